@@ -1,0 +1,49 @@
+// The `airlock` command. Each command lives in cli/commands/<name>.ts and exports
+// `register(program)`; this file discovers them, so adding a command is adding one file.
+import fs from 'node:fs';
+import { Command, CommanderError } from 'commander';
+
+const commandsDir = new URL('./commands/', import.meta.url);
+
+async function loadRegistrations(): Promise<Array<(program: Command) => void>> {
+  const files = fs.readdirSync(commandsDir).filter((f) => f.endsWith('.ts')).sort();
+  const mods = await Promise.all(files.map((f) => import(new URL(f, commandsDir).href) as Promise<{ register?: (p: Command) => void }>));
+  return mods.flatMap((m) => (m.register ? [m.register] : []));
+}
+
+/** Errors a command throws for the user: printed as one line, exit code 1 unless given. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+  }
+}
+
+export async function buildProgram(): Promise<Command> {
+  const program = new Command('airlock')
+    .description('Policy-as-code security gateway for autonomous AI agents')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of await loadRegistrations()) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = await buildProgram();
+  if (argv.length === 0) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      if (err.message) process.stderr.write(`airlock: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error;
+    process.stderr.write(`airlock: ${e.message ?? String(err)}\n`);
+    return 1;
+  }
+}

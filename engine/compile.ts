@@ -1,0 +1,151 @@
+// Compiles a policy folder to a WebAssembly bundle with the opa CLI. Errors come back as
+// structured {file, line, column, message} so the CLI prints `file:line:col: message` and the
+// studio can show inline diagnostics — never a stack trace.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import * as tar from 'tar';
+import { requireOpa } from './toolchain.ts';
+
+const run = promisify(execFile);
+
+export const ENTRYPOINT = 'airlock/decision';
+
+export interface PolicyProblem {
+  file: string;
+  line: number;
+  column: number;
+  message: string;
+  code?: string;
+}
+
+export interface CompiledPolicy {
+  wasm: Buffer;
+  data: unknown;
+  /** Hash of the sources: the policy version recorded with every decision. */
+  version: string;
+  dir: string;
+  files: string[];
+}
+
+export class PolicyCompileError extends Error {
+  constructor(readonly problems: PolicyProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+  }
+}
+
+export function formatProblem(p: PolicyProblem): string {
+  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+}
+
+const sourceExt = new Set(['.rego', '.json', '.yaml', '.yml']);
+
+/** Policy source files (relative paths, sorted) — what goes into the bundle and its version hash. */
+export function listPolicyFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+      if (ent.name.startsWith('.')) continue;
+      const r = path.join(rel, ent.name);
+      if (ent.isDirectory()) walk(r);
+      else if (sourceExt.has(path.extname(ent.name))) out.push(r);
+    }
+  };
+  walk('');
+  return out.sort();
+}
+
+export function policyVersion(dir: string, files = listPolicyFiles(dir)): string {
+  const h = crypto.createHash('sha256');
+  for (const f of files) {
+    h.update(f).update('\0').update(fs.readFileSync(path.join(dir, f))).update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+interface OpaCheckError {
+  message: string;
+  code?: string;
+  location?: { file?: string; row?: number; col?: number };
+  details?: { idx?: number };
+}
+
+function problemsFromOpaJson(text: string, dir: string): PolicyProblem[] | undefined {
+  const start = text.indexOf('{');
+  if (start < 0) return undefined;
+  try {
+    const parsed = JSON.parse(text.slice(start)) as { errors?: OpaCheckError[] };
+    if (!parsed.errors?.length) return undefined;
+    return parsed.errors.map((e) => ({
+      file: e.location?.file ? path.relative(dir, path.resolve(dir, e.location.file)) : '(policy)',
+      line: e.location?.row ?? 0,
+      // opa reports parse errors at col 0 with the offending index in details.idx.
+      column: e.location?.col || (e.details?.idx !== undefined ? e.details.idx + 1 : 1),
+      message: e.code ? `${e.code}: ${e.message}` : e.message,
+      code: e.code,
+    }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** `file:row: message` lines as printed by opa build. */
+function problemsFromOpaText(text: string, dir: string): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  for (const m of text.matchAll(/^(?:\S+ )?([^\s:]+\.rego):(\d+): (.+)$/gm)) {
+    problems.push({ file: path.relative(dir, path.resolve(dir, m[1]!)), line: Number(m[2]), column: 1, message: m[3]! });
+  }
+  if (problems.length === 0) problems.push({ file: '(policy)', line: 0, column: 0, message: text.trim() || 'opa failed' });
+  return problems;
+}
+
+async function opa(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
+  try {
+    const r = await run(requireOpa(), args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+    return { ok: true, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: unknown };
+    if (typeof e.code === 'string') throw err; // spawn failure (ENOENT…), not an opa error
+    return { ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+/** Type-checks a policy folder; resolves with the problems found (empty when clean). */
+export async function checkPolicy(dir: string, opts: { strict?: boolean } = {}): Promise<PolicyProblem[]> {
+  const args = ['check', '--format', 'json', ...(opts.strict ? ['--strict'] : []), '.'];
+  const r = await opa(args, dir);
+  if (r.ok) return [];
+  return problemsFromOpaJson(r.out, dir) ?? problemsFromOpaText(r.out, dir);
+}
+
+/** Compiles a policy folder to WASM. Throws PolicyCompileError with structured problems. */
+export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
+  const abs = path.resolve(dir);
+  if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
+    throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder does not exist' }]);
+  }
+  const files = listPolicyFiles(abs);
+  if (!files.some((f) => f.endsWith('.rego'))) {
+    throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder has no .rego files' }]);
+  }
+  const problems = await checkPolicy(abs);
+  if (problems.length) throw new PolicyCompileError(problems);
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-build-'));
+  try {
+    const out = path.join(tmp, 'bundle.tar.gz');
+    // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
+    const r = await opa(['build', '-t', 'wasm', '-e', ENTRYPOINT, '-o', out, '--ignore', '*_test.rego', '.'], abs);
+    if (!r.ok) throw new PolicyCompileError(problemsFromOpaText(r.out, abs));
+    await tar.x({ file: out, cwd: tmp });
+    const wasm = fs.readFileSync(path.join(tmp, 'policy.wasm'));
+    const dataFile = path.join(tmp, 'data.json');
+    const data: unknown = fs.existsSync(dataFile) ? JSON.parse(fs.readFileSync(dataFile, 'utf8')) : {};
+    return { wasm, data, version: policyVersion(abs, files), dir: abs, files };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,96 @@
+// The decision contract as a JSON Schema. Whatever a policy returns is checked against it; anything
+// that does not fit becomes a deny (see engine/engine.ts). Keeping the contract as data, not
+// ad-hoc checks, means the README, the studio and the engine all agree on one definition.
+import { Ajv, type ErrorObject } from 'ajv';
+import type { Decision } from './types.ts';
+
+const duration = {
+  anyOf: [
+    { type: 'string', pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h|d))+$' },
+    { type: 'number', minimum: 0 },
+  ],
+};
+
+export const decisionSchema = {
+  $id: 'https://airlock.dev/schemas/decision.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['action', 'reason'],
+  properties: {
+    action: { enum: ['allow', 'deny', 'approve'] },
+    reason: { type: 'string', minLength: 1, maxLength: 2000 },
+    rule: { type: 'string', maxLength: 200 },
+    credentials: {
+      type: 'array',
+      maxItems: 16,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['secret', 'in'],
+        properties: {
+          secret: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' },
+          in: { enum: ['header', 'query', 'basic', 'body'] },
+          name: { type: 'string', minLength: 1, maxLength: 200 },
+          format: { type: 'string', maxLength: 500 },
+        },
+        // A header or query credential needs to know which header/parameter it goes in.
+        if: { properties: { in: { enum: ['header', 'query'] } } },
+        then: { required: ['name'] },
+      },
+    },
+    rate_limits: {
+      type: 'array',
+      maxItems: 16,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'limit', 'window'],
+        properties: {
+          key: { type: 'string', minLength: 1, maxLength: 500 },
+          limit: { type: 'number', exclusiveMinimum: 0 },
+          window: duration,
+          cost: { type: 'number', minimum: 0 },
+          unit: { enum: ['requests', 'egress_bytes'] },
+        },
+      },
+    },
+    approval: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['risk'],
+      properties: {
+        risk: { enum: ['low', 'medium', 'high', 'critical'] },
+        timeout: duration,
+        step_up: { type: 'boolean' },
+      },
+    },
+  },
+} as const;
+
+// strictRequired is off: the if/then below names a property declared one level up, which is valid JSON Schema.
+const ajv = new Ajv({ allErrors: true, strict: true, strictRequired: false });
+const validate = ajv.compile<Decision>(decisionSchema);
+
+export type ContractCheck = { ok: true; decision: Decision } | { ok: false; problems: string[] };
+
+export function checkDecision(value: unknown): ContractCheck {
+  if (validate(value)) return { ok: true, decision: value };
+  return { ok: false, problems: (validate.errors ?? []).map(describeError) };
+}
+
+function describeError(e: ErrorObject): string {
+  const where = e.instancePath || '(decision)';
+  if (e.keyword === 'enum') return `${where} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`;
+  if (e.keyword === 'additionalProperties') return `${where} has unknown field "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+  return `${where} ${e.message ?? 'is invalid'}`;
+}
+
+const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a contract duration ("1h30m", "250ms", or a number of seconds) to milliseconds. */
+export function durationMs(value: string | number): number {
+  if (typeof value === 'number') return value * 1000;
+  let total = 0;
+  for (const m of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * (unitMs[m[2]!] ?? 0);
+  return total;
+}

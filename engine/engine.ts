@@ -1,0 +1,159 @@
+// The policy engine: compile a folder, load it, decide requests, hot-reload atomically.
+// It knows nothing of sockets or HTTP. Two evaluation modes share one contract:
+//  - "isolated" (default, used by the proxy): worker threads with a deadline per evaluation;
+//  - "inline": same thread, fastest, for replay and benchmarks; an evaluation that overruns its
+//    budget is still denied, it just cannot be cut short.
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { compilePolicy, type CompiledPolicy } from './compile.ts';
+import { parseRfc3339Ns } from './builtins.ts';
+import { Evaluator, defaultLimits, errorText, type EvaluatorLimits } from './evaluator.ts';
+import { interpret, type RawOutcome } from './interpret.ts';
+import { WorkerPool } from './worker-pool.ts';
+import type { EngineDecision, RequestDescription } from './types.ts';
+
+export interface EngineOptions {
+  mode?: 'isolated' | 'inline';
+  /** Time budget of one evaluation. */
+  timeoutMs?: number;
+  limits?: EvaluatorLimits;
+  /** Evaluation threads in isolated mode. */
+  threads?: number;
+}
+
+export interface DecideOptions {
+  /** Replay: time builtins return the captured request's time instead of the clock's. */
+  replay?: boolean;
+}
+
+interface Loaded {
+  compiled: CompiledPolicy;
+  run: (input: string, nowNs: number) => Promise<RawOutcome> | RawOutcome;
+  close: () => Promise<void>;
+  inFlight: number;
+}
+
+export class PolicyEngine {
+  private current: Loaded | undefined;
+  private readonly mode: 'isolated' | 'inline';
+  readonly timeoutMs: number;
+  private readonly limits: EvaluatorLimits;
+  private readonly threads: number;
+  private readonly listeners = new Set<(version: string) => void>();
+
+  constructor(opts: EngineOptions = {}) {
+    this.mode = opts.mode ?? 'isolated';
+    this.timeoutMs = opts.timeoutMs ?? 250;
+    this.limits = opts.limits ?? defaultLimits;
+    this.threads = opts.threads ?? Math.max(1, Math.min(2, os.availableParallelism()));
+  }
+
+  /** Compiles a policy folder and makes it live. Throws PolicyCompileError; the old policy stays live on failure. */
+  async loadFolder(dir: string): Promise<CompiledPolicy> {
+    const compiled = await compilePolicy(dir);
+    await this.load(compiled);
+    return compiled;
+  }
+
+  /**
+   * Makes a compiled bundle live. The swap is atomic: decisions started before it finish on the old
+   * bundle, decisions started after it use the new one. On a load error the old bundle stays.
+   */
+  async load(compiled: CompiledPolicy): Promise<void> {
+    const next = this.mode === 'inline' ? await this.loadInline(compiled) : await this.loadIsolated(compiled);
+    const old = this.current;
+    this.current = next;
+    for (const l of this.listeners) l(compiled.version);
+    if (old) void drainAndClose(old);
+  }
+
+  private async loadInline(compiled: CompiledPolicy): Promise<Loaded> {
+    const ev = await Evaluator.load(compiled, this.limits);
+    const budget = this.timeoutMs;
+    return {
+      compiled,
+      inFlight: 0,
+      close: async () => undefined,
+      run: (input, nowNs) => {
+        const t0 = performance.now();
+        let outcome: RawOutcome;
+        try {
+          outcome = { kind: 'result', value: ev.evaluate(input, nowNs) };
+        } catch (err) {
+          outcome = { kind: 'error', message: errorText(err) };
+        }
+        return performance.now() - t0 > budget ? { kind: 'timeout', budgetMs: budget } : outcome;
+      },
+    };
+  }
+
+  private async loadIsolated(compiled: CompiledPolicy): Promise<Loaded> {
+    const pool = new WorkerPool(compiled, this.limits, this.timeoutMs, this.threads);
+    try {
+      await pool.ready();
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+    return {
+      compiled,
+      get inFlight() {
+        return pool.inFlight;
+      },
+      close: () => pool.close(),
+      run: (input, nowNs) => pool.evaluate(input, nowNs),
+    };
+  }
+
+  get version(): string | undefined {
+    return this.current?.compiled.version;
+  }
+
+  get policy(): CompiledPolicy | undefined {
+    return this.current?.compiled;
+  }
+
+  onReload(fn: (version: string) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Decides one request. Never throws: every failure is a deny that says why. */
+  async decide(input: RequestDescription, opts: DecideOptions = {}): Promise<EngineDecision> {
+    const t0 = performance.now();
+    const loaded = this.current;
+    let outcome: RawOutcome;
+    if (!loaded) {
+      outcome = { kind: 'no-policy', message: 'the engine has not loaded a policy' };
+    } else {
+      let nowNs = Date.now() * 1e6;
+      let json: string | undefined;
+      try {
+        if (opts.replay) nowNs = parseRfc3339Ns(input.request.time);
+        json = JSON.stringify(input);
+      } catch (err) {
+        outcome = { kind: 'error', message: `request description is not usable: ${errorText(err)}` };
+      }
+      outcome ??= json === undefined ? { kind: 'error', message: 'request description is empty' } : await loaded.run(json, nowNs);
+    }
+    const decision = interpret(outcome!);
+    return {
+      ...decision,
+      policy_version: loaded?.compiled.version ?? 'none',
+      decision_us: Math.round((performance.now() - t0) * 1000),
+    };
+  }
+
+  async close(): Promise<void> {
+    const old = this.current;
+    this.current = undefined;
+    if (old) await old.close();
+  }
+}
+
+/** Waits (bounded) for in-flight evaluations on a replaced bundle, then frees its threads. */
+async function drainAndClose(old: Loaded): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (old.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await old.close();
+}

@@ -1,0 +1,65 @@
+// Loads a compiled bundle into opa-wasm and evaluates it synchronously. This is the only module
+// that touches the opa-wasm SDK, so its quirks are handled here once:
+//  - the ESM entry exports only `loadPolicy`;
+//  - a falsy input is treated as "no input" (we always pass a JSON buffer, never a bare value);
+//  - errors are thrown as strings or plain objects, not Error instances (see errorText).
+import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import { ENTRYPOINT, type CompiledPolicy } from './compile.ts';
+import { makeBuiltins } from './builtins.ts';
+import { builtinFuncs } from './opa-wasm-builtins.ts';
+
+export interface EvaluatorLimits {
+  /** Upper bound of the policy's linear memory, in bytes. */
+  memoryBytes: number;
+}
+
+export const defaultLimits: EvaluatorLimits = { memoryBytes: 128 * 1024 * 1024 };
+
+const PAGE = 64 * 1024;
+const encoder = new TextEncoder();
+
+export class UnsupportedBuiltinError extends Error {}
+
+export class Evaluator {
+  private now = 0;
+
+  private constructor(
+    private readonly policy: Awaited<ReturnType<typeof loadPolicy>>,
+    readonly version: string,
+  ) {}
+
+  static async load(compiled: Pick<CompiledPolicy, 'wasm' | 'data' | 'version'>, limits = defaultLimits): Promise<Evaluator> {
+    let self: Evaluator | undefined;
+    const builtins = makeBuiltins({ nowNs: () => self?.now ?? Date.now() * 1e6 });
+    const maximum = Math.max(2, Math.floor(limits.memoryBytes / PAGE));
+    const policy = await loadPolicy(compiled.wasm, { initial: Math.min(32, maximum), maximum }, builtins);
+    // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
+    const needed = Object.values((policy as unknown as { builtins: Record<string, string> }).builtins ?? {});
+    const missing = needed.filter((name) => !(name in builtins) && !(name in builtinFuncs));
+    if (missing.length) {
+      throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.join(', ')}`);
+    }
+    policy.setData(compiled.data as object);
+    self = new Evaluator(policy, compiled.version);
+    return self;
+  }
+
+  /** Evaluates the entrypoint. `inputJson` is the serialized description; nowNs is the eval's clock. Throws on evaluation errors. */
+  evaluate(inputJson: string, nowNs: number): unknown {
+    this.now = nowNs;
+    const buf = encoder.encode(inputJson);
+    return this.policy.evaluate(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), ENTRYPOINT);
+  }
+}
+
+/** opa-wasm throws strings and plain objects; turn anything into readable text. */
+export function errorText(err: unknown): string {
+  if (typeof err === 'string') return err;
+  if (err instanceof Error) return err.message;
+  if (err && typeof err === 'object' && 'message' in err) return String((err as { message: unknown }).message);
+  try {
+    return JSON.stringify(err);
+  } catch {
+    return String(err);
+  }
+}

@@ -1,0 +1,8 @@
+// The builtins opa-wasm implements in JavaScript. Its package exports do not expose them, so we
+// load the file beside its entry point. Used only to tell which builtins a bundle may import.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const sdkDir = path.dirname(require.resolve('@open-policy-agent/opa-wasm'));
+export const builtinFuncs: Record<string, unknown> = require(path.join(sdkDir, 'builtins', 'index.js'));

@@ -1,0 +1,91 @@
+// Finds the `opa` CLI, or installs the pinned release with `go install` into the project-local
+// tools folder. The pinned version lives in one place: package.json "airlock.opaVersion".
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const toolsBin = path.join(projectRoot, '.tools', 'bin');
+
+export function pinnedOpaVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as {
+    airlock: { opaVersion: string };
+  };
+  return pkg.airlock.opaVersion;
+}
+
+export class ToolchainError extends Error {}
+
+function onPath(cmd: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, cmd);
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      /* keep looking */
+    }
+  }
+  return undefined;
+}
+
+let cached: string | undefined;
+
+/** The opa binary to use: AIRLOCK_OPA, then the project's tools folder, then PATH. */
+export function findOpa(): string | undefined {
+  if (cached) return cached;
+  const fromEnv = process.env.AIRLOCK_OPA;
+  if (fromEnv) {
+    if (!fs.existsSync(fromEnv)) throw new ToolchainError(`AIRLOCK_OPA is set to ${fromEnv}, which does not exist`);
+    return (cached = fromEnv);
+  }
+  const local = path.join(toolsBin, 'opa');
+  if (fs.existsSync(local)) return (cached = local);
+  return (cached = onPath('opa'));
+}
+
+export function requireOpa(): string {
+  const opa = findOpa();
+  if (!opa) {
+    throw new ToolchainError(
+      `the opa CLI was not found. Run \`npm install\` (it installs OPA ${pinnedOpaVersion()} with Go), ` +
+        `or install opa yourself and put it on PATH or in AIRLOCK_OPA.`,
+    );
+  }
+  return opa;
+}
+
+function goVersion(go: string): [number, number] | undefined {
+  const out = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+  const m = /^go(\d+)\.(\d+)/.exec(out);
+  return m ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/** Ensures opa is available, installing the pinned version with `go install` if needed. */
+export function ensureOpa(log: (line: string) => void = console.log): string {
+  const existing = findOpa();
+  if (existing) return existing;
+  const version = pinnedOpaVersion();
+  const go = onPath('go') ?? (fs.existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  const gov = go ? goVersion(go) : undefined;
+  if (!go || !gov || gov[0] < 1 || (gov[0] === 1 && gov[1] < 25)) {
+    throw new ToolchainError(
+      `Airlock needs the opa CLI to compile policies, and neither opa nor Go >= 1.25 was found` +
+        (gov ? ` (found Go ${gov.join('.')})` : '') +
+        `.\nInstall one of:\n  - OPA ${version}: https://www.openpolicyagent.org/docs/latest/#running-opa (then put opa on PATH or set AIRLOCK_OPA)\n` +
+        `  - Go >= 1.25 (https://go.dev/dl/), then run \`npm install\` again.`,
+    );
+  }
+  log(`airlock: installing OPA ${version} with go install (one time, into .tools/bin) …`);
+  fs.mkdirSync(toolsBin, { recursive: true });
+  execFileSync(go, ['install', `github.com/open-policy-agent/opa@${version}`], {
+    stdio: 'inherit',
+    env: { ...process.env, GOBIN: toolsBin, CGO_ENABLED: '0' },
+  });
+  cached = undefined;
+  const installed = findOpa();
+  if (!installed) throw new ToolchainError(`go install finished but ${path.join(toolsBin, 'opa')} is missing`);
+  return installed;
+}

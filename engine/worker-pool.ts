@@ -1,0 +1,133 @@
+// A small pool of evaluation threads with a deadline per evaluation. A policy that runs past its
+// budget cannot be interrupted inside the main thread (WASM runs to completion), so evaluations run
+// in workers; on a timeout the worker is terminated and replaced, and the request is denied.
+import { Worker } from 'node:worker_threads';
+import type { CompiledPolicy } from './compile.ts';
+import type { EvaluatorLimits } from './evaluator.ts';
+import type { RawOutcome } from './interpret.ts';
+
+interface Job {
+  input: string;
+  nowNs: number;
+  resolve: (o: RawOutcome) => void;
+}
+
+const workerUrl = new URL('./eval-worker.js', import.meta.url);
+
+class Slot {
+  worker!: Worker;
+  busy: Job | undefined;
+  timer: NodeJS.Timeout | undefined;
+  loaded = false;
+  ready!: Promise<void>;
+  private seq = 0;
+
+  constructor(private readonly pool: WorkerPool) {
+    this.start();
+  }
+
+  start(): void {
+    this.loaded = false;
+    const p = this.pool;
+    this.worker = new Worker(workerUrl, {
+      workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits },
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    this.worker.unref();
+    this.ready = new Promise((resolve, reject) => {
+      const onMsg = (m: { ready?: boolean; error?: string }): void => {
+        if (m.ready === undefined) return;
+        this.worker.off('message', onMsg);
+        if (m.ready) {
+          this.loaded = true;
+          resolve();
+        }
+        else reject(new Error(m.error));
+      };
+      this.worker.on('message', onMsg);
+      this.worker.once('error', reject);
+    });
+    this.worker.on('message', (m: { id?: number; ok?: boolean; value?: unknown; error?: string }) => {
+      if (m.id === undefined || !this.busy || m.id !== this.seq) return;
+      this.finish(m.ok ? { kind: 'result', value: m.value } : { kind: 'error', message: m.error ?? 'unknown error' });
+    });
+    this.worker.on('error', (err) => {
+      // Replace the thread before finishing the job, so the next queued job goes to a live one.
+      if (this.loaded && !this.pool.closed) this.restart();
+      if (this.busy) this.finish({ kind: 'error', message: `evaluation thread crashed: ${err.message}` });
+    });
+  }
+
+  run(job: Job): void {
+    this.busy = job;
+    this.seq += 1;
+    this.timer = setTimeout(() => {
+      this.restart();
+      this.finish({ kind: 'timeout', budgetMs: this.pool.timeoutMs });
+    }, this.pool.timeoutMs);
+    this.worker.postMessage({ id: this.seq, input: job.input, nowNs: job.nowNs });
+  }
+
+  private finish(outcome: RawOutcome): void {
+    clearTimeout(this.timer);
+    const job = this.busy;
+    this.busy = undefined;
+    job?.resolve(outcome);
+    this.pool.next(this);
+  }
+
+  /** Kills the thread (it may be stuck in WASM) and starts a fresh one; jobs posted meanwhile wait in its port. */
+  private restart(): void {
+    const old = this.worker;
+    old.removeAllListeners();
+    void old.terminate();
+    this.start();
+    this.ready.catch(() => undefined);
+  }
+}
+
+export class WorkerPool {
+  private readonly slots: Slot[];
+  private readonly queue: Job[] = [];
+  closed = false;
+
+  constructor(
+    readonly compiled: CompiledPolicy,
+    readonly limits: EvaluatorLimits,
+    readonly timeoutMs: number,
+    size: number,
+  ) {
+    this.slots = Array.from({ length: size }, () => new Slot(this));
+  }
+
+  /** Resolves when every thread has loaded the bundle; rejects with the load error otherwise. */
+  async ready(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.ready));
+  }
+
+  evaluate(input: string, nowNs: number): Promise<RawOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    return new Promise((resolve) => {
+      const job = { input, nowNs, resolve };
+      const idle = this.slots.find((s) => !s.busy);
+      if (idle) idle.run(job);
+      else this.queue.push(job);
+    });
+  }
+
+  /** Called by a slot when it becomes free. */
+  next(slot: Slot): void {
+    const job = this.queue.shift();
+    if (job) slot.run(job);
+  }
+
+  get inFlight(): number {
+    return this.queue.length + this.slots.filter((s) => s.busy).length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
