@@ -34,7 +34,7 @@ export class Evaluator {
     const maximum = Math.max(2, Math.floor(limits.memoryBytes / PAGE));
     const policy = await loadPolicy(compiled.wasm, { initial: Math.min(32, maximum), maximum }, builtins);
     // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
-    const needed = Object.values((policy as unknown as { builtins: Record<string, string> }).builtins ?? {});
+    const needed = importedBuiltins(policy);
     const missing = needed.filter((name) => !(name in builtins) && !(name in builtinFuncs));
     if (missing.length) {
       throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.join(', ')}`);
@@ -50,6 +50,17 @@ export class Evaluator {
     const buf = encoder.encode(inputJson);
     return this.policy.evaluate(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), ENTRYPOINT);
   }
+}
+
+/** Names of the builtins the compiled module imports (opa-wasm keeps this map private). */
+function importedBuiltins(policy: unknown): string[] {
+  const p = policy as { wasmInstance: WebAssembly.Instance; mem: WebAssembly.Memory };
+  const exports = p.wasmInstance.exports as Record<string, (...args: number[]) => number>;
+  const addr = exports.opa_json_dump!(exports.builtins!());
+  const bytes = new Uint8Array(p.mem.buffer);
+  let end = addr;
+  while (bytes[end] !== 0 && end < bytes.length) end++;
+  return Object.keys(JSON.parse(new TextDecoder().decode(bytes.subarray(addr, end))) as Record<string, number>);
 }
 
 /** opa-wasm throws strings and plain objects; turn anything into readable text. */

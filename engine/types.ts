@@ -56,6 +56,8 @@ export interface McpInfo {
   tool?: string;
   arguments?: unknown;
   id?: string | number | null;
+  /** For a JSON-RPC batch: every call in it (the fields above describe the first). */
+  batch?: McpInfo[];
 }
 
 export interface SqlStatement {

@@ -60,12 +60,20 @@ class Slot {
 
   run(job: Job): void {
     this.busy = job;
-    this.seq += 1;
-    this.timer = setTimeout(() => {
-      this.restart();
-      this.finish({ kind: 'timeout', budgetMs: this.pool.timeoutMs });
-    }, this.pool.timeoutMs);
-    this.worker.postMessage({ id: this.seq, input: job.input, nowNs: job.nowNs });
+    const id = ++this.seq;
+    // The deadline starts when the thread is ready: a thread still loading after a restart must
+    // not make the next request time out.
+    this.ready.then(
+      () => {
+        if (this.busy !== job || this.seq !== id) return;
+        this.timer = setTimeout(() => {
+          this.restart();
+          this.finish({ kind: 'timeout', budgetMs: this.pool.timeoutMs });
+        }, this.pool.timeoutMs);
+        this.worker.postMessage({ id, input: job.input, nowNs: job.nowNs });
+      },
+      (err: Error) => this.finish({ kind: 'error', message: `evaluation thread failed to start: ${err.message}` }),
+    );
   }
 
   private finish(outcome: RawOutcome): void {

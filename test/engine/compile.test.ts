@@ -1,0 +1,66 @@
+// Compile errors come back structured (file, line, column, message), never as stack traces.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { compilePolicy, PolicyCompileError } from '../../engine/compile.ts';
+
+const run = promisify(execFile);
+const header = 'package airlock\n\nimport rego.v1\n\n';
+
+async function problemsOf(dir: string) {
+  try {
+    await compilePolicy(dir);
+  } catch (err) {
+    if (err instanceof PolicyCompileError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a compile error');
+}
+
+t.test('parse error reports file, line and column', async (t) => {
+  const dir = t.testdir({ 'base.rego': `${header}decision := {"action": "allow",\n` });
+  const [p] = await problemsOf(dir);
+  t.equal(p!.file, 'base.rego');
+  t.equal(p!.line, 6);
+  t.ok(p!.column >= 1);
+  t.match(p!.message, /rego_parse_error/);
+});
+
+t.test('type error in a nested file is reported at its location', async (t) => {
+  const dir = t.testdir({
+    'ok.rego': `${header}decision := {"action": "deny", "reason": "x"}\n`,
+    services: { 'bad.rego': `package airlock.services\n\nimport rego.v1\n\nx if {\n\tcount(1, 2, 3) > 0\n}\n` },
+  });
+  const [p] = await problemsOf(dir);
+  t.equal(p!.file, 'services/bad.rego');
+  t.equal(p!.line, 6);
+  t.equal(p!.column, 2);
+  t.match(p!.message, /rego_type_error/);
+});
+
+t.test('missing folder and folder without rego are clear errors', async (t) => {
+  t.match((await problemsOf('/nonexistent/policy'))[0]!.message, /does not exist/);
+  t.match((await problemsOf(t.testdir({ 'notes.txt': 'x' })))[0]!.message, /no \.rego files/);
+});
+
+t.test('a good policy compiles to WASM with a stable version hash', async (t) => {
+  const files = { 'p.rego': `${header}decision := {"action": "deny", "reason": "x"}\n`, 'p_test.rego': `package airlock_test\n` };
+  const a = await compilePolicy(t.testdir(files));
+  const b = await compilePolicy(t.testdir(files));
+  t.equal(a.wasm.subarray(0, 4).toString('latin1'), '\0asm');
+  t.equal(a.version, b.version, 'same sources, same version');
+  const c = await compilePolicy(t.testdir({ ...files, 'p.rego': files['p.rego'] + '\n' }));
+  t.not(a.version, c.version, 'any source change changes the version');
+});
+
+t.test('airlock build prints file:line:col: message and exits 1', async (t) => {
+  const dir = t.testdir({ 'base.rego': `${header}decision := {\n` });
+  const err = await run(process.execPath, ['bin/airlock.js', 'build', '--policy', dir]).then(
+    () => undefined,
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.ok(err, 'build fails');
+  t.equal(err!.code, 1);
+  t.match(err!.stderr, /^base\.rego:6:\d+: rego_parse_error/m);
+  t.notMatch(err!.stderr, /at .*\.ts:\d+/, 'no stack trace');
+});
