@@ -17,16 +17,37 @@ export const defaultLimits: EvaluatorLimits = { memoryBytes: 128 * 1024 * 1024 }
 
 const PAGE = 64 * 1024;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export class UnsupportedBuiltinError extends Error {}
 
+/** The parts of opa-wasm's LoadedPolicy the fast path uses (ABI >= 1.2). */
+interface PolicyInternals {
+  wasmInstance: WebAssembly.Instance;
+  mem: WebAssembly.Memory;
+  minorVersion: number;
+  dataAddr: number;
+  dataHeapPtr: number;
+  entrypoints: Record<string, number>;
+}
+
+type OpaEval = (reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number) => number;
+
 export class Evaluator {
   private now = 0;
+  private readonly internals: PolicyInternals;
+  private readonly opaEval: OpaEval | undefined;
+  private readonly entrypoint: number;
 
   private constructor(
     private readonly policy: Awaited<ReturnType<typeof loadPolicy>>,
     readonly version: string,
-  ) {}
+  ) {
+    this.internals = policy as unknown as PolicyInternals;
+    const exp = this.internals.wasmInstance.exports as Record<string, unknown>;
+    this.opaEval = this.internals.minorVersion >= 2 ? (exp.opa_eval as OpaEval) : undefined;
+    this.entrypoint = this.internals.entrypoints[ENTRYPOINT] ?? 0;
+  }
 
   static async load(compiled: Pick<CompiledPolicy, 'wasm' | 'data' | 'version'>, limits = defaultLimits): Promise<Evaluator> {
     let self: Evaluator | undefined;
@@ -47,8 +68,22 @@ export class Evaluator {
   /** Evaluates the entrypoint. `inputJson` is the serialized description; nowNs is the eval's clock. Throws on evaluation errors. */
   evaluate(inputJson: string, nowNs: number): unknown {
     this.now = nowNs;
-    const buf = encoder.encode(inputJson);
-    return this.policy.evaluate(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), ENTRYPOINT);
+    if (!this.opaEval) {
+      const buf = encoder.encode(inputJson);
+      return this.policy.evaluate(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), ENTRYPOINT);
+    }
+    // ABI 1.2 fast path, as opa-wasm's own evaluate does it but without its intermediate copies:
+    // encode the input straight into linear memory above the data heap, then read the result text.
+    const p = this.internals;
+    const at = p.dataHeapPtr;
+    const worstCase = inputJson.length * 3;
+    const short = at + worstCase - p.mem.buffer.byteLength;
+    if (short > 0) p.mem.grow(Math.ceil(short / PAGE)); // throws past the memory budget: fail closed
+    const { written } = encoder.encodeInto(inputJson, new Uint8Array(p.mem.buffer, at, worstCase));
+    const resultAddr = this.opaEval(0, this.entrypoint, p.dataAddr, at, written, at + written, 0);
+    const bytes = new Uint8Array(p.mem.buffer);
+    const end = bytes.indexOf(0, resultAddr);
+    return JSON.parse(decoder.decode(bytes.subarray(resultAddr, end < 0 ? bytes.length : end)));
   }
 }
 
