@@ -51,7 +51,7 @@ class Slot {
       if (m.id === undefined || !this.busy || m.id !== this.seq) return;
       this.finish(m.ok ? { kind: 'result', value: m.value } : { kind: 'error', message: m.error ?? 'unknown error' });
     });
-    this.worker.on('error', (err) => {
+    this.worker.on('error', (err: Error) => {
       // Replace the thread before finishing the job, so the next queued job goes to a live one.
       if (this.loaded && !this.pool.closed) this.restart();
       if (this.busy) this.finish({ kind: 'error', message: `evaluation thread crashed: ${err.message}` });
