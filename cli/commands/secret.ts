@@ -1,0 +1,131 @@
+// `airlock secret set|list|rm|placeholder`. Values come from stdin or an environment variable,
+// never from argv: arguments are visible to every user through the process list and end up in
+// shell history.
+import type { Command } from 'commander';
+import { ensureHome } from '../../engine/state/home.ts';
+import { StateFileError } from '../../engine/state/document.ts';
+import { MasterKeyError, SecretStore, SecretStoreError } from '../../engine/secrets/index.ts';
+import { CliError } from '../main.ts';
+
+async function withStore<T>(home: string | undefined, fn: (store: SecretStore) => Promise<T>): Promise<T> {
+  try {
+    return await fn(await SecretStore.open(ensureHome(home)));
+  } catch (err) {
+    if (err instanceof SecretStoreError || err instanceof MasterKeyError || err instanceof StateFileError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Reads a line from the terminal without echoing it. */
+function readHidden(prompt: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(prompt);
+    stdin.setRawMode(true);
+    stdin.resume();
+    let value = '';
+    const done = (err?: Error): void => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (buf: Buffer): void => {
+      for (const ch of buf.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done();
+        if (ch === '\u0003') return done(new CliError('cancelled', 130));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+
+function collect(value: string, prev: string[] = []): string[] {
+  return [...prev, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+export function register(program: Command): void {
+  const secret = program.command('secret').description('manage the encrypted secrets Airlock injects for agents');
+
+  secret
+    .command('set')
+    .description('store a secret; the value is read from stdin (or --from-env), never from arguments')
+    .argument('<name>', 'secret name (letters, digits, _ . -)')
+    .argument('[value...]')
+    .option('--from-env <VAR>', 'read the value from this environment variable')
+    .option('--env <VAR>', 'environment variable(s) `airlock run` exports the placeholder as (repeatable; default NAME uppercased)', collect)
+    .option('--host <host>', 'host(s) this secret is meant for, shown by `secret list` (repeatable; policy decisions bind)', collect)
+    .option('--rotate-placeholder', 'issue a new placeholder (agents holding the old one stop working)')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(async (name: string, value: string[], opts: { fromEnv?: string; env?: string[]; host?: string[]; rotatePlaceholder?: boolean; home?: string }) => {
+      if (value.length > 0) {
+        throw new CliError('never pass a secret value as an argument (process lists and shell history show it); pipe it on stdin or use --from-env VAR');
+      }
+      let text: string;
+      if (opts.fromEnv) {
+        const v = process.env[opts.fromEnv];
+        if (v === undefined || v === '') throw new CliError(`environment variable ${opts.fromEnv} is not set or empty`);
+        text = v;
+      } else if (process.stdin.isTTY) {
+        text = await readHidden(`value for ${name}: `);
+      } else {
+        // One trailing newline comes from `echo` or a file's last line, not from the secret.
+        text = (await readStdin()).replace(/\r?\n$/, '');
+      }
+      if (!text) throw new CliError('the secret value is empty (nothing on stdin?)');
+      const info = await withStore(opts.home, (store) => store.set(name, text, { env: opts.env, hosts: opts.host, rotatePlaceholder: opts.rotatePlaceholder }));
+      process.stdout.write(`stored ${info.name}; agents get ${info.env.join(', ') || '(no env var)'}=${info.placeholder}\n`);
+    });
+
+  secret
+    .command('list')
+    .description('list secrets: name, created, env var names, hosts (never values)')
+    .option('--json', 'machine-readable output')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(async (opts: { json?: boolean; home?: string }) => {
+      const secrets = await withStore(opts.home, async (store) => store.list());
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(secrets, null, 2)}\n`);
+        return;
+      }
+      if (secrets.length === 0) {
+        process.stdout.write('no secrets (add one with: airlock secret set NAME < value-file)\n');
+        return;
+      }
+      const rows = [['NAME', 'CREATED', 'ENV', 'HOSTS'], ...secrets.map((s) => [s.name, s.created.replace(/\.\d+Z$/, 'Z'), s.env.join(',') || '-', s.hosts.join(',') || '-'])];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    });
+
+  secret
+    .command('rm')
+    .description('delete a secret')
+    .argument('<name>')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(async (name: string, opts: { home?: string }) => {
+      const removed = await withStore(opts.home, (store) => store.remove(name));
+      if (!removed) throw new CliError(`no secret named "${name}"`);
+      process.stdout.write(`removed ${name}\n`);
+    });
+
+  secret
+    .command('placeholder')
+    .description('print the placeholder agents use instead of the secret')
+    .argument('<name>')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(async (name: string, opts: { home?: string }) => {
+      const ph = await withStore(opts.home, async (store) => store.placeholderFor(name));
+      if (!ph) throw new CliError(`no secret named "${name}"`);
+      process.stdout.write(`${ph}\n`);
+    });
+}

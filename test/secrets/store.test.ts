@@ -1,0 +1,192 @@
+// The encrypted secret store: values never on disk in clear, tampering detected, key rules enforced.
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import t, { type Test } from 'tap';
+import { SecretStore, placeholderEnvironment, secretEnvironment, placeholderFor, listSecrets } from '../../engine/secrets/index.ts';
+
+const run = promisify(execFile);
+const CANARY = 'canary-Zq7-SECRET-3f9a1c';
+const cli = path.resolve('bin/airlock.js');
+
+function withEnv(vars: Record<string, string | undefined>, t: Test): void {
+  const saved: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(vars)) {
+    saved[k] = process.env[k];
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  t.teardown(() => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+}
+
+t.test('set, reveal, list, remove with a key file; nothing in clear on disk', async (t) => {
+  withEnv({ AIRLOCK_MASTER_KEY: undefined, AIRLOCK_MASTER_KEY_FILE: undefined }, t);
+  const home = t.testdir();
+  const store = await SecretStore.open(home);
+  const info = await store.set('github', CANARY, { env: ['GITHUB_TOKEN', 'GH_TOKEN'], hosts: ['api.github.com'] });
+  t.match(info.placeholder, /^airlock-ph-github-[0-9a-f]{32}$/);
+  t.equal(store.reveal('github'), CANARY);
+  t.equal((fs.statSync(path.join(home, 'master.key')).mode & 0o777), 0o600);
+  t.equal((fs.statSync(path.join(home, 'secrets.json')).mode & 0o777), 0o600);
+  const disk = fs.readFileSync(path.join(home, 'secrets.json'), 'utf8');
+  t.notOk(disk.includes(CANARY), 'value not stored in clear');
+  t.notOk(disk.includes(Buffer.from(CANARY).toString('base64')), 'value not stored as base64');
+
+  // A fresh process (new store object) decrypts it too; the placeholder survives an update.
+  const again = await SecretStore.open(home);
+  await again.unlock();
+  t.equal(again.reveal('github'), CANARY);
+  const updated = await again.set('github', 'other-value');
+  t.equal(updated.placeholder, info.placeholder, 'placeholder stable across updates');
+  t.same(updated.env, ['GITHUB_TOKEN', 'GH_TOKEN']);
+  const rotated = await again.set('github', 'other-value', { rotatePlaceholder: true });
+  t.not(rotated.placeholder, info.placeholder);
+
+  t.same(await secretEnvironment(home), { GITHUB_TOKEN: rotated.placeholder, GH_TOKEN: rotated.placeholder });
+  t.same(await secretEnvironment(home, { github: ['MY_GH'] }), { MY_GH: rotated.placeholder });
+  t.equal(await placeholderFor(home, 'github'), rotated.placeholder);
+  t.equal(await placeholderFor(home, 'nope'), undefined);
+  t.notOk(JSON.stringify(await listSecrets(home)).includes('other-value'));
+  t.throws(() => placeholderEnvironment([{ ...updated, env: ['BAD NAME'] }]), /invalid environment variable/);
+
+  t.equal(await again.remove('github'), true);
+  t.equal(await again.remove('github'), false);
+  t.throws(() => again.reveal('github'), /no secret named/);
+});
+
+t.test('placeholders are unguessable and distinct', async (t) => {
+  withEnv({ AIRLOCK_MASTER_KEY: undefined, AIRLOCK_MASTER_KEY_FILE: undefined }, t);
+  const store = await SecretStore.open(t.testdir());
+  const a = await store.set('a', 'x1');
+  const b = await store.set('b', 'x1');
+  t.not(a.placeholder.slice(-32), b.placeholder.slice(-32));
+  await t.rejects(store.set('bad name', 'x'), /invalid secret name/);
+  await t.rejects(store.set('empty', ''), /empty/);
+  await t.rejects(store.set('e', 'x', { env: ['1X'] }), /invalid environment variable/);
+});
+
+t.test('key file with wider permissions is refused; missing key file is a clear error', async (t) => {
+  withEnv({ AIRLOCK_MASTER_KEY: undefined, AIRLOCK_MASTER_KEY_FILE: undefined }, t);
+  const home = t.testdir();
+  const store = await SecretStore.open(home);
+  await store.set('s', CANARY);
+  fs.chmodSync(path.join(home, 'master.key'), 0o640);
+  await t.rejects((await SecretStore.open(home)).unlock(), /permissions 640.*chmod 600/);
+  fs.chmodSync(path.join(home, 'master.key'), 0o600);
+  fs.renameSync(path.join(home, 'master.key'), path.join(home, 'moved.key'));
+  await t.rejects((await SecretStore.open(home)).unlock(), /master key file .*master\.key is missing/);
+  withEnv({ AIRLOCK_MASTER_KEY_FILE: path.join(home, 'moved.key') }, t);
+  const s2 = await SecretStore.open(home);
+  await s2.unlock();
+  t.equal(s2.reveal('s'), CANARY);
+});
+
+t.test('AIRLOCK_MASTER_KEY: hex, base64, passphrase; wrong key is refused', async (t) => {
+  const hex = 'ab'.repeat(32);
+  for (const [label, key] of [['hex', hex], ['base64', Buffer.from(hex, 'hex').toString('base64')], ['passphrase', 'correct horse battery staple']] as const) {
+    withEnv({ AIRLOCK_MASTER_KEY: key }, t);
+    const home = t.testdir();
+    const store = await SecretStore.open(home);
+    await store.set('s', CANARY);
+    t.notOk(fs.existsSync(path.join(home, 'master.key')), `${label}: no key file created`);
+    const again = await SecretStore.open(home);
+    await again.unlock();
+    t.equal(again.reveal('s'), CANARY, `${label}: round trip`);
+    withEnv({ AIRLOCK_MASTER_KEY: label === 'passphrase' ? 'wrong horse battery staple' : 'cd'.repeat(32) }, t);
+    await t.rejects((await SecretStore.open(home)).unlock(), /cannot unlock secret store .*secrets\.json: wrong master key/, `${label}: wrong key`);
+    withEnv({ AIRLOCK_MASTER_KEY: undefined }, t);
+    await t.rejects((await SecretStore.open(home)).unlock(), /sealed with AIRLOCK_MASTER_KEY, which is not set/);
+  }
+  withEnv({ AIRLOCK_MASTER_KEY: 'short' }, t);
+  await t.rejects((await SecretStore.open(t.testdir())).set('x', 'y'), /at least 12 characters/);
+  withEnv({ AIRLOCK_MASTER_KEY: 'hex:abcd' }, t);
+  await t.rejects((await SecretStore.open(t.testdir())).set('x', 'y'), /expected 32 bytes/);
+});
+
+t.test('tampered or corrupt store: clear error naming the file, file untouched', async (t) => {
+  withEnv({ AIRLOCK_MASTER_KEY: 'ef'.repeat(32) }, t);
+  const home = t.testdir();
+  const file = path.join(home, 'secrets.json');
+  const store = await SecretStore.open(home);
+  await store.set('a', CANARY);
+  await store.set('b', 'another-secret-value');
+  const original = fs.readFileSync(file, 'utf8');
+
+  // Swap the ciphertexts of two secrets: authenticated with name + placeholder, so it fails.
+  const doc = JSON.parse(original);
+  [doc.secrets.a.value, doc.secrets.b.value] = [doc.secrets.b.value, doc.secrets.a.value];
+  fs.writeFileSync(file, JSON.stringify(doc));
+  let s = await SecretStore.open(home);
+  await s.unlock();
+  t.throws(() => s.reveal('a'), new RegExp(`secret store ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt or was tampered with \\(secret "a" does not decrypt\\)`));
+
+  // Flip a bit of a ciphertext.
+  const flipped = JSON.parse(original);
+  const ct = Buffer.from(flipped.secrets.a.value.ct, 'base64');
+  ct[0]! ^= 1;
+  flipped.secrets.a.value.ct = ct.toString('base64');
+  fs.writeFileSync(file, JSON.stringify(flipped));
+  s = await SecretStore.open(home);
+  await s.unlock();
+  t.throws(() => s.reveal('a'), /does not decrypt/);
+
+  // Edit a placeholder (would redirect which placeholder unlocks the value).
+  const edited = JSON.parse(original);
+  edited.secrets.a.placeholder = 'airlock-ph-a-' + '0'.repeat(32);
+  fs.writeFileSync(file, JSON.stringify(edited));
+  s = await SecretStore.open(home);
+  await s.unlock();
+  t.throws(() => s.reveal('a'), /does not decrypt/);
+
+  // Tampered wrapped key.
+  const wrapped = JSON.parse(original);
+  wrapped.wrap.key.tag = Buffer.alloc(16).toString('base64');
+  fs.writeFileSync(file, JSON.stringify(wrapped));
+  await t.rejects((await SecretStore.open(home)).unlock(), /cannot unlock secret store/);
+
+  // Not JSON at all / wrong shape: refused at open, file left as it was.
+  for (const junk of ['{"version":1, "secrets": ', '{"version":1,"wrap":null,"secrets":{"x y":{}}}', '[1,2]', '{"version":2}']) {
+    fs.writeFileSync(file, junk);
+    await t.rejects(SecretStore.open(home), new RegExp(file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), junk);
+    t.equal(fs.readFileSync(file, 'utf8'), junk, 'corrupt file not overwritten');
+  }
+});
+
+t.test('CLI: value from stdin or --from-env, never argv; list never shows values', async (t) => {
+  const home = t.testdir();
+  const env = { ...process.env, AIRLOCK_HOME: home, AIRLOCK_MASTER_KEY: undefined, CANARY_VAR: CANARY } as NodeJS.ProcessEnv;
+  delete env.AIRLOCK_MASTER_KEY;
+  const setViaStdin = (name: string, input: string, args: string[] = []): Promise<{ stdout: string; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = execFile('node', [cli, 'secret', 'set', name, ...args], { env }, (err, stdout, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve({ stdout, stderr })));
+      child.stdin!.end(input);
+    });
+  const out = await setViaStdin('github', `${CANARY}\n`, ['--env', 'GITHUB_TOKEN', '--host', 'api.github.com']);
+  t.match(out.stdout, /stored github; agents get GITHUB_TOKEN=airlock-ph-github-/);
+  t.notOk(out.stdout.includes(CANARY));
+  await run('node', [cli, 'secret', 'set', 'fromenv', '--from-env', 'CANARY_VAR'], { env });
+  const s = await SecretStore.open(home);
+  await s.unlock();
+  t.equal(s.reveal('github'), CANARY, 'trailing newline from stdin stripped');
+  t.equal(s.reveal('fromenv'), CANARY);
+
+  const list = await run('node', [cli, 'secret', 'list'], { env });
+  t.match(list.stdout, /github\s+\S+\s+GITHUB_TOKEN\s+api\.github\.com/);
+  t.notOk(list.stdout.includes(CANARY));
+  const json = await run('node', [cli, 'secret', 'list', '--json'], { env });
+  t.notOk(json.stdout.includes(CANARY));
+  t.equal(JSON.parse(json.stdout).length, 2);
+  const ph = await run('node', [cli, 'secret', 'placeholder', 'github'], { env });
+  t.equal(ph.stdout.trim(), s.placeholderFor('github'));
+
+  await t.rejects(run('node', [cli, 'secret', 'set', 'x', 'value-in-argv'], { env }), { stderr: /never pass a secret value as an argument/ });
+  await t.rejects(run('node', [cli, 'secret', 'placeholder', 'nope'], { env }), { stderr: /no secret named "nope"/ });
+  await run('node', [cli, 'secret', 'rm', 'github'], { env });
+  await t.rejects(run('node', [cli, 'secret', 'rm', 'github'], { env }), { stderr: /no secret named/ });
+});
