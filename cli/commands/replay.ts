@@ -1,0 +1,168 @@
+// `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
+import type { Command } from 'commander';
+import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import type { PolicyEngine } from '../../engine/engine.ts';
+import { HarFormatError } from '../../engine/har.ts';
+import {
+  openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
+  type ChangedRow, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
+} from '../../engine/replay.ts';
+import { TrafficTestFormatError } from '../../engine/traffic-tests.ts';
+import { CliError } from '../main.ts';
+
+interface ReplayFlags {
+  policy: string;
+  baseline?: string;
+  againstLog: boolean;
+  json: boolean;
+  agent: string;
+  since?: string;
+  until?: string;
+  host?: string;
+  maxRows: string;
+  progress: boolean;
+}
+
+async function open(dir: string, what: string): Promise<PolicyEngine> {
+  try {
+    return await openPolicy(dir);
+  } catch (err) {
+    if (err instanceof PolicyCompileError) throw new CliError(`${what} ${dir} does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
+    throw new CliError(`${what} ${dir}: ${(err as Error).message}`);
+  }
+}
+
+const num = (n: number): string => n.toLocaleString('en-US');
+
+function decisionText(d: DecisionSummary): string {
+  const parts: string[] = [d.action];
+  if (d.risk) parts.push(`(${d.risk})`);
+  if (d.rule) parts.push(`rule ${d.rule}`);
+  return parts.join(' ');
+}
+
+function rowText(r: ChangedRow): string {
+  const q = r.input.request;
+  const what = r.input.service ? `${r.input.service.name} ${r.input.service.operation}` : r.input.mcp?.tool ? `mcp ${r.input.mcp.tool}` : '';
+  const lines = [
+    `${r.before.action} → ${r.after.action}  ${q.method} ${q.host}${q.path}${what ? `  [${what}]` : ''}  agent ${r.input.agent.id}  (${r.source}, ${q.time})`,
+    `    before: ${decisionText(r.before)}: ${r.before.reason}`,
+    `    after:  ${decisionText(r.after)}: ${r.after.reason}`,
+  ];
+  if (r.changes.includes('credentials')) lines.push(`    credentials: [${(r.before.credentials ?? []).join(', ')}] → [${(r.after.credentials ?? []).join(', ')}]`);
+  return lines.join('\n');
+}
+
+function countsTable(after: Counts, before: Counts | undefined): string {
+  const rows = (['allow', 'approve', 'deny'] as const).map((a) => {
+    const b = before ? num(before[a]).padStart(10) : '';
+    return `  ${a.padEnd(8)}${b}${num(after[a]).padStart(10)}`;
+  });
+  return [`  ${'action'.padEnd(8)}${before ? 'before'.padStart(10) : ''}${'after'.padStart(10)}`, ...rows].join('\n');
+}
+
+export function formatReport(report: ReplayReport, labels: { policy: string; baseline?: string }): string {
+  const out: string[] = [];
+  const against = report.mode === 'baseline' ? ` against baseline ${labels.baseline} (${report.baselineVersion})` : report.mode === 'log' ? ' against the recorded decisions' : '';
+  out.push(`Replayed ${num(report.decided)} request${report.decided === 1 ? '' : 's'} with ${labels.policy} (${report.policyVersion})${against} in ${num(report.elapsedMs)} ms.`);
+  if (report.mode !== 'policy') {
+    out.push('');
+    if (report.changed === 0) out.push('No decision changed.');
+    else {
+      out.push(`${num(report.changed)} decision${report.changed === 1 ? '' : 's'} changed:`);
+      for (const r of report.changedRows) out.push(rowText(r));
+      if (report.changedOmitted) out.push(`  … and ${num(report.changedOmitted)} more (raise --max-rows or use --json)`);
+    }
+  }
+  out.push('', countsTable(report.after, report.before));
+  const transitions = Object.entries(report.transitions);
+  if (transitions.length) out.push('', ...transitions.map(([k, v]) => `  ${k}: ${num(v)}`));
+  if (report.unrecorded) out.push('', `${num(report.unrecorded)} record(s) had no recorded decision to compare with.`);
+  if (report.noted) {
+    out.push('', `${num(report.noted)} request(s) replayed with notes:`);
+    for (const n of report.notesSamples.slice(0, 20)) out.push(`  ${n.source}: ${n.notes.join('; ')}`);
+  }
+  if (report.skipped) {
+    out.push('', `${num(report.skipped)} entr${report.skipped === 1 ? 'y' : 'ies'} skipped:`);
+    for (const s of report.skippedSamples.slice(0, 20)) out.push(`  ${s.source}: ${s.reason}`);
+    if (report.skipped > 20) out.push(`  … (${num(report.skipped - 20)} more; --json lists up to 100)`);
+  }
+  if (report.aborted) out.push('', 'Interrupted: the figures above cover the requests decided so far.');
+  return `${out.join('\n')}\n`;
+}
+
+/** A one-line progress bar on stderr, redrawn in place; cleared when done. */
+function progressBar(): { update: (p: ReplayProgress) => void; done: () => void } {
+  const width = 30;
+  let drawn = false;
+  return {
+    update(p) {
+      const frac = p.totalBytes ? Math.min(1, p.bytes / p.totalBytes) : 0;
+      const filled = Math.round(frac * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${num(p.decided)} decided${p.skipped ? `, ${num(p.skipped)} skipped` : ''}\x1b[K`);
+      drawn = true;
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('decide captured traffic (audit log / capture JSON Lines, HAR, traffic test files) with a policy and show what changes')
+    .argument('<file...>', 'capture files: .jsonl (audit log, `capture export`), .har, or traffic test .yaml/.json')
+    .option('--policy <dir>', 'the policy to replay with', 'rego')
+    .option('--baseline <dir>', 'compare with the decisions of this policy folder')
+    .option('--against-log', 'compare with the decisions recorded in the capture', false)
+    .option('--json', 'print the report as JSON', false)
+    .option('--agent <name>', 'agent id for HAR entries (HAR files do not name Airlock agents)', 'har')
+    .option('--since <time>', 'only requests at or after this time (RFC 3339, date, or age like 12h)')
+    .option('--until <time>', 'only requests before this time')
+    .option('--host <host>', 'only requests to this host')
+    .option('--max-rows <n>', 'changed rows to list (the rest are counted)', '1000')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .action(async (files: string[], flags: ReplayFlags) => {
+      if (flags.baseline && flags.againstLog) throw new CliError('choose --baseline DIR or --against-log, not both');
+      const maxChanged = Number(flags.maxRows);
+      if (!Number.isInteger(maxChanged) || maxChanged < 0) throw new CliError('--max-rows must be a whole number');
+      let since: number | undefined;
+      let until: number | undefined;
+      try {
+        since = flags.since ? parseTimeFlag(flags.since) : undefined;
+        until = flags.until ? parseTimeFlag(flags.until) : undefined;
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
+      const policy = await open(flags.policy, 'policy');
+      let baseline: PolicyEngine | undefined;
+      try {
+        if (flags.baseline) baseline = await open(flags.baseline, 'baseline');
+        const bar = flags.progress && !flags.json && process.stderr.isTTY ? progressBar() : undefined;
+        const abort = new AbortController();
+        const onSigint = (): void => abort.abort();
+        process.once('SIGINT', onSigint);
+        let report: ReplayReport;
+        try {
+          report = await replayFiles(files, {
+            policy, baseline, againstLog: flags.againstLog, maxChanged,
+            agent: { id: flags.agent, labels: {} },
+            filter: { since, until, host: flags.host },
+            onProgress: bar?.update, signal: abort.signal,
+          });
+        } catch (err) {
+          if (err instanceof ReplaySourceError || err instanceof HarFormatError || err instanceof TrafficTestFormatError) throw new CliError(err.message);
+          throw err;
+        } finally {
+          process.removeListener('SIGINT', onSigint);
+          bar?.done();
+        }
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else process.stdout.write(formatReport(report, { policy: flags.policy, baseline: flags.baseline }));
+      } finally {
+        await policy.close();
+        await baseline?.close();
+      }
+    });
+}

@@ -1,0 +1,412 @@
+// Replay: decide captured traffic again with a policy, optionally against a baseline policy or the
+// decisions recorded in the audit log, and report what would change. One implementation for the
+// CLI (`airlock replay`) and the studio.
+//  - Streaming: sources are read line by line / entry by entry and each request is dropped once
+//    decided; only changed rows are kept, capped, with a count of the rest. Memory does not grow
+//    with the size of the input.
+//  - Deterministic: decisions run with {replay: true}, so time builtins see the captured time.
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { PolicyEngine } from './engine.ts';
+import { readHar, type HarOptions } from './har.ts';
+import { loadTrafficTests, prepareCase } from './traffic-tests.ts';
+import type { Action, Decision, EngineDecision, RequestDescription, Risk } from './types.ts';
+
+export type ReplayItem =
+  | { kind: 'request'; source: string; input: RequestDescription; recorded?: Decision; notes?: string[] }
+  | { kind: 'skipped'; source: string; reason: string };
+
+/** Which captured requests to take (the studio's and `capture export`'s filters). */
+export interface CaptureFilter {
+  /** Epoch milliseconds, inclusive. */
+  since?: number;
+  /** Epoch milliseconds, exclusive. */
+  until?: number;
+  agent?: string;
+  host?: string;
+}
+
+export interface SourceOptions extends HarOptions {
+  filter?: CaptureFilter;
+  /** Called with bytes read so far in the current file. */
+  onBytes?: (bytes: number) => void;
+  signal?: AbortSignal;
+}
+
+export type SourceFormat = 'jsonl' | 'har' | 'tests';
+
+export class ReplaySourceError extends Error {}
+
+/** Decides by extension, then by the first bytes: `{"log"` is HAR, a `cases` document is a traffic test file. */
+export function detectFormat(file: string): SourceFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.har') return 'har';
+  if (ext === '.yaml' || ext === '.yml') return 'tests';
+  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.log') return 'jsonl';
+  let head = '';
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(4096);
+      head = buf.subarray(0, fs.readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    throw new ReplaySourceError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (/^\uFEFF?\s*\{\s*"log"\s*:/.test(head)) return 'har';
+  // A JSON document (not one object per line) with "cases" is a traffic test file.
+  if (/^\uFEFF?\s*\{/.test(head) && /"cases"\s*:/.test(head) && !/^\uFEFF?\s*\{[^\n]*\}\s*\n/.test(head)) return 'tests';
+  return 'jsonl';
+}
+
+export function matchesFilter(input: RequestDescription, f: CaptureFilter | undefined): boolean {
+  if (!f) return true;
+  if (f.agent !== undefined && input.agent?.id !== f.agent) return false;
+  if (f.host !== undefined && input.request?.host !== f.host.toLowerCase()) return false;
+  if (f.since !== undefined || f.until !== undefined) {
+    const t = Date.parse(input.request?.time);
+    if (Number.isNaN(t)) return false;
+    if (f.since !== undefined && t < f.since) return false;
+    if (f.until !== undefined && t >= f.until) return false;
+  }
+  return true;
+}
+
+const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/** Why a value is not a usable request description, or undefined when it is. */
+export function descriptionProblem(d: unknown): string | undefined {
+  if (!isObject(d) || !isObject(d.request)) return 'no "request" object';
+  const r = d.request;
+  if (typeof r.method !== 'string' || typeof r.host !== 'string') return 'request has no method or host';
+  if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) return 'request has no captured time (request.time), which replay needs';
+  if (!isObject(d.agent) || typeof d.agent.id !== 'string') return 'no agent.id';
+  return undefined;
+}
+
+/**
+ * One JSON Lines record: an audit record ({description, decision, …}), {input, decision}, or a
+ * bare request description. Returns the item, or a skip with its reason.
+ */
+export function parseCaptureLine(line: string, source: string): ReplayItem | undefined {
+  const text = line.trim();
+  if (!text) return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { kind: 'skipped', source, reason: 'not valid JSON' };
+  }
+  if (!isObject(v)) return { kind: 'skipped', source, reason: 'not a JSON object' };
+  const input = isObject(v.description) ? v.description : isObject(v.input) ? v.input : isObject(v.request) ? v : undefined;
+  if (!input) {
+    const reason = typeof v.outcome === 'string'
+      ? `audit record without a description (outcome: ${v.outcome})`
+      : 'neither a request description nor an audit record with "description"';
+    return { kind: 'skipped', source, reason };
+  }
+  const problem = descriptionProblem(input);
+  if (problem) return { kind: 'skipped', source, reason: problem };
+  const item: ReplayItem = { kind: 'request', source, input: input as RequestDescription };
+  if (input !== v && isObject(v.decision) && typeof v.decision.action === 'string') item.recorded = v.decision as Decision;
+  return item;
+}
+
+const maxLineChars = 32 * 1024 * 1024;
+
+/** Streams a JSON Lines capture (audit log, `capture export`, or one description per line). */
+export async function* readCaptureLines(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
+  const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  const name = path.basename(file);
+  let n = 0;
+  let lastReport = 0;
+  try {
+    for await (const line of rl) {
+      n++;
+      if (opts.signal?.aborted) return;
+      if (opts.onBytes && n - lastReport >= 256) {
+        lastReport = n;
+        opts.onBytes(stream.bytesRead);
+      }
+      if (line.length > maxLineChars) {
+        yield { kind: 'skipped', source: `${name}:${n}`, reason: `line longer than ${maxLineChars} characters` };
+        continue;
+      }
+      const item = parseCaptureLine(line, `${name}:${n}`);
+      if (item && (item.kind === 'skipped' || matchesFilter(item.input, opts.filter))) yield item;
+    }
+    opts.onBytes?.(stream.bytesRead);
+  } catch (err) {
+    throw new ReplaySourceError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  } finally {
+    rl.close();
+    stream.destroy();
+  }
+}
+
+/** A traffic test file's cases as replay items; the expectation stands in as the recorded decision. */
+export async function* readTrafficTestItems(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
+  const loaded = loadTrafficTests(file);
+  for (const [i, c] of loaded.cases.entries()) {
+    if (opts.signal?.aborted) return;
+    const p = prepareCase(loaded, c, i);
+    if (!p.ok) {
+      yield { kind: 'skipped', source: p.source, reason: p.error };
+      continue;
+    }
+    if (!matchesFilter(p.input, opts.filter)) continue;
+    yield { kind: 'request', source: `${p.source} ${c.name}`, input: p.input, recorded: { action: p.expect.action, reason: 'expected by the traffic test', ...(p.expect.rule ? { rule: p.expect.rule } : {}) } };
+  }
+  opts.onBytes?.(fs.statSync(file).size);
+}
+
+/** Streams one source file, whatever its format. */
+export async function* readSource(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
+  const format = detectFormat(file);
+  if (format === 'har') {
+    for await (const item of readHar(file, opts)) {
+      if (item.kind === 'skipped' || matchesFilter(item.input, opts.filter)) yield item;
+    }
+  } else if (format === 'tests') {
+    yield* readTrafficTestItems(file, opts);
+  } else {
+    yield* readCaptureLines(file, opts);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export type Counts = Record<Action, number>;
+
+/** The parts of a decision that replay compares and shows. */
+export interface DecisionSummary {
+  action: Action;
+  rule?: string;
+  reason: string;
+  risk?: Risk;
+  credentials?: string[];
+  rate_limits?: string[];
+  fail_closed?: EngineDecision['fail_closed'];
+}
+
+export type ChangeKind = 'action' | 'rule' | 'risk' | 'credentials';
+
+export interface ChangedRow {
+  source: string;
+  input: RequestDescription;
+  before: DecisionSummary;
+  after: DecisionSummary;
+  changes: ChangeKind[];
+}
+
+export interface ReplayProgress {
+  decided: number;
+  skipped: number;
+  /** Bytes read across all files so far, and their total size (for a progress bar). */
+  bytes: number;
+  totalBytes: number;
+  file: string;
+}
+
+export interface ReplayOptions {
+  /** The policy under test ("after"). */
+  policy: PolicyEngine;
+  /** A second policy to compare with ("before"), e.g. the live policy when `policy` is a draft. */
+  baseline?: PolicyEngine;
+  /** Compare with the decisions recorded in the capture instead of a baseline policy. */
+  againstLog?: boolean;
+  /** Changed rows kept in the report (the rest are only counted). Default 1000. */
+  maxChanged?: number;
+  /** Skipped entries kept with their reason (the rest are only counted). Default 100. */
+  maxSkipped?: number;
+  onProgress?: (p: ReplayProgress) => void;
+  /** Least time between two progress calls. Default 100 ms. */
+  progressIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ReplayReport {
+  mode: 'policy' | 'baseline' | 'log';
+  policyVersion: string;
+  baselineVersion?: string;
+  /** Requests decided. */
+  decided: number;
+  /** Entries that could not be replayed, with reasons (first maxSkipped). */
+  skipped: number;
+  skippedSamples: Array<{ source: string; reason: string }>;
+  /** Requests decided with notes (e.g. a HAR body that was not recorded). */
+  noted: number;
+  notesSamples: Array<{ source: string; notes: string[] }>;
+  after: Counts;
+  before?: Counts;
+  /** against-log: requests whose record had no decision to compare with. */
+  unrecorded: number;
+  changed: number;
+  changedRows: ChangedRow[];
+  /** Changed rows counted but not kept (over maxChanged). */
+  changedOmitted: number;
+  /** "allow → deny": count, over all changed requests whose action changed. */
+  transitions: Record<string, number>;
+  aborted: boolean;
+  elapsedMs: number;
+}
+
+const zero = (): Counts => ({ allow: 0, deny: 0, approve: 0 });
+
+export function summarize(d: Decision | EngineDecision): DecisionSummary {
+  const s: DecisionSummary = { action: d.action, reason: d.reason };
+  if (d.rule) s.rule = d.rule;
+  if (d.approval?.risk) s.risk = d.approval.risk;
+  if (d.credentials?.length) s.credentials = [...new Set(d.credentials.map((c) => c.secret))].sort();
+  if (d.rate_limits?.length) s.rate_limits = [...new Set(d.rate_limits.map((r) => r.key))].sort();
+  if ('fail_closed' in d && d.fail_closed) s.fail_closed = d.fail_closed;
+  return s;
+}
+
+/**
+ * What differs between two decisions. Reason text alone is not a change (it may carry details).
+ * `partial`: the "before" side is a recorded decision that may not carry approval or credentials
+ * (the audit log records action, rule and reason); those are compared only when recorded.
+ */
+export function changesBetween(before: DecisionSummary, after: DecisionSummary, partial?: Decision): ChangeKind[] {
+  const out: ChangeKind[] = [];
+  if (before.action !== after.action) out.push('action');
+  if ((before.rule ?? '') !== (after.rule ?? '')) out.push('rule');
+  if ((!partial || partial.approval) && (before.risk ?? '') !== (after.risk ?? '')) out.push('risk');
+  if ((!partial || partial.credentials) && (before.credentials ?? []).join('\0') !== (after.credentials ?? []).join('\0')) out.push('credentials');
+  return out;
+}
+
+/** Replays items against the policy. Never throws for bad items: they are skipped with a reason. */
+export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptions, progressOf?: () => Pick<ReplayProgress, 'bytes' | 'totalBytes' | 'file'>): Promise<ReplayReport> {
+  if (opts.baseline && opts.againstLog) throw new ReplaySourceError('choose a baseline policy or the recorded decisions, not both');
+  const t0 = performance.now();
+  const maxChanged = opts.maxChanged ?? 1000;
+  const maxSkipped = opts.maxSkipped ?? 100;
+  const interval = opts.progressIntervalMs ?? 100;
+  const compare = Boolean(opts.baseline || opts.againstLog);
+  const report: ReplayReport = {
+    mode: opts.baseline ? 'baseline' : opts.againstLog ? 'log' : 'policy',
+    policyVersion: opts.policy.version ?? 'none',
+    decided: 0, skipped: 0, skippedSamples: [], noted: 0, notesSamples: [],
+    after: zero(), unrecorded: 0, changed: 0, changedRows: [], changedOmitted: 0, transitions: {},
+    aborted: false, elapsedMs: 0,
+  };
+  if (opts.baseline) report.baselineVersion = opts.baseline.version ?? 'none';
+  if (compare) report.before = zero();
+  let lastProgress = performance.now();
+  const progress = (): void => {
+    const p = progressOf?.() ?? { bytes: 0, totalBytes: 0, file: '' };
+    opts.onProgress?.({ decided: report.decided, skipped: report.skipped, ...p });
+  };
+
+  for await (const item of items) {
+    if (opts.signal?.aborted) {
+      report.aborted = true;
+      break;
+    }
+    if (item.kind === 'skipped') {
+      report.skipped++;
+      if (report.skippedSamples.length < maxSkipped) report.skippedSamples.push({ source: item.source, reason: item.reason });
+      continue;
+    }
+    if (item.notes?.length) {
+      report.noted++;
+      if (report.notesSamples.length < maxSkipped) report.notesSamples.push({ source: item.source, notes: item.notes });
+    }
+    const afterDecision = await opts.policy.decide(item.input, { replay: true });
+    const after = summarize(afterDecision);
+    report.decided++;
+    report.after[after.action]++;
+    let before: DecisionSummary | undefined;
+    if (opts.baseline) before = summarize(await opts.baseline.decide(item.input, { replay: true }));
+    else if (opts.againstLog) {
+      if (item.recorded && typeof item.recorded.action === 'string' && item.recorded.action in report.after) before = summarize(item.recorded);
+      else report.unrecorded++;
+    }
+    if (before) {
+      report.before![before.action]++;
+      const changes = changesBetween(before, after, opts.againstLog ? item.recorded : undefined);
+      if (changes.length) {
+        report.changed++;
+        if (before.action !== after.action) {
+          const k = `${before.action} → ${after.action}`;
+          report.transitions[k] = (report.transitions[k] ?? 0) + 1;
+        }
+        if (report.changedRows.length < maxChanged) report.changedRows.push({ source: item.source, input: item.input, before, after, changes });
+        else report.changedOmitted++;
+      }
+    }
+    if (opts.onProgress && (report.decided & 63) === 0 && performance.now() - lastProgress >= interval) {
+      lastProgress = performance.now();
+      progress();
+    }
+  }
+  if (opts.onProgress) progress();
+  report.elapsedMs = Math.round(performance.now() - t0);
+  return report;
+}
+
+/** Streams several files (each in its own format) and replays them. */
+export async function replayFiles(files: string[], opts: ReplayOptions & Omit<SourceOptions, 'onBytes' | 'signal'>): Promise<ReplayReport> {
+  const sizes = files.map((f) => {
+    try {
+      return fs.statSync(f).size;
+    } catch (err) {
+      throw new ReplaySourceError(`cannot read ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  });
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  let done = 0;
+  let current = 0;
+  let file = '';
+  async function* all(): AsyncGenerator<ReplayItem> {
+    for (const [i, f] of files.entries()) {
+      file = f;
+      current = 0;
+      yield* readSource(f, { ...opts, onBytes: (n) => (current = n), signal: opts.signal });
+      done += sizes[i]!;
+      current = 0;
+    }
+  }
+  return replay(all(), opts, () => ({ bytes: Math.min(totalBytes, done + current), totalBytes, file }));
+}
+
+/** An inline-mode engine with the policy folder loaded (replay and tests run in-process). */
+export async function openPolicy(dir: string): Promise<PolicyEngine> {
+  const engine = new PolicyEngine({ mode: 'inline' });
+  try {
+    await engine.loadFolder(dir);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  return engine;
+}
+
+/**
+ * A time flag (--since/--until): RFC 3339 ("2026-01-05T10:00:00Z"), a date ("2026-01-05", UTC
+ * midnight), or an age before `now` ("90s", "30m", "12h", "7d"). Returns epoch milliseconds.
+ */
+export function parseTimeFlag(value: string, now = Date.now()): number {
+  const v = value.trim();
+  const rel = /^(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(v);
+  if (rel) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 }[rel[2] as 's' | 'm' | 'h' | 'd' | 'w'];
+    return now - Number(rel[1]) * unit;
+  }
+  if (/^\d{4}-\d{2}-\d{2}$/.test(v)) {
+    const ms = Date.parse(`${v}T00:00:00Z`);
+    if (!Number.isNaN(ms)) return ms;
+  }
+  if (/^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})$/.test(v)) {
+    const ms = Date.parse(v.replace(' ', 'T'));
+    if (!Number.isNaN(ms)) return ms;
+  }
+  throw new ReplaySourceError(`not a time: ${JSON.stringify(value)} (use RFC 3339 like 2026-01-05T10:00:00Z, a date like 2026-01-05, or an age like 30m, 12h, 7d)`);
+}

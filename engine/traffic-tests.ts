@@ -1,0 +1,341 @@
+// Traffic tests: requests with the decision each must get, in YAML or JSON files (format in
+// docs/replay.md). Hand-written requests go through proxy/describe.ts like live traffic; captured
+// descriptions (from `airlock capture export --as-tests`) are used as they are. Decisions are made
+// in replay mode, so time builtins see the case's time and results never depend on the clock.
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { describeRequest, type PlaceholderFinder } from '../proxy/describe.ts';
+import type { PolicyEngine } from './engine.ts';
+import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
+
+export interface Expectation {
+  action: Action;
+  rule?: string;
+  /** Names of the secrets the decision injects (compared as a set). */
+  credentials?: string[];
+  /** Keys of the rate limits the decision charges (compared as a set). */
+  rate_limits?: string[];
+  approval?: { risk?: Risk; step_up?: boolean };
+}
+
+export interface CaseRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string | string[]> | Array<[string, string]>;
+  body?: unknown;
+  body_base64?: string;
+  agent?: string | AgentInfo;
+  time?: string;
+  grants?: Grant[];
+}
+
+export interface TrafficCase {
+  name: string;
+  request?: CaseRequest;
+  description?: RequestDescription;
+  expect: Expectation;
+}
+
+export interface TrafficTestFile {
+  file: string;
+  agent?: string | AgentInfo;
+  time?: string;
+  cases: TrafficCase[];
+}
+
+/** A case made into the description the policy sees, or the reason it could not be. */
+export type PreparedCase =
+  | { ok: true; name: string; source: string; input: RequestDescription; expect: Expectation }
+  | { ok: false; name: string; source: string; error: string; expect?: Expectation };
+
+export interface CaseResult {
+  file: string;
+  name: string;
+  source: string;
+  passed: boolean;
+  /** What did not match, one line each ("action: expected approve, got allow"). */
+  problems: string[];
+  expect?: Expectation;
+  actual?: EngineDecision;
+  input?: RequestDescription;
+}
+
+export class TrafficTestFormatError extends Error {}
+
+/** The time a case is decided at when neither the case nor the file names one: a Monday, 10:00 UTC. */
+export const defaultCaseTime = '2026-01-05T10:00:00Z';
+export const placeholderPattern = /\{\{\s*placeholder:([A-Za-z0-9_.-]+)\s*\}\}/g;
+/** What `{{placeholder:NAME}}` expands to in test requests: shaped like the store's placeholders. */
+export function testPlaceholder(name: string): string {
+  return `airlock-ph-${name}-0fixture0`;
+}
+
+/** Finds the test placeholders in text (the proxy's finder does the same for real secrets). */
+export const testPlaceholderFinder: PlaceholderFinder = {
+  find(text: string): string[] {
+    const out = new Set<string>();
+    for (const m of text.matchAll(/airlock-ph-([A-Za-z0-9_.-]+?)-0fixture0/g)) out.add(m[1]!);
+    return [...out];
+  },
+};
+
+const actions = new Set(['allow', 'deny', 'approve']);
+const risks = new Set(['low', 'medium', 'high', 'critical']);
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const isStringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+function checkAgent(v: unknown, where: string): string | AgentInfo | undefined {
+  if (v === undefined || typeof v === 'string') return v;
+  if (isObject(v) && typeof v.id === 'string' && (v.labels === undefined || isObject(v.labels))) {
+    return { id: v.id, labels: (v.labels as Record<string, string>) ?? {} };
+  }
+  throw new TrafficTestFormatError(`${where}: agent must be a name or {id, labels}`);
+}
+
+function checkExpectation(v: unknown, where: string): Expectation {
+  if (!isObject(v)) throw new TrafficTestFormatError(`${where}: "expect" must be an object with at least "action"`);
+  const known = new Set(['action', 'rule', 'credentials', 'rate_limits', 'approval']);
+  for (const k of Object.keys(v)) if (!known.has(k)) throw new TrafficTestFormatError(`${where}: unknown expectation "${k}" (known: ${[...known].join(', ')})`);
+  if (typeof v.action !== 'string' || !actions.has(v.action)) throw new TrafficTestFormatError(`${where}: expect.action must be allow, deny or approve`);
+  const exp: Expectation = { action: v.action as Action };
+  if (v.rule !== undefined) {
+    if (typeof v.rule !== 'string') throw new TrafficTestFormatError(`${where}: expect.rule must be a string`);
+    exp.rule = v.rule;
+  }
+  for (const k of ['credentials', 'rate_limits'] as const) {
+    if (v[k] === undefined) continue;
+    if (!isStringList(v[k])) throw new TrafficTestFormatError(`${where}: expect.${k} must be a list of names`);
+    exp[k] = v[k] as string[];
+  }
+  if (v.approval !== undefined) {
+    const a = v.approval;
+    if (!isObject(a)) throw new TrafficTestFormatError(`${where}: expect.approval must be an object ({risk, step_up})`);
+    if (a.risk !== undefined && (typeof a.risk !== 'string' || !risks.has(a.risk))) throw new TrafficTestFormatError(`${where}: expect.approval.risk must be low, medium, high or critical`);
+    if (a.step_up !== undefined && typeof a.step_up !== 'boolean') throw new TrafficTestFormatError(`${where}: expect.approval.step_up must be true or false`);
+    exp.approval = {};
+    if (a.risk !== undefined) exp.approval.risk = a.risk as Risk;
+    if (a.step_up !== undefined) exp.approval.step_up = a.step_up as boolean;
+  }
+  return exp;
+}
+
+function checkCase(v: unknown, index: number, file: string): TrafficCase {
+  const where0 = `${file}: case ${index + 1}`;
+  if (!isObject(v)) throw new TrafficTestFormatError(`${where0}: must be an object`);
+  if (typeof v.name !== 'string' || !v.name.trim()) throw new TrafficTestFormatError(`${where0}: needs a "name"`);
+  const where = `${file}: case "${v.name}"`;
+  const hasReq = v.request !== undefined;
+  const hasDesc = v.description !== undefined;
+  if (hasReq === hasDesc) throw new TrafficTestFormatError(`${where}: needs exactly one of "request" or "description"`);
+  const c: TrafficCase = { name: v.name, expect: checkExpectation(v.expect, where) };
+  if (hasReq) {
+    const r = v.request;
+    if (!isObject(r)) throw new TrafficTestFormatError(`${where}: "request" must be an object`);
+    if (typeof r.method !== 'string' || typeof r.url !== 'string') throw new TrafficTestFormatError(`${where}: request needs "method" and "url"`);
+    if (r.body !== undefined && r.body_base64 !== undefined) throw new TrafficTestFormatError(`${where}: request has both "body" and "body_base64"`);
+    if (r.body_base64 !== undefined && typeof r.body_base64 !== 'string') throw new TrafficTestFormatError(`${where}: body_base64 must be a string`);
+    if (r.headers !== undefined && !isObject(r.headers) && !(Array.isArray(r.headers) && r.headers.every((p) => isStringList(p) && p.length === 2))) {
+      throw new TrafficTestFormatError(`${where}: request.headers must be a map of name → value(s) or a list of [name, value] pairs`);
+    }
+    if (r.time !== undefined && (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time)))) throw new TrafficTestFormatError(`${where}: request.time must be an RFC 3339 time`);
+    if (r.grants !== undefined && !Array.isArray(r.grants)) throw new TrafficTestFormatError(`${where}: request.grants must be a list`);
+    checkAgent(r.agent, where);
+    c.request = r as unknown as CaseRequest;
+  } else {
+    const d = v.description;
+    if (!isObject(d) || !isObject(d.request) || !isObject(d.agent) || typeof d.request.method !== 'string' || typeof d.request.host !== 'string') {
+      throw new TrafficTestFormatError(`${where}: "description" must be a request description (request.method, request.host, agent, …)`);
+    }
+    c.description = d as unknown as RequestDescription;
+  }
+  return c;
+}
+
+/** Parses a traffic test file (YAML or JSON). Throws TrafficTestFormatError naming the file and case. */
+export function parseTrafficTests(text: string, file: string): TrafficTestFile {
+  let doc: unknown;
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
+  } catch (err) {
+    throw new TrafficTestFormatError(`${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (!isObject(doc) || !Array.isArray(doc.cases)) throw new TrafficTestFormatError(`${file}: a traffic test file is an object with a "cases" list`);
+  if (doc.time !== undefined && (typeof doc.time !== 'string' || Number.isNaN(Date.parse(doc.time)))) throw new TrafficTestFormatError(`${file}: time must be an RFC 3339 time`);
+  const names = new Set<string>();
+  const cases = doc.cases.map((c, i) => {
+    const checked = checkCase(c, i, file);
+    if (names.has(checked.name)) throw new TrafficTestFormatError(`${file}: two cases are named "${checked.name}"`);
+    names.add(checked.name);
+    return checked;
+  });
+  return { file, agent: checkAgent(doc.agent, file), time: doc.time as string | undefined, cases };
+}
+
+export function loadTrafficTests(file: string): TrafficTestFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new TrafficTestFormatError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  return parseTrafficTests(text, file);
+}
+
+const testFileExt = /\.(ya?ml|json)$/i;
+
+/** Traffic test files under the given paths (files as given; folders searched recursively, sorted). */
+export function findTrafficTestFiles(paths: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (ent.name.startsWith('.')) continue;
+      const p = path.join(dir, ent.name);
+      if (ent.isDirectory()) walk(p);
+      else if (testFileExt.test(ent.name)) out.push(p);
+    }
+  };
+  for (const p of paths) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      throw new TrafficTestFormatError(`${p}: no such file or folder`);
+    }
+    if (st.isDirectory()) walk(p);
+    else out.push(p);
+  }
+  return out;
+}
+
+function agentInfo(a: string | AgentInfo | undefined): AgentInfo {
+  if (a === undefined) return { id: 'test-agent', labels: {} };
+  return typeof a === 'string' ? { id: a, labels: {} } : { id: a.id, labels: a.labels ?? {} };
+}
+
+function expand(s: string): string {
+  return s.replace(placeholderPattern, (_, name: string) => testPlaceholder(name));
+}
+
+function headerPairs(h: CaseRequest['headers']): Array<[string, string]> {
+  if (!h) return [];
+  if (Array.isArray(h)) return h.map(([n, v]) => [n, expand(String(v))]);
+  return Object.entries(h).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [n, expand(String(x))]));
+}
+
+/** Builds the description of one case (hand-written request → describe; description → as is). */
+export function prepareCase(file: TrafficTestFile, c: TrafficCase, index: number): PreparedCase {
+  const source = `${path.basename(file.file)}#${index + 1}`;
+  if (c.description) return { ok: true, name: c.name, source, input: c.description, expect: c.expect };
+  const r = c.request!;
+  try {
+    const headers = headerPairs(r.headers);
+    let body = Buffer.alloc(0);
+    if (r.body_base64 !== undefined) body = Buffer.from(r.body_base64, 'base64');
+    else if (typeof r.body === 'string') body = Buffer.from(expand(r.body), 'utf8');
+    else if (r.body !== undefined && r.body !== null) {
+      body = Buffer.from(expand(JSON.stringify(r.body)), 'utf8');
+      if (!headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
+    }
+    if (body.length && !headers.some(([n]) => n.toLowerCase() === 'content-length')) headers.push(['Content-Length', String(body.length)]);
+    const time = new Date(r.time ?? file.time ?? defaultCaseTime);
+    const input = describeRequest(
+      { id: `test:${source}`, time, method: r.method, url: expand(r.url), headers, body, bodyTruncated: false },
+      { agent: agentInfo(r.agent ?? file.agent), placeholders: testPlaceholderFinder, grants: r.grants ?? [] },
+    );
+    return { ok: true, name: c.name, source, input, expect: c.expect };
+  } catch (err) {
+    return { ok: false, name: c.name, source, error: `cannot describe the request: ${(err as Error).message}`, expect: c.expect };
+  }
+}
+
+const sameSet = (a: string[], b: string[]): boolean => {
+  const x = [...new Set(a)].sort();
+  const y = [...new Set(b)].sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+};
+const listText = (a: string[]): string => (a.length ? `[${[...new Set(a)].sort().join(', ')}]` : '[]');
+
+/** What in a decision does not match the expectation, one line per difference. */
+export function compareExpectation(expect: Expectation, d: Decision): string[] {
+  const problems: string[] = [];
+  if (d.action !== expect.action) problems.push(`action: expected ${expect.action}, got ${d.action}`);
+  if (expect.rule !== undefined && d.rule !== expect.rule) problems.push(`rule: expected ${expect.rule}, got ${d.rule ?? '(none)'}`);
+  if (expect.credentials) {
+    const got = (d.credentials ?? []).map((c) => c.secret);
+    if (!sameSet(expect.credentials, got)) problems.push(`credentials: expected ${listText(expect.credentials)}, got ${listText(got)}`);
+  }
+  if (expect.rate_limits) {
+    const got = (d.rate_limits ?? []).map((r) => r.key);
+    if (!sameSet(expect.rate_limits, got)) problems.push(`rate_limits: expected ${listText(expect.rate_limits)}, got ${listText(got)}`);
+  }
+  if (expect.approval) {
+    if (expect.approval.risk !== undefined && d.approval?.risk !== expect.approval.risk) {
+      problems.push(`approval.risk: expected ${expect.approval.risk}, got ${d.approval?.risk ?? '(no approval)'}`);
+    }
+    if (expect.approval.step_up !== undefined && (d.approval?.step_up ?? false) !== expect.approval.step_up) {
+      problems.push(`approval.step_up: expected ${expect.approval.step_up}, got ${d.approval?.step_up ?? false}`);
+    }
+  }
+  return problems;
+}
+
+/** The expectation that today's decision would satisfy (used by `capture export --as-tests`). */
+export function expectationOf(d: Decision): Expectation {
+  const e: Expectation = { action: d.action };
+  if (d.rule) e.rule = d.rule;
+  if (d.credentials?.length) e.credentials = [...new Set(d.credentials.map((c) => c.secret))].sort();
+  if (d.rate_limits?.length) e.rate_limits = [...new Set(d.rate_limits.map((r) => r.key))].sort();
+  if (d.approval) e.approval = { risk: d.approval.risk, ...(d.approval.step_up !== undefined ? { step_up: d.approval.step_up } : {}) };
+  return e;
+}
+
+/** Runs every case of a file against the engine. */
+export async function runTrafficTestFile(engine: PolicyEngine, file: TrafficTestFile): Promise<CaseResult[]> {
+  const results: CaseResult[] = [];
+  for (const [i, c] of file.cases.entries()) {
+    const prepared = prepareCase(file, c, i);
+    if (!prepared.ok) {
+      results.push({ file: file.file, name: c.name, source: prepared.source, passed: false, problems: [prepared.error], expect: c.expect });
+      continue;
+    }
+    const actual = await engine.decide(prepared.input, { replay: true });
+    const problems = compareExpectation(prepared.expect, actual);
+    if (actual.fail_closed && !problems.length && prepared.expect.action === 'deny') {
+      // A deny because the policy failed is never the deny a test expects.
+      problems.push(`action: expected a policy deny, got a fail-closed deny (${actual.fail_closed}): ${actual.reason}`);
+    }
+    results.push({ file: file.file, name: c.name, source: prepared.source, passed: problems.length === 0, problems, expect: c.expect, actual, input: prepared.input });
+  }
+  return results;
+}
+
+export interface TrafficTestSummary {
+  results: CaseResult[];
+  /** Files that could not be loaded at all (each counts as one failure). */
+  fileErrors: Array<{ file: string; error: string }>;
+  passed: number;
+  failed: number;
+}
+
+/** Loads and runs traffic test files; format errors are reported, never thrown. */
+export async function runTrafficTests(engine: PolicyEngine, files: string[], onResult?: (r: CaseResult) => void): Promise<TrafficTestSummary> {
+  const summary: TrafficTestSummary = { results: [], fileErrors: [], passed: 0, failed: 0 };
+  for (const f of files) {
+    let loaded: TrafficTestFile;
+    try {
+      loaded = loadTrafficTests(f);
+    } catch (err) {
+      summary.fileErrors.push({ file: f, error: (err as Error).message });
+      summary.failed++;
+      continue;
+    }
+    for (const r of await runTrafficTestFile(engine, loaded)) {
+      summary.results.push(r);
+      if (r.passed) summary.passed++;
+      else summary.failed++;
+      onResult?.(r);
+    }
+  }
+  return summary;
+}
