@@ -1,0 +1,39 @@
+// Anthropic API (docs.anthropic.com/en/api): https://api.anthropic.com/v1/…
+// Messages are inference (`read`), except when the request asks Anthropic to call remote MCP
+// servers (`mcp_servers`) or fetch URLs (web_fetch tool): those reach third parties outside
+// Airlock, so they are a `send`.
+import { hostIs, type ServiceAdapter } from './adapter.ts';
+import { describeInference } from './openai.ts';
+import { fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
+
+const routes: RouteSpec[] = [
+  { route: 'POST /v1/messages', operation: 'messages.create', effect: 'read' },
+  { route: 'POST /v1/messages/count_tokens', operation: 'messages.count_tokens', effect: 'read' },
+  { route: 'POST /v1/complete', operation: 'completions.create', effect: 'read' },
+  { route: 'GET /v1/models', operation: 'models.list', effect: 'read' },
+  { route: 'GET /v1/models/{model_id}', operation: 'models.retrieve', effect: 'read' },
+  { route: 'GET /v1/messages/batches', operation: 'messages.batches.list', effect: 'read' },
+  { route: 'GET /v1/messages/batches/{path+}', operation: 'messages.batches.retrieve', effect: 'read' },
+  { route: 'POST /v1/messages/batches', operation: 'messages.batches.create', effect: 'write' },
+  { route: 'POST /v1/messages/batches/{message_batch_id}/cancel', operation: 'messages.batches.cancel', effect: 'write' },
+  { route: 'DELETE /v1/messages/batches/{message_batch_id}', operation: 'messages.batches.delete', effect: 'delete' },
+  { route: 'GET /v1/files', operation: 'files.list', effect: 'read' },
+  { route: 'GET /v1/files/{path+}', operation: 'files.retrieve', effect: 'read' },
+  { route: 'POST /v1/files', operation: 'files.create', effect: 'write' },
+  { route: 'DELETE /v1/files/{file_id}', operation: 'files.delete', effect: 'delete' },
+  { route: 'GET /v1/organizations/{path+}', operation: 'organizations.get', effect: 'read' },
+  { route: 'POST|PUT|PATCH|DELETE /v1/organizations/{path+}', operation: 'organizations.update', effect: 'admin' },
+];
+
+const table = new RouteTable(routes);
+
+export const anthropic: ServiceAdapter = {
+  name: 'anthropic',
+  hosts: hostIs('api.anthropic.com'),
+  describe(request) {
+    const info = fromTable('anthropic', table, request);
+    if (info.operation !== 'messages.create') return info;
+    const servers = jsonObject(request)?.mcp_servers;
+    return describeInference(info, request, Array.isArray(servers) && servers.length > 0 ? ['mcp'] : []);
+  },
+};

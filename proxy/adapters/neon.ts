@@ -1,0 +1,29 @@
+// Neon: SQL over HTTP (the serverless driver POSTs `{query, params}` or `{queries: […]}` to
+// https://{endpoint}.neon.tech/sql) and the console API (console.neon.tech/api/v2).
+import type { ServiceAdapter } from './adapter.ts';
+import { hostUnder } from './adapter.ts';
+import { fromTable, RouteTable } from './routes.ts';
+import { sqlFromJson } from './supabase.ts';
+
+const consoleApi = new RouteTable([
+  { route: 'GET /api/v2/{path+}', operation: 'api.get', effect: 'read' },
+  { route: 'POST|PATCH|PUT /api/v2/{path+}', operation: 'api.update', effect: 'write' },
+  { route: 'DELETE /api/v2/projects/{project_id}', operation: 'projects.delete', effect: 'delete' },
+  { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
+  { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}/databases/{database_name}', operation: 'databases.delete', effect: 'delete' },
+  { route: 'DELETE /api/v2/{path+}', operation: 'api.delete', effect: 'delete' },
+  { route: 'POST /api/v2/api_keys', operation: 'api_keys.create', effect: 'admin' },
+]);
+
+export const neon: ServiceAdapter = {
+  name: 'neon',
+  hosts: hostUnder('neon.tech'),
+  describe(request) {
+    if (request.host === 'console.neon.tech') return fromTable('neon', consoleApi, request);
+    if (request.method === 'POST' && request.segments.length === 1 && request.segments[0] === 'sql') {
+      return { name: 'neon', operation: 'sql.query', params: { endpoint: request.host.split('.')[0] }, effect: 'write' };
+    }
+    return fromTable('neon', consoleApi, request);
+  },
+  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromJson(request) : undefined),
+};

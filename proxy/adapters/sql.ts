@@ -1,0 +1,247 @@
+// SQL carried over HTTP, parsed with libpg-query (the real PostgreSQL parser, compiled to WASM), so
+// comments, quoting, case, multiple statements and data-modifying CTEs are understood the way the
+// database will understand them — no regular expressions over SQL text.
+import { loadModule, parseSync } from 'libpg-query';
+import type { SqlInfo, SqlStatement } from '../../engine/types.ts';
+
+/** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
+export const MAX_SQL_BYTES = 1024 * 1024;
+const MAX_TEXT_CHARS = 1000;
+
+let loaded: Promise<void> | undefined;
+let ready = false;
+
+/** Loads the parser's WASM module; must resolve before analyzeSql is called. */
+export function loadSqlParser(): Promise<void> {
+  loaded ??= loadModule().then(() => {
+    ready = true;
+  });
+  return loaded;
+}
+
+type Node = Record<string, unknown>;
+
+/** Functions a read-only SELECT may call: pure or catalog-reading builtins. Any other call may write. */
+const readOnlyFunctions = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'coalesce', 'nullif', 'greatest', 'least', 'lower', 'upper', 'initcap',
+  'length', 'char_length', 'octet_length', 'substring', 'substr', 'trim', 'btrim', 'ltrim', 'rtrim', 'replace',
+  'concat', 'concat_ws', 'format', 'left', 'right', 'lpad', 'rpad', 'position', 'strpos', 'split_part', 'starts_with',
+  'regexp_replace', 'regexp_matches', 'regexp_match', 'regexp_split_to_array', 'reverse', 'repeat', 'md5', 'encode',
+  'to_char', 'to_date', 'to_timestamp', 'to_number', 'now', 'date_trunc', 'date_part', 'extract', 'age', 'date',
+  'make_date', 'make_interval', 'timezone', 'json_agg', 'jsonb_agg', 'json_build_object', 'jsonb_build_object',
+  'json_build_array', 'jsonb_build_array', 'json_object_agg', 'jsonb_object_agg', 'array_agg', 'string_agg',
+  'array_length', 'array_to_string', 'string_to_array', 'unnest', 'row_to_json', 'to_json', 'to_jsonb',
+  'json_array_elements', 'jsonb_array_elements', 'jsonb_each', 'json_each', 'jsonb_typeof', 'json_typeof',
+  'jsonb_array_length', 'json_array_length', 'jsonb_pretty', 'jsonb_path_query', 'jsonb_set', 'generate_series',
+  'round', 'floor', 'ceil', 'ceiling', 'abs', 'mod', 'power', 'sqrt', 'random', 'gen_random_uuid', 'bool_and',
+  'bool_or', 'every', 'row_number', 'rank', 'dense_rank', 'lag', 'lead', 'first_value', 'last_value', 'ntile',
+  'percentile_cont', 'percentile_disc', 'stddev', 'variance', 'version', 'current_setting', 'pg_typeof',
+  'pg_size_pretty', 'pg_total_relation_size', 'pg_relation_size', 'pg_database_size', 'pg_table_size',
+  'pg_indexes_size', 'has_table_privilege', 'has_schema_privilege', 'pg_get_viewdef', 'pg_get_functiondef',
+  'pg_get_indexdef', 'pg_get_constraintdef', 'format_type', 'obj_description', 'col_description', 'quote_ident',
+  'quote_literal', 'current_database', 'current_schema', 'current_schemas', 'pg_backend_pid', 'txid_current',
+  'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'ts_rank', 'similarity', 'st_asgeojson',
+]);
+
+/** Functions that destroy data or sessions even inside a SELECT. */
+const destructiveFunctions = new Set([
+  'pg_terminate_backend', 'pg_cancel_backend', 'pg_drop_replication_slot', 'lo_unlink', 'dblink_exec',
+  'pg_reload_conf', 'pg_promote', 'pg_replication_origin_drop', 'pg_stat_reset', 'pg_file_unlink',
+]);
+
+/** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
+const privilegeStatements = new Set([
+  'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
+  'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt',
+]);
+
+/** Top-level statements that can be read-only (their whole tree is checked as well). */
+const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt']);
+
+const kindNames: Record<string, string> = {
+  SelectStmt: 'select', InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge',
+  DropdbStmt: 'drop_database', TruncateStmt: 'truncate', CreateStmt: 'create_table', IndexStmt: 'create_index',
+  ViewStmt: 'create_view', CreatedbStmt: 'create_database', VariableSetStmt: 'set', VariableShowStmt: 'show',
+  CreateTableAsStmt: 'create_table_as', CopyStmt: 'copy', DoStmt: 'do', CallStmt: 'call', RenameStmt: 'rename',
+  TransactionStmt: 'transaction', CreateFunctionStmt: 'create_function', CreateTrigStmt: 'create_trigger',
+  RuleStmt: 'create_rule', CreateSchemaStmt: 'create_schema', CreateExtensionStmt: 'create_extension',
+  CreateSeqStmt: 'create_sequence', CreatePolicyStmt: 'create_policy', AlterPolicyStmt: 'alter_policy',
+};
+
+const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
+
+function snake(typeName: string): string {
+  return typeName.replace(/Stmt$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+function kindOf(type: string, body: Node): string {
+  if (type === 'SelectStmt' && body.intoClause) return 'select_into';
+  if (type === 'DropStmt') return `drop_${String(body.removeType ?? 'OBJECT_UNKNOWN').replace(/^OBJECT_/, '').toLowerCase()}`;
+  if (type === 'AlterTableStmt') return `alter_${String(body.objtype ?? 'OBJECT_TABLE').replace(/^OBJECT_/, '').toLowerCase()}`;
+  if (type === 'GrantStmt') return body.is_grant ? 'grant' : 'revoke';
+  if (type === 'GrantRoleStmt') return body.is_grant ? 'grant_role' : 'revoke_role';
+  return kindNames[type] ?? snake(type);
+}
+
+/** Every `{TypeName: body}` node in a tree, without recursion (deeply nested SQL cannot blow the stack). */
+function* nodes(root: unknown): Generator<[string, Node]> {
+  const stack: unknown[] = [root];
+  let visited = 0;
+  while (stack.length) {
+    const v = stack.pop();
+    if (++visited > 1_000_000) throw new Error('SQL syntax tree too large to analyze');
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+    } else if (v && typeof v === 'object') {
+      // A RangeVar in a typed field (DeleteStmt.relation, IntoClause.rel …) comes unwrapped.
+      if (typeof (v as Node).relname === 'string') yield ['RangeVar', v as Node];
+      for (const [k, child] of Object.entries(v as Node)) {
+        if (/^[A-Z]/.test(k) && k !== 'RangeVar' && child && typeof child === 'object' && !Array.isArray(child)) yield [k, child as Node];
+        if (child && typeof child === 'object') stack.push(child);
+      }
+    }
+  }
+}
+
+function stringItems(list: unknown): string[] {
+  const items = ((list as { List?: { items?: unknown[] } })?.List?.items ?? []) as Array<{ String?: { sval?: string } }>;
+  return items.map((i) => i.String?.sval).filter((s): s is string => typeof s === 'string');
+}
+
+function funcName(body: Node): string {
+  const parts = ((body.funcname ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
+  return (parts[parts.length - 1] ?? '').toLowerCase();
+}
+
+/** A WHERE that names no column (absent, `true`, `1=1`, `$1=$1`) touches every row. */
+function unconditional(where: unknown): boolean {
+  if (!where) return true;
+  for (const [type] of nodes({ root: where })) {
+    if (type === 'ColumnRef' || type === 'CurrentOfExpr') return false;
+  }
+  return true;
+}
+
+interface Analysis {
+  statement: SqlStatement;
+  readOnly: boolean;
+}
+
+function analyzeStatement(type: string, body: Node, text: string | undefined): Analysis {
+  const ctes = new Set<string>();
+  const tables: string[] = [];
+  let destructive = false;
+  let readOnly = readOnlyTop.has(type);
+  const addTable = (name: string): void => {
+    if (name && !tables.includes(name)) tables.push(name);
+  };
+  const all = [[type, body] as [string, Node], ...nodes({ root: body })];
+  for (const [t, n] of all) {
+    if (t === 'CommonTableExpr' && typeof n.ctename === 'string') ctes.add(n.ctename);
+  }
+  for (const [t, n] of all) {
+    switch (t) {
+      case 'RangeVar': {
+        const name = [n.catalogname, n.schemaname, n.relname].filter((p) => typeof p === 'string').join('.');
+        if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
+        break;
+      }
+      case 'DropStmt':
+        destructive = true;
+        if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(stringItems(o).join('.'));
+        break;
+      case 'TruncateStmt':
+        destructive = true;
+        break;
+      case 'AlterTableStmt':
+        for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string } }>) {
+          const sub = String(c.AlterTableCmd?.subtype ?? '');
+          if (/Drop|Detach/.test(sub)) destructive = true;
+        }
+        readOnly = false;
+        break;
+      case 'DeleteStmt':
+      case 'UpdateStmt':
+        if (unconditional(n.whereClause)) destructive = true;
+        readOnly = false;
+        break;
+      case 'InsertStmt':
+      case 'MergeStmt':
+        readOnly = false;
+        break;
+      case 'SelectStmt':
+        if (n.intoClause || n.lockingClause) readOnly = false;
+        break;
+      case 'FuncCall': {
+        const name = funcName(n);
+        if (destructiveFunctions.has(name)) destructive = true;
+        if (!readOnlyFunctions.has(name)) readOnly = false;
+        break;
+      }
+      case 'DoStmt':
+        // A DO block runs procedural code this analysis cannot see into.
+        destructive = true;
+        break;
+      case 'CopyStmt':
+        if (n.is_program) destructive = true; // COPY … PROGRAM runs a shell command on the database host
+        break;
+      case 'CreateFunctionStmt':
+        // A function body in a string is code this analysis does not read; new-style SQL bodies
+        // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement.
+        if (!n.sql_body) destructive = true;
+        break;
+      default:
+        if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
+        if (privilegeStatements.has(t)) destructive = true;
+    }
+  }
+  const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
+  if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
+  return { statement, readOnly: readOnly && !destructive };
+}
+
+export interface SqlAnalysis {
+  info: SqlInfo;
+  /** True when every statement only reads (no writes, no locks, no unknown function calls). */
+  readOnly: boolean;
+}
+
+function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
+  return { info: { parsed: false, error, statements, destructive: true }, readOnly: false };
+}
+
+/** Parses SQL texts (one per query the request carries) into `input.sql`. */
+export function analyzeSql(texts: string[]): SqlAnalysis {
+  if (!ready) throw new Error('SQL parser not loaded: await loadAdapters() first');
+  const statements: SqlStatement[] = [];
+  let readOnly = true;
+  let total = 0;
+  for (const sql of texts) {
+    total += Buffer.byteLength(sql);
+    if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
+    let tree: { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+    try {
+      tree = parseSync(sql) as typeof tree;
+    } catch (err) {
+      const details = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
+      const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
+      return unparsed(`${(err as Error).message}${at}`, statements);
+    }
+    const bytes = Buffer.from(sql);
+    for (const s of tree.stmts ?? []) {
+      const [type, body] = Object.entries(s.stmt ?? {})[0] ?? [];
+      if (!type || !body) continue;
+      const start = s.stmt_location ?? 0;
+      const end = s.stmt_len ? start + s.stmt_len : bytes.length;
+      const text = bytes.subarray(start, end).toString('utf8').trim();
+      try {
+        const a = analyzeStatement(type, body as Node, text);
+        statements.push(a.statement);
+        if (!a.readOnly) readOnly = false;
+      } catch (err) {
+        return unparsed((err as Error).message, statements);
+      }
+    }
+  }
+  return { info: { parsed: true, statements, destructive: statements.some((s) => s.destructive) }, readOnly };
+}

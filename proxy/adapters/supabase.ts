@@ -1,0 +1,115 @@
+// Supabase: per-project hosts ({ref}.supabase.co) serve PostgREST (/rest/v1), Storage, Auth, Edge
+// Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
+// whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
+import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
+import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
+
+/** PostgREST query parameters that are not row filters. */
+const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
+
+function postgrest(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
+  const m = request.method;
+  if (rest[0] === 'rpc' && rest.length === 2) {
+    // PostgREST runs GET/HEAD RPC calls in a read-only transaction.
+    return { name: 'supabase', operation: 'rpc.call', params: { project, function: rest[1] }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
+  }
+  if (rest.length !== 1) return { name: 'supabase', operation: 'unknown', params: { project }, effect: effectByMethod(m) };
+  const filters = Object.keys(request.query).filter((k) => !postgrestReserved.has(k)).sort();
+  const params: Record<string, unknown> = { project, table: rest[0], filters };
+  const ops: Record<string, [string, ServiceInfo['effect']]> = {
+    GET: ['rows.select', 'read'], HEAD: ['rows.select', 'read'], OPTIONS: ['rows.select', 'read'],
+    POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],
+  };
+  const [operation, effect] = ops[m] ?? ['unknown', 'write'];
+  // PATCH or DELETE without a filter touches every row of the table.
+  if ((m === 'PATCH' || m === 'DELETE') && filters.length === 0) params.all_rows = true;
+  return { name: 'supabase', operation, params, effect };
+}
+
+const management = new RouteTable([
+  { route: 'GET /v1/projects', operation: 'projects.list', effect: 'read' },
+  { route: 'POST /v1/projects', operation: 'projects.create', effect: 'admin' },
+  { route: 'GET /v1/projects/{ref}', operation: 'projects.get', effect: 'read' },
+  { route: 'DELETE /v1/projects/{ref}', operation: 'projects.delete', effect: 'delete' },
+  { route: 'POST /v1/projects/{ref}/pause', operation: 'projects.pause', effect: 'admin' },
+  { route: 'POST /v1/projects/{ref}/restore', operation: 'projects.restore', effect: 'admin' },
+  { route: 'POST /v1/projects/{ref}/database/query', operation: 'database.query', effect: 'write' },
+  { route: 'GET /v1/projects/{ref}/secrets', operation: 'secrets.list', effect: 'read' },
+  { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
+  { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },
+  { route: 'GET /v1/projects/{ref}/api-keys', operation: 'api_keys.list', effect: 'admin' }, // returns live keys
+  { route: 'PUT|PATCH|POST|DELETE /v1/projects/{ref}/config/{path+}', operation: 'config.update', effect: 'admin' },
+  { route: 'DELETE /v1/projects/{ref}/functions/{slug}', operation: 'functions.delete', effect: 'delete' },
+  { route: 'POST /v1/projects/{ref}/functions', operation: 'functions.deploy', effect: 'write' },
+  { route: 'DELETE /v1/projects/{ref}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
+  { route: 'DELETE /v1/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
+] satisfies RouteSpec[]);
+
+const projectApi = new RouteTable([
+  { route: 'POST /pg/query', operation: 'sql.query', effect: 'write' },
+  { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
+  { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
+  { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
+  { route: 'POST /storage/v1/bucket/{bucket}/empty', operation: 'storage.buckets.empty', effect: 'delete' },
+  { route: 'GET /storage/v1/object/{path+}', operation: 'storage.objects.get', effect: 'read' },
+  { route: 'POST /storage/v1/object/list/{bucket}', operation: 'storage.objects.list', effect: 'read' },
+  { route: 'POST|PUT /storage/v1/object/{path+}', operation: 'storage.objects.upload', effect: 'write' },
+  { route: 'DELETE /storage/v1/object/{path+}', operation: 'storage.objects.delete', effect: 'delete' },
+  { route: 'POST /storage/v1/object/sign/{path+}', operation: 'storage.objects.sign_url', effect: 'send' }, // a public link to private data
+  { route: 'GET /auth/v1/user', operation: 'auth.get_user', effect: 'read' },
+  { route: 'GET /auth/v1/admin/users', operation: 'auth.admin.list_users', effect: 'read' },
+  { route: 'POST|PUT|DELETE /auth/v1/admin/{path+}', operation: 'auth.admin', effect: 'admin' },
+  { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
+] satisfies RouteSpec[]);
+
+function describeSupabase(request: RequestInfo): ServiceInfo {
+  if (request.host === 'api.supabase.com') return fromTable('supabase', management, request);
+  const project = request.host.split('.')[0]!;
+  const segs = request.segments;
+  if (segs[0] === 'rest' && segs[1] === 'v1') return postgrest(request, project, segs.slice(2));
+  const info = fromTable('supabase', projectApi, request);
+  info.params.project = project;
+  return info;
+}
+
+/** The SQL text(s) of a `{query}` / `{sql}` JSON body, or why there are none. */
+export function sqlFromJson(request: RequestInfo, keys: string[] = ['query', 'sql']): SqlSource {
+  if (request.body.truncated) return { error: 'request body larger than the capture limit: SQL not fully visible' };
+  const json = request.body.json;
+  const pick = (o: unknown): string | undefined => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+    for (const k of keys) {
+      const v = (o as Record<string, unknown>)[k];
+      if (typeof v === 'string') return v;
+    }
+    return undefined;
+  };
+  const one = pick(json);
+  if (one !== undefined) return { texts: [one] };
+  // Batches: Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` / `{batch: [{sql}]}`.
+  const list = Array.isArray(json) ? json : (jsonObject(request)?.queries ?? jsonObject(request)?.batch);
+  if (Array.isArray(list) && list.length > 0) {
+    const texts = list.map(pick);
+    if (texts.every((t): t is string => t !== undefined)) return { texts };
+  }
+  if (json === undefined && request.body.text !== undefined && request.body.size > 0) {
+    return request.body.content_type === 'application/sql' ? { texts: [request.body.text] } : { error: 'SQL request body is not JSON' };
+  }
+  return { error: 'no SQL found in the request body' };
+}
+
+export const supabase: ServiceAdapter = {
+  name: 'supabase',
+  hosts: (host) => hostUnder('supabase.co', 'supabase.in')(host) || hostIs('api.supabase.com')(host),
+  describe: describeSupabase,
+  sql(request, service) {
+    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromJson(request);
+    // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible.
+    if (service.operation === 'rpc.call') {
+      const s = sqlFromJson(request, ['query', 'sql', 'sql_query', 'statement']);
+      return 'texts' in s ? s : undefined;
+    }
+    return undefined;
+  },
+};
