@@ -1,0 +1,149 @@
+// Finds secret placeholders in request text. Runs on the hot path over every header value, the
+// path, the query and the captured body, so the common case (no placeholder) is one scan with a
+// single precompiled regex for the shared prefix `airlock-ph-` in every encoding we look for. Only
+// when that prefix shows up do we check each secret exactly.
+//
+// Encoded forms matter because a prompt-injected agent trying to smuggle a placeholder somewhere
+// it is not bound may encode it; the policy should still see that a placeholder is headed there.
+// Detected forms: raw, base64, base64url (at any byte alignment), hex (either case), and
+// percent-encoding (any subset of characters encoded).
+import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
+import type { PlaceholderFinder as Finder } from './describe.ts';
+
+export type { PlaceholderFinder } from './describe.ts';
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/**
+ * The base64 text that encodes `bytes` whatever its byte offset inside a larger encoded blob:
+ * for each of the 3 alignments, the characters determined by `bytes` alone (edge characters that
+ * mix in neighbouring bytes are dropped).
+ */
+export function base64Cores(bytes: Buffer, url = false): string[] {
+  const cores: string[] = [];
+  for (let shift = 0; shift < 3; shift++) {
+    const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
+    let enc = padded.toString('base64').replace(/=+$/, '');
+    // Leading chars that include bits of the zero padding: shift 1 → 1 char, shift 2 → 2 chars.
+    const dropStart = shift === 0 ? 0 : shift === 1 ? 2 : 3;
+    // Trailing char carrying bits of a following byte when the length is not a multiple of 3.
+    const dropEnd = padded.length % 3 === 0 ? 0 : 1;
+    enc = enc.slice(dropStart, enc.length - dropEnd);
+    if (url) enc = enc.replace(/\+/g, '-').replace(/\//g, '_');
+    if (enc) cores.push(enc);
+  }
+  return cores;
+}
+
+/** Decodes %XX sequences leniently (invalid escapes stay as they are), byte-wise as latin1. */
+export function percentDecodeLenient(text: string): string {
+  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** Every encoded spelling of `s` we detect, exact (no case folding except hex). */
+export function encodedForms(s: string): string[] {
+  const bytes = Buffer.from(s, 'utf8');
+  const hex = bytes.toString('hex');
+  return [...new Set([s, ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase()])];
+}
+
+/** A regex matching the placeholder prefix in any detected encoding (the cheap pre-filter). */
+function prefixRegex(): RegExp {
+  const alternatives = encodedForms(PLACEHOLDER_PREFIX).map(escapeRe);
+  // Percent-encoding: each character either literal or %XX (hex digits in either case).
+  const pct = [...PLACEHOLDER_PREFIX].map((c) => {
+    const code = c.charCodeAt(0).toString(16);
+    return `(?:${escapeRe(c)}|%${code[0]}[${code[1]!.toLowerCase()}${code[1]!.toUpperCase()}])`;
+  }).join('');
+  // Mixed-case hex: the hex of the prefix, each hex letter in either case.
+  const hexAnyCase = Buffer.from(PLACEHOLDER_PREFIX).toString('hex').replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`);
+  return new RegExp([...alternatives, pct, hexAnyCase].join('|'));
+}
+
+const PREFIX_RE = prefixRegex();
+
+interface Entry {
+  name: string;
+  placeholder: string;
+  /** Encoded spellings (base64/base64url cores, hex lowercase) checked when the prefix shows up. */
+  encoded: string[];
+}
+
+export class PlaceholderIndex implements Finder {
+  private readonly entries: Entry[];
+  private readonly byPlaceholder = new Map<string, string>();
+  private readonly maxLength: number;
+
+  /** `secrets`: name → placeholder. */
+  constructor(secrets: Iterable<[string, string]>) {
+    this.entries = [];
+    for (const [name, placeholder] of secrets) {
+      const forms = encodedForms(placeholder).filter((f) => f !== placeholder && !/^[0-9A-F]+$/.test(f));
+      this.entries.push({ name, placeholder, encoded: forms });
+      this.byPlaceholder.set(placeholder, name);
+    }
+    this.maxLength = Math.max(0, ...this.entries.map((e) => e.placeholder.length));
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Names of the secrets whose placeholder occurs in `text`, raw or encoded. */
+  find(text: string): string[] {
+    if (this.entries.length === 0 || !PREFIX_RE.test(text)) return [];
+    const found = new Set<string>();
+    // Raw: look up each prefix occurrence directly.
+    for (let i = text.indexOf(PLACEHOLDER_PREFIX); i !== -1; i = text.indexOf(PLACEHOLDER_PREFIX, i + 1)) {
+      const candidate = text.slice(i, i + this.maxLength);
+      for (const e of this.entries) if (candidate.startsWith(e.placeholder)) found.add(e.name);
+    }
+    if (found.size === this.entries.length) return [...found];
+    // Encoded forms are rarer; check each secret exactly.
+    const lower = text.toLowerCase();
+    const decoded = text.includes('%') ? percentDecodeLenient(text) : '';
+    for (const e of this.entries) {
+      if (found.has(e.name)) continue;
+      const hex = Buffer.from(e.placeholder).toString('hex');
+      if (e.encoded.some((f) => text.includes(f)) || lower.includes(hex) || (decoded && decoded.includes(e.placeholder))) found.add(e.name);
+    }
+    return [...found];
+  }
+
+  /** Where a raw placeholder occurs: [start, end, secret name], in order. For substitution. */
+  locate(text: string): Array<[number, number, string]> {
+    const hits: Array<[number, number, string]> = [];
+    for (let i = text.indexOf(PLACEHOLDER_PREFIX); i !== -1; i = text.indexOf(PLACEHOLDER_PREFIX, i + 1)) {
+      for (const e of this.entries) {
+        if (text.startsWith(e.placeholder, i)) {
+          hits.push([i, i + e.placeholder.length, e.name]);
+          i += e.placeholder.length - 1;
+          break;
+        }
+      }
+    }
+    return hits;
+  }
+
+  /** Replaces raw placeholders of the secrets in `values` (name → replacement); others are left. */
+  substitute(text: string, values: ReadonlyMap<string, string>): { text: string; replaced: Set<string> } {
+    const replaced = new Set<string>();
+    if (!text.includes(PLACEHOLDER_PREFIX)) return { text, replaced };
+    let out = '';
+    let last = 0;
+    for (const [start, end, name] of this.locate(text)) {
+      const value = values.get(name);
+      if (value === undefined) continue;
+      out += text.slice(last, start) + value;
+      last = end;
+      replaced.add(name);
+    }
+    return { text: out + text.slice(last), replaced };
+  }
+
+  placeholderOf(name: string): string | undefined {
+    return this.entries.find((e) => e.name === name)?.placeholder;
+  }
+}

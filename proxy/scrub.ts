@@ -1,0 +1,242 @@
+// Response scrubbing: every secret injected into a request is searched for in the response that
+// comes back — headers and body, raw and encoded (base64, base64url, hex, percent-encoding) — and
+// replaced by its placeholder, so an upstream that echoes a credential (an error page, a debug
+// endpoint, a gist the agent created) never hands the real value to the agent.
+//
+// The body is scrubbed as a stream. A secret split across chunks is still caught: the scrubber
+// holds back only the shortest tail that could still be the start of a secret form, so ordinary
+// streaming (SSE, long polls) is not delayed beyond that. Compressed bodies are decompressed,
+// scrubbed and passed on uncompressed (Content-Encoding and Content-Length removed).
+import { Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+import { base64Cores } from './placeholders.ts';
+
+export interface ScrubSecret {
+  value: string;
+  placeholder: string;
+}
+
+/** Encoded forms shorter than this are not scrubbed (they would match innocent text). */
+const MIN_FORM_LENGTH = 4;
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+function percentAll(bytes: Buffer, upper: boolean): string {
+  const hex = upper ? bytes.toString('hex').toUpperCase() : bytes.toString('hex');
+  return hex.replace(/(..)/g, '%$1');
+}
+
+/** Every spelling of a secret value we scrub, as latin1 strings (one char per byte). */
+export function scrubForms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const hex = bytes.toString('hex');
+  const forms = [
+    bytes.toString('latin1'),
+    ...base64Cores(bytes),
+    ...base64Cores(bytes, true),
+    hex,
+    hex.toUpperCase(),
+    encodeURIComponent(value),
+    encodeURIComponent(value).replace(/%20/g, '+'),
+    percentAll(bytes, true),
+    percentAll(bytes, false),
+    // JSON string escaping of the characters JSON must escape.
+    Buffer.from(JSON.stringify(value).slice(1, -1), 'utf8').toString('latin1'),
+  ];
+  return [...new Set(forms)].filter((f) => f.length >= MIN_FORM_LENGTH || f === bytes.toString('latin1'));
+}
+
+/** A compiled matcher for a set of secrets. Pure; reusable across requests with the same secrets. */
+export class Scrubber {
+  private readonly re: RegExp;
+  private readonly replacement = new Map<string, string>();
+  /** Every proper prefix of every form: the tails that must be held back between chunks. */
+  private readonly prefixes = new Set<string>();
+  readonly maxLength: number;
+
+  constructor(secrets: ScrubSecret[]) {
+    for (const s of secrets) {
+      if (!s.value) continue;
+      for (const form of scrubForms(s.value)) if (!this.replacement.has(form)) this.replacement.set(form, Buffer.from(s.placeholder, 'utf8').toString('latin1'));
+    }
+    // Longest first: where two forms start at the same place, the longer one wins.
+    const forms = [...this.replacement.keys()].sort((a, b) => b.length - a.length);
+    this.maxLength = forms[0]?.length ?? 0;
+    this.re = forms.length ? new RegExp(forms.map(escapeRe).join('|'), 'g') : /(?!)/g;
+    for (const f of forms) for (let i = 1; i < f.length; i++) this.prefixes.add(f.slice(0, i));
+  }
+
+  get empty(): boolean {
+    return this.replacement.size === 0;
+  }
+
+  /** Scrubs a complete latin1 string (a header value, or a final chunk). */
+  scrubString(text: string): string {
+    if (this.empty) return text;
+    return text.replace(this.re, (m) => this.replacement.get(m)!);
+  }
+
+  /**
+   * Scrubs as much of `text` as is final: returns the output and the tail to prepend to the next
+   * chunk. A match starting before the held tail always fits in `text` (see heldFrom), so it is
+   * the same match a scan of the whole stream would make.
+   */
+  scrubPartial(text: string): { out: string; rest: string } {
+    if (this.empty) return { out: text, rest: '' };
+    const hold = this.heldFrom(text);
+    let out = '';
+    let last = 0;
+    this.re.lastIndex = 0;
+    for (let m = this.re.exec(text); m !== null; m = this.re.exec(text)) {
+      if (m.index >= hold) break;
+      out += text.slice(last, m.index) + this.replacement.get(m[0])!;
+      last = m.index + m[0].length;
+    }
+    const cut = Math.max(hold, last);
+    return { out: out + text.slice(last, cut), rest: text.slice(cut) };
+  }
+
+  /** Start of the longest suffix of `text` that is a proper prefix of some form (text.length if none). */
+  private heldFrom(text: string): number {
+    for (let p = Math.max(0, text.length - this.maxLength + 1); p < text.length; p++) {
+      if (this.prefixes.has(text.slice(p))) return p;
+    }
+    return text.length;
+  }
+}
+
+/** A streaming body scrubber: bytes in, bytes out, secrets replaced even across chunk boundaries. */
+export class ScrubStream extends Transform {
+  private rest = '';
+
+  constructor(private readonly scrubber: Scrubber) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    const { out, rest } = this.scrubber.scrubPartial(this.rest + chunk.toString('latin1'));
+    this.rest = rest;
+    if (out) this.push(Buffer.from(out, 'latin1'));
+    cb();
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
+    this.rest = '';
+    cb();
+  }
+}
+
+/** Raw or zlib-wrapped deflate, decided on the first byte (servers send both as "deflate"). */
+class AnyInflate extends Transform {
+  private inner: zlib.Inflate | zlib.InflateRaw | undefined;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.inner) {
+      // zlib header: CM=8 in the low nibble and a header checksum divisible by 31.
+      const zlibWrapped = chunk.length >= 2 && (chunk[0]! & 0x0f) === 8 && ((chunk[0]! << 8) | chunk[1]!) % 31 === 0;
+      this.inner = zlibWrapped ? zlib.createInflate() : zlib.createInflateRaw();
+      this.inner.on('data', (d: Buffer) => this.push(d));
+      this.inner.on('error', (err) => this.destroy(err));
+    }
+    this.inner.write(chunk, cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (!this.inner) return cb();
+    this.inner.once('end', () => cb());
+    this.inner.end();
+  }
+}
+
+export class UnscrubbableEncodingError extends Error {}
+
+function decoderFor(coding: string): Transform | undefined {
+  switch (coding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return new AnyInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    case 'identity':
+      return undefined;
+    default:
+      throw new UnscrubbableEncodingError(`cannot scrub a response with content-encoding "${coding}"`);
+  }
+}
+
+/** Decoders (in order) feeding a scrubber; one Transform so the proxy pipes a single stage. */
+class DecodeScrubStream extends Transform {
+  private rest = '';
+  private readonly first: Transform;
+  private readonly last: Transform;
+
+  constructor(private readonly scrubber: Scrubber, decoders: Transform[]) {
+    super();
+    this.first = decoders[0]!;
+    this.last = decoders[decoders.length - 1]!;
+    for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
+    for (const d of decoders) d.on('error', (err) => this.destroy(err));
+    this.last.on('data', (d: Buffer) => {
+      const { out, rest } = this.scrubber.scrubPartial(this.rest + d.toString('latin1'));
+      this.rest = rest;
+      if (out) this.push(Buffer.from(out, 'latin1'));
+    });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.first.write(chunk, (err) => cb(err ?? undefined));
+  }
+
+  override _flush(cb: TransformCallback): void {
+    this.last.once('end', () => {
+      if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
+      this.rest = '';
+      cb();
+    });
+    this.first.end();
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.first.destroy();
+    this.last.destroy();
+    cb(err);
+  }
+}
+
+export interface ScrubbedResponse {
+  /** The transform for the response body, or undefined when the response has no body to scrub. */
+  transform: Transform | undefined;
+}
+
+function headerValues(headers: Array<[string, string]>, name: string): string[] {
+  return headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+}
+
+/**
+ * Scrubs a response head in place (header values) and returns the body transform. Compressed
+ * bodies are decoded and passed on uncompressed; Content-Length is dropped whenever the body is
+ * transformed (the length may change). Throws UnscrubbableEncodingError for an encoding that
+ * cannot be decoded: the caller must not pass that body through unscrubbed.
+ */
+export function scrubResponse(scrubber: Scrubber, head: { statusCode: number; headers: Array<[string, string]> }, opts: { method?: string } = {}): ScrubbedResponse {
+  if (scrubber.empty) return { transform: undefined };
+  for (const h of head.headers) h[1] = scrubber.scrubString(h[1]);
+  const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
+  if (noBody) return { transform: undefined };
+  const codings = headerValues(head.headers, 'content-encoding')
+    .flatMap((v) => v.split(','))
+    .map((c) => c.trim().toLowerCase())
+    .filter(Boolean);
+  const decoders = codings.reverse().map(decoderFor).filter((d): d is Transform => d !== undefined);
+  // In place: the proxy holds this array.
+  for (let i = head.headers.length - 1; i >= 0; i--) {
+    const name = head.headers[i]![0].toLowerCase();
+    if (name === 'content-length' || name === 'content-encoding' || (decoders.length && name === 'content-md5')) head.headers.splice(i, 1);
+  }
+  return { transform: decoders.length ? new DecodeScrubStream(scrubber, decoders) : new ScrubStream(scrubber) };
+}

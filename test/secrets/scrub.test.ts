@@ -1,0 +1,155 @@
+// Response scrubbing: every encoded form, every chunk split, compressed bodies, headers.
+import { PassThrough, Readable, type Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import t from 'tap';
+import { Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
+
+const SECRET = 'ghp_Canary/Secret+Value=42?&x';
+const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
+const scrubber = new Scrubber([{ value: SECRET, placeholder: PH }]);
+
+async function collect(transform: Transform, chunks: Buffer[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  transform.on('data', (d: Buffer) => out.push(d));
+  const done = new Promise<void>((resolve, reject) => {
+    transform.on('end', resolve);
+    transform.on('error', reject);
+  });
+  for (const c of chunks) transform.write(c);
+  transform.end();
+  await done;
+  return Buffer.concat(out);
+}
+
+function encodings(value: string): Record<string, string> {
+  const b = Buffer.from(value);
+  return {
+    raw: value,
+    base64: b.toString('base64'),
+    base64url: b.toString('base64url'),
+    hex: b.toString('hex'),
+    HEX: b.toString('hex').toUpperCase(),
+    percent: encodeURIComponent(value),
+    form: new URLSearchParams({ v: value }).toString().slice(2),
+    json: JSON.stringify(value).slice(1, -1),
+  };
+}
+
+t.test('every encoded form at every alignment is scrubbed from a string', async (t) => {
+  for (const [label, enc] of Object.entries(encodings(SECRET))) {
+    for (const prefix of ['', 'a', 'ab', 'abc']) {
+      // The secret inside a larger encoded blob, at each byte alignment.
+      const blob = label.startsWith('base64')
+        ? Buffer.concat([Buffer.from(prefix), Buffer.from(SECRET), Buffer.from('tail')]).toString(label === 'base64' ? 'base64' : 'base64url')
+        : `${prefix}${enc}tail`;
+      const out = scrubber.scrubString(`before ${blob} after`);
+      t.notOk(out.includes(enc), `${label} (prefix ${prefix.length}) removed`);
+      t.ok(out.includes(PH), `${label} (prefix ${prefix.length}) replaced by the placeholder`);
+      // No 8-character window of any form survives.
+      for (const f of scrubForms(SECRET)) t.notOk(out.includes(f), `${label}/${prefix.length}: no form ${f.slice(0, 12)}… left`);
+    }
+  }
+  t.equal(scrubber.scrubString('nothing to see here'), 'nothing to see here');
+});
+
+t.test('a secret split at every offset across two and three chunks is caught', async (t) => {
+  for (const [label, enc] of Object.entries(encodings(SECRET))) {
+    const body = Buffer.from(`{"echo":"${enc}","more":"x${enc}y"}`);
+    const expected = scrubber.scrubString(body.toString('latin1'));
+    t.notOk(expected.includes(enc), `${label}: reference scrub removes it`);
+    let failures = 0;
+    for (let i = 0; i <= body.length; i++) {
+      const out = await collect(new ScrubStream(scrubber), [body.subarray(0, i), body.subarray(i)]);
+      if (out.toString('latin1') !== expected) failures++;
+    }
+    for (let i = 1; i < body.length; i += 3) {
+      const j = Math.min(body.length, i + 7);
+      const out = await collect(new ScrubStream(scrubber), [body.subarray(0, i), body.subarray(i, j), body.subarray(j)]);
+      if (out.toString('latin1') !== expected) failures++;
+    }
+    t.equal(failures, 0, `${label}: every split gives the same output as a whole-body scrub`);
+  }
+  // One byte at a time.
+  const body = Buffer.from(`x${SECRET}y${SECRET}`);
+  const out = await collect(new ScrubStream(scrubber), [...body].map((b) => Buffer.from([b])));
+  t.equal(out.toString(), `x${PH}y${PH}`);
+});
+
+t.test('only a possible secret prefix is held back; the rest streams immediately', async (t) => {
+  const stream = new ScrubStream(scrubber);
+  const seen: string[] = [];
+  stream.on('data', (d: Buffer) => seen.push(d.toString()));
+  stream.write(Buffer.from('data: hello\n\n'));
+  await new Promise((r) => setImmediate(r));
+  t.same(seen, ['data: hello\n\n'], 'an SSE event with no secret prefix is not delayed');
+  stream.write(Buffer.from('data: ghp_Can'));
+  await new Promise((r) => setImmediate(r));
+  t.same(seen, ['data: hello\n\n', 'data: '], 'the start of the secret is held');
+  stream.end(Buffer.from('ary/Secret+Value=42?&x\n'));
+  await new Promise((r) => stream.on('end', r));
+  t.equal(seen.join(''), `data: hello\n\ndata: ${PH}\n`);
+});
+
+t.test('several secrets, unicode and binary bodies', async (t) => {
+  const s = new Scrubber([{ value: SECRET, placeholder: PH }, { value: 'pässwörd-ü-123', placeholder: 'airlock-ph-db-x' }]);
+  const binary = Buffer.concat([Buffer.from([0, 255, 128]), Buffer.from('pässwörd-ü-123'), Buffer.from([1, 2, 3]), Buffer.from(SECRET)]);
+  const out = await collect(new ScrubStream(s), [binary.subarray(0, 6), binary.subarray(6)]);
+  t.same(out, Buffer.concat([Buffer.from([0, 255, 128]), Buffer.from('airlock-ph-db-x'), Buffer.from([1, 2, 3]), Buffer.from(PH)]));
+  t.ok(new Scrubber([]).empty);
+});
+
+t.test('scrubResponse: headers, compressed bodies (gzip, deflate raw and zlib, br), lengths fixed', async (t) => {
+  const plain = Buffer.from(`echo: ${SECRET} / ${Buffer.from(SECRET).toString('base64')}`.repeat(50));
+  const cases: Array<[string, Buffer]> = [
+    ['gzip', zlib.gzipSync(plain)],
+    ['deflate', zlib.deflateSync(plain)],
+    ['deflate', zlib.deflateRawSync(plain)],
+    ['br', zlib.brotliCompressSync(plain)],
+    ['gzip, br', zlib.brotliCompressSync(zlib.gzipSync(plain))],
+    ['identity', plain],
+  ];
+  for (const [coding, body] of cases) {
+    const head = {
+      statusCode: 200,
+      headers: [['Content-Encoding', coding], ['Content-Length', String(body.length)], ['X-Echo', `Bearer ${SECRET}`], ['Content-Type', 'text/plain']] as Array<[string, string]>,
+    };
+    const { transform } = scrubResponse(scrubber, head);
+    t.ok(transform, coding);
+    t.same(head.headers, [['X-Echo', `Bearer ${PH}`], ['Content-Type', 'text/plain']], `${coding}: header scrubbed, encoding and length removed`);
+    // Odd chunk sizes so a secret and compressed blocks straddle boundaries.
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < body.length; i += 37) chunks.push(body.subarray(i, i + 37));
+    const out = (await collect(transform!, chunks)).toString();
+    t.notOk(out.includes(SECRET), `${coding}: no raw secret`);
+    t.notOk(out.includes(Buffer.from(SECRET).toString('base64').slice(4, 20)), `${coding}: no base64 secret`);
+    t.equal(out, scrubber.scrubString(plain.toString('latin1')), `${coding}: same as scrubbing the plain body`);
+  }
+});
+
+t.test('scrubResponse: unknown encodings fail closed; bodiless responses untouched', async (t) => {
+  t.throws(() => scrubResponse(scrubber, { statusCode: 200, headers: [['content-encoding', 'zstd']] }), /cannot scrub a response with content-encoding "zstd"/);
+  const head = { statusCode: 304, headers: [['etag', '"1"'], ['content-length', '10']] as Array<[string, string]> };
+  t.equal(scrubResponse(scrubber, head).transform, undefined);
+  t.equal(scrubResponse(scrubber, { statusCode: 200, headers: [] }, { method: 'HEAD' }).transform, undefined);
+  t.equal(scrubResponse(new Scrubber([]), { statusCode: 200, headers: [] }).transform, undefined);
+});
+
+t.test('corrupt compressed body errors the stream (never passes it through)', async (t) => {
+  const { transform } = scrubResponse(scrubber, { statusCode: 200, headers: [['content-encoding', 'gzip']] });
+  await t.rejects(collect(transform!, [Buffer.from('this is not gzip at all, and contains ' + SECRET)]));
+});
+
+t.test('a large body through a real pipe keeps its bytes', async (t) => {
+  const big = Buffer.alloc(2 * 1024 * 1024, 'abcdefgh');
+  big.write(SECRET, 1024 * 1024 - 5);
+  const src = Readable.from((function* () {
+    for (let i = 0; i < big.length; i += 16384) yield big.subarray(i, i + 16384);
+  })());
+  const sink = new PassThrough();
+  const parts: Buffer[] = [];
+  sink.on('data', (d: Buffer) => parts.push(d));
+  await new Promise((resolve, reject) => src.pipe(new ScrubStream(scrubber)).pipe(sink).on('finish', resolve).on('error', reject));
+  const out = Buffer.concat(parts);
+  t.equal(out.length, big.length - SECRET.length + PH.length);
+  t.notOk(out.includes(SECRET));
+});
