@@ -1,0 +1,157 @@
+// `airlock run --agent NAME [--no-sandbox] -- COMMAND ...`: runs an agent with Airlock as its way
+// out. Mints a per-run token (revoked when the run ends), points every common client at the proxy
+// with the CA trusted, exports secret placeholders, and on Linux confines the command to a network
+// namespace whose only route is Airlock (proxy/sandbox/). The token travels in the environment
+// only, never in process arguments.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { AgentError, AgentStore } from '../../engine/agents.ts';
+import { StateFileError } from '../../engine/state/document.ts';
+import { resolveHome } from '../../engine/state/home.ts';
+import { MasterKeyError, SecretStoreError, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
+import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
+import { socketAccepts } from '../../proxy/sandbox/relay.ts';
+import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { CliError } from '../main.ts';
+
+interface RunOptions {
+  agent: string;
+  home?: string;
+  sandbox: boolean;
+  tokenTtl: string;
+  secret?: string[];
+  secrets: boolean;
+  hide?: string[];
+}
+
+/** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
+export function proxySocketPath(home: string): string {
+  return path.join(home, 'proxy.sock');
+}
+
+/** Airlock's CA certificate: caFiles(home).cert of proxy/ca.ts, named here so this command does not load X.509 code. */
+export function caCertPath(home: string): string {
+  return path.join(home, 'ca.pem');
+}
+
+function parseTtl(text: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new CliError(`--token-ttl ${JSON.stringify(text)}: use a number with s, m, h or d (e.g. 8h)`);
+  const ms = Number(m[1]) * { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  if (!(ms > 0)) throw new CliError('--token-ttl must be positive');
+  return ms;
+}
+
+function collect(value: string, prev: string[] = []): string[] {
+  return [...prev, value];
+}
+
+/** `--secret NAME` or `--secret NAME=VAR1,VAR2`: which placeholders to export, under which names. */
+function parseSecretFlags(flags: string[]): { only: Set<string>; overrides: Record<string, string[]> } {
+  const only = new Set<string>();
+  const overrides: Record<string, string[]> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    const name = eq < 0 ? f : f.slice(0, eq);
+    only.add(name);
+    if (eq >= 0) overrides[name] = f.slice(eq + 1).split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  return { only, overrides };
+}
+
+async function placeholders(home: string, opts: RunOptions): Promise<Record<string, string>> {
+  if (!opts.secrets) return {};
+  const { only, overrides } = parseSecretFlags(opts.secret ?? []);
+  try {
+    let secrets = await listSecrets(home);
+    if (only.size > 0) {
+      const missing = [...only].filter((n) => !secrets.some((s) => s.name === n));
+      if (missing.length) throw new CliError(`no secret named ${missing.join(', ')} (see airlock secret list)`);
+      secrets = secrets.filter((s) => only.has(s.name));
+    }
+    return placeholderEnvironment(secrets, overrides);
+  } catch (err) {
+    if (err instanceof SecretStoreError || err instanceof MasterKeyError || err instanceof StateFileError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run a command as an agent: all its traffic goes through Airlock (sandboxed on Linux)')
+    .requiredOption('--agent <name>', 'the agent the command acts as (see airlock agent add)')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .option('--no-sandbox', 'environment variables only, no network namespace: the command can bypass Airlock')
+    .option('--token-ttl <duration>', 'lifetime of the per-run token (revoked at exit anyway)', '12h')
+    .option('--secret <name[=VAR,...]>', 'export only these secrets\' placeholders, optionally under other variable names (repeatable)', collect)
+    .option('--no-secrets', 'export no secret placeholders')
+    .option('--hide <path>', 'also hide this file or folder inside the sandbox (repeatable)', collect)
+    .argument('<command...>', 'the command and its arguments, after --')
+    .action(async (command: string[], opts: RunOptions) => {
+      const home = resolveHome(opts.home);
+      const ttlMs = parseTtl(opts.tokenTtl);
+      const socket = proxySocketPath(home);
+      if (!(await socketAccepts(socket))) {
+        throw new CliError(`Airlock is not running for ${home}: nothing accepts connections on ${socket} (start it with: airlock start${opts.home ? ` --home ${opts.home}` : ''})`);
+      }
+      const caCert = caCertPath(home);
+      if (!fs.existsSync(caCert)) throw new CliError(`Airlock's CA certificate ${caCert} is missing (airlock start creates it)`);
+
+      let sandbox: { bwrap: string; userNamespace: boolean } | false = false;
+      if (opts.sandbox) {
+        const support = sandboxSupport();
+        if (!support.available) {
+          throw new CliError(
+            `cannot confine the agent to a network sandbox: ${support.reason}. ` +
+              'To run it anyway with proxy environment variables only (a program that ignores them bypasses Airlock), add --no-sandbox.',
+          );
+        }
+        sandbox = { bwrap: support.bwrap, userNamespace: support.userNamespace };
+      } else {
+        process.stderr.write('airlock: warning: --no-sandbox: the agent only gets proxy environment variables; a program that ignores them reaches the network without Airlock\n');
+      }
+
+      const env = await placeholders(home, opts);
+      let agents: AgentStore;
+      try {
+        agents = await AgentStore.open(home);
+      } catch (err) {
+        if (err instanceof StateFileError) throw new CliError(err.message);
+        throw err;
+      }
+      if (!agents.get(opts.agent)) throw new CliError(`no agent named ${opts.agent} (add one with: airlock agent add ${opts.agent})`);
+      let issued;
+      try {
+        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})` });
+      } catch (err) {
+        if (err instanceof AgentError) throw new CliError(err.message);
+        throw err;
+      }
+
+      let exit: AgentExit;
+      try {
+        exit = await launchAgent({
+          command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox, hide: opts.hide,
+        });
+      } catch (err) {
+        if (err instanceof LaunchError) throw new CliError(err.message);
+        throw err;
+      } finally {
+        await agents.revokeToken(opts.agent, issued.id).catch((err: Error) => {
+          process.stderr.write(`airlock: warning: could not revoke the run's token ${issued.id} (it expires at ${issued.expires}): ${err.message}\n`);
+        });
+      }
+
+      if (exit.signal) {
+        // Die the way the command died, so callers (shells, CI) see the same signal.
+        process.exitCode = 128 + (os.constants.signals[exit.signal] ?? 0);
+        for (const l of process.listeners(exit.signal)) process.off(exit.signal, l as () => void);
+        process.kill(process.pid, exit.signal);
+        return;
+      }
+      process.exitCode = exit.code ?? 1;
+    });
+}

@@ -1,0 +1,48 @@
+// The environment an agent runs with: every common client pointed at Airlock's proxy, Airlock's
+// CA trusted, secret placeholders where real keys would be, and Airlock's own secrets removed.
+export const proxyVars = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'] as const;
+export const caVars = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO'] as const;
+
+/** Variables that would let a client skip the proxy, or that belong to Airlock itself. */
+const dropped = ['NO_PROXY', 'no_proxy', 'AIRLOCK_MASTER_KEY', 'AIRLOCK_MASTER_KEY_FILE', 'AIRLOCK_HOME', 'AIRLOCK_STUDIO_PASSWORD'];
+
+export interface AgentEnvOptions {
+  agent: string;
+  token: string;
+  /** host:port of the proxy as the agent sees it. */
+  proxyHost: string;
+  proxyPort: number;
+  /** CA certificate path as the agent sees it. */
+  caCert: string;
+  /** env var name → placeholder string. */
+  placeholders?: Record<string, string>;
+  /** In a sandbox, host-side sockets (ssh-agent, D-Bus) are out of reach anyway: don't advertise them. */
+  sandboxed: boolean;
+}
+
+const reserved = new Set<string>([...proxyVars, ...caVars, 'NODE_USE_ENV_PROXY', 'AIRLOCK_AGENT']);
+const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) {
+    if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_')) continue;
+    env[k] = v;
+  }
+  if (o.sandboxed) {
+    delete env.SSH_AUTH_SOCK;
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+  }
+  // Agent names are [A-Za-z0-9._-] and tokens base64url: nothing to escape, but stay safe.
+  const url = `http://${encodeURIComponent(o.agent)}:${encodeURIComponent(o.token)}@${o.proxyHost}:${o.proxyPort}`;
+  for (const k of proxyVars) env[k] = url;
+  for (const k of caVars) env[k] = o.caCert;
+  env.NODE_USE_ENV_PROXY = '1';
+  env.AIRLOCK_AGENT = o.agent;
+  for (const [name, placeholder] of Object.entries(o.placeholders ?? {})) {
+    if (!envName.test(name)) throw new Error(`invalid environment variable name for a placeholder: ${JSON.stringify(name)}`);
+    if (reserved.has(name)) throw new Error(`a placeholder cannot replace ${name}: airlock run sets it`);
+    env[name] = placeholder;
+  }
+  return env;
+}

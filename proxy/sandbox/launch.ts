@@ -1,0 +1,184 @@
+// Starts an agent's command with Airlock as its only way out, and waits for it.
+//
+// Sandboxed (Linux): bubblewrap puts the command in new network, PID and IPC namespaces (plus a
+// user namespace when not root). The network namespace has only loopback. inside.mjs, the first
+// process in it, listens on 127.0.0.1:3128 there and forwards to a Unix socket bind-mounted from a
+// private run folder, where a relay in this process forwards to Airlock's <home>/proxy.sock. No
+// other route exists: no DNS, no TCP, no host sockets under /run; the state folder (keys, secrets,
+// CA key) is hidden behind an empty tmpfs. When the command ends, the PID namespace ends and every
+// process the agent left behind dies with it; if this process dies, --die-with-parent and the
+// closed control channel end the sandbox.
+//
+// Unsandboxed (--no-sandbox): the same relay listens on 127.0.0.1:<ephemeral> on the host and the
+// command only gets environment variables, which a determined agent can ignore.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { agentEnv } from './env.ts';
+import { startRelay, type Relay } from './relay.ts';
+import { namespaceFlags } from './support.ts';
+
+/** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
+export const SANDBOX_PROXY_PORT = 3128;
+/** Where the run folder (relay socket + CA certificate) appears inside the sandbox. */
+export const SANDBOX_RUN_DIR = '/run/airlock';
+
+const insideScript = fileURLToPath(new URL('./inside.mjs', import.meta.url));
+
+export interface SandboxSpec {
+  bwrap: string;
+  userNamespace: boolean;
+}
+
+export interface LaunchOptions {
+  command: string[];
+  agent: string;
+  token: string;
+  /** Airlock's proxy socket on the host. */
+  proxySocket: string;
+  /** Airlock's CA certificate on the host. */
+  caCert: string;
+  /** The state folder: hidden inside the sandbox. */
+  home: string;
+  placeholders?: Record<string, string>;
+  /** false = environment variables only. */
+  sandbox: SandboxSpec | false;
+  /** Files or folders to hide inside the sandbox besides the state folder. */
+  hide?: string[];
+  baseEnv?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface AgentExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+export class LaunchError extends Error {}
+
+/** The bubblewrap argument list for a sandboxed run (exported for tests and `--print`). */
+export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[] }): string[] {
+  const args = [...namespaceFlags(o.userNamespace), '--dev-bind', '/', '/', '--proc', '/proc'];
+  // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
+  // D-Bus, container runtimes): an empty /run cuts them off.
+  args.push('--tmpfs', '/run');
+  if (isRealDir('/var/run')) args.push('--tmpfs', '/var/run');
+  args.push('--tmpfs', o.home);
+  for (const p of o.hide) {
+    if (!fs.existsSync(p)) continue;
+    args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
+  }
+  args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
+  args.push('--', process.execPath, insideScript, '--relay', `${SANDBOX_PROXY_PORT}=${SANDBOX_RUN_DIR}/proxy.sock`, '--', ...o.command);
+  return args;
+}
+
+function isRealDir(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function within(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
+  const cwd = path.resolve(o.cwd ?? process.cwd());
+  const home = path.resolve(o.home);
+  if (o.sandbox && within(cwd, home)) {
+    throw new LaunchError(`the working directory ${cwd} is inside the state folder ${home}, which the sandbox hides; run from elsewhere`);
+  }
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-'));
+  fs.chmodSync(runDir, 0o700);
+  let relay: Relay | undefined;
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  try {
+    let child: ChildProcess;
+    let deliver: (sig: NodeJS.Signals) => void;
+    let status: Promise<AgentExit | undefined> = Promise.resolve(undefined);
+    if (o.sandbox) {
+      relay = await startRelay({ path: path.join(runDir, 'proxy.sock') }, o.proxySocket);
+      fs.copyFileSync(o.caCert, path.join(runDir, 'ca.pem'));
+      fs.chmodSync(path.join(runDir, 'ca.pem'), 0o644);
+      const env = agentEnv(o.baseEnv ?? process.env, {
+        agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,
+        caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
+      });
+      const hide = (o.hide ?? []).map((p) => path.resolve(p));
+      child = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command }), {
+        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+      });
+      const control = child.stdio[3] as net.Socket;
+      deliver = (sig) => {
+        if (control.writable) control.write(`${sig}\n`);
+      };
+      status = readStatus(control);
+    } else {
+      relay = await startRelay({ host: '127.0.0.1' }, o.proxySocket);
+      const port = (relay.listening as { port: number }).port;
+      const env = agentEnv(o.baseEnv ?? process.env, {
+        agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: port,
+        caCert: o.caCert, placeholders: o.placeholders, sandboxed: false,
+      });
+      child = spawn(o.command[0]!, o.command.slice(1), { env, cwd, stdio: 'inherit' });
+      deliver = (sig) => {
+        child.kill(sig);
+      };
+    }
+
+    for (const sig of forwarded) {
+      const h = (): void => {
+        // A terminal's Ctrl-C / Ctrl-\ already went to the whole foreground group, the agent included.
+        if ((sig === 'SIGINT' || sig === 'SIGQUIT') && process.stdin.isTTY) return;
+        deliver(sig);
+      };
+      handlers.set(sig, h);
+      process.on(sig, h);
+    }
+
+    const exited = new Promise<AgentExit>((resolve) => {
+      child.once('error', (err: NodeJS.ErrnoException) => {
+        process.stderr.write(`airlock: cannot start ${o.sandbox ? 'bubblewrap' : o.command[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
+        resolve({ code: 127, signal: null });
+      });
+      child.once('exit', (code, signal) => resolve({ code, signal }));
+    });
+    const outer = await exited;
+    // The sandbox's own report says how the command ended; bwrap's status is the fallback.
+    return (await status) ?? outer;
+  } finally {
+    for (const [sig, h] of handlers) process.off(sig, h);
+    await relay?.close();
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+function readStatus(control: net.Socket): Promise<AgentExit | undefined> {
+  return new Promise((resolve) => {
+    let buf = '';
+    control.setEncoding('utf8');
+    control.on('data', (c: string) => {
+      buf += c;
+    });
+    control.on('error', () => undefined);
+    control.on('close', () => {
+      const line = buf.split('\n').find((l) => l.trim());
+      if (!line) return resolve(undefined);
+      try {
+        const s = JSON.parse(line) as { code: number | null; signal: NodeJS.Signals | null };
+        resolve({ code: typeof s.code === 'number' ? s.code : null, signal: typeof s.signal === 'string' ? s.signal : null });
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}

@@ -1,0 +1,75 @@
+// Host-side relays from a listener `airlock run` owns to Airlock's proxy socket (<home>/proxy.sock).
+// The target is opened by path for every connection, so a relay keeps working when Airlock
+// restarts and recreates its socket (a bind-mounted socket file would pin the old one).
+import fs from 'node:fs';
+import net from 'node:net';
+
+export interface Relay {
+  /** Unix socket path, or 127.0.0.1 and the port. */
+  readonly listening: { path: string } | { host: string; port: number };
+  /** Connections accepted so far. */
+  readonly accepted: number;
+  close(): Promise<void>;
+}
+
+export type RelayListen = { path: string } | { host: '127.0.0.1'; port?: number };
+
+export async function startRelay(listen: RelayListen, targetSocket: string): Promise<Relay> {
+  const open = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((client) => {
+    accepted++;
+    const upstream = net.connect(targetSocket);
+    open.add(client);
+    open.add(upstream);
+    const done = (): void => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
+    client.on('error', done).on('close', done);
+    upstream.on('error', done).on('close', done);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if ('path' in listen) server.listen(listen.path, resolve);
+    else server.listen(listen.port ?? 0, listen.host, resolve);
+  });
+  if ('path' in listen) fs.chmodSync(listen.path, 0o600);
+  const addr = server.address();
+  const listening = 'path' in listen ? { path: listen.path } : { host: listen.host, port: (addr as net.AddressInfo).port };
+  return {
+    listening,
+    get accepted() {
+      return accepted;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Whether something accepts connections on the Unix socket (Airlock's proxy is running). */
+export function socketAccepts(socketPath: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(socketPath);
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}

@@ -1,0 +1,72 @@
+// Can this machine run an agent in its own network namespace? Answered by trying: bubblewrap is
+// found and a probe sandbox with the same namespaces a run uses starts and exits cleanly. Kernels
+// and containers differ too much (userns sysctls, AppArmor, seccomp in Docker) to guess from files.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type SandboxSupport =
+  | { available: true; bwrap: string; /** unprivileged: a user namespace is needed too */ userNamespace: boolean }
+  | { available: false; reason: string };
+
+/** bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). */
+export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const forced = env.AIRLOCK_BWRAP;
+  if (forced !== undefined) return isExecutable(forced) ? forced : undefined;
+  for (const dir of (env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'bwrap');
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The namespace flags a run uses; shared with the probe so the probe tests what runs need. */
+export function namespaceFlags(userNamespace: boolean): string[] {
+  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent'];
+}
+
+let cached: SandboxSupport | undefined;
+
+export function sandboxSupport(opts: { fresh?: boolean } = {}): SandboxSupport {
+  if (cached && !opts.fresh && process.env.AIRLOCK_BWRAP === undefined) return cached;
+  cached = probe();
+  return cached;
+}
+
+function probe(): SandboxSupport {
+  if (process.platform !== 'linux') {
+    return { available: false, reason: `network namespaces are a Linux feature; this machine runs ${process.platform}` };
+  }
+  const bwrap = findBwrap();
+  if (!bwrap) {
+    return {
+      available: false,
+      reason: process.env.AIRLOCK_BWRAP !== undefined
+        ? `AIRLOCK_BWRAP=${process.env.AIRLOCK_BWRAP} is not an executable`
+        : 'bubblewrap (bwrap) is not installed; install it (e.g. apt install bubblewrap, dnf install bubblewrap)',
+    };
+  }
+  // root can create namespaces directly; anyone else needs a user namespace to do so.
+  const userNamespace = process.getuid?.() !== 0;
+  const r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--dev-bind', '/', '/', '--proc', '/proc', '--', 'true'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  if (r.status === 0) return { available: true, bwrap, userNamespace };
+  const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;
+  const hint = userNamespace
+    ? ' (unprivileged user namespaces look disabled: see kernel.unprivileged_userns_clone, user.max_user_namespaces or AppArmor\'s apparmor_restrict_unprivileged_userns; in Docker, the default seccomp profile blocks them)'
+    : '';
+  return { available: false, reason: `bubblewrap cannot create the namespaces: ${detail}${hint}` };
+}
