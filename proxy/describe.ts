@@ -34,13 +34,17 @@ export interface DescribeContext {
   previewBytes?: number;
 }
 
-export class DescribeError extends Error {}
+export class DescribeError extends Error {
+  override name = 'DescribeError';
+}
 
 /** Headers whose values carry credentials: the policy sees that they are present, never their value. */
 const credentialHeaders = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
   'x-goog-api-key', 'private-token', 'x-github-token', 'x-access-token', 'x-csrf-token', 'apikey',
 ]);
+
+const authSchemes = new Set(['basic', 'bearer', 'digest', 'token', 'negotiate', 'ntlm', 'hoba', 'mutual', 'aws4-hmac-sha256', 'vapid', 'apikey', 'oauth', 'dpop', 'gnap', 'privatetoken', 'scram-sha-1', 'scram-sha-256']);
 
 /** Headers the proxy sets or strips itself: not agent-chosen egress. */
 const notEgress = new Set(['host', 'proxy-authorization', 'proxy-connection', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'content-length']);
@@ -52,8 +56,9 @@ const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:'
 export function redactHeaderValue(name: string, value: string): string {
   if (!credentialHeaders.has(name)) return value;
   if (name === 'authorization' || name === 'proxy-authorization') {
+    // Keep the scheme only when it is a known one: a bare credential followed by a space is not a scheme.
     const scheme = /^([A-Za-z][A-Za-z0-9-]*)\s/.exec(value)?.[1];
-    return scheme ? `${scheme} [redacted]` : '[redacted]';
+    return scheme && authSchemes.has(scheme.toLowerCase()) ? `${scheme} [redacted]` : '[redacted]';
   }
   return '[redacted]';
 }
@@ -79,7 +84,12 @@ export function parseTarget(rawUrl: string): URL {
   url.password = '';
   url.hash = '';
   // "example.com." and "example.com" are the same host; policies should see one spelling.
-  if (url.hostname.endsWith('.')) url.hostname = url.hostname.replace(/\.+$/, '');
+  if (url.hostname.endsWith('.')) {
+    const bare = url.hostname.replace(/\.+$/, '');
+    if (!bare) throw new DescribeError('request target has no host');
+    url.hostname = bare;
+  }
+  if (url.port === '0') throw new DescribeError('request target has port 0');
   return url;
 }
 
@@ -102,7 +112,7 @@ function summarizeBody(raw: RawRequest, headers: Record<string, string[]>, previ
   const text = raw.body.toString('utf8');
   if (!raw.bodyTruncated && (content_type === 'application/json' || content_type.endsWith('+json') || (!content_type && /^\s*[[{]/.test(text)))) {
     try {
-      summary.json = JSON.parse(text);
+      summary.json = JSON.parse(text, finiteOnly);
       return summary;
     } catch {
       /* not JSON after all: fall through to a text preview */
@@ -116,8 +126,19 @@ function summarizeBody(raw: RawRequest, headers: Record<string, string[]>, previ
   return summary;
 }
 
+/** A name → values map with no prototype: "__proto__" is just another name the agent chose. */
+export function emptyMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+/** JSON numbers too large for a double would reach the policy as null: refuse them as JSON. */
+function finiteOnly(_key: string, value: unknown): unknown {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('non-finite number');
+  return value;
+}
+
 function multiMap(params: URLSearchParams): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = emptyMap<string[]>();
   for (const [k, v] of params) (out[k] ??= []).push(v);
   return out;
 }
@@ -165,7 +186,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   if (!tokenRe.test(method)) throw new DescribeError(`invalid method ${JSON.stringify(raw.method.slice(0, 40))}`);
   const url = parseTarget(raw.url);
 
-  const headers: Record<string, string[]> = {};
+  const headers = emptyMap<string[]>();
   const rawHeaderText: string[] = [];
   let headerEgress = 0;
   for (const [rawName, value] of raw.headers) {

@@ -1,0 +1,100 @@
+// The description contract: normalization, redaction, body summary, MCP, placeholders, egress.
+import t from 'tap';
+import crypto from 'node:crypto';
+import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
+import { loadAdapters } from '../../proxy/adapters/index.ts';
+
+await loadAdapters();
+const agent = { id: 'agent-1', labels: { team: 'data' } };
+
+function raw(over: Partial<RawRequest> = {}): RawRequest {
+  return { method: 'GET', url: 'http://example.com/', headers: [], body: Buffer.alloc(0), bodyTruncated: false, ...over };
+}
+
+t.test('URL normalization: host, punycode, trailing dot, userinfo, dot-segments, default port', async (t) => {
+  const d = describeRequest(raw({ url: 'HTTPS://user:pw@ExAmple.COM.:443/a/./b/../c/%2e%2e/d?x=1&x=2&y=%20z#frag' }), { agent });
+  t.equal(d.request.host, 'example.com');
+  t.equal(d.request.scheme, 'https');
+  t.equal(d.request.port, 443);
+  t.equal(d.request.path, '/a/d');
+  t.same(d.request.segments, ['a', 'd']);
+  t.same(d.request.query, { x: ['1', '2'], y: [' z'] });
+  t.equal(d.request.url, 'https://example.com/a/d?x=1&x=2&y=%20z');
+  t.notMatch(d.request.url, /user|pw/, 'userinfo never reaches the description');
+  t.equal(describeRequest(raw({ url: 'http://bücher.example/' }), { agent }).request.host, 'xn--bcher-kva.example');
+  t.equal(describeRequest(raw({ url: 'http://[::1]:8080/' }), { agent }).request.host, '::1');
+  t.equal(describeRequest(raw({ url: 'http://2130706433/' }), { agent }).request.host, '127.0.0.1', 'numeric IPv4 forms are canonicalized');
+  t.equal(describeRequest(raw({ url: 'http://0x7f.1/' }), { agent }).request.host, '127.0.0.1');
+});
+
+t.test('headers: lowercase, multi-valued, credentials redacted, proxy auth dropped', async (t) => {
+  const d = describeRequest(raw({
+    headers: [['Accept', 'a'], ['X-Multi', '1'], ['x-multi', '2'], ['Authorization', 'Bearer sk-secret-value'], ['Cookie', 'session=abc'],
+      ['Proxy-Authorization', 'Basic YWdlbnQ6dG9rZW4='], ['X-Api-Key', 'k-123']],
+  }), { agent });
+  t.same(d.request.headers['x-multi'], ['1', '2']);
+  t.same(d.request.headers.authorization, ['Bearer [redacted]']);
+  t.same(d.request.headers.cookie, ['[redacted]']);
+  t.same(d.request.headers['x-api-key'], ['[redacted]']);
+  t.notOk('proxy-authorization' in d.request.headers);
+  t.notMatch(JSON.stringify(d), /sk-secret-value|session=abc|k-123|YWdlbnQ6dG9rZW4/);
+});
+
+t.test('body: JSON, form, text preview, truncated, sha256 and size', async (t) => {
+  const json = describeRequest(raw({ method: 'POST', headers: [['Content-Type', 'application/json; charset=utf-8']], body: Buffer.from('{"a":[1,2]}') }), { agent });
+  t.same(json.request.body.json, { a: [1, 2] });
+  t.equal(json.request.body.content_type, 'application/json');
+  t.equal(json.request.body.size, 11);
+  t.equal(json.request.body.sha256, crypto.createHash('sha256').update('{"a":[1,2]}').digest('hex'));
+  const form = describeRequest(raw({ method: 'POST', headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from('to=a%40b.c&to=d&msg=hi+there') }), { agent });
+  t.same(form.request.body.form, { to: ['a@b.c', 'd'], msg: ['hi there'] });
+  const text = describeRequest(raw({ method: 'POST', headers: [['content-type', 'text/plain']], body: Buffer.from('x'.repeat(10_000)) }), { agent, previewBytes: 100 });
+  t.equal(text.request.body.text!.length, 100);
+  t.equal(text.request.body.size, 10_000);
+  const cut = describeRequest(raw({ method: 'POST', headers: [['content-type', 'application/json'], ['content-length', '5000000']], body: Buffer.from('{"a":'), bodyTruncated: true }), { agent });
+  t.equal(cut.request.body.truncated, true);
+  t.equal(cut.request.body.size, 5_000_000, 'size is the declared length when truncated');
+  t.notOk('json' in cut.request.body, 'a truncated body is never parsed as if whole');
+  const badJson = describeRequest(raw({ method: 'POST', headers: [['content-type', 'application/json']], body: Buffer.from('{nope') }), { agent });
+  t.equal(badJson.request.body.text, '{nope');
+});
+
+t.test('MCP over HTTP: tools/call, tools/list, batches', async (t) => {
+  const call = describeRequest(raw({ method: 'POST', headers: [['content-type', 'application/json']],
+    body: Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'delete_file', arguments: { path: '/etc' } } })) }), { agent });
+  t.same(call.mcp, { method: 'tools/call', id: 7, tool: 'delete_file', arguments: { path: '/etc' } });
+  const batch = describeRequest(raw({ method: 'POST', headers: [['content-type', 'application/json']],
+    body: Buffer.from(JSON.stringify([{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'x' } }])) }), { agent });
+  t.equal(batch.mcp!.method, 'tools/list');
+  t.equal(batch.mcp!.batch!.length, 2);
+  t.equal(batch.mcp!.batch![1]!.tool, 'x');
+  t.notOk(describeRequest(raw({ method: 'POST', headers: [['content-type', 'application/json']], body: Buffer.from('{"method":"x"}') }), { agent }).mcp);
+});
+
+t.test('placeholders are found where they are, including encoded in the path', async (t) => {
+  const finder = { find: (s: string) => (s.includes('airlock-ph-gh-abc') ? ['gh'] : []) };
+  const d = describeRequest(raw({
+    url: 'http://evil.example/x/airlock%2Dph-gh-abc?q=airlock-ph-gh-abc',
+    headers: [['Authorization', 'token airlock-ph-gh-abc']],
+  }), { agent, placeholders: finder });
+  t.same(d.placeholders, [{ name: 'gh', where: ['header', 'query', 'path'] }]);
+  t.same(describeRequest(raw(), { agent, placeholders: finder }).placeholders, []);
+});
+
+t.test('egress bytes count URL, agent-chosen headers and body, not proxy plumbing', async (t) => {
+  const base = describeRequest(raw({ url: 'http://a.example/' }), { agent }).request.egress_bytes;
+  const more = describeRequest(raw({ url: 'http://a.example/?d=' + 'x'.repeat(1000), headers: [['X-Data', 'y'.repeat(500)], ['Host', 'a.example'], ['Proxy-Authorization', 'z'.repeat(100)]], method: 'POST', body: Buffer.from('b'.repeat(2000)) }), { agent }).request.egress_bytes;
+  t.ok(more - base >= 1000 + 500 + 2000, `counts agent data (${more - base})`);
+  t.ok(more - base < 1000 + 500 + 2000 + 100, 'does not count proxy credentials or host');
+});
+
+t.test('upgrade requests are marked', async (t) => {
+  t.equal(describeRequest(raw({ headers: [['Upgrade', 'WebSocket'], ['Connection', 'Upgrade']] }), { agent }).request.upgrade, 'websocket');
+});
+
+t.test('what cannot be described is a DescribeError', async (t) => {
+  t.throws(() => describeRequest(raw({ url: '/relative' }), { agent }), { name: 'DescribeError' });
+  t.throws(() => describeRequest(raw({ url: 'ftp://x.example/' }), { agent }), { name: 'DescribeError' });
+  t.throws(() => describeRequest(raw({ method: 'GE T' }), { agent }), { name: 'DescribeError' });
+  t.throws(() => describeRequest(raw({ url: 'http://exa mple.com/' }), { agent }), { name: 'DescribeError' });
+});
