@@ -1,0 +1,150 @@
+// The limiter core: exact counts at the boundary, refill with an injected clock, all-or-nothing
+// charging across several keys, egress byte budgets, persistence across a restart.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { BucketTable, RateLimiter, RateLimitError, readBuckets } from '../../engine/ratelimit.ts';
+import type { RateLimitDirective } from '../../engine/types.ts';
+
+function clock(start = 1_700_000_000_000) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+const egress = (n: number) => ({ request: { egress_bytes: n } as never });
+
+t.test('exactly `limit` requests pass in a window, the next one is refused', async (t) => {
+  const c = clock();
+  const table = new BucketTable(c.now);
+  const rl: RateLimitDirective[] = [{ key: 'gh:alice', limit: 10, window: '1m' }];
+  for (let i = 0; i < 10; i++) t.equal(table.charge(rl).ok, true, `request ${i + 1} passes`);
+  const r = table.charge(rl);
+  t.equal(r.ok, false, 'request 11 refused');
+  if (!r.ok) {
+    t.equal(r.retryAfter, 6, 'one token comes back after 60s/10 = 6 s');
+    t.same(r.short.map((s) => [s.key, s.remaining]), [['gh:alice', 0]]);
+    t.equal(r.impossible, false);
+  }
+});
+
+t.test('refill over time: one token per window/limit, capped at the limit', async (t) => {
+  const c = clock();
+  const table = new BucketTable(c.now);
+  const rl: RateLimitDirective[] = [{ key: 'k', limit: 10, window: '1m' }];
+  for (let i = 0; i < 10; i++) table.charge(rl);
+  c.advance(5999);
+  const early = table.charge(rl);
+  t.equal(early.ok, false, '1 ms before the token is back: refused');
+  if (!early.ok) t.equal(early.retryAfter, 1, 'retry after rounds up to a whole second');
+  c.advance(1);
+  t.equal(table.charge(rl).ok, true, 'exactly at 6 s: one token');
+  t.equal(table.charge(rl).ok, false, 'and only one');
+  c.advance(3_600_000);
+  let passed = 0;
+  for (let i = 0; i < 20; i++) if (table.charge(rl).ok) passed++;
+  t.equal(passed, 10, 'an idle hour refills to the limit, not beyond');
+});
+
+t.test('several keys of one decision are charged all-or-nothing', async (t) => {
+  const c = clock();
+  const table = new BucketTable(c.now);
+  const both: RateLimitDirective[] = [
+    { key: 'per-agent', limit: 5, window: '1h' },
+    { key: 'global', limit: 3, window: '1m' },
+  ];
+  for (let i = 0; i < 3; i++) t.equal(table.charge(both).ok, true);
+  const r = table.charge(both);
+  t.equal(r.ok, false, 'global is empty');
+  if (!r.ok) {
+    t.same(r.short.map((s) => s.key), ['global']);
+    t.equal(r.retryAfter, 20, '60 s / 3');
+  }
+  const view = Object.fromEntries(table.list().map((b) => [b.key, b.available]));
+  t.equal(view['per-agent'], 2, 'the refused request charged nothing to per-agent');
+  // Once global refills, per-agent still limits: 2 more, then the hourly bucket stops it.
+  c.advance(60_000);
+  t.equal(table.charge(both).ok, true);
+  t.equal(table.charge(both).ok, true);
+  const r2 = table.charge(both);
+  t.equal(r2.ok, false);
+  if (!r2.ok) {
+    t.same(r2.short.map((s) => s.key), ['per-agent']);
+    t.equal(r2.retryAfter, 660, '12 min per token, 1 min of it already refilled');
+  }
+});
+
+t.test('cost and duplicate keys add up; a cost above the capacity is impossible', async (t) => {
+  const table = new BucketTable(clock().now);
+  t.equal(table.charge([{ key: 'k', limit: 10, window: 60, cost: 4 }, { key: 'k', limit: 10, window: 60, cost: 4 }]).ok, true, '8 of 10');
+  t.equal(table.charge([{ key: 'k', limit: 10, window: 60, cost: 3 }]).ok, false, '3 more do not fit');
+  t.equal(table.charge([{ key: 'k', limit: 10, window: 60, cost: 2 }]).ok, true, 'exactly 2 do');
+  const r = table.charge([{ key: 'big', limit: 10, window: 60, cost: 11 }]);
+  t.equal(r.ok, false);
+  if (!r.ok) {
+    t.equal(r.impossible, true);
+    t.equal(r.retryAfter, 60);
+  }
+  t.equal(table.charge([{ key: 'free', limit: 1, window: 60, cost: 0 }]).ok, true);
+  t.throws(() => table.charge([{ key: 'bad', limit: 0, window: 60 }]), /positive limit/);
+  try {
+    table.charge([{ key: 'bad', limit: 1, window: '0s' }]);
+  } catch (err) {
+    t.ok(err instanceof RateLimitError);
+  }
+  t.throws(() => table.charge([{ key: 'bad', limit: 1, window: '0s' }]), /positive limit/);
+});
+
+t.test('egress byte budgets charge the request egress bytes', async (t) => {
+  const c = clock();
+  const table = new BucketTable(c.now);
+  const budget: RateLimitDirective[] = [{ key: 'drip', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+  t.equal(table.charge(budget, egress(600)).ok, true);
+  t.equal(table.charge(budget, egress(400)).ok, true, 'exactly the budget');
+  const r = table.charge(budget, egress(1));
+  t.equal(r.ok, false, 'one byte more is refused');
+  if (!r.ok) t.equal(r.retryAfter, 4, '1 byte of 1000/h comes back in 3.6 s → 4');
+  t.equal(table.charge(budget, egress(0)).ok, true, 'a request with no egress costs nothing');
+  // The same key counting requests is a different bucket.
+  t.equal(table.charge([{ key: 'drip', limit: 1, window: '1h' }]).ok, true);
+  const units = table.list().map((b) => `${b.key}/${b.unit}`);
+  t.same(units, ['drip/egress_bytes', 'drip/requests']);
+});
+
+t.test('list shows refilled levels and time to full; reset refills', async (t) => {
+  const c = clock();
+  const table = new BucketTable(c.now);
+  table.charge([{ key: 'k', limit: 4, window: '1m', cost: 4 }]);
+  c.advance(15_000);
+  const [b] = table.list();
+  t.equal(b!.available, 1);
+  t.equal(b!.full_in_s, 45);
+  t.equal(b!.window_s, 60);
+  t.equal(table.reset('k'), 1);
+  t.equal(table.list().length, 0);
+});
+
+t.test('buckets persist across a restart; full buckets are not stored', async (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rl-'));
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  const c = clock();
+  const a = await RateLimiter.open(home, { now: c.now, flushMs: 60_000 });
+  for (let i = 0; i < 3; i++) a.charge([{ key: 'persist', limit: 3, window: '1h' }]);
+  a.charge([{ key: 'refills', limit: 100, window: '1s' }]);
+  c.advance(2000);
+  await a.close();
+  const stored = JSON.parse(fs.readFileSync(path.join(home, 'ratelimits.json'), 'utf8'));
+  t.same(Object.keys(stored.buckets), ['persist'], 'the refilled bucket is dropped');
+  t.equal(fs.statSync(path.join(home, 'ratelimits.json')).mode & 0o777, 0o600);
+  const b = await RateLimiter.open(home, { now: c.now, flushMs: 60_000 });
+  t.equal(b.charge([{ key: 'persist', limit: 3, window: '1h' }]).ok, false, 'still empty after the restart');
+  t.same((await readBuckets(home, c.now)).map((x) => x.key), ['persist']);
+  await b.close();
+});
+
+t.test('a corrupt state file is refused, not overwritten', async (t) => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rl-'));
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(home, 'ratelimits.json'), '{not json');
+  await t.rejects(RateLimiter.open(home), /ratelimits\.json/);
+  t.equal(fs.readFileSync(path.join(home, 'ratelimits.json'), 'utf8'), '{not json');
+});
