@@ -48,34 +48,63 @@ export function scrubForms(value: string): string[] {
   return [...new Set(forms)].filter((f) => f.length >= MIN_FORM_LENGTH || f === bytes.toString('latin1'));
 }
 
+/** One thing to look for: any of `forms` (latin1 strings), replaced by `replace` or refused. */
+export interface MatchRule {
+  forms: string[];
+  /** Replacement (latin1). */
+  replace?: string;
+  /** When set, a match is an error naming this (e.g. a secret name), never passed on. */
+  forbid?: string;
+}
+
+/** Thrown (or passed to the stream's error) when a forbidden form is found. */
+export class ForbiddenContentError extends Error {
+  constructor(readonly label: string) {
+    super(`forbidden content found: ${label}`);
+  }
+}
+
 /** A compiled matcher for a set of secrets. Pure; reusable across requests with the same secrets. */
 export class Scrubber {
   private readonly re: RegExp;
-  private readonly replacement = new Map<string, string>();
+  private readonly rules = new Map<string, { replace?: string; forbid?: string }>();
   /** Every proper prefix of every form: the tails that must be held back between chunks. */
   private readonly prefixes = new Set<string>();
   readonly maxLength: number;
 
-  constructor(secrets: ScrubSecret[]) {
-    for (const s of secrets) {
-      if (!s.value) continue;
-      for (const form of scrubForms(s.value)) if (!this.replacement.has(form)) this.replacement.set(form, Buffer.from(s.placeholder, 'utf8').toString('latin1'));
+  /** Scrubs every form of each secret's value, replacing it with the secret's placeholder. */
+  constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
+    const rules: MatchRule[] = [
+      ...secrets.filter((s) => s.value).map((s) => ({ forms: scrubForms(s.value), replace: Buffer.from(s.placeholder, 'utf8').toString('latin1') })),
+      ...extra,
+    ];
+    for (const r of rules) {
+      for (const form of r.forms) {
+        if (!form || this.rules.has(form)) continue;
+        this.rules.set(form, r.forbid !== undefined ? { forbid: r.forbid } : { replace: r.replace ?? '' });
+      }
     }
     // Longest first: where two forms start at the same place, the longer one wins.
-    const forms = [...this.replacement.keys()].sort((a, b) => b.length - a.length);
+    const forms = [...this.rules.keys()].sort((a, b) => b.length - a.length);
     this.maxLength = forms[0]?.length ?? 0;
     this.re = forms.length ? new RegExp(forms.map(escapeRe).join('|'), 'g') : /(?!)/g;
     for (const f of forms) for (let i = 1; i < f.length; i++) this.prefixes.add(f.slice(0, i));
   }
 
+  private replacementOf(match: string): string {
+    const rule = this.rules.get(match)!;
+    if (rule.forbid !== undefined) throw new ForbiddenContentError(rule.forbid);
+    return rule.replace!;
+  }
+
   get empty(): boolean {
-    return this.replacement.size === 0;
+    return this.rules.size === 0;
   }
 
   /** Scrubs a complete latin1 string (a header value, or a final chunk). */
   scrubString(text: string): string {
     if (this.empty) return text;
-    return text.replace(this.re, (m) => this.replacement.get(m)!);
+    return text.replace(this.re, (m) => this.replacementOf(m));
   }
 
   /**
@@ -91,7 +120,7 @@ export class Scrubber {
     this.re.lastIndex = 0;
     for (let m = this.re.exec(text); m !== null; m = this.re.exec(text)) {
       if (m.index >= hold) break;
-      out += text.slice(last, m.index) + this.replacement.get(m[0])!;
+      out += text.slice(last, m.index) + this.replacementOf(m[0]);
       last = m.index + m[0].length;
     }
     const cut = Math.max(hold, last);
@@ -116,16 +145,24 @@ export class ScrubStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    const { out, rest } = this.scrubber.scrubPartial(this.rest + chunk.toString('latin1'));
-    this.rest = rest;
-    if (out) this.push(Buffer.from(out, 'latin1'));
-    cb();
+    try {
+      const { out, rest } = this.scrubber.scrubPartial(this.rest + chunk.toString('latin1'));
+      this.rest = rest;
+      if (out) this.push(Buffer.from(out, 'latin1'));
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
   }
 
   override _flush(cb: TransformCallback): void {
-    if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
-    this.rest = '';
-    cb();
+    try {
+      if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
+      this.rest = '';
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
   }
 }
 
@@ -182,9 +219,13 @@ class DecodeScrubStream extends Transform {
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
     for (const d of decoders) d.on('error', (err) => this.destroy(err));
     this.last.on('data', (d: Buffer) => {
-      const { out, rest } = this.scrubber.scrubPartial(this.rest + d.toString('latin1'));
-      this.rest = rest;
-      if (out) this.push(Buffer.from(out, 'latin1'));
+      try {
+        const { out, rest } = this.scrubber.scrubPartial(this.rest + d.toString('latin1'));
+        this.rest = rest;
+        if (out) this.push(Buffer.from(out, 'latin1'));
+      } catch (err) {
+        this.destroy(err as Error);
+      }
     });
   }
 
@@ -194,9 +235,13 @@ class DecodeScrubStream extends Transform {
 
   override _flush(cb: TransformCallback): void {
     this.last.once('end', () => {
-      if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
-      this.rest = '';
-      cb();
+      try {
+        if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
+        this.rest = '';
+        cb();
+      } catch (err) {
+        cb(err as Error);
+      }
     });
     this.first.end();
   }

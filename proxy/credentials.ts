@@ -1,0 +1,341 @@
+// Credential injection: the decision's `credentials` directives applied to the outgoing request,
+// and the response scrubbing that goes with them. The agent only ever holds placeholders; the real
+// value is put in here, right before dialing, for the one destination (scheme + host + port) the
+// decision was made for, and searched for in whatever comes back.
+//
+//   {secret, in: "header", name, format}   sets header `name` (agent's value overwritten)
+//   {secret, in: "basic", name?, format?}  Authorization: Basic base64(user:password); the pair is
+//                                          `format` with {} = secret, default "<name>:{}"
+//   {secret, in: "query", name, format}    sets query parameter `name`
+//   {secret, in: "body"}                   also substitutes the placeholder inside the body
+// Any directive naming a secret also substitutes its placeholder in headers, path and query.
+// A placeholder of a secret the decision does not name is refused (403), never substituted.
+import fs from 'node:fs';
+import type { Transform } from 'node:stream';
+import type { CredentialDirective } from '../engine/types.ts';
+import { SecretStore } from '../engine/secrets/store.ts';
+import type { Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import { PlaceholderIndex } from './placeholders.ts';
+import { Scrubber, ScrubStream, scrubForms, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { Transform as StreamTransform } from 'node:stream';
+import { problemBody } from './http-util.ts';
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
+
+/**
+ * The secret store as the proxy sees it: placeholders for the description, values for injection.
+ * Picks up changes made by `airlock secret set/rm` while running (checked on each use by the
+ * file's identity, and by a directory watch so the finder refreshes between requests too).
+ */
+export class LiveSecrets {
+  private index: PlaceholderIndex;
+  private stamp: string;
+  private watcher: fs.FSWatcher | undefined;
+  private reloading: Promise<void> | undefined;
+  /** Set when a reload failed: injections are refused until the file is readable again. */
+  private broken: string | undefined;
+  generation = 0;
+
+  private constructor(readonly store: SecretStore) {
+    this.index = LiveSecrets.indexOf(store);
+    this.stamp = this.fileStamp();
+  }
+
+  static async open(home: string, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
+    const store = await SecretStore.open(home);
+    // With secrets present, an unusable master key is a startup error, not a per-request surprise.
+    if (store.list().length) await store.unlock();
+    const live = new LiveSecrets(store);
+    if (opts.watch !== false) live.watch(home);
+    return live;
+  }
+
+  private static indexOf(store: SecretStore): PlaceholderIndex {
+    return new PlaceholderIndex(store.list().map((s) => [s.name, s.placeholder]));
+  }
+
+  private fileStamp(): string {
+    try {
+      const st = fs.statSync(this.store.file);
+      return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  private watch(home: string): void {
+    try {
+      this.watcher = fs.watch(home, { persistent: false }, (_event, file) => {
+        if (file === null || String(file) === 'secrets.json') void this.refresh().catch(() => undefined);
+      });
+      this.watcher.on('error', () => undefined);
+    } catch {
+      /* no watch support: the per-request check still sees changes */
+    }
+  }
+
+  /** Reloads the store when its file changed since the last look. */
+  async refresh(): Promise<void> {
+    const stamp = this.fileStamp();
+    if (stamp === this.stamp && !this.broken) return;
+    this.reloading ??= (async () => {
+      try {
+        await this.store.reload();
+        if (this.store.list().length) await this.store.unlock();
+        this.index = LiveSecrets.indexOf(this.store);
+        this.broken = undefined;
+        this.generation++;
+      } catch (err) {
+        this.broken = (err as Error).message;
+      } finally {
+        this.stamp = stamp;
+        this.reloading = undefined;
+      }
+    })();
+    await this.reloading;
+  }
+
+  get finder(): PlaceholderIndex {
+    return this.index;
+  }
+
+  get error(): string | undefined {
+    return this.broken;
+  }
+
+  close(): void {
+    this.watcher?.close();
+  }
+}
+
+/** A PlaceholderFinder that always asks the current index (for the describe step). */
+export function liveFinder(live: LiveSecrets): { find(text: string): string[] } {
+  return { find: (text) => live.finder.find(text) };
+}
+
+function reject(status: number, type: string, title: string, detail: string, outcome = 'credential-refused'): Rejection {
+  return { status, type, title, detail, outcome };
+}
+
+function format(template: string | undefined, value: string): string {
+  return (template ?? '{}').split('{}').join(value);
+}
+
+function originOf(url: URL): string {
+  const port = url.port || (url.protocol === 'https:' || url.protocol === 'wss:' ? '443' : '80');
+  return `${url.protocol}//${url.hostname}:${port}`;
+}
+
+function setHeader(headers: Array<[string, string]>, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === lower) headers.splice(i, 1);
+  headers.push([name, value]);
+}
+
+/** Replaces (or adds) query parameter `name`, leaving the rest of the query byte-for-byte. */
+function setQueryParam(url: URL, name: string, value: string): void {
+  const parts = url.search.replace(/^\?/, '').split('&').filter(Boolean).filter((p) => {
+    const key = p.split('=')[0]!.replace(/\+/g, ' ');
+    let decoded = key;
+    try {
+      decoded = decodeURIComponent(key);
+    } catch {
+      /* keep the raw key */
+    }
+    return decoded !== name;
+  });
+  parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+  url.search = `?${parts.join('&')}`;
+}
+
+const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
+
+/** Keeps only content codings the scrubber can decode in the agent's Accept-Encoding. */
+function restrictAcceptEncoding(headers: Array<[string, string]>): void {
+  const values = headers.filter(([n]) => n.toLowerCase() === 'accept-encoding').map(([, v]) => v);
+  if (values.length === 0) return;
+  const kept = values.join(',').split(',').map((c) => c.trim()).filter((c) => c && DECODABLE.has(c.split(';')[0]!.trim().toLowerCase()))
+    .map((c) => (c.startsWith('*') ? 'gzip, deflate, br' : c));
+  setHeader(headers, 'accept-encoding', kept.length ? kept.join(', ') : 'identity');
+}
+
+interface Injection {
+  /** name → value of every secret injected into this request (for scrubbing). */
+  values: Map<string, string>;
+}
+
+/** Placeholder-to-value substitution in a request body, refusing placeholders of unbound secrets. */
+function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbidden: string[]): Transform {
+  const rules: MatchRule[] = [];
+  for (const [name, value] of replace) {
+    const ph = index.placeholderOf(name);
+    if (ph) rules.push({ forms: [ph], replace: Buffer.from(value, 'utf8').toString('latin1') });
+  }
+  for (const name of forbidden) {
+    const ph = index.placeholderOf(name);
+    if (ph) rules.push({ forms: scrubForms(ph), forbid: name });
+  }
+  return new ScrubStream(new Scrubber([], rules));
+}
+
+export class CredentialEnforcer implements Enforcer {
+  readonly name = 'credentials';
+  private readonly injected = new WeakMap<RequestContext, Injection>();
+  private readonly scrubbers = new Map<string, Scrubber>();
+
+  constructor(private readonly live: LiveSecrets) {}
+
+  async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    await this.live.refresh();
+    const directives: CredentialDirective[] = ctx.decision.credentials ?? [];
+    const index = this.live.finder;
+    const { outgoing, description } = ctx;
+    const origin = originOf(outgoing.url);
+    const named = new Set(directives.map((d) => d.secret));
+
+    // Every placeholder in the request: what the description saw (including the captured body)
+    // plus a fresh look at headers, path and query with the current index.
+    const present = new Set(description.placeholders.map((p) => p.name));
+    for (const [, v] of outgoing.headers) for (const n of index.find(v)) present.add(n);
+    for (const n of index.find(`${outgoing.url.pathname}${outgoing.url.search}`)) present.add(n);
+    const unbound = [...present].filter((n) => !named.has(n)).sort();
+    if (unbound.length) {
+      ctx.audit.placeholders_refused = unbound;
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized for this destination',
+        `the request carries the placeholder of secret ${unbound.map((n) => `"${n}"`).join(', ')}, which the policy does not bind to ${origin}; `
+        + 'a placeholder is only replaced where the policy injects its secret (refused as a possible exfiltration attempt)', 'denied');
+    }
+    if (directives.length === 0) return undefined;
+
+    if (this.live.error) return reject(503, 'credential-unavailable', 'Credential unavailable', `the secret store cannot be read, so no credential is injected: ${this.live.error}`);
+    if (description.request.upgrade) {
+      return reject(403, 'credential-upgrade-unsupported', 'Credentials not injected into protocol upgrades',
+        `the policy asks for secret "${directives[0]!.secret}" on a ${description.request.upgrade} upgrade; Airlock cannot scrub an upgraded stream, so it refuses`);
+    }
+    // The destination is fixed before enforcers run; injected credentials are bound to it.
+    const described = `${description.request.scheme}://${description.request.host.includes(':') ? `[${description.request.host}]` : description.request.host}:${description.request.port}`;
+    if (originOf(outgoing.url) !== described.replace(/^ws/, 'http')) {
+      return reject(403, 'credential-destination-mismatch', 'Credential destination mismatch', `the request goes to ${origin}, not ${described} the policy decided for; no credential is injected`);
+    }
+
+    const values = new Map<string, string>();
+    for (const name of named) {
+      if (!this.live.store.has(name)) {
+        return reject(503, 'credential-missing', 'Credential unavailable', `the policy injects secret "${name}", which is not in the secret store (add it with: airlock secret set ${name})`);
+      }
+      try {
+        await this.live.store.unlock();
+        values.set(name, this.live.store.reveal(name));
+      } catch (err) {
+        return reject(503, 'credential-unavailable', 'Credential unavailable', (err as Error).message);
+      }
+    }
+
+    const bodyNames = new Set<string>();
+    for (const d of directives) {
+      const value = values.get(d.secret)!;
+      if (d.in === 'header' || d.in === 'basic') {
+        const name = d.in === 'header' ? d.name ?? '' : 'authorization';
+        const text = d.in === 'header' ? format(d.format, value) : `Basic ${Buffer.from(format(d.format ?? `${d.name ?? ''}:{}`, value)).toString('base64')}`;
+        if (!TOKEN.test(name)) return reject(500, 'credential-invalid', 'Invalid credential directive', `header name ${JSON.stringify(name)} for secret "${d.secret}" is not a valid header name`);
+        if (UNSAFE_HEADER_VALUE.test(text)) return reject(500, 'credential-invalid', 'Invalid credential directive', `secret "${d.secret}" contains characters that cannot go in a header`);
+        setHeader(outgoing.headers, name, text);
+      } else if (d.in === 'query') {
+        if (!d.name) return reject(500, 'credential-invalid', 'Invalid credential directive', `query credential for secret "${d.secret}" has no parameter name`);
+        setQueryParam(outgoing.url, d.name, format(d.format, value));
+      } else if (d.in === 'body') {
+        bodyNames.add(d.secret);
+      } else {
+        return reject(500, 'credential-invalid', 'Invalid credential directive', `unknown credential location ${JSON.stringify((d as { in: unknown }).in)}`);
+      }
+    }
+
+    // Placeholders of named secrets: substituted in headers (Basic pairs decoded), path and query.
+    const used = new Set<string>();
+    for (const h of outgoing.headers) {
+      const sub = index.substitute(h[1], values);
+      if (sub.replaced.size) {
+        if (UNSAFE_HEADER_VALUE.test(sub.text)) return reject(500, 'credential-invalid', 'Invalid credential directive', 'a secret contains characters that cannot go in a header');
+        h[1] = sub.text;
+        for (const n of sub.replaced) used.add(n);
+      } else {
+        const basic = /^(Basic\s+)([A-Za-z0-9+/=]+)$/i.exec(h[1]);
+        if (basic && h[0].toLowerCase() === 'authorization') {
+          const pair = index.substitute(Buffer.from(basic[2]!, 'base64').toString('utf8'), values);
+          if (pair.replaced.size) {
+            h[1] = `${basic[1]}${Buffer.from(pair.text, 'utf8').toString('base64')}`;
+            for (const n of pair.replaced) used.add(n);
+          }
+        }
+      }
+    }
+    const encoded = new Map([...values].map(([k, v]) => [k, encodeURIComponent(v)]));
+    const path = index.substitute(outgoing.url.pathname, encoded);
+    if (path.replaced.size) outgoing.url.pathname = path.text;
+    const search = index.substitute(outgoing.url.search, encoded);
+    if (search.replaced.size) outgoing.url.search = search.text;
+    for (const n of [...path.replaced, ...search.replaced]) used.add(n);
+
+    const bodyValues = new Map([...values].filter(([k]) => bodyNames.has(k)));
+    if (bodyValues.size || description.request.body.truncated) {
+      // Past the captured prefix the description saw nothing: the stream refuses unbound placeholders.
+      const forbidden = index.size ? this.live.store.list().map((s) => s.name).filter((n) => !named.has(n)) : [];
+      if (bodyValues.size || forbidden.length) outgoing.bodyTransforms.push(bodyStream(index, bodyValues, forbidden));
+    }
+    restrictAcceptEncoding(outgoing.headers);
+
+    this.injected.set(ctx, { values });
+    ctx.audit.credentials = {
+      injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),
+      placeholders_substituted: [...used].sort(),
+      destination: origin,
+    };
+    return undefined;
+  }
+
+  onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
+    const injection = this.injected.get(ctx);
+    if (!injection || injection.values.size === 0) return undefined;
+    const scrubber = this.scrubberFor(injection.values);
+    try {
+      return scrubResponse(scrubber, head, { method: ctx.outgoing.method }).transform;
+    } catch (err) {
+      if (!(err instanceof UnscrubbableEncodingError)) throw err;
+      // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.
+      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into this request`);
+      head.statusCode = 502;
+      head.headers.splice(0, head.headers.length, ['content-type', 'application/problem+json']);
+      ctx.audit.scrub_refused = err.message;
+      return new StreamTransform({
+        transform(_chunk, _enc, cb) {
+          cb();
+        },
+        flush(cb) {
+          this.push(body);
+          cb();
+        },
+      });
+    }
+  }
+
+  private scrubberFor(values: Map<string, string>): Scrubber {
+    const names = [...values.keys()].sort();
+    const key = `${this.live.generation}\0${names.join('\0')}`;
+    let s = this.scrubbers.get(key);
+    if (!s) {
+      s = new Scrubber(names.map((n) => ({ value: values.get(n)!, placeholder: this.live.finder.placeholderOf(n) ?? `airlock-ph-${n}` })));
+      if (this.scrubbers.size >= 64) this.scrubbers.delete(this.scrubbers.keys().next().value!);
+      this.scrubbers.set(key, s);
+    }
+    return s;
+  }
+}
+
+/** The enforcer factory for proxy/runtime.ts: opens the store, sets the describe-step finder. */
+export async function credentialEnforcers(parts: { home: string; placeholders?: { find(text: string): string[] }; onClose: Array<() => Promise<void> | void> }): Promise<Enforcer[]> {
+  const live = await LiveSecrets.open(parts.home);
+  parts.onClose.push(() => live.close());
+  parts.placeholders = liveFinder(live);
+  return [new CredentialEnforcer(live)];
+}

@@ -1,0 +1,183 @@
+// The credential enforcer on its own: directives applied to the outgoing request, placeholders
+// substituted only for named secrets, unbound placeholders refused, responses scrubbed.
+import { Readable, type Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import t from 'tap';
+import { SecretStore } from '../../engine/secrets/store.ts';
+import { CredentialEnforcer, LiveSecrets } from '../../proxy/credentials.ts';
+import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestContext } from '../../proxy/enforcers.ts';
+import type { CredentialDirective, EngineDecision } from '../../engine/types.ts';
+
+const GH = 'ghp_CANARY_0123456789abcdefXYZ';
+const DB = 'postgres-CANARY-pass/+=';
+process.env.AIRLOCK_MASTER_KEY = 'passphrase:credentials test passphrase';
+
+async function setup(t: Tap): Promise<{ live: LiveSecrets; enforcer: CredentialEnforcer; gh: string; db: string; home: string }> {
+  const home = t.testdir();
+  const store = await SecretStore.open(home);
+  const gh = (await store.set('github', GH)).placeholder;
+  const db = (await store.set('db', DB)).placeholder;
+  const live = await LiveSecrets.open(home, { watch: false });
+  t.teardown(() => live.close());
+  return { live, enforcer: new CredentialEnforcer(live), gh, db, home };
+}
+type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+
+function context(live: LiveSecrets, req: { method?: string; url: string; headers?: Array<[string, string]>; body?: string; truncated?: boolean }, credentials: CredentialDirective[]): RequestContext {
+  const body = Buffer.from(req.body ?? '');
+  const description = describeRequest({ method: req.method ?? 'GET', url: req.url, headers: req.headers ?? [], body, bodyTruncated: req.truncated ?? false }, { agent: { id: 'a', labels: {} }, placeholders: live.finder });
+  const decision: EngineDecision = { action: 'allow', reason: 'ok', rule: 'r', credentials, policy_version: 'v', decision_us: 1 };
+  return {
+    description, decision, audit: {}, signal: new AbortController().signal,
+    outgoing: { method: description.request.method, url: new URL(description.request.url), headers: [...(req.headers ?? [])], bodyTransforms: [] },
+  };
+}
+
+function header(ctx: RequestContext, name: string): string[] {
+  return ctx.outgoing.headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+}
+
+async function drain(stream: Transform, input: Buffer[]): Promise<Buffer> {
+  const out: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    Readable.from(input).pipe(stream).on('data', (d: Buffer) => out.push(d)).on('end', resolve).on('error', reject);
+    stream.on('error', reject);
+  });
+  return Buffer.concat(out);
+}
+
+t.test('header, basic and query directives overwrite what the agent sent', async (t) => {
+  const { live, enforcer, gh } = await setup(t);
+  const ctx = context(live, { url: 'https://api.github.com/user?access_token=agent-value&x=a%20b', headers: [['Authorization', 'token agent-guess'], ['X-Api-Key', 'a'], ['x-api-key', 'b']] }, [
+    { secret: 'github', in: 'header', name: 'authorization', format: 'Bearer {}' },
+    { secret: 'db', in: 'header', name: 'X-Api-Key' },
+    { secret: 'github', in: 'query', name: 'access_token' },
+  ]);
+  t.equal(await enforcer.beforeForward(ctx), undefined);
+  t.same(header(ctx, 'authorization'), [`Bearer ${GH}`]);
+  t.same(header(ctx, 'x-api-key'), [DB]);
+  t.equal(ctx.outgoing.url.search, `?x=a%20b&access_token=${encodeURIComponent(GH)}`, 'other query params kept byte for byte');
+  t.match(ctx.audit, { credentials: { injected: [{ secret: 'github', in: 'header' }, { secret: 'db' }, { secret: 'github', in: 'query' }], destination: 'https://api.github.com:443' } });
+  t.notOk(JSON.stringify(ctx.audit).includes(GH), 'audit has names only');
+  t.notOk(JSON.stringify(ctx.description).includes(GH), 'description never sees the value');
+  void gh;
+
+  const basic = context(live, { url: 'https://git.example.com/repo.git/info/refs' }, [{ secret: 'github', in: 'basic', name: 'x-access-token' }]);
+  t.equal(await enforcer.beforeForward(basic), undefined);
+  t.same(header(basic, 'authorization'), [`Basic ${Buffer.from(`x-access-token:${GH}`).toString('base64')}`]);
+  const stripe = context(live, { url: 'https://api.stripe.com/v1/charges' }, [{ secret: 'db', in: 'basic', format: '{}:' }]);
+  await enforcer.beforeForward(stripe);
+  t.same(header(stripe, 'authorization'), [`Basic ${Buffer.from(`${DB}:`).toString('base64')}`]);
+});
+
+t.test('placeholders of named secrets are substituted in headers, Basic pairs, path and query', async (t) => {
+  const { live, enforcer, gh } = await setup(t);
+  const ctx = context(live, {
+    url: `https://api.github.com/x/${gh}?t=${gh}`,
+    headers: [['Authorization', `Basic ${Buffer.from(`x-access-token:${gh}`).toString('base64')}`], ['X-Token', `tok ${gh}`]],
+  }, [{ secret: 'github', in: 'header', name: 'x-other', format: '{}' }]);
+  t.equal(await enforcer.beforeForward(ctx), undefined);
+  t.same(header(ctx, 'authorization'), [`Basic ${Buffer.from(`x-access-token:${GH}`).toString('base64')}`]);
+  t.same(header(ctx, 'x-token'), [`tok ${GH}`]);
+  t.equal(ctx.outgoing.url.pathname, `/x/${encodeURIComponent(GH)}`);
+  t.equal(ctx.outgoing.url.search, `?t=${encodeURIComponent(GH)}`);
+  t.same((ctx.audit.credentials as { placeholders_substituted: string[] }).placeholders_substituted, ['github']);
+});
+
+t.test('a placeholder the decision does not name is refused, raw or encoded, anywhere', async (t) => {
+  const { live, enforcer, gh, db } = await setup(t);
+  const cases: Array<[string, Parameters<typeof context>[1]]> = [
+    ['header', { url: 'https://evil.example/', headers: [['X-Leak', db]] }],
+    ['path', { url: `https://evil.example/${db}` }],
+    ['query', { url: `https://evil.example/?q=${db}` }],
+    ['base64 body', { method: 'POST', url: 'https://evil.example/', headers: [['content-type', 'text/plain']], body: Buffer.from(db).toString('base64') }],
+    ['hex query', { url: `https://evil.example/?q=${Buffer.from(db).toString('hex')}` }],
+  ];
+  for (const [label, req] of cases) {
+    const ctx = context(live, req, [{ secret: 'github', in: 'header', name: 'authorization', format: 'Bearer {}' }]);
+    const r = await enforcer.beforeForward(ctx);
+    t.match(r, { status: 403, type: 'placeholder-not-bound', detail: /secret "db".*https:\/\/evil\.example:443/ }, label);
+    t.notOk(JSON.stringify(r).includes(DB), `${label}: no value in the rejection`);
+    t.same(header(ctx, 'authorization'), [], `${label}: nothing injected`);
+  }
+  // No directives at all: a placeholder is still refused (and nothing is revealed).
+  const none = context(live, { url: 'https://evil.example/', headers: [['Authorization', `Bearer ${gh}`]] }, []);
+  t.match(await enforcer.beforeForward(none), { status: 403, type: 'placeholder-not-bound' });
+  t.same(header(none, 'authorization'), [`Bearer ${gh}`], 'placeholder left as is');
+  // No placeholder and no directive: untouched.
+  const plain = context(live, { url: 'https://example.com/', headers: [['Authorization', 'Bearer mine']] }, []);
+  t.equal(await enforcer.beforeForward(plain), undefined);
+  t.same(plain.outgoing.headers, [['Authorization', 'Bearer mine']]);
+});
+
+t.test('missing secret, bad directive, upgrade: fail closed', async (t) => {
+  const { live, enforcer } = await setup(t);
+  t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'nope', in: 'header', name: 'authorization' }])), { status: 503, type: 'credential-missing', detail: /"nope"/ });
+  t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name: 'bad header' }])), { status: 500, type: 'credential-invalid' });
+  const ws = context(live, { url: 'wss://a.example/socket', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade']] }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  t.match(await enforcer.beforeForward(ws), { status: 403, type: 'credential-upgrade-unsupported' });
+});
+
+t.test('body: substituted only with in:"body", split across chunks; unbound placeholder past the capture refused', async (t) => {
+  const { live, enforcer, gh, db } = await setup(t);
+  const body = `{"token":"${gh}","again":"${gh}"}`;
+  const noBody = context(live, { method: 'POST', url: 'https://api.example.com/', body }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  await enforcer.beforeForward(noBody);
+  t.equal(noBody.outgoing.bodyTransforms.length, 0, 'headers only by default: the body keeps its placeholder');
+
+  const withBody = context(live, { method: 'POST', url: 'https://api.example.com/', body }, [{ secret: 'github', in: 'body' }]);
+  t.equal(await enforcer.beforeForward(withBody), undefined);
+  t.equal(withBody.outgoing.bodyTransforms.length, 1);
+  const buf = Buffer.from(body);
+  let bad = 0;
+  for (let i = 0; i <= buf.length; i++) {
+    const ctx = context(live, { method: 'POST', url: 'https://api.example.com/', body }, [{ secret: 'github', in: 'body' }]);
+    await enforcer.beforeForward(ctx);
+    const out = await drain(ctx.outgoing.bodyTransforms[0]!, [buf.subarray(0, i), buf.subarray(i)]);
+    if (out.toString() !== `{"token":"${GH}","again":"${GH}"}`) bad++;
+  }
+  t.equal(bad, 0, 'substituted at every split');
+
+  // The description only saw a prefix; the rest carries another secret's placeholder.
+  const truncated = context(live, { method: 'POST', url: 'https://api.example.com/', body: 'prefix', truncated: true }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  t.equal(await enforcer.beforeForward(truncated), undefined);
+  t.equal(truncated.outgoing.bodyTransforms.length, 1);
+  const leak = Buffer.from(`prefix and then ${Buffer.from(db).toString('base64')}`);
+  await t.rejects(drain(truncated.outgoing.bodyTransforms[0]!, [leak.subarray(0, 20), leak.subarray(20)]), /forbidden content found: db/);
+});
+
+t.test('responses are scrubbed of every injected secret (headers, body, gzip); others untouched', async (t) => {
+  const { live, enforcer, gh } = await setup(t);
+  const ctx = context(live, { url: 'https://api.github.com/echo', headers: [['Accept-Encoding', 'gzip, zstd;q=0.9, br']] }, [{ secret: 'github', in: 'header', name: 'authorization', format: 'token {}' }]);
+  await enforcer.beforeForward(ctx);
+  t.same(header(ctx, 'accept-encoding'), ['gzip, br'], 'only decodable encodings are offered upstream');
+  const plain = `you sent: token ${GH}; b64 ${Buffer.from(GH).toString('base64')}; db ${DB}`;
+  const head = { statusCode: 200, headers: [['content-encoding', 'gzip'], ['x-echo', GH], ['content-length', '99']] as Array<[string, string]> };
+  const transform = enforcer.onResponse(ctx, head);
+  t.ok(transform);
+  t.same(head.headers, [['x-echo', gh]]);
+  const out = (await drain(transform!, [zlib.gzipSync(plain)])).toString();
+  t.equal(out, `you sent: token ${gh}; b64 ${gh}; db ${DB}`, 'only the injected secret is scrubbed');
+
+  const unknown = { statusCode: 200, headers: [['content-encoding', 'zstd']] as Array<[string, string]> };
+  const withheld = enforcer.onResponse(ctx, unknown);
+  t.equal(unknown.statusCode, 502);
+  const body = (await drain(withheld!, [Buffer.from(`zstd bytes ${GH}`)])).toString();
+  t.match(JSON.parse(body), { type: /response-unscrubbable/ });
+  t.notOk(body.includes(GH));
+
+  const untouched = context(live, { url: 'https://example.com/' }, []);
+  await enforcer.beforeForward(untouched);
+  t.equal(enforcer.onResponse(untouched, { statusCode: 200, headers: [] }), undefined, 'no injection, no scrubbing');
+});
+
+t.test('changes to the store are picked up while running', async (t) => {
+  const { live, enforcer, home } = await setup(t);
+  const store = await SecretStore.open(home);
+  const fresh = (await store.set('new-one', 'NEW-CANARY-VALUE')).placeholder;
+  const ctx = context(live, { url: 'https://evil.example/', headers: [['X', fresh]] }, []);
+  t.match(await enforcer.beforeForward(ctx), { status: 403, type: 'placeholder-not-bound', detail: /"new-one"/ }, 'a placeholder added after start is recognized');
+  await store.remove('github');
+  t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name: 'authorization' }])), { type: 'credential-missing' });
+});
