@@ -2,7 +2,7 @@
 // substituted only for named secrets, unbound placeholders refused, responses scrubbed.
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SecretStore } from '../../engine/secrets/store.ts';
 import { CredentialEnforcer, LiveSecrets } from '../../proxy/credentials.ts';
 import { describeRequest } from '../../proxy/describe.ts';
@@ -13,7 +13,7 @@ const GH = 'ghp_CANARY_0123456789abcdefXYZ';
 const DB = 'postgres-CANARY-pass/+=';
 process.env.AIRLOCK_MASTER_KEY = 'passphrase:credentials test passphrase';
 
-async function setup(t: Tap): Promise<{ live: LiveSecrets; enforcer: CredentialEnforcer; gh: string; db: string; home: string }> {
+async function setup(t: Test): Promise<{ live: LiveSecrets; enforcer: CredentialEnforcer; gh: string; db: string; home: string }> {
   const home = t.testdir();
   const store = await SecretStore.open(home);
   const gh = (await store.set('github', GH)).placeholder;
@@ -22,7 +22,7 @@ async function setup(t: Tap): Promise<{ live: LiveSecrets; enforcer: CredentialE
   t.teardown(() => live.close());
   return { live, enforcer: new CredentialEnforcer(live), gh, db, home };
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+
 
 function context(live: LiveSecrets, req: { method?: string; url: string; headers?: Array<[string, string]>; body?: string; truncated?: boolean }, credentials: CredentialDirective[]): RequestContext {
   const body = Buffer.from(req.body ?? '');
