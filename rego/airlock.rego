@@ -1,8 +1,415 @@
+# METADATA
+# title: Airlock default policy
+# description: |
+#   Deny by default. Known services are allowed per agent (config/data.json); reads pass,
+#   writes and outbound messages wait for a human, deletes, payments, admin changes and
+#   destructive SQL wait for a human with critical risk and step-up. Credentials are bound to
+#   each service's own hosts (services/*.rego). Every request gets exactly one decision with a
+#   stable rule id (docs/policies.md lists them).
 package airlock
+
 import rego.v1
-default decision := {"action": "deny", "reason": "default deny", "rule": "default"}
-decision := {"action": "allow", "reason": "get ok", "rule": "get", "rate_limits": [{"key": "k", "limit": 10, "window": "1m"}]} if {
-  input.request.method == "GET"
-  time.now_ns() > time.parse_rfc3339_ns("2020-01-01T00:00:00Z")
-  crypto.sha256("x") != ""
+
+# ---------------------------------------------------------------------------------------------
+# Configuration: rego/config/data.json (data.config). Every key has a safe default.
+
+default config := {}
+
+config := data.config
+
+# An agent listed by id uses its own entry; every other agent uses "*".
+default agent_config := {}
+
+agent_config := c if {
+	c := config.agents[input.agent.id]
+} else := c if {
+	c := config.agents["*"]
 }
+
+agent_services := {s | some s in object.get(agent_config, "services", [])}
+
+approval_timeout := object.get(config, "approval_timeout", "15m")
+
+# ---------------------------------------------------------------------------------------------
+# Which hosts this agent may reach.
+
+# Services whose module (services/*.rego) claims the request's host.
+owning_services contains name if {
+	some name
+	data.airlock.services[name].owns_host
+}
+
+enabled_services := owning_services & agent_services
+
+# The recognized service is enabled for this agent and its module owns the host: credentials may bind.
+service_enabled if input.service.name in enabled_services
+
+# Extra hosts: strings ("pypi.org", "*.example.com") or {"host": …, "methods": ["GET", "POST"]}.
+extra_host_entries := array.concat(object.get(config, "allowed_hosts", []), object.get(agent_config, "hosts", []))
+
+host_matches(pattern, host) if pattern == host
+
+host_matches(pattern, host) if {
+	startswith(pattern, "*.")
+	endswith(host, substring(pattern, 1, -1))
+}
+
+entry_host(entry) := entry if is_string(entry)
+
+entry_host(entry) := entry.host if is_object(entry)
+
+matching_extra_hosts := [e | some e in extra_host_entries; host_matches(entry_host(e), input.request.host)]
+
+extra_host_allowed if count(matching_extra_hosts) > 0
+
+# Methods an extra host entry allows without asking (a bare string allows only reads).
+extra_host_methods := {upper(m) | some e in matching_extra_hosts; is_object(e); some m in object.get(e, "methods", [])}
+
+mcp_server := config.mcp_servers[input.request.host]
+
+mcp_host_allowed if {
+	"mcp" in agent_services
+	mcp_server
+}
+
+host_allowed if count(enabled_services) > 0
+
+host_allowed if extra_host_allowed
+
+host_allowed if mcp_host_allowed
+
+read_methods := {"GET", "HEAD", "OPTIONS"}
+
+# ---------------------------------------------------------------------------------------------
+# Credentials: only the recognized, enabled service's module binds its secrets, only over HTTPS
+# to the standard port of that service's own hosts.
+
+default credentials := []
+
+credentials := [c | some c in data.airlock.services[input.service.name].credentials] if {
+	service_enabled
+	input.request.scheme == "https"
+	input.request.port == 443
+}
+
+authorized_secrets := {c.secret | some c in credentials}
+
+# Where a placeholder may appear for the directive that replaces it.
+placeholder_location := {"header": "header", "basic": "header", "query": "query", "body": "body"}
+
+allowed_locations(name) := {placeholder_location[c.in] | some c in credentials; c.secret == name}
+
+unauthorized_placeholders := {p.name | some p in input.placeholders; not p.name in authorized_secrets}
+
+misplaced_placeholders := {p.name |
+	some p in input.placeholders
+	p.name in authorized_secrets
+	some w in p.where
+	not w in allowed_locations(p.name)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Verdict helpers. Service modules use them too (data.airlock.approve(...)).
+
+risk_priority := {"low": 100, "medium": 200, "high": 300, "critical": 400}
+
+deny(rule, reason, priority) := {"action": "deny", "rule": rule, "reason": reason, "priority": priority}
+
+# Specific rules (SQL, MCP, service modules) outrank the generic effect rule at the same risk.
+approve(rule, reason, risk) := {
+	"action": "approve", "rule": rule, "reason": reason, "risk": risk,
+	"priority": risk_priority[risk] + 10,
+}
+
+effect_approve(rule, reason, risk) := {
+	"action": "approve", "rule": rule, "reason": reason, "risk": risk,
+	"priority": risk_priority[risk],
+}
+
+allow(rule, reason) := {"action": "allow", "rule": rule, "reason": reason, "priority": 0}
+
+# "github repos.delete" — how reasons name the recognized operation.
+operation_label := concat(" ", [input.service.name, input.service.operation])
+
+host := input.request.host
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts: every rule that has an opinion adds one. The most severe wins (deny > approve by risk
+# > allow); ties go to the smallest rule id, so the decision is always exactly one.
+
+verdicts contains deny("input.invalid", "the request description is missing request or agent fields", 1000) if {
+	not is_object(input.request)
+}
+
+verdicts contains deny("input.invalid", "the request description is missing request or agent fields", 1000) if {
+	not is_string(input.agent.id)
+}
+
+verdicts contains deny(
+	"placeholder.unauthorized",
+	concat("", [
+		"the request carries the placeholder of secret(s) ", concat(", ", sort(unauthorized_placeholders)),
+		" but no credential for ", host, " is bound to them: secrets go only to their own service",
+	]),
+	950,
+) if {
+	count(unauthorized_placeholders) > 0
+}
+
+verdicts contains deny(
+	"placeholder.misplaced",
+	concat("", [
+		"the placeholder of secret(s) ", concat(", ", sort(misplaced_placeholders)),
+		" appears outside the place its credential is injected (e.g. in the body or URL instead of the header)",
+	]),
+	940,
+) if {
+	count(misplaced_placeholders) > 0
+}
+
+verdicts contains deny(
+	"service.not_allowed",
+	concat("", [host, " belongs to service(s) ", concat(", ", sort(owning_services)), " which agent ", input.agent.id, " may not use"]),
+	900,
+) if {
+	not host_allowed
+	count(owning_services) > 0
+}
+
+verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations"]), 900) if {
+	not host_allowed
+	count(owning_services) == 0
+}
+
+# Effects of a recognized service operation.
+effect_verdict := {
+	"read": allow("effect.read", concat("", [operation_label, " only reads"])),
+	"write": effect_approve("effect.write", concat("", [operation_label, " changes data: a human must approve"]), "medium"),
+	"send": effect_approve("effect.send", concat("", [operation_label, " sends or publishes on your behalf: a human must approve"]), "high"),
+	"delete": effect_approve("effect.delete", concat("", [operation_label, " deletes data: a human must approve (critical)"]), "critical"),
+	"pay": effect_approve("effect.pay", concat("", [operation_label, " moves money: a human must approve (critical)"]), "critical"),
+	"admin": effect_approve("effect.admin", concat("", [operation_label, " changes access or configuration: a human must approve (critical)"]), "critical"),
+}
+
+verdicts contains v if {
+	host_allowed
+	v := effect_verdict[input.service.effect]
+}
+
+# An effect outside the contract fails closed.
+verdicts contains deny("effect.unknown", concat("", [operation_label, " has an unknown effect"]), 890) if {
+	host_allowed
+	not effect_verdict[input.service.effect]
+	input.service.effect
+}
+
+# Service modules add their own verdicts (force pushes, payouts …).
+verdicts contains v if {
+	host_allowed
+	some v in data.airlock.services[input.service.name].verdicts
+}
+
+# SQL carried over HTTP (input.sql), whatever the service.
+verdicts contains deny("sql.drop_database", "DROP DATABASE is never approved from a chat: run it yourself if you mean it", 850) if {
+	host_allowed
+	some s in input.sql.statements
+	s.kind == "drop_database"
+}
+
+verdicts contains approve("sql.unparsed", concat("", ["SQL that could not be parsed is treated as destructive: ", object.get(input.sql, "error", "unparsed")]), "critical") if {
+	host_allowed
+	input.sql.parsed == false
+}
+
+destructive_statements := sort({s.kind | some s in input.sql.statements; s.destructive})
+
+verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", concat(", ", destructive_statements), "): a human must approve (critical)"]), "critical") if {
+	host_allowed
+	count(destructive_statements) > 0
+}
+
+# Upgraded connections (WebSocket) are not inspected after the handshake.
+verdicts contains approve("request.upgrade", concat("", ["a ", input.request.upgrade, " connection to ", host, " is not inspected after it opens: a human must approve"]), "high") if {
+	host_allowed
+	input.request.upgrade
+}
+
+# Extra allowed hosts without a recognized service: reads pass, other methods ask.
+plain_host_request if {
+	not input.service
+	not input.mcp
+}
+
+verdicts contains allow("host.allowed", concat("", [host, " is an allowed host and ", input.request.method, " only reads"])) if {
+	extra_host_allowed
+	plain_host_request
+	input.request.method in read_methods
+}
+
+verdicts contains allow("host.allowed_method", concat("", [input.request.method, " is allowed for ", host, " by configuration"])) if {
+	extra_host_allowed
+	plain_host_request
+	not input.request.method in read_methods
+	input.request.method in extra_host_methods
+}
+
+verdicts contains approve("host.write", concat("", [input.request.method, " to ", host, " sends data out: a human must approve"]), "medium") if {
+	host_allowed
+	plain_host_request
+	not input.request.method in read_methods
+	not input.request.method in extra_host_methods
+}
+
+# MCP server transport without a JSON-RPC call (the SSE stream, session end).
+verdicts contains allow("mcp.transport", "MCP transport request to a configured MCP server") if {
+	mcp_host_allowed
+	plain_host_request
+	input.request.method in {"GET", "HEAD", "DELETE"}
+}
+
+# ---------------------------------------------------------------------------------------------
+# MCP (JSON-RPC over HTTP): listing and reading pass, tool calls ask unless configured read-only.
+
+mcp_calls := input.mcp.batch if {
+	is_array(input.mcp.batch)
+} else := [input.mcp] if {
+	input.mcp
+}
+
+mcp_read_methods := {
+	"initialize", "ping", "tools/list", "resources/list", "resources/templates/list", "resources/read",
+	"prompts/list", "prompts/get", "completion/complete", "logging/setLevel",
+	"resources/subscribe", "resources/unsubscribe",
+}
+
+mcp_read_only_tools := {t | some t in object.get(mcp_server, "read_only_tools", [])}
+
+mcp_call_is_read(c) if c.method in mcp_read_methods
+
+mcp_call_is_read(c) if startswith(c.method, "notifications/")
+
+mcp_call_is_read(c) if {
+	c.method == "tools/call"
+	c.tool in mcp_read_only_tools
+}
+
+mcp_tool_calls := {object.get(c, "tool", "(no tool name)") | some c in mcp_calls; c.method == "tools/call"; not mcp_call_is_read(c)}
+
+mcp_other_methods := {c.method | some c in mcp_calls; c.method != "tools/call"; not mcp_call_is_read(c)}
+
+verdicts contains allow("mcp.read", "MCP request that only lists or reads") if {
+	host_allowed
+	count(mcp_calls) > 0
+	every c in mcp_calls {
+		mcp_call_is_read(c)
+	}
+}
+
+verdicts contains approve("mcp.tool_call", concat("", ["MCP tool call(s) ", concat(", ", sort(mcp_tool_calls)), " on ", host, ": a human must approve"]), "high") if {
+	host_allowed
+	count(mcp_tool_calls) > 0
+}
+
+verdicts contains approve("mcp.method", concat("", ["MCP method(s) ", concat(", ", sort(mcp_other_methods)), ": a human must approve"]), "medium") if {
+	host_allowed
+	count(mcp_other_methods) > 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Choosing one verdict.
+
+top_priority := max({v.priority | some v in verdicts})
+
+chosen_rule := min({v.rule | some v in verdicts; v.priority == top_priority})
+
+chosen := sort([v | some v in verdicts; v.priority == top_priority; v.rule == chosen_rule])[0]
+
+# Human grants ("allow requests like this for an hour") that match this request exactly.
+grant_matches(g) if {
+	g.agent == input.agent.id
+	upper(g.method) == input.request.method
+	g.host == input.request.host
+	grant_operation_ok(g)
+	grant_path_ok(g)
+	time.parse_rfc3339_ns(g.expires) > time.now_ns()
+}
+
+grant_operation_ok(g) if not g.operation
+
+grant_operation_ok(g) if g.operation == input.service.operation
+
+grant_path_ok(g) if not g.path_pattern
+
+grant_path_ok(g) if glob.match(g.path_pattern, ["/"], input.request.path)
+
+matching_grants := sort({g.id | some g in input.grants; grant_matches(g)})
+
+# Grants never stand in for a critical approval.
+outcome := allow("grant.matched", concat("", ["allowed by human grant ", matching_grants[0], " (", chosen.rule, ")"])) if {
+	chosen.action == "approve"
+	chosen.risk != "critical"
+	count(matching_grants) > 0
+} else := chosen
+
+# ---------------------------------------------------------------------------------------------
+# Directives: rate limits (per agent, service and effect) and egress budgets (per agent and host).
+
+rate_conf := object.get(config, "rate_limits", {})
+
+service_rate_conf := config.services[input.service.name].rate_limits
+
+limit_for(kind) := l if {
+	l := service_rate_conf[kind]
+} else := l if {
+	l := rate_conf[kind]
+}
+
+request_limit_key := concat(":", ["mcp", host, input.agent.id]) if {
+	input.mcp
+} else := concat(":", [input.service.name, input.service.effect, input.agent.id]) if {
+	input.service
+} else := concat(":", ["host", host, input.agent.id])
+
+request_limit_kind := "mcp" if {
+	input.mcp
+} else := input.service.effect if {
+	input.service
+} else := "host"
+
+rate_limit_set contains {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
+	l := limit_for(request_limit_kind)
+}
+
+egress_conf := b if {
+	b := config.egress_budgets[host]
+} else := b if {
+	b := config.egress_budget
+}
+
+rate_limit_set contains {
+	"key": concat(":", ["egress", host, input.agent.id]), "limit": egress_conf.limit,
+	"window": egress_conf.window, "unit": "egress_bytes",
+}
+
+rate_limits := [l | some l in rate_limit_set]
+
+# ---------------------------------------------------------------------------------------------
+# The decision.
+
+default decision := {"action": "deny", "reason": "no rule allowed this request (deny by default)", "rule": "default.deny"}
+
+decision := object.union(object.union(core, approval_part), directive_part)
+
+core := {"action": outcome.action, "reason": outcome.reason, "rule": outcome.rule}
+
+approval_part := {"approval": {"risk": outcome.risk, "timeout": approval_timeout, "step_up": outcome.risk == "critical"}} if {
+	outcome.action == "approve"
+} else := {}
+
+credential_part := {"credentials": credentials} if {
+	count(credentials) > 0
+} else := {}
+
+directive_part := {} if {
+	outcome.action == "deny"
+} else := object.union(credential_part, {"rate_limits": rate_limits})

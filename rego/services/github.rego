@@ -1,0 +1,49 @@
+# METADATA
+# title: GitHub
+# description: REST and GraphQL on api.github.com, git smart HTTP on github.com, file hosts.
+package airlock.services.github
+
+import rego.v1
+
+hosts := {
+	"api.github.com", "github.com", "uploads.github.com", "raw.githubusercontent.com",
+	"codeload.github.com", "objects.githubusercontent.com",
+}
+
+owns_host if input.request.host in hosts
+
+secret := object.get(data.airlock.config, ["services", "github", "secret"], "github_token")
+
+# The token goes as a bearer header to the API hosts…
+credentials contains {"secret": secret, "in": "header", "name": "Authorization", "format": "Bearer {}"} if {
+	input.request.host in {"api.github.com", "uploads.github.com", "raw.githubusercontent.com"}
+}
+
+# …and as HTTP basic auth (user x-access-token) for git over HTTPS.
+credentials contains {"secret": secret, "in": "basic", "name": "x-access-token", "format": "{}"} if {
+	input.request.host == "github.com"
+}
+
+# A ref update with force: true rewrites history, like `git push --force`.
+verdicts contains data.airlock.approve(
+	"github.force_push",
+	concat("", ["force-updating ", input.service.params.ref, " rewrites history: a human must approve (critical)"]),
+	"critical",
+) if {
+	input.service.operation == "git.update_ref"
+	input.service.params.force == true
+}
+
+# Deleting a whole organization is never approved from a chat.
+verdicts contains data.airlock.deny(
+	"github.org_delete",
+	"deleting a GitHub organization is never approved from a chat: do it yourself in the GitHub settings",
+	800,
+) if {
+	input.service.operation == "orgs.delete"
+}
+
+# Merging can ship code (deploys run from the default branch): high risk.
+verdicts contains data.airlock.approve("github.merge", "merging a pull request can ship code: a human must approve", "high") if {
+	input.service.operation == "pulls.merge"
+}
