@@ -1,4 +1,5 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
@@ -134,6 +135,9 @@ export function register(program: Command): void {
         until = flags.until ? parseTimeFlag(flags.until) : undefined;
       } catch (err) {
         throw new CliError((err as Error).message);
+      }
+      for (const f of files) {
+        if (!fs.existsSync(f)) throw new CliError(`cannot read ${f}: ENOENT`);
       }
       const policy = await open(flags.policy, 'policy');
       let baseline: PolicyEngine | undefined;

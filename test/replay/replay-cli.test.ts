@@ -1,0 +1,90 @@
+// `airlock replay` as users run it (real subprocesses on a real
+// audit log written by the proxy's AuditLog).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { AuditLog } from '../../engine/audit-log.ts';
+import type { RequestDescription } from '../../engine/types.ts';
+import { parseTrafficTests } from '../../engine/traffic-tests.ts';
+import { describeRequest } from '../../proxy/describe.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+
+function airlock(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'airlock.js'), ...args], {
+    cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const open = `package airlock
+
+import rego.v1
+
+decision := {"action": "allow", "reason": "anything goes", "rule": "open"}
+`;
+
+const strict = `package airlock
+
+import rego.v1
+
+default decision := {"action": "deny", "reason": "not allowed", "rule": "default"}
+
+decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if input.request.method == "GET"
+
+decision := {"action": "approve", "reason": "deleting needs a human", "rule": "delete", "approval": {"risk": "critical"}} if input.request.method == "DELETE"
+`;
+
+function desc(method: string, url: string, time: string, agent: string): RequestDescription {
+  return describeRequest(
+    { id: `${agent}-${time}`, time: new Date(time), method, url, headers: [['Authorization', 'Bearer ghp_secretvalue123']], body: Buffer.alloc(0), bodyTruncated: false },
+    { agent: { id: agent, labels: {} } },
+  );
+}
+
+async function writeAudit(home: string): Promise<void> {
+  const log = new AuditLog(home);
+  const rows: Array<[string, string, string, string]> = [
+    ['GET', 'https://api.github.com/repos/acme/widgets', '2026-01-05T09:00:00Z', 'coder'],
+    ['DELETE', 'https://api.github.com/repos/acme/widgets', '2026-01-05T10:00:00Z', 'coder'],
+    ['POST', 'https://api.stripe.com/v1/refunds', '2026-01-05T11:00:00Z', 'billing'],
+    ['GET', 'https://api.stripe.com/v1/customers', '2026-01-06T09:00:00Z', 'billing'],
+  ];
+  for (const [m, u, time, agent] of rows) {
+    const d = desc(m, u, time, agent);
+    log.append({ time, id: d.request.id, agent, method: m, url: d.request.url, host: d.request.host, outcome: 'forwarded', decision: { action: 'allow', reason: 'anything goes', rule: 'open' }, policy_version: 'v0', description: d });
+  }
+  log.append({ time: '2026-01-05T10:30:00Z', id: 'x', outcome: 'unauthenticated', status: 407 });
+  await log.close();
+}
+
+t.test('replay: baseline diff, --json, errors', async (t) => {
+  const dir = t.testdir({ before: { 'p.rego': open }, after: { 'p.rego': strict }, broken: { 'p.rego': 'package airlock\n\ndecision := {' } });
+  const home = path.join(dir, 'home');
+  await writeAudit(home);
+  const file = path.join(home, 'audit.jsonl');
+
+  const text = airlock(['replay', file, '--policy', path.join(dir, 'after'), '--baseline', path.join(dir, 'before')]);
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, /against baseline .*before \([0-9a-f]{16}\)/);
+  t.match(text.stdout, /action {6}before {5}after\n {2}allow {12}4 {9}2\n {2}approve {10}0 {9}1\n {2}deny {13}0 {9}1/);
+  t.match(text.stdout, /1 entry skipped:\n {2}audit\.jsonl:5: audit record without a description \(outcome: unauthenticated\)/);
+  t.equal(text.stderr, '', 'no progress bar when stderr is not a terminal');
+
+  const json = airlock(['replay', file, '--policy', path.join(dir, 'after'), '--baseline', path.join(dir, 'before'), '--json']);
+  const report = JSON.parse(json.stdout) as { changed: number; changedRows: Array<{ before: { action: string }; after: { action: string }; input: RequestDescription }> };
+  t.equal(report.changed, 4, 'the GETs change rule (open → read), the others change action');
+  t.same(report.changedRows.map((r) => `${r.before.action}>${r.after.action}`), ['allow>allow', 'allow>approve', 'allow>deny', 'allow>allow']);
+  t.equal(report.changedRows[1]!.input.request.headers.authorization![0], 'Bearer [redacted]');
+
+  const both = airlock(['replay', file, '--baseline', path.join(dir, 'before'), '--against-log']);
+  t.equal(both.code, 1);
+  t.match(both.stderr, /choose --baseline DIR or --against-log, not both/);
+  const broken = airlock(['replay', file, '--policy', path.join(dir, 'broken')]);
+  t.equal(broken.code, 1);
+  t.match(broken.stderr, /policy .*broken does not compile:\n.*p\.rego:\d+:\d+:/);
+  const missing = airlock(['replay', path.join(dir, 'nope.jsonl'), '--policy', path.join(dir, 'after')]);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /^airlock: cannot read .*nope\.jsonl: ENOENT\n$/);
+});
