@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { readHar } from '../../engine/har.ts';
@@ -46,7 +46,7 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-async function engines(t: Tap.Test, ...sources: string[]): Promise<PolicyEngine[]> {
+async function engines(t: Test, ...sources: string[]): Promise<PolicyEngine[]> {
   const out: PolicyEngine[] = [];
   for (const src of sources) {
     // Not t.testdir(): that is one folder per test, and the test's own files live there.
@@ -60,9 +60,6 @@ async function engines(t: Tap.Test, ...sources: string[]): Promise<PolicyEngine[
     out.push(e);
   }
   return out;
-}
-declare namespace Tap {
-  type Test = Parameters<Parameters<typeof t.test>[1]>[0];
 }
 
 t.test('JSON Lines: audit records, bare descriptions and bad lines; against the recorded decisions', async (t) => {

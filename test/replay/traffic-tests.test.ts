@@ -103,7 +103,7 @@ t.test('format errors name the file and the case', async (t) => {
     ['cases:\n  - name: a\n    request: {method: GET, url: "https://x.test/"}\n    expect: {action: allow}\n  - name: a\n    request: {method: GET, url: "https://x.test/"}\n    expect: {action: allow}', /two cases are named "a"/],
     ['cases: [\n', /f.yaml: /],
   ];
-  for (const [text, re] of bad) t.throws(() => parseTrafficTests(text, 'f.yaml'), re, text.split('\n').slice(-1)[0]);
+  for (const [text, re] of bad) t.throws(() => parseTrafficTests(text, 'f.yaml'), re, text.split('\n').at(-1) ?? text);
 });
 
 t.test('cases are described like live traffic, placeholders included', async (t) => {
