@@ -1,0 +1,260 @@
+// The approvals queue without sockets: persistence, holding, single use, retry binding, grants,
+// step-up with TOTP, events, and the webhook (a real local HTTP server).
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../engine/approvals.ts';
+import { TotpStore } from '../../engine/totp.ts';
+import { WebhookNotifier } from '../../engine/webhook.ts';
+import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+
+function home(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ap-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function describe(over: { method?: string; host?: string; path?: string; agent?: string; sha?: string; operation?: string; truncated?: boolean } = {}): RequestDescription {
+  const host = over.host ?? 'api.example.com';
+  const p = over.path ?? '/repos/acme/site';
+  return {
+    request: {
+      id: 'r1', time: new Date().toISOString(), method: over.method ?? 'DELETE', url: `https://${host}${p}`, scheme: 'https', host, port: 443,
+      path: p, segments: p.split('/').filter(Boolean), query: {}, headers: { authorization: ['[redacted]'] },
+      body: { size: 0, sha256: over.sha ?? 'e3b0c442', content_type: '', truncated: over.truncated ?? false }, egress_bytes: 10,
+    },
+    agent: { id: over.agent ?? 'bot', labels: {} },
+    ...(over.operation ? { service: { name: 'github', operation: over.operation, params: {}, effect: 'delete' as const } } : {}),
+    placeholders: [],
+    grants: [],
+  };
+}
+
+const decision = (over: Partial<EngineDecision> = {}): EngineDecision => ({
+  action: 'approve', reason: 'deleting a repository needs a human', rule: 'github.delete', approval: { risk: 'high' },
+  policy_version: 'v1', decision_us: 1, ...over,
+});
+
+t.test('records persist across a restart; held requests are released once', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  const events: ApprovalEvent[] = [];
+  q.onChange((e) => events.push(e));
+  const a = await q.create(describe(), decision());
+  t.match(a.id, /^ap_[0-9a-f]{16}$/);
+  t.equal(a.status, 'pending');
+  t.equal(a.request_hash, requestHash(describe()));
+  t.equal(fs.statSync(q.file).mode & 0o777, 0o600, 'approvals file is private');
+  await q.close();
+
+  const q2 = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.teardown(() => q2.close());
+  t.same(q2.list({ status: 'pending' }).map((x) => x.id), [a.id], 'the pending approval survived the restart');
+  t.equal(q2.get(a.id.slice(0, 8)).id, a.id, 'a unique prefix finds it');
+
+  const held1 = q2.wait(a.id, { timeoutMs: 10_000 });
+  const held2 = q2.wait(a.id, { timeoutMs: 10_000 });
+  t.equal(q2.isHeld(a.id), true);
+  const { approval } = await q2.approve(a.id, { by: 'cli', message: 'ok' });
+  t.equal(await held1, 'approved', 'the first held request proceeds');
+  t.equal(await held2, 'used', 'a second one on the same approval does not (single use)');
+  t.equal(approval.status, 'approved');
+  t.ok(approval.used_at);
+  t.same(approval.resolution?.by, 'cli');
+  await t.rejects(q2.approve(a.id, { by: 'cli' }), { code: 'not-pending' });
+  t.same(events.map((e) => e.type), ['created']);
+});
+
+t.test('deny reaches the held request with the message; events fire for every change', async (t) => {
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0 });
+  t.teardown(() => q.close());
+  const events: string[] = [];
+  q.onChange((e) => events.push(e.type));
+  const a = await q.create(describe(), decision());
+  const held = q.wait(a.id, { timeoutMs: 10_000 });
+  await q.deny(a.id, { by: 'studio', message: 'not today\n\u0007please' });
+  t.equal(await held, 'denied');
+  t.equal(q.get(a.id).resolution?.message, 'not today please', 'control characters removed');
+  t.same(events, ['created', 'resolved']);
+  t.same(q.claimRetry(a.id, describe()).kind, 'denied', 'a retry of a denied approval stays denied');
+});
+
+t.test('timeout, then a late approval is used once by the identical retry', async (t) => {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0, now: () => now });
+  t.teardown(() => q.close());
+  const a = await q.create(describe(), decision({ approval: { risk: 'high', timeout: 0 } }));
+  t.equal(await q.wait(a.id, { timeoutMs: 0 }), 'timeout');
+  t.equal(q.get(a.id).status, 'pending', 'still approvable after the hold');
+  t.equal(q.claimRetry(a.id, describe()).kind, 'pending', 'a retry before the human decided holds again');
+
+  await q.approve(a.id, { by: 'studio' });
+  t.match(q.claimRetry(a.id, describe({ path: '/repos/acme/other' })), { kind: 'refused', reason: /different request/ }, 'another URL does not match');
+  t.match(q.claimRetry(a.id, describe({ sha: 'ffff' })), { kind: 'refused' }, 'another body does not match');
+  t.match(q.claimRetry(a.id, describe({ agent: 'other' })), { kind: 'refused' }, 'another agent does not match');
+  t.match(q.claimRetry('ap_nope', describe()), { kind: 'refused', reason: /no approval/ });
+  t.match(q.claimRetry(a.id.slice(0, 10), describe()), { kind: 'refused' }, 'a retry must name the full id');
+  t.equal(q.claimRetry(a.id, describe()).kind, 'approved', 'the identical retry passes');
+  t.match(q.claimRetry(a.id, describe()), { kind: 'refused', reason: /already used/ }, 'and only once');
+
+  const b = await q.create(describe(), decision());
+  now += 25 * 3_600_000;
+  t.match(q.claimRetry(b.id, describe()), { kind: 'refused', reason: /expired/ }, 'after the retry window it expires');
+  await t.rejects(q.approve(b.id, { by: 'cli' }), { code: 'not-pending' });
+
+  const c = await q.create(describe({ truncated: true }), decision());
+  await q.approve(c.id, { by: 'cli' });
+  t.match(q.claimRetry(c.id, describe({ truncated: true })), { kind: 'refused', reason: /capture cap/ }, 'a body beyond the cap cannot be matched by hash');
+});
+
+t.test('the hold ends when the agent goes away', async (t) => {
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0 });
+  t.teardown(() => q.close());
+  const a = await q.create(describe(), decision());
+  const ac = new AbortController();
+  const held = q.wait(a.id, { timeoutMs: 10_000, signal: ac.signal });
+  ac.abort();
+  t.equal(await held, 'aborted');
+  t.equal(q.isHeld(a.id), false);
+});
+
+t.test('grants: same agent, method, host and operation or path pattern, until they expire', async (t) => {
+  let now = Date.parse('2026-01-01T00:00:00Z');
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0, now: () => now });
+  t.teardown(() => q.close());
+  const events: string[] = [];
+  q.onChange((e) => events.push(e.type));
+
+  const byOp = await q.create(describe({ operation: 'repos.delete' }), decision());
+  const { grant } = await q.approve(byOp.id, { by: 'studio', grantMinutes: 30 });
+  t.match(grant, { agent: 'bot', method: 'DELETE', host: 'api.example.com', operation: 'repos.delete' });
+  t.equal(grant!.path_pattern, undefined);
+  t.same(q.matchingGrants(describe({ operation: 'repos.delete', path: '/repos/acme/other' })).map((g) => g.id), [grant!.id], 'another repo, same operation');
+  t.same(q.matchingGrants(describe({ operation: 'repos.delete', host: 'evil.example' })), [], 'not another host');
+  t.same(q.matchingGrants(describe({ operation: 'repos.delete', agent: 'other' })), [], 'not another agent');
+  t.same(q.matchingGrants(describe({ operation: 'repos.delete', method: 'POST' })), [], 'not another method');
+  t.same(q.matchingGrants(describe({ operation: 'issues.delete' })), [], 'not another operation');
+
+  const byPath = await q.create(describe({ path: '/v1/items/42' }), decision());
+  const g2 = (await q.approve(byPath.id, { by: 'cli', grantMinutes: 5, pathPattern: '/v1/items/*' })).grant!;
+  t.equal(g2.path_pattern, '/v1/items/*');
+  t.equal(q.matchingGrants(describe({ path: '/v1/items/43' })).length, 1);
+  t.equal(q.matchingGrants(describe({ path: '/v1/items/43/x' })).length, 0);
+  now += 5 * 60_000;
+  t.equal(q.matchingGrants(describe({ path: '/v1/items/43' })).length, 0, 'expired after 5 minutes');
+  t.equal(q.matchingGrants(describe({ operation: 'repos.delete' })).length, 1, 'the 30-minute grant still holds');
+  await q.revokeGrant(grant!.id);
+  t.equal(q.matchingGrants(describe({ operation: 'repos.delete' })).length, 0, 'revoked');
+  t.ok(events.includes('grant-created') && events.includes('grant-revoked'));
+
+  const crit = await q.create(describe(), decision({ approval: { risk: 'critical' } }));
+  await t.rejects(q.approve(crit.id, { by: 'cli', grantMinutes: 10 }), /one at a time/);
+  await t.rejects(q.approve(crit.id, { by: 'cli', grantMinutes: 0 }), { code: 'bad-request' });
+  const bad = await q.create(describe(), decision());
+  await t.rejects(q.approve(bad.id, { by: 'cli', grantMinutes: 5, pathPattern: 'no-slash' }), { code: 'bad-request' });
+});
+
+t.test('path patterns', async (t) => {
+  t.ok(pathMatches('/a/*/c', '/a/b/c'));
+  t.notOk(pathMatches('/a/*/c', '/a//c'));
+  t.notOk(pathMatches('/a/*', '/a/b/c'));
+  t.ok(pathMatches('/a/**', '/a/b/c'));
+  t.ok(pathMatches('/a/**', '/a'));
+  t.notOk(pathMatches('/a/**', '/ab'));
+  t.ok(pathMatches('/a', '/a'));
+  t.notOk(pathMatches('/a', '/a/'));
+});
+
+t.test('step-up: TOTP required for critical or step_up approvals once enrolled, codes single use', async (t) => {
+  const dir = home(t);
+  let now = Date.parse('2026-03-01T12:00:00Z');
+  const totp = new TotpStore(dir, () => now);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0, now: () => now, totp });
+  t.teardown(() => q.close());
+
+  const early = await q.create(describe(), decision({ approval: { risk: 'critical' } }));
+  t.equal(q.needsStepUp(early), false, 'without enrollment nothing to check');
+  const { secret, uri } = await totp.enroll({ label: 'me' });
+  t.match(uri, /^otpauth:\/\/totp\/Airlock:me\?.*secret=/);
+  await t.rejects(totp.enroll(), /already enrolled/);
+  t.equal(fs.statSync(totp.file).mode & 0o777, 0o600);
+  t.equal(q.needsStepUp(early), true);
+
+  await t.rejects(q.approve(early.id, { by: 'cli' }), { code: 'step-up-required' });
+  await t.rejects(q.approve(early.id, { by: 'cli', totp: '000000' === TotpStore.codeFor(secret, now) ? '111111' : '000000' }), { code: 'totp-invalid' });
+  await t.rejects(q.approve(early.id, { by: 'cli', totp: 'abc' }), { code: 'totp-invalid' });
+  t.equal(q.get(early.id).status, 'pending', 'refusals leave it pending');
+  const code = TotpStore.codeFor(secret, now);
+  const done = await q.approve(early.id, { by: 'cli', totp: code });
+  t.equal(done.approval.resolution?.step_up, true);
+
+  const stepUp = await q.create(describe(), decision({ approval: { risk: 'low', step_up: true } }));
+  await t.rejects(q.approve(stepUp.id, { by: 'cli', totp: code }), { code: 'totp-invalid' }, 'the same code cannot be replayed');
+  now += 30_000;
+  await q.approve(stepUp.id, { by: 'cli', totp: TotpStore.codeFor(secret, now) });
+
+  const plain = await q.create(describe(), decision({ approval: { risk: 'high' } }));
+  await q.approve(plain.id, { by: 'cli' });
+  t.equal(q.get(plain.id).status, 'approved', 'high risk without step_up needs no code');
+  t.equal(await totp.unenroll(), true);
+  t.equal(totp.enrolled(), false);
+});
+
+t.test('pending approvals are capped per agent', async (t) => {
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0, maxPendingPerAgent: 2 });
+  t.teardown(() => q.close());
+  await q.create(describe(), decision());
+  await q.create(describe(), decision());
+  await t.rejects(q.create(describe(), decision()), { code: 'too-many' });
+  await q.create(describe({ agent: 'other' }), decision());
+  t.ok(new ApprovalError('not-found', 'x') instanceof Error);
+});
+
+t.test('webhook: summary without secrets, retried with backoff, never blocking', async (t) => {
+  const bodies: unknown[] = [];
+  let calls = 0;
+  const server = http.createServer((req, res) => {
+    calls++;
+    let text = '';
+    req.on('data', (c) => (text += c));
+    req.on('end', () => {
+      if (calls < 3) {
+        res.statusCode = 503; // the first two attempts fail
+        return res.end();
+      }
+      bodies.push({ contentType: req.headers['content-type'], body: JSON.parse(text) });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook?token=chat-token`;
+  const logs: string[] = [];
+  const hook = new WebhookNotifier({ url, baseDelayMs: 20, log: (l) => logs.push(l) });
+  t.teardown(() => hook.close());
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0, notify: (e) => hook.notify(e) });
+  t.teardown(() => q.close());
+  const d = describe({ operation: 'repos.delete' });
+  d.request.url += '?access_token=airlock-ph-SHOULDNOTLEAK';
+  d.request.query = { access_token: ['airlock-ph-SHOULDNOTLEAK'] };
+  const a = await q.create(d, decision());
+  t.equal(calls <= 1, true, 'create did not wait for delivery');
+  await hook.idle(5000);
+  t.equal(calls, 3, 'delivered on the third attempt');
+  t.equal(hook.stats.delivered, 1);
+  t.equal(bodies.length, 1);
+  const sent = bodies[0] as { contentType: string; body: { type: string; approval: Record<string, unknown> } };
+  t.equal(sent.contentType, 'application/json');
+  t.equal(sent.body.type, 'approval.created');
+  t.match(sent.body.approval, { id: a.id, agent: 'bot', method: 'DELETE', host: 'api.example.com', path: '/repos/acme/site', operation: 'github:repos.delete', risk: 'high' });
+  t.notMatch(JSON.stringify(sent.body), /SHOULDNOTLEAK|redacted|authorization/, 'no query, headers or body in the payload');
+
+  const dead = new WebhookNotifier({ url: 'http://127.0.0.1:1/hook?token=abc', attempts: 2, baseDelayMs: 10, log: (l) => logs.push(l) });
+  dead.notify({ x: 1 });
+  await dead.idle(5000);
+  t.equal(dead.stats.failed, 1);
+  t.match(logs.at(-1), /failed after 2 attempt/);
+  t.notMatch(logs.join('\n'), /token=abc|chat-token/, 'the URL query (chat tokens) is never printed');
+});
