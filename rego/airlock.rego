@@ -137,12 +137,17 @@ host := input.request.host
 # Verdicts: every rule that has an opinion adds one. The most severe wins (deny > approve by risk
 # > allow); ties go to the smallest rule id, so the decision is always exactly one.
 
+# (Helper rules, because `not f(input.x)` is undefined rather than true when input.x is missing.)
+request_valid if is_object(input.request)
+
+agent_valid if is_string(input.agent.id)
+
 verdicts contains deny("input.invalid", "the request description is missing request or agent fields", 1000) if {
-	not is_object(input.request)
+	not request_valid
 }
 
 verdicts contains deny("input.invalid", "the request description is missing request or agent fields", 1000) if {
-	not is_string(input.agent.id)
+	not agent_valid
 }
 
 verdicts contains deny(

@@ -1,0 +1,404 @@
+package airlock_test
+
+import rego.v1
+
+import data.airlock
+import data.airlock.services.test_helpers.call
+
+# A request description as the proxy builds it (only the fields the policy reads).
+req(method, host, path) := {
+	"request": {
+		"id": "r1", "time": "2026-01-02T03:04:05Z", "method": method,
+		"url": concat("", ["https://", host, path]), "scheme": "https", "host": host, "port": 443,
+		"path": path, "segments": [s | some s in split(trim(path, "/"), "/"); s != ""], "query": {},
+		"headers": {}, "body": {"size": 0, "sha256": "", "content_type": "", "truncated": false},
+		"egress_bytes": 10,
+	},
+	"agent": {"id": "agent-1", "labels": {}},
+	"placeholders": [],
+	"grants": [],
+}
+
+svc(method, host, path, name, operation, effect) := object.union(req(method, host, path), {"service": {
+	"name": name, "operation": operation, "params": {}, "effect": effect,
+}})
+
+gh_read := svc("GET", "api.github.com", "/repos/a/b", "github", "repos.get", "read")
+
+gh_delete := svc("DELETE", "api.github.com", "/repos/a/b", "github", "repos.delete", "delete")
+
+gh_issue := svc("POST", "api.github.com", "/repos/a/b/issues", "github", "issues.create", "write")
+
+with_placeholder(i, name, where) := object.union(i, {"placeholders": [{"name": name, "where": where}]})
+
+with_grant(i, g) := object.union(i, {"grants": [object.union(
+	{"id": "g1", "agent": "agent-1", "method": i.request.method, "host": i.request.host, "expires": "2099-01-01T00:00:00Z"},
+	g,
+)]})
+
+# --- deny by default ------------------------------------------------------------------------
+
+test_unknown_host_denied if {
+	d := airlock.decision with input as req("GET", "evil.example", "/x")
+	d.action == "deny"
+	d.rule == "host.unknown"
+	not d.credentials
+	not d.rate_limits
+}
+
+test_missing_request_denied if {
+	d := airlock.decision with input as {"agent": {"id": "a"}}
+	d.action == "deny"
+	d.rule == "input.invalid"
+}
+
+test_missing_agent_denied if {
+	d := airlock.decision with input as object.remove(gh_read, ["agent"])
+	d.rule == "input.invalid"
+}
+
+test_service_not_configured_for_agent_denied if {
+	cfg := {"agents": {"agent-1": {"services": ["stripe"]}, "*": {"services": ["github"]}}}
+	d := airlock.decision with input as gh_read with data.config as cfg
+	d.action == "deny"
+	d.rule == "service.not_allowed"
+}
+
+test_other_agents_use_star_entry if {
+	cfg := {"agents": {"someone-else": {"services": []}, "*": {"services": ["github"]}}}
+	d := airlock.decision with input as gh_read with data.config as cfg
+	d.rule == "effect.read"
+}
+
+test_no_config_denies_everything if {
+	d := airlock.decision with input as gh_read with data.config as {}
+	d.rule == "service.not_allowed"
+}
+
+test_unknown_effect_denied if {
+	d := airlock.decision with input as svc("GET", "api.github.com", "/x", "github", "x", "teleport")
+	d.action == "deny"
+	d.rule == "effect.unknown"
+}
+
+# --- effects --------------------------------------------------------------------------------
+
+test_read_allowed_with_credential_and_limits if {
+	d := airlock.decision with input as gh_read
+	d.action == "allow"
+	d.rule == "effect.read"
+	d.credentials == [{"secret": "github_token", "in": "header", "name": "Authorization", "format": "Bearer {}"}]
+	{"key": "github:read:agent-1", "limit": 600, "window": "1m", "cost": 1} in d.rate_limits
+	{"key": "egress:api.github.com:agent-1", "limit": 67108864, "window": "1h", "unit": "egress_bytes"} in d.rate_limits
+	not d.approval
+}
+
+test_write_needs_medium_approval if {
+	d := airlock.decision with input as gh_issue
+	d.action == "approve"
+	d.rule == "effect.write"
+	d.approval == {"risk": "medium", "timeout": "15m", "step_up": false}
+	{"key": "github:write:agent-1", "limit": 60, "window": "1h", "cost": 1} in d.rate_limits
+}
+
+test_send_needs_high_approval if {
+	d := airlock.decision with input as svc("POST", "gmail.googleapis.com", "/gmail/v1/users/me/messages/send", "gmail", "messages.send", "send")
+	d.rule == "effect.send"
+	d.approval.risk == "high"
+}
+
+test_critical_effects_need_step_up if {
+	every effect in ["delete", "pay", "admin"] {
+		d := airlock.decision with input as svc("POST", "api.stripe.com", "/v1/x", "stripe", "x.y", effect)
+		d.action == "approve"
+		d.rule == concat(".", ["effect", effect])
+		d.approval == {"risk": "critical", "timeout": "15m", "step_up": true}
+	}
+}
+
+test_approval_timeout_from_config if {
+	d := airlock.decision with input as gh_issue with data.config.approval_timeout as "2m"
+	d.approval.timeout == "2m"
+}
+
+test_per_service_rate_limit_override if {
+	d := airlock.decision with input as gh_issue with data.config.services.github.rate_limits as {"write": {"limit": 5, "window": "1d"}}
+	{"key": "github:write:agent-1", "limit": 5, "window": "1d", "cost": 1} in d.rate_limits
+}
+
+test_per_host_egress_budget if {
+	d := airlock.decision with input as gh_read with data.config.egress_budgets as {"api.github.com": {"limit": 1000, "window": "1m"}}
+	{"key": "egress:api.github.com:agent-1", "limit": 1000, "window": "1m", "unit": "egress_bytes"} in d.rate_limits
+}
+
+# --- placeholders and credentials -----------------------------------------------------------
+
+test_placeholder_in_bound_header_allowed if {
+	d := airlock.decision with input as with_placeholder(gh_read, "github_token", ["header"])
+	d.rule == "effect.read"
+}
+
+test_placeholder_in_body_denied if {
+	d := airlock.decision with input as with_placeholder(gh_issue, "github_token", ["header", "body"])
+	d.action == "deny"
+	d.rule == "placeholder.misplaced"
+}
+
+test_foreign_placeholder_denied if {
+	d := airlock.decision with input as with_placeholder(gh_read, "stripe_key", ["header"])
+	d.action == "deny"
+	d.rule == "placeholder.unauthorized"
+	contains(d.reason, "stripe_key")
+}
+
+test_placeholder_to_unknown_host_denied_as_credential_leak if {
+	d := airlock.decision with input as with_placeholder(req("POST", "evil.example", "/collect"), "stripe_key", ["body"])
+	d.rule == "placeholder.unauthorized"
+}
+
+test_no_credential_over_plain_http if {
+	i := json.patch(gh_read, [{"op": "replace", "path": "/request/scheme", "value": "http"}])
+	d := airlock.decision with input as i
+	d.rule == "effect.read"
+	not d.credentials
+	d2 := airlock.decision with input as with_placeholder(i, "github_token", ["header"])
+	d2.rule == "placeholder.unauthorized"
+}
+
+test_no_credential_on_other_port if {
+	i := json.patch(gh_read, [{"op": "replace", "path": "/request/port", "value": 8443}])
+	d := airlock.decision with input as i
+	not d.credentials
+}
+
+test_secret_name_from_config if {
+	d := airlock.decision with input as gh_read with data.config.services.github.secret as "gh_work"
+	d.credentials[0].secret == "gh_work"
+}
+
+# --- grants ---------------------------------------------------------------------------------
+
+test_grant_allows_medium if {
+	d := airlock.decision with input as with_grant(gh_issue, {})
+	d.action == "allow"
+	d.rule == "grant.matched"
+	contains(d.reason, "g1")
+	d.credentials[0].secret == "github_token"
+}
+
+test_grant_never_allows_critical if {
+	d := airlock.decision with input as with_grant(gh_delete, {})
+	d.action == "approve"
+	d.rule == "effect.delete"
+}
+
+test_expired_grant_ignored if {
+	d := airlock.decision with input as with_grant(gh_issue, {"expires": "2001-01-01T00:00:00Z"})
+	d.rule == "effect.write"
+}
+
+test_grant_for_other_agent_ignored if {
+	d := airlock.decision with input as with_grant(gh_issue, {"agent": "other"})
+	d.rule == "effect.write"
+}
+
+test_grant_operation_must_match if {
+	d := airlock.decision with input as with_grant(gh_issue, {"operation": "issues.update"})
+	d.rule == "effect.write"
+	d2 := airlock.decision with input as with_grant(gh_issue, {"operation": "issues.create"})
+	d2.rule == "grant.matched"
+}
+
+test_grant_path_pattern if {
+	d := airlock.decision with input as with_grant(gh_issue, {"path_pattern": "/repos/a/*/issues"})
+	d.rule == "grant.matched"
+	d2 := airlock.decision with input as with_grant(gh_issue, {"path_pattern": "/repos/z/*/issues"})
+	d2.rule == "effect.write"
+}
+
+test_grant_does_not_override_deny if {
+	d := airlock.decision with input as with_grant(req("GET", "evil.example", "/"), {})
+	d.rule == "host.unknown"
+}
+
+# --- SQL ------------------------------------------------------------------------------------
+
+sql_req(sql) := object.union(svc("POST", "p1.supabase.co", "/pg/query", "supabase", "sql.query", "write"), {"sql": sql})
+
+test_destructive_sql_is_critical if {
+	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": [{"kind": "drop_table", "tables": ["users"], "destructive": true}]})
+	d.action == "approve"
+	d.rule == "sql.destructive"
+	d.approval.risk == "critical"
+	d.approval.step_up == true
+	contains(d.reason, "drop_table")
+}
+
+test_unparsed_sql_is_critical if {
+	d := airlock.decision with input as sql_req({"parsed": false, "error": "syntax error", "destructive": true, "statements": []})
+	d.rule == "sql.unparsed"
+	d.approval.risk == "critical"
+}
+
+test_drop_database_denied if {
+	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": [
+		{"kind": "select", "tables": [], "destructive": false},
+		{"kind": "drop_database", "tables": [], "destructive": true},
+	]})
+	d.action == "deny"
+	d.rule == "sql.drop_database"
+}
+
+test_read_only_sql_allowed if {
+	i := json.patch(sql_req({"parsed": true, "destructive": false, "statements": [{"kind": "select", "tables": ["t"], "destructive": false}]}), [{"op": "replace", "path": "/service/effect", "value": "read"}])
+	d := airlock.decision with input as i
+	d.rule == "effect.read"
+}
+
+test_sql_to_unknown_host_still_denied if {
+	i := object.union(req("POST", "db.example", "/sql"), {"sql": {"parsed": true, "destructive": true, "statements": [{"kind": "truncate", "tables": ["t"], "destructive": true}]}})
+	d := airlock.decision with input as i
+	d.rule == "host.unknown"
+}
+
+test_sql_on_extra_host_is_checked if {
+	i := object.union(req("POST", "db.example", "/sql"), {"sql": {"parsed": true, "destructive": true, "statements": [{"kind": "truncate", "tables": ["t"], "destructive": true}]}})
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["db.example"]
+	d.rule == "sql.destructive"
+}
+
+# --- extra hosts ----------------------------------------------------------------------------
+
+test_extra_host_reads if {
+	d := airlock.decision with input as req("GET", "pypi.org", "/simple/x/") with data.config.allowed_hosts as ["pypi.org"]
+	d.action == "allow"
+	d.rule == "host.allowed"
+	{"key": "host:pypi.org:agent-1", "limit": 120, "window": "1m", "cost": 1} in d.rate_limits
+	not d.credentials
+}
+
+test_extra_host_write_needs_approval if {
+	d := airlock.decision with input as req("POST", "pypi.org", "/x") with data.config.allowed_hosts as ["pypi.org"]
+	d.rule == "host.write"
+	d.approval.risk == "medium"
+}
+
+test_extra_host_methods if {
+	cfg := [{"host": "hooks.example.com", "methods": ["post"]}]
+	d := airlock.decision with input as req("POST", "hooks.example.com", "/x") with data.config.allowed_hosts as cfg
+	d.rule == "host.allowed_method"
+	d2 := airlock.decision with input as req("DELETE", "hooks.example.com", "/x") with data.config.allowed_hosts as cfg
+	d2.rule == "host.write"
+}
+
+test_extra_host_wildcard if {
+	d := airlock.decision with input as req("GET", "a.b.example.com", "/") with data.config.allowed_hosts as ["*.example.com"]
+	d.rule == "host.allowed"
+	d2 := airlock.decision with input as req("GET", "example.com", "/") with data.config.allowed_hosts as ["*.example.com"]
+	d2.rule == "host.unknown"
+	d3 := airlock.decision with input as req("GET", "evilexample.com", "/") with data.config.allowed_hosts as ["*.example.com"]
+	d3.rule == "host.unknown"
+}
+
+test_agent_specific_hosts if {
+	cfg := {"agents": {"agent-1": {"services": [], "hosts": ["docs.example.org"]}}}
+	d := airlock.decision with input as req("GET", "docs.example.org", "/") with data.config as cfg
+	d.rule == "host.allowed"
+	other := json.patch(req("GET", "docs.example.org", "/"), [{"op": "replace", "path": "/agent/id", "value": "agent-2"}])
+	d2 := airlock.decision with input as other with data.config as cfg
+	d2.rule == "host.unknown"
+}
+
+test_upgrade_needs_approval if {
+	i := json.patch(req("GET", "pypi.org", "/ws"), [{"op": "add", "path": "/request/upgrade", "value": "websocket"}])
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["pypi.org"]
+	d.rule == "request.upgrade"
+	d.approval.risk == "high"
+}
+
+# --- MCP ------------------------------------------------------------------------------------
+
+mcp_req(mcp) := object.union(req("POST", "mcp.example.com", "/mcp"), {"mcp": mcp})
+
+mcp_cfg := {"mcp.example.com": {"read_only_tools": ["search_docs"]}}
+
+test_mcp_list_allowed if {
+	d := airlock.decision with input as mcp_req({"method": "tools/list", "id": 1}) with data.config.mcp_servers as mcp_cfg
+	d.action == "allow"
+	d.rule == "mcp.read"
+	{"key": "mcp:mcp.example.com:agent-1", "limit": 120, "window": "1m", "cost": 1} in d.rate_limits
+}
+
+test_mcp_tool_call_needs_approval if {
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "delete_page", "arguments": {}}) with data.config.mcp_servers as mcp_cfg
+	d.action == "approve"
+	d.rule == "mcp.tool_call"
+	d.approval.risk == "high"
+	contains(d.reason, "delete_page")
+}
+
+test_mcp_read_only_tool_allowed if {
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "arguments": {}}) with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.read"
+}
+
+test_mcp_batch_with_one_unsafe_call_needs_approval if {
+	batch := [
+		{"method": "tools/call", "tool": "search_docs"},
+		{"method": "tools/call", "tool": "send_email"},
+		{"method": "tools/call"},
+	]
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "batch": batch}) with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.tool_call"
+	contains(d.reason, "send_email")
+	contains(d.reason, "(no tool name)")
+}
+
+test_mcp_other_method_needs_approval if {
+	d := airlock.decision with input as mcp_req({"method": "sampling/createMessage"}) with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.method"
+}
+
+test_mcp_unconfigured_server_denied if {
+	d := airlock.decision with input as mcp_req({"method": "tools/list"})
+	d.rule == "host.unknown"
+}
+
+test_mcp_needs_mcp_service_for_agent if {
+	cfg := {"agents": {"*": {"services": ["github"]}}, "mcp_servers": mcp_cfg}
+	d := airlock.decision with input as mcp_req({"method": "tools/list"}) with data.config as cfg
+	d.rule == "host.unknown"
+}
+
+test_mcp_transport_get_allowed if {
+	d := airlock.decision with input as req("GET", "mcp.example.com", "/mcp") with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.transport"
+}
+
+# --- one decision, always -------------------------------------------------------------------
+
+test_every_decision_has_action_reason_rule if {
+	inputs := [
+		gh_read, gh_delete, gh_issue, req("GET", "evil.example", "/"),
+		with_placeholder(gh_issue, "github_token", ["body"]),
+		with_placeholder(with_grant(gh_issue, {}), "stripe_key", ["header"]),
+		{}, {"request": 1}, mcp_req({"method": "tools/list"}),
+	]
+	every i in inputs {
+		d := airlock.decision with input as i
+		d.action in {"allow", "deny", "approve"}
+		is_string(d.reason)
+		is_string(d.rule)
+	}
+}
+
+# --- git smart HTTP on hosts without a service module ---------------------------------------
+
+test_git_on_other_hosts_needs_allowed_host if {
+	i := call("POST", "gitlab.com", "/a/b.git/git-receive-pack", "git", "git.push", "write", {})
+	d := airlock.decision with input as i
+	d.rule == "host.unknown"
+	d2 := airlock.decision with input as i with data.config.allowed_hosts as ["gitlab.com"]
+	d2.rule == "effect.write"
+	not d2.credentials
+}
