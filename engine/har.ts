@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JSONParser } from '@streamparser/json';
 import type { Entry, Header, PostData } from 'har-format';
+import { loadAdapters } from '../proxy/adapters/index.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../proxy/describe.ts';
 import type { AgentInfo, RequestDescription } from './types.ts';
 
@@ -93,7 +94,7 @@ export type HarItem =
   | { kind: 'request'; source: string; input: RequestDescription; notes: string[] }
   | { kind: 'skipped'; source: string; reason: string };
 
-/** Describes one HAR entry; never throws. */
+/** Describes one HAR entry; never throws. Call `await loadAdapters()` once first (readHar does). */
 export function describeHarEntry(entry: Entry, source: string, opts: HarOptions = {}): HarItem {
   const conv = harEntryToRaw(entry, source, opts.bodyCap);
   if (!conv.ok) return { kind: 'skipped', source, reason: conv.reason };
@@ -113,6 +114,7 @@ export class HarFormatError extends Error {}
  * Throws HarFormatError when the file is not JSON or has no `log.entries`.
  */
 export async function* readHar(file: string, opts: HarOptions & { onBytes?: (n: number) => void; signal?: AbortSignal } = {}): AsyncGenerator<HarItem> {
+  await loadAdapters(); // the SQL parser the describe step uses
   const parser = new JSONParser({ paths: ['$.log.version', '$.log.entries.*'], keepStack: false });
   const pending: Entry[] = [];
   let sawEntries = false;

@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { PolicyEngine } from './engine.ts';
 import { readHar, type HarOptions } from './har.ts';
-import { loadTrafficTests, prepareCase } from './traffic-tests.ts';
+import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
 import type { Action, Decision, EngineDecision, RequestDescription, Risk } from './types.ts';
 
 export type ReplayItem =
@@ -152,6 +152,7 @@ export async function* readCaptureLines(file: string, opts: SourceOptions = {}):
 /** A traffic test file's cases as replay items; the expectation stands in as the recorded decision. */
 export async function* readTrafficTestItems(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const loaded = loadTrafficTests(file);
+  await prepareCases();
   for (const [i, c] of loaded.cases.entries()) {
     if (opts.signal?.aborted) return;
     const p = prepareCase(loaded, c, i);

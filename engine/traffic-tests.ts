@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
+import { loadAdapters } from '../proxy/adapters/index.ts';
 import { describeRequest, type PlaceholderFinder } from '../proxy/describe.ts';
 import type { PolicyEngine } from './engine.ts';
 import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
@@ -223,7 +224,10 @@ function headerPairs(h: CaseRequest['headers']): Array<[string, string]> {
   return Object.entries(h).flatMap(([n, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [n, expand(String(x))]));
 }
 
-/** Builds the description of one case (hand-written request → describe; description → as is). */
+/** Loads what describing needs (the SQL parser); prepareCase needs it to have resolved. */
+export const prepareCases = (): Promise<void> => loadAdapters();
+
+/** Builds the description of one case (hand-written request → describe; description → as is). Await prepareCases() once first. */
 export function prepareCase(file: TrafficTestFile, c: TrafficCase, index: number): PreparedCase {
   const source = `${path.basename(file.file)}#${index + 1}`;
   if (c.description) return { ok: true, name: c.name, source, input: c.description, expect: c.expect };
@@ -292,6 +296,7 @@ export function expectationOf(d: Decision): Expectation {
 
 /** Runs every case of a file against the engine. */
 export async function runTrafficTestFile(engine: PolicyEngine, file: TrafficTestFile): Promise<CaseResult[]> {
+  await prepareCases();
   const results: CaseResult[] = [];
   for (const [i, c] of file.cases.entries()) {
     const prepared = prepareCase(file, c, i);

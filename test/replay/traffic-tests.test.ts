@@ -6,7 +6,7 @@ import t from 'tap';
 import YAML from 'yaml';
 import { openPolicy } from '../../engine/replay.ts';
 import {
-  compareExpectation, expectationOf, parseTrafficTests, prepareCase, runTrafficTests, testPlaceholder,
+  compareExpectation, expectationOf, parseTrafficTests, prepareCase, prepareCases, runTrafficTests, testPlaceholder,
 } from '../../engine/traffic-tests.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -107,6 +107,7 @@ t.test('format errors name the file and the case', async (t) => {
 });
 
 t.test('cases are described like live traffic, placeholders included', async (t) => {
+  await prepareCases();
   const file = parseTrafficTests(passing, 'github.yaml');
   const p = prepareCase(file, file.cases[0]!, 0);
   t.ok(p.ok);
