@@ -1,0 +1,43 @@
+// The traffic tests in fixtures/ against the default policy in rego/, so `npm test` proves the
+// shipped policy decides realistic traffic the way docs/policies.md says.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { openPolicy } from '../../engine/replay.ts';
+import { findTrafficTestFiles, runTrafficTests } from '../../engine/traffic-tests.ts';
+import type { PolicyEngine } from '../../engine/engine.ts';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const fixtures = path.join(root, 'fixtures');
+
+async function check(t: Test, engine: PolicyEngine, files: string[]): Promise<void> {
+  const summary = await runTrafficTests(engine, files);
+  t.same(summary.fileErrors, [], 'every traffic test file loads');
+  for (const r of summary.results) {
+    t.ok(r.passed, `${path.relative(root, r.file)} › ${r.name}`, { problems: r.problems, actual: r.actual && { action: r.actual.action, rule: r.actual.rule, reason: r.actual.reason } });
+  }
+  t.ok(summary.passed > 0);
+}
+
+t.test('fixtures/tests against rego/', async (t) => {
+  const engine = await openPolicy(path.join(root, 'rego'));
+  t.teardown(() => engine.close());
+  const files = findTrafficTestFiles([path.join(fixtures, 'tests')]);
+  t.ok(files.length >= 8, `traffic test files found (${files.length})`);
+  await check(t, engine, files);
+});
+
+t.test('fixtures/configured: the default policy with an MCP server configured', async (t) => {
+  // A copy of rego/ whose config/data.json has the fixture's "mcp_servers" merged in.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rego-mcp-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.cpSync(path.join(root, 'rego'), dir, { recursive: true });
+  const dataFile = path.join(dir, 'config', 'data.json');
+  const data = JSON.parse(fs.readFileSync(dataFile, 'utf8')) as Record<string, unknown>;
+  Object.assign(data, JSON.parse(fs.readFileSync(path.join(fixtures, 'configured', 'mcp-server.json'), 'utf8')) as Record<string, unknown>);
+  fs.writeFileSync(dataFile, JSON.stringify(data));
+  const engine = await openPolicy(dir);
+  t.teardown(() => engine.close());
+  await check(t, engine, [path.join(fixtures, 'configured', 'mcp-server.yaml')]);
+});
