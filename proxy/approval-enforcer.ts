@@ -6,8 +6,11 @@
 //   `Airlock-Approval: ID`, claims that approval if it is bound to this exact request — then holds
 //   the connection until approved (continue), denied (403 with the human's message) or timed out
 //   (403 with the approval id to retry with). The Airlock-Approval header never leaves the proxy.
-import { ApprovalError, holdMs, requestHash, type ApprovalQueue, type ApprovalRecord } from '../engine/approvals.ts';
+import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../engine/approvals.ts';
+import { TotpStore } from '../engine/totp.ts';
+import { WebhookNotifier } from '../engine/webhook.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
+import type { AirlockParts } from './runtime.ts';
 
 export const APPROVAL_HEADER = 'airlock-approval';
 
@@ -107,4 +110,41 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
       }
     },
   };
+}
+
+/**
+ * Builds the approvals part of a running Airlock (proxy/runtime.ts enforcer list): the queue in the
+ * state folder, TOTP step-up, the webhook (config `approvalWebhook`, AIRLOCK_APPROVAL_WEBHOOK, or
+ * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` for
+ * the studio.
+ */
+export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
+  const totp = new TotpStore(parts.home);
+  let hook: WebhookNotifier | undefined;
+  let hookUrl: string | undefined;
+  const notify = (event: unknown): void => {
+    const url = (parts.config as unknown as Record<string, unknown>).approvalWebhook as string | undefined
+      ?? process.env.AIRLOCK_APPROVAL_WEBHOOK
+      ?? queue.settings.webhook;
+    if (!url) return;
+    if (url !== hookUrl) {
+      hook?.close();
+      hookUrl = url;
+      try {
+        hook = new WebhookNotifier({ url });
+      } catch (err) {
+        hook = undefined;
+        process.stderr.write(`airlock: approval webhook not used: ${(err as Error).message}\n`);
+      }
+    }
+    hook?.notify(event);
+  };
+  const queue: ApprovalQueue = await ApprovalQueue.open(parts.home, { totp, notify });
+  (parts as AirlockParts & { approvals?: ApprovalQueue; totp?: TotpStore }).approvals = queue;
+  (parts as AirlockParts & { totp?: TotpStore }).totp = totp;
+  parts.onClose.push(async () => {
+    hook?.close();
+    await queue.close();
+  });
+  return approvalEnforcer(queue);
 }

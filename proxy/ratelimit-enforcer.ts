@@ -1,8 +1,9 @@
 // Charges the decision's `rate_limits` before a request is forwarded. When any bucket is short the
 // request does not leave: 429 problem+json with Retry-After (RFC 9110 §10.2.3) and `retry_after`.
 // Runs after the approval enforcer, so a held request is charged only once a human said yes.
-import { RateLimitError, type RateLimiter } from '../engine/ratelimit.ts';
+import { RateLimitError, RateLimiter } from '../engine/ratelimit.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
+import type { AirlockParts } from './runtime.ts';
 
 export function rateLimitEnforcer(limiter: Pick<RateLimiter, 'charge'>): Enforcer {
   return {
@@ -40,4 +41,12 @@ export function rateLimitEnforcer(limiter: Pick<RateLimiter, 'charge'>): Enforce
       };
     },
   };
+}
+
+/** Builds the limiter of a running Airlock (state in <home>/ratelimits.json), exposed as `parts.limiter`. */
+export async function rateLimitPart(parts: AirlockParts): Promise<Enforcer> {
+  const limiter = await RateLimiter.open(parts.home);
+  (parts as AirlockParts & { limiter?: RateLimiter }).limiter = limiter;
+  parts.onClose.push(() => limiter.close());
+  return rateLimitEnforcer(limiter);
 }

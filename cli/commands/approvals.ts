@@ -1,0 +1,331 @@
+// `airlock approvals list|show|approve|deny|grants|revoke|webhook`.
+//
+// When Airlock is running, the CLI resolves approvals through the studio's REST API (logging in
+// with the admin token in <home>/studio-token), so the running proxy — which holds the agent's
+// request — sees the resolution at once. When Airlock is not running, it works on the state
+// documents directly (an approval given then is used by the agent's retry with Airlock-Approval).
+// Running without a reachable studio is refused for changes: editing the file behind the running
+// process's back would be lost.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ApprovalError, ApprovalQueue, type ApprovalRecord, type GrantRecord } from '../../engine/approvals.ts';
+import { StateFileError } from '../../engine/state/document.ts';
+import { resolveHome } from '../../engine/state/home.ts';
+import { TotpStore } from '../../engine/totp.ts';
+import { checkWebhookUrl, displayUrl } from '../../engine/webhook.ts';
+import { CliError } from '../main.ts';
+
+type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
+
+// ─── reaching the running Airlock ──────────────────────────────────────────────────────────────
+
+/** The studio's base URL: --studio, AIRLOCK_STUDIO, the config file's `studio`, or the default. */
+export function studioUrl(home: string, flag?: string): string {
+  let spec = flag ?? process.env.AIRLOCK_STUDIO;
+  if (!spec) {
+    try {
+      const cfg = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')) as { studio?: unknown };
+      if (typeof cfg.studio === 'string') spec = cfg.studio;
+    } catch {
+      /* no or unreadable config: the runtime reports that itself */
+    }
+  }
+  spec ??= '127.0.0.1:8081';
+  if (/^https?:\/\//.test(spec)) return spec.replace(/\/+$/, '');
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec);
+  if (!m) throw new CliError(`studio address ${spec}: expected HOST:PORT or a URL`);
+  let host = m[1] ?? (m[2] || '127.0.0.1');
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${m[3]}`;
+}
+
+/** True when an Airlock with this state folder is running (its Unix socket answers). */
+export function airlockRunning(home: string): Promise<boolean> {
+  const sock = path.join(home, 'proxy.sock');
+  if (!fs.existsSync(sock)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const s = net.connect(sock);
+    const timer = setTimeout(() => { s.destroy(); resolve(false); }, 1000);
+    s.once('connect', () => { clearTimeout(timer); s.destroy(); resolve(true); });
+    s.once('error', () => { clearTimeout(timer); resolve(false); });
+  });
+}
+
+/** A logged-in session with the running studio. */
+export class StudioClient {
+  private constructor(readonly base: string, private readonly cookie: string, private readonly csrf: string) {}
+
+  /** Logs in; undefined when nothing answers at `base`. */
+  static async connect(base: string, home: string): Promise<StudioClient | 'refused' | undefined> {
+    const tokenFile = path.join(home, 'studio-token');
+    let token: string;
+    try {
+      const st = fs.statSync(tokenFile);
+      if ((st.mode & 0o077) !== 0) throw new CliError(`${tokenFile} is readable by other users; run: chmod 600 ${tokenFile}`);
+      token = fs.readFileSync(tokenFile, 'utf8').trim();
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      return undefined; // no studio has ever run with this state folder
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${base}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token }),
+        signal: AbortSignal.timeout(3000),
+      });
+    } catch {
+      return undefined;
+    }
+    if (res.status === 401) return 'refused';
+    if (!res.ok) throw new CliError(`the studio at ${base} answered ${res.status} to login: ${await errorText(res)}`);
+    const body = (await res.json()) as { csrf?: string };
+    const cookie = (res.headers.getSetCookie?.() ?? []).map((c) => c.split(';')[0]).join('; ');
+    if (!body.csrf || !cookie) throw new CliError(`the studio at ${base} did not open a session`);
+    return new StudioClient(base, cookie, body.csrf);
+  }
+
+  async call<T>(method: string, url: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${url}`, {
+        method,
+        headers: { cookie: this.cookie, 'x-airlock-csrf': this.csrf, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw new CliError(`the studio at ${this.base} did not answer: ${(err as Error).message}`);
+    }
+    if (!res.ok) throw new CliError(await errorText(res));
+    return (await res.json()) as T;
+  }
+}
+
+async function errorText(res: Response): Promise<string> {
+  try {
+    const b = (await res.json()) as { error?: string };
+    return b.error ?? `HTTP ${res.status}`;
+  } catch {
+    return `HTTP ${res.status}`;
+  }
+}
+
+export interface CommonOpts {
+  home?: string;
+  studio?: string;
+}
+
+/**
+ * The channel to use: the running studio's API, or the state files when Airlock is not running.
+ * `write` refuses the file channel while Airlock runs (the running process would not see it).
+ */
+export async function channel(opts: CommonOpts, write: boolean): Promise<{ kind: 'rest'; client: StudioClient } | { kind: 'file'; home: string }> {
+  const home = resolveHome(opts.home);
+  const base = studioUrl(home, opts.studio);
+  const client = await StudioClient.connect(base, home);
+  if (client instanceof StudioClient) return { kind: 'rest', client };
+  const running = await airlockRunning(home);
+  if (client === 'refused' && running) {
+    throw new CliError(`the studio at ${base} refused the admin token in ${path.join(home, 'studio-token')} (it belongs to another state folder?); pass --studio HOST:PORT`);
+  }
+  if (running) {
+    if (write) throw new CliError(`Airlock is running with ${home} but its studio is not reachable at ${base}; pass --studio HOST:PORT (or start it with a studio) so the running proxy sees the change`);
+  }
+  if (!fs.existsSync(home)) throw new CliError(`no state folder at ${home} (pass --home or set AIRLOCK_HOME)`);
+  return { kind: 'file', home };
+}
+
+async function withQueue<T>(home: string, fn: (q: ApprovalQueue) => Promise<T>): Promise<T> {
+  let q: ApprovalQueue | undefined;
+  try {
+    q = await ApprovalQueue.open(home, { sweepMs: 0, totp: new TotpStore(home) });
+    return await fn(q);
+  } catch (err) {
+    if (err instanceof ApprovalError || err instanceof StateFileError) throw new CliError(err.message);
+    throw err;
+  } finally {
+    await q?.close();
+  }
+}
+
+// ─── printing ──────────────────────────────────────────────────────────────────────────────────
+
+function ago(iso: string): string {
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)}m ago`;
+  return `${Math.round(s / 3600)}h ago`;
+}
+
+function line(a: View): string {
+  const what = a.summary.operation ? `${a.summary.operation} ` : '';
+  const flags = [a.held ? 'held' : '', a.needs_step_up ? 'totp' : ''].filter(Boolean).join(',');
+  return `${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}\n    ${a.reason}`;
+}
+
+function details(a: View): string {
+  const r = a.description.request;
+  const out = [
+    `approval   ${a.id}`,
+    `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
+    `agent      ${a.agent}`,
+    `request    ${r.method} ${r.url}`,
+    ...(a.description.service ? [`operation  ${a.description.service.name}:${a.description.service.operation} (${a.description.service.effect})`] : []),
+    ...(a.description.sql ? [`sql        ${a.description.sql.statements.map((s) => s.kind).join(', ')}${a.description.sql.destructive ? ' (destructive)' : ''}`] : []),
+    ...(a.description.mcp ? [`mcp        ${a.description.mcp.method}${a.description.mcp.tool ? ` ${a.description.mcp.tool}` : ''}`] : []),
+    `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
+    `reason     ${a.reason}`,
+    ...(a.rule ? [`rule       ${a.rule}`] : []),
+    `risk       ${a.risk}${a.step_up ? ' (step-up)' : ''}${a.needs_step_up ? ' — approving needs --totp CODE' : ''}`,
+    `created    ${a.created}`,
+    `hold ends  ${a.expires}`,
+    `approvable until ${a.retry_until}`,
+  ];
+  if (a.resolution) out.push(`resolved   by ${a.resolution.by} at ${a.resolution.at}${a.resolution.message ? `: ${a.resolution.message}` : ''}${a.resolution.grant_id ? ` (grant ${a.resolution.grant_id})` : ''}`);
+  const preview = r.body.json !== undefined ? JSON.stringify(r.body.json, null, 2) : r.body.text;
+  if (preview) out.push('', 'body preview:', preview.length > 4000 ? `${preview.slice(0, 4000)}…` : preview);
+  return out.join('\n');
+}
+
+function grantLine(g: GrantRecord): string {
+  return `${g.id}  ${g.agent}  ${g.method} ${g.host} ${g.operation ?? g.path_pattern}  until ${g.expires}`;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--grant-minutes ${v}: expected a whole number of minutes`);
+  return n;
+}
+
+// ─── commands ──────────────────────────────────────────────────────────────────────────────────
+
+const common = (c: Command): Command =>
+  c.option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)').option('--studio <host:port>', 'the running studio (default from config.json, else 127.0.0.1:8081)');
+
+export function register(program: Command): void {
+  const approvals = program.command('approvals').description('list and resolve requests held for human approval');
+
+  common(approvals.command('list').description('list approvals (pending by default)'))
+    .option('--all', 'every status, not only pending')
+    .option('--status <status>', 'pending | approved | denied | expired')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: CommonOpts & { all?: boolean; status?: string; json?: boolean }) => {
+      const status = opts.all ? undefined : (opts.status ?? 'pending');
+      if (status && !['pending', 'approved', 'denied', 'expired'].includes(status)) throw new CliError(`--status ${status}: expected pending, approved, denied or expired`);
+      const ch = await channel(opts, false);
+      let list: View[];
+      if (ch.kind === 'rest') {
+        const r = await ch.client.call<{ available: boolean; reason?: string; approvals?: View[] }>('GET', `/api/approvals${status ? `?status=${status}` : ''}`);
+        if (!r.available) throw new CliError(r.reason ?? 'approvals are not available in the running Airlock');
+        list = r.approvals ?? [];
+      } else {
+        list = await withQueue(ch.home, async (q) => q.list(status ? { status: status as ApprovalRecord['status'] } : {}).map((a) => ({ ...a, needs_step_up: a.status === 'pending' && q.needsStepUp(a) })));
+      }
+      if (opts.json) return print(JSON.stringify(list, null, 2));
+      if (!list.length) return print(status ? `no ${status} approvals` : 'no approvals');
+      print(list.map(line).join('\n'));
+    });
+
+  common(approvals.command('show').description('show one approval with the request it holds').argument('<id>', 'approval id (or a unique prefix)'))
+    .option('--json', 'machine-readable output')
+    .action(async (id: string, opts: CommonOpts & { json?: boolean }) => {
+      const ch = await channel(opts, false);
+      const a = ch.kind === 'rest'
+        ? (await ch.client.call<{ approval: View }>('GET', `/api/approvals/${encodeURIComponent(id)}`)).approval
+        : await withQueue(ch.home, async (q) => {
+          const r = q.get(id);
+          return { ...r, needs_step_up: r.status === 'pending' && q.needsStepUp(r) };
+        });
+      print(opts.json ? JSON.stringify(a, null, 2) : details(a));
+    });
+
+  common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))
+    .option('--message <text>', 'note recorded with the approval')
+    .option('--grant-minutes <n>', 'also allow similar requests (same agent, method, host and operation or path) for N minutes', positiveInt)
+    .option('--path-pattern <pattern>', 'for the grant: path pattern instead of the operation (* = one segment, ** at the end = any rest)')
+    .option('--totp <code>', 'TOTP code, required for critical or step-up approvals once `airlock totp enroll` was run')
+    .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; totp?: string }) => {
+      const ch = await channel(opts, true);
+      let result: { approval: View; grant?: GrantRecord };
+      if (ch.kind === 'rest') {
+        result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
+          via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
+        });
+      } else {
+        result = await withQueue(ch.home, (q) => q.approve(id, {
+          by: 'cli',
+          ...(opts.message ? { message: opts.message } : {}),
+          ...(opts.totp ? { totp: opts.totp } : {}),
+          ...(opts.grantMinutes ? { grantMinutes: opts.grantMinutes } : {}),
+          ...(opts.pathPattern ? { pathPattern: opts.pathPattern } : {}),
+        }));
+      }
+      const a = result.approval;
+      const where = ch.kind === 'rest' ? (a.used_at ? 'the held request is on its way' : 'no request is held now: the agent can retry with Airlock-Approval') : 'Airlock is not running: the agent can retry with Airlock-Approval';
+      print(`approved ${a.id} (${a.summary.method} ${a.summary.host}${a.summary.path}) — ${where}`);
+      if (result.grant) print(`granted ${result.grant.id}: ${grantLine(result.grant)}`);
+    });
+
+  common(approvals.command('deny').description('deny a held request; the message reaches the agent').argument('<id>', 'approval id (or a unique prefix)'))
+    .option('--message <text>', 'why (shown to the agent in the 403 response)')
+    .action(async (id: string, opts: CommonOpts & { message?: string }) => {
+      const ch = await channel(opts, true);
+      const a: View = ch.kind === 'rest'
+        ? (await ch.client.call<{ approval: View }>('POST', `/api/approvals/${encodeURIComponent(id)}/deny`, { via: 'cli', message: opts.message })).approval
+        : await withQueue(ch.home, (q) => q.deny(id, { by: 'cli', ...(opts.message ? { message: opts.message } : {}) }));
+      print(`denied ${a.id} (${a.summary.method} ${a.summary.host}${a.summary.path})`);
+    });
+
+  common(approvals.command('grants').description('list active grants (similar requests a human allowed for a while)'))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: CommonOpts & { json?: boolean }) => {
+      const ch = await channel(opts, false);
+      const list = ch.kind === 'rest'
+        ? ((await ch.client.call<{ grants?: GrantRecord[] }>('GET', '/api/grants')).grants ?? [])
+        : await withQueue(ch.home, async (q) => q.grants());
+      if (opts.json) return print(JSON.stringify(list, null, 2));
+      print(list.length ? list.map(grantLine).join('\n') : 'no active grants');
+    });
+
+  common(approvals.command('revoke').description('revoke a grant before it expires').argument('<grant-id>'))
+    .action(async (id: string, opts: CommonOpts) => {
+      const ch = await channel(opts, true);
+      if (ch.kind === 'rest') await ch.client.call('DELETE', `/api/grants/${encodeURIComponent(id)}`);
+      else await withQueue(ch.home, (q) => q.revokeGrant(id));
+      print(`revoked ${id}`);
+    });
+
+  approvals
+    .command('webhook')
+    .description('set the URL notified (JSON POST) of every new approval; read when Airlock starts')
+    .argument('[url]', 'http(s) URL; omit to show the current one')
+    .option('--clear', 'stop notifying')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(async (url: string | undefined, opts: { clear?: boolean; home?: string }) => {
+      const home = resolveHome(opts.home);
+      if (url) {
+        try {
+          checkWebhookUrl(url);
+        } catch (err) {
+          throw new CliError((err as Error).message);
+        }
+      }
+      if (await airlockRunning(home) && (url || opts.clear)) {
+        throw new CliError('stop Airlock first (the webhook setting lives in the approvals state file the running proxy owns), or set AIRLOCK_APPROVAL_WEBHOOK');
+      }
+      await withQueue(home, async (q) => {
+        if (url || opts.clear) await q.setWebhook(opts.clear ? undefined : url);
+        const now = q.settings.webhook;
+        print(now ? `approval webhook: ${displayUrl(now)}` : 'no approval webhook');
+      });
+    });
+}

@@ -1,0 +1,56 @@
+// `airlock totp enroll|status|remove`: the TOTP secret that critical approvals need (step-up).
+// The secret is shown once, at enrollment, for the user's authenticator app.
+import type { Command } from 'commander';
+import { StateFileError } from '../../engine/state/document.ts';
+import { ensureHome, resolveHome } from '../../engine/state/home.ts';
+import { TotpError, TotpStore } from '../../engine/totp.ts';
+import { CliError } from '../main.ts';
+
+function wrap<A extends unknown[]>(fn: (...a: A) => Promise<void>): (...a: A) => Promise<void> {
+  return async (...a) => {
+    try {
+      await fn(...a);
+    } catch (err) {
+      if (err instanceof TotpError || err instanceof StateFileError) throw new CliError(err.message);
+      throw err;
+    }
+  };
+}
+
+export function register(program: Command): void {
+  const totp = program.command('totp').description('step-up codes (TOTP) for approving critical requests');
+
+  totp
+    .command('enroll')
+    .description('create the TOTP secret; prints it and an otpauth:// URI for an authenticator app')
+    .option('--label <name>', 'account label shown in the authenticator app', 'approver')
+    .option('--force', 'replace an existing enrollment')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(wrap(async (opts: { label: string; force?: boolean; home?: string }) => {
+      const store = new TotpStore(ensureHome(opts.home));
+      const { secret, uri } = await store.enroll({ label: opts.label, ...(opts.force ? { force: true } : {}) });
+      process.stdout.write(
+        `TOTP enrolled. Add it to your authenticator app (shown once; stored in ${store.file}, mode 0600):\n\n` +
+          `  secret: ${secret}\n  uri:    ${uri}\n\n` +
+          'From now on, approving a critical or step-up request needs a code: airlock approvals approve ID --totp CODE\n',
+      );
+    }));
+
+  totp
+    .command('status')
+    .description('whether TOTP step-up is enrolled')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(wrap(async (opts: { home?: string }) => {
+      const store = new TotpStore(resolveHome(opts.home));
+      process.stdout.write(store.enrolled() ? 'TOTP step-up is enrolled: critical and step-up approvals need a code\n' : 'TOTP step-up is not enrolled: critical approvals need no code (run `airlock totp enroll`)\n');
+    }));
+
+  totp
+    .command('remove')
+    .description('remove the TOTP enrollment (critical approvals then need no code)')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(wrap(async (opts: { home?: string }) => {
+      const removed = await new TotpStore(resolveHome(opts.home)).unenroll();
+      process.stdout.write(removed ? 'TOTP enrollment removed\n' : 'TOTP was not enrolled\n');
+    }));
+}
