@@ -83,22 +83,27 @@ function kindOf(type: string, body: Node): string {
   return kindNames[type] ?? snake(type);
 }
 
-/** Every `{TypeName: body}` node in a tree, without recursion (deeply nested SQL cannot blow the stack). */
+/** Every `{TypeName: body}` node in a tree in document order, without recursion (deeply nested SQL cannot blow the stack). */
 function* nodes(root: unknown): Generator<[string, Node]> {
-  const stack: unknown[] = [root];
+  const stack: Array<[unknown, string | undefined]> = [[root, undefined]];
   let visited = 0;
   while (stack.length) {
-    const v = stack.pop();
+    const [v, type] = stack.pop()!;
     if (++visited > 1_000_000) throw new Error('SQL syntax tree too large to analyze');
     if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-    } else if (v && typeof v === 'object') {
-      // A RangeVar in a typed field (DeleteStmt.relation, IntoClause.rel …) comes unwrapped.
-      if (typeof (v as Node).relname === 'string') yield ['RangeVar', v as Node];
-      for (const [k, child] of Object.entries(v as Node)) {
-        if (/^[A-Z]/.test(k) && k !== 'RangeVar' && child && typeof child === 'object' && !Array.isArray(child)) yield [k, child as Node];
-        if (child && typeof child === 'object') stack.push(child);
-      }
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], undefined]);
+      continue;
+    }
+    if (!v || typeof v !== 'object') continue;
+    if (type) yield [type, v as Node];
+    // A RangeVar in a typed field (DeleteStmt.relation, IntoClause.rel …) comes unwrapped.
+    else if (typeof (v as Node).relname === 'string') yield ['RangeVar', v as Node];
+    const entries = Object.entries(v as Node);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, child] = entries[i]!;
+      if (!child || typeof child !== 'object') continue;
+      const wrapped = /^[A-Z]/.test(k) && k !== 'RangeVar' && !Array.isArray(child);
+      stack.push([child, wrapped ? k : undefined]);
     }
   }
 }
@@ -219,6 +224,8 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
   for (const sql of texts) {
     total += Buffer.byteLength(sql);
     if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
+    // The parser (like the server's wire protocol) stops at a NUL byte: text after one would go unseen.
+    if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
     let tree: { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
     try {
       tree = parseSync(sql) as typeof tree;
