@@ -2,11 +2,14 @@
 // docs/replay.md). Hand-written requests go through proxy/describe.ts like live traffic; captured
 // descriptions (from `airlock capture export --as-tests`) are used as they are. Decisions are made
 // in replay mode, so time builtins see the case's time and results never depend on the clock.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadAdapters } from '../proxy/adapters/index.ts';
 import { describeRequest, type PlaceholderFinder } from '../proxy/describe.ts';
+import { PlaceholderIndex } from '../proxy/placeholders.ts';
+import { PLACEHOLDER_PREFIX } from './secrets/store.ts';
 import type { PolicyEngine } from './engine.ts';
 import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 
@@ -66,20 +69,22 @@ export class TrafficTestFormatError extends Error {}
 
 /** The time a case is decided at when neither the case nor the file names one: a Monday, 10:00 UTC. */
 export const defaultCaseTime = '2026-01-05T10:00:00Z';
-export const placeholderPattern = /\{\{\s*placeholder:([A-Za-z0-9_.-]+)\s*\}\}/g;
-/** What `{{placeholder:NAME}}` expands to in test requests: shaped like the store's placeholders. */
+/** `{{placeholder:NAME}}`, optionally encoded the way an exfiltrating agent might: `|base64`, `|base64url`, `|hex`, `|url`. */
+export const placeholderPattern = /\{\{\s*placeholder:([A-Za-z0-9_.-]+)(?:\|(base64|base64url|hex|url))?\s*\}\}/g;
+/**
+ * What `{{placeholder:NAME}}` expands to in test requests: shaped like the secret store's
+ * placeholders (`airlock-ph-NAME-<32 hex>`), deterministic so descriptions are stable.
+ */
 export function testPlaceholder(name: string): string {
-  return `airlock-ph-${name}-0fixture0`;
+  return `${PLACEHOLDER_PREFIX}${name}-${crypto.createHash('sha256').update(`airlock-fixture:${name}`).digest('hex').slice(0, 32)}`;
 }
 
-/** Finds the test placeholders in text (the proxy's finder does the same for real secrets). */
-export const testPlaceholderFinder: PlaceholderFinder = {
-  find(text: string): string[] {
-    const out = new Set<string>();
-    for (const m of text.matchAll(/airlock-ph-([A-Za-z0-9_.-]+?)-0fixture0/g)) out.add(m[1]!);
-    return [...out];
-  },
-};
+/** The proxy's own finder (raw and encoded forms) over the placeholders a case mentions. */
+function finderFor(request: CaseRequest): PlaceholderFinder {
+  const names = new Set<string>();
+  for (const m of JSON.stringify(request).matchAll(placeholderPattern)) names.add(m[1]!);
+  return new PlaceholderIndex([...names].map((n): [string, string] => [n, testPlaceholder(n)]));
+}
 
 const actions = new Set(['allow', 'deny', 'approve']);
 const risks = new Set(['low', 'medium', 'high', 'critical']);
@@ -214,8 +219,19 @@ function agentInfo(a: string | AgentInfo | undefined): AgentInfo {
   return typeof a === 'string' ? { id: a, labels: {} } : { id: a.id, labels: a.labels ?? {} };
 }
 
+function encodePlaceholder(name: string, encoding: string | undefined): string {
+  const p = testPlaceholder(name);
+  switch (encoding) {
+    case 'base64': return Buffer.from(p).toString('base64');
+    case 'base64url': return Buffer.from(p).toString('base64url');
+    case 'hex': return Buffer.from(p).toString('hex');
+    case 'url': return [...Buffer.from(p)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+    default: return p;
+  }
+}
+
 function expand(s: string): string {
-  return s.replace(placeholderPattern, (_, name: string) => testPlaceholder(name));
+  return s.replace(placeholderPattern, (_, name: string, encoding: string | undefined) => encodePlaceholder(name, encoding));
 }
 
 function headerPairs(h: CaseRequest['headers']): Array<[string, string]> {
@@ -245,7 +261,7 @@ export function prepareCase(file: TrafficTestFile, c: TrafficCase, index: number
     const time = new Date(r.time ?? file.time ?? defaultCaseTime);
     const input = describeRequest(
       { id: `test:${source}`, time, method: r.method, url: expand(r.url), headers, body, bodyTruncated: false },
-      { agent: agentInfo(r.agent ?? file.agent), placeholders: testPlaceholderFinder, grants: r.grants ?? [] },
+      { agent: agentInfo(r.agent ?? file.agent), placeholders: finderFor(r), grants: r.grants ?? [] },
     );
     return { ok: true, name: c.name, source, input, expect: c.expect };
   } catch (err) {
