@@ -25,6 +25,10 @@ export function loadAdapters(): Promise<void> {
   return loadSqlParser();
 }
 
+// Start loading at import so a process that forgets to await is ready by its first request;
+// a failure surfaces from the awaited loadAdapters() (and SQL fails closed until then).
+loadSqlParser().catch(() => undefined);
+
 export interface Recognized {
   service?: ServiceInfo;
   sql?: SqlInfo;

@@ -217,7 +217,8 @@ function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
 
 /** Parses SQL texts (one per query the request carries) into `input.sql`. */
 export function analyzeSql(texts: string[]): SqlAnalysis {
-  if (!ready) throw new Error('SQL parser not loaded: await loadAdapters() first');
+  // Fail closed (not throw) if a caller forgot to await loadAdapters(): the SQL is reported unparsed.
+  if (!ready) return unparsed('SQL parser not loaded yet (the proxy must await loadAdapters() at startup)');
   const statements: SqlStatement[] = [];
   let readOnly = true;
   let total = 0;
