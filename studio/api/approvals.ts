@@ -1,7 +1,8 @@
 // REST for human approval, mounted by studio/server.ts behind the studio login (session cookie +
 // CSRF header on every POST/DELETE): the proxy never routes to the studio, so an agent cannot
-// approve its own request. Every change in the queue — from this API, the WebSocket UI or another
-// channel — is broadcast to every connected browser as an "approvals" event the moment it happens.
+// approve its own request. Every change in the queue — from this API, the CLI or the engine API —
+// is broadcast to every connected browser the moment it happens: {type: "approval", data: {event:
+// created|resolved|expired|used, approval}} and {type: "grants", data: {event, grant}}.
 //
 //   GET    /api/approvals[?status=pending|approved|denied|expired]
 //   GET    /api/approvals/:id
@@ -71,8 +72,8 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
   if (queue && opts.broadcast) {
     const broadcast = opts.broadcast;
     const off = queue.onChange((e: ApprovalEvent) => {
-      if ('approval' in e) broadcast('approvals', { event: e.type, approval: approvalView(queue, e.approval) });
-      else broadcast('approvals', { event: e.type, grant: e.grant });
+      if ('approval' in e) broadcast('approval', { event: e.type, approval: approvalView(queue, e.approval) });
+      else broadcast('grants', { event: e.type, grant: e.grant });
     });
     app.addHook('onClose', async () => off());
   }

@@ -1,0 +1,112 @@
+// Policy editing API: draft files, check, format, evaluate, test, publish, versions, rollback.
+import type { FastifyInstance } from 'fastify';
+import type { RequestDescription } from '../../engine/types.ts';
+import type { StudioContext } from '../context.ts';
+import { checkDraft, formatRego, testDraft, validOverlay } from '../policy-tools.ts';
+import { PublishError } from '../versions.ts';
+
+function body(req: { body: unknown }): Record<string, unknown> {
+  const b = req.body;
+  return b && typeof b === 'object' && !Array.isArray(b) ? (b as Record<string, unknown>) : {};
+}
+
+function query(req: { query: unknown }): Record<string, string | undefined> {
+  return (req.query ?? {}) as Record<string, string | undefined>;
+}
+
+function validDescription(v: unknown): RequestDescription {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw Object.assign(new Error('input must be a request description (a JSON object)'), { statusCode: 400 });
+  const d = v as { request?: { time?: unknown } };
+  if (!d.request || typeof d.request !== 'object') throw Object.assign(new Error('input.request is missing: paste a full request description'), { statusCode: 400 });
+  return v as RequestDescription;
+}
+
+export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): void {
+  app.get('/api/policy/files', async () => ({ files: ctx.draft.list(), live: ctx.liveDir() ?? null }));
+
+  app.get('/api/policy/file', async (req) => {
+    const p = query(req).path;
+    return { path: p, content: ctx.draft.read(p) };
+  });
+
+  app.put('/api/policy/file', async (req) => {
+    const b = body(req);
+    ctx.draft.write(b.path, b.content);
+    ctx.hub.broadcast('draft', { path: b.path, action: 'saved' });
+    return { ok: true };
+  });
+
+  app.delete('/api/policy/file', async (req) => {
+    const p = query(req).path;
+    ctx.draft.remove(p);
+    ctx.hub.broadcast('draft', { path: p, action: 'deleted' });
+    return { ok: true };
+  });
+
+  app.post('/api/policy/draft/reset', async () => {
+    ctx.draft.resetFrom(ctx.liveDir());
+    ctx.hub.broadcast('draft', { action: 'reset' });
+    return { ok: true, files: ctx.draft.list() };
+  });
+
+  app.post('/api/policy/check', async (req) => checkDraft(ctx.draft, validOverlay(body(req).files)));
+
+  app.post('/api/policy/fmt', async (req) => {
+    const b = body(req);
+    if (typeof b.path !== 'string' || typeof b.content !== 'string') throw Object.assign(new Error('path and content are required'), { statusCode: 400 });
+    return formatRego(b.path, b.content);
+  });
+
+  app.post('/api/policy/test', async (req) => testDraft(ctx.draft, validOverlay(body(req).files)));
+
+  app.post('/api/policy/evaluate', async (req) => {
+    const b = body(req);
+    const input = validDescription(b.input);
+    // Time builtins see the captured time when the description has one (as replay does).
+    const replayTime = typeof b.replay === 'boolean' ? b.replay : typeof input.request.time === 'string';
+    const draft = await ctx.evaluator.evaluate(input, validOverlay(b.files), { replay: replayTime });
+    let live: unknown = null;
+    let liveError: string | undefined;
+    try {
+      const engine = await ctx.liveEngine();
+      live = engine ? await engine.decide(input, { replay: replayTime }) : null;
+    } catch (err) {
+      liveError = (err as Error).message;
+    }
+    return { draft, live, liveError, input };
+  });
+
+  app.get('/api/policy/versions', async () => ({
+    current: ctx.versions.current,
+    running: ctx.runningVersion() ?? null,
+    proxy: Boolean(ctx.runtime?.engine),
+    history: ctx.versions.history,
+  }));
+
+  app.post('/api/policy/publish', async (req, reply) => {
+    const note = typeof body(req).note === 'string' ? (body(req).note as string) : undefined;
+    try {
+      const record = await ctx.versions.publish(ctx.draft.dir, (c) => ctx.activate(c), note);
+      ctx.hub.broadcast('policy', { event: 'published', record });
+      return { ok: true, record, running: ctx.runningVersion() ?? null };
+    } catch (err) {
+      if (err instanceof PublishError) {
+        return reply.code(422).send({ ok: false, error: err.message, problems: err.problems, tests: err.tests ?? null });
+      }
+      throw err;
+    }
+  });
+
+  app.post('/api/policy/rollback', async (req, reply) => {
+    const version = body(req).version;
+    if (typeof version !== 'string') throw Object.assign(new Error('version is required'), { statusCode: 400 });
+    try {
+      const record = await ctx.versions.rollback(version, (c) => ctx.activate(c));
+      ctx.hub.broadcast('policy', { event: 'rollback', record });
+      return { ok: true, record, running: ctx.runningVersion() ?? null };
+    } catch (err) {
+      if (err instanceof PublishError) return reply.code(422).send({ ok: false, error: err.message, problems: err.problems });
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,146 @@
+// Replay in the studio: the draft against the live policy, side by side, over a fixtures file, an
+// uploaded HAR or the audit log. The work is engine/replay.ts — the same code as `airlock replay`.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { auditFile } from '../../engine/audit-log.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
+import { PolicyEngine } from '../../engine/engine.ts';
+import type { StudioContext } from '../context.ts';
+import { copyPolicyFolder } from '../drafts.ts';
+
+const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
+const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json']);
+
+// The subset of engine/replay.ts the studio uses; loaded lazily so the studio still starts if that
+// module is missing or broken (the replay view then says so).
+interface ReplayModule {
+  readSource(file: string, opts?: { filter?: { since?: number; until?: number; agent?: string; host?: string }; onBytes?: (n: number) => void; signal?: AbortSignal }): AsyncIterable<unknown>;
+  replay(items: AsyncIterable<unknown>, opts: Record<string, unknown>, progressOf?: () => { bytes: number; totalBytes: number; file: string }): Promise<Record<string, unknown>>;
+}
+
+async function loadReplay(): Promise<ReplayModule | string> {
+  try {
+    const mod = (await import('../../engine/replay.ts')) as unknown as Partial<ReplayModule>;
+    if (typeof mod.replay === 'function' && typeof mod.readSource === 'function') return mod as ReplayModule;
+    return 'engine/replay.ts does not export replay() and readSource()';
+  } catch (err) {
+    return `replay is not available: ${(err as Error).message}`;
+  }
+}
+
+function listFixtures(root: string): Array<{ path: string; size: number }> {
+  const dir = path.join(root, 'fixtures');
+  if (!fs.existsSync(dir)) return [];
+  const out: Array<{ path: string; size: number }> = [];
+  for (const ent of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!ent.isFile() || !sourceExt.has(path.extname(ent.name).toLowerCase())) continue;
+    const full = path.join(ent.parentPath ?? dir, ent.name);
+    out.push({ path: path.relative(root, full).split(path.sep).join('/'), size: fs.statSync(full).size });
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path)).slice(0, 500);
+}
+
+function timeMs(v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  const ms = Date.parse(String(v));
+  if (Number.isNaN(ms)) throw httpError(400, `${name} is not a time`);
+  return ms;
+}
+
+export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): void {
+  let running: AbortController | undefined;
+
+  app.get('/api/replay/sources', async () => {
+    const mod = await loadReplay();
+    const audit = auditFile(ctx.home);
+    return {
+      available: typeof mod !== 'string',
+      reason: typeof mod === 'string' ? mod : undefined,
+      fixtures: listFixtures(ctx.projectRoot),
+      audit: fs.existsSync(audit) ? { size: fs.statSync(audit).size } : null,
+    };
+  });
+
+  app.post('/api/replay/cancel', async () => {
+    running?.abort();
+    return { ok: true };
+  });
+
+  app.post('/api/replay', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
+    const mod = await loadReplay();
+    if (typeof mod === 'string') return reply.code(503).send({ error: mod });
+    if (running) return reply.code(409).send({ error: 'a replay is already running; cancel it first' });
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-replay-'));
+    const draftEngine = new PolicyEngine({ mode: 'inline' });
+    const runId = crypto.randomBytes(6).toString('hex');
+    const abort = new AbortController();
+    running = abort;
+    try {
+      let file: string;
+      let filter: { since?: number; until?: number; agent?: string; host?: string } | undefined;
+      if (b.source === 'fixture') {
+        const rel = String(b.file ?? '');
+        if (!listFixtures(ctx.projectRoot).some((f) => f.path === rel)) throw httpError(400, 'choose one of the listed fixtures files');
+        file = path.join(ctx.projectRoot, rel);
+      } else if (b.source === 'audit') {
+        file = auditFile(ctx.home);
+        if (!fs.existsSync(file)) throw httpError(400, 'the audit log is empty: no traffic has been captured yet');
+        filter = {
+          since: timeMs(b.since, 'since'),
+          until: timeMs(b.until, 'until'),
+          agent: typeof b.agent === 'string' && b.agent ? b.agent : undefined,
+          host: typeof b.host === 'string' && b.host ? b.host.toLowerCase() : undefined,
+        };
+      } else if (b.source === 'har') {
+        const har = typeof b.har === 'string' ? b.har : JSON.stringify(b.har ?? null);
+        if (!har || har === 'null') throw httpError(400, 'the HAR file is empty');
+        file = path.join(tmpDir, 'upload.har');
+        fs.writeFileSync(file, har);
+      } else {
+        throw httpError(400, 'source must be "fixture", "audit" or "har"');
+      }
+
+      const snap = path.join(tmpDir, 'draft');
+      fs.mkdirSync(snap);
+      copyPolicyFolder(ctx.draft.dir, snap);
+      try {
+        await draftEngine.loadFolder(snap);
+      } catch (err) {
+        if (err instanceof PolicyCompileError) return reply.code(422).send({ error: 'the draft does not compile', problems: err.problems });
+        throw err;
+      }
+      let baseline: PolicyEngine | undefined;
+      let baselineError: string | undefined;
+      try {
+        baseline = await ctx.liveEngine();
+      } catch (err) {
+        baselineError = `the live policy does not compile: ${(err as Error).message}`;
+      }
+
+      const totalBytes = fs.statSync(file).size;
+      let bytes = 0;
+      const items = mod.readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal });
+      const report = await mod.replay(
+        items,
+        {
+          policy: draftEngine,
+          baseline,
+          maxChanged: 2000,
+          signal: abort.signal,
+          progressIntervalMs: 150,
+          onProgress: (p: unknown) => ctx.hub.broadcast('replay-progress', { run: runId, ...(p as object) }),
+        },
+        () => ({ bytes, totalBytes, file: path.basename(file) }),
+      );
+      return { run: runId, source: b.source, file: b.source === 'fixture' ? b.file : path.basename(file), baselineError, report };
+    } finally {
+      running = undefined;
+      await draftEngine.close();
+      fs.rmSync(tmpDir, { recursive: true, force: true });
+    }
+  });
+}

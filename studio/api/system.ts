@@ -1,0 +1,134 @@
+// Status, live traffic, captures, agents, secrets (names and bindings only) and rate-limit buckets.
+// Pieces of the runtime that are not there (no proxy running, limiter not built) answer
+// {available: false, reason} so the browser shows a clear "not available" state.
+import fs from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { AgentStore } from '../../engine/agents.ts';
+import { auditFile, readAudit, type AuditRecord } from '../../engine/audit-log.ts';
+import { readBuckets } from '../../engine/ratelimit.ts';
+import { SecretStore, SECRET_NAME } from '../../engine/secrets/index.ts';
+import type { StudioContext } from '../context.ts';
+import { JsonlTail } from '../live.ts';
+import { auditOf, method, proxyAddressText } from '../runtime.ts';
+
+const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
+
+/** What the live traffic view needs of an audit record (the redacted description included). */
+export function trafficEvent(r: AuditRecord): AuditRecord {
+  return r;
+}
+
+export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): void {
+  const rt = ctx.runtime;
+
+  // Live traffic: the runtime's audit log subscription when a proxy runs in this process, else a
+  // tail of the audit file (a proxy in another process, or none).
+  const recent: AuditRecord[] = [];
+  const push = (r: AuditRecord): void => {
+    recent.push(r);
+    if (recent.length > 500) recent.shift();
+    ctx.hub.broadcast('traffic', trafficEvent(r));
+  };
+  const audit = auditOf(rt);
+  const file = audit?.file ?? auditFile(ctx.home);
+  if (audit?.onRecord) {
+    ctx.onClose(audit.onRecord(push));
+    void (async () => {
+      const seed: AuditRecord[] = [];
+      for await (const r of readAudit(file)) {
+        seed.push(r);
+        if (seed.length > 500) seed.shift();
+      }
+      recent.unshift(...seed.slice(0, Math.max(0, 500 - recent.length)));
+    })().catch(() => undefined);
+  } else {
+    const tail = new JsonlTail(file, (r) => push(r as AuditRecord));
+    tail.start();
+    recent.push(...(tail.records() as AuditRecord[]));
+    ctx.onClose(() => tail.stop());
+  }
+
+  app.get('/api/status', async () => ({
+    proxy: { running: Boolean(rt?.engine), address: proxyAddressText(rt) ?? null },
+    policy: { running: ctx.runningVersion() ?? null, current: ctx.versions.current, live: ctx.liveDir() ?? null },
+    home: ctx.home,
+    pieces: {
+      approvals: Boolean(rt?.approvals),
+      limiter: Boolean(rt?.limiter),
+      secrets: true,
+      agents: true,
+    },
+    clients: ctx.hub.size,
+  }));
+
+  app.get('/api/traffic/recent', async (req) => {
+    const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 200) || 200));
+    return { records: recent.slice(-limit), source: audit?.onRecord ? 'proxy' : 'file' };
+  });
+
+  // Captured requests for the evaluate pane's picker: newest first, filtered.
+  app.get('/api/captures', async (req) => {
+    const q = req.query as Record<string, string | undefined>;
+    const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100) || 100));
+    const keep: AuditRecord[] = [];
+    try {
+      for await (const r of readAudit(file, { agent: q.agent || undefined, host: q.host || undefined, since: q.since || undefined, until: q.until || undefined })) {
+        if (!r.description) continue;
+        keep.push(r);
+        if (keep.length > limit) keep.shift();
+      }
+    } catch (err) {
+      throw httpError(400, (err as Error).message);
+    }
+    return { records: keep.reverse() };
+  });
+
+  app.get('/api/agents', async () => {
+    const fromRuntime = method(rt?.agents, 'list');
+    const list = fromRuntime ? fromRuntime() : (await AgentStore.open(ctx.home)).list();
+    return { available: true, agents: list };
+  });
+
+  const secrets = async (): Promise<SecretStore> => {
+    const s = rt?.secrets as SecretStore | undefined;
+    if (s && typeof s.list === 'function' && typeof s.set === 'function') return s;
+    return SecretStore.open(ctx.home);
+  };
+
+  // Names, placeholders, env names and expected hosts. Never a value: there is no route that reads one.
+  app.get('/api/secrets', async () => {
+    const store = await secrets();
+    await method(store, 'reload')?.();
+    return { available: true, secrets: store.list() };
+  });
+
+  app.put<{ Params: { name: string } }>('/api/secrets/:name', async (req) => {
+    const name = req.params.name;
+    if (!SECRET_NAME.test(name)) throw httpError(400, 'secret names use letters, digits, ".", "_" and "-" (at most 64)');
+    const b = (req.body ?? {}) as { value?: unknown; hosts?: unknown; env?: unknown };
+    if (typeof b.value !== 'string' || b.value.length === 0) throw httpError(400, 'value is required');
+    if (b.value.length > 64 * 1024) throw httpError(400, 'value is larger than 64 KiB');
+    const list = (v: unknown): string[] | undefined =>
+      Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]).filter(Boolean) : undefined;
+    const store = await secrets();
+    let info;
+    try {
+      info = await store.set(name, b.value, { hosts: list(b.hosts), env: list(b.env) });
+    } catch (err) {
+      // Store errors name files and keys, never the value.
+      throw httpError(400, (err as Error).message);
+    }
+    ctx.hub.broadcast('secrets', { event: 'set', name });
+    return { ok: true, secret: info };
+  });
+
+  // studio/api/limits.ts (the limiter's owner) replaces this route when it exists.
+  if (!fs.existsSync(new URL('./limits.ts', import.meta.url))) {
+    app.get('/api/limits', async () => {
+      const snap = method(rt?.limiter, 'snapshot', 'buckets', 'list');
+      if (snap) return { available: true, live: true, buckets: await snap() };
+      // No limiter in this process: show the persisted buckets (as of the last flush).
+      return { available: true, live: false, buckets: await readBuckets(ctx.home) };
+    });
+  }
+}

@@ -1,0 +1,166 @@
+// Agents, secrets (names and bindings; a value can be set, never read) and rate-limit buckets.
+import { html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { api } from './api.ts';
+import { LightElement, errorText, timeText, toast } from './base.ts';
+
+@customElement('agents-view')
+export class AgentsView extends LightElement {
+  @state() private agents: Array<{ name: string; labels: Record<string, string>; created: string; tokens: Array<{ id: string; label?: string; created: string; expires?: string }> }> | undefined;
+  @state() private error = '';
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    api<{ agents: NonNullable<AgentsView['agents']> }>('GET', '/api/agents')
+      .then((r) => (this.agents = r.agents))
+      .catch((err) => (this.error = errorText(err)));
+  }
+
+  override render() {
+    return html`<div class="page">
+      <h2>Agents</h2>
+      <p class="muted">Agents authenticate to the proxy with their token. Add one with <code>airlock agent add NAME</code>; the token is shown once.</p>
+      ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
+      ${this.agents?.length === 0 ? html`<p class="empty">No agents yet.</p>` : nothing}
+      ${this.agents?.length
+        ? html`<table class="grid"><thead><tr><th>Name</th><th>Labels</th><th>Tokens</th><th>Created</th></tr></thead><tbody>
+            ${this.agents.map(
+              (a) => html`<tr><td class="mono">${a.name}</td>
+                <td>${Object.entries(a.labels).map(([k, v]) => html`<span class="tag">${k}=${v}</span> `)}</td>
+                <td class="small">${a.tokens.length} ${a.tokens.map((t) => html`<div class="muted">${t.label ?? t.id}${t.expires ? ` · expires ${timeText(t.expires)}` : ''}</div>`)}</td>
+                <td class="small">${timeText(a.created)}</td></tr>`,
+            )}</tbody></table>`
+        : nothing}
+    </div>`;
+  }
+}
+
+interface SecretInfo {
+  name: string;
+  placeholder: string;
+  created: string;
+  updated: string;
+  env: string[];
+  hosts: string[];
+}
+
+@customElement('secrets-view')
+export class SecretsView extends LightElement {
+  @state() private secrets: SecretInfo[] | undefined;
+  @state() private error = '';
+  @state() private formError = '';
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.secrets = (await api<{ secrets: SecretInfo[] }>('GET', '/api/secrets')).secrets;
+    } catch (err) {
+      this.error = errorText(err);
+    }
+  }
+
+  private async set(e: Event): Promise<void> {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const d = new FormData(form);
+    const name = String(d.get('name') ?? '').trim();
+    const split = (v: FormDataEntryValue | null) => String(v ?? '').split(/[\s,]+/).filter(Boolean);
+    try {
+      await api('PUT', `/api/secrets/${encodeURIComponent(name)}`, { value: String(d.get('value') ?? ''), hosts: split(d.get('hosts')), env: split(d.get('env')) });
+      form.reset();
+      this.formError = '';
+      toast(`Secret ${name} stored (encrypted)`, 'ok');
+      void this.load();
+    } catch (err) {
+      this.formError = errorText(err);
+    }
+  }
+
+  override render() {
+    return html`<div class="page">
+      <h2>Secrets</h2>
+      <p class="muted">Agents hold placeholders, never values. The proxy injects a value only where a policy decision binds it. Values can be set here but never read back.</p>
+      ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
+      ${this.secrets?.length === 0 ? html`<p class="empty">No secrets yet.</p>` : nothing}
+      ${this.secrets?.length
+        ? html`<table class="grid"><thead><tr><th>Name</th><th>Placeholder</th><th>Env</th><th>Hosts</th><th>Updated</th></tr></thead><tbody>
+            ${this.secrets.map(
+              (s) => html`<tr><td class="mono">${s.name}</td><td class="mono small">${s.placeholder}</td><td class="mono small">${s.env.join(', ')}</td>
+                <td class="small">${s.hosts.join(', ') || html`<span class="muted">—</span>`}</td><td class="small">${timeText(s.updated)}</td></tr>`,
+            )}</tbody></table>`
+        : nothing}
+      <form class="card secret-form" @submit=${(e: Event) => this.set(e)} autocomplete="off">
+        <h3>Set a secret value</h3>
+        <div class="row wrap">
+          <label>Name <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" placeholder="github-token" /></label>
+          <label>Value <input name="value" type="password" required autocomplete="new-password" /></label>
+          <label>Hosts <input name="hosts" placeholder="api.github.com" /></label>
+          <label>Env names <input name="env" placeholder="GITHUB_TOKEN" /></label>
+        </div>
+        ${this.formError ? html`<p class="error" role="alert">${this.formError}</p>` : nothing}
+        <button type="submit" class="primary">Store encrypted</button>
+      </form>
+    </div>`;
+  }
+}
+
+interface Bucket {
+  key: string;
+  unit: string;
+  limit: number;
+  window_s: number;
+  available: number;
+  full_in_s: number;
+  updated: string;
+}
+
+@customElement('limits-view')
+export class LimitsView extends LightElement {
+  @state() private data: { available: boolean; live?: boolean; reason?: string; buckets?: Bucket[] } | undefined;
+  @state() private error = '';
+  private timer: number | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+    this.timer = window.setInterval(() => void this.load(), 2000);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearInterval(this.timer);
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.data = await api('GET', '/api/limits');
+      this.error = '';
+    } catch (err) {
+      this.error = errorText(err);
+    }
+  }
+
+  override render() {
+    const d = this.data;
+    return html`<div class="page">
+      <h2>Rate-limit buckets</h2>
+      <p class="muted">Buckets are created by the <code>rate_limits</code> of decisions and shared by every request with the same key.</p>
+      ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
+      ${d && !d.available ? html`<p class="empty">Not available: ${d.reason}</p>` : nothing}
+      ${d?.available && d.live === false ? html`<p class="muted small">No proxy runs in this process: showing the buckets as last saved.</p>` : nothing}
+      ${d?.available && !d.buckets?.length ? html`<p class="empty">No bucket has been charged yet.</p>` : nothing}
+      ${d?.buckets?.length
+        ? html`<table class="grid"><thead><tr><th>Key</th><th>Available</th><th>Limit / window</th><th>Full in</th></tr></thead><tbody>
+            ${d.buckets.map(
+              (b) => html`<tr><td class="mono">${b.key}</td>
+                <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit}></meter> ${b.available} ${b.unit === 'egress_bytes' ? 'bytes' : ''}</td>
+                <td>${b.limit} per ${b.window_s} s</td><td>${b.full_in_s ? `${b.full_in_s} s` : 'full'}</td></tr>`,
+            )}</tbody></table>`
+        : nothing}
+    </div>`;
+  }
+}

@@ -1,0 +1,123 @@
+// Browser side of the studio API: JSON fetch with the CSRF header, login state, and the live
+// WebSocket feed with automatic reconnection.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = '';
+export const authEvents = new EventTarget();
+
+export function setCsrf(token: string): void {
+  csrf = token;
+}
+
+export async function api<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['x-airlock-csrf'] = csrf;
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'the studio server cannot be reached (is `airlock start` running?)', {});
+  }
+  let data: Record<string, unknown> = {};
+  const text = await res.text();
+  if (text) {
+    try {
+      data = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      data = { error: text };
+    }
+  }
+  if (res.status === 401 && url !== '/api/login') authEvents.dispatchEvent(new Event('logged-out'));
+  if (!res.ok) throw new ApiError(res.status, typeof data.error === 'string' ? data.error : `HTTP ${res.status}`, data);
+  return data as T;
+}
+
+export async function login(token: string): Promise<void> {
+  const r = await api<{ csrf: string }>('POST', '/api/login', { token });
+  setCsrf(r.csrf);
+}
+
+export async function resumeSession(): Promise<boolean> {
+  try {
+    const r = await api<{ csrf: string }>('GET', '/api/session');
+    setCsrf(r.csrf);
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return false;
+    throw err;
+  }
+}
+
+export type LiveState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/**
+ * The live feed. Dispatches one event per message type ("traffic", "approval", "policy", …) with
+ * the payload as `detail`, "state" when the connection state changes, and "resync" after a
+ * reconnection (views reload what they may have missed).
+ */
+export class LiveFeed extends EventTarget {
+  state: LiveState = 'closed';
+  private ws: WebSocket | undefined;
+  private retry = 0;
+  private timer: number | undefined;
+  private stopped = false;
+  private everOpen = false;
+
+  start(): void {
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.ws?.close();
+    this.setState('closed');
+  }
+
+  private setState(s: LiveState): void {
+    if (this.state === s) return;
+    this.state = s;
+    this.dispatchEvent(new CustomEvent('state', { detail: s }));
+  }
+
+  private connect(): void {
+    this.setState(this.everOpen ? 'reconnecting' : 'connecting');
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`;
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.retry = 0;
+      const again = this.everOpen;
+      this.everOpen = true;
+      this.setState('open');
+      if (again) this.dispatchEvent(new Event('resync'));
+    };
+    ws.onmessage = (ev) => {
+      try {
+        const msg = JSON.parse(String(ev.data)) as { type: string; data: unknown };
+        this.dispatchEvent(new CustomEvent(msg.type, { detail: msg.data }));
+      } catch {
+        /* ignore malformed frames */
+      }
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws || this.stopped) return;
+      this.setState('reconnecting');
+      const delay = Math.min(5000, 250 * 2 ** this.retry++);
+      this.timer = window.setTimeout(() => this.connect(), delay);
+    };
+  }
+}
+
+export const live = new LiveFeed();

@@ -1,0 +1,35 @@
+// Shared bits of the studio's components: light-DOM lit elements (one global stylesheet, and
+// CodeMirror and the tests see plain DOM), formatting helpers, and a toast channel.
+import { LitElement } from 'lit';
+
+export class LightElement extends LitElement {
+  protected override createRenderRoot(): HTMLElement {
+    return this;
+  }
+}
+
+export function toast(message: string, kind: 'ok' | 'error' | 'info' = 'info'): void {
+  window.dispatchEvent(new CustomEvent('airlock-toast', { detail: { message, kind } }));
+}
+
+export function timeText(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { hour12: false });
+}
+
+export function shortTime(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleTimeString(undefined, { hour12: false });
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function json(v: unknown): string {
+  return JSON.stringify(v, null, 2);
+}

@@ -1,0 +1,194 @@
+// The studio shell: login, navigation, connection/proxy status, toasts, title badge.
+import { html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { ApiError, api, authEvents, live, login, resumeSession, type LiveState } from './api.ts';
+import { LightElement, errorText } from './base.ts';
+import './policy-view.ts';
+import './replay-view.ts';
+import './approvals-view.ts';
+import './traffic-view.ts';
+import './admin-views.ts';
+
+const pages = [
+  { id: 'policy', label: 'Policy' },
+  { id: 'replay', label: 'Replay' },
+  { id: 'approvals', label: 'Approvals' },
+  { id: 'traffic', label: 'Traffic' },
+  { id: 'agents', label: 'Agents' },
+  { id: 'secrets', label: 'Secrets' },
+  { id: 'limits', label: 'Limits' },
+] as const;
+type PageId = (typeof pages)[number]['id'];
+
+interface Status {
+  proxy: { running: boolean; address: string | null };
+  policy: { running: string | null; current: string | null; live: string | null };
+}
+
+@customElement('airlock-studio')
+export class AirlockStudio extends LightElement {
+  @state() private auth: 'checking' | 'out' | 'in' = 'checking';
+  @state() private loginError = '';
+  @state() private page: PageId = 'policy';
+  @state() private conn: LiveState = 'closed';
+  @state() private status: Status | undefined;
+  @state() private pending = 0;
+  @state() private toasts: Array<{ id: number; message: string; kind: string }> = [];
+  private toastId = 0;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    window.addEventListener('hashchange', () => this.route());
+    window.addEventListener('airlock-toast', (e) => this.addToast((e as CustomEvent).detail));
+    window.addEventListener('airlock-pending', (e) => this.setPending((e as CustomEvent<number>).detail));
+    authEvents.addEventListener('logged-out', () => this.loggedOut());
+    live.addEventListener('state', (e) => {
+      this.conn = (e as CustomEvent<LiveState>).detail;
+      if (this.conn === 'open') void this.loadStatus();
+    });
+    live.addEventListener('policy', () => void this.loadStatus());
+    this.route();
+    void this.boot();
+  }
+
+  private route(): void {
+    const id = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0] as PageId;
+    if (pages.some((p) => p.id === id)) this.page = id;
+  }
+
+  private async boot(): Promise<void> {
+    // The login URL carries the token in the fragment: never sent to any server, removed at once.
+    const m = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
+    if (m) {
+      history.replaceState(null, '', `${location.pathname}#/policy`);
+      try {
+        await login(m[1]!);
+        return this.loggedIn();
+      } catch (err) {
+        this.loginError = errorText(err);
+      }
+    }
+    try {
+      if (await resumeSession()) return this.loggedIn();
+    } catch (err) {
+      this.loginError = errorText(err);
+    }
+    this.auth = 'out';
+  }
+
+  private loggedIn(): void {
+    this.auth = 'in';
+    this.loginError = '';
+    live.start();
+    void this.loadStatus();
+  }
+
+  private loggedOut(): void {
+    if (this.auth !== 'in') return;
+    live.stop();
+    this.auth = 'out';
+    this.loginError = 'Your session ended. Log in again with the studio token.';
+  }
+
+  private async loadStatus(): Promise<void> {
+    try {
+      this.status = await api<Status>('GET', '/api/status');
+    } catch {
+      /* the connection indicator already says what is wrong */
+    }
+  }
+
+  private setPending(n: number): void {
+    this.pending = n;
+    document.title = n > 0 ? `(${n}) Airlock Studio` : 'Airlock Studio';
+  }
+
+  private addToast(t: { message: string; kind: string }): void {
+    const id = ++this.toastId;
+    this.toasts = [...this.toasts, { id, ...t }].slice(-4);
+    setTimeout(() => (this.toasts = this.toasts.filter((x) => x.id !== id)), t.kind === 'error' ? 8000 : 4000);
+  }
+
+  private async submitLogin(e: Event): Promise<void> {
+    e.preventDefault();
+    const input = this.querySelector<HTMLInputElement>('#login-token')!;
+    try {
+      await login(input.value.trim());
+      input.value = '';
+      this.loggedIn();
+    } catch (err) {
+      this.loginError = err instanceof ApiError && err.status === 401 ? 'That token is not right.' : errorText(err);
+    }
+  }
+
+  private async logout(): Promise<void> {
+    try {
+      await api('POST', '/api/logout');
+    } finally {
+      live.stop();
+      this.auth = 'out';
+    }
+  }
+
+  override render() {
+    if (this.auth === 'checking') return html`<div class="center-screen muted">Loading…</div>`;
+    if (this.auth === 'out') return this.renderLogin();
+    return html`
+      <header class="topbar">
+        <a class="brand" href="#/policy">Airlock <span>Studio</span></a>
+        <nav aria-label="Studio sections">
+          ${pages.map(
+            (p) => html`<a href="#/${p.id}" class=${this.page === p.id ? 'active' : ''} aria-current=${this.page === p.id ? 'page' : 'false'}
+              >${p.label}${p.id === 'approvals' && this.pending > 0 ? html` <span class="badge" data-testid="pending-badge">${this.pending}</span>` : nothing}</a
+            >`,
+          )}
+        </nav>
+        <div class="status">${this.renderStatus()}</div>
+        <button class="ghost" @click=${() => this.logout()}>Log out</button>
+      </header>
+      ${this.conn === 'reconnecting'
+        ? html`<div class="banner warn" role="status">Connection to the studio lost — reconnecting… Live updates resume when it is back.</div>`
+        : nothing}
+      <main>
+        <policy-view ?hidden=${this.page !== 'policy'}></policy-view>
+        <replay-view ?hidden=${this.page !== 'replay'}></replay-view>
+        <approvals-view ?hidden=${this.page !== 'approvals'} .active=${this.page === 'approvals'}></approvals-view>
+        <traffic-view ?hidden=${this.page !== 'traffic'}></traffic-view>
+        ${this.page === 'agents' ? html`<agents-view></agents-view>` : nothing}
+        ${this.page === 'secrets' ? html`<secrets-view></secrets-view>` : nothing}
+        ${this.page === 'limits' ? html`<limits-view></limits-view>` : nothing}
+      </main>
+      <div class="toasts" aria-live="polite">${this.toasts.map((t) => html`<div class="toast ${t.kind}">${t.message}</div>`)}</div>
+    `;
+  }
+
+  private renderStatus() {
+    const s = this.status;
+    const conn =
+      this.conn === 'open'
+        ? html`<span class="dot ok"></span>live`
+        : this.conn === 'reconnecting'
+          ? html`<span class="dot warn"></span>reconnecting`
+          : html`<span class="dot"></span>${this.conn}`;
+    const proxy = !s
+      ? nothing
+      : s.proxy.running
+        ? html`<span title="proxy address"><span class="dot ok"></span>proxy ${s.proxy.address ?? 'running'}</span>`
+        : html`<span title="no proxy runs in this process"><span class="dot off"></span>proxy stopped</span>`;
+    const version = s?.policy.running ?? s?.policy.current;
+    return html`<span data-testid="conn">${conn}</span> ${proxy} ${version ? html`<span class="mono" title="live policy version">policy ${version.slice(0, 8)}</span>` : nothing}`;
+  }
+
+  private renderLogin() {
+    return html`<div class="center-screen">
+      <form class="login card" @submit=${(e: Event) => this.submitLogin(e)}>
+        <h1>Airlock Studio</h1>
+        <p class="muted">Open the login URL that <code>airlock start</code> printed, or paste the token from <code>&lt;home&gt;/studio-token</code>.</p>
+        <label for="login-token">Studio token</label>
+        <input id="login-token" type="password" autocomplete="current-password" required autofocus />
+        ${this.loginError ? html`<p class="error" role="alert">${this.loginError}</p>` : nothing}
+        <button type="submit" class="primary">Log in</button>
+      </form>
+    </div>`;
+  }
+}

@@ -1,0 +1,250 @@
+// Replay: run captured traffic (fixtures file, uploaded HAR, or the audit log) against the draft and
+// the live policy side by side; counts per action and a filterable table of changed decisions.
+import { html, nothing } from 'lit';
+import { customElement, state } from 'lit/decorators.js';
+import { ApiError, api, live } from './api.ts';
+import { LightElement, errorText, json } from './base.ts';
+
+interface Summary {
+  action: string;
+  rule?: string;
+  reason: string;
+  risk?: string;
+  credentials?: string[];
+  rate_limits?: string[];
+  fail_closed?: string;
+}
+interface Row {
+  source: string;
+  input: { request?: { method?: string; url?: string; host?: string }; agent?: { id?: string } };
+  before: Summary;
+  after: Summary;
+  changes: string[];
+}
+interface Report {
+  decided: number;
+  skipped: number;
+  skippedSamples: Array<{ source: string; reason: string }>;
+  after: Record<string, number>;
+  before?: Record<string, number>;
+  changed: number;
+  changedRows: Row[];
+  changedOmitted: number;
+  transitions: Record<string, number>;
+  policyVersion: string;
+  baselineVersion?: string;
+  elapsedMs: number;
+  aborted: boolean;
+}
+interface Sources {
+  available: boolean;
+  reason?: string;
+  fixtures: Array<{ path: string; size: number }>;
+  audit: { size: number } | null;
+}
+
+@customElement('replay-view')
+export class ReplayView extends LightElement {
+  @state() private sources: Sources | undefined;
+  @state() private kind: 'fixture' | 'audit' | 'har' = 'fixture';
+  @state() private running = false;
+  @state() private progress: { decided: number; bytes: number; totalBytes: number } | undefined;
+  @state() private report: Report | undefined;
+  @state() private baselineError: string | undefined;
+  @state() private error = '';
+  @state() private problems: Array<{ file: string; line: number; column: number; message: string }> = [];
+  @state() private filter = '';
+  @state() private changeFilter = '';
+  @state() private openRow: number | undefined;
+  private harText: string | undefined;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.load();
+    live.addEventListener('replay-progress', (e) => {
+      if (this.running) this.progress = (e as CustomEvent).detail;
+    });
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.sources = await api<Sources>('GET', '/api/replay/sources');
+    } catch (err) {
+      this.error = errorText(err);
+    }
+  }
+
+  private async readHar(e: Event): Promise<void> {
+    const f = (e.target as HTMLInputElement).files?.[0];
+    this.harText = f ? await f.text() : undefined;
+  }
+
+  private async run(e: Event): Promise<void> {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
+    const body: Record<string, unknown> = { source: this.kind };
+    if (this.kind === 'fixture') body.file = data.get('fixture');
+    if (this.kind === 'audit') {
+      for (const k of ['since', 'until', 'agent', 'host']) {
+        const v = String(data.get(k) ?? '');
+        if (v) body[k] = k === 'since' || k === 'until' ? new Date(v).toISOString() : v;
+      }
+    }
+    if (this.kind === 'har') {
+      if (!this.harText) {
+        this.error = 'Choose a HAR file first.';
+        return;
+      }
+      body.har = this.harText;
+    }
+    this.running = true;
+    this.error = '';
+    this.problems = [];
+    this.progress = undefined;
+    this.openRow = undefined;
+    try {
+      const r = await api<{ report: Report; baselineError?: string }>('POST', '/api/replay', body);
+      this.report = r.report;
+      this.baselineError = r.baselineError;
+    } catch (err) {
+      this.error = errorText(err);
+      if (err instanceof ApiError && Array.isArray(err.body.problems)) this.problems = err.body.problems as typeof this.problems;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private cancel(): void {
+    void api('POST', '/api/replay/cancel');
+  }
+
+  private rows(): Array<[Row, number]> {
+    const r = this.report;
+    if (!r) return [];
+    const q = this.filter.trim().toLowerCase();
+    return r.changedRows
+      .map((row, i) => [row, i] as [Row, number])
+      .filter(([row]) => {
+        if (this.changeFilter.includes(' → ')) {
+          const [from, to] = this.changeFilter.split(' → ');
+          if (row.before.action !== from || row.after.action !== to) return false;
+        } else if (this.changeFilter && !row.changes.includes(this.changeFilter)) return false;
+        if (!q) return true;
+        const hay = `${row.input.request?.method} ${row.input.request?.url} ${row.input.agent?.id} ${row.before.rule} ${row.after.rule} ${row.after.reason} ${row.source}`.toLowerCase();
+        return hay.includes(q);
+      });
+  }
+
+  override render() {
+    const s = this.sources;
+    return html`<div class="page replay">
+      <h2>Replay traffic against the draft</h2>
+      <p class="muted">Every request is decided by the draft and by the live policy, with the time it was captured (deterministic). Nothing is sent anywhere.</p>
+      ${s && !s.available ? html`<div class="banner warn">Replay is not available: ${s.reason}</div>` : nothing}
+      <form class="card replay-form" @submit=${(e: Event) => this.run(e)}>
+        <fieldset class="row">
+          <legend>Traffic</legend>
+          ${(['fixture', 'har', 'audit'] as const).map(
+            (k) => html`<label class="check"><input type="radio" name="kind" .checked=${this.kind === k} @change=${() => (this.kind = k)} />
+              ${k === 'fixture' ? 'Fixtures file' : k === 'har' ? 'HAR upload' : 'Audit log'}</label>`,
+          )}
+        </fieldset>
+        ${this.kind === 'fixture'
+          ? html`<label>File <select name="fixture" id="replay-fixture" required>
+              ${s?.fixtures.length ? s.fixtures.map((f) => html`<option value=${f.path}>${f.path} (${Math.ceil(f.size / 1024)} KiB)</option>`) : html`<option value="">No files in fixtures/</option>`}
+            </select></label>`
+          : nothing}
+        ${this.kind === 'har' ? html`<label>HAR file (browser devtools, mitmproxy) <input type="file" accept=".har,application/json" @change=${(e: Event) => this.readHar(e)} /></label>` : nothing}
+        ${this.kind === 'audit'
+          ? s?.audit
+            ? html`<div class="row wrap">
+                <label>From <input type="datetime-local" name="since" /></label>
+                <label>To <input type="datetime-local" name="until" /></label>
+                <label>Agent <input name="agent" placeholder="any" /></label>
+                <label>Host <input name="host" placeholder="any" /></label>
+              </div>`
+            : html`<p class="empty">The audit log is empty: no traffic has gone through the proxy yet.</p>`
+          : nothing}
+        <div class="row">
+          <button type="submit" id="replay-run" class="primary" ?disabled=${this.running || (s !== undefined && !s.available)}>${this.running ? 'Replaying…' : 'Replay'}</button>
+          ${this.running ? html`<button type="button" class="ghost" @click=${() => this.cancel()}>Cancel</button>` : nothing}
+          ${this.running && this.progress
+            ? html`<progress max=${this.progress.totalBytes || 1} value=${this.progress.bytes}></progress><span class="muted">${this.progress.decided} decided</span>`
+            : nothing}
+        </div>
+      </form>
+      ${this.error
+        ? html`<div class="error" role="alert">${this.error}
+            ${this.problems.length ? html`<ul>${this.problems.map((p) => html`<li class="mono small">${p.file}:${p.line}:${p.column}: ${p.message}</li>`)}</ul>` : nothing}</div>`
+        : nothing}
+      ${this.report ? this.renderReport(this.report) : nothing}
+    </div>`;
+  }
+
+  private renderReport(r: Report) {
+    const actions = ['allow', 'approve', 'deny'];
+    const rows = this.rows();
+    return html`<section class="report" data-testid="replay-report">
+      ${this.baselineError ? html`<div class="banner warn">${this.baselineError} — showing the draft only.</div>` : nothing}
+      <div class="counts">
+        ${actions.map(
+          (a) => html`<div class="count-card ${a}">
+            <div class="label">${a}</div>
+            <div class="num" data-testid="count-${a}">${r.after[a] ?? 0}</div>
+            ${r.before ? html`<div class="muted small">live: ${r.before[a] ?? 0}</div>` : nothing}
+          </div>`,
+        )}
+        <div class="count-card">
+          <div class="label">changed</div>
+          <div class="num" data-testid="count-changed">${r.changed}</div>
+          <div class="muted small">of ${r.decided} in ${r.elapsedMs} ms${r.skipped ? `, ${r.skipped} skipped` : ''}</div>
+        </div>
+      </div>
+      ${r.aborted ? html`<p class="banner warn">Cancelled: the numbers cover what was replayed so far.</p>` : nothing}
+      ${r.skippedSamples.length
+        ? html`<details><summary>${r.skipped} entries could not be replayed</summary><ul>${r.skippedSamples.map((s) => html`<li class="small"><span class="mono">${s.source}</span>: ${s.reason}</li>`)}</ul></details>`
+        : nothing}
+      ${r.changed === 0
+        ? html`<p class="empty">No decision changes between the live policy and the draft.</p>`
+        : html`
+            <div class="row wrap">
+              <input type="search" placeholder="Filter: URL, agent, rule…" aria-label="Filter changed decisions" .value=${this.filter} @input=${(e: Event) => (this.filter = (e.target as HTMLInputElement).value)} />
+              <select aria-label="Kind of change" @change=${(e: Event) => (this.changeFilter = (e.target as HTMLSelectElement).value)}>
+                <option value="">All changes</option>
+                ${Object.entries(r.transitions).map(([k, n]) => html`<option value=${k}>${k} (${n})</option>`)}
+                <option value="rule">rule changed</option>
+                <option value="risk">risk changed</option>
+                <option value="credentials">credentials changed</option>
+              </select>
+              <span class="muted small">${rows.length} shown${r.changedOmitted ? `, ${r.changedOmitted} more not kept` : ''}</span>
+            </div>
+            <table class="grid" data-testid="changed-table">
+              <thead><tr><th>Request</th><th>Agent</th><th>Live</th><th>Draft</th><th>Draft rule · reason</th></tr></thead>
+              <tbody>
+                ${rows.map(
+                  ([row, i]) => html`<tr tabindex="0" class="clickable" @click=${() => (this.openRow = this.openRow === i ? undefined : i)}
+                      @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this.openRow = this.openRow === i ? undefined : i))}>
+                      <td class="mono url">${row.input.request?.method} ${row.input.request?.url}</td>
+                      <td>${row.input.agent?.id ?? ''}</td>
+                      <td><span class="action ${row.before.action}">${row.before.action}</span><div class="mono small">${row.before.rule ?? ''}</div></td>
+                      <td><span class="action ${row.after.action}">${row.after.action}</span><div class="mono small">${row.after.rule ?? ''}</div></td>
+                      <td class="small">${row.after.reason}</td>
+                    </tr>
+                    ${this.openRow === i
+                      ? html`<tr class="detail"><td colspan="5">
+                          <div class="decisions">
+                            <div class="decision-card"><h4>Live</h4><pre class="mono small">${json(row.before)}</pre></div>
+                            <div class="decision-card"><h4>Draft</h4><pre class="mono small">${json(row.after)}</pre></div>
+                          </div>
+                          <h4>Input <span class="muted small">${row.source}</span></h4>
+                          <pre class="mono small input-json">${json(row.input)}</pre>
+                        </td></tr>`
+                      : nothing}`,
+                )}
+              </tbody>
+            </table>
+          `}
+    </section>`;
+  }
+}

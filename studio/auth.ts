@@ -1,0 +1,168 @@
+// The studio's access control: one admin token (created on first start, mode 0600), exchanged for a
+// session cookie; Host/Origin allow-lists (DNS rebinding and cross-site requests); a CSRF token
+// header on every mutating request; failed logins rate-limited per client address.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const SESSION_COOKIE = 'airlock_session';
+export const CSRF_HEADER = 'x-airlock-csrf';
+const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+
+export interface AdminToken {
+  token: string;
+  /** True when this start created the token (the login URL is worth printing). */
+  created: boolean;
+  file: string;
+}
+
+/** Reads the admin token from <home>/studio-token, creating it (mode 0600) when missing. */
+export function ensureAdminToken(home: string): AdminToken {
+  const file = path.join(home, 'studio-token');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  try {
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    const token = crypto.randomBytes(32).toString('base64url');
+    fs.writeSync(fd, `${token}\n`);
+    fs.closeSync(fd);
+    return { token, created: true, file };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.statSync(file);
+  if ((st.mode & 0o077) !== 0) {
+    throw new Error(`${file} is readable by other users (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${file}`);
+  }
+  const token = fs.readFileSync(file, 'utf8').trim();
+  if (token.length < 32) throw new Error(`${file} does not hold a usable studio token; delete it to create a new one`);
+  return { token, created: false, file };
+}
+
+export function tokensEqual(a: string, b: string): boolean {
+  const ha = crypto.createHash('sha256').update(a).digest();
+  const hb = crypto.createHash('sha256').update(b).digest();
+  return crypto.timingSafeEqual(ha, hb);
+}
+
+export interface Session {
+  id: string;
+  csrf: string;
+  created: number;
+  expires: number;
+}
+
+/** In-memory sessions: a restart logs everyone out, which is fine for a local control plane. */
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+  constructor(private readonly now: () => number = Date.now) {}
+
+  create(): Session {
+    this.sweep();
+    const t = this.now();
+    const s: Session = {
+      id: crypto.randomBytes(32).toString('base64url'),
+      csrf: crypto.randomBytes(24).toString('base64url'),
+      created: t,
+      expires: t + SESSION_TTL_MS,
+    };
+    this.sessions.set(s.id, s);
+    return s;
+  }
+
+  get(id: string | undefined): Session | undefined {
+    if (!id) return undefined;
+    const s = this.sessions.get(id);
+    if (!s) return undefined;
+    if (s.expires <= this.now()) {
+      this.sessions.delete(id);
+      return undefined;
+    }
+    s.expires = this.now() + SESSION_TTL_MS; // sliding
+    return s;
+  }
+
+  destroy(id: string | undefined): void {
+    if (id) this.sessions.delete(id);
+  }
+
+  destroyAll(): void {
+    this.sessions.clear();
+  }
+
+  private sweep(): void {
+    const t = this.now();
+    for (const [id, s] of this.sessions) if (s.expires <= t) this.sessions.delete(id);
+  }
+}
+
+/** Failed-login limiter: at most `max` failures per client per window, then 429 until it passes. */
+export class LoginLimiter {
+  private readonly failures = new Map<string, number[]>();
+  constructor(
+    private readonly max = 5,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds until this client may try again, or 0. */
+  retryAfter(client: string): number {
+    const list = this.recent(client);
+    if (list.length < this.max) return 0;
+    return Math.max(1, Math.ceil((list[0]! + this.windowMs - this.now()) / 1000));
+  }
+
+  fail(client: string): void {
+    const list = this.recent(client);
+    list.push(this.now());
+    this.failures.set(client, list);
+    if (this.failures.size > 10_000) this.failures.delete(this.failures.keys().next().value!);
+  }
+
+  succeed(client: string): void {
+    this.failures.delete(client);
+  }
+
+  private recent(client: string): number[] {
+    const cutoff = this.now() - this.windowMs;
+    const list = (this.failures.get(client) ?? []).filter((t) => t > cutoff);
+    if (list.length) this.failures.set(client, list);
+    else this.failures.delete(client);
+    return list;
+  }
+}
+
+/**
+ * Which Host headers and Origins the studio answers. Checking Host defeats DNS rebinding (a hostile
+ * page whose name resolves to 127.0.0.1); checking Origin defeats cross-site requests.
+ */
+export class OriginPolicy {
+  readonly hosts = new Set<string>();
+  readonly origins = new Set<string>();
+
+  constructor(listenHost: string, port: number, extraOrigins: string[] = []) {
+    const names = new Set([listenHost, 'localhost', '127.0.0.1', '[::1]']);
+    if (listenHost.includes(':') && !listenHost.startsWith('[')) names.add(`[${listenHost}]`);
+    if (listenHost === '0.0.0.0' || listenHost === '::') names.delete(listenHost);
+    for (const n of names) {
+      this.hosts.add(`${n}:${port}`.toLowerCase());
+      this.origins.add(`http://${n}:${port}`.toLowerCase());
+    }
+    for (const o of extraOrigins) {
+      const u = new URL(o);
+      this.origins.add(u.origin.toLowerCase());
+      this.hosts.add(u.host.toLowerCase());
+    }
+  }
+
+  hostAllowed(host: string | undefined): boolean {
+    return !!host && this.hosts.has(host.toLowerCase());
+  }
+
+  originAllowed(origin: string | undefined): boolean {
+    return !!origin && this.origins.has(origin.toLowerCase());
+  }
+}
+
+export function isMutating(method: string): boolean {
+  return !['GET', 'HEAD', 'OPTIONS'].includes(method.toUpperCase());
+}

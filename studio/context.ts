@@ -1,0 +1,95 @@
+// The studio's shared state: draft, published versions, evaluators, the live hub and the runtime.
+import fs from 'node:fs';
+import path from 'node:path';
+import { compilePolicy, policyVersion, type CompiledPolicy } from '../engine/compile.ts';
+import { PolicyEngine } from '../engine/engine.ts';
+import { DraftStore } from './drafts.ts';
+import { Hub } from './live.ts';
+import { DraftEvaluator } from './policy-tools.ts';
+import { engineOf, policyDirOf, type StudioRuntime } from './runtime.ts';
+import { VersionStore } from './versions.ts';
+
+export class StudioContext {
+  readonly draft: DraftStore;
+  readonly evaluator: DraftEvaluator;
+  readonly hub = new Hub();
+  private live: { version: string; engine: PolicyEngine } | undefined;
+  private liveLoading: Promise<PolicyEngine> | undefined;
+  private readonly closers: Array<() => unknown> = [];
+
+  private constructor(
+    readonly home: string,
+    readonly runtime: StudioRuntime | undefined,
+    readonly versions: VersionStore,
+    readonly projectRoot: string,
+  ) {
+    this.draft = new DraftStore(path.join(home, 'draft'));
+    this.evaluator = new DraftEvaluator(this.draft);
+  }
+
+  static async open(home: string, runtime: StudioRuntime | undefined, projectRoot: string): Promise<StudioContext> {
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    const ctx = new StudioContext(home, runtime, await VersionStore.open(home), projectRoot);
+    ctx.draft.ensure(ctx.liveDir());
+    return ctx;
+  }
+
+  /** The folder of the live policy: the studio's current published version, else the runtime's policy folder. */
+  liveDir(): string | undefined {
+    const current = this.versions.current;
+    if (current) {
+      const dir = this.versions.dirOf(current);
+      if (fs.existsSync(dir)) return dir;
+    }
+    const fromRuntime = policyDirOf(this.runtime);
+    if (typeof fromRuntime === 'string') return path.resolve(fromRuntime);
+    const fallback = path.join(this.projectRoot, 'rego');
+    return fs.existsSync(fallback) ? fallback : undefined;
+  }
+
+  /** The version the proxy decides with right now (undefined when no proxy is running). */
+  runningVersion(): string | undefined {
+    return engineOf(this.runtime)?.version;
+  }
+
+  /** Hot-reloads the runtime's engine with a compiled policy (no-op without a running proxy). */
+  async activate(compiled: CompiledPolicy): Promise<void> {
+    const engine = engineOf(this.runtime);
+    if (engine) await engine.load(compiled);
+    this.live = undefined;
+  }
+
+  /** An inline engine with the live policy, for side-by-side replay and evaluation. */
+  async liveEngine(): Promise<PolicyEngine | undefined> {
+    const dir = this.liveDir();
+    if (!dir) return undefined;
+    const version = policyVersion(dir);
+    if (this.live?.version === version) return this.live.engine;
+    this.liveLoading ??= (async () => {
+      const engine = new PolicyEngine({ mode: 'inline' });
+      try {
+        await engine.load(await compilePolicy(dir));
+      } catch (err) {
+        await engine.close();
+        throw err;
+      }
+      const old = this.live;
+      this.live = { version, engine };
+      if (old) void old.engine.close();
+      return engine;
+    })().finally(() => (this.liveLoading = undefined));
+    return this.liveLoading;
+  }
+
+  onClose(fn: () => unknown): void {
+    this.closers.push(fn);
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.closers.splice(0)) await fn();
+    this.hub.closeAll();
+    await this.evaluator.close();
+    await this.live?.engine.close();
+    this.live = undefined;
+  }
+}

@@ -1,0 +1,141 @@
+// What the editor asks of the toolchain: check the draft (with unsaved buffers laid over it),
+// format one file with `opa fmt`, and evaluate a request description against the draft with an
+// inline PolicyEngine. All of it works on throwaway copies: the draft itself is only written by Save.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type PolicyProblem } from '../engine/compile.ts';
+import { PolicyEngine } from '../engine/engine.ts';
+import { requireOpa } from '../engine/toolchain.ts';
+import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
+import { runOpaTests, type TestReport } from './versions.ts';
+
+const run = promisify(execFile);
+
+export type Overlay = Record<string, string>;
+
+async function withOverlay<T>(draft: DraftStore, files: Overlay | undefined, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-'));
+  try {
+    draft.overlay(files ?? {}, dir);
+    return await fn(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function validOverlay(value: unknown): Overlay | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new DraftPathError('files must be an object of path → content');
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 50) throw new DraftPathError('too many files');
+  for (const [, v] of entries) if (typeof v !== 'string') throw new DraftPathError('file contents must be strings');
+  return value as Overlay;
+}
+
+export interface CheckResult {
+  ok: boolean;
+  problems: PolicyProblem[];
+}
+
+/** `opa check` of the draft with unsaved buffers: problems at file, line, column. */
+export async function checkDraft(draft: DraftStore, files?: Overlay): Promise<CheckResult> {
+  return withOverlay(draft, files, async (dir) => {
+    const hasRego = fs.readdirSync(dir, { recursive: true }).some((f) => String(f).endsWith('.rego'));
+    if (!hasRego) return { ok: false, problems: [{ file: '(policy)', line: 0, column: 0, message: 'the draft has no .rego files' }] };
+    const problems = await checkPolicy(dir);
+    return { ok: problems.length === 0, problems };
+  });
+}
+
+export async function testDraft(draft: DraftStore, files?: Overlay): Promise<TestReport> {
+  return withOverlay(draft, files, (dir) => runOpaTests(dir));
+}
+
+export interface FmtResult {
+  ok: boolean;
+  content?: string;
+  problems: PolicyProblem[];
+}
+
+/** Formats one Rego file with `opa fmt`; a parse error comes back as problems, the text unchanged. */
+export async function formatRego(rel: string, content: string): Promise<FmtResult> {
+  if (Buffer.byteLength(content) > MAX_POLICY_FILE_BYTES) throw new DraftPathError('file is larger than 1 MiB');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-fmt-'));
+  try {
+    const abs = resolveDraftPath(dir, rel);
+    if (!abs.endsWith('.rego')) return { ok: true, content, problems: [] };
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    try {
+      const r = await run(requireOpa(), ['fmt', abs], { maxBuffer: 16 * 1024 * 1024, timeout: 20_000 });
+      return { ok: true, content: r.stdout, problems: [] };
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; code?: unknown };
+      if (typeof e.code === 'string') throw err;
+      return { ok: false, problems: fmtProblems(`${e.stdout ?? ''}${e.stderr ?? ''}`, abs, rel) };
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `FILE:ROW: message` then the source line and a caret under the column. */
+function fmtProblems(out: string, abs: string, rel: string): PolicyProblem[] {
+  const problems: PolicyProblem[] = [];
+  const lines = out.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith(`${abs}:`)) continue;
+    const m = /^:(\d+): (.*)$/.exec(line.slice(abs.length));
+    if (!m) continue;
+    let column = 1;
+    const caret = lines[i + 2];
+    if (caret !== undefined && /^\t *\^$/.test(caret)) column = caret.length - 1;
+    problems.push({ file: rel, line: Number(m[1]), column, message: m[2]! });
+  }
+  if (problems.length === 0) problems.push({ file: rel, line: 0, column: 0, message: out.replaceAll(abs, rel).trim() || 'opa fmt failed' });
+  return problems;
+}
+
+/**
+ * Evaluates descriptions against the draft. Keeps one inline engine and recompiles only when the
+ * draft's sources (with unsaved buffers) changed.
+ */
+export class DraftEvaluator {
+  private engine = new PolicyEngine({ mode: 'inline' });
+  private loadedVersion: string | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly draft: DraftStore) {}
+
+  async evaluate(input: RequestDescription, files?: Overlay, opts: { replay?: boolean } = {}): Promise<{ ok: true; decision: EngineDecision } | { ok: false; problems: PolicyProblem[] }> {
+    // Serialized: one compile at a time, the engine swap is not shared between callers.
+    const job = this.queue.then(() => this.evaluateNow(input, files, opts));
+    this.queue = job.catch(() => undefined);
+    return job;
+  }
+
+  private async evaluateNow(input: RequestDescription, files: Overlay | undefined, opts: { replay?: boolean }) {
+    return withOverlay(this.draft, files, async (dir) => {
+      const version = policyVersion(dir);
+      if (version !== this.loadedVersion) {
+        try {
+          await this.engine.load(await compilePolicy(dir));
+          this.loadedVersion = version;
+        } catch (err) {
+          if (err instanceof PolicyCompileError) return { ok: false as const, problems: err.problems };
+          throw err;
+        }
+      }
+      return { ok: true as const, decision: await this.engine.decide(input, opts) };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.engine.close();
+  }
+}

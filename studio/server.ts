@@ -1,0 +1,318 @@
+// The studio server: fastify (REST) + ws (live events) + the bundled browser app.
+// `buildStudioApp(deps)` returns the fastify instance (tests use `inject`); `startStudio(runtime,
+// {host, port})` builds the app if needed, listens (loopback by default) and returns its login URL.
+//
+// Access: every /api route except /api/login needs the session cookie; every request's Host must
+// be one of the studio's own names (DNS rebinding); mutating requests need an allowed Origin (when
+// the browser sends one) and the session's CSRF token in X-Airlock-CSRF; WebSocket upgrades need
+// the cookie and an allowed Origin.
+import fs from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import { WebSocketServer } from 'ws';
+import { compilePolicy } from '../engine/compile.ts';
+import { ensureHome } from '../engine/state/home.ts';
+import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, ensureAdminToken, isMutating, tokensEqual, type Session } from './auth.ts';
+import { distDir, ensureStudioBuilt } from './build.ts';
+import { StudioContext } from './context.ts';
+import { DraftPathError } from './drafts.ts';
+import { registerPolicyRoutes } from './api/policy.ts';
+import { registerReplayRoutes } from './api/replay.ts';
+import { registerSystemRoutes } from './api/system.ts';
+import type { StudioRuntime } from './runtime.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const projectRoot = path.resolve(here, '..');
+
+export const DEFAULT_STUDIO_HOST = '127.0.0.1';
+export const DEFAULT_STUDIO_PORT = 8081;
+
+export interface StudioDeps {
+  home: string;
+  runtime?: StudioRuntime;
+  /** The address the studio is reached at (Host/Origin allow-list). */
+  host?: string;
+  port?: number;
+  /** Extra origins (e.g. behind a reverse proxy: "https://airlock.example"). */
+  allowedOrigins?: string[];
+  /** Admin token; read from or created in <home>/studio-token when absent. */
+  token?: string;
+  /** Project root holding fixtures/ and the default rego/ (tests point it elsewhere). */
+  projectRoot?: string;
+  /** Fastify logger (off by default: the runtime prints its own lines). */
+  logger?: boolean;
+  loginLimiter?: LoginLimiter;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    studio: StudioContext;
+  }
+  interface FastifyRequest {
+    session?: Session;
+  }
+}
+
+const securityHeaders: Record<string, string> = {
+  // CodeMirror injects <style> elements, hence 'unsafe-inline' for styles only.
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+function clientKey(req: FastifyRequest | IncomingMessage): string {
+  const ip = 'ip' in req ? (req as FastifyRequest).ip : req.socket.remoteAddress;
+  return ip ?? 'unknown';
+}
+
+export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance> {
+  const home = deps.home;
+  const host = deps.host ?? DEFAULT_STUDIO_HOST;
+  const port = deps.port ?? DEFAULT_STUDIO_PORT;
+  const origins = new OriginPolicy(host, port, deps.allowedOrigins);
+  const token = deps.token ?? ensureAdminToken(home).token;
+  const sessions = new SessionStore();
+  const limiter = deps.loginLimiter ?? new LoginLimiter();
+  const ctx = await StudioContext.open(home, deps.runtime, deps.projectRoot ?? projectRoot);
+
+  const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false });
+  app.decorate('studio', ctx);
+  await app.register(fastifyCookie);
+
+  const sessionOf = (cookieHeader: string | undefined): Session | undefined => {
+    if (!cookieHeader) return undefined;
+    const cookies = app.parseCookie(cookieHeader);
+    return sessions.get(cookies[SESSION_COOKIE]);
+  };
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!origins.hostAllowed(req.headers.host)) {
+      return reply.code(421).send({ error: 'this studio does not answer to that host name' });
+    }
+    const origin = req.headers.origin;
+    if (isMutating(req.method) && origin !== undefined && !origins.originAllowed(origin)) {
+      return reply.code(403).send({ error: 'cross-origin request refused' });
+    }
+    if (!req.url.startsWith('/api/') || req.url === '/api/login' || req.url.startsWith('/api/login?')) return;
+    const session = sessionOf(req.headers.cookie);
+    if (!session) return reply.code(401).send({ error: 'login required' });
+    if (isMutating(req.method)) {
+      const csrf = req.headers[CSRF_HEADER];
+      if (typeof csrf !== 'string' || !tokensEqual(csrf, session.csrf)) {
+        return reply.code(403).send({ error: 'missing or wrong CSRF token' });
+      }
+    }
+    req.session = session;
+  });
+
+  app.addHook('onSend', async (req, reply, payload) => {
+    for (const [k, v] of Object.entries(securityHeaders)) reply.header(k, v);
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    const status = err instanceof DraftPathError ? 400 : err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) {
+      req.log.error(err);
+      process.stderr.write(`airlock studio: ${req.method} ${req.url.split('?')[0]}: ${err.message}\n`);
+    }
+    return reply.code(status).send({ error: status >= 500 ? `internal error: ${err.message}` : err.message });
+  });
+
+  // ---- login -------------------------------------------------------------------------------
+  app.post('/api/login', async (req, reply) => {
+    const key = clientKey(req);
+    const wait = limiter.retryAfter(key);
+    if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
+    const given = (req.body as { token?: unknown } | undefined)?.token;
+    if (typeof given !== 'string' || !tokensEqual(given.trim(), token)) {
+      limiter.fail(key);
+      return reply.code(401).send({ error: 'wrong token' });
+    }
+    limiter.succeed(key);
+    const old = sessionOf(req.headers.cookie);
+    if (old) sessions.destroy(old.id);
+    const s = sessions.create();
+    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure: false, maxAge: 12 * 3600 });
+    return { ok: true, csrf: s.csrf };
+  });
+
+  app.post('/api/logout', async (req, reply) => {
+    sessions.destroy(req.session?.id);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
+
+  // ---- feature routes ------------------------------------------------------------------------
+  registerPolicyRoutes(app, ctx);
+  registerSystemRoutes(app, ctx);
+  registerReplayRoutes(app, ctx);
+  await mountOptionalPlugins(app, ctx);
+
+  app.all('/api/*', async (_req, reply) => reply.code(404).send({ error: 'no such API route' }));
+
+  // ---- browser app ---------------------------------------------------------------------------
+  if (fs.existsSync(distDir)) {
+    await app.register(fastifyStatic, { root: distDir, index: ['index.html'], wildcard: false, serveDotFiles: false });
+  }
+  app.setNotFoundHandler(async (req, reply) => {
+    const index = path.join(distDir, 'index.html');
+    if (req.method === 'GET' && !req.url.startsWith('/api/') && fs.existsSync(index)) {
+      return reply.type('text/html; charset=utf-8').send(fs.readFileSync(index));
+    }
+    if (!fs.existsSync(index)) return reply.code(503).type('text/plain').send('The studio app is not built. Run `npm install` (or `node bin/run-ts.js studio/build.ts`).\n');
+    return reply.code(404).send({ error: 'not found' });
+  });
+
+  // ---- WebSocket -----------------------------------------------------------------------------
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const refuse = (socket: Duplex, status: number, text: string): void => {
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = req.url ?? '';
+    if (url !== '/api/ws' && !url.startsWith('/api/ws?')) return refuse(socket, 404, 'Not Found');
+    if (!origins.hostAllowed(req.headers.host)) return refuse(socket, 421, 'Misdirected Request');
+    if (!origins.originAllowed(req.headers.origin)) return refuse(socket, 403, 'Forbidden');
+    if (!sessionOf(req.headers.cookie)) return refuse(socket, 401, 'Unauthorized');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ctx.hub.add(ws);
+      let alive = true;
+      ws.on('pong', () => (alive = true));
+      const beat = setInterval(() => {
+        // A session that was logged out or expired loses its live feed too.
+        if (!alive || !sessionOf(req.headers.cookie)) return ws.terminate();
+        alive = false;
+        ws.ping();
+      }, 20_000);
+      beat.unref();
+      ws.on('close', () => clearInterval(beat));
+      ws.on('message', () => undefined); // the feed is one-way; actions go through REST with CSRF
+      ws.send(JSON.stringify({ type: 'hello', data: { running: ctx.runningVersion() ?? null, current: ctx.versions.current } }));
+    });
+  });
+
+  // Policy reloads (from any source) reach every browser.
+  const engine = deps.runtime?.engine;
+  if (engine && typeof engine.onReload === 'function') {
+    ctx.onClose(engine.onReload((version) => ctx.hub.broadcast('policy', { event: 'reloaded', version })));
+  }
+
+  app.addHook('onClose', async () => {
+    wss.close();
+    await ctx.close();
+  });
+  return app;
+}
+
+/**
+ * Mounts fastify plugins other engineers own, when they exist: studio/api/approvals.ts and
+ * studio/api/limits.ts. Each gets {runtime, home, broadcast} as plugin options; routes are behind
+ * the same login/CSRF hooks as everything else.
+ */
+async function mountOptionalPlugins(app: FastifyInstance, ctx: StudioContext): Promise<void> {
+  for (const name of ['approvals', 'limits']) {
+    const file = path.join(here, 'api', `${name}.ts`);
+    if (!fs.existsSync(file)) continue;
+    const mod = (await import(new URL(`./api/${name}.ts`, import.meta.url).href)) as Record<string, unknown>;
+    const plugin = (mod.default ?? mod[`${name}Plugin`] ?? mod.plugin) as Parameters<FastifyInstance['register']>[0] | undefined;
+    if (typeof plugin !== 'function') continue;
+    await app.register(plugin, {
+      runtime: ctx.runtime,
+      home: ctx.home,
+      broadcast: (type: string, data: unknown) => ctx.hub.broadcast(type, data),
+    } as never);
+  }
+}
+
+export interface StartedStudio {
+  app: FastifyInstance;
+  host: string;
+  port: number;
+  url: string;
+  /** The URL that logs a browser in (token in the fragment, which browsers never send to a server). */
+  loginUrl: string;
+  /** True when this start created the admin token. */
+  tokenCreated: boolean;
+  tokenFile: string;
+  close(): Promise<void>;
+}
+
+export interface StartStudioOptions {
+  host?: string;
+  port?: number;
+  allowedOrigins?: string[];
+  /** Where the start-up lines go (default: stdout). */
+  log?: (line: string) => void;
+}
+
+export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptions = {}): Promise<StartedStudio> {
+  const host = opts.host ?? DEFAULT_STUDIO_HOST;
+  const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const home = ensureHome(runtime.home);
+  await ensureStudioBuilt({ quiet: true });
+  const admin = ensureAdminToken(home);
+  // Port 0 (tests): the Host/Origin allow-list needs the real port, so pick one first.
+  let port = opts.port ?? DEFAULT_STUDIO_PORT;
+  if (port === 0) port = await freePort(host);
+  const app = await buildStudioApp({ home, runtime, host, port, token: admin.token, allowedOrigins: opts.allowedOrigins });
+  await activatePublished(app.studio, log);
+  try {
+    await app.listen({ host, port });
+  } catch (err) {
+    await app.close();
+    throw new Error(`studio cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  const url = `http://${shown}:${port}/`;
+  const loginUrl = `${url}#token=${admin.token}`;
+  // The login URL carries the admin token: printed only the first time, when the token is created.
+  if (admin.created) log(`airlock: studio at ${url} — log in once with: ${loginUrl}`);
+  else log(`airlock: studio at ${url} (log-in token in ${admin.file})`);
+  return { app, host, port, url, loginUrl, tokenCreated: admin.created, tokenFile: admin.file, close: () => app.close() };
+}
+
+/**
+ * A version published from the studio stays live across restarts: if the proxy started with its
+ * policy folder but the studio has a current published version, that version is loaded.
+ */
+async function activatePublished(ctx: StudioContext, log: (line: string) => void): Promise<void> {
+  const current = ctx.versions.current;
+  const engine = ctx.runtime?.engine;
+  if (!current || !engine || engine.version === current) return;
+  const dir = ctx.versions.dirOf(current);
+  if (!fs.existsSync(dir)) return;
+  try {
+    await ctx.activate(await compilePolicy(dir));
+    log(`airlock: live policy is studio-published version ${current} (${dir})`);
+  } catch (err) {
+    log(`airlock: studio-published version ${current} could not be loaded (${(err as Error).message.split('\n')[0]}); keeping ${engine.version ?? 'the started policy'}`);
+  }
+}
+
+async function freePort(host: string): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, host, () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export type { FastifyReply };

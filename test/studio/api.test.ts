@@ -1,0 +1,256 @@
+// Studio API through fastify inject: access control (login, cookie flags, CSRF, Origin, Host,
+// rate-limited logins), draft files (path traversal refused), compile problems at file/line/col,
+// formatting, evaluation, publish (refused when the draft fails to compile or fails its tests) and rollback.
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { buildStudioApp } from '../../studio/server.ts';
+import { LoginLimiter } from '../../studio/auth.ts';
+import { HOST, ORIGIN, TOKEN, basePolicy, description, loginSession, makeProject } from './helpers.ts';
+
+const project = makeProject();
+t.teardown(project.cleanup);
+const engine = new PolicyEngine({ mode: 'inline' });
+await engine.loadFolder(project.policy);
+t.teardown(() => engine.close());
+let clock = 1_000_000;
+const app = await buildStudioApp({
+  home: project.home,
+  projectRoot: project.root,
+  runtime: { home: project.home, policyDir: project.policy, engine },
+  token: TOKEN,
+  loginLimiter: new LoginLimiter(5, 60_000, () => clock),
+});
+t.teardown(() => app.close());
+const s = await loginSession(app);
+
+t.test('every API route needs the session cookie', async (t) => {
+  const routes: Array<[string, string]> = [
+    ['GET', '/api/session'], ['GET', '/api/status'], ['GET', '/api/policy/files'], ['GET', '/api/policy/file?path=airlock.rego'],
+    ['PUT', '/api/policy/file'], ['DELETE', '/api/policy/file?path=airlock.rego'], ['POST', '/api/policy/check'], ['POST', '/api/policy/fmt'],
+    ['POST', '/api/policy/evaluate'], ['POST', '/api/policy/publish'], ['POST', '/api/policy/rollback'], ['GET', '/api/policy/versions'],
+    ['POST', '/api/policy/draft/reset'], ['GET', '/api/traffic/recent'], ['GET', '/api/captures'], ['GET', '/api/agents'],
+    ['GET', '/api/secrets'], ['PUT', '/api/secrets/x'], ['GET', '/api/limits'], ['GET', '/api/replay/sources'], ['POST', '/api/replay'],
+    ['GET', '/api/approvals'], ['GET', '/api/nonexistent'],
+  ];
+  for (const [method, url] of routes) {
+    const res = await app.inject({ method: method as 'GET', url, headers: { host: HOST, origin: ORIGIN }, payload: method === 'GET' || method === 'DELETE' ? undefined : {} });
+    t.equal(res.statusCode, 401, `${method} ${url} without a session`);
+  }
+  const forged = await app.inject({ method: 'GET', url: '/api/status', headers: { host: HOST, cookie: 'airlock_session=forged' } });
+  t.equal(forged.statusCode, 401, 'an unknown session id is refused');
+  const ok = await s.call({ method: 'GET', url: '/api/status' });
+  t.equal(ok.statusCode, 200);
+});
+
+t.test('login sets an HttpOnly SameSite=Strict session cookie; the app shell needs no login', async (t) => {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST, origin: ORIGIN }, payload: { token: TOKEN } });
+  t.equal(res.statusCode, 200);
+  const cookie = String(res.headers['set-cookie']);
+  t.match(cookie, /^airlock_session=[A-Za-z0-9_-]{40,};/);
+  t.match(cookie, /HttpOnly/);
+  t.match(cookie, /SameSite=Strict/);
+  t.match(cookie, /Path=\//);
+  t.notMatch(res.body, TOKEN, 'the admin token is never echoed');
+  t.match(res.headers['content-security-policy'], /default-src 'self'/);
+  t.equal(res.headers['cache-control'], 'no-store');
+});
+
+t.test('failed logins are rate-limited per client', async (t) => {
+  for (let i = 0; i < 5; i++) {
+    const r = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST }, payload: { token: `wrong-${i}` }, remoteAddress: '127.0.0.9' });
+    t.equal(r.statusCode, 401);
+  }
+  const blocked = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST }, payload: { token: TOKEN }, remoteAddress: '127.0.0.9' });
+  t.equal(blocked.statusCode, 429, 'even the right token waits once the limit is hit');
+  t.ok(Number(blocked.headers['retry-after']) >= 1);
+  const other = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST }, payload: { token: TOKEN }, remoteAddress: '127.0.0.10' });
+  t.equal(other.statusCode, 200, 'another client is not locked out');
+  clock += 61_000;
+  const later = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST }, payload: { token: TOKEN }, remoteAddress: '127.0.0.9' });
+  t.equal(later.statusCode, 200, 'the window passes');
+});
+
+t.test('mutations need the CSRF token and a same-origin Origin; foreign Host names are refused', async (t) => {
+  const payload = { path: 'x.rego', content: 'package airlock\n' };
+  const noCsrf = await app.inject({ method: 'PUT', url: '/api/policy/file', headers: { host: HOST, origin: ORIGIN, cookie: s.cookie }, payload });
+  t.equal(noCsrf.statusCode, 403);
+  const badCsrf = await s.call({ method: 'PUT', url: '/api/policy/file', headers: { 'x-airlock-csrf': 'nope' }, payload });
+  t.equal(badCsrf.statusCode, 403);
+  const crossSite = await s.call({ method: 'PUT', url: '/api/policy/file', headers: { origin: 'http://evil.example' }, payload });
+  t.equal(crossSite.statusCode, 403);
+  t.match(crossSite.json(), { error: /cross-origin/ });
+  const loginCrossSite = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST, origin: 'http://evil.example' }, payload: { token: TOKEN } });
+  t.equal(loginCrossSite.statusCode, 403, 'login CSRF refused too');
+  const rebinding = await s.call({ method: 'GET', url: '/api/status', headers: { host: 'evil.example:8081' } });
+  t.equal(rebinding.statusCode, 421, 'DNS rebinding: a foreign Host is refused');
+  t.notOk(fs.existsSync(path.join(project.home, 'draft', 'x.rego')), 'nothing was written');
+  const logout = await s.call({ method: 'POST', url: '/api/logout' });
+  t.equal(logout.statusCode, 200);
+  t.equal((await s.call({ method: 'GET', url: '/api/status' })).statusCode, 401, 'logged out session is dead');
+});
+
+const s2 = await loginSession(app);
+
+t.test('the draft starts as a copy of the live policy; path traversal is refused', async (t) => {
+  const files = (await s2.call({ method: 'GET', url: '/api/policy/files' })).json() as { files: Array<{ path: string; test: boolean }> };
+  t.same(files.files.map((f) => f.path).sort(), ['airlock.rego', 'airlock_test.rego']);
+  const read = await s2.call({ method: 'GET', url: '/api/policy/file?path=airlock.rego' });
+  t.equal(read.json().content, basePolicy);
+
+  fs.writeFileSync(path.join(project.root, 'secret.rego'), 'package leak\n');
+  fs.symlinkSync(path.join(project.root, 'secret.rego'), path.join(project.home, 'draft', 'link.rego'));
+  const bad = ['../secret.rego', '../../etc/passwd', '/etc/passwd', 'a/../../secret.rego', '.hidden.rego', 'x\\..\\y.rego', 'link.rego', 'ok.sh', '', 'a//b.rego', '%2e%2e/secret.rego'];
+  for (const p of bad) {
+    const r = await s2.call({ method: 'GET', url: `/api/policy/file?path=${encodeURIComponent(p)}` });
+    t.equal(r.statusCode, 400, `read ${JSON.stringify(p)} refused`);
+    const w = await s2.call({ method: 'PUT', url: '/api/policy/file', payload: { path: p, content: 'package x\n' } });
+    t.equal(w.statusCode, 400, `write ${JSON.stringify(p)} refused`);
+  }
+  const del = await s2.call({ method: 'DELETE', url: `/api/policy/file?path=${encodeURIComponent('../rego/airlock.rego')}` });
+  t.equal(del.statusCode, 400);
+  t.ok(fs.existsSync(path.join(project.policy, 'airlock.rego')), 'the live policy is untouched');
+  fs.rmSync(path.join(project.home, 'draft', 'link.rego'));
+  t.equal(fs.readFileSync(path.join(project.root, 'secret.rego'), 'utf8'), 'package leak\n');
+});
+
+t.test('check reports problems at file, line and column, with unsaved buffers laid over the draft', async (t) => {
+  const clean = await s2.call({ method: 'POST', url: '/api/policy/check', payload: {} });
+  t.same(clean.json(), { ok: true, problems: [] });
+  const broken = basePolicy.replace('input.request.method == "GET"', 'input.request.method == "GET');
+  const r = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { 'airlock.rego': broken } } });
+  const body = r.json() as { ok: boolean; problems: Array<{ file: string; line: number; column: number; message: string }> };
+  t.equal(body.ok, false);
+  t.equal(body.problems[0]!.file, 'airlock.rego');
+  t.equal(body.problems[0]!.line, 8);
+  t.equal(body.problems[0]!.column, 26);
+  t.match(body.problems[0]!.message, /rego_parse_error: non-terminated string/);
+  const typeErr = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { 'svc/extra.rego': 'package airlock.svc\n\nimport rego.v1\n\nx if {\n\tcount(1, 2) > 0\n}\n' } } });
+  t.match(typeErr.json().problems[0], { file: 'svc/extra.rego', line: 6, column: 2 });
+  t.equal(fs.readFileSync(path.join(project.home, 'draft', 'airlock.rego'), 'utf8'), basePolicy, 'checking never writes the draft');
+  const traversal = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { '../evil.rego': 'package x' } } });
+  t.equal(traversal.statusCode, 400);
+});
+
+t.test('opa fmt formats a file or reports where it cannot', async (t) => {
+  const ugly = 'package airlock\nimport rego.v1\nx:=1\n';
+  const r = await s2.call({ method: 'POST', url: '/api/policy/fmt', payload: { path: 'airlock.rego', content: ugly } });
+  t.equal(r.json().ok, true);
+  t.equal(r.json().content, 'package airlock\n\nimport rego.v1\n\nx := 1\n');
+  const bad = await s2.call({ method: 'POST', url: '/api/policy/fmt', payload: { path: 'airlock.rego', content: 'package airlock\n\nx := "abc\n' } });
+  t.equal(bad.json().ok, false);
+  t.match(bad.json().problems[0], { file: 'airlock.rego', line: 3 });
+  t.notMatch(JSON.stringify(bad.json()), /\/tmp\//, 'temporary paths do not leak into messages');
+});
+
+t.test('evaluate decides with the draft (unsaved buffers included) and shows the live decision beside it', async (t) => {
+  const input = description('DELETE', 'https://api.github.com/repos/acme/app');
+  const changed = basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "DELETE"}');
+  const r = await s2.call({ method: 'POST', url: '/api/policy/evaluate', payload: { input, files: { 'airlock.rego': changed } } });
+  const body = r.json();
+  t.equal(body.draft.ok, true);
+  t.equal(body.draft.decision.action, 'allow');
+  t.equal(body.live.action, 'deny');
+  t.equal(body.live.rule, 'default');
+  const notDesc = await s2.call({ method: 'POST', url: '/api/policy/evaluate', payload: { input: [1] } });
+  t.equal(notDesc.statusCode, 400);
+});
+
+t.test('publish refuses a draft that does not compile or fails its tests; a good one goes live; rollback', async (t) => {
+  const put = (content: string, file = 'airlock.rego') => s2.call({ method: 'PUT', url: '/api/policy/file', payload: { path: file, content } });
+  const startVersion = engine.version;
+
+  t.equal((await put(basePolicy.replace('"GET"', '"GET'))).statusCode, 200);
+  let r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
+  t.equal(r.statusCode, 422);
+  t.match(r.json(), { ok: false, error: /does not compile/, problems: [{ file: 'airlock.rego', line: 8 }] });
+  t.equal(engine.version, startVersion, 'the live policy did not change');
+
+  await put(basePolicy.replace('"GET"', '"HEAD"'));
+  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
+  t.equal(r.statusCode, 422);
+  t.match(r.json(), { error: /fails its tests/, tests: { failed: 1, output: /test_get_allowed/ } });
+  t.equal(engine.version, startVersion);
+
+  const v2 = basePolicy.replace('"GET"', '"GET"\n\tnot input.request.host == "blocked.example"');
+  await put(v2);
+  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: { note: 'block one host' } });
+  t.equal(r.statusCode, 200, r.body);
+  const v2version = r.json().record.version as string;
+  t.equal(engine.version, v2version, 'the runtime engine was hot-reloaded');
+  t.ok(fs.existsSync(path.join(project.home, 'policies', v2version, 'airlock.rego')), 'stored as a version');
+  const blocked = await engine.decide(description('GET', 'https://blocked.example/x') as never);
+  t.equal(blocked.action, 'deny');
+
+  const v3 = v2.replace('"blocked.example"', '"other.example"');
+  await put(v3);
+  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
+  t.equal(r.statusCode, 200);
+  const v3version = r.json().record.version as string;
+  t.not(v3version, v2version);
+
+  const versions = (await s2.call({ method: 'GET', url: '/api/policy/versions' })).json();
+  t.equal(versions.current, v3version);
+  t.same(versions.history.map((h: { version: string }) => h.version), [v3version, v2version]);
+  t.equal(versions.history[1].note, 'block one host');
+
+  r = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: v2version } });
+  t.equal(r.statusCode, 200, r.body);
+  t.equal(engine.version, v2version, 'rollback made the old version live');
+  t.equal((await engine.decide(description('GET', 'https://blocked.example/x') as never)).action, 'deny');
+  const after = (await s2.call({ method: 'GET', url: '/api/policy/versions' })).json();
+  t.equal(after.current, v2version);
+  t.equal(after.history[0].rollback_of, v2version);
+
+  const unknown = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: 'deadbeefdeadbeef' } });
+  t.equal(unknown.statusCode, 404);
+  const traversal = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: '../../etc' } });
+  t.equal(traversal.statusCode, 400);
+});
+
+t.test('replay runs a fixtures file against the draft and the live policy', async (t) => {
+  const sources = (await s2.call({ method: 'GET', url: '/api/replay/sources' })).json();
+  t.equal(sources.available, true);
+  t.same(sources.fixtures.map((f: { path: string }) => f.path), ['fixtures/sample.jsonl']);
+  await s2.call({ method: 'PUT', url: '/api/policy/file', payload: { path: 'airlock.rego', content: basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST"}') } });
+  const r = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: 'fixtures/sample.jsonl' } });
+  t.equal(r.statusCode, 200, r.body);
+  const rep = r.json().report;
+  t.equal(rep.decided, 3);
+  t.same(rep.after, { allow: 2, deny: 1, approve: 0 });
+  t.same(rep.before, { allow: 1, deny: 2, approve: 0 });
+  t.equal(rep.changed, 1);
+  t.match(rep.changedRows[0], { input: { request: { method: 'POST' } }, before: { action: 'deny' }, after: { action: 'allow', rule: 'read' } });
+  const outside = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: '../../etc/passwd' } });
+  t.equal(outside.statusCode, 400);
+});
+
+t.test('secrets: names and bindings are listed, a value can be set, never read', async (t) => {
+  const canary = 'canary-secret-value-7f3a9';
+  const set = await s2.call({ method: 'PUT', url: '/api/secrets/github-token', payload: { value: canary, hosts: ['api.github.com'] } });
+  t.equal(set.statusCode, 200, set.body);
+  t.notMatch(set.body, canary);
+  const list = await s2.call({ method: 'GET', url: '/api/secrets' });
+  t.match(list.json().secrets, [{ name: 'github-token', hosts: ['api.github.com'] }]);
+  t.notMatch(list.body, canary);
+  const bad = await s2.call({ method: 'PUT', url: '/api/secrets/..%2Fx', payload: { value: 'v' } });
+  t.equal(bad.statusCode, 400);
+  for (const f of fs.readdirSync(project.home)) {
+    const full = path.join(project.home, f);
+    if (fs.statSync(full).isFile()) t.notMatch(fs.readFileSync(full, 'utf8'), canary, `${f} holds no plaintext`);
+  }
+});
+
+t.test('the admin token file is created with mode 0600', async (t) => {
+  const { ensureAdminToken } = await import('../../studio/auth.ts');
+  const home = path.join(project.root, 'home2');
+  const first = ensureAdminToken(home);
+  t.equal(first.created, true);
+  t.equal(fs.statSync(first.file).mode & 0o777, 0o600);
+  const again = ensureAdminToken(home);
+  t.equal(again.created, false);
+  t.equal(again.token, first.token);
+  fs.chmodSync(first.file, 0o644);
+  t.throws(() => ensureAdminToken(home), /readable by other users/);
+});

@@ -1,0 +1,98 @@
+// Shared set-up for studio tests: a project folder with a policy and fixtures, a state folder,
+// a studio app (inject) and a logged-in session.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance, InjectOptions } from 'fastify';
+
+export const TOKEN = 'test-admin-token-0123456789-abcdefghijklmnop';
+export const HOST = '127.0.0.1:8081';
+export const ORIGIN = 'http://127.0.0.1:8081';
+
+export const basePolicy = `package airlock
+
+import rego.v1
+
+default decision := {"action": "deny", "reason": "default deny", "rule": "default"}
+
+decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if {
+	input.request.method == "GET"
+}
+`;
+
+export const baseTest = `package airlock_test
+
+import rego.v1
+
+import data.airlock
+
+test_get_allowed if {
+	airlock.decision.action == "allow" with input as {"request": {"method": "GET"}}
+}
+`;
+
+export function description(method: string, url: string, time = '2026-01-05T10:00:00Z'): Record<string, unknown> {
+  const u = new URL(url);
+  return {
+    request: {
+      id: `r-${method}-${u.pathname}`,
+      time,
+      method,
+      url,
+      scheme: u.protocol.replace(':', ''),
+      host: u.hostname,
+      port: Number(u.port || 443),
+      path: u.pathname,
+      segments: u.pathname.split('/').filter(Boolean),
+      query: {},
+      headers: {},
+      body: { size: 0, sha256: '', content_type: '', truncated: false },
+      egress_bytes: url.length,
+    },
+    agent: { id: 'bot', labels: {} },
+    placeholders: [],
+    grants: [],
+  };
+}
+
+/** A project root (rego/ + fixtures/) and a state folder, removed by the caller's teardown. */
+export function makeProject(): { root: string; home: string; policy: string; cleanup: () => void } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-test-'));
+  const policy = path.join(root, 'rego');
+  fs.mkdirSync(policy);
+  fs.writeFileSync(path.join(policy, 'airlock.rego'), basePolicy);
+  fs.writeFileSync(path.join(policy, 'airlock_test.rego'), baseTest);
+  fs.mkdirSync(path.join(root, 'fixtures'));
+  const lines = [
+    { input: description('GET', 'https://api.github.com/repos/acme/app') },
+    { input: description('DELETE', 'https://api.github.com/repos/acme/app') },
+    { input: description('POST', 'https://api.github.com/repos/acme/app/issues') },
+  ];
+  fs.writeFileSync(path.join(root, 'fixtures', 'sample.jsonl'), lines.map((l) => JSON.stringify(l.input)).join('\n') + '\n');
+  const home = path.join(root, 'home');
+  return { root, home, policy, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+export interface Session {
+  cookie: string;
+  csrf: string;
+  /** inject with the session cookie, Host, Origin and CSRF header set. */
+  call(opts: InjectOptions): ReturnType<FastifyInstance['inject']>;
+}
+
+export async function loginSession(app: FastifyInstance): Promise<Session> {
+  const res = await app.inject({ method: 'POST', url: '/api/login', headers: { host: HOST, origin: ORIGIN }, payload: { token: TOKEN } });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  const setCookie = String(res.headers['set-cookie']);
+  const cookie = setCookie.split(';')[0]!;
+  const csrf = (res.json() as { csrf: string }).csrf;
+  return {
+    cookie,
+    csrf,
+    call: (opts) =>
+      app.inject({
+        ...opts,
+        headers: { host: HOST, origin: ORIGIN, cookie, 'x-airlock-csrf': csrf, ...(opts.headers ?? {}) },
+      } as InjectOptions),
+  };
+}
