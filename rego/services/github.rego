@@ -19,8 +19,9 @@ credentials contains {"secret": secret, "in": "header", "name": "Authorization",
 	input.request.host in {"api.github.com", "uploads.github.com", "raw.githubusercontent.com"}
 }
 
-# …and as HTTP basic auth (user x-access-token) for git over HTTPS.
-credentials contains {"secret": secret, "in": "basic", "name": "x-access-token", "format": "{}"} if {
+# …and as HTTP basic auth for git over HTTPS: user x-access-token, password the token
+# (the basic pair is `format` with {} replaced by the secret).
+credentials contains {"secret": secret, "in": "basic", "name": "x-access-token", "format": "x-access-token:{}"} if {
 	input.request.host == "github.com"
 }
 

@@ -24,7 +24,7 @@ test_api_gets_bearer_token if {
 test_git_gets_basic_auth if {
 	d := airlock.decision with input as gh("GET", "github.com", "/a/b.git/info/refs", "git.fetch", "read", {"owner": "a", "repo": "b"})
 	d.action == "allow"
-	d.credentials == [{"secret": "github_token", "in": "basic", "name": "x-access-token", "format": "{}"}]
+	d.credentials == [{"secret": "github_token", "in": "basic", "name": "x-access-token", "format": "x-access-token:{}"}]
 }
 
 test_push_needs_approval if {
