@@ -15,12 +15,28 @@ import type { AgentInfo, RequestDescription } from './types.ts';
 export interface HarOptions {
   /** The agent the entries are attributed to (HAR files do not know about Airlock agents). */
   agent?: AgentInfo;
+  /** Finds secret placeholders (the store's PlaceholderIndex); default: placeholderShapeFinder. */
   placeholders?: PlaceholderFinder;
   /** Body bytes kept per request, like the proxy's capture cap. */
   bodyCap?: number;
 }
 
 export const defaultHarAgent: AgentInfo = { id: 'har', labels: {} };
+
+/**
+ * Without the secret store, placeholders are still recognizable by their shape
+ * (`airlock-ph-NAME-<32 hex>`, see engine/secrets/store.ts), raw or percent-encoded. Used for HAR
+ * files when no store is given; the store's PlaceholderIndex also finds base64/hex forms.
+ */
+export const placeholderShapeFinder: PlaceholderFinder = {
+  find(text: string): string[] {
+    let t = text;
+    if (t.includes('%')) t += ` ${t.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))}`;
+    const out = new Set<string>();
+    for (const m of t.matchAll(/airlock-ph-([A-Za-z0-9_.-]{1,64}?)-[0-9a-f]{32}(?![0-9a-f])/g)) out.add(m[1]!);
+    return [...out];
+  },
+};
 const defaultBodyCap = 1024 * 1024;
 
 export type HarConversion =
@@ -99,7 +115,7 @@ export function describeHarEntry(entry: Entry, source: string, opts: HarOptions 
   const conv = harEntryToRaw(entry, source, opts.bodyCap);
   if (!conv.ok) return { kind: 'skipped', source, reason: conv.reason };
   try {
-    const input = describeRequest(conv.raw, { agent: opts.agent ?? defaultHarAgent, placeholders: opts.placeholders });
+    const input = describeRequest(conv.raw, { agent: opts.agent ?? defaultHarAgent, placeholders: opts.placeholders ?? placeholderShapeFinder });
     return { kind: 'request', source, input, notes: conv.notes };
   } catch (err) {
     const reason = err instanceof DescribeError ? err.message : `cannot describe: ${(err as Error).message}`;

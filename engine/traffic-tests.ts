@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { loadAdapters } from '../proxy/adapters/index.ts';
-import { describeRequest, type PlaceholderFinder } from '../proxy/describe.ts';
+import { describeRequest, type PlaceholderFinder, type RawRequest } from '../proxy/describe.ts';
 import { PlaceholderIndex } from '../proxy/placeholders.ts';
 import { PLACEHOLDER_PREFIX } from './secrets/store.ts';
 import type { PolicyEngine } from './engine.ts';
@@ -243,26 +243,35 @@ function headerPairs(h: CaseRequest['headers']): Array<[string, string]> {
 /** Loads what describing needs (the SQL parser); prepareCase needs it to have resolved. */
 export const prepareCases = (): Promise<void> => loadAdapters();
 
+/** The raw request a hand-written case stands for (what the proxy would have received). */
+export function rawRequestOf(file: TrafficTestFile, c: TrafficCase, index: number): RawRequest {
+  const r = c.request;
+  if (!r) throw new TrafficTestFormatError(`${file.file}: case "${c.name}" is a description, not a request`);
+  const headers = headerPairs(r.headers);
+  let body = Buffer.alloc(0);
+  if (r.body_base64 !== undefined) body = Buffer.from(r.body_base64, 'base64');
+  else if (typeof r.body === 'string') body = Buffer.from(expand(r.body), 'utf8');
+  else if (r.body !== undefined && r.body !== null) {
+    body = Buffer.from(expand(JSON.stringify(r.body)), 'utf8');
+    if (!headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
+  }
+  if (body.length && !headers.some(([n]) => n.toLowerCase() === 'content-length')) headers.push(['Content-Length', String(body.length)]);
+  const time = new Date(r.time ?? file.time ?? defaultCaseTime);
+  return { id: `test:${path.basename(file.file)}#${index + 1}`, time, method: r.method, url: expand(r.url), headers, body, bodyTruncated: false };
+}
+
+/** The agent a case runs as: the case's, else the file's, else "test-agent". */
+export function caseAgent(file: TrafficTestFile, c: TrafficCase): AgentInfo {
+  return agentInfo(c.request?.agent ?? file.agent);
+}
+
 /** Builds the description of one case (hand-written request → describe; description → as is). Await prepareCases() once first. */
 export function prepareCase(file: TrafficTestFile, c: TrafficCase, index: number): PreparedCase {
   const source = `${path.basename(file.file)}#${index + 1}`;
   if (c.description) return { ok: true, name: c.name, source, input: c.description, expect: c.expect };
-  const r = c.request!;
   try {
-    const headers = headerPairs(r.headers);
-    let body = Buffer.alloc(0);
-    if (r.body_base64 !== undefined) body = Buffer.from(r.body_base64, 'base64');
-    else if (typeof r.body === 'string') body = Buffer.from(expand(r.body), 'utf8');
-    else if (r.body !== undefined && r.body !== null) {
-      body = Buffer.from(expand(JSON.stringify(r.body)), 'utf8');
-      if (!headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', 'application/json']);
-    }
-    if (body.length && !headers.some(([n]) => n.toLowerCase() === 'content-length')) headers.push(['Content-Length', String(body.length)]);
-    const time = new Date(r.time ?? file.time ?? defaultCaseTime);
-    const input = describeRequest(
-      { id: `test:${source}`, time, method: r.method, url: expand(r.url), headers, body, bodyTruncated: false },
-      { agent: agentInfo(r.agent ?? file.agent), placeholders: finderFor(r), grants: r.grants ?? [] },
-    );
+    const raw = rawRequestOf(file, c, index);
+    const input = describeRequest(raw, { agent: caseAgent(file, c), placeholders: finderFor(c.request!), grants: c.request!.grants ?? [] });
     return { ok: true, name: c.name, source, input, expect: c.expect };
   } catch (err) {
     return { ok: false, name: c.name, source, error: `cannot describe the request: ${(err as Error).message}`, expect: c.expect };

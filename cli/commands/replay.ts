@@ -1,6 +1,11 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
+import { SecretStore } from '../../engine/secrets/store.ts';
+import { resolveHome } from '../../engine/state/home.ts';
+import type { PlaceholderFinder } from '../../proxy/describe.ts';
+import { PlaceholderIndex } from '../../proxy/placeholders.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 import { HarFormatError } from '../../engine/har.ts';
@@ -22,6 +27,22 @@ interface ReplayFlags {
   host?: string;
   maxRows: string;
   progress: boolean;
+  home?: string;
+}
+
+/** The secret store's placeholders, when the state folder has one (for HAR files from a proxied agent). */
+async function storePlaceholders(homeFlag: string | undefined): Promise<PlaceholderFinder | undefined> {
+  const home = resolveHome(homeFlag);
+  if (!fs.existsSync(path.join(home, 'secrets.json'))) {
+    if (homeFlag) throw new CliError(`no secret store in ${home}`);
+    return undefined;
+  }
+  try {
+    const store = await SecretStore.open(home);
+    return new PlaceholderIndex(store.list().map((s): [string, string] => [s.name, s.placeholder]));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 async function open(dir: string, what: string): Promise<PolicyEngine> {
@@ -124,6 +145,7 @@ export function register(program: Command): void {
     .option('--host <host>', 'only requests to this host')
     .option('--max-rows <n>', 'changed rows to list (the rest are counted)', '1000')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option('--home <dir>', "state folder whose secret store's placeholders HAR entries are searched for (default .airlock when it has one)")
     .action(async (files: string[], flags: ReplayFlags) => {
       if (flags.baseline && flags.againstLog) throw new CliError('choose --baseline DIR or --against-log, not both');
       const maxChanged = Number(flags.maxRows);
@@ -139,6 +161,7 @@ export function register(program: Command): void {
       for (const f of files) {
         if (!fs.existsSync(f)) throw new CliError(`cannot read ${f}: ENOENT`);
       }
+      const placeholders = await storePlaceholders(flags.home);
       const policy = await open(flags.policy, 'policy');
       let baseline: PolicyEngine | undefined;
       try {
@@ -151,7 +174,7 @@ export function register(program: Command): void {
         try {
           report = await replayFiles(files, {
             policy, baseline, againstLog: flags.againstLog, maxChanged,
-            agent: { id: flags.agent, labels: {} },
+            agent: { id: flags.agent, labels: {} }, placeholders,
             filter: { since, until, host: flags.host },
             onProgress: bar?.update, signal: abort.signal,
           });

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { openPolicy } from '../../engine/replay.ts';
+import { openPolicy, replayFiles } from '../../engine/replay.ts';
 import { findTrafficTestFiles, runTrafficTests } from '../../engine/traffic-tests.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 
@@ -40,4 +40,17 @@ t.test('fixtures/configured: the default policy with an MCP server configured', 
   const engine = await openPolicy(dir);
   t.teardown(() => engine.close());
   await check(t, engine, [path.join(fixtures, 'configured', 'mcp-server.yaml')]);
+});
+
+t.test('fixtures/traffic replays completely against rego/', async (t) => {
+  const engine = await openPolicy(path.join(root, 'rego'));
+  t.teardown(() => engine.close());
+  const har = await replayFiles([path.join(fixtures, 'traffic', 'agent-session.har')], { policy: engine, agent: { id: 'coder', labels: {} } });
+  t.ok(har.decided >= 70, `HAR entries decided (${har.decided})`);
+  t.equal(har.skipped, 0, 'no HAR entry skipped');
+  t.ok(har.after.allow > 0 && har.after.approve > 0 && har.after.deny > 0, 'all three actions occur');
+  const log = await replayFiles([path.join(fixtures, 'traffic', 'audit-sample.jsonl')], { policy: engine, againstLog: true });
+  t.equal(log.decided, har.decided, 'the audit sample holds the same requests');
+  t.equal(log.skipped, 0);
+  t.equal(log.unrecorded, 0, 'every record carries its decision');
 });

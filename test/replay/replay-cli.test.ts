@@ -88,3 +88,40 @@ t.test('replay: baseline diff, --json, errors', async (t) => {
   t.equal(missing.code, 1);
   t.match(missing.stderr, /^airlock: cannot read .*nope\.jsonl: ENOENT\n$/);
 });
+
+t.test('replay --home: HAR entries are searched for the store\'s placeholders, encoded ones too', async (t) => {
+  const dir = t.testdir({ policy: { 'p.rego': `package airlock
+
+import rego.v1
+
+default decision := {"action": "allow", "reason": "ok", "rule": "open"}
+
+decision := {"action": "deny", "reason": "placeholder", "rule": "placeholder"} if count(input.placeholders) > 0
+` } });
+  const home = path.join(dir, 'home');
+  const env = { AIRLOCK_MASTER_KEY: 'a'.repeat(64) };
+  const prev = process.env.AIRLOCK_MASTER_KEY;
+  process.env.AIRLOCK_MASTER_KEY = env.AIRLOCK_MASTER_KEY;
+  t.teardown(() => {
+    if (prev === undefined) delete process.env.AIRLOCK_MASTER_KEY;
+    else process.env.AIRLOCK_MASTER_KEY = prev;
+  });
+  const { SecretStore } = await import('../../engine/secrets/store.ts');
+  const store = await SecretStore.open(home);
+  const info = await store.set('stripe_key', 'sk_test_value_never_shown');
+  const b64 = Buffer.from(info.placeholder).toString('base64');
+  const entry = (url: string) => ({
+    startedDateTime: '2026-01-05T10:00:00Z', time: 1, cache: {}, timings: { send: 0, wait: 0, receive: 0 },
+    request: { method: 'GET', url, httpVersion: 'HTTP/1.1', headers: [], queryString: [], cookies: [], headersSize: -1, bodySize: 0 },
+    response: { status: 200, statusText: '', httpVersion: 'HTTP/1.1', headers: [], cookies: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: 0 },
+  });
+  const har = path.join(dir, 'session.har');
+  fs.writeFileSync(har, JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [entry('https://a.example/?q=' + b64), entry('https://a.example/plain')] } }));
+  const withStore = airlock(['replay', har, '--policy', path.join(dir, 'policy'), '--home', home, '--json'], env);
+  t.equal(withStore.code, 0, withStore.stderr);
+  t.same((JSON.parse(withStore.stdout) as { after: unknown }).after, { allow: 1, deny: 1, approve: 0 }, 'the base64 placeholder was found');
+  t.notMatch(withStore.stdout + withStore.stderr, /sk_test_value_never_shown/);
+  const noStore = airlock(['replay', har, '--policy', path.join(dir, 'policy'), '--home', path.join(dir, 'empty')]);
+  t.equal(noStore.code, 1);
+  t.match(noStore.stderr, /no secret store in/);
+});

