@@ -359,7 +359,19 @@ outcome := allow("grant.matched", concat("", ["allowed by human grant ", matchin
 # ---------------------------------------------------------------------------------------------
 # Directives: rate limits (per agent, service and effect) and egress budgets (per agent and host).
 
-rate_conf := object.get(config, "rate_limits", {})
+# Built-in defaults; config/data.json "rate_limits" overrides them kind by kind.
+default_rate_limits := {
+	"read": {"limit": 600, "window": "1m"},
+	"write": {"limit": 60, "window": "1h"},
+	"send": {"limit": 20, "window": "1h"},
+	"delete": {"limit": 10, "window": "1h"},
+	"pay": {"limit": 10, "window": "1h"},
+	"admin": {"limit": 10, "window": "1h"},
+	"host": {"limit": 120, "window": "1m"},
+	"mcp": {"limit": 120, "window": "1m"},
+}
+
+rate_conf := object.union(default_rate_limits, object.get(config, "rate_limits", {}))
 
 service_rate_conf := config.services[input.service.name].rate_limits
 
@@ -389,7 +401,7 @@ egress_conf := b if {
 	b := config.egress_budgets[host]
 } else := b if {
 	b := config.egress_budget
-}
+} else := {"limit": 67108864, "window": "1h"}
 
 rate_limit_set contains {
 	"key": concat(":", ["egress", host, input.agent.id]), "limit": egress_conf.limit,

@@ -402,3 +402,15 @@ test_git_on_other_hosts_needs_allowed_host if {
 	d2.rule == "effect.write"
 	not d2.credentials
 }
+
+test_partial_rate_limit_config_keeps_defaults if {
+	d := airlock.decision with input as gh_delete with data.config.rate_limits as {"read": {"limit": 1, "window": "1s"}}
+	{"key": "github:delete:agent-1", "limit": 10, "window": "1h", "cost": 1} in d.rate_limits
+	d2 := airlock.decision with input as gh_read with data.config.rate_limits as {"read": {"limit": 1, "window": "1s"}}
+	{"key": "github:read:agent-1", "limit": 1, "window": "1s", "cost": 1} in d2.rate_limits
+}
+
+test_egress_budget_default_without_config if {
+	d := airlock.decision with input as gh_read with data.config as {"agents": {"*": {"services": ["github"]}}}
+	{"key": "egress:api.github.com:agent-1", "limit": 67108864, "window": "1h", "unit": "egress_bytes"} in d.rate_limits
+}
