@@ -1,6 +1,6 @@
 // GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL, file
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { Effect, RequestInfo, ServiceInfo } from '../../engine/types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { gitSmartHttp } from './git.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec, unknownOperation } from './routes.ts';
@@ -145,15 +145,35 @@ const rest: RouteSpec[] = [
 
 const restTable = new RouteTable(rest);
 
-/** GraphQL: a document that mentions `mutation` anywhere is a write (fail closed on clever documents). */
+/** Mutation field names → effect, checked in order (first match wins). Anything else is a write. */
+const mutationEffects: Array<[RegExp, Effect]> = [
+  [/^(delete|remove)/i, 'delete'],
+  [/^(archive|unarchive|transfer|updateRepository|updateBranchProtectionRule|createBranchProtectionRule|updateRulesets?|createRuleset|updateEnterprise|updateOrganization|updateTeam|addEnterprise|inviteEnterprise|updateIpAllowList|createIpAllowList|regenerate|revoke|grant|setRepositoryInteractionLimit|updateRefs?$)/i, 'admin'],
+  [/^(addComment|addPullRequestReview|submitPullRequestReview|addDiscussionComment|createDiscussion|createIssue|updateIssueComment|createGist)/i, 'send'],
+];
+const effectRank: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+
+/**
+ * GraphQL: a document without the word `mutation` reads. Otherwise every `name(` in it is taken as
+ * a mutation field (aliases, fragments and comments included — false positives only make it
+ * stricter) and the most severe one decides, so `deleteRepository` over GraphQL is a delete just
+ * like `DELETE /repos/{owner}/{repo}`.
+ */
 function graphql(request: RequestInfo): ServiceInfo {
-  if (request.method === 'GET' || request.method === 'HEAD') return { name: 'github', operation: 'graphql.query', params: {}, effect: 'read' };
   const body = jsonObject(request);
-  const query = body?.query;
-  if (request.method === 'POST' && typeof query === 'string' && !/\bmutation\b/i.test(query)) {
+  const query = request.method === 'POST' ? body?.query : request.query.query?.[0];
+  const read = request.method === 'POST' || request.method === 'GET' || request.method === 'HEAD';
+  if (read && typeof query === 'string' && !/mutation/i.test(query)) {
     return { name: 'github', operation: 'graphql.query', params: {}, effect: 'read' };
   }
-  return { name: 'github', operation: 'graphql.mutation', params: {}, effect: 'write' };
+  if (typeof query !== 'string') return { name: 'github', operation: 'graphql.mutation', params: {}, effect: 'write' };
+  const fields = [...new Set([...query.matchAll(/([_A-Za-z][_0-9A-Za-z]*)\s*\(/g)].map((m) => m[1]!))].filter((f) => f !== 'mutation' && f !== 'query');
+  let effect: Effect = 'write';
+  for (const f of fields) {
+    const e = mutationEffects.find(([re]) => re.test(f))?.[1] ?? 'write';
+    if (effectRank[e] > effectRank[effect]) effect = e;
+  }
+  return { name: 'github', operation: 'graphql.mutation', params: { mutations: fields.sort() }, effect };
 }
 
 function restApi(request: RequestInfo): ServiceInfo {

@@ -87,13 +87,22 @@ t.test('force on a ref update is a parameter policies can see', async (t) => {
   t.equal(plain.service?.params.force, undefined, 'only a JSON true forces, as GitHub reads it');
 });
 
-t.test('GraphQL: queries read, anything mentioning a mutation writes', async (t) => {
+t.test('GraphQL: queries read, mutations take the effect of their most severe field', async (t) => {
   const q = (query: unknown) => recognize(requestOf({ method: 'POST', url: 'https://api.github.com/graphql', json: { query } })).service;
   t.match(q('query { viewer { login } }'), { operation: 'graphql.query', effect: 'read' });
   t.match(q('{ viewer { login } }'), { operation: 'graphql.query', effect: 'read' });
-  t.match(q('mutation { deleteRepository(input: {}) { clientMutationId } }'), { operation: 'graphql.mutation', effect: 'write' });
+  t.match(q('mutation { deleteRepository(input: {}) { clientMutationId } }'), { operation: 'graphql.mutation', effect: 'delete' });
   t.match(q('# hidden\n  MUTATION X { a }'), { effect: 'write' });
   t.match(q(42), { effect: 'write' }, 'a body that is not a query fails closed');
+  t.match(q('mutation($id: ID!) { addComment(input: {subjectId: $id, body: "hi"}) { clientMutationId } }'), { effect: 'send', params: { mutations: ['addComment'] } });
+  t.match(q('mutation { createPullRequest(input: {}) { pullRequest { id } } }'), { effect: 'write' });
+  t.match(q('mutation { a: createPullRequest(input: {}) { x } b: deleteRepository(input: {repositoryId: "R"}) { x } }'), { effect: 'delete' }, 'the most severe field decides, aliases included');
+  t.match(q('mutation { updateRepository(input: {visibility: PUBLIC}) { x } }'), { effect: 'admin' });
+  t.match(q('mutation { archiveRepository(input: {}) { x } }'), { effect: 'admin' });
+  t.match(q('mutation { updateRef(input: {force: true}) { x } }'), { effect: 'admin' });
+  t.match(q('fragment F on Mutation { deleteRef (input: {}) { x } } mutation { ...F }'), { effect: 'delete' });
+  const get = recognize(requestOf({ method: 'GET', url: 'https://api.github.com/graphql?query=mutation%7BdeleteRepository(input%3A%7B%7D)%7Bx%7D%7D' })).service;
+  t.match(get, { operation: 'graphql.mutation', effect: 'delete' }, 'a mutation in the query string is still a mutation');
 });
 
 t.test('hosts GitHub does not own are not GitHub', async (t) => {
