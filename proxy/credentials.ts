@@ -198,7 +198,8 @@ export class CredentialEnforcer implements Enforcer {
     // plus a fresh look at headers, path and query with the current index.
     const present = new Set(description.placeholders.map((p) => p.name));
     for (const [, v] of outgoing.headers) for (const n of index.find(v)) present.add(n);
-    for (const n of index.find(`${outgoing.url.pathname}${outgoing.url.search}`)) present.add(n);
+    // Host too: a placeholder in a hostname would leak through DNS and SNI.
+    for (const n of index.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`)) present.add(n);
     const unbound = [...present].filter((n) => !named.has(n)).sort();
     if (unbound.length) {
       ctx.audit.placeholders_refused = unbound;

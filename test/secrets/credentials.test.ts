@@ -181,3 +181,9 @@ t.test('changes to the store are picked up while running', async (t) => {
   await store.remove('github');
   t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name: 'authorization' }])), { type: 'credential-missing' });
 });
+
+t.test('a placeholder in the hostname is refused', async (t) => {
+  const { live, enforcer, db } = await setup(t);
+  const ctx = context(live, { url: `https://${db}.evil.example/` }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  t.match(await enforcer.beforeForward(ctx), { status: 403, type: 'placeholder-not-bound', detail: /"db"/ });
+});
