@@ -229,6 +229,8 @@ export interface ReplayOptions {
   /** Least time between two progress calls. Default 100 ms. */
   progressIntervalMs?: number;
   signal?: AbortSignal;
+  /** Decisions in flight at once (default 1). Raise it with isolated-mode engines to use their threads. */
+  concurrency?: number;
 }
 
 export interface ReplayReport {
@@ -306,26 +308,13 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
     opts.onProgress?.({ decided: report.decided, skipped: report.skipped, ...p });
   };
 
-  for await (const item of items) {
-    if (opts.signal?.aborted) {
-      report.aborted = true;
-      break;
-    }
-    if (item.kind === 'skipped') {
-      report.skipped++;
-      if (report.skippedSamples.length < maxSkipped) report.skippedSamples.push({ source: item.source, reason: item.reason });
-      continue;
-    }
-    if (item.notes?.length) {
-      report.noted++;
-      if (report.notesSamples.length < maxSkipped) report.notesSamples.push({ source: item.source, notes: item.notes });
-    }
-    const afterDecision = await opts.policy.decide(item.input, { replay: true });
+  type Decided = { item: Extract<ReplayItem, { kind: 'request' }>; after: EngineDecision; before?: EngineDecision };
+  const account = ({ item, after: afterDecision, before: baselineDecision }: Decided): void => {
     const after = summarize(afterDecision);
     report.decided++;
     report.after[after.action]++;
     let before: DecisionSummary | undefined;
-    if (opts.baseline) before = summarize(await opts.baseline.decide(item.input, { replay: true }));
+    if (baselineDecision) before = summarize(baselineDecision);
     else if (opts.againstLog) {
       if (item.recorded && typeof item.recorded.action === 'string' && item.recorded.action in report.after) before = summarize(item.recorded);
       else report.unrecorded++;
@@ -347,7 +336,40 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
       lastProgress = performance.now();
       progress();
     }
+  };
+  const decideOne = async (item: Decided['item']): Promise<Decided> => {
+    const [after, before] = await Promise.all([
+      opts.policy.decide(item.input, { replay: true }),
+      opts.baseline?.decide(item.input, { replay: true }),
+    ]);
+    return { item, after, before };
+  };
+  // Up to `concurrency` decisions in flight (useful with isolated engines, whose threads evaluate
+  // in parallel); results are accounted in input order, so reports do not depend on timing.
+  const concurrency = Math.max(1, opts.concurrency ?? 1);
+  const inFlight: Array<Promise<Decided>> = [];
+
+  for await (const item of items) {
+    if (opts.signal?.aborted) {
+      report.aborted = true;
+      break;
+    }
+    if (item.kind === 'skipped') {
+      report.skipped++;
+      if (report.skippedSamples.length < maxSkipped) report.skippedSamples.push({ source: item.source, reason: item.reason });
+      continue;
+    }
+    if (item.notes?.length) {
+      report.noted++;
+      if (report.notesSamples.length < maxSkipped) report.notesSamples.push({ source: item.source, notes: item.notes });
+    }
+    if (concurrency === 1) account(await decideOne(item));
+    else {
+      inFlight.push(decideOne(item));
+      if (inFlight.length >= concurrency) account(await inFlight.shift()!);
+    }
   }
+  while (inFlight.length) account(await inFlight.shift()!);
   if (opts.onProgress) progress();
   report.elapsedMs = Math.round(performance.now() - t0);
   return report;
@@ -378,9 +400,12 @@ export async function replayFiles(files: string[], opts: ReplayOptions & Omit<So
   return replay(all(), opts, () => ({ bytes: Math.min(totalBytes, done + current), totalBytes, file }));
 }
 
-/** An inline-mode engine with the policy folder loaded (replay and tests run in-process). */
-export async function openPolicy(dir: string): Promise<PolicyEngine> {
-  const engine = new PolicyEngine({ mode: 'inline' });
+/**
+ * An engine with the policy folder loaded. Default: inline (same thread, fastest per decision).
+ * `threads` > 0: isolated mode with that many evaluation threads (pair with ReplayOptions.concurrency).
+ */
+export async function openPolicy(dir: string, opts: { threads?: number } = {}): Promise<PolicyEngine> {
+  const engine = opts.threads ? new PolicyEngine({ mode: 'isolated', threads: opts.threads }) : new PolicyEngine({ mode: 'inline' });
   try {
     await engine.loadFolder(dir);
   } catch (err) {

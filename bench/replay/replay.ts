@@ -3,7 +3,8 @@
 // streamed back, so the figures include reading and parsing, as `airlock replay` does.
 // Memory must not grow with the file: the run is repeated on a file 5x smaller and the peak RSS
 // of both is reported.
-// Usage: node bin/run-ts.js bench/replay/replay.ts [--requests 100000] [--policy rego] [--baseline]
+// Usage: node --expose-gc bin/run-ts.js bench/replay/replay.ts [--requests 100000] [--policy rego]
+//        [--baseline] [--threads N (isolated engine with N threads instead of inline)]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +21,11 @@ const { values } = parseArgs({
     requests: { type: 'string', default: '100000' },
     policy: { type: 'string', default: path.join(projectRoot, 'rego') },
     baseline: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '0' },
   },
 });
 const N = Number(values.requests);
+const threads = Number(values.threads);
 const mb = (b: number): string => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 const agents = ['coder', 'billing', 'assistant', 'ops'];
@@ -68,13 +71,14 @@ interface Run {
   rssPeak: number;
   rssAfter: number;
   heapPeak: number;
+  heapRetained: number;
 }
 
 async function run(n: number, dir: string): Promise<Run> {
   const file = path.join(dir, `capture-${n}.jsonl`);
   await generate(file, n);
-  const policy = await openPolicy(values.policy);
-  const baseline = values.baseline ? await openPolicy(values.policy) : undefined;
+  const policy = await openPolicy(values.policy, { threads });
+  const baseline = values.baseline ? await openPolicy(values.policy, { threads }) : undefined;
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   let rssPeak = rssBefore;
@@ -84,14 +88,17 @@ async function run(n: number, dir: string): Promise<Run> {
     rssPeak = Math.max(rssPeak, m.rss);
     heapPeak = Math.max(heapPeak, m.heapUsed);
   };
-  const report = await replayFiles([file], { policy, baseline, againstLog: !baseline, onProgress: sample, progressIntervalMs: 50, maxChanged: 1000 });
+  const report = await replayFiles([file], { policy, baseline, againstLog: !baseline, onProgress: sample, progressIntervalMs: 50, maxChanged: 1000, concurrency: threads ? 256 : 1 });
   sample();
   const rssAfter = process.memoryUsage().rss;
+  // What the run retains (the report with its capped rows), measured after a full GC.
+  global.gc?.();
+  const heapRetained = global.gc ? process.memoryUsage().heapUsed : NaN;
   await policy.close();
   await baseline?.close();
   const fileBytes = fs.statSync(file).size;
   fs.rmSync(file);
-  return { n, fileBytes, report, rssBefore, rssPeak, rssAfter, heapPeak };
+  return { n, fileBytes, report, rssBefore, rssPeak, rssAfter, heapPeak, heapRetained };
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-replay-'));
@@ -100,12 +107,12 @@ try {
   const small = await run(Math.max(1000, Math.round(N / 5)), dir);
   const big = await run(N, dir);
   process.stdout.write(`bench/replay — ${os.cpus()[0]?.model ?? 'cpu'} (${os.availableParallelism()} threads), node ${process.version}\n`);
-  process.stdout.write(`policy ${values.policy}${values.baseline ? ' (with a baseline: two decisions per request)' : ' (against the recorded decisions)'}\n\n`);
+  process.stdout.write(`${threads ? `isolated engine, ${threads} evaluation thread(s)` : 'inline engine (one thread)'}; policy ${values.policy}${values.baseline ? ' (with a baseline: two decisions per request)' : ' (against the recorded decisions)'}\n\n`);
   for (const r of [small, big]) {
     const rate = r.report.decided / (r.report.elapsedMs / 1000);
     process.stdout.write(
       `${r.n.toLocaleString('en-US').padStart(8)} requests (${mb(r.fileBytes)} file): ${Math.round(rate).toLocaleString('en-US')} decisions/s, ` +
-      `${r.report.elapsedMs} ms; RSS before ${mb(r.rssBefore)}, peak ${mb(r.rssPeak)}, after ${mb(r.rssAfter)}; heap peak ${mb(r.heapPeak)}; ` +
+      `${r.report.elapsedMs} ms; RSS before ${mb(r.rssBefore)}, peak ${mb(r.rssPeak)}, after ${mb(r.rssAfter)}; heap peak ${mb(r.heapPeak)}, after GC ${Number.isNaN(r.heapRetained) ? 'n/a (run node with --expose-gc)' : mb(r.heapRetained)}; ` +
       `changed ${r.report.changed} (kept ${r.report.changedRows.length}); after: ${JSON.stringify(r.report.after)}\n`,
     );
   }

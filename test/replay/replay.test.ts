@@ -130,6 +130,9 @@ t.test('baseline policy: only changes are listed, capped with a count of the res
   t.same(r.changedRows[0]!.changes, ['rule']);
   t.equal(r.baselineVersion, before!.version);
 
+  const parallel = await replay(gen(), { policy: after!, baseline: before!, maxChanged: 5, concurrency: 8 });
+  t.same({ ...parallel, elapsedMs: 0 }, { ...r, elapsedMs: 0 }, 'decisions in flight at once give the same report, in input order');
+
   const same = await replay(gen(), { policy: after!, baseline: sameButReason! });
   t.equal(same.changed, 0, 'a reworded reason is not a changed decision');
 });
