@@ -35,6 +35,8 @@ export interface World {
   airlock: Airlock;
   http: { port: number; hits: Hit[] };
   https: { port: number; hits: Hit[] };
+  /** A second HTTPS upstream (other.test): allowed by the policy, but no credential is bound to it. */
+  other: { port: number; hits: Hit[] };
   dns: { port: number; queries: string[] };
   close(): Promise<void>;
 }
@@ -45,7 +47,8 @@ function recordingHandler(hits: Hit[]): http.RequestListener {
     req.resume();
     req.on('end', () => {
       res.setHeader('content-type', 'text/plain');
-      res.end(`upstream saw ${req.method} ${req.url}\n`);
+      // Echoes the credential it received, so tests can see what the agent would read back.
+      res.end(`upstream saw ${req.method} ${req.url} authorization=${req.headers.authorization ?? '-'}\n`);
     });
   };
 }
@@ -89,7 +92,7 @@ function startDns(queries: string[]): dgram.Socket {
   return sock;
 }
 
-export async function startWorld(): Promise<World> {
+export async function startWorld(opts: { before?: (home: string) => Promise<void> } = {}): Promise<World> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-test-'));
   const home = path.join(dir, 'home');
   const work = path.join(dir, 'work');
@@ -99,16 +102,21 @@ export async function startWorld(): Promise<World> {
   const cert = path.join(dir, 'upstream-cert.pem');
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=allowed.test', '-addext', 'subjectAltName=DNS:allowed.test,DNS:denied.test',
+    '-days', '1', '-subj', '/CN=allowed.test', '-addext', 'subjectAltName=DNS:allowed.test,DNS:denied.test,DNS:creds.test,DNS:other.test',
   ], { stdio: 'ignore' });
 
   const httpHits: Hit[] = [];
   const httpsHits: Hit[] = [];
   const queries: string[] = [];
   const httpServer = http.createServer(recordingHandler(httpHits));
-  const httpsServer = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, recordingHandler(httpsHits));
+  const otherHits: Hit[] = [];
+  const tlsFiles = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+  const httpsServer = https.createServer(tlsFiles, recordingHandler(httpsHits));
+  const otherServer = https.createServer(tlsFiles, recordingHandler(otherHits));
   const dnsServer = startDns(queries);
-  const [httpPort, httpsPort, dnsPort] = await Promise.all([listen(httpServer), listen(httpsServer), listen(dnsServer)]);
+  const [httpPort, httpsPort, otherPort, dnsPort] = await Promise.all([listen(httpServer), listen(httpsServer), listen(otherServer), listen(dnsServer)]);
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  await opts.before?.(home);
 
   const airlock = await startAirlock({
     home,
@@ -118,7 +126,7 @@ export async function startWorld(): Promise<World> {
     threads: 1,
     allowPrivate: ['127.0.0.1/32'],
     upstreamCa: [cert],
-    resolve: ['allowed.test=127.0.0.1', 'denied.test=127.0.0.1'],
+    resolve: ['allowed.test=127.0.0.1', 'denied.test=127.0.0.1', 'creds.test=127.0.0.1', 'other.test=127.0.0.1'],
   });
   // Names Airlock does not pin are resolved through the test DNS server, so the tests can see
   // which names the proxy looked up. (The guard's lookup is a constructor option that
@@ -132,14 +140,17 @@ export async function startWorld(): Promise<World> {
     dir, home, work, agent: 'bot', airlock,
     http: { port: httpPort, hits: httpHits },
     https: { port: httpsPort, hits: httpsHits },
+    other: { port: otherPort, hits: otherHits },
     dns: { port: dnsPort, queries },
     async close() {
       await airlock.close();
       httpServer.closeAllConnections();
       httpsServer.closeAllConnections();
+      otherServer.closeAllConnections();
       await Promise.all([
         new Promise((r) => httpServer.close(r)),
         new Promise((r) => httpsServer.close(r)),
+        new Promise((r) => otherServer.close(r)),
         new Promise((r) => dnsServer.close(() => r(undefined))),
       ]);
       fs.rmSync(dir, { recursive: true, force: true });

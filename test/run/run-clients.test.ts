@@ -1,0 +1,127 @@
+// `airlock run` with real clients: the environment it builds, and curl, a Node script (undici's
+// EnvHttpProxyAgent reads the proxy variables) and a Python requests script going through Airlock,
+// with and without the sandbox. The agent holds a placeholder; the upstream gets the real secret
+// where the policy binds it; the agent never reads the real value back; a placeholder sent to a
+// host with no binding is refused and that host receives nothing.
+import t, { type Test } from 'tap';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { SecretStore } from '../../engine/secrets/store.ts';
+import { results, runAirlock, startWorld, type RunResult } from '../sandbox/helpers.ts';
+
+const canary = `ghp_canary${crypto.randomBytes(12).toString('hex')}`;
+const env = { ...process.env };
+delete env.AIRLOCK_MASTER_KEY;
+delete env.AIRLOCK_MASTER_KEY_FILE;
+delete process.env.AIRLOCK_MASTER_KEY;
+delete process.env.AIRLOCK_MASTER_KEY_FILE;
+
+let placeholder = '';
+const world = await startWorld({
+  before: async (home) => {
+    const store = await SecretStore.open(home);
+    const info = await store.set('github', canary, { env: ['GITHUB_TOKEN', 'GH_TOKEN'], hosts: ['creds.test'] });
+    placeholder = info.placeholder;
+  },
+});
+t.teardown(() => world.close());
+const undici = createRequire(import.meta.url).resolve('undici');
+const base = ['--agent', world.agent, '--home', world.home];
+const UPS = world.https.port;
+const OTHER = world.other.port;
+
+function neverSeesCanary(t: Test, r: RunResult): void {
+  t.notOk(r.stdout.includes(canary) || r.stderr.includes(canary), 'the agent-side output never holds the real secret');
+}
+
+t.test('the environment: proxy for every client, CA trusted, placeholders, Airlock\'s own secrets removed', async (t) => {
+  // A copy outside the state folder, which the sandbox hides.
+  const caCopy = path.join(world.dir, 'ca-copy.pem');
+  fs.copyFileSync(path.join(world.home, 'ca.pem'), caCopy);
+  for (const sandbox of [false, true]) {
+    const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', 'env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)'], {
+      cwd: world.work,
+      env: { ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY: 'not-for-agents-0123456789', CA: caCopy },
+    });
+    t.equal(r.code, 0, `sandbox=${sandbox}: ran`);
+    const vars = new Map(r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
+    const url = new URL(vars.get('HTTP_PROXY') ?? 'x:');
+    t.equal(url.username, world.agent, 'the proxy URL names the agent');
+    t.equal(url.hostname, '127.0.0.1');
+    if (sandbox) t.equal(url.port, '3128', 'inside the sandbox the bridge listens on 3128');
+    for (const k of ['HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy']) t.equal(vars.get(k), vars.get('HTTP_PROXY'), `${k} set`);
+    t.notOk(vars.has('NO_PROXY') || vars.has('no_proxy'), 'NO_PROXY cleared');
+    const ca = vars.get('SSL_CERT_FILE');
+    for (const k of ['NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO']) t.equal(vars.get(k), ca, `${k} is the CA`);
+    t.equal(results(r.stdout).ca_matches, 'yes', 'the CA file the agent sees is Airlock\'s CA certificate');
+    t.equal(vars.get('NODE_USE_ENV_PROXY'), '1');
+    t.equal(vars.get('GITHUB_TOKEN'), placeholder, 'placeholder under the secret\'s env name');
+    t.equal(vars.get('GH_TOKEN'), placeholder, 'and under its second env name');
+    t.notOk(vars.has('AIRLOCK_MASTER_KEY'), 'AIRLOCK_MASTER_KEY is not passed to the agent');
+    neverSeesCanary(t, r);
+  }
+});
+
+t.test('--secret picks placeholders and their names; --no-secrets exports none', async (t) => {
+  const renamed = await runAirlock([...base, '--no-sandbox', '--secret', 'github=MY_GH', '--', 'sh', '-c', 'echo my=$MY_GH; echo gh=$GITHUB_TOKEN'], { cwd: world.work, env });
+  t.equal(results(renamed.stdout).my, placeholder);
+  t.equal(results(renamed.stdout).gh, '');
+  const none = await runAirlock([...base, '--no-sandbox', '--no-secrets', '--', 'sh', '-c', 'echo gh=$GITHUB_TOKEN'], { cwd: world.work, env });
+  t.equal(results(none.stdout).gh, '');
+  const unknown = await runAirlock([...base, '--no-sandbox', '--secret', 'nope', '--', 'true'], { cwd: world.work, env });
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /no secret named nope/);
+});
+
+t.test('without the sandbox the variables are only a suggestion (why the sandbox exists)', async (t) => {
+  const before = world.http.hits.length;
+  const r = await runAirlock([...base, '--no-sandbox', '--', 'curl', '-sS', '--noproxy', '*', `http://127.0.0.1:${world.http.port}/bypassed`], { cwd: world.work, env });
+  t.equal(r.code, 0);
+  t.match(r.stdout, /upstream saw GET \/bypassed/, 'curl --noproxy reaches the upstream directly');
+  t.equal(world.http.hits.length, before + 1);
+});
+
+const clients = `
+r() { printf '%s=%s\\n' "$1" "$2"; }
+r curl_bound "$(curl -sS -m 10 -H "Authorization: Bearer $GITHUB_TOKEN" https://creds.test:${UPS}/curl)"
+r curl_unbound "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $GITHUB_TOKEN" https://other.test:${OTHER}/curl)"
+r node "$(node --input-type=module -e "
+const { EnvHttpProxyAgent, fetch } = await import('${undici}');
+const dispatcher = new EnvHttpProxyAgent();
+const headers = { authorization: 'Bearer ' + process.env.GITHUB_TOKEN };
+const a = await fetch('https://creds.test:${UPS}/node', { dispatcher, headers });
+const b = await fetch('https://other.test:${OTHER}/node', { dispatcher, headers });
+console.log(b.status + ' ' + (await a.text()).trim());
+")"
+r python "$(python3 -c "
+import os, requests
+h = {'Authorization': 'Bearer ' + os.environ['GITHUB_TOKEN']}
+a = requests.get('https://creds.test:${UPS}/python', headers=h, timeout=10)
+b = requests.get('https://other.test:${OTHER}/python', headers=h, timeout=10)
+print(b.status_code, a.text.strip())
+")"
+`;
+
+for (const sandbox of [false, true]) {
+  t.test(`curl, Node and Python ${sandbox ? 'in the sandbox' : 'with --no-sandbox'}: real secret upstream, placeholder for the agent`, async (t) => {
+    const script = path.join(world.dir, `clients-${sandbox}.sh`);
+    fs.writeFileSync(script, clients);
+    world.https.hits.length = 0;
+    world.other.hits.length = 0;
+    const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', script], { cwd: world.work, env });
+    t.equal(r.code, 0, `ran (stderr: ${r.stderr.trim()})`);
+    const out = results(r.stdout);
+    const echoed = (p: string): string => `upstream saw GET /${p} authorization=Bearer ${placeholder}`;
+    t.equal(out.curl_bound, echoed('curl'), 'curl: the echoed credential comes back as the placeholder');
+    t.equal(out.curl_unbound, '403', 'curl: the placeholder to an unbound host is refused');
+    t.equal(out.node, `403 ${echoed('node')}`, 'Node: same');
+    t.equal(out.python, `403 ${echoed('python')}`, 'Python requests: same');
+    t.same(world.https.hits.map((h) => [h.url, h.headers.authorization]), [
+      ['/curl', `Bearer ${canary}`], ['/node', `Bearer ${canary}`], ['/python', `Bearer ${canary}`],
+    ], 'the bound upstream received the real secret from each client');
+    t.same(world.other.hits, [], 'the unbound host received nothing');
+    neverSeesCanary(t, r);
+  });
+}
