@@ -49,26 +49,32 @@ export function encodedForms(s: string): string[] {
   return [...new Set([s, ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase()])];
 }
 
-/** A regex matching the placeholder prefix in any detected encoding (the cheap pre-filter). */
-function prefixRegex(): RegExp {
-  const alternatives = encodedForms(PLACEHOLDER_PREFIX).map(escapeRe);
-  // Percent-encoding: each character either literal or %XX (hex digits in either case).
-  const pct = [...PLACEHOLDER_PREFIX].map((c) => {
+/** The prefix base64/base64url/hex encoded (hex letters in either case). */
+function encodedPrefixAlternatives(): string[] {
+  const hexAnyCase = Buffer.from(PLACEHOLDER_PREFIX).toString('hex').replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`);
+  return [...encodedForms(PLACEHOLDER_PREFIX).filter((f) => f !== PLACEHOLDER_PREFIX && !/^[0-9a-fA-F]+$/.test(f)).map(escapeRe), hexAnyCase];
+}
+
+/** The prefix with any subset of its characters percent-encoded (hex digits in either case). */
+function percentPrefix(): string {
+  return [...PLACEHOLDER_PREFIX].map((c) => {
     const code = c.charCodeAt(0).toString(16);
     return `(?:${escapeRe(c)}|%${code[0]}[${code[1]!.toLowerCase()}${code[1]!.toUpperCase()}])`;
   }).join('');
-  // Mixed-case hex: the hex of the prefix, each hex letter in either case.
-  const hexAnyCase = Buffer.from(PLACEHOLDER_PREFIX).toString('hex').replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`);
-  return new RegExp([...alternatives, pct, hexAnyCase].join('|'));
 }
 
-const PREFIX_RE = prefixRegex();
+/** The cheap pre-filter: the prefix in any detected spelling. */
+const PREFIX_RE = new RegExp([escapeRe(PLACEHOLDER_PREFIX), ...encodedPrefixAlternatives(), percentPrefix()].join('|'));
+/** Whether a text may hold a base64/hex encoded placeholder (then each secret is checked). */
+const ENCODED_PREFIX_RE = new RegExp(encodedPrefixAlternatives().join('|'));
 
 interface Entry {
   name: string;
   placeholder: string;
-  /** Encoded spellings (base64/base64url cores, hex lowercase) checked when the prefix shows up. */
+  /** Encoded spellings (base64/base64url cores) checked when an encoded prefix shows up. */
   encoded: string[];
+  /** Lowercase hex of the placeholder (compared with the lowercased text). */
+  hex: string;
 }
 
 export class PlaceholderIndex implements Finder {
@@ -80,8 +86,9 @@ export class PlaceholderIndex implements Finder {
   constructor(secrets: Iterable<[string, string]>) {
     this.entries = [];
     for (const [name, placeholder] of secrets) {
-      const forms = encodedForms(placeholder).filter((f) => f !== placeholder && !/^[0-9A-F]+$/.test(f));
-      this.entries.push({ name, placeholder, encoded: forms });
+      const hex = Buffer.from(placeholder).toString('hex');
+      const forms = encodedForms(placeholder).filter((f) => f !== placeholder && f.toLowerCase() !== hex);
+      this.entries.push({ name, placeholder, encoded: forms, hex });
       this.byPlaceholder.set(placeholder, name);
     }
     this.maxLength = Math.max(0, ...this.entries.map((e) => e.placeholder.length));
@@ -101,13 +108,14 @@ export class PlaceholderIndex implements Finder {
       for (const e of this.entries) if (candidate.startsWith(e.placeholder)) found.add(e.name);
     }
     if (found.size === this.entries.length) return [...found];
-    // Encoded forms are rarer; check each secret exactly.
-    const lower = text.toLowerCase();
+    // Encoded forms are rarer; only when their prefix shows up is each secret checked exactly.
+    const encoded = ENCODED_PREFIX_RE.test(text);
     const decoded = text.includes('%') ? percentDecodeLenient(text) : '';
+    if (!encoded && !decoded.includes(PLACEHOLDER_PREFIX)) return [...found];
+    const lower = encoded ? text.toLowerCase() : '';
     for (const e of this.entries) {
       if (found.has(e.name)) continue;
-      const hex = Buffer.from(e.placeholder).toString('hex');
-      if (e.encoded.some((f) => text.includes(f)) || lower.includes(hex) || (decoded && decoded.includes(e.placeholder))) found.add(e.name);
+      if ((encoded && (e.encoded.some((f) => text.includes(f)) || lower.includes(e.hex))) || (decoded && decoded.includes(e.placeholder))) found.add(e.name);
     }
     return [...found];
   }
