@@ -1,0 +1,126 @@
+// The local certificate authority that lets the proxy read HTTPS: an ECDSA P-256 CA created on
+// first start in the state folder (ca.pem, ca-key.pem mode 0600), and leaf certificates minted per
+// host on demand and cached. X.509 is done by @peculiar/x509 (well-kept, WebCrypto based, pure JS):
+// signing goes through WebCrypto's async API, so minting a leaf never blocks other connections.
+// All leaves share one P-256 key created at start: a leaf key is as sensitive as the CA key next to
+// it anyway, and reusing it makes a new host cost one signature instead of a key generation.
+// @peculiar/x509 resolves its ASN.1 classes through tsyringe, which needs the Reflect metadata API.
+import 'reflect-metadata';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import * as x509 from '@peculiar/x509';
+
+const webcrypto = crypto.webcrypto as unknown as Crypto;
+x509.cryptoProvider.set(webcrypto);
+
+const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const sign = { name: 'ECDSA', hash: 'SHA-256' } as const;
+
+export interface CaFiles {
+  cert: string;
+  key: string;
+}
+
+export function caFiles(home: string): CaFiles {
+  return { cert: path.join(home, 'ca.pem'), key: path.join(home, 'ca-key.pem') };
+}
+
+function pemKey(der: ArrayBuffer): string {
+  const b64 = Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n');
+  return `-----BEGIN PRIVATE KEY-----\n${b64}-----END PRIVATE KEY-----\n`;
+}
+
+function keyFromPem(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----(BEGIN|END) PRIVATE KEY-----|\s+/g, ''), 'base64');
+}
+
+export class CertificateAuthority {
+  private readonly leaves = new Map<string, Promise<tls.SecureContext>>();
+  private readonly maxCached = 2000;
+
+  private constructor(
+    readonly files: CaFiles,
+    readonly certPem: string,
+    private readonly cert: x509.X509Certificate,
+    private readonly signingKey: CryptoKey,
+    private readonly leafKeys: CryptoKeyPair,
+    private readonly leafKeyPem: string,
+  ) {}
+
+  /** Loads the CA from the state folder, creating it on first start. */
+  static async open(home: string): Promise<CertificateAuthority> {
+    const files = caFiles(home);
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(files.cert) || !fs.existsSync(files.key)) await create(files);
+    const certPem = fs.readFileSync(files.cert, 'utf8');
+    const keyPem = fs.readFileSync(files.key, 'utf8');
+    const mode = fs.statSync(files.key).mode & 0o777;
+    if (mode & 0o077) fs.chmodSync(files.key, 0o600); // never leave the CA key readable by others
+    const cert = new x509.X509Certificate(certPem);
+    const signingKey = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyFromPem(keyPem)), alg, false, ['sign']);
+    const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const leafKeyPem = pemKey(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey));
+    return new CertificateAuthority(files, certPem, cert, signingKey, leafKeys, leafKeyPem);
+  }
+
+  /** A TLS context presenting a certificate for `host` (a DNS name or an IP address). Cached. */
+  contextFor(host: string): Promise<tls.SecureContext> {
+    const key = host.toLowerCase();
+    let ctx = this.leaves.get(key);
+    if (ctx) return ctx;
+    if (this.leaves.size >= this.maxCached) this.leaves.delete(this.leaves.keys().next().value!);
+    ctx = this.mint(key).then((certPem) => tls.createSecureContext({ cert: `${certPem}${this.certPem}`, key: this.leafKeyPem }));
+    ctx.catch(() => this.leaves.delete(key));
+    this.leaves.set(key, ctx);
+    return ctx;
+  }
+
+  private async mint(host: string): Promise<string> {
+    const isIp = net.isIP(host) !== 0;
+    const now = Date.now();
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+      subject: isIp ? 'CN=airlock-ip' : `CN=${host.slice(0, 64).replace(/[,+="<>#;\\]/g, '')}`,
+      issuer: this.cert.subject,
+      notBefore: new Date(now - 3600_000),
+      notAfter: new Date(now + 30 * 86400_000),
+      signingAlgorithm: sign,
+      publicKey: this.leafKeys.publicKey,
+      signingKey: this.signingKey,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: isIp ? 'ip' : 'dns', value: host }]),
+        await x509.AuthorityKeyIdentifierExtension.create(this.cert.publicKey),
+      ],
+    });
+    return leaf.toString('pem') + '\n';
+  }
+}
+
+async function create(files: CaFiles): Promise<void> {
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const now = Date.now();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: crypto.randomBytes(16).toString('hex').replace(/^[89a-f]/, '1'),
+    name: `CN=Airlock local CA ${new Date(now).toISOString().slice(0, 10)} ${crypto.randomBytes(4).toString('hex')}, O=Airlock`,
+    notBefore: new Date(now - 3600_000),
+    notAfter: new Date(now + 10 * 365 * 86400_000),
+    signingAlgorithm: sign,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const keyPem = pemKey(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  // Key first, exclusively, 0600: never a window where it exists with wider permissions.
+  fs.writeFileSync(files.key, keyPem, { mode: 0o600, flag: 'w' });
+  fs.chmodSync(files.key, 0o600);
+  fs.writeFileSync(files.cert, cert.toString('pem') + '\n', { mode: 0o644 });
+}

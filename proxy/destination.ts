@@ -1,0 +1,218 @@
+// Destination safety (SSRF): a policy can allow "api.example.com", but that name must not lead the
+// proxy to loopback, the LAN, the cloud metadata service or Airlock itself. The check runs on the
+// resolved addresses (so 2130706433, 0x7f.1, 127.1 and [::ffff:127.0.0.1] are caught whatever the
+// spelling), every resolved address must pass, and the caller dials exactly the address that passed
+// (no second resolution for DNS rebinding to exploit). Names are resolved only after an allow.
+// Only the operator's --allow-private CIDR[:PORT] opens a private destination; Airlock's own
+// listeners are refused even then.
+import dns from 'node:dns';
+import net from 'node:net';
+import os from 'node:os';
+
+/** Special-purpose ranges, by the reason a destination in them is refused. */
+const ranges: Array<[reason: string, cidrs: string[]]> = [
+  ['loopback', ['127.0.0.0/8', '::1/128']],
+  ['unspecified', ['0.0.0.0/8', '::/128']],
+  ['private (RFC 1918)', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16']],
+  ['link-local / cloud metadata', ['169.254.0.0/16', 'fe80::/10']],
+  ['carrier-grade NAT (RFC 6598)', ['100.64.0.0/10']],
+  ['unique-local IPv6', ['fc00::/7', 'fec0::/10']],
+  ['NAT64', ['64:ff9b::/96', '64:ff9b:1::/48']],
+  ['6to4', ['2002::/16']],
+  ['Teredo', ['2001::/32']],
+  ['multicast', ['224.0.0.0/4', 'ff00::/8']],
+  ['reserved', ['240.0.0.0/4', '192.0.0.0/24', '192.0.2.0/24', '198.18.0.0/15', '198.51.100.0/24', '203.0.113.0/24', '100::/64', '2001:db8::/32', '::/96']],
+];
+
+function addCidr(list: net.BlockList, cidr: string): void {
+  const [addr, bits] = cidr.split('/') as [string, string];
+  const family = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
+  list.addSubnet(addr, Number(bits), family);
+}
+
+const classifiers: Array<[string, net.BlockList]> = ranges.map(([reason, cidrs]) => {
+  const list = new net.BlockList();
+  for (const c of cidrs) addCidr(list, c);
+  return [reason, list];
+});
+
+/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d / ::ffff:7f00:1) reaches the IPv4 address inside it. */
+export function unmapIPv4(address: string): string {
+  const a = address.toLowerCase();
+  if (!net.isIPv6(a)) return a;
+  const m = /^(?:0{0,4}:){0,5}:?(?:0{0,4}:)?ffff:(.+)$/.exec(a) ?? /^::ffff:(.+)$/.exec(a);
+  if (!m) return a;
+  const tail = m[1]!;
+  if (net.isIPv4(tail)) return tail;
+  const parts = tail.split(':');
+  if (parts.length !== 2) return a;
+  const hi = parseInt(parts[0]!, 16);
+  const lo = parseInt(parts[1]!, 16);
+  if (!(hi >= 0 && hi <= 0xffff && lo >= 0 && lo <= 0xffff)) return a;
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+/** Why an address is special ("loopback", "private (RFC 1918)", …), or undefined for a public address. */
+export function classifyAddress(address: string): string | undefined {
+  const unmapped = unmapIPv4(address);
+  const family = net.isIPv4(unmapped) ? 'ipv4' : net.isIPv6(unmapped) ? 'ipv6' : undefined;
+  if (!family) return 'not an IP address';
+  for (const [reason, list] of classifiers) if (list.check(unmapped, family)) return reason;
+  return undefined;
+}
+
+export interface AllowRule {
+  cidr: string;
+  list: net.BlockList;
+  port?: number;
+}
+
+/** Parses --allow-private values: CIDR[:PORT], a bare address, or [IPv6-CIDR]:PORT. */
+export function parseAllowPrivate(spec: string): AllowRule {
+  let s = spec.trim();
+  let port: number | undefined;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  if (bracket) {
+    s = bracket[1]!;
+    if (bracket[2]) port = Number(bracket[2]);
+  } else if (!s.includes('::') && /^[^:]+:\d+$/.test(s)) {
+    const i = s.lastIndexOf(':');
+    port = Number(s.slice(i + 1));
+    s = s.slice(0, i);
+  }
+  const [addr, bitsText] = s.split('/') as [string, string | undefined];
+  const family = net.isIPv4(addr) ? 'ipv4' : net.isIPv6(addr) ? 'ipv6' : undefined;
+  if (!family) throw new Error(`--allow-private ${spec}: not an IP address or CIDR`);
+  const max = family === 'ipv4' ? 32 : 128;
+  const bits = bitsText === undefined ? max : Number(bitsText);
+  if (!Number.isInteger(bits) || bits < 0 || bits > max) throw new Error(`--allow-private ${spec}: bad prefix length`);
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--allow-private ${spec}: bad port`);
+  const list = new net.BlockList();
+  list.addSubnet(addr, bits, family);
+  return { cidr: `${addr}/${bits}`, list, ...(port !== undefined ? { port } : {}) };
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface DestinationOptions {
+  allowPrivate?: AllowRule[];
+  /** Airlock's own listeners (proxy, studio): never dialed, whatever --allow-private says. */
+  own?: Endpoint[];
+  /** Pinned names (--resolve HOST=ADDR): the pinned address is still checked. */
+  resolve?: Map<string, string[]>;
+  /** Resolver; defaults to the system's (getaddrinfo). */
+  lookup?: (host: string) => Promise<string[]>;
+}
+
+export class DestinationError extends Error {
+  constructor(message: string, readonly kind: 'blocked' | 'resolve') {
+    super(message);
+  }
+}
+
+function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) out.add(unmapIPv4(i.address));
+  return out;
+}
+
+export class DestinationGuard {
+  private readonly allow: AllowRule[];
+  private readonly own: Endpoint[];
+  private readonly pins: Map<string, string[]>;
+  private readonly lookup: (host: string) => Promise<string[]>;
+  private readonly local = localAddresses();
+
+  constructor(opts: DestinationOptions = {}) {
+    this.allow = opts.allowPrivate ?? [];
+    this.own = [];
+    this.pins = opts.resolve ?? new Map();
+    this.lookup = opts.lookup ?? systemLookup;
+    for (const e of opts.own ?? []) this.addOwn(e);
+  }
+
+  /** Registers one of Airlock's own listening addresses (known once it listens). */
+  addOwn(e: Endpoint): void {
+    this.own.push({ address: unmapIPv4(e.address), port: e.port });
+  }
+
+  /** Is address:port one of Airlock's own listeners? Wildcard listeners own every local address. */
+  isOwn(address: string, port: number): boolean {
+    const a = unmapIPv4(address);
+    for (const o of this.own) {
+      if (o.port !== port) continue;
+      if (o.address === a) return true;
+      const wildcard = o.address === '0.0.0.0' || o.address === '::';
+      const cls = classifyAddress(a);
+      if ((wildcard || cls === 'loopback') && (cls === 'loopback' || cls === 'unspecified' || this.local.has(a))) return true;
+    }
+    return false;
+  }
+
+  /** Why address:port may not be dialed, or undefined when it may. */
+  refusal(address: string, port: number): string | undefined {
+    if (this.isOwn(address, port)) return `${address}:${port} is Airlock itself`;
+    const reason = classifyAddress(address);
+    if (!reason) return undefined;
+    const a = unmapIPv4(address);
+    const family = net.isIPv4(a) ? 'ipv4' : 'ipv6';
+    for (const r of this.allow) {
+      if ((r.port === undefined || r.port === port) && (r.list.check(a, family) || r.list.check(address, net.isIPv4(address) ? 'ipv4' : 'ipv6'))) return undefined;
+    }
+    return `${address} is ${reason}; only --allow-private opens it`;
+  }
+
+  /**
+   * Resolves host (pins first), checks every address and returns the one to dial. Throws
+   * DestinationError when any address is refused or the name does not resolve.
+   */
+  async resolve(host: string, port: number): Promise<string> {
+    const bare = host.startsWith('[') ? host.slice(1, -1) : host;
+    let addresses: string[];
+    if (net.isIP(bare)) addresses = [bare];
+    else {
+      const pinned = this.pins.get(bare.toLowerCase());
+      if (pinned) addresses = pinned;
+      else {
+        try {
+          addresses = await this.lookup(bare);
+        } catch (err) {
+          throw new DestinationError(`cannot resolve ${bare}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'resolve');
+        }
+      }
+    }
+    if (addresses.length === 0) throw new DestinationError(`cannot resolve ${bare}: no addresses`, 'resolve');
+    for (const a of addresses) {
+      const why = this.refusal(a, port);
+      if (why) throw new DestinationError(`destination ${bare}:${port} refused: ${why}`, 'blocked');
+    }
+    return unmapIPv4(addresses[0]!);
+  }
+}
+
+async function systemLookup(host: string): Promise<string[]> {
+  const res = await dns.promises.lookup(host, { all: true, verbatim: true });
+  return res.map((r) => r.address);
+}
+
+/** Parses --resolve HOST=ADDR[,ADDR…] values into the pin map. */
+export function parseResolvePins(specs: string[] | Record<string, string | string[]> | undefined): Map<string, string[]> {
+  const pins = new Map<string, string[]>();
+  if (!specs) return pins;
+  const entries: Array<[string, string | string[]]> = Array.isArray(specs)
+    ? specs.map((s) => {
+        const i = s.indexOf('=');
+        if (i <= 0) throw new Error(`--resolve ${s}: expected HOST=ADDR`);
+        return [s.slice(0, i), s.slice(i + 1)];
+      })
+    : Object.entries(specs);
+  for (const [host, value] of entries) {
+    const addrs = (Array.isArray(value) ? value : value.split(',')).map((a) => a.trim().replace(/^\[|\]$/g, ''));
+    for (const a of addrs) if (!net.isIP(a)) throw new Error(`--resolve ${host}=${a}: not an IP address`);
+    pins.set(host.toLowerCase().replace(/\.+$/, ''), addrs);
+  }
+  return pins;
+}

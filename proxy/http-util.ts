@@ -1,0 +1,93 @@
+// Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
+// (RFC 9110 §7.6.1), authority parsing. Pure.
+import type { Rejection } from './enforcers.ts';
+
+export const problemBase = 'https://airlock.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  rule?: string;
+  request_id?: string;
+  [k: string]: unknown;
+}
+
+export function problemBody(status: number, type: string, title: string, detail: string, extra: Record<string, unknown> = {}): string {
+  const p: Problem = { type: problemBase + type, title, status, detail, ...extra };
+  return JSON.stringify(p);
+}
+
+export function rejectionBody(r: Rejection, requestId: string, rule?: string): string {
+  return problemBody(r.status, r.type, r.title, r.detail, { ...(rule ? { rule } : {}), request_id: requestId, ...(r.extra ?? {}) });
+}
+
+/** Headers that describe one connection, never forwarded (RFC 9110 §7.6.1, plus proxy credentials). */
+export const hopByHop = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer',
+  'transfer-encoding', 'upgrade', 'http2-settings',
+]);
+
+/** Header pairs from Node's rawHeaders, without hop-by-hop headers and those named in Connection. */
+export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string, string]> {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() === 'connection') {
+      named ??= new Set();
+      for (const n of raw[i + 1]!.split(',')) named.add(n.trim().toLowerCase());
+    }
+  }
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (hopByHop.has(lower) || named?.has(lower) || extraDrop?.has(lower)) continue;
+    out.push([raw[i]!, raw[i + 1]!]);
+  }
+  return out;
+}
+
+export function pairsOf(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+export function flatten(pairs: Array<[string, string]>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of pairs) out.push(k, v);
+  return out;
+}
+
+const defaultPort: Record<string, number> = { http: 80, https: 443, ws: 80, wss: 443 };
+
+export interface Authority {
+  /** Normalized host: lowercase, punycode, numeric IPv4 forms canonical, IPv6 without brackets, no trailing dot. */
+  hostname: string;
+  port: number;
+}
+
+/** Parses a host[:port] authority the way the WHATWG URL parser does (so 0x7f.1 becomes 127.0.0.1). */
+export function parseAuthority(authority: string, scheme: string): Authority | undefined {
+  if (!authority || /[\s/?#@\\]/.test(authority)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(`${scheme === 'ws' || scheme === 'wss' ? scheme.replace('ws', 'http') : scheme}://${authority}`);
+  } catch {
+    return undefined;
+  }
+  let hostname = url.hostname.replace(/\.+$/, '');
+  if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
+  if (!hostname) return undefined;
+  return { hostname, port: url.port ? Number(url.port) : defaultPort[scheme]! };
+}
+
+export function sameAuthority(a: Authority, b: Authority): boolean {
+  return a.hostname === b.hostname && a.port === b.port;
+}
+
+/** The authority as it goes into a URL / Host header. */
+export function formatAuthority(a: Authority, scheme: string): string {
+  const host = a.hostname.includes(':') ? `[${a.hostname}]` : a.hostname;
+  return a.port === defaultPort[scheme] ? host : `${host}:${a.port}`;
+}

@@ -1,0 +1,744 @@
+// The proxy listener, on Node's own http/net/tls. One port serves absolute-form HTTP forwarding
+// and CONNECT; CONNECT tunnels carrying TLS are intercepted with a leaf certificate from the local
+// CA and their requests fed to an inner HTTP server, so every request — outer, tunneled, each one
+// on a keep-alive connection — goes through the same pipeline:
+//
+//   authenticate → capture body prefix → describe (+ enforcers' describe) → decide
+//     → deny: 403 problem+json
+//     → allow/approve: enforcers' beforeForward in order (approve unhandled → deny, fail closed)
+//       → destination safety on resolved addresses → dial the checked address → stream both ways
+//       → enforcers' onResponse transforms → audit record
+//
+// The socket code knows allow and deny only; every other directive is an Enforcer.
+import crypto from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Readable, pipeline, type Transform } from 'node:stream';
+import tls from 'node:tls';
+import type { AuditRecord } from '../engine/audit-log.ts';
+import { parseProxyAuthorization } from '../engine/agents.ts';
+import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { CertificateAuthority } from './ca.ts';
+import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
+import { DestinationError, type DestinationGuard } from './destination.ts';
+import type { Enforcer, OutgoingRequest, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import {
+  endToEnd, flatten, formatAuthority, pairsOf, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
+} from './http-util.ts';
+
+export interface ProxyDeps {
+  engine: { decide(input: RequestDescription): Promise<EngineDecision> };
+  agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
+  audit: { append(record: AuditRecord): void };
+  ca: CertificateAuthority;
+  guard: DestinationGuard;
+  /** Live list: read on every request, so enforcers added after start apply at once. */
+  enforcers: Enforcer[];
+  /** Read on every request (the secrets engineer's finder is set once secrets are loaded). */
+  placeholders: () => PlaceholderFinder | undefined;
+  /** Trust for upstream TLS: system roots plus --upstream-ca. */
+  upstreamTls: tls.SecureContext;
+  bodyCap: number;
+  timeouts: ProxyTimeouts;
+  maxHeaderSize: number;
+}
+
+export interface ProxyTimeouts {
+  /** Time for a client to send a request's headers. */
+  headersMs: number;
+  /** Time for a whole request (headers + body) to arrive. */
+  requestMs: number;
+  /** Idle keep-alive connections (client side) are closed after this. */
+  keepAliveMs: number;
+  /** TLS handshake inside a CONNECT tunnel. */
+  handshakeMs: number;
+  /** Upstream: connect + time without any byte from the upstream. */
+  upstreamMs: number;
+}
+
+export const defaultTimeouts: ProxyTimeouts = {
+  headersMs: 30_000, requestMs: 300_000, keepAliveMs: 30_000, handshakeMs: 15_000, upstreamMs: 60_000,
+};
+
+interface Tunnel {
+  agent: AgentInfo;
+  target: Authority;
+  scheme: 'http' | 'https';
+  /** SNI the client sent, normalized; undefined when it sent none. */
+  sni?: string;
+}
+
+const json = 'application/problem+json';
+const authChallenge = 'Basic realm="airlock"';
+
+/** Statuses the agent sees for refusals the proxy makes before or without a policy decision. */
+const refusals = {
+  unauthenticated: (detail: string): Rejection => ({ status: 407, type: 'proxy-auth-required', title: 'Proxy authentication required', detail, outcome: 'unauthenticated', headers: { 'proxy-authenticate': authChallenge } }),
+  bad: (detail: string): Rejection => ({ status: 400, type: 'bad-request', title: 'Bad request', detail, outcome: 'rejected' }),
+  misdirected: (detail: string): Rejection => ({ status: 421, type: 'misdirected-request', title: 'Misdirected request', detail, outcome: 'rejected' }),
+  self: (detail: string): Rejection => ({ status: 403, type: 'airlock-itself', title: 'Request aimed at Airlock itself', detail, outcome: 'rejected' }),
+  destination: (detail: string): Rejection => ({ status: 403, type: 'destination-blocked', title: 'Destination blocked', detail, outcome: 'destination-blocked' }),
+  resolve: (detail: string): Rejection => ({ status: 502, type: 'upstream-unresolvable', title: 'Upstream name does not resolve', detail, outcome: 'upstream-error' }),
+  upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
+  timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
+};
+
+function denial(d: EngineDecision): Rejection {
+  return { status: 403, type: 'policy-denied', title: 'Denied by policy', detail: d.reason, outcome: 'denied' };
+}
+
+export class ProxyServer {
+  readonly outer: http.Server[] = [];
+  private readonly inner: http.Server;
+  private readonly tunnels = new WeakMap<net.Socket, Tunnel>();
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly deps: ProxyDeps) {
+    this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize }));
+    this.inner.on('request', (req, res) => void this.onRequest(req, res));
+    this.inner.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket as net.Socket, head));
+    const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
+    this.httpAgent = new http.Agent(agentOpts);
+    this.httpsAgent = new https.Agent(agentOpts);
+  }
+
+  private configure(server: http.Server): http.Server {
+    const t = this.deps.timeouts;
+    server.headersTimeout = t.headersMs;
+    server.requestTimeout = t.requestMs;
+    server.keepAliveTimeout = t.keepAliveMs;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => clientError(err, socket));
+    return server;
+  }
+
+  /** A front listener (TCP or Unix socket) speaking the proxy protocol. */
+  createListener(): http.Server {
+    const server = this.configure(http.createServer({
+      maxHeaderSize: this.deps.maxHeaderSize,
+      connectionsCheckingInterval: Math.min(1000, this.deps.timeouts.headersMs),
+    } as http.ServerOptions));
+    server.on('request', (req, res) => void this.onRequest(req, res));
+    server.on('connect', (req, socket, head) => void this.onConnect(req, socket as net.Socket, head));
+    server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket as net.Socket, head));
+    server.on('connection', (s: net.Socket) => this.track(s));
+    this.outer.push(server);
+    return server;
+  }
+
+  private track(s: net.Socket): void {
+    this.sockets.add(s);
+    s.once('close', () => this.sockets.delete(s));
+  }
+
+  async close(): Promise<void> {
+    const closed = Promise.all(this.outer.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Tunnels are detached from Node's HTTP bookkeeping: end them ourselves, or close() waits forever.
+    for (const s of this.sockets) s.destroy();
+    await closed;
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  // ─── identity ────────────────────────────────────────────────────────────────────────────────
+
+  private async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
+    const cred = parseProxyAuthorization(header);
+    if (!cred) return undefined;
+    return this.deps.agents.authenticate(cred.name, cred.token);
+  }
+
+  // ─── CONNECT ─────────────────────────────────────────────────────────────────────────────────
+
+  private async onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const started = new Date();
+    const id = crypto.randomUUID();
+    const refuse = (r: Rejection, agent?: string): void => {
+      writeRaw(socket, r, id);
+      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: req.url ?? '', outcome: r.outcome, status: r.status, detail: r.detail });
+    };
+    const agent = await this.authenticate(req.headers['proxy-authorization']);
+    if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
+    const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
+    if (!target || target.port === 0 || target.port > 65535) return refuse(refusals.bad('CONNECT needs an authority-form target host:port'), agent.id);
+    if (net.isIP(target.hostname) && this.deps.guard.isOwn(target.hostname, target.port)) return refuse(refusals.self('the proxy does not tunnel to its own listeners'), agent.id);
+
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    socket.setTimeout(this.deps.timeouts.handshakeMs, () => socket.destroy());
+    const first = head.length ? head : await firstChunk(socket);
+    if (!first) return void socket.destroy();
+    socket.unshift(first);
+    if (first[0] !== 0x16) {
+      // Plain HTTP inside the tunnel (some clients tunnel http:// too): same inner server, scheme http.
+      socket.setTimeout(0);
+      this.tunnels.set(socket, { agent, target, scheme: 'http' });
+      this.inner.emit('connection', socket);
+      socket.resume();
+      return;
+    }
+    let context: tls.SecureContext;
+    try {
+      context = await this.deps.ca.contextFor(target.hostname);
+    } catch {
+      return void socket.destroy();
+    }
+    const tunnel: Tunnel = { agent, target, scheme: 'https' };
+    const tlsSocket = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext: context,
+      ALPNProtocols: ['http/1.1'],
+      SNICallback: (servername, cb) => {
+        tunnel.sni = servername.toLowerCase().replace(/\.+$/, '');
+        cb(null, context);
+      },
+    });
+    tlsSocket.on('error', () => tlsSocket.destroy());
+    tlsSocket.once('secure', () => {
+      socket.setTimeout(0);
+      this.tunnels.set(tlsSocket, tunnel);
+      this.inner.emit('connection', tlsSocket);
+    });
+  }
+
+  // ─── one request ─────────────────────────────────────────────────────────────────────────────
+
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    const time = new Date();
+    const id = crypto.randomUUID();
+    const record: AuditRecord = { time: time.toISOString(), id, method: req.method ?? '', url: '', outcome: 'pending' };
+    const reply = (r: Rejection, rule?: string): void => {
+      record.outcome = r.outcome;
+      record.status = r.status;
+      record.detail = r.detail;
+      sendRejection(res, r, id, rule, !req.complete);
+      record.total_ms = ms(t0);
+      this.record(record);
+    };
+    res.on('error', () => undefined);
+
+    try {
+      const tunnel = this.tunnels.get(req.socket);
+      let agent: AgentInfo | undefined;
+      let url: string;
+      if (tunnel) {
+        agent = tunnel.agent;
+        record.agent = agent.id;
+        const target = this.tunnelTarget(req, tunnel);
+        if (typeof target !== 'string') return reply(target);
+        url = target;
+      } else {
+        agent = await this.authenticate(req.headers['proxy-authorization']);
+        if (!agent) return reply(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
+        record.agent = agent.id;
+        const target = this.absoluteTarget(req);
+        if (typeof target !== 'string') return reply(target);
+        url = target;
+      }
+      record.url = url;
+
+      const body = await captureBody(req, this.deps.bodyCap);
+      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: pairsOf(req.rawHeaders), body: body.captured, bodyTruncated: body.truncated };
+      const described = await this.describe(raw, agent);
+      if ('status' in described) return reply(described);
+      record.host = described.request.host;
+      const decision = await this.deps.engine.decide(described);
+      record.description = described;
+      record.decision = decisionSummary(decision);
+      record.policy_version = decision.policy_version;
+      record.decision_us = decision.decision_us;
+      if (decision.action === 'deny') return reply(denial(decision), decision.rule);
+
+      const ac = new AbortController();
+      res.once('close', () => { if (!res.writableFinished) ac.abort(); });
+      const outgoing: OutgoingRequest = {
+        method: raw.method.toUpperCase(),
+        url: new URL(described.request.url),
+        headers: endToEnd(req.rawHeaders, dropToUpstream),
+        bodyTransforms: [],
+      };
+      const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
+      const rejected = await this.beforeForward(ctx);
+      if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
+      if (rejected) return reply(rejected, decision.rule);
+
+      let address: string;
+      try {
+        address = await this.deps.guard.resolve(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port);
+      } catch (err) {
+        const e = err as DestinationError;
+        return reply(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message), decision.rule);
+      }
+      await this.forward(req, res, body, ctx, address, record, t0, reply);
+    } catch (err) {
+      // Anything unexpected: the request does not leave, the agent gets a 502 that says so.
+      if (!res.headersSent) reply({ ...refusals.upstream(`internal proxy error: ${(err as Error).message}`), outcome: 'error' });
+      else res.destroy();
+    }
+  }
+
+  /** The absolute URL of a tunneled request; Host, CONNECT target and SNI must agree. */
+  private tunnelTarget(req: http.IncomingMessage, tunnel: Tunnel): string | Rejection {
+    const closeAfter = (r: Rejection): Rejection => ({ ...r, headers: { ...(r.headers ?? {}), connection: 'close' } });
+    if (tunnel.sni !== undefined && tunnel.sni !== tunnel.target.hostname) {
+      return closeAfter(refusals.misdirected(`TLS SNI ${tunnel.sni} does not match the CONNECT target ${tunnel.target.hostname}`));
+    }
+    let path = req.url ?? '/';
+    if (!path.startsWith('/')) {
+      // absolute-form inside a tunnel: allowed only when it names the tunnel's own origin.
+      const abs = parseUrl(path);
+      if (!abs || abs.protocol !== `${tunnel.scheme}:` || !sameAuthority(authorityOf(abs, tunnel.scheme), tunnel.target)) {
+        return closeAfter(refusals.misdirected('request target inside the tunnel names another origin than the CONNECT target'));
+      }
+      path = abs.pathname + abs.search;
+    }
+    const hostHeader = req.headers.host;
+    const host = hostHeader ? parseAuthority(hostHeader, tunnel.scheme) : undefined;
+    if (!host || !sameAuthority(host, tunnel.target)) {
+      return closeAfter(refusals.misdirected(`Host ${JSON.stringify(hostHeader ?? '')} does not match the CONNECT target ${formatAuthority(tunnel.target, tunnel.scheme)}`));
+    }
+    return `${tunnel.scheme}://${formatAuthority(tunnel.target, tunnel.scheme)}${path}`;
+  }
+
+  /** The absolute-form target of a request sent to the proxy itself (not tunneled). */
+  private absoluteTarget(req: http.IncomingMessage): string | Rejection {
+    const target = req.url ?? '';
+    if (!/^https?:\/\//i.test(target)) return refusals.bad('this is a proxy: send absolute-form requests (http://host/path) or CONNECT');
+    const url = parseUrl(target);
+    if (!url) return refusals.bad('request target is not a valid absolute URL');
+    if (url.username || url.password || /^https?:\/\/[^/?#]*@/i.test(target)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
+    const scheme = url.protocol.slice(0, -1);
+    const authority = authorityOf(url, scheme);
+    const hostHeader = req.headers.host;
+    const host = hostHeader ? parseAuthority(hostHeader, scheme) : undefined;
+    if (!host || !sameAuthority(host, authority)) return refusals.misdirected(`Host ${JSON.stringify(hostHeader ?? '')} does not match the request target ${formatAuthority(authority, scheme)}`);
+    if (net.isIP(authority.hostname) && this.deps.guard.isOwn(authority.hostname, authority.port)) return refusals.self('requests to the proxy or studio through the proxy are refused');
+    return url.href;
+  }
+
+  private async describe(raw: RawRequest, agent: AgentInfo): Promise<RequestDescription | Rejection> {
+    let d: RequestDescription;
+    try {
+      const placeholders = this.deps.placeholders();
+      d = describeRequest(raw, placeholders ? { agent, placeholders } : { agent });
+    } catch (err) {
+      if (err instanceof DescribeError) return refusals.bad(err.message);
+      throw err;
+    }
+    for (const e of this.deps.enforcers) {
+      if (!e.describe) continue;
+      const p = e.describe(d);
+      if (p) await p;
+    }
+    return d;
+  }
+
+  private async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    let approvalHandled = false;
+    for (const e of this.deps.enforcers) {
+      if (e.handlesApproval) approvalHandled = true;
+      if (!e.beforeForward) continue;
+      const r = await e.beforeForward(ctx);
+      if (r) return r;
+      if (ctx.signal.aborted) return { status: 499, type: 'client-closed', title: 'Client closed the request', detail: 'the agent went away', outcome: 'client-aborted' };
+    }
+    if (ctx.decision.action === 'approve' && !approvalHandled) {
+      return { status: 403, type: 'approval-unavailable', title: 'Approval required', detail: `${ctx.decision.reason} (approval required, but no approver is configured: denied)`, outcome: 'denied' };
+    }
+    if (ctx.decision.action !== 'allow' && ctx.decision.action !== 'approve') return denial(ctx.decision);
+    return undefined;
+  }
+
+  // ─── forwarding ──────────────────────────────────────────────────────────────────────────────
+
+  private forward(
+    req: http.IncomingMessage, res: http.ServerResponse, body: CapturedBody, ctx: RequestContext, address: string,
+    record: AuditRecord, t0: number, reply: (r: Rejection, rule?: string) => void,
+  ): Promise<void> {
+    const { outgoing } = ctx;
+    const url = outgoing.url;
+    const tlsUpstream = url.protocol === 'https:';
+    const port = ctx.description.request.port;
+    const headers = outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host');
+    const transforms = outgoing.bodyTransforms;
+    if (transforms.length) {
+      for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'content-length') headers.splice(i, 1);
+    }
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
+    const options: https.RequestOptions & tls.SecureContextOptions & { secureContext?: tls.SecureContext } = {
+      host: address,
+      port,
+      method: outgoing.method,
+      path: url.pathname + url.search,
+      headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
+      setHost: false,
+      agent: tlsUpstream ? this.httpsAgent : this.httpAgent,
+      timeout: this.deps.timeouts.upstreamMs,
+    };
+    if (tlsUpstream) {
+      options.secureContext = this.deps.upstreamTls;
+      options.rejectUnauthorized = true;
+      if (!net.isIP(hostname)) options.servername = hostname;
+      // Verify the certificate against the name the policy allowed, not the address we dialed.
+      options.checkServerIdentity = (_h, cert) => tls.checkServerIdentity(hostname, cert);
+    }
+
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const done = (outcome: string): void => {
+        if (settled) return;
+        settled = true;
+        record.outcome = outcome;
+        record.total_ms = ms(t0);
+        if (record.status === undefined) record.status = res.statusCode;
+        this.record(record);
+        resolve();
+      };
+      const upReq = (tlsUpstream ? https : http).request(options);
+      const fail = (err: NodeJS.ErrnoException, timedOut: boolean): void => {
+        if (settled) return;
+        if (!res.headersSent) {
+          const why = upstreamErrorText(err, timedOut);
+          const r = timedOut ? refusals.timeout(why) : refusals.upstream(why);
+          settled = true;
+          upReq.destroy();
+          reply(r, ctx.decision.rule);
+          resolve();
+          return;
+        }
+        record.detail = upstreamErrorText(err, timedOut);
+        res.destroy();
+        done(timedOut ? 'upstream-timeout' : 'upstream-error');
+      };
+      upReq.on('timeout', () => {
+        const e = new Error('upstream timed out') as NodeJS.ErrnoException;
+        e.code = 'ETIMEDOUT';
+        fail(e, true);
+        upReq.destroy(e);
+      });
+      upReq.on('error', (err) => fail(err, (err as NodeJS.ErrnoException).code === 'ETIMEDOUT'));
+      ctx.signal.addEventListener('abort', () => {
+        if (settled) return;
+        upReq.destroy();
+        done('client-aborted');
+      }, { once: true });
+
+      upReq.on('response', (upRes) => {
+        const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, headers: endToEnd(upRes.rawHeaders) };
+        const resTransforms: Transform[] = [];
+        for (const e of this.deps.enforcers) {
+          if (!e.onResponse) continue;
+          const t = e.onResponse(ctx, head);
+          if (t) resTransforms.push(t);
+        }
+        if (resTransforms.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');
+        record.upstream_status = upRes.statusCode;
+        record.status = head.statusCode;
+        upRes.on('error', () => undefined);
+        try {
+          res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? upRes.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
+        } catch (err) {
+          upRes.destroy();
+          return fail(err as NodeJS.ErrnoException, false);
+        }
+        const streams = [upRes, ...resTransforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
+        pipeline(...streams, (err) => {
+          if (err) {
+            if (ctx.signal.aborted) return done('client-aborted');
+            record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
+            res.destroy();
+            return done('upstream-error');
+          }
+          done('forwarded');
+        });
+      });
+
+      // Request body: the captured prefix, then (when truncated) the rest straight from the agent.
+      if (!transforms.length && !body.truncated) {
+        upReq.end(body.captured.length ? body.captured : undefined);
+        return;
+      }
+      const source = Readable.from(bodyChunks(req, body));
+      pipeline([source, ...transforms, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+        if (err && !settled) fail(err as NodeJS.ErrnoException, false);
+      });
+    });
+  }
+
+  // ─── WebSocket and other upgrades ────────────────────────────────────────────────────────────
+
+  private async onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const t0 = performance.now();
+    const time = new Date();
+    const id = crypto.randomUUID();
+    const record: AuditRecord = { time: time.toISOString(), id, method: req.method ?? '', url: '', outcome: 'pending' };
+    const refuse = (r: Rejection, rule?: string): void => {
+      writeRaw(socket, r, id, rule);
+      record.outcome = r.outcome;
+      record.status = r.status;
+      record.detail = r.detail;
+      record.total_ms = ms(t0);
+      this.record(record);
+    };
+    try {
+      const protocol = (req.headers.upgrade ?? '').trim().toLowerCase();
+      if (protocol !== 'websocket') return refuse(refusals.bad(`Upgrade: ${protocol.slice(0, 40)} is not supported through Airlock (h2c is never forwarded)`));
+      if (head.length) socket.unshift(head);
+      const tunnel = this.tunnels.get(socket);
+      let agent: AgentInfo | undefined;
+      let url: string | Rejection;
+      if (tunnel) {
+        agent = tunnel.agent;
+        url = this.tunnelTarget(req, tunnel);
+      } else {
+        agent = await this.authenticate(req.headers['proxy-authorization']);
+        if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token'));
+        url = this.absoluteTarget(req);
+      }
+      record.agent = agent.id;
+      if (typeof url !== 'string') return refuse(url);
+      url = url.replace(/^http/, 'ws');
+      record.url = url;
+      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: pairsOf(req.rawHeaders), body: Buffer.alloc(0), bodyTruncated: false };
+      const described = await this.describe(raw, agent);
+      if ('status' in described) return refuse(described);
+      record.host = described.request.host;
+      const decision = await this.deps.engine.decide(described);
+      record.description = described;
+      record.decision = decisionSummary(decision);
+      record.policy_version = decision.policy_version;
+      record.decision_us = decision.decision_us;
+      if (decision.action === 'deny') return refuse(denial(decision), decision.rule);
+      const ac = new AbortController();
+      socket.once('close', () => ac.abort());
+      const keep = new Set(['upgrade', 'connection']);
+      const headers = endToEnd(req.rawHeaders).concat(pairsOf(req.rawHeaders).filter(([k]) => keep.has(k.toLowerCase())));
+      const outgoing: OutgoingRequest = { method: raw.method.toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
+      const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
+      const rejected = await this.beforeForward(ctx);
+      if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
+      if (rejected) return refuse(rejected, decision.rule);
+      let address: string;
+      try {
+        address = await this.deps.guard.resolve(described.request.host, described.request.port);
+      } catch (err) {
+        const e = err as DestinationError;
+        return refuse(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message), decision.rule);
+      }
+      const secure = outgoing.url.protocol === 'wss:';
+      const hostname = described.request.host;
+      const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
+        host: address, port: described.request.port, method: outgoing.method, path: outgoing.url.pathname + outgoing.url.search,
+        headers: ['Host', outgoing.url.host, ...flatten(outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host'))] as unknown as http.OutgoingHttpHeaders,
+        setHost: false, agent: false, timeout: this.deps.timeouts.upstreamMs,
+      };
+      if (secure) {
+        options.secureContext = this.deps.upstreamTls;
+        if (!net.isIP(hostname)) options.servername = hostname;
+        options.checkServerIdentity = (_h, cert) => tls.checkServerIdentity(hostname, cert);
+      }
+      const upReq = (secure ? https : http).request(options);
+      upReq.on('timeout', () => upReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
+      upReq.on('error', (err: NodeJS.ErrnoException) => {
+        if (record.outcome !== 'pending') return socket.destroy();
+        refuse(err.code === 'ETIMEDOUT' ? refusals.timeout(upstreamErrorText(err, true)) : refusals.upstream(upstreamErrorText(err, false)), decision.rule);
+      });
+      upReq.on('response', (upRes) => {
+        // The upstream declined the upgrade: relay its answer and close.
+        record.upstream_status = upRes.statusCode;
+        record.status = upRes.statusCode;
+        const lines = [`HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage ?? ''}`];
+        for (const [k, v] of endToEnd(upRes.rawHeaders, new Set(['content-length']))) lines.push(`${k}: ${v}`);
+        lines.push('connection: close', '', '');
+        socket.write(lines.join('\r\n'));
+        upRes.pipe(socket);
+        record.outcome = 'forwarded';
+        record.total_ms = ms(t0);
+        this.record(record);
+      });
+      upReq.on('upgrade', (upRes, upSocket, upHead) => {
+        record.upstream_status = upRes.statusCode;
+        record.status = 101;
+        const lines = [`HTTP/1.1 101 ${upRes.statusMessage ?? 'Switching Protocols'}`];
+        for (const [k, v] of pairsOf(upRes.rawHeaders)) lines.push(`${k}: ${v}`);
+        lines.push('', '');
+        socket.write(lines.join('\r\n'));
+        if (upHead.length) socket.write(upHead);
+        upSocket.on('error', () => socket.destroy());
+        socket.on('error', () => upSocket.destroy());
+        upSocket.setTimeout(0);
+        socket.pipe(upSocket).pipe(socket);
+        record.outcome = 'forwarded';
+        record.total_ms = ms(t0);
+        this.record(record);
+      });
+      upReq.end();
+    } catch (err) {
+      refuse({ ...refusals.upstream(`internal proxy error: ${(err as Error).message}`), outcome: 'error' });
+    }
+  }
+
+  private record(r: AuditRecord): void {
+    this.deps.audit.append(r);
+  }
+}
+
+// ─── helpers ─────────────────────────────────────────────────────────────────────────────────
+
+/** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
+const dropToUpstream = new Set(['expect', 'host']);
+
+function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
+  return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
+}
+
+function ms(t0: number): number {
+  return Math.round((performance.now() - t0) * 1000) / 1000;
+}
+
+function parseUrl(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
+function authorityOf(url: URL, scheme: string): Authority {
+  let hostname = url.hostname.replace(/\.+$/, '');
+  if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
+  return { hostname, port: url.port ? Number(url.port) : scheme === 'https' || scheme === 'wss' ? 443 : 80 };
+}
+
+function upstreamErrorText(err: NodeJS.ErrnoException, timedOut: boolean): string {
+  if (timedOut) return 'the upstream did not answer in time';
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return 'the upstream refused the connection';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the upstream reset the connection';
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') return `upstream TLS verification failed (${code})`;
+  return `${code || 'error'}: ${err.message}`.slice(0, 300);
+}
+
+interface CapturedBody {
+  captured: Buffer;
+  truncated: boolean;
+}
+
+/** Reads the body up to the cap. Beyond the cap the request is left paused: the rest streams later. */
+function captureBody(req: http.IncomingMessage, cap: number): Promise<CapturedBody> {
+  const cl = req.headers['content-length'];
+  if (req.complete || (cl === undefined && req.headers['transfer-encoding'] === undefined) || cl === '0') {
+    return Promise.resolve({ captured: Buffer.alloc(0), truncated: false });
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (c: Buffer): void => {
+      chunks.push(c);
+      size += c.length;
+      if (size > cap) {
+        req.pause();
+        cleanup();
+        resolve({ captured: Buffer.concat(chunks), truncated: true });
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ captured: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), truncated: false });
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(new Error('the agent closed the connection while sending the body'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+async function* bodyChunks(req: http.IncomingMessage, body: CapturedBody): AsyncGenerator<Buffer> {
+  if (body.captured.length) yield body.captured;
+  if (body.truncated) for await (const c of req) yield c as Buffer;
+}
+
+function firstChunk(socket: net.Socket): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const onData = (c: Buffer): void => {
+      cleanup();
+      socket.pause();
+      resolve(c);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+  });
+}
+
+function sendRejection(res: http.ServerResponse, r: Rejection, id: string, rule: string | undefined, close: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload = rejectionBody(r, id, rule);
+  const headers: Record<string, string | number> = { 'content-type': json, 'content-length': Buffer.byteLength(payload), ...(r.headers ?? {}) };
+  // A request whose body we did not read to the end cannot leave the connection reusable.
+  if (close || r.headers?.connection === 'close') headers.connection = 'close';
+  res.writeHead(r.status, headers);
+  res.end(payload);
+  if (headers.connection === 'close') res.once('finish', () => res.socket?.destroySoon?.());
+}
+
+/** Writes a problem response straight to a socket (CONNECT and upgrade paths) and closes it. */
+function writeRaw(socket: net.Socket, r: Rejection, id: string, rule?: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const payload = rejectionBody(r, id, rule);
+  const extra = Object.entries(r.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'connection').map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${r.status} ${http.STATUS_CODES[r.status] ?? 'Error'}\r\ncontent-type: ${json}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n${extra}connection: close\r\n\r\n${payload}`);
+}
+
+function clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  const s = socket as net.Socket & { _httpMessage?: { headersSent?: boolean } };
+  if (!socket.writable || s._httpMessage?.headersSent) return void socket.destroy();
+  let status = 400;
+  let title = 'Bad request';
+  let detail = `malformed HTTP request (${err.code ?? 'parse error'})`;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    title = 'Request header fields too large';
+    detail = 'the request headers exceed the proxy limit';
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    title = 'Request timeout';
+    detail = 'the request did not arrive in time';
+  } else if (err.code === 'ECONNRESET') {
+    return void socket.destroy();
+  }
+  const payload = problemBody(status, status === 408 ? 'request-timeout' : 'bad-request', title, detail);
+  socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-type: ${json}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`);
+}
