@@ -39,11 +39,15 @@ export function scrubForms(value: string): string[] {
     hex,
     hex.toUpperCase(),
     encodeURIComponent(value),
+    encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
     encodeURIComponent(value).replace(/%20/g, '+'),
+    encodeURI(value),
     percentAll(bytes, true),
     percentAll(bytes, false),
     // JSON string escaping of the characters JSON must escape.
     Buffer.from(JSON.stringify(value).slice(1, -1), 'utf8').toString('latin1'),
+    // …and with "/" escaped as "\/", as PHP and some Java encoders write it.
+    Buffer.from(JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'), 'utf8').toString('latin1'),
   ];
   return [...new Set(forms)].filter((f) => f.length >= MIN_FORM_LENGTH || f === bytes.toString('latin1'));
 }

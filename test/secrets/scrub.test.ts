@@ -32,6 +32,9 @@ function encodings(value: string): Record<string, string> {
     percent: encodeURIComponent(value),
     form: new URLSearchParams({ v: value }).toString().slice(2),
     json: JSON.stringify(value).slice(1, -1),
+    phpJson: JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'),
+    encodeURI: encodeURI(value),
+    percentLower: encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
   };
 }
 
