@@ -46,8 +46,19 @@ export async function checkDraft(draft: DraftStore, files?: Overlay): Promise<Ch
   return withOverlay(draft, files, async (dir) => {
     const hasRego = fs.readdirSync(dir, { recursive: true }).some((f) => String(f).endsWith('.rego'));
     if (!hasRego) return { ok: false, problems: [{ file: '(policy)', line: 0, column: 0, message: 'the draft has no .rego files' }] };
-    const problems = await checkPolicy(dir);
+    const problems = dedupe(await checkPolicy(dir));
     return { ok: problems.length === 0, problems };
+  });
+}
+
+/** opa repeats some parse errors (e.g. "illegal token" twice at one spot): show each once. */
+function dedupe(problems: PolicyProblem[]): PolicyProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const k = `${p.file}:${p.line}:${p.column}:${p.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
   });
 }
 

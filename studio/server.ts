@@ -255,6 +255,8 @@ export interface StartStudioOptions {
   host?: string;
   port?: number;
   allowedOrigins?: string[];
+  /** Project root holding fixtures/ (default: this checkout). */
+  projectRoot?: string;
   /** Where the start-up lines go (default: stdout). */
   log?: (line: string) => void;
 }
@@ -268,7 +270,7 @@ export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptio
   // Port 0 (tests): the Host/Origin allow-list needs the real port, so pick one first.
   let port = opts.port ?? DEFAULT_STUDIO_PORT;
   if (port === 0) port = await freePort(host);
-  const app = await buildStudioApp({ home, runtime, host, port, token: admin.token, allowedOrigins: opts.allowedOrigins });
+  const app = await buildStudioApp({ home, runtime, host, port, token: admin.token, allowedOrigins: opts.allowedOrigins, projectRoot: opts.projectRoot });
   await activatePublished(app.studio, log);
   try {
     await app.listen({ host, port });

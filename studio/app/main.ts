@@ -38,7 +38,11 @@ export class AirlockStudio extends LightElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    window.addEventListener('hashchange', () => this.route());
+    window.addEventListener('hashchange', () => {
+      // A login URL opened in a tab that already shows the studio only changes the fragment.
+      if (/(?:^#|&)token=/.test(location.hash)) void this.boot();
+      else this.route();
+    });
     window.addEventListener('airlock-toast', (e) => this.addToast((e as CustomEvent).detail));
     window.addEventListener('airlock-pending', (e) => this.setPending((e as CustomEvent<number>).detail));
     authEvents.addEventListener('logged-out', () => this.loggedOut());

@@ -11,6 +11,7 @@ import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json, timeText, toast } from './base.ts';
 import { rego } from './rego-language.ts';
+import { studioEditorTheme } from './editor-theme.ts';
 
 interface Problem {
   file: string;
@@ -143,6 +144,7 @@ export class PolicyView extends LightElement {
   private extensions(path: string): Extension[] {
     return [
       basicSetup,
+      studioEditorTheme,
       EditorState.tabSize.of(4),
       indentUnit.of('\t'),
       path.endsWith('.rego') ? rego : [],

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 
 export const TOKEN = 'test-admin-token-0123456789-abcdefghijklmnop';
 export const HOST = '127.0.0.1:8081';
@@ -77,7 +77,7 @@ export interface Session {
   cookie: string;
   csrf: string;
   /** inject with the session cookie, Host, Origin and CSRF header set. */
-  call(opts: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  call(opts: InjectOptions): Promise<LightMyRequestResponse>;
 }
 
 export async function loginSession(app: FastifyInstance): Promise<Session> {
@@ -93,6 +93,6 @@ export async function loginSession(app: FastifyInstance): Promise<Session> {
       app.inject({
         ...opts,
         headers: { host: HOST, origin: ORIGIN, cookie, 'x-airlock-csrf': csrf, ...(opts.headers ?? {}) },
-      } as InjectOptions),
+      } as InjectOptions) as Promise<LightMyRequestResponse>,
   };
 }

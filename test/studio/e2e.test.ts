@@ -1,0 +1,163 @@
+// End to end in a real browser (Debian's chromium through playwright-core): log in with the
+// login URL, edit a policy and see the inline error, fix it, save, replay a fixtures file and see
+// the changed decisions, publish (the running engine reloads). Screenshots go to test-artifacts/.
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { startStudio } from '../../studio/server.ts';
+import { makeProject } from './helpers.ts';
+
+const artifacts = path.resolve('test-artifacts', 'studio');
+fs.mkdirSync(artifacts, { recursive: true });
+
+const project = makeProject();
+t.teardown(project.cleanup);
+const engine = new PolicyEngine({ mode: 'inline' });
+await engine.loadFolder(project.policy);
+t.teardown(() => engine.close());
+const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
+t.teardown(() => studio.close());
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
+t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 800 },
+});
+t.teardown(() => context.close());
+const page: Page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(15_000);
+const consoleErrors: string[] = [];
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+
+const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+
+t.test('without the token the login screen shows', async (t) => {
+  await page.goto(studio.url);
+  await page.waitForSelector('#login-token');
+  await page.fill('#login-token', 'not-the-token-not-the-token-not-the-token');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.login .error');
+  t.match(await page.textContent('.login .error'), /not right/);
+  await shot('01-login');
+});
+
+t.test('the login URL logs in and removes the token from the address bar', async (t) => {
+  await page.goto(studio.loginUrl);
+  await page.waitForSelector('.cm-content');
+  t.notMatch(page.url(), /token=/);
+  await page.waitForSelector('[data-file="airlock.rego"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=compile-status]')?.textContent?.includes('The draft compiles'));
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  await shot('02-editor');
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === 'airlock_session');
+  t.ok(session?.httpOnly, 'session cookie is HttpOnly');
+  t.equal(session?.sameSite, 'Strict');
+  t.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the session');
+});
+
+t.test('an error typed in the editor shows inline and in the problems list; fixing it clears both', async (t) => {
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText('\nbroken := "unterminated\n');
+  await page.waitForSelector('.cm-lintRange-error');
+  await page.waitForSelector('[data-testid=problems] li');
+  const problem = await page.textContent('[data-testid=problems] li');
+  t.match(problem, /airlock\.rego:1[01]:11/);
+  t.match(problem, /non-terminated string/);
+  t.equal(await page.locator('[data-testid=problems] li').count(), 2, 'each problem once (opa repeats "illegal token")');
+  t.match(await page.textContent('[data-testid=compile-status]'), /problem/);
+  await page.waitForSelector('.cm-lint-marker-error');
+  await shot('03-inline-error');
+
+  // Fix it: close the string.
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('End');
+  await page.keyboard.insertText('"\n\n\n');
+  await page.waitForFunction(() => document.querySelector('[data-testid=compile-status]')?.textContent?.includes('The draft compiles'));
+  t.equal(await page.locator('.cm-lintRange-error').count(), 0, 'no inline error left');
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => !document.querySelector('.file-name')?.textContent?.includes('unsaved'));
+  const saved = fs.readFileSync(path.join(project.home, 'draft', 'airlock.rego'), 'utf8');
+  t.match(saved, /broken := "unterminated"/, 'saved to the draft');
+  t.notMatch(saved, /\n\n\n/, 'formatted with opa fmt on save');
+});
+
+t.test('evaluate a description against the draft', async (t) => {
+  await page.click('role=tab[name="Evaluate"]');
+  await page.click('text=Sample');
+  await page.click('#evaluate');
+  await page.waitForSelector('[data-testid=decision]');
+  t.match(await page.textContent('.decisions'), /allow/);
+  await shot('04-evaluate');
+});
+
+t.test('replay a fixtures file and see the changed decisions', async (t) => {
+  // Change the draft so POST is allowed too, then replay.
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+Home');
+  await page.keyboard.press('Control+f');
+  await page.waitForSelector('.cm-search input[name=search]');
+  await page.fill('.cm-search input[name=search]', '== "GET"');
+  await page.fill('.cm-search input[name=replace]', 'in {"GET", "POST"}');
+  await page.click('.cm-search button[name=replaceAll]');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => !document.querySelector('.file-name')?.textContent?.includes('unsaved'));
+  t.match(fs.readFileSync(path.join(project.home, 'draft', 'airlock.rego'), 'utf8'), /in \{"GET", "POST"\}/);
+
+  await page.click('nav >> text=Replay');
+  await page.waitForSelector('#replay-fixture option[value="fixtures/sample.jsonl"]', { state: 'attached' }).catch(async (err) => {
+    await shot('05-replay-failed');
+    throw new Error(`${err.message}\n${await page.innerHTML('replay-view')}`);
+  });
+  await page.click('#replay-run');
+  await page.waitForSelector('[data-testid=changed-table] tbody tr');
+  t.equal(await page.textContent('[data-testid=count-changed]'), '1');
+  t.equal(await page.textContent('[data-testid=count-allow]'), '2');
+  const row = page.locator('[data-testid=changed-table] tbody tr').first();
+  t.match(await row.textContent(), /POST https:\/\/api\.github\.com\/repos\/acme\/app\/issues/);
+  await row.click();
+  await page.waitForSelector('tr.detail .input-json');
+  t.match(await page.textContent('tr.detail'), /"method": "POST"/);
+  await shot('05-replay');
+});
+
+t.test('publish makes the draft live in the running engine; history shows it', async (t) => {
+  const before = engine.version;
+  await page.click('nav >> text=Policy');
+  await page.click('#publish');
+  await page.fill('#publish-note', 'allow POST');
+  await page.click('#publish-confirm');
+  await page.waitForSelector('[data-testid=publish-ok], [data-testid=publish-error]');
+  const publishError = page.locator('[data-testid=publish-error]');
+  if (await publishError.count()) t.fail(`publish failed: ${await publishError.textContent()}`);
+  await shot('06-published');
+  t.not(engine.version, before, 'engine hot-reloaded');
+  await page.click('#publish-dialog >> text=Close');
+  await page.click('role=tab[name="Versions"]');
+  await page.waitForSelector('[data-testid=history] li');
+  t.match(await page.textContent('[data-testid=history]'), /allow POST/);
+  await shot('07-versions');
+});
+
+t.test('other pages render their empty states; narrow window stays usable', async (t) => {
+  for (const p of ['traffic', 'approvals', 'agents', 'secrets', 'limits']) {
+    await page.click(`nav >> a[href="#/${p}"]`);
+    await page.waitForSelector(`${p}-view .empty, ${p}-view table`);
+    await shot(`08-${p}`);
+  }
+  await page.setViewportSize({ width: 420, height: 800 });
+  await page.click('nav >> a[href="#/policy"]');
+  await page.waitForSelector('.cm-content');
+  await shot('09-narrow-policy');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  t.same(consoleErrors.filter((e) => !/401|Failed to load resource/.test(e)), [], 'no script errors in the page');
+});
