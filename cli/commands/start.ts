@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { StateFileError } from '../../engine/state/document.ts';
+import { startAirlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { CliError } from '../main.ts';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface StartFlags {
+  home?: string;
+  policy?: string;
+  proxy?: string;
+  studio?: string | false;
+  allowPrivate?: string[];
+  upstreamCa?: string[];
+  resolve?: string[];
+  bodyCap?: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('start')
+    .description('run the proxy (and the studio) in the foreground; one log line per decision')
+    .option('--home <dir>', 'state folder (default .airlock, or $AIRLOCK_HOME)')
+    .option('--policy <dir>', 'policy folder (default rego)')
+    .option('--proxy <host:port>', 'proxy listen address (default 127.0.0.1:8080)')
+    .option('--studio <host:port>', 'studio listen address (default 127.0.0.1:8081)')
+    .option('--no-studio', 'do not start the studio')
+    .option('--allow-private <cidr[:port]>', 'let the proxy dial this private/loopback range (repeatable)', collect)
+    .option('--upstream-ca <file>', 'extra CA bundle trusted for upstream TLS (repeatable)', collect)
+    .option('--resolve <host=addr>', 'pin a host name to an address, like curl --resolve (repeatable)', collect)
+    .option('--body-cap <bytes>', 'request body bytes captured for the description (default 1048576)')
+    .option('-q, --quiet', 'no per-request log lines', false)
+    .action(async (flags: StartFlags) => {
+      const opts: AirlockOptions = {};
+      if (flags.home) opts.home = flags.home;
+      if (flags.policy) opts.policy = flags.policy;
+      if (flags.proxy) opts.proxy = flags.proxy;
+      if (flags.studio === false) opts.studio = false;
+      else if (typeof flags.studio === 'string') opts.studio = flags.studio;
+      if (flags.allowPrivate) opts.allowPrivate = flags.allowPrivate;
+      if (flags.upstreamCa) opts.upstreamCa = flags.upstreamCa;
+      if (flags.resolve) opts.resolve = flags.resolve;
+      if (flags.bodyCap !== undefined) {
+        const n = Number(flags.bodyCap);
+        if (!Number.isInteger(n) || n < 0) throw new CliError(`--body-cap ${flags.bodyCap}: expected a number of bytes`);
+        opts.bodyCap = n;
+      }
+      if (!flags.quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
+
+      let airlock;
+      try {
+        airlock = await startAirlock(opts);
+      } catch (err) {
+        if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
+        if (err instanceof StateFileError) throw new CliError(err.message);
+        throw new CliError((err as Error).message);
+      }
+      const { host, port } = airlock.proxyAddress;
+      const shown = host.includes(':') ? `[${host}]` : host;
+      process.stdout.write(`airlock: proxy on http://${shown}:${port} (policy ${airlock.config.policy}, version ${airlock.engine.version?.slice(0, 12) ?? '?'})\n`);
+      if (airlock.socketPath) process.stdout.write(`airlock: also on unix socket ${airlock.socketPath}\n`);
+      process.stdout.write(`airlock: CA certificate ${airlock.ca.files.cert} (trust it in agents: airlock ca path)\n`);
+      if (airlock.agents.list().length === 0) process.stdout.write('airlock: no agents yet — create one with: airlock agent add NAME\n');
+
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string): void => {
+          if (stopping) {
+            process.stderr.write('airlock: forced exit\n');
+            process.exit(1);
+          }
+          stopping = true;
+          process.stdout.write(`airlock: ${signal}, shutting down\n`);
+          void airlock.close().then(resolve, resolve);
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      process.stdout.write('airlock: stopped\n');
+    });
+}
