@@ -31,8 +31,9 @@ function agentName(a: Approval): string {
   return a.agent?.id ?? a.description?.agent?.id ?? '?';
 }
 
+/** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
 function needsStepUp(a: Approval): boolean {
-  return Boolean(a.step_up ?? (a.approval as { step_up?: boolean } | undefined)?.step_up) || a.risk === 'critical';
+  return typeof a.needs_step_up === 'boolean' ? a.needs_step_up : Boolean(a.step_up);
 }
 
 function isPending(a: Approval): boolean {
@@ -53,7 +54,7 @@ export class ApprovalsView extends LightElement {
     super.connectedCallback();
     void this.load();
     live.addEventListener('approval', (e) => this.onEvent((e as CustomEvent).detail));
-    live.addEventListener('approvals', () => void this.load());
+    live.addEventListener('grants', () => void this.load());
     live.addEventListener('resync', () => void this.load());
     this.tick = window.setInterval(() => {
       this.now = Date.now();
@@ -77,9 +78,9 @@ export class ApprovalsView extends LightElement {
 
   private async load(): Promise<void> {
     try {
-      const r = await api<{ approvals?: Approval[]; items?: Approval[] } | Approval[]>('GET', '/api/approvals');
-      this.items = Array.isArray(r) ? r : (r.approvals ?? r.items ?? []);
-      this.unavailable = '';
+      const r = await api<{ available?: boolean; reason?: string; approvals?: Approval[] }>('GET', '/api/approvals');
+      this.items = r.approvals ?? [];
+      this.unavailable = r.available === false ? `Not available: ${r.reason ?? 'no approval queue'}` : '';
       this.error = '';
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) this.unavailable = err.status === 404 ? 'Approvals are not part of this build yet.' : errorText(err);
@@ -151,7 +152,8 @@ export class ApprovalsView extends LightElement {
       ${!this.unavailable && pending.length === 0 ? html`<p class="empty" data-testid="approvals-empty">Nothing waits for you. Held requests appear here the moment a policy asks for approval.</p>` : nothing}
       <div class="approval-list">${pending.map((a) => this.renderItem(a))}</div>
       ${done.length
-        ? html`<h3>Recently resolved</h3><ul class="resolved">${done.map((a) => html`<li class="small"><span class="tag">${a.status}</span> ${agentName(a)} ${a.description?.request?.method ?? ''} <span class="mono">${a.description?.request?.url ?? ''}</span></li>`)}</ul>`
+        ? html`<h3>Recently resolved</h3><ul class="resolved">${done.map((a) => html`<li class="small"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} ${a.description?.request?.method ?? ''} <span class="mono">${a.description?.request?.url ?? ''}</span>
+              <span class="muted">${(a.resolution as { by?: string; message?: string } | undefined)?.by ?? ''} ${(a.resolution as { message?: string } | undefined)?.message ?? ''}</span></li>`)}</ul>`
         : nothing}
     </div>`;
   }

@@ -1,0 +1,163 @@
+// A whole Airlock (proxy + studio, as `airlock start` runs it) and a real browser: a real client's
+// request (curl through the proxy) is held by an `approve` decision, shows up in the studio's inbox
+// over the WebSocket, is approved in the browser, and the client gets the upstream's response. A
+// second request is denied with a message that reaches the client. The live traffic view shows
+// both. The WebSocket refuses a foreign Origin and a missing session.
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
+import { startAirlock } from '../../proxy/runtime.ts';
+
+const run = promisify(execFile);
+const artifacts = path.resolve('test-artifacts', 'studio');
+fs.mkdirSync(artifacts, { recursive: true });
+
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-live-'));
+t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+const policy = path.join(root, 'policy');
+fs.mkdirSync(policy);
+fs.writeFileSync(
+  path.join(policy, 'airlock.rego'),
+  `package airlock
+
+import rego.v1
+
+default decision := {"action": "deny", "reason": "not allowed", "rule": "default"}
+
+decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if input.request.method == "GET"
+
+decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "POST"
+`,
+);
+
+const received: Array<{ method: string; url: string; body: string }> = [];
+const upstream = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => {
+    received.push({ method: req.method ?? '', url: req.url ?? '', body });
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ created: true, n: received.length }));
+  });
+});
+await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+const upPort = (upstream.address() as { port: number }).port;
+t.teardown(() => new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r()))));
+
+const home = path.join(root, 'home');
+const lines: string[] = [];
+const airlock = await startAirlock({
+  home,
+  policy,
+  proxy: '127.0.0.1:0',
+  studio: '127.0.0.1:0',
+  threads: 1,
+  unixSocket: false,
+  allowPrivate: [`127.0.0.1:${upPort}`],
+  resolve: ['api.example=127.0.0.1'],
+  log: (l) => lines.push(l),
+});
+t.teardown(() => airlock.close());
+const { token: agentToken } = await airlock.agents.add('bot');
+const proxyUrl = airlock.proxyUrl('bot', agentToken);
+const studioBase = `http://127.0.0.1:${airlock.studioAddress!.port}`;
+const adminToken = fs.readFileSync(path.join(home, 'studio-token'), 'utf8').trim();
+t.equal(fs.statSync(path.join(home, 'studio-token')).mode & 0o777, 0o600, 'admin token file is private');
+
+function curl(method: string, url: string, body?: string): Promise<{ status: number; body: string }> {
+  const args = ['-sS', '--max-time', '60', '-x', proxyUrl, '-X', method, '-o', '-', '-w', '\n%{http_code}'];
+  if (body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', body);
+  args.push(url);
+  return run('curl', args).then(({ stdout }) => {
+    const i = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) };
+  });
+}
+
+t.test('the WebSocket needs the session cookie and the studio Origin', async (t) => {
+  const tryWs = (headers: Record<string, string>) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(`${studioBase.replace('http', 'ws')}/api/ws`, { headers });
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => (ws.close(), resolve(101)));
+      ws.on('error', () => resolve(-1));
+    });
+  t.equal(await tryWs({ origin: studioBase }), 401, 'no cookie');
+  const login = await fetch(`${studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: adminToken }) });
+  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  t.equal(await tryWs({ origin: 'http://evil.example', cookie }), 403, 'foreign Origin');
+  t.equal(await tryWs({ cookie }), 403, 'no Origin at all');
+  t.equal(await tryWs({ origin: studioBase, cookie, host: 'evil.example' }), 421, 'foreign Host (DNS rebinding)');
+  t.equal(await tryWs({ origin: studioBase, cookie }), 101, 'the studio itself connects');
+});
+
+t.test('a held request is approved in the browser and the client gets its response', async (t) => {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
+  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+  });
+  t.teardown(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${studioBase}/#token=${adminToken}`);
+  await page.waitForSelector('.cm-content');
+  await page.click('nav >> a[href="#/approvals"]');
+  await page.waitForSelector('[data-testid=approvals-empty]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  t.match(await page.textContent('.status'), /proxy 127\.0\.0\.1:\d+/, 'the status bar shows the running proxy');
+
+  // The agent's request: held until a human decides.
+  const pending = curl('POST', `http://api.example:${upPort}/v1/things`, '{"name":"widget"}');
+  await page.waitForSelector('[data-approval]');
+  t.equal(received.length, 0, 'nothing reached the upstream while held');
+  t.match(await page.textContent('[data-approval]'), /bot[\s\S]*POST http:\/\/api\.example:\d+\/v1\/things[\s\S]*writes need a human/);
+  await page.waitForFunction(() => document.title.startsWith('(1)'));
+  t.equal(await page.textContent('[data-testid=pending-badge]'), '1', 'badge in the navigation');
+  await page.screenshot({ path: path.join(artifacts, '10-approval-held.png') });
+
+  await page.click('[data-approval] [data-action=approve]');
+  const reply = await pending;
+  t.equal(reply.status, 200, 'the client got the upstream response');
+  t.match(JSON.parse(reply.body), { created: true });
+  t.equal(received.length, 1);
+  t.equal(received[0]!.body, '{"name":"widget"}');
+  await page.waitForSelector('[data-testid=approvals-empty]');
+  await page.waitForFunction(() => document.title === 'Airlock Studio');
+
+  // A second one is denied with a message the agent sees.
+  const denied = curl('POST', `http://api.example:${upPort}/v1/other`, '{}');
+  await page.waitForSelector('[data-approval]');
+  await page.fill('[data-approval] input[name=message]', 'not today');
+  await page.click('[data-approval] [data-action=deny]');
+  const d = await denied;
+  t.equal(d.status, 403);
+  t.match(d.body, /not today/);
+  t.equal(received.length, 1, 'the denied request never arrived');
+  await page.screenshot({ path: path.join(artifacts, '11-approvals-resolved.png') });
+
+  // The live traffic view received both decisions over the WebSocket.
+  await page.click('nav >> a[href="#/traffic"]');
+  await page.waitForFunction(() => (document.querySelector('[data-testid=traffic-table]')?.textContent?.match(/approve/g)?.length ?? 0) >= 2);
+  const get = await curl('GET', `http://api.example:${upPort}/v1/things`);
+  t.equal(get.status, 200);
+  await page.waitForFunction(() => document.querySelector('[data-testid=traffic-table] tbody tr')?.textContent?.includes('GET'));
+  // Pause keeps events without showing them; resume shows them.
+  await page.click('#pause');
+  await curl('GET', `http://api.example:${upPort}/v1/paused`);
+  await page.waitForFunction(() => document.querySelector('#pause')?.textContent?.includes('1 new'));
+  t.notMatch(await page.textContent('[data-testid=traffic-table]'), /\/v1\/paused/, 'not shown while paused');
+  await page.screenshot({ path: path.join(artifacts, '12-traffic-paused.png') });
+  await page.click('#pause');
+  t.match(await page.textContent('[data-testid=traffic-table] tbody tr'), /\/v1\/paused/, 'shown after resume, nothing lost');
+  await page.screenshot({ path: path.join(artifacts, '13-traffic.png') });
+});
