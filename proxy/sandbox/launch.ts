@@ -57,13 +57,15 @@ export interface AgentExit {
   signal: NodeJS.Signals | null;
 }
 
-const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
 export class LaunchError extends Error {}
 
 /** The bubblewrap argument list for a sandboxed run (exported for tests and `--print`). */
 export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[] }): string[] {
-  const args = [...namespaceFlags(o.userNamespace), '--dev-bind', '/', '/', '--proc', '/proc'];
+  // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
+  // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
+  const args = [...namespaceFlags(o.userNamespace), '--new-session', '--dev-bind', '/', '/', '--proc', '/proc'];
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
   args.push('--tmpfs', '/run');
@@ -114,8 +116,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
       });
       const hide = (o.hide ?? []).map((p) => path.resolve(p));
+      // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
+      // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       child = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command }), {
-        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'pipe'], detached: true,
       });
       const control = child.stdio[3] as net.Socket;
       deliver = (sig) => {
@@ -137,8 +141,9 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
 
     for (const sig of forwarded) {
       const h = (): void => {
-        // A terminal's Ctrl-C / Ctrl-\ already went to the whole foreground group, the agent included.
-        if ((sig === 'SIGINT' || sig === 'SIGQUIT') && process.stdin.isTTY) return;
+        // Unsandboxed, the agent shares our process group: a terminal's Ctrl-C, Ctrl-\\ and resize
+        // already reached it. The sandbox has its own session, so there every signal is forwarded.
+        if (!o.sandbox && (sig === 'SIGINT' || sig === 'SIGQUIT' || sig === 'SIGWINCH') && process.stdin.isTTY) return;
         deliver(sig);
       };
       handlers.set(sig, h);

@@ -32,7 +32,10 @@ function isExecutable(file: string): boolean {
 
 /** The namespace flags a run uses; shared with the probe so the probe tests what runs need. */
 export function namespaceFlags(userNamespace: boolean): string[] {
-  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent'];
+  // --cap-drop ALL: bwrap started by root keeps every capability otherwise, and with CAP_SYS_ADMIN
+  // the agent could unmount what hides the state folder, or the fresh /proc to reach the host's
+  // namespaces. (Unprivileged, bwrap drops them by default; saying so costs nothing.)
+  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent', '--cap-drop', 'ALL'];
 }
 
 let cached: SandboxSupport | undefined;

@@ -4,11 +4,12 @@
 // requests through the proxy, printing name=result lines; the test checks them and what the
 // upstreams and the DNS server saw.
 import t from 'tap';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { sandboxSupport } from '../../proxy/sandbox/support.ts';
-import { results, runAirlock, startWorld } from './helpers.ts';
+import { airlockBin, results, runAirlock, startWorld } from './helpers.ts';
 
 const support = sandboxSupport();
 t.ok(support.available, `this machine supports the sandbox (${support.available ? 'yes' : support.reason})`);
@@ -38,6 +39,9 @@ r nested "$(sh -c "sh -c 'curl -sS --noproxy \\"*\\" -m 5 -o /dev/null http://12
 r links "$(ip -o link | awk -F': ' '{print $2}' | tr '\\n' ' ')"
 r home_entries "$(ls -A '${world.home}' | wc -l)"
 cat '${world.home}/agents.json' >/dev/null 2>&1; r home_read $?
+r capeff "$(awk '/^CapEff/ {print $2}' /proc/self/status)"
+umount '${world.home}' 2>/dev/null; r umount_home $?
+umount /proc 2>/dev/null; r umount_proc $?
 r allowed_http "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://allowed.test:${UP}/ok-http)"
 r allowed_https "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' https://allowed.test:${UPS}/ok-https)"
 r allowed_dns "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://dns-allowed.test:${UP}/ok-dns)"
@@ -76,6 +80,9 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.equal(r.links?.trim(), 'lo', 'the only network interface is loopback');
   t.equal(r.home_entries, '0', 'the state folder looks empty inside');
   t.not(r.home_read, '0', 'agents.json of the state folder cannot be read');
+  t.equal(r.capeff, '0000000000000000', 'no capabilities inside, even when airlock run is root');
+  t.not(r.umount_home, '0', 'what hides the state folder cannot be unmounted');
+  t.not(r.umount_proc, '0', 'the sandbox\'s /proc cannot be unmounted to reach the host\'s');
 
   // Through the proxy, the test policy decides.
   t.equal(r.allowed_http, '200', 'allowed host over HTTP reaches the upstream');
@@ -92,4 +99,32 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.same(httpsPaths.sort(), ['/ok-https', '/ok-node', '/ok-python'], 'the HTTPS upstream saw only the allowed requests');
   t.same(world.dns.queries.filter((q) => q !== 'dns-allowed.test'), [], 'the DNS server saw no query but the allowed one');
   t.ok(world.dns.queries.includes('dns-allowed.test'), 'the DNS server does see lookups the proxy makes after an allow');
+});
+
+t.test('no controlling terminal inside: TIOCSTI cannot type into the user\'s shell', async (t) => {
+  // `script` gives airlock run a pseudo-terminal, as an interactive user would have.
+  const probeTty = path.join(world.dir, 'tty.py');
+  fs.writeFileSync(probeTty, [
+    'import os, fcntl, termios',
+    'try:',
+    "    fcntl.ioctl(0, termios.TIOCSTI, b'#'); print('tiocsti=injected')",
+    'except OSError as e:',
+    "    print('tiocsti=' + (e.strerror or 'error'))",
+    "print('isatty=%s' % os.isatty(0))",
+  ].join('\n'));
+  const cmd = [process.execPath, airlockBin, 'run', '--agent', world.agent, '--home', world.home, '--', 'python3', probeTty].map((a) => `'${a}'`).join(' ');
+  const out = await new Promise<string>((resolve) => {
+    const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: world.work, stdio: ['pipe', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (text += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    child.stdin.end();
+  });
+  const r = results(out.replace(/\r/g, ''));
+  t.equal(r.isatty, 'True', 'the agent\'s stdin is the terminal');
+  t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
 });
