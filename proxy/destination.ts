@@ -147,7 +147,7 @@ export class DestinationGuard {
       if (o.address === a) return true;
       const wildcard = o.address === '0.0.0.0' || o.address === '::';
       const cls = classifyAddress(a);
-      if ((wildcard || cls === 'loopback') && (cls === 'loopback' || cls === 'unspecified' || this.local.has(a))) return true;
+      if ((wildcard || cls === 'loopback' || cls === 'unspecified') && (cls === 'loopback' || cls === 'unspecified' || this.local.has(a))) return true;
     }
     return false;
   }

@@ -1,0 +1,81 @@
+// Destination safety table: every special address form is refused on its resolved address, only
+// --allow-private opens one, Airlock's own listeners never.
+import t from 'tap';
+import { DestinationGuard, classifyAddress, parseAllowPrivate, parseResolvePins, unmapIPv4 } from '../../proxy/destination.ts';
+import { parseTarget } from '../../proxy/describe.ts';
+
+t.test('classification of special addresses', async (t) => {
+  const table: Array<[string, string | undefined]> = [
+    ['127.0.0.1', 'loopback'], ['127.255.255.254', 'loopback'], ['::1', 'loopback'],
+    ['0.0.0.0', 'unspecified'], ['::', 'unspecified'],
+    ['10.1.2.3', 'private (RFC 1918)'], ['172.16.0.1', 'private (RFC 1918)'], ['172.31.255.255', 'private (RFC 1918)'], ['192.168.1.1', 'private (RFC 1918)'],
+    ['169.254.169.254', 'link-local / cloud metadata'], ['fe80::1', 'link-local / cloud metadata'],
+    ['100.64.0.1', 'carrier-grade NAT (RFC 6598)'], ['100.127.255.255', 'carrier-grade NAT (RFC 6598)'],
+    ['fc00::1', 'unique-local IPv6'], ['fd12:3456::1', 'unique-local IPv6'],
+    ['64:ff9b::7f00:1', 'NAT64'], ['64:ff9b::a9fe:a9fe', 'NAT64'],
+    ['2002:7f00:1::1', '6to4'], ['2001:0:4136:e378::1', 'Teredo'],
+    ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'], ['255.255.255.255', 'reserved'],
+    ['::ffff:127.0.0.1', 'loopback'], ['::ffff:7f00:1', 'loopback'], ['::ffff:a9fe:a9fe', 'link-local / cloud metadata'], ['::ffff:10.0.0.1', 'private (RFC 1918)'],
+    ['8.8.8.8', undefined], ['1.1.1.1', undefined], ['172.32.0.1', undefined], ['100.128.0.1', undefined], ['2606:4700::1111', undefined], ['::ffff:8.8.8.8', undefined],
+  ];
+  for (const [addr, want] of table) t.equal(classifyAddress(addr), want, `${addr} → ${want ?? 'public'}`);
+  t.equal(unmapIPv4('::ffff:7f00:1'), '127.0.0.1');
+  t.equal(unmapIPv4('::ffff:1.2.3.4'), '1.2.3.4');
+});
+
+t.test('numeric host spellings normalize to the address they reach, and are refused', async (t) => {
+  const guard = new DestinationGuard({ lookup: async () => { throw new Error('numeric forms must not be looked up'); } });
+  for (const spelling of ['http://2130706433/', 'http://0x7f.1/', 'http://127.1/', 'http://0177.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[::1]/', 'http://0/', 'http://169.254.169.254/', 'http://[::ffff:a9fe:a9fe]/', 'http://017700000001/']) {
+    const url = parseTarget(spelling);
+    await t.rejects(guard.resolve(url.hostname.replace(/^\[|\]$/g, ''), 80), { kind: 'blocked' }, spelling);
+  }
+});
+
+t.test('names: every resolved address must pass; pins are checked too', async (t) => {
+  const answers: Record<string, string[]> = {
+    'public.example': ['93.184.215.14'],
+    'mixed.example': ['93.184.215.14', '10.0.0.5'],
+    'meta.example': ['169.254.169.254'],
+    'v6private.example': ['fd00::1'],
+  };
+  const guard = new DestinationGuard({
+    lookup: async (h) => answers[h] ?? [],
+    resolve: parseResolvePins(['api.github.com=127.0.0.1', 'pinned.example=93.184.215.15']),
+  });
+  t.equal(await guard.resolve('public.example', 443), '93.184.215.14');
+  await t.rejects(guard.resolve('mixed.example', 443), { kind: 'blocked', message: /10\.0\.0\.5 is private/ }, 'one private answer poisons the name');
+  await t.rejects(guard.resolve('meta.example', 80), { kind: 'blocked', message: /cloud metadata/ });
+  await t.rejects(guard.resolve('v6private.example', 80), { kind: 'blocked' });
+  await t.rejects(guard.resolve('nothing.example', 80), { kind: 'resolve' });
+  t.equal(await guard.resolve('pinned.example', 443), '93.184.215.15', 'pins replace DNS');
+  await t.rejects(guard.resolve('api.github.com', 443), { kind: 'blocked' }, 'a pin to loopback is still refused without --allow-private');
+});
+
+t.test('--allow-private opens exactly what it names; Airlock itself stays closed', async (t) => {
+  const guard = new DestinationGuard({
+    allowPrivate: ['127.0.0.1', '10.0.0.0/8:8443', '[fd00::/8]:80'].map(parseAllowPrivate),
+    resolve: parseResolvePins({ 'api.github.com': '127.0.0.1' }),
+    own: [{ address: '127.0.0.1', port: 8080 }, { address: '127.0.0.1', port: 8081 }],
+  });
+  t.equal(guard.refusal('127.0.0.1', 3000), undefined);
+  t.equal(await guard.resolve('api.github.com', 443), '127.0.0.1');
+  t.match(guard.refusal('127.0.0.2', 3000), /loopback/, '127.0.0.2 is not 127.0.0.1/32');
+  t.equal(guard.refusal('10.9.9.9', 8443), undefined);
+  t.match(guard.refusal('10.9.9.9', 8444), /private/, 'port-bound exception');
+  t.equal(guard.refusal('fd00::5', 80), undefined);
+  t.match(guard.refusal('169.254.169.254', 80), /metadata/);
+  t.match(guard.refusal('127.0.0.1', 8080), /Airlock itself/, 'the proxy itself, even inside an allowed range');
+  t.match(guard.refusal('127.0.0.1', 8081), /Airlock itself/, 'the studio');
+  t.match(guard.refusal('::ffff:127.0.0.1', 8080), /Airlock itself/);
+  t.match(guard.refusal('0.0.0.0', 8080), /Airlock itself/, '0.0.0.0 reaches local listeners');
+  t.throws(() => parseAllowPrivate('localhost'), /not an IP/);
+  t.throws(() => parseAllowPrivate('10.0.0.0/33'), /prefix/);
+  t.throws(() => parseResolvePins(['x=not-an-ip']), /not an IP/);
+});
+
+t.test('a wildcard listener owns every local address on its port', async (t) => {
+  const guard = new DestinationGuard({ allowPrivate: [parseAllowPrivate('0.0.0.0/0'), parseAllowPrivate('::/0')], own: [{ address: '0.0.0.0', port: 9000 }] });
+  t.match(guard.refusal('127.0.0.1', 9000), /Airlock itself/);
+  t.match(guard.refusal('::1', 9000), /Airlock itself/);
+  t.equal(guard.refusal('127.0.0.1', 9001), undefined);
+});
