@@ -36,6 +36,12 @@ function needsStepUp(a: Approval): boolean {
   return typeof a.needs_step_up === 'boolean' ? a.needs_step_up : Boolean(a.step_up);
 }
 
+function resolutionText(a: Approval): string {
+  const r = a.resolution as { by?: string; message?: string; grant_id?: string } | undefined;
+  if (!r) return '';
+  return `by ${r.by ?? '?'}${r.grant_id ? ' (grant)' : ''}${r.message ? ` — “${r.message}”` : ''}`;
+}
+
 function isPending(a: Approval): boolean {
   return !a.status || a.status === 'pending';
 }
@@ -153,7 +159,7 @@ export class ApprovalsView extends LightElement {
       <div class="approval-list">${pending.map((a) => this.renderItem(a))}</div>
       ${done.length
         ? html`<h3>Recently resolved</h3><ul class="resolved">${done.map((a) => html`<li class="small"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} ${a.description?.request?.method ?? ''} <span class="mono">${a.description?.request?.url ?? ''}</span>
-              <span class="muted">${(a.resolution as { by?: string; message?: string } | undefined)?.by ?? ''} ${(a.resolution as { message?: string } | undefined)?.message ?? ''}</span></li>`)}</ul>`
+              <span class="muted">${resolutionText(a)}</span></li>`)}</ul>`
         : nothing}
     </div>`;
   }

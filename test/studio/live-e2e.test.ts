@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import { startAirlock } from '../../proxy/runtime.ts';
+import { TotpStore } from '../../engine/totp.ts';
 
 const run = promisify(execFile);
 const artifacts = path.resolve('test-artifacts', 'studio');
@@ -33,6 +34,8 @@ default decision := {"action": "deny", "reason": "not allowed", "rule": "default
 decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if input.request.method == "GET"
 
 decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "POST"
+
+decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
 `,
 );
 
@@ -145,9 +148,27 @@ t.test('a held request is approved in the browser and the client gets its respon
   t.equal(received.length, 1, 'the denied request never arrived');
   await page.screenshot({ path: path.join(artifacts, '11-approvals-resolved.png') });
 
+  // Step-up: a critical request needs a TOTP code; without one or with a wrong one it stays held.
+  const { secret } = await new TotpStore(home).enroll();
+  const critical = curl('DELETE', `http://api.example:${upPort}/v1/things/1`);
+  await page.waitForSelector('[data-approval] input[name=totp]');
+  t.ok(await page.isDisabled('[data-approval] [data-action=grant]'), 'no "allow similar" for critical risk');
+  await page.click('[data-approval] [data-action=approve]');
+  await page.waitForSelector('.toast.error >> text=TOTP');
+  await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret) === '000000' ? '111111' : '000000');
+  await page.click('[data-approval] [data-action=approve]');
+  await page.waitForSelector('.toast.error >> text=/TOTP|code/i');
+  t.equal(received.length, 1, 'still held after a wrong code');
+  await page.screenshot({ path: path.join(artifacts, '11b-step-up.png') });
+  await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret));
+  await page.click('[data-approval] [data-action=approve]');
+  const c = await critical;
+  t.equal(c.status, 200, 'approved with a valid TOTP code');
+  t.equal(received.length, 2);
+
   // The live traffic view received both decisions over the WebSocket.
   await page.click('nav >> a[href="#/traffic"]');
-  await page.waitForFunction(() => (document.querySelector('[data-testid=traffic-table]')?.textContent?.match(/approve/g)?.length ?? 0) >= 2);
+  await page.waitForFunction(() => (document.querySelector('[data-testid=traffic-table]')?.textContent?.match(/approve/g)?.length ?? 0) >= 3);
   const get = await curl('GET', `http://api.example:${upPort}/v1/things`);
   t.equal(get.status, 200);
   await page.waitForFunction(() => document.querySelector('[data-testid=traffic-table] tbody tr')?.textContent?.includes('GET'));
