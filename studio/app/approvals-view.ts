@@ -26,6 +26,17 @@ export interface Approval {
   [k: string]: unknown;
 }
 
+interface Grant {
+  id: string;
+  agent: string;
+  method: string;
+  host: string;
+  operation?: string;
+  path_pattern?: string;
+  expires: string;
+  by?: string;
+}
+
 function agentName(a: Approval): string {
   if (typeof a.agent === 'string') return a.agent;
   return a.agent?.id ?? a.description?.agent?.id ?? '?';
@@ -52,6 +63,7 @@ export class ApprovalsView extends LightElement {
   @state() private items: Approval[] = [];
   @state() private unavailable = '';
   @state() private error = '';
+  @state() private grants: Grant[] = [];
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private tick: number | undefined;
@@ -60,7 +72,7 @@ export class ApprovalsView extends LightElement {
     super.connectedCallback();
     void this.load();
     live.addEventListener('approval', (e) => this.onEvent((e as CustomEvent).detail));
-    live.addEventListener('grants', () => void this.load());
+    live.addEventListener('grants', () => void this.loadGrants());
     live.addEventListener('resync', () => void this.load());
     this.tick = window.setInterval(() => {
       this.now = Date.now();
@@ -93,6 +105,26 @@ export class ApprovalsView extends LightElement {
       else this.error = errorText(err);
     }
     this.publish();
+    void this.loadGrants();
+  }
+
+  private async loadGrants(): Promise<void> {
+    try {
+      const r = await api<{ available?: boolean; grants?: Grant[] }>('GET', '/api/grants');
+      this.grants = r.grants ?? [];
+    } catch {
+      this.grants = [];
+    }
+  }
+
+  private async revoke(g: Grant): Promise<void> {
+    try {
+      await api('DELETE', `/api/grants/${encodeURIComponent(g.id)}`);
+      toast('Grant revoked', 'ok');
+      void this.loadGrants();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
   }
 
   private onEvent(detail: unknown): void {
@@ -157,6 +189,17 @@ export class ApprovalsView extends LightElement {
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${!this.unavailable && pending.length === 0 ? html`<p class="empty" data-testid="approvals-empty">Nothing waits for you. Held requests appear here the moment a policy asks for approval.</p>` : nothing}
       <div class="approval-list">${pending.map((a) => this.renderItem(a))}</div>
+      ${this.grants.filter((g) => Date.parse(g.expires) > this.now).length
+        ? html`<h3>Active grants</h3>
+            <table class="grid" data-testid="grants"><thead><tr><th>Agent</th><th>Requests like</th><th>Expires</th><th></th></tr></thead><tbody>
+              ${this.grants
+                .filter((g) => Date.parse(g.expires) > this.now)
+                .map(
+                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${g.method} ${g.host}${g.operation ? ` (${g.operation})` : ''}${g.path_pattern ? ` ${g.path_pattern}` : ''}</td>
+                    <td class="small">${shortTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
+                )}
+            </tbody></table>`
+        : nothing}
       ${done.length
         ? html`<h3>Recently resolved</h3><ul class="resolved">${done.map((a) => html`<li class="small"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} ${a.description?.request?.method ?? ''} <span class="mono">${a.description?.request?.url ?? ''}</span>
               <span class="muted">${resolutionText(a)}</span></li>`)}</ul>`

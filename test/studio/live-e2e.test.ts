@@ -33,7 +33,15 @@ default decision := {"action": "deny", "reason": "not allowed", "rule": "default
 
 decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if input.request.method == "GET"
 
-decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "POST"
+decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if {
+	input.request.method == "POST"
+	count(input.grants) == 0
+}
+
+decision := {"action": "allow", "reason": "a human granted requests like this", "rule": "granted"} if {
+	input.request.method == "POST"
+	count(input.grants) > 0
+}
 
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
 `,
@@ -148,6 +156,21 @@ t.test('a held request is approved in the browser and the client gets its respon
   t.equal(received.length, 1, 'the denied request never arrived');
   await page.screenshot({ path: path.join(artifacts, '11-approvals-resolved.png') });
 
+  // Allow similar for N minutes: a grant lets the next similar request through without asking.
+  const first = curl('POST', `http://api.example:${upPort}/v1/things`, '{"n":1}');
+  await page.waitForSelector('[data-approval]');
+  await page.fill('[data-approval] input[name=minutes]', '5');
+  await page.click('[data-approval] [data-action=grant]');
+  t.equal((await first).status, 200);
+  await page.waitForSelector('[data-testid=grants] tbody tr');
+  t.match(await page.textContent('[data-testid=grants]'), /bot[\s\S]*POST api\.example/);
+  const second = await curl('POST', `http://api.example:${upPort}/v1/things`, '{"n":2}');
+  t.equal(second.status, 200, 'the similar request passed without being held');
+  t.equal(received.length, 3);
+  await page.screenshot({ path: path.join(artifacts, '11a-grant.png') });
+  await page.click('[data-testid=grants] button');
+  await page.waitForSelector('[data-testid=grants]', { state: 'detached' });
+
   // Step-up: a critical request needs a TOTP code; without one or with a wrong one it stays held.
   const { secret } = await new TotpStore(home).enroll();
   const critical = curl('DELETE', `http://api.example:${upPort}/v1/things/1`);
@@ -158,17 +181,17 @@ t.test('a held request is approved in the browser and the client gets its respon
   await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret) === '000000' ? '111111' : '000000');
   await page.click('[data-approval] [data-action=approve]');
   await page.waitForSelector('.toast.error >> text=/TOTP|code/i');
-  t.equal(received.length, 1, 'still held after a wrong code');
+  t.equal(received.length, 3, 'still held after a wrong code');
   await page.screenshot({ path: path.join(artifacts, '11b-step-up.png') });
   await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret));
   await page.click('[data-approval] [data-action=approve]');
   const c = await critical;
   t.equal(c.status, 200, 'approved with a valid TOTP code');
-  t.equal(received.length, 2);
+  t.equal(received.length, 4);
 
   // The live traffic view received both decisions over the WebSocket.
   await page.click('nav >> a[href="#/traffic"]');
-  await page.waitForFunction(() => (document.querySelector('[data-testid=traffic-table]')?.textContent?.match(/approve/g)?.length ?? 0) >= 3);
+  await page.waitForFunction(() => (document.querySelector('[data-testid=traffic-table]')?.textContent?.match(/approve/g)?.length ?? 0) >= 4);
   const get = await curl('GET', `http://api.example:${upPort}/v1/things`);
   t.equal(get.status, 200);
   await page.waitForFunction(() => document.querySelector('[data-testid=traffic-table] tbody tr')?.textContent?.includes('GET'));
