@@ -239,6 +239,9 @@ export interface ReplayReport {
   baselineVersion?: string;
   /** Requests decided. */
   decided: number;
+  /** Decisions of the policy under test that were fail-closed denies (policy errors, timeouts…), with samples. */
+  failClosed: number;
+  failClosedSamples: Array<{ source: string; kind: string; reason: string }>;
   /** Entries that could not be replayed, with reasons (first maxSkipped). */
   skipped: number;
   skippedSamples: Array<{ source: string; reason: string }>;
@@ -296,7 +299,7 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
   const report: ReplayReport = {
     mode: opts.baseline ? 'baseline' : opts.againstLog ? 'log' : 'policy',
     policyVersion: opts.policy.version ?? 'none',
-    decided: 0, skipped: 0, skippedSamples: [], noted: 0, notesSamples: [],
+    decided: 0, failClosed: 0, failClosedSamples: [], skipped: 0, skippedSamples: [], noted: 0, notesSamples: [],
     after: zero(), unrecorded: 0, changed: 0, changedRows: [], changedOmitted: 0, transitions: {},
     aborted: false, elapsedMs: 0,
   };
@@ -312,6 +315,10 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
   const account = ({ item, after: afterDecision, before: baselineDecision }: Decided): void => {
     const after = summarize(afterDecision);
     report.decided++;
+    if (afterDecision.fail_closed) {
+      report.failClosed++;
+      if (report.failClosedSamples.length < maxSkipped) report.failClosedSamples.push({ source: item.source, kind: afterDecision.fail_closed, reason: afterDecision.reason });
+    }
     report.after[after.action]++;
     let before: DecisionSummary | undefined;
     if (baselineDecision) before = summarize(baselineDecision);

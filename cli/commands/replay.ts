@@ -99,6 +99,10 @@ export function formatReport(report: ReplayReport, labels: { policy: string; bas
   out.push('', countsTable(report.after, report.before));
   const transitions = Object.entries(report.transitions);
   if (transitions.length) out.push('', ...transitions.map(([k, v]) => `  ${k}: ${num(v)}`));
+  if (report.failClosed) {
+    out.push('', `${num(report.failClosed)} decision(s) were fail-closed denies: the policy failed on them (error, timeout, invalid or conflicting decision):`);
+    for (const f of report.failClosedSamples.slice(0, 10)) out.push(`  ${f.source}: ${f.kind}: ${f.reason}`);
+  }
   if (report.unrecorded) out.push('', `${num(report.unrecorded)} record(s) had no recorded decision to compare with.`);
   if (report.noted) {
     out.push('', `${num(report.noted)} request(s) replayed with notes:`);

@@ -280,6 +280,8 @@ t.test('a replay with no policy loaded denies (fails closed) rather than throwin
   const r = await replay(one(), { policy: engine });
   t.same(r.after, { allow: 0, deny: 1, approve: 0 });
   t.equal(r.policyVersion, 'none');
+  t.equal(r.failClosed, 1, 'a fail-closed deny is reported as such');
+  t.match(r.failClosedSamples, [{ source: 's', kind: 'no-policy' }]);
 });
 
 t.test('HAR placeholders: found by shape without the store, raw or percent-encoded', async (t) => {
