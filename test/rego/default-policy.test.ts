@@ -11,7 +11,9 @@ import { describeRequest } from '../../proxy/describe.ts';
 import { PlaceholderIndex } from '../../proxy/placeholders.ts';
 
 await loadAdapters();
-const engine = new PolicyEngine({ mode: 'inline' });
+// A generous evaluation budget: the shared test machine can stall a process for a while, and a
+// fail-closed timeout is the engine's behaviour under test elsewhere (test/engine), not here.
+const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
 t.teardown(() => engine.close());
 await engine.loadFolder(path.join(projectRoot, 'rego'));
 
