@@ -1,0 +1,174 @@
+// Destination confusion: spellings of loopback and the metadata address, names that resolve to
+// private addresses, DNS rebinding between check and dial, trailing dots, case, userinfo, IDN
+// look-alikes, and Host vs CONNECT target vs TLS SNI disagreements.
+//
+// Safety of the suite itself: only loopback is ever dialed. Forms of 169.254.169.254 and names
+// pinned to non-loopback private addresses are checked against the running Airlock's own
+// destination guard (the same object the proxy calls before dialing) rather than sent through the
+// proxy, so a regression could never make this test reach a real metadata service.
+import t from 'tap';
+import net from 'node:net';
+import { describeRequest } from '../../proxy/describe.ts';
+import type { DestinationGuard } from '../../proxy/destination.ts';
+import {
+  exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy,
+} from './helpers.ts';
+
+const agent = { id: 'attacker', labels: {} };
+
+// Shared fixtures (each Airlock start compiles a policy and mints a CA, so the file starts three).
+// `loop`: a loopback upstream nobody opened. `good`: 127.0.0.1:P, opened by the operator.
+// `bad`: 127.0.0.2 on the same port P, not opened: the rebinding target.
+const loop = await startUpstream(t);
+const good = await startUpstream(t);
+const bad = await startUpstream(t, { host: '127.0.0.2', port: good.port });
+const open = await startTestAirlock(t, {
+  policy: 'allow-all',
+  allowPrivate: [`127.0.0.1:${good.port}`],
+  resolve: ['internal.example=127.0.0.1', 'v6.example=::1', 'mapped.example=::ffff:127.0.0.1', 'half.example=127.0.0.1,127.0.0.2',
+    'meta.example=169.254.169.254', 'lan.example=10.1.2.3', 'cgnat.example=100.64.0.1', 'mixed.example=127.0.0.1,10.0.0.1'],
+});
+
+t.test('every spelling of loopback is refused by destination safety (policy allows all)', async (t) => {
+  const up = loop;
+  const a = open;
+  const forms = ['127.0.0.1', '127.1', '127.0.1', '2130706433', '0x7f000001', '0x7f.0.0.1', '0177.0.0.1', '017700000001', '0x7F.1', '127.255.255.254',
+    '[::1]', '[0:0:0:0:0:0:0:1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0::ffff:7f00:0001]', 'localhost', 'LOCALHOST.', '0.0.0.0', '0'];
+  for (const h of forms) {
+    const r = await viaProxy(a.port, `http://${h}:${up.port}/internal`, { auth: a.auth });
+    t.equal(r.status, 403, `${h} refused`);
+    t.ok(isProblem(r), `${h}: problem+json`);
+  }
+  t.equal(up.connections, 0, 'the loopback upstream was never dialed');
+});
+
+t.test('every spelling of the metadata address is refused before dialing', async (t) => {
+  const a = open;
+  const guard: DestinationGuard = a.airlock.guard;
+  const forms = ['169.254.169.254', '0xa9fea9fe', '2852039166', '025177524776', '169.254.43518', '0251.0376.0251.0376', '0xA9.0xFE.0xA9.0xFE', '169.16689662',
+    '[::ffff:169.254.169.254]', '[::ffff:a9fe:a9fe]', '[fd00:ec2::254]', '[64:ff9b::a9fe:a9fe]', '[2002:a9fe:a9fe::]', '[fe80::a9fe:a9fe]', '100.100.100.200'];
+  for (const h of forms) {
+    const host = describeRequest({ method: 'GET', url: `http://${h}/latest/meta-data/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host;
+    await t.rejects(guard.resolve(host, 80), { kind: 'blocked' }, `${h} (described as ${host}) refused`);
+  }
+  // Names the operator pinned to private addresses are checked after resolution too.
+  const pinned = open;
+  for (const name of ['meta.example', 'lan.example', 'cgnat.example', 'mixed.example', 'META.example.']) {
+    const host = describeRequest({ method: 'GET', url: `http://${name}/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host;
+    await t.rejects(pinned.airlock.guard.resolve(host, 80), { kind: 'blocked' }, `${name} refused`);
+  }
+});
+
+t.test('a hostname resolving to loopback is refused; through the proxy the target sees nothing', async (t) => {
+  const a = open;
+  for (const [name, port] of [['internal.example', loop.port], ['INTERNAL.Example.', loop.port], ['v6.example', loop.port], ['mapped.example', loop.port], ['half.example', good.port]] as const) {
+    const r = await viaProxy(a.port, `http://${name}:${port}/`, { auth: a.auth });
+    t.equal(r.status, 403, `${name} refused`);
+    t.match(JSON.parse(r.body), { type: /destination-blocked/ }, 'destination-blocked problem');
+  }
+  t.equal(loop.connections, 0);
+  t.equal(bad.connections, 0, 'half.example: the unopened address was never dialed');
+});
+
+t.test('DNS rebinding: a resolver that alternates answers never gets the proxy to dial the private one', async (t) => {
+  // The good answer is the upstream the operator opened (127.0.0.1:P); the bad one is another
+  // loopback address on the same port that was not opened (127.0.0.2:P), with its own recorder.
+  const a = open;
+  const goodBefore = good.received.length;
+  // Airlock's runtime has no option for a custom resolver (startAirlock builds the guard with the
+  // system resolver); the test swaps the guard's lookup function, the same hook DestinationGuard
+  // takes in its constructor.
+  let calls = 0;
+  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]> };
+  const system = guard.lookup;
+  t.teardown(() => { guard.lookup = system; });
+  guard.lookup = async (host) => {
+    if (host !== 'rebind.example' && host !== 'both.example') throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+    calls++;
+    if (host === 'both.example') return ['127.0.0.1', '127.0.0.2'];
+    return calls % 2 ? ['127.0.0.1'] : ['127.0.0.2'];
+  };
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) statuses.push((await viaProxy(a.port, `http://rebind.example:${good.port}/r${i}`, { auth: a.auth })).status);
+  t.ok(calls >= 10, `the name was resolved for every request (${calls})`);
+  t.ok(statuses.every((s) => s === 200 || s === 403), `every answer is the good upstream or a refusal (${statuses})`);
+  t.ok(statuses.includes(403) && statuses.includes(200), 'both answers were exercised');
+  const both = await viaProxy(a.port, `http://both.example:${good.port}/`, { auth: a.auth });
+  t.equal(both.status, 403, 'a name with one private answer among several is refused');
+  t.equal(bad.connections, 0, 'the rebinding target was never dialed');
+  t.equal(good.received.length - goodBefore, statuses.filter((s) => s === 200).length, 'the good upstream got exactly the allowed requests');
+});
+
+t.test('deny-list evasion: case, trailing dots, userinfo, backslashes, fragments, IDN look-alikes', async (t) => {
+  const up = await startUpstream(t);
+  const a = await startTestAirlock(t, { policy: 'denylist', resolve: ['evil.example=127.0.0.1', 'xn--vil-5cd.example=127.0.0.1', 'allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
+  const p = up.port;
+  // Positive control: a host that is not on the deny list goes through, so refusals below mean something.
+  t.equal((await viaProxy(a.port, `http://allowed.example:${p}/`, { auth: a.auth })).status, 200, 'control: allowed.example is forwarded');
+  const before = up.received.length;
+  for (const host of ['EVIL.EXAMPLE', 'Evil.Example.', 'evil.example..', 'evil.example.']) {
+    const r = await viaProxy(a.port, `http://${host}:${p}/`, { auth: a.auth, headers: { host: `${host}:${p}` } });
+    t.ok(r.status === 403 || r.status === 400, `${host}: refused (${r.status})`);
+    t.ok(isProblem(r));
+  }
+  // Raw request lines a library would normalize away.
+  const lines = [
+    `GET http://allowed.example@evil.example:${p}/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+    `GET http://allowed.example:x@evil.example:${p}/ HTTP/1.1\r\nHost: allowed.example:${p}\r\n`,
+    `GET http://evil.example:${p}\\@allowed.example/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+    `GET http://evil.example:${p}#@allowed.example/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+    `GET http://evil.example:${p}/ HTTP/1.1\r\nHost: allowed.example:${p}\r\n`,
+    `GET http://%65vil.example:${p}/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+    `GET http://evil%2eexample:${p}/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+    `GET http://evil。example:${p}/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+    `GET http://ｅｖｉｌ.example:${p}/ HTTP/1.1\r\nHost: evil.example:${p}\r\n`,
+  ];
+  for (const l of lines) {
+    const r = await rawToProxy(a.port, Buffer.from(`${l}Proxy-Authorization: ${a.auth}\r\nConnection: close\r\n\r\n`, 'utf8'), { idleMs: 1500 });
+    const [res] = parseResponses(r.text);
+    t.ok(res === undefined || (res.status >= 400 && isProblem(res)), `${JSON.stringify(l.split(' ')[1])} refused (${res?.status ?? 'closed'})`);
+  }
+  t.equal(up.received.length, before, 'the denied host received nothing');
+  // An IDN look-alike is a different host (punycode), never confused with the real one.
+  const lookalike = await viaProxy(a.port, `http://xn--vil-5cd.example:${p}/`, { auth: a.auth });
+  t.equal(lookalike.status, 200, 'a look-alike of a denied name is simply another host');
+  t.equal(up.received.at(-1)?.headers.host, `xn--vil-5cd.example:${p}`, 'and reaches the upstream as punycode');
+});
+
+t.test('Host vs CONNECT target vs TLS SNI must agree (HTTPS interception)', async (t) => {
+  const ca = await upstreamCa(t);
+  const up = await startUpstream(t, { tlsCa: ca });
+  const a = await startTestAirlock(t, { policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'evil.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], upstreamCa: [ca.files.cert] });
+  const target = `allowed.example:${up.port}`;
+  const get = (host: string, path = '/'): string => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+
+  const ok = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(target), { idleMs: 1500 });
+  t.match(ok.text, /^HTTP\/1\.1 200/, 'control: matching CONNECT, SNI and Host is forwarded');
+  t.equal(up.received.length, 1);
+  t.equal(up.received[0]?.servername, 'allowed.example', 'the upstream saw the right SNI');
+
+  const sni = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem, servername: 'evil.example' }), get(target), { idleMs: 1500 });
+  t.match(sni.text, /^HTTP\/1\.1 421/, 'SNI naming another host: 421');
+  const host = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(`evil.example:${up.port}`), { idleMs: 1500 });
+  t.match(host.text, /^HTTP\/1\.1 421/, 'Host naming another host: 421');
+  const port = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(`allowed.example:${up.port + 1}`), { idleMs: 1500 });
+  t.match(port.text, /^HTTP\/1\.1 421/, 'Host naming another port: 421');
+  const abs = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(target, `https://evil.example:${up.port}/`), { idleMs: 1500 });
+  t.match(abs.text, /^HTTP\/1\.1 421/, 'absolute-form naming another origin inside the tunnel: 421');
+  const noHost = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), 'GET / HTTP/1.0\r\n\r\n', { idleMs: 1500 });
+  t.match(noHost.text, /^HTTP\/1\.[01] 4\d\d/, 'no Host header: refused');
+  const evilTunnel = await exchange(await tlsTunnel(a.port, `evil.example:${up.port}`, { auth: a.auth, ca: a.caPem, servername: 'allowed.example' }), get(`allowed.example:${up.port}`), { idleMs: 1500 });
+  t.match(evilTunnel.text, /^HTTP\/1\.1 421/, 'CONNECT to a denied host dressed up with an allowed SNI and Host: 421');
+  for (const r of [sni, host, port, abs, evilTunnel]) {
+    const [res] = parseResponses(r.text);
+    t.ok(res && isProblem(res), 'problem+json');
+  }
+  t.equal(up.received.length, 1, 'only the control request reached the upstream');
+  // IP-literal CONNECT with a hostname SNI.
+  await t.rejects(tlsTunnel(a.port, `127.0.0.1:${up.port}`, { auth: a.auth, ca: a.caPem, servername: 'allowed.example' }).then((s) => exchange(s, get('allowed.example'), { idleMs: 1500 })).then((r) => {
+    if (!/^HTTP\/1\.1 (4\d\d)/.test(r.text)) throw new Error(`served: ${r.text.slice(0, 40)}`);
+    throw new Error('refused');
+  }), /refused|CONNECT refused/, 'a tunnel to a bare IP cannot borrow an allowed SNI');
+  t.equal(up.received.length, 1);
+  t.ok(net.isIP('127.0.0.1'));
+});
