@@ -242,6 +242,9 @@ export interface ReplayReport {
   /** Decisions of the policy under test that were fail-closed denies (policy errors, timeouts…), with samples. */
   failClosed: number;
   failClosedSamples: Array<{ source: string; kind: string; reason: string }>;
+  /** Decisions that took longer than the live budget: live, the proxy would have denied them (timeout). */
+  slow: number;
+  slowSamples: Array<{ source: string; ms: number }>;
   /** Entries that could not be replayed, with reasons (first maxSkipped). */
   skipped: number;
   skippedSamples: Array<{ source: string; reason: string }>;
@@ -261,6 +264,11 @@ export interface ReplayReport {
   aborted: boolean;
   elapsedMs: number;
 }
+
+/** Time budget of one decision during replay and traffic tests. */
+export const replayBudgetMs = 10_000;
+/** The proxy's budget (engine default): decisions slower than this would be fail-closed live. */
+export const liveBudgetMs = 250;
 
 const zero = (): Counts => ({ allow: 0, deny: 0, approve: 0 });
 
@@ -299,7 +307,7 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
   const report: ReplayReport = {
     mode: opts.baseline ? 'baseline' : opts.againstLog ? 'log' : 'policy',
     policyVersion: opts.policy.version ?? 'none',
-    decided: 0, failClosed: 0, failClosedSamples: [], skipped: 0, skippedSamples: [], noted: 0, notesSamples: [],
+    decided: 0, failClosed: 0, failClosedSamples: [], slow: 0, slowSamples: [], skipped: 0, skippedSamples: [], noted: 0, notesSamples: [],
     after: zero(), unrecorded: 0, changed: 0, changedRows: [], changedOmitted: 0, transitions: {},
     aborted: false, elapsedMs: 0,
   };
@@ -315,6 +323,10 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
   const account = ({ item, after: afterDecision, before: baselineDecision }: Decided): void => {
     const after = summarize(afterDecision);
     report.decided++;
+    if (afterDecision.decision_us > liveBudgetMs * 1000) {
+      report.slow++;
+      if (report.slowSamples.length < maxSkipped) report.slowSamples.push({ source: item.source, ms: Math.round(afterDecision.decision_us / 1000) });
+    }
     if (afterDecision.fail_closed) {
       report.failClosed++;
       if (report.failClosedSamples.length < maxSkipped) report.failClosedSamples.push({ source: item.source, kind: afterDecision.fail_closed, reason: afterDecision.reason });
@@ -411,8 +423,11 @@ export async function replayFiles(files: string[], opts: ReplayOptions & Omit<So
  * An engine with the policy folder loaded. Default: inline (same thread, fastest per decision).
  * `threads` > 0: isolated mode with that many evaluation threads (pair with ReplayOptions.concurrency).
  */
-export async function openPolicy(dir: string, opts: { threads?: number } = {}): Promise<PolicyEngine> {
-  const engine = opts.threads ? new PolicyEngine({ mode: 'isolated', threads: opts.threads }) : new PolicyEngine({ mode: 'inline' });
+export async function openPolicy(dir: string, opts: { threads?: number; timeoutMs?: number } = {}): Promise<PolicyEngine> {
+  // Offline, a decision must not depend on how busy the machine is: the live budget (250 ms) would
+  // turn a CPU stall into a timeout deny. Replay uses a generous budget and reports slow decisions.
+  const timeoutMs = opts.timeoutMs ?? replayBudgetMs;
+  const engine = opts.threads ? new PolicyEngine({ mode: 'isolated', threads: opts.threads, timeoutMs }) : new PolicyEngine({ mode: 'inline', timeoutMs });
   try {
     await engine.loadFolder(dir);
   } catch (err) {

@@ -10,7 +10,7 @@ import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 import { HarFormatError } from '../../engine/har.ts';
 import {
-  openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
+  liveBudgetMs, openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
   type ChangedRow, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
 } from '../../engine/replay.ts';
 import { TrafficTestFormatError } from '../../engine/traffic-tests.ts';
@@ -102,6 +102,10 @@ export function formatReport(report: ReplayReport, labels: { policy: string; bas
   if (report.failClosed) {
     out.push('', `${num(report.failClosed)} decision(s) were fail-closed denies: the policy failed on them (error, timeout, invalid or conflicting decision):`);
     for (const f of report.failClosedSamples.slice(0, 10)) out.push(`  ${f.source}: ${f.kind}: ${f.reason}`);
+  }
+  if (report.slow) {
+    out.push('', `${num(report.slow)} decision(s) took longer than the proxy's ${liveBudgetMs} ms budget: live, they would be denied (timeout). Slowest samples:`);
+    for (const f of [...report.slowSamples].sort((a, b) => b.ms - a.ms).slice(0, 5)) out.push(`  ${f.source}: ${f.ms} ms`);
   }
   if (report.unrecorded) out.push('', `${num(report.unrecorded)} record(s) had no recorded decision to compare with.`);
   if (report.noted) {

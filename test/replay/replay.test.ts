@@ -296,3 +296,18 @@ t.test('HAR placeholders: found by shape without the store, raw or percent-encod
   const [item] = await collect(readHar(path.join(dir, 'x.har')));
   t.match(item, { kind: 'request', input: { placeholders: [{ name: 'stripe_key', where: ['body'] }] } });
 });
+
+t.test('decisions slower than the live budget are reported; replay engines get a generous budget', async (t) => {
+  const slowEngine = {
+    version: 'v-slow',
+    decide: async () => ({ action: 'allow' as const, reason: 'ok', rule: 'r', policy_version: 'v-slow', decision_us: 300_000 }),
+  } as unknown as PolicyEngine;
+  async function* two(): AsyncGenerator<ReplayItem> {
+    for (const s of ['a', 'b']) yield { kind: 'request', source: s, input: desc('GET', 'https://api.example.com/', '2026-01-05T10:00:00Z') };
+  }
+  const r = await replay(two(), { policy: slowEngine });
+  t.equal(r.slow, 2);
+  t.same(r.slowSamples, [{ source: 'a', ms: 300 }, { source: 'b', ms: 300 }]);
+  const [engine] = await engines(t, policyNew);
+  t.equal(engine!.timeoutMs, 10_000, 'a busy machine does not turn replayed decisions into timeouts');
+});
