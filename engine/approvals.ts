@@ -338,11 +338,11 @@ export class ApprovalQueue {
       request_hash: hash,
       body_complete: !r.body.truncated,
     };
-    await this.doc.update((d) => {
-      d.approvals.push(record);
-    });
+    // Visible (and broadcast) at once; the request is held only once the record is on disk.
+    this.doc.data.approvals.push(record);
     this.emit({ type: 'created', approval: record });
     this.opts.notify?.({ type: 'approval.created', approval: publicSummary(record) });
+    await this.doc.write();
     return record;
   }
 

@@ -8,7 +8,7 @@ import { channel, type CommonOpts } from './approvals.ts';
 
 function table(buckets: BucketView[]): string {
   if (!buckets.length) return 'no rate-limit buckets in use (every bucket is full)';
-  const rows = buckets.map((b) => [b.key, b.unit === 'egress_bytes' ? 'bytes' : 'requests', `${b.available}/${b.limit}`, `${b.window_s}s`, b.full_in_s > 0 ? `${b.full_in_s}s` : 'full']);
+  const rows = buckets.map((b) => [b.key, b.unit === 'egress_bytes' ? 'bytes' : 'requests', `${Math.floor(b.available)}/${b.limit}`, `${b.window_s}s`, b.full_in_s > 0 ? `${b.full_in_s}s` : 'full']);
   const head = ['KEY', 'UNIT', 'AVAILABLE', 'WINDOW', 'FULL IN'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   return [head, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');

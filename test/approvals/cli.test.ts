@@ -1,0 +1,56 @@
+// The CLI channel against a running Airlock: `airlock approvals list|show|approve|deny`, TOTP
+// step-up with --totp, and `airlock limits`. The CLI logs in to the running studio with the admin
+// token from the state folder, so the running proxy sees each resolution at once.
+import t from 'tap';
+import { TotpStore } from '../../engine/totp.ts';
+import { cli, curl, run, startRunning, startUpstream, tempHome } from './helpers.ts';
+
+const home = tempHome(t);
+const up = await startUpstream(t);
+const r = await startRunning(t, home, up);
+const url = (p: string) => `http://api.example:${up.port}${p}`;
+const arrived = (p: string) => up.received.filter((x) => x.url === p).length;
+const airlock = (...args: string[]) => run(process.execPath, [cli, ...args, '--home', home, '--studio', r.studio.replace('http://', '')], { timeout: 30_000 });
+
+t.test('held request approved through the CLI arrives upstream once', async (t) => {
+  const reply = curl(r, 'POST', url('/send/cli'), { body: '{"n":1}' });
+  const [a] = await r.api.pending(1);
+  const list = await airlock('approvals', 'list');
+  t.match(list.stdout, a!.id);
+  t.match(list.stdout, /high +bot +POST api\.example\/send\/cli .*\[held\]/);
+  const out = await airlock('approvals', 'approve', a!.id.slice(0, 10));
+  t.match(out.stdout, new RegExp(`approved ${a!.id} .* the held request is on its way`), 'a unique prefix names it');
+  const res = await reply;
+  t.equal(res.status, 200);
+  t.equal(arrived('/send/cli'), 1);
+});
+
+t.test('denied through the CLI: never arrives, the message reaches the agent', async (t) => {
+  const reply = curl(r, 'POST', url('/send/deny'), { body: '{}' });
+  const [a] = await r.api.pending(1);
+  await airlock('approvals', 'deny', a!.id, '--message', 'use the staging list');
+  const res = await reply;
+  t.equal(res.status, 403);
+  t.match(res.json(), { type: 'https://airlock.dev/problems/approval-denied', approval_id: a!.id, message: 'use the staging list' });
+  t.equal(arrived('/send/deny'), 0);
+});
+
+t.test('critical approval through the CLI: refused without a TOTP code, approved with one', async (t) => {
+  const { secret } = await new TotpStore(home).enroll();
+  const reply = curl(r, 'DELETE', url('/db/prod'));
+  const [a] = await r.api.pending(1);
+  await t.rejects(airlock('approvals', 'approve', a!.id), { stderr: /needs a TOTP code/ });
+  t.equal(arrived('/db/prod'), 0);
+  const out = await airlock('approvals', 'approve', a!.id, '--totp', TotpStore.codeFor(secret));
+  t.match(out.stdout, /approved/);
+  t.equal((await reply).status, 200);
+  t.equal(arrived('/db/prod'), 1);
+});
+
+t.test('`airlock limits` shows the buckets of the running Airlock', async (t) => {
+  for (let i = 0; i < 3; i++) t.equal((await curl(r, 'GET', url(`/r/${i}`))).status, 200);
+  t.equal((await curl(r, 'GET', url('/r/3'))).status, 429);
+  const out = await airlock('limits');
+  t.match(out.stdout, /reads:bot +requests +0\/3 +3600s/);
+  t.notMatch(out.stdout, /state file/, 'read live from the running Airlock');
+});

@@ -1,0 +1,150 @@
+// Approvals and rate limits end to end: a real Airlock (proxy + studio), a local upstream, real
+// agent clients (curl, undici), resolution through the studio REST API with its live WebSocket
+// feed, TOTP step-up, 429s. The CLI channel is in cli.test.ts, restarts in restart.test.ts.
+import t from 'tap';
+import WebSocket from 'ws';
+import { TotpStore } from '../../engine/totp.ts';
+import type { ApprovalRecord } from '../../engine/approvals.ts';
+import { curl, startRunning, startUpstream, tempHome, undiciRequest, type AgentReply } from './helpers.ts';
+
+const home = tempHome(t);
+const up = await startUpstream(t);
+const r = await startRunning(t, home, up);
+const url = (host: string, p: string) => `http://${host}:${up.port}${p}`;
+const arrived = (p: string) => up.received.filter((x) => x.url === p).length;
+
+// A live studio client: every approval change must reach it.
+const events: Array<{ type: string; data: { event?: string; approval?: ApprovalRecord } }> = [];
+const ws = new WebSocket(`${r.studio.replace('http', 'ws')}/api/ws`, { headers: { cookie: r.api.cookie, origin: r.studio } });
+ws.on('message', (m) => events.push(JSON.parse(String(m))));
+await new Promise<void>((resolve, reject) => {
+  ws.once('open', () => resolve());
+  ws.once('error', reject);
+});
+t.teardown(() => ws.terminate());
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((res) => setTimeout(res, 25));
+  if (!cond()) throw new Error(`timed out waiting for ${what}`);
+}
+
+t.test('held request approved through the REST API arrives upstream once', async (t) => {
+  const reply = undiciRequest(r, 'POST', url('api.example', '/send/rest'), { body: '{"to":"x@example.com"}' });
+  const [a] = await r.api.pending(1);
+  t.equal(a!.summary.path, '/send/rest');
+  t.equal(a!.risk, 'high');
+  t.equal(arrived('/send/rest'), 0, 'nothing reaches the upstream while held');
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {}, { csrf: false })).status, 403, 'no CSRF token, no approval');
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {}, { cookie: false })).status, 401, 'no login, no approval');
+  const ok = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, { message: 'fine' });
+  t.equal(ok.status, 200);
+  const res = await reply;
+  t.equal(res.status, 200);
+  t.same(res.json(), { ok: true, n: up.received.length });
+  t.equal(arrived('/send/rest'), 1, 'arrived exactly once');
+  t.equal(up.received.at(-1)!.body, '{"to":"x@example.com"}', 'with its body');
+  await waitFor(() => events.some((e) => e.type === 'approval' && e.data.event === 'resolved' && e.data.approval?.id === a!.id), 'the resolved event');
+  t.ok(events.some((e) => e.type === 'approval' && e.data.event === 'created' && e.data.approval?.id === a!.id), 'the studio saw it created');
+  const again = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {});
+  t.equal(again.status, 409, 'a resolved approval cannot be resolved again');
+});
+
+t.test('timed-out requests never arrive; a later approval lets the identical retry through once', async (t) => {
+  const res = await curl(r, 'POST', url('api.example', '/quick/1'), { body: '{"v":1}' });
+  t.equal(res.status, 403);
+  const p = res.json();
+  t.match(p, { type: 'https://airlock.dev/problems/approval-timeout', retry_header: 'Airlock-Approval' });
+  const id = p.approval_id as string;
+  t.match(id, /^ap_/);
+  t.equal(arrived('/quick/1'), 0);
+
+  t.equal((await r.api.call('POST', `/api/approvals/${id}/approve`, {})).status, 200, 'approved after the timeout');
+  const other = await curl(r, 'POST', url('api.example', '/quick/1'), { body: '{"v":2}', headers: { 'Airlock-Approval': id } });
+  t.equal(other.status, 403, 'a different body does not match the approval');
+  t.match(other.json(), { type: 'https://airlock.dev/problems/approval-invalid' });
+  const retry = await curl(r, 'POST', url('api.example', '/quick/1'), { body: '{"v":1}', headers: { 'Airlock-Approval': id } });
+  t.equal(retry.status, 200, 'the identical retry passes');
+  t.equal(arrived('/quick/1'), 1);
+  t.equal(up.received.at(-1)!.headers['airlock-approval'], undefined, 'the Airlock-Approval header does not leave the proxy');
+  const twice = await curl(r, 'POST', url('api.example', '/quick/1'), { body: '{"v":1}', headers: { 'Airlock-Approval': id } });
+  t.equal(twice.status, 403, 'approvals are single-use');
+  t.match(twice.json().detail, /already used/);
+  t.equal(arrived('/quick/1'), 1);
+});
+
+t.test('a grant lets a similar request through without asking, not one to another host', async (t) => {
+  const first = curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"a":1}' });
+  const [a] = await r.api.pending(1);
+  const g = await r.api.call('POST', `/api/approvals/${a!.id}/grant`, { minutes: 10 });
+  t.equal(g.status, 200);
+  t.match(g.body.grant, { agent: 'bot', method: 'POST', host: 'api.example', path_pattern: '/send/grant' });
+  t.equal((await first).status, 200);
+  const before = (await r.api.call('GET', '/api/approvals')).body.approvals as unknown[];
+  const second = await curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"a":2}' });
+  t.equal(second.status, 200, 'the second similar request passes');
+  t.equal(arrived('/send/grant'), 2);
+  const after = (await r.api.call('GET', '/api/approvals')).body.approvals as unknown[];
+  t.equal(after.length, before.length, 'without a new approval');
+  const grants = await r.api.call('GET', '/api/grants');
+  t.match(grants.body.grants, [{ method: 'POST', host: 'api.example', path_pattern: '/send/grant' }]);
+
+  const elsewhere = curl(r, 'POST', url('other.example', '/send/grant'), { body: '{"a":3}' });
+  const [b] = await r.api.pending(1);
+  t.equal(b!.summary.host, 'other.example', 'another host is held for approval');
+  await r.api.call('POST', `/api/approvals/${b!.id}/deny`, {});
+  t.equal((await elsewhere).status, 403);
+  t.equal(up.received.filter((x) => x.host.startsWith('other.example')).length, 0);
+});
+
+t.test('critical approvals: TOTP required and checked once enrolled', async (t) => {
+  const { secret } = await new TotpStore(home).enroll({ label: 'test' });
+  const reply: Promise<AgentReply> = curl(r, 'DELETE', url('api.example', '/repos/x'));
+  const [a] = await r.api.pending(1);
+  t.equal(a!.risk, 'critical');
+  t.equal((a as unknown as { needs_step_up: boolean }).needs_step_up, true);
+  const without = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {});
+  t.equal(without.status, 403, 'approving a critical request without a code is refused');
+  t.equal(without.body.code, 'step-up-required');
+  const code = TotpStore.codeFor(secret);
+  const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+  const bad = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, { totp: wrong });
+  t.equal(bad.status, 403);
+  t.equal(bad.body.code, 'totp-invalid');
+  const grant = await r.api.call('POST', `/api/approvals/${a!.id}/grant`, { minutes: 5, totp: code });
+  t.equal(grant.status, 400, 'no grants for critical requests');
+  t.equal(arrived('/repos/x'), 0, 'still held, nothing arrived');
+  const ok = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, { totp: code });
+  t.equal(ok.status, 200);
+  t.equal((ok.body.approval as ApprovalRecord).resolution?.step_up, true);
+  t.equal((await reply).status, 200);
+  t.equal(arrived('/repos/x'), 1);
+});
+
+t.test('rate limits: exact count, 429 problem+json with Retry-After, visible in `airlock limits`', async (t) => {
+  const statuses: number[] = [];
+  let last: AgentReply | undefined;
+  for (let i = 0; i < 4; i++) {
+    last = await curl(r, 'GET', url('api.example', `/read/${i}`));
+    statuses.push(last.status);
+  }
+  t.same(statuses, [200, 200, 200, 429], 'three per hour, the fourth refused');
+  t.equal(last!.headers['retry-after'], '1200', 'one request per 20 minutes');
+  t.match(last!.headers['content-type'], /application\/problem\+json/);
+  t.match(last!.json(), { type: 'https://airlock.dev/problems/rate-limited', status: 429, retry_after: 1200, limits: [{ key: 'reads:bot', limit: 3, available: 0 }] });
+  t.equal(arrived('/read/3'), 0, 'the refused request did not leave');
+  const limits = await r.api.call('GET', '/api/limits');
+  t.match(limits.body, { available: true, buckets: [{ key: 'egress', unit: 'egress_bytes', limit: 2000 }, { key: 'reads:bot', unit: 'requests', limit: 3 }] });
+  t.ok(((limits.body.buckets as Array<{ available: number }>)[1]!.available) < 1, 'reads:bot is empty');
+  t.equal((await r.api.call('POST', '/api/limits/reset', { key: 'reads:bot' })).status, 200);
+  t.equal((await curl(r, 'GET', url('api.example', '/read/4'))).status, 200, 'reset refills the bucket');
+  // The egress budget (2000 bytes/h) is shared with the reads above; one big URL exhausts it.
+  const big = await curl(r, 'GET', url('api.example', `/read/5?q=${'x'.repeat(2500)}`));
+  t.equal(big.status, 429);
+  t.match(big.json().detail, /egress bytes/);
+});
+
+t.test('the studio cannot be reached through the proxy (an agent cannot approve itself)', async (t) => {
+  const res = await curl(r, 'GET', `${r.studio}/api/approvals`);
+  t.equal(res.status, 403);
+  t.notMatch(res.body, /"approvals"/);
+});
