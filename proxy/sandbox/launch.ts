@@ -99,8 +99,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   if (o.sandbox && within(cwd, home)) {
     throw new LaunchError(`the working directory ${cwd} is inside the state folder ${home}, which the sandbox hides; run from elsewhere`);
   }
+  sweepStaleRunDirs();
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-'));
   fs.chmodSync(runDir, 0o700);
+  fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
   let relay: Relay | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
   try {
@@ -164,6 +166,41 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     for (const [sig, h] of handlers) process.off(sig, h);
     await relay?.close();
     fs.rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Removes run folders left by an `airlock run` that was killed (SIGKILL gives no chance to clean
+ * up): ours by owner and name, with a pid file naming a process that no longer exists.
+ */
+export function sweepStaleRunDirs(dir = os.tmpdir()): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of entries) {
+    if (!/^airlock-run-[A-Za-z0-9]{6}$/.test(name)) continue;
+    const full = path.join(dir, name);
+    try {
+      const st = fs.lstatSync(full);
+      if (!st.isDirectory() || st.uid !== process.getuid?.()) continue;
+      const pid = Number(fs.readFileSync(path.join(full, 'pid'), 'utf8'));
+      if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+      fs.rmSync(full, { recursive: true, force: true });
+    } catch {
+      /* not ours, or being created right now: leave it */
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -93,7 +93,7 @@ function startDns(queries: string[]): dgram.Socket {
 }
 
 export async function startWorld(opts: { before?: (home: string) => Promise<void> } = {}): Promise<World> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-test-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-world-'));
   const home = path.join(dir, 'home');
   const work = path.join(dir, 'work');
   fs.mkdirSync(work);
@@ -180,7 +180,7 @@ export function runAirlock(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 25_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     opts.onSpawn?.(child);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -214,7 +214,7 @@ export function processesWith(marker: string): number[] {
 }
 
 /** Waits (bounded) until `check` is true; returns whether it became true. */
-export async function eventually(check: () => boolean, { tries = 100, everyMs = 50 } = {}): Promise<boolean> {
+export async function eventually(check: () => boolean, { tries = 400, everyMs = 50 } = {}): Promise<boolean> {
   for (let i = 0; i < tries; i++) {
     if (check()) return true;
     await new Promise((r) => setTimeout(r, everyMs));

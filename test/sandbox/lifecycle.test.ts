@@ -3,7 +3,7 @@
 import t from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
+import path from 'node:path';
 import { eventually, processesWith, runAirlock, startWorld } from './helpers.ts';
 
 const world = await startWorld();
@@ -11,13 +11,15 @@ t.teardown(() => world.close());
 const base = ['--agent', world.agent, '--home', world.home, '--'];
 
 /** A `sleep` whose argument is unique to this test, so its processes can be found from outside. */
+/** airlock run's run folders in a TMPDIR (tsx keeps its cache there too). */
+function runDirs(tmp: string): string[] {
+  return fs.readdirSync(tmp).filter((d) => d.startsWith('airlock-run-'));
+}
+
 function marker(): string {
   return `3${crypto.randomInt(100, 999)}.${crypto.randomInt(100000, 999999)}`;
 }
 
-function runDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('airlock-run-') && !d.startsWith('airlock-run-test-'));
-}
 
 t.test('exit codes pass through', async (t) => {
   const r = await runAirlock([...base, 'sh', '-c', 'exit 42'], { cwd: world.work });
@@ -35,8 +37,10 @@ t.test('processes the agent leaves behind die when the command exits', async (t)
 });
 
 t.test('SIGTERM to airlock run reaches the command; it and the sandbox go away', async (t) => {
-  const before = runDirs();
-  const trapped = await runAirlock([...base, 'sh', '-c', 'trap "echo got-term; exit 5" TERM; echo ready; i=0; while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done'], {
+  // A private TMPDIR: airlock run's run folder (relay socket, CA copy) is created there.
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
+  const tmpEnv = { ...process.env, TMPDIR: tmp };
+  const trapped = await runAirlock([...base, 'sh', '-c', 'trap "echo got-term; exit 5" TERM; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done'], {
     cwd: world.work,
     onSpawn: (child) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && child.kill('SIGTERM')),
   });
@@ -46,24 +50,32 @@ t.test('SIGTERM to airlock run reaches the command; it and the sandbox go away',
   const m = marker();
   const killed = await runAirlock([...base, 'sleep', m], {
     cwd: world.work,
+    env: tmpEnv,
     onSpawn: (child) => {
       void eventually(() => processesWith(m).length > 0).then(() => child.kill('SIGTERM'));
     },
   });
   t.equal(killed.signal, 'SIGTERM', 'airlock run dies of the same signal as the command');
-  t.ok(await eventually(() => processesWith(m).length === 0), 'no process of the run is left');
-  t.ok(await eventually(() => processesWith('inside.mjs').length === 0), 'the bridge is gone');
-  t.same(runDirs().filter((d) => !before.includes(d)), [], 'the run folder is removed');
+  // The bridge's own arguments end with the command, so the marker finds it too.
+  t.ok(await eventually(() => processesWith(m).length === 0), 'no process of the run is left, the bridge included');
+  t.same(runDirs(tmp), [], 'the run folder is removed');
 });
 
-t.test('SIGKILL of airlock run takes the whole sandbox down', async (t) => {
+t.test('SIGKILL of airlock run takes the whole sandbox down; the next run sweeps its folder', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
+  const tmpEnv = { ...process.env, TMPDIR: tmp };
   const m = marker();
   const r = await runAirlock([...base, 'sh', '-c', `sleep ${m} & sleep ${m}`], {
     cwd: world.work,
+    env: tmpEnv,
     onSpawn: (child) => {
       void eventually(() => processesWith(m).length >= 2).then(() => child.kill('SIGKILL'));
     },
   });
   t.equal(r.signal, 'SIGKILL');
   t.ok(await eventually(() => processesWith(m).length === 0), 'the command and its children are gone');
+  t.equal(runDirs(tmp).length, 1, 'a killed run leaves its run folder behind');
+  const next = await runAirlock([...base, 'true'], { cwd: world.work, env: tmpEnv });
+  t.equal(next.code, 0);
+  t.same(runDirs(tmp), [], 'the next run removed it');
 });

@@ -18,7 +18,7 @@ t.test('the per-run token: never in arguments, valid during the run, revoked aft
   let seenInArgv: number[] = [];
   let validDuring = false;
   let token = '';
-  const r = await runAirlock([...base, 'sh', '-c', `printf %s "$HTTPS_PROXY" > ${out}; i=0; while [ ! -e ${go} ] && [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done`], {
+  const r = await runAirlock([...base, 'sh', '-c', `printf %s "$HTTPS_PROXY" > ${out}; i=0; while [ ! -e ${go} ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done`], {
     cwd: world.work,
     onSpawn: () => {
       void (async () => {
@@ -55,7 +55,7 @@ t.test('without namespaces: a plain refusal unless --no-sandbox', async (t) => {
 });
 
 t.test('clear errors: Airlock not running, unknown agent, cwd inside the state folder', async (t) => {
-  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-test-'));
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-empty-'));
   t.teardown(() => fs.rmSync(empty, { recursive: true, force: true }));
   const notRunning = await runAirlock(['--agent', 'bot', '--home', empty, '--', 'true'], { cwd: world.work });
   t.equal(notRunning.code, 1);
