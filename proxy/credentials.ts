@@ -207,7 +207,10 @@ export class CredentialEnforcer implements Enforcer {
         `the request carries the placeholder of secret ${unbound.map((n) => `"${n}"`).join(', ')}, which the policy does not bind to ${origin}; `
         + 'a placeholder is only replaced where the policy injects its secret (refused as a possible exfiltration attempt)', 'denied');
     }
-    if (directives.length === 0) return undefined;
+    if (directives.length === 0) {
+      this.guardBody(ctx, index, named, new Map());
+      return undefined;
+    }
 
     if (this.live.error) return reject(503, 'credential-unavailable', 'Credential unavailable', `the secret store cannot be read, so no credential is injected: ${this.live.error}`);
     if (description.request.upgrade) {
@@ -278,12 +281,7 @@ export class CredentialEnforcer implements Enforcer {
     if (search.replaced.size) outgoing.url.search = search.text;
     for (const n of [...path.replaced, ...search.replaced]) used.add(n);
 
-    const bodyValues = new Map([...values].filter(([k]) => bodyNames.has(k)));
-    if (bodyValues.size || description.request.body.truncated) {
-      // Past the captured prefix the description saw nothing: the stream refuses unbound placeholders.
-      const forbidden = index.size ? this.live.store.list().map((s) => s.name).filter((n) => !named.has(n)) : [];
-      if (bodyValues.size || forbidden.length) outgoing.bodyTransforms.push(bodyStream(index, bodyValues, forbidden));
-    }
+    this.guardBody(ctx, index, named, new Map([...values].filter(([k]) => bodyNames.has(k))));
     restrictAcceptEncoding(outgoing.headers);
 
     this.injected.set(ctx, { values });
@@ -293,6 +291,17 @@ export class CredentialEnforcer implements Enforcer {
       destination: origin,
     };
     return undefined;
+  }
+
+  /**
+   * Body substitution for in:"body" secrets and, past the captured prefix the description saw,
+   * refusal of any other secret's placeholder (the upload is aborted before it leaves).
+   */
+  private guardBody(ctx: RequestContext, index: PlaceholderIndex, named: Set<string>, replace: Map<string, string>): void {
+    const truncated = ctx.description.request.body.truncated;
+    if (!replace.size && !truncated) return;
+    const forbidden = truncated ? this.live.store.list().map((s) => s.name).filter((n) => !named.has(n)) : [];
+    if (replace.size || forbidden.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden));
   }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {

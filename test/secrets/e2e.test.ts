@@ -95,7 +95,7 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
   const missing = await startUpstream(t, { tlsCa: ca });
 
   const airlock = await startAirlock({
-    home, policy: path.join(fixtures, 'policy'), studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1,
+    home, policy: path.join(fixtures, 'policy'), studio: false, bodyCap: 64 * 1024, unixSocket: false, proxy: '127.0.0.1:0', threads: 1,
     upstreamCa: [upstreamCaFile],
     resolve: ['bound.example=127.0.0.1', 'other.example=127.0.0.1', 'missing.example=127.0.0.1'],
     allowPrivate: [`127.0.0.1:${bound.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${missing.port}`],
@@ -157,6 +157,17 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
       t.same(leaks(r.stdout + r.stderr), []);
     });
   }
+
+  await t.test('a placeholder past the captured body prefix: the upload is aborted before it leaves', async (t) => {
+    const bodyFile = path.join(home, 'big-body.txt');
+    fs.writeFileSync(bodyFile, `${'x'.repeat(airlock.config.bodyCap + 256 * 1024)} ${Buffer.from(placeholder).toString('base64')} tail`);
+    const before = other.received.length;
+    const r = await run('curl', ['-sS', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, '--data-binary', `@${bodyFile}`, otherUrl], agentEnv);
+    t.not(statusOf('curl', r), 200, r.stdout.slice(-300));
+    t.equal(other.received.length, before, 'no complete request reached other.example');
+    t.notOk(other.bytes().includes(Buffer.from(placeholder).toString('base64').slice(4, 30)), 'the encoded placeholder never arrived');
+    fs.rmSync(bodyFile);
+  });
 
   await t.test('a secret the policy names but the store lacks: refused, nothing sent', async (t) => {
     const r = await run('curl', ['-sS', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, `https://missing.example:${missing.port}/x`], agentEnv);
