@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { AgentError, AgentStore } from '../../engine/agents.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
-import { MasterKeyError, SecretStoreError, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
+import { MasterKeyError, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
 import { socketAccepts } from '../../proxy/sandbox/relay.ts';
 import { sandboxSupport } from '../../proxy/sandbox/support.ts';
@@ -134,7 +134,9 @@ export function register(program: Command): void {
       let exit: AgentExit;
       try {
         exit = await launchAgent({
-          command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox, hide: opts.hide,
+          command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox,
+          // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
+          hide: [keyFilePath(home), ...(opts.hide ?? [])],
         });
       } catch (err) {
         if (err instanceof LaunchError) throw new CliError(err.message);
