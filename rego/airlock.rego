@@ -228,9 +228,17 @@ verdicts contains approve("sql.unparsed", concat("", ["SQL that could not be par
 
 destructive_statements := sort({s.kind | some s in input.sql.statements; s.destructive})
 
+# Parsed SQL flagged destructive, by its statements or (for other producers of input.sql) as a whole.
+sql_destructive if count(destructive_statements) > 0
+
+sql_destructive if {
+	input.sql.destructive == true
+	input.sql.parsed != false
+}
+
 verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", concat(", ", destructive_statements), "): a human must approve (critical)"]), "critical") if {
 	host_allowed
-	count(destructive_statements) > 0
+	sql_destructive
 }
 
 # Upgraded connections (WebSocket) are not inspected after the handshake.

@@ -414,3 +414,9 @@ test_egress_budget_default_without_config if {
 	d := airlock.decision with input as gh_read with data.config as {"agents": {"*": {"services": ["github"]}}}
 	{"key": "egress:api.github.com:agent-1", "limit": 67108864, "window": "1h", "unit": "egress_bytes"} in d.rate_limits
 }
+
+test_sql_destructive_flag_alone_is_critical if {
+	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": []})
+	d.rule == "sql.destructive"
+	d.approval.risk == "critical"
+}
