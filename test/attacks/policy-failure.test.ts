@@ -1,0 +1,35 @@
+// Policy failure: a policy that errors, returns nothing, returns two conflicting decisions, runs
+// past its time budget, or answers with an action that does not exist. Through the real proxy,
+// every one must deny (403 problem+json), record why in the audit log, and forward nothing.
+import t from 'tap';
+import { eventually, isProblem, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+
+const up = await startUpstream(t);
+
+const failures: Array<[policy: string, failClosed: string]> = [
+  ['policy-error', 'error'],
+  ['policy-undefined', 'undefined'],
+  ['policy-conflict', 'conflict'],
+  ['policy-loop', 'timeout'],
+  ['policy-unknown-action', 'invalid'],
+];
+
+for (const [policy, failClosed] of failures) {
+  t.test(`${policy}: denies, says why, forwards nothing`, async (t) => {
+    const a = await startTestAirlock(t, { policy, resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
+    const before = up.received.length;
+    const r = await viaProxy(a.port, `http://allowed.example:${up.port}/2026-01-01T00:00:00Z`, { auth: a.auth });
+    t.equal(r.status, 403, 'denied');
+    t.ok(isProblem(r), 'problem+json');
+    t.match(JSON.parse(r.body), { type: /policy-denied/ });
+    // A second request on the same proxy: the failure is not a one-off and nothing is cached as allow.
+    const again = await viaProxy(a.port, `http://allowed.example:${up.port}/again`, { auth: a.auth, method: 'POST', body: 'x' });
+    t.equal(again.status, 403, 'the next request is denied too');
+    t.equal(up.received.length, before, 'the upstream received nothing');
+    await eventually(() => a.records.length >= 2);
+    const rec = a.records[0];
+    t.equal(rec?.decision?.action, 'deny');
+    t.equal(rec?.decision?.fail_closed, failClosed, `the audit record says fail_closed=${failClosed}`);
+    t.equal(rec?.outcome, 'denied');
+  });
+}
