@@ -174,7 +174,7 @@ function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbi
   }
   for (const name of forbidden) {
     const ph = index.placeholderOf(name);
-    if (ph) rules.push({ forms: scrubForms(ph), forbid: name });
+    if (ph) rules.push({ forms: scrubForms(ph), forbid: `the request body carries the placeholder of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
   return new ScrubStream(new Scrubber([], rules));
 }

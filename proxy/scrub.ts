@@ -57,16 +57,12 @@ export interface MatchRule {
   forms: string[];
   /** Replacement (latin1). */
   replace?: string;
-  /** When set, a match is an error naming this (e.g. a secret name), never passed on. */
+  /** When set, a match is an error with this message, and the content is never passed on. */
   forbid?: string;
 }
 
 /** Thrown (or passed to the stream's error) when a forbidden form is found. */
-export class ForbiddenContentError extends Error {
-  constructor(readonly label: string) {
-    super(`forbidden content found: ${label}`);
-  }
-}
+export class ForbiddenContentError extends Error {}
 
 /** A compiled matcher for a set of secrets. Pure; reusable across requests with the same secrets. */
 export class Scrubber {

@@ -144,12 +144,12 @@ t.test('body: substituted only with in:"body", split across chunks; unbound plac
   t.equal(await enforcer.beforeForward(truncated), undefined);
   t.equal(truncated.outgoing.bodyTransforms.length, 1);
   const leak = Buffer.from(`prefix and then ${Buffer.from(db).toString('base64')}`);
-  await t.rejects(drain(truncated.outgoing.bodyTransforms[0]!, [leak.subarray(0, 20), leak.subarray(20)]), /forbidden content found: db/);
+  await t.rejects(drain(truncated.outgoing.bodyTransforms[0]!, [leak.subarray(0, 20), leak.subarray(20)]), /placeholder of secret "db".*upload aborted/);
   // Same when the decision injects nothing at all: every placeholder past the prefix is refused.
   const bare = context(live, { method: 'POST', url: 'https://other.example/', body: 'prefix', truncated: true }, []);
   t.equal(await enforcer.beforeForward(bare), undefined);
   t.equal(bare.outgoing.bodyTransforms.length, 1);
-  await t.rejects(drain(bare.outgoing.bodyTransforms[0]!, [Buffer.from(`prefix ${gh.slice(0, 30)}`), Buffer.from(`${gh.slice(30)} end`)]), /forbidden content found: github/);
+  await t.rejects(drain(bare.outgoing.bodyTransforms[0]!, [Buffer.from(`prefix ${gh.slice(0, 30)}`), Buffer.from(`${gh.slice(30)} end`)]), /placeholder of secret "github"/);
   const clean = context(live, { method: 'POST', url: 'https://other.example/', body: 'prefix', truncated: true }, []);
   await enforcer.beforeForward(clean);
   t.equal((await drain(clean.outgoing.bodyTransforms[0]!, [Buffer.from('prefix and more, no placeholder')])).toString(), 'prefix and more, no placeholder');
