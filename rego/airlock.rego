@@ -17,14 +17,28 @@ default config := {}
 
 config := data.config
 
-# An agent listed by id uses its own entry; every other agent uses "*".
+# An agent listed by id uses its own entry; otherwise the entries of "agent_labels" whose
+# "name=value" key matches one of its labels (merged); otherwise "*".
 default agent_config := {}
 
 agent_config := c if {
 	c := config.agents[input.agent.id]
 } else := c if {
+	count(label_entries) > 0
+	c := {
+		"services": {s | some e in label_entries; some s in object.get(e, "services", [])},
+		"hosts": [h | some e in label_entries; some h in object.get(e, "hosts", [])],
+	}
+} else := c if {
 	c := config.agents["*"]
 }
+
+label_entries := [e |
+	some key, e in object.get(config, "agent_labels", {})
+	parts := split(key, "=")
+	count(parts) == 2
+	input.agent.labels[parts[0]] == parts[1]
+]
 
 agent_services := {s | some s in object.get(agent_config, "services", [])}
 

@@ -420,3 +420,24 @@ test_sql_destructive_flag_alone_is_critical if {
 	d.rule == "sql.destructive"
 	d.approval.risk == "critical"
 }
+
+test_agent_labels_select_services if {
+	cfg := {
+		"agents": {"*": {"services": ["github"]}, "pinned": {"services": []}},
+		"agent_labels": {"team=billing": {"services": ["stripe"]}, "tier=trusted": {"services": ["slack"], "hosts": ["docs.example.org"]}},
+	}
+	billing := json.patch(svc("GET", "api.stripe.com", "/v1/charges", "stripe", "charges.list", "read"), [{"op": "replace", "path": "/agent/labels", "value": {"team": "billing", "tier": "trusted"}}])
+	d := airlock.decision with input as billing with data.config as cfg
+	d.rule == "effect.read"
+	d2 := airlock.decision with input as json.patch(billing, [{"op": "replace", "path": "/request/host", "value": "docs.example.org"}, {"op": "remove", "path": "/service"}]) with data.config as cfg
+	d2.rule == "host.allowed"
+	gh := json.patch(gh_read, [{"op": "replace", "path": "/agent/labels", "value": {"team": "billing"}}])
+	d3 := airlock.decision with input as gh with data.config as cfg
+	d3.rule == "service.not_allowed"
+	other := json.patch(gh_read, [{"op": "replace", "path": "/agent/labels", "value": {"team": "ops"}}])
+	d4 := airlock.decision with input as other with data.config as cfg
+	d4.rule == "effect.read"
+	pinned := json.patch(billing, [{"op": "replace", "path": "/agent/id", "value": "pinned"}])
+	d5 := airlock.decision with input as pinned with data.config as cfg
+	d5.rule == "service.not_allowed"
+}
