@@ -211,8 +211,13 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     ctx.onClose(engine.onReload((version) => ctx.hub.broadcast('policy', { event: 'reloaded', version })));
   }
 
-  app.addHook('onClose', async () => {
+  // Live sockets must go before the server closes: an upgraded socket still counts as one of the
+  // server's connections, so close() would otherwise wait for every open browser tab.
+  app.addHook('preClose', async () => {
     wss.close();
+    ctx.hub.closeAll();
+  });
+  app.addHook('onClose', async () => {
     await ctx.close();
   });
   return app;

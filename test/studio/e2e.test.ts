@@ -19,7 +19,7 @@ const engine = new PolicyEngine({ mode: 'inline' });
 await engine.loadFolder(project.policy);
 t.teardown(() => engine.close());
 const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
-t.teardown(() => studio.close());
+t.teardown(() => studio.close().catch(() => undefined));
 
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
 t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
@@ -160,4 +160,12 @@ t.test('other pages render their empty states; narrow window stays usable', asyn
   await shot('09-narrow-policy');
   await page.setViewportSize({ width: 1280, height: 800 });
   t.same(consoleErrors.filter((e) => !/401|Failed to load resource/.test(e)), [], 'no script errors in the page');
+});
+
+t.test('when the studio goes away the page says it is reconnecting', async (t) => {
+  await page.click('nav >> a[href="#/policy"]');
+  await studio.close();
+  await page.waitForSelector('.banner.warn >> text=reconnecting');
+  t.match(await page.textContent('[data-testid=conn]'), /reconnecting/);
+  await shot('10-reconnecting');
 });
