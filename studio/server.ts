@@ -102,7 +102,12 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (isMutating(req.method) && origin !== undefined && !origins.originAllowed(origin)) {
       return reply.code(403).send({ error: 'cross-origin request refused' });
     }
-    if (!req.url.startsWith('/api/') || req.url === '/api/login' || req.url.startsWith('/api/login?')) return;
+    // Decide on the matched route, not the raw URL: the router decodes percent-escapes
+    // ("/%61pi/status" is "/api/status"), a prefix check on req.url would not.
+    const route = req.routeOptions.url;
+    if (route === '/api/login') return;
+    const isAsset = (req.method === 'GET' || req.method === 'HEAD') && (route === undefined || !route.startsWith('/api'));
+    if (isAsset) return; // the app shell and bundle (or the not-found page): no data in them
     const session = sessionOf(req.headers.cookie);
     if (!session) return reply.code(401).send({ error: 'login required' });
     if (isMutating(req.method)) {

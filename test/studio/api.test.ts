@@ -38,6 +38,13 @@ t.test('every API route needs the session cookie', async (t) => {
     const res = await app.inject({ method: method as 'GET', url, headers: { host: HOST, origin: ORIGIN }, payload: method === 'GET' || method === 'DELETE' ? undefined : {} });
     t.equal(res.statusCode, 401, `${method} ${url} without a session`);
   }
+  for (const url of ['/%61pi/status', '/%61%70%69/policy/file?path=airlock.rego', '/API/status', '/api%2Fstatus', '/api//status', '/api/status/']) {
+    const res = await app.inject({ method: 'GET', url, headers: { host: HOST } });
+    t.notOk(res.statusCode === 200 && res.body.startsWith('{'), `${url} gives no data without a session (got ${res.statusCode})`);
+    t.notMatch(res.body, /package airlock|"proxy"/);
+  }
+  const encodedPut = await app.inject({ method: 'PUT', url: '/%61pi/policy/file', headers: { host: HOST }, payload: { path: 'x.rego', content: 'package x' } });
+  t.equal(encodedPut.statusCode, 401);
   const forged = await app.inject({ method: 'GET', url: '/api/status', headers: { host: HOST, cookie: 'airlock_session=forged' } });
   t.equal(forged.statusCode, 401, 'an unknown session id is refused');
   const ok = await s.call({ method: 'GET', url: '/api/status' });
