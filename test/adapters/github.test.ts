@@ -109,3 +109,19 @@ t.test('hosts GitHub does not own are not GitHub', async (t) => {
   t.equal(recognize(requestOf(parseLine('DELETE https://api.github.com.evil.example/repos/a/b'))).service, undefined);
   t.equal(recognize(requestOf(parseLine('DELETE https://evilgithub.com/repos/a/b'))).service, undefined);
 });
+
+t.test('a push that deletes a ref is a delete when the body is visible', async (t) => {
+  const z = '0'.repeat(40);
+  const a = 'a'.repeat(40);
+  const b = 'b'.repeat(40);
+  const pkt = (line: string) => (line.length + 4).toString(16).padStart(4, '0') + line;
+  const push = (body: string) => recognize(requestOf({ method: 'POST', url: 'https://github.com/acme/app.git/git-receive-pack', text: body })).service;
+  const del = push(`${pkt(`${a} ${z} refs/heads/main\0 report-status side-band-64k\n`)}${pkt(`${a} ${b} refs/heads/dev\n`)}0000PACK`);
+  t.match(del, { operation: 'git.push', effect: 'delete', params: { refs: ['refs/heads/main', 'refs/heads/dev'], deletes: ['refs/heads/main'] } });
+  const update = push(`${pkt(`${a} ${b} refs/heads/dev\0 report-status\n`)}0000PACK`);
+  t.match(update, { effect: 'write', params: { refs: ['refs/heads/dev'] } });
+  t.notOk(update?.params.deletes);
+  t.match(push('garbage'), { effect: 'write' }, 'an unreadable body stays a write');
+  const cut = push(pkt(`${a} ${b} refs/heads/dev\0 report-status\n`) + pkt(`${a} ${b} refs/heads/x\n`).slice(0, 30));
+  t.match(cut, { effect: 'delete', params: { refs_incomplete: true } }, 'a command list cut off by the preview fails closed');
+});
