@@ -7,9 +7,10 @@
 //   {secret, in: "basic", name?, format?}  Authorization: Basic base64(user:password); the pair is
 //                                          `format` with {} = secret, default "<name>:{}"
 //   {secret, in: "query", name, format}    sets query parameter `name`
-//   {secret, in: "body"}                   also substitutes the placeholder inside the body
-// Any directive naming a secret also substitutes its placeholder in headers, path and query.
-// A placeholder of a secret the decision does not name is refused (403), never substituted.
+//   {secret, in: "body"}                   substitutes the placeholder inside the body
+// A header/basic directive also substitutes the secret's placeholder in the agent's headers, a
+// query directive in the query; a placeholder anywhere else is left as it is. A placeholder of a
+// secret the decision does not name is refused (403), never substituted.
 import fs from 'node:fs';
 import type { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
@@ -255,10 +256,14 @@ export class CredentialEnforcer implements Enforcer {
       }
     }
 
-    // Placeholders of named secrets: substituted in headers (Basic pairs decoded), path and query.
+    // Placeholders are substituted only where a directive puts that secret: headers (Basic pairs
+    // decoded) for header/basic, the query for query. Never the path: a secret in a path becomes
+    // a resource name the agent can read back (a file, a branch). Elsewhere it stays a placeholder.
     const used = new Set<string>();
+    const headerValues = new Map([...values].filter(([k]) => directives.some((d) => d.secret === k && (d.in === 'header' || d.in === 'basic'))));
     for (const h of outgoing.headers) {
-      const sub = index.substitute(h[1], values);
+      if (!headerValues.size) break;
+      const sub = index.substitute(h[1], headerValues);
       if (sub.replaced.size) {
         if (UNSAFE_HEADER_VALUE.test(sub.text)) return reject(500, 'credential-invalid', 'Invalid credential directive', 'a secret contains characters that cannot go in a header');
         h[1] = sub.text;
@@ -266,7 +271,7 @@ export class CredentialEnforcer implements Enforcer {
       } else {
         const basic = /^(Basic\s+)([A-Za-z0-9+/=]+)$/i.exec(h[1]);
         if (basic && h[0].toLowerCase() === 'authorization') {
-          const pair = index.substitute(Buffer.from(basic[2]!, 'base64').toString('utf8'), values);
+          const pair = index.substitute(Buffer.from(basic[2]!, 'base64').toString('utf8'), headerValues);
           if (pair.replaced.size) {
             h[1] = `${basic[1]}${Buffer.from(pair.text, 'utf8').toString('base64')}`;
             for (const n of pair.replaced) used.add(n);
@@ -274,12 +279,12 @@ export class CredentialEnforcer implements Enforcer {
         }
       }
     }
-    const encoded = new Map([...values].map(([k, v]) => [k, encodeURIComponent(v)]));
-    const path = index.substitute(outgoing.url.pathname, encoded);
-    if (path.replaced.size) outgoing.url.pathname = path.text;
-    const search = index.substitute(outgoing.url.search, encoded);
-    if (search.replaced.size) outgoing.url.search = search.text;
-    for (const n of [...path.replaced, ...search.replaced]) used.add(n);
+    const queryValues = new Map([...values].filter(([k]) => directives.some((d) => d.secret === k && d.in === 'query')).map(([k, v]) => [k, encodeURIComponent(v)]));
+    if (queryValues.size) {
+      const search = index.substitute(outgoing.url.search, queryValues);
+      if (search.replaced.size) outgoing.url.search = search.text;
+      for (const n of search.replaced) used.add(n);
+    }
 
     this.guardBody(ctx, index, named, new Map([...values].filter(([k]) => bodyNames.has(k))));
     restrictAcceptEncoding(outgoing.headers);

@@ -71,18 +71,23 @@ t.test('header, basic and query directives overwrite what the agent sent', async
   t.same(header(stripe, 'authorization'), [`Basic ${Buffer.from(`${DB}:`).toString('base64')}`]);
 });
 
-t.test('placeholders of named secrets are substituted in headers, Basic pairs, path and query', async (t) => {
+t.test('placeholders are substituted only where a directive puts the secret', async (t) => {
   const { live, enforcer, gh } = await setup(t);
   const ctx = context(live, {
     url: `https://api.github.com/x/${gh}?t=${gh}`,
     headers: [['Authorization', `Basic ${Buffer.from(`x-access-token:${gh}`).toString('base64')}`], ['X-Token', `tok ${gh}`]],
   }, [{ secret: 'github', in: 'header', name: 'x-other', format: '{}' }]);
   t.equal(await enforcer.beforeForward(ctx), undefined);
-  t.same(header(ctx, 'authorization'), [`Basic ${Buffer.from(`x-access-token:${GH}`).toString('base64')}`]);
+  t.same(header(ctx, 'authorization'), [`Basic ${Buffer.from(`x-access-token:${GH}`).toString('base64')}`], 'inside a Basic pair');
   t.same(header(ctx, 'x-token'), [`tok ${GH}`]);
-  t.equal(ctx.outgoing.url.pathname, `/x/${encodeURIComponent(GH)}`);
-  t.equal(ctx.outgoing.url.search, `?t=${encodeURIComponent(GH)}`);
+  t.equal(ctx.outgoing.url.pathname, `/x/${gh}`, 'never in the path');
+  t.equal(ctx.outgoing.url.search, `?t=${gh}`, 'not in the query without a query directive');
   t.same((ctx.audit.credentials as { placeholders_substituted: string[] }).placeholders_substituted, ['github']);
+
+  const query = context(live, { url: `https://api.example.com/v1?key=${gh}&q=1`, headers: [['X-Token', gh]] }, [{ secret: 'github', in: 'query', name: 'other' }]);
+  t.equal(await enforcer.beforeForward(query), undefined);
+  t.equal(query.outgoing.url.search, `?key=${encodeURIComponent(GH)}&q=1&other=${encodeURIComponent(GH)}`);
+  t.same(header(query, 'x-token'), [gh], 'not in headers without a header directive');
 });
 
 t.test('a placeholder the decision does not name is refused, raw or encoded, anywhere', async (t) => {
