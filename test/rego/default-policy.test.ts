@@ -129,3 +129,23 @@ t.test('every decision satisfies the contract and is not a fail-closed engine de
     t.ok(d.rule && d.reason, `${c.method} ${c.url}: has rule and reason`);
   }
 });
+
+t.test('the isolated (worker thread) engine decides the same', async (t) => {
+  const isolated = new PolicyEngine({ mode: 'isolated', threads: 1, timeoutMs: 10_000 });
+  t.teardown(() => isolated.close());
+  await isolated.loadFolder(path.join(projectRoot, 'rego'));
+  const grant: Grant = { id: 'g-2', agent: 'agent-7', method: 'POST', host: 'api.github.com', path_pattern: '/repos/*/app/issues', expires: '2999-01-01T00:00:00Z' };
+  const calls: Call[] = [
+    { method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'DROP TABLE users' } },
+    { method: 'POST', url: 'https://api.github.com/repos/acme/app/issues', json: { title: 'x' }, grants: [grant] },
+    { method: 'GET', url: 'https://collector.evil.example/?d=1' },
+  ];
+  for (const c of calls) {
+    const input = describeRequest({ method: c.method, url: c.url, headers: c.json ? [['content-type', 'application/json']] : [], body: Buffer.from(c.json ? JSON.stringify(c.json) : ''), bodyTruncated: false }, {
+      agent: { id: 'agent-7', labels: {} }, placeholders, grants: c.grants,
+    });
+    const [a, b] = [await engine.decide(input), await isolated.decide(input)];
+    t.same({ action: b.action, rule: b.rule, approval: b.approval }, { action: a.action, rule: a.rule, approval: a.approval }, `${c.method} ${c.url}`);
+  }
+  t.match((await decide(calls[1]!)).rule, 'grant.matched', 'the path-pattern grant matched (glob.match in WASM)');
+});
