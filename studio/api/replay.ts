@@ -50,6 +50,19 @@ function timeMs(v: unknown, name: string): number | undefined {
   return ms;
 }
 
+/**
+ * Replay decides in-process (inline engine), and a synchronous decision followed by another only
+ * chains microtasks. Inside `airlock start` the proxy shares this event loop, so let it breathe
+ * every few requests: a long replay must not stall live traffic.
+ */
+async function* yieldingEvery<T>(n: number, items: AsyncIterable<T>): AsyncGenerator<T> {
+  let i = 0;
+  for await (const item of items) {
+    yield item;
+    if (++i % n === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): void {
   let running: AbortController | undefined;
 
@@ -123,7 +136,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
 
       const totalBytes = fs.statSync(file).size;
       let bytes = 0;
-      const items = mod.readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal });
+      const items = yieldingEvery(64, mod.readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
       const report = await mod.replay(
         items,
         {
