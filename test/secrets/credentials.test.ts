@@ -200,3 +200,19 @@ t.test('a placeholder in the hostname is refused', async (t) => {
   const ctx = context(live, { url: `https://${db}.evil.example/` }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
   t.match(await enforcer.beforeForward(ctx), { status: 403, type: 'placeholder-not-bound', detail: /"db"/ });
 });
+
+t.test('a store that turns unreadable while running: injections refused, placeholders still caught', async (t) => {
+  const { live, enforcer, home, gh } = await setup(t);
+  const file = `${home}/secrets.json`;
+  const { writeFileSync, readFileSync } = await import('node:fs');
+  const good = readFileSync(file, 'utf8');
+  writeFileSync(file, '{"version":1,"secrets": broken');
+  const r = await enforcer.beforeForward(context(live, { url: 'https://api.github.com/' }, [{ secret: 'github', in: 'header', name: 'authorization' }]));
+  t.match(r, { status: 503, type: 'credential-unavailable', detail: /secrets\.json/ });
+  t.match(await enforcer.beforeForward(context(live, { url: 'https://evil.example/', headers: [['X', gh]] }, [])), { status: 403, type: 'placeholder-not-bound' });
+  t.equal(readFileSync(file, 'utf8'), '{"version":1,"secrets": broken', 'the broken file is left for the operator');
+  writeFileSync(file, good);
+  const ok = context(live, { url: 'https://api.github.com/' }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  t.equal(await enforcer.beforeForward(ok), undefined, 'recovers once the file is readable again');
+  t.same(header(ok, 'authorization'), [GH]);
+});
