@@ -79,9 +79,10 @@ export class AuditLog {
 
   /** Resolves when everything appended so far is handed to the OS. */
   flush(): Promise<void> {
+    // The write callback of an empty chunk runs once every earlier chunk has been written.
     return new Promise((resolve) => {
-      if (this.stream.writableLength === 0) resolve();
-      else this.stream.once('drain', () => resolve());
+      if (this.stream.closed || this.stream.writableEnded) return resolve();
+      this.stream.write('', () => resolve());
     });
   }
 

@@ -139,11 +139,26 @@ export function rawExchange(port: number, data: string | Buffer, opts: { waitMs?
       s.destroy();
       resolve(out);
     };
-    s.on('data', (d) => (out += d.toString('latin1')));
+    s.on('data', (d) => {
+      out += d.toString('latin1');
+      if (responseComplete(out)) finish();
+    });
     s.on('close', finish);
     s.on('error', finish);
     s.write(data);
   });
+}
+
+/** True once `text` holds one whole response (content-length or chunked body complete). */
+function responseComplete(text: string): boolean {
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const head = text.slice(0, end);
+  if (/^HTTP\/1\.1 101/.test(head)) return false;
+  const cl = /\r\ncontent-length: *(\d+)/i.exec(head);
+  if (cl) return text.length >= end + 4 + Number(cl[1]);
+  if (/\r\ntransfer-encoding: *chunked/i.test(head)) return text.endsWith('0\r\n\r\n');
+  return false;
 }
 
 /** Opens a CONNECT tunnel and returns the raw socket after "200 Connection Established". */
@@ -197,8 +212,7 @@ export function readResponse(s: net.Socket, timeoutMs = 5000): Promise<{ status:
       const text = buf.toString('latin1');
       const end = text.indexOf('\r\n\r\n');
       if (end < 0) return;
-      const cl = /\r\ncontent-length: *(\d+)/i.exec(text.slice(0, end));
-      if (cl && buf.length >= end + 4 + Number(cl[1])) done();
+      if (responseComplete(text)) done();
     };
     const onData = (d: Buffer): void => {
       buf = Buffer.concat([buf, d]);
