@@ -1,8 +1,17 @@
 // Destination safety table: every special address form is refused on its resolved address, only
 // --allow-private opens one, Airlock's own listeners never.
 import t from 'tap';
-import { DestinationGuard, classifyAddress, parseAllowPrivate, parseResolvePins, unmapIPv4 } from '../../proxy/destination.ts';
+import { DestinationError, DestinationGuard, classifyAddress, parseAllowPrivate, parseResolvePins, unmapIPv4 } from '../../proxy/destination.ts';
 import { parseTarget } from '../../proxy/describe.ts';
+
+/** How a resolution ends: the address, or the kind of refusal with its message. */
+async function outcome(p: Promise<string>): Promise<string> {
+  try {
+    return await p;
+  } catch (err) {
+    return err instanceof DestinationError ? `${err.kind}: ${err.message}` : `error: ${(err as Error).message}`;
+  }
+}
 
 t.test('classification of special addresses', async (t) => {
   const table: Array<[string, string | undefined]> = [
@@ -27,7 +36,7 @@ t.test('numeric host spellings normalize to the address they reach, and are refu
   const guard = new DestinationGuard({ lookup: async () => { throw new Error('numeric forms must not be looked up'); } });
   for (const spelling of ['http://2130706433/', 'http://0x7f.1/', 'http://127.1/', 'http://0177.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[::1]/', 'http://0/', 'http://169.254.169.254/', 'http://[::ffff:a9fe:a9fe]/', 'http://017700000001/']) {
     const url = parseTarget(spelling);
-    await t.rejects(guard.resolve(url.hostname.replace(/^\[|\]$/g, ''), 80), { kind: 'blocked' }, spelling);
+    t.match(await outcome(guard.resolve(url.hostname.replace(/^\[|\]$/g, ''), 80)), /^blocked:/, spelling);
   }
 });
 
@@ -43,12 +52,12 @@ t.test('names: every resolved address must pass; pins are checked too', async (t
     resolve: parseResolvePins(['api.github.com=127.0.0.1', 'pinned.example=93.184.215.15']),
   });
   t.equal(await guard.resolve('public.example', 443), '93.184.215.14');
-  await t.rejects(guard.resolve('mixed.example', 443), { kind: 'blocked', message: /10\.0\.0\.5 is private/ }, 'one private answer poisons the name');
-  await t.rejects(guard.resolve('meta.example', 80), { kind: 'blocked', message: /cloud metadata/ });
-  await t.rejects(guard.resolve('v6private.example', 80), { kind: 'blocked' });
-  await t.rejects(guard.resolve('nothing.example', 80), { kind: 'resolve' });
+  t.match(await outcome(guard.resolve('mixed.example', 443)), /^blocked:.*10\.0\.0\.5 is private/, 'one private answer poisons the name');
+  t.match(await outcome(guard.resolve('meta.example', 80)), /^blocked:.*cloud metadata/);
+  t.match(await outcome(guard.resolve('v6private.example', 80)), /^blocked:/);
+  t.match(await outcome(guard.resolve('nothing.example', 80)), /^resolve:/);
   t.equal(await guard.resolve('pinned.example', 443), '93.184.215.15', 'pins replace DNS');
-  await t.rejects(guard.resolve('api.github.com', 443), { kind: 'blocked' }, 'a pin to loopback is still refused without --allow-private');
+  t.match(await outcome(guard.resolve('api.github.com', 443)), /^blocked:/, 'a pin to loopback is still refused without --allow-private');
 });
 
 t.test('--allow-private opens exactly what it names; Airlock itself stays closed', async (t) => {

@@ -216,7 +216,7 @@ t.test('protocol', async (t) => {
     const got = await new Promise<string>((resolve) => {
       let buf = Buffer.alloc(0);
       s.on('data', (d) => {
-        buf = Buffer.concat([buf, d]);
+        buf = Buffer.concat([buf, d as Buffer]);
         const text = buf.toString('latin1');
         const end = text.indexOf('\r\n\r\n');
         if (end >= 0 && !text.startsWith('HTTP/1.1 101')) return resolve(text);
