@@ -58,6 +58,8 @@ export interface AirlockOptions extends Partial<AirlockConfig> {
   threads?: number;
   /** Listen on <home>/proxy.sock too (default true). */
   unixSocket?: boolean;
+  /** Run the enforcers of `enforcerFactories` (default true; the proxy core's own tests turn them off). */
+  builtinEnforcers?: boolean;
   /** Extra enforcers appended after the built-in list (tests). */
   extraEnforcers?: Enforcer[];
   /** Receives one line per decided request (the CLI prints them). */
@@ -222,7 +224,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
     if (studioAt) guard.addOwn({ address: studioAt.host, port: studioAt.port });
 
     const parts: AirlockParts = { home, config, engine, agents, audit, ca, guard, enforcers: [], onClose };
-    for (const make of enforcerFactories) {
+    for (const make of opts.builtinEnforcers === false ? [] : enforcerFactories) {
       const made = await make(parts);
       if (made) parts.enforcers.push(...(Array.isArray(made) ? made : [made]));
     }
