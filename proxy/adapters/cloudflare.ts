@@ -4,7 +4,7 @@
 import type { ServiceAdapter } from './adapter.ts';
 import { hostIs } from './adapter.ts';
 import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
-import { sqlFromJson } from './supabase.ts';
+import { sqlFromJson } from './sql-body.ts';
 
 const Z = '/zones/{zone_id}';
 const A = '/accounts/{account_id}';

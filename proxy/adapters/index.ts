@@ -13,7 +13,8 @@ import { openai } from './openai.ts';
 import { slack } from './slack.ts';
 import { analyzeSql, loadSqlParser } from './sql.ts';
 import { stripe } from './stripe.ts';
-import { sqlFromJson, supabase } from './supabase.ts';
+import { sqlFromJson } from './sql-body.ts';
+import { supabase } from './supabase.ts';
 
 export type { ServiceAdapter, SqlSource } from './adapter.ts';
 

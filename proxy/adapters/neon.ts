@@ -3,7 +3,7 @@
 import type { ServiceAdapter } from './adapter.ts';
 import { hostUnder } from './adapter.ts';
 import { fromTable, RouteTable } from './routes.ts';
-import { sqlFromJson } from './supabase.ts';
+import { sqlFromJson } from './sql-body.ts';
 
 const consoleApi = new RouteTable([
   { route: 'GET /api/v2/{path+}', operation: 'api.get', effect: 'read' },

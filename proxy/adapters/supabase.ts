@@ -2,8 +2,9 @@
 // Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
 import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
-import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
-import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
+import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
+import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
+import { sqlFromJson } from './sql-body.ts';
 
 /** PostgREST query parameters that are not row filters. */
 const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
@@ -71,32 +72,6 @@ function describeSupabase(request: RequestInfo): ServiceInfo {
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
   return info;
-}
-
-/** The SQL text(s) of a `{query}` / `{sql}` JSON body, or why there are none. */
-export function sqlFromJson(request: RequestInfo, keys: string[] = ['query', 'sql']): SqlSource {
-  if (request.body.truncated) return { error: 'request body larger than the capture limit: SQL not fully visible' };
-  const json = request.body.json;
-  const pick = (o: unknown): string | undefined => {
-    if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
-    for (const k of keys) {
-      const v = (o as Record<string, unknown>)[k];
-      if (typeof v === 'string') return v;
-    }
-    return undefined;
-  };
-  const one = pick(json);
-  if (one !== undefined) return { texts: [one] };
-  // Batches: Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` / `{batch: [{sql}]}`.
-  const list = Array.isArray(json) ? json : (jsonObject(request)?.queries ?? jsonObject(request)?.batch);
-  if (Array.isArray(list) && list.length > 0) {
-    const texts = list.map(pick);
-    if (texts.every((t): t is string => t !== undefined)) return { texts };
-  }
-  if (json === undefined && request.body.text !== undefined && request.body.size > 0) {
-    return request.body.content_type === 'application/sql' ? { texts: [request.body.text] } : { error: 'SQL request body is not JSON' };
-  }
-  return { error: 'no SQL found in the request body' };
 }
 
 export const supabase: ServiceAdapter = {
