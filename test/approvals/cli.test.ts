@@ -15,9 +15,6 @@ const airlock = (...args: string[]) => run(process.execPath, [cli, ...args, '--h
 t.test('held request approved through the CLI arrives upstream once', async (t) => {
   const reply = curl(r, 'POST', url('/send/cli'), { body: '{"n":1}' });
   const [a] = await r.api.pending(1);
-  const list = await airlock('approvals', 'list');
-  t.match(list.stdout, a!.id);
-  t.match(list.stdout, /high +bot +POST api\.example\/send\/cli .*\[held\]/);
   const out = await airlock('approvals', 'approve', a!.id.slice(0, 10));
   t.match(out.stdout, new RegExp(`approved ${a!.id} .* the held request is on its way`), 'a unique prefix names it');
   const res = await reply;
