@@ -46,6 +46,8 @@ export interface RequestContext {
 
 export interface ResponseHead {
   statusCode: number;
+  /** The upstream's reason phrase (used only while statusCode is unchanged). */
+  statusMessage?: string;
   headers: Array<[string, string]>;
 }
 

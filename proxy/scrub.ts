@@ -268,9 +268,10 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
  * transformed (the length may change). Throws UnscrubbableEncodingError for an encoding that
  * cannot be decoded: the caller must not pass that body through unscrubbed.
  */
-export function scrubResponse(scrubber: Scrubber, head: { statusCode: number; headers: Array<[string, string]> }, opts: { method?: string } = {}): ScrubbedResponse {
+export function scrubResponse(scrubber: Scrubber, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> }, opts: { method?: string } = {}): ScrubbedResponse {
   if (scrubber.empty) return { transform: undefined };
   for (const h of head.headers) h[1] = scrubber.scrubString(h[1]);
+  if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   if (noBody) return { transform: undefined };
   const codings = headerValues(head.headers, 'content-encoding')

@@ -428,7 +428,7 @@ export class ProxyServer {
       }, { once: true });
 
       upReq.on('response', (upRes) => {
-        const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, headers: endToEnd(upRes.rawHeaders) };
+        const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders) };
         const resTransforms: Transform[] = [];
         for (const e of this.deps.enforcers) {
           if (!e.onResponse) continue;
@@ -440,7 +440,7 @@ export class ProxyServer {
         record.status = head.statusCode;
         upRes.on('error', () => undefined);
         try {
-          res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? upRes.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
+          res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? head.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
         } catch (err) {
           upRes.destroy();
           return fail(err as NodeJS.ErrnoException, false);

@@ -59,7 +59,7 @@ const echoInPieces: UpstreamHandler = (req, res, body) => {
   }));
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   const out = gzip ? zlib.gzipSync(payload) : payload;
-  res.writeHead(200, { 'content-type': 'application/json', 'x-echo-auth': auth, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+  res.writeHead(200, `OK ${auth}`, { 'content-type': 'application/json', 'x-echo-auth': auth, ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
   for (let i = 0; i < out.length; i += 5) res.write(out.subarray(i, i + 5));
   res.end();
 };
@@ -115,7 +115,7 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
   const otherUrl = `https://other.example:${other.port}/collect`;
   const clients: Record<string, (url: string, method?: string, body?: string) => Promise<Run>> = {
     curl: (url, method = 'GET', body) => run('curl', [
-      '-sS', '--compressed', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, '-X', method,
+      '-sS', '--compressed', '-D', '-', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, '-X', method,
       '-H', `Authorization: Bearer ${placeholder}`, '-H', 'Content-Type: application/json', ...(body ? ['--data-binary', body] : []), url,
     ], agentEnv),
     node: (url, method, body) => run('node', [path.join(fixtures, 'client.mjs'), url, ...(method ? [method] : []), ...(body ? [body] : [])], agentEnv),
@@ -134,6 +134,10 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
       t.same(leaks(r.stdout + r.stderr), [], 'the agent never sees it');
       t.ok(r.stdout.includes(`Bearer ${placeholder}`), 'the echo shows the placeholder instead');
       t.ok(r.stdout.includes('"authorization_b64"'), 'the base64 echo is there (scrubbed)');
+      if (name === 'curl') {
+        t.match(r.stdout, new RegExp(`^HTTP/1\\.1 200 OK Bearer ${placeholder}\r?$`, 'm'), 'reason phrase scrubbed');
+        t.match(r.stdout, new RegExp(`^x-echo-auth: Bearer ${placeholder}\r?$`, 'mi'), 'response header scrubbed');
+      }
     });
 
     await t.test(`${name}: body substitution where the policy allows it`, async (t) => {
