@@ -104,6 +104,7 @@ export class PolicyView extends LightElement {
     void this.loadFiles();
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
+    live.addEventListener('draft', (e) => void this.onDraftChanged((e as CustomEvent<{ path?: string; action: string }>).detail));
     live.addEventListener('resync', () => {
       void this.loadVersions();
       void this.loadFiles();
@@ -139,6 +140,28 @@ export class PolicyView extends LightElement {
     } catch {
       /* shown as empty history */
     }
+  }
+
+  /** Another tab (or this one) changed the draft: refresh the tree and any buffer without local edits. */
+  private async onDraftChanged(d: { path?: string; action: string }): Promise<void> {
+    await this.loadFiles();
+    if (!d.path) return;
+    const buf = this.buffers.get(d.path);
+    if (!buf || this.dirty.has(d.path)) return;
+    if (d.action === 'deleted') {
+      this.buffers.delete(d.path);
+      return;
+    }
+    let content: string;
+    try {
+      content = (await api<{ content: string }>('GET', `/api/policy/file?path=${encodeURIComponent(d.path)}`)).content;
+    } catch {
+      return;
+    }
+    if (content === buf.saved || this.dirty.has(d.path)) return;
+    buf.saved = content;
+    if (this.current === d.path && this.view) this.replaceDoc(content);
+    else buf.state = EditorState.create({ doc: content, extensions: this.extensions(d.path) });
   }
 
   private extensions(path: string): Extension[] {
