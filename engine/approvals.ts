@@ -166,28 +166,29 @@ export function publicSummary(a: ApprovalRecord) {
   };
 }
 
-/** Glob over path segments: `*` is one segment, `**` (last) is any rest. */
+/**
+ * Path glob with the semantics of Rego's `glob.match(pattern, ["/"], path)`, which the base policy
+ * re-checks: `*` is any run of characters within one segment, `**` any run across segments, `?`
+ * one character within a segment.
+ */
 export function pathMatches(pattern: string, path: string): boolean {
-  const p = pattern.split('/');
-  const s = path.split('/');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '**' && i === p.length - 1) return s.length >= p.length - 1;
-    if (i >= s.length) return false;
-    if (p[i] === '*') {
-      if (s[i] === '') return false;
-      continue;
-    }
-    if (p[i] !== s[i]) return false;
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
   }
-  return p.length === s.length;
+  return new RegExp(`${re}$`, 's').test(path);
 }
 
 function checkPathPattern(pattern: string): void {
-  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s?#]/.test(pattern)) {
-    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "?" or "#" (use * for one segment, ** at the end for any rest)');
+  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s#[\]{}\\]/.test(pattern)) {
+    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "#", brackets, braces or backslashes (* = within one segment, ** = across segments, ? = one character)');
   }
-  const parts = pattern.split('/');
-  if (parts.slice(0, -1).includes('**')) throw new ApprovalError('bad-request', '"**" may only end a path pattern');
 }
 
 export class ApprovalQueue {
