@@ -251,7 +251,7 @@ export function register(program: Command): void {
   common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))
     .option('--message <text>', 'note recorded with the approval')
     .option('--grant-minutes <n>', 'also allow similar requests (same agent, method, host and operation or path) for N minutes', positiveInt)
-    .option('--path-pattern <pattern>', 'for the grant: path pattern instead of the operation (* = one segment, ** at the end = any rest)')
+    .option('--path-pattern <pattern>', 'for the grant: path pattern instead of the operation (* = within one segment, ** = across segments)')
     .option('--totp <code>', 'TOTP code, required for critical or step-up approvals once `airlock totp enroll` was run')
     .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; totp?: string }) => {
       const ch = await channel(opts, true);
