@@ -122,6 +122,13 @@ function summarizeBody(raw: RawRequest, headers: Record<string, string[]>, previ
     summary.form = multiMap(new URLSearchParams(text));
     return summary;
   }
+  if (content_type === 'application/x-git-receive-pack-request') {
+    // A push starts with text pkt-lines naming each ref update (old new ref), then the binary pack:
+    // preview the commands so policies can see branch deletions.
+    const pack = raw.body.indexOf('PACK');
+    summary.text = raw.body.subarray(0, pack < 0 ? previewBytes : Math.min(pack, previewBytes)).toString('latin1');
+    return summary;
+  }
   if (textual.test(content_type) || !content_type) summary.text = text.slice(0, previewBytes);
   return summary;
 }

@@ -98,3 +98,15 @@ t.test('what cannot be described is a DescribeError', async (t) => {
   t.throws(() => describeRequest(raw({ method: 'GE T' }), { agent }), { name: 'DescribeError' });
   t.throws(() => describeRequest(raw({ url: 'http://exa mple.com/' }), { agent }), { name: 'DescribeError' });
 });
+
+t.test('git push: the ref update commands are previewed so a branch deletion is visible', async (t) => {
+  const zero = '0'.repeat(40);
+  const old = 'a'.repeat(40);
+  const cmd = `${old} ${zero} refs/heads/main\0 report-status side-band-64k`;
+  const pkt = (s: string) => (s.length + 4).toString(16).padStart(4, '0') + s;
+  const body = Buffer.concat([Buffer.from(pkt(cmd) + '0000', 'latin1'), Buffer.from('PACK'), Buffer.from([0, 0, 0, 2, 0xff, 0xfe])]);
+  const d = describeRequest(raw({ method: 'POST', url: 'https://github.com/acme/app.git/git-receive-pack',
+    headers: [['content-type', 'application/x-git-receive-pack-request']], body }), { agent });
+  t.notMatch(d.request.body.text!, /PACK/, 'the binary pack is not previewed');
+  t.match(d.service, { name: 'git', effect: 'delete' }, 'the git adapter sees the deletion');
+});
