@@ -1,0 +1,129 @@
+// Malformed-input fuzzing against the live proxy's parser: fast-check generates raw request bytes
+// (methods, targets, versions, headers, line endings, bodies, pipelined follow-ups, CONNECT
+// preambles) and sends each on its own socket. Properties, checked after every run:
+//   - the proxy never crashes (it still serves a well-formed request at the end, in-process);
+//   - it never forwards an undecided request: every request the upstream received has a
+//     matching "forwarded" audit record with an allow decision, and nothing under /deny arrives;
+//   - every rejection is a well-formed problem+json response, or a closed connection.
+import t from 'tap';
+import fc from 'fast-check';
+import net from 'node:net';
+import { isProblem, parseResponses, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 150);
+const up = await startUpstream(t);
+const a = await startTestAirlock(t, { policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'evil.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
+const P = up.port;
+
+/** Sends bytes on a fresh connection; resolves once a complete response arrived, the peer closed, or 1.5 s passed. */
+function send(bytes: Buffer): Promise<{ text: string; closed: boolean }> {
+  return new Promise((resolve) => {
+    const s = net.connect(a.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (closed: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closed });
+    };
+    const timer = setTimeout(() => finish(false), 1500);
+    s.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const text = Buffer.concat(chunks).toString('latin1');
+      // A CONNECT 200 is only a preamble; otherwise stop after the first complete response.
+      const body = text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '');
+      const [r] = parseResponses(body);
+      if (r && body.length >= body.indexOf('\r\n\r\n') + 4 + Number(r.headers['content-length'] ?? 0) && r.headers['content-length'] !== undefined) setTimeout(() => finish(false), 30);
+    });
+    s.on('close', () => finish(true));
+    s.on('error', () => finish(true));
+    s.on('connect', () => s.write(bytes));
+  });
+}
+
+const auth = `Proxy-Authorization: ${a.auth}`;
+const token = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!#$%&\'*+^`|~'.split('')), minLength: 1, maxLength: 12 });
+const anyText = fc.string({ unit: 'binary', maxLength: 24 });
+const method = fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'CONNECT', 'TRACE', 'PATCH', 'get', 'G ET', ''), token);
+const path = fc.oneof(fc.constantFrom('/ok', '/deny/x', '/%2e%2e/deny/x', '/ok/../deny/x', '/ok?x=1', '/ok#frag', '/\u0000', '/ok%00', '/' + 'a'.repeat(3000)), anyText.map((s) => `/${s}`));
+const target = fc.oneof(
+  path.map((p) => `http://allowed.example:${P}${p}`),
+  path.map((p) => `http://evil.example:${P}${p}`),
+  path.map((p) => `HTTP://ALLOWED.EXAMPLE.:${P}${p}`),
+  path,
+  fc.constantFrom(`allowed.example:${P}`, '*', `http://allowed.example:${P}`, `http://allowed.example:99999/`, 'http://[::1/', `http://127.0.0.1:${a.port}/`, 'http:///x', `https://allowed.example:${P}/ok`, `ws://allowed.example:${P}/`),
+  anyText,
+);
+const version = fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/0.9', 'HTTP/2.0', 'HTTP/1.1 x', 'http/1.1', 'HTTP/1.10', '');
+const header = fc.oneof(
+  fc.constantFrom(`Host: allowed.example:${P}`, `Host: evil.example:${P}`, 'Host:', `Host: allowed.example:${P}\r\nHost: evil.example:${P}`, auth, auth, auth, 'Proxy-Authorization: Basic Zm9vOmJhcg==', 'Proxy-Authorization: Basic',
+    'Content-Length: 5', 'Content-Length: -1', 'Content-Length: 99999999999999999999', 'Content-Length: 0x10', 'Transfer-Encoding: chunked', 'Transfer-Encoding: gzip, chunked', 'Transfer-Encoding: chunked, identity',
+    'Connection: close', 'Connection: keep-alive, Upgrade', 'Upgrade: h2c', 'Upgrade: websocket', 'Expect: 100-continue', ' leading: space', 'X-Folded: a\r\n b', 'Bad Header: x', ':colon', 'X: \u0000', 'X-Long: ' + 'v'.repeat(20_000)),
+  fc.tuple(token, anyText).map(([k, v]) => `${k}: ${v}`),
+);
+const eol = fc.constantFrom('\r\n', '\r\n', '\r\n', '\n', '\r');
+const body = fc.oneof(fc.constant(''), anyText, fc.constantFrom('5\r\nhello\r\n0\r\n\r\n', '0\r\n\r\n', 'zz\r\n', `GET http://allowed.example:${P}/deny/piggyback HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\n\r\n`));
+const preamble = `CONNECT allowed.example:${P} HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\n\r\n`;
+/** Anything goes: method, target, version, headers, line endings, body. */
+const wild = fc.record({ method, target, version, headers: fc.array(header, { maxLength: 6 }), eol, body, connectFirst: fc.boolean() })
+  .map((r) => {
+    const head = `${r.method} ${r.target} ${r.version}`.replace(/ $/, '');
+    return { method: r.method, bytes: Buffer.from(`${r.connectFirst ? preamble : ''}${[head, ...r.headers].join(r.eol)}${r.eol}${r.eol}${r.body}`, 'latin1') };
+  });
+/** Well-formed up to one hostile header or body: gets past the parser, so the decision path is exercised. */
+const nearlyValid = fc.record({
+  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS'), host: fc.constantFrom('allowed.example', 'allowed.example', 'evil.example', 'ALLOWED.example.'),
+  path, extra: fc.array(header, { maxLength: 2 }), body, tunneled: fc.boolean(),
+}).map((r) => {
+  const authority = `${r.host}:${P}`;
+  const line = r.tunneled ? `${r.method} ${r.path} HTTP/1.1` : `${r.method} http://${authority}${r.path} HTTP/1.1`;
+  const headers = [`Host: ${r.tunneled ? `allowed.example:${P}` : authority}`, ...(r.tunneled ? [] : [auth]), ...r.extra, `Content-Length: ${Buffer.byteLength(r.body, 'latin1')}`];
+  return { method: r.method, bytes: Buffer.from(`${r.tunneled ? preamble : ''}${line}\r\n${headers.join('\r\n')}\r\n\r\n${r.body}`, 'latin1') };
+});
+const request = fc.oneof(nearlyValid, wild);
+
+t.test('hostile bytes: no crash, no undecided request forwarded, every rejection well-formed', async (t) => {
+  let problems = 0;
+  let forwarded = 0;
+  await fc.assert(fc.asyncProperty(request, async ({ method: m, bytes }) => {
+    const r = await send(bytes);
+    const text = r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '');
+    if (text.length > 0 && !/^HTTP\/1\.[01] \d{3} /.test(text)) throw new Error(`the proxy answered with something that is not HTTP: ${JSON.stringify(text.slice(0, 60))}`);
+    const [res] = parseResponses(text);
+    if (res && res.status >= 400) {
+      // A response to HEAD has no body: there the problem type must still be announced.
+      const headOnly = m.toUpperCase() === 'HEAD' && res.headers['content-type']?.startsWith('application/problem+json') && res.body === '';
+      if (!isProblem(res) && !headOnly) throw new Error(`rejection ${res.status} is not problem+json: ${JSON.stringify(text.slice(0, 300))}`);
+      problems++;
+    }
+    if (res && res.status < 300) forwarded++;
+    // What the upstream's own parser saw as requests (a /deny path inside a framed body is just data).
+    const denied = up.received.find((x) => /\/deny\//.test(x.url));
+    if (denied) throw new Error(`a request under /deny reached the upstream: ${denied.method} ${denied.url}`);
+  }), { numRuns, interruptAfterTimeLimit: 20_000 });
+
+  // Every request the upstream received was decided: it has a forwarded audit record with an allow.
+  const allowed = a.records.filter((r) => r.outcome === 'forwarded' && r.decision?.action === 'allow').map((r) => new URL(r.url).pathname);
+  const leftover = [...allowed];
+  const undecided: string[] = [];
+  for (const got of up.received) {
+    const i = leftover.indexOf(new URL(got.url, 'http://x').pathname);
+    if (i >= 0) leftover.splice(i, 1);
+    else undecided.push(`${got.method} ${got.url.slice(0, 60)}`);
+  }
+  t.same(undecided, [], `every one of the ${up.received.length} requests the upstream received has an allow decision in the audit log`);
+  t.notOk(up.received.some((x) => /\/deny\//.test(x.url)), 'nothing under /deny ever reached the upstream');
+  const alive = await viaProxy(a.port, `http://allowed.example:${P}/alive`, { auth: a.auth });
+  t.equal(alive.status, 200, 'the proxy still serves a well-formed request after the fuzzing');
+  t.comment(`${numRuns} hostile requests: ${problems} problem+json rejections, ${forwarded} forwarded, upstream saw ${up.received.length}`);
+});
+
+t.test('a request without Host is refused with problem+json, like every other rejection', async (t) => {
+  for (const bytes of [`GET http://allowed.example:${P}/ok HTTP/1.1\r\n${auth}\r\n\r\n`, 'GET /ok HTTP/1.1\r\n\r\n', `${preamble}GET /ok HTTP/1.1\r\n\r\n`]) {
+    const r = await send(Buffer.from(bytes));
+    const [res] = parseResponses(r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''));
+    t.ok(res === undefined ? r.closed : res.status >= 400 && isProblem(res), `${JSON.stringify(bytes.slice(0, 50))}: ${res ? `${res.status} ${res.headers['content-type'] ?? 'no content-type'}` : 'closed'}`);
+  }
+});
