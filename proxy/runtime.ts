@@ -15,6 +15,7 @@ import { credentialEnforcers } from './credentials.ts';
 import type { PlaceholderFinder } from './describe.ts';
 import { DestinationGuard, parseAllowPrivate, parseResolvePins } from './destination.ts';
 import type { Enforcer } from './enforcers.ts';
+import { loadAdapters } from './adapters/index.ts';
 import { rateLimitPart } from './ratelimit-enforcer.ts';
 import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from './server.ts';
 
@@ -216,6 +217,8 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
     const engine = new PolicyEngine({ mode: 'isolated', ...(opts.threads ? { threads: opts.threads } : {}) });
     onClose.push(() => engine.close());
     await engine.loadFolder(config.policy);
+    // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
+    await loadAdapters();
     const agents = await AgentStore.open(home);
     const audit = new AuditLog(home);
     onClose.push(() => audit.close());
