@@ -119,6 +119,26 @@ export function register(program: Command): void {
     });
 
   secret
+    .command('rekey')
+    .description('re-encrypt every secret under a new data key and a new master key (placeholders kept)')
+    .option('--new-key-from-env <VAR>', 'the new master key, read from this environment variable (same formats as AIRLOCK_MASTER_KEY)')
+    .option('--new-key-file', 'create a fresh key file (replaces <home>/master.key or AIRLOCK_MASTER_KEY_FILE)')
+    .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
+    .action(async (opts: { newKeyFromEnv?: string; newKeyFile?: boolean; home?: string }) => {
+      if (!!opts.newKeyFromEnv === !!opts.newKeyFile) throw new CliError('give exactly one of --new-key-from-env VAR or --new-key-file');
+      let to: { env: string } | { keyFile: true } = { keyFile: true };
+      if (opts.newKeyFromEnv) {
+        const v = process.env[opts.newKeyFromEnv];
+        if (!v) throw new CliError(`environment variable ${opts.newKeyFromEnv} is not set or empty`);
+        to = { env: v };
+      }
+      const done = await withStore(opts.home, (store) => store.rekey(to));
+      process.stdout.write(opts.newKeyFromEnv
+        ? `rekeyed; from now on set AIRLOCK_MASTER_KEY to the value of ${opts.newKeyFromEnv} (an old key file, if any, can be deleted)\n`
+        : `rekeyed with a new ${done.describe}; unset AIRLOCK_MASTER_KEY if it was set\n`);
+    });
+
+  secret
     .command('placeholder')
     .description('print the placeholder agents use instead of the secret')
     .argument('<name>')

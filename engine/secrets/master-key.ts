@@ -52,27 +52,32 @@ export function deriveFromPassphrase(passphrase: string, params: ScryptParams): 
 }
 
 /**
- * The master key from the environment, or undefined when AIRLOCK_MASTER_KEY is not set.
- * `recorded` is what the store says it was sealed with (its scrypt salt, for a passphrase).
+ * Reads master key material as AIRLOCK_MASTER_KEY accepts it: 32 bytes as hex or base64, or a
+ * passphrase (stretched with scrypt; `recorded` supplies the salt an existing store used).
  */
-function fromEnvironment(recorded: KeySource | undefined): MasterKey | undefined {
-  const raw = process.env.AIRLOCK_MASTER_KEY;
-  if (raw === undefined || raw === '') return undefined;
+export function parseMasterKey(raw: string, recorded: KeySource | undefined, label = 'AIRLOCK_MASTER_KEY'): MasterKey {
   let text = raw.trim();
   const prefix = /^(hex|base64|passphrase):/.exec(text)?.[1];
   if (prefix) text = text.slice(prefix.length + 1);
   if (prefix === 'hex' || prefix === 'base64' || (!prefix && parseRawKey(text))) {
     const key = parseRawKey(text);
-    if (!key) throw new MasterKeyError(`AIRLOCK_MASTER_KEY: expected 32 bytes as ${prefix ?? 'hex or base64'}`);
-    return { key, source: { kind: 'env-key' }, describe: 'AIRLOCK_MASTER_KEY' };
+    if (!key) throw new MasterKeyError(`${label}: expected 32 bytes as ${prefix ?? 'hex or base64'}`);
+    return { key, source: { kind: 'env-key' }, describe: label };
   }
   if (text.length < MIN_PASSPHRASE) {
-    throw new MasterKeyError(`AIRLOCK_MASTER_KEY: a passphrase must be at least ${MIN_PASSPHRASE} characters (or give 32 bytes as hex/base64)`);
+    throw new MasterKeyError(`${label}: a passphrase must be at least ${MIN_PASSPHRASE} characters (or give 32 bytes as hex/base64)`);
   }
   const scrypt = recorded?.kind === 'env-passphrase'
     ? recorded.scrypt
     : { salt: crypto.randomBytes(16).toString('base64'), ...defaultScrypt };
-  return { key: deriveFromPassphrase(text, scrypt), source: { kind: 'env-passphrase', scrypt }, describe: 'AIRLOCK_MASTER_KEY (passphrase)' };
+  return { key: deriveFromPassphrase(text, scrypt), source: { kind: 'env-passphrase', scrypt }, describe: `${label} (passphrase)` };
+}
+
+/** The master key from the environment, or undefined when AIRLOCK_MASTER_KEY is not set. */
+function fromEnvironment(recorded: KeySource | undefined): MasterKey | undefined {
+  const raw = process.env.AIRLOCK_MASTER_KEY;
+  if (raw === undefined || raw === '') return undefined;
+  return parseMasterKey(raw, recorded);
 }
 
 function checkKeyFile(file: string): void {
@@ -86,6 +91,14 @@ function checkKeyFile(file: string): void {
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new MasterKeyError(`master key file ${file} belongs to another user (uid ${st.uid}); refusing to use it`);
   }
+}
+
+/** Writes a fresh random key file (never over an existing file). */
+export function createKeyFile(file: string): MasterKey {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const key = crypto.randomBytes(32);
+  fs.writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
+  return { key, source: { kind: 'key-file' }, describe: `key file ${file}` };
 }
 
 function fromKeyFile(home: string, create: boolean): MasterKey {

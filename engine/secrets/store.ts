@@ -8,7 +8,8 @@
 // placeholders are not secret, and `airlock run` / `secret list` should not need to unlock values.
 import crypto from 'node:crypto';
 import { openDocument, type Document } from '../state/document.ts';
-import { MasterKeyError, resolveMasterKey, keyFilePath, type KeySource, type MasterKey } from './master-key.ts';
+import fs from 'node:fs';
+import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
 
 export { MasterKeyError } from './master-key.ts';
 
@@ -239,6 +240,48 @@ export class SecretStore {
       d.secrets[name] = record;
     });
     return this.list().find((s) => s.name === name)!;
+  }
+
+  /**
+   * Re-encrypts every value under a new data key wrapped by a new master key: `{ env: text }`
+   * (the same formats as AIRLOCK_MASTER_KEY) or `{ keyFile: true }` (a fresh key file replaces
+   * the old one). Placeholders are kept. For a key file, the new key is written beside the old
+   * one first and renamed over it only after the store is saved, so a crash leaves
+   * `<key>.new` rather than a store nobody can open.
+   */
+  async rekey(to: { env: string } | { keyFile: true }): Promise<{ describe: string }> {
+    await this.unlock();
+    const oldKey = this.unlocked();
+    const plain = Object.entries(this.doc.data.secrets).map(([name, rec]) => {
+      try {
+        return [name, open(oldKey, rec.value, valueAad(name, rec.placeholder))] as const;
+      } catch {
+        throw this.corrupt(`secret "${name}" does not decrypt`);
+      }
+    });
+    let master: MasterKey;
+    let pending: { from: string; to: string } | undefined;
+    if ('env' in to) {
+      master = parseMasterKey(to.env, undefined, 'new master key');
+    } else {
+      const file = keyFilePath(this.home);
+      const next = `${file}.new`;
+      fs.rmSync(next, { force: true });
+      master = createKeyFile(next);
+      pending = { from: next, to: file };
+      master.describe = `key file ${file}`;
+    }
+    const dataKey = crypto.randomBytes(32);
+    await this.doc.update((d) => {
+      d.wrap = { source: master.source, key: seal(master.key, dataKey, WRAP_AAD) };
+      for (const [name, value] of plain) {
+        const rec = d.secrets[name]!;
+        rec.value = seal(dataKey, value, valueAad(name, rec.placeholder));
+      }
+    });
+    if (pending) fs.renameSync(pending.from, pending.to);
+    this.dataKey = dataKey;
+    return { describe: master.describe };
   }
 
   async remove(name: string): Promise<boolean> {

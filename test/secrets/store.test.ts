@@ -153,3 +153,41 @@ t.test('tampered or corrupt store: clear error naming the file, file untouched',
     t.equal(fs.readFileSync(file, 'utf8'), junk, 'corrupt file not overwritten');
   }
 });
+
+t.test('rekey: key file → env key → passphrase → key file; values and placeholders survive, old keys stop working', async (t) => {
+  withEnv({ AIRLOCK_MASTER_KEY: undefined, AIRLOCK_MASTER_KEY_FILE: undefined }, t);
+  const home = t.testdir();
+  const store = await SecretStore.open(home);
+  const info = await store.set('gh', CANARY);
+  await store.set('db', 'second-value');
+  const oldFile = fs.readFileSync(path.join(home, 'master.key'), 'utf8');
+  const oldDisk = fs.readFileSync(path.join(home, 'secrets.json'), 'utf8');
+
+  const envKey = '12'.repeat(32);
+  await store.rekey({ env: envKey });
+  t.not(JSON.parse(fs.readFileSync(path.join(home, 'secrets.json'), 'utf8')).secrets.gh.value.ct, JSON.parse(oldDisk).secrets.gh.value.ct, 're-encrypted');
+  await t.rejects((await SecretStore.open(home)).unlock(), /sealed with AIRLOCK_MASTER_KEY, which is not set/, 'the key file no longer opens it');
+  withEnv({ AIRLOCK_MASTER_KEY: envKey }, t);
+  let s = await SecretStore.open(home);
+  await s.unlock();
+  t.equal(s.reveal('gh'), CANARY);
+  t.equal(s.placeholderFor('gh'), info.placeholder, 'placeholder kept');
+
+  await s.rekey({ env: 'passphrase:a long enough passphrase' });
+  withEnv({ AIRLOCK_MASTER_KEY: envKey }, t);
+  await t.rejects((await SecretStore.open(home)).unlock(), /wrong master key/, 'the previous env key no longer opens it');
+  withEnv({ AIRLOCK_MASTER_KEY: 'a long enough passphrase' }, t);
+  s = await SecretStore.open(home);
+  await s.unlock();
+  t.equal(s.reveal('db'), 'second-value');
+
+  await s.rekey({ keyFile: true });
+  withEnv({ AIRLOCK_MASTER_KEY: undefined }, t);
+  t.not(fs.readFileSync(path.join(home, 'master.key'), 'utf8'), oldFile, 'a new key file');
+  t.equal(fs.statSync(path.join(home, 'master.key')).mode & 0o777, 0o600);
+  t.notOk(fs.existsSync(path.join(home, 'master.key.new')));
+  s = await SecretStore.open(home);
+  await s.unlock();
+  t.equal(s.reveal('gh'), CANARY);
+  await t.rejects(s.rekey({ env: 'short' }), /at least 12 characters/);
+});
