@@ -1,15 +1,34 @@
 // Approvals and rate limits end to end: a real Airlock (proxy + studio), a local upstream, real
 // agent clients (curl, undici), resolution through the studio REST API with its live WebSocket
 // feed, TOTP step-up, 429s. The CLI channel is in cli.test.ts, restarts in restart.test.ts.
+import http from 'node:http';
+import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
 import { TotpStore } from '../../engine/totp.ts';
 import type { ApprovalRecord } from '../../engine/approvals.ts';
-import { curl, startRunning, startUpstream, tempHome, undiciRequest, type AgentReply } from './helpers.ts';
+import { curl, startRunning, startTlsUpstream, startUpstream, tempHome, undiciRequest, type AgentReply } from './helpers.ts';
 
 const home = tempHome(t);
 const up = await startUpstream(t);
-const r = await startRunning(t, home, up);
+const tlsUp = await startTlsUpstream(t);
+
+// A webhook receiver (what a chat integration would be): notified of each new approval.
+const hooks: Array<{ type: string; approval: Record<string, unknown> }> = [];
+const hookServer = http.createServer((req, res) => {
+  let text = '';
+  req.on('data', (c) => (text += c));
+  req.on('end', () => {
+    hooks.push(JSON.parse(text));
+    res.end();
+  });
+});
+await new Promise<void>((res) => hookServer.listen(0, '127.0.0.1', res));
+t.teardown(() => hookServer.close());
+process.env.AIRLOCK_APPROVAL_WEBHOOK = `http://127.0.0.1:${(hookServer.address() as { port: number }).port}/hook`;
+t.teardown(() => delete process.env.AIRLOCK_APPROVAL_WEBHOOK);
+
+const r = await startRunning(t, home, up, undefined, { upstreamCa: [tlsUp.caFile], allowPrivate: [`127.0.0.1:${tlsUp.port}`] });
 const url = (host: string, p: string) => `http://${host}:${up.port}${p}`;
 const arrived = (p: string) => up.received.filter((x) => x.url === p).length;
 
@@ -47,6 +66,38 @@ t.test('held request approved through the REST API arrives upstream once', async
   t.ok(events.some((e) => e.type === 'approval' && e.data.event === 'created' && e.data.approval?.id === a!.id), 'the studio saw it created');
   const again = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {});
   t.equal(again.status, 409, 'a resolved approval cannot be resolved again');
+});
+
+t.test('denied through REST: never arrives, the message reaches the agent, a retry stays denied', async (t) => {
+  const reply = curl(r, 'POST', url('api.example', '/send/deny'), { body: '{}' });
+  const [a] = await r.api.pending(1);
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/deny`, { message: 'not to that address' })).status, 200);
+  const res = await reply;
+  t.equal(res.status, 403);
+  t.match(res.headers['content-type'], /application\/problem\+json/);
+  t.match(res.json(), { type: 'https://airlock.dev/problems/approval-denied', approval_id: a!.id, message: 'not to that address', rule: 'send' });
+  const retry = await curl(r, 'POST', url('api.example', '/send/deny'), { body: '{}', headers: { 'Airlock-Approval': a!.id } });
+  t.equal(retry.status, 403, 'a retry naming the denied approval is denied too');
+  t.equal(arrived('/send/deny'), 0);
+});
+
+t.test('a held HTTPS request (CONNECT + TLS interception) approved through REST arrives once', async (t) => {
+  const reply = curl(r, 'POST', `https://api.example:${tlsUp.port}/send/tls`, { body: '{"tls":true}', cacert: path.join(home, 'ca.pem') });
+  const [a] = await r.api.pending(1);
+  t.equal(a!.description.request.scheme, 'https');
+  t.equal(tlsUp.received.length, 0);
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {})).status, 200);
+  const res = await reply;
+  t.equal(res.status, 200);
+  t.equal(tlsUp.received.filter((x) => x.url === '/send/tls').length, 1);
+  t.equal(tlsUp.received[0]!.body, '{"tls":true}');
+});
+
+t.test('the webhook was told about each new approval, without secrets', async (t) => {
+  for (let i = 0; i < 200 && hooks.length < 3; i++) await new Promise((res) => setTimeout(res, 25));
+  t.equal(hooks.length, 3, 'one notification per approval so far');
+  t.match(hooks[0], { type: 'approval.created', approval: { agent: 'bot', method: 'POST', host: 'api.example', path: '/send/rest', risk: 'high', reason: 'sending needs a human' } });
+  t.notMatch(JSON.stringify(hooks), /x@example\.com|authorization|"description"/, 'no body, headers or description');
 });
 
 t.test('timed-out requests never arrive; a later approval lets the identical retry through once', async (t) => {

@@ -4,12 +4,14 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProxyAgent, request } from 'undici';
-import { startAirlock, type Airlock } from '../../proxy/runtime.ts';
+import { CertificateAuthority } from '../../proxy/ca.ts';
+import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
 import type { ApprovalRecord } from '../../engine/approvals.ts';
 
 export const run = promisify(execFile);
@@ -32,9 +34,28 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(t: Teardown): Promise<Upstream> {
+export interface TlsUpstream extends Upstream {
+  /** PEM file of the CA that signed the upstream's certificates (Airlock's --upstream-ca). */
+  caFile: string;
+}
+
+/** An HTTPS upstream with certificates from a test CA (not Airlock's). */
+export async function startTlsUpstream(t: Teardown): Promise<TlsUpstream> {
+  const dir = tempHome(t);
+  const ca = await CertificateAuthority.open(dir);
+  const caFile = path.join(dir, 'upstream-ca.pem');
+  fs.writeFileSync(caFile, ca.certPem);
+  const fallback = await ca.contextFor('api.example');
+  const up = await startUpstream(t, (handler) => https.createServer({
+    secureContext: fallback,
+    SNICallback: (name, cb) => void ca.contextFor(name).then((c) => cb(null, c), (e: Error) => cb(e)),
+  } as https.ServerOptions, handler));
+  return { ...up, caFile };
+}
+
+export async function startUpstream(t: Teardown, make: (h: http.RequestListener) => http.Server = (h) => http.createServer(h)): Promise<Upstream> {
   const received: Upstream['received'] = [];
-  const server = http.createServer((req, res) => {
+  const server = make((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
@@ -69,14 +90,15 @@ export interface Running {
 }
 
 /** Starts Airlock on `home` (reusing the agent when it already exists: restarts). */
-export async function startRunning(t: Teardown, home: string, up: Upstream, token?: string): Promise<Running> {
+export async function startRunning(t: Teardown, home: string, up: Upstream, token?: string, extra: AirlockOptions = {}): Promise<Running> {
   const airlock = await startAirlock({
+    ...extra,
     home,
     policy: policyDir,
     proxy: '127.0.0.1:0',
     studio: '127.0.0.1:0',
     threads: 1,
-    allowPrivate: [`127.0.0.1:${up.port}`],
+    allowPrivate: [`127.0.0.1:${up.port}`, ...(extra.allowPrivate ?? [])],
     resolve: ['api.example=127.0.0.1', 'other.example=127.0.0.1'],
   });
   let closed = false;
@@ -135,8 +157,9 @@ export interface AgentReply {
 }
 
 /** The agent's request with curl (absolute-form through the proxy). */
-export async function curl(r: Running, method: string, url: string, opts: { body?: string; headers?: Record<string, string> } = {}): Promise<AgentReply> {
+export async function curl(r: Running, method: string, url: string, opts: { body?: string; headers?: Record<string, string>; cacert?: string } = {}): Promise<AgentReply> {
   const args = ['-sS', '--max-time', '30', '-x', r.proxyUrl, '-X', method, '-D', '-', '-o', '-'];
+  if (opts.cacert) args.push('--cacert', opts.cacert);
   for (const [k, v] of Object.entries(opts.headers ?? {})) args.push('-H', `${k}: ${v}`);
   if (opts.body !== undefined) args.push('-H', 'content-type: application/json', '--data-binary', opts.body);
   args.push(url);
