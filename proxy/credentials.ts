@@ -23,6 +23,8 @@ import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
+/** Headers a credential may not be put in: framing, routing and hop-by-hop headers. */
+const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'expect']);
 
 /**
  * The secret store as the proxy sees it: placeholders for the description, values for injection.
@@ -243,7 +245,7 @@ export class CredentialEnforcer implements Enforcer {
       if (d.in === 'header' || d.in === 'basic') {
         const name = d.in === 'header' ? d.name ?? '' : 'authorization';
         const text = d.in === 'header' ? format(d.format, value) : `Basic ${Buffer.from(format(d.format ?? `${d.name ?? ''}:{}`, value)).toString('base64')}`;
-        if (!TOKEN.test(name)) return reject(500, 'credential-invalid', 'Invalid credential directive', `header name ${JSON.stringify(name)} for secret "${d.secret}" is not a valid header name`);
+        if (!TOKEN.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) return reject(500, 'credential-invalid', 'Invalid credential directive', `header name ${JSON.stringify(name)} for secret "${d.secret}" is not a header a credential can go in`);
         if (UNSAFE_HEADER_VALUE.test(text)) return reject(500, 'credential-invalid', 'Invalid credential directive', `secret "${d.secret}" contains characters that cannot go in a header`);
         setHeader(outgoing.headers, name, text);
       } else if (d.in === 'query') {

@@ -120,6 +120,9 @@ t.test('missing secret, bad directive, upgrade: fail closed', async (t) => {
   const { live, enforcer } = await setup(t);
   t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'nope', in: 'header', name: 'authorization' }])), { status: 503, type: 'credential-missing', detail: /"nope"/ });
   t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name: 'bad header' }])), { status: 500, type: 'credential-invalid' });
+  for (const name of ['Host', 'content-length', 'Transfer-Encoding', 'proxy-authorization']) {
+    t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name }])), { status: 500, type: 'credential-invalid' }, name);
+  }
   const ws = context(live, { url: 'wss://a.example/socket', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade']] }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
   t.match(await enforcer.beforeForward(ws), { status: 403, type: 'credential-upgrade-unsupported' });
 });
