@@ -126,12 +126,16 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         if (err instanceof PolicyCompileError) return reply.code(422).send({ error: 'the draft does not compile', problems: err.problems });
         throw err;
       }
+      // Compare with the live policy (default) or with the decisions recorded in the capture.
+      const againstLog = b.compare === 'recorded';
       let baseline: PolicyEngine | undefined;
       let baselineError: string | undefined;
-      try {
-        baseline = await ctx.liveEngine();
-      } catch (err) {
-        baselineError = `the live policy does not compile: ${(err as Error).message}`;
+      if (!againstLog) {
+        try {
+          baseline = await ctx.liveEngine();
+        } catch (err) {
+          baselineError = `the live policy does not compile: ${(err as Error).message}`;
+        }
       }
 
       const totalBytes = fs.statSync(file).size;
@@ -142,6 +146,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         {
           policy: draftEngine,
           baseline,
+          againstLog,
           maxChanged: 2000,
           signal: abort.signal,
           progressIntervalMs: 150,
@@ -149,7 +154,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         },
         () => ({ bytes, totalBytes, file: path.basename(file) }),
       );
-      return { run: runId, source: b.source, file: b.source === 'fixture' ? b.file : path.basename(file), baselineError, report };
+      return { run: runId, compare: againstLog ? 'recorded' : 'live', source: b.source, file: b.source === 'fixture' ? b.file : path.basename(file), baselineError, report };
     } finally {
       running = undefined;
       await draftEngine.close();

@@ -54,6 +54,11 @@ interface Capture {
   description?: unknown;
 }
 
+function dirOf(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i < 0 ? '' : p.slice(0, i);
+}
+
 const sampleInput = {
   request: {
     id: 'sample-1',
@@ -476,9 +481,10 @@ export class PolicyView extends LightElement {
           ${this.files.length === 0 && !this.loadError ? html`<p class="empty">The draft is empty. Create a file to start.</p>` : nothing}
           <ul role="list">
             ${this.files.map(
-              (f) => html`<li class=${f.path === this.current ? 'selected' : ''}>
-                <button class="file" data-file=${f.path} @click=${() => this.open(f.path)} aria-current=${f.path === this.current ? 'true' : 'false'}>
-                  ${f.path}${this.dirty.has(f.path) ? html`<span class="dirty" title="unsaved">●</span>` : nothing}
+              (f, i) => html`${dirOf(f.path) && dirOf(f.path) !== dirOf(this.files[i - 1]?.path ?? '') ? html`<li class="dir" aria-hidden="true">${dirOf(f.path)}/</li>` : nothing}
+              <li class="${f.path === this.current ? 'selected' : ''} ${dirOf(f.path) ? 'nested' : ''}">
+                <button class="file" data-file=${f.path} title=${f.path} @click=${() => this.open(f.path)} aria-current=${f.path === this.current ? 'true' : 'false'} aria-label=${f.path}>
+                  ${f.path.slice(dirOf(f.path).length ? dirOf(f.path).length + 1 : 0)}${this.dirty.has(f.path) ? html`<span class="dirty" title="unsaved">●</span>` : nothing}
                   ${this.problems.some((p) => p.file === f.path) ? html`<span class="err-dot" title="has problems">!</span>` : nothing}
                 </button>
                 <button class="ghost small del" title="Delete ${f.path}" aria-label="Delete ${f.path}" @click=${() => this.deleteFile(f.path)}>×</button>

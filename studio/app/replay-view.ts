@@ -28,6 +28,7 @@ interface Report {
   after: Record<string, number>;
   before?: Record<string, number>;
   changed: number;
+  unrecorded: number;
   changedRows: Row[];
   changedOmitted: number;
   transitions: Record<string, number>;
@@ -47,6 +48,8 @@ interface Sources {
 export class ReplayView extends LightElement {
   @state() private sources: Sources | undefined;
   @state() private kind: 'fixture' | 'audit' | 'har' = 'fixture';
+  @state() private compare: 'live' | 'recorded' = 'live';
+  @state() private shownCompare: 'live' | 'recorded' = 'live';
   @state() private running = false;
   @state() private progress: { decided: number; bytes: number; totalBytes: number } | undefined;
   @state() private report: Report | undefined;
@@ -83,7 +86,7 @@ export class ReplayView extends LightElement {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
-    const body: Record<string, unknown> = { source: this.kind };
+    const body: Record<string, unknown> = { source: this.kind, compare: this.compare };
     if (this.kind === 'fixture') body.file = data.get('fixture');
     if (this.kind === 'audit') {
       for (const k of ['since', 'until', 'agent', 'host']) {
@@ -107,6 +110,7 @@ export class ReplayView extends LightElement {
       const r = await api<{ report: Report; baselineError?: string }>('POST', '/api/replay', body);
       this.report = r.report;
       this.baselineError = r.baselineError;
+      this.shownCompare = this.compare;
     } catch (err) {
       this.error = errorText(err);
       if (err instanceof ApiError && Array.isArray(err.body.problems)) this.problems = err.body.problems as typeof this.problems;
@@ -117,6 +121,11 @@ export class ReplayView extends LightElement {
 
   private cancel(): void {
     void api('POST', '/api/replay/cancel');
+  }
+
+  private beforeName(title = false): string {
+    const n = this.shownCompare === 'live' ? 'live' : 'recorded';
+    return title ? n[0]!.toUpperCase() + n.slice(1) : n;
   }
 
   private rows(): Array<[Row, number]> {
@@ -166,6 +175,11 @@ export class ReplayView extends LightElement {
               </div>`
             : html`<p class="empty">The audit log is empty: no traffic has gone through the proxy yet.</p>`
           : nothing}
+        <label>Compare the draft with
+          <select id="replay-compare" @change=${(e: Event) => (this.compare = (e.target as HTMLSelectElement).value as 'live' | 'recorded')}>
+            <option value="live">the live policy</option>
+            <option value="recorded">the decisions recorded in the capture (or the test expectations)</option>
+          </select></label>
         <div class="row">
           <button type="submit" id="replay-run" class="primary" ?disabled=${this.running || (s !== undefined && !s.available)}>${this.running ? 'Replaying…' : 'Replay'}</button>
           ${this.running ? html`<button type="button" class="ghost" @click=${() => this.cancel()}>Cancel</button>` : nothing}
@@ -192,13 +206,13 @@ export class ReplayView extends LightElement {
           (a) => html`<div class="count-card ${a}">
             <div class="label">${a}</div>
             <div class="num" data-testid="count-${a}">${r.after[a] ?? 0}</div>
-            ${r.before ? html`<div class="muted small">live: ${r.before[a] ?? 0}</div>` : nothing}
+            ${r.before ? html`<div class="muted small">${this.beforeName()}: ${r.before[a] ?? 0}</div>` : nothing}
           </div>`,
         )}
         <div class="count-card">
           <div class="label">changed</div>
           <div class="num" data-testid="count-changed">${r.changed}</div>
-          <div class="muted small">of ${r.decided} in ${r.elapsedMs} ms${r.skipped ? `, ${r.skipped} skipped` : ''}</div>
+          <div class="muted small">of ${r.decided} in ${r.elapsedMs} ms${r.skipped ? `, ${r.skipped} skipped` : ''}${r.unrecorded ? `, ${r.unrecorded} had no recorded decision` : ''}</div>
         </div>
       </div>
       ${r.aborted ? html`<p class="banner warn">Cancelled: the numbers cover what was replayed so far.</p>` : nothing}
@@ -206,7 +220,7 @@ export class ReplayView extends LightElement {
         ? html`<details><summary>${r.skipped} entries could not be replayed</summary><ul>${r.skippedSamples.map((s) => html`<li class="small"><span class="mono">${s.source}</span>: ${s.reason}</li>`)}</ul></details>`
         : nothing}
       ${r.changed === 0
-        ? html`<p class="empty">No decision changes between the live policy and the draft.</p>`
+        ? html`<p class="empty">No decision changes between ${this.shownCompare === 'live' ? 'the live policy' : 'the recorded decisions'} and the draft.</p>`
         : html`
             <div class="row wrap">
               <input type="search" placeholder="Filter: URL, agent, rule…" aria-label="Filter changed decisions" .value=${this.filter} @input=${(e: Event) => (this.filter = (e.target as HTMLInputElement).value)} />
@@ -220,7 +234,7 @@ export class ReplayView extends LightElement {
               <span class="muted small">${rows.length} shown${r.changedOmitted ? `, ${r.changedOmitted} more not kept` : ''}</span>
             </div>
             <table class="grid" data-testid="changed-table">
-              <thead><tr><th>Request</th><th>Agent</th><th>Live</th><th>Draft</th><th>Draft rule · reason</th></tr></thead>
+              <thead><tr><th>Request</th><th>Agent</th><th>${this.beforeName(true)}</th><th>Draft</th><th>Draft rule · reason</th></tr></thead>
               <tbody>
                 ${rows.map(
                   ([row, i]) => html`<tr tabindex="0" class="clickable" @click=${() => (this.openRow = this.openRow === i ? undefined : i)}
@@ -234,7 +248,7 @@ export class ReplayView extends LightElement {
                     ${this.openRow === i
                       ? html`<tr class="detail"><td colspan="5">
                           <div class="decisions">
-                            <div class="decision-card"><h4>Live</h4><pre class="mono small">${json(row.before)}</pre></div>
+                            <div class="decision-card"><h4>${this.beforeName(true)}</h4><pre class="mono small">${json(row.before)}</pre></div>
                             <div class="decision-card"><h4>Draft</h4><pre class="mono small">${json(row.after)}</pre></div>
                           </div>
                           <h4>Input <span class="muted small">${row.source}</span></h4>

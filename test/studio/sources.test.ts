@@ -76,6 +76,11 @@ t.test('the audit log: live feed from the file, captures for the picker, filtere
   t.equal(rep.decided, 2, 'only api.github.com');
   t.equal(rep.changed, 1);
   t.match(rep.changedRows[0], { input: { request: { method: 'POST', host: 'api.github.com' } }, before: { action: 'deny' }, after: { action: 'allow' } });
+  const vsLog = await s.call({ method: 'POST', url: '/api/replay', payload: { source: 'audit', compare: 'recorded', host: 'api.github.com' } });
+  t.equal(vsLog.statusCode, 200);
+  t.equal(vsLog.json().compare, 'recorded');
+  t.equal(vsLog.json().report.mode, 'log', 'compared with the decisions recorded in the audit log');
+  t.equal(vsLog.json().report.transitions['deny → allow'], 1);
   const badTime = await s.call({ method: 'POST', url: '/api/replay', payload: { source: 'audit', since: 'yesterday-ish' } });
   t.equal(badTime.statusCode, 400);
 });
