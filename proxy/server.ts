@@ -242,7 +242,7 @@ export class ProxyServer {
       record.url = url;
 
       const body = await captureBody(req, this.deps.bodyCap);
-      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: pairsOf(req.rawHeaders), body: body.captured, bodyTruncated: body.truncated };
+      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
       const described = await this.describe(raw, agent);
       if ('status' in described) return reply(described);
       record.host = described.request.host;
@@ -311,11 +311,9 @@ export class ProxyServer {
     const url = parseUrl(target);
     if (!url) return refusals.bad('request target is not a valid absolute URL');
     if (url.username || url.password || /^https?:\/\/[^/?#]*@/i.test(target)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
-    const scheme = url.protocol.slice(0, -1);
-    const authority = authorityOf(url, scheme);
-    const hostHeader = req.headers.host;
-    const host = hostHeader ? parseAuthority(hostHeader, scheme) : undefined;
-    if (!host || !sameAuthority(host, authority)) return refusals.misdirected(`Host ${JSON.stringify(hostHeader ?? '')} does not match the request target ${formatAuthority(authority, scheme)}`);
+    // RFC 9112 §3.2.2: with an absolute-form target the proxy ignores the received Host and uses
+    // the target's authority (the description and the upstream both get that one).
+    const authority = authorityOf(url, url.protocol.slice(0, -1));
     if (net.isIP(authority.hostname) && this.deps.guard.isOwn(authority.hostname, authority.port)) return refusals.self('requests to the proxy or studio through the proxy are refused');
     return url.href;
   }
@@ -504,7 +502,7 @@ export class ProxyServer {
       if (typeof url !== 'string') return refuse(url);
       url = url.replace(/^http/, 'ws');
       record.url = url;
-      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: pairsOf(req.rawHeaders), body: Buffer.alloc(0), bodyTruncated: false };
+      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: Buffer.alloc(0), bodyTruncated: false };
       const described = await this.describe(raw, agent);
       if ('status' in described) return refuse(described);
       record.host = described.request.host;
@@ -592,6 +590,14 @@ export class ProxyServer {
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
+
+/** Header pairs with Host set to the target's authority (the one the request really goes to). */
+function withHost(rawHeaders: string[], url: string): Array<[string, string]> {
+  const host = new URL(url).host;
+  const out: Array<[string, string]> = [['host', host]];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() !== 'host') out.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  return out;
+}
 
 function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
   return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
