@@ -6,7 +6,6 @@ import path from 'node:path';
 import t from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import type { RequestDescription } from '../../engine/types.ts';
-import { parseTrafficTests } from '../../engine/traffic-tests.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
