@@ -128,7 +128,11 @@ export async function channel(opts: CommonOpts, write: boolean): Promise<{ kind:
   const home = resolveHome(opts.home);
   const base = studioUrl(home, opts.studio);
   const client = await StudioClient.connect(base, home);
-  if (client instanceof StudioClient) return { kind: 'rest', client };
+  if (client instanceof StudioClient) {
+    // A studio running without a proxy in its process (policy editing only) has no approvals.
+    const probe = await client.call<{ available?: boolean }>('GET', '/api/approvals?status=pending');
+    if (probe.available !== false) return { kind: 'rest', client };
+  }
   const running = await airlockRunning(home);
   if (client === 'refused' && running) {
     throw new CliError(`the studio at ${base} refused the admin token in ${path.join(home, 'studio-token')} (it belongs to another state folder?); pass --studio HOST:PORT`);
