@@ -1,0 +1,177 @@
+// A load generator that speaks to forward proxies: undici Pool with N keep-alive connections,
+// requests in absolute-form (`GET http://host:port/path`, what curl and most SDKs send to an
+// http_proxy), bounded by a fixed duration AND a request count, latencies into Node's built-in
+// HDR histogram. Two shapes:
+//   closed loop  (runLoad):  N workers, each sends its next request when the previous answered — max throughput
+//   open loop    (runRate):  a fixed request rate regardless of answers — the soak test
+// Why hand-written on undici: autocannon/wrk cannot send absolute-form requests with proxy auth to a
+// forward proxy, and undici is already the project's HTTP client.
+import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { Pool } from 'undici';
+
+export interface Target {
+  /** Where the TCP connections go: the proxy, or the upstream itself for the direct baseline. */
+  connectTo: string;
+  /** The upstream URL (absolute). */
+  url: string;
+  /** True when connectTo is a proxy: the request line carries the absolute URL. */
+  viaProxy: boolean;
+  /** Proxy-Authorization value, when the proxy wants one. */
+  proxyAuthorization?: string;
+}
+
+export interface LoadOptions {
+  connections: number;
+  durationMs: number;
+  /** Hard cap on requests, whatever the duration. */
+  maxRequests?: number;
+  method?: string;
+  body?: Buffer;
+  /** Requests before measuring starts (connection setup, JIT). */
+  warmupRequests?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  /** Non-2xx answers (counted apart from socket errors). */
+  non2xx: number;
+  durationMs: number;
+  rps: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  firstError?: string;
+}
+
+function requestOptions(target: Target, opts: Pick<LoadOptions, 'method' | 'body'>) {
+  const u = new URL(target.url);
+  const headers: Record<string, string> = { host: u.host };
+  if (target.proxyAuthorization) headers['proxy-authorization'] = target.proxyAuthorization;
+  if (opts.body) headers['content-type'] = 'application/octet-stream';
+  return {
+    method: (opts.method ?? 'GET') as 'GET',
+    path: target.viaProxy ? u.href : u.pathname + u.search,
+    headers,
+    body: opts.body,
+  };
+}
+
+export function pool(target: Target, connections: number): Pool {
+  return new Pool(target.connectTo, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+}
+
+function summarize(h: RecordableHistogram, requests: number, errors: number, non2xx: number, durationMs: number, firstError?: string): LoadResult {
+  const ms = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
+  return {
+    requests, errors, non2xx, durationMs: Math.round(durationMs),
+    rps: Math.round((requests / durationMs) * 1000 * 10) / 10,
+    p50Ms: requests ? ms(h.percentile(50)) : 0,
+    p90Ms: requests ? ms(h.percentile(90)) : 0,
+    p99Ms: requests ? ms(h.percentile(99)) : 0,
+    maxMs: requests ? ms(h.max) : 0,
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+/** Closed loop: `connections` workers until the duration or the request cap runs out. */
+export async function runLoad(target: Target, opts: LoadOptions): Promise<LoadResult> {
+  const p = pool(target, opts.connections);
+  const req = requestOptions(target, opts);
+  const h = createHistogram({ lowest: 1, highest: 60e9, figures: 3 });
+  let requests = 0;
+  let errors = 0;
+  let non2xx = 0;
+  let firstError: string | undefined;
+  const maxRequests = opts.maxRequests ?? Number.MAX_SAFE_INTEGER;
+  try {
+    const warm = opts.warmupRequests ?? opts.connections * 4;
+    await Promise.all(Array.from({ length: Math.min(warm, opts.connections) }, async (_, i) => {
+      for (let k = i; k < warm; k += opts.connections) {
+        const r = await p.request(req).catch(() => undefined);
+        await r?.body.dump();
+      }
+    }));
+    const start = performance.now();
+    const deadline = start + opts.durationMs;
+    let issued = 0;
+    const worker = async (): Promise<void> => {
+      while (performance.now() < deadline && issued < maxRequests) {
+        issued++;
+        const t0 = process.hrtime.bigint();
+        try {
+          const r = await p.request(req);
+          await r.body.dump();
+          h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
+          requests++;
+          if (r.statusCode < 200 || r.statusCode > 299) {
+            non2xx++;
+            firstError ??= `HTTP ${r.statusCode}`;
+          }
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: opts.connections }, worker));
+    return summarize(h, requests, errors, non2xx, performance.now() - start, firstError);
+  } finally {
+    await p.destroy();
+  }
+}
+
+export interface RateOptions {
+  rps: number;
+  durationMs: number;
+  connections: number;
+  /** Called every `sampleEveryMs` with the time since start (for RSS sampling). */
+  onSample?: (elapsedMs: number) => void | Promise<void>;
+  sampleEveryMs?: number;
+}
+
+/** Open loop: one request every 1/rps seconds for the duration; never more than rps × duration. */
+export async function runRate(target: Target, opts: RateOptions): Promise<LoadResult> {
+  const p = pool(target, opts.connections);
+  const req = requestOptions(target, {});
+  const h = createHistogram({ lowest: 1, highest: 60e9, figures: 3 });
+  const total = Math.floor((opts.rps * opts.durationMs) / 1000);
+  let requests = 0;
+  let errors = 0;
+  let non2xx = 0;
+  let firstError: string | undefined;
+  const inflight = new Set<Promise<void>>();
+  const start = performance.now();
+  let nextSample = opts.sampleEveryMs ?? Infinity;
+  try {
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / opts.rps;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const elapsed = performance.now() - start;
+      if (elapsed >= nextSample) {
+        nextSample += opts.sampleEveryMs!;
+        await opts.onSample?.(elapsed);
+      }
+      const t0 = process.hrtime.bigint();
+      const one = p.request(req).then(async (r) => {
+        await r.body.dump();
+        h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
+        requests++;
+        if (r.statusCode < 200 || r.statusCode > 299) {
+          non2xx++;
+          firstError ??= `HTTP ${r.statusCode}`;
+        }
+      }, (err: Error) => {
+        errors++;
+        firstError ??= err.message;
+      }).finally(() => inflight.delete(one));
+      inflight.add(one);
+    }
+    await Promise.all(inflight);
+    return summarize(h, requests, errors, non2xx, performance.now() - start, firstError);
+  } finally {
+    await p.destroy();
+  }
+}
