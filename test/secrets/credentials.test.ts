@@ -11,7 +11,7 @@ import type { CredentialDirective, EngineDecision } from '../../engine/types.ts'
 
 const GH = 'ghp_CANARY_0123456789abcdefXYZ';
 const DB = 'postgres-CANARY-pass/+=';
-process.env.AIRLOCK_MASTER_KEY = 'passphrase:credentials test passphrase';
+process.env.AIRLOCK_MASTER_KEY = '5a'.repeat(32);
 
 async function setup(t: Test): Promise<{ live: LiveSecrets; enforcer: CredentialEnforcer; gh: string; db: string; home: string }> {
   const home = t.testdir();
