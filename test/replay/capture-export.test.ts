@@ -6,6 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import type { RequestDescription } from '../../engine/types.ts';
+import { parseTrafficTests } from '../../engine/traffic-tests.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -77,6 +78,9 @@ t.test('capture export: filters, JSON Lines out, secrets stay redacted', async (
   const none = airlock(['capture', 'export', '--home', path.join(dir, 'nowhere')]);
   t.equal(none.code, 1);
   t.match(none.stderr, /no audit log at/);
+
+  const empty = airlock(['capture', 'export', '--home', home, '--as-tests', '--policy', path.join(dir, 'policy'), '--agent', 'nobody']);
+  t.equal(parseTrafficTests(empty.stdout, 'empty.yaml').cases.length, 0, 'an empty --as-tests export is still a valid test file');
 
   // The export replays against the recorded decisions.
   const exportFile = path.join(dir, 'capture.jsonl');
