@@ -1,23 +1,40 @@
 // The first process inside an Airlock sandbox (plain JavaScript so it starts without a loader).
-// It is the agent's only way out: it listens on the sandbox's own loopback and forwards each TCP
-// connection to Airlock's proxy through a Unix socket bind-mounted into the sandbox, then runs
-// the agent's command as its child and reports how it ended.
 //
-//   node inside.mjs --relay PORT=SOCKET [--relay ...] -- COMMAND [ARGS...]
+//   node inside.mjs --listen PORT [--listen PORT ...] -- COMMAND [ARGS...]
 //
-// Each --relay is one loopback port forwarded to one Unix socket. Today there is one (the HTTP
-// proxy); a policy-checked TCP relay (e.g. Postgres) is another --relay to another Airlock socket.
+// It opens each listening port on the sandbox's own loopback (the namespace's 127.0.0.1) and hands
+// the listening socket to `airlock run` outside over the Node IPC channel it inherited; airlock run
+// accepts the agent's connections on it and forwards them to Airlock's proxy. So nothing inside
+// needs a Unix socket (the seccomp filter forbids creating one), and the only way out is a socket
+// the agent can reach only by connecting to 127.0.0.1:PORT. Today there is one port (the HTTP
+// proxy); a policy-checked TCP relay (e.g. Postgres) is one more --listen that airlock run routes
+// to another Airlock socket.
 //
-// fd 3, when present, is a control channel to `airlock run` outside: it sends signal names to
-// deliver to the command (one per line); this process answers one JSON line {code, signal} when
-// the command ends. When the channel closes (airlock run died), the command is killed.
+// Then it runs the command as its child and reports how it ended. Messages on the channel:
+//   out: {type:'listener', port} + server handle; {type:'exit', code, signal}
+//   in:  {type:'signal', signal}: deliver to the command
+// When the channel closes (airlock run died), the command is killed.
 import net from 'node:net';
-import fs from 'node:fs';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
 
+function fail(msg) {
+  process.stderr.write(`airlock sandbox: ${msg}\n`);
+  process.exit(125);
+}
+
+if (typeof process.send !== 'function') fail('no channel to airlock run (this script is started by airlock run)');
+
+// airlock run is gone: nobody can relay, report or revoke for us, so the agent stops now. Set up
+// first: airlock run may die while the listeners are still being handed over.
+let child;
+process.on('disconnect', () => {
+  if (child) child.kill('SIGKILL');
+  else process.exit(125);
+});
+
 const argv = process.argv.slice(2);
-const relays = [];
+const ports = [];
 let i = 0;
 for (; i < argv.length; i++) {
   const a = argv[i];
@@ -25,12 +42,10 @@ for (; i < argv.length; i++) {
     i++;
     break;
   }
-  if (a === '--relay' && argv[i + 1]) {
-    const spec = argv[++i];
-    const eq = spec.indexOf('=');
-    const port = Number(spec.slice(0, eq));
-    if (eq < 0 || !Number.isInteger(port) || port <= 0 || port > 65535) fail(`bad --relay ${spec}`);
-    relays.push({ port, socket: spec.slice(eq + 1) });
+  if (a === '--listen' && argv[i + 1]) {
+    const port = Number(argv[++i]);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) fail(`bad --listen ${argv[i]}`);
+    ports.push(port);
     continue;
   }
   fail(`unknown argument ${a}`);
@@ -38,76 +53,38 @@ for (; i < argv.length; i++) {
 const command = argv.slice(i);
 if (command.length === 0) fail('no command');
 
-function fail(msg) {
-  process.stderr.write(`airlock sandbox: ${msg}\n`);
-  process.exit(125);
-}
-
-/** Forwards one accepted connection to the Unix socket; either side closing closes both. */
-function forward(client, socketPath) {
-  const upstream = net.connect(socketPath);
-  const done = () => {
-    client.destroy();
-    upstream.destroy();
-  };
-  client.on('error', done).on('close', done);
-  upstream.on('error', done).on('close', done);
-  client.pipe(upstream);
-  upstream.pipe(client);
-}
-
-const servers = await Promise.all(
-  relays.map(
-    (r) =>
-      new Promise((resolve) => {
-        const server = net.createServer((c) => forward(c, r.socket));
-        server.once('error', (err) => fail(`cannot listen on 127.0.0.1:${r.port}: ${err.message}`));
-        server.listen(r.port, '127.0.0.1', () => resolve(server));
-      }),
-  ),
-);
-
-let control;
-try {
-  fs.fstatSync(3);
-  control = new net.Socket({ fd: 3, readable: true, writable: true });
-} catch {
-  control = undefined;
-}
-
-// The command inherits stdin/stdout/stderr only (libuv does not pass fd 3 on), stays in our
-// process group so a terminal's Ctrl-C reaches it directly, and gets our environment.
-const child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
-
-// Signals aimed at this process are for the command; a terminal's SIGINT already reached it.
-for (const sig of ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => child.kill(sig));
-for (const sig of ['SIGINT', 'SIGQUIT']) process.on(sig, () => {});
-
-if (control) {
-  let buf = '';
-  control.setEncoding('utf8');
-  control.on('data', (chunk) => {
-    buf += chunk;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const sig = buf.slice(0, nl).trim();
-      buf = buf.slice(nl + 1);
-      if (/^SIG[A-Z0-9]+$/.test(sig)) {
-        try {
-          child.kill(sig);
-        } catch {
-          /* unknown signal name: ignore */
-        }
-      }
-    }
+for (const port of ports) {
+  const server = net.createServer();
+  await new Promise((resolve) => {
+    server.once('error', (err) => fail(`cannot listen on 127.0.0.1:${port}: ${err.message}`));
+    server.listen(port, '127.0.0.1', resolve);
   });
-  // airlock run is gone: nobody can report or revoke for us, so the agent stops now.
-  control.on('close', () => child.kill('SIGKILL'));
-  control.on('error', () => child.kill('SIGKILL'));
+  // Hand the listening socket over; once sent, our copy is closed so only airlock run accepts.
+  const sent = await new Promise((resolve) => process.send({ type: 'listener', port }, server, (err) => resolve(!err)));
+  if (!sent) process.exit(125);
+  server.close();
 }
+
+// The command inherits stdin/stdout/stderr only (libuv marks the channel close-on-exec, and Node
+// removed NODE_CHANNEL_FD from our environment), and gets our environment.
+if (!process.connected) process.exit(125);
+child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+
+// Signals aimed at this process are for the command.
+for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => child.kill(sig));
+
+process.on('message', (msg) => {
+  if (msg && msg.type === 'signal' && typeof msg.signal === 'string' && /^SIG[A-Z0-9]+$/.test(msg.signal)) {
+    try {
+      child.kill(msg.signal);
+    } catch {
+      /* unknown signal name: ignore */
+    }
+  }
+});
 
 child.on('error', (err) => {
-  process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${err.message}\n`);
+  process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
   finish(127, null);
 });
 child.on('exit', (code, signal) => finish(code, signal));
@@ -116,13 +93,7 @@ let finished = false;
 function finish(code, signal) {
   if (finished) return;
   finished = true;
-  for (const s of servers) s.close();
-  const status = JSON.stringify({ code, signal }) + '\n';
-  const exit = () => process.exit(signal ? 128 + (signalNumber(signal) ?? 0) : (code ?? 1));
-  if (control && control.writable) control.end(status, exit);
+  const exit = () => process.exit(signal ? 128 + (os.constants.signals[signal] ?? 0) : (code ?? 1));
+  if (process.connected) process.send({ type: 'exit', code, signal }, () => exit());
   else exit();
-}
-
-function signalNumber(name) {
-  return os.constants.signals[name];
 }

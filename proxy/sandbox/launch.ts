@@ -1,13 +1,14 @@
 // Starts an agent's command with Airlock as its only way out, and waits for it.
 //
 // Sandboxed (Linux): bubblewrap puts the command in new network, PID and IPC namespaces (plus a
-// user namespace when not root). The network namespace has only loopback. inside.mjs, the first
-// process in it, listens on 127.0.0.1:3128 there and forwards to a Unix socket bind-mounted from a
-// private run folder, where a relay in this process forwards to Airlock's <home>/proxy.sock. No
-// other route exists: no DNS, no TCP, no host sockets under /run; the state folder (keys, secrets,
-// CA key) is hidden behind an empty tmpfs. When the command ends, the PID namespace ends and every
-// process the agent left behind dies with it; if this process dies, --die-with-parent and the
-// closed control channel end the sandbox.
+// user namespace when not root), with no capabilities and a seccomp filter that forbids creating
+// Unix sockets. The network namespace has only loopback. inside.mjs, the first process in it,
+// listens on 127.0.0.1:3128 there and hands that listening socket to this process over the Node
+// IPC channel; this process accepts the agent's connections on it and forwards them to Airlock's
+// <home>/proxy.sock. No other route exists: no DNS, no TCP, no Unix sockets; the state folder
+// (keys, secrets, CA key) is hidden behind an empty tmpfs. When the command ends, the PID namespace
+// ends and every process the agent left behind dies with it; if this process dies,
+// --die-with-parent and the closed channel end the sandbox.
 //
 // Unsandboxed (--no-sandbox): the same relay listens on 127.0.0.1:<ephemeral> on the host and the
 // command only gets environment variables, which a determined agent can ignore.
@@ -18,12 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentEnv } from './env.ts';
-import { startRelay, type Relay } from './relay.ts';
+import { relayConnections, startRelay, type Relay } from './relay.ts';
+import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 
 /** The proxy port inside the sandbox: its loopback is private, so the conventional port is free. */
 export const SANDBOX_PROXY_PORT = 3128;
-/** Where the run folder (relay socket + CA certificate) appears inside the sandbox. */
+/** Where the run folder (CA certificate) appears inside the sandbox. */
 export const SANDBOX_RUN_DIR = '/run/airlock';
 
 const insideScript = fileURLToPath(new URL('./inside.mjs', import.meta.url));
@@ -62,10 +64,10 @@ const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', '
 export class LaunchError extends Error {}
 
 /** The bubblewrap argument list for a sandboxed run (exported for tests and `--print`). */
-export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[] }): string[] {
+export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
-  const args = [...namespaceFlags(o.userNamespace), '--new-session', '--dev-bind', '/', '/', '--proc', '/proc'];
+  const args = [...namespaceFlags(o.userNamespace), '--new-session', '--seccomp', String(o.seccompFd), '--dev-bind', '/', '/', '--proc', '/proc'];
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
   args.push('--tmpfs', '/run');
@@ -76,7 +78,7 @@ export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: str
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
-  args.push('--', process.execPath, insideScript, '--relay', `${SANDBOX_PROXY_PORT}=${SANDBOX_RUN_DIR}/proxy.sock`, '--', ...o.command);
+  args.push('--', process.execPath, insideScript, '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
   return args;
 }
 
@@ -104,30 +106,48 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   fs.chmodSync(runDir, 0o700);
   fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
   let relay: Relay | undefined;
+  const listeners: Array<{ close(): Promise<void> }> = [];
+  let filterFd: number | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
     let status: Promise<AgentExit | undefined> = Promise.resolve(undefined);
     if (o.sandbox) {
-      relay = await startRelay({ path: path.join(runDir, 'proxy.sock') }, o.proxySocket);
       fs.copyFileSync(o.caCert, path.join(runDir, 'ca.pem'));
       fs.chmodSync(path.join(runDir, 'ca.pem'), 0o644);
+      const filterFile = path.join(runDir, 'seccomp.bpf');
+      fs.writeFileSync(filterFile, seccompProgram());
+      filterFd = fs.openSync(filterFile, 'r');
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
       });
       const hide = (o.hide ?? []).map((p) => path.resolve(p));
+      // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
-      child = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command }), {
-        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'pipe'], detached: true,
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command, seccompFd: 4 }), {
+        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'ipc', filterFd], detached: true, serialization: 'json',
       });
-      const control = child.stdio[3] as net.Socket;
+      child = sandboxed;
+      const proxySocket = o.proxySocket;
+      status = new Promise((resolve) => {
+        sandboxed.on('message', (msg: { type?: string; port?: number; code?: unknown; signal?: unknown }, handle: unknown) => {
+          if (msg?.type === 'listener' && handle instanceof net.Server) {
+            // The sandbox's listening socket, accepted on here: connections go to Airlock only.
+            listeners.push(relayConnections(handle, proxySocket));
+          } else if (msg?.type === 'exit') {
+            resolve({ code: typeof msg.code === 'number' ? msg.code : null, signal: typeof msg.signal === 'string' ? (msg.signal as NodeJS.Signals) : null });
+          }
+        });
+        // The channel closes after the last message was read: no report by then means none comes.
+        sandboxed.on('disconnect', () => resolve(undefined));
+        sandboxed.on('error', () => resolve(undefined));
+      });
       deliver = (sig) => {
-        if (control.writable) control.write(`${sig}\n`);
+        if (sandboxed.connected) sandboxed.send({ type: 'signal', signal: sig });
       };
-      status = readStatus(control);
     } else {
       relay = await startRelay({ host: '127.0.0.1' }, o.proxySocket);
       const port = (relay.listening as { port: number }).port;
@@ -165,6 +185,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
     await relay?.close();
+    await Promise.all(listeners.map((l) => l.close()));
+    if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
   }
 }
@@ -202,25 +224,4 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function readStatus(control: net.Socket): Promise<AgentExit | undefined> {
-  return new Promise((resolve) => {
-    let buf = '';
-    control.setEncoding('utf8');
-    control.on('data', (c: string) => {
-      buf += c;
-    });
-    control.on('error', () => undefined);
-    control.on('close', () => {
-      const line = buf.split('\n').find((l) => l.trim());
-      if (!line) return resolve(undefined);
-      try {
-        const s = JSON.parse(line) as { code: number | null; signal: NodeJS.Signals | null };
-        resolve({ code: typeof s.code === 'number' ? s.code : null, signal: typeof s.signal === 'string' ? s.signal : null });
-      } catch {
-        resolve(undefined);
-      }
-    });
-  });
 }

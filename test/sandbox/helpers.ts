@@ -199,13 +199,16 @@ export function results(stdout: string): Record<string, string> {
   return out;
 }
 
-/** Processes (any namespace) whose command line contains `marker`. */
-export function processesWith(marker: string): number[] {
+/** Processes (any namespace) whose command line contains `marker` (and, if given, run `program`). */
+export function processesWith(marker: string, program?: string): number[] {
   const found: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(marker)) found.push(Number(entry));
+      const argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (!argv.includes(marker)) continue;
+      if (program && path.basename(argv.split('\0')[0] ?? '') !== program) continue;
+      found.push(Number(entry));
     } catch {
       /* exited meanwhile */
     }

@@ -52,7 +52,7 @@ t.test('SIGTERM to airlock run reaches the command; it and the sandbox go away',
     cwd: world.work,
     env: tmpEnv,
     onSpawn: (child) => {
-      void eventually(() => processesWith(m).length > 0).then(() => child.kill('SIGTERM'));
+      void eventually(() => processesWith(m, 'sleep').length > 0).then(() => child.kill('SIGTERM'));
     },
   });
   t.equal(killed.signal, 'SIGTERM', 'airlock run dies of the same signal as the command');
@@ -69,7 +69,7 @@ t.test('SIGKILL of airlock run takes the whole sandbox down; the next run sweeps
     cwd: world.work,
     env: tmpEnv,
     onSpawn: (child) => {
-      void eventually(() => processesWith(m).length >= 2).then(() => child.kill('SIGKILL'));
+      void eventually(() => processesWith(m, 'sleep').length >= 2).then(() => child.kill('SIGKILL'));
     },
   });
   t.equal(r.signal, 'SIGKILL');
@@ -78,4 +78,16 @@ t.test('SIGKILL of airlock run takes the whole sandbox down; the next run sweeps
   const next = await runAirlock([...base, 'true'], { cwd: world.work, env: tmpEnv });
   t.equal(next.code, 0);
   t.same(runDirs(tmp), [], 'the next run removed it');
+});
+
+t.test('SIGKILL of airlock run while the sandbox is still starting leaves nothing behind', async (t) => {
+  const m = marker();
+  const r = await runAirlock([...base, 'sleep', m], {
+    cwd: world.work,
+    onSpawn: (child) => {
+      void eventually(() => processesWith(m, 'bwrap').length > 0, { tries: 4000, everyMs: 5 }).then(() => child.kill('SIGKILL'));
+    },
+  });
+  t.equal(r.signal, 'SIGKILL');
+  t.ok(await eventually(() => processesWith(m).length === 0), 'bubblewrap, the bridge and the command are gone');
 });
