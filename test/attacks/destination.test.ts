@@ -49,13 +49,13 @@ t.test('every spelling of the metadata address is refused before dialing', async
     '[::ffff:169.254.169.254]', '[::ffff:a9fe:a9fe]', '[fd00:ec2::254]', '[64:ff9b::a9fe:a9fe]', '[2002:a9fe:a9fe::]', '[fe80::a9fe:a9fe]', '100.100.100.200'];
   for (const h of forms) {
     const host = describeRequest({ method: 'GET', url: `http://${h}/latest/meta-data/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host;
-    await t.rejects(guard.resolve(host, 80), { kind: 'blocked' }, `${h} (described as ${host}) refused`);
+    await t.rejects(guard.resolve(host, 80), / refused: /, `${h} (described as ${host}) refused`);
   }
   // Names the operator pinned to private addresses are checked after resolution too.
   const pinned = open;
   for (const name of ['meta.example', 'lan.example', 'cgnat.example', 'mixed.example', 'META.example.']) {
     const host = describeRequest({ method: 'GET', url: `http://${name}/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host;
-    await t.rejects(pinned.airlock.guard.resolve(host, 80), { kind: 'blocked' }, `${name} refused`);
+    await t.rejects(pinned.airlock.guard.resolve(host, 80), / refused: /, `${name} refused`);
   }
 });
 

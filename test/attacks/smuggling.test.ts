@@ -3,7 +3,7 @@
 // policy denies) reaches the upstream. Every case is raw bytes on a socket; every case asserts
 // the client outcome (a well-formed refusal or a closed connection) AND that the upstream's raw
 // byte stream never contains the smuggled request.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import net from 'node:net';
 import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
@@ -19,7 +19,7 @@ const auth = `Proxy-Authorization: ${a.auth}\r\n`;
 const smuggled = `GET ${origin}/deny/SMUGGLED HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\n`;
 
 /** The outcome every smuggling attempt must have: only refusals or a closed connection, nothing smuggled upstream. */
-function assertNoSmuggle(tt: typeof t, name: string, text: string): void {
+function assertNoSmuggle(tt: Test, name: string, text: string): void {
   const responses = parseResponses(text);
   for (const r of responses) if (r.status >= 400) tt.ok(isProblem(r), `${name}: ${r.status} is problem+json`);
   tt.notMatch(up.bytes(), /SMUGGLED/, `${name}: the smuggled request never reached the upstream`);
