@@ -3,19 +3,27 @@
 // token from the state folder, so the running proxy sees each resolution at once.
 import t from 'tap';
 import { TotpStore } from '../../engine/totp.ts';
-import { cli, curl, run, startRunning, startUpstream, tempHome } from './helpers.ts';
+import { cli, cliInProcess, curl, run, startRunning, startUpstream, tempHome } from './helpers.ts';
 
 const home = tempHome(t);
 const up = await startUpstream(t);
 const r = await startRunning(t, home, up);
 const url = (p: string) => `http://api.example:${up.port}${p}`;
 const arrived = (p: string) => up.received.filter((x) => x.url === p).length;
-const airlock = (...args: string[]) => run(process.execPath, [cli, ...args, '--home', home, '--studio', r.studio.replace('http://', '')], { timeout: 30_000 });
+const where = ['--home', home, '--studio', r.studio.replace('http://', '')];
+// The real binary (a node process per call) for the first approval; the same CLI code in this
+// process for the rest, since each node start costs seconds on a busy machine.
+const airlockBin = (...args: string[]) => run(process.execPath, [cli, ...args, ...where], { timeout: 30_000 });
+const airlock = async (...args: string[]) => {
+  const r = await cliInProcess([...args, ...where]);
+  if (r.code !== 0) throw Object.assign(new Error(`airlock ${args.join(' ')} exited ${r.code}`), r);
+  return r;
+};
 
 t.test('held request approved through the CLI arrives upstream once', async (t) => {
   const reply = curl(r, 'POST', url('/send/cli'), { body: '{"n":1}' });
   const [a] = await r.api.pending(1);
-  const out = await airlock('approvals', 'approve', a!.id.slice(0, 10));
+  const out = await airlockBin('approvals', 'approve', a!.id.slice(0, 10));
   t.match(out.stdout, new RegExp(`approved ${a!.id} .* the held request is on its way`), 'a unique prefix names it');
   const res = await reply;
   t.equal(res.status, 200);
@@ -36,6 +44,10 @@ t.test('critical approval through the CLI: refused without a TOTP code, approved
   const { secret } = await new TotpStore(home).enroll();
   const reply = curl(r, 'DELETE', url('/db/prod'));
   const [a] = await r.api.pending(1);
+  const list = await airlock('approvals', 'list');
+  t.match(list.stdout, new RegExp(`${a!.id} +pending +critical +bot +DELETE api\\.example/db/prod .*\\[held,totp\\]`), 'list shows it held and needing a code');
+  const show = await airlock('approvals', 'show', a!.id);
+  t.match(show.stdout, /risk +critical — approving needs --totp CODE/);
   const refused = await airlock('approvals', 'approve', a!.id).then(() => 'succeeded', (e: { stderr: string }) => e.stderr);
   t.match(refused, /needs a TOTP code/, 'refused without a code');
   t.equal(arrived('/db/prod'), 0);

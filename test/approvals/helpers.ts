@@ -191,3 +191,26 @@ export async function undiciRequest(r: Running, method: string, url: string, opt
     await dispatcher.close();
   }
 }
+
+/**
+ * Runs the `airlock` CLI in this process (same code as bin/airlock.js, without a node start per
+ * call, which costs seconds on a busy machine). Returns exit code and captured output.
+ */
+export async function cliInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { main } = await import('../../cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  const savedExit = process.exitCode;
+  try {
+    const code = await main(args);
+    return { code, stdout, stderr };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    process.exitCode = savedExit;
+  }
+}
