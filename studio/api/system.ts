@@ -83,10 +83,49 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     return { records: keep.reverse() };
   });
 
+  // The runtime's store when a proxy runs here (its cache sees changes at once), else the file.
+  const agents = async (): Promise<AgentStore> => {
+    const a = rt?.agents as AgentStore | undefined;
+    return a && typeof a.list === 'function' && typeof a.add === 'function' ? a : AgentStore.open(ctx.home);
+  };
+
   app.get('/api/agents', async () => {
-    const fromRuntime = method(rt?.agents, 'list');
-    const list = fromRuntime ? fromRuntime() : (await AgentStore.open(ctx.home)).list();
-    return { available: true, agents: list };
+    const store = await agents();
+    await method(store, 'refresh')?.();
+    return { available: true, agents: store.list() };
+  });
+
+  // A new agent's token is in the answer once (as the proxy URL), like `airlock agent add`.
+  app.post('/api/agents', async (req) => {
+    const b = (req.body ?? {}) as { name?: unknown; labels?: unknown };
+    if (typeof b.name !== 'string') throw httpError(400, 'name is required');
+    const labels: Record<string, string> = {};
+    if (b.labels !== undefined) {
+      if (!b.labels || typeof b.labels !== 'object' || Array.isArray(b.labels)) throw httpError(400, 'labels must be an object of strings');
+      for (const [k, v] of Object.entries(b.labels as Record<string, unknown>)) {
+        if (typeof v !== 'string' || !/^[A-Za-z0-9_.\/-]{1,63}$/.test(k) || v.length > 256) throw httpError(400, `label ${k} is not usable`);
+        labels[k] = v;
+      }
+    }
+    const store = await agents();
+    let issued;
+    try {
+      issued = await store.add(b.name, { labels });
+    } catch (err) {
+      throw httpError(400, (err as Error).message);
+    }
+    const proxyUrl = typeof (rt as { proxyUrl?: unknown } | undefined)?.proxyUrl === 'function'
+      ? (rt as unknown as { proxyUrl(a: string, t: string): string }).proxyUrl(b.name, issued.token)
+      : undefined;
+    ctx.hub.broadcast('agents', { event: 'added', name: b.name });
+    return { ok: true, name: b.name, token: issued.token, proxyUrl: proxyUrl ?? null };
+  });
+
+  app.delete<{ Params: { name: string } }>('/api/agents/:name', async (req) => {
+    const store = await agents();
+    if (!(await store.remove(req.params.name))) throw httpError(404, `no agent named ${req.params.name}`);
+    ctx.hub.broadcast('agents', { event: 'removed', name: req.params.name });
+    return { ok: true };
   });
 
   const secrets = async (): Promise<SecretStore> => {

@@ -8,29 +8,84 @@ import { LightElement, errorText, timeText, toast } from './base.ts';
 export class AgentsView extends LightElement {
   @state() private agents: Array<{ name: string; labels: Record<string, string>; created: string; tokens: Array<{ id: string; label?: string; created: string; expires?: string }> }> | undefined;
   @state() private error = '';
+  @state() private formError = '';
+  @state() private issued: { name: string; token: string; proxyUrl: string | null } | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
-    api<{ agents: NonNullable<AgentsView['agents']> }>('GET', '/api/agents')
-      .then((r) => (this.agents = r.agents))
-      .catch((err) => (this.error = errorText(err)));
+    void this.load();
+  }
+
+  private async load(): Promise<void> {
+    try {
+      this.agents = (await api<{ agents: NonNullable<AgentsView['agents']> }>('GET', '/api/agents')).agents;
+    } catch (err) {
+      this.error = errorText(err);
+    }
+  }
+
+  private async add(e: Event): Promise<void> {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const d = new FormData(form);
+    const labels: Record<string, string> = {};
+    for (const pair of String(d.get('labels') ?? '').split(/[\s,]+/).filter(Boolean)) {
+      const [k, ...v] = pair.split('=');
+      labels[k!] = v.join('=');
+    }
+    try {
+      this.issued = await api('POST', '/api/agents', { name: String(d.get('name') ?? '').trim(), labels });
+      this.formError = '';
+      form.reset();
+      void this.load();
+    } catch (err) {
+      this.formError = errorText(err);
+    }
+  }
+
+  private async removeAgent(name: string): Promise<void> {
+    if (!confirm(`Remove agent ${name}? Its tokens stop working at once.`)) return;
+    try {
+      await api('DELETE', `/api/agents/${encodeURIComponent(name)}`);
+      toast(`Agent ${name} removed`, 'ok');
+      void this.load();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
   }
 
   override render() {
     return html`<div class="page">
       <h2>Agents</h2>
-      <p class="muted">Agents authenticate to the proxy with their token. Add one with <code>airlock agent add NAME</code>; the token is shown once.</p>
+      <p class="muted">Agents authenticate to the proxy with their token (<code>http://NAME:TOKEN@proxy</code>). A token is shown once, when it is created; only its hash is stored.</p>
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${this.agents?.length === 0 ? html`<p class="empty">No agents yet.</p>` : nothing}
       ${this.agents?.length
-        ? html`<table class="grid"><thead><tr><th>Name</th><th>Labels</th><th>Tokens</th><th>Created</th></tr></thead><tbody>
+        ? html`<table class="grid"><thead><tr><th>Name</th><th>Labels</th><th>Tokens</th><th>Created</th><th></th></tr></thead><tbody>
             ${this.agents.map(
               (a) => html`<tr><td class="mono">${a.name}</td>
                 <td>${Object.entries(a.labels).map(([k, v]) => html`<span class="tag">${k}=${v}</span> `)}</td>
                 <td class="small">${a.tokens.length} ${a.tokens.map((t) => html`<div class="muted">${t.label ?? t.id}${t.expires ? ` · expires ${timeText(t.expires)}` : ''}</div>`)}</td>
-                <td class="small">${timeText(a.created)}</td></tr>`,
+                <td class="small">${timeText(a.created)}</td>
+                <td><button class="ghost small" @click=${() => this.removeAgent(a.name)} aria-label="Remove agent ${a.name}">Remove</button></td></tr>`,
             )}</tbody></table>`
         : nothing}
+      ${this.issued
+        ? html`<div class="card issued" role="status" data-testid="agent-issued">
+            <p>Agent <b>${this.issued.name}</b> created. Copy its proxy URL now — it holds the token and is not shown again:</p>
+            <pre class="mono">${this.issued.proxyUrl ?? this.issued.token}</pre>
+            <button class="ghost small" @click=${() => (this.issued = undefined)}>I have copied it</button>
+          </div>`
+        : nothing}
+      <form class="card secret-form" @submit=${(e: Event) => this.add(e)} autocomplete="off">
+        <h3>Add an agent</h3>
+        <div class="row wrap">
+          <label>Name <input name="name" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" placeholder="coder" /></label>
+          <label>Labels <input name="labels" placeholder="team=web env=dev" /></label>
+        </div>
+        ${this.formError ? html`<p class="error" role="alert">${this.formError}</p>` : nothing}
+        <button type="submit" class="primary">Add agent</button>
+      </form>
     </div>`;
   }
 }
@@ -144,6 +199,17 @@ export class LimitsView extends LightElement {
     }
   }
 
+  private async reset(key: string): Promise<void> {
+    if (!confirm(`Refill every bucket with key ${key}?`)) return;
+    try {
+      await api('POST', '/api/limits/reset', { key });
+      toast(`Refilled ${key}`, 'ok');
+      void this.load();
+    } catch (err) {
+      toast(errorText(err), 'error');
+    }
+  }
+
   override render() {
     const d = this.data;
     return html`<div class="page">
@@ -154,11 +220,12 @@ export class LimitsView extends LightElement {
       ${d?.available && d.live === false ? html`<p class="muted small">No proxy runs in this process: showing the buckets as last saved.</p>` : nothing}
       ${d?.available && !d.buckets?.length ? html`<p class="empty">No bucket has been charged yet.</p>` : nothing}
       ${d?.buckets?.length
-        ? html`<table class="grid"><thead><tr><th>Key</th><th>Available</th><th>Limit / window</th><th>Full in</th></tr></thead><tbody>
+        ? html`<table class="grid"><thead><tr><th>Key</th><th>Available</th><th>Limit / window</th><th>Full in</th><th></th></tr></thead><tbody>
             ${d.buckets.map(
               (b) => html`<tr><td class="mono">${b.key}</td>
                 <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit}></meter> ${b.available} ${b.unit === 'egress_bytes' ? 'bytes' : ''}</td>
-                <td>${b.limit} per ${b.window_s} s</td><td>${b.full_in_s ? `${b.full_in_s} s` : 'full'}</td></tr>`,
+                <td>${b.limit} per ${b.window_s} s</td><td>${b.full_in_s ? `${b.full_in_s} s` : 'full'}</td>
+                <td>${d.live !== false && b.full_in_s ? html`<button class="ghost small" @click=${() => this.reset(b.key)}>Refill</button>` : nothing}</td></tr>`,
             )}</tbody></table>`
         : nothing}
     </div>`;

@@ -110,6 +110,9 @@ export class PolicyView extends LightElement {
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
     live.addEventListener('draft', (e) => void this.onDraftChanged((e as CustomEvent<{ path?: string; action: string }>).detail));
+    window.addEventListener('beforeunload', (e) => {
+      if (this.dirty.size) e.preventDefault(); // unsaved edits: let the browser ask
+    });
     live.addEventListener('resync', () => {
       void this.loadVersions();
       void this.loadFiles();

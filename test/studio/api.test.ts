@@ -30,7 +30,7 @@ t.test('every API route needs the session cookie', async (t) => {
     ['GET', '/api/session'], ['GET', '/api/status'], ['GET', '/api/policy/files'], ['GET', '/api/policy/file?path=airlock.rego'],
     ['PUT', '/api/policy/file'], ['DELETE', '/api/policy/file?path=airlock.rego'], ['POST', '/api/policy/check'], ['POST', '/api/policy/fmt'],
     ['POST', '/api/policy/evaluate'], ['POST', '/api/policy/publish'], ['POST', '/api/policy/rollback'], ['GET', '/api/policy/versions'],
-    ['POST', '/api/policy/draft/reset'], ['GET', '/api/traffic/recent'], ['GET', '/api/captures'], ['GET', '/api/agents'],
+    ['POST', '/api/policy/draft/reset'], ['GET', '/api/traffic/recent'], ['GET', '/api/captures'], ['GET', '/api/agents'], ['POST', '/api/agents'], ['DELETE', '/api/agents/x'],
     ['GET', '/api/secrets'], ['PUT', '/api/secrets/x'], ['GET', '/api/limits'], ['GET', '/api/replay/sources'], ['POST', '/api/replay'],
     ['GET', '/api/approvals'], ['GET', '/api/nonexistent'],
   ];
@@ -247,6 +247,21 @@ t.test('secrets: names and bindings are listed, a value can be set, never read',
     const full = path.join(project.home, f);
     if (fs.statSync(full).isFile()) t.notMatch(fs.readFileSync(full, 'utf8'), canary, `${f} holds no plaintext`);
   }
+});
+
+t.test('agents: add shows the token once, list never does, remove', async (t) => {
+  const add = await s2.call({ method: 'POST', url: '/api/agents', payload: { name: 'coder', labels: { team: 'web' } } });
+  t.equal(add.statusCode, 200, add.body);
+  const token = add.json().token as string;
+  t.ok(token.length >= 40);
+  const list = await s2.call({ method: 'GET', url: '/api/agents' });
+  t.match(list.json().agents, [{ name: 'coder', labels: { team: 'web' } }]);
+  t.notMatch(list.body, token, 'the token is never listed');
+  t.notMatch(fs.readFileSync(path.join(project.home, 'agents.json'), 'utf8'), token, 'only its hash is stored');
+  t.equal((await s2.call({ method: 'POST', url: '/api/agents', payload: { name: 'coder' } })).statusCode, 400, 'no duplicate');
+  t.equal((await s2.call({ method: 'POST', url: '/api/agents', payload: { name: '../x' } })).statusCode, 400);
+  t.equal((await s2.call({ method: 'DELETE', url: '/api/agents/coder' })).statusCode, 200);
+  t.equal((await s2.call({ method: 'DELETE', url: '/api/agents/coder' })).statusCode, 404);
 });
 
 t.test('the admin token file is created with mode 0600', async (t) => {
