@@ -58,8 +58,9 @@ export function detectFormat(file: string): SourceFormat {
     throw new ReplaySourceError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   if (/^\uFEFF?\s*\{\s*"log"\s*:/.test(head)) return 'har';
-  // A JSON document (not one object per line) with "cases" is a traffic test file.
-  if (/^\uFEFF?\s*\{/.test(head) && /"cases"\s*:/.test(head) && !/^\uFEFF?\s*\{[^\n]*\}\s*\n/.test(head)) return 'tests';
+  // A JSON document with "cases" is a traffic test file: any .json one, or (other extensions) one
+  // that is not laid out as one object per line.
+  if (/^\uFEFF?\s*\{/.test(head) && /"cases"\s*:/.test(head) && (ext === '.json' || !/^\uFEFF?\s*\{[^\n]*\}\s*\n/.test(head))) return 'tests';
   return 'jsonl';
 }
 

@@ -249,6 +249,10 @@ t.test('filters, progress and formats', async (t) => {
   t.equal(detectFormat(path.join(dir, 'cases.json')), 'tests');
   fs.writeFileSync(path.join(dir, 'one-line.json'), `${lines[0]}\n${lines[1]}\n`);
   t.equal(detectFormat(path.join(dir, 'one-line.json')), 'jsonl');
+  fs.writeFileSync(path.join(dir, 'minified-cases.json'), '{"cases":[]}\n');
+  t.equal(detectFormat(path.join(dir, 'minified-cases.json')), 'tests', 'a minified traffic test file');
+  fs.writeFileSync(path.join(dir, 'capture.txt'), `${lines[0]}\n`);
+  t.equal(detectFormat(path.join(dir, 'capture.txt')), 'jsonl');
 
   const now = Date.parse('2026-01-05T12:00:00Z');
   t.equal(parseTimeFlag('2h', now), now - 2 * 3600e3);
