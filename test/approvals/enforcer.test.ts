@@ -1,0 +1,108 @@
+// The approval enforcer without sockets: grants offered to the policy, the header stripped on every
+// request, holds resolved by approve/deny/timeout/abort, the backlog cap, retries.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { ApprovalQueue } from '../../engine/approvals.ts';
+import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import { approvalEnforcer } from '../../proxy/approval-enforcer.ts';
+import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
+
+const home = fs.mkdtempSync(path.join(os.tmpdir(), 'al-enf-'));
+t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+const queue = await ApprovalQueue.open(home, { sweepMs: 0, maxPendingPerAgent: 3 });
+t.teardown(() => queue.close());
+const e = approvalEnforcer(queue);
+
+function description(p = '/v1/send', agent = 'bot'): RequestDescription {
+  return {
+    request: {
+      id: 'r', time: new Date().toISOString(), method: 'POST', url: `https://mail.example${p}`, scheme: 'https', host: 'mail.example', port: 443,
+      path: p, segments: [], query: {}, headers: {}, body: { size: 2, sha256: 'abc', content_type: 'application/json', truncated: false }, egress_bytes: 2,
+    },
+    agent: { id: agent, labels: {} }, placeholders: [], grants: [],
+  };
+}
+
+function ctx(d: RequestDescription, decision: Partial<EngineDecision>, headers: Array<[string, string]> = [], signal = new AbortController().signal): RequestContext {
+  return {
+    description: d,
+    decision: { action: 'approve', reason: 'needs a human', rule: 'r', approval: { risk: 'high', timeout: '10s' }, policy_version: 'v', decision_us: 1, ...decision },
+    outgoing: { method: 'POST', url: new URL(d.request.url), headers: [['content-type', 'application/json'], ...headers], bodyTransforms: [] },
+    audit: {},
+    signal,
+  };
+}
+
+async function pendingFor(p: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const a = queue.list({ status: 'pending' }).find((x) => x.summary.path === p && queue.isHeld(x.id));
+    if (a) return a.id;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error('no held approval');
+}
+
+t.test('allow decisions pass untouched except for the stripped header', async (t) => {
+  const c = ctx(description(), { action: 'allow' }, [['Airlock-Approval', 'ap_x']]);
+  t.equal(await e.beforeForward!(c), undefined);
+  t.same(c.outgoing.headers, [['content-type', 'application/json']]);
+  t.equal(queue.list().length, 0, 'no approval for an allow');
+});
+
+t.test('approve holds until approved; deny carries the message', async (t) => {
+  const c1 = ctx(description('/a'), {});
+  const held = e.beforeForward!(c1);
+  await queue.approve(await pendingFor('/a'), { by: 'api' });
+  t.equal(await held, undefined);
+  t.match(c1.audit, { approval: 'approved', approved_by: 'api' });
+
+  const c2 = ctx(description('/b'), {});
+  const held2 = e.beforeForward!(c2);
+  const id = await pendingFor('/b');
+  await queue.deny(id, { by: 'api', message: 'no' });
+  t.match(await held2, { status: 403, type: 'approval-denied', extra: { approval_id: id, message: 'no' }, outcome: 'approval-denied' });
+});
+
+t.test('timeout and abort', async (t) => {
+  const r = (await e.beforeForward!(ctx(description('/c'), { approval: { risk: 'low', timeout: 0 } }))) as Rejection;
+  t.match(r, { status: 403, type: 'approval-timeout', extra: { retry_header: 'Airlock-Approval' } });
+  t.match(r.detail, /Airlock-Approval: ap_/);
+  const ac = new AbortController();
+  const held = e.beforeForward!(ctx(description('/d'), {}, [], ac.signal));
+  await pendingFor('/d');
+  ac.abort();
+  t.match(await held, { status: 499, outcome: 'client-aborted' });
+});
+
+t.test('retries: the header is honoured for the identical request only, and once', async (t) => {
+  const timedOut = (await e.beforeForward!(ctx(description('/e'), { approval: { risk: 'low', timeout: 0 } }))) as Rejection;
+  const id = timedOut.extra!.approval_id as string;
+  await queue.approve(id, { by: 'api' });
+  const other = await e.beforeForward!(ctx(description('/e', 'intruder'), {}, [['airlock-approval', id]]));
+  t.match(other, { status: 403, type: 'approval-invalid' }, 'another agent cannot use it');
+  const c = ctx(description('/e'), {}, [['airlock-approval', id]]);
+  t.equal(await e.beforeForward!(c), undefined, 'the identical retry passes');
+  t.same(c.outgoing.headers, [['content-type', 'application/json']], 'header stripped');
+  t.match(c.audit, { approval_id: id, approval: 'approved-retry' });
+  t.match(await e.beforeForward!(ctx(description('/e'), {}, [['airlock-approval', id]])), { status: 403, type: 'approval-invalid' });
+});
+
+t.test('grants reach the policy through describe', async (t) => {
+  const c = ctx(description('/g'), {});
+  const held = e.beforeForward!(c);
+  await queue.approve(await pendingFor('/g'), { by: 'api', grantMinutes: 5 });
+  await held;
+  const d = description('/g');
+  await e.describe!(d);
+  t.equal(d.grants.length, 1);
+  const elsewhere = description('/h');
+  await e.describe!(elsewhere);
+  t.equal(elsewhere.grants.length, 0);
+});
+
+t.test('a backlog of pending approvals is refused with 429', async (t) => {
+  for (let i = 0; i < 3; i++) await e.beforeForward!(ctx(description(`/f${i}`, 'flood'), { approval: { risk: 'low', timeout: 0 } }));
+  t.match(await e.beforeForward!(ctx(description('/f9', 'flood'), {})), { status: 429, type: 'approvals-backlog', headers: { 'retry-after': '60' } });
+});
