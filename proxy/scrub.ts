@@ -68,8 +68,8 @@ export class ForbiddenContentError extends Error {}
 export class Scrubber {
   private readonly re: RegExp;
   private readonly rules = new Map<string, { replace?: string; forbid?: string }>();
-  /** Every proper prefix of every form: the tails that must be held back between chunks. */
-  private readonly prefixes = new Set<string>();
+  /** Forms by their first character: to find a chunk tail that may start a form. */
+  private readonly byFirstChar = new Map<string, string[]>();
   readonly maxLength: number;
 
   /** Scrubs every form of each secret's value, replacing it with the secret's placeholder. */
@@ -88,7 +88,11 @@ export class Scrubber {
     const forms = [...this.rules.keys()].sort((a, b) => b.length - a.length);
     this.maxLength = forms[0]?.length ?? 0;
     this.re = forms.length ? new RegExp(forms.map(escapeRe).join('|'), 'g') : /(?!)/g;
-    for (const f of forms) for (let i = 1; i < f.length; i++) this.prefixes.add(f.slice(0, i));
+    for (const f of forms) {
+      const list = this.byFirstChar.get(f[0]!);
+      if (list) list.push(f);
+      else this.byFirstChar.set(f[0]!, [f]);
+    }
   }
 
   private replacementOf(match: string): string {
@@ -130,10 +134,18 @@ export class Scrubber {
   /** Start of the longest suffix of `text` that is a proper prefix of some form (text.length if none). */
   private heldFrom(text: string): number {
     for (let p = Math.max(0, text.length - this.maxLength + 1); p < text.length; p++) {
-      if (this.prefixes.has(text.slice(p))) return p;
+      const candidates = this.byFirstChar.get(text[p]!);
+      if (candidates && candidates.some((f) => f.length > text.length - p && startsAt(text, p, f))) return p;
     }
     return text.length;
   }
+
+}
+
+/** Whether text[p..] (to its end) equals the start of `form`. */
+function startsAt(text: string, p: number, form: string): boolean {
+  for (let i = 0; p + i < text.length; i++) if (text.charCodeAt(p + i) !== form.charCodeAt(i)) return false;
+  return true;
 }
 
 /** A streaming body scrubber: bytes in, bytes out, secrets replaced even across chunk boundaries. */

@@ -156,3 +156,15 @@ t.test('a large body through a real pipe keeps its bytes', async (t) => {
   t.equal(out.length, big.length - SECRET.length + PH.length);
   t.notOk(out.includes(SECRET));
 });
+
+t.test('a long secret (a 3 KiB PEM key) is scrubbed across chunk splits', async (t) => {
+  const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.alloc(2200, 7).toString('base64').replace(/.{64}/g, '$&\n')}\n-----END PRIVATE KEY-----\n`;
+  const s = new Scrubber([{ value: pem, placeholder: 'airlock-ph-pem-x' }]);
+  const body = Buffer.from(JSON.stringify({ key: pem, b64: Buffer.from(pem).toString('base64') }));
+  let bad = 0;
+  for (let i = 0; i <= body.length; i += 97) {
+    const out = (await collect(new ScrubStream(s), [body.subarray(0, i), body.subarray(i)])).toString();
+    if (out.includes('BEGIN PRIVATE KEY') || out.includes(Buffer.from(pem).toString('base64').slice(8, 60)) || !out.includes('airlock-ph-pem-x')) bad++;
+  }
+  t.equal(bad, 0);
+});
