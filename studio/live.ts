@@ -12,11 +12,22 @@ export interface LiveMessage {
 
 export class Hub {
   private readonly clients = new Set<WebSocket>();
+  private readonly sessions = new Map<WebSocket, string>();
 
-  add(ws: WebSocket): void {
+  /** Adds a client; `session` lets a logout end that session's live feeds at once. */
+  add(ws: WebSocket, session?: string): void {
     this.clients.add(ws);
-    ws.on('close', () => this.clients.delete(ws));
-    ws.on('error', () => this.clients.delete(ws));
+    if (session) this.sessions.set(ws, session);
+    const drop = (): void => {
+      this.clients.delete(ws);
+      this.sessions.delete(ws);
+    };
+    ws.on('close', drop);
+    ws.on('error', drop);
+  }
+
+  closeSession(session: string): void {
+    for (const [ws, s] of this.sessions) if (s === session) ws.close(4001, 'logged out');
   }
 
   get size(): number {
@@ -35,6 +46,7 @@ export class Hub {
   closeAll(): void {
     for (const ws of this.clients) ws.terminate();
     this.clients.clear();
+    this.sessions.clear();
   }
 }
 

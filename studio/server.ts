@@ -153,7 +153,10 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   });
 
   app.post('/api/logout', async (req, reply) => {
-    sessions.destroy(req.session?.id);
+    if (req.session) {
+      sessions.destroy(req.session.id);
+      ctx.hub.closeSession(req.session.id);
+    }
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
   });
@@ -192,9 +195,10 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (url !== '/api/ws' && !url.startsWith('/api/ws?')) return refuse(socket, 404, 'Not Found');
     if (!origins.hostAllowed(req.headers.host)) return refuse(socket, 421, 'Misdirected Request');
     if (!origins.originAllowed(req.headers.origin)) return refuse(socket, 403, 'Forbidden');
-    if (!sessionOf(req.headers.cookie)) return refuse(socket, 401, 'Unauthorized');
+    const session = sessionOf(req.headers.cookie);
+    if (!session) return refuse(socket, 401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      ctx.hub.add(ws);
+      ctx.hub.add(ws, session.id);
       let alive = true;
       ws.on('pong', () => (alive = true));
       const beat = setInterval(() => {

@@ -106,6 +106,16 @@ t.test('the WebSocket needs the session cookie and the studio Origin', async (t)
   t.equal(await tryWs({ cookie }), 403, 'no Origin at all');
   t.equal(await tryWs({ origin: studioBase, cookie, host: 'evil.example' }), 421, 'foreign Host (DNS rebinding)');
   t.equal(await tryWs({ origin: studioBase, cookie }), 101, 'the studio itself connects');
+
+  // Logging out ends that session's live feed at once.
+  const { csrf } = (await login.json()) as { csrf: string };
+  const ws = new WebSocket(`${studioBase.replace('http', 'ws')}/api/ws`, { headers: { origin: studioBase, cookie } });
+  await new Promise((r) => ws.once('open', r));
+  const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+  const out = await fetch(`${studioBase}/api/logout`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf } });
+  t.equal(out.status, 200);
+  t.equal(await closed, 4001, 'the socket was closed by the logout');
+  t.equal(await tryWs({ origin: studioBase, cookie }), 401, 'the old cookie no longer opens one');
 });
 
 t.test('a held request is approved in the browser and the client gets its response', async (t) => {
