@@ -24,6 +24,7 @@ interface RunOptions {
   secret?: string[];
   secrets: boolean;
   hide?: string[];
+  allowUnixSockets?: boolean;
 }
 
 /** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
@@ -89,6 +90,7 @@ export function register(program: Command): void {
     .option('--secret <name[=VAR,...]>', 'export only these secrets\' placeholders, optionally under other variable names (repeatable)', collect)
     .option('--no-secrets', 'export no secret placeholders')
     .option('--hide <path>', 'also hide this file or folder inside the sandbox (repeatable)', collect)
+    .option('--allow-unix-sockets', 'let the sandboxed command create Unix sockets (tools such as the tsx CLI need them); host sockets in shared folders then become reachable')
     .argument('<command...>', 'the command and its arguments, after --')
     .action(async (command: string[], opts: RunOptions) => {
       const home = resolveHome(opts.home);
@@ -100,7 +102,7 @@ export function register(program: Command): void {
       const caCert = caCertPath(home);
       if (!fs.existsSync(caCert)) throw new CliError(`Airlock's CA certificate ${caCert} is missing (airlock start creates it)`);
 
-      let sandbox: { bwrap: string; userNamespace: boolean } | false = false;
+      let sandbox: { bwrap: string; userNamespace: boolean; allowUnixSockets?: boolean } | false = false;
       if (opts.sandbox) {
         const support = sandboxSupport();
         if (!support.available) {
@@ -109,7 +111,10 @@ export function register(program: Command): void {
               'To run it anyway with proxy environment variables only (a program that ignores them bypasses Airlock), add --no-sandbox.',
           );
         }
-        sandbox = { bwrap: support.bwrap, userNamespace: support.userNamespace };
+        sandbox = { bwrap: support.bwrap, userNamespace: support.userNamespace, allowUnixSockets: !!opts.allowUnixSockets };
+        if (opts.allowUnixSockets) {
+          process.stderr.write('airlock: warning: --allow-unix-sockets: Unix sockets on the shared filesystem (tmux, ssh-agent, X11, Docker) are reachable from the sandbox; hide them with --hide\n');
+        }
       } else {
         process.stderr.write('airlock: warning: --no-sandbox: the agent only gets proxy environment variables; a program that ignores them reaches the network without Airlock\n');
       }

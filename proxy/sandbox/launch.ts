@@ -33,6 +33,8 @@ const insideScript = fileURLToPath(new URL('./inside.mjs', import.meta.url));
 export interface SandboxSpec {
   bwrap: string;
   userNamespace: boolean;
+  /** Let the agent create Unix sockets (then host socket files on the shared filesystem are reachable). */
+  allowUnixSockets?: boolean;
 }
 
 export interface LaunchOptions {
@@ -117,7 +119,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       fs.copyFileSync(o.caCert, path.join(runDir, 'ca.pem'));
       fs.chmodSync(path.join(runDir, 'ca.pem'), 0o644);
       const filterFile = path.join(runDir, 'seccomp.bpf');
-      fs.writeFileSync(filterFile, seccompProgram());
+      fs.writeFileSync(filterFile, seccompProgram({ allowUnixSockets: o.sandbox.allowUnixSockets }));
       filterFd = fs.openSync(filterFile, 'r');
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,

@@ -62,10 +62,14 @@ interface Insn {
   label?: Label;
 }
 
-function archBlock(a: ArchSyscalls): Insn[] {
+function archBlock(a: ArchSyscalls, blockUnix: boolean): Insn[] {
   const out: Insn[] = [{ code: LD_W_ABS, k: OFF_NR }];
   if (a.x32) out.push({ code: JGE_K, k: 0x40000000, jt: 'eperm' });
   if (a.socketcall !== undefined) out.push({ code: JEQ_K, k: a.socketcall, jt: 'eperm' });
+  if (!blockUnix) {
+    out.push({ code: JEQ_K, k: a.ioUringSetup, jt: 'enosys', jf: 'allow' });
+    return out;
+  }
   out.push({ code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' });
   out.push({ code: JEQ_K, k: a.socket, jf: 'allow' });
   out.push({ code: LD_W_ABS, k: OFF_ARG0_LOW });
@@ -73,17 +77,21 @@ function archBlock(a: ArchSyscalls): Insn[] {
   return out;
 }
 
-/** The filter as bytes, for bubblewrap's --seccomp. Throws on an architecture it does not know. */
-export function seccompProgram(arch: string = process.arch): Buffer {
+/**
+ * The filter as bytes, for bubblewrap's --seccomp. Throws on an architecture it does not know.
+ * `allowUnixSockets` (airlock run --allow-unix-sockets) keeps only the io_uring rule.
+ */
+export function seccompProgram(opts: { allowUnixSockets?: boolean } = {}, arch: string = process.arch): Buffer {
+  const blockUnix = !opts.allowUnixSockets;
   const spec = native[arch];
   if (!spec) throw new Error(`no seccomp filter for architecture ${arch}`);
   const insns: Insn[] = [
     { code: LD_W_ABS, k: OFF_ARCH },
     { code: JEQ_K, k: spec.main.audit, jf: 'compat' },
-    ...archBlock(spec.main),
+    ...archBlock(spec.main, blockUnix),
     // The accumulator still holds the arch here: a process of any third ABI is refused outright.
     { code: JEQ_K, k: spec.compat.audit, jf: 'eperm', label: 'compat' },
-    ...archBlock(spec.compat),
+    ...archBlock(spec.compat, blockUnix),
     { code: RET_K, k: RET_ALLOW, label: 'allow' },
     { code: RET_K, k: RET_ERRNO | EACCES, label: 'eacces' },
     { code: RET_K, k: RET_ERRNO | EPERM, label: 'eperm' },

@@ -123,6 +123,20 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.ok(world.dns.queries.includes('dns-allowed.test'), 'the DNS server does see lookups the proxy makes after an allow');
 });
 
+t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so)', async (t) => {
+  const before = hostSocketHits;
+  const script = [
+    `node -e "require('net').connect('${hostSocket}').on('connect',()=>console.log('unix=CONNECTED')).on('error',e=>console.log('unix='+e.code))"`,
+    `curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-allow-unix 2>/dev/null; echo curl=$?`,
+  ].join('\n');
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--allow-unix-sockets', '--', 'sh', '-c', script], { cwd: world.work });
+  const r = results(run.stdout);
+  t.match(run.stderr, /warning: --allow-unix-sockets/);
+  t.equal(r.unix, 'CONNECTED', 'the host Unix socket is reachable, so the filter is what stopped it before');
+  t.equal(hostSocketHits, before + 1);
+  t.equal(r.curl, '7', 'TCP is still confined to the proxy');
+});
+
 t.test('no controlling terminal inside: TIOCSTI cannot type into the user\'s shell', async (t) => {
   // `script` gives airlock run a pseudo-terminal, as an interactive user would have.
   const probeTty = path.join(world.dir, 'tty.py');
