@@ -111,8 +111,14 @@ export class LiveFeed extends EventTarget {
         /* ignore malformed frames */
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
+      if (ev.code === 4001) {
+        // The session was logged out (here or in another tab).
+        this.stop();
+        authEvents.dispatchEvent(new Event('logged-out'));
+        return;
+      }
       this.setState('reconnecting');
       const delay = Math.min(5000, 250 * 2 ** this.retry++);
       this.timer = window.setTimeout(() => this.connect(), delay);
