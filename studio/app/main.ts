@@ -126,11 +126,12 @@ export class AirlockStudio extends LightElement {
   }
 
   private async logout(): Promise<void> {
+    live.stop();
     try {
       await api('POST', '/api/logout');
     } finally {
-      live.stop();
       this.auth = 'out';
+      this.loginError = '';
     }
   }
 
