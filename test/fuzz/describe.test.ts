@@ -11,6 +11,8 @@ import type { RequestDescription } from '../../engine/types.ts';
 await loadAdapters();
 const agent = { id: 'fuzz-agent', labels: { team: 'fuzz' } };
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 500);
+/** AIRLOCK_FUZZ_SEED=<seed printed by a failure> replays that run. */
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
 // ---- generators -------------------------------------------------------------------------------
 
@@ -207,7 +209,7 @@ t.test('any request: only DescribeError, and the output keeps the contract', asy
       described++;
       checkContract(d, secrets);
     }
-  }), { numRuns });
+  }), { numRuns, ...seed });
   t.ok(described > numRuns / 10, `a real share of generated requests were describable (${described}/${numRuns})`);
 });
 
@@ -221,7 +223,7 @@ t.test('URLs alone: weird hosts, numeric IPs, IDN, userinfo, encodings', async (
       // Whatever spelling of an IPv4 address came in, the policy sees the dotted-quad form.
       if (/^[0-9.]+$/.test(d.request.host) && !/^\d{1,3}(\.\d{1,3}){3}$/.test(d.request.host)) throw new Error(`numeric host not canonical: ${d.request.host}`);
     }
-  }), { numRuns });
+  }), { numRuns, ...seed });
   t.ok(described > 0);
 });
 
@@ -246,7 +248,7 @@ t.test('Object.prototype names in headers, query and form bodies are plain data'
     if (!d) throw new Error(`a request with a ${name} field could not be described`);
     checkContract(d, []);
     if (!Object.hasOwn(d.request.query, name) || !Object.hasOwn(d.request.headers, name.toLowerCase())) throw new Error(`${name} lost`);
-  }), { numRuns: 50 });
+  }), { numRuns: 50, ...seed });
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype was not polluted');
 });
 
@@ -268,7 +270,7 @@ t.test('placeholders are found wherever they are, however they are encoded in th
     if (!d) throw new Error('not describable');
     const use = d.placeholders.find((u) => u.name === 'demo');
     if (!use || !use.where.includes(w)) throw new Error(`placeholder in ${w} (${p}) not reported: ${JSON.stringify(d.placeholders)}`);
-  }), { numRuns: 100 });
+  }), { numRuns: 100, ...seed });
   t.pass('placeholders reported');
 });
 
