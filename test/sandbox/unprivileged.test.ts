@@ -1,0 +1,81 @@
+// The sandbox for a normal user: `airlock run` without root needs a user namespace too. When the
+// tests run as root, the CLI is started as uid 65534 (nobody) with setpriv, so the unprivileged
+// path is what runs either way. Airlock is stood in for by a small HTTP server on the state
+// folder's proxy.sock that authenticates the per-run token (the real proxy runs as root here and
+// its socket is private to root).
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { AgentStore, parseProxyAuthorization } from '../../engine/agents.ts';
+import { airlockBin, results } from './helpers.ts';
+
+const asRoot = process.getuid?.() === 0;
+const uid = asRoot ? 65534 : process.getuid!();
+const gid = asRoot ? 65534 : process.getgid!();
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-unpriv-'));
+const home = path.join(dir, 'home');
+const work = path.join(dir, 'work');
+const tmp = path.join(dir, 'tmp');
+for (const d of [home, work, tmp]) fs.mkdirSync(d, { mode: 0o700 });
+fs.writeFileSync(path.join(home, 'ca.pem'), 'stand-in CA\n');
+const agents = await AgentStore.open(home);
+await agents.add('bot');
+
+const seen: Array<{ url: string; agent?: string }> = [];
+const standIn = http.createServer((req, res) => {
+  void (async () => {
+    const creds = parseProxyAuthorization(req.headers['proxy-authorization']);
+    const agent = creds ? (await (await AgentStore.open(home)).authenticate(creds.name, creds.token))?.id : undefined;
+    seen.push({ url: req.url ?? '', agent });
+    res.end(`stand-in saw ${req.url} as ${agent ?? 'nobody'}\n`);
+  })();
+});
+await new Promise<void>((resolve) => standIn.listen(path.join(home, 'proxy.sock'), resolve));
+t.teardown(async () => {
+  standIn.closeAllConnections();
+  await new Promise((r) => standIn.close(r));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+if (asRoot) {
+  fs.chmodSync(dir, 0o755);
+  for (const p of [home, work, tmp, ...fs.readdirSync(home).map((f) => path.join(home, f))]) fs.chownSync(p, uid, gid);
+}
+
+t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, async (t) => {
+  const probe = [
+    'echo uid=$(id -u)',
+    'echo capeff=$(awk \'/^CapEff/ {print $2}\' /proc/self/status)',
+    'echo via_proxy=$(curl -sS -m 10 http://example.test/unpriv)',
+    "curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:9/ 2>/dev/null; echo direct=$?",
+    `echo home_entries=$(ls -A '${home}' | wc -l)`,
+  ].join('\n');
+  const cli = [process.execPath, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
+  // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
+  // unprivileged user cannot: drop it for that run.
+  const argv = asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'env', '-u', 'NODE_OPTIONS', ...cli] : cli;
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: work };
+  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  t.equal(run.code, 0, `ran (stderr: ${run.stderr.trim()})`);
+  const r = results(run.stdout);
+  t.equal(r.uid, String(uid), 'the command runs as the unprivileged user');
+  t.equal(r.capeff, '0000000000000000', 'with no capabilities');
+  t.equal(r.via_proxy, 'stand-in saw http://example.test/unpriv as bot', 'the proxy is reached and the per-run token authenticates');
+  t.equal(r.direct, '7', 'a direct connection has no route');
+  t.equal(r.home_entries, '0', 'the state folder is hidden');
+  t.same(seen.map((s) => s.url), ['http://example.test/unpriv']);
+});
