@@ -132,6 +132,14 @@ t.test('a held request is approved in the browser and the client gets its respon
   page.setDefaultTimeout(15_000);
   await page.goto(`${studioBase}/#token=${adminToken}`);
   await page.waitForSelector('.cm-content');
+  // Record desktop notifications instead of showing them (headless has no notification centre).
+  // (A string, not a function: tsx's transpiled classes reference a helper the page doesn't have.)
+  await page.evaluate(`
+    window.__notes = [];
+    window.Notification = function (title, opts) { window.__notes.push({ title, body: (opts || {}).body }); };
+    window.Notification.permission = 'granted';
+    window.Notification.requestPermission = async () => 'granted';
+  `);
   await page.click('nav >> a[href="#/approvals"]');
   await page.waitForSelector('[data-testid=approvals-empty]');
   await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
@@ -183,7 +191,17 @@ t.test('a held request is approved in the browser and the client gets its respon
 
   // Step-up: a critical request needs a TOTP code; without one or with a wrong one it stays held.
   const { secret } = await new TotpStore(home).enroll();
+  // While the human looks at another page, a new approval raises a desktop notification.
+  await page.click('nav >> a[href="#/traffic"]');
   const critical = curl('DELETE', `http://api.example:${upPort}/v1/things/1`);
+  await page.waitForFunction(() => (window as unknown as { __notes: unknown[] }).__notes.length === 1, undefined, { timeout: 5000 }).catch(async (err) => {
+    const dbg = await page.evaluate(() => JSON.stringify([typeof Notification, (Notification as unknown as { permission: string }).permission, document.hasFocus(), (window as unknown as { __notes: unknown }).__notes, document.querySelector('approvals-view')?.textContent?.slice(0, 200)]));
+    throw new Error(`${err.message} ${dbg}`);
+  });
+  const note = await page.evaluate(() => (window as unknown as { __notes: Array<{ title: string; body?: string }> }).__notes[0]!);
+  t.match(note, { title: /approval needed/, body: /bot: DELETE http:\/\/api\.example:\d+\/v1\/things\/1/ });
+  await page.waitForSelector('[data-testid=pending-badge]');
+  await page.click('nav >> a[href="#/approvals"]');
   await page.waitForSelector('[data-approval] input[name=totp]');
   t.ok(await page.isDisabled('[data-approval] [data-action=grant]'), 'no "allow similar" for critical risk');
   await page.click('[data-approval] [data-action=approve]');
