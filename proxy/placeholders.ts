@@ -1,12 +1,13 @@
 // Finds secret placeholders in request text. Runs on the hot path over every header value, the
-// path, the query and the captured body, so the common case (no placeholder) is one scan with a
-// single precompiled regex for the shared prefix `airlock-ph-` in every encoding we look for. Only
-// when that prefix shows up do we check each secret exactly.
+// path, the query and the captured body, so the common case (no placeholder) is a few substring
+// searches for the shared prefix `airlock-ph-` in each encoding we look for (plus one regex for
+// escaped spellings, only on text containing '%' or '\'). Only when a prefix shows up do we check
+// each secret exactly.
 //
 // Encoded forms matter because a prompt-injected agent trying to smuggle a placeholder somewhere
 // it is not bound may encode it; the policy should still see that a placeholder is headed there.
-// Detected forms: raw, base64, base64url (at any byte alignment), hex (either case), and
-// percent-encoding (any subset of characters encoded).
+// Detected forms: raw, base64, base64url (at any byte alignment), hex (lower or upper case), and
+// escapes of any subset of characters (%XX, \uXXXX, \xXX).
 import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
 
@@ -42,6 +43,11 @@ export function percentDecodeLenient(text: string): string {
   return text.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
+/** Decodes JSON/JavaScript \uXXXX and \xXX escapes leniently (for a placeholder hidden in a JSON string). */
+export function escapeDecodeLenient(text: string): string {
+  return text.replace(/\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})/g, (_, u: string | undefined, x: string | undefined) => String.fromCharCode(parseInt(u ?? x!, 16)));
+}
+
 /** Every encoded spelling of `s` we detect, exact (no case folding except hex). */
 export function encodedForms(s: string): string[] {
   const bytes = Buffer.from(s, 'utf8');
@@ -49,32 +55,28 @@ export function encodedForms(s: string): string[] {
   return [...new Set([s, ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase()])];
 }
 
-/** The prefix base64/base64url/hex encoded (hex letters in either case). */
-function encodedPrefixAlternatives(): string[] {
-  const hexAnyCase = Buffer.from(PLACEHOLDER_PREFIX).toString('hex').replace(/[a-f]/g, (c) => `[${c}${c.toUpperCase()}]`);
-  return [...encodedForms(PLACEHOLDER_PREFIX).filter((f) => f !== PLACEHOLDER_PREFIX && !/^[0-9a-fA-F]+$/.test(f)).map(escapeRe), hexAnyCase];
-}
+/** The prefix raw, base64/base64url (each alignment) and hex (lower or upper case). */
+const PREFIX_FORMS = encodedForms(PLACEHOLDER_PREFIX);
+/** The same without the raw spelling: when one shows up, each secret's encoded forms are checked. */
+const ENCODED_PREFIX_FORMS = PREFIX_FORMS.filter((f) => f !== PLACEHOLDER_PREFIX);
 
-/** The prefix with any subset of its characters percent-encoded (hex digits in either case). */
+/** The prefix with any subset of its characters escaped as %XX, \u00XX or \xXX (hex in either case). */
 function percentPrefix(): string {
   return [...PLACEHOLDER_PREFIX].map((c) => {
     const code = c.charCodeAt(0).toString(16);
-    return `(?:${escapeRe(c)}|%${code[0]}[${code[1]!.toLowerCase()}${code[1]!.toUpperCase()}])`;
+    const hex = `${code[0]}[${code[1]!.toLowerCase()}${code[1]!.toUpperCase()}]`;
+    return `(?:${escapeRe(c)}|%${hex}|\\\\u00${hex}|\\\\x${hex})`;
   }).join('');
 }
 
-/** The cheap pre-filter: the prefix in any detected spelling. */
-const PREFIX_RE = new RegExp([escapeRe(PLACEHOLDER_PREFIX), ...encodedPrefixAlternatives(), percentPrefix()].join('|'));
-/** Whether a text may hold a base64/hex encoded placeholder (then each secret is checked). */
-const ENCODED_PREFIX_RE = new RegExp(encodedPrefixAlternatives().join('|'));
+/** The prefix with escaped characters; only tried on text that has a '%' or '\\' at all. */
+const ESCAPED_PREFIX_RE = new RegExp(percentPrefix());
 
 interface Entry {
   name: string;
   placeholder: string;
-  /** Encoded spellings (base64/base64url cores) checked when an encoded prefix shows up. */
+  /** Encoded spellings (base64/base64url cores, hex) checked when an encoded prefix shows up. */
   encoded: string[];
-  /** Lowercase hex of the placeholder (compared with the lowercased text). */
-  hex: string;
 }
 
 export class PlaceholderIndex implements Finder {
@@ -86,9 +88,7 @@ export class PlaceholderIndex implements Finder {
   constructor(secrets: Iterable<[string, string]>) {
     this.entries = [];
     for (const [name, placeholder] of secrets) {
-      const hex = Buffer.from(placeholder).toString('hex');
-      const forms = encodedForms(placeholder).filter((f) => f !== placeholder && f.toLowerCase() !== hex);
-      this.entries.push({ name, placeholder, encoded: forms, hex });
+      this.entries.push({ name, placeholder, encoded: encodedForms(placeholder).filter((f) => f !== placeholder) });
       this.byPlaceholder.set(placeholder, name);
     }
     this.maxLength = Math.max(0, ...this.entries.map((e) => e.placeholder.length));
@@ -100,7 +100,10 @@ export class PlaceholderIndex implements Finder {
 
   /** Names of the secrets whose placeholder occurs in `text`, raw or encoded. */
   find(text: string): string[] {
-    if (this.entries.length === 0 || !PREFIX_RE.test(text)) return [];
+    if (this.entries.length === 0) return [];
+    // The pre-filter: plain substring searches (much faster in V8 than one regex alternation).
+    const mayBeEscaped = text.includes('%') || text.includes('\\');
+    if (!PREFIX_FORMS.some((f) => text.includes(f)) && !(mayBeEscaped && ESCAPED_PREFIX_RE.test(text))) return [];
     const found = new Set<string>();
     // Raw: look up each prefix occurrence directly.
     for (let i = text.indexOf(PLACEHOLDER_PREFIX); i !== -1; i = text.indexOf(PLACEHOLDER_PREFIX, i + 1)) {
@@ -109,13 +112,12 @@ export class PlaceholderIndex implements Finder {
     }
     if (found.size === this.entries.length) return [...found];
     // Encoded forms are rarer; only when their prefix shows up is each secret checked exactly.
-    const encoded = ENCODED_PREFIX_RE.test(text);
-    const decoded = text.includes('%') ? percentDecodeLenient(text) : '';
+    const encoded = ENCODED_PREFIX_FORMS.some((f) => text.includes(f));
+    const decoded = mayBeEscaped ? percentDecodeLenient(escapeDecodeLenient(text)) : '';
     if (!encoded && !decoded.includes(PLACEHOLDER_PREFIX)) return [...found];
-    const lower = encoded ? text.toLowerCase() : '';
     for (const e of this.entries) {
       if (found.has(e.name)) continue;
-      if ((encoded && (e.encoded.some((f) => text.includes(f)) || lower.includes(e.hex))) || (decoded && decoded.includes(e.placeholder))) found.add(e.name);
+      if ((encoded && e.encoded.some((f) => text.includes(f))) || (decoded && decoded.includes(e.placeholder))) found.add(e.name);
     }
     return [...found];
   }
