@@ -98,7 +98,9 @@ export class ProxyServer {
   private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly deps: ProxyDeps) {
-    this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize }));
+    // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
+    // Host itself (absolute-form takes the target's authority, tunnels require a matching Host).
+    this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize, requireHostHeader: false }));
     this.inner.on('request', (req, res) => void this.onRequest(req, res));
     this.inner.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket as net.Socket, head));
     const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
@@ -119,6 +121,7 @@ export class ProxyServer {
   createListener(): http.Server {
     const server = this.configure(http.createServer({
       maxHeaderSize: this.deps.maxHeaderSize,
+      requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, this.deps.timeouts.headersMs),
     } as http.ServerOptions));
     server.on('request', (req, res) => void this.onRequest(req, res));
@@ -308,6 +311,7 @@ export class ProxyServer {
   private absoluteTarget(req: http.IncomingMessage): string | Rejection {
     const target = req.url ?? '';
     if (!/^https?:\/\//i.test(target)) return refusals.bad('this is a proxy: send absolute-form requests (http://host/path) or CONNECT');
+    if (req.headers.host === undefined && req.httpVersionMinor >= 1) return refusals.bad('an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)');
     const url = parseUrl(target);
     if (!url) return refusals.bad('request target is not a valid absolute URL');
     if (url.username || url.password || /^https?:\/\/[^/?#]*@/i.test(target)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
@@ -336,6 +340,17 @@ export class ProxyServer {
   }
 
   private async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    const origin = ctx.outgoing.url.origin;
+    const r = await this.runBeforeForward(ctx);
+    // The destination is what the policy decided on: an enforcer may change path, query and
+    // headers, never scheme, host or port.
+    if (!r && ctx.outgoing.url.origin !== origin) {
+      return { status: 502, type: 'enforcer-error', title: 'Enforcer error', detail: 'an enforcer changed the request destination; refused', outcome: 'error' };
+    }
+    return r;
+  }
+
+  private async runBeforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
     let approvalHandled = false;
     for (const e of this.deps.enforcers) {
       if (e.handlesApproval) approvalHandled = true;

@@ -54,6 +54,9 @@ t.test('protocol', async (t) => {
     const trick = await rawExchange(px.proxyPort, get(`http://api.github.com@${origin}/x`, origin));
     t.equal(status(trick), 400, 'user@host deception is refused');
     t.equal(status(await rawExchange(px.proxyPort, get('/x', origin))), 400, 'origin-form is not a proxy request');
+    const noHost = await rawExchange(px.proxyPort, `GET http://${origin}/nohost HTTP/1.1\r\nProxy-Authorization: ${px.auth}\r\n\r\n`);
+    t.equal(status(noHost), 400, 'HTTP/1.1 without Host');
+    t.match(noHost, /application\/problem\+json/);
     t.equal(status(await rawExchange(px.proxyPort, get(`ftp://${origin}/x`, origin))), 400);
   });
 
