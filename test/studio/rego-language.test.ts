@@ -1,0 +1,52 @@
+// The editor's Rego tokenizer: keywords, strings (with escapes and multi-line raw strings),
+// comments, numbers, operators, brackets, rule heads and built-in namespaces.
+import t from 'tap';
+import { StringStream } from '@codemirror/language';
+import { regoParser, type RegoState } from '../../studio/app/rego-language.ts';
+
+/** Tokenizes source text line by line: [text, style] pairs without whitespace. */
+function tokens(src: string): Array<[string, string | null]> {
+  const state: RegoState = regoParser.startState!(4);
+  const out: Array<[string, string | null]> = [];
+  for (const line of src.split('\n')) {
+    const stream = new StringStream(line, 4, 4);
+    while (!stream.eol()) {
+      const style = regoParser.token(stream, state);
+      const text = stream.current();
+      if (text.trim()) out.push([text, style]);
+      stream.start = stream.pos;
+    }
+  }
+  return out;
+}
+
+t.test('a rule with keywords, strings, operators and a comment', async (t) => {
+  const got = tokens('package airlock\n\nimport rego.v1\n\ndecision := {"action": "allow"} if { # ok\n\tsome x in input.list\n\tx >= 10\n}');
+  t.same(got.slice(0, 7), [
+    ['package', 'keyword'], ['airlock', 'variableName'],
+    ['import', 'keyword'], ['rego', 'builtin'], ['.', 'punctuation'], ['v1', 'variableName'],
+    ['decision', 'def'],
+  ]);
+  t.same(tokens('decision := {"a": 1} if {')[1], [':=', 'operator']);
+  t.same(tokens('x := {"action": "allow"}').filter(([, s]) => s === 'string').map(([v]) => v), ['"action"', '"allow"']);
+  t.ok(got.some(([v, s]) => v === '# ok' && s === 'comment'));
+  t.ok(got.some(([v, s]) => v === 'some' && s === 'keyword'));
+  t.ok(got.some(([v, s]) => v === 'in' && s === 'keyword'));
+  t.ok(got.some(([v, s]) => v === 'input' && s === 'builtin'), 'input is a built-in namespace inside a body');
+  t.ok(got.some(([v, s]) => v === '>=' && s === 'operator'));
+  t.ok(got.some(([v, s]) => v === '10' && s === 'number'));
+  t.same(got.filter(([, s]) => s === 'bracket').map(([v]) => v), ['{', '}', '{', '}']);
+});
+
+t.test('strings keep escaped quotes; raw strings may span lines', async (t) => {
+  t.same(tokens('x := "a \\"quoted\\" b"'), [['x', 'def'], [':=', 'operator'], ['"a \\"quoted\\" b"', 'string']]);
+  const raw = tokens('re := `^a\n# not a comment\nb$` # after');
+  t.same(raw, [['re', 'def'], [':=', 'operator'], ['`^a', 'string'], ['# not a comment', 'string'], ['b$`', 'string'], ['# after', 'comment']]);
+});
+
+t.test('numbers, atoms and a rule head only at depth 0', async (t) => {
+  t.same(tokens('n := -1.5e3').at(-1), ['-1.5e3', 'number']);
+  t.same(tokens('ok := true')[2], ['true', 'atom']);
+  const nested = tokens('x := [\ny\n]');
+  t.same(nested[3], ['y', 'variableName'], 'an identifier at column 0 inside brackets is not a rule head');
+});
