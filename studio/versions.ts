@@ -135,6 +135,7 @@ export class VersionStore {
         if (err instanceof PolicyCompileError) throw new PublishError('the draft does not compile', err.problems);
         throw err;
       }
+      if (compiled.version === this.current) throw new PublishError(`nothing to publish: the draft is the live version ${compiled.version} already`);
       const tests = await runOpaTests(snap);
       if (!tests.ok) throw new PublishError(`the draft fails its tests (${tests.failed} failed)`, [], tests);
       const dest = this.dirOf(compiled.version);

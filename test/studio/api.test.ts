@@ -190,6 +190,10 @@ t.test('publish refuses a draft that does not compile or fails its tests; a good
   const blocked = await engine.decide(description('GET', 'https://blocked.example/x') as never);
   t.equal(blocked.action, 'deny');
 
+  const again = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
+  t.equal(again.statusCode, 422);
+  t.match(again.json().error, /nothing to publish/);
+
   const v3 = v2.replace('"blocked.example"', '"other.example"');
   await put(v3);
   r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
