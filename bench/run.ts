@@ -112,17 +112,18 @@ function streamTable(results: StreamResult[]): string {
   return lines.join('\n');
 }
 
-/** The proxy engineer's per-proxy benchmarks (bench/proxy/*.ts), run as they are, output kept. */
-function runProxyBenchmarks(): Array<{ file: string; status: number | null; output: string }> {
-  const dir = path.join(root, 'bench', 'proxy');
-  if (!fs.existsSync(dir)) return [];
-  const out: Array<{ file: string; status: number | null; output: string }> = [];
-  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.ts')).sort()) {
-    log(`bench/proxy/${f}`);
-    const r = spawnSync(process.execPath, [...tsRunner, path.join(dir, f)], { cwd: root, encoding: 'utf8', timeout: 10 * 60_000 });
-    out.push({ file: `bench/proxy/${f}`, status: r.status, output: `${r.stdout ?? ''}${r.status ? r.stderr ?? '' : ''}`.trim() });
-  }
-  return out;
+/** The proxy's own benchmark (bench/proxy/proxy.ts: HTTP sizes, HTTPS interception), run as it is, output kept. */
+function runProxyBenchmarks(): Array<{ file: string; status: number | null; output: string; json?: unknown }> {
+  const file = path.join(root, 'bench', 'proxy', 'proxy.ts');
+  if (!fs.existsSync(file)) return [];
+  log('bench/proxy/proxy.ts');
+  const jsonFile = path.join(tmp, 'proxy-bench.json');
+  const r = spawnSync(process.execPath, [...tsRunner, file, '--duration', String(Math.max(1, Math.round(durationMs / 2000))), '--json', jsonFile], { cwd: root, encoding: 'utf8', timeout: 10 * 60_000 });
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+  } catch { /* the script failed or wrote no JSON: its output says why */ }
+  return [{ file: 'bench/proxy/proxy.ts', status: r.status, output: `${r.stdout ?? ''}${r.status ? r.stderr ?? '' : ''}`.trim(), ...(json ? { json } : {}) }];
 }
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-run-'));
