@@ -458,6 +458,23 @@ export class ProxyServer {
           upRes.destroy();
           return fail(err as NodeJS.ErrnoException, false);
         }
+        if (!resTransforms.length) {
+          // Fast path: plain pipe (stream.pipeline allocates an AbortController and a DOMException
+          // per call, measurable at proxy request rates).
+          upRes.on('close', () => {
+            if (upRes.complete || settled) return;
+            if (ctx.signal.aborted) return done('client-aborted');
+            record.detail = 'response stream broke: the upstream closed the connection mid-body';
+            res.destroy();
+            done('upstream-error');
+          });
+          res.once('finish', () => done('forwarded'));
+          res.once('close', () => {
+            if (!res.writableFinished) upRes.destroy();
+          });
+          upRes.pipe(res);
+          return;
+        }
         const streams = [upRes, ...resTransforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
         pipeline(...streams, (err) => {
           if (err) {
