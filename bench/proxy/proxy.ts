@@ -170,6 +170,17 @@ process.stdout.write(`bench/proxy: ${durationMs / 1000}s per scenario, ${os.cpus
 const results: Record<string, Result> = {};
 const conc = 50;
 
+{
+  // Added latency, measured without queueing: one connection, one request at a time.
+  const url = `http://127.0.0.1:${ports.http}/1k`;
+  const direct = new Pool(`http://127.0.0.1:${ports.http}`, { connections: 1, pipelining: 1 });
+  results['direct-serial'] = await load('HTTP 1k keep-alive, 1 connection, direct', 1, async () => consume(await direct.request({ path: '/1k', method: 'GET' })));
+  await direct.close();
+  const via = new Pool(`http://127.0.0.1:${airlockPort}`, { connections: 1, pipelining: 1 });
+  results['airlock-serial'] = await load('HTTP 1k keep-alive, 1 connection, Airlock', 1, async () => consume(await via.request({ path: url, method: 'GET', headers: { 'proxy-authorization': proxyAuth } })));
+  await via.close();
+}
+
 for (const size of ['1k', '64k']) {
   const url = `http://127.0.0.1:${ports.http}/${size}`;
   const direct = new Pool(`http://127.0.0.1:${ports.http}`, { connections: conc, pipelining: 1 });
@@ -219,6 +230,7 @@ for (const size of ['1k', '64k']) {
 const ratio = (a?: Result, b?: Result): string => (a && b && b.rps ? `${((a.rps / b.rps) * 100).toFixed(0)}%` : 'n/a');
 const added = (a?: Result, b?: Result): string => (a && b ? `${(a.p50 - b.p50).toFixed(3)} ms` : 'n/a');
 process.stdout.write('\nratios (throughput relative to direct; added p50 latency):\n');
+process.stdout.write(`  HTTP 1k, 1 connection: Airlock adds ${added(results['airlock-serial'], results['direct-serial'])} at p50 (${ratio(results['airlock-serial'], results['direct-serial'])} of direct throughput)\n`);
 for (const size of ['1k', '64k']) {
   process.stdout.write(`  HTTP ${size} keep-alive: Airlock ${ratio(results[`airlock-${size}`], results[`direct-${size}`])} of direct, +${added(results[`airlock-${size}`], results[`direct-${size}`])} p50; tinyproxy ${ratio(results[`tinyproxy-${size}`], results[`direct-${size}`])}, +${added(results[`tinyproxy-${size}`], results[`direct-${size}`])} p50\n`);
 }
