@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type PolicyProblem } from '../engine/compile.ts';
 import { PolicyEngine } from '../engine/engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
+import { createTwoFilesPatch } from 'diff';
+import { listPolicyFiles } from '../engine/compile.ts';
 import type { EngineDecision, RequestDescription } from '../engine/types.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
 import { runOpaTests, type TestReport } from './versions.ts';
@@ -149,4 +151,36 @@ export class DraftEvaluator {
   async close(): Promise<void> {
     await this.engine.close();
   }
+}
+
+export interface FileDiff {
+  path: string;
+  status: 'added' | 'removed' | 'changed';
+  /** Unified diff (live → draft), capped. */
+  patch: string;
+}
+
+/** What publishing the draft would change: files added, removed and changed against the live policy. */
+export function diffDraft(draftDir: string, liveDir: string | undefined): FileDiff[] {
+  const read = (dir: string | undefined, rel: string): string | undefined => {
+    if (!dir) return undefined;
+    try {
+      return fs.readFileSync(path.join(dir, rel), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const list = (dir: string | undefined): string[] => (dir && fs.existsSync(dir) ? listPolicyFiles(dir).map((f) => f.split(path.sep).join('/')) : []);
+  const all = [...new Set([...list(draftDir), ...list(liveDir)])].sort();
+  const out: FileDiff[] = [];
+  for (const rel of all) {
+    const before = read(liveDir, rel);
+    const after = read(draftDir, rel);
+    if (before === after) continue;
+    const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
+    let patch = createTwoFilesPatch(`live/${rel}`, `draft/${rel}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
+    if (patch.length > 200_000) patch = `${patch.slice(0, 200_000)}\n… (diff truncated)\n`;
+    out.push({ path: rel, status, patch });
+  }
+  return out;
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RequestDescription } from '../../engine/types.ts';
 import type { StudioContext } from '../context.ts';
-import { checkDraft, formatRego, testDraft, validOverlay } from '../policy-tools.ts';
+import { checkDraft, diffDraft, formatRego, testDraft, validOverlay } from '../policy-tools.ts';
 import { PublishError } from '../versions.ts';
 
 function body(req: { body: unknown }): Record<string, unknown> {
@@ -48,6 +48,8 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
     ctx.hub.broadcast('draft', { action: 'reset' });
     return { ok: true, files: ctx.draft.list() };
   });
+
+  app.get('/api/policy/diff', async () => ({ live: ctx.liveDir() ?? null, files: diffDraft(ctx.draft.dir, ctx.liveDir()) }));
 
   app.post('/api/policy/check', async (req) => checkDraft(ctx.draft, validOverlay(body(req).files)));
 

@@ -97,6 +97,7 @@ export class PolicyView extends LightElement {
   @state() private evalError = '';
   @state() private captures: Capture[] = [];
   @state() private newFileOpen = false;
+  @state() private diff: Array<{ path: string; status: string; patch: string }> | undefined;
   @state() private loadError = '';
 
   private readonly buffers = new Map<string, Buffer>();
@@ -408,7 +409,11 @@ export class PolicyView extends LightElement {
 
   private openPublish(): void {
     this.publishResult = undefined;
+    this.diff = undefined;
     this.querySelector<HTMLDialogElement>('#publish-dialog')!.showModal();
+    api<{ files: Array<{ path: string; status: string; patch: string }> }>('GET', '/api/policy/diff')
+      .then((r) => (this.diff = r.files))
+      .catch(() => (this.diff = []));
   }
 
   private async publish(e: Event): Promise<void> {
@@ -614,6 +619,17 @@ export class PolicyView extends LightElement {
       <form method="dialog" @submit=${(e: Event) => this.publish(e)}>
         <h3 id="publish-title">Publish the draft</h3>
         <p class="muted small">The draft must compile and pass its <code>opa test</code> tests. It then becomes the live policy (hot reload, no restart) and a new version in the history.</p>
+        <div class="diff" data-testid="publish-diff">
+          ${this.diff === undefined
+            ? html`<p class="muted small">Comparing the draft with the live policy…</p>`
+            : this.diff.length === 0
+              ? html`<p class="muted small">The saved draft is the same as the live policy.</p>`
+              : html`<p class="small">${this.diff.length === 1 ? '1 file differs' : `${this.diff.length} files differ`} from the live policy:</p>
+                  ${this.diff.map(
+                    (f) => html`<details><summary class="mono small"><span class="tag ${f.status === 'removed' ? 'danger' : ''}">${f.status}</span> ${f.path}</summary>
+                      <pre class="mono small patch">${f.patch.split('\n').slice(3).map((l) => html`<span class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${l}\n</span>`)}</pre></details>`,
+                  )}`}
+        </div>
         <label for="publish-note">Note (optional)</label>
         <input id="publish-note" placeholder="What changed and why" />
         ${r?.ok ? html`<p class="ok" role="status" data-testid="publish-ok">Published version <span class="mono">${r.version?.slice(0, 8)}</span>. It is live.</p>` : nothing}

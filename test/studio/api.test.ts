@@ -29,7 +29,7 @@ t.test('every API route needs the session cookie', async (t) => {
   const routes: Array<[string, string]> = [
     ['GET', '/api/session'], ['GET', '/api/status'], ['GET', '/api/policy/files'], ['GET', '/api/policy/file?path=airlock.rego'],
     ['PUT', '/api/policy/file'], ['DELETE', '/api/policy/file?path=airlock.rego'], ['POST', '/api/policy/check'], ['POST', '/api/policy/fmt'],
-    ['POST', '/api/policy/evaluate'], ['POST', '/api/policy/publish'], ['POST', '/api/policy/rollback'], ['GET', '/api/policy/versions'],
+    ['POST', '/api/policy/evaluate'], ['POST', '/api/policy/publish'], ['POST', '/api/policy/rollback'], ['GET', '/api/policy/versions'], ['GET', '/api/policy/diff'],
     ['POST', '/api/policy/draft/reset'], ['GET', '/api/traffic/recent'], ['GET', '/api/captures'], ['GET', '/api/agents'], ['POST', '/api/agents'], ['DELETE', '/api/agents/x'],
     ['GET', '/api/secrets'], ['PUT', '/api/secrets/x'], ['GET', '/api/limits'], ['GET', '/api/replay/sources'], ['POST', '/api/replay'],
     ['GET', '/api/approvals'], ['GET', '/api/nonexistent'],
@@ -182,6 +182,11 @@ t.test('publish refuses a draft that does not compile or fails its tests; a good
 
   const v2 = basePolicy.replace('"GET"', '"GET"\n\tnot input.request.host == "blocked.example"');
   await put(v2);
+  await put('package airlock\n\nimport rego.v1\n\nextra := 1\n', 'extra.rego');
+  const diff = (await s2.call({ method: 'GET', url: '/api/policy/diff' })).json().files as Array<{ path: string; status: string; patch: string }>;
+  t.same(diff.map((f) => [f.path, f.status]), [['airlock.rego', 'changed'], ['extra.rego', 'added']]);
+  t.match(diff[0]!.patch, /\n\+\tnot input\.request\.host == "blocked\.example"\n/);
+  t.equal((await s2.call({ method: 'DELETE', url: '/api/policy/file?path=extra.rego' })).statusCode, 200);
   r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: { note: 'block one host' } });
   t.equal(r.statusCode, 200, r.body);
   const v2version = r.json().record.version as string;

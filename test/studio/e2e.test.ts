@@ -134,7 +134,11 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   const before = engine.version;
   await page.click('nav >> text=Policy');
   await page.click('#publish');
+  await page.waitForSelector('[data-testid=publish-diff] details');
+  t.match(await page.textContent('[data-testid=publish-diff]'), /changed\s+airlock\.rego/);
+  await page.click('[data-testid=publish-diff] summary');
   await page.fill('#publish-note', 'allow POST');
+  await shot('06a-publish-diff');
   await page.click('#publish-confirm');
   await page.waitForSelector('[data-testid=publish-ok], [data-testid=publish-error]');
   const publishError = page.locator('[data-testid=publish-error]');
