@@ -12,13 +12,12 @@
 // query directive in the query; a placeholder anywhere else is left as it is. A placeholder of a
 // secret the decision does not name is refused (403), never substituted.
 import fs from 'node:fs';
-import type { Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import type { Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 import { PlaceholderIndex } from './placeholders.ts';
 import { Scrubber, ScrubStream, scrubForms, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
-import { Transform as StreamTransform } from 'node:stream';
 import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -324,7 +323,7 @@ export class CredentialEnforcer implements Enforcer {
       head.statusCode = 502;
       head.headers.splice(0, head.headers.length, ['content-type', 'application/problem+json']);
       ctx.audit.scrub_refused = err.message;
-      return new StreamTransform({
+      return new Transform({
         transform(_chunk, _enc, cb) {
           cb();
         },
