@@ -136,12 +136,15 @@ export class StudioApi {
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   }
 
-  /** Waits (bounded) until `count` approvals are pending; returns them newest first. */
+  /**
+   * Waits (bounded) until `count` pending approvals hold a request (an approval is listed the moment
+   * it is created, just before its request is held); returns them newest first.
+   */
   async pending(count = 1, maxMs = 20_000): Promise<ApprovalRecord[]> {
     const until = Date.now() + maxMs;
     for (let i = 0; i < 1000 && Date.now() < until; i++) {
       const r = await this.call('GET', '/api/approvals?status=pending');
-      const list = (r.body.approvals ?? []) as ApprovalRecord[];
+      const list = ((r.body.approvals ?? []) as Array<ApprovalRecord & { held: boolean }>).filter((a) => a.held);
       if (list.length >= count) return list;
       await new Promise((res) => setTimeout(res, 25));
     }
