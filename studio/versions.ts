@@ -146,7 +146,11 @@ export class VersionStore {
         copyPolicyFolder(snap, tmp);
         fs.renameSync(tmp, dest);
       }
-      await activate({ ...compiled, dir: dest });
+      try {
+        await activate({ ...compiled, dir: dest });
+      } catch (err) {
+        throw new PublishError(`the proxy could not load the new policy, the old one stays live: ${(err as Error).message}`);
+      }
       const record: PolicyVersionRecord = {
         version: compiled.version,
         published: new Date().toISOString(),
@@ -177,7 +181,11 @@ export class VersionStore {
       if (err instanceof PolicyCompileError) throw new PublishError(`version ${version} no longer compiles`, err.problems);
       throw err;
     }
-    await activate(compiled);
+    try {
+      await activate(compiled);
+    } catch (err) {
+      throw new PublishError(`the proxy could not load version ${version}, the current one stays live: ${(err as Error).message}`);
+    }
     const record: PolicyVersionRecord = {
       version,
       published: new Date().toISOString(),
