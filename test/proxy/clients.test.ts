@@ -108,6 +108,8 @@ print(json.dumps(out))
     t.match(forwarded, { agent: 'agent-1', decision: { action: 'allow', rule: 'allow-all' }, status: 200, upstream_status: 200, policy_version: String, decision_us: Number, total_ms: Number, description: { request: { method: 'GET' }, agent: { id: 'agent-1', labels: { team: 'test' } } } });
     t.ok(records.some((r) => r.outcome === 'denied' && (r.decision as { rule: string }).rule === 'deny-path'));
     t.ok(records.some((r) => r.outcome === 'unauthenticated' && r.status === 407));
+    const upload = records.find((r) => String(r.url).endsWith('/upload')) as { outcome: string; description: { request: { body: { truncated: boolean; size: number } } } };
+    t.match(upload, { outcome: 'forwarded', description: { request: { body: { truncated: true, size: 3 * 1024 * 1024 } } } }, 'beyond the cap: described as truncated, streamed whole');
     t.equal(fs.statSync(px.airlock.audit.file).mode & 0o777, 0o600);
   });
 });

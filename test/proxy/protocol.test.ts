@@ -1,12 +1,15 @@
 // Protocol-level behaviour of the proxy on raw sockets: Host/SNI/CONNECT agreement, userinfo,
 // request smuggling shapes, oversized headers, slow clients, upstream failures, hop-by-hop headers,
 // redirects, h2c, WebSocket upgrades, destination safety end to end, and the Enforcer seam.
+import fs from 'node:fs';
 import net from 'node:net';
 import { Transform } from 'node:stream';
 import t from 'tap';
 import { WebSocketServer } from 'ws';
 import type { Enforcer } from '../../proxy/enforcers.ts';
-import { auditRecords, connectTunnel, httpUpstream, httpsUpstream, rawExchange, readResponse, startProxy, tlsOver } from './helpers.ts';
+import {
+  auditRecords, connectTunnel, httpUpstream, httpsUpstream, rawExchange, readResponse, startProxy, tempDir, tlsOver, upstreamCert,
+} from './helpers.ts';
 
 // Exercises every hook of the Enforcer seam on /seam/* paths only.
 const seam: Enforcer = {
@@ -33,7 +36,10 @@ const seam: Enforcer = {
 
 t.test('protocol', async (t) => {
   // The core alone (no approval/limit/credential enforcers): this file tests the seam itself.
-  const px = await startProxy(t, { builtinEnforcers: false, extraEnforcers: [seam], timeouts: { headersMs: 1500, upstreamMs: 2000 }, maxHeaderSize: 8 * 1024 });
+  const px = await startProxy(t, {
+    builtinEnforcers: false, extraEnforcers: [seam], timeouts: { headersMs: 1500, upstreamMs: 2000 }, maxHeaderSize: 8 * 1024,
+    resolve: ['api.github.com=127.0.0.1', 'wrong-name.example=127.0.0.1'],
+  });
   const up = await httpUpstream(t);
   const secure = await httpsUpstream(t, px.upstreamCert);
   const origin = `127.0.0.1:${up.port}`;
@@ -149,6 +155,30 @@ t.test('protocol', async (t) => {
     t.ok(body.length < 100000, 'the agent sees a short body and a closed connection, never a complete-looking one');
     const records = await auditRecords(px.airlock);
     t.ok(records.some((r) => r.url === `http://127.0.0.1:${rp}/x` && r.outcome === 'upstream-error' && r.upstream_status === 200));
+  });
+
+  t.test('upstream TLS is verified: wrong name or untrusted certificate → 502', async (t) => {
+    const host = `wrong-name.example:${secure.port}`;
+    const s = await tlsOver(await connectTunnel(px.proxyPort, host, px.auth), px.caFile, 'wrong-name.example');
+    s.write(`GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    const res = await readResponse(s);
+    s.destroy();
+    t.equal(res.status, 502, 'the upstream certificate does not name wrong-name.example');
+    t.match(res.body, /upstream TLS verification failed/);
+    const stranger = await httpsUpstream(t, upstreamCert(tempDir(t)));
+    const r2 = await rawExchange(px.proxyPort, get(`https://127.0.0.1:${stranger.port}/x`, `127.0.0.1:${stranger.port}`));
+    t.equal(status(r2), 502, 'a certificate from an untrusted CA');
+    t.equal(stranger.seen.length, 0);
+  });
+
+  t.test('the Unix socket speaks the same protocol, private to the user', async (t) => {
+    const sock = px.airlock.socketPath!;
+    t.equal(fs.statSync(sock).mode & 0o777, 0o600);
+    const viaSocket = (bytes: string): Promise<string> => rawExchange(0, bytes, { socket: net.connect(sock) });
+    t.equal(status(await viaSocket(get(`http://${origin}/unix`, origin))), 200);
+    t.equal(up.seen.at(-1)!.url, '/unix');
+    t.equal(status(await viaSocket(get(`http://${origin}/deny/unix`, origin))), 403);
+    t.equal(status(await viaSocket(`GET http://${origin}/x HTTP/1.1\r\nHost: ${origin}\r\n\r\n`)), 407, 'agents still authenticate');
   });
 
   t.test('hop-by-hop headers dropped both ways; redirects returned, not followed; h2c refused', async (t) => {
