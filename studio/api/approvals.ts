@@ -4,7 +4,7 @@
 // is broadcast to every connected browser the moment it happens: {type: "approval", data: {event:
 // created|resolved|expired|used, approval}} and {type: "grants", data: {event, grant}}.
 //
-//   GET    /api/approvals[?status=pending|approved|denied|expired]
+//   GET    /api/approvals[?status=pending|approved|denied|expired][&limit=200]  (all pending + newest resolved)
 //   GET    /api/approvals/:id
 //   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, via?}
 //   POST   /api/approvals/:id/grant     {minutes, path_pattern?, totp?, message?, via?}
@@ -82,9 +82,13 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
 
   app.get('/api/approvals', async (req, reply) => {
     if (!queue) return unavailable;
-    const status = (req.query as { status?: string }).status;
+    const q = req.query as { status?: string; limit?: string };
+    const status = q.status;
     if (status !== undefined && !STATUSES.has(status as ApprovalStatus)) return reply.code(400).send({ error: `status must be one of ${[...STATUSES].join(', ')}` });
-    const list = queue.list(status ? { status: status as ApprovalStatus } : {});
+    // Every pending approval, and the newest `limit` (default 200) resolved ones.
+    const limit = Math.min(2000, Math.max(0, Number(q.limit ?? 200) || 0));
+    let resolved = 0;
+    const list = queue.list(status ? { status: status as ApprovalStatus } : {}).filter((a) => a.status === 'pending' || resolved++ < limit);
     return { available: true, approvals: list.map((a) => approvalView(queue, a)), step_up_enrolled: queue.needsStepUp({ step_up: true, risk: 'critical' }) };
   });
 
