@@ -142,22 +142,22 @@ t.test('Host vs CONNECT target vs TLS SNI must agree (HTTPS interception)', asyn
   const target = `allowed.example:${up.port}`;
   const get = (host: string, path = '/'): string => `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
 
-  const ok = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(target), { idleMs: 1500 });
+  const ok = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(target), { responses: 1 });
   t.match(ok.text, /^HTTP\/1\.1 200/, 'control: matching CONNECT, SNI and Host is forwarded');
   t.equal(up.received.length, 1);
   t.equal(up.received[0]?.servername, 'allowed.example', 'the upstream saw the right SNI');
 
-  const sni = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem, servername: 'evil.example' }), get(target), { idleMs: 1500 });
+  const sni = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem, servername: 'evil.example' }), get(target), { responses: 1 });
   t.match(sni.text, /^HTTP\/1\.1 421/, 'SNI naming another host: 421');
-  const host = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(`evil.example:${up.port}`), { idleMs: 1500 });
+  const host = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(`evil.example:${up.port}`), { responses: 1 });
   t.match(host.text, /^HTTP\/1\.1 421/, 'Host naming another host: 421');
-  const port = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(`allowed.example:${up.port + 1}`), { idleMs: 1500 });
+  const port = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(`allowed.example:${up.port + 1}`), { responses: 1 });
   t.match(port.text, /^HTTP\/1\.1 421/, 'Host naming another port: 421');
-  const abs = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(target, `https://evil.example:${up.port}/`), { idleMs: 1500 });
+  const abs = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), get(target, `https://evil.example:${up.port}/`), { responses: 1 });
   t.match(abs.text, /^HTTP\/1\.1 421/, 'absolute-form naming another origin inside the tunnel: 421');
-  const noHost = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), 'GET / HTTP/1.0\r\n\r\n', { idleMs: 1500 });
+  const noHost = await exchange(await tlsTunnel(a.port, target, { auth: a.auth, ca: a.caPem }), 'GET / HTTP/1.0\r\n\r\n', { responses: 1 });
   t.match(noHost.text, /^HTTP\/1\.[01] 4\d\d/, 'no Host header: refused');
-  const evilTunnel = await exchange(await tlsTunnel(a.port, `evil.example:${up.port}`, { auth: a.auth, ca: a.caPem, servername: 'allowed.example' }), get(`allowed.example:${up.port}`), { idleMs: 1500 });
+  const evilTunnel = await exchange(await tlsTunnel(a.port, `evil.example:${up.port}`, { auth: a.auth, ca: a.caPem, servername: 'allowed.example' }), get(`allowed.example:${up.port}`), { responses: 1 });
   t.match(evilTunnel.text, /^HTTP\/1\.1 421/, 'CONNECT to a denied host dressed up with an allowed SNI and Host: 421');
   for (const r of [sni, host, port, abs, evilTunnel]) {
     const [res] = parseResponses(r.text);

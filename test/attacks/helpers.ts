@@ -258,12 +258,23 @@ export interface RawReply {
   closed: boolean;
 }
 
+export interface ExchangeOptions {
+  /** Stop reading after this long without a byte (default 700 ms, or 5 s when `responses` is set). */
+  idleMs?: number;
+  /** Hard bound on the whole exchange. */
+  maxMs?: number;
+  /** Pause between the parts of `data` (so each lands in its own packet). */
+  gapMs?: number;
+  /** Stop as soon as this many complete responses arrived (a CONNECT 200 preamble not counted). */
+  responses?: number;
+}
+
 /**
- * Writes bytes on a socket and reads until the peer closes it or is idle for `idleMs` (bounded by
- * `maxMs`). Works on a plain TCP socket or a TLS socket from tlsTunnel.
+ * Writes bytes on a socket and reads until the peer closes it, `responses` complete responses
+ * arrived, or it is idle for `idleMs` (bounded by `maxMs`). Plain TCP or a TLS socket from tlsTunnel.
  */
-export function exchange(socket: net.Socket, data: string | Buffer | Array<string | Buffer>, opts: { idleMs?: number; maxMs?: number; gapMs?: number } = {}): Promise<RawReply> {
-  const idleMs = opts.idleMs ?? 700;
+export function exchange(socket: net.Socket, data: string | Buffer | Array<string | Buffer>, opts: ExchangeOptions = {}): Promise<RawReply> {
+  const idleMs = opts.idleMs ?? (opts.responses ? 5000 : 700);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let idle: NodeJS.Timeout | undefined;
@@ -284,6 +295,10 @@ export function exchange(socket: net.Socket, data: string | Buffer | Array<strin
     socket.on('data', (c: Buffer) => {
       chunks.push(c);
       arm();
+      if (opts.responses) {
+        const text = Buffer.concat(chunks).toString('latin1').replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, '');
+        if (parseResponses(text).length >= opts.responses) finish(false);
+      }
     });
     socket.on('close', () => finish(true));
     socket.on('end', () => finish(true));
@@ -303,7 +318,7 @@ export function exchange(socket: net.Socket, data: string | Buffer | Array<strin
 }
 
 /** Opens a TCP connection to the proxy, sends raw bytes, reads the answer. */
-export function rawToProxy(port: number, data: string | Buffer | Array<string | Buffer>, opts?: { idleMs?: number; maxMs?: number; gapMs?: number }): Promise<RawReply> {
+export function rawToProxy(port: number, data: string | Buffer | Array<string | Buffer>, opts?: ExchangeOptions): Promise<RawReply> {
   return exchange(net.connect(port, '127.0.0.1'), data, opts);
 }
 
@@ -328,6 +343,7 @@ export function parseResponses(text: string): ParsedResponse[] {
       headers[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
     }
     const len = Number(headers['content-length'] ?? 0);
+    if (rest.length < end + 4 + len) break; // body not complete yet
     out.push({ status, headers, body: rest.slice(end + 4, end + 4 + len) });
     rest = rest.slice(end + 4 + len);
   }

@@ -74,7 +74,7 @@ t.test('framing attacks inside an intercepted HTTPS tunnel', async (t) => {
 t.test('pipelined requests after a denied one are each decided (forward and in a tunnel)', async (t) => {
   const before = up.received.length;
   const pipelined = [`GET ${origin}/deny/SMUGGLED-1 HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\n`, `GET ${origin}/ok-1 HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\n`, `GET ${origin}/deny/SMUGGLED-2 HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\n`].join('');
-  const r = await rawToProxy(a.port, pipelined, { idleMs: 1000 });
+  const r = await rawToProxy(a.port, pipelined, { responses: 3 });
   const statuses = parseResponses(r.text).map((x) => x.status);
   t.equal(statuses[0], 403, 'the denied request is refused');
   t.ok(statuses.slice(1).every((s) => s === 200 || s === 403), `the rest are decided one by one (${statuses})`);
@@ -83,7 +83,7 @@ t.test('pipelined requests after a denied one are each decided (forward and in a
 
   const tHost = `allowed.example:${tlsUp.port}`;
   const s = await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem });
-  const tr = await exchange(s, [`GET /deny/SMUGGLED-3 HTTP/1.1\r\nHost: ${tHost}\r\n\r\n`, `GET /ok-2 HTTP/1.1\r\nHost: ${tHost}\r\n\r\n`, `GET /deny/SMUGGLED-4 HTTP/1.1\r\nHost: ${tHost}\r\n\r\n`].join(''), { idleMs: 1000 });
+  const tr = await exchange(s, [`GET /deny/SMUGGLED-3 HTTP/1.1\r\nHost: ${tHost}\r\n\r\n`, `GET /ok-2 HTTP/1.1\r\nHost: ${tHost}\r\n\r\n`, `GET /deny/SMUGGLED-4 HTTP/1.1\r\nHost: ${tHost}\r\n\r\n`].join(''), { responses: 3 });
   const ts = parseResponses(tr.text).map((x) => x.status);
   t.equal(ts[0], 403, 'in a tunnel: the denied request is refused');
   t.ok(ts.slice(1).every((x) => x === 200 || x === 403), `in a tunnel: the rest decided one by one (${ts})`);
@@ -93,7 +93,7 @@ t.test('pipelined requests after a denied one are each decided (forward and in a
 
 t.test('bytes sent before the CONNECT reply are not a free pass', async (t) => {
   // The agent does not wait for "200 Connection Established": its first request rides in the same packet.
-  const early = await rawToProxy(a.port, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\nGET /deny/SMUGGLED-early HTTP/1.1\r\nHost: ${host}\r\n\r\n`, { idleMs: 1000 });
+  const early = await rawToProxy(a.port, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\nGET /deny/SMUGGLED-early HTTP/1.1\r\nHost: ${host}\r\n\r\n`, { responses: 1 });
   const rest = parseResponses(early.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, ''));
   t.equal(rest[0]?.status, 403, 'the early request is decided (and denied)');
   assertNoSmuggle(t, 'early bytes', early.text);

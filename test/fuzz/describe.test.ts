@@ -166,7 +166,7 @@ function checkContract(d: RequestDescription, secrets: string[]): void {
   if (r.host.endsWith('.')) throw new Error(`host has a trailing dot: ${r.host}`);
   if (r.host === '') throw new Error('empty host');
   if (/[^\x21-\x7e]/.test(r.host)) throw new Error(`host is not ASCII (IDN must be punycode): ${JSON.stringify(r.host)}`);
-  if (!Number.isInteger(r.port) || r.port < 0 || r.port > 65535) throw new Error(`port out of range: ${r.port}`);
+  if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) throw new Error(`port out of range: ${r.port}`);
   if (!['http', 'https', 'ws', 'wss'].includes(r.scheme)) throw new Error(`scheme ${r.scheme}`);
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Z]+$/.test(r.method)) throw new Error(`method not an upper-case token: ${r.method}`);
   if (!r.path.startsWith('/')) throw new Error(`path not absolute: ${r.path}`);
