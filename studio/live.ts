@@ -72,7 +72,7 @@ export class JsonlTail {
   ) {}
 
   start(): void {
-    this.loadTail();
+    this.loadExisting();
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true });
       this.watcher = fs.watch(path.dirname(this.file), (_e, name) => {
@@ -112,7 +112,8 @@ export class JsonlTail {
     }
   }
 
-  private loadTail(): void {
+  /** Loads the last records already in the file (reads at most its last 2 MiB). */
+  loadExisting(): void {
     let size: number;
     try {
       size = fs.statSync(this.file).size;

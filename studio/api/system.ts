@@ -33,14 +33,10 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
   const file = audit?.file ?? auditFile(ctx.home);
   if (audit?.onRecord) {
     ctx.onClose(audit.onRecord(push));
-    void (async () => {
-      const seed: AuditRecord[] = [];
-      for await (const r of readAudit(file)) {
-        seed.push(r);
-        if (seed.length > 500) seed.shift();
-      }
-      recent.unshift(...seed.slice(0, Math.max(0, 500 - recent.length)));
-    })().catch(() => undefined);
+    // Seed the recent list from the end of the file (never the whole log: it can be large).
+    const seed = new JsonlTail(file, () => undefined);
+    seed.loadExisting();
+    recent.push(...(seed.records() as AuditRecord[]).slice(-500));
   } else {
     const tail = new JsonlTail(file, (r) => push(r as AuditRecord));
     tail.start();
@@ -71,6 +67,12 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     const q = req.query as Record<string, string | undefined>;
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100) || 100));
     const keep: AuditRecord[] = [];
+    if (!q.agent && !q.host && !q.since && !q.until) {
+      // Unfiltered: the newest records are at the end of the file; don't read a large log whole.
+      const tail = new JsonlTail(file, () => undefined, 5000);
+      tail.loadExisting();
+      return { records: (tail.records() as AuditRecord[]).filter((r) => r && r.description).slice(-limit).reverse() };
+    }
     try {
       for await (const r of readAudit(file, { agent: q.agent || undefined, host: q.host || undefined, since: q.since || undefined, until: q.until || undefined })) {
         if (!r.description) continue;

@@ -68,6 +68,8 @@ t.test('the audit log: live feed from the file, captures for the picker, filtere
 
   const caps = (await s.call({ method: 'GET', url: '/api/captures?agent=bot' })).json().records as Array<{ id: string; agent: string }>;
   t.same(caps.map((c) => c.id), ['id-2026-01-05T10:00:00Z', 'id-2026-01-05T09:00:00Z'], 'newest first, filtered by agent');
+  const all = (await s.call({ method: 'GET', url: '/api/captures?limit=2' })).json().records as Array<{ id: string }>;
+  t.same(all.map((c) => c.id), ['id-2026-01-05T11:00:00Z', 'id-2026-01-05T10:00:00Z'], 'unfiltered: the newest, from the end of the log');
 
   await s.call({ method: 'PUT', url: '/api/policy/file', payload: { path: 'airlock.rego', content: basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST"}') } });
   const r = await s.call({ method: 'POST', url: '/api/replay', payload: { source: 'audit', host: 'api.github.com', since: '2026-01-05T08:00:00Z', until: '2026-01-05T12:00:00Z' } });
