@@ -163,7 +163,9 @@ export class AirlockStudio extends LightElement {
         ${this.page === 'secrets' ? html`<secrets-view></secrets-view>` : nothing}
         ${this.page === 'limits' ? html`<limits-view></limits-view>` : nothing}
       </main>
-      <div class="toasts" aria-live="polite">${this.toasts.map((t) => html`<div class="toast ${t.kind}">${t.message}</div>`)}</div>
+      <div class="toasts" aria-live="polite">${this.toasts.map(
+        (t) => html`<div class="toast ${t.kind}" role=${t.kind === 'error' ? 'alert' : 'status'} title="Click to dismiss" @click=${() => (this.toasts = this.toasts.filter((x) => x.id !== t.id))}>${t.message}</div>`,
+      )}</div>
     `;
   }
 

@@ -232,4 +232,18 @@ t.test('a held request is approved in the browser and the client gets its respon
   await page.click('#pause');
   t.match(await page.textContent('[data-testid=traffic-table] tbody tr'), /\/v1\/paused/, 'shown after resume, nothing lost');
   await page.screenshot({ path: path.join(artifacts, '13-traffic.png') });
+
+  // Evaluate a captured request against the draft: pick it from the audit log.
+  await page.click('nav >> a[href="#/policy"]');
+  await page.click('role=tab[name="Evaluate"]');
+  const picker = page.locator('select[aria-label="Captured request"]');
+  await picker.focus();
+  await page.waitForFunction(() => (document.querySelector('select[aria-label="Captured request"]') as HTMLSelectElement | null)?.options.length! > 1);
+  const label = await picker.locator('option', { hasText: 'DELETE' }).first().getAttribute('value');
+  await picker.selectOption(label!);
+  t.match(await page.inputValue('#eval-input'), /"method": "DELETE"/);
+  await page.click('#evaluate');
+  await page.waitForSelector('[data-testid=decision]');
+  t.match(await page.textContent('.decisions'), /approve[\s\S]*delete[\s\S]*deleting needs step-up/);
+  await page.screenshot({ path: path.join(artifacts, '14-evaluate-captured.png') });
 });
