@@ -64,6 +64,8 @@ export const defaultTimeouts: ProxyTimeouts = {
 
 interface Tunnel {
   agent: AgentInfo;
+  /** The CONNECT credentials, re-checked for every request so a revoked token stops at once. */
+  credential: string | undefined;
   target: Authority;
   scheme: 'http' | 'https';
   /** SNI the client sent, normalized; undefined when it sent none. */
@@ -178,7 +180,7 @@ export class ProxyServer {
     if (first[0] !== 0x16) {
       // Plain HTTP inside the tunnel (some clients tunnel http:// too): same inner server, scheme http.
       socket.setTimeout(0);
-      this.tunnels.set(socket, { agent, target, scheme: 'http' });
+      this.tunnels.set(socket, { agent, credential: req.headers['proxy-authorization'], target, scheme: 'http' });
       this.inner.emit('connection', socket);
       socket.resume();
       return;
@@ -189,7 +191,7 @@ export class ProxyServer {
     } catch {
       return void socket.destroy();
     }
-    const tunnel: Tunnel = { agent, target, scheme: 'https' };
+    const tunnel: Tunnel = { agent, credential: req.headers['proxy-authorization'], target, scheme: 'https' };
     const tlsSocket = new tls.TLSSocket(socket, {
       isServer: true,
       secureContext: context,
@@ -229,7 +231,8 @@ export class ProxyServer {
       let agent: AgentInfo | undefined;
       let url: string;
       if (tunnel) {
-        agent = tunnel.agent;
+        agent = await this.authenticate(tunnel.credential);
+        if (!agent) return reply({ ...refusals.unauthenticated('the credentials of this tunnel are no longer valid'), headers: { connection: 'close' } });
         record.agent = agent.id;
         const target = this.tunnelTarget(req, tunnel);
         if (typeof target !== 'string') return reply(target);
@@ -523,7 +526,8 @@ export class ProxyServer {
       let agent: AgentInfo | undefined;
       let url: string | Rejection;
       if (tunnel) {
-        agent = tunnel.agent;
+        agent = await this.authenticate(tunnel.credential);
+        if (!agent) return refuse(refusals.unauthenticated('the credentials of this tunnel are no longer valid'));
         url = this.tunnelTarget(req, tunnel);
       } else {
         agent = await this.authenticate(req.headers['proxy-authorization']);

@@ -82,6 +82,17 @@ t.test('protocol', async (t) => {
     t.match(wrongHost.head, /connection: close/i);
     good.destroy();
 
+    // A token revoked while its tunnel is open stops working on the next request.
+    const extra = await px.airlock.agents.issueToken('agent-1', { label: 'short' });
+    const extraAuth = `Basic ${Buffer.from(`agent-1:${extra.token}`).toString('base64')}`;
+    const open = await tlsOver(await connectTunnel(px.proxyPort, host, extraAuth), px.caFile, 'api.github.com');
+    open.write(`GET /before-revoke HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    t.equal((await readResponse(open)).status, 200);
+    await px.airlock.agents.revokeToken('agent-1', extra.id);
+    open.write(`GET /after-revoke HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    t.equal((await readResponse(open)).status, 407, 'revocation reaches open tunnels');
+    open.destroy();
+
     const sni = await tlsOver(await connectTunnel(px.proxyPort, host, px.auth), px.caFile, 'evil.example');
     sni.write(`GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
     const sniRes = await readResponse(sni);
