@@ -8,7 +8,7 @@
 import t, { type Test } from 'tap';
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { curl, isProblem, startTestAirlock, startUpstream, viaProxy, type Upstream } from './helpers.ts';
+import { curl, exchange, isProblem, parseResponses, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type Upstream } from './helpers.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '7b'.repeat(32);
 const SECRET = 'sk_live_EXFIL_CANARY_0123456789abcdefXYZ';
@@ -49,10 +49,19 @@ const other = await startUpstream(t);
 const evil = await startUpstream(t);
 /** other.example on another port, only for the real-value attempts (so they never mix with the rest). */
 const otherValue = await startUpstream(t);
+// HTTPS: the genuine bound API, an impostor with a certificate from a CA Airlock does not trust,
+// and one with a trusted certificate for another name.
+const trustedCa = await upstreamCa(t);
+const rogueCa = await upstreamCa(t);
+const apiTls = await startUpstream(t, { tlsCa: trustedCa, handler: echoing });
+const impostor = await startUpstream(t, { tlsCa: rogueCa });
+const wrongName = await startUpstream(t, { tlsCa: trustedCa, certFor: 'evil.example' });
 const a = await startTestAirlock(t, {
   policy: 'exfil', secrets: { api: SECRET },
   resolve: ['allowed.example=127.0.0.1', 'other.example=127.0.0.1', 'evil.example=127.0.0.1'],
-  allowPrivate: [`127.0.0.1:${api.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${evil.port}`, `127.0.0.1:${otherValue.port}`],
+  allowPrivate: [`127.0.0.1:${api.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${evil.port}`, `127.0.0.1:${otherValue.port}`,
+    `127.0.0.1:${apiTls.port}`, `127.0.0.1:${impostor.port}`, `127.0.0.1:${wrongName.port}`],
+  upstreamCa: [trustedCa.files.cert],
 });
 const PH = a.placeholders.api!;
 const apiUrl = `http://allowed.example:${api.port}`;
@@ -180,4 +189,20 @@ t.test('a redirect from the bound host to an unknown one is returned, not follow
   t.match(c.stdout, /^403 1$/, `following the redirect lands on a refusal (${c.stdout})`);
   t.equal(evil.received.length, 0, 'evil.example received nothing, with or without credentials');
   assertNoLeak(t, [evil, other], 'redirect');
+});
+
+t.test('credentials are never sent to an HTTPS upstream that fails verification', async (t) => {
+  const get = (port: number): Promise<{ text: string }> => tlsTunnel(a.port, `allowed.example:${port}`, { auth: a.auth, ca: a.caPem })
+    .then((s) => exchange(s, `GET /me HTTP/1.1\r\nHost: allowed.example:${port}\r\nAuthorization: Bearer ${PH}\r\nConnection: close\r\n\r\n`, { responses: 1 }));
+  const ok = await get(apiTls.port);
+  t.match(ok.text, /^HTTP\/1\.1 200/, 'control: the genuine HTTPS API is reached');
+  t.equal(apiTls.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'control: with the key injected');
+  for (const [name, up] of [['certificate from an untrusted CA', impostor], ['trusted certificate for another name', wrongName]] as const) {
+    const r = await get(up.port);
+    const [res] = parseResponses(r.text);
+    t.equal(res?.status, 502, `${name}: 502`);
+    t.ok(res && isProblem(res), `${name}: problem+json`);
+    t.equal(up.received.length, 0, `${name}: no request reached it`);
+    t.same(leaks(up.bytes()), [], `${name}: never saw the key`);
+  }
 });

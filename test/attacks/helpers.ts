@@ -66,6 +66,8 @@ export interface UpstreamOptions {
   port?: number;
   /** Serve HTTPS with certificates minted by this CA. */
   tlsCa?: CertificateAuthority;
+  /** With tlsCa: always present a certificate for this name, whatever SNI asked (an impostor). */
+  certFor?: string;
   handler?: UpstreamHandler;
 }
 
@@ -86,9 +88,9 @@ export async function startUpstream(t: Teardown, opts: UpstreamOptions = {}): Pr
   let server: http.Server;
   if (opts.tlsCa) {
     const ca = opts.tlsCa;
-    const fallback = await ca.contextFor(host);
+    const fallback = await ca.contextFor(opts.certFor ?? host);
     server = https.createServer({
-      SNICallback: (name, cb) => void ca.contextFor(name).then((c) => cb(null, c), (e: Error) => cb(e)),
+      SNICallback: (name, cb) => void ca.contextFor(opts.certFor ?? name).then((c) => cb(null, c), (e: Error) => cb(e)),
       secureContext: fallback,
     } as https.ServerOptions, onRequest);
     server.on('secureConnection', (s: tls.TLSSocket) => s.on('data', (c: Buffer) => chunks.push(c)));
