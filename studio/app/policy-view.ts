@@ -491,11 +491,12 @@ export class PolicyView extends LightElement {
             ${this.files.map(
               (f, i) => html`${dirOf(f.path) && dirOf(f.path) !== dirOf(this.files[i - 1]?.path ?? '') ? html`<li class="dir" aria-hidden="true">${dirOf(f.path)}/</li>` : nothing}
               <li class="${f.path === this.current ? 'selected' : ''} ${dirOf(f.path) ? 'nested' : ''}">
-                <button class="file" data-file=${f.path} title=${f.path} @click=${() => this.open(f.path)} aria-current=${f.path === this.current ? 'true' : 'false'} aria-label=${f.path}>
+                <button class="file" data-file=${f.path} title="${f.path} (Delete key removes it)" @click=${() => this.open(f.path)}
+                  @keydown=${(e: KeyboardEvent) => e.key === 'Delete' && (e.preventDefault(), void this.deleteFile(f.path))} aria-current=${f.path === this.current ? 'true' : 'false'} aria-label=${f.path}>
                   ${f.path.slice(dirOf(f.path).length ? dirOf(f.path).length + 1 : 0)}${this.dirty.has(f.path) ? html`<span class="dirty" title="unsaved">●</span>` : nothing}
                   ${this.problems.some((p) => p.file === f.path) ? html`<span class="err-dot" title="has problems">!</span>` : nothing}
                 </button>
-                <button class="ghost small del" title="Delete ${f.path}" aria-label="Delete ${f.path}" @click=${() => this.deleteFile(f.path)}>×</button>
+                <button class="ghost small del" tabindex="-1" title="Delete ${f.path}" aria-label="Delete ${f.path}" @click=${() => this.deleteFile(f.path)}>×</button>
               </li>`,
             )}
           </ul>
