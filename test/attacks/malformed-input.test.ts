@@ -14,7 +14,10 @@ const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 100);
 /** AIRLOCK_FUZZ_SEED=<seed printed by a failure> replays that run. */
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 const up = await startUpstream(t);
-const a = await startTestAirlock(t, { policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'evil.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
+const a = await startTestAirlock(t, {
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1', 'evil.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  timeouts: { headersMs: 1000 },
+});
 const P = up.port;
 
 /** Sends bytes on a fresh connection; resolves once a complete response arrived, the peer closed, or 1.5 s passed. */
@@ -128,4 +131,41 @@ t.test('a request without Host is refused with problem+json, like every other re
     const [res] = parseResponses(r.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''));
     t.ok(res === undefined ? r.closed : res.status >= 400 && isProblem(res), `${JSON.stringify(bytes.slice(0, 50))}: ${res ? `${res.status} ${res.headers['content-type'] ?? 'no content-type'}` : 'closed'}`);
   }
+});
+
+t.test('oversized and never-ending request heads are cut off with problem+json', async (t) => {
+  const huge = await send(Buffer.from(`GET http://allowed.example:${P}/ok HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\nX-Big: ${'b'.repeat(64 * 1024)}\r\n\r\n`));
+  const [big] = parseResponses(huge.text);
+  t.equal(big?.status, 431, 'a 64 KiB header: 431');
+  t.ok(big && isProblem(big), 'problem+json');
+  // Slowloris: headers trickle in and never end; the proxy's header timeout (1 s here) ends it.
+  const slow = await new Promise<{ text: string; closed: boolean }>((resolve) => {
+    const s = net.connect(a.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let n = 0;
+    const drip = setInterval(() => { if (!s.destroyed) s.write(`X-Drip-${n++}: 1\r\n`); }, 200);
+    const stop = (closed: boolean): void => { clearInterval(drip); clearTimeout(hard); s.destroy(); resolve({ text: Buffer.concat(chunks).toString('latin1'), closed }); };
+    const hard = setTimeout(() => stop(false), 8000);
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('close', () => stop(true));
+    s.on('error', () => stop(true));
+    s.on('connect', () => s.write(`GET http://allowed.example:${P}/ok HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\n`));
+  });
+  t.ok(slow.closed, 'the connection was closed by the proxy');
+  const [res] = parseResponses(slow.text);
+  t.ok(res === undefined || (res.status === 408 && isProblem(res)), `a 408 problem+json or a bare close (${res?.status ?? 'closed'})`);
+  t.notOk(up.received.some((r) => r.headers['x-drip-0']), 'the trickled request never reached the upstream');
+});
+
+t.test('WebSocket upgrades are decided like any other request', async (t) => {
+  const ws = (path: string): string => `GET http://allowed.example:${P}${path} HTTP/1.1\r\nHost: allowed.example:${P}\r\n${auth}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`;
+  const before = up.received.length;
+  const denied = await send(Buffer.from(ws('/deny/socket')));
+  const [res] = parseResponses(denied.text);
+  t.equal(res?.status, 403, 'an upgrade to a denied path: 403');
+  t.ok(res && isProblem(res), 'problem+json');
+  const toEvil = await send(Buffer.from(ws('/x').replace(/allowed\.example/g, 'evil.example')));
+  t.equal(parseResponses(toEvil.text)[0]?.status, 403, 'an upgrade to a denied host: 403');
+  t.equal(up.received.length, before, 'the upstream saw neither upgrade');
+  t.notMatch(up.bytes(), /\/deny\/socket/);
 });
