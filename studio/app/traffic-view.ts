@@ -53,12 +53,30 @@ export class TrafficView extends LightElement {
     }
   }
 
+  private incoming: Rec[] = [];
+  private flushQueued = false;
+
+  /** Events are batched per animation frame: a busy proxy must not re-render the table per request. */
   private add(r: Rec): void {
+    this.incoming.push(r);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    requestAnimationFrame(() => this.flush());
+    // Hidden tabs get no animation frames; flush on a timer too.
+    setTimeout(() => this.flush(), 500);
+  }
+
+  private flush(): void {
+    if (!this.flushQueued) return;
+    this.flushQueued = false;
+    const batch = this.incoming;
+    this.incoming = [];
+    if (!batch.length) return;
     if (this.paused) {
-      this.waiting = [...this.waiting, r];
+      this.waiting = [...this.waiting, ...batch].slice(-20_000);
       return;
     }
-    this.rows = [r, ...this.rows].slice(0, MAX_ROWS);
+    this.rows = [...batch.reverse(), ...this.rows].slice(0, MAX_ROWS);
   }
 
   private togglePause(): void {
