@@ -52,8 +52,19 @@ export function unmapIPv4(address: string): string {
   return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
 }
 
+const classified = new Map<string, string | undefined>();
+
 /** Why an address is special ("loopback", "private (RFC 1918)", …), or undefined for a public address. */
 export function classifyAddress(address: string): string | undefined {
+  // Memoized: the same few upstream addresses are checked on every request.
+  if (classified.has(address)) return classified.get(address);
+  const reason = classifyUncached(address);
+  if (classified.size >= 10_000) classified.clear();
+  classified.set(address, reason);
+  return reason;
+}
+
+function classifyUncached(address: string): string | undefined {
   const unmapped = unmapIPv4(address);
   const family = net.isIPv4(unmapped) ? 'ipv4' : net.isIPv6(unmapped) ? 'ipv6' : undefined;
   if (!family) return 'not an IP address';
