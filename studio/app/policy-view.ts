@@ -427,6 +427,8 @@ export class PolicyView extends LightElement {
     try {
       const r = await api<{ record: VersionRecord }>('POST', '/api/policy/publish', { note });
       this.publishResult = { ok: true, version: r.record.version };
+      this.querySelector<HTMLInputElement>('#publish-note')!.value = '';
+      this.diff = [];
       toast(`Published policy ${r.record.version.slice(0, 8)}`, 'ok');
       void this.loadVersions();
     } catch (err) {

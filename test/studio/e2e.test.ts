@@ -149,6 +149,26 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   await page.click('role=tab[name="Versions"]');
   await page.waitForSelector('[data-testid=history] li');
   t.match(await page.textContent('[data-testid=history]'), /allow POST/);
+  const first = engine.version;
+
+  // A second version, then one-click rollback to the first.
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText('\nsecond := 2\n');
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => !document.querySelector('.file-name')?.textContent?.includes('unsaved'));
+  await page.click('#publish');
+  await page.click('#publish-confirm');
+  await page.waitForSelector('[data-testid=publish-ok]');
+  await page.click('#publish-dialog >> text=Close');
+  t.not(engine.version, first);
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] li').length === 2);
+  page.once('dialog', (d) => void d.accept());
+  await page.click('[data-testid=history] >> text=Roll back to this');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=history] li').length === 3);
+  t.equal(engine.version, first, 'rolled back in the running engine');
+  t.match(await page.textContent('[data-testid=history] li'), /rollback/);
+  t.equal((await page.textContent('[data-testid=history]'))!.match(/allow POST/g)?.length, 1, 'the note belongs to its own version only');
   await shot('07-versions');
 });
 
