@@ -164,7 +164,7 @@ export class ProxyServer {
     const id = crypto.randomUUID();
     const refuse = (r: Rejection, agent?: string): void => {
       writeRaw(socket, r, id);
-      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: req.url ?? '', outcome: r.outcome, status: r.status, detail: r.detail });
+      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.detail });
     };
     const agent = await this.authenticate(req.headers['proxy-authorization']);
     if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
@@ -215,7 +215,7 @@ export class ProxyServer {
     const t0 = performance.now();
     const time = new Date();
     const id = crypto.randomUUID();
-    const record: AuditRecord = { time: time.toISOString(), id, method: req.method ?? '', url: '', outcome: 'pending' };
+    const record: AuditRecord = { time: time.toISOString(), id, method: req.method ?? '', url: loggableTarget(req.url), outcome: 'pending' };
     const reply = (r: Rejection, rule?: string): void => {
       record.outcome = r.outcome;
       record.status = r.status;
@@ -626,6 +626,14 @@ export class ProxyServer {
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
+
+/** The request target as received, for logs: userinfo (user:password@) removed, length bounded. */
+function loggableTarget(target: string | undefined): string {
+  return (target ?? '')
+    .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1[userinfo]@')
+    .replace(/^[^/?#]*@/, '[userinfo]@') // authority-form (CONNECT user:pw@host:port)
+    .slice(0, 2048);
+}
 
 /** Header pairs with Host set to the target's authority (the one the request really goes to). */
 function withHost(rawHeaders: string[], url: string): Array<[string, string]> {

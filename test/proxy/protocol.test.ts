@@ -57,6 +57,8 @@ t.test('protocol', async (t) => {
     const userinfo = await rawExchange(px.proxyPort, get(`http://user:pw@${origin}/x`, origin));
     t.equal(status(userinfo), 400);
     t.match(userinfo, /userinfo/);
+    const logged = (await auditRecords(px.airlock)).find((r) => r.outcome === 'rejected' && String(r.url).includes('[userinfo]'));
+    t.equal(logged?.url, `http://[userinfo]@${origin}/x`, 'the audit log never keeps userinfo');
     const trick = await rawExchange(px.proxyPort, get(`http://api.github.com@${origin}/x`, origin));
     t.equal(status(trick), 400, 'user@host deception is refused');
     t.equal(status(await rawExchange(px.proxyPort, get('/x', origin))), 400, 'origin-form is not a proxy request');
