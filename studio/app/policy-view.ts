@@ -98,6 +98,8 @@ export class PolicyView extends LightElement {
   @state() private captures: Capture[] = [];
   @state() private newFileOpen = false;
   @state() private diff: Array<{ path: string; status: string; patch: string }> | undefined;
+  /** Saved draft files that differ from the live policy (undefined until known). */
+  @state() private unpublished: number | undefined;
   @state() private loadError = '';
 
   private readonly buffers = new Map<string, Buffer>();
@@ -133,6 +135,7 @@ export class PolicyView extends LightElement {
       const r = await api<{ files: DraftFile[] }>('GET', '/api/policy/files');
       this.files = r.files;
       this.loadError = '';
+      void this.loadUnpublished();
       if (!this.current && this.files.length) {
         const first = this.files.find((f) => f.path.endsWith('.rego') && !f.test) ?? this.files[0]!;
         await this.open(first.path);
@@ -148,6 +151,15 @@ export class PolicyView extends LightElement {
       this.versions = await api('GET', '/api/policy/versions');
     } catch {
       /* shown as empty history */
+    }
+    void this.loadUnpublished();
+  }
+
+  private async loadUnpublished(): Promise<void> {
+    try {
+      this.unpublished = (await api<{ files: unknown[] }>('GET', '/api/policy/diff')).files.length;
+    } catch {
+      this.unpublished = undefined;
     }
   }
 
@@ -513,6 +525,9 @@ export class PolicyView extends LightElement {
             }} /> fmt on save</label>
             <button id="fmt" @click=${() => this.format()} ?disabled=${!this.current} title="opa fmt (Shift+Alt+F)">Format</button>
             <button id="save" @click=${() => this.save()} ?disabled=${!this.current} title="Save (Ctrl+S)">Save</button>
+            ${this.unpublished !== undefined
+              ? html`<span class="tag ${this.unpublished ? 'pending' : ''}" data-testid="unpublished" title="saved draft compared with the live policy">${this.unpublished ? `${this.unpublished} unpublished` : 'draft = live'}</span>`
+              : nothing}
             <button id="publish" class="primary" @click=${() => this.openPublish()}>Publish…</button>
           </div>
           <div class="editor-host"></div>

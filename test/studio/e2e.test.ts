@@ -133,6 +133,7 @@ t.test('replay a fixtures file and see the changed decisions', async (t) => {
 t.test('publish makes the draft live in the running engine; history shows it', async (t) => {
   const before = engine.version;
   await page.click('nav >> text=Policy');
+  await page.waitForFunction(() => document.querySelector('[data-testid=unpublished]')?.textContent === '1 unpublished');
   await page.click('#publish');
   await page.waitForSelector('[data-testid=publish-diff] details');
   t.match(await page.textContent('[data-testid=publish-diff]'), /changed\s+airlock\.rego/);
@@ -144,6 +145,7 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   const publishError = page.locator('[data-testid=publish-error]');
   if (await publishError.count()) t.fail(`publish failed: ${await publishError.textContent()}`);
   await shot('06-published');
+  await page.waitForFunction(() => document.querySelector('[data-testid=unpublished]')?.textContent === 'draft = live');
   t.not(engine.version, before, 'engine hot-reloaded');
   await page.click('#publish-dialog >> text=Close');
   await page.click('role=tab[name="Versions"]');
