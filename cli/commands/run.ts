@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { AgentError, AgentStore } from '../../engine/agents.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
-import { MasterKeyError, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
+import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
 import { socketAccepts } from '../../proxy/sandbox/relay.ts';
 import { sandboxSupport } from '../../proxy/sandbox/support.ts';
@@ -79,6 +79,24 @@ async function placeholders(home: string, opts: RunOptions): Promise<Record<stri
   }
 }
 
+/**
+ * Every stored secret's real value, so a copy left in the user's environment can be replaced by
+ * its placeholder before the agent sees it. Needs the master key, as the proxy does; without it
+ * the check is skipped with a warning (the run itself needs no key).
+ */
+async function realSecretValues(home: string): Promise<Array<{ secret: string; value: string; placeholder: string }>> {
+  try {
+    const store = await SecretStore.open(home);
+    const secrets = store.list();
+    if (secrets.length === 0) return [];
+    await store.unlock();
+    return secrets.map((s) => ({ secret: s.name, value: store.reveal(s.name), placeholder: s.placeholder }));
+  } catch (err) {
+    process.stderr.write(`airlock: warning: could not check the environment for real secret values: ${(err as Error).message}\n`);
+    return [];
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -120,6 +138,7 @@ export function register(program: Command): void {
       }
 
       const env = await placeholders(home, opts);
+      const realValues = await realSecretValues(home);
       let agents: AgentStore;
       try {
         agents = await AgentStore.open(home);
@@ -142,6 +161,8 @@ export function register(program: Command): void {
           command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox,
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           hide: [keyFilePath(home), ...(opts.hide ?? [])],
+          realValues,
+          onReplaced: (envVar, secret) => process.stderr.write(`airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
         });
       } catch (err) {
         if (err instanceof LaunchError) throw new CliError(err.message);

@@ -16,6 +16,13 @@ export interface AgentEnvOptions {
   caCert: string;
   /** env var name → placeholder string. */
   placeholders?: Record<string, string>;
+  /**
+   * Real secret values (decrypted by `airlock run` from the store): wherever one appears in the
+   * inherited environment (a GITHUB_TOKEN left in your shell), it is replaced by its placeholder.
+   */
+  realValues?: Array<{ secret: string; value: string; placeholder: string }>;
+  /** Told (names only, never values) about each replacement. */
+  onReplaced?: (envVar: string, secret: string) => void;
   /** In a sandbox, host-side sockets (ssh-agent, D-Bus) are out of reach anyway: don't advertise them. */
   sandboxed: boolean;
 }
@@ -28,6 +35,16 @@ export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<st
   for (const [k, v] of Object.entries(base)) {
     if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_')) continue;
     env[k] = v;
+  }
+  for (const [k, v] of Object.entries(env)) {
+    let out = v;
+    for (const r of o.realValues ?? []) {
+      // Very short values would match by accident; the store refuses nothing, so guard here.
+      if (r.value.length < 6 || !out.includes(r.value)) continue;
+      out = out.split(r.value).join(r.placeholder);
+      o.onReplaced?.(k, r.secret);
+    }
+    env[k] = out;
   }
   if (o.sandboxed) {
     delete env.SSH_AUTH_SOCK;

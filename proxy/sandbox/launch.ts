@@ -48,6 +48,9 @@ export interface LaunchOptions {
   /** The state folder: hidden inside the sandbox. */
   home: string;
   placeholders?: Record<string, string>;
+  /** Real secret values to replace by their placeholders in the inherited environment. */
+  realValues?: Array<{ secret: string; value: string; placeholder: string }>;
+  onReplaced?: (envVar: string, secret: string) => void;
   /** false = environment variables only. */
   sandbox: SandboxSpec | false;
   /** Files or folders to hide inside the sandbox besides the state folder. */
@@ -124,6 +127,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
+        realValues: o.realValues, onReplaced: o.onReplaced,
       });
       const hide = (o.hide ?? []).map((p) => path.resolve(p));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
@@ -156,6 +160,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: port,
         caCert: o.caCert, placeholders: o.placeholders, sandboxed: false,
+        realValues: o.realValues, onReplaced: o.onReplaced,
       });
       child = spawn(o.command[0]!, o.command.slice(1), { env, cwd, stdio: 'inherit' });
       deliver = (sig) => {

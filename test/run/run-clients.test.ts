@@ -37,13 +37,22 @@ function neverSeesCanary(t: Test, r: RunResult): void {
 }
 
 t.test('the environment: proxy for every client, CA trusted, placeholders, Airlock\'s own secrets removed', async (t) => {
+  const masterEnv = await runAirlock([...base, '--no-sandbox', '--', 'sh', '-c', 'echo key=${AIRLOCK_MASTER_KEY:-unset}'], {
+    cwd: world.work,
+    // A wrong key: the real-value check warns and the run goes on; the key never reaches the agent.
+    env: { ...env, AIRLOCK_MASTER_KEY: 'not-for-agents-0123456789' },
+  });
+  t.equal(results(masterEnv.stdout).key, 'unset', 'AIRLOCK_MASTER_KEY is not passed to the agent');
+  t.match(masterEnv.stderr, /could not check the environment for real secret values/);
+  t.notMatch(masterEnv.stderr, /not-for-agents/, 'the key is not echoed');
+
   // A copy outside the state folder, which the sandbox hides.
   const caCopy = path.join(world.dir, 'ca-copy.pem');
   fs.copyFileSync(path.join(world.home, 'ca.pem'), caCopy);
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', 'env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)'], {
       cwd: world.work,
-      env: { ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY: 'not-for-agents-0123456789', CA: caCopy },
+      env: { ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy },
     });
     t.equal(r.code, 0, `sandbox=${sandbox}: ran`);
     const vars = new Map(r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
@@ -59,7 +68,9 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     t.equal(vars.get('NODE_USE_ENV_PROXY'), '1');
     t.equal(vars.get('GITHUB_TOKEN'), placeholder, 'placeholder under the secret\'s env name');
     t.equal(vars.get('GH_TOKEN'), placeholder, 'and under its second env name');
-    t.notOk(vars.has('AIRLOCK_MASTER_KEY'), 'AIRLOCK_MASTER_KEY is not passed to the agent');
+    t.notOk(vars.has('AIRLOCK_MASTER_KEY_FILE'), 'AIRLOCK_MASTER_KEY_FILE is not passed to the agent');
+    t.equal(vars.get('LEFTOVER'), `x-${placeholder}-y`, 'a real secret value left in the environment is replaced by its placeholder');
+    t.match(r.stderr, /environment variable LEFTOVER holds the real value of secret github/, 'and the user is told (names only)');
     neverSeesCanary(t, r);
   }
 });
