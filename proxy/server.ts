@@ -509,7 +509,7 @@ export class ProxyServer {
     const t0 = performance.now();
     const time = new Date();
     const id = crypto.randomUUID();
-    const record: AuditRecord = { time: time.toISOString(), id, method: req.method ?? '', url: '', outcome: 'pending' };
+    const record: AuditRecord = { time: time.toISOString(), id, method: req.method ?? '', url: loggableTarget(req.url), outcome: 'pending' };
     const refuse = (r: Rejection, rule?: string): void => {
       writeRaw(socket, r, id, rule);
       record.outcome = r.outcome;
