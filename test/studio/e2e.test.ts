@@ -128,6 +128,16 @@ t.test('replay a fixtures file and see the changed decisions', async (t) => {
   await page.waitForSelector('tr.detail .input-json');
   t.match(await page.textContent('tr.detail'), /"method": "POST"/);
   await shot('05-replay');
+
+  // The same with a HAR file uploaded from disk (browser devtools / mitmproxy export).
+  await page.check('input[name=kind] >> nth=1');
+  await page.setInputFiles('replay-view input[type=file]', path.resolve('fixtures', 'traffic', 'agent-session.har'));
+  await page.click('#replay-run');
+  // The fixtures report said "of 3"; wait for the HAR's.
+  await page.waitForFunction(() => Number(/of (\d+) in/.exec(document.querySelector('[data-testid=replay-report]')?.textContent ?? '')?.[1] ?? 0) > 3);
+  const decided = Number(/of (\d+) in/.exec((await page.textContent('[data-testid=replay-report]'))!)?.[1]);
+  t.ok(decided > 10, `the HAR entries were replayed (${decided})`);
+  await shot('05b-replay-har');
 });
 
 t.test('publish makes the draft live in the running engine; history shows it', async (t) => {
