@@ -73,6 +73,9 @@ export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: str
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
   const args = [...namespaceFlags(o.userNamespace), '--new-session', '--seccomp', String(o.seccompFd), '--dev-bind', '/', '/', '--proc', '/proc'];
+  // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
+  // running as root read the hidden state folder straight off the disk.
+  args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
   // Host services listen on Unix sockets under /run (nscd and systemd-resolved answer DNS there,
   // D-Bus, container runtimes): an empty /run cuts them off.
   args.push('--tmpfs', '/run');

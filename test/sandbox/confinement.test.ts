@@ -58,6 +58,8 @@ r nested "$(sh -c "sh -c 'curl -sS --noproxy \\"*\\" -m 5 -o /dev/null http://12
 r links "$(ip -o link | awk -F': ' '{print $2}' | tr '\\n' ' ')"
 r home_entries "$(ls -A '${world.home}' | wc -l)"
 cat '${world.home}/agents.json' >/dev/null 2>&1; r home_read $?
+r block_devices "$(find /dev -type b 2>/dev/null | wc -l)"
+r shm "$(touch /dev/shm/airlock-probe && echo writable)"
 r capeff "$(awk '/^CapEff/ {print $2}' /proc/self/status)"
 umount '${world.home}' 2>/dev/null; r umount_home $?
 umount /proc 2>/dev/null; r umount_proc $?
@@ -102,6 +104,8 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.equal(r.links?.trim(), 'lo', 'the only network interface is loopback');
   t.equal(r.home_entries, '0', 'the state folder looks empty inside');
   t.not(r.home_read, '0', 'agents.json of the state folder cannot be read');
+  t.equal(r.block_devices, '0', 'no block devices: the disk under the hidden state folder cannot be read raw');
+  t.equal(r.shm, 'writable', '/dev/shm is a private writable tmpfs');
   t.equal(r.capeff, '0000000000000000', 'no capabilities inside, even when airlock run is root');
   t.not(r.umount_home, '0', 'what hides the state folder cannot be unmounted');
   t.not(r.umount_proc, '0', 'the sandbox\'s /proc cannot be unmounted to reach the host\'s');
