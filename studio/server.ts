@@ -284,7 +284,16 @@ export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptio
   // Port 0 (tests): the Host/Origin allow-list needs the real port, so pick one first.
   let port = opts.port ?? DEFAULT_STUDIO_PORT;
   if (port === 0) port = await freePort(host);
-  const app = await buildStudioApp({ home, runtime, host, port, token: admin.token, allowedOrigins: opts.allowedOrigins, projectRoot: opts.projectRoot });
+  // Behind a reverse proxy (or on a LAN address) the browser's origin is not one of ours:
+  // AIRLOCK_STUDIO_ORIGINS="https://airlock.example,http://10.0.0.5:8081" adds it.
+  const fromEnv = (process.env.AIRLOCK_STUDIO_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  let allowedOrigins: string[];
+  try {
+    allowedOrigins = (opts.allowedOrigins ?? fromEnv).map((o) => new URL(o).origin);
+  } catch {
+    throw new Error(`AIRLOCK_STUDIO_ORIGINS must be a comma-separated list of origins like https://airlock.example`);
+  }
+  const app = await buildStudioApp({ home, runtime, host, port, token: admin.token, allowedOrigins, projectRoot: opts.projectRoot });
   await activatePublished(app.studio, log);
   try {
     await app.listen({ host, port });

@@ -112,3 +112,14 @@ t.test('a version published in the studio is live again after a restart', async 
   t.match(await page.text(), /<airlock-studio>/);
   t.match(page.headers.get('content-security-policy') ?? '', /script-src 'self'/);
 });
+
+t.test('an extra origin (reverse proxy) is accepted for Host and Origin; others still are not', async (t) => {
+  const proxied = await buildStudioApp({ home: project.home, projectRoot: project.root, token: TOKEN, allowedOrigins: ['https://airlock.example'] });
+  t.teardown(() => proxied.close());
+  const login = await proxied.inject({ method: 'POST', url: '/api/login', headers: { host: 'airlock.example', origin: 'https://airlock.example' }, payload: { token: TOKEN } });
+  t.equal(login.statusCode, 200);
+  const other = await proxied.inject({ method: 'POST', url: '/api/login', headers: { host: 'airlock.example', origin: 'https://evil.example' }, payload: { token: TOKEN } });
+  t.equal(other.statusCode, 403);
+  const otherHost = await proxied.inject({ method: 'GET', url: '/', headers: { host: 'evil.example' } });
+  t.equal(otherHost.statusCode, 421);
+});
