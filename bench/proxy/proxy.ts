@@ -141,7 +141,13 @@ async function consume(res: Dispatcher.ResponseData): Promise<void> {
 // ─── main ──────────────────────────────────────────────────────────────────────────────────────
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-proxy-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+process.on('exit', () => {
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  } catch {
+    /* a child may still be writing; the OS cleans /tmp */
+  }
+});
 execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(tmp, 'up-key.pem'), '-out', path.join(tmp, 'up.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
 const upstreamCa = fs.readFileSync(path.join(tmp, 'up.pem'), 'utf8');
 
@@ -165,6 +171,9 @@ if (fs.existsSync('/usr/bin/tinyproxy')) {
   spawnChild('/usr/bin/tinyproxy', ['-d', '-c', conf]);
   await waitForPort(tinyPort);
 }
+
+const bare = spawnChild(process.execPath, ['bin/run-ts.js', 'bench/proxy/bare-proxy.ts']);
+const barePort = (JSON.parse(await waitForLine(bare, /^\{"port"/)) as { port: number }).port;
 
 process.stdout.write(`bench/proxy: ${durationMs / 1000}s per scenario, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n\n`);
 const results: Record<string, Result> = {};
@@ -190,6 +199,10 @@ for (const size of ['1k', '64k']) {
   const viaAirlock = new Pool(`http://127.0.0.1:${airlockPort}`, { connections: conc, pipelining: 1 });
   results[`airlock-${size}`] = await load(`HTTP ${size} keep-alive, through Airlock`, conc, async () => consume(await viaAirlock.request({ path: url, method: 'GET', headers: { 'proxy-authorization': proxyAuth } })));
   await viaAirlock.close();
+
+  const viaBare = new Pool(`http://127.0.0.1:${barePort}`, { connections: conc, pipelining: 1 });
+  results[`bare-${size}`] = await load(`HTTP ${size} keep-alive, through bare Node proxy`, conc, async () => consume(await viaBare.request({ path: url, method: 'GET' })));
+  await viaBare.close();
 
   if (tinyPort) {
     const viaTiny = new Pool(`http://127.0.0.1:${tinyPort}`, { connections: conc, pipelining: 1 });
@@ -232,7 +245,7 @@ const added = (a?: Result, b?: Result): string => (a && b ? `${(a.p50 - b.p50).t
 process.stdout.write('\nratios (throughput relative to direct; added p50 latency):\n');
 process.stdout.write(`  HTTP 1k, 1 connection: Airlock adds ${added(results['airlock-serial'], results['direct-serial'])} at p50 (${ratio(results['airlock-serial'], results['direct-serial'])} of direct throughput)\n`);
 for (const size of ['1k', '64k']) {
-  process.stdout.write(`  HTTP ${size} keep-alive: Airlock ${ratio(results[`airlock-${size}`], results[`direct-${size}`])} of direct, +${added(results[`airlock-${size}`], results[`direct-${size}`])} p50; tinyproxy ${ratio(results[`tinyproxy-${size}`], results[`direct-${size}`])}, +${added(results[`tinyproxy-${size}`], results[`direct-${size}`])} p50\n`);
+  process.stdout.write(`  HTTP ${size} keep-alive: Airlock ${ratio(results[`airlock-${size}`], results[`direct-${size}`])} of direct, +${added(results[`airlock-${size}`], results[`direct-${size}`])} p50; tinyproxy ${ratio(results[`tinyproxy-${size}`], results[`direct-${size}`])}, +${added(results[`tinyproxy-${size}`], results[`direct-${size}`])} p50; bare Node proxy ${ratio(results[`bare-${size}`], results[`direct-${size}`])} (Airlock = ${ratio(results[`airlock-${size}`], results[`bare-${size}`])} of bare Node)\n`);
 }
 process.stdout.write(`  HTTPS keep-alive: Airlock interception ${ratio(results['https-airlock'], results['https-direct'])} of direct, +${added(results['https-airlock'], results['https-direct'])} p50\n`);
 process.stdout.write(`  HTTPS new connection: Airlock ${ratio(results['https-airlock-new'], results['https-direct-new'])} of direct, +${added(results['https-airlock-new'], results['https-direct-new'])} p50\n`);
