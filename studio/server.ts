@@ -121,7 +121,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
 
   app.addHook('onSend', async (req, reply, payload) => {
     for (const [k, v] of Object.entries(securityHeaders)) reply.header(k, v);
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    if ((req.routeOptions.url ?? req.url).startsWith('/api')) reply.header('cache-control', 'no-store');
     return payload;
   });
 
@@ -148,7 +148,9 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     const old = sessionOf(req.headers.cookie);
     if (old) sessions.destroy(old.id);
     const s = sessions.create();
-    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure: false, maxAge: 12 * 3600 });
+    // Secure when the page came over HTTPS (a TLS reverse proxy in front); plain loopback HTTP otherwise.
+    const secure = (req.headers.origin ?? '').startsWith('https://');
+    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure, maxAge: 12 * 3600 });
     return { ok: true, csrf: s.csrf };
   });
 

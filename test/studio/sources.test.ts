@@ -118,6 +118,7 @@ t.test('an extra origin (reverse proxy) is accepted for Host and Origin; others 
   t.teardown(() => proxied.close());
   const login = await proxied.inject({ method: 'POST', url: '/api/login', headers: { host: 'airlock.example', origin: 'https://airlock.example' }, payload: { token: TOKEN } });
   t.equal(login.statusCode, 200);
+  t.match(String(login.headers['set-cookie']), /; Secure/, 'HTTPS origin: the cookie is Secure');
   const other = await proxied.inject({ method: 'POST', url: '/api/login', headers: { host: 'airlock.example', origin: 'https://evil.example' }, payload: { token: TOKEN } });
   t.equal(other.statusCode, 403);
   const otherHost = await proxied.inject({ method: 'GET', url: '/', headers: { host: 'evil.example' } });
