@@ -25,6 +25,8 @@ interface RunOptions {
   secrets: boolean;
   hide?: string[];
   allowUnixSockets?: boolean;
+  readOnly?: boolean;
+  writable?: string[];
 }
 
 /** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
@@ -109,6 +111,8 @@ export function register(program: Command): void {
     .option('--no-secrets', 'export no secret placeholders')
     .option('--hide <path>', 'also hide this file or folder inside the sandbox (repeatable)', collect)
     .option('--allow-unix-sockets', 'let the sandboxed command create Unix sockets (tools such as the tsx CLI need them); host sockets in shared folders then become reachable')
+    .option('--read-only', 'the sandboxed command can write only the working directory and the temp folder (plus --writable paths)')
+    .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
     .argument('<command...>', 'the command and its arguments, after --')
     .action(async (command: string[], opts: RunOptions) => {
       const home = resolveHome(opts.home);
@@ -120,7 +124,9 @@ export function register(program: Command): void {
       const caCert = caCertPath(home);
       if (!fs.existsSync(caCert)) throw new CliError(`Airlock's CA certificate ${caCert} is missing (airlock start creates it)`);
 
-      let sandbox: { bwrap: string; userNamespace: boolean; allowUnixSockets?: boolean } | false = false;
+      if (opts.writable?.length && !opts.readOnly) throw new CliError('--writable only makes sense with --read-only');
+      if (opts.readOnly && !opts.sandbox) throw new CliError('--read-only needs the sandbox; it cannot be combined with --no-sandbox');
+      let sandbox: { bwrap: string; userNamespace: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
       if (opts.sandbox) {
         const support = sandboxSupport();
         if (!support.available) {
@@ -129,7 +135,10 @@ export function register(program: Command): void {
               'To run it anyway with proxy environment variables only (a program that ignores them bypasses Airlock), add --no-sandbox.',
           );
         }
-        sandbox = { bwrap: support.bwrap, userNamespace: support.userNamespace, allowUnixSockets: !!opts.allowUnixSockets };
+        sandbox = {
+          bwrap: support.bwrap, userNamespace: support.userNamespace, allowUnixSockets: !!opts.allowUnixSockets,
+          ...(opts.readOnly ? { readOnly: { writable: opts.writable ?? [] } } : {}),
+        };
         if (opts.allowUnixSockets) {
           process.stderr.write('airlock: warning: --allow-unix-sockets: Unix sockets on the shared filesystem (tmux, ssh-agent, X11, Docker) are reachable from the sandbox; hide them with --hide\n');
         }

@@ -35,6 +35,8 @@ export interface SandboxSpec {
   userNamespace: boolean;
   /** Let the agent create Unix sockets (then host socket files on the shared filesystem are reachable). */
   allowUnixSockets?: boolean;
+  /** Read-only filesystem except the working directory, the temp folder and these paths. */
+  readOnly?: { writable: string[] };
 }
 
 export interface LaunchOptions {
@@ -68,11 +70,23 @@ const forwarded: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', '
 
 export class LaunchError extends Error {}
 
-/** The bubblewrap argument list for a sandboxed run (exported for tests and `--print`). */
-export function bwrapArgs(o: { userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number }): string[] {
+/** The bubblewrap argument list for a sandboxed run (exported for tests). */
+export function bwrapArgs(o: {
+  userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
+  /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
+  writable?: string[];
+}): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
-  const args = [...namespaceFlags(o.userNamespace), '--new-session', '--seccomp', String(o.seccompFd), '--dev-bind', '/', '/', '--proc', '/proc'];
+  const args = [...namespaceFlags(o.userNamespace), '--new-session', '--seccomp', String(o.seccompFd)];
+  if (o.writable) {
+    args.push('--ro-bind', '/', '/');
+    for (const p of o.writable) if (fs.existsSync(p)) args.push('--bind', p, p);
+  } else {
+    args.push('--bind', '/', '/');
+  }
+  // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
+  args.push('--proc', '/proc');
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
   args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
@@ -136,7 +150,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command, seccompFd: 4 }), {
+      const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command, seccompFd: 4, writable }), {
         env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'ipc', filterFd], detached: true, serialization: 'json',
       });
       child = sandboxed;

@@ -6,6 +6,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -139,6 +140,31 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so)', asy
   t.equal(r.unix, 'CONNECTED', 'the host Unix socket is reachable, so the filter is what stopped it before');
   t.equal(hostSocketHits, before + 1);
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
+});
+
+t.test('--read-only: writes only to the working directory, the temp folder and --writable paths', async (t) => {
+  // Stands in for the user's home (~/.bashrc, ~/.ssh): outside every writable path.
+  const userHome = fs.mkdtempSync(path.join(os.homedir(), '.airlock-test-userhome-'));
+  const extra = fs.mkdtempSync(path.join(os.homedir(), '.airlock-test-extra-'));
+  t.teardown(() => {
+    fs.rmSync(userHome, { recursive: true, force: true });
+    fs.rmSync(extra, { recursive: true, force: true });
+  });
+  const script = [
+    'touch in-cwd 2>/dev/null; echo cwd=$?',
+    `touch ${userHome}/.bashrc 2>/dev/null; echo user_home=$?`,
+    `touch ${extra}/cache 2>/dev/null; echo extra=$?`,
+    `echo home_entries=$(ls -A '${world.home}' | wc -l)`,
+  ].join('\n');
+  // The working directory is the world folder, which contains the state folder: it must stay hidden.
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--read-only', '--writable', extra, '--', 'sh', '-c', script], { cwd: world.dir });
+  t.equal(run.code, 0, `ran (stderr: ${run.stderr.trim()})`);
+  const r = results(run.stdout);
+  t.equal(r.cwd, '0', 'the working directory is writable');
+  t.not(r.user_home, '0', 'a file outside the writable paths cannot be written');
+  t.notOk(fs.existsSync(path.join(userHome, '.bashrc')));
+  t.equal(r.extra, '0', 'a --writable path is writable');
+  t.equal(r.home_entries, '0', 'the state folder inside the working directory stays hidden');
 });
 
 t.test('no controlling terminal inside: TIOCSTI cannot type into the user\'s shell', async (t) => {
