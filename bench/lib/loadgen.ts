@@ -102,12 +102,13 @@ export async function runLoad(target: Target, opts: LoadOptions): Promise<LoadRe
         const t0 = process.hrtime.bigint();
         try {
           const r = await p.request(req);
-          await r.body.dump();
+          const failed = r.statusCode < 200 || r.statusCode > 299;
+          const text = failed && !firstError ? await r.body.text() : (await r.body.dump(), '');
           h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
           requests++;
-          if (r.statusCode < 200 || r.statusCode > 299) {
+          if (failed) {
             non2xx++;
-            firstError ??= `HTTP ${r.statusCode}`;
+            firstError ??= `HTTP ${r.statusCode} ${text.slice(0, 300)}`;
           }
         } catch (err) {
           errors++;
@@ -156,12 +157,13 @@ export async function runRate(target: Target, opts: RateOptions): Promise<LoadRe
       }
       const t0 = process.hrtime.bigint();
       const one = p.request(req).then(async (r) => {
-        await r.body.dump();
+        const failed = r.statusCode < 200 || r.statusCode > 299;
+        const text = failed && !firstError ? await r.body.text() : (await r.body.dump(), '');
         h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
         requests++;
-        if (r.statusCode < 200 || r.statusCode > 299) {
+        if (failed) {
           non2xx++;
-          firstError ??= `HTTP ${r.statusCode}`;
+          firstError ??= `HTTP ${r.statusCode} ${text.slice(0, 300)}`;
         }
       }, (err: Error) => {
         errors++;
