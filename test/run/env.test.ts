@@ -1,0 +1,58 @@
+// The agent environment and the seccomp program as pure functions (no processes).
+import t from 'tap';
+import { agentEnv, caVars, proxyVars } from '../../proxy/sandbox/env.ts';
+import { seccompProgram, seccompSupported } from '../../proxy/sandbox/seccomp.ts';
+
+const base = {
+  PATH: '/usr/bin', NO_PROXY: '*', no_proxy: '*', HTTP_PROXY: 'http://elsewhere:1',
+  AIRLOCK_MASTER_KEY: 'k', AIRLOCK_MASTER_KEY_FILE: '/k', AIRLOCK_HOME: '/h', AIRLOCK_ANYTHING: 'x',
+  SSH_AUTH_SOCK: '/tmp/ssh/agent', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1/bus',
+  PAT: 'token=sekrit-value-123', SHORT: 'abc',
+};
+const opts = { agent: 'bot', token: 'T0k3n', proxyHost: '127.0.0.1', proxyPort: 3128, caCert: '/run/airlock/ca.pem', sandboxed: true };
+
+t.test('proxy and CA variables are set, bypasses and Airlock\'s own variables removed', async (t) => {
+  const env = agentEnv(base, opts);
+  for (const k of proxyVars) t.equal(env[k], 'http://bot:T0k3n@127.0.0.1:3128', k);
+  for (const k of caVars) t.equal(env[k], '/run/airlock/ca.pem', k);
+  t.equal(env.NODE_USE_ENV_PROXY, '1');
+  t.equal(env.AIRLOCK_AGENT, 'bot');
+  for (const k of ['NO_PROXY', 'no_proxy', 'AIRLOCK_MASTER_KEY', 'AIRLOCK_MASTER_KEY_FILE', 'AIRLOCK_HOME', 'AIRLOCK_ANYTHING', 'SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS']) {
+    t.notOk(k in env, `${k} removed`);
+  }
+  t.equal(env.PATH, '/usr/bin', 'the rest is kept');
+  const plain = agentEnv(base, { ...opts, sandboxed: false });
+  t.equal(plain.SSH_AUTH_SOCK, '/tmp/ssh/agent', 'without the sandbox, ssh-agent stays usable');
+});
+
+t.test('placeholders: set under their names, never over the variables airlock run owns', async (t) => {
+  const env = agentEnv(base, { ...opts, placeholders: { GITHUB_TOKEN: 'airlock-ph-github-x' } });
+  t.equal(env.GITHUB_TOKEN, 'airlock-ph-github-x');
+  t.throws(() => agentEnv(base, { ...opts, placeholders: { HTTPS_PROXY: 'p' } }), /cannot replace HTTPS_PROXY/);
+  t.throws(() => agentEnv(base, { ...opts, placeholders: { 'BAD-NAME': 'p' } }), /invalid environment variable name/);
+});
+
+t.test('real secret values in the inherited environment become placeholders', async (t) => {
+  const seen: string[] = [];
+  const env = agentEnv(base, {
+    ...opts,
+    realValues: [{ secret: 'pat', value: 'sekrit-value-123', placeholder: 'airlock-ph-pat-1' }, { secret: 'tiny', value: 'abc', placeholder: 'airlock-ph-tiny-1' }],
+    onReplaced: (v, s) => seen.push(`${v}:${s}`),
+  });
+  t.equal(env.PAT, 'token=airlock-ph-pat-1');
+  t.equal(env.SHORT, 'abc', 'values too short to be told from ordinary text are left alone');
+  t.same(seen, ['PAT:pat']);
+});
+
+t.test('seccomp program: whole instructions, smaller when Unix sockets are allowed', async (t) => {
+  t.ok(seccompSupported('x64') && seccompSupported('arm64'));
+  t.notOk(seccompSupported('ia32'));
+  for (const arch of ['x64', 'arm64']) {
+    const strict = seccompProgram({}, arch);
+    const loose = seccompProgram({ allowUnixSockets: true }, arch);
+    t.equal(strict.length % 8, 0, `${arch}: 8-byte sock_filter entries`);
+    t.ok(loose.length < strict.length, `${arch}: the Unix socket rule is dropped`);
+    t.equal(strict.readUInt16LE(strict.length - 32), 0x06, `${arch}: ends with return instructions`);
+  }
+  t.throws(() => seccompProgram({}, 'mips'), /no seccomp filter for architecture mips/);
+});
