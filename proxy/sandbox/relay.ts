@@ -15,6 +15,16 @@ export interface Relay {
 
 export type RelayListen = { path: string } | { host: '127.0.0.1'; port?: number };
 
+function unavailable(reason: string): string {
+  const body = JSON.stringify({
+    type: 'airlock-unavailable',
+    title: 'Airlock is not running',
+    status: 503,
+    detail: `airlock run cannot reach Airlock's proxy socket (${reason}); start Airlock again (airlock start) and retry`,
+  });
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+}
+
 /** Forwards every connection `server` accepts to the Unix socket. Closing the relay closes both. */
 export function relayConnections(server: net.Server, targetSocket: string): { accepted(): number; close(): Promise<void> } {
   const open = new Set<net.Socket>();
@@ -24,14 +34,28 @@ export function relayConnections(server: net.Server, targetSocket: string): { ac
     const upstream = net.connect(targetSocket);
     open.add(client);
     open.add(upstream);
+    let connected = false;
     const done = (): void => {
       client.destroy();
       upstream.destroy();
       open.delete(client);
       open.delete(upstream);
     };
+    upstream.once('connect', () => {
+      connected = true;
+    });
     client.on('error', done).on('close', done);
-    upstream.on('error', done).on('close', done);
+    upstream.on('close', done);
+    upstream.on('error', (err: NodeJS.ErrnoException) => {
+      // Airlock stopped (or restarts) while the agent runs: say so in HTTP, which every proxy
+      // client prints, rather than a bare reset.
+      if (!connected && client.writable) {
+        upstream.unpipe(client);
+        client.end(unavailable(err.code ?? err.message), () => done());
+        return;
+      }
+      done();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });
