@@ -6,7 +6,9 @@
 // encoding we could think of. Asserted every time: what the agent got, and that no upstream other
 // than the bound one ever received the real value in any form.
 import t, { type Test } from 'tap';
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import zlib from 'node:zlib';
 import { curl, exchange, isProblem, parseResponses, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type Upstream } from './helpers.ts';
 
@@ -205,4 +207,22 @@ t.test('credentials are never sent to an HTTPS upstream that fails verification'
     t.equal(up.received.length, 0, `${name}: no request reached it`);
     t.same(leaks(up.bytes()), [], `${name}: never saw the key`);
   }
+});
+
+t.test('the value never lands in the audit log or any file of the state folder', async (t) => {
+  // Runs last: every attack above has been audited by now.
+  await a.airlock.close();
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  walk(a.airlock.home);
+  t.ok(files.some((f) => /audit/.test(f)), `the audit log is among the ${files.length} files checked`);
+  for (const f of files) t.same(leaks(fs.readFileSync(f).toString('latin1')), [], `${path.relative(a.airlock.home, f)}: no form of the value`);
+  const leaking = a.records.filter((r) => leaks(JSON.stringify(r)).length);
+  t.same(leaking.map((r) => `${r.method} ${r.url} ${r.outcome}`), [], 'nor in the audit records as written');
 });
