@@ -112,14 +112,23 @@ function isRealDir(p: string): boolean {
   }
 }
 
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 function within(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
-  const cwd = path.resolve(o.cwd ?? process.cwd());
-  const home = path.resolve(o.home);
+  // Real paths: a state folder reached through a symlink must be hidden where it really is.
+  const cwd = realPath(path.resolve(o.cwd ?? process.cwd()));
+  const home = realPath(path.resolve(o.home));
   if (o.sandbox && within(cwd, home)) {
     throw new LaunchError(`the working directory ${cwd} is inside the state folder ${home}, which the sandbox hides; run from elsewhere`);
   }
@@ -146,7 +155,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
         realValues: o.realValues, onReplaced: o.onReplaced,
       });
-      const hide = (o.hide ?? []).map((p) => path.resolve(p));
+      const hide = (o.hide ?? []).map((p) => realPath(path.resolve(p)));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
