@@ -6,6 +6,8 @@ import path from 'node:path';
 import t from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import type { RequestDescription } from '../../engine/types.ts';
+import type { ReplayReport } from '../../engine/replay.ts';
+import { formatReport } from '../../cli/commands/replay.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
@@ -64,18 +66,19 @@ t.test('replay: baseline diff, --json, errors', async (t) => {
   await writeAudit(home);
   const file = path.join(home, 'audit.jsonl');
 
-  const text = airlock(['replay', file, '--policy', path.join(dir, 'after'), '--baseline', path.join(dir, 'before')]);
-  t.equal(text.code, 0, text.stderr);
-  t.match(text.stdout, /against baseline .*before \([0-9a-f]{16}\)/);
-  t.match(text.stdout, /action {6}before {5}after\n {2}allow {12}4 {9}2\n {2}approve {10}0 {9}1\n {2}deny {13}0 {9}1/);
-  t.match(text.stdout, /1 entry skipped:\n {2}audit\.jsonl:5: audit record without a description \(outcome: unauthenticated\)/);
-  t.equal(text.stderr, '', 'no progress bar when stderr is not a terminal');
-
   const json = airlock(['replay', file, '--policy', path.join(dir, 'after'), '--baseline', path.join(dir, 'before'), '--json']);
-  const report = JSON.parse(json.stdout) as { changed: number; changedRows: Array<{ before: { action: string }; after: { action: string }; input: RequestDescription }> };
+  t.equal(json.code, 0, json.stderr);
+  t.equal(json.stderr, '', 'no progress bar when stderr is not a terminal');
+  const report = JSON.parse(json.stdout) as ReplayReport;
   t.equal(report.changed, 4, 'the GETs change rule (open → read), the others change action');
   t.same(report.changedRows.map((r) => `${r.before.action}>${r.after.action}`), ['allow>allow', 'allow>approve', 'allow>deny', 'allow>allow']);
   t.equal(report.changedRows[1]!.input.request.headers.authorization![0], 'Bearer [redacted]');
+
+  // The text the command prints without --json is this report, formatted.
+  const text = formatReport(report, { policy: path.join(dir, 'after'), baseline: path.join(dir, 'before') });
+  t.match(text, /against baseline .*before \([0-9a-f]{16}\)/);
+  t.match(text, /action {6}before {5}after\n {2}allow {12}4 {9}2\n {2}approve {10}0 {9}1\n {2}deny {13}0 {9}1/);
+  t.match(text, /1 entry skipped:\n {2}audit\.jsonl:5: audit record without a description \(outcome: unauthenticated\)/);
 
   const both = airlock(['replay', file, '--baseline', path.join(dir, 'before'), '--against-log']);
   t.equal(both.code, 1);
