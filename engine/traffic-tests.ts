@@ -153,6 +153,9 @@ function checkCase(v: unknown, index: number, file: string): TrafficCase {
     if (!isObject(d) || !isObject(d.request) || !isObject(d.agent) || typeof d.request.method !== 'string' || typeof d.request.host !== 'string') {
       throw new TrafficTestFormatError(`${where}: "description" must be a request description (request.method, request.host, agent, …)`);
     }
+    if (typeof d.request.time !== 'string' || Number.isNaN(Date.parse(d.request.time))) {
+      throw new TrafficTestFormatError(`${where}: description.request.time must be an RFC 3339 time (tests are decided at the request's time)`);
+    }
     c.description = d as unknown as RequestDescription;
   }
   return c;
