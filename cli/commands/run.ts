@@ -13,6 +13,7 @@ import { resolveHome } from '../../engine/state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
 import { socketAccepts } from '../../proxy/sandbox/relay.ts';
+import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../proxy/sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../proxy/sandbox/support.ts';
 import { CliError } from '../main.ts';
 
@@ -27,6 +28,7 @@ interface RunOptions {
   allowUnixSockets?: boolean;
   readOnly?: boolean;
   writable?: string[];
+  saveDefaults?: boolean;
 }
 
 /** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
@@ -99,6 +101,27 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
   }
 }
 
+/** The agent's saved defaults under the flags given on this command line; saves them if asked. */
+async function withDefaults(home: string, given: RunOptions, cmd: Command): Promise<RunOptions> {
+  const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
+  try {
+    if (given.saveDefaults) {
+      const values: RunDefaults = {};
+      for (const k of savableKeys) if (fromCli(k)) (values as Record<string, unknown>)[k] = given[k];
+      if (Object.keys(values).length === 0) throw new CliError('--save-defaults: give the flags to remember (e.g. --secret github=GH_TOKEN --read-only)');
+      const file = await saveRunDefaults(home, given.agent, values);
+      process.stderr.write(`airlock: saved defaults for agent ${given.agent} in ${file}: ${Object.keys(values).join(', ')}\n`);
+    }
+    const saved = await loadRunDefaults(home, given.agent);
+    const opts: RunOptions = { ...given };
+    for (const k of savableKeys) if (!fromCli(k) && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
+    return opts;
+  } catch (err) {
+    if (err instanceof RunDefaultsError || err instanceof StateFileError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('run')
@@ -113,9 +136,11 @@ export function register(program: Command): void {
     .option('--allow-unix-sockets', 'let the sandboxed command create Unix sockets (tools such as the tsx CLI need them); host sockets in shared folders then become reachable')
     .option('--read-only', 'the sandboxed command can write only the working directory and the temp folder (plus --writable paths)')
     .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
+    .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('<command...>', 'the command and its arguments, after --')
-    .action(async (command: string[], opts: RunOptions) => {
-      const home = resolveHome(opts.home);
+    .action(async (command: string[], given: RunOptions, cmd: Command) => {
+      const home = resolveHome(given.home);
+      const opts = await withDefaults(home, given, cmd);
       const ttlMs = parseTtl(opts.tokenTtl);
       const socket = proxySocketPath(home);
       if (!(await socketAccepts(socket))) {

@@ -136,3 +136,29 @@ for (const sandbox of [false, true]) {
     neverSeesCanary(t, r);
   });
 }
+
+t.test('per-agent defaults: --save-defaults remembers flags, later flags win, a broken file is named', async (t) => {
+  await world.airlock.agents.add('bot2');
+  const as2 = ['--agent', 'bot2', '--home', world.home, '--no-sandbox'];
+  const show = ['--', 'sh', '-c', 'echo saved=$SAVED_GH; echo gh=$GITHUB_TOKEN'];
+  const saving = await runAirlock([...as2, '--save-defaults', '--secret', 'github=SAVED_GH', ...show], { cwd: world.work, env });
+  t.match(saving.stderr, /saved defaults for agent bot2 in .*run-defaults\.json: secret/);
+  t.equal(results(saving.stdout).saved, placeholder);
+
+  const later = await runAirlock([...as2, ...show], { cwd: world.work, env });
+  t.equal(results(later.stdout).saved, placeholder, 'the saved --secret applies to the next run');
+  t.equal(results(later.stdout).gh, '', 'and only that secret is exported');
+
+  const overridden = await runAirlock([...as2, '--secret', 'github', ...show], { cwd: world.work, env });
+  t.equal(results(overridden.stdout).saved, '', 'a flag given on the command line wins');
+  t.equal(results(overridden.stdout).gh, placeholder);
+
+  const other = await runAirlock([...base, '--no-sandbox', ...show], { cwd: world.work, env });
+  t.equal(results(other.stdout).gh, placeholder, 'another agent is unaffected');
+
+  const file = path.join(world.home, 'run-defaults.json');
+  fs.writeFileSync(file, JSON.stringify({ version: 1, agents: { bot2: { secret: 'github' } } }));
+  const broken = await runAirlock([...as2, ...show], { cwd: world.work, env });
+  t.equal(broken.code, 1);
+  t.match(broken.stderr, /run-defaults\.json: defaults of agent bot2: "secret" must be a list of strings/);
+});
