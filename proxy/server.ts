@@ -682,7 +682,9 @@ interface CapturedBody {
 /** Reads the body up to the cap. Beyond the cap the request is left paused: the rest streams later. */
 function captureBody(req: http.IncomingMessage, cap: number): Promise<CapturedBody> {
   const cl = req.headers['content-length'];
-  if (req.complete || (cl === undefined && req.headers['transfer-encoding'] === undefined) || cl === '0') {
+  // Not `req.complete`: the parser may have read the whole message while its body still sits unread
+  // in the stream buffer (a small POST arriving in one packet).
+  if ((cl === undefined && req.headers['transfer-encoding'] === undefined) || cl === '0') {
     return Promise.resolve({ captured: Buffer.alloc(0), truncated: false });
   }
   return new Promise((resolve, reject) => {

@@ -61,6 +61,9 @@ t.test('curl, undici and python requests through the proxy', async (t) => {
     const r1 = await fetch(httpUrl('/via-undici'), { dispatcher });
     t.equal(r1.status, 200);
     t.match(await r1.json(), { url: '/via-undici' });
+    // undici tunnels http:// through CONNECT too: a small POST arrives in one packet with its head.
+    const posted = await fetch(httpUrl('/small-post'), { dispatcher, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"to":"x"}' });
+    t.match(await posted.json(), { method: 'POST', url: '/small-post', bodyLength: 10 });
     const r2 = await fetch(httpUrl('/deny'), { dispatcher });
     t.equal(r2.status, 403);
     t.equal(r2.headers.get('content-type'), 'application/problem+json');
