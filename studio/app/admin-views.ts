@@ -223,7 +223,7 @@ export class LimitsView extends LightElement {
         ? html`<table class="grid"><thead><tr><th>Key</th><th>Available</th><th>Limit / window</th><th>Full in</th><th></th></tr></thead><tbody>
             ${d.buckets.map(
               (b) => html`<tr><td class="mono">${b.key}</td>
-                <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit}></meter> ${b.available} ${b.unit === 'egress_bytes' ? 'bytes' : ''}</td>
+                <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit}></meter> ${Math.floor(b.available)} ${b.unit === 'egress_bytes' ? 'bytes' : ''}</td>
                 <td>${b.limit} per ${b.window_s} s</td><td>${b.full_in_s ? `${b.full_in_s} s` : 'full'}</td>
                 <td>${d.live !== false && b.full_in_s ? html`<button class="ghost small" @click=${() => this.reset(b.key)}>Refill</button>` : nothing}</td></tr>`,
             )}</tbody></table>`

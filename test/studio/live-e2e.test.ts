@@ -31,7 +31,7 @@ import rego.v1
 
 default decision := {"action": "deny", "reason": "not allowed", "rule": "default"}
 
-decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if input.request.method == "GET"
+decision := {"action": "allow", "reason": "reads are fine", "rule": "read", "rate_limits": [{"key": concat(":", ["reads", input.agent.id]), "limit": 100, "window": "1h"}]} if input.request.method == "GET"
 
 decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if {
 	input.request.method == "POST"
@@ -246,4 +246,10 @@ t.test('a held request is approved in the browser and the client gets its respon
   await page.waitForSelector('[data-testid=decision]');
   t.match(await page.textContent('.decisions'), /approve[\s\S]*delete[\s\S]*deleting needs step-up/);
   await page.screenshot({ path: path.join(artifacts, '14-evaluate-captured.png') });
+
+  // The GETs above charged a rate-limit bucket; the Limits page shows it and can refill it.
+  await page.click('nav >> a[href="#/limits"]');
+  await page.waitForSelector('limits-view table >> text=reads:bot');
+  t.match(await page.textContent('limits-view table'), /reads:bot[\s\S]*9[78][\s\S]*100 per 3600 s/);
+  await page.screenshot({ path: path.join(artifacts, '15-limits.png') });
 });
