@@ -130,6 +130,8 @@ function localAddresses(): Set<string> {
   return out;
 }
 
+const dnsCacheMs = 5000;
+
 export class DestinationGuard {
   private readonly allow: AllowRule[];
   private readonly own: Endpoint[];
@@ -176,6 +178,24 @@ export class DestinationGuard {
     return `${address} is ${reason}; only --allow-private opens it`;
   }
 
+  private readonly answers = new Map<string, { addresses: Promise<string[]>; until: number }>();
+
+  /**
+   * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
+   * path. Safe against rebinding: whatever the answer, the proxy dials the address it checked.
+   */
+  private cachedLookup(host: string): Promise<string[]> {
+    const now = Date.now();
+    const hit = this.answers.get(host);
+    if (hit && hit.until > now) return hit.addresses;
+    if (this.answers.size >= 5000) this.answers.clear();
+    const addresses = this.lookup(host);
+    const entry = { addresses, until: now + dnsCacheMs };
+    this.answers.set(host, entry);
+    addresses.catch(() => { if (this.answers.get(host) === entry) this.answers.delete(host); });
+    return addresses;
+  }
+
   /**
    * Resolves host (pins first), checks every address and returns the one to dial. Throws
    * DestinationError when any address is refused or the name does not resolve.
@@ -189,7 +209,7 @@ export class DestinationGuard {
       if (pinned) addresses = pinned;
       else {
         try {
-          addresses = await this.lookup(bare);
+          addresses = await this.cachedLookup(bare.toLowerCase());
         } catch (err) {
           throw new DestinationError(`cannot resolve ${bare}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'resolve');
         }

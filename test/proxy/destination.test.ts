@@ -47,11 +47,17 @@ t.test('names: every resolved address must pass; pins are checked too', async (t
     'meta.example': ['169.254.169.254'],
     'v6private.example': ['fd00::1'],
   };
+  const lookups: string[] = [];
   const guard = new DestinationGuard({
-    lookup: async (h) => answers[h] ?? [],
+    lookup: async (h) => {
+      lookups.push(h);
+      return answers[h] ?? [];
+    },
     resolve: parseResolvePins(['api.github.com=127.0.0.1', 'pinned.example=93.184.215.15']),
   });
   t.equal(await guard.resolve('public.example', 443), '93.184.215.14');
+  t.equal(await guard.resolve('PUBLIC.example', 80), '93.184.215.14');
+  t.same(lookups, ['public.example'], 'answers are cached briefly (the checked address is what gets dialed)');
   t.match(await outcome(guard.resolve('mixed.example', 443)), /^blocked:.*10\.0\.0\.5 is private/, 'one private answer poisons the name');
   t.match(await outcome(guard.resolve('meta.example', 80)), /^blocked:.*cloud metadata/);
   t.match(await outcome(guard.resolve('v6private.example', 80)), /^blocked:/);
