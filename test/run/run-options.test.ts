@@ -1,0 +1,63 @@
+// `airlock run` options about placeholders: --secret / --no-secrets, and per-agent defaults
+// saved with --save-defaults.
+import t from 'tap';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SecretStore } from '../../engine/secrets/store.ts';
+import { results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+
+const canary = `ghp_canary${crypto.randomBytes(12).toString('hex')}`;
+const env = { ...process.env };
+delete env.AIRLOCK_MASTER_KEY;
+delete env.AIRLOCK_MASTER_KEY_FILE;
+delete process.env.AIRLOCK_MASTER_KEY;
+delete process.env.AIRLOCK_MASTER_KEY_FILE;
+
+let placeholder = '';
+const world = await startWorld({
+  before: async (home) => {
+    const store = await SecretStore.open(home);
+    const info = await store.set('github', canary, { env: ['GITHUB_TOKEN', 'GH_TOKEN'], hosts: ['creds.test'] });
+    placeholder = info.placeholder;
+  },
+});
+t.teardown(() => world.close());
+const base = ['--agent', world.agent, '--home', world.home];
+
+t.test('--secret picks placeholders and their names; --no-secrets exports none', async (t) => {
+  const renamed = await runAirlock([...base, '--no-sandbox', '--secret', 'github=MY_GH', '--', 'sh', '-c', 'echo my=$MY_GH; echo gh=$GITHUB_TOKEN'], { cwd: world.work, env });
+  t.equal(results(renamed.stdout).my, placeholder);
+  t.equal(results(renamed.stdout).gh, '');
+  const none = await runAirlock([...base, '--no-sandbox', '--no-secrets', '--', 'sh', '-c', 'echo gh=$GITHUB_TOKEN'], { cwd: world.work, env });
+  t.equal(results(none.stdout).gh, '');
+  const unknown = await runAirlock([...base, '--no-sandbox', '--secret', 'nope', '--', 'true'], { cwd: world.work, env });
+  t.equal(unknown.code, 1);
+  t.match(unknown.stderr, /no secret named nope/);
+});
+
+t.test('per-agent defaults: --save-defaults remembers flags, later flags win, a broken file is named', async (t) => {
+  await world.airlock.agents.add('bot2');
+  const as2 = ['--agent', 'bot2', '--home', world.home, '--no-sandbox'];
+  const show = ['--', 'sh', '-c', 'echo saved=$SAVED_GH; echo gh=$GITHUB_TOKEN'];
+  const saving = await runAirlock([...as2, '--save-defaults', '--secret', 'github=SAVED_GH', ...show], { cwd: world.work, env });
+  t.match(saving.stderr, /saved defaults for agent bot2 in .*run-defaults\.json: secret/);
+  t.equal(results(saving.stdout).saved, placeholder);
+
+  const later = await runAirlock([...as2, ...show], { cwd: world.work, env });
+  t.equal(results(later.stdout).saved, placeholder, 'the saved --secret applies to the next run');
+  t.equal(results(later.stdout).gh, '', 'and only that secret is exported');
+
+  const overridden = await runAirlock([...as2, '--secret', 'github', ...show], { cwd: world.work, env });
+  t.equal(results(overridden.stdout).saved, '', 'a flag given on the command line wins');
+  t.equal(results(overridden.stdout).gh, placeholder);
+
+  const other = await runAirlock([...base, '--no-sandbox', ...show], { cwd: world.work, env });
+  t.equal(results(other.stdout).gh, placeholder, 'another agent is unaffected');
+
+  const file = path.join(world.home, 'run-defaults.json');
+  fs.writeFileSync(file, JSON.stringify({ version: 1, agents: { bot2: { secret: 'github' } } }));
+  const broken = await runAirlock([...as2, ...show], { cwd: world.work, env });
+  t.equal(broken.code, 1);
+  t.match(broken.stderr, /run-defaults\.json: defaults of agent bot2: "secret" must be a list of strings/);
+});
