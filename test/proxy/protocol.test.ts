@@ -2,6 +2,7 @@
 // request smuggling shapes, oversized headers, slow clients, upstream failures, hop-by-hop headers,
 // redirects, h2c, WebSocket upgrades, destination safety end to end, and the Enforcer seam.
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import { Transform } from 'node:stream';
 import t from 'tap';
@@ -284,7 +285,42 @@ t.test('protocol', async (t) => {
     s.destroy();
     t.match(got, /^HTTP\/1\.1 101/);
     t.match(got, /echo:hi/, 'frames relayed both ways');
+
+    // wss: inside an intercepted CONNECT tunnel, to a TLS upstream verified by name.
+    const tlsServer = https.createServer({ key: px.upstreamCert.key, cert: px.upstreamCert.cert });
+    const wssServer = new WebSocketServer({ server: tlsServer });
+    wssServer.on('connection', (ws) => ws.on('message', (m) => ws.send(`secure:${m.toString()}`)));
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise((r) => { wssServer.close(); tlsServer.closeAllConnections(); tlsServer.close(r); }));
+    const tp = (tlsServer.address() as net.AddressInfo).port;
+    const host = `api.github.com:${tp}`;
+    const tunnel = await tlsOver(await connectTunnel(px.proxyPort, host, px.auth), px.caFile, 'api.github.com');
+    const secureGot = await new Promise<string>((resolve) => {
+      let buf = Buffer.alloc(0);
+      let sent = false;
+      tunnel.on('data', (d: Buffer) => {
+        buf = Buffer.concat([buf, d]);
+        const text = buf.toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        if (!text.startsWith('HTTP/1.1 101')) return resolve(text);
+        if (!sent) {
+          sent = true;
+          const mask = Buffer.from([9, 8, 7, 6]);
+          const payload = Buffer.from('yo').map((b, i) => b ^ mask[i % 4]!);
+          tunnel.write(Buffer.concat([Buffer.from([0x81, 0x80 | 2]), mask, payload]));
+        }
+        if (text.includes('secure:yo')) resolve(text);
+      });
+      tunnel.write(`GET /wss HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+      setTimeout(() => resolve(buf.toString('latin1')), 4000);
+    });
+    tunnel.destroy();
+    t.match(secureGot, /^HTTP\/1\.1 101/);
+    t.match(secureGot, /secure:yo/, 'wss frames relayed through the intercepted tunnel');
+
     const records = await auditRecords(px.airlock);
+    t.ok(records.some((r) => r.url === `wss://api.github.com:${tp}/wss` && r.status === 101), 'described as wss');
     t.ok(records.some((r) => r.url === `ws://127.0.0.1:${wp}/ws` && (r.description as { request: { upgrade: string } }).request.upgrade === 'websocket' && r.status === 101));
   });
 });
