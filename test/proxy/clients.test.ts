@@ -42,6 +42,9 @@ t.test('curl, undici and python requests through the proxy', async (t) => {
     const post = await curl('-x', px.proxyUrl, '--cacert', px.caFile, '-H', 'content-type: application/json', '--data', '{"x":1}', httpsUrl('/post'));
     t.match(JSON.parse(post.body), { method: 'POST', bodyLength: 7 });
 
+    const chunked = await curl('-x', px.proxyUrl, '-H', 'Transfer-Encoding: chunked', '--data-binary', 'abc', httpUrl('/chunked'));
+    t.match(JSON.parse(chunked.body), { method: 'POST', bodyLength: 3 }, 'a chunked upload is re-framed and arrives whole');
+
     const noAuth = await curl('-x', `http://127.0.0.1:${px.proxyPort}`, httpUrl('/hello'));
     t.equal(noAuth.status, 407);
     t.equal(JSON.parse(noAuth.body).type, 'https://airlock.dev/problems/proxy-auth-required');
