@@ -1,0 +1,72 @@
+// Replay in a real browser: a fixtures file and an uploaded HAR file, decided by the draft and the
+// live policy side by side; the changed decisions table and a row's details.
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { startStudio } from '../../studio/server.ts';
+import { basePolicy, makeProject } from './helpers.ts';
+
+const artifacts = path.resolve('test-artifacts', 'studio');
+fs.mkdirSync(artifacts, { recursive: true });
+
+const project = makeProject();
+t.teardown(project.cleanup);
+const engine = new PolicyEngine({ mode: 'inline' });
+await engine.loadFolder(project.policy);
+t.teardown(() => engine.close());
+const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
+t.teardown(() => studio.close().catch(() => undefined));
+// The draft allows POST too (the live policy only GET).
+fs.writeFileSync(path.join(project.home, 'draft', 'airlock.rego'), basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST"}'));
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
+t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+const context: BrowserContext = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 800 },
+});
+t.teardown(() => context.close());
+const page: Page = context.pages()[0] ?? (await context.newPage());
+page.setDefaultTimeout(15_000);
+const consoleErrors: string[] = [];
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
+
+const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+
+t.test('replay a fixtures file and an uploaded HAR, see the changed decisions', async (t) => {
+  await page.goto(studio.loginUrl);
+  await page.waitForSelector('nav');
+  await page.click('nav >> text=Replay');
+  await page.waitForSelector('#replay-fixture option[value="fixtures/sample.jsonl"]', { state: 'attached' }).catch(async (err) => {
+    await shot('05-replay-failed');
+    throw new Error(`${err.message}\n${await page.innerHTML('replay-view')}`);
+  });
+  await page.click('#replay-run');
+  await page.waitForSelector('[data-testid=changed-table] tbody tr');
+  t.equal(await page.textContent('[data-testid=count-changed]'), '1');
+  t.equal(await page.textContent('[data-testid=count-allow]'), '2');
+  const row = page.locator('[data-testid=changed-table] tbody tr').first();
+  t.match(await row.textContent(), /POST https:\/\/api\.github\.com\/repos\/acme\/app\/issues/);
+  await row.click();
+  await page.waitForSelector('tr.detail .input-json');
+  t.match(await page.textContent('tr.detail'), /"method": "POST"/);
+  await shot('05-replay');
+
+  // The same with a HAR file uploaded from disk (browser devtools / mitmproxy export).
+  await page.check('input[name=kind] >> nth=1');
+  await page.setInputFiles('replay-view input[type=file]', path.resolve('fixtures', 'traffic', 'agent-session.har'));
+  await page.click('#replay-run');
+  // The fixtures report said "of 3"; wait for the HAR's.
+  await page.waitForFunction(() => Number(/of (\d+) in/.exec(document.querySelector('[data-testid=replay-report]')?.textContent ?? '')?.[1] ?? 0) > 3);
+  const decided = Number(/of (\d+) in/.exec((await page.textContent('[data-testid=replay-report]'))!)?.[1]);
+  t.ok(decided > 10, `the HAR entries were replayed (${decided})`);
+  await shot('05b-replay-har');
+  t.same(consoleErrors, [], 'no script errors in the page');
+});
+
