@@ -107,7 +107,7 @@ t.test('hostile bytes: no crash, no undecided request forwarded, every rejection
     // What the upstream's own parser saw as requests (a /deny path inside a framed body is just data).
     const denied = up.received.find((x) => /\/deny\//.test(x.url));
     if (denied) throw new Error(`a request under /deny reached the upstream: ${denied.method} ${denied.url}`);
-  }), { numRuns, interruptAfterTimeLimit: 12_000, ...seed });
+  }), { numRuns, interruptAfterTimeLimit: Number(process.env.AIRLOCK_FUZZ_LIVE_MS ?? 12_000), ...seed });
 
   // Every request the upstream received was decided: it has a forwarded audit record with an allow.
   const allowed = a.records.filter((r) => r.outcome === 'forwarded' && r.decision?.action === 'allow').map((r) => new URL(r.url ?? '', 'http://x').pathname);
