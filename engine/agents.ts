@@ -68,6 +68,7 @@ export class AgentStore {
   private stamp: string;
   private lastCheck = Date.now();
   private reloading: Promise<void> | undefined;
+  private broken: Error | undefined;
 
   private constructor(private readonly home: string, doc: Document<AgentsFile>) {
     this.doc = doc;
@@ -92,16 +93,26 @@ export class AgentStore {
     }
   }
 
-  /** Re-reads the file when another process changed it. */
+  /**
+   * Re-reads the file when another process changed it. A file that became unreadable fails closed:
+   * every call throws (so no agent authenticates) until the file is fixed.
+   */
   async refresh(): Promise<void> {
     this.lastCheck = Date.now();
     const stamp = this.fileStamp();
-    if (stamp === this.stamp) return;
+    if (stamp === this.stamp) {
+      if (this.broken) throw this.broken;
+      return;
+    }
     this.reloading ??= (async () => {
       try {
         this.doc = await openDocument<AgentsFile>(this.home, 'agents', { version: 1, agents: {} }, { mode: 0o600 });
-        this.stamp = stamp;
+        this.broken = undefined;
+      } catch (err) {
+        this.broken = err as Error;
+        throw err;
       } finally {
+        this.stamp = stamp;
         this.reloading = undefined;
       }
     })();
@@ -212,7 +223,7 @@ export class AgentStore {
 
   /** The agent a name + token belong to, or undefined. Sees changes other processes made. */
   async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {
-    if (Date.now() - this.lastCheck > recheckMs) await this.refresh();
+    if (this.broken || Date.now() - this.lastCheck > recheckMs) await this.refresh();
     const found = this.check(name, token);
     if (found) return found;
     // A miss may be an agent added a moment ago by `airlock agent add`: look at the file once more.

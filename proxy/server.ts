@@ -85,6 +85,8 @@ const refusals = {
   resolve: (detail: string): Rejection => ({ status: 502, type: 'upstream-unresolvable', title: 'Upstream name does not resolve', detail, outcome: 'upstream-error' }),
   upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
+  // Anything unexpected (e.g. an unreadable state file): the request does not leave.
+  internal: (err: unknown): Rejection => ({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `the request was not forwarded: ${String((err as Error)?.message ?? err).slice(0, 300)}`, outcome: 'error' }),
 };
 
 function denial(d: EngineDecision): Rejection {
@@ -103,8 +105,8 @@ export class ProxyServer {
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
     // Host itself (absolute-form takes the target's authority, tunnels require a matching Host).
     this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize, requireHostHeader: false }));
-    this.inner.on('request', (req, res) => void this.onRequest(req, res));
-    this.inner.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket as net.Socket, head));
+    this.inner.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
+    this.inner.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
     const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
     this.httpAgent = new http.Agent(agentOpts);
     this.httpsAgent = new https.Agent(agentOpts);
@@ -126,9 +128,12 @@ export class ProxyServer {
       requireHostHeader: false,
       connectionsCheckingInterval: Math.min(1000, this.deps.timeouts.headersMs),
     } as http.ServerOptions));
-    server.on('request', (req, res) => void this.onRequest(req, res));
-    server.on('connect', (req, socket, head) => void this.onConnect(req, socket as net.Socket, head));
-    server.on('upgrade', (req, socket, head) => void this.onUpgrade(req, socket as net.Socket, head));
+    server.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
+    server.on('connect', (req, socket, head) => {
+      // Never an unhandled rejection (it would stop the process): an unexpected failure closes the tunnel.
+      this.onConnect(req, socket as net.Socket, head).catch(() => (socket as net.Socket).destroy());
+    });
+    server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
     server.on('connection', (s: net.Socket) => this.track(s));
     this.outer.push(server);
     return server;
@@ -282,7 +287,7 @@ export class ProxyServer {
       await this.forward(req, res, body, ctx, address, record, t0, reply);
     } catch (err) {
       // Anything unexpected: the request does not leave, the agent gets a 502 that says so.
-      if (!res.headersSent) reply({ ...refusals.upstream(`internal proxy error: ${(err as Error).message}`), outcome: 'error' });
+      if (!res.headersSent) reply(refusals.internal(err));
       else res.destroy();
     }
   }
@@ -613,7 +618,7 @@ export class ProxyServer {
       });
       upReq.end();
     } catch (err) {
-      refuse({ ...refusals.upstream(`internal proxy error: ${(err as Error).message}`), outcome: 'error' });
+      refuse(refusals.internal(err));
     }
   }
 

@@ -253,6 +253,24 @@ t.test('protocol', async (t) => {
     t.ok(records.some((r) => r.url === `http://${origin}/seam/limited` && r.outcome === 'rate-limited'));
   });
 
+  t.test('a corrupt agents file fails closed without stopping the proxy, and recovers', async (t) => {
+    const file = px.airlock.agents.file;
+    const good = fs.readFileSync(file);
+    fs.writeFileSync(file, '{ torn');
+    await new Promise((r) => setTimeout(r, 1100)); // the store re-reads a changed file at most once a second
+    const plain = await rawExchange(px.proxyPort, get(`http://${origin}/corrupt`, origin));
+    t.equal(status(plain), 500, 'absolute-form request refused');
+    t.match(plain, /application\/problem\+json/);
+    t.match(plain, /proxy-error.*is unreadable/s);
+    const connect = await rawExchange(px.proxyPort, `CONNECT 127.0.0.1:${up.port} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${px.auth}\r\n\r\n`, { waitMs: 1500 });
+    t.notMatch(connect, /^HTTP\/1\.1 200/, 'no tunnel');
+    t.notOk(up.seen.some((x) => x.url === '/corrupt'));
+    fs.writeFileSync(file, good);
+    await new Promise((r) => setTimeout(r, 1100));
+    const recovered = await rawExchange(px.proxyPort, get(`http://${origin}/recovered`, origin));
+    t.equal(status(recovered), 200, `works again once the file is fixed: ${recovered.slice(0, 300)}`);
+  });
+
   t.test('WebSocket upgrades are decided like any request, then relayed', async (t) => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
     await new Promise((r) => wss.once('listening', r));
