@@ -286,7 +286,7 @@ export class ProxyServer {
       }
       await this.forward(req, res, body, ctx, address, record, t0, reply);
     } catch (err) {
-      // Anything unexpected: the request does not leave, the agent gets a 502 that says so.
+      // Anything unexpected: the request does not leave, the agent gets a 500 that says so.
       if (!res.headersSent) reply(refusals.internal(err));
       else res.destroy();
     }
