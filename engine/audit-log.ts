@@ -60,8 +60,23 @@ export class AuditLog {
     this.stream.on('error', (err) => process.stderr.write(`airlock: audit log ${this.file}: ${err.message}\n`));
   }
 
+  /**
+   * Last line of defence for "no secret value ever reaches the audit log": the secrets module sets
+   * this to replace every form of every real secret value in a serialized record (e.g. a value an
+   * agent learned elsewhere and sent in a query). Listeners then get the redacted record too.
+   */
+  redact: ((line: string) => string) | undefined;
+
   append(record: AuditRecord): void {
-    this.stream.write(`${JSON.stringify(record)}\n`);
+    let line = JSON.stringify(record);
+    if (this.redact) {
+      const redacted = this.redact(line);
+      if (redacted !== line) {
+        line = redacted;
+        record = JSON.parse(redacted) as AuditRecord;
+      }
+    }
+    this.stream.write(`${line}\n`);
     for (const l of this.listeners) {
       try {
         l(record);

@@ -67,7 +67,15 @@ t.test('audit log: append, stream with filters, torn lines skipped', async (t) =
     log.append({ time: new Date(Date.UTC(2026, 0, 1, 0, i)).toISOString(), id: `r${i}`, agent: i % 2 ? 'a' : 'b', host: i < 3 ? 'x.example' : 'y.example', outcome: 'forwarded' });
   }
   off();
+  // The secrets module's redactor runs on every line, and listeners see the redacted record.
+  log.redact = (line) => line.replaceAll('s3cret-value', '[redacted]');
+  let heard = '';
+  log.onRecord((r) => (heard = String(r.url)));
+  log.append({ time: new Date(Date.UTC(2026, 0, 2)).toISOString(), id: 'r5', url: 'http://x.example/?k=s3cret-value', outcome: 'forwarded' });
+  log.redact = undefined;
   await log.close();
+  t.notOk(fs.readFileSync(log.file, 'utf8').includes('s3cret-value'));
+  t.equal(heard, 'http://x.example/?k=[redacted]');
   fs.appendFileSync(log.file, '{"torn": ');
   t.same(seen, ['r0', 'r1', 'r2', 'r3', 'r4']);
   const ids = async (f: Parameters<typeof readAudit>[1]): Promise<string[]> => {
@@ -75,8 +83,9 @@ t.test('audit log: append, stream with filters, torn lines skipped', async (t) =
     for await (const r of readAudit(log.file, f)) out.push(r.id);
     return out;
   };
-  t.same(await ids({}), ['r0', 'r1', 'r2', 'r3', 'r4']);
+  t.same(await ids({}), ['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
   t.same(await ids({ agent: 'a' }), ['r1', 'r3']);
+  t.same(await ids({ until: '2026-01-02T00:00:00Z' }), ['r0', 'r1', 'r2', 'r3', 'r4']);
   t.same(await ids({ host: 'Y.example' }), ['r3', 'r4']);
   t.same(await ids({ since: '2026-01-01T00:01:00Z', until: '2026-01-01T00:03:00Z' }), ['r1', 'r2']);
   t.same(await ids({ limit: 2 }), ['r0', 'r1']);
