@@ -17,6 +17,7 @@ import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import type { Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 import { PlaceholderIndex } from './placeholders.ts';
+import { SecretValueIndex } from './secret-values.ts';
 import { Scrubber, ScrubStream, scrubForms, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 
@@ -32,6 +33,7 @@ const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding',
  */
 export class LiveSecrets {
   private index: PlaceholderIndex;
+  private valueIndex: SecretValueIndex;
   private stamp: string;
   private watcher: fs.FSWatcher | undefined;
   private reloading: Promise<void> | undefined;
@@ -41,6 +43,7 @@ export class LiveSecrets {
 
   private constructor(readonly store: SecretStore) {
     this.index = LiveSecrets.indexOf(store);
+    this.valueIndex = LiveSecrets.valuesOf(store);
     this.stamp = this.fileStamp();
   }
 
@@ -55,6 +58,11 @@ export class LiveSecrets {
 
   private static indexOf(store: SecretStore): PlaceholderIndex {
     return new PlaceholderIndex(store.list().map((s) => [s.name, s.placeholder]));
+  }
+
+  /** The real values, to refuse them where they are not bound and redact them from records. */
+  private static valuesOf(store: SecretStore): SecretValueIndex {
+    return new SecretValueIndex(store.list().map((s) => [s.name, store.reveal(s.name)]));
   }
 
   private fileStamp(): string {
@@ -86,6 +94,7 @@ export class LiveSecrets {
         await this.store.reload();
         if (this.store.list().length) await this.store.unlock();
         this.index = LiveSecrets.indexOf(this.store);
+        this.valueIndex = LiveSecrets.valuesOf(this.store);
         this.broken = undefined;
         this.generation++;
       } catch (err) {
@@ -100,6 +109,10 @@ export class LiveSecrets {
 
   get finder(): PlaceholderIndex {
     return this.index;
+  }
+
+  get values(): SecretValueIndex {
+    return this.valueIndex;
   }
 
   get error(): string | undefined {
@@ -167,8 +180,11 @@ interface Injection {
   values: Map<string, string>;
 }
 
-/** Placeholder-to-value substitution in a request body, refusing placeholders of unbound secrets. */
-function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbidden: string[]): Transform {
+/**
+ * Placeholder-to-value substitution in a request body, refusing placeholders of unbound secrets
+ * (`forbidden`) and the real values of unbound secrets (`forbiddenValues`).
+ */
+function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbidden: string[], forbiddenValues: Array<{ name: string; forms: string[] }>): Transform {
   const rules: MatchRule[] = [];
   for (const [name, value] of replace) {
     const ph = index.placeholderOf(name);
@@ -177,6 +193,9 @@ function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbi
   for (const name of forbidden) {
     const ph = index.placeholderOf(name);
     if (ph) rules.push({ forms: scrubForms(ph), forbid: `the request body carries the placeholder of secret "${name}", which the policy does not bind to this destination; upload aborted` });
+  }
+  for (const { name, forms } of forbiddenValues) {
+    rules.push({ forms, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
   return new ScrubStream(new Scrubber([], rules));
 }
@@ -203,6 +222,13 @@ export class CredentialEnforcer implements Enforcer {
     // Host too: a placeholder in a hostname would leak through DNS and SNI.
     for (const n of index.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`)) present.add(n);
     const unbound = [...present].filter((n) => !named.has(n)).sort();
+    const leaked = this.unboundValues(ctx, named);
+    if (leaked.length) {
+      ctx.audit.secret_values_refused = leaked;
+      return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
+        `the request carries the value of secret ${leaked.map((n) => `"${n}"`).join(', ')}, which the policy does not bind to ${origin} `
+        + '(refused as an exfiltration attempt)', 'denied');
+    }
     if (unbound.length) {
       ctx.audit.placeholders_refused = unbound;
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized for this destination',
@@ -304,10 +330,27 @@ export class CredentialEnforcer implements Enforcer {
    * refusal of any other secret's placeholder (the upload is aborted before it leaves).
    */
   private guardBody(ctx: RequestContext, index: PlaceholderIndex, named: Set<string>, replace: Map<string, string>): void {
-    const truncated = ctx.description.request.body.truncated;
-    if (!replace.size && !truncated) return;
+    const body = ctx.description.request.body;
+    const truncated = body.truncated;
+    // The description holds only a preview of a text body: every body is streamed past the real
+    // values of the secrets not bound here, whatever its size.
+    const forbiddenValues = body.size > 0 ? this.live.values.rules().filter((r) => !named.has(r.name)) : [];
+    if (!replace.size && !truncated && !forbiddenValues.length) return;
     const forbidden = truncated ? this.live.store.list().map((s) => s.name).filter((n) => !named.has(n)) : [];
-    if (replace.size || forbidden.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden));
+    if (replace.size || forbidden.length || forbiddenValues.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden, forbiddenValues));
+  }
+
+  /** Secrets whose real value is in the request's host, path, query, headers or described body but not bound here. */
+  private unboundValues(ctx: RequestContext, named: Set<string>): string[] {
+    const values = this.live.values;
+    if (values.size === 0) return [];
+    const { outgoing, description } = ctx;
+    const found = new Set(values.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`));
+    for (const [, v] of outgoing.headers) for (const n of values.find(v)) found.add(n);
+    const b = description.request.body;
+    const bodyText = b.json !== undefined ? JSON.stringify(b.json) : b.form ? JSON.stringify(b.form) : b.text;
+    if (bodyText) for (const n of values.find(bodyText)) found.add(n);
+    return [...found].filter((n) => !named.has(n)).sort();
   }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
@@ -349,9 +392,16 @@ export class CredentialEnforcer implements Enforcer {
 }
 
 /** The enforcer factory for proxy/runtime.ts: opens the store, sets the describe-step finder. */
-export async function credentialEnforcers(parts: { home: string; placeholders?: { find(text: string): string[] }; onClose: Array<() => Promise<void> | void> }): Promise<Enforcer[]> {
+export async function credentialEnforcers(parts: {
+  home: string;
+  placeholders?: { find(text: string): string[] };
+  audit?: { redact: ((line: string) => string) | undefined };
+  onClose: Array<() => Promise<void> | void>;
+}): Promise<Enforcer[]> {
   const live = await LiveSecrets.open(parts.home);
   parts.onClose.push(() => live.close());
   parts.placeholders = liveFinder(live);
+  // Nothing Airlock writes down may hold a real value, whatever the agent sent.
+  if (parts.audit) parts.audit.redact = (line) => live.values.redact(line);
   return [new CredentialEnforcer(live)];
 }
