@@ -37,6 +37,10 @@ export interface AirlockConfig {
   bodyCap: number;
   /** Largest request head the proxy accepts (bytes). */
   maxHeaderSize: number;
+  /** Wall-clock budget of one policy evaluation; past it the request is denied (fail closed). */
+  evalTimeoutMs: number;
+  /** URL that receives a JSON notification for every new approval (no secrets in it). */
+  approvalWebhook?: string;
 }
 
 export const defaultConfig: AirlockConfig = {
@@ -48,6 +52,10 @@ export const defaultConfig: AirlockConfig = {
   resolve: [],
   bodyCap: 1024 * 1024,
   maxHeaderSize: 16 * 1024,
+  // Policies decide in microseconds; the budget only stops a runaway one. It is wall-clock time,
+  // so it is generous enough that a busy CPU does not turn ordinary decisions into denials.
+  evalTimeoutMs: 1000,
+  approvalWebhook: undefined,
 };
 
 export interface AirlockOptions extends Partial<AirlockConfig> {
@@ -151,6 +159,8 @@ export function resolveConfig(home: string, opts: AirlockOptions): AirlockConfig
     resolve: pick('resolve', opts.resolve),
     bodyCap: pick('bodyCap', opts.bodyCap),
     maxHeaderSize: pick('maxHeaderSize', opts.maxHeaderSize),
+    evalTimeoutMs: pick('evalTimeoutMs', opts.evalTimeoutMs),
+    ...(file.approvalWebhook !== undefined || opts.approvalWebhook !== undefined ? { approvalWebhook: pick('approvalWebhook', opts.approvalWebhook) } : {}),
   };
 }
 
@@ -214,7 +224,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
     }
   };
   try {
-    const engine = new PolicyEngine({ mode: 'isolated', ...(opts.threads ? { threads: opts.threads } : {}) });
+    const engine = new PolicyEngine({ mode: 'isolated', timeoutMs: config.evalTimeoutMs, ...(opts.threads ? { threads: opts.threads } : {}) });
     onClose.push(() => engine.close());
     await engine.loadFolder(config.policy);
     // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
@@ -261,6 +271,10 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
     let socketPath: string | undefined;
     if (opts.unixSocket !== false) {
       socketPath = path.join(home, 'proxy.sock');
+      // sun_path holds 108 bytes on Linux (104 on macOS); a longer path fails obscurely later.
+      if (Buffer.byteLength(socketPath) > 103) {
+        throw new Error(`the state folder path is too long for the proxy's Unix socket (${socketPath}); use a shorter --home`);
+      }
       await claimSocketPath(socketPath);
       const unix = proxy.createListener();
       await listen(unix, socketPath);
@@ -290,10 +304,48 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
         if (studio.port !== studioAt.port) guard.addOwn({ address: studio.host, port: studio.port });
       }
     }
+    writeRuntimeInfo(home, runtime, onClose);
     return runtime;
   } catch (err) {
     await closeAll();
     throw err;
+  }
+}
+
+export interface RuntimeInfo {
+  pid: number;
+  /** host:port the proxy listens on. */
+  proxy: string;
+  /** host:port of the studio, when it runs. */
+  studio?: string;
+  started: string;
+}
+
+const hostPort = (a: { host: string; port: number }): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+
+/** <home>/runtime.json: where the running Airlock listens, so the CLI finds it whatever flags started it. */
+function writeRuntimeInfo(home: string, runtime: Airlock, onClose: AirlockParts['onClose']): void {
+  const file = path.join(home, 'runtime.json');
+  const info: RuntimeInfo = {
+    pid: process.pid,
+    proxy: hostPort(runtime.proxyAddress),
+    ...(runtime.studioAddress ? { studio: hostPort(runtime.studioAddress) } : {}),
+    started: new Date().toISOString(),
+  };
+  fs.writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  onClose.push(() => {
+    if (readRuntimeInfo(home)?.pid === process.pid) fs.rmSync(file, { force: true });
+  });
+}
+
+/** The running Airlock's addresses, or undefined when none runs with this state folder. */
+export function readRuntimeInfo(home: string): RuntimeInfo | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(home, 'runtime.json'), 'utf8')) as RuntimeInfo;
+    process.kill(info.pid, 0); // throws when that process is gone: a stale file from a crash
+    return info;
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { AgentError, AgentStore } from '../../engine/agents.ts';
 import { ensureHome } from '../../engine/state/home.ts';
 import { StateFileError } from '../../engine/state/document.ts';
-import { defaultConfig, parseHostPort, resolveConfig } from '../../proxy/runtime.ts';
+import { defaultConfig, parseHostPort, readRuntimeInfo, resolveConfig } from '../../proxy/runtime.ts';
 import { CliError } from '../main.ts';
 
 async function open(home?: string): Promise<{ store: AgentStore; home: string }> {
@@ -47,7 +47,7 @@ export function register(program: Command): void {
       }
       let at: { host: string; port: number };
       try {
-        at = parseHostPort(opts.proxy ?? resolveConfig(home, {}).proxy ?? defaultConfig.proxy, '--proxy');
+        at = parseHostPort(opts.proxy ?? readRuntimeInfo(home)?.proxy ?? resolveConfig(home, {}).proxy ?? defaultConfig.proxy, '--proxy');
       } catch (err) {
         throw new CliError((err as Error).message);
       }

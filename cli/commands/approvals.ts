@@ -6,6 +6,7 @@
 // documents directly (an approval given then is used by the agent's retry with Airlock-Approval).
 // Running without a reachable studio is refused for changes: editing the file behind the running
 // process's back would be lost.
+import { readRuntimeInfo } from '../../proxy/runtime.ts';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -23,7 +24,7 @@ type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
 
 /** The studio's base URL: --studio, AIRLOCK_STUDIO, the config file's `studio`, or the default. */
 export function studioUrl(home: string, flag?: string): string {
-  let spec = flag ?? process.env.AIRLOCK_STUDIO;
+  let spec = flag ?? process.env.AIRLOCK_STUDIO ?? readRuntimeInfo(home)?.studio;
   if (!spec) {
     try {
       const cfg = JSON.parse(fs.readFileSync(path.join(home, 'config.json'), 'utf8')) as { studio?: unknown };
