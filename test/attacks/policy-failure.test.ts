@@ -9,7 +9,9 @@ import { eventually, fixtures, isProblem, startTestAirlock, startUpstream, viaPr
 // One Airlock; each broken policy is published into it in turn (engine.loadFolder, what a policy
 // reload does), so the proxy under test is the same long-running one a user has.
 const up = await startUpstream(t);
-const a = await startTestAirlock(t, { policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
+// The evaluation budget is set here, not inherited: policy-loop must outrun the time budget well
+// before it could exhaust the evaluation's memory budget.
+const a = await startTestAirlock(t, { policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], evalTimeoutMs: 100 });
 
 const failures: Array<[policy: string, failClosed: string]> = [
   ['policy-error', 'error'],
