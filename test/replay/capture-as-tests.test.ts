@@ -1,95 +1,10 @@
 // `airlock capture export --as-tests`: a traffic test file that `airlock test` runs (real subprocesses on a real
 // audit log written by the proxy's AuditLog).
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { AuditLog } from '../../engine/audit-log.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import { airlock, strict, writeAudit } from './helpers.ts';
 import { parseTrafficTests } from '../../engine/traffic-tests.ts';
-import { describeRequest } from '../../proxy/describe.ts';
-
-const root = path.resolve(import.meta.dirname, '..', '..');
-
-function airlock(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'airlock.js'), ...args], {
-    cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env },
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-const strict = `package airlock
-
-import rego.v1
-
-default decision := {"action": "deny", "reason": "not allowed", "rule": "default"}
-
-decision := {"action": "allow", "reason": "reads are fine", "rule": "read"} if input.request.method == "GET"
-
-decision := {"action": "approve", "reason": "deleting needs a human", "rule": "delete", "approval": {"risk": "critical"}} if input.request.method == "DELETE"
-`;
-
-function desc(method: string, url: string, time: string, agent: string): RequestDescription {
-  return describeRequest(
-    { id: `${agent}-${time}`, time: new Date(time), method, url, headers: [['Authorization', 'Bearer ghp_secretvalue123']], body: Buffer.alloc(0), bodyTruncated: false },
-    { agent: { id: agent, labels: {} } },
-  );
-}
-
-async function writeAudit(home: string): Promise<void> {
-  const log = new AuditLog(home);
-  const rows: Array<[string, string, string, string]> = [
-    ['GET', 'https://api.github.com/repos/acme/widgets', '2026-01-05T09:00:00Z', 'coder'],
-    ['DELETE', 'https://api.github.com/repos/acme/widgets', '2026-01-05T10:00:00Z', 'coder'],
-    ['POST', 'https://api.stripe.com/v1/refunds', '2026-01-05T11:00:00Z', 'billing'],
-    ['GET', 'https://api.stripe.com/v1/customers', '2026-01-06T09:00:00Z', 'billing'],
-  ];
-  for (const [m, u, time, agent] of rows) {
-    const d = desc(m, u, time, agent);
-    log.append({ time, id: d.request.id, agent, method: m, url: d.request.url, host: d.request.host, outcome: 'forwarded', decision: { action: 'allow', reason: 'anything goes', rule: 'open' }, policy_version: 'v0', description: d });
-  }
-  log.append({ time: '2026-01-05T10:30:00Z', id: 'x', outcome: 'unauthenticated', status: 407 });
-  await log.close();
-}
-
-t.test('capture export: filters, JSON Lines out, secrets stay redacted', async (t) => {
-  const dir = t.testdir({ policy: { 'p.rego': strict } });
-  const home = path.join(dir, 'home');
-  await writeAudit(home);
-
-  const all = airlock(['capture', 'export', '--home', home]);
-  t.equal(all.code, 0, all.stderr);
-  const lines = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as { description: RequestDescription; decision: { action: string } });
-  t.equal(lines.length, 4);
-  t.match(all.stderr, /exported 4 requests.*1 record\(s\) without a request description skipped/);
-  t.notMatch(all.stdout, /ghp_secretvalue123/, 'no credential in the export');
-
-  const filtered = airlock(['capture', 'export', '--home', home, '--since', '2026-01-05T09:30:00Z', '--until', '2026-01-06', '--agent', 'coder', '--host', 'API.GITHUB.COM']);
-  t.equal(filtered.code, 0, filtered.stderr);
-  const f = filtered.stdout.trim().split('\n').map((l) => JSON.parse(l) as { description: RequestDescription });
-  t.same(f.map((r) => r.description.request.method), ['DELETE'], 'since, until, agent and host filters');
-  const env = airlock(['capture', 'export', '--since', '2026-01-05T10:00:00Z', '--limit', '2'], { AIRLOCK_HOME: home });
-  t.same(env.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { description: RequestDescription }).description.request.path), ['/repos/acme/widgets', '/v1/refunds'], 'AIRLOCK_HOME is the default state folder; --limit stops early');
-
-  const bad = airlock(['capture', 'export', '--home', home, '--since', 'last tuesday']);
-  t.equal(bad.code, 1);
-  t.match(bad.stderr, /^airlock: not a time: "last tuesday"/);
-  t.notMatch(bad.stderr, /\n\s+at /, 'no stack trace');
-  const none = airlock(['capture', 'export', '--home', path.join(dir, 'nowhere')]);
-  t.equal(none.code, 1);
-  t.match(none.stderr, /no audit log at/);
-
-  // The export replays against the recorded decisions.
-  const exportFile = path.join(dir, 'capture.jsonl');
-  fs.writeFileSync(exportFile, all.stdout);
-  const rep = airlock(['replay', exportFile, '--policy', path.join(dir, 'policy'), '--against-log']);
-  t.equal(rep.code, 0, rep.stderr);
-  t.match(rep.stdout, /Replayed 4 requests with .* against the recorded decisions/);
-  t.match(rep.stdout, /4 decisions changed/, 'the GETs changed rule (open → read)');
-  t.match(rep.stdout, /allow → approve {2}DELETE api\.github\.com\/repos\/acme\/widgets {2}\[github repos\.delete\] {2}agent coder/);
-  t.match(rep.stdout, /before: allow rule open: anything goes\n {4}after: {2}approve \(critical\) rule delete: deleting needs a human/);
-  t.match(rep.stdout, /allow → deny: 1/);
-});
 
 t.test('capture export --as-tests: a traffic test file that passes against the policy it came from', async (t) => {
   const dir = t.testdir({ policy: { 'p.rego': strict } });
