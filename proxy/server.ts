@@ -254,15 +254,9 @@ export class ProxyServer {
 
       const body = await captureBody(req, this.deps.bodyCap);
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
-      const described = await this.describe(raw, agent);
-      if ('status' in described) return reply(described);
-      record.host = described.request.host;
-      const decision = await this.deps.engine.decide(described);
-      record.description = described;
-      record.decision = decisionSummary(decision);
-      record.policy_version = decision.policy_version;
-      record.decision_us = decision.decision_us;
-      if (decision.action === 'deny') return reply(denial(decision), decision.rule);
+      const decided = await this.decide(raw, agent, record);
+      if ('status' in decided) return reply(decided, decided.rule);
+      const { described, decision } = decided;
 
       const ac = new AbortController();
       res.once('close', () => { if (!res.writableFinished) ac.abort(); });
@@ -328,6 +322,20 @@ export class ProxyServer {
     const authority = authorityOf(url, url.protocol.slice(0, -1));
     if (net.isIP(authority.hostname) && this.deps.guard.isOwn(authority.hostname, authority.port)) return refusals.self('requests to the proxy or studio through the proxy are refused');
     return url.href;
+  }
+
+  /** Describe, decide, and note both in the audit record; a refusal (deny or undescribable) comes back as a Rejection. */
+  private async decide(raw: RawRequest, agent: AgentInfo, record: AuditRecord): Promise<{ described: RequestDescription; decision: EngineDecision } | (Rejection & { rule?: string })> {
+    const described = await this.describe(raw, agent);
+    if ('status' in described) return described;
+    record.host = described.request.host;
+    const decision = await this.deps.engine.decide(described);
+    record.description = described;
+    record.decision = decisionSummary(decision);
+    record.policy_version = decision.policy_version;
+    record.decision_us = decision.decision_us;
+    if (decision.action === 'deny') return { ...denial(decision), ...(decision.rule ? { rule: decision.rule } : {}) };
+    return { described, decision };
   }
 
   private async describe(raw: RawRequest, agent: AgentInfo): Promise<RequestDescription | Rejection> {
@@ -544,15 +552,9 @@ export class ProxyServer {
       url = url.replace(/^http/, 'ws');
       record.url = url;
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: Buffer.alloc(0), bodyTruncated: false };
-      const described = await this.describe(raw, agent);
-      if ('status' in described) return refuse(described);
-      record.host = described.request.host;
-      const decision = await this.deps.engine.decide(described);
-      record.description = described;
-      record.decision = decisionSummary(decision);
-      record.policy_version = decision.policy_version;
-      record.decision_us = decision.decision_us;
-      if (decision.action === 'deny') return refuse(denial(decision), decision.rule);
+      const decided = await this.decide(raw, agent, record);
+      if ('status' in decided) return refuse(decided, decided.rule);
+      const { described, decision } = decided;
       const ac = new AbortController();
       socket.once('close', () => ac.abort());
       const keep = new Set(['upgrade', 'connection']);
