@@ -200,21 +200,36 @@ function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbi
   return new ScrubStream(new Scrubber([], rules));
 }
 
-export class CredentialEnforcer implements Enforcer {
-  readonly name = 'credentials';
-  private readonly injected = new WeakMap<RequestContext, Injection>();
-  private readonly scrubbers = new Map<string, Scrubber>();
+/**
+ * Refuses a request that carries a placeholder, or a real value, of a secret the decision does not
+ * bind to this destination. Runs first in the enforcer order, so such a request is refused before
+ * a human is asked to approve it; the injector asks again (answered from the memo) in case the
+ * order is changed.
+ */
+export class CredentialGuard implements Enforcer {
+  readonly name = 'credential-guard';
+  private readonly verdicts = new WeakMap<RequestContext, Rejection | null>();
 
-  constructor(private readonly live: LiveSecrets) {}
+  constructor(readonly live: LiveSecrets) {}
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
     await this.live.refresh();
-    const directives: CredentialDirective[] = ctx.decision.credentials ?? [];
+    return this.check(ctx);
+  }
+
+  check(ctx: RequestContext): Rejection | undefined {
+    const memo = this.verdicts.get(ctx);
+    if (memo !== undefined) return memo ?? undefined;
+    const verdict = this.evaluate(ctx);
+    this.verdicts.set(ctx, verdict ?? null);
+    return verdict;
+  }
+
+  private evaluate(ctx: RequestContext): Rejection | undefined {
     const index = this.live.finder;
     const { outgoing, description } = ctx;
     const origin = originOf(outgoing.url);
-    const named = new Set(directives.map((d) => d.secret));
-
+    const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
     // Every placeholder in the request: what the description saw (including the captured body)
     // plus a fresh look at headers, path and query with the current index.
     const present = new Set(description.placeholders.map((p) => p.name));
@@ -235,6 +250,40 @@ export class CredentialEnforcer implements Enforcer {
         `the request carries the placeholder of secret ${unbound.map((n) => `"${n}"`).join(', ')}, which the policy does not bind to ${origin}; `
         + 'a placeholder is only replaced where the policy injects its secret (refused as a possible exfiltration attempt)', 'denied');
     }
+    return undefined;
+  }
+
+  /** Secrets whose real value is in the request's host, path, query, headers or described body but not bound here. */
+  private unboundValues(ctx: RequestContext, named: Set<string>): string[] {
+    const values = this.live.values;
+    if (values.size === 0) return [];
+    const { outgoing, description } = ctx;
+    const found = new Set(values.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`));
+    for (const [, v] of outgoing.headers) for (const n of values.find(v)) found.add(n);
+    const b = description.request.body;
+    const bodyText = b.json !== undefined ? JSON.stringify(b.json) : b.form ? JSON.stringify(b.form) : b.text;
+    if (bodyText) for (const n of values.find(bodyText)) found.add(n);
+    return [...found].filter((n) => !named.has(n)).sort();
+  }
+}
+
+export class CredentialEnforcer implements Enforcer {
+  readonly name = 'credentials';
+  private readonly injected = new WeakMap<RequestContext, Injection>();
+  private readonly scrubbers = new Map<string, Scrubber>();
+
+  constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live)) {}
+
+  async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    await this.live.refresh();
+    const directives: CredentialDirective[] = ctx.decision.credentials ?? [];
+    const index = this.live.finder;
+    const { outgoing, description } = ctx;
+    const origin = originOf(outgoing.url);
+    const named = new Set(directives.map((d) => d.secret));
+
+    const refused = this.guard.check(ctx);
+    if (refused) return refused;
     if (directives.length === 0) {
       this.guardBody(ctx, index, named, new Map());
       return undefined;
@@ -340,18 +389,6 @@ export class CredentialEnforcer implements Enforcer {
     if (replace.size || forbidden.length || forbiddenValues.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden, forbiddenValues));
   }
 
-  /** Secrets whose real value is in the request's host, path, query, headers or described body but not bound here. */
-  private unboundValues(ctx: RequestContext, named: Set<string>): string[] {
-    const values = this.live.values;
-    if (values.size === 0) return [];
-    const { outgoing, description } = ctx;
-    const found = new Set(values.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`));
-    for (const [, v] of outgoing.headers) for (const n of values.find(v)) found.add(n);
-    const b = description.request.body;
-    const bodyText = b.json !== undefined ? JSON.stringify(b.json) : b.form ? JSON.stringify(b.form) : b.text;
-    if (bodyText) for (const n of values.find(bodyText)) found.add(n);
-    return [...found].filter((n) => !named.has(n)).sort();
-  }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
     const injection = this.injected.get(ctx);
@@ -392,16 +429,33 @@ export class CredentialEnforcer implements Enforcer {
 }
 
 /** The enforcer factory for proxy/runtime.ts: opens the store, sets the describe-step finder. */
-export async function credentialEnforcers(parts: {
+interface CredentialParts {
   home: string;
   placeholders?: { find(text: string): string[] };
   audit?: { redact: ((line: string) => string) | undefined };
   onClose: Array<() => Promise<void> | void>;
-}): Promise<Enforcer[]> {
+  /** Shared by the guard (first in the enforcer order) and the injector (last). */
+  credentialGuard?: CredentialGuard;
+}
+
+/** Opens the store once per runtime: the guard and the injector share it. */
+async function guardFor(parts: CredentialParts): Promise<CredentialGuard> {
+  if (parts.credentialGuard) return parts.credentialGuard;
   const live = await LiveSecrets.open(parts.home);
   parts.onClose.push(() => live.close());
   parts.placeholders = liveFinder(live);
   // Nothing Airlock writes down may hold a real value, whatever the agent sent.
   if (parts.audit) parts.audit.redact = (line) => live.values.redact(line);
-  return [new CredentialEnforcer(live)];
+  return (parts.credentialGuard = new CredentialGuard(live));
+}
+
+/** First in proxy/runtime.ts's enforcer order: refuses unbound placeholders and values before any hold. */
+export async function credentialGuardPart(parts: CredentialParts): Promise<Enforcer> {
+  return guardFor(parts);
+}
+
+/** Last in the enforcer order: injects credentials right before dialing, and scrubs responses. */
+export async function credentialEnforcers(parts: CredentialParts): Promise<Enforcer[]> {
+  const guard = await guardFor(parts);
+  return [new CredentialEnforcer(guard.live, guard)];
 }

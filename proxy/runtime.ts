@@ -11,7 +11,7 @@ import { PolicyEngine } from '../engine/engine.ts';
 import { ensureHome } from '../engine/state/home.ts';
 import { approvalPart } from './approval-enforcer.ts';
 import { CertificateAuthority } from './ca.ts';
-import { credentialEnforcers } from './credentials.ts';
+import { credentialEnforcers, credentialGuardPart } from './credentials.ts';
 import type { PlaceholderFinder } from './describe.ts';
 import { DestinationGuard, parseAllowPrivate, parseResolvePins } from './destination.ts';
 import type { Enforcer } from './enforcers.ts';
@@ -112,6 +112,8 @@ export type EnforcerFactory = (parts: AirlockParts) => Enforcer | Enforcer[] | u
 export const enforcerFactories: EnforcerFactory[] = [
   // approvals (proxy/approval*.ts), rate limits (proxy/ratelimit*.ts), credentials + scrubbing
   // (proxy/credentials*.ts, proxy/scrub*.ts) are appended here by their owners.
+  // Refuse placeholders and secret values headed where they are not bound before anyone is asked.
+  credentialGuardPart,
   approvalPart,
   rateLimitPart,
   // Credentials last: injected right before dialing, and their responses scrubbed.
