@@ -425,7 +425,7 @@ export async function replayFiles(files: string[], opts: ReplayOptions & Omit<So
  * `threads` > 0: isolated mode with that many evaluation threads (pair with ReplayOptions.concurrency).
  */
 export async function openPolicy(dir: string, opts: { threads?: number; timeoutMs?: number } = {}): Promise<PolicyEngine> {
-  // Offline, a decision must not depend on how busy the machine is: the live budget (250 ms) would
+  // Offline, a decision must not depend on how busy the machine is: the live budget (1 s) could
   // turn a CPU stall into a timeout deny. Replay uses a generous budget and reports slow decisions.
   const timeoutMs = opts.timeoutMs ?? replayBudgetMs;
   const engine = opts.threads ? new PolicyEngine({ mode: 'isolated', threads: opts.threads, timeoutMs }) : new PolicyEngine({ mode: 'inline', timeoutMs });

@@ -33,7 +33,6 @@ class Slot {
       workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits },
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
-    this.worker.unref();
     this.ready = new Promise((resolve, reject) => {
       const onMsg = (m: { ready?: boolean; error?: string }): void => {
         if (m.ready === undefined) return;
@@ -56,10 +55,14 @@ class Slot {
       if (this.loaded && !this.pool.closed) this.restart();
       if (this.busy) this.finish({ kind: 'error', message: `evaluation thread crashed: ${err.message}` });
     });
+    // An idle engine nobody closed must not keep the process alive; a loading or busy one must
+    // (run() refs, finish() unrefs). Done after the listeners: attaching one refs the port again.
+    this.ready.then(() => { if (!this.busy) this.worker.unref(); }, () => this.worker.unref());
   }
 
   run(job: Job): void {
     this.busy = job;
+    this.worker.ref();
     const id = ++this.seq;
     // The deadline starts when the thread is ready: a thread still loading after a restart must
     // not make the next request time out.
@@ -80,6 +83,7 @@ class Slot {
     clearTimeout(this.timer);
     const job = this.busy;
     this.busy = undefined;
+    this.worker.unref();
     job?.resolve(outcome);
     this.pool.next(this);
   }

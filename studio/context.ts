@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { compilePolicy, policyVersion, type CompiledPolicy } from '../engine/compile.ts';
 import { PolicyEngine } from '../engine/engine.ts';
+import { draftEngine } from './draft-engine.ts';
 import { DraftStore } from './drafts.ts';
 import { Hub } from './live.ts';
 import { DraftEvaluator } from './policy-tools.ts';
@@ -66,7 +67,7 @@ export class StudioContext {
     const version = policyVersion(dir);
     if (this.live?.version === version) return this.live.engine;
     this.liveLoading ??= (async () => {
-      const engine = new PolicyEngine({ mode: 'inline' });
+      const engine = draftEngine();
       try {
         await engine.load(await compilePolicy(dir));
       } catch (err) {

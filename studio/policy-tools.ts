@@ -1,13 +1,13 @@
 // What the editor asks of the toolchain: check the draft (with unsaved buffers laid over it),
 // format one file with `opa fmt`, and evaluate a request description against the draft with an
-// inline PolicyEngine. All of it works on throwaway copies: the draft itself is only written by Save.
+// PolicyEngine in an evaluation thread. All of it works on throwaway copies: the draft itself is only written by Save.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type PolicyProblem } from '../engine/compile.ts';
-import { PolicyEngine } from '../engine/engine.ts';
+import { draftEngine } from './draft-engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
 import { listPolicyFiles } from '../engine/compile.ts';
@@ -115,11 +115,11 @@ function fmtProblems(out: string, abs: string, rel: string): PolicyProblem[] {
 }
 
 /**
- * Evaluates descriptions against the draft. Keeps one inline engine and recompiles only when the
+ * Evaluates descriptions against the draft. Keeps one engine (an evaluation thread) and recompiles only when the
  * draft's sources (with unsaved buffers) changed.
  */
 export class DraftEvaluator {
-  private engine = new PolicyEngine({ mode: 'inline' });
+  private engine = draftEngine();
   private loadedVersion: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 

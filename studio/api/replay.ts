@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { auditFile } from '../../engine/audit-log.ts';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
+import { draftEngine as newDraftEngine } from '../draft-engine.ts';
 import type { StudioContext } from '../context.ts';
 import { copyPolicyFolder } from '../drafts.ts';
 
@@ -88,7 +89,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
     if (running) return reply.code(409).send({ error: 'a replay is already running; cancel it first' });
     const b = (req.body ?? {}) as Record<string, unknown>;
     const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-replay-'));
-    const draftEngine = new PolicyEngine({ mode: 'inline' });
+    const draftEngine = newDraftEngine();
     const runId = crypto.randomBytes(6).toString('hex');
     const abort = new AbortController();
     running = abort;

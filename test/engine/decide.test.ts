@@ -150,3 +150,24 @@ decision := {"action": "allow", "reason": sprintf("it is %d:00 on %s", [h, day])
   t.same({ ...a, decision_us: 0 }, { ...b, decision_us: 0 }, 'deterministic');
   t.match(await engine.decide(input({ time: '2026-03-04T22:00:00.123456789Z' }), { replay: true }), { action: 'deny' });
 });
+
+t.test('an isolated engine holds the process only while it works', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const path = await import('node:path');
+  const dir = t.testdir({
+    policy: { 'p.rego': `${header}decision := {"action": "allow", "reason": "ok"}\n` },
+    'main.mts': `import { PolicyEngine } from ${JSON.stringify(path.resolve('engine/engine.ts'))};
+const e = new PolicyEngine({ mode: 'isolated', threads: 1 });
+await e.loadFolder(process.argv[2]);
+const d = await e.decide({ request: { time: '2026-01-01T00:00:00Z' } });
+console.log(d.action); // then end without closing the engine
+`,
+  });
+  // env -u: tap's process hooks must not ride along into the child.
+  const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    execFile('env', ['-u', 'NODE_OPTIONS', process.execPath, 'bin/run-ts.js', path.join(dir, 'main.mts'), path.join(dir, 'policy')], { timeout: 30_000 },
+      (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }));
+  });
+  t.equal(r.out.trim(), 'allow', 'the evaluation in flight kept the process alive until it answered');
+  t.equal(r.code, 0, 'an idle, unclosed engine let the process exit (no timeout kill)');
+});
