@@ -200,25 +200,33 @@ verdicts contains deny("host.unknown", concat("", [host, " is not a known servic
 	count(owning_services) == 0
 }
 
-# Effects of a recognized service operation.
-effect_verdict := {
-	"read": allow("effect.read", concat("", [operation_label, " only reads"])),
-	"write": effect_approve("effect.write", concat("", [operation_label, " changes data: a human must approve"]), "medium"),
-	"send": effect_approve("effect.send", concat("", [operation_label, " sends or publishes on your behalf: a human must approve"]), "high"),
-	"delete": effect_approve("effect.delete", concat("", [operation_label, " deletes data: a human must approve (critical)"]), "critical"),
-	"pay": effect_approve("effect.pay", concat("", [operation_label, " moves money: a human must approve (critical)"]), "critical"),
-	"admin": effect_approve("effect.admin", concat("", [operation_label, " changes access or configuration: a human must approve (critical)"]), "critical"),
+# Effects of a recognized service operation. A table, so only the verdict this request needs is
+# built (this runs for every request).
+effect_specs := {
+	"read": {"rule": "effect.read", "says": " only reads", "risk": ""},
+	"write": {"rule": "effect.write", "says": " changes data: a human must approve", "risk": "medium"},
+	"send": {"rule": "effect.send", "says": " sends or publishes on your behalf: a human must approve", "risk": "high"},
+	"delete": {"rule": "effect.delete", "says": " deletes data: a human must approve (critical)", "risk": "critical"},
+	"pay": {"rule": "effect.pay", "says": " moves money: a human must approve (critical)", "risk": "critical"},
+	"admin": {"rule": "effect.admin", "says": " changes access or configuration: a human must approve (critical)", "risk": "critical"},
 }
 
-verdicts contains v if {
+verdicts contains allow(spec.rule, concat("", [operation_label, spec.says])) if {
 	host_allowed
-	v := effect_verdict[input.service.effect]
+	spec := effect_specs[input.service.effect]
+	spec.risk == ""
+}
+
+verdicts contains effect_approve(spec.rule, concat("", [operation_label, spec.says]), spec.risk) if {
+	host_allowed
+	spec := effect_specs[input.service.effect]
+	spec.risk != ""
 }
 
 # An effect outside the contract fails closed.
 verdicts contains deny("effect.unknown", concat("", [operation_label, " has an unknown effect"]), 890) if {
 	host_allowed
-	not effect_verdict[input.service.effect]
+	not effect_specs[input.service.effect]
 	input.service.effect
 }
 
