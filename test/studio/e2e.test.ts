@@ -4,12 +4,10 @@
 // Screenshots go to test-artifacts/.
 import t from 'tap';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { startStudio } from '../../studio/server.ts';
-import { makeProject } from './helpers.ts';
+import { makeProject, openBrowser } from './helpers.ts';
 
 const artifacts = path.resolve('test-artifacts', 'studio');
 fs.mkdirSync(artifacts, { recursive: true });
@@ -22,17 +20,7 @@ t.teardown(() => engine.close());
 const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
 t.teardown(() => studio.close().catch(() => undefined));
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
-t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
-const context: BrowserContext = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-});
-t.teardown(() => context.close());
-const page: Page = context.pages()[0] ?? (await context.newPage());
-page.setDefaultTimeout(15_000);
+const { context, page } = await openBrowser(t);
 const consoleErrors: string[] = [];
 page.on('pageerror', (e) => consoleErrors.push(String(e)));
 page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const TOKEN = 'test-admin-token-0123456789-abcdefghijklmnop';
 export const HOST = '127.0.0.1:8081';
@@ -95,4 +96,21 @@ export async function loginSession(app: FastifyInstance): Promise<Session> {
         headers: { host: HOST, origin: ORIGIN, cookie, 'x-airlock-csrf': csrf, ...(opts.headers ?? {}) },
       } as InjectOptions) as Promise<LightMyRequestResponse>,
   };
+}
+
+/** Debian's Chromium, headless, in a fresh profile, at 1280x800; closed and removed at teardown. */
+export async function openBrowser(t: { teardown(fn: () => unknown): void }): Promise<{ context: BrowserContext; page: Page }> {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
+  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    // Without the background-networking flags Chromium keeps dialing out of a closed network.
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 800 },
+  });
+  t.teardown(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  return { context, page };
 }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './helpers.ts';
 import WebSocket from 'ws';
 import { startAirlock } from '../../proxy/runtime.ts';
 import { TotpStore } from '../../engine/totp.ts';
@@ -119,17 +119,7 @@ t.test('the WebSocket needs the session cookie and the studio Origin', async (t)
 });
 
 t.test('a held request is approved in the browser and the client gets its response', async (t) => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
-  t.teardown(() => fs.rmSync(profile, { recursive: true, force: true }));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 800 },
-  });
-  t.teardown(() => context.close());
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  const { page } = await openBrowser(t);
   await page.goto(`${studioBase}/#token=${adminToken}`);
   await page.waitForSelector('.cm-content');
   // Record desktop notifications instead of showing them (headless has no notification centre).
