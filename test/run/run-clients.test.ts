@@ -4,29 +4,13 @@
 // where the policy binds it; the agent never reads the real value back; a placeholder sent to a
 // host with no binding is refused and that host receives nothing.
 import t, { type Test } from 'tap';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { SecretStore } from '../../engine/secrets/store.ts';
-import { results, runAirlock, startWorld, type RunResult } from '../sandbox/helpers.ts';
+import { results, runAirlock, type RunResult } from '../sandbox/helpers.ts';
+import { startCanaryWorld } from './helpers.ts';
 
-const canary = `ghp_canary${crypto.randomBytes(12).toString('hex')}`;
-const env = { ...process.env };
-delete env.AIRLOCK_MASTER_KEY;
-delete env.AIRLOCK_MASTER_KEY_FILE;
-delete process.env.AIRLOCK_MASTER_KEY;
-delete process.env.AIRLOCK_MASTER_KEY_FILE;
-
-let placeholder = '';
-const world = await startWorld({
-  before: async (home) => {
-    const store = await SecretStore.open(home);
-    const info = await store.set('github', canary, { env: ['GITHUB_TOKEN', 'GH_TOKEN'], hosts: ['creds.test'] });
-    placeholder = info.placeholder;
-  },
-});
-t.teardown(() => world.close());
+const { world, canary, placeholder, env } = await startCanaryWorld(t);
 const undici = createRequire(import.meta.url).resolve('undici');
 const base = ['--agent', world.agent, '--home', world.home];
 const UPS = world.https.port;

@@ -1,28 +1,12 @@
 // `airlock run` options about placeholders: --secret / --no-secrets, and per-agent defaults
 // saved with --save-defaults.
 import t from 'tap';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SecretStore } from '../../engine/secrets/store.ts';
-import { results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+import { results, runAirlock } from '../sandbox/helpers.ts';
+import { startCanaryWorld } from './helpers.ts';
 
-const canary = `ghp_canary${crypto.randomBytes(12).toString('hex')}`;
-const env = { ...process.env };
-delete env.AIRLOCK_MASTER_KEY;
-delete env.AIRLOCK_MASTER_KEY_FILE;
-delete process.env.AIRLOCK_MASTER_KEY;
-delete process.env.AIRLOCK_MASTER_KEY_FILE;
-
-let placeholder = '';
-const world = await startWorld({
-  before: async (home) => {
-    const store = await SecretStore.open(home);
-    const info = await store.set('github', canary, { env: ['GITHUB_TOKEN', 'GH_TOKEN'], hosts: ['creds.test'] });
-    placeholder = info.placeholder;
-  },
-});
-t.teardown(() => world.close());
+const { world, placeholder, env } = await startCanaryWorld(t);
 const base = ['--agent', world.agent, '--home', world.home];
 
 t.test('--secret picks placeholders and their names; --no-secrets exports none', async (t) => {
