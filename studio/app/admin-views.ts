@@ -3,6 +3,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api } from './api.ts';
 import { LightElement, errorText, timeText, toast } from './base.ts';
+import type { SecretInfo } from '../../engine/secrets/store.ts';
 
 @customElement('agents-view')
 export class AgentsView extends LightElement {
@@ -90,14 +91,6 @@ export class AgentsView extends LightElement {
   }
 }
 
-interface SecretInfo {
-  name: string;
-  placeholder: string;
-  created: string;
-  updated: string;
-  env: string[];
-  hosts: string[];
-}
 
 @customElement('secrets-view')
 export class SecretsView extends LightElement {

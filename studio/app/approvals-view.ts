@@ -5,6 +5,7 @@ import { html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json, shortTime, toast } from './base.ts';
+import type { GrantRecord as Grant } from '../../engine/approvals.ts';
 
 export interface Approval {
   id: string;
@@ -26,16 +27,6 @@ export interface Approval {
   [k: string]: unknown;
 }
 
-interface Grant {
-  id: string;
-  agent: string;
-  method: string;
-  host: string;
-  operation?: string;
-  path_pattern?: string;
-  expires: string;
-  by?: string;
-}
 
 function agentName(a: Approval): string {
   if (typeof a.agent === 'string') return a.agent;

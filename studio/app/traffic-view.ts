@@ -4,21 +4,8 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api, live } from './api.ts';
 import { LightElement, errorText, json, shortTime } from './base.ts';
+import type { AuditRecord as Rec } from '../../engine/audit-log.ts';
 
-interface Rec {
-  time: string;
-  id: string;
-  agent?: string;
-  method?: string;
-  url?: string;
-  host?: string;
-  decision?: { action: string; reason: string; rule?: string };
-  outcome: string;
-  status?: number;
-  total_ms?: number;
-  detail?: string;
-  description?: unknown;
-}
 
 const MAX_ROWS = 2000;
 
