@@ -5,20 +5,12 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PolicyEngine } from '../../engine/engine.ts';
-import { startStudio } from '../../studio/server.ts';
-import { makeProject, openBrowser } from './helpers.ts';
+import { openBrowser, startTestStudio } from './helpers.ts';
 
 const artifacts = path.resolve('test-artifacts', 'studio');
 fs.mkdirSync(artifacts, { recursive: true });
 
-const project = makeProject();
-t.teardown(project.cleanup);
-const engine = new PolicyEngine({ mode: 'inline' });
-await engine.loadFolder(project.policy);
-t.teardown(() => engine.close());
-const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
-t.teardown(() => studio.close().catch(() => undefined));
+const { project, engine, studio } = await startTestStudio(t);
 
 const { context, page } = await openBrowser(t);
 const consoleErrors: string[] = [];

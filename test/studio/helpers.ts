@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { startStudio } from '../../studio/server.ts';
 
 export const TOKEN = 'test-admin-token-0123456789-abcdefghijklmnop';
 export const HOST = '127.0.0.1:8081';
@@ -113,4 +115,19 @@ export async function openBrowser(t: { teardown(fn: () => unknown): void }): Pro
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(15_000);
   return { context, page };
+}
+
+/**
+ * A studio serving a fresh project on a random port, with its own live engine (the role the
+ * proxy's engine plays in `airlock start`); everything is closed at teardown.
+ */
+export async function startTestStudio(t: { teardown(fn: () => unknown): void }) {
+  const project = makeProject();
+  t.teardown(project.cleanup);
+  const engine = new PolicyEngine({ mode: 'inline' });
+  await engine.loadFolder(project.policy);
+  t.teardown(() => engine.close());
+  const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
+  t.teardown(() => studio.close().catch(() => undefined));
+  return { project, engine, studio };
 }

@@ -3,20 +3,12 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PolicyEngine } from '../../engine/engine.ts';
-import { startStudio } from '../../studio/server.ts';
-import { basePolicy, makeProject, openBrowser } from './helpers.ts';
+import { basePolicy, openBrowser, startTestStudio } from './helpers.ts';
 
 const artifacts = path.resolve('test-artifacts', 'studio');
 fs.mkdirSync(artifacts, { recursive: true });
 
-const project = makeProject();
-t.teardown(project.cleanup);
-const engine = new PolicyEngine({ mode: 'inline' });
-await engine.loadFolder(project.policy);
-t.teardown(() => engine.close());
-const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
-t.teardown(() => studio.close().catch(() => undefined));
+const { project, studio } = await startTestStudio(t);
 // The draft allows POST too (the live policy only GET).
 fs.writeFileSync(path.join(project.home, 'draft', 'airlock.rego'), basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST"}'));
 
