@@ -7,7 +7,7 @@
 // Why hand-written on undici: autocannon/wrk cannot send absolute-form requests with proxy auth to a
 // forward proxy, and undici is already the project's HTTP client.
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 
 export interface Target {
   /** Where the TCP connections go: the proxy, or the upstream itself for the direct baseline. */
@@ -62,6 +62,36 @@ export function pool(target: Target, connections: number): Pool {
   return new Pool(target.connectTo, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
 }
 
+/** Counts and latencies of one run, shared by the closed-loop and open-loop generators. */
+class Tally {
+  private readonly h = createHistogram({ lowest: 1, highest: 60e9, figures: 3 });
+  private requests = 0;
+  private errors = 0;
+  private non2xx = 0;
+  private firstError: string | undefined;
+
+  /** Reads the response to its end and records its latency since `t0` (hrtime ns). */
+  async response(r: Dispatcher.ResponseData, t0: bigint): Promise<void> {
+    const failed = r.statusCode < 200 || r.statusCode > 299;
+    const text = failed && !this.firstError ? await r.body.text() : (await r.body.dump(), '');
+    this.h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
+    this.requests++;
+    if (failed) {
+      this.non2xx++;
+      this.firstError ??= `HTTP ${r.statusCode} ${text.slice(0, 300)}`;
+    }
+  }
+
+  error(err: Error): void {
+    this.errors++;
+    this.firstError ??= err.message;
+  }
+
+  summary(durationMs: number): LoadResult {
+    return summarize(this.h, this.requests, this.errors, this.non2xx, durationMs, this.firstError);
+  }
+}
+
 function summarize(h: RecordableHistogram, requests: number, errors: number, non2xx: number, durationMs: number, firstError?: string): LoadResult {
   const ms = (ns: number): number => Math.round((ns / 1e6) * 1000) / 1000;
   return {
@@ -79,11 +109,7 @@ function summarize(h: RecordableHistogram, requests: number, errors: number, non
 export async function runLoad(target: Target, opts: LoadOptions): Promise<LoadResult> {
   const p = pool(target, opts.connections);
   const req = requestOptions(target, opts);
-  const h = createHistogram({ lowest: 1, highest: 60e9, figures: 3 });
-  let requests = 0;
-  let errors = 0;
-  let non2xx = 0;
-  let firstError: string | undefined;
+  const tally = new Tally();
   const maxRequests = opts.maxRequests ?? Number.MAX_SAFE_INTEGER;
   try {
     const warm = opts.warmupRequests ?? opts.connections * 4;
@@ -101,23 +127,14 @@ export async function runLoad(target: Target, opts: LoadOptions): Promise<LoadRe
         issued++;
         const t0 = process.hrtime.bigint();
         try {
-          const r = await p.request(req);
-          const failed = r.statusCode < 200 || r.statusCode > 299;
-          const text = failed && !firstError ? await r.body.text() : (await r.body.dump(), '');
-          h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
-          requests++;
-          if (failed) {
-            non2xx++;
-            firstError ??= `HTTP ${r.statusCode} ${text.slice(0, 300)}`;
-          }
+          await tally.response(await p.request(req), t0);
         } catch (err) {
-          errors++;
-          firstError ??= (err as Error).message;
+          tally.error(err as Error);
         }
       }
     };
     await Promise.all(Array.from({ length: opts.connections }, worker));
-    return summarize(h, requests, errors, non2xx, performance.now() - start, firstError);
+    return tally.summary(performance.now() - start);
   } finally {
     await p.destroy();
   }
@@ -136,12 +153,8 @@ export interface RateOptions {
 export async function runRate(target: Target, opts: RateOptions): Promise<LoadResult> {
   const p = pool(target, opts.connections);
   const req = requestOptions(target, {});
-  const h = createHistogram({ lowest: 1, highest: 60e9, figures: 3 });
+  const tally = new Tally();
   const total = Math.floor((opts.rps * opts.durationMs) / 1000);
-  let requests = 0;
-  let errors = 0;
-  let non2xx = 0;
-  let firstError: string | undefined;
   const inflight = new Set<Promise<void>>();
   const start = performance.now();
   let nextSample = opts.sampleEveryMs ?? Infinity;
@@ -156,23 +169,11 @@ export async function runRate(target: Target, opts: RateOptions): Promise<LoadRe
         await opts.onSample?.(elapsed);
       }
       const t0 = process.hrtime.bigint();
-      const one = p.request(req).then(async (r) => {
-        const failed = r.statusCode < 200 || r.statusCode > 299;
-        const text = failed && !firstError ? await r.body.text() : (await r.body.dump(), '');
-        h.record(Math.max(1, Number(process.hrtime.bigint() - t0)));
-        requests++;
-        if (failed) {
-          non2xx++;
-          firstError ??= `HTTP ${r.statusCode} ${text.slice(0, 300)}`;
-        }
-      }, (err: Error) => {
-        errors++;
-        firstError ??= err.message;
-      }).finally(() => inflight.delete(one));
+      const one = p.request(req).then((r) => tally.response(r, t0), (err: Error) => tally.error(err)).finally(() => inflight.delete(one));
       inflight.add(one);
     }
     await Promise.all(inflight);
-    return summarize(h, requests, errors, non2xx, performance.now() - start, firstError);
+    return tally.summary(performance.now() - start);
   } finally {
     await p.destroy();
   }
