@@ -21,32 +21,59 @@ const decoder = new TextDecoder();
 
 export class UnsupportedBuiltinError extends Error {}
 
-/** The parts of opa-wasm's LoadedPolicy the fast path uses (ABI >= 1.2). */
+/** The parts of opa-wasm's LoadedPolicy this module drives directly. */
 interface PolicyInternals {
   wasmInstance: WebAssembly.Instance;
   mem: WebAssembly.Memory;
-  minorVersion: number;
   dataAddr: number;
   dataHeapPtr: number;
   entrypoints: Record<string, number>;
 }
 
-type OpaEval = (reserved: number, entrypoint: number, data: number, input: number, inputLen: number, heap: number, format: number) => number;
+/** The policy module's exports used per evaluation (present in every ABI 1.x module). */
+interface OpaExports {
+  opa_heap_ptr_get(): number;
+  opa_heap_ptr_set(addr: number): void;
+  opa_malloc(bytes: number): number;
+  opa_json_parse(addr: number, len: number): number;
+  opa_eval_ctx_new(): number;
+  opa_eval_ctx_set_input(ctx: number, value: number): void;
+  opa_eval_ctx_set_data(ctx: number, value: number): void;
+  opa_eval_ctx_set_entrypoint(ctx: number, entrypoint: number): void;
+  eval(ctx: number): number;
+  opa_eval_ctx_get_result(ctx: number): number;
+  opa_json_dump(value: number): number;
+}
+
+/**
+ * How much heap evaluations may leave behind before it is reset. opa-wasm resets the heap before
+ * every evaluation, and the reset also drops OPA's compiled-regex and glob caches, so a policy
+ * calling regex.match recompiles its pattern (~20 µs) on every request. Resetting only once this
+ * much has accumulated keeps those caches warm; evaluations are pure, so reusing the heap changes
+ * no result, and an evaluation that fails on a used heap is retried once on a fresh one so that
+ * leftovers can never turn into a memory-budget denial.
+ */
+export const HEAP_RESET_BYTES = 8 * 1024 * 1024;
 
 export class Evaluator {
   private now = 0;
   private readonly internals: PolicyInternals;
-  private readonly opaEval: OpaEval | undefined;
+  private readonly opa: OpaExports;
   private readonly entrypoint: number;
+  private evalsSinceReset = 0;
+  /** Never more than a quarter of the memory budget, so leftovers rarely crowd a real evaluation. */
+  private readonly resetAfterBytes: number;
 
   private constructor(
-    private readonly policy: Awaited<ReturnType<typeof loadPolicy>>,
+    policy: Awaited<ReturnType<typeof loadPolicy>>,
     readonly version: string,
+    limits: EvaluatorLimits,
   ) {
+    this.resetAfterBytes = Math.min(HEAP_RESET_BYTES, limits.memoryBytes / 4);
     this.internals = policy as unknown as PolicyInternals;
-    const exp = this.internals.wasmInstance.exports as Record<string, unknown>;
-    this.opaEval = this.internals.minorVersion >= 2 ? (exp.opa_eval as OpaEval) : undefined;
+    this.opa = this.internals.wasmInstance.exports as unknown as OpaExports;
     this.entrypoint = this.internals.entrypoints[ENTRYPOINT] ?? 0;
+    this.resetHeap();
   }
 
   static async load(compiled: Pick<CompiledPolicy, 'wasm' | 'data' | 'version'>, limits = defaultLimits): Promise<Evaluator> {
@@ -61,29 +88,53 @@ export class Evaluator {
       throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.join(', ')}`);
     }
     policy.setData(compiled.data as object);
-    self = new Evaluator(policy, compiled.version);
+    self = new Evaluator(policy, compiled.version, limits);
     return self;
   }
 
   /** Evaluates the entrypoint. `inputJson` is the serialized description; nowNs is the eval's clock. Throws on evaluation errors. */
   evaluate(inputJson: string, nowNs: number): unknown {
     this.now = nowNs;
-    if (!this.opaEval) {
-      const buf = encoder.encode(inputJson);
-      return this.policy.evaluate(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), ENTRYPOINT);
+    if (this.opa.opa_heap_ptr_get() - this.internals.dataHeapPtr > this.resetAfterBytes) this.resetHeap();
+    const onUsedHeap = this.evalsSinceReset > 0;
+    this.evalsSinceReset++;
+    try {
+      return this.evaluateOnce(inputJson);
+    } catch (err) {
+      if (!onUsedHeap) throw err;
+      this.resetHeap();
+      this.evalsSinceReset++;
+      return this.evaluateOnce(inputJson);
     }
-    // ABI 1.2 fast path, as opa-wasm's own evaluate does it but without its intermediate copies:
-    // encode the input straight into linear memory above the data heap, then read the result text.
-    const p = this.internals;
-    const at = p.dataHeapPtr;
-    const worstCase = inputJson.length * 3;
-    const short = at + worstCase - p.mem.buffer.byteLength;
-    if (short > 0) p.mem.grow(Math.ceil(short / PAGE)); // throws past the memory budget: fail closed
-    const { written } = encoder.encodeInto(inputJson, new Uint8Array(p.mem.buffer, at, worstCase));
-    const resultAddr = this.opaEval(0, this.entrypoint, p.dataAddr, at, written, at + written, 0);
+  }
+
+  /** Same steps as opa-wasm's evaluate, minus its heap reset and intermediate copies. */
+  private evaluateOnce(inputJson: string): unknown {
+    const { opa, internals: p } = this;
+    const len = Buffer.byteLength(inputJson, 'utf8');
+    const at = opa.opa_malloc(len); // grows memory as needed; aborts (throws) past the memory budget
+    encoder.encodeInto(inputJson, new Uint8Array(p.mem.buffer, at, len));
+    const input = opa.opa_json_parse(at, len);
+    if (input === 0) throw new Error('the request description is not valid JSON');
+    const ctx = opa.opa_eval_ctx_new();
+    opa.opa_eval_ctx_set_input(ctx, input);
+    opa.opa_eval_ctx_set_data(ctx, p.dataAddr);
+    opa.opa_eval_ctx_set_entrypoint(ctx, this.entrypoint);
+    opa.eval(ctx);
+    const resultAddr = opa.opa_json_dump(opa.opa_eval_ctx_get_result(ctx));
     const bytes = new Uint8Array(p.mem.buffer);
     const end = bytes.indexOf(0, resultAddr);
     return JSON.parse(decoder.decode(bytes.subarray(resultAddr, end < 0 ? bytes.length : end)));
+  }
+
+  /** Size of the policy's linear memory; it only grows, up to the memory budget. */
+  get linearMemoryBytes(): number {
+    return this.internals.mem.buffer.byteLength;
+  }
+
+  private resetHeap(): void {
+    this.opa.opa_heap_ptr_set(this.internals.dataHeapPtr);
+    this.evalsSinceReset = 0;
   }
 }
 
