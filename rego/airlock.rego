@@ -40,7 +40,8 @@ label_entries := [e |
 	input.agent.labels[parts[0]] == parts[1]
 ]
 
-agent_services := {s | some s in object.get(agent_config, "services", [])}
+# A list or a set; only membership is asked of it (no set is built per request).
+agent_services := object.get(agent_config, "services", [])
 
 approval_timeout := object.get(config, "approval_timeout", "15m")
 
@@ -53,7 +54,10 @@ owning_services contains name if {
 	data.airlock.services[name].owns_host
 }
 
-enabled_services := owning_services & agent_services
+enabled_services contains name if {
+	some name in owning_services
+	name in agent_services
+}
 
 # The recognized service is enabled for this agent and its module owns the host: credentials may bind.
 service_enabled if input.service.name in enabled_services
@@ -401,14 +405,15 @@ default_rate_limits := {
 	"mcp": {"limit": 120, "window": "1m"},
 }
 
-rate_conf := object.union(default_rate_limits, object.get(config, "rate_limits", {}))
-
 service_rate_conf := config.services[input.service.name].rate_limits
 
+# The service's own setting, else config/data.json "rate_limits", else the built-in default.
 limit_for(kind) := l if {
 	l := service_rate_conf[kind]
 } else := l if {
-	l := rate_conf[kind]
+	l := config.rate_limits[kind]
+} else := l if {
+	l := default_rate_limits[kind]
 }
 
 request_limit_key := concat(":", ["mcp", host, input.agent.id]) if {
@@ -445,18 +450,16 @@ rate_limits := [l | some l in rate_limit_set]
 
 default decision := {"action": "deny", "reason": "no rule allowed this request (deny by default)", "rule": "default.deny"}
 
-decision := object.union(object.union(core, approval_part), directive_part)
-
-core := {"action": outcome.action, "reason": outcome.reason, "rule": outcome.rule}
-
-approval_part := {"approval": {"risk": outcome.risk, "timeout": approval_timeout, "step_up": outcome.risk == "critical"}} if {
-	outcome.action == "approve"
-} else := {}
-
-credential_part := {"credentials": credentials} if {
-	count(credentials) > 0
-} else := {}
-
-directive_part := {} if {
+# Spelled out per action rather than merged from parts: this runs for every request.
+decision := {"action": "deny", "reason": outcome.reason, "rule": outcome.rule} if {
 	outcome.action == "deny"
-} else := object.union(credential_part, {"rate_limits": rate_limits})
+} else := object.union(permitted, {"credentials": credentials}) if {
+	count(credentials) > 0
+} else := permitted
+
+permitted := {
+	"action": "approve", "reason": outcome.reason, "rule": outcome.rule, "rate_limits": rate_limits,
+	"approval": {"risk": outcome.risk, "timeout": approval_timeout, "step_up": outcome.risk == "critical"},
+} if {
+	outcome.action == "approve"
+} else := {"action": outcome.action, "reason": outcome.reason, "rule": outcome.rule, "rate_limits": rate_limits}
