@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
-import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, type ReplayItem } from '../../engine/replay.ts';
+import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../engine/replay.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 import type { RequestDescription } from '../../engine/types.ts';
 
@@ -96,6 +96,19 @@ t.test('JSON Lines: audit records, bare descriptions and bad lines; against the 
   t.match(report.skippedSamples[0]!.reason, /not valid JSON/);
   t.match(report.skippedSamples[1]!.reason, /without a description \(outcome: unauthenticated\)/);
   t.match(report.skippedSamples[2]!.reason, /captured time/);
+});
+
+t.test('lines: LF or CRLF, split anywhere across chunks (even inside a UTF-8 character); overlong lines are dropped, not held', async (t) => {
+  const text = 'first ✓ line\r\nsecond\n' + 'x'.repeat(50) + '\nlast é, no newline';
+  const bytes = Buffer.from(text);
+  const expected = ['first ✓ line\r', 'second', null, 'last é, no newline'];
+  for (const size of [1, 2, 3, 7, 64, bytes.length]) {
+    const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size));
+    const lines = (await collect(streamLines(chunks as unknown as AsyncIterable<Buffer>, 40))).flat();
+    t.strictSame(lines, expected, `chunks of ${size} bytes`);
+  }
+  const overlongLast = (await collect(streamLines([Buffer.from('ok\n' + 'y'.repeat(100))] as unknown as AsyncIterable<Buffer>, 40))).flat();
+  t.strictSame(overlongLast, ['ok', null], 'an overlong last line without a newline');
 });
 
 t.test('the audit log the proxy writes replays as is', async (t) => {
