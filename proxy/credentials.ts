@@ -12,6 +12,7 @@
 // query directive in the query; a placeholder anywhere else is left as it is. A placeholder of a
 // secret the decision does not name is refused (403), never substituted.
 import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
@@ -209,12 +210,26 @@ function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbi
 export class CredentialGuard implements Enforcer {
   readonly name = 'credential-guard';
   private readonly verdicts = new WeakMap<RequestContext, Rejection | null>();
+  /** When this guard last looked at the store for a request (performance.now()). */
+  private readonly refreshedAt = new WeakMap<RequestContext, number>();
 
   constructor(readonly live: LiveSecrets) {}
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
-    await this.live.refresh();
+    await this.refreshFor(ctx);
     return this.check(ctx);
+  }
+
+  /**
+   * Makes sure the store was looked at for this request within the last millisecond. The injector
+   * runs right after the guard unless a hold (approval) came between, so this saves the second file
+   * check per request without letting a `secret rm` made during a hold go unseen.
+   */
+  async refreshFor(ctx: RequestContext): Promise<void> {
+    const at = this.refreshedAt.get(ctx);
+    if (at !== undefined && performance.now() - at < 1) return;
+    await this.live.refresh();
+    this.refreshedAt.set(ctx, performance.now());
   }
 
   check(ctx: RequestContext): Rejection | undefined {
@@ -275,7 +290,7 @@ export class CredentialEnforcer implements Enforcer {
   constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live)) {}
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
-    await this.live.refresh();
+    await this.guard.refreshFor(ctx);
     const directives: CredentialDirective[] = ctx.decision.credentials ?? [];
     const index = this.live.finder;
     const { outgoing, description } = ctx;

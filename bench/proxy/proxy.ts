@@ -6,7 +6,8 @@
 // The upstream and Airlock (`airlock start`, the real product with its built-in enforcers) run in
 // their own processes; the load generator (undici, bounded by duration and request count) here.
 //
-//   node bin/run-ts.js bench/proxy/proxy.ts [--duration SECONDS] [--json FILE]
+//   node bin/run-ts.js bench/proxy/proxy.ts [--duration SECONDS] [--json FILE] [--profile DIR]
+// --profile writes a V8 CPU profile of the Airlock process to DIR (open it in Chrome DevTools).
 import { execFileSync } from 'node:child_process';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -158,7 +159,8 @@ const home = path.join(tmp, 'home');
 const store = await AgentStore.open(home);
 const { token } = await store.add('bench');
 const airlockPort = await freePort();
-const airlock = spawnChild(process.execPath, ['bin/airlock.js', 'start', '--home', home, '--policy', 'bench/proxy/policy', '--proxy', `127.0.0.1:${airlockPort}`, '--no-studio', '--allow-private', '127.0.0.1', '--upstream-ca', path.join(tmp, 'up.pem'), '--quiet']);
+const profileDir = argOf('--profile');
+const airlock = spawnChild(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : []), 'bin/airlock.js', 'start', '--home', home, '--policy', 'bench/proxy/policy', '--proxy', `127.0.0.1:${airlockPort}`, '--no-studio', '--allow-private', '127.0.0.1', '--upstream-ca', path.join(tmp, 'up.pem'), '--quiet']);
 await waitForLine(airlock, /proxy on/);
 const airlockCa = fs.readFileSync(path.join(home, 'ca.pem'), 'utf8');
 const proxyAuth = `Basic ${Buffer.from(`bench:${token}`).toString('base64')}`;

@@ -4,7 +4,7 @@ import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 import { SecretStore } from '../../engine/secrets/store.ts';
-import { CredentialEnforcer, LiveSecrets } from '../../proxy/credentials.ts';
+import { CredentialEnforcer, CredentialGuard, LiveSecrets } from '../../proxy/credentials.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
 import type { CredentialDirective, EngineDecision } from '../../engine/types.ts';
@@ -199,6 +199,18 @@ t.test('changes to the store are picked up while running', async (t) => {
   t.match(await enforcer.beforeForward(ctx), { status: 403, type: 'placeholder-not-bound', detail: /"new-one"/ }, 'a placeholder added after start is recognized');
   await store.remove('github');
   t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name: 'authorization' }])), { type: 'credential-missing' });
+});
+
+t.test('a secret removed while a request is held (between the guard and the injector) is not injected', async (t) => {
+  const { live, home } = await setup(t);
+  const guard = new CredentialGuard(live);
+  const enforcer = new CredentialEnforcer(live, guard);
+  const ctx = context(live, { url: 'https://api.github.com/' }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  t.equal(await guard.beforeForward(ctx), undefined, 'the guard passes it');
+  await new Promise((r) => setTimeout(r, 20)); // the approval hold
+  await (await SecretStore.open(home)).remove('github');
+  t.match(await enforcer.beforeForward(ctx), { type: 'credential-missing' }, 'the injector looks at the store again');
+  t.same(header(ctx, 'authorization'), [], 'nothing was injected');
 });
 
 t.test('a placeholder in the hostname is refused', async (t) => {
