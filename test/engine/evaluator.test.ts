@@ -1,6 +1,6 @@
 // The evaluator keeps OPA's heap (and with it the compiled-regex cache) across evaluations. These
 // tests prove that reuse never changes an answer and never turns leftovers into a denial.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { compilePolicy } from '../../engine/compile.ts';
 import { Evaluator, errorText } from '../../engine/evaluator.ts';
 
@@ -17,7 +17,7 @@ decision := {
 }
 `;
 
-async function load(t: Tap.Test, memoryBytes: number): Promise<Evaluator> {
+async function load(t: Test, memoryBytes: number): Promise<Evaluator> {
   const compiled = await compilePolicy(t.testdir({ 'p.rego': policy }));
   return Evaluator.load(compiled, { memoryBytes });
 }
