@@ -60,7 +60,11 @@ enabled_services contains name if {
 }
 
 # The recognized service is enabled for this agent and its module owns the host: credentials may bind.
-service_enabled if input.service.name in enabled_services
+# (The same as `input.service.name in enabled_services`, without asking every module about the host.)
+service_enabled if {
+	data.airlock.services[input.service.name].owns_host
+	input.service.name in agent_services
+}
 
 # Extra hosts: strings ("pypi.org", "*.example.com") or {"host": …, "methods": ["GET", "POST"]}.
 extra_host_entries := array.concat(object.get(config, "allowed_hosts", []), object.get(agent_config, "hosts", []))
@@ -90,11 +94,18 @@ mcp_host_allowed if {
 	mcp_server
 }
 
-host_allowed if count(enabled_services) > 0
+# Cheapest first: most requests are to a recognized, enabled service.
+default host_allowed := false
 
-host_allowed if extra_host_allowed
-
-host_allowed if mcp_host_allowed
+host_allowed if {
+	service_enabled
+} else if {
+	count(enabled_services) > 0
+} else if {
+	extra_host_allowed
+} else if {
+	mcp_host_allowed
+}
 
 read_methods := {"GET", "HEAD", "OPTIONS"}
 
@@ -280,29 +291,29 @@ plain_host_request if {
 }
 
 verdicts contains allow("host.allowed", concat("", [host, " is an allowed host and ", input.request.method, " only reads"])) if {
-	extra_host_allowed
 	plain_host_request
+	extra_host_allowed
 	input.request.method in read_methods
 }
 
 verdicts contains allow("host.allowed_method", concat("", [input.request.method, " is allowed for ", host, " by configuration"])) if {
-	extra_host_allowed
 	plain_host_request
+	extra_host_allowed
 	not input.request.method in read_methods
 	input.request.method in extra_host_methods
 }
 
 verdicts contains approve("host.write", concat("", [input.request.method, " to ", host, " sends data out: a human must approve"]), "medium") if {
-	host_allowed
 	plain_host_request
+	host_allowed
 	not input.request.method in read_methods
 	not input.request.method in extra_host_methods
 }
 
 # MCP server transport without a JSON-RPC call (the SSE stream, session end).
 verdicts contains allow("mcp.transport", "MCP transport request to a configured MCP server") if {
-	mcp_host_allowed
 	plain_host_request
+	mcp_host_allowed
 	input.request.method in {"GET", "HEAD", "DELETE"}
 }
 
