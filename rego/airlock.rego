@@ -439,7 +439,7 @@ request_limit_kind := "mcp" if {
 	input.service
 } else := "host"
 
-rate_limit_set contains {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
+request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
 	l := limit_for(request_limit_kind)
 }
 
@@ -449,12 +449,15 @@ egress_conf := b if {
 	b := config.egress_budget
 } else := {"limit": 67108864, "window": "1h"}
 
-rate_limit_set contains {
+egress_rate_limit := {
 	"key": concat(":", ["egress", host, input.agent.id]), "limit": egress_conf.limit,
 	"window": egress_conf.window, "unit": "egress_bytes",
 }
 
-rate_limits := [l | some l in rate_limit_set]
+# A list built directly (no set to build and convert): the request's own limit, then egress.
+rate_limits := [request_rate_limit, egress_rate_limit] if {
+	request_rate_limit
+} else := [egress_rate_limit]
 
 # ---------------------------------------------------------------------------------------------
 # The decision.
