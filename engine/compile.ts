@@ -6,7 +6,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { requireOpa } from './toolchain.ts';
@@ -14,9 +13,6 @@ import { requireOpa } from './toolchain.ts';
 const run = promisify(execFile);
 
 export const ENTRYPOINT = 'airlock/decision';
-/** Replay's whole-record entrypoint, from a module built into every bundle (engine/replay-record.rego). */
-export const RECORD_ENTRYPOINT = 'airlock_internal/replay/record';
-const recordModule = fileURLToPath(new URL('./replay-record.rego', import.meta.url));
 
 export interface PolicyProblem {
   file: string;
@@ -142,7 +138,7 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   try {
     const out = path.join(tmp, 'bundle.tar.gz');
     // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
-    const r = await opa(['build', '-t', 'wasm', '-e', ENTRYPOINT, '-e', RECORD_ENTRYPOINT, '-o', out, '--ignore', '*_test.rego', '.', recordModule], abs);
+    const r = await opa(['build', '-t', 'wasm', '-e', ENTRYPOINT, '-o', out, '--ignore', '*_test.rego', '.'], abs);
     if (!r.ok) throw new PolicyCompileError(problemsFromOpaText(r.out, abs));
     await tar.x({ file: out, cwd: tmp });
     const wasm = fs.readFileSync(path.join(tmp, 'policy.wasm'));

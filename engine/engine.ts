@@ -5,7 +5,7 @@
 //    budget is still denied, it just cannot be cut short.
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { compilePolicy, RECORD_ENTRYPOINT, type CompiledPolicy } from './compile.ts';
+import { compilePolicy, type CompiledPolicy } from './compile.ts';
 import { parseRfc3339Ns } from './builtins.ts';
 import { Evaluator, defaultLimits, errorText, type EvaluatorLimits } from './evaluator.ts';
 import { interpret, type RawOutcome } from './interpret.ts';
@@ -26,20 +26,9 @@ export interface DecideOptions {
   replay?: boolean;
 }
 
-/** What decideRecord found in an audit-record line. */
-export interface RecordDecision {
-  decision: EngineDecision;
-  /** The record's own "decision" field, as written (null when it has none). */
-  recorded: unknown;
-  /** The description's fields replay checks before counting it: request {method, host, time} and agent {id}, each null when not an object. */
-  skeleton: { request: unknown; agent: unknown };
-}
-
 interface Loaded {
   compiled: CompiledPolicy;
   run: (input: string, nowNs: number) => Promise<RawOutcome> | RawOutcome;
-  /** Inline engines: evaluate another entrypoint, synchronously; throws on evaluation errors. */
-  runEntrypoint?: (input: string, now: () => number, entrypoint: string) => { value: unknown; ms: number };
   close: () => Promise<void>;
   inFlight: number;
 }
@@ -95,13 +84,6 @@ export class PolicyEngine {
         }
         return performance.now() - t0 > budget ? { kind: 'timeout', budgetMs: budget } : outcome;
       },
-      runEntrypoint: ev.hasEntrypoint(RECORD_ENTRYPOINT)
-        ? (input, now, entrypoint) => {
-          const t0 = performance.now();
-          const value = ev.evaluate(input, now, entrypoint);
-          return { value, ms: performance.now() - t0 };
-        }
-        : undefined,
     };
   }
 
@@ -154,40 +136,12 @@ export class PolicyEngine {
       }
       outcome ??= json === undefined ? { kind: 'error', message: 'request description is empty' } : await loaded.run(json, nowNs);
     }
-    return finish(outcome!, loaded, t0);
-  }
-
-  /**
-   * Replay of one audit-record line ({…, "description": {…}}), parsed once, inside WASM, through
-   * the entrypoint every bundle carries (engine/replay-record.rego): the same decision decide()
-   * gives the parsed description with `replay: true`, without parsing the line in JavaScript or
-   * serializing the description again. Undefined when that is not certain: an engine in isolated
-   * mode, a line that is not such a record, or an evaluation that failed or ran long (the caller
-   * then parses the line and uses decide(), which reports it properly).
-   */
-  decideRecord(line: string): RecordDecision | undefined {
-    const t0 = performance.now();
-    const loaded = this.current;
-    if (!loaded?.runEntrypoint) return undefined;
-    // The captured time, read only if the policy reads the clock (most decisions never do).
-    const clock = (): number => parseRfc3339Ns((JSON.parse(line) as { description: RequestDescription }).description.request.time);
-    let found: { value: unknown; ms: number };
-    try {
-      found = loaded.runEntrypoint(line, clock, RECORD_ENTRYPOINT);
-    } catch {
-      return undefined;
-    }
-    const record = (found.value as Array<{ result?: { decisions: unknown[]; recorded: unknown; skeleton: RecordDecision['skeleton'] } }>)[0]?.result;
-    if (!record || found.ms > this.timeoutMs) return undefined;
-    let outcome: RawOutcome = { kind: 'result', value: record.decisions.map((result) => ({ result })) };
-    // decide() reads the captured time before evaluating and fails closed when it is unusable.
-    const time = (record.skeleton.request as { time?: unknown } | null)?.time;
-    try {
-      parseRfc3339Ns(time as string);
-    } catch (err) {
-      outcome = { kind: 'error', message: `request description is not usable: ${errorText(err)}` };
-    }
-    return { decision: finish(outcome, loaded, t0), recorded: record.recorded, skeleton: record.skeleton };
+    const decision = interpret(outcome!);
+    return {
+      ...decision,
+      policy_version: loaded?.compiled.version ?? 'none',
+      decision_us: Math.round((performance.now() - t0) * 1000),
+    };
   }
 
   async close(): Promise<void> {
@@ -195,14 +149,6 @@ export class PolicyEngine {
     this.current = undefined;
     if (old) await old.close();
   }
-}
-
-function finish(outcome: RawOutcome, loaded: Loaded | undefined, t0: number): EngineDecision {
-  return {
-    ...interpret(outcome),
-    policy_version: loaded?.compiled.version ?? 'none',
-    decision_us: Math.round((performance.now() - t0) * 1000),
-  };
 }
 
 /** Waits (bounded) for in-flight evaluations on a replaced bundle, then frees its threads. */

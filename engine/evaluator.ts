@@ -56,10 +56,10 @@ interface OpaExports {
 export const HEAP_RESET_BYTES = 8 * 1024 * 1024;
 
 export class Evaluator {
-  /** The clock of the evaluation in progress: a time, or a function read at most once (see evaluate). */
-  private now: number | (() => number) = 0;
+  private now = 0;
   private readonly internals: PolicyInternals;
   private readonly opa: OpaExports;
+  private readonly entrypoint: number;
   private evalsSinceReset = 0;
   /** Never more than a quarter of the memory budget, so leftovers rarely crowd a real evaluation. */
   private readonly resetAfterBytes: number;
@@ -72,12 +72,13 @@ export class Evaluator {
     this.resetAfterBytes = Math.min(HEAP_RESET_BYTES, limits.memoryBytes / 4);
     this.internals = policy as unknown as PolicyInternals;
     this.opa = this.internals.wasmInstance.exports as unknown as OpaExports;
+    this.entrypoint = this.internals.entrypoints[ENTRYPOINT] ?? 0;
     this.resetHeap();
   }
 
   static async load(compiled: Pick<CompiledPolicy, 'wasm' | 'data' | 'version'>, limits = defaultLimits): Promise<Evaluator> {
     let self: Evaluator | undefined;
-    const builtins = makeBuiltins({ nowNs: () => self?.readClock() ?? Date.now() * 1e6 });
+    const builtins = makeBuiltins({ nowNs: () => self?.now ?? Date.now() * 1e6 });
     const maximum = Math.max(2, Math.floor(limits.memoryBytes / PAGE));
     const policy = await loadPolicy(compiled.wasm, { initial: Math.min(32, maximum), maximum }, builtins);
     // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
@@ -91,56 +92,39 @@ export class Evaluator {
     return self;
   }
 
-  /**
-   * Evaluates an entrypoint (the decision by default) on `inputJson`. `now` is the evaluation's
-   * clock in ns, or a function that gives it, called only if the policy reads the clock. Throws on
-   * evaluation errors, and when the bundle has no such entrypoint.
-   */
-  evaluate(inputJson: string, now: number | (() => number), entrypoint = ENTRYPOINT): unknown {
-    // (A bundle names its one entrypoint 0 even when built without `-e airlock/decision`.)
-    const id = this.internals.entrypoints[entrypoint] ?? (entrypoint === ENTRYPOINT ? 0 : undefined);
-    if (id === undefined) throw new Error(`the policy bundle has no entrypoint ${entrypoint}`);
-    this.now = now;
+  /** Evaluates the entrypoint. `inputJson` is the serialized description; nowNs is the eval's clock. Throws on evaluation errors. */
+  evaluate(inputJson: string, nowNs: number): unknown {
+    this.now = nowNs;
     if (this.opa.opa_heap_ptr_get() - this.internals.dataHeapPtr > this.resetAfterBytes) this.resetHeap();
     const onUsedHeap = this.evalsSinceReset > 0;
     this.evalsSinceReset++;
     try {
-      return this.evaluateOnce(inputJson, id);
+      return this.evaluateOnce(inputJson);
     } catch (err) {
       if (!onUsedHeap) throw err;
       this.resetHeap();
       this.evalsSinceReset++;
-      return this.evaluateOnce(inputJson, id);
+      return this.evaluateOnce(inputJson);
     }
   }
 
   /** Same steps as opa-wasm's evaluate, minus its heap reset and intermediate copies. */
-  private evaluateOnce(inputJson: string, entrypoint: number): unknown {
+  private evaluateOnce(inputJson: string): unknown {
     const { opa, internals: p } = this;
     const len = Buffer.byteLength(inputJson, 'utf8');
     const at = opa.opa_malloc(len); // grows memory as needed; aborts (throws) past the memory budget
     encoder.encodeInto(inputJson, new Uint8Array(p.mem.buffer, at, len));
     const input = opa.opa_json_parse(at, len);
-    if (input === 0) throw new Error('the input is not valid JSON');
+    if (input === 0) throw new Error('the request description is not valid JSON');
     const ctx = opa.opa_eval_ctx_new();
     opa.opa_eval_ctx_set_input(ctx, input);
     opa.opa_eval_ctx_set_data(ctx, p.dataAddr);
-    opa.opa_eval_ctx_set_entrypoint(ctx, entrypoint);
+    opa.opa_eval_ctx_set_entrypoint(ctx, this.entrypoint);
     opa.eval(ctx);
     const resultAddr = opa.opa_json_dump(opa.opa_eval_ctx_get_result(ctx));
     const bytes = new Uint8Array(p.mem.buffer);
     const end = bytes.indexOf(0, resultAddr);
     return JSON.parse(decoder.decode(bytes.subarray(resultAddr, end < 0 ? bytes.length : end)));
-  }
-
-  hasEntrypoint(name: string): boolean {
-    return this.internals.entrypoints[name] !== undefined;
-  }
-
-  /** time.now_ns: the same value throughout one evaluation, as in OPA. */
-  private readClock(): number {
-    if (typeof this.now === 'function') this.now = this.now();
-    return this.now;
   }
 
   /** Size of the policy's linear memory; it only grows, up to the memory budget. */

@@ -16,12 +16,7 @@ import type { Action, Decision, EngineDecision, RequestDescription, Risk } from 
 
 export type ReplayItem =
   | { kind: 'request'; source: string; input: RequestDescription; recorded?: Decision; notes?: string[] }
-  | { kind: 'skipped'; source: string; reason: string }
-  /** A capture line not parsed yet (SourceOptions.wholeRecords): replay() decides it whole or parses it. */
-  | { kind: 'line'; source: string; line: string };
-
-/** An item as replay() decides it: a request or a skip. */
-export type ParsedItem = Exclude<ReplayItem, { kind: 'line' }>;
+  | { kind: 'skipped'; source: string; reason: string };
 
 /** Which captured requests to take (the studio's and `capture export`'s filters). */
 export interface CaptureFilter {
@@ -38,11 +33,6 @@ export interface SourceOptions extends HarOptions {
   /** Called with bytes read so far in the current file. */
   onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
-  /**
-   * JSON Lines captures: yield lines unparsed (kind "line"), for replay() to decide each audit
-   * record in one pass inside WASM (PolicyEngine.decideRecord). Ignored when filtering.
-   */
-  wholeRecords?: boolean;
 }
 
 export type SourceFormat = 'jsonl' | 'har' | 'tests';
@@ -103,7 +93,7 @@ export function descriptionProblem(d: unknown): string | undefined {
  * One JSON Lines record: an audit record ({description, decision, …}), {input, decision}, or a
  * bare request description. Returns the item, or a skip with its reason.
  */
-export function parseCaptureLine(line: string, source: string): ParsedItem | undefined {
+export function parseCaptureLine(line: string, source: string): ReplayItem | undefined {
   const text = line.trim();
   if (!text) return undefined;
   let v: unknown;
@@ -163,7 +153,6 @@ export async function* streamLines(stream: AsyncIterable<Buffer>, maxChars = max
 export async function* readCaptureLines(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   const name = path.basename(file);
-  const whole = opts.wholeRecords === true && !opts.filter;
   let n = 0;
   let lastReport = 0;
   try {
@@ -177,10 +166,6 @@ export async function* readCaptureLines(file: string, opts: SourceOptions = {}):
         }
         if (line === null) {
           yield { kind: 'skipped', source: `${name}:${n}`, reason: `line longer than ${maxLineChars} characters` };
-          continue;
-        }
-        if (whole) {
-          if (line.trim()) yield { kind: 'line', source: `${name}:${n}`, line };
           continue;
         }
         const item = parseCaptureLine(line, `${name}:${n}`);
@@ -342,35 +327,6 @@ export function changesBetween(before: DecisionSummary, after: DecisionSummary, 
   return out;
 }
 
-type Decided = { item: Extract<ReplayItem, { kind: 'request' }>; after: EngineDecision; before?: EngineDecision };
-
-/**
- * A capture line decided whole inside WASM by the policy (and the baseline): the decisions, or a
- * skip when the description fails the checks parseCaptureLine makes. Undefined when an engine
- * could not (not an audit record, isolated mode, an evaluation error): parse the line instead.
- * The description is parsed in JavaScript only if a report row needs it.
- */
-function decideWholeRecord(line: Extract<ReplayItem, { kind: 'line' }>, opts: ReplayOptions): Decided | Extract<ReplayItem, { kind: 'skipped' }> | undefined {
-  const after = opts.policy.decideRecord(line.line);
-  if (!after) return undefined;
-  const before = opts.baseline?.decideRecord(line.line);
-  if (opts.baseline && !before) return undefined;
-  const problem = descriptionProblem(after.skeleton);
-  if (problem) return { kind: 'skipped', source: line.source, reason: problem };
-  let input: RequestDescription | undefined;
-  const item: Decided['item'] = {
-    kind: 'request',
-    source: line.source,
-    get input(): RequestDescription {
-      input ??= (JSON.parse(line.line) as { description: RequestDescription }).description;
-      return input;
-    },
-  };
-  const recorded = after.recorded;
-  if (isObject(recorded) && typeof recorded.action === 'string') item.recorded = recorded as unknown as Decision;
-  return { item, after: after.decision, before: before?.decision };
-}
-
 /** Replays items against the policy. Never throws for bad items: they are skipped with a reason. */
 export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptions, progressOf?: () => Pick<ReplayProgress, 'bytes' | 'totalBytes' | 'file'>): Promise<ReplayReport> {
   if (opts.baseline && opts.againstLog) throw new ReplaySourceError('choose a baseline policy or the recorded decisions, not both');
@@ -394,6 +350,7 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
     opts.onProgress?.({ decided: report.decided, skipped: report.skipped, ...p });
   };
 
+  type Decided = { item: Extract<ReplayItem, { kind: 'request' }>; after: EngineDecision; before?: EngineDecision };
   const account = ({ item, after: afterDecision, before: baselineDecision }: Decided): void => {
     const after = summarize(afterDecision);
     report.decided++;
@@ -443,21 +400,11 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
   const concurrency = Math.max(1, opts.concurrency ?? 1);
   const inFlight: Array<Promise<Decided>> = [];
 
-  for await (const next of items) {
+  for await (const item of items) {
     if (opts.signal?.aborted) {
       report.aborted = true;
       break;
     }
-    let item: ParsedItem | undefined;
-    if (next.kind === 'line') {
-      const whole = concurrency === 1 ? decideWholeRecord(next, opts) : undefined;
-      if (whole && 'after' in whole) {
-        account(whole);
-        continue;
-      }
-      item = whole ?? parseCaptureLine(next.line, next.source);
-      if (!item) continue;
-    } else item = next;
     if (item.kind === 'skipped') {
       report.skipped++;
       if (report.skippedSamples.length < maxSkipped) report.skippedSamples.push({ source: item.source, reason: item.reason });
@@ -496,7 +443,7 @@ export async function replayFiles(files: string[], opts: ReplayOptions & Omit<So
     for (const [i, f] of files.entries()) {
       file = f;
       current = 0;
-      yield* readSource(f, { ...opts, wholeRecords: (opts.concurrency ?? 1) === 1, onBytes: (n) => (current = n), signal: opts.signal });
+      yield* readSource(f, { ...opts, onBytes: (n) => (current = n), signal: opts.signal });
       done += sizes[i]!;
       current = 0;
     }

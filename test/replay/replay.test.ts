@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { AuditLog } from '../../engine/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
-import { detectFormat, openPolicy, parseTimeFlag, readSource, replay, replayFiles, streamLines, type ReplayItem, type ReplayReport } from '../../engine/replay.ts';
+import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../engine/replay.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 import type { RequestDescription } from '../../engine/types.ts';
 
@@ -109,48 +109,6 @@ t.test('lines: LF or CRLF, split anywhere across chunks (even inside a UTF-8 cha
   }
   const overlongLast = (await collect(streamLines([Buffer.from('ok\n' + 'y'.repeat(100))] as unknown as AsyncIterable<Buffer>, 40))).flat();
   t.strictSame(overlongLast, ['ok', null], 'an overlong last line without a newline');
-});
-
-/** Echoes what it saw (and the clock) in the reason, so any difference in the input shows. */
-const policyEcho = `${header}decision := {"action": "allow", "reason": sprintf("%v at %v %v", [input, time.date(time.now_ns()), time.clock(time.now_ns())]), "rule": "echo"} if input.request.method != "DELETE"
-
-decision := {"action": "approve", "reason": sprintf("%v", [input.request]), "rule": "echo-delete", "approval": {"risk": "low"}} if input.request.method == "DELETE"
-`;
-
-t.test('audit records decided whole inside WASM give exactly the report of parsing each line in JavaScript', async (t) => {
-  const get = desc('GET', 'https://api.example.com/a?x=1', '2026-01-05T10:00:00Z');
-  const del = desc('DELETE', 'https://api.example.com/b', '2026-07-05T10:00:00.123456Z');
-  const rec = (description: unknown, extra: Record<string, unknown> = {}): string =>
-    JSON.stringify({ time: 't', id: 'r', outcome: 'forwarded', decision: { action: 'deny', reason: 'was', rule: 'old' }, ...extra, description });
-  const lines = [
-    rec(get),
-    rec(del),
-    JSON.stringify({ description: get, time: 'description first' }),
-    `${rec(get)}\r`,
-    JSON.stringify(get), // a bare description
-    JSON.stringify({ input: del, decision: { action: 'allow', reason: 'x' } }),
-    '{"not json',
-    JSON.stringify({ time: 't', outcome: 'unauthenticated' }),
-    rec({ ...get, request: 'nope' }),
-    rec({ ...get, request: { ...get.request, method: 7 } }),
-    rec({ ...get, request: { ...get.request, time: '2026-01-05' } }), // Date.parse takes it, RFC 3339 does not
-    rec({ ...get, agent: {} }),
-    rec(get, { decision: 'not an object' }),
-    rec(del, { decision: null }),
-    `{"time":"t","decision":{"action":"allow","reason":"r"},"description":${JSON.stringify(get).slice(0, -1)},"grants":[1],"grants":[2,3],"n":123456789012345678901234567890}}`,
-    '[1,2]',
-  ];
-  const file = path.join(t.testdir({}), 'capture.jsonl');
-  fs.writeFileSync(file, `${lines.join('\n')}\n`);
-  const comparable = (r: ReplayReport): unknown => ({ ...r, elapsedMs: 0, slowSamples: [], slow: 0 });
-  for (const [name, src, base] of [['clock', policyClock, undefined], ['echo', policyEcho, undefined], ['echo with a baseline', policyEcho, policyNew]] as const) {
-    const [policy, baseline] = await engines(t, src, ...(base ? [base] : []));
-    const opts = { policy: policy!, ...(baseline ? { baseline } : { againstLog: true }) };
-    t.ok(policy!.decideRecord(lines[0]!), `${name}: the record path is taken`);
-    const whole = await replayFiles([file], opts);
-    const parsed = await replay(readSource(file), opts);
-    t.strictSame(comparable(whole), comparable(parsed), `${name}: same report`);
-  }
 });
 
 t.test('the audit log the proxy writes replays as is', async (t) => {
