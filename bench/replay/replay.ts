@@ -5,6 +5,8 @@
 // of both is reported.
 // Usage: node --expose-gc bin/run-ts.js bench/replay/replay.ts [--requests 100000] [--policy rego]
 //        [--baseline] [--threads N (isolated engine with N threads instead of inline)]
+//        [--runs R: replay the large file R times and report each rate, the best and the median;
+//         on a shared machine other tenants only ever slow a run down]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     policy: { type: 'string', default: path.join(projectRoot, 'rego') },
     baseline: { type: 'boolean', default: false },
     threads: { type: 'string', default: '0' },
+    runs: { type: 'string', default: '3' },
   },
 });
 const N = Number(values.requests);
@@ -72,9 +75,11 @@ interface Run {
   rssAfter: number;
   heapPeak: number;
   heapRetained: number;
+  /** Decisions/s of each replay of the file (the memory figures are from the first). */
+  rates: number[];
 }
 
-async function run(n: number, dir: string): Promise<Run> {
+async function run(n: number, dir: string, repeats = 1): Promise<Run> {
   const file = path.join(dir, `capture-${n}.jsonl`);
   await generate(file, n);
   const policy = await openPolicy(values.policy, { threads });
@@ -94,18 +99,23 @@ async function run(n: number, dir: string): Promise<Run> {
   // What the run retains (the report with its capped rows), measured after a full GC.
   global.gc?.();
   const heapRetained = global.gc ? process.memoryUsage().heapUsed : NaN;
+  const rates = [report.decided / (report.elapsedMs / 1000)];
+  for (let i = 1; i < repeats; i++) {
+    const again = await replayFiles([file], { policy, baseline, againstLog: !baseline, maxChanged: 1000, concurrency: threads ? 256 : 1 });
+    rates.push(again.decided / (again.elapsedMs / 1000));
+  }
   await policy.close();
   await baseline?.close();
   const fileBytes = fs.statSync(file).size;
   fs.rmSync(file);
-  return { n, fileBytes, report, rssBefore, rssPeak, rssAfter, heapPeak, heapRetained };
+  return { n, fileBytes, report, rssBefore, rssPeak, rssAfter, heapPeak, heapRetained, rates };
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-replay-'));
 try {
   await loadAdapters();
   const small = await run(Math.max(1000, Math.round(N / 5)), dir);
-  const big = await run(N, dir);
+  const big = await run(N, dir, Math.max(1, Number(values.runs)));
   process.stdout.write(`bench/replay — ${os.cpus()[0]?.model ?? 'cpu'} (${os.availableParallelism()} threads), node ${process.version}\n`);
   process.stdout.write(`${threads ? `isolated engine, ${threads} evaluation thread(s)` : 'inline engine (one thread)'}; policy ${values.policy}${values.baseline ? ' (with a baseline: two decisions per request)' : ' (against the recorded decisions)'}\n\n`);
   for (const r of [small, big]) {
@@ -119,8 +129,12 @@ try {
   const growth = (big.rssPeak - big.rssBefore) / Math.max(1, small.rssPeak - small.rssBefore);
   process.stdout.write(`\nfile ${(big.fileBytes / small.fileBytes).toFixed(1)}x larger → peak RSS growth during the run ${mb(big.rssPeak - big.rssBefore)} vs ${mb(small.rssPeak - small.rssBefore)} (${growth.toFixed(2)}x; the GC collects lazily)` +
     (global.gc ? `; heap retained after GC ${mb(big.heapRetained)} vs ${mb(small.heapRetained)}` : '') + '\n');
-  const rate = big.report.decided / (big.report.elapsedMs / 1000);
-  process.stdout.write(`target ≥ 20,000 decisions/s: ${rate >= 20_000 ? 'met' : 'NOT met'} (${Math.round(rate).toLocaleString('en-US')})\n`);
+  const fmt = (r: number): string => Math.round(r).toLocaleString('en-US');
+  const sorted = [...big.rates].sort((a, b) => a - b);
+  const best = sorted[sorted.length - 1]!;
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  process.stdout.write(`${N.toLocaleString('en-US')} requests, ${big.rates.length} replays: ${big.rates.map(fmt).join(', ')} decisions/s (best ${fmt(best)}, median ${fmt(median)})\n`);
+  process.stdout.write(`target ≥ 20,000 decisions/s: ${median >= 20_000 ? 'met' : best >= 20_000 ? 'met by the best run, not by the median' : 'NOT met'}\n`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
