@@ -148,19 +148,43 @@ function startsAt(text: string, p: number, form: string): boolean {
   return true;
 }
 
-/** A streaming body scrubber: bytes in, bytes out, secrets replaced even across chunk boundaries. */
-export class ScrubStream extends Transform {
+/**
+ * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
+ * the start of a secret is held back for the next chunk. Shared by both scrubbing streams.
+ */
+class ChunkScrubber {
   private rest = '';
 
-  constructor(private readonly scrubber: Scrubber) {
+  constructor(private readonly scrubber: Scrubber) {}
+
+  /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
+  feed(chunk: Buffer): Buffer | undefined {
+    const { out, rest } = this.scrubber.scrubPartial(this.rest + chunk.toString('latin1'));
+    this.rest = rest;
+    return out ? Buffer.from(out, 'latin1') : undefined;
+  }
+
+  /** The held-back tail, scrubbed, at the end of the body. */
+  end(): Buffer | undefined {
+    const tail = this.rest;
+    this.rest = '';
+    return tail ? Buffer.from(this.scrubber.scrubString(tail), 'latin1') : undefined;
+  }
+}
+
+/** A streaming body scrubber: bytes in, bytes out, secrets replaced even across chunk boundaries. */
+export class ScrubStream extends Transform {
+  private readonly chunks: ChunkScrubber;
+
+  constructor(scrubber: Scrubber) {
     super();
+    this.chunks = new ChunkScrubber(scrubber);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     try {
-      const { out, rest } = this.scrubber.scrubPartial(this.rest + chunk.toString('latin1'));
-      this.rest = rest;
-      if (out) this.push(Buffer.from(out, 'latin1'));
+      const out = this.chunks.feed(chunk);
+      if (out) this.push(out);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -169,8 +193,8 @@ export class ScrubStream extends Transform {
 
   override _flush(cb: TransformCallback): void {
     try {
-      if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
-      this.rest = '';
+      const out = this.chunks.end();
+      if (out) this.push(out);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -220,21 +244,21 @@ function decoderFor(coding: string): Transform | undefined {
 
 /** Decoders (in order) feeding a scrubber; one Transform so the proxy pipes a single stage. */
 class DecodeScrubStream extends Transform {
-  private rest = '';
+  private readonly chunks: ChunkScrubber;
   private readonly first: Transform;
   private readonly last: Transform;
 
-  constructor(private readonly scrubber: Scrubber, decoders: Transform[]) {
+  constructor(scrubber: Scrubber, decoders: Transform[]) {
     super();
+    this.chunks = new ChunkScrubber(scrubber);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
     for (const d of decoders) d.on('error', (err) => this.destroy(err));
     this.last.on('data', (d: Buffer) => {
       try {
-        const { out, rest } = this.scrubber.scrubPartial(this.rest + d.toString('latin1'));
-        this.rest = rest;
-        if (out) this.push(Buffer.from(out, 'latin1'));
+        const out = this.chunks.feed(d);
+        if (out) this.push(out);
       } catch (err) {
         this.destroy(err as Error);
       }
@@ -248,8 +272,8 @@ class DecodeScrubStream extends Transform {
   override _flush(cb: TransformCallback): void {
     this.last.once('end', () => {
       try {
-        if (this.rest) this.push(Buffer.from(this.scrubber.scrubString(this.rest), 'latin1'));
-        this.rest = '';
+        const out = this.chunks.end();
+        if (out) this.push(out);
         cb();
       } catch (err) {
         cb(err as Error);
