@@ -8,8 +8,7 @@
 // so the store notices changes on disk and re-reads them: a new agent works at once, a removed
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { openDocument, type Document } from './state/document.ts';
+import { fileStamp, openDocument, type Document } from './state/document.ts';
 import type { AgentInfo } from './types.ts';
 
 export interface StoredToken {
@@ -72,7 +71,7 @@ export class AgentStore {
 
   private constructor(private readonly home: string, doc: Document<AgentsFile>) {
     this.doc = doc;
-    this.stamp = this.fileStamp();
+    this.stamp = fileStamp(this.doc.file);
   }
 
   static async open(home: string): Promise<AgentStore> {
@@ -84,14 +83,6 @@ export class AgentStore {
     return this.doc.file;
   }
 
-  private fileStamp(): string {
-    try {
-      const st = fs.statSync(this.doc.file);
-      return `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return 'missing';
-    }
-  }
 
   /**
    * Re-reads the file when another process changed it. A file that became unreadable fails closed:
@@ -99,7 +90,7 @@ export class AgentStore {
    */
   async refresh(): Promise<void> {
     this.lastCheck = Date.now();
-    const stamp = this.fileStamp();
+    const stamp = fileStamp(this.doc.file);
     if (stamp === this.stamp) {
       if (this.broken) throw this.broken;
       return;
@@ -122,7 +113,7 @@ export class AgentStore {
   private async save(fn: (data: AgentsFile) => void): Promise<void> {
     await this.refresh();
     await this.doc.update(fn);
-    this.stamp = this.fileStamp();
+    this.stamp = fileStamp(this.doc.file);
   }
 
   /** Creates an agent and its first token. */
@@ -227,7 +218,7 @@ export class AgentStore {
     const found = this.check(name, token);
     if (found) return found;
     // A miss may be an agent added a moment ago by `airlock agent add`: look at the file once more.
-    if (this.fileStamp() !== this.stamp) {
+    if (fileStamp(this.doc.file) !== this.stamp) {
       await this.refresh();
       return this.check(name, token);
     }

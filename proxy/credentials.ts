@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
+import { fileStamp } from '../engine/state/document.ts';
 import type { Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 import { PlaceholderIndex } from './placeholders.ts';
 import { SecretValueIndex } from './secret-values.ts';
@@ -45,7 +46,7 @@ export class LiveSecrets {
   private constructor(readonly store: SecretStore) {
     this.index = LiveSecrets.indexOf(store);
     this.valueIndex = LiveSecrets.valuesOf(store);
-    this.stamp = this.fileStamp();
+    this.stamp = fileStamp(this.store.file);
   }
 
   static async open(home: string, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
@@ -66,14 +67,6 @@ export class LiveSecrets {
     return new SecretValueIndex(store.list().map((s) => [s.name, store.reveal(s.name)]));
   }
 
-  private fileStamp(): string {
-    try {
-      const st = fs.statSync(this.store.file);
-      return `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      return 'missing';
-    }
-  }
 
   private watch(home: string): void {
     try {
@@ -88,7 +81,7 @@ export class LiveSecrets {
 
   /** Reloads the store when its file changed since the last look. */
   async refresh(): Promise<void> {
-    const stamp = this.fileStamp();
+    const stamp = fileStamp(this.store.file);
     if (stamp === this.stamp && !this.broken) return;
     this.reloading ??= (async () => {
       try {

@@ -13,6 +13,20 @@ export class StateFileError extends Error {
   }
 }
 
+/**
+ * The identity of a state file as last written (inode, size, mtime), or "missing": comparing two
+ * stamps tells whether another process (the CLI) replaced the file. Atomic writes rename a new
+ * file in, so the inode changes even when size and mtime do not.
+ */
+export function fileStamp(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
 export interface Document<T> {
   readonly file: string;
   readonly data: T;
