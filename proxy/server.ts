@@ -267,18 +267,9 @@ export class ProxyServer {
         bodyTransforms: [],
       };
       const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
-      const rejected = await this.beforeForward(ctx);
-      if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
-      if (rejected) return reply(rejected, decision.rule);
-
-      let address: string;
-      try {
-        address = await this.deps.guard.resolve(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port);
-      } catch (err) {
-        const e = err as DestinationError;
-        return reply(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message), decision.rule);
-      }
-      await this.forward(req, res, body, ctx, address, record, t0, reply);
+      const ready = await this.enforceAndResolve(ctx, record);
+      if ('rejection' in ready) return reply(ready.rejection, decision.rule);
+      await this.forward(req, res, body, ctx, ready.address, record, t0, reply);
     } catch (err) {
       // Anything unexpected: the request does not leave, the agent gets a 500 that says so.
       if (!res.headersSent) reply(refusals.internal(err));
@@ -353,6 +344,22 @@ export class ProxyServer {
       if (p) await p;
     }
     return d;
+  }
+
+  /**
+   * The last steps before dialing, the same for plain requests and upgrades: the enforcers (their
+   * notes go to the audit record), then destination safety on the resolved address to dial.
+   */
+  private async enforceAndResolve(ctx: RequestContext, record: AuditRecord): Promise<{ rejection: Rejection } | { address: string }> {
+    const rejected = await this.beforeForward(ctx);
+    if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
+    if (rejected) return { rejection: rejected };
+    try {
+      return { address: await this.deps.guard.resolve(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port) };
+    } catch (err) {
+      const e = err as DestinationError;
+      return { rejection: e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message) };
+    }
   }
 
   private async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
@@ -561,16 +568,9 @@ export class ProxyServer {
       const headers = endToEnd(req.rawHeaders).concat(pairsOf(req.rawHeaders).filter(([k]) => keep.has(k.toLowerCase())));
       const outgoing: OutgoingRequest = { method: raw.method.toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
       const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
-      const rejected = await this.beforeForward(ctx);
-      if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
-      if (rejected) return refuse(rejected, decision.rule);
-      let address: string;
-      try {
-        address = await this.deps.guard.resolve(described.request.host, described.request.port);
-      } catch (err) {
-        const e = err as DestinationError;
-        return refuse(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message), decision.rule);
-      }
+      const ready = await this.enforceAndResolve(ctx, record);
+      if ('rejection' in ready) return refuse(ready.rejection, decision.rule);
+      const { address } = ready;
       const secure = outgoing.url.protocol === 'wss:';
       const hostname = described.request.host;
       const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
