@@ -18,7 +18,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentEnv } from './env.ts';
+import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
@@ -39,20 +39,15 @@ export interface SandboxSpec {
   readOnly?: { writable: string[] };
 }
 
-export interface LaunchOptions {
+/** Who the agent is and which secrets its environment may show: as for agentEnv(). */
+export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' | 'placeholders' | 'realValues' | 'onReplaced'> {
   command: string[];
-  agent: string;
-  token: string;
   /** Airlock's proxy socket on the host. */
   proxySocket: string;
   /** Airlock's CA certificate on the host. */
   caCert: string;
   /** The state folder: hidden inside the sandbox. */
   home: string;
-  placeholders?: Record<string, string>;
-  /** Real secret values to replace by their placeholders in the inherited environment. */
-  realValues?: Array<{ secret: string; value: string; placeholder: string }>;
-  onReplaced?: (envVar: string, secret: string) => void;
   /** false = environment variables only. */
   sandbox: SandboxSpec | false;
   /** Files or folders to hide inside the sandbox besides the state folder. */
