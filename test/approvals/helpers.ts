@@ -5,7 +5,6 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -13,19 +12,16 @@ import { ProxyAgent, request } from 'undici';
 import { CertificateAuthority } from '../../proxy/ca.ts';
 import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
 import type { ApprovalRecord } from '../../engine/approvals.ts';
+import { tempDir, type Teardown } from '../temp-dir.ts';
 
 export const run = promisify(execFile);
 export const policyDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'policy');
 export const cli = path.resolve('bin/airlock.js');
 
-export interface Teardown {
-  teardown(fn: () => unknown): void;
-}
+export type { Teardown };
 
 export function tempHome(t: Teardown): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'al-ap-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(t, 'al-ap-');
 }
 
 export interface Upstream {

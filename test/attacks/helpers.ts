@@ -4,11 +4,9 @@
 // rebinding, and raw-socket / raw-TLS clients for request shapes no well-behaved client sends.
 // Everything listens on loopback; nothing here ever dials a non-loopback address.
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
@@ -16,19 +14,11 @@ import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/run
 import { CertificateAuthority } from '../../proxy/ca.ts';
 import type { AuditRecord } from '../../engine/audit-log.ts';
 import { SecretStore } from '../../engine/secrets/store.ts';
+import { tempDir, type Teardown } from '../temp-dir.ts';
+
+export { tempDir, type Teardown };
 
 export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-
-/** Minimal view of tap's Test that the helpers need (teardown). */
-export interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-export function tempDir(t: Teardown, prefix = 'airlock-attack-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 // ─── upstreams ─────────────────────────────────────────────────────────────────────────────────
 

@@ -6,23 +6,15 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { tempDir, type Teardown } from '../temp-dir.ts';
+
+export { tempDir, type Teardown };
 
 export const policyDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'policy');
-
-export interface Teardown {
-  teardown(fn: () => unknown): void;
-}
-
-export function tempDir(t: Teardown, prefix = 'al-px-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** A self-signed upstream certificate for localhost, api.github.com and 127.0.0.1. */
 export function upstreamCert(dir: string): { key: string; cert: string; certFile: string } {
