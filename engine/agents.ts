@@ -83,7 +83,6 @@ export class AgentStore {
     return this.doc.file;
   }
 
-
   /**
    * Re-reads the file when another process changed it. A file that became unreadable fails closed:
    * every call throws (so no agent authenticates) until the file is fixed.

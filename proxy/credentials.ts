@@ -67,7 +67,6 @@ export class LiveSecrets {
     return new SecretValueIndex(store.list().map((s) => [s.name, store.reveal(s.name)]));
   }
 
-
   private watch(home: string): void {
     try {
       this.watcher = fs.watch(home, { persistent: false }, (_event, file) => {
@@ -396,7 +395,6 @@ export class CredentialEnforcer implements Enforcer {
     const forbidden = truncated ? this.live.store.list().map((s) => s.name).filter((n) => !named.has(n)) : [];
     if (replace.size || forbidden.length || forbiddenValues.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden, forbiddenValues));
   }
-
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
     const injection = this.injected.get(ctx);
