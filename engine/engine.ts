@@ -78,7 +78,7 @@ export class PolicyEngine {
         const t0 = performance.now();
         let outcome: RawOutcome;
         try {
-          outcome = { kind: 'result', value: ev.evaluate(input, nowNs) };
+          outcome = { kind: 'result', json: ev.evaluate(input, nowNs) };
         } catch (err) {
           outcome = { kind: 'error', message: errorText(err) };
         }

@@ -1,5 +1,7 @@
 // Runs one Evaluator inside a worker thread, so the engine can stop a runaway evaluation by
-// terminating the thread. Messages: {id, input, nowNs} in; {id, ok, value|error} out.
+// terminating the thread. Messages: {id, input, nowNs} in; {id, ok, json|error} out (the result
+// set as JSON text: a string crosses threads cheaper than an object, and the main thread's
+// decision cache is keyed by it).
 import { parentPort, workerData } from 'node:worker_threads';
 import { Evaluator, errorText, type EvaluatorLimits } from './evaluator.ts';
 
@@ -17,7 +19,7 @@ try {
   const evaluator = await Evaluator.load({ wasm: Buffer.from(init.wasm), data: init.data, version: init.version }, init.limits);
   port.on('message', (msg: { id: number; input: string; nowNs: number }) => {
     try {
-      port.postMessage({ id: msg.id, ok: true, value: evaluator.evaluate(msg.input, msg.nowNs) });
+      port.postMessage({ id: msg.id, ok: true, json: evaluator.evaluate(msg.input, msg.nowNs) });
     } catch (err) {
       port.postMessage({ id: msg.id, ok: false, error: errorText(err) });
     }

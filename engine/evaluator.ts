@@ -92,8 +92,11 @@ export class Evaluator {
     return self;
   }
 
-  /** Evaluates the entrypoint. `inputJson` is the serialized description; nowNs is the eval's clock. Throws on evaluation errors. */
-  evaluate(inputJson: string, nowNs: number): unknown {
+  /**
+   * Evaluates the entrypoint and returns the result set as JSON text (interpret.ts parses it).
+   * `inputJson` is the serialized description; nowNs is the eval's clock. Throws on evaluation errors.
+   */
+  evaluate(inputJson: string, nowNs: number): string {
     this.now = nowNs;
     if (this.opa.opa_heap_ptr_get() - this.internals.dataHeapPtr > this.resetAfterBytes) this.resetHeap();
     const onUsedHeap = this.evalsSinceReset > 0;
@@ -109,7 +112,7 @@ export class Evaluator {
   }
 
   /** Same steps as opa-wasm's evaluate, minus its heap reset and intermediate copies. */
-  private evaluateOnce(inputJson: string): unknown {
+  private evaluateOnce(inputJson: string): string {
     const { opa, internals: p } = this;
     const len = Buffer.byteLength(inputJson, 'utf8');
     const at = opa.opa_malloc(len); // grows memory as needed; aborts (throws) past the memory budget
@@ -124,7 +127,7 @@ export class Evaluator {
     const resultAddr = opa.opa_json_dump(opa.opa_eval_ctx_get_result(ctx));
     const bytes = new Uint8Array(p.mem.buffer);
     const end = bytes.indexOf(0, resultAddr);
-    return JSON.parse(decoder.decode(bytes.subarray(resultAddr, end < 0 ? bytes.length : end)));
+    return decoder.decode(bytes.subarray(resultAddr, end < 0 ? bytes.length : end));
   }
 
   /** Size of the policy's linear memory; it only grows, up to the memory budget. */

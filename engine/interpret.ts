@@ -4,18 +4,21 @@ import { checkDecision } from './decision-contract.ts';
 import type { Decision, EngineDecision } from './types.ts';
 
 export type RawOutcome =
-  | { kind: 'result'; value: unknown }
+  /** The result set as the evaluator dumped it (JSON text). */
+  | { kind: 'result'; json: string }
   | { kind: 'error'; message: string }
   | { kind: 'timeout'; budgetMs: number }
   | { kind: 'no-policy'; message: string };
 
+export type Interpreted = Decision & { fail_closed?: EngineDecision['fail_closed'] };
+
 export const FAIL_CLOSED_RULE = 'airlock.fail_closed';
 
-function deny(reason: string, why: NonNullable<EngineDecision['fail_closed']>): Decision & { fail_closed: EngineDecision['fail_closed'] } {
+function deny(reason: string, why: NonNullable<EngineDecision['fail_closed']>): Interpreted {
   return { action: 'deny', reason, rule: `${FAIL_CLOSED_RULE}.${why}`, fail_closed: why };
 }
 
-export function interpret(outcome: RawOutcome): Decision & { fail_closed?: EngineDecision['fail_closed'] } {
+export function interpret(outcome: RawOutcome): Interpreted {
   switch (outcome.kind) {
     case 'no-policy':
       return deny(`no policy is loaded: ${outcome.message}`, 'no-policy');
@@ -27,10 +30,50 @@ export function interpret(outcome: RawOutcome): Decision & { fail_closed?: Engin
       }
       return deny(`policy evaluation failed: ${outcome.message}`, 'error');
     case 'result':
-      break;
+      return interpretResult(outcome.json);
   }
-  // opa-wasm returns a result set: [] when undefined, [{result: …}] per solution.
-  const rs = outcome.value;
+}
+
+/**
+ * Interpreted results by their text. A policy returns few distinct results (one per rule, service
+ * and agent, give or take a reason), so parsing and contract-checking each text once takes most of
+ * the per-request cost out of interpreting. Text to decision is a pure function, so one cache
+ * serves every bundle. Bounded: first in, first out, short texts only. Entries are deep-frozen
+ * because every request with the same result shares them.
+ */
+const interpretedByText = new Map<string, Interpreted>();
+export const RESULT_CACHE_ENTRIES = 4096;
+export const RESULT_CACHE_MAX_CHARS = 4096;
+const cacheCounts = { hits: 0, misses: 0 };
+
+/** How the cache is doing (benchmarks report its hit rate). */
+export function resultCacheStats(): { entries: number; hits: number; misses: number } {
+  return { entries: interpretedByText.size, ...cacheCounts };
+}
+
+function interpretResult(json: string): Interpreted {
+  const cached = interpretedByText.get(json);
+  if (cached) {
+    cacheCounts.hits++;
+    return cached;
+  }
+  cacheCounts.misses++;
+  const decision = deepFreeze(parseResult(json));
+  if (json.length <= RESULT_CACHE_MAX_CHARS) {
+    if (interpretedByText.size >= RESULT_CACHE_ENTRIES) interpretedByText.delete(interpretedByText.keys().next().value!);
+    interpretedByText.set(json, decision);
+  }
+  return decision;
+}
+
+function parseResult(json: string): Interpreted {
+  // The result set: [] when undefined, [{result: …}] per solution.
+  let rs: unknown;
+  try {
+    rs = JSON.parse(json);
+  } catch {
+    return deny('policy result is not valid JSON', 'invalid');
+  }
   if (!Array.isArray(rs) || rs.length === 0) return deny('policy returned no decision (data.airlock.decision is undefined)', 'undefined');
   if (rs.length > 1) return deny(`policy returned ${rs.length} conflicting decisions`, 'conflict');
   const first = rs[0] as { result?: unknown } | undefined;
@@ -40,4 +83,12 @@ export function interpret(outcome: RawOutcome): Decision & { fail_closed?: Engin
   const check = checkDecision(first.result);
   if (!check.ok) return deny(`policy decision does not fit the contract: ${check.problems.join('; ')}`, 'invalid');
   return check.decision;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -46,9 +46,9 @@ class Slot {
       this.worker.on('message', onMsg);
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (m: { id?: number; ok?: boolean; value?: unknown; error?: string }) => {
+    this.worker.on('message', (m: { id?: number; ok?: boolean; json?: string; error?: string }) => {
       if (m.id === undefined || !this.busy || m.id !== this.seq) return;
-      this.finish(m.ok ? { kind: 'result', value: m.value } : { kind: 'error', message: m.error ?? 'unknown error' });
+      this.finish(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json } : { kind: 'error', message: m.error ?? 'unknown error' });
     });
     this.worker.on('error', (err: Error) => {
       // Replace the thread before finishing the job, so the next queued job goes to a live one.

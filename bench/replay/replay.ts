@@ -16,6 +16,7 @@ import { loadAdapters } from '../../proxy/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
 import { PlaceholderIndex } from '../../proxy/placeholders.ts';
 import { openPolicy, replayFiles, type ReplayReport } from '../../engine/replay.ts';
+import { resultCacheStats } from '../../engine/interpret.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 
 const { values } = parseArgs({
@@ -77,6 +78,9 @@ interface Run {
   heapRetained: number;
   /** Decisions/s of each replay of the file (the memory figures are from the first). */
   rates: number[];
+  /** Policy results interpreted from the result cache vs parsed and checked, in the first replay. */
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 async function run(n: number, dir: string, repeats = 1): Promise<Run> {
@@ -86,6 +90,7 @@ async function run(n: number, dir: string, repeats = 1): Promise<Run> {
   const baseline = values.baseline ? await openPolicy(values.policy, { threads }) : undefined;
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
+  const cacheBefore = resultCacheStats();
   let rssPeak = rssBefore;
   let heapPeak = 0;
   const sample = (): void => {
@@ -95,6 +100,7 @@ async function run(n: number, dir: string, repeats = 1): Promise<Run> {
   };
   const report = await replayFiles([file], { policy, baseline, againstLog: !baseline, onProgress: sample, progressIntervalMs: 50, maxChanged: 1000, concurrency: threads ? 256 : 1 });
   sample();
+  const cacheAfter = resultCacheStats();
   const rssAfter = process.memoryUsage().rss;
   // What the run retains (the report with its capped rows), measured after a full GC.
   global.gc?.();
@@ -108,7 +114,10 @@ async function run(n: number, dir: string, repeats = 1): Promise<Run> {
   await baseline?.close();
   const fileBytes = fs.statSync(file).size;
   fs.rmSync(file);
-  return { n, fileBytes, report, rssBefore, rssPeak, rssAfter, heapPeak, heapRetained, rates };
+  return {
+    n, fileBytes, report, rssBefore, rssPeak, rssAfter, heapPeak, heapRetained, rates,
+    cacheHits: cacheAfter.hits - cacheBefore.hits, cacheMisses: cacheAfter.misses - cacheBefore.misses,
+  };
 }
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-replay-'));
@@ -123,7 +132,8 @@ try {
     process.stdout.write(
       `${r.n.toLocaleString('en-US').padStart(8)} requests (${mb(r.fileBytes)} file): ${Math.round(rate).toLocaleString('en-US')} decisions/s, ` +
       `${r.report.elapsedMs} ms; RSS before ${mb(r.rssBefore)}, peak ${mb(r.rssPeak)}, after ${mb(r.rssAfter)}; heap peak ${mb(r.heapPeak)}, after GC ${Number.isNaN(r.heapRetained) ? 'n/a (run node with --expose-gc)' : mb(r.heapRetained)}; ` +
-      `changed ${r.report.changed} (kept ${r.report.changedRows.length}); after: ${JSON.stringify(r.report.after)}\n`,
+      `changed ${r.report.changed} (kept ${r.report.changedRows.length}); after: ${JSON.stringify(r.report.after)}; ` +
+      `result cache: ${r.cacheMisses} results parsed and checked, ${r.cacheHits} reused\n`,
     );
   }
   const growth = (big.rssPeak - big.rssBefore) / Math.max(1, small.rssPeak - small.rssBefore);

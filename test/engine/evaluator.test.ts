@@ -22,8 +22,8 @@ async function load(t: Test, memoryBytes: number): Promise<Evaluator> {
   return Evaluator.load(compiled, { memoryBytes });
 }
 
-function reasonOf(result: unknown): string {
-  return (result as Array<{ result: { reason: string } }>)[0]!.result.reason;
+function reasonOf(resultJson: string): string {
+  return (JSON.parse(resultJson) as Array<{ result: { reason: string } }>)[0]!.result.reason;
 }
 
 const cases = [
