@@ -47,6 +47,17 @@ export interface AuditFilter {
   limit?: number;
 }
 
+/**
+ * One record as a JSON line, with the description as its last member: replay then hands the
+ * description's text to the policy as it stands in the line instead of serializing it again
+ * (splitAtDescription in replay.ts). Member order means nothing to any other JSON reader.
+ */
+export function auditLine(record: AuditRecord): string {
+  if (!record.description) return JSON.stringify(record);
+  const { description, ...rest } = record;
+  return JSON.stringify({ ...rest, description });
+}
+
 export class AuditLog {
   readonly file: string;
   private stream: fs.WriteStream;
@@ -68,7 +79,7 @@ export class AuditLog {
   redact: ((line: string) => string) | undefined;
 
   append(record: AuditRecord): void {
-    let line = JSON.stringify(record);
+    let line = auditLine(record);
     if (this.redact) {
       const redacted = this.redact(line);
       if (redacted !== line) {

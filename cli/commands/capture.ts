@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { auditFile, readAudit, type AuditFilter } from '../../engine/audit-log.ts';
+import { auditFile, auditLine, readAudit, type AuditFilter } from '../../engine/audit-log.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 import { descriptionProblem, openPolicy, parseTimeFlag } from '../../engine/replay.ts';
@@ -91,7 +91,7 @@ export function register(program: Command): void {
           }
           exported++;
           if (!engine) {
-            await write(`${JSON.stringify(record)}\n`);
+            await write(`${auditLine(record)}\n`);
           } else {
             const decision = await engine.decide(record.description, { replay: true });
             if (record.decision && (record.decision.action !== decision.action || (record.decision.rule ?? '') !== (decision.rule ?? ''))) changedSinceCapture++;
