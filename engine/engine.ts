@@ -24,6 +24,11 @@ export interface EngineOptions {
 export interface DecideOptions {
   /** Replay: time builtins return the captured request's time instead of the clock's. */
   replay?: boolean;
+  /**
+   * The exact JSON text `input` was parsed from, when the caller holds it (replay reads it from
+   * the capture): the policy evaluates it as is, and it is not serialized again.
+   */
+  inputJson?: string;
 }
 
 interface Loaded {
@@ -130,7 +135,7 @@ export class PolicyEngine {
       let json: string | undefined;
       try {
         if (opts.replay) nowNs = parseRfc3339Ns(input.request.time);
-        json = JSON.stringify(input);
+        json = opts.inputJson ?? JSON.stringify(input);
       } catch (err) {
         outcome = { kind: 'error', message: `request description is not usable: ${errorText(err)}` };
       }

@@ -15,7 +15,15 @@ import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts'
 import type { Action, Decision, EngineDecision, RequestDescription, Risk } from './types.ts';
 
 export type ReplayItem =
-  | { kind: 'request'; source: string; input: RequestDescription; recorded?: Decision; notes?: string[] }
+  | {
+    kind: 'request';
+    source: string;
+    input: RequestDescription;
+    /** The exact JSON text `input` was parsed from, when the source holds it (the policy then evaluates it as is). */
+    inputJson?: string;
+    recorded?: Decision;
+    notes?: string[];
+  }
   | { kind: 'skipped'; source: string; reason: string };
 
 /** Which captured requests to take (the studio's and `capture export`'s filters). */
@@ -89,6 +97,35 @@ export function descriptionProblem(d: unknown): string | undefined {
   return undefined;
 }
 
+const DESCRIPTION_MEMBER = ',"description":';
+
+/**
+ * An audit record whose last member is "description" (as auditLine writes it), split into the
+ * record without it and the description's own text, each parsed on its own: as much parsing as the
+ * whole line, and the text can go to the policy as it is instead of being serialized again.
+ * Sound without scanning the line:
+ *  - `head + "}"` parses as an object with members only if the first ',"description":' separates
+ *    members of the top-level object (inside a string or a nested value the cut leaves a string
+ *    or a bracket open);
+ *  - `tail` parses as exactly one JSON value (JSON.parse refuses anything after it);
+ * so the line is that object with one more, last member "description": tail. A last member wins
+ * over an earlier one of the same name, in JSON.parse as in OPA. Anything else: undefined, and the
+ * caller parses the whole line.
+ */
+export function splitAtDescription(text: string): { record: Record<string, any>; descriptionJson: string } | undefined {
+  const at = text.indexOf(DESCRIPTION_MEMBER);
+  if (at < 0 || !text.endsWith('}')) return undefined;
+  try {
+    const record: unknown = JSON.parse(`${text.slice(0, at)}}`);
+    if (!isObject(record) || Object.keys(record).length === 0) return undefined;
+    const descriptionJson = text.slice(at + DESCRIPTION_MEMBER.length, -1);
+    record.description = JSON.parse(descriptionJson);
+    return { record, descriptionJson };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * One JSON Lines record: an audit record ({description, decision, …}), {input, decision}, or a
  * bare request description. Returns the item, or a skip with its reason.
@@ -96,11 +133,14 @@ export function descriptionProblem(d: unknown): string | undefined {
 export function parseCaptureLine(line: string, source: string): ReplayItem | undefined {
   const text = line.trim();
   if (!text) return undefined;
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return { kind: 'skipped', source, reason: 'not valid JSON' };
+  const split = splitAtDescription(text);
+  let v: unknown = split?.record;
+  if (!split) {
+    try {
+      v = JSON.parse(text);
+    } catch {
+      return { kind: 'skipped', source, reason: 'not valid JSON' };
+    }
   }
   if (!isObject(v)) return { kind: 'skipped', source, reason: 'not a JSON object' };
   const input = isObject(v.description) ? v.description : isObject(v.input) ? v.input : isObject(v.request) ? v : undefined;
@@ -113,6 +153,9 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
   const problem = descriptionProblem(input);
   if (problem) return { kind: 'skipped', source, reason: problem };
   const item: ReplayItem = { kind: 'request', source, input: input as RequestDescription };
+  // The line holds the description's exact text when it is the description, or split off its end.
+  if (input === v) item.inputJson = text;
+  else if (split && input === v.description) item.inputJson = split.descriptionJson;
   if (input !== v && isObject(v.decision) && typeof v.decision.action === 'string') item.recorded = v.decision as Decision;
   return item;
 }
@@ -388,11 +431,9 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
     }
   };
   const decideOne = async (item: Decided['item']): Promise<Decided> => {
-    if (!opts.baseline) return { item, after: await opts.policy.decide(item.input, { replay: true }) };
-    const [after, before] = await Promise.all([
-      opts.policy.decide(item.input, { replay: true }),
-      opts.baseline.decide(item.input, { replay: true }),
-    ]);
+    const how = { replay: true, inputJson: item.inputJson };
+    if (!opts.baseline) return { item, after: await opts.policy.decide(item.input, how) };
+    const [after, before] = await Promise.all([opts.policy.decide(item.input, how), opts.baseline.decide(item.input, how)]);
     return { item, after, before };
   };
   // Up to `concurrency` decisions in flight (useful with isolated engines, whose threads evaluate

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadAdapters } from '../../proxy/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
 import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+import { auditLine } from '../../engine/audit-log.ts';
 import { openPolicy, replayFiles, type ReplayReport } from '../../engine/replay.ts';
 import { resultCacheStats } from '../../engine/interpret.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
@@ -60,7 +61,11 @@ async function generate(file: string, n: number): Promise<void> {
   const out = fs.createWriteStream(file);
   for (let i = 0; i < n; i++) {
     const d = describeRequest(raw(i), { agent: { id: agents[i % agents.length]!, labels: {} }, placeholders: finder });
-    const line = `${JSON.stringify({ time: d.request.time, id: d.request.id, agent: d.agent.id, host: d.request.host, outcome: 'forwarded', decision: { action: 'allow', reason: 'recorded', rule: 'effect.read' }, description: d })}\n`;
+    // Shaped and serialized as the proxy writes audit records.
+    const line = `${auditLine({
+      time: d.request.time, id: d.request.id, method: d.request.method, url: d.request.url, outcome: 'forwarded', agent: d.agent.id, host: d.request.host,
+      description: d, decision: { action: 'allow', reason: 'recorded', rule: 'effect.read' }, policy_version: 'recorded', decision_us: 40, status: 200, upstream_status: 200, total_ms: 12,
+    })}\n`;
     if (!out.write(line)) await once(out, 'drain');
   }
   out.end();

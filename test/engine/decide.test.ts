@@ -151,6 +151,20 @@ decision := {"action": "allow", "reason": sprintf("it is %d:00 on %s", [h, day])
   t.match(await engine.decide(input({ time: '2026-03-04T22:00:00.123456789Z' }), { replay: true }), { action: 'deny' });
 });
 
+for (const mode of ['inline', 'isolated'] as const) {
+  t.test(`${mode}: a caller holding the description's text has it evaluated as is`, async (t) => {
+    const engine = new PolicyEngine({ mode, threads: 1 });
+    t.teardown(() => engine.close());
+    await engine.loadFolder(t.testdir({
+      'p.rego': `${header}decision := {"action": "allow", "reason": input.agent.id}\n`,
+    }));
+    const req = input();
+    t.match(await engine.decide(req), { action: 'allow', reason: 'agent-1' });
+    const text = JSON.stringify(req).replace('"id":"agent-1"', '"id":"as-written"');
+    t.match(await engine.decide(req, { inputJson: text }), { action: 'allow', reason: 'as-written' }, 'the text, not a serialization of the object');
+  });
+}
+
 t.test('an isolated engine holds the process only while it works', async (t) => {
   const { execFile } = await import('node:child_process');
   const path = await import('node:path');
