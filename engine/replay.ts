@@ -111,10 +111,14 @@ const DESCRIPTION_MEMBER = ',"description":';
  * so the line is that object with one more, last member "description": tail. A last member wins
  * over an earlier one of the same name, in JSON.parse as in OPA. Anything else: undefined, and the
  * caller parses the whole line.
+ * Two cheap looks come first, so that lines of another layout (audit logs written before the
+ * description moved last have "decision" and more after it) are not parsed twice: the line must
+ * end with the description object's `}` and the record's, and not go on to a "decision" member.
+ * They only ever skip the split; the parses alone decide that it is right.
  */
 export function splitAtDescription(text: string): { record: Record<string, any>; descriptionJson: string } | undefined {
   const at = text.indexOf(DESCRIPTION_MEMBER);
-  if (at < 0 || !text.endsWith('}')) return undefined;
+  if (at < 0 || !text.endsWith('}}') || text.includes(',"decision":', at)) return undefined;
   try {
     const record: unknown = JSON.parse(`${text.slice(0, at)}}`);
     if (!isObject(record) || Object.keys(record).length === 0) return undefined;
