@@ -172,6 +172,17 @@ class ChunkScrubber {
   }
 }
 
+/** Pushes what a scrubbing step lets out; returns the step's error instead of throwing it. */
+function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error | undefined {
+  try {
+    const out = step();
+    if (out) stream.push(out);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 /** A streaming body scrubber: bytes in, bytes out, secrets replaced even across chunk boundaries. */
 export class ScrubStream extends Transform {
   private readonly chunks: ChunkScrubber;
@@ -182,23 +193,11 @@ export class ScrubStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    try {
-      const out = this.chunks.feed(chunk);
-      if (out) this.push(out);
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
+    cb(pushScrubbed(this, () => this.chunks.feed(chunk)));
   }
 
   override _flush(cb: TransformCallback): void {
-    try {
-      const out = this.chunks.end();
-      if (out) this.push(out);
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
+    cb(pushScrubbed(this, () => this.chunks.end()));
   }
 }
 
@@ -256,12 +255,8 @@ class DecodeScrubStream extends Transform {
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
     for (const d of decoders) d.on('error', (err) => this.destroy(err));
     this.last.on('data', (d: Buffer) => {
-      try {
-        const out = this.chunks.feed(d);
-        if (out) this.push(out);
-      } catch (err) {
-        this.destroy(err as Error);
-      }
+      const err = pushScrubbed(this, () => this.chunks.feed(d));
+      if (err) this.destroy(err);
     });
   }
 
@@ -270,15 +265,7 @@ class DecodeScrubStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.last.once('end', () => {
-      try {
-        const out = this.chunks.end();
-        if (out) this.push(out);
-        cb();
-      } catch (err) {
-        cb(err as Error);
-      }
-    });
+    this.last.once('end', () => cb(pushScrubbed(this, () => this.chunks.end())));
     this.first.end();
   }
 
