@@ -1,7 +1,6 @@
 // Harness of the proxy tests: a whole Airlock in-process (startAirlock on port 0, the test policy
 // of fixtures/policy), local HTTP and HTTPS upstreams with a self-signed CA made by openssl, an
 // agent with a token, and a raw-socket client for the protocol-level cases.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -11,21 +10,11 @@ import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
+import { upstreamCert } from '../upstream-cert.ts';
 
-export { tempDir, type Teardown };
+export { tempDir, upstreamCert, type Teardown };
 
 export const policyDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'policy');
-
-/** A self-signed upstream certificate for localhost, api.github.com and 127.0.0.1. */
-export function upstreamCert(dir: string): { key: string; cert: string; certFile: string } {
-  const keyFile = path.join(dir, 'upstream-key.pem');
-  const certFile = path.join(dir, 'upstream.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', certFile,
-    '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,DNS:api.github.com,IP:127.0.0.1',
-  ], { stdio: 'ignore' });
-  return { key: fs.readFileSync(keyFile, 'utf8'), cert: fs.readFileSync(certFile, 'utf8'), certFile };
-}
 
 export interface Seen {
   method: string;

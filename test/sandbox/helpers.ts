@@ -2,7 +2,7 @@
 // test/sandbox/fixtures/policy), an HTTP and an HTTPS upstream on 127.0.0.1 that record what
 // reaches them, a tiny DNS server on 127.0.0.1 that records every query, and a helper that runs
 // the real CLI (`node bin/airlock.js run ...`) as a child process.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import dns from 'node:dns';
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAirlock, type Airlock } from '../../proxy/runtime.ts';
+import { upstreamCert } from '../upstream-cert.ts';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const airlockBin = path.join(repo, 'bin', 'airlock.js');
@@ -98,19 +99,14 @@ export async function startWorld(opts: { before?: (home: string) => Promise<void
   const work = path.join(dir, 'work');
   fs.mkdirSync(work);
   // The HTTPS upstream's certificate, trusted by Airlock through upstreamCa.
-  const key = path.join(dir, 'upstream-key.pem');
-  const cert = path.join(dir, 'upstream-cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=allowed.test', '-addext', 'subjectAltName=DNS:allowed.test,DNS:denied.test,DNS:creds.test,DNS:other.test',
-  ], { stdio: 'ignore' });
+  const upstream = upstreamCert(dir, ['allowed.test', 'denied.test', 'creds.test', 'other.test']);
 
   const httpHits: Hit[] = [];
   const httpsHits: Hit[] = [];
   const queries: string[] = [];
   const httpServer = http.createServer(recordingHandler(httpHits));
   const otherHits: Hit[] = [];
-  const tlsFiles = { key: fs.readFileSync(key), cert: fs.readFileSync(cert) };
+  const tlsFiles = { key: upstream.key, cert: upstream.cert };
   const httpsServer = https.createServer(tlsFiles, recordingHandler(httpsHits));
   const otherServer = https.createServer(tlsFiles, recordingHandler(otherHits));
   const dnsServer = startDns(queries);
@@ -125,7 +121,7 @@ export async function startWorld(opts: { before?: (home: string) => Promise<void
     studio: false,
     threads: 1,
     allowPrivate: ['127.0.0.1/32'],
-    upstreamCa: [cert],
+    upstreamCa: [upstream.certFile],
     resolve: ['allowed.test=127.0.0.1', 'denied.test=127.0.0.1', 'creds.test=127.0.0.1', 'other.test=127.0.0.1'],
   });
   // Names Airlock does not pin are resolved through the test DNS server, so the tests can see
