@@ -19,6 +19,7 @@ import { openDocument, type Document } from './state/document.ts';
 import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 import { durationMs } from './decision-contract.ts';
+import { globMatch } from './glob.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -172,17 +173,7 @@ export function publicSummary(a: ApprovalRecord) {
  * one character within a segment.
  */
 export function pathMatches(pattern: string, path: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${re}$`, 's').test(path);
+  return globMatch(pattern, path);
 }
 
 function checkPathPattern(pattern: string): void {

@@ -3,6 +3,7 @@
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
 import { recognize } from './adapters/index.ts';
+import { trimTrailing } from '../engine/text.ts';
 import type {
   AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';
@@ -85,7 +86,7 @@ export function parseTarget(rawUrl: string): URL {
   url.hash = '';
   // "example.com." and "example.com" are the same host; policies should see one spelling.
   if (url.hostname.endsWith('.')) {
-    const bare = url.hostname.replace(/\.+$/, '');
+    const bare = trimTrailing(url.hostname, '.');
     if (!bare) throw new DescribeError('request target has no host');
     url.hostname = bare;
   }

@@ -8,6 +8,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import os from 'node:os';
+import { trimTrailing } from '../engine/text.ts';
 
 /** Special-purpose ranges, by the reason a destination in them is refused. */
 const ranges: Array<[reason: string, cidrs: string[]]> = [
@@ -243,7 +244,7 @@ export function parseResolvePins(specs: string[] | Record<string, string | strin
   for (const [host, value] of entries) {
     const addrs = (Array.isArray(value) ? value : value.split(',')).map((a) => a.trim().replace(/^\[|\]$/g, ''));
     for (const a of addrs) if (!net.isIP(a)) throw new Error(`--resolve ${host}=${a}: not an IP address`);
-    pins.set(host.toLowerCase().replace(/\.+$/, ''), addrs);
+    pins.set(trimTrailing(host.toLowerCase(), '.'), addrs);
   }
   return pins;
 }

@@ -9,6 +9,7 @@
 // Detected forms: raw, base64, base64url (at any byte alignment), hex (lower or upper case), and
 // escapes of any subset of characters (%XX, \uXXXX, \xXX).
 import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
+import { trimTrailing } from '../engine/text.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
 
 export type { PlaceholderFinder } from './describe.ts';
@@ -26,7 +27,7 @@ export function base64Cores(bytes: Buffer, url = false): string[] {
   const cores: string[] = [];
   for (let shift = 0; shift < 3; shift++) {
     const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
-    let enc = padded.toString('base64').replace(/=+$/, '');
+    let enc = trimTrailing(padded.toString('base64'), '=');
     // Leading chars that include bits of the zero padding: shift 1 → 1 char, shift 2 → 2 chars.
     const dropStart = shift === 0 ? 0 : shift === 1 ? 2 : 3;
     // Trailing char carrying bits of a following byte when the length is not a multiple of 3.
@@ -70,7 +71,7 @@ function percentPrefix(): string {
 }
 
 /** The prefix with escaped characters; only tried on text that has a '%' or '\\' at all. */
-const ESCAPED_PREFIX_RE = new RegExp(percentPrefix());
+export const ESCAPED_PREFIX_RE = new RegExp(percentPrefix());
 
 interface Entry {
   name: string;

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable, pipeline, type Transform } from 'node:stream';
 import tls from 'node:tls';
 import type { AuditRecord } from '../engine/audit-log.ts';
+import { trimTrailing } from '../engine/text.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
 import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
 import type { CertificateAuthority } from './ca.ts';
@@ -202,7 +203,7 @@ export class ProxyServer {
       secureContext: context,
       ALPNProtocols: ['http/1.1'],
       SNICallback: (servername, cb) => {
-        tunnel.sni = servername.toLowerCase().replace(/\.+$/, '');
+        tunnel.sni = trimTrailing(servername.toLowerCase(), '.');
         cb(null, context);
       },
     });
@@ -667,7 +668,7 @@ function parseUrl(s: string): URL | undefined {
 }
 
 function authorityOf(url: URL, scheme: string): Authority {
-  let hostname = url.hostname.replace(/\.+$/, '');
+  let hostname = trimTrailing(url.hostname, '.');
   if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
   return { hostname, port: url.port ? Number(url.port) : scheme === 'https' || scheme === 'wss' ? 443 : 80 };
 }

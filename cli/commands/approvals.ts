@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { ApprovalError, ApprovalQueue, type ApprovalRecord, type GrantRecord } from '../../engine/approvals.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
+import { trimTrailing } from '../../engine/text.ts';
 import { TotpStore } from '../../engine/totp.ts';
 import { checkWebhookUrl, displayUrl } from '../../engine/webhook.ts';
 import { CliError } from '../main.ts';
@@ -34,7 +35,7 @@ export function studioUrl(home: string, flag?: string): string {
     }
   }
   spec ??= '127.0.0.1:8081';
-  if (/^https?:\/\//.test(spec)) return spec.replace(/\/+$/, '');
+  if (/^https?:\/\//.test(spec)) return trimTrailing(spec, '/');
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec);
   if (!m) throw new CliError(`studio address ${spec}: expected HOST:PORT or a URL`);
   let host = m[1] ?? (m[2] || '127.0.0.1');

@@ -1,0 +1,83 @@
+// Parsers of agent input must be linear. The hand-written scanners that replaced backtracking
+// patterns are checked against the patterns they replace (same answers on every small input), and
+// the describe step is run over long adversarial inputs of every shape that reaches a scanner
+// (GraphQL documents, hosts, paths, JSON/form/text bodies, placeholders' encodings, SQL). A
+// quadratic step makes the long cases take hours, which the tap timeout turns into a failure;
+// nothing here measures time.
+import fc from 'fast-check';
+import t from 'tap';
+import { globMatch } from '../../engine/glob.ts';
+import { trimTrailing } from '../../engine/text.ts';
+import { durationMs } from '../../engine/decision-contract.ts';
+import { loadAdapters } from '../../proxy/adapters/index.ts';
+import { calledNames } from '../../proxy/adapters/github.ts';
+import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
+import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+
+await loadAdapters();
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+/** The glob → regular expression translation the approvals queue used before (reference semantics). */
+function globByRegex(pattern: string, path: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`${re}$`, 's').test(path);
+}
+
+t.test('scanners give the answers of the patterns they replace', async (t) => {
+  const gql = fc.string({ unit: fc.constantFrom('a', 'Z', '_', '1', ' ', '\n', '\u00a0', '(', ')', '{', 'é', '.'), maxLength: 40 });
+  fc.assert(fc.property(gql, (q) => {
+    const want = [...q.matchAll(/([_A-Za-z][_0-9A-Za-z]*)\s*\(/g)].map((m) => m[1]!);
+    return JSON.stringify(calledNames(q)) === JSON.stringify(want);
+  }), { numRuns, ...seed });
+  fc.assert(fc.property(fc.string({ unit: fc.constantFrom('.', 'a', '/', '='), maxLength: 20 }), (s) => {
+    return trimTrailing(s, '.') === s.replace(/\.+$/, '') && trimTrailing(s, '/') === s.replace(/\/+$/, '');
+  }), { numRuns, ...seed });
+  const globUnit = fc.constantFrom('a', 'b', '/', '*', '**', '?', '.');
+  fc.assert(fc.property(fc.array(globUnit, { maxLength: 8 }).map((p) => `/${p.join('')}`), fc.string({ unit: fc.constantFrom('a', 'b', '/', '.'), maxLength: 12 }).map((p) => `/${p}`), (pattern, path) => {
+    return globMatch(pattern, path) === globByRegex(pattern, path);
+  }), { numRuns: numRuns * 3, ...seed });
+  t.pass('GraphQL names, trailing runs and path globs agree with the reference patterns');
+  t.equal(durationMs('1h30m'), 5_400_000);
+  t.equal(durationMs('250ms'), 250);
+  t.ok(Number.isNaN(durationMs('1h x')), 'not a duration');
+});
+
+const agent = { id: 'hostile', labels: {} };
+const finder = new PlaceholderIndex([['github_token', 'airlock-ph-github_token-0123456789abcdef0123456789abcdef']]);
+function describe(raw: Partial<RawRequest> & { url: string }): void {
+  describeRequest({ method: 'POST', headers: [], body: Buffer.alloc(0), bodyTruncated: false, ...raw }, { agent, placeholders: finder });
+}
+
+t.test('the describe step stays linear on long adversarial inputs', async (t) => {
+  const size = 256 * 1024;
+  // Runs of one character and of short periods are what drive backtracking patterns.
+  const runs = fc.tuple(fc.constantFrom('a', '.', ' ', '%', '\\', '=', '0', '(', '/', '*', 'a ', 'a.', '%4', '\\u00', '1.', 'ab('), fc.constantFrom('', 'x', '!', '(', '\n'))
+    .map(([unit, tail]) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size) + tail);
+  let n = 0;
+  fc.assert(fc.property(runs, (text) => {
+    n++;
+    const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));
+    describe({ url: 'https://api.github.com/graphql', headers: [['content-type', 'application/json']], body: json({ query: text }) });
+    describe({ method: 'GET', url: `https://api.github.com/graphql?query=${encodeURIComponent(text.slice(0, 8000))}` });
+    describe({ url: 'https://api.example.com/sql', headers: [['content-type', 'application/json']], body: json({ query: text }) });
+    describe({ url: 'https://evil.example/x', headers: [['content-type', 'text/plain'], ['x-note', text.slice(0, 16000)]], body: Buffer.from(text) });
+    describe({ url: 'https://evil.example/x', headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(`a=${text}`) });
+    describe({ url: `https://evil.example/${encodeURI(text.slice(0, 8000))}?q=${encodeURIComponent(text.slice(0, 8000))}`, method: 'GET' });
+    try {
+      describe({ url: `http://a${'.'.repeat(4000)}b${text.slice(0, 4000).replace(/[^a.]/g, 'a')}./`, method: 'GET' });
+    } catch {
+      /* an invalid host is a DescribeError: what matters is that it comes back */
+    }
+  }), { numRuns: 16, ...seed });
+  t.equal(n, 16, 'every long input was described');
+});
