@@ -401,7 +401,8 @@ export class CredentialEnforcer implements Enforcer {
     if (!injection || injection.values.size === 0) return undefined;
     const scrubber = this.scrubberFor(injection.values);
     try {
-      return scrubResponse(scrubber, head, { method: ctx.outgoing.method }).transform;
+      // A body past the inflate limits is cut off; the audit record says why.
+      return scrubResponse(scrubber, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

@@ -225,6 +225,35 @@ class AnyInflate extends Transform {
 
 export class UnscrubbableEncodingError extends Error {}
 
+/** Thrown into the response stream when a decoded body passes the inflate limits: the rest is withheld. */
+export class DecompressionLimitError extends Error {}
+
+/**
+ * Caps on decoding a compressed response Airlock must scrub. A compressed body can expand ~1000×
+ * per gzip layer (a million-fold with `gzip, gzip`), so the decoded size and the expansion ratio
+ * are capped; past either the stream is cut and the reason audited (the head is already sent).
+ */
+export interface InflateLimits {
+  /** Decoded bytes of one response body. */
+  maxBytes: number;
+  /** Decoded bytes per compressed byte, checked once `ratioAfterBytes` have been decoded. */
+  maxRatio: number;
+  ratioAfterBytes: number;
+  /** Stacked content codings (`gzip, gzip` is two); more is refused as unscrubbable. */
+  maxCodings: number;
+}
+
+export const defaultInflateLimits: InflateLimits = {
+  maxBytes: 256 * 1024 * 1024,
+  maxRatio: 200,
+  ratioAfterBytes: 1024 * 1024,
+  maxCodings: 3,
+};
+
+type ZstdFactory = () => Transform;
+/** zstd decoding exists from Node 22.15/23.8; on older Node a zstd body is unscrubbable (502). */
+const createZstd = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
+
 function decoderFor(coding: string): Transform | undefined {
   switch (coding) {
     case 'gzip':
@@ -234,6 +263,9 @@ function decoderFor(coding: string): Transform | undefined {
       return new AnyInflate();
     case 'br':
       return zlib.createBrotliDecompress();
+    case 'zstd':
+      if (createZstd) return createZstd();
+      throw new UnscrubbableEncodingError('cannot scrub a response with content-encoding "zstd" (this Node.js has no zstd decoder)');
     case 'identity':
       return undefined;
     default:
@@ -241,13 +273,22 @@ function decoderFor(coding: string): Transform | undefined {
   }
 }
 
-/** Decoders (in order) feeding a scrubber; one Transform so the proxy pipes a single stage. */
+const MiB = 1024 * 1024;
+
+/**
+ * Decoders (in order) feeding a scrubber; one Transform so the proxy pipes a single stage.
+ * Backpressure runs end to end: when the agent reads slowly this stream's buffer fills, the last
+ * decoder is paused, zlib stops inflating mid-chunk, and the compressed input stops being
+ * accepted, so a body is never inflated faster than the agent takes it.
+ */
 class DecodeScrubStream extends Transform {
   private readonly chunks: ChunkScrubber;
   private readonly first: Transform;
   private readonly last: Transform;
+  private compressed = 0;
+  private decoded = 0;
 
-  constructor(scrubber: Scrubber, decoders: Transform[]) {
+  constructor(scrubber: Scrubber, decoders: Transform[], private readonly limits: InflateLimits, onLimit?: (why: string) => void) {
     super();
     this.chunks = new ChunkScrubber(scrubber);
     this.first = decoders[0]!;
@@ -255,13 +296,36 @@ class DecodeScrubStream extends Transform {
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
     for (const d of decoders) d.on('error', (err) => this.destroy(err));
     this.last.on('data', (d: Buffer) => {
+      this.decoded += d.length;
+      const over = this.overLimit();
+      if (over) {
+        onLimit?.(over);
+        this.destroy(new DecompressionLimitError(over));
+        return;
+      }
       const err = pushScrubbed(this, () => this.chunks.feed(d));
       if (err) this.destroy(err);
+      else if (this.readableLength >= this.readableHighWaterMark) this.last.pause();
     });
   }
 
+  private overLimit(): string | undefined {
+    const l = this.limits;
+    if (this.decoded > l.maxBytes) return `the decoded response passed ${Math.round(l.maxBytes / MiB)} MiB (decompression limit); the rest was withheld`;
+    if (this.decoded > l.ratioAfterBytes && this.decoded > l.maxRatio * this.compressed) {
+      return `the response expands more than ${l.maxRatio}x when decoded (${this.compressed} bytes became over ${this.decoded}: a decompression bomb); the rest was withheld`;
+    }
+    return undefined;
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.compressed += chunk.length;
     this.first.write(chunk, (err) => cb(err ?? undefined));
+  }
+
+  override _read(size: number): void {
+    this.last.resume();
+    super._read(size);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -291,7 +355,10 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
  * transformed (the length may change). Throws UnscrubbableEncodingError for an encoding that
  * cannot be decoded: the caller must not pass that body through unscrubbed.
  */
-export function scrubResponse(scrubber: Scrubber, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> }, opts: { method?: string } = {}): ScrubbedResponse {
+export function scrubResponse(
+  scrubber: Scrubber, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
+  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void } = {},
+): ScrubbedResponse {
   if (scrubber.empty) return { transform: undefined };
   for (const h of head.headers) h[1] = scrubber.scrubString(h[1]);
   if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
@@ -301,11 +368,16 @@ export function scrubResponse(scrubber: Scrubber, head: { statusCode: number; st
     .flatMap((v) => v.split(','))
     .map((c) => c.trim().toLowerCase())
     .filter(Boolean);
+  const limits = opts.limits ?? defaultInflateLimits;
+  const layers = codings.filter((c) => c !== 'identity');
+  if (layers.length > limits.maxCodings) {
+    throw new UnscrubbableEncodingError(`cannot scrub a response with ${layers.length} stacked content codings (${layers.join(', ')}); at most ${limits.maxCodings} are decoded`);
+  }
   const decoders = codings.reverse().map(decoderFor).filter((d): d is Transform => d !== undefined);
   // In place: the proxy holds this array.
   for (let i = head.headers.length - 1; i >= 0; i--) {
     const name = head.headers[i]![0].toLowerCase();
     if (name === 'content-length' || name === 'content-encoding' || (decoders.length && name === 'content-md5')) head.headers.splice(i, 1);
   }
-  return { transform: decoders.length ? new DecodeScrubStream(scrubber, decoders) : new ScrubStream(scrubber) };
+  return { transform: decoders.length ? new DecodeScrubStream(scrubber, decoders, limits, opts.onLimit) : new ScrubStream(scrubber) };
 }
