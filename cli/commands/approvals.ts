@@ -249,7 +249,8 @@ export function register(program: Command): void {
         ? (await ch.client.call<{ approval: View }>('GET', `/api/approvals/${encodeURIComponent(id)}`)).approval
         : await withQueue(ch.home, async (q) => {
           const r = q.get(id);
-          return { ...r, needs_step_up: r.status === 'pending' && q.needsStepUp(r) };
+          const description = (await q.fullDescription(r.id)) ?? r.description;
+          return { ...r, description, needs_step_up: r.status === 'pending' && q.needsStepUp(r) };
         });
       print(opts.json ? JSON.stringify(a, null, 2) : details(a));
     });
