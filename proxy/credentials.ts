@@ -194,6 +194,22 @@ function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbi
 }
 
 /**
+ * The secrets a decision would inject that the agent's run was not given (`airlock run --secret` /
+ * `--no-secrets`, carried by the run's token), with the refusal's wording; undefined when none.
+ */
+function outsideRunSecrets(allowed: string[] | undefined, named: Set<string>): { names: string[]; detail: string } | undefined {
+  if (!allowed) return undefined;
+  const names = [...named].filter((n) => !allowed.includes(n)).sort();
+  if (!names.length) return undefined;
+  const given = allowed.length ? `only secret ${allowed.map((n) => `"${n}"`).join(', ')} (--secret)` : 'no secrets (--no-secrets)';
+  return {
+    names,
+    detail: `the policy would inject secret ${names.map((n) => `"${n}"`).join(', ')}, but this agent's run was given ${given}; `
+      + `Airlock injects nothing outside a run's secrets (start the run with --secret ${names[0]} to allow it)`,
+  };
+}
+
+/**
  * Refuses a request that carries a placeholder, or a real value, of a secret the decision does not
  * bind to this destination. Runs first in the enforcer order, so such a request is refused before
  * a human is asked to approve it; the injector asks again (answered from the memo) in case the
@@ -237,6 +253,11 @@ export class CredentialGuard implements Enforcer {
     const { outgoing, description } = ctx;
     const origin = originOf(outgoing.url);
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
+    const outsideRun = outsideRunSecrets(description.agent.secrets, named);
+    if (outsideRun) {
+      ctx.audit.secrets_outside_run = outsideRun.names;
+      return reject(403, 'secret-not-in-run', 'Secret not given to this run', outsideRun.detail, 'denied');
+    }
     // Every placeholder in the request: what the description saw (including the captured body)
     // plus a fresh look at headers, path and query with the current index.
     const present = new Set(description.placeholders.map((p) => p.name));

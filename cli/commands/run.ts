@@ -66,6 +66,13 @@ function parseSecretFlags(flags: string[]): { only: Set<string>; overrides: Reco
   return { only, overrides };
 }
 
+/** The secrets this run may use: none with --no-secrets, the named ones with --secret, else all (undefined). */
+export function runSecretSet(opts: Pick<RunOptions, 'secrets' | 'secret'>): string[] | undefined {
+  if (!opts.secrets) return [];
+  const { only } = parseSecretFlags(opts.secret ?? []);
+  return only.size ? [...only].sort() : undefined;
+}
+
 async function placeholders(home: string, opts: RunOptions): Promise<Record<string, string>> {
   if (!opts.secrets) return {};
   const { only, overrides } = parseSecretFlags(opts.secret ?? []);
@@ -183,7 +190,9 @@ export function register(program: Command): void {
       if (!agents.get(opts.agent)) throw new CliError(`no agent named ${opts.agent} (add one with: airlock agent add ${opts.agent})`);
       let issued;
       try {
-        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})` });
+        // The run's secret set travels with its token: the proxy injects no other secret for it.
+        const secrets = runSecretSet(opts);
+        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
       } catch (err) {
         if (err instanceof AgentError) throw new CliError(err.message);
         throw err;
