@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import { recognize } from './adapters/index.ts';
 import { trimTrailing } from '../engine/text.ts';
+import { parseFiniteJson } from './finite-json.ts';
 import type {
   AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';
@@ -113,7 +114,7 @@ function summarizeBody(raw: RawRequest, headers: Record<string, string[]>, previ
   const text = raw.body.toString('utf8');
   if (!raw.bodyTruncated && (content_type === 'application/json' || content_type.endsWith('+json') || (!content_type && /^\s*[[{]/.test(text)))) {
     try {
-      summary.json = JSON.parse(text, finiteOnly);
+      summary.json = parseFiniteJson(text);
       return summary;
     } catch {
       /* not JSON after all: fall through to a text preview */
@@ -137,12 +138,6 @@ function summarizeBody(raw: RawRequest, headers: Record<string, string[]>, previ
 /** A name → values map with no prototype: "__proto__" is just another name the agent chose. */
 export function emptyMap<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
-}
-
-/** JSON numbers too large for a double would reach the policy as null: refuse them as JSON. */
-function finiteOnly(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('non-finite number');
-  return value;
 }
 
 function multiMap(params: URLSearchParams): Record<string, string[]> {

