@@ -89,7 +89,7 @@ function headOf(sources: Map<string, string[]>, file: string, row: number): { he
     text += `${l}\n`;
     if (/\bif\b|\{\s*$/.test(l)) break;
   }
-  const rule = [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).find((s) => idLike.test(s));
+  const rule = /"rule"\s*:\s*"([^"\\]{1,200})"/.exec(text)?.[1] ?? [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).find((s) => idLike.test(s));
   return { head: first.length > 160 ? `${first.slice(0, 157)}…` : first, ...(rule ? { rule } : {}) };
 }
 
@@ -145,7 +145,8 @@ export function foldTrace(events: TraceEvent[], sources: Map<string, string[]>):
 }
 
 async function opaEval(dir: string, query: string, input: string, explain: boolean): Promise<{ value?: unknown; defined: boolean; explanation?: TraceEvent[] }> {
-  const args = ['eval', '--format', 'json', '--stdin-input', '--ignore', '*_test.rego', '-d', '.', ...(explain ? ['--explain', 'full'] : []), query];
+  // Without indexing every rule body is entered, so each rule that did not apply shows where it stopped.
+  const args = ['eval', '--format', 'json', '--stdin-input', '--ignore', '*_test.rego', '-d', '.', ...(explain ? ['--explain', 'full', '--disable-indexing'] : []), query];
   const child = run(requireOpa(), args, { cwd: dir, maxBuffer: 256 * 1024 * 1024, timeout: 60_000 });
   child.child.stdin?.end(input);
   let out: string;
