@@ -218,7 +218,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
       case 'CreatePolicyStmt':
       case 'AlterPolicyStmt':
         // Row-level security policies decide who sees and changes which rows (a permissive one widens access).
-        if (t === 'AlterPolicyStmt' || n.permissive !== false) destructive = privilege = true;
+        if (t === 'AlterPolicyStmt' || n.permissive === true) destructive = privilege = true; // the parser omits permissive: false
         break;
       default:
         if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
