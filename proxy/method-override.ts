@@ -97,12 +97,17 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   const json = type === 'application/json' || type.endsWith('+json');
   if ((form || multipart || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
   else if (form) {
-    for (const [name, value] of new URLSearchParams(input.body.toString('utf8'))) if (isMethodParam(name)) add('form:_method', value);
+    // Parsed only when a `_method` could be in it (literally, or percent-encoded): most forms cost one scan.
+    const text = input.body.toString('utf8');
+    if (text.includes('method') || text.includes('%')) {
+      for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
+    }
   } else if (multipart) {
     const found = multipartMethodValues(input.body, input.contentTypeHeader);
     for (const v of found.values) add('multipart:_method', v);
     if (!found.complete && input.body.length > 0) unseen = 'the multipart body could not be read to its end';
-  } else if (json) {
+  } else if (json && (input.body.includes('method') || input.body.includes('\\u'))) {
+    // (A key spelled with \u escapes is still `_method` to a JSON parser.)
     try {
       const parsed = JSON.parse(input.body.toString('utf8')) as unknown;
       if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
