@@ -8,6 +8,8 @@ import fc from 'fast-check';
 import t from 'tap';
 import { globMatch } from '../../engine/glob.ts';
 import { trimTrailing } from '../../engine/text.ts';
+import { placeholderShapeFinder } from '../../engine/har.ts';
+import { dispositionName } from '../../proxy/content-disposition.ts';
 import { durationMs } from '../../engine/decision-contract.ts';
 import { loadAdapters } from '../../proxy/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
@@ -40,7 +42,17 @@ t.test('scanners give the answers of the patterns they replace', async (t) => {
   fc.assert(fc.property(fc.array(globUnit, { maxLength: 8 }).map((p) => `/${p.join('')}`), fc.string({ unit: fc.constantFrom('a', 'b', '/', '.'), maxLength: 12 }).map((p) => `/${p}`), (pattern, path) => {
     return globMatch(pattern, path) === globByRegex(pattern, path);
   }), { numRuns: numRuns * 3, ...seed });
-  t.pass('trailing runs and path globs agree with the reference patterns');
+  const headUnit = fc.constantFrom('content-disposition:', 'Content-Disposition: form-data', ';', ' ', 'name=', 'NAME=', '"', '_method', 'x', '\r\n', '\n', 'İ');
+  fc.assert(fc.property(fc.array(headUnit, { maxLength: 14 }).map((u) => u.join('')), (head) => {
+    const want = /content-disposition:[^\r\n]*;\s*name="([^"]*)"/i.exec(head)?.[1] ?? /content-disposition:[^\r\n]*;\s*name=([^\s;]+)/i.exec(head)?.[1];
+    return dispositionName(head) === want;
+  }), { numRuns: numRuns * 3, ...seed });
+  const phUnit = fc.constantFrom('airlock-ph-', 'a', '-', '0', 'f', 'g', '.', '0123456789abcdef', '0123456789abcdef0123456789abcdef');
+  fc.assert(fc.property(fc.array(phUnit, { maxLength: 12 }).map((u) => u.join('')), (text) => {
+    const want = [...new Set([...text.matchAll(/airlock-ph-([A-Za-z0-9_.-]{1,64}?)-[0-9a-f]{32}(?![0-9a-f])/g)].map((m) => m[1]!))];
+    return JSON.stringify(placeholderShapeFinder.find(text).sort()) === JSON.stringify(want.sort());
+  }), { numRuns: numRuns * 3, ...seed });
+  t.pass('trailing runs, path globs, multipart part names and placeholder shapes agree with the reference patterns');
   t.equal(durationMs('1h30m'), 5_400_000);
   t.equal(durationMs('250ms'), 250);
   t.ok(Number.isNaN(durationMs('1h x')), 'not a duration');
