@@ -21,6 +21,7 @@ import type { AuditRecord } from '../engine/audit-log.ts';
 import { trimTrailing } from '../engine/text.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
 import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
+import { AgentGate } from './agent-gate.ts';
 import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
@@ -101,6 +102,7 @@ export class ProxyServer {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly sockets = new Set<net.Socket>();
+  private readonly gate = new AgentGate();
 
   constructor(private readonly deps: ProxyDeps) {
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
@@ -253,9 +255,13 @@ export class ProxyServer {
       }
       record.url = url;
 
-      const body = await captureBody(req, this.deps.bodyCap);
-      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
-      const decided = await this.decide(raw, agent, record);
+      // Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts).
+      const admitted = agent;
+      const { body, raw, decided } = await this.gate.run(agent.id, async () => {
+        const body = await captureBody(req, this.deps.bodyCap);
+        const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
+        return { body, raw, decided: await this.decide(raw, admitted, record) };
+      });
       if ('status' in decided) return reply(decided, decided.rule);
       const { described, decision } = decided;
 
@@ -560,7 +566,8 @@ export class ProxyServer {
       url = url.replace(/^http/, 'ws');
       record.url = url;
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: Buffer.alloc(0), bodyTruncated: false };
-      const decided = await this.decide(raw, agent, record);
+      const admitted = agent;
+      const decided = await this.gate.run(agent.id, () => this.decide(raw, admitted, record));
       if ('status' in decided) return refuse(decided, decided.rule);
       const { described, decision } = decided;
       const ac = new AbortController();
