@@ -1,8 +1,8 @@
 // What a service adapter is: one small module per service, registered in ./index.ts.
 import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
 
-/** SQL a request carries: statement texts to parse, or why they could not be read (treated as unparsed). */
-export type SqlSource = { texts: string[] } | { error: string };
+/** SQL a request carries: statement texts to parse (in the service's dialect), or why they could not be read (treated as unparsed). */
+export type SqlSource = { texts: string[]; dialect?: 'postgresql' | 'sqlite' } | { error: string };
 
 export interface ServiceAdapter {
   /** `input.service.name`, and the name policies and the data file use. */

@@ -1,7 +1,7 @@
 // Service recognition for the describe step: which known API a request calls (`input.service`)
 // and what SQL it carries (`input.sql`). Pure and synchronous once loadAdapters() has resolved.
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
-import type { RequestInfo, ServiceInfo, SqlInfo } from '../../engine/types.ts';
+import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../../engine/types.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -11,9 +11,11 @@ import { gmail } from './gmail.ts';
 import { neon } from './neon.ts';
 import { openai } from './openai.ts';
 import { slack } from './slack.ts';
-import { analyzeSql, loadSqlParser } from './sql.ts';
+import { analyzeSqlIn } from './sql-dialects.ts';
+import { loadSqlParser } from './sql.ts';
+import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { sqlFromJson } from './sql-body.ts';
+import { sqlFromBody } from './sql-body.ts';
 import { supabase } from './supabase.ts';
 
 export type { ServiceAdapter, SqlSource } from './adapter.ts';
@@ -21,41 +23,49 @@ export type { ServiceAdapter, SqlSource } from './adapter.ts';
 /** In order: the first adapter that owns the host and describes the request wins. `git` (any host) is last. */
 export const adapters: readonly ServiceAdapter[] = [github, stripe, gmail, slack, supabase, neon, cloudflare, openai, anthropic, git];
 
-/** Loads what recognition needs (the PostgreSQL parser's WASM). Await once before recognize(). */
+/** Loads what recognition needs (PostgreSQL's parser and SQLite, as WASM). Await once before recognize(). */
 export function loadAdapters(): Promise<void> {
-  return loadSqlParser();
+  return Promise.all([loadSqlParser(), loadSqliteEngine()]).then(() => undefined);
 }
 
 // Start loading at import so a process that forgets to await is ready by its first request;
 // a failure surfaces from the awaited loadAdapters() (and SQL fails closed until then).
-loadSqlParser().catch(() => undefined);
+loadAdapters().catch(() => undefined);
 
 export interface Recognized {
   service?: ServiceInfo;
   sql?: SqlInfo;
+  /** Set when the SQL reads differently under the grammars the endpoint might speak. */
+  ambiguity?: AmbiguityReason;
 }
 
 /** Path names that mark a generic SQL-over-HTTP endpoint taking `{query}` (GraphQL never lives here). */
 const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw']);
 
-/** SQL in a request no adapter claims: `{sql: "…"}` anywhere, `{query: "…"}` to an SQL-looking path. */
+/**
+ * SQL in a request no adapter claims: `{sql: "…"}` (JSON or form) anywhere, `{query: "…"}` to an
+ * SQL-looking path. The dialect is unknown, so it is read with every known grammar.
+ */
 function genericSql(request: RequestInfo): SqlSource | undefined {
   if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
-  if (request.body.content_type === 'application/sql' && request.body.text !== undefined) return sqlFromJson(request);
-  const json = request.body.json;
+  const body = request.body;
+  if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
+  const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
+  const sqlPath = sqlEndpointNames.has(last) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
+  const form = body.form;
+  if (form && (form.sql?.length || (sqlPath && form.query?.length))) return sqlFromBody(request, { keys: sqlPath ? ['query', 'sql'] : ['sql'] });
+  const json = body.json;
   if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
   const o = json as Record<string, unknown>;
   if (typeof o.sql === 'string') return { texts: [o.sql] };
-  const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
-  if (!sqlEndpointNames.has(last) || request.segments.some((s) => s.toLowerCase() === 'graphql')) return undefined;
-  if (typeof o.query === 'string' || Array.isArray(o.queries)) return sqlFromJson(request);
+  if (!sqlPath) return undefined;
+  if (typeof o.query === 'string' || Array.isArray(o.queries)) return sqlFromBody(request);
   return undefined;
 }
 
-function sqlInfo(source: SqlSource): { info: SqlInfo; readOnly: boolean } {
-  if ('error' in source) return { info: { parsed: false, error: source.error, statements: [], destructive: true }, readOnly: false };
-  const a = analyzeSql(source.texts);
-  return { info: a.info, readOnly: a.readOnly };
+function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; ambiguity?: AmbiguityReason } {
+  if ('error' in source) return { info: { dialect, parsed: false, error: source.error, statements: [], destructive: true }, readOnly: false };
+  return analyzeSqlIn(source.texts, source.dialect ?? dialect);
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */
@@ -73,8 +83,10 @@ export function recognize(request: RequestInfo): Recognized {
   }
   const source = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
   if (source) {
-    const { info, readOnly } = sqlInfo(source);
+    // Generic endpoints may speak any dialect; a known service's adapter names its own.
+    const { info, readOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
     out.sql = info;
+    if (ambiguity) out.ambiguity = ambiguity;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, destructive ones delete.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
       if (info.destructive) out.service.effect = 'delete';

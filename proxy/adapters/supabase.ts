@@ -4,7 +4,7 @@
 import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
-import { sqlFromJson } from './sql-body.ts';
+import { sqlFromBody } from './sql-body.ts';
 
 /** PostgREST query parameters that are not row filters. */
 const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
@@ -79,10 +79,10 @@ export const supabase: ServiceAdapter = {
   hosts: (host) => hostUnder('supabase.co', 'supabase.in')(host) || hostIs('api.supabase.com')(host),
   describe: describeSupabase,
   sql(request, service) {
-    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromJson(request);
+    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromBody(request, { dialect: 'postgresql' });
     // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible.
     if (service.operation === 'rpc.call') {
-      const s = sqlFromJson(request, ['query', 'sql', 'sql_query', 'statement']);
+      const s = sqlFromBody(request, { keys: ['query', 'sql', 'sql_query', 'statement'], dialect: 'postgresql' });
       return 'texts' in s ? s : undefined;
     }
     return undefined;
