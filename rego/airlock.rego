@@ -278,6 +278,27 @@ verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", co
 	sql_destructive
 }
 
+# Bodies servers read in more than one way (duplicate JSON keys, a Content-Type the body
+# contradicts, conflicting charsets, SQL two grammars read differently): the description already
+# carries the worst reading, and the request is held at least at high risk, so a reading this
+# policy rates lower can never pass unseen. input.request.body.ambiguous_reasons says why.
+body_ambiguous if input.request.body.ambiguous == true
+
+ambiguity_codes := sort({r.code | some r in input.request.body.ambiguous_reasons})
+
+verdicts contains approve("body.ambiguous", concat("", ["the request body reads differently to different servers (", concat(", ", ambiguity_codes), "): a human must approve"]), "high") if {
+	host_allowed
+	body_ambiguous
+}
+
+# A body to a configured MCP server that is not a readable JSON-RPC message (cut off at the
+# capture limit, undecodable, not JSON-RPC) fails closed rather than passing as a plain write.
+verdicts contains approve("mcp.unreadable", "the body to this MCP server could not be read as JSON-RPC (truncated, undecodable or not JSON-RPC): a human must approve (critical)", "critical") if {
+	plain_host_request
+	mcp_host_allowed
+	not input.request.method in {"GET", "HEAD", "DELETE", "OPTIONS"}
+}
+
 # Upgraded connections (WebSocket) are not inspected after the handshake.
 verdicts contains approve("request.upgrade", concat("", ["a ", input.request.upgrade, " connection to ", host, " is not inspected after it opens: a human must approve"]), "high") if {
 	host_allowed
@@ -394,10 +415,11 @@ grant_path_ok(g) if glob.match(g.path_pattern, ["/"], input.request.path)
 
 matching_grants := sort({g.id | some g in input.grants; grant_matches(g)})
 
-# Grants never stand in for a critical approval.
+# Grants never stand in for a critical approval, nor for a body servers read in several ways.
 outcome := allow("grant.matched", concat("", ["allowed by human grant ", matching_grants[0], " (", chosen.rule, ")"])) if {
 	chosen.action == "approve"
 	chosen.risk != "critical"
+	not body_ambiguous
 	count(matching_grants) > 0
 } else := chosen
 

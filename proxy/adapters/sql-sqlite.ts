@@ -70,6 +70,7 @@ const settingPragmas = new Set(['schema_version', 'user_version', 'application_i
 
 interface Capi {
   sqlite3_set_authorizer(db: number, cb: number, p: number): number;
+  sqlite3_keyword_check(word: string, n: number): number;
   sqlite3_prepare_v2(db: number, sql: number, n: number, ppStmt: number, pzTail: number): number;
   sqlite3_finalize(stmt: number): number;
   sqlite3_step(stmt: number): number;
@@ -212,11 +213,15 @@ function topLevelWords(toks: Token[]): string[] {
   return toks.filter((t) => t.type === 'word' && t.depth === 0).map((t) => t.value.toUpperCase());
 }
 
-/** Names a statement may use as columns: every bare word and quoted identifier (first 300). */
-function nameCandidates(toks: Token[]): string[] {
+/** Bare words that are never made columns: a column of that name would change what they mean (TRUE is a column when one exists). */
+const notColumns = new Set(['true', 'false', 'rowid', 'oid', '_rowid_']);
+
+/** Names a statement may use as columns: every quoted identifier and bare non-keyword word (first 300). */
+function nameCandidates(toks: Token[], isKeyword: (w: string) => boolean): string[] {
   const names = new Set<string>();
   for (const t of toks) {
     if (t.type !== 'word' && t.type !== 'ident') continue;
+    if (t.type === 'word' && (notColumns.has(t.value.toLowerCase()) || isKeyword(t.value))) continue;
     if (t.value && t.value.length <= 128) names.add(t.value);
     if (names.size >= 300) break;
   }
@@ -615,7 +620,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
             cursorChar += bytes.toString('utf8', cursorByte, pos - pSql).length;
             cursorByte = pos - pSql;
             const toks = tokens(sql, cursorChar, true);
-            scratch.names = nameCandidates(toks);
+            scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
             namesFor = pos;
           }
