@@ -47,6 +47,12 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnaly
   if (!pg.info.parsed && !lite.info.parsed) {
     return labelled({ info: { ...pg.info, error: `PostgreSQL: ${pg.info.error}; SQLite: ${lite.info.error}` }, readOnly: false });
   }
+  // PostgreSQL parses a whole multi-statement text before it runs any of it; SQLite runs each
+  // statement as it compiles it, so statements before SQLite's error would already have run.
+  if (!lite.info.parsed && lite.info.statements.length > 0) {
+    const detail = `SQLite runs ${structure(lite.info)} before its error (${lite.info.error}); PostgreSQL reads ${structure(pg.info) || 'no statement'}`;
+    return { ...labelled(lite), ambiguity: { code: 'sql_dialects_disagree', detail: detail.slice(0, 300) } };
+  }
   if (!lite.info.parsed) return labelled(pg);
   if (!pg.info.parsed) return labelled(lite);
   const a = structure(pg.info);
