@@ -22,7 +22,9 @@ import { MAX_SQL_BYTES } from './sql.ts';
 
 const MAX_TEXT_CHARS = 1000;
 /** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
-const MAX_SYNTH_ATTEMPTS = 200;
+const MAX_SYNTH_ATTEMPTS = 64;
+/** Names a synthesized table gets as columns up front (more are added one by one as SQLite asks). */
+const MAX_NAMES = 48;
 /** Bytes compiled per request, over all attempts (bounds the work a hostile statement can cause). */
 const MAX_COMPILED_BYTES = 8 * MAX_SQL_BYTES;
 const SAMPLE_ROWS = 6;
@@ -78,6 +80,7 @@ interface Capi {
   sqlite3_stmt_readonly(stmt: number): number;
   sqlite3_stmt_isexplain(stmt: number): number;
   sqlite3_changes(db: number): number;
+  sqlite3_get_autocommit(db: number): number;
   sqlite3_db_config(db: number, op: number, a: number, b: number): number;
   sqlite3_limit(db: number, id: number, value: number): number;
   sqlite3_progress_handler(db: number, n: number, cb: number, p: number): void;
@@ -157,8 +160,8 @@ const MAX_TOKENS = 100_000;
  * tokenizer for everything that can hide text: strings ('' escapes), quoted identifiers in "",
  * ``, [] and non-nesting block and line comments. Linear.
  */
-function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] {
-  const out: Token[] = [];
+function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] & { end?: number } {
+  const out: Token[] & { end?: number } = [];
   let depth = 0;
   let i = from;
   const n = sql.length;
@@ -206,6 +209,7 @@ function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] {
       i++;
     }
   }
+  out.end = i;
   return out;
 }
 
@@ -216,14 +220,14 @@ function topLevelWords(toks: Token[]): string[] {
 /** Bare words that are never made columns: a column of that name would change what they mean (TRUE is a column when one exists). */
 const notColumns = new Set(['true', 'false', 'rowid', 'oid', '_rowid_']);
 
-/** Names a statement may use as columns: every quoted identifier and bare non-keyword word (first 300). */
+/** Names a statement may use as columns: every quoted identifier and bare non-keyword word (the first MAX_NAMES). */
 function nameCandidates(toks: Token[], isKeyword: (w: string) => boolean): string[] {
   const names = new Set<string>();
   for (const t of toks) {
     if (t.type !== 'word' && t.type !== 'ident') continue;
     if (t.type === 'word' && (notColumns.has(t.value.toLowerCase()) || isKeyword(t.value))) continue;
     if (t.value && t.value.length <= 128) names.add(t.value);
-    if (names.size >= 300) break;
+    if (names.size >= MAX_NAMES) break;
   }
   return [...names];
 }
@@ -455,8 +459,11 @@ class Scratch {
       return capi.sqlite3_changes(this.db.pointer) >= SAMPLE_ROWS;
     } finally {
       capi.sqlite3_progress_handler(this.db.pointer, 0, 0, 0);
-      this.run('ROLLBACK TO airlock_sample');
-      this.run('RELEASE airlock_sample');
+      // An interrupted write rolls back the whole transaction, savepoint included.
+      if (!capi.sqlite3_get_autocommit(this.db.pointer)) {
+        this.run('ROLLBACK TO airlock_sample');
+        this.run('RELEASE airlock_sample');
+      }
     }
   }
 
@@ -611,6 +618,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
         let pos = pSql;
         const end = pSql + n;
         let namesFor = -1;
+        let estimate = 0;
         // Byte offsets (SQLite's) to string offsets, advancing with the statements: linear overall.
         let cursorByte = 0;
         let cursorChar = 0;
@@ -623,10 +631,12 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
             scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
             namesFor = pos;
+            estimate = (toks.end ?? sql.length) - cursorChar + 1;
           }
           scratch.actions = [];
           scratch.recording = true;
-          compiled += end - pos;
+          // SQLite compiles one statement per call: charge its (estimated) length, every attempt.
+          compiled += estimate;
           if (compiled > MAX_COMPILED_BYTES) return unparsed('SQL too costly to analyze', statements);
           const rc = capi.sqlite3_prepare_v2(scratch.db.pointer, pos, end - pos, ppStmt, pzTail);
           scratch.recording = false;
