@@ -21,12 +21,25 @@ const MAX_REPORTED = 5;
 const MAX_RECORDED = 1000;
 
 interface Frame {
-  path: string;
+  /** The enclosing frame and where this container sits in it (its path is built only when reported). */
+  parent?: Frame;
+  at: string | number | undefined;
   /** Object frames: keys seen so far, the key being read; array frames: undefined. */
   keys?: Set<string>;
   key?: string;
   index: number;
   value?: Record<string, unknown> | unknown[];
+}
+
+function pathOf(frame: Frame | undefined): string {
+  const parts: Array<string | number> = [];
+  for (let f = frame; f?.parent; f = f.parent) parts.push(f.at!);
+  let path = '$';
+  for (let k = parts.length - 1; k >= 0; k--) {
+    const p = parts[k]!;
+    path = typeof p === 'number' ? `${path}[${p}]` : childPath(path, p);
+  }
+  return path;
 }
 
 function isWs(c: number): boolean {
@@ -66,11 +79,6 @@ export function scanJson(text: string, build: boolean): JsonScan {
   let i = 0;
   const n = text.length;
 
-  const pathHere = (): string => {
-    const top = stack[stack.length - 1];
-    if (!top) return '$';
-    return top.keys ? childPath(top.path, top.key ?? '') : `${top.path}[${top.index}]`;
-  };
   /** Places a finished value into the current container (first value of a key wins). */
   const place = (value: unknown): void => {
     const top = stack[stack.length - 1];
@@ -94,7 +102,7 @@ export function scanJson(text: string, build: boolean): JsonScan {
     const top = stack[stack.length - 1];
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       const isObject = c === 0x7b;
-      const frame: Frame = { path: pathHere(), index: 0 };
+      const frame: Frame = { parent: top, at: top ? (top.keys ? top.key : top.index) : undefined, index: 0 };
       if (isObject) frame.keys = new Set();
       if (build) frame.value = isObject ? {} : [];
       stack.push(frame);
@@ -116,8 +124,13 @@ export function scanJson(text: string, build: boolean): JsonScan {
       continue;
     }
     let end: number;
+    const isKey = expectKey && !!top?.keys;
     if (c === 0x22 /* " */) {
       end = stringEnd(text, i);
+      if (!isKey && !build) {
+        i = end; // a string value: nothing to record
+        continue;
+      }
     } else {
       end = i + 1;
       while (end < n) {
@@ -126,19 +139,19 @@ export function scanJson(text: string, build: boolean): JsonScan {
         end++;
       }
     }
-    const token = text.slice(i, end);
+    const token = isKey || build ? text.slice(i, end) : '';
     i = end;
-    if (expectKey && top?.keys) {
+    if (isKey) {
       // Keys are compared unescaped, as parsers compare them ("a" and "\u0061" are one key).
       const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
-      if (top.keys.has(key)) {
-        if (duplicates.length < MAX_RECORDED) duplicates.push({ path: top.path, key });
-      } else top.keys.add(key);
-      top.key = key;
+      if (top!.keys!.has(key)) {
+        if (duplicates.length < MAX_RECORDED) duplicates.push({ path: pathOf(top), key });
+      } else top!.keys!.add(key);
+      top!.key = key;
       expectKey = false;
       continue;
     }
-    place(build ? finiteOrText(JSON.parse(token)) : undefined);
+    if (build) place(finiteOrText(JSON.parse(token)));
   }
   return build ? { duplicates, firstWins: root } : { duplicates };
 }
