@@ -181,15 +181,9 @@ function gitCommandSection(b: Buffer): string {
   return b.toString('latin1', 0, Math.min(i, b.length, GIT_COMMANDS_BYTES + 4));
 }
 
-function parseJsonReading(text: string): { value: unknown; nonFinite: boolean } | undefined {
-  let nonFinite = false;
+function parseJson(text: string): { value: unknown } | undefined {
   try {
-    const value = JSON.parse(text, (_k, v: unknown) => {
-      const f = finiteOrText(v);
-      if (f !== v) nonFinite = true;
-      return f;
-    });
-    return { value, nonFinite };
+    return { value: JSON.parse(text) };
   } catch {
     return undefined;
   }
@@ -293,11 +287,12 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   const trimmed = text.trimStart();
   const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[');
   if (!truncated && (jsonDeclared || looksJson)) {
-    const parsed = parseJsonReading(text);
-    if (parsed && (jsonDeclared || looksJson)) {
-      summary.json = parsed.value;
-      if (parsed.nonFinite) ambiguous('json_number_out_of_range', 'a number too large for a 64-bit float (servers reject it, saturate it or read it exactly)');
+    const parsed = parseJson(text);
+    if (parsed) {
       const scan = scanJson(text, false);
+      // JSON.parse turns 1e999 into Infinity, which is not JSON: read it again with such numbers as text.
+      summary.json = scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
+      if (scan.nonFinite) ambiguous('json_number_out_of_range', 'a number too large for a 64-bit float (servers reject it, saturate it or read it exactly)');
       if (scan.duplicates.length) {
         ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates)}`);
         alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });

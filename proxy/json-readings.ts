@@ -13,6 +13,8 @@ export interface DuplicateKey {
 
 export interface JsonScan {
   duplicates: DuplicateKey[];
+  /** A number a 64-bit float cannot hold (JSON.parse makes it ±Infinity). */
+  nonFinite: boolean;
   /** The first-wins reading; built only when asked for (and only differs when there are duplicates). */
   firstWins?: unknown;
 }
@@ -75,6 +77,7 @@ export function scanJson(text: string, build: boolean): JsonScan {
   const duplicates: DuplicateKey[] = [];
   const stack: Frame[] = [];
   let root: unknown;
+  let nonFinite = false;
   let expectKey = false;
   let i = 0;
   const n = text.length;
@@ -139,6 +142,11 @@ export function scanJson(text: string, build: boolean): JsonScan {
         end++;
       }
     }
+    // Only a long number or one with an exponent can overflow a double: check just those.
+    const isNumber = c === 0x2d || (c >= 0x30 && c <= 0x39);
+    if (isNumber && (end - i > 15 || /[eE]/.test(text.slice(i, Math.min(end, i + 400))))) {
+      if (!Number.isFinite(Number(text.slice(i, end)))) nonFinite = true;
+    }
     const token = isKey || build ? text.slice(i, end) : '';
     i = end;
     if (isKey) {
@@ -153,7 +161,7 @@ export function scanJson(text: string, build: boolean): JsonScan {
     }
     if (build) place(finiteOrText(JSON.parse(token)));
   }
-  return build ? { duplicates, firstWins: root } : { duplicates };
+  return build ? { duplicates, nonFinite, firstWins: root } : { duplicates, nonFinite };
 }
 
 /**

@@ -63,6 +63,10 @@ t.test('decoding: byte order marks, charsets, conflicts, bounded content codings
   t.same(summarize(zlib.gzipSync(zlib.deflateSync(text)), { 'content-type': ['application/json'], 'content-encoding': ['deflate, gzip'] }).summary.json, json, 'stacked codings undone in reverse order');
   t.equal(summarize(zlib.gzipSync(text), { 'content-type': ['application/json'], 'content-encoding': ['gzip'] }, true).summary.json, undefined, 'a truncated coded body is not guessed at');
   t.same(summarize(`  ${text}`, { 'content-type': ['text/json'] }).summary.json, json);
+  const big = summarize('{"ok":true,"no":false,"id":1e999,"n":-1E400,"x":12345678901234567890}', { 'content-type': ['application/json'] }).summary;
+  t.same(big.json, { ok: true, no: false, id: 'Infinity', n: '-Infinity', x: 12345678901234567890 }, 'non-finite numbers as text, the rest as parsed');
+  t.match(big.ambiguous_reasons, [{ code: 'json_number_out_of_range' }]);
+  t.equal(summarize('{"ok":true,"no":false,"e":1e10,"x":123456789012345678}', { 'content-type': ['application/json'] }).summary.ambiguous, undefined, 'booleans and large finite numbers are not out of range');
   t.equal(summarize(text, { 'content-type': ['text/plain'] }).summary.ambiguous, true, 'JSON under text/plain is ambiguous');
   t.equal(summarize('[INFO] starting', { 'content-type': ['text/plain'] }).summary.ambiguous, undefined, 'text that only starts like JSON is text');
 });
