@@ -15,6 +15,8 @@ export interface BodySummary {
   form?: Record<string, string[]>;
   /** First bytes of a textual body that is neither JSON nor a form. */
   text?: string;
+  /** True when `text` is only the beginning of the body. */
+  text_truncated?: boolean;
   /** True when the body was larger than the capture cap: size/sha256 cover only the captured prefix. */
   truncated: boolean;
   /** The encoding the body was decoded from when not UTF-8 (byte order mark, charset parameter, RFC 4627 detection). */

@@ -16,6 +16,7 @@ export interface BodyReading {
   json?: unknown;
   form?: Record<string, string[]>;
   text?: string;
+  textTruncated?: boolean;
 }
 
 export interface SummarizedBody {
@@ -34,6 +35,8 @@ export interface BodyInput {
 
 /** Decoded (decompressed) bodies larger than this are treated like a body past the capture cap. */
 export const MAX_DECODED_BYTES = 8 * 1024 * 1024;
+/** How much of an `application/sql` body the description keeps (the SQL parsers' own limit). */
+const MAX_SQL_TEXT = 1024 * 1024;
 /** How much of a git receive-pack body's command section the description keeps. */
 const GIT_COMMANDS_BYTES = 64 * 1024;
 
@@ -181,6 +184,11 @@ function gitCommandSection(b: Buffer): string {
   return b.toString('latin1', 0, Math.min(i, b.length, GIT_COMMANDS_BYTES + 4));
 }
 
+/** SQL bodies are kept whole (within the SQL size limit), like JSON; other text is previewed. */
+function textKept(type: string, previewBytes: number): number {
+  return type === 'application/sql' ? Math.max(previewBytes, MAX_SQL_TEXT) : previewBytes;
+}
+
 function parseJson(text: string): { value: unknown } | undefined {
   try {
     return { value: JSON.parse(text) };
@@ -304,7 +312,8 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
           summary.form = form;
           alternates.push({ label: 'form', form });
         } else if (isTextual(content_type)) {
-          alternates.push({ label: 'text', text: text.slice(0, previewBytes) });
+          const keep = textKept(content_type, previewBytes);
+          alternates.push({ label: 'text', text: text.slice(0, keep), textTruncated: text.length > keep });
         }
       }
       return finish();
@@ -314,6 +323,10 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     summary.form = multiMap(new URLSearchParams(text));
     return finish();
   }
-  if (isTextual(content_type) || !content_type) summary.text = text.slice(0, previewBytes);
+  if (isTextual(content_type) || !content_type) {
+    const keep = textKept(content_type, previewBytes);
+    summary.text = text.slice(0, keep);
+    if (truncated || text.length > keep) summary.text_truncated = true;
+  }
   return finish();
 }

@@ -62,9 +62,11 @@ function readingRequest(request: RequestInfo, reading: BodyReading): RequestInfo
   delete body.json;
   delete body.form;
   delete body.text;
+  delete body.text_truncated;
   if (reading.json !== undefined) body.json = reading.json;
   if (reading.form !== undefined) body.form = reading.form;
   if (reading.text !== undefined) body.text = reading.text;
+  if (reading.textTruncated) body.text_truncated = true;
   return { ...request, body };
 }
 

@@ -63,9 +63,14 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
+/** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
+const MAX_ERROR_CHARS = 500;
+
 function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; ambiguity?: AmbiguityReason } {
-  if ('error' in source) return { info: { dialect, parsed: false, error: source.error, statements: [], destructive: true }, readOnly: false };
-  return analyzeSqlIn(source.texts, source.dialect ?? dialect);
+  if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false };
+  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect);
+  if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
+  return a;
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */

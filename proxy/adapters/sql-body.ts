@@ -39,7 +39,8 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     if (texts.length) return found(texts);
   }
   if (json === undefined && body.text !== undefined && body.size > 0) {
-    return body.content_type === 'application/sql' ? found([body.text]) : { error: 'SQL request body is not JSON' };
+    if (body.content_type !== 'application/sql') return { error: 'SQL request body is not JSON' };
+    return body.text_truncated ? { error: 'SQL body longer than the description keeps: SQL not fully visible' } : found([body.text]);
   }
   return { error: 'no SQL found in the request body' };
 }
