@@ -604,7 +604,12 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
     if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
     if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
   }
-  const scratch = new Scratch(s);
+  let scratch: Scratch;
+  try {
+    scratch = new Scratch(s);
+  } catch (err) {
+    return unparsed(`SQLite analysis failed: ${(err as Error).message}`, statements);
+  }
   current = scratch;
   let compiled = 0;
   try {
