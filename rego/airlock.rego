@@ -293,10 +293,23 @@ verdicts contains approve("body.ambiguous", concat("", ["the request body reads 
 
 # A body to a configured MCP server that is not a readable JSON-RPC message (cut off at the
 # capture limit, undecodable, not JSON-RPC) fails closed rather than passing as a plain write.
+# JSON-RPC responses the client posts (answers to sampling or elicitation) are readable: they
+# stay ordinary writes.
+jsonrpc_body if input.request.body.json.jsonrpc == "2.0"
+
+jsonrpc_body if {
+	is_array(input.request.body.json)
+	count(input.request.body.json) > 0
+	every m in input.request.body.json {
+		m.jsonrpc == "2.0"
+	}
+}
+
 verdicts contains approve("mcp.unreadable", "the body to this MCP server could not be read as JSON-RPC (truncated, undecodable or not JSON-RPC): a human must approve (critical)", "critical") if {
 	plain_host_request
 	mcp_host_allowed
 	not input.request.method in {"GET", "HEAD", "DELETE", "OPTIONS"}
+	not jsonrpc_body
 }
 
 # Upgraded connections (WebSocket) are not inspected after the handshake.

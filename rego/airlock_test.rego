@@ -483,3 +483,16 @@ test_mcp_transport_get_still_allowed if {
 	d := airlock.decision with input as req("GET", "mcp.example.com", "/mcp") with data.config.mcp_servers as mcp_cfg
 	d.rule == "mcp.transport"
 }
+
+test_mcp_jsonrpc_response_is_a_plain_write if {
+	i := object.union(req("POST", "mcp.example.com", "/mcp"), {"request": {"body": {"json": {"jsonrpc": "2.0", "id": 4, "result": {}}}}})
+	d := airlock.decision with input as i with data.config.mcp_servers as mcp_cfg
+	d.rule == "host.write"
+	d.approval.risk == "medium"
+}
+
+test_mcp_json_string_body_unreadable if {
+	i := object.union(req("POST", "mcp.example.com", "/mcp"), {"request": {"body": {"json": "tools/call"}}})
+	d := airlock.decision with input as i with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.unreadable"
+}
