@@ -2,8 +2,10 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
-import { recognize } from './adapters/index.ts';
+import { isGraphqlEndpoint } from './adapters/index.ts';
 import { multiMap, summarizeBody } from './body.ts';
+import { parseGraphqlRequest } from './graphql.ts';
+import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { withReadings } from './readings.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
@@ -185,9 +187,23 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     grants: ctx.grants ?? [],
   };
 
-  // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
-  return withReadings(description, alternates, (req) => {
-    const mcp = req.body.json !== undefined ? describeMcp(req.body.json) : undefined;
-    return { mcp, ...recognize(req) };
+  // Services are recognized under the most dangerous method the upstream may run (overrides),
+  // and GraphQL endpoints from their raw body whatever its Content-Type.
+  const override = readMethodOverride({
+    method, url, headers: raw.headers, body: raw.body, bodyTruncated: raw.bodyTruncated,
+    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '',
   });
+  const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated) : undefined;
+  if (graphql) description.graphql = graphql.info;
+  // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
+  const methods: string[] = [];
+  withReadings(description, alternates, (req) => {
+    const mcp = req.body.json !== undefined ? describeMcp(req.body.json) : undefined;
+    const { recognized, method: worst } = recognizeWorstReading(req, override.readings, graphql);
+    methods.push(worst);
+    return { mcp, ...recognized };
+  });
+  request.effective_method = override.effective ?? methods[0] ?? method;
+  if (override.override) request.method_override = override.override;
+  return description;
 }

@@ -2,6 +2,7 @@
 // and what SQL it carries (`input.sql`). Pure and synchronous once loadAdapters() has resolved.
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
 import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../../engine/types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -66,20 +67,28 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
-function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; ambiguity?: AmbiguityReason } {
-  if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false };
+function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason } {
+  if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
   const a = analyzeSqlIn(source.texts, source.dialect ?? dialect);
   if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
-  return a;
+  return { ...a, privilegeOnly: a.privilegeOnly === true };
+}
+
+/** Whether a service names this request's URL as one of its GraphQL endpoints (any method). */
+export function isGraphqlEndpoint(request: RequestInfo): boolean {
+  for (const adapter of adapters) {
+    if (adapter.graphqlEndpoint && adapter.hosts(request.host) && adapter.graphqlEndpoint(request)) return true;
+  }
+  return false;
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */
-export function recognize(request: RequestInfo): Recognized {
+export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recognized {
   const out: Recognized = {};
   let owner: ServiceAdapter | undefined;
   for (const adapter of adapters) {
     if (!adapter.hosts(request.host)) continue;
-    const service = adapter.describe(request);
+    const service = adapter.describe(request, graphql);
     if (service) {
       out.service = service;
       owner = adapter;
@@ -89,12 +98,13 @@ export function recognize(request: RequestInfo): Recognized {
   const source = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
-    const { info, readOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
+    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
     out.sql = info;
     if (ambiguity) out.ambiguity = ambiguity;
-    // A pure SQL endpoint's effect is its SQL's: read-only queries read, destructive ones delete.
+    // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
+    // admin, other destructive SQL deletes.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
-      if (info.destructive) out.service.effect = 'delete';
+      if (info.destructive) out.service.effect = privilegeOnly ? 'admin' : 'delete';
       else if (readOnly && info.statements.length > 0) out.service.effect = 'read';
     }
   }
