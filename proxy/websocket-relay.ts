@@ -260,10 +260,11 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           if (code === 1006) to.terminate();
           else {
             const message: RelayedMessage = { to: dir, kind: 'close', data: reason };
-            const refused = hooks.onMessage(message);
+            const refused = hooks.onMessage(message)
+              ?? (dir === 'upstream' && hooks.meter && sendable(code) ? hooks.meter(frameBytes(2 + Buffer.byteLength(message.data))) : undefined);
             if (refused) {
               end = { by: 'airlock', rejection: refused, detail: refused.detail };
-              shut(to, 1008, refused.title);
+              shut(to, dir === 'upstream' ? 1001 : 1008, dir === 'upstream' ? 'closed by the proxy' : refused.title);
             } else if (sendable(code)) {
               shut(to, code, Buffer.byteLength(message.data) <= 123 ? message.data.toString('utf8') : '');
             } else {
