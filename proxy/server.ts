@@ -436,7 +436,7 @@ export class ProxyServer {
         settled = true;
         record.outcome = outcome;
         record.total_ms = ms(t0);
-        if (record.extra === undefined && Object.keys(ctx.audit).length) record.extra = ctx.audit;
+        if (record.extra === undefined && nonEmpty(ctx.audit)) record.extra = ctx.audit;
         if (record.status === undefined) record.status = res.statusCode;
         this.record(record);
         resolve();
@@ -461,7 +461,7 @@ export class ProxyServer {
       // A stream stage refused to let the rest leave (an empty byte budget): a refusal, not an upstream error.
       const stopped = (r: Rejection): void => {
         upReq.destroy();
-        if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
+        if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
         if (!res.headersSent) {
           settled = true;
           reply(r, ctx.decision.rule);
@@ -760,6 +760,12 @@ function withHost(rawHeaders: string[], url: string): Array<[string, string]> {
 
 function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
   return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
+}
+
+/** Whether an object has an own enumerable key (without allocating the key list: this runs per request). */
+function nonEmpty(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function ms(t0: number): number {
