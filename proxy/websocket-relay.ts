@@ -144,6 +144,7 @@ export function acceptAgent(req: http.IncomingMessage, socket: net.Socket, head:
   server.once('headers', (lines: string[]) => {
     for (const [k, v] of extra.headers) lines.push(`${k}: ${v}`);
   });
+  if (socket.destroyed) return Promise.resolve(undefined);
   return new Promise((resolve) => {
     const gone = (): void => resolve(undefined);
     socket.once('close', gone);
