@@ -23,6 +23,7 @@ import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/ty
 import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
+import { pathAmbiguity, rawPathOf } from './path-ambiguity.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 import {
   endToEnd, flatten, formatAuthority, pairsOf, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
@@ -254,7 +255,7 @@ export class ProxyServer {
 
       const body = await captureBody(req, this.deps.bodyCap);
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
-      const decided = await this.decide(raw, agent, record);
+      const decided = await this.decide(raw, agent, record, req.url ?? '');
       if ('status' in decided) return reply(decided, decided.rule);
       const { described, decision } = decided;
 
@@ -315,8 +316,12 @@ export class ProxyServer {
     return url.href;
   }
 
-  /** Describe, decide, and note both in the audit record; a refusal (deny or undescribable) comes back as a Rejection. */
-  private async decide(raw: RawRequest, agent: AgentInfo, record: AuditRecord): Promise<{ described: RequestDescription; decision: EngineDecision } | (Rejection & { rule?: string })> {
+  /**
+   * Describe, decide, and note both in the audit record; a refusal (deny, undescribable, or a path
+   * that means two things which the policy did not accept) comes back as a Rejection.
+   * `target` is the request target exactly as the agent sent it.
+   */
+  private async decide(raw: RawRequest, agent: AgentInfo, record: AuditRecord, target: string): Promise<{ described: RequestDescription; decision: EngineDecision } | (Rejection & { rule?: string })> {
     const described = await this.describe(raw, agent);
     if ('status' in described) return described;
     record.host = described.request.host;
@@ -326,6 +331,10 @@ export class ProxyServer {
     record.policy_version = decision.policy_version;
     record.decision_us = decision.decision_us;
     if (decision.action === 'deny') return { ...denial(decision), ...(decision.rule ? { rule: decision.rule } : {}) };
+    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(target));
+    if (ambiguous) {
+      return { ...refusals.bad(`the request path can mean two things: it holds ${ambiguous}. Airlock refuses it so the policy and the upstream read the same path (a policy accepts such paths for a host with raw_path: true)`), ...(decision.rule ? { rule: decision.rule } : {}) };
+    }
     return { described, decision };
   }
 
@@ -559,7 +568,7 @@ export class ProxyServer {
       url = url.replace(/^http/, 'ws');
       record.url = url;
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: Buffer.alloc(0), bodyTruncated: false };
-      const decided = await this.decide(raw, agent, record);
+      const decided = await this.decide(raw, agent, record, req.url ?? '');
       if ('status' in decided) return refuse(decided, decided.rule);
       const { described, decision } = decided;
       const ac = new AbortController();
