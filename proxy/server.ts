@@ -32,7 +32,8 @@ import {
 export interface ProxyDeps {
   engine: { decide(input: RequestDescription): Promise<EngineDecision> };
   agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
-  audit: { append(record: AuditRecord): void };
+  /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
+  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
   ca: CertificateAuthority;
   guard: DestinationGuard;
   /** Live list: read on every request, so enforcers added after start apply at once. */
@@ -86,6 +87,8 @@ const refusals = {
   resolve: (detail: string): Rejection => ({ status: 502, type: 'upstream-unresolvable', title: 'Upstream name does not resolve', detail, outcome: 'upstream-error' }),
   upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
+  // No request leaves unaudited: while records cannot be written, nothing is forwarded.
+  audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
   internal: (err: unknown): Rejection => ({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `the request was not forwarded: ${String((err as Error)?.message ?? err).slice(0, 300)}`, outcome: 'error' }),
 };
@@ -172,6 +175,8 @@ export class ProxyServer {
       writeRaw(socket, r, id);
       this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.detail });
     };
+    const unaudited = this.auditUnavailable();
+    if (unaudited) return refuse(unaudited);
     const agent = await this.authenticate(req.headers['proxy-authorization']);
     if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
     const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
@@ -233,6 +238,8 @@ export class ProxyServer {
     res.on('error', () => undefined);
 
     try {
+      const unaudited = this.auditUnavailable();
+      if (unaudited) return reply(unaudited);
       const tunnel = this.tunnels.get(req.socket);
       let agent: AgentInfo | undefined;
       let url: string;
@@ -363,6 +370,9 @@ export class ProxyServer {
     const rejected = await this.beforeForward(ctx);
     if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
     if (rejected) return { rejection: rejected };
+    // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
+    const unaudited = this.auditUnavailable();
+    if (unaudited) return { rejection: unaudited };
     try {
       return { address: await this.deps.guard.resolve(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port) };
     } catch (err) {
@@ -548,6 +558,8 @@ export class ProxyServer {
       this.record(record);
     };
     try {
+      const unaudited = this.auditUnavailable();
+      if (unaudited) return refuse(unaudited);
       const protocol = (req.headers.upgrade ?? '').trim().toLowerCase();
       if (protocol !== 'websocket') return refuse(refusals.bad(`Upgrade: ${protocol.slice(0, 40)} is not supported through Airlock (h2c is never forwarded)`));
       if (head.length) socket.unshift(head);
@@ -631,6 +643,11 @@ export class ProxyServer {
     } catch (err) {
       refuse(refusals.internal(err));
     }
+  }
+
+  private auditUnavailable(): Rejection | undefined {
+    const audit = this.deps.audit;
+    return audit.available === false ? refusals.audit(audit.unavailableReason ?? 'write failed') : undefined;
   }
 
   private record(r: AuditRecord): void {

@@ -27,7 +27,7 @@ const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEE
 
 t.test('for real, in a network namespace: names and literals of this machine\'s own addresses never reach its wildcard-bound service', async (t) => {
   if (process.getuid?.() !== 0) {
-    t.skip('SKIPPED LOUDLY: creating a network namespace with its own interface addresses needs root (CI runs as root)');
+    t.skip('SKIPPED LOUDLY: creating a network namespace with its own interface addresses needs root (CI runs as root)', () => undefined);
     return;
   }
   const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
@@ -92,7 +92,7 @@ function iface(address: string): os.NetworkInterfaceInfo {
 
 const hex = (n: number): string => n.toString(16);
 /** Ways to write an IPv6 address whose last 32 bits are the IPv4 address a.b.c.d, behind `prefix` groups. */
-function spellings(b: number[], prefix: string[]): string[] {
+function spellings(b: readonly number[], prefix: readonly string[]): string[] {
   const hi = (b[0]! << 8) | b[1]!;
   const lo = (b[2]! << 8) | b[3]!;
   const dottedTail = b.join('.');
@@ -112,7 +112,7 @@ t.test('property: IPv4-mapped and SIIT-translated spellings are classified as th
   const special = fc.constantFrom([127, 0, 0, 1], [10, 1, 2, 3], [169, 254, 169, 254], [192, 168, 0, 1], [100, 64, 0, 1], [172, 16, 0, 1], [0, 0, 0, 0], [224, 0, 0, 1], [8, 8, 8, 8]);
   const any = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255));
   fc.assert(
-    fc.property(fc.oneof(special, any), fc.constantFrom(['ffff'], ['ffff', '0']), (b, prefix) => {
+    fc.property(fc.oneof(special, any), fc.constantFrom(['ffff'] as const, ['ffff', '0'] as const), (b, prefix) => {
       const v4 = b.join('.');
       const want = classifyAddress(v4);
       for (const s of spellings(b, prefix)) {
