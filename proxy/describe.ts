@@ -3,7 +3,7 @@
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
 import { recognize } from './adapters/index.ts';
-import { normalizePathEscapes } from './path-ambiguity.ts';
+import { normalizePath } from './path-ambiguity.ts';
 import type {
   AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';
@@ -91,8 +91,8 @@ export function parseTarget(rawUrl: string): URL {
     url.hostname = bare;
   }
   if (url.port === '0') throw new DescribeError('request target has port 0');
-  // One spelling per resource: /%61dmin is /admin for the policy and the upstream alike.
-  const normal = normalizePathEscapes(url.pathname);
+  // One spelling per resource: /%61dmin is /admin, /a/.b/.. is /a/, for the policy and the upstream alike.
+  const normal = normalizePath(url.pathname);
   if (normal !== url.pathname) url.pathname = normal;
   return url;
 }

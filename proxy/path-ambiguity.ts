@@ -23,25 +23,15 @@ export function rawPathOf(target: string): string {
   return end < 0 ? rest : rest.slice(0, end);
 }
 
-const hex = /%[0-9A-Fa-f]{2}/;
 const escapes = /%[0-9A-Fa-f]{2}/g;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Percent-decodes one segment as UTF-8; undefined when the bytes are not valid UTF-8 (overlong forms included). */
+/**
+ * Percent-decodes one segment as UTF-8; undefined when the bytes are not valid UTF-8.
+ * decodeURIComponent refuses overlong forms (%c0%af) and lone surrogates, as a strict decoder must.
+ */
 function decodeSegment(segment: string): string | undefined {
-  if (!hex.test(segment)) return segment;
-  const bytes: number[] = [];
-  for (let i = 0; i < segment.length; i++) {
-    const c = segment.charCodeAt(i);
-    if (c === 0x25 && hex.test(segment.slice(i, i + 3))) {
-      bytes.push(parseInt(segment.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      bytes.push(...Buffer.from(segment[i]!, 'utf8'));
-    }
-  }
   try {
-    return strictUtf8.decode(Uint8Array.from(bytes));
+    return decodeURIComponent(segment);
   } catch {
     return undefined;
   }
@@ -61,6 +51,8 @@ function decodedStructure(decoded: string): string | undefined {
  * or undefined when every reading agrees.
  */
 export function pathAmbiguity(rawPath: string): string | undefined {
+  // Most paths hold none of the characters any rule looks at.
+  if (!rawPath.includes('%') && !rawPath.includes('\\') && !rawPath.includes(';') && !rawPath.includes('//')) return undefined;
   if (rawPath.includes('\\')) return 'a "\\" (a path separator to IIS and to URL parsers)';
   if (/%(?![0-9A-Fa-f]{2})/.test(rawPath)) return 'a malformed escape (a "%" without two hex digits; IIS reads %u002f as "/")';
   if (/%25[0-9A-Fa-f]{2}/.test(rawPath)) return 'a double-encoded escape (%25XX, which servers that decode twice read as the character itself)';
@@ -92,4 +84,31 @@ export function normalizePathEscapes(path: string): string {
     const c = String.fromCharCode(parseInt(e.slice(1), 16));
     return unreserved.test(c) ? c : e.toUpperCase();
   });
+}
+
+/**
+ * RFC 3986 §5.2.4 remove_dot_segments on an absolute path. The WHATWG URL parser is meant to do
+ * this, but Node 20's (ada) leaves "/a/.b/../.." as it is when a segment starts with a dot, which
+ * any server then resolves to "/": so Airlock resolves them itself.
+ */
+export function removeDotSegments(path: string): string {
+  if (!path.includes('.')) return path;
+  const segments = path.split('/');
+  const out: string[] = [];
+  for (let i = 1; i < segments.length; i++) {
+    const s = segments[i]!;
+    const last = i === segments.length - 1;
+    if (s === '.' || s === '..') {
+      if (s === '..') out.pop();
+      if (last) out.push('');
+      continue;
+    }
+    out.push(s);
+  }
+  return `/${out.join('/')}`;
+}
+
+/** The path as the policy sees it and the upstream receives it: escapes normalized, dot-segments resolved. */
+export function normalizePath(path: string): string {
+  return removeDotSegments(normalizePathEscapes(path));
 }

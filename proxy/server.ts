@@ -338,7 +338,9 @@ export class ProxyServer {
     record.policy_version = decision.policy_version;
     record.decision_us = decision.decision_us;
     if (decision.action === 'deny') return { ...denial(decision), ...(decision.rule ? { rule: decision.rule } : {}) };
-    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(target));
+    // The path as sent (shapes the URL parser would erase) and as it will be forwarded (shapes the
+    // normalization could create, such as %25%41 becoming %25A).
+    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(target)) ?? pathAmbiguity(described.request.path);
     if (ambiguous) {
       return { ...refusals.bad(`the request path can mean two things: it holds ${ambiguous}. Airlock refuses it so the policy and the upstream read the same path (a policy accepts such paths for a host with raw_path: true)`), ...(decision.rule ? { rule: decision.rule } : {}) };
     }
