@@ -5,8 +5,12 @@
 // pattern is the approved path with its glob characters escaped, so a path that happens to hold
 // "*" or "[" cannot become a wildcard. Pure.
 
-/** The retry header itself: never forwarded, never part of what was approved. */
-const unbound = new Set(['airlock-approval']);
+/**
+ * Not part of what was approved: the retry header itself (never forwarded), and the WebSocket
+ * handshake nonce, which RFC 6455 makes fresh for every connection and which means nothing to
+ * the service (a WebSocket retry could never match otherwise).
+ */
+const unbound = new Set(['airlock-approval', 'sec-websocket-key']);
 
 /**
  * Headers in the form an approval is bound to: names lower-cased, values as sent, sorted by name
