@@ -199,6 +199,8 @@ export interface Decision {
   credentials?: CredentialDirective[];
   rate_limits?: RateLimitDirective[];
   approval?: ApprovalDirective;
+  /** Forward a path whose decoded form has another segment structure (encoded "/", ";", …) instead of refusing it (400). */
+  raw_path?: boolean;
 }
 
 /** A decision as the engine returns it: validated, with provenance. */

@@ -6,6 +6,7 @@ import { isGraphqlEndpoint } from './adapters/index.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
+import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
@@ -96,6 +97,9 @@ export function parseTarget(rawUrl: string): URL {
     url.hostname = bare;
   }
   if (url.port === '0') throw new DescribeError('request target has port 0');
+  // One spelling per resource: /%61dmin is /admin, /a/.b/.. is /a/, for the policy and the upstream alike.
+  const normal = normalizePath(url.pathname);
+  if (normal !== url.pathname) url.pathname = normal;
   return url;
 }
 
