@@ -1,12 +1,12 @@
 // The approvals queue: requests a policy answered `approve` for, waiting on a human.
 //
 // A record holds a bounded copy of the redacted description, the policy's reason/rule/risk, its
-// expiry and the request hash (method + URL + body sha256 + agent) it is bound to. Each approval
-// is a file of its own in <home>/approvals/ (the whole description beside it, in <id>.request.json,
-// read only when someone asks for it), so a change rewrites one small file and memory per approval
-// is bounded whatever the agent sent; grants and settings live in <home>/approvals.json. A restart
-// keeps everything. Every change is emitted to subscribers at once (the studio broadcasts them over
-// its WebSocket).
+// expiry and the request hash (method + URL + end-to-end headers + body sha256 + agent) it is bound
+// to. Each approval is a file of its own in <home>/approvals/ (the whole description beside it, in
+// <id>.request.json, read only when someone asks for it), so a change rewrites one small file and
+// memory per approval is bounded whatever the agent sent; grants and settings live in
+// <home>/approvals.json. A restart keeps everything. Every change is emitted to subscribers at once
+// (the studio broadcasts them over its WebSocket).
 //
 // Lifecycle: pending → approved | denied | expired. While pending, the agent's request is held
 // (`wait`) until the hold timeout. When the hold times out the record stays pending until
@@ -29,6 +29,7 @@ import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 import { durationMs } from './decision-contract.ts';
 import { globMatch } from './glob.ts';
+import { boundHeaders, escapeGlob } from './approval-binding.ts';
 import { operationScope } from './grant-scope.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -69,7 +70,7 @@ export interface ApprovalRecord {
   retry_until: string;
   status: ApprovalStatus;
   resolution?: Resolution;
-  /** sha256 of method + URL + body sha256 + agent. */
+  /** sha256 of method + URL + body sha256 + agent + end-to-end headers (requestHash). */
   request_hash: string;
   /** Whether the body hash covers the whole body (false when the body exceeded the capture cap). */
   body_complete: boolean;
@@ -154,11 +155,16 @@ export const MAX_HOLD_MS = 60 * 60_000;
 export const MAX_GRANT_MINUTES = 7 * 24 * 60;
 const MAX_MESSAGE = 1000;
 
-/** The hash an approval is bound to: method, normalized URL, body sha256 and agent. */
-export function requestHash(d: RequestDescription): string {
+/**
+ * The hash an approval is bound to: method, normalized URL, body sha256, agent, and the end-to-end
+ * headers that go upstream (`headers`: hop-by-hop ones and Airlock-Approval already removed). A
+ * retry that changes any of them (X-HTTP-Method-Override, Stripe-Account, Content-Type, a cookie)
+ * is another request, which the human did not see.
+ */
+export function requestHash(d: RequestDescription, headers: ReadonlyArray<readonly [string, string]> = []): string {
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id]))
+    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers)]))
     .digest('hex');
 }
 
@@ -206,8 +212,10 @@ export function pathMatches(pattern: string, path: string): boolean {
 }
 
 function checkPathPattern(pattern: string): void {
-  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s#[\]{}\\]/.test(pattern)) {
-    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "#", brackets, braces or backslashes (* = within one segment, ** = across segments, ? = one character)');
+  // Brackets, braces and backslashes only escaped (\[ \{ \\ \* \?): Rego's glob gives them meanings this matcher does not.
+  const unescaped = pattern.replace(/\\[*?[\]{}\\]/g, '');
+  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s#[\]{}\\]/.test(unescaped)) {
+    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "#", or unescaped brackets, braces or backslashes (* = within one segment, ** = across segments, ? = one character, \\* = a literal star)');
   }
 }
 
@@ -500,7 +508,7 @@ export class ApprovalQueue {
     }
     if (!a) return { kind: 'refused', reason: `no approval ${id.trim().slice(0, 40)}` };
     if (a.agent !== description.agent.id || a.request_hash !== hash) {
-      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, body and agent must be identical)`, approval: a };
+      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`, approval: a };
     }
     if (!a.body_complete || description.request.body.truncated) {
       return { kind: 'refused', reason: `approval ${a.id} cannot be reused: the body is larger than the capture cap, so its hash does not cover it`, approval: a };
@@ -554,7 +562,8 @@ export class ApprovalQueue {
         agent: a.agent,
         method: a.summary.method,
         host: a.summary.host,
-        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? a.summary.path }),
+        // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
+        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
         risk: a.risk,
         ...(scope.length ? { scope } : {}),
       };

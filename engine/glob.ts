@@ -1,6 +1,7 @@
 // Path globs with the semantics of Rego's `glob.match(pattern, ["/"], path)`: `*` is any run of
 // characters within one segment, `**` any run across segments, `?` one character within a
-// segment; everything else is literal. Matched by simulating the pattern's automaton over the
+// segment; a backslash makes the next character literal (`\*` is a star); everything else is
+// literal. Matched by simulating the pattern's automaton over the
 // path (every state at once), so the cost is at most pattern length × path length whatever the
 // pattern: a glob turned into a backtracking regular expression (`.*a.*a.*b`) is polynomial in the
 // path, which the agent chooses.
@@ -11,7 +12,9 @@ function tokens(pattern: string): Token[] {
   const out: Token[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
+    if (c === '\\' && i + 1 < pattern.length) {
+      out.push({ lit: pattern[++i]! });
+    } else if (c === '*' && pattern[i + 1] === '*') {
       out.push({ globstar: true });
       i++;
     } else if (c === '*') out.push({ star: true });

@@ -24,7 +24,9 @@ function globByRegex(pattern: string, path: string): boolean {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
+    if (c === '\\' && i + 1 < pattern.length) {
+      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else if (c === '*' && pattern[i + 1] === '*') {
       re += '.*';
       i++;
     } else if (c === '*') re += '[^/]*';
@@ -38,8 +40,8 @@ t.test('scanners give the answers of the patterns they replace', async (t) => {
   fc.assert(fc.property(fc.string({ unit: fc.constantFrom('.', 'a', '/', '='), maxLength: 20 }), (s) => {
     return trimTrailing(s, '.') === s.replace(/\.+$/, '') && trimTrailing(s, '/') === s.replace(/\/+$/, '');
   }), { numRuns, ...seed });
-  const globUnit = fc.constantFrom('a', 'b', '/', '*', '**', '?', '.');
-  fc.assert(fc.property(fc.array(globUnit, { maxLength: 8 }).map((p) => `/${p.join('')}`), fc.string({ unit: fc.constantFrom('a', 'b', '/', '.'), maxLength: 12 }).map((p) => `/${p}`), (pattern, path) => {
+  const globUnit = fc.constantFrom('a', 'b', '/', '*', '**', '?', '.', '\\', '\\*');
+  fc.assert(fc.property(fc.array(globUnit, { maxLength: 8 }).map((p) => `/${p.join('')}`), fc.string({ unit: fc.constantFrom('a', 'b', '/', '.', '*', '\\'), maxLength: 12 }).map((p) => `/${p}`), (pattern, path) => {
     return globMatch(pattern, path) === globByRegex(pattern, path);
   }), { numRuns: numRuns * 3, ...seed });
   const headUnit = fc.constantFrom('content-disposition:', 'Content-Disposition: form-data', ';', ' ', 'name=', 'NAME=', '"', '_method', 'x', '\r\n', '\n', 'İ');
