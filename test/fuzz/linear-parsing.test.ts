@@ -10,6 +10,7 @@ import { globMatch } from '../../engine/glob.ts';
 import { trimTrailing } from '../../engine/text.ts';
 import { placeholderShapeFinder } from '../../engine/har.ts';
 import { dispositionName } from '../../proxy/content-disposition.ts';
+import { missingColumn } from '../../proxy/adapters/sql-sqlite.ts';
 import { durationMs } from '../../engine/decision-contract.ts';
 import { loadAdapters } from '../../proxy/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
@@ -54,7 +55,13 @@ t.test('scanners give the answers of the patterns they replace', async (t) => {
     const want = [...new Set([...text.matchAll(/airlock-ph-([A-Za-z0-9_.-]{1,64}?)-[0-9a-f]{32}(?![0-9a-f])/g)].map((m) => m[1]!))];
     return JSON.stringify(placeholderShapeFinder.find(text).sort()) === JSON.stringify(want.sort());
   }), { numRuns: numRuns * 3, ...seed });
-  t.pass('trailing runs, path globs, multipart part names and placeholder shapes agree with the reference patterns');
+  const errUnit = fc.constantFrom('table ', ' has no column named ', 'x', ' ', '\n', 'table');
+  fc.assert(fc.property(fc.array(errUnit, { maxLength: 8 }).map((u) => u.join('')), (message) => {
+    const want = /^table (.+) has no column named (.+)$/.exec(message);
+    const got = missingColumn(message);
+    return want === null ? got === null : got !== null && got[1] === want[1] && got[2] === want[2];
+  }), { numRuns: numRuns * 3, ...seed });
+  t.pass('trailing runs, path globs, multipart part names, placeholder shapes and SQLite error names agree with the reference patterns');
   t.equal(durationMs('1h30m'), 5_400_000);
   t.equal(durationMs('250ms'), 250);
   t.ok(Number.isNaN(durationMs('1h x')), 'not a duration');
