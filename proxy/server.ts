@@ -269,7 +269,7 @@ export class ProxyServer {
       const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
       const ready = await this.enforceAndResolve(ctx, record);
       if ('rejection' in ready) return reply(ready.rejection, decision.rule);
-      await this.forward(req, res, body, ctx, ready.address, record, t0, reply);
+      await this.forward(req, res, body, ctx, ready, record, t0, reply);
     } catch (err) {
       // Anything unexpected: the request does not leave, the agent gets a 500 that says so.
       if (!res.headersSent) reply(refusals.internal(err));
@@ -350,12 +350,12 @@ export class ProxyServer {
    * The last steps before dialing, the same for plain requests and upgrades: the enforcers (their
    * notes go to the audit record), then destination safety on the resolved address to dial.
    */
-  private async enforceAndResolve(ctx: RequestContext, record: AuditRecord): Promise<{ rejection: Rejection } | { address: string }> {
+  private async enforceAndResolve(ctx: RequestContext, record: AuditRecord): Promise<{ rejection: Rejection } | { address: string; port: number }> {
     const rejected = await this.beforeForward(ctx);
     if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
     if (rejected) return { rejection: rejected };
     try {
-      return { address: await this.deps.guard.resolve(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port) };
+      return await this.deps.guard.resolveEndpoint(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port);
     } catch (err) {
       const e = err as DestinationError;
       return { rejection: e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message) };
@@ -392,13 +392,13 @@ export class ProxyServer {
   // ─── forwarding ──────────────────────────────────────────────────────────────────────────────
 
   private forward(
-    req: http.IncomingMessage, res: http.ServerResponse, body: CapturedBody, ctx: RequestContext, address: string,
+    req: http.IncomingMessage, res: http.ServerResponse, body: CapturedBody, ctx: RequestContext, dial: { address: string; port: number },
     record: AuditRecord, t0: number, reply: (r: Rejection, rule?: string) => void,
   ): Promise<void> {
     const { outgoing } = ctx;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
-    const port = ctx.description.request.port;
+    const { address, port } = dial;
     const headers = outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host');
     const transforms = outgoing.bodyTransforms;
     if (transforms.length) {
@@ -570,11 +570,11 @@ export class ProxyServer {
       const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
       const ready = await this.enforceAndResolve(ctx, record);
       if ('rejection' in ready) return refuse(ready.rejection, decision.rule);
-      const { address } = ready;
+      const { address, port: dialPort } = ready;
       const secure = outgoing.url.protocol === 'wss:';
       const hostname = described.request.host;
       const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
-        host: address, port: described.request.port, method: outgoing.method, path: outgoing.url.pathname + outgoing.url.search,
+        host: address, port: dialPort, method: outgoing.method, path: outgoing.url.pathname + outgoing.url.search,
         headers: ['Host', outgoing.url.host, ...flatten(outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host'))] as unknown as http.OutgoingHttpHeaders,
         setHost: false, agent: false, timeout: this.deps.timeouts.upstreamMs,
       };
