@@ -120,6 +120,8 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
  */
 export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
   const totp = new TotpStore(parts.home);
+  // A damaged totp.json must stop the start, not turn every later approval into "internal error".
+  totp.enrolled();
   let hook: WebhookNotifier | undefined;
   let hookUrl: string | undefined;
   const notify = (event: unknown): void => {

@@ -20,6 +20,8 @@ export interface Rejection {
   extra?: Record<string, unknown>;
   /** Audit outcome: "denied", "rate-limited", "approval-denied", "approval-timeout", … */
   outcome: string;
+  /** For the audit log and Airlock's own log only (e.g. an internal error naming a state file). */
+  logDetail?: string;
 }
 
 /** The request as it will leave the proxy. Enforcers may change it before the upstream is dialed. */

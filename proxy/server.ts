@@ -24,6 +24,7 @@ import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import { defaultUpstreamTimeouts, timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 import {
   endToEnd, flatten, formatAuthority, pairsOf, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
 } from './http-util.ts';
@@ -54,12 +55,19 @@ export interface ProxyTimeouts {
   keepAliveMs: number;
   /** TLS handshake inside a CONNECT tunnel. */
   handshakeMs: number;
-  /** Upstream: connect + time without any byte from the upstream. */
-  upstreamMs: number;
+  /** Upstream: a new connection's TCP connect + TLS handshake. */
+  upstreamConnectMs: number;
+  /** Upstream: from the request fully sent to the response head (long non-streaming model calls). */
+  upstreamFirstByteMs: number;
+  /** Upstream: no byte either way while uploading or streaming the response. */
+  upstreamIdleMs: number;
 }
 
 export const defaultTimeouts: ProxyTimeouts = {
-  headersMs: 30_000, requestMs: 300_000, keepAliveMs: 30_000, handshakeMs: 15_000, upstreamMs: 60_000,
+  headersMs: 30_000, requestMs: 300_000, keepAliveMs: 30_000, handshakeMs: 15_000,
+  upstreamConnectMs: defaultUpstreamTimeouts.connectMs,
+  upstreamFirstByteMs: defaultUpstreamTimeouts.firstByteMs,
+  upstreamIdleMs: defaultUpstreamTimeouts.idleMs,
 };
 
 interface Tunnel {
@@ -86,7 +94,13 @@ const refusals = {
   upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
-  internal: (err: unknown): Rejection => ({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `the request was not forwarded: ${String((err as Error)?.message ?? err).slice(0, 300)}`, outcome: 'error' }),
+  // The cause (often a state file's path) goes to the audit log and the operator's terminal only:
+  // the client may not even have authenticated yet.
+  internal: (err: unknown): Rejection => ({
+    status: 500, type: 'proxy-error', title: 'Internal proxy error',
+    detail: 'the request was not forwarded: Airlock hit an internal error; its operator finds the cause in Airlock\'s log under this request id',
+    logDetail: `internal error: ${String((err as Error)?.message ?? err).slice(0, 500)}`, outcome: 'error',
+  }),
 };
 
 function denial(d: EngineDecision): Rejection {
@@ -153,6 +167,11 @@ export class ProxyServer {
     this.httpsAgent.destroy();
   }
 
+  private upstreamTimeouts(): UpstreamTimeouts {
+    const t = this.deps.timeouts;
+    return { connectMs: t.upstreamConnectMs, firstByteMs: t.upstreamFirstByteMs, idleMs: t.upstreamIdleMs };
+  }
+
   // ─── identity ────────────────────────────────────────────────────────────────────────────────
 
   private async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
@@ -169,9 +188,14 @@ export class ProxyServer {
     const id = crypto.randomUUID();
     const refuse = (r: Rejection, agent?: string): void => {
       writeRaw(socket, r, id);
-      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.detail });
+      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.logDetail ?? r.detail });
     };
-    const agent = await this.authenticate(req.headers['proxy-authorization']);
+    let agent: AgentInfo | undefined;
+    try {
+      agent = await this.authenticate(req.headers['proxy-authorization']);
+    } catch (err) {
+      return refuse(refusals.internal(err));
+    }
     if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
     const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
     if (!target || target.port === 0 || target.port > 65535) return refuse(refusals.bad('CONNECT needs an authority-form target host:port'), agent.id);
@@ -224,7 +248,7 @@ export class ProxyServer {
     const reply = (r: Rejection, rule?: string): void => {
       record.outcome = r.outcome;
       record.status = r.status;
-      record.detail = r.detail;
+      record.detail = r.logDetail ?? r.detail;
       sendRejection(res, r, id, rule, !req.complete);
       record.total_ms = ms(t0);
       this.record(record);
@@ -413,7 +437,6 @@ export class ProxyServer {
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
       agent: tlsUpstream ? this.httpsAgent : this.httpAgent,
-      timeout: this.deps.timeouts.upstreamMs,
     };
     if (tlsUpstream) {
       options.secureContext = this.deps.upstreamTls;
@@ -450,8 +473,8 @@ export class ProxyServer {
         res.destroy();
         done(timedOut ? 'upstream-timeout' : 'upstream-error');
       };
-      upReq.on('timeout', () => {
-        const e = new Error('upstream timed out') as NodeJS.ErrnoException;
+      watchUpstream(upReq, this.upstreamTimeouts(), (phase, limit) => {
+        const e = new Error(timeoutText(phase, limit)) as NodeJS.ErrnoException;
         e.code = 'ETIMEDOUT';
         fail(e, true);
         upReq.destroy(e);
@@ -534,7 +557,7 @@ export class ProxyServer {
       writeRaw(socket, r, id, rule);
       record.outcome = r.outcome;
       record.status = r.status;
-      record.detail = r.detail;
+      record.detail = r.logDetail ?? r.detail;
       record.total_ms = ms(t0);
       this.record(record);
     };
@@ -576,7 +599,7 @@ export class ProxyServer {
       const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
         host: address, port: dialPort, method: outgoing.method, path: outgoing.url.pathname + outgoing.url.search,
         headers: ['Host', outgoing.url.host, ...flatten(outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host'))] as unknown as http.OutgoingHttpHeaders,
-        setHost: false, agent: false, timeout: this.deps.timeouts.upstreamMs,
+        setHost: false, agent: false,
       };
       if (secure) {
         options.secureContext = this.deps.upstreamTls;
@@ -584,7 +607,7 @@ export class ProxyServer {
         options.checkServerIdentity = (_h, cert) => tls.checkServerIdentity(hostname, cert);
       }
       const upReq = (secure ? https : http).request(options);
-      upReq.on('timeout', () => upReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
+      watchUpstream(upReq, this.upstreamTimeouts(), (phase, limit) => upReq.destroy(Object.assign(new Error(timeoutText(phase, limit)), { code: 'ETIMEDOUT' })));
       upReq.on('error', (err: NodeJS.ErrnoException) => {
         if (record.outcome !== 'pending') return socket.destroy();
         refuse(err.code === 'ETIMEDOUT' ? refusals.timeout(upstreamErrorText(err, true)) : refusals.upstream(upstreamErrorText(err, false)), decision.rule);
@@ -673,7 +696,7 @@ function authorityOf(url: URL, scheme: string): Authority {
 }
 
 function upstreamErrorText(err: NodeJS.ErrnoException, timedOut: boolean): string {
-  if (timedOut) return 'the upstream did not answer in time';
+  if (timedOut) return err.message.startsWith('the upstream') ? err.message : 'the upstream did not answer in time';
   const code = err.code ?? '';
   if (code === 'ECONNREFUSED') return 'the upstream refused the connection';
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'the upstream reset the connection';
