@@ -255,11 +255,12 @@ export class ApprovalQueue {
     const all = this.doc.data.approvals;
     const exact = all.find((a) => a.id === idOrPrefix);
     if (exact) return exact;
-    if (idOrPrefix.length >= 6) {
-      const hits = all.filter((a) => a.id.startsWith(idOrPrefix));
-      if (hits.length === 1) return hits[0]!;
-      if (hits.length > 1) throw new ApprovalError('ambiguous', `approval id prefix ${idOrPrefix} matches ${hits.length} approvals; give more of it`);
+    if (idOrPrefix.length < 6) {
+      throw new ApprovalError('bad-request', `"${idOrPrefix.slice(0, 40)}" is too short to name an approval: give its whole id or at least 6 characters of it (e.g. ap_3f9; see airlock approvals list)`);
     }
+    const hits = all.filter((a) => a.id.startsWith(idOrPrefix));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new ApprovalError('ambiguous', `approval id prefix ${idOrPrefix} matches ${hits.length} approvals; give more of it`);
     throw new ApprovalError('not-found', `no approval ${idOrPrefix}`);
   }
 
