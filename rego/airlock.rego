@@ -184,10 +184,22 @@ verdicts contains deny(
 	concat("", [
 		"the request carries the placeholder of secret(s) ", concat(", ", sort(unauthorized_placeholders)),
 		" but no credential for ", host, " is bound to them: secrets go only to their own service",
+		expected_secrets_hint,
 	]),
 	950,
 ) if {
 	count(unauthorized_placeholders) > 0
+}
+
+# When the destination does take a secret, the likeliest cause is a value stored under another
+# name: say which name this host takes.
+default expected_secrets_hint := ""
+
+expected_secrets_hint := concat("", [
+	"; ", host, " takes secret ", concat(" or ", sort(authorized_secrets)),
+	" (store the value under that name: airlock secret set ", sort(authorized_secrets)[0], ")",
+]) if {
+	count(authorized_secrets) > 0
 }
 
 verdicts contains deny(

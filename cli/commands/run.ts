@@ -108,7 +108,7 @@ async function withDefaults(home: string, given: RunOptions, cmd: Command): Prom
     if (given.saveDefaults) {
       const values: RunDefaults = {};
       for (const k of savableKeys) if (fromCli(k)) (values as Record<string, unknown>)[k] = given[k];
-      if (Object.keys(values).length === 0) throw new CliError('--save-defaults: give the flags to remember (e.g. --secret github=GH_TOKEN --read-only)');
+      if (Object.keys(values).length === 0) throw new CliError('--save-defaults: give the flags to remember (e.g. --secret github_token=GH_TOKEN --read-only)');
       const file = await saveRunDefaults(home, given.agent, values);
       process.stderr.write(`airlock: saved defaults for agent ${given.agent} in ${file}: ${Object.keys(values).join(', ')}\n`);
     }

@@ -144,7 +144,7 @@ export class SecretsView extends LightElement {
       <form class="card secret-form" @submit=${(e: Event) => this.set(e)} autocomplete="off">
         <h3>Set a secret value</h3>
         <div class="row wrap">
-          <label>Name <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" placeholder="github-token" /></label>
+          <label>Name <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" placeholder="github_token" /></label>
           <label>Value <input name="value" type="password" required autocomplete="new-password" /></label>
           <label>Hosts <input name="hosts" placeholder="api.github.com" /></label>
           <label>Env names <input name="env" placeholder="GITHUB_TOKEN" /></label>
