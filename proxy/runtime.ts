@@ -53,6 +53,8 @@ export interface AirlockParts {
   enforcers: Enforcer[];
   /** Set by the secrets enforcer: finds placeholders in requests for the description. */
   placeholders?: PlaceholderFinder;
+  /** Base URL of the studio running in this process, once it listens: where humans approve. */
+  studioUrl?: string;
   /** Functions run (in reverse order) when Airlock stops. */
   onClose: Array<() => Promise<void> | void>;
 }
@@ -243,6 +245,8 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       const studio = await startStudioIfPresent(runtime, studioAt);
       if (studio) {
         runtime.studioAddress = studio;
+        const shownHost = studio.host === '0.0.0.0' || studio.host === '::' ? '127.0.0.1' : studio.host;
+        parts.studioUrl = runtime.studioUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${studio.port}`;
         if (studio.port !== studioAt.port) guard.addOwn({ address: studio.host, port: studio.port });
       }
     }
