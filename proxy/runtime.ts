@@ -181,7 +181,8 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
 
     if (opts.log) {
       const log = opts.log;
-      onClose.push(audit.onRecord((r) => log(formatRecord(r))));
+      // A bare first try answered 407 is protocol, not traffic (see refusals.challenge in server.ts).
+      onClose.push(audit.onRecord((r) => { if (r.outcome !== 'auth-challenge') log(formatRecord(r)); }));
     }
 
     const proxy = new ProxyServer({

@@ -86,6 +86,16 @@ const authChallenge = 'Basic realm="airlock"';
 /** Statuses the agent sees for refusals the proxy makes before or without a policy decision. */
 const refusals = {
   unauthenticated: (detail: string): Rejection => ({ status: 407, type: 'proxy-auth-required', title: 'Proxy authentication required', detail, outcome: 'unauthenticated', headers: { 'proxy-authenticate': authChallenge } }),
+  /**
+   * 407 to a request that offered no credentials at all. That is how HTTP authentication starts
+   * (RFC 9110 §11.6.2): clients that negotiate the scheme, like git through libcurl's "anyauth",
+   * send their first request bare and retry with credentials. Recorded as `auth-challenge`, which
+   * the log and replay leave out; credentials that were offered and refused are `unauthenticated`.
+   */
+  challenge: (header: string | undefined, detail: string): Rejection => ({
+    ...refusals.unauthenticated(detail),
+    ...(header === undefined || header.trim() === '' ? { outcome: 'auth-challenge' } : {}),
+  }),
   bad: (detail: string): Rejection => ({ status: 400, type: 'bad-request', title: 'Bad request', detail, outcome: 'rejected' }),
   misdirected: (detail: string): Rejection => ({ status: 421, type: 'misdirected-request', title: 'Misdirected request', detail, outcome: 'rejected' }),
   self: (detail: string): Rejection => ({ status: 403, type: 'airlock-itself', title: 'Request aimed at Airlock itself', detail, outcome: 'rejected' }),
@@ -196,7 +206,7 @@ export class ProxyServer {
     } catch (err) {
       return refuse(refusals.internal(err));
     }
-    if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
+    if (!agent) return refuse(refusals.challenge(req.headers['proxy-authorization'], 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
     const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
     if (!target || target.port === 0 || target.port > 65535) return refuse(refusals.bad('CONNECT needs an authority-form target host:port'), agent.id);
     if (net.isIP(target.hostname) && this.deps.guard.isOwn(target.hostname, target.port)) return refuse(refusals.self('the proxy does not tunnel to its own listeners'), agent.id);
@@ -268,7 +278,7 @@ export class ProxyServer {
         url = target;
       } else {
         agent = await this.authenticate(req.headers['proxy-authorization']);
-        if (!agent) return reply(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
+        if (!agent) return reply(refusals.challenge(req.headers['proxy-authorization'], 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
         record.agent = agent.id;
         const target = this.absoluteTarget(req);
         if (typeof target !== 'string') return reply(target);
@@ -574,7 +584,7 @@ export class ProxyServer {
         url = this.tunnelTarget(req, tunnel);
       } else {
         agent = await this.authenticate(req.headers['proxy-authorization']);
-        if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token'));
+        if (!agent) return refuse(refusals.challenge(req.headers['proxy-authorization'], 'send Proxy-Authorization: Basic agent:token'));
         url = this.absoluteTarget(req);
       }
       record.agent = agent.id;
