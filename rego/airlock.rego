@@ -105,6 +105,8 @@ host_allowed if {
 	extra_host_allowed
 } else if {
 	mcp_host_allowed
+} else if {
+	preset_host_allowed
 }
 
 read_methods := {"GET", "HEAD", "OPTIONS"}
@@ -222,7 +224,7 @@ verdicts contains deny(
 	count(owning_services) > 0
 }
 
-verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations"]), 900) if {
+verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations", preset_hint]), 900) if {
 	not host_allowed
 	count(owning_services) == 0
 }
@@ -318,6 +320,7 @@ verdicts contains allow("host.allowed_method", concat("", [input.request.method,
 verdicts contains approve("host.write", concat("", [input.request.method, " to ", host, " sends data out: a human must approve"]), "medium") if {
 	plain_host_request
 	host_allowed
+	not preset_host_request
 	not input.request.method in read_methods
 	not input.request.method in extra_host_methods
 }
