@@ -118,7 +118,7 @@ function unavailable(reason: string): Rejection {
     status: 403,
     type: 'approval-unavailable',
     title: 'Approval required',
-    detail: `${reason} (a human must approve this, but no approver is running: Airlock runs without its studio, so neither the studio nor \`airlock approvals\` can approve it; denied at once)`,
+    detail: `${reason} — but no approver is running (Airlock runs without its studio, so neither the studio nor \`airlock approvals\` can approve it): denied at once`,
     outcome: 'denied',
   };
 }
