@@ -113,7 +113,8 @@ const base = ['--agent', 'pm', '--home', home, '--no-secrets'];
 const userHome = path.join(dir, 'user');
 fs.mkdirSync(userHome);
 fs.writeFileSync(path.join(userHome, '.npmrc'), `cafile=${cert.certFile}\nfund=false\naudit=true\nupdate-notifier=false\n`);
-const env: NodeJS.ProcessEnv = { ...process.env, HOME: userHome, npm_config_userconfig: path.join(userHome, '.npmrc') };
+// PIP_BREAK_SYSTEM_PACKAGES: Debian's pip refuses installs outside a venv (PEP 668); --target stays in ./pydeps.
+const env: NodeJS.ProcessEnv = { ...process.env, HOME: userHome, npm_config_userconfig: path.join(userHome, '.npmrc'), PIP_BREAK_SYSTEM_PACKAGES: '1' };
 delete env.AIRLOCK_MASTER_KEY;
 delete env.AIRLOCK_MASTER_KEY_FILE;
 
