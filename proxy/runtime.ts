@@ -139,7 +139,7 @@ async function refuseSecondInstance(home: string): Promise<void> {
 
 export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> {
   const home = ensureHome(opts.home);
-  const config = resolveConfig(home, opts);
+  const config = resolveConfig(home, { ...opts, policy: opts.policy ?? opts.policyDir });
   const { origin } = config;
   const proxyAt = inSetting(origin, 'proxy', () => parseHostPort(config.proxy, '--proxy'));
   const studioAt = config.studio ? inSetting(origin, 'studio', () => parseHostPort(config.studio as string, '--studio')) : undefined;

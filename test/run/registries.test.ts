@@ -4,9 +4,8 @@
 // are pinned with --resolve HOST:443=127.0.0.1:PORT. Nothing leaves the machine.
 //   - npm installs despite a `cafile` in the user's .npmrc (npm_config_cafile wins); pip installs;
 //   - a refused request is printed on the run's terminal even when pip hides it;
-//   - publishing is held (and, with no studio, refused at once: approval-unavailable);
-//   - fetch() works unchanged on every Node release the README names (20, 22, 24);
-//   - Java gets a trust store with Airlock's CA.
+//   - publishing is held (and, with no studio, refused at once: approval-unavailable).
+// fetch() on each Node release and Java's trust store: test/run/node-fetch.test.ts.
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,10 +16,11 @@ import path from 'node:path';
 import * as tar from 'tar';
 import t from 'tap';
 import { startAirlock } from '../../proxy/runtime.ts';
-import { missingRelease, nodeRelease, supportedMajors } from '../node-versions.ts';
 import { results, runAirlock, type RunResult } from '../sandbox/helpers.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 
+// Real package managers on a shared machine: a generous bound for the file (not a timing assertion).
+t.setTimeout(300_000);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-registries-'));
 t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
 const home = path.join(dir, 'home');
@@ -120,7 +120,6 @@ delete env.AIRLOCK_MASTER_KEY_FILE;
 
 const pipCheck = spawnSync('python3', ['-m', 'pip', '--version'], { encoding: 'utf8' });
 const noPip = pipCheck.status !== 0 ? `pip is not installed for python3 (${pipCheck.stderr.trim().split('\n')[0]}); .ci/run installs python3-pip` : false;
-const noKeytool = spawnSync('keytool', ['-help'], { stdio: 'ignore' }).error ? 'no JDK (keytool) installed: airlock run sets no JAVA_TOOL_OPTIONS then' : false;
 
 const show = (r: RunResult): string => `exit ${r.code}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-2500)}`;
 
@@ -157,25 +156,4 @@ t.test('npm publish is held for a human; with no studio it is refused at once', 
   t.not(r.code, 0, 'npm publish fails');
   t.match(r.stderr, /airlock: denied 403 PUT https:\/\/registry\.npmjs\.org\/airlock-publish-probe \(preset\.write\): .*no approver is running/, show(r));
   t.notOk(seen.some((s) => s.startsWith('PUT ')), 'the stand-in received no publish');
-});
-
-for (const major of supportedMajors) {
-  const node = nodeRelease(major);
-  t.test(`fetch() unchanged on Node ${major}: airlock run and the agent both on that release`, { skip: node ? false : missingRelease(major) }, async (t) => {
-    if (!node) return;
-    const r = await runAirlock([...base, '--', node.bin, '-e', `fetch('https://registry.npmjs.org/${pkg}').then((r) => r.json()).then((j) => console.log('fetched=' + j.name + ' on ' + process.version), (e) => console.log('fetched=ERR ' + (e.cause?.code ?? e.message)))`], {
-      cwd: work, env, timeoutMs: 120_000, node: node.bin,
-    });
-    t.equal(r.code, 0, show(r));
-    t.equal(results(r.stdout).fetched, `${pkg} on v${node.version}`);
-    t.notMatch(r.stderr, /EnvHttpProxyAgent is experimental/, 'no Node warning for the agent to read');
-  });
-}
-
-t.test('Java: JAVA_TOOL_OPTIONS names a trust store holding Airlock\'s CA', { skip: noKeytool }, async (t) => {
-  const r = await runAirlock([...base, '--', 'sh', '-c', 'ts=$(printf %s "$JAVA_TOOL_OPTIONS" | sed -n "s/.*trustStore=\\([^ ]*\\).*/\\1/p"); keytool -list -rfc -keystore "$ts" -storetype PKCS12 -storepass airlock 2>/dev/null'], { cwd: work, env, timeoutMs: 120_000 });
-  t.equal(r.code, 0, show(r));
-  const pem = fs.readFileSync(path.join(home, 'ca.pem'), 'utf8').trim();
-  const body = (s: string): string => s.replace(/-----[A-Z ]+-----|\s+/g, '');
-  t.ok(body(r.stdout).includes(body(pem)), 'the store holds Airlock\'s CA certificate');
 });
