@@ -105,7 +105,7 @@ function pending(a: ApprovalRecord, channel: ApprovalChannel | undefined): Rejec
     status: 202,
     type: 'approval-pending',
     title: 'Held for a human',
-    detail: `${a.reason} — a human must approve this request${channel ? ` (studio: ${channel.studio}/#/approvals, or \`airlock approvals approve ${a.id}\`)` : ''}. Retry the identical request with the header "Airlock-Approval: ${a.id}" after ${POLL_SECONDS} s; until someone decides, the retry is answered 202 again.`,
+    detail: `${a.reason}. Held for a human${channel ? ` (studio: ${channel.studio}/#/approvals, or \`airlock approvals approve ${a.id}\`)` : ''}: retry the identical request with the header "Airlock-Approval: ${a.id}" every ${POLL_SECONDS} s; until someone decides, the answer is 202 again.`,
     headers: { [APPROVAL_ID_HEADER]: a.id, 'retry-after': String(POLL_SECONDS), 'preference-applied': 'respond-async' },
     extra: { approval_id: a.id, retry_header: 'Airlock-Approval', retry_after: POLL_SECONDS, approvable_until: a.retry_until, ...approveHints(a.id, channel) },
     outcome: 'approval-pending',
