@@ -38,7 +38,7 @@ preset_label := concat(", ", sort({n | some n in presets_of_host; n in enabled_p
 # POSTs a preset declares read-only ("host/path"), e.g. npm's audit: it sends the dependency list
 # and gets advisories back.
 preset_read_post if {
-	input.request.method == "POST"
+	request_methods == {"POST"}
 	some name in presets_of_host
 	name in enabled_presets
 	some entry in object.get(config.host_presets[name], "read_posts", [])
@@ -47,7 +47,7 @@ preset_read_post if {
 
 verdicts contains allow("preset.read", concat("", [host, " is in host preset ", preset_label, " and ", input.request.method, " only reads"])) if {
 	preset_host_request
-	input.request.method in read_methods
+	reads_only
 }
 
 verdicts contains allow("preset.read_post", concat("", ["POST ", host, input.request.path, " only reads (declared read-only by host preset ", preset_label, ")"])) if {
@@ -55,16 +55,17 @@ verdicts contains allow("preset.read_post", concat("", ["POST ", host, input.req
 	preset_read_post
 }
 
-verdicts contains approve("preset.write", concat("", [input.request.method, " to ", host, " publishes or changes something on a registry (host preset ", preset_label, "): a human must approve"]), "high") if {
+# Every method the upstream may run counts (request_methods: the request line's and any override's).
+verdicts contains approve("preset.write", concat("", [concat(", ", sort(request_methods)), " to ", host, " publishes or changes something on a registry (host preset ", preset_label, "): a human must approve"]), "high") if {
 	preset_host_request
-	not input.request.method in read_methods
-	input.request.method != "DELETE"
+	not reads_only
+	not "DELETE" in request_methods
 	not preset_read_post
 }
 
 verdicts contains approve("preset.delete", concat("", ["DELETE to ", host, " removes something from a registry (host preset ", preset_label, "): a human must approve (critical)"]), "critical") if {
 	preset_host_request
-	input.request.method == "DELETE"
+	"DELETE" in request_methods
 }
 
 # For the host.unknown reason: a listed host whose preset is off says how to switch it on.

@@ -62,3 +62,13 @@ test_unlisted_host_not_covered if {
 	d := airlock.decision with input as req("GET", "evil-registry.example", "/x") with data.config.presets as registries.presets
 	d.rule == "host.unknown"
 }
+
+# A read on the request line with a method override is judged by every method it may run.
+test_method_override_is_not_a_read if {
+	i := json.patch(npm_get, [{"op": "add", "path": "/request/method_override", "value": {"values": ["PUT"], "where": ["header"]}}])
+	d := airlock.decision with input as i with data.config.presets as registries.presets
+	d.rule == "preset.write"
+	i2 := json.patch(req("POST", "registry.npmjs.org", "/-/npm/v1/security/advisories/bulk"), [{"op": "add", "path": "/request/method_override", "value": {"values": ["DELETE"], "where": ["header"]}}])
+	d2 := airlock.decision with input as i2 with data.config.presets as registries.presets
+	d2.rule == "preset.delete"
+}
