@@ -146,7 +146,9 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
       stripHeader(ctx);
       if (ctx.decision.action !== 'approve') return undefined;
 
-      const hash = requestHash(ctx.description);
+      // Bound to the method, URL, body, agent and every end-to-end header going upstream (the
+      // Airlock-Approval header was stripped above): a retry must be the request the human saw.
+      const hash = requestHash(ctx.description, ctx.outgoing.headers);
       const asks = preferAsync(ctx.description.request.headers);
       const channel = opts.channel ? opts.channel() : { studio: '' };
       const hints = channel?.studio ? channel : undefined;
