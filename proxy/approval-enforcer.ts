@@ -8,6 +8,7 @@
 //   (403 with the approval id to retry with). The Airlock-Approval header never leaves the proxy.
 import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../engine/approvals.ts';
 import { TotpStore } from '../engine/totp.ts';
+import { HeldBodies } from './held-bodies.ts';
 import { WebhookNotifier } from '../engine/webhook.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
 import type { AirlockParts } from './runtime.ts';
@@ -51,7 +52,8 @@ function refused(detail: string, approvalId?: string): Rejection {
   return { status: 403, type: 'approval-invalid', title: 'Approval does not apply', detail, ...(approvalId ? { extra: { approval_id: approvalId } } : {}), outcome: 'approval-refused' };
 }
 
-export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
+/** `bodies`: where held requests' bodies are registered while they wait, for the studio to show. */
+export function approvalEnforcer(queue: ApprovalQueue, bodies?: HeldBodies): Enforcer {
   return {
     name: 'approvals',
     handlesApproval: true,
@@ -92,7 +94,13 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
       // Hold until the record's own expiry (a retry holds at most what is left, at least the policy's hold).
       const timeoutMs = retryId ? holdMs(ctx.decision) : Math.max(0, Date.parse(approval.expires) - Date.now());
       const started = Date.now();
-      const outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+      const release = ctx.body && bodies?.hold(approval.id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type });
+      let outcome;
+      try {
+        outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+      } finally {
+        release?.();
+      }
       ctx.audit.approval = outcome;
       switch (outcome) {
         case 'approved':
@@ -115,8 +123,8 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
 /**
  * Builds the approvals part of a running Airlock (proxy/runtime.ts enforcer list): the queue in the
  * state folder, TOTP step-up, the webhook (config `approvalWebhook`, AIRLOCK_APPROVAL_WEBHOOK, or
- * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` for
- * the studio.
+ * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` and
+ * the bodies of held requests as `parts.heldBodies` for the studio.
  */
 export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
   const totp = new TotpStore(parts.home);
@@ -140,11 +148,13 @@ export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
     hook?.notify(event);
   };
   const queue: ApprovalQueue = await ApprovalQueue.open(parts.home, { totp, notify });
+  const bodies = new HeldBodies();
   (parts as AirlockParts & { approvals?: ApprovalQueue; totp?: TotpStore }).approvals = queue;
+  (parts as AirlockParts & { heldBodies?: HeldBodies }).heldBodies = bodies;
   (parts as AirlockParts & { totp?: TotpStore }).totp = totp;
   parts.onClose.push(async () => {
     hook?.close();
     await queue.close();
   });
-  return approvalEnforcer(queue);
+  return approvalEnforcer(queue, bodies);
 }

@@ -12,6 +12,11 @@ export function toast(message: string, kind: 'ok' | 'error' | 'info' = 'info'): 
   window.dispatchEvent(new CustomEvent('airlock-toast', { detail: { message, kind } }));
 }
 
+/** Says something to screen readers through the shell's live region (new approvals, outcomes). */
+export function announce(message: string): void {
+  window.dispatchEvent(new CustomEvent('airlock-announce', { detail: message }));
+}
+
 export function timeText(iso: string | undefined): string {
   if (!iso) return '';
   const d = new Date(iso);

@@ -54,6 +54,33 @@ interface Capture {
   description?: unknown;
 }
 
+/**
+ * Unsaved editor buffers survive a studio restart, a lost session or a closed tab: they are kept in
+ * this browser's localStorage (policy text only — never a token or a secret) until saved.
+ */
+const UNSAVED_KEY = 'airlock.unsaved.v1';
+interface StoredBuffer {
+  content: string;
+  /** Hash of the saved text the edits started from: tells whether the file changed meanwhile. */
+  base: string;
+  at: string;
+}
+
+function textHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return `${h.toString(16)}:${s.length}`;
+}
+
+function readUnsaved(): Record<string, StoredBuffer> {
+  try {
+    const v = JSON.parse(localStorage.getItem(UNSAVED_KEY) ?? '{}') as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, StoredBuffer>) : {};
+  } catch {
+    return {};
+  }
+}
+
 function dirOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '' : p.slice(0, i);
@@ -103,6 +130,10 @@ export class PolicyView extends LightElement {
   @state() private loadError = '';
 
   private readonly buffers = new Map<string, Buffer>();
+  private persistTimer: number | undefined;
+  private restored = false;
+  /** Stored edits that could not be restored yet (the file could not be read). */
+  private keptUnsaved: Record<string, StoredBuffer> = {};
   private view: EditorView | undefined;
   private checkTimer: number | undefined;
   private checkSeq = 0;
@@ -136,9 +167,10 @@ export class PolicyView extends LightElement {
       this.files = r.files;
       this.loadError = '';
       void this.loadUnpublished();
+      const restored = await this.restoreUnsaved();
       if (!this.current && this.files.length) {
-        const first = this.files.find((f) => f.path.endsWith('.rego') && !f.test) ?? this.files[0]!;
-        await this.open(first.path);
+        const first = restored[0] ?? (this.files.find((f) => f.path.endsWith('.rego') && !f.test) ?? this.files[0]!).path;
+        await this.open(first);
       }
       this.scheduleCheck(0);
     } catch (err) {
@@ -185,6 +217,66 @@ export class PolicyView extends LightElement {
     else buf.state = EditorState.create({ doc: content, extensions: this.extensions(d.path) });
   }
 
+  /** Brings back unsaved buffers kept in this browser (once per page load); returns their paths. */
+  private async restoreUnsaved(): Promise<string[]> {
+    if (this.restored) return [];
+    this.restored = true;
+    const stored = readUnsaved();
+    const back: string[] = [];
+    const changed: string[] = [];
+    const gone: string[] = [];
+    for (const [path, entry] of Object.entries(stored)) {
+      if (this.buffers.has(path) || typeof entry?.content !== 'string') continue;
+      if (!this.files.some((f) => f.path === path)) {
+        gone.push(path);
+        continue;
+      }
+      let saved: string;
+      try {
+        saved = (await api<{ content: string }>('GET', `/api/policy/file?path=${encodeURIComponent(path)}`)).content;
+      } catch {
+        this.keptUnsaved[path] = entry; // try again on the next page load; lose nothing
+        continue;
+      }
+      if (saved === entry.content) continue;
+      if (textHash(saved) !== entry.base) changed.push(path);
+      const buf: Buffer = { path, saved, state: EditorState.create({ doc: entry.content, extensions: this.extensions(path) }) };
+      this.buffers.set(path, buf);
+      this.markDirty(buf);
+      back.push(path);
+    }
+    if (back.length) {
+      toast(`Restored unsaved edits to ${back.join(', ')}${changed.length ? ` (${changed.join(', ')} changed in the draft since: compare before saving)` : ''}`, changed.length ? 'error' : 'ok');
+      this.scheduleCheck(0);
+    }
+    if (gone.length) toast(`Unsaved edits to ${gone.join(', ')} were not restored: the file is no longer in the draft`, 'error');
+    this.persistUnsaved();
+    return back;
+  }
+
+  /** Writes every unsaved buffer to localStorage (debounced); saved files leave it. */
+  private persistUnsaved(now = false): void {
+    clearTimeout(this.persistTimer);
+    const write = (): void => {
+      if (!this.restored) return; // what is stored has not been read back yet: do not overwrite it
+      if (this.current && this.view) this.buffers.get(this.current)!.state = this.view.state;
+      const out: Record<string, StoredBuffer> = {};
+      for (const [path, entry] of Object.entries(this.keptUnsaved)) if (!this.buffers.has(path)) out[path] = entry;
+      for (const b of this.buffers.values()) {
+        const text = b.state.doc.toString();
+        if (text !== b.saved) out[b.path] = { content: text, base: textHash(b.saved), at: new Date().toISOString() };
+      }
+      try {
+        if (Object.keys(out).length) localStorage.setItem(UNSAVED_KEY, JSON.stringify(out));
+        else localStorage.removeItem(UNSAVED_KEY);
+      } catch {
+        /* storage full or blocked: the in-page buffers and the unload prompt remain */
+      }
+    };
+    if (now) write();
+    else this.persistTimer = window.setTimeout(write, 250);
+  }
+
   private extensions(path: string): Extension[] {
     return [
       basicSetup,
@@ -203,6 +295,7 @@ export class PolicyView extends LightElement {
         if (!buf) return;
         buf.state = u.state;
         this.markDirty(buf);
+        this.persistUnsaved();
         this.scheduleCheck();
       }),
       EditorView.contentAttributes.of({ 'aria-label': `Editor: ${path}` }),
@@ -268,6 +361,7 @@ export class PolicyView extends LightElement {
       buf.saved = content;
       buf.state = this.view.state;
       this.markDirty(buf);
+      this.persistUnsaved(true);
       toast(`Saved ${path}`, 'ok');
       void this.loadFiles();
     } catch (err) {
@@ -323,6 +417,7 @@ export class PolicyView extends LightElement {
     try {
       await api('DELETE', `/api/policy/file?path=${encodeURIComponent(path)}`);
       this.buffers.delete(path);
+      this.persistUnsaved(true);
       if (this.current === path) {
         this.current = undefined;
         this.view?.destroy();
@@ -473,6 +568,7 @@ export class PolicyView extends LightElement {
       await api('POST', '/api/policy/draft/reset');
       this.buffers.clear();
       this.dirty = new Set();
+      this.persistUnsaved(true);
       this.current = undefined;
       this.view?.destroy();
       this.view = undefined;

@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { openBrowser } from './helpers.ts';
+import { look, openBrowser } from './helpers.ts';
 import WebSocket from 'ws';
 import { startAirlock } from '../../proxy/runtime.ts';
 import { TotpStore } from '../../engine/totp.ts';
@@ -144,6 +144,7 @@ t.test('a held request is approved in the browser and the client gets its respon
   t.equal(await page.textContent('[data-testid=pending-badge]'), '1', 'badge in the navigation');
   await page.screenshot({ path: path.join(artifacts, '10-approval-held.png') });
 
+  await look(page);
   await page.click('[data-approval] [data-action=approve]');
   const reply = await pending;
   t.equal(reply.status, 200, 'the client got the upstream response');
@@ -157,6 +158,7 @@ t.test('a held request is approved in the browser and the client gets its respon
   const denied = curl('POST', `http://api.example:${upPort}/v1/other`, '{}');
   await page.waitForSelector('[data-approval]');
   await page.fill('[data-approval] input[name=message]', 'not today');
+  await look(page);
   await page.click('[data-approval] [data-action=deny]');
   const d = await denied;
   t.equal(d.status, 403);
@@ -168,6 +170,7 @@ t.test('a held request is approved in the browser and the client gets its respon
   const first = curl('POST', `http://api.example:${upPort}/v1/things`, '{"n":1}');
   await page.waitForSelector('[data-approval]');
   await page.fill('[data-approval] input[name=minutes]', '5');
+  await look(page);
   await page.click('[data-approval] [data-action=grant]');
   t.equal((await first).status, 200);
   await page.waitForSelector('[data-testid=grants] tbody tr');
@@ -194,11 +197,12 @@ t.test('a held request is approved in the browser and the client gets its respon
   await page.click('nav >> a[href="#/approvals"]');
   await page.waitForSelector('[data-approval] input[name=totp]');
   t.ok(await page.isDisabled('[data-approval] [data-action=grant]'), 'no "allow similar" for critical risk');
+  await look(page);
   await page.click('[data-approval] [data-action=approve]');
-  await page.waitForSelector('.toast.error >> text=TOTP');
+  await page.waitForSelector('[data-approval] [data-testid=card-error] >> text=/code/');
   await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret) === '000000' ? '111111' : '000000');
   await page.click('[data-approval] [data-action=approve]');
-  await page.waitForSelector('.toast.error >> text=/TOTP|code/i');
+  await page.waitForSelector('[data-approval] [data-testid=card-error] >> text=/TOTP code is wrong/');
   t.equal(received.length, 3, 'still held after a wrong code');
   await page.screenshot({ path: path.join(artifacts, '11b-step-up.png') });
   await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret));
