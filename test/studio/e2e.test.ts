@@ -6,6 +6,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { openBrowser, startTestStudio } from './helpers.ts';
+import { startStudio } from '../../studio/server.ts';
 
 const artifacts = path.resolve('test-artifacts', 'studio');
 fs.mkdirSync(artifacts, { recursive: true });
@@ -154,10 +155,42 @@ t.test('other pages render their empty states; narrow window stays usable', asyn
   t.same(consoleErrors.filter((e) => !/401|Failed to load resource/.test(e)), [], 'no script errors in the page');
 });
 
-t.test('when the studio goes away the page says it is reconnecting', async (t) => {
+t.test('a studio restart in the middle of an edit: log in again in place, nothing lost', async (t) => {
   await page.click('nav >> a[href="#/policy"]');
+  await page.click('[data-file="airlock.rego"]');
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.insertText('\n# an edit not saved yet\n');
+  await page.waitForFunction(() => document.querySelector('.file-name')?.textContent?.includes('unsaved'));
   await studio.close();
   await page.waitForSelector('.banner.warn >> text=reconnecting');
   t.match(await page.textContent('[data-testid=conn]'), /reconnecting/);
   await shot('10-reconnecting');
+
+  // The studio comes back (sessions live in memory: this browser's is gone).
+  const again = await startStudio({ home: project.home, policyDir: project.policy, engine }, { port: studio.port, log: () => undefined, projectRoot: project.root });
+  t.teardown(() => again.close());
+  await page.waitForSelector('#relogin[open]');
+  t.match(await page.textContent('#relogin'), /session ended/);
+  await shot('10a-relogin');
+  await page.fill('#relogin-token', new URL(studio.loginUrl).hash.replace('#token=', ''));
+  await page.click('#relogin button[type=submit]');
+  await page.waitForSelector('#relogin', { state: 'detached' });
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  t.match(await page.textContent('.cm-content'), /an edit not saved yet/, 'the edit is still in the editor');
+  t.match(await page.textContent('.file-name'), /unsaved/);
+
+  // Even a reload (or a closed tab) keeps it: the buffer is restored from this browser's storage.
+  page.once('dialog', (d) => void d.accept());
+  await page.reload();
+  await page.waitForSelector('.cm-content');
+  await page.waitForSelector('.toast >> text=Restored unsaved edits to airlock.rego');
+  t.match(await page.textContent('.cm-content'), /an edit not saved yet/);
+  t.match(await page.textContent('.file-name'), /airlock\.rego \(unsaved\)/);
+  const stored = await page.evaluate(() => localStorage.getItem('airlock.unsaved.v1') ?? '');
+  t.notMatch(stored, new RegExp(new URL(studio.loginUrl).hash.replace('#token=', '')), 'no token in browser storage');
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+s');
+  await page.waitForFunction(() => !document.querySelector('.file-name')?.textContent?.includes('unsaved'));
+  t.equal(await page.evaluate(() => localStorage.getItem('airlock.unsaved.v1')), null, 'saved: nothing left in storage');
 });
