@@ -157,6 +157,7 @@ export class ApprovalsView extends LightElement {
     live.addEventListener('grants', () => void this.loadGrants());
     live.addEventListener('resync', () => void this.load());
     window.addEventListener('keydown', this.onKey);
+    window.addEventListener('airlock-show-approval', (e) => void this.show((e as CustomEvent<string>).detail));
     this.tick = window.setInterval(() => {
       this.now = Date.now();
       // Past the retry window an approval can no longer be used: it leaves the inbox.
@@ -198,6 +199,18 @@ export class ApprovalsView extends LightElement {
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
     }
+  }
+
+  /** Brings one approval into view (a link from Traffic): its card, or its line under "Recently resolved". */
+  private async show(id: string): Promise<void> {
+    if (!this.items.some((a) => a.id === id)) await this.load();
+    await this.updateComplete;
+    // The page becomes visible with the route change: wait for layout.
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const el = this.querySelector<HTMLElement>(`[data-approval="${id}"]`) ?? this.querySelector<HTMLElement>(`[data-resolved="${id}"]`);
+    if (!el) return toast(`Approval ${id} is no longer kept`, 'info');
+    el.scrollIntoView({ block: 'center' });
+    el.focus();
   }
 
   private waiting(a: Approval): boolean {
@@ -528,7 +541,7 @@ export class ApprovalsView extends LightElement {
             </tbody></table>`
         : nothing}
       ${done.length
-        ? html`<h2 class="section-title">Recently resolved</h2><ul class="resolved">${done.map((a) => html`<li class="small"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} <span class="mono">${requestLine(a)}</span>
+        ? html`<h2 class="section-title">Recently resolved</h2><ul class="resolved">${done.map((a) => html`<li class="small" data-resolved=${a.id} tabindex="-1"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} <span class="mono">${requestLine(a)}</span>
               <span class="muted">${resolutionText(a)}</span></li>`)}</ul>`
         : nothing}
     </div>`;

@@ -151,6 +151,24 @@ t.test('opa fmt formats a file or reports where it cannot', async (t) => {
   t.notMatch(JSON.stringify(bad.json()), /\/tmp\//, 'temporary paths do not leak into messages');
 });
 
+t.test('data files are checked as you type, with file:line:col', async (t) => {
+  const r = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { 'config/data.json': '{\n  "agents": {\n    "bot": ["github",]\n  }\n}\n' } } });
+  t.match(r.json(), { ok: false, problems: [{ file: 'config/data.json', line: 3, column: 21, message: /trailing comma/ }] });
+  const ok = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { 'config/data.json': '{"agents": {}}' } } });
+  t.same(ok.json(), { ok: true, problems: [] });
+});
+
+t.test('describe makes a request into the description the proxy would build (service block included)', async (t) => {
+  const r = await s2.call({ method: 'POST', url: '/api/policy/describe', payload: { method: 'DELETE', url: 'https://api.github.com/repos/acme/app', agent: 'bot', headers: [['User-Agent', 'x']] } });
+  t.equal(r.statusCode, 200, r.body);
+  t.match(r.json().input, { request: { method: 'DELETE', host: 'api.github.com', headers: { 'user-agent': ['x'] } }, agent: { id: 'bot' }, service: { name: 'github', operation: 'repos.delete', effect: 'delete' } });
+  const bad = await s2.call({ method: 'POST', url: '/api/policy/describe', payload: { method: 'GET' } });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.json().error, /method.*url/);
+  const badUrl = await s2.call({ method: 'POST', url: '/api/policy/describe', payload: { method: 'GET', url: 'ftp://x' } });
+  t.equal(badUrl.statusCode, 400);
+});
+
 t.test('evaluate decides with the draft (unsaved buffers included) and shows the live decision beside it', async (t) => {
   const input = description('DELETE', 'https://api.github.com/repos/acme/app');
   const changed = basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "DELETE"}');
@@ -177,8 +195,23 @@ t.test('publish refuses a draft that does not compile or fails its tests; a good
   await put(basePolicy.replace('"GET"', '"HEAD"'));
   r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
   t.equal(r.statusCode, 422);
-  t.match(r.json(), { error: /fails its tests/, tests: { failed: 1, output: /test_get_allowed/ } });
+  t.match(r.json(), { error: /fails its tests/, tests: { output: /test_get_allowed/, failures: [{ kind: 'rego', file: 'airlock_test.rego', line: 7, inDraft: true }] } });
   t.equal(engine.version, startVersion);
+
+  // Rego tests pass, a traffic test (fixtures/tests/, as `airlock test` runs them) fails: not published.
+  await put(basePolicy.replace('input.request.method == "GET"', 'input.request.method == "GET"\n\tnot input.request.host == "api.github.com"'));
+  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
+  t.equal(r.statusCode, 422);
+  t.match(r.json().tests, {
+    failed: 1,
+    failures: [{ kind: 'traffic', file: 'fixtures/tests/basic.yaml', line: 3, name: 'reads are allowed', message: /action: expected allow, got deny/, input: { request: { host: 'api.github.com' } } }],
+    output: /FAIL fixtures\/tests\/basic\.yaml › reads are allowed[\s\S]*1 passed, 1 failed/,
+  });
+  t.equal(engine.version, startVersion);
+  // The same suite runs from the "Run tests" button, on unsaved buffers too.
+  const run = (await s2.call({ method: 'POST', url: '/api/policy/test', payload: { files: { 'airlock.rego': basePolicy } } })).json();
+  t.match(run, { ok: true, failed: 0, failures: [] });
+  t.equal(run.passed, 3, '1 Rego test + 2 traffic cases');
 
   const v2 = basePolicy.replace('"GET"', '"GET"\n\tnot input.request.host == "blocked.example"');
   await put(v2);
@@ -208,16 +241,28 @@ t.test('publish refuses a draft that does not compile or fails its tests; a good
 
   const versions = (await s2.call({ method: 'GET', url: '/api/policy/versions' })).json();
   t.equal(versions.current, v3version);
-  t.same(versions.history.map((h: { version: string }) => h.version), [v3version, v2version]);
+  t.same(versions.history.map((h: { version: string }) => h.version), [v3version, v2version, startVersion], 'the policy as first loaded is in the history');
   t.equal(versions.history[1].note, 'block one host');
+  t.match(versions.history[2], { initial: true, note: /first loaded/ });
 
-  r = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: v2version } });
+  // Any two versions compare, file by file.
+  const d = (await s2.call({ method: 'GET', url: `/api/policy/versions/diff?from=${startVersion}&to=${v3version}` })).json();
+  t.match(d.files, [{ path: 'airlock.rego', status: 'changed', patch: /\+\tnot input\.request\.host == "other\.example"/ }]);
+  t.equal((await s2.call({ method: 'GET', url: `/api/policy/versions/diff?from=${v2version}&to=draft` })).statusCode, 200);
+  t.equal((await s2.call({ method: 'GET', url: '/api/policy/versions/diff?from=deadbeefdeadbeef&to=draft' })).statusCode, 404);
+  t.equal((await s2.call({ method: 'GET', url: '/api/policy/versions/diff?from=..%2F..&to=draft' })).statusCode, 400);
+
+  r = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: v2version, note: 'other.example is fine after all' } });
   t.equal(r.statusCode, 200, r.body);
   t.equal(engine.version, v2version, 'rollback made the old version live');
   t.equal((await engine.decide(description('GET', 'https://blocked.example/x') as never)).action, 'deny');
   const after = (await s2.call({ method: 'GET', url: '/api/policy/versions' })).json();
   t.equal(after.current, v2version);
-  t.equal(after.history[0].rollback_of, v2version);
+  t.match(after.history[0], { rollback_of: v2version, note: 'other.example is fine after all' }, 'the rollback keeps its note');
+
+  r = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: startVersion } });
+  t.equal(r.statusCode, 200, r.body);
+  t.equal(engine.version, startVersion, 'back to the policy as first loaded');
 
   const unknown = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: 'deadbeefdeadbeef' } });
   t.equal(unknown.statusCode, 404);
@@ -228,10 +273,11 @@ t.test('publish refuses a draft that does not compile or fails its tests; a good
 t.test('replay runs a fixtures file against the draft and the live policy', async (t) => {
   const sources = (await s2.call({ method: 'GET', url: '/api/replay/sources' })).json();
   t.equal(sources.available, true);
-  t.same(sources.fixtures.map((f: { path: string }) => f.path), ['fixtures/sample.jsonl']);
+  t.same(sources.fixtures.map((f: { path: string }) => f.path), ['fixtures/sample.jsonl', 'fixtures/tests/basic.yaml']);
   await s2.call({ method: 'PUT', url: '/api/policy/file', payload: { path: 'airlock.rego', content: basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST"}') } });
   const r = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: 'fixtures/sample.jsonl' } });
   t.equal(r.statusCode, 200, r.body);
+  t.same(r.json().unsaved, [], 'the saved draft');
   const rep = r.json().report;
   t.equal(rep.decided, 3);
   t.same(rep.after, { allow: 2, deny: 1, approve: 0 });
@@ -240,6 +286,14 @@ t.test('replay runs a fixtures file against the draft and the live policy', asyn
   t.match(rep.changedRows[0], { input: { request: { method: 'POST' } }, before: { action: 'deny' }, after: { action: 'allow', rule: 'read' } });
   const outside = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: '../../etc/passwd' } });
   t.equal(outside.statusCode, 400);
+
+  // Unsaved buffers are replayed as the editor shows them (as Evaluate does).
+  const unsaved = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: 'fixtures/sample.jsonl', files: { 'airlock.rego': basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST", "DELETE"}') } } });
+  t.equal(unsaved.statusCode, 200, unsaved.body);
+  t.same(unsaved.json().unsaved, ['airlock.rego']);
+  t.same(unsaved.json().report.after, { allow: 3, deny: 0, approve: 0 }, 'the unsaved edit decided');
+  const bad = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: 'fixtures/sample.jsonl', files: { '../x.rego': 'package x' } } });
+  t.equal(bad.statusCode, 400, 'buffer paths stay inside the draft');
 });
 
 t.test('secrets: names and bindings are listed, a value can be set, never read', async (t) => {

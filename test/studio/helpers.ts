@@ -36,6 +36,23 @@ test_get_allowed if {
 }
 `;
 
+export const trafficTests = `agent: bot
+cases:
+  - name: reads are allowed
+    request:
+      method: GET
+      url: https://api.github.com/repos/acme/app
+    expect:
+      action: allow
+      rule: read
+  - name: deletes are denied
+    request:
+      method: DELETE
+      url: https://api.github.com/repos/acme/app
+    expect:
+      action: deny
+`;
+
 export function description(method: string, url: string, time = '2026-01-05T10:00:00Z'): Record<string, unknown> {
   const u = new URL(url);
   return {
@@ -74,6 +91,9 @@ export function makeProject(): { root: string; home: string; policy: string; cle
     { input: description('POST', 'https://api.github.com/repos/acme/app/issues') },
   ];
   fs.writeFileSync(path.join(root, 'fixtures', 'sample.jsonl'), lines.map((l) => JSON.stringify(l.input)).join('\n') + '\n');
+  // Traffic tests, as `airlock test` finds them (fixtures/tests/): the studio's tests and publish run them.
+  fs.mkdirSync(path.join(root, 'fixtures', 'tests'));
+  fs.writeFileSync(path.join(root, 'fixtures', 'tests', 'basic.yaml'), trafficTests);
   const home = path.join(root, 'home');
   return { root, home, policy, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
