@@ -5,9 +5,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PolicyCompileError, formatProblem } from './compile.ts';
-import type { PolicyEngine } from './engine.ts';
-import { openPolicy } from './replay.ts';
+import { PolicyCompileError, formatProblem, type CompiledPolicy } from './compile.ts';
+import { PolicyEngine } from './engine.ts';
+import { openPolicy, replayBudgetMs } from './replay.ts';
 import { requireOpa } from './toolchain.ts';
 import { findTrafficTestFiles, runTrafficTests, TrafficTestFormatError, type CaseResult, type Expectation } from './traffic-tests.ts';
 
@@ -151,6 +151,8 @@ export interface PolicyTestOptions {
   traffic?: string[];
   /** When given (the studio), decisions run in evaluation threads, never on the caller's thread. */
   threads?: number;
+  /** The folder already compiled (publish compiles it first): traffic tests use it instead of compiling again. */
+  compiled?: CompiledPolicy;
   /** Each line as it is produced (the CLI prints them). */
   onLine?: (line: string) => void;
   verbose?: boolean;
@@ -188,7 +190,15 @@ export async function runPolicyTests(policyDir: string, opts: PolicyTestOptions 
   if (files.length) {
     let engine: PolicyEngine | undefined;
     try {
-      engine = await openPolicy(policyDir, opts.threads ? { threads: opts.threads } : {});
+      if (opts.compiled) {
+        const e = new PolicyEngine(opts.threads ? { mode: 'isolated', threads: opts.threads, timeoutMs: replayBudgetMs } : { mode: 'inline', timeoutMs: replayBudgetMs });
+        engine = e;
+        await e.load(opts.compiled).catch(async (err: unknown) => {
+          engine = undefined;
+          await e.close();
+          throw err;
+        });
+      } else engine = await openPolicy(policyDir, opts.threads ? { threads: opts.threads } : {});
     } catch (err) {
       const why = err instanceof PolicyCompileError ? err.problems.map(formatProblem).join('\n  ') : (err as Error).message;
       say(`FAIL policy ${policyDir} does not compile, so no traffic test can run:\n  ${why}`);

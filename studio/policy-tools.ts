@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type PolicyProblem } from '../engine/compile.ts';
+import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
 import { draftEngine } from './draft-engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
@@ -76,8 +76,8 @@ export function trafficTestPaths(projectRoot: string): string[] {
  * and the project's traffic tests, decisions in an evaluation thread. Paths come back relative to
  * the draft (Rego) or to the project (traffic test files), ready to link to.
  */
-export async function testPolicyFolder(dir: string, projectRoot: string): Promise<TestReport> {
-  const report = await runPolicyTests(dir, { traffic: trafficTestPaths(projectRoot), threads: 1 });
+export async function testPolicyFolder(dir: string, projectRoot: string, compiled?: CompiledPolicy): Promise<TestReport> {
+  const report = await runPolicyTests(dir, { traffic: trafficTestPaths(projectRoot), threads: 1, ...(compiled ? { compiled } : {}) });
   const inside = (base: string, file: string): string | undefined => {
     const rel = path.relative(path.resolve(base), path.resolve(file));
     return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : undefined;

@@ -134,7 +134,7 @@ export class VersionStore {
    * bundle to `activate` (the engine's hot reload). The version becomes current only if activation
    * succeeds.
    */
-  async publish(draftDir: string, activate: (compiled: CompiledPolicy) => Promise<void>, test: (dir: string) => Promise<TestReport>, note?: string): Promise<PolicyVersionRecord> {
+  async publish(draftDir: string, activate: (compiled: CompiledPolicy) => Promise<void>, test: (dir: string, compiled: CompiledPolicy) => Promise<TestReport>, note?: string): Promise<PolicyVersionRecord> {
     // Work on a snapshot so edits made while opa runs cannot slip into the published version.
     const snap = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-publish-'));
     try {
@@ -147,7 +147,7 @@ export class VersionStore {
         throw err;
       }
       if (compiled.version === this.current) throw new PublishError(`nothing to publish: the draft is the live version ${compiled.version} already`);
-      const tests = await test(snap);
+      const tests = await test(snap, compiled);
       if (!tests.ok) throw new PublishError(`the draft fails its tests (${tests.failed} failed)`, [], tests);
       const dest = this.dirOf(compiled.version);
       if (!fs.existsSync(dest)) {

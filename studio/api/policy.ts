@@ -107,7 +107,7 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
   app.post('/api/policy/publish', async (req, reply) => {
     const note = typeof body(req).note === 'string' ? (body(req).note as string) : undefined;
     try {
-      const record = await ctx.versions.publish(ctx.draft.dir, (c) => ctx.activate(c), (dir) => testPolicyFolder(dir, ctx.projectRoot), note);
+      const record = await ctx.versions.publish(ctx.draft.dir, (c) => ctx.activate(c), (dir, compiled) => testPolicyFolder(dir, ctx.projectRoot, compiled), note);
       ctx.hub.broadcast('policy', { event: 'published', record });
       return { ok: true, record, running: ctx.runningVersion() ?? null };
     } catch (err) {

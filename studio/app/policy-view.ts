@@ -301,6 +301,7 @@ export class PolicyView extends LightElement {
       if (isDirty) next.add(buf.path);
       else next.delete(buf.path);
       this.dirty = next;
+      window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [...next] }));
     }
   }
 
@@ -582,6 +583,7 @@ export class PolicyView extends LightElement {
       await api('POST', '/api/policy/draft/reset');
       this.buffers.clear();
       this.dirty = new Set();
+      window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [] }));
       this.persistUnsaved(true);
       this.current = undefined;
       this.view?.destroy();

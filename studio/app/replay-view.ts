@@ -68,6 +68,8 @@ export class ReplayView extends LightElement {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
+    // Say which draft a replay would use: the editor's unsaved buffers change it.
+    window.addEventListener('airlock-unsaved', () => this.requestUpdate());
     live.addEventListener('replay-progress', (e) => {
       if (this.running) this.progress = (e as CustomEvent).detail;
     });
