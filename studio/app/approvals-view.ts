@@ -294,10 +294,13 @@ export class ApprovalsView extends LightElement {
 
   // ---- the body -----------------------------------------------------------------------------
 
-  /** Loads the held request's bytes when the record alone cannot show the whole body. */
+  /**
+   * Loads the held request's bytes with the card (up to AUTOLOAD_BYTES): exactly what was sent, even
+   * where the record holds it parsed (a parsed JSON body would hide a duplicate key).
+   */
   private maybeLoadBody(a: Approval): void {
     const v = a.body_view;
-    if (!v || !isPending(a) || !v.available || v.visibility === 'empty' || v.visibility === 'whole') return;
+    if (!v || !isPending(a) || !v.available || v.visibility === 'empty') return;
     const st = this.card(a.id);
     if (st.body?.data || st.body?.loading) return;
     if ((v.captured ?? v.size) > AUTOLOAD_BYTES) return; // large: on request
