@@ -223,8 +223,24 @@ export class ApprovalsView extends LightElement {
       .sort((x, y) => (x.created ?? '').localeCompare(y.created ?? ''));
   }
 
+  /** Resolved (or expired) approvals, most recently resolved first. */
+  private resolved(): Approval[] {
+    const at = (a: Approval) => (a.resolution as { at?: string } | undefined)?.at ?? a.created ?? '';
+    return this.items.filter((a) => !isPending(a)).sort((x, y) => at(y).localeCompare(at(x)));
+  }
+
   private publish(): void {
-    window.dispatchEvent(new CustomEvent('airlock-pending', { detail: this.pending().length }));
+    const pending = this.pending();
+    // Bounded over a long session: every pending approval, the newest 200 resolved ones, and
+    // per-card state only for cards on screen.
+    const resolved = this.resolved();
+    if (resolved.length > 200) {
+      const keep = new Set(resolved.slice(0, 200));
+      this.items = this.items.filter((a) => isPending(a) || keep.has(a));
+    }
+    const ids = new Set(pending.map((a) => a.id));
+    for (const id of this.cards.keys()) if (!ids.has(id)) this.cards.delete(id);
+    window.dispatchEvent(new CustomEvent('airlock-pending', { detail: pending.length }));
   }
 
   private async load(): Promise<void> {
@@ -500,7 +516,7 @@ export class ApprovalsView extends LightElement {
     const pending = this.pending();
     const held = pending.filter((a) => !this.waiting(a));
     const waiting = pending.filter((a) => this.waiting(a));
-    const done = this.items.filter((a) => !pending.includes(a) && !isPending(a)).slice(-20).reverse();
+    const done = this.resolved().slice(0, 20);
     // One keyed list for both sections: a card moving between them keeps its DOM, focus and inputs.
     const entries: Array<{ key: string; a?: Approval; waiting?: boolean }> = [
       ...held.map((a) => ({ key: a.id, a, waiting: false })),
