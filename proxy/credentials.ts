@@ -10,14 +10,15 @@
 //   {secret, in: "body"}                   substitutes the placeholder inside the body
 // A header/basic directive also substitutes the secret's placeholder in the agent's headers, a
 // query directive in the query; a placeholder anywhere else is left as it is. A placeholder of a
-// secret the decision does not name is refused (403), never substituted.
+// secret the decision does not name is refused (403), never substituted. WebSocket handshakes take
+// header/basic/query credentials; the messages coming back are scrubbed one by one (onMessage).
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import { fileStamp } from '../engine/state/document.ts';
-import type { Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import type { Enforcer, Rejection, RelayedMessage, RequestContext, ResponseHead } from './enforcers.ts';
 import { PlaceholderIndex } from './placeholders.ts';
 import { SecretValueIndex } from './secret-values.ts';
 import { Scrubber, ScrubStream, scrubForms, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
@@ -224,6 +225,29 @@ export class CredentialGuard implements Enforcer {
     this.refreshedAt.set(ctx, performance.now());
   }
 
+  /**
+   * Messages to the upstream go out as they are (placeholders are never substituted in frames),
+   * so one that carries a placeholder, or a real value, of a secret not bound here closes the tunnel.
+   */
+  onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
+    if (message.to !== 'upstream' || message.data.length === 0) return undefined;
+    const text = message.data.toString('latin1');
+    const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
+    const values = this.live.values.find(text).filter((n) => !named.has(n)).sort();
+    if (values.length) {
+      ctx.audit.secret_values_refused = values;
+      return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
+        `a WebSocket message carries the value of secret ${values.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
+    }
+    const placeholders = this.live.finder.find(text).filter((n) => !named.has(n)).sort();
+    if (placeholders.length) {
+      ctx.audit.placeholders_refused = placeholders;
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized for this destination',
+        `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
+    }
+    return undefined;
+  }
+
   check(ctx: RequestContext): Rejection | undefined {
     const memo = this.verdicts.get(ctx);
     if (memo !== undefined) return memo ?? undefined;
@@ -278,6 +302,8 @@ export class CredentialEnforcer implements Enforcer {
   readonly name = 'credentials';
   private readonly injected = new WeakMap<RequestContext, Injection>();
   private readonly scrubbers = new Map<string, Scrubber>();
+  /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
+  private readonly messageTails = new WeakMap<RequestContext, string>();
 
   constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live)) {}
 
@@ -297,13 +323,16 @@ export class CredentialEnforcer implements Enforcer {
     }
 
     if (this.live.error) return reject(503, 'credential-unavailable', 'Credential unavailable', `the secret store cannot be read, so no credential is injected: ${this.live.error}`);
-    if (description.request.upgrade) {
-      return reject(403, 'credential-upgrade-unsupported', 'Credentials not injected into protocol upgrades',
-        `the policy asks for secret "${directives[0]!.secret}" on a ${description.request.upgrade} upgrade; Airlock cannot scrub an upgraded stream, so it refuses`);
+    // A WebSocket handshake carries credentials in its head (header, basic, query); frames are never
+    // substituted, and every message coming back is scrubbed like a response (onMessage).
+    const bodyOnUpgrade = description.request.upgrade ? directives.find((d) => d.in === 'body') : undefined;
+    if (bodyOnUpgrade) {
+      return reject(403, 'credential-upgrade-unsupported', 'Credentials not injected into WebSocket frames',
+        `the policy asks for secret "${bodyOnUpgrade.secret}" in the body of a ${description.request.upgrade} upgrade; a handshake has no body and frames are never substituted`);
     }
     // The destination is fixed before enforcers run; injected credentials are bound to it.
     const described = `${description.request.scheme}://${description.request.host.includes(':') ? `[${description.request.host}]` : description.request.host}:${description.request.port}`;
-    if (originOf(outgoing.url) !== described.replace(/^ws/, 'http')) {
+    if (originOf(outgoing.url) !== described) {
       return reject(403, 'credential-destination-mismatch', 'Credential destination mismatch', `the request goes to ${origin}, not ${described} the policy decided for; no credential is injected`);
     }
 
@@ -396,10 +425,37 @@ export class CredentialEnforcer implements Enforcer {
     if (replace.size || forbidden.length || forbiddenValues.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden, forbiddenValues));
   }
 
-  onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
+  /** The scrubber for whatever comes back to this request (responses and WebSocket messages alike). */
+  private scrubberOf(ctx: RequestContext): Scrubber | undefined {
     const injection = this.injected.get(ctx);
     if (!injection || injection.values.size === 0) return undefined;
-    const scrubber = this.scrubberFor(injection.values);
+    return this.scrubberFor(injection.values);
+  }
+
+  /**
+   * Messages to the agent are scrubbed one by one. A secret form that starts at the end of one
+   * message and ends in the next cannot be taken back from the first: the tunnel is closed instead.
+   */
+  onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
+    if (message.to !== 'agent') return undefined;
+    const scrubber = this.scrubberOf(ctx);
+    if (!scrubber) return undefined;
+    const text = message.data.toString('latin1');
+    const keep = scrubber.maxLength - 1;
+    const tail = this.messageTails.get(ctx);
+    if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
+      ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
+      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', 'a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into this upgrade', 'scrub-refused');
+    }
+    if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
+    const scrubbed = scrubber.scrubString(text);
+    if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
+    return undefined;
+  }
+
+  onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
+    const scrubber = this.scrubberOf(ctx);
+    if (!scrubber) return undefined;
     try {
       return scrubResponse(scrubber, head, { method: ctx.outgoing.method }).transform;
     } catch (err) {

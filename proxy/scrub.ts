@@ -131,6 +131,15 @@ export class Scrubber {
     return { out: out + text.slice(last, cut), rest: text.slice(cut) };
   }
 
+  /** Whether some form occurs in `text` starting before `at` and ending after it (split at `at`). */
+  splitAt(text: string, at: number): boolean {
+    for (let p = Math.max(0, at - this.maxLength + 1); p < at; p++) {
+      const candidates = this.byFirstChar.get(text[p]!);
+      if (candidates && candidates.some((f) => p + f.length > at && text.startsWith(f, p))) return true;
+    }
+    return false;
+  }
+
   /** Start of the longest suffix of `text` that is a proper prefix of some form (text.length if none). */
   private heldFrom(text: string): number {
     for (let p = Math.max(0, text.length - this.maxLength + 1); p < text.length; p++) {

@@ -14,8 +14,8 @@
 //   GET    /api/approvals[?status=pending|approved|denied|expired][&limit=200]  (all pending + newest resolved)
 //   GET    /api/approvals/:id
 //   GET    /api/approvals/:id/body      {size, captured, truncated, content_type, sha256, text | base64}
-//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, accept_unseen_body?, via?}
-//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, totp?, message?, accept_unseen_body?, via?}
+//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, accept_unseen_body?, via?}
+//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, accept_unseen_body?, via?}
 //   POST   /api/approvals/:id/deny      {message?, via?}
 //   GET    /api/grants
 //   DELETE /api/grants/:id
@@ -198,6 +198,7 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
         ...(optionalString(body.totp, 'totp', 20) !== undefined ? { totp: body.totp as string } : {}),
         ...(grantMinutes !== undefined ? { grantMinutes } : {}),
         ...(pathPattern !== undefined ? { pathPattern } : {}),
+        ...(body.grant_high === true ? { grantHigh: true } : {}),
       });
       return { approval: view(result.approval), ...(result.grant ? { grant: result.grant } : {}) };
     } catch (err) {

@@ -456,6 +456,11 @@ export class ApprovalsView extends LightElement {
     }
     const body: Record<string, unknown> =
       kind === 'deny' ? { message } : { ...(kind === 'grant' ? { minutes } : {}), totp, ...(unseenOk ? { accept_unseen_body: true } : {}) };
+    // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
+    if (kind === 'grant' && a.risk === 'high') {
+      if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
+      body.grant_high = true;
+    }
     const focusInside = !!document.activeElement?.closest(`[data-approval="${a.id}"]`);
     st.busy = true;
     st.error = '';
@@ -618,8 +623,8 @@ export class ApprovalsView extends LightElement {
           : nothing}
         <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical'}
-            title=${risk === 'critical' ? 'critical requests are approved one by one' : 'same agent, method, host and operation'}>Allow similar for</button>
+          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true}
+            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
         <span class="group">

@@ -1,10 +1,12 @@
 // The Evaluate pane of the policy editor: a request description — picked from captured traffic
 // (searchable), described from a request by the proxy's own describe step, or pasted — decided by
-// the draft (unsaved buffers included) and by the live policy, side by side.
+// the draft (unsaved buffers included) and by the live policy, side by side, and explained
+// (explain-view.ts: which rule decided and why the others did not).
 import { html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { api } from './api.ts';
 import { LightElement, errorText, json, shortTime } from './base.ts';
+import './explain-view.ts';
 
 export interface Decision {
   action: string;
@@ -210,6 +212,7 @@ export class EvaluatePane extends LightElement {
             </div>
           </div>`
         : nothing}
+      <airlock-explain .request=${() => ({ input: JSON.parse(this.textarea().value), files: this.overlay() })}></airlock-explain>
     </div>`;
   }
 

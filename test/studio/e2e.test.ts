@@ -80,6 +80,9 @@ t.test("evaluate a request described by the proxy's describe step against the dr
   await page.waitForSelector('[data-testid=decision]');
   t.match(await page.textContent('.decisions'), /allow/);
   t.match(await page.inputValue('#eval-input'), /"service": \{\s*"name": "github",\s*"operation": "repos.get"/, 'the sample went through describe: service block included');
+  await page.click('[data-testid=explain-run]');
+  await page.waitForSelector('[data-testid=explain-rule]');
+  t.match(await page.textContent('[data-testid=explain]'), /allow/, 'the explain section shows the decision and the rules behind it');
   await shot('04-evaluate');
 
   // A request of one's own, described the same way.

@@ -143,7 +143,7 @@ export async function openBrowser(t: { teardown(fn: () => unknown): void }): Pro
   });
   t.teardown(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
   return { context, page };
 }
 
