@@ -251,7 +251,7 @@ export class PolicyView extends LightElement {
     clearTimeout(this.persistTimer);
     const write = (): void => {
       if (!this.restored) return; // what is stored has not been read back yet: do not overwrite it
-      if (this.current && this.view) this.buffers.get(this.current)!.state = this.view.state;
+      this.syncCurrent();
       const out: Record<string, StoredBuffer> = {};
       for (const [path, entry] of Object.entries(this.keptUnsaved)) if (!this.buffers.has(path)) out[path] = entry;
       for (const b of this.buffers.values()) {
@@ -306,7 +306,7 @@ export class PolicyView extends LightElement {
   }
 
   async open(path: string): Promise<void> {
-    if (this.current && this.view) this.buffers.get(this.current)!.state = this.view.state;
+    this.syncCurrent();
     let buf = this.buffers.get(path);
     if (!buf) {
       try {
@@ -327,9 +327,15 @@ export class PolicyView extends LightElement {
     this.applyDiagnostics();
   }
 
+  /** Keeps the open file's buffer up to date with the editor (a deleted file has no buffer). */
+  private syncCurrent(): void {
+    const buf = this.current ? this.buffers.get(this.current) : undefined;
+    if (buf && this.view) buf.state = this.view.state;
+  }
+
   private overlay(): Record<string, string> {
     const files: Record<string, string> = {};
-    if (this.current && this.view) this.buffers.get(this.current)!.state = this.view.state;
+    this.syncCurrent();
     for (const b of this.buffers.values()) {
       const text = b.state.doc.toString();
       if (text !== b.saved) files[b.path] = text;
@@ -410,12 +416,16 @@ export class PolicyView extends LightElement {
     try {
       await api('DELETE', `/api/policy/file?path=${encodeURIComponent(path)}`);
       this.buffers.delete(path);
-      this.persistUnsaved(true);
+      if (this.dirty.has(path)) {
+        this.dirty = new Set([...this.dirty].filter((p) => p !== path));
+        window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [...this.dirty] }));
+      }
       if (this.current === path) {
         this.current = undefined;
         this.view?.destroy();
         this.view = undefined;
       }
+      this.persistUnsaved(true);
       await this.loadFiles();
     } catch (err) {
       toast(errorText(err), 'error');
