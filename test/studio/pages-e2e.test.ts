@@ -28,9 +28,9 @@ t.test('other pages render their empty states; narrow window stays usable', asyn
     await page.click(`nav >> a[href="#/${p}"]`);
     await page.waitForSelector(`${p}-view .empty, ${p}-view table`);
     t.equal(await page.locator(`${p}-view h1`).count(), 1, `the ${p} page has a heading`);
+    if (p === 'secrets') t.equal(await page.getAttribute('secrets-view input[name=name]', 'placeholder'), 'github_token', "the name hint is the default policy's");
     await shot(`08-${p}`);
   }
-  t.equal(await page.getAttribute('secrets-view input[name=name]', 'placeholder'), 'github_token', "the name hint is the default policy's");
   // Agents: the name pattern works in the browser, the one-time URL has a Copy button.
   await page.click('nav >> a[href="#/agents"]');
   await page.fill('agents-view input[name=name]', '../evil');
@@ -48,29 +48,30 @@ t.test('other pages render their empty states; narrow window stays usable', asyn
   await shot('08a-agent-issued');
 
   // Accessibility: a skip link first, AA contrast for the badge colour and placeholders.
-  await page.click('nav >> a[href="#/policy"]');
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.goto(`${studio.url}#/policy`);
+  await page.waitForSelector('.cm-content');
   await page.keyboard.press('Tab');
   t.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content', 'the first Tab stop is the skip link');
   await page.keyboard.press('Enter');
   t.equal(await page.evaluate(() => document.activeElement?.tagName), 'MAIN');
-  const ratios = await page.evaluate(() => {
-    const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number);
-    const lum = (c: string) => {
+  // (A string: tsx's transpiled functions use a helper the page doesn't have.)
+  const ratios = (await page.evaluate(`(() => {
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+    const lum = (c) => {
       const [r, g, b] = rgb(c).map((v) => { const x = v / 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
-      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
     };
-    const ratio = (a: string, b: string) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x! + 0.05) / (y! + 0.05); };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
     const badge = document.createElement('span');
     badge.className = 'badge';
     document.body.append(badge);
     const bs = getComputedStyle(badge);
-    const input = document.querySelector('input[placeholder]') as HTMLInputElement;
+    const input = document.querySelector('input[placeholder]');
     const ph = getComputedStyle(input, '::placeholder');
     const out = { badge: ratio(bs.color, bs.backgroundColor), placeholder: ratio(ph.color, getComputedStyle(input).backgroundColor) };
     badge.remove();
     return out;
-  });
+  })()`)) as { badge: number; placeholder: number };
   t.ok(ratios.badge >= 4.5, `pending badge contrast ${ratios.badge.toFixed(2)}:1 (AA)`);
   t.ok(ratios.placeholder >= 4.5, `placeholder contrast ${ratios.placeholder.toFixed(2)}:1 (AA)`);
 
