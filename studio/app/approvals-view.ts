@@ -17,7 +17,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
-import { base64Bytes, bytesText, hexDump, textBlock } from './body-view.ts';
+import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
 import type { GrantRecord as Grant } from '../../engine/approvals.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
@@ -83,6 +83,10 @@ interface CardState {
   errorField: '' | 'totp';
   busy: boolean;
   body?: { loading: boolean; data?: LoadedBody; bytes?: Uint8Array; error?: string; downloaded?: boolean };
+  /** The body is longer than its box: it must be scrolled to the end (or shown at full height) before approving. */
+  overflow?: boolean;
+  readToEnd?: boolean;
+  expanded?: boolean;
   changedAt: number;
   sig?: string;
 }
@@ -198,6 +202,12 @@ export class ApprovalsView extends LightElement {
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
+      const box = el.querySelector<HTMLElement>('.body-text');
+      const overflow = !!box && !st.expanded && box.scrollHeight > box.clientHeight + 2;
+      if (overflow !== !!st.overflow) {
+        st.overflow = overflow;
+        this.requestUpdate();
+      }
     }
   }
 
@@ -356,6 +366,16 @@ export class ApprovalsView extends LightElement {
    * `why` says what is missing and `ackable` whether "approve without seeing all of it" is offered.
    */
   private bodyGate(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    const gate = this.bodyShown(a, st);
+    // On the card is not yet read: a long body must be scrolled to its end (or shown at full height).
+    if (gate.ok && st.overflow && !st.readToEnd && !st.expanded) {
+      return { ok: false, why: 'the body is longer than its box: scroll it to the end, or show all of it', ackable: false };
+    }
+    return gate;
+  }
+
+  /** Whether the whole body can be on the card now (see bodyGate). */
+  private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
     const v = a.body_view;
     const b = a.description?.request?.body;
     if (!v) {
@@ -389,11 +409,12 @@ export class ApprovalsView extends LightElement {
       const whole = !data.truncated;
       const head = whole ? `Body: all ${bytesText(data.captured)} exactly as sent (${type})` : `Body: the first ${bytesText(data.captured)} of ${bytesText(data.size)} (${type}) — the rest was never captured`;
       if (data.text !== undefined) {
-        return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b></p>${textBlock(data.text)}</section>`;
+        return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, ${lineCount(data.text)} line${lineCount(data.text) === 1 ? '' : 's'}${this.expandToggle(st)}</p>${textBlock(data.text, this.blockOptions(st))}</section>`;
       }
       const bytes = st.body!.bytes!;
       return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, binary, shown as a hex dump${bytes.length > HEX_BYTES ? html` (first ${bytesText(HEX_BYTES)} on the card)` : nothing}.</p>
-        <pre class="mono small body-text hex">${hexDump(bytes, HEX_BYTES)}</pre>
+        <pre class="mono small body-text hex ${st.expanded ? 'expanded' : ''}" tabindex="0" @scroll=${this.blockOptions(st).onScroll}>${hexDump(bytes, HEX_BYTES)}</pre>
+        ${this.expandToggle(st)}
         <button class="ghost small" data-action="download" @click=${() => this.download(a)}>Download all ${bytesText(bytes.length)}${st.body?.downloaded ? ' (downloaded)' : ''}</button></section>`;
     }
     let preview = '';
@@ -411,10 +432,31 @@ export class ApprovalsView extends LightElement {
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`
         : `Body: ${bytesText(size)} (${type}) — not text, nothing of it is in the record`;
     return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b></p>
-      ${preview ? textBlock(preview) : nothing}
+      ${preview ? html`${this.expandToggle(st)}${textBlock(preview, this.blockOptions(st))}` : nothing}
       ${st.body?.loading ? html`<p class="small muted">Loading the whole body…</p>` : nothing}
       ${st.body?.error ? html`<p class="small error">Cannot load the body: ${st.body.error}</p>` : nothing}
       ${loadButton}</section>`;
+  }
+
+  private blockOptions(st: CardState) {
+    return {
+      expanded: !!st.expanded,
+      onScroll: (e: Event) => {
+        const box = e.target as HTMLElement;
+        if (!st.readToEnd && box.scrollTop + box.clientHeight >= box.scrollHeight - 4) {
+          st.readToEnd = true;
+          this.requestUpdate();
+        }
+      },
+    };
+  }
+
+  private expandToggle(st: CardState) {
+    if (!st.overflow && !st.expanded) return nothing;
+    return html` <button class="ghost small" data-action="expand-body" aria-pressed=${!!st.expanded} @click=${() => {
+      st.expanded = !st.expanded;
+      this.requestUpdate();
+    }}>${st.expanded ? 'Show in a box' : 'Show all of it'}</button>`;
   }
 
   // ---- acting -------------------------------------------------------------------------------

@@ -59,10 +59,23 @@ export function base64Bytes(b64: string): Uint8Array {
   return out;
 }
 
+export interface BlockOptions {
+  cls?: string;
+  /** Shown at full height instead of in a scrolling box. */
+  expanded?: boolean;
+  onScroll?: (e: Event) => void;
+}
+
 /** A pre block of text with hidden characters made visible, and a note when there were any. */
-export function textBlock(text: string, cls = ''): TemplateResult {
+export function textBlock(text: string, o: BlockOptions = {}): TemplateResult {
   const n = countHidden(text);
   return html`${n
       ? html`<p class="warn-text small" role="note">This body holds ${n} invisible or control character${n === 1 ? '' : 's'}, shown as ⟨U+…⟩.</p>`
-      : nothing}<pre class="mono small body-text ${cls}">${visibleText(text)}</pre>`;
+      : nothing}<pre class="mono small body-text ${o.cls ?? ''} ${o.expanded ? 'expanded' : ''}" tabindex="0" @scroll=${o.onScroll}>${visibleText(text)}</pre>`;
+}
+
+export function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }

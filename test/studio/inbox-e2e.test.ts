@@ -253,7 +253,10 @@ t.test('a person sees the whole body they approve, or approving says what they c
   const textReq = await held('/v1/long-text', { body: long, type: 'text/plain' });
   const tcard = `[data-approval="${textReq.id}"]`;
   await page.waitForSelector(`${tcard} >> text=DROP TABLE users`);
-  t.match(await page.textContent(`${tcard} .body-box`), new RegExp(`all ${(long.length / 1024).toFixed(1)} KiB exactly as sent`), 'the card says it is all of it');
+  t.match(await page.textContent(`${tcard} .body-box`), new RegExp(`all ${(long.length / 1024).toFixed(1)} KiB exactly as sent \\(text/plain\\), 401 lines`), 'the card says it is all of it');
+  // Longer than its box: approving waits until the person has scrolled to its end.
+  await page.waitForSelector(`${tcard} .approve-blocked >> text=scroll it to the end`);
+  t.ok(await page.isDisabled(`${tcard} [data-action=approve]`), 'not approvable before the end was on screen');
 
   // Invisible characters cannot hide or reorder text.
   const sneaky = await held('/v1/sneaky', { body: 'pay to: alice\u202Eecila\u202C amount 10\u200B0', type: 'text/plain' });
@@ -299,9 +302,14 @@ t.test('a person sees the whole body they approve, or approving says what they c
 
   await page.click(`${bcard} [data-action=load-body]`);
   await page.waitForSelector(`${bcard} >> text=rm -rf /`);
+  await page.click(`${bcard} [data-action=expand-body]`); // all of it on the page, the buttons after it
+  await page.waitForSelector(`${bcard} .approve-blocked`, { state: 'detached' });
   await look();
   await page.click(`${bcard} [data-action=approve]`);
   t.equal((await big.reply).status, 200, 'approved once the whole body was on the card');
+  await page.hover(`${tcard} .body-text`);
+  await page.mouse.wheel(0, 100_000);
+  await page.waitForSelector(`${tcard} .approve-blocked`, { state: 'detached' });
   await look();
   await page.click(`${tcard} [data-action=approve]`);
   t.equal((await textReq.reply).status, 200);
