@@ -109,6 +109,8 @@ export class PolicyView extends LightElement {
   @state() private wide = localStorage.getItem('airlock.widePane') === 'true';
   @state() private compare: { from: string; to: string; files?: Array<{ path: string; status: string; patch: string }>; error?: string } | undefined;
   @state() private rollbackTarget: string | undefined;
+  @state() private compareFrom: string | undefined;
+  @state() private compareTo: string | undefined;
   @state() private newFileOpen = false;
   @state() private diff: Array<{ path: string; status: string; patch: string }> | undefined;
   /** Saved draft files that differ from the live policy (undefined until known). */
@@ -547,6 +549,8 @@ export class PolicyView extends LightElement {
     from ??= this.querySelector<HTMLSelectElement>('#compare-from')?.value;
     to ??= this.querySelector<HTMLSelectElement>('#compare-to')?.value;
     if (!from || !to) return;
+    this.compareFrom = from;
+    this.compareTo = to;
     this.compare = { from, to };
     try {
       const r = await api<{ files: Array<{ path: string; status: string; patch: string }> }>('GET', `/api/policy/versions/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
@@ -731,7 +735,13 @@ export class PolicyView extends LightElement {
     const v = this.versions;
     if (!v) return html`<p class="muted">Loading…</p>`;
     const live = v.current ?? v.running;
-    const options = v.history.map((h) => html`<option value=${h.version}>${h.version.slice(0, 8)} · ${timeText(h.published)}${h.initial ? ' (initial)' : ''}</option>`);
+    // One option per version (a version can be in the history more than once: publish, rollback).
+    const seen = new Set<string>();
+    const versions = v.history.filter((h) => !seen.has(h.version) && seen.add(h.version));
+    const options = (selected: string) => versions.map((h) => html`<option value=${h.version} ?selected=${h.version === selected}>${h.version.slice(0, 8)} · ${timeText(h.published)}${h.initial ? ' (initial)' : ''}</option>`);
+    const special = (selected: string) => html`<option value="live" ?selected=${selected === 'live'}>live</option><option value="draft" ?selected=${selected === 'draft'}>draft (saved)</option>`;
+    const from = this.compareFrom ?? versions[1]?.version ?? 'live';
+    const to = this.compareTo ?? 'draft';
     const c = this.compare;
     return html`<div class="versions">
       <h2 class="sr-only">Versions</h2>
@@ -742,9 +752,9 @@ export class PolicyView extends LightElement {
       ${v.history.length >= 1
         ? html`<fieldset class="compare-versions"><legend class="small">Compare</legend>
             <div class="row wrap">
-              <select aria-label="Compare from" id="compare-from">${options}<option value="live">live</option><option value="draft">draft (saved)</option></select>
+              <select aria-label="Compare from" id="compare-from" @change=${(e: Event) => (this.compareFrom = (e.target as HTMLSelectElement).value)}>${options(from)}${special(from)}</select>
               <span>→</span>
-              <select aria-label="Compare to" id="compare-to"><option value="draft">draft (saved)</option><option value="live">live</option>${options}</select>
+              <select aria-label="Compare to" id="compare-to" @change=${(e: Event) => (this.compareTo = (e.target as HTMLSelectElement).value)}>${special(to)}${options(to)}</select>
               <button class="small" id="compare" @click=${() => this.compareVersions()}>Compare</button>
             </div></fieldset>`
         : nothing}
