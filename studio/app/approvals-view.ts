@@ -153,6 +153,7 @@ export class ApprovalsView extends LightElement {
   private readonly cards = new Map<string, CardState>();
   private tick: number | undefined;
   private measureTimer: number | undefined;
+  private hintTimer: number | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -551,6 +552,8 @@ export class ApprovalsView extends LightElement {
     const a = current && this.items.find((x) => x.id === current.dataset.approval);
     if (!a) {
       this.hint = 'No card is selected: press J or K to select one, then A or D.';
+      clearTimeout(this.hintTimer);
+      this.hintTimer = window.setTimeout(() => (this.hint = ''), 6000);
       return;
     }
     this.hint = '';
