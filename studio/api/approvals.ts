@@ -24,6 +24,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyVisibility, unseenBodyText } from '../../engine/approval-body.ts';
 import { ApprovalError, type ApprovalEvent, type ApprovalQueue, type ApprovalRecord, type ApprovalStatus } from '../../engine/approvals.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
+import { decodeHeldBody } from '../body-decoding.ts';
 
 export interface ApprovalsPluginOptions {
   /** The queue directly (tests), else `runtime.approvals`. */
@@ -167,7 +168,10 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     const held = bodies?.get(a.id);
     if (!held) return reply.code(404).send({ error: 'the body can be read only while the request is held; the record keeps a preview', code: 'body-unavailable' });
     const body = a.description.request.body;
-    const text = asText(held.bytes);
+    // What the server will read: Content-Encoding undone (bounded); the raw bytes when that fails.
+    const decoded = await decodeHeldBody(held, a.description.request.headers['content-encoding']);
+    const shown = decoded.ok ? decoded.bytes : held.bytes;
+    const text = asText(shown);
     return {
       size: body.size,
       captured: held.bytes.length,
@@ -175,9 +179,10 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
       content_type: held.contentType,
       // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
       sha256: crypto.createHash('sha256').update(held.bytes).digest('hex'),
+      ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: shown.length } : { decode_error: decoded.error }) } : {}),
       ...(text !== undefined
         ? { text: redact(text) }
-        : { base64: Buffer.from(redact(held.bytes.toString('latin1')), 'latin1').toString('base64') }),
+        : { base64: Buffer.from(redact(shown.toString('latin1')), 'latin1').toString('base64') }),
     };
   });
 
@@ -185,7 +190,12 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       const record = queue.get(id);
-      const unseen = record.status === 'pending' ? unseenBodyText(record.description.request.body, bodies?.get(record.id)?.bytes.length) : undefined;
+      const held = bodies?.get(record.id);
+      let unseen = record.status === 'pending' ? unseenBodyText(record.description.request.body, held?.bytes.length) : undefined;
+      if (!unseen && held && record.status === 'pending') {
+        const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
+        if (!decoded.ok) unseen = decoded.error;
+      }
       if (unseen && body.accept_unseen_body !== true) {
         return reply.code(403).send({ error: `not approved: ${unseen}. Deny it, or approve it knowingly with accept_unseen_body: true`, code: 'body-not-shown' });
       }

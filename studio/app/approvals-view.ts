@@ -41,6 +41,10 @@ interface LoadedBody {
   truncated: boolean;
   content_type: string;
   sha256: string;
+  /** Content-Encoding codings: the text/bytes are decoded, unless decode_error says why not. */
+  content_encoding?: string[];
+  decoded_size?: number;
+  decode_error?: string;
   text?: string;
   base64?: string;
 }
@@ -378,6 +382,8 @@ export class ApprovalsView extends LightElement {
   /** Whether the whole body can be on the card now (see bodyGate). */
   private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
     const v = a.body_view;
+    // Bytes the server will decode but the studio cannot: what it reads is unknown.
+    if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };
     const b = a.description?.request?.body;
     if (!v) {
       // An older server: judge from the description.
@@ -391,8 +397,10 @@ export class ApprovalsView extends LightElement {
     }
     const data = st.body?.data;
     if (data) {
-      if (data.text !== undefined || data.captured <= HEX_BYTES || st.body?.downloaded) return { ok: true, ackable: false };
-      return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(data.captured)} binary body: download it to see the rest`, ackable: true };
+      if (data.decode_error) return { ok: false, why: data.decode_error, ackable: true };
+      const shown = data.decoded_size ?? data.captured;
+      if (data.text !== undefined || shown <= HEX_BYTES || st.body?.downloaded) return { ok: true, ackable: false };
+      return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
     }
     if (v.available) return { ok: false, why: `load the whole body (${bytesText(v.size)}) and read it before approving`, ackable: false };
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
@@ -408,7 +416,15 @@ export class ApprovalsView extends LightElement {
     const data = st.body?.data;
     if (data) {
       const whole = !data.truncated;
-      const head = whole ? `Body: all ${bytesText(data.captured)} exactly as sent (${type})` : `Body: the first ${bytesText(data.captured)} of ${bytesText(data.size)} (${type}) — the rest was never captured`;
+      const coding = data.content_encoding?.length
+        ? data.decode_error
+          ? `, ${data.content_encoding.join(', ')}-encoded and not decodable: the raw bytes`
+          : `, decoded from ${data.content_encoding.join(', ')} (${bytesText(data.captured)} sent) as the server will read it`
+        : '';
+      const shownBytes = data.decoded_size ?? data.captured;
+      const head = whole
+        ? `Body: all ${bytesText(shownBytes)} ${data.content_encoding?.length && !data.decode_error ? '' : 'exactly as sent '}(${type})${coding}`
+        : `Body: the first ${bytesText(data.captured)} of ${bytesText(data.size)} (${type}) — the rest was never captured${coding}`;
       if (data.text !== undefined) {
         return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, ${lineCount(data.text)} line${lineCount(data.text) === 1 ? '' : 's'}${this.expandToggle(st)}</p>${textBlock(data.text, this.blockOptions(st))}</section>`;
       }
@@ -582,7 +598,7 @@ export class ApprovalsView extends LightElement {
       </div>
       <p class="small muted shortcuts" data-testid="shortcuts">Keyboard: <kbd>J</kbd> next card · <kbd>K</kbd> previous card · <kbd>A</kbd> approve once · <kbd>D</kbd> deny (with the card's message) · <kbd>Tab</kbd> through a card's fields.
         A click or key on a card that changed in the last ${GUARD_MS} ms is ignored.</p>
-      ${this.hint ? html`<p class="small warn-text" role="status">${this.hint}</p>` : nothing}
+      <p class="small warn-text hint-line" role="status">${this.hint}</p>
       ${this.unavailable ? html`<p class="empty">${this.unavailable}</p>` : nothing}
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${!this.unavailable && pending.length === 0 ? html`<p class="empty" data-testid="approvals-empty">Nothing waits for you. Held requests appear here the moment a policy asks for approval.</p>` : nothing}

@@ -7,6 +7,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { GUARD_MS, look as lookAt, openBrowser, startLiveAirlock } from './helpers.ts';
 import { TotpStore } from '../../engine/totp.ts';
@@ -278,6 +279,17 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.waitForSelector(`[data-approval="${bin.id}"] .hex`);
   t.match(await page.textContent(`[data-approval="${bin.id}"] .hex`), /00000000  00 01 02 ff 41 42 43 0a  80 +\|\.\.\.\.ABC\.\.\|/);
 
+  // Compressed: the card shows what the server will read (decoded), not compressed bytes.
+  const gzFile = path.join(tmp, 'body.gz');
+  fs.writeFileSync(gzFile, zlib.gzipSync('{"query": "DELETE FROM accounts"}'));
+  const gz = await held('/v1/gzipped', { file: gzFile, headers: ['Content-Encoding: gzip'] });
+  await page.waitForSelector(`[data-approval="${gz.id}"] >> text=DELETE FROM accounts`);
+  t.match(await page.textContent(`[data-approval="${gz.id}"] .body-box`), /decoded from gzip/);
+  // An encoding the studio cannot undo: said, and approving it is an explicit choice.
+  const odd = await held('/v1/odd-encoding', { body: 'not really zstd', headers: ['Content-Encoding: zstd'] });
+  await page.waitForSelector(`[data-approval="${odd.id}"] input[name=ack]`);
+  t.match(await page.textContent(`[data-approval="${odd.id}"] .approve-blocked`), /cannot decode content-encoding "zstd"/);
+
   // Past the capture cap nobody saw the rest: approving needs an explicit choice, here and in the API.
   const hugeFile = path.join(tmp, 'huge.txt');
   fs.writeFileSync(hugeFile, 'y'.repeat(BODY_CAP + 10_000));
@@ -314,7 +326,7 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.click(`${tcard} [data-action=approve]`);
   t.equal((await textReq.reply).status, 200);
   t.equal(received.find((r) => r.url === '/v1/long-text')?.body, long, 'what was shown is what left');
-  for (const r of [sneaky, bin]) await queue.deny(r.id, { by: 'test' });
-  await Promise.all([sneaky.reply, bin.reply]);
+  for (const r of [sneaky, bin, gz, odd]) await queue.deny(r.id, { by: 'test' });
+  await Promise.all([sneaky.reply, bin.reply, gz.reply, odd.reply]);
   t.same(consoleErrors, [], 'no script errors in the page');
 });
