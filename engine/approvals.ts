@@ -70,7 +70,8 @@ export interface GrantRecord extends Grant {
 }
 
 export type ApprovalEvent =
-  | { type: 'created' | 'resolved' | 'expired' | 'used'; approval: ApprovalRecord }
+  /** held: a request waits on it now (again); released: the last one stopped waiting (timeout, agent gone) while it is still pending. */
+  | { type: 'created' | 'resolved' | 'expired' | 'used' | 'held' | 'released'; approval: ApprovalRecord }
   | { type: 'grant-created' | 'grant-revoked'; grant: GrantRecord };
 
 export type WaitOutcome = 'approved' | 'denied' | 'timeout' | 'aborted' | 'used';
@@ -240,7 +241,7 @@ export class ApprovalQueue {
 
   // ─── subscription ────────────────────────────────────────────────────────────────────────────
 
-  /** Calls `fn` for every change (created, resolved, expired, used, grants); returns unsubscribe. */
+  /** Calls `fn` for every change (created, held, released, resolved, expired, used, grants); returns unsubscribe. */
   onChange(fn: (e: ApprovalEvent) => void): () => void {
     const safe = (e: ApprovalEvent): void => {
       try {
@@ -388,6 +389,8 @@ export class ApprovalQueue {
           if (i >= 0) list.splice(i, 1);
           if (!list.length) this.waiters.delete(id);
         }
+        // Nobody waits any more but it can still be approved for the agent's retry: say so.
+        if (!this.waiters.has(id) && a.status === 'pending') this.emit({ type: 'released', approval: a });
         resolve(o);
       };
       const onAbort = (): void => finish('aborted');
@@ -397,6 +400,7 @@ export class ApprovalQueue {
       const list = this.waiters.get(id) ?? [];
       list.push(finish);
       this.waiters.set(id, list);
+      if (list.length === 1) this.emit({ type: 'held', approval: a });
     });
   }
 

@@ -15,6 +15,7 @@
 // `approval-unavailable`: nobody would ever see the request.
 import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../engine/approvals.ts';
 import { TotpStore } from '../engine/totp.ts';
+import { HeldBodies } from './held-bodies.ts';
 import { WebhookNotifier } from '../engine/webhook.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
 import type { AirlockParts } from './runtime.ts';
@@ -34,6 +35,8 @@ export interface ApprovalChannel {
 export interface ApprovalEnforcerOptions {
   /** Asked per request (the studio starts after the enforcers). Default: always available, no hints. */
   channel?: () => ApprovalChannel | undefined;
+  /** Where held requests' bodies are registered while they wait, for the studio to show. */
+  bodies?: HeldBodies;
 }
 
 /** How a human approves `id`: the studio page and the CLI command. */
@@ -133,6 +136,7 @@ function refused(detail: string, approvalId?: string): Rejection {
 
 export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOptions = {}): Enforcer {
   const approvedIds = new WeakMap<RequestContext, string>();
+  const bodies = opts.bodies;
   return {
     name: 'approvals',
     handlesApproval: true,
@@ -190,7 +194,13 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
         timeoutMs = Math.min(timeoutMs, asks.waitMs);
       }
       const started = Date.now();
-      const outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+      const release = ctx.body && bodies?.hold(approval.id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type });
+      let outcome;
+      try {
+        outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+      } finally {
+        release?.();
+      }
       ctx.audit.approval = outcome;
       switch (outcome) {
         case 'approved':
@@ -225,8 +235,8 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
 /**
  * Builds the approvals part of a running Airlock (proxy/runtime.ts enforcer list): the queue in the
  * state folder, TOTP step-up, the webhook (config `approvalWebhook`, AIRLOCK_APPROVAL_WEBHOOK, or
- * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` for
- * the studio.
+ * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` and
+ * the bodies of held requests as `parts.heldBodies` for the studio.
  */
 export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
   const totp = new TotpStore(parts.home);
@@ -252,7 +262,9 @@ export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
     hook?.notify(event);
   };
   const queue: ApprovalQueue = await ApprovalQueue.open(parts.home, { totp, notify });
+  const bodies = new HeldBodies();
   (parts as AirlockParts & { approvals?: ApprovalQueue; totp?: TotpStore }).approvals = queue;
+  (parts as AirlockParts & { heldBodies?: HeldBodies }).heldBodies = bodies;
   (parts as AirlockParts & { totp?: TotpStore }).totp = totp;
   parts.onClose.push(async () => {
     hook?.close();
@@ -262,5 +274,6 @@ export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
     // The studio (its page, and the API `airlock approvals` uses while Airlock runs) is the way to
     // approve; the webhook only notifies. Without a studio nobody could ever resolve a hold.
     channel: () => (parts.studioUrl ? { studio: parts.studioUrl } : undefined),
+    bodies,
   });
 }

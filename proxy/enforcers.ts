@@ -49,6 +49,8 @@ export interface RequestContext {
   readonly audit: Record<string, unknown>;
   /** Aborted when the agent's connection goes away (e.g. while held for approval). */
   readonly signal: AbortSignal;
+  /** The body as the agent sent it, up to the capture cap (what a human approving it must be able to read). */
+  readonly body?: { readonly bytes: Buffer; readonly truncated: boolean };
 }
 
 export interface ResponseHead {

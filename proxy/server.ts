@@ -314,7 +314,7 @@ export class ProxyServer {
         headers: endToEnd(req.rawHeaders, dropToUpstream),
         bodyTransforms: [],
       };
-      const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
+      const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal, body: { bytes: body.captured, truncated: body.truncated } };
       const ready = await this.enforceAndResolve(ctx, record);
       if ('rejection' in ready) return reply(ready.rejection, decision.rule);
       await this.forward(req, res, body, ctx, ready, record, t0, reply);
