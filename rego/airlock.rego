@@ -306,9 +306,24 @@ verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", co
 # contradicts, conflicting charsets, SQL two grammars read differently): the description already
 # carries the worst reading, and the request is held at least at high risk, so a reading this
 # policy rates lower can never pass unseen. input.request.body.ambiguous_reasons says why.
-body_ambiguous if input.request.body.ambiguous == true
+body_ambiguous if {
+	input.request.body.ambiguous == true
+	not benign_ambiguity
+}
 
 ambiguity_codes := sort({r.code | some r in input.request.body.ambiguous_reasons})
+
+# One ambiguity is everyday and harmless: JSON typed as a form or text by a plain client
+# (`curl -d '{…}'`). When that is the only one and the worst reading is still a recognized read
+# (no SQL, no JSON-RPC), every server reads a read, so it is decided as one. Duplicate keys,
+# conflicting charsets or Content-Types and SQL dialect disagreements are always held.
+benign_ambiguity if {
+	ambiguity_codes == ["content_type_mismatch"]
+	input.service.effect == "read"
+	not input.sql
+	not input.mcp
+	not input.graphql
+}
 
 verdicts contains approve("body.ambiguous", concat("", ["the request body reads differently to different servers (", concat(", ", ambiguity_codes), "): a human must approve"]), "high") if {
 	host_allowed
