@@ -10,7 +10,8 @@ const MAX_DEPTH = 12;
  * lists and wide or deep objects are cut, with a marker saying so. The walk visits only what it
  * keeps, so its cost is bounded by the budget, not by the size of the value.
  */
-export function boundedCopy(value: unknown, budget: number): { value: unknown; cut: boolean } {
+export function boundedCopy(value: unknown, budget: number, opts: { maxString?: number } = {}): { value: unknown; cut: boolean } {
+  const maxString = opts.maxString ?? MAX_STRING;
   let left = budget;
   let cut = false;
   const walk = (v: unknown, depth: number): unknown => {
@@ -23,7 +24,7 @@ export function boundedCopy(value: unknown, budget: number): { value: unknown; c
       return v;
     }
     if (typeof v === 'string') {
-      const keep = Math.max(0, Math.min(v.length, MAX_STRING, left));
+      const keep = Math.max(0, Math.min(v.length, maxString, left));
       left -= keep + 2;
       if (keep === v.length) return v;
       cut = true;
