@@ -23,6 +23,7 @@ import { InjectedHosts } from './injected-hosts.ts';
 import { PlaceholderIndex } from './placeholders.ts';
 import { SecretValueIndex, asLatin1 } from './secret-values.ts';
 import { Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { precompile } from './scrubber.ts';
 import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -49,6 +50,22 @@ export class LiveSecrets {
     this.index = LiveSecrets.indexOf(store);
     this.valueIndex = LiveSecrets.valuesOf(store);
     this.stamp = fileStamp(this.store.file);
+    this.warmUp();
+  }
+
+  /**
+   * Compiles the spelling matchers of every value and placeholder in the background, one per turn
+   * of the event loop, so the first response or upload that needs one does not wait for it.
+   */
+  private warmUp(): void {
+    const todo = [...this.valueIndex.rules().map((r) => r.value), ...this.store.list().map((s) => s.placeholder)];
+    const step = (): void => {
+      const next = todo.shift();
+      if (next === undefined) return;
+      precompile(next);
+      setImmediate(step).unref();
+    };
+    setImmediate(step).unref();
   }
 
   static async open(home: string, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
@@ -92,6 +109,7 @@ export class LiveSecrets {
         this.valueIndex = LiveSecrets.valuesOf(this.store);
         this.broken = undefined;
         this.generation++;
+        this.warmUp();
       } catch (err) {
         this.broken = (err as Error).message;
       } finally {

@@ -12,7 +12,7 @@
 // soft breaks, JSON "\n"), looked at again with the line breaks removed.
 import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
-import { unescapeAll, unwrap } from './readings.ts';
+import { mayBeWrapped, unescapeAll, unwrap } from './readings.ts';
 
 export type { PlaceholderFinder } from './describe.ts';
 
@@ -65,8 +65,6 @@ function escapedPrefix(): string {
 /** The prefix with escaped characters; only tried on text that has a '%', '\\' or '&#' at all. */
 const ESCAPED_PREFIX_RE = new RegExp(escapedPrefix());
 
-/** Text that may hold a spelling wrapped over lines (line breaks, JSON "\n", quoted-printable soft breaks). */
-const mayBeWrapped = (text: string): boolean => text.includes('\n') || text.includes('\r') || text.includes('\\n') || text.includes('\\r');
 
 interface Entry {
   name: string;

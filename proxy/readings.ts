@@ -37,13 +37,42 @@ export function unwrap(text: string): string {
   return text.replace(/\s+|\\[rnt]|=\r?\n/g, '');
 }
 
-/** The readings of `text` a decoder could make, each to be searched for exact forms. */
-export function readings(text: string): string[] {
+const isBase64Char = (c: number): boolean => (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2b || c === 0x2f || c === 0x5f || c === 0x2d;
+
+/** Whether the 8 characters before `end` are base64/hex characters. */
+function runBefore(text: string, end: number): boolean {
+  if (end < 8) return false;
+  for (let k = end - 8; k < end; k++) if (!isBase64Char(text.charCodeAt(k))) return false;
+  return true;
+}
+
+/**
+ * The readings of `text` a decoder could make, each to be searched for exact forms. `spaces`: look
+ * for a form-encoded reading too ('+' as a space), only worth it when some value has a space.
+ */
+export function readings(text: string, spaces = true): string[] {
   const out = [text];
   if (/[%\\&]/.test(text)) out.push(unescapeAll(text));
-  if (text.includes('+')) out.push(unescapeAll(text.replace(/\+/g, ' ')));
+  if (spaces && text.includes('+')) out.push(unescapeAll(text.replace(/\+/g, ' ')));
   if (/=[0-9A-Fa-f\r\n]/.test(text)) out.push(unQuotedPrintable(text));
-  if (/\s|\\[rnt]/.test(text)) for (const r of [...out]) out.push(unwrap(r));
+  if (mayBeWrapped(text)) for (const r of [...out]) out.push(unwrap(r));
   return out;
+}
+
+/**
+ * Whether `text` may hold a spelling wrapped over lines (so unwrap(text) is worth a look): a line
+ * break (also quoted-printable's "=\r\n", JSON's "\n", a tab) right after 8 base64/hex characters.
+ */
+export function mayBeWrapped(text: string): boolean {
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) {
+    let end = i;
+    if (text.charCodeAt(end - 1) === 0x0d) end--;
+    if (text.charCodeAt(end - 1) === 0x3d) end--;
+    if (runBefore(text, end)) return true;
+  }
+  for (const brk of ['\\n', '\\r', '\t']) {
+    for (let i = text.indexOf(brk); i !== -1; i = text.indexOf(brk, i + 1)) if (runBefore(text, i)) return true;
+  }
+  return false;
 }
 

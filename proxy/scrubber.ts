@@ -2,10 +2,10 @@
 // replaces it (or refuses the content), in whole strings or chunk by chunk. Pure; one instance is
 // reused for every response that needs the same secrets.
 //
-// Text with NUL bytes (UTF-16, UTF-32, binary) is scanned as a view with runs of up to three NULs
-// removed, so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32 forms all read as "sk…"; a match
-// there is replaced by the replacement in the same encoding.
-import { FULL_SPELLING_MAX, firstChars, isPrefixAt, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
+// Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
+// and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
+// forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
+import { FULL_SPELLING_MAX, PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
 import { base64Cores } from './placeholders.ts';
 
 export interface ScrubSecret {
@@ -43,12 +43,6 @@ interface Rule {
   encoded: Map<Encoding, string>;
 }
 
-interface Compiled {
-  re: RegExp;
-  /** Capture group (1-based) → rule index. */
-  ruleOf: number[];
-}
-
 interface Span {
   start: number;
   end: number;
@@ -67,34 +61,39 @@ function encodeAs(text: string, enc: Encoding): string {
   return out.toString('latin1');
 }
 
-/** The text with runs of 1–3 NULs removed and longer runs kept as one NUL; map: view index → text index. */
-function compactNuls(text: string): { text: string; map: Int32Array } {
-  const n = text.length;
-  const codes = Buffer.allocUnsafe(n);
-  const map = new Int32Array(n + 1);
-  let k = 0;
-  for (let i = 0; i < n;) {
-    const c = text.charCodeAt(i);
-    if (c !== 0) {
-      codes[k] = c;
-      map[k++] = i++;
-      continue;
+/** Every `stride`-th byte of a text from `off`: UTF-16 (2) or UTF-32 (4) text read as 8-bit text. */
+interface View {
+  text: string;
+  stride: number;
+  off: number;
+}
+
+/**
+ * Three ASCII characters in a row as UTF-16 or UTF-32 writes them (a spelling there has many more).
+ * Starts with the printable character so the scan skips runs of NULs quickly.
+ */
+// eslint-disable-next-line no-control-regex
+const WIDE_TEXT = /[\t\n\r\x20-\x7e]\0{1,3}[\t\n\r\x20-\x7e]\0{1,3}[\t\n\r\x20-\x7e]/;
+
+/** The text itself, plus its strided views when `wide` (NULs that may be UTF-16/32 text). */
+function viewsOf(text: string, wide: boolean): View[] {
+  const views: View[] = [{ text, stride: 1, off: 0 }];
+  if (!wide) return views;
+  const bytes = Buffer.from(text, 'latin1');
+  for (const stride of [2, 4]) {
+    for (let off = 0; off < stride; off++) {
+      const n = Math.ceil((bytes.length - off) / stride);
+      const out = Buffer.allocUnsafe(Math.max(0, n));
+      for (let k = 0, i = off; k < n; k++, i += stride) out[k] = bytes[i]!;
+      views.push({ text: out.toString('latin1'), stride, off });
     }
-    let j = i;
-    while (j < n && text.charCodeAt(j) === 0) j++;
-    if (j - i >= 4) {
-      codes[k] = 0;
-      map[k++] = i;
-    }
-    i = j;
   }
-  map[k] = n;
-  return { text: codes.toString('latin1', 0, k), map };
+  return views;
 }
 
 const isNul = (text: string, i: number): boolean => i >= 0 && i < text.length && text.charCodeAt(i) === 0;
 
-/** A match found in the NUL-compacted view, stretched over the NULs of its UTF-16/32 encoding. */
+/** A match found in a strided view, stretched over the NULs of its UTF-16/32 encoding. */
 function widen(text: string, start: number, end: number): { start: number; end: number; enc: Encoding } {
   if (!text.slice(start, end).includes('\0') && !isNul(text, start + 1) && !isNul(text, start - 1)) return { start, end, enc: 'utf8' };
   if (isNul(text, start + 1) && isNul(text, start + 2) && isNul(text, start + 3)) return { start, end: end + 3, enc: 'utf32le' };
@@ -104,12 +103,73 @@ function widen(text: string, start: number, end: number): { start: number; end: 
   return { start, end, enc: 'utf8' };
 }
 
-/** A compiled matcher for a set of secrets and rules. */
+/**
+ * Everything compiled for one value's spellings (or one set of exact strings): the regexes that
+ * find them and the automaton that tells where one may be under way at the end of a chunk.
+ * Compiling costs tens of milliseconds (V8 compiles a large regex twice: bytecode, then native),
+ * so each is compiled once per process and shared by every scrubber that looks for that value.
+ */
+class Matcher {
+  readonly regexes: RegExp[] = [];
+  readonly prefixes: PrefixAutomaton;
+  readonly maxLength: number;
+
+  constructor(patterns: Node[]) {
+    this.maxLength = Math.max(...patterns.map(maxLength));
+    this.prefixes = new PrefixAutomaton(patterns);
+    // As few regexes as stay under V8's size limit for optimized matching.
+    let batch: string[] = [];
+    let size = 0;
+    const flush = (): void => {
+      if (!batch.length) return;
+      const re = new RegExp(batch.join('|'), 'g');
+      // Two runs on a short string: V8 then compiles the regex to native code before the first real scan.
+      re.exec('warm up');
+      re.lastIndex = 0;
+      re.exec('warm up');
+      re.lastIndex = 0;
+      this.regexes.push(re);
+      batch = [];
+      size = 0;
+    };
+    for (const src of new Set(patterns.map(regexSource))) {
+      if (size && size + src.length > REGEX_SOURCE_BUDGET) flush();
+      batch.push(`(?:${src})`);
+      size += src.length + 5;
+    }
+    flush();
+  }
+}
+
+const MAX_MATCHERS = 512;
+const matchers = new Map<string, Matcher>();
+
+/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`). */
+function matcherFor(value: string | undefined, forms: string[] | undefined): Matcher | undefined {
+  const exact = (forms ?? []).filter(Boolean);
+  if (!value && !exact.length) return undefined;
+  const key = JSON.stringify([value ?? null, exact]);
+  let m = matchers.get(key);
+  if (m) {
+    // Most recently used last: the first entry is the one to evict.
+    matchers.delete(key);
+  } else {
+    m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
+    if (matchers.size >= MAX_MATCHERS) matchers.delete(matchers.keys().next().value!);
+  }
+  matchers.set(key, m);
+  return m;
+}
+
+/** Compiles a value's matcher ahead of use (so the first response that needs it does not wait). */
+export function precompile(value: string): void {
+  if (value) matcherFor(value, undefined);
+}
+
+/** A set of rules over shared matchers: scrubs (or refuses) every spelling of each. */
 export class Scrubber {
   private readonly rules: Rule[] = [];
-  private readonly compiled: Compiled[] = [];
-  /** Patterns by the character code they can start with: to find a chunk tail that may start one. */
-  private readonly byFirst: Array<Node[] | undefined> = new Array(256);
+  private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
   readonly maxLength: number;
   /** Whether every value looked for is ASCII (then ASCII-compatible charsets spell it the same). */
   readonly asciiOnly: boolean;
@@ -125,49 +185,17 @@ export class Scrubber {
     all.sort((a, b) => size(b) - size(a));
     // eslint-disable-next-line no-control-regex
     this.asciiOnly = all.every((r) => !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
-    const sources: Array<{ src: string; rule: number }> = [];
-    let longest = 0;
-    const seen = new Set<string>();
     for (const r of all) {
-      const patterns = [...(r.value ? spellingsOf(r.value) : []), ...(r.forms ?? []).filter(Boolean).map(literalPattern)];
-      if (!patterns.length) continue;
-      const index = this.rules.length;
+      const matcher = matcherFor(r.value, r.forms);
+      if (!matcher) continue;
+      this.parts.push({ matcher, rule: this.rules.length });
       this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map() });
-      for (const p of patterns) {
-        const src = regexSource(p);
-        if (seen.has(src)) continue;
-        seen.add(src);
-        sources.push({ src, rule: index });
-        longest = Math.max(longest, maxLength(p));
-        for (const ch of firstChars(p)) (this.byFirst[ch.charCodeAt(0) & 0xff] ??= []).push(p);
-      }
     }
-    this.maxLength = longest;
-    // Pack patterns into as few regexes as stay under the size budget.
-    let batch: typeof sources = [];
-    let batchSize = 0;
-    const flush = (): void => {
-      if (!batch.length) return;
-      const re = new RegExp(batch.map((b) => `(${b.src})`).join('|'), 'g');
-      // Two runs on a short string: V8 then compiles the regex to native code before the first real scan.
-      re.exec('warm up');
-      re.lastIndex = 0;
-      re.exec('warm up');
-      re.lastIndex = 0;
-      this.compiled.push({ re, ruleOf: [0, ...batch.map((b) => b.rule)] });
-      batch = [];
-      batchSize = 0;
-    };
-    for (const s of sources) {
-      if (batchSize && batchSize + s.src.length > REGEX_SOURCE_BUDGET) flush();
-      batch.push(s);
-      batchSize += s.src.length + 3;
-    }
-    flush();
+    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength));
   }
 
   get empty(): boolean {
-    return this.compiled.length === 0;
+    return this.parts.length === 0;
   }
 
   private replacement(rule: number, enc: Encoding): string {
@@ -221,21 +249,23 @@ export class Scrubber {
 
   /** Every match starting before `hold`, in text coordinates, sorted, overlaps merged into the first. */
   private spans(text: string, hold: number, final: boolean): Span[] {
-    const view = text.includes('\0') ? compactNuls(text) : undefined;
-    const s = view ? view.text : text;
     const found: Span[] = [];
-    for (const { re, ruleOf } of this.compiled) {
-      re.lastIndex = 0;
-      for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-        let start = view ? view.map[m.index]! : m.index;
-        if (start >= hold) break;
-        let end = view ? view.map[m.index + m[0].length - 1]! + 1 : m.index + m[0].length;
-        let enc: Encoding = 'utf8';
-        if (view) ({ start, end, enc } = widen(text, start, end));
-        if (final) end = Math.min(end, text.length);
-        let g = 1;
-        while (m[g] === undefined) g++;
-        found.push({ start, end, rule: ruleOf[g]!, enc });
+    const wide = text.includes('\0') && WIDE_TEXT.test(text);
+    for (const view of viewsOf(text, wide)) {
+      const { stride, off } = view;
+      for (const { matcher, rule } of this.parts) {
+        for (const re of matcher.regexes) {
+          re.lastIndex = 0;
+          for (let m = re.exec(view.text); m !== null; m = re.exec(view.text)) {
+            let start = stride * m.index + off;
+            if (start >= hold) break;
+            let end = stride * (m.index + m[0].length - 1) + off + 1;
+            let enc: Encoding = 'utf8';
+            if (stride > 1) ({ start, end, enc } = widen(text, start, end));
+            if (final) end = Math.min(end, text.length);
+            found.push({ start, end, rule, enc });
+          }
+        }
       }
     }
     found.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -255,19 +285,28 @@ export class Scrubber {
 
   /** Start of the earliest suffix of `text` that could still become a match (text.length if none). */
   private heldFrom(text: string): number {
-    const view = text.includes('\0') ? compactNuls(text) : undefined;
-    const s = view ? view.text : text;
-    for (let p = Math.max(0, s.length - this.maxLength + 1); p < s.length; p++) {
-      const candidates = this.byFirst[s.charCodeAt(p) & 0xff];
-      if (!candidates || !candidates.some((n) => isPrefixAt(n, s, p))) continue;
-      if (!view) return p;
-      // Back over NULs that may belong to the first character (UTF-16/32 big-endian).
-      let q = view.map[p]!;
-      for (let i = 0; i < 3 && isNul(text, q - 1); i++) q--;
-      return q;
+    let held = text.length;
+    for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
+    // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
+    // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
+    const tailStart = Math.max(0, text.length - 4 * this.maxLength);
+    if (text.indexOf('\0', Math.max(0, text.length - 8)) >= 0) {
+      const tail = text.slice(tailStart);
+      for (const { text: v, stride, off } of viewsOf(tail, true).slice(1)) {
+        let p = v.length;
+        for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+        if (p === v.length) continue;
+        let q = tailStart + stride * p + off;
+        // Back over NULs that may belong to the first character (UTF-16/32 big-endian).
+        for (let i = 0; i < 3 && isNul(text, q - 1); i++) q--;
+        held = Math.min(held, q);
+      }
     }
-    return text.length;
+    return held;
   }
+
+
+
 }
 
 /**

@@ -32,6 +32,8 @@ export function asLatin1(text: string): string {
 export class SecretValueIndex {
   private readonly entries: Entry[] = [];
   private redactor: Scrubber | undefined;
+  /** Whether some value has a space (only then is a form-encoded '+' reading worth making). */
+  private readonly spaces: boolean;
 
   /** `secrets`: name → real value. */
   constructor(secrets: Iterable<[string, string]>) {
@@ -42,6 +44,7 @@ export class SecretValueIndex {
       const forms = [...new Set([bytes.toString('latin1'), ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase()])];
       this.entries.push({ name, value, forms: forms.sort((a, b) => b.length - a.length) });
     }
+    this.spaces = this.entries.some((e) => e.value.includes(' '));
   }
 
   get size(): number {
@@ -56,7 +59,7 @@ export class SecretValueIndex {
   /** Names of the secrets whose real value occurs in `text` (latin1), raw or in any decoded reading. */
   find(text: string): string[] {
     if (this.entries.length === 0 || text.length < MIN_DETECTABLE_LENGTH) return [];
-    const views = readings(text);
+    const views = readings(text, this.spaces);
     return this.entries.filter((e) => views.some((v) => e.forms.some((f) => v.includes(f)))).map((e) => e.name);
   }
 

@@ -175,7 +175,8 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
 
 /** The value as text: each character in any text spelling, soft line breaks allowed between them. */
 function textForm(value: string): Node {
-  const gap = opt(softBreak());
+  // At most 4 (not 1): V8 unrolls quantifiers up to {0,3}, which makes the regex far costlier to compile.
+  const gap = rep(softBreak(), 4);
   const out: Node[] = [];
   [...value].forEach((c, i) => {
     if (i > 0) out.push(gap);
@@ -203,7 +204,7 @@ function base64Form(std: string, url: string): Node {
 
 /** Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad). */
 function hexForm(bytes: Buffer): Node {
-  const gap = rep(alt(set(' \t\r\n:,-'), seq(set('0'), set('xX'))), 3);
+  const gap = rep(alt(set(' \t\r\n:,-'), seq(set('0'), set('xX'))), 4);
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -301,47 +302,164 @@ export function maxLength(n: Node): number {
   }
 }
 
-/** The characters a match can start with. */
-export function firstChars(n: Node): string {
-  const out = new Set<string>();
-  // Returns whether x can match the empty string (then what follows it counts too).
-  const visit = (x: Node): boolean => {
-    switch (x.k) {
-      case 'set':
-        for (const c of x.c) out.add(c);
-        return false;
-      case 'seq':
-        for (const i of x.n) if (!visit(i)) return false;
-        return true;
-      case 'alt': return x.n.map(visit).some(Boolean);
-      case 'rep':
-        visit(x.n);
-        return true;
-    }
-  };
-  visit(n);
-  return [...out].join('');
-}
+const ACCEPT = -1;
 
 /**
- * Whether text[from..] (to its end) is a proper prefix of some match of the pattern: the text ran
- * out inside a possible spelling. A complete match is not a prefix (the scan finds it).
+ * Patterns compiled to one Thompson NFA, simulated over a chunk's tail in a single pass (no
+ * recursion, no closures): where could a match still be under way when the text ends? That is the
+ * tail a streaming scrubber must hold back until the next chunk.
  */
-export function isPrefixAt(n: Node, text: string, from: number): boolean {
-  const walk = (x: Node, i: number, k: (j: number) => boolean): boolean => {
-    if (i >= text.length) return true;
-    switch (x.k) {
-      case 'set': return x.c.includes(text[i]!) && k(i + 1);
-      case 'seq': {
-        const step = (idx: number, j: number): boolean => (idx === x.n.length ? k(j) : walk(x.n[idx]!, j, (j2) => step(idx + 1, j2)));
-        return step(0, i);
+export class PrefixAutomaton {
+  /** Per character state: which bytes it accepts (bitmaps shared between equal sets). */
+  private readonly bits: Uint8Array[] = [];
+  /** Per character state: the character states reachable after it (ACCEPT when a match completes). */
+  private readonly follow: Int32Array[] = [];
+  /** Character states a match can start in. */
+  private readonly starts: Int32Array;
+  /** Bytes a match can start with. */
+  readonly first = new Uint8Array(256);
+  /** Scratch for the simulation: per state, the step it was last added in and where. */
+  private readonly stamp: Int32Array;
+  private readonly slot: Int32Array;
+  private readonly threadsA: Int32Array;
+  private readonly threadsB: Int32Array;
+  private readonly startsA: Int32Array;
+  private readonly startsB: Int32Array;
+  private epoch = 0;
+
+  constructor(patterns: Node[]) {
+    // Thompson construction: character states and split (epsilon) states. A bounded repetition
+    // becomes a loop: the automaton then accepts a few more prefixes than the regex (it may hold
+    // back a little more), never fewer, and stays small. Holding is bounded by the scan window.
+    const out: number[] = []; // char state → successor
+    const splitOut: number[][] = []; // split state → successors
+    const isChar: boolean[] = [];
+    const bitmaps = new Map<string, Uint8Array>();
+    const charState = (chars: string, successor: number): number => {
+      let b = bitmaps.get(chars);
+      if (!b) {
+        b = new Uint8Array(256);
+        for (const c of chars) b[c.charCodeAt(0) & 0xff] = 1;
+        bitmaps.set(chars, b);
       }
-      case 'alt': return x.n.some((o) => walk(o, i, k));
-      case 'rep': {
-        const go = (j: number, count: number): boolean => k(j) || (count < x.max && walk(x.n, j, (j2) => j2 > j && go(j2, count + 1)));
-        return go(i, 0);
+      const id = isChar.length;
+      isChar.push(true);
+      this.bits[id] = b;
+      out[id] = successor;
+      return id;
+    };
+    const split = (successors: number[]): number => {
+      const id = isChar.length;
+      isChar.push(false);
+      splitOut[id] = successors;
+      return id;
+    };
+    const build = (n: Node, successor: number): number => {
+      switch (n.k) {
+        case 'set': return charState(n.c, successor);
+        case 'seq': {
+          let e = successor;
+          for (let i = n.n.length - 1; i >= 0; i--) e = build(n.n[i]!, e);
+          return e;
+        }
+        case 'alt': return split(n.n.map((o) => build(o, successor)));
+        case 'rep': {
+          const loop = split([]);
+          splitOut[loop] = [build(n.n, loop), successor];
+          return loop;
+        }
       }
+    };
+    const entries = patterns.map((p) => build(p, ACCEPT));
+    const count = isChar.length;
+    // Epsilon closures: the character states (and ACCEPT) a state leads to without consuming.
+    const visited = new Int32Array(count);
+    let pass = 0;
+    const closure = (id: number): Int32Array => {
+      pass++;
+      const found: number[] = [];
+      const stack = [id];
+      while (stack.length) {
+        const st = stack.pop()!;
+        if (st === ACCEPT) {
+          if (!found.includes(ACCEPT)) found.push(ACCEPT);
+          continue;
+        }
+        if (visited[st] === pass) continue;
+        visited[st] = pass;
+        if (isChar[st]) found.push(st);
+        else for (const x of splitOut[st]!) stack.push(x);
+      }
+      return Int32Array.from(found);
+    };
+    const memo = new Map<number, Int32Array>();
+    for (let id = 0; id < count; id++) {
+      if (!isChar[id]) continue;
+      const o = out[id]!;
+      let f = memo.get(o);
+      if (!f) memo.set(o, (f = closure(o)));
+      this.follow[id] = f;
     }
-  };
-  return walk(n, from, () => false);
+    const starts = new Set<number>();
+    for (const e of entries) for (const st of closure(e)) if (st !== ACCEPT) starts.add(st);
+    this.starts = Int32Array.from(starts);
+    for (const st of this.starts) for (let c = 0; c < 256; c++) if (this.bits[st]![c]) this.first[c] = 1;
+    this.stamp = new Int32Array(count);
+    this.slot = new Int32Array(count);
+    this.threadsA = new Int32Array(count);
+    this.threadsB = new Int32Array(count);
+    this.startsA = new Int32Array(count);
+    this.startsB = new Int32Array(count);
+  }
+
+  /**
+   * The earliest position p >= from where text[p..] is a proper prefix of a match (the text ran out
+   * inside a possible spelling), or text.length when there is none. Complete matches do not count.
+   */
+  earliestPrefix(text: string, from: number): number {
+    // Threads: (state, start) pairs in two typed-array buffers swapped each step; no allocation per byte.
+    let cur = this.threadsA;
+    let curStart = this.startsA;
+    let nxt = this.threadsB;
+    let nxtStart = this.startsB;
+    let curLen = 0;
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i) & 0xff;
+      const fresh = this.first[c] === 1;
+      if (curLen === 0 && !fresh) continue;
+      if (++this.epoch === 0x7fffffff) {
+        this.epoch = 1;
+        this.stamp.fill(0);
+      }
+      const epoch = this.epoch;
+      let nxtLen = 0;
+      // Threads under way, then (if this byte can start a match) new threads starting here.
+      const total = curLen + (fresh ? this.starts.length : 0);
+      for (let k = 0; k < total; k++) {
+        const s = k < curLen ? cur[k]! : this.starts[k - curLen]!;
+        if (this.bits[s]![c] !== 1) continue;
+        const start = k < curLen ? curStart[k]! : i;
+        const f = this.follow[s]!;
+        for (let j = 0; j < f.length; j++) {
+          const t = f[j]!;
+          if (t === ACCEPT) continue; // a complete match: the scan finds it, nothing to hold
+          if (this.stamp[t] !== epoch) {
+            this.stamp[t] = epoch;
+            this.slot[t] = nxtLen;
+            nxt[nxtLen] = t;
+            nxtStart[nxtLen++] = start;
+          } else if (nxtStart[this.slot[t]!]! > start) {
+            nxtStart[this.slot[t]!] = start;
+          }
+        }
+      }
+      [cur, nxt] = [nxt, cur];
+      [curStart, nxtStart] = [nxtStart, curStart];
+      curLen = nxtLen;
+    }
+    let earliest = text.length;
+    for (let k = 0; k < curLen; k++) earliest = Math.min(earliest, curStart[k]!);
+    return earliest;
+  }
+
 }
