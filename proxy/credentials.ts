@@ -391,6 +391,8 @@ export class CredentialEnforcer implements Enforcer {
 
     // Each directive writes its slot whole; whatever the agent put there (its placeholder) is gone.
     const bodyNames = new Set<string>();
+    /** The forms the value leaves in besides itself (scrubbed in every spelling too). */
+    const wire: Array<[string, string]> = [];
     for (const d of directives) {
       const value = values.get(d.secret)!;
       if (d.in === 'header' || d.in === 'basic') {
@@ -399,9 +401,11 @@ export class CredentialEnforcer implements Enforcer {
         if (!TOKEN.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) return reject(500, 'credential-invalid', 'Invalid credential directive', `header name ${JSON.stringify(name)} for secret "${d.secret}" is not a header a credential can go in`);
         if (UNSAFE_HEADER_VALUE.test(text)) return reject(500, 'credential-invalid', 'Invalid credential directive', `secret "${d.secret}" contains characters that cannot go in a header`);
         setHeader(outgoing.headers, name, text);
+        if (d.in === 'basic') wire.push([d.secret, text.slice('Basic '.length)]);
       } else if (d.in === 'query') {
         if (!d.name) return reject(500, 'credential-invalid', 'Invalid credential directive', `query credential for secret "${d.secret}" has no parameter name`);
         setQueryParam(outgoing.url, d.name, format(d.format, value));
+        wire.push([d.secret, encodeURIComponent(format(d.format, value))]);
       } else if (d.in === 'body') {
         bodyNames.add(d.secret);
       } else {
@@ -410,7 +414,8 @@ export class CredentialEnforcer implements Enforcer {
     }
 
     this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
-    this.injectedHosts.remember(host, [...values].map(([name, value]) => ({ name, value, placeholder: index.placeholderOf(name) ?? `airlock-ph-${name}` })));
+    const placeholderOf = (name: string): string => index.placeholderOf(name) ?? `airlock-ph-${name}`;
+    this.injectedHosts.remember(host, [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) })));
     this.neutralize(ctx);
     ctx.audit.credentials = {
       injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),

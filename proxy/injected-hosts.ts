@@ -2,7 +2,9 @@
 // comes back from such a host afterwards is scrubbed for those values — every response and every
 // WebSocket message, not only the answer to the request that carried the injection — because a
 // service may record a request's headers and show them on another request (a request log, a
-// debug page, a webhook history) that injects nothing.
+// debug page, a webhook history) that injects nothing. The forms a directive sent the value in
+// (the base64 of a Basic pair, a percent-encoded query value) are scrubbed in every spelling too:
+// a service records those, and may show them back hex- or base64-encoded.
 //
 // Memory is bounded: past MAX_HOSTS hosts, every value injected anywhere is scrubbed from every
 // host (more scrubbing, never less). Values stay in memory only, like the store's.
@@ -10,6 +12,7 @@ import { Scrubber } from './scrubber.ts';
 
 export interface InjectedSecret {
   name: string;
+  /** The value, or a form it was sent in (the base64 of a Basic pair, a percent-encoded query value). */
   value: string;
   placeholder: string;
 }

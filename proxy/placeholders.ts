@@ -95,9 +95,11 @@ export class PlaceholderIndex implements Finder {
   /** Names of the secrets whose placeholder occurs in `text`, raw or encoded, also wrapped over lines. */
   find(text: string): string[] {
     if (this.entries.length === 0) return [];
-    const found = this.findIn(text);
-    if (found.length === this.entries.length || !mayBeWrapped(text)) return found;
-    return [...new Set([...found, ...this.findIn(unwrap(text))])];
+    const found = new Set(this.findIn(text));
+    // Doubly percent-encoded (%2561…): look again once decoded.
+    if (found.size < this.entries.length && text.includes('%25')) for (const n of this.findIn(unescapeAll(text))) found.add(n);
+    if (found.size < this.entries.length && mayBeWrapped(text)) for (const n of this.findIn(unwrap(text))) found.add(n);
+    return [...found];
   }
 
   private findIn(text: string): string[] {

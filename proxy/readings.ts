@@ -15,7 +15,18 @@ const utf8Latin1 = (cp: number): string => Buffer.from(String.fromCodePoint(cp),
 const ESCAPES = /%([0-9A-Fa-f]{2})|\\x([0-9A-Fa-f]{2})|\\u([dD][89aAbB][0-9A-Fa-f]{2})\\u([dD][c-fC-F][0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\u\{([0-9A-Fa-f]{1,6})\}|&#[xX]([0-9A-Fa-f]{1,6});?|&#([0-9]{1,7});?|&([A-Za-z]{2,8});|\\([^A-Za-z0-9])|\\([nrtbfv])/g;
 const shortEscapes: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v' };
 
+/** Every escape family decoded, left to right, and again (up to three times) for doubly encoded text (%2561). */
 export function unescapeAll(text: string): string {
+  let out = unescapeOnce(text);
+  for (let i = 0; i < 2 && /[%\\&]/.test(out); i++) {
+    const again = unescapeOnce(out);
+    if (again === out) break;
+    out = again;
+  }
+  return out;
+}
+
+function unescapeOnce(text: string): string {
   return text.replace(ESCAPES, (m, pct?: string, x?: string, hi?: string, lo?: string, u?: string, ub?: string, hx?: string, dec?: string, name?: string, ident?: string, short?: string) => {
     if (pct ?? x) return String.fromCharCode(parseInt((pct ?? x)!, 16));
     if (hi && lo) return utf8Latin1(0x10000 + ((parseInt(hi, 16) - 0xd800) << 10) + (parseInt(lo, 16) - 0xdc00));
