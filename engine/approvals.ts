@@ -12,13 +12,16 @@
 // (`used_at`): by the held request if one is waiting, otherwise by the first matching retry.
 //
 // Grants ("allow similar for N minutes") are stored here and offered to the policy as
-// input.grants by the approval enforcer's describe hook; the policy stays the authority.
+// input.grants by the approval enforcer's describe hook. A grant records the approval's risk and
+// semantic scope (engine/grant-scope.ts); the engine lets it stand in only for an approve of the
+// same operation at that risk or lower (engine/grants.ts), and the policy stays the authority.
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { openDocument, type Document } from './state/document.ts';
 import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 import { durationMs } from './decision-contract.ts';
+import { operationScope } from './grant-scope.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -116,6 +119,8 @@ export interface ApproveOptions {
   grantMinutes?: number;
   /** Path pattern for the grant when the request has no recognized operation (default: its path). */
   pathPattern?: string;
+  /** A grant for a high-risk approval needs this explicit choice. */
+  grantHigh?: boolean;
 }
 
 export const DEFAULT_HOLD_MS = 2 * 60_000;
@@ -289,6 +294,8 @@ export class ApprovalQueue {
         id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
         ...(g.operation !== undefined ? { operation: g.operation } : {}),
         ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
+        ...(g.risk !== undefined ? { risk: g.risk } : {}),
+        ...(g.scope !== undefined ? { scope: g.scope } : {}),
       });
     }
     return out;
@@ -438,13 +445,22 @@ export class ApprovalQueue {
         throw new ApprovalError('bad-request', `grant minutes must be a whole number from 1 to ${MAX_GRANT_MINUTES}`);
       }
       if (a.risk === 'critical') throw new ApprovalError('bad-request', 'critical requests are approved one at a time: no grant for similar requests');
+      if (a.step_up) throw new ApprovalError('bad-request', 'step-up requests are approved one at a time: no grant for similar requests');
+      if (a.risk === 'high' && opts.grantHigh !== true) {
+        throw new ApprovalError('bad-request', 'this request is high risk: allowing similar requests without asking needs an explicit choice (grant_high: true, or --grant-high)');
+      }
+      // An unrecognized route is no operation to grant: such grants are bound to the path.
       const op = a.description.service?.operation;
+      const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
       if (opts.pathPattern !== undefined) checkPathPattern(opts.pathPattern);
+      const scope = operationScope(a.description);
       grantSpec = {
         agent: a.agent,
         method: a.summary.method,
         host: a.summary.host,
-        ...(op !== undefined && opts.pathPattern === undefined ? { operation: op } : { path_pattern: opts.pathPattern ?? a.summary.path }),
+        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? a.summary.path }),
+        risk: a.risk,
+        ...(scope.length ? { scope } : {}),
       };
       grantMs = opts.grantMinutes * 60_000;
     }

@@ -8,9 +8,10 @@ import { performance } from 'node:perf_hooks';
 import { compilePolicy, type CompiledPolicy } from './compile.ts';
 import { parseRfc3339Ns } from './builtins.ts';
 import { Evaluator, defaultLimits, errorText, type EvaluatorLimits } from './evaluator.ts';
+import { grantRefusal } from './grants.ts';
 import { interpret, type RawOutcome } from './interpret.ts';
 import { WorkerPool } from './worker-pool.ts';
-import type { EngineDecision, RequestDescription } from './types.ts';
+import type { EngineDecision, Grant, GrantNotes, RequestDescription } from './types.ts';
 
 export interface EngineOptions {
   mode?: 'isolated' | 'inline';
@@ -123,8 +124,45 @@ export class PolicyEngine {
     return () => this.listeners.delete(fn);
   }
 
-  /** Decides one request. Never throws: every failure is a deny that says why. */
+  /**
+   * Decides one request. Never throws: every failure is a deny that says why.
+   *
+   * A request that comes with grants (input.grants) is decided first without them; only when that
+   * own decision is an approve a grant may stand in for (engine/grants.ts) is it decided again, with
+   * just those grants. So no policy can let a grant widen what a human approved.
+   */
   async decide(input: RequestDescription, opts: DecideOptions = {}): Promise<EngineDecision> {
+    const grants = input?.grants;
+    if (!Array.isArray(grants) || grants.length === 0) return this.decideOnce(input, opts);
+    const t0 = performance.now();
+    const own = await this.decideOnce({ ...input, grants: [] }, { ...opts, inputJson: undefined });
+    let nowMs = Date.now();
+    if (opts.replay) {
+      const t = Date.parse(input.request?.time);
+      if (Number.isFinite(t)) nowMs = t;
+    }
+    const offered: Grant[] = [];
+    const withheld: GrantNotes['withheld'] = [];
+    for (const g of grants as Grant[]) {
+      let reason: string | undefined;
+      try {
+        reason = grantRefusal(g, input, own, nowMs);
+      } catch (err) {
+        reason = `the grant could not be checked: ${errorText(err)}`;
+      }
+      if (reason === undefined) offered.push(g);
+      else withheld.push({ id: typeof g?.id === 'string' ? g.id : '(no id)', reason });
+    }
+    const notes: GrantNotes = {
+      offered: offered.map((g) => g.id),
+      withheld,
+      own: { action: own.action, ...(own.rule ? { rule: own.rule } : {}), ...(own.approval ? { risk: own.approval.risk } : {}) },
+    };
+    const decided = offered.length === 0 ? own : await this.decideOnce({ ...input, grants: offered }, { ...opts, inputJson: undefined });
+    return { ...decided, grants: notes, decision_us: Math.round((performance.now() - t0) * 1000) };
+  }
+
+  private async decideOnce(input: RequestDescription, opts: DecideOptions): Promise<EngineDecision> {
     const t0 = performance.now();
     const loaded = this.current;
     let outcome: RawOutcome;

@@ -3,6 +3,8 @@
 // bucket). A bucket holds at most `limit` tokens and refills continuously at limit/window, so "10
 // per minute" allows a burst of 10 and then one every 6 s. `unit: "egress_bytes"` makes the bucket
 // count the request's egress bytes instead of requests: a byte budget that caps a slow drip.
+// The decision charges what the description counted; bytes that leave later (a streamed body past
+// the captured prefix, WebSocket frames) are charged as they leave with chargeEgress.
 //
 // Charging is all-or-nothing across every entry of one decision: when any bucket is short, none is
 // charged and the caller gets the longest wait. The core (BucketTable) is pure, with an injected
@@ -12,6 +14,9 @@
 import { durationMs } from './decision-contract.ts';
 import { openDocument, type Document } from './state/document.ts';
 import type { RateLimitDirective, RequestDescription } from './types.ts';
+
+/** What charging reads from a description: its egress bytes. */
+export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'> };
 
 export type LimitUnit = 'requests' | 'egress_bytes';
 
@@ -78,7 +83,7 @@ interface Planned {
 }
 
 /** Turns a decision's directives into costs, summing entries that name the same bucket. */
-export function planCharges(directives: RateLimitDirective[] | undefined, description?: Pick<RequestDescription, 'request'>): Planned[] {
+export function planCharges(directives: RateLimitDirective[] | undefined, description?: Chargeable): Planned[] {
   const byId = new Map<string, Planned>();
   for (const d of directives ?? []) {
     const unit: LimitUnit = d.unit ?? 'requests';
@@ -116,7 +121,7 @@ export class BucketTable {
   }
 
   /** Charges every directive of one decision, or none of them. */
-  charge(directives: RateLimitDirective[] | undefined, description?: Pick<RequestDescription, 'request'>): ChargeResult {
+  charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): ChargeResult {
     const plan = planCharges(directives, description);
     if (plan.length === 0) return { ok: true, charged: [] };
     const t = this.now();
@@ -146,6 +151,14 @@ export class BucketTable {
     });
     this.dirty = true;
     return { ok: true, charged };
+  }
+
+  /**
+   * Charges `bytes` that are leaving now to every egress_bytes bucket of a decision (all or none;
+   * request-count buckets were charged once with the decision).
+   */
+  chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult {
+    return this.charge(egressDirectives(directives), { request: { egress_bytes: bytes } });
   }
 
   /** Current buckets, refilled to now, sorted by key. */
@@ -204,6 +217,12 @@ export class BucketTable {
   }
 }
 
+/** The directives of a decision that count bytes (undefined when there are none). */
+export function egressDirectives(directives: RateLimitDirective[] | undefined): RateLimitDirective[] | undefined {
+  const out = directives?.filter((d) => d.unit === 'egress_bytes');
+  return out?.length ? out : undefined;
+}
+
 function floor3(n: number): number {
   return Math.floor(n * 1000 + EPSILON) / 1000;
 }
@@ -243,8 +262,12 @@ export class RateLimiter {
     return limiter;
   }
 
-  charge(directives: RateLimitDirective[] | undefined, description?: Pick<RequestDescription, 'request'>): ChargeResult {
+  charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): ChargeResult {
     return this.table.charge(directives, description);
+  }
+
+  chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult {
+    return this.table.chargeEgress(directives, bytes);
   }
 
   /** The buckets as they stand now (for `airlock limits` and the studio). */

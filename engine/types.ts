@@ -37,6 +37,24 @@ export interface RequestInfo {
   egress_bytes: number;
   /** Set when the request asks for a protocol upgrade (e.g. "websocket"). */
   upgrade?: string;
+  /**
+   * The method a server that honours method overrides runs: the override when exactly one clear
+   * one is present, else `method` (see `method_override`).
+   */
+  effective_method?: string;
+  /** Present when the request carries a method override in any of its spellings. */
+  method_override?: MethodOverride;
+}
+
+export interface MethodOverride {
+  /** Every override value, normalized (trimmed, upper-case), in order of appearance. */
+  values: string[];
+  /** Where each spelling was found: `header:x-http-method-override`, `query:_method`, `form:_method`, `json:_method`, `multipart:_method`. */
+  sources: string[];
+  /** True when the override cannot be read one way: unknown verb, conflicting values, several places, or a body not seen whole. */
+  ambiguous: boolean;
+  /** Why it is ambiguous. */
+  reason?: string;
 }
 
 export interface AgentInfo {
@@ -88,6 +106,39 @@ export interface Grant {
   operation?: string;
   path_pattern?: string;
   expires: string;
+  /** The risk of the approval the grant came from: it covers requests held at this risk or lower (absent = medium). */
+  risk?: Risk;
+  /** The semantic operation it was given for (MCP tools, SQL statements, git ref commands, GraphQL fields): engine/grant-scope.ts. */
+  scope?: string[];
+}
+
+/** What the engine did with the grants a request came with (engine/grants.ts). */
+export interface GrantNotes {
+  /** Grants offered to the policy as input.grants in the deciding evaluation. */
+  offered: string[];
+  /** Grants held back, each with the reason. */
+  withheld: Array<{ id: string; reason: string }>;
+  /** The request's own decision without grants. */
+  own: { action: Action; rule?: string; risk?: Risk };
+}
+
+/** A GraphQL operation a request may run (`input.graphql.operations`). */
+export interface GraphqlOperation {
+  type: 'query' | 'mutation' | 'subscription';
+  /** The operation's name, or null for an anonymous one. */
+  name: string | null;
+  /** Root fields it selects (aliases resolved, fragment spreads followed), sorted and unique. */
+  fields: string[];
+}
+
+export interface GraphqlInfo {
+  /** False when the body to a GraphQL endpoint could not be read as GraphQL. */
+  parsed: boolean;
+  error?: string;
+  /** The operations that may run: the selected one, or every one when the selection is absent or unclear. */
+  operations: GraphqlOperation[];
+  /** Number of requests in a batched (array) body; absent for a single request. */
+  batch?: number;
 }
 
 export interface RequestDescription {
@@ -96,6 +147,7 @@ export interface RequestDescription {
   service?: ServiceInfo;
   mcp?: McpInfo;
   sql?: SqlInfo;
+  graphql?: GraphqlInfo;
   placeholders: PlaceholderUse[];
   grants: Grant[];
 }
@@ -140,4 +192,6 @@ export interface EngineDecision extends Decision {
   decision_us: number;
   /** Set when the engine itself produced a deny (fail closed) rather than the policy. */
   fail_closed?: 'undefined' | 'conflict' | 'invalid' | 'error' | 'timeout' | 'no-policy';
+  /** Present when the request came with grants: which the engine offered to the policy and why others were held back. */
+  grants?: GrantNotes;
 }

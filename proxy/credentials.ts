@@ -9,20 +9,22 @@
 //   {secret, in: "query", name, format}    sets query parameter `name` (agent's value overwritten)
 //   {secret, in: "body"}                   substitutes the placeholder inside the body
 // The value goes only into that slot. A placeholder anywhere else — another header, a header's
-// name, another query parameter, the path — is refused (403), never substituted
-// (proxy/credential-placement.ts), and so is a placeholder of a secret the decision does not name.
+// name, another query parameter, the path, a WebSocket message — is refused (403), never
+// substituted (proxy/credential-placement.ts), and so is a placeholder of a secret the decision
+// does not name. WebSocket handshakes take header/basic/query credentials; the messages coming
+// back are scrubbed one by one (onMessage), like every response from a host that got a secret.
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import { fileStamp } from '../engine/state/document.ts';
-import type { Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts } from './injected-hosts.ts';
 import { PlaceholderIndex } from './placeholders.ts';
 import { SecretValueIndex, asLatin1 } from './secret-values.ts';
-import { Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { precompile } from './scrubber.ts';
 import { problemBody } from './http-util.ts';
 
@@ -235,6 +237,25 @@ function bodyScrubber(index: PlaceholderIndex, replace: Map<string, string>, for
   return new Scrubber([], rules);
 }
 
+/** A forbidden find in an upload becomes a refusal (403, recorded as denied), not an upstream failure. */
+function asRefusal(err: Error | null | undefined): Error | null | undefined {
+  if (!(err instanceof ForbiddenContentError)) return err;
+  const value = /carries the value of/.test(err.message);
+  return new StreamStop(reject(403, value ? 'secret-value-not-bound' : 'placeholder-not-bound',
+    value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
+}
+
+/** The body guard's stream: what it refuses stops the request as a refusal. */
+class BodyGuardStream extends ScrubStream {
+  override _transform(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    super._transform(chunk, enc, (err) => cb(asRefusal(err)));
+  }
+
+  override _flush(cb: (err?: Error | null) => void): void {
+    super._flush((err) => cb(asRefusal(err)));
+  }
+}
+
 /**
  * Refuses a request that carries a placeholder, or a real value, of a secret the decision does not
  * bind to this destination. Runs first in the enforcer order, so such a request is refused before
@@ -266,6 +287,36 @@ export class CredentialGuard implements Enforcer {
     if (at !== undefined && performance.now() - at < 1) return;
     await this.live.refresh();
     this.refreshedAt.set(ctx, performance.now());
+  }
+
+  /**
+   * Messages to the upstream go out as they are (placeholders are never substituted in frames),
+   * so one that carries a placeholder — of any secret: a message is no credential's slot — or the
+   * real value of a secret not bound here closes the tunnel.
+   */
+  onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
+    if (message.to !== 'upstream' || message.data.length === 0) return undefined;
+    const text = message.data.toString('latin1');
+    const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
+    const values = this.live.values.find(text).filter((n) => !named.has(n)).sort();
+    if (values.length) {
+      ctx.audit.secret_values_refused = values;
+      return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
+        `a WebSocket message carries the value of secret ${values.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
+    }
+    const placeholders = this.live.finder.find(text).sort();
+    const unbound = placeholders.filter((n) => !named.has(n));
+    if (unbound.length) {
+      ctx.audit.placeholders_refused = unbound;
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized for this destination',
+        `a WebSocket message carries the placeholder of secret ${unbound.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
+    }
+    if (placeholders.length) {
+      ctx.audit.placeholders_misplaced = placeholders.map((n) => `${n} (a WebSocket message)`);
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
+        `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}; a placeholder is replaced only in the handshake slot its credential directive names, never in a message, so the tunnel was closed`, 'denied');
+    }
+    return undefined;
   }
 
   check(ctx: RequestContext): Rejection | undefined {
@@ -340,6 +391,8 @@ export class CredentialEnforcer implements Enforcer {
   /** Request body guards by what they look for (compiling one is far costlier than running it). */
   private readonly bodyGuards = new Map<string, Scrubber>();
   readonly injectedHosts = new InjectedHosts();
+  /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
+  private readonly messageTails = new WeakMap<RequestContext, string>();
 
   constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live)) {}
 
@@ -356,23 +409,23 @@ export class CredentialEnforcer implements Enforcer {
     if (directives.length === 0) {
       this.guardBody(ctx, index, new Set(), new Map());
       if (!this.injectedHosts.has(host)) return undefined;
-      // A host that got a secret earlier: what it sends back is scrubbed, however it is asked for.
-      if (description.request.upgrade) {
-        return reject(403, 'upgrade-unscrubbable', 'Upgrade to a host holding a credential refused',
-          `a credential was injected into ${host} earlier; Airlock cannot scrub an upgraded (${description.request.upgrade}) stream from it, so it refuses`);
-      }
+      // A host that got a secret earlier: what it sends back (responses, WebSocket messages) is
+      // scrubbed, however it is asked for.
       this.neutralize(ctx);
       return undefined;
     }
 
     if (this.live.error) return reject(503, 'credential-unavailable', 'Credential unavailable', `the secret store cannot be read, so no credential is injected: ${this.live.error}`);
-    if (description.request.upgrade) {
-      return reject(403, 'credential-upgrade-unsupported', 'Credentials not injected into protocol upgrades',
-        `the policy asks for secret "${directives[0]!.secret}" on a ${description.request.upgrade} upgrade; Airlock cannot scrub an upgraded stream, so it refuses`);
+    // A WebSocket handshake carries credentials in its head (header, basic, query); frames are never
+    // substituted, and every message coming back is scrubbed like a response (onMessage).
+    const bodyOnUpgrade = description.request.upgrade ? directives.find((d) => d.in === 'body') : undefined;
+    if (bodyOnUpgrade) {
+      return reject(403, 'credential-upgrade-unsupported', 'Credentials not injected into WebSocket frames',
+        `the policy asks for secret "${bodyOnUpgrade.secret}" in the body of a ${description.request.upgrade} upgrade; a handshake has no body and frames are never substituted`);
     }
     // The destination is fixed before enforcers run; injected credentials are bound to it.
     const described = `${description.request.scheme}://${description.request.host.includes(':') ? `[${description.request.host}]` : description.request.host}:${description.request.port}`;
-    if (originOf(outgoing.url) !== described.replace(/^ws/, 'http')) {
+    if (originOf(outgoing.url) !== described) {
       return reject(403, 'credential-destination-mismatch', 'Credential destination mismatch', `the request goes to ${origin}, not ${described} the policy decided for; no credential is injected`);
     }
 
@@ -452,12 +505,33 @@ export class CredentialEnforcer implements Enforcer {
       if (this.bodyGuards.size >= 64) this.bodyGuards.delete(this.bodyGuards.keys().next().value!);
       this.bodyGuards.set(key, scrubber);
     }
-    ctx.outgoing.bodyTransforms.push(new ScrubStream(scrubber));
+    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber));
   }
 
   /** The scrubber for what comes back for this request (and, over an upgrade, for each message). */
   scrubberFor(ctx: RequestContext): Scrubber | undefined {
     return this.scrubbed.has(ctx) ? this.injectedHosts.scrubberFor(ctx.description.request.host) : undefined;
+  }
+
+  /**
+   * Messages to the agent are scrubbed one by one. A secret form that starts at the end of one
+   * message and ends in the next cannot be taken back from the first: the tunnel is closed instead.
+   */
+  onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
+    if (message.to !== 'agent') return undefined;
+    const scrubber = this.scrubberFor(ctx);
+    if (!scrubber) return undefined;
+    const text = message.data.toString('latin1');
+    const keep = scrubber.maxLength - 1;
+    const tail = this.messageTails.get(ctx);
+    if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
+      ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
+      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host}`, 'scrub-refused');
+    }
+    if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
+    const scrubbed = scrubber.scrubString(text);
+    if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
+    return undefined;
   }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {

@@ -2,7 +2,9 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
-import { recognize } from './adapters/index.ts';
+import { isGraphqlEndpoint } from './adapters/index.ts';
+import { parseGraphqlRequest } from './graphql.ts';
+import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import type {
   AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';
@@ -240,7 +242,17 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
 
   const mcp = body.json !== undefined ? describeMcp(body.json) : undefined;
   if (mcp) description.mcp = mcp;
-  const recognized = recognize(request);
+  // Services are recognized under the most dangerous method the upstream may run (overrides),
+  // and GraphQL endpoints from their raw body whatever its Content-Type.
+  const override = readMethodOverride({
+    method, url, headers: raw.headers, body: raw.body, bodyTruncated: raw.bodyTruncated,
+    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '',
+  });
+  const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated) : undefined;
+  if (graphql) description.graphql = graphql.info;
+  const { recognized, method: worst } = recognizeWorstReading(request, override.readings, graphql);
+  request.effective_method = override.effective ?? worst;
+  if (override.override) request.method_override = override.override;
   if (recognized.service) description.service = recognized.service;
   if (recognized.sql) description.sql = recognized.sql;
   return description;

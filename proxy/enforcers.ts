@@ -2,6 +2,11 @@
 // allow/deny and forwarding; everything a decision can additionally ask for — hold for approval,
 // charge rate limits, inject credentials, scrub responses — is an Enforcer, run in order for every
 // request. The socket code has no special cases for any directive.
+//
+// Two stream-level hooks reach past the request head: an egress meter charged with every byte
+// that leaves after the decision (the body past the part the description counted, WebSocket
+// frames to the upstream), and a per-message hook for WebSocket messages in both directions
+// (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
 import type { Transform } from 'node:stream';
 import type { EngineDecision, RequestDescription } from '../engine/types.ts';
 
@@ -51,6 +56,29 @@ export interface ResponseHead {
   headers: Array<[string, string]>;
 }
 
+/** One WebSocket message crossing an allowed upgrade (fragments reassembled by `ws`), or a control frame. */
+export interface RelayedMessage {
+  /** Where it is going: 'upstream' was sent by the agent, 'agent' by the upstream. */
+  readonly to: 'upstream' | 'agent';
+  readonly kind: 'text' | 'binary' | 'ping' | 'pong' | 'close';
+  /** The payload, uncompressed (for 'close', the reason). An enforcer may replace it (scrubbing). */
+  data: Buffer;
+}
+
+/** Charges bytes as they leave; a Rejection means the budget is empty and the stream is cut there. */
+export type EgressMeter = (bytes: number) => Rejection | undefined;
+
+/**
+ * A stream stage (body transform, meter) stopping a request that is already under way, as a
+ * refusal rather than an upstream failure: the proxy answers `rejection` when it still can, and
+ * records its outcome either way.
+ */
+export class StreamStop extends Error {
+  constructor(readonly rejection: Rejection) {
+    super(rejection.detail);
+  }
+}
+
 export interface Enforcer {
   readonly name: string;
   /** Enriches the description before the policy sees it (grants, placeholders). */
@@ -65,4 +93,15 @@ export interface Enforcer {
   readonly handlesApproval?: boolean;
   /** Rewrites the upstream response head and/or returns a transform for its body (scrubbing). */
   onResponse?(ctx: RequestContext, head: ResponseHead): Transform | undefined;
+  /**
+   * Called once per forwarded request, before dialing: a meter for the bytes that leave after the
+   * decision (the request body beyond the part the description counted, every WebSocket frame to
+   * the upstream), or undefined when this request is not metered.
+   */
+  egressMeter?(ctx: RequestContext): EgressMeter | undefined;
+  /**
+   * Every WebSocket message of an upgrade this request opened, both ways, before it is sent on.
+   * May rewrite `message.data`; a Rejection closes the tunnel (its outcome goes to the record).
+   */
+  onMessage?(ctx: RequestContext, message: RelayedMessage): Rejection | undefined;
 }

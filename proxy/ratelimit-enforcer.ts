@@ -1,11 +1,19 @@
 // Charges the decision's `rate_limits` before a request is forwarded. When any bucket is short the
 // request does not leave: 429 problem+json with Retry-After (RFC 9110 §10.2.3) and `retry_after`.
 // Runs after the approval enforcer, so a held request is charged only once a human said yes.
-import { RateLimitError, RateLimiter } from '../engine/ratelimit.ts';
-import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
+//
+// Byte budgets (`unit: "egress_bytes"`) are charged twice over: the decision pays for what the
+// description counted (path, headers, the body it saw), and a meter pays for every byte that
+// leaves after that — a streamed body past the captured prefix, each WebSocket frame to the
+// upstream — as it leaves. When the bucket runs dry the meter cuts the stream: the request fails
+// as a limit (429 while the agent has no answer yet), never as an upstream error.
+import { egressDirectives, RateLimitError, RateLimiter, type ChargeResult } from '../engine/ratelimit.ts';
+import type { EgressMeter, Enforcer, Rejection, RequestContext } from './enforcers.ts';
 import type { AirlockParts } from './runtime.ts';
 
-export function rateLimitEnforcer(limiter: Pick<RateLimiter, 'charge'>): Enforcer {
+type Limiter = Pick<RateLimiter, 'charge' | 'chargeEgress'>;
+
+export function rateLimitEnforcer(limiter: Limiter): Enforcer {
   return {
     name: 'rate-limits',
     beforeForward(ctx: RequestContext): Rejection | undefined {
@@ -23,23 +31,53 @@ export function rateLimitEnforcer(limiter: Pick<RateLimiter, 'charge'>): Enforce
         ctx.audit.rate_limits = result.charged.map((c) => ({ key: c.key, unit: c.unit, cost: c.cost, remaining: c.remaining }));
         return undefined;
       }
-      const keys = result.short.map((s) => `${s.key}${s.unit === 'egress_bytes' ? ' (egress bytes)' : ''}`).join(', ');
-      ctx.audit.rate_limited = result.short.map((s) => ({ key: s.key, unit: s.unit, cost: s.cost, available: s.remaining, limit: s.limit }));
-      return {
-        status: 429,
-        type: 'rate-limited',
-        title: 'Rate limit exceeded',
-        detail: result.impossible
-          ? `this request costs more than the whole budget of ${keys}; it can never pass as is`
-          : `rate limit ${keys} exhausted; retry after ${result.retryAfter} s`,
-        headers: { 'retry-after': String(result.retryAfter) },
-        extra: {
-          retry_after: result.retryAfter,
-          limits: result.short.map((s) => ({ key: s.key, unit: s.unit, limit: s.limit, cost: s.cost, available: s.remaining })),
-        },
-        outcome: 'rate-limited',
+      return limited(ctx, result);
+    },
+    egressMeter(ctx: RequestContext): EgressMeter | undefined {
+      const egress = egressDirectives(ctx.decision.rate_limits);
+      if (!egress) return undefined;
+      // The decision already paid for the body bytes the description counted.
+      let covered = ctx.description.request.body.size;
+      let streamed = 0;
+      return (bytes) => {
+        const prepaid = Math.min(covered, bytes);
+        covered -= prepaid;
+        const cost = bytes - prepaid;
+        if (cost <= 0) return undefined;
+        const result = limiter.chargeEgress(egress, cost);
+        if (result.ok) {
+          streamed += cost;
+          ctx.audit.egress_streamed = streamed;
+          return undefined;
+        }
+        return limited(ctx, result, streamed);
       };
     },
+  };
+}
+
+/** The 429 for a short bucket: at the decision, or (with `streamed`) mid-stream, where the rest is not sent. */
+function limited(ctx: RequestContext, result: Exclude<ChargeResult, { ok: true }>, streamed?: number): Rejection {
+  const keys = result.short.map((s) => `${s.key}${s.unit === 'egress_bytes' ? ' (egress bytes)' : ''}`).join(', ');
+  ctx.audit.rate_limited = result.short.map((s) => ({ key: s.key, unit: s.unit, cost: s.cost, available: s.remaining, limit: s.limit }));
+  let detail = result.impossible
+    ? `this request costs more than the whole budget of ${keys}; it can never pass as is`
+    : `rate limit ${keys} exhausted; retry after ${result.retryAfter} s`;
+  if (streamed !== undefined) {
+    detail = `egress budget ${keys} ran out after ${streamed} streamed bytes; the rest was not sent (retry after ${result.retryAfter} s)`;
+  }
+  return {
+    status: 429,
+    type: 'rate-limited',
+    title: 'Rate limit exceeded',
+    detail,
+    headers: { 'retry-after': String(result.retryAfter) },
+    extra: {
+      retry_after: result.retryAfter,
+      limits: result.short.map((s) => ({ key: s.key, unit: s.unit, limit: s.limit, cost: s.cost, available: s.remaining })),
+      ...(streamed !== undefined ? { streamed_bytes: streamed } : {}),
+    },
+    outcome: 'rate-limited',
   };
 }
 

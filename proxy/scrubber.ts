@@ -222,6 +222,11 @@ export class Scrubber {
     return this.scan(text, false);
   }
 
+  /** Whether some match occurs in `text` starting before `at` and ending after it (split at `at`). */
+  splitAt(text: string, at: number): boolean {
+    return this.spans(text, at, true).some((s) => s.start < at && s.end > at);
+  }
+
   /** Labels of the rules that match anywhere in `text` (latin1). */
   find(text: string): Set<string> {
     const found = new Set<string>();

@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Readable, pipeline, type Transform } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import type { AuditRecord } from '../engine/audit-log.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
@@ -23,10 +23,13 @@ import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/ty
 import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
-import type { Enforcer, OutgoingRequest, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+import { StreamStop, type EgressMeter, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type ResponseHead } from './enforcers.ts';
 import {
-  endToEnd, flatten, formatAuthority, pairsOf, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
+  endToEnd, flatten, formatAuthority, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
 } from './http-util.ts';
+import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { acceptAgent, dialUpstream, relay, upstreamHeaders, type TunnelEnd } from './websocket-relay.ts';
+import type { WebSocket } from 'ws';
 
 export interface ProxyDeps {
   engine: { decide(input: RequestDescription): Promise<EngineDecision> };
@@ -100,6 +103,8 @@ export class ProxyServer {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly sockets = new Set<net.Socket>();
+  /** Upstream WebSocket connections of open tunnels (ended on close()). */
+  private readonly upstreamSockets = new Set<WebSocket>();
 
   constructor(private readonly deps: ProxyDeps) {
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
@@ -148,6 +153,7 @@ export class ProxyServer {
     const closed = Promise.all(this.outer.map((s) => new Promise<void>((r) => s.close(() => r()))));
     // Tunnels are detached from Node's HTTP bookkeeping: end them ourselves, or close() waits forever.
     for (const s of this.sockets) s.destroy();
+    for (const ws of this.upstreamSockets) ws.terminate();
     await closed;
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
@@ -430,6 +436,7 @@ export class ProxyServer {
         settled = true;
         record.outcome = outcome;
         record.total_ms = ms(t0);
+        if (record.extra === undefined && nonEmpty(ctx.audit)) record.extra = ctx.audit;
         if (record.status === undefined) record.status = res.statusCode;
         this.record(record);
         resolve();
@@ -437,6 +444,7 @@ export class ProxyServer {
       const upReq = (tlsUpstream ? https : http).request(options);
       const fail = (err: NodeJS.ErrnoException, timedOut: boolean): void => {
         if (settled) return;
+        if (err instanceof StreamStop) return stopped(err.rejection);
         if (!res.headersSent) {
           const why = upstreamErrorText(err, timedOut);
           const r = timedOut ? refusals.timeout(why) : refusals.upstream(why);
@@ -449,6 +457,20 @@ export class ProxyServer {
         record.detail = upstreamErrorText(err, timedOut);
         res.destroy();
         done(timedOut ? 'upstream-timeout' : 'upstream-error');
+      };
+      // A stream stage refused to let the rest leave (an empty byte budget): a refusal, not an upstream error.
+      const stopped = (r: Rejection): void => {
+        upReq.destroy();
+        if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
+        if (!res.headersSent) {
+          settled = true;
+          reply(r, ctx.decision.rule);
+          resolve();
+          return;
+        }
+        record.detail = r.detail;
+        res.destroy();
+        done(r.outcome);
       };
       upReq.on('timeout', () => {
         const e = new Error('upstream timed out') as NodeJS.ErrnoException;
@@ -515,15 +537,24 @@ export class ProxyServer {
         upReq.end(body.captured.length ? body.captured : undefined);
         return;
       }
+      // Bytes past what the description counted are charged to byte budgets as they leave.
+      const meter = this.egressMeter(ctx);
+      const stages = meter ? [...transforms, meterStage(meter)] : transforms;
       const source = Readable.from(bodyChunks(req, body));
-      pipeline([source, ...transforms, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      pipeline([source, ...stages, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
         if (err && !settled) fail(err as NodeJS.ErrnoException, false);
       });
     });
   }
 
-  // ─── WebSocket and other upgrades ────────────────────────────────────────────────────────────
+  // ─── WebSocket upgrades ──────────────────────────────────────────────────────────────────────
 
+  /**
+   * An upgrade is decided like any request; when allowed, the upstream's answer decides what the
+   * agent gets: a verified WebSocket 101 opens the message relay (proxy/websocket-relay.ts), any
+   * other answer but 101 is relayed as a response, any other 101 is a 502. Two audit records: the
+   * upgrade (as for every request), and when the tunnel ends, what crossed it and how it ended.
+   */
   private async onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
     const t0 = performance.now();
@@ -539,9 +570,10 @@ export class ProxyServer {
       this.record(record);
     };
     try {
-      const protocol = (req.headers.upgrade ?? '').trim().toLowerCase();
-      if (protocol !== 'websocket') return refuse(refusals.bad(`Upgrade: ${protocol.slice(0, 40)} is not supported through Airlock (h2c is never forwarded)`));
-      if (head.length) socket.unshift(head);
+      // The agent's socket is not read until the upstream's 101 is verified: `head` and anything
+      // after it wait, and are then parsed as WebSocket frames or never used.
+      const offer = checkAgentHandshake(req);
+      if (isHandshakeProblem(offer)) return refuse({ ...refusals.bad(offer.detail), ...(offer.headers ? { headers: offer.headers } : {}) });
       const tunnel = this.tunnels.get(socket);
       let agent: AgentInfo | undefined;
       let url: string | Rejection;
@@ -564,64 +596,110 @@ export class ProxyServer {
       const { described, decision } = decided;
       const ac = new AbortController();
       socket.once('close', () => ac.abort());
-      const keep = new Set(['upgrade', 'connection']);
-      const headers = endToEnd(req.rawHeaders).concat(pairsOf(req.rawHeaders).filter(([k]) => keep.has(k.toLowerCase())));
-      const outgoing: OutgoingRequest = { method: raw.method.toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
+      const outgoing: OutgoingRequest = { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(endToEnd(req.rawHeaders, dropToUpstream)), bodyTransforms: [] };
       const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
       const ready = await this.enforceAndResolve(ctx, record);
       if ('rejection' in ready) return refuse(ready.rejection, decision.rule);
-      const { address } = ready;
-      const secure = outgoing.url.protocol === 'wss:';
-      const hostname = described.request.host;
-      const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
-        host: address, port: described.request.port, method: outgoing.method, path: outgoing.url.pathname + outgoing.url.search,
-        headers: ['Host', outgoing.url.host, ...flatten(outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host'))] as unknown as http.OutgoingHttpHeaders,
-        setHost: false, agent: false, timeout: this.deps.timeouts.upstreamMs,
-      };
-      if (secure) {
-        options.secureContext = this.deps.upstreamTls;
-        if (!net.isIP(hostname)) options.servername = hostname;
-        options.checkServerIdentity = (_h, cert) => tls.checkServerIdentity(hostname, cert);
+      if (outgoing.bodyTransforms.length) return refuse(refusals.internal(new Error('an enforcer asked to transform the body of a WebSocket handshake, which has none')), decision.rule);
+
+      const answer = await dialUpstream({
+        url: outgoing.url, address: ready.address, port: described.request.port, headers: outgoing.headers,
+        tls: this.deps.upstreamTls, timeoutMs: this.deps.timeouts.upstreamMs,
+      }, offer);
+      if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
+      if (answer.kind === 'failed') {
+        if (answer.invalid101) record.upstream_status = 101;
+        const why = answer.invalid101
+          ? `the upstream answered 101 but not a valid WebSocket handshake (${answer.detail}); nothing was relayed`
+          : upstreamErrorText(Object.assign(new Error(answer.detail), { code: answer.code }), answer.timedOut);
+        return refuse(answer.timedOut ? refusals.timeout(why) : refusals.upstream(why), decision.rule);
       }
-      const upReq = (secure ? https : http).request(options);
-      upReq.on('timeout', () => upReq.destroy(Object.assign(new Error('upstream timed out'), { code: 'ETIMEDOUT' })));
-      upReq.on('error', (err: NodeJS.ErrnoException) => {
-        if (record.outcome !== 'pending') return socket.destroy();
-        refuse(err.code === 'ETIMEDOUT' ? refusals.timeout(upstreamErrorText(err, true)) : refusals.upstream(upstreamErrorText(err, false)), decision.rule);
-      });
-      upReq.on('response', (upRes) => {
-        // The upstream declined the upgrade: relay its answer and close.
-        record.upstream_status = upRes.statusCode;
-        record.status = upRes.statusCode;
-        const lines = [`HTTP/1.1 ${upRes.statusCode} ${upRes.statusMessage ?? ''}`];
-        for (const [k, v] of endToEnd(upRes.rawHeaders, new Set(['content-length']))) lines.push(`${k}: ${v}`);
-        lines.push('connection: close', '', '');
-        socket.write(lines.join('\r\n'));
-        upRes.pipe(socket);
-        record.outcome = 'forwarded';
+      if (answer.kind === 'response') return this.relayAnswer(socket, answer.response, answer.request, ctx, record, t0);
+
+      const upstream = answer.socket;
+      const head101 = answer.head;
+      for (const e of this.deps.enforcers) e.onResponse?.(ctx, head101);
+      if (head101.statusCode !== 101) {
+        upstream.terminate();
+        return refuse(refusals.upstream('the upstream\'s 101 answer could not be passed on (refused by an enforcer)'), decision.rule);
+      }
+      this.upstreamSockets.add(upstream);
+      const agentSide = await acceptAgent(req, socket, head, upstream, head101);
+      record.upstream_status = 101;
+      if (!agentSide) {
+        upstream.terminate();
+        this.upstreamSockets.delete(upstream);
+        record.outcome = 'client-aborted';
         record.total_ms = ms(t0);
-        this.record(record);
+        return this.record(record);
+      }
+      record.status = 101;
+      record.outcome = 'forwarded';
+      record.total_ms = ms(t0);
+      record.extra = { ...ctx.audit, websocket: { protocol: upstream.protocol || null, compression: upstream.extensions.includes('permessage-deflate') } };
+      this.record(record);
+
+      const enforcers = this.deps.enforcers.filter((e) => e.onMessage);
+      const meter = this.egressMeter(ctx);
+      const ended = await relay(agentSide, upstream, {
+        onMessage: (m) => {
+          for (const e of enforcers) {
+            const r = e.onMessage!(ctx, m);
+            if (r) return r;
+          }
+          return undefined;
+        },
+        ...(meter ? { meter } : {}),
       });
-      upReq.on('upgrade', (upRes, upSocket, upHead) => {
-        record.upstream_status = upRes.statusCode;
-        record.status = 101;
-        const lines = [`HTTP/1.1 101 ${upRes.statusMessage ?? 'Switching Protocols'}`];
-        for (const [k, v] of pairsOf(upRes.rawHeaders)) lines.push(`${k}: ${v}`);
-        lines.push('', '');
-        socket.write(lines.join('\r\n'));
-        if (upHead.length) socket.write(upHead);
-        upSocket.on('error', () => socket.destroy());
-        socket.on('error', () => upSocket.destroy());
-        upSocket.setTimeout(0);
-        socket.pipe(upSocket).pipe(socket);
-        record.outcome = 'forwarded';
-        record.total_ms = ms(t0);
-        this.record(record);
-      });
-      upReq.end();
+      this.upstreamSockets.delete(upstream);
+      this.record(tunnelRecord(record, ctx, ended, t0));
     } catch (err) {
-      refuse(refusals.internal(err));
+      if (record.outcome === 'pending') refuse(refusals.internal(err));
+      else socket.destroy();
     }
+  }
+
+  /** The upstream declined the upgrade: its answer (through the enforcers' onResponse) goes back, then the connection closes. */
+  private relayAnswer(socket: net.Socket, upRes: http.IncomingMessage, upReq: http.ClientRequest, ctx: RequestContext, record: AuditRecord, t0: number): void {
+    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders, new Set(['content-length'])) };
+    const transforms: Transform[] = [];
+    for (const e of this.deps.enforcers) {
+      const t = e.onResponse?.(ctx, head);
+      if (t) transforms.push(t);
+    }
+    record.upstream_status = upRes.statusCode;
+    record.status = head.statusCode;
+    const reason = head.statusCode === upRes.statusCode ? head.statusMessage ?? '' : http.STATUS_CODES[head.statusCode] ?? '';
+    const lines = [`HTTP/1.1 ${head.statusCode} ${reason}`];
+    for (const [k, v] of head.headers) if (k.toLowerCase() !== 'content-length') lines.push(`${k}: ${v}`);
+    lines.push('connection: close', '', '');
+    socket.write(lines.join('\r\n'));
+    pipeline([upRes, ...transforms, socket] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      upReq.destroy();
+      record.outcome = err ? (ctx.signal.aborted ? 'client-aborted' : 'upstream-error') : 'forwarded';
+      if (err && !ctx.signal.aborted) record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
+      if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
+      record.total_ms = ms(t0);
+      this.record(record);
+    });
+  }
+
+  /** The enforcers' egress meters for one request, as one (undefined when none meters it). */
+  private egressMeter(ctx: RequestContext): EgressMeter | undefined {
+    let meters: EgressMeter[] | undefined;
+    for (const e of this.deps.enforcers) {
+      const m = e.egressMeter?.(ctx);
+      if (m) (meters ??= []).push(m);
+    }
+    if (!meters || meters.length === 1) return meters?.[0];
+    const all = meters;
+    return (bytes) => {
+      for (const m of all) {
+        const r = m(bytes);
+        if (r) return r;
+      }
+      return undefined;
+    };
   }
 
   private record(r: AuditRecord): void {
@@ -630,6 +708,36 @@ export class ProxyServer {
 }
 
 // ─── helpers ─────────────────────────────────────────────────────────────────────────────────
+
+/** The record written when a WebSocket tunnel ends (same id as its upgrade's): what crossed it, how it ended. */
+function tunnelRecord(opened: AuditRecord, ctx: RequestContext, end: TunnelEnd, t0: number): AuditRecord {
+  const outcome = end.rejection?.outcome ?? (end.error ? 'websocket-protocol-error' : 'websocket-closed');
+  return {
+    time: new Date().toISOString(), id: opened.id, agent: opened.agent, method: opened.method, url: opened.url, host: opened.host,
+    ...(opened.decision ? { decision: opened.decision } : {}), ...(opened.policy_version ? { policy_version: opened.policy_version } : {}),
+    outcome, status: 101, upstream_status: 101, total_ms: ms(t0),
+    ...(end.detail ? { detail: end.detail } : {}),
+    extra: {
+      ...ctx.audit,
+      websocket: {
+        opened: opened.time, ended_by: end.by,
+        ...(end.code !== undefined ? { close_code: end.code } : {}), ...(end.error ? { error: end.error } : {}),
+        to_upstream: end.to_upstream, to_agent: end.to_agent,
+      },
+    },
+  };
+}
+
+/** A body stage charging the egress meter with each chunk before it leaves; an empty budget stops the upload. */
+function meterStage(meter: EgressMeter): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const limited = meter(chunk.length);
+      if (limited) cb(new StreamStop(limited));
+      else cb(null, chunk);
+    },
+  });
+}
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
@@ -652,6 +760,12 @@ function withHost(rawHeaders: string[], url: string): Array<[string, string]> {
 
 function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
   return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
+}
+
+/** Whether an object has an own enumerable key (without allocating the key list: this runs per request). */
+function nonEmpty(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 function ms(t0: number): number {
@@ -734,7 +848,8 @@ function captureBody(req: http.IncomingMessage, cap: number): Promise<CapturedBo
 
 async function* bodyChunks(req: http.IncomingMessage, body: CapturedBody): AsyncGenerator<Buffer> {
   if (body.captured.length) yield body.captured;
-  if (body.truncated) for await (const c of req) yield c as Buffer;
+  // Not destroyed when the upload is cut short: the agent still gets the refusal on this connection.
+  if (body.truncated) for await (const c of req.iterator({ destroyOnReturn: false })) yield c as Buffer;
 }
 
 function firstChunk(socket: net.Socket): Promise<Buffer | undefined> {

@@ -109,6 +109,16 @@ host_allowed if {
 
 read_methods := {"GET", "HEAD", "OPTIONS"}
 
+# Every method the upstream may run: the request line's and any method override's
+# (input.request.method_override, docs/policies.md). A request only reads if all of them read.
+request_methods := {input.request.method} | {m | some m in object.get(input.request, ["method_override", "values"], [])}
+
+reads_only if {
+	every m in request_methods {
+		m in read_methods
+	}
+}
+
 # ---------------------------------------------------------------------------------------------
 # Credentials: only the recognized, enabled service's module binds its secrets, only over HTTPS
 # to the standard port of that service's own hosts.
@@ -278,6 +288,28 @@ verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", co
 	sql_destructive
 }
 
+# A method override that cannot be read one way (unknown verb, conflicting values, several places,
+# a body not seen whole): the service was already judged by its most dangerous reading; the
+# request is held at least at high risk whatever that reading was.
+verdicts contains approve(
+	"request.method_override",
+	concat("", ["the request's method override cannot be read one way (", object.get(input.request.method_override, "reason", "ambiguous"), "): a human must approve"]),
+	"high",
+) if {
+	host_allowed
+	input.request.method_override.ambiguous == true
+}
+
+# A body to a GraphQL endpoint that is not readable GraphQL: what it would run is unknown.
+verdicts contains approve(
+	"graphql.unparsed",
+	concat("", ["the GraphQL request could not be read (", object.get(input.graphql, "error", "unparsed"), "): a human must approve"]),
+	"high",
+) if {
+	host_allowed
+	input.graphql.parsed == false
+}
+
 # Upgraded connections (WebSocket) are not inspected after the handshake.
 verdicts contains approve("request.upgrade", concat("", ["a ", input.request.upgrade, " connection to ", host, " is not inspected after it opens: a human must approve"]), "high") if {
 	host_allowed
@@ -293,28 +325,32 @@ plain_host_request if {
 verdicts contains allow("host.allowed", concat("", [host, " is an allowed host and ", input.request.method, " only reads"])) if {
 	plain_host_request
 	extra_host_allowed
-	input.request.method in read_methods
+	reads_only
 }
 
-verdicts contains allow("host.allowed_method", concat("", [input.request.method, " is allowed for ", host, " by configuration"])) if {
+# Methods beyond reads that no entry for this host lists.
+unlisted_methods := {m | some m in request_methods; not m in read_methods; not m in extra_host_methods}
+
+verdicts contains allow("host.allowed_method", concat("", [concat(", ", sort(request_methods)), " is allowed for ", host, " by configuration"])) if {
 	plain_host_request
 	extra_host_allowed
-	not input.request.method in read_methods
-	input.request.method in extra_host_methods
+	not reads_only
+	count(unlisted_methods) == 0
 }
 
-verdicts contains approve("host.write", concat("", [input.request.method, " to ", host, " sends data out: a human must approve"]), "medium") if {
+verdicts contains approve("host.write", concat("", [concat(", ", sort(unlisted_methods)), " to ", host, " sends data out: a human must approve"]), "medium") if {
 	plain_host_request
 	host_allowed
-	not input.request.method in read_methods
-	not input.request.method in extra_host_methods
+	count(unlisted_methods) > 0
 }
 
 # MCP server transport without a JSON-RPC call (the SSE stream, session end).
 verdicts contains allow("mcp.transport", "MCP transport request to a configured MCP server") if {
 	plain_host_request
 	mcp_host_allowed
-	input.request.method in {"GET", "HEAD", "DELETE"}
+	every m in request_methods {
+		m in {"GET", "HEAD", "DELETE"}
+	}
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -386,15 +422,22 @@ grant_matches(g) if {
 
 grant_operation_ok(g) if not g.operation
 
-grant_operation_ok(g) if g.operation == input.service.operation
+grant_operation_ok(g) if {
+	g.operation != "unknown"
+	g.operation == input.service.operation
+}
 
 grant_path_ok(g) if not g.path_pattern
 
 grant_path_ok(g) if glob.match(g.path_pattern, ["/"], input.request.path)
 
-matching_grants := sort({g.id | some g in input.grants; grant_matches(g)})
+# A grant covers requests at the risk of the approval it came from, or lower (absent: medium).
+grant_risk_ok(g) if risk_priority[chosen.risk] <= risk_priority[object.get(g, "risk", "medium")]
 
-# Grants never stand in for a critical approval.
+matching_grants := sort({g.id | some g in input.grants; grant_matches(g); grant_risk_ok(g)})
+
+# Grants never stand in for a critical approval. (The engine also offers a grant only for an
+# approve of the same operation at the grant's risk or lower: engine/grants.ts.)
 outcome := allow("grant.matched", concat("", ["allowed by human grant ", matching_grants[0], " (", chosen.rule, ")"])) if {
 	chosen.action == "approve"
 	chosen.risk != "critical"

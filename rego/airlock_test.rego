@@ -441,3 +441,73 @@ test_agent_labels_select_services if {
 	d5 := airlock.decision with input as pinned with data.config as cfg
 	d5.rule == "service.not_allowed"
 }
+
+# --- grants never widen risk (the policy's own check; the engine enforces it for any policy) ----
+
+gh_comment := svc("POST", "api.github.com", "/repos/a/b/issues/1/comments", "github", "issues.create_comment", "send")
+
+test_grant_without_risk_covers_only_medium if {
+	d := airlock.decision with input as with_grant(gh_comment, {})
+	d.rule == "effect.send"
+	d.action == "approve"
+}
+
+test_grant_at_high_risk_covers_high if {
+	d := airlock.decision with input as with_grant(gh_comment, {"risk": "high"})
+	d.rule == "grant.matched"
+}
+
+test_grant_at_low_risk_does_not_cover_medium if {
+	d := airlock.decision with input as with_grant(gh_issue, {"risk": "low"})
+	d.rule == "effect.write"
+}
+
+test_grant_for_unknown_operation_covers_nothing if {
+	i := svc("POST", "api.github.com", "/x/y", "github", "unknown", "write")
+	d := airlock.decision with input as with_grant(i, {"operation": "unknown"})
+	d.rule == "effect.write"
+}
+
+# --- method overrides -------------------------------------------------------------------------
+
+with_override(i, values, ambiguous) := object.union(i, {"request": {"method_override": {
+	"values": values, "sources": ["header:x-http-method-override"], "ambiguous": ambiguous,
+	"reason": "conflicting overrides",
+}}})
+
+test_ambiguous_override_held_high if {
+	d := airlock.decision with input as with_override(gh_read, ["GET", "HEAD"], true)
+	d.rule == "request.method_override"
+	d.approval.risk == "high"
+}
+
+test_ambiguous_override_does_not_lower_a_critical_reading if {
+	d := airlock.decision with input as with_override(gh_delete, ["DELETE", "PURGE"], true)
+	d.rule == "effect.delete"
+	d.approval.risk == "critical"
+}
+
+test_allowed_host_get_overridden_to_delete_is_not_a_read if {
+	i := with_override(req("GET", "pypi.org", "/simple/x"), ["DELETE"], false)
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["pypi.org"]
+	d.rule == "host.write"
+	plain := airlock.decision with input as req("GET", "pypi.org", "/simple/x") with data.config.allowed_hosts as ["pypi.org"]
+	plain.rule == "host.allowed"
+}
+
+test_allowed_host_methods_cover_every_reading if {
+	i := with_override(req("POST", "hooks.example.com", "/h"), ["DELETE"], false)
+	d := airlock.decision with input as i with data.config.allowed_hosts as [{"host": "hooks.example.com", "methods": ["POST"]}]
+	d.rule == "host.write"
+	d2 := airlock.decision with input as req("POST", "hooks.example.com", "/h") with data.config.allowed_hosts as [{"host": "hooks.example.com", "methods": ["POST"]}]
+	d2.rule == "host.allowed_method"
+}
+
+# --- GraphQL ------------------------------------------------------------------------------------
+
+test_unparsed_graphql_held_high if {
+	i := object.union(svc("POST", "api.github.com", "/graphql", "github", "graphql.unparsed", "write"), {"graphql": {"parsed": false, "error": "syntax error", "operations": []}})
+	d := airlock.decision with input as i
+	d.rule == "graphql.unparsed"
+	d.approval.risk == "high"
+}

@@ -12,6 +12,7 @@ import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
 import { listPolicyFiles } from '../engine/compile.ts';
 import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
 import { runOpaTests, type TestReport } from './versions.ts';
 
@@ -129,10 +130,17 @@ export class DraftEvaluator {
     // Serialized: one compile at a time, the engine swap is not shared between callers.
     const job = this.queue.then(() => this.evaluateNow(input, files, opts));
     this.queue = job.catch(() => undefined);
-    return job;
+    return job as Promise<{ ok: true; decision: EngineDecision } | { ok: false; problems: PolicyProblem[] }>;
   }
 
-  private async evaluateNow(input: RequestDescription, files: Overlay | undefined, opts: { replay?: boolean }) {
+  /** The draft's decision with its explanation (engine/explain.ts): the deciding rule, and why the others did not apply. */
+  async explain(input: RequestDescription, files?: Overlay, opts: { replay?: boolean } = {}): Promise<{ ok: true; explanation: Explanation } | { ok: false; problems: PolicyProblem[] }> {
+    const job = this.queue.then(() => this.evaluateNow(input, files, opts, true));
+    this.queue = job.catch(() => undefined);
+    return job as Promise<{ ok: true; explanation: Explanation } | { ok: false; problems: PolicyProblem[] }>;
+  }
+
+  private async evaluateNow(input: RequestDescription, files: Overlay | undefined, opts: { replay?: boolean }, explain = false) {
     return withOverlay(this.draft, files, async (dir) => {
       const version = policyVersion(dir);
       if (version !== this.loadedVersion) {
@@ -144,7 +152,9 @@ export class DraftEvaluator {
           throw err;
         }
       }
-      return { ok: true as const, decision: await this.engine.decide(input, opts) };
+      const decision = await this.engine.decide(input, opts);
+      if (explain) return { ok: true as const, explanation: await explainDecision(dir, input, decision, opts) };
+      return { ok: true as const, decision };
     });
   }
 

@@ -257,13 +257,15 @@ export function register(program: Command): void {
     .option('--message <text>', 'note recorded with the approval')
     .option('--grant-minutes <n>', 'also allow similar requests (same agent, method, host and operation or path) for N minutes', positiveInt)
     .option('--path-pattern <pattern>', 'for the grant: path pattern instead of the operation (* = within one segment, ** = across segments)')
+    .option('--grant-high', 'allow a grant for a high-risk request (an explicit choice; critical and step-up requests never get grants)')
     .option('--totp <code>', 'TOTP code, required for critical or step-up approvals once `airlock totp enroll` was run')
-    .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; totp?: string }) => {
+    .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; grantHigh?: boolean; totp?: string }) => {
       const ch = await channel(opts, true);
       let result: { approval: View; grant?: GrantRecord };
       if (ch.kind === 'rest') {
         result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
           via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
+          ...(opts.grantHigh ? { grant_high: true } : {}),
         });
       } else {
         result = await withQueue(ch.home, (q) => q.approve(id, {
@@ -272,6 +274,7 @@ export function register(program: Command): void {
           ...(opts.totp ? { totp: opts.totp } : {}),
           ...(opts.grantMinutes ? { grantMinutes: opts.grantMinutes } : {}),
           ...(opts.pathPattern ? { pathPattern: opts.pathPattern } : {}),
+          ...(opts.grantHigh ? { grantHigh: true } : {}),
         }));
       }
       const a = result.approval;

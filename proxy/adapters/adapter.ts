@@ -1,5 +1,6 @@
 // What a service adapter is: one small module per service, registered in ./index.ts.
 import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
 
 /** SQL a request carries: statement texts to parse, or why they could not be read (treated as unparsed). */
 export type SqlSource = { texts: string[] } | { error: string };
@@ -9,8 +10,13 @@ export interface ServiceAdapter {
   name: string;
   /** True when this adapter owns requests to the host (lowercase, as in `input.request.host`). */
   hosts(host: string): boolean;
-  /** The operation. Undefined lets later adapters try (e.g. git smart HTTP on any host). */
-  describe(request: RequestInfo): ServiceInfo | undefined;
+  /**
+   * The operation. Undefined lets later adapters try (e.g. git smart HTTP on any host). `graphql`
+   * is the parsed request when `graphqlEndpoint` named this request's URL.
+   */
+  describe(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo | undefined;
+  /** True for the service's GraphQL endpoints: their bodies are parsed as GraphQL (proxy/graphql.ts). */
+  graphqlEndpoint?(request: RequestInfo): boolean;
   /** For SQL endpoints: the SQL the request carries. Undefined when the request is not an SQL request. */
   sql?(request: RequestInfo, service: ServiceInfo): SqlSource | undefined;
 }

@@ -5,6 +5,8 @@ import type { ServiceAdapter } from './adapter.ts';
 import { hostIs } from './adapter.ts';
 import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromJson } from './sql-body.ts';
+import type { RequestInfo } from '../../engine/types.ts';
+import { describeGraphql } from '../graphql.ts';
 
 const Z = '/zones/{zone_id}';
 const A = '/accounts/{account_id}';
@@ -58,10 +60,15 @@ const routes: RouteSpec[] = [
 const table = new RouteTable(routes);
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
 
+/** The GraphQL Analytics API: only queries exist; anything else is a write. */
+const isGraphql = (request: RequestInfo): boolean => request.segments.join('/') === 'client/v4/graphql';
+
 export const cloudflare: ServiceAdapter = {
   name: 'cloudflare',
   hosts: hostIs('api.cloudflare.com'),
-  describe(request) {
+  graphqlEndpoint: isGraphql,
+  describe(request, graphql) {
+    if (isGraphql(request)) return describeGraphql('cloudflare', graphql, (f) => [`graphql.${f}`, 'write']);
     const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
     return fromTable('cloudflare', table, request, segs);
   },

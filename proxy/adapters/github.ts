@@ -1,6 +1,9 @@
-// GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL, file
+// GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL
+// (./github-graphql.ts, parsed by ../graphql.ts), file
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
-import type { Effect, RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
+import { githubGraphql } from './github-graphql.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { gitSmartHttp } from './git.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec, unknownOperation } from './routes.ts';
@@ -145,40 +148,15 @@ const rest: RouteSpec[] = [
 
 const restTable = new RouteTable(rest);
 
-/** Mutation field names → effect, checked in order (first match wins). Anything else is a write. */
-const mutationEffects: Array<[RegExp, Effect]> = [
-  [/^(delete|remove)/i, 'delete'],
-  [/^(archive|unarchive|transfer|updateRepository|updateBranchProtectionRule|createBranchProtectionRule|updateRulesets?|createRuleset|updateEnterprise|updateOrganization|updateTeam|addEnterprise|inviteEnterprise|updateIpAllowList|createIpAllowList|regenerate|revoke|grant|setRepositoryInteractionLimit|updateRefs?$)/i, 'admin'],
-  [/^(addComment|addPullRequestReview|submitPullRequestReview|addDiscussionComment|createDiscussion|createIssue|updateIssueComment|createGist)/i, 'send'],
-];
-const effectRank: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+const isGraphql = (request: RequestInfo): boolean =>
+  request.host === 'api.github.com' && request.segments.length === 1 && request.segments[0] === 'graphql';
 
-/**
- * GraphQL: a document without the word `mutation` reads. Otherwise every `name(` in it is taken as
- * a mutation field (aliases, fragments and comments included — false positives only make it
- * stricter) and the most severe one decides, so `deleteRepository` over GraphQL is a delete just
- * like `DELETE /repos/{owner}/{repo}`.
- */
-function graphql(request: RequestInfo): ServiceInfo {
-  const body = jsonObject(request);
-  const query = request.method === 'POST' ? body?.query : request.query.query?.[0];
-  const read = request.method === 'POST' || request.method === 'GET' || request.method === 'HEAD';
-  if (read && typeof query === 'string' && !/mutation/i.test(query)) {
-    return { name: 'github', operation: 'graphql.query', params: {}, effect: 'read' };
+function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
+  if (isGraphql(request)) {
+    // Described by proxy/graphql.ts from the raw body; without it (a caller that skipped the
+    // describe step) the request is unreadable GraphQL, which fails closed.
+    return githubGraphql(graphql ?? { info: { parsed: false, error: 'GraphQL body not parsed', operations: [] }, documents: [], variables: [] });
   }
-  if (typeof query !== 'string') return { name: 'github', operation: 'graphql.mutation', params: {}, effect: 'write' };
-  const fields = [...new Set([...query.matchAll(/([_A-Za-z][_0-9A-Za-z]*)\s*\(/g)].map((m) => m[1]!))].filter((f) => f !== 'mutation' && f !== 'query');
-  let effect: Effect = 'write';
-  for (const f of fields) {
-    const e = mutationEffects.find(([re]) => re.test(f))?.[1] ?? 'write';
-    if (effectRank[e] > effectRank[effect]) effect = e;
-  }
-  return { name: 'github', operation: 'graphql.mutation', params: { mutations: fields.sort() }, effect };
-}
-
-function restApi(request: RequestInfo): ServiceInfo {
-  const segs = request.segments;
-  if (segs.length === 1 && segs[0] === 'graphql') return graphql(request);
   const info = fromTable('github', restTable, request);
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
@@ -188,10 +166,11 @@ function restApi(request: RequestInfo): ServiceInfo {
 export const github: ServiceAdapter = {
   name: 'github',
   hosts: hostIs('api.github.com', 'github.com', 'uploads.github.com', 'raw.githubusercontent.com', 'codeload.github.com', 'objects.githubusercontent.com'),
-  describe(request) {
+  graphqlEndpoint: isGraphql,
+  describe(request, graphql) {
     switch (request.host) {
       case 'api.github.com':
-        return restApi(request);
+        return restApi(request, graphql);
       case 'uploads.github.com':
         if (request.method === 'POST' && /^repos\/[^/]+\/[^/]+\/releases\/[^/]+\/assets$/.test(request.segments.join('/'))) {
           const [, owner, repo, , release_id] = request.segments;

@@ -2,6 +2,7 @@
 // and what SQL it carries (`input.sql`). Pure and synchronous once loadAdapters() has resolved.
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
 import type { RequestInfo, ServiceInfo, SqlInfo } from '../../engine/types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -52,19 +53,27 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   return undefined;
 }
 
-function sqlInfo(source: SqlSource): { info: SqlInfo; readOnly: boolean } {
-  if ('error' in source) return { info: { parsed: false, error: source.error, statements: [], destructive: true }, readOnly: false };
+function sqlInfo(source: SqlSource): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean } {
+  if ('error' in source) return { info: { parsed: false, error: source.error, statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
   const a = analyzeSql(source.texts);
-  return { info: a.info, readOnly: a.readOnly };
+  return { info: a.info, readOnly: a.readOnly, privilegeOnly: a.privilegeOnly === true };
+}
+
+/** Whether a service names this request's URL as one of its GraphQL endpoints (any method). */
+export function isGraphqlEndpoint(request: RequestInfo): boolean {
+  for (const adapter of adapters) {
+    if (adapter.graphqlEndpoint && adapter.hosts(request.host) && adapter.graphqlEndpoint(request)) return true;
+  }
+  return false;
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */
-export function recognize(request: RequestInfo): Recognized {
+export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recognized {
   const out: Recognized = {};
   let owner: ServiceAdapter | undefined;
   for (const adapter of adapters) {
     if (!adapter.hosts(request.host)) continue;
-    const service = adapter.describe(request);
+    const service = adapter.describe(request, graphql);
     if (service) {
       out.service = service;
       owner = adapter;
@@ -73,11 +82,12 @@ export function recognize(request: RequestInfo): Recognized {
   }
   const source = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
   if (source) {
-    const { info, readOnly } = sqlInfo(source);
+    const { info, readOnly, privilegeOnly } = sqlInfo(source);
     out.sql = info;
-    // A pure SQL endpoint's effect is its SQL's: read-only queries read, destructive ones delete.
+    // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
+    // admin, other destructive SQL deletes.
     if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
-      if (info.destructive) out.service.effect = 'delete';
+      if (info.destructive) out.service.effect = privilegeOnly ? 'admin' : 'delete';
       else if (readOnly && info.statements.length > 0) out.service.effect = 'read';
     }
   }

@@ -55,6 +55,12 @@ const privilegeStatements = new Set([
   'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt',
 ]);
 
+/**
+ * ALTER TABLE actions that weaken access control or auditing (row-level security off, a new
+ * owner, triggers or rules off): privilege changes, like GRANT.
+ */
+const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
+
 /** Top-level statements that can be read-only (their whole tree is checked as well). */
 const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt']);
 
@@ -130,12 +136,21 @@ function unconditional(where: unknown): boolean {
 interface Analysis {
   statement: SqlStatement;
   readOnly: boolean;
+  /** The statement changes privileges or access control (GRANT, roles, row-level security, owners, policies). */
+  privilege: boolean;
+}
+
+/** A SECURITY DEFINER option among a function statement's options or actions. */
+function securityDefiner(list: unknown): boolean {
+  return ((list ?? []) as Array<{ DefElem?: { defname?: string; arg?: { Boolean?: { boolval?: boolean } } } }>)
+    .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
 }
 
 function analyzeStatement(type: string, body: Node, text: string | undefined): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
   let destructive = false;
+  let privilege = false;
   let readOnly = readOnlyTop.has(type);
   const addTable = (name: string): void => {
     if (name && !tables.includes(name)) tables.push(name);
@@ -162,6 +177,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string } }>) {
           const sub = String(c.AlterTableCmd?.subtype ?? '');
           if (/Drop|Detach/.test(sub)) destructive = true;
+          if (privilegeAlterTable.test(sub)) destructive = privilege = true;
         }
         readOnly = false;
         break;
@@ -194,21 +210,32 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         // A function body in a string is code this analysis does not read; new-style SQL bodies
         // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement.
         if (!n.sql_body) destructive = true;
+        if (securityDefiner(n.options)) destructive = privilege = true;
+        break;
+      case 'AlterFunctionStmt':
+        if (securityDefiner(n.actions)) destructive = privilege = true;
+        break;
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+        // Row-level security policies decide who sees and changes which rows (a permissive one widens access).
+        if (t === 'AlterPolicyStmt' || n.permissive === true) destructive = privilege = true; // the parser omits permissive: false
         break;
       default:
         if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
-        if (privilegeStatements.has(t)) destructive = true;
+        if (privilegeStatements.has(t)) destructive = privilege = true;
     }
   }
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
-  return { statement, readOnly: readOnly && !destructive };
+  return { statement, readOnly: readOnly && !destructive, privilege };
 }
 
 export interface SqlAnalysis {
   info: SqlInfo;
   /** True when every statement only reads (no writes, no locks, no unknown function calls). */
   readOnly: boolean;
+  /** True when every destructive statement is a privilege change (effect `admin` rather than `delete`). */
+  privilegeOnly?: boolean;
 }
 
 function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
@@ -221,6 +248,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
   if (!ready) return unparsed('SQL parser not loaded yet (the proxy must await loadAdapters() at startup)');
   const statements: SqlStatement[] = [];
   let readOnly = true;
+  let privilegeOnly = true;
   let total = 0;
   for (const sql of texts) {
     total += Buffer.byteLength(sql);
@@ -246,10 +274,12 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
         const a = analyzeStatement(type, body as Node, text);
         statements.push(a.statement);
         if (!a.readOnly) readOnly = false;
+        if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {
         return unparsed((err as Error).message, statements);
       }
     }
   }
-  return { info: { parsed: true, statements, destructive: statements.some((s) => s.destructive) }, readOnly };
+  const destructive = statements.some((s) => s.destructive);
+  return { info: { parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly };
 }

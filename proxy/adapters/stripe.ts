@@ -27,6 +27,9 @@ const admin = new Set([
   'webhook_endpoints.create', 'webhook_endpoints.update', 'webhook_endpoints.delete',
   'accounts.create', 'accounts.update', 'accounts.delete', 'accounts.reject', 'accounts.login_links', 'accounts.persons',
   'account.update', 'apps.secrets.create', 'apps.secrets.delete', 'payouts.reverse',
+  // The bank account or card payouts go to (Connect accounts' external accounts): changing it
+  // redirects the money.
+  'accounts.external_accounts', 'accounts.bank_accounts', 'account.external_accounts', 'account.bank_accounts',
 ]);
 
 const override: Record<string, Effect> = {

@@ -5,6 +5,18 @@ import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromJson } from './sql-body.ts';
+import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
+
+/** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
+function pgGraphqlMutation(field: string): [string, ServiceInfo['effect']] {
+  if (/^insertInto.+Collection$/.test(field)) return ['rows.insert', 'write'];
+  if (/^update.+Collection$/.test(field)) return ['rows.update', 'write'];
+  if (/^deleteFrom.+Collection$/.test(field)) return ['rows.delete', 'delete'];
+  return [`graphql.${field}`, 'write'];
+}
+
+const isGraphql = (request: RequestInfo): boolean =>
+  request.host !== 'api.supabase.com' && request.segments.length === 2 && request.segments[0] === 'graphql' && request.segments[1] === 'v1';
 
 /** PostgREST query parameters that are not row filters. */
 const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
@@ -64,9 +76,14 @@ const projectApi = new RouteTable([
   { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
 ] satisfies RouteSpec[]);
 
-function describeSupabase(request: RequestInfo): ServiceInfo {
+function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') return fromTable('supabase', management, request);
   const project = request.host.split('.')[0]!;
+  if (isGraphql(request)) {
+    const info = describeGraphql('supabase', graphql, pgGraphqlMutation);
+    info.params.project = project;
+    return info;
+  }
   const segs = request.segments;
   if (segs[0] === 'rest' && segs[1] === 'v1') return postgrest(request, project, segs.slice(2));
   const info = fromTable('supabase', projectApi, request);
@@ -78,6 +95,7 @@ export const supabase: ServiceAdapter = {
   name: 'supabase',
   hosts: (host) => hostUnder('supabase.co', 'supabase.in')(host) || hostIs('api.supabase.com')(host),
   describe: describeSupabase,
+  graphqlEndpoint: isGraphql,
   sql(request, service) {
     if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromJson(request);
     // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible.

@@ -25,13 +25,19 @@ credentials contains {"secret": secret, "in": "basic", "name": "x-access-token",
 	input.request.host == "github.com"
 }
 
-# A ref update with force: true rewrites history, like `git push --force`.
+# The operations a request performs: a REST call has one; a GraphQL document lists the REST twin
+# of each mutation it runs (params.operations), so both forms of one change get one risk.
+operations contains input.service.operation
+
+operations contains op if some op in input.service.params.operations
+
+# A ref update with force: true rewrites history, like `git push --force` (REST or GraphQL updateRef).
 verdicts contains data.airlock.approve(
 	"github.force_push",
-	concat("", ["force-updating ", input.service.params.ref, " rewrites history: a human must approve (critical)"]),
+	concat("", ["force-updating ", object.get(input.service.params, "ref", "a ref"), " rewrites history: a human must approve (critical)"]),
 	"critical",
 ) if {
-	input.service.operation == "git.update_ref"
+	"git.update_ref" in operations
 	input.service.params.force == true
 }
 
@@ -41,10 +47,10 @@ verdicts contains data.airlock.deny(
 	"deleting a GitHub organization is never approved from a chat: do it yourself in the GitHub settings",
 	800,
 ) if {
-	input.service.operation == "orgs.delete"
+	"orgs.delete" in operations
 }
 
 # Merging can ship code (deploys run from the default branch): high risk.
 verdicts contains data.airlock.approve("github.merge", "merging a pull request can ship code: a human must approve", "high") if {
-	input.service.operation == "pulls.merge"
+	"pulls.merge" in operations
 }

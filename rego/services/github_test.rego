@@ -64,3 +64,15 @@ test_token_not_for_codeload if {
 	d := airlock.decision with input as gh("GET", "codeload.github.com", "/a/b/tar.gz/main", "unknown", "read", {})
 	d.rule == "placeholder.unauthorized"
 }
+
+test_graphql_merge_is_the_rest_merge if {
+	d := airlock.decision with input as gh("POST", "api.github.com", "/graphql", "graphql.addStar", "write", {"mutations": ["addStar", "mergePullRequest"], "operations": ["graphql.addStar", "pulls.merge"]})
+	d.rule == "github.merge"
+	d.approval.risk == "high"
+}
+
+test_graphql_forced_update_ref_is_a_force_push if {
+	d := airlock.decision with input as gh("POST", "api.github.com", "/graphql", "git.update_ref", "write", {"mutations": ["updateRef"], "operations": ["git.update_ref"], "force": true})
+	d.rule == "github.force_push"
+	d.approval.risk == "critical"
+}

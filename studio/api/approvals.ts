@@ -6,8 +6,8 @@
 //
 //   GET    /api/approvals[?status=pending|approved|denied|expired][&limit=200]  (all pending + newest resolved)
 //   GET    /api/approvals/:id
-//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, via?}
-//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, totp?, message?, via?}
+//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, via?}
+//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, via?}
 //   POST   /api/approvals/:id/deny      {message?, via?}
 //   GET    /api/grants
 //   DELETE /api/grants/:id
@@ -113,6 +113,7 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
         ...(optionalString(body.totp, 'totp', 20) !== undefined ? { totp: body.totp as string } : {}),
         ...(grantMinutes !== undefined ? { grantMinutes } : {}),
         ...(pathPattern !== undefined ? { pathPattern } : {}),
+        ...(body.grant_high === true ? { grantHigh: true } : {}),
       });
       return { approval: approvalView(queue, result.approval), ...(result.grant ? { grant: result.grant } : {}) };
     } catch (err) {

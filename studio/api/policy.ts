@@ -78,6 +78,14 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
     return { draft, live, liveError, input };
   });
 
+  // Why the draft decides this request as it does (engine/explain.ts): shown by the evaluate pane's explain section.
+  app.post('/api/policy/explain', async (req) => {
+    const b = body(req);
+    const input = validDescription(b.input);
+    const replayTime = typeof b.replay === 'boolean' ? b.replay : typeof input.request.time === 'string';
+    return ctx.evaluator.explain(input, validOverlay(b.files), { replay: replayTime });
+  });
+
   app.get('/api/policy/versions', async () => ({
     current: ctx.versions.current,
     running: ctx.runningVersion() ?? null,

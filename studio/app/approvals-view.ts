@@ -156,6 +156,11 @@ export class ApprovalsView extends LightElement {
       return;
     }
     const body: Record<string, unknown> = kind === 'deny' ? { message } : kind === 'grant' ? { minutes, totp } : { totp };
+    // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
+    if (kind === 'grant' && a.risk === 'high') {
+      if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
+      body.grant_high = true;
+    }
     try {
       await api('POST', `/api/approvals/${encodeURIComponent(a.id)}/${kind}`, body);
       this.items = this.items.map((x) => (x.id === a.id ? { ...x, status: kind === 'deny' ? 'denied' : 'approved' } : x));
@@ -223,8 +228,8 @@ export class ApprovalsView extends LightElement {
         ${needsStepUp(a) ? html`<label class="small">TOTP <input name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" size="7" required /></label>` : nothing}
         <button class="primary" data-action="approve" @click=${(e: Event) => this.act(a, 'approve', (e.target as HTMLElement).closest('article')!)}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${(e: Event) => this.act(a, 'grant', (e.target as HTMLElement).closest('article')!)} ?disabled=${a.risk === 'critical'}
-            title=${a.risk === 'critical' ? 'critical requests are approved one by one' : 'same agent, method, host and operation'}>Allow similar for</button>
+          <button data-action="grant" @click=${(e: Event) => this.act(a, 'grant', (e.target as HTMLElement).closest('article')!)} ?disabled=${a.risk === 'critical' || a.step_up === true}
+            title=${a.risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" value="15" aria-label="minutes" size="4" /> min
         </span>
         <span class="group">

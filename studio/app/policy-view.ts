@@ -12,6 +12,7 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json, timeText, toast } from './base.ts';
 import { rego } from './rego-language.ts';
 import { studioEditorTheme } from './editor-theme.ts';
+import './explain-view.ts';
 
 interface Problem {
   file: string;
@@ -596,6 +597,7 @@ export class PolicyView extends LightElement {
             </div>
           </div>`
         : nothing}
+      <airlock-explain .request=${() => ({ input: JSON.parse(this.querySelector<HTMLTextAreaElement>('#eval-input')!.value), files: this.overlay() })}></airlock-explain>
     </div>`;
   }
 

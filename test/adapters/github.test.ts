@@ -1,5 +1,6 @@
 // GitHub REST route templates and git smart HTTP, as documented by GitHub and git-scm.
 import t from 'tap';
+import { describeRequest } from '../../proxy/describe.ts';
 import { loadAdapters, recognize } from '../../proxy/adapters/index.ts';
 import { parseLine, requestOf } from './helpers.ts';
 
@@ -87,22 +88,25 @@ t.test('force on a ref update is a parameter policies can see', async (t) => {
   t.equal(plain.service?.params.force, undefined, 'only a JSON true forces, as GitHub reads it');
 });
 
-t.test('GraphQL: queries read, mutations take the effect of their most severe field', async (t) => {
-  const q = (query: unknown) => recognize(requestOf({ method: 'POST', url: 'https://api.github.com/graphql', json: { query } })).service;
+t.test('GraphQL: queries read, mutations take the operation and effect of their most severe field (test/adapters/graphql.test.ts has more)', async (t) => {
+  const describe = (method: string, url: string, body = '') =>
+    describeRequest({ method, url, headers: body ? [['content-type', 'application/json']] : [], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'a', labels: {} } }).service;
+  const q = (query: unknown) => describe('POST', 'https://api.github.com/graphql', JSON.stringify({ query }));
   t.match(q('query { viewer { login } }'), { operation: 'graphql.query', effect: 'read' });
   t.match(q('{ viewer { login } }'), { operation: 'graphql.query', effect: 'read' });
-  t.match(q('mutation { deleteRepository(input: {}) { clientMutationId } }'), { operation: 'graphql.mutation', effect: 'delete' });
-  t.match(q('# hidden\n  MUTATION X { a }'), { effect: 'write' });
-  t.match(q(42), { effect: 'write' }, 'a body that is not a query fails closed');
-  t.match(q('mutation($id: ID!) { addComment(input: {subjectId: $id, body: "hi"}) { clientMutationId } }'), { effect: 'send', params: { mutations: ['addComment'] } });
-  t.match(q('mutation { createPullRequest(input: {}) { pullRequest { id } } }'), { effect: 'write' });
+  t.match(q('mutation { deleteRepository(input: {}) { clientMutationId } }'), { operation: 'repos.delete', effect: 'delete' });
+  t.match(q('# hidden\n  MUTATION X { a }'), { operation: 'graphql.unparsed', effect: 'write' }, 'not GraphQL (keywords are case-sensitive): unparsed');
+  t.match(q(42), { operation: 'graphql.unparsed' }, 'a body that is not a query fails closed');
+  t.match(q('mutation($id: ID!) { addComment(input: {subjectId: $id, body: "hi"}) { clientMutationId } }'), { operation: 'issues.create_comment', effect: 'send', params: { mutations: ['addComment'] } });
+  t.match(q('mutation { createPullRequest(input: {}) { pullRequest { id } } }'), { operation: 'pulls.create', effect: 'write' });
   t.match(q('mutation { a: createPullRequest(input: {}) { x } b: deleteRepository(input: {repositoryId: "R"}) { x } }'), { effect: 'delete' }, 'the most severe field decides, aliases included');
-  t.match(q('mutation { updateRepository(input: {visibility: PUBLIC}) { x } }'), { effect: 'admin' });
+  t.match(q('mutation { updateRepository(input: {visibility: PUBLIC}) { x } }'), { operation: 'repos.update', effect: 'admin' });
   t.match(q('mutation { archiveRepository(input: {}) { x } }'), { effect: 'admin' });
-  t.match(q('mutation { updateRef(input: {force: true}) { x } }'), { effect: 'admin' });
-  t.match(q('fragment F on Mutation { deleteRef (input: {}) { x } } mutation { ...F }'), { effect: 'delete' });
-  const get = recognize(requestOf({ method: 'GET', url: 'https://api.github.com/graphql?query=mutation%7BdeleteRepository(input%3A%7B%7D)%7Bx%7D%7D' })).service;
-  t.match(get, { operation: 'graphql.mutation', effect: 'delete' }, 'a mutation in the query string is still a mutation');
+  t.match(q('mutation { updateRef(input: {force: true}) { x } }'), { operation: 'git.update_ref', params: { force: true } });
+  t.notOk(q('mutation { updateRef(input: {oid: "a"}) { x } }')?.params.force, 'no force, no force push');
+  t.match(q('fragment F on Mutation { deleteRef (input: {}) { x } } mutation { ...F }'), { operation: 'git.delete_ref', effect: 'delete' });
+  const get = describe('GET', 'https://api.github.com/graphql?query=mutation%7BdeleteRepository(input%3A%7B%7D)%7Bx%7D%7D');
+  t.match(get, { operation: 'repos.delete', effect: 'delete' }, 'a mutation in the query string is still a mutation');
 });
 
 t.test('hosts GitHub does not own are not GitHub', async (t) => {

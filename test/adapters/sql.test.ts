@@ -28,6 +28,13 @@ t.test('destructive statements', async (t) => {
     ['GRANT ALL ON users TO public', 'grant', ['users']],
     ['REVOKE SELECT ON users FROM app', 'revoke'],
     ['GRANT admin TO eve', 'grant_role'],
+    ['ALTER TABLE profiles DISABLE ROW LEVEL SECURITY', 'alter_table', ['profiles']],
+    ['alter table profiles no force row level security', 'alter_table'],
+    ['ALTER TABLE profiles OWNER TO anon', 'alter_table'],
+    ['ALTER TABLE audit DISABLE TRIGGER ALL', 'alter_table'],
+    ['CREATE POLICY everyone ON profiles USING (true)', 'create_policy'],
+    ['ALTER POLICY p ON profiles USING (true)', 'alter_policy'],
+    ['ALTER FUNCTION f() SECURITY DEFINER', 'alter_function'],
     ['ALTER ROLE app SUPERUSER', 'alter_role'],
     ['CREATE ROLE x LOGIN PASSWORD \'p\'', 'create_role'],
     ['DO $$ BEGIN EXECUTE \'DROP TABLE users\'; END $$', 'do'],
@@ -46,6 +53,15 @@ t.test('destructive statements', async (t) => {
     t.equal(info.statements[0]?.destructive, true, `${text}: statement destructive`);
     if (tables) t.same(info.statements[0]?.tables, tables, `${text}: tables`);
   }
+});
+
+t.test('privilege changes: the SQL endpoint effect is admin, not delete', async (t) => {
+  for (const q of ['GRANT ALL ON users TO public', 'ALTER TABLE profiles DISABLE ROW LEVEL SECURITY', 'ALTER ROLE app SUPERUSER', 'CREATE POLICY p ON t USING (true)']) {
+    t.equal(analyzeSql([q]).privilegeOnly, true, q);
+  }
+  t.equal(analyzeSql(['GRANT ALL ON users TO public; DROP TABLE users']).privilegeOnly, false, 'a drop among them deletes');
+  t.equal(sql('ALTER TABLE profiles ENABLE ROW LEVEL SECURITY').destructive, false, 'tightening access is no privilege change');
+  t.equal(sql('CREATE POLICY p ON t AS RESTRICTIVE USING (owner = current_user)').destructive, false, 'a restrictive policy only narrows');
 });
 
 t.test('non-destructive statements', async (t) => {

@@ -126,9 +126,11 @@ t.test('timed-out requests never arrive; a later approval lets the identical ret
 t.test('a grant lets a similar request through without asking, not one to another host', async (t) => {
   const first = curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"a":1}' });
   const [a] = await r.api.pending(1);
-  const g = await r.api.call('POST', `/api/approvals/${a!.id}/grant`, { minutes: 10 });
+  const refused = await r.api.call('POST', `/api/approvals/${a!.id}/grant`, { minutes: 10 });
+  t.equal(refused.status, 400, 'a grant for a high-risk request needs the explicit choice');
+  const g = await r.api.call('POST', `/api/approvals/${a!.id}/grant`, { minutes: 10, grant_high: true });
   t.equal(g.status, 200);
-  t.match(g.body.grant, { agent: 'bot', method: 'POST', host: 'api.example', path_pattern: '/send/grant' });
+  t.match(g.body.grant, { agent: 'bot', method: 'POST', host: 'api.example', path_pattern: '/send/grant', risk: 'high' });
   t.equal((await first).status, 200);
   const before = (await r.api.call('GET', '/api/approvals')).body.approvals as unknown[];
   const second = await curl(r, 'POST', url('api.example', '/send/grant'), { body: '{"a":2}' });

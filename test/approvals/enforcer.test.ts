@@ -92,7 +92,7 @@ t.test('retries: the header is honoured for the identical request only, and once
 t.test('grants reach the policy through describe', async (t) => {
   const c = ctx(description('/g'), {});
   const held = e.beforeForward!(c);
-  await queue.approve(await pendingFor('/g'), { by: 'api', grantMinutes: 5 });
+  await queue.approve(await pendingFor('/g'), { by: 'api', grantMinutes: 5, grantHigh: true });
   await held;
   const d = description('/g');
   await e.describe!(d);

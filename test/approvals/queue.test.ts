@@ -130,8 +130,9 @@ t.test('grants: same agent, method, host and operation or path pattern, until th
   q.onChange((e) => events.push(e.type));
 
   const byOp = await q.create(describe({ operation: 'repos.delete' }), decision());
-  const { grant } = await q.approve(byOp.id, { by: 'studio', grantMinutes: 30 });
-  t.match(grant, { agent: 'bot', method: 'DELETE', host: 'api.example.com', operation: 'repos.delete' });
+  await t.rejects(q.approve(byOp.id, { by: 'studio', grantMinutes: 30 }), /explicit choice/, 'a grant for a high-risk approval must be chosen explicitly');
+  const { grant } = await q.approve(byOp.id, { by: 'studio', grantMinutes: 30, grantHigh: true });
+  t.match(grant, { agent: 'bot', method: 'DELETE', host: 'api.example.com', operation: 'repos.delete', risk: 'high' });
   t.equal(grant!.path_pattern, undefined);
   t.same(q.matchingGrants(describe({ operation: 'repos.delete', path: '/repos/acme/other' })).map((g) => g.id), [grant!.id], 'another repo, same operation');
   t.same(q.matchingGrants(describe({ operation: 'repos.delete', host: 'evil.example' })), [], 'not another host');
@@ -139,7 +140,7 @@ t.test('grants: same agent, method, host and operation or path pattern, until th
   t.same(q.matchingGrants(describe({ operation: 'repos.delete', method: 'POST' })), [], 'not another method');
   t.same(q.matchingGrants(describe({ operation: 'issues.delete' })), [], 'not another operation');
 
-  const byPath = await q.create(describe({ path: '/v1/items/42' }), decision());
+  const byPath = await q.create(describe({ path: '/v1/items/42' }), decision({ approval: { risk: 'medium' } }));
   const g2 = (await q.approve(byPath.id, { by: 'cli', grantMinutes: 5, pathPattern: '/v1/items/*' })).grant!;
   t.equal(g2.path_pattern, '/v1/items/*');
   t.equal(q.matchingGrants(describe({ path: '/v1/items/43' })).length, 1);
@@ -154,6 +155,12 @@ t.test('grants: same agent, method, host and operation or path pattern, until th
   const crit = await q.create(describe(), decision({ approval: { risk: 'critical' } }));
   await t.rejects(q.approve(crit.id, { by: 'cli', grantMinutes: 10 }), /one at a time/);
   await t.rejects(q.approve(crit.id, { by: 'cli', grantMinutes: 0 }), { code: 'bad-request' });
+  const stepUp = await q.create(describe(), decision({ approval: { risk: 'medium', step_up: true } }));
+  await t.rejects(q.approve(stepUp.id, { by: 'cli', grantMinutes: 10 }), /one at a time/, 'no grant for a step-up approval');
+  const unknown = await q.create(describe({ operation: 'unknown', path: '/v9/x' }), decision({ approval: { risk: 'medium' } }));
+  const g3 = (await q.approve(unknown.id, { by: 'cli', grantMinutes: 5 })).grant!;
+  t.match(g3, { path_pattern: '/v9/x', risk: 'medium' }, 'an unrecognized route is granted by its path, not as operation "unknown"');
+  t.equal(g3.operation, undefined);
   const bad = await q.create(describe(), decision());
   await t.rejects(q.approve(bad.id, { by: 'cli', grantMinutes: 5, pathPattern: 'no-slash' }), { code: 'bad-request' });
 });

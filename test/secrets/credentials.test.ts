@@ -143,8 +143,12 @@ t.test('missing secret, bad directive, upgrade: fail closed', async (t) => {
   for (const name of ['Host', 'content-length', 'Transfer-Encoding', 'proxy-authorization']) {
     t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name }])), { status: 500, type: 'credential-invalid' }, name);
   }
-  const ws = context(live, { url: 'wss://a.example/socket', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade']] }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
-  t.match(await enforcer.beforeForward(ws), { status: 403, type: 'credential-upgrade-unsupported' });
+  const upgrade = { url: 'wss://a.example/socket', headers: [['Upgrade', 'websocket'], ['Connection', 'Upgrade']] as Array<[string, string]> };
+  const ws = context(live, upgrade, [{ secret: 'github', in: 'header', name: 'authorization' }]);
+  t.equal(await enforcer.beforeForward(ws), undefined, 'a WebSocket handshake takes a header credential (its messages are scrubbed)');
+  t.same(header(ws, 'authorization'), [GH]);
+  const wsBody = context(live, upgrade, [{ secret: 'github', in: 'body' }]);
+  t.match(await enforcer.beforeForward(wsBody), { status: 403, type: 'credential-upgrade-unsupported' }, 'but never a body credential: frames are not substituted');
 });
 
 t.test('body: substituted only with in:"body", split across chunks; unbound placeholder past the capture refused', async (t) => {

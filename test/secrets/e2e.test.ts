@@ -170,12 +170,12 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
     });
   }
 
-  await t.test('a placeholder past the captured body prefix: the upload is aborted before it leaves', async (t) => {
+  await t.test('a placeholder past the captured body prefix: the upload is stopped before it leaves, as a refusal', async (t) => {
     const bodyFile = path.join(home, 'big-body.txt');
     fs.writeFileSync(bodyFile, `${'x'.repeat(airlock.config.bodyCap + 256 * 1024)} ${Buffer.from(placeholder).toString('base64')} tail`);
     const before = other.received.length;
     const r = await run('curl', ['-sS', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, '--data-binary', `@${bodyFile}`, otherUrl], agentEnv);
-    t.equal(statusOf('curl', r), 502, r.stdout.slice(-300));
+    t.equal(statusOf('curl', r), 403, r.stdout.slice(-300));
     t.match(r.stdout, /placeholder of secret \\"canary\\".*upload aborted/);
     t.equal(other.received.length, before, 'no complete request reached other.example');
     t.notOk(other.bytes().includes(Buffer.from(placeholder).toString('base64').slice(4, 30)), 'the encoded placeholder never arrived');

@@ -29,7 +29,7 @@ t.test('every API route needs the session cookie', async (t) => {
   const routes: Array<[string, string]> = [
     ['GET', '/api/session'], ['GET', '/api/status'], ['GET', '/api/policy/files'], ['GET', '/api/policy/file?path=airlock.rego'],
     ['PUT', '/api/policy/file'], ['DELETE', '/api/policy/file?path=airlock.rego'], ['POST', '/api/policy/check'], ['POST', '/api/policy/fmt'],
-    ['POST', '/api/policy/evaluate'], ['POST', '/api/policy/publish'], ['POST', '/api/policy/rollback'], ['GET', '/api/policy/versions'], ['GET', '/api/policy/diff'],
+    ['POST', '/api/policy/evaluate'], ['POST', '/api/policy/explain'], ['POST', '/api/policy/publish'], ['POST', '/api/policy/rollback'], ['GET', '/api/policy/versions'], ['GET', '/api/policy/diff'],
     ['POST', '/api/policy/draft/reset'], ['GET', '/api/traffic/recent'], ['GET', '/api/captures'], ['GET', '/api/agents'], ['POST', '/api/agents'], ['DELETE', '/api/agents/x'],
     ['GET', '/api/secrets'], ['PUT', '/api/secrets/x'], ['GET', '/api/limits'], ['GET', '/api/replay/sources'], ['POST', '/api/replay'],
     ['GET', '/api/approvals'], ['GET', '/api/nonexistent'],
@@ -161,6 +161,22 @@ t.test('evaluate decides with the draft (unsaved buffers included) and shows the
   t.equal(body.live.action, 'deny');
   t.equal(body.live.rule, 'default');
   const notDesc = await s2.call({ method: 'POST', url: '/api/policy/evaluate', payload: { input: [1] } });
+  t.equal(notDesc.statusCode, 400);
+});
+
+t.test('explain names the rule that decided and where the others stopped (the draft, unsaved buffers included)', async (t) => {
+  const input = description('DELETE', 'https://api.github.com/repos/acme/app');
+  const r = await s2.call({ method: 'POST', url: '/api/policy/explain', payload: { input } });
+  const x = r.json().explanation;
+  t.equal(r.json().ok, true);
+  t.equal(x.decision.rule, 'default');
+  const read = x.rules.find((rule: { head: string }) => rule.head.startsWith('decision := {"action": "allow"'));
+  t.match(read, { applied: false, kind: 'decision', failed: { file: 'airlock.rego', line: 8, expression: 'input.request.method == "GET"' } }, 'the read rule stopped at its method check');
+  const changed = basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "DELETE"}');
+  const r2 = await s2.call({ method: 'POST', url: '/api/policy/explain', payload: { input, files: { 'airlock.rego': changed } } });
+  t.equal(r2.json().explanation.decision.rule, 'read');
+  t.match(r2.json().explanation.decided_by, { rule: 'read', file: 'airlock.rego', line: 7 });
+  const notDesc = await s2.call({ method: 'POST', url: '/api/policy/explain', payload: { input: [1] } });
   t.equal(notDesc.statusCode, 400);
 });
 

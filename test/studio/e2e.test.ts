@@ -77,6 +77,9 @@ t.test('evaluate a description against the draft', async (t) => {
   await page.click('#evaluate');
   await page.waitForSelector('[data-testid=decision]');
   t.match(await page.textContent('.decisions'), /allow/);
+  await page.click('[data-testid=explain-run]');
+  await page.waitForSelector('[data-testid=explain-rule]');
+  t.match(await page.textContent('[data-testid=explain]'), /allow/, 'the explain section shows the decision and the rules behind it');
   await shot('04-evaluate');
 });
 

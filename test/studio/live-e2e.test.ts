@@ -168,7 +168,13 @@ t.test('a held request is approved in the browser and the client gets its respon
   const first = curl('POST', `http://api.example:${upPort}/v1/things`, '{"n":1}');
   await page.waitForSelector('[data-approval]');
   await page.fill('[data-approval] input[name=minutes]', '5');
+  // A grant for a high-risk request is an explicit choice: the studio asks first.
+  const confirmed = new Promise<string>((resolve) => page.once('dialog', (dialog) => {
+    resolve(dialog.message());
+    void dialog.accept();
+  }));
   await page.click('[data-approval] [data-action=grant]');
+  t.match(await confirmed, /high risk/, 'the human confirms a grant for a high-risk request');
   t.equal((await first).status, 200);
   await page.waitForSelector('[data-testid=grants] tbody tr');
   t.match(await page.textContent('[data-testid=grants]'), /bot[\s\S]*POST api\.example/);

@@ -1,0 +1,65 @@
+// The semantic operation of a request, as a grant records and compares it.
+//
+// A REST call is one operation (`input.service.operation`), but several kinds of request carry
+// their real operation in the body: an MCP server has one URL for every tool, an SQL endpoint one
+// URL for every statement, a git push one URL for every ref update, a GraphQL endpoint one URL for
+// every mutation. A grant given for one of them must not cover another, so a grant records the
+// request's scope — one item per tool, statement, ref command or root field — and covers a later
+// request only when every item of that request's scope is among the grant's.
+import type { Grant, RequestDescription } from './types.ts';
+
+/** Items naming what the request does beyond its method, host and path, sorted and unique. */
+export function operationScope(d: RequestDescription): string[] {
+  const items = new Set<string>();
+  const override = d.request.method_override;
+  if (override) {
+    items.add(`method:${d.request.effective_method ?? d.request.method}`);
+    if (override.ambiguous) items.add('method:ambiguous');
+  }
+  if (d.mcp) {
+    for (const c of d.mcp.batch ?? [d.mcp]) {
+      items.add(c.method === 'tools/call' ? `mcp:tools/call:${c.tool ?? '(no tool name)'}` : `mcp:${c.method}`);
+    }
+  }
+  if (d.sql) {
+    if (!d.sql.parsed) items.add('sql:unparsed');
+    for (const s of d.sql.statements) items.add(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+  }
+  if (d.graphql) {
+    if (!d.graphql.parsed) items.add('graphql:unparsed');
+    for (const op of d.graphql.operations) {
+      if (op.fields.length === 0) items.add(`graphql:${op.type}`);
+      for (const f of op.fields) items.add(`graphql:${op.type}:${f}`);
+    }
+  }
+  const s = d.service;
+  if (s && (s.operation === 'git.push' || s.operation === 'git.update_ref')) {
+    const p = s.params as { refs?: unknown; deletes?: unknown; refs_incomplete?: unknown; ref?: unknown; force?: unknown };
+    if (s.operation === 'git.update_ref') {
+      items.add(`git:${p.force === true ? 'force' : 'update'}:${String(p.ref ?? '')}`);
+    } else if (d.request.method === 'POST') {
+      const deletes = new Set(Array.isArray(p.deletes) ? p.deletes.map(String) : []);
+      if (!Array.isArray(p.refs)) items.add('git:commands-unseen');
+      else for (const ref of p.refs.map(String)) items.add(`git:${deletes.has(ref) ? 'delete' : 'update'}:${ref}`);
+      if (p.refs_incomplete === true) items.add('git:commands-incomplete');
+    }
+  }
+  return [...items].sort();
+}
+
+/**
+ * Whether a grant's scope covers a request's: every item of the request is in the grant. A grant
+ * with a scope never covers a request without one (a different kind of request to the same URL),
+ * and a grant without a scope (given for a plain REST call) covers only requests without one.
+ */
+export function scopeCovers(grantScope: readonly string[] | undefined, requestScope: readonly string[]): boolean {
+  const granted = new Set(grantScope ?? []);
+  if (requestScope.length === 0) return granted.size === 0;
+  return requestScope.every((item) => granted.has(item));
+}
+
+/** The items of a request's scope that a grant does not cover, for messages. */
+export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly string[]): string[] {
+  const granted = new Set(grant.scope ?? []);
+  return requestScope.filter((i) => !granted.has(i));
+}

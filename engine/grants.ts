@@ -1,0 +1,56 @@
+// The grant rule, enforced by the engine for every policy: a human's "allow similar for N minutes"
+// may turn into an allow only a request whose own decision — the policy's answer without any grant
+// — is an `approve` of the same operation at the same or lower risk than the approval the grant
+// came from. Never a critical or step-up approval; a high-risk one only when the human chose so
+// explicitly when granting (the grant then records risk "high").
+//
+// The engine decides a request with grants in two steps: first without grants (the request's own
+// decision), then — only if that is an approve some grant may stand in for — with exactly the grants
+// that passed the checks below as `input.grants`. A policy that honours `input.grants` naively
+// therefore still cannot let a grant widen what a human approved.
+import { pathMatches } from './approvals.ts';
+import { operationScope, scopeCovers, uncovered } from './grant-scope.ts';
+import type { Decision, Grant, RequestDescription, Risk } from './types.ts';
+
+export type { GrantNotes } from './types.ts';
+
+export const riskRank: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+
+/** The risk a grant covers up to. Grants stored before grants recorded it count as medium. */
+export function grantRisk(g: Pick<Grant, 'risk'>): Risk {
+  return g.risk && g.risk in riskRank ? g.risk : 'medium';
+}
+
+/**
+ * Why a grant may not stand in for this request's own decision, or undefined when it may.
+ * `nowMs` is the decision time (the request's time in replay).
+ */
+export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, nowMs: number): string | undefined {
+  if (!g || typeof g !== 'object' || typeof g.id !== 'string') return 'not a grant';
+  if (own.action !== 'approve') return `the request's own decision is ${own.action}, not approve`;
+  const risk = own.approval?.risk ?? 'medium';
+  if (risk === 'critical') return 'critical requests are approved one at a time';
+  if (own.approval?.step_up === true) return 'the policy asks for step-up (TOTP) on this request';
+  if (riskRank[risk] > riskRank[grantRisk(g)]) return `the request is ${risk} risk and the grant covers up to ${grantRisk(g)}`;
+  const expires = Date.parse(g.expires);
+  if (!(expires > nowMs)) return 'the grant has expired';
+  if (g.agent !== d.agent.id) return `the grant is for agent ${g.agent}`;
+  if (typeof g.method !== 'string' || g.method.toUpperCase() !== d.request.method.toUpperCase()) return `the grant is for method ${g.method}`;
+  if (g.host !== d.request.host) return `the grant is for host ${g.host}`;
+  if (g.operation !== undefined) {
+    const op = d.service?.operation;
+    if (g.operation === 'unknown' || op !== g.operation) return `the grant is for operation ${g.operation}, the request is ${op ?? 'no recognized operation'}`;
+  } else if (typeof g.path_pattern === 'string') {
+    if (!pathMatches(g.path_pattern, d.request.path)) return `the path does not match the grant's pattern ${g.path_pattern}`;
+  } else {
+    return 'the grant names neither an operation nor a path pattern';
+  }
+  const scope = operationScope(d);
+  if (!scopeCovers(g.scope, scope)) {
+    const missing = uncovered(g, scope);
+    return missing.length
+      ? `the grant does not cover ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`
+      : `the grant was given for ${(g.scope ?? []).slice(0, 5).join(', ')}, and this request is not that kind of request`;
+  }
+  return undefined;
+}

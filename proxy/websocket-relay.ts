@@ -1,0 +1,286 @@
+// The WebSocket relay behind an allowed upgrade. Airlock terminates WebSocket on both sides with
+// `ws`: a client to the upstream, a server to the agent, and relays *messages* between them.
+//
+// Why termination and not a byte pipe or a pass-through of frames: `ws`'s client checks the
+// upstream's 101 (Upgrade: websocket, Sec-WebSocket-Accept for the key it sent, a subprotocol and
+// extensions that were offered) and its Receiver, in both roles, closes the connection on
+// anything that is not valid framing: a wrong masking direction, reserved bits or opcodes,
+// control frames over 125 bytes or fragmented, invalid UTF-8 in text and close frames, bad close
+// codes, messages over the size cap. Passing frames through untouched (Receiver + Sender on the
+// raw sockets) would not work anyway once a message is scrubbed or permessage-deflate is in use:
+// rewriting a payload means re-encoding it, and compression contexts are per connection. So each
+// hop negotiates its own permessage-deflate (offered to the upstream only when the agent offered
+// it, accepted from the agent only when the upstream accepted it); subprotocols are end to end
+// (the agent's offer goes to the upstream, the upstream's choice comes back to the agent).
+//
+// Nothing the agent sends after its upgrade request is read before the upstream's 101 has been
+// verified: the agent's socket stays paused and its early bytes are handed to `ws`'s server only
+// then, where they must parse as masked client frames. The upstream never receives a byte the
+// agent chose except inside a frame Airlock built and masked with its own random key.
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { EgressMeter, Rejection, RelayedMessage, ResponseHead } from './enforcers.ts';
+import { endToEnd } from './http-util.ts';
+import type { AgentHandshake } from './websocket-handshake.ts';
+
+/** Largest message (after reassembly and decompression) either side may send: beyond it, close 1009. */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** How long a closing handshake may take before the connection is cut. */
+const CLOSE_TIMEOUT_MS = 5000;
+/** Backpressure: stop reading a side while the other side has this much unsent. */
+const HIGH_WATER = 1024 * 1024;
+
+export interface UpstreamTarget {
+  /** ws: or wss: URL as it leaves (after enforcers); its host is the name the policy allowed. */
+  url: URL;
+  /** The checked address to dial (destination safety ran on it). */
+  address: string;
+  port: number;
+  /** End-to-end headers to send (no hop-by-hop, no Sec-WebSocket-*: `ws` writes its own). */
+  headers: Array<[string, string]>;
+  /** Trust for upstream TLS (wss:). */
+  tls: tls.SecureContext;
+  timeoutMs: number;
+}
+
+export type UpstreamAnswer =
+  | { kind: 'open'; socket: WebSocket; head: ResponseHead }
+  /** Any answer but 101: relayed to the agent as it is. */
+  | { kind: 'response'; response: http.IncomingMessage; request: http.ClientRequest }
+  /** No usable answer: `invalid101` when the upstream answered 101 without a valid WebSocket handshake. */
+  | { kind: 'failed'; detail: string; code?: string; timedOut: boolean; invalid101: boolean };
+
+const ownHandshakeHeaders = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'sec-websocket-accept', 'host']);
+
+/** Request headers for the upstream: the agent's end-to-end ones, minus what `ws` sets itself. */
+export function upstreamHeaders(pairs: Array<[string, string]>): Array<[string, string]> {
+  return pairs.filter(([k]) => !ownHandshakeHeaders.has(k.toLowerCase()));
+}
+
+/** Opens the upstream WebSocket on the checked address and waits for a verified 101 (or another answer). */
+export function dialUpstream(target: UpstreamTarget, offer: AgentHandshake): Promise<UpstreamAnswer> {
+  return new Promise((resolve) => {
+    let settled = false;
+    let saw101 = false;
+    const settle = (a: UpstreamAnswer): void => {
+      if (settled) return;
+      settled = true;
+      resolve(a);
+    };
+    const secure = target.url.protocol === 'wss:';
+    const hostname = target.url.hostname.replace(/^\[|\]$/g, '');
+    const headers: Record<string, string | string[]> = { Host: target.url.host };
+    for (const [k, v] of upstreamHeaders(target.headers)) {
+      const prev = headers[k];
+      headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(target.url, offer.protocols, {
+        headers,
+        perMessageDeflate: offer.deflate ? {} : false,
+        maxPayload: MAX_MESSAGE_BYTES,
+        handshakeTimeout: target.timeoutMs,
+        autoPong: false,
+        followRedirects: false,
+        closeTimeout: CLOSE_TIMEOUT_MS,
+        // Dial exactly the address destination safety checked; verify TLS for the allowed name.
+        createConnection: () => secure
+          ? tls.connect({
+              host: target.address, port: target.port, secureContext: target.tls, ALPNProtocols: ['http/1.1'],
+              ...(net.isIP(hostname) ? {} : { servername: hostname }),
+              checkServerIdentity: (_h, cert) => tls.checkServerIdentity(hostname, cert),
+            })
+          : net.connect({ host: target.address, port: target.port }),
+      } as WebSocket.ClientOptions & { closeTimeout: number });
+    } catch (err) {
+      return settle({ kind: 'failed', detail: (err as Error).message, timedOut: false, invalid101: false });
+    }
+    let upgradeHead: ResponseHead | undefined;
+    ws.on('upgrade', (res) => {
+      saw101 = true;
+      upgradeHead = { statusCode: 101, statusMessage: res.statusMessage, headers: endToEnd(res.rawHeaders).filter(([k]) => !ownHandshakeHeaders.has(k.toLowerCase())) };
+    });
+    ws.on('unexpected-response', (request, response) => {
+      if (response.statusCode === 101) {
+        // A 101 without "Upgrade: websocket" + "Connection: upgrade": not a WebSocket, not relayed.
+        request.destroy();
+        response.destroy();
+        return settle({ kind: 'failed', detail: 'the upstream answered 101 without a WebSocket handshake (Upgrade/Connection missing)', timedOut: false, invalid101: true });
+      }
+      settle({ kind: 'response', response, request });
+    });
+    ws.once('open', () => {
+      ws.pause(); // nothing is read from the upstream until the agent's side is open too
+      settle({ kind: 'open', socket: ws, head: upgradeHead! });
+    });
+    ws.on('error', (err: NodeJS.ErrnoException) => {
+      if (settled) return;
+      ws.terminate();
+      const timedOut = /handshake has timed out/.test(err.message);
+      settle({ kind: 'failed', detail: err.message, ...(err.code ? { code: err.code } : {}), timedOut, invalid101: saw101 });
+    });
+  });
+}
+
+/**
+ * Answers the agent's handshake with `ws`'s server once the upstream is open: the upstream's
+ * subprotocol, permessage-deflate only if the upstream accepted it, and the upstream's other
+ * 101 headers (already through the enforcers' onResponse, i.e. scrubbed). Resolves undefined
+ * when the agent went away meanwhile.
+ */
+export function acceptAgent(req: http.IncomingMessage, socket: net.Socket, head: Buffer, upstream: WebSocket, extra: ResponseHead): Promise<WebSocket | undefined> {
+  const server = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: upstream.extensions.includes('permessage-deflate') ? {} : false,
+    maxPayload: MAX_MESSAGE_BYTES,
+    autoPong: false,
+    handleProtocols: () => upstream.protocol || false,
+    closeTimeout: CLOSE_TIMEOUT_MS,
+  } as WebSocket.ServerOptions & { closeTimeout: number });
+  server.once('headers', (lines: string[]) => {
+    for (const [k, v] of extra.headers) lines.push(`${k}: ${v}`);
+  });
+  if (socket.destroyed) return Promise.resolve(undefined);
+  return new Promise((resolve) => {
+    const gone = (): void => resolve(undefined);
+    socket.once('close', gone);
+    server.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('close', gone);
+      resolve(ws);
+    });
+  });
+}
+
+export interface DirectionStats {
+  /** Messages and control frames relayed. */
+  messages: number;
+  /** Their payload bytes (uncompressed). */
+  payload_bytes: number;
+}
+
+export interface TunnelEnd {
+  /** Who ended it: a side closing or breaking the protocol, or Airlock (an enforcer, shutdown). */
+  by: 'agent' | 'upstream' | 'airlock';
+  /** The close code the ending side sent (1005: none; 1006: the connection dropped without one). */
+  code?: number;
+  /** `ws`'s error code for a protocol violation (WS_ERR_…). */
+  error?: string;
+  detail?: string;
+  /** The enforcer refusal that closed it (rate limit, secret value). */
+  rejection?: Rejection;
+  to_upstream: DirectionStats;
+  to_agent: DirectionStats;
+}
+
+export interface RelayHooks {
+  /** The enforcers' per-message hook, in order; a Rejection closes the tunnel. */
+  onMessage(message: RelayedMessage): Rejection | undefined;
+  /** Charged with every frame to the upstream (its size on the wire, uncompressed). */
+  meter?: EgressMeter;
+}
+
+/** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
+export function frameBytes(payload: number): number {
+  return 2 + (payload > 65535 ? 8 : payload > 125 ? 2 : 0) + 4 + payload;
+}
+
+/** Close codes that may be sent in a close frame (RFC 6455 §7.4; 1004–1006 and 1015 are reserved). */
+function sendable(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}
+
+/** Relays messages both ways until both sides are closed; resolves with how the tunnel ended. */
+export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks): Promise<TunnelEnd> {
+  const stats = { to_upstream: { messages: 0, payload_bytes: 0 }, to_agent: { messages: 0, payload_bytes: 0 } };
+  let end: Omit<TunnelEnd, 'to_upstream' | 'to_agent'> | undefined;
+  let open = 2;
+  return new Promise((resolve) => {
+    const closed = (): void => {
+      if (--open > 0) return;
+      resolve({ ...(end ?? { by: 'airlock', detail: 'both connections dropped' }), ...stats });
+    };
+
+    /** Closes a side now, or cuts it when it is not open. */
+    const shut = (ws: WebSocket, code: number, reason: string): void => {
+      if (ws.readyState === WebSocket.OPEN) ws.close(code, reason.slice(0, 120));
+      else if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+    };
+
+    const stop = (rejection: Rejection): void => {
+      if (end) return;
+      end = { by: 'airlock', rejection, detail: rejection.detail };
+      shut(agent, 1008, rejection.outcome === 'rate-limited' ? 'egress budget exhausted' : rejection.title);
+      shut(upstream, 1001, 'closed by the proxy');
+    };
+
+    const side = (from: WebSocket, to: WebSocket, dir: 'upstream' | 'agent'): void => {
+      const name = dir === 'upstream' ? 'agent' : 'upstream';
+      const counts = dir === 'upstream' ? stats.to_upstream : stats.to_agent;
+      let paused = false;
+      const drained = (): void => {
+        if (paused && to.bufferedAmount < HIGH_WATER / 2) {
+          paused = false;
+          from.resume();
+        }
+      };
+      const pass = (kind: RelayedMessage['kind'], data: Buffer): void => {
+        if (end || to.readyState !== WebSocket.OPEN) return;
+        const message: RelayedMessage = { to: dir, kind, data };
+        const refused = hooks.onMessage(message);
+        if (refused) return stop(refused);
+        if (dir === 'upstream' && hooks.meter) {
+          const limited = hooks.meter(frameBytes(message.data.length));
+          if (limited) return stop(limited);
+        }
+        counts.messages++;
+        counts.payload_bytes += message.data.length;
+        if (kind === 'text' || kind === 'binary') to.send(message.data, { binary: kind === 'binary' }, drained);
+        else if (kind === 'ping') to.ping(message.data.subarray(0, 125), undefined, drained);
+        else to.pong(message.data.subarray(0, 125), undefined, drained);
+        if (!paused && to.bufferedAmount > HIGH_WATER) {
+          paused = true;
+          from.pause();
+        }
+      };
+      from.on('message', (data: Buffer, isBinary: boolean) => pass(isBinary ? 'binary' : 'text', data));
+      from.on('ping', (data: Buffer) => pass('ping', data));
+      from.on('pong', (data: Buffer) => pass('pong', data));
+      from.on('error', (err: Error & { code?: string }) => {
+        // `ws` closes `from` itself (1002/1007/1009); the other side is told why it ends.
+        if (end) return;
+        end = { by: name, error: err.code ?? 'error', detail: err.message.slice(0, 200) };
+        shut(to, dir === 'upstream' ? 1001 : 1014, dir === 'upstream' ? 'the agent broke the WebSocket protocol' : 'the upstream broke the WebSocket protocol');
+      });
+      from.on('close', (code: number, reason: Buffer) => {
+        if (!end) {
+          end = { by: name, code };
+          if (code === 1006) to.terminate();
+          else {
+            const message: RelayedMessage = { to: dir, kind: 'close', data: reason };
+            const refused = hooks.onMessage(message)
+              ?? (dir === 'upstream' && hooks.meter && sendable(code) ? hooks.meter(frameBytes(2 + Buffer.byteLength(message.data))) : undefined);
+            if (refused) {
+              end = { by: 'airlock', rejection: refused, detail: refused.detail };
+              shut(to, dir === 'upstream' ? 1001 : 1008, dir === 'upstream' ? 'closed by the proxy' : refused.title);
+            } else if (sendable(code)) {
+              shut(to, code, Buffer.byteLength(message.data) <= 123 ? message.data.toString('utf8') : '');
+            } else {
+              if (to.readyState === WebSocket.OPEN) to.close();
+              else to.terminate();
+            }
+          }
+        } else if (to.readyState === WebSocket.OPEN) {
+          to.close(1001, 'closed by the proxy');
+        }
+        closed();
+      });
+    };
+    side(agent, upstream, 'upstream');
+    side(upstream, agent, 'agent');
+    upstream.resume();
+  });
+}

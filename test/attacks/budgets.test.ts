@@ -1,0 +1,152 @@
+// Egress byte budgets count every byte that leaves, as it leaves. The decision pays for what the
+// description counted (path, headers, the captured body prefix); a chunked upload past the capture
+// cap and every WebSocket frame to the upstream are charged as they stream, and when the bucket
+// runs dry the stream is cut: the request fails as a limit (429 problem+json while the agent has
+// no answer yet, outcome "rate-limited"), never as an upstream error, and the upstream never gets
+// more than the budget. Checked by property over upload sizes and chunkings, and message sizes,
+// against budgets on both sides of the exact boundary (read from the audit record's description).
+import http from 'node:http';
+import net from 'node:net';
+import fc from 'fast-check';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import type { AuditRecord } from '../../engine/audit-log.ts';
+import { eventually, isProblem, parseResponses, rawToProxy, startTestAirlock, viaProxy } from './helpers.ts';
+import { startWsUpstream } from './websocket-helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+const BODY_CAP = 2048;
+
+/** An upload target that counts the body bytes of every request as they arrive, finished or not. */
+const uploads = new Map<string, { bytes: number; ended: boolean }>();
+const server = http.createServer((req, res) => {
+  const key = new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? '';
+  const u = { bytes: 0, ended: false };
+  uploads.set(key, u);
+  req.on('data', (c: Buffer) => { u.bytes += c.length; });
+  req.on('end', () => {
+    u.ended = true;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ received: u.bytes }));
+  });
+  req.on('error', () => undefined);
+});
+const sockets = new Set<net.Socket>();
+server.on('connection', (s: net.Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+t.teardown(() => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }));
+const P = (server.address() as net.AddressInfo).port;
+const sink = await startWsUpstream(t);
+
+const a = await startTestAirlock(t, {
+  policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${P}`, `127.0.0.1:${sink.port}`], bodyCap: BODY_CAP,
+});
+const final = (key: string, urlPart = `key=${key}&`): AuditRecord | undefined =>
+  a.records.find((r) => r.url?.includes(urlPart) && r.outcome !== 'pending' && r.description);
+/** What the decision counted besides the body: path, query and headers (from the record's description). */
+const headBytes = (r: AuditRecord): number => r.description!.request.egress_bytes - r.description!.request.body.size;
+
+t.test('property: a chunked upload leaves only while the budget lasts; past it the request fails as a limit', async (t) => {
+  let n = 0;
+  const arb = fc.record({
+    chunks: fc.array(fc.integer({ min: 1, max: 9000 }), { maxLength: 10 }),
+    slack: fc.integer({ min: -6000, max: 6000 }),
+  });
+  await fc.assert(fc.asyncProperty(arb, async ({ chunks, slack }) => {
+    const key = `up${n++}`;
+    const total = chunks.reduce((x, y) => x + y, 0);
+    const budget = Math.max(1, 330 + total + slack);
+    const url = `http://allowed.example:${P}/upload?key=${key}&budget=${budget}`;
+    const head = `POST ${url} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const parts = [head, ...chunks.map((c) => `${c.toString(16)}\r\n${'x'.repeat(c)}\r\n`), '0\r\n\r\n'];
+    const reply = await rawToProxy(a.port, parts, { gapMs: 2, responses: 1, maxMs: 8000 });
+    const [res] = parseResponses(reply.text);
+    if (!(await eventually(() => final(key) !== undefined, 3000))) throw new Error('no audit record');
+    const rec = final(key)!;
+    const fits = headBytes(rec) + total <= budget;
+    const up = uploads.get(key);
+    if (fits) {
+      if (res?.status !== 200 || rec.outcome !== 'forwarded') throw new Error(`within budget (${headBytes(rec)} + ${total} ≤ ${budget}) it passes, got ${res?.status} ${rec.outcome}: ${rec.detail}`);
+      if (!up?.ended || up.bytes !== total) throw new Error('the upstream got the whole body');
+      const extra = rec.extra as { rate_limits: Array<{ cost: number }>; egress_streamed?: number };
+      const charged = extra.rate_limits[0]!.cost + (extra.egress_streamed ?? 0);
+      if (charged !== headBytes(rec) + total) throw new Error(`every byte is charged once: ${charged} ≠ ${headBytes(rec) + total}`);
+    } else {
+      if (rec.outcome !== 'rate-limited') throw new Error(`over budget (${headBytes(rec)} + ${total} > ${budget}) it is a limit, got ${rec.outcome}: ${rec.detail}`);
+      if (res !== undefined && !(res.status === 429 && isProblem(res))) throw new Error(`the agent gets a 429 problem+json or a closed connection, got ${res.status}`);
+      if (up?.ended) throw new Error('the upstream must never get a complete request');
+      if ((up?.bytes ?? 0) > Math.max(0, budget - headBytes(rec))) throw new Error(`the upstream got ${up?.bytes} body bytes, more than the budget left (${budget - headBytes(rec)})`);
+    }
+  }), { numRuns, ...seed });
+  t.pass(`${n} uploads checked`);
+});
+
+t.test('a Content-Length upload past the capture cap is charged whole, before it leaves', async (t) => {
+  const big = Buffer.alloc(50_000, 0x61);
+  const over = await viaProxy(a.port, `http://allowed.example:${P}/upload?key=cl1&budget=20000`, { auth: a.auth, method: 'PUT', body: big });
+  t.equal(over.status, 429, 'over budget: refused at once');
+  t.ok(isProblem(over as never));
+  t.notOk(uploads.has('cl1'), 'the upstream was never asked');
+  const ok = await viaProxy(a.port, `http://allowed.example:${P}/upload?key=cl2&budget=60000`, { auth: a.auth, method: 'PUT', body: big });
+  t.equal(ok.status, 200);
+  t.same(JSON.parse(ok.body), { received: 50_000 });
+});
+
+/** Bytes of one masked frame carrying `n` payload bytes (RFC 6455 §5.2): what leaves per message. */
+const frameBytes = (n: number): number => 2 + (n > 65535 ? 8 : n > 125 ? 2 : 0) + 4 + n;
+
+t.test('property: WebSocket messages to the upstream are charged as frames; the first that does not fit closes the tunnel', async (t) => {
+  let n = 0;
+  const arb = fc.record({
+    sizes: fc.array(fc.oneof(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 60_000, max: 70_000 })), { minLength: 1, maxLength: 8 }),
+    slack: fc.integer({ min: -70_000, max: 2000 }),
+  });
+  await fc.assert(fc.asyncProperty(arb, async ({ sizes, slack }) => {
+    const key = `ws${n++}`;
+    const total = sizes.reduce((x, s) => x + frameBytes(s), 0);
+    const budget = Math.max(1, 420 + total + slack);
+    const path = `/meter?key=${key}&budget=${budget}`;
+    const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const outcome = await new Promise<{ status?: number; code?: number }>((resolve) => {
+      client.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+      client.on('open', () => {
+        for (const s of sizes) client.send(Buffer.alloc(s, 0x62));
+        client.close(1000);
+      });
+      client.on('close', (code: number) => resolve({ code }));
+      client.on('error', () => undefined);
+    });
+    if (!(await eventually(() => final(key) !== undefined, 3000))) throw new Error('no audit record of the upgrade');
+    const opened = final(key)!;
+    const H = headBytes(opened);
+    if (H > budget) {
+      if (outcome.status !== 429 || opened.outcome !== 'rate-limited') throw new Error(`the handshake alone is over budget: 429, got ${JSON.stringify(outcome)}`);
+      return;
+    }
+    let spent = H;
+    let fit = 0;
+    while (fit < sizes.length && spent + frameBytes(sizes[fit]!) <= budget) spent += frameBytes(sizes[fit++]!);
+    // The agent's close frame (code 1000, no reason) leaves too.
+    const closeFits = fit === sizes.length && spent + frameBytes(2) <= budget;
+    if (closeFits) spent += frameBytes(2);
+    const conn = sink.conn(path);
+    if (!conn) throw new Error('the upstream got the upgrade');
+    await eventually(() => conn.close !== undefined, 4000);
+    if (conn.messages.length !== fit || conn.messages.some((m, i) => m.data.length !== sizes[i])) {
+      throw new Error(`the upstream got ${conn.messages.length} messages, expected the ${fit} that fit in ${budget} bytes`);
+    }
+    if (!(await eventually(() => a.records.some((r) => r.id === opened.id && r.outcome !== 'forwarded'), 3000))) throw new Error('no record of the tunnel end');
+    const ended = a.records.find((r) => r.id === opened.id && r.outcome !== 'forwarded')!;
+    if (!closeFits) {
+      if (fit < sizes.length && outcome.code !== 1008) throw new Error(`cut with 1008, got ${outcome.code}`);
+      if (ended.outcome !== 'rate-limited') throw new Error(`recorded as a limit, got ${ended.outcome}`);
+      if (((ended.extra as { egress_streamed?: number }).egress_streamed ?? 0) !== spent - H) throw new Error('the record says what was charged');
+      if (conn.close?.code === 1000) throw new Error('the close the budget could not carry was not relayed as sent');
+    } else if (ended.outcome !== 'websocket-closed' || conn.close?.code !== 1000) {
+      throw new Error(`within budget the tunnel closes normally, got ${ended.outcome}: ${ended.detail}`);
+    }
+  }), { numRuns, ...seed });
+  t.pass(`${n} tunnels checked`);
+});

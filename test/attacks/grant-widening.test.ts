@@ -1,0 +1,180 @@
+// Grant widening: a human approves one request and says "allow similar for 30 minutes"; the agent
+// then sends something riskier that still looks similar — another MCP tool of the same server,
+// a DELETE or DROP to the same SQL endpoint, a push that deletes a branch, another GraphQL
+// mutation, a request that is simply riskier under the same path pattern. The policy here is the
+// naive one a user might write (any grant → allow), so only the engine's grant rule stands between
+// the agent and the widening. Property: over random pairs (approved request, later request) to one
+// endpoint, a grant turns the later request into an allow only when its own decision is an approve
+// at the approved risk or lower, not critical, and everything it does was in the approved request.
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { ApprovalQueue } from '../../engine/approvals.ts';
+import { PolicyEngine } from '../../engine/engine.ts';
+import type { RequestDescription } from '../../engine/types.ts';
+import { loadAdapters } from '../../proxy/adapters/index.ts';
+import { describeRequest } from '../../proxy/describe.ts';
+import { tempDir } from './helpers.ts';
+
+await loadAdapters();
+
+// A user's own policy that honours any grant, and sets risk from what the request does.
+const naive = `package airlock
+
+import rego.v1
+
+risk := "critical" if {
+	input.sql.destructive == true
+} else := "critical" if {
+	count(object.get(input.service, ["params", "deletes"], [])) > 0
+} else := "critical" if {
+	some op in input.graphql.operations
+	some f in op.fields
+	startswith(f, "delete")
+} else := "high" if {
+	input.mcp.method == "tools/call"
+} else := "high" if {
+	some op in input.graphql.operations
+	op.type == "mutation"
+} else := "low" if {
+	input.request.path == "/low"
+} else := "medium"
+
+default decision := {"action": "deny", "reason": "no", "rule": "default"}
+
+decision := {"action": "allow", "reason": "granted", "rule": "granted"} if count(input.grants) > 0
+
+decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"risk": risk}} if count(input.grants) == 0
+`;
+
+const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+t.teardown(() => engine.close());
+await engine.loadFolder(t.testdir({ 'policy.rego': naive }));
+
+interface Shape {
+  url: string;
+  body: string;
+  type: string;
+}
+
+const mcp = (tools: string[]): Shape => ({
+  url: 'https://mcp.tools.example/mcp', type: 'application/json',
+  body: JSON.stringify(tools.length === 1 ? { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tools[0], arguments: {} } } : tools.map((name, id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }))),
+});
+const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
+const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
+const push = (cmds: Array<[string, string]>): Shape => ({
+  url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
+  body: `${cmds.map(([kind, ref], i) => pkt(`${'a'.repeat(40)} ${kind === 'delete' ? '0'.repeat(40) : 'b'.repeat(40)} ${ref}${i === 0 ? '\0report-status' : ''}\n`)).join('')}0000PACK`,
+});
+const graphql = (fields: string[]): Shape => ({
+  url: 'https://api.github.com/graphql', type: 'application/json',
+  body: JSON.stringify({ query: `mutation { ${fields.map((f, i) => `a${i}: ${f}(input: {}) { clientMutationId }`).join(' ')} }` }),
+});
+
+const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_email'], { minLength: 1 });
+const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1'], { minLength: 1 });
+const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
+const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
+
+/** Pairs (approved, later) to the same endpoint, of the same kind. */
+const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
+  fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
+  fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
+  fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
+  fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
+);
+
+function describe(s: Shape): RequestDescription {
+  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type]], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+}
+
+/** What a request does, read from its description independently of the grant code. */
+function actions(d: RequestDescription): Set<string> {
+  const out = new Set<string>();
+  for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) out.add(`tool ${c.tool}`);
+  for (const s of d.sql?.statements ?? []) out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+  const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
+  for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
+  for (const op of d.graphql?.operations ?? []) for (const f of op.fields) out.add(`${op.type} ${f}`);
+  return out;
+}
+
+const rank = { low: 1, medium: 2, high: 3, critical: 4 } as const;
+
+t.test('a grant never turns a riskier or different operation into an allow', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  let allowed = 0;
+  await fc.assert(
+    fc.asyncProperty(pair, async ([first, later]) => {
+      for (const g of queue.grants()) await queue.revokeGrant(g.id);
+      const approved = describe(first);
+      const own1 = await engine.decide(approved);
+      if (own1.action !== 'approve' || own1.approval?.risk === 'critical') return true; // no grant is possible
+      const record = await queue.create(approved, own1);
+      await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true });
+      const d = describe(later);
+      const own2 = await engine.decide({ ...d, grants: [] });
+      d.grants = queue.matchingGrants(d);
+      const final = await engine.decide(d);
+      if (final.action !== 'allow') return true;
+      allowed++;
+      const risk2 = own2.approval?.risk ?? 'medium';
+      const before = actions(approved);
+      return own2.action === 'approve' && risk2 !== 'critical' && rank[risk2] <= rank[own1.approval?.risk ?? 'medium'] && [...actions(d)].every((a) => before.has(a));
+    }),
+    { numRuns: 250 },
+  );
+  t.ok(allowed > 0, `grants still work for the same operation (${allowed} allowed)`);
+});
+
+t.test('the request the human approved is covered again; the engine says why others are not', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const approved = describe(mcp(['create_issue']));
+  const own = await engine.decide(approved);
+  await queue.approve((await queue.create(approved, own)).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const same = describe(mcp(['create_issue']));
+  same.grants = queue.matchingGrants(same);
+  t.match(await engine.decide(same), { action: 'allow', rule: 'granted' });
+  const other = describe(mcp(['delete_project']));
+  other.grants = queue.matchingGrants(other);
+  const held = await engine.decide(other);
+  t.match(held, { action: 'approve', grants: { offered: [], withheld: [{ reason: /does not cover mcp:tools\/call:delete_project/ }] } });
+  const low = describe({ url: 'https://plain.example/low', type: 'text/plain', body: 'x' });
+  const lowOwn = await engine.decide(low);
+  const lowGrant = (await queue.approve((await queue.create(low, lowOwn)).id, { by: 'test', grantMinutes: 30 })).grant!;
+  const medium = describe({ url: 'https://plain.example/low', type: 'text/plain', body: 'y' });
+  medium.request.path = '/low';
+  medium.grants = queue.matchingGrants(medium);
+  t.equal((await engine.decide(medium)).action, 'allow', 'a low grant covers a low request');
+  const path2 = describe({ url: 'https://plain.example/other', type: 'text/plain', body: 'y' });
+  path2.grants = [{ id: lowGrant.id, agent: lowGrant.agent, method: lowGrant.method, host: lowGrant.host, expires: lowGrant.expires, risk: lowGrant.risk!, path_pattern: '/**' }];
+  t.match(await engine.decide(path2), { action: 'approve', grants: { withheld: [{ reason: /medium risk and the grant covers up to low/ }] } }, 'a low grant widened to /** still does not cover a medium request');
+});
+
+t.test('a user policy gets the rule too: critical and step-up are never granted', async (t) => {
+  const dir = t.testdir({
+    'p.rego': `package airlock
+
+import rego.v1
+
+decision := {"action": "allow", "reason": "granted", "rule": "granted"} if count(input.grants) > 0
+
+decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"risk": input.request.headers["x-risk"][0], "step_up": input.request.headers["x-step"][0] == "1"}} if count(input.grants) == 0
+`,
+  });
+  const e = new PolicyEngine({ mode: 'inline' });
+  t.teardown(() => e.close());
+  await e.loadFolder(dir);
+  const d = (risk: string, step: string): RequestDescription => {
+    const x = describeRequest({ method: 'POST', url: 'https://x.example/a', headers: [['x-risk', risk], ['x-step', step]], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    x.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'x.example', path_pattern: '/a', risk: 'high', expires: '2999-01-01T00:00:00Z' }];
+    return x;
+  };
+  t.equal((await e.decide(d('high', '0'))).action, 'allow', 'high under an explicit high grant');
+  t.equal((await e.decide(d('critical', '0'))).action, 'approve', 'never critical');
+  t.equal((await e.decide(d('medium', '1'))).action, 'approve', 'never step-up');
+  t.equal(path.basename(dir).length > 0, true);
+});

@@ -1,0 +1,110 @@
+// Method overrides: an agent sends a harmless-looking method and names the real one where a server
+// that honours overrides reads it (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, or
+// `_method` in the query, a form, a multipart form or a JSON body; PHP's `.method`), in any case,
+// with spaces, repeated or in comma lists. Property: over every such spelling, an override to
+// DELETE of a GitHub repository is judged as the deletion (critical, held), never as the read or
+// write the request line claims; an extra allowed host never lets an overridden GET through as a
+// read; and an override that cannot be read one way is never allowed.
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { projectRoot } from '../../engine/toolchain.ts';
+import { loadAdapters } from '../../proxy/adapters/index.ts';
+import { describeRequest } from '../../proxy/describe.ts';
+import { tempDir } from './helpers.ts';
+
+await loadAdapters();
+const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+t.teardown(() => engine.close());
+await engine.loadFolder(path.join(projectRoot, 'rego'));
+
+// The default policy with one extra allowed host (reads pass there without a service).
+const withHost = tempDir(t, 'airlock-rego-hosts-');
+fs.cpSync(path.join(projectRoot, 'rego'), withHost, { recursive: true });
+const dataFile = path.join(withHost, 'config', 'data.json');
+fs.writeFileSync(dataFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(dataFile, 'utf8')), allowed_hosts: ['docs.example.org'] }));
+const hostsEngine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+t.teardown(() => hostsEngine.close());
+await hostsEngine.loadFolder(withHost);
+
+const caseOf = (s: string, upper: boolean[]): string => [...s].map((c, i) => (upper[i % upper.length] ? c.toUpperCase() : c.toLowerCase())).join('');
+const pad = fc.constantFrom('', ' ', '  ', '\t');
+/** "delete" in any letter case, with blanks around it. */
+const deleteValue = fc.tuple(fc.array(fc.boolean(), { minLength: 1, maxLength: 6 }), pad, pad).map(([u, a, b]) => `${a}${caseOf('delete', u)}${b}`);
+
+type Placement = { headers: Array<[string, string]>; query: string; body?: { type: string; text: string } };
+
+const placement: fc.Arbitrary<Placement> = fc.oneof(
+  fc.tuple(fc.constantFrom('X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override'), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), deleteValue, fc.nat(2))
+    .map(([name, u, v, repeat]) => ({ headers: Array.from({ length: repeat + 1 }, (): [string, string] => [caseOf(name, u), v]), query: '' })),
+  fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
+  deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&_method=${encodeURIComponent(v)}` } })),
+  deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
+  deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/json', text: JSON.stringify({ name: 'x', _method: v }) } })),
+  // Names spelled with escapes: still `_method` to the server's parser.
+  fc.tuple(fc.constantFrom('%5Fmethod', '_%6Dethod', '%5f%6d%65thod', '.method', '+method'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `${n}=${encodeURIComponent(v)}` } })),
+  fc.tuple(fc.constantFrom('\\u005fmethod', '_\\u006dethod', '\\u005F\\u006D\\u0065thod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/json; charset=utf-8', text: `{"${n}": ${JSON.stringify(v)}}` } })),
+);
+
+function describe(method: string, url: string, p: Placement) {
+  const headers: Array<[string, string]> = [['authorization', 'Bearer x'], ...p.headers];
+  if (p.body) headers.push(['content-type', p.body.type]);
+  const body = Buffer.from(p.body?.text ?? '');
+  return describeRequest({ method, url: url + p.query, headers, body, bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+}
+
+t.test('an override to DELETE in any spelling is judged as the deletion', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'HEAD', 'PATCH'), placement, async (method, p) => {
+      const d = describe(method, 'https://api.github.com/repos/acme/widgets', p);
+      if (d.service?.operation !== 'repos.delete' || d.service.effect !== 'delete') return false;
+      const decision = await engine.decide(d);
+      return decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 spellings held as critical deletions');
+});
+
+t.test('an allowed host never reads an overridden GET as a read', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(placement, async (p) => {
+      const d = describe('GET', 'https://docs.example.org/page', p);
+      const decision = await hostsEngine.decide(d);
+      return decision.action !== 'allow';
+    }),
+    { numRuns: 150 },
+  );
+  const plain = await hostsEngine.decide(describeRequest({ method: 'GET', url: 'https://docs.example.org/page', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } }));
+  t.equal(plain.action, 'allow', 'control: the same GET without an override is a read');
+});
+
+t.test('an override that cannot be read one way is never allowed', async (t) => {
+  const unclear = fc.oneof(
+    fc.stringMatching(/^[A-Z]{3,10}$/).filter((v) => !['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].includes(v)).map((v): Placement => ({ headers: [['X-HTTP-Method-Override', v]], query: '' })),
+    fc.constant<Placement>({ headers: [['X-HTTP-Method-Override', 'GET, POST']], query: '' }),
+    fc.constant<Placement>({ headers: [['X-HTTP-Method-Override', 'GET'], ['X-HTTP-Method', 'HEAD']], query: '' }),
+    fc.constant<Placement>({ headers: [['X-HTTP-Method-Override', 'GET']], query: '?_method=GET' }),
+  );
+  await fc.assert(
+    fc.asyncProperty(unclear, fc.constantFrom('https://api.github.com/repos/acme/widgets', 'https://api.stripe.com/v1/customers/cus_1', 'https://docs.example.org/x'), async (p, url) => {
+      const d = describe('GET', url, p);
+      const decision = await (url.includes('docs.example.org') ? hostsEngine : engine).decide(d);
+      return d.request.method_override?.ambiguous === true && decision.action !== 'allow';
+    }),
+    { numRuns: 120 },
+  );
+  t.pass('unknown verbs, conflicting values and several places are held');
+});
+
+t.test('a body that may carry _method but was cut by the capture is ambiguous', async (t) => {
+  const d = describeRequest({
+    method: 'POST', url: 'https://api.github.com/repos/acme/widgets/issues',
+    headers: [['content-type', 'application/x-www-form-urlencoded'], ['content-length', '5000000']],
+    body: Buffer.from('title=x&body=aaaa'), bodyTruncated: true,
+  }, { agent: { id: 'agent', labels: {} } });
+  t.match(d.request.method_override, { ambiguous: true });
+  t.match(await engine.decide(d), { action: 'approve', approval: { risk: 'critical' } }, 'judged by the worst reading (a DELETE of the route)');
+});

@@ -1,0 +1,396 @@
+// Upgrades must not become raw tunnels. An allowed `Upgrade: websocket` opens a tunnel only when
+// the upstream answers a real WebSocket handshake (101, Upgrade: websocket, the Accept for the key
+// Airlock sent); every other 101 is a 502 and its socket is closed. Nothing the agent sends after
+// its upgrade request is relayed before that, and afterwards only as WebSocket messages that
+// parsed as valid frames — so plain HTTP spoken inside the tunnel (to a path or virtual host the
+// policy denies) never reaches the upstream. Frames are checked by property against the test's
+// own reading of RFC 6455 in both directions; injected secrets are scrubbed from messages to the
+// agent; and real clients (Node `ws`, Python `websockets`) still work, ws:// and wss://.
+import { execFile, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import net from 'node:net';
+import fc from 'fast-check';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import { eventually, isProblem, startTestAirlock, tlsTunnel, upstreamCa } from './helpers.ts';
+import {
+  acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
+} from './websocket-helpers.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+const SECRET = 'sk_live_TUNNEL_CANARY_0123456789abcdef';
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+const ca = await upstreamCa(t);
+const echo = (ws: WebSocket): void => void ws.on('message', (d: Buffer, binary: boolean) => ws.send(d, { binary }));
+/** A real `ws` server that echoes; subprotocol chat.v2 when offered, permessage-deflate, an extra 101 header. */
+const richOpts = {
+  perMessageDeflate: true, handleProtocols: (p: Set<string>) => (p.has('chat.v2') ? 'chat.v2' : false),
+  headers: () => ['X-Upstream: real-ws'], onConnection: echo,
+};
+const rich = await startWsUpstream(t, richOpts);
+const richTls = await startWsUpstream(t, { ...richOpts, tlsCa: ca });
+/** A real `ws` server that only records (the frame properties). */
+const sink = await startWsUpstream(t);
+/** keyed.example: tells the agent the Authorization it received, whole and in pieces. */
+const keyed = await startWsUpstream(t, {
+  headers: (req) => [`X-Echo: ${req.headers.authorization}`],
+  onConnection: (ws, req) => {
+    const key = String(req.headers.authorization).replace(/^Bearer /, '');
+    if (req.url === '/split') {
+      ws.send(`part one ${key.slice(0, 12)}`);
+      ws.send(`${key.slice(12)} part two`);
+      return;
+    }
+    ws.send(`auth=${req.headers.authorization}`);
+    ws.send(Buffer.from(key).toString('base64'), { binary: true });
+    ws.send(JSON.stringify({ key, hex: Buffer.from(key).toString('hex') }));
+    ws.ping(Buffer.from(key));
+    ws.send('done');
+  },
+});
+
+// Hostile upstreams. `x-answer` (base64 JSON, forwarded end to end) says how to answer the handshake.
+interface Answer { status: number; upgrade?: string; connection?: string; accept: 'none' | 'right' | 'wrong' | 'agent'; trailing?: string }
+const AGENT_KEY = newKey();
+const hostile = await startRawUpstream(t, (_head, h) => {
+  const spec = JSON.parse(Buffer.from(h['x-answer'] ?? '', 'base64').toString()) as Answer;
+  const lines = [`HTTP/1.1 ${spec.status} ${spec.status === 101 ? 'Switching Protocols' : 'Nope'}`];
+  if (spec.upgrade !== undefined) lines.push(`Upgrade: ${spec.upgrade}`);
+  if (spec.connection !== undefined) lines.push(`Connection: ${spec.connection}`);
+  const accept = { right: acceptFor(h['sec-websocket-key'] ?? ''), wrong: acceptFor(newKey()), agent: acceptFor(AGENT_KEY), none: undefined }[spec.accept];
+  if (accept) lines.push(`Sec-WebSocket-Accept: ${accept}`);
+  if (spec.status !== 101) return `${lines.join('\r\n')}\r\nContent-Length: 4\r\n\r\nnope`;
+  return `${lines.join('\r\n')}\r\n\r\n${spec.trailing ?? ''}`;
+});
+/** A valid 101, then whatever frames the agent asked for in `x-frames` (base64), or nothing (raw HTTP behind). */
+const framer = await startRawUpstream(t, (_head, h) => Buffer.concat([
+  Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptFor(h['sec-websocket-key'] ?? '')}\r\n\r\n`),
+  Buffer.from(h['x-frames'] ?? '', 'base64'),
+]));
+
+const ports = [rich, richTls, sink, keyed, hostile, framer].map((u) => `127.0.0.1:${u.port}`);
+const a = await startTestAirlock(t, {
+  policy: 'streams', secrets: { api: SECRET },
+  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1'],
+  allowPrivate: ports, upstreamCa: [ca.files.cert],
+});
+const PH = a.placeholders.api!;
+const auth = { 'Proxy-Authorization': a.auth };
+const at = (port: number, path: string, host = 'allowed.example'): [string, string] => [`http://${host}:${port}${path}`, `${host}:${port}`];
+const mask = (): Buffer => crypto.randomBytes(4);
+const closeFrame = (code = 1000): Buffer => encodeFrame({ fin: true, rsv: 0, opcode: 8, mask: mask(), payload: Buffer.from([code >> 8, code & 0xff]) });
+
+/** Plain HTTP an agent might speak inside a tunnel, to what the policy denies. */
+const smuggled = (port: number): string => `GET /deny/admin HTTP/1.1\r\nHost: admin.example:${port}\r\n\r\nGET http://admin.example:${port}/ HTTP/1.1\r\nHost: admin.example:${port}\r\n\r\n`;
+const sawSmuggled = (text: string): boolean => /\/deny\/admin|admin\.example|HTTP\/1\.1\r\nHost: admin/.test(text);
+
+t.test('control: a real ws client through an allowed upgrade; both ends of the tunnel are audited', async (t) => {
+  const client = new WebSocket(`ws://allowed.example:${rich.port}/chat?x=1`, ['chat.v1', 'chat.v2'], { agent: new HttpProxyAgent(a.proxyUrl) });
+  const got: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    client.on('open', () => client.send('hello'));
+    client.on('message', (d: Buffer) => {
+      got.push(d.toString());
+      if (got.length === 1) client.send(Buffer.alloc(200_000, 7));
+      else client.close(4001, 'bye');
+    });
+    client.on('close', () => resolve());
+    client.on('error', reject);
+  });
+  t.same(got[0], 'hello', 'echoed through the relay');
+  t.equal(client.protocol, 'chat.v2', 'the upstream chose the subprotocol, end to end');
+  t.match(client.extensions, /permessage-deflate/, 'compression negotiated on the agent side because the upstream accepted it');
+  const up = rich.conn('/chat?x=1')!;
+  t.ok(up, 'the upstream got the upgrade');
+  await eventually(() => up.close !== undefined);
+  t.same(up.close, { code: 4001, reason: 'bye' }, 'the close code and reason are relayed');
+  t.same(up.errors, [], 'the upstream saw only valid framing');
+  t.equal(up.messages[1]?.data.length, 200_000, 'a 200 KB message arrives whole');
+  await eventually(() => a.records.filter((r) => r.url === `ws://allowed.example:${rich.port}/chat?x=1`).length === 2);
+  const [open, closed] = a.records.filter((r) => r.url === `ws://allowed.example:${rich.port}/chat?x=1`);
+  t.match(open, { outcome: 'forwarded', status: 101, decision: { action: 'allow' }, extra: { websocket: { protocol: 'chat.v2', compression: true } } });
+  t.match(closed, {
+    id: open!.id, outcome: 'websocket-closed', status: 101,
+    extra: { websocket: { ended_by: 'agent', close_code: 4001, to_upstream: { messages: 2 }, to_agent: { messages: 2 } } },
+  }, 'the tunnel end is recorded with what crossed it');
+  t.ok((closed!.extra as { websocket: { to_upstream: { payload_bytes: number } } }).websocket.to_upstream.payload_bytes >= 200_005);
+});
+
+t.test('real clients: Node ws and Python websockets, ws:// and wss:// (CONNECT + TLS)', async (t) => {
+  // Node ws, wss:// through CONNECT with the Airlock CA.
+  const wss = new WebSocket(`wss://allowed.example:${richTls.port}/node-tls`, ['chat.v2'], { agent: new HttpsProxyAgent(a.proxyUrl), ca: a.caPem });
+  const reply = await new Promise<string>((resolve, reject) => {
+    wss.on('open', () => wss.send('over tls'));
+    wss.on('message', (d: Buffer) => {
+      resolve(d.toString());
+      wss.close();
+    });
+    wss.on('error', reject);
+  });
+  t.equal(reply, 'over tls');
+  t.equal(wss.protocol, 'chat.v2');
+
+  const python = ['python3', '/usr/bin/python3'].find((p) => {
+    try {
+      execFileSync(p, ['-c', 'import websockets'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  t.ok(python, 'a python3 with websockets (Debian python3-websockets) is installed');
+  if (!python) return;
+  const script = `
+import asyncio, base64, json, socket, ssl, sys
+import websockets
+proxy_port, auth, ca, ws_target, wss_target = sys.argv[1:6]
+async def through_connect(target, secure):
+    host = target.rsplit(':', 1)[0]
+    s = socket.create_connection(('127.0.0.1', int(proxy_port)), timeout=10)
+    s.sendall(f'CONNECT {target} HTTP/1.1\\r\\nHost: {target}\\r\\nProxy-Authorization: {auth}\\r\\n\\r\\n'.encode())
+    buf = b''
+    while b'\\r\\n\\r\\n' not in buf:
+        buf += s.recv(4096)
+    assert buf.startswith(b'HTTP/1.1 200'), buf
+    kw = dict(ssl=ssl.create_default_context(cafile=ca), server_hostname=host) if secure else {}
+    uri = ('wss' if secure else 'ws') + '://' + target + '/py'
+    async with websockets.connect(uri, sock=s, subprotocols=['chat.v1', 'chat.v2'], open_timeout=10, **kw) as ws:
+        await ws.send('hello from python')
+        text = await ws.recv()
+        await ws.send(b'\\x00\\x01binary' * 1000)
+        binary = await ws.recv()
+        await asyncio.wait_for(await ws.ping(b'p'), 10)
+        return {'text': text, 'binary': len(binary), 'subprotocol': ws.subprotocol, 'extensions': [e.name for e in ws.extensions]}
+async def main():
+    print(json.dumps([await through_connect(ws_target, False), await through_connect(wss_target, True)]))
+asyncio.run(main())
+`;
+  const out = await new Promise<string>((resolve, reject) => execFile(python, ['-c', script, String(a.port), a.auth, a.caFile, `allowed.example:${rich.port}`, `allowed.example:${richTls.port}`],
+    { timeout: 30_000 }, (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout))));
+  const results = JSON.parse(out) as Array<{ text: string; binary: number; subprotocol: string; extensions: string[] }>;
+  for (const [i, r] of results.entries()) {
+    const what = i === 0 ? 'ws:// through CONNECT' : 'wss:// through CONNECT + TLS';
+    t.equal(r.text, 'hello from python', `${what}: text echoed`);
+    t.equal(r.binary, 8000, `${what}: binary echoed`);
+    t.equal(r.subprotocol, 'chat.v2', `${what}: subprotocol`);
+    t.same(r.extensions, ['permessage-deflate'], `${what}: compression negotiated`);
+  }
+});
+
+t.test('any 101 that is not a WebSocket handshake is a 502 problem+json; the upstream socket is closed; nothing is relayed', async (t) => {
+  const answer = fc.record({
+    status: fc.constantFrom(101, 101, 101, 101, 200, 403, 426),
+    upgrade: fc.constantFrom(undefined, 'websocket', 'WebSocket', 'h2c', 'websocket, h2c', ''),
+    connection: fc.constantFrom(undefined, 'Upgrade', 'upgrade', 'keep-alive', 'close'),
+    accept: fc.constantFrom('none', 'right', 'wrong', 'agent'),
+    trailing: fc.constantFrom(undefined, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi', '\x81\x02hi'),
+  }, { requiredKeys: ['status', 'accept'] }) as fc.Arbitrary<Answer>;
+  let n = 0;
+  await fc.assert(fc.asyncProperty(answer, fc.boolean(), async (spec, early) => {
+    const path = `/h/${n++}`;
+    const [url, host] = at(hostile.port, path);
+    const hs = handshake(url, host, { ...auth, 'X-Answer': Buffer.from(JSON.stringify(spec)).toString('base64') }, AGENT_KEY);
+    const agent = rawAgent(net.connect(a.port, '127.0.0.1'), early ? hs + smuggled(hostile.port) : hs);
+    const res = await agent.response;
+    if (!early) agent.send(smuggled(hostile.port));
+    const validUpgrade = spec.status === 101 && /^websocket$/i.test(spec.upgrade ?? '') && /upgrade/i.test(spec.connection ?? '') && spec.accept === 'right';
+    const conn = () => hostile.conns.find((c) => c.head.includes(`GET ${path} `));
+    if (spec.status !== 101) {
+      if (res.status !== spec.status) throw new Error(`a ${spec.status} answer is relayed as it is, got ${res.status}`);
+    } else if (validUpgrade) {
+      if (res.status !== 101) throw new Error(`a valid handshake opens the tunnel, got ${res.status}`);
+    } else {
+      if (res.status !== 502) throw new Error(`an invalid 101 (${JSON.stringify(spec)}) must be a 502, got ${res.status}: ${agent.text().slice(0, 200)}`);
+      const body = agent.text().split('\r\n\r\n').slice(1).join('\r\n\r\n');
+      if (!isProblem({ status: 502, headers: res.headers, body })) throw new Error('the 502 is problem+json');
+      if (!(await eventually(() => conn()?.closed === true, 3000))) throw new Error('the upstream socket was left open');
+    }
+    await agent.closed(1500);
+    agent.destroy();
+    const after = Buffer.concat(conn()?.after ?? []).toString('latin1');
+    if (sawSmuggled(after)) throw new Error(`the upstream received the agent's plain HTTP: ${JSON.stringify(after.slice(0, 200))}`);
+    if (!validUpgrade && after.length) throw new Error(`bytes were relayed behind an invalid answer: ${JSON.stringify(after.slice(0, 100))}`);
+  }), { numRuns, ...seed });
+  t.pass(`${n} answers checked`);
+});
+
+t.test('plain HTTP inside an allowed tunnel never reaches the upstream (before or after the 101, raw HTTP or ws behind)', async (t) => {
+  for (const [name, port, bytes] of [['ws upstream', sink.port, () => sink.bytes()], ['raw HTTP server behind a valid 101', framer.port, () => framer.conns.map((c) => Buffer.concat(c.after).toString('latin1')).join('')]] as const) {
+    for (const early of [true, false]) {
+      const [url, host] = at(port, `/p/${name.length}/${early}`);
+      const hs = handshake(url, host, auth);
+      const agent = rawAgent(net.connect(a.port, '127.0.0.1'), early ? hs + smuggled(port) : hs);
+      t.equal((await agent.response).status, 101, `${name}: the upgrade itself is allowed`);
+      if (!early) agent.send(smuggled(port));
+      t.ok(await agent.closed(8000), `${name}${early ? ' (bytes before the 101)' : ''}: the tunnel is closed`);
+      t.equal(closeCode(agent.frames()), 1002, 'the agent is told why: protocol error');
+      t.notOk(sawSmuggled(bytes()), `${name}${early ? ' (bytes before the 101)' : ''}: the upstream never saw the smuggled requests`);
+    }
+  }
+  t.notOk(sink.conns.some((c) => c.messages.length), 'no message was relayed');
+  // Inside an intercepted TLS tunnel too.
+  const tunnel = await tlsTunnel(a.port, `allowed.example:${richTls.port}`, { auth: a.auth, ca: a.caPem });
+  const agent = rawAgent(tunnel, handshake('/in-tls', `allowed.example:${richTls.port}`) + smuggled(richTls.port));
+  t.equal((await agent.response).status, 101, 'wss: the upgrade inside the intercepted tunnel is allowed');
+  t.ok(await agent.closed(8000));
+  t.notOk(sawSmuggled(richTls.bytes()), 'wss: the upstream never saw the smuggled requests');
+  const inTls = `wss://allowed.example:${richTls.port}/in-tls`;
+  await eventually(() => a.records.some((r) => r.url === inTls && r.outcome === 'websocket-protocol-error'));
+  t.match(a.records.find((r) => r.url === inTls && r.outcome === 'websocket-protocol-error'),
+    { extra: { websocket: { ended_by: 'agent', error: String, to_upstream: { messages: 0 } } } }, 'recorded as a protocol error by the agent');
+});
+
+// ─── frames, by property ───────────────────────────────────────────────────────────────────────
+
+const utf8Text = fc.string({ maxLength: 60, unit: 'binary' }).map((s) => Buffer.from(s, 'utf8'));
+const payload = fc.oneof(
+  { weight: 4, arbitrary: utf8Text },
+  { weight: 2, arbitrary: fc.uint8Array({ maxLength: 140 }).map((u) => Buffer.from(u)) },
+  { weight: 1, arbitrary: fc.constantFrom(126, 127, 65535, 65536, 70_000).map((n) => Buffer.alloc(n, 0x61)) },
+);
+const closePayload = fc.oneof(
+  fc.tuple(fc.constantFrom(1000, 1001, 1003, 1008, 3000, 4999), utf8Text.filter((b) => b.length <= 100)).map(([c, r]) => Buffer.concat([Buffer.from([c >> 8, c & 0xff]), r])),
+  fc.constantFrom(Buffer.alloc(0), Buffer.from([3]), Buffer.from([0x03, 0xed]), Buffer.from([0x03, 0xe8, 0xff, 0xfe]), Buffer.from([0x13, 0x88])),
+);
+/** Frame shapes: mostly what clients send (fragmented text/binary with control frames between), some of everything else. */
+function frameArb(masked: boolean): fc.Arbitrary<FrameSpec> {
+  const m = (): Buffer | undefined => (masked ? crypto.randomBytes(4) : undefined);
+  const usual = fc.record({ fin: fc.boolean(), opcode: fc.constantFrom(0, 1, 2, 9, 10), payload }).map((f) => ({ ...f, rsv: 0, mask: m() }));
+  const close = closePayload.map((p) => ({ fin: true, rsv: 0, opcode: 8, payload: p, mask: m() }));
+  const wild = fc.record({ fin: fc.boolean(), rsv: fc.integer({ min: 0, max: 7 }), opcode: fc.integer({ min: 0, max: 15 }), payload, flipMask: fc.boolean() })
+    .map(({ flipMask, ...f }) => ({ ...f, mask: masked !== flipMask ? crypto.randomBytes(4) : undefined }));
+  return fc.oneof({ weight: 12, arbitrary: usual }, { weight: 1, arbitrary: close }, { weight: 2, arbitrary: wild });
+}
+
+/** Data messages and pings as a receiver reassembles them from frames Airlock sent (already checked valid). */
+function reassemble(frames: DecodedFrame[]): { messages: Array<{ data: Buffer; binary: boolean }>; pings: Buffer[] } {
+  const out = { messages: [] as Array<{ data: Buffer; binary: boolean }>, pings: [] as Buffer[] };
+  let open: { binary: boolean; parts: Buffer[] } | undefined;
+  for (const f of frames) {
+    if (f.opcode === 9) out.pings.push(f.payload);
+    if (f.opcode >= 8) continue;
+    if (f.opcode !== 0) open = { binary: f.opcode === 2, parts: [] };
+    open?.parts.push(f.payload);
+    if (f.fin && open) {
+      out.messages.push({ data: Buffer.concat(open.parts), binary: open.binary });
+      open = undefined;
+    }
+  }
+  return out;
+}
+
+const sameMessages = (x: Array<{ data: Buffer; binary: boolean }>, y: Array<{ data: Buffer; binary: boolean }>): boolean =>
+  x.length === y.length && x.every((m, i) => m.binary === y[i]!.binary && m.data.equals(y[i]!.data));
+
+t.test('property: agent frames reach the upstream only as the valid messages they make up; anything invalid closes the tunnel', async (t) => {
+  let n = 0;
+  await fc.assert(fc.asyncProperty(fc.array(frameArb(true), { minLength: 1, maxLength: 8 }), fc.boolean(), async (frames, early) => {
+    const path = `/f/${n++}`;
+    const [url, host] = at(sink.port, path);
+    const o = oracle(frames, true);
+    const bytes = Buffer.concat(frames.map(encodeFrame));
+    const hs = Buffer.from(handshake(url, host, auth));
+    const agent = rawAgent(net.connect(a.port, '127.0.0.1'), early ? Buffer.concat([hs, bytes]) : hs);
+    if ((await agent.response).status !== 101) throw new Error('the handshake is allowed');
+    if (!early) agent.send(bytes);
+    if (o.invalidAt < 0 && o.closeAt < 0) agent.send(closeFrame());
+    const closed = await agent.closed(6000);
+    agent.destroy();
+    if (!closed) throw new Error('the tunnel did not end');
+    const c = sink.conn(path);
+    if (!c) throw new Error('the upstream never saw the upgrade');
+    await eventually(() => c.close !== undefined, 3000);
+    if (c.errors.length) throw new Error(`the upstream saw invalid framing: ${c.errors.join(', ')}`);
+    if (!sameMessages(c.messages, o.messages)) throw new Error(`upstream got ${c.messages.length} messages, expected the ${o.messages.length} of the valid prefix (invalid at ${o.invalidAt})`);
+    if (c.pings.length !== o.pings.length || !c.pings.every((p, i) => p.equals(o.pings[i]!))) throw new Error('pings are relayed as sent');
+    if (o.invalidAt >= 0) {
+      const code = closeCode(agent.frames());
+      if (code !== undefined && ![1002, 1007, 1009].includes(code)) throw new Error(`an invalid frame closes the tunnel with a protocol error code, got ${code}`);
+    }
+  }), { numRuns, ...seed });
+  t.pass(`${n} frame sequences checked`);
+});
+
+t.test('property: upstream frames reach the agent only as valid messages; masked, reserved or broken framing closes the tunnel', async (t) => {
+  let n = 0;
+  const small = frameArb(false).filter((f) => f.payload.length <= 300);
+  await fc.assert(fc.asyncProperty(fc.array(small, { minLength: 1, maxLength: 8 }), async (frames) => {
+    const path = `/u/${n++}`;
+    const [url, host] = at(framer.port, path);
+    const o = oracle(frames, false);
+    const agent = rawAgent(net.connect(a.port, '127.0.0.1'), handshake(url, host, { ...auth, 'X-Frames': Buffer.concat(frames.map(encodeFrame)).toString('base64') }));
+    if ((await agent.response).status !== 101) throw new Error('the handshake is allowed');
+    if (o.invalidAt < 0 && o.closeAt < 0) {
+      await eventually(() => reassemble(agent.frames()).messages.length >= o.messages.length, 3000);
+      agent.send(closeFrame());
+    }
+    const closed = await agent.closed(8000);
+    agent.destroy();
+    if (!closed) throw new Error('the tunnel did not end');
+    const got = reassemble(agent.frames());
+    if (agent.frames().some((f) => f.masked || f.rsv !== 0)) throw new Error('Airlock sent the agent a masked or RSV frame');
+    if (!sameMessages(got.messages, o.messages)) throw new Error(`agent got ${got.messages.length} messages, expected the ${o.messages.length} of the valid prefix (invalid at ${o.invalidAt})`);
+    const code = closeCode(agent.frames());
+    if (o.invalidAt >= 0 && code !== undefined && code !== 1014) throw new Error(`upstream broke the protocol: the agent gets 1014, got ${code}`);
+    if (o.invalidAt < 0 && o.closeAt >= 0) {
+      const sent = frames[o.closeAt]!.payload;
+      const want = sent.length >= 2 ? sent.readUInt16BE(0) : 1005;
+      if (code !== want) throw new Error(`the upstream's close code ${want} is relayed, got ${code}`);
+    }
+  }), { numRuns, ...seed });
+  t.pass(`${n} upstream frame sequences checked`);
+});
+
+t.test('an injected credential is scrubbed from every message to the agent; a secret split across messages closes the tunnel', async (t) => {
+  const client = new WebSocket(`ws://keyed.example:${keyed.port}/echo`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` } });
+  let upgradeHeader = '';
+  client.on('upgrade', (res) => { upgradeHeader = String(res.headers['x-echo']); });
+  const got: string[] = [];
+  let ping = '';
+  client.on('ping', (d: Buffer) => { ping = d.toString('latin1'); });
+  await new Promise<void>((resolve, reject) => {
+    client.on('message', (d: Buffer) => {
+      got.push(d.toString('latin1'));
+      if (got.length === 4) client.close();
+    });
+    client.on('close', () => resolve());
+    client.on('error', reject);
+  });
+  t.equal(keyed.conn('/echo')?.headers.authorization, `Bearer ${SECRET}`, 'the upstream received the real key (injected into the handshake)');
+  const all = [upgradeHeader, ping, ...got].join('\n');
+  const b = Buffer.from(SECRET);
+  for (const form of [SECRET, b.toString('base64').replace(/=+$/, ''), b.toString('hex')]) t.notOk(all.includes(form), `no form of the key reaches the agent (${form.slice(0, 12)}…)`);
+  t.equal(got[0], `auth=Bearer ${PH}`, 'text message: the placeholder instead of the key');
+  t.equal(upgradeHeader, `Bearer ${PH}`, 'the 101 headers are scrubbed too');
+  t.equal(ping, PH, 'ping payloads too');
+
+  const split = new WebSocket(`ws://keyed.example:${keyed.port}/split`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` } });
+  const pieces: string[] = [];
+  const code = await new Promise<number>((resolve) => {
+    split.on('message', (d: Buffer) => pieces.push(d.toString('latin1')));
+    split.on('close', (c: number) => resolve(c));
+    split.on('error', () => undefined);
+  });
+  t.equal(code, 1008, 'the tunnel is closed (policy violation) when a message completes a secret begun in the previous one');
+  t.notOk(pieces.join('').includes(SECRET), 'the whole key never reaches the agent');
+  await eventually(() => a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'));
+  t.ok(a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'), 'recorded');
+});
+
+t.test('frames to the upstream carrying another secret\'s placeholder or value close the tunnel', async (t) => {
+  for (const [what, text] of [['placeholder', `note ${PH}`], ['real value', `leak ${SECRET}`], ['base64 value', Buffer.from(SECRET).toString('base64')]] as const) {
+    const path = `/exfil/${what.replace(' ', '-')}`;
+    const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+    const code = await new Promise<number>((resolve) => {
+      client.on('open', () => client.send(text));
+      client.on('close', (c: number) => resolve(c));
+      client.on('error', () => undefined);
+    });
+    t.equal(code, 1008, `${what}: closed as a policy violation`);
+    t.same(sink.conn(path)?.messages ?? [], [], `${what}: the upstream received no message`);
+  }
+});
