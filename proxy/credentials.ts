@@ -20,7 +20,7 @@ import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import { fileStamp } from '../engine/state/document.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
-import { inItsSlot, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
+import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts } from './injected-hosts.ts';
 import { PlaceholderIndex } from './placeholders.ts';
 import { SecretValueIndex, asLatin1 } from './secret-values.ts';
@@ -163,18 +163,12 @@ function setHeader(headers: Array<[string, string]>, name: string, value: string
   headers.push([name, value]);
 }
 
-/** Replaces (or adds) query parameter `name`, leaving the rest of the query byte-for-byte. */
+/**
+ * Replaces (or adds) query parameter `name`, leaving the rest of the query byte-for-byte. Every
+ * parameter whose name reads as `name` (queryKey, the same reading the placement check uses) goes.
+ */
 function setQueryParam(url: URL, name: string, value: string): void {
-  const parts = url.search.replace(/^\?/, '').split('&').filter(Boolean).filter((p) => {
-    const key = p.split('=')[0]!.replace(/\+/g, ' ');
-    let decoded = key;
-    try {
-      decoded = decodeURIComponent(key);
-    } catch {
-      /* keep the raw key */
-    }
-    return decoded !== name;
-  });
+  const parts = url.search.replace(/^\?/, '').split('&').filter(Boolean).filter((p) => queryKey(p.split('=')[0]!) !== name);
   parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
   url.search = `?${parts.join('&')}`;
 }

@@ -5,7 +5,7 @@
 // Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
-import { FULL_SPELLING_MAX, PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
+import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
 import { base64Cores } from './placeholders.ts';
 
 export interface ScrubSecret {
@@ -72,7 +72,6 @@ interface View {
  * Three ASCII characters in a row as UTF-16 or UTF-32 writes them (a spelling there has many more).
  * Starts with the printable character so the scan skips runs of NULs quickly.
  */
-// eslint-disable-next-line no-control-regex
 const WIDE_TEXT = /[\t\n\r\x20-\x7e]\0{1,3}[\t\n\r\x20-\x7e]\0{1,3}[\t\n\r\x20-\x7e]/;
 
 /** The text itself, plus its strided views when `wide` (NULs that may be UTF-16/32 text). */
@@ -183,7 +182,6 @@ export class Scrubber {
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));
     all.sort((a, b) => size(b) - size(a));
-    // eslint-disable-next-line no-control-regex
     this.asciiOnly = all.every((r) => !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
     for (const r of all) {
       const matcher = matcherFor(r.value, r.forms);
@@ -339,4 +337,3 @@ export function scrubForms(value: string): string[] {
   return [...new Set(forms)].filter((f) => f.length >= 4 || f === bytes.toString('latin1'));
 }
 
-export { FULL_SPELLING_MAX };

@@ -25,7 +25,6 @@ interface Entry {
 
 /** Request text (a URL, a decoded body preview) as latin1 UTF-8 bytes, the way header values already are. */
 export function asLatin1(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
