@@ -1,8 +1,8 @@
 // The approvals queue: requests a policy answered `approve` for, waiting on a human.
 //
 // A record holds the redacted description, the policy's reason/rule/risk, its expiry and the
-// request hash (method + URL + body sha256 + agent) it is bound to. Records and grants persist in
-// <home>/approvals.json (lowdb, atomic writes), so a restart keeps them. Every change is emitted to
+// request hash (method + URL + end-to-end headers + body sha256 + agent) it is bound to. Records
+// and grants persist in <home>/approvals.json (lowdb, atomic writes), so a restart keeps them. Every change is emitted to
 // subscribers at once (the studio broadcasts them over its WebSocket).
 //
 // Lifecycle: pending → approved | denied | expired. While pending, the agent's request is held
@@ -21,6 +21,7 @@ import { openDocument, type Document } from './state/document.ts';
 import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 import { durationMs } from './decision-contract.ts';
+import { boundHeaders, escapeGlob } from './approval-binding.ts';
 import { operationScope } from './grant-scope.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -54,7 +55,7 @@ export interface ApprovalRecord {
   retry_until: string;
   status: ApprovalStatus;
   resolution?: Resolution;
-  /** sha256 of method + URL + body sha256 + agent. */
+  /** sha256 of method + URL + body sha256 + agent + end-to-end headers (requestHash). */
   request_hash: string;
   /** Whether the body hash covers the whole body (false when the body exceeded the capture cap). */
   body_complete: boolean;
@@ -129,11 +130,16 @@ export const MAX_HOLD_MS = 60 * 60_000;
 export const MAX_GRANT_MINUTES = 7 * 24 * 60;
 const MAX_MESSAGE = 1000;
 
-/** The hash an approval is bound to: method, normalized URL, body sha256 and agent. */
-export function requestHash(d: RequestDescription): string {
+/**
+ * The hash an approval is bound to: method, normalized URL, body sha256, agent, and the end-to-end
+ * headers that go upstream (`headers`: hop-by-hop ones and Airlock-Approval already removed). A
+ * retry that changes any of them (X-HTTP-Method-Override, Stripe-Account, Content-Type, a cookie)
+ * is another request, which the human did not see.
+ */
+export function requestHash(d: RequestDescription, headers: ReadonlyArray<readonly [string, string]> = []): string {
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id]))
+    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers)]))
     .digest('hex');
 }
 
@@ -180,7 +186,10 @@ export function pathMatches(pattern: string, path: string): boolean {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
+    if (c === '\\' && i + 1 < pattern.length) {
+      // An escaped character is itself (Rego's glob does the same): \* is a literal star.
+      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else if (c === '*' && pattern[i + 1] === '*') {
       re += '.*';
       i++;
     } else if (c === '*') re += '[^/]*';
@@ -191,8 +200,10 @@ export function pathMatches(pattern: string, path: string): boolean {
 }
 
 function checkPathPattern(pattern: string): void {
-  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s#[\]{}\\]/.test(pattern)) {
-    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "#", brackets, braces or backslashes (* = within one segment, ** = across segments, ? = one character)');
+  // Brackets, braces and backslashes only escaped (\[ \{ \\ \* \?): Rego's glob gives them meanings this matcher does not.
+  const unescaped = pattern.replace(/\\[*?[\]{}\\]/g, '');
+  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s#[\]{}\\]/.test(unescaped)) {
+    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "#", or unescaped brackets, braces or backslashes (* = within one segment, ** = across segments, ? = one character, \\* = a literal star)');
   }
 }
 
@@ -407,7 +418,7 @@ export class ApprovalQueue {
     }
     if (!a) return { kind: 'refused', reason: `no approval ${id.trim().slice(0, 40)}` };
     if (a.agent !== description.agent.id || a.request_hash !== hash) {
-      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, body and agent must be identical)`, approval: a };
+      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`, approval: a };
     }
     if (!a.body_complete || description.request.body.truncated) {
       return { kind: 'refused', reason: `approval ${a.id} cannot be reused: the body is larger than the capture cap, so its hash does not cover it`, approval: a };
@@ -458,7 +469,8 @@ export class ApprovalQueue {
         agent: a.agent,
         method: a.summary.method,
         host: a.summary.host,
-        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? a.summary.path }),
+        // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
+        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
         risk: a.risk,
         ...(scope.length ? { scope } : {}),
       };

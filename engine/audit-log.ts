@@ -58,17 +58,57 @@ export function auditLine(record: AuditRecord): string {
   return JSON.stringify({ ...rest, description });
 }
 
+/** Outcome of the refusal the proxy answers while the log cannot be written. */
+export const AUDIT_UNAVAILABLE = 'audit-unavailable';
+
+export interface AuditLogOptions {
+  /** First retry after a failed write (ms; doubles up to retryMaxMs). */
+  retryMs?: number;
+  retryMaxMs?: number;
+  /** Records kept in memory while the disk refuses them; beyond this, audit-unavailable refusals are only counted. */
+  maxPendingBytes?: number;
+  /** Where a failure and the recovery are reported (default: stderr). */
+  warn?: (line: string) => void;
+}
+
+/**
+ * The writer: appends go to an in-memory queue that one write at a time drains to the file
+ * (batched: everything queued goes in one write). When a write fails — ENOSPC on a full disk,
+ * EDQUOT, EIO — the unwritten bytes stay at the head of the queue, `available` turns false (the
+ * proxy then answers 503 audit-unavailable instead of forwarding anything), and the write is
+ * retried with backoff until it succeeds; then the queue drains in order and `available` is true
+ * again. A short write leaves the rest of its line queued, so lines are never torn. Every record
+ * appended is written once space returns, except refusals of this very kind beyond
+ * `maxPendingBytes`, which are counted and written as one summary record.
+ */
 export class AuditLog {
   readonly file: string;
-  private stream: fs.WriteStream;
+  private readonly fd: number;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private failure: NodeJS.ErrnoException | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  /** audit-unavailable refusals counted instead of queued (over maxPendingBytes). */
+  private droppedRefusals = 0;
+  private closed = false;
+  private fdClosed = false;
+  private drained: Array<() => void> = [];
   private readonly listeners = new Set<(r: AuditRecord) => void>();
+  private readonly opts: Required<AuditLogOptions>;
 
-  constructor(home: string, name = 'audit.jsonl') {
+  constructor(home: string, name = 'audit.jsonl', opts: AuditLogOptions = {}) {
     this.file = path.join(home, name);
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    const fd = fs.openSync(this.file, 'a', 0o600);
-    this.stream = fs.createWriteStream(this.file, { fd, flags: 'a' });
-    this.stream.on('error', (err) => process.stderr.write(`airlock: audit log ${this.file}: ${err.message}\n`));
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.opts = {
+      retryMs: opts.retryMs ?? 250,
+      retryMaxMs: opts.retryMaxMs ?? 2000,
+      maxPendingBytes: opts.maxPendingBytes ?? 32 * 1024 * 1024,
+      warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
+    };
+    this.retryDelay = this.opts.retryMs;
   }
 
   /**
@@ -77,6 +117,16 @@ export class AuditLog {
    * agent learned elsewhere and sent in a query). Listeners then get the redacted record too.
    */
   redact: ((line: string) => string) | undefined;
+
+  /** False while records cannot be written (disk full, I/O error): nothing may be forwarded then. */
+  get available(): boolean {
+    return this.failure === undefined;
+  }
+
+  /** Why the log cannot be written right now, for the 503 the proxy answers. */
+  get unavailableReason(): string | undefined {
+    return this.failure ? `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}` : undefined;
+  }
 
   append(record: AuditRecord): void {
     let line = auditLine(record);
@@ -87,7 +137,12 @@ export class AuditLog {
         record = JSON.parse(redacted) as AuditRecord;
       }
     }
-    this.stream.write(`${line}\n`);
+    if (this.failure && record.outcome === AUDIT_UNAVAILABLE && this.queuedBytes > this.opts.maxPendingBytes) {
+      // Memory stays bounded under a flood of refusals; they are summed up once the disk is back.
+      this.droppedRefusals++;
+    } else {
+      this.enqueue(`${line}\n`);
+    }
     for (const l of this.listeners) {
       try {
         l(record);
@@ -97,23 +152,89 @@ export class AuditLog {
     }
   }
 
+  private enqueue(text: string): void {
+    const buf = Buffer.from(text);
+    this.queue.push(buf);
+    this.queuedBytes += buf.length;
+    this.pump();
+  }
+
+  /** Keeps one write running while anything is queued; paused while failing (the retry timer resumes). */
+  private pump(): void {
+    if (this.writing || this.failure || this.fdClosed) return;
+    if (this.queue.length === 0) {
+      for (const done of this.drained.splice(0)) done();
+      return;
+    }
+    this.writeBatch();
+  }
+
+  private writeBatch(): void {
+    this.writing = true;
+    const taken = this.queue.length;
+    const batch = taken === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+    fs.write(this.fd, batch, 0, batch.length, null, (err, written) => {
+      this.writing = false;
+      const done = err ? 0 : written;
+      // What was written leaves the queue; the rest of a short or failed write stays at its head.
+      this.queue.splice(0, taken, ...(done < batch.length ? [batch.subarray(done)] : []));
+      this.queuedBytes -= done;
+      if (err) return this.failed(err);
+      if (this.failure) this.recovered();
+      this.pump();
+    });
+  }
+
+  private failed(err: NodeJS.ErrnoException): void {
+    if (!this.failure) {
+      this.opts.warn(`airlock: audit log ${this.file}: ${err.code ?? err.message}; requests are refused (503 audit-unavailable) until records can be written again`);
+    }
+    this.failure = err;
+    if (this.closed) {
+      for (const done of this.drained.splice(0)) done();
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    // `available` stays false during the retry: only a write that succeeds turns it back.
+    this.retryTimer = setTimeout(() => {
+      if (!this.writing) this.writeBatch();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
+  }
+
+  private recovered(): void {
+    this.failure = undefined;
+    this.retryDelay = this.opts.retryMs;
+    this.opts.warn(`airlock: audit log ${this.file} is writable again; requests flow`);
+    if (this.droppedRefusals > 0) {
+      const n = this.droppedRefusals;
+      this.droppedRefusals = 0;
+      this.enqueue(`${JSON.stringify({ time: new Date().toISOString(), id: `audit-gap-${Date.now()}`, outcome: AUDIT_UNAVAILABLE, detail: `${n} further requests were refused with 503 while the audit log could not be written; counted here, not recorded one by one` })}\n`);
+    }
+  }
+
   /** Subscribes to records as they are appended; returns the unsubscribe function. */
   onRecord(fn: (r: AuditRecord) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
-  /** Resolves when everything appended so far is handed to the OS. */
+  /** Resolves when everything appended so far is handed to the OS (waits while the log is failing). */
   flush(): Promise<void> {
-    // The write callback of an empty chunk runs once every earlier chunk has been written.
-    return new Promise((resolve) => {
-      if (this.stream.closed || this.stream.writableEnded) return resolve();
-      this.stream.write('', () => resolve());
-    });
+    if (this.queue.length === 0 && !this.writing) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
   }
 
-  close(): Promise<void> {
-    return new Promise((resolve) => this.stream.end(() => resolve()));
+  /** Writes what is queued (one last attempt if the log is failing), then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.failure && !this.writing && this.queue.length) this.writeBatch(); // one last attempt
+    if (this.queue.length || this.writing) await new Promise<void>((resolve) => this.drained.push(resolve));
+    if (this.queue.length) this.opts.warn(`airlock: audit log ${this.file}: ${this.queue.length} records could not be written before stopping (${this.failure?.code ?? 'error'})`);
+    this.fdClosed = true;
+    fs.closeSync(this.fd);
   }
 }
 

@@ -64,6 +64,7 @@ export const decisionSchema = {
         step_up: { type: 'boolean' },
       },
     },
+    raw_path: { type: 'boolean' },
   },
 } as const;
 

@@ -15,8 +15,23 @@ export interface BodySummary {
   form?: Record<string, string[]>;
   /** First bytes of a textual body that is neither JSON nor a form. */
   text?: string;
+  /** True when `text` is only the beginning of the body. */
+  text_truncated?: boolean;
   /** True when the body was larger than the capture cap: size/sha256 cover only the captured prefix. */
   truncated: boolean;
+  /** The encoding the body was decoded from when not UTF-8 (byte order mark, charset parameter, RFC 4627 detection). */
+  charset?: string;
+  /** Why the body could not be decoded (unknown charset or content coding, invalid UTF-16/32, over the decode cap). */
+  decode_error?: string;
+  /** True when servers would read the body in more than one way (see ambiguous_reasons). */
+  ambiguous?: boolean;
+  ambiguous_reasons?: AmbiguityReason[];
+}
+
+/** Why a body is ambiguous: a stable code and a human-readable detail. */
+export interface AmbiguityReason {
+  code: 'json_duplicate_key' | 'json_number_out_of_range' | 'content_type_mismatch' | 'content_type_conflict' | 'charset_conflict' | 'sql_dialects_disagree';
+  detail: string;
 }
 
 export interface RequestInfo {
@@ -86,6 +101,8 @@ export interface SqlStatement {
 }
 
 export interface SqlInfo {
+  /** The grammar the SQL was read with: the service's own, or every known one when the service is unknown. */
+  dialect?: 'postgresql' | 'sqlite' | 'unknown';
   /** False when the SQL could not be parsed; policies should treat that as destructive. */
   parsed: boolean;
   error?: string;
@@ -182,6 +199,8 @@ export interface Decision {
   credentials?: CredentialDirective[];
   rate_limits?: RateLimitDirective[];
   approval?: ApprovalDirective;
+  /** Forward a path whose decoded form has another segment structure (encoded "/", ";", …) instead of refusing it (400). */
+  raw_path?: boolean;
 }
 
 /** A decision as the engine returns it: validated, with provenance. */

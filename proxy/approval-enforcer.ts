@@ -65,7 +65,9 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
       stripHeader(ctx);
       if (ctx.decision.action !== 'approve') return undefined;
 
-      const hash = requestHash(ctx.description);
+      // Bound to the method, URL, body, agent and every end-to-end header going upstream (the
+      // Airlock-Approval header was stripped above): a retry must be the request the human saw.
+      const hash = requestHash(ctx.description, ctx.outgoing.headers);
       let approval: ApprovalRecord;
       if (retryId) {
         const claim = queue.claimRetry(retryId, ctx.description, hash);

@@ -3,11 +3,16 @@
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
 import { isGraphqlEndpoint } from './adapters/index.ts';
+import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
+import { normalizePath } from './path-ambiguity.ts';
+import { withReadings } from './readings.ts';
 import type {
-  AgentInfo, BodySummary, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
+  AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';
+
+export { emptyMap } from './body.ts';
 
 export interface RawRequest {
   id?: string;
@@ -92,64 +97,10 @@ export function parseTarget(rawUrl: string): URL {
     url.hostname = bare;
   }
   if (url.port === '0') throw new DescribeError('request target has port 0');
+  // One spelling per resource: /%61dmin is /admin, /a/.b/.. is /a/, for the policy and the upstream alike.
+  const normal = normalizePath(url.pathname);
+  if (normal !== url.pathname) url.pathname = normal;
   return url;
-}
-
-function mediaType(headers: Record<string, string[]>): string {
-  return (headers['content-type']?.[0] ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-const textual = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql|sql|x-ndjson)|.*\+(json|xml))/;
-
-function summarizeBody(raw: RawRequest, headers: Record<string, string[]>, previewBytes: number): BodySummary {
-  const content_type = mediaType(headers);
-  const declared = Number(headers['content-length']?.[0]);
-  const summary: BodySummary = {
-    size: raw.bodyTruncated && Number.isFinite(declared) ? declared : raw.body.length,
-    sha256: crypto.createHash('sha256').update(raw.body).digest('hex'),
-    content_type,
-    truncated: raw.bodyTruncated,
-  };
-  if (raw.body.length === 0) return summary;
-  const text = raw.body.toString('utf8');
-  if (!raw.bodyTruncated && (content_type === 'application/json' || content_type.endsWith('+json') || (!content_type && /^\s*[[{]/.test(text)))) {
-    try {
-      summary.json = JSON.parse(text, finiteOnly);
-      return summary;
-    } catch {
-      /* not JSON after all: fall through to a text preview */
-    }
-  }
-  if (!raw.bodyTruncated && content_type === 'application/x-www-form-urlencoded') {
-    summary.form = multiMap(new URLSearchParams(text));
-    return summary;
-  }
-  if (content_type === 'application/x-git-receive-pack-request') {
-    // A push starts with text pkt-lines naming each ref update (old new ref), then the binary pack:
-    // preview the commands so policies can see branch deletions.
-    const pack = raw.body.indexOf('PACK');
-    summary.text = raw.body.subarray(0, pack < 0 ? previewBytes : Math.min(pack, previewBytes)).toString('latin1');
-    return summary;
-  }
-  if (textual.test(content_type) || !content_type) summary.text = text.slice(0, previewBytes);
-  return summary;
-}
-
-/** A name → values map with no prototype: "__proto__" is just another name the agent chose. */
-export function emptyMap<T>(): Record<string, T> {
-  return Object.create(null) as Record<string, T>;
-}
-
-/** JSON numbers too large for a double would reach the policy as null: refuse them as JSON. */
-function finiteOnly(_key: string, value: unknown): unknown {
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new RangeError('non-finite number');
-  return value;
-}
-
-function multiMap(params: URLSearchParams): Record<string, string[]> {
-  const out = emptyMap<string[]>();
-  for (const [k, v] of params) (out[k] ??= []).push(v);
-  return out;
 }
 
 function mcpOf(msg: unknown): McpInfo | undefined {
@@ -167,7 +118,7 @@ function mcpOf(msg: unknown): McpInfo | undefined {
 }
 
 /** JSON-RPC (MCP over HTTP). A batch is described by its first call plus every call in `batch`. */
-function describeMcp(json: unknown): McpInfo | undefined {
+export function describeMcp(json: unknown): McpInfo | undefined {
   if (Array.isArray(json)) {
     const calls = json.map(mcpOf);
     if (calls.length === 0 || calls.some((c) => !c)) return undefined;
@@ -195,7 +146,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   if (!tokenRe.test(method)) throw new DescribeError(`invalid method ${JSON.stringify(raw.method.slice(0, 40))}`);
   const url = parseTarget(raw.url);
 
-  const headers = emptyMap<string[]>();
+  const headers = Object.create(null) as Record<string, string[]>;
   const rawHeaderText: string[] = [];
   let headerEgress = 0;
   for (const [rawName, value] of raw.headers) {
@@ -206,7 +157,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     if (!notEgress.has(name)) headerEgress += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
   }
 
-  const body = summarizeBody(raw, headers, ctx.previewBytes ?? 4096);
+  const { summary: body, alternates } = summarizeBody({ body: raw.body, truncated: raw.bodyTruncated, headers, previewBytes: ctx.previewBytes ?? 4096 });
   const pathAndQuery = url.pathname + url.search;
   const upgrade = headers['upgrade']?.[0]?.toLowerCase();
   const scheme = url.protocol.slice(0, -1) as RequestInfo['scheme'];
@@ -240,8 +191,6 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     grants: ctx.grants ?? [],
   };
 
-  const mcp = body.json !== undefined ? describeMcp(body.json) : undefined;
-  if (mcp) description.mcp = mcp;
   // Services are recognized under the most dangerous method the upstream may run (overrides),
   // and GraphQL endpoints from their raw body whatever its Content-Type.
   const override = readMethodOverride({
@@ -250,10 +199,15 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   });
   const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated) : undefined;
   if (graphql) description.graphql = graphql.info;
-  const { recognized, method: worst } = recognizeWorstReading(request, override.readings, graphql);
-  request.effective_method = override.effective ?? worst;
+  // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
+  const methods: string[] = [];
+  withReadings(description, alternates, (req) => {
+    const mcp = req.body.json !== undefined ? describeMcp(req.body.json) : undefined;
+    const { recognized, method: worst } = recognizeWorstReading(req, override.readings, graphql);
+    methods.push(worst);
+    return { mcp, ...recognized };
+  });
+  request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
-  if (recognized.service) description.service = recognized.service;
-  if (recognized.sql) description.sql = recognized.sql;
   return description;
 }

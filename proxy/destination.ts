@@ -36,20 +36,48 @@ const classifiers: Array<[string, net.BlockList]> = ranges.map(([reason, cidrs])
   return [reason, list];
 });
 
-/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d / ::ffff:7f00:1) reaches the IPv4 address inside it. */
+/** The eight 16-bit groups of an IPv6 address (zone id dropped), or undefined when it is not one. */
+export function ipv6Groups(address: string): number[] | undefined {
+  let s = address.toLowerCase();
+  const zone = s.indexOf('%');
+  if (zone >= 0) s = s.slice(0, zone);
+  if (!net.isIPv6(s)) return undefined;
+  const colon = s.lastIndexOf(':');
+  const last = s.slice(colon + 1);
+  if (last.includes('.')) {
+    // A dotted IPv4 tail (::ffff:1.2.3.4) is the last two groups.
+    const b = last.split('.').map(Number) as [number, number, number, number];
+    s = `${s.slice(0, colon + 1)}${((b[0] << 8) | b[1]).toString(16)}:${((b[2] << 8) | b[3]).toString(16)}`;
+  }
+  const halves = s.split('::');
+  const head = halves[0] ? halves[0].split(':') : [];
+  const tail = halves.length > 1 && halves[1] ? halves[1].split(':') : [];
+  const fill = halves.length > 1 ? new Array<string>(8 - head.length - tail.length).fill('0') : [];
+  const groups = [...head, ...fill, ...tail].map((g) => parseInt(g, 16));
+  return groups.length === 8 && groups.every((g) => g >= 0 && g <= 0xffff) ? groups : undefined;
+}
+
+const dotted = (hi: number, lo: number): string => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+
+/** An IPv4-mapped IPv6 address (::ffff:a.b.c.d, ::ffff:7f00:1, any spelling) is the IPv4 address inside it. */
 export function unmapIPv4(address: string): string {
   const a = address.toLowerCase();
-  if (!net.isIPv6(a)) return a;
-  const m = /^(?:0{0,4}:){0,5}:?(?:0{0,4}:)?ffff:(.+)$/.exec(a) ?? /^::ffff:(.+)$/.exec(a);
-  if (!m) return a;
-  const tail = m[1]!;
-  if (net.isIPv4(tail)) return tail;
-  const parts = tail.split(':');
-  if (parts.length !== 2) return a;
-  const hi = parseInt(parts[0]!, 16);
-  const lo = parseInt(parts[1]!, 16);
-  if (!(hi >= 0 && hi <= 0xffff && lo >= 0 && lo <= 0xffff)) return a;
-  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const g = ipv6Groups(a);
+  if (!g) return a;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) return dotted(g[6]!, g[7]!);
+  return a;
+}
+
+/**
+ * The IPv4 address an IPv6 address stands for, for classification: IPv4-mapped (::ffff:0:0/96)
+ * and SIIT IPv4-translated (::ffff:0:0:0/96, RFC 7915 / RFC 2765) addresses both carry one, and a
+ * translator or a dual-stack socket delivers them to it. Anything else comes back unchanged.
+ */
+export function embeddedIPv4(address: string): string {
+  const a = unmapIPv4(address);
+  const g = net.isIPv6(a) ? ipv6Groups(a) : undefined;
+  if (g && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0xffff && g[5] === 0) return dotted(g[6]!, g[7]!);
+  return a;
 }
 
 const classified = new Map<string, string | undefined>();
@@ -65,7 +93,7 @@ export function classifyAddress(address: string): string | undefined {
 }
 
 function classifyUncached(address: string): string | undefined {
-  const unmapped = unmapIPv4(address);
+  const unmapped = embeddedIPv4(address);
   const family = net.isIPv4(unmapped) ? 'ipv4' : net.isIPv6(unmapped) ? 'ipv6' : undefined;
   if (!family) return 'not an IP address';
   for (const [reason, list] of classifiers) if (list.check(unmapped, family)) return reason;
@@ -76,6 +104,8 @@ export interface AllowRule {
   cidr: string;
   list: net.BlockList;
   port?: number;
+  /** One address (a /32 or /128): the only kind of rule that opens one of this machine's own addresses. */
+  exact?: boolean;
 }
 
 /** Parses --allow-private values: CIDR[:PORT], a bare address, or [IPv6-CIDR]:PORT. */
@@ -100,7 +130,7 @@ export function parseAllowPrivate(spec: string): AllowRule {
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new Error(`--allow-private ${spec}: bad port`);
   const list = new net.BlockList();
   list.addSubnet(addr, bits, family);
-  return { cidr: `${addr}/${bits}`, list, ...(port !== undefined ? { port } : {}) };
+  return { cidr: `${addr}/${bits}`, list, ...(port !== undefined ? { port } : {}), exact: bits === max };
 }
 
 export interface Endpoint {
@@ -116,6 +146,8 @@ export interface DestinationOptions {
   resolve?: Map<string, string[]>;
   /** Resolver; defaults to the system's (getaddrinfo). */
   lookup?: (host: string) => Promise<string[]>;
+  /** This machine's interface addresses (default: os.networkInterfaces(), re-read every second). */
+  local?: LocalAddresses;
 }
 
 export class DestinationError extends Error {
@@ -124,10 +156,44 @@ export class DestinationError extends Error {
   }
 }
 
-function localAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(os.networkInterfaces())) for (const i of list ?? []) out.add(unmapIPv4(i.address));
-  return out;
+/**
+ * This machine's own interface addresses. A service bound to 0.0.0.0 or [::] answers on every one
+ * of them, so a name pointed at the LAN or public address of this machine reaches local services
+ * as surely as 127.0.0.1 does: the guard treats them as loopback. Interfaces change (DHCP, VPNs,
+ * containers, hotplug), so the list is re-read when it is older than `ttlMs` (on the next check;
+ * getifaddrs costs tens of microseconds, too much for every request, nothing once a second).
+ */
+export class LocalAddresses {
+  private addresses = new Set<string>();
+  private readAt = -Infinity;
+
+  constructor(
+    private readonly ttlMs = 1000,
+    private readonly read: () => ReturnType<typeof os.networkInterfaces> = os.networkInterfaces,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.refresh(true);
+  }
+
+  has(address: string): boolean {
+    if (this.now() - this.readAt >= this.ttlMs) this.refresh(false);
+    return this.addresses.has(embeddedIPv4(address));
+  }
+
+  private refresh(first: boolean): void {
+    const out = new Set<string>();
+    try {
+      for (const list of Object.values(this.read())) for (const i of list ?? []) out.add(embeddedIPv4(i.address));
+    } catch (err) {
+      // Without the first list the guard cannot know what is local: refuse to start. Later, keep
+      // the last list (and try again on the next check) rather than forget every address.
+      if (first) throw new Error(`cannot read this machine's network interfaces: ${(err as Error).message}`);
+      this.readAt = this.now();
+      return;
+    }
+    this.addresses = out;
+    this.readAt = this.now();
+  }
 }
 
 const dnsCacheMs = 5000;
@@ -137,9 +203,10 @@ export class DestinationGuard {
   private readonly own: Endpoint[];
   private readonly pins: Map<string, string[]>;
   private readonly lookup: (host: string) => Promise<string[]>;
-  private readonly local = localAddresses();
+  private readonly local: LocalAddresses;
 
   constructor(opts: DestinationOptions = {}) {
+    this.local = opts.local ?? new LocalAddresses();
     this.allow = opts.allowPrivate ?? [];
     this.own = [];
     this.pins = opts.resolve ?? new Map();
@@ -149,12 +216,12 @@ export class DestinationGuard {
 
   /** Registers one of Airlock's own listening addresses (known once it listens). */
   addOwn(e: Endpoint): void {
-    this.own.push({ address: unmapIPv4(e.address), port: e.port });
+    this.own.push({ address: embeddedIPv4(e.address), port: e.port });
   }
 
   /** Is address:port one of Airlock's own listeners? Wildcard listeners own every local address. */
   isOwn(address: string, port: number): boolean {
-    const a = unmapIPv4(address);
+    const a = embeddedIPv4(address);
     for (const o of this.own) {
       if (o.port !== port) continue;
       if (o.address === a) return true;
@@ -168,14 +235,20 @@ export class DestinationGuard {
   /** Why address:port may not be dialed, or undefined when it may. */
   refusal(address: string, port: number): string | undefined {
     if (this.isOwn(address, port)) return `${address}:${port} is Airlock itself`;
-    const reason = classifyAddress(address);
+    let reason = classifyAddress(address);
+    // One of this machine's own addresses is loopback by another name, whatever range it is in.
+    const own = reason !== 'loopback' && reason !== 'unspecified' && this.local.has(address);
+    if (own) reason = "this machine's own address (treated as loopback)";
     if (!reason) return undefined;
-    const a = unmapIPv4(address);
+    const a = embeddedIPv4(address);
     const family = net.isIPv4(a) ? 'ipv4' : 'ipv6';
     for (const r of this.allow) {
-      if ((r.port === undefined || r.port === port) && (r.list.check(a, family) || r.list.check(address, net.isIPv4(address) ? 'ipv4' : 'ipv6'))) return undefined;
+      if (r.port !== undefined && r.port !== port) continue;
+      // A range opens the LAN, not this machine: its own addresses open only when named exactly.
+      if (own && !r.exact) continue;
+      if (r.list.check(a, family) || r.list.check(address, net.isIPv4(address) ? 'ipv4' : 'ipv6')) return undefined;
     }
-    return `${address} is ${reason}; only --allow-private opens it`;
+    return `${address} is ${reason}; ${own ? `only --allow-private ${a} (this exact address) opens it` : 'only --allow-private opens it'}`;
   }
 
   private readonly answers = new Map<string, { addresses: Promise<string[]>; until: number }>();

@@ -8,11 +8,11 @@
 // it is not bound may encode it; the policy should still see that a placeholder is headed there.
 // Detected forms: raw, base64, base64url (at any byte alignment), hex (lower or upper case), and
 // escapes of any subset of characters (%XX, \uXXXX, \xXX, &#N;, &#xH; and the other families of
-// proxy/readings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
+// proxy/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
 // soft breaks, JSON "\n"), looked at again with the line breaks removed.
 import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
-import { mayBeWrapped, unescapeAll, unwrap } from './readings.ts';
+import { mayBeWrapped, unescapeAll, unwrap } from './text-decodings.ts';
 
 export type { PlaceholderFinder } from './describe.ts';
 

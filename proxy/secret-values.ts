@@ -10,7 +10,7 @@
 // base64/base64url at any alignment, hex) with substring searches. Streams (bodies) and
 // redaction use the full spelling matcher (proxy/scrubber.ts) instead.
 import { base64Cores } from './placeholders.ts';
-import { readings } from './readings.ts';
+import { readings } from './text-decodings.ts';
 import { Scrubber, type MatchRule } from './scrubber.ts';
 
 /** Values shorter than this are not searched for: they would match innocent text. */

@@ -24,6 +24,7 @@ import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
 import { StreamStop, type EgressMeter, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { pathAmbiguity, rawPathOf } from './path-ambiguity.ts';
 import {
   endToEnd, flatten, formatAuthority, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
 } from './http-util.ts';
@@ -34,7 +35,8 @@ import type { WebSocket } from 'ws';
 export interface ProxyDeps {
   engine: { decide(input: RequestDescription): Promise<EngineDecision> };
   agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
-  audit: { append(record: AuditRecord): void };
+  /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
+  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
   ca: CertificateAuthority;
   guard: DestinationGuard;
   /** Live list: read on every request, so enforcers added after start apply at once. */
@@ -88,6 +90,8 @@ const refusals = {
   resolve: (detail: string): Rejection => ({ status: 502, type: 'upstream-unresolvable', title: 'Upstream name does not resolve', detail, outcome: 'upstream-error' }),
   upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
+  // No request leaves unaudited: while records cannot be written, nothing is forwarded.
+  audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
   internal: (err: unknown): Rejection => ({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `the request was not forwarded: ${String((err as Error)?.message ?? err).slice(0, 300)}`, outcome: 'error' }),
 };
@@ -177,6 +181,8 @@ export class ProxyServer {
       writeRaw(socket, r, id);
       this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.detail });
     };
+    const unaudited = this.auditUnavailable();
+    if (unaudited) return refuse(unaudited);
     const agent = await this.authenticate(req.headers['proxy-authorization']);
     if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
     const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
@@ -238,6 +244,8 @@ export class ProxyServer {
     res.on('error', () => undefined);
 
     try {
+      const unaudited = this.auditUnavailable();
+      if (unaudited) return reply(unaudited);
       const tunnel = this.tunnels.get(req.socket);
       let agent: AgentInfo | undefined;
       let url: string;
@@ -260,7 +268,7 @@ export class ProxyServer {
 
       const body = await captureBody(req, this.deps.bodyCap);
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
-      const decided = await this.decide(raw, agent, record);
+      const decided = await this.decide(raw, agent, record, req.url ?? '');
       if ('status' in decided) return reply(decided, decided.rule);
       const { described, decision } = decided;
 
@@ -321,8 +329,12 @@ export class ProxyServer {
     return url.href;
   }
 
-  /** Describe, decide, and note both in the audit record; a refusal (deny or undescribable) comes back as a Rejection. */
-  private async decide(raw: RawRequest, agent: AgentInfo, record: AuditRecord): Promise<{ described: RequestDescription; decision: EngineDecision } | (Rejection & { rule?: string })> {
+  /**
+   * Describe, decide, and note both in the audit record; a refusal (deny, undescribable, or a path
+   * that means two things which the policy did not accept) comes back as a Rejection.
+   * `target` is the request target exactly as the agent sent it.
+   */
+  private async decide(raw: RawRequest, agent: AgentInfo, record: AuditRecord, target: string): Promise<{ described: RequestDescription; decision: EngineDecision } | (Rejection & { rule?: string })> {
     const described = await this.describe(raw, agent);
     if ('status' in described) return described;
     record.host = described.request.host;
@@ -332,6 +344,12 @@ export class ProxyServer {
     record.policy_version = decision.policy_version;
     record.decision_us = decision.decision_us;
     if (decision.action === 'deny') return { ...denial(decision), ...(decision.rule ? { rule: decision.rule } : {}) };
+    // The path as sent (shapes the URL parser would erase) and as it will be forwarded (shapes the
+    // normalization could create, such as %25%41 becoming %25A).
+    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(target)) ?? pathAmbiguity(described.request.path);
+    if (ambiguous) {
+      return { ...refusals.bad(`the request path can mean two things: it holds ${ambiguous}. Airlock refuses it so the policy and the upstream read the same path (a policy accepts such paths for a host with raw_path: true)`), ...(decision.rule ? { rule: decision.rule } : {}) };
+    }
     return { described, decision };
   }
 
@@ -360,6 +378,9 @@ export class ProxyServer {
     const rejected = await this.beforeForward(ctx);
     if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
     if (rejected) return { rejection: rejected };
+    // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
+    const unaudited = this.auditUnavailable();
+    if (unaudited) return { rejection: unaudited };
     try {
       return { address: await this.deps.guard.resolve(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port) };
     } catch (err) {
@@ -570,6 +591,8 @@ export class ProxyServer {
       this.record(record);
     };
     try {
+      const unaudited = this.auditUnavailable();
+      if (unaudited) return refuse(unaudited);
       // The agent's socket is not read until the upstream's 101 is verified: `head` and anything
       // after it wait, and are then parsed as WebSocket frames or never used.
       const offer = checkAgentHandshake(req);
@@ -591,7 +614,7 @@ export class ProxyServer {
       url = url.replace(/^http/, 'ws');
       record.url = url;
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: Buffer.alloc(0), bodyTruncated: false };
-      const decided = await this.decide(raw, agent, record);
+      const decided = await this.decide(raw, agent, record, req.url ?? '');
       if ('status' in decided) return refuse(decided, decided.rule);
       const { described, decision } = decided;
       const ac = new AbortController();
@@ -657,6 +680,11 @@ export class ProxyServer {
       if (record.outcome === 'pending') refuse(refusals.internal(err));
       else socket.destroy();
     }
+  }
+
+  private auditUnavailable(): Rejection | undefined {
+    const audit = this.deps.audit;
+    return audit.available === false ? refusals.audit(audit.unavailableReason ?? 'write failed') : undefined;
   }
 
   /** The upstream declined the upgrade: its answer (through the enforcers' onResponse) goes back, then the connection closes. */

@@ -288,6 +288,40 @@ verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", co
 	sql_destructive
 }
 
+# Bodies servers read in more than one way (duplicate JSON keys, a Content-Type the body
+# contradicts, conflicting charsets, SQL two grammars read differently): the description already
+# carries the worst reading, and the request is held at least at high risk, so a reading this
+# policy rates lower can never pass unseen. input.request.body.ambiguous_reasons says why.
+body_ambiguous if input.request.body.ambiguous == true
+
+ambiguity_codes := sort({r.code | some r in input.request.body.ambiguous_reasons})
+
+verdicts contains approve("body.ambiguous", concat("", ["the request body reads differently to different servers (", concat(", ", ambiguity_codes), "): a human must approve"]), "high") if {
+	host_allowed
+	body_ambiguous
+}
+
+# A body to a configured MCP server that is not a readable JSON-RPC message (cut off at the
+# capture limit, undecodable, not JSON-RPC) fails closed rather than passing as a plain write.
+# JSON-RPC responses the client posts (answers to sampling or elicitation) are readable: they
+# stay ordinary writes.
+jsonrpc_body if input.request.body.json.jsonrpc == "2.0"
+
+jsonrpc_body if {
+	is_array(input.request.body.json)
+	count(input.request.body.json) > 0
+	every m in input.request.body.json {
+		m.jsonrpc == "2.0"
+	}
+}
+
+verdicts contains approve("mcp.unreadable", "the body to this MCP server could not be read as JSON-RPC (truncated, undecodable or not JSON-RPC): a human must approve (critical)", "critical") if {
+	plain_host_request
+	mcp_host_allowed
+	not input.request.method in {"GET", "HEAD", "DELETE", "OPTIONS"}
+	not jsonrpc_body
+}
+
 # A method override that cannot be read one way (unknown verb, conflicting values, several places,
 # a body not seen whole): the service was already judged by its most dangerous reading; the
 # request is held at least at high risk whatever that reading was.
@@ -436,11 +470,13 @@ grant_risk_ok(g) if risk_priority[chosen.risk] <= risk_priority[object.get(g, "r
 
 matching_grants := sort({g.id | some g in input.grants; grant_matches(g); grant_risk_ok(g)})
 
-# Grants never stand in for a critical approval. (The engine also offers a grant only for an
-# approve of the same operation at the grant's risk or lower: engine/grants.ts.)
+# Grants never stand in for a critical approval, nor for a body servers read in several ways.
+# (The engine also offers a grant only for an approve of the same operation at the grant's risk
+# or lower: engine/grants.ts.)
 outcome := allow("grant.matched", concat("", ["allowed by human grant ", matching_grants[0], " (", chosen.rule, ")"])) if {
 	chosen.action == "approve"
 	chosen.risk != "critical"
+	not body_ambiguous
 	count(matching_grants) > 0
 } else := chosen
 

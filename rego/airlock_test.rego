@@ -511,3 +511,58 @@ test_unparsed_graphql_held_high if {
 	d.rule == "graphql.unparsed"
 	d.approval.risk == "high"
 }
+
+# --- ambiguous and unreadable bodies ----------------------------------------------------------
+
+ambiguous(i, code) := object.union(i, {"request": {"body": {"ambiguous": true, "ambiguous_reasons": [{"code": code, "detail": "d"}]}}})
+
+test_ambiguous_read_held_high if {
+	d := airlock.decision with input as ambiguous(gh_read, "json_duplicate_key")
+	d.action == "approve"
+	d.rule == "body.ambiguous"
+	d.approval.risk == "high"
+	contains(d.reason, "json_duplicate_key")
+}
+
+test_ambiguous_delete_stays_critical if {
+	d := airlock.decision with input as ambiguous(gh_delete, "content_type_mismatch")
+	d.rule == "effect.delete"
+	d.approval.risk == "critical"
+}
+
+test_ambiguous_body_never_granted if {
+	i := with_grant(ambiguous(gh_issue, "json_duplicate_key"), {})
+	d := airlock.decision with input as i
+	d.action == "approve"
+	d.rule == "body.ambiguous"
+}
+
+test_grant_still_applies_to_unambiguous_body if {
+	d := airlock.decision with input as with_grant(gh_issue, {})
+	d.rule == "grant.matched"
+}
+
+test_unreadable_mcp_body_critical if {
+	i := req("POST", "mcp.example.com", "/mcp")
+	d := airlock.decision with input as i with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.unreadable"
+	d.approval.risk == "critical"
+}
+
+test_mcp_transport_get_still_allowed if {
+	d := airlock.decision with input as req("GET", "mcp.example.com", "/mcp") with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.transport"
+}
+
+test_mcp_jsonrpc_response_is_a_plain_write if {
+	i := object.union(req("POST", "mcp.example.com", "/mcp"), {"request": {"body": {"json": {"jsonrpc": "2.0", "id": 4, "result": {}}}}})
+	d := airlock.decision with input as i with data.config.mcp_servers as mcp_cfg
+	d.rule == "host.write"
+	d.approval.risk == "medium"
+}
+
+test_mcp_json_string_body_unreadable if {
+	i := object.union(req("POST", "mcp.example.com", "/mcp"), {"request": {"body": {"json": "tools/call"}}})
+	d := airlock.decision with input as i with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.unreadable"
+}

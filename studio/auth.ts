@@ -38,6 +38,34 @@ export function ensureAdminToken(home: string): AdminToken {
   return { token, created: false, file };
 }
 
+/** <home>/studio-login-url: the login URL, for a start whose output is not a terminal. */
+export function loginUrlFile(home: string): string {
+  return path.join(home, 'studio-login-url');
+}
+
+/**
+ * The start-up line about logging in. The login URL carries the admin token, and a start whose
+ * stdout is not a terminal is being written somewhere (a log file, a CI log, a pipe) that an agent
+ * may be able to read: then the URL goes to <home>/studio-login-url (mode 0600, rewritten with the
+ * current address on every such start) and only that path is printed. On a terminal the URL is
+ * printed once, when the token is created.
+ */
+export function loginAnnouncement(o: { home: string; url: string; loginUrl: string; admin: AdminToken; terminal: boolean }): string {
+  if (!o.terminal) {
+    const file = loginUrlFile(o.home);
+    fs.rmSync(file, { force: true });
+    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    try {
+      fs.writeSync(fd, `${o.loginUrl}\n`);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return `airlock: studio at ${o.url} — log in with the URL in ${file} (not printed: stdout is not a terminal)`;
+  }
+  if (o.admin.created) return `airlock: studio at ${o.url} — log in once with: ${o.loginUrl}`;
+  return `airlock: studio at ${o.url} (log-in token in ${o.admin.file})`;
+}
+
 export function tokensEqual(a: string, b: string): boolean {
   const ha = crypto.createHash('sha256').update(a).digest();
   const hb = crypto.createHash('sha256').update(b).digest();

@@ -17,7 +17,7 @@ import fastifyStatic from '@fastify/static';
 import { WebSocketServer } from 'ws';
 import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../engine/state/home.ts';
-import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, ensureAdminToken, isMutating, tokensEqual, type Session } from './auth.ts';
+import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, ensureAdminToken, isMutating, loginAnnouncement, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
@@ -275,6 +275,8 @@ export interface StartStudioOptions {
   projectRoot?: string;
   /** Where the start-up lines go (default: stdout). */
   log?: (line: string) => void;
+  /** Whether those lines reach a terminal (default: stdout is a TTY); decides where the login URL goes. */
+  terminal?: boolean;
 }
 
 export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptions = {}): Promise<StartedStudio> {
@@ -306,9 +308,8 @@ export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptio
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${shown}:${port}/`;
   const loginUrl = `${url}#token=${admin.token}`;
-  // The login URL carries the admin token: printed only the first time, when the token is created.
-  if (admin.created) log(`airlock: studio at ${url} — log in once with: ${loginUrl}`);
-  else log(`airlock: studio at ${url} (log-in token in ${admin.file})`);
+  // The login URL carries the admin token: printed only to a terminal (see loginAnnouncement).
+  log(loginAnnouncement({ home, url, loginUrl, admin, terminal: opts.terminal ?? process.stdout.isTTY === true }));
   return { app, host, port, url, loginUrl, tokenCreated: admin.created, tokenFile: admin.file, close: () => app.close() };
 }
 

@@ -2,8 +2,8 @@
 import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 
-/** SQL a request carries: statement texts to parse, or why they could not be read (treated as unparsed). */
-export type SqlSource = { texts: string[] } | { error: string };
+/** SQL a request carries: statement texts to parse (in the service's dialect), or why they could not be read (treated as unparsed). */
+export type SqlSource = { texts: string[]; dialect?: 'postgresql' | 'sqlite' } | { error: string };
 
 export interface ServiceAdapter {
   /** `input.service.name`, and the name policies and the data file use. */

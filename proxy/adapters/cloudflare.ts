@@ -1,10 +1,9 @@
 // Cloudflare API v4 (developers.cloudflare.com/api): https://api.cloudflare.com/client/v4/…
-// D1's query endpoints carry SQL as `{sql, params}` (SQLite dialect; parsed as PostgreSQL, so
-// dialect-only syntax is reported unparsed and the default policy fails closed on it).
+// D1's query endpoints carry SQL as `{sql, params}`, read in D1's own dialect by SQLite itself.
 import type { ServiceAdapter } from './adapter.ts';
 import { hostIs } from './adapter.ts';
 import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
-import { sqlFromJson } from './sql-body.ts';
+import { sqlFromBody } from './sql-body.ts';
 import type { RequestInfo } from '../../engine/types.ts';
 import { describeGraphql } from '../graphql.ts';
 
@@ -72,5 +71,5 @@ export const cloudflare: ServiceAdapter = {
     const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
     return fromTable('cloudflare', table, request, segs);
   },
-  sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromJson(request, ['sql']) : undefined),
+  sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromBody(request, { keys: ['sql'], dialect: 'sqlite' }) : undefined),
 };

@@ -3,7 +3,7 @@
 import type { ServiceAdapter } from './adapter.ts';
 import { hostUnder } from './adapter.ts';
 import { fromTable, RouteTable } from './routes.ts';
-import { sqlFromJson } from './sql-body.ts';
+import { sqlFromBody } from './sql-body.ts';
 
 const consoleApi = new RouteTable([
   { route: 'GET /api/v2/{path+}', operation: 'api.get', effect: 'read' },
@@ -25,5 +25,5 @@ export const neon: ServiceAdapter = {
     }
     return fromTable('neon', consoleApi, request);
   },
-  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromJson(request) : undefined),
+  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromBody(request, { dialect: 'postgresql' }) : undefined),
 };

@@ -43,11 +43,21 @@ const readOnlyFunctions = new Set([
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'ts_rank', 'similarity', 'st_asgeojson',
 ]);
 
-/** Functions that destroy data or sessions even inside a SELECT. */
+/**
+ * Functions that destroy data or sessions, or reach outside the database (server files, other
+ * servers), even inside a SELECT. Matched by name in any schema: a function named like one of
+ * these is treated as one.
+ */
 const destructiveFunctions = new Set([
   'pg_terminate_backend', 'pg_cancel_backend', 'pg_drop_replication_slot', 'lo_unlink', 'dblink_exec',
   'pg_reload_conf', 'pg_promote', 'pg_replication_origin_drop', 'pg_stat_reset', 'pg_file_unlink',
+  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
+  'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
+  'dblink_open', 'dblink_fetch', 'pg_rotate_logfile', 'pg_switch_wal', 'pg_create_restore_point',
 ]);
+
+/** SET parameters that change who the session acts as. */
+const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization']);
 
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
@@ -56,13 +66,20 @@ const privilegeStatements = new Set([
 ]);
 
 /**
+ * Statements that install or run code the request does not show: triggers, rules and event
+ * triggers run on later statements (anyone's), EXECUTE runs a statement prepared earlier, LOAD
+ * loads a shared library, an extension brings its own functions.
+ */
+const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', 'RuleStmt', 'ExecuteStmt', 'LoadStmt', 'CreateExtensionStmt']);
+
+/**
  * ALTER TABLE actions that weaken access control or auditing (row-level security off, a new
  * owner, triggers or rules off): privilege changes, like GRANT.
  */
 const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
 
 /** Top-level statements that can be read-only (their whole tree is checked as well). */
-const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt']);
+const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt', 'CopyStmt']);
 
 const kindNames: Record<string, string> = {
   SelectStmt: 'select', InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge',
@@ -72,6 +89,8 @@ const kindNames: Record<string, string> = {
   TransactionStmt: 'transaction', CreateFunctionStmt: 'create_function', CreateTrigStmt: 'create_trigger',
   RuleStmt: 'create_rule', CreateSchemaStmt: 'create_schema', CreateExtensionStmt: 'create_extension',
   CreateSeqStmt: 'create_sequence', CreatePolicyStmt: 'create_policy', AlterPolicyStmt: 'alter_policy',
+  PrepareStmt: 'prepare', ExecuteStmt: 'execute', DeallocateStmt: 'deallocate', CreateEventTrigStmt: 'create_event_trigger',
+  LoadStmt: 'load',
 };
 
 const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
@@ -119,18 +138,90 @@ function stringItems(list: unknown): string[] {
   return items.map((i) => i.String?.sval).filter((s): s is string => typeof s === 'string');
 }
 
-function funcName(body: Node): string {
-  const parts = ((body.funcname ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
-  return (parts[parts.length - 1] ?? '').toLowerCase();
+/** The function's name as written, schema included (`pg_catalog.lower`, `evil.lower`, `lower`). */
+function funcName(body: Node): string[] {
+  return ((body.funcname ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
 }
 
-/** A WHERE that names no column (absent, `true`, `1=1`, `$1=$1`) touches every row. */
-function unconditional(where: unknown): boolean {
-  if (!where) return true;
-  for (const [type] of nodes({ root: where })) {
+/** Read-only only when it is the built-in itself: unqualified or in pg_catalog, compared whole. */
+function isReadOnlyFunction(parts: string[]): boolean {
+  const name = parts[parts.length - 1] ?? '';
+  if (parts.length === 2 && parts[0] !== 'pg_catalog') return false;
+  if (parts.length > 2) return false;
+  return readOnlyFunctions.has(name);
+}
+
+function columnFree(expr: unknown): boolean {
+  for (const [type] of nodes({ root: expr })) {
     if (type === 'ColumnRef' || type === 'CurrentOfExpr') return false;
   }
   return true;
+}
+
+/** An expression's shape without source positions, columns by their last name (`t.id` = `id`). */
+function shape(expr: unknown): string {
+  return JSON.stringify(expr, (k, v: unknown) => {
+    if (k === 'location') return undefined;
+    if (k === 'ColumnRef' && v && typeof v === 'object') {
+      const fields = ((v as Node).fields ?? []) as Array<{ String?: { sval?: string }; A_Star?: unknown }>;
+      const last = fields[fields.length - 1];
+      return { col: last?.String?.sval ?? '*' };
+    }
+    return v;
+  });
+}
+
+const alwaysTrueOps = new Set(['=', '>=', '<=']);
+const alwaysFalseOps = new Set(['<>', '!=', '<', '>']);
+
+function opName(e: Node): string {
+  const name = (e.name ?? []) as Array<{ String?: { sval?: string } }>;
+  return name[name.length - 1]?.String?.sval ?? '';
+}
+
+/**
+ * True when a condition holds for every row whatever the data: no column at all (`true`, `1=1`,
+ * `$1=$1`), a column compared with itself (`id = id`, `t.id >= id`, `x IS NOT DISTINCT FROM x`),
+ * `LIKE '%'`, an OR with such a branch, an AND of such conditions, NOT of a contradiction.
+ */
+function tautological(expr: unknown): boolean {
+  if (!expr) return true;
+  if (columnFree(expr)) return true;
+  const [type, body] = (Object.entries(expr as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'BoolExpr') {
+    const args = (body.args ?? []) as unknown[];
+    if (body.boolop === 'OR_EXPR') return args.some(tautological);
+    if (body.boolop === 'AND_EXPR') return args.every(tautological);
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && contradictory(args[0]);
+    return false;
+  }
+  if (type === 'A_Expr') {
+    const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
+    if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
+    if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
+    if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
+      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
+      if (sval?.sval !== undefined && /^%+$/.test(sval.sval)) return true;
+    }
+  }
+  return false;
+}
+
+/** True when a condition holds for no row (`id <> id`, `false`, NOT of a tautology). */
+function contradictory(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'A_Const' && (body.boolval as { boolval?: boolean } | undefined)?.boolval === undefined && body.boolval !== undefined) return true; // false
+  if (type === 'BoolExpr') {
+    const args = (body.args ?? []) as unknown[];
+    if (body.boolop === 'AND_EXPR') return args.some(contradictory);
+    if (body.boolop === 'OR_EXPR') return args.every(contradictory);
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && tautological(args[0]);
+  }
+  if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr)) return alwaysFalseOps.has(opName(body));
+  if (type === 'A_Expr' && body.kind === 'AEXPR_DISTINCT' && shape(body.lexpr) === shape(body.rexpr)) return true;
+  return false;
 }
 
 interface Analysis {
@@ -183,20 +274,32 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         break;
       case 'DeleteStmt':
       case 'UpdateStmt':
-        if (unconditional(n.whereClause)) destructive = true;
+        if (tautological(n.whereClause)) destructive = true;
         readOnly = false;
         break;
       case 'InsertStmt':
-      case 'MergeStmt':
+        // ON CONFLICT DO UPDATE rewrites rows that already exist.
+        if ((n.onConflictClause as Node | undefined)?.action === 'ONCONFLICT_UPDATE') destructive = true;
         readOnly = false;
+        break;
+      case 'MergeStmt':
+        // WHEN MATCHED THEN DELETE/UPDATE removes or rewrites existing rows chosen by data, not by the text.
+        for (const w of (n.mergeWhenClauses ?? []) as Array<{ MergeWhenClause?: Node }>) {
+          const cmd = w.MergeWhenClause?.commandType;
+          if (cmd === 'CMD_DELETE' || cmd === 'CMD_UPDATE') destructive = true;
+        }
+        readOnly = false;
+        break;
+      case 'VariableSetStmt':
+        if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
         break;
       case 'SelectStmt':
         if (n.intoClause || n.lockingClause) readOnly = false;
         break;
       case 'FuncCall': {
-        const name = funcName(n);
-        if (destructiveFunctions.has(name)) destructive = true;
-        if (!readOnlyFunctions.has(name)) readOnly = false;
+        const parts = funcName(n);
+        if (destructiveFunctions.has((parts[parts.length - 1] ?? '').toLowerCase())) destructive = true;
+        if (!isReadOnlyFunction(parts)) readOnly = false;
         break;
       }
       case 'DoStmt':
@@ -204,7 +307,10 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         destructive = true;
         break;
       case 'CopyStmt':
-        if (n.is_program) destructive = true; // COPY … PROGRAM runs a shell command on the database host
+        // COPY … PROGRAM runs a shell command on the database host; COPY to or from a file reads or
+        // writes the server's file system. COPY FROM STDIN is a bulk insert, COPY TO STDOUT a read.
+        if (n.is_program || n.filename) destructive = true;
+        if (n.is_from) readOnly = false;
         break;
       case 'CreateFunctionStmt':
         // A function body in a string is code this analysis does not read; new-style SQL bodies
@@ -223,6 +329,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
       default:
         if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
         if (privilegeStatements.has(t)) destructive = privilege = true;
+        if (unseenCodeStatements.has(t)) destructive = true;
     }
   }
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
@@ -239,10 +346,10 @@ export interface SqlAnalysis {
 }
 
 function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
-  return { info: { parsed: false, error, statements, destructive: true }, readOnly: false };
+  return { info: { dialect: 'postgresql', parsed: false, error, statements, destructive: true }, readOnly: false };
 }
 
-/** Parses SQL texts (one per query the request carries) into `input.sql`. */
+/** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
 export function analyzeSql(texts: string[]): SqlAnalysis {
   // Fail closed (not throw) if a caller forgot to await loadAdapters(): the SQL is reported unparsed.
   if (!ready) return unparsed('SQL parser not loaded yet (the proxy must await loadAdapters() at startup)');
@@ -281,5 +388,5 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
     }
   }
   const destructive = statements.some((s) => s.destructive);
-  return { info: { parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly };
+  return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly };
 }

@@ -14,6 +14,7 @@
 //   out: {type:'listener', port} + server handle; {type:'exit', code, signal}
 //   in:  {type:'signal', signal}: deliver to the command
 // When the channel closes (airlock run died), the command is killed.
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { spawn } from 'node:child_process';
@@ -66,8 +67,11 @@ for (const port of ports) {
 }
 
 // The command inherits stdin/stdout/stderr only (libuv marks the channel close-on-exec, and Node
-// removed NODE_CHANNEL_FD from our environment), and gets our environment.
+// removed NODE_CHANNEL_FD from our environment), and gets our environment. Descriptors leaked by
+// whatever started `airlock run` (fd >= 3 without close-on-exec: a connected socket, a file the
+// sandbox hides, a pipe) came through bubblewrap to us: closed here, the last step before exec.
 if (!process.connected) process.exit(125);
+closeInheritedDescriptors(new Set([process.channel?.fd].filter((fd) => Number.isInteger(fd))));
 child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
 
 // Signals aimed at this process are for the command.
@@ -88,6 +92,37 @@ child.on('error', (err) => {
   finish(127, null);
 });
 child.on('exit', (code, signal) => finish(code, signal));
+
+/**
+ * Closes every descriptor >= 3 that would survive exec (no close-on-exec flag), except `keep`.
+ * Node's and libuv's own descriptors are all close-on-exec, so what this closes is exactly what was
+ * inherited. /proc/self/fdinfo/N reports O_CLOEXEC (02000000) in `flags` for close-on-exec ones.
+ * Fails closed: without /proc the command is not started.
+ */
+function closeInheritedDescriptors(keep) {
+  let names;
+  try {
+    names = fs.readdirSync('/proc/self/fd');
+  } catch (err) {
+    fail(`cannot list inherited descriptors (${err.code ?? err.message}); refusing to start the command`);
+  }
+  for (const name of names) {
+    const fd = Number(name);
+    if (!Number.isInteger(fd) || fd < 3 || keep.has(fd)) continue;
+    let flags;
+    try {
+      flags = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    } catch {
+      continue; // the directory's own descriptor, closed once listed
+    }
+    if (flags !== undefined && (parseInt(flags, 8) & 0o2000000) !== 0) continue;
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already gone */
+    }
+  }
+}
 
 let finished = false;
 function finish(code, signal) {

@@ -1,11 +1,20 @@
-// The seccomp filter every sandboxed process runs under: it refuses to create AF_UNIX sockets.
-// The network namespace cuts TCP/UDP and abstract Unix sockets, but a Unix socket *file* on the
-// shared filesystem (a tmux server, X11 in /tmp/.X11-unix, an ssh-agent, a Docker socket) is
-// reachable from any namespace and would be a way out — tmux send-keys alone runs commands
-// outside. socketpair() stays allowed (anonymous, connects to nothing; Node and Python use it for
-// child processes). io_uring is refused because its ring can create sockets without the socket
-// syscall the filter sees. The bridge needs no Unix socket inside: its listening socket is handed
-// to `airlock run` outside over an inherited channel (see inside.mjs).
+// The seccomp filter every sandboxed process runs under: an allowlist of socket families.
+//
+// The network namespace cuts TCP/UDP (AF_INET, AF_INET6) and abstract Unix sockets, but other
+// families ignore network namespaces: AF_VSOCK reaches the hypervisor host (a Firecracker or
+// QEMU VM's host side), a Unix socket *file* on the shared filesystem (a tmux server — tmux
+// send-keys alone runs commands outside —, X11 in /tmp/.X11-unix, an ssh-agent, a Docker socket)
+// is reachable from any namespace, and further families (AF_ALG, AF_KEY, AF_BLUETOOTH, AF_CAN,
+// AF_TIPC, AF_RDS, …) are kernel attack surface the agent has no use for. So socket(2) creates only
+//   AF_INET, AF_INET6             the agent's traffic (its namespace routes it to Airlock alone)
+//   AF_NETLINK, NETLINK_ROUTE     getaddrinfo and getifaddrs ask the (namespaced) routing tables
+//   AF_UNIX                       only with `airlock run --allow-unix-sockets`
+// and socketpair(2) only AF_UNIX (anonymous, connects to nothing; Node and Python use it for
+// child processes). Other families fail with EAFNOSUPPORT (as on a kernel without them), other
+// netlink protocols with EPROTONOSUPPORT, AF_UNIX with EACCES. io_uring is refused because its
+// ring can create sockets without the socket syscall the filter sees; i386's socketcall(2), which
+// multiplexes every socket call, is refused whole. The bridge needs no Unix socket inside: its
+// listening socket is handed to `airlock run` outside over an inherited channel (see inside.mjs).
 //
 // The program is classic BPF as bubblewrap's --seccomp FD expects (struct sock_filter[], native
 // byte order), assembled here so no libseccomp binding is needed.
@@ -15,6 +24,7 @@ const AUDIT_ARCH = { x86_64: 0xc000003e, i386: 0x40000003, aarch64: 0xc00000b7, 
 interface ArchSyscalls {
   audit: number;
   socket: number;
+  socketpair: number;
   ioUringSetup: number;
   /** i386 multiplexes every socket call through socketcall(2): refused as a whole. */
   socketcall?: number;
@@ -24,93 +34,117 @@ interface ArchSyscalls {
 
 const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
   x64: {
-    main: { audit: AUDIT_ARCH.x86_64, socket: 41, ioUringSetup: 425, x32: true },
-    compat: { audit: AUDIT_ARCH.i386, socket: 359, ioUringSetup: 425, socketcall: 102 },
+    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, x32: true },
+    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, socketcall: 102 },
   },
   arm64: {
-    main: { audit: AUDIT_ARCH.aarch64, socket: 198, ioUringSetup: 425 },
-    compat: { audit: AUDIT_ARCH.arm, socket: 281, ioUringSetup: 425 },
+    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425 },
+    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425 },
   },
 };
+
+/** Socket families (socket(2)'s domain) a sandboxed process may create. */
+export const AF = { UNIX: 1, INET: 2, INET6: 10, NETLINK: 16 } as const;
+const NETLINK_ROUTE = 0;
 
 export function seccompSupported(arch: string = process.arch): boolean {
   return Object.hasOwn(native, arch);
 }
 
 // struct seccomp_data: nr at 0, arch at 4, instruction_pointer at 8, args[6] (u64) from 16.
+// Domains and protocols are ints: the low word of each argument is the whole value (x86_64 and
+// aarch64 are little-endian).
 const OFF_NR = 0;
 const OFF_ARCH = 4;
-const OFF_ARG0_LOW = 16; // little-endian low word of args[0] (x86_64 and aarch64 are little-endian)
+const OFF_ARG0_LOW = 16;
+const OFF_ARG2_LOW = 32;
 
 const LD_W_ABS = 0x20;
+const JA = 0x05;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
 const RET_K = 0x06;
 const RET_ALLOW = 0x7fff0000;
 const RET_ERRNO = 0x00050000;
-const AF_UNIX = 1;
 const EPERM = 1;
 const EACCES = 13;
 const ENOSYS = 38;
+const EPROTONOSUPPORT = 93;
+const EAFNOSUPPORT = 97;
 
-type Label = 'allow' | 'eacces' | 'eperm' | 'enosys' | 'compat';
 interface Insn {
   code: number;
   k: number;
-  jt?: Label;
-  jf?: Label;
-  label?: Label;
+  jt?: string;
+  jf?: string;
+  /** JA: the label jumped to (its offset goes in k). */
+  to?: string;
+  label?: string;
 }
 
-function archBlock(a: ArchSyscalls, blockUnix: boolean): Insn[] {
+function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
   const out: Insn[] = [{ code: LD_W_ABS, k: OFF_NR }];
   if (a.x32) out.push({ code: JGE_K, k: 0x40000000, jt: 'eperm' });
   if (a.socketcall !== undefined) out.push({ code: JEQ_K, k: a.socketcall, jt: 'eperm' });
-  if (!blockUnix) {
-    out.push({ code: JEQ_K, k: a.ioUringSetup, jt: 'enosys', jf: 'allow' });
-    return out;
-  }
-  out.push({ code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' });
-  out.push({ code: JEQ_K, k: a.socket, jf: 'allow' });
-  out.push({ code: LD_W_ABS, k: OFF_ARG0_LOW });
-  out.push({ code: JEQ_K, k: AF_UNIX, jt: 'eacces', jf: 'allow' });
+  out.push(
+    { code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' },
+    { code: JEQ_K, k: a.socketpair, jt: `${p}pair` },
+    { code: JEQ_K, k: a.socket, jf: 'allow' },
+    // socket(domain, type, protocol)
+    { code: LD_W_ABS, k: OFF_ARG0_LOW },
+    { code: JEQ_K, k: AF.INET, jt: 'allow' },
+    { code: JEQ_K, k: AF.INET6, jt: 'allow' },
+    { code: JEQ_K, k: AF.UNIX, jt: allowUnix ? 'allow' : 'eacces' },
+    { code: JEQ_K, k: AF.NETLINK, jf: 'eafnosupport' },
+    { code: LD_W_ABS, k: OFF_ARG2_LOW },
+    { code: JEQ_K, k: NETLINK_ROUTE, jt: 'allow', jf: 'eprotonosupport' },
+    // socketpair(domain, type, protocol, sv)
+    { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },
+    { code: JEQ_K, k: AF.UNIX, jt: 'allow' },
+    { code: JA, k: 0, to: 'eafnosupport' },
+  );
   return out;
 }
 
 /**
  * The filter as bytes, for bubblewrap's --seccomp. Throws on an architecture it does not know.
- * `allowUnixSockets` (airlock run --allow-unix-sockets) keeps only the io_uring rule.
+ * `allowUnixSockets` (airlock run --allow-unix-sockets) adds AF_UNIX to the allowed families.
  */
 export function seccompProgram(opts: { allowUnixSockets?: boolean } = {}, arch: string = process.arch): Buffer {
-  const blockUnix = !opts.allowUnixSockets;
+  const allowUnix = opts.allowUnixSockets === true;
   const spec = native[arch];
   if (!spec) throw new Error(`no seccomp filter for architecture ${arch}`);
   const insns: Insn[] = [
     { code: LD_W_ABS, k: OFF_ARCH },
     { code: JEQ_K, k: spec.main.audit, jf: 'compat' },
-    ...archBlock(spec.main, blockUnix),
+    ...archBlock(spec.main, allowUnix, 'main-'),
     // The accumulator still holds the arch here: a process of any third ABI is refused outright.
-    { code: JEQ_K, k: spec.compat.audit, jf: 'eperm', label: 'compat' },
-    ...archBlock(spec.compat, blockUnix),
+    { code: LD_W_ABS, k: OFF_ARCH, label: 'compat' },
+    { code: JEQ_K, k: spec.compat.audit, jf: 'eperm' },
+    ...archBlock(spec.compat, allowUnix, 'compat-'),
     { code: RET_K, k: RET_ALLOW, label: 'allow' },
     { code: RET_K, k: RET_ERRNO | EACCES, label: 'eacces' },
     { code: RET_K, k: RET_ERRNO | EPERM, label: 'eperm' },
     { code: RET_K, k: RET_ERRNO | ENOSYS, label: 'enosys' },
+    { code: RET_K, k: RET_ERRNO | EAFNOSUPPORT, label: 'eafnosupport' },
+    { code: RET_K, k: RET_ERRNO | EPROTONOSUPPORT, label: 'eprotonosupport' },
   ];
-  const at = new Map<Label, number>();
+  const at = new Map<string, number>();
   insns.forEach((ins, i) => ins.label && at.set(ins.label, i));
   const buf = Buffer.alloc(insns.length * 8);
   insns.forEach((ins, i) => {
-    const jump = (l: Label | undefined): number => {
+    const offset = (l: string | undefined, max: number): number => {
       if (!l) return 0;
-      const off = at.get(l)! - (i + 1);
-      if (off < 0 || off > 255) throw new Error('seccomp jump out of range');
+      const target = at.get(l);
+      if (target === undefined) throw new Error(`seccomp label ${l} missing`);
+      const off = target - (i + 1);
+      if (off < 0 || off > max) throw new Error('seccomp jump out of range');
       return off;
     };
     buf.writeUInt16LE(ins.code, i * 8);
-    buf.writeUInt8(jump(ins.jt), i * 8 + 2);
-    buf.writeUInt8(jump(ins.jf), i * 8 + 3);
-    buf.writeUInt32LE(ins.k >>> 0, i * 8 + 4);
+    buf.writeUInt8(offset(ins.jt, 255), i * 8 + 2);
+    buf.writeUInt8(offset(ins.jf, 255), i * 8 + 3);
+    buf.writeUInt32LE((ins.to ? offset(ins.to, 0xffffffff) : ins.k) >>> 0, i * 8 + 4);
   });
   return buf;
 }

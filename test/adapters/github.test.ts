@@ -125,7 +125,7 @@ t.test('a push that deletes a ref is a delete when the body is visible', async (
   const update = push(`${pkt(`${a} ${b} refs/heads/dev\0 report-status\n`)}0000PACK`);
   t.match(update, { effect: 'write', params: { refs: ['refs/heads/dev'] } });
   t.notOk(update?.params.deletes);
-  t.match(push('garbage'), { effect: 'write' }, 'an unreadable body stays a write');
+  t.match(push('garbage'), { effect: 'delete', params: { refs_incomplete: true } }, 'an unreadable body fails closed: it may hide a deletion');
   const cut = push(pkt(`${a} ${b} refs/heads/dev\0 report-status\n`) + pkt(`${a} ${b} refs/heads/x\n`).slice(0, 30));
   t.match(cut, { effect: 'delete', params: { refs_incomplete: true } }, 'a command list cut off by the preview fails closed');
 });

@@ -28,19 +28,21 @@ t.test('fixtures/tests against rego/', async (t) => {
   await check(t, engine, files);
 });
 
-t.test('fixtures/configured: the default policy with an MCP server configured', async (t) => {
-  // A copy of rego/ whose config/data.json has the fixture's "mcp_servers" merged in.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rego-mcp-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.cpSync(path.join(root, 'rego'), dir, { recursive: true });
-  const dataFile = path.join(dir, 'config', 'data.json');
-  const data = JSON.parse(fs.readFileSync(dataFile, 'utf8')) as Record<string, unknown>;
-  Object.assign(data, JSON.parse(fs.readFileSync(path.join(fixtures, 'configured', 'mcp-server.json'), 'utf8')) as Record<string, unknown>);
-  fs.writeFileSync(dataFile, JSON.stringify(data));
-  const engine = await openPolicy(dir);
-  t.teardown(() => engine.close());
-  await check(t, engine, [path.join(fixtures, 'configured', 'mcp-server.yaml')]);
-});
+for (const file of fs.readdirSync(path.join(fixtures, 'configured')).filter((f) => f.endsWith('.yaml')).sort()) {
+  t.test(`fixtures/configured/${file}: the default policy with ${file.replace(/\.yaml$/, '.json')} merged into its configuration`, async (t) => {
+    // A copy of rego/ whose config/data.json has the fixture's configuration merged in.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rego-configured-'));
+    t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.cpSync(path.join(root, 'rego'), dir, { recursive: true });
+    const dataFile = path.join(dir, 'config', 'data.json');
+    const data = JSON.parse(fs.readFileSync(dataFile, 'utf8')) as Record<string, unknown>;
+    Object.assign(data, JSON.parse(fs.readFileSync(path.join(fixtures, 'configured', file.replace(/\.yaml$/, '.json')), 'utf8')) as Record<string, unknown>);
+    fs.writeFileSync(dataFile, JSON.stringify(data));
+    const engine = await openPolicy(dir);
+    t.teardown(() => engine.close());
+    await check(t, engine, [path.join(fixtures, 'configured', file)]);
+  });
+}
 
 t.test('fixtures/traffic replays completely against rego/', async (t) => {
   const engine = await openPolicy(path.join(root, 'rego'));

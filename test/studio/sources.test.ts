@@ -99,7 +99,7 @@ t.test('a version published in the studio is live again after a restart', async 
   t.not(engine.version, published);
   ensureAdminToken(project.home); // the token exists from the first start
   const lines: string[] = [];
-  const studio = await startStudio({ home: project.home, policyDir: project.policy, engine }, { port: 0, log: (l) => lines.push(l), projectRoot: project.root });
+  const studio = await startStudio({ home: project.home, policyDir: project.policy, engine }, { port: 0, log: (l) => lines.push(l), terminal: true, projectRoot: project.root });
   t.teardown(() => studio.close());
   t.equal(engine.version, published, 'the published version was loaded');
   t.match(lines.join('\n'), /studio-published version/);

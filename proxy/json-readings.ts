@@ -1,0 +1,180 @@
+// JSON with duplicate keys: servers disagree on which value counts (JSON.parse, Go, Python: the
+// last; several Java and C parsers and JSON-RPC stacks: the first; others reject the body). This
+// module finds duplicate keys at any depth and builds the first-wins reading, so the describe step
+// can classify a body by the worse of both readings. One iterative pass (no recursion: deep
+// nesting cannot overflow the stack), linear in the body length. Run it only on text JSON.parse
+// accepted: it relies on the text being valid JSON.
+
+/** A duplicate key: the JSON path of the object holding it, and the key. */
+export interface DuplicateKey {
+  path: string;
+  key: string;
+}
+
+export interface JsonScan {
+  duplicates: DuplicateKey[];
+  /** A number a 64-bit float cannot hold (JSON.parse makes it ±Infinity). */
+  nonFinite: boolean;
+  /** The first-wins reading; built only when asked for (and only differs when there are duplicates). */
+  firstWins?: unknown;
+}
+
+const MAX_REPORTED = 5;
+const MAX_RECORDED = 1000;
+
+interface Frame {
+  /** The enclosing frame and where this container sits in it (its path is built only when reported). */
+  parent?: Frame;
+  at: string | number | undefined;
+  /** Object frames: keys seen so far, the key being read; array frames: undefined. */
+  keys?: Set<string>;
+  key?: string;
+  index: number;
+  value?: Record<string, unknown> | unknown[];
+}
+
+function pathOf(frame: Frame | undefined): string {
+  const parts: Array<string | number> = [];
+  for (let f = frame; f?.parent; f = f.parent) parts.push(f.at!);
+  let path = '$';
+  for (let k = parts.length - 1; k >= 0; k--) {
+    const p = parts[k]!;
+    path = typeof p === 'number' ? `${path}[${p}]` : childPath(path, p);
+  }
+  return path;
+}
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** The index after the closing quote of the JSON string that starts at `i`. */
+function stringEnd(text: string, i: number): number {
+  let j = i + 1;
+  for (;;) {
+    const q = text.indexOf('"', j);
+    if (q < 0) return text.length;
+    let b = q - 1;
+    while (b > i && text.charCodeAt(b) === 0x5c) b--;
+    if ((q - 1 - b) % 2 === 0) return q + 1; // an even number of backslashes: the quote is not escaped
+    j = q + 1;
+  }
+}
+
+const plainKey = /^[A-Za-z_$][A-Za-z0-9_$]{0,63}$/;
+
+function childPath(path: string, key: string): string {
+  return plainKey.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key.slice(0, 64))}]`;
+}
+
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  // defineProperty, like JSON.parse: "__proto__" is an own data property, never the prototype.
+  Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+}
+
+/** Scans valid JSON text for duplicate keys; with `build`, also returns the first-wins reading. */
+export function scanJson(text: string, build: boolean): JsonScan {
+  const duplicates: DuplicateKey[] = [];
+  const stack: Frame[] = [];
+  let root: unknown;
+  let nonFinite = false;
+  let expectKey = false;
+  let i = 0;
+  const n = text.length;
+
+  /** Places a finished value into the current container (first value of a key wins). */
+  const place = (value: unknown): void => {
+    const top = stack[stack.length - 1];
+    if (!top) {
+      root = value;
+      return;
+    }
+    if (!build) return;
+    if (top.keys) {
+      const o = top.value as Record<string, unknown>;
+      if (!Object.prototype.hasOwnProperty.call(o, top.key!)) setOwn(o, top.key!, value);
+    } else (top.value as unknown[]).push(value);
+  };
+
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (isWs(c) || c === 0x3a /* : */) {
+      i++;
+      continue;
+    }
+    const top = stack[stack.length - 1];
+    if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      const isObject = c === 0x7b;
+      const frame: Frame = { parent: top, at: top ? (top.keys ? top.key : top.index) : undefined, index: 0 };
+      if (isObject) frame.keys = new Set();
+      if (build) frame.value = isObject ? {} : [];
+      stack.push(frame);
+      expectKey = isObject;
+      i++;
+      continue;
+    }
+    if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      const done = stack.pop()!;
+      place(done.value);
+      expectKey = false;
+      i++;
+      continue;
+    }
+    if (c === 0x2c /* , */) {
+      if (top && !top.keys) top.index++;
+      expectKey = !!top?.keys;
+      i++;
+      continue;
+    }
+    let end: number;
+    const isKey = expectKey && !!top?.keys;
+    if (c === 0x22 /* " */) {
+      end = stringEnd(text, i);
+      if (!isKey && !build) {
+        i = end; // a string value: nothing to record
+        continue;
+      }
+    } else {
+      end = i + 1;
+      while (end < n) {
+        const d = text.charCodeAt(end);
+        if (d === 0x2c || d === 0x7d || d === 0x5d || isWs(d)) break;
+        end++;
+      }
+    }
+    // Only a long number or one with an exponent can overflow a double: check just those.
+    const isNumber = c === 0x2d || (c >= 0x30 && c <= 0x39);
+    if (isNumber && (end - i > 15 || /[eE]/.test(text.slice(i, Math.min(end, i + 400))))) {
+      if (!Number.isFinite(Number(text.slice(i, end)))) nonFinite = true;
+    }
+    const token = isKey || build ? text.slice(i, end) : '';
+    i = end;
+    if (isKey) {
+      // Keys are compared unescaped, as parsers compare them ("a" and "\u0061" are one key).
+      const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
+      if (top!.keys!.has(key)) {
+        if (duplicates.length < MAX_RECORDED) duplicates.push({ path: pathOf(top), key });
+      } else top!.keys!.add(key);
+      top!.key = key;
+      expectKey = false;
+      continue;
+    }
+    if (build) place(finiteOrText(JSON.parse(token)));
+  }
+  return build ? { duplicates, nonFinite, firstWins: root } : { duplicates, nonFinite };
+}
+
+/**
+ * A number too large for a double (`1e999`) as the text "Infinity"/"-Infinity": JSON.parse would
+ * make it a non-finite number, which is not JSON and reaches a policy as null. The body is then
+ * also marked ambiguous (servers reject, saturate or read it as a big number).
+ */
+export function finiteOrText(value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+/** `$.params.name, $.id` (at most five, then a count). */
+export function describeDuplicates(dups: DuplicateKey[]): string {
+  const shown = dups.slice(0, MAX_REPORTED).map((d) => childPath(d.path, d.key));
+  return shown.join(', ') + (dups.length > MAX_REPORTED ? ` and ${dups.length - MAX_REPORTED} more` : '');
+}

@@ -1,0 +1,98 @@
+// Class: the studio's admin login leaks through redirected output. `airlock start > airlock.log`
+// (or a CI log, a pipe into tee) puts the start-up lines where an agent may read them, and the
+// login URL carries the admin token, with which the agent approves its own requests. A real
+// `airlock start` child runs once with stdout piped and once under a pseudo-terminal (script(1)):
+// the token reaches the terminal only; otherwise it sits in <home>/studio-login-url, mode 0600.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fixtures, tempDir } from './helpers.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = path.join(repo, 'bin', 'airlock.js');
+
+interface Started {
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `airlock start`, waits (bounded) for the studio's line, stops it with SIGTERM. */
+function startOnce(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: repo, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+    };
+    const hard = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, 60_000);
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      if (/studio at /.test(stdout) && /\n/.test(stdout.slice(stdout.indexOf('studio at ')))) stop();
+    });
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(hard);
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+const startArgs = (home: string): string[] => [
+  'start', '--home', home, '--policy', path.join(fixtures, 'allow-all'), '--proxy', '127.0.0.1:0', '--studio', '127.0.0.1:0', '--quiet',
+];
+
+t.test('stdout piped (redirected to a file, a pipe, a CI log): no token in the output', async (t) => {
+  const home = tempDir(t, 'airlock-login-pipe-');
+  const out = await startOnce(process.execPath, [bin, ...startArgs(home)]);
+  const token = fs.readFileSync(path.join(home, 'studio-token'), 'utf8').trim();
+  t.ok(token.length >= 32, 'the admin token was created');
+  t.match(out.stdout, /studio at http:\/\/127\.0\.0\.1:\d+\//, 'the studio address is printed');
+  t.notOk(out.stdout.includes(token), 'the admin token is not on stdout');
+  t.notOk(out.stderr.includes(token), 'nor on stderr');
+  t.notMatch(out.stdout + out.stderr, /#token=/, 'no login URL in the output');
+  const file = path.join(home, 'studio-login-url');
+  t.ok(out.stdout.includes(file), 'the output names the file that holds the login URL');
+  const st = fs.statSync(file);
+  t.equal(st.mode & 0o777, 0o600, 'the login URL file is mode 0600');
+  t.match(fs.readFileSync(file, 'utf8'), new RegExp(`^http://127\\.0\\.0\\.1:\\d+/#token=${token}\\n$`), 'the file holds the login URL');
+
+  // A later start, still not a terminal: the file is rewritten (current port), the token stays out of stdout.
+  fs.chmodSync(file, 0o644);
+  const again = await startOnce(process.execPath, [bin, ...startArgs(home)]);
+  t.notOk(again.stdout.includes(token), 'a later start does not print the token either');
+  t.equal(fs.statSync(file).mode & 0o777, 0o600, 'the rewritten file is mode 0600 again');
+});
+
+t.test('stdout is a terminal: the login URL is shown there', async (t) => {
+  const script = ['/usr/bin/script', '/bin/script'].find((p) => fs.existsSync(p));
+  if (!script) {
+    t.fail('script(1) from util-linux is needed to give airlock start a pseudo-terminal');
+    return;
+  }
+  const home = tempDir(t, 'airlock-login-tty-');
+  const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+  const cmd = [process.execPath, bin, ...startArgs(home)].map(quote).join(' ');
+  // script -q -e -c CMD /dev/null: CMD runs with a pty as its stdin/stdout/stderr; script copies
+  // what it writes to our pipe.
+  const out = await startOnce(script, ['-q', '-e', '-c', cmd, '/dev/null']);
+  const token = fs.readFileSync(path.join(home, 'studio-token'), 'utf8').trim();
+  t.ok(out.stdout.includes(`#token=${token}`), 'the login URL with the token reaches the terminal');
+  t.notOk(fs.existsSync(path.join(home, 'studio-login-url')), 'no login URL file is written');
+});

@@ -1,0 +1,143 @@
+// Class: a full disk turns auditing off. An agent (or anything else on the machine) fills the disk
+// that holds the audit log; before, one ENOSPC ended the audit stream for the life of the process
+// while requests kept flowing, unrecorded. Must hold: while a record cannot be written, requests
+// get 503 problem+json `audit-unavailable` and nothing reaches the upstream; when space returns
+// Airlock recovers by itself; every request that got an answer is in the log exactly once, and
+// no line is torn.
+//
+// The ENOSPC is real: the state folder lives on a small tmpfs this test mounts (root), filled with
+// a file until the kernel refuses. Where mounting is not permitted (an unprivileged container) the
+// end-to-end part is skipped, loudly; the writer's own behaviour is then still checked against a
+// file on that tmpfs-less disk by the unit part below, which needs no privileges.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { AuditLog } from '../../engine/audit-log.ts';
+import { startAirlock } from '../../proxy/runtime.ts';
+import { fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
+
+function tryMount(dir: string, size: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file until the filesystem refuses: afterwards not one more page fits. */
+function fill(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  const chunk = Buffer.alloc(4096, 120);
+  try {
+    for (let i = 0; i < 1_000_000; i++) fs.writeSync(fd, chunk);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+t.test('disk full: 503 audit-unavailable, nothing forwarded; space returns: recovers, nothing answered is missing from the log', async (t) => {
+  const mnt = tempDir(t, 'airlock-tmpfs-');
+  if (process.getuid?.() !== 0 || !tryMount(mnt, '2m')) {
+    t.skip('SKIPPED LOUDLY: mounting a small tmpfs (to make the disk really full) needs root with CAP_SYS_ADMIN; this machine refused', () => undefined);
+    return;
+  }
+  t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  const home = path.join(mnt, 'home');
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  const port = airlock.proxyAddress.port;
+  const answered = new Map<string, number>(); // path → status the agent got
+  let n = 0;
+  const request = async (): Promise<{ path: string; status: number; type?: string; ok: boolean }> => {
+    const p = `/r/${n++}`;
+    const r = await viaProxy(port, `http://up.test:${up.port}${p}`, { auth });
+    answered.set(p, r.status);
+    const problem = r.headers['content-type']?.startsWith('application/problem+json') ? (JSON.parse(r.body) as { type?: string }) : undefined;
+    return { path: p, status: r.status, ...(problem?.type ? { type: problem.type } : {}), ok: problem ? isProblem(r) : true };
+  };
+
+  t.equal((await request()).status, 200, 'control: forwarded while the disk has room');
+  const filler = path.join(mnt, 'filler');
+  fill(filler);
+
+  // The records of the next requests no longer fit: the first refused write flips the proxy to 503.
+  let first503: { path: string; status: number; type?: string; ok: boolean } | undefined;
+  for (let i = 0; i < 2000 && !first503; i++) {
+    const r = await request();
+    if (r.status === 503) first503 = r;
+    else if (r.status !== 200) t.fail(`unexpected ${r.status}`);
+  }
+  t.ok(first503, 'requests get 503 once records cannot be written');
+  t.match(first503?.type, /audit-unavailable$/, 'type audit-unavailable');
+  t.ok(first503?.ok, 'problem+json');
+  const reachedBefore = up.received.length;
+  for (let i = 0; i < 20; i++) t.equal((await request()).status, 503, `request ${i} while full: 503`);
+  t.equal(up.received.length, reachedBefore, 'nothing reached the upstream while the log could not be written');
+
+  // Space returns: Airlock notices by itself (its retry succeeds) and lets requests through again.
+  fs.rmSync(filler);
+  let recovered = false;
+  for (let i = 0; i < 100 && !recovered; i++) {
+    const r = await request();
+    if (r.status === 200) recovered = true;
+    else await new Promise((res) => setTimeout(res, 100));
+  }
+  t.ok(recovered, 'forwarding resumes once space returns, with no restart');
+  await airlock.audit.flush();
+
+  const lines = fs.readFileSync(airlock.audit.file, 'utf8').split('\n').filter(Boolean);
+  const parsed = lines.map((l) => {
+    try {
+      return JSON.parse(l) as { url?: string; status?: number; outcome: string };
+    } catch {
+      return undefined;
+    }
+  });
+  t.ok(parsed.every(Boolean), `no torn line among ${lines.length}`);
+  const byPath = new Map<string, number>();
+  for (const r of parsed) if (r?.url) byPath.set(new URL(r.url).pathname, (byPath.get(new URL(r.url).pathname) ?? 0) + 1);
+  const missing = [...answered.keys()].filter((p) => byPath.get(p) !== 1);
+  t.same(missing, [], `every one of the ${answered.size} answered requests is recorded exactly once`);
+  const statusOf = new Map(parsed.map((r) => [r?.url ? new URL(r.url).pathname : '', r?.status]));
+  t.ok([...answered].every(([p, s]) => statusOf.get(p) === s), 'with the status the agent got');
+});
+
+t.test('the writer: a failed write keeps its bytes, retries, recovers; refusals beyond the memory bound are counted', async (t) => {
+  const mnt = tempDir(t, 'airlock-tmpfs-unit-');
+  if (process.getuid?.() !== 0 || !tryMount(mnt, '64k')) {
+    t.skip('SKIPPED LOUDLY: mounting a small tmpfs needs root with CAP_SYS_ADMIN; this machine refused', () => undefined);
+    return;
+  }
+  t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  const warnings: string[] = [];
+  const log = new AuditLog(mnt, 'audit.jsonl', { retryMs: 20, retryMaxMs: 50, maxPendingBytes: 2000, warn: (l) => warnings.push(l) });
+  fill(path.join(mnt, 'filler'));
+  const big = 'x'.repeat(3000);
+  for (let i = 0; i < 5; i++) log.append({ time: new Date().toISOString(), id: `kept-${i}`, outcome: 'forwarded', detail: big });
+  for (let i = 0; i < 100 && log.available; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(log.available, false, 'unavailable after ENOSPC');
+  for (let i = 0; i < 50; i++) log.append({ time: new Date().toISOString(), id: `refused-${i}`, outcome: 'audit-unavailable', status: 503 });
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(log.available, false, 'still unavailable while the disk is full (retries keep failing)');
+  fs.rmSync(path.join(mnt, 'filler'));
+  await log.flush();
+  t.equal(log.available, true, 'available again');
+  await log.close();
+  const records = fs.readFileSync(log.file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; detail?: string });
+  t.same(records.filter((r) => r.id.startsWith('kept-')).map((r) => r.id), ['kept-0', 'kept-1', 'kept-2', 'kept-3', 'kept-4'], 'every forwarded record, in order');
+  const gap = records.find((r) => r.id.startsWith('audit-gap-'));
+  const individually = records.filter((r) => r.id.startsWith('refused-')).length;
+  t.equal(individually + Number(/^(\d+) further/.exec(gap?.detail ?? '0 further')?.[1] ?? 0), 50, 'every refusal recorded or counted');
+  t.match(warnings.join('\n'), /ENOSPC[\s\S]*writable again/, 'failure and recovery reported once each');
+  t.equal(warnings.length, 2);
+});

@@ -1,0 +1,354 @@
+// Protocol bodies read one way by Airlock and another by the server (issue 23 class 5) and
+// ambiguous bodies (issue 16 item 3). Properties over the whole space, each run through the
+// proxy's describe step and the compiled default policy:
+//   - every spelling a JSON server accepts (media type family, byte order marks, charsets, RFC 4627
+//     detection, content codings, out-of-range numbers) keeps a JSON-RPC tool call visible;
+//   - a duplicate key at any depth is ambiguous and decided at least as severely as both the
+//     first-wins and the last-wins reading, and never allowed;
+//   - a Content-Type that contradicts a JSON body is ambiguous and the JSON is still read;
+//   - git's pkt-line in every spelling receive-pack accepts shows a branch deletion;
+//   - form-encoded SQL to SQL RPC endpoints is read as SQL;
+//   - a body to a protocol endpoint that cannot be read fully is held at critical risk.
+// A live section sends some of them through a running Airlock with real clients (Node http,
+// curl): held, never forwarded.
+import t from 'tap';
+import fc from 'fast-check';
+import zlib from 'node:zlib';
+import { execFile } from 'node:child_process';
+import { bodyPolicy, configuredRego, MCP_HOST, READ_ONLY_TOOLS, severity, SQL_HOST } from './body-policy.ts';
+import { startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+
+const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+const decide = await bodyPolicy(t);
+const MCP = `https://${MCP_HOST}/mcp`;
+
+const dangerousTool = fc.constantFrom('delete_project', 'drop_database', 'send_email', 'merge_pr');
+const readTool = fc.constantFrom(...READ_ONLY_TOOLS);
+/** Number literals a double cannot hold, written as the agent would write them. */
+const bigLiterals = ['1e999', '-1e400', '123456789012345678901234567890', '9007199254740993'];
+const id = fc.oneof(fc.integer(), fc.string({ maxLength: 8 }), fc.constant(null), fc.constantFrom(...bigLiterals));
+const ws = fc.constantFrom('', ' ', '\n', '\t', '\r\n  ');
+
+function rpc(tool: string, idText: string, space: string): string {
+  return `{${space}"jsonrpc":"2.0",${space}"id":${idText},"method":"tools/call",${space}"params":{"name":${JSON.stringify(tool)},"arguments":{"project":"widgets"}}${space}}`;
+}
+const idText = (v: unknown): string => (typeof v === 'string' && bigLiterals.includes(v) ? v : JSON.stringify(v));
+
+type Enc = 'utf-8' | 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be' | 'latin1';
+function encode(text: string, enc: Enc): Buffer {
+  switch (enc) {
+    case 'utf-8': return Buffer.from(text, 'utf8');
+    case 'latin1': return Buffer.from(text, 'latin1');
+    case 'utf-16le': return Buffer.from(text, 'utf16le');
+    case 'utf-16be': return Buffer.from(text, 'utf16le').swap16();
+    case 'utf-32le':
+    case 'utf-32be': {
+      const cps = [...text].map((c) => c.codePointAt(0)!);
+      const b = Buffer.alloc(cps.length * 4);
+      cps.forEach((cp, i) => (enc === 'utf-32le' ? b.writeUInt32LE(cp, i * 4) : b.writeUInt32BE(cp, i * 4)));
+      return b;
+    }
+  }
+}
+const boms: Record<Enc, Buffer> = {
+  'utf-8': Buffer.from([0xef, 0xbb, 0xbf]), 'utf-16le': Buffer.from([0xff, 0xfe]), 'utf-16be': Buffer.from([0xfe, 0xff]),
+  'utf-32le': Buffer.from([0xff, 0xfe, 0, 0]), 'utf-32be': Buffer.from([0, 0, 0xfe, 0xff]), latin1: Buffer.alloc(0),
+};
+const charsetLabels: Record<Enc, string[]> = {
+  'utf-8': ['utf-8', 'UTF-8', 'utf8', '"utf-8"'], 'utf-16le': ['utf-16le', 'UTF-16LE'], 'utf-16be': ['utf-16be', 'UTF-16BE'],
+  'utf-32le': ['utf-32le'], 'utf-32be': ['utf-32be'], latin1: ['iso-8859-1', 'latin1', 'windows-1252'],
+};
+const jsonTypes = ['application/json', 'text/json', 'application/json-rpc', 'application/x-json', 'application/jsonrequest', 'application/vnd.mcp+json', 'application/problem+json', 'APPLICATION/JSON'];
+
+/** A body spelling a JSON server reads as the given text: encoding, how the encoding is announced, media type, content coding. */
+const spelling = fc.record({
+  enc: fc.constantFrom<Enc>('utf-8', 'utf-16le', 'utf-16be', 'utf-32le', 'utf-32be', 'latin1'),
+  announce: fc.constantFrom('bom', 'charset', 'both', 'none'),
+  label: fc.nat(),
+  type: fc.oneof(fc.constantFrom(...jsonTypes), fc.constant('')),
+  coding: fc.constantFrom('', '', 'gzip', 'deflate', 'br', 'gzip, gzip'),
+});
+
+interface Spelling {
+  enc: Enc;
+  announce: string;
+  label: number;
+  type: string;
+  coding: string;
+}
+
+function spell(text: string, s: Spelling): { headers: Array<[string, string]>; body: Buffer } {
+  // Latin-1 and UTF-8 cannot be told from the bytes, and UTF-16/32 need a BOM or RFC 4627 detection
+  // (JSON types and untyped bodies only): announce what a server needs to read it.
+  let announce = s.announce;
+  if (s.enc === 'latin1') announce = 'charset';
+  const labels = charsetLabels[s.enc];
+  const label = labels[s.label % labels.length]!;
+  let body = encode(text, s.enc);
+  if (announce === 'bom' || announce === 'both') body = Buffer.concat([boms[s.enc], body]);
+  const headers: Array<[string, string]> = [];
+  const withCharset = announce === 'charset' || announce === 'both';
+  if (s.type || withCharset) headers.push(['Content-Type', `${s.type || 'application/json'}${withCharset ? `; charset=${label}` : ''}`]);
+  for (const c of s.coding.split(', ').filter(Boolean).reverse()) {
+    body = c === 'gzip' ? zlib.gzipSync(body) : c === 'deflate' ? zlib.deflateSync(body) : zlib.brotliCompressSync(body);
+  }
+  if (s.coding) headers.push(['Content-Encoding', s.coding]);
+  return { headers, body };
+}
+
+t.test('every JSON spelling keeps an MCP tool call visible (BOM, charset, media type, coding, big ids)', async (t) => {
+  let checked = 0;
+  await fc.assert(
+    fc.asyncProperty(dangerousTool, id, ws, spelling, async (tool, idv, space, s) => {
+      const { headers, body } = spell(rpc(tool, idText(idv), space), s);
+      const { description, decision } = await decide({ url: MCP, headers, body });
+      const mcp = description.mcp?.batch?.find((c) => c.method === 'tools/call') ?? description.mcp;
+      if (mcp?.method !== 'tools/call' || mcp.tool !== tool) throw new Error(`tool call not described: ${JSON.stringify(description.mcp)} ${JSON.stringify(description.request.body)}`);
+      if (severity(decision) < 3) throw new Error(`decided ${decision.action} ${decision.approval?.risk ?? ''} (${decision.rule})`);
+      checked++;
+    }),
+    { numRuns: runs, ...seed },
+  );
+  t.equal(checked, runs);
+});
+
+/** JSON text of a value, with one object key written twice (first value, then second) at `path`. */
+function withDuplicate(value: Record<string, unknown>, path: string[], key: string, first: unknown, second: unknown, space: string): string {
+  const walk = (v: unknown, rest: string[]): string => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return JSON.stringify(v);
+    const o = v as Record<string, unknown>;
+    const parts: string[] = [];
+    for (const [k, x] of Object.entries(o)) {
+      if (rest.length === 0 && k === key) continue;
+      parts.push(`${JSON.stringify(k)}:${space}${rest.length && rest[0] === k ? walk(x, rest.slice(1)) : JSON.stringify(x)}`);
+    }
+    if (rest.length === 0) {
+      parts.unshift(`${JSON.stringify(key)}:${space}${JSON.stringify(first)}`);
+      parts.push(`${JSON.stringify(key)}:${space}${JSON.stringify(second)}`);
+    }
+    return `{${parts.join(`,${space}`)}}`;
+  };
+  return walk(value, path);
+}
+
+function setAt(value: Record<string, unknown>, path: string[], key: string, v: unknown): Record<string, unknown> {
+  const copy = structuredClone(value);
+  let o = copy;
+  for (const p of path) o = o[p] as Record<string, unknown>;
+  o[key] = v;
+  return copy;
+}
+
+t.test('duplicate keys at any depth: ambiguous, never allowed, at least as severe as either reading', async (t) => {
+  const message = (tool: string): Record<string, unknown> => ({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: { filter: { state: 'open' } } } });
+  // Where the duplicate goes and which values the two readings see.
+  const slot = fc.oneof(
+    fc.record({ path: fc.constant<string[]>([]), key: fc.constant('method'), a: fc.constantFrom('tools/call', 'tools/list', 'ping', 'resources/read'), b: fc.constantFrom('tools/call', 'tools/list', 'ping', 'resources/read') }),
+    fc.record({ path: fc.constant<string[]>(['params']), key: fc.constant('name'), a: fc.oneof(dangerousTool, readTool), b: fc.oneof(dangerousTool, readTool) }),
+    fc.record({ path: fc.constant<string[]>(['params', 'arguments']), key: fc.constantFrom('filter', 'project', 'confirm'), a: fc.jsonValue({ maxDepth: 2 }), b: fc.jsonValue({ maxDepth: 2 }) }),
+    fc.record({ path: fc.constant<string[]>(['params', 'arguments', 'filter']), key: fc.constantFrom('state', '__proto__', 'é', 'a\u0000b'), a: fc.jsonValue({ maxDepth: 1 }), b: fc.jsonValue({ maxDepth: 1 }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(dangerousTool, readTool), slot, ws, async (tool, s, space) => {
+      const base = message(tool);
+      const text = withDuplicate(base, s.path, s.key, s.a, s.b, space);
+      const headers: Array<[string, string]> = [['Content-Type', 'application/json']];
+      const dup = await decide({ url: MCP, headers, body: text });
+      const first = await decide({ url: MCP, headers, body: JSON.stringify(setAt(base, s.path, s.key, s.a)) });
+      const last = await decide({ url: MCP, headers, body: JSON.stringify(setAt(base, s.path, s.key, s.b)) });
+      const body = dup.description.request.body;
+      if (!body.ambiguous || !body.ambiguous_reasons?.some((r) => r.code === 'json_duplicate_key')) throw new Error(`not marked ambiguous: ${text}`);
+      if (dup.decision.action === 'allow') throw new Error(`allowed: ${text}`);
+      const worst = Math.max(severity(first.decision), severity(last.decision), 3);
+      if (severity(dup.decision) < worst) throw new Error(`${text}: ${dup.decision.rule} ${dup.decision.approval?.risk} below a reading (${first.decision.rule}/${last.decision.rule})`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  t.pass('checked');
+});
+
+t.test('a Content-Type that contradicts a JSON body: the JSON is read, the body is ambiguous', async (t) => {
+  const contradicting = fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x', 'text/html', 'application/xml', 'image/png', 'application/x-www-form-urlencoded; charset=utf-8');
+  await fc.assert(
+    fc.asyncProperty(dangerousTool, contradicting, ws, async (tool, type, space) => {
+      const { description, decision } = await decide({ url: MCP, headers: [['Content-Type', type]], body: `${space}${rpc(tool, '1', space)}` });
+      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'content_type_mismatch')) throw new Error(`not ambiguous as ${type}`);
+      if (description.mcp?.tool !== tool && !description.mcp?.batch?.some((c) => c.tool === tool)) throw new Error(`tool call not read as ${type}`);
+      if (severity(decision) < 3) throw new Error(`${type}: ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...seed },
+  );
+  // Two Content-Type headers that disagree.
+  const two = await decide({ url: MCP, headers: [['Content-Type', 'application/json'], ['Content-Type', 'text/plain']], body: rpc('get_issue', '1', '') });
+  t.match(two.description.request.body.ambiguous_reasons, [{ code: 'content_type_conflict' }]);
+  t.equal(two.decision.rule, 'body.ambiguous');
+  // Control: the same read-only call, spelled plainly, is allowed.
+  t.equal((await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: rpc('get_issue', '1', '') })).decision.action, 'allow');
+});
+
+t.test('a body to the MCP server that cannot be read fully is held at critical risk', async (t) => {
+  const unreadable = fc.oneof(
+    fc.record({ kind: fc.constant('truncated'), cut: fc.nat() }),
+    fc.record({ kind: fc.constant('charset'), label: fc.constantFrom('x-unknown', 'utf-7', 'ebcdic-cp-us', 'klingon') }),
+    fc.record({ kind: fc.constant('coding'), coding: fc.constantFrom('compress', 'x-custom', 'zstd-ish', 'gzip') }),
+    fc.record({ kind: fc.constant('utf16'), odd: fc.boolean() }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(dangerousTool, readTool), unreadable, async (tool, u) => {
+      const text = rpc(tool, '1', '');
+      const headers: Array<[string, string]> = [['Content-Type', 'application/json']];
+      let body: Buffer = Buffer.from(text);
+      let truncated = false;
+      if (u.kind === 'truncated') {
+        body = body.subarray(0, u.cut % body.length);
+        truncated = true;
+        headers.push(['Content-Length', String(text.length)]);
+      } else if (u.kind === 'charset') headers[0] = ['Content-Type', `application/json; charset=${u.label}`];
+      else if (u.kind === 'coding') headers.push(['Content-Encoding', u.coding]); // a plain body labelled as coded does not decode
+      else {
+        headers[0] = ['Content-Type', 'application/json; charset=utf-16le'];
+        body = Buffer.concat([Buffer.from(text, 'utf16le'), u.odd ? Buffer.from([0x41]) : Buffer.from([0x00, 0xd8])]);
+      }
+      const { decision } = await decide({ url: MCP, headers, body, truncated });
+      if (decision.action !== 'approve' || decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(u)}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...seed },
+  );
+  t.pass('checked');
+});
+
+// ─── git receive-pack ──────────────────────────────────────────────────────────────────────────
+
+const hex40 = fc.string({ unit: fc.constantFrom(...'0123456789abcdef'.split('')), minLength: 40, maxLength: 40 }).filter((h) => !/^0+$/.test(h));
+const refName = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz0123456789-_/'.split('')), minLength: 1, maxLength: 30 }).map((s) => `refs/heads/${s.replace(/^\/+|\/+$/g, '') || 'x'}`);
+const randomCase = (s: string, mask: number): string => [...s].map((c, i) => ((mask >> (i % 30)) & 1 ? c.toUpperCase() : c)).join('');
+
+function pktLine(payload: string, upper: boolean): string {
+  const len = (Buffer.byteLength(payload, 'latin1') + 4).toString(16).padStart(4, '0');
+  return (upper ? len.toUpperCase() : len) + payload;
+}
+
+t.test('git: every pkt-line spelling receive-pack accepts shows a branch deletion', async (t) => {
+  const push = fc.record({
+    commands: fc.array(fc.record({ from: hex40, to: hex40, ref: refName }), { minLength: 0, maxLength: 4 }),
+    deleteAt: fc.nat(),
+    deleted: refName,
+    deletedFrom: hex40,
+    shallow: fc.array(hex40, { maxLength: 3 }),
+    upper: fc.boolean(),
+    idCase: fc.integer({ min: 0, max: 2 ** 30 }),
+    cert: fc.boolean(),
+    sha256: fc.boolean(),
+  });
+  await fc.assert(
+    fc.asyncProperty(push, async (p) => {
+      const zero = '0'.repeat(p.sha256 ? 64 : 40);
+      const widen = (h: string): string => (p.sha256 ? (h + h).slice(0, 64) : h);
+      const cmds = p.commands.map((c) => `${randomCase(widen(c.from), p.idCase)} ${randomCase(widen(c.to), p.idCase)} ${c.ref}`);
+      cmds.splice(p.deleteAt % (cmds.length + 1), 0, `${randomCase(widen(p.deletedFrom), p.idCase)} ${zero} ${p.deleted}`);
+      let text = p.shallow.map((s) => pktLine(`shallow ${widen(s)}\n`, p.upper)).join('');
+      if (p.cert) {
+        text += pktLine('push-cert\0 report-status push-cert\n', p.upper) + pktLine('certificate version 0.1\n', p.upper) + pktLine('pusher A <a@example.com> 1700000000 +0000\n', p.upper) +
+          pktLine('pushee https://github.com/acme/widgets.git\n', p.upper) + pktLine('nonce 1700000000-x\n', p.upper) + pktLine('\n', p.upper) +
+          cmds.map((c) => pktLine(`${c}\n`, p.upper)).join('') + pktLine('-----BEGIN PGP SIGNATURE-----\n', p.upper) + pktLine('-----END PGP SIGNATURE-----\n', p.upper) + pktLine('push-cert-end\n', p.upper);
+      } else {
+        text += cmds.map((c, i) => pktLine(i === 0 ? `${c}\0 report-status side-band-64k\n` : `${c}\n`, p.upper)).join('');
+      }
+      text += '0000PACK\u0000\u0000\u0000\u0002\u0000\u0000\u0000\u0000';
+      const { description, decision } = await decide({
+        url: 'https://github.com/acme/widgets.git/git-receive-pack',
+        headers: [['Content-Type', 'application/x-git-receive-pack-request']],
+        body: Buffer.from(text, 'latin1'),
+      });
+      const service = description.service!;
+      if (service.effect !== 'delete') throw new Error(`push with a deletion described as ${service.effect}: ${JSON.stringify(service.params)}`);
+      if (!(service.params.deletes as string[] | undefined)?.includes(p.deleted)) throw new Error(`deletion of ${p.deleted} not listed: ${JSON.stringify(service.params)}`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`decided ${decision.action} ${decision.approval?.risk}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  t.pass('checked');
+});
+
+t.test('git: a push without deletions, in any spelling, stays a write', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.record({ from: hex40, to: hex40, ref: refName }), { minLength: 1, maxLength: 4 }), fc.array(hex40, { maxLength: 2 }), fc.boolean(), async (commands, shallow, upper) => {
+      const text = shallow.map((s) => pktLine(`shallow ${s}\n`, upper)).join('') +
+        commands.map((c, i) => pktLine(`${c.from} ${c.to} ${c.ref}${i === 0 ? '\0 report-status' : ''}\n`, upper)).join('') + '0000PACK';
+      const { description } = await decide({ url: 'https://github.com/acme/widgets.git/git-receive-pack', headers: [['Content-Type', 'application/x-git-receive-pack-request']], body: Buffer.from(text, 'latin1') });
+      if (description.service?.effect !== 'write') throw new Error(`${description.service?.effect} ${JSON.stringify(description.service?.params)}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...seed },
+  );
+  t.pass('checked');
+});
+
+// ─── SQL RPC endpoints ─────────────────────────────────────────────────────────────────────────
+
+t.test('form-encoded and otherwise spelled SQL to SQL endpoints is read as SQL', async (t) => {
+  const endpoints = fc.constantFrom(
+    { url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec_sql', key: 'query' },
+    { url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/run_statement', key: 'statement' },
+    { url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', key: 'query' },
+    { url: 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql', key: 'query' },
+    { url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/d1/query', key: 'sql' },
+    { url: `https://${SQL_HOST}/v1/sql`, key: 'sql' },
+  );
+  const destructive = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', 'UPDATE users SET admin = true');
+  const form = fc.constantFrom('form', 'form-charset', 'json-as-form', 'json-as-text', 'json-dup');
+  await fc.assert(
+    fc.asyncProperty(endpoints, destructive, form, async (e, sql, how) => {
+      let type = 'application/x-www-form-urlencoded';
+      let body = new URLSearchParams({ [e.key]: sql }).toString();
+      if (how === 'form-charset') type += '; charset=utf-8';
+      if (how === 'json-as-form') body = JSON.stringify({ [e.key]: sql });
+      if (how === 'json-as-text') {
+        type = 'text/plain';
+        body = JSON.stringify({ [e.key]: sql });
+      }
+      if (how === 'json-dup') {
+        type = 'application/json';
+        body = `{${JSON.stringify(e.key)}:${JSON.stringify(sql)},${JSON.stringify(e.key)}:"SELECT 1"}`;
+      }
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', type]], body });
+      if (!description.sql?.destructive) throw new Error(`${e.url} ${how}: SQL not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${e.url} ${how}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...seed },
+  );
+  t.pass('checked');
+});
+
+// ─── live: through a running Airlock with real clients ─────────────────────────────────────────
+
+t.test('live: ambiguous and re-encoded JSON-RPC is held, never forwarded', async (t) => {
+  const up = await startUpstream(t);
+  // The default policy with the MCP server at the local upstream and a one-second approval wait.
+  const host = 'mcp.test';
+  const policy = configuredRego(t, { mcp_servers: { [host]: { read_only_tools: READ_ONLY_TOOLS } }, approval_timeout: '1s' });
+  const a = await startTestAirlock(t, { policy, resolve: [`${host}=127.0.0.1`], allowPrivate: [`127.0.0.1:${up.port}`] });
+  const url = `http://${host}:${up.port}/mcp`;
+  // Control: a plain read-only call goes through.
+  const ok = await viaProxy(a.port, url, { auth: a.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: rpc('get_issue', '1', '') });
+  t.equal(ok.status, 200, 'a plain read-only call is forwarded');
+  const attacks: Array<[string, Record<string, string>, Buffer | string]> = [
+    ['UTF-16LE with a byte order mark', { 'content-type': 'application/json' }, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(rpc('delete_project', '2', ''), 'utf16le')])],
+    ['duplicate method', { 'content-type': 'application/json' }, '{"jsonrpc":"2.0","id":3,"method":"tools/call","method":"tools/list","params":{"name":"delete_project"}}'],
+    ['text/plain JSON-RPC', { 'content-type': 'text/plain' }, rpc('delete_project', '4', '')],
+    ['out-of-range id', { 'content-type': 'application/json' }, rpc('delete_project', '1e999', '')],
+  ];
+  for (const [name, headers, body] of attacks) {
+    const r = await viaProxy(a.port, url, { auth: a.auth, method: 'POST', headers, body });
+    t.equal(r.status, 403, `${name}: refused after the unanswered hold`);
+  }
+  // curl, the way an agent's shell sends JSON: -d with no type is form-encoded.
+  const curl = await new Promise<string>((resolve) => {
+    execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', '-x', a.proxyUrl, '-d', rpc('delete_project', '5', ''), url], (_err, stdout) => resolve(stdout));
+  });
+  t.equal(curl, '403', 'curl -d JSON-RPC (form-typed) is held, then refused');
+  t.equal(up.received.length, 1, 'only the control reached the MCP server');
+  const held = a.records.filter((r) => r.decision?.action === 'approve');
+  t.equal(held.length, attacks.length + 1, 'every attack was held for a human');
+  t.ok(held.every((r) => ['body.ambiguous', 'mcp.tool_call'].includes(r.decision?.rule ?? '')), `held by the ambiguity or tool-call rule (${held.map((r) => r.decision?.rule).join(', ')})`);
+});

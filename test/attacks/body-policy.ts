@@ -1,0 +1,64 @@
+// The default policy (rego/) with an MCP server and a generic SQL host configured, for the body
+// and SQL attack properties: a request is described by describeRequest (the proxy's own code) and
+// decided by the compiled policy, exactly as live.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { projectRoot } from '../../engine/toolchain.ts';
+import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import { loadAdapters } from '../../proxy/adapters/index.ts';
+import { describeRequest } from '../../proxy/describe.ts';
+import type { Teardown } from './helpers.ts';
+
+export const MCP_HOST = 'mcp.acme-tools.dev';
+export const SQL_HOST = 'db.internal.example';
+export const READ_ONLY_TOOLS = ['search_issues', 'get_issue'];
+
+/** A copy of rego/ with extra configuration merged into config/data.json. */
+export function configuredRego(t: Teardown, extra: Record<string, unknown> = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-rego-bodies-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.cpSync(path.join(projectRoot, 'rego'), dir, { recursive: true });
+  const file = path.join(dir, 'config', 'data.json');
+  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  Object.assign(data, { mcp_servers: { [MCP_HOST]: { read_only_tools: READ_ONLY_TOOLS } }, allowed_hosts: [SQL_HOST] }, extra);
+  fs.writeFileSync(file, JSON.stringify(data));
+  return dir;
+}
+
+export interface Raw {
+  method?: string;
+  url: string;
+  headers?: Array<[string, string]>;
+  body?: Buffer | string;
+  truncated?: boolean;
+}
+
+export interface Decided {
+  description: RequestDescription;
+  decision: EngineDecision;
+}
+
+/** Severity of a decision: allow < approve low … critical < deny. */
+export function severity(d: EngineDecision): number {
+  if (d.action === 'allow') return 0;
+  if (d.action === 'deny') return 10;
+  return { low: 1, medium: 2, high: 3, critical: 4 }[d.approval?.risk ?? 'critical'] ?? 4;
+}
+
+export async function bodyPolicy(t: Teardown): Promise<(r: Raw) => Promise<Decided>> {
+  await loadAdapters();
+  const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+  t.teardown(() => engine.close());
+  await engine.loadFolder(configuredRego(t));
+  return async (r) => {
+    const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body ?? Buffer.alloc(0);
+    const description = describeRequest(
+      { method: r.method ?? 'POST', url: r.url, headers: r.headers ?? [], body, bodyTruncated: r.truncated ?? false, time: new Date('2026-01-05T10:00:00Z') },
+      { agent: { id: 'coder', labels: {} } },
+    );
+    const decision = await engine.decide(description, { replay: true });
+    return { description, decision };
+  };
+}

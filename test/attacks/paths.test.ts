@@ -1,0 +1,253 @@
+// Class: paths that mean two things. The policy sees a path under /public; the upstream, decoding
+// the way real servers do, serves /admin. The upstream here is a real HTTP server that reads each
+// path it receives the ways common servers do (Express: split then decode; Go net/http and nginx:
+// decode, then merge "//" and resolve dot-segments; Tomcat: cut ";params" first; servers that
+// decode twice; Unicode-normalizing frameworks) and answers with each reading. Must hold:
+//
+// - an ambiguous spelling is refused with 400 problem+json and reaches nothing, whatever the client
+//   (raw bytes, curl --path-as-is, Python requests) and whether forwarded or tunneled;
+// - property: for every request Airlock accepts, every reading of the path the upstream received
+//   gives the description's segments, and the upstream received the description's path;
+// - property: paths made of ordinary segments are accepted (legitimate traffic keeps working);
+// - a policy opts in per host with raw_path: true, and then the upstream gets the path as sent.
+import t from 'tap';
+import fc from 'fast-check';
+import { execFile } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import { describeRequest } from '../../proxy/describe.ts';
+import { pathAmbiguity } from '../../proxy/path-ambiguity.ts';
+import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, type Received } from './helpers.ts';
+
+const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+
+// ─── how real servers read a path ──────────────────────────────────────────────────────────────
+
+/** Percent-decodes every %XX (lenient, as Go's URL.Path, nginx and double-decoders do). */
+function pct(s: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '%' && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(s[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+/** path.Clean / nginx: merge slashes, drop ".", resolve "..". */
+function clean(p: string): string[] {
+  const out: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg);
+  }
+  return out;
+}
+
+function decodeOnce(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The segments each kind of server routes on, for a path as received. */
+export function readings(path: string): Record<string, string[]> {
+  return {
+    'express (split, then decode)': path.split('/').filter(Boolean).map(decodeOnce),
+    'go net/http, nginx (decode, clean)': clean(pct(path)),
+    'tomcat (cut ;params, decode, clean)': clean(pct(path.split('/').map((s) => s.split(';')[0]).join('/'))),
+    'double decoding': clean(pct(pct(path))),
+    'iis (\\ is /)': clean(pct(path).replace(/\\/g, '/')),
+    'unicode normalizing (NFKC)': clean(pct(path).normalize('NFKC')),
+  };
+}
+
+const readingsHandler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const path = (req.url ?? '').split('?')[0]!;
+  res.setHeader('content-type', 'application/json');
+  const secret = readings(path)['go net/http, nginx (decode, clean)']![0] === 'admin';
+  res.end(JSON.stringify({ path, readings: readings(path), ...(secret ? { admin: 'internal admin data' } : {}) }));
+};
+
+// ─── the world ─────────────────────────────────────────────────────────────────────────────────
+
+const up = await startUpstream(t, { handler: readingsHandler });
+const a = await startTestAirlock(t, {
+  policy: 'paths',
+  resolve: ['up.test=127.0.0.1', 'optin.test=127.0.0.1', 'any.test=127.0.0.1'],
+  allowPrivate: [`127.0.0.1:${up.port}`],
+});
+
+const got = (marker: string): Received | undefined => up.received.find((r) => r.headers['x-case'] === marker);
+const recordOf = (marker: string) => a.records.find((r) => r.description?.request.headers['x-case']?.[0] === marker);
+
+/** One absolute-form request with the path exactly as given, on its own connection. */
+async function rawGet(host: string, path: string, marker: string): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const reply = await rawToProxy(a.port, `GET http://${host}:${up.port}${path} HTTP/1.1\r\nHost: ${host}:${up.port}\r\nProxy-Authorization: ${a.auth}\r\nX-Case: ${marker}\r\nConnection: close\r\n\r\n`, { responses: 1 });
+  const [r] = parseResponses(reply.text);
+  return r ?? { status: 0, headers: {}, body: reply.text };
+}
+
+// ─── examples ──────────────────────────────────────────────────────────────────────────────────
+
+const attacks = [
+  '/public/..%2fadmin/x', '/public/..%2Fadmin/x', '/public/%2e%2e/admin/x', '/public/%2E%2E/admin/x', '/public/.%2e/admin/x',
+  '/public/%2e./admin/x', '/public/..%5cadmin/x', '/public/..\\admin/x', '/public/..;/admin/x', '/public/..;x=1/admin/x',
+  '/public/%2e%2e%3b/admin/x', '/public/..%252fadmin/x', '/public/%252e%252e/admin/x', '/public/..%c0%afadmin/x',
+  '/public/%c0%ae%c0%ae/admin/x', '/public/..%e0%80%afadmin/x', '/public/..%u002fadmin/x', '/public/..%ef%bc%8fadmin/x',
+  '/public/%ef%bc%8e%ef%bc%8e/admin/x', '/public//..//admin/x', '/public/x%00/../../admin/x', '/public/..%20/admin/x',
+  '/public;/../admin/x', '/public/%2561dmin/x', '/public/%25%32%66admin/x',
+  // Raw dot-segments after a segment that starts with a dot: Node 20's URL parser leaves them.
+  '/public/.x/../../admin/x', '/public/.well-known/../../admin/x', '/public/..x/../../admin/x',
+];
+
+t.test('ambiguous spellings of /admin under /public: 400 problem+json, the upstream sees nothing', async (t) => {
+  for (const [i, path] of attacks.entries()) {
+    const marker = `attack-${i}`;
+    const r = await rawGet('up.test', path, marker);
+    if (r.status === 403) {
+      // The policy itself saw through it (e.g. a spelling the URL parser already resolved to /admin).
+      t.match(JSON.parse(r.body), { type: /policy-denied$/ }, `${path}: denied by the policy`);
+    } else {
+      t.equal(r.status, 400, `${path}: 400`);
+      t.ok(isProblem(r), `${path}: problem+json`);
+      t.match(JSON.parse(r.body).detail, /can mean two things/, `${path}: says why`);
+    }
+    t.notOk(got(marker), `${path}: nothing reached the upstream`);
+  }
+  t.notOk(up.received.some((r) => /internal admin data/.test(JSON.stringify(readings(r.url)))), 'no admin reading at all');
+});
+
+t.test('tunneled requests are checked the same way (origin-form inside CONNECT)', async (t) => {
+  for (const [i, path] of ['/public/..%2fadmin/x', '/public/..;/admin/x', '/public/%2e%2e/admin/x'].entries()) {
+    const marker = `tunnel-${i}`;
+    const socket = net.connect(a.port, '127.0.0.1');
+    const reply = await exchange(socket, [
+      `CONNECT up.test:${up.port} HTTP/1.1\r\nHost: up.test:${up.port}\r\nProxy-Authorization: ${a.auth}\r\n\r\n`,
+      `GET ${path} HTTP/1.1\r\nHost: up.test:${up.port}\r\nX-Case: ${marker}\r\nConnection: close\r\n\r\n`,
+    ], { responses: 1, gapMs: 50 });
+    const [r] = parseResponses(reply.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''));
+    t.ok(r && [400, 403].includes(r.status) && isProblem(r), `${path} in a tunnel: refused (${r?.status})`);
+    t.notOk(got(marker), `${path} in a tunnel: nothing reached the upstream`);
+  }
+});
+
+t.test('real clients: curl --path-as-is and Python requests get 400; their ordinary requests pass', async (t) => {
+  const base = `http://up.test:${up.port}`;
+  const bad = await curl(['--path-as-is', '-x', a.proxyUrl, '-o', '-', '-w', '\n%{http_code}', '-H', 'x-case: curl-bad', `${base}/public/..%2fadmin/x`]);
+  t.match(bad.stdout, /\n400$/, 'curl: 400');
+  t.notOk(got('curl-bad'), 'curl: nothing reached the upstream');
+  const good = await curl(['-x', a.proxyUrl, '-o', '-', '-w', '\n%{http_code}', '-H', 'x-case: curl-good', `${base}/public/caf%C3%A9/a%20b/v1.2/~x/`]);
+  t.match(good.stdout, /\n200$/, 'curl: an ordinary path with escapes passes');
+  t.equal(got('curl-good')?.url, '/public/caf%C3%A9/a%20b/v1.2/~x/', 'and arrives as sent');
+
+  const py = await new Promise<string>((resolve) => {
+    execFile('python3', ['-c', `
+import requests
+p = {'http': '${a.proxyUrl}'}
+for path, marker in [('/public/..%2fadmin/x', 'py-bad'), ('/public/%2e%2e/admin/x', 'py-bad2'), ('/public/report%202024.pdf', 'py-good')]:
+    r = requests.get('${base}' + path, proxies=p, headers={'x-case': marker}, timeout=10)
+    print(marker, r.status_code, r.headers.get('content-type'))
+`], { timeout: 30_000 }, (err, stdout, stderr) => resolve(err ? `ERROR ${stderr}` : stdout));
+  });
+  t.match(py, /py-bad 400 application\/problem\+json/, 'requests: encoded slash refused');
+  t.match(py, /py-bad2 (400 application\/problem\+json|403)/, 'requests: encoded dot-segment refused');
+  t.match(py, /py-good 200/, 'requests: an ordinary path passes');
+  t.notOk(got('py-bad') || got('py-bad2'), 'requests: nothing ambiguous reached the upstream');
+});
+
+t.test('opt-in per host: raw_path lets %2F through for that host only', async (t) => {
+  const r = await rawGet('optin.test', '/@types%2fnode', 'optin-1');
+  t.equal(r.status, 200, 'optin.test: the registry path passes');
+  t.equal(got('optin-1')?.url, '/@types%2Fnode', 'the upstream gets the path as sent (escape in upper case)');
+  t.same(recordOf('optin-1')?.description?.request.segments, ['@types/node'], 'the policy saw the decoded segment');
+  const other = await rawGet('any.test', '/@types%2fnode', 'optin-2');
+  t.equal(other.status, 400, 'the same path to a host whose rule does not opt in: 400');
+  t.notOk(got('optin-2'));
+});
+
+// ─── properties ────────────────────────────────────────────────────────────────────────────────
+
+const ordinary = fc.constantFrom('public', 'admin', 'x', 'v1.2', '~user', '@scope', 'a-b_c', 'a%20b', '%41', '%7e', 'caf%C3%A9', '%E2%82%AC', '100%25_', 'a+b', 'a=b', 'a:b', '.', '..', 'a.', '.a');
+const tricky = fc.constantFrom(
+  '%2e', '%2E', '.%2e', '%2e%2e', '%2E.', '%2f', '%2F', '%5c', '%5C', '\\', ';', ';x=1', '%3b', '%3B', '%252f', '%252e', '%2541', '%25',
+  '%00', '%0a', '%09', '%c0%af', '%c0%ae', '%e0%80%af', '%ef%bc%8f', '%ef%bc%8e', '%e2%80%a5', '%ef%b9%94', '%u002f', '%', '%g1', '%2', '', '%20', '..%20',
+);
+const segment = (piece: fc.Arbitrary<string>): fc.Arbitrary<string> => fc.array(piece, { minLength: 1, maxLength: 3 }).map((p) => p.join(''));
+const pathOf = (seg: fc.Arbitrary<string>): fc.Arbitrary<string> =>
+  fc.tuple(fc.array(seg, { minLength: 1, maxLength: 4 }), fc.boolean()).map(([segs, slash]) => `/${segs.join('/')}${slash ? '/' : ''}`);
+
+let n = 0;
+t.test('property: what Airlock accepts, every server reads as the description says', async (t) => {
+  let accepted = 0;
+  let refused = 0;
+  await fc.assert(
+    fc.asyncProperty(pathOf(segment(fc.oneof({ weight: 2, arbitrary: ordinary }, { weight: 1, arbitrary: tricky }))), async (path) => {
+      const marker = `prop-${n++}`;
+      const r = await rawGet('any.test', path, marker);
+      const received = got(marker);
+      if (r.status !== 200) {
+        if (r.status !== 400 || !isProblem(r)) throw new Error(`${path}: ${r.status} ${r.body.slice(0, 200)}`);
+        if (received) throw new Error(`${path}: refused, yet the upstream received ${received.url}`);
+        refused++;
+        return;
+      }
+      accepted++;
+      if (!received) throw new Error(`${path}: 200 without reaching the upstream`);
+      const d = recordOf(marker)?.description?.request;
+      if (!d) throw new Error(`${path}: no audit record`);
+      if (received.url !== d.path) throw new Error(`${path}: upstream got ${received.url}, the policy saw ${d.path}`);
+      for (const [server, segs] of Object.entries(readings(received.url))) {
+        // A normalizing server changes characters inside a segment too (ﬁ is fi): the same
+        // segments, each as that server spells it.
+        const want = server.startsWith('unicode') ? d.segments.map((s) => s.normalize('NFKC')) : d.segments;
+        if (JSON.stringify(segs) !== JSON.stringify(want)) {
+          throw new Error(`${path}: ${server} reads ${JSON.stringify(segs)}, the policy saw ${JSON.stringify(d.segments)}`);
+        }
+      }
+    }),
+    { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.ok(accepted > 0 && refused > 0, `both kinds generated (${accepted} accepted, ${refused} refused)`);
+});
+
+t.test('property: paths of ordinary segments are accepted and arrive meaning what they meant', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(pathOf(segment(ordinary)), async (path) => {
+      if (/(^|\/)\.\.?(\/|$)/.test(path)) return; // raw dot-segments are resolved by the URL parser first; covered above
+      const marker = `ok-${n++}`;
+      const r = await rawGet('any.test', path, marker);
+      if (r.status !== 200) throw new Error(`${path}: ${r.status} ${r.body.slice(0, 200)}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.pass('ordinary paths pass');
+  t.equal(pathAmbiguity('/repos/acme/app/issues/12'), undefined);
+  t.equal(pathAmbiguity('/search/a%20b/caf%C3%A9/100%25/'), undefined);
+});
+
+t.test('property (no network, many runs): any escape byte, any piece — what passes the check means one thing', async (t) => {
+  const byte = fc.integer({ min: 0, max: 255 }).chain((b) => fc.constantFrom(`%${b.toString(16).padStart(2, '0')}`, `%${b.toString(16).padStart(2, '0').toUpperCase()}`));
+  const rawChar = fc.constantFrom('a', 'Z', '0', '.', '..', '~', '-', '_', '!', '$', '&', "'", '(', ')', '*', '+', ',', '=', ':', '@');
+  const piece = fc.oneof(ordinary, tricky, byte, rawChar);
+  let passed = 0;
+  fc.assert(
+    fc.property(pathOf(segment(piece)), (path) => {
+      if (pathAmbiguity(path)) return;
+      const d = describeRequest({ method: 'GET', url: `http://any.test${path}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'a', labels: {} } }).request;
+      if (pathAmbiguity(d.path)) return; // refused too: the proxy checks the forwarded form as well
+      passed++;
+      for (const [server, segs] of Object.entries(readings(d.path))) {
+        const want = server.startsWith('unicode') ? d.segments.map((s) => s.normalize('NFKC')) : d.segments;
+        if (JSON.stringify(segs) !== JSON.stringify(want)) throw new Error(`${path} → ${d.path}: ${server} reads ${JSON.stringify(segs)}, the policy saw ${JSON.stringify(want)}`);
+      }
+    }),
+    { numRuns: runs * 25, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.ok(passed > 0, `${passed} of ${runs * 25} generated paths passed the check, each consistent`);
+});

@@ -1,0 +1,221 @@
+// Class: sandbox escapes that ignore the network namespace.
+//
+// (a) Inherited descriptors. Whatever starts `airlock run` (a shell, an IDE, a CI runner, a
+//     supervisor) may hold descriptors without close-on-exec; they pass through Node and bubblewrap
+//     into the agent. A connected TCP socket to a host service is a way out of the namespace, a
+//     Unix socket reaches a host daemon, a file descriptor reads what the sandbox hides. A real
+//     launcher (python3) opens them, moves them to chosen numbers (property over fd numbers: low,
+//     the shell-typical 9 and 255, near the descriptor limit) and kinds, and execs the real CLI;
+//     inside, the agent lists its descriptors and writes to each number.
+// (b) Socket families. AF_VSOCK reaches the hypervisor host, AF_UNIX host daemons through socket
+//     files, others are kernel surface; only AF_INET/AF_INET6 (routed to Airlock alone) and
+//     AF_NETLINK/NETLINK_ROUTE may be created. A real probe (python3 socket) tries every family
+//     0–63 with every common type, and every netlink protocol, from inside the sandbox.
+import t from 'tap';
+import fc from 'fast-check';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { airlockBin, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+
+const support = sandboxSupport();
+if (!support.available) {
+  t.fail(`this machine cannot run the sandbox (${support.reason}); the sandbox attacks need bubblewrap and namespaces`);
+  process.exit(1);
+}
+const runs = Number(process.env.AIRLOCK_FUZZ_RUNS_SANDBOX ?? 3);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+
+const world = await startWorld();
+t.teardown(() => world.close());
+
+// Host services the leaked descriptors lead to: a loopback TCP listener and a Unix socket server.
+const escaped: string[] = [];
+const listen = (server: net.Server, where: number | string): Promise<void> => new Promise((r) => (typeof where === 'number' ? server.listen(where, '127.0.0.1', r) : server.listen(where, r)));
+const tcpHost = net.createServer((c) => c.on('data', (d) => escaped.push(`tcp:${d.toString().trim()}`)));
+await listen(tcpHost, 0);
+const tcpPort = (tcpHost.address() as net.AddressInfo).port;
+const unixPath = path.join(world.dir, 'host-daemon.sock');
+const unixHost = net.createServer((c) => c.on('data', (d) => escaped.push(`unix:${d.toString().trim()}`)));
+await listen(unixHost, unixPath);
+t.teardown(() => {
+  tcpHost.close();
+  unixHost.close();
+});
+// A file the sandbox hides (in the state folder): a descriptor to it would read it anyway.
+const hidden = path.join(world.home, 'hidden-secret.txt');
+fs.writeFileSync(hidden, 'the-hidden-secret\n', { mode: 0o600 });
+
+/** python3 that opens each kind of descriptor, moves it to its number (inheritable), execs argv. */
+const launcher = `
+import json, os, resource, socket, sys
+spec = json.loads(sys.argv[1])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = min(hard, 1 << 20)
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+placed = []
+for item in spec:
+    fd = item['fd'] if item['fd'] >= 0 else limit + item['fd']
+    kind = item['kind']
+    if kind == 'tcp':
+        src = socket.create_connection(('127.0.0.1', ${tcpPort})).detach()
+    elif kind == 'unix':
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(${JSON.stringify(unixPath)})
+        src = s.detach()
+    elif kind == 'pipe':
+        r, w = os.pipe()
+        src = w
+    else:
+        src = os.open(${JSON.stringify(hidden)}, os.O_RDONLY)
+    if src != fd:
+        os.dup2(src, fd, inheritable=True)
+        os.close(src)
+    else:
+        os.set_inheritable(fd, True)
+    placed.append(fd)
+sys.stderr.write('placed=' + ','.join(map(str, placed)) + '\\n')
+cmd = sys.argv[2:]
+os.execvp(cmd[0], cmd)
+`;
+
+/** Inside the sandbox: which descriptors the agent holds, and whether writing to each one works. */
+const agentProbe = (numbers: string) => `
+import os
+mine = {}
+for name in os.listdir('/proc/self/fd'):
+    try:
+        target = os.readlink('/proc/self/fd/' + name)
+    except OSError:
+        continue
+    if not target.startswith('/proc/'):
+        mine[int(name)] = target
+print('fds=' + ','.join(str(fd) for fd in sorted(mine)))
+for fd in [${numbers}]:
+    try:
+        os.write(fd, b'ESCAPE-%d\\n' % fd)
+        print('write_%d=ok' % fd)
+    except OSError as e:
+        print('write_%d=%s' % (fd, e.errno))
+    try:
+        print('read_%d=%r' % (fd, os.pread(fd, 64, 0)))
+    except OSError as e:
+        print('read_%d=%s' % (fd, e.errno))
+`;
+
+type Kind = 'tcp' | 'unix' | 'pipe' | 'file';
+
+async function leakInto(spec: Array<{ fd: number; kind: Kind }>): Promise<{ fds: number[]; out: Record<string, string>; stderr: string; stdout: string }> {
+  const numbers = spec.map((s) => (s.fd >= 0 ? String(s.fd) : `int(open('/proc/self/limits').read().split('Max open files')[1].split()[0]) + (${s.fd})`)).join(',');
+  const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('python3', ['-c', launcher, JSON.stringify(spec), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', agentProbe(numbers)], {
+      cwd: world.work, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  const out = results(res.stdout);
+  const fds = (out.fds ?? '').split(',').filter(Boolean).map(Number);
+  return { fds, out, stderr: res.stderr, stdout: res.stdout };
+}
+
+t.test('descriptors the launcher leaked never reach the agent: 3, 9, 255 and one near the limit, of every kind', async (t) => {
+  const before = escaped.length;
+  const r = await leakInto([{ fd: 3, kind: 'tcp' }, { fd: 9, kind: 'unix' }, { fd: 255, kind: 'file' }, { fd: -2, kind: 'tcp' }, { fd: 40, kind: 'pipe' }]);
+  t.match(r.stderr, /placed=3,9,255,\d+,40/, 'the launcher placed them');
+  t.same(r.fds, [0, 1, 2], `the agent holds stdin, stdout and stderr only (${r.stdout.trim().replace(/\n/g, ' ')})`);
+  for (const [k, v] of Object.entries(r.out)) if (/^(write|read)_/.test(k)) t.equal(v, '9', `${k}: EBADF`);
+  await new Promise((res) => setTimeout(res, 200));
+  t.same(escaped.slice(before), [], 'nothing reached the host services through them');
+  t.notMatch(r.stdout, /the-hidden-secret/, 'the hidden file was not read');
+});
+
+t.test('property: over fd numbers and kinds, the agent holds only 0–2', async (t) => {
+  const fdNumber = fc.oneof(fc.integer({ min: 3, max: 9 }), fc.integer({ min: 10, max: 255 }), fc.integer({ min: 256, max: 4096 }), fc.integer({ min: -8, max: -1 }));
+  const kind = fc.constantFrom<Kind>('tcp', 'unix', 'pipe', 'file');
+  await fc.assert(
+    fc.asyncProperty(fc.uniqueArray(fc.record({ fd: fdNumber, kind }), { minLength: 1, maxLength: 4, selector: (s) => s.fd }), async (spec) => {
+      const before = escaped.length;
+      const r = await leakInto(spec);
+      if (!/placed=/.test(r.stderr)) throw new Error(`launcher failed: ${r.stderr.slice(0, 300)}`);
+      if (JSON.stringify(r.fds) !== '[0,1,2]') throw new Error(`agent holds ${r.fds.join(',')} (${JSON.stringify(spec)})`);
+      await new Promise((res) => setTimeout(res, 100));
+      if (escaped.length !== before) throw new Error(`escaped: ${escaped.slice(before).join(' ')}`);
+    }),
+    { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.pass(`${runs} launches`);
+});
+
+/** Every socket family 0–63 with every common type, and every netlink protocol: what could be created. */
+const familyProbe = `
+import json, socket
+created = []
+errors = {}
+for fam in range(64):
+    for typ in (1, 2, 3, 5):
+        try:
+            s = socket.socket(fam, typ, 0)
+            created.append([fam, typ, 0])
+            s.close()
+        except OSError as e:
+            errors['%d/%d' % (fam, typ)] = e.errno
+for proto in range(32):
+    for typ in (2, 3):
+        try:
+            s = socket.socket(16, typ, proto)
+            created.append([16, typ, proto])
+            s.close()
+        except OSError as e:
+            pass
+pairs = []
+for fam in (1, 2, 10, 16, 40):
+    try:
+        a, b = socket.socketpair(fam, 1)
+        pairs.append(fam)
+    except OSError as e:
+        errors['pair %d' % fam] = e.errno
+print('created=' + json.dumps(created))
+print('pairs=' + json.dumps(pairs))
+print('errors=' + json.dumps(errors))
+`;
+
+async function families(extra: string[] = []): Promise<{ created: number[][]; pairs: number[]; errors: Record<string, number> }> {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, ...extra, '--', 'python3', '-c', familyProbe], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.created) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  return { created: JSON.parse(out.created) as number[][], pairs: JSON.parse(out.pairs!) as number[], errors: JSON.parse(out.errors!) as Record<string, number> };
+}
+
+const allowedFamily = (fam: number, proto: number): boolean => fam === 2 || fam === 10 || (fam === 16 && proto === 0);
+
+t.test('inside the sandbox only AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE sockets can be created', async (t) => {
+  const r = await families();
+  const stray = r.created.filter(([fam, , proto]) => !allowedFamily(fam!, proto!));
+  t.same(stray, [], 'no socket of any other family (or netlink protocol) was created');
+  t.ok(r.created.some(([fam]) => fam === 2) && r.created.some(([fam]) => fam === 10), 'control: TCP/UDP sockets work');
+  t.ok(r.created.some(([fam, , proto]) => fam === 16 && proto === 0), 'control: NETLINK_ROUTE works (getaddrinfo, getifaddrs)');
+  t.equal(r.errors['40/1'], 97, 'AF_VSOCK (the hypervisor host): EAFNOSUPPORT');
+  t.equal(r.errors['1/1'], 13, 'AF_UNIX: EACCES, as documented');
+  t.equal(r.errors['38/5'], 97, 'AF_ALG: EAFNOSUPPORT');
+  t.same(r.pairs, [1], 'socketpair only for AF_UNIX');
+});
+
+t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
+  const r = await families(['--allow-unix-sockets']);
+  const stray = r.created.filter(([fam, , proto]) => !allowedFamily(fam!, proto!) && fam !== 1);
+  t.same(stray, [], 'still no other family');
+  t.ok(r.created.some(([fam]) => fam === 1), 'AF_UNIX works');
+  t.equal(r.errors['40/1'], 97, 'AF_VSOCK still refused');
+});

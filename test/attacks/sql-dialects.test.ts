@@ -1,0 +1,141 @@
+// SQL read in the wrong language (issue 23 class 2). Properties over generated statements, each
+// sent to a real SQL endpoint shape, described by the proxy's code and decided by the default policy:
+//   - every destructive construct of each dialect (MERGE, upserts, REPLACE, tautological WHERE
+//     clauses, DO, PREPARE/EXECUTE, COPY, triggers, ATTACH/PRAGMA, functions that are not provably
+//     read-only …), with random names, keyword case, comments and harmless statements around it,
+//     is destructive and held at critical risk, on the service that speaks that dialect;
+//   - a destructive statement hidden from one grammar by another grammar's comments or quoting is
+//     held at critical risk on an endpoint of unknown dialect, and marked ambiguous;
+//   - reads stay reads (no harmless read newly held).
+import t from 'tap';
+import fc from 'fast-check';
+import { bodyPolicy, SQL_HOST } from './body-policy.ts';
+
+const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+const decide = await bodyPolicy(t);
+
+const D1 = 'https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/d1/database/6f1c0f62/query';
+const SUPABASE = 'https://abcdefghijklmnopqrst.supabase.co/pg/query';
+const NEON = 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql';
+const GENERIC = `https://${SQL_HOST}/v1/sql`;
+
+const ident = fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/).filter((s) => !reserved.has(s));
+const reserved = new Set(['do', 'on', 'in', 'is', 'or', 'as', 'by', 'to', 'if', 'of', 'at', 'no', 'all', 'and', 'any', 'asc', 'end', 'for', 'not', 'set', 'use', 'key', 'row', 'add', 'new', 'old', 'off', 'raw', 'sql', 'abort', 'true', 'false', 'null', 'case', 'cast', 'else', 'from', 'into', 'join', 'like', 'then', 'when', 'with', 'desc', 'drop', 'full', 'glob', 'left', 'limit', 'order', 'outer', 'right', 'select', 'table', 'union', 'where', 'view', 'user', 'only', 'some', 'both', 'rows', 'rowid', 'oid', 'first', 'last', 'over', 'plan', 'query', 'temp', 'match', 'range', 'after', 'before', 'begin', 'check', 'group', 'index', 'inner', 'values', 'update', 'delete', 'insert', 'create', 'column', 'default', 'exists', 'having', 'offset', 'except', 'escape', 'filter', 'window', 'array', 'analyse', 'analyze', 'current_date', 'current_time', 'current_user', 'session_user', 'primary', 'unique', 'foreign', 'references', 'returning', 'similar', 'ilike', 'collate', 'between', 'distinct', 'placing', 'leading', 'trailing', 'fetch', 'grant', 'localtime', 'variadic', 'lateral', 'symmetric', 'asymmetric', 'authorization', 'binary', 'natural', 'cross', 'overlaps', 'verbose', 'freeze', 'notnull', 'isnull', 'concurrently', 'tablesample', 'constraint', 'deferrable', 'initially', 'intersect', 'minvalue', 'recursive', 'exclude', 'others', 'ties', 'groups', 'following', 'preceding', 'unbounded', 'current', 'materialized', 'nothing', 'conflict', 'replace', 'ignore', 'fail', 'rollback', 'instead', 'trigger', 'each', 'statement', 'immediate', 'deferred', 'exclusive', 'transaction', 'savepoint', 'release', 'commit', 'vacuum', 'pragma', 'attach', 'detach', 'reindex', 'explain', 'indexed', 'virtual', 'without', 'regexp', 'autoincrement', 'generated', 'always', 'stored', 'nulls', 'do_', 'is_']);
+
+/** Keywords in random case, and a random comment or whitespace run between tokens. */
+const noise = fc.record({ mask: fc.integer({ min: 0, max: 2 ** 30 }), gaps: fc.array(fc.constantFrom(' ', '  ', '\n', '\t', ' /* x */ ', ' -- c\n', '/**/'), { minLength: 40, maxLength: 40 }) });
+function render(template: string, n: { mask: number; gaps: string[] }): string {
+  let k = 0;
+  // Only the spaces of the template are replaced (never inside quoted text, which templates avoid).
+  return template
+    .split(' ')
+    .map((tok, i) => (/^[A-Z_]+$/.test(tok) ? [...tok].map((c, j) => (((n.mask >> ((i + j) % 30)) & 1) ? c.toLowerCase() : c)).join('') : tok))
+    .reduce((acc, tok) => (acc ? `${acc}${n.gaps[k++ % n.gaps.length]}${tok}` : tok), '');
+}
+
+type Dialect = 'sqlite' | 'postgresql';
+interface Construct {
+  name: string;
+  dialects: Dialect[];
+  sql: (t: string, c: string, u: string) => string;
+}
+
+/** Tautological WHERE clauses (for column c). */
+const tautologies = (c: string): string[] => [`1 = 1`, `TRUE`, `${c} = ${c}`, `${c} = 5 OR 1 = 1`, `NOT ( ${c} <> ${c} )`, `( ${c} >= ${c} )`, `${c} = 5 OR TRUE`, `2 > 1`];
+
+const constructs: Construct[] = [
+  { name: 'DELETE without WHERE', dialects: ['sqlite', 'postgresql'], sql: (t) => `DELETE FROM ${t}` },
+  ...tautologies('c').map((w, i): Construct => ({ name: `DELETE WHERE tautology ${i}`, dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${tautologies(c)[i]}` })),
+  ...tautologies('c').map((w, i): Construct => ({ name: `UPDATE WHERE tautology ${i}`, dialects: ['sqlite', 'postgresql'], sql: (t, c) => `UPDATE ${t} SET ${c} = 1 WHERE ${tautologies(c)[i]}` })),
+  { name: 'DROP TABLE', dialects: ['sqlite', 'postgresql'], sql: (t) => `DROP TABLE ${t}` },
+  { name: 'upsert DO UPDATE', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `INSERT INTO ${t} ( ${c} ) VALUES ( 1 ) ON CONFLICT ( ${c} ) DO UPDATE SET ${c} = excluded.${c}` },
+  { name: 'DELETE after a CTE', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `WITH ${u} AS ( SELECT 1 ) DELETE FROM ${t}` },
+  { name: 'CREATE TRIGGER', dialects: ['sqlite'], sql: (t, c, u) => `CREATE TRIGGER ${u} AFTER INSERT ON ${t} BEGIN DELETE FROM ${t} ; END` },
+  { name: 'REPLACE INTO', dialects: ['sqlite'], sql: (t, c) => `REPLACE INTO ${t} ( ${c} ) VALUES ( 1 )` },
+  { name: 'INSERT OR REPLACE', dialects: ['sqlite'], sql: (t, c) => `INSERT OR REPLACE INTO ${t} ( ${c} ) VALUES ( 1 )` },
+  { name: 'UPDATE OR REPLACE', dialects: ['sqlite'], sql: (t, c) => `UPDATE OR REPLACE ${t} SET ${c} = 1 WHERE ${c} = 2` },
+  { name: 'ATTACH', dialects: ['sqlite'], sql: (t) => `ATTACH DATABASE 'x.db' AS ${t}` },
+  { name: 'PRAGMA writable_schema', dialects: ['sqlite'], sql: () => `PRAGMA writable_schema = 1` },
+  { name: 'PRAGMA foreign_keys off', dialects: ['sqlite'], sql: () => `PRAGMA foreign_keys = OFF` },
+  { name: 'ALTER TABLE DROP COLUMN', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `ALTER TABLE ${t} DROP COLUMN ${c}` },
+  { name: 'MERGE THEN DELETE', dialects: ['postgresql'], sql: (t, c, u) => `MERGE INTO ${t} USING ${u} ON ${t}.${c} = ${u}.${c} WHEN MATCHED THEN DELETE` },
+  { name: 'MERGE THEN UPDATE', dialects: ['postgresql'], sql: (t, c, u) => `MERGE INTO ${t} USING ${u} ON ${t}.${c} = ${u}.${c} WHEN MATCHED THEN UPDATE SET ${c} = 1` },
+  { name: 'DO block', dialects: ['postgresql'], sql: () => `DO $$ BEGIN NULL; END $$` },
+  { name: 'PREPARE', dialects: ['postgresql'], sql: (t, c, u) => `PREPARE ${u} AS DELETE FROM ${t}` },
+  { name: 'EXECUTE', dialects: ['postgresql'], sql: (t, c, u) => `EXECUTE ${u}` },
+  { name: 'COPY TO file', dialects: ['postgresql'], sql: (t) => `COPY ${t} TO '/tmp/x'` },
+  { name: 'COPY FROM PROGRAM', dialects: ['postgresql'], sql: (t) => `COPY ${t} FROM PROGRAM 'id'` },
+  { name: 'CREATE TRIGGER (pg)', dialects: ['postgresql'], sql: (t, c, u) => `CREATE TRIGGER ${u} AFTER INSERT ON ${t} FOR EACH ROW EXECUTE FUNCTION ${u} ( )` },
+  { name: 'SET ROLE', dialects: ['postgresql'], sql: (t) => `SET ROLE ${t}` },
+  { name: 'data-modifying CTE', dialects: ['postgresql'], sql: (t, c, u) => `WITH ${u} AS ( DELETE FROM ${t} RETURNING ${c} ) SELECT count ( * ) FROM ${u}` },
+  { name: 'pg_read_file', dialects: ['postgresql'], sql: () => `SELECT pg_read_file ( '/etc/passwd' )` },
+  { name: 'lo_import', dialects: ['postgresql'], sql: () => `SELECT lo_import ( '/etc/passwd' )` },
+  { name: 'dblink_exec', dialects: ['postgresql'], sql: (t) => `SELECT dblink_exec ( 'host=x' , 'drop table ${t}' )` },
+  { name: 'schema-qualified pg_terminate_backend', dialects: ['postgresql'], sql: (t) => `SELECT ${t}.pg_terminate_backend ( 1 )` },
+];
+
+const harmless = fc.constantFrom('', 'SELECT 1 ; ', 'BEGIN ; ', '/* maintenance */ ');
+const endpoints: Record<Dialect, Array<{ url: string; key: string }>> = {
+  sqlite: [{ url: D1, key: 'sql' }],
+  postgresql: [{ url: SUPABASE, key: 'query' }, { url: NEON, key: 'query' }],
+};
+
+t.test('every destructive construct, in its own dialect, is held at critical risk', async (t) => {
+  const cases = constructs.flatMap((c) => c.dialects.flatMap((d) => endpoints[d].map((e) => ({ c, d, e }))));
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...cases), ident, ident, ident, noise, harmless, async ({ c, d, e }, tbl, col, other, n, prefix) => {
+      fc.pre(tbl !== col && tbl !== other && col !== other);
+      const sql = `${prefix}${render(c.sql(tbl, col, other), n)}`;
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (!description.sql?.destructive) throw new Error(`${c.name} (${d}) not destructive: ${sql} → ${JSON.stringify(description.sql)}`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${c.name} (${d}): ${decision.action} ${decision.rule}`);
+      if (description.sql.dialect !== d) throw new Error(`${c.name}: read as ${description.sql.dialect}, not ${d}`);
+    }),
+    { numRuns: runs * 2, ...seed },
+  );
+  t.pass('checked');
+});
+
+t.test('a statement hidden from one grammar by another grammar\'s syntax is held on an endpoint of unknown dialect', async (t) => {
+  // PostgreSQL nests block comments and has dollar quoting; SQLite does neither (and runs each
+  // statement as it compiles it).
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT 1 /* /* */ ; ${d} ; -- */`,
+    (d: string) => `SELECT 1 /* x /* y */ ; ${d} ; /* */ */`,
+    (d: string) => `SELECT $a$ ; ${d} ; $a$`,
+    (d: string) => `SELECT $$ ; ${d} ; $$`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(hide, destructive, ident, async (h, d, tbl) => {
+      const sql = h(d(tbl));
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'sql_dialects_disagree')) throw new Error(`${sql}: not marked ambiguous`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  t.pass('checked');
+});
+
+t.test('reads stay reads in every dialect', async (t) => {
+  const reads = fc.constantFrom(
+    (t2: string, c: string) => `SELECT * FROM ${t2} WHERE ${c} = 1`,
+    (t2: string, c: string) => `SELECT ${c} , count ( * ) FROM ${t2} GROUP BY ${c} ORDER BY 2 DESC LIMIT 10`,
+    (t2: string, c: string, u: string) => `SELECT a.${c} FROM ${t2} a JOIN ${u} b ON b.${c} = a.${c} WHERE a.${c} > 5`,
+    (t2: string, c: string, u: string) => `WITH ${u} AS ( SELECT ${c} FROM ${t2} ) SELECT * FROM ${u}`,
+    (t2: string, c: string) => `SELECT lower ( ${c} ) FROM ${t2} WHERE ${c} LIKE 'a%'`,
+  );
+  const places = [...endpoints.sqlite, ...endpoints.postgresql];
+  await fc.assert(
+    fc.asyncProperty(reads, fc.constantFrom(...places), ident, ident, ident, noise, async (r, e, tbl, col, other, n) => {
+      fc.pre(tbl !== col && tbl !== other && col !== other);
+      const sql = render(r(tbl, col, other), n);
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.action !== 'allow') throw new Error(`${sql} on ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  t.pass('checked');
+});

@@ -1,0 +1,80 @@
+// The body as servers read it (proxy/body.ts, proxy/json-readings.ts): the duplicate-key scanner
+// agrees with JSON.parse wherever there are no duplicates, finds every duplicate with its path and
+// builds the first-wins reading; decoding is bounded and says why it failed.
+import t from 'tap';
+import fc from 'fast-check';
+import zlib from 'node:zlib';
+import { summarizeBody } from '../../proxy/body.ts';
+import { scanJson } from '../../proxy/json-readings.ts';
+
+const summarize = (body: Buffer | string, headers: Record<string, string[]> = {}, truncated = false) =>
+  summarizeBody({ body: typeof body === 'string' ? Buffer.from(body) : body, truncated, headers, previewBytes: 4096 });
+
+t.test('without duplicates, the scanner reads what JSON.parse reads', async (t) => {
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 6 }), fc.constantFrom(0, 2, '\t'), (v, indent) => {
+      const text = JSON.stringify(v, null, indent);
+      const scan = scanJson(text, true);
+      if (scan.duplicates.length) throw new Error(`duplicates reported in ${text}`);
+      t.same(scan.firstWins, JSON.parse(text));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+t.test('a duplicate key at any depth is found, with its path, and the first value wins', async (t) => {
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom('a', 'b', '__proto__', 'x y', 'é'), { minLength: 0, maxLength: 4 }), fc.constantFrom('k', '__proto__', '\u0000', 'Key'), fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 }), (path, key, first, second) => {
+      // {"a": {"b": {key: first, "other": 1, key: second}}} — the key escaped differently the second time.
+      let inner = `{${JSON.stringify(key)}:${JSON.stringify(first)},"other":1,"${[...key].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}":${JSON.stringify(second)}}`;
+      for (const p of [...path].reverse()) inner = `{${JSON.stringify(p)}:${inner}}`;
+      const scan = scanJson(inner, true);
+      t.equal(scan.duplicates.length, 1, inner);
+      t.equal(scan.duplicates[0]!.key, key);
+      let v = scan.firstWins as Record<string, unknown>;
+      for (const p of path) v = v[p] as Record<string, unknown>;
+      t.same(Object.getOwnPropertyDescriptor(v, key)?.value, first, 'first wins');
+      let last = JSON.parse(inner) as Record<string, unknown>;
+      for (const p of path) last = last[p] as Record<string, unknown>;
+      t.same(Object.getOwnPropertyDescriptor(last, key)?.value, second, 'JSON.parse keeps the last');
+    }),
+    { numRuns: 150 },
+  );
+  const s = summarize('{"a":[{"b":1},{"b":2,"b":3}]}', { 'content-type': ['application/json'] });
+  t.match(s.summary.ambiguous_reasons, [{ code: 'json_duplicate_key', detail: /\$\.a\[1\]\.b/ }]);
+  t.same(s.alternates[0]?.json, { a: [{ b: 1 }, { b: 2 }] });
+});
+
+t.test('decoding: byte order marks, charsets, conflicts, bounded content codings', async (t) => {
+  const json = { hello: 'wörld' };
+  const text = JSON.stringify(json);
+  const utf16be = Buffer.from(text, 'utf16le').swap16();
+  t.same(summarize(Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be]), { 'content-type': ['application/json'] }).summary.json, json, 'UTF-16BE BOM');
+  t.equal(summarize(Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be]), { 'content-type': ['application/json'] }).summary.charset, 'utf-16be');
+  const conflict = summarize(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]), { 'content-type': ['application/json; charset=utf-8'] }).summary;
+  t.same(conflict.json, json, 'the byte order mark wins');
+  t.match(conflict.ambiguous_reasons, [{ code: 'charset_conflict' }]);
+  t.match(summarize('{"a":1}', { 'content-type': ['application/json; charset=x-nope'] }).summary, { decode_error: /unknown charset/ });
+  t.match(summarize(Buffer.from([0xff, 0xfe, 0, 0, 0x7b, 0, 0, 0, 0xff, 0xff, 0x11, 0]), { 'content-type': ['application/json'] }).summary, { decode_error: /UTF-32/ });
+  t.same(summarize(Buffer.from('a=1&b=%C3%A9'), { 'content-type': ['application/x-www-form-urlencoded'] }).summary.form, Object.assign(Object.create(null), { a: ['1'], b: ['é'] }));
+  // A decompression bomb is refused at the cap, not inflated into memory.
+  const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024));
+  t.match(summarize(bomb, { 'content-type': ['application/json'], 'content-encoding': ['gzip'] }).summary, { decode_error: /more than/ });
+  t.same(summarize(zlib.gzipSync(zlib.deflateSync(text)), { 'content-type': ['application/json'], 'content-encoding': ['deflate, gzip'] }).summary.json, json, 'stacked codings undone in reverse order');
+  t.equal(summarize(zlib.gzipSync(text), { 'content-type': ['application/json'], 'content-encoding': ['gzip'] }, true).summary.json, undefined, 'a truncated coded body is not guessed at');
+  t.same(summarize(`  ${text}`, { 'content-type': ['text/json'] }).summary.json, json);
+  const big = summarize('{"ok":true,"no":false,"id":1e999,"n":-1E400,"x":12345678901234567890}', { 'content-type': ['application/json'] }).summary;
+  t.same(big.json, { ok: true, no: false, id: 'Infinity', n: '-Infinity', x: 12345678901234567890 }, 'non-finite numbers as text, the rest as parsed');
+  t.match(big.ambiguous_reasons, [{ code: 'json_number_out_of_range' }]);
+  t.equal(summarize('{"ok":true,"no":false,"e":1e10,"x":123456789012345678}', { 'content-type': ['application/json'] }).summary.ambiguous, undefined, 'booleans and large finite numbers are not out of range');
+  t.equal(summarize(text, { 'content-type': ['text/plain'] }).summary.ambiguous, true, 'JSON under text/plain is ambiguous');
+  t.equal(summarize('[INFO] starting', { 'content-type': ['text/plain'] }).summary.ambiguous, undefined, 'text that only starts like JSON is text');
+});
+
+t.test('git: the whole command section, whatever the ref names say', async (t) => {
+  const pkt = (s: string): string => (s.length + 4).toString(16).padStart(4, '0') + s;
+  const body = pkt(`${'a'.repeat(40)} ${'b'.repeat(40)} refs/heads/PACK\0 report-status\n`) + pkt(`${'a'.repeat(40)} ${'0'.repeat(40)} refs/heads/main\n`) + '0000PACK\u0000\u0000\u0000\u0002';
+  const s = summarize(Buffer.from(body, 'latin1'), { 'content-type': ['application/x-git-receive-pack-request'] }).summary;
+  t.ok(s.text?.includes('refs/heads/main'), 'a ref named PACK does not cut the command list short');
+  t.notOk(s.text?.includes('\u0002'), 'the pack itself is not in the description');
+});
