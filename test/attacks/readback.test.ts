@@ -186,8 +186,10 @@ t.test('2(a): a placeholder anywhere but its slot is refused, even to the bound 
     const recorded = got.map((g) => JSON.stringify({ url: g.url.replace(/[?&]key=[^&]*/g, ''), body: g.body, headers: g.headers.filter(([k]) => k.toLowerCase() !== 'authorization') })).join('\n');
     const plantedValue = reveal(recorded, SECRET);
     if (plantedValue) throw new Error(`${p.where} (${p.encoding}) on ${p.host}: the service recorded the real value outside the slot (${plantedValue})`);
-    if (r.status !== 403 || !isProblem({ status: r.status, headers: r.headers, body: r.body.toString() })) {
-      throw new Error(`${p.where} (${p.encoding}) on ${p.host}: expected 403 problem+json, got ${r.status} ${r.body.toString().slice(0, 200)}`);
+    // A doubly encoded path is refused even earlier, as one servers would read differently (400).
+    const refused = r.status === 403 || (p.where === 'path' && r.status === 400 && /path can mean two things/.test(r.body.toString()));
+    if (!refused || !isProblem({ status: r.status, headers: r.headers, body: r.body.toString() })) {
+      throw new Error(`${p.where} (${p.encoding}) on ${p.host}: expected a 403 problem+json, got ${r.status} ${r.body.toString().slice(0, 200)}`);
     }
     if (got.length) throw new Error(`${p.where} on ${p.host}: the refused request reached the service`);
   }), { numRuns, ...seed });
