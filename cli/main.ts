@@ -5,6 +5,28 @@ import { Command, CommanderError } from 'commander';
 
 const commandsDir = new URL('./commands/', import.meta.url);
 
+/** The version in package.json (one place). */
+export function airlockVersion(): string {
+  return (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** A reader that went away (`airlock … | head`) is not an error: stop writing, quietly. */
+function isClosedPipe(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}
+
+let pipeGuarded = false;
+function guardClosedPipes(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err) => {
+      if (isClosedPipe(err)) process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw err;
+    });
+  }
+}
+
 async function loadRegistrations(): Promise<Array<(program: Command) => void>> {
   const files = fs.readdirSync(commandsDir).filter((f) => f.endsWith('.ts')).sort();
   const mods = await Promise.all(files.map((f) => import(new URL(f, commandsDir).href) as Promise<{ register?: (p: Command) => void }>));
@@ -21,6 +43,7 @@ export class CliError extends Error {
 export async function buildProgram(): Promise<Command> {
   const program = new Command('airlock')
     .description('Policy-as-code security gateway for autonomous AI agents')
+    .version(airlockVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
   for (const register of await loadRegistrations()) register(program);
@@ -28,6 +51,7 @@ export async function buildProgram(): Promise<Command> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardClosedPipes();
   const program = await buildProgram();
   if (argv.length === 0) {
     program.outputHelp();
@@ -38,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
+    if (isClosedPipe(err)) return typeof process.exitCode === 'number' ? process.exitCode : 0;
     if (err instanceof CliError) {
       if (err.message) process.stderr.write(`airlock: ${err.message}\n`);
       return err.exitCode;

@@ -70,7 +70,8 @@ export interface GrantRecord extends Grant {
 }
 
 export type ApprovalEvent =
-  | { type: 'created' | 'resolved' | 'expired' | 'used'; approval: ApprovalRecord }
+  /** held: a request waits on it now (again); released: the last one stopped waiting (timeout, agent gone) while it is still pending. */
+  | { type: 'created' | 'resolved' | 'expired' | 'used' | 'held' | 'released'; approval: ApprovalRecord }
   | { type: 'grant-created' | 'grant-revoked'; grant: GrantRecord };
 
 export type WaitOutcome = 'approved' | 'denied' | 'timeout' | 'aborted' | 'used';
@@ -240,7 +241,7 @@ export class ApprovalQueue {
 
   // ─── subscription ────────────────────────────────────────────────────────────────────────────
 
-  /** Calls `fn` for every change (created, resolved, expired, used, grants); returns unsubscribe. */
+  /** Calls `fn` for every change (created, held, released, resolved, expired, used, grants); returns unsubscribe. */
   onChange(fn: (e: ApprovalEvent) => void): () => void {
     const safe = (e: ApprovalEvent): void => {
       try {
@@ -271,11 +272,12 @@ export class ApprovalQueue {
     const all = this.doc.data.approvals;
     const exact = all.find((a) => a.id === idOrPrefix);
     if (exact) return exact;
-    if (idOrPrefix.length >= 6) {
-      const hits = all.filter((a) => a.id.startsWith(idOrPrefix));
-      if (hits.length === 1) return hits[0]!;
-      if (hits.length > 1) throw new ApprovalError('ambiguous', `approval id prefix ${idOrPrefix} matches ${hits.length} approvals; give more of it`);
+    if (idOrPrefix.length < 6) {
+      throw new ApprovalError('bad-request', `"${idOrPrefix.slice(0, 40)}" is too short to name an approval: give its whole id or at least 6 characters of it (e.g. ap_3f9; see airlock approvals list)`);
     }
+    const hits = all.filter((a) => a.id.startsWith(idOrPrefix));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new ApprovalError('ambiguous', `approval id prefix ${idOrPrefix} matches ${hits.length} approvals; give more of it`);
     throw new ApprovalError('not-found', `no approval ${idOrPrefix}`);
   }
 
@@ -387,6 +389,8 @@ export class ApprovalQueue {
           if (i >= 0) list.splice(i, 1);
           if (!list.length) this.waiters.delete(id);
         }
+        // Nobody waits any more but it can still be approved for the agent's retry: say so.
+        if (!this.waiters.has(id) && a.status === 'pending') this.emit({ type: 'released', approval: a });
         resolve(o);
       };
       const onAbort = (): void => finish('aborted');
@@ -396,6 +400,7 @@ export class ApprovalQueue {
       const list = this.waiters.get(id) ?? [];
       list.push(finish);
       this.waiters.set(id, list);
+      if (list.length === 1) this.emit({ type: 'held', approval: a });
     });
   }
 

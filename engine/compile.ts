@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { requireOpa } from './toolchain.ts';
+import { checkDataFiles } from './data-files.ts';
 
 const run = promisify(execFile);
 
@@ -115,10 +116,12 @@ async function opa(args: string[], cwd: string): Promise<{ ok: boolean; out: str
 
 /** Type-checks a policy folder; resolves with the problems found (empty when clean). */
 export async function checkPolicy(dir: string, opts: { strict?: boolean } = {}): Promise<PolicyProblem[]> {
+  // `opa check` reads only Rego; `opa build` also loads every data file, so check those here.
+  const data = checkDataFiles(dir, listPolicyFiles(dir));
   const args = ['check', '--format', 'json', ...(opts.strict ? ['--strict'] : []), '.'];
   const r = await opa(args, dir);
-  if (r.ok) return [];
-  return problemsFromOpaJson(r.out, dir) ?? problemsFromOpaText(r.out, dir);
+  if (r.ok) return data;
+  return [...data, ...(problemsFromOpaJson(r.out, dir) ?? problemsFromOpaText(r.out, dir))];
 }
 
 /** Compiles a policy folder to WASM. Throws PolicyCompileError with structured problems. */

@@ -105,13 +105,28 @@ export function planCharges(directives: RateLimitDirective[] | undefined, descri
 /** The pure core: buckets in memory, time from the injected clock. */
 export class BucketTable {
   private readonly buckets = new Map<string, BucketState>();
+  /**
+   * Every bucket seen since start (its last state), so people see full ones too: a full bucket is
+   * dropped from `buckets` (and never stored) but still listed. Bounded: the oldest go first.
+   */
+  private readonly known = new Map<string, BucketState>();
+  static readonly MAX_KNOWN = 10_000;
   /** Set whenever state changed since the last `takeDirty()`. */
   private dirty = false;
 
   constructor(private readonly now: () => number = Date.now, initial: Record<string, BucketState> = {}) {
     for (const [id, b] of Object.entries(initial)) {
-      if (validState(b)) this.buckets.set(id, { ...b });
+      if (validState(b)) {
+        this.buckets.set(id, { ...b });
+        this.remember(id, b);
+      }
     }
+  }
+
+  private remember(id: string, b: BucketState): void {
+    this.known.delete(id);
+    this.known.set(id, { ...b });
+    if (this.known.size > BucketTable.MAX_KNOWN) this.known.delete(this.known.keys().next().value!);
   }
 
   /** Tokens a bucket holds at time t (refill since its last update, capped at its limit). */
@@ -146,7 +161,9 @@ export class BucketTable {
     if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
     const charged = plan.map((p, i) => {
       const remaining = Math.max(0, levels[i]! - p.cost);
-      this.buckets.set(p.id, { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t });
+      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t };
+      this.buckets.set(p.id, state);
+      this.remember(p.id, state);
       return { key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(remaining) };
     });
     this.dirty = true;
@@ -161,10 +178,11 @@ export class BucketTable {
     return this.charge(egressDirectives(directives), { request: { egress_bytes: bytes } });
   }
 
-  /** Current buckets, refilled to now, sorted by key. */
+  /** Every bucket seen since start, full ones included, refilled to now, sorted by key. */
   list(): BucketView[] {
     const t = this.now();
-    return [...this.buckets.values()]
+    return [...this.known.entries()]
+      .map(([id, seen]) => this.buckets.get(id) ?? { ...seen, tokens: seen.limit })
       .map((b) => {
         const level = this.level(b, t);
         return {

@@ -149,6 +149,9 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
   if (!isObject(v)) return { kind: 'skipped', source, reason: 'not a JSON object' };
   const input = isObject(v.description) ? v.description : isObject(v.input) ? v.input : isObject(v.request) ? v : undefined;
   if (!input) {
+    // An authentication challenge (a client's bare first try, answered 407) is not a request the
+    // policy ever saw, nor a problem with the file: not listed as skipped.
+    if (v.outcome === 'auth-challenge') return undefined;
     const reason = typeof v.outcome === 'string'
       ? `audit record without a description (outcome: ${v.outcome})`
       : 'neither a request description nor an audit record with "description"';

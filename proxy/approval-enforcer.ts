@@ -6,13 +6,65 @@
 //   `Airlock-Approval: ID`, claims that approval if it is bound to this exact request — then holds
 //   the connection until approved (continue), denied (403 with the human's message) or timed out
 //   (403 with the approval id to retry with). The Airlock-Approval header never leaves the proxy.
+//
+// What the agent is told (docs/approvals.md, "For agent authors"): every answer about a held request
+// carries `Airlock-Approval-Id` and where a human approves it. An agent that prefers to poll sends
+// `Prefer: respond-async` (RFC 7240, optionally `wait=N`) and gets `202` + `Retry-After` at once,
+// then retries with `Airlock-Approval`. With no way to approve (no studio in this process, so
+// neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
+// `approval-unavailable`: nobody would ever see the request.
 import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../engine/approvals.ts';
 import { TotpStore } from '../engine/totp.ts';
+import { HeldBodies } from './held-bodies.ts';
 import { WebhookNotifier } from '../engine/webhook.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
 import type { AirlockParts } from './runtime.ts';
 
 export const APPROVAL_HEADER = 'airlock-approval';
+/** Response header naming the approval in every answer about a held request. */
+export const APPROVAL_ID_HEADER = 'Airlock-Approval-Id';
+/** Seconds an agent that polls is asked to wait between retries. */
+export const POLL_SECONDS = 10;
+
+/** Where a human can resolve approvals now, or undefined when nobody can. */
+export interface ApprovalChannel {
+  /** The studio's base URL (its Approvals page, and the API `airlock approvals` uses). */
+  studio: string;
+}
+
+export interface ApprovalEnforcerOptions {
+  /** Asked per request (the studio starts after the enforcers). Default: always available, no hints. */
+  channel?: () => ApprovalChannel | undefined;
+  /** Where held requests' bodies are registered while they wait, for the studio to show. */
+  bodies?: HeldBodies;
+}
+
+/** How a human approves `id`: the studio page and the CLI command. */
+function approveHints(id: string, channel: ApprovalChannel | undefined): Record<string, string> {
+  return {
+    ...(channel ? { approve_at: `${channel.studio}/#/approvals` } : {}),
+    approve_cli: `airlock approvals approve ${id}`,
+  };
+}
+
+/** `Prefer: respond-async[, wait=N]` (RFC 7240): the agent would rather poll than wait. */
+export function preferAsync(headers: Record<string, string[] | undefined>): { waitMs: number } | undefined {
+  const prefs = (headers.prefer ?? []).join(',').split(',').map((p) => p.trim().toLowerCase());
+  if (!prefs.some((p) => p === 'respond-async' || p.startsWith('respond-async;'))) return undefined;
+  const wait = prefs.map((p) => /^wait\s*=\s*"?(\d{1,6})"?$/.exec(p)).find(Boolean);
+  return { waitMs: wait ? Number(wait[1]) * 1000 : 0 };
+}
+
+/** Removes the preferences Airlock answered from the Prefer header that goes upstream. */
+function stripAsyncPreference(ctx: RequestContext): void {
+  const h = ctx.outgoing.headers;
+  for (let i = h.length - 1; i >= 0; i--) {
+    if (h[i]![0].toLowerCase() !== 'prefer') continue;
+    const kept = h[i]![1].split(',').map((p) => p.trim()).filter((p) => p && !/^(respond-async|wait)\b/i.test(p));
+    if (kept.length) h[i] = [h[i]![0], kept.join(', ')];
+    else h.splice(i, 1);
+  }
+}
 
 function headerValue(ctx: RequestContext): string | undefined {
   const fromOutgoing = ctx.outgoing.headers.find(([k]) => k.toLowerCase() === APPROVAL_HEADER)?.[1];
@@ -31,27 +83,60 @@ function denied(a: ApprovalRecord, reason: string): Rejection {
     type: 'approval-denied',
     title: 'Denied by a human',
     detail: `${reason} — denied${a.resolution ? ` by ${a.resolution.by}` : ''}${msg ? `: ${msg}` : ''}`,
+    headers: { [APPROVAL_ID_HEADER]: a.id },
     extra: { approval_id: a.id, ...(msg ? { message: msg } : {}) },
     outcome: 'approval-denied',
   };
 }
 
-function timedOut(a: ApprovalRecord, waitedMs: number): Rejection {
+function timedOut(a: ApprovalRecord, waitedMs: number, channel: ApprovalChannel | undefined): Rejection {
+  const where = channel ? ` in the studio (${channel.studio}/#/approvals) or with \`airlock approvals approve ${a.id}\`` : '';
   return {
     status: 403,
     type: 'approval-timeout',
     title: 'Approval pending',
-    detail: `${a.reason} — no one approved within ${Math.round(waitedMs / 1000)} s. The approval stays open until ${a.retry_until}: once a human approves it, send the identical request again with the header "Airlock-Approval: ${a.id}".`,
-    extra: { approval_id: a.id, retry_header: 'Airlock-Approval', approvable_until: a.retry_until },
+    detail: `${a.reason} — no one approved within ${Math.round(waitedMs / 1000)} s. The approval stays open until ${a.retry_until}: once a human approves it${where}, send the identical request again with the header "Airlock-Approval: ${a.id}".`,
+    headers: { [APPROVAL_ID_HEADER]: a.id },
+    extra: { approval_id: a.id, retry_header: 'Airlock-Approval', approvable_until: a.retry_until, ...approveHints(a.id, channel) },
     outcome: 'approval-timeout',
   };
 }
 
-function refused(detail: string, approvalId?: string): Rejection {
-  return { status: 403, type: 'approval-invalid', title: 'Approval does not apply', detail, ...(approvalId ? { extra: { approval_id: approvalId } } : {}), outcome: 'approval-refused' };
+/** The immediate answer to an agent that asked to poll (`Prefer: respond-async`). */
+function pending(a: ApprovalRecord, channel: ApprovalChannel | undefined): Rejection {
+  return {
+    status: 202,
+    type: 'approval-pending',
+    title: 'Held for a human',
+    detail: `${a.reason}. Held for a human${channel ? ` (studio: ${channel.studio}/#/approvals, or \`airlock approvals approve ${a.id}\`)` : ''}: retry the identical request with the header "Airlock-Approval: ${a.id}" every ${POLL_SECONDS} s; until someone decides, the answer is 202 again.`,
+    headers: { [APPROVAL_ID_HEADER]: a.id, 'retry-after': String(POLL_SECONDS), 'preference-applied': 'respond-async' },
+    extra: { approval_id: a.id, retry_header: 'Airlock-Approval', retry_after: POLL_SECONDS, approvable_until: a.retry_until, ...approveHints(a.id, channel) },
+    outcome: 'approval-pending',
+  };
 }
 
-export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
+/** Nobody can approve: no studio runs in this Airlock (see ApprovalChannel). */
+function unavailable(reason: string): Rejection {
+  return {
+    status: 403,
+    type: 'approval-unavailable',
+    title: 'Approval required',
+    detail: `${reason} — but no approver is running (Airlock runs without its studio, so neither the studio nor \`airlock approvals\` can approve it): denied at once`,
+    outcome: 'denied',
+  };
+}
+
+function refused(detail: string, approvalId?: string): Rejection {
+  return {
+    status: 403, type: 'approval-invalid', title: 'Approval does not apply', detail,
+    ...(approvalId ? { headers: { [APPROVAL_ID_HEADER]: approvalId }, extra: { approval_id: approvalId } } : {}),
+    outcome: 'approval-refused',
+  };
+}
+
+export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOptions = {}): Enforcer {
+  const approvedIds = new WeakMap<RequestContext, string>();
+  const bodies = opts.bodies;
   return {
     name: 'approvals',
     handlesApproval: true,
@@ -68,18 +153,25 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
       // Bound to the method, URL, body, agent and every end-to-end header going upstream (the
       // Airlock-Approval header was stripped above): a retry must be the request the human saw.
       const hash = requestHash(ctx.description, ctx.outgoing.headers);
+      const asks = preferAsync(ctx.description.request.headers);
+      const channel = opts.channel ? opts.channel() : { studio: '' };
+      const hints = channel?.studio ? channel : undefined;
       let approval: ApprovalRecord;
       if (retryId) {
         const claim = queue.claimRetry(retryId, ctx.description, hash);
         if (claim.approval) ctx.audit.approval_id = claim.approval.id;
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
+          approvedIds.set(ctx, claim.approval.id);
+          if (asks) stripAsyncPreference(ctx);
           return undefined;
         }
         if (claim.kind === 'denied') return denied(claim.approval, ctx.decision.reason);
         if (claim.kind === 'refused') return refused(claim.reason, claim.approval?.id);
+        if (!channel) return unavailable(ctx.decision.reason);
         approval = claim.approval; // still pending: hold again on the same approval
       } else {
+        if (!channel) return unavailable(ctx.decision.reason);
         try {
           approval = await queue.create(ctx.description, ctx.decision, hash);
         } catch (err) {
@@ -92,18 +184,38 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
       }
 
       // Hold until the record's own expiry (a retry holds at most what is left, at least the policy's hold).
-      const timeoutMs = retryId ? holdMs(ctx.decision) : Math.max(0, Date.parse(approval.expires) - Date.now());
+      let timeoutMs = retryId ? holdMs(ctx.decision) : Math.max(0, Date.parse(approval.expires) - Date.now());
+      if (asks) {
+        // The agent polls: hold at most what it asked to wait (RFC 7240 `wait`), then answer 202.
+        if (asks.waitMs === 0) {
+          ctx.audit.approval = 'pending-async';
+          return pending(approval, hints);
+        }
+        timeoutMs = Math.min(timeoutMs, asks.waitMs);
+      }
       const started = Date.now();
-      const outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+      const release = ctx.body && bodies?.hold(approval.id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type });
+      let outcome;
+      try {
+        outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });
+      } finally {
+        release?.();
+      }
       ctx.audit.approval = outcome;
       switch (outcome) {
         case 'approved':
           if (approval.resolution) ctx.audit.approved_by = approval.resolution.by;
+          approvedIds.set(ctx, approval.id);
+          if (asks) stripAsyncPreference(ctx);
           return undefined;
         case 'denied':
           return denied(approval, ctx.decision.reason);
         case 'timeout':
-          return timedOut(approval, Date.now() - started);
+          if (asks) {
+            ctx.audit.approval = 'pending-async';
+            return pending(approval, hints);
+          }
+          return timedOut(approval, Date.now() - started, hints);
         case 'used':
           return refused(`approval ${approval.id} was used by another request (approvals are single-use)`, approval.id);
         case 'aborted':
@@ -111,17 +223,25 @@ export function approvalEnforcer(queue: ApprovalQueue): Enforcer {
           return { status: 499, type: 'client-closed', title: 'Client closed the request', detail: 'the agent went away while the request was held for approval', extra: { approval_id: approval.id }, outcome: 'client-aborted' };
       }
     },
+
+    onResponse(ctx, head) {
+      const id = approvedIds.get(ctx);
+      if (id) head.headers.push([APPROVAL_ID_HEADER, id]);
+      return undefined;
+    },
   };
 }
 
 /**
  * Builds the approvals part of a running Airlock (proxy/runtime.ts enforcer list): the queue in the
  * state folder, TOTP step-up, the webhook (config `approvalWebhook`, AIRLOCK_APPROVAL_WEBHOOK, or
- * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` for
- * the studio.
+ * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` and
+ * the bodies of held requests as `parts.heldBodies` for the studio.
  */
 export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
   const totp = new TotpStore(parts.home);
+  // A damaged totp.json must stop the start, not turn every later approval into "internal error".
+  totp.enrolled();
   let hook: WebhookNotifier | undefined;
   let hookUrl: string | undefined;
   const notify = (event: unknown): void => {
@@ -142,11 +262,18 @@ export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
     hook?.notify(event);
   };
   const queue: ApprovalQueue = await ApprovalQueue.open(parts.home, { totp, notify });
+  const bodies = new HeldBodies();
   (parts as AirlockParts & { approvals?: ApprovalQueue; totp?: TotpStore }).approvals = queue;
+  (parts as AirlockParts & { heldBodies?: HeldBodies }).heldBodies = bodies;
   (parts as AirlockParts & { totp?: TotpStore }).totp = totp;
   parts.onClose.push(async () => {
     hook?.close();
     await queue.close();
   });
-  return approvalEnforcer(queue);
+  return approvalEnforcer(queue, {
+    // The studio (its page, and the API `airlock approvals` uses while Airlock runs) is the way to
+    // approve; the webhook only notifies. Without a studio nobody could ever resolve a hold.
+    channel: () => (parts.studioUrl ? { studio: parts.studioUrl } : undefined),
+    bodies,
+  });
 }

@@ -37,6 +37,9 @@ function keyFromPem(pem: string): Buffer {
   return Buffer.from(pem.replace(/-----(BEGIN|END) PRIVATE KEY-----|\s+/g, ''), 'base64');
 }
 
+/** ca.pem or ca-key.pem cannot be used; the message names the file and what to do. */
+export class CaFileError extends Error {}
+
 export class CertificateAuthority {
   private readonly leaves = new Map<string, Promise<tls.SecureContext>>();
   private readonly maxCached = 2000;
@@ -59,8 +62,26 @@ export class CertificateAuthority {
     const keyPem = fs.readFileSync(files.key, 'utf8');
     const mode = fs.statSync(files.key).mode & 0o777;
     if (mode & 0o077) fs.chmodSync(files.key, 0o600); // never leave the CA key readable by others
-    const cert = new x509.X509Certificate(certPem);
-    const signingKey = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyFromPem(keyPem)), alg, false, ['sign']);
+    const broken = (file: string, what: string, err: unknown): CaFileError => new CaFileError(
+      `${file} is not ${what} (${(err as Error).message}); restore it from a backup, or delete both ${files.cert} and ${files.key} `
+      + 'so Airlock creates a new CA (agents must then trust the new ca.pem)',
+    );
+    let cert: x509.X509Certificate;
+    try {
+      if (!/-----BEGIN CERTIFICATE-----/.test(certPem)) throw new Error('no PEM certificate in it');
+      cert = new x509.X509Certificate(certPem);
+    } catch (err) {
+      throw broken(files.cert, "Airlock's CA certificate", err);
+    }
+    let signingKey: CryptoKey;
+    try {
+      if (!/-----BEGIN PRIVATE KEY-----/.test(keyPem)) throw new Error('no PKCS#8 PEM private key in it');
+      signingKey = await webcrypto.subtle.importKey('pkcs8', new Uint8Array(keyFromPem(keyPem)), alg, false, ['sign']);
+      const publicDer = crypto.createPublicKey(keyPem).export({ type: 'spki', format: 'der' });
+      if (!publicDer.equals(Buffer.from(cert.publicKey.rawData))) throw new Error(`it does not belong to the certificate in ${files.cert}`);
+    } catch (err) {
+      throw broken(files.key, "the private key of Airlock's CA", err);
+    }
     const leafKeys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
     const leafKeyPem = pemKey(await webcrypto.subtle.exportKey('pkcs8', leafKeys.privateKey));
     return new CertificateAuthority(files, certPem, cert, signingKey, leafKeys, leafKeyPem);

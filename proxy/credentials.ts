@@ -344,7 +344,8 @@ export class CredentialGuard implements Enforcer {
       ctx.audit.placeholders_refused = unbound;
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized for this destination',
         `the request carries the placeholder of secret ${unbound.map((n) => `"${n}"`).join(', ')}, which the policy does not bind to ${origin}; `
-        + 'a placeholder is only replaced where the policy injects its secret (refused as a possible exfiltration attempt)', 'denied');
+        + 'a placeholder is only replaced where the policy injects its secret (refused as a possible exfiltration attempt)'
+        + (named.size ? `; the policy binds ${[...named].sort().map((n) => `"${n}"`).join(', ')} here (store the value under that name: airlock secret set ${[...named].sort()[0]})` : ''), 'denied');
     }
     const slots = slotsOf(directives);
     const misplaced = seen.filter((x) => !inItsSlot(x, slots));

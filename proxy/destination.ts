@@ -142,8 +142,8 @@ export interface DestinationOptions {
   allowPrivate?: AllowRule[];
   /** Airlock's own listeners (proxy, studio): never dialed, whatever --allow-private says. */
   own?: Endpoint[];
-  /** Pinned names (--resolve HOST=ADDR): the pinned address is still checked. */
-  resolve?: Map<string, string[]>;
+  /** Pinned names (--resolve HOST[:PORT]=ADDR[:PORT]): the pinned address is still checked. */
+  resolve?: Map<string, ResolvePin>;
   /** Resolver; defaults to the system's (getaddrinfo). */
   lookup?: (host: string) => Promise<string[]>;
   /** This machine's interface addresses (default: os.networkInterfaces(), re-read every second). */
@@ -201,7 +201,7 @@ const dnsCacheMs = 5000;
 export class DestinationGuard {
   private readonly allow: AllowRule[];
   private readonly own: Endpoint[];
-  private readonly pins: Map<string, string[]>;
+  private readonly pins: Map<string, ResolvePin>;
   private readonly lookup: (host: string) => Promise<string[]>;
   private readonly local: LocalAddresses;
 
@@ -274,15 +274,27 @@ export class DestinationGuard {
    * DestinationError when any address is refused or the name does not resolve.
    */
   async resolve(host: string, port: number): Promise<string> {
+    return (await this.resolveEndpoint(host, port)).address;
+  }
+
+  /**
+   * Like resolve(), and also the port to dial: a pin may send HOST:PORT to another port
+   * (`--resolve registry.test:443=127.0.0.1:8443`). The checks apply to the address and port dialed.
+   */
+  async resolveEndpoint(host: string, port: number): Promise<{ address: string; port: number }> {
     const bare = host.startsWith('[') ? host.slice(1, -1) : host;
     let addresses: string[];
+    let dialPort = port;
     if (net.isIP(bare)) addresses = [bare];
     else {
-      const pinned = this.pins.get(bare.toLowerCase());
-      if (pinned) addresses = pinned;
-      else {
+      const name = bare.toLowerCase();
+      const pinned = this.pins.get(`${name}:${port}`) ?? this.pins.get(name);
+      if (pinned) {
+        addresses = pinned.addresses;
+        dialPort = pinned.port ?? port;
+      } else {
         try {
-          addresses = await this.cachedLookup(bare.toLowerCase());
+          addresses = await this.cachedLookup(name);
         } catch (err) {
           throw new DestinationError(`cannot resolve ${bare}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'resolve');
         }
@@ -290,10 +302,10 @@ export class DestinationGuard {
     }
     if (addresses.length === 0) throw new DestinationError(`cannot resolve ${bare}: no addresses`, 'resolve');
     for (const a of addresses) {
-      const why = this.refusal(a, port);
-      if (why) throw new DestinationError(`destination ${bare}:${port} refused: ${why}`, 'blocked');
+      const why = this.refusal(a, dialPort);
+      if (why) throw new DestinationError(`destination ${bare}:${port}${dialPort !== port ? ` (pinned to port ${dialPort})` : ''} refused: ${why}`, 'blocked');
     }
-    return unmapIPv4(addresses[0]!);
+    return { address: unmapIPv4(addresses[0]!), port: dialPort };
   }
 }
 
@@ -302,21 +314,66 @@ async function systemLookup(host: string): Promise<string[]> {
   return res.map((r) => r.address);
 }
 
-/** Parses --resolve HOST=ADDR[,ADDR…] values into the pin map. */
-export function parseResolvePins(specs: string[] | Record<string, string | string[]> | undefined): Map<string, string[]> {
-  const pins = new Map<string, string[]>();
+/** A --resolve pin: the addresses a name stands for, and optionally the port to dial instead. */
+export interface ResolvePin {
+  addresses: string[];
+  port?: number;
+}
+
+function portNumber(text: string, spec: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`--resolve ${spec}: port ${text} is not a port number (1-65535)`);
+  return n;
+}
+
+/** One target: 10.0.0.1, 10.0.0.1:8443, ::1, [::1] or [::1]:8443. */
+function parseTarget(text: string, spec: string): { address: string; port?: number } {
+  const t = text.trim();
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(t);
+  let address = t;
+  let port: number | undefined;
+  if (bracketed) {
+    address = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = portNumber(bracketed[2], spec);
+  } else if (!net.isIPv6(t)) {
+    const m = /^([^:]+):(\d+)$/.exec(t);
+    if (m) {
+      address = m[1]!;
+      port = portNumber(m[2]!, spec);
+    }
+  }
+  if (!net.isIP(address)) throw new Error(`--resolve ${spec}: ${address} is not an IP address`);
+  return { address, ...(port !== undefined ? { port } : {}) };
+}
+
+/**
+ * Parses --resolve values into the pin map: `HOST=ADDR[,ADDR…]` (any port) or
+ * `HOST:PORT=ADDR[:PORT][,…]` (only that port, optionally dialed on another one), as curl's
+ * --resolve and --connect-to do between them. Keys are `host` or `host:port`.
+ */
+export function parseResolvePins(specs: string[] | Record<string, string | string[]> | undefined): Map<string, ResolvePin> {
+  const pins = new Map<string, ResolvePin>();
   if (!specs) return pins;
-  const entries: Array<[string, string | string[]]> = Array.isArray(specs)
+  const entries: Array<[string, string | string[], string]> = Array.isArray(specs)
     ? specs.map((s) => {
         const i = s.indexOf('=');
-        if (i <= 0) throw new Error(`--resolve ${s}: expected HOST=ADDR`);
-        return [s.slice(0, i), s.slice(i + 1)];
+        if (i <= 0) throw new Error(`--resolve ${s}: expected HOST[:PORT]=ADDR[:PORT]`);
+        return [s.slice(0, i), s.slice(i + 1), s];
       })
-    : Object.entries(specs);
-  for (const [host, value] of entries) {
-    const addrs = (Array.isArray(value) ? value : value.split(',')).map((a) => a.trim().replace(/^\[|\]$/g, ''));
-    for (const a of addrs) if (!net.isIP(a)) throw new Error(`--resolve ${host}=${a}: not an IP address`);
-    pins.set(host.toLowerCase().replace(/\.+$/, ''), addrs);
+    : Object.entries(specs).map(([k, v]) => [k, v, `${k}=${String(v)}`]);
+  for (const [left, value, spec] of entries) {
+    const m = /^([^\s:=\[\]]+?)\.*(?::(\d+))?$/.exec(left.trim());
+    if (!m) throw new Error(`--resolve ${spec}: expected HOST[:PORT]=ADDR[:PORT] (a host name on the left)`);
+    const host = m[1]!.toLowerCase();
+    if (net.isIP(host)) throw new Error(`--resolve ${spec}: ${host} is already an address; pin a host name`);
+    const fromPort = m[2] !== undefined ? portNumber(m[2], spec) : undefined;
+    const targets = (Array.isArray(value) ? value : value.split(',')).map((a) => parseTarget(a, spec));
+    if (targets.length === 0) throw new Error(`--resolve ${spec}: no address`);
+    const ports = new Set(targets.map((x) => x.port));
+    if (ports.size > 1) throw new Error(`--resolve ${spec}: give every address the same port`);
+    const toPort = targets[0]!.port;
+    if (toPort !== undefined && fromPort === undefined) throw new Error(`--resolve ${spec}: a target port needs the port it replaces on the left (HOST:PORT=ADDR:PORT)`);
+    pins.set(fromPort !== undefined ? `${host}:${fromPort}` : host, { addresses: targets.map((x) => x.address), ...(toPort !== undefined ? { port: toPort } : {}) });
   }
   return pins;
 }

@@ -25,6 +25,8 @@ export interface Rejection {
   extra?: Record<string, unknown>;
   /** Audit outcome: "denied", "rate-limited", "approval-denied", "approval-timeout", … */
   outcome: string;
+  /** For the audit log and Airlock's own log only (e.g. an internal error naming a state file). */
+  logDetail?: string;
 }
 
 /** The request as it will leave the proxy. Enforcers may change it before the upstream is dialed. */
@@ -47,6 +49,8 @@ export interface RequestContext {
   readonly audit: Record<string, unknown>;
   /** Aborted when the agent's connection goes away (e.g. while held for approval). */
   readonly signal: AbortSignal;
+  /** The body as the agent sent it, up to the capture cap (what a human approving it must be able to read). */
+  readonly body?: { readonly bytes: Buffer; readonly truncated: boolean };
 }
 
 export interface ResponseHead {

@@ -18,47 +18,12 @@ import type { Enforcer } from './enforcers.ts';
 import { loadAdapters } from './adapters/index.ts';
 import { rateLimitPart } from './ratelimit-enforcer.ts';
 import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from './server.ts';
+import { readCaBundle } from './upstream-ca.ts';
+import { inSetting, resolveConfig, type AirlockConfig, type ConfigFlags } from './config.ts';
 
-/** Settings of a running Airlock. Flags (options) win over <home>/config.json, which wins over defaults. */
-export interface AirlockConfig {
-  /** Policy folder. */
-  policy: string;
-  /** Proxy listen address host:port. */
-  proxy: string;
-  /** Studio listen address host:port, or false for no studio. */
-  studio: string | false;
-  /** --allow-private CIDR[:PORT] exceptions to destination safety. */
-  allowPrivate: string[];
-  /** Extra CA bundle files trusted for upstream TLS. */
-  upstreamCa: string[];
-  /** --resolve HOST=ADDR pins. */
-  resolve: string[];
-  /** Bytes of request body captured for the description. */
-  bodyCap: number;
-  /** Largest request head the proxy accepts (bytes). */
-  maxHeaderSize: number;
-  /** Wall-clock budget of one policy evaluation; past it the request is denied (fail closed). */
-  evalTimeoutMs: number;
-  /** URL that receives a JSON notification for every new approval (no secrets in it). */
-  approvalWebhook?: string;
-}
+export { defaultConfig, resolveConfig, type AirlockConfig } from './config.ts';
 
-export const defaultConfig: AirlockConfig = {
-  policy: 'rego',
-  proxy: '127.0.0.1:8080',
-  studio: '127.0.0.1:8081',
-  allowPrivate: [],
-  upstreamCa: [],
-  resolve: [],
-  bodyCap: 1024 * 1024,
-  maxHeaderSize: 16 * 1024,
-  // Policies decide in microseconds; the budget only stops a runaway one. It is wall-clock time,
-  // so it is generous enough that a busy CPU does not turn ordinary decisions into denials.
-  evalTimeoutMs: 1000,
-  approvalWebhook: undefined,
-};
-
-export interface AirlockOptions extends Partial<AirlockConfig> {
+export interface AirlockOptions extends ConfigFlags {
   home?: string;
   /** Alias of `policy`. */
   policyDir?: string;
@@ -88,6 +53,8 @@ export interface AirlockParts {
   enforcers: Enforcer[];
   /** Set by the secrets enforcer: finds placeholders in requests for the description. */
   placeholders?: PlaceholderFinder;
+  /** Base URL of the studio running in this process, once it listens: where humans approve. */
+  studioUrl?: string;
   /** Functions run (in reverse order) when Airlock stops. */
   onClose: Array<() => Promise<void> | void>;
 }
@@ -129,43 +96,6 @@ export function parseHostPort(spec: string, what: string): { host: string; port:
   return { host, port };
 }
 
-function readConfigFile(home: string): Partial<AirlockConfig> {
-  const file = path.join(home, 'config.json');
-  if (!fs.existsSync(file)) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`config file ${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`config file ${file} must hold a JSON object`);
-  const known = new Set(Object.keys(defaultConfig));
-  for (const k of Object.keys(parsed)) if (!known.has(k)) throw new Error(`config file ${file}: unknown setting "${k}" (known: ${[...known].join(', ')})`);
-  return parsed as Partial<AirlockConfig>;
-}
-
-/** Merges flags over the config file over defaults. */
-export function resolveConfig(home: string, opts: AirlockOptions): AirlockConfig {
-  const file = readConfigFile(home);
-  const pick = <K extends keyof AirlockConfig>(k: K, flag: AirlockConfig[K] | undefined): AirlockConfig[K] => {
-    const isEmptyList = Array.isArray(flag) && flag.length === 0;
-    if (flag !== undefined && !isEmptyList) return flag;
-    return (file[k] ?? defaultConfig[k]) as AirlockConfig[K];
-  };
-  return {
-    policy: pick('policy', opts.policy ?? opts.policyDir),
-    proxy: pick('proxy', opts.proxy),
-    studio: pick('studio', opts.studio),
-    allowPrivate: pick('allowPrivate', opts.allowPrivate),
-    upstreamCa: pick('upstreamCa', opts.upstreamCa),
-    resolve: pick('resolve', opts.resolve),
-    bodyCap: pick('bodyCap', opts.bodyCap),
-    maxHeaderSize: pick('maxHeaderSize', opts.maxHeaderSize),
-    evalTimeoutMs: pick('evalTimeoutMs', opts.evalTimeoutMs),
-    ...(file.approvalWebhook !== undefined || opts.approvalWebhook !== undefined ? { approvalWebhook: pick('approvalWebhook', opts.approvalWebhook) } : {}),
-  };
-}
-
 export function formatRecord(r: AuditRecord): string {
   const decision = r.decision ? `${r.decision.action}${r.decision.rule ? ` (${r.decision.rule})` : ''}` : '-';
   const status = r.status ?? '-';
@@ -187,33 +117,37 @@ function listen(server: net.Server, target: { host: string; port: number } | str
   });
 }
 
-/** Refuses to take over the Unix socket of another running Airlock; removes a stale one. */
-async function claimSocketPath(file: string): Promise<void> {
-  if (!fs.existsSync(file)) return;
-  const alive = await new Promise<boolean>((resolve) => {
+/** Whether something accepts connections on the Unix socket. */
+function socketAnswers(file: string): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
     const s = net.connect(file);
     s.once('connect', () => { s.destroy(); resolve(true); });
     s.once('error', () => resolve(false));
   });
-  if (alive) throw new Error(`another Airlock is already running with this state folder (${file} answers)`);
+}
+
+/** Refuses to start a second Airlock on a state folder another one serves; removes a stale socket. */
+async function refuseSecondInstance(home: string): Promise<void> {
+  const file = path.join(home, 'proxy.sock');
+  if (!fs.existsSync(file)) return;
+  if (await socketAnswers(file)) {
+    const info = readRuntimeInfo(home);
+    throw new Error(`Airlock is already running with the state folder ${home}${info ? ` (pid ${info.pid}, proxy on ${info.proxy}${info.studio ? `, studio on ${info.studio}` : ''})` : ` (${file} answers)`}; stop it first, or use another --home`);
+  }
   fs.rmSync(file, { force: true });
 }
 
 export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> {
   const home = ensureHome(opts.home);
-  const config = resolveConfig(home, opts);
-  const proxyAt = parseHostPort(config.proxy, '--proxy');
-  const studioAt = config.studio ? parseHostPort(config.studio, '--studio') : undefined;
-  const allowPrivate = config.allowPrivate.map(parseAllowPrivate);
-  const pins = parseResolvePins(config.resolve);
-  const extraCa = config.upstreamCa.map((f) => {
-    try {
-      return fs.readFileSync(f, 'utf8');
-    } catch (err) {
-      throw new Error(`--upstream-ca ${f}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-  });
+  const config = resolveConfig(home, { ...opts, policy: opts.policy ?? opts.policyDir });
+  const { origin } = config;
+  const proxyAt = inSetting(origin, 'proxy', () => parseHostPort(config.proxy, '--proxy'));
+  const studioAt = config.studio ? inSetting(origin, 'studio', () => parseHostPort(config.studio as string, '--studio')) : undefined;
+  const allowPrivate = inSetting(origin, 'allowPrivate', () => config.allowPrivate.map(parseAllowPrivate));
+  const pins = inSetting(origin, 'resolve', () => parseResolvePins(config.resolve));
+  const extraCa = inSetting(origin, 'upstreamCa', () => config.upstreamCa.flatMap((f) => readCaBundle(f)));
   const upstreamTls = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCa] });
+  if (opts.unixSocket !== false) await refuseSecondInstance(home);
 
   const onClose: AirlockParts['onClose'] = [];
   const closeAll = async (): Promise<void> => {
@@ -247,7 +181,8 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
 
     if (opts.log) {
       const log = opts.log;
-      onClose.push(audit.onRecord((r) => log(formatRecord(r))));
+      // A bare first try answered 407 is protocol, not traffic (see refusals.challenge in server.ts).
+      onClose.push(audit.onRecord((r) => { if (r.outcome !== 'auth-challenge') log(formatRecord(r)); }));
     }
 
     const proxy = new ProxyServer({
@@ -256,7 +191,13 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       placeholders: () => parts.placeholders,
       upstreamTls,
       bodyCap: config.bodyCap,
-      timeouts: { ...defaultTimeouts, ...(opts.timeouts ?? {}) },
+      timeouts: {
+        ...defaultTimeouts,
+        upstreamConnectMs: config.upstreamTimeouts.connectMs,
+        upstreamFirstByteMs: config.upstreamTimeouts.firstByteMs,
+        upstreamIdleMs: config.upstreamTimeouts.idleMs,
+        ...(opts.timeouts ?? {}),
+      },
       maxHeaderSize: config.maxHeaderSize,
     });
     onClose.push(() => proxy.close());
@@ -264,7 +205,9 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
     try {
       await listen(tcp, proxyAt);
     } catch (err) {
-      throw new Error(`cannot listen on ${config.proxy}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the address is in use by another program (another Airlock with another state folder?)' : code ?? (err as Error).message;
+      throw new Error(`cannot listen on ${config.proxy}: ${why}; choose another address with --proxy or "proxy" in config.json`);
     }
     const bound = tcp.address() as net.AddressInfo;
     const proxyAddress = { host: proxyAt.host, port: bound.port };
@@ -277,7 +220,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       if (Buffer.byteLength(socketPath) > 103) {
         throw new Error(`the state folder path is too long for the proxy's Unix socket (${socketPath}); use a shorter --home`);
       }
-      await claimSocketPath(socketPath);
+      await refuseSecondInstance(home);
       const unix = proxy.createListener();
       await listen(unix, socketPath);
       fs.chmodSync(socketPath, 0o600);
@@ -303,6 +246,8 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       const studio = await startStudioIfPresent(runtime, studioAt);
       if (studio) {
         runtime.studioAddress = studio;
+        const shownHost = studio.host === '0.0.0.0' || studio.host === '::' ? '127.0.0.1' : studio.host;
+        parts.studioUrl = runtime.studioUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${studio.port}`;
         if (studio.port !== studioAt.port) guard.addOwn({ address: studio.host, port: studio.port });
       }
     }

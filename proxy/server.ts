@@ -25,6 +25,7 @@ import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest
 import { DestinationError, type DestinationGuard } from './destination.ts';
 import { StreamStop, type EgressMeter, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type ResponseHead } from './enforcers.ts';
 import { pathAmbiguity, rawPathOf } from './path-ambiguity.ts';
+import { defaultUpstreamTimeouts, timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 import {
   endToEnd, flatten, formatAuthority, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,
 } from './http-util.ts';
@@ -59,12 +60,19 @@ export interface ProxyTimeouts {
   keepAliveMs: number;
   /** TLS handshake inside a CONNECT tunnel. */
   handshakeMs: number;
-  /** Upstream: connect + time without any byte from the upstream. */
-  upstreamMs: number;
+  /** Upstream: a new connection's TCP connect + TLS handshake. */
+  upstreamConnectMs: number;
+  /** Upstream: from the request fully sent to the response head (long non-streaming model calls). */
+  upstreamFirstByteMs: number;
+  /** Upstream: no byte either way while uploading or streaming the response. */
+  upstreamIdleMs: number;
 }
 
 export const defaultTimeouts: ProxyTimeouts = {
-  headersMs: 30_000, requestMs: 300_000, keepAliveMs: 30_000, handshakeMs: 15_000, upstreamMs: 60_000,
+  headersMs: 30_000, requestMs: 300_000, keepAliveMs: 30_000, handshakeMs: 15_000,
+  upstreamConnectMs: defaultUpstreamTimeouts.connectMs,
+  upstreamFirstByteMs: defaultUpstreamTimeouts.firstByteMs,
+  upstreamIdleMs: defaultUpstreamTimeouts.idleMs,
 };
 
 interface Tunnel {
@@ -83,6 +91,16 @@ const authChallenge = 'Basic realm="airlock"';
 /** Statuses the agent sees for refusals the proxy makes before or without a policy decision. */
 const refusals = {
   unauthenticated: (detail: string): Rejection => ({ status: 407, type: 'proxy-auth-required', title: 'Proxy authentication required', detail, outcome: 'unauthenticated', headers: { 'proxy-authenticate': authChallenge } }),
+  /**
+   * 407 to a request that offered no credentials at all. That is how HTTP authentication starts
+   * (RFC 9110 §11.6.2): clients that negotiate the scheme, like git through libcurl's "anyauth",
+   * send their first request bare and retry with credentials. Recorded as `auth-challenge`, which
+   * the log and replay leave out; credentials that were offered and refused are `unauthenticated`.
+   */
+  challenge: (header: string | undefined, detail: string): Rejection => ({
+    ...refusals.unauthenticated(detail),
+    ...(header === undefined || header.trim() === '' ? { outcome: 'auth-challenge' } : {}),
+  }),
   bad: (detail: string): Rejection => ({ status: 400, type: 'bad-request', title: 'Bad request', detail, outcome: 'rejected' }),
   misdirected: (detail: string): Rejection => ({ status: 421, type: 'misdirected-request', title: 'Misdirected request', detail, outcome: 'rejected' }),
   self: (detail: string): Rejection => ({ status: 403, type: 'airlock-itself', title: 'Request aimed at Airlock itself', detail, outcome: 'rejected' }),
@@ -93,7 +111,13 @@ const refusals = {
   // No request leaves unaudited: while records cannot be written, nothing is forwarded.
   audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
-  internal: (err: unknown): Rejection => ({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `the request was not forwarded: ${String((err as Error)?.message ?? err).slice(0, 300)}`, outcome: 'error' }),
+  // The cause (often a state file's path) goes to the audit log and the operator's terminal only:
+  // the client may not even have authenticated yet.
+  internal: (err: unknown): Rejection => ({
+    status: 500, type: 'proxy-error', title: 'Internal proxy error',
+    detail: 'the request was not forwarded: Airlock hit an internal error; its operator finds the cause in Airlock\'s log under this request id',
+    logDetail: `internal error: ${String((err as Error)?.message ?? err).slice(0, 500)}`, outcome: 'error',
+  }),
 };
 
 function denial(d: EngineDecision): Rejection {
@@ -163,6 +187,11 @@ export class ProxyServer {
     this.httpsAgent.destroy();
   }
 
+  private upstreamTimeouts(): UpstreamTimeouts {
+    const t = this.deps.timeouts;
+    return { connectMs: t.upstreamConnectMs, firstByteMs: t.upstreamFirstByteMs, idleMs: t.upstreamIdleMs };
+  }
+
   // ─── identity ────────────────────────────────────────────────────────────────────────────────
 
   private async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
@@ -179,12 +208,17 @@ export class ProxyServer {
     const id = crypto.randomUUID();
     const refuse = (r: Rejection, agent?: string): void => {
       writeRaw(socket, r, id);
-      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.detail });
+      this.record({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.logDetail ?? r.detail });
     };
     const unaudited = this.auditUnavailable();
     if (unaudited) return refuse(unaudited);
-    const agent = await this.authenticate(req.headers['proxy-authorization']);
-    if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
+    let agent: AgentInfo | undefined;
+    try {
+      agent = await this.authenticate(req.headers['proxy-authorization']);
+    } catch (err) {
+      return refuse(refusals.internal(err));
+    }
+    if (!agent) return refuse(refusals.challenge(req.headers['proxy-authorization'], 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
     const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
     if (!target || target.port === 0 || target.port > 65535) return refuse(refusals.bad('CONNECT needs an authority-form target host:port'), agent.id);
     if (net.isIP(target.hostname) && this.deps.guard.isOwn(target.hostname, target.port)) return refuse(refusals.self('the proxy does not tunnel to its own listeners'), agent.id);
@@ -236,7 +270,7 @@ export class ProxyServer {
     const reply = (r: Rejection, rule?: string): void => {
       record.outcome = r.outcome;
       record.status = r.status;
-      record.detail = r.detail;
+      record.detail = r.logDetail ?? r.detail;
       sendRejection(res, r, id, rule, !req.complete);
       record.total_ms = ms(t0);
       this.record(record);
@@ -258,7 +292,7 @@ export class ProxyServer {
         url = target;
       } else {
         agent = await this.authenticate(req.headers['proxy-authorization']);
-        if (!agent) return reply(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
+        if (!agent) return reply(refusals.challenge(req.headers['proxy-authorization'], 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)'));
         record.agent = agent.id;
         const target = this.absoluteTarget(req);
         if (typeof target !== 'string') return reply(target);
@@ -280,10 +314,10 @@ export class ProxyServer {
         headers: endToEnd(req.rawHeaders, dropToUpstream),
         bodyTransforms: [],
       };
-      const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal };
+      const ctx: RequestContext = { description: described, decision, outgoing, audit: {}, signal: ac.signal, body: { bytes: body.captured, truncated: body.truncated } };
       const ready = await this.enforceAndResolve(ctx, record);
       if ('rejection' in ready) return reply(ready.rejection, decision.rule);
-      await this.forward(req, res, body, ctx, ready.address, record, t0, reply);
+      await this.forward(req, res, body, ctx, ready, record, t0, reply);
     } catch (err) {
       // Anything unexpected: the request does not leave, the agent gets a 500 that says so.
       if (!res.headersSent) reply(refusals.internal(err));
@@ -374,7 +408,7 @@ export class ProxyServer {
    * The last steps before dialing, the same for plain requests and upgrades: the enforcers (their
    * notes go to the audit record), then destination safety on the resolved address to dial.
    */
-  private async enforceAndResolve(ctx: RequestContext, record: AuditRecord): Promise<{ rejection: Rejection } | { address: string }> {
+  private async enforceAndResolve(ctx: RequestContext, record: AuditRecord): Promise<{ rejection: Rejection } | { address: string; port: number }> {
     const rejected = await this.beforeForward(ctx);
     if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
     if (rejected) return { rejection: rejected };
@@ -382,7 +416,7 @@ export class ProxyServer {
     const unaudited = this.auditUnavailable();
     if (unaudited) return { rejection: unaudited };
     try {
-      return { address: await this.deps.guard.resolve(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port) };
+      return await this.deps.guard.resolveEndpoint(ctx.outgoing.url.hostname.replace(/^\[|\]$/g, ''), ctx.description.request.port);
     } catch (err) {
       const e = err as DestinationError;
       return { rejection: e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message) };
@@ -419,13 +453,13 @@ export class ProxyServer {
   // ─── forwarding ──────────────────────────────────────────────────────────────────────────────
 
   private forward(
-    req: http.IncomingMessage, res: http.ServerResponse, body: CapturedBody, ctx: RequestContext, address: string,
+    req: http.IncomingMessage, res: http.ServerResponse, body: CapturedBody, ctx: RequestContext, dial: { address: string; port: number },
     record: AuditRecord, t0: number, reply: (r: Rejection, rule?: string) => void,
   ): Promise<void> {
     const { outgoing } = ctx;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
-    const port = ctx.description.request.port;
+    const { address, port } = dial;
     const headers = outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host');
     const transforms = outgoing.bodyTransforms;
     if (transforms.length) {
@@ -440,7 +474,6 @@ export class ProxyServer {
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
       agent: tlsUpstream ? this.httpsAgent : this.httpAgent,
-      timeout: this.deps.timeouts.upstreamMs,
     };
     if (tlsUpstream) {
       options.secureContext = this.deps.upstreamTls;
@@ -493,8 +526,8 @@ export class ProxyServer {
         res.destroy();
         done(r.outcome);
       };
-      upReq.on('timeout', () => {
-        const e = new Error('upstream timed out') as NodeJS.ErrnoException;
+      watchUpstream(upReq, this.upstreamTimeouts(), (phase, limit) => {
+        const e = new Error(timeoutText(phase, limit)) as NodeJS.ErrnoException;
         e.code = 'ETIMEDOUT';
         fail(e, true);
         upReq.destroy(e);
@@ -586,7 +619,7 @@ export class ProxyServer {
       writeRaw(socket, r, id, rule);
       record.outcome = r.outcome;
       record.status = r.status;
-      record.detail = r.detail;
+      record.detail = r.logDetail ?? r.detail;
       record.total_ms = ms(t0);
       this.record(record);
     };
@@ -606,7 +639,7 @@ export class ProxyServer {
         url = this.tunnelTarget(req, tunnel);
       } else {
         agent = await this.authenticate(req.headers['proxy-authorization']);
-        if (!agent) return refuse(refusals.unauthenticated('send Proxy-Authorization: Basic agent:token'));
+        if (!agent) return refuse(refusals.challenge(req.headers['proxy-authorization'], 'send Proxy-Authorization: Basic agent:token'));
         url = this.absoluteTarget(req);
       }
       record.agent = agent.id;
@@ -626,8 +659,9 @@ export class ProxyServer {
       if (outgoing.bodyTransforms.length) return refuse(refusals.internal(new Error('an enforcer asked to transform the body of a WebSocket handshake, which has none')), decision.rule);
 
       const answer = await dialUpstream({
-        url: outgoing.url, address: ready.address, port: described.request.port, headers: outgoing.headers,
-        tls: this.deps.upstreamTls, timeoutMs: this.deps.timeouts.upstreamMs,
+        url: outgoing.url, address: ready.address, port: ready.port, headers: outgoing.headers,
+        // The handshake answer: a new connection's connect budget plus the first-byte budget.
+        tls: this.deps.upstreamTls, timeoutMs: this.deps.timeouts.upstreamConnectMs + this.deps.timeouts.upstreamFirstByteMs,
       }, offer);
       if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
       if (answer.kind === 'failed') {
@@ -815,7 +849,7 @@ function authorityOf(url: URL, scheme: string): Authority {
 }
 
 function upstreamErrorText(err: NodeJS.ErrnoException, timedOut: boolean): string {
-  if (timedOut) return 'the upstream did not answer in time';
+  if (timedOut) return err.message.startsWith('the upstream') ? err.message : 'the upstream did not answer in time';
   const code = err.code ?? '';
   if (code === 'ECONNREFUSED') return 'the upstream refused the connection';
   if (code === 'ECONNRESET' || code === 'EPIPE') return 'the upstream reset the connection';

@@ -105,6 +105,8 @@ host_allowed if {
 	extra_host_allowed
 } else if {
 	mcp_host_allowed
+} else if {
+	preset_host_allowed
 }
 
 read_methods := {"GET", "HEAD", "OPTIONS"}
@@ -194,10 +196,22 @@ verdicts contains deny(
 	concat("", [
 		"the request carries the placeholder of secret(s) ", concat(", ", sort(unauthorized_placeholders)),
 		" but no credential for ", host, " is bound to them: secrets go only to their own service",
+		expected_secrets_hint,
 	]),
 	950,
 ) if {
 	count(unauthorized_placeholders) > 0
+}
+
+# When the destination does take a secret, the likeliest cause is a value stored under another
+# name: say which name this host takes.
+default expected_secrets_hint := ""
+
+expected_secrets_hint := concat("", [
+	"; ", host, " takes secret ", concat(" or ", sort(authorized_secrets)),
+	" (store the value under that name: airlock secret set ", sort(authorized_secrets)[0], ")",
+]) if {
+	count(authorized_secrets) > 0
 }
 
 verdicts contains deny(
@@ -220,7 +234,7 @@ verdicts contains deny(
 	count(owning_services) > 0
 }
 
-verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations"]), 900) if {
+verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations", preset_hint]), 900) if {
 	not host_allowed
 	count(owning_services) == 0
 }
@@ -292,9 +306,24 @@ verdicts contains approve("sql.destructive", concat("", ["destructive SQL (", co
 # contradicts, conflicting charsets, SQL two grammars read differently): the description already
 # carries the worst reading, and the request is held at least at high risk, so a reading this
 # policy rates lower can never pass unseen. input.request.body.ambiguous_reasons says why.
-body_ambiguous if input.request.body.ambiguous == true
+body_ambiguous if {
+	input.request.body.ambiguous == true
+	not benign_ambiguity
+}
 
 ambiguity_codes := sort({r.code | some r in input.request.body.ambiguous_reasons})
+
+# One ambiguity is everyday and harmless: JSON typed as a form or text by a plain client
+# (`curl -d '{…}'`). When that is the only one and the worst reading is still a recognized read
+# (no SQL, no JSON-RPC), every server reads a read, so it is decided as one. Duplicate keys,
+# conflicting charsets or Content-Types and SQL dialect disagreements are always held.
+benign_ambiguity if {
+	ambiguity_codes == ["content_type_mismatch"]
+	input.service.effect == "read"
+	not input.sql
+	not input.mcp
+	not input.graphql
+}
 
 verdicts contains approve("body.ambiguous", concat("", ["the request body reads differently to different servers (", concat(", ", ambiguity_codes), "): a human must approve"]), "high") if {
 	host_allowed
@@ -375,6 +404,7 @@ verdicts contains allow("host.allowed_method", concat("", [concat(", ", sort(req
 verdicts contains approve("host.write", concat("", [concat(", ", sort(unlisted_methods)), " to ", host, " sends data out: a human must approve"]), "medium") if {
 	plain_host_request
 	host_allowed
+	not preset_host_request
 	count(unlisted_methods) > 0
 }
 

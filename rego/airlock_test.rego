@@ -524,6 +524,28 @@ test_ambiguous_read_held_high if {
 	contains(d.reason, "json_duplicate_key")
 }
 
+test_json_typed_as_form_on_a_read_is_a_read if {
+	d := airlock.decision with input as ambiguous(gh_read, "content_type_mismatch")
+	d.action == "allow"
+	d.rule == "effect.read"
+}
+
+test_json_typed_as_form_on_a_write_is_held_high if {
+	d := airlock.decision with input as ambiguous(gh_issue, "content_type_mismatch")
+	d.action == "approve"
+	d.rule == "body.ambiguous"
+	d.approval.risk == "high"
+}
+
+test_duplicate_keys_on_a_read_still_held if {
+	i := object.union(ambiguous(gh_read, "json_duplicate_key"), {"request": {"body": {"ambiguous_reasons": [
+		{"code": "content_type_mismatch", "detail": "d"},
+		{"code": "json_duplicate_key", "detail": "d"},
+	]}}})
+	d := airlock.decision with input as i
+	d.rule == "body.ambiguous"
+}
+
 test_ambiguous_delete_stays_critical if {
 	d := airlock.decision with input as ambiguous(gh_delete, "content_type_mismatch")
 	d.rule == "effect.delete"

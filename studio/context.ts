@@ -32,6 +32,8 @@ export class StudioContext {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     const ctx = new StudioContext(home, runtime, await VersionStore.open(home), projectRoot);
     ctx.draft.ensure(ctx.liveDir());
+    // The policy as first loaded stays a rollback target once something is published.
+    await ctx.versions.recordInitial(ctx.liveDir()).catch(() => undefined);
     return ctx;
   }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type PolicyProblem } from '../engine/compile.ts';
+import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
 import { draftEngine } from './draft-engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
@@ -14,7 +14,8 @@ import { listPolicyFiles } from '../engine/compile.ts';
 import type { EngineDecision, RequestDescription } from '../engine/types.ts';
 import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
-import { runOpaTests, type TestReport } from './versions.ts';
+import { runPolicyTests } from '../engine/policy-tests.ts';
+import type { TestFailure, TestReport } from './versions.ts';
 
 const run = promisify(execFile);
 
@@ -65,8 +66,43 @@ function dedupe(problems: PolicyProblem[]): PolicyProblem[] {
   });
 }
 
-export async function testDraft(draft: DraftStore, files?: Overlay): Promise<TestReport> {
-  return withOverlay(draft, files, (dir) => runOpaTests(dir));
+/** Where `airlock test` looks for traffic tests by default: the project's fixtures/tests/. */
+export function trafficTestPaths(projectRoot: string): string[] {
+  const dir = path.join(projectRoot, 'fixtures', 'tests');
+  return fs.existsSync(dir) ? [dir] : [];
+}
+
+/**
+ * Runs exactly what `airlock test` runs (engine/policy-tests.ts) on a policy folder: its Rego tests
+ * and the project's traffic tests, decisions in an evaluation thread. Paths come back relative to
+ * the draft (Rego) or to the project (traffic test files), ready to link to.
+ */
+export async function testPolicyFolder(dir: string, projectRoot: string, compiled?: CompiledPolicy): Promise<TestReport> {
+  const report = await runPolicyTests(dir, { traffic: trafficTestPaths(projectRoot), threads: 1, ...(compiled ? { compiled } : {}) });
+  const inside = (base: string, file: string): string | undefined => {
+    const rel = path.relative(path.resolve(base), path.resolve(file));
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : undefined;
+  };
+  const failures: TestFailure[] = [];
+  for (const f of report.rego?.details ?? []) {
+    const rel = f.file ? inside(dir, f.file) : undefined;
+    failures.push({ kind: 'rego', file: rel ?? f.file, line: f.line, name: f.name, message: f.message, inDraft: rel !== undefined });
+  }
+  for (const f of report.traffic.failures) {
+    const rel = f.file ? inside(projectRoot, f.file) ?? f.file : '';
+    const r = f.result;
+    failures.push({
+      kind: 'traffic', file: rel, line: f.line, name: f.name, inDraft: false,
+      message: r ? r.problems.join('; ') || 'failed' : f.text,
+      ...(r?.input ? { input: r.input } : {}),
+    });
+  }
+  const output = report.lines.join('\n').split(dir).join('draft').split(`${projectRoot}${path.sep}`).join('');
+  return { ok: report.ok, passed: report.passed, failed: report.failed, output, failures };
+}
+
+export async function testDraft(draft: DraftStore, projectRoot: string, files?: Overlay): Promise<TestReport> {
+  return withOverlay(draft, files, (dir) => testPolicyFolder(dir, projectRoot));
 }
 
 export interface FmtResult {
@@ -172,6 +208,11 @@ export interface FileDiff {
 
 /** What publishing the draft would change: files added, removed and changed against the live policy. */
 export function diffDraft(draftDir: string, liveDir: string | undefined): FileDiff[] {
+  return diffFolders(liveDir, draftDir, 'live', 'draft');
+}
+
+/** Files added, removed and changed from one policy folder to another, with unified diffs. */
+export function diffFolders(beforeDir: string | undefined, afterDir: string | undefined, beforeLabel: string, afterLabel: string): FileDiff[] {
   const read = (dir: string | undefined, rel: string): string | undefined => {
     if (!dir) return undefined;
     try {
@@ -181,14 +222,14 @@ export function diffDraft(draftDir: string, liveDir: string | undefined): FileDi
     }
   };
   const list = (dir: string | undefined): string[] => (dir && fs.existsSync(dir) ? listPolicyFiles(dir).map((f) => f.split(path.sep).join('/')) : []);
-  const all = [...new Set([...list(draftDir), ...list(liveDir)])].sort();
+  const all = [...new Set([...list(afterDir), ...list(beforeDir)])].sort();
   const out: FileDiff[] = [];
   for (const rel of all) {
-    const before = read(liveDir, rel);
-    const after = read(draftDir, rel);
+    const before = read(beforeDir, rel);
+    const after = read(afterDir, rel);
     if (before === after) continue;
     const status = before === undefined ? 'added' : after === undefined ? 'removed' : 'changed';
-    let patch = createTwoFilesPatch(`live/${rel}`, `draft/${rel}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
+    let patch = createTwoFilesPatch(`${beforeLabel}/${rel}`, `${afterLabel}/${rel}`, before ?? '', after ?? '', undefined, undefined, { context: 3 });
     if (patch.length > 200_000) patch = `${patch.slice(0, 200_000)}\n… (diff truncated)\n`;
     out.push({ path: rel, status, patch });
   }

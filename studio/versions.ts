@@ -1,17 +1,13 @@
 // Published policy versions: each publish copies the draft into <home>/policies/<version>/ (the
 // version is the engine's hash of the sources) and records it in policy-versions.json. Rollback
-// makes an older version live again. Nothing is published that fails to compile or fails `opa test`.
-import { execFile } from 'node:child_process';
+// makes an older version live again. Nothing is published that fails to compile or fails its tests
+// (the same suite as `airlock test`: Rego tests and traffic tests).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { compilePolicy, PolicyCompileError, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
+import { compilePolicy, listPolicyFiles, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
 import { openDocument, type Document } from '../engine/state/document.ts';
-import { requireOpa } from '../engine/toolchain.ts';
 import { copyPolicyFolder } from './drafts.ts';
-
-const run = promisify(execFile);
 
 export interface PolicyVersionRecord {
   version: string;
@@ -22,6 +18,10 @@ export interface PolicyVersionRecord {
   previous?: string;
   /** Set on a rollback: which version was restored. */
   rollback_of?: string;
+  /** The policy as the proxy first loaded it (before anything was published from the studio): a rollback target. */
+  initial?: boolean;
+  /** Where an initial version was loaded from. */
+  source?: string;
 }
 
 interface VersionsDoc {
@@ -29,11 +29,26 @@ interface VersionsDoc {
   history: PolicyVersionRecord[];
 }
 
+/** A test suite's result as the studio shows it (studio/policy-tools.ts builds it from engine/policy-tests.ts). */
 export interface TestReport {
   ok: boolean;
   passed: number;
   failed: number;
+  /** What `airlock test` prints. */
   output: string;
+  failures: TestFailure[];
+}
+
+export interface TestFailure {
+  kind: 'rego' | 'traffic';
+  /** Relative to the draft (`inDraft`) or to the project (traffic test files). */
+  file: string;
+  line: number;
+  name: string;
+  message: string;
+  inDraft: boolean;
+  /** The request description of a failing traffic case (to evaluate it). */
+  input?: unknown;
 }
 
 export class PublishError extends Error {
@@ -61,39 +76,6 @@ export function publishedPolicyDir(home: string): string | undefined {
   return undefined;
 }
 
-/** Runs `opa test` on a folder. Tests live beside the policy as *_test.rego. */
-export async function runOpaTests(dir: string): Promise<TestReport> {
-  try {
-    const r = await run(requireOpa(), ['test', '--format', 'json', '.'], { cwd: dir, maxBuffer: 32 * 1024 * 1024, timeout: 60_000 });
-    return summarizeTests(r.stdout, true);
-  } catch (err) {
-    const e = err as { stdout?: string; stderr?: string; code?: unknown };
-    if (typeof e.code === 'string') throw err;
-    const report = summarizeTests(e.stdout ?? '', false);
-    if (!report.output) report.output = (e.stderr ?? '').trim() || 'opa test failed';
-    return report;
-  }
-}
-
-function summarizeTests(stdout: string, ok: boolean): TestReport {
-  let passed = 0;
-  let failed = 0;
-  const lines: string[] = [];
-  try {
-    const results = JSON.parse(stdout || '[]') as Array<{ package?: string; name?: string; fail?: boolean; error?: { message?: string }; location?: { file?: string; row?: number } }>;
-    for (const r of results) {
-      if (r.fail || r.error) {
-        failed++;
-        const where = r.location ? `${r.location.file}:${r.location.row}: ` : '';
-        lines.push(`${where}${r.package ?? ''}.${r.name ?? ''}: ${r.error?.message ?? 'FAIL'}`);
-      } else passed++;
-    }
-  } catch {
-    lines.push(stdout.trim());
-  }
-  return { ok: ok && failed === 0, passed, failed, output: lines.join('\n') };
-}
-
 export class VersionStore {
   private constructor(
     readonly home: string,
@@ -113,6 +95,35 @@ export class VersionStore {
     return [...this.doc.data.history].reverse();
   }
 
+  /**
+   * Keeps the policy the proxy started with as a version, so it can be rolled back to once
+   * something is published. Recorded only while nothing published is live, and once per content.
+   */
+  async recordInitial(liveDir: string | undefined): Promise<PolicyVersionRecord | undefined> {
+    if (this.current || !liveDir || !fs.existsSync(liveDir)) return undefined;
+    const files = listPolicyFiles(liveDir);
+    if (!files.some((f) => f.endsWith('.rego'))) return undefined;
+    const version = policyVersion(liveDir, files);
+    if (this.doc.data.history.some((h) => h.version === version)) return undefined;
+    const dest = this.dirOf(version);
+    if (!fs.existsSync(dest)) {
+      const tmp = `${dest}.tmp-${process.pid}`;
+      fs.rmSync(tmp, { recursive: true, force: true });
+      fs.mkdirSync(tmp, { recursive: true, mode: 0o700 });
+      copyPolicyFolder(liveDir, tmp);
+      fs.renameSync(tmp, dest);
+    }
+    const record: PolicyVersionRecord = { version, published: new Date().toISOString(), files: files.map((f) => f.split(path.sep).join('/')), initial: true, source: liveDir, note: 'the policy as first loaded' };
+    await this.doc.update((d) => {
+      d.history.push(record);
+    });
+    return record;
+  }
+
+  has(version: string): boolean {
+    return this.doc.data.history.some((h) => h.version === version) && fs.existsSync(this.dirOf(version));
+  }
+
   dirOf(version: string): string {
     if (!/^[a-f0-9]{8,64}$/.test(version)) throw Object.assign(new Error('not a policy version'), { statusCode: 400 });
     return path.join(this.home, 'policies', version);
@@ -123,7 +134,7 @@ export class VersionStore {
    * bundle to `activate` (the engine's hot reload). The version becomes current only if activation
    * succeeds.
    */
-  async publish(draftDir: string, activate: (compiled: CompiledPolicy) => Promise<void>, note?: string): Promise<PolicyVersionRecord> {
+  async publish(draftDir: string, activate: (compiled: CompiledPolicy) => Promise<void>, test: (dir: string, compiled: CompiledPolicy) => Promise<TestReport>, note?: string): Promise<PolicyVersionRecord> {
     // Work on a snapshot so edits made while opa runs cannot slip into the published version.
     const snap = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-publish-'));
     try {
@@ -136,7 +147,7 @@ export class VersionStore {
         throw err;
       }
       if (compiled.version === this.current) throw new PublishError(`nothing to publish: the draft is the live version ${compiled.version} already`);
-      const tests = await runOpaTests(snap);
+      const tests = await test(snap, compiled);
       if (!tests.ok) throw new PublishError(`the draft fails its tests (${tests.failed} failed)`, [], tests);
       const dest = this.dirOf(compiled.version);
       if (!fs.existsSync(dest)) {
@@ -169,7 +180,7 @@ export class VersionStore {
   }
 
   /** Makes a previously published version live again (recompiled from its stored sources). */
-  async rollback(version: string, activate: (compiled: CompiledPolicy) => Promise<void>): Promise<PolicyVersionRecord> {
+  async rollback(version: string, activate: (compiled: CompiledPolicy) => Promise<void>, note?: string): Promise<PolicyVersionRecord> {
     const dir = this.dirOf(version);
     if (!fs.existsSync(dir) || !this.doc.data.history.some((h) => h.version === version)) {
       throw Object.assign(new Error(`policy version ${version} is not in the history`), { statusCode: 404 });
@@ -192,6 +203,7 @@ export class VersionStore {
       files: compiled.files,
       previous: this.current ?? undefined,
       rollback_of: version,
+      ...(note ? { note: note.slice(0, 500) } : {}),
     };
     await this.doc.update((d) => {
       d.current = version;

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { unseenBodyText } from '../../engine/approval-body.ts';
 import { ApprovalError, ApprovalQueue, type ApprovalRecord, type GrantRecord } from '../../engine/approvals.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
@@ -259,23 +260,30 @@ export function register(program: Command): void {
     .option('--path-pattern <pattern>', 'for the grant: path pattern instead of the operation (* = within one segment, ** = across segments)')
     .option('--grant-high', 'allow a grant for a high-risk request (an explicit choice; critical and step-up requests never get grants)')
     .option('--totp <code>', 'TOTP code, required for critical or step-up approvals once `airlock totp enroll` was run')
-    .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; grantHigh?: boolean; totp?: string }) => {
+    .option('--accept-unseen-body', 'approve although the body cannot be shown whole (past the capture cap, or only a preview is kept)')
+    .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; grantHigh?: boolean; totp?: string; acceptUnseenBody?: boolean }) => {
       const ch = await channel(opts, true);
       let result: { approval: View; grant?: GrantRecord };
       if (ch.kind === 'rest') {
         result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
           via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
           ...(opts.grantHigh ? { grant_high: true } : {}),
+          ...(opts.acceptUnseenBody ? { accept_unseen_body: true } : {}),
         });
       } else {
-        result = await withQueue(ch.home, (q) => q.approve(id, {
+        result = await withQueue(ch.home, (q) => {
+          // Nothing is held while Airlock is stopped: only the record's preview exists.
+          const unseen = unseenBodyText(q.get(id).description.request.body, undefined);
+          if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
+          return q.approve(id, {
           by: 'cli',
           ...(opts.message ? { message: opts.message } : {}),
           ...(opts.totp ? { totp: opts.totp } : {}),
           ...(opts.grantMinutes ? { grantMinutes: opts.grantMinutes } : {}),
           ...(opts.pathPattern ? { pathPattern: opts.pathPattern } : {}),
           ...(opts.grantHigh ? { grantHigh: true } : {}),
-        }));
+          });
+        });
       }
       const a = result.approval;
       const where = ch.kind === 'rest' ? (a.used_at ? 'the held request is on its way' : 'no request is held now: the agent can retry with Airlock-Approval') : 'Airlock is not running: the agent can retry with Airlock-Approval';

@@ -11,6 +11,8 @@ import { AgentError, AgentStore } from '../../engine/agents.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
+import { watchDenials } from '../../proxy/sandbox/denial-report.ts';
+import { javaTrustStore } from '../../proxy/sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
 import { socketAccepts } from '../../proxy/sandbox/relay.ts';
 import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../proxy/sandbox/run-defaults.ts';
@@ -29,6 +31,7 @@ interface RunOptions {
   readOnly?: boolean;
   writable?: string[];
   saveDefaults?: boolean;
+  reportDenials: boolean;
 }
 
 /** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
@@ -108,7 +111,7 @@ async function withDefaults(home: string, given: RunOptions, cmd: Command): Prom
     if (given.saveDefaults) {
       const values: RunDefaults = {};
       for (const k of savableKeys) if (fromCli(k)) (values as Record<string, unknown>)[k] = given[k];
-      if (Object.keys(values).length === 0) throw new CliError('--save-defaults: give the flags to remember (e.g. --secret github=GH_TOKEN --read-only)');
+      if (Object.keys(values).length === 0) throw new CliError('--save-defaults: give the flags to remember (e.g. --secret github_token=GH_TOKEN --read-only)');
       const file = await saveRunDefaults(home, given.agent, values);
       process.stderr.write(`airlock: saved defaults for agent ${given.agent} in ${file}: ${Object.keys(values).join(', ')}\n`);
     }
@@ -136,6 +139,7 @@ export function register(program: Command): void {
     .option('--allow-unix-sockets', 'let the sandboxed command create Unix sockets (tools such as the tsx CLI need them); host sockets in shared folders then become reachable')
     .option('--read-only', 'the sandboxed command can write only the working directory and the temp folder (plus --writable paths)')
     .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
+    .option('--no-report-denials', 'do not print a line here when Airlock refuses one of the agent\'s requests')
     .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('<command...>', 'the command and its arguments, after --')
     .action(async (command: string[], given: RunOptions, cmd: Command) => {
@@ -189,10 +193,20 @@ export function register(program: Command): void {
         throw err;
       }
 
+      let trustStore: string | undefined;
+      try {
+        trustStore = javaTrustStore(home, caCert);
+      } catch (err) {
+        process.stderr.write(`airlock: warning: ${(err as Error).message}; Java programs will not trust Airlock's CA\n`);
+      }
+      // Tools often hide Airlock's 403 (pip: "No matching distribution found"): say it here.
+      const denials = opts.reportDenials ? watchDenials(home, opts.agent, (line) => process.stderr.write(`${line}\n`)) : undefined;
+
       let exit: AgentExit;
       try {
         exit = await launchAgent({
           command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox,
+          ...(trustStore ? { javaTrustStore: trustStore } : {}),
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           hide: [keyFilePath(home), ...(opts.hide ?? [])],
           realValues,
@@ -204,6 +218,7 @@ export function register(program: Command): void {
         if (err instanceof LaunchError) throw new CliError(err.message);
         throw err;
       } finally {
+        await denials?.stop();
         await agents.revokeToken(opts.agent, issued.id).catch((err: Error) => {
           process.stderr.write(`airlock: warning: could not revoke the run's token ${issued.id} (it expires at ${issued.expires}): ${err.message}\n`);
         });

@@ -15,6 +15,9 @@ interface StartFlags {
   upstreamCa?: string[];
   resolve?: string[];
   bodyCap?: string;
+  upstreamConnectTimeout?: string;
+  upstreamFirstByteTimeout?: string;
+  upstreamIdleTimeout?: string;
   quiet?: boolean;
 }
 
@@ -31,6 +34,9 @@ export function register(program: Command): void {
     .option('--upstream-ca <file>', 'extra CA bundle trusted for upstream TLS (repeatable)', collect)
     .option('--resolve <host=addr>', 'pin a host name to an address, like curl --resolve (repeatable)', collect)
     .option('--body-cap <bytes>', 'request body bytes captured for the description (default 1048576)')
+    .option('--upstream-connect-timeout <duration>', 'connect + TLS handshake budget for a new upstream connection (default 10s)')
+    .option('--upstream-first-byte-timeout <duration>', 'wait for the upstream\'s response after the request was sent (default 10m: long model calls)')
+    .option('--upstream-idle-timeout <duration>', 'longest silence while uploading or streaming the response (default 10m)')
     .option('-q, --quiet', 'no per-request log lines', false)
     .action(async (flags: StartFlags) => {
       const opts: AirlockOptions = {};
@@ -46,6 +52,10 @@ export function register(program: Command): void {
         const n = Number(flags.bodyCap);
         if (!Number.isInteger(n) || n < 0) throw new CliError(`--body-cap ${flags.bodyCap}: expected a number of bytes`);
         opts.bodyCap = n;
+      }
+      const timeouts = { connect: flags.upstreamConnectTimeout, firstByte: flags.upstreamFirstByteTimeout, idle: flags.upstreamIdleTimeout };
+      if (Object.values(timeouts).some((v) => v !== undefined)) {
+        opts.upstreamTimeouts = Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined));
       }
       if (!flags.quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
 

@@ -3,7 +3,19 @@
 import { EnvSecretReplacer } from './env-secrets.ts';
 
 export const proxyVars = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'] as const;
-export const caVars = ['NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO'] as const;
+/**
+ * Every variable a common client reads its trusted CAs from: Node (and npm/pnpm/yarn through
+ * npm_config_cafile, which also overrides a `cafile` in the user's .npmrc), OpenSSL and Go
+ * (SSL_CERT_FILE), Python requests and pip, curl, git, cargo, the AWS SDKs, Deno, Bundler.
+ * Everything an agent reaches goes through Airlock's interception, so Airlock's CA is the only one needed.
+ */
+export const caVars = [
+  'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO',
+  'npm_config_cafile', 'PIP_CERT', 'CARGO_HTTP_CAINFO', 'AWS_CA_BUNDLE', 'DENO_CERT', 'BUNDLE_SSL_CA_CERT',
+] as const;
+
+/** Java has no CA-file variable: a PKCS12 trust store holding Airlock's CA, through JAVA_TOOL_OPTIONS. */
+export const JAVA_TRUSTSTORE_PASSWORD = 'airlock';
 
 /** Variables that would let a client skip the proxy, or that belong to Airlock itself. */
 const dropped = ['NO_PROXY', 'no_proxy', 'AIRLOCK_MASTER_KEY', 'AIRLOCK_MASTER_KEY_FILE', 'AIRLOCK_HOME', 'AIRLOCK_STUDIO_PASSWORD'];
@@ -29,9 +41,18 @@ export interface AgentEnvOptions {
   onReplaced?: (envVar: string, secret: string, dropped?: boolean) => void;
   /** In a sandbox, host-side sockets (ssh-agent, D-Bus) are out of reach anyway: don't advertise them. */
   sandboxed: boolean;
+  /** Path (as the agent sees it) of node-fetch-proxy.cjs, preloaded into every Node process. */
+  nodePreload?: string;
+  /** Path (as the agent sees it) of a PKCS12 trust store with Airlock's CA, for Java. */
+  javaTrustStore?: string;
 }
 
-const reserved = new Set<string>([...proxyVars, ...caVars, 'NODE_USE_ENV_PROXY', 'AIRLOCK_AGENT']);
+/** A NODE_OPTIONS value: quoted when it holds spaces (Node's parser takes "..." there). */
+function nodeOptionArg(value: string): string {
+  return /[\s"\\]/.test(value) ? `"${value.replace(/(["\\])/g, '\\$1')}"` : value;
+}
+
+const reserved = new Set<string>([...proxyVars, ...caVars, 'NODE_USE_ENV_PROXY', 'NODE_OPTIONS', 'JAVA_TOOL_OPTIONS', 'AIRLOCK_AGENT']);
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<string, string> {
@@ -60,6 +81,15 @@ export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<st
   for (const k of proxyVars) env[k] = url;
   for (const k of caVars) env[k] = o.caCert;
   env.NODE_USE_ENV_PROXY = '1';
+  if (o.nodePreload) {
+    // Node 22 warns on every start that NODE_USE_ENV_PROXY's agent is experimental: not the agent's business.
+    const ours = `--disable-warning=UNDICI-EHPA --require ${nodeOptionArg(o.nodePreload)}`;
+    env.NODE_OPTIONS = env.NODE_OPTIONS ? `${env.NODE_OPTIONS} ${ours}` : ours;
+  }
+  if (o.javaTrustStore) {
+    const ours = `-Djavax.net.ssl.trustStore=${o.javaTrustStore} -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword=${JAVA_TRUSTSTORE_PASSWORD}`;
+    env.JAVA_TOOL_OPTIONS = env.JAVA_TOOL_OPTIONS ? `${env.JAVA_TOOL_OPTIONS} ${ours}` : ours;
+  }
   env.AIRLOCK_AGENT = o.agent;
   for (const [name, placeholder] of Object.entries(o.placeholders ?? {})) {
     if (!envName.test(name)) throw new Error(`invalid environment variable name for a placeholder: ${JSON.stringify(name)}`);

@@ -14,6 +14,7 @@
 // command only gets environment variables, which a determined agent can ignore.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +30,22 @@ export const SANDBOX_PROXY_PORT = 3128;
 export const SANDBOX_RUN_DIR = '/run/airlock';
 
 const insideScript = fileURLToPath(new URL('./inside.mjs', import.meta.url));
+const fetchPreload = fileURLToPath(new URL('./node-fetch-proxy.cjs', import.meta.url));
+
+/**
+ * Writes the run's helper files into the run folder: the Node preload that points fetch() at the
+ * proxy (with the path of Airlock's own undici filled in) and, when given, Java's trust store.
+ */
+function writeRunFiles(runDir: string, javaTrustStore: string | undefined): { preload: string; trustStore?: string } {
+  const undici = createRequire(import.meta.url).resolve('undici');
+  const preload = path.join(runDir, 'node-fetch-proxy.cjs');
+  fs.writeFileSync(preload, fs.readFileSync(fetchPreload, 'utf8').replace('__UNDICI_PATH__', JSON.stringify(undici)), { mode: 0o644 });
+  if (!javaTrustStore) return { preload };
+  const trustStore = path.join(runDir, 'truststore.p12');
+  fs.copyFileSync(javaTrustStore, trustStore);
+  fs.chmodSync(trustStore, 0o644);
+  return { preload, trustStore };
+}
 
 export interface SandboxSpec {
   bwrap: string;
@@ -52,6 +69,8 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
   sandbox: SandboxSpec | false;
   /** Files or folders to hide inside the sandbox besides the state folder. */
   hide?: string[];
+  /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
+  javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
   cwd?: string;
 }
@@ -131,6 +150,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-'));
   fs.chmodSync(runDir, 0o700);
   fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
+  const files = writeRunFiles(runDir, o.javaTrustStore);
+  const seen = (file: string | undefined): string | undefined => (file && o.sandbox ? `${SANDBOX_RUN_DIR}/${path.basename(file)}` : file);
   let relay: Relay | undefined;
   const listeners: Array<{ close(): Promise<void> }> = [];
   let filterFd: number | undefined;
@@ -148,7 +169,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: SANDBOX_PROXY_PORT,
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
-        realValues: o.realValues, onReplaced: o.onReplaced,
+        realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
       });
       const hide = (o.hide ?? []).map((p) => realPath(path.resolve(p)));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
@@ -182,7 +203,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const env = agentEnv(o.baseEnv ?? process.env, {
         agent: o.agent, token: o.token, proxyHost: '127.0.0.1', proxyPort: port,
         caCert: o.caCert, placeholders: o.placeholders, sandboxed: false,
-        realValues: o.realValues, onReplaced: o.onReplaced,
+        realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: files.preload, javaTrustStore: files.trustStore,
       });
       child = spawn(o.command[0]!, o.command.slice(1), { env, cwd, stdio: 'inherit' });
       deliver = (sig) => {

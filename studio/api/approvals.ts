@@ -2,22 +2,36 @@
 // CSRF header on every POST/DELETE): the proxy never routes to the studio, so an agent cannot
 // approve its own request. Every change in the queue — from this API, the CLI or the engine API —
 // is broadcast to every connected browser the moment it happens: {type: "approval", data: {event:
-// created|resolved|expired|used, approval}} and {type: "grants", data: {event, grant}}.
+//
+// created|held|released|resolved|expired|used, approval}} ("released": nobody waits on it any more,
+// it stays approvable for the agent's retry) and {type: "grants", data: {event, grant}}.
+//
+// A person must be able to read what they approve. `body_view` says how much of the body the
+// record shows; while the request is held, GET …/body returns its bytes as the agent sent them
+// (secret values redacted). An approval whose body cannot be shown whole (past the capture cap, or
+// no longer held and only previewed) is refused unless the call says `accept_unseen_body: true`.
 //
 //   GET    /api/approvals[?status=pending|approved|denied|expired][&limit=200]  (all pending + newest resolved)
 //   GET    /api/approvals/:id
-//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, via?}
-//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, via?}
+//   GET    /api/approvals/:id/body      {size, captured, truncated, content_type, sha256, text | base64}
+//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, accept_unseen_body?, via?}
+//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, accept_unseen_body?, via?}
 //   POST   /api/approvals/:id/deny      {message?, via?}
 //   GET    /api/grants
 //   DELETE /api/grants/:id
+import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { bodyVisibility, unseenBodyText } from '../../engine/approval-body.ts';
 import { ApprovalError, type ApprovalEvent, type ApprovalQueue, type ApprovalRecord, type ApprovalStatus } from '../../engine/approvals.ts';
+import type { HeldBodies } from '../../proxy/held-bodies.ts';
+import { decodeHeldBody } from '../body-decoding.ts';
 
 export interface ApprovalsPluginOptions {
   /** The queue directly (tests), else `runtime.approvals`. */
   approvals?: ApprovalQueue;
-  runtime?: { approvals?: unknown };
+  /** Bodies of held requests directly (tests), else `runtime.heldBodies`. */
+  heldBodies?: HeldBodies;
+  runtime?: { approvals?: unknown; heldBodies?: unknown; audit?: unknown };
   home?: string;
   broadcast?: (type: string, data: unknown) => void;
 }
@@ -40,9 +54,43 @@ function queueOf(opts: ApprovalsPluginOptions): ApprovalQueue | undefined {
   return q && typeof q.approve === 'function' && typeof q.onChange === 'function' ? q : undefined;
 }
 
-/** A record as the API shows it: the stored record plus live facts (held now, step-up needed). */
-export function approvalView(q: ApprovalQueue, a: ApprovalRecord) {
-  return { ...a, held: q.isHeld(a.id), needs_step_up: a.status === 'pending' && q.needsStepUp(a) };
+function bodiesOf(opts: ApprovalsPluginOptions): HeldBodies | undefined {
+  const b = (opts.heldBodies ?? opts.runtime?.heldBodies) as HeldBodies | undefined;
+  return b && typeof b.get === 'function' ? b : undefined;
+}
+
+/**
+ * A record as the API shows it: the stored record plus live facts (held now, step-up needed, how
+ * much of the body can be read). `heldNow` overrides the hold state (a new approval is announced
+ * just before its request starts waiting).
+ */
+export function approvalView(q: ApprovalQueue, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean) {
+  const body = a.description.request.body;
+  const bytes = bodies?.get(a.id);
+  return {
+    ...a,
+    held: heldNow ?? q.isHeld(a.id),
+    needs_step_up: a.status === 'pending' && q.needsStepUp(a),
+    body_view: {
+      size: body.size,
+      visibility: bodyVisibility(body),
+      /** The held request's bytes can be fetched from …/body now. */
+      available: bytes !== undefined,
+      captured: bytes?.bytes.length ?? null,
+      /** Why approving needs accept_unseen_body (undefined: the whole body can be shown). */
+      unseen: unseenBodyText(body, bytes?.bytes.length),
+    },
+  };
+}
+
+/** The body as text when it is UTF-8 with no control characters but tab and line ends; else undefined (binary). */
+function asText(bytes: Buffer): string | undefined {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? undefined : text;
+  } catch {
+    return undefined;
+  }
 }
 
 function optionalString(v: unknown, name: string, max = 1000): string | undefined {
@@ -64,6 +112,13 @@ function via(v: unknown): string {
 
 export default async function approvalsPlugin(app: FastifyInstance, opts: ApprovalsPluginOptions): Promise<void> {
   const queue = queueOf(opts);
+  const bodies = bodiesOf(opts);
+  // Secret values an agent put in a body are shown as [secret:NAME], as in the audit log.
+  const redact = (text: string): string => {
+    const r = (opts.runtime?.audit as { redact?: (s: string) => string } | undefined)?.redact;
+    return typeof r === 'function' ? r(text) : text;
+  };
+  const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof ApprovalError) return reply.code(statusOf[err.code] ?? 400).send({ error: err.message, code: err.code });
     throw err;
@@ -72,7 +127,8 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
   if (queue && opts.broadcast) {
     const broadcast = opts.broadcast;
     const off = queue.onChange((e: ApprovalEvent) => {
-      if ('approval' in e) broadcast('approval', { event: e.type, approval: approvalView(queue, e.approval) });
+      // A new approval is created by the request that is about to wait on it.
+      if ('approval' in e) broadcast('approval', { event: e.type, approval: view(e.approval, e.type === 'created' ? true : undefined) });
       else broadcast('grants', { event: e.type, grant: e.grant });
     });
     app.addHook('onClose', async () => off());
@@ -89,21 +145,60 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     const limit = Math.min(2000, Math.max(0, Number(q.limit ?? 200) || 0));
     let resolved = 0;
     const list = queue.list(status ? { status: status as ApprovalStatus } : {}).filter((a) => a.status === 'pending' || resolved++ < limit);
-    return { available: true, approvals: list.map((a) => approvalView(queue, a)), step_up_enrolled: queue.needsStepUp({ step_up: true, risk: 'critical' }) };
+    return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: queue.needsStepUp({ step_up: true, risk: 'critical' }) };
   });
 
   app.get<{ Params: { id: string } }>('/api/approvals/:id', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
-      return { approval: approvalView(queue, queue.get(req.params.id)) };
+      return { approval: view(queue.get(req.params.id)) };
     } catch (err) {
       return fail(reply, err);
     }
   });
 
+  app.get<{ Params: { id: string } }>('/api/approvals/:id/body', async (req, reply) => {
+    if (!queue) return reply.code(503).send({ error: unavailable.reason });
+    let a: ApprovalRecord;
+    try {
+      a = queue.get(req.params.id);
+    } catch (err) {
+      return fail(reply, err);
+    }
+    const held = bodies?.get(a.id);
+    if (!held) return reply.code(404).send({ error: 'the body can be read only while the request is held; the record keeps a preview', code: 'body-unavailable' });
+    const body = a.description.request.body;
+    // What the server will read: Content-Encoding undone (bounded); the raw bytes when that fails.
+    const decoded = await decodeHeldBody(held, a.description.request.headers['content-encoding']);
+    const shown = decoded.ok ? decoded.bytes : held.bytes;
+    const text = asText(shown);
+    return {
+      size: body.size,
+      captured: held.bytes.length,
+      truncated: held.truncated,
+      content_type: held.contentType,
+      // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
+      sha256: crypto.createHash('sha256').update(held.bytes).digest('hex'),
+      ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: shown.length } : { decode_error: decoded.error }) } : {}),
+      ...(text !== undefined
+        ? { text: redact(text) }
+        : { base64: Buffer.from(redact(shown.toString('latin1')), 'latin1').toString('base64') }),
+    };
+  });
+
   const approve = async (id: string, body: Record<string, unknown>, reply: FastifyReply, grantField: 'grant_minutes' | 'minutes') => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
+      const record = queue.get(id);
+      const held = bodies?.get(record.id);
+      let unseen = record.status === 'pending' ? unseenBodyText(record.description.request.body, held?.bytes.length) : undefined;
+      if (!unseen && held && record.status === 'pending') {
+        const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
+        if (!decoded.ok) unseen = decoded.error;
+      }
+      if (unseen && body.accept_unseen_body !== true) {
+        return reply.code(403).send({ error: `not approved: ${unseen}. Deny it, or approve it knowingly with accept_unseen_body: true`, code: 'body-not-shown' });
+      }
       const grantMinutes = optionalInt(body[grantField], grantField);
       if (grantField === 'minutes' && grantMinutes === undefined) throw new ApprovalError('bad-request', 'minutes is required for a grant');
       const pathPattern = optionalString(body.path_pattern, 'path_pattern', 500);
@@ -115,7 +210,7 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
         ...(pathPattern !== undefined ? { pathPattern } : {}),
         ...(body.grant_high === true ? { grantHigh: true } : {}),
       });
-      return { approval: approvalView(queue, result.approval), ...(result.grant ? { grant: result.grant } : {}) };
+      return { approval: view(result.approval), ...(result.grant ? { grant: result.grant } : {}) };
     } catch (err) {
       return fail(reply, err);
     }
@@ -133,7 +228,7 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     try {
       const message = optionalString(body.message, 'message');
       const a = await queue.deny(req.params.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
-      return { approval: approvalView(queue, a) };
+      return { approval: view(a) };
     } catch (err) {
       return fail(reply, err);
     }

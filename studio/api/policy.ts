@@ -1,8 +1,9 @@
 // Policy editing API: draft files, check, format, evaluate, test, publish, versions, rollback.
 import type { FastifyInstance } from 'fastify';
+import { parseTrafficTests, prepareCase, prepareCases } from '../../engine/traffic-tests.ts';
 import type { RequestDescription } from '../../engine/types.ts';
 import type { StudioContext } from '../context.ts';
-import { checkDraft, diffDraft, formatRego, testDraft, validOverlay } from '../policy-tools.ts';
+import { checkDraft, diffDraft, diffFolders, formatRego, testDraft, testPolicyFolder, validOverlay } from '../policy-tools.ts';
 import { PublishError } from '../versions.ts';
 
 function body(req: { body: unknown }): Record<string, unknown> {
@@ -59,7 +60,25 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
     return formatRego(b.path, b.content);
   });
 
-  app.post('/api/policy/test', async (req) => testDraft(ctx.draft, validOverlay(body(req).files)));
+  // The same suite as `airlock test` (and the publish gate): Rego tests and the project's traffic tests.
+  app.post('/api/policy/test', async (req) => testDraft(ctx.draft, ctx.projectRoot, validOverlay(body(req).files)));
+
+  // A request made into the description the policy sees, by the proxy's own describe step (service,
+  // MCP and SQL blocks included) — the way `airlock test` builds a hand-written traffic test case.
+  app.post('/api/policy/describe', async (req) => {
+    const b = body(req);
+    const request = { ...b, time: typeof b.time === 'string' && b.time ? b.time : new Date().toISOString() };
+    let file;
+    try {
+      file = parseTrafficTests(JSON.stringify({ cases: [{ name: 'request', request, expect: { action: 'allow' } }] }), 'request.json');
+    } catch (err) {
+      throw Object.assign(new Error((err as Error).message.replace(/^request\.json: case "request": /, '')), { statusCode: 400 });
+    }
+    await prepareCases();
+    const prepared = prepareCase(file, file.cases[0]!, 0);
+    if (!prepared.ok) throw Object.assign(new Error(prepared.error), { statusCode: 400 });
+    return { input: prepared.input };
+  });
 
   app.post('/api/policy/evaluate', async (req) => {
     const b = body(req);
@@ -96,7 +115,7 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
   app.post('/api/policy/publish', async (req, reply) => {
     const note = typeof body(req).note === 'string' ? (body(req).note as string) : undefined;
     try {
-      const record = await ctx.versions.publish(ctx.draft.dir, (c) => ctx.activate(c), note);
+      const record = await ctx.versions.publish(ctx.draft.dir, (c) => ctx.activate(c), (dir, compiled) => testPolicyFolder(dir, ctx.projectRoot, compiled), note);
       ctx.hub.broadcast('policy', { event: 'published', record });
       return { ok: true, record, running: ctx.runningVersion() ?? null };
     } catch (err) {
@@ -107,11 +126,28 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
     }
   });
 
+  // Any two versions (or "draft", or "live"), compared file by file.
+  app.get('/api/policy/versions/diff', async (req) => {
+    const q = query(req);
+    const dirOf = (v: string | undefined, name: string): string | undefined => {
+      if (v === 'draft') return ctx.draft.dir;
+      if (v === 'live') return ctx.liveDir();
+      if (typeof v !== 'string' || !v) throw Object.assign(new Error(`${name} is required (a version, "draft" or "live")`), { statusCode: 400 });
+      const dir = ctx.versions.dirOf(v);
+      if (!ctx.versions.has(v)) throw Object.assign(new Error(`policy version ${v} is not in the history`), { statusCode: 404 });
+      return dir;
+    };
+    const from = dirOf(q.from, 'from');
+    const to = dirOf(q.to, 'to');
+    return { from: q.from, to: q.to, files: diffFolders(from, to, q.from!.slice(0, 12), q.to!.slice(0, 12)) };
+  });
+
   app.post('/api/policy/rollback', async (req, reply) => {
     const version = body(req).version;
+    const note = typeof body(req).note === 'string' ? (body(req).note as string) : undefined;
     if (typeof version !== 'string') throw Object.assign(new Error('version is required'), { statusCode: 400 });
     try {
-      const record = await ctx.versions.rollback(version, (c) => ctx.activate(c));
+      const record = await ctx.versions.rollback(version, (c) => ctx.activate(c), note);
       ctx.hub.broadcast('policy', { event: 'rollback', record });
       return { ok: true, record, running: ctx.runningVersion() ?? null };
     } catch (err) {

@@ -10,7 +10,7 @@ import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { draftEngine as newDraftEngine } from '../draft-engine.ts';
 import type { StudioContext } from '../context.ts';
-import { copyPolicyFolder } from '../drafts.ts';
+import { validOverlay } from '../policy-tools.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json']);
@@ -118,9 +118,11 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         throw httpError(400, 'source must be "fixture", "audit" or "har"');
       }
 
+      // The draft as the editor shows it: saved files plus unsaved buffers (as Evaluate does).
       const snap = path.join(tmpDir, 'draft');
       fs.mkdirSync(snap);
-      copyPolicyFolder(ctx.draft.dir, snap);
+      const overlay = validOverlay(b.files) ?? {};
+      ctx.draft.overlay(overlay, snap);
       try {
         await draftEngine.loadFolder(snap);
       } catch (err) {
@@ -155,7 +157,11 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         },
         () => ({ bytes, totalBytes, file: path.basename(file) }),
       );
-      return { run: runId, compare: againstLog ? 'recorded' : 'live', source: b.source, file: b.source === 'fixture' ? b.file : path.basename(file), baselineError, report };
+      return {
+        run: runId, compare: againstLog ? 'recorded' : 'live', source: b.source, file: b.source === 'fixture' ? b.file : path.basename(file), baselineError, report,
+        // Which draft was replayed: the saved files, or with these unsaved buffers.
+        unsaved: Object.keys(overlay).sort(),
+      };
     } finally {
       running = undefined;
       await draftEngine.close();

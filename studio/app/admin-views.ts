@@ -2,7 +2,33 @@
 import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api } from './api.ts';
-import { LightElement, errorText, timeText, toast } from './base.ts';
+import { LightElement, durationText, errorText, timeText, toast } from './base.ts';
+import { bytesText } from './body-view.ts';
+
+/** Agent names as the agent store accepts them (engine/agents.ts), as an HTML pattern (v flag: "-" escaped). */
+const AGENT_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}';
+
+/** Copies text to the clipboard; falls back to selecting it (copy by hand) where the API is refused. */
+async function copyText(text: string, select: HTMLElement | null): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    if (select) {
+      const range = document.createRange();
+      range.selectNodeContents(select);
+      const sel = window.getSelection();
+      sel?.removeAllRanges();
+      sel?.addRange(range);
+      try {
+        if (document.execCommand('copy')) return true;
+      } catch {
+        /* selected: the person copies it */
+      }
+    }
+    return false;
+  }
+}
 import type { SecretInfo } from '../../engine/secrets/store.ts';
 
 @customElement('agents-view')
@@ -11,6 +37,7 @@ export class AgentsView extends LightElement {
   @state() private error = '';
   @state() private formError = '';
   @state() private issued: { name: string; token: string; proxyUrl: string | null } | undefined;
+  @state() private copied: '' | 'copied' | 'selected' = '';
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -36,6 +63,7 @@ export class AgentsView extends LightElement {
     }
     try {
       this.issued = await api('POST', '/api/agents', { name: String(d.get('name') ?? '').trim(), labels });
+      this.copied = '';
       this.formError = '';
       form.reset();
       void this.load();
@@ -57,7 +85,7 @@ export class AgentsView extends LightElement {
 
   override render() {
     return html`<div class="page">
-      <h2>Agents</h2>
+      <h1>Agents</h1>
       <p class="muted">Agents authenticate to the proxy with their token (<code>http://NAME:TOKEN@proxy</code>). A token is shown once, when it is created; only its hash is stored.</p>
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${this.agents?.length === 0 ? html`<p class="empty">No agents yet.</p>` : nothing}
@@ -74,14 +102,22 @@ export class AgentsView extends LightElement {
       ${this.issued
         ? html`<div class="card issued" role="status" data-testid="agent-issued">
             <p>Agent <b>${this.issued.name}</b> created. Copy its proxy URL now — it holds the token and is not shown again:</p>
-            <pre class="mono">${this.issued.proxyUrl ?? this.issued.token}</pre>
-            <button class="ghost small" @click=${() => (this.issued = undefined)}>I have copied it</button>
+            <pre class="mono" id="issued-url">${this.issued.proxyUrl ?? this.issued.token}</pre>
+            <div class="row">
+              <button class="primary small" id="copy-url" @click=${async () => {
+                const ok = await copyText(this.issued!.proxyUrl ?? this.issued!.token, this.querySelector('#issued-url'));
+                this.copied = ok ? 'copied' : 'selected';
+              }}>Copy</button>
+              <span class="small ${this.copied === 'copied' ? 'ok' : 'muted'}" role="status">${this.copied === 'copied' ? 'Copied to the clipboard.' : this.copied === 'selected' ? 'Selected: press Ctrl+C to copy.' : ''}</span>
+              <span class="spacer"></span>
+              <button class="ghost small" @click=${() => (this.issued = undefined)}>I have copied it</button>
+            </div>
           </div>`
         : nothing}
       <form class="card secret-form" @submit=${(e: Event) => this.add(e)} autocomplete="off">
-        <h3>Add an agent</h3>
+        <h2>Add an agent</h2>
         <div class="row wrap">
-          <label>Name <input name="name" required pattern="[A-Za-z0-9][A-Za-z0-9._\-]{0,63}" placeholder="coder" /></label>
+          <label>Name <input name="name" required pattern=${AGENT_NAME_PATTERN} title="letters, digits, '.', '_' or '-'; starts with a letter or digit; at most 64" placeholder="coder" /></label>
           <label>Labels <input name="labels" placeholder="team=web env=dev" /></label>
         </div>
         ${this.formError ? html`<p class="error" role="alert">${this.formError}</p>` : nothing}
@@ -130,7 +166,7 @@ export class SecretsView extends LightElement {
 
   override render() {
     return html`<div class="page">
-      <h2>Secrets</h2>
+      <h1>Secrets</h1>
       <p class="muted">Agents hold placeholders, never values. The proxy injects a value only where a policy decision binds it. Values can be set here but never read back.</p>
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${this.secrets?.length === 0 ? html`<p class="empty">No secrets yet.</p>` : nothing}
@@ -142,9 +178,9 @@ export class SecretsView extends LightElement {
             )}</tbody></table>`
         : nothing}
       <form class="card secret-form" @submit=${(e: Event) => this.set(e)} autocomplete="off">
-        <h3>Set a secret value</h3>
+        <h2>Set a secret value</h2>
         <div class="row wrap">
-          <label>Name <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" placeholder="github-token" /></label>
+          <label>Name <input name="name" required pattern="[A-Za-z0-9_.\\-]{1,64}" title="the name the policy uses, e.g. github_token in the default policy" placeholder="github_token" /></label>
           <label>Value <input name="value" type="password" required autocomplete="new-password" /></label>
           <label>Hosts <input name="hosts" placeholder="api.github.com" /></label>
           <label>Env names <input name="env" placeholder="GITHUB_TOKEN" /></label>
@@ -154,6 +190,18 @@ export class SecretsView extends LightElement {
       </form>
     </div>`;
   }
+}
+
+/** "minute", "hour", "5 minutes", "1.5 hours", "day". */
+export function windowText(seconds: number): string {
+  const units: Array<[number, string]> = [[86_400, 'day'], [3600, 'hour'], [60, 'minute'], [1, 'second']];
+  for (const [n, name] of units) {
+    if (seconds >= n && seconds % n === 0) {
+      const k = seconds / n;
+      return k === 1 ? name : `${k} ${name}s`;
+    }
+  }
+  return `${seconds} seconds`;
 }
 
 interface Bucket {
@@ -206,20 +254,25 @@ export class LimitsView extends LightElement {
   override render() {
     const d = this.data;
     return html`<div class="page">
-      <h2>Rate-limit buckets</h2>
-      <p class="muted">Buckets are created by the <code>rate_limits</code> of decisions and shared by every request with the same key.</p>
+      <h1>Rate-limit buckets</h1>
+      <p class="muted">Buckets are created by the <code>rate_limits</code> of decisions and shared by every request with the same key. Every bucket charged since Airlock started is listed, full ones too.</p>
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${d && !d.available ? html`<p class="empty">Not available: ${d.reason}</p>` : nothing}
       ${d?.available && d.live === false ? html`<p class="muted small">No proxy runs in this process: showing the buckets as last saved.</p>` : nothing}
       ${d?.available && !d.buckets?.length ? html`<p class="empty">No bucket has been charged yet.</p>` : nothing}
       ${d?.buckets?.length
-        ? html`<table class="grid"><thead><tr><th>Key</th><th>Available</th><th>Limit / window</th><th>Full in</th><th></th></tr></thead><tbody>
-            ${d.buckets.map(
-              (b) => html`<tr><td class="mono">${b.key}</td>
-                <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit}></meter> ${Math.floor(b.available)} ${b.unit === 'egress_bytes' ? 'bytes' : ''}</td>
-                <td>${b.limit} per ${b.window_s} s</td><td>${b.full_in_s ? `${b.full_in_s} s` : 'full'}</td>
-                <td>${d.live !== false && b.full_in_s ? html`<button class="ghost small" @click=${() => this.reset(b.key)}>Refill</button>` : nothing}</td></tr>`,
-            )}</tbody></table>`
+        ? html`<table class="grid" data-testid="limits-table"><thead><tr><th>Key</th><th>Counts</th><th>Available</th><th>Limit</th><th>Full in</th><th></th></tr></thead><tbody>
+            ${d.buckets.map((b) => {
+              const bytes = b.unit === 'egress_bytes';
+              const amount = (n: number) => (bytes ? bytesText(Math.floor(n)) : `${Math.floor(n)} request${Math.floor(n) === 1 ? '' : 's'}`);
+              const full = !b.full_in_s;
+              return html`<tr data-bucket=${b.key}><td class="mono">${b.key}</td>
+                <td class="small">${bytes ? 'bytes sent (egress)' : 'requests'}</td>
+                <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit} aria-label="available"></meter> ${amount(b.available)}${full ? html` <span class="tag live">full</span>` : nothing}</td>
+                <td>${amount(b.limit)} per ${windowText(b.window_s)}</td>
+                <td>${full ? '—' : durationText(b.full_in_s * 1000)}</td>
+                <td>${d.live !== false && !full ? html`<button class="ghost small" @click=${() => this.reset(b.key)}>Refill</button>` : nothing}</td></tr>`;
+            })}</tbody></table>`
         : nothing}
     </div>`;
   }

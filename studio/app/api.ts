@@ -121,8 +121,28 @@ export class LiveFeed extends EventTarget {
       }
       this.setState('reconnecting');
       const delay = Math.min(5000, 250 * 2 ** this.retry++);
-      this.timer = window.setTimeout(() => this.connect(), delay);
+      // A browser does not tell why a WebSocket handshake failed. Ask: after a studio restart the
+      // session is gone (401), and reconnecting would never succeed — the person must log in again.
+      void sessionAlive().then((alive) => {
+        if (this.ws !== ws || this.stopped) return;
+        if (!alive) {
+          this.stop();
+          authEvents.dispatchEvent(new Event('logged-out'));
+          return;
+        }
+        this.timer = window.setTimeout(() => this.connect(), delay);
+      });
     };
+  }
+}
+
+/** False only when the studio answers that this browser's session is not valid (401). */
+async function sessionAlive(): Promise<boolean> {
+  try {
+    const res = await fetch('/api/session', { credentials: 'same-origin', cache: 'no-store' });
+    return res.status !== 401;
+  } catch {
+    return true; // not reachable (yet): keep trying
   }
 }
 

@@ -1,11 +1,53 @@
 // Approvals inbox: held requests, live over the WebSocket. Approve once, deny with a message, or
-// allow similar requests for N minutes; a TOTP code when the approval needs step-up. A desktop
-// notification and the title badge say when something waits.
-import { html, nothing } from 'lit';
+// allow similar requests for N minutes; a TOTP code when the approval needs step-up.
+//
+// A person must approve exactly the request they looked at:
+// - Cards are keyed by approval id (lit `repeat`): a card's DOM, focus and typed inputs stay with its
+//   approval whatever arrives or leaves. New approvals go to the bottom, so nothing moves up under
+//   the pointer when one arrives; focus never moves onto another approval's button.
+// - An action on a card that changed (arrived, moved, or its content changed) in the last
+//   GUARD_MS is ignored and the card says so: the pointer or key may have been aimed at what was
+//   there before.
+// - The body is shown whole (held requests' bytes come from the proxy), or the card says what is
+//   cut and approving needs an explicit "approve without seeing all of it".
+// - Approvals whose hold ended (timeout, the agent went away) stay approvable for the agent's retry
+//   and are listed under "Waiting for the agent to retry" with the same actions.
+import { html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
+import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
-import { LightElement, errorText, json, shortTime, toast } from './base.ts';
+import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
+import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
 import type { GrantRecord as Grant } from '../../engine/approvals.ts';
+
+/** An action on a card that changed less than this long ago is ignored. */
+export const GUARD_MS = 700;
+/** Bodies up to this size are loaded with the card; larger ones on request. */
+const AUTOLOAD_BYTES = 64 * 1024;
+/** Binary bodies are dumped in hex up to this size; past it the card offers a download. */
+const HEX_BYTES = 256 * 1024;
+
+interface BodyView {
+  size: number;
+  visibility: 'empty' | 'whole' | 'partial' | 'beyond-cap';
+  available: boolean;
+  captured: number | null;
+  unseen?: string;
+}
+
+interface LoadedBody {
+  size: number;
+  captured: number;
+  truncated: boolean;
+  content_type: string;
+  sha256: string;
+  /** Content-Encoding codings: the text/bytes are decoded, unless decode_error says why not. */
+  content_encoding?: string[];
+  decoded_size?: number;
+  decode_error?: string;
+  text?: string;
+  base64?: string;
+}
 
 export interface Approval {
   id: string;
@@ -13,12 +55,17 @@ export interface Approval {
   agent?: string | { id?: string };
   created?: string;
   expires?: string;
+  retry_until?: string;
   reason?: string;
   rule?: string;
   risk?: string;
   step_up?: boolean;
+  held?: boolean;
+  needs_step_up?: boolean;
+  body_view?: BodyView;
+  policy_version?: string;
   description?: {
-    request?: { method?: string; url?: string; host?: string; body?: { size?: number; content_type?: string; json?: unknown; text?: string; form?: unknown } };
+    request?: { method?: string; url?: string; host?: string; path?: string; body?: { size?: number; content_type?: string; json?: unknown; text?: string; form?: unknown; truncated?: boolean } };
     agent?: { id?: string };
     service?: { name?: string; operation?: string; effect?: string };
     sql?: { statements?: Array<{ kind: string; tables?: string[]; destructive?: boolean; text?: string }>; destructive?: boolean };
@@ -27,10 +74,43 @@ export interface Approval {
   [k: string]: unknown;
 }
 
+type Kind = 'approve' | 'deny' | 'grant';
+
+/** What the page keeps per approval: typed inputs, the loaded body, errors, when it last changed. */
+interface CardState {
+  message: string;
+  minutes: string;
+  totp: string;
+  /** "Approve without seeing all of it" ticked. */
+  ack: boolean;
+  error: string;
+  errorField: '' | 'totp';
+  busy: boolean;
+  body?: { loading: boolean; data?: LoadedBody; bytes?: Uint8Array; error?: string; downloaded?: boolean };
+  /** The body is longer than its box: it must be scrolled to the end (or shown at full height) before approving. */
+  overflow?: boolean;
+  readToEnd?: boolean;
+  expanded?: boolean;
+  changedAt: number;
+  sig?: string;
+}
 
 function agentName(a: Approval): string {
   if (typeof a.agent === 'string') return a.agent;
   return a.agent?.id ?? a.description?.agent?.id ?? '?';
+}
+
+/** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
+export function requestLine(a: Approval): string {
+  const r = a.description?.request;
+  const method = r?.method ?? (a.summary as { method?: string } | undefined)?.method ?? '';
+  try {
+    const u = new URL(r?.url ?? '');
+    return `${method} ${u.host}${u.pathname}`;
+  } catch {
+    const s = a.summary as { host?: string; path?: string } | undefined;
+    return `${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`;
+  }
 }
 
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
@@ -48,16 +128,36 @@ function isPending(a: Approval): boolean {
   return !a.status || a.status === 'pending';
 }
 
+const riskText: Record<string, string> = {
+  critical: 'Critical risk',
+  high: 'High risk',
+  medium: 'Medium risk',
+  low: 'Low risk',
+};
+
+function docTop(el: Element): number {
+  const main = el.closest('main');
+  return Math.round(el.getBoundingClientRect().top + (main?.scrollTop ?? 0) + window.scrollY);
+}
+
+function isTyping(el: Element | null): boolean {
+  return !!el?.closest('input, textarea, select, [contenteditable=""], [contenteditable=true], dialog');
+}
+
 @customElement('approvals-view')
 export class ApprovalsView extends LightElement {
   @property({ type: Boolean }) active = false;
   @state() private items: Approval[] = [];
   @state() private unavailable = '';
   @state() private error = '';
+  @state() private hint = '';
   @state() private grants: Grant[] = [];
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
+  private readonly cards = new Map<string, CardState>();
   private tick: number | undefined;
+  private measureTimer: number | undefined;
+  private hintTimer: number | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -65,24 +165,97 @@ export class ApprovalsView extends LightElement {
     live.addEventListener('approval', (e) => this.onEvent((e as CustomEvent).detail));
     live.addEventListener('grants', () => void this.loadGrants());
     live.addEventListener('resync', () => void this.load());
+    window.addEventListener('keydown', this.onKey);
+    window.addEventListener('airlock-show-approval', (e) => void this.show((e as CustomEvent<string>).detail));
     this.tick = window.setInterval(() => {
       this.now = Date.now();
-      // Expired requests leave the inbox on their own.
-      if (this.items.some((a) => a.expires && Date.parse(a.expires) < this.now - 1000)) this.publish();
+      // Past the retry window an approval can no longer be used: it leaves the inbox.
+      if (this.items.some((a) => isPending(a) && a.retry_until && Date.parse(a.retry_until) < this.now)) this.publish();
     }, 1000);
+    // Layout can move under the pointer without this view re-rendering (a banner above it).
+    this.measureTimer = window.setInterval(() => this.active && !document.hidden && this.measure(), 100);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
     clearInterval(this.tick);
+    clearInterval(this.measureTimer);
+    window.removeEventListener('keydown', this.onKey);
+  }
+
+  protected override updated(): void {
+    this.measure();
+  }
+
+  private card(id: string): CardState {
+    let s = this.cards.get(id);
+    if (!s) {
+      s = { message: '', minutes: '15', totp: '', ack: false, error: '', errorField: '', busy: false, changedAt: performance.now() };
+      this.cards.set(id, s);
+    }
+    return s;
+  }
+
+  /** Records, per card, when its buttons last moved on the page or its content last changed. */
+  private measure(): void {
+    const t = performance.now();
+    for (const el of this.querySelectorAll<HTMLElement>('[data-approval]')) {
+      const id = el.dataset.approval!;
+      const a = this.items.find((x) => x.id === id);
+      const actions = el.querySelector('.approval-actions') ?? el;
+      const sig = `${docTop(actions)}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}`;
+      const st = this.card(id);
+      if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
+      st.sig = sig;
+      const box = el.querySelector<HTMLElement>('.body-text');
+      const overflow = !!box && !st.expanded && box.scrollHeight > box.clientHeight + 2;
+      if (overflow !== !!st.overflow) {
+        st.overflow = overflow;
+        this.requestUpdate();
+      }
+    }
+  }
+
+  /** Brings one approval into view (a link from Traffic): its card, or its line under "Recently resolved". */
+  private async show(id: string): Promise<void> {
+    if (!this.items.some((a) => a.id === id)) await this.load();
+    await this.updateComplete;
+    // The page becomes visible with the route change: wait for layout.
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const el = this.querySelector<HTMLElement>(`[data-approval="${id}"]`) ?? this.querySelector<HTMLElement>(`[data-resolved="${id}"]`);
+    if (!el) return toast(`Approval ${id} is no longer kept`, 'info');
+    el.scrollIntoView({ block: 'center' });
+    el.focus();
+  }
+
+  private waiting(a: Approval): boolean {
+    return a.held === false || (!!a.expires && Date.parse(a.expires) <= this.now);
   }
 
   private pending(): Approval[] {
-    return this.items.filter((a) => isPending(a) && (!a.expires || Date.parse(a.expires) > this.now - 1000));
+    return this.items
+      .filter((a) => isPending(a) && (!a.retry_until || Date.parse(a.retry_until) > this.now))
+      .sort((x, y) => (x.created ?? '').localeCompare(y.created ?? ''));
+  }
+
+  /** Resolved (or expired) approvals, most recently resolved first. */
+  private resolved(): Approval[] {
+    const at = (a: Approval) => (a.resolution as { at?: string } | undefined)?.at ?? a.created ?? '';
+    return this.items.filter((a) => !isPending(a)).sort((x, y) => at(y).localeCompare(at(x)));
   }
 
   private publish(): void {
-    window.dispatchEvent(new CustomEvent('airlock-pending', { detail: this.pending().length }));
+    const pending = this.pending();
+    // Bounded over a long session: every pending approval, the newest 200 resolved ones, and
+    // per-card state only for cards on screen.
+    const resolved = this.resolved();
+    if (resolved.length > 200) {
+      const keep = new Set(resolved.slice(0, 200));
+      this.items = this.items.filter((a) => isPending(a) || keep.has(a));
+    }
+    const ids = new Set(pending.map((a) => a.id));
+    for (const id of this.cards.keys()) if (!ids.has(id)) this.cards.delete(id);
+    window.dispatchEvent(new CustomEvent('airlock-pending', { detail: pending.length }));
   }
 
   private async load(): Promise<void> {
@@ -91,6 +264,7 @@ export class ApprovalsView extends LightElement {
       this.items = r.approvals ?? [];
       this.unavailable = r.available === false ? `Not available: ${r.reason ?? 'no approval queue'}` : '';
       this.error = '';
+      for (const a of this.items) this.maybeLoadBody(a);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) this.unavailable = err.status === 404 ? 'Approvals are not part of this build yet.' : errorText(err);
       else this.error = errorText(err);
@@ -119,19 +293,22 @@ export class ApprovalsView extends LightElement {
   }
 
   private onEvent(detail: unknown): void {
-    const d = detail as { event?: string; type?: string; approval?: Approval } & Approval;
+    const d = detail as { event?: string; approval?: Approval } & Approval;
     const a = d.approval ?? (d.id ? d : undefined);
     if (!a) return void this.load();
     const known = this.items.findIndex((x) => x.id === a.id);
     if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
     else {
-      this.items = [a, ...this.items];
-      if (isPending(a)) this.notifyNew(a);
+      this.items = [...this.items, a];
+      if (isPending(a)) this.announceNew(a);
     }
+    if (d.event === 'released' && isPending(a)) announce(`The agent stopped waiting for ${requestLine(a)}. It can still be approved for the agent's retry.`);
+    this.maybeLoadBody(a);
     this.publish();
   }
 
-  private notifyNew(a: Approval): void {
+  private announceNew(a: Approval): void {
+    announce(`New approval needed: ${riskText[a.risk ?? 'medium'] ?? a.risk}, ${agentName(a)}: ${requestLine(a)}`);
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || (document.hasFocus() && this.active)) return;
     const r = a.description?.request;
     const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${r?.method ?? ''} ${r?.url ?? ''}\n${a.reason ?? ''}`, tag: a.id });
@@ -146,47 +323,299 @@ export class ApprovalsView extends LightElement {
     this.notify = await Notification.requestPermission();
   }
 
-  private async act(a: Approval, kind: 'approve' | 'deny' | 'grant', form: HTMLElement): Promise<void> {
-    const totp = form.querySelector<HTMLInputElement>('[name=totp]')?.value.trim() || undefined;
-    const message = form.querySelector<HTMLInputElement>('[name=message]')?.value.trim() || undefined;
-    const minutes = Number(form.querySelector<HTMLInputElement>('[name=minutes]')?.value || 15);
-    if (needsStepUp(a) && kind !== 'deny' && !totp) {
-      toast('This approval needs a TOTP code from your authenticator.', 'error');
-      form.querySelector<HTMLInputElement>('[name=totp]')?.focus();
+  // ---- the body -----------------------------------------------------------------------------
+
+  /**
+   * Loads the held request's bytes with the card (up to AUTOLOAD_BYTES): exactly what was sent, even
+   * where the record holds it parsed (a parsed JSON body would hide a duplicate key).
+   */
+  private maybeLoadBody(a: Approval): void {
+    const v = a.body_view;
+    if (!v || !isPending(a) || !v.available || v.visibility === 'empty') return;
+    const st = this.card(a.id);
+    if (st.body?.data || st.body?.loading) return;
+    if ((v.captured ?? v.size) > AUTOLOAD_BYTES) return; // large: on request
+    void this.loadBody(a);
+  }
+
+  private async loadBody(a: Approval): Promise<void> {
+    const st = this.card(a.id);
+    st.body = { loading: true };
+    this.requestUpdate();
+    try {
+      const data = await api<LoadedBody>('GET', `/api/approvals/${encodeURIComponent(a.id)}/body`);
+      st.body = { loading: false, data, ...(data.base64 !== undefined ? { bytes: base64Bytes(data.base64) } : {}) };
+    } catch (err) {
+      st.body = { loading: false, error: errorText(err) };
+    }
+    this.requestUpdate();
+  }
+
+  private download(a: Approval): void {
+    const st = this.card(a.id);
+    const d = st.body?.data;
+    if (!d) return;
+    const bytes = st.body?.bytes;
+    const blob = bytes ? new Blob([bytes as BlobPart], { type: 'application/octet-stream' }) : new Blob([d.text ?? ''], { type: 'text/plain' });
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(blob);
+    link.download = `${a.id}-body${d.text !== undefined ? '.txt' : '.bin'}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+    st.body!.downloaded = true;
+    this.requestUpdate();
+  }
+
+  /**
+   * Whether the person can see all of the body now. `ok`: they can (or there is none); otherwise
+   * `why` says what is missing and `ackable` whether "approve without seeing all of it" is offered.
+   */
+  private bodyGate(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    const gate = this.bodyShown(a, st);
+    // On the card is not yet read: a long body must be scrolled to its end (or shown at full height).
+    if (gate.ok && st.overflow && !st.readToEnd && !st.expanded) {
+      return { ok: false, why: 'the body is longer than its box: scroll it to the end, or show all of it', ackable: false };
+    }
+    return gate;
+  }
+
+  /** Whether the whole body can be on the card now (see bodyGate). */
+  private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    const v = a.body_view;
+    // Bytes the server will decode but the studio cannot: what it reads is unknown.
+    if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };
+    const b = a.description?.request?.body;
+    if (!v) {
+      // An older server: judge from the description.
+      if (!b || !b.size) return { ok: true, ackable: false };
+      if (b.truncated) return { ok: false, why: 'the body is larger than the capture cap: the rest was never read', ackable: true };
+      return b.json !== undefined || b.form !== undefined || (b.text !== undefined && b.text.length >= b.size) ? { ok: true, ackable: false } : { ok: false, why: 'only a preview of the body is shown', ackable: true };
+    }
+    if (v.visibility === 'empty' || v.visibility === 'whole') return { ok: true, ackable: false };
+    if (v.visibility === 'beyond-cap') {
+      return { ok: false, why: `the body is ${bytesText(v.size)}, larger than the proxy's capture cap: only the first ${bytesText(v.captured ?? 0)} were ever read, by the policy or by anyone`, ackable: true };
+    }
+    const data = st.body?.data;
+    if (data) {
+      if (data.decode_error) return { ok: false, why: data.decode_error, ackable: true };
+      const shown = data.decoded_size ?? data.captured;
+      if (data.text !== undefined || shown <= HEX_BYTES || st.body?.downloaded) return { ok: true, ackable: false };
+      return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
+    }
+    if (v.available) return { ok: false, why: `load the whole body (${bytesText(v.size)}) and read it before approving`, ackable: false };
+    return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
+  }
+
+  private renderBody(a: Approval, st: CardState): TemplateResult | typeof nothing {
+    const r = a.description?.request ?? {};
+    const b = r.body;
+    const v = a.body_view;
+    const size = v?.size ?? b?.size ?? 0;
+    if (!size) return html`<p class="small muted">No body.</p>`;
+    const type = b?.content_type || 'no content type';
+    const data = st.body?.data;
+    if (data) {
+      const whole = !data.truncated;
+      const coding = data.content_encoding?.length
+        ? data.decode_error
+          ? `, ${data.content_encoding.join(', ')}-encoded and not decodable: the raw bytes`
+          : `, decoded from ${data.content_encoding.join(', ')} (${bytesText(data.captured)} sent) as the server will read it`
+        : '';
+      const shownBytes = data.decoded_size ?? data.captured;
+      const head = whole
+        ? `Body: all ${bytesText(shownBytes)} ${data.content_encoding?.length && !data.decode_error ? '' : 'exactly as sent '}(${type})${coding}`
+        : `Body: the first ${bytesText(data.captured)} of ${bytesText(data.size)} (${type}) — the rest was never captured${coding}`;
+      if (data.text !== undefined) {
+        return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, ${lineCount(data.text)} line${lineCount(data.text) === 1 ? '' : 's'}${this.expandToggle(st)}</p>${textBlock(data.text, this.blockOptions(st))}</section>`;
+      }
+      const bytes = st.body!.bytes!;
+      return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, binary, shown as a hex dump${bytes.length > HEX_BYTES ? html` (first ${bytesText(HEX_BYTES)} on the card)` : nothing}.</p>
+        <pre class="mono small body-text hex ${st.expanded ? 'expanded' : ''}" tabindex="0" @scroll=${this.blockOptions(st).onScroll}>${hexDump(bytes, HEX_BYTES)}</pre>
+        ${this.expandToggle(st)}
+        <button class="ghost small" data-action="download" @click=${() => this.download(a)}>Download all ${bytesText(bytes.length)}${st.body?.downloaded ? ' (downloaded)' : ''}</button></section>`;
+    }
+    let preview = '';
+    if (b?.json !== undefined) preview = json(b.json);
+    else if (b?.form !== undefined) preview = json(b.form);
+    else if (b?.text !== undefined) preview = b.text;
+    const wholeInRecord = v ? v.visibility === 'whole' : !b?.truncated && (b?.json !== undefined || b?.form !== undefined);
+    const loadButton =
+      v?.available && !st.body?.loading
+        ? html`<button class="small" data-action="load-body" @click=${() => void this.loadBody(a)}>Load the whole body (${bytesText(v.captured ?? size)})</button>`
+        : nothing;
+    const head = wholeInRecord
+      ? `Body: ${bytesText(size)} (${type})${b?.json !== undefined ? ', parsed JSON' : b?.form !== undefined ? ', parsed form' : ''}, shown whole`
+      : preview
+        ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`
+        : `Body: ${bytesText(size)} (${type}) — not text, nothing of it is in the record`;
+    return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b></p>
+      ${preview ? html`${this.expandToggle(st)}${textBlock(preview, this.blockOptions(st))}` : nothing}
+      ${st.body?.loading ? html`<p class="small muted">Loading the whole body…</p>` : nothing}
+      ${st.body?.error ? html`<p class="small error">Cannot load the body: ${st.body.error}</p>` : nothing}
+      ${loadButton}</section>`;
+  }
+
+  private blockOptions(st: CardState) {
+    return {
+      expanded: !!st.expanded,
+      onScroll: (e: Event) => {
+        const box = e.target as HTMLElement;
+        if (!st.readToEnd && box.scrollTop + box.clientHeight >= box.scrollHeight - 4) {
+          st.readToEnd = true;
+          this.requestUpdate();
+        }
+      },
+    };
+  }
+
+  private expandToggle(st: CardState) {
+    if (!st.overflow && !st.expanded) return nothing;
+    return html` <button class="ghost small" data-action="expand-body" aria-pressed=${!!st.expanded} @click=${() => {
+      st.expanded = !st.expanded;
+      this.requestUpdate();
+    }}>${st.expanded ? 'Show in a box' : 'Show all of it'}</button>`;
+  }
+
+  // ---- acting -------------------------------------------------------------------------------
+
+  /** Entry point for every click and key: refuses actions on cards that just changed. */
+  private attempt(a: Approval, kind: Kind): void {
+    const st = this.card(a.id);
+    this.measure();
+    if (performance.now() - st.changedAt < GUARD_MS) {
+      st.error = 'This card changed just now (it arrived, moved or was updated): nothing was done. Look at it again, then act.';
+      st.errorField = '';
+      this.requestUpdate();
       return;
     }
-    const body: Record<string, unknown> = kind === 'deny' ? { message } : kind === 'grant' ? { minutes, totp } : { totp };
+    if (st.busy) return;
+    void this.act(a, kind);
+  }
+
+  private async act(a: Approval, kind: Kind): Promise<void> {
+    const st = this.card(a.id);
+    const totp = st.totp.trim() || undefined;
+    const message = st.message.trim() || undefined;
+    const minutes = Number(st.minutes || 15);
+    if (needsStepUp(a) && kind !== 'deny' && !totp) {
+      st.error = 'Enter the 6-digit code from your authenticator app: this approval needs step-up.';
+      st.errorField = 'totp';
+      this.requestUpdate();
+      await this.updateComplete;
+      this.querySelector<HTMLInputElement>(`[data-approval="${a.id}"] input[name=totp]`)?.focus();
+      return;
+    }
+    const gate = this.bodyGate(a, st);
+    const unseenOk = !gate.ok && gate.ackable && st.ack;
+    if (kind !== 'deny' && !gate.ok && !unseenOk) {
+      st.error = `Not approved: ${gate.why}.`;
+      st.errorField = '';
+      this.requestUpdate();
+      return;
+    }
+    const body: Record<string, unknown> =
+      kind === 'deny' ? { message } : { ...(kind === 'grant' ? { minutes } : {}), totp, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
       if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
       body.grant_high = true;
     }
+    const focusInside = !!document.activeElement?.closest(`[data-approval="${a.id}"]`);
+    st.busy = true;
+    st.error = '';
+    st.errorField = '';
+    this.requestUpdate();
     try {
       await api('POST', `/api/approvals/${encodeURIComponent(a.id)}/${kind}`, body);
       this.items = this.items.map((x) => (x.id === a.id ? { ...x, status: kind === 'deny' ? 'denied' : 'approved' } : x));
       this.publish();
-      toast(kind === 'deny' ? 'Denied' : kind === 'grant' ? `Allowed similar requests for ${minutes} min` : 'Approved once', 'ok');
+      const what = `${requestLine(a)} (agent ${agentName(a)})`;
+      const done = kind === 'deny' ? `Denied: ${what}` : kind === 'grant' ? `Approved, and similar requests for ${minutes} min: ${what}` : `Approved once: ${what}`;
+      toast(done, 'ok');
+      announce(done);
+      if (focusInside) {
+        // Focus goes to the list, never onto another approval's button.
+        await this.updateComplete;
+        this.querySelector<HTMLElement>('#approval-list')?.focus();
+      }
     } catch (err) {
-      toast(errorText(err), 'error');
+      const code = err instanceof ApiError ? (err.body.code as string | undefined) : undefined;
+      st.error = errorText(err);
+      st.errorField = code === 'step-up-required' || code === 'totp-invalid' ? 'totp' : '';
+      if (code === 'not-pending') void this.load();
+    } finally {
+      st.busy = false;
+      this.requestUpdate();
     }
   }
 
+  /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
+  private readonly onKey = (e: KeyboardEvent): void => {
+    if (!this.active || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target as Element)) return;
+    const key = e.key.toLowerCase();
+    if (!['j', 'k', 'a', 'd'].includes(key)) return;
+    e.preventDefault();
+    const cards = [...this.querySelectorAll<HTMLElement>('[data-approval]')];
+    const current = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('[data-approval]');
+    if (key === 'j' || key === 'k') {
+      if (!cards.length) return;
+      const i = current ? cards.indexOf(current) : -1;
+      const next = key === 'j' ? (i < 0 ? 0 : Math.min(cards.length - 1, i + 1)) : i < 0 ? cards.length - 1 : Math.max(0, i - 1);
+      cards[next]!.focus();
+      this.hint = '';
+      return;
+    }
+    const a = current && this.items.find((x) => x.id === current.dataset.approval);
+    if (!a) {
+      this.hint = 'No card is selected: press J or K to select one, then A or D.';
+      clearTimeout(this.hintTimer);
+      this.hintTimer = window.setTimeout(() => (this.hint = ''), 6000);
+      return;
+    }
+    this.hint = '';
+    this.attempt(a, key === 'a' ? 'approve' : 'deny');
+  };
+
+  // ---- render -------------------------------------------------------------------------------
+
   override render() {
     const pending = this.pending();
-    const done = this.items.filter((a) => !pending.includes(a)).slice(0, 20);
+    const held = pending.filter((a) => !this.waiting(a));
+    const waiting = pending.filter((a) => this.waiting(a));
+    const done = this.resolved().slice(0, 20);
+    // One keyed list for both sections: a card moving between them keeps its DOM, focus and inputs.
+    const entries: Array<{ key: string; a?: Approval; waiting?: boolean }> = [
+      ...held.map((a) => ({ key: a.id, a, waiting: false })),
+      ...(waiting.length ? [{ key: '#waiting' }] : []),
+      ...waiting.map((a) => ({ key: a.id, a, waiting: true })),
+    ];
     return html`<div class="page approvals">
       <div class="row wrap">
-        <h2>Approvals</h2>
+        <h1>Approvals</h1>
         <span class="spacer"></span>
         ${this.notify === 'default' ? html`<button class="ghost" @click=${() => this.askNotify()}>Enable desktop notifications</button>` : nothing}
         ${this.notify === 'denied' ? html`<span class="muted small">Desktop notifications are blocked in this browser.</span>` : nothing}
       </div>
+      <p class="small muted shortcuts" data-testid="shortcuts">Keyboard: <kbd>J</kbd> next card · <kbd>K</kbd> previous card · <kbd>A</kbd> approve once · <kbd>D</kbd> deny (with the card's message) · <kbd>Tab</kbd> through a card's fields.
+        A click or key on a card that changed in the last ${GUARD_MS} ms is ignored.</p>
+      <p class="small warn-text hint-line" role="status">${this.hint}</p>
       ${this.unavailable ? html`<p class="empty">${this.unavailable}</p>` : nothing}
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${!this.unavailable && pending.length === 0 ? html`<p class="empty" data-testid="approvals-empty">Nothing waits for you. Held requests appear here the moment a policy asks for approval.</p>` : nothing}
-      <div class="approval-list">${pending.map((a) => this.renderItem(a))}</div>
+      ${held.length ? html`<h2 class="section-title">Held now <span class="muted small">(${held.length}, oldest first)</span></h2>` : nothing}
+      <div class="approval-list" id="approval-list" tabindex="-1" aria-label="Pending approvals">
+        ${repeat(
+          entries,
+          (e) => e.key,
+          (e) =>
+            e.a
+              ? this.renderItem(e.a, e.waiting!)
+              : html`<h2 class="section-title waiting-title" data-testid="waiting-title">Waiting for the agent to retry <span class="muted small">(${waiting.length})</span></h2>
+                  <p class="small muted">The agent's request is no longer held (its hold ended or the agent went away). Approving lets its identical retry with <code>Airlock-Approval</code> through once; denying refuses it.</p>`,
+        )}
+      </div>
       ${this.grants.filter((g) => Date.parse(g.expires) > this.now).length
-        ? html`<h3>Active grants</h3>
+        ? html`<h2 class="section-title">Active grants</h2>
             <table class="grid" data-testid="grants"><thead><tr><th>Agent</th><th>Requests like</th><th>Expires</th><th></th></tr></thead><tbody>
               ${this.grants
                 .filter((g) => Date.parse(g.expires) > this.now)
@@ -197,46 +626,76 @@ export class ApprovalsView extends LightElement {
             </tbody></table>`
         : nothing}
       ${done.length
-        ? html`<h3>Recently resolved</h3><ul class="resolved">${done.map((a) => html`<li class="small"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} ${a.description?.request?.method ?? ''} <span class="mono">${a.description?.request?.url ?? ''}</span>
+        ? html`<h2 class="section-title">Recently resolved</h2><ul class="resolved">${done.map((a) => html`<li class="small" data-resolved=${a.id} tabindex="-1"><span class="tag ${a.status === 'approved' ? 'live' : a.status === 'denied' ? 'danger' : ''}">${a.status}</span> ${agentName(a)} <span class="mono">${requestLine(a)}</span>
               <span class="muted">${resolutionText(a)}</span></li>`)}</ul>`
         : nothing}
     </div>`;
   }
 
-  private renderItem(a: Approval) {
+  private renderItem(a: Approval, waiting: boolean) {
+    const st = this.card(a.id);
     const d = a.description ?? {};
     const r = d.request ?? {};
+    const risk = a.risk ?? 'medium';
     const left = a.expires ? Math.max(0, Math.round((Date.parse(a.expires) - this.now) / 1000)) : undefined;
-    const body = r.body?.json !== undefined ? json(r.body.json) : r.body?.text ?? (r.body?.form ? json(r.body.form) : '');
-    return html`<article class="card approval risk-${a.risk ?? 'medium'}" data-approval=${a.id} aria-label="Approval ${a.id}">
+    const stepUp = needsStepUp(a);
+    const stepUpAsked = a.step_up || risk === 'critical';
+    const gate = this.bodyGate(a, st);
+    const blocked = !gate.ok && !(gate.ackable && st.ack);
+    const act = (kind: Kind) => (e: Event) => {
+      e.preventDefault();
+      this.attempt(a, kind);
+    };
+    const errId = `ap-err-${a.id}`;
+    return html`<article class="card approval risk-${risk} ${waiting ? 'waiting' : ''}" data-approval=${a.id} data-section=${waiting ? 'waiting' : 'held'} data-risk=${risk}
+        tabindex="0" aria-labelledby="ap-title-${a.id}" aria-describedby="ap-reason-${a.id}">
       <header class="row wrap">
-        <span class="tag risk">${a.risk ?? 'medium'} risk</span>
-        <b>${agentName(a)}</b>
-        <span class="mono url">${r.method} ${r.url}</span>
+        <span class="risk-badge risk-${risk}" data-testid="risk">${risk === 'critical' ? '⚠ ' : ''}${riskText[risk] ?? `${risk} risk`}</span>
+        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${r.method} ${r.url}</span></h3>
         <span class="spacer"></span>
-        ${left !== undefined ? html`<span class="muted small" title="denied automatically when this runs out">${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left</span>` : nothing}
+        ${waiting
+          ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`
+          : left !== undefined
+            ? html`<span class="muted small" title="the agent's request is refused (approval-timeout) when this runs out; the approval stays open for its retry">${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left</span>`
+            : nothing}
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
-      <p>${a.reason ?? ''} ${a.rule ? html`<span class="mono small">(${a.rule})</span>` : nothing}</p>
+      <p id="ap-reason-${a.id}">${a.reason ?? ''} ${a.rule ? html`<span class="mono small">(${a.rule})</span>` : nothing}</p>
       ${d.service ? html`<p class="small">Service: <b>${d.service.name}</b> <span class="mono">${d.service.operation}</span> (${d.service.effect})</p>` : nothing}
       ${d.sql?.statements?.length
         ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${s.kind}${s.tables?.length ? ` ${s.tables.join(', ')}` : ''}</span> `)}</p>`
         : nothing}
       ${d.mcp ? html`<p class="small">MCP: <span class="mono">${d.mcp.method} ${d.mcp.tool ?? ''}</span></p>` : nothing}
-      ${body ? html`<details><summary class="small">Body preview (${r.body?.size ?? 0} bytes, ${r.body?.content_type || 'no type'})</summary><pre class="mono small">${body.slice(0, 4000)}</pre></details>` : nothing}
+      ${this.renderBody(a, st)}
+      ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
+      ${!gate.ok
+        ? html`<div class="approve-blocked small" role="note"><p><b>Approving is held back:</b> ${gate.why}.</p>
+            ${gate.ackable
+              ? html`<label class="check"><input type="checkbox" name="ack" .checked=${st.ack} @change=${(e: Event) => ((st.ack = (e.target as HTMLInputElement).checked), this.requestUpdate())} />
+                  Approve without seeing all of it</label>`
+              : nothing}</div>`
+        : nothing}
       <div class="approval-actions row wrap">
-        ${needsStepUp(a) ? html`<label class="small">TOTP <input name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" size="7" required /></label>` : nothing}
-        <button class="primary" data-action="approve" @click=${(e: Event) => this.act(a, 'approve', (e.target as HTMLElement).closest('article')!)}>Approve once</button>
+        ${stepUp
+          ? html`<label class="small totp">TOTP code <input name="totp" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" size="7" required
+              .value=${st.totp} @input=${(e: Event) => (st.totp = (e.target as HTMLInputElement).value)}
+              @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'approve'))}
+              aria-invalid=${st.errorField === 'totp' ? 'true' : 'false'} aria-describedby=${errId} /></label>`
+          : nothing}
+        <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${(e: Event) => this.act(a, 'grant', (e.target as HTMLElement).closest('article')!)} ?disabled=${a.risk === 'critical' || a.step_up === true}
-            title=${a.risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
-          <input name="minutes" type="number" min="1" max="1440" value="15" aria-label="minutes" size="4" /> min
+          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true}
+            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
+          <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
         <span class="group">
-          <input name="message" placeholder="Message to the agent (optional)" aria-label="Deny message" />
-          <button class="danger" data-action="deny" @click=${(e: Event) => this.act(a, 'deny', (e.target as HTMLElement).closest('article')!)}>Deny</button>
+          <input name="message" placeholder="Message to the agent (optional)" aria-label="Deny message" .value=${st.message}
+            @input=${(e: Event) => (st.message = (e.target as HTMLInputElement).value)}
+            @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'deny'))} />
+          <button class="danger" data-action="deny" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>
+      <p class="card-error error small" id=${errId} role="alert" data-testid="card-error">${st.error}</p>
     </article>`;
   }
 }

@@ -27,7 +27,9 @@ interface Status {
 
 @customElement('airlock-studio')
 export class AirlockStudio extends LightElement {
-  @state() private auth: 'checking' | 'out' | 'in' = 'checking';
+  /** ended: the session ended while the app was in use (a studio restart, expiry): log in again in place, nothing on the page is lost. */
+  @state() private auth: 'checking' | 'out' | 'in' | 'ended' = 'checking';
+  @state() private announcement = '';
   @state() private loginError = '';
   @state() private page: PageId = 'policy';
   @state() private conn: LiveState = 'closed';
@@ -45,6 +47,7 @@ export class AirlockStudio extends LightElement {
     });
     window.addEventListener('airlock-toast', (e) => this.addToast((e as CustomEvent).detail));
     window.addEventListener('airlock-pending', (e) => this.setPending((e as CustomEvent<number>).detail));
+    window.addEventListener('airlock-announce', (e) => this.announce((e as CustomEvent<string>).detail));
     authEvents.addEventListener('logged-out', () => this.loggedOut());
     live.addEventListener('state', (e) => {
       this.conn = (e as CustomEvent<LiveState>).detail;
@@ -90,8 +93,36 @@ export class AirlockStudio extends LightElement {
   private loggedOut(): void {
     if (this.auth !== 'in') return;
     live.stop();
-    this.auth = 'out';
-    this.loginError = 'Your session ended. Log in again with the studio token.';
+    // Keep the app (and the editor's unsaved buffers) on screen; the login opens over it.
+    this.auth = 'ended';
+    this.loginError = '';
+  }
+
+  /** Screen readers hear it through the live region; cleared first so the same text is said again. */
+  private announce(text: string): void {
+    this.announcement = '';
+    requestAnimationFrame(() => (this.announcement = text));
+  }
+
+  protected override updated(): void {
+    const dialog = this.querySelector<HTMLDialogElement>('#relogin');
+    if (dialog && !dialog.open) {
+      dialog.showModal();
+      dialog.querySelector<HTMLInputElement>('#relogin-token')?.focus();
+    }
+  }
+
+  private async submitRelogin(e: Event): Promise<void> {
+    e.preventDefault();
+    const input = this.querySelector<HTMLInputElement>('#relogin-token')!;
+    try {
+      await login(input.value.trim());
+      input.value = '';
+      this.querySelector<HTMLDialogElement>('#relogin')?.close();
+      this.loggedIn();
+    } catch (err) {
+      this.loginError = err instanceof ApiError && err.status === 401 ? 'That token is not right.' : errorText(err);
+    }
   }
 
   private async loadStatus(): Promise<void> {
@@ -139,6 +170,10 @@ export class AirlockStudio extends LightElement {
     if (this.auth === 'checking') return html`<div class="center-screen muted">Loading…</div>`;
     if (this.auth === 'out') return this.renderLogin();
     return html`
+      <a class="skip-link" href="#main" @click=${(e: Event) => {
+        e.preventDefault();
+        this.querySelector<HTMLElement>('main')?.focus();
+      }}>Skip to content</a>
       <header class="topbar">
         <a class="brand" href="#/policy">Airlock <span>Studio</span></a>
         <nav aria-label="Studio sections">
@@ -154,7 +189,7 @@ export class AirlockStudio extends LightElement {
       ${this.conn === 'reconnecting'
         ? html`<div class="banner warn" role="status">Connection to the studio lost — reconnecting… Live updates resume when it is back.</div>`
         : nothing}
-      <main>
+      <main id="main" tabindex="-1">
         <policy-view ?hidden=${this.page !== 'policy'}></policy-view>
         <replay-view ?hidden=${this.page !== 'replay'}></replay-view>
         <approvals-view ?hidden=${this.page !== 'approvals'} .active=${this.page === 'approvals'}></approvals-view>
@@ -163,6 +198,8 @@ export class AirlockStudio extends LightElement {
         ${this.page === 'secrets' ? html`<secrets-view></secrets-view>` : nothing}
         ${this.page === 'limits' ? html`<limits-view></limits-view>` : nothing}
       </main>
+      <div class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="announcer">${this.announcement}</div>
+      ${this.auth === 'ended' ? this.renderRelogin() : nothing}
       <div class="toasts" aria-live="polite">${this.toasts.map(
         (t) => html`<div class="toast ${t.kind}" role=${t.kind === 'error' ? 'alert' : 'status'} title="Click to dismiss" @click=${() => (this.toasts = this.toasts.filter((x) => x.id !== t.id))}>${t.message}</div>`,
       )}</div>
@@ -184,6 +221,21 @@ export class AirlockStudio extends LightElement {
         : html`<span title="no proxy runs in this process"><span class="dot off"></span>proxy stopped</span>`;
     const version = s?.policy.running ?? s?.policy.current;
     return html`<span data-testid="conn">${conn}</span> ${proxy} ${version ? html`<span class="mono" title="live policy version">policy ${version.slice(0, 8)}</span>` : nothing}`;
+  }
+
+  /** The login over the page after the session ended: the page stays as it was underneath. */
+  private renderRelogin() {
+    return html`<dialog id="relogin" class="relogin" aria-labelledby="relogin-title" @cancel=${(e: Event) => e.preventDefault()}>
+      <form class="login" @submit=${(e: Event) => this.submitRelogin(e)}>
+        <h2 id="relogin-title">Log in again</h2>
+        <p>Your studio session ended: the studio restarted, or the session expired. Nothing on this page is lost — unsaved edits stay in the editor (and in this browser) and come back after you log in.</p>
+        <p class="muted small">Paste the token from <code>&lt;home&gt;/studio-token</code>.</p>
+        <label for="relogin-token">Studio token</label>
+        <input id="relogin-token" type="password" autocomplete="current-password" required />
+        ${this.loginError ? html`<p class="error" role="alert">${this.loginError}</p>` : nothing}
+        <button type="submit" class="primary">Log in</button>
+      </form>
+    </dialog>`;
   }
 
   private renderLogin() {

@@ -12,7 +12,9 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json, timeText, toast } from './base.ts';
 import { rego } from './rego-language.ts';
 import { studioEditorTheme } from './editor-theme.ts';
-import './explain-view.ts';
+import { provideUnsaved } from './draft-buffers.ts';
+import './evaluate-pane.ts';
+import type { EvaluatePane } from './evaluate-pane.ts';
 
 interface Problem {
   file: string;
@@ -36,50 +38,56 @@ interface VersionRecord {
   files: string[];
   note?: string;
   rollback_of?: string;
+  initial?: boolean;
+  source?: string;
 }
-interface Decision {
-  action: string;
-  reason: string;
-  rule?: string;
-  policy_version?: string;
-  fail_closed?: string;
-  [k: string]: unknown;
+interface TestFailure {
+  kind: 'rego' | 'traffic';
+  file: string;
+  line: number;
+  name: string;
+  message: string;
+  inDraft: boolean;
+  input?: unknown;
 }
-interface Capture {
-  time: string;
-  id: string;
-  agent?: string;
-  method?: string;
-  url?: string;
-  decision?: Decision;
-  description?: unknown;
+interface TestReport {
+  ok: boolean;
+  passed: number;
+  failed: number;
+  output: string;
+  failures: TestFailure[];
+}
+/**
+ * Unsaved editor buffers survive a studio restart, a lost session or a closed tab: they are kept in
+ * this browser's localStorage (policy text only — never a token or a secret) until saved.
+ */
+const UNSAVED_KEY = 'airlock.unsaved.v1';
+interface StoredBuffer {
+  content: string;
+  /** Hash of the saved text the edits started from: tells whether the file changed meanwhile. */
+  base: string;
+  at: string;
+}
+
+function textHash(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return `${h.toString(16)}:${s.length}`;
+}
+
+function readUnsaved(): Record<string, StoredBuffer> {
+  try {
+    const v = JSON.parse(localStorage.getItem(UNSAVED_KEY) ?? '{}') as unknown;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, StoredBuffer>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function dirOf(p: string): string {
   const i = p.lastIndexOf('/');
   return i < 0 ? '' : p.slice(0, i);
 }
-
-const sampleInput = {
-  request: {
-    id: 'sample-1',
-    time: '2026-01-05T10:00:00Z',
-    method: 'GET',
-    url: 'https://api.github.com/repos/acme/app',
-    scheme: 'https',
-    host: 'api.github.com',
-    port: 443,
-    path: '/repos/acme/app',
-    segments: ['repos', 'acme', 'app'],
-    query: {},
-    headers: { 'user-agent': ['agent/1.0'] },
-    body: { size: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', content_type: '', truncated: false },
-    egress_bytes: 40,
-  },
-  agent: { id: 'demo', labels: {} },
-  placeholders: [],
-  grants: [],
-};
 
 @customElement('policy-view')
 export class PolicyView extends LightElement {
@@ -88,15 +96,21 @@ export class PolicyView extends LightElement {
   @state() private problems: Problem[] = [];
   @state() private checking = false;
   @state() private checkError = '';
-  @state() private tab: 'problems' | 'evaluate' | 'versions' = 'problems';
+  @state() private tab: 'problems' | 'tests' | 'evaluate' | 'versions' = 'problems';
   @state() private fmtOnSave = localStorage.getItem('airlock.fmtOnSave') !== 'false';
   @state() private dirty = new Set<string>();
   @state() private versions: { current: string | null; running: string | null; proxy: boolean; history: VersionRecord[] } | undefined;
   @state() private publishing = false;
-  @state() private publishResult: { ok: boolean; error?: string; problems?: Problem[]; tests?: { output: string; failed: number } | null; version?: string } | undefined;
-  @state() private evalResult: { draft: { ok: boolean; decision?: Decision; problems?: Problem[] }; live: Decision | null; liveError?: string } | undefined;
-  @state() private evalError = '';
-  @state() private captures: Capture[] = [];
+  @state() private publishResult: { ok: boolean; error?: string; problems?: Problem[]; tests?: TestReport | null; version?: string } | undefined;
+  @state() private testing = false;
+  @state() private testReport: TestReport | undefined;
+  @state() private testError = '';
+  /** The side pane at half the window (long descriptions, diffs). */
+  @state() private wide = localStorage.getItem('airlock.widePane') === 'true';
+  @state() private compare: { from: string; to: string; files?: Array<{ path: string; status: string; patch: string }>; error?: string } | undefined;
+  @state() private rollbackTarget: string | undefined;
+  @state() private compareFrom: string | undefined;
+  @state() private compareTo: string | undefined;
   @state() private newFileOpen = false;
   @state() private diff: Array<{ path: string; status: string; patch: string }> | undefined;
   /** Saved draft files that differ from the live policy (undefined until known). */
@@ -104,12 +118,22 @@ export class PolicyView extends LightElement {
   @state() private loadError = '';
 
   private readonly buffers = new Map<string, Buffer>();
+  private persistTimer: number | undefined;
+  private restored = false;
+  /** Stored edits that could not be restored yet (the file could not be read). */
+  private keptUnsaved: Record<string, StoredBuffer> = {};
   private view: EditorView | undefined;
   private checkTimer: number | undefined;
   private checkSeq = 0;
 
   override connectedCallback(): void {
     super.connectedCallback();
+    provideUnsaved(() => this.overlay());
+    // "Evaluate" from another page (a traffic row): this tab, that description.
+    window.addEventListener('airlock-evaluate', (e) => {
+      this.tab = 'evaluate';
+      void this.updateComplete.then(() => this.querySelector<EvaluatePane>('evaluate-pane')?.load((e as CustomEvent<{ input: unknown; label?: string }>).detail.input, (e as CustomEvent<{ label?: string }>).detail.label));
+    });
     void this.loadFiles();
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
@@ -137,9 +161,10 @@ export class PolicyView extends LightElement {
       this.files = r.files;
       this.loadError = '';
       void this.loadUnpublished();
+      const restored = await this.restoreUnsaved();
       if (!this.current && this.files.length) {
-        const first = this.files.find((f) => f.path.endsWith('.rego') && !f.test) ?? this.files[0]!;
-        await this.open(first.path);
+        const first = restored[0] ?? (this.files.find((f) => f.path.endsWith('.rego') && !f.test) ?? this.files[0]!).path;
+        await this.open(first);
       }
       this.scheduleCheck(0);
     } catch (err) {
@@ -186,6 +211,66 @@ export class PolicyView extends LightElement {
     else buf.state = EditorState.create({ doc: content, extensions: this.extensions(d.path) });
   }
 
+  /** Brings back unsaved buffers kept in this browser (once per page load); returns their paths. */
+  private async restoreUnsaved(): Promise<string[]> {
+    if (this.restored) return [];
+    this.restored = true;
+    const stored = readUnsaved();
+    const back: string[] = [];
+    const changed: string[] = [];
+    const gone: string[] = [];
+    for (const [path, entry] of Object.entries(stored)) {
+      if (this.buffers.has(path) || typeof entry?.content !== 'string') continue;
+      if (!this.files.some((f) => f.path === path)) {
+        gone.push(path);
+        continue;
+      }
+      let saved: string;
+      try {
+        saved = (await api<{ content: string }>('GET', `/api/policy/file?path=${encodeURIComponent(path)}`)).content;
+      } catch {
+        this.keptUnsaved[path] = entry; // try again on the next page load; lose nothing
+        continue;
+      }
+      if (saved === entry.content) continue;
+      if (textHash(saved) !== entry.base) changed.push(path);
+      const buf: Buffer = { path, saved, state: EditorState.create({ doc: entry.content, extensions: this.extensions(path) }) };
+      this.buffers.set(path, buf);
+      this.markDirty(buf);
+      back.push(path);
+    }
+    if (back.length) {
+      toast(`Restored unsaved edits to ${back.join(', ')}${changed.length ? ` (${changed.join(', ')} changed in the draft since: compare before saving)` : ''}`, changed.length ? 'error' : 'ok');
+      this.scheduleCheck(0);
+    }
+    if (gone.length) toast(`Unsaved edits to ${gone.join(', ')} were not restored: the file is no longer in the draft`, 'error');
+    this.persistUnsaved();
+    return back;
+  }
+
+  /** Writes every unsaved buffer to localStorage (debounced); saved files leave it. */
+  private persistUnsaved(now = false): void {
+    clearTimeout(this.persistTimer);
+    const write = (): void => {
+      if (!this.restored) return; // what is stored has not been read back yet: do not overwrite it
+      this.syncCurrent();
+      const out: Record<string, StoredBuffer> = {};
+      for (const [path, entry] of Object.entries(this.keptUnsaved)) if (!this.buffers.has(path)) out[path] = entry;
+      for (const b of this.buffers.values()) {
+        const text = b.state.doc.toString();
+        if (text !== b.saved) out[b.path] = { content: text, base: textHash(b.saved), at: new Date().toISOString() };
+      }
+      try {
+        if (Object.keys(out).length) localStorage.setItem(UNSAVED_KEY, JSON.stringify(out));
+        else localStorage.removeItem(UNSAVED_KEY);
+      } catch {
+        /* storage full or blocked: the in-page buffers and the unload prompt remain */
+      }
+    };
+    if (now) write();
+    else this.persistTimer = window.setTimeout(write, 250);
+  }
+
   private extensions(path: string): Extension[] {
     return [
       basicSetup,
@@ -204,6 +289,7 @@ export class PolicyView extends LightElement {
         if (!buf) return;
         buf.state = u.state;
         this.markDirty(buf);
+        this.persistUnsaved();
         this.scheduleCheck();
       }),
       EditorView.contentAttributes.of({ 'aria-label': `Editor: ${path}` }),
@@ -217,11 +303,12 @@ export class PolicyView extends LightElement {
       if (isDirty) next.add(buf.path);
       else next.delete(buf.path);
       this.dirty = next;
+      window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [...next] }));
     }
   }
 
   async open(path: string): Promise<void> {
-    if (this.current && this.view) this.buffers.get(this.current)!.state = this.view.state;
+    this.syncCurrent();
     let buf = this.buffers.get(path);
     if (!buf) {
       try {
@@ -242,9 +329,15 @@ export class PolicyView extends LightElement {
     this.applyDiagnostics();
   }
 
+  /** Keeps the open file's buffer up to date with the editor (a deleted file has no buffer). */
+  private syncCurrent(): void {
+    const buf = this.current ? this.buffers.get(this.current) : undefined;
+    if (buf && this.view) buf.state = this.view.state;
+  }
+
   private overlay(): Record<string, string> {
     const files: Record<string, string> = {};
-    if (this.current && this.view) this.buffers.get(this.current)!.state = this.view.state;
+    this.syncCurrent();
     for (const b of this.buffers.values()) {
       const text = b.state.doc.toString();
       if (text !== b.saved) files[b.path] = text;
@@ -269,6 +362,7 @@ export class PolicyView extends LightElement {
       buf.saved = content;
       buf.state = this.view.state;
       this.markDirty(buf);
+      this.persistUnsaved(true);
       toast(`Saved ${path}`, 'ok');
       void this.loadFiles();
     } catch (err) {
@@ -324,11 +418,16 @@ export class PolicyView extends LightElement {
     try {
       await api('DELETE', `/api/policy/file?path=${encodeURIComponent(path)}`);
       this.buffers.delete(path);
+      if (this.dirty.has(path)) {
+        this.dirty = new Set([...this.dirty].filter((p) => p !== path));
+        window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [...this.dirty] }));
+      }
       if (this.current === path) {
         this.current = undefined;
         this.view?.destroy();
         this.view = undefined;
       }
+      this.persistUnsaved(true);
       await this.loadFiles();
     } catch (err) {
       toast(errorText(err), 'error');
@@ -384,40 +483,6 @@ export class PolicyView extends LightElement {
     v.focus();
   }
 
-  // ---- evaluate ----------------------------------------------------------------------------------
-
-  private async loadCaptures(): Promise<void> {
-    try {
-      this.captures = (await api<{ records: Capture[] }>('GET', '/api/captures?limit=100')).records;
-    } catch (err) {
-      toast(`Cannot load captured requests: ${errorText(err)}`, 'error');
-    }
-  }
-
-  private pickCapture(e: Event): void {
-    const i = Number((e.target as HTMLSelectElement).value);
-    const c = this.captures[i];
-    if (c?.description) this.querySelector<HTMLTextAreaElement>('#eval-input')!.value = json(c.description);
-  }
-
-  private async evaluate(): Promise<void> {
-    const text = this.querySelector<HTMLTextAreaElement>('#eval-input')!.value;
-    let input: unknown;
-    try {
-      input = JSON.parse(text);
-    } catch (err) {
-      this.evalError = `The input is not valid JSON: ${errorText(err)}`;
-      return;
-    }
-    this.evalError = '';
-    try {
-      this.evalResult = await api('POST', '/api/policy/evaluate', { input, files: this.overlay() });
-    } catch (err) {
-      this.evalError = errorText(err);
-      this.evalResult = undefined;
-    }
-  }
-
   // ---- publish -----------------------------------------------------------------------------------
 
   private openPublish(): void {
@@ -450,21 +515,79 @@ export class PolicyView extends LightElement {
         ok: false,
         error: errorText(err),
         problems: (body.problems as Problem[] | undefined) ?? [],
-        tests: (body.tests as { output: string; failed: number } | null | undefined) ?? null,
+        tests: (body.tests as TestReport | null | undefined) ?? null,
       };
     } finally {
       this.publishing = false;
     }
   }
 
-  private async rollback(version: string): Promise<void> {
-    if (!confirm(`Make version ${version.slice(0, 8)} the live policy again?`)) return;
+  private askRollback(version: string): void {
+    this.rollbackTarget = version;
+    const dialog = this.querySelector<HTMLDialogElement>('#rollback-dialog')!;
+    dialog.querySelector<HTMLInputElement>('#rollback-note')!.value = '';
+    dialog.showModal();
+  }
+
+  private async rollback(e: Event): Promise<void> {
+    e.preventDefault();
+    const version = this.rollbackTarget;
+    const dialog = this.querySelector<HTMLDialogElement>('#rollback-dialog')!;
+    if (!version) return dialog.close();
+    const note = dialog.querySelector<HTMLInputElement>('#rollback-note')!.value.trim();
     try {
-      await api('POST', '/api/policy/rollback', { version });
+      await api('POST', '/api/policy/rollback', { version, ...(note ? { note } : {}) });
+      dialog.close();
       toast(`Rolled back to ${version.slice(0, 8)}`, 'ok');
       void this.loadVersions();
     } catch (err) {
       toast(`Rollback failed: ${errorText(err)}`, 'error');
+    }
+  }
+
+  private async compareVersions(from?: string, to?: string): Promise<void> {
+    from ??= this.querySelector<HTMLSelectElement>('#compare-from')?.value;
+    to ??= this.querySelector<HTMLSelectElement>('#compare-to')?.value;
+    if (!from || !to) return;
+    this.compareFrom = from;
+    this.compareTo = to;
+    this.compare = { from, to };
+    try {
+      const r = await api<{ files: Array<{ path: string; status: string; patch: string }> }>('GET', `/api/policy/versions/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+      this.compare = { from, to, files: r.files };
+    } catch (err) {
+      this.compare = { from, to, error: errorText(err) };
+    }
+  }
+
+  // ---- tests -------------------------------------------------------------------------------------
+
+  private async runTests(): Promise<void> {
+    this.tab = 'tests';
+    this.testing = true;
+    this.testError = '';
+    try {
+      this.testReport = await api<TestReport>('POST', '/api/policy/test', { files: this.overlay() });
+    } catch (err) {
+      this.testReport = undefined;
+      this.testError = errorText(err);
+    } finally {
+      this.testing = false;
+    }
+  }
+
+  /** A failing Rego test opens its file at its line; a failing traffic case opens in Evaluate. */
+  private async openFailure(f: TestFailure): Promise<void> {
+    if (f.inDraft && f.file) {
+      this.querySelector<HTMLDialogElement>('#publish-dialog')?.close();
+      await this.goTo({ file: f.file, line: f.line, column: 1, message: f.message });
+      return;
+    }
+    if (f.input) {
+      this.querySelector<HTMLDialogElement>('#publish-dialog')?.close();
+      this.tab = 'evaluate';
+      await this.updateComplete;
+      await this.querySelector<EvaluatePane>('evaluate-pane')?.load(f.input, `${f.file}:${f.line} ${f.name}`);
     }
   }
 
@@ -474,6 +597,8 @@ export class PolicyView extends LightElement {
       await api('POST', '/api/policy/draft/reset');
       this.buffers.clear();
       this.dirty = new Set();
+      window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [] }));
+      this.persistUnsaved(true);
       this.current = undefined;
       this.view?.destroy();
       this.view = undefined;
@@ -489,7 +614,8 @@ export class PolicyView extends LightElement {
   override render() {
     const count = this.problems.length;
     return html`
-      <div class="policy-layout">
+      <h1 class="sr-only">Policy editor</h1>
+      <div class="policy-layout ${this.wide ? 'wide' : ''}">
         <aside class="file-tree" aria-label="Draft files">
           <div class="pane-title">
             Draft
@@ -529,6 +655,7 @@ export class PolicyView extends LightElement {
             ${this.unpublished !== undefined
               ? html`<span class="tag ${this.unpublished ? 'pending' : ''}" data-testid="unpublished" title="saved draft compared with the live policy">${this.unpublished ? `${this.unpublished} unpublished` : 'draft = live'}</span>`
               : nothing}
+            <button id="run-tests" @click=${() => this.runTests()} ?disabled=${this.testing} title="Rego tests and traffic tests, as airlock test runs them">${this.testing ? 'Testing…' : 'Run tests'}</button>
             <button id="publish" class="primary" @click=${() => this.openPublish()}>Publish…</button>
           </div>
           <div class="editor-host"></div>
@@ -542,16 +669,24 @@ export class PolicyView extends LightElement {
                   : 'The draft compiles'}
           </div>
         </section>
-        <aside class="side-pane">
+        <aside class="side-pane" aria-label="Problems, tests, evaluate and versions">
           <div class="tabs" role="tablist">
-            ${(['problems', 'evaluate', 'versions'] as const).map(
-              (t) => html`<button role="tab" aria-selected=${this.tab === t} class=${this.tab === t ? 'active' : ''} @click=${() => {
-                this.tab = t;
-                if (t === 'evaluate' && !this.captures.length) void this.loadCaptures();
-              }}>${t === 'problems' ? `Problems (${count})` : t === 'evaluate' ? 'Evaluate' : 'Versions'}</button>`,
+            ${(['problems', 'tests', 'evaluate', 'versions'] as const).map(
+              (t) => html`<button role="tab" aria-selected=${this.tab === t} class=${this.tab === t ? 'active' : ''} @click=${() => (this.tab = t)}>${
+                t === 'problems' ? `Problems (${count})` : t === 'tests' ? `Tests${this.testReport ? ` (${this.testReport.failed ? `${this.testReport.failed} failed` : 'pass'})` : ''}` : t === 'evaluate' ? 'Evaluate' : 'Versions'
+              }</button>`,
             )}
+            <button class="ghost small wide-toggle" aria-pressed=${this.wide} title="Make this pane wider or narrower" @click=${() => {
+              this.wide = !this.wide;
+              localStorage.setItem('airlock.widePane', String(this.wide));
+            }}>${this.wide ? '⇥ Narrower' : '⇤ Wider'}</button>
           </div>
-          <div class="tab-body">${this.tab === 'problems' ? this.renderProblems() : this.tab === 'evaluate' ? this.renderEvaluate() : this.renderVersions()}</div>
+          <div class="tab-body">
+            <div ?hidden=${this.tab !== 'problems'}>${this.renderProblems()}</div>
+            <div ?hidden=${this.tab !== 'tests'}>${this.renderTests()}</div>
+            <evaluate-pane ?hidden=${this.tab !== 'evaluate'} .overlay=${() => this.overlay()}></evaluate-pane>
+            <div ?hidden=${this.tab !== 'versions'}>${this.renderVersions()}</div>
+          </div>
         </aside>
       </div>
       ${this.renderPublishDialog()}
@@ -569,68 +704,108 @@ export class PolicyView extends LightElement {
     </ul>`;
   }
 
-  private renderEvaluate() {
-    const r = this.evalResult;
-    return html`<div class="evaluate">
-      <div class="row">
-        <select aria-label="Captured request" @change=${(e: Event) => this.pickCapture(e)} @focus=${() => this.captures.length || this.loadCaptures()}>
-          <option value="">${this.captures.length ? 'Pick a captured request…' : 'No captured requests yet'}</option>
-          ${this.captures.map((c, i) => html`<option value=${i}>${c.time.slice(11, 19)} ${c.agent ?? ''} ${c.method ?? ''} ${c.url ?? ''}</option>`)}
-        </select>
-        <button class="ghost" @click=${() => (this.querySelector<HTMLTextAreaElement>('#eval-input')!.value = json(sampleInput))}>Sample</button>
-      </div>
-      <label for="eval-input" class="sr-only">Request description (input JSON)</label>
-      <textarea id="eval-input" class="mono" spellcheck="false" rows="12" placeholder="Paste a request description (input) here, or pick a captured request"></textarea>
-      <button id="evaluate" class="primary" @click=${() => this.evaluate()}>Evaluate against the draft</button>
-      ${this.evalError ? html`<p class="error" role="alert">${this.evalError}</p>` : nothing}
-      ${r
-        ? html`<div class="decisions">
-            <div class="decision-card">
-              <h4>Draft</h4>
-              ${r.draft.ok && r.draft.decision
-                ? this.renderDecision(r.draft.decision)
-                : html`<p class="error">The draft does not compile: ${r.draft.problems?.[0]?.message ?? ''}</p>`}
-            </div>
-            <div class="decision-card">
-              <h4>Live</h4>
-              ${r.live ? this.renderDecision(r.live) : html`<p class="muted">${r.liveError ?? 'No live policy'}</p>`}
-            </div>
-          </div>`
-        : nothing}
-      <airlock-explain .request=${() => ({ input: JSON.parse(this.querySelector<HTMLTextAreaElement>('#eval-input')!.value), files: this.overlay() })}></airlock-explain>
-    </div>`;
+  private renderTestFailures(failures: TestFailure[]) {
+    return html`<ul class="problems test-failures" data-testid="test-failures">
+      ${failures.map(
+        (f) => html`<li>
+          <button class="problem" @click=${() => this.openFailure(f)} title=${f.inDraft ? 'open in the editor' : f.input ? 'evaluate this request against the draft' : ''}>
+            <span class="mono loc">${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}` : f.kind === 'rego' ? 'opa test' : 'traffic tests'}</span>
+            <span class="msg">${f.name ? html`<b>${f.name}</b>: ` : nothing}${f.message}</span>
+          </button>
+        </li>`,
+      )}
+    </ul>`;
   }
 
-  renderDecision(d: Decision) {
-    const { action, reason, rule, policy_version: _pv, decision_us: _us, ...rest } = d;
-    return html`<div data-testid="decision">
-      <span class="action ${action}">${action}</span> <span class="mono">${rule ?? ''}</span>
-      <p>${reason}</p>
-      ${Object.keys(rest).length ? html`<pre class="mono small">${json(rest)}</pre>` : nothing}
+  private renderTests() {
+    const r = this.testReport;
+    return html`<div class="tests">
+      <p class="muted small">The same suite as <code>airlock test</code> and the publish gate: the draft's Rego tests (<code>*_test.rego</code>) and the traffic tests in <code>fixtures/tests/</code>. Unsaved edits count.</p>
+      <button class="primary" @click=${() => this.runTests()} ?disabled=${this.testing}>${this.testing ? 'Running…' : 'Run tests'}</button>
+      ${this.testError ? html`<p class="error" role="alert">${this.testError}</p>` : nothing}
+      ${r
+        ? html`<p class=${r.ok ? 'ok' : 'error'} role="status" data-testid="test-summary">${r.passed} passed, ${r.failed} failed</p>
+            ${r.failures.length ? this.renderTestFailures(r.failures) : nothing}
+            <details><summary class="small">Output</summary><pre class="mono small">${r.output}</pre></details>`
+        : nothing}
     </div>`;
   }
 
   private renderVersions() {
     const v = this.versions;
     if (!v) return html`<p class="muted">Loading…</p>`;
+    const live = v.current ?? v.running;
+    // One option per version (a version can be in the history more than once: publish, rollback).
+    const seen = new Set<string>();
+    const versions = v.history.filter((h) => !seen.has(h.version) && seen.add(h.version));
+    const options = (selected: string) => versions.map((h) => html`<option value=${h.version} ?selected=${h.version === selected}>${h.version.slice(0, 8)} · ${timeText(h.published)}${h.initial ? ' (initial)' : ''}</option>`);
+    const special = (selected: string) => html`<option value="live" ?selected=${selected === 'live'}>live</option><option value="draft" ?selected=${selected === 'draft'}>draft (saved)</option>`;
+    const from = this.compareFrom ?? versions[1]?.version ?? 'live';
+    const to = this.compareTo ?? 'draft';
+    const c = this.compare;
     return html`<div class="versions">
+      <h2 class="sr-only">Versions</h2>
       <p class="muted small">
         ${v.proxy ? html`The proxy decides with <span class="mono">${v.running?.slice(0, 8) ?? 'none'}</span>.` : 'No proxy runs with this studio: publishing stores the version for the next start.'}
       </p>
       <button class="ghost" @click=${() => this.resetDraft()}>Reset draft to live policy</button>
+      ${v.history.length >= 1
+        ? html`<fieldset class="compare-versions"><legend class="small">Compare</legend>
+            <div class="row wrap">
+              <select aria-label="Compare from" id="compare-from" @change=${(e: Event) => (this.compareFrom = (e.target as HTMLSelectElement).value)}>${options(from)}${special(from)}</select>
+              <span>→</span>
+              <select aria-label="Compare to" id="compare-to" @change=${(e: Event) => (this.compareTo = (e.target as HTMLSelectElement).value)}>${special(to)}${options(to)}</select>
+              <button class="small" id="compare" @click=${() => this.compareVersions()}>Compare</button>
+            </div></fieldset>`
+        : nothing}
+      ${c ? this.renderCompare(c) : nothing}
       ${v.history.length === 0 ? html`<p class="empty">Nothing published from the studio yet. The live policy is the policy folder the proxy started with.</p>` : nothing}
       <ol class="history" data-testid="history">
         ${v.history.map(
           (h, i) => html`<li>
-            <div><span class="mono">${h.version.slice(0, 8)}</span> ${h.version === v.current && i === 0 ? html`<span class="tag live">live</span>` : nothing}
-              ${h.rollback_of ? html`<span class="tag">rollback</span>` : nothing}</div>
+            <div><span class="mono">${h.version.slice(0, 8)}</span> ${h.version === live && (i === 0 || (!v.current && h.initial)) ? html`<span class="tag live">live</span>` : nothing}
+              ${h.rollback_of ? html`<span class="tag">rollback</span>` : nothing}${h.initial ? html`<span class="tag" title=${h.source ?? ''}>initial</span>` : nothing}</div>
             <div class="muted small">${timeText(h.published)} · ${h.files.length} files</div>
             ${h.note ? html`<div class="small">${h.note}</div>` : nothing}
-            ${h.version !== v.current ? html`<button class="ghost small" @click=${() => this.rollback(h.version)}>Roll back to this</button>` : nothing}
+            <div class="row">
+              ${h.version !== live ? html`<button class="ghost small" data-rollback=${h.version} @click=${() => this.askRollback(h.version)}>Roll back to this</button>` : nothing}
+              <button class="ghost small" @click=${() => this.compareVersions(h.version, 'draft')}>Diff with draft</button>
+            </div>
           </li>`,
         )}
       </ol>
+      ${this.renderRollbackDialog()}
     </div>`;
+  }
+
+  private renderCompare(c: NonNullable<PolicyView['compare']>) {
+    return html`<section class="compare-result" data-testid="version-diff" aria-label="Differences">
+      <p class="small"><b>${c.from.slice(0, 8)}</b> → <b>${c.to.slice(0, 8)}</b>:
+        ${c.error ? html`<span class="error">${c.error}</span>` : c.files === undefined ? 'comparing…' : c.files.length === 0 ? 'no differences' : `${c.files.length} file${c.files.length === 1 ? '' : 's'} differ`}
+        <button class="ghost small" @click=${() => (this.compare = undefined)}>Close</button></p>
+      ${(c.files ?? []).map((f) => this.renderPatch(f, true))}
+    </section>`;
+  }
+
+  private renderPatch(f: { path: string; status: string; patch: string }, open = false) {
+    return html`<details ?open=${open}><summary class="mono small"><span class="tag ${f.status === 'removed' ? 'danger' : ''}">${f.status}</span> ${f.path}</summary>
+      <pre class="mono small patch">${f.patch.split('\n').slice(3).map((l) => html`<span class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${l}\n</span>`)}</pre></details>`;
+  }
+
+  private renderRollbackDialog() {
+    const v = this.rollbackTarget;
+    return html`<dialog id="rollback-dialog" aria-labelledby="rollback-title" @close=${() => (this.rollbackTarget = undefined)}>
+      <form method="dialog" @submit=${(e: Event) => this.rollback(e)}>
+        <h3 id="rollback-title">Roll back to ${v?.slice(0, 8) ?? ''}</h3>
+        <p class="muted small">This version becomes the live policy again (hot reload). The rollback is recorded in the history with your note.</p>
+        <label for="rollback-note">Why (recorded with the rollback)</label>
+        <input id="rollback-note" placeholder="e.g. the new GitHub rule held every push" />
+        <div class="row end">
+          <button type="button" class="ghost" @click=${() => this.querySelector<HTMLDialogElement>('#rollback-dialog')!.close()}>Cancel</button>
+          <button type="submit" id="rollback-confirm" class="primary">Roll back</button>
+        </div>
+      </form>
+    </dialog>`;
   }
 
   private renderPublishDialog() {
@@ -638,17 +813,14 @@ export class PolicyView extends LightElement {
     return html`<dialog id="publish-dialog" aria-labelledby="publish-title">
       <form method="dialog" @submit=${(e: Event) => this.publish(e)}>
         <h3 id="publish-title">Publish the draft</h3>
-        <p class="muted small">The draft must compile and pass its <code>opa test</code> tests. It then becomes the live policy (hot reload, no restart) and a new version in the history.</p>
+        <p class="muted small">The draft must compile and pass its tests — the same suite as <code>airlock test</code>: its Rego tests and the traffic tests in <code>fixtures/tests/</code>. It then becomes the live policy (hot reload, no restart) and a new version in the history.</p>
         <div class="diff" data-testid="publish-diff">
           ${this.diff === undefined
             ? html`<p class="muted small">Comparing the draft with the live policy…</p>`
             : this.diff.length === 0
               ? html`<p class="muted small">The saved draft is the same as the live policy.</p>`
               : html`<p class="small">${this.diff.length === 1 ? '1 file differs' : `${this.diff.length} files differ`} from the live policy:</p>
-                  ${this.diff.map(
-                    (f) => html`<details><summary class="mono small"><span class="tag ${f.status === 'removed' ? 'danger' : ''}">${f.status}</span> ${f.path}</summary>
-                      <pre class="mono small patch">${f.patch.split('\n').slice(3).map((l) => html`<span class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${l}\n</span>`)}</pre></details>`,
-                  )}`}
+                  ${this.diff.map((f) => this.renderPatch(f))}`}
         </div>
         <label for="publish-note">Note (optional)</label>
         <input id="publish-note" placeholder="What changed and why" />
@@ -656,7 +828,8 @@ export class PolicyView extends LightElement {
         ${r && !r.ok
           ? html`<div class="error" role="alert" data-testid="publish-error"><p>${r.error}</p>
               ${r.problems?.length ? html`<ul>${r.problems.map((p) => html`<li class="mono small">${p.file}:${p.line}:${p.column}: ${p.message}</li>`)}</ul>` : nothing}
-              ${r.tests?.output ? html`<pre class="mono small">${r.tests.output}</pre>` : nothing}</div>`
+              ${r.tests?.failures?.length ? this.renderTestFailures(r.tests.failures) : nothing}
+              ${r.tests?.output ? html`<details><summary class="small">Output</summary><pre class="mono small">${r.tests.output}</pre></details>` : nothing}</div>`
           : nothing}
         <div class="row end">
           <button type="button" class="ghost" @click=${() => this.querySelector<HTMLDialogElement>('#publish-dialog')!.close()}>Close</button>

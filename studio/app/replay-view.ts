@@ -4,6 +4,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json } from './base.ts';
+import { unsavedBuffers } from './draft-buffers.ts';
 
 interface Summary {
   action: string;
@@ -59,11 +60,16 @@ export class ReplayView extends LightElement {
   @state() private filter = '';
   @state() private changeFilter = '';
   @state() private openRow: number | undefined;
+  @state() private groupByRule = false;
+  /** Unsaved buffers the last replay used (empty: the saved draft). */
+  @state() private replayedUnsaved: string[] = [];
   private harText: string | undefined;
 
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
+    // Say which draft a replay would use: the editor's unsaved buffers change it.
+    window.addEventListener('airlock-unsaved', () => this.requestUpdate());
     live.addEventListener('replay-progress', (e) => {
       if (this.running) this.progress = (e as CustomEvent).detail;
     });
@@ -86,7 +92,8 @@ export class ReplayView extends LightElement {
     e.preventDefault();
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
-    const body: Record<string, unknown> = { source: this.kind, compare: this.compare };
+    // The draft as the editor shows it, unsaved edits included (as Evaluate does).
+    const body: Record<string, unknown> = { source: this.kind, compare: this.compare, files: unsavedBuffers() };
     if (this.kind === 'fixture') body.file = data.get('fixture');
     if (this.kind === 'audit') {
       for (const k of ['since', 'until', 'agent', 'host']) {
@@ -107,8 +114,9 @@ export class ReplayView extends LightElement {
     this.progress = undefined;
     this.openRow = undefined;
     try {
-      const r = await api<{ report: Report; baselineError?: string }>('POST', '/api/replay', body);
+      const r = await api<{ report: Report; baselineError?: string; unsaved?: string[] }>('POST', '/api/replay', body);
       this.report = r.report;
+      this.replayedUnsaved = r.unsaved ?? [];
       this.baselineError = r.baselineError;
       this.shownCompare = this.compare;
     } catch (err) {
@@ -145,11 +153,58 @@ export class ReplayView extends LightElement {
       });
   }
 
+  /** The rows as a file: JSON, or CSV (cells a spreadsheet would run as a formula are kept as text). */
+  private export(kind: 'json' | 'csv'): void {
+    const rows = this.rows().map(([row]) => ({
+      source: row.source,
+      method: row.input.request?.method ?? '',
+      url: row.input.request?.url ?? '',
+      agent: row.input.agent?.id ?? '',
+      [`${this.beforeName()}_action`]: row.before.action,
+      [`${this.beforeName()}_rule`]: row.before.rule ?? '',
+      draft_action: row.after.action,
+      draft_rule: row.after.rule ?? '',
+      draft_reason: row.after.reason,
+      changes: row.changes.join(' '),
+    }));
+    let text: string;
+    if (kind === 'json') text = JSON.stringify(rows, null, 2);
+    else {
+      const cell = (v: string): string => {
+        const safe = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+        return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+      };
+      const head = Object.keys(rows[0] ?? { source: '' });
+      text = [head.join(','), ...rows.map((r) => head.map((k) => cell(String((r as Record<string, string>)[k] ?? ''))).join(','))].join('\r\n');
+    }
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(new Blob([text], { type: kind === 'json' ? 'application/json' : 'text/csv' }));
+    link.download = `replay-changes.${kind}`;
+    link.click();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+  }
+
+  /** Rows in groups by rule change ("live rule → draft rule"), biggest first; one unnamed group when not grouping. */
+  private grouped(rows: Array<[Row, number]>): Array<[string | undefined, Array<[Row, number]>]> {
+    if (!this.groupByRule) return [[undefined, rows]];
+    const groups = new Map<string, Array<[Row, number]>>();
+    for (const entry of rows) {
+      const [row] = entry;
+      const key = row.before.rule === row.after.rule ? `${row.after.rule ?? '(no rule)'}` : `${row.before.rule ?? '(no rule)'} → ${row.after.rule ?? '(no rule)'}`;
+      const list = groups.get(key) ?? [];
+      list.push(entry);
+      groups.set(key, list);
+    }
+    return [...groups.entries()].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+  }
+
   override render() {
     const s = this.sources;
+    const unsaved = Object.keys(unsavedBuffers());
     return html`<div class="page replay">
-      <h2>Replay traffic against the draft</h2>
-      <p class="muted">Every request is decided by the draft and by the live policy, with the time it was captured (deterministic). Nothing is sent anywhere.</p>
+      <h1>Replay traffic against the draft</h1>
+      <p class="muted">Every request is decided by the draft and by the live policy, with the time it was captured (deterministic). Nothing is sent anywhere.
+        The draft is replayed as the editor shows it: ${unsaved.length ? html`<b>with your unsaved edits to ${unsaved.join(', ')}</b>` : 'the saved files (no unsaved edits)'}.</p>
       ${s && !s.available ? html`<div class="banner warn">Replay is not available: ${s.reason}</div>` : nothing}
       <form class="card replay-form" @submit=${(e: Event) => this.run(e)}>
         <fieldset class="row">
@@ -202,19 +257,22 @@ export class ReplayView extends LightElement {
     return html`<section class="report" data-testid="replay-report">
       ${this.baselineError ? html`<div class="banner warn">${this.baselineError} — showing the draft only.</div>` : nothing}
       <div class="counts">
-        ${actions.map(
-          (a) => html`<div class="count-card ${a}">
+        ${actions.map((a) => {
+          const delta = r.before ? (r.after[a] ?? 0) - (r.before[a] ?? 0) : undefined;
+          return html`<div class="count-card ${a}">
             <div class="label">${a}</div>
-            <div class="num" data-testid="count-${a}">${r.after[a] ?? 0}</div>
+            <div class="num"><span data-testid="count-${a}">${r.after[a] ?? 0}</span>
+              ${delta ? html`<span class="delta ${delta > 0 ? 'up' : 'down'}" data-testid="delta-${a}" title="draft compared with ${this.beforeName()}">${delta > 0 ? '+' : '−'}${Math.abs(delta)}</span>` : nothing}</div>
             ${r.before ? html`<div class="muted small">${this.beforeName()}: ${r.before[a] ?? 0}</div>` : nothing}
-          </div>`,
-        )}
+          </div>`;
+        })}
         <div class="count-card">
           <div class="label">changed</div>
           <div class="num" data-testid="count-changed">${r.changed}</div>
           <div class="muted small">of ${r.decided} in ${r.elapsedMs} ms${r.skipped ? `, ${r.skipped} skipped` : ''}${r.unrecorded ? `, ${r.unrecorded} had no recorded decision` : ''}</div>
         </div>
       </div>
+      <p class="small muted" data-testid="replayed-draft">Replayed ${this.replayedUnsaved.length ? html`the draft with unsaved edits to <span class="mono">${this.replayedUnsaved.join(', ')}</span>` : 'the saved draft'}.</p>
       ${r.aborted ? html`<p class="banner warn">Cancelled: the numbers cover what was replayed so far.</p>` : nothing}
       ${r.skippedSamples.length
         ? html`<details><summary>${r.skipped} entries could not be replayed</summary><ul>${r.skippedSamples.map((s) => html`<li class="small"><span class="mono">${s.source}</span>: ${s.reason}</li>`)}</ul></details>`
@@ -231,12 +289,18 @@ export class ReplayView extends LightElement {
                 <option value="risk">risk changed</option>
                 <option value="credentials">credentials changed</option>
               </select>
+              <label class="check"><input type="checkbox" id="group-by-rule" .checked=${this.groupByRule} @change=${(e: Event) => (this.groupByRule = (e.target as HTMLInputElement).checked)} /> Group by rule</label>
               <span class="muted small">${rows.length} shown${r.changedOmitted ? `, ${r.changedOmitted} more not kept` : ''}</span>
+              <span class="spacer"></span>
+              <button class="ghost small" id="export-json" @click=${() => this.export('json')}>Export JSON</button>
+              <button class="ghost small" id="export-csv" @click=${() => this.export('csv')}>Export CSV</button>
             </div>
             <table class="grid" data-testid="changed-table">
               <thead><tr><th>Request</th><th>Agent</th><th>${this.beforeName(true)}</th><th>Draft</th><th>Draft rule · reason</th></tr></thead>
               <tbody>
-                ${rows.map(
+                ${this.grouped(rows).map(([group, members]) => html`${group !== undefined
+                  ? html`<tr class="group-row" data-testid="rule-group"><th colspan="5" scope="rowgroup"><span class="mono">${group}</span> <span class="muted small">(${members.length})</span></th></tr>`
+                  : nothing}${members.map(
                   ([row, i]) => html`<tr tabindex="0" class="clickable" @click=${() => (this.openRow = this.openRow === i ? undefined : i)}
                       @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this.openRow = this.openRow === i ? undefined : i))}>
                       <td class="mono url">${row.input.request?.method} ${row.input.request?.url}</td>
@@ -255,7 +319,7 @@ export class ReplayView extends LightElement {
                           <pre class="mono small input-json">${json(row.input)}</pre>
                         </td></tr>`
                       : nothing}`,
-                )}
+                )}`)}
               </tbody>
             </table>
           `}

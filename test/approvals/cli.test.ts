@@ -64,3 +64,25 @@ t.test('`airlock limits` shows the buckets of the running Airlock', async (t) =>
   t.match(out.stdout, /reads:bot +requests +0\/3 +3600s/);
   t.notMatch(out.stdout, /state file/, 'read live from the running Airlock');
 });
+
+t.test('a body the CLI cannot show whole is approved only knowingly (--accept-unseen-body)', async (t) => {
+  const { ApprovalQueue } = await import('../../engine/approvals.ts');
+  const off = tempHome(t); // no Airlock runs with this state folder: the CLI works on the file
+  const q = await ApprovalQueue.open(off, { sweepMs: 0 });
+  const description = {
+    request: {
+      id: 'r1', time: '2026-01-01T00:00:00Z', method: 'POST', url: 'https://api.example/upload', scheme: 'https', host: 'api.example', port: 443,
+      path: '/upload', segments: ['upload'], query: {}, headers: {}, egress_bytes: 5_000_000,
+      body: { size: 5_000_000, sha256: 'abc', content_type: 'text/plain', text: 'x'.repeat(4096), truncated: true },
+    },
+    agent: { id: 'bot', labels: {} }, placeholders: [], grants: [],
+  };
+  const a = await q.create(description as never, { action: 'approve', reason: 'uploads need a human', approval: { risk: 'high' }, policy_version: 'v', decision_us: 1 } as never);
+  await q.close();
+  const refused = await cliInProcess(['approvals', 'approve', a.id, '--home', off]);
+  t.not(refused.code, 0);
+  t.match(refused.stderr, /larger than the capture cap[\s\S]*--accept-unseen-body/, 'says what cannot be seen and how to approve it anyway');
+  const ok = await cliInProcess(['approvals', 'approve', a.id, '--home', off, '--accept-unseen-body']);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout, /approved/);
+});

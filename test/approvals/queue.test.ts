@@ -79,7 +79,7 @@ t.test('deny reaches the held request with the message; events fire for every ch
   await q.deny(a.id, { by: 'studio', message: 'not today\n\u0007please' });
   t.equal(await held, 'denied');
   t.equal(q.get(a.id).resolution?.message, 'not today please', 'control characters removed');
-  t.same(events, ['created', 'resolved']);
+  t.same(events, ['created', 'held', 'resolved'], 'held when the request starts waiting; no "released" after a decision');
   t.same(q.claimRetry(a.id, describe()).kind, 'denied', 'a retry of a denied approval stays denied');
 });
 
@@ -117,9 +117,18 @@ t.test('the hold ends when the agent goes away', async (t) => {
   const a = await q.create(describe(), decision());
   const ac = new AbortController();
   const held = q.wait(a.id, { timeoutMs: 10_000, signal: ac.signal });
+  const events: ApprovalEvent[] = [];
+  q.onChange((e) => events.push(e));
   ac.abort();
   t.equal(await held, 'aborted');
   t.equal(q.isHeld(a.id), false);
+  t.same(events.map((e) => [e.type, 'approval' in e && e.approval.id]), [['released', a.id]], 'subscribers learn that nobody waits on it any more');
+
+  // A retry holds it again (an event says so), and its timeout releases it again.
+  const again = q.wait(a.id, { timeoutMs: 0 });
+  t.equal(await again, 'timeout');
+  t.same(events.map((e) => e.type), ['released', 'held', 'released']);
+  t.equal(q.get(a.id).status, 'pending', 'still approvable for the retry');
 });
 
 t.test('grants: same agent, method, host and operation or path pattern, until they expire', async (t) => {

@@ -94,3 +94,28 @@ t.test('a wildcard listener owns every local address on its port', async (t) => 
   t.match(guard.refusal('::1', 9000), /Airlock itself/);
   t.equal(guard.refusal('127.0.0.1', 9001), undefined);
 });
+
+t.test('--resolve HOST[:PORT]=ADDR[:PORT]: a pin may name the port it applies to and the port to dial', async (t) => {
+  const pins = parseResolvePins([
+    'registry.test:443=127.0.0.1:8443', 'registry.test=127.0.0.9', 'v6.test:443=[::1]:9443', 'bare6.test=::1,::2', 'Trailing.Test.:80=127.0.0.1',
+  ]);
+  t.same(pins.get('registry.test:443'), { addresses: ['127.0.0.1'], port: 8443 });
+  t.same(pins.get('registry.test'), { addresses: ['127.0.0.9'] });
+  t.same(pins.get('v6.test:443'), { addresses: ['::1'], port: 9443 });
+  t.same(pins.get('bare6.test'), { addresses: ['::1', '::2'] });
+  t.same(pins.get('trailing.test:80'), { addresses: ['127.0.0.1'] });
+  const guard = new DestinationGuard({ resolve: pins, allowPrivate: [parseAllowPrivate('127.0.0.1:8443'), parseAllowPrivate('127.0.0.9')] });
+  t.same(await guard.resolveEndpoint('registry.test', 443), { address: '127.0.0.1', port: 8443 }, 'the port-specific pin wins and names the port to dial');
+  t.same(await guard.resolveEndpoint('REGISTRY.test', 80), { address: '127.0.0.9', port: 80 }, 'other ports use the host-wide pin');
+  const closed = new DestinationGuard({ resolve: pins, allowPrivate: [parseAllowPrivate('127.0.0.1:443')] });
+  t.match(await outcome(closed.resolve('registry.test', 443)), /^blocked:.*pinned to port 8443/, '--allow-private is checked against the port actually dialed');
+  for (const [bad, why] of [
+    ['registry.test=127.0.0.1:8443', /target port needs the port it replaces/],
+    ['registry.test:99999=127.0.0.1', /not a port number/],
+    ['registry.test:443=127.0.0.1:0', /not a port number/],
+    ['registry.test:443=127.0.0.1:1,127.0.0.2:2', /same port/],
+    ['127.0.0.1:443=127.0.0.2', /already an address/],
+    ['registry.test:443=host.test:80', /not an IP address/],
+    ['=127.0.0.1', /expected HOST\[:PORT\]=ADDR\[:PORT\]/],
+  ] as const) t.throws(() => parseResolvePins([bad]), why, bad);
+});

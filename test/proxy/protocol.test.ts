@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
+import path from 'node:path';
 import { Transform } from 'node:stream';
 import t from 'tap';
 import { WebSocketServer } from 'ws';
@@ -38,7 +39,7 @@ const seam: Enforcer = {
 t.test('protocol', async (t) => {
   // The core alone (no approval/limit/credential enforcers): this file tests the seam itself.
   const px = await startProxy(t, {
-    builtinEnforcers: false, extraEnforcers: [seam], timeouts: { headersMs: 1500, upstreamMs: 2000 }, maxHeaderSize: 8 * 1024,
+    builtinEnforcers: false, extraEnforcers: [seam], timeouts: { headersMs: 1500, upstreamFirstByteMs: 2000 }, maxHeaderSize: 8 * 1024,
     resolve: ['api.github.com=127.0.0.1', 'wrong-name.example=127.0.0.1'],
   });
   const up = await httpUpstream(t);
@@ -261,9 +262,16 @@ t.test('protocol', async (t) => {
     const plain = await rawExchange(px.proxyPort, get(`http://${origin}/corrupt`, origin));
     t.equal(status(plain), 500, 'absolute-form request refused');
     t.match(plain, /application\/problem\+json/);
-    t.match(plain, /proxy-error.*is unreadable/s);
+    t.match(plain, /proxy-error.*internal error/s);
+    const home = path.dirname(file);
+    t.notOk(plain.includes(home) || plain.includes('agents.json'), 'the client is not shown the state folder or its files');
+    const anonymous = await rawExchange(px.proxyPort, `GET http://${origin}/anon HTTP/1.1\r\nHost: ${origin}\r\n\r\n`);
+    t.notOk(anonymous.includes(home), 'nor is a client that has not authenticated');
     const connect = await rawExchange(px.proxyPort, `CONNECT 127.0.0.1:${up.port} HTTP/1.1\r\nHost: x\r\nProxy-Authorization: ${px.auth}\r\n\r\n`, { waitMs: 1500 });
-    t.notMatch(connect, /^HTTP\/1\.1 200/, 'no tunnel');
+    t.equal(status(connect), 500, 'no tunnel: a CONNECT gets the same 500');
+    t.notOk(connect.includes(home));
+    const records = await auditRecords(px.airlock);
+    t.ok(records.some((r) => r.status === 500 && String(r.detail).includes(file)), 'the audit log (the operator) gets the cause, file named');
     t.notOk(up.seen.some((x) => x.url === '/corrupt'));
     fs.writeFileSync(file, good);
     await new Promise((r) => setTimeout(r, 1100));

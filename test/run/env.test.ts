@@ -57,3 +57,15 @@ t.test('seccomp program: whole instructions, AF_UNIX allowed only when asked', a
   }
   t.throws(() => seccompProgram({}, 'mips'), /no seccomp filter for architecture mips/);
 });
+
+t.test('Node preload and Java trust store: appended to the user\'s own options, quoted when needed', async (t) => {
+  const env = agentEnv({ ...base, NODE_OPTIONS: '--max-old-space-size=512', JAVA_TOOL_OPTIONS: '-Xmx1g' }, {
+    ...opts, nodePreload: '/run/airlock/node-fetch-proxy.cjs', javaTrustStore: '/run/airlock/truststore.p12',
+  });
+  t.equal(env.NODE_OPTIONS, '--max-old-space-size=512 --disable-warning=UNDICI-EHPA --require /run/airlock/node-fetch-proxy.cjs');
+  t.equal(env.JAVA_TOOL_OPTIONS, '-Xmx1g -Djavax.net.ssl.trustStore=/run/airlock/truststore.p12 -Djavax.net.ssl.trustStoreType=PKCS12 -Djavax.net.ssl.trustStorePassword=airlock');
+  const spaced = agentEnv(base, { ...opts, nodePreload: '/tmp/my runs/node-fetch-proxy.cjs' });
+  t.equal(spaced.NODE_OPTIONS, '--disable-warning=UNDICI-EHPA --require "/tmp/my runs/node-fetch-proxy.cjs"');
+  for (const k of ['npm_config_cafile', 'PIP_CERT', 'CARGO_HTTP_CAINFO']) t.equal(env[k], '/run/airlock/ca.pem', `${k} is the CA`);
+  t.throws(() => agentEnv(base, { ...opts, placeholders: { NODE_OPTIONS: 'p' } }), /cannot replace NODE_OPTIONS/);
+});

@@ -164,10 +164,10 @@ export interface RunResult {
 /** Runs `airlock run ARGS` as a real process; killed after timeoutMs (a bound, not an assertion). */
 export function runAirlock(
   args: string[],
-  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (child: ChildProcess) => void },
+  opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; onSpawn?: (child: ChildProcess) => void; /** Node binary to run the CLI with. */ node?: string },
 ): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [airlockBin, 'run', ...args], {
+    const child = spawn(opts.node ?? process.execPath, [airlockBin, 'run', ...args], {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 // Studio API through fastify inject: access control (login, cookie flags, CSRF, Origin, Host,
 // rate-limited logins), draft files (path traversal refused), compile problems at file/line/col,
-// formatting, evaluation, publish (refused when the draft fails to compile or fails its tests) and rollback.
+// formatting, evaluation, describe, data files. Publish, versions and replay are in api-publish.test.ts.
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -151,6 +151,24 @@ t.test('opa fmt formats a file or reports where it cannot', async (t) => {
   t.notMatch(JSON.stringify(bad.json()), /\/tmp\//, 'temporary paths do not leak into messages');
 });
 
+t.test('data files are checked as you type, with file:line:col', async (t) => {
+  const r = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { 'config/data.json': '{\n  "agents": {\n    "bot": ["github",]\n  }\n}\n' } } });
+  t.match(r.json(), { ok: false, problems: [{ file: 'config/data.json', line: 3, column: 21, message: /trailing comma/ }] });
+  const ok = await s2.call({ method: 'POST', url: '/api/policy/check', payload: { files: { 'config/data.json': '{"agents": {}}' } } });
+  t.same(ok.json(), { ok: true, problems: [] });
+});
+
+t.test('describe makes a request into the description the proxy would build (service block included)', async (t) => {
+  const r = await s2.call({ method: 'POST', url: '/api/policy/describe', payload: { method: 'DELETE', url: 'https://api.github.com/repos/acme/app', agent: 'bot', headers: [['User-Agent', 'x']] } });
+  t.equal(r.statusCode, 200, r.body);
+  t.match(r.json().input, { request: { method: 'DELETE', host: 'api.github.com', headers: { 'user-agent': ['x'] } }, agent: { id: 'bot' }, service: { name: 'github', operation: 'repos.delete', effect: 'delete' } });
+  const bad = await s2.call({ method: 'POST', url: '/api/policy/describe', payload: { method: 'GET' } });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.json().error, /method.*url/);
+  const badUrl = await s2.call({ method: 'POST', url: '/api/policy/describe', payload: { method: 'GET', url: 'ftp://x' } });
+  t.equal(badUrl.statusCode, 400);
+});
+
 t.test('evaluate decides with the draft (unsaved buffers included) and shows the live decision beside it', async (t) => {
   const input = description('DELETE', 'https://api.github.com/repos/acme/app');
   const changed = basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "DELETE"}');
@@ -178,84 +196,6 @@ t.test('explain names the rule that decided and where the others stopped (the dr
   t.match(r2.json().explanation.decided_by, { rule: 'read', file: 'airlock.rego', line: 7 });
   const notDesc = await s2.call({ method: 'POST', url: '/api/policy/explain', payload: { input: [1] } });
   t.equal(notDesc.statusCode, 400);
-});
-
-t.test('publish refuses a draft that does not compile or fails its tests; a good one goes live; rollback', async (t) => {
-  const put = (content: string, file = 'airlock.rego') => s2.call({ method: 'PUT', url: '/api/policy/file', payload: { path: file, content } });
-  const startVersion = engine.version;
-
-  t.equal((await put(basePolicy.replace('"GET"', '"GET'))).statusCode, 200);
-  let r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
-  t.equal(r.statusCode, 422);
-  t.match(r.json(), { ok: false, error: /does not compile/, problems: [{ file: 'airlock.rego', line: 8 }] });
-  t.equal(engine.version, startVersion, 'the live policy did not change');
-
-  await put(basePolicy.replace('"GET"', '"HEAD"'));
-  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
-  t.equal(r.statusCode, 422);
-  t.match(r.json(), { error: /fails its tests/, tests: { failed: 1, output: /test_get_allowed/ } });
-  t.equal(engine.version, startVersion);
-
-  const v2 = basePolicy.replace('"GET"', '"GET"\n\tnot input.request.host == "blocked.example"');
-  await put(v2);
-  await put('package airlock\n\nimport rego.v1\n\nextra := 1\n', 'extra.rego');
-  const diff = (await s2.call({ method: 'GET', url: '/api/policy/diff' })).json().files as Array<{ path: string; status: string; patch: string }>;
-  t.same(diff.map((f) => [f.path, f.status]), [['airlock.rego', 'changed'], ['extra.rego', 'added']]);
-  t.match(diff[0]!.patch, /\n\+\tnot input\.request\.host == "blocked\.example"\n/);
-  t.equal((await s2.call({ method: 'DELETE', url: '/api/policy/file?path=extra.rego' })).statusCode, 200);
-  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: { note: 'block one host' } });
-  t.equal(r.statusCode, 200, r.body);
-  const v2version = r.json().record.version as string;
-  t.equal(engine.version, v2version, 'the runtime engine was hot-reloaded');
-  t.ok(fs.existsSync(path.join(project.home, 'policies', v2version, 'airlock.rego')), 'stored as a version');
-  const blocked = await engine.decide(description('GET', 'https://blocked.example/x') as never);
-  t.equal(blocked.action, 'deny');
-
-  const again = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
-  t.equal(again.statusCode, 422);
-  t.match(again.json().error, /nothing to publish/);
-
-  const v3 = v2.replace('"blocked.example"', '"other.example"');
-  await put(v3);
-  r = await s2.call({ method: 'POST', url: '/api/policy/publish', payload: {} });
-  t.equal(r.statusCode, 200);
-  const v3version = r.json().record.version as string;
-  t.not(v3version, v2version);
-
-  const versions = (await s2.call({ method: 'GET', url: '/api/policy/versions' })).json();
-  t.equal(versions.current, v3version);
-  t.same(versions.history.map((h: { version: string }) => h.version), [v3version, v2version]);
-  t.equal(versions.history[1].note, 'block one host');
-
-  r = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: v2version } });
-  t.equal(r.statusCode, 200, r.body);
-  t.equal(engine.version, v2version, 'rollback made the old version live');
-  t.equal((await engine.decide(description('GET', 'https://blocked.example/x') as never)).action, 'deny');
-  const after = (await s2.call({ method: 'GET', url: '/api/policy/versions' })).json();
-  t.equal(after.current, v2version);
-  t.equal(after.history[0].rollback_of, v2version);
-
-  const unknown = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: 'deadbeefdeadbeef' } });
-  t.equal(unknown.statusCode, 404);
-  const traversal = await s2.call({ method: 'POST', url: '/api/policy/rollback', payload: { version: '../../etc' } });
-  t.equal(traversal.statusCode, 400);
-});
-
-t.test('replay runs a fixtures file against the draft and the live policy', async (t) => {
-  const sources = (await s2.call({ method: 'GET', url: '/api/replay/sources' })).json();
-  t.equal(sources.available, true);
-  t.same(sources.fixtures.map((f: { path: string }) => f.path), ['fixtures/sample.jsonl']);
-  await s2.call({ method: 'PUT', url: '/api/policy/file', payload: { path: 'airlock.rego', content: basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST"}') } });
-  const r = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: 'fixtures/sample.jsonl' } });
-  t.equal(r.statusCode, 200, r.body);
-  const rep = r.json().report;
-  t.equal(rep.decided, 3);
-  t.same(rep.after, { allow: 2, deny: 1, approve: 0 });
-  t.same(rep.before, { allow: 1, deny: 2, approve: 0 });
-  t.equal(rep.changed, 1);
-  t.match(rep.changedRows[0], { input: { request: { method: 'POST' } }, before: { action: 'deny' }, after: { action: 'allow', rule: 'read' } });
-  const outside = await s2.call({ method: 'POST', url: '/api/replay', payload: { source: 'fixture', file: '../../etc/passwd' } });
-  t.equal(outside.statusCode, 400);
 });
 
 t.test('secrets: names and bindings are listed, a value can be set, never read', async (t) => {

@@ -1,6 +1,8 @@
 // Shared set-up for studio tests: a project folder with a policy and fixtures, a state folder,
 // a studio app (inject) and a logged-in session.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -32,6 +34,23 @@ import data.airlock
 test_get_allowed if {
 	airlock.decision.action == "allow" with input as {"request": {"method": "GET"}}
 }
+`;
+
+export const trafficTests = `agent: bot
+cases:
+  - name: reads are allowed
+    request:
+      method: GET
+      url: https://api.github.com/repos/acme/app
+    expect:
+      action: allow
+      rule: read
+  - name: deletes are denied
+    request:
+      method: DELETE
+      url: https://api.github.com/repos/acme/app
+    expect:
+      action: deny
 `;
 
 export function description(method: string, url: string, time = '2026-01-05T10:00:00Z'): Record<string, unknown> {
@@ -72,6 +91,9 @@ export function makeProject(): { root: string; home: string; policy: string; cle
     { input: description('POST', 'https://api.github.com/repos/acme/app/issues') },
   ];
   fs.writeFileSync(path.join(root, 'fixtures', 'sample.jsonl'), lines.map((l) => JSON.stringify(l.input)).join('\n') + '\n');
+  // Traffic tests, as `airlock test` finds them (fixtures/tests/): the studio's tests and publish run them.
+  fs.mkdirSync(path.join(root, 'fixtures', 'tests'));
+  fs.writeFileSync(path.join(root, 'fixtures', 'tests', 'basic.yaml'), trafficTests);
   const home = path.join(root, 'home');
   return { root, home, policy, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
@@ -100,6 +122,14 @@ export async function loginSession(app: FastifyInstance): Promise<Session> {
   };
 }
 
+/** The inbox ignores actions on a card that changed in the last 700 ms (studio/app/approvals-view.ts GUARD_MS). */
+export const GUARD_MS = 700;
+
+/** A person looks at a card before acting on it: longer than the inbox's guard. */
+export function look(page: Page): Promise<void> {
+  return page.waitForTimeout(GUARD_MS + 200);
+}
+
 /** Debian's Chromium, headless, in a fresh profile, at 1280x800; closed and removed at teardown. */
 export async function openBrowser(t: { teardown(fn: () => unknown): void }): Promise<{ context: BrowserContext; page: Page }> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-chromium-'));
@@ -113,7 +143,7 @@ export async function openBrowser(t: { teardown(fn: () => unknown): void }): Pro
   });
   t.teardown(() => context.close());
   const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
+  page.setDefaultTimeout(30_000);
   return { context, page };
 }
 
@@ -130,4 +160,58 @@ export async function startTestStudio(t: { teardown(fn: () => unknown): void }) 
   const studio = await startStudio({ home: project.home, policyDir: project.policy, engine, proxyAddress: { host: '127.0.0.1', port: 8080 } }, { port: 0, log: () => undefined, projectRoot: project.root });
   t.teardown(() => studio.close().catch(() => undefined));
   return { project, engine, studio };
+}
+
+/**
+ * A whole Airlock (proxy + studio, as `airlock start` runs it) with `policyText` as its policy, a
+ * local upstream that records what reaches it, and curl as the agent. Closed at teardown.
+ */
+export async function startLiveAirlock(t: { teardown(fn: () => unknown): void }, policyText: string, opts: { bodyCap?: number } = {}) {
+  const { startAirlock } = await import('../../proxy/runtime.ts');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-live-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const policy = path.join(root, 'policy');
+  fs.mkdirSync(policy);
+  fs.writeFileSync(path.join(policy, 'airlock.rego'), policyText);
+  const received: Array<{ method: string; url: string; body: string }> = [];
+  const upstream = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('latin1');
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ method: req.method ?? '', url: req.url ?? '', body });
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, n: received.length }));
+    });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const upPort = (upstream.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((r) => (upstream.closeAllConnections(), upstream.close(() => r()))));
+  const home = path.join(root, 'home');
+  const airlock = await startAirlock({
+    home, policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1, unixSocket: false,
+    allowPrivate: [`127.0.0.1:${upPort}`], resolve: ['api.example=127.0.0.1'], log: () => undefined,
+    ...(opts.bodyCap ? { bodyCap: opts.bodyCap } : {}),
+  });
+  t.teardown(() => airlock.close());
+  const { token: agentToken } = await airlock.agents.add('bot');
+  const proxyUrl = airlock.proxyUrl('bot', agentToken);
+  const studioBase = `http://127.0.0.1:${airlock.studioAddress!.port}`;
+  const adminToken = fs.readFileSync(path.join(home, 'studio-token'), 'utf8').trim();
+  const base = `http://api.example:${upPort}`;
+
+  /** curl through the proxy; `body` is a string or a file to send (`@file`). */
+  const curl = (method: string, pathname: string, o: { body?: string; file?: string; type?: string; headers?: string[]; maxTime?: number } = {}) => {
+    const args = ['-sS', '--max-time', String(o.maxTime ?? 60), '-x', proxyUrl, '-X', method, '-o', '-', '-w', '\n%{http_code}'];
+    if (o.body !== undefined || o.file !== undefined) args.push('-H', `content-type: ${o.type ?? 'application/json'}`, '--data-binary', o.file ? `@${o.file}` : o.body!);
+    for (const h of o.headers ?? []) args.push('-H', h);
+    args.push(`${base}${pathname}`);
+    return new Promise<{ status: number; body: string }>((resolve) => {
+      execFile('curl', args, { maxBuffer: 16 * 1024 * 1024 }, (_err, stdout) => {
+        const i = stdout.lastIndexOf('\n');
+        resolve({ status: Number(stdout.slice(i + 1)) || 0, body: stdout.slice(0, i) });
+      });
+    });
+  };
+  return { airlock, root, home, received, upPort, base, studioBase, adminToken, curl };
 }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { openBrowser } from './helpers.ts';
+import { look, openBrowser } from './helpers.ts';
 import WebSocket from 'ws';
 import { startAirlock } from '../../proxy/runtime.ts';
 import { TotpStore } from '../../engine/totp.ts';
@@ -144,6 +144,7 @@ t.test('a held request is approved in the browser and the client gets its respon
   t.equal(await page.textContent('[data-testid=pending-badge]'), '1', 'badge in the navigation');
   await page.screenshot({ path: path.join(artifacts, '10-approval-held.png') });
 
+  await look(page);
   await page.click('[data-approval] [data-action=approve]');
   const reply = await pending;
   t.equal(reply.status, 200, 'the client got the upstream response');
@@ -157,6 +158,7 @@ t.test('a held request is approved in the browser and the client gets its respon
   const denied = curl('POST', `http://api.example:${upPort}/v1/other`, '{}');
   await page.waitForSelector('[data-approval]');
   await page.fill('[data-approval] input[name=message]', 'not today');
+  await look(page);
   await page.click('[data-approval] [data-action=deny]');
   const d = await denied;
   t.equal(d.status, 403);
@@ -168,6 +170,7 @@ t.test('a held request is approved in the browser and the client gets its respon
   const first = curl('POST', `http://api.example:${upPort}/v1/things`, '{"n":1}');
   await page.waitForSelector('[data-approval]');
   await page.fill('[data-approval] input[name=minutes]', '5');
+  await look(page);
   // A grant for a high-risk request is an explicit choice: the studio asks first.
   const confirmed = new Promise<string>((resolve) => page.once('dialog', (dialog) => {
     resolve(dialog.message());
@@ -197,14 +200,21 @@ t.test('a held request is approved in the browser and the client gets its respon
   const note = await page.evaluate(() => (window as unknown as { __notes: Array<{ title: string; body?: string }> }).__notes[0]!);
   t.match(note, { title: /approval needed/, body: /bot: DELETE http:\/\/api\.example:\d+\/v1\/things\/1/ });
   await page.waitForSelector('[data-testid=pending-badge]');
-  await page.click('nav >> a[href="#/approvals"]');
+  // While it is held, Traffic shows it (its audit record only comes when it ends) with a link to its approval.
+  await page.waitForSelector('tr.held-row:has-text("DELETE http://api.example"):has-text("/v1/things/1")');
+  await page.click('tr.held-row');
+  await page.screenshot({ path: path.join(artifacts, '12a-traffic-held.png') });
+  await page.click('[data-action=open-approval]');
+  await page.waitForFunction(() => document.activeElement?.matches('[data-approval]') === true);
+  t.match(page.url(), /#\/approvals$/, 'the link leads to the approval');
   await page.waitForSelector('[data-approval] input[name=totp]');
   t.ok(await page.isDisabled('[data-approval] [data-action=grant]'), 'no "allow similar" for critical risk');
+  await look(page);
   await page.click('[data-approval] [data-action=approve]');
-  await page.waitForSelector('.toast.error >> text=TOTP');
+  await page.waitForSelector('[data-approval] [data-testid=card-error] >> text=/code/');
   await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret) === '000000' ? '111111' : '000000');
   await page.click('[data-approval] [data-action=approve]');
-  await page.waitForSelector('.toast.error >> text=/TOTP|code/i');
+  await page.waitForSelector('[data-approval] [data-testid=card-error] >> text=/TOTP code is wrong/');
   t.equal(received.length, 3, 'still held after a wrong code');
   await page.screenshot({ path: path.join(artifacts, '11b-step-up.png') });
   await page.fill('[data-approval] input[name=totp]', TotpStore.codeFor(secret));
@@ -212,6 +222,8 @@ t.test('a held request is approved in the browser and the client gets its respon
   const c = await critical;
   t.equal(c.status, 200, 'approved with a valid TOTP code');
   t.equal(received.length, 4);
+  await page.click('nav >> a[href="#/traffic"]');
+  await page.waitForSelector('tr.held-row', { state: 'detached' });
 
   // The live traffic view received both decisions over the WebSocket.
   await page.click('nav >> a[href="#/traffic"]');
@@ -227,16 +239,29 @@ t.test('a held request is approved in the browser and the client gets its respon
   await page.screenshot({ path: path.join(artifacts, '12-traffic-paused.png') });
   await page.click('#pause');
   t.match(await page.textContent('[data-testid=traffic-table] tbody tr'), /\/v1\/paused/, 'shown after resume, nothing lost');
+  // Newest request first (by when it arrived), durations readable, the deciding policy version shown.
+  const times = await page.$$eval('[data-testid=traffic-table] tbody tr[data-request] td:first-child', (tds) => tds.map((td) => td.getAttribute('title')!));
+  t.same(times, [...times].sort().reverse(), 'ordered by request time');
+  t.match(await page.textContent('[data-testid=traffic-table] tbody tr'), /forwarded · 200 · \d+(\.\d+)? (ms|s)/);
+  t.match(await page.textContent('[data-testid=traffic-table] tbody tr td:nth-child(5)'), /^[0-9a-f]{8}$/);
   await page.screenshot({ path: path.join(artifacts, '13-traffic.png') });
+  // From a traffic row to Evaluate.
+  // (Its row is still open from when it was held: the record took the held row's place.)
+  if (!(await page.locator('[data-action=evaluate]').count())) await page.click('[data-testid=traffic-table] tbody tr:has-text("DELETE")');
+  await page.click('[data-action=evaluate]');
+  await page.waitForSelector('evaluate-pane [data-testid=decision]');
+  t.match(await page.inputValue('#eval-input'), /"method": "DELETE"/, 'Evaluate has the request');
+  t.match(await page.textContent('.decisions'), /approve[\s\S]*delete[\s\S]*deleting needs step-up/);
 
-  // Evaluate a captured request against the draft: pick it from the audit log.
+  // Evaluate a captured request against the draft: search the audit log for it.
   await page.click('nav >> a[href="#/policy"]');
   await page.click('role=tab[name="Evaluate"]');
-  const picker = page.locator('select[aria-label="Captured request"]');
-  await picker.focus();
-  await page.waitForFunction(() => (document.querySelector('select[aria-label="Captured request"]') as HTMLSelectElement | null)?.options.length! > 1);
-  const label = await picker.locator('option', { hasText: 'DELETE' }).first().getAttribute('value');
-  await picker.selectOption(label!);
+  await page.focus('#capture-search');
+  await page.fill('#capture-search', 'delete things');
+  await page.waitForSelector('[data-testid=capture-list] button.capture');
+  t.equal(await page.locator('[data-testid=capture-list] button.capture').count(), 1, 'the search narrows the list');
+  await page.fill('#eval-input', '');
+  await page.click('[data-testid=capture-list] button.capture');
   t.match(await page.inputValue('#eval-input'), /"method": "DELETE"/);
   await page.click('#evaluate');
   await page.waitForSelector('[data-testid=decision]');
@@ -246,6 +271,10 @@ t.test('a held request is approved in the browser and the client gets its respon
   // The GETs above charged a rate-limit bucket; the Limits page shows it and can refill it.
   await page.click('nav >> a[href="#/limits"]');
   await page.waitForSelector('limits-view table >> text=reads:bot');
-  t.match(await page.textContent('limits-view table'), /reads:bot[\s\S]*9[78][\s\S]*100 per 3600 s/);
+  t.match(await page.textContent('limits-view table'), /reads:bot[\s\S]*9[678] requests[\s\S]*100 requests per hour/, 'readable units');
   await page.screenshot({ path: path.join(artifacts, '15-limits.png') });
+  page.once('dialog', (d) => void d.accept());
+  await page.click('[data-bucket="reads:bot"] button');
+  await page.waitForSelector('[data-bucket="reads:bot"] >> text=full');
+  t.match(await page.textContent('[data-bucket="reads:bot"]'), /100 requests/, 'a full bucket stays listed');
 });

@@ -36,7 +36,36 @@ t.test('replay a fixtures file and an uploaded HAR, see the changed decisions', 
   await row.click();
   await page.waitForSelector('tr.detail .input-json');
   t.match(await page.textContent('tr.detail'), /"method": "POST"/);
+  t.equal(await page.textContent('[data-testid=delta-allow]'), '+1', 'the count cards say what changed');
+  t.equal(await page.textContent('[data-testid=delta-deny]'), '−1');
+  t.match(await page.textContent('[data-testid=replayed-draft]'), /the saved draft/);
+  await page.check('#group-by-rule');
+  t.match(await page.textContent('[data-testid=rule-group]'), /default → read\s*\(1\)/, 'grouped by rule change');
   await shot('05-replay');
+  const [json] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+  const rows = JSON.parse(fs.readFileSync((await json.path())!, 'utf8')) as Array<Record<string, string>>;
+  t.match(rows, [{ method: 'POST', url: 'https://api.github.com/repos/acme/app/issues', live_action: 'deny', draft_action: 'allow', draft_rule: 'read' }]);
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+  const lines = fs.readFileSync((await csv.path())!, 'utf8').split('\r\n');
+  t.equal(lines[0], 'source,method,url,agent,live_action,live_rule,draft_action,draft_rule,draft_reason,changes');
+  t.match(lines[1], /^[^,]+,POST,https:\/\/api\.github\.com\/repos\/acme\/app\/issues,bot,deny,default,allow,read,reads are fine,/);
+
+  // Unsaved edits in the editor are replayed too, and the page says so.
+  await page.click('nav >> text=Policy');
+  await page.waitForSelector('.cm-content');
+  await page.click('[data-file="airlock.rego"]');
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.insertText(basePolicy.replace('input.request.method == "GET"', 'input.request.method in {"GET", "POST", "DELETE"}'));
+  await page.click('nav >> text=Replay');
+  await page.waitForSelector('replay-view >> text=with your unsaved edits to airlock.rego');
+  await page.click('#replay-run');
+  await page.waitForFunction(() => document.querySelector('[data-testid=replayed-draft]')?.textContent?.includes('unsaved edits to airlock.rego'));
+  t.equal(await page.textContent('[data-testid=count-changed]'), '2', 'the unsaved edit decided');
+  await page.click('nav >> text=Policy');
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+z');
+  await page.click('nav >> text=Replay');
 
   // The same with a HAR file uploaded from disk (browser devtools / mitmproxy export).
   await page.check('input[name=kind] >> nth=1');

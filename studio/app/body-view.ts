@@ -1,0 +1,81 @@
+// Showing a request body to a person who must decide on it: every character visible (control and
+// invisible format characters — bidi overrides, zero-width spaces — are shown as ⟨U+XXXX⟩, so text
+// cannot hide or reorder itself), binary as a hex dump, and always how much of it is on screen.
+import { html, nothing, type TemplateResult } from 'lit';
+
+/** Characters that render as nothing or move other text: shown as their code point instead. */
+const hidden = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]/gu;
+
+/** Text with every hidden character replaced by a visible marker. */
+export function visibleText(text: string): Array<string | TemplateResult> {
+  const out: Array<string | TemplateResult> = [];
+  let last = 0;
+  for (const m of text.matchAll(hidden)) {
+    const i = m.index ?? 0;
+    if (i > last) out.push(text.slice(last, i));
+    const cp = m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    out.push(html`<span class="ctl" title="invisible character U+${cp}">⟨U+${cp}⟩</span>`);
+    last = i + m[0].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+export function countHidden(text: string): number {
+  let n = 0;
+  for (const _ of text.matchAll(hidden)) n++;
+  return n;
+}
+
+/** Classic hex dump: offset, 16 bytes in hex, the printable ASCII. */
+export function hexDump(bytes: Uint8Array, limit = bytes.length): string {
+  const lines: string[] = [];
+  const end = Math.min(limit, bytes.length);
+  for (let off = 0; off < end; off += 16) {
+    const row = bytes.subarray(off, Math.min(off + 16, end));
+    let hex = '';
+    let ascii = '';
+    for (let i = 0; i < 16; i++) {
+      hex += i < row.length ? row[i]!.toString(16).padStart(2, '0') : '  ';
+      hex += i === 7 ? '  ' : ' ';
+      if (i < row.length) ascii += row[i]! >= 0x20 && row[i]! < 0x7f ? String.fromCharCode(row[i]!) : '.';
+    }
+    lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
+  }
+  return lines.join('\n');
+}
+
+export function bytesText(n: number): string {
+  if (n < 1024) return `${n} byte${n === 1 ? '' : 's'}`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+export function base64Bytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export interface BlockOptions {
+  cls?: string;
+  /** Shown at full height instead of in a scrolling box. */
+  expanded?: boolean;
+  onScroll?: (e: Event) => void;
+}
+
+/** A pre block of text with hidden characters made visible, and a note when there were any. */
+export function textBlock(text: string, o: BlockOptions = {}): TemplateResult {
+  const n = countHidden(text);
+  return html`${n
+      ? html`<p class="warn-text small" role="note">This body holds ${n} invisible or control character${n === 1 ? '' : 's'}, shown as ⟨U+…⟩.</p>`
+      : nothing}<pre class="mono small body-text ${o.cls ?? ''} ${o.expanded ? 'expanded' : ''}" tabindex="0" @scroll=${o.onScroll}>${visibleText(text)}</pre>`;
+}
+
+export function lineCount(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < text.length - 1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}

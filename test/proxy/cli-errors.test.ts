@@ -1,0 +1,160 @@
+// The first hour's error messages, as a user meets them: real `airlock` processes, each mistake
+// answered with one line that names the file or setting (as the user wrote it) and what to do.
+import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import https from 'node:https';
+import t from 'tap';
+import { startAirlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { policyDir, tempDir, upstreamCert } from './helpers.ts';
+
+const run = promisify(execFile);
+const cli = path.resolve('bin/airlock.js');
+// Real processes on a shared machine: a generous bound for the whole file (not a timing assertion).
+t.setTimeout(300_000);
+
+async function fails(args: string[], opts: { cwd?: string } = {}): Promise<string> {
+  const r = await run(process.execPath, [cli, ...args], { timeout: 60_000, ...opts }).then(
+    (ok) => ({ code: 0, stderr: ok.stderr }),
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.equal(r.code, 1, `airlock ${args[0]} exits 1`);
+  return r.stderr;
+}
+
+const start = (home: string, ...more: string[]): string[] => ['start', '--home', home, '--policy', policyDir, '--proxy', '127.0.0.1:0', '--no-studio', ...more];
+
+const inProcess = async (home: string, more: AirlockOptions = {}): Promise<string> => {
+  const err = await startAirlock({ home, policy: policyDir, proxy: '127.0.0.1:0', studio: false, threads: 1, ...more }).then(
+    async (a) => { await a.close(); return undefined; },
+    (e: Error) => e,
+  );
+  t.ok(err, 'refused to start');
+  return err?.message ?? '';
+};
+const quote = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+t.test('config.json: checked against its schema; errors name the file, the key and what is expected', async (t) => {
+  const home = tempDir(t);
+  const file = path.join(home, 'config.json');
+  fs.writeFileSync(file, JSON.stringify({ allowPrivate: '10.0.0.0/8' }));
+  t.equal(await fails(start(home)), `airlock: ${file}: "allowPrivate" has the wrong type or form: expected a list of CIDR[:PORT] strings, e.g. ["10.1.0.0/16:8443"]\n`, 'the CLI prints one line');
+  fs.writeFileSync(file, JSON.stringify({ upstreamTimeouts: { firstByte: 'soon' } }));
+  t.match(await inProcess(home), /"upstreamTimeouts\.firstByte" has the wrong type or form: expected a duration/);
+  fs.writeFileSync(file, JSON.stringify({ upstreamTimeouts: { firstbyte: '5m' } }));
+  t.match(await inProcess(home), /unknown setting "upstreamTimeouts\.firstbyte" \(known: connect, firstByte, idle\)/);
+  // A value of the right type but wrong content is reported under the config key, not a flag name.
+  fs.writeFileSync(file, JSON.stringify({ allowPrivate: ['example.com'] }));
+  const err = await inProcess(home, { allowPrivate: [] });
+  t.match(err, new RegExp(`^${quote(file)}: "allowPrivate": example\\.com: not an IP address or CIDR$`));
+  t.notMatch(err, /--allow-private/);
+  t.match(await inProcess(home, { allowPrivate: ['example.com'] }), /^--allow-private example\.com: not an IP address or CIDR$/, 'the same value as a flag is named as the flag');
+  fs.writeFileSync(file, JSON.stringify({ resolve: ['registry.test=127.0.0.1:8443'] }));
+  t.match(await inProcess(home), /config\.json: "resolve": registry\.test=127\.0\.0\.1:8443: a target port needs the port it replaces/);
+  fs.writeFileSync(file, '{}');
+  t.match(await inProcess(home, { upstreamTimeouts: { firstByte: 'soon' } }), /^--upstream-first-byte-timeout "soon": expected a duration/);
+});
+
+t.test('--upstream-ca: a private key, an empty file or a missing one is refused by name', async (t) => {
+  const home = tempDir(t);
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyFile = path.join(home, 'corp-ca-key.pem');
+  fs.writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  t.match(await fails(start(home, '--upstream-ca', keyFile)), new RegExp(`^airlock: --upstream-ca .*corp-ca-key\\.pem holds a private key \\(PRIVATE KEY\\); give the CA's certificate`));
+  const both = path.join(home, 'both.pem');
+  fs.writeFileSync(both, fs.readFileSync(upstreamCert(home).certFile, 'utf8') + privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  t.match(await inProcess(home, { upstreamCa: [both] }), /both\.pem holds a private key/, 'also next to a certificate');
+  const empty = path.join(home, 'empty.pem');
+  fs.writeFileSync(empty, 'not pem\n');
+  t.match(await inProcess(home, { upstreamCa: [empty] }), /empty\.pem holds no PEM certificate/);
+  t.match(await inProcess(home, { upstreamCa: [path.join(home, 'nope.pem')] }), /nope\.pem: no such file/);
+});
+
+t.test('state files: a corrupt ca.pem or totp.json stops the start with the file named', async (t) => {
+  const home = tempDir(t);
+  // A first start creates the CA; then the certificate is damaged.
+  await run(process.execPath, [cli, 'ca', 'path', '--home', home]);
+  const ca = path.join(home, 'ca.pem');
+  fs.writeFileSync(ca, 'garbage\n');
+  const err = await fails(start(home));
+  t.match(err, new RegExp(`^airlock: ${ca.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not Airlock's CA certificate \\(no PEM certificate in it\\); restore it`));
+  t.notMatch(err, /Unsupported format|raw/);
+  fs.rmSync(ca);
+  fs.rmSync(path.join(home, 'ca-key.pem'));
+  fs.writeFileSync(path.join(home, 'totp.json'), '{"version": 1, "secret": ');
+  t.match(await inProcess(home), /totp\.json/);
+});
+
+t.test('a second start on the same state folder says which Airlock runs there', async (t) => {
+  const home = tempDir(t);
+  const first = spawn(process.execPath, [cli, ...start(home)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (first.exitCode === null) first.kill('SIGKILL'); });
+  let out = '';
+  first.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  first.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start line: ${out}`)), 30_000);
+    first.stdout.on('data', () => { if (/proxy on/.test(out)) { clearTimeout(timer); resolve(); } });
+  });
+  const err = await fails(['start', '--home', home, '--policy', policyDir, '--no-studio']);
+  t.match(err, new RegExp(`^airlock: Airlock is already running with the state folder \\S+ \\(pid ${first.pid}, proxy on 127\\.0\\.0\\.1:\\d+\\); stop it first`));
+  t.notMatch(err, /EADDRINUSE/);
+  first.kill('SIGTERM');
+  await new Promise((r) => first.once('exit', r));
+});
+
+t.test('approval ids: a prefix under 6 characters is explained, not "no approval"', async (t) => {
+  const home = tempDir(t);
+  const { main } = await import('../../cli/main.ts');
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = '';
+  process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
+  let code: number;
+  try {
+    code = await main(['approvals', 'show', 'ap_3', '--home', home, '--studio', '127.0.0.1:1']);
+  } finally {
+    process.stderr.write = write;
+  }
+  t.equal(code, 1);
+  t.match(stderr, /"ap_3" is too short to name an approval: give its whole id or at least 6 characters/);
+});
+
+t.test('output piped into head: no "write EPIPE"', async (t) => {
+  const home = tempDir(t);
+  const { describeRequest } = await import('../../proxy/describe.ts');
+  const description = describeRequest({ method: 'GET', url: 'http://a.test/x', headers: [['host', 'a.test']], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'bot', labels: {} } });
+  const line = JSON.stringify({ time: new Date().toISOString(), id: 'x', agent: 'bot', method: 'GET', url: 'http://a.test/x', outcome: 'denied', description });
+  fs.writeFileSync(path.join(home, 'audit.jsonl'), `${line}\n`.repeat(20_000));
+  const r = await run('sh', ['-c', `"${process.execPath}" "${cli}" capture export --home "${home}" | head -c 100 >/dev/null`], { timeout: 60_000 });
+  t.equal(r.stderr, '', 'nothing on stderr');
+});
+
+t.test('airlock --version; npx airlock from the checkout; npm link puts airlock on PATH', async (t) => {
+  const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
+  t.equal((await run(process.execPath, [cli, '--version'])).stdout, `${version}\n`);
+  const npx = await run('npx', ['--offline', 'airlock', '--version'], { timeout: 60_000 });
+  t.equal(npx.stdout, `${version}\n`, 'npx airlock runs the checkout\'s own bin (no download)');
+  const prefix = tempDir(t);
+  await run('npm', ['link', '--ignore-scripts', '--no-audit', '--no-fund', '--offline'], { timeout: 60_000, env: { ...process.env, npm_config_prefix: prefix } });
+  const linked = await run(path.join(prefix, 'bin', 'airlock'), ['--version']);
+  t.equal(linked.stdout, `${version}\n`, 'npm link: <prefix>/bin/airlock is the checkout');
+});
+
+t.test('--resolve HOST:PORT=ADDR:PORT: a local HTTPS server stands in for a name on 443', async (t) => {
+  const home = tempDir(t);
+  const cert = upstreamCert(home);
+  const server = https.createServer({ key: cert.key, cert: cert.cert }, (req, res) => res.end(`stand-in saw ${req.headers.host} ${req.url}\n`));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const airlock = await startAirlock({
+    home, policy: policyDir, proxy: '127.0.0.1:0', studio: false, threads: 1,
+    allowPrivate: [`127.0.0.1:${port}`], upstreamCa: [cert.certFile], resolve: [`api.github.com:443=127.0.0.1:${port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('pinner');
+  const r = await run('curl', ['-sS', '--max-time', '20', '--cacert', path.join(home, 'ca.pem'), '-x', airlock.proxyUrl('pinner', token), 'https://api.github.com/repos/acme/app']);
+  t.equal(r.stdout, 'stand-in saw api.github.com /repos/acme/app\n', 'the name and port the agent used reach the stand-in on its own port');
+});

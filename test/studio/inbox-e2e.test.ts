@@ -1,0 +1,332 @@
+// The approvals inbox as a person uses it, in Debian's Chromium, against a whole Airlock with curl as
+// the agent: a person approves exactly the request they looked at. Double Enter, an approval
+// arriving while "Approve once" has focus, a deny message typed while others come and go, a click
+// on a card that moved under the pointer, the toast naming the request, approvals whose hold ended
+// (with the agent's retry), risk styling and TOTP errors on the card, and bodies a person must be
+// able to read whole (long, binary, invisible characters, past the capture cap).
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import type { Page } from 'playwright-core';
+import { GUARD_MS, look as lookAt, openBrowser, startLiveAirlock } from './helpers.ts';
+import { TotpStore } from '../../engine/totp.ts';
+import type { ApprovalQueue } from '../../engine/approvals.ts';
+
+const artifacts = path.resolve('test-artifacts', 'studio');
+fs.mkdirSync(artifacts, { recursive: true });
+const BODY_CAP = 256 * 1024;
+
+const policy = `package airlock
+
+import rego.v1
+
+default decision := {"action": "deny", "reason": "not allowed", "rule": "default"}
+
+decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "POST"
+
+decision := {"action": "approve", "reason": "a short hold", "rule": "patch", "approval": {"risk": "medium", "timeout": "2s"}} if input.request.method == "PATCH"
+
+decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
+`;
+
+const live = await startLiveAirlock(t, policy, { bodyCap: BODY_CAP });
+const { airlock, curl, received } = live;
+const queue = (airlock as unknown as { approvals: ApprovalQueue }).approvals;
+const { page } = await openBrowser(t);
+const consoleErrors: string[] = [];
+page.on('pageerror', (e) => consoleErrors.push(String(e)));
+await page.goto(`${live.studioBase}/#token=${live.adminToken}`);
+await page.waitForSelector('nav');
+await page.click('nav >> a[href="#/approvals"]');
+await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+
+const card = (p: Page, pathname: string) => p.locator('[data-approval]').filter({ has: p.locator('.url', { hasText: new RegExp(`${pathname.replace(/[/.]/g, '\\$&')}$`) }) });
+const idOf = async (pathname: string) => (await card(page, pathname).getAttribute('data-approval'))!;
+const look = () => lookAt(page);
+const status = (id: string) => queue.get(id).status;
+const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+async function held(pathname: string, o: Parameters<typeof curl>[2] = {}) {
+  const reply = curl(o.body === undefined && o.file === undefined ? 'POST' : 'POST', pathname, { body: '{}', ...o });
+  await card(page, pathname).waitFor();
+  return { reply, id: await idOf(pathname) };
+}
+
+t.test('double Enter approves the focused request only; the toast names it', async (t) => {
+  const one = await held('/v1/first');
+  const two = await held('/v1/second');
+  await look();
+  // The person presses Enter on the top card's "Approve once".
+  const topId = await page.locator('[data-approval]').first().getAttribute('data-approval');
+  const [a, b] = topId === one.id ? [one, two] : [two, one];
+  const aPath = topId === one.id ? '/v1/first' : '/v1/second';
+  const bPath = topId === one.id ? '/v1/second' : '/v1/first';
+  await page.focus(`[data-approval="${a.id}"] [data-action=approve]`);
+  // A double press as a hand makes it: the second lands after the first took effect.
+  await page.keyboard.press('Enter');
+  await page.locator(`[data-approval="${a.id}"]`).waitFor({ state: 'detached' });
+  await page.keyboard.press('Enter');
+  t.equal((await a.reply).status, 200, 'the focused request went through');
+  await page.waitForTimeout(300); // let a wrongly aimed second Enter land, if it would
+  t.equal(status(b.id), 'pending', 'the second Enter did not approve the next request');
+  t.equal(received.filter((r) => r.url === bPath).length, 0);
+  t.match(await page.textContent('.toast.ok'), new RegExp(`Approved once: POST api\\.example:${live.upPort}${aPath}`), 'the toast says which request');
+  t.notMatch(await page.evaluate(() => document.activeElement?.closest('[data-approval]')?.getAttribute('data-approval') ?? ''), /ap_/, 'focus is on no approval');
+
+  // Keyboard shortcuts do the same: J selects a card, A approves it, a second A finds no selection.
+  await queue.deny(b.id, { by: 'test' });
+  await b.reply;
+  const c = await held('/v1/third');
+  const d = await held('/v1/fourth');
+  await look();
+  await page.locator('#approval-list').focus();
+  await page.keyboard.press('j');
+  t.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.approval), c.id, 'J selects the first card');
+  await page.keyboard.press('a');
+  await page.locator(`[data-approval="${c.id}"]`).waitFor({ state: 'detached' });
+  await page.keyboard.press('a');
+  t.equal((await c.reply).status, 200);
+  await page.waitForTimeout(300);
+  t.equal(status(d.id), 'pending', 'the second A approved nothing');
+  await page.waitForSelector('text=No card is selected');
+  await queue.deny(d.id, { by: 'test' });
+  await d.reply;
+});
+
+t.test('an approval arriving while "Approve once" has focus is not the one approved', async (t) => {
+  const a = await held('/v1/focused');
+  await look();
+  await page.focus(`[data-approval="${a.id}"] [data-action=approve]`);
+  const b = await held('/v1/arrived');
+  const said = await page.locator('[data-testid=announcer]').textContent({ timeout: 2000 }).catch(() => null);
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(300);
+  t.equal(status(b.id), 'pending', 'the one that arrived was not approved');
+  t.equal((await a.reply).status, 200, 'the focused request was');
+  // The live region told screen readers about the new one.
+  t.match(said, /New approval needed: High risk, bot: POST api\.example:\d+\/v1\/arrived/);
+  await queue.deny(b.id, { by: 'test' });
+  await b.reply;
+});
+
+t.test('a deny message stays with its approval while others arrive and leave', async (t) => {
+  const a = await held('/v1/other-one');
+  const b = await held('/v1/mine');
+  await page.fill(`[data-approval="${b.id}"] input[name=message]`, 'not this one');
+  const c = await held('/v1/newcomer');
+  await queue.approve(a.id, { by: 'cli' }); // another person, elsewhere
+  await a.reply;
+  await page.locator(`[data-approval="${a.id}"]`).waitFor({ state: 'detached' });
+  t.equal(await page.inputValue(`[data-approval="${b.id}"] input[name=message]`), 'not this one', 'the message is still on its card');
+  t.equal(await page.inputValue(`[data-approval="${c.id}"] input[name=message]`), '', 'the newcomer has none');
+  await look();
+  await page.click(`[data-approval="${b.id}"] [data-action=deny]`);
+  const denied = await b.reply;
+  t.equal(denied.status, 403);
+  t.match(denied.body, /not this one/, 'the message reached the agent of that request');
+  await queue.deny(c.id, { by: 'test' });
+  await c.reply;
+});
+
+t.test('a click on a card that moved under the pointer does nothing', async (t) => {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const g = await held(`/v1/g${attempt}`);
+    const h = await held(`/v1/h${attempt}`);
+    const i = await held(`/v1/i${attempt}`);
+    await look();
+    const box = (await page.locator(`[data-approval="${h.id}"] [data-action=approve]`).boundingBox())!;
+    const x = box.x + box.width / 2;
+    const y = box.y + box.height / 2;
+    await page.mouse.move(x, y);
+    // Another person approves the top card: everything below moves up, and under the pointer is now
+    // the approve button of the card that was below.
+    await page.evaluate((id) => {
+      const w = window as unknown as { __gone?: number };
+      delete w.__gone;
+      new MutationObserver((_, obs) => {
+        if (!document.querySelector(`[data-approval="${id}"]`)) {
+          w.__gone = performance.now();
+          obs.disconnect();
+        }
+      }).observe(document.body, { childList: true, subtree: true });
+    }, g.id);
+    await queue.approve(g.id, { by: 'cli' });
+    await page.waitForFunction(() => (window as unknown as { __gone?: number }).__gone !== undefined);
+    await page.mouse.click(x, y);
+    const late = await page.evaluate(() => performance.now() - (window as unknown as { __gone: number }).__gone);
+    const under = await page.evaluate(([px, py]) => document.elementFromPoint(px!, py!)?.closest('[data-approval]')?.getAttribute('data-approval'), [x, y]);
+    await g.reply;
+    if (late >= GUARD_MS - 50) {
+      // The machine was too slow to click within the guard: that click was a deliberate one. Again.
+      for (const r of [h, i]) if (status(r.id) === 'pending') await queue.deny(r.id, { by: 'test' });
+      await Promise.all([h.reply, i.reply]);
+      t.comment(`attempt ${attempt}: the click came ${Math.round(late)} ms after the change; trying again`);
+      continue;
+    }
+    t.equal(under, i.id, 'the pointer is over the card that moved up');
+    await page.waitForTimeout(300);
+    t.equal(status(i.id), 'pending', 'the moved card was not approved');
+    t.equal(status(h.id), 'pending', 'nor the one the pointer was aimed at');
+    t.match(await page.textContent(`[data-approval="${i.id}"] [data-testid=card-error]`), /changed just now/, 'the card says why nothing happened');
+    await shot('20-approval-changed-under-pointer');
+    // Looked at again, the same click works.
+    await look();
+    await page.mouse.click(x, y);
+    t.equal((await i.reply).status, 200, 'a deliberate click approves it');
+    await queue.deny(h.id, { by: 'test' });
+    await h.reply;
+    return;
+  }
+  t.fail('could not click within the guard in three attempts');
+});
+
+t.test('an approval whose hold ended waits for the agent to retry, with the same actions', async (t) => {
+  // The agent gives up (its client times out): the card says so at once.
+  const gone = curl('POST', '/v1/gave-up', { body: '{"n":1}', maxTime: 1 });
+  await card(page, '/v1/gave-up').waitFor();
+  const goneId = await idOf('/v1/gave-up');
+  await gone;
+  await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting]`);
+  // The policy's hold ends: approval-timeout for the agent, and the card moves to the same section.
+  const first = await curl('PATCH', '/v1/later', { body: '{"v":2}' });
+  t.equal(first.status, 403);
+  const problem = JSON.parse(first.body) as { approval_id: string; type: string };
+  t.match(problem.type, /approval-timeout/);
+  await page.waitForSelector(`[data-approval="${problem.approval_id}"][data-section=waiting]`);
+  t.match(await page.textContent('[data-testid=waiting-title]'), /Waiting for the agent to retry \(2\)/);
+  t.equal(await page.textContent('[data-testid=pending-badge]'), '2', 'they still count as waiting for a person');
+  await shot('21-approvals-waiting-for-retry');
+  await look();
+  await page.click(`[data-approval="${problem.approval_id}"] [data-action=approve]`);
+  await page.locator(`[data-approval="${problem.approval_id}"]`).waitFor({ state: 'detached' });
+  const retry = await curl('PATCH', '/v1/later', { body: '{"v":2}', headers: [`Airlock-Approval: ${problem.approval_id}`] });
+  t.equal(retry.status, 200, "the agent's identical retry passes");
+  await page.fill(`[data-approval="${goneId}"] input[name=message]`, 'too late');
+  await page.click(`[data-approval="${goneId}"] [data-action=deny]`);
+  await page.locator(`[data-approval="${goneId}"]`).waitFor({ state: 'detached' });
+  t.equal(status(goneId), 'denied');
+});
+
+t.test('critical looks unlike high; the TOTP field and its errors are on the card', async (t) => {
+  const { secret } = await new TotpStore(live.home).enroll();
+  const high = await held('/v1/high-one');
+  const critical = curl('DELETE', '/v1/critical-one');
+  await card(page, '/v1/critical-one').waitFor();
+  const critId = await idOf('/v1/critical-one');
+  const style = (id: string) => page.evaluate((x) => {
+    const el = document.querySelector(`[data-approval="${x}"]`)!;
+    const s = getComputedStyle(el);
+    const badge = el.querySelector('[data-testid=risk]')!;
+    return { border: s.borderLeftColor, width: s.borderLeftWidth, background: s.backgroundColor, badge: badge.textContent!.trim(), badgeBg: getComputedStyle(badge).backgroundColor };
+  }, id);
+  const hs = await style(high.id);
+  const cs = await style(critId);
+  t.match(cs.badge, /Critical risk/);
+  t.match(hs.badge, /High risk/);
+  t.not(cs.border, hs.border, 'different border colour');
+  t.not(cs.background, hs.background, 'different card background');
+  t.not(cs.badgeBg, hs.badgeBg, 'different badge colour');
+  t.not(cs.width, hs.width, 'a heavier border');
+
+  await look();
+  const sel = `[data-approval="${critId}"]`;
+  await page.click(`${sel} [data-action=approve]`);
+  t.match(await page.textContent(`${sel} [data-testid=card-error]`), /6-digit code/, 'no code: said on the card');
+  t.equal(await page.evaluate((s) => document.activeElement === document.querySelector(`${s} input[name=totp]`), sel), true, 'the code field has focus');
+  await page.fill(`${sel} input[name=totp]`, TotpStore.codeFor(secret) === '000000' ? '111111' : '000000');
+  await page.click(`${sel} [data-action=approve]`);
+  await page.waitForFunction((s) => /wrong|expired/i.test(document.querySelector(`${s} [data-testid=card-error]`)?.textContent ?? ''), sel);
+  t.equal(await page.getAttribute(`${sel} input[name=totp]`, 'aria-invalid'), 'true', 'the field is marked invalid');
+  t.equal(status(critId), 'pending', 'still held after a wrong code');
+  await shot('22-approval-critical-totp-error');
+  await page.fill(`${sel} input[name=totp]`, TotpStore.codeFor(secret));
+  await page.press(`${sel} input[name=totp]`, 'Enter');
+  t.equal((await critical).status, 200, 'approved with the right code (Enter in the code field)');
+  await queue.deny(high.id, { by: 'test' });
+  await high.reply;
+});
+
+t.test('a person sees the whole body they approve, or approving says what they cannot see', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(live.root, 'bodies-'));
+  // Past the 4,000 characters the inbox used to show, a harmless-looking text hides the dangerous part.
+  const long = `${'harmless line of text\n'.repeat(400)}DROP TABLE users; -- the part that matters`;
+  const textReq = await held('/v1/long-text', { body: long, type: 'text/plain' });
+  const tcard = `[data-approval="${textReq.id}"]`;
+  await page.waitForSelector(`${tcard} >> text=DROP TABLE users`);
+  t.match(await page.textContent(`${tcard} .body-box`), new RegExp(`all ${(long.length / 1024).toFixed(1)} KiB exactly as sent \\(text/plain\\), 401 lines`), 'the card says it is all of it');
+  // Longer than its box: approving waits until the person has scrolled to its end.
+  await page.waitForSelector(`${tcard} .approve-blocked >> text=scroll it to the end`);
+  t.ok(await page.isDisabled(`${tcard} [data-action=approve]`), 'not approvable before the end was on screen');
+
+  // Invisible characters cannot hide or reorder text.
+  const sneaky = await held('/v1/sneaky', { body: 'pay to: alice\u202Eecila\u202C amount 10\u200B0', type: 'text/plain' });
+  await page.waitForSelector(`[data-approval="${sneaky.id}"] .ctl`);
+  t.match(await page.textContent(`[data-approval="${sneaky.id}"] .body-box`), /⟨U\+202E⟩[\s\S]*⟨U\+200B⟩/);
+
+  // A large body (not loaded with the card): approving waits until it is loaded.
+  const bigFile = path.join(tmp, 'big.txt');
+  fs.writeFileSync(bigFile, `${'x'.repeat(100_000)}\nrm -rf / # at the end`);
+  const big = await held('/v1/big-text', { file: bigFile, type: 'text/plain' });
+  const bcard = `[data-approval="${big.id}"]`;
+  t.ok(await page.isDisabled(`${bcard} [data-action=approve]`), 'approve is held back until the body is read');
+  t.match(await page.textContent(`${bcard} .approve-blocked`), /load the whole body/);
+
+  // Binary: a hex dump of every byte.
+  const binFile = path.join(tmp, 'blob.bin');
+  fs.writeFileSync(binFile, Buffer.from([0, 1, 2, 0xff, 0x41, 0x42, 0x43, 0x0a, 0x80]));
+  const bin = await held('/v1/binary', { file: binFile, type: 'application/octet-stream' });
+  await page.waitForSelector(`[data-approval="${bin.id}"] .hex`);
+  t.match(await page.textContent(`[data-approval="${bin.id}"] .hex`), /00000000  00 01 02 ff 41 42 43 0a  80 +\|\.\.\.\.ABC\.\.\|/);
+
+  // Compressed: the card shows what the server will read (decoded), not compressed bytes.
+  const gzFile = path.join(tmp, 'body.gz');
+  fs.writeFileSync(gzFile, zlib.gzipSync('{"query": "DELETE FROM accounts"}'));
+  const gz = await held('/v1/gzipped', { file: gzFile, headers: ['Content-Encoding: gzip'] });
+  await page.waitForSelector(`[data-approval="${gz.id}"] .body-box >> text=decoded from gzip`);
+  t.match(await page.textContent(`[data-approval="${gz.id}"] .body-box`), /DELETE FROM accounts/);
+  // An encoding the studio cannot undo: said, and approving it is an explicit choice.
+  const odd = await held('/v1/odd-encoding', { body: 'not really zstd', headers: ['Content-Encoding: zstd'] });
+  await page.waitForSelector(`[data-approval="${odd.id}"] input[name=ack]`);
+  t.match(await page.textContent(`[data-approval="${odd.id}"] .approve-blocked`), /cannot decode content-encoding "zstd"/);
+
+  // Past the capture cap nobody saw the rest: approving needs an explicit choice, here and in the API.
+  const hugeFile = path.join(tmp, 'huge.txt');
+  fs.writeFileSync(hugeFile, 'y'.repeat(BODY_CAP + 10_000));
+  const huge = await held('/v1/past-cap', { file: hugeFile, type: 'text/plain' });
+  const hcard = `[data-approval="${huge.id}"]`;
+  await page.waitForSelector(`${hcard} input[name=ack]`);
+  t.ok(await page.isDisabled(`${hcard} [data-action=approve]`));
+  t.match(await page.textContent(`${hcard} .approve-blocked`), /larger than the proxy's capture cap/);
+  await shot('23-approval-bodies');
+
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const { csrf } = (await login.json()) as { csrf: string };
+  const refused = await fetch(`${live.studioBase}/api/approvals/${huge.id}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+  t.equal(refused.status, 403);
+  t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it too');
+
+  await page.check(`${hcard} input[name=ack]`);
+  await look();
+  await page.click(`${hcard} [data-action=approve]`);
+  t.equal((await huge.reply).status, 200, 'approved knowingly unseen');
+
+  await page.click(`${bcard} [data-action=load-body]`);
+  await page.waitForSelector(`${bcard} >> text=rm -rf /`);
+  await page.click(`${bcard} [data-action=expand-body]`); // all of it on the page, the buttons after it
+  await page.waitForSelector(`${bcard} .approve-blocked`, { state: 'detached' });
+  await look();
+  await page.click(`${bcard} [data-action=approve]`);
+  t.equal((await big.reply).status, 200, 'approved once the whole body was on the card');
+  await page.hover(`${tcard} .body-text`);
+  await page.mouse.wheel(0, 100_000);
+  await page.waitForSelector(`${tcard} .approve-blocked`, { state: 'detached' });
+  await look();
+  await page.click(`${tcard} [data-action=approve]`);
+  t.equal((await textReq.reply).status, 200);
+  t.equal(received.find((r) => r.url === '/v1/long-text')?.body, long, 'what was shown is what left');
+  for (const r of [sneaky, bin, gz, odd]) await queue.deny(r.id, { by: 'test' });
+  await Promise.all([sneaky.reply, bin.reply, gz.reply, odd.reply]);
+  t.same(consoleErrors, [], 'no script errors in the page');
+});
