@@ -150,10 +150,13 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
       stripHeader(ctx);
       if (ctx.decision.action !== 'approve') return undefined;
 
+      // Airlock answers respond-async itself and never forwards it: it is not part of what the
+      // human approves, so an agent may poll with or without it.
+      const asks = preferAsync(ctx.description.request.headers);
+      if (asks) stripAsyncPreference(ctx);
       // Bound to the method, URL, body, agent and every end-to-end header going upstream (the
       // Airlock-Approval header was stripped above): a retry must be the request the human saw.
       const hash = requestHash(ctx.description, ctx.outgoing.headers);
-      const asks = preferAsync(ctx.description.request.headers);
       const channel = opts.channel ? opts.channel() : { studio: '' };
       const hints = channel?.studio ? channel : undefined;
       let approval: ApprovalRecord;
@@ -163,7 +166,6 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
           approvedIds.set(ctx, claim.approval.id);
-          if (asks) stripAsyncPreference(ctx);
           return undefined;
         }
         if (claim.kind === 'denied') return denied(claim.approval, ctx.decision.reason);
@@ -206,7 +208,6 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
         case 'approved':
           if (approval.resolution) ctx.audit.approved_by = approval.resolution.by;
           approvedIds.set(ctx, approval.id);
-          if (asks) stripAsyncPreference(ctx);
           return undefined;
         case 'denied':
           return denied(approval, ctx.decision.reason);

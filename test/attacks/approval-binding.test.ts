@@ -35,7 +35,8 @@ const up = await startUpstream(t, {
     res.end(JSON.stringify({ effective, account: req.headers['stripe-account'] ?? 'platform', replayed_headers: req.headers }));
   },
 });
-const a = await startTestAirlock(t, { policy: 'approvals', resolve: ['pay.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
+// A studio runs, so a human could approve (without one, holds are refused at once).
+const a = await startTestAirlock(t, { policy: 'approvals', studio: '127.0.0.1:0', resolve: ['pay.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
 const queue = (a.airlock as unknown as { approvals: ApprovalQueue }).approvals;
 
 interface Req {
