@@ -154,7 +154,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     const name = rawName.toLowerCase();
     if (name === 'proxy-authorization') continue; // Airlock's own credential, never forwarded or shown
     (headers[name] ??= []).push(redactHeaderValue(name, value));
-    rawHeaderText.push(value);
+    rawHeaderText.push(rawName, value); // names too: a placeholder in a header's name is just as much on its way out
     if (!notEgress.has(name)) headerEgress += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
   }
 

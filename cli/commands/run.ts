@@ -219,7 +219,9 @@ export function register(program: Command): void {
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           hide: [keyFilePath(home), ...(opts.hide ?? [])],
           realValues,
-          onReplaced: (envVar, secret) => process.stderr.write(`airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
+          onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
+            ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
+            : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
         });
       } catch (err) {
         if (err instanceof LaunchError) throw new CliError(err.message);
