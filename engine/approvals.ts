@@ -22,13 +22,13 @@ import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { boundedCopy } from './bounded.ts';
+import { boundedCopy } from '../lib/bounded.ts';
 import { openDocument, StateFileError, type Document } from './state/document.ts';
 import { RecordDir } from './state/record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 import { durationMs } from './decision-contract.ts';
-import { globMatch } from './glob.ts';
+import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
 import { operationScope } from './grant-scope.ts';
 

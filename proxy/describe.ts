@@ -8,7 +8,7 @@ import { parseGraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
-import { trimTrailing } from '../engine/text.ts';
+import { trimTrailing } from '../lib/text.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';

@@ -11,7 +11,7 @@
 // proxy/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
 // soft breaks, JSON "\n"), looked at again with the line breaks removed.
 import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
-import { trimTrailing } from '../engine/text.ts';
+import { trimTrailing } from '../lib/text.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
 import { mayBeWrapped, unescapeAll, unwrap } from './text-decodings.ts';
 

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import type { AuditRecord } from '../engine/audit-log.ts';
-import { trimTrailing } from '../engine/text.ts';
+import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
 import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
 import { AgentGate } from './agent-gate.ts';

@@ -15,7 +15,7 @@ import { unseenBodyText } from '../../engine/approval-body.ts';
 import { ApprovalError, ApprovalQueue, type ApprovalRecord, type GrantRecord } from '../../engine/approvals.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
-import { trimTrailing } from '../../engine/text.ts';
+import { trimTrailing } from '../../lib/text.ts';
 import { TotpStore } from '../../engine/totp.ts';
 import { checkWebhookUrl, displayUrl } from '../../engine/webhook.ts';
 import { CliError } from '../main.ts';

@@ -6,8 +6,8 @@
 // nothing here measures time.
 import fc from 'fast-check';
 import t from 'tap';
-import { globMatch } from '../../engine/glob.ts';
-import { trimTrailing } from '../../engine/text.ts';
+import { globMatch } from '../../lib/glob.ts';
+import { trimTrailing } from '../../lib/text.ts';
 import { placeholderShapeFinder } from '../../engine/har.ts';
 import { dispositionName } from '../../proxy/content-disposition.ts';
 import { missingColumn } from '../../proxy/adapters/sql-sqlite.ts';

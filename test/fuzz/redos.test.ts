@@ -16,7 +16,7 @@ import { ESCAPED_PREFIX_RE } from '../../proxy/placeholders.ts';
 import { Scrubber } from '../../proxy/scrub.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const folders = ['proxy', 'engine', 'studio', 'cli'];
+const folders = ['lib', 'proxy', 'engine', 'studio', 'cli'];
 
 function sources(dir: string): string[] {
   const out: string[] = [];
