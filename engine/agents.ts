@@ -9,7 +9,7 @@
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
 import { fileStamp, openDocument, type Document } from './state/document.ts';
-import type { AgentInfo } from './types.ts';
+import type { AgentInfo } from '../describe/types.ts';
 
 export interface StoredToken {
   id: string;

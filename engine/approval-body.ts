@@ -2,7 +2,7 @@
 // the description the policy saw, whose body is complete only when it was parsed (JSON, a form) or
 // its text preview covers every byte; anything else (a long text, binary, a body past the capture
 // cap) needs the held request's own bytes, or must be approved knowingly unseen.
-import type { BodySummary } from './types.ts';
+import type { BodySummary } from '../describe/types.ts';
 
 export type BodyVisibility =
   /** No body at all. */

@@ -26,7 +26,7 @@ import { boundedCopy } from '../lib/bounded.ts';
 import { openDocument, StateFileError, type Document } from './state/document.ts';
 import { RecordDir } from './state/record-dir.ts';
 import type { TotpStore } from './totp.ts';
-import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
+import type { EngineDecision, Grant, RequestDescription, Risk } from '../describe/types.ts';
 import { durationMs } from './decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';

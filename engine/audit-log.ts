@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Action, RequestDescription } from './types.ts';
+import type { Action, RequestDescription } from '../describe/types.ts';
 
 export interface AuditRecord {
   /** RFC 3339 time the request arrived. */

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { listPolicyFiles } from './compile.ts';
 import { requireOpa } from './toolchain.ts';
-import type { EngineDecision, RequestDescription } from './types.ts';
+import type { EngineDecision, RequestDescription } from '../describe/types.ts';
 
 const run = promisify(execFile);
 

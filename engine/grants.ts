@@ -10,9 +10,9 @@
 // therefore still cannot let a grant widen what a human approved.
 import { pathMatches } from './approvals.ts';
 import { operationScope, scopeCovers, uncovered } from './grant-scope.ts';
-import type { Decision, Grant, RequestDescription, Risk } from './types.ts';
+import type { Decision, Grant, RequestDescription, Risk } from '../describe/types.ts';
 
-export type { GrantNotes } from './types.ts';
+export type { GrantNotes } from '../describe/types.ts';
 
 export const riskRank: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 

@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JSONParser } from '@streamparser/json';
 import type { Entry, Header, PostData } from 'har-format';
-import { loadAdapters } from '../proxy/adapters/index.ts';
-import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../proxy/describe.ts';
-import type { AgentInfo, RequestDescription } from './types.ts';
+import { loadAdapters } from '../describe/adapters/index.ts';
+import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
+import type { AgentInfo, RequestDescription } from '../describe/types.ts';
 
 export interface HarOptions {
   /** The agent the entries are attributed to (HAR files do not know about Airlock agents). */

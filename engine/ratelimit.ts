@@ -13,7 +13,7 @@
 // buckets look fuller than they were, never emptier.
 import { durationMs } from './decision-contract.ts';
 import { openDocument, type Document } from './state/document.ts';
-import type { RateLimitDirective, RequestDescription } from './types.ts';
+import type { RateLimitDirective, RequestDescription } from '../describe/types.ts';
 
 /** What charging reads from a description: its egress bytes. */
 export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'> };

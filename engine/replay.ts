@@ -12,7 +12,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { PolicyEngine } from './engine.ts';
 import { readHar, type HarOptions } from './har.ts';
 import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
-import type { Action, Decision, EngineDecision, RequestDescription, Risk } from './types.ts';
+import type { Action, Decision, EngineDecision, RequestDescription, Risk } from '../describe/types.ts';
 
 export type ReplayItem =
   | {

@@ -6,12 +6,12 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { loadAdapters } from '../proxy/adapters/index.ts';
-import { describeRequest, type PlaceholderFinder, type RawRequest } from '../proxy/describe.ts';
-import { PlaceholderIndex } from '../proxy/placeholders.ts';
+import { loadAdapters } from '../describe/adapters/index.ts';
+import { describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
+import { PlaceholderIndex } from '../describe/placeholders.ts';
 import { PLACEHOLDER_PREFIX } from './secrets/store.ts';
 import { PolicyEngine } from './engine.ts';
-import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
+import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from '../describe/types.ts';
 
 export interface Expectation {
   action: Action;

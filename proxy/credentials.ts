@@ -16,13 +16,13 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
-import type { CredentialDirective } from '../engine/types.ts';
+import type { CredentialDirective } from '../describe/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import { fileStamp } from '../engine/state/document.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts } from './injected-hosts.ts';
-import { PlaceholderIndex } from './placeholders.ts';
+import { PlaceholderIndex } from '../describe/placeholders.ts';
 import { SecretValueIndex, asLatin1 } from './secret-values.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { precompile } from './scrubber.ts';

@@ -8,7 +8,7 @@
 // frames to the upstream), and a per-message hook for WebSocket messages in both directions
 // (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
 import type { Transform } from 'node:stream';
-import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { EngineDecision, RequestDescription } from '../describe/types.ts';
 
 /** Why the proxy did not forward a request; rendered as application/problem+json (RFC 9457). */
 export interface Rejection {

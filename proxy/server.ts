@@ -20,13 +20,13 @@ import tls from 'node:tls';
 import type { AuditRecord } from '../engine/audit-log.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
-import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { AgentInfo, EngineDecision, RequestDescription } from '../describe/types.ts';
 import { AgentGate } from './agent-gate.ts';
 import type { CertificateAuthority } from './ca.ts';
-import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
+import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
 import { StreamStop, type EgressMeter, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type ResponseHead } from './enforcers.ts';
-import { pathAmbiguity, rawPathOf } from './path-ambiguity.ts';
+import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import { defaultUpstreamTimeouts, timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 import {
   endToEnd, flatten, formatAuthority, parseAuthority, problemBody, rejectionBody, sameAuthority, type Authority,

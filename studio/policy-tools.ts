@@ -11,7 +11,7 @@ import { draftEngine } from './draft-engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
 import { listPolicyFiles } from '../engine/compile.ts';
-import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { EngineDecision, RequestDescription } from '../describe/types.ts';
 import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
 import { runPolicyTests } from '../engine/policy-tests.ts';

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { BucketTable } from '../../engine/ratelimit.ts';
 import type { ApprovalQueue } from '../../engine/approvals.ts';
-import type { RateLimitDirective } from '../../engine/types.ts';
+import type { RateLimitDirective } from '../../describe/types.ts';
 import { startAirlock } from '../../proxy/runtime.ts';
 import { runLoad } from '../lib/loadgen.ts';
 

@@ -10,7 +10,7 @@ import type { PolicyEngine } from '../../engine/engine.ts';
 import { descriptionProblem, openPolicy, parseTimeFlag } from '../../engine/replay.ts';
 import { resolveHome } from '../../engine/state/home.ts';
 import { expectationOf } from '../../engine/traffic-tests.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../main.ts';
 
 interface ExportFlags {

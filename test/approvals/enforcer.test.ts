@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ApprovalQueue } from '../../engine/approvals.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
 import { approvalEnforcer } from '../../proxy/approval-enforcer.ts';
 import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
 

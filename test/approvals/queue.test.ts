@@ -10,7 +10,7 @@ import { requireOpa } from '../../engine/toolchain.ts';
 import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../engine/approvals.ts';
 import { TotpStore } from '../../engine/totp.ts';
 import { WebhookNotifier } from '../../engine/webhook.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ap-'));

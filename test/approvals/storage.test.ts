@@ -7,7 +7,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue } from '../../engine/approvals.ts';
 import { StateFileError } from '../../engine/state/document.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-aps-'));

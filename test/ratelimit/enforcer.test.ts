@@ -2,7 +2,7 @@
 // an impossible cost said plainly, an invalid directive fails closed, nothing charged when refused.
 import t from 'tap';
 import { BucketTable, RateLimiter } from '../../engine/ratelimit.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
 import { rateLimitEnforcer } from '../../proxy/ratelimit-enforcer.ts';
 

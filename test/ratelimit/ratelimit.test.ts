@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { BucketTable, RateLimiter, RateLimitError, readBuckets } from '../../engine/ratelimit.ts';
-import type { RateLimitDirective } from '../../engine/types.ts';
+import type { RateLimitDirective } from '../../describe/types.ts';
 
 function clock(start = 1_700_000_000_000) {
   let now = start;

@@ -8,9 +8,9 @@ import fc from 'fast-check';
 import { auditLine, type AuditRecord } from '../../engine/audit-log.ts';
 import { openPolicy, parseCaptureLine, replayFiles, splitAtDescription } from '../../engine/replay.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 await loadAdapters();
 

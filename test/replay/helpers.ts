@@ -3,8 +3,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { AuditLog } from '../../engine/audit-log.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 export const root = path.resolve(import.meta.dirname, '..', '..');
 

@@ -8,8 +8,8 @@ import { AuditLog } from '../../engine/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
 import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../engine/replay.ts';
-import { describeRequest } from '../../proxy/describe.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 
 const header = 'package airlock\n\nimport rego.v1\n\n';
 

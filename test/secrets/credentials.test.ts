@@ -5,9 +5,9 @@ import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 import { SecretStore } from '../../engine/secrets/store.ts';
 import { CredentialEnforcer, CredentialGuard, LiveSecrets } from '../../proxy/credentials.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
-import type { CredentialDirective, EngineDecision } from '../../engine/types.ts';
+import type { CredentialDirective, EngineDecision } from '../../describe/types.ts';
 
 const GH = 'ghp_CANARY_0123456789abcdefXYZ';
 const DB = 'postgres-CANARY-pass/+=';

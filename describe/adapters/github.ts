@@ -1,7 +1,7 @@
 // GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL
 // (./github-graphql.ts, parsed by ../graphql.ts), file
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 import { githubGraphql } from './github-graphql.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';

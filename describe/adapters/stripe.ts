@@ -2,7 +2,7 @@
 // pattern (list/create on the collection, retrieve/update/delete on an id, POST actions on
 // /{id}/{action}), so the adapter derives the operation from the path and a table says which
 // operations move money (`pay`) or change the account (`admin`).
-import type { Effect, RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod } from './routes.ts';
 

@@ -1,7 +1,7 @@
 // Slack Web API (api.slack.com/methods): every call is `https://slack.com/api/{method}`, and Slack
 // accepts GET or POST for any method — so the effect comes from the method name, never the HTTP
 // verb. Incoming webhooks (hooks.slack.com/services/…) post messages.
-import type { Effect, RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField } from './routes.ts';
 

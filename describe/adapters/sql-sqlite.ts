@@ -16,7 +16,7 @@
 // budget: a WHERE that matches every sample row (`1=1`, `id = id`, `x OR 1`, none at all) is
 // destructive. Only DELETE/UPDATE statements whose functions are all deterministic built-ins run.
 import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
-import type { SqlStatement } from '../../engine/types.ts';
+import type { SqlStatement } from '../types.ts';
 import type { SqlAnalysis } from './sql.ts';
 import { MAX_SQL_BYTES } from './sql.ts';
 

@@ -2,7 +2,7 @@
 // Model inference changes nothing you own, so it is a `read` (egress budgets bound what leaves) —
 // unless the request asks OpenAI to reach third parties on the agent's behalf (remote MCP servers,
 // connectors): that bypasses Airlock, so it is a `send` and the default policy asks first.
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 

@@ -11,7 +11,7 @@ import { withReadings } from './readings.ts';
 import { trimTrailing } from '../lib/text.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
-} from '../engine/types.ts';
+} from './types.ts';
 
 export { emptyMap } from './body.ts';
 

@@ -2,7 +2,7 @@
 // ("PUT /repos/{owner}/{repo}/contents/{path+}") mapped to an operation and an effect.
 // Matching works on the description's decoded path segments, so percent-encoding tricks
 // (e.g. "%2F" or dot-segments) cannot dodge a route: the URL was normalized before we see it.
-import type { Effect, RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 
 export interface RouteSpec {
   /** "GET /repos/{owner}/{repo}"; several methods as "PUT|PATCH /x". `{name+}` captures the rest of the path. */

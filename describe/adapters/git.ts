@@ -4,7 +4,7 @@
 // A push is a `write`; when the description previews the body (a text preview of the pkt-line
 // command list), a push that deletes a ref is a `delete`. Force pushes cannot be told from the
 // request alone (that needs the repository's history), so they stay `write`: policies ask anyway.
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { ServiceAdapter } from './adapter.ts';
 
 const services: Record<string, { operation: string; effect: 'read' | 'write' }> = {

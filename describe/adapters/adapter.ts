@@ -1,5 +1,5 @@
 // What a service adapter is: one small module per service, registered in ./index.ts.
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 
 /** SQL a request carries: statement texts to parse (in the service's dialect), or why they could not be read (treated as unparsed). */

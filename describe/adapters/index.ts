@@ -1,7 +1,7 @@
 // Service recognition for the describe step: which known API a request calls (`input.service`)
 // and what SQL it carries (`input.sql`). Pure and synchronous once loadAdapters() has resolved.
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
-import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../../engine/types.ts';
+import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';

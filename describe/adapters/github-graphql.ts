@@ -3,7 +3,7 @@
 // test/adapters/github-graphql.test.ts), classified into the operation and effect the REST form of
 // the same change gets, so `mergePullRequest` is `pulls.merge` and `deleteRef` is `git.delete_ref`
 // whichever API the agent uses. Mutations without a REST twin get `graphql.<field>`.
-import type { Effect, ServiceInfo } from '../../engine/types.ts';
+import type { Effect, ServiceInfo } from '../types.ts';
 import { mutationFields, type GraphqlRequest } from '../graphql.ts';
 
 type Spec = [operation: string, effect: Effect];

@@ -3,7 +3,7 @@
 // form-encoded body (PostgREST takes RPC arguments as a form too), or an `application/sql` text
 // body. Every SQL field present is examined (servers differ on which one they run). A body whose
 // SQL cannot be seen is reported as such, which fails closed.
-import type { RequestInfo } from '../../engine/types.ts';
+import type { RequestInfo } from '../types.ts';
 import type { SqlSource } from './adapter.ts';
 import { jsonObject } from './routes.ts';
 

@@ -7,7 +7,7 @@
 // Every step is linear in the body length.
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
-import type { AmbiguityReason, BodySummary } from '../engine/types.ts';
+import type { AmbiguityReason, BodySummary } from './types.ts';
 import { describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */

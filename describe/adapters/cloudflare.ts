@@ -4,7 +4,7 @@ import type { ServiceAdapter } from './adapter.ts';
 import { hostIs } from './adapter.ts';
 import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
-import type { RequestInfo } from '../../engine/types.ts';
+import type { RequestInfo } from '../types.ts';
 import { describeGraphql } from '../graphql.ts';
 
 const Z = '/zones/{zone_id}';

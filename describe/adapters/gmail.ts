@@ -1,7 +1,7 @@
 // Gmail API (developers.google.com/gmail/api/reference/rest): /gmail/v1/users/{userId}/…, plus the
 // media upload form /upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 

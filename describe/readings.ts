@@ -3,7 +3,7 @@
 // the most dangerous SQL, every JSON-RPC call of every reading. A policy that knows nothing of
 // `request.body.ambiguous` still sees the dangerous reading; the default policy also holds the
 // request. SQL read differently by the grammars a generic endpoint might speak adds its own reason.
-import type { AmbiguityReason, McpInfo, RequestDescription, RequestInfo, ServiceInfo, SqlInfo } from '../engine/types.ts';
+import type { AmbiguityReason, McpInfo, RequestDescription, RequestInfo, ServiceInfo, SqlInfo } from './types.ts';
 import type { BodyReading } from './body.ts';
 
 export interface Recognition {

@@ -13,7 +13,7 @@
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
 import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
-import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from '../engine/types.ts';
+import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;

@@ -2,7 +2,7 @@
 // comments, quoting, case, multiple statements and data-modifying CTEs are understood the way the
 // database will understand them — no regular expressions over SQL text.
 import { loadModule, parseSync } from 'libpg-query';
-import type { SqlInfo, SqlStatement } from '../../engine/types.ts';
+import type { SqlInfo, SqlStatement } from '../types.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;

@@ -1,7 +1,7 @@
 // Supabase: per-project hosts ({ref}.supabase.co) serve PostgREST (/rest/v1), Storage, Auth, Edge
 // Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
-import type { RequestInfo, ServiceInfo } from '../../engine/types.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';

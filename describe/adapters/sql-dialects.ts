@@ -3,7 +3,7 @@
 // (a generic `{sql: …}` endpoint). Two grammars that read one text as different statements
 // (nested comments, `"` vs `` ` `` vs `[ ]` quoting, `\'` vs `''`, E'' strings, dollar quoting)
 // make it ambiguous: the worse reading describes it and the body is marked ambiguous.
-import type { AmbiguityReason, SqlInfo, SqlStatement } from '../../engine/types.ts';
+import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
 import { analyzeSql, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 

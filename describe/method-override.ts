@@ -9,7 +9,7 @@
 // override. An override that cannot be read one way — an unknown verb, values that disagree,
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
-import type { MethodOverride, RequestInfo } from '../engine/types.ts';
+import type { MethodOverride, RequestInfo } from './types.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { recognize, type Recognized } from './adapters/index.ts';
 import { dispositionName } from './content-disposition.ts';
