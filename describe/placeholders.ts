@@ -10,7 +10,7 @@
 // escapes of any subset of characters (%XX, \uXXXX, \xXX, &#N;, &#xH; and the other families of
 // proxy/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
 // soft breaks, JSON "\n"), looked at again with the line breaks removed.
-import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
+import { PLACEHOLDER_PREFIX } from '../state/secrets/store.ts';
 import { trimTrailing } from '../lib/text.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
 import { mayBeWrapped, unescapeAll, unwrap } from './text-decodings.ts';

@@ -8,7 +8,7 @@
 // decision), then — only if that is an approve some grant may stand in for — with exactly the grants
 // that passed the checks below as `input.grants`. A policy that honours `input.grants` naively
 // therefore still cannot let a grant widen what a human approved.
-import { pathMatches } from './approvals.ts';
+import { pathMatches } from '../state/approvals.ts';
 import { operationScope, scopeCovers, uncovered } from './grant-scope.ts';
 import type { Decision, Grant, RequestDescription, Risk } from '../describe/types.ts';
 

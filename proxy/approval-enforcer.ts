@@ -13,10 +13,10 @@
 // then retries with `Airlock-Approval`. With no way to approve (no studio in this process, so
 // neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
 // `approval-unavailable`: nobody would ever see the request.
-import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../engine/approvals.ts';
-import { TotpStore } from '../engine/totp.ts';
+import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../state/approvals.ts';
+import { TotpStore } from '../state/totp.ts';
 import { HeldBodies } from './held-bodies.ts';
-import { WebhookNotifier } from '../engine/webhook.ts';
+import { WebhookNotifier } from '../state/webhook.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
 import type { AirlockParts } from './runtime.ts';
 

@@ -7,7 +7,7 @@
 // leaves after that — a streamed body past the captured prefix, each WebSocket frame to the
 // upstream — as it leaves. When the bucket runs dry the meter cuts the stream: the request fails
 // as a limit (429 while the agent has no answer yet), never as an upstream error.
-import { egressDirectives, RateLimitError, RateLimiter, type ChargeResult } from '../engine/ratelimit.ts';
+import { egressDirectives, RateLimitError, RateLimiter, type ChargeResult } from '../state/ratelimit.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext } from './enforcers.ts';
 import type { AirlockParts } from './runtime.ts';
 

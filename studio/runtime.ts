@@ -3,7 +3,7 @@
 // for what is missing, instead of failing. Accessors here probe the shapes defensively so a piece
 // that lands later (approvals, limiter, secrets) lights up without changes elsewhere.
 import type { CompiledPolicy } from '../engine/compile.ts';
-import type { AuditRecord } from '../engine/audit-log.ts';
+import type { AuditRecord } from '../state/audit-log.ts';
 
 export interface EngineLike {
   load(compiled: CompiledPolicy): Promise<void>;

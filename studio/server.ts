@@ -16,7 +16,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import { WebSocketServer } from 'ws';
 import { compilePolicy } from '../engine/compile.ts';
-import { ensureHome } from '../engine/state/home.ts';
+import { ensureHome } from '../state/home.ts';
 import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, ensureAdminToken, isMutating, loginAnnouncement, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
 import { StudioContext } from './context.ts';

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compilePolicy, listPolicyFiles, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
-import { openDocument, type Document } from '../engine/state/document.ts';
+import { openDocument, type Document } from '../state/document.ts';
 import { copyPolicyFolder } from './drafts.ts';
 
 export interface PolicyVersionRecord {

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
-import { auditLine } from '../../engine/audit-log.ts';
+import { auditLine } from '../../state/audit-log.ts';
 import { openPolicy, replayFiles, type ReplayReport } from '../../engine/replay.ts';
 import { resultCacheStats } from '../../engine/interpret.ts';
 import { projectRoot } from '../../engine/toolchain.ts';

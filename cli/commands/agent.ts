@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { AgentError, AgentStore } from '../../engine/agents.ts';
-import { ensureHome } from '../../engine/state/home.ts';
-import { StateFileError } from '../../engine/state/document.ts';
+import { AgentError, AgentStore } from '../../state/agents.ts';
+import { ensureHome } from '../../state/home.ts';
+import { StateFileError } from '../../state/document.ts';
 import { defaultConfig, parseHostPort, readRuntimeInfo, resolveConfig } from '../../proxy/runtime.ts';
 import { CliError } from '../main.ts';
 

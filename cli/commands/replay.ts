@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { SecretStore } from '../../engine/secrets/store.ts';
-import { resolveHome } from '../../engine/state/home.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import { resolveHome } from '../../state/home.ts';
 import type { PlaceholderFinder } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
-import { StateFileError } from '../../engine/state/document.ts';
+import { StateFileError } from '../../state/document.ts';
 import { startAirlock, type AirlockOptions } from '../../proxy/runtime.ts';
 import { CliError } from '../main.ts';
 

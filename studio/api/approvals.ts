@@ -21,8 +21,8 @@
 //   DELETE /api/grants/:id
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { bodyVisibility, unseenBodyText } from '../../engine/approval-body.ts';
-import { ApprovalError, type ApprovalEvent, type ApprovalQueue, type ApprovalRecord, type ApprovalStatus } from '../../engine/approvals.ts';
+import { bodyVisibility, unseenBodyText } from '../../state/approval-body.ts';
+import { ApprovalError, type ApprovalEvent, type ApprovalQueue, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
 

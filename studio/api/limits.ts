@@ -3,7 +3,7 @@
 //   GET  /api/limits             {available, buckets}  (registered here unless the studio already has it)
 //   POST /api/limits/reset       {key}  refills every bucket with that key
 import type { FastifyInstance } from 'fastify';
-import type { RateLimiter } from '../../engine/ratelimit.ts';
+import type { RateLimiter } from '../../state/ratelimit.ts';
 
 export interface LimitsPluginOptions {
   limiter?: RateLimiter;

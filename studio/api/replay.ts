@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { auditFile } from '../../engine/audit-log.ts';
+import { auditFile } from '../../state/audit-log.ts';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { draftEngine as newDraftEngine } from '../draft-engine.ts';

@@ -3,10 +3,10 @@
 // {available: false, reason} so the browser shows a clear "not available" state.
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { AgentStore } from '../../engine/agents.ts';
-import { auditFile, readAudit, type AuditRecord } from '../../engine/audit-log.ts';
-import { readBuckets } from '../../engine/ratelimit.ts';
-import { SecretStore, SECRET_NAME } from '../../engine/secrets/index.ts';
+import { AgentStore } from '../../state/agents.ts';
+import { auditFile, readAudit, type AuditRecord } from '../../state/audit-log.ts';
+import { readBuckets } from '../../state/ratelimit.ts';
+import { SecretStore, SECRET_NAME } from '../../state/secrets/index.ts';
 import type { StudioContext } from '../context.ts';
 import { JsonlTail, LiveBuffer, liveRecord } from '../live.ts';
 import { auditOf, method, proxyAddressText } from '../runtime.ts';

@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { requireOpa } from '../../engine/toolchain.ts';
-import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../engine/approvals.ts';
-import { TotpStore } from '../../engine/totp.ts';
-import { WebhookNotifier } from '../../engine/webhook.ts';
+import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../state/approvals.ts';
+import { TotpStore } from '../../state/totp.ts';
+import { WebhookNotifier } from '../../state/webhook.ts';
 import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
 
 function home(t: Test): string {

@@ -9,7 +9,7 @@
 import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
-import { ApprovalQueue } from '../../engine/approvals.ts';
+import { ApprovalQueue } from '../../state/approvals.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import fc from 'fast-check';
-import { auditLine, type AuditRecord } from '../../engine/audit-log.ts';
+import { auditLine, type AuditRecord } from '../../state/audit-log.ts';
 import { openPolicy, parseCaptureLine, replayFiles, splitAtDescription } from '../../engine/replay.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import type { RequestDescription } from '../../describe/types.ts';

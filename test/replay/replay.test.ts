@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { AuditLog } from '../../engine/audit-log.ts';
+import { AuditLog } from '../../state/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
 import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../engine/replay.ts';

@@ -3,7 +3,7 @@
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
-import { SecretStore } from '../../engine/secrets/store.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
 import { CredentialEnforcer, CredentialGuard, LiveSecrets } from '../../proxy/credentials.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';

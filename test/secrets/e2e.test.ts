@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { startAirlock } from '../../proxy/runtime.ts';
-import { placeholderFor } from '../../engine/secrets/index.ts';
+import { placeholderFor } from '../../state/secrets/index.ts';
 import { startUpstream, upstreamCa, tempDir, type UpstreamHandler } from '../attacks/helpers.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

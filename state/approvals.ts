@@ -23,14 +23,14 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { boundedCopy } from '../lib/bounded.ts';
-import { openDocument, StateFileError, type Document } from './state/document.ts';
-import { RecordDir } from './state/record-dir.ts';
+import { openDocument, StateFileError, type Document } from './document.ts';
+import { RecordDir } from './record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from '../describe/types.ts';
-import { durationMs } from './decision-contract.ts';
+import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
-import { operationScope } from './grant-scope.ts';
+import { operationScope } from '../engine/grant-scope.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 

@@ -8,7 +8,7 @@
 // so the store notices changes on disk and re-reads them: a new agent works at once, a removed
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
-import { fileStamp, openDocument, type Document } from './state/document.ts';
+import { fileStamp, openDocument, type Document } from './document.ts';
 import type { AgentInfo } from '../describe/types.ts';
 
 export interface StoredToken {

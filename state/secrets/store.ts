@@ -7,7 +7,7 @@
 // Metadata (names, placeholders, env var names, hosts) is readable without the master key: the
 // placeholders are not secret, and `airlock run` / `secret list` should not need to unlock values.
 import crypto from 'node:crypto';
-import { openDocument, type Document } from '../state/document.ts';
+import { openDocument, type Document } from '../document.ts';
 import fs from 'node:fs';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
 

@@ -11,8 +11,8 @@
 // clock; RateLimiter adds persistence in the state folder, flushed periodically and on close —
 // a crash loses at most the charges of the last flush interval (default 5 s), which can only make
 // buckets look fuller than they were, never emptier.
-import { durationMs } from './decision-contract.ts';
-import { openDocument, type Document } from './state/document.ts';
+import { durationMs } from '../engine/decision-contract.ts';
+import { openDocument, type Document } from './document.ts';
 import type { RateLimitDirective, RequestDescription } from '../describe/types.ts';
 
 /** What charging reads from a description: its egress bytes. */

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as OTPAuth from 'otpauth';
-import { StateFileError, openDocument } from './state/document.ts';
+import { StateFileError, openDocument } from './document.ts';
 
 interface TotpDoc {
   version: 1;
