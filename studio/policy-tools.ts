@@ -14,7 +14,7 @@ import { listPolicyFiles } from '../engine/compile.ts';
 import type { EngineDecision, RequestDescription } from '../describe/types.ts';
 import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
-import { runPolicyTests } from '../engine/policy-tests.ts';
+import { runPolicyTests } from '../offline/policy-tests.ts';
 import type { TestFailure, TestReport } from './versions.ts';
 
 const run = promisify(execFile);

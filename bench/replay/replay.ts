@@ -16,7 +16,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { auditLine } from '../../state/audit-log.ts';
-import { openPolicy, replayFiles, type ReplayReport } from '../../engine/replay.ts';
+import { openPolicy, replayFiles, type ReplayReport } from '../../offline/replay.ts';
 import { resultCacheStats } from '../../engine/interpret.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 

@@ -7,9 +7,9 @@ import YAML from 'yaml';
 import { auditFile, auditLine, readAudit, type AuditFilter } from '../../state/audit-log.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
-import { descriptionProblem, openPolicy, parseTimeFlag } from '../../engine/replay.ts';
+import { descriptionProblem, openPolicy, parseTimeFlag } from '../../offline/replay.ts';
 import { resolveHome } from '../../state/home.ts';
-import { expectationOf } from '../../engine/traffic-tests.ts';
+import { expectationOf } from '../../offline/traffic-tests.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../main.ts';
 

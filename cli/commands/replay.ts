@@ -8,12 +8,12 @@ import type { PlaceholderFinder } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
-import { HarFormatError } from '../../engine/har.ts';
+import { HarFormatError } from '../../offline/har.ts';
 import {
   liveBudgetMs, openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
   type ChangedRow, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
-} from '../../engine/replay.ts';
-import { TrafficTestFormatError } from '../../engine/traffic-tests.ts';
+} from '../../offline/replay.ts';
+import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError } from '../main.ts';
 
 interface ReplayFlags {

@@ -1,6 +1,6 @@
 // Policy editing API: draft files, check, format, evaluate, test, publish, versions, rollback.
 import type { FastifyInstance } from 'fastify';
-import { parseTrafficTests, prepareCase, prepareCases } from '../../engine/traffic-tests.ts';
+import { parseTrafficTests, prepareCase, prepareCases } from '../../offline/traffic-tests.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { StudioContext } from '../context.ts';
 import { checkDraft, diffDraft, diffFolders, formatRego, testDraft, testPolicyFolder, validOverlay } from '../policy-tools.ts';

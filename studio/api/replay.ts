@@ -24,7 +24,7 @@ interface ReplayModule {
 
 async function loadReplay(): Promise<ReplayModule | string> {
   try {
-    const mod = (await import('../../engine/replay.ts')) as unknown as Partial<ReplayModule>;
+    const mod = (await import('../../offline/replay.ts')) as unknown as Partial<ReplayModule>;
     if (typeof mod.replay === 'function' && typeof mod.readSource === 'function') return mod as ReplayModule;
     return 'engine/replay.ts does not export replay() and readSource()';
   } catch (err) {

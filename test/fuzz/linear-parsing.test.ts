@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { globMatch } from '../../lib/glob.ts';
 import { trimTrailing } from '../../lib/text.ts';
-import { placeholderShapeFinder } from '../../engine/har.ts';
+import { placeholderShapeFinder } from '../../offline/har.ts';
 import { dispositionName } from '../../describe/content-disposition.ts';
 import { missingColumn } from '../../describe/adapters/sql-sqlite.ts';
 import { durationMs } from '../../engine/decision-contract.ts';

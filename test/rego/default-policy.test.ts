@@ -9,7 +9,7 @@ import type { EngineDecision, Grant } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
-import { mergeData } from '../../engine/traffic-tests.ts';
+import { mergeData } from '../../offline/traffic-tests.ts';
 
 await loadAdapters();
 // A generous evaluation budget: the shared test machine can stall a process for a while, and a

@@ -6,7 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import fc from 'fast-check';
 import { auditLine, type AuditRecord } from '../../state/audit-log.ts';
-import { openPolicy, parseCaptureLine, replayFiles, splitAtDescription } from '../../engine/replay.ts';
+import { openPolicy, parseCaptureLine, replayFiles, splitAtDescription } from '../../offline/replay.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';

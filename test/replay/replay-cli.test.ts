@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { airlock, strict, writeAudit } from './helpers.ts';
-import type { ReplayReport } from '../../engine/replay.ts';
+import type { ReplayReport } from '../../offline/replay.ts';
 import { formatReport } from '../../cli/commands/replay.ts';
 
 const open = `package airlock

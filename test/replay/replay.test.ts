@@ -6,8 +6,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { AuditLog } from '../../state/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
-import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
-import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../engine/replay.ts';
+import { placeholderShapeFinder, readHar } from '../../offline/har.ts';
+import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../offline/replay.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 

@@ -10,7 +10,7 @@ import { loadAdapters } from '../describe/adapters/index.ts';
 import { describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
 import { PlaceholderIndex } from '../describe/placeholders.ts';
 import { PLACEHOLDER_PREFIX } from '../state/secrets/store.ts';
-import { PolicyEngine } from './engine.ts';
+import { PolicyEngine } from '../engine/engine.ts';
 import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from '../describe/types.ts';
 
 export interface Expectation {

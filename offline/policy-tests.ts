@@ -5,10 +5,10 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PolicyCompileError, formatProblem, type CompiledPolicy } from './compile.ts';
-import { PolicyEngine } from './engine.ts';
+import { PolicyCompileError, formatProblem, type CompiledPolicy } from '../engine/compile.ts';
+import { PolicyEngine } from '../engine/engine.ts';
 import { openPolicy, replayBudgetMs } from './replay.ts';
-import { requireOpa } from './toolchain.ts';
+import { requireOpa } from '../engine/toolchain.ts';
 import { findTrafficTestFiles, runTrafficTests, TrafficTestFormatError, type CaseResult, type Expectation } from './traffic-tests.ts';
 
 export interface RegoTestFailure {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { StringDecoder } from 'node:string_decoder';
-import { PolicyEngine } from './engine.ts';
+import { PolicyEngine } from '../engine/engine.ts';
 import { readHar, type HarOptions } from './har.ts';
 import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
 import type { Action, Decision, EngineDecision, RequestDescription, Risk } from '../describe/types.ts';
