@@ -11,12 +11,12 @@ import { AgentError, AgentStore } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
-import { watchDenials } from '../../proxy/sandbox/denial-report.ts';
-import { javaTrustStore } from '../../proxy/sandbox/java-truststore.ts';
-import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
-import { socketAccepts } from '../../proxy/sandbox/relay.ts';
-import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../proxy/sandbox/run-defaults.ts';
-import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { watchDenials } from '../../sandbox/denial-report.ts';
+import { javaTrustStore } from '../../sandbox/java-truststore.ts';
+import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
+import { socketAccepts } from '../../sandbox/relay.ts';
+import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
+import { sandboxSupport } from '../../sandbox/support.ts';
 import { CliError } from '../main.ts';
 
 interface RunOptions {

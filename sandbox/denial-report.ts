@@ -5,7 +5,7 @@
 // this agent's requests, with the rule and the reason.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { AuditRecord } from '../../state/audit-log.ts';
+import type { AuditRecord } from '../state/audit-log.ts';
 
 /** Outcomes that are not refusals the user needs to hear about. */
 const quiet = new Set(['forwarded', 'auth-challenge', 'client-aborted', 'pending', 'approval-pending']);

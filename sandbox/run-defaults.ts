@@ -4,7 +4,7 @@
 // --no-sandbox is deliberately not savable: opting out of confinement is said each time.
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDocument } from '../../state/document.ts';
+import { openDocument } from '../state/document.ts';
 
 export interface RunDefaults {
   secret?: string[];

@@ -4,8 +4,8 @@
 // and hex blobs by decoding the blob, replacing, and encoding it again the same way, so a Basic
 // pair or a DSN still works through the proxy with the placeholder in it. A variable that still
 // holds a spelling afterwards (one we could not take apart) is dropped, never passed on.
-import { Scrubber } from '../scrubber.ts';
-import { SecretValueIndex } from '../secret-values.ts';
+import { Scrubber } from '../proxy/scrubber.ts';
+import { SecretValueIndex } from '../proxy/secret-values.ts';
 
 export interface RealValue {
   secret: string;
