@@ -18,7 +18,7 @@ import { TotpStore } from '../state/totp.ts';
 import { HeldBodies } from './held-bodies.ts';
 import { WebhookNotifier } from '../state/webhook.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
-import type { AirlockParts } from './runtime.ts';
+import type { AirlockParts } from '../runtime/airlock.ts';
 
 export const APPROVAL_HEADER = 'airlock-approval';
 /** Response header naming the approval in every answer about a held request. */

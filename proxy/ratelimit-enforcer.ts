@@ -9,7 +9,7 @@
 // as a limit (429 while the agent has no answer yet), never as an upstream error.
 import { egressDirectives, RateLimitError, RateLimiter, type ChargeResult } from '../state/ratelimit.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext } from './enforcers.ts';
-import type { AirlockParts } from './runtime.ts';
+import type { AirlockParts } from '../runtime/airlock.ts';
 
 type Limiter = Pick<RateLimiter, 'charge' | 'chargeEgress'>;
 

@@ -15,7 +15,7 @@ import WebSocket from 'ws';
 import { BucketTable } from '../../state/ratelimit.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import type { RateLimitDirective } from '../../describe/types.ts';
-import { startAirlock } from '../../proxy/runtime.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
 import { runLoad } from '../lib/loadgen.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, approvals: { type: 'string', default: '40' } } });

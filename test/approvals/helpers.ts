@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProxyAgent, request } from 'undici';
 import { CertificateAuthority } from '../../proxy/ca.ts';
-import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { startAirlock, type Airlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import type { ApprovalRecord } from '../../state/approvals.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 

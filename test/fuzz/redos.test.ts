@@ -16,7 +16,7 @@ import { ESCAPED_PREFIX_RE } from '../../describe/placeholders.ts';
 import { Scrubber } from '../../proxy/scrub.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const folders = ['lib', 'describe', 'engine', 'state', 'offline', 'proxy', 'sandbox', 'studio', 'cli'];
+const folders = ['lib', 'describe', 'engine', 'state', 'offline', 'proxy', 'sandbox', 'studio', 'runtime', 'cli'];
 
 function sources(dir: string): string[] {
   const out: string[] = [];

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import https from 'node:https';
 import t from 'tap';
-import { startAirlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { startAirlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import { policyDir, tempDir, upstreamCert } from './helpers.ts';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readRuntimeInfo, resolveConfig, startAirlock } from '../../proxy/runtime.ts';
+import { readRuntimeInfo, resolveConfig, startAirlock } from '../../runtime/airlock.ts';
 
 const policy = path.resolve('test/proxy/fixtures/policy');
 

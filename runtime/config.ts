@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
-import { defaultUpstreamTimeouts, type UpstreamTimeouts } from './upstream-timeouts.ts';
+import { defaultUpstreamTimeouts, type UpstreamTimeouts } from '../proxy/upstream-timeouts.ts';
 
 export interface AirlockConfig {
   /** Policy folder. */
