@@ -10,12 +10,14 @@
 // escapes of any subset of characters (%XX, \uXXXX, \xXX, &#N;, &#xH; and the other families of
 // proxy/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
 // soft breaks, JSON "\n"), looked at again with the line breaks removed.
-import { PLACEHOLDER_PREFIX } from '../state/secrets/store.ts';
 import { trimTrailing } from '../lib/text.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
 import { mayBeWrapped, unescapeAll, unwrap } from './text-decodings.ts';
 
 export type { PlaceholderFinder } from './describe.ts';
+
+/** Every placeholder starts with this: the finder's cheap first look, and the secret store's format. */
+export const PLACEHOLDER_PREFIX = 'airlock-ph-';
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');

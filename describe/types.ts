@@ -1,8 +1,8 @@
-// The public contracts of Airlock: what policies see (`input`) and what they answer
-// (`data.airlock.decision`). Field names here are public API — see README "Request description".
+// The request description: what policies see as `input`, built by the describe step and read by
+// every layer above it. Field names here are public API — see README "Request description"; what
+// policies answer is engine/decision.ts.
 
 export type Effect = 'read' | 'write' | 'delete' | 'send' | 'pay' | 'admin';
-export type Action = 'allow' | 'deny' | 'approve';
 export type Risk = 'low' | 'medium' | 'high' | 'critical';
 
 export interface BodySummary {
@@ -134,16 +134,6 @@ export interface Grant {
   scope?: string[];
 }
 
-/** What the engine did with the grants a request came with (engine/grants.ts). */
-export interface GrantNotes {
-  /** Grants offered to the policy as input.grants in the deciding evaluation. */
-  offered: string[];
-  /** Grants held back, each with the reason. */
-  withheld: Array<{ id: string; reason: string }>;
-  /** The request's own decision without grants. */
-  own: { action: Action; rule?: string; risk?: Risk };
-}
-
 /** A GraphQL operation a request may run (`input.graphql.operations`). */
 export interface GraphqlOperation {
   type: 'query' | 'mutation' | 'subscription';
@@ -172,50 +162,4 @@ export interface RequestDescription {
   graphql?: GraphqlInfo;
   placeholders: PlaceholderUse[];
   grants: Grant[];
-}
-
-export interface CredentialDirective {
-  secret: string;
-  in: 'header' | 'query' | 'basic' | 'body';
-  name?: string;
-  format?: string;
-}
-
-export interface RateLimitDirective {
-  key: string;
-  limit: number;
-  /** Window as a duration string ("1h", "30s") or seconds. */
-  window: string | number;
-  cost?: number;
-  /** What the bucket counts: requests (default) or the request's egress bytes. */
-  unit?: 'requests' | 'egress_bytes';
-}
-
-export interface ApprovalDirective {
-  risk: Risk;
-  timeout?: string | number;
-  step_up?: boolean;
-}
-
-export interface Decision {
-  action: Action;
-  reason: string;
-  rule?: string;
-  credentials?: CredentialDirective[];
-  rate_limits?: RateLimitDirective[];
-  approval?: ApprovalDirective;
-  /** Forward a path whose decoded form has another segment structure (encoded "/", ";", …) instead of refusing it (400). */
-  raw_path?: boolean;
-}
-
-/** A decision as the engine returns it: validated, with provenance. */
-export interface EngineDecision extends Decision {
-  /** Hash of the policy sources that decided. */
-  policy_version: string;
-  /** Microseconds spent deciding. */
-  decision_us: number;
-  /** Set when the engine itself produced a deny (fail closed) rather than the policy. */
-  fail_closed?: 'undefined' | 'conflict' | 'invalid' | 'error' | 'timeout' | 'no-policy';
-  /** Present when the request came with grants: which the engine offered to the policy and why others were held back. */
-  grants?: GrantNotes;
 }

@@ -12,7 +12,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { PolicyEngine } from '../engine/engine.ts';
 import { readHar, type HarOptions } from './har.ts';
 import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
-import type { Action, Decision, EngineDecision, RequestDescription, Risk } from '../describe/types.ts';
+import type { RequestDescription, Risk } from '../describe/types.ts';
+import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
 
 export type ReplayItem =
   | {

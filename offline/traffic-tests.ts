@@ -8,10 +8,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { loadAdapters } from '../describe/adapters/index.ts';
 import { describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
-import { PlaceholderIndex } from '../describe/placeholders.ts';
-import { PLACEHOLDER_PREFIX } from '../state/secrets/store.ts';
+import { PLACEHOLDER_PREFIX, PlaceholderIndex } from '../describe/placeholders.ts';
 import { PolicyEngine } from '../engine/engine.ts';
-import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from '../describe/types.ts';
+import type { AgentInfo, Grant, RequestDescription, Risk } from '../describe/types.ts';
+import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
 
 export interface Expectation {
   action: Action;

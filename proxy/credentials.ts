@@ -16,7 +16,7 @@
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
-import type { CredentialDirective } from '../describe/types.ts';
+import type { CredentialDirective } from '../engine/decision.ts';
 import { SecretStore } from '../state/secrets/store.ts';
 import { fileStamp } from '../state/document.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';

@@ -8,7 +8,8 @@
 // frames to the upstream), and a per-message hook for WebSocket messages in both directions
 // (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
 import type { Transform } from 'node:stream';
-import type { EngineDecision, RequestDescription } from '../describe/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { EngineDecision } from '../engine/decision.ts';
 
 /** Why the proxy did not forward a request; rendered as application/problem+json (RFC 9457). */
 export interface Rejection {

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { Action, RequestDescription } from '../describe/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { Action } from '../engine/decision.ts';
 
 export interface AuditRecord {
   /** RFC 3339 time the request arrived. */

@@ -13,7 +13,8 @@
 // buckets look fuller than they were, never emptier.
 import { durationMs } from '../engine/decision-contract.ts';
 import { openDocument, type Document } from './document.ts';
-import type { RateLimitDirective, RequestDescription } from '../describe/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { RateLimitDirective } from '../engine/decision.ts';
 
 /** What charging reads from a description: its egress bytes. */
 export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'> };

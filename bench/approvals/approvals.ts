@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { BucketTable } from '../../state/ratelimit.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
-import type { RateLimitDirective } from '../../describe/types.ts';
+import type { RateLimitDirective } from '../../engine/decision.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import { runLoad } from '../lib/loadgen.ts';
 

@@ -9,13 +9,14 @@
 import crypto from 'node:crypto';
 import { openDocument, type Document } from '../document.ts';
 import fs from 'node:fs';
+import { PLACEHOLDER_PREFIX } from '../../describe/placeholders.ts';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
 
 export { MasterKeyError } from './master-key.ts';
+export { PLACEHOLDER_PREFIX };
 
 export const SECRET_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-export const PLACEHOLDER_PREFIX = 'airlock-ph-';
 const HOST = /^(\*\.)?[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 const MAX_VALUE_BYTES = 64 * 1024;
 

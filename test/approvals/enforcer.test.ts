@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ApprovalQueue } from '../../state/approvals.ts';
-import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 import { approvalEnforcer } from '../../proxy/approval-enforcer.ts';
 import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
 

@@ -10,7 +10,8 @@ import { requireOpa } from '../../engine/toolchain.ts';
 import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../state/approvals.ts';
 import { TotpStore } from '../../state/totp.ts';
 import { WebhookNotifier } from '../../state/webhook.ts';
-import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ap-'));

@@ -7,7 +7,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
-import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-aps-'));

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
 import { ApprovalQueue } from '../../state/approvals.ts';
-import type { EngineDecision } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { curl, parseResponses, rawToProxy, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
 

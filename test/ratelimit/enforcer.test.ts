@@ -2,7 +2,8 @@
 // an impossible cost said plainly, an invalid directive fails closed, nothing charged when refused.
 import t from 'tap';
 import { BucketTable, RateLimiter } from '../../state/ratelimit.ts';
-import type { EngineDecision, RequestDescription } from '../../describe/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
 import { rateLimitEnforcer } from '../../proxy/ratelimit-enforcer.ts';
 

@@ -7,7 +7,7 @@ import { SecretStore } from '../../state/secrets/store.ts';
 import { CredentialEnforcer, CredentialGuard, LiveSecrets } from '../../proxy/credentials.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
-import type { CredentialDirective, EngineDecision } from '../../describe/types.ts';
+import type { CredentialDirective, EngineDecision } from '../../engine/decision.ts';
 
 const GH = 'ghp_CANARY_0123456789abcdefXYZ';
 const DB = 'postgres-CANARY-pass/+=';
