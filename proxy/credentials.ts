@@ -27,6 +27,7 @@ import { SecretValueIndex, asLatin1 } from './secret-values.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { precompile } from './scrubber.ts';
 import { problemBody } from './http-util.ts';
+import { STATE_FILES } from '../state/home.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
@@ -91,7 +92,7 @@ export class LiveSecrets {
   private watch(home: string): void {
     try {
       this.watcher = fs.watch(home, { persistent: false }, (_event, file) => {
-        if (file === null || String(file) === 'secrets.json') void this.refresh().catch(() => undefined);
+        if (file === null || String(file) === STATE_FILES.secrets) void this.refresh().catch(() => undefined);
       });
       this.watcher.on('error', () => undefined);
     } catch {

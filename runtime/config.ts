@@ -4,9 +4,9 @@
 // remembers where it came from, so a bad value is reported under the name the user wrote:
 // `--proxy` for a flag, `config.json "proxy"` for the file.
 import fs from 'node:fs';
-import path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from '../proxy/upstream-timeouts.ts';
+import { stateFile } from '../state/home.ts';
 
 export interface AirlockConfig {
   /** Policy folder. */
@@ -155,7 +155,7 @@ export function readConfigFile(home: string): Partial<Record<keyof AirlockConfig
 }
 
 export function configFile(home: string): string {
-  return path.join(home, 'config.json');
+  return stateFile(home, 'config');
 }
 
 /** Milliseconds of a duration; throws a message without the setting's name. */

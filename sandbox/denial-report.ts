@@ -4,8 +4,8 @@
 // own record of every decision) from the moment the run starts and prints one line per refusal of
 // this agent's requests, with the rule and the reason.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { AuditRecord } from '../state/audit-log.ts';
+import { stateFile } from '../state/home.ts';
 
 /** Outcomes that are not refusals the user needs to hear about. */
 const quiet = new Set(['forwarded', 'auth-challenge', 'client-aborted', 'pending', 'approval-pending']);
@@ -32,7 +32,7 @@ export interface DenialWatch {
  * file being created or replaced while the run goes on.
  */
 export function watchDenials(home: string, agent: string, report: (line: string) => void, intervalMs = 300): DenialWatch {
-  const file = path.join(home, 'audit.jsonl');
+  const file = stateFile(home, 'audit');
   let offset = fileSize(file);
   let partial = '';
   const poll = (): void => {

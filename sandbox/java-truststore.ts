@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JAVA_TRUSTSTORE_PASSWORD } from './env.ts';
+import { stateFile } from '../state/home.ts';
 
 function findKeytool(env: NodeJS.ProcessEnv): string | undefined {
   const dirs = [...(env.JAVA_HOME ? [path.join(env.JAVA_HOME, 'bin')] : []), ...(env.PATH ?? '').split(path.delimiter)];
@@ -26,7 +27,7 @@ function findKeytool(env: NodeJS.ProcessEnv): string | undefined {
 export function javaTrustStore(home: string, caCert: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   const keytool = findKeytool(env);
   if (!keytool) return undefined;
-  const store = path.join(home, 'ca-truststore.p12');
+  const store = stateFile(home, 'javaTrustStore');
   try {
     if (fs.statSync(store).mtimeMs >= fs.statSync(caCert).mtimeMs) return store;
   } catch {

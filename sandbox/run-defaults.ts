@@ -3,8 +3,8 @@
 // `airlock run --agent NAME --save-defaults [flags] -- ...`; flags given on a later run win.
 // --no-sandbox is deliberately not savable: opting out of confinement is said each time.
 import fs from 'node:fs';
-import path from 'node:path';
 import { openDocument } from '../state/document.ts';
+import { stateFile } from '../state/home.ts';
 
 export interface RunDefaults {
   secret?: string[];
@@ -41,12 +41,12 @@ function check(file: string, agent: string, d: unknown): RunDefaults {
 }
 
 async function open(home: string) {
-  return openDocument<RunDefaultsFile>(home, 'run-defaults', { version: 1, agents: {} }, { mode: 0o600 });
+  return openDocument<RunDefaultsFile>(stateFile(home, 'runDefaults'), { version: 1, agents: {} }, { mode: 0o600 });
 }
 
 export async function loadRunDefaults(home: string, agent: string): Promise<RunDefaults> {
   // Reading must not create the state folder or the file (a mistyped --home stays visible).
-  if (!fs.existsSync(path.join(home, 'run-defaults.json'))) return {};
+  if (!fs.existsSync(stateFile(home, 'runDefaults'))) return {};
   const doc = await open(home);
   const agents = doc.data.agents;
   if (!agents || typeof agents !== 'object') throw new RunDefaultsError(`${doc.file}: "agents" must be an object`);

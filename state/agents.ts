@@ -9,6 +9,7 @@
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
 import { fileStamp, openDocument, type Document } from './document.ts';
+import { stateFile } from './home.ts';
 import type { AgentInfo } from '../describe/types.ts';
 
 export interface StoredToken {
@@ -77,7 +78,7 @@ export class AgentStore {
   }
 
   static async open(home: string): Promise<AgentStore> {
-    const doc = await openDocument<AgentsFile>(home, 'agents', { version: 1, agents: {} }, { mode: 0o600 });
+    const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600 });
     return new AgentStore(home, doc);
   }
 
@@ -98,7 +99,7 @@ export class AgentStore {
     }
     this.reloading ??= (async () => {
       try {
-        this.doc = await openDocument<AgentsFile>(this.home, 'agents', { version: 1, agents: {} }, { mode: 0o600 });
+        this.doc = await openDocument<AgentsFile>(stateFile(this.home, 'agents'), { version: 1, agents: {} }, { mode: 0o600 });
         this.broken = undefined;
       } catch (err) {
         this.broken = err as Error;

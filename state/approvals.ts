@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { boundedCopy } from '../lib/bounded.ts';
 import { openDocument, StateFileError, type Document } from './document.ts';
+import { stateFile } from './home.ts';
 import { RecordDir } from './record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
@@ -242,12 +243,12 @@ export class ApprovalQueue {
   }
 
   static async open(home: string, opts: ApprovalQueueOptions = {}): Promise<ApprovalQueue> {
-    const doc = await openDocument<ApprovalsDoc>(home, 'approvals', { version: 2, grants: [], settings: {} }, { mode: 0o600 });
+    const doc = await openDocument<ApprovalsDoc>(stateFile(home, 'approvals'), { version: 2, grants: [], settings: {} }, { mode: 0o600 });
     if ((doc.data.approvals !== undefined && !Array.isArray(doc.data.approvals)) || !Array.isArray(doc.data.grants)) {
       throw new StateFileError(doc.file, 'approvals and grants must be lists');
     }
     if (!fs.existsSync(doc.file)) await doc.write();
-    const records = RecordDir.open(path.join(home, 'approvals'));
+    const records = RecordDir.open(stateFile(home, 'approvalRecords'));
     const approvals: ApprovalRecord[] = [];
     for (const name of records.names()) {
       if (name.endsWith('.request')) continue;

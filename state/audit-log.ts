@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { RequestDescription } from '../describe/types.ts';
+import { STATE_FILES, stateFile } from './home.ts';
 import type { Action } from '../engine/decision.ts';
 
 export interface AuditRecord {
@@ -99,7 +100,7 @@ export class AuditLog {
   private readonly listeners = new Set<(r: AuditRecord) => void>();
   private readonly opts: Required<AuditLogOptions>;
 
-  constructor(home: string, name = 'audit.jsonl', opts: AuditLogOptions = {}) {
+  constructor(home: string, name: string = STATE_FILES.audit, opts: AuditLogOptions = {}) {
     this.file = path.join(home, name);
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     this.fd = fs.openSync(this.file, 'a', 0o600);
@@ -290,5 +291,5 @@ export async function* readAudit(file: string, filter: AuditFilter = {}): AsyncG
 }
 
 export function auditFile(home: string): string {
-  return path.join(home, 'audit.jsonl');
+  return stateFile(home, 'audit');
 }

@@ -35,9 +35,9 @@ export interface Document<T> {
   write(): Promise<void>;
 }
 
-export async function openDocument<T extends object>(home: string, name: string, defaults: T, opts: { mode?: number } = {}): Promise<Document<T>> {
-  const file = path.join(home, `${name}.json`);
-  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+/** Opens one JSON document of the state folder (`file` as state/home.ts names it), creating its folder. */
+export async function openDocument<T extends object>(file: string, defaults: T, opts: { mode?: number } = {}): Promise<Document<T>> {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Low<T>(new JSONFile<T>(file), structuredClone(defaults));
   try {
     await db.read();

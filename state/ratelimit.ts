@@ -15,6 +15,7 @@ import { durationMs } from '../engine/decision-contract.ts';
 import { openDocument, type Document } from './document.ts';
 import type { RequestDescription } from '../describe/types.ts';
 import type { RateLimitDirective } from '../engine/decision.ts';
+import { stateFile } from './home.ts';
 
 /** What charging reads from a description: its egress bytes. */
 export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'> };
@@ -272,7 +273,7 @@ export class RateLimiter {
 
   /** Opens the limiter with its state from the state folder (or in memory only, without a home). */
   static async open(home: string | undefined, opts: RateLimiterOptions = {}): Promise<RateLimiter> {
-    const doc = home ? await openDocument<LimiterDoc>(home, 'ratelimits', { version: 1, buckets: {} }, { mode: 0o600 }) : undefined;
+    const doc = home ? await openDocument<LimiterDoc>(stateFile(home, 'ratelimits'), { version: 1, buckets: {} }, { mode: 0o600 }) : undefined;
     const limiter = new RateLimiter(new BucketTable(opts.now ?? Date.now, doc?.data.buckets ?? {}), doc);
     if (doc) {
       limiter.timer = setInterval(() => void limiter.flush().catch(() => undefined), opts.flushMs ?? 5000);
@@ -319,6 +320,6 @@ export class RateLimiter {
 
 /** Reads persisted buckets without a running limiter (the CLI when Airlock is not running). */
 export async function readBuckets(home: string, now: () => number = Date.now): Promise<BucketView[]> {
-  const doc = await openDocument<LimiterDoc>(home, 'ratelimits', { version: 1, buckets: {} }, { mode: 0o600 });
+  const doc = await openDocument<LimiterDoc>(stateFile(home, 'ratelimits'), { version: 1, buckets: {} }, { mode: 0o600 });
   return new BucketTable(now, doc.data.buckets).list();
 }

@@ -6,9 +6,9 @@
 // The file is read on every check, not cached, so an enrollment made by `airlock totp enroll` in
 // another process applies to the running Airlock at once.
 import fs from 'node:fs';
-import path from 'node:path';
 import * as OTPAuth from 'otpauth';
 import { StateFileError, openDocument } from './document.ts';
+import { stateFile } from './home.ts';
 
 interface TotpDoc {
   version: 1;
@@ -39,11 +39,11 @@ export class TotpStore {
   constructor(readonly home: string, private readonly now: () => number = Date.now) {}
 
   get file(): string {
-    return path.join(this.home, 'totp.json');
+    return stateFile(this.home, 'totp');
   }
 
   private open() {
-    return openDocument<TotpDoc>(this.home, 'totp', { version: 1 }, { mode: 0o600 });
+    return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600 });
   }
 
   /** True when a TOTP secret is enrolled (read from disk each time). */

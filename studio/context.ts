@@ -9,6 +9,7 @@ import { Hub } from './live.ts';
 import { DraftEvaluator } from './policy-tools.ts';
 import { engineOf, policyDirOf, type StudioRuntime } from './runtime.ts';
 import { VersionStore } from './versions.ts';
+import { stateFile } from '../state/home.ts';
 
 export class StudioContext {
   readonly draft: DraftStore;
@@ -24,7 +25,7 @@ export class StudioContext {
     readonly versions: VersionStore,
     readonly projectRoot: string,
   ) {
-    this.draft = new DraftStore(path.join(home, 'draft'));
+    this.draft = new DraftStore(stateFile(home, 'draft'));
     this.evaluator = new DraftEvaluator(this.draft);
   }
 

@@ -1,6 +1,5 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
 import { SecretStore } from '../../state/secrets/store.ts';
 import { resolveHome } from '../../state/home.ts';
@@ -15,6 +14,7 @@ import {
 } from '../../offline/replay.ts';
 import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError } from '../main.ts';
+import { stateFile } from '../../state/home.ts';
 
 interface ReplayFlags {
   policy: string;
@@ -33,7 +33,7 @@ interface ReplayFlags {
 /** The secret store's placeholders, when the state folder has one (for HAR files from a proxied agent). */
 async function storePlaceholders(homeFlag: string | undefined): Promise<PlaceholderFinder | undefined> {
   const home = resolveHome(homeFlag);
-  if (!fs.existsSync(path.join(home, 'secrets.json'))) {
+  if (!fs.existsSync(stateFile(home, 'secrets'))) {
     if (homeFlag) throw new CliError(`no secret store in ${home}`);
     return undefined;
   }

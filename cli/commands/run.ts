@@ -18,6 +18,7 @@ import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { CliError } from '../main.ts';
+import { stateFile } from '../../state/home.ts';
 
 interface RunOptions {
   agent: string;
@@ -36,12 +37,12 @@ interface RunOptions {
 
 /** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
 export function proxySocketPath(home: string): string {
-  return path.join(home, 'proxy.sock');
+  return stateFile(home, 'proxySocket');
 }
 
 /** Airlock's CA certificate: caFiles(home).cert of proxy/ca.ts, named here so this command does not load X.509 code. */
 export function caCertPath(home: string): string {
-  return path.join(home, 'ca.pem');
+  return stateFile(home, 'caCert');
 }
 
 function parseTtl(text: string): number {

@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { stateFile } from '../home.ts';
 
 export class MasterKeyError extends Error {}
 
@@ -33,7 +34,7 @@ const MIN_PASSPHRASE = 12;
 export const defaultScrypt = { N: 1 << 15, r: 8, p: 1 };
 
 export function keyFilePath(home: string): string {
-  return path.resolve(process.env.AIRLOCK_MASTER_KEY_FILE ?? path.join(home, 'master.key'));
+  return path.resolve(process.env.AIRLOCK_MASTER_KEY_FILE ?? stateFile(home, 'masterKey'));
 }
 
 function parseRawKey(text: string): Buffer | undefined {

@@ -8,6 +8,7 @@
 // placeholders are not secret, and `airlock run` / `secret list` should not need to unlock values.
 import crypto from 'node:crypto';
 import { openDocument, type Document } from '../document.ts';
+import { stateFile } from '../home.ts';
 import fs from 'node:fs';
 import { PLACEHOLDER_PREFIX } from '../../describe/placeholders.ts';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
@@ -112,7 +113,7 @@ export class SecretStore {
 
   /** Opens (or prepares) the store; throws StateFileError / SecretStoreError for a corrupt file. */
   static async open(home: string): Promise<SecretStore> {
-    const doc = await openDocument<StoreData>(home, 'secrets', { version: 1, wrap: null, secrets: {} }, { mode: 0o600 });
+    const doc = await openDocument<StoreData>(stateFile(home, 'secrets'), { version: 1, wrap: null, secrets: {} }, { mode: 0o600 });
     const store = new SecretStore(home, doc);
     store.validate();
     return store;
