@@ -8,9 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { StringDecoder } from 'node:string_decoder';
 import { PolicyEngine } from '../engine/engine.ts';
 import { readHar, type HarOptions } from './har.ts';
+import { maxLineChars, streamLines } from '../lib/lines.ts';
+import { compileFilter, splitAtDescription, type AuditFilter } from '../state/audit-log.ts';
 import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
 import type { RequestDescription, Risk } from '../describe/types.ts';
 import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
@@ -27,18 +28,9 @@ export type ReplayItem =
   }
   | { kind: 'skipped'; source: string; reason: string };
 
-/** Which captured requests to take (the studio's and `capture export`'s filters). */
-export interface CaptureFilter {
-  /** Epoch milliseconds, inclusive. */
-  since?: number;
-  /** Epoch milliseconds, exclusive. */
-  until?: number;
-  agent?: string;
-  host?: string;
-}
-
 export interface SourceOptions extends HarOptions {
-  filter?: CaptureFilter;
+  /** The audit log's filter, applied to each request's description (captures need not be audit records). */
+  filter?: AuditFilter;
   /** Called with bytes read so far in the current file. */
   onBytes?: (bytes: number) => void;
   signal?: AbortSignal;
@@ -73,17 +65,11 @@ export function detectFormat(file: string): SourceFormat {
   return 'jsonl';
 }
 
-export function matchesFilter(input: RequestDescription, f: CaptureFilter | undefined): boolean {
-  if (!f) return true;
-  if (f.agent !== undefined && input.agent?.id !== f.agent) return false;
-  if (f.host !== undefined && input.request?.host !== f.host.toLowerCase()) return false;
-  if (f.since !== undefined || f.until !== undefined) {
-    const t = Date.parse(input.request?.time);
-    if (Number.isNaN(t)) return false;
-    if (f.since !== undefined && t < f.since) return false;
-    if (f.until !== undefined && t >= f.until) return false;
-  }
-  return true;
+/** The filter as a test of a request description: its time, agent and host. */
+function descriptionFilter(f: AuditFilter | undefined): (input: RequestDescription) => boolean {
+  if (!f) return () => true;
+  const matches = compileFilter(f);
+  return (input) => matches({ time: input.request?.time, agent: input.agent?.id, host: input.request?.host });
 }
 
 const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -96,39 +82,6 @@ export function descriptionProblem(d: unknown): string | undefined {
   if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) return 'request has no captured time (request.time), which replay needs';
   if (!isObject(d.agent) || typeof d.agent.id !== 'string') return 'no agent.id';
   return undefined;
-}
-
-const DESCRIPTION_MEMBER = ',"description":';
-
-/**
- * An audit record whose last member is "description" (as auditLine writes it), split into the
- * record without it and the description's own text, each parsed on its own: as much parsing as the
- * whole line, and the text can go to the policy as it is instead of being serialized again.
- * Sound without scanning the line:
- *  - `head + "}"` parses as an object with members only if the first ',"description":' separates
- *    members of the top-level object (inside a string or a nested value the cut leaves a string
- *    or a bracket open);
- *  - `tail` parses as exactly one JSON value (JSON.parse refuses anything after it);
- * so the line is that object with one more, last member "description": tail. A last member wins
- * over an earlier one of the same name, in JSON.parse as in OPA. Anything else: undefined, and the
- * caller parses the whole line.
- * Two cheap looks come first, so that lines of another layout (audit logs written before the
- * description moved last have "decision" and more after it) are not parsed twice: the line must
- * end with the description object's `}` and the record's, and not go on to a "decision" member.
- * They only ever skip the split; the parses alone decide that it is right.
- */
-export function splitAtDescription(text: string): { record: Record<string, any>; descriptionJson: string } | undefined {
-  const at = text.indexOf(DESCRIPTION_MEMBER);
-  if (at < 0 || !text.endsWith('}}') || text.includes(',"decision":', at)) return undefined;
-  try {
-    const record: unknown = JSON.parse(`${text.slice(0, at)}}`);
-    if (!isObject(record) || Object.keys(record).length === 0) return undefined;
-    const descriptionJson = text.slice(at + DESCRIPTION_MEMBER.length, -1);
-    record.description = JSON.parse(descriptionJson);
-    return { record, descriptionJson };
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -168,42 +121,11 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
   return item;
 }
 
-const maxLineChars = 32 * 1024 * 1024;
-
-/**
- * The lines of a stream (LF or CRLF endings), in batches as chunks arrive: cheaper per line than
- * readline's iterator, which matters at 100,000 lines. A line longer than maxChars is never held
- * whole: it comes out as `null` and its text is dropped as it streams by.
- */
-export async function* streamLines(stream: AsyncIterable<Buffer>, maxChars = maxLineChars): AsyncGenerator<Array<string | null>> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  let overlong = false;
-  for await (const chunk of stream) {
-    const text = decoder.write(chunk);
-    if (!text.includes('\n')) {
-      if (!overlong) rest += text;
-      if (rest.length > maxChars) [overlong, rest] = [true, ''];
-      continue;
-    }
-    const lines: Array<string | null> = text.split('\n');
-    const first = lines[0] as string;
-    lines[0] = overlong || rest.length + first.length > maxChars ? null : rest + first;
-    rest = lines.pop() as string;
-    for (let i = 1; i < lines.length; i++) if ((lines[i] as string).length > maxChars) lines[i] = null;
-    overlong = rest.length > maxChars;
-    if (overlong) rest = '';
-    yield lines;
-  }
-  rest += decoder.end();
-  if (overlong) yield [null];
-  else if (rest) yield [rest];
-}
-
 /** Streams a JSON Lines capture (audit log, `capture export`, or one description per line). */
 export async function* readCaptureLines(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const stream = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   const name = path.basename(file);
+  const matches = descriptionFilter(opts.filter);
   let n = 0;
   let lastReport = 0;
   try {
@@ -220,7 +142,7 @@ export async function* readCaptureLines(file: string, opts: SourceOptions = {}):
           continue;
         }
         const item = parseCaptureLine(line, `${name}:${n}`);
-        if (item && (item.kind === 'skipped' || matchesFilter(item.input, opts.filter))) yield item;
+        if (item && (item.kind === 'skipped' || matches(item.input))) yield item;
       }
     }
     opts.onBytes?.(stream.bytesRead);
@@ -234,6 +156,7 @@ export async function* readCaptureLines(file: string, opts: SourceOptions = {}):
 /** A traffic test file's cases as replay items; the expectation stands in as the recorded decision. */
 export async function* readTrafficTestItems(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const loaded = loadTrafficTests(file);
+  const matches = descriptionFilter(opts.filter);
   await prepareCases();
   for (const [i, c] of loaded.cases.entries()) {
     if (opts.signal?.aborted) return;
@@ -242,7 +165,7 @@ export async function* readTrafficTestItems(file: string, opts: SourceOptions = 
       yield { kind: 'skipped', source: p.source, reason: p.error };
       continue;
     }
-    if (!matchesFilter(p.input, opts.filter)) continue;
+    if (!matches(p.input)) continue;
     yield { kind: 'request', source: `${p.source} ${c.name}`, input: p.input, recorded: { action: p.expect.action, reason: 'expected by the traffic test', ...(p.expect.rule ? { rule: p.expect.rule } : {}) } };
   }
   opts.onBytes?.(fs.statSync(file).size);
@@ -252,8 +175,9 @@ export async function* readTrafficTestItems(file: string, opts: SourceOptions = 
 export async function* readSource(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const format = detectFormat(file);
   if (format === 'har') {
+    const matches = descriptionFilter(opts.filter);
     for await (const item of readHar(file, opts)) {
-      if (item.kind === 'skipped' || matchesFilter(item.input, opts.filter)) yield item;
+      if (item.kind === 'skipped' || matches(item.input)) yield item;
     }
   } else if (format === 'tests') {
     yield* readTrafficTestItems(file, opts);

@@ -6,8 +6,8 @@
 // by time, agent and host, so a large log is never loaded whole.
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import type { RequestDescription } from '../describe/types.ts';
+import { streamLines } from '../lib/lines.ts';
 import { STATE_FILES, stateFile } from './home.ts';
 import type { Action } from '../engine/decision.ts';
 
@@ -39,9 +39,15 @@ export interface AuditRecord {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * Which records to take: the one filter of `airlock capture export`, `airlock replay`, the
+ * studio's captures and its replay. Times are instants (a Date, RFC 3339 text or epoch ms).
+ */
 export interface AuditFilter {
-  since?: Date | string;
-  until?: Date | string;
+  /** Inclusive. */
+  since?: Date | string | number;
+  /** Exclusive. */
+  until?: Date | string | number;
   agent?: string;
   host?: string;
   outcome?: string;
@@ -52,12 +58,47 @@ export interface AuditFilter {
 /**
  * One record as a JSON line, with the description as its last member: replay then hands the
  * description's text to the policy as it stands in the line instead of serializing it again
- * (splitAtDescription in replay.ts). Member order means nothing to any other JSON reader.
+ * (splitAtDescription below). Member order means nothing to any other JSON reader.
  */
 export function auditLine(record: AuditRecord): string {
   if (!record.description) return JSON.stringify(record);
   const { description, ...rest } = record;
   return JSON.stringify({ ...rest, description });
+}
+
+const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+const DESCRIPTION_MEMBER = ',"description":';
+
+/**
+ * An audit record whose last member is "description" (as auditLine writes it), split into the
+ * record without it and the description's own text, each parsed on its own: as much parsing as the
+ * whole line, and the text can go to the policy as it is instead of being serialized again.
+ * Sound without scanning the line:
+ *  - `head + "}"` parses as an object with members only if the first ',"description":' separates
+ *    members of the top-level object (inside a string or a nested value the cut leaves a string
+ *    or a bracket open);
+ *  - `tail` parses as exactly one JSON value (JSON.parse refuses anything after it);
+ * so the line is that object with one more, last member "description": tail. A last member wins
+ * over an earlier one of the same name, in JSON.parse as in OPA. Anything else: undefined, and the
+ * caller parses the whole line.
+ * Two cheap looks come first, so that lines of another layout (audit logs written before the
+ * description moved last have "decision" and more after it) are not parsed twice: the line must
+ * end with the description object's `}` and the record's, and not go on to a "decision" member.
+ * They only ever skip the split; the parses alone decide that it is right.
+ */
+export function splitAtDescription(text: string): { record: Record<string, any>; descriptionJson: string } | undefined {
+  const at = text.indexOf(DESCRIPTION_MEMBER);
+  if (at < 0 || !text.endsWith('}}') || text.includes(',"decision":', at)) return undefined;
+  try {
+    const record: unknown = JSON.parse(`${text.slice(0, at)}}`);
+    if (!isObject(record) || Object.keys(record).length === 0) return undefined;
+    const descriptionJson = text.slice(at + DESCRIPTION_MEMBER.length, -1);
+    record.description = JSON.parse(descriptionJson);
+    return { record, descriptionJson };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Outcome of the refusal the proxy answers while the log cannot be written. */
@@ -215,6 +256,11 @@ export class AuditLog {
     }
   }
 
+  /** The records written so far that match the filter, oldest first. */
+  read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
+    return readAudit(this.file, filter);
+  }
+
   /** Subscribes to records as they are appended; returns the unsubscribe function. */
   onRecord(fn: (r: AuditRecord) => void): () => void {
     this.listeners.add(fn);
@@ -240,23 +286,37 @@ export class AuditLog {
   }
 }
 
-function toMs(t: Date | string | undefined): number | undefined {
+function toMs(t: Date | string | number | undefined): number | undefined {
   if (t === undefined) return undefined;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
+  const ms = typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t);
   if (Number.isNaN(ms)) throw new Error(`not a time: ${String(t)}`);
   return ms;
 }
 
-export function matchesFilter(r: AuditRecord, f: AuditFilter, since?: number, until?: number): boolean {
-  if (f.agent !== undefined && r.agent !== f.agent) return false;
-  if (f.host !== undefined && r.host !== f.host.toLowerCase()) return false;
-  if (f.outcome !== undefined && r.outcome !== f.outcome) return false;
-  if (since !== undefined || until !== undefined) {
-    const t = Date.parse(r.time);
-    if (since !== undefined && !(t >= since)) return false;
-    if (until !== undefined && !(t < until)) return false;
-  }
-  return true;
+/** What a filter looks at: a record's own fields, or those of a bare description (replay). */
+export interface FilterFields {
+  time?: string;
+  agent?: string;
+  host?: string;
+  outcome?: string;
+}
+
+/** The filter as a test of one record; its times are read once, here (a bad time throws). */
+export function compileFilter(f: AuditFilter = {}): (r: FilterFields) => boolean {
+  const since = toMs(f.since);
+  const until = toMs(f.until);
+  const host = f.host?.toLowerCase();
+  return (r) => {
+    if (f.agent !== undefined && r.agent !== f.agent) return false;
+    if (host !== undefined && r.host !== host) return false;
+    if (f.outcome !== undefined && r.outcome !== f.outcome) return false;
+    if (since !== undefined || until !== undefined) {
+      const t = Date.parse(r.time ?? '');
+      if (since !== undefined && !(t >= since)) return false;
+      if (until !== undefined && !(t < until)) return false;
+    }
+    return true;
+  };
 }
 
 /**
@@ -265,27 +325,26 @@ export function matchesFilter(r: AuditRecord, f: AuditFilter, since?: number, un
  */
 export async function* readAudit(file: string, filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
   if (!fs.existsSync(file)) return;
-  const since = toMs(filter.since);
-  const until = toMs(filter.until);
-  const input = fs.createReadStream(file, { encoding: 'utf8' });
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
+  const matches = compileFilter(filter);
+  const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   let n = 0;
   try {
-    for await (const line of lines) {
-      if (!line) continue;
-      let r: AuditRecord;
-      try {
-        r = JSON.parse(line) as AuditRecord;
-      } catch {
-        continue;
+    for await (const lines of streamLines(input)) {
+      for (const line of lines) {
+        if (!line) continue;
+        let r: AuditRecord;
+        try {
+          r = JSON.parse(line) as AuditRecord;
+        } catch {
+          continue;
+        }
+        if (!r || typeof r !== 'object' || typeof r.time !== 'string') continue;
+        if (!matches(r)) continue;
+        yield r;
+        if (filter.limit !== undefined && ++n >= filter.limit) return;
       }
-      if (!r || typeof r !== 'object' || typeof r.time !== 'string') continue;
-      if (!matchesFilter(r, filter, since, until)) continue;
-      yield r;
-      if (filter.limit !== undefined && ++n >= filter.limit) break;
     }
   } finally {
-    lines.close();
     input.destroy();
   }
 }

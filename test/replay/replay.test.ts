@@ -7,7 +7,8 @@ import t, { type Test } from 'tap';
 import { AuditLog } from '../../state/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { placeholderShapeFinder, readHar } from '../../offline/har.ts';
-import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../offline/replay.ts';
+import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, type ReplayItem } from '../../offline/replay.ts';
+import { streamLines } from '../../lib/lines.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 
