@@ -1,27 +1,22 @@
-// Assembles a running Airlock: state folder, config file, policy engine, agent store, audit log,
-// local CA, destination guard, the ordered enforcer list, the proxy listeners (TCP + Unix socket)
-// and, when it exists, the studio. `airlock start` and the tests use the same `startAirlock`.
+// A running Airlock, assembled in one place: the config (flags over config.json), the services
+// (runtime/services.ts), the enforcer list (runtime/enforcers.ts), the proxy listeners (TCP and
+// the Unix socket) and the studio, each given the typed part of the services it uses.
+// `airlock start` and the tests start Airlock the same way: `startAirlock`.
 import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import type net from 'node:net';
 import tls from 'node:tls';
-import { AgentStore } from '../state/agents.ts';
-import { AuditLog, type AuditRecord } from '../state/audit-log.ts';
-import { PolicyEngine } from '../engine/engine.ts';
-import { ensureHome } from '../state/home.ts';
-import { approvalPart } from '../proxy/approval-enforcer.ts';
-import { CertificateAuthority } from '../proxy/ca.ts';
-import { credentialEnforcers, credentialGuardPart } from '../proxy/credentials.ts';
-import type { PlaceholderFinder } from '../describe/describe.ts';
-import { DestinationGuard, parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import type { Enforcer } from '../proxy/enforcers.ts';
-import { loadAdapters } from '../describe/adapters/index.ts';
-import { rateLimitPart } from '../proxy/ratelimit-enforcer.ts';
+import { liveFinder } from '../proxy/live-secrets.ts';
 import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from '../proxy/server.ts';
+import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
-import { inSetting, resolveConfig, type AirlockConfig, type ConfigFlags } from './config.ts';
-
-export { defaultConfig, resolveConfig, type AirlockConfig } from './config.ts';
+import type { AuditRecord } from '../state/audit-log.ts';
+import { ensureHome, stateFile } from '../state/home.ts';
+import { startStudio } from '../studio/server.ts';
+import { inSetting, parseHostPort, resolveConfig, type ConfigFlags } from './config.ts';
+import { builtinEnforcers } from './enforcers.ts';
+import { refuseSecondInstance, writeRuntimeInfo } from './running.ts';
+import { Closers, openServices, type EmbeddedServices } from './services.ts';
 
 export interface AirlockOptions extends ConfigFlags {
   home?: string;
@@ -32,7 +27,7 @@ export interface AirlockOptions extends ConfigFlags {
   threads?: number;
   /** Listen on <home>/proxy.sock too (default true). */
   unixSocket?: boolean;
-  /** Run the enforcers of `enforcerFactories` (default true; the proxy core's own tests turn them off). */
+  /** Run the built-in enforcers (default true; the proxy core's own tests turn them off). */
   builtinEnforcers?: boolean;
   /** Extra enforcers appended after the built-in list (tests). */
   extraEnforcers?: Enforcer[];
@@ -40,60 +35,16 @@ export interface AirlockOptions extends ConfigFlags {
   log?: (line: string) => void;
 }
 
-/** The parts of a running Airlock that enforcers and the studio build on. */
-export interface AirlockParts {
-  home: string;
-  config: AirlockConfig;
-  engine: PolicyEngine;
-  agents: AgentStore;
-  audit: AuditLog;
-  ca: CertificateAuthority;
-  guard: DestinationGuard;
-  /** Ordered: every request runs them in this order. Append to add a directive's enforcement. */
-  enforcers: Enforcer[];
-  /** Set by the secrets enforcer: finds placeholders in requests for the description. */
-  placeholders?: PlaceholderFinder;
-  /** Base URL of the studio running in this process, once it listens: where humans approve. */
-  studioUrl?: string;
-  /** Functions run (in reverse order) when Airlock stops. */
-  onClose: Array<() => Promise<void> | void>;
-}
-
-export interface Airlock extends AirlockParts {
+export interface Airlock extends EmbeddedServices {
   proxyAddress: { host: string; port: number };
   /** The Unix socket path, when listening on one. */
   socketPath?: string;
   studioAddress?: { host: string; port: number };
+  /** Base URL of the studio, once it listens: where humans approve. */
+  studioUrl?: string;
   /** http://AGENT:TOKEN@host:port */
   proxyUrl(agent: string, token: string): string;
   close(): Promise<void>;
-}
-
-/**
- * THE enforcer list, in order. Each entry builds one enforcer from the running parts.
- * Order matters: approval holds first (a held request charges no limit and gets no credential
- * until a human says yes), then rate limits, then credentials (injected last, right before dialing).
- */
-export type EnforcerFactory = (parts: AirlockParts) => Enforcer | Enforcer[] | undefined | Promise<Enforcer | Enforcer[] | undefined>;
-
-export const enforcerFactories: EnforcerFactory[] = [
-  // approvals (proxy/approval*.ts), rate limits (proxy/ratelimit*.ts), credentials + scrubbing
-  // (proxy/credentials*.ts, proxy/scrub*.ts) are appended here by their owners.
-  // Refuse placeholders and secret values headed where they are not bound before anyone is asked.
-  credentialGuardPart,
-  approvalPart,
-  rateLimitPart,
-  // Credentials last: injected right before dialing, and their responses scrubbed.
-  credentialEnforcers,
-];
-
-export function parseHostPort(spec: string, what: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec.trim());
-  if (!m) throw new Error(`${what} ${spec}: expected HOST:PORT`);
-  const host = m[1] ?? (m[2] || '127.0.0.1');
-  const port = Number(m[3]);
-  if (port > 65535) throw new Error(`${what} ${spec}: bad port`);
-  return { host, port };
 }
 
 export function formatRecord(r: AuditRecord): string {
@@ -117,26 +68,6 @@ function listen(server: net.Server, target: { host: string; port: number } | str
   });
 }
 
-/** Whether something accepts connections on the Unix socket. */
-function socketAnswers(file: string): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const s = net.connect(file);
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
-
-/** Refuses to start a second Airlock on a state folder another one serves; removes a stale socket. */
-async function refuseSecondInstance(home: string): Promise<void> {
-  const file = path.join(home, 'proxy.sock');
-  if (!fs.existsSync(file)) return;
-  if (await socketAnswers(file)) {
-    const info = readRuntimeInfo(home);
-    throw new Error(`Airlock is already running with the state folder ${home}${info ? ` (pid ${info.pid}, proxy on ${info.proxy}${info.studio ? `, studio on ${info.studio}` : ''})` : ` (${file} answers)`}; stop it first, or use another --home`);
-  }
-  fs.rmSync(file, { force: true });
-}
-
 export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> {
   const home = ensureHome(opts.home);
   const config = resolveConfig(home, { ...opts, policy: opts.policy ?? opts.policyDir });
@@ -144,51 +75,34 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
   const proxyAt = inSetting(origin, 'proxy', () => parseHostPort(config.proxy, '--proxy'));
   const studioAt = config.studio ? inSetting(origin, 'studio', () => parseHostPort(config.studio as string, '--studio')) : undefined;
   const allowPrivate = inSetting(origin, 'allowPrivate', () => config.allowPrivate.map(parseAllowPrivate));
-  const pins = inSetting(origin, 'resolve', () => parseResolvePins(config.resolve));
+  const resolve = inSetting(origin, 'resolve', () => parseResolvePins(config.resolve));
   const extraCa = inSetting(origin, 'upstreamCa', () => config.upstreamCa.flatMap((f) => readCaBundle(f)));
   const upstreamTls = tls.createSecureContext({ ca: [...tls.rootCertificates, ...extraCa] });
   if (opts.unixSocket !== false) await refuseSecondInstance(home);
 
-  const onClose: AirlockParts['onClose'] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const fn of onClose.splice(0).reverse()) {
-      try {
-        await fn();
-      } catch {
-        /* keep closing the rest */
-      }
-    }
-  };
+  const closers = new Closers();
   try {
-    const engine = new PolicyEngine({ mode: 'isolated', timeoutMs: config.evalTimeoutMs, ...(opts.threads ? { threads: opts.threads } : {}) });
-    onClose.push(() => engine.close());
-    await engine.loadFolder(config.policy);
-    // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
-    await loadAdapters();
-    const agents = await AgentStore.open(home);
-    const audit = new AuditLog(home);
-    onClose.push(() => audit.close());
-    const ca = await CertificateAuthority.open(home);
-    const guard = new DestinationGuard({ allowPrivate, resolve: pins });
+    const services = await openServices(home, config, { threads: opts.threads, allowPrivate, resolve }, closers);
+    const { engine, agents, audit, ca, guard } = services;
     if (studioAt) guard.addOwn({ address: studioAt.host, port: studioAt.port });
 
-    const parts: AirlockParts = { home, config, engine, agents, audit, ca, guard, enforcers: [], onClose };
-    for (const make of opts.builtinEnforcers === false ? [] : enforcerFactories) {
-      const made = await make(parts);
-      if (made) parts.enforcers.push(...(Array.isArray(made) ? made : [made]));
-    }
-    parts.enforcers.push(...(opts.extraEnforcers ?? []));
+    // Where a human approves a held request: the studio of this process, once it listens.
+    let studioUrl: string | undefined;
+    const enforcers = [
+      ...(opts.builtinEnforcers === false ? [] : builtinEnforcers(services, () => (studioUrl ? { studio: studioUrl } : undefined))),
+      ...(opts.extraEnforcers ?? []),
+    ];
 
     if (opts.log) {
       const log = opts.log;
-      // A bare first try answered 407 is protocol, not traffic (see refusals.challenge in server.ts).
-      onClose.push(audit.onRecord((r) => { if (r.outcome !== 'auth-challenge') log(formatRecord(r)); }));
+      // A bare first try answered 407 is protocol, not traffic (see refusals.challenge in proxy/).
+      closers.add(audit.onRecord((r) => { if (r.outcome !== 'auth-challenge') log(formatRecord(r)); }));
     }
 
+    const finder = liveFinder(services.secrets);
     const proxy = new ProxyServer({
-      engine, agents, audit, ca, guard,
-      enforcers: parts.enforcers,
-      placeholders: () => parts.placeholders,
+      engine, agents, audit, ca, guard, enforcers,
+      placeholders: () => finder,
       upstreamTls,
       bodyCap: config.bodyCap,
       timeouts: {
@@ -200,7 +114,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       },
       maxHeaderSize: config.maxHeaderSize,
     });
-    onClose.push(() => proxy.close());
+    closers.add(() => proxy.close());
     const tcp = proxy.createListener();
     try {
       await listen(tcp, proxyAt);
@@ -215,7 +129,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
 
     let socketPath: string | undefined;
     if (opts.unixSocket !== false) {
-      socketPath = path.join(home, 'proxy.sock');
+      socketPath = stateFile(home, 'proxySocket');
       // sun_path holds 108 bytes on Linux (104 on macOS); a longer path fails obscurely later.
       if (Buffer.byteLength(socketPath) > 103) {
         throw new Error(`the state folder path is too long for the proxy's Unix socket (${socketPath}); use a shorter --home`);
@@ -225,85 +139,35 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       await listen(unix, socketPath);
       fs.chmodSync(socketPath, 0o600);
       const sp = socketPath;
-      onClose.push(() => fs.rmSync(sp, { force: true }));
+      closers.add(() => fs.rmSync(sp, { force: true }));
     }
 
-    const runtime: Airlock = {
-      ...parts,
-      get placeholders() {
-        return parts.placeholders;
-      },
-      set placeholders(f: PlaceholderFinder | undefined) {
-        parts.placeholders = f;
-      },
+    const proxyUrl = (agent: string, token: string): string =>
+      `http://${encodeURIComponent(agent)}:${encodeURIComponent(token)}@${proxyAddress.host.includes(':') ? `[${proxyAddress.host}]` : proxyAddress.host}:${proxyAddress.port}`;
+
+    let studioAddress: { host: string; port: number } | undefined;
+    if (studioAt) {
+      const studio = await startStudio({
+        home, policyDir: config.policy, engine, audit, agents, approvals: services.approvals, heldBodies: services.heldBodies,
+        limiter: services.limiter, proxyAddress, proxyUrl,
+      }, studioAt);
+      closers.add(() => studio.close());
+      studioAddress = { host: studioAt.host, port: studio.port };
+      const shownHost = studio.host === '0.0.0.0' || studio.host === '::' ? '127.0.0.1' : studio.host;
+      studioUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${studio.port}`;
+      if (studio.port !== studioAt.port) guard.addOwn({ address: studio.host, port: studio.port });
+    }
+    closers.add(writeRuntimeInfo(home, { proxy: proxyAddress, ...(studioAddress ? { studio: studioAddress } : {}) }));
+    return {
+      ...services,
       proxyAddress,
       ...(socketPath ? { socketPath } : {}),
-      proxyUrl: (agent, token) => `http://${encodeURIComponent(agent)}:${encodeURIComponent(token)}@${proxyAddress.host.includes(':') ? `[${proxyAddress.host}]` : proxyAddress.host}:${proxyAddress.port}`,
-      close: closeAll,
+      ...(studioAddress ? { studioAddress, studioUrl } : {}),
+      proxyUrl,
+      close: () => closers.run(),
     };
-
-    if (studioAt) {
-      const studio = await startStudioIfPresent(runtime, studioAt);
-      if (studio) {
-        runtime.studioAddress = studio;
-        const shownHost = studio.host === '0.0.0.0' || studio.host === '::' ? '127.0.0.1' : studio.host;
-        parts.studioUrl = runtime.studioUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${studio.port}`;
-        if (studio.port !== studioAt.port) guard.addOwn({ address: studio.host, port: studio.port });
-      }
-    }
-    writeRuntimeInfo(home, runtime, onClose);
-    return runtime;
   } catch (err) {
-    await closeAll();
+    await closers.run();
     throw err;
   }
-}
-
-export interface RuntimeInfo {
-  pid: number;
-  /** host:port the proxy listens on. */
-  proxy: string;
-  /** host:port of the studio, when it runs. */
-  studio?: string;
-  started: string;
-}
-
-const hostPort = (a: { host: string; port: number }): string => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
-
-/** <home>/runtime.json: where the running Airlock listens, so the CLI finds it whatever flags started it. */
-function writeRuntimeInfo(home: string, runtime: Airlock, onClose: AirlockParts['onClose']): void {
-  const file = path.join(home, 'runtime.json');
-  const info: RuntimeInfo = {
-    pid: process.pid,
-    proxy: hostPort(runtime.proxyAddress),
-    ...(runtime.studioAddress ? { studio: hostPort(runtime.studioAddress) } : {}),
-    started: new Date().toISOString(),
-  };
-  fs.writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  onClose.push(() => {
-    if (readRuntimeInfo(home)?.pid === process.pid) fs.rmSync(file, { force: true });
-  });
-}
-
-/** The running Airlock's addresses, or undefined when none runs with this state folder. */
-export function readRuntimeInfo(home: string): RuntimeInfo | undefined {
-  try {
-    const info = JSON.parse(fs.readFileSync(path.join(home, 'runtime.json'), 'utf8')) as RuntimeInfo;
-    process.kill(info.pid, 0); // throws when that process is gone: a stale file from a crash
-    return info;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Starts studio/server.ts's `startStudio(runtime, {host, port})` when the studio exists. */
-async function startStudioIfPresent(runtime: Airlock, at: { host: string; port: number }): Promise<{ host: string; port: number } | undefined> {
-  const file = new URL('../studio/server.ts', import.meta.url);
-  if (!fs.existsSync(file)) return undefined;
-  const mod = (await import(file.href)) as { startStudio?: (rt: Airlock, o: { host: string; port: number }) => Promise<unknown> };
-  if (typeof mod.startStudio !== 'function') return undefined;
-  const started = (await mod.startStudio(runtime, at)) as { close?: () => Promise<void> | void; port?: number; address?: { port?: number } | string } | undefined;
-  if (started && typeof started.close === 'function') runtime.onClose.push(() => started.close!());
-  const port = typeof started?.port === 'number' ? started.port : typeof started?.address === 'object' && typeof started.address?.port === 'number' ? started.address.port : at.port;
-  return { host: at.host, port };
 }

@@ -230,3 +230,13 @@ export function inSetting<T>(origin: Readonly<Record<string, string>>, key: stri
     throw new ConfigError(`${name} ${message}`);
   }
 }
+
+/** A listen address as `airlock start` takes it: HOST:PORT, [IPv6]:PORT, or :PORT for 127.0.0.1. */
+export function parseHostPort(spec: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec.trim());
+  if (!m) throw new Error(`${what} ${spec}: expected HOST:PORT`);
+  const host = m[1] ?? (m[2] || '127.0.0.1');
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`${what} ${spec}: bad port`);
+  return { host, port };
+}

@@ -144,3 +144,35 @@ export class WebhookNotifier {
     this.queue.length = 0;
   }
 }
+
+/**
+ * The webhook for new approvals as configured right now: `url()` is asked on every event (the
+ * config file's `approvalWebhook`, AIRLOCK_APPROVAL_WEBHOOK, or `airlock approvals webhook URL`,
+ * which may change while Airlock runs); a new URL gets a new notifier, an unusable one a warning.
+ */
+export class WebhookChannel {
+  private hook: WebhookNotifier | undefined;
+  private hookUrl: string | undefined;
+
+  constructor(private readonly url: () => string | undefined, private readonly warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)) {}
+
+  notify(event: unknown): void {
+    const url = this.url();
+    if (!url) return;
+    if (url !== this.hookUrl) {
+      this.hook?.close();
+      this.hookUrl = url;
+      try {
+        this.hook = new WebhookNotifier({ url });
+      } catch (err) {
+        this.hook = undefined;
+        this.warn(`airlock: approval webhook not used: ${(err as Error).message}`);
+      }
+    }
+    this.hook?.notify(event);
+  }
+
+  close(): void {
+    this.hook?.close();
+  }
+}

@@ -6,7 +6,7 @@
 // documents directly (an approval given then is used by the agent's retry with Airlock-Approval).
 // Running without a reachable studio is refused for changes: editing the file behind the running
 // process's back would be lost.
-import { readRuntimeInfo } from '../../runtime/airlock.ts';
+import { readRuntimeInfo } from '../../runtime/running.ts';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';

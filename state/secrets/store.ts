@@ -7,10 +7,11 @@
 // Metadata (names, placeholders, env var names, hosts) is readable without the master key: the
 // placeholders are not secret, and `airlock run` / `secret list` should not need to unlock values.
 import crypto from 'node:crypto';
-import { openDocument, type Document } from '../document.ts';
-import { stateFile } from '../home.ts';
 import fs from 'node:fs';
+import path from 'node:path';
 import { PLACEHOLDER_PREFIX } from '../../describe/placeholders.ts';
+import { fileStamp, openDocument, type Document } from '../document.ts';
+import { stateFile } from '../home.ts';
 import { MasterKeyError, createKeyFile, keyFilePath, parseMasterKey, resolveMasterKey, type KeySource, type MasterKey } from './master-key.ts';
 
 export { MasterKeyError } from './master-key.ts';
@@ -121,6 +122,29 @@ export class SecretStore {
 
   get file(): string {
     return this.doc.file;
+  }
+
+  /** The file's identity as last written: another process's `airlock secret set` changes it. */
+  version(): string {
+    return fileStamp(this.doc.file);
+  }
+
+  /**
+   * Calls `fn` when the file may have changed (a watch on the state folder, where atomic writes
+   * rename a new file in); returns the stop function. Without watch support nothing is called,
+   * and `version` still tells.
+   */
+  watch(fn: () => void): () => void {
+    let watcher: fs.FSWatcher | undefined;
+    try {
+      watcher = fs.watch(path.dirname(this.doc.file), { persistent: false }, (_event, file) => {
+        if (file === null || String(file) === path.basename(this.doc.file)) fn();
+      });
+      watcher.on('error', () => undefined);
+    } catch {
+      /* no watch support */
+    }
+    return () => watcher?.close();
   }
 
   private corrupt(detail: string): SecretStoreError {

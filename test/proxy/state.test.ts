@@ -9,7 +9,7 @@ import t from 'tap';
 import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
 import { AuditLog, readAudit } from '../../state/audit-log.ts';
 import { CertificateAuthority } from '../../proxy/ca.ts';
-import { resolveConfig } from '../../runtime/airlock.ts';
+import { resolveConfig } from '../../runtime/config.ts';
 import { tempDir } from './helpers.ts';
 
 const run = promisify(execFile);
