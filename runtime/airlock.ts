@@ -7,7 +7,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Enforcer } from '../proxy/enforcers.ts';
 import { liveFinder } from '../proxy/live-secrets.ts';
-import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from '../proxy/server.ts';
+import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from '../proxy/listener.ts';
 import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
