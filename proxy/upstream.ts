@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { StreamStop, egressMeterOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
@@ -137,13 +137,12 @@ class HttpForward {
     x.record.upstream_status = upRes.statusCode;
     x.record.status = head.statusCode;
     upRes.on('error', () => undefined);
-    try {
-      res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? head.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
-    } catch (err) {
-      upRes.destroy();
-      return this.fail(err as NodeJS.ErrnoException, false);
-    }
     if (!stages.length) {
+      const err = this.writeHead(upRes, head);
+      if (err) {
+        upRes.destroy();
+        return this.fail(err as NodeJS.ErrnoException, false);
+      }
       // Fast path: plain pipe (stream.pipeline allocates an AbortController and a DOMException
       // per call, measurable at proxy request rates).
       upRes.on('close', () => {
@@ -160,16 +159,60 @@ class HttpForward {
       upRes.pipe(res);
       return;
     }
-    const streams = [upRes, ...stages, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
+    // The head waits for the first byte the stages let out, and the agent's response is outside
+    // the pipeline (which destroys its streams on error): a stage that refuses the body at its
+    // start (bytes it cannot scrub, a bomb) then gets a 502 problem, not a cut connection.
+    const writeHead = (): Error | undefined => (res.headersSent ? undefined : this.writeHead(upRes, head));
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        const err = writeHead();
+        if (err) return cb(err);
+        if (res.write(chunk)) cb();
+        else res.once('drain', () => cb());
+      },
+      final(cb) {
+        const err = writeHead();
+        if (err) return cb(err);
+        res.end(() => cb());
+      },
+    });
+    res.once('close', () => {
+      if (!res.writableFinished) sink.destroy(new Error('the agent closed the connection'));
+    });
+    const streams = [upRes, ...stages, sink] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
     pipeline(...streams, (err) => {
       if (err) {
         if (ctx.signal.aborted) return this.done('client-aborted');
+        if (!res.headersSent && !this.settled) return this.withheld(err as NodeJS.ErrnoException);
         x.record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
         res.destroy();
         return this.done('upstream-error');
       }
       this.done('forwarded');
     });
+  }
+
+  private writeHead(upRes: http.IncomingMessage, head: ResponseHead): Error | undefined {
+    try {
+      this.res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? head.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  /** A response stage failed before the head left: the agent gets a 502 problem instead of the response. */
+  private withheld(err: NodeJS.ErrnoException): void {
+    if (err instanceof StreamStop) return this.stopped(err.rejection);
+    const { ctx } = this;
+    if (nonEmpty(ctx.audit)) this.x.record.extra = ctx.audit;
+    this.settled = true;
+    // Socket and zlib errors carry a code; a stage's refusal (unscrubbable, a bomb) does not.
+    const r = err.code
+      ? refusals.upstream(upstreamErrorText(err, false))
+      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`);
+    this.refuse({ ...r, rule: ctx.decision.rule });
+    this.resolve();
   }
 
   /** The record, once: the outcome, the enforcers' notes, the status the agent got. */
