@@ -90,6 +90,9 @@ interface Tunnel {
 const json = 'application/problem+json';
 const authChallenge = 'Basic realm="airlock"';
 
+/** The longest wait for an upstream's answer to a WebSocket handshake, once connected. */
+const WEBSOCKET_ANSWER_MS = 30_000;
+
 /** Statuses the agent sees for refusals the proxy makes before or without a policy decision. */
 const refusals = {
   unauthenticated: (detail: string): Rejection => ({ status: 407, type: 'proxy-auth-required', title: 'Proxy authentication required', detail, outcome: 'unauthenticated', headers: { 'proxy-authenticate': authChallenge } }),
@@ -705,8 +708,9 @@ export class ProxyServer {
 
       const answer = await dialUpstream({
         url: outgoing.url, address: ready.address, port: ready.port, headers: outgoing.headers,
-        // The handshake answer: a new connection's connect budget plus the first-byte budget.
-        tls: this.deps.upstreamTls, timeoutMs: this.deps.timeouts.upstreamConnectMs + this.deps.timeouts.upstreamFirstByteMs,
+        // The handshake answer: a new connection's connect budget plus the first-byte budget, at most
+        // WEBSOCKET_ANSWER_MS (a 101 is immediate; the long first-byte default suits model calls).
+        tls: this.deps.upstreamTls, timeoutMs: this.deps.timeouts.upstreamConnectMs + Math.min(this.deps.timeouts.upstreamFirstByteMs, WEBSOCKET_ANSWER_MS),
       }, offer);
       if (Object.keys(ctx.audit).length) record.extra = ctx.audit;
       if (answer.kind === 'failed') {
