@@ -27,6 +27,7 @@ import { limitRoutes } from './api/limits.ts';
 import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
 import { systemRoutes } from './api/system.ts';
+import type { ErrorAnswer, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
 import type { StudioServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -135,15 +136,15 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       req.log.error(err);
       process.stderr.write(`airlock studio: ${req.method} ${req.url.split('?')[0]}: ${err.message}\n`);
     }
-    return reply.code(status).send({ error: status >= 500 ? `internal error: ${err.message}` : err.message });
+    return reply.code(status).send({ error: status >= 500 ? `internal error: ${err.message}` : err.message } satisfies ErrorAnswer);
   });
 
   // ---- login -------------------------------------------------------------------------------
-  app.post('/api/login', async (req, reply) => {
+  app.post<{ Body: Untrusted<LoginBody> | undefined; Reply: SessionAnswer | ErrorAnswer }>('/api/login', async (req, reply) => {
     const key = clientKey(req);
     const wait = limiter.retryAfter(key);
     if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
-    const given = (req.body as { token?: unknown } | undefined)?.token;
+    const given = req.body?.token;
     if (typeof given !== 'string' || !tokensEqual(given.trim(), token)) {
       limiter.fail(key);
       return reply.code(401).send({ error: 'wrong token' });
@@ -158,7 +159,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     return { ok: true, csrf: s.csrf };
   });
 
-  app.post('/api/logout', async (req, reply) => {
+  app.post<{ Reply: OkAnswer }>('/api/logout', async (req, reply) => {
     if (req.session) {
       sessions.destroy(req.session.id);
       ctx.hub.closeSession(req.session.id);
@@ -167,7 +168,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     return { ok: true };
   });
 
-  app.get('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
+  app.get<{ Reply: SessionAnswer }>('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
 
   // ---- feature routes (behind the login and CSRF hooks above) ----------------------------------
   const services = deps.services;
