@@ -3,6 +3,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { ApiError, api, authEvents, live, login, resumeSession, type LiveState } from './api.ts';
 import { LightElement, errorText } from './base.ts';
+import type { OkAnswer, StatusAnswer } from '../api/wire.ts';
 import './policy-view.ts';
 import './replay-view.ts';
 import './approvals-view.ts';
@@ -20,11 +21,6 @@ const pages = [
 ] as const;
 type PageId = (typeof pages)[number]['id'];
 
-interface Status {
-  proxy: { running: boolean; address: string | null };
-  policy: { running: string | null; current: string | null; live: string | null };
-}
-
 @customElement('airlock-studio')
 export class AirlockStudio extends LightElement {
   /** ended: the session ended while the app was in use (a studio restart, expiry): log in again in place, nothing on the page is lost. */
@@ -33,7 +29,7 @@ export class AirlockStudio extends LightElement {
   @state() private loginError = '';
   @state() private page: PageId = 'policy';
   @state() private conn: LiveState = 'closed';
-  @state() private status: Status | undefined;
+  @state() private status: StatusAnswer | undefined;
   @state() private pending = 0;
   @state() private toasts: Array<{ id: number; message: string; kind: string }> = [];
   private toastId = 0;
@@ -127,7 +123,7 @@ export class AirlockStudio extends LightElement {
 
   private async loadStatus(): Promise<void> {
     try {
-      this.status = await api<Status>('GET', '/api/status');
+      this.status = await api<StatusAnswer>('GET', '/api/status');
     } catch {
       /* the connection indicator already says what is wrong */
     }
@@ -159,7 +155,7 @@ export class AirlockStudio extends LightElement {
   private async logout(): Promise<void> {
     live.stop();
     try {
-      await api('POST', '/api/logout');
+      await api<OkAnswer>('POST', '/api/logout');
     } finally {
       this.auth = 'out';
       this.loginError = '';
