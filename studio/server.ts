@@ -27,7 +27,7 @@ import { limitRoutes } from './api/limits.ts';
 import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
 import { systemRoutes } from './api/system.ts';
-import type { ErrorAnswer, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
+import type { Broadcast, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
 import type { StudioServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -172,7 +172,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
 
   // ---- feature routes (behind the login and CSRF hooks above) ----------------------------------
   const services = deps.services;
-  const broadcast = (type: string, data: unknown): void => ctx.hub.broadcast(type, data);
+  const broadcast: Broadcast = (type, data) => ctx.hub.broadcast(type, data);
   const audit = services?.audit;
   await app.register(policyRoutes, { ctx });
   await app.register(systemRoutes, { ctx });
@@ -224,7 +224,8 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       beat.unref();
       ws.on('close', () => clearInterval(beat));
       ws.on('message', () => undefined); // the feed is one-way; actions go through REST with CSRF
-      ws.send(JSON.stringify({ type: 'hello', data: { running: ctx.runningVersion() ?? null, current: ctx.versions.current } }));
+      const hello: LiveEvents['hello'] = { running: ctx.runningVersion() ?? null, current: ctx.versions.current };
+      ws.send(JSON.stringify({ type: 'hello', data: hello }));
     });
   });
 

@@ -27,7 +27,7 @@ import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
 import type {
-  ApprovalAnswer, ApprovalView, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
+  ApprovalAnswer, ApprovalView, Broadcast, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
   ResolveAnswer, Unavailable, Untrusted,
 } from './wire.ts';
 
@@ -38,7 +38,7 @@ export interface ApprovalRoutesOptions {
   heldBodies: HeldBodies | undefined;
   /** The audit trail's redaction: secret values an agent put in a body are shown as [secret:NAME]. */
   redact: ((text: string) => string) | undefined;
-  broadcast: (type: string, data: unknown) => void;
+  broadcast: Broadcast;
 }
 
 const statusOf: Record<ApprovalError['code'], number> = {

@@ -4,12 +4,12 @@
 //   POST /api/limits/reset       {key}  refills every bucket with that key
 import type { FastifyInstance } from 'fastify';
 import type { RateLimits } from '../../state/stores.ts';
-import type { ErrorAnswer, LimitResetAnswer, LimitResetBody, LimitsAnswer, Untrusted } from './wire.ts';
+import type { Broadcast, ErrorAnswer, LimitResetAnswer, LimitResetBody, LimitsAnswer, Untrusted } from './wire.ts';
 
 export interface LimitRoutesOptions {
   /** The limiter of the proxy in this process; without it the routes say it is not available here. */
   limiter: RateLimits | undefined;
-  broadcast: (type: string, data: unknown) => void;
+  broadcast: Broadcast;
 }
 
 export async function limitRoutes(app: FastifyInstance, opts: LimitRoutesOptions): Promise<void> {

@@ -39,14 +39,14 @@ export async function policyRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
   app.put<{ Reply: OkAnswer }>('/api/policy/file', async (req) => {
     const b = body<FileWriteBody>(req);
     ctx.draft.write(b.path, b.content);
-    ctx.hub.broadcast('draft', { path: b.path, action: 'saved' });
+    ctx.hub.broadcast('draft', { path: b.path as string, action: 'saved' }); // write() took it: a draft path
     return { ok: true };
   });
 
   app.delete<{ Reply: OkAnswer }>('/api/policy/file', async (req) => {
     const p = query(req).path;
     ctx.draft.remove(p);
-    ctx.hub.broadcast('draft', { path: p, action: 'deleted' });
+    ctx.hub.broadcast('draft', { path: p!, action: 'deleted' }); // remove() took it: a draft path
     return { ok: true };
   });
 

@@ -134,7 +134,7 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
           maxChanged: 2000,
           signal: abort.signal,
           progressIntervalMs: 150,
-          onProgress: (p: unknown) => ctx.hub.broadcast('replay-progress', { run: runId, ...(p as object) }),
+          onProgress: (p) => ctx.hub.broadcast('replay-progress', { run: runId, ...p }),
         },
         () => ({ bytes, totalBytes, file: path.basename(file) }),
       );

@@ -9,10 +9,10 @@ import type { Explanation } from '../../engine/explain.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import type { PolicyProblem } from '../../engine/problem.ts';
 import type { CaseRequest } from '../../offline/traffic-tests.ts';
-import type { ChangedRow, Counts, DecisionSummary, ReplayReport } from '../../offline/replay.ts';
+import type { ChangedRow, Counts, DecisionSummary, ReplayProgress, ReplayReport } from '../../offline/replay.ts';
 import type { AgentSummary } from '../../state/agents.ts';
 import type { BodyVisibility } from '../../state/approval-body.ts';
-import type { ApprovalRecord, GrantRecord } from '../../state/approvals.ts';
+import type { ApprovalEvent, ApprovalRecord, GrantRecord } from '../../state/approvals.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
 import type { BucketView } from '../../state/ratelimit.ts';
 import type { SecretInfo } from '../../state/secrets/store.ts';
@@ -352,3 +352,25 @@ export interface ReplayAnswer {
   /** The unsaved buffers replayed with the draft. */
   unsaved: string[];
 }
+
+/**
+ * The live feed (GET /api/ws): every message is `{type, data}`, `data` as named here by `type`.
+ * The hub's broadcast takes only these, so the server cannot send what the app does not expect.
+ */
+export interface LiveEvents {
+  /** Sent once to a new socket. */
+  hello: { running: string | null; current: string | null };
+  /** An audit record as written (a bounded copy). */
+  traffic: AuditRecord;
+  approval: { event: Extract<ApprovalEvent, { approval: unknown }>['type']; approval: ApprovalView };
+  grants: { event: Extract<ApprovalEvent, { grant: unknown }>['type']; grant: GrantRecord };
+  policy: { event: 'published' | 'rollback'; record: PolicyVersionRecord } | { event: 'reloaded'; version: string };
+  draft: { action: 'saved' | 'deleted'; path: string } | { action: 'reset'; path?: undefined };
+  'replay-progress': ReplayProgress & { run: string };
+  limits: { event: 'reset'; key: string };
+  agents: { event: 'added' | 'removed'; name: string };
+  secrets: { event: 'set'; name: string };
+}
+
+/** Sends one live event to every connected browser. */
+export type Broadcast = <K extends keyof LiveEvents>(type: K, data: LiveEvents[K]) => void;

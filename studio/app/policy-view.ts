@@ -16,7 +16,7 @@ import { provideUnsaved } from './draft-buffers.ts';
 import './evaluate-pane.ts';
 import type { EvaluatePane } from './evaluate-pane.ts';
 import type {
-  CheckAnswer, DiffAnswer, DraftBody, DraftFile, DraftFilesAnswer, DraftResetAnswer, FileAnswer, FileDiff, FileWriteBody, FormatAnswer, FormatBody, OkAnswer,
+  CheckAnswer, DiffAnswer, DraftBody, DraftFile, DraftFilesAnswer, DraftResetAnswer, FileAnswer, FileDiff, FileWriteBody, FormatAnswer, FormatBody, LiveEvents, OkAnswer,
   PolicyProblem as Problem, PublishAnswer, PublishBody, PublishRefusal, RollbackBody, TestFailure, TestReport, VersionsAnswer, VersionsDiffAnswer,
 } from '../api/wire.ts';
 
@@ -105,7 +105,7 @@ export class PolicyView extends LightElement {
     void this.loadFiles();
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
-    live.addEventListener('draft', (e) => void this.onDraftChanged((e as CustomEvent<{ path?: string; action: string }>).detail));
+    live.on('draft', (d) => void this.onDraftChanged(d));
     window.addEventListener('beforeunload', (e) => {
       if (this.dirty.size) e.preventDefault(); // unsaved edits: let the browser ask
     });
@@ -158,7 +158,7 @@ export class PolicyView extends LightElement {
   }
 
   /** Another tab (or this one) changed the draft: refresh the tree and any buffer without local edits. */
-  private async onDraftChanged(d: { path?: string; action: string }): Promise<void> {
+  private async onDraftChanged(d: LiveEvents['draft']): Promise<void> {
     await this.loadFiles();
     if (!d.path) return;
     const buf = this.buffers.get(d.path);

@@ -34,8 +34,8 @@ export class ReplayView extends LightElement {
     void this.load();
     // Say which draft a replay would use: the editor's unsaved buffers change it.
     window.addEventListener('airlock-unsaved', () => this.requestUpdate());
-    live.addEventListener('replay-progress', (e) => {
-      if (this.running) this.progress = (e as CustomEvent).detail;
+    live.on('replay-progress', (p) => {
+      if (this.running) this.progress = p;
     });
   }
 
