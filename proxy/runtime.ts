@@ -7,6 +7,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { AgentStore } from '../engine/agents.ts';
 import { AuditLog, type AuditRecord } from '../engine/audit-log.ts';
+import type { SessionStore } from '../engine/sessions.ts';
 import { PolicyEngine } from '../engine/engine.ts';
 import { ensureHome } from '../engine/state/home.ts';
 import { approvalPart } from './approval-enforcer.ts';
@@ -17,6 +18,7 @@ import { DestinationGuard, parseAllowPrivate, parseResolvePins } from './destina
 import type { Enforcer } from './enforcers.ts';
 import { loadAdapters } from './adapters/index.ts';
 import { rateLimitPart } from './ratelimit-enforcer.ts';
+import { sessionPart } from './sessions-part.ts';
 import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from './server.ts';
 import { readCaBundle } from './upstream-ca.ts';
 import { inSetting, resolveConfig, type AirlockConfig, type ConfigFlags } from './config.ts';
@@ -53,6 +55,8 @@ export interface AirlockParts {
   enforcers: Enforcer[];
   /** Set by the secrets enforcer: finds placeholders in requests for the description. */
   placeholders?: PlaceholderFinder;
+  /** Sessions: labels, counters, seen links and timelines per agent session (proxy/sessions-part.ts). */
+  sessions?: SessionStore;
   /** Base URL of the studio running in this process, once it listens: where humans approve. */
   studioUrl?: string;
   /** Functions run (in reverse order) when Airlock stops. */
@@ -83,8 +87,10 @@ export const enforcerFactories: EnforcerFactory[] = [
   credentialGuardPart,
   approvalPart,
   rateLimitPart,
-  // Credentials last: injected right before dialing, and their responses scrubbed.
+  // Credentials: injected right before dialing, and their responses scrubbed.
   credentialEnforcers,
+  // Sessions after credentials: a response's links are read as the agent gets it (scrubbed).
+  sessionPart,
 ];
 
 export function parseHostPort(spec: string, what: string): { host: string; port: number } {

@@ -25,7 +25,7 @@ import { AgentGate } from './agent-gate.ts';
 import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
-import { StreamStop, type EgressMeter, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { StreamStop, type EgressMeter, type Enforcer, type OutgoingRequest, type Rejection, type RequestContext, type RequestOrigin, type ResponseHead } from './enforcers.ts';
 import { pathAmbiguity, rawPathOf } from './path-ambiguity.ts';
 import { defaultUpstreamTimeouts, timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 import {
@@ -37,7 +37,11 @@ import type { WebSocket } from 'ws';
 
 export interface ProxyDeps {
   engine: { decide(input: RequestDescription): Promise<EngineDecision> };
-  agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
+  agents: {
+    authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
+    /** Also names the token that matched (sessions are per token); preferred when present. */
+    identify?(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined>;
+  };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
   audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
   ca: CertificateAuthority;
@@ -134,6 +138,8 @@ export class ProxyServer {
   private readonly httpsAgent: https.Agent;
   private readonly sockets = new Set<net.Socket>();
   private readonly gate = new AgentGate();
+  /** The token id each authenticated request came with (its session), kept beside the agent. */
+  private readonly tokenOf = new WeakMap<AgentInfo, string>();
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
   private readonly upstreamSockets = new Set<WebSocket>();
 
@@ -200,7 +206,10 @@ export class ProxyServer {
   private async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
     const cred = parseProxyAuthorization(header);
     if (!cred) return undefined;
-    return this.deps.agents.authenticate(cred.name, cred.token);
+    if (!this.deps.agents.identify) return this.deps.agents.authenticate(cred.name, cred.token);
+    const who = await this.deps.agents.identify(cred.name, cred.token);
+    if (who) this.tokenOf.set(who.agent, who.token);
+    return who?.agent;
   }
 
   // ─── CONNECT ─────────────────────────────────────────────────────────────────────────────────
@@ -403,9 +412,10 @@ export class ProxyServer {
       if (err instanceof DescribeError) return refusals.bad(err.message);
       throw err;
     }
+    const origin: RequestOrigin = { token: this.tokenOf.get(agent) };
     for (const e of this.deps.enforcers) {
       if (!e.describe) continue;
-      const p = e.describe(d);
+      const p = e.describe(d, origin);
       if (p) await p;
     }
     return d;
