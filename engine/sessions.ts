@@ -21,6 +21,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { StateFileError } from './state/document.ts';
+import type { AuditRecord, SessionEvent } from './audit-log.ts';
 import type { LabelArrival, SessionInfo } from './types.ts';
 
 export const SESSION_LIMITS = {
@@ -555,6 +556,36 @@ function hostOf(url: string): string {
   const colon = authority.lastIndexOf(':');
   if (colon >= 0) authority = authority.slice(0, colon);
   return authority;
+}
+
+/** Where a human's session changes are recorded (the audit log). */
+export interface SessionAudit {
+  append(record: AuditRecord): void;
+}
+
+/** A human clears a label, recorded in the audit log (outcome `session-label-cleared`). */
+export async function clearLabelAudited(store: SessionStore, audit: SessionAudit | undefined, id: string, label: string, by: string, reason?: string): Promise<SessionRecord> {
+  const rec = await store.clearLabel(id, label, by, reason);
+  audit?.append(humanRecord(rec, 'label-cleared', by, reason, label));
+  return rec;
+}
+
+/** A human resets a session, recorded in the audit log (outcome `session-reset`). */
+export async function resetAudited(store: SessionStore, audit: SessionAudit | undefined, id: string, by: string, reason?: string): Promise<SessionRecord> {
+  const rec = await store.reset(id, by, reason);
+  audit?.append(humanRecord(rec, 'reset', by, reason));
+  return rec;
+}
+
+function humanRecord(rec: SessionRecord, type: SessionEvent['type'], by: string, reason: string | undefined, label?: string): AuditRecord {
+  const detail = type === 'reset'
+    ? `session ${rec.id} of agent ${rec.agent} reset by ${by}${reason ? `: ${reason}` : ''}`
+    : `label ${label} cleared from session ${rec.id} of agent ${rec.agent} by ${by}${reason ? `: ${reason}` : ''}`;
+  return {
+    time: new Date().toISOString(), id: `se_${crypto.randomBytes(8).toString('hex')}`, agent: rec.agent,
+    outcome: type === 'reset' ? 'session-reset' : 'session-label-cleared', detail,
+    session_event: { session: rec.id, type, ...(label ? { label } : {}), by, ...(reason ? { reason } : {}) },
+  };
 }
 
 function tokenKey(agent: string, token: string): string {

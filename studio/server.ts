@@ -23,6 +23,7 @@ import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
 import { registerPolicyRoutes } from './api/policy.ts';
 import { registerReplayRoutes } from './api/replay.ts';
+import { registerSessionRoutes } from './api/sessions.ts';
 import { registerSystemRoutes } from './api/system.ts';
 import type { StudioRuntime } from './runtime.ts';
 
@@ -169,6 +170,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   registerPolicyRoutes(app, ctx);
   registerSystemRoutes(app, ctx);
   registerReplayRoutes(app, ctx);
+  registerSessionRoutes(app, ctx);
   await mountOptionalPlugins(app, ctx);
 
   app.all('/api/*', async (_req, reply) => reply.code(404).send({ error: 'no such API route' }));
