@@ -7,6 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ProxyAgent, request } from 'undici';
+import { WebSocketServer } from 'ws';
 import { mergeData } from '../../engine/traffic-tests.ts';
 import { startAirlock, type Airlock } from '../../proxy/runtime.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
@@ -47,9 +48,17 @@ export async function startWeb(t: Teardown): Promise<Web> {
     });
   });
   server.keepAliveTimeout = 500;
+  // ws.test speaks WebSocket: it records every message it receives.
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => ws.on('message', (m: Buffer) => {
+    hits.push({ host: 'ws.test', method: 'WS', url: '', body: m.toString() });
+    ws.send(`got ${m.length}`);
+  }));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
   t.teardown(() => new Promise<void>((r) => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
     server.closeAllConnections();
     server.close(() => r());
   }));
@@ -59,7 +68,7 @@ export async function startWeb(t: Teardown): Promise<Web> {
 /** The test configuration of the default policy: web hosts labelled, a webhook host, browsing from news and search. */
 export const testConfig = {
   config: {
-    allowed_hosts: ['news.test', 'db.test', 'search.test', { host: 'hooks.test', methods: ['POST'] }],
+    allowed_hosts: ['news.test', 'db.test', 'search.test', 'ws.test', { host: 'hooks.test', methods: ['POST'] }],
     labels: { hosts: { 'news.test': ['untrusted'], 'search.test': ['untrusted'], 'db.test': ['private'], 'hooks.test': [] } },
     browse: { sources: ['search.test'] },
   },
@@ -79,7 +88,7 @@ export async function startSessionAirlock(t: Teardown, home: string, policy: str
   const airlock = await startAirlock({
     home, policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1,
     allowPrivate: [`127.0.0.1:${web.port}`],
-    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'search.test', 'evil.test'].map((h) => `${h}=127.0.0.1`),
+    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'search.test', 'evil.test', 'ws.test'].map((h) => `${h}=127.0.0.1`),
     ...extra,
   });
   let closed = false;
