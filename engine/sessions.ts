@@ -41,6 +41,8 @@ export const SESSION_LIMITS = {
   endedSessionsKept: 500,
 } as const;
 
+export type SessionLimits = { [K in keyof typeof SESSION_LIMITS]: number };
+
 /** One request in a session's timeline (from its audit record). */
 export interface TimelineEntry {
   id: string;
@@ -103,6 +105,7 @@ export type SessionChange =
 export class SessionError extends Error {
   constructor(readonly code: 'not-found' | 'ambiguous' | 'bad-request' | 'not-live', message: string) {
     super(message);
+    this.name = 'SessionError';
   }
 }
 
@@ -157,7 +160,7 @@ export interface JournalOptions {
   flushMs?: number;
   /** Compact when the journal is larger than this and twice its last compacted size (bytes, default 4 MiB). */
   compactBytes?: number;
-  limits?: Partial<typeof SESSION_LIMITS>;
+  limits?: Partial<SessionLimits>;
   /** Token ids that still authenticate: sessions of others count as ended when the journal is compacted. */
   liveTokens?: () => Set<string> | undefined;
 }
@@ -175,7 +178,7 @@ export class JournalSessionStore implements SessionStore {
   private compactedSize = 0;
   private linkBytes = 0;
   private readonly events = new EventEmitter();
-  private readonly limits: typeof SESSION_LIMITS;
+  private readonly limits: SessionLimits;
   private closed = false;
 
   private constructor(file: string, private readonly opts: JournalOptions) {

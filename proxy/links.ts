@@ -75,6 +75,8 @@ export class LinkScanner {
   private carry = '';
   private html: Parser | undefined;
   private json: Tokenizer | undefined;
+  /** What the JSON tokenizer was fed (at most maxChars): read again as text if it turns out not to be JSON. */
+  private jsonText = '';
   private base: URL;
   private baseSet = false;
 
@@ -92,10 +94,8 @@ export class LinkScanner {
       this.json.onToken = ({ value }) => {
         if (typeof value === 'string') this.scanText(value, false);
       };
-      // Not JSON after all (or cut short): the rest is read as text.
-      this.json.onError = () => {
-        this.json = undefined;
-      };
+      // Not JSON after all: everything is read again as text (the same links whatever the chunks).
+      this.json.onError = () => this.notJson();
     }
   }
 
@@ -111,10 +111,11 @@ export class LinkScanner {
     if (!text) return;
     if (this.html) this.html.write(text);
     else if (this.json) {
+      this.jsonText += text;
       try {
         this.json.write(text);
       } catch {
-        this.json = undefined;
+        this.notJson();
       }
     } else this.scanText(text, true);
   }
@@ -127,8 +128,17 @@ export class LinkScanner {
   /** Ends the body; returns the links found, normalized, in order of appearance. */
   end(): string[] {
     this.html?.end();
+    this.jsonText = '';
     this.endText();
     return [...this.links];
+  }
+
+  private notJson(): void {
+    if (!this.json) return;
+    this.json = undefined;
+    const all = this.jsonText;
+    this.jsonText = '';
+    this.scanText(all, true);
   }
 
   private add(raw: string, base?: URL): void {
