@@ -75,6 +75,15 @@ t.test('the trifecta per session, a human clearing a label, browsing by provenan
   t.equal((await viaCurl(proxyC, 'GET', link)).status, 403, 'a session that was never served the link cannot fetch it');
   await viaCurl(proxyC, 'GET', `${web.origin('search.test')}/?q=x`);
   t.equal((await viaCurl(proxyC, 'GET', link)).status, 200, 'once a search answer served it, it can');
+  // Compressed bodies in other charsets are read as the agent's client reads them (gzip + UTF-16LE,
+  // brotli + Latin-1); the link's non-ASCII query is percent-encoded as a client sends it.
+  for (const [path, target] of [['/gz', 'from-gz'], ['/br', 'from-br']] as const) {
+    const served = `${web.origin('blog.test')}/${target}?q=caf%C3%A9`;
+    t.equal((await viaCurl(proxyC, 'GET', served)).status, 403, `${target}: not served yet`);
+    t.equal((await viaCurl(proxyC, 'GET', `${web.origin('packed.test')}${path}`)).status, 200);
+    t.equal((await viaCurl(proxyC, 'GET', served)).status, 200, `${target}: a link in a ${path.slice(1)} body can be followed`);
+    t.equal((await viaCurl(proxyC, 'GET', `${served}x`)).status, 403, `${target}: changed, it cannot`);
+  }
   // Session A holds private: the search answer completes its trifecta, and following is held.
   await viaCurl(proxyA, 'GET', `${web.origin('search.test')}/?q=x`);
   t.equal((await viaCurl(proxyA, 'GET', link, undefined, { prefer: 'respond-async' })).status, 202, 'in the trifecta even a served link is held');

@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ProxyAgent, request } from 'undici';
@@ -38,6 +39,13 @@ export async function startWeb(t: Teardown): Promise<Web> {
       } else if (host === 'db.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ id: 1, name: 'Ada', card: '4242' }));
+      } else if (host === 'packed.test') {
+        // Links in a compressed body in another charset: /gz is gzip and UTF-16LE, /br brotli and Latin-1.
+        const page = `<p>r\u00e9sum\u00e9: <a href="http://blog.test:${port}/${req.url === '/br' ? 'from-br' : 'from-gz'}?q=caf\u00e9">x</a></p>`;
+        const utf16 = req.url !== '/br';
+        res.setHeader('content-type', `text/html; charset=${utf16 ? 'utf-16le' : 'iso-8859-1'}`);
+        res.setHeader('content-encoding', utf16 ? 'gzip' : 'br');
+        res.end(utf16 ? zlib.gzipSync(Buffer.from(page, 'utf16le')) : zlib.brotliCompressSync(Buffer.from(page, 'latin1')));
       } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: [{ url: `http:\/\/blog.test:${port}\/post?id=4` }] }));
@@ -68,7 +76,7 @@ export async function startWeb(t: Teardown): Promise<Web> {
 /** The test configuration of the default policy: web hosts labelled, a webhook host, browsing from news and search. */
 export const testConfig = {
   config: {
-    allowed_hosts: ['news.test', 'db.test', 'search.test', 'ws.test', { host: 'hooks.test', methods: ['POST'] }],
+    allowed_hosts: ['news.test', 'db.test', 'search.test', 'ws.test', 'packed.test', { host: 'hooks.test', methods: ['POST'] }],
     labels: { hosts: { 'news.test': ['untrusted'], 'search.test': ['untrusted'], 'db.test': ['private'], 'hooks.test': [] } },
     browse: { sources: ['search.test'] },
   },
@@ -88,7 +96,7 @@ export async function startSessionAirlock(t: Teardown, home: string, policy: str
   const airlock = await startAirlock({
     home, policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1,
     allowPrivate: [`127.0.0.1:${web.port}`],
-    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'search.test', 'evil.test', 'ws.test'].map((h) => `${h}=127.0.0.1`),
+    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'].map((h) => `${h}=127.0.0.1`),
     ...extra,
   });
   let closed = false;
