@@ -2,7 +2,7 @@
 // that does not fit becomes a deny (see engine/engine.ts). Keeping the contract as data, not
 // ad-hoc checks, means the README, the studio and the engine all agree on one definition.
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Decision } from './types.ts';
+import type { Decision } from './decision.ts';
 
 const duration = {
   anyOf: [

@@ -9,11 +9,12 @@
 // decision), then — only if that is an approve some grant may stand in for — with exactly the grants
 // that passed the checks below as `input.grants`. A policy that honours `input.grants` naively
 // therefore still cannot let a grant widen what a human approved.
-import { pathMatches } from './approvals.ts';
+import { globMatch } from '../lib/glob.ts';
 import { operationScope, scopeCovers, uncovered } from './grant-scope.ts';
-import type { Decision, Grant, RequestDescription, Risk } from './types.ts';
+import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
+import type { Decision } from './decision.ts';
 
-export type { GrantNotes } from './types.ts';
+export type { GrantNotes } from './decision.ts';
 
 export const riskRank: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
@@ -45,7 +46,7 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
     const op = d.service?.operation;
     if (g.operation === 'unknown' || op !== g.operation) return `the grant is for operation ${g.operation}, the request is ${op ?? 'no recognized operation'}`;
   } else if (typeof g.path_pattern === 'string') {
-    if (!pathMatches(g.path_pattern, d.request.path)) return `the path does not match the grant's pattern ${g.path_pattern}`;
+    if (!globMatch(g.path_pattern, d.request.path)) return `the path does not match the grant's pattern ${g.path_pattern}`;
   } else {
     return 'the grant names neither an operation nor a path pattern';
   }

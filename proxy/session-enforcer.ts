@@ -5,19 +5,19 @@
 // beforeForward: the request's egress bytes count for the session once it is let through.
 // onResponse:   a 2xx (or 101) answer adds the decision's `labels` to the session — in memory at
 //               once, durably before the first byte of the body reaches the agent — and, when links
-//               are tracked, the body's links are recorded as it streams (proxy/links.ts).
+//               are tracked, the body's links are recorded as it streams (describe/links.ts).
 // egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
 //               a WebSocket) was decided under the labels the session held when it opened; once the
 //               session gains a label, the next byte it would send is refused and the stream cut.
 //               The agent's next request is decided with the labels it now holds.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import type { SessionStore } from '../engine/sessions.ts';
-import { LINK_SCAN_LIMITS, LinkScanner, linkFormat, type LinkScanLimits } from './links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, linkFormat, type LinkScanLimits } from '../describe/links.ts';
+import type { AgentSessions } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
-  store: SessionStore;
+  store: AgentSessions;
   /** Whether links are recorded and looked up now (the loaded policy reads request.provenance, or config says so). */
   trackLinks: () => boolean;
   limits?: LinkScanLimits;
@@ -39,6 +39,16 @@ function staleStream(labels: string): Rejection {
     detail: `this connection was decided before the session gained the label(s) ${labels}; it is closed. Send the request again: it is decided with what the session holds now`,
     outcome: 'session-labels-changed',
   };
+}
+
+/**
+ * Whether a compiled policy reads `request.provenance`: OPA compiles every reference's path into
+ * the module's string constants, so the word is in the WebAssembly bytes exactly when some rule
+ * reachable from the decision refers to it. (A policy that builds the name at run time is not seen:
+ * it then gets no provenance and its browsing rule never matches — closed, not open.)
+ */
+export function policyReadsProvenance(wasm: Buffer | undefined): boolean {
+  return wasm !== undefined && wasm.includes('provenance');
 }
 
 export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
@@ -134,7 +144,7 @@ interface Scan {
 }
 
 /** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
-function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: SessionStore): Scan | undefined {
+function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;

@@ -11,10 +11,11 @@ import { draftEngine } from './draft-engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
 import { listPolicyFiles } from '../engine/compile.ts';
-import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { EngineDecision } from '../engine/decision.ts';
 import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
-import { runPolicyTests } from '../engine/policy-tests.ts';
+import { runPolicyTests } from '../offline/policy-tests.ts';
 import type { TestFailure, TestReport } from './versions.ts';
 
 const run = promisify(execFile);

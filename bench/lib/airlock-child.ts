@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAirlock } from '../../proxy/runtime.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
 
 const originPort = Number(process.argv[2]);
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-bench-'));

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
-import { AgentStore } from '../../engine/agents.ts';
+import { AgentStore } from '../../state/agents.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const args = process.argv.slice(2);

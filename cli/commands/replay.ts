@@ -1,20 +1,20 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { SecretStore } from '../../engine/secrets/store.ts';
-import { resolveHome } from '../../engine/state/home.ts';
-import type { PlaceholderFinder } from '../../proxy/describe.ts';
-import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import { resolveHome } from '../../state/home.ts';
+import type { PlaceholderFinder } from '../../describe/describe.ts';
+import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
-import { HarFormatError } from '../../engine/har.ts';
+import { HarFormatError } from '../../offline/har.ts';
 import {
   liveBudgetMs, openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
   type ChangedRow, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
-} from '../../engine/replay.ts';
-import { TrafficTestFormatError } from '../../engine/traffic-tests.ts';
+} from '../../offline/replay.ts';
+import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError } from '../main.ts';
+import { stateFile } from '../../state/home.ts';
 
 interface ReplayFlags {
   policy: string;
@@ -34,7 +34,7 @@ interface ReplayFlags {
 /** The secret store's placeholders, when the state folder has one (for HAR files from a proxied agent). */
 async function storePlaceholders(homeFlag: string | undefined): Promise<PlaceholderFinder | undefined> {
   const home = resolveHome(homeFlag);
-  if (!fs.existsSync(path.join(home, 'secrets.json'))) {
+  if (!fs.existsSync(stateFile(home, 'secrets'))) {
     if (homeFlag) throw new CliError(`no secret store in ${home}`);
     return undefined;
   }

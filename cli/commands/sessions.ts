@@ -1,13 +1,12 @@
-// `airlock sessions list|show|reset|clear`: agent sessions and their labels (docs/policies.md,
-// "Sessions and labels"). While Airlock runs, through the studio's API (the running proxy holds the
+// `airlock sessions list|show|reset|clear`: agent sessions and their labels (docs/sessions.md). While Airlock runs, through the studio's API (the running proxy holds the
 // sessions); otherwise on the state folder's journal directly. Clearing a label and resetting a
 // session are recorded in the audit log either way.
 import type { Command } from 'commander';
-import { AuditLog } from '../../engine/audit-log.ts';
-import { clearLabelAudited, JournalSessionStore, resetAudited, SessionError, type SessionRecord, type SessionSummary } from '../../engine/sessions.ts';
-import { StateFileError } from '../../engine/state/document.ts';
+import { AuditLog } from '../../state/audit-log.ts';
+import { StateFileError } from '../../state/document.ts';
+import { clearLabelAudited, JournalSessionStore, resetAudited, SessionError, type SessionRecord, type SessionSummary } from '../../state/sessions.ts';
 import { CliError } from '../main.ts';
-import { channel, type CommonOpts } from './approvals.ts';
+import { channel, type CommonOpts } from '../studio-client.ts';
 
 async function offline<T>(home: string, fn: (store: JournalSessionStore, audit: AuditLog) => Promise<T>): Promise<T> {
   let store: JournalSessionStore | undefined;

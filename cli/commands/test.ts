@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runPolicyTests } from '../../engine/policy-tests.ts';
+import { runPolicyTests } from '../../offline/policy-tests.ts';
 import { CliError } from '../main.ts';
 
-export { formatCaseFailure, runRegoTests, type RegoTestOutcome } from '../../engine/policy-tests.ts';
+export { formatCaseFailure, runRegoTests, type RegoTestOutcome } from '../../offline/policy-tests.ts';
 
 export function register(program: Command): void {
   program

@@ -12,11 +12,11 @@ import * as walk from 'acorn-walk';
 import esbuild from 'esbuild';
 import { checkSync } from 'recheck';
 import t from 'tap';
-import { ESCAPED_PREFIX_RE } from '../../proxy/placeholders.ts';
+import { ESCAPED_PREFIX_RE } from '../../describe/placeholders.ts';
 import { Scrubber } from '../../proxy/scrub.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const folders = ['proxy', 'engine', 'studio', 'cli'];
+const folders = ['lib', 'describe', 'engine', 'state', 'offline', 'proxy', 'sandbox', 'studio', 'runtime', 'cli'];
 
 function sources(dir: string): string[] {
   const out: string[] = [];
@@ -56,7 +56,7 @@ for (const file of folders.flatMap((f) => sources(path.join(root, f)))) {
 }
 
 /** Files that build patterns at run time; what they build is checked below. */
-const reviewedDynamic = ['proxy/placeholders.ts', 'proxy/scrubber.ts'];
+const reviewedDynamic = ['describe/placeholders.ts', 'proxy/scrubber.ts'];
 
 function verdict(pattern: string, flags: string): string {
   const r = checkSync(pattern, flags, { timeout: 20_000 });

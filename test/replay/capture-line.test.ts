@@ -5,12 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import fc from 'fast-check';
-import { auditLine, type AuditRecord } from '../../engine/audit-log.ts';
-import { openPolicy, parseCaptureLine, replayFiles, splitAtDescription } from '../../engine/replay.ts';
+import { auditLine, type AuditRecord } from '../../state/audit-log.ts';
+import { openPolicy, parseCaptureLine, replayFiles } from '../../offline/replay.ts';
+import { splitAtDescription } from '../../state/audit-log.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 await loadAdapters();
 

@@ -4,10 +4,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { auditLine, type AuditRecord } from '../../engine/audit-log.ts';
-import { openPolicy, replayFiles } from '../../engine/replay.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { auditLine, type AuditRecord } from '../../state/audit-log.ts';
+import { openPolicy, replayFiles } from '../../offline/replay.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { policyCopy } from '../sessions/helpers.ts';
 

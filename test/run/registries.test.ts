@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import t from 'tap';
-import { startAirlock } from '../../proxy/runtime.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
 import { results, runAirlock, type RunResult } from '../sandbox/helpers.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ProxyAgent, request } from 'undici';
 import { WebSocketServer } from 'ws';
-import { mergeData } from '../../engine/traffic-tests.ts';
-import { startAirlock, type Airlock } from '../../proxy/runtime.ts';
+import { mergeData } from '../../offline/traffic-tests.ts';
+import { startAirlock, type Airlock } from '../../runtime/airlock.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 
 export const run = promisify(execFile);

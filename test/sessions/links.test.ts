@@ -2,7 +2,7 @@
 // (property), and its bounds.
 import fc from 'fast-check';
 import t from 'tap';
-import { LinkScanner, linkFormat, normalizeLink } from '../../proxy/links.ts';
+import { LinkScanner, linkFormat, normalizeLink } from '../../describe/links.ts';
 
 const scan = (format: 'html' | 'json' | 'text', body: string, cuts: number[] = [], limits?: ConstructorParameters<typeof LinkScanner>[2]): string[] => {
   const s = new LinkScanner(format, 'https://page.example/dir/index.html', limits);

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { JournalSessionStore } from '../../engine/sessions.ts';
+import { JournalSessionStore } from '../../state/sessions.ts';
 import { tempDir } from '../temp-dir.ts';
 
 const at = (n: number): string => new Date(Date.UTC(2026, 0, 5, 10, 0, n)).toISOString();
