@@ -1,5 +1,5 @@
 // Traffic tests: requests with the decision each must get, in YAML or JSON files (format in
-// docs/replay.md). Hand-written requests go through proxy/describe.ts like live traffic; captured
+// docs/replay.md). Hand-written requests go through describe/describe.ts like live traffic; captured
 // descriptions (from `airlock capture export --as-tests`) are used as they are. Decisions are made
 // in replay mode, so time builtins see the case's time and results never depend on the clock.
 import crypto from 'node:crypto';

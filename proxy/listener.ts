@@ -55,6 +55,9 @@ export const defaultTimeouts: ProxyTimeouts = {
   upstreamIdleMs: defaultUpstreamTimeouts.idleMs,
 };
 
+/** The longest wait for an upstream's answer to a WebSocket handshake, once connected. */
+const WEBSOCKET_ANSWER_MS = 30_000;
+
 export class ProxyServer {
   readonly outer: http.Server[] = [];
   private readonly inner: http.Server;
@@ -73,8 +76,9 @@ export class ProxyServer {
     });
     this.websockets = new WebSocketForward({
       tls: deps.upstreamTls, enforcers: deps.enforcers, pipeline: this.pipeline,
-      // The handshake answer: a new connection's connect budget plus the first-byte budget.
-      handshakeMs: t.upstreamConnectMs + t.upstreamFirstByteMs,
+      // The handshake answer: a new connection's connect budget plus the first-byte budget, at most
+      // WEBSOCKET_ANSWER_MS (a 101 is immediate; the long first-byte default suits model calls).
+      handshakeMs: t.upstreamConnectMs + Math.min(t.upstreamFirstByteMs, WEBSOCKET_ANSWER_MS),
     });
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
     // Host itself (absolute-form takes the target's authority, tunnels require a matching Host).

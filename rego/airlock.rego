@@ -586,6 +586,8 @@ decision := {"action": "deny", "reason": outcome.reason, "rule": outcome.rule} i
 	outcome.action == "deny"
 } else := object.union(labelled, {"credentials": credentials}) if {
 	count(credentials) > 0
+} else := object.union(labelled, {"raw_path": true}) if {
+	preset_raw_path
 } else := labelled
 
 # What the response brings into the session (sessions.rego), when it brings anything.

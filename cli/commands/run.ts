@@ -1,7 +1,7 @@
 // `airlock run --agent NAME [--no-sandbox] -- COMMAND ...`: runs an agent with Airlock as its way
 // out. Mints a per-run token (revoked when the run ends), points every common client at the proxy
 // with the CA trusted, exports secret placeholders, and on Linux confines the command to a network
-// namespace whose only route is Airlock (proxy/sandbox/). The token travels in the environment
+// namespace whose only route is Airlock (sandbox/). The token travels in the environment
 // only, never in process arguments.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -195,7 +195,7 @@ export function register(program: Command): void {
       if (!agents.get(opts.agent)) throw new CliError(`no agent named ${opts.agent} (add one with: airlock agent add ${opts.agent})`);
       let issued;
       try {
-        // The run's secret set travels with its token: the proxy injects no other secret for it.
+        // The run's set of secrets travels with its token: the proxy injects no other secret for it.
         const secrets = runSecretSet(opts);
         issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
       } catch (err) {
