@@ -132,7 +132,7 @@ export function harEntryToRaw(entry: Entry, id: string, bodyCap = defaultBodyCap
 }
 
 export type HarItem =
-  | { kind: 'request'; source: string; input: RequestDescription; notes: string[] }
+  | { kind: 'request'; source: string; input: RequestDescription; notes: string[]; status?: number }
   | { kind: 'skipped'; source: string; reason: string };
 
 /** Describes one HAR entry; never throws. Call `await loadAdapters()` once first (readHar does). */
@@ -141,7 +141,8 @@ export function describeHarEntry(entry: Entry, source: string, opts: HarOptions 
   if (!conv.ok) return { kind: 'skipped', source, reason: conv.reason };
   try {
     const input = describeRequest(conv.raw, { agent: opts.agent ?? defaultHarAgent, placeholders: opts.placeholders ?? placeholderShapeFinder });
-    return { kind: 'request', source, input, notes: conv.notes };
+    const status = entry.response?.status;
+    return { kind: 'request', source, input, notes: conv.notes, ...(typeof status === 'number' && status > 0 ? { status } : {}) };
   } catch (err) {
     const reason = err instanceof DescribeError ? err.message : `cannot describe: ${(err as Error).message}`;
     return { kind: 'skipped', source, reason };

@@ -149,7 +149,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
     if (studioAt) {
       const studio = await startStudio({
         home, policyDir: config.policy, engine, audit, agents, approvals: services.approvals, heldBodies: services.heldBodies,
-        limiter: services.limiter, proxyAddress, proxyUrl,
+        limiter: services.limiter, sessions: services.sessions, proxyAddress, proxyUrl,
       }, studioAt);
       closers.add(() => studio.close());
       studioAddress = { host: studioAt.host, port: studio.port };

@@ -31,6 +31,11 @@ export interface AirlockConfig {
   approvalWebhook?: string;
   /** Upstream connect / first-byte / idle budgets (ms). */
   upstreamTimeouts: UpstreamTimeouts;
+  /**
+   * Link provenance (docs/policies.md): "auto" records the links of responses only while the
+   * loaded policy reads `request.provenance`; "on" always; "off" never (request.provenance absent).
+   */
+  provenance: 'auto' | 'on' | 'off';
 }
 
 export const defaultConfig: AirlockConfig = {
@@ -47,6 +52,7 @@ export const defaultConfig: AirlockConfig = {
   evalTimeoutMs: 1000,
   approvalWebhook: undefined,
   upstreamTimeouts: defaultUpstreamTimeouts,
+  provenance: 'auto',
 };
 
 /** A duration as written by a user: "90s", "10m", "1h", "500ms", or a number of seconds. */
@@ -68,7 +74,7 @@ export interface ConfigFlags extends Partial<Omit<AirlockConfig, 'upstreamTimeou
 const flagNames: Record<string, string> = {
   policy: '--policy', proxy: '--proxy', studio: '--studio', allowPrivate: '--allow-private', upstreamCa: '--upstream-ca',
   resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', evalTimeoutMs: 'evalTimeoutMs',
-  approvalWebhook: 'approvalWebhook', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
+  approvalWebhook: 'approvalWebhook', provenance: 'provenance', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
   'upstreamTimeouts.firstByte': '--upstream-first-byte-timeout', 'upstreamTimeouts.idle': '--upstream-idle-timeout',
 };
 
@@ -92,6 +98,7 @@ export const configSchema = {
     maxHeaderSize: { type: 'integer', minimum: 1024, maximum: 1048576, description: 'a number of bytes (1024 to 1048576)' },
     evalTimeoutMs: { type: 'integer', minimum: 1, description: 'milliseconds' },
     approvalWebhook: { type: 'string', description: 'an http(s) URL' },
+    provenance: { enum: ['auto', 'on', 'off'], description: '"auto" (links recorded while the policy reads request.provenance), "on" or "off"' },
     upstreamTimeouts: {
       type: 'object',
       additionalProperties: false,
@@ -211,6 +218,7 @@ export function resolveConfig(home: string, flags: ConfigFlags): ResolvedConfig 
     maxHeaderSize: pick('maxHeaderSize', flags.maxHeaderSize),
     evalTimeoutMs: pick('evalTimeoutMs', flags.evalTimeoutMs),
     upstreamTimeouts: timeouts,
+    provenance: pick('provenance', flags.provenance),
     ...(file.approvalWebhook !== undefined || flags.approvalWebhook !== undefined ? { approvalWebhook: pick('approvalWebhook', flags.approvalWebhook) } : {}),
   };
   return Object.assign(config, { origin });

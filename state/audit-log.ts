@@ -37,6 +37,18 @@ export interface AuditRecord {
   description?: RequestDescription;
   /** Extra values enforcers recorded (approval id, limits charged, credentials injected by name…). */
   extra?: Record<string, unknown>;
+  /** A human's change to a session (a label cleared, the session reset): replay applies it in order. */
+  session_event?: SessionEvent;
+}
+
+/** A human's change to a session, as the audit log records it. */
+export interface SessionEvent {
+  session: string;
+  type: 'label-cleared' | 'reset';
+  label?: string;
+  /** studio, cli or api. */
+  by: string;
+  reason?: string;
 }
 
 /**

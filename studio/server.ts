@@ -26,6 +26,7 @@ import { approvalRoutes } from './api/approvals.ts';
 import { limitRoutes } from './api/limits.ts';
 import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
+import { sessionRoutes } from './api/sessions.ts';
 import { systemRoutes } from './api/system.ts';
 import type { Broadcast, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
 import type { StudioServices } from './services.ts';
@@ -182,6 +183,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     redact: audit ? (text) => audit.redact?.(text) ?? text : undefined,
   });
   await app.register(limitRoutes, { limiter: services?.limiter, broadcast });
+  await app.register(sessionRoutes, { sessions: services?.sessions, audit: services?.audit, broadcast });
 
   app.all('/api/*', async (_req, reply) => reply.code(404).send({ error: 'no such API route' }));
 

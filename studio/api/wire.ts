@@ -4,7 +4,7 @@
 // its route; live events (WebSocket `{type, data}`) carry the same shapes. A request body is named
 // `…Body`: the app builds it with `satisfies`, the route reads it as `Untrusted<…Body>` (every field
 // unknown until checked), so a field renamed on one side breaks the other's typecheck.
-import type { RequestDescription } from '../../describe/types.ts';
+import type { LabelArrival, RequestDescription } from '../../describe/types.ts';
 import type { Explanation } from '../../engine/explain.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import type { PolicyProblem } from '../../engine/problem.ts';
@@ -16,13 +16,15 @@ import type { ApprovalEvent, ApprovalRecord, GrantRecord } from '../../state/app
 import type { AuditRecord } from '../../state/audit-log.ts';
 import type { BucketView } from '../../state/ratelimit.ts';
 import type { SecretInfo } from '../../state/secrets/store.ts';
+import type { LabelEvent, SessionChange, SessionRecord, SessionSummary, TimelineEntry } from '../../state/sessions.ts';
 import type { DraftFile } from '../drafts.ts';
 import type { CheckResult, FileDiff, FmtResult, Overlay } from '../policy-tools.ts';
 import type { PolicyVersionRecord, TestFailure, TestReport } from '../versions.ts';
 
 export type {
   AgentSummary, AuditRecord, BucketView, ChangedRow, Counts, DecisionSummary, DraftFile, EngineDecision, Explanation, FileDiff, GrantRecord,
-  Overlay, PolicyProblem, PolicyVersionRecord, ReplayReport, RequestDescription, SecretInfo, TestFailure, TestReport,
+  LabelArrival, LabelEvent, Overlay, PolicyProblem, PolicyVersionRecord, ReplayReport, RequestDescription, SecretInfo, SessionRecord, SessionSummary,
+  TestFailure, TestReport, TimelineEntry,
 };
 
 /** A request body as a route receives it: the fields the app sends, each unknown until checked. */
@@ -189,6 +191,27 @@ export interface SecretSetBody {
 export interface SecretSetAnswer {
   ok: true;
   secret: SecretInfo;
+}
+
+/** GET /api/sessions[?agent=][&live=]: agent sessions (labels, counters), without their timelines. */
+export type AgentSessionsAnswer = Unavailable | { available: true; sessions: SessionSummary[] };
+
+/** GET /api/sessions/:id and POST …/clear, …/reset: one session with its label events and timeline. */
+export interface AgentSessionAnswer {
+  session: SessionRecord;
+}
+
+/** POST /api/sessions/:id/clear */
+export interface SessionClearBody {
+  label: string;
+  reason?: string;
+  via?: 'studio' | 'cli' | 'api';
+}
+
+/** POST /api/sessions/:id/reset */
+export interface SessionResetBody {
+  reason?: string;
+  via?: 'studio' | 'cli' | 'api';
 }
 
 /** GET /api/traffic/recent and /api/captures: bounded copies of audit records, newest last / first. */
@@ -370,6 +393,7 @@ export interface LiveEvents {
   limits: { event: 'reset'; key: string };
   agents: { event: 'added' | 'removed'; name: string };
   secrets: { event: 'set'; name: string };
+  session: { event: SessionChange['type']; session: SessionSummary; label?: string };
 }
 
 /** Sends one live event to every connected browser. */
