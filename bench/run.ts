@@ -34,7 +34,7 @@ import { startAirlock, type AirlockPolicy, type RunningAirlock } from './lib/air
 import { runLoad, type LoadResult, type Target } from './lib/loadgen.ts';
 import { peers, startPeer } from './lib/peers.ts';
 import { profileTables, summarize, type ProfileSummary } from './lib/profile.ts';
-import { cpuTimeUs, readJsonLine, rssSampler, start, type Proc } from './lib/proc.ts';
+import { cpuTimeUs, ioSyscalls, machineCpuUs, readJsonLine, rssSampler, selfCpuUs, start, type Proc } from './lib/proc.ts';
 import { findWrk, runWrk, wrkErrors, wrkInstall, type WrkResult, type WrkTarget } from './lib/wrk.ts';
 import { idleConnections, streamThrough, type IdleResult, type StreamResult } from './memory/memory.ts';
 import { starvation, type StarvationResult } from './soak/starve.ts';
@@ -90,13 +90,6 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
 };
-
-/** Share of the whole machine's CPU that was busy between two /proc/stat readings. */
-function boxCpu(): { busy: number; total: number } {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3]! - f[4]!, total };
-}
 
 // ─── setup ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -155,8 +148,11 @@ interface Contestant {
 interface HttpRound {
   wrk: WrkResult;
   cpuPerRequestUs: number;
+  /** Read/write system calls of the proxy per request (/proc/PID/io). */
+  syscallsPerRequest: number;
   originCpuPerRequestUs: number;
-  boxBusyPct: number;
+  /** Share of the machine's CPU (all cores) that went to processes outside this run: other people's work. */
+  othersPct: number;
   loadavg: number[];
   rssPeakMiB: number;
 }
@@ -168,12 +164,14 @@ interface HttpRow {
   error?: string;
   rounds: HttpRound[];
   cpuPerRequestUs?: number;
+  syscallsPerRequest?: number;
   originCpuPerRequestUs?: number;
   rps?: number;
   p50Ms?: number;
   p99Ms?: number;
   errors?: number;
   rssPeakMiB?: number;
+  othersPct?: number;
   serial?: WrkResult;
   idle?: IdleResult;
 }
@@ -241,18 +239,25 @@ const rows = new Map<string, HttpRow>(contestants.map((c) => [c.key, { name: c.n
 
 async function measureHttp(c: Contestant): Promise<HttpRound> {
   const cpu0 = cpuTimeUs(c.pid);
+  const io0 = ioSyscalls(c.pid);
   const origin0 = cpuTimeUs(origin.pid);
-  const box0 = boxCpu();
+  const box0 = machineCpuUs();
+  const self0 = selfCpuUs();
   const sampler = rssSampler(c.pid);
   const r = await runWrk(wrk!, c.http, { connections, seconds, tmp });
   const rss = sampler.stop();
-  const box1 = boxCpu();
+  const box1 = machineCpuUs();
   const served = Math.max(1, r.requests);
+  const proxyUs = cpuTimeUs(c.pid) - cpu0;
+  const originUs = cpuTimeUs(origin.pid) - origin0;
+  // This run's own CPU: the proxy, the origin, wrk (reaped, so in this process's cutime) and this process.
+  const ours = (c.pid === origin.pid ? 0 : proxyUs) + originUs + selfCpuUs() - self0;
   return {
     wrk: r,
-    cpuPerRequestUs: Math.round((cpuTimeUs(c.pid) - cpu0) / served * 10) / 10,
-    originCpuPerRequestUs: Math.round((cpuTimeUs(origin.pid) - origin0) / served * 10) / 10,
-    boxBusyPct: Math.round(((box1.busy - box0.busy) / Math.max(1, box1.total - box0.total)) * 100),
+    cpuPerRequestUs: Math.round(proxyUs / served * 10) / 10,
+    syscallsPerRequest: Math.round(((ioSyscalls(c.pid) - io0) / served) * 10) / 10,
+    originCpuPerRequestUs: Math.round(originUs / served * 10) / 10,
+    othersPct: Math.max(0, Math.round(((box1.busyUs - box0.busyUs - ours) / Math.max(1, box1.totalUs - box0.totalUs)) * 100)),
     loadavg: loadavg(),
     rssPeakMiB: Math.round((rss / MiB) * 10) / 10,
   };
@@ -266,7 +271,7 @@ for (let round = 1; round <= rounds; round++) {
       if (round === 1 && warmup > 0) await runWrk(wrk, c.http, { connections, seconds: warmup, tmp });
       const m = await measureHttp(c);
       row.rounds.push(m);
-      log(`${c.name} [round ${round}/${rounds}]: ${c.key === 'direct' ? 'origin' : 'proxy'} ${c.key === 'direct' ? m.originCpuPerRequestUs : m.cpuPerRequestUs} µs CPU/req, ${m.wrk.rps} req/s, p50 ${m.wrk.p50Ms} ms, p99 ${m.wrk.p99Ms} ms, ${wrkErrors(m.wrk)} errors, box ${m.boxBusyPct}% busy, load ${m.loadavg.join(' ')}`);
+      log(`${c.name} [round ${round}/${rounds}]: ${c.key === 'direct' ? 'origin' : 'proxy'} ${c.key === 'direct' ? m.originCpuPerRequestUs : m.cpuPerRequestUs} µs CPU/req, ${m.wrk.rps} req/s, p50 ${m.wrk.p50Ms} ms, p99 ${m.wrk.p99Ms} ms, ${wrkErrors(m.wrk)} errors, ${m.syscallsPerRequest} read/write syscalls/req, other work ${m.othersPct}% of the machine, load ${m.loadavg.join(' ')}`);
     } catch (err) {
       row.error = (err as Error).message.slice(0, 300);
       log(`${c.name}: ${row.error}`);
@@ -276,25 +281,33 @@ for (let round = 1; round <= rounds; round++) {
 for (const [key, row] of rows) {
   if (!row.rounds.length) continue;
   row.cpuPerRequestUs = key === 'direct' ? undefined : median(row.rounds.map((r) => r.cpuPerRequestUs));
+  row.syscallsPerRequest = median(row.rounds.map((r) => r.syscallsPerRequest));
   row.originCpuPerRequestUs = median(row.rounds.map((r) => r.originCpuPerRequestUs));
   row.rps = median(row.rounds.map((r) => r.wrk.rps));
   row.p50Ms = median(row.rounds.map((r) => r.wrk.p50Ms));
   row.p99Ms = median(row.rounds.map((r) => r.wrk.p99Ms));
   row.errors = row.rounds.reduce((n, r) => n + wrkErrors(r.wrk), 0);
   row.rssPeakMiB = Math.max(...row.rounds.map((r) => r.rssPeakMiB));
+  row.othersPct = median(row.rounds.map((r) => r.othersPct));
 }
 
 // ─── one connection: added latency without queueing ────────────────────────────────────────────
 
 if (serialSeconds > 0) {
-  for (const c of running.filter((x) => x.key === 'direct' || x.key === 'bare' || x.airlock)) {
-    try {
-      rows.get(c.key)!.serial = await runWrk(wrk, c.http, { connections: 1, seconds: serialSeconds, tmp });
-      log(`${c.name}, one connection: p50 ${rows.get(c.key)!.serial!.p50Ms} ms`);
-    } catch (err) {
-      log(`${c.name}, one connection: ${(err as Error).message}`);
+  const serialRounds = new Map<string, WrkResult[]>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const c of running.filter((x) => x.key === 'direct' || x.key === 'bare' || x.airlock)) {
+      try {
+        const r = await runWrk(wrk, c.http, { connections: 1, seconds: serialSeconds, tmp });
+        serialRounds.set(c.key, [...(serialRounds.get(c.key) ?? []), r]);
+        log(`${c.name}, one connection [round ${round}/${rounds}]: p50 ${r.p50Ms} ms`);
+      } catch (err) {
+        log(`${c.name}, one connection: ${(err as Error).message}`);
+      }
     }
   }
+  // The round with the median p50 stands for the contestant.
+  for (const [key, rs] of serialRounds) rows.get(key)!.serial = [...rs].sort((a, b) => a.p50Ms - b.p50Ms)[Math.floor((rs.length - 1) / 2)];
 }
 
 // ─── HTTPS interception with keep-alive ────────────────────────────────────────────────────────
@@ -305,6 +318,8 @@ interface HttpsRow {
   cpuPerRequestUs?: number;
   originCpuPerRequestUs?: number;
   credentialInjected?: { requests: number; withCredential: number };
+  syscallsPerRequest?: number;
+  othersPct?: number;
   error?: string;
 }
 const httpsRows: HttpsRow[] = [];
@@ -313,18 +328,27 @@ const httpsTarget = (c: { proxyUrl: string; caPem: string; proxyAuthorization?: 
   ...(c.proxyAuthorization ? { proxyAuthorization: c.proxyAuthorization } : {}),
 });
 
-async function measureHttps(name: string, pid: number, target: Target): Promise<HttpsRow> {
-  await runLoad(target, { connections, durationMs: warmup * 1000 });
+async function measureHttps(name: string, pid: number, target: Target, warm: boolean): Promise<HttpsRow> {
+  if (warm && warmup > 0) await runLoad(target, { connections, durationMs: warmup * 1000 });
   const cpu0 = cpuTimeUs(pid);
+  const io0 = ioSyscalls(pid);
   const origin0 = cpuTimeUs(origin.pid);
   const stats0 = await originStats();
+  const box0 = machineCpuUs();
+  const self0 = selfCpuUs();
   const load = await runLoad(target, { connections, durationMs: seconds * 1000, maxRequests: 5_000_000 });
   const served = Math.max(1, load.requests);
+  const proxyUs = cpuTimeUs(pid) - cpu0;
+  const originUs = cpuTimeUs(origin.pid) - origin0;
+  const box1 = machineCpuUs();
+  const ours = proxyUs + originUs + selfCpuUs() - self0;
   const stats1 = await originStats();
   const row: HttpsRow = {
     name, load,
-    cpuPerRequestUs: Math.round((cpuTimeUs(pid) - cpu0) / served * 10) / 10,
-    originCpuPerRequestUs: Math.round((cpuTimeUs(origin.pid) - origin0) / served * 10) / 10,
+    cpuPerRequestUs: Math.round(proxyUs / served * 10) / 10,
+    syscallsPerRequest: Math.round(((ioSyscalls(pid) - io0) / served) * 10) / 10,
+    originCpuPerRequestUs: Math.round(originUs / served * 10) / 10,
+    othersPct: Math.max(0, Math.round(((box1.busyUs - box0.busyUs - ours) / Math.max(1, box1.totalUs - box0.totalUs)) * 100)),
     credentialInjected: { requests: stats1.requests - stats0.requests - 1, withCredential: stats1.withCredential - stats0.withCredential },
   };
   log(`HTTPS ${name}: ${row.cpuPerRequestUs} µs CPU/req, ${load.rps} req/s, p50 ${load.p50Ms} ms, ${load.errors + load.non2xx} errors${load.firstError ? ` (${load.firstError.slice(0, 120)})` : ''}, credential on ${row.credentialInjected!.withCredential}/${row.credentialInjected!.requests} upstream requests`);
@@ -335,21 +359,30 @@ if (!values['no-https'] && !profileOnly) {
   const relay = start('bare TLS relay', process.execPath, [runner, path.join(root, 'bench/lib/bare-tls-relay.ts'), relayTls.key, relayTls.cert, upstreamTls.cert,
     JSON.stringify({ 'api.github.com:443': `127.0.0.1:${originPorts.https}` })]);
   procs.push(relay);
-  try {
-    const { port } = await readJsonLine<{ port: number }>(relay);
-    httpsRows.push(await measureHttps('bare Node TLS relay', relay.pid, httpsTarget({ proxyUrl: `http://127.0.0.1:${port}`, caPem: fs.readFileSync(relayTls.cert, 'utf8') })));
-  } catch (err) {
-    httpsRows.push({ name: 'bare Node TLS relay', error: (err as Error).message.slice(0, 300) });
-  } finally {
-    await relay.stop();
-  }
-  for (const c of airlocks) {
-    try {
-      httpsRows.push(await measureHttps(c.name, c.pid, httpsTarget(c.airlock!)));
-    } catch (err) {
-      httpsRows.push({ name: c.name, error: (err as Error).message.slice(0, 300) });
-      log(`HTTPS ${c.name}: ${(err as Error).message}`);
+  const relayPort = readJsonLine<{ port: number }>(relay);
+  const subjects: Array<{ name: string; pid: number; target: () => Promise<Target> }> = [
+    { name: 'bare Node TLS relay', pid: relay.pid, target: async () => httpsTarget({ proxyUrl: `http://127.0.0.1:${(await relayPort).port}`, caPem: fs.readFileSync(relayTls.cert, 'utf8') }) },
+    ...airlocks.map((c) => ({ name: c.name, pid: c.pid, target: async () => httpsTarget(c.airlock!) })),
+  ];
+  const measured = new Map<string, HttpsRow[]>();
+  const failed = new Map<string, string>();
+  for (let round = 1; round <= rounds; round++) {
+    for (const x of round % 2 ? subjects : [...subjects].reverse()) {
+      if (failed.has(x.name)) continue;
+      try {
+        const r = await measureHttps(x.name, x.pid, await x.target(), round === 1);
+        measured.set(x.name, [...(measured.get(x.name) ?? []), r]);
+      } catch (err) {
+        failed.set(x.name, (err as Error).message.slice(0, 300));
+        log(`HTTPS ${x.name}: ${(err as Error).message}`);
+      }
     }
+  }
+  await relay.stop();
+  // The round with the median CPU per request stands for the contestant.
+  for (const x of subjects) {
+    const rs = measured.get(x.name);
+    httpsRows.push(rs ? [...rs].sort((a, b) => a.cpuPerRequestUs! - b.cpuPerRequestUs!)[Math.floor((rs.length - 1) / 2)]! : { name: x.name, error: failed.get(x.name) ?? 'not measured' });
   }
 }
 
@@ -390,47 +423,65 @@ for (const p of procs) if (p !== origin) await p.stop();
 
 // ─── profile ───────────────────────────────────────────────────────────────────────────────────
 
-interface ProfileRun { phase: string; cpuPerRequestUs: number; requests: number; summary: ProfileSummary }
+interface ProfileRun { subject: string; phase: string; cpuPerRequestUs: number; requests: number; summary: ProfileSummary }
 const profiles: ProfileRun[] = [];
 let profileDir: string | undefined;
+
+/** `run(s)` loads the process for s seconds and resolves with the requests served. */
+interface ProfilePhase { phase: string; run: (s: number) => Promise<number> }
+
+/** Runs `phases` (each warmed up first, outside the window) against a process started with --cpu-prof, stops it, and summarizes each phase's window. */
+async function profile(subject: string, proc: Proc, sourceMapsFile: string, phases: ProfilePhase[]): Promise<void> {
+  const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+  const windows: Array<{ phase: string; fromUs: number; toUs: number; cpuUs: number; requests: number }> = [];
+  for (const p of phases) {
+    if (warmup > 0) await p.run(warmup);
+    const cpu0 = cpuTimeUs(proc.pid);
+    const fromUs = nowUs();
+    const requests = await p.run(seconds);
+    windows.push({ phase: p.phase, fromUs, toUs: nowUs(), cpuUs: cpuTimeUs(proc.pid) - cpu0, requests });
+  }
+  // The profile is written when the process exits: give it time.
+  await proc.stop(60_000);
+  fs.writeFileSync(path.join(profileDir!, `windows-${proc.pid}.json`), `${JSON.stringify({ subject, pid: proc.pid, windows }, null, 2)}\n`);
+  const files = fs.readdirSync(profileDir!).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${proc.pid}.`)).map((f) => path.join(profileDir!, f));
+  const sourceMaps = fs.existsSync(sourceMapsFile) ? JSON.parse(fs.readFileSync(sourceMapsFile, 'utf8')) as Record<string, SourceMapPayload> : {};
+  if (!files.length) log(`profile: no .cpuprofile of ${subject} (pid ${proc.pid}) in ${profileDir} (did it exit cleanly?)`);
+  for (const w of windows) {
+    profiles.push({ subject, phase: w.phase, requests: w.requests, cpuPerRequestUs: Math.round((w.cpuUs / Math.max(1, w.requests)) * 10) / 10, summary: summarize(files, w, root, sourceMaps) });
+  }
+}
+
 if (values.profile || profileOnly) {
   profileDir = path.join(root, 'bench', 'results', `profile-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   fs.mkdirSync(profileDir, { recursive: true });
+  const profFlags = (name: string): { nodeFlags: string[]; env: NodeJS.ProcessEnv; maps: string } => {
+    const maps = path.join(profileDir!, `source-maps-${name}.json`);
+    return {
+      nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', pathToFileURL(path.join(root, 'bench/lib/source-maps-at-exit.mjs')).href],
+      env: { AIRLOCK_BENCH_SOURCE_MAPS: maps, AIRLOCK_BENCH_ROOT: root },
+      maps,
+    };
+  };
+  const wrkPhase = (phase: string, target: WrkTarget): ProfilePhase => ({ phase, run: async (s) => (await runWrk(wrk, target, { connections, seconds: s, tmp })).requests });
+
   log(`profiling Airlock (default policy) → ${path.relative(root, profileDir)}`);
-  const sourceMapsFile = path.join(profileDir, 'source-maps.json');
-  const a = await startAirlock({
-    root, policy: 'default', tmp, origin: originPorts, upstreamCa: upstreamTls.cert, label: 'Airlock, default policy (profiled)',
-    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--import', pathToFileURL(path.join(root, 'bench/lib/source-maps-at-exit.mjs')).href],
-    env: { AIRLOCK_BENCH_SOURCE_MAPS: sourceMapsFile, AIRLOCK_BENCH_ROOT: root },
-  });
-  const windows: Array<{ phase: string; fromUs: number; toUs: number; cpuUs: number; requests: number }> = [];
-  const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
-  const httpTarget: WrkTarget = { connectTo: a.proxyUrl, url: `http://api.github.com${githubPath}`, viaProxy: true, proxyAuthorization: a.proxyAuthorization };
-  await runWrk(wrk, httpTarget, { connections, seconds: warmup, tmp });
-  {
-    const cpu0 = cpuTimeUs(a.proc.pid);
-    const fromUs = nowUs();
-    const r = await runWrk(wrk, httpTarget, { connections, seconds, tmp });
-    windows.push({ phase: 'plain HTTP keep-alive (wrk), GitHub read', fromUs, toUs: nowUs(), cpuUs: cpuTimeUs(a.proc.pid) - cpu0, requests: r.requests });
-  }
-  if (!values['no-https']) {
-    const target = httpsTarget(a);
-    await runLoad(target, { connections, durationMs: warmup * 1000 });
-    const cpu0 = cpuTimeUs(a.proc.pid);
-    const fromUs = nowUs();
-    const r = await runLoad(target, { connections, durationMs: seconds * 1000 });
-    windows.push({ phase: 'HTTPS interception keep-alive, GitHub read with the credential injected', fromUs, toUs: nowUs(), cpuUs: cpuTimeUs(a.proc.pid) - cpu0, requests: r.requests });
-  }
-  // The profile is written when the process exits: give it time.
-  await a.proc.stop(60_000);
-  fs.writeFileSync(path.join(profileDir, 'windows.json'), `${JSON.stringify({ pid: a.proc.pid, windows }, null, 2)}\n`);
-  const files = fs.readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${a.proc.pid}.`)).map((f) => path.join(profileDir!, f));
-  const sourceMaps = fs.existsSync(sourceMapsFile) ? JSON.parse(fs.readFileSync(sourceMapsFile, 'utf8')) as Record<string, SourceMapPayload> : {};
-  if (!files.length) log(`profile: no .cpuprofile of process ${a.proc.pid} in ${profileDir} (did Airlock exit cleanly?)`);
-  for (const w of windows) {
-    const cpuPerRequestUs = Math.round((w.cpuUs / Math.max(1, w.requests)) * 10) / 10;
-    profiles.push({ phase: w.phase, cpuPerRequestUs, requests: w.requests, summary: summarize(files, w, root, sourceMaps) });
-  }
+  const af = profFlags('airlock');
+  const a = await startAirlock({ root, policy: 'default', tmp, origin: originPorts, upstreamCa: upstreamTls.cert, label: 'Airlock, default policy (profiled)', nodeFlags: af.nodeFlags, env: af.env });
+  await profile('Airlock, default policy', a.proc, af.maps, [
+    wrkPhase('plain HTTP keep-alive (wrk), GitHub read', { connectTo: a.proxyUrl, url: `http://api.github.com${githubPath}`, viaProxy: true, proxyAuthorization: a.proxyAuthorization }),
+    ...(values['no-https'] ? [] : [{
+      phase: 'HTTPS interception keep-alive, GitHub read with the credential injected',
+      run: async (s: number) => (await runLoad(httpsTarget(a), { connections, durationMs: s * 1000 })).requests,
+    }]),
+  ]);
+
+  // The floor, profiled the same way: which of Airlock's costs every Node relay pays too.
+  log('profiling the bare Node relay');
+  const bf = profFlags('bare');
+  const relay = start('bare relay (profiled)', process.execPath, [...bf.nodeFlags, runner, path.join(root, 'bench/lib/bare-relay.ts')], bf.env);
+  const { port } = await readJsonLine<{ port: number }>(relay);
+  await profile('bare Node relay', relay, bf.maps, [wrkPhase('plain HTTP keep-alive (wrk)', { connectTo: `http://127.0.0.1:${port}`, url: originUrl, viaProxy: true })]);
 }
 await origin.stop();
 
@@ -445,15 +496,15 @@ const ordered = [...rows.entries()];
 
 function httpTable(): string {
   const lines = [
-    '| contestant | CPU µs/req | × bare relay | req/s | × squid | p50 ms | p99 ms | errors | origin CPU µs/req | peak RSS MiB |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| contestant | CPU µs/req | × bare relay | req/s | × squid | p50 ms | p99 ms | errors | read+write syscalls/req | origin CPU µs/req | peak RSS MiB | other work % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [, r] of ordered) {
     if (r.missing || (r.error && !r.rounds.length)) {
-      lines.push(`| ${r.name} | ${r.missing ? `skipped — ${r.missing}` : `failed: ${r.error}`} | | | | | | | | |`);
+      lines.push(`| ${r.name} | ${r.missing ? `skipped — ${r.missing}` : `failed: ${r.error}`} | | | | | | | | | | |`);
       continue;
     }
-    lines.push(`| ${r.name} | ${fmt(r.cpuPerRequestUs, 0)} | ${times(r.cpuPerRequestUs, bare?.cpuPerRequestUs)} | ${int(r.rps)} | ${times(r.rps, squid?.rps)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${r.errors} | ${fmt(r.originCpuPerRequestUs, 0)} | ${fmt(r.rssPeakMiB, 1)} |`);
+    lines.push(`| ${r.name} | ${fmt(r.cpuPerRequestUs, 0)} | ${times(r.cpuPerRequestUs, bare?.cpuPerRequestUs)} | ${int(r.rps)} | ${times(r.rps, squid?.rps)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${r.errors} | ${r.name === 'direct' ? '–' : fmt(r.syscallsPerRequest, 1)} | ${fmt(r.originCpuPerRequestUs, 0)} | ${fmt(r.rssPeakMiB, 1)} | ${fmt(r.othersPct, 0)} |`);
   }
   return lines.join('\n');
 }
@@ -467,14 +518,14 @@ function serialTable(): string {
 
 function httpsTable(): string {
   const base = httpsRows.find((r) => r.name === 'bare Node TLS relay')?.cpuPerRequestUs;
-  const lines = ['| contestant | CPU µs/req | × bare TLS relay | req/s | p50 ms | p99 ms | errors | credential injected | origin CPU µs/req |', '|---|---:|---:|---:|---:|---:|---:|---|---:|'];
+  const lines = ['| contestant | CPU µs/req | × bare TLS relay | req/s | p50 ms | p99 ms | errors | credential injected | read+write syscalls/req | origin CPU µs/req | other work % |', '|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|'];
   for (const r of httpsRows) {
     if (!r.load) {
-      lines.push(`| ${r.name} | failed: ${r.error} | | | | | | | |`);
+      lines.push(`| ${r.name} | failed: ${r.error} | | | | | | | | | |`);
       continue;
     }
     const cred = r.credentialInjected!;
-    lines.push(`| ${r.name} | ${fmt(r.cpuPerRequestUs, 0)} | ${times(r.cpuPerRequestUs, base)} | ${int(r.load.rps)} | ${fmt(r.load.p50Ms)} | ${fmt(r.load.p99Ms)} | ${r.load.errors + r.load.non2xx} | ${cred.withCredential ? `${int(cred.withCredential)} of ${int(cred.requests)}` : 'none'} | ${fmt(r.originCpuPerRequestUs, 0)} |`);
+    lines.push(`| ${r.name} | ${fmt(r.cpuPerRequestUs, 0)} | ${times(r.cpuPerRequestUs, base)} | ${int(r.load.rps)} | ${fmt(r.load.p50Ms)} | ${fmt(r.load.p99Ms)} | ${r.load.errors + r.load.non2xx} | ${cred.withCredential ? `${int(cred.withCredential)} of ${int(cred.requests)}` : 'none'} | ${fmt(r.syscallsPerRequest, 1)} | ${fmt(r.originCpuPerRequestUs, 0)} | ${fmt(r.othersPct, 0)} |`);
   }
   return lines.join('\n');
 }
@@ -523,22 +574,22 @@ const report = [
   ...(contestants.length ? [
     `### Plain HTTP, keep-alive: wrk, 1 thread, ${connections} connections, ${seconds} s${rounds > 1 ? ` × ${rounds} rounds (medians)` : ''}, 1 KiB answers`,
     '',
-    'CPU µs/req is the proxy process\'s own CPU time (utime + stime, all threads, /proc) over the measured phase divided by the requests it served: the figure that does not depend on how the cores were shared.',
+    'CPU µs/req is the proxy process\'s own CPU time (utime + stime, all threads, /proc) over the measured phase divided by the requests it served: the figure that depends least on how the cores were shared. Other work % is the share of the machine\'s CPU that went to processes outside this run during the phase (other people\'s work on a shared box).',
     '',
     httpTable(),
     '',
     ...contestants.filter((c) => c.note).map((c) => `- ${c.name}: ${c.note}`),
     '',
   ] : []),
-  ...([...rows.values()].some((r) => r.serial) ? [`### One connection, one request at a time (wrk -c1, ${serialSeconds} s)`, '', serialTable(), ''] : []),
-  ...(httpsRows.length ? [`### HTTPS interception, keep-alive (CONNECT api.github.com:443, ${connections} connections, ${seconds} s, undici ProxyAgent)`, '', httpsTable(), '',
+  ...([...rows.values()].some((r) => r.serial) ? [`### One connection, one request at a time (wrk -c1, ${serialSeconds} s${rounds > 1 ? ` × ${rounds} rounds, the median round` : ''})`, '', serialTable(), ''] : []),
+  ...(httpsRows.length ? [`### HTTPS interception, keep-alive (CONNECT api.github.com:443, ${connections} connections, ${seconds} s${rounds > 1 ? ` × ${rounds} rounds, the median round` : ''}, undici ProxyAgent)`, '', httpsTable(), '',
     '- bare Node TLS relay: CONNECT, TLS terminated with one certificate, relayed over a keep-alive `https.Agent` (TLS to the origin), nothing else (bench/lib/bare-tls-relay.ts)', ''] : []),
   ...(rows.size && [...rows.values()].some((r) => r.idle) ? [idleTable(), ''] : []),
   ...(streams.length ? [streamTable(), ''] : []),
   ...(starved ? [`### CPU starvation (${starved.burners} busy loops, one per core; ${starved.rps} req/s for ${starved.seconds} s through ${starved.name})`, '',
     '| requests | denied for overrunning the evaluation budget | other non-2xx | errors | p50 ms | p99 ms | max ms | fail-closed by kind | load average after |', '|---:|---:|---:|---:|---:|---:|---:|---|---|',
     `| ${starved.load.requests} | ${starved.timeoutDenials} | ${starved.load.non2xx - starved.timeoutDenials} | ${starved.load.errors} | ${starved.load.p50Ms} | ${starved.load.p99Ms} | ${starved.load.maxMs} | ${JSON.stringify(starved.audit.failClosed)} | ${starved.loadavgAfter.join(' / ')} |`, ''] : []),
-  ...profiles.flatMap((p) => [`### CPU profile: Airlock, default policy — ${p.phase} (${p.requests} requests, ${p.cpuPerRequestUs} µs CPU/req with the profiler on)`, '', profileTables(p.summary, p.cpuPerRequestUs), '']),
+  ...profiles.flatMap((p) => [`### CPU profile: ${p.subject} — ${p.phase} (${p.requests} requests, ${p.cpuPerRequestUs} µs CPU/req with the profiler on)`, '', profileTables(p.summary, p.cpuPerRequestUs, p.subject.startsWith('bare') ? 12 : undefined), '']),
   ...(profileDir ? [`Profiles (open in Chrome DevTools → Performance): ${path.relative(root, profileDir)}/`, ''] : []),
   ...(contestants.length ? ['### Goals', '', goals(), ''] : []),
 ].join('\n');

@@ -120,23 +120,56 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
+/** utime + stime + cutime + cstime of one process (all its threads, and the children it has reaped), in clock ticks. */
+function ticksOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): state is field 3,
+    // utime 14, stime 15, cutime 16, cstime 17.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  } catch {
+    return 0; // exited
+  }
+}
+
 /**
  * CPU time a process has used, in microseconds: utime + stime from /proc/PID/stat (every thread of
  * the process), plus cutime + cstime (children it has reaped), summed over its live descendants.
  * Resolution is one clock tick (10 ms at the usual 100 Hz): sample across seconds of load.
  */
 export function cpuTimeUs(pid: number): number {
-  let ticks = 0;
+  return (tree(pid).reduce((t, id) => t + ticksOf(id), 0) / clockTicks()) * 1e6;
+}
+
+/**
+ * Read- and write-class system calls a process (all threads) and its live descendants have made so
+ * far (syscr + syscw of /proc/PID/io: read, recv, readv…, write, send, writev…; not epoll): how
+ * many times per request a proxy crosses into the kernel to move bytes.
+ */
+export function ioSyscalls(pid: number): number {
+  let n = 0;
   for (const id of tree(pid)) {
     try {
-      const stat = fs.readFileSync(`/proc/${id}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces and parentheses): state is field 3,
-      // utime 14, stime 15, cutime 16, cstime 17.
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch { /* exited */ }
+      const io = fs.readFileSync(`/proc/${id}/io`, 'utf8');
+      n += Number(/syscr:\s+(\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? 0);
+    } catch { /* exited, or not ours to read */ }
   }
-  return (ticks / clockTicks()) * 1e6;
+  return n;
+}
+
+/** CPU time of the whole machine so far (all cores), busy and in total, in microseconds, from /proc/stat. */
+export function machineCpuUs(): { busyUs: number; totalUs: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const toUs = (ticks: number): number => (ticks / clockTicks()) * 1e6;
+  // idle and iowait are the idle columns; user, nice, system, irq, softirq, steal are busy.
+  return { busyUs: toUs(total - f[3]! - f[4]!), totalUs: toUs(total) };
+}
+
+/** CPU time of this process and the children it has waited for (e.g. wrk runs that have ended), in microseconds. */
+export function selfCpuUs(): number {
+  return (ticksOf(process.pid) / clockTicks()) * 1e6;
 }
 
 /** Resident set size of a process (and its descendants, for forking peers) in bytes; 0 when gone. */

@@ -161,18 +161,25 @@ export function summarize(files: string[], window: ProfileWindow | undefined, ro
   };
 }
 
-/** Markdown tables of a summary; `usPerRequest` (the profiled run's CPU µs per request) turns shares into µs. */
-export function profileTables(s: ProfileSummary, usPerRequest?: number): string {
+/**
+ * Markdown tables of a summary; `usPerRequest` (the profiled run's CPU µs per request) turns shares
+ * into µs. With `brief`, only that many top functions by self time (for a reference like the bare relay).
+ */
+export function profileTables(s: ProfileSummary, usPerRequest?: number, brief?: number): string {
   const us = (p: number): string => (usPerRequest ? (usPerRequest * p / 100).toFixed(1) : '–');
   const via = (f: FunctionCost): string => (f.via ? f.via.map((v) => `\`${v.name}\` ${v.where} (${v.pct}%)`).join(', ') : '');
-  return [
+  const head = [
     `Busy samples counted: ${s.busySamples} (${Object.entries(s.threads).map(([t, n]) => `${t} ${n}`).join(', ')}); shares are of all busy samples of the process${usPerRequest ? `, µs are that share of the profiled run's ${usPerRequest.toFixed(0)} µs CPU per request` : ''}.`,
     '',
     'Top functions by self time:',
     '',
     '| self % | ≈ µs/req | function | where | thread | via (nearest Airlock function, else JS caller) |',
     '|---:|---:|---|---|---|---|',
-    ...s.top.map((f) => `| ${f.selfPct.toFixed(1)} | ${us(f.selfPct)} | \`${f.name}\` | ${f.where || '(native)'} | ${f.thread} | ${via(f)} |`),
+    ...s.top.slice(0, brief ?? s.top.length).map((f) => `| ${f.selfPct.toFixed(1)} | ${us(f.selfPct)} | \`${f.name}\` | ${f.where || '(native)'} | ${f.thread} | ${via(f)} |`),
+  ];
+  if (brief) return head.join('\n');
+  return [
+    ...head,
     '',
     'Airlock\'s own functions by total time (itself and everything it calls):',
     '',

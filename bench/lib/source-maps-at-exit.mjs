@@ -24,7 +24,7 @@ if (out && root) {
         }
       }
     };
-    for (const dir of ['proxy', 'engine', 'cli']) if (fs.existsSync(path.join(root, dir))) walk(path.join(root, dir));
+    for (const dir of ['proxy', 'engine', 'cli', 'bench/lib']) if (fs.existsSync(path.join(root, dir))) walk(path.join(root, dir));
     fs.writeFileSync(out, JSON.stringify(maps));
   });
 }
