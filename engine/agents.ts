@@ -19,6 +19,8 @@ export interface StoredToken {
   created: string;
   /** RFC 3339; absent = never expires. */
   expires?: string;
+  /** The only secrets injected for requests made with this token (a run's --secret/--no-secrets); absent = all. */
+  secrets?: string[];
 }
 
 export interface StoredAgent {
@@ -127,11 +129,12 @@ export class AgentStore {
     return issued.public;
   }
 
-  private mint(opts: { label?: string; ttlMs?: number }): { stored: StoredToken; public: IssuedToken } {
+  private mint(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken } {
     const token = newToken();
     const id = crypto.randomBytes(6).toString('hex');
     const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
     if (opts.label) stored.label = opts.label;
+    if (opts.secrets) stored.secrets = [...new Set(opts.secrets)].sort();
     if (opts.ttlMs !== undefined) {
       if (!(opts.ttlMs > 0)) throw new AgentError('token ttl must be positive');
       stored.expires = new Date(Date.now() + opts.ttlMs).toISOString();
@@ -139,8 +142,11 @@ export class AgentStore {
     return { stored, public: { token, id, ...(stored.expires ? { expires: stored.expires } : {}) } };
   }
 
-  /** Adds a token to an existing agent (e.g. a per-run token with a TTL). */
-  async issueToken(name: string, opts: { ttlMs?: number; label?: string } = {}): Promise<IssuedToken> {
+  /**
+   * Adds a token to an existing agent (e.g. a per-run token with a TTL). `secrets` limits what the
+   * proxy injects for requests made with it (the proxy refuses any other secret).
+   */
+  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
     await this.refresh();
     if (!this.doc.data.agents[name]) throw new AgentError(`no agent named ${name}`);
     const issued = this.mint(opts);
@@ -206,7 +212,9 @@ export class AgentStore {
     for (const t of a.tokens) {
       if (t.expires && Date.parse(t.expires) <= now) continue;
       const have = Buffer.from(t.hash, 'hex');
-      if (have.length === want.length && crypto.timingSafeEqual(have, want)) return { id: a.name, labels: { ...a.labels } };
+      if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
+        return { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) };
+      }
     }
     return undefined;
   }

@@ -1,9 +1,12 @@
 // The approvals queue: requests a policy answered `approve` for, waiting on a human.
 //
-// A record holds the redacted description, the policy's reason/rule/risk, its expiry and the
-// request hash (method + URL + end-to-end headers + body sha256 + agent) it is bound to. Records
-// and grants persist in <home>/approvals.json (lowdb, atomic writes), so a restart keeps them. Every change is emitted to
-// subscribers at once (the studio broadcasts them over its WebSocket).
+// A record holds a bounded copy of the redacted description, the policy's reason/rule/risk, its
+// expiry and the request hash (method + URL + end-to-end headers + body sha256 + agent) it is bound
+// to. Each approval is a file of its own in <home>/approvals/ (the whole description beside it, in
+// <id>.request.json, read only when someone asks for it), so a change rewrites one small file and
+// memory per approval is bounded whatever the agent sent; grants and settings live in
+// <home>/approvals.json. A restart keeps everything. Every change is emitted to subscribers at once
+// (the studio broadcasts them over its WebSocket).
 //
 // Lifecycle: pending → approved | denied | expired. While pending, the agent's request is held
 // (`wait`) until the hold timeout. When the hold times out the record stays pending until
@@ -17,10 +20,15 @@
 // same operation at that risk or lower (engine/grants.ts), and the policy stays the authority.
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { openDocument, type Document } from './state/document.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { boundedCopy } from './bounded.ts';
+import { openDocument, StateFileError, type Document } from './state/document.ts';
+import { RecordDir } from './state/record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 import { durationMs } from './decision-contract.ts';
+import { globMatch } from './glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
 import { operationScope } from './grant-scope.ts';
 
@@ -39,8 +47,15 @@ export interface Resolution {
 export interface ApprovalRecord {
   id: string;
   agent: string;
-  /** The redacted description the policy saw. */
+  /**
+   * The redacted description the policy saw, cut to about 16 KiB (long strings, lists and bodies
+   * shortened with a marker) when `description_complete` is false; the whole one is on disk
+   * (ApprovalQueue.fullDescription).
+   */
   description: RequestDescription;
+  description_complete: boolean;
+  /** Size of the whole description, serialized (what a held request of this agent costs). */
+  description_bytes: number;
   /** One-line summary for lists and notifications. */
   summary: { method: string; host: string; path: string; operation?: string; effect?: string };
   reason: string;
@@ -91,11 +106,15 @@ export class ApprovalError extends Error {
 }
 
 interface ApprovalsDoc {
-  version: 1;
-  approvals: ApprovalRecord[];
+  /** 1: approvals were kept in this document (migrated to <home>/approvals/ on open); 2: grants and settings only. */
+  version: 1 | 2;
+  approvals?: ApprovalRecord[];
   grants: GrantRecord[];
   settings: { webhook?: string };
 }
+
+/** How much of a description an approval keeps in memory (and sends in lists and events). */
+export const APPROVAL_DESCRIPTION_BYTES = 16 * 1024;
 
 export interface ApprovalQueueOptions {
   now?: () => number;
@@ -107,6 +126,12 @@ export interface ApprovalQueueOptions {
   /** Pending approvals allowed per agent / in total before new ones are refused (50 / 1000). */
   maxPendingPerAgent?: number;
   maxPending?: number;
+  /**
+   * Serialized bytes of the descriptions of requests within their hold, per agent / in total
+   * (16 MiB / 64 MiB): past it new holds are refused, so held uploads cannot exhaust memory.
+   */
+  maxHeldBytesPerAgent?: number;
+  maxHeldBytes?: number;
   /** Resolved approvals kept for the record (default 7 days, at most 2000). */
   keepResolvedMs?: number;
   /** Sweep interval for expiries (ms, default 30 s; 0 = none). */
@@ -184,20 +209,7 @@ export function publicSummary(a: ApprovalRecord) {
  * one character within a segment.
  */
 export function pathMatches(pattern: string, path: string): boolean {
-  let re = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '\\' && i + 1 < pattern.length) {
-      // An escaped character is itself (Rego's glob does the same): \* is a literal star.
-      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    } else if (c === '*' && pattern[i + 1] === '*') {
-      re += '.*';
-      i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`${re}$`, 's').test(path);
+  return globMatch(pattern, path);
 }
 
 function checkPathPattern(pattern: string): void {
@@ -208,24 +220,44 @@ function checkPathPattern(pattern: string): void {
   }
 }
 
+function mib(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '');
+}
+
 export class ApprovalQueue {
   private readonly events = new EventEmitter();
   private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
-  private constructor(private readonly doc: Document<ApprovalsDoc>, private readonly opts: ApprovalQueueOptions) {
+  private constructor(
+    private readonly doc: Document<ApprovalsDoc>,
+    private readonly records: RecordDir,
+    private approvals: ApprovalRecord[],
+    private readonly opts: ApprovalQueueOptions,
+  ) {
     this.now = opts.now ?? Date.now;
     this.events.setMaxListeners(0);
   }
 
   static async open(home: string, opts: ApprovalQueueOptions = {}): Promise<ApprovalQueue> {
-    const doc = await openDocument<ApprovalsDoc>(home, 'approvals', { version: 1, approvals: [], grants: [], settings: {} }, { mode: 0o600 });
-    if (!Array.isArray(doc.data.approvals) || !Array.isArray(doc.data.grants)) {
-      const { StateFileError } = await import('./state/document.ts');
+    const doc = await openDocument<ApprovalsDoc>(home, 'approvals', { version: 2, grants: [], settings: {} }, { mode: 0o600 });
+    if ((doc.data.approvals !== undefined && !Array.isArray(doc.data.approvals)) || !Array.isArray(doc.data.grants)) {
       throw new StateFileError(doc.file, 'approvals and grants must be lists');
     }
-    const q = new ApprovalQueue(doc, opts);
+    if (!fs.existsSync(doc.file)) await doc.write();
+    const records = RecordDir.open(path.join(home, 'approvals'));
+    const approvals: ApprovalRecord[] = [];
+    for (const name of records.names()) {
+      if (name.endsWith('.request')) continue;
+      const r = records.readSync(name) as ApprovalRecord | undefined;
+      if (!r || typeof r !== 'object' || typeof r.id !== 'string' || typeof r.status !== 'string') {
+        throw new StateFileError(path.join(records.dir, `${name}.json`), 'not an approval record');
+      }
+      approvals.push(r);
+    }
+    const q = new ApprovalQueue(doc, records, approvals, opts);
+    await q.migrate();
     await q.sweep();
     const every = opts.sweepMs ?? 30_000;
     if (every > 0) {
@@ -237,6 +269,52 @@ export class ApprovalQueue {
 
   get file(): string {
     return this.doc.file;
+  }
+
+  /** The folder holding one file per approval (and its whole description). */
+  get folder(): string {
+    return this.records.dir;
+  }
+
+  /**
+   * Moves approvals from a version-1 approvals.json (descriptions inline) to one file each. The
+   * files are written before the document is rewritten without them, so a crash in between
+   * repeats the move on the next open and loses nothing.
+   */
+  private async migrate(): Promise<void> {
+    const old = this.doc.data.approvals;
+    if (old === undefined) return;
+    const known = new Set(this.approvals.map((a) => a.id));
+    for (const legacy of old) {
+      if (!legacy || typeof legacy.id !== 'string' || known.has(legacy.id)) continue;
+      const full = JSON.stringify(legacy.description ?? null);
+      const record = { ...legacy, ...this.bounded(legacy.description, full) };
+      await this.records.writeText(`${legacy.id}.request`, full);
+      await this.records.write(legacy.id, record);
+      this.approvals.push(record);
+    }
+    await this.doc.update((d) => {
+      delete d.approvals;
+      d.version = 2;
+    });
+  }
+
+  private bounded(description: RequestDescription, full: string): Pick<ApprovalRecord, 'description' | 'description_complete' | 'description_bytes'> {
+    // Strings up to 8 KiB stay whole, so a body preview (4 KiB by default) is kept as the policy saw it.
+    const copy = boundedCopy(description, APPROVAL_DESCRIPTION_BYTES, { maxString: 8 * 1024 });
+    return { description: copy.value as RequestDescription, description_complete: !copy.cut, description_bytes: Buffer.byteLength(full) };
+  }
+
+  /** Persists one approval's record (its own file only). */
+  private save(a: ApprovalRecord): Promise<void> {
+    return this.records.write(a.id, a);
+  }
+
+  /** The whole description an approval was created for (the record keeps a bounded copy). */
+  async fullDescription(id: string): Promise<RequestDescription | undefined> {
+    const a = this.get(id);
+    if (a.description_complete !== false) return a.description;
+    return (await this.records.read(`${a.id}.request`)) as RequestDescription | undefined;
   }
 
   // ─── subscription ────────────────────────────────────────────────────────────────────────────
@@ -261,7 +339,7 @@ export class ApprovalQueue {
   // ─── reading ─────────────────────────────────────────────────────────────────────────────────
 
   list(filter: { status?: ApprovalStatus; agent?: string } = {}): ApprovalRecord[] {
-    return this.doc.data.approvals
+    return this.approvals
       .filter((a) => (!filter.status || a.status === filter.status) && (!filter.agent || a.agent === filter.agent))
       .slice()
       .sort((a, b) => b.created.localeCompare(a.created));
@@ -269,7 +347,7 @@ export class ApprovalQueue {
 
   /** Finds a record by id or by a unique id prefix of at least 6 characters. */
   get(idOrPrefix: string): ApprovalRecord {
-    const all = this.doc.data.approvals;
+    const all = this.approvals;
     const exact = all.find((a) => a.id === idOrPrefix);
     if (exact) return exact;
     if (idOrPrefix.length < 6) {
@@ -329,18 +407,30 @@ export class ApprovalQueue {
 
   /** Creates a pending approval for a request the policy answered `approve` for. */
   async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
-    const pending = this.doc.data.approvals.filter((a) => a.status === 'pending');
+    const pending = this.approvals.filter((a) => a.status === 'pending');
     const maxAgent = this.opts.maxPendingPerAgent ?? 50;
     const maxAll = this.opts.maxPending ?? 1000;
     if (pending.length >= maxAll || pending.filter((a) => a.agent === description.agent.id).length >= maxAgent) {
       throw new ApprovalError('too-many', `too many pending approvals${pending.length >= maxAll ? '' : ` for agent ${description.agent.id}`}; resolve some first`);
     }
     const t = this.now();
+    const full = JSON.stringify(description);
+    const bytes = Buffer.byteLength(full);
+    // Requests within their hold keep their description (and body) in memory: bound what one agent, and all, can hold.
+    const holding = pending.filter((a) => Date.parse(a.expires) > t);
+    const heldBy = (agent?: string): number => holding.reduce((n, a) => n + (agent === undefined || a.agent === agent ? a.description_bytes ?? 0 : 0), 0);
+    const maxAgentBytes = this.opts.maxHeldBytesPerAgent ?? 16 * 1024 * 1024;
+    const maxAllBytes = this.opts.maxHeldBytes ?? 64 * 1024 * 1024;
+    const agentBytes = heldBy(description.agent.id);
+    if (agentBytes + bytes > maxAgentBytes || heldBy() + bytes > maxAllBytes) {
+      const mine = agentBytes + bytes > maxAgentBytes;
+      throw new ApprovalError('too-many', `requests held for approval${mine ? ` by agent ${description.agent.id}` : ''} already hold ${mib(mine ? agentBytes : heldBy())} MiB of request data (at most ${mib(mine ? maxAgentBytes : maxAllBytes)} MiB); resolve some first`);
+    }
     const r = description.request;
     const record: ApprovalRecord = {
       id: `ap_${crypto.randomBytes(8).toString('hex')}`,
       agent: description.agent.id,
-      description,
+      ...this.bounded(description, full),
       summary: {
         method: r.method.toUpperCase(),
         host: r.host,
@@ -360,10 +450,11 @@ export class ApprovalQueue {
       body_complete: !r.body.truncated,
     };
     // Visible (and broadcast) at once; the request is held only once the record is on disk.
-    this.doc.data.approvals.push(record);
+    this.approvals.push(record);
     this.emit({ type: 'created', approval: record });
     this.opts.notify?.({ type: 'approval.created', approval: publicSummary(record) });
-    await this.doc.write();
+    if (!record.description_complete) await this.records.writeText(`${record.id}.request`, full);
+    await this.save(record);
     return record;
   }
 
@@ -372,7 +463,7 @@ export class ApprovalQueue {
    * this caller consumed the approval (single use); a second waiter on the same approval gets 'used'.
    */
   wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
-    const a = this.doc.data.approvals.find((x) => x.id === id);
+    const a = this.approvals.find((x) => x.id === id);
     if (!a) return Promise.resolve('denied');
     if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');
     if (a.status === 'approved') return Promise.resolve(this.consume(a) ? 'approved' : 'used');
@@ -444,7 +535,7 @@ export class ApprovalQueue {
   private consume(a: ApprovalRecord): boolean {
     if (a.used_at) return false;
     a.used_at = new Date(this.now()).toISOString();
-    void this.doc.write().catch(() => undefined);
+    void this.save(a).catch(() => undefined);
     this.emit({ type: 'used', approval: a });
     return true;
   }
@@ -465,11 +556,14 @@ export class ApprovalQueue {
       if (a.risk === 'high' && opts.grantHigh !== true) {
         throw new ApprovalError('bad-request', 'this request is high risk: allowing similar requests without asking needs an explicit choice (grant_high: true, or --grant-high)');
       }
-      // An unrecognized route is no operation to grant: such grants are bound to the path.
-      const op = a.description.service?.operation;
-      const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
       if (opts.pathPattern !== undefined) checkPathPattern(opts.pathPattern);
-      const scope = operationScope(a.description);
+      // The grant's scope comes from the whole description (the record keeps a bounded copy).
+      const whole = (await this.fullDescription(a.id)) ?? a.description;
+      if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
+      // An unrecognized route is no operation to grant: such grants are bound to the path.
+      const op = whole.service?.operation;
+      const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
+      const scope = operationScope(whole);
       grantSpec = {
         agent: a.agent,
         method: a.summary.method,
@@ -508,7 +602,8 @@ export class ApprovalQueue {
     this.emit({ type: 'resolved', approval: a });
     if (first) this.emit({ type: 'used', approval: a });
     if (grant) this.emit({ type: 'grant-created', grant });
-    await this.doc.write();
+    await this.save(a);
+    if (grant) await this.doc.write();
     return { approval: a, ...(grant ? { grant } : {}) };
   }
 
@@ -519,7 +614,7 @@ export class ApprovalQueue {
     a.resolution = { by: opts.by, at: new Date(this.now()).toISOString(), ...(message ? { message } : {}) };
     for (const w of [...(this.waiters.get(a.id) ?? [])]) w('denied');
     this.emit({ type: 'resolved', approval: a });
-    await this.doc.write();
+    await this.save(a);
     return a;
   }
 
@@ -545,7 +640,7 @@ export class ApprovalQueue {
     if (a.status !== 'pending' || Date.parse(a.retry_until) > this.now() || this.isHeld(a.id)) return false;
     a.status = 'expired';
     a.resolution = { by: 'timeout', at: new Date(this.now()).toISOString() };
-    void this.doc.write().catch(() => undefined);
+    void this.save(a).catch(() => undefined);
     this.emit({ type: 'expired', approval: a });
     return true;
   }
@@ -553,23 +648,25 @@ export class ApprovalQueue {
   /** Expires overdue approvals, drops expired grants and old resolved records. */
   async sweep(): Promise<void> {
     const t = this.now();
-    let changed = false;
-    for (const a of this.doc.data.approvals) if (this.expireIfDue(a)) changed = true;
+    for (const a of this.approvals) this.expireIfDue(a);
     const keep = this.opts.keepResolvedMs ?? 7 * 24 * 3_600_000;
-    const before = this.doc.data.approvals.length;
-    let resolved = this.doc.data.approvals.filter((a) => a.status !== 'pending');
+    let resolved = this.approvals.filter((a) => a.status !== 'pending');
     const tooOld = new Set(resolved.filter((a) => t - Date.parse(a.resolution?.at ?? a.created) > keep).map((a) => a.id));
     resolved = resolved.filter((a) => !tooOld.has(a.id)).sort((a, b) => a.created.localeCompare(b.created));
     for (const a of resolved.slice(0, Math.max(0, resolved.length - 2000))) tooOld.add(a.id);
-    if (tooOld.size) this.doc.data.approvals = this.doc.data.approvals.filter((a) => !tooOld.has(a.id));
+    if (tooOld.size) {
+      this.approvals = this.approvals.filter((a) => !tooOld.has(a.id));
+      for (const id of tooOld) await Promise.all([this.records.remove(id), this.records.remove(`${id}.request`)]);
+    }
     const grants = this.doc.data.grants.length;
     this.doc.data.grants = this.doc.data.grants.filter((g) => Date.parse(g.expires) > t);
-    if (changed || before !== this.doc.data.approvals.length || grants !== this.doc.data.grants.length) await this.doc.write();
+    if (grants !== this.doc.data.grants.length) await this.doc.write();
   }
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     for (const [, list] of this.waiters) for (const w of [...list]) w('aborted');
+    await this.records.flush().catch(() => undefined);
     await this.doc.write().catch(() => undefined);
   }
 }

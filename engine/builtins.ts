@@ -31,7 +31,7 @@ const durationUnitsNs: Record<string, number> = {
 export function parseDurationNs(s: string): number {
   const str = s.trim();
   if (str === '0') return 0;
-  const re = /([0-9]*\.?[0-9]+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  const re = /([0-9]+(?:\.[0-9]+)?|\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)/gy;
   let sign = 1;
   let i = 0;
   if (str[0] === '-' || str[0] === '+') {
@@ -58,8 +58,11 @@ const byteUnits: Record<string, number> = {
   t: 1e12, tb: 1e12, ti: 1024 ** 4, tib: 1024 ** 4,
 };
 
+/** A number and a unit ("1.5 KiB"), trimmed first so the pattern has one way to match whitespace. */
+const numberWithUnit = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([a-zA-Z]*)$/;
+
 export function parseBytes(s: string): number {
-  const m = /^\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*$/.exec(s);
+  const m = numberWithUnit.exec(s.trim());
   const unit = m ? byteUnits[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new Error(`units.parse_bytes: could not parse "${s}"`);
   return Math.round(Number(m[1]) * unit);
@@ -71,7 +74,7 @@ const siUnits: Record<string, number> = {
 };
 
 function parseUnits(s: string): number {
-  const m = /^\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*$/.exec(s);
+  const m = numberWithUnit.exec(s.trim());
   const unit = m ? siUnits[m[2]!] : undefined;
   if (!m || unit === undefined) throw new Error(`units.parse: could not parse "${s}"`);
   return Number(m[1]) * unit;

@@ -88,10 +88,21 @@ function describeError(e: ErrorObject): string {
 
 const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses a contract duration ("1h30m", "250ms", or a number of seconds) to milliseconds. */
+/**
+ * Parses a contract duration ("1h30m", "250ms", or a number of seconds) to milliseconds; NaN for
+ * text that is not one. Sticky matching from the start: one pass, no backtracking over digit runs.
+ */
 export function durationMs(value: string | number): number {
   if (typeof value === 'number') return value * 1000;
+  const part = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/y;
   let total = 0;
-  for (const m of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * (unitMs[m[2]!] ?? 0);
-  return total;
+  let at = 0;
+  while (at < value.length) {
+    part.lastIndex = at;
+    const m = part.exec(value);
+    if (!m) return Number.NaN;
+    total += Number(m[1]) * unitMs[m[2]!]!;
+    at = part.lastIndex;
+  }
+  return at === 0 ? Number.NaN : total;
 }

@@ -34,7 +34,8 @@ export interface DecideOptions {
 
 interface Loaded {
   compiled: CompiledPolicy;
-  run: (input: string, nowNs: number) => Promise<RawOutcome> | RawOutcome;
+  /** `key`: whose turn a queued evaluation waits for (the agent id). */
+  run: (input: string, nowNs: number, key?: string) => Promise<RawOutcome> | RawOutcome;
   close: () => Promise<void>;
   inFlight: number;
 }
@@ -107,7 +108,7 @@ export class PolicyEngine {
         return pool.inFlight;
       },
       close: () => pool.close(),
-      run: (input, nowNs) => pool.evaluate(input, nowNs),
+      run: (input, nowNs, key) => pool.evaluate(input, nowNs, key),
     };
   }
 
@@ -177,7 +178,7 @@ export class PolicyEngine {
       } catch (err) {
         outcome = { kind: 'error', message: `request description is not usable: ${errorText(err)}` };
       }
-      outcome ??= json === undefined ? { kind: 'error', message: 'request description is empty' } : await loaded.run(json, nowNs);
+      outcome ??= json === undefined ? { kind: 'error', message: 'request description is empty' } : await loaded.run(json, nowNs, agentKey(input));
     }
     const decision = interpret(outcome!);
     return {
@@ -192,6 +193,12 @@ export class PolicyEngine {
     this.current = undefined;
     if (old) await old.close();
   }
+}
+
+/** The agent a description is for (the evaluation queue's fairness key). */
+function agentKey(input: RequestDescription): string {
+  const id = (input as { agent?: { id?: unknown } }).agent?.id;
+  return typeof id === 'string' ? id : '';
 }
 
 /** Waits (bounded) for in-flight evaluations on a replaced bundle, then frees its threads. */

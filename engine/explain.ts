@@ -80,6 +80,19 @@ function lineOf(sources: Map<string, string[]>, file: string, row: number): stri
 
 const idLike = /^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
+/** The contents of the double-quoted strings in `text` (backslash escapes kept as written), in one pass. */
+function quotedStrings(text: string): string[] {
+  const out: string[] = [];
+  for (let i = text.indexOf('"'); i >= 0; i = text.indexOf('"', i + 1)) {
+    let j = i + 1;
+    while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+    if (j >= text.length) break;
+    out.push(text.slice(i + 1, j));
+    i = j;
+  }
+  return out;
+}
+
 /** The head of a rule (up to its `if`/`{`, at most 8 lines) and the first id-like string in it. */
 function headOf(sources: Map<string, string[]>, file: string, row: number): { head: string; rule?: string } {
   const first = lineOf(sources, file, row).trim();
@@ -89,7 +102,7 @@ function headOf(sources: Map<string, string[]>, file: string, row: number): { he
     text += `${l}\n`;
     if (/\bif\b|\{\s*$/.test(l)) break;
   }
-  const rule = /"rule"\s*:\s*"([^"\\]{1,200})"/.exec(text)?.[1] ?? [...text.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!).find((s) => idLike.test(s));
+  const rule = /"rule"\s*:\s*"([^"\\]{1,200})"/.exec(text)?.[1] ?? quotedStrings(text).find((s) => idLike.test(s));
   return { head: first.length > 160 ? `${first.slice(0, 157)}…` : first, ...(rule ? { rule } : {}) };
 }
 

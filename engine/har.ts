@@ -28,12 +28,37 @@ export const defaultHarAgent: AgentInfo = { id: 'har', labels: {} };
  * (`airlock-ph-NAME-<32 hex>`, see engine/secrets/store.ts), raw or percent-encoded. Used for HAR
  * files when no store is given; the store's PlaceholderIndex also finds base64/hex forms.
  */
+const SHAPE_PREFIX = 'airlock-ph-';
+const isNameChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_.-]/.test(c);
+const isHex = (c: string | undefined): boolean => c !== undefined && /[0-9a-f]/.test(c);
+
+/**
+ * The shortest NAME (1–64 name characters) at `from` followed by `-<32 hex>` and no further hex
+ * digit: what /airlock-ph-([A-Za-z0-9_.-]{1,64}?)-[0-9a-f]{32}(?![0-9a-f])/ takes, in bounded
+ * steps per prefix (that pattern is polynomial over a text of repeated prefixes).
+ */
+function shapedName(t: string, from: number): string | undefined {
+  for (let len = 1; len <= 64 && isNameChar(t[from + len - 1]); len++) {
+    const dash = from + len;
+    if (t[dash] !== '-') continue;
+    let n = 0;
+    while (n < 32 && isHex(t[dash + 1 + n])) n++;
+    if (n === 32 && !isHex(t[dash + 33])) return t.slice(from, dash);
+  }
+  return undefined;
+}
+
 export const placeholderShapeFinder: PlaceholderFinder = {
   find(text: string): string[] {
     let t = text;
     if (t.includes('%')) t += ` ${t.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))}`;
     const out = new Set<string>();
-    for (const m of t.matchAll(/airlock-ph-([A-Za-z0-9_.-]{1,64}?)-[0-9a-f]{32}(?![0-9a-f])/g)) out.add(m[1]!);
+    for (let at = t.indexOf(SHAPE_PREFIX); at >= 0;) {
+      const name = shapedName(t, at + SHAPE_PREFIX.length);
+      if (name !== undefined) out.add(name);
+      // Like a global pattern: the search goes on after a match, or one character further.
+      at = t.indexOf(SHAPE_PREFIX, name === undefined ? at + 1 : at + SHAPE_PREFIX.length + name.length + 33);
+    }
     return [...out];
   },
 };

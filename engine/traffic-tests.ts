@@ -10,7 +10,7 @@ import { loadAdapters } from '../proxy/adapters/index.ts';
 import { describeRequest, type PlaceholderFinder, type RawRequest } from '../proxy/describe.ts';
 import { PlaceholderIndex } from '../proxy/placeholders.ts';
 import { PLACEHOLDER_PREFIX } from './secrets/store.ts';
-import type { PolicyEngine } from './engine.ts';
+import { PolicyEngine } from './engine.ts';
 import type { Action, AgentInfo, Decision, EngineDecision, Grant, RequestDescription, Risk } from './types.ts';
 
 export interface Expectation {
@@ -45,6 +45,12 @@ export interface TrafficTestFile {
   file: string;
   agent?: string | AgentInfo;
   time?: string;
+  /**
+   * Merged over the policy's data for this file's cases (objects merged key by key, anything else
+   * replaced): e.g. `{config: {services: {supabase: {projects: [ref]}}}}` to test the default policy
+   * as configured for your own destinations.
+   */
+  data?: Record<string, unknown>;
   cases: TrafficCase[];
 }
 
@@ -178,7 +184,8 @@ export function parseTrafficTests(text: string, file: string): TrafficTestFile {
     names.add(checked.name);
     return checked;
   });
-  return { file, agent: checkAgent(doc.agent, file), time: doc.time as string | undefined, cases };
+  if (doc.data !== undefined && !isObject(doc.data)) throw new TrafficTestFormatError(`${file}: data must be an object (merged over the policy's data)`);
+  return { file, agent: checkAgent(doc.agent, file), time: doc.time as string | undefined, ...(doc.data ? { data: doc.data } : {}), cases };
 }
 
 export function loadTrafficTests(file: string): TrafficTestFile {
@@ -322,8 +329,35 @@ export function expectationOf(d: Decision): Expectation {
   return e;
 }
 
-/** Runs every case of a file against the engine. */
+/** `extra` merged over `base`: objects key by key, anything else replaced. */
+export function mergeData(base: unknown, extra: unknown): unknown {
+  if (!isObject(base) || !isObject(extra)) return structuredClone(extra);
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) out[k] = k in base ? mergeData(base[k], v) : structuredClone(v);
+  return out;
+}
+
+/** An inline engine on the same compiled policy with `extra` merged over its data. */
+async function engineWithData(engine: PolicyEngine, extra: Record<string, unknown>): Promise<PolicyEngine> {
+  const compiled = engine.policy;
+  if (!compiled) throw new TrafficTestFormatError('the engine has no policy loaded');
+  const scoped = new PolicyEngine({ mode: 'inline', timeoutMs: engine.timeoutMs });
+  await scoped.load({ ...compiled, data: mergeData(compiled.data, extra) });
+  return scoped;
+}
+
+/** Runs every case of a file against the engine (with the file's `data` merged over the policy's, if any). */
 export async function runTrafficTestFile(engine: PolicyEngine, file: TrafficTestFile): Promise<CaseResult[]> {
+  if (!file.data) return runCases(engine, file);
+  const scoped = await engineWithData(engine, file.data);
+  try {
+    return await runCases(scoped, file);
+  } finally {
+    await scoped.close();
+  }
+}
+
+async function runCases(engine: PolicyEngine, file: TrafficTestFile): Promise<CaseResult[]> {
   await prepareCases();
   const results: CaseResult[] = [];
   for (const [i, c] of file.cases.entries()) {

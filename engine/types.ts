@@ -75,6 +75,11 @@ export interface MethodOverride {
 export interface AgentInfo {
   id: string;
   labels: Record<string, string>;
+  /**
+   * Present when the agent authenticated with a token limited to these secrets (`airlock run
+   * --secret NAME` / `--no-secrets`): the only secrets Airlock injects for its requests.
+   */
+  secrets?: string[];
 }
 
 export interface ServiceInfo {

@@ -1,6 +1,8 @@
 // A small pool of evaluation threads with a deadline per evaluation. A policy that runs past its
 // budget cannot be interrupted inside the main thread (WASM runs to completion), so evaluations run
 // in workers; on a timeout the worker is terminated and replaced, and the request is denied.
+// Waiting evaluations are served round-robin by key (the agent): an agent that queues hundreds of
+// large requests waits behind its own, never in front of another agent's next one.
 import { Worker } from 'node:worker_threads';
 import type { CompiledPolicy } from './compile.ts';
 import type { EvaluatorLimits } from './evaluator.ts';
@@ -100,7 +102,9 @@ class Slot {
 
 export class WorkerPool {
   private readonly slots: Slot[];
-  private readonly queue: Job[] = [];
+  /** Waiting jobs per key; the Map's order is the rotation (a served key moves to the back). */
+  private readonly queues = new Map<string, Job[]>();
+  private queued = 0;
   closed = false;
 
   constructor(
@@ -117,29 +121,41 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
-  evaluate(input: string, nowNs: number): Promise<RawOutcome> {
+  /** Evaluates `input`; `key` (the agent) is whose turn it waits for when every thread is busy. */
+  evaluate(input: string, nowNs: number, key = ''): Promise<RawOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
     return new Promise((resolve) => {
       const job = { input, nowNs, resolve };
       const idle = this.slots.find((s) => !s.busy);
-      if (idle) idle.run(job);
-      else this.queue.push(job);
+      if (idle) return idle.run(job);
+      const waiting = this.queues.get(key);
+      if (waiting) waiting.push(job);
+      else this.queues.set(key, [job]);
+      this.queued++;
     });
   }
 
-  /** Called by a slot when it becomes free. */
+  /** Called by a slot when it becomes free: the next key in turn gets it. */
   next(slot: Slot): void {
-    const job = this.queue.shift();
-    if (job) slot.run(job);
+    const first = this.queues.entries().next();
+    if (first.done) return;
+    const [key, waiting] = first.value;
+    const job = waiting.shift()!;
+    this.queues.delete(key);
+    if (waiting.length) this.queues.set(key, waiting);
+    this.queued--;
+    slot.run(job);
   }
 
   get inFlight(): number {
-    return this.queue.length + this.slots.filter((s) => s.busy).length;
+    return this.queued + this.slots.filter((s) => s.busy).length;
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    for (const waiting of this.queues.values()) for (const job of waiting) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    this.queues.clear();
+    this.queued = 0;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -1,27 +1,31 @@
 // Credential injection: the decision's `credentials` directives applied to the outgoing request,
 // and the response scrubbing that goes with them. The agent only ever holds placeholders; the real
 // value is put in here, right before dialing, for the one destination (scheme + host + port) the
-// decision was made for, and searched for in whatever comes back.
+// decision was made for, and searched for in whatever comes back from that host from then on.
 //
 //   {secret, in: "header", name, format}   sets header `name` (agent's value overwritten)
 //   {secret, in: "basic", name?, format?}  Authorization: Basic base64(user:password); the pair is
 //                                          `format` with {} = secret, default "<name>:{}"
-//   {secret, in: "query", name, format}    sets query parameter `name`
+//   {secret, in: "query", name, format}    sets query parameter `name` (agent's value overwritten)
 //   {secret, in: "body"}                   substitutes the placeholder inside the body
-// A header/basic directive also substitutes the secret's placeholder in the agent's headers, a
-// query directive in the query; a placeholder anywhere else is left as it is. A placeholder of a
-// secret the decision does not name is refused (403), never substituted. WebSocket handshakes take
-// header/basic/query credentials; the messages coming back are scrubbed one by one (onMessage).
+// The value goes only into that slot. A placeholder anywhere else — another header, a header's
+// name, another query parameter, the path, a WebSocket message — is refused (403), never
+// substituted (proxy/credential-placement.ts), and so is a placeholder of a secret the decision
+// does not name. WebSocket handshakes take header/basic/query credentials; the messages coming
+// back are scrubbed one by one (onMessage), like every response from a host that got a secret.
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/types.ts';
 import { SecretStore } from '../engine/secrets/store.ts';
 import { fileStamp } from '../engine/state/document.ts';
-import type { Enforcer, Rejection, RelayedMessage, RequestContext, ResponseHead } from './enforcers.ts';
+import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
+import { InjectedHosts } from './injected-hosts.ts';
 import { PlaceholderIndex } from './placeholders.ts';
-import { SecretValueIndex } from './secret-values.ts';
-import { Scrubber, ScrubStream, scrubForms, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { SecretValueIndex, asLatin1 } from './secret-values.ts';
+import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { precompile } from './scrubber.ts';
 import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -48,6 +52,22 @@ export class LiveSecrets {
     this.index = LiveSecrets.indexOf(store);
     this.valueIndex = LiveSecrets.valuesOf(store);
     this.stamp = fileStamp(this.store.file);
+    this.warmUp();
+  }
+
+  /**
+   * Compiles the spelling matchers of every value and placeholder in the background, one per turn
+   * of the event loop, so the first response or upload that needs one does not wait for it.
+   */
+  private warmUp(): void {
+    const todo = [...this.valueIndex.rules().map((r) => r.value), ...this.store.list().map((s) => s.placeholder)];
+    const step = (): void => {
+      const next = todo.shift();
+      if (next === undefined) return;
+      precompile(next);
+      setImmediate(step).unref();
+    };
+    setImmediate(step).unref();
   }
 
   static async open(home: string, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
@@ -91,6 +111,7 @@ export class LiveSecrets {
         this.valueIndex = LiveSecrets.valuesOf(this.store);
         this.broken = undefined;
         this.generation++;
+        this.warmUp();
       } catch (err) {
         this.broken = (err as Error).message;
       } finally {
@@ -142,18 +163,12 @@ function setHeader(headers: Array<[string, string]>, name: string, value: string
   headers.push([name, value]);
 }
 
-/** Replaces (or adds) query parameter `name`, leaving the rest of the query byte-for-byte. */
+/**
+ * Replaces (or adds) query parameter `name`, leaving the rest of the query byte-for-byte. Every
+ * parameter whose name reads as `name` (queryKey, the same reading the placement check uses) goes.
+ */
 function setQueryParam(url: URL, name: string, value: string): void {
-  const parts = url.search.replace(/^\?/, '').split('&').filter(Boolean).filter((p) => {
-    const key = p.split('=')[0]!.replace(/\+/g, ' ');
-    let decoded = key;
-    try {
-      decoded = decodeURIComponent(key);
-    } catch {
-      /* keep the raw key */
-    }
-    return decoded !== name;
-  });
+  const parts = url.search.replace(/^\?/, '').split('&').filter(Boolean).filter((p) => queryKey(p.split('=')[0]!) !== name);
   parts.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
   url.search = `?${parts.join('&')}`;
 }
@@ -161,37 +176,94 @@ function setQueryParam(url: URL, name: string, value: string): void {
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
 /** Keeps only content codings the scrubber can decode in the agent's Accept-Encoding. */
-function restrictAcceptEncoding(headers: Array<[string, string]>): void {
+function restrictAcceptEncoding(headers: Array<[string, string]>): boolean {
   const values = headers.filter(([n]) => n.toLowerCase() === 'accept-encoding').map(([, v]) => v);
-  if (values.length === 0) return;
+  if (values.length === 0) return false;
   const kept = values.join(',').split(',').map((c) => c.trim()).filter((c) => c && DECODABLE.has(c.split(';')[0]!.trim().toLowerCase()))
     .map((c) => (c.startsWith('*') ? 'gzip, deflate, br' : c));
-  setHeader(headers, 'accept-encoding', kept.length ? kept.join(', ') : 'identity');
-}
-
-interface Injection {
-  /** name → value of every secret injected into this request (for scrubbing). */
-  values: Map<string, string>;
+  const next = kept.length ? kept.join(', ') : 'identity';
+  if (values.length === 1 && values[0] === next) return false;
+  setHeader(headers, 'accept-encoding', next);
+  return true;
 }
 
 /**
- * Placeholder-to-value substitution in a request body, refusing placeholders of unbound secrets
- * (`forbidden`) and the real values of unbound secrets (`forbiddenValues`).
+ * Takes away the agent's say over how an answer from a host holding an injected secret is spelled:
+ * no ranges (a secret cut into pieces cannot be matched), UTF-8 text, only content codings the
+ * scrubber decodes. Returns the headers it changed, for the audit record.
  */
-function bodyStream(index: PlaceholderIndex, replace: Map<string, string>, forbidden: string[], forbiddenValues: Array<{ name: string; forms: string[] }>): Transform {
+export function neutralizeNegotiation(headers: Array<[string, string]>): string[] {
+  const changed = new Set<string>();
+  for (let i = headers.length - 1; i >= 0; i--) {
+    const name = headers[i]![0].toLowerCase();
+    if (name === 'range' || name === 'if-range') {
+      headers.splice(i, 1);
+      changed.add(name);
+    }
+  }
+  const charsets = headers.filter(([n]) => n.toLowerCase() === 'accept-charset').map(([, v]) => v);
+  if (charsets.length !== 1 || charsets[0] !== 'utf-8') {
+    setHeader(headers, 'accept-charset', 'utf-8');
+    if (charsets.length) changed.add('accept-charset');
+  }
+  if (restrictAcceptEncoding(headers)) changed.add('accept-encoding');
+  return [...changed].sort();
+}
+
+/**
+ * Placeholder-to-value substitution in a request body (`replace`: the secrets bound to the body),
+ * refusing any spelling of the placeholders in `forbidden` and of the real values in
+ * `forbiddenValues`.
+ */
+function bodyScrubber(index: PlaceholderIndex, replace: Map<string, string>, forbidden: string[], forbiddenValues: Array<{ name: string; value: string }>): Scrubber {
   const rules: MatchRule[] = [];
   for (const [name, value] of replace) {
     const ph = index.placeholderOf(name);
-    if (ph) rules.push({ forms: [ph], replace: Buffer.from(value, 'utf8').toString('latin1') });
+    if (ph) rules.push({ forms: [ph], replace: value });
   }
   for (const name of forbidden) {
     const ph = index.placeholderOf(name);
-    if (ph) rules.push({ forms: scrubForms(ph), forbid: `the request body carries the placeholder of secret "${name}", which the policy does not bind to this destination; upload aborted` });
+    if (ph) rules.push({ value: ph, forbid: `the request body carries the placeholder of secret "${name}", which the policy does not inject into the body for this destination; upload aborted` });
   }
-  for (const { name, forms } of forbiddenValues) {
-    rules.push({ forms, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
+  for (const { name, value } of forbiddenValues) {
+    rules.push({ value, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
-  return new ScrubStream(new Scrubber([], rules));
+  return new Scrubber([], rules);
+}
+
+/** A forbidden find in an upload becomes a refusal (403, recorded as denied), not an upstream failure. */
+function asRefusal(err: Error | null | undefined): Error | null | undefined {
+  if (!(err instanceof ForbiddenContentError)) return err;
+  const value = /carries the value of/.test(err.message);
+  return new StreamStop(reject(403, value ? 'secret-value-not-bound' : 'placeholder-not-bound',
+    value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
+}
+
+/** The body guard's stream: what it refuses stops the request as a refusal. */
+class BodyGuardStream extends ScrubStream {
+  override _transform(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    super._transform(chunk, enc, (err) => cb(asRefusal(err)));
+  }
+
+  override _flush(cb: (err?: Error | null) => void): void {
+    super._flush((err) => cb(asRefusal(err)));
+  }
+}
+
+/**
+ * The secrets a decision would inject that the agent's run was not given (`airlock run --secret` /
+ * `--no-secrets`, carried by the run's token), with the refusal's wording; undefined when none.
+ */
+function outsideRunSecrets(allowed: string[] | undefined, named: Set<string>): { names: string[]; detail: string } | undefined {
+  if (!allowed) return undefined;
+  const names = [...named].filter((n) => !allowed.includes(n)).sort();
+  if (!names.length) return undefined;
+  const given = allowed.length ? `only secret ${allowed.map((n) => `"${n}"`).join(', ')} (--secret)` : 'no secrets (--no-secrets)';
+  return {
+    names,
+    detail: `the policy would inject secret ${names.map((n) => `"${n}"`).join(', ')}, but this agent's run was given ${given}; `
+      + `Airlock injects nothing outside a run's secrets (start the run with --secret ${names[0]} to allow it)`,
+  };
 }
 
 /**
@@ -205,6 +277,8 @@ export class CredentialGuard implements Enforcer {
   private readonly verdicts = new WeakMap<RequestContext, Rejection | null>();
   /** When this guard last looked at the store for a request (performance.now()). */
   private readonly refreshedAt = new WeakMap<RequestContext, number>();
+  /** The placeholders of each allowed request, place by place. */
+  private readonly seen = new WeakMap<RequestContext, Sighting[]>();
 
   constructor(readonly live: LiveSecrets) {}
 
@@ -227,7 +301,8 @@ export class CredentialGuard implements Enforcer {
 
   /**
    * Messages to the upstream go out as they are (placeholders are never substituted in frames),
-   * so one that carries a placeholder, or a real value, of a secret not bound here closes the tunnel.
+   * so one that carries a placeholder — of any secret: a message is no credential's slot — or the
+   * real value of a secret not bound here closes the tunnel.
    */
   onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
     if (message.to !== 'upstream' || message.data.length === 0) return undefined;
@@ -239,11 +314,17 @@ export class CredentialGuard implements Enforcer {
       return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
         `a WebSocket message carries the value of secret ${values.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
     }
-    const placeholders = this.live.finder.find(text).filter((n) => !named.has(n)).sort();
-    if (placeholders.length) {
-      ctx.audit.placeholders_refused = placeholders;
+    const placeholders = this.live.finder.find(text).sort();
+    const unbound = placeholders.filter((n) => !named.has(n));
+    if (unbound.length) {
+      ctx.audit.placeholders_refused = unbound;
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized for this destination',
-        `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
+        `a WebSocket message carries the placeholder of secret ${unbound.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
+    }
+    if (placeholders.length) {
+      ctx.audit.placeholders_misplaced = placeholders.map((n) => `${n} (a WebSocket message)`);
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
+        `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}; a placeholder is replaced only in the handshake slot its credential directive names, never in a message, so the tunnel was closed`, 'denied');
     }
     return undefined;
   }
@@ -260,13 +341,18 @@ export class CredentialGuard implements Enforcer {
     const index = this.live.finder;
     const { outgoing, description } = ctx;
     const origin = originOf(outgoing.url);
-    const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
-    // Every placeholder in the request: what the description saw (including the captured body)
-    // plus a fresh look at headers, path and query with the current index.
-    const present = new Set(description.placeholders.map((p) => p.name));
-    for (const [, v] of outgoing.headers) for (const n of index.find(v)) present.add(n);
-    // Host too: a placeholder in a hostname would leak through DNS and SNI.
-    for (const n of index.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`)) present.add(n);
+    const directives = ctx.decision.credentials ?? [];
+    const named = new Set(directives.map((d) => d.secret));
+    const outsideRun = outsideRunSecrets(description.agent.secrets, named);
+    if (outsideRun) {
+      ctx.audit.secrets_outside_run = outsideRun.names;
+      return reject(403, 'secret-not-in-run', 'Secret not given to this run', outsideRun.detail, 'denied');
+    }
+    // Every placeholder in the request, place by place: a fresh look at headers (names and
+    // values), host, path and query with the current index, plus what the description saw
+    // (including the captured body).
+    const seen = index.size ? sightings(outgoing, description, index) : [];
+    const present = new Set([...description.placeholders.map((p) => p.name), ...seen.map((x) => x.name)]);
     const unbound = [...present].filter((n) => !named.has(n)).sort();
     const leaked = this.unboundValues(ctx, named);
     if (leaked.length) {
@@ -282,27 +368,45 @@ export class CredentialGuard implements Enforcer {
         + 'a placeholder is only replaced where the policy injects its secret (refused as a possible exfiltration attempt)'
         + (named.size ? `; the policy binds ${[...named].sort().map((n) => `"${n}"`).join(', ')} here (store the value under that name: airlock secret set ${[...named].sort()[0]})` : ''), 'denied');
     }
+    const slots = slotsOf(directives);
+    const misplaced = seen.filter((x) => !inItsSlot(x, slots));
+    if (misplaced.length) {
+      const first = misplaced[0]!;
+      ctx.audit.placeholders_misplaced = [...new Set(misplaced.map((x) => `${x.name} (${x.where})`))].sort();
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
+        `the placeholder of secret "${first.name}" is in the ${first.where}, but the policy injects that secret only in ${slotNames(first.name, slots)} for ${origin}; `
+        + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else (a service that records that place could hand the real value back)', 'denied');
+    }
+    this.seen.set(ctx, seen);
     return undefined;
   }
 
-  /** Secrets whose real value is in the request's host, path, query, headers or described body but not bound here. */
+  /** The placeholders the agent put in the slots the directives fill (after check() allowed the request). */
+  slotted(ctx: RequestContext): Sighting[] {
+    return this.seen.get(ctx) ?? [];
+  }
+
+  /** Secrets whose real value is in the request's host, path, query, header names and values or described body but not bound here. */
   private unboundValues(ctx: RequestContext, named: Set<string>): string[] {
     const values = this.live.values;
     if (values.size === 0) return [];
     const { outgoing, description } = ctx;
     const found = new Set(values.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`));
-    for (const [, v] of outgoing.headers) for (const n of values.find(v)) found.add(n);
+    for (const [n, v] of outgoing.headers) for (const x of [...values.find(n), ...values.find(v)]) found.add(x);
     const b = description.request.body;
     const bodyText = b.json !== undefined ? JSON.stringify(b.json) : b.form ? JSON.stringify(b.form) : b.text;
-    if (bodyText) for (const n of values.find(bodyText)) found.add(n);
+    if (bodyText) for (const n of values.find(asLatin1(bodyText))) found.add(n);
     return [...found].filter((n) => !named.has(n)).sort();
   }
 }
 
 export class CredentialEnforcer implements Enforcer {
   readonly name = 'credentials';
-  private readonly injected = new WeakMap<RequestContext, Injection>();
-  private readonly scrubbers = new Map<string, Scrubber>();
+  /** Requests whose response must be scrubbed: the host got a secret in this process. */
+  private readonly scrubbed = new WeakSet<RequestContext>();
+  /** Request body guards by what they look for (compiling one is far costlier than running it). */
+  private readonly bodyGuards = new Map<string, Scrubber>();
+  readonly injectedHosts = new InjectedHosts();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
   private readonly messageTails = new WeakMap<RequestContext, string>();
 
@@ -314,12 +418,16 @@ export class CredentialEnforcer implements Enforcer {
     const index = this.live.finder;
     const { outgoing, description } = ctx;
     const origin = originOf(outgoing.url);
-    const named = new Set(directives.map((d) => d.secret));
+    const host = description.request.host;
 
     const refused = this.guard.check(ctx);
     if (refused) return refused;
     if (directives.length === 0) {
-      this.guardBody(ctx, index, named, new Map());
+      this.guardBody(ctx, index, new Set(), new Map());
+      if (!this.injectedHosts.has(host)) return undefined;
+      // A host that got a secret earlier: what it sends back (responses, WebSocket messages) is
+      // scrubbed, however it is asked for.
+      this.neutralize(ctx);
       return undefined;
     }
 
@@ -338,7 +446,7 @@ export class CredentialEnforcer implements Enforcer {
     }
 
     const values = new Map<string, string>();
-    for (const name of named) {
+    for (const name of new Set(directives.map((d) => d.secret))) {
       if (!this.live.store.has(name)) {
         return reject(503, 'credential-missing', 'Credential unavailable', `the policy injects secret "${name}", which is not in the secret store (add it with: airlock secret set ${name})`);
       }
@@ -350,7 +458,10 @@ export class CredentialEnforcer implements Enforcer {
       }
     }
 
+    // Each directive writes its slot whole; whatever the agent put there (its placeholder) is gone.
     const bodyNames = new Set<string>();
+    /** The forms the value leaves in besides itself (scrubbed in every spelling too). */
+    const wire: Array<[string, string]> = [];
     for (const d of directives) {
       const value = values.get(d.secret)!;
       if (d.in === 'header' || d.in === 'basic') {
@@ -359,9 +470,11 @@ export class CredentialEnforcer implements Enforcer {
         if (!TOKEN.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) return reject(500, 'credential-invalid', 'Invalid credential directive', `header name ${JSON.stringify(name)} for secret "${d.secret}" is not a header a credential can go in`);
         if (UNSAFE_HEADER_VALUE.test(text)) return reject(500, 'credential-invalid', 'Invalid credential directive', `secret "${d.secret}" contains characters that cannot go in a header`);
         setHeader(outgoing.headers, name, text);
+        if (d.in === 'basic') wire.push([d.secret, text.slice('Basic '.length)]);
       } else if (d.in === 'query') {
         if (!d.name) return reject(500, 'credential-invalid', 'Invalid credential directive', `query credential for secret "${d.secret}" has no parameter name`);
         setQueryParam(outgoing.url, d.name, format(d.format, value));
+        wire.push([d.secret, encodeURIComponent(format(d.format, value))]);
       } else if (d.in === 'body') {
         bodyNames.add(d.secret);
       } else {
@@ -369,68 +482,51 @@ export class CredentialEnforcer implements Enforcer {
       }
     }
 
-    // Placeholders are substituted only where a directive puts that secret: headers (Basic pairs
-    // decoded) for header/basic, the query for query. Never the path: a secret in a path becomes
-    // a resource name the agent can read back (a file, a branch). Elsewhere it stays a placeholder.
-    const used = new Set<string>();
-    const headerValues = new Map([...values].filter(([k]) => directives.some((d) => d.secret === k && (d.in === 'header' || d.in === 'basic'))));
-    for (const h of outgoing.headers) {
-      if (!headerValues.size) break;
-      const sub = index.substitute(h[1], headerValues);
-      if (sub.replaced.size) {
-        if (UNSAFE_HEADER_VALUE.test(sub.text)) return reject(500, 'credential-invalid', 'Invalid credential directive', 'a secret contains characters that cannot go in a header');
-        h[1] = sub.text;
-        for (const n of sub.replaced) used.add(n);
-      } else {
-        const basic = /^(Basic\s+)([A-Za-z0-9+/=]+)$/i.exec(h[1]);
-        if (basic && h[0].toLowerCase() === 'authorization') {
-          const pair = index.substitute(Buffer.from(basic[2]!, 'base64').toString('utf8'), headerValues);
-          if (pair.replaced.size) {
-            h[1] = `${basic[1]}${Buffer.from(pair.text, 'utf8').toString('base64')}`;
-            for (const n of pair.replaced) used.add(n);
-          }
-        }
-      }
-    }
-    const queryValues = new Map([...values].filter(([k]) => directives.some((d) => d.secret === k && d.in === 'query')).map(([k, v]) => [k, encodeURIComponent(v)]));
-    if (queryValues.size) {
-      const search = index.substitute(outgoing.url.search, queryValues);
-      if (search.replaced.size) outgoing.url.search = search.text;
-      for (const n of search.replaced) used.add(n);
-    }
-
-    this.guardBody(ctx, index, named, new Map([...values].filter(([k]) => bodyNames.has(k))));
-    restrictAcceptEncoding(outgoing.headers);
-
-    this.injected.set(ctx, { values });
+    this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
+    const placeholderOf = (name: string): string => index.placeholderOf(name) ?? `airlock-ph-${name}`;
+    this.injectedHosts.remember(host, [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) })));
+    this.neutralize(ctx);
     ctx.audit.credentials = {
       injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),
-      placeholders_substituted: [...used].sort(),
+      placeholders_substituted: [...new Set(this.guard.slotted(ctx).map((x) => x.name))].sort(),
       destination: origin,
     };
     return undefined;
   }
 
-  /**
-   * Body substitution for in:"body" secrets and, past the captured prefix the description saw,
-   * refusal of any other secret's placeholder (the upload is aborted before it leaves).
-   */
-  private guardBody(ctx: RequestContext, index: PlaceholderIndex, named: Set<string>, replace: Map<string, string>): void {
-    const body = ctx.description.request.body;
-    const truncated = body.truncated;
-    // The description holds only a preview of a text body: every body is streamed past the real
-    // values of the secrets not bound here, whatever its size.
-    const forbiddenValues = body.size > 0 ? this.live.values.rules().filter((r) => !named.has(r.name)) : [];
-    if (!replace.size && !truncated && !forbiddenValues.length) return;
-    const forbidden = truncated ? this.live.store.list().map((s) => s.name).filter((n) => !named.has(n)) : [];
-    if (replace.size || forbidden.length || forbiddenValues.length) ctx.outgoing.bodyTransforms.push(bodyStream(index, replace, forbidden, forbiddenValues));
+  /** Marks the response for scrubbing and neutralizes the request's content negotiation. */
+  private neutralize(ctx: RequestContext): void {
+    this.scrubbed.add(ctx);
+    const changed = neutralizeNegotiation(ctx.outgoing.headers);
+    if (changed.length) ctx.audit.negotiation_neutralized = changed;
   }
 
-  /** The scrubber for whatever comes back to this request (responses and WebSocket messages alike). */
-  private scrubberOf(ctx: RequestContext): Scrubber | undefined {
-    const injection = this.injected.get(ctx);
-    if (!injection || injection.values.size === 0) return undefined;
-    return this.scrubberFor(injection.values);
+  /**
+   * Body substitution for in:"body" secrets and refusal, past the captured prefix the description
+   * saw, of any other placeholder (the upload is aborted before it leaves); every body is checked
+   * for the real values of the secrets not bound here.
+   */
+  private guardBody(ctx: RequestContext, index: PlaceholderIndex, bodyNames: Set<string>, replace: Map<string, string>): void {
+    const body = ctx.description.request.body;
+    if (body.size === 0 && !body.truncated) return;
+    const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
+    const forbiddenValues = this.live.values.rules().filter((r) => !named.has(r.name));
+    // Past the captured prefix the description did not see: only body-bound placeholders may be there.
+    const forbidden = body.truncated ? this.live.store.list().map((s) => s.name).filter((n) => !bodyNames.has(n)) : [];
+    if (!replace.size && !forbidden.length && !forbiddenValues.length) return;
+    const key = JSON.stringify([this.live.generation, [...replace.keys()].sort(), forbidden, forbiddenValues.map((r) => r.name)]);
+    let scrubber = this.bodyGuards.get(key);
+    if (!scrubber) {
+      scrubber = bodyScrubber(index, replace, forbidden, forbiddenValues);
+      if (this.bodyGuards.size >= 64) this.bodyGuards.delete(this.bodyGuards.keys().next().value!);
+      this.bodyGuards.set(key, scrubber);
+    }
+    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber));
+  }
+
+  /** The scrubber for what comes back for this request (and, over an upgrade, for each message). */
+  scrubberFor(ctx: RequestContext): Scrubber | undefined {
+    return this.scrubbed.has(ctx) ? this.injectedHosts.scrubberFor(ctx.description.request.host) : undefined;
   }
 
   /**
@@ -439,14 +535,14 @@ export class CredentialEnforcer implements Enforcer {
    */
   onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
     if (message.to !== 'agent') return undefined;
-    const scrubber = this.scrubberOf(ctx);
+    const scrubber = this.scrubberFor(ctx);
     if (!scrubber) return undefined;
     const text = message.data.toString('latin1');
     const keep = scrubber.maxLength - 1;
     const tail = this.messageTails.get(ctx);
     if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
-      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', 'a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into this upgrade', 'scrub-refused');
+      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host}`, 'scrub-refused');
     }
     if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
     const scrubbed = scrubber.scrubString(text);
@@ -455,14 +551,16 @@ export class CredentialEnforcer implements Enforcer {
   }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
-    const scrubber = this.scrubberOf(ctx);
+    if (!this.scrubbed.has(ctx)) return undefined;
+    const scrubber = this.scrubberFor(ctx);
     if (!scrubber) return undefined;
     try {
-      return scrubResponse(scrubber, head, { method: ctx.outgoing.method }).transform;
+      // A body past the inflate limits is cut off; the audit record says why.
+      return scrubResponse(scrubber, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.
-      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into this request`);
+      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`);
       head.statusCode = 502;
       head.headers.splice(0, head.headers.length, ['content-type', 'application/problem+json']);
       ctx.audit.scrub_refused = err.message;
@@ -476,18 +574,6 @@ export class CredentialEnforcer implements Enforcer {
         },
       });
     }
-  }
-
-  private scrubberFor(values: Map<string, string>): Scrubber {
-    const names = [...values.keys()].sort();
-    const key = `${this.live.generation}\0${names.join('\0')}`;
-    let s = this.scrubbers.get(key);
-    if (!s) {
-      s = new Scrubber(names.map((n) => ({ value: values.get(n)!, placeholder: this.live.finder.placeholderOf(n) ?? `airlock-ph-${n}` })));
-      if (this.scrubbers.size >= 64) this.scrubbers.delete(this.scrubbers.keys().next().value!);
-      this.scrubbers.set(key, s);
-    }
-    return s;
   }
 }
 

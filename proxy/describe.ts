@@ -8,6 +8,7 @@ import { parseGraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
+import { trimTrailing } from '../engine/text.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from '../engine/types.ts';
@@ -92,7 +93,7 @@ export function parseTarget(rawUrl: string): URL {
   url.hash = '';
   // "example.com." and "example.com" are the same host; policies should see one spelling.
   if (url.hostname.endsWith('.')) {
-    const bare = url.hostname.replace(/\.+$/, '');
+    const bare = trimTrailing(url.hostname, '.');
     if (!bare) throw new DescribeError('request target has no host');
     url.hostname = bare;
   }
@@ -153,7 +154,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     const name = rawName.toLowerCase();
     if (name === 'proxy-authorization') continue; // Airlock's own credential, never forwarded or shown
     (headers[name] ??= []).push(redactHeaderValue(name, value));
-    rawHeaderText.push(value);
+    rawHeaderText.push(rawName, value); // names too: a placeholder in a header's name is just as much on its way out
     if (!notEgress.has(name)) headerEgress += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
   }
 

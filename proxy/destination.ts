@@ -8,6 +8,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import os from 'node:os';
+import { trimTrailing } from '../engine/text.ts';
 
 /** Special-purpose ranges, by the reason a destination in them is refused. */
 const ranges: Array<[reason: string, cidrs: string[]]> = [
@@ -362,9 +363,11 @@ export function parseResolvePins(specs: string[] | Record<string, string | strin
       })
     : Object.entries(specs).map(([k, v]) => [k, v, `${k}=${String(v)}`]);
   for (const [left, value, spec] of entries) {
-    const m = /^([^\s:=\[\]]+?)\.*(?::(\d+))?$/.exec(left.trim());
-    if (!m) throw new Error(`--resolve ${spec}: expected HOST[:PORT]=ADDR[:PORT] (a host name on the left)`);
-    const host = m[1]!.toLowerCase();
+    // HOST[:PORT], trailing dots dropped (one pattern with no overlap, then a linear trim).
+    const m = /^([^\s:=\[\]]+)(?::(\d+))?$/.exec(left.trim());
+    const bare = m ? trimTrailing(m[1]!, '.') : '';
+    if (!m || !bare) throw new Error(`--resolve ${spec}: expected HOST[:PORT]=ADDR[:PORT] (a host name on the left)`);
+    const host = bare.toLowerCase();
     if (net.isIP(host)) throw new Error(`--resolve ${spec}: ${host} is already an address; pin a host name`);
     const fromPort = m[2] !== undefined ? portNumber(m[2], spec) : undefined;
     const targets = (Array.isArray(value) ? value : value.split(',')).map((a) => parseTarget(a, spec));

@@ -1,5 +1,6 @@
 // Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
 // (RFC 9110 §7.6.1), authority parsing. Pure.
+import { trimTrailing } from '../engine/text.ts';
 import type { Rejection } from './enforcers.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';
@@ -76,7 +77,7 @@ export function parseAuthority(authority: string, scheme: string): Authority | u
   } catch {
     return undefined;
   }
-  let hostname = url.hostname.replace(/\.+$/, '');
+  let hostname = trimTrailing(url.hostname, '.');
   if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
   if (!hostname) return undefined;
   return { hostname, port: url.port ? Number(url.port) : defaultPort[scheme]! };

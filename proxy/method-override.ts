@@ -12,6 +12,7 @@
 import type { MethodOverride, RequestInfo } from '../engine/types.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { recognize, type Recognized } from './adapters/index.ts';
+import { dispositionName } from './content-disposition.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
@@ -65,7 +66,7 @@ function multipartMethodValues(body: Buffer, header: string): { values: string[]
     const split = part.indexOf('\r\n\r\n');
     if (split >= 0) {
       const head = part.slice(0, split);
-      const name = /content-disposition:[^\r\n]*;\s*name="([^"]*)"/i.exec(head)?.[1] ?? /content-disposition:[^\r\n]*;\s*name=([^\s;]+)/i.exec(head)?.[1];
+      const name = dispositionName(head);
       if (name !== undefined && isMethodParam(name)) values.push(part.slice(split + 4).replace(/\r\n$/, ''));
     }
     at = next;

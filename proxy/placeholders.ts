@@ -7,9 +7,13 @@
 // Encoded forms matter because a prompt-injected agent trying to smuggle a placeholder somewhere
 // it is not bound may encode it; the policy should still see that a placeholder is headed there.
 // Detected forms: raw, base64, base64url (at any byte alignment), hex (lower or upper case), and
-// escapes of any subset of characters (%XX, \uXXXX, \xXX).
+// escapes of any subset of characters (%XX, \uXXXX, \xXX, &#N;, &#xH; and the other families of
+// proxy/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
+// soft breaks, JSON "\n"), looked at again with the line breaks removed.
 import { PLACEHOLDER_PREFIX } from '../engine/secrets/store.ts';
+import { trimTrailing } from '../engine/text.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';
+import { mayBeWrapped, unescapeAll, unwrap } from './text-decodings.ts';
 
 export type { PlaceholderFinder } from './describe.ts';
 
@@ -26,7 +30,7 @@ export function base64Cores(bytes: Buffer, url = false): string[] {
   const cores: string[] = [];
   for (let shift = 0; shift < 3; shift++) {
     const padded = Buffer.concat([Buffer.alloc(shift), bytes]);
-    let enc = padded.toString('base64').replace(/=+$/, '');
+    let enc = trimTrailing(padded.toString('base64'), '=');
     // Leading chars that include bits of the zero padding: shift 1 → 1 char, shift 2 → 2 chars.
     const dropStart = shift === 0 ? 0 : shift === 1 ? 2 : 3;
     // Trailing char carrying bits of a following byte when the length is not a multiple of 3.
@@ -36,16 +40,6 @@ export function base64Cores(bytes: Buffer, url = false): string[] {
     if (enc) cores.push(enc);
   }
   return cores;
-}
-
-/** Decodes %XX sequences leniently (invalid escapes stay as they are), byte-wise as latin1. */
-export function percentDecodeLenient(text: string): string {
-  return text.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-}
-
-/** Decodes JSON/JavaScript \uXXXX and \xXX escapes leniently (for a placeholder hidden in a JSON string). */
-export function escapeDecodeLenient(text: string): string {
-  return text.replace(/\\u([0-9A-Fa-f]{4})|\\x([0-9A-Fa-f]{2})/g, (_, u: string | undefined, x: string | undefined) => String.fromCharCode(parseInt(u ?? x!, 16)));
 }
 
 /** Every encoded spelling of `s` we detect, exact (no case folding except hex). */
@@ -60,17 +54,17 @@ const PREFIX_FORMS = encodedForms(PLACEHOLDER_PREFIX);
 /** The same without the raw spelling: when one shows up, each secret's encoded forms are checked. */
 const ENCODED_PREFIX_FORMS = PREFIX_FORMS.filter((f) => f !== PLACEHOLDER_PREFIX);
 
-/** The prefix with any subset of its characters escaped as %XX, \u00XX or \xXX (hex in either case). */
-function percentPrefix(): string {
+/** The prefix with any subset of its characters escaped as %XX, \u00XX, \xXX, &#N; or &#xH; (hex in either case). */
+function escapedPrefix(): string {
   return [...PLACEHOLDER_PREFIX].map((c) => {
     const code = c.charCodeAt(0).toString(16);
     const hex = `${code[0]}[${code[1]!.toLowerCase()}${code[1]!.toUpperCase()}]`;
-    return `(?:${escapeRe(c)}|%${hex}|\\\\u00${hex}|\\\\x${hex})`;
+    return `(?:${escapeRe(c)}|%${hex}|\\\\u00${hex}|\\\\x${hex}|&#0*${c.charCodeAt(0)};?|&#[xX]0*${hex};?)`;
   }).join('');
 }
 
-/** The prefix with escaped characters; only tried on text that has a '%' or '\\' at all. */
-const ESCAPED_PREFIX_RE = new RegExp(percentPrefix());
+/** The prefix with escaped characters; only tried on text that has a '%', '\\' or '&#' at all. */
+export const ESCAPED_PREFIX_RE = new RegExp(escapedPrefix());
 
 interface Entry {
   name: string;
@@ -98,11 +92,19 @@ export class PlaceholderIndex implements Finder {
     return this.entries.length;
   }
 
-  /** Names of the secrets whose placeholder occurs in `text`, raw or encoded. */
+  /** Names of the secrets whose placeholder occurs in `text`, raw or encoded, also wrapped over lines. */
   find(text: string): string[] {
     if (this.entries.length === 0) return [];
+    const found = new Set(this.findIn(text));
+    // Doubly percent-encoded (%2561…): look again once decoded.
+    if (found.size < this.entries.length && text.includes('%25')) for (const n of this.findIn(unescapeAll(text))) found.add(n);
+    if (found.size < this.entries.length && mayBeWrapped(text)) for (const n of this.findIn(unwrap(text))) found.add(n);
+    return [...found];
+  }
+
+  private findIn(text: string): string[] {
     // The pre-filter: plain substring searches (much faster in V8 than one regex alternation).
-    const mayBeEscaped = text.includes('%') || text.includes('\\');
+    const mayBeEscaped = text.includes('%') || text.includes('\\') || text.includes('&#');
     if (!PREFIX_FORMS.some((f) => text.includes(f)) && !(mayBeEscaped && ESCAPED_PREFIX_RE.test(text))) return [];
     const found = new Set<string>();
     // Raw: look up each prefix occurrence directly.
@@ -113,7 +115,7 @@ export class PlaceholderIndex implements Finder {
     if (found.size === this.entries.length) return [...found];
     // Encoded forms are rarer; only when their prefix shows up is each secret checked exactly.
     const encoded = ENCODED_PREFIX_FORMS.some((f) => text.includes(f));
-    const decoded = mayBeEscaped ? percentDecodeLenient(escapeDecodeLenient(text)) : '';
+    const decoded = mayBeEscaped ? unescapeAll(text) : '';
     if (!encoded && !decoded.includes(PLACEHOLDER_PREFIX)) return [...found];
     for (const e of this.entries) {
       if (found.has(e.name)) continue;

@@ -1,181 +1,46 @@
-// Response scrubbing: every secret injected into a request is searched for in the response that
-// comes back — headers and body, raw and encoded (base64, base64url, hex, percent-encoding) — and
-// replaced by its placeholder, so an upstream that echoes a credential (an error page, a debug
-// endpoint, a gist the agent created) never hands the real value to the agent.
+// Response scrubbing: every secret injected at a host is searched for in what comes back from it
+// — headers and body, in every spelling of proxy/spellings.ts — and replaced by its placeholder,
+// so an upstream that echoes a credential (an error page, a debug endpoint, a log of request
+// headers) never hands the real value to the agent. The matching itself is proxy/scrubber.ts;
+// what cannot be scrubbed (ranges, unreadable charsets) is refused by proxy/scrubbable.ts.
 //
 // The body is scrubbed as a stream. A secret split across chunks is still caught: the scrubber
-// holds back only the shortest tail that could still be the start of a secret form, so ordinary
+// holds back only the shortest tail that could still be the start of a spelling, so ordinary
 // streaming (SSE, long polls) is not delayed beyond that. Compressed bodies are decompressed,
 // scrubbed and passed on uncompressed (Content-Encoding and Content-Length removed).
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { base64Cores } from './placeholders.ts';
+import { Scrubber } from './scrubber.ts';
+import { BodySniffer, UnscrubbableEncodingError, checkScrubbable } from './scrubbable.ts';
 
-export interface ScrubSecret {
-  value: string;
-  placeholder: string;
-}
+export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
+export { UnscrubbableEncodingError } from './scrubbable.ts';
 
-/** Encoded forms shorter than this are not scrubbed (they would match innocent text). */
-const MIN_FORM_LENGTH = 4;
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-}
-
-function percentAll(bytes: Buffer, upper: boolean): string {
-  const hex = upper ? bytes.toString('hex').toUpperCase() : bytes.toString('hex');
-  return hex.replace(/(..)/g, '%$1');
-}
-
-/** Every spelling of a secret value we scrub, as latin1 strings (one char per byte). */
-export function scrubForms(value: string): string[] {
-  const bytes = Buffer.from(value, 'utf8');
-  const hex = bytes.toString('hex');
-  const forms = [
-    bytes.toString('latin1'),
-    ...base64Cores(bytes),
-    ...base64Cores(bytes, true),
-    hex,
-    hex.toUpperCase(),
-    encodeURIComponent(value),
-    encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
-    encodeURIComponent(value).replace(/%20/g, '+'),
-    encodeURI(value),
-    percentAll(bytes, true),
-    percentAll(bytes, false),
-    // JSON string escaping of the characters JSON must escape.
-    Buffer.from(JSON.stringify(value).slice(1, -1), 'utf8').toString('latin1'),
-    // …and with "/" escaped as "\/", as PHP and some Java encoders write it.
-    Buffer.from(JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'), 'utf8').toString('latin1'),
-  ];
-  return [...new Set(forms)].filter((f) => f.length >= MIN_FORM_LENGTH || f === bytes.toString('latin1'));
-}
-
-/** One thing to look for: any of `forms` (latin1 strings), replaced by `replace` or refused. */
-export interface MatchRule {
-  forms: string[];
-  /** Replacement (latin1). */
-  replace?: string;
-  /** When set, a match is an error with this message, and the content is never passed on. */
-  forbid?: string;
-}
-
-/** Thrown (or passed to the stream's error) when a forbidden form is found. */
-export class ForbiddenContentError extends Error {}
-
-/** A compiled matcher for a set of secrets. Pure; reusable across requests with the same secrets. */
-export class Scrubber {
-  private readonly re: RegExp;
-  private readonly rules = new Map<string, { replace?: string; forbid?: string }>();
-  /** Forms by their first character: to find a chunk tail that may start a form. */
-  private readonly byFirstChar = new Map<string, string[]>();
-  readonly maxLength: number;
-
-  /** Scrubs every form of each secret's value, replacing it with the secret's placeholder. */
-  constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
-    const rules: MatchRule[] = [
-      ...secrets.filter((s) => s.value).map((s) => ({ forms: scrubForms(s.value), replace: Buffer.from(s.placeholder, 'utf8').toString('latin1') })),
-      ...extra,
-    ];
-    for (const r of rules) {
-      for (const form of r.forms) {
-        if (!form || this.rules.has(form)) continue;
-        this.rules.set(form, r.forbid !== undefined ? { forbid: r.forbid } : { replace: r.replace ?? '' });
-      }
-    }
-    // Longest first: where two forms start at the same place, the longer one wins.
-    const forms = [...this.rules.keys()].sort((a, b) => b.length - a.length);
-    this.maxLength = forms[0]?.length ?? 0;
-    this.re = forms.length ? new RegExp(forms.map(escapeRe).join('|'), 'g') : /(?!)/g;
-    for (const f of forms) {
-      const list = this.byFirstChar.get(f[0]!);
-      if (list) list.push(f);
-      else this.byFirstChar.set(f[0]!, [f]);
-    }
-  }
-
-  private replacementOf(match: string): string {
-    const rule = this.rules.get(match)!;
-    if (rule.forbid !== undefined) throw new ForbiddenContentError(rule.forbid);
-    return rule.replace!;
-  }
-
-  get empty(): boolean {
-    return this.rules.size === 0;
-  }
-
-  /** Scrubs a complete latin1 string (a header value, or a final chunk). */
-  scrubString(text: string): string {
-    if (this.empty) return text;
-    return text.replace(this.re, (m) => this.replacementOf(m));
-  }
-
-  /**
-   * Scrubs as much of `text` as is final: returns the output and the tail to prepend to the next
-   * chunk. A match starting before the held tail always fits in `text` (see heldFrom), so it is
-   * the same match a scan of the whole stream would make.
-   */
-  scrubPartial(text: string): { out: string; rest: string } {
-    if (this.empty) return { out: text, rest: '' };
-    const hold = this.heldFrom(text);
-    let out = '';
-    let last = 0;
-    this.re.lastIndex = 0;
-    for (let m = this.re.exec(text); m !== null; m = this.re.exec(text)) {
-      if (m.index >= hold) break;
-      out += text.slice(last, m.index) + this.replacementOf(m[0]);
-      last = m.index + m[0].length;
-    }
-    const cut = Math.max(hold, last);
-    return { out: out + text.slice(last, cut), rest: text.slice(cut) };
-  }
-
-  /** Whether some form occurs in `text` starting before `at` and ending after it (split at `at`). */
-  splitAt(text: string, at: number): boolean {
-    for (let p = Math.max(0, at - this.maxLength + 1); p < at; p++) {
-      const candidates = this.byFirstChar.get(text[p]!);
-      if (candidates && candidates.some((f) => p + f.length > at && text.startsWith(f, p))) return true;
-    }
-    return false;
-  }
-
-  /** Start of the longest suffix of `text` that is a proper prefix of some form (text.length if none). */
-  private heldFrom(text: string): number {
-    for (let p = Math.max(0, text.length - this.maxLength + 1); p < text.length; p++) {
-      const candidates = this.byFirstChar.get(text[p]!);
-      if (candidates && candidates.some((f) => f.length > text.length - p && startsAt(text, p, f))) return p;
-    }
-    return text.length;
-  }
-
-}
-
-/** Whether text[p..] (to its end) equals the start of `form`. */
-function startsAt(text: string, p: number, form: string): boolean {
-  for (let i = 0; p + i < text.length; i++) if (text.charCodeAt(p + i) !== form.charCodeAt(i)) return false;
-  return true;
-}
 
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
  * the start of a secret is held back for the next chunk. Shared by both scrubbing streams.
  */
-class ChunkScrubber {
+export class ChunkScrubber {
   private rest = '';
 
-  constructor(private readonly scrubber: Scrubber) {}
+  /** `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. */
+  constructor(private readonly scrubber: Scrubber, private readonly sniff?: BodySniffer) {}
 
   /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
   feed(chunk: Buffer): Buffer | undefined {
-    const { out, rest } = this.scrubber.scrubPartial(this.rest + chunk.toString('latin1'));
+    let input: Buffer | undefined = chunk;
+    if (this.sniff && !this.sniff.done) input = this.sniff.feed(chunk);
+    if (!input) return undefined;
+    const { out, rest } = this.scrubber.scrubPartial(this.rest + input.toString('latin1'));
     this.rest = rest;
     return out ? Buffer.from(out, 'latin1') : undefined;
   }
 
   /** The held-back tail, scrubbed, at the end of the body. */
   end(): Buffer | undefined {
-    const tail = this.rest;
+    const sniffed = this.sniff?.end();
+    const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
     return tail ? Buffer.from(this.scrubber.scrubString(tail), 'latin1') : undefined;
   }
@@ -196,9 +61,9 @@ function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error 
 export class ScrubStream extends Transform {
   private readonly chunks: ChunkScrubber;
 
-  constructor(scrubber: Scrubber) {
+  constructor(scrubber: Scrubber, sniff?: BodySniffer) {
     super();
-    this.chunks = new ChunkScrubber(scrubber);
+    this.chunks = new ChunkScrubber(scrubber, sniff);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -232,7 +97,34 @@ class AnyInflate extends Transform {
   }
 }
 
-export class UnscrubbableEncodingError extends Error {}
+/** Thrown into the response stream when a decoded body passes the inflate limits: the rest is withheld. */
+export class DecompressionLimitError extends Error {}
+
+/**
+ * Caps on decoding a compressed response Airlock must scrub. A compressed body can expand ~1000×
+ * per gzip layer (a million-fold with `gzip, gzip`), so the decoded size and the expansion ratio
+ * are capped; past either the stream is cut and the reason audited (the head is already sent).
+ */
+export interface InflateLimits {
+  /** Decoded bytes of one response body. */
+  maxBytes: number;
+  /** Decoded bytes per compressed byte, checked once `ratioAfterBytes` have been decoded. */
+  maxRatio: number;
+  ratioAfterBytes: number;
+  /** Stacked content codings (`gzip, gzip` is two); more is refused as unscrubbable. */
+  maxCodings: number;
+}
+
+export const defaultInflateLimits: InflateLimits = {
+  maxBytes: 256 * 1024 * 1024,
+  maxRatio: 200,
+  ratioAfterBytes: 1024 * 1024,
+  maxCodings: 3,
+};
+
+type ZstdFactory = () => Transform;
+/** zstd decoding exists from Node 22.15/23.8; on older Node a zstd body is unscrubbable (502). */
+const createZstd = (zlib as unknown as { createZstdDecompress?: ZstdFactory }).createZstdDecompress;
 
 function decoderFor(coding: string): Transform | undefined {
   switch (coding) {
@@ -243,6 +135,9 @@ function decoderFor(coding: string): Transform | undefined {
       return new AnyInflate();
     case 'br':
       return zlib.createBrotliDecompress();
+    case 'zstd':
+      if (createZstd) return createZstd();
+      throw new UnscrubbableEncodingError('cannot scrub a response with content-encoding "zstd" (this Node.js has no zstd decoder)');
     case 'identity':
       return undefined;
     default:
@@ -250,27 +145,59 @@ function decoderFor(coding: string): Transform | undefined {
   }
 }
 
-/** Decoders (in order) feeding a scrubber; one Transform so the proxy pipes a single stage. */
+const MiB = 1024 * 1024;
+
+/**
+ * Decoders (in order) feeding a scrubber; one Transform so the proxy pipes a single stage.
+ * Backpressure runs end to end: when the agent reads slowly this stream's buffer fills, the last
+ * decoder is paused, zlib stops inflating mid-chunk, and the compressed input stops being
+ * accepted, so a body is never inflated faster than the agent takes it.
+ */
 class DecodeScrubStream extends Transform {
   private readonly chunks: ChunkScrubber;
   private readonly first: Transform;
   private readonly last: Transform;
+  private compressed = 0;
+  private decoded = 0;
 
-  constructor(scrubber: Scrubber, decoders: Transform[]) {
+  constructor(scrubber: Scrubber, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void) {
     super();
-    this.chunks = new ChunkScrubber(scrubber);
+    this.chunks = new ChunkScrubber(scrubber, sniff);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
     for (const d of decoders) d.on('error', (err) => this.destroy(err));
     this.last.on('data', (d: Buffer) => {
+      this.decoded += d.length;
+      const over = this.overLimit();
+      if (over) {
+        onLimit?.(over);
+        this.destroy(new DecompressionLimitError(over));
+        return;
+      }
       const err = pushScrubbed(this, () => this.chunks.feed(d));
       if (err) this.destroy(err);
+      else if (this.readableLength >= this.readableHighWaterMark) this.last.pause();
     });
   }
 
+  private overLimit(): string | undefined {
+    const l = this.limits;
+    if (this.decoded > l.maxBytes) return `the decoded response passed ${Math.round(l.maxBytes / MiB)} MiB (decompression limit); the rest was withheld`;
+    if (this.decoded > l.ratioAfterBytes && this.decoded > l.maxRatio * this.compressed) {
+      return `the response expands more than ${l.maxRatio}x when decoded (${this.compressed} bytes became over ${this.decoded}: a decompression bomb); the rest was withheld`;
+    }
+    return undefined;
+  }
+
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.compressed += chunk.length;
     this.first.write(chunk, (err) => cb(err ?? undefined));
+  }
+
+  override _read(size: number): void {
+    this.last.resume();
+    super._read(size);
   }
 
   override _flush(cb: TransformCallback): void {
@@ -294,27 +221,44 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
   return headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
 }
 
+/** Headers that describe the exact bytes of the body, which scrubbing may change. */
+const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest']);
+
 /**
- * Scrubs a response head in place (header values) and returns the body transform. Compressed
- * bodies are decoded and passed on uncompressed; Content-Length is dropped whenever the body is
- * transformed (the length may change). Throws UnscrubbableEncodingError for an encoding that
- * cannot be decoded: the caller must not pass that body through unscrubbed.
+ * Scrubs a response head in place (header names and values) and returns the body transform.
+ * Compressed bodies are decoded and passed on uncompressed; length and digest headers are dropped
+ * (the body may change). Throws UnscrubbableEncodingError for a response the scrubber cannot read
+ * — an encoding it cannot decode, partial content, a charset it does not match — so the caller
+ * never passes that body through unscrubbed. The body transform refuses (errors) a body whose
+ * first bytes show such an encoding.
  */
-export function scrubResponse(scrubber: Scrubber, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> }, opts: { method?: string } = {}): ScrubbedResponse {
+export function scrubResponse(
+  scrubber: Scrubber, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
+  opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void } = {},
+): ScrubbedResponse {
   if (scrubber.empty) return { transform: undefined };
-  for (const h of head.headers) h[1] = scrubber.scrubString(h[1]);
+  for (const h of head.headers) {
+    h[0] = scrubber.scrubString(h[0]);
+    h[1] = scrubber.scrubString(h[1]);
+  }
   if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   if (noBody) return { transform: undefined };
+  const sniff = checkScrubbable(head, scrubber.asciiOnly);
   const codings = headerValues(head.headers, 'content-encoding')
     .flatMap((v) => v.split(','))
     .map((c) => c.trim().toLowerCase())
     .filter(Boolean);
+  const limits = opts.limits ?? defaultInflateLimits;
+  const layers = codings.filter((c) => c !== 'identity');
+  if (layers.length > limits.maxCodings) {
+    throw new UnscrubbableEncodingError(`cannot scrub a response with ${layers.length} stacked content codings (${layers.join(', ')}); at most ${limits.maxCodings} are decoded`);
+  }
   const decoders = codings.reverse().map(decoderFor).filter((d): d is Transform => d !== undefined);
   // In place: the proxy holds this array.
   for (let i = head.headers.length - 1; i >= 0; i--) {
     const name = head.headers[i]![0].toLowerCase();
-    if (name === 'content-length' || name === 'content-encoding' || (decoders.length && name === 'content-md5')) head.headers.splice(i, 1);
+    if (bodyDigests.has(name) || name === 'content-encoding') head.headers.splice(i, 1);
   }
-  return { transform: decoders.length ? new DecodeScrubStream(scrubber, decoders) : new ScrubStream(scrubber) };
+  return { transform: decoders.length ? new DecodeScrubStream(scrubber, decoders, limits, sniff, opts.onLimit) : new ScrubStream(scrubber, sniff) };
 }

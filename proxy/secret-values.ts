@@ -3,59 +3,71 @@
 // before scrubbing existed). Sending it is then exactly the exfiltration Airlock exists to stop,
 // so a value is treated like a placeholder: it may only go where the decision binds its secret.
 // Also used to redact values from anything Airlock writes down (the audit log).
-import { escapeDecodeLenient, percentDecodeLenient } from './placeholders.ts';
-import { scrubForms } from './scrub.ts';
+//
+// Detection runs on every request, so it reads the text as decoders would — escapes of every
+// family decoded (%XX, \xXX, \uXXXX, &#N;, &name;, \/ …), quoted-printable decoded, line breaks
+// and whitespace removed (wrapped base64 and hex) — and looks for a few exact strings (raw,
+// base64/base64url at any alignment, hex) with substring searches. Streams (bodies) and
+// redaction use the full spelling matcher (proxy/scrubber.ts) instead.
+import { base64Cores } from './placeholders.ts';
+import { readings } from './text-decodings.ts';
+import { Scrubber, type MatchRule } from './scrubber.ts';
 
 /** Values shorter than this are not searched for: they would match innocent text. */
 export const MIN_DETECTABLE_LENGTH = 8;
 
 interface Entry {
   name: string;
-  /** The value as latin1 text (one char per byte), as requests are read. */
-  raw: string;
-  /** Raw and encoded spellings (base64/base64url at any alignment, hex, percent, JSON-escaped), longest first. */
+  value: string;
+  /** Raw (latin1), base64/base64url cores, hex in either case. */
   forms: string[];
+}
+
+/** Request text (a URL, a decoded body preview) as latin1 UTF-8 bytes, the way header values already are. */
+export function asLatin1(text: string): string {
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 export class SecretValueIndex {
   private readonly entries: Entry[] = [];
+  private redactor: Scrubber | undefined;
+  /** Whether some value has a space (only then is a form-encoded '+' reading worth making). */
+  private readonly spaces: boolean;
 
   /** `secrets`: name → real value. */
   constructor(secrets: Iterable<[string, string]>) {
     for (const [name, value] of secrets) {
       if (value.length < MIN_DETECTABLE_LENGTH) continue;
-      const raw = Buffer.from(value, 'utf8').toString('latin1');
-      this.entries.push({ name, raw, forms: scrubForms(value).sort((a, b) => b.length - a.length) });
+      const bytes = Buffer.from(value, 'utf8');
+      const hex = bytes.toString('hex');
+      const forms = [...new Set([bytes.toString('latin1'), ...base64Cores(bytes), ...base64Cores(bytes, true), hex, hex.toUpperCase()])];
+      this.entries.push({ name, value, forms: forms.sort((a, b) => b.length - a.length) });
     }
+    this.spaces = this.entries.some((e) => e.value.includes(' '));
   }
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** Every form of every value, with its secret's name (for streaming body guards). */
-  rules(): Array<{ name: string; forms: string[] }> {
-    return this.entries.map((e) => ({ name: e.name, forms: e.forms }));
+  /** Each value, for streaming guards (matched there in every spelling). */
+  rules(): Array<{ name: string; value: string }> {
+    return this.entries.map((e) => ({ name: e.name, value: e.value }));
   }
 
-  /** Names of the secrets whose real value occurs in `text` (latin1 or plain JS text), raw or encoded. */
+  /** Names of the secrets whose real value occurs in `text` (latin1), raw or in any decoded reading. */
   find(text: string): string[] {
     if (this.entries.length === 0 || text.length < MIN_DETECTABLE_LENGTH) return [];
-    const mayBeEscaped = text.includes('%') || text.includes('\\');
-    const decoded = mayBeEscaped ? percentDecodeLenient(escapeDecodeLenient(text)) : '';
-    const found: string[] = [];
-    for (const e of this.entries) {
-      if (e.forms.some((f) => text.includes(f)) || (decoded && decoded.includes(e.raw))) found.push(e.name);
-    }
-    return found;
+    const views = readings(text, this.spaces);
+    return this.entries.filter((e) => views.some((v) => e.forms.some((f) => v.includes(f)))).map((e) => e.name);
   }
 
-  /** Replaces every form of every value in `text` by `[secret:NAME]`. */
+  /** Replaces every spelling of every value in `text` (any JS text) by `[secret:NAME]`. */
   redact(text: string): string {
-    let out = text;
-    for (const e of this.entries) {
-      for (const f of e.forms) if (out.includes(f)) out = out.split(f).join(`[secret:${e.name}]`);
-    }
-    return out;
+    if (this.entries.length === 0) return text;
+    const latin1 = asLatin1(text);
+    if (this.find(latin1).length === 0) return text;
+    this.redactor ??= new Scrubber([], this.entries.map((e): MatchRule => ({ value: e.value, replace: `[secret:${e.name}]` })));
+    return Buffer.from(this.redactor.scrubString(latin1), 'latin1').toString('utf8');
   }
 }

@@ -18,8 +18,10 @@ import { performance } from 'node:perf_hooks';
 import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import type { AuditRecord } from '../engine/audit-log.ts';
+import { trimTrailing } from '../engine/text.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
 import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
+import { AgentGate } from './agent-gate.ts';
 import type { CertificateAuthority } from './ca.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from './describe.ts';
 import { DestinationError, type DestinationGuard } from './destination.ts';
@@ -131,6 +133,7 @@ export class ProxyServer {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
   private readonly sockets = new Set<net.Socket>();
+  private readonly gate = new AgentGate();
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
   private readonly upstreamSockets = new Set<WebSocket>();
 
@@ -248,7 +251,7 @@ export class ProxyServer {
       secureContext: context,
       ALPNProtocols: ['http/1.1'],
       SNICallback: (servername, cb) => {
-        tunnel.sni = servername.toLowerCase().replace(/\.+$/, '');
+        tunnel.sni = trimTrailing(servername.toLowerCase(), '.');
         cb(null, context);
       },
     });
@@ -300,9 +303,13 @@ export class ProxyServer {
       }
       record.url = url;
 
-      const body = await captureBody(req, this.deps.bodyCap);
-      const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
-      const decided = await this.decide(raw, agent, record, req.url ?? '');
+      // Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts).
+      const admitted = agent;
+      const { body, raw, decided } = await this.gate.run(agent.id, async () => {
+        const body = await captureBody(req, this.deps.bodyCap);
+        const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: body.captured, bodyTruncated: body.truncated };
+        return { body, raw, decided: await this.decide(raw, admitted, record, req.url ?? '') };
+      });
       if ('status' in decided) return reply(decided, decided.rule);
       const { described, decision } = decided;
 
@@ -647,7 +654,8 @@ export class ProxyServer {
       url = url.replace(/^http/, 'ws');
       record.url = url;
       const raw: RawRequest = { id, time, method: req.method ?? 'GET', url, headers: withHost(req.rawHeaders, url), body: Buffer.alloc(0), bodyTruncated: false };
-      const decided = await this.decide(raw, agent, record, req.url ?? '');
+      const admitted = agent;
+      const decided = await this.gate.run(agent.id, () => this.decide(raw, admitted, record, req.url ?? ''));
       if ('status' in decided) return refuse(decided, decided.rule);
       const { described, decision } = decided;
       const ac = new AbortController();
@@ -843,7 +851,7 @@ function parseUrl(s: string): URL | undefined {
 }
 
 function authorityOf(url: URL, scheme: string): Authority {
-  let hostname = url.hostname.replace(/\.+$/, '');
+  let hostname = trimTrailing(url.hostname, '.');
   if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
   return { hostname, port: url.port ? Number(url.port) : scheme === 'https' || scheme === 'wss' ? 443 : 80 };
 }

@@ -5,7 +5,24 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-const block = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+/**
+ * The PEM blocks of a bundle, [label, whole block], in one pass: what
+ * /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g finds, without its backtracking.
+ */
+function pemBlocks(text: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let at = text.indexOf('-----BEGIN '); at >= 0; at = text.indexOf('-----BEGIN ', at + 1)) {
+    const close = text.indexOf('-----', at + 11);
+    const label = close < 0 ? '' : text.slice(at + 11, close);
+    if (!label || !/^[A-Z0-9 ]+$/.test(label)) continue;
+    const endMark = `-----END ${label}-----`;
+    const end = text.indexOf(endMark, close + 5);
+    if (end < 0) continue;
+    out.push([label, text.slice(at, end + endMark.length)]);
+    at = end + endMark.length - 1;
+  }
+  return out;
+}
 
 /** The PEM certificates of one bundle file; throws with a message that does not repeat the flag. */
 export function readCaBundle(file: string): string[] {
@@ -16,18 +33,17 @@ export function readCaBundle(file: string): string[] {
     throw new Error(`${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   const certs: string[] = [];
-  for (const m of text.matchAll(block)) {
-    const label = m[1]!;
+  for (const [label, pem] of pemBlocks(text)) {
     if (/PRIVATE KEY/.test(label)) {
       throw new Error(`${file} holds a private key (${label}); give the CA's certificate (BEGIN CERTIFICATE), never a key`);
     }
     if (label !== 'CERTIFICATE' && label !== 'TRUSTED CERTIFICATE') continue;
     try {
-      new crypto.X509Certificate(m[0]);
+      new crypto.X509Certificate(pem);
     } catch (err) {
       throw new Error(`${file}: certificate ${certs.length + 1} does not parse (${(err as Error).message})`);
     }
-    certs.push(m[0]);
+    certs.push(pem);
   }
   if (/PRIVATE KEY-----/.test(text)) throw new Error(`${file} holds a private key; give the CA's certificate (BEGIN CERTIFICATE), never a key`);
   if (certs.length === 0) throw new Error(`${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);

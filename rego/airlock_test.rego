@@ -223,10 +223,11 @@ test_grant_does_not_override_deny if {
 
 # --- SQL ------------------------------------------------------------------------------------
 
+# SQL to a configured Supabase project (tests add `with data.config.services.supabase.projects as ["p1"]`).
 sql_req(sql) := object.union(svc("POST", "p1.supabase.co", "/pg/query", "supabase", "sql.query", "write"), {"sql": sql})
 
 test_destructive_sql_is_critical if {
-	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": [{"kind": "drop_table", "tables": ["users"], "destructive": true}]})
+	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": [{"kind": "drop_table", "tables": ["users"], "destructive": true}]}) with data.config.services.supabase.projects as ["p1"]
 	d.action == "approve"
 	d.rule == "sql.destructive"
 	d.approval.risk == "critical"
@@ -235,7 +236,7 @@ test_destructive_sql_is_critical if {
 }
 
 test_unparsed_sql_is_critical if {
-	d := airlock.decision with input as sql_req({"parsed": false, "error": "syntax error", "destructive": true, "statements": []})
+	d := airlock.decision with input as sql_req({"parsed": false, "error": "syntax error", "destructive": true, "statements": []}) with data.config.services.supabase.projects as ["p1"]
 	d.rule == "sql.unparsed"
 	d.approval.risk == "critical"
 }
@@ -245,13 +246,14 @@ test_drop_database_denied if {
 		{"kind": "select", "tables": [], "destructive": false},
 		{"kind": "drop_database", "tables": [], "destructive": true},
 	]})
+		with data.config.services.supabase.projects as ["p1"]
 	d.action == "deny"
 	d.rule == "sql.drop_database"
 }
 
 test_read_only_sql_allowed if {
 	i := json.patch(sql_req({"parsed": true, "destructive": false, "statements": [{"kind": "select", "tables": ["t"], "destructive": false}]}), [{"op": "replace", "path": "/service/effect", "value": "read"}])
-	d := airlock.decision with input as i
+	d := airlock.decision with input as i with data.config.services.supabase.projects as ["p1"]
 	d.rule == "effect.read"
 }
 
@@ -416,7 +418,7 @@ test_egress_budget_default_without_config if {
 }
 
 test_sql_destructive_flag_alone_is_critical if {
-	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": []})
+	d := airlock.decision with input as sql_req({"parsed": true, "destructive": true, "statements": []}) with data.config.services.supabase.projects as ["p1"]
 	d.rule == "sql.destructive"
 	d.approval.risk == "critical"
 }

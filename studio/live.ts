@@ -1,9 +1,15 @@
-// Live events for the browser: a hub that fans messages out to every authenticated WebSocket, and a
-// tail of the audit log (JSON Lines) that turns each appended decision into a "traffic" event.
+// Live events for the browser: a hub that fans messages out to every authenticated WebSocket, a
+// tail of the audit log (JSON Lines) that turns each appended decision into a "traffic" event, and
+// the bounded buffer of recent traffic the studio keeps. Agents choose what their requests carry
+// (a denied request may hold a 1 MiB JSON body), so the live view keeps bounded summaries, never
+// whole descriptions: the audit log on disk has the full record.
 import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { WebSocket } from 'ws';
+import { boundedCopy } from '../engine/bounded.ts';
+
+export { boundedCopy };
 
 export interface LiveMessage {
   type: string;
@@ -50,6 +56,57 @@ export class Hub {
   }
 }
 
+/** How much of one record the live view keeps and sends (serialized), and how much it keeps in all. */
+export const LIVE_RECORD_BYTES = 16 * 1024;
+export const LIVE_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** An audit record as the live view keeps it: everything but the description as is, the description bounded. */
+export function liveRecord<T extends { description?: unknown }>(record: T, budget = LIVE_RECORD_BYTES): T & { cut?: string } {
+  if (!record || typeof record !== 'object') return record;
+  const { description, ...rest } = record;
+  const small = boundedCopy(rest, budget / 4);
+  const out = small.value as T & { cut?: string };
+  if (description !== undefined) {
+    const d = boundedCopy(description, budget);
+    (out as { description?: unknown }).description = d.value;
+    if (d.cut || small.cut) out.cut = 'large parts of this record were cut for the live view; the audit log has all of it';
+  } else if (small.cut) {
+    out.cut = 'large parts of this record were cut for the live view; the audit log has all of it';
+  }
+  return out;
+}
+
+/**
+ * Recent traffic, newest last, bounded in count and in bytes (each entry's serialized size is
+ * counted; the oldest go first). Entries are bounded copies, so nothing here holds a body.
+ */
+export class LiveBuffer<T extends { description?: unknown }> {
+  private readonly entries: Array<{ record: T; bytes: number }> = [];
+  private total = 0;
+
+  constructor(readonly maxRecords = 500, readonly maxBytes = LIVE_BUFFER_BYTES) {}
+
+  /** Keeps a bounded copy of `record`; returns it (what to broadcast). */
+  push(record: T): T {
+    const small = liveRecord(record);
+    const bytes = Buffer.byteLength(JSON.stringify(small));
+    this.entries.push({ record: small, bytes });
+    this.total += bytes;
+    while (this.entries.length > this.maxRecords || (this.total > this.maxBytes && this.entries.length > 1)) {
+      this.total -= this.entries.shift()!.bytes;
+    }
+    return small;
+  }
+
+  records(limit = this.entries.length): T[] {
+    return this.entries.slice(-limit).map((e) => e.record);
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+}
+
 /**
  * Follows an append-only JSON Lines file: reads what was appended since the last read, keeps the
  * last `keep` records in memory, and calls `onRecord` for each new one. Starts at the end of the
@@ -65,10 +122,12 @@ export class JsonlTail {
   private reading = false;
   private again = false;
 
+  /** `map` turns each parsed line into what is kept and emitted (the live view keeps bounded copies). */
   constructor(
     readonly file: string,
     private readonly onRecord: (record: unknown) => void,
     private readonly keep = 500,
+    private readonly map: (record: unknown) => unknown = (r) => r,
   ) {}
 
   start(): void {
@@ -91,6 +150,7 @@ export class JsonlTail {
     if (this.timer) clearInterval(this.timer);
   }
 
+  /** The last `keep` records that were in the file when it was loaded. */
   records(): unknown[] {
     return [...this.recent];
   }
@@ -153,13 +213,17 @@ export class JsonlTail {
           if (!line.trim()) continue;
           let record: unknown;
           try {
-            record = JSON.parse(line);
+            record = this.map(JSON.parse(line));
           } catch {
             continue;
           }
-          this.recent.push(record);
-          if (this.recent.length > this.keep) this.recent.shift();
-          if (emit) this.onRecord(record);
+          // Only what was in the file at start is kept; later records go to onRecord alone.
+          if (emit) {
+            this.onRecord(record);
+          } else {
+            this.recent.push(record);
+            if (this.recent.length > this.keep) this.recent.shift();
+          }
         }
       }
     } finally {

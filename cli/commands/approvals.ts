@@ -15,6 +15,7 @@ import { unseenBodyText } from '../../engine/approval-body.ts';
 import { ApprovalError, ApprovalQueue, type ApprovalRecord, type GrantRecord } from '../../engine/approvals.ts';
 import { StateFileError } from '../../engine/state/document.ts';
 import { resolveHome } from '../../engine/state/home.ts';
+import { trimTrailing } from '../../engine/text.ts';
 import { TotpStore } from '../../engine/totp.ts';
 import { checkWebhookUrl, displayUrl } from '../../engine/webhook.ts';
 import { CliError } from '../main.ts';
@@ -35,7 +36,7 @@ export function studioUrl(home: string, flag?: string): string {
     }
   }
   spec ??= '127.0.0.1:8081';
-  if (/^https?:\/\//.test(spec)) return spec.replace(/\/+$/, '');
+  if (/^https?:\/\//.test(spec)) return trimTrailing(spec, '/');
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec);
   if (!m) throw new CliError(`studio address ${spec}: expected HOST:PORT or a URL`);
   let host = m[1] ?? (m[2] || '127.0.0.1');
@@ -249,7 +250,8 @@ export function register(program: Command): void {
         ? (await ch.client.call<{ approval: View }>('GET', `/api/approvals/${encodeURIComponent(id)}`)).approval
         : await withQueue(ch.home, async (q) => {
           const r = q.get(id);
-          return { ...r, needs_step_up: r.status === 'pending' && q.needsStepUp(r) };
+          const description = (await q.fullDescription(r.id)) ?? r.description;
+          return { ...r, description, needs_step_up: r.status === 'pending' && q.needsStepUp(r) };
         });
       print(opts.json ? JSON.stringify(a, null, 2) : details(a));
     });

@@ -69,6 +69,13 @@ function parseSecretFlags(flags: string[]): { only: Set<string>; overrides: Reco
   return { only, overrides };
 }
 
+/** The secrets this run may use: none with --no-secrets, the named ones with --secret, else all (undefined). */
+export function runSecretSet(opts: Pick<RunOptions, 'secrets' | 'secret'>): string[] | undefined {
+  if (!opts.secrets) return [];
+  const { only } = parseSecretFlags(opts.secret ?? []);
+  return only.size ? [...only].sort() : undefined;
+}
+
 async function placeholders(home: string, opts: RunOptions): Promise<Record<string, string>> {
   if (!opts.secrets) return {};
   const { only, overrides } = parseSecretFlags(opts.secret ?? []);
@@ -187,7 +194,9 @@ export function register(program: Command): void {
       if (!agents.get(opts.agent)) throw new CliError(`no agent named ${opts.agent} (add one with: airlock agent add ${opts.agent})`);
       let issued;
       try {
-        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})` });
+        // The run's secret set travels with its token: the proxy injects no other secret for it.
+        const secrets = runSecretSet(opts);
+        issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
       } catch (err) {
         if (err instanceof AgentError) throw new CliError(err.message);
         throw err;
@@ -210,7 +219,9 @@ export function register(program: Command): void {
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           hide: [keyFilePath(home), ...(opts.hide ?? [])],
           realValues,
-          onReplaced: (envVar, secret) => process.stderr.write(`airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
+          onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
+            ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
+            : `airlock: your environment variable ${envVar} holds the real value of secret ${secret}; the agent gets its placeholder instead\n`),
         });
       } catch (err) {
         if (err instanceof LaunchError) throw new CliError(err.message);

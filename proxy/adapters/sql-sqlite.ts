@@ -347,7 +347,7 @@ class Scratch {
   /** Creates what an error says is missing; false when the error is not about a missing object. */
   synthesize(message: string): boolean {
     if (++this.attempts > MAX_SYNTH_ATTEMPTS) throw new Unparsed('SQL names too many unknown objects to analyze');
-    let m: RegExpExecArray | null;
+    let m: RegExpExecArray | [string, string, string] | null;
     if ((m = /^no such table: (.+)$/.exec(message))) {
       const full = m[1]!;
       const dot = full.indexOf('.');
@@ -358,7 +358,7 @@ class Scratch {
       } else this.addTable(schema, name);
       return true;
     }
-    if ((m = /^table (.+) has no column named (.+)$/.exec(message))) {
+    if ((m = missingColumn(message))) {
       const t = this.tables.find((x) => x.name.toLowerCase() === m![1]!.toLowerCase() || `${x.schema}.${x.name}`.toLowerCase() === m![1]!.toLowerCase());
       if (!t || t.columns.has(m[2]!)) return false;
       this.addColumn(t, m[2]!);
@@ -680,4 +680,19 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
     scratch.close();
   }
   return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly };
+}
+
+/**
+ * [, table, column] of SQLite's "table T has no column named C" (what /^table (.+) has no column
+ * named (.+)$/ gives: the last separator that leaves a column name), in one pass; that pattern
+ * backtracks quadratically over names an agent fills with the separator.
+ */
+export function missingColumn(message: string): [string, string, string] | null {
+  const prefix = 'table ';
+  const sep = ' has no column named ';
+  if (!message.startsWith(prefix) || /[\n\r\u2028\u2029]/.test(message)) return null;
+  let at = message.lastIndexOf(sep);
+  if (at >= 0 && at + sep.length >= message.length) at = message.lastIndexOf(sep, at - 1);
+  if (at <= prefix.length) return null;
+  return [message, message.slice(prefix.length, at), message.slice(at + sep.length)];
 }

@@ -1,5 +1,7 @@
 // The environment an agent runs with: every common client pointed at Airlock's proxy, Airlock's
 // CA trusted, secret placeholders where real keys would be, and Airlock's own secrets removed.
+import { EnvSecretReplacer } from './env-secrets.ts';
+
 export const proxyVars = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'] as const;
 /**
  * Every variable a common client reads its trusted CAs from: Node (and npm/pnpm/yarn through
@@ -30,11 +32,13 @@ export interface AgentEnvOptions {
   placeholders?: Record<string, string>;
   /**
    * Real secret values (decrypted by `airlock run` from the store): wherever one appears in the
-   * inherited environment (a GITHUB_TOKEN left in your shell), it is replaced by its placeholder.
+   * inherited environment (a GITHUB_TOKEN left in your shell), in any spelling (a Basic pair in
+   * base64, hex, percent-encoded, in a URL), it is replaced by its placeholder; a variable that
+   * still holds one afterwards is dropped (proxy/sandbox/env-secrets.ts).
    */
   realValues?: Array<{ secret: string; value: string; placeholder: string }>;
-  /** Told (names only, never values) about each replacement. */
-  onReplaced?: (envVar: string, secret: string) => void;
+  /** Told (names only, never values) about each replacement; `dropped` when the variable was removed instead. */
+  onReplaced?: (envVar: string, secret: string, dropped?: boolean) => void;
   /** In a sandbox, host-side sockets (ssh-agent, D-Bus) are out of reach anyway: don't advertise them. */
   sandboxed: boolean;
   /** Path (as the agent sees it) of node-fetch-proxy.cjs, preloaded into every Node process. */
@@ -57,15 +61,16 @@ export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<st
     if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_')) continue;
     env[k] = v;
   }
-  for (const [k, v] of Object.entries(env)) {
-    let out = v;
-    for (const r of o.realValues ?? []) {
-      // Very short values would match by accident; the store refuses nothing, so guard here.
-      if (r.value.length < 6 || !out.includes(r.value)) continue;
-      out = out.split(r.value).join(r.placeholder);
-      o.onReplaced?.(k, r.secret);
+  if (o.realValues?.length) {
+    const replacer = new EnvSecretReplacer(o.realValues);
+    for (const [k, v] of Object.entries(env)) {
+      const inName = replacer.nameHolds(k);
+      const scan = inName.length ? { value: undefined, secrets: inName } : replacer.scan(v);
+      if (!scan.secrets.length) continue;
+      if (scan.value === undefined) delete env[k];
+      else env[k] = scan.value;
+      for (const s of scan.secrets) o.onReplaced?.(k, s, scan.value === undefined);
     }
-    env[k] = out;
   }
   if (o.sandboxed) {
     delete env.SSH_AUTH_SOCK;

@@ -7,6 +7,7 @@ import rego.v1
 call(method, host, path, name, operation, effect, params) := {
 	"request": {
 		"method": method, "scheme": "https", "host": host, "port": 443, "path": path,
+		"segments": [s | some s in split(path, "/"); s != ""],
 		"query": {}, "headers": {}, "egress_bytes": 1,
 	},
 	"agent": {"id": "a"},

@@ -151,7 +151,10 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
   app.get<{ Params: { id: string } }>('/api/approvals/:id', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
-      return { approval: view(queue.get(req.params.id)) };
+      // One approval with its whole description (lists and events carry a bounded copy).
+      const a = queue.get(req.params.id);
+      const description = (await queue.fullDescription(a.id)) ?? a.description;
+      return { approval: { ...view(a), description, description_complete: true } };
     } catch (err) {
       return fail(reply, err);
     }

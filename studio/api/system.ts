@@ -8,39 +8,38 @@ import { auditFile, readAudit, type AuditRecord } from '../../engine/audit-log.t
 import { readBuckets } from '../../engine/ratelimit.ts';
 import { SecretStore, SECRET_NAME } from '../../engine/secrets/index.ts';
 import type { StudioContext } from '../context.ts';
-import { JsonlTail } from '../live.ts';
+import { JsonlTail, LiveBuffer, liveRecord } from '../live.ts';
 import { auditOf, method, proxyAddressText } from '../runtime.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 
-/** What the live traffic view needs of an audit record (the redacted description included). */
+/** What the live traffic view gets of an audit record: a bounded copy (studio/live.ts). */
 export function trafficEvent(r: AuditRecord): AuditRecord {
-  return r;
+  return liveRecord(r);
 }
 
 export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): void {
   const rt = ctx.runtime;
 
   // Live traffic: the runtime's audit log subscription when a proxy runs in this process, else a
-  // tail of the audit file (a proxy in another process, or none).
-  const recent: AuditRecord[] = [];
+  // tail of the audit file (a proxy in another process, or none). Either way only bounded copies
+  // are kept and sent: an agent's large bodies stay in the audit log on disk.
+  const recent = new LiveBuffer<AuditRecord>(500);
   const push = (r: AuditRecord): void => {
-    recent.push(r);
-    if (recent.length > 500) recent.shift();
-    ctx.hub.broadcast('traffic', trafficEvent(r));
+    ctx.hub.broadcast('traffic', recent.push(r));
   };
   const audit = auditOf(rt);
   const file = audit?.file ?? auditFile(ctx.home);
   if (audit?.onRecord) {
     ctx.onClose(audit.onRecord(push));
     // Seed the recent list from the end of the file (never the whole log: it can be large).
-    const seed = new JsonlTail(file, () => undefined);
+    const seed = new JsonlTail(file, () => undefined, 500, (r) => liveRecord(r as AuditRecord));
     seed.loadExisting();
-    recent.push(...(seed.records() as AuditRecord[]).slice(-500));
+    for (const r of seed.records() as AuditRecord[]) recent.push(r);
   } else {
-    const tail = new JsonlTail(file, (r) => push(r as AuditRecord));
+    const tail = new JsonlTail(file, (r) => push(r as AuditRecord), 500, (r) => liveRecord(r as AuditRecord));
     tail.start();
-    recent.push(...(tail.records() as AuditRecord[]));
+    for (const r of tail.records() as AuditRecord[]) recent.push(r);
     ctx.onClose(() => tail.stop());
   }
 
@@ -59,7 +58,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
 
   app.get('/api/traffic/recent', async (req) => {
     const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 200) || 200));
-    return { records: recent.slice(-limit), source: audit?.onRecord ? 'proxy' : 'file' };
+    return { records: recent.records(limit), source: audit?.onRecord ? 'proxy' : 'file' };
   });
 
   // Captured requests for the evaluate pane's picker: newest first, filtered.

@@ -105,8 +105,8 @@ t.test('--no-studio: nobody can approve, so the agent gets approval-unavailable 
   t.equal(code, '403', 'answered at once (the hold would last 20 s)');
   t.match(JSON.parse(body!), { type: 'https://airlock.dev/problems/approval-unavailable', detail: /no approver is running/ });
   t.equal(arrived('/send/solo').length, 0);
-  const file = path.join(solo, 'approvals.json');
-  const queued = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as { approvals: unknown[] }).approvals.length : 0;
+  const folder = path.join(solo, 'approvals'); // one file per approval (engine/approvals.ts)
+  const queued = fs.existsSync(folder) ? fs.readdirSync(folder).filter((f) => f.endsWith('.json') && !f.endsWith('.request.json')).length : 0;
   t.equal(queued, 0, 'no approval is queued that nobody could resolve');
   child.kill('SIGTERM');
   await new Promise((res2) => child.once('exit', res2));

@@ -1,4 +1,4 @@
-// The default policy (rego/) with an MCP server and a generic SQL host configured, for the body
+// The default policy (rego/) with an MCP server, a generic SQL host and the SQL services' destinations configured, for the body
 // and SQL attack properties: a request is described by describeRequest (the proxy's own code) and
 // decided by the compiled policy, exactly as live.
 import fs from 'node:fs';
@@ -21,7 +21,11 @@ export function configuredRego(t: Teardown, extra: Record<string, unknown> = {})
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.cpSync(path.join(projectRoot, 'rego'), dir, { recursive: true });
   const file = path.join(dir, 'config', 'data.json');
-  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const data = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> & { services: Record<string, Record<string, unknown>> };
+  // The SQL endpoints the properties use, configured as a user does for their own (keys go only to configured destinations).
+  data.services.supabase!.projects = ['abcdefghijklmnopqrst'];
+  data.services.neon!.endpoints = ['ep-cool-darkness-123456.us-east-2.aws.neon.tech'];
+  data.services.cloudflare!.accounts = ['01a7362d577a6c3019a474fd6f485823', 'a1'];
   Object.assign(data, { mcp_servers: { [MCP_HOST]: { read_only_tools: READ_ONLY_TOOLS } }, allowed_hosts: [SQL_HOST] }, extra);
   fs.writeFileSync(file, JSON.stringify(data));
   return dir;

@@ -9,13 +9,18 @@ import type { EngineDecision, Grant } from '../../engine/types.ts';
 import { loadAdapters } from '../../proxy/adapters/index.ts';
 import { describeRequest } from '../../proxy/describe.ts';
 import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+import { mergeData } from '../../engine/traffic-tests.ts';
 
 await loadAdapters();
 // A generous evaluation budget: the shared test machine can stall a process for a while, and a
 // fail-closed timeout is the engine's behaviour under test elsewhere (test/engine), not here.
 const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
 t.teardown(() => engine.close());
-await engine.loadFolder(path.join(projectRoot, 'rego'));
+const shipped = await engine.loadFolder(path.join(projectRoot, 'rego'));
+// The default policy as a user configures it for their own Supabase projects (keys go only to
+// configured destinations; the shipped configuration names none).
+const configured = { config: { services: { supabase: { projects: ['proj1', 'abcd'] } } } };
+await engine.load({ ...shipped, data: mergeData(shipped.data, configured) });
 
 const ph = {
   github_token: 'airlock-ph-github_token-0123456789abcdef0123456789abcdef',
@@ -113,6 +118,15 @@ t.test('grants, SQL edge cases and payments', async (t) => {
   t.match(await decide({ method: 'POST', url: 'https://unknown-mcp.example/mcp', json: { jsonrpc: '2.0', id: 1, method: 'tools/list' } }), { action: 'deny', rule: 'host.unknown' });
 });
 
+t.test('a Supabase project nobody configured gets no key, with or without its placeholder', async (t) => {
+  for (const headers of [[], [['apikey', ph.supabase_service_key]] as Array<[string, string]>]) {
+    const d = await decide({ method: 'GET', url: 'https://attacker0project.supabase.co/rest/v1/users', headers });
+    t.match(d, { action: 'deny', rule: 'supabase.project_not_allowed' });
+    t.match(d.reason, /services\.supabase\.projects/, 'the reason says what to configure');
+    t.notOk(d.credentials, 'no credential');
+  }
+});
+
 t.test('every decision satisfies the contract and is not a fail-closed engine deny', async (t) => {
   const calls: Call[] = [
     { method: 'GET', url: 'https://api.github.com/' },
@@ -133,7 +147,7 @@ t.test('every decision satisfies the contract and is not a fail-closed engine de
 t.test('the isolated (worker thread) engine decides the same', async (t) => {
   const isolated = new PolicyEngine({ mode: 'isolated', threads: 1, timeoutMs: 10_000 });
   t.teardown(() => isolated.close());
-  await isolated.loadFolder(path.join(projectRoot, 'rego'));
+  await isolated.load({ ...shipped, data: mergeData(shipped.data, configured) });
   const grant: Grant = { id: 'g-2', agent: 'agent-7', method: 'POST', host: 'api.github.com', path_pattern: '/repos/*/app/issues', expires: '2999-01-01T00:00:00Z' };
   const calls: Call[] = [
     { method: 'POST', url: 'https://proj1.supabase.co/pg/query', json: { query: 'DROP TABLE users' } },

@@ -36,7 +36,13 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
   for (const sandbox of [false, true]) {
     const r = await runAirlock([...base, ...(sandbox ? [] : ['--no-sandbox']), '--', 'sh', '-c', 'env; echo ca_matches=$(cmp -s "$SSL_CERT_FILE" "$CA" && echo yes)'], {
       cwd: world.work,
-      env: { ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy },
+      env: {
+        ...env, NO_PROXY: 'localhost,127.0.0.1', no_proxy: '*', AIRLOCK_MASTER_KEY_FILE: path.join(world.home, 'master.key'), LEFTOVER: `x-${canary}-y`, CA: caCopy,
+        // The same value encoded: a Basic pair, a URL's userinfo, hex.
+        LEFTOVER_BASIC: `Basic ${Buffer.from(`x-access-token:${canary}`).toString('base64')}`,
+        LEFTOVER_URL: `https://u:${encodeURIComponent(canary)}@git.example/r.git`,
+        LEFTOVER_HEX: Buffer.from(canary).toString('hex'),
+      },
     });
     t.equal(r.code, 0, `sandbox=${sandbox}: ran`);
     const vars = new Map(r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const));
@@ -55,6 +61,10 @@ t.test('the environment: proxy for every client, CA trusted, placeholders, Airlo
     t.notOk(vars.has('AIRLOCK_MASTER_KEY_FILE'), 'AIRLOCK_MASTER_KEY_FILE is not passed to the agent');
     t.equal(vars.get('LEFTOVER'), `x-${placeholder}-y`, 'a real secret value left in the environment is replaced by its placeholder');
     t.match(r.stderr, /environment variable LEFTOVER holds the real value of secret github/, 'and the user is told (names only)');
+    t.equal(Buffer.from((vars.get('LEFTOVER_BASIC') ?? '').replace(/^Basic /, ''), 'base64').toString(), `x-access-token:${placeholder}`, 'inside a Basic pair: decoded, replaced, encoded again');
+    t.equal(vars.get('LEFTOVER_URL'), `https://u:${placeholder}@git.example/r.git`, 'in a URL');
+    t.equal(Buffer.from(vars.get('LEFTOVER_HEX') ?? '', 'hex').toString(), placeholder, 'in hex');
+    for (const f of [Buffer.from(canary).toString('hex'), Buffer.from(canary).toString('base64').slice(4, 24)]) t.notOk(r.stdout.includes(f), 'no encoded form of the value reaches the agent');
     neverSeesCanary(t, r);
   }
 });

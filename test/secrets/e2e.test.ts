@@ -115,13 +115,15 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
 
   const boundUrl = (p: string): string => `https://bound.example:${bound.port}${p}`;
   const otherUrl = `https://other.example:${other.port}/collect`;
-  const clients: Record<string, (url: string, method?: string, body?: string) => Promise<Run>> = {
-    curl: (url, method = 'GET', body) => run('curl', [
+  const noAuthEnv: NodeJS.ProcessEnv = { ...agentEnv, CLIENT_NO_AUTH: '1' };
+  // `auth: false`: the client sends no Authorization header (the placeholder only where the body directive puts it).
+  const clients: Record<string, (url: string, method?: string, body?: string, auth?: boolean) => Promise<Run>> = {
+    curl: (url, method = 'GET', body, auth = true) => run('curl', [
       '-sS', '--compressed', '-D', '-', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, '-X', method,
-      '-H', `Authorization: Bearer ${placeholder}`, '-H', 'Content-Type: application/json', ...(body ? ['--data-binary', body] : []), url,
+      ...(auth ? ['-H', `Authorization: Bearer ${placeholder}`] : []), '-H', 'Content-Type: application/json', ...(body ? ['--data-binary', body] : []), url,
     ], agentEnv),
-    node: (url, method, body) => run('node', [path.join(fixtures, 'client.mjs'), url, ...(method ? [method] : []), ...(body ? [body] : [])], agentEnv),
-    python: (url, method, body) => run('python3', [path.join(fixtures, 'client.py'), url, ...(method ? [method] : []), ...(body ? [body] : [])], agentEnv),
+    node: (url, method, body, auth = true) => run('node', [path.join(fixtures, 'client.mjs'), url, ...(method ? [method] : []), ...(body ? [body] : [])], auth ? agentEnv : noAuthEnv),
+    python: (url, method, body, auth = true) => run('python3', [path.join(fixtures, 'client.py'), url, ...(method ? [method] : []), ...(body ? [body] : [])], auth ? agentEnv : noAuthEnv),
   };
   const statusOf = (name: string, r: Run): number => Number(name === 'curl' ? r.stdout.trim().split('\n').pop() : r.stdout.split('\n')[0]);
 
@@ -142,15 +144,19 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
       }
     });
 
-    await t.test(`${name}: body substitution where the policy allows it`, async (t) => {
+    await t.test(`${name}: body substitution where the policy allows it, and only there`, async (t) => {
       const before = bound.received.length;
-      const r = await call(boundUrl('/body/create'), 'POST', JSON.stringify({ token: placeholder, note: 'hi' }));
+      const r = await call(boundUrl('/body/create'), 'POST', JSON.stringify({ token: placeholder, note: 'hi' }), false);
       t.equal(statusOf(name, r), 200, r.stderr);
       const seen = bound.received.slice(before);
       t.equal(seen.length, 1);
       t.same(JSON.parse(seen[0]!.body.toString()), { token: CANARY, note: 'hi' }, 'the upstream got the secret in the body');
-      t.equal(seen[0]!.headers.authorization, `Bearer ${placeholder}`, 'a body directive does not substitute in headers');
       t.same(leaks(r.stdout + r.stderr), []);
+      // The placeholder in a header too: a body directive does not put the secret there, so the request is refused.
+      const both = await call(boundUrl('/body/create'), 'POST', JSON.stringify({ token: placeholder }));
+      t.equal(statusOf(name, both), 403, both.stdout);
+      t.match(both.stdout, /placeholder-not-bound/);
+      t.equal(bound.received.length, before + 1, 'the refused request never reached the upstream');
     });
 
     await t.test(`${name}: the placeholder sent to an unbound host is refused; that host gets nothing`, async (t) => {
@@ -164,12 +170,12 @@ t.test('a canary secret through curl, Node fetch and Python requests', async (t)
     });
   }
 
-  await t.test('a placeholder past the captured body prefix: the upload is aborted before it leaves', async (t) => {
+  await t.test('a placeholder past the captured body prefix: the upload is stopped before it leaves, as a refusal', async (t) => {
     const bodyFile = path.join(home, 'big-body.txt');
     fs.writeFileSync(bodyFile, `${'x'.repeat(airlock.config.bodyCap + 256 * 1024)} ${Buffer.from(placeholder).toString('base64')} tail`);
     const before = other.received.length;
     const r = await run('curl', ['-sS', '-w', '\n%{http_code}', '--proxy', proxyUrl, '--cacert', caFile, '--data-binary', `@${bodyFile}`, otherUrl], agentEnv);
-    t.equal(statusOf('curl', r), 502, r.stdout.slice(-300));
+    t.equal(statusOf('curl', r), 403, r.stdout.slice(-300));
     t.match(r.stdout, /placeholder of secret \\"canary\\".*upload aborted/);
     t.equal(other.received.length, before, 'no complete request reached other.example');
     t.notOk(other.bytes().includes(Buffer.from(placeholder).toString('base64').slice(4, 30)), 'the encoded placeholder never arrived');

@@ -1,0 +1,43 @@
+// Per-agent admission to the expensive first steps of a request (reading the body prefix,
+// describing it, evaluating the policy). Each agent has a few slots; its other requests wait
+// their turn, with their bodies still in the socket (TCP pushes back), so an agent that opens a
+// hundred 1 MiB uploads at once costs a few bodies of memory and a few describe steps at a time,
+// and another agent's request never queues behind them. Holds for approval come after the gate.
+
+export const AGENT_SLOTS = 4;
+
+export class AgentGate {
+  private readonly busy = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<() => void>>();
+
+  constructor(readonly slots = AGENT_SLOTS) {}
+
+  /** Runs `fn` once one of the agent's slots is free; the slot is freed when it settles. */
+  async run<T>(agent: string, fn: () => Promise<T>): Promise<T> {
+    if ((this.busy.get(agent) ?? 0) >= this.slots) {
+      await new Promise<void>((resolve) => {
+        const queue = this.waiting.get(agent);
+        if (queue) queue.push(resolve);
+        else this.waiting.set(agent, [resolve]);
+      });
+    } else {
+      this.busy.set(agent, (this.busy.get(agent) ?? 0) + 1);
+    }
+    try {
+      return await fn();
+    } finally {
+      this.release(agent);
+    }
+  }
+
+  /** Hands the slot to the agent's next waiting request, or frees it. */
+  private release(agent: string): void {
+    const queue = this.waiting.get(agent);
+    const next = queue?.shift();
+    if (queue && queue.length === 0) this.waiting.delete(agent);
+    if (next) return next(); // the slot passes on: busy stays the same
+    const n = (this.busy.get(agent) ?? 1) - 1;
+    if (n > 0) this.busy.set(agent, n);
+    else this.busy.delete(agent);
+  }
+}

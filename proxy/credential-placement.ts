@@ -1,0 +1,106 @@
+// Where a credential directive puts its secret, and where the agent's placeholders are. A secret
+// goes only into the slot its directive names — the named header, Authorization for Basic, the
+// named query parameter, the body for `in: "body"` — and the slot is written by Airlock whole. A
+// placeholder anywhere else (another header, a header's name, another query parameter or a
+// parameter's name, the path, the host, the body without a body directive) is refused: it is
+// never substituted, since a service that records that place (a request log, a resource name)
+// would hand the real value back to the agent. Pure.
+import type { CredentialDirective, RequestDescription } from '../engine/types.ts';
+import type { OutgoingRequest } from './enforcers.ts';
+
+export interface Slots {
+  /** Lowercase header name → secrets injected there. */
+  headers: Map<string, Set<string>>;
+  /** Query parameter name (decoded) → secrets injected there. */
+  query: Map<string, Set<string>>;
+  body: Set<string>;
+}
+
+export function slotsOf(directives: CredentialDirective[]): Slots {
+  const slots: Slots = { headers: new Map(), query: new Map(), body: new Set() };
+  const add = (m: Map<string, Set<string>>, k: string, s: string): void => {
+    let set = m.get(k);
+    if (!set) m.set(k, (set = new Set()));
+    set.add(s);
+  };
+  for (const d of directives) {
+    if (d.in === 'header' && d.name) add(slots.headers, d.name.toLowerCase(), d.secret);
+    else if (d.in === 'basic') add(slots.headers, 'authorization', d.secret);
+    else if (d.in === 'query' && d.name) add(slots.query, d.name, d.secret);
+    else if (d.in === 'body') slots.body.add(d.secret);
+  }
+  return slots;
+}
+
+/** A query parameter's name as servers read it ('+' is a space, %XX decoded); the raw name if it does not decode. */
+export function queryKey(rawKey: string): string {
+  const key = rawKey.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(key);
+  } catch {
+    return key;
+  }
+}
+
+/** One place a placeholder was seen. */
+export interface Sighting {
+  name: string;
+  /** For people: "header x-data", "the name of a header", "query parameter q", "path", … */
+  where: string;
+  /** Set when this place is a slot a directive can fill. */
+  slot?: { kind: 'header' | 'query' | 'body'; key: string };
+}
+
+interface Finder {
+  find(text: string): string[];
+}
+
+/** Every placeholder in the outgoing request, place by place (the body as the description saw it). */
+export function sightings(outgoing: OutgoingRequest, description: RequestDescription, finder: Finder): Sighting[] {
+  const out: Sighting[] = [];
+  const add = (names: string[], where: string, slot?: Sighting['slot']): void => {
+    for (const name of names) out.push({ name, where, ...(slot ? { slot } : {}) });
+  };
+  for (const [n, v] of outgoing.headers) {
+    add(finder.find(n), 'the name of a header');
+    add(finder.find(v), `header ${n.toLowerCase()}`, { kind: 'header', key: n.toLowerCase() });
+  }
+  const url = outgoing.url;
+  add(finder.find(url.hostname), 'host');
+  add(finder.find(url.pathname), 'path');
+  const search = url.search.replace(/^\?/, '');
+  if (search) {
+    const seen = new Set<string>();
+    for (const part of search.split('&')) {
+      const eq = part.indexOf('=');
+      const rawKey = eq < 0 ? part : part.slice(0, eq);
+      const names = finder.find(rawKey);
+      add(names, 'the name of a query parameter');
+      const valueNames = eq < 0 ? [] : finder.find(part.slice(eq + 1));
+      const key = queryKey(rawKey);
+      add(valueNames, `query parameter ${JSON.stringify(key.slice(0, 60))}`, { kind: 'query', key });
+      for (const n of [...names, ...valueNames]) seen.add(n);
+    }
+    // Across parameters (a placeholder cut by "&"): in the query, but in no slot.
+    add(finder.find(search).filter((n) => !seen.has(n)), 'the query');
+  }
+  for (const p of description.placeholders) if (p.where.includes('body')) add([p.name], 'body', { kind: 'body', key: '' });
+  return out;
+}
+
+/** Whether a sighting is in a slot the directives fill with its own secret. */
+export function inItsSlot(s: Sighting, slots: Slots): boolean {
+  if (!s.slot) return false;
+  if (s.slot.kind === 'body') return slots.body.has(s.name);
+  const m = s.slot.kind === 'header' ? slots.headers : slots.query;
+  return m.get(s.slot.key)?.has(s.name) ?? false;
+}
+
+/** Where the directives put `secret`, for messages. */
+export function slotNames(secret: string, slots: Slots): string {
+  const places: string[] = [];
+  for (const [h, s] of slots.headers) if (s.has(secret)) places.push(`header ${h}`);
+  for (const [q, s] of slots.query) if (s.has(secret)) places.push(`query parameter ${JSON.stringify(q)}`);
+  if (slots.body.has(secret)) places.push('the body');
+  return places.join(', ') || 'nowhere';
+}

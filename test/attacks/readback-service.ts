@@ -1,0 +1,257 @@
+// A service that behaves as real ones do, for the read-back attacks: it records every request
+// (headers, URL, body) and shows the record back on another request — `/log`, a request-bin or
+// debug page — in the representation the client asks for: JSON (plain, Go-style, everything
+// escaped), HTML, XML, quoted-printable, MIME base64, base64url, hex, percent or form encoding; in
+// the charset it asks for (Accept-Charset, or forced with ?charset=) with or without a BOM; and in
+// pieces, honouring Range (single, suffix, open, several as multipart/byteranges) and If-Range.
+// It also answers a WebSocket upgrade on /ws with the record, echoes requests on /api/echo, and
+// serves ordinary content (JSON, gzip, a binary download) for the positive controls.
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import type net from 'node:net';
+import zlib from 'node:zlib';
+import { WebSocketServer } from 'ws';
+
+export interface Recorded {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+  body: string;
+}
+
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form'] as const;
+export type Format = typeof formats[number];
+export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
+export type Charset = typeof charsets[number];
+
+/** A binary download for the positive control (256 KiB, every byte value, NULs included): the same bytes every time. */
+export const binaryBytes = Buffer.concat(Array.from({ length: 4096 }, (_, i) => crypto.createHash('sha512').update(`block ${i}`).digest()));
+
+const escapeAll = (s: string): string => [...s].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('');
+const htmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+function quotedPrintable(s: string): string {
+  const bytes = Buffer.from(s, 'utf8');
+  let line = '';
+  let out = '';
+  for (const b of bytes) {
+    const ch = b >= 33 && b <= 126 && b !== 61 ? String.fromCharCode(b) : `=${b.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (line.length + ch.length > 75) {
+      out += `${line}=\r\n`;
+      line = '';
+    }
+    line += ch;
+  }
+  return out + line;
+}
+
+/** The record in a representation; returns the body text and its media type. */
+export function represent(log: Recorded[], format: Format): { text: string; type: string } {
+  const json = JSON.stringify(log);
+  switch (format) {
+    case 'json': return { text: json, type: 'application/json' };
+    case 'go-json': return { text: json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026'), type: 'application/json' };
+    // Every character of every string but letters and digits as \uXXXX (what some serializers and obfuscators emit).
+    case 'escape-all': return { text: json.replace(/"((?:[^"\\]|\\.)*)"/g, (_, inner: string) => `"${escapeAll(JSON.parse(`"${inner}"`) as string)}"`), type: 'application/json' };
+    case 'html': return { text: `<!doctype html><html><head><meta charset="utf-8"></head><body><pre>${htmlEscape(json)}</pre></body></html>`, type: 'text/html' };
+    case 'html-numeric': return { text: `<pre>${[...json].map((c) => (/[A-Za-z0-9]/.test(c) ? c : `&#${c.codePointAt(0)};`)).join('')}</pre>`, type: 'text/html' };
+    case 'xml': return { text: `<?xml version="1.0"?><log>${log.map((r) => `<request url="${htmlEscape(r.url)}">${r.headers.map(([k, v]) => `<h name="${htmlEscape(k)}">${htmlEscape(v)}</h>`).join('')}</request>`).join('')}</log>`, type: 'application/xml' };
+    case 'qp': return { text: quotedPrintable(json), type: 'text/plain' };
+    case 'base64-mime': return { text: Buffer.from(json).toString('base64').replace(/.{76}(?=.)/g, '$&\r\n'), type: 'text/plain' };
+    case 'base64url': return { text: Buffer.from(json).toString('base64url'), type: 'text/plain' };
+    case 'hex': return { text: Buffer.from(json).toString('hex'), type: 'text/plain' };
+    case 'HEX': return { text: Buffer.from(json).toString('hex').toUpperCase(), type: 'text/plain' };
+    case 'percent': return { text: encodeURIComponent(json), type: 'text/plain' };
+    case 'form': return { text: new URLSearchParams(log.flatMap((r) => r.headers)).toString(), type: 'application/x-www-form-urlencoded' };
+  }
+}
+
+const ebcdic037: Record<string, number> = Object.fromEntries([
+  ...'abcdefghi'.split('').map((c, i) => [c, 0x81 + i]), ...'jklmnopqr'.split('').map((c, i) => [c, 0x91 + i]), ...'stuvwxyz'.split('').map((c, i) => [c, 0xa2 + i]),
+  ...'ABCDEFGHI'.split('').map((c, i) => [c, 0xc1 + i]), ...'JKLMNOPQR'.split('').map((c, i) => [c, 0xd1 + i]), ...'STUVWXYZ'.split('').map((c, i) => [c, 0xe2 + i]),
+  ...'0123456789'.split('').map((c, i) => [c, 0xf0 + i]),
+  [' ', 0x40], ['.', 0x4b], ['<', 0x4c], ['(', 0x4d], ['+', 0x4e], ['&', 0x50], ['!', 0x5a], ['$', 0x5b], ['*', 0x5c], [')', 0x5d], [';', 0x5e], ['-', 0x60], ['/', 0x61],
+  [',', 0x6b], ['%', 0x6c], ['_', 0x6d], ['>', 0x6e], ['?', 0x6f], [':', 0x7a], ['#', 0x7b], ['@', 0x7c], ["'", 0x7d], ['=', 0x7e], ['"', 0x7f], ['[', 0xba], [']', 0xbb],
+  ['{', 0xc0], ['}', 0xd0], ['\\', 0xe0], ['~', 0xa1], ['^', 0xb0], ['|', 0x4f], ['`', 0x79], ['\n', 0x25], ['\r', 0x0d],
+]);
+
+function utf7(text: string): string {
+  const direct = /[A-Za-z0-9'(),\-./:? \r\n]/;
+  let out = '';
+  let pending = '';
+  const flush = (): void => {
+    if (!pending) return;
+    out += `+${Buffer.from(pending, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+    pending = '';
+  };
+  for (const c of text) {
+    if (direct.test(c)) {
+      flush();
+      out += c;
+    } else {
+      pending += c;
+    }
+  }
+  flush();
+  return out;
+}
+
+/** Text in a charset, the way a server transcoding for Accept-Charset writes it. */
+export function transcode(text: string, charset: Charset, bom: boolean): Buffer {
+  switch (charset) {
+    case 'utf-8': return Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(text, 'utf8')]);
+    case 'utf-16le': return Buffer.from((bom ? '\ufeff' : '') + text, 'utf16le');
+    case 'utf-16be': return Buffer.from((bom ? '\ufeff' : '') + text, 'utf16le').swap16();
+    case 'utf-16': return Buffer.from('\ufeff' + text, 'utf16le').swap16();
+    case 'utf-32le':
+    case 'utf-32be': {
+      const cps = [...((bom ? '\ufeff' : '') + text)].map((c) => c.codePointAt(0)!);
+      const b = Buffer.alloc(cps.length * 4);
+      cps.forEach((cp, i) => (charset === 'utf-32le' ? b.writeUInt32LE(cp, i * 4) : b.writeUInt32BE(cp, i * 4)));
+      return b;
+    }
+    case 'iso-8859-1':
+    case 'windows-1252':
+    case 'us-ascii':
+    case 'shift_jis': return Buffer.from(text, 'latin1');
+    case 'iso-2022-jp': return Buffer.from(`\x1b(B${text}\x1b(B`, 'latin1');
+    case 'utf-7': return Buffer.from((bom ? '+/v8-' : '') + utf7(text), 'latin1');
+    case 'ibm037': return Buffer.from([...text].map((c) => ebcdic037[c] ?? 0x6f));
+  }
+}
+
+/** The first charset of an Accept-Charset value this service can write (q-values in order). */
+function negotiate(accept: string | undefined): Charset {
+  const wanted = (accept ?? '').split(',').map((p) => {
+    const [name, ...params] = p.trim().split(';');
+    const q = Number(params.find((x) => x.trim().startsWith('q='))?.trim().slice(2) ?? 1);
+    return { name: name!.trim().toLowerCase(), q };
+  }).filter((x) => x.name && x.q > 0).sort((a, b) => b.q - a.q);
+  return (wanted.map((w) => w.name).find((n) => (charsets as readonly string[]).includes(n)) as Charset | undefined) ?? 'utf-8';
+}
+
+interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** RFC 9110 ranges of a representation of `size` bytes, or undefined when the header does not apply. */
+function parseRanges(header: string, size: number): ByteRange[] | undefined {
+  const m = /^\s*bytes\s*=\s*(.+)$/i.exec(header);
+  if (!m) return undefined;
+  const out: ByteRange[] = [];
+  for (const spec of m[1]!.split(',')) {
+    const r = /^\s*(\d*)\s*-\s*(\d*)\s*$/.exec(spec);
+    if (!r || (!r[1] && !r[2])) return undefined;
+    if (!r[1]) out.push({ start: Math.max(0, size - Number(r[2])), end: size - 1 });
+    else out.push({ start: Number(r[1]), end: r[2] ? Math.min(size - 1, Number(r[2])) : size - 1 });
+  }
+  return out.filter((x) => x.start <= x.end && x.start < size);
+}
+
+function sendRepresentation(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, type: string): void {
+  const etag = `"${crypto.createHash('sha1').update(body).digest('hex').slice(0, 16)}"`;
+  res.setHeader('accept-ranges', 'bytes');
+  res.setHeader('etag', etag);
+  const range = req.headers.range;
+  const ifRange = req.headers['if-range'];
+  const ranges = range && (!ifRange || ifRange === etag) ? parseRanges(range, body.length) : undefined;
+  if (!ranges || !ranges.length) {
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length });
+    res.end(body);
+    return;
+  }
+  if (ranges.length === 1) {
+    const { start, end } = ranges[0]!;
+    res.writeHead(206, { 'content-type': type, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1 });
+    res.end(body.subarray(start, end + 1));
+    return;
+  }
+  const boundary = `b${crypto.randomBytes(6).toString('hex')}`;
+  const parts = ranges.map(({ start, end }) => Buffer.concat([
+    Buffer.from(`--${boundary}\r\ncontent-type: ${type}\r\ncontent-range: bytes ${start}-${end}/${body.length}\r\n\r\n`),
+    body.subarray(start, end + 1), Buffer.from('\r\n'),
+  ]));
+  const all = Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]);
+  res.writeHead(206, { 'content-type': `multipart/byteranges; boundary=${boundary}`, 'content-length': all.length });
+  res.end(all);
+}
+
+export interface Service {
+  handler: (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
+  /** Hooks WebSocket upgrades (/ws) onto the server. */
+  attach(server: http.Server): void;
+  /** What the service recorded, by Host (without port). */
+  log(host: string): Recorded[];
+}
+
+export function readbackService(): Service {
+  const logs = new Map<string, Recorded[]>();
+  const hostOf = (req: http.IncomingMessage): string => String(req.headers.host ?? '').replace(/:\d+$/, '');
+  const record = (req: http.IncomingMessage, body: Buffer): void => {
+    const list = logs.get(hostOf(req)) ?? [];
+    const headers: Array<[string, string]> = [];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
+    list.push({ method: req.method ?? '', url: req.url ?? '', headers, body: body.toString('utf8') });
+    if (list.length > 500) list.shift();
+    logs.set(hostOf(req), list);
+  };
+  const wss = new WebSocketServer({ noServer: true });
+  return {
+    log: (host) => logs.get(host) ?? [],
+    attach(server) {
+      server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+        const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          ws.send(JSON.stringify(log));
+          ws.close();
+        });
+      });
+    },
+    handler(req, res, body) {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname === '/log') {
+        // The record of the requests to /api/ on this host (what an agent wants to read back).
+        const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
+        const only = url.searchParams.get('only');
+        const format = (url.searchParams.get('format') ?? 'json') as Format;
+        const charset = (url.searchParams.get('charset') as Charset | null) ?? negotiate(req.headers['accept-charset'] as string | undefined);
+        const bom = url.searchParams.get('bom') === '1';
+        const label = url.searchParams.get('label') !== '0';
+        const { text, type } = only
+          ? { text: log.flatMap((r) => r.headers.filter(([k]) => k.toLowerCase() === only).map(([, v]) => v)).join('\n'), type: 'text/plain' }
+          : represent(log, format);
+        record(req, body);
+        sendRepresentation(req, res, transcode(text, charset, bom), label ? `${type}; charset=${charset}` : type);
+        return;
+      }
+      record(req, body);
+      if (url.pathname === '/api/echo') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ url: req.url, headers: req.headers, body: body.toString('utf8') }));
+        return;
+      }
+      if (url.pathname === '/api/download') {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': binaryBytes.length });
+        res.end(binaryBytes);
+        return;
+      }
+      if (url.pathname === '/api/gzip') {
+        const json = Buffer.from(JSON.stringify({ items: Array.from({ length: 200 }, (_, i) => ({ i, name: `item ${i}` })) }));
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        res.end(zlib.gzipSync(json));
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ ok: true, path: url.pathname }));
+    },
+  };
+}
+
+/** Splits a multipart/byteranges body into its parts' bytes (what a client reassembles). */
+export function byteranges(body: Buffer, contentType: string): Buffer[] {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(contentType)?.[2];
+  if (!boundary) return [body];
+  const text = body.toString('latin1');
+  return text.split(`--${boundary}`).slice(1, -1).map((p) => Buffer.from(p.slice(p.indexOf('\r\n\r\n') + 4).replace(/\r\n$/, ''), 'latin1'));
+}

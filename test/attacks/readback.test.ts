@@ -1,0 +1,423 @@
+// Reading the real credential back. The agent holds only a placeholder; Airlock injects the value
+// into the one slot the policy names. Attacks, against a service that behaves as real ones do
+// (test/attacks/readback-service.ts: it records every request and shows the record back, in the
+// representation, charset and byte range the client asks for, and over WebSocket):
+//   - plant the placeholder anywhere else — another header, a header's name, a cookie, the query,
+//     the path, the body, raw or encoded — hoping the service records the real value there
+//   - read the record back on a request that injects nothing, in every representation and charset,
+//     in pieces (Range, If-Range, multipart/byteranges), over a WebSocket
+//   - hide a placeholder or a real value in a header name or in line-wrapped MIME base64
+//   - find the real value in the environment `airlock run` hands the agent, in any spelling
+// Every check decodes whatever the agent (or a host that must not get the value) received with the
+// suite's own brute-force reader (test/attacks/spelling-oracle.ts). Positive controls: Bearer, Basic
+// and query-key injection with curl, Python requests and Node undici, JSON, gzip and a binary
+// download from a host that got a secret.
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { agentEnv } from '../../proxy/sandbox/env.ts';
+import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
+import { binaryBytes, byteranges, charsets, formats, readbackService, type Charset } from './readback-service.ts';
+import { reveal, spelling } from './spelling-oracle.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 40);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+/** The credential, with the punctuation that has escapes in every family. */
+const SECRET = 'sk_live_R3adBack/Canary+Key=&<x>%~0123456789';
+/** A secret bound nowhere (its real value must never leave at all). */
+const LOOSE = 'ghp_Loose0123456789ABCDEFabcdef0123456789';
+
+const service = readbackService();
+const up = await startUpstream(t, { handler: service.handler });
+// The service's WebSocket side (/ws), on a port of its own: same host names, so same record.
+const wsServer = http.createServer((req, res) => {
+  const body: Buffer[] = [];
+  req.on('data', (c: Buffer) => body.push(c));
+  req.on('end', () => service.handler(req, res, Buffer.concat(body)));
+});
+service.attach(wsServer);
+await new Promise<void>((resolve) => wsServer.listen(0, '127.0.0.1', () => resolve()));
+t.teardown(() => new Promise<void>((resolve) => {
+  wsServer.closeAllConnections();
+  wsServer.close(() => resolve());
+}));
+const wsPort = (wsServer.address() as net.AddressInfo).port;
+const hosts = ['svc.example', 'basic.example', 'query.example', 'body.example', 'other.example'];
+const a = await startTestAirlock(t, {
+  policy: 'readback', secrets: { api: SECRET, loose: LOOSE },
+  resolve: hosts.map((h) => `${h}=127.0.0.1`),
+  allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${wsPort}`],
+});
+const PH = a.placeholders.api!;
+const PH_LOOSE = a.placeholders.loose!;
+const origin = (host: string): string => `http://${host}:${up.port}`;
+
+interface Got {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** The connection broke before the body ended (a response Airlock refused once its head was out); status 0 when before any byte. */
+  broken: boolean;
+}
+
+/** One request through the proxy with Node's http client; a broken body is returned as far as it came. */
+function send(url: string, opts: { method?: string; headers?: Array<[string, string]>; body?: string | Buffer } = {}): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const headers: string[] = ['Host', new URL(url).host, 'Proxy-Authorization', a.auth];
+    for (const [k, v] of opts.headers ?? []) headers.push(k, v);
+    const req = http.request({ host: '127.0.0.1', port: a.port, method: opts.method ?? 'GET', path: url, headers, agent: false, setHost: false });
+    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // The proxy cut the answer before a byte of it left: the agent got nothing.
+      if (err.code === 'ECONNRESET' || err.message === 'socket hang up') resolve({ status: 0, headers: {}, body: Buffer.alloc(0), broken: true });
+      else reject(err);
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      let done = false;
+      const finish = (broken: boolean): void => {
+        if (done) return;
+        done = true;
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), broken });
+      };
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => finish(false));
+      res.on('error', () => finish(true));
+      res.on('aborted', () => finish(true));
+      res.on('close', () => finish(!res.complete));
+    });
+    req.end(opts.body);
+  });
+}
+
+/** Everything an agent can make of a response: the body, and each part of a multipart/byteranges answer. */
+const seenBy = (g: Got): Buffer => Buffer.concat([
+  Buffer.from(Object.entries(g.headers).map(([k, v]) => `${k}: ${String(v)}\n`).join(''), 'latin1'),
+  ...byteranges(g.body, String(g.headers['content-type'] ?? '')),
+]);
+
+/** Makes a request that injects the credential (the service records its Authorization header). */
+async function inject(host = 'svc.example'): Promise<void> {
+  const r = await send(`${origin(host)}/api/x`, { headers: [['Authorization', `Bearer ${PH}`]] });
+  if (r.status !== 200) throw new Error(`control injection to ${host} failed: ${r.status} ${r.body.toString()}`);
+}
+
+t.test('control: the bound slot gets the real value; what comes back is scrubbed', async (t) => {
+  const r = await send(`${origin('svc.example')}/api/echo`, { headers: [['Authorization', `Bearer ${PH}`]] });
+  t.equal(r.status, 200);
+  t.equal(service.log('svc.example').at(-1)?.headers.find(([k]) => k.toLowerCase() === 'authorization')?.[1], `Bearer ${SECRET}`, 'the service got the real value in Authorization');
+  t.equal(reveal(seenBy(r), SECRET), undefined, 'the echo is scrubbed');
+  t.match(r.body.toString(), PH, 'the agent sees its placeholder');
+});
+
+// ─── class 2(a): a placeholder goes only into its slot ─────────────────────────────────────────
+
+/** Places the placeholder somewhere other than the slot, in one spelling. */
+const PLACES = ['header', 'header name', 'cookie', 'query value', 'query name', 'path', 'json body', 'form body', 'multipart text', 'multipart base64', 'text body'] as const;
+interface Placement {
+  where: typeof PLACES[number];
+  header: string;
+  prefix: string;
+  encoding: string;
+  host: string;
+  placeholderValue: string;
+}
+const placement = fc.record({
+  where: fc.constantFrom(...PLACES),
+  header: fc.constantFrom('X-Note', 'User-Agent', 'Referer', 'X-Forwarded-For', 'Accept', 'X-Request-Id', 'From', 'X-Api-Key', 'Prefer', 'If-None-Match', 'X-Amz-Meta-Note', 'Proxy-Authorization-Info'),
+  prefix: fc.constantFrom('', 'note ', 'k=', 'Bearer ', 'Basic '),
+  encoding: fc.constantFrom('raw', 'raw', 'base64', 'base64url', 'hex', 'HEX', 'percent'),
+  host: fc.constantFrom('svc.example', 'basic.example', 'query.example'),
+});
+
+function encodeAs(value: string, encoding: string): string {
+  const b = Buffer.from(value);
+  switch (encoding) {
+    case 'base64': return b.toString('base64');
+    case 'base64url': return b.toString('base64url');
+    case 'hex': return b.toString('hex');
+    case 'HEX': return b.toString('hex').toUpperCase();
+    case 'percent': return [...b].map((x) => `%${x.toString(16).padStart(2, '0')}`).join('');
+    default: return value;
+  }
+}
+
+function planted(p: Placement): { url: string; method: string; headers: Array<[string, string]>; body?: string } {
+  const v = encodeAs(p.placeholderValue, p.encoding);
+  const base = `${origin(p.host)}/api/x`;
+  // The slot itself gets the placeholder too, as a real client would send it.
+  const slot: Array<[string, string]> = p.host === 'svc.example' ? [['Authorization', `Bearer ${PH}`]] : p.host === 'basic.example' ? [['Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]] : [];
+  const url = (q: string): string => `${base}?${p.host === 'query.example' ? `key=${PH}&` : ''}${q}`;
+  const boundary = 'xYzBoundary0123';
+  const multipart = (part: string, headers: string): string => `--${boundary}\r\nContent-Disposition: form-data; name="note"\r\n${headers}\r\n${part}\r\n--${boundary}--\r\n`;
+  switch (p.where) {
+    case 'header': return { url: url('a=1'), method: 'GET', headers: [...slot, [p.header, `${p.prefix}${v}`]] };
+    case 'header name': return { url: url('a=1'), method: 'GET', headers: [...slot, [`X-${encodeAs(p.placeholderValue, p.encoding === 'percent' || p.encoding === 'base64' ? 'hex' : p.encoding)}`, '1']] };
+    case 'cookie': return { url: url('a=1'), method: 'GET', headers: [...slot, ['Cookie', `session=abc; note=${v}`]] };
+    case 'query value': return { url: url(`note=${encodeURIComponent(v)}`), method: 'GET', headers: slot };
+    case 'query name': return { url: url(`${encodeURIComponent(v)}=1`), method: 'GET', headers: slot };
+    case 'path': return { url: `${origin(p.host)}/api/files/${encodeURIComponent(v)}${p.host === 'query.example' ? `?key=${PH}` : ''}`, method: 'GET', headers: slot };
+    case 'json body': return { url: url('a=1'), method: 'POST', headers: [...slot, ['Content-Type', 'application/json']], body: JSON.stringify({ note: `${p.prefix}${v}` }) };
+    case 'form body': return { url: url('a=1'), method: 'POST', headers: [...slot, ['Content-Type', 'application/x-www-form-urlencoded']], body: `note=${encodeURIComponent(v)}` };
+    case 'multipart text': return { url: url('a=1'), method: 'POST', headers: [...slot, ['Content-Type', `multipart/form-data; boundary=${boundary}`]], body: multipart(v, '') };
+    case 'multipart base64': return {
+      url: url('a=1'), method: 'POST', headers: [...slot, ['Content-Type', `multipart/form-data; boundary=${boundary}`]],
+      body: multipart(Buffer.from(`a note to self: ${p.placeholderValue} (kept)`).toString('base64').replace(/.{76}(?=.)/g, '$&\r\n'), 'Content-Transfer-Encoding: base64\r\n'),
+    };
+    case 'text body': return { url: url('a=1'), method: 'POST', headers: [...slot, ['Content-Type', 'text/plain']], body: `${p.prefix}${v}` };
+  }
+}
+
+t.test('2(a): a placeholder anywhere but its slot is refused, even to the bound host, and the value is never planted', async (t) => {
+  const sample = placement.map((p) => ({ ...p, placeholderValue: PH }));
+  await fc.assert(fc.asyncProperty(sample, async (p) => {
+    const req = planted(p);
+    const before = service.log(p.host).length;
+    const r = await send(req.url, { method: req.method, headers: req.headers, ...(req.body !== undefined ? { body: req.body } : {}) });
+    const got = service.log(p.host).slice(before);
+    // What the service recorded, minus the slot the directive fills (Authorization, or ?key=).
+    const recorded = got.map((g) => JSON.stringify({ url: g.url.replace(/[?&]key=[^&]*/g, ''), body: g.body, headers: g.headers.filter(([k]) => k.toLowerCase() !== 'authorization') })).join('\n');
+    const plantedValue = reveal(recorded, SECRET);
+    if (plantedValue) throw new Error(`${p.where} (${p.encoding}) on ${p.host}: the service recorded the real value outside the slot (${plantedValue})`);
+    // A doubly encoded path is refused even earlier, as one servers would read differently (400).
+    const refused = r.status === 403 || (p.where === 'path' && r.status === 400 && /path can mean two things/.test(r.body.toString()));
+    if (!refused || !isProblem({ status: r.status, headers: r.headers, body: r.body.toString() })) {
+      throw new Error(`${p.where} (${p.encoding}) on ${p.host}: expected a 403 problem+json, got ${r.status} ${r.body.toString().slice(0, 200)}`);
+    }
+    if (got.length) throw new Error(`${p.where} on ${p.host}: the refused request reached the service`);
+  }), { numRuns, ...seed });
+});
+
+t.test('2(a): each directive fills its own slot, and only it', async (t) => {
+  const cases: Array<[string, string, Array<[string, string]>, string | undefined, number]> = [
+    ['header slot', `${origin('svc.example')}/api/x`, [['Authorization', `Bearer ${PH}`]], undefined, 200],
+    ['basic slot', `${origin('basic.example')}/api/x`, [['Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]], undefined, 200],
+    ['query slot', `${origin('query.example')}/api/x?key=${PH}&q=1`, [], undefined, 200],
+    ['body slot', `${origin('body.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH }), 200],
+    ['query directive, placeholder in a header', `${origin('query.example')}/api/x?key=${PH}`, [['X-Key', PH]], undefined, 403],
+    ['body directive, placeholder in Authorization', `${origin('body.example')}/api/x`, [['Authorization', `Bearer ${PH}`]], JSON.stringify({ token: PH }), 403],
+    ['basic directive, the pair in another header', `${origin('basic.example')}/api/x`, [['X-Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]], undefined, 403],
+  ];
+  for (const [label, url, headers, body, status] of cases) {
+    const host = new URL(url).hostname;
+    const before = service.log(host).length;
+    const r = await send(url, { method: body ? 'POST' : 'GET', headers, ...(body ? { body } : {}) });
+    t.equal(r.status, status, `${label}: ${status}`);
+    if (status !== 200) {
+      t.equal(service.log(host).length, before, `${label}: nothing reached the service`);
+      continue;
+    }
+    const got = service.log(host).at(-1)!;
+    const text = JSON.stringify(got);
+    t.ok(text.includes(JSON.stringify(SECRET).slice(1, -1)) || text.includes(Buffer.from(`user:${SECRET}`).toString('base64')) || text.includes(encodeURIComponent(SECRET)), `${label}: the slot got the value`);
+    t.notOk(text.includes(PH), `${label}: no placeholder left`);
+    t.equal(reveal(seenBy(r), SECRET), undefined, `${label}: the answer is scrubbed`);
+  }
+});
+
+// ─── class 2(b): every answer from a host that got a secret is scrubbed ──────────────────────────
+
+const RANGES = ['none', 'single', 'suffix', 'open', 'several', 'if-range', 'if-range-stale', 'odd-spelling'] as const;
+const readBack = fc.record({
+  host: fc.constantFrom('svc.example', 'basic.example', 'query.example'),
+  format: fc.constantFrom(...formats),
+  only: fc.boolean(),
+  charset: fc.constantFrom(...charsets),
+  how: fc.constantFrom('accept-charset', 'accept-charset', 'forced', 'none'),
+  bom: fc.boolean(),
+  label: fc.boolean(),
+  range: fc.constantFrom(...RANGES),
+  size: fc.integer({ min: 3, max: 24 }),
+});
+
+/** Reads a host's record the way the sample says; returns all the bytes the agent got. */
+async function readRecord(s: typeof readBack extends fc.Arbitrary<infer R> ? R : never): Promise<{ seen: Buffer; statuses: number[] }> {
+  const q = new URLSearchParams({ format: s.format });
+  if (s.only) q.set('only', 'authorization');
+  if (s.how === 'forced') q.set('charset', s.charset);
+  // Unlabelled text only with a BOM (an honest server says what it sends, one way or the other).
+  const wide = /^utf-(16|32)/.test(s.charset) || s.charset === 'utf-7';
+  if (s.bom) q.set('bom', '1');
+  if (!s.label && s.bom && wide) q.set('label', '0');
+  const url = `${origin(s.host)}/log?${q}`;
+  const headers: Array<[string, string]> = s.how === 'accept-charset' ? [['Accept-Charset', `${s.charset}, utf-8;q=0.1`]] : [];
+  const seen: Buffer[] = [];
+  const statuses: number[] = [];
+  if (s.range === 'none') {
+    const r = await send(url, { headers });
+    return { seen: seenBy(r), statuses: [r.status] };
+  }
+  // Read it in pieces, as long as the server keeps answering with pieces (bounded).
+  const probe = await send(url, { headers });
+  const etag = String(probe.headers.etag ?? '');
+  seen.push(seenBy(probe));
+  statuses.push(probe.status);
+  for (let start = 0, i = 0; i < 60; i++, start += s.size) {
+    const end = start + s.size - 1;
+    const spec = { single: `bytes=${start}-${end}`, suffix: `bytes=-${s.size * (i + 1)}`, open: `bytes=${start}-`, several: `bytes=${start}-${end},${end + 1}-${end + s.size},${end + s.size + 1}-${end + 2 * s.size}`, 'if-range': `bytes=${start}-${end}`, 'if-range-stale': `bytes=${start}-${end}`, 'odd-spelling': `BYTES = ${start} - ${end}` }[s.range];
+    const h: Array<[string, string]> = [...headers, [i % 2 ? 'Range' : 'range', spec]];
+    if (s.range === 'if-range') h.push(['If-Range', etag]);
+    if (s.range === 'if-range-stale') h.push(['If-Range', '"stale"']);
+    const r = await send(url, { headers: h });
+    seen.push(seenBy(r));
+    statuses.push(r.status);
+    if (r.status !== 206) break;
+    if (s.range === 'several') start += 2 * s.size;
+  }
+  return { seen: Buffer.concat(seen), statuses };
+}
+
+t.test('2(b): reading the record back — any representation, charset or range — never shows the value', async (t) => {
+  for (const h of ['svc.example', 'basic.example', 'query.example']) {
+    const url = h === 'query.example' ? `${origin(h)}/api/x?key=${PH}` : `${origin(h)}/api/x`;
+    const auth: Array<[string, string]> = h === 'svc.example' ? [['Authorization', `Bearer ${PH}`]] : h === 'basic.example' ? [['Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]] : [];
+    t.equal((await send(url, { headers: auth })).status, 200, `${h}: a credential was injected there`);
+  }
+  await fc.assert(fc.asyncProperty(readBack, async (s) => {
+    const { seen, statuses } = await readRecord(s);
+    const found = reveal(seen, SECRET);
+    if (found) throw new Error(`read back from ${s.host} as ${s.format}${s.only ? ' (authorization only)' : ''} in ${s.charset} (${s.how}${s.bom ? ', BOM' : ''}), ranges ${s.range}/${s.size}: statuses ${statuses.join(',')}; the value is readable (${found})`);
+    if (statuses.includes(206)) throw new Error(`a 206 reached the agent from ${s.host} (${s.range})`);
+  }), { numRuns, ...seed });
+});
+
+t.test('2(b): Range, If-Range and Accept-Charset never reach a host that got a secret; 206 and undeclarable text are refused', async (t) => {
+  await inject();
+  const before = service.log('svc.example').length;
+  const r = await send(`${origin('svc.example')}/log?only=authorization`, { headers: [['Range', 'bytes=0-9'], ['If-Range', '"x"'], ['Accept-Charset', 'utf-16le']] });
+  t.equal(r.status, 200, 'the whole representation, not a piece');
+  const seen = service.log('svc.example').at(-1)!;
+  t.equal(service.log('svc.example').length, before + 1, 'the service got the read-back request');
+  const names = seen.headers.map(([k]) => k.toLowerCase());
+  t.notOk(names.includes('range') || names.includes('if-range'), 'Range and If-Range were dropped');
+  t.same(seen.headers.filter(([k]) => k.toLowerCase() === 'accept-charset').map(([, v]) => v), ['utf-8'], 'UTF-8 was asked for');
+  t.equal(reveal(seenBy(r), SECRET), undefined);
+  // A server that answers in a charset the scrubber cannot read anyway (forced by a parameter).
+  for (const charset of ['utf-16le', 'utf-32be', 'utf-7', 'ibm037', 'iso-2022-jp'] satisfies Charset[]) {
+    const forced = await send(`${origin('svc.example')}/log?only=authorization&charset=${charset}`);
+    t.equal(forced.status, 502, `${charset}: withheld`);
+    t.ok(isProblem({ status: forced.status, headers: forced.headers, body: forced.body.toString() }), `${charset}: problem+json`);
+    t.match(forced.body.toString(), /response-unscrubbable/);
+  }
+  const latin1 = await send(`${origin('svc.example')}/log?only=authorization&charset=iso-8859-1`);
+  t.equal(latin1.status, 200, 'ASCII-compatible charsets are scrubbed, not refused (the secret is ASCII)');
+  t.equal(reveal(seenBy(latin1), SECRET), undefined);
+});
+
+t.test('2(b): a WebSocket to a host that got a secret never carries the value', async (t) => {
+  await inject();
+  const key = crypto.randomBytes(16).toString('base64');
+  const socket = net.connect(a.port, '127.0.0.1');
+  const data = await new Promise<Buffer>((resolve) => {
+    const chunks: Buffer[] = [];
+    const done = (): void => resolve(Buffer.concat(chunks));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('close', done);
+    socket.on('error', done);
+    setTimeout(() => socket.destroy(), 3000);
+    socket.write(`GET http://svc.example:${wsPort}/ws HTTP/1.1\r\nHost: svc.example:${wsPort}\r\nProxy-Authorization: ${a.auth}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`);
+  });
+  t.equal(reveal(data, SECRET), undefined, `no form of the value in what came back (${data.toString('latin1').split('\r\n')[0]})`);
+});
+
+// ─── class 3: header names, line-wrapped base64 ─────────────────────────────────────────────
+
+t.test('3: a placeholder or a real value in a header name, or in line-wrapped base64, is caught', async (t) => {
+  const o = `${origin('other.example')}/anything`;
+  const wrapped = (v: string, eol: string): string => Buffer.from(`note: ${v} end`).toString('base64').replace(/.{76}(?=.)/g, `$&${eol}`);
+  const boundary = 'b0undary';
+  const mime = (v: string): string => `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="n.txt"\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n${wrapped(v, '\r\n')}\r\n--${boundary}--\r\n`;
+  const attempts: Array<[string, Parameters<typeof send>[1]]> = [];
+  for (const [what, v] of [['placeholder', PH], ['placeholder of an unbound secret', PH_LOOSE], ['real value', LOOSE]] as const) {
+    attempts.push(
+      [`${what} as a header name`, { headers: [[`X-${v.replace(/[^A-Za-z0-9_-]/g, '')}`, '1']] }],
+      [`${what} as a header name, hex`, { headers: [[`X-${Buffer.from(v).toString('hex')}`, '1']] }],
+      [`${what} as a header name, base64url`, { headers: [[`X-${Buffer.from(v).toString('base64url')}`, '1']] }],
+      [`${what} in a multipart part, MIME base64 (76 columns, CRLF)`, { method: 'POST', headers: [['Content-Type', `multipart/form-data; boundary=${boundary}`]], body: mime(v) }],
+      [`${what} in PEM-style base64 (64 columns, LF)`, { method: 'POST', headers: [['Content-Type', 'text/plain']], body: Buffer.from(`x${v}y`).toString('base64').replace(/.{8}(?=.)/g, '$&\n') }],
+      [`${what} in base64 with "\\n" inside a JSON string`, { method: 'POST', headers: [['Content-Type', 'application/json']], body: JSON.stringify({ blob: wrapped(v, '\n') }) }],
+      [`${what} in base64 with spaces and tabs`, { method: 'POST', headers: [['Content-Type', 'text/plain']], body: wrapped(v, '\n\t ') }],
+    );
+  }
+  const before = up.received.length;
+  for (const [label, opts] of attempts) {
+    const r = await send(o, opts);
+    t.ok(r.status === 403 || r.status === 502, `${label}: refused (${r.status})`);
+    t.ok(isProblem({ status: r.status, headers: r.headers, body: r.body.toString() }), `${label}: problem+json`);
+  }
+  t.equal(up.received.length, before, 'other.example received none of them');
+  t.equal(reveal(up.bytes(), LOOSE), undefined, 'nor any byte of the real value');
+});
+
+// ─── class 2(c): the environment of `airlock run` ─────────────────────────────────────────────
+
+t.test('2(c): a real value left in the environment, in any spelling, never reaches the agent', async (t) => {
+  const value = 'ghp_EnvCanary/Value+42=xyz0123';
+  const placeholder = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
+  const shaped = fc.oneof(
+    spelling(value).map((sp) => ({ text: sp.text, how: sp.how })),
+    fc.constantFrom('user', 'x-access-token', 'git').map((u) => ({ text: `Basic ${Buffer.from(`${u}:${value}`).toString('base64')}`, how: 'Basic pair' })),
+    fc.constantFrom('https', 'postgres', 'redis').map((s) => ({ text: `${s}://user:${encodeURIComponent(value)}@db.example:5432/app`, how: `${s} URL userinfo` })),
+  );
+  await fc.assert(fc.property(shaped, fc.constantFrom('GH_PAT', 'DATABASE_URL', 'NOTE'), (sp, name) => {
+    if (!reveal(sp.text, value)) return;
+    const seenVars: string[] = [];
+    const env = agentEnv({ [name]: sp.text, PATH: '/usr/bin' }, {
+      agent: 'a', token: 't', proxyHost: '127.0.0.1', proxyPort: 1, caCert: '/ca.pem', sandboxed: true,
+      realValues: [{ secret: 'gh', value, placeholder }], onReplaced: (v) => seenVars.push(v),
+    });
+    const leaked = Object.entries(env).map(([k, v]) => [k, reveal(`${k}=${v}`, value)] as const).filter(([, r]) => r);
+    if (leaked.length) throw new Error(`${sp.how}: ${leaked.map(([k, r]) => `${k} (${r})`).join(', ')} still holds the value: ${JSON.stringify(env[name])}`);
+    if (!seenVars.includes(name)) throw new Error(`${sp.how}: the user was not told about ${name}`);
+  }), { numRuns: numRuns * 3, ...seed });
+});
+
+// ─── legitimate use keeps working: real clients ──────────────────────────────────────────────
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { env, timeout: 25_000, maxBuffer: 8 * 1024 * 1024, encoding: 'latin1' }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+t.test('real clients: injection works, the read-back is scrubbed, JSON/gzip/binary downloads arrive intact', async (t) => {
+  const dir = tempDir(t, 'airlock-readback-clients-');
+  // Each client asks for pieces (Range: bytes=0-9) in UTF-16/32; with `token` it sends the placeholder in Authorization.
+  const clients: Record<string, (url: string, token: boolean) => Promise<{ code: number; stdout: string; stderr: string }>> = {
+    curl: (url, token) => run('curl', ['-sS', '-w', '\n%{http_code}', '-x', a.proxyUrl, ...(token ? ['-H', `Authorization: Bearer ${PH}`] : []), '-r', '0-9', '-H', 'Accept-Charset: utf-16', url]),
+    python: (url, token) => run('python3', [path.join(fixtures, 'clients', 'requests_client.py'), url], { ...process.env, PROXY_URL: a.proxyUrl, TOKEN: token ? PH : '' }),
+    node: (url, token) => run('node', [path.join(fixtures, 'clients', 'fetch.mjs'), url], { ...process.env, PROXY_URL: a.proxyUrl, TOKEN: token ? PH : '' }),
+  };
+  for (const [name, call] of Object.entries(clients)) {
+    const echo = await call(`${origin('svc.example')}/api/echo`, true);
+    t.equal(echo.code, 0, `${name}: ran (${echo.stderr.slice(0, 200)})`);
+    t.match(echo.stdout, /\b200\b/, `${name}: injected request answered`);
+    t.equal(service.log('svc.example').at(-1)?.headers.find(([k]) => k.toLowerCase() === 'authorization')?.[1], `Bearer ${SECRET}`, `${name}: the service got the real value`);
+    t.equal(reveal(echo.stdout, SECRET), undefined, `${name}: the echo is scrubbed`);
+    const back = await call(`${origin('svc.example')}/log?only=authorization`, false);
+    t.match(back.stdout, /^200\n|\n200$/, `${name}: the whole answer, not a 206 piece`);
+    t.equal(reveal(back.stdout, SECRET), undefined, `${name}: the read-back shows no form of the value`);
+  }
+  // Ordinary content from a host that got a secret: JSON, gzip, binary.
+  const gz = await run('curl', ['-sS', '--compressed', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${origin('svc.example')}/api/gzip`]);
+  t.equal((JSON.parse(gz.stdout) as { items: unknown[] }).items.length, 200, 'gzip JSON arrives whole');
+  const file = path.join(dir, 'download.bin');
+  const dl = await run('curl', ['-sS', '-o', file, '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${origin('svc.example')}/api/download`]);
+  t.equal(dl.code, 0, dl.stderr);
+  t.equal(crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex'), crypto.createHash('sha256').update(binaryBytes).digest('hex'), 'a binary download arrives byte for byte');
+  const basic = await curl(['-sS', '-x', a.proxyUrl, '-u', `user:${PH}`, `${origin('basic.example')}/api/echo`]);
+  t.match(basic.stdout, /"ok"|authorization/i, 'curl -u: Basic injected');
+  t.equal(service.log('basic.example').at(-1)?.headers.find(([k]) => k.toLowerCase() === 'authorization')?.[1], `Basic ${Buffer.from(`user:${SECRET}`).toString('base64')}`);
+  const query = await curl(['-sS', '-x', a.proxyUrl, `${origin('query.example')}/api/echo?key=${PH}&page=2`]);
+  t.equal(reveal(query.stdout, SECRET), undefined, 'query key injected, echo scrubbed');
+  t.match(service.log('query.example').at(-1)?.url ?? '', `page=2&key=${encodeURIComponent(SECRET)}`);
+});

@@ -1,0 +1,193 @@
+// The attacker's spellings and the defender's oracle, written independently of Airlock's own code
+// (nothing here imports proxy/): `spelling(secret)` is a fast-check arbitrary over the ways a
+// secret's bytes can be written — escape families mixed per character, quoted-printable soft
+// breaks, base64/base64url at any alignment with or without padding and wrapped at any width,
+// hex with separators — and `reveal(bytes, secret)` is a brute-force reader that finds the secret
+// in a body however it is spelled and whatever text encoding carries it (UTF-8, UTF-16, UTF-32,
+// NULs stripped), decoding up to two layers deep. A test asserts `reveal` finds nothing.
+import fc from 'fast-check';
+
+export type DocEncoding = 'utf8' | 'utf16le' | 'utf16be' | 'utf32le' | 'utf32be';
+export const docEncodings: DocEncoding[] = ['utf8', 'utf16le', 'utf16be', 'utf32le', 'utf32be'];
+
+const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+
+/** Text (any JS string) in a document encoding. */
+export function encodeDoc(text: string, enc: DocEncoding, bom = false): Buffer {
+  if (enc === 'utf8') return Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(text, 'utf8')]);
+  if (enc === 'utf16le' || enc === 'utf16be') {
+    const b = Buffer.from((bom ? '\ufeff' : '') + text, 'utf16le');
+    return enc === 'utf16le' ? b : b.swap16();
+  }
+  const cps = [...((bom ? '\ufeff' : '') + text)].map((c) => c.codePointAt(0)!);
+  const out = Buffer.alloc(cps.length * 4);
+  cps.forEach((cp, i) => (enc === 'utf32le' ? out.writeUInt32LE(cp, i * 4) : out.writeUInt32BE(cp, i * 4)));
+  return out;
+}
+
+function decodeDoc(b: Buffer, enc: DocEncoding): string {
+  if (enc === 'utf8') return b.toString('latin1');
+  if (enc === 'utf16le') return latin1(b.subarray(0, b.length & ~1).toString('utf16le'));
+  if (enc === 'utf16be') return latin1(Buffer.from(b.subarray(0, b.length & ~1)).swap16().toString('utf16le'));
+  let s = '';
+  for (let i = 0; i + 4 <= b.length; i += 4) {
+    const cp = enc === 'utf32le' ? b.readUInt32LE(i) : b.readUInt32BE(i);
+    s += cp <= 0x10ffff ? String.fromCodePoint(cp) : '\ufffd';
+  }
+  return latin1(s);
+}
+
+const hex2 = (n: number, upper: boolean): string => {
+  const h = n.toString(16).padStart(2, '0');
+  return upper ? h.toUpperCase() : h;
+};
+const named: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;', '/': '&sol;', '+': '&plus;', '=': '&equals;', '%': '&percnt;', ':': '&colon;', '_': '&lowbar;', '.': '&period;' };
+const isAlnum = (c: string): boolean => /^[A-Za-z0-9]$/.test(c);
+
+/** One character (code point) in one escape family, by index; a family that does not apply gives the raw character. */
+function spellChar(ch: string, family: number, upper: boolean): string {
+  const cp = ch.codePointAt(0)!;
+  const bytes = [...Buffer.from(ch, 'utf8')];
+  switch (family) {
+    case 1: return bytes.map((b) => `%${hex2(b, upper)}`).join('');
+    case 2: return bytes.map((b) => `=${hex2(b, true)}`).join('');
+    case 3: return bytes.map((b) => `\\x${hex2(b, upper)}`).join('');
+    case 4: {
+      const units = cp > 0xffff ? [0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff)] : [cp];
+      return units.map((u) => `\\u${u.toString(16).padStart(4, '0')}`).map((s) => (upper ? s.toUpperCase().replace('\\U', '\\u') : s)).join('');
+    }
+    case 5: return `&#${cp};`;
+    case 6: return `&#x${upper ? cp.toString(16).toUpperCase() : cp.toString(16)};`;
+    case 7: return named[ch] ?? ch;
+    case 8: return cp < 0x80 && !isAlnum(ch) && ch !== ' ' ? `\\${ch}` : ch;
+    default: return latin1(ch);
+  }
+}
+
+export interface Spelled {
+  /** The spelling, latin1 (one char per byte) before the document encoding. */
+  text: string;
+  how: string;
+}
+
+/** Text families: every character raw or escaped, families mixed, optional quoted-printable soft breaks. */
+function textSpelling(secret: string): fc.Arbitrary<Spelled> {
+  const chars = [...secret];
+  return fc.record({
+    families: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: chars.length, maxLength: chars.length }),
+    upper: fc.boolean(),
+    breaks: fc.array(fc.boolean(), { minLength: chars.length, maxLength: chars.length }),
+    softBreaks: fc.boolean(),
+  }).map(({ families, upper, breaks, softBreaks }) => ({
+    text: chars.map((c, i) => spellChar(c, families[i]!, upper) + (softBreaks && breaks[i] && i < chars.length - 1 ? '=\r\n' : '')).join(''),
+    how: `text families [${families.join('')}]${softBreaks ? ' with soft breaks' : ''}`,
+  }));
+}
+
+/** base64 / base64url of the secret after 0–5 other bytes, padded or not, wrapped or not, punctuation percent-escaped or not. */
+function base64Spelling(secret: string): fc.Arbitrary<Spelled> {
+  return fc.record({
+    before: fc.uint8Array({ maxLength: 5 }),
+    after: fc.uint8Array({ maxLength: 3 }),
+    url: fc.boolean(),
+    pad: fc.boolean(),
+    width: fc.constantFrom(0, 0, 4, 16, 64, 76),
+    eol: fc.constantFrom('\r\n', '\n', '\\n', ' '),
+    escapePunct: fc.boolean(),
+  }).map(({ before, after, url, pad, width, eol, escapePunct }) => {
+    const bytes = Buffer.concat([Buffer.from(before), Buffer.from(secret, 'utf8'), Buffer.from(after)]);
+    let s = bytes.toString(url ? 'base64url' : 'base64');
+    if (!pad) s = s.replace(/=+$/, '');
+    else if (url) s += '='.repeat((4 - (s.length % 4)) % 4);
+    if (width) s = s.replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`);
+    if (escapePunct) s = s.replace(/[+/=]/g, (c) => `%${hex2(c.charCodeAt(0), true)}`);
+    return { text: s, how: `${url ? 'base64url' : 'base64'} +${before.length}${pad ? ' padded' : ''}${width ? ` wrapped at ${width} by ${JSON.stringify(eol)}` : ''}${escapePunct ? ' %-escaped' : ''}` };
+  });
+}
+
+function hexSpelling(secret: string): fc.Arbitrary<Spelled> {
+  return fc.record({ upper: fc.boolean(), sep: fc.constantFrom('', '', ' ', ':', ',0x', '\n') }).map(({ upper, sep }) => {
+    const pairs = [...Buffer.from(secret, 'utf8')].map((b) => hex2(b, upper));
+    return { text: (sep === ',0x' ? '0x' : '') + pairs.join(sep), how: `hex ${upper ? 'upper' : 'lower'} sep ${JSON.stringify(sep)}` };
+  });
+}
+
+/** Every way the suite spells a secret. */
+export function spelling(secret: string): fc.Arbitrary<Spelled> {
+  return fc.oneof(textSpelling(secret), textSpelling(secret), base64Spelling(secret), hexSpelling(secret));
+}
+
+// ─── the oracle ──────────────────────────────────────────────────────────────────────────────
+
+const utf8Of = (cp: number): string => (cp <= 0x10ffff ? latin1(String.fromCodePoint(cp)) : '');
+const unNamed = Object.fromEntries(Object.entries(named).map(([k, v]) => [v, k]));
+
+const decoders: Array<(t: string) => string> = [
+  // JSON / JavaScript / C escapes
+  (t) => t.replace(/\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/g, (_, h: string, l: string) => utf8Of(0x10000 + ((parseInt(h, 16) - 0xd800) << 10) + parseInt(l, 16) - 0xdc00))
+    .replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+    .replace(/\\([^A-Za-z0-9])/g, '$1'),
+  // HTML / XML references
+  (t) => t.replace(/&#[xX]([0-9a-fA-F]+);?/g, (_, h: string) => utf8Of(parseInt(h, 16))).replace(/&#([0-9]+);?/g, (_, d: string) => utf8Of(Number(d)))
+    .replace(/&[A-Za-z]+;/g, (m) => unNamed[m] ?? m),
+  // percent
+  (t) => t.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+  (t) => t.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+  // quoted-printable
+  (t) => t.replace(/=\r?\n/g, '').replace(/=([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+  // line breaks and whitespace (also JSON's "\n")
+  (t) => t.replace(/\s+|\\[rnt]/g, ''),
+  // every family at once, left to right, after quoted-printable soft breaks (a spelling may mix them all)
+  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
+    (m, b?: string, x?: string, u?: string, hx?: string, d?: string, n?: string, id?: string) => {
+      if (b ?? x) return String.fromCharCode(parseInt((b ?? x)!, 16));
+      if (u ?? hx) return utf8Of(parseInt((u ?? hx)!, 16));
+      if (d) return utf8Of(Number(d));
+      if (n) return unNamed[n] ?? m;
+      return id ?? m;
+    }),
+];
+
+/** base64 and hex runs decoded at every alignment. */
+function blobs(t: string): string[] {
+  const out: string[] = [];
+  const flat = t.replace(/\s+|\\[rnt]|=\r?\n/g, '');
+  for (const m of flat.matchAll(/[A-Za-z0-9+/_-]{8,}/g)) {
+    for (let s = 0; s < 4 && s < m[0].length - 4; s++) {
+      out.push(Buffer.from(m[0].slice(s), 'base64').toString('latin1'), Buffer.from(m[0].slice(s), 'base64url').toString('latin1'));
+    }
+  }
+  for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,-]|0x)*){6,}/g)) {
+    const h = m[0].replace(/[:,-]|0x/g, '');
+    out.push(Buffer.from(h, 'hex').toString('latin1'), Buffer.from(h.slice(1), 'hex').toString('latin1'));
+  }
+  return out;
+}
+
+/** How `secret` can be read out of `body` (undefined when it cannot): the suite's leak check. */
+export function reveal(body: Buffer | string, secret: string): string | undefined {
+  const needle = latin1(secret);
+  const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+  const views: Array<[string, string]> = docEncodings.map((e) => [e, decodeDoc(buf, e)]);
+  views.push(['NULs removed', buf.toString('latin1').replace(/\0/g, '')]);
+  for (const [label, view] of views) {
+    const seen = new Set<string>();
+    let layer = [view];
+    for (let depth = 0; depth < 3 && layer.length; depth++) {
+      const next: string[] = [];
+      for (const t of layer) {
+        if (t.includes(needle)) return `${label}, ${depth} decoding step(s)`;
+        if (depth === 2) continue;
+        for (const d of [...decoders.map((f) => f(t)), ...blobs(t)]) {
+          if (d !== t && d.length >= needle.length && !seen.has(d)) {
+            seen.add(d);
+            next.push(d);
+          }
+        }
+      }
+      layer = next;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,98 @@
+// Parsers of agent input must be linear. The hand-written scanners that replaced backtracking
+// patterns are checked against the patterns they replace (same answers on every small input), and
+// the describe step is run over long adversarial inputs of every shape that reaches a scanner
+// (GraphQL documents, hosts, paths, JSON/form/text bodies, placeholders' encodings, SQL). A
+// quadratic step makes the long cases take hours, which the tap timeout turns into a failure;
+// nothing here measures time.
+import fc from 'fast-check';
+import t from 'tap';
+import { globMatch } from '../../engine/glob.ts';
+import { trimTrailing } from '../../engine/text.ts';
+import { placeholderShapeFinder } from '../../engine/har.ts';
+import { dispositionName } from '../../proxy/content-disposition.ts';
+import { missingColumn } from '../../proxy/adapters/sql-sqlite.ts';
+import { durationMs } from '../../engine/decision-contract.ts';
+import { loadAdapters } from '../../proxy/adapters/index.ts';
+import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
+import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+
+await loadAdapters();
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+/** The glob → regular expression translation the approvals queue used before (reference semantics). */
+function globByRegex(pattern: string, path: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) {
+      re += pattern[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`${re}$`, 's').test(path);
+}
+
+t.test('scanners give the answers of the patterns they replace', async (t) => {
+  fc.assert(fc.property(fc.string({ unit: fc.constantFrom('.', 'a', '/', '='), maxLength: 20 }), (s) => {
+    return trimTrailing(s, '.') === s.replace(/\.+$/, '') && trimTrailing(s, '/') === s.replace(/\/+$/, '');
+  }), { numRuns, ...seed });
+  const globUnit = fc.constantFrom('a', 'b', '/', '*', '**', '?', '.', '\\', '\\*');
+  fc.assert(fc.property(fc.array(globUnit, { maxLength: 8 }).map((p) => `/${p.join('')}`), fc.string({ unit: fc.constantFrom('a', 'b', '/', '.', '*', '\\'), maxLength: 12 }).map((p) => `/${p}`), (pattern, path) => {
+    return globMatch(pattern, path) === globByRegex(pattern, path);
+  }), { numRuns: numRuns * 3, ...seed });
+  const headUnit = fc.constantFrom('content-disposition:', 'Content-Disposition: form-data', ';', ' ', 'name=', 'NAME=', '"', '_method', 'x', '\r\n', '\n', 'İ');
+  fc.assert(fc.property(fc.array(headUnit, { maxLength: 14 }).map((u) => u.join('')), (head) => {
+    const want = /content-disposition:[^\r\n]*;\s*name="([^"]*)"/i.exec(head)?.[1] ?? /content-disposition:[^\r\n]*;\s*name=([^\s;]+)/i.exec(head)?.[1];
+    return dispositionName(head) === want;
+  }), { numRuns: numRuns * 3, ...seed });
+  const phUnit = fc.constantFrom('airlock-ph-', 'a', '-', '0', 'f', 'g', '.', '0123456789abcdef', '0123456789abcdef0123456789abcdef');
+  fc.assert(fc.property(fc.array(phUnit, { maxLength: 12 }).map((u) => u.join('')), (text) => {
+    const want = [...new Set([...text.matchAll(/airlock-ph-([A-Za-z0-9_.-]{1,64}?)-[0-9a-f]{32}(?![0-9a-f])/g)].map((m) => m[1]!))];
+    return JSON.stringify(placeholderShapeFinder.find(text).sort()) === JSON.stringify(want.sort());
+  }), { numRuns: numRuns * 3, ...seed });
+  const errUnit = fc.constantFrom('table ', ' has no column named ', 'x', ' ', '\n', 'table');
+  fc.assert(fc.property(fc.array(errUnit, { maxLength: 8 }).map((u) => u.join('')), (message) => {
+    const want = /^table (.+) has no column named (.+)$/.exec(message);
+    const got = missingColumn(message);
+    return want === null ? got === null : got !== null && got[1] === want[1] && got[2] === want[2];
+  }), { numRuns: numRuns * 3, ...seed });
+  t.pass('trailing runs, path globs, multipart part names, placeholder shapes and SQLite error names agree with the reference patterns');
+  t.equal(durationMs('1h30m'), 5_400_000);
+  t.equal(durationMs('250ms'), 250);
+  t.ok(Number.isNaN(durationMs('1h x')), 'not a duration');
+});
+
+const agent = { id: 'hostile', labels: {} };
+const finder = new PlaceholderIndex([['github_token', 'airlock-ph-github_token-0123456789abcdef0123456789abcdef']]);
+function describe(raw: Partial<RawRequest> & { url: string }): void {
+  describeRequest({ method: 'POST', headers: [], body: Buffer.alloc(0), bodyTruncated: false, ...raw }, { agent, placeholders: finder });
+}
+
+t.test('the describe step stays linear on long adversarial inputs', async (t) => {
+  const size = 256 * 1024;
+  // Runs of one character and of short periods are what drive backtracking patterns.
+  const runs = fc.tuple(fc.constantFrom('a', '.', ' ', '%', '\\', '=', '0', '(', '/', '*', 'a ', 'a.', '%4', '\\u00', '1.', 'ab('), fc.constantFrom('', 'x', '!', '(', '\n'))
+    .map(([unit, tail]) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size) + tail);
+  let n = 0;
+  fc.assert(fc.property(runs, (text) => {
+    n++;
+    const json = (o: unknown): Buffer => Buffer.from(JSON.stringify(o));
+    describe({ url: 'https://api.github.com/graphql', headers: [['content-type', 'application/json']], body: json({ query: text }) });
+    describe({ method: 'GET', url: `https://api.github.com/graphql?query=${encodeURIComponent(text.slice(0, 8000))}` });
+    describe({ url: 'https://api.example.com/sql', headers: [['content-type', 'application/json']], body: json({ query: text }) });
+    describe({ url: 'https://evil.example/x', headers: [['content-type', 'text/plain'], ['x-note', text.slice(0, 16000)]], body: Buffer.from(text) });
+    describe({ url: 'https://evil.example/x', headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(`a=${text}`) });
+    describe({ url: `https://evil.example/${encodeURI(text.slice(0, 8000))}?q=${encodeURIComponent(text.slice(0, 8000))}`, method: 'GET' });
+    try {
+      describe({ url: `http://a${'.'.repeat(4000)}b${text.slice(0, 4000).replace(/[^a.]/g, 'a')}./`, method: 'GET' });
+    } catch {
+      /* an invalid host is a DescribeError: what matters is that it comes back */
+    }
+  }), { numRuns: 16, ...seed });
+  t.equal(n, 16, 'every long input was described');
+});
