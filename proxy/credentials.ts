@@ -35,8 +35,9 @@ const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding',
 
 /**
  * The secret store as the proxy sees it: placeholders for the description, values for injection.
- * Picks up changes made by `airlock secret set/rm` while running (checked on each use by the
- * file's identity, and by a directory watch so the finder refreshes between requests too).
+ * Picks up changes made by `airlock secret set/rm` while running: a directory watch reports them
+ * within milliseconds, and the file's identity is looked at again at least every `recheckMs` (1 s)
+ * in case a watch event is lost. Without a watch, the file is looked at on every use.
  */
 export class LiveSecrets {
   private index: PlaceholderIndex;
@@ -46,6 +47,10 @@ export class LiveSecrets {
   private reloading: Promise<void> | undefined;
   /** Set when a reload failed: injections are refused until the file is readable again. */
   private broken: string | undefined;
+  /** The watch reported a change not yet looked at. */
+  private changed = true;
+  private checkedAt = 0;
+  private recheckMs = 0;
   generation = 0;
 
   private constructor(readonly store: SecretStore) {
@@ -70,12 +75,12 @@ export class LiveSecrets {
     setImmediate(step).unref();
   }
 
-  static async open(home: string, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
+  static async open(home: string, opts: { watch?: boolean; recheckMs?: number } = {}): Promise<LiveSecrets> {
     const store = await SecretStore.open(home);
     // With secrets present, an unusable master key is a startup error, not a per-request surprise.
     if (store.list().length) await store.unlock();
     const live = new LiveSecrets(store);
-    if (opts.watch !== false) live.watch(home);
+    if (opts.watch !== false && live.watch(home)) live.recheckMs = opts.recheckMs ?? 1000;
     return live;
   }
 
@@ -88,19 +93,29 @@ export class LiveSecrets {
     return new SecretValueIndex(store.list().map((s) => [s.name, store.reveal(s.name)]));
   }
 
-  private watch(home: string): void {
+  /** Whether the folder is watched (without a watch every use looks at the file). */
+  private watch(home: string): boolean {
     try {
       this.watcher = fs.watch(home, { persistent: false }, (_event, file) => {
-        if (file === null || String(file) === 'secrets.json') void this.refresh().catch(() => undefined);
+        if (file !== null && String(file) !== 'secrets.json') return;
+        this.changed = true;
+        void this.refresh().catch(() => undefined);
       });
-      this.watcher.on('error', () => undefined);
+      this.watcher.on('error', () => {
+        this.recheckMs = 0;
+      });
+      return true;
     } catch {
-      /* no watch support: the per-request check still sees changes */
+      return false;
     }
   }
 
   /** Reloads the store when its file changed since the last look. */
   async refresh(): Promise<void> {
+    const now = performance.now();
+    if (!this.changed && !this.broken && !this.reloading && now - this.checkedAt < this.recheckMs) return;
+    this.changed = false;
+    this.checkedAt = now;
     const stamp = fileStamp(this.store.file);
     if (stamp === this.stamp && !this.broken) return;
     this.reloading ??= (async () => {
