@@ -87,6 +87,7 @@ export class AuditLog {
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing = false;
+  private pumpScheduled = false;
   private failure: NodeJS.ErrnoException | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
@@ -156,7 +157,16 @@ export class AuditLog {
     const buf = Buffer.from(text);
     this.queue.push(buf);
     this.queuedBytes += buf.length;
-    this.pump();
+    // Written at the end of this turn of the event loop, with every record appended in it: one
+    // write for many requests. A failed write still turns `available` false before the proxy
+    // forwards anything further (it checks before forwarding and again before dialing).
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   /** Keeps one write running while anything is queued; paused while failing (the retry timer resumes). */
