@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import type { AuditRecord } from '../engine/audit-log.ts';
 import { trimTrailing } from '../engine/text.ts';
@@ -109,6 +109,7 @@ const refusals = {
   destination: (detail: string): Rejection => ({ status: 403, type: 'destination-blocked', title: 'Destination blocked', detail, outcome: 'destination-blocked' }),
   resolve: (detail: string): Rejection => ({ status: 502, type: 'upstream-unresolvable', title: 'Upstream name does not resolve', detail, outcome: 'upstream-error' }),
   upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
+  unscrubbable: (detail: string): Rejection => ({ status: 502, type: 'response-unscrubbable', title: 'Response cannot be scrubbed', detail, outcome: 'scrub-refused' }),
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
   // No request leaves unaudited: while records cannot be written, nothing is forwarded.
   audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
@@ -558,13 +559,20 @@ export class ProxyServer {
         record.upstream_status = upRes.statusCode;
         record.status = head.statusCode;
         upRes.on('error', () => undefined);
-        try {
-          res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? head.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
-        } catch (err) {
-          upRes.destroy();
-          return fail(err as NodeJS.ErrnoException, false);
-        }
+        const writeHead = (): Error | undefined => {
+          try {
+            res.writeHead(head.statusCode, head.statusCode === upRes.statusCode ? head.statusMessage : undefined, flatten(head.headers) as unknown as http.OutgoingHttpHeaders);
+            return undefined;
+          } catch (err) {
+            return err as Error;
+          }
+        };
         if (!resTransforms.length) {
+          const err = writeHead();
+          if (err) {
+            upRes.destroy();
+            return fail(err as NodeJS.ErrnoException, false);
+          }
           // Fast path: plain pipe (stream.pipeline allocates an AbortController and a DOMException
           // per call, measurable at proxy request rates).
           upRes.on('close', () => {
@@ -581,10 +589,39 @@ export class ProxyServer {
           upRes.pipe(res);
           return;
         }
-        const streams = [upRes, ...resTransforms, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
+        // The head waits for the first byte the stages let out, and the agent's response is outside
+        // the pipeline (which destroys its streams on error): a stage that refuses the body at its
+        // start (bytes it cannot scrub, a bomb) then gets a 502 problem, not a cut connection.
+        const sink = new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            const err = res.headersSent ? undefined : writeHead();
+            if (err) return cb(err);
+            if (res.write(chunk)) cb();
+            else res.once('drain', () => cb());
+          },
+          final(cb) {
+            const err = res.headersSent ? undefined : writeHead();
+            if (err) return cb(err);
+            res.end(() => cb());
+          },
+        });
+        res.once('close', () => {
+          if (!res.writableFinished) sink.destroy(new Error('the agent closed the connection'));
+        });
+        const streams = [upRes, ...resTransforms, sink] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
         pipeline(...streams, (err) => {
           if (err) {
             if (ctx.signal.aborted) return done('client-aborted');
+            if (!res.headersSent && !settled) {
+              if (err instanceof StreamStop) return stopped(err.rejection);
+              if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
+              settled = true;
+              // Socket and zlib errors carry a code; a stage's refusal (unscrubbable, a bomb) does not.
+              const code = (err as NodeJS.ErrnoException).code;
+              reply(code ? refusals.upstream(upstreamErrorText(err as NodeJS.ErrnoException, false)) : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`), ctx.decision.rule);
+              resolve();
+              return;
+            }
             record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
             res.destroy();
             return done('upstream-error');
