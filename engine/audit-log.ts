@@ -55,8 +55,17 @@ export interface AuditFilter {
 export function auditLine(record: AuditRecord): string {
   if (!record.description) return JSON.stringify(record);
   const { description, ...rest } = record;
-  return JSON.stringify({ ...rest, description });
+  const text = evaluatedAs.get(description);
+  if (text === undefined) return JSON.stringify({ ...rest, description });
+  const head = JSON.stringify(rest);
+  return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"description":${text}}`;
 }
+
+/**
+ * The JSON text a description was handed to the policy as (the proxy sets it when it decides):
+ * the record carries that very text, instead of the description being serialized a second time.
+ */
+export const evaluatedAs = new WeakMap<RequestDescription, string>();
 
 /** Outcome of the refusal the proxy answers while the log cannot be written. */
 export const AUDIT_UNAVAILABLE = 'audit-unavailable';

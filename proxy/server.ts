@@ -17,7 +17,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
-import type { AuditRecord } from '../engine/audit-log.ts';
+import { evaluatedAs, type AuditRecord } from '../engine/audit-log.ts';
 import { trimTrailing } from '../engine/text.ts';
 import { parseProxyAuthorization } from '../engine/agents.ts';
 import type { AgentInfo, EngineDecision, RequestDescription } from '../engine/types.ts';
@@ -36,7 +36,7 @@ import { acceptAgent, dialUpstream, relay, upstreamHeaders, type TunnelEnd } fro
 import type { WebSocket } from 'ws';
 
 export interface ProxyDeps {
-  engine: { decide(input: RequestDescription): Promise<EngineDecision> };
+  engine: { decide(input: RequestDescription, opts?: { inputJson?: string }): Promise<EngineDecision> };
   agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
   audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
@@ -380,7 +380,15 @@ export class ProxyServer {
     const described = await this.describe(raw, agent);
     if ('status' in described) return described;
     record.host = described.request.host;
-    const decision = await this.deps.engine.decide(described);
+    // Serialized once: the policy evaluates this text and the audit record carries it.
+    let inputJson: string | undefined;
+    try {
+      inputJson = JSON.stringify(described);
+      evaluatedAs.set(described, inputJson);
+    } catch {
+      /* the engine says why it cannot evaluate it */
+    }
+    const decision = await this.deps.engine.decide(described, inputJson === undefined ? {} : { inputJson });
     record.description = described;
     record.decision = decisionSummary(decision);
     record.policy_version = decision.policy_version;
