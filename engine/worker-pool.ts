@@ -9,10 +9,12 @@
 // An evaluation that has not finished after `wallCeilingMs` of wall-clock time is denied too, so
 // no request waits without bound on a machine that never gives the thread a core.
 //
-// Each thread holds up to `depth` evaluations at once (one running, the rest waiting in its port):
-// hand-offs made in the same turn of the event loop share one wake-up of the thread. Waiting
-// evaluations beyond that are served round-robin by key (the agent): an agent that queues hundreds
-// of large requests waits behind its own, never in front of another agent's next one.
+// A thread holds up to `depth` small evaluations at once (one running, the rest waiting in its
+// port): hand-offs made in the same turn of the event loop share one wake-up of the thread. A large
+// input (a big body's description) is only given to an idle thread and nothing is queued behind
+// it, so no evaluation waits in a port behind another agent's heavy one. Waiting evaluations are
+// served round-robin by key (the agent): an agent that queues hundreds of large requests waits
+// behind its own, never in front of another agent's next one.
 import { Worker } from 'node:worker_threads';
 import type { CompiledPolicy } from './compile.ts';
 import type { EvaluatorLimits } from './evaluator.ts';
@@ -34,6 +36,8 @@ const workerUrl = new URL('./eval-worker.js', import.meta.url);
 
 /** Evaluations one thread holds at once: enough to batch hand-offs, few enough that the fair queue decides the order. */
 export const depth = 4;
+/** Inputs up to this size (characters) may wait in a busy thread's port: evaluations of microseconds. */
+const smallInput = 16 * 1024;
 
 class Slot {
   worker!: Worker;
@@ -104,9 +108,10 @@ class Slot {
     );
   }
 
-  /** Whether the thread can take another job now. */
-  get free(): boolean {
-    return this.sent.length < depth;
+  /** Whether the thread can take `job` now: when idle, or when it and everything held are small. */
+  takes(job: Job): boolean {
+    if (this.sent.length === 0) return true;
+    return this.sent.length < depth && this.loaded && job.input.length <= smallInput && this.sent.every((j) => j.input.length <= smallInput);
   }
 
   run(job: Job): void {
@@ -235,7 +240,7 @@ export class WorkerPool {
     return new Promise((resolve) => {
       const job: Job = { input, nowNs, resolve };
       let slot: Slot | undefined;
-      for (const s of this.slots) if (s.free && (!slot || s.sent.length < slot.sent.length)) slot = s;
+      for (const s of this.slots) if (s.takes(job) && (!slot || s.sent.length < slot.sent.length)) slot = s;
       // Nothing overtakes a waiting job: with a queue, the new job queues too.
       if (slot && this.queued === 0) return slot.run(job);
       const waiting = this.queues.get(key);
@@ -247,10 +252,12 @@ export class WorkerPool {
 
   /** Called by a slot when it can take more: the next keys in turn get it. */
   next(slot: Slot): void {
-    while (slot.free && !this.closed) {
+    while (!this.closed) {
       const first = this.queues.entries().next();
       if (first.done) return;
       const [key, waiting] = first.value;
+      // The next in turn, or nobody: a job never overtakes the one whose turn it is.
+      if (!slot.takes(waiting[0]!)) return;
       const job = waiting.shift()!;
       this.queues.delete(key);
       if (waiting.length) this.queues.set(key, waiting);
