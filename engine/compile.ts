@@ -10,18 +10,13 @@ import { promisify } from 'node:util';
 import * as tar from 'tar';
 import { requireOpa } from './toolchain.ts';
 import { checkDataFiles } from './data-files.ts';
+import type { PolicyProblem } from './problem.ts';
 
 const run = promisify(execFile);
 
 export const ENTRYPOINT = 'airlock/decision';
 
-export interface PolicyProblem {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-  code?: string;
-}
+export type { PolicyProblem };
 
 export interface CompiledPolicy {
   wasm: Buffer;

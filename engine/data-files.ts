@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import type { PolicyProblem } from './compile.ts';
+import type { PolicyProblem } from './problem.ts';
 
 const dataExt = new Set(['.json', '.yaml', '.yml']);
 

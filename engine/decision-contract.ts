@@ -2,7 +2,7 @@
 // that does not fit becomes a deny (see engine/engine.ts). Keeping the contract as data, not
 // ad-hoc checks, means the README, the studio and the engine all agree on one definition.
 import { Ajv, type ErrorObject } from 'ajv';
-import type { Decision } from './types.ts';
+import type { Decision } from './decision.ts';
 
 const duration = {
   anyOf: [
@@ -10,6 +10,9 @@ const duration = {
     { type: 'number', minimum: 0 },
   ],
 };
+
+/** A label: lower-case letters, digits and `_ . : -`, at most 64 characters. */
+export const LABEL_PATTERN = '^[a-z0-9][a-z0-9_.:-]{0,63}$';
 
 export const decisionSchema = {
   $id: 'https://airlock.dev/schemas/decision.json',
@@ -62,9 +65,11 @@ export const decisionSchema = {
         risk: { enum: ['low', 'medium', 'high', 'critical'] },
         timeout: duration,
         step_up: { type: 'boolean' },
+        because: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 200 } },
       },
     },
     raw_path: { type: 'boolean' },
+    labels: { type: 'array', maxItems: 16, items: { type: 'string', pattern: LABEL_PATTERN } },
   },
 } as const;
 

@@ -11,7 +11,8 @@ import { Evaluator, defaultLimits, errorText, type EvaluatorLimits } from './eva
 import { grantRefusal } from './grants.ts';
 import { interpret, type RawOutcome } from './interpret.ts';
 import { WorkerPool } from './worker-pool.ts';
-import type { EngineDecision, Grant, GrantNotes, RequestDescription } from './types.ts';
+import type { Grant, RequestDescription } from '../describe/types.ts';
+import type { EngineDecision, GrantNotes } from './decision.ts';
 
 export interface EngineOptions {
   mode?: 'isolated' | 'inline';

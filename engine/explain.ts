@@ -13,7 +13,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { listPolicyFiles } from './compile.ts';
 import { requireOpa } from './toolchain.ts';
-import type { EngineDecision, RequestDescription } from './types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { EngineDecision } from './decision.ts';
 
 const run = promisify(execFile);
 

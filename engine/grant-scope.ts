@@ -6,7 +6,7 @@
 // every mutation. A grant given for one of them must not cover another, so a grant records the
 // request's scope — one item per tool, statement, ref command or root field — and covers a later
 // request only when every item of that request's scope is among the grant's.
-import type { Grant, RequestDescription } from './types.ts';
+import type { Grant, RequestDescription } from '../describe/types.ts';
 
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
 export function operationScope(d: RequestDescription): string[] {

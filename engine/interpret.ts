@@ -1,7 +1,7 @@
 // Turns whatever the policy produced into a decision that fits the contract, or a deny that says
 // why not. Pure: no I/O, no clock. This is where "Airlock fails closed, always" is implemented.
 import { checkDecision } from './decision-contract.ts';
-import type { Decision, EngineDecision } from './types.ts';
+import type { Decision, EngineDecision } from './decision.ts';
 
 export type RawOutcome =
   /** The result set as the evaluator dumped it (JSON text). */

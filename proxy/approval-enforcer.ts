@@ -13,12 +13,10 @@
 // then retries with `Airlock-Approval`. With no way to approve (no studio in this process, so
 // neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
 // `approval-unavailable`: nobody would ever see the request.
-import { ApprovalError, ApprovalQueue, holdMs, requestHash, type ApprovalRecord } from '../engine/approvals.ts';
-import { TotpStore } from '../engine/totp.ts';
-import { HeldBodies } from './held-bodies.ts';
-import { WebhookNotifier } from '../engine/webhook.ts';
+import { ApprovalError, holdMs, requestHash, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
+import type { Approvals } from '../state/stores.ts';
+import type { HeldBodies } from './held-bodies.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
-import type { AirlockParts } from './runtime.ts';
 
 export const APPROVAL_HEADER = 'airlock-approval';
 /** Response header naming the approval in every answer about a held request. */
@@ -134,7 +132,10 @@ function refused(detail: string, approvalId?: string): Rejection {
   };
 }
 
-export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOptions = {}): Enforcer {
+/** What the enforcer asks of the approvals store. */
+export type ApprovalHolds = Pick<Approvals, 'matchingGrants' | 'claimRetry' | 'create' | 'wait'>;
+
+export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOptions = {}): Enforcer {
   const approvedIds = new WeakMap<RequestContext, string>();
   const bodies = opts.bodies;
   return {
@@ -142,7 +143,9 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
     handlesApproval: true,
 
     describe(d) {
-      d.grants = queue.matchingGrants(d);
+      const grants = queue.matchingGrants(d);
+      if (grants instanceof Promise) return grants.then((g) => void (d.grants = g));
+      d.grants = grants;
     },
 
     async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
@@ -161,7 +164,8 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
       const hints = channel?.studio ? channel : undefined;
       let approval: ApprovalRecord;
       if (retryId) {
-        const claim = queue.claimRetry(retryId, ctx.description, hash);
+        const claimed = queue.claimRetry(retryId, ctx.description, hash);
+        const claim: RetryClaim = claimed instanceof Promise ? await claimed : claimed;
         if (claim.approval) ctx.audit.approval_id = claim.approval.id;
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
@@ -231,50 +235,4 @@ export function approvalEnforcer(queue: ApprovalQueue, opts: ApprovalEnforcerOpt
       return undefined;
     },
   };
-}
-
-/**
- * Builds the approvals part of a running Airlock (proxy/runtime.ts enforcer list): the queue in the
- * state folder, TOTP step-up, the webhook (config `approvalWebhook`, AIRLOCK_APPROVAL_WEBHOOK, or
- * `airlock approvals webhook URL`), and the enforcer. Exposes the queue as `parts.approvals` and
- * the bodies of held requests as `parts.heldBodies` for the studio.
- */
-export async function approvalPart(parts: AirlockParts): Promise<Enforcer> {
-  const totp = new TotpStore(parts.home);
-  // A damaged totp.json must stop the start, not turn every later approval into "internal error".
-  totp.enrolled();
-  let hook: WebhookNotifier | undefined;
-  let hookUrl: string | undefined;
-  const notify = (event: unknown): void => {
-    const url = (parts.config as unknown as Record<string, unknown>).approvalWebhook as string | undefined
-      ?? process.env.AIRLOCK_APPROVAL_WEBHOOK
-      ?? queue.settings.webhook;
-    if (!url) return;
-    if (url !== hookUrl) {
-      hook?.close();
-      hookUrl = url;
-      try {
-        hook = new WebhookNotifier({ url });
-      } catch (err) {
-        hook = undefined;
-        process.stderr.write(`airlock: approval webhook not used: ${(err as Error).message}\n`);
-      }
-    }
-    hook?.notify(event);
-  };
-  const queue: ApprovalQueue = await ApprovalQueue.open(parts.home, { totp, notify });
-  const bodies = new HeldBodies();
-  (parts as AirlockParts & { approvals?: ApprovalQueue; totp?: TotpStore }).approvals = queue;
-  (parts as AirlockParts & { heldBodies?: HeldBodies }).heldBodies = bodies;
-  (parts as AirlockParts & { totp?: TotpStore }).totp = totp;
-  parts.onClose.push(async () => {
-    hook?.close();
-    await queue.close();
-  });
-  return approvalEnforcer(queue, {
-    // The studio (its page, and the API `airlock approvals` uses while Airlock runs) is the way to
-    // approve; the webhook only notifies. Without a studio nobody could ever resolve a hold.
-    channel: () => (parts.studioUrl ? { studio: parts.studioUrl } : undefined),
-    bodies,
-  });
 }

@@ -9,9 +9,9 @@ import 'reflect-metadata';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
+import { stateFile } from '../state/home.ts';
 
 const webcrypto = crypto.webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(webcrypto);
@@ -25,7 +25,7 @@ export interface CaFiles {
 }
 
 export function caFiles(home: string): CaFiles {
-  return { cert: path.join(home, 'ca.pem'), key: path.join(home, 'ca-key.pem') };
+  return { cert: stateFile(home, 'caCert'), key: stateFile(home, 'caKey') };
 }
 
 function pemKey(der: ArrayBuffer): string {

@@ -5,7 +5,8 @@
 // parameter's name, the path, the host, the body without a body directive) is refused: it is
 // never substituted, since a service that records that place (a request log, a resource name)
 // would hand the real value back to the agent. Pure.
-import type { CredentialDirective, RequestDescription } from '../engine/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { CredentialDirective } from '../engine/decision.ts';
 import type { OutgoingRequest } from './enforcers.ts';
 
 export interface Slots {

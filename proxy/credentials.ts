@@ -13,151 +13,22 @@
 // substituted (proxy/credential-placement.ts), and so is a placeholder of a secret the decision
 // does not name. WebSocket handshakes take header/basic/query credentials; the messages coming
 // back are scrubbed one by one (onMessage), like every response from a host that got a secret.
-import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
-import type { CredentialDirective } from '../engine/types.ts';
-import { SecretStore } from '../engine/secrets/store.ts';
-import { fileStamp } from '../engine/state/document.ts';
+import type { CredentialDirective } from '../engine/decision.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts } from './injected-hosts.ts';
-import { PlaceholderIndex } from './placeholders.ts';
-import { SecretValueIndex, asLatin1 } from './secret-values.ts';
+import type { PlaceholderIndex } from '../describe/placeholders.ts';
+import type { LiveSecrets } from './live-secrets.ts';
+import { asLatin1 } from './secret-values.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
-import { precompile } from './scrubber.ts';
 import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
 /** Headers a credential may not be put in: framing, routing and hop-by-hop headers. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'expect']);
-
-/**
- * The secret store as the proxy sees it: placeholders for the description, values for injection.
- * Picks up changes made by `airlock secret set/rm` while running: a directory watch reports them
- * within milliseconds, and the file's identity is looked at again at least every `recheckMs` (1 s)
- * in case a watch event is lost. Without a watch, the file is looked at on every use.
- */
-export class LiveSecrets {
-  private index: PlaceholderIndex;
-  private valueIndex: SecretValueIndex;
-  private stamp: string;
-  private watcher: fs.FSWatcher | undefined;
-  private reloading: Promise<void> | undefined;
-  /** Set when a reload failed: injections are refused until the file is readable again. */
-  private broken: string | undefined;
-  /** The watch reported a change not yet looked at. */
-  private changed = true;
-  private checkedAt = 0;
-  private recheckMs = 0;
-  generation = 0;
-
-  private constructor(readonly store: SecretStore) {
-    this.index = LiveSecrets.indexOf(store);
-    this.valueIndex = LiveSecrets.valuesOf(store);
-    this.stamp = fileStamp(this.store.file);
-    this.warmUp();
-  }
-
-  /**
-   * Compiles the spelling matchers of every value and placeholder in the background, one per turn
-   * of the event loop, so the first response or upload that needs one does not wait for it.
-   */
-  private warmUp(): void {
-    const todo = [...this.valueIndex.rules().map((r) => r.value), ...this.store.list().map((s) => s.placeholder)];
-    const step = (): void => {
-      const next = todo.shift();
-      if (next === undefined) return;
-      precompile(next);
-      setImmediate(step).unref();
-    };
-    setImmediate(step).unref();
-  }
-
-  static async open(home: string, opts: { watch?: boolean; recheckMs?: number } = {}): Promise<LiveSecrets> {
-    const store = await SecretStore.open(home);
-    // With secrets present, an unusable master key is a startup error, not a per-request surprise.
-    if (store.list().length) await store.unlock();
-    const live = new LiveSecrets(store);
-    if (opts.watch !== false && live.watch(home)) live.recheckMs = opts.recheckMs ?? 1000;
-    return live;
-  }
-
-  private static indexOf(store: SecretStore): PlaceholderIndex {
-    return new PlaceholderIndex(store.list().map((s) => [s.name, s.placeholder]));
-  }
-
-  /** The real values, to refuse them where they are not bound and redact them from records. */
-  private static valuesOf(store: SecretStore): SecretValueIndex {
-    return new SecretValueIndex(store.list().map((s) => [s.name, store.reveal(s.name)]));
-  }
-
-  /** Whether the folder is watched (without a watch every use looks at the file). */
-  private watch(home: string): boolean {
-    try {
-      this.watcher = fs.watch(home, { persistent: false }, (_event, file) => {
-        if (file !== null && String(file) !== 'secrets.json') return;
-        this.changed = true;
-        void this.refresh().catch(() => undefined);
-      });
-      this.watcher.on('error', () => {
-        this.recheckMs = 0;
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Reloads the store when its file changed since the last look. */
-  async refresh(): Promise<void> {
-    const now = performance.now();
-    if (!this.changed && !this.broken && !this.reloading && now - this.checkedAt < this.recheckMs) return;
-    this.changed = false;
-    this.checkedAt = now;
-    const stamp = fileStamp(this.store.file);
-    if (stamp === this.stamp && !this.broken) return;
-    this.reloading ??= (async () => {
-      try {
-        await this.store.reload();
-        if (this.store.list().length) await this.store.unlock();
-        this.index = LiveSecrets.indexOf(this.store);
-        this.valueIndex = LiveSecrets.valuesOf(this.store);
-        this.broken = undefined;
-        this.generation++;
-        this.warmUp();
-      } catch (err) {
-        this.broken = (err as Error).message;
-      } finally {
-        this.stamp = stamp;
-        this.reloading = undefined;
-      }
-    })();
-    await this.reloading;
-  }
-
-  get finder(): PlaceholderIndex {
-    return this.index;
-  }
-
-  get values(): SecretValueIndex {
-    return this.valueIndex;
-  }
-
-  get error(): string | undefined {
-    return this.broken;
-  }
-
-  close(): void {
-    this.watcher?.close();
-  }
-}
-
-/** A PlaceholderFinder that always asks the current index (for the describe step). */
-export function liveFinder(live: LiveSecrets): { find(text: string): string[] } {
-  return { find: (text) => live.finder.find(text) };
-}
 
 function reject(status: number, type: string, title: string, detail: string, outcome = 'credential-refused'): Rejection {
   return { status, type, title, detail, outcome };
@@ -590,36 +461,4 @@ export class CredentialEnforcer implements Enforcer {
       });
     }
   }
-}
-
-/** The enforcer factory for proxy/runtime.ts: opens the store, sets the describe-step finder. */
-interface CredentialParts {
-  home: string;
-  placeholders?: { find(text: string): string[] };
-  audit?: { redact: ((line: string) => string) | undefined };
-  onClose: Array<() => Promise<void> | void>;
-  /** Shared by the guard (first in the enforcer order) and the injector (last). */
-  credentialGuard?: CredentialGuard;
-}
-
-/** Opens the store once per runtime: the guard and the injector share it. */
-async function guardFor(parts: CredentialParts): Promise<CredentialGuard> {
-  if (parts.credentialGuard) return parts.credentialGuard;
-  const live = await LiveSecrets.open(parts.home);
-  parts.onClose.push(() => live.close());
-  parts.placeholders = liveFinder(live);
-  // Nothing Airlock writes down may hold a real value, whatever the agent sent.
-  if (parts.audit) parts.audit.redact = (line) => live.values.redact(line);
-  return (parts.credentialGuard = new CredentialGuard(live));
-}
-
-/** First in proxy/runtime.ts's enforcer order: refuses unbound placeholders and values before any hold. */
-export async function credentialGuardPart(parts: CredentialParts): Promise<Enforcer> {
-  return guardFor(parts);
-}
-
-/** Last in the enforcer order: injects credentials right before dialing, and scrubs responses. */
-export async function credentialEnforcers(parts: CredentialParts): Promise<Enforcer[]> {
-  const guard = await guardFor(parts);
-  return [new CredentialEnforcer(guard.live, guard)];
 }

@@ -8,7 +8,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import os from 'node:os';
-import { trimTrailing } from '../engine/text.ts';
+import { trimTrailing } from '../lib/text.ts';
 
 /** Special-purpose ranges, by the reason a destination in them is refused. */
 const ranges: Array<[reason: string, cidrs: string[]]> = [

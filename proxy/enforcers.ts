@@ -8,7 +8,8 @@
 // frames to the upstream), and a per-message hook for WebSocket messages in both directions
 // (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
 import type { Transform } from 'node:stream';
-import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { EngineDecision } from '../engine/decision.ts';
 
 /** Why the proxy did not forward a request; rendered as application/problem+json (RFC 9457). */
 export interface Rejection {
@@ -83,10 +84,16 @@ export class StreamStop extends Error {
   }
 }
 
+/** Who sent a request, beyond what the description says: the token the agent authenticated with. */
+export interface RequestOrigin {
+  /** The id of the agent's token (never the token): a session is one token's life. */
+  readonly token?: string | undefined;
+}
+
 export interface Enforcer {
   readonly name: string;
-  /** Enriches the description before the policy sees it (grants, placeholders). */
-  describe?(description: RequestDescription): void | Promise<void>;
+  /** Enriches the description before the policy sees it (grants, placeholders, the session). */
+  describe?(description: RequestDescription, origin?: RequestOrigin): void | Promise<void>;
   /**
    * Runs after the decision and before dialing, in enforcer order, for allow and approve
    * decisions. Returning a Rejection stops the request. May wait (a held approval).
@@ -108,4 +115,33 @@ export interface Enforcer {
    * May rewrite `message.data`; a Rejection closes the tunnel (its outcome goes to the record).
    */
   onMessage?(ctx: RequestContext, message: RelayedMessage): Rejection | undefined;
+}
+
+/** The enforcers' egress meters for one request, as one (undefined when none meters it). */
+export function egressMeterOf(enforcers: readonly Enforcer[], ctx: RequestContext): EgressMeter | undefined {
+  let meters: EgressMeter[] | undefined;
+  for (const e of enforcers) {
+    const m = e.egressMeter?.(ctx);
+    if (m) (meters ??= []).push(m);
+  }
+  if (!meters || meters.length === 1) return meters?.[0];
+  const all = meters;
+  return (bytes) => {
+    for (const m of all) {
+      const r = m(bytes);
+      if (r) return r;
+    }
+    return undefined;
+  };
+}
+
+/** Runs the enforcers' onResponse on a response head; the body transforms they return, in order. */
+export function responseStages(enforcers: readonly Enforcer[], ctx: RequestContext, head: ResponseHead): Transform[] {
+  const stages: Transform[] = [];
+  for (const e of enforcers) {
+    if (!e.onResponse) continue;
+    const t = e.onResponse(ctx, head);
+    if (t) stages.push(t);
+  }
+  return stages;
 }

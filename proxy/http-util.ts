@@ -1,6 +1,6 @@
 // Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
 // (RFC 9110 §7.6.1), authority parsing. Pure.
-import { trimTrailing } from '../engine/text.ts';
+import { trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';

@@ -7,31 +7,31 @@
 // leaves after that — a streamed body past the captured prefix, each WebSocket frame to the
 // upstream — as it leaves. When the bucket runs dry the meter cuts the stream: the request fails
 // as a limit (429 while the agent has no answer yet), never as an upstream error.
-import { egressDirectives, RateLimitError, RateLimiter, type ChargeResult } from '../engine/ratelimit.ts';
+import { egressDirectives, RateLimitError, type ChargeResult } from '../state/ratelimit.ts';
+import type { RateLimits } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext } from './enforcers.ts';
-import type { AirlockParts } from './runtime.ts';
 
-type Limiter = Pick<RateLimiter, 'charge' | 'chargeEgress'>;
+/** What the enforcer asks of the limiter: charges, answered at once by an in-process limiter. */
+type Limiter = Pick<RateLimits, 'charge' | 'chargeEgress'>;
 
 export function rateLimitEnforcer(limiter: Limiter): Enforcer {
   return {
     name: 'rate-limits',
-    beforeForward(ctx: RequestContext): Rejection | undefined {
+    beforeForward(ctx: RequestContext): Promise<Rejection | undefined> | Rejection | undefined {
       const directives = ctx.decision.rate_limits;
       if (!directives?.length) return undefined;
-      let result;
-      try {
-        result = limiter.charge(directives, ctx.description);
-      } catch (err) {
-        // A directive the limiter cannot apply fails closed (the contract check should prevent it).
-        if (!(err instanceof RateLimitError)) throw err;
-        return { status: 403, type: 'policy-invalid', title: 'Invalid rate limit in decision', detail: err.message, outcome: 'denied' };
-      }
-      if (result.ok) {
+      const settle = (result: ChargeResult): Rejection | undefined => {
+        if (!result.ok) return limited(ctx, result);
         ctx.audit.rate_limits = result.charged.map((c) => ({ key: c.key, unit: c.unit, cost: c.cost, remaining: c.remaining }));
         return undefined;
+      };
+      try {
+        const result = limiter.charge(directives, ctx.description);
+        // An in-process limiter answers at once: no promise, no extra turn for the request.
+        return result instanceof Promise ? result.then(settle, invalid) : settle(result);
+      } catch (err) {
+        return invalid(err);
       }
-      return limited(ctx, result);
     },
     egressMeter(ctx: RequestContext): EgressMeter | undefined {
       const egress = egressDirectives(ctx.decision.rate_limits);
@@ -54,6 +54,12 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
       };
     },
   };
+}
+
+/** A directive the limiter cannot apply fails closed (the contract check should prevent it). */
+function invalid(err: unknown): Rejection {
+  if (!(err instanceof RateLimitError)) throw err;
+  return { status: 403, type: 'policy-invalid', title: 'Invalid rate limit in decision', detail: err.message, outcome: 'denied' };
 }
 
 /** The 429 for a short bucket: at the decision, or (with `streamed`) mid-stream, where the rest is not sent. */
@@ -79,12 +85,4 @@ function limited(ctx: RequestContext, result: Exclude<ChargeResult, { ok: true }
     },
     outcome: 'rate-limited',
   };
-}
-
-/** Builds the limiter of a running Airlock (state in <home>/ratelimits.json), exposed as `parts.limiter`. */
-export async function rateLimitPart(parts: AirlockParts): Promise<Enforcer> {
-  const limiter = await RateLimiter.open(parts.home);
-  (parts as AirlockParts & { limiter?: RateLimiter }).limiter = limiter;
-  parts.onClose.push(() => limiter.close());
-  return rateLimitEnforcer(limiter);
 }

@@ -6,7 +6,7 @@
 // and every 4th byte, at each offset — so "s\0k\0…" (UTF-16LE), "\0s\0k…" (BE) and the UTF-32
 // forms all read as "sk…"; a match there is replaced by the replacement in the same encoding.
 import { PrefixAutomaton, literalPattern, maxLength, regexSource, spellingsOf, type Node } from './spellings.ts';
-import { base64Cores } from './placeholders.ts';
+import { base64Cores } from '../describe/placeholders.ts';
 
 export interface ScrubSecret {
   value: string;

@@ -9,8 +9,8 @@
 // and whitespace removed (wrapped base64 and hex) — and looks for a few exact strings (raw,
 // base64/base64url at any alignment, hex) with substring searches. Streams (bodies) and
 // redaction use the full spelling matcher (proxy/scrubber.ts) instead.
-import { base64Cores } from './placeholders.ts';
-import { readings } from './text-decodings.ts';
+import { base64Cores } from '../describe/placeholders.ts';
+import { readings } from '../describe/text-decodings.ts';
 import { Scrubber, type MatchRule } from './scrubber.ts';
 
 /** Values shorter than this are not searched for: they would match innocent text. */

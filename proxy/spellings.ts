@@ -19,7 +19,7 @@
 // usual percent-encodings, HTML-escaped, base64 and hex without separators): its per-character
 // pattern would compile to a regex too large to be fast. Credentials put in headers and query
 // parameters are far shorter.
-import { base64Cores } from './placeholders.ts';
+import { base64Cores } from '../describe/placeholders.ts';
 
 /** A pattern: one character out of a set, a sequence, alternatives, or 0..max repetitions. */
 export type Node =

@@ -3,7 +3,7 @@
 // header on every mutating request; failed logins rate-limited per client address.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
+import { stateFile } from '../state/home.ts';
 
 export const SESSION_COOKIE = 'airlock_session';
 export const CSRF_HEADER = 'x-airlock-csrf';
@@ -18,7 +18,7 @@ export interface AdminToken {
 
 /** Reads the admin token from <home>/studio-token, creating it (mode 0600) when missing. */
 export function ensureAdminToken(home: string): AdminToken {
-  const file = path.join(home, 'studio-token');
+  const file = stateFile(home, 'studioToken');
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   try {
     const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
@@ -40,7 +40,7 @@ export function ensureAdminToken(home: string): AdminToken {
 
 /** <home>/studio-login-url: the login URL, for a start whose output is not a terminal. */
 export function loginUrlFile(home: string): string {
-  return path.join(home, 'studio-login-url');
+  return stateFile(home, 'studioLoginUrl');
 }
 
 /**

@@ -4,7 +4,7 @@
 // draft would stall every agent's traffic. The budget is replay's (offline decisions must not
 // depend on how busy the machine is).
 import { PolicyEngine } from '../engine/engine.ts';
-import { replayBudgetMs } from '../engine/replay.ts';
+import { replayBudgetMs } from '../offline/replay.ts';
 
 export function draftEngine(): PolicyEngine {
   return new PolicyEngine({ mode: 'isolated', threads: 1, timeoutMs: replayBudgetMs });

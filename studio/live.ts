@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { WebSocket } from 'ws';
-import { boundedCopy } from '../engine/bounded.ts';
+import { boundedCopy } from '../lib/bounded.ts';
 
 export { boundedCopy };
 

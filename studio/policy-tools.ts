@@ -11,10 +11,11 @@ import { draftEngine } from './draft-engine.ts';
 import { requireOpa } from '../engine/toolchain.ts';
 import { createTwoFilesPatch } from 'diff';
 import { listPolicyFiles } from '../engine/compile.ts';
-import type { EngineDecision, RequestDescription } from '../engine/types.ts';
+import type { RequestDescription } from '../describe/types.ts';
+import type { EngineDecision } from '../engine/decision.ts';
 import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
-import { runPolicyTests } from '../engine/policy-tests.ts';
+import { runPolicyTests } from '../offline/policy-tests.ts';
 import type { TestFailure, TestReport } from './versions.ts';
 
 const run = promisify(execFile);
@@ -73,7 +74,7 @@ export function trafficTestPaths(projectRoot: string): string[] {
 }
 
 /**
- * Runs exactly what `airlock test` runs (engine/policy-tests.ts) on a policy folder: its Rego tests
+ * Runs exactly what `airlock test` runs (offline/policy-tests.ts) on a policy folder: its Rego tests
  * and the project's traffic tests, decisions in an evaluation thread. Paths come back relative to
  * the draft (Rego) or to the project (traffic test files), ready to link to.
  */

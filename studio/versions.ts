@@ -6,8 +6,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compilePolicy, listPolicyFiles, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
-import { openDocument, type Document } from '../engine/state/document.ts';
+import { openDocument, type Document } from '../state/document.ts';
 import { copyPolicyFolder } from './drafts.ts';
+import { stateFile } from '../state/home.ts';
 
 export interface PolicyVersionRecord {
   version: string;
@@ -29,7 +30,7 @@ interface VersionsDoc {
   history: PolicyVersionRecord[];
 }
 
-/** A test suite's result as the studio shows it (studio/policy-tools.ts builds it from engine/policy-tests.ts). */
+/** A test suite's result as the studio shows it (studio/policy-tools.ts builds it from offline/policy-tests.ts). */
 export interface TestReport {
   ok: boolean;
   passed: number;
@@ -63,11 +64,11 @@ export class PublishError extends Error {
 
 /** The folder holding the currently published policy, if anything was ever published from the studio. */
 export function publishedPolicyDir(home: string): string | undefined {
-  const file = path.join(home, 'policy-versions.json');
+  const file = stateFile(home, 'policyVersions');
   try {
     const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as VersionsDoc;
     if (doc.current && /^[a-f0-9]{8,64}$/.test(doc.current)) {
-      const dir = path.join(home, 'policies', doc.current);
+      const dir = path.join(stateFile(home, 'policies'), doc.current);
       if (fs.existsSync(dir)) return dir;
     }
   } catch {
@@ -83,7 +84,7 @@ export class VersionStore {
   ) {}
 
   static async open(home: string): Promise<VersionStore> {
-    const doc = await openDocument<VersionsDoc>(home, 'policy-versions', { current: null, history: [] }, { mode: 0o600 });
+    const doc = await openDocument<VersionsDoc>(stateFile(home, 'policyVersions'), { current: null, history: [] }, { mode: 0o600 });
     return new VersionStore(home, doc);
   }
 
@@ -126,7 +127,7 @@ export class VersionStore {
 
   dirOf(version: string): string {
     if (!/^[a-f0-9]{8,64}$/.test(version)) throw Object.assign(new Error('not a policy version'), { statusCode: 400 });
-    return path.join(this.home, 'policies', version);
+    return path.join(stateFile(this.home, 'policies'), version);
   }
 
   /**

@@ -12,10 +12,10 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { BucketTable } from '../../engine/ratelimit.ts';
-import type { ApprovalQueue } from '../../engine/approvals.ts';
-import type { RateLimitDirective } from '../../engine/types.ts';
-import { startAirlock } from '../../proxy/runtime.ts';
+import { BucketTable } from '../../state/ratelimit.ts';
+import type { ApprovalQueue } from '../../state/approvals.ts';
+import type { RateLimitDirective } from '../../engine/decision.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
 import { runLoad } from '../lib/loadgen.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '4' }, approvals: { type: 'string', default: '40' } } });

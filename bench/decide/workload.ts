@@ -2,7 +2,7 @@
 // request description (headers, ~2 KB JSON body). Shared by the benchmark and profiling scripts.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RequestDescription } from '../../engine/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 
 /** ~50 rules in the shape real policies take: per-service, per-method, per-path, per-label checks. */
 export function writePolicy(dir: string): void {

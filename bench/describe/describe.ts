@@ -4,8 +4,8 @@
 // Usage: node bin/run-ts.js bench/describe/describe.ts [--iterations N]
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '2000' } } });
 const N = Number(values.iterations);

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
 import type { SourceMapPayload } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { AgentStore } from '../../engine/agents.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { profileTables, summarize } from '../lib/profile.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');

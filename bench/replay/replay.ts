@@ -12,11 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
-import { PlaceholderIndex } from '../../proxy/placeholders.ts';
-import { auditLine } from '../../engine/audit-log.ts';
-import { openPolicy, replayFiles, type ReplayReport } from '../../engine/replay.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest, type RawRequest } from '../../describe/describe.ts';
+import { PlaceholderIndex } from '../../describe/placeholders.ts';
+import { auditLine } from '../../state/audit-log.ts';
+import { openPolicy, replayFiles, type ReplayReport } from '../../offline/replay.ts';
 import { resultCacheStats } from '../../engine/interpret.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 

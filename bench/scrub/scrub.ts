@@ -6,9 +6,10 @@
 //     header values, a URL and a 1 MiB body; real-value detection on a request's headers and URL
 //
 // Usage: node bin/run-ts.js bench/scrub/scrub.ts [--root DIR] [--mib 8]
-// --root runs the same measurements against another checkout's proxy/ (e.g. an export of main),
+// --root runs the same measurements against another checkout (e.g. an export of main),
 // for before/after figures with the same script.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,9 +17,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const { values } = parseArgs({ options: { root: { type: 'string' }, mib: { type: 'string', default: '8' } } });
 const root = path.resolve(values.root ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../..'));
 const load = (m: string): Promise<Record<string, unknown>> => import(pathToFileURL(path.join(root, m)).href) as Promise<Record<string, unknown>>;
+/** The first of `paths` that exists in that checkout: modules moved between folders over time. */
+const loadFirst = (...paths: string[]): Promise<Record<string, unknown>> => load(paths.find((p) => fs.existsSync(path.join(root, p))) ?? paths[0]!);
 type ScrubberCtor = new (secrets: Array<{ value: string; placeholder: string }>) => { scrubPartial(t: string): { out: string; rest: string }; scrubString(t: string): string };
 const { Scrubber } = await load('proxy/scrub.ts') as { Scrubber: ScrubberCtor };
-const { PlaceholderIndex } = await load('proxy/placeholders.ts') as { PlaceholderIndex: new (s: Array<[string, string]>) => { find(t: string): string[] } };
+const { PlaceholderIndex } = await loadFirst('describe/placeholders.ts', 'proxy/placeholders.ts') as { PlaceholderIndex: new (s: Array<[string, string]>) => { find(t: string): string[] } };
 const { SecretValueIndex } = await load('proxy/secret-values.ts') as { SecretValueIndex: new (s: Array<[string, string]>) => { find(t: string): string[] } };
 
 const cpu = (): number => {

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
-import { AgentError, AgentStore } from '../../engine/agents.ts';
-import { ensureHome } from '../../engine/state/home.ts';
-import { StateFileError } from '../../engine/state/document.ts';
-import { defaultConfig, parseHostPort, readRuntimeInfo, resolveConfig } from '../../proxy/runtime.ts';
+import { AgentError, AgentStore } from '../../state/agents.ts';
+import { ensureHome } from '../../state/home.ts';
+import { StateFileError } from '../../state/document.ts';
+import { defaultConfig, parseHostPort, resolveConfig } from '../../runtime/config.ts';
+import { readRuntimeInfo } from '../../runtime/running.ts';
 import { CliError } from '../main.ts';
 
 async function open(home?: string): Promise<{ store: AgentStore; home: string }> {

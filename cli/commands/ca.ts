@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { ensureHome } from '../../engine/state/home.ts';
+import { ensureHome } from '../../state/home.ts';
 import { CertificateAuthority, caFiles } from '../../proxy/ca.ts';
 
 export function register(program: Command): void {

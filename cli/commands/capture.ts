@@ -4,13 +4,13 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { auditFile, auditLine, readAudit, type AuditFilter } from '../../engine/audit-log.ts';
+import { auditFile, auditLine, readAudit, type AuditFilter } from '../../state/audit-log.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
-import { descriptionProblem, openPolicy, parseTimeFlag } from '../../engine/replay.ts';
-import { resolveHome } from '../../engine/state/home.ts';
-import { expectationOf } from '../../engine/traffic-tests.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import { descriptionProblem, openPolicy, parseTimeFlag } from '../../offline/replay.ts';
+import { resolveHome } from '../../state/home.ts';
+import { expectationOf } from '../../offline/traffic-tests.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../main.ts';
 
 interface ExportFlags {

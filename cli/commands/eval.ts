@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../main.ts';
 
 export function register(program: Command): void {

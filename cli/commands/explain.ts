@@ -5,8 +5,8 @@ import type { Command } from 'commander';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { ExplainError, explainDecision, formatExplanation } from '../../engine/explain.ts';
-import { loadTrafficTests, parseTrafficTests, prepareCase, prepareCases, TrafficTestFormatError, type TrafficTestFile } from '../../engine/traffic-tests.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import { loadTrafficTests, parseTrafficTests, prepareCase, prepareCases, TrafficTestFormatError, type TrafficTestFile } from '../../offline/traffic-tests.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../main.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);

@@ -1,10 +1,10 @@
 // `airlock limits [--reset KEY]`: the rate-limit buckets as they stand. From the running Airlock's
 // studio API when it answers; otherwise from the state file (flushed every 5 s while running).
 import type { Command } from 'commander';
-import { readBuckets, type BucketView } from '../../engine/ratelimit.ts';
-import { StateFileError } from '../../engine/state/document.ts';
+import { readBuckets, type BucketView } from '../../state/ratelimit.ts';
+import { StateFileError } from '../../state/document.ts';
 import { CliError } from '../main.ts';
-import { channel, type CommonOpts } from './approvals.ts';
+import { channel, type CommonOpts } from '../studio-client.ts';
 
 function table(buckets: BucketView[]): string {
   if (!buckets.length) return 'no rate-limit buckets in use (every bucket is full)';

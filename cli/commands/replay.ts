@@ -1,20 +1,20 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { SecretStore } from '../../engine/secrets/store.ts';
-import { resolveHome } from '../../engine/state/home.ts';
-import type { PlaceholderFinder } from '../../proxy/describe.ts';
-import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import { resolveHome } from '../../state/home.ts';
+import type { PlaceholderFinder } from '../../describe/describe.ts';
+import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
-import { HarFormatError } from '../../engine/har.ts';
+import { HarFormatError } from '../../offline/har.ts';
 import {
   liveBudgetMs, openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
   type ChangedRow, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
-} from '../../engine/replay.ts';
-import { TrafficTestFormatError } from '../../engine/traffic-tests.ts';
+} from '../../offline/replay.ts';
+import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError } from '../main.ts';
+import { stateFile } from '../../state/home.ts';
 
 interface ReplayFlags {
   policy: string;
@@ -28,12 +28,13 @@ interface ReplayFlags {
   maxRows: string;
   progress: boolean;
   home?: string;
+  sessions: string;
 }
 
 /** The secret store's placeholders, when the state folder has one (for HAR files from a proxied agent). */
 async function storePlaceholders(homeFlag: string | undefined): Promise<PlaceholderFinder | undefined> {
   const home = resolveHome(homeFlag);
-  if (!fs.existsSync(path.join(home, 'secrets.json'))) {
+  if (!fs.existsSync(stateFile(home, 'secrets'))) {
     if (homeFlag) throw new CliError(`no secret store in ${home}`);
     return undefined;
   }
@@ -72,6 +73,7 @@ function rowText(r: ChangedRow): string {
     `    after:  ${decisionText(r.after)}: ${r.after.reason}`,
   ];
   if (r.changes.includes('credentials')) lines.push(`    credentials: [${(r.before.credentials ?? []).join(', ')}] → [${(r.after.credentials ?? []).join(', ')}]`);
+  if (r.changes.includes('labels')) lines.push(`    labels: [${(r.before.labels ?? []).join(', ')}] → [${(r.after.labels ?? []).join(', ')}]`);
   return lines.join('\n');
 }
 
@@ -153,9 +155,11 @@ export function register(program: Command): void {
     .option('--host <host>', 'only requests to this host')
     .option('--max-rows <n>', 'changed rows to list (the rest are counted)', '1000')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option('--sessions <mode>', 'recorded (labels accumulate per recorded session, in order), per-agent (also one session per agent for requests without one, e.g. HAR), none', 'recorded')
     .option('--home <dir>', "state folder whose secret store's placeholders HAR entries are searched for (default .airlock when it has one)")
     .action(async (files: string[], flags: ReplayFlags) => {
       if (flags.baseline && flags.againstLog) throw new CliError('choose --baseline DIR or --against-log, not both');
+      if (!['recorded', 'per-agent', 'none'].includes(flags.sessions)) throw new CliError('--sessions must be recorded, per-agent or none');
       const maxChanged = Number(flags.maxRows);
       if (!Number.isInteger(maxChanged) || maxChanged < 0) throw new CliError('--max-rows must be a whole number');
       let since: number | undefined;
@@ -181,7 +185,7 @@ export function register(program: Command): void {
         let report: ReplayReport;
         try {
           report = await replayFiles(files, {
-            policy, baseline, againstLog: flags.againstLog, maxChanged,
+            policy, baseline, againstLog: flags.againstLog, maxChanged, sessions: flags.sessions as 'recorded' | 'per-agent' | 'none',
             agent: { id: flags.agent, labels: {} }, placeholders,
             filter: { since, until, host: flags.host },
             onProgress: bar?.update, signal: abort.signal,

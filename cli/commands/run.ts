@@ -1,23 +1,24 @@
 // `airlock run --agent NAME [--no-sandbox] -- COMMAND ...`: runs an agent with Airlock as its way
 // out. Mints a per-run token (revoked when the run ends), points every common client at the proxy
 // with the CA trusted, exports secret placeholders, and on Linux confines the command to a network
-// namespace whose only route is Airlock (proxy/sandbox/). The token travels in the environment
+// namespace whose only route is Airlock (sandbox/). The token travels in the environment
 // only, never in process arguments.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AgentError, AgentStore } from '../../engine/agents.ts';
-import { StateFileError } from '../../engine/state/document.ts';
-import { resolveHome } from '../../engine/state/home.ts';
-import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../engine/secrets/index.ts';
-import { watchDenials } from '../../proxy/sandbox/denial-report.ts';
-import { javaTrustStore } from '../../proxy/sandbox/java-truststore.ts';
-import { LaunchError, launchAgent, type AgentExit } from '../../proxy/sandbox/launch.ts';
-import { socketAccepts } from '../../proxy/sandbox/relay.ts';
-import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../proxy/sandbox/run-defaults.ts';
-import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { AgentError, AgentStore } from '../../state/agents.ts';
+import { StateFileError } from '../../state/document.ts';
+import { resolveHome } from '../../state/home.ts';
+import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
+import { watchDenials } from '../../sandbox/denial-report.ts';
+import { javaTrustStore } from '../../sandbox/java-truststore.ts';
+import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
+import { socketAccepts } from '../../sandbox/relay.ts';
+import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
+import { sandboxSupport } from '../../sandbox/support.ts';
 import { CliError } from '../main.ts';
+import { stateFile } from '../../state/home.ts';
 
 interface RunOptions {
   agent: string;
@@ -36,12 +37,12 @@ interface RunOptions {
 
 /** Where Airlock's proxy listens for local clients (the proxy runtime creates it on start). */
 export function proxySocketPath(home: string): string {
-  return path.join(home, 'proxy.sock');
+  return stateFile(home, 'proxySocket');
 }
 
 /** Airlock's CA certificate: caFiles(home).cert of proxy/ca.ts, named here so this command does not load X.509 code. */
 export function caCertPath(home: string): string {
-  return path.join(home, 'ca.pem');
+  return stateFile(home, 'caCert');
 }
 
 function parseTtl(text: string): number {
@@ -194,7 +195,7 @@ export function register(program: Command): void {
       if (!agents.get(opts.agent)) throw new CliError(`no agent named ${opts.agent} (add one with: airlock agent add ${opts.agent})`);
       let issued;
       try {
-        // The run's secret set travels with its token: the proxy injects no other secret for it.
+        // The run's set of secrets travels with its token: the proxy injects no other secret for it.
         const secrets = runSecretSet(opts);
         issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
       } catch (err) {

@@ -2,9 +2,9 @@
 // never from argv: arguments are visible to every user through the process list and end up in
 // shell history.
 import type { Command } from 'commander';
-import { ensureHome } from '../../engine/state/home.ts';
-import { StateFileError } from '../../engine/state/document.ts';
-import { MasterKeyError, SecretStore, SecretStoreError } from '../../engine/secrets/index.ts';
+import { ensureHome } from '../../state/home.ts';
+import { StateFileError } from '../../state/document.ts';
+import { MasterKeyError, SecretStore, SecretStoreError } from '../../state/secrets/index.ts';
 import { CliError } from '../main.ts';
 
 async function withStore<T>(home: string | undefined, fn: (store: SecretStore) => Promise<T>): Promise<T> {

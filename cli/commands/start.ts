@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
-import { StateFileError } from '../../engine/state/document.ts';
-import { startAirlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { StateFileError } from '../../state/document.ts';
+import { startAirlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError } from '../main.ts';
 import { lineBatcher } from '../line-batch.ts';
 

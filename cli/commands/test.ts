@@ -1,13 +1,13 @@
 // `airlock test`: the one command for CI — the policy folder's Rego unit tests (`opa test`) and
 // every traffic test file, with each failure explained and a closing `N passed, N failed` line.
-// The suite itself is engine/policy-tests.ts, which the studio runs too (its "Run tests" and publish).
+// The suite itself is offline/policy-tests.ts, which the studio runs too (its "Run tests" and publish).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { runPolicyTests } from '../../engine/policy-tests.ts';
+import { runPolicyTests } from '../../offline/policy-tests.ts';
 import { CliError } from '../main.ts';
 
-export { formatCaseFailure, runRegoTests, type RegoTestOutcome } from '../../engine/policy-tests.ts';
+export { formatCaseFailure, runRegoTests, type RegoTestOutcome } from '../../offline/policy-tests.ts';
 
 export function register(program: Command): void {
   program

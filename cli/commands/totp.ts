@@ -1,9 +1,9 @@
 // `airlock totp enroll|status|remove`: the TOTP secret that critical approvals need (step-up).
 // The secret is shown once, at enrollment, for the user's authenticator app.
 import type { Command } from 'commander';
-import { StateFileError } from '../../engine/state/document.ts';
-import { ensureHome, resolveHome } from '../../engine/state/home.ts';
-import { TotpError, TotpStore } from '../../engine/totp.ts';
+import { StateFileError } from '../../state/document.ts';
+import { ensureHome, resolveHome } from '../../state/home.ts';
+import { TotpError, TotpStore } from '../../state/totp.ts';
 import { CliError } from '../main.ts';
 
 function wrap<A extends unknown[]>(fn: (...a: A) => Promise<void>): (...a: A) => Promise<void> {

@@ -5,7 +5,7 @@ import { api } from './api.ts';
 import { LightElement, durationText, errorText, timeText, toast } from './base.ts';
 import { bytesText } from './body-view.ts';
 
-/** Agent names as the agent store accepts them (engine/agents.ts), as an HTML pattern (v flag: "-" escaped). */
+/** Agent names as the agent store accepts them (state/agents.ts), as an HTML pattern (v flag: "-" escaped). */
 const AGENT_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}';
 
 /** Copies text to the clipboard; falls back to selecting it (copy by hand) where the API is refused. */
@@ -29,7 +29,7 @@ async function copyText(text: string, select: HTMLElement | null): Promise<boole
     return false;
   }
 }
-import type { SecretInfo } from '../../engine/secrets/store.ts';
+import type { SecretInfo } from '../api/wire.ts';
 
 @customElement('agents-view')
 export class AgentsView extends LightElement {

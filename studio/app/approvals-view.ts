@@ -18,7 +18,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
-import type { GrantRecord as Grant } from '../../engine/approvals.ts';
+import type { GrantRecord as Grant } from '../api/wire.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;
@@ -64,7 +64,11 @@ export interface Approval {
   needs_step_up?: boolean;
   body_view?: BodyView;
   policy_version?: string;
+  /** Earlier requests of the session that made this one need a human (the trifecta's halves). */
+  because?: string[];
+  session?: string;
   description?: {
+    session?: { id?: string; labels?: Record<string, { request_id: string; host: string; time: string }> };
     request?: { method?: string; url?: string; host?: string; path?: string; body?: { size?: number; content_type?: string; json?: unknown; text?: string; form?: unknown; truncated?: boolean } };
     agent?: { id?: string };
     service?: { name?: string; operation?: string; effect?: string };
@@ -406,6 +410,22 @@ export class ApprovalsView extends LightElement {
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
   }
 
+  /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
+  private renderWhy(a: Approval) {
+    if (!a.because?.length) return nothing;
+    const labels = a.description?.session?.labels ?? {};
+    const sessionId = a.session ?? a.description?.session?.id;
+    const causes = a.because.map((id) => {
+      const label = Object.entries(labels).find(([, arr]) => arr.request_id === id);
+      return label
+        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${label[1].host}</b> at ${timeText(label[1].time)}</li>`
+        : html`<li>request <span class="mono">${id}</span></li>`;
+    });
+    return html`<div class="why small" data-testid="why" role="note"><b>Why a human is needed:</b> this session read
+      <ul>${causes}</ul>and this request can carry data out.
+      ${sessionId ? html`<a href="#/sessions/${sessionId}">Session ${sessionId}</a>` : nothing}</div>`;
+  }
+
   private renderBody(a: Approval, st: CardState): TemplateResult | typeof nothing {
     const r = a.description?.request ?? {};
     const b = r.body;
@@ -661,6 +681,7 @@ export class ApprovalsView extends LightElement {
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
       <p id="ap-reason-${a.id}">${a.reason ?? ''} ${a.rule ? html`<span class="mono small">(${a.rule})</span>` : nothing}</p>
+      ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${d.service.name}</b> <span class="mono">${d.service.operation}</span> (${d.service.effect})</p>` : nothing}
       ${d.sql?.statements?.length
         ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${s.kind}${s.tables?.length ? ` ${s.tables.join(', ')}` : ''}</span> `)}</p>`
@@ -684,8 +705,8 @@ export class ApprovalsView extends LightElement {
           : nothing}
         <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true}
-            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
+          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
+            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
         <span class="group">

@@ -8,12 +8,14 @@ import './replay-view.ts';
 import './approvals-view.ts';
 import './traffic-view.ts';
 import './admin-views.ts';
+import './sessions-view.ts';
 
 const pages = [
   { id: 'policy', label: 'Policy' },
   { id: 'replay', label: 'Replay' },
   { id: 'approvals', label: 'Approvals' },
   { id: 'traffic', label: 'Traffic' },
+  { id: 'sessions', label: 'Sessions' },
   { id: 'agents', label: 'Agents' },
   { id: 'secrets', label: 'Secrets' },
   { id: 'limits', label: 'Limits' },
@@ -194,6 +196,7 @@ export class AirlockStudio extends LightElement {
         <replay-view ?hidden=${this.page !== 'replay'}></replay-view>
         <approvals-view ?hidden=${this.page !== 'approvals'} .active=${this.page === 'approvals'}></approvals-view>
         <traffic-view ?hidden=${this.page !== 'traffic'}></traffic-view>
+        ${this.page === 'sessions' ? html`<sessions-view></sessions-view>` : nothing}
         ${this.page === 'agents' ? html`<agents-view></agents-view>` : nothing}
         ${this.page === 'secrets' ? html`<secrets-view></secrets-view>` : nothing}
         ${this.page === 'limits' ? html`<limits-view></limits-view>` : nothing}

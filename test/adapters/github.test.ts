@@ -1,7 +1,7 @@
 // GitHub REST route templates and git smart HTTP, as documented by GitHub and git-scm.
 import t from 'tap';
-import { describeRequest } from '../../proxy/describe.ts';
-import { loadAdapters, recognize } from '../../proxy/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import { loadAdapters, recognize } from '../../describe/adapters/index.ts';
 import { parseLine, requestOf } from './helpers.ts';
 
 await loadAdapters();

@@ -5,9 +5,9 @@ import { schema as github } from '@octokit/graphql-schema';
 import fc from 'fast-check';
 import { buildSchema } from 'graphql';
 import t from 'tap';
-import { classifyMutation, knownMutations } from '../../proxy/adapters/github-graphql.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { classifyMutation, knownMutations } from '../../describe/adapters/github-graphql.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 await loadAdapters();
 const schema = buildSchema(github.idl, { assumeValidSDL: true });

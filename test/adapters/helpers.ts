@@ -1,6 +1,6 @@
 // Builds request descriptions the way the proxy does (describeRequest), for adapter tests.
-import { describeRequest } from '../../proxy/describe.ts';
-import type { RequestInfo } from '../../engine/types.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import type { RequestInfo } from '../../describe/types.ts';
 
 export interface Req {
   method: string;

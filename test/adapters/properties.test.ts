@@ -2,7 +2,7 @@
 // contract effect and an operation, and SQL it could not parse is always marked destructive.
 import t from 'tap';
 import fc from 'fast-check';
-import { adapters, loadAdapters, recognize } from '../../proxy/adapters/index.ts';
+import { adapters, loadAdapters, recognize } from '../../describe/adapters/index.ts';
 import { requestOf } from './helpers.ts';
 
 await loadAdapters();

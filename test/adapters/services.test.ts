@@ -1,6 +1,6 @@
 // Route tables of the non-GitHub adapters, against each API's documented request shapes.
 import t, { type Test } from 'tap';
-import { loadAdapters, recognize } from '../../proxy/adapters/index.ts';
+import { loadAdapters, recognize } from '../../describe/adapters/index.ts';
 import { parseLine, requestOf, type Req } from './helpers.ts';
 
 await loadAdapters();

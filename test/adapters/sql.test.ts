@@ -1,8 +1,8 @@
 // SQL over HTTP: found in the documented request shapes, parsed by the real PostgreSQL parser,
 // and classified the way the database will run it (comments, case, quoting, CTEs, batches).
 import t from 'tap';
-import { loadAdapters, recognize } from '../../proxy/adapters/index.ts';
-import { analyzeSql } from '../../proxy/adapters/sql.ts';
+import { loadAdapters, recognize } from '../../describe/adapters/index.ts';
+import { analyzeSql } from '../../describe/adapters/sql.ts';
 import { requestOf } from './helpers.ts';
 
 await loadAdapters();

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { AgentStore } from '../../engine/agents.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { cli, curl, policyDir, run, startRunning, startUpstream, tempHome } from './helpers.ts';
 
 const home = tempHome(t);

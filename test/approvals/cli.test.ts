@@ -2,7 +2,7 @@
 // step-up with --totp, and `airlock limits`. The CLI logs in to the running studio with the admin
 // token from the state folder, so the running proxy sees each resolution at once.
 import t from 'tap';
-import { TotpStore } from '../../engine/totp.ts';
+import { TotpStore } from '../../state/totp.ts';
 import { cli, cliInProcess, curl, run, startRunning, startUpstream, tempHome } from './helpers.ts';
 
 const home = tempHome(t);
@@ -66,7 +66,7 @@ t.test('`airlock limits` shows the buckets of the running Airlock', async (t) =>
 });
 
 t.test('a body the CLI cannot show whole is approved only knowingly (--accept-unseen-body)', async (t) => {
-  const { ApprovalQueue } = await import('../../engine/approvals.ts');
+  const { ApprovalQueue } = await import('../../state/approvals.ts');
   const off = tempHome(t); // no Airlock runs with this state folder: the CLI works on the file
   const q = await ApprovalQueue.open(off, { sweepMs: 0 });
   const description = {

@@ -5,8 +5,8 @@ import http from 'node:http';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
-import { TotpStore } from '../../engine/totp.ts';
-import type { ApprovalRecord } from '../../engine/approvals.ts';
+import { TotpStore } from '../../state/totp.ts';
+import type { ApprovalRecord } from '../../state/approvals.ts';
 import { curl, startRunning, startTlsUpstream, startUpstream, tempHome, undiciRequest, type AgentReply } from './helpers.ts';
 
 const home = tempHome(t);

@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { ApprovalQueue } from '../../engine/approvals.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import { ApprovalQueue } from '../../state/approvals.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 import { approvalEnforcer } from '../../proxy/approval-enforcer.ts';
 import type { Rejection, RequestContext } from '../../proxy/enforcers.ts';
 

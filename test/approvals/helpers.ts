@@ -10,8 +10,8 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { ProxyAgent, request } from 'undici';
 import { CertificateAuthority } from '../../proxy/ca.ts';
-import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
-import type { ApprovalRecord } from '../../engine/approvals.ts';
+import { startAirlock, type Airlock, type AirlockOptions } from '../../runtime/airlock.ts';
+import type { ApprovalRecord } from '../../state/approvals.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 
 export const run = promisify(execFile);

@@ -7,10 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { requireOpa } from '../../engine/toolchain.ts';
-import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../engine/approvals.ts';
-import { TotpStore } from '../../engine/totp.ts';
-import { WebhookNotifier } from '../../engine/webhook.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import { ApprovalQueue, ApprovalError, pathMatches, requestHash, type ApprovalEvent } from '../../state/approvals.ts';
+import { TotpStore } from '../../state/totp.ts';
+import { WebhookNotifier } from '../../state/webhook.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-ap-'));

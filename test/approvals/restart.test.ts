@@ -1,7 +1,7 @@
 // A restart keeps pending approvals (and rate-limit buckets): the held connection is gone, but a
 // human can still approve, and the agent's identical retry with Airlock-Approval then passes once.
 import t from 'tap';
-import type { ApprovalRecord } from '../../engine/approvals.ts';
+import type { ApprovalRecord } from '../../state/approvals.ts';
 import { curl, startRunning, startUpstream, tempHome } from './helpers.ts';
 
 t.test('restart with a pending approval', async (t) => {

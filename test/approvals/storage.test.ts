@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue } from '../../engine/approvals.ts';
-import { StateFileError } from '../../engine/state/document.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import { APPROVAL_DESCRIPTION_BYTES, ApprovalError, ApprovalQueue } from '../../state/approvals.ts';
+import { StateFileError } from '../../state/document.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 
 function home(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-aps-'));

@@ -15,9 +15,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
-import { ApprovalQueue } from '../../engine/approvals.ts';
-import type { EngineDecision } from '../../engine/types.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { ApprovalQueue } from '../../state/approvals.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import { curl, parseResponses, rawToProxy, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -13,8 +13,8 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { AuditLog } from '../../engine/audit-log.ts';
-import { startAirlock } from '../../proxy/runtime.ts';
+import { AuditLog } from '../../state/audit-log.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
 import { fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
 
 function tryMount(dir: string, size: string): boolean {

@@ -6,9 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import type { Teardown } from './helpers.ts';
 
 export const MCP_HOST = 'mcp.acme-tools.dev';

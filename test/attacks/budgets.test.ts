@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import t from 'tap';
 import { WebSocket } from 'ws';
-import type { AuditRecord } from '../../engine/audit-log.ts';
+import type { AuditRecord } from '../../state/audit-log.ts';
 import { eventually, isProblem, parseResponses, rawToProxy, startTestAirlock, viaProxy } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 

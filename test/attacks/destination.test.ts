@@ -8,7 +8,7 @@
 // proxy, so a regression could never make this test reach a real metadata service.
 import t from 'tap';
 import net from 'node:net';
-import { describeRequest } from '../../proxy/describe.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import type { DestinationGuard } from '../../proxy/destination.ts';
 import {
   exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy,

@@ -9,11 +9,11 @@
 import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
-import { ApprovalQueue } from '../../engine/approvals.ts';
+import { ApprovalQueue } from '../../state/approvals.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();

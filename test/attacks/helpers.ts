@@ -10,10 +10,10 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { startAirlock, type Airlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CertificateAuthority } from '../../proxy/ca.ts';
-import type { AuditRecord } from '../../engine/audit-log.ts';
-import { SecretStore } from '../../engine/secrets/store.ts';
+import type { AuditRecord } from '../../state/audit-log.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 
 export { tempDir, type Teardown };

@@ -18,8 +18,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
-import { AgentStore } from '../../engine/agents.ts';
-import { SecretStore } from '../../engine/secrets/store.ts';
+import { AgentStore } from '../../state/agents.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
 import { tempDir, upstreamCa, viaProxy, type Reply, type Upstream } from './helpers.ts';
 import { upstreamOn443 } from './loopback-443.ts';
 

@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import t from 'tap';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();

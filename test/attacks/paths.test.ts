@@ -15,8 +15,8 @@ import fc from 'fast-check';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
-import { describeRequest } from '../../proxy/describe.ts';
-import { pathAmbiguity } from '../../proxy/path-ambiguity.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import { pathAmbiguity } from '../../describe/path-ambiguity.ts';
 import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, type Received } from './helpers.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);

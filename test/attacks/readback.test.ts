@@ -20,7 +20,7 @@ import net from 'node:net';
 import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
-import { agentEnv } from '../../proxy/sandbox/env.ts';
+import { agentEnv } from '../../sandbox/env.ts';
 import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
 import { binaryBytes, byteranges, charsets, formats, readbackService, type Charset } from './readback-service.ts';
 import { reveal, spelling } from './spelling-oracle.ts';

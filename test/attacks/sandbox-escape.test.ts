@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { sandboxSupport } from '../../sandbox/support.ts';
 import { airlockBin, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const support = sandboxSupport();

@@ -32,7 +32,7 @@ function files(dir: string, ext: RegExp): string[] {
   });
 }
 
-const sources = ['README.md', ...files('docs', /\.md$/), ...files('cli', /\.ts$/), ...files('studio/app', /\.ts$/), ...files('proxy', /\.ts$/)];
+const sources = ['README.md', ...files('docs', /\.md$/), ...files('cli', /\.ts$/), ...files('studio/app', /\.ts$/), ...files('describe', /\.ts$/), ...files('proxy', /\.ts$/), ...files('sandbox', /\.ts$/)];
 
 t.test('the default policy binds a known set of secrets', async (t) => {
   t.ok(bound.has('github_token') && bound.has('openai_api_key'), [...bound].join(', '));

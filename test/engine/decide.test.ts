@@ -2,7 +2,7 @@
 import t from 'tap';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { compilePolicy } from '../../engine/compile.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 
 const header = 'package airlock\n\nimport rego.v1\n\n';
 

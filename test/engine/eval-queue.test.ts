@@ -3,7 +3,7 @@
 // engine's queue or would have waited in an evaluation thread's port.
 import t from 'tap';
 import { PolicyEngine } from '../../engine/engine.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 
 const policy = `package airlock
 

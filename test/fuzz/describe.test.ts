@@ -4,9 +4,9 @@
 // bounded (numRuns) and seeded from the environment so a failure prints a replayable seed.
 import t from 'tap';
 import fc from 'fast-check';
-import { describeRequest, DescribeError, type RawRequest, type PlaceholderFinder } from '../../proxy/describe.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import { describeRequest, DescribeError, type RawRequest, type PlaceholderFinder } from '../../describe/describe.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 
 await loadAdapters();
 const agent = { id: 'fuzz-agent', labels: { team: 'fuzz' } };

@@ -6,15 +6,15 @@
 // nothing here measures time.
 import fc from 'fast-check';
 import t from 'tap';
-import { globMatch } from '../../engine/glob.ts';
-import { trimTrailing } from '../../engine/text.ts';
-import { placeholderShapeFinder } from '../../engine/har.ts';
-import { dispositionName } from '../../proxy/content-disposition.ts';
-import { missingColumn } from '../../proxy/adapters/sql-sqlite.ts';
+import { globMatch } from '../../lib/glob.ts';
+import { trimTrailing } from '../../lib/text.ts';
+import { placeholderShapeFinder } from '../../offline/har.ts';
+import { dispositionName } from '../../describe/content-disposition.ts';
+import { missingColumn } from '../../describe/adapters/sql-sqlite.ts';
 import { durationMs } from '../../engine/decision-contract.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
-import { PlaceholderIndex } from '../../proxy/placeholders.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest, type RawRequest } from '../../describe/describe.ts';
+import { PlaceholderIndex } from '../../describe/placeholders.ts';
 
 await loadAdapters();
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { parseCaptureLine } from '../../engine/replay.ts';
+import { parseCaptureLine } from '../../offline/replay.ts';
 import { auditRecords, httpUpstream, startProxy, tempDir } from './helpers.ts';
 
 const run = promisify(execFile);

@@ -4,8 +4,8 @@
 import t from 'tap';
 import fc from 'fast-check';
 import zlib from 'node:zlib';
-import { summarizeBody } from '../../proxy/body.ts';
-import { scanJson } from '../../proxy/json-readings.ts';
+import { summarizeBody } from '../../describe/body.ts';
+import { scanJson } from '../../describe/json-readings.ts';
 
 const summarize = (body: Buffer | string, headers: Record<string, string[]> = {}, truncated = false) =>
   summarizeBody({ body: typeof body === 'string' ? Buffer.from(body) : body, truncated, headers, previewBytes: 4096 });

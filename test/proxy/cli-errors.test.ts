@@ -7,7 +7,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import https from 'node:https';
 import t from 'tap';
-import { startAirlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { startAirlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import { policyDir, tempDir, upstreamCert } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -123,7 +123,7 @@ t.test('approval ids: a prefix under 6 characters is explained, not "no approval
 
 t.test('output piped into head: no "write EPIPE"', async (t) => {
   const home = tempDir(t);
-  const { describeRequest } = await import('../../proxy/describe.ts');
+  const { describeRequest } = await import('../../describe/describe.ts');
   const description = describeRequest({ method: 'GET', url: 'http://a.test/x', headers: [['host', 'a.test']], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'bot', labels: {} } });
   const line = JSON.stringify({ time: new Date().toISOString(), id: 'x', agent: 'bot', method: 'GET', url: 'http://a.test/x', outcome: 'denied', description });
   fs.writeFileSync(path.join(home, 'audit.jsonl'), `${line}\n`.repeat(20_000));

@@ -4,7 +4,7 @@ import { execFile, spawn } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { AgentStore } from '../../engine/agents.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { httpUpstream, policyDir, tempDir } from './helpers.ts';
 
 const run = promisify(execFile);

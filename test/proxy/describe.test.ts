@@ -1,8 +1,8 @@
 // The description contract: normalization, redaction, body summary, MCP, placeholders, egress.
 import t from 'tap';
 import crypto from 'node:crypto';
-import { describeRequest, type RawRequest } from '../../proxy/describe.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
+import { describeRequest, type RawRequest } from '../../describe/describe.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
 
 await loadAdapters();
 const agent = { id: 'agent-1', labels: { team: 'data' } };

@@ -2,7 +2,7 @@
 // --allow-private opens one, Airlock's own listeners never.
 import t from 'tap';
 import { DestinationError, DestinationGuard, classifyAddress, parseAllowPrivate, parseResolvePins, unmapIPv4 } from '../../proxy/destination.ts';
-import { parseTarget } from '../../proxy/describe.ts';
+import { parseTarget } from '../../describe/describe.ts';
 
 /** How a resolution ends: the address, or the kind of refusal with its message. */
 async function outcome(p: Promise<string>): Promise<string> {

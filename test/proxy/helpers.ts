@@ -8,7 +8,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { startAirlock, type Airlock, type AirlockOptions } from '../../proxy/runtime.ts';
+import { startAirlock, type Airlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 

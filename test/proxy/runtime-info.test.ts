@@ -2,7 +2,9 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readRuntimeInfo, resolveConfig, startAirlock } from '../../proxy/runtime.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
+import { resolveConfig } from '../../runtime/config.ts';
+import { readRuntimeInfo } from '../../runtime/running.ts';
 
 const policy = path.resolve('test/proxy/fixtures/policy');
 

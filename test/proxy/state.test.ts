@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { AgentStore, parseProxyAuthorization } from '../../engine/agents.ts';
-import { AuditLog, readAudit } from '../../engine/audit-log.ts';
+import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
+import { AuditLog, readAudit } from '../../state/audit-log.ts';
 import { CertificateAuthority } from '../../proxy/ca.ts';
-import { resolveConfig } from '../../proxy/runtime.ts';
+import { resolveConfig } from '../../runtime/config.ts';
 import { tempDir } from './helpers.ts';
 
 const run = promisify(execFile);

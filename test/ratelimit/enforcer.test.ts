@@ -1,8 +1,9 @@
 // The rate-limit enforcer: charges on allow, 429 problem fields and Retry-After when short,
 // an impossible cost said plainly, an invalid directive fails closed, nothing charged when refused.
 import t from 'tap';
-import { BucketTable, RateLimiter } from '../../engine/ratelimit.ts';
-import type { EngineDecision, RequestDescription } from '../../engine/types.ts';
+import { BucketTable, RateLimiter } from '../../state/ratelimit.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
 import { rateLimitEnforcer } from '../../proxy/ratelimit-enforcer.ts';
 

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { BucketTable, RateLimiter, RateLimitError, readBuckets } from '../../engine/ratelimit.ts';
-import type { RateLimitDirective } from '../../engine/types.ts';
+import { BucketTable, RateLimiter, RateLimitError, readBuckets } from '../../state/ratelimit.ts';
+import type { RateLimitDirective } from '../../engine/decision.ts';
 
 function clock(start = 1_700_000_000_000) {
   let now = start;

@@ -5,11 +5,12 @@ import t from 'tap';
 import path from 'node:path';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import type { EngineDecision, Grant } from '../../engine/types.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
-import { PlaceholderIndex } from '../../proxy/placeholders.ts';
-import { mergeData } from '../../engine/traffic-tests.ts';
+import type { Grant } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import { PlaceholderIndex } from '../../describe/placeholders.ts';
+import { mergeData } from '../../offline/traffic-tests.ts';
 
 await loadAdapters();
 // A generous evaluation budget: the shared test machine can stall a process for a while, and a

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { airlock, strict, writeAudit } from './helpers.ts';
-import { parseTrafficTests } from '../../engine/traffic-tests.ts';
+import { parseTrafficTests } from '../../offline/traffic-tests.ts';
 
 t.test('capture export --as-tests: a traffic test file that passes against the policy it came from', async (t) => {
   const dir = t.testdir({ policy: { 'p.rego': strict } });

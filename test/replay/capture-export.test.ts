@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { airlock, strict, writeAudit } from './helpers.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { parseTrafficTests } from '../../engine/traffic-tests.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { parseTrafficTests } from '../../offline/traffic-tests.ts';
 
 t.test('capture export: filters, JSON Lines out, secrets stay redacted', async (t) => {
   const dir = t.testdir({ policy: { 'p.rego': strict } });

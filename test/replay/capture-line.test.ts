@@ -5,12 +5,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import fc from 'fast-check';
-import { auditLine, evaluatedAs, type AuditRecord } from '../../engine/audit-log.ts';
-import { openPolicy, parseCaptureLine, replayFiles, splitAtDescription } from '../../engine/replay.ts';
+import { auditLine, evaluatedAs, splitAtDescription, type AuditRecord } from '../../state/audit-log.ts';
+import { openPolicy, parseCaptureLine, replayFiles } from '../../offline/replay.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { loadAdapters } from '../../proxy/adapters/index.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 await loadAdapters();
 

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { openPolicy, replayFiles } from '../../engine/replay.ts';
-import { findTrafficTestFiles, runTrafficTests } from '../../engine/traffic-tests.ts';
+import { openPolicy, replayFiles } from '../../offline/replay.ts';
+import { findTrafficTestFiles, runTrafficTests } from '../../offline/traffic-tests.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');

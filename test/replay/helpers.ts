@@ -2,9 +2,9 @@
 // an audit log written by the proxy's own AuditLog.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { AuditLog } from '../../engine/audit-log.ts';
-import type { RequestDescription } from '../../engine/types.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { AuditLog } from '../../state/audit-log.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 export const root = path.resolve(import.meta.dirname, '..', '..');
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { airlock, strict, writeAudit } from './helpers.ts';
-import type { ReplayReport } from '../../engine/replay.ts';
+import type { ReplayReport } from '../../offline/replay.ts';
 import { formatReport } from '../../cli/commands/replay.ts';
 
 const open = `package airlock
@@ -62,7 +62,7 @@ decision := {"action": "deny", "reason": "placeholder", "rule": "placeholder"} i
     if (prev === undefined) delete process.env.AIRLOCK_MASTER_KEY;
     else process.env.AIRLOCK_MASTER_KEY = prev;
   });
-  const { SecretStore } = await import('../../engine/secrets/store.ts');
+  const { SecretStore } = await import('../../state/secrets/store.ts');
   const store = await SecretStore.open(home);
   const info = await store.set('stripe_key', 'sk_test_value_never_shown');
   const b64 = Buffer.from(info.placeholder).toString('base64');

@@ -4,12 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { AuditLog } from '../../engine/audit-log.ts';
+import { AuditLog } from '../../state/audit-log.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
-import { placeholderShapeFinder, readHar } from '../../engine/har.ts';
-import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, streamLines, type ReplayItem } from '../../engine/replay.ts';
-import { describeRequest } from '../../proxy/describe.ts';
-import type { RequestDescription } from '../../engine/types.ts';
+import { placeholderShapeFinder, readHar } from '../../offline/har.ts';
+import { detectFormat, openPolicy, parseTimeFlag, replay, replayFiles, type ReplayItem } from '../../offline/replay.ts';
+import { streamLines } from '../../lib/lines.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 
 const header = 'package airlock\n\nimport rego.v1\n\n';
 

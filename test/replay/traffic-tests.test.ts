@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
 import YAML from 'yaml';
-import { openPolicy } from '../../engine/replay.ts';
+import { openPolicy } from '../../offline/replay.ts';
 import {
   compareExpectation, expectationOf, parseTrafficTests, prepareCase, prepareCases, runTrafficTests, testPlaceholder,
-} from '../../engine/traffic-tests.ts';
+} from '../../offline/traffic-tests.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 

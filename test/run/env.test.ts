@@ -1,7 +1,7 @@
 // The agent environment and the seccomp program as pure functions (no processes).
 import t from 'tap';
-import { agentEnv, caVars, proxyVars } from '../../proxy/sandbox/env.ts';
-import { seccompProgram, seccompSupported } from '../../proxy/sandbox/seccomp.ts';
+import { agentEnv, caVars, proxyVars } from '../../sandbox/env.ts';
+import { seccompProgram, seccompSupported } from '../../sandbox/seccomp.ts';
 
 const base = {
   PATH: '/usr/bin', NO_PROXY: '*', no_proxy: '*', HTTP_PROXY: 'http://elsewhere:1',

@@ -2,7 +2,7 @@
 // holds a canary GitHub token, and an environment in which the CLI finds the master key only in
 // the state folder (as a user's shell would).
 import crypto from 'node:crypto';
-import { SecretStore } from '../../engine/secrets/store.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
 import { startWorld } from '../sandbox/helpers.ts';
 
 export async function startCanaryWorld(t: { teardown(fn: () => unknown): void }) {

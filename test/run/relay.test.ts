@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startRelay } from '../../proxy/sandbox/relay.ts';
+import { startRelay } from '../../sandbox/relay.ts';
 
 const run = promisify(execFile);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-test-relay-'));

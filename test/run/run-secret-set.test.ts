@@ -4,7 +4,7 @@
 // placeholder at all (the test policy injects "github" for creds.test whatever the request says).
 import crypto from 'node:crypto';
 import t from 'tap';
-import { SecretStore } from '../../engine/secrets/store.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
 import { runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const canary = `ghp_canary${crypto.randomBytes(12).toString('hex')}`;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { sandboxSupport } from '../../proxy/sandbox/support.ts';
+import { sandboxSupport } from '../../sandbox/support.ts';
 import { airlockBin, results, runAirlock, startWorld } from './helpers.ts';
 
 const support = sandboxSupport();

@@ -12,7 +12,7 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAirlock, type Airlock } from '../../proxy/runtime.ts';
+import { startAirlock, type Airlock } from '../../runtime/airlock.ts';
 import { upstreamCert } from '../upstream-cert.ts';
 
 export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -5,7 +5,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AgentStore } from '../../engine/agents.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { eventually, processesWith, runAirlock, startWorld } from './helpers.ts';
 
 const world = await startWorld();

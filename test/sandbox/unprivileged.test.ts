@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { AgentStore, parseProxyAuthorization } from '../../engine/agents.ts';
+import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
 import { airlockBin, results } from './helpers.ts';
 
 const asRoot = process.getuid?.() === 0;

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { SecretStore } from '../../engine/secrets/index.ts';
+import { SecretStore } from '../../state/secrets/index.ts';
 
 const run = promisify(execFile);
 /** The stderr of a command that must fail. */

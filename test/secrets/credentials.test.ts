@@ -3,11 +3,12 @@
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
-import { SecretStore } from '../../engine/secrets/store.ts';
-import { CredentialEnforcer, CredentialGuard, LiveSecrets } from '../../proxy/credentials.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import { CredentialEnforcer, CredentialGuard } from '../../proxy/credentials.ts';
+import { LiveSecrets } from '../../proxy/live-secrets.ts';
+import { describeRequest } from '../../describe/describe.ts';
 import type { RequestContext } from '../../proxy/enforcers.ts';
-import type { CredentialDirective, EngineDecision } from '../../engine/types.ts';
+import type { CredentialDirective, EngineDecision } from '../../engine/decision.ts';
 
 const GH = 'ghp_CANARY_0123456789abcdefXYZ';
 const DB = 'postgres-CANARY-pass/+=';

@@ -11,8 +11,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { startAirlock } from '../../proxy/runtime.ts';
-import { placeholderFor } from '../../engine/secrets/index.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
+import { placeholderFor } from '../../state/secrets/index.ts';
 import { startUpstream, upstreamCa, tempDir, type UpstreamHandler } from '../attacks/helpers.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

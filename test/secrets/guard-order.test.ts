@@ -2,7 +2,7 @@
 // a human must never be shown (and tempted to approve) a request that could only be refused.
 import t from 'tap';
 import path from 'node:path';
-import type { ApprovalQueue } from '../../engine/approvals.ts';
+import type { ApprovalQueue } from '../../state/approvals.ts';
 import { startTestAirlock, startUpstream, viaProxy } from '../attacks/helpers.ts';
 
 const up = await startUpstream(t);

@@ -1,7 +1,7 @@
 // The placeholder finder: raw and encoded placeholders found, nothing else reported.
 import t from 'tap';
-import { PlaceholderIndex, base64Cores } from '../../proxy/placeholders.ts';
-import { describeRequest } from '../../proxy/describe.ts';
+import { PlaceholderIndex, base64Cores } from '../../describe/placeholders.ts';
+import { describeRequest } from '../../describe/describe.ts';
 
 const GH = 'airlock-ph-github-0123456789abcdef0123456789abcdef';
 const DB = 'airlock-ph-db-prod-fedcba9876543210fedcba9876543210';

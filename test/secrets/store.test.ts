@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { SecretStore, placeholderEnvironment, secretEnvironment, placeholderFor, listSecrets } from '../../engine/secrets/index.ts';
+import { SecretStore, placeholderEnvironment, secretEnvironment, placeholderFor, listSecrets } from '../../state/secrets/index.ts';
 
 const CANARY = 'canary-Zq7-SECRET-3f9a1c';
 

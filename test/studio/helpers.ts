@@ -167,7 +167,7 @@ export async function startTestStudio(t: { teardown(fn: () => unknown): void }) 
  * local upstream that records what reaches it, and curl as the agent. Closed at teardown.
  */
 export async function startLiveAirlock(t: { teardown(fn: () => unknown): void }, policyText: string, opts: { bodyCap?: number } = {}) {
-  const { startAirlock } = await import('../../proxy/runtime.ts');
+  const { startAirlock } = await import('../../runtime/airlock.ts');
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-live-'));
   t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
   const policy = path.join(root, 'policy');

@@ -10,8 +10,8 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { GUARD_MS, look as lookAt, openBrowser, startLiveAirlock } from './helpers.ts';
-import { TotpStore } from '../../engine/totp.ts';
-import type { ApprovalQueue } from '../../engine/approvals.ts';
+import { TotpStore } from '../../state/totp.ts';
+import type { ApprovalQueue } from '../../state/approvals.ts';
 
 const artifacts = path.resolve('test-artifacts', 'studio');
 fs.mkdirSync(artifacts, { recursive: true });

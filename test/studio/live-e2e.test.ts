@@ -12,8 +12,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { look, openBrowser } from './helpers.ts';
 import WebSocket from 'ws';
-import { startAirlock } from '../../proxy/runtime.ts';
-import { TotpStore } from '../../engine/totp.ts';
+import { startAirlock } from '../../runtime/airlock.ts';
+import { TotpStore } from '../../state/totp.ts';
 
 const run = promisify(execFile);
 const artifacts = path.resolve('test-artifacts', 'studio');

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { AgentStore } from '../../engine/agents.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { missingRelease, nodeRelease, supportedMajors } from '../node-versions.ts';
 
 const run = promisify(execFile);

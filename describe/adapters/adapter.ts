@@ -1,0 +1,26 @@
+// What a service adapter is: one small module per service, registered in ./index.ts.
+import type { RequestInfo, ServiceInfo } from '../types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
+
+/** SQL a request carries: statement texts to parse (in the service's dialect), or why they could not be read (treated as unparsed). */
+export type SqlSource = { texts: string[]; dialect?: 'postgresql' | 'sqlite' } | { error: string };
+
+export interface ServiceAdapter {
+  /** `input.service.name`, and the name policies and the data file use. */
+  name: string;
+  /** True when this adapter owns requests to the host (lowercase, as in `input.request.host`). */
+  hosts(host: string): boolean;
+  /**
+   * The operation. Undefined lets later adapters try (e.g. git smart HTTP on any host). `graphql`
+   * is the parsed request when `graphqlEndpoint` named this request's URL.
+   */
+  describe(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo | undefined;
+  /** True for the service's GraphQL endpoints: their bodies are parsed as GraphQL (describe/graphql.ts). */
+  graphqlEndpoint?(request: RequestInfo): boolean;
+  /** For SQL endpoints: the SQL the request carries. Undefined when the request is not an SQL request. */
+  sql?(request: RequestInfo, service: ServiceInfo): SqlSource | undefined;
+}
+
+export const hostIs = (...names: string[]) => (host: string): boolean => names.includes(host);
+export const hostUnder = (...domains: string[]) => (host: string): boolean =>
+  domains.some((d) => host === d || host.endsWith(`.${d}`));

@@ -1,0 +1,75 @@
+// Cloudflare API v4 (developers.cloudflare.com/api): https://api.cloudflare.com/client/v4/…
+// D1's query endpoints carry SQL as `{sql, params}`, read in D1's own dialect by SQLite itself.
+import type { ServiceAdapter } from './adapter.ts';
+import { hostIs } from './adapter.ts';
+import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
+import { sqlFromBody } from './sql-body.ts';
+import type { RequestInfo } from '../types.ts';
+import { describeGraphql } from '../graphql.ts';
+
+const Z = '/zones/{zone_id}';
+const A = '/accounts/{account_id}';
+
+const routes: RouteSpec[] = [
+  { route: 'GET /zones', operation: 'zones.list', effect: 'read' },
+  { route: 'POST /zones', operation: 'zones.create', effect: 'admin' },
+  { route: `GET ${Z}`, operation: 'zones.get', effect: 'read' },
+  { route: `PATCH ${Z}`, operation: 'zones.edit', effect: 'admin' },
+  { route: `DELETE ${Z}`, operation: 'zones.delete', effect: 'delete' },
+  { route: `GET ${Z}/settings/{setting+}`, operation: 'zones.settings.get', effect: 'read' },
+  { route: `PATCH ${Z}/settings/{setting+}`, operation: 'zones.settings.edit', effect: 'admin' },
+  { route: `GET ${Z}/dns_records`, operation: 'dns.records.list', effect: 'read' },
+  { route: `GET ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.get', effect: 'read' },
+  { route: `POST ${Z}/dns_records`, operation: 'dns.records.create', effect: 'write' },
+  { route: `PUT|PATCH ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.edit', effect: 'write' },
+  { route: `DELETE ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.delete', effect: 'delete' },
+  { route: `POST ${Z}/dns_records/batch`, operation: 'dns.records.batch', effect: 'delete' }, // may carry deletes
+  { route: `POST ${Z}/purge_cache`, operation: 'cache.purge', effect: 'write' },
+  { route: `POST|PUT|PATCH|DELETE ${Z}/rulesets/{path+}`, operation: 'rulesets.edit', effect: 'admin' },
+  { route: `POST ${Z}/rulesets`, operation: 'rulesets.create', effect: 'admin' },
+  { route: `POST|PUT|PATCH|DELETE ${Z}/firewall/{path+}`, operation: 'firewall.edit', effect: 'admin' },
+  { route: `GET ${A}/workers/scripts`, operation: 'workers.scripts.list', effect: 'read' },
+  { route: `GET ${A}/workers/scripts/{script_name}`, operation: 'workers.scripts.get', effect: 'read' },
+  { route: `PUT ${A}/workers/scripts/{script_name}`, operation: 'workers.scripts.update', effect: 'write' },
+  { route: `DELETE ${A}/workers/scripts/{script_name}`, operation: 'workers.scripts.delete', effect: 'delete' },
+  { route: `PUT|PATCH ${A}/workers/scripts/{script_name}/secrets`, operation: 'workers.secrets.update', effect: 'admin' },
+  { route: `GET ${A}/d1/database`, operation: 'd1.database.list', effect: 'read' },
+  { route: `POST ${A}/d1/database`, operation: 'd1.database.create', effect: 'write' },
+  { route: `DELETE ${A}/d1/database/{database_id}`, operation: 'd1.database.delete', effect: 'delete' },
+  { route: `POST ${A}/d1/database/{database_id}/query`, operation: 'd1.database.query', effect: 'write' },
+  { route: `POST ${A}/d1/database/{database_id}/raw`, operation: 'd1.database.raw', effect: 'write' },
+  { route: `GET ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.get', effect: 'read' },
+  { route: `PUT ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.update', effect: 'write' },
+  { route: `DELETE ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.delete', effect: 'delete' },
+  { route: `DELETE ${A}/storage/kv/namespaces/{namespace_id}`, operation: 'kv.namespaces.delete', effect: 'delete' },
+  { route: `GET ${A}/r2/buckets`, operation: 'r2.buckets.list', effect: 'read' },
+  { route: `POST ${A}/r2/buckets`, operation: 'r2.buckets.create', effect: 'write' },
+  { route: `DELETE ${A}/r2/buckets/{bucket_name}`, operation: 'r2.buckets.delete', effect: 'delete' },
+  { route: `POST ${A}/pages/projects/{project_name}/deployments`, operation: 'pages.deployments.create', effect: 'write' },
+  { route: `DELETE ${A}/pages/projects/{project_name}`, operation: 'pages.projects.delete', effect: 'delete' },
+  { route: `POST|PUT|DELETE ${A}/members/{path+}`, operation: 'accounts.members.edit', effect: 'admin' },
+  { route: `POST ${A}/members`, operation: 'accounts.members.create', effect: 'admin' },
+  { route: `POST|PUT|DELETE ${A}/tokens/{path+}`, operation: 'accounts.tokens.edit', effect: 'admin' },
+  { route: `POST ${A}/tokens`, operation: 'accounts.tokens.create', effect: 'admin' },
+  { route: 'POST|PUT|DELETE /user/tokens/{path+}', operation: 'user.tokens.edit', effect: 'admin' },
+  { route: 'POST /user/tokens', operation: 'user.tokens.create', effect: 'admin' },
+  { route: 'GET /user/tokens/verify', operation: 'user.tokens.verify', effect: 'read' },
+];
+
+const table = new RouteTable(routes);
+const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
+
+/** The GraphQL Analytics API: only queries exist; anything else is a write. */
+const isGraphql = (request: RequestInfo): boolean => request.segments.join('/') === 'client/v4/graphql';
+
+export const cloudflare: ServiceAdapter = {
+  name: 'cloudflare',
+  hosts: hostIs('api.cloudflare.com'),
+  graphqlEndpoint: isGraphql,
+  describe(request, graphql) {
+    if (isGraphql(request)) return describeGraphql('cloudflare', graphql, (f) => [`graphql.${f}`, 'write']);
+    const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
+    return fromTable('cloudflare', table, request, segs);
+  },
+  sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromBody(request, { keys: ['sql'], dialect: 'sqlite' }) : undefined),
+};

@@ -1,0 +1,197 @@
+// GitHub's GraphQL API (POST api.github.com/graphql): every mutation of GitHub's public schema
+// (docs.github.com/graphql/reference/mutations, checked against @octokit/graphql-schema in
+// test/adapters/github-graphql.test.ts), classified into the operation and effect the REST form of
+// the same change gets, so `mergePullRequest` is `pulls.merge` and `deleteRef` is `git.delete_ref`
+// whichever API the agent uses. Mutations without a REST twin get `graphql.<field>`.
+import type { Effect, ServiceInfo } from '../types.ts';
+import { mutationFields, type GraphqlRequest } from '../graphql.ts';
+
+type Spec = [operation: string, effect: Effect];
+
+const same = (effect: Effect, names: string[]): Array<[string, Spec]> => names.map((n) => [n, [`graphql.${n}`, effect]]);
+
+/** Mutation → [operation, effect]. REST twins first, then the rest of the schema by effect. */
+const mutations = new Map<string, Spec>([
+  // Repositories
+  ['createRepository', ['repos.create', 'write']],
+  ['cloneTemplateRepository', ['repos.create_using_template', 'write']],
+  ['updateRepository', ['repos.update', 'admin']],
+  ['archiveRepository', ['repos.update', 'admin']],
+  ['unarchiveRepository', ['repos.update', 'admin']],
+  ['deleteRepository', ['repos.delete', 'delete']], // not in today's schema; named so a future one is a delete
+  ['updateTopics', ['repos.replace_topics', 'write']],
+  ['mergeBranch', ['repos.merge', 'write']],
+  ['removeOutsideCollaborator', ['repos.remove_collaborator', 'admin']],
+  ['createBranchProtectionRule', ['repos.update_branch_protection', 'admin']],
+  ['updateBranchProtectionRule', ['repos.update_branch_protection', 'admin']],
+  ['deleteBranchProtectionRule', ['repos.delete_branch_protection', 'admin']],
+  ['createRepositoryRuleset', ['repos.create_repo_ruleset', 'admin']],
+  ['updateRepositoryRuleset', ['repos.update_repo_ruleset', 'admin']],
+  ['deleteRepositoryRuleset', ['repos.delete_repo_ruleset', 'admin']],
+  // Refs and commits
+  ['createRef', ['git.create_ref', 'write']],
+  ['updateRef', ['git.update_ref', 'write']],
+  ['updateRefs', ['git.update_ref', 'write']],
+  ['deleteRef', ['git.delete_ref', 'delete']],
+  ['createCommitOnBranch', ['repos.create_or_update_file_contents', 'write']],
+  // Issues and comments
+  ['createIssue', ['issues.create', 'write']],
+  ['updateIssue', ['issues.update', 'write']],
+  ['closeIssue', ['issues.update', 'write']],
+  ['reopenIssue', ['issues.update', 'write']],
+  ['addComment', ['issues.create_comment', 'send']],
+  ['updateIssueComment', ['issues.update_comment', 'send']],
+  ['deleteIssueComment', ['issues.delete_comment', 'delete']],
+  ['addLabelsToLabelable', ['issues.add_labels', 'write']],
+  ['removeLabelsFromLabelable', ['issues.remove_label', 'write']],
+  ['clearLabelsFromLabelable', ['issues.remove_label', 'write']],
+  ['addAssigneesToAssignable', ['issues.add_assignees', 'write']],
+  ['lockLockable', ['issues.lock', 'write']],
+  ['unlockLockable', ['issues.unlock', 'write']],
+  // Pull requests
+  ['createPullRequest', ['pulls.create', 'write']],
+  ['updatePullRequest', ['pulls.update', 'write']],
+  ['closePullRequest', ['pulls.update', 'write']],
+  ['reopenPullRequest', ['pulls.update', 'write']],
+  ['convertPullRequestToDraft', ['pulls.update', 'write']],
+  ['markPullRequestReadyForReview', ['pulls.update', 'write']],
+  ['revertPullRequest', ['pulls.create', 'write']],
+  ['mergePullRequest', ['pulls.merge', 'write']],
+  ['enablePullRequestAutoMerge', ['pulls.merge', 'write']], // merges once checks pass
+  ['enqueuePullRequest', ['pulls.merge', 'write']], // the merge queue merges it
+  ['updatePullRequestBranch', ['pulls.update_branch', 'write']],
+  ['requestReviews', ['pulls.request_reviewers', 'write']],
+  ['addPullRequestReview', ['pulls.create_review', 'send']],
+  ['submitPullRequestReview', ['pulls.create_review', 'send']],
+  ['updatePullRequestReview', ['pulls.create_review', 'send']],
+  ['addPullRequestReviewComment', ['pulls.create_review_comment', 'send']],
+  ['addPullRequestReviewThread', ['pulls.create_review_comment', 'send']],
+  ['addPullRequestReviewThreadReply', ['pulls.create_review_comment', 'send']],
+  ['updatePullRequestReviewComment', ['pulls.create_review_comment', 'send']],
+  // Discussions and team discussions publish text on your behalf
+  ...same('send', [
+    'createDiscussion', 'updateDiscussion', 'addDiscussionComment', 'updateDiscussionComment',
+    'createTeamDiscussion', 'updateTeamDiscussion', 'createTeamDiscussionComment', 'updateTeamDiscussionComment',
+    'createGist', // not in today's schema (REST gists.create is send)
+  ]),
+  // Deletes
+  ...same('delete', [
+    'deleteIssue', 'deletePullRequestReview', 'deletePullRequestReviewComment', 'deleteDiscussion',
+    'deleteDiscussionComment', 'deleteTeamDiscussion', 'deleteTeamDiscussionComment', 'deleteLabel', 'deleteLinkedBranch',
+    'deletePackageVersion', 'deleteProject', 'deleteProjectCard', 'deleteProjectColumn', 'deleteProjectV2',
+    'deleteProjectV2Field', 'deleteProjectV2Item', 'deleteProjectV2StatusUpdate', 'deleteProjectV2Workflow',
+    'deleteUserList', 'deleteDeployment', 'deleteEnvironment',
+  ]),
+  // Access, security gates, settings, enterprise and organization administration, migrations
+  ...same('admin', [
+    'transferIssue', 'dismissPullRequestReview', 'dismissRepositoryVulnerabilityAlert', 'approveDeployments',
+    'rejectDeployments', 'createEnvironment', 'updateEnvironment', 'updateTeamsRepository', 'updateTeamReviewAssignment',
+    'accessUserNamespaceRepository', 'createAttributionInvitation', 'createIpAllowListEntry', 'updateIpAllowListEntry',
+    'deleteIpAllowListEntry', 'updateIpAllowListEnabledSetting', 'updateIpAllowListForInstalledAppsEnabledSetting',
+    'addVerifiableDomain', 'approveVerifiableDomain', 'verifyVerifiableDomain', 'deleteVerifiableDomain',
+    'regenerateVerifiableDomainToken', 'regenerateEnterpriseIdentityProviderRecoveryCodes', 'setEnterpriseIdentityProvider',
+    'removeEnterpriseIdentityProvider', 'acceptEnterpriseAdministratorInvitation', 'acceptEnterpriseMemberInvitation',
+    'inviteEnterpriseAdmin', 'inviteEnterpriseMember', 'cancelEnterpriseAdminInvitation', 'cancelEnterpriseMemberInvitation',
+    'addEnterpriseOrganizationMember', 'removeEnterpriseMember', 'removeEnterpriseAdmin', 'removeEnterpriseOrganization',
+    'addEnterpriseSupportEntitlement', 'removeEnterpriseSupportEntitlement', 'createEnterpriseOrganization',
+    'transferEnterpriseOrganization', 'updateEnterpriseAdministratorRole', 'updateEnterpriseOwnerOrganizationRole',
+    'updateEnterpriseProfile', 'updateEnterpriseAllowPrivateRepositoryForkingSetting',
+    'updateEnterpriseDefaultRepositoryPermissionSetting', 'updateEnterpriseDeployKeySetting',
+    'updateEnterpriseMembersCanChangeRepositoryVisibilitySetting', 'updateEnterpriseMembersCanCreateRepositoriesSetting',
+    'updateEnterpriseMembersCanDeleteIssuesSetting', 'updateEnterpriseMembersCanDeleteRepositoriesSetting',
+    'updateEnterpriseMembersCanInviteCollaboratorsSetting', 'updateEnterpriseMembersCanMakePurchasesSetting',
+    'updateEnterpriseMembersCanUpdateProtectedBranchesSetting', 'updateEnterpriseMembersCanViewDependencyInsightsSetting',
+    'updateEnterpriseOrganizationProjectsSetting', 'updateEnterpriseRepositoryProjectsSetting',
+    'updateEnterpriseTeamDiscussionsSetting', 'updateEnterpriseTwoFactorAuthenticationDisallowedMethodsSetting',
+    'updateEnterpriseTwoFactorAuthenticationRequiredSetting', 'updateNotificationRestrictionSetting',
+    'updateOrganizationAllowPrivateRepositoryForkingSetting', 'updateOrganizationWebCommitSignoffSetting',
+    'updateRepositoryWebCommitSignoffSetting', 'setOrganizationInteractionLimit', 'setRepositoryInteractionLimit',
+    'setUserInteractionLimit', 'grantEnterpriseOrganizationsMigratorRole', 'grantMigratorRole',
+    'revokeEnterpriseOrganizationsMigratorRole', 'revokeMigratorRole', 'startOrganizationMigration',
+    'startRepositoryMigration', 'abortQueuedMigrations', 'abortRepositoryMigration', 'createMigrationSource',
+  ]),
+  // Sponsorships spend money
+  ...same('pay', ['createSponsorship', 'createSponsorships']),
+  // Everything else changes data of your own (medium)
+  ...same('write', [
+    'acceptTopicSuggestion', 'declineTopicSuggestion', 'addDiscussionPollVote', 'addProjectCard', 'addProjectColumn',
+    'addProjectV2DraftIssue', 'addProjectV2ItemById', 'addReaction', 'removeReaction', 'addStar', 'removeStar', 'addSubIssue',
+    'removeSubIssue', 'reprioritizeSubIssue', 'addUpvote', 'removeUpvote', 'archiveProjectV2Item', 'unarchiveProjectV2Item',
+    'cancelSponsorship', 'changeUserStatus', 'clearProjectV2ItemFieldValue', 'cloneProject', 'closeDiscussion', 'reopenDiscussion',
+    'convertProjectCardNoteToIssue', 'convertProjectV2DraftIssueItemToIssue', 'copyProjectV2', 'createCheckRun',
+    'updateCheckRun', 'createCheckSuite', 'rerequestCheckSuite', 'updateCheckSuitePreferences', 'createDeployment',
+    'createDeploymentStatus', 'createLabel', 'updateLabel', 'createLinkedBranch', 'createProject', 'createProjectV2',
+    'createProjectV2Field', 'createProjectV2StatusUpdate', 'createSponsorsListing', 'createSponsorsTier', 'publishSponsorsTier',
+    'retireSponsorsTier', 'updateSponsorshipPreferences', 'updatePatreonSponsorability', 'createUserList', 'updateUserList',
+    'updateUserListsForItem', 'disablePullRequestAutoMerge', 'dequeuePullRequest', 'followOrganization', 'unfollowOrganization',
+    'followUser', 'unfollowUser', 'importProject', 'linkProjectV2ToRepository', 'linkProjectV2ToTeam',
+    'linkRepositoryToProject', 'unlinkProjectV2FromRepository', 'unlinkProjectV2FromTeam', 'unlinkRepositoryFromProject',
+    'markDiscussionCommentAsAnswer', 'unmarkDiscussionCommentAsAnswer', 'markFileAsViewed', 'unmarkFileAsViewed',
+    'markProjectV2AsTemplate', 'unmarkProjectV2AsTemplate', 'minimizeComment', 'unminimizeComment', 'moveProjectCard',
+    'moveProjectColumn', 'pinEnvironment', 'reorderEnvironment', 'pinIssue', 'unpinIssue', 'resolveReviewThread',
+    'unresolveReviewThread', 'removeAssigneesFromAssignable', 'unmarkIssueAsDuplicate', 'updateProject', 'updateProjectCard',
+    'updateProjectColumn', 'updateProjectV2', 'updateProjectV2Collaborators', 'updateProjectV2DraftIssue',
+    'updateProjectV2Field', 'updateProjectV2ItemFieldValue', 'updateProjectV2ItemPosition', 'updateProjectV2StatusUpdate',
+    'updateSubscription',
+  ]),
+]);
+
+/** A mutation GitHub adds after this table was written: judged by its name, failing towards the stricter effect. */
+function byName(field: string): Spec {
+  if (/^delete/.test(field)) return [`graphql.${field}`, 'delete'];
+  if (/(Enterprise|Organization|Migrat|IpAllowList|VerifiableDomain|Ruleset|Protection|Permission|Role|Setting|Collaborator|Deploy|Environment|Secret|Key)|^(grant|revoke|regenerate|transfer|invite|set|remove|dismiss|approve|reject)/.test(field)) {
+    return [`graphql.${field}`, 'admin'];
+  }
+  if (/Sponsor/.test(field)) return [`graphql.${field}`, 'pay'];
+  if (/Comment|Discussion|Review/.test(field)) return [`graphql.${field}`, 'send'];
+  return [`graphql.${field}`, 'write'];
+}
+
+export function classifyMutation(field: string): Spec {
+  return mutations.get(field) ?? byName(field);
+}
+
+/** Every classified mutation name (tests check it against GitHub's schema). */
+export function knownMutations(): string[] {
+  return [...mutations.keys()];
+}
+
+/** How the default policy ranks what a field does: deletes/payments/admin, then merges, sends, writes. */
+function rank(operation: string, effect: Effect): number {
+  if (effect === 'delete' || effect === 'pay' || effect === 'admin') return 4;
+  if (operation === 'pulls.merge') return 3;
+  if (effect === 'send') return 2;
+  return effect === 'write' ? 1 : 0;
+}
+
+/** `force` anywhere in an updateRef(s) call or its variables: it may rewrite history. */
+function mayForce(gql: GraphqlRequest): boolean {
+  return gql.documents.some((d) => /force/i.test(d)) || gql.variables.some((v) => /force/i.test(v));
+}
+
+/**
+ * The service description of a GitHub GraphQL request: a read for queries; for mutations the
+ * operation and effect of the most dangerous root field (all of them in params.mutations, their
+ * REST twins in params.operations). Unparseable bodies are `graphql.unparsed` (write; the default
+ * policy holds them at high risk on `input.graphql.parsed == false`).
+ */
+export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
+  const { info } = gql;
+  if (!info.parsed) return { name: 'github', operation: 'graphql.unparsed', params: {}, effect: 'write' };
+  const fields = mutationFields(info);
+  const writes = info.operations.some((o) => o.type === 'mutation');
+  if (!writes) return { name: 'github', operation: 'graphql.query', params: {}, effect: 'read' };
+  let best: { operation: string; effect: Effect; rank: number } = { operation: 'graphql.mutation', effect: 'write', rank: 0 };
+  const operations = new Set<string>();
+  let force = false;
+  for (const f of fields) {
+    const [operation, effect] = classifyMutation(f);
+    operations.add(operation);
+    if (operation === 'git.update_ref' && mayForce(gql)) force = true;
+    const r = rank(operation, effect) + (operation === 'git.update_ref' && force ? 3 : 0);
+    if (r > best.rank) best = { operation, effect, rank: r };
+  }
+  const params: Record<string, unknown> = { mutations: fields, operations: [...operations].sort() };
+  if (force) params.force = true;
+  return { name: 'github', operation: best.operation, params, effect: best.effect };
+}

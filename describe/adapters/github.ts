@@ -1,0 +1,187 @@
+// GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL
+// (./github-graphql.ts, parsed by ../graphql.ts), file
+// hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
+import type { RequestInfo, ServiceInfo } from '../types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
+import { githubGraphql } from './github-graphql.ts';
+import { hostIs, type ServiceAdapter } from './adapter.ts';
+import { gitSmartHttp } from './git.ts';
+import { fromTable, jsonObject, RouteTable, type RouteSpec, unknownOperation } from './routes.ts';
+
+const R = '/repos/{owner}/{repo}';
+
+const rest: RouteSpec[] = [
+  // Repositories
+  { route: `GET ${R}`, operation: 'repos.get', effect: 'read' },
+  { route: `PATCH ${R}`, operation: 'repos.update', effect: 'admin' }, // visibility, archiving, default branch
+  { route: `DELETE ${R}`, operation: 'repos.delete', effect: 'delete' },
+  { route: 'GET /user/repos', operation: 'repos.list_for_authenticated_user', effect: 'read' },
+  { route: 'GET /users/{username}/repos', operation: 'repos.list_for_user', effect: 'read' },
+  { route: 'GET /orgs/{org}/repos', operation: 'repos.list_for_org', effect: 'read' },
+  { route: 'POST /user/repos', operation: 'repos.create', effect: 'write' },
+  { route: 'POST /orgs/{org}/repos', operation: 'repos.create_in_org', effect: 'write' },
+  { route: `POST ${R}/forks`, operation: 'repos.create_fork', effect: 'write' },
+  { route: `POST ${R}/generate`, operation: 'repos.create_using_template', effect: 'write' },
+  { route: `POST ${R}/transfer`, operation: 'repos.transfer', effect: 'admin' },
+  { route: `PUT ${R}/topics`, operation: 'repos.replace_topics', effect: 'write' },
+  { route: `POST ${R}/dispatches`, operation: 'repos.create_dispatch_event', effect: 'write' },
+  { route: `POST ${R}/merges`, operation: 'repos.merge', effect: 'write' },
+  { route: `GET ${R}/collaborators`, operation: 'repos.list_collaborators', effect: 'read' },
+  { route: `PUT ${R}/collaborators/{username}`, operation: 'repos.add_collaborator', effect: 'admin' },
+  { route: `DELETE ${R}/collaborators/{username}`, operation: 'repos.remove_collaborator', effect: 'admin' },
+  { route: `GET ${R}/hooks`, operation: 'repos.list_webhooks', effect: 'read' },
+  { route: `POST ${R}/hooks`, operation: 'repos.create_webhook', effect: 'admin' },
+  { route: `PATCH ${R}/hooks/{hook_id}`, operation: 'repos.update_webhook', effect: 'admin' },
+  { route: `DELETE ${R}/hooks/{hook_id}`, operation: 'repos.delete_webhook', effect: 'admin' },
+  { route: `GET ${R}/keys`, operation: 'repos.list_deploy_keys', effect: 'read' },
+  { route: `POST ${R}/keys`, operation: 'repos.create_deploy_key', effect: 'admin' },
+  { route: `DELETE ${R}/keys/{key_id}`, operation: 'repos.delete_deploy_key', effect: 'admin' },
+  { route: `GET ${R}/branches`, operation: 'repos.list_branches', effect: 'read' },
+  { route: `GET ${R}/branches/{branch}`, operation: 'repos.get_branch', effect: 'read' },
+  { route: `PUT ${R}/branches/{branch}/protection`, operation: 'repos.update_branch_protection', effect: 'admin' },
+  { route: `DELETE ${R}/branches/{branch}/protection`, operation: 'repos.delete_branch_protection', effect: 'admin' },
+  { route: `POST ${R}/branches/{branch}/rename`, operation: 'repos.rename_branch', effect: 'admin' },
+  { route: `POST ${R}/rulesets`, operation: 'repos.create_repo_ruleset', effect: 'admin' },
+  { route: `PUT ${R}/rulesets/{ruleset_id}`, operation: 'repos.update_repo_ruleset', effect: 'admin' },
+  { route: `DELETE ${R}/rulesets/{ruleset_id}`, operation: 'repos.delete_repo_ruleset', effect: 'admin' },
+  { route: `GET ${R}/commits`, operation: 'repos.list_commits', effect: 'read' },
+  { route: `GET ${R}/commits/{ref}`, operation: 'repos.get_commit', effect: 'read' },
+  { route: `GET ${R}/compare/{basehead}`, operation: 'repos.compare_commits', effect: 'read' },
+  { route: `GET ${R}/releases`, operation: 'repos.list_releases', effect: 'read' },
+  { route: `POST ${R}/releases`, operation: 'repos.create_release', effect: 'write' },
+  { route: `PATCH ${R}/releases/{release_id}`, operation: 'repos.update_release', effect: 'write' },
+  { route: `DELETE ${R}/releases/{release_id}`, operation: 'repos.delete_release', effect: 'delete' },
+  { route: `DELETE ${R}/releases/assets/{asset_id}`, operation: 'repos.delete_release_asset', effect: 'delete' },
+  { route: `GET ${R}/tarball/{ref}`, operation: 'repos.download_tarball_archive', effect: 'read' },
+  { route: `GET ${R}/zipball/{ref}`, operation: 'repos.download_zipball_archive', effect: 'read' },
+  { route: `GET ${R}/readme`, operation: 'repos.get_readme', effect: 'read' },
+  // Contents
+  { route: `GET ${R}/contents`, operation: 'repos.get_content', effect: 'read' },
+  { route: `GET ${R}/contents/{path+}`, operation: 'repos.get_content', effect: 'read' },
+  { route: `PUT ${R}/contents/{path+}`, operation: 'repos.create_or_update_file_contents', effect: 'write' },
+  { route: `DELETE ${R}/contents/{path+}`, operation: 'repos.delete_file', effect: 'delete' },
+  // Git database: refs (branches and tags), blobs, trees, commits, tags
+  { route: `GET ${R}/git/ref/{ref+}`, operation: 'git.get_ref', effect: 'read' },
+  { route: `GET ${R}/git/matching-refs/{ref+}`, operation: 'git.list_matching_refs', effect: 'read' },
+  { route: `POST ${R}/git/refs`, operation: 'git.create_ref', effect: 'write' },
+  { route: `PATCH ${R}/git/refs/{ref+}`, operation: 'git.update_ref', effect: 'write' },
+  { route: `DELETE ${R}/git/refs/{ref+}`, operation: 'git.delete_ref', effect: 'delete' },
+  { route: `GET ${R}/git/{kind}/{sha}`, operation: 'git.get_object', effect: 'read' },
+  { route: `POST ${R}/git/blobs`, operation: 'git.create_blob', effect: 'write' },
+  { route: `POST ${R}/git/trees`, operation: 'git.create_tree', effect: 'write' },
+  { route: `POST ${R}/git/commits`, operation: 'git.create_commit', effect: 'write' },
+  { route: `POST ${R}/git/tags`, operation: 'git.create_tag', effect: 'write' },
+  // Issues
+  { route: 'GET /issues', operation: 'issues.list', effect: 'read' },
+  { route: `GET ${R}/issues`, operation: 'issues.list_for_repo', effect: 'read' },
+  { route: `GET ${R}/issues/{issue_number}`, operation: 'issues.get', effect: 'read' },
+  { route: `POST ${R}/issues`, operation: 'issues.create', effect: 'write' },
+  { route: `PATCH ${R}/issues/{issue_number}`, operation: 'issues.update', effect: 'write' },
+  { route: `PUT ${R}/issues/{issue_number}/lock`, operation: 'issues.lock', effect: 'write' },
+  { route: `DELETE ${R}/issues/{issue_number}/lock`, operation: 'issues.unlock', effect: 'write' },
+  { route: `GET ${R}/issues/{issue_number}/comments`, operation: 'issues.list_comments', effect: 'read' },
+  { route: `POST ${R}/issues/{issue_number}/comments`, operation: 'issues.create_comment', effect: 'send' },
+  { route: `GET ${R}/issues/comments`, operation: 'issues.list_comments_for_repo', effect: 'read' },
+  { route: `GET ${R}/issues/comments/{comment_id}`, operation: 'issues.get_comment', effect: 'read' },
+  { route: `PATCH ${R}/issues/comments/{comment_id}`, operation: 'issues.update_comment', effect: 'send' },
+  { route: `DELETE ${R}/issues/comments/{comment_id}`, operation: 'issues.delete_comment', effect: 'delete' },
+  { route: `POST ${R}/issues/{issue_number}/labels`, operation: 'issues.add_labels', effect: 'write' },
+  { route: `DELETE ${R}/issues/{issue_number}/labels/{name}`, operation: 'issues.remove_label', effect: 'write' },
+  { route: `POST ${R}/issues/{issue_number}/assignees`, operation: 'issues.add_assignees', effect: 'write' },
+  // Pull requests
+  { route: `GET ${R}/pulls`, operation: 'pulls.list', effect: 'read' },
+  { route: `GET ${R}/pulls/{pull_number}`, operation: 'pulls.get', effect: 'read' },
+  { route: `GET ${R}/pulls/{pull_number}/files`, operation: 'pulls.list_files', effect: 'read' },
+  { route: `GET ${R}/pulls/{pull_number}/commits`, operation: 'pulls.list_commits', effect: 'read' },
+  { route: `GET ${R}/pulls/{pull_number}/merge`, operation: 'pulls.check_if_merged', effect: 'read' },
+  { route: `POST ${R}/pulls`, operation: 'pulls.create', effect: 'write' },
+  { route: `PATCH ${R}/pulls/{pull_number}`, operation: 'pulls.update', effect: 'write' },
+  { route: `PUT ${R}/pulls/{pull_number}/merge`, operation: 'pulls.merge', effect: 'write' },
+  { route: `PUT ${R}/pulls/{pull_number}/update-branch`, operation: 'pulls.update_branch', effect: 'write' },
+  { route: `POST ${R}/pulls/{pull_number}/requested_reviewers`, operation: 'pulls.request_reviewers', effect: 'write' },
+  { route: `POST ${R}/pulls/{pull_number}/reviews`, operation: 'pulls.create_review', effect: 'send' },
+  { route: `POST ${R}/pulls/{pull_number}/comments`, operation: 'pulls.create_review_comment', effect: 'send' },
+  // Actions
+  { route: `GET ${R}/actions/workflows`, operation: 'actions.list_repo_workflows', effect: 'read' },
+  { route: `GET ${R}/actions/runs`, operation: 'actions.list_workflow_runs_for_repo', effect: 'read' },
+  { route: `GET ${R}/actions/runs/{run_id}`, operation: 'actions.get_workflow_run', effect: 'read' },
+  { route: `GET ${R}/actions/runs/{run_id}/logs`, operation: 'actions.download_workflow_run_logs', effect: 'read' },
+  { route: `GET ${R}/actions/artifacts`, operation: 'actions.list_artifacts_for_repo', effect: 'read' },
+  { route: `POST ${R}/actions/workflows/{workflow_id}/dispatches`, operation: 'actions.create_workflow_dispatch', effect: 'write' },
+  { route: `PUT ${R}/actions/workflows/{workflow_id}/enable`, operation: 'actions.enable_workflow', effect: 'admin' },
+  { route: `PUT ${R}/actions/workflows/{workflow_id}/disable`, operation: 'actions.disable_workflow', effect: 'admin' },
+  { route: `POST ${R}/actions/runs/{run_id}/rerun`, operation: 'actions.re_run_workflow', effect: 'write' },
+  { route: `POST ${R}/actions/runs/{run_id}/cancel`, operation: 'actions.cancel_workflow_run', effect: 'write' },
+  { route: `DELETE ${R}/actions/runs/{run_id}`, operation: 'actions.delete_workflow_run', effect: 'delete' },
+  { route: `DELETE ${R}/actions/runs/{run_id}/logs`, operation: 'actions.delete_workflow_run_logs', effect: 'delete' },
+  { route: `DELETE ${R}/actions/artifacts/{artifact_id}`, operation: 'actions.delete_artifact', effect: 'delete' },
+  { route: `GET ${R}/actions/secrets`, operation: 'actions.list_repo_secrets', effect: 'read' },
+  { route: `GET ${R}/actions/secrets/public-key`, operation: 'actions.get_repo_public_key', effect: 'read' },
+  { route: `PUT ${R}/actions/secrets/{secret_name}`, operation: 'actions.create_or_update_repo_secret', effect: 'admin' },
+  { route: `DELETE ${R}/actions/secrets/{secret_name}`, operation: 'actions.delete_repo_secret', effect: 'admin' },
+  { route: `POST ${R}/actions/variables`, operation: 'actions.create_repo_variable', effect: 'admin' },
+  { route: `PATCH ${R}/actions/variables/{name}`, operation: 'actions.update_repo_variable', effect: 'admin' },
+  { route: `DELETE ${R}/actions/variables/{name}`, operation: 'actions.delete_repo_variable', effect: 'admin' },
+  { route: `PUT ${R}/actions/permissions`, operation: 'actions.set_github_actions_permissions_repository', effect: 'admin' },
+  // Organizations, users, keys, gists
+  { route: 'GET /user', operation: 'users.get_authenticated', effect: 'read' },
+  { route: 'GET /users/{username}', operation: 'users.get_by_username', effect: 'read' },
+  { route: 'GET /orgs/{org}', operation: 'orgs.get', effect: 'read' },
+  { route: 'PATCH /orgs/{org}', operation: 'orgs.update', effect: 'admin' },
+  { route: 'DELETE /orgs/{org}', operation: 'orgs.delete', effect: 'delete' },
+  { route: 'GET /orgs/{org}/members', operation: 'orgs.list_members', effect: 'read' },
+  { route: 'DELETE /orgs/{org}/members/{username}', operation: 'orgs.remove_member', effect: 'admin' },
+  { route: 'PUT /orgs/{org}/memberships/{username}', operation: 'orgs.set_membership_for_user', effect: 'admin' },
+  { route: 'DELETE /orgs/{org}/memberships/{username}', operation: 'orgs.remove_membership_for_user', effect: 'admin' },
+  { route: 'POST /orgs/{org}/hooks', operation: 'orgs.create_webhook', effect: 'admin' },
+  { route: 'PUT /orgs/{org}/actions/secrets/{secret_name}', operation: 'actions.create_or_update_org_secret', effect: 'admin' },
+  { route: 'POST /user/keys', operation: 'users.create_public_ssh_key_for_authenticated_user', effect: 'admin' },
+  { route: 'DELETE /user/keys/{key_id}', operation: 'users.delete_public_ssh_key_for_authenticated_user', effect: 'admin' },
+  { route: 'POST /user/gpg_keys', operation: 'users.create_gpg_key_for_authenticated_user', effect: 'admin' },
+  { route: 'GET /gists', operation: 'gists.list', effect: 'read' },
+  { route: 'POST /gists', operation: 'gists.create', effect: 'send' }, // publishes data, possibly publicly
+  { route: 'PATCH /gists/{gist_id}', operation: 'gists.update', effect: 'send' },
+  { route: 'DELETE /gists/{gist_id}', operation: 'gists.delete', effect: 'delete' },
+  // Search (read-only)
+  { route: 'GET /search/{kind}', operation: 'search', effect: 'read' },
+];
+
+const restTable = new RouteTable(rest);
+
+const isGraphql = (request: RequestInfo): boolean =>
+  request.host === 'api.github.com' && request.segments.length === 1 && request.segments[0] === 'graphql';
+
+function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
+  if (isGraphql(request)) {
+    // Described by describe/graphql.ts from the raw body; without it (a caller that skipped the
+    // describe step) the request is unreadable GraphQL, which fails closed.
+    return githubGraphql(graphql ?? { info: { parsed: false, error: 'GraphQL body not parsed', operations: [] }, documents: [], variables: [] });
+  }
+  const info = fromTable('github', restTable, request);
+  // A ref update with force: true rewrites history like `git push --force`.
+  if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
+  return info;
+}
+
+export const github: ServiceAdapter = {
+  name: 'github',
+  hosts: hostIs('api.github.com', 'github.com', 'uploads.github.com', 'raw.githubusercontent.com', 'codeload.github.com', 'objects.githubusercontent.com'),
+  graphqlEndpoint: isGraphql,
+  describe(request, graphql) {
+    switch (request.host) {
+      case 'api.github.com':
+        return restApi(request, graphql);
+      case 'uploads.github.com':
+        if (request.method === 'POST' && /^repos\/[^/]+\/[^/]+\/releases\/[^/]+\/assets$/.test(request.segments.join('/'))) {
+          const [, owner, repo, , release_id] = request.segments;
+          return { name: 'github', operation: 'repos.upload_release_asset', params: { owner, repo, release_id }, effect: 'write' };
+        }
+        return unknownOperation('github', request);
+      case 'github.com':
+        return gitSmartHttp('github', request) ?? unknownOperation('github', request);
+      default:
+        // Raw file and archive hosts only serve downloads.
+        return unknownOperation('github', request);
+    }
+  },
+};

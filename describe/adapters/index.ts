@@ -1,0 +1,118 @@
+// Service recognition for the describe step: which known API a request calls (`input.service`)
+// and what SQL it carries (`input.sql`). Pure and synchronous once loadAdapters() has resolved.
+// Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
+import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
+import type { GraphqlRequest } from '../graphql.ts';
+import type { ServiceAdapter, SqlSource } from './adapter.ts';
+import { anthropic } from './anthropic.ts';
+import { cloudflare } from './cloudflare.ts';
+import { git } from './git.ts';
+import { github } from './github.ts';
+import { gmail } from './gmail.ts';
+import { neon } from './neon.ts';
+import { openai } from './openai.ts';
+import { slack } from './slack.ts';
+import { analyzeSqlIn } from './sql-dialects.ts';
+import { loadSqlParser } from './sql.ts';
+import { loadSqliteEngine } from './sql-sqlite.ts';
+import { stripe } from './stripe.ts';
+import { sqlFromBody } from './sql-body.ts';
+import { supabase } from './supabase.ts';
+
+export type { ServiceAdapter, SqlSource } from './adapter.ts';
+
+/** In order: the first adapter that owns the host and describes the request wins. `git` (any host) is last. */
+export const adapters: readonly ServiceAdapter[] = [github, stripe, gmail, slack, supabase, neon, cloudflare, openai, anthropic, git];
+
+/** Loads what recognition needs (PostgreSQL's parser and SQLite, as WASM). Await once before recognize(). */
+export function loadAdapters(): Promise<void> {
+  return Promise.all([loadSqlParser(), loadSqliteEngine()]).then(() => undefined);
+}
+
+// Start loading at import so a process that forgets to await is ready by its first request;
+// a failure surfaces from the awaited loadAdapters() (and SQL fails closed until then).
+loadAdapters().catch(() => undefined);
+
+export interface Recognized {
+  service?: ServiceInfo;
+  sql?: SqlInfo;
+  /** Set when the SQL reads differently under the grammars the endpoint might speak. */
+  ambiguity?: AmbiguityReason;
+}
+
+/** Path names that mark a generic SQL-over-HTTP endpoint taking `{query}` (GraphQL never lives here). */
+const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw']);
+
+/**
+ * SQL in a request no adapter claims: `{sql: "…"}` (JSON or form) anywhere, `{query: "…"}` to an
+ * SQL-looking path. The dialect is unknown, so it is read with every known grammar.
+ */
+function genericSql(request: RequestInfo): SqlSource | undefined {
+  if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
+  const body = request.body;
+  if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
+  const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
+  const sqlPath = sqlEndpointNames.has(last) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
+  const form = body.form;
+  if (form && (form.sql?.length || (sqlPath && form.query?.length))) return sqlFromBody(request, { keys: sqlPath ? ['query', 'sql'] : ['sql'] });
+  const json = body.json;
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  const o = json as Record<string, unknown>;
+  if (typeof o.sql === 'string') return { texts: [o.sql] };
+  if (!sqlPath) return undefined;
+  if (typeof o.query === 'string' || Array.isArray(o.queries)) return sqlFromBody(request);
+  return undefined;
+}
+
+/** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
+const MAX_ERROR_CHARS = 500;
+
+function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason } {
+  if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
+  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect);
+  if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
+  return { ...a, privilegeOnly: a.privilegeOnly === true };
+}
+
+/** Whether a service names this request's URL as one of its GraphQL endpoints (any method). */
+export function isGraphqlEndpoint(request: RequestInfo): boolean {
+  for (const adapter of adapters) {
+    if (adapter.graphqlEndpoint && adapter.hosts(request.host) && adapter.graphqlEndpoint(request)) return true;
+  }
+  return false;
+}
+
+/** Recognizes the service, operation and SQL of a described request. Never throws on request content. */
+export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recognized {
+  const out: Recognized = {};
+  let owner: ServiceAdapter | undefined;
+  for (const adapter of adapters) {
+    if (!adapter.hosts(request.host)) continue;
+    const service = adapter.describe(request, graphql);
+    if (service) {
+      out.service = service;
+      owner = adapter;
+      break;
+    }
+  }
+  const source = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
+  if (source) {
+    // Generic endpoints may speak any dialect; a known service's adapter names its own.
+    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
+    out.sql = info;
+    if (ambiguity) out.ambiguity = ambiguity;
+    // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are
+    // admin, other destructive SQL deletes.
+    if (out.service && out.service.effect === 'write' && isSqlEndpoint(out.service)) {
+      if (info.destructive) out.service.effect = privilegeOnly ? 'admin' : 'delete';
+      else if (readOnly && info.statements.length > 0) out.service.effect = 'read';
+    }
+  }
+  return out;
+}
+
+const sqlOperations = new Set(['sql.query', 'database.query', 'd1.database.query', 'd1.database.raw']);
+
+function isSqlEndpoint(service: ServiceInfo): boolean {
+  return sqlOperations.has(service.operation);
+}

@@ -1,0 +1,84 @@
+// OpenAI API (platform.openai.com/docs/api-reference): https://api.openai.com/v1/…
+// Model inference changes nothing you own, so it is a `read` (egress budgets bound what leaves) —
+// unless the request asks OpenAI to reach third parties on the agent's behalf (remote MCP servers,
+// connectors): that bypasses Airlock, so it is a `send` and the default policy asks first.
+import type { RequestInfo, ServiceInfo } from '../types.ts';
+import { hostIs, type ServiceAdapter } from './adapter.ts';
+import { fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
+
+const routes: RouteSpec[] = [
+  { route: 'POST /v1/chat/completions', operation: 'chat.completions.create', effect: 'read' },
+  { route: 'POST /v1/responses', operation: 'responses.create', effect: 'read' },
+  { route: 'GET /v1/responses/{response_id}', operation: 'responses.retrieve', effect: 'read' },
+  { route: 'DELETE /v1/responses/{response_id}', operation: 'responses.delete', effect: 'delete' },
+  { route: 'POST /v1/completions', operation: 'completions.create', effect: 'read' },
+  { route: 'POST /v1/embeddings', operation: 'embeddings.create', effect: 'read' },
+  { route: 'POST /v1/moderations', operation: 'moderations.create', effect: 'read' },
+  { route: 'POST /v1/audio/{kind}', operation: 'audio.create', effect: 'read' },
+  { route: 'POST /v1/images/{kind}', operation: 'images.create', effect: 'read' },
+  { route: 'GET /v1/models', operation: 'models.list', effect: 'read' },
+  { route: 'GET /v1/models/{model}', operation: 'models.retrieve', effect: 'read' },
+  { route: 'DELETE /v1/models/{model}', operation: 'models.delete', effect: 'delete' },
+  { route: 'GET /v1/files', operation: 'files.list', effect: 'read' },
+  { route: 'POST /v1/files', operation: 'files.create', effect: 'write' },
+  { route: 'GET /v1/files/{file_id}', operation: 'files.retrieve', effect: 'read' },
+  { route: 'GET /v1/files/{file_id}/content', operation: 'files.content', effect: 'read' },
+  { route: 'DELETE /v1/files/{file_id}', operation: 'files.delete', effect: 'delete' },
+  { route: 'POST /v1/uploads', operation: 'uploads.create', effect: 'write' },
+  { route: 'POST /v1/uploads/{upload_id}/{action}', operation: 'uploads.update', effect: 'write' },
+  { route: 'POST /v1/batches', operation: 'batches.create', effect: 'write' },
+  { route: 'POST /v1/batches/{batch_id}/cancel', operation: 'batches.cancel', effect: 'write' },
+  { route: 'POST /v1/fine_tuning/jobs', operation: 'fine_tuning.jobs.create', effect: 'write' },
+  { route: 'POST /v1/fine_tuning/jobs/{job_id}/cancel', operation: 'fine_tuning.jobs.cancel', effect: 'write' },
+  { route: 'POST /v1/vector_stores', operation: 'vector_stores.create', effect: 'write' },
+  { route: 'POST /v1/vector_stores/{path+}', operation: 'vector_stores.update', effect: 'write' },
+  { route: 'DELETE /v1/vector_stores/{path+}', operation: 'vector_stores.delete', effect: 'delete' },
+  { route: 'POST /v1/assistants', operation: 'assistants.create', effect: 'write' },
+  { route: 'POST /v1/assistants/{assistant_id}', operation: 'assistants.update', effect: 'write' },
+  { route: 'DELETE /v1/assistants/{assistant_id}', operation: 'assistants.delete', effect: 'delete' },
+  { route: 'POST /v1/threads', operation: 'threads.create', effect: 'write' },
+  { route: 'POST /v1/threads/{path+}', operation: 'threads.update', effect: 'write' },
+  { route: 'DELETE /v1/threads/{path+}', operation: 'threads.delete', effect: 'delete' },
+  { route: 'POST /v1/conversations', operation: 'conversations.create', effect: 'write' },
+  { route: 'POST /v1/conversations/{path+}', operation: 'conversations.update', effect: 'write' },
+  { route: 'DELETE /v1/conversations/{path+}', operation: 'conversations.delete', effect: 'delete' },
+  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.sessions.create', effect: 'read' },
+  // Organization administration: keys, users, invites, projects.
+  { route: 'GET /v1/organization/{path+}', operation: 'organization.get', effect: 'read' },
+  { route: 'POST|PUT|PATCH|DELETE /v1/organization/{path+}', operation: 'organization.update', effect: 'admin' },
+];
+
+const table = new RouteTable(routes);
+
+/** Tool types that make the provider call third parties itself, outside Airlock. */
+export const remoteToolTypes = new Set(['mcp', 'connector', 'web_fetch', 'url_context']);
+
+/** Tool types named in the body (`tools[].type`), for policies to inspect. */
+export function toolTypes(request: RequestInfo): string[] {
+  const tools = jsonObject(request)?.tools;
+  if (!Array.isArray(tools)) return [];
+  const types = tools.map((t) => (t && typeof t === 'object' ? (t as { type?: unknown }).type : undefined)).filter((t): t is string => typeof t === 'string');
+  return [...new Set(types)].sort();
+}
+
+export function describeInference(info: ServiceInfo, request: RequestInfo, extraRemote: string[] = []): ServiceInfo {
+  const body = jsonObject(request);
+  if (typeof body?.model === 'string') info.params.model = body.model;
+  const types = toolTypes(request);
+  if (types.length) info.params.tool_types = types;
+  const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
+  if (remote.length > 0 || extraRemote.length > 0) {
+    info.params.remote_tools = [...remote, ...extraRemote];
+    info.effect = 'send';
+  }
+  return info;
+}
+
+export const openai: ServiceAdapter = {
+  name: 'openai',
+  hosts: hostIs('api.openai.com'),
+  describe(request) {
+    const info = fromTable('openai', table, request);
+    return info.effect === 'read' && request.method === 'POST' ? describeInference(info, request) : info;
+  },
+};

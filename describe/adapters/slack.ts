@@ -1,0 +1,65 @@
+// Slack Web API (api.slack.com/methods): every call is `https://slack.com/api/{method}`, and Slack
+// accepts GET or POST for any method — so the effect comes from the method name, never the HTTP
+// verb. Incoming webhooks (hooks.slack.com/services/…) post messages.
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
+import { hostIs, type ServiceAdapter } from './adapter.ts';
+import { bodyField } from './routes.ts';
+
+const exact: Record<string, Effect> = {
+  'chat.postMessage': 'send',
+  'chat.postEphemeral': 'send',
+  'chat.meMessage': 'send',
+  'chat.scheduleMessage': 'send',
+  'chat.update': 'send',
+  'chat.delete': 'delete',
+  'chat.deleteScheduledMessage': 'delete',
+  'files.upload': 'send',
+  'files.completeUploadExternal': 'send',
+  'files.getUploadURLExternal': 'write',
+  'files.sharedPublicURL': 'send', // makes a file readable by anyone with the link
+  'files.delete': 'delete',
+  'conversations.invite': 'admin',
+  'conversations.inviteShared': 'admin',
+  'conversations.kick': 'admin',
+  'conversations.archive': 'admin',
+  'conversations.rename': 'write',
+  'users.profile.set': 'admin',
+  'auth.revoke': 'admin',
+  'auth.test': 'read',
+  'api.test': 'read',
+};
+
+/** Name suffixes that only read. Anything not listed (or unknown) is a write: fail closed. */
+const readVerbs = new Set(['list', 'info', 'history', 'replies', 'members', 'get', 'getPresence', 'lookupByEmail', 'conversations', 'permalink', 'identity', 'access', 'exists']);
+
+function effectOf(method: string): Effect {
+  if (exact[method]) return exact[method]!;
+  if (method.startsWith('admin.') || method.startsWith('apps.') || method.startsWith('oauth.')) return 'admin';
+  if (method.startsWith('search.')) return 'read';
+  const verb = method.split('.').pop() ?? '';
+  if (readVerbs.has(verb)) return 'read';
+  if (/^(delete|remove)/i.test(verb) && !method.startsWith('reactions.') && !method.startsWith('pins.') && !method.startsWith('stars.')) return 'delete';
+  return 'write';
+}
+
+function describeSlack(request: RequestInfo): ServiceInfo {
+  if (request.host === 'hooks.slack.com') {
+    return { name: 'slack', operation: 'incoming_webhook.send', params: {}, effect: 'send' };
+  }
+  const segs = request.segments;
+  if (segs[0] !== 'api' || segs.length !== 2) return { name: 'slack', operation: 'unknown', params: {}, effect: 'write' };
+  const method = segs[1]!;
+  const params: Record<string, unknown> = {};
+  const channel = bodyField(request, 'channel') ?? request.query.channel?.[0];
+  if (channel !== undefined) params.channel = channel;
+  return { name: 'slack', operation: method, params, effect: effectOf(method) };
+}
+
+export const slack: ServiceAdapter = {
+  name: 'slack',
+  hosts: hostIs('slack.com', 'api.slack.com', 'hooks.slack.com', 'files.slack.com'),
+  describe(request) {
+    if (request.host === 'files.slack.com') return { name: 'slack', operation: 'files.download', params: {}, effect: request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write' };
+    return describeSlack(request);
+  },
+};

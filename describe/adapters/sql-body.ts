@@ -1,0 +1,46 @@
+// Where SQL sits in the bodies of SQL-over-HTTP endpoints: `{query}`, `{sql}`, and batches
+// (Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` / `{batch: [{sql}]}`), the same fields in a
+// form-encoded body (PostgREST takes RPC arguments as a form too), or an `application/sql` text
+// body. Every SQL field present is examined (servers differ on which one they run). A body whose
+// SQL cannot be seen is reported as such, which fails closed.
+import type { RequestInfo } from '../types.ts';
+import type { SqlSource } from './adapter.ts';
+import { jsonObject } from './routes.ts';
+
+export interface SqlBodyOptions {
+  /** The fields that carry SQL, in the order the service reads them. */
+  keys?: string[];
+  dialect?: 'postgresql' | 'sqlite';
+}
+
+/** The SQL text(s) of a request body, or why there are none. */
+export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}): SqlSource {
+  const keys = options.keys ?? ['query', 'sql'];
+  const found = (texts: string[]): SqlSource => (options.dialect ? { texts, dialect: options.dialect } : { texts });
+  const body = request.body;
+  if (body.truncated) return { error: 'request body larger than the capture limit: SQL not fully visible' };
+  if (body.decode_error) return { error: `request body could not be decoded: ${body.decode_error}` };
+  const json = body.json;
+  const pick = (o: unknown): string[] | undefined => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+    const texts = keys.map((k) => (o as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
+    return texts.length ? texts : undefined;
+  };
+  const one = pick(json);
+  if (one) return found(one);
+  // Batches: Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` / `{batch: [{sql}]}`.
+  const list = Array.isArray(json) ? json : (jsonObject(request)?.queries ?? jsonObject(request)?.batch);
+  if (Array.isArray(list) && list.length > 0) {
+    const texts = list.map(pick);
+    if (texts.every((t): t is string[] => t !== undefined)) return found(texts.flat());
+  }
+  if (body.form) {
+    const texts = keys.flatMap((k) => body.form![k] ?? []);
+    if (texts.length) return found(texts);
+  }
+  if (json === undefined && body.text !== undefined && body.size > 0) {
+    if (body.content_type !== 'application/sql') return { error: 'SQL request body is not JSON' };
+    return body.text_truncated ? { error: 'SQL body longer than the description keeps: SQL not fully visible' } : found([body.text]);
+  }
+  return { error: 'no SQL found in the request body' };
+}

@@ -1,0 +1,698 @@
+// SQL for SQLite services (Cloudflare D1), read by SQLite itself: the official SQLite build
+// compiled to WebAssembly (@sqlite.org/sqlite-wasm), loaded once at startup. SQLite's own
+// tokenizer splits the statements (`sqlite3_prepare_v2` and its tail), its own parser and name
+// resolution compile each one, and its authorizer callback reports every action the statement
+// would take (read, insert, update, delete, drop, attach, pragma, function …) with the tables —
+// the engine's truth, not patterns over text.
+//
+// A proxy does not know the database's schema, and SQLite resolves names while it compiles, so
+// each request gets a fresh in-memory database in which missing tables, columns, indexes, views,
+// triggers and attached schemas are created as the engine asks for them (bounded attempts). Unknown
+// functions are not invented: SQL calling a function SQLite does not have would fail on the server
+// too, and is reported unparsed (which fails closed).
+//
+// Whether a DELETE or UPDATE touches every row is decided by running it, inside a savepoint that is
+// rolled back, against sample rows of varied types (other tables hold disjoint values) with a step
+// budget: a WHERE that matches every sample row (`1=1`, `id = id`, `x OR 1`, none at all) is
+// destructive. Only DELETE/UPDATE statements whose functions are all deterministic built-ins run.
+import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
+import type { SqlStatement } from '../types.ts';
+import type { SqlAnalysis } from './sql.ts';
+import { MAX_SQL_BYTES } from './sql.ts';
+
+const MAX_TEXT_CHARS = 1000;
+/** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
+const MAX_SYNTH_ATTEMPTS = 64;
+/** Names a synthesized table gets as columns up front (more are added one by one as SQLite asks). */
+const MAX_NAMES = 48;
+/** Bytes compiled per request, over all attempts (bounds the work a hostile statement can cause). */
+const MAX_COMPILED_BYTES = 8 * MAX_SQL_BYTES;
+const SAMPLE_ROWS = 6;
+/** Sample value of row i, column j: varied types, different in every column; other tables' values never equal the target's. */
+function sampleValue(i: number, j: number, other: boolean): string {
+  const o = other ? 300_000 : 0;
+  switch (i % SAMPLE_ROWS) {
+    case 0: return String(j + 1 + o);
+    case 1: return String(-(j + 7 + o));
+    case 2: return String(j + 2.5 + o);
+    case 3: return `'${other ? 'b' : 'a'}${j}'`;
+    case 4: return `'${other ? 'Yy' : 'Zz'}${j}'`;
+    default: return String(1_000_000 * (other ? 2 : 1) + j);
+  }
+}
+/** VM steps the breadth test may take (progress callbacks every 1000 steps). */
+const PROGRESS_CALLS = 200;
+
+// Authorizer action codes (sqlite3.h).
+const A = {
+  CREATE_INDEX: 1, CREATE_TABLE: 2, CREATE_TEMP_INDEX: 3, CREATE_TEMP_TABLE: 4, CREATE_TEMP_TRIGGER: 5,
+  CREATE_TEMP_VIEW: 6, CREATE_TRIGGER: 7, CREATE_VIEW: 8, DELETE: 9, DROP_INDEX: 10, DROP_TABLE: 11,
+  DROP_TEMP_INDEX: 12, DROP_TEMP_TABLE: 13, DROP_TEMP_TRIGGER: 14, DROP_TEMP_VIEW: 15, DROP_TRIGGER: 16,
+  DROP_VIEW: 17, INSERT: 18, PRAGMA: 19, READ: 20, SELECT: 21, TRANSACTION: 22, UPDATE: 23, ATTACH: 24,
+  DETACH: 25, ALTER_TABLE: 26, REINDEX: 27, ANALYZE: 28, CREATE_VTABLE: 29, DROP_VTABLE: 30, FUNCTION: 31,
+  SAVEPOINT: 32, RECURSIVE: 33,
+} as const;
+const dropActions = new Set<number>([A.DROP_INDEX, A.DROP_TABLE, A.DROP_TEMP_INDEX, A.DROP_TEMP_TABLE, A.DROP_TEMP_TRIGGER, A.DROP_TEMP_VIEW, A.DROP_TRIGGER, A.DROP_VIEW, A.DROP_VTABLE]);
+const ddlActions = new Set<number>([...dropActions, A.CREATE_INDEX, A.CREATE_TABLE, A.CREATE_TEMP_INDEX, A.CREATE_TEMP_TABLE, A.CREATE_TEMP_TRIGGER, A.CREATE_TEMP_VIEW, A.CREATE_TRIGGER, A.CREATE_VIEW, A.ALTER_TABLE, A.CREATE_VTABLE]);
+const writeActions = new Set<number>([...ddlActions, A.INSERT, A.UPDATE, A.DELETE, A.ATTACH, A.DETACH, A.REINDEX, A.ANALYZE]);
+const internalTables = new Set(['sqlite_master', 'sqlite_temp_master', 'sqlite_schema', 'sqlite_temp_schema']);
+
+/** Built-ins that do something beyond computing a value. */
+const destructiveFunctions = new Set(['load_extension', 'fts3_tokenizer', 'writefile', 'edit']);
+/** Built-ins whose result depends on more than their arguments: a WHERE using them cannot be judged by a sample run. */
+const nondeterministic = new Set(['random', 'randomblob', 'changes', 'total_changes', 'last_insert_rowid', 'sqlite_offset']);
+/** Pragmas that only report (with or without an argument naming a table or index). */
+const readOnlyPragmas = new Set([
+  'table_info', 'table_xinfo', 'table_list', 'index_list', 'index_info', 'index_xinfo', 'foreign_key_list',
+  'foreign_key_check', 'collation_list', 'database_list', 'function_list', 'module_list', 'pragma_list',
+  'compile_options', 'integrity_check', 'quick_check', 'data_version', 'freelist_count', 'page_count',
+]);
+/** Pragmas that report without an argument and change a setting with one. */
+const settingPragmas = new Set(['schema_version', 'user_version', 'application_id', 'encoding', 'foreign_keys', 'page_size', 'cache_size', 'journal_mode', 'synchronous']);
+
+interface Capi {
+  sqlite3_set_authorizer(db: number, cb: number, p: number): number;
+  sqlite3_keyword_check(word: string, n: number): number;
+  sqlite3_prepare_v2(db: number, sql: number, n: number, ppStmt: number, pzTail: number): number;
+  sqlite3_finalize(stmt: number): number;
+  sqlite3_step(stmt: number): number;
+  sqlite3_errmsg(db: number): string;
+  sqlite3_stmt_readonly(stmt: number): number;
+  sqlite3_stmt_isexplain(stmt: number): number;
+  sqlite3_changes(db: number): number;
+  sqlite3_get_autocommit(db: number): number;
+  sqlite3_db_config(db: number, op: number, a: number, b: number): number;
+  sqlite3_limit(db: number, id: number, value: number): number;
+  sqlite3_progress_handler(db: number, n: number, cb: number, p: number): void;
+  SQLITE_DBCONFIG_DQS_DML: number;
+  SQLITE_DBCONFIG_DQS_DDL: number;
+  SQLITE_DBCONFIG_DEFENSIVE: number;
+  SQLITE_LIMIT_SQL_LENGTH: number;
+  SQLITE_LIMIT_LENGTH: number;
+  SQLITE_ROW: number;
+  SQLITE_DONE: number;
+}
+interface Wasm {
+  installFunction(sig: string, fn: (...args: number[]) => number): number;
+  cstrToJs(p: number): string;
+  allocCString(s: string, withLength: true): [number, number];
+  dealloc(p: number): void;
+  peekPtr(p: number): number;
+  pstack: { pointer: number; restore(p: number): void; allocPtr(): number };
+}
+interface Db {
+  pointer: number;
+  exec(sql: string): unknown;
+  close(): void;
+}
+interface Sqlite3 {
+  capi: Capi;
+  wasm: Wasm;
+  oo1: { DB: new (name: string) => Db };
+}
+
+let engine: Sqlite3 | undefined;
+let loading: Promise<void> | undefined;
+/** The scratch database being analyzed (analysis is synchronous: one at a time). */
+let current: Scratch | undefined;
+/** The authorizer and progress callbacks, installed in the WASM function table once. */
+let authorizerPtr = 0;
+let progressPtr = 0;
+
+/** Instantiates SQLite's WASM module once; analyzeSqlite reports SQL unparsed until it has. */
+export function loadSqliteEngine(): Promise<void> {
+  loading ??= (sqlite3InitModule as unknown as (o: object) => Promise<Sqlite3>)({ print: () => undefined, printErr: () => undefined }).then((s) => {
+    const text = (p: number): string | null => (p ? s.wasm.cstrToJs(p) : null);
+    authorizerPtr = s.wasm.installFunction('iiiiiii', (_p, code, a, b, dbName) => {
+      if (current?.recording) current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
+      return 0;
+    });
+    progressPtr = s.wasm.installFunction('ii', () => (current && ++current.progressCalls > PROGRESS_CALLS ? 1 : 0));
+    engine = s;
+  });
+  return loading;
+}
+
+interface Action {
+  code: number;
+  a: string | null;
+  b: string | null;
+  db: string | null;
+}
+
+class Unparsed extends Error {}
+
+function quoteId(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+interface Token {
+  /** `word` (bare), `ident` (quoted identifier), `(`, `)`, or other punctuation. */
+  type: 'word' | 'ident' | '(' | ')' | 'punct';
+  value: string;
+  depth: number;
+}
+
+const MAX_TOKENS = 100_000;
+
+/**
+ * SQLite's tokens, enough to find a statement's verbs and the names it uses. Follows SQLite's
+ * tokenizer for everything that can hide text: strings ('' escapes), quoted identifiers in "",
+ * ``, [] and non-nesting block and line comments. Linear.
+ */
+function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] & { end?: number } {
+  const out: Token[] & { end?: number } = [];
+  let depth = 0;
+  let i = from;
+  const n = sql.length;
+  const isStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
+  const isPart = (c: number): boolean => isStart(c) || (c >= 48 && c <= 57) || c === 36;
+  while (i < n && out.length < MAX_TOKENS) {
+    const c = sql[i]!;
+    if (c === '-' && sql[i + 1] === '-') {
+      const e = sql.indexOf('\n', i);
+      i = e < 0 ? n : e + 1;
+    } else if (c === '/' && sql[i + 1] === '*') {
+      const e = sql.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 2;
+    } else if (c === "'" || c === '"' || c === '`') {
+      let j = i + 1;
+      let value = '';
+      for (;;) {
+        const e = sql.indexOf(c, j);
+        if (e < 0) { value += sql.slice(j); j = n; break; }
+        value += sql.slice(j, e);
+        if (sql[e + 1] === c) { value += c; j = e + 2; continue; }
+        j = e + 1;
+        break;
+      }
+      if (c !== "'") out.push({ type: 'ident', value, depth });
+      i = j;
+    } else if (c === '[') {
+      const e = sql.indexOf(']', i);
+      out.push({ type: 'ident', value: sql.slice(i + 1, e < 0 ? n : e), depth });
+      i = e < 0 ? n : e + 1;
+    } else if (c === '(') {
+      out.push({ type: '(', value: c, depth: depth++ });
+      i++;
+    } else if (c === ')') {
+      out.push({ type: ')', value: c, depth: --depth });
+      i++;
+    } else if (isStart(sql.charCodeAt(i))) {
+      let j = i + 1;
+      while (j < n && isPart(sql.charCodeAt(j))) j++;
+      out.push({ type: 'word', value: sql.slice(i, j), depth });
+      i = j;
+    } else {
+      if (c === ';' && stopAtSemicolon) break;
+      if (c.trim()) out.push({ type: 'punct', value: c, depth });
+      i++;
+    }
+  }
+  out.end = i;
+  return out;
+}
+
+function topLevelWords(toks: Token[]): string[] {
+  return toks.filter((t) => t.type === 'word' && t.depth === 0).map((t) => t.value.toUpperCase());
+}
+
+/** Bare words that are never made columns: a column of that name would change what they mean (TRUE is a column when one exists). */
+const notColumns = new Set(['true', 'false', 'rowid', 'oid', '_rowid_']);
+
+/** Names a statement may use as columns: every quoted identifier and bare non-keyword word (the first MAX_NAMES). */
+function nameCandidates(toks: Token[], isKeyword: (w: string) => boolean): string[] {
+  const names = new Set<string>();
+  for (const t of toks) {
+    if (t.type !== 'word' && t.type !== 'ident') continue;
+    if (t.type === 'word' && (notColumns.has(t.value.toLowerCase()) || isKeyword(t.value))) continue;
+    if (t.value && t.value.length <= 128) names.add(t.value);
+    if (names.size >= MAX_NAMES) break;
+  }
+  return [...names];
+}
+
+/** The column lists of `ON CONFLICT (…)` targets. */
+function conflictTargets(toks: Token[]): string[][] {
+  const out: string[][] = [];
+  for (let k = 0; k + 2 < toks.length; k++) {
+    if (toks[k]!.type !== 'word' || toks[k]!.value.toUpperCase() !== 'ON') continue;
+    if (toks[k + 1]!.type !== 'word' || toks[k + 1]!.value.toUpperCase() !== 'CONFLICT' || toks[k + 2]!.type !== '(') continue;
+    const depth = toks[k + 2]!.depth;
+    const cols: string[] = [];
+    let expectName = true;
+    for (let j = k + 3; j < toks.length && !(toks[j]!.type === ')' && toks[j]!.depth === depth); j++) {
+      const t = toks[j]!;
+      if (t.type === 'punct' && t.value === ',') expectName = true;
+      else if (expectName && (t.type === 'word' || t.type === 'ident')) {
+        cols.push(t.value);
+        expectName = false;
+      }
+    }
+    if (cols.length) out.push(cols);
+  }
+  return out;
+}
+
+const mainVerbs = new Set(['SELECT', 'VALUES', 'INSERT', 'REPLACE', 'UPDATE', 'DELETE']);
+
+/** The statement's verb and the words after it (after a WITH clause's CTEs). */
+function verbOf(words: string[]): { verb: string; rest: string[] } {
+  let k = 0;
+  if (words[0] === 'EXPLAIN') k = words[1] === 'QUERY' ? 3 : 1;
+  if (words[k] === 'WITH') {
+    const at = words.findIndex((w, j) => j > k && mainVerbs.has(w));
+    if (at > 0) k = at;
+  }
+  return { verb: words[k] ?? '', rest: words.slice(k + 1) };
+}
+
+interface Synth {
+  schema: string;
+  name: string;
+  columns: Set<string>;
+  /** Its column count was set by an INSERT without a column list. */
+  sized?: boolean;
+}
+
+/** One request's scratch database: a fresh schema grown on demand. */
+class Scratch {
+  readonly db: Db;
+  readonly tables: Synth[] = [];
+  readonly schemas = new Set(['main', 'temp']);
+  actions: Action[] = [];
+  recording = false;
+  attempts = 0;
+  progressCalls = 0;
+  /** Columns already tried per (column, table) so a retry always makes progress. */
+  private readonly tried = new Set<string>();
+  /** Names the statement being compiled uses: new tables get them all as columns. */
+  names: string[] = [];
+  conflicts: string[][] = [];
+  private readonly uniques = new Set<string>();
+
+  constructor(private readonly s: Sqlite3) {
+    const { capi } = s;
+    this.db = new s.oo1.DB(':memory:');
+    const p = this.db.pointer;
+    // "x" is always an identifier (never the string-literal fallback), as in strict SQLite builds.
+    capi.sqlite3_db_config(p, capi.SQLITE_DBCONFIG_DQS_DML, 0, 0);
+    capi.sqlite3_db_config(p, capi.SQLITE_DBCONFIG_DQS_DDL, 0, 0);
+    capi.sqlite3_db_config(p, capi.SQLITE_DBCONFIG_DEFENSIVE, 1, 0);
+    capi.sqlite3_limit(p, capi.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES + 16);
+    capi.sqlite3_limit(p, capi.SQLITE_LIMIT_LENGTH, 1_000_000);
+    capi.sqlite3_set_authorizer(p, authorizerPtr, 0);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private run(sql: string): void {
+    const was = this.recording;
+    this.recording = false;
+    try {
+      this.db.exec(sql);
+    } finally {
+      this.recording = was;
+    }
+  }
+
+  private table(schema: string, name: string): Synth | undefined {
+    return this.tables.find((t) => t.schema === schema && t.name.toLowerCase() === name.toLowerCase());
+  }
+
+  private addTable(schema: string, name: string): Synth {
+    if (!this.schemas.has(schema)) {
+      this.run(`ATTACH ':memory:' AS ${quoteId(schema)}`);
+      this.schemas.add(schema);
+    }
+    // Every name the statement uses is a column, so a name in a subquery resolves to the table of
+    // that subquery, as it would in a real schema (an ambiguous name is later kept in one table only).
+    const columns = this.names.filter((c) => c.toLowerCase() !== 'airlock_synthetic_' && c.toLowerCase() !== 'rowid');
+    const seen = new Set<string>();
+    const unique = columns.filter((c) => !seen.has(c.toLowerCase()) && seen.add(c.toLowerCase()));
+    this.run(`CREATE TABLE ${quoteId(schema)}.${quoteId(name)} (${['airlock_synthetic_', ...unique].map(quoteId).join(', ')})`);
+    const t = { schema, name, columns: new Set<string>(unique) };
+    this.tables.push(t);
+    return t;
+  }
+
+  private addColumn(t: Synth, column: string): void {
+    this.tried.add(`${column}\u0000${t.schema}.${t.name}`);
+    this.run(`ALTER TABLE ${quoteId(t.schema)}.${quoteId(t.name)} ADD COLUMN ${quoteId(column)}`);
+    t.columns.add(column);
+  }
+
+  /** Creates what an error says is missing; false when the error is not about a missing object. */
+  synthesize(message: string): boolean {
+    if (++this.attempts > MAX_SYNTH_ATTEMPTS) throw new Unparsed('SQL names too many unknown objects to analyze');
+    let m: RegExpExecArray | [string, string, string] | null;
+    if ((m = /^no such table: (.+)$/.exec(message))) {
+      const full = m[1]!;
+      const dot = full.indexOf('.');
+      const [schema, name] = dot > 0 && !this.table('main', full) ? [full.slice(0, dot), full.slice(dot + 1)] : ['main', full];
+      if (this.table(schema, name)) {
+        if (this.table('main', full)) return false;
+        this.addTable('main', full); // a table whose own name holds a dot
+      } else this.addTable(schema, name);
+      return true;
+    }
+    if ((m = missingColumn(message))) {
+      const t = this.tables.find((x) => x.name.toLowerCase() === m![1]!.toLowerCase() || `${x.schema}.${x.name}`.toLowerCase() === m![1]!.toLowerCase());
+      if (!t || t.columns.has(m[2]!)) return false;
+      this.addColumn(t, m[2]!);
+      return true;
+    }
+    if ((m = /^no such column: (.+)$/.exec(message))) {
+      let ref = m[1]!;
+      if (ref.length >= 2 && ref.startsWith('"') && ref.endsWith('"')) ref = ref.slice(1, -1).replace(/""/g, '"');
+      const parts = ref.split('.');
+      const column = parts.pop()!;
+      const qualifier = parts.pop();
+      // A qualifier naming one of our tables gets the column; an alias (unknown here) tries each table in turn.
+      const named = qualifier ? this.tables.filter((t) => t.name.toLowerCase() === qualifier.toLowerCase()) : [];
+      const candidates = [...named, ...this.tables].filter((t) => !this.tried.has(`${column}\u0000${t.schema}.${t.name}`));
+      if (!candidates.length) return false;
+      this.addColumn(candidates[0]!, column);
+      return true;
+    }
+    if ((m = /^table (.+) has (\d+) columns but (\d+) values were supplied$/.exec(message))) {
+      // INSERT without a column list: the table has as many columns as the values given.
+      const t = this.tables.find((x) => x.name.toLowerCase() === m![1]!.toLowerCase() || `${x.schema}.${x.name}`.toLowerCase() === m![1]!.toLowerCase());
+      const want = Number(m[3]);
+      if (!t || t.sized || want < 1 || want > 2000) return false;
+      t.sized = true;
+      const cols = [...t.columns];
+      for (const c of cols.slice(Math.max(0, want - 1))) {
+        this.run(`ALTER TABLE ${quoteId(t.schema)}.${quoteId(t.name)} DROP COLUMN ${quoteId(c)}`);
+        t.columns.delete(c);
+      }
+      for (let k = cols.length + 1; k < want; k++) this.addColumn(t, `airlock_extra_${k}`);
+      return true;
+    }
+    if ((m = /^ambiguous column name: (.+)$/.exec(message))) {
+      // Two of our tables have the column; keep it in the first only.
+      const column = m[1]!.split('.').pop()!;
+      const holders = this.tables.filter((t) => [...t.columns].some((c) => c.toLowerCase() === column.toLowerCase()));
+      if (holders.length < 2) return false;
+      for (const t of holders.slice(1)) {
+        const actual = [...t.columns].find((c) => c.toLowerCase() === column.toLowerCase())!;
+        this.run(`ALTER TABLE ${quoteId(t.schema)}.${quoteId(t.name)} DROP COLUMN ${quoteId(actual)}`);
+        t.columns.delete(actual);
+        this.tried.add(`${actual}\u0000${t.schema}.${t.name}`);
+      }
+      return true;
+    }
+    if (message === 'ON CONFLICT clause does not match any PRIMARY KEY or UNIQUE constraint') {
+      // An upsert needs a unique index on its conflict target: give every table one per target.
+      let made = false;
+      for (const cols of this.conflicts) {
+        for (const t of this.tables) {
+          const key = `${t.schema}.${t.name}(${cols.join(',')})`;
+          if (this.uniques.has(key) || !cols.every((c) => [...t.columns].some((x) => x.toLowerCase() === c.toLowerCase()))) continue;
+          this.uniques.add(key);
+          this.run(`CREATE UNIQUE INDEX ${quoteId(t.schema)}.${quoteId(`airlock_unique_${this.uniques.size}`)} ON ${quoteId(t.name)} (${cols.map(quoteId).join(', ')})`);
+          made = true;
+        }
+      }
+      return made;
+    }
+    if ((m = /^no such (index|view|trigger): (.+)$/.exec(message))) {
+      const [, what, full] = m;
+      const dot = full!.indexOf('.');
+      const [schema, name] = dot > 0 && this.schemas.has(full!.slice(0, dot)) ? [full!.slice(0, dot), full!.slice(dot + 1)] : ['main', full!];
+      const base = this.tables.find((t) => t.schema === schema) ?? this.addTable(schema, `airlock_base_${this.attempts}`);
+      const q = `${quoteId(schema)}.${quoteId(name!)}`;
+      const on = quoteId(base.name);
+      if (what === 'index') this.run(`CREATE INDEX ${q} ON ${on} (airlock_synthetic_)`);
+      else if (what === 'view') this.run(`CREATE VIEW ${q} AS SELECT 1`);
+      else this.run(`CREATE TRIGGER ${q} AFTER INSERT ON ${on} BEGIN SELECT 1; END`);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Runs a prepared DELETE/UPDATE against sample rows inside a savepoint that is rolled back:
+   * true when it changed every sample row of its target (or could not be judged).
+   */
+  touchesEveryRow(stmt: number, target: Synth | undefined): boolean {
+    if (!target) return true;
+    const { capi } = this.s;
+    const rows = (other: boolean, t: Synth): string => {
+      const cols = ['airlock_synthetic_', ...t.columns];
+      const tuples = [];
+      for (let i = 0; i < SAMPLE_ROWS; i++) tuples.push(`(${cols.map((_, j) => sampleValue(i, j, other)).join(', ')})`);
+      return `INSERT INTO ${quoteId(t.schema)}.${quoteId(t.name)} (${cols.map(quoteId).join(', ')}) VALUES ${tuples.join(', ')}`;
+    };
+    this.run('SAVEPOINT airlock_sample');
+    this.progressCalls = 0;
+    try {
+      for (const t of this.tables) this.run(rows(t !== target, t));
+      capi.sqlite3_progress_handler(this.db.pointer, 1000, progressPtr, 0);
+      let rc: number;
+      let steps = 0;
+      do rc = capi.sqlite3_step(stmt);
+      while (rc === capi.SQLITE_ROW && ++steps < 10_000);
+      if (rc !== capi.SQLITE_DONE) return true; // interrupted or failed: cannot tell, so assume the worst
+      return capi.sqlite3_changes(this.db.pointer) >= SAMPLE_ROWS;
+    } finally {
+      capi.sqlite3_progress_handler(this.db.pointer, 0, 0, 0);
+      // An interrupted write rolls back the whole transaction, savepoint included.
+      if (!capi.sqlite3_get_autocommit(this.db.pointer)) {
+        this.run('ROLLBACK TO airlock_sample');
+        this.run('RELEASE airlock_sample');
+      }
+    }
+  }
+
+  synthFor(schema: string | null, name: string | null): Synth | undefined {
+    return name ? this.table(schema ?? 'main', name) : undefined;
+  }
+}
+
+function tableName(schema: string | null, name: string): string {
+  return schema && schema !== 'main' && schema !== 'temp' ? `${schema}.${name}` : name;
+}
+
+function kindOf(verb: string, rest: string[], actions: Action[], explain: boolean): string {
+  if (explain) return 'explain';
+  const first = (codes: number[]): Action | undefined => actions.find((x) => codes.includes(x.code));
+  switch (verb) {
+    case 'SELECT': case 'VALUES': return 'select';
+    case 'INSERT': case 'REPLACE': return 'insert';
+    case 'UPDATE': return 'update';
+    case 'DELETE': return 'delete';
+    case 'BEGIN': case 'COMMIT': case 'END': case 'ROLLBACK': case 'SAVEPOINT': case 'RELEASE': return 'transaction';
+    case 'CREATE': {
+      const c = first([A.CREATE_TABLE, A.CREATE_TEMP_TABLE, A.CREATE_INDEX, A.CREATE_TEMP_INDEX, A.CREATE_VIEW, A.CREATE_TEMP_VIEW, A.CREATE_TRIGGER, A.CREATE_TEMP_TRIGGER, A.CREATE_VTABLE]);
+      if (!c) return `create_${(rest.find((w) => ['TABLE', 'INDEX', 'VIEW', 'TRIGGER'].includes(w)) ?? 'object').toLowerCase()}`;
+      if (c.code === A.CREATE_VTABLE) return 'create_virtual_table';
+      if (c.code === A.CREATE_TABLE || c.code === A.CREATE_TEMP_TABLE) return 'create_table';
+      if (c.code === A.CREATE_INDEX || c.code === A.CREATE_TEMP_INDEX) return 'create_index';
+      if (c.code === A.CREATE_VIEW || c.code === A.CREATE_TEMP_VIEW) return 'create_view';
+      return 'create_trigger';
+    }
+    case 'DROP': {
+      const w = rest.find((x) => ['TABLE', 'INDEX', 'VIEW', 'TRIGGER'].includes(x));
+      return `drop_${(w ?? 'object').toLowerCase()}`;
+    }
+    case 'ALTER': return 'alter_table';
+    default: return verb.toLowerCase() || 'unknown';
+  }
+}
+
+interface StatementResult {
+  statement: SqlStatement;
+  readOnly: boolean;
+}
+
+function analyzeStatement(scratch: Scratch, s: Sqlite3, stmt: number, text: string): StatementResult {
+  const { capi } = s;
+  const actions = scratch.actions;
+  const ddl = actions.some((x) => ddlActions.has(x.code));
+  const { verb, rest } = verbOf(topLevelWords(tokens(text)));
+  const explain = capi.sqlite3_stmt_isexplain(stmt) !== 0;
+  const kind = kindOf(verb, rest, actions, explain);
+  const tables: string[] = [];
+  const addTable = (schema: string | null, name: string | null): void => {
+    if (!name) return;
+    if (ddl && internalTables.has(name.toLowerCase())) return; // the schema's own bookkeeping
+    const t = tableName(schema, name);
+    if (!tables.includes(t)) tables.push(t);
+  };
+  let destructive = false;
+  let writes = false;
+  const functions: string[] = [];
+  for (const x of actions) {
+    if (writeActions.has(x.code)) writes = true;
+    if (dropActions.has(x.code)) destructive = true;
+    switch (x.code) {
+      case A.READ: case A.INSERT: case A.UPDATE: case A.DELETE: case A.DROP_TABLE: case A.DROP_TEMP_TABLE:
+      case A.CREATE_TABLE: case A.CREATE_TEMP_TABLE:
+        addTable(x.db, x.a);
+        break;
+      case A.DROP_VIEW: case A.DROP_TEMP_VIEW: case A.DROP_INDEX: case A.DROP_TEMP_INDEX: case A.CREATE_INDEX:
+      case A.CREATE_TEMP_INDEX: case A.DROP_TRIGGER: case A.DROP_TEMP_TRIGGER:
+        addTable(x.db, x.b);
+        break;
+      case A.ALTER_TABLE:
+        addTable(x.a, x.b);
+        break;
+      case A.CREATE_TRIGGER: case A.CREATE_TEMP_TRIGGER:
+        destructive = true; // code that runs on later writes, by anyone
+        addTable(x.db, x.b);
+        break;
+      case A.ATTACH: case A.DETACH:
+        destructive = true; // attaches or detaches database files on the server
+        break;
+      case A.PRAGMA: {
+        const name = (x.a ?? '').toLowerCase();
+        const readOnly = readOnlyPragmas.has(name) || (settingPragmas.has(name) && x.b === null);
+        if (!readOnly) {
+          destructive = true; // changes how the engine enforces or stores data (foreign_keys, writable_schema …)
+          writes = true;
+        }
+        break;
+      }
+      case A.FUNCTION: {
+        const name = (x.b ?? '').toLowerCase();
+        functions.push(name);
+        if (destructiveFunctions.has(name)) destructive = true;
+        break;
+      }
+      default:
+    }
+  }
+  if (!explain) {
+    // REPLACE INTO, INSERT OR REPLACE and UPDATE OR REPLACE delete the rows they conflict with;
+    // an upsert (ON CONFLICT DO UPDATE) rewrites existing rows.
+    if (verb === 'REPLACE' || ((verb === 'INSERT' || verb === 'UPDATE') && rest[0] === 'OR' && rest[1] === 'REPLACE')) destructive = true;
+    if (verb === 'INSERT' && actions.some((x) => x.code === A.UPDATE)) destructive = true;
+    if (verb === 'ALTER' && rest.includes('DROP')) destructive = true;
+    if (verb === 'VACUUM' && rest.includes('INTO')) destructive = true; // writes a copy of the database to a server file
+    if (verb === 'DELETE' || verb === 'UPDATE') {
+      const code = verb === 'DELETE' ? A.DELETE : A.UPDATE;
+      const target = actions.find((x) => x.code === code);
+      const judgeable = functions.every((f) => !nondeterministic.has(f));
+      if (!judgeable || scratch.touchesEveryRow(stmt, target ? scratch.synthFor(target.db, target.a) : undefined)) destructive = true;
+    }
+  }
+  const engineReadOnly = capi.sqlite3_stmt_readonly(stmt) !== 0;
+  const statement: SqlStatement = { kind, tables, destructive };
+  const trimmed = text.trim();
+  statement.text = trimmed.length > MAX_TEXT_CHARS ? `${trimmed.slice(0, MAX_TEXT_CHARS)}…` : trimmed;
+  const readOnly = explain || (engineReadOnly && !writes && !destructive && verb !== 'ATTACH' && verb !== 'DETACH');
+  return { statement, readOnly };
+}
+
+function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
+  return { info: { dialect: 'sqlite', parsed: false, error, statements, destructive: true }, readOnly: false };
+}
+
+/** Parses SQL texts the way SQLite does, into `input.sql` (dialect "sqlite"). */
+export function analyzeSqlite(texts: string[]): SqlAnalysis {
+  const s = engine;
+  if (!s) return unparsed('SQLite engine not loaded yet (the proxy must await loadAdapters() at startup)', []);
+  const { capi, wasm } = s;
+  const statements: SqlStatement[] = [];
+  let readOnly = true;
+  let total = 0;
+  for (const sql of texts) {
+    total += Buffer.byteLength(sql);
+    if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
+    if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
+  }
+  let scratch: Scratch;
+  try {
+    scratch = new Scratch(s);
+  } catch (err) {
+    return unparsed(`SQLite analysis failed: ${(err as Error).message}`, statements);
+  }
+  current = scratch;
+  let compiled = 0;
+  try {
+    for (const sql of texts) {
+      const bytes = Buffer.from(sql);
+      const [pSql, n] = wasm.allocCString(sql, true);
+      const stack = wasm.pstack.pointer;
+      try {
+        const ppStmt = wasm.pstack.allocPtr();
+        const pzTail = wasm.pstack.allocPtr();
+        let pos = pSql;
+        const end = pSql + n;
+        let namesFor = -1;
+        let estimate = 0;
+        // Byte offsets (SQLite's) to string offsets, advancing with the statements: linear overall.
+        let cursorByte = 0;
+        let cursorChar = 0;
+        while (pos < end) {
+          if (namesFor !== pos) {
+            // The names up to the next `;` (SQLite has not told us where this statement ends yet).
+            cursorChar += bytes.toString('utf8', cursorByte, pos - pSql).length;
+            cursorByte = pos - pSql;
+            const toks = tokens(sql, cursorChar, true);
+            scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
+            scratch.conflicts = conflictTargets(toks);
+            namesFor = pos;
+            estimate = (toks.end ?? sql.length) - cursorChar + 1;
+          }
+          scratch.actions = [];
+          scratch.recording = true;
+          // SQLite compiles one statement per call: charge its (estimated) length, every attempt.
+          compiled += estimate;
+          if (compiled > MAX_COMPILED_BYTES) return unparsed('SQL too costly to analyze', statements);
+          const rc = capi.sqlite3_prepare_v2(scratch.db.pointer, pos, end - pos, ppStmt, pzTail);
+          scratch.recording = false;
+          const stmt = wasm.peekPtr(ppStmt);
+          if (rc !== 0) {
+            const message = capi.sqlite3_errmsg(scratch.db.pointer);
+            if (stmt) capi.sqlite3_finalize(stmt);
+            if (scratch.synthesize(message)) continue;
+            return unparsed(message, statements);
+          }
+          const tail = wasm.peekPtr(pzTail);
+          if (!stmt) {
+            if (tail <= pos) break;
+            pos = tail;
+            continue;
+          }
+          try {
+            const text = bytes.subarray(pos - pSql, tail - pSql).toString('utf8');
+            const r = analyzeStatement(scratch, s, stmt, text);
+            statements.push(r.statement);
+            if (!r.readOnly) readOnly = false;
+          } finally {
+            capi.sqlite3_finalize(stmt);
+          }
+          pos = tail;
+        }
+      } finally {
+        wasm.pstack.restore(stack);
+        wasm.dealloc(pSql);
+      }
+    }
+  } catch (err) {
+    return unparsed(err instanceof Unparsed ? err.message : `SQLite analysis failed: ${(err as Error).message}`, statements);
+  } finally {
+    current = undefined;
+    scratch.close();
+  }
+  return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly };
+}
+
+/**
+ * [, table, column] of SQLite's "table T has no column named C" (what /^table (.+) has no column
+ * named (.+)$/ gives: the last separator that leaves a column name), in one pass; that pattern
+ * backtracks quadratically over names an agent fills with the separator.
+ */
+export function missingColumn(message: string): [string, string, string] | null {
+  const prefix = 'table ';
+  const sep = ' has no column named ';
+  if (!message.startsWith(prefix) || /[\n\r\u2028\u2029]/.test(message)) return null;
+  let at = message.lastIndexOf(sep);
+  if (at >= 0 && at + sep.length >= message.length) at = message.lastIndexOf(sep, at - 1);
+  if (at <= prefix.length) return null;
+  return [message, message.slice(prefix.length, at), message.slice(at + sep.length)];
+}

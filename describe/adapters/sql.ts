@@ -1,0 +1,392 @@
+// SQL carried over HTTP, parsed with libpg-query (the real PostgreSQL parser, compiled to WASM), so
+// comments, quoting, case, multiple statements and data-modifying CTEs are understood the way the
+// database will understand them — no regular expressions over SQL text.
+import { loadModule, parseSync } from 'libpg-query';
+import type { SqlInfo, SqlStatement } from '../types.ts';
+
+/** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
+export const MAX_SQL_BYTES = 1024 * 1024;
+const MAX_TEXT_CHARS = 1000;
+
+let loaded: Promise<void> | undefined;
+let ready = false;
+
+/** Loads the parser's WASM module; must resolve before analyzeSql is called. */
+export function loadSqlParser(): Promise<void> {
+  loaded ??= loadModule().then(() => {
+    ready = true;
+  });
+  return loaded;
+}
+
+type Node = Record<string, unknown>;
+
+/** Functions a read-only SELECT may call: pure or catalog-reading builtins. Any other call may write. */
+const readOnlyFunctions = new Set([
+  'count', 'sum', 'avg', 'min', 'max', 'coalesce', 'nullif', 'greatest', 'least', 'lower', 'upper', 'initcap',
+  'length', 'char_length', 'octet_length', 'substring', 'substr', 'trim', 'btrim', 'ltrim', 'rtrim', 'replace',
+  'concat', 'concat_ws', 'format', 'left', 'right', 'lpad', 'rpad', 'position', 'strpos', 'split_part', 'starts_with',
+  'regexp_replace', 'regexp_matches', 'regexp_match', 'regexp_split_to_array', 'reverse', 'repeat', 'md5', 'encode',
+  'to_char', 'to_date', 'to_timestamp', 'to_number', 'now', 'date_trunc', 'date_part', 'extract', 'age', 'date',
+  'make_date', 'make_interval', 'timezone', 'json_agg', 'jsonb_agg', 'json_build_object', 'jsonb_build_object',
+  'json_build_array', 'jsonb_build_array', 'json_object_agg', 'jsonb_object_agg', 'array_agg', 'string_agg',
+  'array_length', 'array_to_string', 'string_to_array', 'unnest', 'row_to_json', 'to_json', 'to_jsonb',
+  'json_array_elements', 'jsonb_array_elements', 'jsonb_each', 'json_each', 'jsonb_typeof', 'json_typeof',
+  'jsonb_array_length', 'json_array_length', 'jsonb_pretty', 'jsonb_path_query', 'jsonb_set', 'generate_series',
+  'round', 'floor', 'ceil', 'ceiling', 'abs', 'mod', 'power', 'sqrt', 'random', 'gen_random_uuid', 'bool_and',
+  'bool_or', 'every', 'row_number', 'rank', 'dense_rank', 'lag', 'lead', 'first_value', 'last_value', 'ntile',
+  'percentile_cont', 'percentile_disc', 'stddev', 'variance', 'version', 'current_setting', 'pg_typeof',
+  'pg_size_pretty', 'pg_total_relation_size', 'pg_relation_size', 'pg_database_size', 'pg_table_size',
+  'pg_indexes_size', 'has_table_privilege', 'has_schema_privilege', 'pg_get_viewdef', 'pg_get_functiondef',
+  'pg_get_indexdef', 'pg_get_constraintdef', 'format_type', 'obj_description', 'col_description', 'quote_ident',
+  'quote_literal', 'current_database', 'current_schema', 'current_schemas', 'pg_backend_pid', 'txid_current',
+  'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'ts_rank', 'similarity', 'st_asgeojson',
+]);
+
+/**
+ * Functions that destroy data or sessions, or reach outside the database (server files, other
+ * servers), even inside a SELECT. Matched by name in any schema: a function named like one of
+ * these is treated as one.
+ */
+const destructiveFunctions = new Set([
+  'pg_terminate_backend', 'pg_cancel_backend', 'pg_drop_replication_slot', 'lo_unlink', 'dblink_exec',
+  'pg_reload_conf', 'pg_promote', 'pg_replication_origin_drop', 'pg_stat_reset', 'pg_file_unlink',
+  'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
+  'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
+  'dblink_open', 'dblink_fetch', 'pg_rotate_logfile', 'pg_switch_wal', 'pg_create_restore_point',
+]);
+
+/** SET parameters that change who the session acts as. */
+const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization']);
+
+/** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
+const privilegeStatements = new Set([
+  'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
+  'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt',
+]);
+
+/**
+ * Statements that install or run code the request does not show: triggers, rules and event
+ * triggers run on later statements (anyone's), EXECUTE runs a statement prepared earlier, LOAD
+ * loads a shared library, an extension brings its own functions.
+ */
+const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', 'RuleStmt', 'ExecuteStmt', 'LoadStmt', 'CreateExtensionStmt']);
+
+/**
+ * ALTER TABLE actions that weaken access control or auditing (row-level security off, a new
+ * owner, triggers or rules off): privilege changes, like GRANT.
+ */
+const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
+
+/** Top-level statements that can be read-only (their whole tree is checked as well). */
+const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt', 'CopyStmt']);
+
+const kindNames: Record<string, string> = {
+  SelectStmt: 'select', InsertStmt: 'insert', UpdateStmt: 'update', DeleteStmt: 'delete', MergeStmt: 'merge',
+  DropdbStmt: 'drop_database', TruncateStmt: 'truncate', CreateStmt: 'create_table', IndexStmt: 'create_index',
+  ViewStmt: 'create_view', CreatedbStmt: 'create_database', VariableSetStmt: 'set', VariableShowStmt: 'show',
+  CreateTableAsStmt: 'create_table_as', CopyStmt: 'copy', DoStmt: 'do', CallStmt: 'call', RenameStmt: 'rename',
+  TransactionStmt: 'transaction', CreateFunctionStmt: 'create_function', CreateTrigStmt: 'create_trigger',
+  RuleStmt: 'create_rule', CreateSchemaStmt: 'create_schema', CreateExtensionStmt: 'create_extension',
+  CreateSeqStmt: 'create_sequence', CreatePolicyStmt: 'create_policy', AlterPolicyStmt: 'alter_policy',
+  PrepareStmt: 'prepare', ExecuteStmt: 'execute', DeallocateStmt: 'deallocate', CreateEventTrigStmt: 'create_event_trigger',
+  LoadStmt: 'load',
+};
+
+const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
+
+function snake(typeName: string): string {
+  return typeName.replace(/Stmt$/, '').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+}
+
+function kindOf(type: string, body: Node): string {
+  if (type === 'SelectStmt' && body.intoClause) return 'select_into';
+  if (type === 'DropStmt') return `drop_${String(body.removeType ?? 'OBJECT_UNKNOWN').replace(/^OBJECT_/, '').toLowerCase()}`;
+  if (type === 'AlterTableStmt') return `alter_${String(body.objtype ?? 'OBJECT_TABLE').replace(/^OBJECT_/, '').toLowerCase()}`;
+  if (type === 'GrantStmt') return body.is_grant ? 'grant' : 'revoke';
+  if (type === 'GrantRoleStmt') return body.is_grant ? 'grant_role' : 'revoke_role';
+  return kindNames[type] ?? snake(type);
+}
+
+/** Every `{TypeName: body}` node in a tree in document order, without recursion (deeply nested SQL cannot blow the stack). */
+function* nodes(root: unknown): Generator<[string, Node]> {
+  const stack: Array<[unknown, string | undefined]> = [[root, undefined]];
+  let visited = 0;
+  while (stack.length) {
+    const [v, type] = stack.pop()!;
+    if (++visited > 1_000_000) throw new Error('SQL syntax tree too large to analyze');
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], undefined]);
+      continue;
+    }
+    if (!v || typeof v !== 'object') continue;
+    if (type) yield [type, v as Node];
+    // A RangeVar in a typed field (DeleteStmt.relation, IntoClause.rel …) comes unwrapped.
+    else if (typeof (v as Node).relname === 'string') yield ['RangeVar', v as Node];
+    const entries = Object.entries(v as Node);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, child] = entries[i]!;
+      if (!child || typeof child !== 'object') continue;
+      const wrapped = /^[A-Z]/.test(k) && k !== 'RangeVar' && !Array.isArray(child);
+      stack.push([child, wrapped ? k : undefined]);
+    }
+  }
+}
+
+function stringItems(list: unknown): string[] {
+  const items = ((list as { List?: { items?: unknown[] } })?.List?.items ?? []) as Array<{ String?: { sval?: string } }>;
+  return items.map((i) => i.String?.sval).filter((s): s is string => typeof s === 'string');
+}
+
+/** The function's name as written, schema included (`pg_catalog.lower`, `evil.lower`, `lower`). */
+function funcName(body: Node): string[] {
+  return ((body.funcname ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
+}
+
+/** Read-only only when it is the built-in itself: unqualified or in pg_catalog, compared whole. */
+function isReadOnlyFunction(parts: string[]): boolean {
+  const name = parts[parts.length - 1] ?? '';
+  if (parts.length === 2 && parts[0] !== 'pg_catalog') return false;
+  if (parts.length > 2) return false;
+  return readOnlyFunctions.has(name);
+}
+
+function columnFree(expr: unknown): boolean {
+  for (const [type] of nodes({ root: expr })) {
+    if (type === 'ColumnRef' || type === 'CurrentOfExpr') return false;
+  }
+  return true;
+}
+
+/** An expression's shape without source positions, columns by their last name (`t.id` = `id`). */
+function shape(expr: unknown): string {
+  return JSON.stringify(expr, (k, v: unknown) => {
+    if (k === 'location') return undefined;
+    if (k === 'ColumnRef' && v && typeof v === 'object') {
+      const fields = ((v as Node).fields ?? []) as Array<{ String?: { sval?: string }; A_Star?: unknown }>;
+      const last = fields[fields.length - 1];
+      return { col: last?.String?.sval ?? '*' };
+    }
+    return v;
+  });
+}
+
+const alwaysTrueOps = new Set(['=', '>=', '<=']);
+const alwaysFalseOps = new Set(['<>', '!=', '<', '>']);
+
+function opName(e: Node): string {
+  const name = (e.name ?? []) as Array<{ String?: { sval?: string } }>;
+  return name[name.length - 1]?.String?.sval ?? '';
+}
+
+/**
+ * True when a condition holds for every row whatever the data: no column at all (`true`, `1=1`,
+ * `$1=$1`), a column compared with itself (`id = id`, `t.id >= id`, `x IS NOT DISTINCT FROM x`),
+ * `LIKE '%'`, an OR with such a branch, an AND of such conditions, NOT of a contradiction.
+ */
+function tautological(expr: unknown): boolean {
+  if (!expr) return true;
+  if (columnFree(expr)) return true;
+  const [type, body] = (Object.entries(expr as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'BoolExpr') {
+    const args = (body.args ?? []) as unknown[];
+    if (body.boolop === 'OR_EXPR') return args.some(tautological);
+    if (body.boolop === 'AND_EXPR') return args.every(tautological);
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && contradictory(args[0]);
+    return false;
+  }
+  if (type === 'A_Expr') {
+    const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
+    if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
+    if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
+    if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
+      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
+      if (sval?.sval !== undefined && /^%+$/.test(sval.sval)) return true;
+    }
+  }
+  return false;
+}
+
+/** True when a condition holds for no row (`id <> id`, `false`, NOT of a tautology). */
+function contradictory(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'A_Const' && (body.boolval as { boolval?: boolean } | undefined)?.boolval === undefined && body.boolval !== undefined) return true; // false
+  if (type === 'BoolExpr') {
+    const args = (body.args ?? []) as unknown[];
+    if (body.boolop === 'AND_EXPR') return args.some(contradictory);
+    if (body.boolop === 'OR_EXPR') return args.every(contradictory);
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && tautological(args[0]);
+  }
+  if (type === 'A_Expr' && body.kind === 'AEXPR_OP' && body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr)) return alwaysFalseOps.has(opName(body));
+  if (type === 'A_Expr' && body.kind === 'AEXPR_DISTINCT' && shape(body.lexpr) === shape(body.rexpr)) return true;
+  return false;
+}
+
+interface Analysis {
+  statement: SqlStatement;
+  readOnly: boolean;
+  /** The statement changes privileges or access control (GRANT, roles, row-level security, owners, policies). */
+  privilege: boolean;
+}
+
+/** A SECURITY DEFINER option among a function statement's options or actions. */
+function securityDefiner(list: unknown): boolean {
+  return ((list ?? []) as Array<{ DefElem?: { defname?: string; arg?: { Boolean?: { boolval?: boolean } } } }>)
+    .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
+}
+
+function analyzeStatement(type: string, body: Node, text: string | undefined): Analysis {
+  const ctes = new Set<string>();
+  const tables: string[] = [];
+  let destructive = false;
+  let privilege = false;
+  let readOnly = readOnlyTop.has(type);
+  const addTable = (name: string): void => {
+    if (name && !tables.includes(name)) tables.push(name);
+  };
+  const all = [[type, body] as [string, Node], ...nodes({ root: body })];
+  for (const [t, n] of all) {
+    if (t === 'CommonTableExpr' && typeof n.ctename === 'string') ctes.add(n.ctename);
+  }
+  for (const [t, n] of all) {
+    switch (t) {
+      case 'RangeVar': {
+        const name = [n.catalogname, n.schemaname, n.relname].filter((p) => typeof p === 'string').join('.');
+        if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
+        break;
+      }
+      case 'DropStmt':
+        destructive = true;
+        if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(stringItems(o).join('.'));
+        break;
+      case 'TruncateStmt':
+        destructive = true;
+        break;
+      case 'AlterTableStmt':
+        for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string } }>) {
+          const sub = String(c.AlterTableCmd?.subtype ?? '');
+          if (/Drop|Detach/.test(sub)) destructive = true;
+          if (privilegeAlterTable.test(sub)) destructive = privilege = true;
+        }
+        readOnly = false;
+        break;
+      case 'DeleteStmt':
+      case 'UpdateStmt':
+        if (tautological(n.whereClause)) destructive = true;
+        readOnly = false;
+        break;
+      case 'InsertStmt':
+        // ON CONFLICT DO UPDATE rewrites rows that already exist.
+        if ((n.onConflictClause as Node | undefined)?.action === 'ONCONFLICT_UPDATE') destructive = true;
+        readOnly = false;
+        break;
+      case 'MergeStmt':
+        // WHEN MATCHED THEN DELETE/UPDATE removes or rewrites existing rows chosen by data, not by the text.
+        for (const w of (n.mergeWhenClauses ?? []) as Array<{ MergeWhenClause?: Node }>) {
+          const cmd = w.MergeWhenClause?.commandType;
+          if (cmd === 'CMD_DELETE' || cmd === 'CMD_UPDATE') destructive = true;
+        }
+        readOnly = false;
+        break;
+      case 'VariableSetStmt':
+        if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
+        break;
+      case 'SelectStmt':
+        if (n.intoClause || n.lockingClause) readOnly = false;
+        break;
+      case 'FuncCall': {
+        const parts = funcName(n);
+        if (destructiveFunctions.has((parts[parts.length - 1] ?? '').toLowerCase())) destructive = true;
+        if (!isReadOnlyFunction(parts)) readOnly = false;
+        break;
+      }
+      case 'DoStmt':
+        // A DO block runs procedural code this analysis cannot see into.
+        destructive = true;
+        break;
+      case 'CopyStmt':
+        // COPY … PROGRAM runs a shell command on the database host; COPY to or from a file reads or
+        // writes the server's file system. COPY FROM STDIN is a bulk insert, COPY TO STDOUT a read.
+        if (n.is_program || n.filename) destructive = true;
+        if (n.is_from) readOnly = false;
+        break;
+      case 'CreateFunctionStmt':
+        // A function body in a string is code this analysis does not read; new-style SQL bodies
+        // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement.
+        if (!n.sql_body) destructive = true;
+        if (securityDefiner(n.options)) destructive = privilege = true;
+        break;
+      case 'AlterFunctionStmt':
+        if (securityDefiner(n.actions)) destructive = privilege = true;
+        break;
+      case 'CreatePolicyStmt':
+      case 'AlterPolicyStmt':
+        // Row-level security policies decide who sees and changes which rows (a permissive one widens access).
+        if (t === 'AlterPolicyStmt' || n.permissive === true) destructive = privilege = true; // the parser omits permissive: false
+        break;
+      default:
+        if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
+        if (privilegeStatements.has(t)) destructive = privilege = true;
+        if (unseenCodeStatements.has(t)) destructive = true;
+    }
+  }
+  const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
+  if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
+  return { statement, readOnly: readOnly && !destructive, privilege };
+}
+
+export interface SqlAnalysis {
+  info: SqlInfo;
+  /** True when every statement only reads (no writes, no locks, no unknown function calls). */
+  readOnly: boolean;
+  /** True when every destructive statement is a privilege change (effect `admin` rather than `delete`). */
+  privilegeOnly?: boolean;
+}
+
+function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
+  return { info: { dialect: 'postgresql', parsed: false, error, statements, destructive: true }, readOnly: false };
+}
+
+/** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
+export function analyzeSql(texts: string[]): SqlAnalysis {
+  // Fail closed (not throw) if a caller forgot to await loadAdapters(): the SQL is reported unparsed.
+  if (!ready) return unparsed('SQL parser not loaded yet (the proxy must await loadAdapters() at startup)');
+  const statements: SqlStatement[] = [];
+  let readOnly = true;
+  let privilegeOnly = true;
+  let total = 0;
+  for (const sql of texts) {
+    total += Buffer.byteLength(sql);
+    if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
+    // The parser (like the server's wire protocol) stops at a NUL byte: text after one would go unseen.
+    if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
+    let tree: { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
+    try {
+      tree = parseSync(sql) as typeof tree;
+    } catch (err) {
+      const details = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
+      const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
+      return unparsed(`${(err as Error).message}${at}`, statements);
+    }
+    const bytes = Buffer.from(sql);
+    for (const s of tree.stmts ?? []) {
+      const [type, body] = Object.entries(s.stmt ?? {})[0] ?? [];
+      if (!type || !body) continue;
+      const start = s.stmt_location ?? 0;
+      const end = s.stmt_len ? start + s.stmt_len : bytes.length;
+      const text = bytes.subarray(start, end).toString('utf8').trim();
+      try {
+        const a = analyzeStatement(type, body as Node, text);
+        statements.push(a.statement);
+        if (!a.readOnly) readOnly = false;
+        if (a.statement.destructive && !a.privilege) privilegeOnly = false;
+      } catch (err) {
+        return unparsed((err as Error).message, statements);
+      }
+    }
+  }
+  const destructive = statements.some((s) => s.destructive);
+  return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly };
+}

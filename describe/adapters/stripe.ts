@@ -1,0 +1,82 @@
+// Stripe (docs.stripe.com/api): REST over form-encoded bodies under /v1. Resources follow one
+// pattern (list/create on the collection, retrieve/update/delete on an id, POST actions on
+// /{id}/{action}), so the adapter derives the operation from the path and a table says which
+// operations move money (`pay`) or change the account (`admin`).
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
+import { hostIs, type ServiceAdapter } from './adapter.ts';
+import { effectByMethod } from './routes.ts';
+
+/** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
+const namespaces = new Set([
+  'apps', 'billing', 'billing_portal', 'checkout', 'climate', 'entitlements', 'financial_connections', 'forwarding',
+  'identity', 'issuing', 'radar', 'reporting', 'sigma', 'tax', 'terminal', 'test_helpers', 'treasury',
+]);
+
+/** Operations that move money or commit the account to spending it. */
+const pay = new Set([
+  'payment_intents.create', 'payment_intents.confirm', 'payment_intents.capture', 'payment_intents.increment_authorization',
+  'charges.create', 'charges.capture', 'refunds.create', 'charges.refund', 'payouts.create', 'transfers.create',
+  'transfers.reversals', 'topups.create', 'invoices.pay', 'subscriptions.create', 'subscription_items.create',
+  'subscription_schedules.create', 'credit_notes.create', 'application_fees.refunds', 'customers.balance_transactions',
+  'treasury.outbound_payments.create', 'treasury.outbound_transfers.create', 'treasury.received_credits.create',
+  'issuing.cards.create', 'issuing.authorizations.approve', 'setup_intents.confirm', 'quotes.accept',
+]);
+
+/** Operations that change who can act on the account or where events go. */
+const admin = new Set([
+  'webhook_endpoints.create', 'webhook_endpoints.update', 'webhook_endpoints.delete',
+  'accounts.create', 'accounts.update', 'accounts.delete', 'accounts.reject', 'accounts.login_links', 'accounts.persons',
+  'account.update', 'apps.secrets.create', 'apps.secrets.delete', 'payouts.reverse',
+  // The bank account or card payouts go to (Connect accounts' external accounts): changing it
+  // redirects the money.
+  'accounts.external_accounts', 'accounts.bank_accounts', 'account.external_accounts', 'account.bank_accounts',
+]);
+
+const override: Record<string, Effect> = {
+  'invoices.send': 'send',
+  'invoices.void': 'delete',
+  'payouts.cancel': 'write',
+  'payment_intents.cancel': 'write',
+};
+
+function describeStripe(request: RequestInfo): ServiceInfo {
+  const segs = request.segments[0] === 'v1' ? request.segments.slice(1) : request.segments;
+  if (segs.length === 0) return { name: 'stripe', operation: 'unknown', params: {}, effect: effectByMethod(request.method) };
+  let resource = segs[0]!;
+  let rest = segs.slice(1);
+  if (namespaces.has(resource) && rest.length > 0) {
+    resource = `${resource}.${rest[0]}`;
+    rest = rest.slice(1);
+  }
+  const m = request.method === 'HEAD' ? 'GET' : request.method;
+  const params: Record<string, unknown> = { resource };
+  let verb: string;
+  if (rest.length === 0) {
+    verb = m === 'GET' ? 'list' : m === 'POST' ? 'create' : 'unknown';
+  } else if (rest.length === 1 && rest[0] === 'search') {
+    verb = m === 'GET' ? 'search' : 'unknown';
+  } else if (rest.length === 1) {
+    params.id = rest[0];
+    verb = m === 'GET' ? 'retrieve' : m === 'POST' ? 'update' : m === 'DELETE' ? 'delete' : 'unknown';
+  } else {
+    // /{id}/{action} or /{id}/{sub}[/{sub_id}]
+    params.id = rest[0];
+    if (rest[2] !== undefined) params.sub_id = rest[2];
+    verb = rest[1]!;
+    if (m === 'GET') return { name: 'stripe', operation: `${resource}.${verb}`, params, effect: 'read' };
+    if (m === 'DELETE') return { name: 'stripe', operation: `${resource}.${verb}.delete`, params, effect: 'delete' };
+  }
+  const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
+  let effect: Effect;
+  if (pay.has(operation)) effect = 'pay';
+  else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
+  else if (override[operation]) effect = override[operation]!;
+  else effect = effectByMethod(m);
+  return { name: 'stripe', operation, params, effect };
+}
+
+export const stripe: ServiceAdapter = {
+  name: 'stripe',
+  hosts: hostIs('api.stripe.com', 'files.stripe.com'),
+  describe: describeStripe,
+};

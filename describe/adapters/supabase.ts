@@ -1,0 +1,113 @@
+// Supabase: per-project hosts ({ref}.supabase.co) serve PostgREST (/rest/v1), Storage, Auth, Edge
+// Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
+// whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
+import type { RequestInfo, ServiceInfo } from '../types.ts';
+import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
+import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
+import { sqlFromBody } from './sql-body.ts';
+import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
+
+/** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
+function pgGraphqlMutation(field: string): [string, ServiceInfo['effect']] {
+  if (/^insertInto.+Collection$/.test(field)) return ['rows.insert', 'write'];
+  if (/^update.+Collection$/.test(field)) return ['rows.update', 'write'];
+  if (/^deleteFrom.+Collection$/.test(field)) return ['rows.delete', 'delete'];
+  return [`graphql.${field}`, 'write'];
+}
+
+const isGraphql = (request: RequestInfo): boolean =>
+  request.host !== 'api.supabase.com' && request.segments.length === 2 && request.segments[0] === 'graphql' && request.segments[1] === 'v1';
+
+/** PostgREST query parameters that are not row filters. */
+const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
+
+function postgrest(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
+  const m = request.method;
+  if (rest[0] === 'rpc' && rest.length === 2) {
+    // PostgREST runs GET/HEAD RPC calls in a read-only transaction.
+    return { name: 'supabase', operation: 'rpc.call', params: { project, function: rest[1] }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
+  }
+  if (rest.length !== 1) return { name: 'supabase', operation: 'unknown', params: { project }, effect: effectByMethod(m) };
+  const filters = Object.keys(request.query).filter((k) => !postgrestReserved.has(k)).sort();
+  const params: Record<string, unknown> = { project, table: rest[0], filters };
+  const ops: Record<string, [string, ServiceInfo['effect']]> = {
+    GET: ['rows.select', 'read'], HEAD: ['rows.select', 'read'], OPTIONS: ['rows.select', 'read'],
+    POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],
+  };
+  const [operation, effect] = ops[m] ?? ['unknown', 'write'];
+  // PATCH or DELETE without a filter touches every row of the table.
+  if ((m === 'PATCH' || m === 'DELETE') && filters.length === 0) params.all_rows = true;
+  return { name: 'supabase', operation, params, effect };
+}
+
+const management = new RouteTable([
+  { route: 'GET /v1/projects', operation: 'projects.list', effect: 'read' },
+  { route: 'POST /v1/projects', operation: 'projects.create', effect: 'admin' },
+  { route: 'GET /v1/projects/{ref}', operation: 'projects.get', effect: 'read' },
+  { route: 'DELETE /v1/projects/{ref}', operation: 'projects.delete', effect: 'delete' },
+  { route: 'POST /v1/projects/{ref}/pause', operation: 'projects.pause', effect: 'admin' },
+  { route: 'POST /v1/projects/{ref}/restore', operation: 'projects.restore', effect: 'admin' },
+  { route: 'POST /v1/projects/{ref}/database/query', operation: 'database.query', effect: 'write' },
+  { route: 'GET /v1/projects/{ref}/secrets', operation: 'secrets.list', effect: 'read' },
+  { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
+  { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },
+  { route: 'GET /v1/projects/{ref}/api-keys', operation: 'api_keys.list', effect: 'admin' }, // returns live keys
+  { route: 'PUT|PATCH|POST|DELETE /v1/projects/{ref}/config/{path+}', operation: 'config.update', effect: 'admin' },
+  { route: 'DELETE /v1/projects/{ref}/functions/{slug}', operation: 'functions.delete', effect: 'delete' },
+  { route: 'POST /v1/projects/{ref}/functions', operation: 'functions.deploy', effect: 'write' },
+  { route: 'DELETE /v1/projects/{ref}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
+  { route: 'DELETE /v1/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
+] satisfies RouteSpec[]);
+
+const projectApi = new RouteTable([
+  { route: 'POST /pg/query', operation: 'sql.query', effect: 'write' },
+  { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
+  { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
+  { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
+  { route: 'POST /storage/v1/bucket/{bucket}/empty', operation: 'storage.buckets.empty', effect: 'delete' },
+  { route: 'GET /storage/v1/object/{path+}', operation: 'storage.objects.get', effect: 'read' },
+  { route: 'POST /storage/v1/object/list/{bucket}', operation: 'storage.objects.list', effect: 'read' },
+  { route: 'POST|PUT /storage/v1/object/{path+}', operation: 'storage.objects.upload', effect: 'write' },
+  { route: 'DELETE /storage/v1/object/{path+}', operation: 'storage.objects.delete', effect: 'delete' },
+  { route: 'POST /storage/v1/object/sign/{path+}', operation: 'storage.objects.sign_url', effect: 'send' }, // a public link to private data
+  { route: 'GET /auth/v1/user', operation: 'auth.get_user', effect: 'read' },
+  { route: 'GET /auth/v1/admin/users', operation: 'auth.admin.list_users', effect: 'read' },
+  { route: 'POST|PUT|DELETE /auth/v1/admin/{path+}', operation: 'auth.admin', effect: 'admin' },
+  { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
+] satisfies RouteSpec[]);
+
+function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
+  if (request.host === 'api.supabase.com') return fromTable('supabase', management, request);
+  const project = request.host.split('.')[0]!;
+  if (isGraphql(request)) {
+    const info = describeGraphql('supabase', graphql, pgGraphqlMutation);
+    info.params.project = project;
+    return info;
+  }
+  const segs = request.segments;
+  if (segs[0] === 'rest' && segs[1] === 'v1') return postgrest(request, project, segs.slice(2));
+  const info = fromTable('supabase', projectApi, request);
+  info.params.project = project;
+  return info;
+}
+
+export const supabase: ServiceAdapter = {
+  name: 'supabase',
+  hosts: (host) => hostUnder('supabase.co', 'supabase.in')(host) || hostIs('api.supabase.com')(host),
+  describe: describeSupabase,
+  graphqlEndpoint: isGraphql,
+  sql(request, service) {
+    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromBody(request, { dialect: 'postgresql' });
+    // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible,
+    // as JSON or form arguments. A text/plain body is passed whole to a function with a single
+    // unnamed text parameter, so it is read as SQL too (text that is not SQL fails closed).
+    if (service.operation === 'rpc.call' && request.method !== 'GET' && request.method !== 'HEAD') {
+      if (request.body.content_type === 'text/plain' && request.body.json === undefined && request.body.text) {
+        return request.body.truncated || request.body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [request.body.text], dialect: 'postgresql' };
+      }
+      const s = sqlFromBody(request, { keys: ['query', 'sql', 'sql_query', 'statement'], dialect: 'postgresql' });
+      return 'texts' in s ? s : undefined;
+    }
+    return undefined;
+  },
+};

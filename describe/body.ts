@@ -1,0 +1,332 @@
+// The request body as the server will read it: content codings undone (bounded), the charset of
+// the byte order mark, of RFC 8259's UTF-16/32 detection or of the `charset` parameter, JSON
+// recognized across its media type family (application/json, text/json, application/*+json,
+// application/json-rpc, …) and sniffed where no type or a contradicting type is declared. Where
+// servers would read a body in more than one way, the summary is marked `ambiguous` with reasons
+// and the other readings are returned, so the describe step can classify the request by the worst.
+// Every step is linear in the body length.
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import type { AmbiguityReason, BodySummary } from './types.ts';
+import { describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
+
+/** A body as a server might read it, besides the reading in the summary itself. */
+export interface BodyReading {
+  label: string;
+  json?: unknown;
+  form?: Record<string, string[]>;
+  text?: string;
+  textTruncated?: boolean;
+}
+
+export interface SummarizedBody {
+  summary: BodySummary;
+  /** Other readings of an ambiguous body (empty when there is one reading). */
+  alternates: BodyReading[];
+}
+
+export interface BodyInput {
+  body: Buffer;
+  truncated: boolean;
+  /** Lower-case header name → values, as the description has them. */
+  headers: Record<string, string[]>;
+  previewBytes: number;
+}
+
+/** Decoded (decompressed) bodies larger than this are treated like a body past the capture cap. */
+export const MAX_DECODED_BYTES = 8 * 1024 * 1024;
+/** How much of an `application/sql` body the description keeps (the SQL parsers' own limit). */
+const MAX_SQL_TEXT = 1024 * 1024;
+/** How much of a git receive-pack body's command section the description keeps. */
+const GIT_COMMANDS_BYTES = 64 * 1024;
+
+/** A name → values map with no prototype: "__proto__" is just another name the agent chose. */
+export function emptyMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
+export function multiMap(params: URLSearchParams): Record<string, string[]> {
+  const out = emptyMap<string[]>();
+  for (const [k, v] of params) (out[k] ??= []).push(v);
+  return out;
+}
+
+/** `type/subtype` lower-case, and the parameters of a Content-Type value. */
+export function parseMediaType(value: string): { type: string; params: Record<string, string> } {
+  const parts = value.split(';');
+  const params = emptyMap<string>();
+  for (const p of parts.slice(1)) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    let v = p.slice(eq + 1).trim();
+    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    params[p.slice(0, eq).trim().toLowerCase()] ??= v;
+  }
+  return { type: parts[0]!.trim().toLowerCase(), params };
+}
+
+/** The JSON media type family: what JSON servers and JSON-RPC stacks accept as JSON. */
+export function isJsonType(type: string): boolean {
+  if (type.endsWith('+json')) return type.indexOf('/') > 0;
+  return type === 'application/json' || type === 'text/json' || type === 'application/x-json' ||
+    type === 'application/json-rpc' || type === 'application/jsonrequest' || type === 'text/x-json';
+}
+
+const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
+
+function isTextual(type: string): boolean {
+  return type.startsWith('text/') || isJsonType(type) || type.endsWith('+xml') || textualApplication.has(type);
+}
+
+type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be';
+
+/** The encoding a byte order mark announces, and its length. */
+function bomOf(b: Buffer): { encoding: Encoding; length: number } | undefined {
+  if (b.length >= 4 && b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) return { encoding: 'utf-32le', length: 4 };
+  if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) return { encoding: 'utf-32be', length: 4 };
+  if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return { encoding: 'utf-8', length: 3 };
+  if (b.length >= 2 && b[0] === 0xff && b[1] === 0xfe) return { encoding: 'utf-16le', length: 2 };
+  if (b.length >= 2 && b[0] === 0xfe && b[1] === 0xff) return { encoding: 'utf-16be', length: 2 };
+  return undefined;
+}
+
+/** RFC 4627 §3: JSON text starts with two ASCII characters, so the NUL pattern of the first four bytes tells UTF-16/32. */
+function sniffJsonEncoding(b: Buffer): Encoding | undefined {
+  if (b.length < 4) return b.length >= 2 && b[0] === 0 && b[1] !== 0 ? 'utf-16be' : b.length >= 2 && b[0] !== 0 && b[1] === 0 ? 'utf-16le' : undefined;
+  const z = [b[0] === 0, b[1] === 0, b[2] === 0, b[3] === 0];
+  if (z[0] && z[1] && z[2] && !z[3]) return 'utf-32be';
+  if (!z[0] && z[1] && z[2] && z[3]) return 'utf-32le';
+  if (z[0] && !z[1] && z[2] && !z[3]) return 'utf-16be';
+  if (!z[0] && z[1] && !z[2] && z[3]) return 'utf-16le';
+  return undefined;
+}
+
+/** Charset labels that name one of the Unicode encodings above. */
+function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | undefined {
+  switch (label) {
+    case 'utf-8': case 'utf8': case 'unicode-1-1-utf-8': return 'utf-8';
+    case 'utf-16le': return 'utf-16le';
+    case 'utf-16be': return 'utf-16be';
+    case 'utf-16': case 'ucs-2': case 'iso-10646-ucs-2': case 'unicode': return 'utf-16';
+    case 'utf-32le': return 'utf-32le';
+    case 'utf-32be': return 'utf-32be';
+    case 'utf-32': case 'ucs-4': case 'iso-10646-ucs-4': return 'utf-32';
+    default: return undefined;
+  }
+}
+
+class DecodeFailure extends Error {}
+
+function decodeUtf32(b: Buffer, littleEndian: boolean): string {
+  if (b.length % 4 !== 0) throw new DecodeFailure('UTF-32 body length is not a multiple of 4');
+  const parts: string[] = [];
+  let chunk: number[] = [];
+  for (let i = 0; i < b.length; i += 4) {
+    const cp = littleEndian ? b.readUInt32LE(i) : b.readUInt32BE(i);
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new DecodeFailure(`invalid UTF-32 code point at byte ${i}`);
+    chunk.push(cp);
+    if (chunk.length === 8192) {
+      parts.push(String.fromCodePoint(...chunk));
+      chunk = [];
+    }
+  }
+  parts.push(String.fromCodePoint(...chunk));
+  return parts.join('');
+}
+
+function decodeAs(b: Buffer, encoding: Encoding): string {
+  switch (encoding) {
+    case 'utf-8':
+      return b.toString('utf8'); // invalid sequences become U+FFFD, as Node, Go and most JSON servers read them
+    case 'utf-16le':
+    case 'utf-16be':
+      if (b.length % 2 !== 0) throw new DecodeFailure('UTF-16 body has an odd number of bytes');
+      try {
+        return new TextDecoder(encoding, { fatal: true, ignoreBOM: true }).decode(b);
+      } catch {
+        throw new DecodeFailure(`invalid ${encoding.toUpperCase()} (unpaired surrogate)`);
+      }
+    case 'utf-32le':
+      return decodeUtf32(b, true);
+    case 'utf-32be':
+      return decodeUtf32(b, false);
+  }
+}
+
+/** Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size. */
+function undoContentCoding(body: Buffer, codings: string[]): Buffer {
+  let out = body;
+  for (const coding of [...codings].reverse()) {
+    const opts = { maxOutputLength: MAX_DECODED_BYTES };
+    try {
+      if (coding === 'gzip' || coding === 'x-gzip') out = zlib.gunzipSync(out, opts);
+      else if (coding === 'deflate') out = zlib.inflateSync(out, opts);
+      else if (coding === 'br') out = zlib.brotliDecompressSync(out, opts);
+      else if (coding !== 'identity') throw new DecodeFailure(`unknown content coding "${coding.slice(0, 40)}"`);
+    } catch (err) {
+      if (err instanceof DecodeFailure) throw err;
+      const code = (err as { code?: string }).code;
+      throw new DecodeFailure(code === 'ERR_BUFFER_TOO_LARGE' ? `${coding} body decodes to more than ${MAX_DECODED_BYTES} bytes` : `${coding} body does not decode (${(err as Error).message})`);
+    }
+  }
+  return out;
+}
+
+/** The git receive-pack command section (pkt-lines before the pack), as latin1 text for the git adapter. */
+function gitCommandSection(b: Buffer): string {
+  let i = 0;
+  while (i + 4 <= b.length && i < GIT_COMMANDS_BYTES) {
+    if (b.toString('latin1', i, i + 4) === 'PACK') break;
+    const len = parseInt(b.toString('latin1', i, i + 4), 16);
+    if (!/^[0-9a-fA-F]{4}$/.test(b.toString('latin1', i, i + 4))) break;
+    i += len < 4 ? 4 : len;
+  }
+  return b.toString('latin1', 0, Math.min(i, b.length, GIT_COMMANDS_BYTES + 4));
+}
+
+/** SQL bodies are kept whole (within the SQL size limit), like JSON; other text is previewed. */
+function textKept(type: string, previewBytes: number): number {
+  return type === 'application/sql' ? Math.max(previewBytes, MAX_SQL_TEXT) : previewBytes;
+}
+
+function parseJson(text: string): { value: unknown } | undefined {
+  try {
+    return { value: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Summarizes a body: size, hash, media type, and its parsed content read the way servers read it. */
+export function summarizeBody(input: BodyInput): SummarizedBody {
+  const { body, truncated, headers, previewBytes } = input;
+  const contentTypes = headers['content-type'] ?? [];
+  const { type: content_type, params } = parseMediaType(contentTypes[0] ?? '');
+  const declared = Number(headers['content-length']?.[0]);
+  const summary: BodySummary = {
+    size: truncated && Number.isFinite(declared) ? declared : body.length,
+    sha256: crypto.createHash('sha256').update(body).digest('hex'),
+    content_type,
+    truncated,
+  };
+  const alternates: BodyReading[] = [];
+  const reasons: AmbiguityReason[] = [];
+  const ambiguous = (code: AmbiguityReason['code'], detail: string): void => {
+    if (!reasons.some((r) => r.code === code && r.detail === detail)) reasons.push({ code, detail: detail.slice(0, 300) });
+  };
+  const finish = (): SummarizedBody => {
+    if (reasons.length) {
+      summary.ambiguous = true;
+      summary.ambiguous_reasons = reasons;
+    }
+    return { summary, alternates };
+  };
+
+  // Two Content-Type headers that disagree: servers take the first, the last, or refuse.
+  const distinctTypes = new Set(contentTypes.map((v) => parseMediaType(v).type));
+  if (distinctTypes.size > 1) ambiguous('content_type_conflict', `several Content-Type headers: ${[...distinctTypes].join(', ').slice(0, 200)}`);
+  if (body.length === 0) return finish();
+
+  // Content codings the server undoes before it reads the body.
+  const codings = (headers['content-encoding'] ?? []).flatMap((v) => v.split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean);
+  let bytes = body;
+  if (codings.length) {
+    if (truncated) return finish();
+    try {
+      bytes = undoContentCoding(body, codings);
+    } catch (err) {
+      summary.decode_error = (err as Error).message;
+      return finish();
+    }
+  }
+
+  if (content_type === 'application/x-git-receive-pack-request') {
+    summary.text = gitCommandSection(bytes);
+    return finish();
+  }
+
+  // Which encoding: the byte order mark, else the charset parameter, else (JSON) the NUL pattern.
+  const bom = bomOf(bytes);
+  const jsonDeclared = isJsonType(content_type);
+  const label = params.charset?.toLowerCase();
+  const named = label === undefined ? undefined : unicodeLabel(label);
+  let encoding: Encoding | undefined;
+  let other: string | undefined; // a non-Unicode charset (latin1, windows-1252, …), decoded by TextDecoder
+  let start = 0;
+  if (bom) {
+    encoding = bom.encoding;
+    start = bom.length;
+    if (named && named !== encoding && !encoding.startsWith(named)) ambiguous('charset_conflict', `charset=${label} but the body starts with a ${encoding.toUpperCase()} byte order mark`);
+    else if (label !== undefined && !named) ambiguous('charset_conflict', `charset=${label.slice(0, 40)} but the body starts with a ${encoding.toUpperCase()} byte order mark`);
+  } else if (label !== undefined) {
+    if (named === 'utf-16') encoding = 'utf-16be'; // RFC 2781: big-endian without a byte order mark
+    else if (named === 'utf-32') encoding = 'utf-32be';
+    else if (named) encoding = named;
+    else other = label;
+    const sniffed = jsonDeclared || !content_type ? sniffJsonEncoding(bytes) : undefined;
+    if (sniffed && sniffed !== encoding) {
+      // JSON parsers that detect the encoding themselves (RFC 4627) read it as the NUL pattern says.
+      ambiguous('charset_conflict', `charset=${label.slice(0, 40)} but the body's first bytes are ${sniffed.toUpperCase()} JSON`);
+      encoding = sniffed;
+      other = undefined;
+    }
+  } else {
+    encoding = (jsonDeclared || !content_type || !isTextual(content_type) ? sniffJsonEncoding(bytes) : undefined) ?? 'utf-8';
+  }
+  if (encoding && encoding !== 'utf-8') summary.charset = encoding;
+  else if (other) summary.charset = other;
+
+  let text: string;
+  try {
+    if (other !== undefined) {
+      try {
+        text = new TextDecoder(other, { fatal: true }).decode(bytes);
+      } catch (err) {
+        throw new DecodeFailure(err instanceof RangeError && /not supported|invalid/i.test(err.message) ? `unknown charset "${other.slice(0, 40)}"` : `body is not valid ${other.slice(0, 40)}`);
+      }
+    } else text = decodeAs(start ? bytes.subarray(start) : bytes, encoding!);
+  } catch (err) {
+    if (!(err instanceof DecodeFailure)) throw err;
+    summary.decode_error = err.message;
+    return finish();
+  }
+
+  // JSON: declared (any of the family), or sniffed when no type or another type is declared.
+  const trimmed = text.trimStart();
+  const looksJson = trimmed.startsWith('{') || trimmed.startsWith('[');
+  if (!truncated && (jsonDeclared || looksJson)) {
+    const parsed = parseJson(text);
+    if (parsed) {
+      const scan = scanJson(text, false);
+      // JSON.parse turns 1e999 into Infinity, which is not JSON: read it again with such numbers as text.
+      summary.json = scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
+      if (scan.nonFinite) ambiguous('json_number_out_of_range', 'a number too large for a 64-bit float (servers reject it, saturate it or read it exactly)');
+      if (scan.duplicates.length) {
+        ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates)}`);
+        alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });
+      }
+      if (content_type && !jsonDeclared) {
+        ambiguous('content_type_mismatch', `Content-Type ${content_type.slice(0, 80)} but the body is JSON (servers that sniff the body read JSON)`);
+        if (content_type === 'application/x-www-form-urlencoded') {
+          const form = multiMap(new URLSearchParams(text));
+          summary.form = form;
+          alternates.push({ label: 'form', form });
+        } else if (isTextual(content_type)) {
+          const keep = textKept(content_type, previewBytes);
+          alternates.push({ label: 'text', text: text.slice(0, keep), textTruncated: text.length > keep });
+        }
+      }
+      return finish();
+    }
+  }
+  if (!truncated && content_type === 'application/x-www-form-urlencoded') {
+    summary.form = multiMap(new URLSearchParams(text));
+    return finish();
+  }
+  if (isTextual(content_type) || !content_type) {
+    const keep = textKept(content_type, previewBytes);
+    summary.text = text.slice(0, keep);
+    if (truncated || text.length > keep) summary.text_truncated = true;
+  }
+  return finish();
+}

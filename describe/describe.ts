@@ -1,0 +1,214 @@
+// Turns a raw request (live from the proxy, or imported from a HAR/capture) into the request
+// description policies see. One implementation for live traffic and replay, so a replayed request
+// is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
+import crypto from 'node:crypto';
+import { isGraphqlEndpoint } from './adapters/index.ts';
+import { multiMap, summarizeBody } from './body.ts';
+import { parseGraphqlRequest } from './graphql.ts';
+import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
+import { normalizePath } from './path-ambiguity.ts';
+import { withReadings } from './readings.ts';
+import { trimTrailing } from '../lib/text.ts';
+import type {
+  AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
+} from './types.ts';
+
+export { emptyMap } from './body.ts';
+
+export interface RawRequest {
+  id?: string;
+  time?: Date;
+  method: string;
+  /** Absolute URL as the agent sent it; userinfo, if any, is dropped from the description. */
+  url: string;
+  /** Header pairs in arrival order, names as sent. */
+  headers: Array<[string, string]>;
+  /** The captured body prefix (at most the proxy's body cap). */
+  body: Buffer;
+  /** True when the body was longer than what was captured. */
+  bodyTruncated: boolean;
+}
+
+/** Finds which secrets' placeholders occur in a piece of text (implemented by describe/placeholders.ts). */
+export interface PlaceholderFinder {
+  find(text: string): string[];
+}
+
+export interface DescribeContext {
+  agent: AgentInfo;
+  placeholders?: PlaceholderFinder;
+  grants?: Grant[];
+  /** How much of a textual body the description previews. */
+  previewBytes?: number;
+}
+
+export class DescribeError extends Error {
+  override name = 'DescribeError';
+}
+
+/** Headers whose values carry credentials: the policy sees that they are present, never their value. */
+const credentialHeaders = new Set([
+  'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
+  'x-goog-api-key', 'private-token', 'x-github-token', 'x-access-token', 'x-csrf-token', 'apikey',
+]);
+
+const authSchemes = new Set(['basic', 'bearer', 'digest', 'token', 'negotiate', 'ntlm', 'hoba', 'mutual', 'aws4-hmac-sha256', 'vapid', 'apikey', 'oauth', 'dpop', 'gnap', 'privatetoken', 'scram-sha-1', 'scram-sha-256']);
+
+/** Headers the proxy sets or strips itself: not agent-chosen egress. */
+const notEgress = new Set(['host', 'proxy-authorization', 'proxy-connection', 'connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'content-length']);
+
+const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const schemes = new Set(['http:', 'https:', 'ws:', 'wss:']);
+const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
+
+export function redactHeaderValue(name: string, value: string): string {
+  if (!credentialHeaders.has(name)) return value;
+  if (name === 'authorization' || name === 'proxy-authorization') {
+    // Keep the scheme only when it is a known one: a bare credential followed by a space is not a scheme.
+    const scheme = /^([A-Za-z][A-Za-z0-9-]*)\s/.exec(value)?.[1];
+    return scheme && authSchemes.has(scheme.toLowerCase()) ? `${scheme} [redacted]` : '[redacted]';
+  }
+  return '[redacted]';
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function parseTarget(rawUrl: string): URL {
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new DescribeError(`request target is not a valid absolute URL: ${rawUrl.slice(0, 200)}`);
+  }
+  if (!schemes.has(url.protocol)) throw new DescribeError(`unsupported scheme ${url.protocol}`);
+  if (!url.hostname) throw new DescribeError('request target has no host');
+  url.username = '';
+  url.password = '';
+  url.hash = '';
+  // "example.com." and "example.com" are the same host; policies should see one spelling.
+  if (url.hostname.endsWith('.')) {
+    const bare = trimTrailing(url.hostname, '.');
+    if (!bare) throw new DescribeError('request target has no host');
+    url.hostname = bare;
+  }
+  if (url.port === '0') throw new DescribeError('request target has port 0');
+  // One spelling per resource: /%61dmin is /admin, /a/.b/.. is /a/, for the policy and the upstream alike.
+  const normal = normalizePath(url.pathname);
+  if (normal !== url.pathname) url.pathname = normal;
+  return url;
+}
+
+function mcpOf(msg: unknown): McpInfo | undefined {
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return undefined;
+  const m = msg as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
+  if (m.jsonrpc !== '2.0' || typeof m.method !== 'string') return undefined;
+  const info: McpInfo = { method: m.method };
+  if (typeof m.id === 'string' || typeof m.id === 'number' || m.id === null) info.id = m.id;
+  const params = m.params as { name?: unknown; arguments?: unknown } | undefined;
+  if (m.method === 'tools/call' && params && typeof params === 'object') {
+    if (typeof params.name === 'string') info.tool = params.name;
+    info.arguments = params.arguments ?? {};
+  }
+  return info;
+}
+
+/** JSON-RPC (MCP over HTTP). A batch is described by its first call plus every call in `batch`. */
+export function describeMcp(json: unknown): McpInfo | undefined {
+  if (Array.isArray(json)) {
+    const calls = json.map(mcpOf);
+    if (calls.length === 0 || calls.some((c) => !c)) return undefined;
+    return { ...calls[0]!, batch: calls as McpInfo[] };
+  }
+  return mcpOf(json);
+}
+
+function findPlaceholders(finder: PlaceholderFinder | undefined, parts: Array<[PlaceholderUse['where'][number], string]>): PlaceholderUse[] {
+  if (!finder) return [];
+  const uses = new Map<string, Set<PlaceholderUse['where'][number]>>();
+  for (const [where, text] of parts) {
+    if (!text) continue;
+    for (const name of finder.find(text)) {
+      let set = uses.get(name);
+      if (!set) uses.set(name, (set = new Set()));
+      set.add(where);
+    }
+  }
+  return [...uses].map(([name, where]) => ({ name, where: [...where] }));
+}
+
+export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestDescription {
+  const method = raw.method.toUpperCase();
+  if (!tokenRe.test(method)) throw new DescribeError(`invalid method ${JSON.stringify(raw.method.slice(0, 40))}`);
+  const url = parseTarget(raw.url);
+
+  const headers = Object.create(null) as Record<string, string[]>;
+  const rawHeaderText: string[] = [];
+  let headerEgress = 0;
+  for (const [rawName, value] of raw.headers) {
+    const name = rawName.toLowerCase();
+    if (name === 'proxy-authorization') continue; // Airlock's own credential, never forwarded or shown
+    (headers[name] ??= []).push(redactHeaderValue(name, value));
+    rawHeaderText.push(rawName, value); // names too: a placeholder in a header's name is just as much on its way out
+    if (!notEgress.has(name)) headerEgress += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
+  }
+
+  const { summary: body, alternates } = summarizeBody({ body: raw.body, truncated: raw.bodyTruncated, headers, previewBytes: ctx.previewBytes ?? 4096 });
+  const pathAndQuery = url.pathname + url.search;
+  const upgrade = headers['upgrade']?.[0]?.toLowerCase();
+  const scheme = url.protocol.slice(0, -1) as RequestInfo['scheme'];
+
+  const request: RequestInfo = {
+    id: raw.id ?? crypto.randomUUID(),
+    time: (raw.time ?? new Date()).toISOString(),
+    method,
+    url: url.href,
+    scheme,
+    host: url.hostname.startsWith('[') ? url.hostname.slice(1, -1).toLowerCase() : url.hostname,
+    port: url.port ? Number(url.port) : defaultPorts[url.protocol]!,
+    path: url.pathname,
+    segments: url.pathname.split('/').filter(Boolean).map(safeDecode),
+    query: multiMap(url.searchParams),
+    headers,
+    body,
+    egress_bytes: Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
+  };
+  if (upgrade) request.upgrade = upgrade;
+
+  const description: RequestDescription = {
+    request,
+    agent: ctx.agent,
+    placeholders: findPlaceholders(ctx.placeholders, [
+      ...rawHeaderText.map((v): ['header', string] => ['header', v]),
+      ['query', url.search ? `${url.search} ${safeDecode(url.search)}` : ''],
+      ['path', `${url.pathname} ${safeDecode(url.pathname)}`],
+      ['body', raw.body.length ? raw.body.toString('latin1') : ''],
+    ]),
+    grants: ctx.grants ?? [],
+  };
+
+  // Services are recognized under the most dangerous method the upstream may run (overrides),
+  // and GraphQL endpoints from their raw body whatever its Content-Type.
+  const override = readMethodOverride({
+    method, url, headers: raw.headers, body: raw.body, bodyTruncated: raw.bodyTruncated,
+    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '',
+  });
+  const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated) : undefined;
+  if (graphql) description.graphql = graphql.info;
+  // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
+  const methods: string[] = [];
+  withReadings(description, alternates, (req) => {
+    const mcp = req.body.json !== undefined ? describeMcp(req.body.json) : undefined;
+    const { recognized, method: worst } = recognizeWorstReading(req, override.readings, graphql);
+    methods.push(worst);
+    return { mcp, ...recognized };
+  });
+  request.effective_method = override.effective ?? methods[0] ?? method;
+  if (override.override) request.method_override = override.override;
+  return description;
+}

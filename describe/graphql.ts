@@ -1,0 +1,195 @@
+// GraphQL requests, parsed with the reference parser (the `graphql` package), never scanned with
+// patterns: a query whose string or comment says "mutation" is still a query, and a mutation
+// hidden behind an alias, a fragment spread or a second operation is still found.
+//
+// Servers accept the same request in several shapes whatever the Content-Type says (GitHub takes
+// untyped and form-encoded bodies), so the body is read from its raw bytes: a JSON object or a
+// batched array of them ({query, operationName, variables}), a form with `query`, or a bare
+// document (application/graphql). GET carries `query` and `operationName` in the URL.
+//
+// Which operations may run: the one `operationName` selects; when the name is absent with several
+// operations, or names none or several, every operation is listed, so a policy judges the most
+// dangerous one. A body that cannot be read as GraphQL is `parsed: false` (the default policy holds
+// it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
+// by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
+import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
+
+/** Documents with more tokens than this are not parsed (reported unparsed). */
+export const MAX_GRAPHQL_TOKENS = 100_000;
+/** Requests in one batched body looked at; more is reported unparsed. */
+export const MAX_BATCH = 100;
+
+/** What the describe step hands service adapters: the public summary plus what classification needs. */
+export interface GraphqlRequest {
+  info: GraphqlInfo;
+  /** The documents' source texts (for facts a service reads from arguments, e.g. GitHub's `force`). */
+  documents: string[];
+  /** Each request's `variables` as JSON text ('' when absent). */
+  variables: string[];
+}
+
+interface OneRequest {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+}
+
+function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>): void {
+  for (const sel of set.selections) {
+    if (sel.kind === Kind.FIELD) {
+      if (sel.name.value !== '__typename') out.add(sel.name.value);
+    } else if (sel.kind === Kind.INLINE_FRAGMENT) {
+      rootFields(sel.selectionSet, fragments, out, seen);
+    } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
+      const name = sel.name.value;
+      if (seen.has(name)) continue; // a fragment cycle is invalid; the server refuses it
+      seen.add(name);
+      const frag = fragments.get(name);
+      if (frag) rootFields(frag.selectionSet, fragments, out, seen);
+    }
+  }
+}
+
+function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>): GraphqlOperation {
+  const fields = new Set<string>();
+  rootFields(op.selectionSet, fragments, fields, new Set());
+  return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
+}
+
+/** The operations of one request that may run, or why it cannot be read. */
+function parseOne(req: OneRequest): { operations: GraphqlOperation[]; document?: string; variables: string } | { error: string } {
+  if (typeof req.query !== 'string') return { error: 'no GraphQL query string in the request (persisted queries are not visible)' };
+  let doc: DocumentNode;
+  try {
+    doc = parse(req.query, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
+  } catch (err) {
+    return { error: `GraphQL syntax error: ${String((err as Error).message).split('\n')[0]!.slice(0, 300)}` };
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  const ops: OperationDefinitionNode[] = [];
+  for (const def of doc.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+    else if (def.kind === Kind.OPERATION_DEFINITION) ops.push(def);
+  }
+  if (ops.length === 0) return { error: 'the GraphQL document has no operation' };
+  let selected = ops;
+  if (typeof req.operationName === 'string' && req.operationName !== '') {
+    const named = ops.filter((o) => o.name?.value === req.operationName);
+    if (named.length === 1) selected = named;
+  } else if (ops.length === 1) {
+    selected = ops;
+  }
+  let variables = '';
+  try {
+    variables = req.variables === undefined ? '' : JSON.stringify(req.variables) ?? '';
+  } catch {
+    variables = '';
+  }
+  return { operations: selected.map((o) => operationOf(o, fragments)), document: req.query, variables };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The requests a body carries, read the ways servers read it; undefined when it is none of them. */
+function requestsIn(text: string, contentType: string): OneRequest[] | { error: string } {
+  const trimmed = text.replace(/^\uFEFF/, '').trim();
+  if (!trimmed) return { error: 'empty GraphQL request body' };
+  if (contentType !== 'application/graphql' && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
+    let json: unknown;
+    let isJson = true;
+    try {
+      json = JSON.parse(trimmed);
+    } catch {
+      isJson = false; // `{ viewer { login } }` is a document, not JSON
+    }
+    if (isJson) {
+      if (Array.isArray(json)) {
+        if (json.length === 0) return { error: 'empty GraphQL batch' };
+        if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
+        return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
+      }
+      if (isObject(json)) return [json as OneRequest];
+      return { error: 'the JSON body is not a GraphQL request' };
+    }
+  }
+  if (contentType !== 'application/graphql' && /^[A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
+    const form = new URLSearchParams(trimmed);
+    if (form.has('query')) {
+      const queries = form.getAll('query');
+      const name = form.get('operationName') ?? undefined;
+      // Several `query` fields: servers keep the first or the last; both may run.
+      return queries.map((q) => ({ query: q, operationName: name }));
+    }
+  }
+  return [{ query: trimmed }];
+}
+
+/**
+ * Reads a request to a GraphQL endpoint. `body` is the raw captured body; `truncated` says the
+ * capture cut it (then it is not read: what was cut may hold any operation).
+ */
+export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean): GraphqlRequest {
+  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [] };
+  const fail = (error: string): GraphqlRequest => {
+    out.info.parsed = false;
+    out.info.error = error;
+    return out;
+  };
+  let requests: OneRequest[] = [];
+  const urlQueries = request.query.query ?? [];
+  const urlName = request.query.operationName?.[0];
+  for (const q of urlQueries) requests.push({ query: q, operationName: urlName });
+  if (request.method !== 'GET' && request.method !== 'HEAD' && (body.length > 0 || truncated || urlQueries.length === 0)) {
+    if (truncated) return fail('the GraphQL body was larger than the capture and could not be read whole');
+    const found = requestsIn(body.toString('utf8'), request.body.content_type);
+    if ('error' in found) return fail(found.error);
+    if (found.length > 1 || body.toString('utf8').trim().startsWith('[')) out.info.batch = found.length;
+    requests = [...requests, ...found];
+  }
+  if (requests.length === 0) return fail('no GraphQL query in the request');
+  const errors: string[] = [];
+  for (const r of requests) {
+    const one = parseOne(r);
+    if ('error' in one) {
+      errors.push(one.error);
+      continue;
+    }
+    out.info.operations.push(...one.operations);
+    if (one.document !== undefined) out.documents.push(one.document);
+    out.variables.push(one.variables);
+  }
+  if (errors.length) {
+    out.info.parsed = false;
+    out.info.error = errors[0];
+  }
+  return out;
+}
+
+/** Mutation fields of the operations that may run (sorted, unique). */
+export function mutationFields(info: GraphqlInfo): string[] {
+  return [...new Set(info.operations.filter((o) => o.type === 'mutation').flatMap((o) => o.fields))].sort();
+}
+
+/**
+ * A service description for a GraphQL request from a per-field classifier: queries read, an
+ * unreadable body is `graphql.unparsed` (write; held at high risk by the default policy), a mutation
+ * takes the operation and effect of its most dangerous root field.
+ */
+export function describeGraphql(name: string, gql: GraphqlRequest | undefined, classify: (field: string) => [string, Effect]): ServiceInfo {
+  const info = gql?.info;
+  if (!info || !info.parsed) return { name, operation: 'graphql.unparsed', params: {}, effect: 'write' };
+  if (!info.operations.some((o) => o.type === 'mutation')) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
+  const order: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+  const fields = mutationFields(info);
+  let best: [string, Effect] = ['graphql.mutation', 'write'];
+  const operations = new Set<string>();
+  for (const f of fields) {
+    const c = classify(f);
+    operations.add(c[0]);
+    if (order[c[1]] > order[best[1]]) best = c;
+  }
+  return { name, operation: best[0], params: { mutations: fields, operations: [...operations].sort() }, effect: best[1] };
+}

@@ -1,0 +1,207 @@
+// The request description: what policies see as `input`, built by the describe step and read by
+// every layer above it. Field names here are public API — see README "Request description"; what
+// policies answer is engine/decision.ts.
+
+export type Effect = 'read' | 'write' | 'delete' | 'send' | 'pay' | 'admin';
+export type Risk = 'low' | 'medium' | 'high' | 'critical';
+
+export interface BodySummary {
+  size: number;
+  sha256: string;
+  content_type: string;
+  /** Parsed JSON body, when the content type is JSON and the body parsed within the cap. */
+  json?: unknown;
+  /** Parsed form body (name → list of values). */
+  form?: Record<string, string[]>;
+  /** First bytes of a textual body that is neither JSON nor a form. */
+  text?: string;
+  /** True when `text` is only the beginning of the body. */
+  text_truncated?: boolean;
+  /** True when the body was larger than the capture cap: size/sha256 cover only the captured prefix. */
+  truncated: boolean;
+  /** The encoding the body was decoded from when not UTF-8 (byte order mark, charset parameter, RFC 4627 detection). */
+  charset?: string;
+  /** Why the body could not be decoded (unknown charset or content coding, invalid UTF-16/32, over the decode cap). */
+  decode_error?: string;
+  /** True when servers would read the body in more than one way (see ambiguous_reasons). */
+  ambiguous?: boolean;
+  ambiguous_reasons?: AmbiguityReason[];
+}
+
+/** Why a body is ambiguous: a stable code and a human-readable detail. */
+export interface AmbiguityReason {
+  code: 'json_duplicate_key' | 'json_number_out_of_range' | 'content_type_mismatch' | 'content_type_conflict' | 'charset_conflict' | 'sql_dialects_disagree';
+  detail: string;
+}
+
+export interface RequestInfo {
+  id: string;
+  /** RFC 3339 time the proxy received the request. During replay, time builtins return this. */
+  time: string;
+  method: string;
+  url: string;
+  scheme: 'http' | 'https' | 'ws' | 'wss';
+  host: string;
+  port: number;
+  path: string;
+  segments: string[];
+  query: Record<string, string[]>;
+  headers: Record<string, string[]>;
+  body: BodySummary;
+  /** Bytes of agent-chosen data leaving in URL, headers and body. */
+  egress_bytes: number;
+  /** Set when the request asks for a protocol upgrade (e.g. "websocket"). */
+  upgrade?: string;
+  /**
+   * The method a server that honours method overrides runs: the override when exactly one clear
+   * one is present, else `method` (see `method_override`).
+   */
+  effective_method?: string;
+  /** Present when the request carries a method override in any of its spellings. */
+  method_override?: MethodOverride;
+  /**
+   * Whether this exact URL (normalized as `url` is) appeared in a response earlier in the same
+   * session, and which request brought it (docs/policies.md, "Link provenance"). Present when the
+   * proxy tracks links for the loaded policy.
+   */
+  provenance?: Provenance;
+}
+
+/** Where a request's URL was seen before in its session (`input.request.provenance`). */
+export interface Provenance {
+  seen: boolean;
+  /** The request whose response carried the URL first (its id in the audit log). */
+  request_id?: string;
+  /** The host that served that response. */
+  host?: string;
+  /** When not seen: whether links to this request's host were (the URL was probably changed). */
+  host_seen?: boolean;
+}
+
+/** The first arrival of a label in a session: which request's response brought it, from where, when. */
+export interface LabelArrival {
+  request_id: string;
+  host: string;
+  time: string;
+}
+
+/**
+ * The session a request belongs to (`input.session`): one `airlock run`, or a long-lived token's
+ * life until a human resets it. Labels are what earlier responses brought into the agent's context.
+ */
+export interface SessionInfo {
+  id: string;
+  /** RFC 3339 time of the session's first request. */
+  started: string;
+  /** label → its first arrival (a human may clear one; it then arrives anew). */
+  labels: Record<string, LabelArrival>;
+  /** Requests decided in this session before this one. */
+  requests: number;
+  /** Bytes of agent-chosen data forwarded in this session before this request. */
+  egress_bytes: number;
+}
+
+export interface MethodOverride {
+  /** Every override value, normalized (trimmed, upper-case), in order of appearance. */
+  values: string[];
+  /** Where each spelling was found: `header:x-http-method-override`, `query:_method`, `form:_method`, `json:_method`, `multipart:_method`. */
+  sources: string[];
+  /** True when the override cannot be read one way: unknown verb, conflicting values, several places, or a body not seen whole. */
+  ambiguous: boolean;
+  /** Why it is ambiguous. */
+  reason?: string;
+}
+
+export interface AgentInfo {
+  id: string;
+  labels: Record<string, string>;
+  /**
+   * Present when the agent authenticated with a token limited to these secrets (`airlock run
+   * --secret NAME` / `--no-secrets`): the only secrets Airlock injects for its requests.
+   */
+  secrets?: string[];
+}
+
+export interface ServiceInfo {
+  name: string;
+  operation: string;
+  params: Record<string, unknown>;
+  effect: Effect;
+}
+
+export interface McpInfo {
+  method: string;
+  tool?: string;
+  arguments?: unknown;
+  id?: string | number | null;
+  /** For a JSON-RPC batch: every call in it (the fields above describe the first). */
+  batch?: McpInfo[];
+}
+
+export interface SqlStatement {
+  kind: string;
+  tables: string[];
+  destructive: boolean;
+  text?: string;
+}
+
+export interface SqlInfo {
+  /** The grammar the SQL was read with: the service's own, or every known one when the service is unknown. */
+  dialect?: 'postgresql' | 'sqlite' | 'unknown';
+  /** False when the SQL could not be parsed; policies should treat that as destructive. */
+  parsed: boolean;
+  error?: string;
+  statements: SqlStatement[];
+  destructive: boolean;
+}
+
+export interface PlaceholderUse {
+  name: string;
+  where: Array<'header' | 'query' | 'path' | 'body'>;
+}
+
+export interface Grant {
+  id: string;
+  agent: string;
+  method: string;
+  host: string;
+  operation?: string;
+  path_pattern?: string;
+  expires: string;
+  /** The risk of the approval the grant came from: it covers requests held at this risk or lower (absent = medium). */
+  risk?: Risk;
+  /** The semantic operation it was given for (MCP tools, SQL statements, git ref commands, GraphQL fields): engine/grant-scope.ts. */
+  scope?: string[];
+}
+
+/** A GraphQL operation a request may run (`input.graphql.operations`). */
+export interface GraphqlOperation {
+  type: 'query' | 'mutation' | 'subscription';
+  /** The operation's name, or null for an anonymous one. */
+  name: string | null;
+  /** Root fields it selects (aliases resolved, fragment spreads followed), sorted and unique. */
+  fields: string[];
+}
+
+export interface GraphqlInfo {
+  /** False when the body to a GraphQL endpoint could not be read as GraphQL. */
+  parsed: boolean;
+  error?: string;
+  /** The operations that may run: the selected one, or every one when the selection is absent or unclear. */
+  operations: GraphqlOperation[];
+  /** Number of requests in a batched (array) body; absent for a single request. */
+  batch?: number;
+}
+
+export interface RequestDescription {
+  request: RequestInfo;
+  agent: AgentInfo;
+  service?: ServiceInfo;
+  mcp?: McpInfo;
+  sql?: SqlInfo;
+  graphql?: GraphqlInfo;
+  placeholders: PlaceholderUse[];
+  grants: Grant[];
+  /** The request's session (absent when the proxy keeps no sessions, and in old captures). */
+  session?: SessionInfo;
+}

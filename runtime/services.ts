@@ -1,0 +1,119 @@
+// The services of a running Airlock, opened once and typed by the interfaces the parts use: the
+// policy engine, the stores (state/stores.ts), the proxy's view of the secrets, the local CA and
+// the destination guard. runtime/airlock.ts hands the proxy, the enforcers and the studio each the
+// part of this record it needs; nothing below the runtime opens a store of its own.
+import { loadAdapters } from '../describe/adapters/index.ts';
+import { PolicyEngine } from '../engine/engine.ts';
+import { CertificateAuthority } from '../proxy/ca.ts';
+import { DestinationGuard, type AllowRule, type ResolvePin } from '../proxy/destination.ts';
+import { HeldBodies } from '../proxy/held-bodies.ts';
+import { LiveSecrets } from '../proxy/live-secrets.ts';
+import { AgentStore } from '../state/agents.ts';
+import { ApprovalQueue } from '../state/approvals.ts';
+import { AuditLog } from '../state/audit-log.ts';
+import { RateLimiter } from '../state/ratelimit.ts';
+import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, StepUp } from '../state/stores.ts';
+import { TotpStore } from '../state/totp.ts';
+import { WebhookChannel } from '../state/webhook.ts';
+import type { AirlockConfig } from './config.ts';
+
+export interface Services {
+  home: string;
+  config: AirlockConfig;
+  engine: PolicyEngine;
+  agents: AgentDirectory;
+  audit: AuditTrail;
+  approvals: Approvals;
+  totp: StepUp;
+  limiter: RateLimits;
+  /** Agent sessions: labels, counters, links served, timelines (docs/sessions.md). */
+  sessions: AgentSessions;
+  /** The secret store as the proxy reads it (placeholder and value indexes, kept current). */
+  secrets: LiveSecrets;
+  ca: CertificateAuthority;
+  guard: DestinationGuard;
+  /** Bodies of requests held for approval, for the studio to show while they wait. */
+  heldBodies: HeldBodies;
+}
+
+/** The services as the embedded state folder provides them: what `airlock start` opens. */
+export interface EmbeddedServices extends Services {
+  agents: AgentStore;
+  audit: AuditLog;
+  approvals: ApprovalQueue;
+  totp: TotpStore;
+  limiter: RateLimiter;
+  sessions: JournalSessionStore;
+}
+
+/** Functions run in reverse order when Airlock stops (or fails to start), each whatever the others do. */
+export class Closers {
+  private readonly fns: Array<() => unknown> = [];
+
+  add(fn: () => unknown): void {
+    this.fns.push(fn);
+  }
+
+  async run(): Promise<void> {
+    for (const fn of this.fns.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch {
+        /* keep closing the rest */
+      }
+    }
+  }
+}
+
+export interface ServiceOptions {
+  /** Evaluation threads of the policy engine. */
+  threads?: number;
+  allowPrivate: AllowRule[];
+  resolve: Map<string, ResolvePin>;
+}
+
+/**
+ * Opens every service on the state folder, in an order where a damaged file stops the start with
+ * its name (before anything listens); each one's close goes to `closers`.
+ */
+export async function openServices(home: string, config: AirlockConfig, opts: ServiceOptions, closers: Closers): Promise<EmbeddedServices> {
+  const engine = new PolicyEngine({ mode: 'isolated', timeoutMs: config.evalTimeoutMs, ...(opts.threads ? { threads: opts.threads } : {}) });
+  closers.add(() => engine.close());
+  await engine.loadFolder(config.policy);
+  // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
+  await loadAdapters();
+  const agents = await AgentStore.open(home);
+  const audit = new AuditLog(home);
+  closers.add(() => audit.close());
+  const ca = await CertificateAuthority.open(home);
+  const guard = new DestinationGuard({ allowPrivate: opts.allowPrivate, resolve: opts.resolve });
+
+  const secrets = await LiveSecrets.open(home);
+  closers.add(() => secrets.close());
+  // Nothing Airlock writes down may hold a real value, whatever the agent sent.
+  audit.redact = (line) => secrets.values.redact(line);
+
+  const totp = new TotpStore(home);
+  // A damaged totp.json must stop the start, not turn every later approval into "internal error".
+  totp.enrolled();
+  const webhook = new WebhookChannel(() => config.approvalWebhook ?? process.env.AIRLOCK_APPROVAL_WEBHOOK ?? approvals.settings.webhook);
+  const approvals: ApprovalQueue = await ApprovalQueue.open(home, { totp, notify: (event) => webhook.notify(event) });
+  closers.add(async () => {
+    webhook.close();
+    await approvals.close();
+  });
+
+  const limiter = await RateLimiter.open(home);
+  closers.add(() => limiter.close());
+
+  const sessions = JournalSessionStore.open(home, { liveTokens: () => agents.liveTokenIds() });
+  closers.add(() => sessions.close());
+  // A session's timeline is its requests' audit records.
+  closers.add(audit.onRecord((r) => {
+    const id = r.description?.session?.id;
+    if (id !== undefined && r.outcome !== 'pending') sessions.noteRequest(id, timelineEntry(r));
+  }));
+
+  return { home, config, engine, agents, audit, approvals, totp, limiter, sessions, secrets, ca, guard, heldBodies: new HeldBodies() };
+}

@@ -1,0 +1,259 @@
+// The agent store: who may use the proxy. Each agent has labels (policies see them as
+// input.agent.labels) and one or more tokens. Tokens are 256-bit random values shown once; only
+// their SHA-256 is stored (a slow hash buys nothing for a full-entropy secret, and the proxy checks
+// a token on every request). Several tokens per agent, some short-lived: `airlock run` mints one
+// per run and revokes it afterwards.
+//
+// The file is shared between processes (`airlock agent add` writes it while `airlock start` runs),
+// so the store notices changes on disk and re-reads them: a new agent works at once, a removed
+// agent or revoked token stops working within a second.
+import crypto from 'node:crypto';
+import { fileStamp, openDocument, type Document } from './document.ts';
+import { stateFile } from './home.ts';
+import type { AgentInfo } from '../describe/types.ts';
+
+export interface StoredToken {
+  id: string;
+  /** sha256 hex of the token. */
+  hash: string;
+  label?: string;
+  created: string;
+  /** RFC 3339; absent = never expires. */
+  expires?: string;
+  /** The only secrets injected for requests made with this token (a run's --secret/--no-secrets); absent = all. */
+  secrets?: string[];
+}
+
+export interface StoredAgent {
+  name: string;
+  labels: Record<string, string>;
+  created: string;
+  tokens: StoredToken[];
+}
+
+interface AgentsFile {
+  version: 1;
+  agents: Record<string, StoredAgent>;
+}
+
+export interface IssuedToken {
+  /** The secret token: shown once, never stored. */
+  token: string;
+  id: string;
+  expires?: string;
+}
+
+export interface AgentSummary {
+  name: string;
+  labels: Record<string, string>;
+  created: string;
+  tokens: Array<Omit<StoredToken, 'hash'>>;
+}
+
+export class AgentError extends Error {}
+
+const nameRe = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function sha256(s: string): string {
+  return crypto.createHash('sha256').update(s).digest('hex');
+}
+
+function newToken(): string {
+  return crypto.randomBytes(32).toString('base64url');
+}
+
+/** How often (at most) the store checks the file for changes made by another process. */
+const recheckMs = 1000;
+
+export class AgentStore {
+  private doc: Document<AgentsFile>;
+  private stamp: string;
+  private lastCheck = Date.now();
+  private reloading: Promise<void> | undefined;
+  private broken: Error | undefined;
+
+  private constructor(private readonly home: string, doc: Document<AgentsFile>) {
+    this.doc = doc;
+    this.stamp = fileStamp(this.doc.file);
+  }
+
+  static async open(home: string): Promise<AgentStore> {
+    const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600 });
+    return new AgentStore(home, doc);
+  }
+
+  get file(): string {
+    return this.doc.file;
+  }
+
+  /**
+   * Re-reads the file when another process changed it. A file that became unreadable fails closed:
+   * every call throws (so no agent authenticates) until the file is fixed.
+   */
+  async refresh(): Promise<void> {
+    this.lastCheck = Date.now();
+    const stamp = fileStamp(this.doc.file);
+    if (stamp === this.stamp) {
+      if (this.broken) throw this.broken;
+      return;
+    }
+    this.reloading ??= (async () => {
+      try {
+        this.doc = await openDocument<AgentsFile>(stateFile(this.home, 'agents'), { version: 1, agents: {} }, { mode: 0o600 });
+        this.broken = undefined;
+      } catch (err) {
+        this.broken = err as Error;
+        throw err;
+      } finally {
+        this.stamp = stamp;
+        this.reloading = undefined;
+      }
+    })();
+    await this.reloading;
+  }
+
+  private async save(fn: (data: AgentsFile) => void): Promise<void> {
+    await this.refresh();
+    await this.doc.update(fn);
+    this.stamp = fileStamp(this.doc.file);
+  }
+
+  /** Creates an agent and its first token. */
+  async add(name: string, opts: { labels?: Record<string, string>; label?: string; ttlMs?: number } = {}): Promise<IssuedToken> {
+    if (!nameRe.test(name)) throw new AgentError(`invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`);
+    await this.refresh();
+    if (this.doc.data.agents[name]) throw new AgentError(`agent ${name} already exists`);
+    const issued = this.mint(opts);
+    await this.save((d) => {
+      d.agents[name] = { name, labels: { ...(opts.labels ?? {}) }, created: new Date().toISOString(), tokens: [issued.stored] };
+    });
+    return issued.public;
+  }
+
+  private mint(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken } {
+    const token = newToken();
+    const id = crypto.randomBytes(6).toString('hex');
+    const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
+    if (opts.label) stored.label = opts.label;
+    if (opts.secrets) stored.secrets = [...new Set(opts.secrets)].sort();
+    if (opts.ttlMs !== undefined) {
+      if (!(opts.ttlMs > 0)) throw new AgentError('token ttl must be positive');
+      stored.expires = new Date(Date.now() + opts.ttlMs).toISOString();
+    }
+    return { stored, public: { token, id, ...(stored.expires ? { expires: stored.expires } : {}) } };
+  }
+
+  /**
+   * Adds a token to an existing agent (e.g. a per-run token with a TTL). `secrets` limits what the
+   * proxy injects for requests made with it (the proxy refuses any other secret).
+   */
+  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
+    await this.refresh();
+    if (!this.doc.data.agents[name]) throw new AgentError(`no agent named ${name}`);
+    const issued = this.mint(opts);
+    const now = Date.now();
+    await this.save((d) => {
+      const a = d.agents[name];
+      if (!a) throw new AgentError(`no agent named ${name}`);
+      // Drop expired tokens while we are writing anyway.
+      a.tokens = a.tokens.filter((t) => !t.expires || Date.parse(t.expires) > now);
+      a.tokens.push(issued.stored);
+    });
+    return issued.public;
+  }
+
+  /** Revokes one token by its id (or by the token value itself). Returns whether one was removed. */
+  async revokeToken(name: string, idOrToken: string): Promise<boolean> {
+    await this.refresh();
+    const a = this.doc.data.agents[name];
+    if (!a) return false;
+    const hash = sha256(idOrToken);
+    const keep = a.tokens.filter((t) => t.id !== idOrToken && t.hash !== hash);
+    if (keep.length === a.tokens.length) return false;
+    await this.save((d) => {
+      const cur = d.agents[name];
+      if (cur) cur.tokens = cur.tokens.filter((t) => t.id !== idOrToken && t.hash !== hash);
+    });
+    return true;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    await this.refresh();
+    if (!this.doc.data.agents[name]) return false;
+    await this.save((d) => {
+      delete d.agents[name];
+    });
+    return true;
+  }
+
+  async setLabels(name: string, labels: Record<string, string>): Promise<void> {
+    await this.refresh();
+    if (!this.doc.data.agents[name]) throw new AgentError(`no agent named ${name}`);
+    await this.save((d) => {
+      d.agents[name]!.labels = { ...labels };
+    });
+  }
+
+  list(): AgentSummary[] {
+    return Object.values(this.doc.data.agents)
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((a) => ({ name: a.name, labels: a.labels, created: a.created, tokens: a.tokens.map(({ hash: _h, ...t }) => t) }));
+  }
+
+  /** Ids of the tokens that still authenticate (unexpired), over all agents. */
+  liveTokenIds(): Set<string> {
+    const now = Date.now();
+    const out = new Set<string>();
+    for (const a of Object.values(this.doc.data.agents)) for (const t of a.tokens) if (!t.expires || Date.parse(t.expires) > now) out.add(t.id);
+    return out;
+  }
+
+  get(name: string): AgentInfo | undefined {
+    const a = this.doc.data.agents[name];
+    return a ? { id: a.name, labels: { ...a.labels } } : undefined;
+  }
+
+  private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
+    const a = Object.hasOwn(this.doc.data.agents, name) ? this.doc.data.agents[name] : undefined;
+    if (!a) return undefined;
+    const want = Buffer.from(sha256(token), 'hex');
+    const now = Date.now();
+    for (const t of a.tokens) {
+      if (t.expires && Date.parse(t.expires) <= now) continue;
+      const have = Buffer.from(t.hash, 'hex');
+      if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
+        return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
+      }
+    }
+    return undefined;
+  }
+
+  /** The agent a name + token belong to, or undefined. Sees changes other processes made. */
+  async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {
+    return (await this.identify(name, token))?.agent;
+  }
+
+  /** The agent and the id of the token that matched (a session is one token's life). */
+  async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
+    if (this.broken || Date.now() - this.lastCheck > recheckMs) await this.refresh();
+    const found = this.check(name, token);
+    if (found) return found;
+    // A miss may be an agent added a moment ago by `airlock agent add`: look at the file once more.
+    if (fileStamp(this.doc.file) !== this.stamp) {
+      await this.refresh();
+      return this.check(name, token);
+    }
+    return undefined;
+  }
+}
+
+/** Parses a Proxy-Authorization header value (Basic agent:token). */
+export function parseProxyAuthorization(value: string | undefined): { name: string; token: string } | undefined {
+  if (!value) return undefined;
+  const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(value);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i <= 0) return undefined;
+  return { name: decoded.slice(0, i), token: decoded.slice(i + 1) };
+}

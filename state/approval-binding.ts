@@ -1,0 +1,33 @@
+// What an approval and a grant cover: exactly what the human saw, nothing wider.
+//
+// An approval is bound to a hash of the request (state/approvals.ts requestHash); the headers in
+// it are the end-to-end headers that go upstream, in a canonical form. A grant's default path
+// pattern is the approved path with its glob characters escaped, so a path that happens to hold
+// "*" or "[" cannot become a wildcard. Pure.
+
+/**
+ * Not part of what was approved: the retry header itself (never forwarded), and the WebSocket
+ * handshake nonce, which RFC 6455 makes fresh for every connection and which means nothing to
+ * the service (a WebSocket retry could never match otherwise).
+ */
+const unbound = new Set(['airlock-approval', 'sec-websocket-key']);
+
+/**
+ * Headers in the form an approval is bound to: names lower-cased, values as sent, sorted by name
+ * (the order of different headers means nothing; the order of one header's values does, so it is
+ * kept). The caller passes what goes upstream: hop-by-hop headers are already gone.
+ */
+export function boundHeaders(headers: ReadonlyArray<readonly [string, string]>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (!unbound.has(lower)) out.push([lower, value]);
+  }
+  // Array.prototype.sort is stable: values of one name keep their order.
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** A path as a glob (Rego's glob.match / pathMatches) that matches that path and nothing else. */
+export function escapeGlob(path: string): string {
+  return path.replace(/[*?[\]{}\\]/g, '\\$&');
+}

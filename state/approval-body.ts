@@ -1,0 +1,32 @@
+// Whether a person deciding an approval can read the whole request body. The approval record keeps
+// the description the policy saw, whose body is complete only when it was parsed (JSON, a form) or
+// its text preview covers every byte; anything else (a long text, binary, a body past the capture
+// cap) needs the held request's own bytes, or must be approved knowingly unseen.
+import type { BodySummary } from '../describe/types.ts';
+
+export type BodyVisibility =
+  /** No body at all. */
+  | 'empty'
+  /** The record holds all of it (parsed JSON or form, or a text preview that covers every byte). */
+  | 'whole'
+  /** The record holds a preview or nothing readable; the bytes are needed to see it all. */
+  | 'partial'
+  /** The agent sent more than the proxy captures: no one (not the policy, not a person) saw the rest. */
+  | 'beyond-cap';
+
+export function bodyVisibility(body: BodySummary): BodyVisibility {
+  if (body.truncated) return 'beyond-cap';
+  if (body.size === 0) return 'empty';
+  if (body.json !== undefined || body.form !== undefined) return 'whole';
+  if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
+  return 'partial';
+}
+
+/** What the approver could not see, in words, or undefined when nothing is hidden. */
+export function unseenBodyText(body: BodySummary, heldBytes: number | undefined): string | undefined {
+  const v = bodyVisibility(body);
+  if (v === 'empty' || v === 'whole') return undefined;
+  if (v === 'beyond-cap') return `the body is larger than the capture cap: only its first ${heldBytes ?? 'captured'} bytes were ever read, by the policy or by anyone`;
+  if (heldBytes !== undefined) return undefined; // the held request's bytes are there to be read whole
+  return `only a preview of the ${body.size}-byte body is kept once the request is no longer held`;
+}

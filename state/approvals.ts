@@ -1,0 +1,681 @@
+// The approvals queue: requests a policy answered `approve` for, waiting on a human.
+//
+// A record holds a bounded copy of the redacted description, the policy's reason/rule/risk, its
+// expiry and the request hash (method + URL + end-to-end headers + body sha256 + agent) it is bound
+// to. Each approval is a file of its own in <home>/approvals/ (the whole description beside it, in
+// <id>.request.json, read only when someone asks for it), so a change rewrites one small file and
+// memory per approval is bounded whatever the agent sent; grants and settings live in
+// <home>/approvals.json. A restart keeps everything. Every change is emitted to subscribers at once
+// (the studio broadcasts them over its WebSocket).
+//
+// Lifecycle: pending → approved | denied | expired. While pending, the agent's request is held
+// (`wait`) until the hold timeout. When the hold times out the record stays pending until
+// `retry_until` (default 24 h): a human can still approve it, and the agent's identical retry
+// carrying `Airlock-Approval: ID` then passes (`claimRetry`). An approval is used at most once
+// (`used_at`): by the held request if one is waiting, otherwise by the first matching retry.
+//
+// Grants ("allow similar for N minutes") are stored here and offered to the policy as
+// input.grants by the approval enforcer's describe hook. A grant records the approval's risk and
+// semantic scope (engine/grant-scope.ts); the engine lets it stand in only for an approve of the
+// same operation at that risk or lower (engine/grants.ts), and the policy stays the authority.
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { boundedCopy } from '../lib/bounded.ts';
+import { openDocument, StateFileError, type Document } from './document.ts';
+import { stateFile } from './home.ts';
+import { RecordDir } from './record-dir.ts';
+import type { TotpStore } from './totp.ts';
+import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
+import type { EngineDecision } from '../engine/decision.ts';
+import { durationMs } from '../engine/decision-contract.ts';
+import { globMatch } from '../lib/glob.ts';
+import { boundHeaders, escapeGlob } from './approval-binding.ts';
+import { operationScope } from '../engine/grant-scope.ts';
+
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+export interface Resolution {
+  /** Who resolved it: the channel ("studio", "cli", "api") or "timeout". */
+  by: string;
+  message?: string;
+  at: string;
+  grant_id?: string;
+  /** True when a TOTP code was checked for this resolution. */
+  step_up?: boolean;
+}
+
+export interface ApprovalRecord {
+  id: string;
+  agent: string;
+  /**
+   * The redacted description the policy saw, cut to about 16 KiB (long strings, lists and bodies
+   * shortened with a marker) when `description_complete` is false; the whole one is on disk
+   * (ApprovalQueue.fullDescription).
+   */
+  description: RequestDescription;
+  description_complete: boolean;
+  /** Size of the whole description, serialized (what a held request of this agent costs). */
+  description_bytes: number;
+  /** One-line summary for lists and notifications. */
+  summary: { method: string; host: string; path: string; operation?: string; effect?: string };
+  reason: string;
+  rule?: string;
+  risk: Risk;
+  step_up: boolean;
+  /** Earlier requests of the agent's session that made this one need a human (decision approval.because). */
+  because?: string[];
+  /** The session the request belongs to. */
+  session?: string;
+  policy_version?: string;
+  created: string;
+  /** End of the hold: the agent's request gets 403 approval-timeout at this time. */
+  expires: string;
+  /** Until when the approval can still be resolved and used by a retry. */
+  retry_until: string;
+  status: ApprovalStatus;
+  resolution?: Resolution;
+  /** sha256 of method + URL + body sha256 + agent + end-to-end headers (requestHash). */
+  request_hash: string;
+  /** Whether the body hash covers the whole body (false when the body exceeded the capture cap). */
+  body_complete: boolean;
+  /** When the approval was consumed by a request (single use). */
+  used_at?: string;
+}
+
+export interface GrantRecord extends Grant {
+  created: string;
+  approval_id: string;
+  by: string;
+}
+
+export type ApprovalEvent =
+  /** held: a request waits on it now (again); released: the last one stopped waiting (timeout, agent gone) while it is still pending. */
+  | { type: 'created' | 'resolved' | 'expired' | 'used' | 'held' | 'released'; approval: ApprovalRecord }
+  | { type: 'grant-created' | 'grant-revoked'; grant: GrantRecord };
+
+export type WaitOutcome = 'approved' | 'denied' | 'timeout' | 'aborted' | 'used';
+
+export type RetryClaim =
+  | { kind: 'approved'; approval: ApprovalRecord }
+  | { kind: 'pending'; approval: ApprovalRecord }
+  | { kind: 'denied'; approval: ApprovalRecord }
+  | { kind: 'refused'; reason: string; approval?: ApprovalRecord };
+
+export type ApprovalErrorCode = 'not-found' | 'ambiguous' | 'not-pending' | 'step-up-required' | 'totp-invalid' | 'bad-request' | 'too-many';
+
+export class ApprovalError extends Error {
+  constructor(readonly code: ApprovalErrorCode, message: string) {
+    super(message);
+  }
+}
+
+interface ApprovalsDoc {
+  /** 1: approvals were kept in this document (migrated to <home>/approvals/ on open); 2: grants and settings only. */
+  version: 1 | 2;
+  approvals?: ApprovalRecord[];
+  grants: GrantRecord[];
+  settings: { webhook?: string };
+}
+
+/** How much of a description an approval keeps in memory (and sends in lists and events). */
+export const APPROVAL_DESCRIPTION_BYTES = 16 * 1024;
+
+export interface ApprovalQueueOptions {
+  now?: () => number;
+  totp?: Pick<TotpStore, 'enrolled' | 'verify'>;
+  /** Called (never awaited) with each new approval: the webhook. */
+  notify?: (event: { type: 'approval.created'; approval: ReturnType<typeof publicSummary> }) => void;
+  /** How long an unresolved approval stays approvable for a retry (ms, default 24 h). */
+  retryWindowMs?: number;
+  /** Pending approvals allowed per agent / in total before new ones are refused (50 / 1000). */
+  maxPendingPerAgent?: number;
+  maxPending?: number;
+  /**
+   * Serialized bytes of the descriptions of requests within their hold, per agent / in total
+   * (16 MiB / 64 MiB): past it new holds are refused, so held uploads cannot exhaust memory.
+   */
+  maxHeldBytesPerAgent?: number;
+  maxHeldBytes?: number;
+  /** Resolved approvals kept for the record (default 7 days, at most 2000). */
+  keepResolvedMs?: number;
+  /** Sweep interval for expiries (ms, default 30 s; 0 = none). */
+  sweepMs?: number;
+}
+
+export interface ApproveOptions {
+  by: string;
+  message?: string;
+  totp?: string;
+  /** Also create a grant: allow similar requests for this many minutes. */
+  grantMinutes?: number;
+  /** Path pattern for the grant when the request has no recognized operation (default: its path). */
+  pathPattern?: string;
+  /** A grant for a high-risk approval needs this explicit choice. */
+  grantHigh?: boolean;
+}
+
+export const DEFAULT_HOLD_MS = 2 * 60_000;
+/** A policy cannot hold an agent's connection longer than this. */
+export const MAX_HOLD_MS = 60 * 60_000;
+export const MAX_GRANT_MINUTES = 7 * 24 * 60;
+const MAX_MESSAGE = 1000;
+
+/**
+ * The hash an approval is bound to: method, normalized URL, body sha256, agent, and the end-to-end
+ * headers that go upstream (`headers`: hop-by-hop ones and Airlock-Approval already removed). A
+ * retry that changes any of them (X-HTTP-Method-Override, Stripe-Account, Content-Type, a cookie)
+ * is another request, which the human did not see.
+ */
+export function requestHash(d: RequestDescription, headers: ReadonlyArray<readonly [string, string]> = []): string {
+  return crypto
+    .createHash('sha256')
+    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers)]))
+    .digest('hex');
+}
+
+/** The hold time a decision asks for: approval.timeout, default 2 min, at most 1 h. */
+export function holdMs(decision: Pick<EngineDecision, 'approval'>): number {
+  const t = decision.approval?.timeout;
+  if (t === undefined) return DEFAULT_HOLD_MS;
+  const ms = durationMs(t);
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_HOLD_MS) : DEFAULT_HOLD_MS;
+}
+
+/** A human's message as it may reach the agent: one line, bounded. */
+export function cleanMessage(m: string | undefined): string | undefined {
+  if (m === undefined) return undefined;
+  const s = m.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_MESSAGE);
+  return s || undefined;
+}
+
+/** What leaves the process in notifications: a summary, never headers, body or query string. */
+export function publicSummary(a: ApprovalRecord) {
+  return {
+    id: a.id,
+    agent: a.agent,
+    method: a.summary.method,
+    host: a.summary.host,
+    path: a.summary.path,
+    ...(a.summary.operation ? { operation: a.summary.operation } : {}),
+    reason: a.reason,
+    ...(a.rule ? { rule: a.rule } : {}),
+    risk: a.risk,
+    step_up: a.step_up,
+    status: a.status,
+    created: a.created,
+    expires: a.expires,
+  };
+}
+
+/**
+ * Path glob with the semantics of Rego's `glob.match(pattern, ["/"], path)`, which the base policy
+ * re-checks: `*` is any run of characters within one segment, `**` any run across segments, `?`
+ * one character within a segment.
+ */
+export function pathMatches(pattern: string, path: string): boolean {
+  return globMatch(pattern, path);
+}
+
+function checkPathPattern(pattern: string): void {
+  // Brackets, braces and backslashes only escaped (\[ \{ \\ \* \?): Rego's glob gives them meanings this matcher does not.
+  const unescaped = pattern.replace(/\\[*?[\]{}\\]/g, '');
+  if (!pattern.startsWith('/') || pattern.length > 500 || /[\s#[\]{}\\]/.test(unescaped)) {
+    throw new ApprovalError('bad-request', 'path pattern must start with "/" and hold no spaces, "#", or unescaped brackets, braces or backslashes (* = within one segment, ** = across segments, ? = one character, \\* = a literal star)');
+  }
+}
+
+function mib(bytes: number): string {
+  return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '');
+}
+
+export class ApprovalQueue {
+  private readonly events = new EventEmitter();
+  private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  private constructor(
+    private readonly doc: Document<ApprovalsDoc>,
+    private readonly records: RecordDir,
+    private approvals: ApprovalRecord[],
+    private readonly opts: ApprovalQueueOptions,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.events.setMaxListeners(0);
+  }
+
+  static async open(home: string, opts: ApprovalQueueOptions = {}): Promise<ApprovalQueue> {
+    const doc = await openDocument<ApprovalsDoc>(stateFile(home, 'approvals'), { version: 2, grants: [], settings: {} }, { mode: 0o600 });
+    if ((doc.data.approvals !== undefined && !Array.isArray(doc.data.approvals)) || !Array.isArray(doc.data.grants)) {
+      throw new StateFileError(doc.file, 'approvals and grants must be lists');
+    }
+    if (!fs.existsSync(doc.file)) await doc.write();
+    const records = RecordDir.open(stateFile(home, 'approvalRecords'));
+    const approvals: ApprovalRecord[] = [];
+    for (const name of records.names()) {
+      if (name.endsWith('.request')) continue;
+      const r = records.readSync(name) as ApprovalRecord | undefined;
+      if (!r || typeof r !== 'object' || typeof r.id !== 'string' || typeof r.status !== 'string') {
+        throw new StateFileError(path.join(records.dir, `${name}.json`), 'not an approval record');
+      }
+      approvals.push(r);
+    }
+    const q = new ApprovalQueue(doc, records, approvals, opts);
+    await q.migrate();
+    await q.sweep();
+    const every = opts.sweepMs ?? 30_000;
+    if (every > 0) {
+      q.timer = setInterval(() => void q.sweep().catch(() => undefined), every);
+      q.timer.unref();
+    }
+    return q;
+  }
+
+  get file(): string {
+    return this.doc.file;
+  }
+
+  /** The folder holding one file per approval (and its whole description). */
+  get folder(): string {
+    return this.records.dir;
+  }
+
+  /**
+   * Moves approvals from a version-1 approvals.json (descriptions inline) to one file each. The
+   * files are written before the document is rewritten without them, so a crash in between
+   * repeats the move on the next open and loses nothing.
+   */
+  private async migrate(): Promise<void> {
+    const old = this.doc.data.approvals;
+    if (old === undefined) return;
+    const known = new Set(this.approvals.map((a) => a.id));
+    for (const legacy of old) {
+      if (!legacy || typeof legacy.id !== 'string' || known.has(legacy.id)) continue;
+      const full = JSON.stringify(legacy.description ?? null);
+      const record = { ...legacy, ...this.bounded(legacy.description, full) };
+      await this.records.writeText(`${legacy.id}.request`, full);
+      await this.records.write(legacy.id, record);
+      this.approvals.push(record);
+    }
+    await this.doc.update((d) => {
+      delete d.approvals;
+      d.version = 2;
+    });
+  }
+
+  private bounded(description: RequestDescription, full: string): Pick<ApprovalRecord, 'description' | 'description_complete' | 'description_bytes'> {
+    // Strings up to 8 KiB stay whole, so a body preview (4 KiB by default) is kept as the policy saw it.
+    const copy = boundedCopy(description, APPROVAL_DESCRIPTION_BYTES, { maxString: 8 * 1024 });
+    return { description: copy.value as RequestDescription, description_complete: !copy.cut, description_bytes: Buffer.byteLength(full) };
+  }
+
+  /** Persists one approval's record (its own file only). */
+  private save(a: ApprovalRecord): Promise<void> {
+    return this.records.write(a.id, a);
+  }
+
+  /** The whole description an approval was created for (the record keeps a bounded copy). */
+  async fullDescription(id: string): Promise<RequestDescription | undefined> {
+    const a = this.get(id);
+    if (a.description_complete !== false) return a.description;
+    return (await this.records.read(`${a.id}.request`)) as RequestDescription | undefined;
+  }
+
+  // ─── subscription ────────────────────────────────────────────────────────────────────────────
+
+  /** Calls `fn` for every change (created, held, released, resolved, expired, used, grants); returns unsubscribe. */
+  onChange(fn: (e: ApprovalEvent) => void): () => void {
+    const safe = (e: ApprovalEvent): void => {
+      try {
+        fn(e);
+      } catch {
+        /* a broken subscriber must not break approvals */
+      }
+    };
+    this.events.on('change', safe);
+    return () => this.events.off('change', safe);
+  }
+
+  private emit(e: ApprovalEvent): void {
+    this.events.emit('change', e);
+  }
+
+  // ─── reading ─────────────────────────────────────────────────────────────────────────────────
+
+  list(filter: { status?: ApprovalStatus; agent?: string } = {}): ApprovalRecord[] {
+    return this.approvals
+      .filter((a) => (!filter.status || a.status === filter.status) && (!filter.agent || a.agent === filter.agent))
+      .slice()
+      .sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** Finds a record by id or by a unique id prefix of at least 6 characters. */
+  get(idOrPrefix: string): ApprovalRecord {
+    const all = this.approvals;
+    const exact = all.find((a) => a.id === idOrPrefix);
+    if (exact) return exact;
+    if (idOrPrefix.length < 6) {
+      throw new ApprovalError('bad-request', `"${idOrPrefix.slice(0, 40)}" is too short to name an approval: give its whole id or at least 6 characters of it (e.g. ap_3f9; see airlock approvals list)`);
+    }
+    const hits = all.filter((a) => a.id.startsWith(idOrPrefix));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new ApprovalError('ambiguous', `approval id prefix ${idOrPrefix} matches ${hits.length} approvals; give more of it`);
+    throw new ApprovalError('not-found', `no approval ${idOrPrefix}`);
+  }
+
+  /** Whether approving this record needs a TOTP code right now. */
+  needsStepUp(a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
+    return (a.step_up || a.risk === 'critical') && (this.opts.totp?.enrolled() ?? false);
+  }
+
+  grants(includeExpired = false): GrantRecord[] {
+    const t = this.now();
+    return this.doc.data.grants.filter((g) => includeExpired || Date.parse(g.expires) > t);
+  }
+
+  /** Active grants that match a request: same agent, method and host, and operation or path pattern. */
+  matchingGrants(d: RequestDescription): Grant[] {
+    const t = this.now();
+    const out: Grant[] = [];
+    for (const g of this.doc.data.grants) {
+      if (Date.parse(g.expires) <= t) continue;
+      if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
+      if (g.operation !== undefined) {
+        if (d.service?.operation !== g.operation) continue;
+      } else if (g.path_pattern === undefined || !pathMatches(g.path_pattern, d.request.path)) {
+        continue;
+      }
+      out.push({
+        id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
+        ...(g.operation !== undefined ? { operation: g.operation } : {}),
+        ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
+        ...(g.risk !== undefined ? { risk: g.risk } : {}),
+        ...(g.scope !== undefined ? { scope: g.scope } : {}),
+      });
+    }
+    return out;
+  }
+
+  get settings(): Readonly<ApprovalsDoc['settings']> {
+    return this.doc.data.settings;
+  }
+
+  async setWebhook(url: string | undefined): Promise<void> {
+    await this.doc.update((d) => {
+      if (url) d.settings.webhook = url;
+      else delete d.settings.webhook;
+    });
+  }
+
+  // ─── creating and holding ────────────────────────────────────────────────────────────────────
+
+  /** Creates a pending approval for a request the policy answered `approve` for. */
+  async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
+    const pending = this.approvals.filter((a) => a.status === 'pending');
+    const maxAgent = this.opts.maxPendingPerAgent ?? 50;
+    const maxAll = this.opts.maxPending ?? 1000;
+    if (pending.length >= maxAll || pending.filter((a) => a.agent === description.agent.id).length >= maxAgent) {
+      throw new ApprovalError('too-many', `too many pending approvals${pending.length >= maxAll ? '' : ` for agent ${description.agent.id}`}; resolve some first`);
+    }
+    const t = this.now();
+    const full = JSON.stringify(description);
+    const bytes = Buffer.byteLength(full);
+    // Requests within their hold keep their description (and body) in memory: bound what one agent, and all, can hold.
+    const holding = pending.filter((a) => Date.parse(a.expires) > t);
+    const heldBy = (agent?: string): number => holding.reduce((n, a) => n + (agent === undefined || a.agent === agent ? a.description_bytes ?? 0 : 0), 0);
+    const maxAgentBytes = this.opts.maxHeldBytesPerAgent ?? 16 * 1024 * 1024;
+    const maxAllBytes = this.opts.maxHeldBytes ?? 64 * 1024 * 1024;
+    const agentBytes = heldBy(description.agent.id);
+    if (agentBytes + bytes > maxAgentBytes || heldBy() + bytes > maxAllBytes) {
+      const mine = agentBytes + bytes > maxAgentBytes;
+      throw new ApprovalError('too-many', `requests held for approval${mine ? ` by agent ${description.agent.id}` : ''} already hold ${mib(mine ? agentBytes : heldBy())} MiB of request data (at most ${mib(mine ? maxAgentBytes : maxAllBytes)} MiB); resolve some first`);
+    }
+    const r = description.request;
+    const record: ApprovalRecord = {
+      id: `ap_${crypto.randomBytes(8).toString('hex')}`,
+      agent: description.agent.id,
+      ...this.bounded(description, full),
+      summary: {
+        method: r.method.toUpperCase(),
+        host: r.host,
+        path: r.path,
+        ...(description.service ? { operation: `${description.service.name}:${description.service.operation}`, effect: description.service.effect } : {}),
+      },
+      reason: decision.reason,
+      ...(decision.rule ? { rule: decision.rule } : {}),
+      risk: decision.approval?.risk ?? 'medium',
+      step_up: decision.approval?.step_up === true,
+      ...(decision.approval?.because?.length ? { because: [...decision.approval.because] } : {}),
+      ...(description.session ? { session: description.session.id } : {}),
+      ...(decision.policy_version ? { policy_version: decision.policy_version } : {}),
+      created: new Date(t).toISOString(),
+      expires: new Date(t + holdMs(decision)).toISOString(),
+      retry_until: new Date(t + Math.max(holdMs(decision), this.opts.retryWindowMs ?? 24 * 3_600_000)).toISOString(),
+      status: 'pending',
+      request_hash: hash,
+      body_complete: !r.body.truncated,
+    };
+    // Visible (and broadcast) at once; the request is held only once the record is on disk.
+    this.approvals.push(record);
+    this.emit({ type: 'created', approval: record });
+    this.opts.notify?.({ type: 'approval.created', approval: publicSummary(record) });
+    if (!record.description_complete) await this.records.writeText(`${record.id}.request`, full);
+    await this.save(record);
+    return record;
+  }
+
+  /**
+   * Holds until the approval is resolved, `timeoutMs` passes or `signal` aborts. 'approved' means
+   * this caller consumed the approval (single use); a second waiter on the same approval gets 'used'.
+   */
+  wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
+    const a = this.approvals.find((x) => x.id === id);
+    if (!a) return Promise.resolve('denied');
+    if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');
+    if (a.status === 'approved') return Promise.resolve(this.consume(a) ? 'approved' : 'used');
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (o: WaitOutcome): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        const list = this.waiters.get(id);
+        if (list) {
+          const i = list.indexOf(finish);
+          if (i >= 0) list.splice(i, 1);
+          if (!list.length) this.waiters.delete(id);
+        }
+        // Nobody waits any more but it can still be approved for the agent's retry: say so.
+        if (!this.waiters.has(id) && a.status === 'pending') this.emit({ type: 'released', approval: a });
+        resolve(o);
+      };
+      const onAbort = (): void => finish('aborted');
+      const timer = setTimeout(() => finish('timeout'), opts.timeoutMs);
+      if (opts.signal?.aborted) return finish('aborted');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const list = this.waiters.get(id) ?? [];
+      list.push(finish);
+      this.waiters.set(id, list);
+      if (list.length === 1) this.emit({ type: 'held', approval: a });
+    });
+  }
+
+  /** Whether a request is being held on this approval right now. */
+  isHeld(id: string): boolean {
+    return (this.waiters.get(id)?.length ?? 0) > 0;
+  }
+
+  /**
+   * A retry carrying `Airlock-Approval: ID`: the approval must exist, belong to the same agent and
+   * be bound to the same request hash. Approved and unused → consumed now.
+   */
+  claimRetry(id: string, description: RequestDescription, hash = requestHash(description)): RetryClaim {
+    let a: ApprovalRecord | undefined;
+    try {
+      a = this.get(id.trim());
+      if (a.id !== id.trim()) a = undefined; // retries must name the full id
+    } catch {
+      a = undefined;
+    }
+    if (!a) return { kind: 'refused', reason: `no approval ${id.trim().slice(0, 40)}` };
+    if (a.agent !== description.agent.id || a.request_hash !== hash) {
+      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`, approval: a };
+    }
+    if (!a.body_complete || description.request.body.truncated) {
+      return { kind: 'refused', reason: `approval ${a.id} cannot be reused: the body is larger than the capture cap, so its hash does not cover it`, approval: a };
+    }
+    this.expireIfDue(a);
+    switch (a.status) {
+      case 'approved':
+        return this.consume(a) ? { kind: 'approved', approval: a } : { kind: 'refused', reason: `approval ${a.id} was already used (approvals are single-use)`, approval: a };
+      case 'pending':
+        return { kind: 'pending', approval: a };
+      case 'denied':
+        return { kind: 'denied', approval: a };
+      default:
+        return { kind: 'refused', reason: `approval ${a.id} expired`, approval: a };
+    }
+  }
+
+  private consume(a: ApprovalRecord): boolean {
+    if (a.used_at) return false;
+    a.used_at = new Date(this.now()).toISOString();
+    void this.save(a).catch(() => undefined);
+    this.emit({ type: 'used', approval: a });
+    return true;
+  }
+
+  // ─── resolving ───────────────────────────────────────────────────────────────────────────────
+
+  async approve(id: string, opts: ApproveOptions): Promise<{ approval: ApprovalRecord; grant?: GrantRecord }> {
+    const a = this.pendingRecord(id);
+    const message = cleanMessage(opts.message);
+    let grantSpec: Omit<GrantRecord, 'id' | 'created' | 'approval_id' | 'by' | 'expires'> | undefined;
+    let grantMs = 0;
+    if (opts.grantMinutes !== undefined) {
+      if (!Number.isInteger(opts.grantMinutes) || opts.grantMinutes < 1 || opts.grantMinutes > MAX_GRANT_MINUTES) {
+        throw new ApprovalError('bad-request', `grant minutes must be a whole number from 1 to ${MAX_GRANT_MINUTES}`);
+      }
+      if (a.risk === 'critical') throw new ApprovalError('bad-request', 'critical requests are approved one at a time: no grant for similar requests');
+      if (a.step_up) throw new ApprovalError('bad-request', 'step-up requests are approved one at a time: no grant for similar requests');
+      if (a.because?.length) throw new ApprovalError('bad-request', 'this request is held because of what its session has read (untrusted content and private data): such requests are approved one at a time, no grant for similar requests');
+      if (a.risk === 'high' && opts.grantHigh !== true) {
+        throw new ApprovalError('bad-request', 'this request is high risk: allowing similar requests without asking needs an explicit choice (grant_high: true, or --grant-high)');
+      }
+      if (opts.pathPattern !== undefined) checkPathPattern(opts.pathPattern);
+      // The grant's scope comes from the whole description (the record keeps a bounded copy).
+      const whole = (await this.fullDescription(a.id)) ?? a.description;
+      if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
+      // An unrecognized route is no operation to grant: such grants are bound to the path.
+      const op = whole.service?.operation;
+      const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
+      const scope = operationScope(whole);
+      grantSpec = {
+        agent: a.agent,
+        method: a.summary.method,
+        host: a.summary.host,
+        // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
+        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
+        risk: a.risk,
+        ...(scope.length ? { scope } : {}),
+      };
+      grantMs = opts.grantMinutes * 60_000;
+    }
+    const stepUp = this.needsStepUp(a);
+    if (stepUp) {
+      if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);
+      if (!(await this.opts.totp!.verify(opts.totp))) throw new ApprovalError('totp-invalid', 'TOTP code is wrong, expired or already used');
+      // The code check awaited: make sure nobody resolved it meanwhile.
+      if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
+    }
+    const t = this.now();
+    let grant: GrantRecord | undefined;
+    if (grantSpec) {
+      grant = { id: `gr_${crypto.randomBytes(8).toString('hex')}`, ...grantSpec, expires: new Date(t + grantMs).toISOString(), created: new Date(t).toISOString(), approval_id: a.id, by: opts.by };
+    }
+    a.status = 'approved';
+    a.resolution = { by: opts.by, at: new Date(t).toISOString(), ...(message ? { message } : {}), ...(grant ? { grant_id: grant.id } : {}), ...(stepUp ? { step_up: true } : {}) };
+    // Hand the approval to the first held request before anything awaits: single use.
+    const first = this.waiters.get(a.id)?.[0];
+    if (first) {
+      a.used_at = a.resolution.at;
+    }
+    const rest = this.waiters.get(a.id)?.slice(1) ?? [];
+    if (grant) this.doc.data.grants.push(grant);
+    // Release the held request and tell subscribers first (latency), then persist before answering.
+    first?.('approved');
+    for (const w of rest) w('used');
+    this.emit({ type: 'resolved', approval: a });
+    if (first) this.emit({ type: 'used', approval: a });
+    if (grant) this.emit({ type: 'grant-created', grant });
+    await this.save(a);
+    if (grant) await this.doc.write();
+    return { approval: a, ...(grant ? { grant } : {}) };
+  }
+
+  async deny(id: string, opts: { by: string; message?: string }): Promise<ApprovalRecord> {
+    const a = this.pendingRecord(id);
+    const message = cleanMessage(opts.message);
+    a.status = 'denied';
+    a.resolution = { by: opts.by, at: new Date(this.now()).toISOString(), ...(message ? { message } : {}) };
+    for (const w of [...(this.waiters.get(a.id) ?? [])]) w('denied');
+    this.emit({ type: 'resolved', approval: a });
+    await this.save(a);
+    return a;
+  }
+
+  async revokeGrant(id: string): Promise<GrantRecord> {
+    const i = this.doc.data.grants.findIndex((g) => g.id === id);
+    if (i < 0) throw new ApprovalError('not-found', `no grant ${id}`);
+    const [g] = this.doc.data.grants.splice(i, 1);
+    await this.doc.write();
+    this.emit({ type: 'grant-revoked', grant: g! });
+    return g!;
+  }
+
+  private pendingRecord(id: string): ApprovalRecord {
+    const a = this.get(id);
+    this.expireIfDue(a);
+    if (a.status !== 'pending') {
+      throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}${a.resolution ? ` (by ${a.resolution.by} at ${a.resolution.at})` : ''}`);
+    }
+    return a;
+  }
+
+  private expireIfDue(a: ApprovalRecord): boolean {
+    if (a.status !== 'pending' || Date.parse(a.retry_until) > this.now() || this.isHeld(a.id)) return false;
+    a.status = 'expired';
+    a.resolution = { by: 'timeout', at: new Date(this.now()).toISOString() };
+    void this.save(a).catch(() => undefined);
+    this.emit({ type: 'expired', approval: a });
+    return true;
+  }
+
+  /** Expires overdue approvals, drops expired grants and old resolved records. */
+  async sweep(): Promise<void> {
+    const t = this.now();
+    for (const a of this.approvals) this.expireIfDue(a);
+    const keep = this.opts.keepResolvedMs ?? 7 * 24 * 3_600_000;
+    let resolved = this.approvals.filter((a) => a.status !== 'pending');
+    const tooOld = new Set(resolved.filter((a) => t - Date.parse(a.resolution?.at ?? a.created) > keep).map((a) => a.id));
+    resolved = resolved.filter((a) => !tooOld.has(a.id)).sort((a, b) => a.created.localeCompare(b.created));
+    for (const a of resolved.slice(0, Math.max(0, resolved.length - 2000))) tooOld.add(a.id);
+    if (tooOld.size) {
+      this.approvals = this.approvals.filter((a) => !tooOld.has(a.id));
+      for (const id of tooOld) await Promise.all([this.records.remove(id), this.records.remove(`${id}.request`)]);
+    }
+    const grants = this.doc.data.grants.length;
+    this.doc.data.grants = this.doc.data.grants.filter((g) => Date.parse(g.expires) > t);
+    if (grants !== this.doc.data.grants.length) await this.doc.write();
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const [, list] of this.waiters) for (const w of [...list]) w('aborted');
+    await this.records.flush().catch(() => undefined);
+    await this.doc.write().catch(() => undefined);
+  }
+}

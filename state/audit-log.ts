@@ -1,0 +1,385 @@
+// The audit log: one JSON line per request the proxy decided (or refused before deciding), in
+// <home>/audit.jsonl, append-only. Records carry the redacted description the policy saw — never a
+// secret value — so replay can re-decide them against a draft policy. Appends are buffered by a
+// write stream (the hot path never waits on the disk); listeners (the CLI log line, the studio's
+// live view) get each record as it is appended. The reader streams the file line by line, filtered
+// by time, agent and host, so a large log is never loaded whole.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RequestDescription } from '../describe/types.ts';
+import { streamLines } from '../lib/lines.ts';
+import { STATE_FILES, stateFile } from './home.ts';
+import type { Action } from '../engine/decision.ts';
+
+export interface AuditRecord {
+  /** RFC 3339 time the request arrived. */
+  time: string;
+  /** The request id (also in the problem responses the agent sees). */
+  id: string;
+  agent?: string;
+  method?: string;
+  url?: string;
+  host?: string;
+  /** The decision, when one was made. */
+  decision?: { action: Action; reason: string; rule?: string; fail_closed?: string };
+  policy_version?: string;
+  /** forwarded | denied | unauthenticated | rejected | destination-blocked | upstream-error | upstream-timeout | client-aborted | rate-limited | approval-* … */
+  outcome: string;
+  /** Status the agent received. */
+  status?: number;
+  /** Status the upstream answered with, when it was reached. */
+  upstream_status?: number;
+  decision_us?: number;
+  total_ms?: number;
+  /** Short human detail for refusals and errors (never a secret). */
+  detail?: string;
+  /** The redacted request description the policy saw. */
+  description?: RequestDescription;
+  /** Extra values enforcers recorded (approval id, limits charged, credentials injected by name…). */
+  extra?: Record<string, unknown>;
+  /** A human's change to a session (a label cleared, the session reset): replay applies it in order. */
+  session_event?: SessionEvent;
+}
+
+/** A human's change to a session, as the audit log records it. */
+export interface SessionEvent {
+  session: string;
+  type: 'label-cleared' | 'reset';
+  label?: string;
+  /** studio, cli or api. */
+  by: string;
+  reason?: string;
+}
+
+/**
+ * Which records to take: the one filter of `airlock capture export`, `airlock replay`, the
+ * studio's captures and its replay. Times are instants (a Date, RFC 3339 text or epoch ms).
+ */
+export interface AuditFilter {
+  /** Inclusive. */
+  since?: Date | string | number;
+  /** Exclusive. */
+  until?: Date | string | number;
+  agent?: string;
+  host?: string;
+  outcome?: string;
+  /** Stop after this many matching records. */
+  limit?: number;
+}
+
+/**
+ * One record as a JSON line, with the description as its last member: replay then hands the
+ * description's text to the policy as it stands in the line instead of serializing it again
+ * (splitAtDescription below). Member order means nothing to any other JSON reader.
+ */
+export function auditLine(record: AuditRecord): string {
+  if (!record.description) return JSON.stringify(record);
+  const { description, ...rest } = record;
+  const text = evaluatedAs.get(description);
+  if (text === undefined) return JSON.stringify({ ...rest, description });
+  const head = JSON.stringify(rest);
+  return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"description":${text}}`;
+}
+
+/**
+ * The JSON text a description was handed to the policy as (the proxy sets it when it decides):
+ * the record carries that very text, instead of the description being serialized a second time.
+ */
+export const evaluatedAs = new WeakMap<RequestDescription, string>();
+
+const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+const DESCRIPTION_MEMBER = ',"description":';
+
+/**
+ * An audit record whose last member is "description" (as auditLine writes it), split into the
+ * record without it and the description's own text, each parsed on its own: as much parsing as the
+ * whole line, and the text can go to the policy as it is instead of being serialized again.
+ * Sound without scanning the line:
+ *  - `head + "}"` parses as an object with members only if the first ',"description":' separates
+ *    members of the top-level object (inside a string or a nested value the cut leaves a string
+ *    or a bracket open);
+ *  - `tail` parses as exactly one JSON value (JSON.parse refuses anything after it);
+ * so the line is that object with one more, last member "description": tail. A last member wins
+ * over an earlier one of the same name, in JSON.parse as in OPA. Anything else: undefined, and the
+ * caller parses the whole line.
+ * Two cheap looks come first, so that lines of another layout (audit logs written before the
+ * description moved last have "decision" and more after it) are not parsed twice: the line must
+ * end with the description object's `}` and the record's, and not go on to a "decision" member.
+ * They only ever skip the split; the parses alone decide that it is right.
+ */
+export function splitAtDescription(text: string): { record: Record<string, any>; descriptionJson: string } | undefined {
+  const at = text.indexOf(DESCRIPTION_MEMBER);
+  if (at < 0 || !text.endsWith('}}') || text.includes(',"decision":', at)) return undefined;
+  try {
+    const record: unknown = JSON.parse(`${text.slice(0, at)}}`);
+    if (!isObject(record) || Object.keys(record).length === 0) return undefined;
+    const descriptionJson = text.slice(at + DESCRIPTION_MEMBER.length, -1);
+    record.description = JSON.parse(descriptionJson);
+    return { record, descriptionJson };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Outcome of the refusal the proxy answers while the log cannot be written. */
+export const AUDIT_UNAVAILABLE = 'audit-unavailable';
+
+export interface AuditLogOptions {
+  /** First retry after a failed write (ms; doubles up to retryMaxMs). */
+  retryMs?: number;
+  retryMaxMs?: number;
+  /** Records kept in memory while the disk refuses them; beyond this, audit-unavailable refusals are only counted. */
+  maxPendingBytes?: number;
+  /** Where a failure and the recovery are reported (default: stderr). */
+  warn?: (line: string) => void;
+}
+
+/**
+ * The writer: appends go to an in-memory queue that one write at a time drains to the file
+ * (batched: everything queued goes in one write). When a write fails — ENOSPC on a full disk,
+ * EDQUOT, EIO — the unwritten bytes stay at the head of the queue, `available` turns false (the
+ * proxy then answers 503 audit-unavailable instead of forwarding anything), and the write is
+ * retried with backoff until it succeeds; then the queue drains in order and `available` is true
+ * again. A short write leaves the rest of its line queued, so lines are never torn. Every record
+ * appended is written once space returns, except refusals of this very kind beyond
+ * `maxPendingBytes`, which are counted and written as one summary record.
+ */
+export class AuditLog {
+  readonly file: string;
+  private readonly fd: number;
+  private queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private pumpScheduled = false;
+  private failure: NodeJS.ErrnoException | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  /** audit-unavailable refusals counted instead of queued (over maxPendingBytes). */
+  private droppedRefusals = 0;
+  private closed = false;
+  private fdClosed = false;
+  private drained: Array<() => void> = [];
+  private readonly listeners = new Set<(r: AuditRecord) => void>();
+  private readonly opts: Required<AuditLogOptions>;
+
+  constructor(home: string, name: string = STATE_FILES.audit, opts: AuditLogOptions = {}) {
+    this.file = path.join(home, name);
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.opts = {
+      retryMs: opts.retryMs ?? 250,
+      retryMaxMs: opts.retryMaxMs ?? 2000,
+      maxPendingBytes: opts.maxPendingBytes ?? 32 * 1024 * 1024,
+      warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
+    };
+    this.retryDelay = this.opts.retryMs;
+  }
+
+  /**
+   * Last line of defence for "no secret value ever reaches the audit log": the secrets module sets
+   * this to replace every form of every real secret value in a serialized record (e.g. a value an
+   * agent learned elsewhere and sent in a query). Listeners then get the redacted record too.
+   */
+  redact: ((line: string) => string) | undefined;
+
+  /** False while records cannot be written (disk full, I/O error): nothing may be forwarded then. */
+  get available(): boolean {
+    return this.failure === undefined;
+  }
+
+  /** Why the log cannot be written right now, for the 503 the proxy answers. */
+  get unavailableReason(): string | undefined {
+    return this.failure ? `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}` : undefined;
+  }
+
+  append(record: AuditRecord): void {
+    let line = auditLine(record);
+    if (this.redact) {
+      const redacted = this.redact(line);
+      if (redacted !== line) {
+        line = redacted;
+        record = JSON.parse(redacted) as AuditRecord;
+      }
+    }
+    if (this.failure && record.outcome === AUDIT_UNAVAILABLE && this.queuedBytes > this.opts.maxPendingBytes) {
+      // Memory stays bounded under a flood of refusals; they are summed up once the disk is back.
+      this.droppedRefusals++;
+    } else {
+      this.enqueue(`${line}\n`);
+    }
+    for (const l of this.listeners) {
+      try {
+        l(record);
+      } catch {
+        /* a broken listener must not break the proxy */
+      }
+    }
+  }
+
+  private enqueue(text: string): void {
+    const buf = Buffer.from(text);
+    this.queue.push(buf);
+    this.queuedBytes += buf.length;
+    // Written at the end of this turn of the event loop, with every record appended in it: one
+    // write for many requests. A failed write still turns `available` false before the proxy
+    // forwards anything further (it checks before forwarding and again before dialing).
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
+  }
+
+  /** Keeps one write running while anything is queued; paused while failing (the retry timer resumes). */
+  private pump(): void {
+    if (this.writing || this.failure || this.fdClosed) return;
+    if (this.queue.length === 0) {
+      for (const done of this.drained.splice(0)) done();
+      return;
+    }
+    this.writeBatch();
+  }
+
+  private writeBatch(): void {
+    this.writing = true;
+    const taken = this.queue.length;
+    const batch = taken === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+    fs.write(this.fd, batch, 0, batch.length, null, (err, written) => {
+      this.writing = false;
+      const done = err ? 0 : written;
+      // What was written leaves the queue; the rest of a short or failed write stays at its head.
+      this.queue.splice(0, taken, ...(done < batch.length ? [batch.subarray(done)] : []));
+      this.queuedBytes -= done;
+      if (err) return this.failed(err);
+      if (this.failure) this.recovered();
+      this.pump();
+    });
+  }
+
+  private failed(err: NodeJS.ErrnoException): void {
+    if (!this.failure) {
+      this.opts.warn(`airlock: audit log ${this.file}: ${err.code ?? err.message}; requests are refused (503 audit-unavailable) until records can be written again`);
+    }
+    this.failure = err;
+    if (this.closed) {
+      for (const done of this.drained.splice(0)) done();
+      return;
+    }
+    clearTimeout(this.retryTimer);
+    // `available` stays false during the retry: only a write that succeeds turns it back.
+    this.retryTimer = setTimeout(() => {
+      if (!this.writing) this.writeBatch();
+    }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, this.opts.retryMaxMs);
+  }
+
+  private recovered(): void {
+    this.failure = undefined;
+    this.retryDelay = this.opts.retryMs;
+    this.opts.warn(`airlock: audit log ${this.file} is writable again; requests flow`);
+    if (this.droppedRefusals > 0) {
+      const n = this.droppedRefusals;
+      this.droppedRefusals = 0;
+      this.enqueue(`${JSON.stringify({ time: new Date().toISOString(), id: `audit-gap-${Date.now()}`, outcome: AUDIT_UNAVAILABLE, detail: `${n} further requests were refused with 503 while the audit log could not be written; counted here, not recorded one by one` })}\n`);
+    }
+  }
+
+  /** The records written so far that match the filter, oldest first. */
+  read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
+    return readAudit(this.file, filter);
+  }
+
+  /** Subscribes to records as they are appended; returns the unsubscribe function. */
+  onRecord(fn: (r: AuditRecord) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves when everything appended so far is handed to the OS (waits while the log is failing). */
+  flush(): Promise<void> {
+    if (this.queue.length === 0 && !this.writing) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  /** Writes what is queued (one last attempt if the log is failing), then closes the file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    if (this.failure && !this.writing && this.queue.length) this.writeBatch(); // one last attempt
+    if (this.queue.length || this.writing) await new Promise<void>((resolve) => this.drained.push(resolve));
+    if (this.queue.length) this.opts.warn(`airlock: audit log ${this.file}: ${this.queue.length} records could not be written before stopping (${this.failure?.code ?? 'error'})`);
+    this.fdClosed = true;
+    fs.closeSync(this.fd);
+  }
+}
+
+function toMs(t: Date | string | number | undefined): number | undefined {
+  if (t === undefined) return undefined;
+  const ms = typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t);
+  if (Number.isNaN(ms)) throw new Error(`not a time: ${String(t)}`);
+  return ms;
+}
+
+/** What a filter looks at: a record's own fields, or those of a bare description (replay). */
+export interface FilterFields {
+  time?: string;
+  agent?: string;
+  host?: string;
+  outcome?: string;
+}
+
+/** The filter as a test of one record; its times are read once, here (a bad time throws). */
+export function compileFilter(f: AuditFilter = {}): (r: FilterFields) => boolean {
+  const since = toMs(f.since);
+  const until = toMs(f.until);
+  const host = f.host?.toLowerCase();
+  return (r) => {
+    if (f.agent !== undefined && r.agent !== f.agent) return false;
+    if (host !== undefined && r.host !== host) return false;
+    if (f.outcome !== undefined && r.outcome !== f.outcome) return false;
+    if (since !== undefined || until !== undefined) {
+      const t = Date.parse(r.time ?? '');
+      if (since !== undefined && !(t >= since)) return false;
+      if (until !== undefined && !(t < until)) return false;
+    }
+    return true;
+  };
+}
+
+/**
+ * Streams the records of an audit log file, oldest first, keeping only those matching the filter.
+ * Malformed lines (a torn last line after a crash) are skipped, not fatal.
+ */
+export async function* readAudit(file: string, filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
+  if (!fs.existsSync(file)) return;
+  const matches = compileFilter(filter);
+  const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+  let n = 0;
+  try {
+    for await (const lines of streamLines(input)) {
+      for (const line of lines) {
+        if (!line) continue;
+        let r: AuditRecord;
+        try {
+          r = JSON.parse(line) as AuditRecord;
+        } catch {
+          continue;
+        }
+        if (!r || typeof r !== 'object' || typeof r.time !== 'string') continue;
+        if (!matches(r)) continue;
+        yield r;
+        if (filter.limit !== undefined && ++n >= filter.limit) return;
+      }
+    }
+  } finally {
+    input.destroy();
+  }
+}
+
+export function auditFile(home: string): string {
+  return stateFile(home, 'audit');
+}

@@ -1,0 +1,165 @@
+// The stores as the rest of Airlock uses them. Each interface is a port with its embedded
+// implementation in this folder (agents.ts, approvals.ts, ratelimit.ts, audit-log.ts, totp.ts,
+// sessions.ts, secrets/); runtime/services.ts opens one of each and hands every part only the ports it needs, so
+// another backend (docs/architecture.md, "Adding a store backend") replaces a store without the
+// proxy, the studio or the enforcers knowing.
+//
+// Three rules shape the methods:
+//  - What may cross a network is a promise: writes, waits, authentication, reading what a store
+//    does not keep in memory.
+//  - What the proxy asks per request answers from the store's view in memory, or is `Awaitable`
+//    where a networked store has to ask (a Redis charge); the egress meter runs per chunk of a
+//    stream and stays synchronous: a networked limiter charges a local lease it refills.
+//  - A change made elsewhere (`airlock` in another process, another replica) reaches this process
+//    as an event (`onChange`, `onRecord`, `watch`), so held requests, the proxy's secrets and the
+//    studio see it without polling.
+import type { AgentInfo, Grant, LabelArrival, RequestDescription } from '../describe/types.ts';
+import type { EngineDecision, RateLimitDirective } from '../engine/decision.ts';
+import type { AgentSummary, IssuedToken } from './agents.ts';
+import type { ApprovalEvent, ApprovalRecord, ApprovalStatus, ApproveOptions, GrantRecord, RetryClaim, WaitOutcome } from './approvals.ts';
+import type { AuditFilter, AuditRecord } from './audit-log.ts';
+import type { BucketView, Chargeable, ChargeResult } from './ratelimit.ts';
+import type { SecretInfo } from './secrets/store.ts';
+import type { Entered, SessionChange, SessionRecord, SessionSummary, TimelineEntry } from './sessions.ts';
+
+export type Awaitable<T> = T | Promise<T>;
+
+/** Who may use the proxy: agents, their labels and tokens. Embedded: AgentStore (agents.json). */
+export interface AgentDirectory {
+  /** Checks a token; the proxy asks on every request, so a removed agent or revoked token stops at once. */
+  authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
+  /** The same check, also naming the token that matched: a session is one token's life. */
+  identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined>;
+  /** Ids of the tokens that still authenticate (sessions of other tokens count as ended). */
+  liveTokenIds(): Set<string>;
+  /** Brings the view `list` reads up to date with changes made elsewhere. */
+  refresh(): Promise<void>;
+  list(): AgentSummary[];
+  add(name: string, opts?: { labels?: Record<string, string>; label?: string; ttlMs?: number }): Promise<IssuedToken>;
+  /** Another token for an agent (`airlock run` mints one per run, with the run's secrets). */
+  issueToken(name: string, opts?: { ttlMs?: number; label?: string; secrets?: string[] }): Promise<IssuedToken>;
+  revokeToken(name: string, idOrToken: string): Promise<boolean>;
+  remove(name: string): Promise<boolean>;
+}
+
+/**
+ * The record of every request. Embedded: AuditLog (audit.jsonl). Appends never wait: a networked
+ * trail queues and batches them, and while it cannot write, `available` is false (the proxy then
+ * forwards nothing) and what it holds is kept until it can.
+ */
+export interface AuditTrail {
+  append(record: AuditRecord): void;
+  readonly available: boolean;
+  readonly unavailableReason: string | undefined;
+  /** Each record as it is appended in this process (the log line, the studio's live view). */
+  onRecord(fn: (record: AuditRecord) => void): () => void;
+  /** Replaces every real secret value in a serialized record; set by the proxy's secrets. */
+  redact: ((line: string) => string) | undefined;
+  /** Records matching the filter, oldest first. */
+  read(filter?: AuditFilter): AsyncIterable<AuditRecord>;
+  /** Resolves when everything appended so far is written. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Requests held for a human, and the grants humans gave. Embedded: ApprovalQueue (approvals.json
+ * and one file per approval). Reads come from the queue's view in memory, which a networked
+ * queue keeps current from its change events; `onChange` carries every change, including those
+ * made on another replica, and a `wait` ends when any replica resolves the approval.
+ */
+export interface Approvals {
+  /** Active grants that may stand in for this request's approval (the policy sees them as input.grants). */
+  matchingGrants(description: RequestDescription): Awaitable<Grant[]>;
+  /** A retry carrying `Airlock-Approval: ID`: claims that approval when it is bound to this exact request. */
+  claimRetry(id: string, description: RequestDescription, hash: string): Awaitable<RetryClaim>;
+  create(description: RequestDescription, decision: EngineDecision, hash: string): Promise<ApprovalRecord>;
+  /** Holds until resolved, timed out or aborted; 'approved' means this caller used the approval. */
+  wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome>;
+  onChange(fn: (event: ApprovalEvent) => void): () => void;
+  list(filter?: { status?: ApprovalStatus; agent?: string }): ApprovalRecord[];
+  /** By id or a unique prefix of at least 6 characters; throws ApprovalError. */
+  get(idOrPrefix: string): ApprovalRecord;
+  /** The whole description (records keep a bounded copy). */
+  fullDescription(id: string): Promise<RequestDescription | undefined>;
+  /** Whether a request in this process waits on it now. */
+  isHeld(id: string): boolean;
+  needsStepUp(approval: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean;
+  approve(id: string, opts: ApproveOptions): Promise<{ approval: ApprovalRecord; grant?: GrantRecord }>;
+  deny(id: string, opts: { by: string; message?: string }): Promise<ApprovalRecord>;
+  grants(includeExpired?: boolean): GrantRecord[];
+  revokeGrant(id: string): Promise<GrantRecord>;
+  /** Settings kept with the approvals (`airlock approvals webhook URL`). */
+  readonly settings: Readonly<{ webhook?: string }>;
+  close(): Promise<void>;
+}
+
+/** Rate-limit and egress-byte buckets. Embedded: RateLimiter (ratelimits.json, flushed every 5 s). */
+export interface RateLimits {
+  /** Charges a decision's directives at once, or none when any bucket is short. */
+  charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): Awaitable<ChargeResult>;
+  /** Charges bytes as they leave (per chunk of a stream): synchronous, see the rules above. */
+  chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult;
+  snapshot(): Awaitable<BucketView[]>;
+  /** Refills every bucket with this key; the number of buckets reset. */
+  reset(key: string): Awaitable<number>;
+  close(): Promise<void>;
+}
+
+/** TOTP step-up for critical approvals. Embedded: TotpStore (totp.json, read on every check). */
+export interface StepUp {
+  enrolled(): boolean;
+  /** Accepts a code once (replay protection across every process sharing the store). */
+  verify(code: string): Promise<boolean>;
+}
+
+/**
+ * The encrypted secrets, as the proxy reads them. Embedded: SecretStore (secrets.json, under a
+ * master key that is never in the store). The proxy keeps indexes built from `list` and `reveal`
+ * and rebuilds them when `version` changes or `watch` says something did.
+ */
+export interface SecretVault {
+  list(): SecretInfo[];
+  has(name: string): boolean;
+  /** The real value; needs `unlock` first. */
+  reveal(name: string): string;
+  unlock(): Promise<void>;
+  /** Re-reads the secrets (after a change made elsewhere). */
+  reload(): Promise<void>;
+  /** Changes whenever the stored secrets change, wherever they were changed. */
+  version(): string;
+  /**
+   * Calls `fn` soon after a change made elsewhere; returns the stop function, or undefined when
+   * changes cannot be watched (the proxy then asks `version` on every use).
+   */
+  watch(fn: () => void): (() => void) | undefined;
+}
+
+/**
+ * Agent sessions: the labels each one's responses brought, its counters, the links it was served
+ * and its timeline (docs/sessions.md). Embedded: JournalSessionStore (sessions.jsonl). What may
+ * cross a network is a promise; counters, links and the timeline are fire-and-forget. `enter`
+ * runs for every request, so it is one round trip: the session (started on the token's first
+ * request), counted, with the URL's provenance.
+ */
+export interface AgentSessions {
+  /** The token's live session before this request, counting the request; `link` asks where its URL was seen. */
+  enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered>;
+  /** Bytes of agent-chosen data that left (the request's description, streamed body, WebSocket frames). */
+  addEgress(id: string, bytes: number): void;
+  /** Adds labels a response brought; returns the ones that were new to the session (written before returning). */
+  addLabels(id: string, labels: readonly string[], arrival: LabelArrival): Promise<string[]>;
+  /** Links a response carried (normalized absolute URLs), with the request that brought them. */
+  addLinks(id: string, from: { request_id: string; host: string }, urls: readonly string[]): void;
+  /** Appends a request to the session's timeline. */
+  noteRequest(id: string, entry: TimelineEntry): void;
+  /** A human clears a label: it no longer counts until a response brings it again. */
+  clearLabel(id: string, label: string, by: string, reason?: string): Promise<SessionRecord>;
+  /** A human ends the session: the token's next request starts a new, empty one. */
+  reset(id: string, by: string, reason?: string): Promise<SessionRecord>;
+  /** A session by id or unique id prefix (at least 6 characters). */
+  get(idOrPrefix: string): SessionRecord;
+  list(filter?: { agent?: string; live?: boolean }): SessionSummary[];
+  onChange(fn: (c: SessionChange) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,118 @@
+// Step-up for critical approvals: TOTP (RFC 6238) with the `otpauth` library (well kept, no
+// dependencies, standard otpauth:// URIs every authenticator app reads). One enrollment per state
+// folder, in <home>/totp.json (mode 0600, like the studio's admin token). A code is accepted once:
+// the last accepted time step is stored, so a code seen over someone's shoulder cannot be replayed.
+//
+// The file is read on every check, not cached, so an enrollment made by `airlock totp enroll` in
+// another process applies to the running Airlock at once.
+import fs from 'node:fs';
+import * as OTPAuth from 'otpauth';
+import { StateFileError, openDocument } from './document.ts';
+import { stateFile } from './home.ts';
+
+interface TotpDoc {
+  version: 1;
+  /** Base32 secret; absent when not enrolled. */
+  secret?: string;
+  label?: string;
+  enrolled_at?: string;
+  /** Last accepted time step (replay protection). */
+  last_counter?: number;
+}
+
+export interface Enrollment {
+  secret: string;
+  uri: string;
+}
+
+export class TotpError extends Error {}
+
+const ISSUER = 'Airlock';
+
+function totpOf(secret: string, label: string): OTPAuth.TOTP {
+  return new OTPAuth.TOTP({ issuer: ISSUER, label, algorithm: 'SHA1', digits: 6, period: 30, secret: OTPAuth.Secret.fromBase32(secret) });
+}
+
+export class TotpStore {
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly home: string, private readonly now: () => number = Date.now) {}
+
+  get file(): string {
+    return stateFile(this.home, 'totp');
+  }
+
+  private open() {
+    return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600 });
+  }
+
+  /** True when a TOTP secret is enrolled (read from disk each time). */
+  enrolled(): boolean {
+    if (!fs.existsSync(this.file)) return false;
+    try {
+      const doc = JSON.parse(fs.readFileSync(this.file, 'utf8')) as TotpDoc;
+      return typeof doc.secret === 'string' && doc.secret.length > 0;
+    } catch (err) {
+      // An unreadable enrollment must not silently switch step-up off.
+      throw new StateFileError(this.file, (err as Error).message);
+    }
+  }
+
+  /** Creates a new secret (refuses to replace one unless `force`). Returns it for the user to scan. */
+  async enroll(opts: { label?: string; force?: boolean } = {}): Promise<Enrollment> {
+    return this.serial(async () => {
+      const doc = await this.open();
+      if (doc.data.secret && !opts.force) throw new TotpError('TOTP is already enrolled; use --force to replace it (the old authenticator entry stops working)');
+      const secret = new OTPAuth.Secret({ size: 20 }).base32;
+      const label = opts.label ?? 'approver';
+      await doc.update((d) => {
+        d.version = 1;
+        d.secret = secret;
+        d.label = label;
+        d.enrolled_at = new Date(this.now()).toISOString();
+        delete d.last_counter;
+      });
+      return { secret, uri: totpOf(secret, label).toString() };
+    });
+  }
+
+  async unenroll(): Promise<boolean> {
+    return this.serial(async () => {
+      if (!fs.existsSync(this.file)) return false;
+      fs.rmSync(this.file);
+      return true;
+    });
+  }
+
+  /** Checks a code (±1 time step) and marks its step used. False for wrong, malformed or replayed codes. */
+  async verify(code: string): Promise<boolean> {
+    const token = code.replace(/\s+/g, '');
+    if (!/^[0-9]{6}$/.test(token)) return false;
+    return this.serial(async () => {
+      const doc = await this.open();
+      const secret = doc.data.secret;
+      if (!secret) return false;
+      const totp = totpOf(secret, doc.data.label ?? 'approver');
+      const timestamp = this.now();
+      const delta = totp.validate({ token, timestamp, window: 1 });
+      if (delta === null) return false;
+      const counter = totp.counter({ timestamp }) + delta;
+      if (doc.data.last_counter !== undefined && counter <= doc.data.last_counter) return false;
+      await doc.update((d) => {
+        d.last_counter = counter;
+      });
+      return true;
+    });
+  }
+
+  /** The current code (tests and the bench; a person uses their authenticator app). */
+  static codeFor(secret: string, timestamp = Date.now()): string {
+    return totpOf(secret, 'approver').generate({ timestamp });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(fn, fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
