@@ -19,7 +19,7 @@ import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
-import type { AuditRecord } from '../state/audit-log.ts';
+import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import { AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext } from './enforcers.ts';
@@ -31,7 +31,7 @@ import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.t
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
-  engine: { decide(input: RequestDescription): Promise<EngineDecision> };
+  engine: { decide(input: RequestDescription, opts?: { inputJson?: string }): Promise<EngineDecision> };
   agents: {
     authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
     /** Also names the token that matched (sessions are per token); preferred when present. */
@@ -161,7 +161,15 @@ export class Pipeline {
     const described = x.described!;
     const record = x.record;
     record.host = described.request.host;
-    const decision = await this.deps.engine.decide(described);
+    // Serialized once: the policy evaluates this text and the audit record carries it.
+    let inputJson: string | undefined;
+    try {
+      inputJson = JSON.stringify(described);
+      evaluatedAs.set(described, inputJson);
+    } catch {
+      /* the engine says why it cannot evaluate it */
+    }
+    const decision = await this.deps.engine.decide(described, inputJson === undefined ? {} : { inputJson });
     x.decision = decision;
     record.description = described;
     record.decision = decisionSummary(decision);

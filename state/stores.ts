@@ -128,8 +128,11 @@ export interface SecretVault {
   reload(): Promise<void>;
   /** Changes whenever the stored secrets change, wherever they were changed. */
   version(): string;
-  /** Calls `fn` soon after a change made elsewhere; returns the stop function. */
-  watch(fn: () => void): () => void;
+  /**
+   * Calls `fn` soon after a change made elsewhere; returns the stop function, or undefined when
+   * changes cannot be watched (the proxy then asks `version` on every use).
+   */
+  watch(fn: () => void): (() => void) | undefined;
 }
 
 /**

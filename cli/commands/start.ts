@@ -3,6 +3,7 @@ import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import { StateFileError } from '../../state/document.ts';
 import { startAirlock, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError } from '../main.ts';
+import { lineBatcher } from '../line-batch.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -57,7 +58,9 @@ export function register(program: Command): void {
       if (Object.values(timeouts).some((v) => v !== undefined)) {
         opts.upstreamTimeouts = Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined));
       }
-      if (!flags.quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
+      // One write per turn of the event loop for however many requests it decided.
+      const lines = lineBatcher(process.stdout);
+      if (!flags.quiet) opts.log = lines.write;
 
       let airlock;
       try {
@@ -82,12 +85,14 @@ export function register(program: Command): void {
             process.exit(1);
           }
           stopping = true;
+          lines.flush();
           process.stdout.write(`airlock: ${signal}, shutting down\n`);
           void airlock.close().then(resolve, resolve);
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
+      lines.flush();
       process.stdout.write('airlock: stopped\n');
     });
 }
