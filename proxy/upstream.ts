@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { Readable, Transform, Writable, pipeline } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { StreamStop, egressMeterOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
@@ -159,36 +159,70 @@ class HttpForward {
       upRes.pipe(res);
       return;
     }
-    // The head waits for the first byte the stages let out, and the agent's response is outside
-    // the pipeline (which destroys its streams on error): a stage that refuses the body at its
-    // start (bytes it cannot scrub, a bomb) then gets a 502 problem, not a cut connection.
-    const writeHead = (): Error | undefined => (res.headersSent ? undefined : this.writeHead(upRes, head));
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        const err = writeHead();
-        if (err) return cb(err);
-        if (res.write(chunk)) cb();
-        else res.once('drain', () => cb());
-      },
-      final(cb) {
-        const err = writeHead();
-        if (err) return cb(err);
-        res.end(() => cb());
-      },
+    this.relayThrough(upRes, head, stages);
+  }
+
+  /**
+   * The response through the enforcers' stages. The head waits for the first byte the stages let
+   * out, so a stage that refuses the body at its start (bytes it cannot scrub, a bomb) gets the
+   * agent a 502 problem, not a cut connection. Plain pipes with one error handler per stream
+   * rather than stream.pipeline (an AbortController, a DOMException and end-of-stream watchers per
+   * call, measurable at proxy request rates); the agent's writes are corked for one turn of the
+   * event loop so the head, a short body and its end leave in one write.
+   */
+  private relayThrough(upRes: http.IncomingMessage, head: ResponseHead, stages: Transform[]): void {
+    const { res, ctx, x } = this;
+    let over = false;
+    const stop = (err: Error): void => {
+      if (over) return;
+      over = true;
+      upRes.destroy();
+      for (const s of stages) s.destroy();
+      if (ctx.signal.aborted) return this.done('client-aborted');
+      if (!res.headersSent && !this.settled) return this.withheld(err as NodeJS.ErrnoException);
+      x.record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
+      res.destroy();
+      this.done('upstream-error');
+    };
+    const writeHead = (): boolean => {
+      if (res.headersSent) return true;
+      const err = this.writeHead(upRes, head);
+      if (err) stop(err);
+      return !err;
+    };
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      if (!res.writableEnded) res.uncork(); // end() uncorks fully
+    };
+    upRes.on('error', stop);
+    upRes.on('close', () => {
+      if (!upRes.complete) stop(Object.assign(new Error('the upstream closed the connection mid-body'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     });
-    res.once('close', () => {
-      if (!res.writableFinished) sink.destroy(new Error('the agent closed the connection'));
-    });
-    const streams = [upRes, ...stages, sink] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream];
-    pipeline(...streams, (err) => {
-      if (err) {
-        if (ctx.signal.aborted) return this.done('client-aborted');
-        if (!res.headersSent && !this.settled) return this.withheld(err as NodeJS.ErrnoException);
-        x.record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
-        res.destroy();
-        return this.done('upstream-error');
+    let from: NodeJS.ReadableStream = upRes;
+    for (const s of stages) {
+      s.on('error', stop);
+      from = from.pipe(s);
+    }
+    const last = stages[stages.length - 1]!;
+    last.on('data', (chunk: Buffer) => {
+      if (over || !writeHead()) return;
+      if (!corked) {
+        corked = true;
+        res.cork();
+        setImmediate(uncork);
       }
-      this.done('forwarded');
+      if (!res.write(chunk)) {
+        last.pause();
+        res.once('drain', () => last.resume());
+      }
+    });
+    last.once('end', () => {
+      if (!over && writeHead()) res.end();
+    });
+    res.once('finish', () => this.done('forwarded'));
+    res.once('close', () => {
+      if (!res.writableFinished) stop(new Error('the agent closed the connection'));
     });
   }
 
