@@ -143,6 +143,10 @@ interface Scan {
   finish(): Promise<void>;
 }
 
+const linkDecoders: Record<string, () => Transform> = {
+  gzip: zlib.createGunzip, 'x-gzip': zlib.createGunzip, deflate: zlib.createInflate, br: zlib.createBrotliDecompress,
+};
+
 /** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
 function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
@@ -153,48 +157,58 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   } catch {
     return undefined; // a charset this Node cannot decode: no links from it (fails closed)
   }
-  const decoders: Record<string, () => Transform> = {
-    gzip: () => zlib.createGunzip(), 'x-gzip': () => zlib.createGunzip(), deflate: () => zlib.createInflate(), br: () => zlib.createBrotliDecompress(),
-  };
-  if (coding !== 'identity' && !decoders[coding]) return undefined;
-  const r = ctx.description.request;
-  const scanner = new LinkScanner(format, r.url, limits);
-  let read = 0;
-  let stopped = false;
-  const take = (chunk: Buffer): void => {
-    if (stopped) return;
-    read += chunk.length;
-    scanner.write(text.decode(chunk, { stream: true }));
-    if (scanner.full || read > limits.maxChars * 4) stopped = true;
-  };
-  const decoder = coding === 'identity' ? undefined : decoders[coding]!();
-  let decoded: Promise<void> = Promise.resolve();
-  if (decoder) {
-    decoder.on('data', take);
-    decoded = new Promise((resolve) => {
-      decoder.once('end', resolve);
-      decoder.once('error', () => resolve()); // a broken coding: what was read so far counts
-      decoder.once('close', resolve);
-    });
+  if (coding !== 'identity' && !Object.hasOwn(linkDecoders, coding)) return undefined;
+  return new LinkScan(ctx, new LinkScanner(format, ctx.description.request.url, limits), text, limits, store, coding === 'identity' ? undefined : linkDecoders[coding]!());
+}
+
+/** One response's link scan: bytes in (still encoded when `decoder` is set), links to the store at the end. */
+class LinkScan implements Scan {
+  private read = 0;
+  private stopped = false;
+  private readonly decoded: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly scanner: LinkScanner,
+    private readonly text: TextDecoder,
+    private readonly limits: LinkScanLimits,
+    private readonly store: AgentSessions,
+    private readonly decoder: Transform | undefined,
+  ) {
+    if (decoder) {
+      decoder.on('data', (chunk: Buffer) => this.take(chunk));
+      this.decoded = new Promise((resolve) => {
+        decoder.once('end', resolve);
+        decoder.once('error', () => resolve()); // a broken coding: what was read so far counts
+        decoder.once('close', resolve);
+      });
+    }
   }
-  return {
-    feed(chunk) {
-      if (stopped) return;
-      if (decoder) decoder.write(chunk);
-      else take(chunk);
-    },
-    async finish() {
-      if (decoder) {
-        if (stopped) decoder.destroy();
-        else decoder.end();
-        await decoded;
-      }
-      if (!stopped) scanner.write(text.decode());
-      const urls = scanner.end();
-      const s = ctx.description.session!;
-      if (urls.length) store.addLinks(s.id, { request_id: r.id, host: r.host }, urls);
-    },
-  };
+
+  private take(chunk: Buffer): void {
+    if (this.stopped) return;
+    this.read += chunk.length;
+    this.scanner.write(this.text.decode(chunk, { stream: true }));
+    if (this.scanner.full || this.read > this.limits.maxChars * 4) this.stopped = true;
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.stopped) return;
+    if (this.decoder) this.decoder.write(chunk);
+    else this.take(chunk);
+  }
+
+  async finish(): Promise<void> {
+    if (this.decoder) {
+      if (this.stopped) this.decoder.destroy();
+      else this.decoder.end();
+      await this.decoded;
+    }
+    if (!this.stopped) this.scanner.write(this.text.decode());
+    const urls = this.scanner.end();
+    const r = this.ctx.description.request;
+    if (urls.length) this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
+  }
 }
 
 /**

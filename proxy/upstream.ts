@@ -80,6 +80,8 @@ class HttpForward {
   private upReq!: http.ClientRequest;
   /** A refusal was rendered, or the record finished: later events change nothing. */
   private settled = false;
+  /** A response on its way through the enforcers' stages. */
+  private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean } | undefined;
 
   constructor(
     private readonly upstream: Upstream,
@@ -171,59 +173,70 @@ class HttpForward {
    * event loop so the head, a short body and its end leave in one write.
    */
   private relayThrough(upRes: http.IncomingMessage, head: ResponseHead, stages: Transform[]): void {
-    const { res, ctx, x } = this;
-    let over = false;
-    const stop = (err: Error): void => {
-      if (over) return;
-      over = true;
-      upRes.destroy();
-      for (const s of stages) s.destroy();
-      if (ctx.signal.aborted) return this.done('client-aborted');
-      if (!res.headersSent && !this.settled) return this.withheld(err as NodeJS.ErrnoException);
-      x.record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
-      res.destroy();
-      this.done('upstream-error');
-    };
-    const writeHead = (): boolean => {
-      if (res.headersSent) return true;
-      const err = this.writeHead(upRes, head);
-      if (err) stop(err);
-      return !err;
-    };
-    let corked = false;
-    const uncork = (): void => {
-      corked = false;
-      if (!res.writableEnded) res.uncork(); // end() uncorks fully
-    };
-    upRes.on('error', stop);
+    const { res } = this;
+    this.relay = { upRes, head, stages, failed: false, corked: false };
+    upRes.on('error', (err) => this.relayFailed(err));
     upRes.on('close', () => {
-      if (!upRes.complete) stop(Object.assign(new Error('the upstream closed the connection mid-body'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+      if (!upRes.complete) this.relayFailed(Object.assign(new Error('the upstream closed the connection mid-body'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
     });
     let from: NodeJS.ReadableStream = upRes;
     for (const s of stages) {
-      s.on('error', stop);
+      s.on('error', (err) => this.relayFailed(err));
       from = from.pipe(s);
     }
     const last = stages[stages.length - 1]!;
-    last.on('data', (chunk: Buffer) => {
-      if (over || !writeHead()) return;
-      if (!corked) {
-        corked = true;
-        res.cork();
-        setImmediate(uncork);
-      }
-      if (!res.write(chunk)) {
-        last.pause();
-        res.once('drain', () => last.resume());
-      }
-    });
+    last.on('data', (chunk: Buffer) => this.relayChunk(last, chunk));
     last.once('end', () => {
-      if (!over && writeHead()) res.end();
+      if (!this.relay!.failed && this.relayHead()) res.end();
     });
     res.once('finish', () => this.done('forwarded'));
     res.once('close', () => {
-      if (!res.writableFinished) stop(new Error('the agent closed the connection'));
+      if (!res.writableFinished) this.relayFailed(new Error('the agent closed the connection'));
     });
+  }
+
+  private relayChunk(last: Transform, chunk: Buffer): void {
+    const relay = this.relay!;
+    const { res } = this;
+    if (relay.failed || !this.relayHead()) return;
+    if (!relay.corked) {
+      relay.corked = true;
+      res.cork();
+      setImmediate(uncorkRelay, this);
+    }
+    if (!res.write(chunk)) {
+      last.pause();
+      res.once('drain', () => last.resume());
+    }
+  }
+
+  uncork(): void {
+    this.relay!.corked = false;
+    if (!this.res.writableEnded) this.res.uncork(); // end() uncorks fully
+  }
+
+  /** The head, once, before the first byte the stages let out (or their end). */
+  private relayHead(): boolean {
+    const { res } = this;
+    if (res.headersSent) return true;
+    const err = this.writeHead(this.relay!.upRes, this.relay!.head);
+    if (err) this.relayFailed(err);
+    return !err;
+  }
+
+  /** A stream of the relay failed: everything stops; a 502 problem while the head has not left. */
+  private relayFailed(err: Error): void {
+    const relay = this.relay!;
+    if (relay.failed) return;
+    relay.failed = true;
+    relay.upRes.destroy();
+    for (const s of relay.stages) s.destroy();
+    const { res, ctx, x } = this;
+    if (ctx.signal.aborted) return this.done('client-aborted');
+    if (!res.headersSent && !this.settled) return this.withheld(err as NodeJS.ErrnoException);
+    x.record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
+    res.destroy();
+    this.done('upstream-error');
   }
 
   private writeHead(upRes: http.IncomingMessage, head: ResponseHead): Error | undefined {
@@ -290,6 +303,10 @@ class HttpForward {
     this.res.destroy();
     this.done(r.outcome);
   }
+}
+
+function uncorkRelay(f: HttpForward): void {
+  f.uncork();
 }
 
 /** A body stage charging the egress meter with each chunk before it leaves; an empty budget stops the upload. */
