@@ -18,6 +18,8 @@ interface CompiledRoute {
   effect: Effect;
   /** Literal segment count: more literal routes win over more generic ones. */
   specificity: number;
+  /** Ends in `{name+}`: matches this many segments or more; otherwise exactly `parts.length`. */
+  rest: boolean;
 }
 
 export interface RouteMatch {
@@ -33,23 +35,22 @@ export class RouteTable {
   private readonly routes: CompiledRoute[];
 
   constructor(specs: RouteSpec[], readonly prefix: string[] = []) {
-    this.routes = specs.map(compile).sort((a, b) => b.specificity - a.specificity || hasRest(a) - hasRest(b));
+    this.routes = specs.map(compile).sort((a, b) => b.specificity - a.specificity || Number(a.rest) - Number(b.rest));
   }
 
   /** The most specific route matching method and segments (segments already without the prefix). */
   match(method: string, segments: string[]): RouteMatch | undefined {
     const m = readAliases[method] ?? method;
+    const n = segments.length;
     for (const r of this.routes) {
+      // A route that cannot match this many segments is skipped before its parts are read.
+      if (r.rest ? n < r.parts.length : n !== r.parts.length) continue;
       if (!r.methods.has(m)) continue;
       const params = matchParts(r.parts, segments);
       if (params) return { operation: r.operation, effect: r.effect, params };
     }
     return undefined;
   }
-}
-
-function hasRest(r: CompiledRoute): number {
-  return r.parts.some((p) => 'rest' in p) ? 1 : 0;
 }
 
 function compile(spec: RouteSpec): CompiledRoute {
@@ -70,6 +71,7 @@ function compile(spec: RouteSpec): CompiledRoute {
     operation: spec.operation,
     effect: spec.effect,
     specificity: parts.filter((p) => 'literal' in p).length * 100 + parts.length,
+    rest: parts.some((p) => 'rest' in p),
   };
 }
 
