@@ -143,6 +143,22 @@ interface Scan {
   finish(): Promise<void>;
 }
 
+/**
+ * Text decoders kept for reuse: opening one costs a converter lookup per response. A decoder goes
+ * back only after its final (flushing) decode, which leaves it as a new one is.
+ */
+const textDecoders = {
+  free: new Map<string, TextDecoder[]>(),
+  take(charset: string): TextDecoder {
+    return this.free.get(charset.toLowerCase())?.pop() ?? new TextDecoder(charset);
+  },
+  give(d: TextDecoder): void {
+    let list = this.free.get(d.encoding);
+    if (!list) this.free.set(d.encoding, (list = []));
+    if (list.length < 64) list.push(d);
+  },
+};
+
 const linkDecoders: Record<string, () => Transform> = {
   gzip: zlib.createGunzip, 'x-gzip': zlib.createGunzip, deflate: zlib.createInflate, br: zlib.createBrotliDecompress,
 };
@@ -153,7 +169,7 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;
   try {
-    text = new TextDecoder(charset);
+    text = textDecoders.take(charset);
   } catch {
     return undefined; // a charset this Node cannot decode: no links from it (fails closed)
   }
@@ -204,7 +220,10 @@ class LinkScan implements Scan {
       else this.decoder.end();
       await this.decoded;
     }
-    if (!this.stopped) this.scanner.write(this.text.decode());
+    if (!this.stopped) {
+      this.scanner.write(this.text.decode());
+      textDecoders.give(this.text); // flushed: holds no state of this body
+    }
     const urls = this.scanner.end();
     const r = this.ctx.description.request;
     if (urls.length) this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
