@@ -35,6 +35,7 @@ import {
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
 import { acceptAgent, dialUpstream, relay, upstreamHeaders, type TunnelEnd } from './websocket-relay.ts';
 import type { WebSocket } from 'ws';
+import { isStoreUnavailable, type StoreUnavailableError } from '../state/unavailable.ts';
 
 export interface ProxyDeps {
   engine: { decide(input: RequestDescription): Promise<EngineDecision> };
@@ -113,10 +114,12 @@ const refusals = {
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
   // No request leaves unaudited: while records cannot be written, nothing is forwarded.
   audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
+  // A shared store (PostgreSQL, Redis) that cannot be reached: fail closed, say what is down.
+  unavailable: (err: StoreUnavailableError): Rejection => ({ status: 503, type: 'store-unavailable', title: 'State store unavailable', detail: `${err.message}; the request was not forwarded. Retry shortly.`, outcome: 'store-unavailable', headers: { 'retry-after': '1' }, extra: { store: err.store } }),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
   // The cause (often a state file's path) goes to the audit log and the operator's terminal only:
   // the client may not even have authenticated yet.
-  internal: (err: unknown): Rejection => ({
+  internal: (err: unknown): Rejection => isStoreUnavailable(err) ? refusals.unavailable(err) : ({
     status: 500, type: 'proxy-error', title: 'Internal proxy error',
     detail: 'the request was not forwarded: Airlock hit an internal error; its operator finds the cause in Airlock\'s log under this request id',
     logDetail: `internal error: ${String((err as Error)?.message ?? err).slice(0, 500)}`, outcome: 'error',

@@ -31,6 +31,10 @@ export interface AirlockConfig {
   approvalWebhook?: string;
   /** Upstream connect / first-byte / idle budgets (ms). */
   upstreamTimeouts: UpstreamTimeouts;
+  /** postgres://… : agents, secrets, approvals, TOTP, policy versions and the audit log in PostgreSQL (default: the state folder). */
+  store?: string;
+  /** redis://… : rate-limit and egress-byte buckets in Redis, shared exactly by every replica (default: the state folder). */
+  limits?: string;
 }
 
 export const defaultConfig: AirlockConfig = {
@@ -68,7 +72,7 @@ export interface ConfigFlags extends Partial<Omit<AirlockConfig, 'upstreamTimeou
 const flagNames: Record<string, string> = {
   policy: '--policy', proxy: '--proxy', studio: '--studio', allowPrivate: '--allow-private', upstreamCa: '--upstream-ca',
   resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', evalTimeoutMs: 'evalTimeoutMs',
-  approvalWebhook: 'approvalWebhook', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
+  approvalWebhook: 'approvalWebhook', store: '--store', limits: '--limits', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
   'upstreamTimeouts.firstByte': '--upstream-first-byte-timeout', 'upstreamTimeouts.idle': '--upstream-idle-timeout',
 };
 
@@ -92,6 +96,8 @@ export const configSchema = {
     maxHeaderSize: { type: 'integer', minimum: 1024, maximum: 1048576, description: 'a number of bytes (1024 to 1048576)' },
     evalTimeoutMs: { type: 'integer', minimum: 1, description: 'milliseconds' },
     approvalWebhook: { type: 'string', description: 'an http(s) URL' },
+    store: { type: 'string', pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, e.g. "postgres://airlock@db.internal/airlock" (docs/deploy.md)' },
+    limits: { type: 'string', pattern: '^rediss?://', description: 'a Redis URL, e.g. "redis://redis.internal:6379" (docs/deploy.md)' },
     upstreamTimeouts: {
       type: 'object',
       additionalProperties: false,
@@ -213,6 +219,15 @@ export function resolveConfig(home: string, flags: ConfigFlags): ResolvedConfig 
     upstreamTimeouts: timeouts,
     ...(file.approvalWebhook !== undefined || flags.approvalWebhook !== undefined ? { approvalWebhook: pick('approvalWebhook', flags.approvalWebhook) } : {}),
   };
+  // The shared stores: a flag, else config.json, else the environment (AIRLOCK_STORE, AIRLOCK_LIMITS).
+  for (const [k, env] of [['store', 'AIRLOCK_STORE'], ['limits', 'AIRLOCK_LIMITS']] as const) {
+    const value = pick(k, flags[k]) ?? (process.env[env] || undefined);
+    if (value === undefined) continue;
+    if (flags[k] === undefined && file[k] === undefined) origin[k] = env;
+    const want = k === 'store' ? /^postgres(ql)?:\/\//i : /^rediss?:\/\//i;
+    if (!want.test(value)) throw new ConfigError(`${origin[k]} ${k === 'store' ? 'must be a postgres:// URL' : 'must be a redis:// URL'} (got ${JSON.stringify(value.replace(/\/\/[^@/]*@/, '//…@'))})`);
+    config[k] = value;
+  }
   return Object.assign(config, { origin });
 }
 

@@ -15,7 +15,9 @@ import { RateLimiter } from '../state/ratelimit.ts';
 import type { AgentDirectory, Approvals, AuditTrail, RateLimits, StepUp } from '../state/stores.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
+import type { VersionStore } from '../studio/versions.ts';
 import type { AirlockConfig } from './config.ts';
+import { openSharedServices, usesSharedStores, type SharedServices } from './shared-services.ts';
 
 export interface Services {
   home: string;
@@ -32,9 +34,11 @@ export interface Services {
   guard: DestinationGuard;
   /** Bodies of requests held for approval, for the studio to show while they wait. */
   heldBodies: HeldBodies;
+  /** Published policy versions when they are shared (PostgreSQL); else the studio keeps them in the state folder. */
+  policyVersions?: VersionStore;
 }
 
-/** The services as the embedded state folder provides them: what `airlock start` opens. */
+/** The services as the embedded state folder provides them: what `airlock start` opens by default. */
 export interface EmbeddedServices extends Services {
   agents: AgentStore;
   audit: AuditLog;
@@ -73,12 +77,14 @@ export interface ServiceOptions {
  * Opens every service on the state folder, in an order where a damaged file stops the start with
  * its name (before anything listens); each one's close goes to `closers`.
  */
-export async function openServices(home: string, config: AirlockConfig, opts: ServiceOptions, closers: Closers): Promise<EmbeddedServices> {
+export async function openServices(home: string, config: AirlockConfig, opts: ServiceOptions, closers: Closers): Promise<EmbeddedServices | SharedServices> {
   const engine = new PolicyEngine({ mode: 'isolated', timeoutMs: config.evalTimeoutMs, ...(opts.threads ? { threads: opts.threads } : {}) });
   closers.add(() => engine.close());
   await engine.loadFolder(config.policy);
   // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
   await loadAdapters();
+  // --store postgres://… / --limits redis://…: the stores of N replicas (runtime/shared-services.ts).
+  if (usesSharedStores(config)) return openSharedServices(home, config, { engine, guard: new DestinationGuard({ allowPrivate: opts.allowPrivate, resolve: opts.resolve }) }, closers);
   const agents = await AgentStore.open(home);
   const audit = new AuditLog(home);
   closers.add(() => audit.close());

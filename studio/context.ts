@@ -31,7 +31,9 @@ export class StudioContext {
 
   static async open(home: string, runtime: StudioRuntime | undefined, projectRoot: string): Promise<StudioContext> {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    const ctx = new StudioContext(home, runtime, await VersionStore.open(home), projectRoot);
+    // Shared stores bring their own history (every replica's studio sees every publish).
+    const shared = runtime?.policyVersions instanceof VersionStore ? runtime.policyVersions : undefined;
+    const ctx = new StudioContext(home, runtime, shared ?? (await VersionStore.open(home)), projectRoot);
     ctx.draft.ensure(ctx.liveDir());
     // The policy as first loaded stays a rollback target once something is published.
     await ctx.versions.recordInitial(ctx.liveDir()).catch(() => undefined);
