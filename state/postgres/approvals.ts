@@ -313,9 +313,9 @@ export class PgApprovals implements Approvals {
     if (a.used_at) return false;
     const at = new Date(this.now()).toISOString();
     const r = await this.db.query(
-      `UPDATE approvals SET used_at = $2, record = record || jsonb_build_object('used_at', $2::text)
+      `UPDATE approvals SET used_at = $2, record = record || jsonb_build_object('used_at', $3::text)
         WHERE id = $1 AND status = 'approved' AND used_at IS NULL`,
-      [a.id, at],
+      [a.id, at, at],
     );
     if (!r.rowCount) return false;
     a.used_at = at;

@@ -20,6 +20,7 @@ const MAX_VALUE_BYTES = 64 * 1024;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
 type Wrap = { source: KeySource; key: Sealed } | null;
+const wrapId = (w: Wrap): string => (w ? `${w.key.iv}:${w.key.ct}:${w.key.tag}` : '');
 
 export class PgSecretVault implements SecretVault {
   private wrap: Wrap = null;
@@ -48,7 +49,8 @@ export class PgSecretVault implements SecretVault {
   async reload(): Promise<void> {
     const w = await this.db.query<{ wrap: Wrap }>('SELECT wrap FROM secret_store WHERE id = 1');
     const wrap = w.rows[0]?.wrap ?? null;
-    if (JSON.stringify(wrap) !== JSON.stringify(this.wrap)) this.dataKey = undefined;
+    // jsonb does not keep member order: the sealed key's own bytes tell whether it changed.
+    if (wrapId(wrap) !== wrapId(this.wrap)) this.dataKey = undefined;
     this.wrap = wrap;
     const r = await this.db.query('SELECT name, placeholder, created, updated, env, hosts, value FROM secrets ORDER BY name');
     this.secrets = new Map(r.rows.map((row) => [row.name as string, {
@@ -192,7 +194,7 @@ export class PgSecretVault implements SecretVault {
    */
   async importSealed(wrap: Wrap, secrets: Record<string, SecretRecord>): Promise<number> {
     await this.reload();
-    if (this.wrap && wrap && JSON.stringify(this.wrap) !== JSON.stringify(wrap) && Object.keys(secrets).length) {
+    if (this.wrap && wrap && wrapId(this.wrap) !== wrapId(wrap) && Object.keys(secrets).length) {
       throw new SecretStoreError(`the secret store in ${this.db.display} is already sealed under another data key; move secrets with \`airlock secret set\` instead`);
     }
     if (!this.wrap && wrap) await this.db.query('INSERT INTO secret_store (id, wrap) VALUES (1, $1) ON CONFLICT (id) DO NOTHING', [JSON.stringify(wrap)]);
