@@ -62,7 +62,7 @@ export class PgState {
   private constructor(readonly url: string, private readonly opts: PgStateOptions) {
     this.display = displayDbUrl(url);
     this.warn = opts.warn ?? ((line) => process.stderr.write(`${line}\n`));
-    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, application_name: 'airlock' });
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, application_name: 'airlock', allowExitOnIdle: opts.listen === false });
     // An idle connection the server cut: reported through the next query, never a crash.
     this.pool.on('error', (err) => this.markDown(err));
   }
