@@ -239,59 +239,8 @@ export class PgAuditTrail implements AuditTrail {
   }
 
   /** The stored lines matching the filter, oldest first (by time, then arrival). */
-  async *lines(filter: AuditFilter = {}): AsyncGenerator<string> {
-    const matches = compileFilter(filter);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const ms = (t: Date | string | number): number => (typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t));
-    if (filter.agent !== undefined) {
-      params.push(filter.agent);
-      where.push(`agent = $${params.length}`);
-    }
-    if (filter.host !== undefined) {
-      params.push(filter.host.toLowerCase());
-      where.push(`host = $${params.length}`);
-    }
-    if (filter.outcome !== undefined) {
-      params.push(filter.outcome);
-      where.push(`outcome = $${params.length}`);
-    }
-    // Times narrow the scan with a minute's slack; compileFilter below decides exactly, as for the file.
-    if (filter.since !== undefined) {
-      params.push(new Date(ms(filter.since) - 60_000).toISOString());
-      where.push(`time >= $${params.length}`);
-    }
-    if (filter.until !== undefined) {
-      params.push(new Date(ms(filter.until) + 60_000).toISOString());
-      where.push(`time < $${params.length}`);
-    }
-    let after: { time: Date; seq: string } | undefined;
-    let n = 0;
-    for (;;) {
-      const page = [...params];
-      const conds = [...where];
-      if (after) {
-        page.push(after.time, after.seq);
-        conds.push(`(time, seq) > ($${page.length - 1}, $${page.length})`);
-      }
-      const r = await this.db.query<{ time: Date; seq: string; line: string }>(
-        `SELECT time, seq, line FROM audit_log ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY time, seq LIMIT 1000`, page,
-      );
-      for (const row of r.rows) {
-        let rec: AuditRecord;
-        try {
-          rec = JSON.parse(row.line) as AuditRecord;
-        } catch {
-          continue;
-        }
-        if (!matches(rec)) continue;
-        yield row.line;
-        if (filter.limit !== undefined && ++n >= filter.limit) return;
-      }
-      if (r.rows.length < 1000) return;
-      const last = r.rows[r.rows.length - 1]!;
-      after = { time: last.time, seq: last.seq };
-    }
+  lines(filter: AuditFilter = {}): AsyncGenerator<string> {
+    return auditLines(this.db, filter);
   }
 
   async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
@@ -314,3 +263,60 @@ export class PgAuditTrail implements AuditTrail {
     if (this.queue.length) this.opts.warn(`airlock: ${this.queue.length} audit records could not be written before stopping (${this.spoolError})`);
   }
 }
+
+/** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */
+export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncGenerator<string> {
+  const matches = compileFilter(filter);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const ms = (t: Date | string | number): number => (typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t));
+  if (filter.agent !== undefined) {
+    params.push(filter.agent);
+    where.push(`agent = $${params.length}`);
+  }
+  if (filter.host !== undefined) {
+    params.push(filter.host.toLowerCase());
+    where.push(`host = $${params.length}`);
+  }
+  if (filter.outcome !== undefined) {
+    params.push(filter.outcome);
+    where.push(`outcome = $${params.length}`);
+  }
+  // Times narrow the scan with a minute's slack; compileFilter below decides exactly, as for the file.
+  if (filter.since !== undefined) {
+    params.push(new Date(ms(filter.since) - 60_000).toISOString());
+    where.push(`time >= $${params.length}`);
+  }
+  if (filter.until !== undefined) {
+    params.push(new Date(ms(filter.until) + 60_000).toISOString());
+    where.push(`time < $${params.length}`);
+  }
+  let after: { time: Date; seq: string } | undefined;
+  let n = 0;
+  for (;;) {
+    const page = [...params];
+    const conds = [...where];
+    if (after) {
+      page.push(after.time, after.seq);
+      conds.push(`(time, seq) > ($${page.length - 1}, $${page.length})`);
+    }
+    const r = await db.query<{ time: Date; seq: string; line: string }>(
+      `SELECT time, seq, line FROM audit_log ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY time, seq LIMIT 1000`, page,
+    );
+    for (const row of r.rows) {
+      let rec: AuditRecord;
+      try {
+        rec = JSON.parse(row.line) as AuditRecord;
+      } catch {
+        continue;
+      }
+      if (!matches(rec)) continue;
+      yield row.line;
+      if (filter.limit !== undefined && ++n >= filter.limit) return;
+    }
+    if (r.rows.length < 1000) return;
+    const last = r.rows[r.rows.length - 1]!;
+    after = { time: last.time, seq: last.seq };
+  }
+}
+
