@@ -19,13 +19,20 @@ const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json'
 // module is missing or broken (the replay view then says so).
 interface ReplayModule {
   readSource(file: string, opts?: { filter?: { since?: number; until?: number; agent?: string; host?: string }; onBytes?: (n: number) => void; signal?: AbortSignal }): AsyncIterable<unknown>;
+  readCaptureText(lines: AsyncIterable<string>, source: string, opts?: { filter?: { since?: number; until?: number; agent?: string; host?: string }; signal?: AbortSignal }): AsyncIterable<unknown>;
   replay(items: AsyncIterable<unknown>, opts: Record<string, unknown>, progressOf?: () => { bytes: number; totalBytes: number; file: string }): Promise<Record<string, unknown>>;
+}
+
+/** The audit log of every replica when it lives in a shared store (PostgreSQL), read with the file's filters. */
+function sharedAudit(ctx: StudioContext): { lines(filter: object): AsyncIterable<string> } | undefined {
+  const a = ctx.runtime?.audit as { lines?: unknown; file?: unknown } | undefined;
+  return a && typeof a.lines === 'function' && a.file === undefined ? (a as { lines(filter: object): AsyncIterable<string> }) : undefined;
 }
 
 async function loadReplay(): Promise<ReplayModule | string> {
   try {
     const mod = (await import('../../offline/replay.ts')) as unknown as Partial<ReplayModule>;
-    if (typeof mod.replay === 'function' && typeof mod.readSource === 'function') return mod as ReplayModule;
+    if (typeof mod.replay === 'function' && typeof mod.readSource === 'function' && typeof mod.readCaptureText === 'function') return mod as ReplayModule;
     return 'engine/replay.ts does not export replay() and readSource()';
   } catch (err) {
     return `replay is not available: ${(err as Error).message}`;
@@ -74,7 +81,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
       available: typeof mod !== 'string',
       reason: typeof mod === 'string' ? mod : undefined,
       fixtures: listFixtures(ctx.projectRoot),
-      audit: fs.existsSync(audit) ? { size: fs.statSync(audit).size } : null,
+      audit: sharedAudit(ctx) ? { size: 0, shared: true } : fs.existsSync(audit) ? { size: fs.statSync(audit).size } : null,
     };
   });
 
@@ -102,7 +109,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         file = path.join(ctx.projectRoot, rel);
       } else if (b.source === 'audit') {
         file = auditFile(ctx.home);
-        if (!fs.existsSync(file)) throw httpError(400, 'the audit log is empty: no traffic has been captured yet');
+        if (!sharedAudit(ctx) && !fs.existsSync(file)) throw httpError(400, 'the audit log is empty: no traffic has been captured yet');
         filter = {
           since: timeMs(b.since, 'since'),
           until: timeMs(b.until, 'until'),
@@ -141,9 +148,12 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
         }
       }
 
-      const totalBytes = fs.statSync(file).size;
+      const shared = b.source === 'audit' ? sharedAudit(ctx) : undefined;
+      const totalBytes = shared ? 0 : fs.statSync(file).size;
       let bytes = 0;
-      const items = yieldingEvery(64, mod.readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
+      const items = yieldingEvery(64, shared
+        ? mod.readCaptureText(shared.lines(filter ?? {}), 'audit_log', { filter, signal: abort.signal })
+        : mod.readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
       const report = await mod.replay(
         items,
         {

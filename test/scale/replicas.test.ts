@@ -179,6 +179,11 @@ if (missing) {
         return r.decided >= 8 ? r : undefined;
       });
       t.ok(report.decided >= 8, `${report.decided} decided requests from both replicas`);
+      const filtered = await run(process.execPath, [cli, 'replay', '--store', store, '--policy', policyDir, '--against-log', '--json', '--host', '127.0.0.1', '--since', '1h'], { env: { ...process.env }, maxBuffer: 16 * 1024 * 1024 });
+      const cliCount = (JSON.parse(filtered.stdout) as { decided: number }).decided;
+      const studio = await a.api('POST', '/api/replay', { source: 'audit', compare: 'recorded', host: '127.0.0.1', since: new Date(Date.now() - 3_600_000).toISOString() });
+      t.equal(studio.status, 200, "A's studio replays the shared audit log");
+      t.equal(studio.body.report.decided, cliCount, 'with the same filters, the same records as `airlock replay --store`');
       const db = await PgState.open(store, { listen: false });
       t.teardown(() => db.close());
       const outcomes = (await db.query<{ outcome: string; n: string }>('SELECT outcome, count(*) AS n FROM audit_log GROUP BY outcome')).rows;
