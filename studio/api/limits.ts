@@ -22,14 +22,14 @@ export default async function limitsPlugin(app: FastifyInstance, opts: LimitsPlu
 
   // studio/api/system.ts serves the same answer when it has the route; never register it twice.
   if (!app.hasRoute({ method: 'GET', url: '/api/limits' })) {
-    app.get('/api/limits', async () => (limiter ? { available: true, buckets: limiter.snapshot() } : unavailable));
+    app.get('/api/limits', async () => (limiter ? { available: true, buckets: await limiter.snapshot() } : unavailable));
   }
 
   app.post('/api/limits/reset', async (req, reply) => {
     if (!limiter) return reply.code(503).send({ error: unavailable.reason });
     const key = (req.body as { key?: unknown } | undefined)?.key;
     if (typeof key !== 'string' || !key || key.length > 500) return reply.code(400).send({ error: 'key is required' });
-    const reset = limiter.reset(key);
+    const reset = await limiter.reset(key);
     if (!reset) return reply.code(404).send({ error: `no bucket ${key} (a full bucket is not stored)` });
     opts.broadcast?.('limits', { event: 'reset', key });
     return { ok: true, reset };
