@@ -3,7 +3,7 @@
 // log) and Redis (`--limits redis://…`: rate-limit and byte buckets). Either may be given alone;
 // what is not shared stays in the state folder. The local CA, the audit spool and the cached
 // policy folders stay in each replica's state folder (docs/deploy.md).
-import { compilePolicy } from '../engine/compile.ts';
+import { compilePolicy, listPolicyFiles } from '../engine/compile.ts';
 import type { PolicyEngine } from '../engine/engine.ts';
 import { CertificateAuthority } from '../proxy/ca.ts';
 import type { DestinationGuard } from '../proxy/destination.ts';
@@ -56,7 +56,10 @@ async function loadLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line:
   const current = doc.data.current;
   if (!current || engine.version === current) return;
   try {
-    await engine.load(await compilePolicy(doc.dirOf(current)));
+    // The bundle the publishing replica compiled loads at once; without one, compile the sources.
+    const dir = doc.dirOf(current);
+    const bundle = await doc.bundle(current).catch(() => undefined);
+    await engine.load(bundle ? { ...bundle, version: current, dir, files: listPolicyFiles(dir) } : await compilePolicy(dir));
     log(`airlock: live policy is version ${current} (published to the shared store)`);
   } catch (err) {
     log(`airlock: published version ${current} could not be loaded (${(err as Error).message.split('\n')[0]}); keeping ${engine.version ?? 'the started policy'}`);
@@ -111,6 +114,8 @@ export async function openSharedServices(
   let policyVersions: VersionStore | undefined;
   if (db) {
     const doc = await PgPolicyVersions.open(db, home);
+    // A publish from this replica's studio activates the engine first: its bundle goes with the sources.
+    doc.artifact = (version) => (engine.policy?.version === version ? { wasm: engine.policy.wasm, data: engine.policy.data } : undefined);
     policyVersions = VersionStore.over(home, doc);
     // A version published on any replica becomes live here too.
     closers.add(doc.onChange(() => void loadLive(engine, doc, log)));

@@ -7,6 +7,7 @@
 // PostgreSQL and Redis are started here on loopback in temporary folders (as the tests do).
 // Usage: node bin/run-ts.js bench/scale/scale.ts [--rps 300] [--seconds 10] [--approvals 20]
 import fs from 'node:fs';
+import os from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,10 @@ import WebSocket from 'ws';
 import { runRate } from '../lib/loadgen.ts';
 import { readJsonLine, start, type Proc } from '../lib/proc.ts';
 import { startPostgres, startRedis } from '../../test/helpers/pg-redis.ts';
+import type { CompiledPolicy } from '../../engine/compile.ts';
+import { PgState } from '../../state/postgres/db.ts';
+import { PgPolicyVersions } from '../../state/postgres/policy-versions.ts';
+import { VersionStore } from '../../studio/versions.ts';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -128,6 +133,37 @@ try {
     heldOnA_shownInB_ms: { p50: pct(shownMs, 50), p95: pct(shownMs, 95), max: pct(shownMs, 100) },
     clickOnB_releasedOnA_ms: { p50: pct(releasedMs, 50), p95: pct(releasedMs, 95), max: pct(releasedMs, 100) },
   };
+  // A publish: from the moment it is stored (live on the publishing replica) until every other
+  // replica decides with it, as their studios report. The bundle travels with the sources, as a
+  // publish from a studio sends it.
+  const publishMs: number[] = [];
+  const db = await PgState.open(store, { listen: false });
+  const pubHome = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-scale-pub-'));
+  teardowns.push(() => fs.rmSync(pubHome, { recursive: true, force: true }));
+  const doc = await PgPolicyVersions.open(db, pubHome);
+  const versions = VersionStore.over(pubHome, doc);
+  const sessionA = await login(a);
+  for (let i = 0; i < 5; i++) {
+    const draft = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-scale-draft-'));
+    fs.cpSync(path.join(root, 'bench/approvals/policy'), draft, { recursive: true });
+    fs.appendFileSync(path.join(draft, 'airlock.rego'), `\n# publish ${i} ${Date.now()}\n`);
+    let compiled: CompiledPolicy | undefined;
+    doc.artifact = (v) => (compiled?.version === v ? { wasm: compiled.wasm, data: compiled.data } : undefined);
+    const record = await versions.publish(draft, async (c) => void (compiled = c), async () => ({ ok: true, passed: 0, failed: 0, output: '', failures: [] }));
+    const t0 = performance.now();
+    for (const [r, s2] of [[a, sessionA], [b, session]] as const) {
+      for (let k = 0; k < 1000; k++) {
+        const v = await fetch(`${r.studio}/api/policy/versions`, { headers: { cookie: s2.cookie } }).then((x) => x.json() as Promise<{ running?: string }>);
+        if (v.running === record.version) break;
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    }
+    publishMs.push(performance.now() - t0);
+    fs.rmSync(draft, { recursive: true, force: true });
+  }
+  await db.close();
+  results.publishLiveOnAllReplicas_ms = { n: publishMs.length, p50: pct(publishMs, 50), max: pct(publishMs, 100) };
+
   const e = results.embedded as { plain: { usPerRequest: number }; limited: { usPerRequest: number } };
   const s = results.shared as typeof e;
   results.ratio = { plain: Math.round((s.plain.usPerRequest / e.plain.usPerRequest) * 100) / 100, limited: Math.round((s.limited.usPerRequest / e.limited.usPerRequest) * 100) / 100 };

@@ -27,6 +27,8 @@ export class PgPolicyVersions implements Document<VersionsData> {
   private state: VersionsData = { current: null, history: [] };
   private readonly listeners = new Set<(current: string | null) => void>();
   private chain: Promise<void> = Promise.resolve();
+  /** The compiled bundle of a version when this replica has it (the engine's, right after a publish). */
+  artifact: ((version: string) => { wasm: Buffer; data: unknown } | undefined) | undefined;
 
   private constructor(private readonly db: PgState, private readonly home: string) {
     this.file = `${db.display} (policy_history)`;
@@ -88,6 +90,13 @@ export class PgPolicyVersions implements Document<VersionsData> {
     fs.renameSync(tmp, dest);
   }
 
+  /** The bundle the publishing replica compiled for a version, if it stored one. */
+  async bundle(version: string): Promise<{ wasm: Buffer; data: unknown } | undefined> {
+    const r = await this.db.query<{ wasm: Buffer | null; data: unknown }>('SELECT wasm, data FROM policy_sources WHERE version = $1', [version]);
+    const row = r.rows[0];
+    return row?.wasm ? { wasm: row.wasm, data: row.data } : undefined;
+  }
+
   private sources(version: string): Record<string, string> {
     const dir = this.dirOf(version);
     const out: Record<string, string> = {};
@@ -107,7 +116,12 @@ export class PgPolicyVersions implements Document<VersionsData> {
       const added = next.history.slice(this.state.history.length);
       await this.db.transaction(async (c) => {
         for (const e of added) {
-          await c.query('INSERT INTO policy_sources (version, files) VALUES ($1, $2) ON CONFLICT DO NOTHING', [e.version, JSON.stringify(this.sources(e.version))]);
+          const bundle = this.artifact?.(e.version);
+          await c.query(
+            `INSERT INTO policy_sources (version, files, wasm, data) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (version) DO UPDATE SET wasm = COALESCE(policy_sources.wasm, EXCLUDED.wasm), data = COALESCE(policy_sources.data, EXCLUDED.data)`,
+            [e.version, JSON.stringify(this.sources(e.version)), bundle?.wasm ?? null, bundle ? JSON.stringify(bundle.data ?? null) : null],
+          );
           await c.query('INSERT INTO policy_history (version, record) VALUES ($1, $2)', [e.version, JSON.stringify(e)]);
         }
         if (next.current && next.current !== this.state.current) {

@@ -70,7 +70,10 @@ CREATE TABLE totp (
 -- Published policy versions: sources by version, the history of publishes and rollbacks, the live one.
 CREATE TABLE policy_sources (
   version text PRIMARY KEY,
-  files   jsonb NOT NULL
+  files   jsonb NOT NULL,
+  -- The bundle as the publishing replica compiled it (WASM + data), so the others load it at once.
+  wasm    bytea,
+  data    jsonb
 );
 CREATE TABLE policy_history (
   seq     bigserial PRIMARY KEY,
