@@ -158,6 +158,16 @@ if (missing) {
     t.equal((await b.snapshot()).find((v) => v.key === 'k2'), undefined, 'and charges none');
     t.equal(await a.reset('k1'), 1);
     t.equal((await b.charge(limit as never)).ok, true, 'reset on A refills for B');
+    const bytes = [{ key: 'eg', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+    t.equal(a.chargeEgress(bytes as never, 600).ok, true, 'a streamed chunk is metered at once');
+    t.equal(a.chargeEgress(bytes as never, 600).ok, false, 'past the level the meter knows, the stream is cut');
+    let seen: number | undefined;
+    for (let i = 0; i < 50 && seen !== 400; i++) {
+      seen = (await b.snapshot()).find((v) => v.key === 'eg')?.available;
+      if (seen !== 400) await new Promise((r) => setTimeout(r, 20));
+    }
+    t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
+    t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
     await redis.stop();
     await t.rejects(async () => { await a.charge(limit as never); }, { message: /Redis \(rate limits\) is unreachable/ }, 'a charge fails as "unavailable" while Redis is down');
     await redis.start();
