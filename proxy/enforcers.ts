@@ -110,3 +110,32 @@ export interface Enforcer {
    */
   onMessage?(ctx: RequestContext, message: RelayedMessage): Rejection | undefined;
 }
+
+/** The enforcers' egress meters for one request, as one (undefined when none meters it). */
+export function egressMeterOf(enforcers: readonly Enforcer[], ctx: RequestContext): EgressMeter | undefined {
+  let meters: EgressMeter[] | undefined;
+  for (const e of enforcers) {
+    const m = e.egressMeter?.(ctx);
+    if (m) (meters ??= []).push(m);
+  }
+  if (!meters || meters.length === 1) return meters?.[0];
+  const all = meters;
+  return (bytes) => {
+    for (const m of all) {
+      const r = m(bytes);
+      if (r) return r;
+    }
+    return undefined;
+  };
+}
+
+/** Runs the enforcers' onResponse on a response head; the body transforms they return, in order. */
+export function responseStages(enforcers: readonly Enforcer[], ctx: RequestContext, head: ResponseHead): Transform[] {
+  const stages: Transform[] = [];
+  for (const e of enforcers) {
+    if (!e.onResponse) continue;
+    const t = e.onResponse(ctx, head);
+    if (t) stages.push(t);
+  }
+  return stages;
+}

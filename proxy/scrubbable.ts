@@ -122,8 +122,8 @@ export class BodySniffer {
       throw new UnscrubbableEncodingError('cannot scrub this response: its text is UTF-16 or UTF-32 (NUL bytes in a textual body)');
     }
     const text = head.subarray(0, 1024).toString('latin1');
-    const declared = /<\?xml[^>]*?\bencoding\s*=\s*["']([^"']{1,40})["']/i.exec(text)?.[1]
-      ?? /<meta[^>]*?\bcharset\s*=\s*["']?([^"'\s/>;]{1,40})/i.exec(text)?.[1];
+    const declared = declaredIn(text, '<?xml', /\bencoding\s*=\s*["']([^"']{1,40})["']/i)
+      ?? declaredIn(text, '<meta', /\bcharset\s*=\s*["']?([^"'\s/>;]{1,40})/i);
     if (declared) {
       const problem = charsetProblem(declared, this.asciiOnly);
       if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: the document declares ${problem}`);
@@ -131,3 +131,19 @@ export class BodySniffer {
     return head;
   }
 }
+
+/**
+ * The first value `attribute` finds inside a `tag` (`<?xml …>`, `<meta …>`) of the text. Each tag is
+ * cut out first and searched alone: one pattern spanning "tag … attribute" backtracks
+ * quadratically on text with many unclosed tags.
+ */
+function declaredIn(text: string, tag: string, attribute: RegExp): string | undefined {
+  const lower = text.toLowerCase();
+  for (let at = lower.indexOf(tag); at >= 0; at = lower.indexOf(tag, at + tag.length)) {
+    const close = lower.indexOf('>', at);
+    const found = attribute.exec(text.slice(at + tag.length, close < 0 ? text.length : close))?.[1];
+    if (found) return found;
+  }
+  return undefined;
+}
+

@@ -40,7 +40,7 @@ function tokens(value: string | undefined): string[] {
 }
 
 /** The offer, or why this upgrade request is not a WebSocket handshake Airlock will relay. */
-export function checkAgentHandshake(req: http.IncomingMessage): AgentHandshake | HandshakeProblem {
+export function checkAgentHandshake(req: Pick<http.IncomingMessage, 'method' | 'httpVersion' | 'headers' | 'rawHeaders'>): AgentHandshake | HandshakeProblem {
   const h = req.headers;
   if (req.method !== 'GET') return { detail: `a WebSocket handshake is a GET request, not ${String(req.method).slice(0, 20)}` };
   if (req.httpVersion !== '1.1') return { detail: 'a WebSocket handshake needs HTTP/1.1' };

@@ -578,6 +578,8 @@ decision := {"action": "deny", "reason": outcome.reason, "rule": outcome.rule} i
 	outcome.action == "deny"
 } else := object.union(permitted, {"credentials": credentials}) if {
 	count(credentials) > 0
+} else := object.union(permitted, {"raw_path": true}) if {
+	preset_raw_path
 } else := permitted
 
 permitted := {

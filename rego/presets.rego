@@ -68,6 +68,16 @@ verdicts contains approve("preset.delete", concat("", ["DELETE to ", host, " rem
 	"DELETE" in request_methods
 }
 
+# Hosts a preset lists under "raw_path_hosts" get the path as sent: npm names a scoped package
+# "/@scope%2fname", an encoded slash that is otherwise refused as a path that can mean two things.
+preset_raw_path if {
+	preset_host_request
+	some name in presets_of_host
+	name in enabled_presets
+	some h in object.get(config.host_presets[name], "raw_path_hosts", [])
+	host_matches(h, input.request.host)
+}
+
 # For the host.unknown reason: a listed host whose preset is off says how to switch it on.
 default preset_hint := ""
 

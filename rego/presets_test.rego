@@ -72,3 +72,14 @@ test_method_override_is_not_a_read if {
 	d2 := airlock.decision with input as i2 with data.config.presets as registries.presets
 	d2.rule == "preset.delete"
 }
+
+# npm's scoped packages: "/@scope%2fname" is forwarded as sent on the registry hosts that list it.
+test_npm_scoped_package_path_as_sent if {
+	d := airlock.decision with input as req("GET", "registry.npmjs.org", "/@acme%2Fthing") with data.config.presets as registries.presets
+	d.rule == "preset.read"
+	d.raw_path == true
+	d2 := airlock.decision with input as req("GET", "pypi.org", "/simple/requests/") with data.config.presets as registries.presets
+	not d2.raw_path
+	d3 := airlock.decision with input as req("GET", "registry.npmjs.org", "/@acme%2Fthing")
+	not d3.raw_path
+}

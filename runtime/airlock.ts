@@ -7,7 +7,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Enforcer } from '../proxy/enforcers.ts';
 import { liveFinder } from '../proxy/live-secrets.ts';
-import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from '../proxy/server.ts';
+import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from '../proxy/listener.ts';
 import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
@@ -165,7 +165,7 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
     if (studioAt) {
       const studio = await startStudio({
         home, policyDir: config.policy, engine, audit, agents, approvals: services.approvals, heldBodies: services.heldBodies,
-        limiter: services.limiter, proxyAddress, proxyUrl, policyVersions: services.policyVersions,
+        limiter: services.limiter, proxyAddress, proxyUrl, policyVersions: services.policyVersions, sharedAudit: services.sharedAudit,
       }, studioAt);
       closers.add(() => studio.close());
       studioAddress = { host: studioAt.host, port: studio.port };

@@ -16,6 +16,7 @@ import type { AgentDirectory, Approvals, AuditTrail, RateLimits, StepUp } from '
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
 import type { VersionStore } from '../studio/versions.ts';
+import type { SharedAuditLog } from '../studio/services.ts';
 import type { AirlockConfig } from './config.ts';
 import { openSharedServices, usesSharedStores, type SharedServices } from './shared-services.ts';
 
@@ -36,6 +37,8 @@ export interface Services {
   heldBodies: HeldBodies;
   /** Published policy versions when they are shared (PostgreSQL); else the studio keeps them in the state folder. */
   policyVersions?: VersionStore;
+  /** The audit log of every replica when it is shared (PostgreSQL): the studio's replay and captures read it. */
+  sharedAudit?: SharedAuditLog;
 }
 
 /** The services as the embedded state folder provides them: what `airlock start` opens by default. */

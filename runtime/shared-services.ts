@@ -84,7 +84,8 @@ export async function openSharedServices(
   }
 
   const agents: AgentDirectory = db ? await PgAgents.open(db) : await AgentStore.open(home);
-  const audit: AuditTrail = db ? new PgAuditTrail(db, home) : new AuditLog(home);
+  const sharedAudit = db ? new PgAuditTrail(db, home) : undefined;
+  const audit: AuditTrail = sharedAudit ?? new AuditLog(home);
   closers.add(() => audit.close());
   const vault: SecretVault & { list(): unknown[] } = db ? await PgSecretVault.open(db, home) : await SecretStore.open(home);
   const secrets = await LiveSecrets.over(vault);
@@ -125,6 +126,7 @@ export async function openSharedServices(
   return {
     home, config, engine, agents, audit, approvals, totp, limiter, secrets, ca, guard, heldBodies: new HeldBodies(),
     ...(policyVersions ? { policyVersions } : {}),
+    ...(sharedAudit ? { sharedAudit } : {}),
     ...(db ? { db } : {}),
   };
 }

@@ -32,12 +32,26 @@ function replaceRaw(bytes: string, values: RealValue[], replaced: Set<string>): 
   return out;
 }
 
+/** The text without its trailing '=' padding (a loop: /=+$/ backtracks quadratically on '=' runs). */
+function trimPadding(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 0x3d) end--;
+  return text.slice(0, end);
+}
+
+/** The text cut into lines of `width` characters joined by `eol`, the way the blob came wrapped. */
+function wrapLines(text: string, width: number, eol: string): string {
+  const lines: string[] = [];
+  for (let i = 0; i < text.length; i += width) lines.push(text.slice(i, i + width));
+  return lines.join(eol);
+}
+
 /** Base64 blobs whose decoded bytes hold a value: decoded, replaced (recursively), encoded again alike. */
 function replaceInBase64(text: string, values: RealValue[], replaced: Set<string>, depth: number): string {
   return text.replace(BASE64_RUN, (run) => {
     if (run.length < 8) return run;
     const padded = run.endsWith('=');
-    const lines = run.replace(/=+$/, '').split(/\r?\n/);
+    const lines = trimPadding(run).split(/\r?\n/);
     const eol = run.includes('\r\n') ? '\r\n' : '\n';
     const width = lines.length > 1 ? lines[0]!.length : 0;
     const body = lines.join('');
@@ -49,9 +63,9 @@ function replaceInBase64(text: string, values: RealValue[], replaced: Set<string
         const next = replaceSecrets(decoded, values, replaced, depth + 1);
         if (next === decoded) continue;
         // Encoded again the way it came: same alphabet, padded only if it was.
-        const bare = Buffer.from(next, 'latin1').toString(enc).replace(/=+$/, '');
+        const bare = trimPadding(Buffer.from(next, 'latin1').toString(enc));
         const whole = body.slice(0, s) + (padded ? bare + '='.repeat((4 - (bare.length % 4)) % 4) : bare);
-        return width ? whole.replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`) : whole;
+        return width ? wrapLines(whole, width, eol) : whole;
       }
     }
     return run;

@@ -1,4 +1,5 @@
-// The studio's shared state: draft, published versions, evaluators, the live hub and the runtime.
+// The studio's shared state: draft, published versions, evaluators, the live hub and the services
+// of the Airlock it runs in.
 import fs from 'node:fs';
 import path from 'node:path';
 import { compilePolicy, policyVersion, type CompiledPolicy } from '../engine/compile.ts';
@@ -7,7 +8,7 @@ import { draftEngine } from './draft-engine.ts';
 import { DraftStore } from './drafts.ts';
 import { Hub } from './live.ts';
 import { DraftEvaluator } from './policy-tools.ts';
-import { engineOf, policyDirOf, type StudioRuntime } from './runtime.ts';
+import type { StudioServices } from './services.ts';
 import { VersionStore } from './versions.ts';
 import { stateFile } from '../state/home.ts';
 
@@ -21,7 +22,7 @@ export class StudioContext {
 
   private constructor(
     readonly home: string,
-    readonly runtime: StudioRuntime | undefined,
+    readonly services: StudioServices | undefined,
     readonly versions: VersionStore,
     readonly projectRoot: string,
   ) {
@@ -29,38 +30,37 @@ export class StudioContext {
     this.evaluator = new DraftEvaluator(this.draft);
   }
 
-  static async open(home: string, runtime: StudioRuntime | undefined, projectRoot: string): Promise<StudioContext> {
+  static async open(home: string, services: StudioServices | undefined, projectRoot: string): Promise<StudioContext> {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     // Shared stores bring their own history (every replica's studio sees every publish).
-    const shared = runtime?.policyVersions instanceof VersionStore ? runtime.policyVersions : undefined;
-    const ctx = new StudioContext(home, runtime, shared ?? (await VersionStore.open(home)), projectRoot);
+    const ctx = new StudioContext(home, services, services?.policyVersions ?? (await VersionStore.open(home)), projectRoot);
     ctx.draft.ensure(ctx.liveDir());
     // The policy as first loaded stays a rollback target once something is published.
     await ctx.versions.recordInitial(ctx.liveDir()).catch(() => undefined);
     return ctx;
   }
 
-  /** The folder of the live policy: the studio's current published version, else the runtime's policy folder. */
+  /** The folder of the live policy: the studio's current published version, else the proxy's policy folder. */
   liveDir(): string | undefined {
     const current = this.versions.current;
     if (current) {
       const dir = this.versions.dirOf(current);
       if (fs.existsSync(dir)) return dir;
     }
-    const fromRuntime = policyDirOf(this.runtime);
-    if (typeof fromRuntime === 'string') return path.resolve(fromRuntime);
+    const started = this.services?.policyDir;
+    if (started !== undefined) return path.resolve(started);
     const fallback = path.join(this.projectRoot, 'rego');
     return fs.existsSync(fallback) ? fallback : undefined;
   }
 
   /** The version the proxy decides with right now (undefined when no proxy is running). */
   runningVersion(): string | undefined {
-    return engineOf(this.runtime)?.version;
+    return this.services?.engine?.version;
   }
 
-  /** Hot-reloads the runtime's engine with a compiled policy (no-op without a running proxy). */
+  /** Hot-reloads the live engine with a compiled policy (no-op without a running proxy). */
   async activate(compiled: CompiledPolicy): Promise<void> {
-    const engine = engineOf(this.runtime);
+    const engine = this.services?.engine;
     if (engine) await engine.load(compiled);
     this.live = undefined;
   }

@@ -1,6 +1,7 @@
 // The studio server: fastify (REST) + ws (live events) + the bundled browser app.
-// `buildStudioApp(deps)` returns the fastify instance (tests use `inject`); `startStudio(runtime,
+// `buildStudioApp(deps)` returns the fastify instance (tests use `inject`); `startStudio(services,
 // {host, port})` builds the app if needed, listens (loopback by default) and returns its login URL.
+// The routes are fastify plugins in api/, each registered below with the typed services it uses.
 //
 // Access: every /api route except /api/login needs the session cookie; every request's Host must
 // be one of the studio's own names (DNS rebinding); mutating requests need an allowed Origin (when
@@ -21,10 +22,12 @@ import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, 
 import { distDir, ensureStudioBuilt } from './build.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
-import { registerPolicyRoutes } from './api/policy.ts';
-import { registerReplayRoutes } from './api/replay.ts';
-import { registerSystemRoutes } from './api/system.ts';
-import type { StudioRuntime } from './runtime.ts';
+import { approvalRoutes } from './api/approvals.ts';
+import { limitRoutes } from './api/limits.ts';
+import { policyRoutes } from './api/policy.ts';
+import { replayRoutes } from './api/replay.ts';
+import { systemRoutes } from './api/system.ts';
+import type { StudioServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '..');
@@ -34,7 +37,8 @@ export const DEFAULT_STUDIO_PORT = 8081;
 
 export interface StudioDeps {
   home: string;
-  runtime?: StudioRuntime;
+  /** The services of the Airlock this studio runs in; absent for a studio without a proxy. */
+  services?: StudioServices;
   /** The address the studio is reached at (Host/Origin allow-list). */
   host?: string;
   port?: number;
@@ -82,7 +86,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   const token = deps.token ?? ensureAdminToken(home).token;
   const sessions = new SessionStore();
   const limiter = deps.loginLimiter ?? new LoginLimiter();
-  const ctx = await StudioContext.open(home, deps.runtime, deps.projectRoot ?? projectRoot);
+  const ctx = await StudioContext.open(home, deps.services, deps.projectRoot ?? projectRoot);
 
   const app = Fastify({ logger: deps.logger ?? false, bodyLimit: 4 * 1024 * 1024, trustProxy: false });
   app.decorate('studio', ctx);
@@ -165,11 +169,18 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
 
   app.get('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
 
-  // ---- feature routes ------------------------------------------------------------------------
-  registerPolicyRoutes(app, ctx);
-  registerSystemRoutes(app, ctx);
-  registerReplayRoutes(app, ctx);
-  await mountOptionalPlugins(app, ctx);
+  // ---- feature routes (behind the login and CSRF hooks above) ----------------------------------
+  const services = deps.services;
+  const broadcast = (type: string, data: unknown): void => ctx.hub.broadcast(type, data);
+  const audit = services?.audit;
+  await app.register(policyRoutes, { ctx });
+  await app.register(systemRoutes, { ctx });
+  await app.register(replayRoutes, { ctx });
+  await app.register(approvalRoutes, {
+    approvals: services?.approvals, heldBodies: services?.heldBodies, broadcast,
+    redact: audit ? (text) => audit.redact?.(text) ?? text : undefined,
+  });
+  await app.register(limitRoutes, { limiter: services?.limiter, broadcast });
 
   app.all('/api/*', async (_req, reply) => reply.code(404).send({ error: 'no such API route' }));
 
@@ -217,8 +228,8 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   });
 
   // Policy reloads (from any source) reach every browser.
-  const engine = deps.runtime?.engine;
-  if (engine && typeof engine.onReload === 'function') {
+  const engine = deps.services?.engine;
+  if (engine) {
     ctx.onClose(engine.onReload((version) => ctx.hub.broadcast('policy', { event: 'reloaded', version })));
   }
 
@@ -232,26 +243,6 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     await ctx.close();
   });
   return app;
-}
-
-/**
- * Mounts fastify plugins other engineers own, when they exist: studio/api/approvals.ts and
- * studio/api/limits.ts. Each gets {runtime, home, broadcast} as plugin options; routes are behind
- * the same login/CSRF hooks as everything else.
- */
-async function mountOptionalPlugins(app: FastifyInstance, ctx: StudioContext): Promise<void> {
-  for (const name of ['approvals', 'limits']) {
-    const file = path.join(here, 'api', `${name}.ts`);
-    if (!fs.existsSync(file)) continue;
-    const mod = (await import(new URL(`./api/${name}.ts`, import.meta.url).href)) as Record<string, unknown>;
-    const plugin = (mod.default ?? mod[`${name}Plugin`] ?? mod.plugin) as Parameters<FastifyInstance['register']>[0] | undefined;
-    if (typeof plugin !== 'function') continue;
-    await app.register(plugin, {
-      runtime: ctx.runtime,
-      home: ctx.home,
-      broadcast: (type: string, data: unknown) => ctx.hub.broadcast(type, data),
-    } as never);
-  }
 }
 
 export interface StartedStudio {
@@ -279,10 +270,10 @@ export interface StartStudioOptions {
   terminal?: boolean;
 }
 
-export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptions = {}): Promise<StartedStudio> {
+export async function startStudio(services: StudioServices, opts: StartStudioOptions = {}): Promise<StartedStudio> {
   const host = opts.host ?? DEFAULT_STUDIO_HOST;
   const log = opts.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const home = ensureHome(runtime.home);
+  const home = ensureHome(services.home);
   await ensureStudioBuilt({ quiet: true });
   const admin = ensureAdminToken(home);
   // Port 0 (tests): the Host/Origin allow-list needs the real port, so pick one first.
@@ -297,7 +288,7 @@ export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptio
   } catch {
     throw new Error(`AIRLOCK_STUDIO_ORIGINS must be a comma-separated list of origins like https://airlock.example`);
   }
-  const app = await buildStudioApp({ home, runtime, host, port, token: admin.token, allowedOrigins, projectRoot: opts.projectRoot });
+  const app = await buildStudioApp({ home, services, host, port, token: admin.token, allowedOrigins, projectRoot: opts.projectRoot });
   await activatePublished(app.studio, log);
   try {
     await app.listen({ host, port });
@@ -319,7 +310,7 @@ export async function startStudio(runtime: StudioRuntime, opts: StartStudioOptio
  */
 async function activatePublished(ctx: StudioContext, log: (line: string) => void): Promise<void> {
   const current = ctx.versions.current;
-  const engine = ctx.runtime?.engine;
+  const engine = ctx.services?.engine;
   if (!current || !engine || engine.version === current) return;
   const dir = ctx.versions.dirOf(current);
   if (!fs.existsSync(dir)) return;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { readBuckets, type BucketView } from '../../state/ratelimit.ts';
 import { StateFileError } from '../../state/document.ts';
 import { CliError } from '../main.ts';
-import { channel, type CommonOpts } from './approvals.ts';
+import { channel, type CommonOpts } from '../studio-client.ts';
 
 function table(buckets: BucketView[]): string {
   if (!buckets.length) return 'no rate-limit buckets in use (every bucket is full)';

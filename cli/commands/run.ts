@@ -195,7 +195,7 @@ export function register(program: Command): void {
       if (!agents.get(opts.agent)) throw new CliError(`no agent named ${opts.agent} (add one with: airlock agent add ${opts.agent})`);
       let issued;
       try {
-        // The run's secret set travels with its token: the proxy injects no other secret for it.
+        // The run's set of secrets travels with its token: the proxy injects no other secret for it.
         const secrets = runSecretSet(opts);
         issued = await agents.issueToken(opts.agent, { ttlMs, label: `airlock run ${path.basename(command[0]!)} (pid ${process.pid} on ${os.hostname()})`, ...(secrets ? { secrets } : {}) });
       } catch (err) {

@@ -22,18 +22,20 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyVisibility, unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, type ApprovalEvent, type ApprovalQueue, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
+import { ApprovalError, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
+import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
+import type { ApprovalView, ApprovalsAnswer, GrantsAnswer, HeldBodyAnswer, Unavailable } from './wire.ts';
 
-export interface ApprovalsPluginOptions {
-  /** The queue directly (tests), else `runtime.approvals`. */
-  approvals?: ApprovalQueue;
-  /** Bodies of held requests directly (tests), else `runtime.heldBodies`. */
-  heldBodies?: HeldBodies;
-  runtime?: { approvals?: unknown; heldBodies?: unknown; audit?: unknown };
-  home?: string;
-  broadcast?: (type: string, data: unknown) => void;
+export interface ApprovalRoutesOptions {
+  /** The approvals of the proxy in this process; without them every route says approvals are not available here. */
+  approvals: Approvals | undefined;
+  /** Bodies of requests held right now. */
+  heldBodies: HeldBodies | undefined;
+  /** The audit trail's redaction: secret values an agent put in a body are shown as [secret:NAME]. */
+  redact: ((text: string) => string) | undefined;
+  broadcast: (type: string, data: unknown) => void;
 }
 
 const statusOf: Record<ApprovalError['code'], number> = {
@@ -49,22 +51,12 @@ const statusOf: Record<ApprovalError['code'], number> = {
 const STATUSES = new Set<ApprovalStatus>(['pending', 'approved', 'denied', 'expired']);
 const VIA = new Set(['studio', 'cli', 'api']);
 
-function queueOf(opts: ApprovalsPluginOptions): ApprovalQueue | undefined {
-  const q = (opts.approvals ?? opts.runtime?.approvals) as ApprovalQueue | undefined;
-  return q && typeof q.approve === 'function' && typeof q.onChange === 'function' ? q : undefined;
-}
-
-function bodiesOf(opts: ApprovalsPluginOptions): HeldBodies | undefined {
-  const b = (opts.heldBodies ?? opts.runtime?.heldBodies) as HeldBodies | undefined;
-  return b && typeof b.get === 'function' ? b : undefined;
-}
-
 /**
  * A record as the API shows it: the stored record plus live facts (held now, step-up needed, how
  * much of the body can be read). `heldNow` overrides the hold state (a new approval is announced
  * just before its request starts waiting).
  */
-export function approvalView(q: ApprovalQueue, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean) {
+export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean): ApprovalView {
   const body = a.description.request.body;
   const bytes = bodies?.get(a.id);
   return {
@@ -110,21 +102,18 @@ function via(v: unknown): string {
   return typeof v === 'string' && VIA.has(v) ? v : 'studio';
 }
 
-export default async function approvalsPlugin(app: FastifyInstance, opts: ApprovalsPluginOptions): Promise<void> {
-  const queue = queueOf(opts);
-  const bodies = bodiesOf(opts);
+export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesOptions): Promise<void> {
+  const queue = opts.approvals;
+  const bodies = opts.heldBodies;
   // Secret values an agent put in a body are shown as [secret:NAME], as in the audit log.
-  const redact = (text: string): string => {
-    const r = (opts.runtime?.audit as { redact?: (s: string) => string } | undefined)?.redact;
-    return typeof r === 'function' ? r(text) : text;
-  };
+  const redact = (text: string): string => opts.redact?.(text) ?? text;
   const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof ApprovalError) return reply.code(statusOf[err.code] ?? 400).send({ error: err.message, code: err.code });
     throw err;
   };
 
-  if (queue && opts.broadcast) {
+  if (queue) {
     const broadcast = opts.broadcast;
     const off = queue.onChange((e: ApprovalEvent) => {
       // A new approval is created by the request that is about to wait on it.
@@ -134,9 +123,9 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     app.addHook('onClose', async () => off());
   }
 
-  const unavailable = { available: false, reason: 'approvals run inside the proxy; start Airlock with `airlock start` to use them here' };
+  const unavailable: Unavailable = { available: false, reason: 'approvals run inside the proxy; start Airlock with `airlock start` to use them here' };
 
-  app.get('/api/approvals', async (req, reply) => {
+  app.get<{ Reply: ApprovalsAnswer | { error: string } }>('/api/approvals', async (req, reply) => {
     if (!queue) return unavailable;
     const q = req.query as { status?: string; limit?: string };
     const status = q.status;
@@ -160,7 +149,7 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     }
   });
 
-  app.get<{ Params: { id: string } }>('/api/approvals/:id/body', async (req, reply) => {
+  app.get<{ Params: { id: string }; Reply: HeldBodyAnswer | { error: string; code?: string } }>('/api/approvals/:id/body', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     let a: ApprovalRecord;
     try {
@@ -237,7 +226,7 @@ export default async function approvalsPlugin(app: FastifyInstance, opts: Approv
     }
   });
 
-  app.get('/api/grants', async () => {
+  app.get<{ Reply: GrantsAnswer }>('/api/grants', async () => {
     if (!queue) return unavailable;
     return { available: true, grants: queue.grants() };
   });

@@ -22,7 +22,7 @@ function validDescription(v: unknown): RequestDescription {
   return v as RequestDescription;
 }
 
-export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): void {
+export async function policyRoutes(app: FastifyInstance, { ctx }: { ctx: StudioContext }): Promise<void> {
   app.get('/api/policy/files', async () => ({ files: ctx.draft.list(), live: ctx.liveDir() ?? null }));
 
   app.get('/api/policy/file', async (req) => {
@@ -108,7 +108,7 @@ export function registerPolicyRoutes(app: FastifyInstance, ctx: StudioContext): 
   app.get('/api/policy/versions', async () => ({
     current: ctx.versions.current,
     running: ctx.runningVersion() ?? null,
-    proxy: Boolean(ctx.runtime?.engine),
+    proxy: Boolean(ctx.services?.engine),
     history: ctx.versions.history,
   }));
 

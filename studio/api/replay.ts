@@ -1,42 +1,26 @@
 // Replay in the studio: the draft against the live policy, side by side, over a fixtures file, an
-// uploaded HAR or the audit log. The work is engine/replay.ts — the same code as `airlock replay`.
+// uploaded HAR or the audit log. The work is offline/replay.ts — the same code as `airlock replay`.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { auditFile } from '../../state/audit-log.ts';
+import { auditFile, type AuditFilter } from '../../state/audit-log.ts';
 import { PolicyCompileError } from '../../engine/compile.ts';
-import { PolicyEngine } from '../../engine/engine.ts';
+import type { PolicyEngine } from '../../engine/engine.ts';
+import { readCaptureText, readSource, replay } from '../../offline/replay.ts';
+import type { SharedAuditLog } from '../services.ts';
 import { draftEngine as newDraftEngine } from '../draft-engine.ts';
 import type { StudioContext } from '../context.ts';
 import { validOverlay } from '../policy-tools.ts';
+import type { ReplaySourcesAnswer } from './wire.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json']);
 
-// The subset of engine/replay.ts the studio uses; loaded lazily so the studio still starts if that
-// module is missing or broken (the replay view then says so).
-interface ReplayModule {
-  readSource(file: string, opts?: { filter?: { since?: number; until?: number; agent?: string; host?: string }; onBytes?: (n: number) => void; signal?: AbortSignal }): AsyncIterable<unknown>;
-  readCaptureText(lines: AsyncIterable<string>, source: string, opts?: { filter?: { since?: number; until?: number; agent?: string; host?: string }; signal?: AbortSignal }): AsyncIterable<unknown>;
-  replay(items: AsyncIterable<unknown>, opts: Record<string, unknown>, progressOf?: () => { bytes: number; totalBytes: number; file: string }): Promise<Record<string, unknown>>;
-}
-
 /** The audit log of every replica when it lives in a shared store (PostgreSQL), read with the file's filters. */
-function sharedAudit(ctx: StudioContext): { lines(filter: object): AsyncIterable<string> } | undefined {
-  const a = ctx.runtime?.audit as { lines?: unknown; file?: unknown } | undefined;
-  return a && typeof a.lines === 'function' && a.file === undefined ? (a as { lines(filter: object): AsyncIterable<string> }) : undefined;
-}
-
-async function loadReplay(): Promise<ReplayModule | string> {
-  try {
-    const mod = (await import('../../offline/replay.ts')) as unknown as Partial<ReplayModule>;
-    if (typeof mod.replay === 'function' && typeof mod.readSource === 'function' && typeof mod.readCaptureText === 'function') return mod as ReplayModule;
-    return 'engine/replay.ts does not export replay() and readSource()';
-  } catch (err) {
-    return `replay is not available: ${(err as Error).message}`;
-  }
+function sharedAudit(ctx: StudioContext): SharedAuditLog | undefined {
+  return ctx.services?.sharedAudit;
 }
 
 function listFixtures(root: string): Array<{ path: string; size: number }> {
@@ -71,15 +55,13 @@ async function* yieldingEvery<T>(n: number, items: AsyncIterable<T>): AsyncGener
   }
 }
 
-export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): void {
+export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioContext }): Promise<void> {
   let running: AbortController | undefined;
 
-  app.get('/api/replay/sources', async () => {
-    const mod = await loadReplay();
+  app.get<{ Reply: ReplaySourcesAnswer }>('/api/replay/sources', async () => {
     const audit = auditFile(ctx.home);
     return {
-      available: typeof mod !== 'string',
-      reason: typeof mod === 'string' ? mod : undefined,
+      available: true,
       fixtures: listFixtures(ctx.projectRoot),
       audit: sharedAudit(ctx) ? { size: 0, shared: true } : fs.existsSync(audit) ? { size: fs.statSync(audit).size } : null,
     };
@@ -91,8 +73,6 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
   });
 
   app.post('/api/replay', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
-    const mod = await loadReplay();
-    if (typeof mod === 'string') return reply.code(503).send({ error: mod });
     if (running) return reply.code(409).send({ error: 'a replay is already running; cancel it first' });
     const b = (req.body ?? {}) as Record<string, unknown>;
     const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-replay-'));
@@ -102,7 +82,7 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
     running = abort;
     try {
       let file: string;
-      let filter: { since?: number; until?: number; agent?: string; host?: string } | undefined;
+      let filter: AuditFilter | undefined;
       if (b.source === 'fixture') {
         const rel = String(b.file ?? '');
         if (!listFixtures(ctx.projectRoot).some((f) => f.path === rel)) throw httpError(400, 'choose one of the listed fixtures files');
@@ -152,9 +132,9 @@ export function registerReplayRoutes(app: FastifyInstance, ctx: StudioContext): 
       const totalBytes = shared ? 0 : fs.statSync(file).size;
       let bytes = 0;
       const items = yieldingEvery(64, shared
-        ? mod.readCaptureText(shared.lines(filter ?? {}), 'audit_log', { filter, signal: abort.signal })
-        : mod.readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
-      const report = await mod.replay(
+        ? readCaptureText(shared.lines(filter ?? {}), 'audit_log', { filter, signal: abort.signal })
+        : readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
+      const report = await replay(
         items,
         {
           policy: draftEngine,

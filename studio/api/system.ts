@@ -1,15 +1,14 @@
-// Status, live traffic, captures, agents, secrets (names and bindings only) and rate-limit buckets.
-// Pieces of the runtime that are not there (no proxy running, limiter not built) answer
-// {available: false, reason} so the browser shows a clear "not available" state.
-import fs from 'node:fs';
+// Status, live traffic, captures, agents and secrets (names and bindings only). Without a proxy in
+// this process the routes read the state folder's files instead of the proxy's services.
 import type { FastifyInstance } from 'fastify';
 import { AgentStore } from '../../state/agents.ts';
 import { auditFile, readAudit, type AuditRecord } from '../../state/audit-log.ts';
-import { readBuckets } from '../../state/ratelimit.ts';
 import { SecretStore, SECRET_NAME } from '../../state/secrets/index.ts';
+import type { AgentDirectory } from '../../state/stores.ts';
 import type { StudioContext } from '../context.ts';
 import { JsonlTail, LiveBuffer, liveRecord } from '../live.ts';
-import { auditOf, method, proxyAddressText } from '../runtime.ts';
+import { proxyAddressText } from '../services.ts';
+import type { AgentsAnswer, RecordsAnswer, SecretsAnswer, StatusAnswer } from './wire.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 
@@ -18,8 +17,8 @@ export function trafficEvent(r: AuditRecord): AuditRecord {
   return liveRecord(r);
 }
 
-export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): void {
-  const rt = ctx.runtime;
+export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioContext }): Promise<void> {
+  const services = ctx.services;
 
   // Live traffic: the runtime's audit log subscription when a proxy runs in this process, else a
   // tail of the audit file (a proxy in another process, or none). Either way only bounded copies
@@ -28,9 +27,9 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
   const push = (r: AuditRecord): void => {
     ctx.hub.broadcast('traffic', recent.push(r));
   };
-  const audit = auditOf(rt);
-  const file = audit?.file ?? auditFile(ctx.home);
-  if (audit?.onRecord) {
+  const audit = services?.audit;
+  const file = auditFile(ctx.home);
+  if (audit) {
     ctx.onClose(audit.onRecord(push));
     // Seed the recent list from the end of the file (never the whole log: it can be large).
     const seed = new JsonlTail(file, () => undefined, 500, (r) => liveRecord(r as AuditRecord));
@@ -43,32 +42,32 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     ctx.onClose(() => tail.stop());
   }
 
-  app.get('/api/status', async () => ({
-    proxy: { running: Boolean(rt?.engine), address: proxyAddressText(rt) ?? null },
+  app.get<{ Reply: StatusAnswer }>('/api/status', async () => ({
+    proxy: { running: Boolean(services?.engine), address: proxyAddressText(services) ?? null },
     policy: { running: ctx.runningVersion() ?? null, current: ctx.versions.current, live: ctx.liveDir() ?? null },
     home: ctx.home,
     pieces: {
-      approvals: Boolean(rt?.approvals),
-      limiter: Boolean(rt?.limiter),
+      approvals: Boolean(services?.approvals),
+      limiter: Boolean(services?.limiter),
       secrets: true,
       agents: true,
     },
     clients: ctx.hub.size,
   }));
 
-  app.get('/api/traffic/recent', async (req) => {
+  app.get<{ Reply: RecordsAnswer }>('/api/traffic/recent', async (req) => {
     const limit = Math.min(500, Math.max(1, Number((req.query as { limit?: string }).limit ?? 200) || 200));
-    return { records: recent.records(limit), source: audit?.onRecord ? 'proxy' : 'file' };
+    return { records: recent.records(limit), source: audit ? 'proxy' : 'file' };
   });
 
   // Captured requests for the evaluate pane's picker: newest first, filtered.
-  app.get('/api/captures', async (req) => {
+  app.get<{ Reply: RecordsAnswer }>('/api/captures', async (req) => {
     const q = req.query as Record<string, string | undefined>;
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100) || 100));
     const keep: AuditRecord[] = [];
     // A shared audit log (PostgreSQL): every replica's records; unfiltered, the last day's.
-    const shared = audit as { read?: (f: object) => AsyncIterable<AuditRecord>; file?: string } | undefined;
-    if (shared && shared.file === undefined && typeof shared.read === 'function') {
+    const shared = services?.sharedAudit;
+    if (shared) {
       const filter = { agent: q.agent || undefined, host: q.host || undefined, since: q.since || (!q.until ? new Date(Date.now() - 86_400_000).toISOString() : undefined), until: q.until || undefined };
       try {
         for await (const r of shared.read(filter)) {
@@ -99,15 +98,12 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     return { records: keep.reverse() };
   });
 
-  // The runtime's store when a proxy runs here (its cache sees changes at once), else the file.
-  const agents = async (): Promise<AgentStore> => {
-    const a = rt?.agents as AgentStore | undefined;
-    return a && typeof a.list === 'function' && typeof a.add === 'function' ? a : AgentStore.open(ctx.home);
-  };
+  // The proxy's agents when it runs here (its cache sees changes at once), else the file.
+  const agents = async (): Promise<AgentDirectory> => services?.agents ?? AgentStore.open(ctx.home);
 
-  app.get('/api/agents', async () => {
+  app.get<{ Reply: AgentsAnswer }>('/api/agents', async () => {
     const store = await agents();
-    await method(store, 'refresh')?.();
+    await store.refresh();
     return { available: true, agents: store.list() };
   });
 
@@ -130,9 +126,7 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     } catch (err) {
       throw httpError(400, (err as Error).message);
     }
-    const proxyUrl = typeof (rt as { proxyUrl?: unknown } | undefined)?.proxyUrl === 'function'
-      ? (rt as unknown as { proxyUrl(a: string, t: string): string }).proxyUrl(b.name, issued.token)
-      : undefined;
+    const proxyUrl = services?.proxyUrl?.(b.name, issued.token);
     ctx.hub.broadcast('agents', { event: 'added', name: b.name });
     return { ok: true, name: b.name, token: issued.token, proxyUrl: proxyUrl ?? null };
   });
@@ -144,16 +138,15 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     return { ok: true };
   });
 
-  const secrets = async (): Promise<SecretStore> => {
-    const s = rt?.secrets as SecretStore | undefined;
-    if (s && typeof s.list === 'function' && typeof s.set === 'function') return s;
-    return SecretStore.open(ctx.home);
-  };
+  // Opened from the state folder for every call: `airlock secret` in another process may have
+  // changed the file, and a write from a fresh read never overwrites that change. The proxy's own
+  // view (proxy/live-secrets.ts) sees every change through the store's watch.
+  const secrets = (): Promise<SecretStore> => SecretStore.open(ctx.home);
 
   // Names, placeholders, env names and expected hosts. Never a value: there is no route that reads one.
-  app.get('/api/secrets', async () => {
+  app.get<{ Reply: SecretsAnswer }>('/api/secrets', async () => {
     const store = await secrets();
-    await method(store, 'reload')?.();
+    await store.reload();
     return { available: true, secrets: store.list() };
   });
 
@@ -176,14 +169,4 @@ export function registerSystemRoutes(app: FastifyInstance, ctx: StudioContext): 
     ctx.hub.broadcast('secrets', { event: 'set', name });
     return { ok: true, secret: info };
   });
-
-  // studio/api/limits.ts (the limiter's owner) replaces this route when it exists.
-  if (!fs.existsSync(new URL('./limits.ts', import.meta.url))) {
-    app.get('/api/limits', async () => {
-      const snap = method(rt?.limiter, 'snapshot', 'buckets', 'list');
-      if (snap) return { available: true, live: true, buckets: await snap() };
-      // No limiter in this process: show the persisted buckets (as of the last flush).
-      return { available: true, live: false, buckets: await readBuckets(ctx.home) };
-    });
-  }
 }

@@ -29,7 +29,7 @@ async function copyText(text: string, select: HTMLElement | null): Promise<boole
     return false;
   }
 }
-import type { SecretInfo } from '../../state/secrets/store.ts';
+import type { SecretInfo } from '../api/wire.ts';
 
 @customElement('agents-view')
 export class AgentsView extends LightElement {

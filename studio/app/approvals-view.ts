@@ -18,7 +18,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
-import type { GrantRecord as Grant } from '../../state/approvals.ts';
+import type { GrantRecord as Grant } from '../api/wire.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;

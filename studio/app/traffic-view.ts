@@ -6,7 +6,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api, live } from './api.ts';
 import { LightElement, durationText, errorText, json, shortTime } from './base.ts';
-import type { AuditRecord } from '../../state/audit-log.ts';
+import type { AuditRecord } from '../api/wire.ts';
 
 type Rec = AuditRecord & { held?: boolean };
 

@@ -32,12 +32,13 @@ const TOKEN = `ghp_hostile_canary_${crypto.randomBytes(8).toString('hex')}`;
 const cli = path.resolve(import.meta.dirname, '..', '..', 'bin', 'airlock.js');
 const rego = path.resolve(import.meta.dirname, '..', '..', 'rego');
 
-// A stacked bomb: 1 GiB of zeros, gzip, gzip → a few KiB.
+// A stacked bomb: 1 GiB of JSON whitespace, gzip, gzip → a few KiB. (Zeros would be refused at
+// once as NUL bytes in a JSON body; spaces pass the sniff and meet the inflate cap.)
 const inner = zlib.createGzip({ level: 9 });
 const innerParts: Buffer[] = [];
 inner.on('data', (d: Buffer) => innerParts.push(d));
-const zeros = Buffer.alloc(4 * 1024 * 1024);
-for (let i = 0; i < 256; i++) inner.write(zeros);
+const spaces = Buffer.alloc(4 * 1024 * 1024, 0x20);
+for (let i = 0; i < 256; i++) inner.write(spaces);
 await new Promise<void>((r) => inner.end(r));
 const bomb = zlib.gzipSync(Buffer.concat(innerParts), { level: 9 });
 

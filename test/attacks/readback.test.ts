@@ -306,6 +306,14 @@ t.test('2(b): Range, If-Range and Accept-Charset never reach a host that got a s
     t.ok(isProblem({ status: forced.status, headers: forced.headers, body: forced.body.toString() }), `${charset}: problem+json`);
     t.match(forced.body.toString(), /response-unscrubbable/);
   }
+  // The same without a declared charset: found by looking at the body's start, and still answered
+  // with a problem (the head waits for the first scrubbed byte), not a cut connection.
+  for (const charset of ['utf-16le', 'utf-16be', 'utf-32le', 'utf-32be'] satisfies Charset[]) {
+    const sniffed = await send(`${origin('svc.example')}/log?only=authorization&charset=${charset}&label=0`);
+    t.equal(sniffed.status, 502, `${charset} (undeclared): withheld`);
+    t.ok(isProblem({ status: sniffed.status, headers: sniffed.headers, body: sniffed.body.toString() }), `${charset} (undeclared): problem+json`);
+    t.equal(reveal(seenBy(sniffed), SECRET), undefined);
+  }
   const latin1 = await send(`${origin('svc.example')}/log?only=authorization&charset=iso-8859-1`);
   t.equal(latin1.status, 200, 'ASCII-compatible charsets are scrubbed, not refused (the secret is ASCII)');
   t.equal(reveal(seenBy(latin1), SECRET), undefined);

@@ -37,6 +37,27 @@ fs.writeFileSync(path.join(npmDir, 'index.js'), "module.exports = 'hello from th
 const tgzFile = path.join(dir, `${pkg}-1.0.0.tgz`);
 tar.create({ gzip: true, cwd: path.dirname(npmDir), file: tgzFile, sync: true, portable: true }, ['package']);
 const tgz = fs.readFileSync(tgzFile);
+// A scoped package: npm asks for its packument as /@scope%2fname (an encoded slash).
+const scoped = '@airlock-test/scoped';
+const scopedDir = path.join(dir, 'npm-scoped', 'package');
+fs.mkdirSync(scopedDir, { recursive: true });
+fs.writeFileSync(path.join(scopedDir, 'package.json'), JSON.stringify({ name: scoped, version: '1.0.0', main: 'index.js' }));
+fs.writeFileSync(path.join(scopedDir, 'index.js'), "module.exports = 'hello from a scoped package';\n");
+const scopedTgzFile = path.join(dir, 'scoped-1.0.0.tgz');
+tar.create({ gzip: true, cwd: path.dirname(scopedDir), file: scopedTgzFile, sync: true, portable: true }, ['package']);
+const scopedTgz = fs.readFileSync(scopedTgzFile);
+
+/** A packument as the npm registry serves it. */
+function packument(name: string, tarball: string, bytes: Buffer): string {
+  return JSON.stringify({
+    name, 'dist-tags': { latest: '1.0.0' },
+    versions: { '1.0.0': { name, version: '1.0.0', main: 'index.js', dist: {
+      tarball,
+      shasum: crypto.createHash('sha1').update(bytes).digest('hex'),
+      integrity: `sha512-${crypto.createHash('sha512').update(bytes).digest('base64')}`,
+    } } },
+  });
+}
 const wheelName = 'tiny_airlock_pkg-1.0-py3-none-any.whl';
 const wheelFile = path.join(dir, wheelName);
 execFileSync('python3', ['-c', `
@@ -68,15 +89,12 @@ const server = https.createServer({ key: cert.key, cert: cert.cert }, (req, res)
   };
   const host = req.headers.host;
   if (host === 'registry.npmjs.org' && req.method === 'GET' && req.url === `/${pkg}`) {
-    return send('application/json', JSON.stringify({
-      name: pkg, 'dist-tags': { latest: '1.0.0' },
-      versions: { '1.0.0': { name: pkg, version: '1.0.0', main: 'index.js', dist: {
-        tarball: `https://registry.npmjs.org/${pkg}/-/${pkg}-1.0.0.tgz`,
-        shasum: crypto.createHash('sha1').update(tgz).digest('hex'),
-        integrity: `sha512-${crypto.createHash('sha512').update(tgz).digest('base64')}`,
-      } } },
-    }));
+    return send('application/json', packument(pkg, `https://registry.npmjs.org/${pkg}/-/${pkg}-1.0.0.tgz`, tgz));
   }
+  if (host === 'registry.npmjs.org' && req.method === 'GET' && req.url?.toLowerCase() === '/@airlock-test%2fscoped') {
+    return send('application/json', packument(scoped, `https://registry.npmjs.org/${scoped}/-/scoped-1.0.0.tgz`, scopedTgz));
+  }
+  if (host === 'registry.npmjs.org' && req.url === `/${scoped}/-/scoped-1.0.0.tgz`) return send('application/octet-stream', scopedTgz);
   if (host === 'registry.npmjs.org' && req.url === `/${pkg}/-/${pkg}-1.0.0.tgz`) return send('application/octet-stream', tgz);
   if (host === 'registry.npmjs.org' && req.method === 'POST' && req.url?.startsWith('/-/npm/v1/security/')) return send('application/json', '{}');
   if (host === 'pypi.org' && req.url === `/simple/${pkg}/`) {
@@ -124,9 +142,10 @@ const noPip = pipCheck.status !== 0 ? `pip is not installed for python3 (${pipCh
 const show = (r: RunResult): string => `exit ${r.code}\nstdout: ${r.stdout.slice(-1500)}\nstderr: ${r.stderr.slice(-2500)}`;
 
 t.test('npm install in the sandbox, with a cafile in the user\'s .npmrc', async (t) => {
-  const r = await runAirlock([...base, '--', 'sh', '-c', `npm install --no-save --prefix ./jsdeps ${pkg} && node -e "console.log('required=' + require('./jsdeps/node_modules/${pkg}'))"`], { cwd: work, env, timeoutMs: 180_000 });
+  const r = await runAirlock([...base, '--', 'sh', '-c', `npm install --no-save --prefix ./jsdeps ${pkg} ${scoped} && node -e "console.log('required=' + require('./jsdeps/node_modules/${pkg}')); console.log('scoped=' + require('./jsdeps/node_modules/${scoped}'))"`], { cwd: work, env, timeoutMs: 180_000 });
   t.equal(r.code, 0, show(r));
   t.equal(results(r.stdout).required, 'hello from the stand-in registry');
+  t.equal(results(r.stdout).scoped, 'hello from a scoped package', 'a scoped package (/@scope%2fname: the preset forwards the path as sent)');
   t.ok(seen.includes(`GET registry.npmjs.org/${pkg}`), 'the packument came through Airlock');
   t.ok(seen.includes(`GET registry.npmjs.org/${pkg}/-/${pkg}-1.0.0.tgz`), 'and the tarball');
 });

@@ -13,7 +13,7 @@ t.teardown(project.cleanup);
 const engine = new PolicyEngine({ mode: 'inline' });
 await engine.loadFolder(project.policy);
 t.teardown(() => engine.close());
-const app = await buildStudioApp({ home: project.home, projectRoot: project.root, runtime: { home: project.home, policyDir: project.policy, engine }, token: TOKEN });
+const app = await buildStudioApp({ home: project.home, projectRoot: project.root, services: { home: project.home, policyDir: project.policy, engine }, token: TOKEN });
 t.teardown(() => app.close());
 const s2 = await loginSession(app);
 

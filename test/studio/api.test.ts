@@ -18,7 +18,7 @@ let clock = 1_000_000;
 const app = await buildStudioApp({
   home: project.home,
   projectRoot: project.root,
-  runtime: { home: project.home, policyDir: project.policy, engine },
+  services: { home: project.home, policyDir: project.policy, engine },
   token: TOKEN,
   loginLimiter: new LoginLimiter(5, 60_000, () => clock),
 });

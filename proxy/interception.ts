@@ -1,0 +1,110 @@
+// CONNECT and TLS interception. A CONNECT is answered 200 only for an authenticated agent and a
+// well-formed target that is not Airlock itself; the tunnel's first bytes tell TLS from plain
+// HTTP. TLS is terminated with a leaf certificate from the local CA (proxy/ca.ts) for the CONNECT
+// target, and the decrypted stream is handed to the inner HTTP server, so each request inside the
+// tunnel goes through the pipeline on its own, with the tunnel (agent, credentials, target, SNI)
+// attached to its socket.
+import crypto from 'node:crypto';
+import type http from 'node:http';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { AgentInfo } from '../describe/types.ts';
+import { trimTrailing } from '../lib/text.ts';
+import type { CertificateAuthority } from './ca.ts';
+import type { DestinationGuard } from './destination.ts';
+import type { Rejection } from './enforcers.ts';
+import { loggableTarget, type Tunnel } from './exchange.ts';
+import { parseAuthority } from './http-util.ts';
+import { isOwnAddress, type Pipeline } from './pipeline.ts';
+import { credentialsHint, refusals, writeRaw } from './refusals.ts';
+
+export interface InterceptionOptions {
+  pipeline: Pipeline;
+  ca: CertificateAuthority;
+  guard: Pick<DestinationGuard, 'isOwn'>;
+  /** Time for the TLS handshake inside a CONNECT tunnel. */
+  handshakeMs: number;
+  /** Hands an open tunnel's socket (decrypted, or plain HTTP) to the inner HTTP server. */
+  deliver(socket: net.Socket, tunnel: Tunnel): void;
+}
+
+/** Answers one CONNECT: a refusal (recorded), or a tunnel delivered to the inner server. */
+export async function intercept(opts: InterceptionOptions, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const started = new Date();
+  const id = crypto.randomUUID();
+  const refuse = (r: Rejection, agent?: string): void => {
+    writeRaw(socket, r, id);
+    opts.pipeline.append({ time: started.toISOString(), id, ...(agent ? { agent } : {}), method: 'CONNECT', url: loggableTarget(req.url), outcome: r.outcome, status: r.status, detail: r.logDetail ?? r.detail });
+  };
+  const unaudited = opts.pipeline.auditUnavailable();
+  if (unaudited) return refuse(unaudited);
+  const credential = req.headers['proxy-authorization'];
+  let agent: AgentInfo | undefined;
+  try {
+    agent = await opts.pipeline.authenticate(credential);
+  } catch (err) {
+    return refuse(refusals.internal(err));
+  }
+  if (!agent) return refuse(refusals.challenge(credential, credentialsHint));
+  const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
+  if (!target || target.port === 0 || target.port > 65535) return refuse(refusals.bad('CONNECT needs an authority-form target host:port'), agent.id);
+  if (isOwnAddress(opts.guard, target)) return refuse(refusals.self('the proxy does not tunnel to its own listeners'), agent.id);
+
+  socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+  socket.setTimeout(opts.handshakeMs, () => socket.destroy());
+  const first = head.length ? head : await firstChunk(socket);
+  if (!first) return void socket.destroy();
+  socket.unshift(first);
+  if (first[0] !== 0x16) {
+    // Plain HTTP inside the tunnel (some clients tunnel http:// too): same inner server, scheme http.
+    socket.setTimeout(0);
+    opts.deliver(socket, { agent, credential, target, scheme: 'http' });
+    socket.resume();
+    return;
+  }
+  let context: tls.SecureContext;
+  try {
+    context = await opts.ca.contextFor(target.hostname);
+  } catch {
+    return void socket.destroy();
+  }
+  const tunnel: Tunnel = { agent, credential, target, scheme: 'https' };
+  const tlsSocket = new tls.TLSSocket(socket, {
+    isServer: true,
+    secureContext: context,
+    ALPNProtocols: ['http/1.1'],
+    SNICallback: (servername, cb) => {
+      tunnel.sni = trimTrailing(servername.toLowerCase(), '.');
+      cb(null, context);
+    },
+  });
+  tlsSocket.on('error', () => tlsSocket.destroy());
+  tlsSocket.once('secure', () => {
+    socket.setTimeout(0);
+    opts.deliver(tlsSocket, tunnel);
+  });
+}
+
+/** The tunnel's first bytes (a TLS ClientHello starts 0x16), or undefined when it closes first. */
+function firstChunk(socket: net.Socket): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    const onData = (c: Buffer): void => {
+      cleanup();
+      socket.pause();
+      resolve(c);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(undefined);
+    };
+    const cleanup = (): void => {
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+    };
+    socket.on('data', onData);
+    socket.on('end', onEnd);
+    socket.on('close', onEnd);
+  });
+}

@@ -1,0 +1,188 @@
+// The proxy's listeners, on Node's own http/net/tls. One port serves absolute-form HTTP forwarding
+// and CONNECT; CONNECT tunnels are intercepted (proxy/interception.ts) and their requests read by
+// an inner HTTP server, so every request — outer, tunneled, each one on a keep-alive connection —
+// is driven through the same steps (proxy/pipeline.ts):
+//
+//   admit → describe → decide → enforce → forward (proxy/upstream.ts, proxy/websocket-forward.ts) → record
+//
+// This module only drives them: it makes the Exchange, calls the steps in order, wires the
+// agent's connection closing to the enforce step's signal, and renders a refusal on the
+// connection it came from (proxy/refusals.ts). It knows allow and deny only; every other
+// directive is an Enforcer.
+import http from 'node:http';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import type { CertificateAuthority } from './ca.ts';
+import { Exchange, type Tunnel } from './exchange.ts';
+import { intercept } from './interception.ts';
+import { Pipeline, type PipelineDeps } from './pipeline.ts';
+import { clientError, refusals, sendRejection, writeRaw, type Refusal } from './refusals.ts';
+import { captureBody } from './request-body.ts';
+import { Upstream } from './upstream.ts';
+import { defaultUpstreamTimeouts } from './upstream-timeouts.ts';
+import { WebSocketForward } from './websocket-forward.ts';
+
+export interface ProxyDeps extends PipelineDeps {
+  ca: CertificateAuthority;
+  /** Trust for upstream TLS: system roots plus --upstream-ca. */
+  upstreamTls: tls.SecureContext;
+  bodyCap: number;
+  timeouts: ProxyTimeouts;
+  maxHeaderSize: number;
+}
+
+export interface ProxyTimeouts {
+  /** Time for a client to send a request's headers. */
+  headersMs: number;
+  /** Time for a whole request (headers + body) to arrive. */
+  requestMs: number;
+  /** Idle keep-alive connections (client side) are closed after this. */
+  keepAliveMs: number;
+  /** TLS handshake inside a CONNECT tunnel. */
+  handshakeMs: number;
+  /** Upstream: a new connection's TCP connect + TLS handshake. */
+  upstreamConnectMs: number;
+  /** Upstream: from the request fully sent to the response head (long non-streaming model calls). */
+  upstreamFirstByteMs: number;
+  /** Upstream: no byte either way while uploading or streaming the response. */
+  upstreamIdleMs: number;
+}
+
+export const defaultTimeouts: ProxyTimeouts = {
+  headersMs: 30_000, requestMs: 300_000, keepAliveMs: 30_000, handshakeMs: 15_000,
+  upstreamConnectMs: defaultUpstreamTimeouts.connectMs,
+  upstreamFirstByteMs: defaultUpstreamTimeouts.firstByteMs,
+  upstreamIdleMs: defaultUpstreamTimeouts.idleMs,
+};
+
+/** The longest wait for an upstream's answer to a WebSocket handshake, once connected. */
+const WEBSOCKET_ANSWER_MS = 30_000;
+
+export class ProxyServer {
+  readonly outer: http.Server[] = [];
+  private readonly inner: http.Server;
+  private readonly tunnels = new WeakMap<net.Socket, Tunnel>();
+  private readonly sockets = new Set<net.Socket>();
+  private readonly pipeline: Pipeline;
+  private readonly upstream: Upstream;
+  private readonly websockets: WebSocketForward;
+
+  constructor(private readonly deps: ProxyDeps) {
+    const t = deps.timeouts;
+    this.pipeline = new Pipeline(deps);
+    this.upstream = new Upstream({
+      tls: deps.upstreamTls, enforcers: deps.enforcers, pipeline: this.pipeline,
+      timeouts: { connectMs: t.upstreamConnectMs, firstByteMs: t.upstreamFirstByteMs, idleMs: t.upstreamIdleMs },
+    });
+    this.websockets = new WebSocketForward({
+      tls: deps.upstreamTls, enforcers: deps.enforcers, pipeline: this.pipeline,
+      // The handshake answer: a new connection's connect budget plus the first-byte budget, at most
+      // WEBSOCKET_ANSWER_MS (a 101 is immediate; the long first-byte default suits model calls).
+      handshakeMs: t.upstreamConnectMs + Math.min(t.upstreamFirstByteMs, WEBSOCKET_ANSWER_MS),
+    });
+    // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
+    // Host itself (absolute-form takes the target's authority, tunnels require a matching Host).
+    this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize, requireHostHeader: false }));
+    this.inner.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
+    this.inner.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
+  }
+
+  private configure(server: http.Server): http.Server {
+    const t = this.deps.timeouts;
+    server.headersTimeout = t.headersMs;
+    server.requestTimeout = t.requestMs;
+    server.keepAliveTimeout = t.keepAliveMs;
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => clientError(err, socket));
+    return server;
+  }
+
+  /** A front listener (TCP or Unix socket) speaking the proxy protocol. */
+  createListener(): http.Server {
+    const server = this.configure(http.createServer({
+      maxHeaderSize: this.deps.maxHeaderSize,
+      requireHostHeader: false,
+      connectionsCheckingInterval: Math.min(1000, this.deps.timeouts.headersMs),
+    } as http.ServerOptions));
+    server.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
+    server.on('connect', (req, socket, head) => {
+      // Never an unhandled rejection (it would stop the process): an unexpected failure closes the tunnel.
+      this.onConnect(req, socket as net.Socket, head).catch(() => (socket as net.Socket).destroy());
+    });
+    server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
+    server.on('connection', (s: net.Socket) => this.track(s));
+    this.outer.push(server);
+    return server;
+  }
+
+  private track(s: net.Socket): void {
+    this.sockets.add(s);
+    s.once('close', () => this.sockets.delete(s));
+  }
+
+  async close(): Promise<void> {
+    const closed = Promise.all(this.outer.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // Tunnels are detached from Node's HTTP bookkeeping: end them ourselves, or close() waits forever.
+    for (const s of this.sockets) s.destroy();
+    this.websockets.close();
+    await closed;
+    this.upstream.close();
+  }
+
+  private onConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+    return intercept({
+      pipeline: this.pipeline, ca: this.deps.ca, guard: this.deps.guard, handshakeMs: this.deps.timeouts.handshakeMs,
+      deliver: (s, tunnel) => {
+        this.tunnels.set(s, tunnel);
+        this.inner.emit('connection', s);
+      },
+    }, req, socket, head);
+  }
+
+  /** One HTTP request: the steps, then the upstream; a refusal is answered on this response. */
+  private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const x = new Exchange(req, this.tunnels.get(req.socket), false);
+    const refuse = (r: Refusal): void => {
+      sendRejection(res, r, x.id, r.rule, !req.complete);
+      this.pipeline.refused(x, r);
+    };
+    res.on('error', () => undefined);
+    try {
+      const opened = await this.pipeline.open(x, () => captureBody(req, this.deps.bodyCap));
+      if (opened) return refuse(opened);
+      const gone = new AbortController();
+      res.once('close', () => { if (!res.writableFinished) gone.abort(); });
+      const enforced = await this.pipeline.enforce(x, gone.signal);
+      if (enforced) return refuse(enforced);
+      await this.upstream.forward(x, req, res, refuse);
+    } catch (err) {
+      // Anything unexpected: the request does not leave, the agent gets a 500 that says so.
+      if (!res.headersSent) refuse(refusals.internal(err));
+      else res.destroy();
+    }
+  }
+
+  /**
+   * A WebSocket upgrade: decided like any request; when allowed, the upstream's answer decides
+   * what the agent gets (proxy/websocket-forward.ts). A refusal is written on the socket.
+   */
+  private async onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const x = new Exchange(req, this.tunnels.get(socket), true);
+    const refuse = (r: Refusal): void => {
+      writeRaw(socket, r, x.id, r.rule);
+      this.pipeline.refused(x, r);
+    };
+    try {
+      const opened = await this.pipeline.open(x);
+      if (opened) return refuse(opened);
+      const gone = new AbortController();
+      socket.once('close', () => gone.abort());
+      const enforced = await this.pipeline.enforce(x, gone.signal);
+      if (enforced) return refuse(enforced);
+      await this.websockets.forward(x, req, socket, head, refuse);
+    } catch (err) {
+      if (x.record.outcome === 'pending') refuse(refusals.internal(err));
+      else socket.destroy();
+    }
+  }
+}

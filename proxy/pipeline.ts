@@ -1,0 +1,310 @@
+// The steps every request goes through, in this order, over one Exchange (proxy/exchange.ts):
+//
+//   admit     the audit log is writable; a WebSocket upgrade is a well-formed offer; the agent is
+//             authenticated; the target is well-formed (Host, CONNECT target and SNI agree)
+//   describe  raw request → request description (describe/), then the enforcers' describe hooks
+//   decide    the policy engine; deny, and a path that means two things, stop here
+//   enforce   the enforcers' beforeForward in order (an approve no enforcer took is denied: fail
+//             closed), then destination safety on the resolved address to dial
+//   forward   proxy/upstream.ts (HTTP) or proxy/websocket-forward.ts (upgrades)
+//   record    the audit record, written once
+//
+// Each step fills the exchange and returns a Refusal or nothing; none touches a socket, so the
+// order is tested by feeding exchanges (test/proxy/pipeline.test.ts). proxy/listener.ts drives the
+// steps for plain requests and upgrades alike, and renders a refusal on its connection.
+import net from 'node:net';
+import type { AgentInfo, RequestDescription } from '../describe/types.ts';
+import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
+import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
+import type { EngineDecision } from '../engine/decision.ts';
+import { trimTrailing } from '../lib/text.ts';
+import { parseProxyAuthorization } from '../state/agents.ts';
+import type { AuditRecord } from '../state/audit-log.ts';
+import { AgentGate } from './agent-gate.ts';
+import type { DestinationError, DestinationGuard } from './destination.ts';
+import type { Enforcer, OutgoingRequest, Rejection, RequestContext } from './enforcers.ts';
+import type { Exchange, Tunnel } from './exchange.ts';
+import { endToEnd, formatAuthority, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
+import type { CapturedBody } from './request-body.ts';
+import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
+import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
+import { upstreamHeaders } from './websocket-relay.ts';
+
+export interface PipelineDeps {
+  engine: { decide(input: RequestDescription): Promise<EngineDecision> };
+  agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
+  /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
+  audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
+  guard: Pick<DestinationGuard, 'isOwn' | 'resolveEndpoint'>;
+  /** Live list: read on every request, so enforcers added after start apply at once. */
+  enforcers: Enforcer[];
+  /** Read on every request (the finder is set once the secrets are loaded). */
+  placeholders: () => PlaceholderFinder | undefined;
+}
+
+/** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
+const dropToUpstream = new Set(['expect', 'host']);
+
+export class Pipeline {
+  /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
+  private readonly gate = new AgentGate();
+
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** admit → describe → decide: the opening a plain request and an upgrade share. `readBody` runs in the agent's slot. */
+  async open(x: Exchange, readBody?: () => Promise<CapturedBody>): Promise<Refusal | undefined> {
+    const refused = await this.admit(x);
+    if (refused) return refused;
+    return this.gate.run(x.agent!.id, async () => {
+      if (readBody) x.body = await readBody();
+      return (await this.describe(x)) ?? this.decide(x);
+    });
+  }
+
+  // ─── admit ───────────────────────────────────────────────────────────────────────────────────
+
+  async admit(x: Exchange): Promise<Refusal | undefined> {
+    const unaudited = this.auditUnavailable();
+    if (unaudited) return unaudited;
+    if (x.upgrade) {
+      // The agent's socket is not read until the upstream's 101 is verified: an upgrade that is
+      // not a well-formed WebSocket offer never reaches a decision.
+      const offer = checkAgentHandshake(x.head);
+      if (isHandshakeProblem(offer)) return { ...refusals.bad(offer.detail), ...(offer.headers ? { headers: offer.headers } : {}) };
+      x.offer = offer;
+    }
+    const tunnel = x.tunnel;
+    const credential = tunnel ? tunnel.credential : x.head.headers['proxy-authorization'];
+    const agent = await this.authenticate(credential);
+    if (!agent) {
+      return tunnel
+        ? refusals.closing(refusals.unauthenticated('the credentials of this tunnel are no longer valid'))
+        : refusals.challenge(credential, credentialsHint);
+    }
+    x.agent = agent;
+    x.record.agent = agent.id;
+    const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
+    if (typeof target !== 'string') return target;
+    x.url = x.upgrade ? target.replace(/^http/, 'ws') : target;
+    x.record.url = x.url;
+    return undefined;
+  }
+
+  /** A refusal while records cannot be written (checked again before dialing). */
+  auditUnavailable(): Rejection | undefined {
+    const audit = this.deps.audit;
+    return audit.available === false ? refusals.audit(audit.unavailableReason ?? 'write failed') : undefined;
+  }
+
+  async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
+    const cred = parseProxyAuthorization(header);
+    if (!cred) return undefined;
+    return this.deps.agents.authenticate(cred.name, cred.token);
+  }
+
+  /** The absolute-form target of a request sent to the proxy itself (not tunneled). */
+  private absoluteTarget(x: Exchange): string | Rejection {
+    const target = x.head.url ?? '';
+    if (!/^https?:\/\//i.test(target)) return refusals.bad('this is a proxy: send absolute-form requests (http://host/path) or CONNECT');
+    if (x.head.headers.host === undefined && x.head.httpVersionMinor >= 1) return refusals.bad('an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)');
+    const url = parseUrl(target);
+    if (!url) return refusals.bad('request target is not a valid absolute URL');
+    if (url.username || url.password || /^https?:\/\/[^/?#]*@/i.test(target)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
+    // RFC 9112 §3.2.2: with an absolute-form target the proxy ignores the received Host and uses
+    // the target's authority (the description and the upstream both get that one).
+    const authority = authorityOf(url, url.protocol.slice(0, -1));
+    if (isOwnAddress(this.deps.guard, authority)) return refusals.self('requests to the proxy or studio through the proxy are refused');
+    return url.href;
+  }
+
+  // ─── describe ────────────────────────────────────────────────────────────────────────────────
+
+  async describe(x: Exchange): Promise<Refusal | undefined> {
+    const raw: RawRequest = {
+      id: x.id, time: x.time, method: x.head.method ?? 'GET', url: x.url, headers: withHost(x.head.rawHeaders, x.url),
+      body: x.body.captured, bodyTruncated: x.body.truncated,
+    };
+    let d: RequestDescription;
+    try {
+      const placeholders = this.deps.placeholders();
+      d = describeRequest(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
+    } catch (err) {
+      if (err instanceof DescribeError) return refusals.bad(err.message);
+      throw err;
+    }
+    for (const e of this.deps.enforcers) {
+      if (!e.describe) continue;
+      const p = e.describe(d);
+      if (p) await p;
+    }
+    x.described = d;
+    return undefined;
+  }
+
+  // ─── decide ──────────────────────────────────────────────────────────────────────────────────
+
+  /** The decision, noted in the audit record; a deny or a path that means two things stops here. */
+  async decide(x: Exchange): Promise<Refusal | undefined> {
+    const described = x.described!;
+    const record = x.record;
+    record.host = described.request.host;
+    const decision = await this.deps.engine.decide(described);
+    x.decision = decision;
+    record.description = described;
+    record.decision = decisionSummary(decision);
+    record.policy_version = decision.policy_version;
+    record.decision_us = decision.decision_us;
+    if (decision.action === 'deny') return { ...denial(decision), ...(decision.rule ? { rule: decision.rule } : {}) };
+    // The path as sent (shapes the URL parser would erase) and as it will be forwarded (shapes the
+    // normalization could create, such as %25%41 becoming %25A).
+    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(x.head.url ?? '')) ?? pathAmbiguity(described.request.path);
+    if (ambiguous) {
+      return { ...refusals.bad(`the request path can mean two things: it holds ${ambiguous}. Airlock refuses it so the policy and the upstream read the same path (a policy accepts such paths for a host with raw_path: true)`), ...(decision.rule ? { rule: decision.rule } : {}) };
+    }
+    return undefined;
+  }
+
+  // ─── enforce ─────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The enforcers (their notes go to the audit record), then destination safety on the resolved
+   * address to dial. `signal` aborts when the agent's connection goes away (a hold ends then).
+   */
+  async enforce(x: Exchange, signal: AbortSignal): Promise<Refusal | undefined> {
+    const described = x.described!;
+    const decision = x.decision!;
+    const headers = endToEnd(x.head.rawHeaders, dropToUpstream);
+    const outgoing: OutgoingRequest = x.upgrade
+      ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
+      : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
+    const ctx: RequestContext = x.upgrade
+      ? { description: described, decision, outgoing, audit: {}, signal }
+      : { description: described, decision, outgoing, audit: {}, signal, body: { bytes: x.body.captured, truncated: x.body.truncated } };
+    x.context = ctx;
+    const rejected = await this.beforeForward(ctx);
+    if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;
+    const rule = decision.rule;
+    if (rejected) return { ...rejected, rule };
+    // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
+    const unaudited = this.auditUnavailable();
+    if (unaudited) return { ...unaudited, rule };
+    try {
+      x.dial = await this.deps.guard.resolveEndpoint(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port);
+    } catch (err) {
+      const e = err as DestinationError;
+      return { ...(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message)), rule };
+    }
+    return undefined;
+  }
+
+  private async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    const origin = ctx.outgoing.url.origin;
+    const r = await this.runBeforeForward(ctx);
+    // The destination is what the policy decided on: an enforcer may change path, query and
+    // headers, never scheme, host or port.
+    if (!r && ctx.outgoing.url.origin !== origin) {
+      return { status: 502, type: 'enforcer-error', title: 'Enforcer error', detail: 'an enforcer changed the request destination; refused', outcome: 'error' };
+    }
+    return r;
+  }
+
+  private async runBeforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
+    let approvalHandled = false;
+    for (const e of this.deps.enforcers) {
+      if (e.handlesApproval) approvalHandled = true;
+      if (!e.beforeForward) continue;
+      const r = await e.beforeForward(ctx);
+      if (r) return r;
+      if (ctx.signal.aborted) return { status: 499, type: 'client-closed', title: 'Client closed the request', detail: 'the agent went away', outcome: 'client-aborted' };
+    }
+    if (ctx.decision.action === 'approve' && !approvalHandled) {
+      return { status: 403, type: 'approval-unavailable', title: 'Approval required', detail: `${ctx.decision.reason} (approval required, but no approver is configured: denied)`, outcome: 'denied' };
+    }
+    if (ctx.decision.action !== 'allow' && ctx.decision.action !== 'approve') return denial(ctx.decision);
+    return undefined;
+  }
+
+  // ─── record ──────────────────────────────────────────────────────────────────────────────────
+
+  /** The exchange ended in a refusal (already rendered on its connection): its record says which. */
+  refused(x: Exchange, r: Rejection): void {
+    const record = x.record;
+    record.outcome = r.outcome;
+    record.status = r.status;
+    record.detail = r.logDetail ?? r.detail;
+    this.finish(x);
+  }
+
+  /** The exchange's record, written once, with its outcome and how long the exchange took. */
+  finish(x: Exchange, outcome?: string): void {
+    if (x.recorded) return;
+    x.recorded = true;
+    if (outcome !== undefined) x.record.outcome = outcome;
+    x.record.total_ms = x.elapsed();
+    this.deps.audit.append(x.record);
+  }
+
+  /** A record outside the exchange's own (a CONNECT, a WebSocket tunnel's end). */
+  append(record: AuditRecord): void {
+    this.deps.audit.append(record);
+  }
+}
+
+/** The absolute URL of a tunneled request; Host, CONNECT target and SNI must agree. */
+function tunnelTarget(x: Exchange, tunnel: Tunnel): string | Rejection {
+  if (tunnel.sni !== undefined && tunnel.sni !== tunnel.target.hostname) {
+    return refusals.closing(refusals.misdirected(`TLS SNI ${tunnel.sni} does not match the CONNECT target ${tunnel.target.hostname}`));
+  }
+  let path = x.head.url ?? '/';
+  if (!path.startsWith('/')) {
+    // absolute-form inside a tunnel: allowed only when it names the tunnel's own origin.
+    const abs = parseUrl(path);
+    if (!abs || abs.protocol !== `${tunnel.scheme}:` || !sameAuthority(authorityOf(abs, tunnel.scheme), tunnel.target)) {
+      return refusals.closing(refusals.misdirected('request target inside the tunnel names another origin than the CONNECT target'));
+    }
+    path = abs.pathname + abs.search;
+  }
+  const hostHeader = x.head.headers.host;
+  const host = hostHeader ? parseAuthority(hostHeader, tunnel.scheme) : undefined;
+  if (!host || !sameAuthority(host, tunnel.target)) {
+    return refusals.closing(refusals.misdirected(`Host ${JSON.stringify(hostHeader ?? '')} does not match the CONNECT target ${formatAuthority(tunnel.target, tunnel.scheme)}`));
+  }
+  return `${tunnel.scheme}://${formatAuthority(tunnel.target, tunnel.scheme)}${path}`;
+}
+
+/** An IP literal naming one of Airlock's own listeners (proxy, studio). */
+export function isOwnAddress(guard: Pick<DestinationGuard, 'isOwn'>, a: Authority): boolean {
+  return net.isIP(a.hostname) !== 0 && guard.isOwn(a.hostname, a.port);
+}
+
+/** Header pairs with Host set to the target's authority (the one the request really goes to). */
+function withHost(rawHeaders: string[], url: string): Array<[string, string]> {
+  const host = new URL(url).host;
+  const out: Array<[string, string]> = [['host', host]];
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() !== 'host') out.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  return out;
+}
+
+function decisionSummary(d: EngineDecision): NonNullable<AuditRecord['decision']> {
+  return { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) };
+}
+
+/** Whether an object has an own enumerable key (without allocating the key list: this runs per request). */
+export function nonEmpty(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+function parseUrl(s: string): URL | undefined {
+  try {
+    return new URL(s);
+  } catch {
+    return undefined;
+  }
+}
+
+export function authorityOf(url: URL, scheme: string): Authority {
+  let hostname = trimTrailing(url.hostname, '.');
+  if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
+  return { hostname, port: url.port ? Number(url.port) : scheme === 'https' || scheme === 'wss' ? 443 : 80 };
+}

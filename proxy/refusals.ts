@@ -1,0 +1,118 @@
+// The proxy's own refusals and how they are rendered: application/problem+json (RFC 9457) on an
+// HTTP response, or written straight to a socket where there is no response object (CONNECT,
+// WebSocket upgrades, requests Node's parser could not read). Enforcers make their own
+// Rejections; these are the ones the proxy makes before or without a policy decision.
+import http from 'node:http';
+import type net from 'node:net';
+import type { EngineDecision } from '../engine/decision.ts';
+import type { Rejection } from './enforcers.ts';
+import { isStoreUnavailable, type StoreUnavailableError } from '../state/unavailable.ts';
+import { problemBody, rejectionBody } from './http-util.ts';
+
+/** A Rejection with the policy rule it followed, when a decision was made (shown to the agent). */
+export type Refusal = Rejection & { rule?: string | undefined };
+
+const json = 'application/problem+json';
+const authChallenge = 'Basic realm="airlock"';
+
+/** What an agent without credentials is told to send. */
+export const credentialsHint = 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)';
+
+export const refusals = {
+  unauthenticated: (detail: string): Rejection => ({ status: 407, type: 'proxy-auth-required', title: 'Proxy authentication required', detail, outcome: 'unauthenticated', headers: { 'proxy-authenticate': authChallenge } }),
+  /**
+   * 407 to a request that offered no credentials at all. That is how HTTP authentication starts
+   * (RFC 9110 §11.6.2): clients that negotiate the scheme, like git through libcurl's "anyauth",
+   * send their first request bare and retry with credentials. Recorded as `auth-challenge`, which
+   * the log and replay leave out; credentials that were offered and refused are `unauthenticated`.
+   */
+  challenge: (header: string | undefined, detail: string): Rejection => ({
+    ...refusals.unauthenticated(detail),
+    ...(header === undefined || header.trim() === '' ? { outcome: 'auth-challenge' } : {}),
+  }),
+  bad: (detail: string): Rejection => ({ status: 400, type: 'bad-request', title: 'Bad request', detail, outcome: 'rejected' }),
+  misdirected: (detail: string): Rejection => ({ status: 421, type: 'misdirected-request', title: 'Misdirected request', detail, outcome: 'rejected' }),
+  self: (detail: string): Rejection => ({ status: 403, type: 'airlock-itself', title: 'Request aimed at Airlock itself', detail, outcome: 'rejected' }),
+  destination: (detail: string): Rejection => ({ status: 403, type: 'destination-blocked', title: 'Destination blocked', detail, outcome: 'destination-blocked' }),
+  resolve: (detail: string): Rejection => ({ status: 502, type: 'upstream-unresolvable', title: 'Upstream name does not resolve', detail, outcome: 'upstream-error' }),
+  upstream: (detail: string): Rejection => ({ status: 502, type: 'upstream-error', title: 'Upstream error', detail, outcome: 'upstream-error' }),
+  unscrubbable: (detail: string): Rejection => ({ status: 502, type: 'response-unscrubbable', title: 'Response cannot be scrubbed', detail, outcome: 'scrub-refused' }),
+  timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
+  // No request leaves unaudited: while records cannot be written, nothing is forwarded.
+  audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
+  // A shared store (PostgreSQL, Redis) that cannot be reached: fail closed, say what is down.
+  unavailable: (err: StoreUnavailableError): Rejection => ({ status: 503, type: 'store-unavailable', title: 'State store unavailable', detail: `${err.message}; the request was not forwarded. Retry shortly.`, outcome: 'store-unavailable', headers: { 'retry-after': '1' }, extra: { store: err.store } }),
+  // Anything unexpected (e.g. an unreadable state file): the request does not leave.
+  // The cause (often a state file's path) goes to the audit log and the operator's terminal only:
+  // the client may not even have authenticated yet.
+  internal: (err: unknown): Rejection => isStoreUnavailable(err) ? refusals.unavailable(err) : ({
+    status: 500, type: 'proxy-error', title: 'Internal proxy error',
+    detail: 'the request was not forwarded: Airlock hit an internal error; its operator finds the cause in Airlock\'s log under this request id',
+    logDetail: `internal error: ${String((err as Error)?.message ?? err).slice(0, 500)}`, outcome: 'error',
+  }),
+  /** The same refusal, and the connection closes after it (a tunnel that cannot carry on). */
+  closing: (r: Rejection): Rejection => ({ ...r, headers: { ...(r.headers ?? {}), connection: 'close' } }),
+};
+
+export function denial(d: EngineDecision): Rejection {
+  return { status: 403, type: 'policy-denied', title: 'Denied by policy', detail: d.reason, outcome: 'denied' };
+}
+
+/** Answers an HTTP request with a refusal; `close` when the request's body was not read to the end. */
+export function sendRejection(res: http.ServerResponse, r: Rejection, id: string, rule: string | undefined, close: boolean): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const payload = rejectionBody(r, id, rule);
+  const headers: Record<string, string | number> = { 'content-type': json, 'content-length': Buffer.byteLength(payload), ...(r.headers ?? {}) };
+  // A request whose body we did not read to the end cannot leave the connection reusable.
+  if (close || r.headers?.connection === 'close') headers.connection = 'close';
+  res.writeHead(r.status, headers);
+  res.end(payload);
+  if (headers.connection === 'close') res.once('finish', () => res.socket?.destroySoon?.());
+}
+
+/** Writes a problem response straight to a socket (CONNECT and upgrade paths) and closes it. */
+export function writeRaw(socket: net.Socket, r: Rejection, id: string, rule?: string): void {
+  if (!socket.writable) return void socket.destroy();
+  const payload = rejectionBody(r, id, rule);
+  const extra = Object.entries(r.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'connection').map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${r.status} ${statusText(r.status)}\r\ncontent-type: ${json}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\n${extra}connection: close\r\n\r\n${payload}`);
+}
+
+/** A request Node's HTTP parser refused (malformed, headers too large, too slow): a problem answer, then close. */
+export function clientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  const s = socket as net.Socket & { _httpMessage?: { headersSent?: boolean } };
+  if (!socket.writable || s._httpMessage?.headersSent) return void socket.destroy();
+  let status = 400;
+  let title = 'Bad request';
+  let detail = `malformed HTTP request (${err.code ?? 'parse error'})`;
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    title = 'Request header fields too large';
+    detail = 'the request headers exceed the proxy limit';
+  } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    title = 'Request timeout';
+    detail = 'the request did not arrive in time';
+  } else if (err.code === 'ECONNRESET') {
+    return void socket.destroy();
+  }
+  const payload = problemBody(status, status === 408 ? 'request-timeout' : 'bad-request', title, detail);
+  socket.end(`HTTP/1.1 ${status} ${statusText(status)}\r\ncontent-type: ${json}\r\ncontent-length: ${Buffer.byteLength(payload)}\r\nconnection: close\r\n\r\n${payload}`);
+}
+
+/** What went wrong upstream, in words for the agent's refusal and the record. */
+export function upstreamErrorText(err: NodeJS.ErrnoException, timedOut: boolean): string {
+  if (timedOut) return err.message.startsWith('the upstream') ? err.message : 'the upstream did not answer in time';
+  const code = err.code ?? '';
+  if (code === 'ECONNREFUSED') return 'the upstream refused the connection';
+  if (code === 'ECONNRESET' || code === 'EPIPE') return 'the upstream reset the connection';
+  if (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') return `upstream TLS verification failed (${code})`;
+  return `${code || 'error'}: ${err.message}`.slice(0, 300);
+}
+
+function statusText(status: number): string {
+  return http.STATUS_CODES[status] ?? 'Error';
+}

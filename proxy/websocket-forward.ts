@@ -1,0 +1,134 @@
+// forward, for WebSocket upgrades that passed enforce: the upstream's answer decides what the agent
+// gets. A verified WebSocket 101 opens the message relay (proxy/websocket-relay.ts); any other
+// answer but 101 is relayed as a response; any other 101 is a 502. Two audit records: the upgrade
+// (as for every request), and when the tunnel ends, what crossed it and how it ended.
+import http from 'node:http';
+import type net from 'node:net';
+import { pipeline } from 'node:stream';
+import type tls from 'node:tls';
+import type { WebSocket } from 'ws';
+import type { AuditRecord } from '../state/audit-log.ts';
+import { egressMeterOf, responseStages, type Enforcer, type RequestContext, type ResponseHead } from './enforcers.ts';
+import type { Exchange } from './exchange.ts';
+import { endToEnd } from './http-util.ts';
+import { nonEmpty, type Pipeline } from './pipeline.ts';
+import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
+import { acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
+
+export interface WebSocketForwardOptions {
+  tls: tls.SecureContext;
+  /** The handshake answer's budget: a new connection's connect budget plus the first-byte budget. */
+  handshakeMs: number;
+  enforcers: Enforcer[];
+  pipeline: Pipeline;
+}
+
+export class WebSocketForward {
+  /** Upstream WebSocket connections of open tunnels (ended on close()). */
+  private readonly open = new Set<WebSocket>();
+
+  constructor(private readonly opts: WebSocketForwardOptions) {}
+
+  async forward(x: Exchange, req: http.IncomingMessage, socket: net.Socket, head: Buffer, refuse: (r: Refusal) => void): Promise<void> {
+    const ctx = x.context!;
+    const rule = ctx.decision.rule;
+    const { outgoing } = ctx;
+    if (outgoing.bodyTransforms.length) return refuse({ ...refusals.internal(new Error('an enforcer asked to transform the body of a WebSocket handshake, which has none')), rule });
+    const { pipeline: steps } = this.opts;
+    const record = x.record;
+
+    const answer = await dialUpstream({
+      url: outgoing.url, address: x.dial!.address, port: x.dial!.port, headers: outgoing.headers,
+      tls: this.opts.tls, timeoutMs: this.opts.handshakeMs,
+    }, x.offer!);
+    if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
+    if (answer.kind === 'failed') {
+      if (answer.invalid101) record.upstream_status = 101;
+      const why = answer.invalid101
+        ? `the upstream answered 101 but not a valid WebSocket handshake (${answer.detail}); nothing was relayed`
+        : upstreamErrorText(Object.assign(new Error(answer.detail), { code: answer.code }), answer.timedOut);
+      return refuse({ ...(answer.timedOut ? refusals.timeout(why) : refusals.upstream(why)), rule });
+    }
+    if (answer.kind === 'response') return this.relayAnswer(x, socket, answer.response, answer.request);
+
+    const upstream = answer.socket;
+    const head101 = answer.head;
+    responseStages(this.opts.enforcers, ctx, head101);
+    if (head101.statusCode !== 101) {
+      upstream.terminate();
+      return refuse({ ...refusals.upstream('the upstream\'s 101 answer could not be passed on (refused by an enforcer)'), rule });
+    }
+    this.open.add(upstream);
+    const agentSide = await acceptAgent(req, socket, head, upstream, head101);
+    record.upstream_status = 101;
+    if (!agentSide) {
+      upstream.terminate();
+      this.open.delete(upstream);
+      return steps.finish(x, 'client-aborted');
+    }
+    record.status = 101;
+    record.extra = { ...ctx.audit, websocket: { protocol: upstream.protocol || null, compression: upstream.extensions.includes('permessage-deflate') } };
+    steps.finish(x, 'forwarded');
+
+    const enforcers = this.opts.enforcers.filter((e) => e.onMessage);
+    const meter = egressMeterOf(this.opts.enforcers, ctx);
+    const ended = await relay(agentSide, upstream, {
+      onMessage: (m) => {
+        for (const e of enforcers) {
+          const r = e.onMessage!(ctx, m);
+          if (r) return r;
+        }
+        return undefined;
+      },
+      ...(meter ? { meter } : {}),
+    });
+    this.open.delete(upstream);
+    steps.append(tunnelRecord(x, ctx, ended));
+  }
+
+  /** The upstream declined the upgrade: its answer (through the enforcers' onResponse) goes back, then the connection closes. */
+  private relayAnswer(x: Exchange, socket: net.Socket, upRes: http.IncomingMessage, upReq: http.ClientRequest): void {
+    const ctx = x.context!;
+    const record = x.record;
+    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders, new Set(['content-length'])) };
+    const stages = responseStages(this.opts.enforcers, ctx, head);
+    record.upstream_status = upRes.statusCode;
+    record.status = head.statusCode;
+    const reason = head.statusCode === upRes.statusCode ? head.statusMessage ?? '' : http.STATUS_CODES[head.statusCode] ?? '';
+    const lines = [`HTTP/1.1 ${head.statusCode} ${reason}`];
+    for (const [k, v] of head.headers) if (k.toLowerCase() !== 'content-length') lines.push(`${k}: ${v}`);
+    lines.push('connection: close', '', '');
+    socket.write(lines.join('\r\n'));
+    pipeline([upRes, ...stages, socket] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      upReq.destroy();
+      if (err && !ctx.signal.aborted) record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
+      if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
+      this.opts.pipeline.finish(x, err ? (ctx.signal.aborted ? 'client-aborted' : 'upstream-error') : 'forwarded');
+    });
+  }
+
+  /** Ends every open tunnel (Airlock is stopping). */
+  close(): void {
+    for (const ws of this.open) ws.terminate();
+  }
+}
+
+/** The record written when a WebSocket tunnel ends (same id as its upgrade's): what crossed it, how it ended. */
+function tunnelRecord(x: Exchange, ctx: RequestContext, end: TunnelEnd): AuditRecord {
+  const opened = x.record;
+  const outcome = end.rejection?.outcome ?? (end.error ? 'websocket-protocol-error' : 'websocket-closed');
+  return {
+    time: new Date().toISOString(), id: opened.id, agent: opened.agent, method: opened.method, url: opened.url, host: opened.host,
+    ...(opened.decision ? { decision: opened.decision } : {}), ...(opened.policy_version ? { policy_version: opened.policy_version } : {}),
+    outcome, status: 101, upstream_status: 101, total_ms: x.elapsed(),
+    ...(end.detail ? { detail: end.detail } : {}),
+    extra: {
+      ...ctx.audit,
+      websocket: {
+        opened: opened.time, ended_by: end.by,
+        ...(end.code !== undefined ? { close_code: end.code } : {}), ...(end.error ? { error: end.error } : {}),
+        to_upstream: end.to_upstream, to_agent: end.to_agent,
+      },
+    },
+  };
+}

@@ -1,0 +1,163 @@
+// The pipeline's steps without sockets, playbook style: each case feeds one request head (and a
+// scripted policy, agents, audit and enforcers) through admit → describe → decide → enforce →
+// record, and checks the exact trail of events and where it stopped. A step that ran out of order,
+// or one that ran after a refusal, shows up as a different trail.
+import t from 'tap';
+import type { AgentInfo, RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import type { AuditRecord } from '../../state/audit-log.ts';
+import type { Enforcer } from '../../proxy/enforcers.ts';
+import { Exchange, type RequestHead, type Tunnel } from '../../proxy/exchange.ts';
+import { Pipeline } from '../../proxy/pipeline.ts';
+import type { Refusal } from '../../proxy/refusals.ts';
+
+const basic = (name: string, token: string): string => `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
+const agent: AgentInfo = { id: 'a1', labels: {} };
+
+interface Script {
+  head?: Partial<RequestHead> & { extraHeaders?: string[] };
+  tunnel?: Tunnel;
+  upgrade?: boolean;
+  decision?: Partial<EngineDecision>;
+  /** Each enforcer's beforeForward answer, by name (undefined: passes). */
+  enforcers?: Array<{ name: string; refuse?: Refusal; handlesApproval?: boolean; redirect?: boolean }>;
+  auditDown?: 'at-start' | 'during-enforce';
+}
+
+async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | undefined; x: Exchange; records: AuditRecord[] }> {
+  const trail: string[] = [];
+  const records: AuditRecord[] = [];
+  let available = s.auditDown !== 'at-start';
+  const enforcers: Enforcer[] = (s.enforcers ?? [{ name: 'pass' }]).map((e) => ({
+    name: e.name,
+    ...(e.handlesApproval ? { handlesApproval: true } : {}),
+    describe: () => void trail.push(`describe-hook:${e.name}`),
+    beforeForward: (ctx) => {
+      trail.push(`enforce:${e.name}`);
+      if (s.auditDown === 'during-enforce') available = false;
+      if (e.redirect) ctx.outgoing.url = new URL('http://elsewhere.test/');
+      return e.refuse;
+    },
+  }));
+  const pipeline = new Pipeline({
+    engine: {
+      decide: async (d: RequestDescription) => {
+        trail.push(`decide:${d.request.host}${d.request.path}`);
+        return { action: 'allow', reason: 'scripted', rule: 'scripted_rule', policy_version: 'v1', decision_us: 1, ...s.decision } as EngineDecision;
+      },
+    },
+    agents: {
+      authenticate: async (name, token) => {
+        trail.push(`authenticate:${name}`);
+        return name === 'a1' && token === 'good' ? agent : undefined;
+      },
+    },
+    audit: {
+      append: (r) => void records.push(r),
+      get available() { return available; },
+      unavailableReason: 'disk full',
+    },
+    guard: {
+      isOwn: () => false,
+      resolveEndpoint: async (host, port) => {
+        trail.push(`resolve:${host}:${port}`);
+        return { address: '192.0.2.10', port };
+      },
+    },
+    enforcers,
+    placeholders: () => undefined,
+  });
+  const url = s.head?.url ?? 'http://api.example.test/items?q=1';
+  const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic('a1', 'good') };
+  const raw = s.head?.extraHeaders ?? [];
+  for (let i = 0; i < raw.length; i += 2) headers[raw[i]!.toLowerCase()] = raw[i + 1]!;
+  const head: RequestHead = {
+    method: 'GET', url, httpVersion: '1.1', httpVersionMinor: 1,
+    headers, rawHeaders: Object.entries(headers).flat(),
+    ...s.head,
+  };
+  if (s.head?.headers) head.rawHeaders = Object.entries(s.head.headers).flatMap(([k, v]) => [k, String(v)]);
+  const x = new Exchange(head, s.tunnel, s.upgrade ?? false);
+  let refusal = await pipeline.open(x);
+  if (!refusal) {
+    trail.push('decided');
+    refusal = await pipeline.enforce(x, new AbortController().signal);
+  }
+  if (refusal) pipeline.refused(x, refusal);
+  else pipeline.finish(x, 'forwarded');
+  pipeline.finish(x, 'again'); // the record step writes once
+  return { trail, refusal, x, records };
+}
+
+t.test('an allowed request passes every step in order, once', async (t) => {
+  const { trail, refusal, x, records } = await play({ enforcers: [{ name: 'first' }, { name: 'second' }] });
+  t.equal(refusal, undefined);
+  t.same(trail, [
+    'authenticate:a1', 'describe-hook:first', 'describe-hook:second', 'decide:api.example.test/items',
+    'decided', 'enforce:first', 'enforce:second', 'resolve:api.example.test:80',
+  ]);
+  t.same(x.dial, { address: '192.0.2.10', port: 80 });
+  t.equal(x.url, 'http://api.example.test/items?q=1');
+  t.equal(records.length, 1, 'one record');
+  t.match(records[0], { id: x.id, agent: 'a1', outcome: 'forwarded', host: 'api.example.test', decision: { action: 'allow', rule: 'scripted_rule' } });
+});
+
+t.test('each refusal stops the trail at its step', async (t) => {
+  const cases: Array<[string, Script, string[], Partial<Refusal>]> = [
+    ['audit log not writable: nothing else runs', { auditDown: 'at-start' }, [], { status: 503, outcome: 'audit-unavailable' }],
+    ['no credentials: a challenge, no lookup', { head: { headers: { host: 'api.example.test' } } }, [], { status: 407, outcome: 'auth-challenge' }],
+    ['wrong token', { head: { headers: { host: 'api.example.test', 'proxy-authorization': basic('a1', 'bad') } } }, ['authenticate:a1'], { status: 407, outcome: 'unauthenticated' }],
+    ['origin-form to the proxy', { head: { url: '/items' } }, ['authenticate:a1'], { status: 400 }],
+    ['userinfo in the target', { head: { url: 'http://u:p@api.example.test/' } }, ['authenticate:a1'], { status: 400 }],
+    ['policy denies: no enforcer runs', { decision: { action: 'deny', rule: 'no_writes' } }, ['authenticate:a1', 'describe-hook:pass', 'decide:api.example.test/items'], { status: 403, outcome: 'denied', rule: 'no_writes' }],
+    ['a path that means two things, after the decision', { head: { url: 'http://api.example.test/a%2Fb' } }, ['authenticate:a1', 'describe-hook:pass', 'decide:api.example.test/a%2Fb'], { status: 400, rule: 'scripted_rule' }],
+    ['an enforcer refuses: later ones do not run, nothing is resolved',
+      { enforcers: [{ name: 'limits', refuse: { status: 429, title: 'Rate limited', detail: 'empty', type: 'rate-limited', outcome: 'rate-limited' } }, { name: 'later' }] },
+      ['authenticate:a1', 'describe-hook:limits', 'describe-hook:later', 'decide:api.example.test/items', 'decided', 'enforce:limits'], { status: 429, rule: 'scripted_rule' }],
+    ['approve with no approver: denied (fail closed)', { decision: { action: 'approve' } },
+      ['authenticate:a1', 'describe-hook:pass', 'decide:api.example.test/items', 'decided', 'enforce:pass'], { status: 403, type: 'approval-unavailable' }],
+    ['an enforcer moves the destination', { enforcers: [{ name: 'sneaky', redirect: true }] },
+      ['authenticate:a1', 'describe-hook:sneaky', 'decide:api.example.test/items', 'decided', 'enforce:sneaky'], { status: 502, type: 'enforcer-error' }],
+    ['the audit log fills during a hold: nothing is dialed', { auditDown: 'during-enforce' },
+      ['authenticate:a1', 'describe-hook:pass', 'decide:api.example.test/items', 'decided', 'enforce:pass'], { status: 503, outcome: 'audit-unavailable' }],
+  ];
+  for (const [name, script, trail, refusal] of cases) {
+    const played = await play(script);
+    t.same(played.trail, trail, `${name}: trail`);
+    t.match(played.refusal, refusal, `${name}: refusal`);
+    t.equal(played.records.length, 1, `${name}: recorded once`);
+    t.equal(played.records[0]!.outcome, played.refusal!.outcome, `${name}: the record says why`);
+    t.equal(played.x.dial, undefined, `${name}: no address to dial`);
+  }
+});
+
+t.test('an upgrade is checked as a WebSocket offer before anyone is authenticated', async (t) => {
+  const ws = ['upgrade', 'websocket', 'connection', 'Upgrade', 'sec-websocket-version', '13', 'sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='];
+  const bad = await play({ upgrade: true, head: { method: 'POST', extraHeaders: ws } });
+  t.same(bad.trail, []);
+  t.match(bad.refusal, { status: 400 });
+  const good = await play({ upgrade: true, head: { extraHeaders: ws } });
+  t.equal(good.refusal, undefined);
+  t.equal(good.x.url, 'ws://api.example.test/items?q=1', 'the target of an upgrade is a ws: URL');
+  t.same(good.x.offer, { protocols: [], deflate: false });
+  t.same(good.x.context?.body, undefined, 'an upgrade has no body');
+});
+
+t.test('a tunneled request: Host, CONNECT target and SNI must agree, and the tunnel closes when they do not', async (t) => {
+  const tunnel = (sni?: string): Tunnel => ({ agent, credential: basic('a1', 'good'), target: { hostname: 'api.example.test', port: 443 }, scheme: 'https', ...(sni ? { sni } : {}) });
+  const ok = await play({ tunnel: tunnel('api.example.test'), head: { url: '/items' } });
+  t.equal(ok.refusal, undefined);
+  t.equal(ok.x.url, 'https://api.example.test/items');
+  t.same(ok.trail.at(-1), 'resolve:api.example.test:443');
+  for (const [name, script] of [
+    ['SNI names another host', { tunnel: tunnel('other.test'), head: { url: '/items' } }],
+    ['Host names another host', { tunnel: tunnel(), head: { url: '/items', headers: { host: 'other.test' } } }],
+    ['absolute-form names another origin', { tunnel: tunnel(), head: { url: 'https://other.test/items' } }],
+  ] as Array<[string, Script]>) {
+    const played = await play(script);
+    t.match(played.refusal, { status: 421, headers: { connection: 'close' } }, name);
+    t.same(played.trail, ['authenticate:a1'], `${name}: the tunnel's credentials are checked first, nothing is described`);
+  }
+  const revoked = await play({ tunnel: { ...tunnel(), credential: basic('a1', 'revoked') }, head: { url: '/items' } });
+  t.match(revoked.refusal, { status: 407, outcome: 'unauthenticated', headers: { connection: 'close' } }, 'a revoked token stops the tunnel at its next request');
+});
