@@ -18,7 +18,7 @@ import { WebhookChannel } from '../state/webhook.ts';
 import type { VersionStore } from '../studio/versions.ts';
 import type { SharedAuditLog } from '../studio/services.ts';
 import type { AirlockConfig } from './config.ts';
-import { openSharedServices, usesSharedStores, type SharedServices } from './shared-services.ts';
+import { openSharedStores, usesSharedStores, type SharedStores } from './shared-services.ts';
 
 export interface Services {
   home: string;
@@ -40,6 +40,9 @@ export interface Services {
   /** The audit log of every replica when it is shared (PostgreSQL): the studio's replay and captures read it. */
   sharedAudit?: SharedAuditLog;
 }
+
+/** The services of one replica among N (`store`/`limits` set): runtime/shared-services.ts. */
+export type SharedServices = Services & Pick<SharedStores, 'db'>;
 
 /** The services as the embedded state folder provides them: what `airlock start` opens by default. */
 export interface EmbeddedServices extends Services {
@@ -87,7 +90,11 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
   // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
   await loadAdapters();
   // --store postgres://… / --limits redis://…: the stores of N replicas (runtime/shared-services.ts).
-  if (usesSharedStores(config)) return openSharedServices(home, config, { engine, guard: new DestinationGuard({ allowPrivate: opts.allowPrivate, resolve: opts.resolve }) }, closers);
+  if (usesSharedStores(config)) {
+    const stores = await openSharedStores(home, config, engine, closers);
+    const guard = new DestinationGuard({ allowPrivate: opts.allowPrivate, resolve: opts.resolve });
+    return { home, config, engine, ca: await CertificateAuthority.open(home), guard, heldBodies: new HeldBodies(), ...stores };
+  }
   const agents = await AgentStore.open(home);
   const audit = new AuditLog(home);
   closers.add(() => audit.close());

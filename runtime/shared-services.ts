@@ -2,12 +2,10 @@
 // PostgreSQL (`--store postgres://…`: agents, secrets, approvals, TOTP, policy versions, the audit
 // log) and Redis (`--limits redis://…`: rate-limit and byte buckets). Either may be given alone;
 // what is not shared stays in the state folder. The local CA, the audit spool and the cached
-// policy folders stay in each replica's state folder (docs/deploy.md).
+// policy folders stay in each replica's state folder (docs/deploy.md). runtime/services.ts
+// chooses these stores and adds the engine, the CA and the destination guard.
 import { compilePolicy, listPolicyFiles } from '../engine/compile.ts';
 import type { PolicyEngine } from '../engine/engine.ts';
-import { CertificateAuthority } from '../proxy/ca.ts';
-import type { DestinationGuard } from '../proxy/destination.ts';
-import { HeldBodies } from '../proxy/held-bodies.ts';
 import { LiveSecrets } from '../proxy/live-secrets.ts';
 import { AgentStore } from '../state/agents.ts';
 import { ApprovalQueue } from '../state/approvals.ts';
@@ -27,9 +25,17 @@ import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
 import { VersionStore } from '../studio/versions.ts';
 import type { AirlockConfig } from './config.ts';
-import type { Closers, Services } from './services.ts';
 
-export interface SharedServices extends Services {
+/** The stores of one replica (runtime/services.ts adds the engine, the CA and the guard). */
+export interface SharedStores {
+  agents: AgentDirectory;
+  audit: AuditTrail;
+  approvals: Approvals;
+  totp: StepUp;
+  limiter: RateLimits;
+  secrets: LiveSecrets;
+  policyVersions?: VersionStore;
+  sharedAudit?: PgAuditTrail;
   /** The PostgreSQL state store, when `store` is set. */
   db?: PgState;
 }
@@ -66,15 +72,13 @@ async function loadLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line:
   }
 }
 
-export async function openSharedServices(
+export async function openSharedStores(
   home: string,
   config: AirlockConfig,
-  base: { engine: PolicyEngine; guard: DestinationGuard },
-  closers: Closers,
-): Promise<SharedServices> {
+  engine: PolicyEngine,
+  closers: { add(fn: () => unknown): void },
+): Promise<SharedStores> {
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
-  const { engine, guard } = base;
-  const ca = await CertificateAuthority.open(home);
   let db: PgState | undefined;
   if (config.store) {
     const opened = await openStateStore(config.store, { log });
@@ -124,7 +128,7 @@ export async function openSharedServices(
   }
 
   return {
-    home, config, engine, agents, audit, approvals, totp, limiter, secrets, ca, guard, heldBodies: new HeldBodies(),
+    agents, audit, approvals, totp, limiter, secrets,
     ...(policyVersions ? { policyVersions } : {}),
     ...(sharedAudit ? { sharedAudit } : {}),
     ...(db ? { db } : {}),
