@@ -29,7 +29,7 @@ export interface RawRequest {
   bodyTruncated: boolean;
 }
 
-/** Finds which secrets' placeholders occur in a piece of text (implemented by proxy/placeholders.ts). */
+/** Finds which secrets' placeholders occur in a piece of text (implemented by describe/placeholders.ts). */
 export interface PlaceholderFinder {
   find(text: string): string[];
 }

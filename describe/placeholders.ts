@@ -8,7 +8,7 @@
 // it is not bound may encode it; the policy should still see that a placeholder is headed there.
 // Detected forms: raw, base64, base64url (at any byte alignment), hex (lower or upper case), and
 // escapes of any subset of characters (%XX, \uXXXX, \xXX, &#N;, &#xH; and the other families of
-// proxy/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
+// describe/text-decodings.ts); also wrapped over lines (MIME base64 at 76 columns, PEM, quoted-printable
 // soft breaks, JSON "\n"), looked at again with the line breaks removed.
 import { trimTrailing } from '../lib/text.ts';
 import type { PlaceholderFinder as Finder } from './describe.ts';

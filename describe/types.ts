@@ -59,6 +59,46 @@ export interface RequestInfo {
   effective_method?: string;
   /** Present when the request carries a method override in any of its spellings. */
   method_override?: MethodOverride;
+  /**
+   * Whether this exact URL (normalized as `url` is) appeared in a response earlier in the same
+   * session, and which request brought it (docs/policies.md, "Link provenance"). Present when the
+   * proxy tracks links for the loaded policy.
+   */
+  provenance?: Provenance;
+}
+
+/** Where a request's URL was seen before in its session (`input.request.provenance`). */
+export interface Provenance {
+  seen: boolean;
+  /** The request whose response carried the URL first (its id in the audit log). */
+  request_id?: string;
+  /** The host that served that response. */
+  host?: string;
+  /** When not seen: whether links to this request's host were (the URL was probably changed). */
+  host_seen?: boolean;
+}
+
+/** The first arrival of a label in a session: which request's response brought it, from where, when. */
+export interface LabelArrival {
+  request_id: string;
+  host: string;
+  time: string;
+}
+
+/**
+ * The session a request belongs to (`input.session`): one `airlock run`, or a long-lived token's
+ * life until a human resets it. Labels are what earlier responses brought into the agent's context.
+ */
+export interface SessionInfo {
+  id: string;
+  /** RFC 3339 time of the session's first request. */
+  started: string;
+  /** label → its first arrival (a human may clear one; it then arrives anew). */
+  labels: Record<string, LabelArrival>;
+  /** Requests decided in this session before this one. */
+  requests: number;
+  /** Bytes of agent-chosen data forwarded in this session before this request. */
+  egress_bytes: number;
 }
 
 export interface MethodOverride {
@@ -162,4 +202,6 @@ export interface RequestDescription {
   graphql?: GraphqlInfo;
   placeholders: PlaceholderUse[];
   grants: Grant[];
+  /** The request's session (absent when the proxy keeps no sessions, and in old captures). */
+  session?: SessionInfo;
 }

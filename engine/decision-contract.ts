@@ -11,6 +11,9 @@ const duration = {
   ],
 };
 
+/** A label: lower-case letters, digits and `_ . : -`, at most 64 characters. */
+export const LABEL_PATTERN = '^[a-z0-9][a-z0-9_.:-]{0,63}$';
+
 export const decisionSchema = {
   $id: 'https://airlock.dev/schemas/decision.json',
   type: 'object',
@@ -62,9 +65,11 @@ export const decisionSchema = {
         risk: { enum: ['low', 'medium', 'high', 'critical'] },
         timeout: duration,
         step_up: { type: 'boolean' },
+        because: { type: 'array', maxItems: 16, items: { type: 'string', minLength: 1, maxLength: 200 } },
       },
     },
     raw_path: { type: 'boolean' },
+    labels: { type: 'array', maxItems: 16, items: { type: 'string', pattern: LABEL_PATTERN } },
   },
 } as const;
 

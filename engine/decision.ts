@@ -36,6 +36,12 @@ export interface ApprovalDirective {
   risk: Risk;
   timeout?: string | number;
   step_up?: boolean;
+  /**
+   * Ids of earlier requests of this session that make this one need a human (the trifecta's two
+   * halves): shown on the approval card. A hold that comes from the session's history is never
+   * covered by a grant (engine/grants.ts).
+   */
+  because?: string[];
 }
 
 export interface Decision {
@@ -47,6 +53,11 @@ export interface Decision {
   approval?: ApprovalDirective;
   /** Forward a path whose decoded form has another segment structure (encoded "/", ";", …) instead of refusing it (400). */
   raw_path?: boolean;
+  /**
+   * What the response to this request brings into the agent's context ("untrusted", "private",
+   * …): added to the session when a 2xx (or 101) response arrives.
+   */
+  labels?: string[];
 }
 
 /** A decision as the engine returns it: validated, with provenance. */

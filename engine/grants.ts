@@ -1,8 +1,9 @@
 // The grant rule, enforced by the engine for every policy: a human's "allow similar for N minutes"
 // may turn into an allow only a request whose own decision — the policy's answer without any grant
 // — is an `approve` of the same operation at the same or lower risk than the approval the grant
-// came from. Never a critical or step-up approval; a high-risk one only when the human chose so
-// explicitly when granting (the grant then records risk "high").
+// came from. Never a critical or step-up approval, nor one caused by the session's history
+// (`approval.because`: the trifecta); a high-risk one only when the human chose so explicitly when
+// granting (the grant then records risk "high").
 //
 // The engine decides a request with grants in two steps: first without grants (the request's own
 // decision), then — only if that is an approve some grant may stand in for — with exactly the grants
@@ -32,6 +33,9 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   const risk = own.approval?.risk ?? 'medium';
   if (risk === 'critical') return 'critical requests are approved one at a time';
   if (own.approval?.step_up === true) return 'the policy asks for step-up (TOTP) on this request';
+  // A hold that comes from the session's history (the trifecta) is about what this session has
+  // read, which a grant — given for an operation, reusable across requests — never saw.
+  if ((own.approval?.because?.length ?? 0) > 0) return 'the hold comes from what this session has read (approval.because): such requests are approved one at a time';
   if (riskRank[risk] > riskRank[grantRisk(g)]) return `the request is ${risk} risk and the grant covers up to ${grantRisk(g)}`;
   const expires = Date.parse(g.expires);
   if (!(expires > nowMs)) return 'the grant has expired';

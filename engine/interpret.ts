@@ -7,7 +7,8 @@ export type RawOutcome =
   /** The result set as the evaluator dumped it (JSON text). */
   | { kind: 'result'; json: string }
   | { kind: 'error'; message: string }
-  | { kind: 'timeout'; budgetMs: number }
+  /** `wallMs`: the evaluation never got its budget's worth of CPU within that much wall-clock time. */
+  | { kind: 'timeout'; budgetMs: number; wallMs?: number }
   | { kind: 'no-policy'; message: string };
 
 export type Interpreted = Decision & { fail_closed?: EngineDecision['fail_closed'] };
@@ -23,6 +24,7 @@ export function interpret(outcome: RawOutcome): Interpreted {
     case 'no-policy':
       return deny(`no policy is loaded: ${outcome.message}`, 'no-policy');
     case 'timeout':
+      if (outcome.wallMs !== undefined) return deny(`policy evaluation did not finish within ${outcome.wallMs} ms of wall-clock time (the machine gave it no CPU time)`, 'timeout');
       return deny(`policy evaluation exceeded its time budget of ${outcome.budgetMs} ms`, 'timeout');
     case 'error':
       if (/conflict/i.test(outcome.message)) {

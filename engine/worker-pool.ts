@@ -1,27 +1,53 @@
-// A small pool of evaluation threads with a deadline per evaluation. A policy that runs past its
+// A small pool of evaluation threads with a budget per evaluation. A policy that runs past its
 // budget cannot be interrupted inside the main thread (WASM runs to completion), so evaluations run
 // in workers; on a timeout the worker is terminated and replaced, and the request is denied.
-// Waiting evaluations are served round-robin by key (the agent): an agent that queues hundreds of
-// large requests waits behind its own, never in front of another agent's next one.
+//
+// The budget is the evaluation's own CPU time (thread-cpu.ts), not wall-clock time: time spent
+// queued here, in the thread's port behind another evaluation, or waiting for a core on a busy
+// machine never counts, so CPU starvation cannot deny a legitimate request. A watchdog timer per
+// busy thread looks at what the thread runs (a shared block it writes) and how long it has run.
+// An evaluation that has not finished after `wallCeilingMs` of wall-clock time is denied too, so
+// no request waits without bound on a machine that never gives the thread a core.
+//
+// A thread holds up to `depth` small evaluations at once (one running, the rest waiting in its
+// port): hand-offs made in the same turn of the event loop share one wake-up of the thread. A large
+// input (a big body's description) is only given to an idle thread and nothing is queued behind
+// it, so no evaluation waits in a port behind another agent's heavy one. Waiting evaluations are
+// served round-robin by key (the agent): an agent that queues hundreds of large requests waits
+// behind its own, never in front of another agent's next one.
 import { Worker } from 'node:worker_threads';
 import type { CompiledPolicy } from './compile.ts';
 import type { EvaluatorLimits } from './evaluator.ts';
 import type { RawOutcome } from './interpret.ts';
+import { threadCpuMs } from './thread-cpu.ts';
 
 interface Job {
   input: string;
   nowNs: number;
   resolve: (o: RawOutcome) => void;
+  /** Set when the job is given to a thread. */
+  id?: number;
+  posted?: boolean;
+  /** Wall-clock ms since which the job is the next its thread runs (its ceiling counts from here). */
+  since?: number;
 }
 
 const workerUrl = new URL('./eval-worker.js', import.meta.url);
 
+/** Evaluations one thread holds at once: enough to batch hand-offs, few enough that the fair queue decides the order. */
+export const depth = 4;
+/** Inputs up to this size (characters) may wait in a busy thread's port: evaluations of microseconds. */
+const smallInput = 16 * 1024;
+
 class Slot {
   worker!: Worker;
-  busy: Job | undefined;
-  timer: NodeJS.Timeout | undefined;
+  /** Jobs given to the thread, in the order it runs them; the first is running (or about to). */
+  readonly sent: Job[] = [];
   loaded = false;
   ready!: Promise<void>;
+  private timer: NodeJS.Timeout | undefined;
+  private running!: Int32Array;
+  private startedAt!: Float64Array;
   private seq = 0;
 
   constructor(private readonly pool: WorkerPool) {
@@ -31,8 +57,11 @@ class Slot {
   start(): void {
     this.loaded = false;
     const p = this.pool;
+    const progress = new SharedArrayBuffer(24);
+    this.running = new Int32Array(progress, 0, 2);
+    this.startedAt = new Float64Array(progress, 8, 2);
     this.worker = new Worker(workerUrl, {
-      workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits },
+      workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits, progress },
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
     this.ready = new Promise((resolve, reject) => {
@@ -49,52 +78,133 @@ class Slot {
       this.worker.once('error', reject);
     });
     this.worker.on('message', (m: { id?: number; ok?: boolean; json?: string; error?: string }) => {
-      if (m.id === undefined || !this.busy || m.id !== this.seq) return;
-      this.finish(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json } : { kind: 'error', message: m.error ?? 'unknown error' });
+      const head = this.sent[0];
+      if (m.id === undefined || !head || m.id !== head.id) return;
+      this.sent.shift();
+      head.resolve(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json } : { kind: 'error', message: m.error ?? 'unknown error' });
+      this.finished();
     });
     this.worker.on('error', (err: Error) => {
-      // Replace the thread before finishing the job, so the next queued job goes to a live one.
+      // The thread runs its jobs in order: the first one crashed it. Replace the thread before
+      // answering, so the rest (re-sent once the new thread is ready) and the next go to a live one.
+      const culprit = this.loaded ? this.sent.shift() : undefined;
       if (this.loaded && !this.pool.closed) this.restart();
-      if (this.busy) this.finish({ kind: 'error', message: `evaluation thread crashed: ${err.message}` });
+      if (culprit) {
+        culprit.resolve({ kind: 'error', message: `evaluation thread crashed: ${err.message}` });
+        this.finished();
+      }
     });
     // An idle engine nobody closed must not keep the process alive; a loading or busy one must
-    // (run() refs, finish() unrefs). Done after the listeners: attaching one refs the port again.
-    this.ready.then(() => { if (!this.busy) this.worker.unref(); }, () => this.worker.unref());
-  }
-
-  run(job: Job): void {
-    this.busy = job;
-    this.worker.ref();
-    const id = ++this.seq;
-    // The deadline starts when the thread is ready: a thread still loading after a restart must
-    // not make the next request time out.
+    // (run() refs, finished() unrefs). Done after the listeners: attaching one refs the port again.
     this.ready.then(
       () => {
-        if (this.busy !== job || this.seq !== id) return;
-        this.timer = setTimeout(() => {
-          this.restart();
-          this.finish({ kind: 'timeout', budgetMs: this.pool.timeoutMs });
-        }, this.pool.timeoutMs);
-        this.worker.postMessage({ id, input: job.input, nowNs: job.nowNs });
+        for (const job of this.sent) this.post(job);
+        if (!this.sent.length) this.worker.unref();
       },
-      (err: Error) => this.finish({ kind: 'error', message: `evaluation thread failed to start: ${err.message}` }),
+      (err: Error) => {
+        this.worker.unref();
+        this.failAll(`evaluation thread failed to start: ${err.message}`);
+      },
     );
   }
 
-  private finish(outcome: RawOutcome): void {
-    clearTimeout(this.timer);
-    const job = this.busy;
-    this.busy = undefined;
-    this.worker.unref();
-    job?.resolve(outcome);
+  /** Whether the thread can take `job` now: when idle, or when it and everything held are small. */
+  takes(job: Job): boolean {
+    if (this.sent.length === 0) return true;
+    return this.sent.length < depth && this.loaded && job.input.length <= smallInput && this.sent.every((j) => j.input.length <= smallInput);
+  }
+
+  run(job: Job): void {
+    this.seq = this.seq >= 0x7ffffffe ? 1 : this.seq + 1;
+    job.id = this.seq;
+    job.posted = false;
+    this.sent.push(job);
+    if (this.sent.length === 1) {
+      this.worker.ref();
+      this.arm(this.pool.timeoutMs);
+    }
+    if (this.loaded) this.post(job);
+    else this.ready.catch(() => this.failAll('evaluation thread failed to start'));
+  }
+
+  private post(job: Job): void {
+    if (job.posted) return;
+    job.posted = true;
+    if (job === this.sent[0]) job.since = Date.now();
+    this.worker.postMessage({ id: job.id, input: job.input, nowNs: job.nowNs });
+  }
+
+  /** After the head job was answered: the next one's ceiling starts now; an idle thread lets go. */
+  private finished(): void {
+    const next = this.sent[0];
+    if (next) {
+      if (next.posted) next.since = Date.now();
+      if (!this.timer) this.arm(this.pool.timeoutMs);
+    } else {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.worker.unref();
+    }
     this.pool.next(this);
   }
 
-  /** Kills the thread (it may be stuck in WASM) and starts a fresh one; jobs posted meanwhile wait in its port. */
+  private arm(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.check(), Math.max(2, Math.ceil(ms)));
+  }
+
+  /**
+   * The watchdog: how much CPU the running evaluation has used. Over the budget (or past the
+   * wall-clock ceiling) it is ended; otherwise look again when the rest of its budget could be spent.
+   */
+  private check(): void {
+    this.timer = undefined;
+    const head = this.sent[0];
+    if (!head) return;
+    const budget = this.pool.timeoutMs;
+    const now = Date.now();
+    let used = 0;
+    if (this.loaded && head.posted && Atomics.load(this.running, 0) === head.id) {
+      const tid = Atomics.load(this.running, 1);
+      const cpuNow = tid ? threadCpuMs(tid) : undefined;
+      const cpuThen = this.startedAt[0]!;
+      // Without a per-thread CPU clock: wall-clock time since the thread began this evaluation.
+      used = cpuNow !== undefined && Number.isFinite(cpuThen) ? cpuNow - cpuThen : now - this.startedAt[1]!;
+    }
+    if (used >= budget) return this.end(head, { kind: 'timeout', budgetMs: budget });
+    if (head.since !== undefined && now - head.since >= this.pool.wallCeilingMs) {
+      return this.end(head, { kind: 'timeout', budgetMs: budget, wallMs: this.pool.wallCeilingMs });
+    }
+    this.arm(budget - used);
+  }
+
+  /** Ends the head job: kills the thread (it may be stuck in WASM) and starts a fresh one for the rest. */
+  private end(head: Job, outcome: RawOutcome): void {
+    this.sent.shift();
+    if (!this.pool.closed) this.restart();
+    head.resolve(outcome);
+    this.finished();
+  }
+
+  private failAll(message: string): void {
+    for (const job of this.sent.splice(0)) job.resolve({ kind: 'error', message });
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Answers every job this thread holds as unloaded (the pool is closing). */
+  drop(): void {
+    for (const job of this.sent.splice(0)) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Replaces the thread; jobs it held are sent again, in order, once the new one is ready. */
   private restart(): void {
     const old = this.worker;
     old.removeAllListeners();
     void old.terminate();
+    for (const job of this.sent) job.posted = false;
     this.start();
     this.ready.catch(() => undefined);
   }
@@ -106,6 +216,8 @@ export class WorkerPool {
   private readonly queues = new Map<string, Job[]>();
   private queued = 0;
   closed = false;
+  /** Wall-clock ceiling of one evaluation from when it is next to run (a machine starved for minutes). */
+  readonly wallCeilingMs: number;
 
   constructor(
     readonly compiled: CompiledPolicy,
@@ -113,6 +225,7 @@ export class WorkerPool {
     readonly timeoutMs: number,
     size: number,
   ) {
+    this.wallCeilingMs = Math.max(20 * timeoutMs, 10_000);
     this.slots = Array.from({ length: size }, () => new Slot(this));
   }
 
@@ -121,13 +234,15 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
-  /** Evaluates `input`; `key` (the agent) is whose turn it waits for when every thread is busy. */
+  /** Evaluates `input`; `key` (the agent) is whose turn it waits for when every thread is full. */
   evaluate(input: string, nowNs: number, key = ''): Promise<RawOutcome> {
     if (this.closed) return Promise.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
     return new Promise((resolve) => {
-      const job = { input, nowNs, resolve };
-      const idle = this.slots.find((s) => !s.busy);
-      if (idle) return idle.run(job);
+      const job: Job = { input, nowNs, resolve };
+      let slot: Slot | undefined;
+      for (const s of this.slots) if (s.takes(job) && (!slot || s.sent.length < slot.sent.length)) slot = s;
+      // Nothing overtakes a waiting job: with a queue, the new job queues too.
+      if (slot && this.queued === 0) return slot.run(job);
       const waiting = this.queues.get(key);
       if (waiting) waiting.push(job);
       else this.queues.set(key, [job]);
@@ -135,20 +250,26 @@ export class WorkerPool {
     });
   }
 
-  /** Called by a slot when it becomes free: the next key in turn gets it. */
+  /** Called by a slot when it can take more: the next keys in turn get it. */
   next(slot: Slot): void {
-    const first = this.queues.entries().next();
-    if (first.done) return;
-    const [key, waiting] = first.value;
-    const job = waiting.shift()!;
-    this.queues.delete(key);
-    if (waiting.length) this.queues.set(key, waiting);
-    this.queued--;
-    slot.run(job);
+    while (!this.closed) {
+      const first = this.queues.entries().next();
+      if (first.done) return;
+      const [key, waiting] = first.value;
+      // The next in turn, or nobody: a job never overtakes the one whose turn it is.
+      if (!slot.takes(waiting[0]!)) return;
+      const job = waiting.shift()!;
+      this.queues.delete(key);
+      if (waiting.length) this.queues.set(key, waiting);
+      this.queued--;
+      slot.run(job);
+    }
   }
 
   get inFlight(): number {
-    return this.queued + this.slots.filter((s) => s.busy).length;
+    let n = this.queued;
+    for (const s of this.slots) n += s.sent.length;
+    return n;
   }
 
   async close(): Promise<void> {
@@ -156,6 +277,7 @@ export class WorkerPool {
     for (const waiting of this.queues.values()) for (const job of waiting) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
     this.queues.clear();
     this.queued = 0;
+    for (const s of this.slots) s.drop();
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -1,5 +1,5 @@
 // HAR 1.2 import (browser devtools, mitmproxy, Charles): each entry becomes a RawRequest and goes
-// through proxy/describe.ts, the same code that describes live traffic, so a HAR request reaches the
+// through describe/describe.ts, the same code that describes live traffic, so a HAR request reaches the
 // policy with the same service/SQL/MCP facts it would have had through the proxy.
 // The file is streamed entry by entry (@streamparser/json): a 1 GB HAR with response bodies is
 // never held in memory. Entries that cannot become a description are skipped with a reason;
@@ -25,7 +25,7 @@ export const defaultHarAgent: AgentInfo = { id: 'har', labels: {} };
 
 /**
  * Without the secret store, placeholders are still recognizable by their shape
- * (`airlock-ph-NAME-<32 hex>`, see engine/secrets/store.ts), raw or percent-encoded. Used for HAR
+ * (`airlock-ph-NAME-<32 hex>`, see state/secrets/store.ts), raw or percent-encoded. Used for HAR
  * files when no store is given; the store's PlaceholderIndex also finds base64/hex forms.
  */
 const SHAPE_PREFIX = 'airlock-ph-';
@@ -132,7 +132,7 @@ export function harEntryToRaw(entry: Entry, id: string, bodyCap = defaultBodyCap
 }
 
 export type HarItem =
-  | { kind: 'request'; source: string; input: RequestDescription; notes: string[] }
+  | { kind: 'request'; source: string; input: RequestDescription; notes: string[]; status?: number }
   | { kind: 'skipped'; source: string; reason: string };
 
 /** Describes one HAR entry; never throws. Call `await loadAdapters()` once first (readHar does). */
@@ -141,7 +141,8 @@ export function describeHarEntry(entry: Entry, source: string, opts: HarOptions 
   if (!conv.ok) return { kind: 'skipped', source, reason: conv.reason };
   try {
     const input = describeRequest(conv.raw, { agent: opts.agent ?? defaultHarAgent, placeholders: opts.placeholders ?? placeholderShapeFinder });
-    return { kind: 'request', source, input, notes: conv.notes };
+    const status = entry.response?.status;
+    return { kind: 'request', source, input, notes: conv.notes, ...(typeof status === 'number' && status > 0 ? { status } : {}) };
   } catch (err) {
     const reason = err instanceof DescribeError ? err.message : `cannot describe: ${(err as Error).message}`;
     return { kind: 'skipped', source, reason };

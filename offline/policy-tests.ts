@@ -1,5 +1,5 @@
 // A policy's test suite, the one thing CI and the studio both run: the folder's Rego unit tests
-// (`opa test`) and every traffic test file (engine/traffic-tests.ts), each failure with the file and
+// (`opa test`) and every traffic test file (offline/traffic-tests.ts), each failure with the file and
 // line to fix and one line of text, and the closing `N passed, N failed`. `airlock test` prints the
 // lines; the studio's "Run tests" and its publish gate show the same report.
 import { execFile } from 'node:child_process';

@@ -12,6 +12,8 @@ import { PolicyEngine } from '../engine/engine.ts';
 import { readHar, type HarOptions } from './har.ts';
 import { maxLineChars, streamLines } from '../lib/lines.ts';
 import { compileFilter, splitAtDescription, type AuditFilter } from '../state/audit-log.ts';
+import type { SessionEvent } from '../state/audit-log.ts';
+import { perAgentSession, SessionSimulation } from './replay-sessions.ts';
 import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
 import type { RequestDescription, Risk } from '../describe/types.ts';
 import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
@@ -24,8 +26,12 @@ export type ReplayItem =
     /** The exact JSON text `input` was parsed from, when the source holds it (the policy then evaluates it as is). */
     inputJson?: string;
     recorded?: Decision;
+    /** The status the upstream answered live (labels count only for a success). */
+    status?: number;
     notes?: string[];
   }
+  /** A human's change to a session (audit log): applied to the simulated sessions in order. */
+  | { kind: 'session'; source: string; event: SessionEvent }
   | { kind: 'skipped'; source: string; reason: string };
 
 export interface SourceOptions extends HarOptions {
@@ -101,6 +107,7 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
     }
   }
   if (!isObject(v)) return { kind: 'skipped', source, reason: 'not a JSON object' };
+  if (isObject(v.session_event) && typeof v.session_event.session === 'string') return { kind: 'session', source, event: v.session_event as unknown as SessionEvent };
   const input = isObject(v.description) ? v.description : isObject(v.input) ? v.input : isObject(v.request) ? v : undefined;
   if (!input) {
     // An authentication challenge (a client's bare first try, answered 407) is not a request the
@@ -118,6 +125,8 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
   if (input === v) item.inputJson = text;
   else if (split && input === v.description) item.inputJson = split.descriptionJson;
   if (input !== v && isObject(v.decision) && typeof v.decision.action === 'string') item.recorded = v.decision as Decision;
+  const status = typeof v.upstream_status === 'number' ? v.upstream_status : typeof v.status === 'number' ? v.status : undefined;
+  if (status !== undefined) item.status = status;
   return item;
 }
 
@@ -142,7 +151,7 @@ export async function* readCaptureLines(file: string, opts: SourceOptions = {}):
           continue;
         }
         const item = parseCaptureLine(line, `${name}:${n}`);
-        if (item && (item.kind === 'skipped' || matches(item.input))) yield item;
+        if (item && (item.kind !== 'request' || matches(item.input))) yield item;
       }
     }
     opts.onBytes?.(stream.bytesRead);
@@ -164,7 +173,7 @@ export async function* readCaptureText(lines: AsyncIterable<string>, source: str
     n++;
     if (opts.signal?.aborted) return;
     const item = parseCaptureLine(line, `${source}:${n}`);
-    if (item && (item.kind === 'skipped' || matches(item.input))) yield item;
+    if (item && (item.kind !== 'request' || matches(item.input))) yield item;
   }
 }
 
@@ -192,7 +201,7 @@ export async function* readSource(file: string, opts: SourceOptions = {}): Async
   if (format === 'har') {
     const matches = descriptionFilter(opts.filter);
     for await (const item of readHar(file, opts)) {
-      if (item.kind === 'skipped' || matches(item.input)) yield item;
+      if (item.kind !== 'request' || matches(item.input)) yield item;
     }
   } else if (format === 'tests') {
     yield* readTrafficTestItems(file, opts);
@@ -213,10 +222,12 @@ export interface DecisionSummary {
   risk?: Risk;
   credentials?: string[];
   rate_limits?: string[];
+  /** Labels the decision gives the response. */
+  labels?: string[];
   fail_closed?: EngineDecision['fail_closed'];
 }
 
-export type ChangeKind = 'action' | 'rule' | 'risk' | 'credentials';
+export type ChangeKind = 'action' | 'rule' | 'risk' | 'credentials' | 'labels';
 
 export interface ChangedRow {
   source: string;
@@ -252,6 +263,12 @@ export interface ReplayOptions {
   signal?: AbortSignal;
   /** Decisions in flight at once (default 1). Raise it with isolated-mode engines to use their threads. */
   concurrency?: number;
+  /**
+   * Sessions: "recorded" (default) replays the sessions the capture names, labels accumulating in
+   * order; "per-agent" also puts requests without one (HAR files, older logs) in one session per
+   * agent; "none" decides every request on its own, with the session as recorded.
+   */
+  sessions?: 'recorded' | 'per-agent' | 'none';
 }
 
 export interface ReplayReport {
@@ -299,6 +316,7 @@ export function summarize(d: Decision | EngineDecision): DecisionSummary {
   if (d.approval?.risk) s.risk = d.approval.risk;
   if (d.credentials?.length) s.credentials = [...new Set(d.credentials.map((c) => c.secret))].sort();
   if (d.rate_limits?.length) s.rate_limits = [...new Set(d.rate_limits.map((r) => r.key))].sort();
+  if (d.labels?.length) s.labels = [...new Set(d.labels)].sort();
   if ('fail_closed' in d && d.fail_closed) s.fail_closed = d.fail_closed;
   return s;
 }
@@ -314,6 +332,7 @@ export function changesBetween(before: DecisionSummary, after: DecisionSummary, 
   if ((before.rule ?? '') !== (after.rule ?? '')) out.push('rule');
   if ((!partial || partial.approval) && (before.risk ?? '') !== (after.risk ?? '')) out.push('risk');
   if ((!partial || partial.credentials) && (before.credentials ?? []).join('\0') !== (after.credentials ?? []).join('\0')) out.push('credentials');
+  if ((!partial || partial.labels) && (before.labels ?? []).join('\0') !== (after.labels ?? []).join('\0')) out.push('labels');
   return out;
 }
 
@@ -377,10 +396,25 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
       progress();
     }
   };
+  // Each policy keeps its own sessions: its decisions say which labels each response brought.
+  const sessionMode = opts.sessions ?? 'recorded';
+  const sims = sessionMode === 'none' ? undefined : { after: new SessionSimulation(), before: new SessionSimulation() };
   const decideOne = async (item: Decided['item']): Promise<Decided> => {
-    const how = { replay: true, inputJson: item.inputJson };
-    if (!opts.baseline) return { item, after: await opts.policy.decide(item.input, how) };
-    const [after, before] = await Promise.all([opts.policy.decide(item.input, how), opts.baseline.decide(item.input, how)]);
+    const input = sessionMode === 'per-agent' ? perAgentSession(item.input) : item.input;
+    if (!sims || !input.session) {
+      const how = { replay: true, inputJson: item.inputJson };
+      if (!opts.baseline) return { item, after: await opts.policy.decide(item.input, how) };
+      const [after, before] = await Promise.all([opts.policy.decide(item.input, how), opts.baseline.decide(item.input, how)]);
+      return { item, after, before };
+    }
+    const how = { replay: true };
+    const afterInput = sims.after.prepare(input);
+    const after = await opts.policy.decide(afterInput, how);
+    sims.after.settle(afterInput, after, item.status);
+    if (!opts.baseline) return { item, after };
+    const beforeInput = sims.before.prepare(input);
+    const before = await opts.baseline.decide(beforeInput, how);
+    sims.before.settle(beforeInput, before, item.status);
     return { item, after, before };
   };
   // Up to `concurrency` decisions in flight (useful with isolated engines, whose threads evaluate
@@ -398,12 +432,23 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
       if (report.skippedSamples.length < maxSkipped) report.skippedSamples.push({ source: item.source, reason: item.reason });
       continue;
     }
+    if (item.kind === 'session') {
+      // In order: every decision before this event has settled first.
+      while (inFlight.length) account(await inFlight.shift()!);
+      sims?.after.apply(item.event);
+      sims?.before.apply(item.event);
+      continue;
+    }
     if (item.notes?.length) {
       report.noted++;
       if (report.notesSamples.length < maxSkipped) report.notesSamples.push({ source: item.source, notes: item.notes });
     }
-    if (concurrency === 1) account(await decideOne(item));
-    else {
+    // A request of a session waits for the ones before it: its labels depend on them.
+    const stateful = sims !== undefined && (item.input.session !== undefined || sessionMode === 'per-agent');
+    if (concurrency === 1 || stateful) {
+      while (inFlight.length) account(await inFlight.shift()!);
+      account(await decideOne(item));
+    } else {
       inFlight.push(decideOne(item));
       if (inFlight.length >= concurrency) account(await inFlight.shift()!);
     }

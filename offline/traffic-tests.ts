@@ -1,5 +1,5 @@
 // Traffic tests: requests with the decision each must get, in YAML or JSON files (format in
-// docs/replay.md). Hand-written requests go through proxy/describe.ts like live traffic; captured
+// docs/replay.md). Hand-written requests go through describe/describe.ts like live traffic; captured
 // descriptions (from `airlock capture export --as-tests`) are used as they are. Decisions are made
 // in replay mode, so time builtins see the case's time and results never depend on the clock.
 import crypto from 'node:crypto';
@@ -10,7 +10,8 @@ import { loadAdapters } from '../describe/adapters/index.ts';
 import { describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
 import { PLACEHOLDER_PREFIX, PlaceholderIndex } from '../describe/placeholders.ts';
 import { PolicyEngine } from '../engine/engine.ts';
-import type { AgentInfo, Grant, RequestDescription, Risk } from '../describe/types.ts';
+import { normalizeLink } from '../describe/links.ts';
+import type { AgentInfo, Grant, LabelArrival, RequestDescription, Risk } from '../describe/types.ts';
 import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
 
 export interface Expectation {
@@ -21,6 +22,20 @@ export interface Expectation {
   /** Keys of the rate limits the decision charges (compared as a set). */
   rate_limits?: string[];
   approval?: { risk?: Risk; step_up?: boolean };
+  /** The labels the decision gives the response (compared as a set). */
+  labels?: string[];
+}
+
+/**
+ * The session a case starts in: labels held (a list of names, or name → {request_id, host, time}),
+ * links already seen (URLs, normalized as the proxy normalizes them) and counters.
+ */
+export interface CaseSession {
+  id?: string;
+  labels?: string[] | Record<string, Partial<LabelArrival>>;
+  seen?: Array<string | { url: string; request_id?: string; host?: string }>;
+  requests?: number;
+  egress_bytes?: number;
 }
 
 export interface CaseRequest {
@@ -38,6 +53,8 @@ export interface TrafficCase {
   name: string;
   request?: CaseRequest;
   description?: RequestDescription;
+  /** The session the case's request is made in (overrides the file's). */
+  session?: CaseSession;
   expect: Expectation;
 }
 
@@ -51,6 +68,8 @@ export interface TrafficTestFile {
    * as configured for your own destinations.
    */
   data?: Record<string, unknown>;
+  /** The session every case starts in unless it names its own. */
+  session?: CaseSession;
   cases: TrafficCase[];
 }
 
@@ -107,7 +126,7 @@ function checkAgent(v: unknown, where: string): string | AgentInfo | undefined {
 
 function checkExpectation(v: unknown, where: string): Expectation {
   if (!isObject(v)) throw new TrafficTestFormatError(`${where}: "expect" must be an object with at least "action"`);
-  const known = new Set(['action', 'rule', 'credentials', 'rate_limits', 'approval']);
+  const known = new Set(['action', 'rule', 'credentials', 'rate_limits', 'approval', 'labels']);
   for (const k of Object.keys(v)) if (!known.has(k)) throw new TrafficTestFormatError(`${where}: unknown expectation "${k}" (known: ${[...known].join(', ')})`);
   if (typeof v.action !== 'string' || !actions.has(v.action)) throw new TrafficTestFormatError(`${where}: expect.action must be allow, deny or approve`);
   const exp: Expectation = { action: v.action as Action };
@@ -115,7 +134,7 @@ function checkExpectation(v: unknown, where: string): Expectation {
     if (typeof v.rule !== 'string') throw new TrafficTestFormatError(`${where}: expect.rule must be a string`);
     exp.rule = v.rule;
   }
-  for (const k of ['credentials', 'rate_limits'] as const) {
+  for (const k of ['credentials', 'rate_limits', 'labels'] as const) {
     if (v[k] === undefined) continue;
     if (!isStringList(v[k])) throw new TrafficTestFormatError(`${where}: expect.${k} must be a list of names`);
     exp[k] = v[k] as string[];
@@ -132,6 +151,46 @@ function checkExpectation(v: unknown, where: string): Expectation {
   return exp;
 }
 
+function checkSession(v: unknown, where: string): CaseSession {
+  const bad = (what: string): never => {
+    throw new TrafficTestFormatError(`${where}: session.${what}`);
+  };
+  if (!isObject(v)) bad('must be an object ({labels, seen, requests, egress_bytes})');
+  const s = v as Record<string, unknown>;
+  for (const k of Object.keys(s)) if (!['id', 'labels', 'seen', 'requests', 'egress_bytes'].includes(k)) bad(`${k} is not a session field (id, labels, seen, requests, egress_bytes)`);
+  if (s.id !== undefined && typeof s.id !== 'string') bad('id must be a string');
+  if (s.labels !== undefined && !isStringList(s.labels) && !(isObject(s.labels) && Object.values(s.labels).every(isObject))) bad('labels must be a list of names or name → {request_id, host, time}');
+  if (s.seen !== undefined && !(Array.isArray(s.seen) && s.seen.every((x) => typeof x === 'string' || (isObject(x) && typeof x.url === 'string')))) bad('seen must be a list of URLs (or {url, request_id, host})');
+  for (const k of ['requests', 'egress_bytes']) if (s[k] !== undefined && !(Number.isInteger(s[k]) && (s[k] as number) >= 0)) bad(`${k} must be a whole number`);
+  return s as CaseSession;
+}
+
+/**
+ * Puts a case's starting session into its description: input.session, and request.provenance for
+ * the request's URL against the `seen` links (normalized the way the proxy normalizes them).
+ */
+export function applyCaseSession(d: RequestDescription, s: CaseSession | undefined): void {
+  if (!s) return;
+  const time = d.request.time;
+  const labels: Record<string, LabelArrival> = {};
+  if (Array.isArray(s.labels)) for (const l of s.labels) labels[l] = { request_id: `earlier-${l}`, host: 'earlier.example', time };
+  else for (const [l, a] of Object.entries(s.labels ?? {})) labels[l] = { request_id: a.request_id ?? `earlier-${l}`, host: a.host ?? 'earlier.example', time: a.time ?? time };
+  d.session = { id: s.id ?? 'test-session', started: time, labels, requests: s.requests ?? 0, egress_bytes: s.egress_bytes ?? 0 };
+  if (s.seen === undefined || (d.request.scheme !== 'http' && d.request.scheme !== 'https')) return;
+  let hostSeen = false;
+  for (const entry of s.seen) {
+    const e = typeof entry === 'string' ? { url: entry } : entry;
+    const url = normalizeLink(e.url);
+    if (!url) continue;
+    if (url === d.request.url) {
+      d.request.provenance = { seen: true, request_id: e.request_id ?? 'earlier-link', host: e.host ?? new URL(url).hostname };
+      return;
+    }
+    if (new URL(url).hostname.replace(/^\[|\]$/g, '') === d.request.host) hostSeen = true;
+  }
+  d.request.provenance = { seen: false, host_seen: hostSeen };
+}
+
 function checkCase(v: unknown, index: number, file: string): TrafficCase {
   const where0 = `${file}: case ${index + 1}`;
   if (!isObject(v)) throw new TrafficTestFormatError(`${where0}: must be an object`);
@@ -141,6 +200,7 @@ function checkCase(v: unknown, index: number, file: string): TrafficCase {
   const hasDesc = v.description !== undefined;
   if (hasReq === hasDesc) throw new TrafficTestFormatError(`${where}: needs exactly one of "request" or "description"`);
   const c: TrafficCase = { name: v.name, expect: checkExpectation(v.expect, where) };
+  if (v.session !== undefined) c.session = checkSession(v.session, where);
   if (hasReq) {
     const r = v.request;
     if (!isObject(r)) throw new TrafficTestFormatError(`${where}: "request" must be an object`);
@@ -185,7 +245,10 @@ export function parseTrafficTests(text: string, file: string): TrafficTestFile {
     return checked;
   });
   if (doc.data !== undefined && !isObject(doc.data)) throw new TrafficTestFormatError(`${file}: data must be an object (merged over the policy's data)`);
-  return { file, agent: checkAgent(doc.agent, file), time: doc.time as string | undefined, ...(doc.data ? { data: doc.data } : {}), cases };
+  return {
+    file, agent: checkAgent(doc.agent, file), time: doc.time as string | undefined, ...(doc.data ? { data: doc.data } : {}),
+    ...(doc.session !== undefined ? { session: checkSession(doc.session, file) } : {}), cases,
+  };
 }
 
 export function loadTrafficTests(file: string): TrafficTestFile {
@@ -278,10 +341,16 @@ export function caseAgent(file: TrafficTestFile, c: TrafficCase): AgentInfo {
 /** Builds the description of one case (hand-written request → describe; description → as is). Await prepareCases() once first. */
 export function prepareCase(file: TrafficTestFile, c: TrafficCase, index: number): PreparedCase {
   const source = `${path.basename(file.file)}#${index + 1}`;
-  if (c.description) return { ok: true, name: c.name, source, input: c.description, expect: c.expect };
+  const session = c.session ?? file.session;
+  if (c.description) {
+    const input = session ? structuredClone(c.description) : c.description;
+    applyCaseSession(input, session);
+    return { ok: true, name: c.name, source, input, expect: c.expect };
+  }
   try {
     const raw = rawRequestOf(file, c, index);
     const input = describeRequest(raw, { agent: caseAgent(file, c), placeholders: finderFor(c.request!), grants: c.request!.grants ?? [] });
+    applyCaseSession(input, session);
     return { ok: true, name: c.name, source, input, expect: c.expect };
   } catch (err) {
     return { ok: false, name: c.name, source, error: `cannot describe the request: ${(err as Error).message}`, expect: c.expect };
@@ -308,6 +377,10 @@ export function compareExpectation(expect: Expectation, d: Decision): string[] {
     const got = (d.rate_limits ?? []).map((r) => r.key);
     if (!sameSet(expect.rate_limits, got)) problems.push(`rate_limits: expected ${listText(expect.rate_limits)}, got ${listText(got)}`);
   }
+  if (expect.labels) {
+    const got = d.labels ?? [];
+    if (!sameSet(expect.labels, got)) problems.push(`labels: expected ${listText(expect.labels)}, got ${listText(got)}`);
+  }
   if (expect.approval) {
     if (expect.approval.risk !== undefined && d.approval?.risk !== expect.approval.risk) {
       problems.push(`approval.risk: expected ${expect.approval.risk}, got ${d.approval?.risk ?? '(no approval)'}`);
@@ -326,6 +399,7 @@ export function expectationOf(d: Decision): Expectation {
   if (d.credentials?.length) e.credentials = [...new Set(d.credentials.map((c) => c.secret))].sort();
   if (d.rate_limits?.length) e.rate_limits = [...new Set(d.rate_limits.map((r) => r.key))].sort();
   if (d.approval) e.approval = { risk: d.approval.risk, ...(d.approval.step_up !== undefined ? { step_up: d.approval.step_up } : {}) };
+  if (d.labels?.length) e.labels = [...d.labels];
   return e;
 }
 

@@ -84,10 +84,16 @@ export class StreamStop extends Error {
   }
 }
 
+/** Who sent a request, beyond what the description says: the token the agent authenticated with. */
+export interface RequestOrigin {
+  /** The id of the agent's token (never the token): a session is one token's life. */
+  readonly token?: string | undefined;
+}
+
 export interface Enforcer {
   readonly name: string;
-  /** Enriches the description before the policy sees it (grants, placeholders). */
-  describe?(description: RequestDescription): void | Promise<void>;
+  /** Enriches the description before the policy sees it (grants, placeholders, the session). */
+  describe?(description: RequestDescription, origin?: RequestOrigin): void | Promise<void>;
   /**
    * Runs after the decision and before dialing, in enforcer order, for allow and approve
    * decisions. Returning a Rejection stops the request. May wait (a held approval).

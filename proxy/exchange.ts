@@ -34,6 +34,8 @@ export class Exchange {
   readonly record: AuditRecord;
   /** Set by admit. */
   agent: AgentInfo | undefined;
+  /** The id of the token the agent authenticated with (a session is one token's life), set by admit. */
+  token: string | undefined;
   /** The absolute target (ws:/wss: for an upgrade), set by admit. */
   url = '';
   /** The WebSocket offer of an upgrade, checked by admit. */

@@ -1,7 +1,10 @@
 // The secret store as the proxy sees it: an index of placeholders for the describe step, an index
 // of real values for the guards and the audit log's redaction, and the values to inject. Rebuilt
 // when the store changes, wherever it was changed (`airlock secret set` in another process, the
-// studio): checked on each use by the store's version, and between requests by its watch.
+// studio): the store's watch reports a change within milliseconds, and its version is asked again
+// at least every `recheckMs` (1 s) in case an event is lost — not on every request. Without a
+// watch, the version is asked on every use.
+import { performance } from 'node:perf_hooks';
 import { SecretStore } from '../state/secrets/store.ts';
 import type { SecretVault } from '../state/stores.ts';
 import { PlaceholderIndex } from '../describe/placeholders.ts';
@@ -16,6 +19,11 @@ export class LiveSecrets {
   private reloading: Promise<void> | undefined;
   /** Set when a reload failed: injections are refused until the file is readable again. */
   private broken: string | undefined;
+  /** The watch reported a change not yet looked at. */
+  private changed = true;
+  private checkedAt = 0;
+  /** 0: look on every use (no watch). */
+  private recheckMs = 0;
   generation = 0;
 
   constructor(readonly store: SecretVault) {
@@ -41,15 +49,21 @@ export class LiveSecrets {
   }
 
   /** The state folder's secret store, unlocked when it holds secrets and watched for changes (unless `watch: false`). */
-  static async open(home: string, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
+  static async open(home: string, opts: { watch?: boolean; recheckMs?: number } = {}): Promise<LiveSecrets> {
     return LiveSecrets.over(await SecretStore.open(home), opts);
   }
 
-  static async over(store: SecretVault, opts: { watch?: boolean } = {}): Promise<LiveSecrets> {
+  static async over(store: SecretVault, opts: { watch?: boolean; recheckMs?: number } = {}): Promise<LiveSecrets> {
     // With secrets present, an unusable master key is a startup error, not a per-request surprise.
     if (store.list().length) await store.unlock();
     const live = new LiveSecrets(store);
-    if (opts.watch !== false) live.stopWatching = store.watch(() => void live.refresh().catch(() => undefined));
+    if (opts.watch !== false) {
+      live.stopWatching = store.watch(() => {
+        live.changed = true;
+        void live.refresh().catch(() => undefined);
+      });
+      if (live.stopWatching) live.recheckMs = opts.recheckMs ?? 1000;
+    }
     return live;
   }
 
@@ -64,6 +78,10 @@ export class LiveSecrets {
 
   /** Reloads the store when it changed since the last look. */
   async refresh(): Promise<void> {
+    const now = performance.now();
+    if (!this.changed && !this.broken && !this.reloading && now - this.checkedAt < this.recheckMs) return;
+    this.changed = false;
+    this.checkedAt = now;
     const stamp = this.store.version();
     if (stamp === this.stamp && !this.broken) return;
     this.reloading ??= (async () => {

@@ -19,7 +19,7 @@ import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
-import type { AuditRecord } from '../state/audit-log.ts';
+import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import { AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext } from './enforcers.ts';
@@ -31,8 +31,12 @@ import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.t
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
-  engine: { decide(input: RequestDescription): Promise<EngineDecision> };
-  agents: { authenticate(name: string, token: string): Promise<AgentInfo | undefined> };
+  engine: { decide(input: RequestDescription, opts?: { inputJson?: string }): Promise<EngineDecision> };
+  agents: {
+    authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
+    /** Also names the token that matched (sessions are per token); preferred when present. */
+    identify?(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined>;
+  };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
   audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
   guard: Pick<DestinationGuard, 'isOwn' | 'resolveEndpoint'>;
@@ -75,13 +79,15 @@ export class Pipeline {
     }
     const tunnel = x.tunnel;
     const credential = tunnel ? tunnel.credential : x.head.headers['proxy-authorization'];
-    const agent = await this.authenticate(credential);
+    const who = await this.identify(credential);
+    const agent = who?.agent;
     if (!agent) {
       return tunnel
         ? refusals.closing(refusals.unauthenticated('the credentials of this tunnel are no longer valid'))
         : refusals.challenge(credential, credentialsHint);
     }
     x.agent = agent;
+    x.token = who.token;
     x.record.agent = agent.id;
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;
@@ -97,9 +103,16 @@ export class Pipeline {
   }
 
   async authenticate(header: string | undefined): Promise<AgentInfo | undefined> {
+    return (await this.identify(header))?.agent;
+  }
+
+  /** The agent and, when the directory names it, the id of the token that matched (its session). */
+  async identify(header: string | undefined): Promise<{ agent: AgentInfo; token?: string } | undefined> {
     const cred = parseProxyAuthorization(header);
     if (!cred) return undefined;
-    return this.deps.agents.authenticate(cred.name, cred.token);
+    if (this.deps.agents.identify) return this.deps.agents.identify(cred.name, cred.token);
+    const agent = await this.deps.agents.authenticate(cred.name, cred.token);
+    return agent ? { agent } : undefined;
   }
 
   /** The absolute-form target of a request sent to the proxy itself (not tunneled). */
@@ -134,7 +147,7 @@ export class Pipeline {
     }
     for (const e of this.deps.enforcers) {
       if (!e.describe) continue;
-      const p = e.describe(d);
+      const p = e.describe(d, { token: x.token });
       if (p) await p;
     }
     x.described = d;
@@ -148,7 +161,15 @@ export class Pipeline {
     const described = x.described!;
     const record = x.record;
     record.host = described.request.host;
-    const decision = await this.deps.engine.decide(described);
+    // Serialized once: the policy evaluates this text and the audit record carries it.
+    let inputJson: string | undefined;
+    try {
+      inputJson = JSON.stringify(described);
+      evaluatedAs.set(described, inputJson);
+    } catch {
+      /* the engine says why it cannot evaluate it */
+    }
+    const decision = await this.deps.engine.decide(described, inputJson === undefined ? {} : { inputJson });
     x.decision = decision;
     record.description = described;
     record.decision = decisionSummary(decision);

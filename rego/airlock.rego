@@ -237,6 +237,7 @@ verdicts contains deny(
 verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations", preset_hint]), 900) if {
 	not host_allowed
 	count(owning_services) == 0
+	not browse_allowed # a link a response of this session served (sessions.rego)
 }
 
 # Effects of a recognized service operation. A table, so only the verdict this request needs is
@@ -500,13 +501,15 @@ grant_risk_ok(g) if risk_priority[chosen.risk] <= risk_priority[object.get(g, "r
 
 matching_grants := sort({g.id | some g in input.grants; grant_matches(g); grant_risk_ok(g)})
 
-# Grants never stand in for a critical approval, nor for a body servers read in several ways.
+# Grants never stand in for a critical approval, nor for a body servers read in several ways, nor
+# for a hold the session's history caused (the trifecta).
 # (The engine also offers a grant only for an approve of the same operation at the grant's risk
 # or lower: engine/grants.ts.)
 outcome := allow("grant.matched", concat("", ["allowed by human grant ", matching_grants[0], " (", chosen.rule, ")"])) if {
 	chosen.action == "approve"
 	chosen.risk != "critical"
 	not body_ambiguous
+	not trifecta_hold
 	count(matching_grants) > 0
 } else := chosen
 
@@ -523,6 +526,7 @@ default_rate_limits := {
 	"admin": {"limit": 10, "window": "1h"},
 	"host": {"limit": 120, "window": "1m"},
 	"mcp": {"limit": 120, "window": "1m"},
+	"browse": {"limit": 30, "window": "10m"},
 }
 
 service_rate_conf := config.services[input.service.name].rate_limits
@@ -536,13 +540,17 @@ limit_for(kind) := l if {
 	l := default_rate_limits[kind]
 }
 
-request_limit_key := concat(":", ["mcp", host, input.agent.id]) if {
+request_limit_key := concat(":", ["browse", input.session.id]) if {
+	browse_allowed
+} else := concat(":", ["mcp", host, input.agent.id]) if {
 	input.mcp
 } else := concat(":", [input.service.name, input.service.effect, input.agent.id]) if {
 	input.service
 } else := concat(":", ["host", host, input.agent.id])
 
-request_limit_kind := "mcp" if {
+request_limit_kind := "browse" if {
+	browse_allowed
+} else := "mcp" if {
 	input.mcp
 } else := input.service.effect if {
 	input.service
@@ -576,15 +584,28 @@ default decision := {"action": "deny", "reason": "no rule allowed this request (
 # Spelled out per action rather than merged from parts: this runs for every request.
 decision := {"action": "deny", "reason": outcome.reason, "rule": outcome.rule} if {
 	outcome.action == "deny"
-} else := object.union(permitted, {"credentials": credentials}) if {
+} else := object.union(labelled, {"credentials": credentials}) if {
 	count(credentials) > 0
-} else := object.union(permitted, {"raw_path": true}) if {
+} else := object.union(labelled, {"raw_path": true}) if {
 	preset_raw_path
+} else := labelled
+
+# What the response brings into the session (sessions.rego), when it brings anything.
+labelled := object.union(permitted, {"labels": sort(response_labels)}) if {
+	count(response_labels) > 0
 } else := permitted
 
 permitted := {
 	"action": "approve", "reason": outcome.reason, "rule": outcome.rule, "rate_limits": rate_limits,
-	"approval": {"risk": outcome.risk, "timeout": approval_timeout, "step_up": outcome.risk == "critical"},
+	"approval": approval_directive,
 } if {
 	outcome.action == "approve"
 } else := {"action": outcome.action, "reason": outcome.reason, "rule": outcome.rule, "rate_limits": rate_limits}
+
+# The approval card names the earlier requests that made this one need a human (the trifecta).
+approval_directive := {
+	"risk": outcome.risk, "timeout": approval_timeout, "step_up": outcome.risk == "critical",
+	"because": trifecta_because,
+} if {
+	trifecta_hold
+} else := {"risk": outcome.risk, "timeout": approval_timeout, "step_up": outcome.risk == "critical"}

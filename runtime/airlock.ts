@@ -165,7 +165,8 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
     if (studioAt) {
       const studio = await startStudio({
         home, policyDir: config.policy, engine, audit, agents, approvals: services.approvals, heldBodies: services.heldBodies,
-        limiter: services.limiter, proxyAddress, proxyUrl, policyVersions: services.policyVersions, sharedAudit: services.sharedAudit,
+        limiter: services.limiter, sessions: services.sessions, proxyAddress, proxyUrl,
+        policyVersions: services.policyVersions, sharedAudit: services.sharedAudit,
       }, studioAt);
       closers.add(() => studio.close());
       studioAddress = { host: studioAt.host, port: studio.port };

@@ -31,6 +31,11 @@ export interface AirlockConfig {
   approvalWebhook?: string;
   /** Upstream connect / first-byte / idle budgets (ms). */
   upstreamTimeouts: UpstreamTimeouts;
+  /**
+   * Link provenance (docs/policies.md): "auto" records the links of responses only while the
+   * loaded policy reads `request.provenance`; "on" always; "off" never (request.provenance absent).
+   */
+  provenance: 'auto' | 'on' | 'off';
   /** postgres://… : agents, secrets, approvals, TOTP, policy versions and the audit log in PostgreSQL (default: the state folder). */
   store?: string;
   /** redis://… : rate-limit and egress-byte buckets in Redis, shared exactly by every replica (default: the state folder). */
@@ -51,6 +56,7 @@ export const defaultConfig: AirlockConfig = {
   evalTimeoutMs: 1000,
   approvalWebhook: undefined,
   upstreamTimeouts: defaultUpstreamTimeouts,
+  provenance: 'auto',
 };
 
 /** A duration as written by a user: "90s", "10m", "1h", "500ms", or a number of seconds. */
@@ -72,7 +78,7 @@ export interface ConfigFlags extends Partial<Omit<AirlockConfig, 'upstreamTimeou
 const flagNames: Record<string, string> = {
   policy: '--policy', proxy: '--proxy', studio: '--studio', allowPrivate: '--allow-private', upstreamCa: '--upstream-ca',
   resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', evalTimeoutMs: 'evalTimeoutMs',
-  approvalWebhook: 'approvalWebhook', store: '--store', limits: '--limits', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
+  approvalWebhook: 'approvalWebhook', provenance: 'provenance', store: '--store', limits: '--limits', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
   'upstreamTimeouts.firstByte': '--upstream-first-byte-timeout', 'upstreamTimeouts.idle': '--upstream-idle-timeout',
 };
 
@@ -96,6 +102,7 @@ export const configSchema = {
     maxHeaderSize: { type: 'integer', minimum: 1024, maximum: 1048576, description: 'a number of bytes (1024 to 1048576)' },
     evalTimeoutMs: { type: 'integer', minimum: 1, description: 'milliseconds' },
     approvalWebhook: { type: 'string', description: 'an http(s) URL' },
+    provenance: { enum: ['auto', 'on', 'off'], description: '"auto" (links recorded while the policy reads request.provenance), "on" or "off"' },
     store: { type: 'string', pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, e.g. "postgres://airlock@db.internal/airlock" (docs/deploy.md)' },
     limits: { type: 'string', pattern: '^rediss?://', description: 'a Redis URL, e.g. "redis://redis.internal:6379" (docs/deploy.md)' },
     upstreamTimeouts: {
@@ -217,6 +224,7 @@ export function resolveConfig(home: string, flags: ConfigFlags): ResolvedConfig 
     maxHeaderSize: pick('maxHeaderSize', flags.maxHeaderSize),
     evalTimeoutMs: pick('evalTimeoutMs', flags.evalTimeoutMs),
     upstreamTimeouts: timeouts,
+    provenance: pick('provenance', flags.provenance),
     ...(file.approvalWebhook !== undefined || flags.approvalWebhook !== undefined ? { approvalWebhook: pick('approvalWebhook', flags.approvalWebhook) } : {}),
   };
   // The shared stores: a flag, else config.json, else the environment (AIRLOCK_STORE, AIRLOCK_LIMITS).

@@ -2,14 +2,16 @@
 // may do). The order is the design: the credential guard first, so a placeholder or secret value
 // headed where it is not bound is refused before anyone is asked; then the approval hold, so a held
 // request charges no limit and gets no credential until a human says yes; then rate limits; then
-// credential injection, right before dialing, which also scrubs what comes back.
+// credential injection, right before dialing, which also scrubs what comes back; sessions last, so
+// a response's labels and links are taken as the agent gets it (scrubbed).
 import { approvalEnforcer, type ApprovalChannel } from '../proxy/approval-enforcer.ts';
 import { CredentialEnforcer, CredentialGuard } from '../proxy/credentials.ts';
 import type { Enforcer } from '../proxy/enforcers.ts';
 import { rateLimitEnforcer } from '../proxy/ratelimit-enforcer.ts';
+import { policyReadsProvenance, sessionEnforcer } from '../proxy/session-enforcer.ts';
 import type { Services } from './services.ts';
 
-export function builtinEnforcers(s: Pick<Services, 'secrets' | 'approvals' | 'limiter' | 'heldBodies'>, channel: () => ApprovalChannel | undefined): Enforcer[] {
+export function builtinEnforcers(s: Pick<Services, 'secrets' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'>, channel: () => ApprovalChannel | undefined): Enforcer[] {
   // The guard and the injector share what the guard found per request.
   const guard = new CredentialGuard(s.secrets);
   return [
@@ -17,5 +19,22 @@ export function builtinEnforcers(s: Pick<Services, 'secrets' | 'approvals' | 'li
     approvalEnforcer(s.approvals, { channel, bodies: s.heldBodies }),
     rateLimitEnforcer(s.limiter),
     new CredentialEnforcer(s.secrets, guard),
+    sessionEnforcer({ store: s.sessions, trackLinks: linkTracking(s) }),
   ];
+}
+
+/** Whether links are recorded now: config `provenance`, or ("auto") while the loaded policy reads request.provenance. */
+function linkTracking(s: Pick<Services, 'engine' | 'config'>): () => boolean {
+  const mode = s.config.provenance;
+  let checked: string | undefined;
+  let reads = false;
+  return () => {
+    if (mode !== 'auto') return mode === 'on';
+    const version = s.engine.version;
+    if (version !== checked) {
+      checked = version;
+      reads = policyReadsProvenance(s.engine.policy?.wasm);
+    }
+    return reads;
+  };
 }

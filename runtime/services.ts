@@ -12,7 +12,8 @@ import { AgentStore } from '../state/agents.ts';
 import { ApprovalQueue } from '../state/approvals.ts';
 import { AuditLog } from '../state/audit-log.ts';
 import { RateLimiter } from '../state/ratelimit.ts';
-import type { AgentDirectory, Approvals, AuditTrail, RateLimits, StepUp } from '../state/stores.ts';
+import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, StepUp } from '../state/stores.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
 import type { VersionStore } from '../studio/versions.ts';
@@ -29,6 +30,8 @@ export interface Services {
   approvals: Approvals;
   totp: StepUp;
   limiter: RateLimits;
+  /** Agent sessions: labels, counters, links served, timelines (docs/sessions.md). */
+  sessions: AgentSessions;
   /** The secret store as the proxy reads it (placeholder and value indexes, kept current). */
   secrets: LiveSecrets;
   ca: CertificateAuthority;
@@ -51,6 +54,7 @@ export interface EmbeddedServices extends Services {
   approvals: ApprovalQueue;
   totp: TotpStore;
   limiter: RateLimiter;
+  sessions: JournalSessionStore;
 }
 
 /** Functions run in reverse order when Airlock stops (or fails to start), each whatever the others do. */
@@ -119,5 +123,13 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
   const limiter = await RateLimiter.open(home);
   closers.add(() => limiter.close());
 
-  return { home, config, engine, agents, audit, approvals, totp, limiter, secrets, ca, guard, heldBodies: new HeldBodies() };
+  const sessions = JournalSessionStore.open(home, { liveTokens: () => agents.liveTokenIds() });
+  closers.add(() => sessions.close());
+  // A session's timeline is its requests' audit records.
+  closers.add(audit.onRecord((r) => {
+    const id = r.description?.session?.id;
+    if (id !== undefined && r.outcome !== 'pending') sessions.noteRequest(id, timelineEntry(r));
+  }));
+
+  return { home, config, engine, agents, audit, approvals, totp, limiter, sessions, secrets, ca, guard, heldBodies: new HeldBodies() };
 }

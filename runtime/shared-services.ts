@@ -20,7 +20,8 @@ import { PgStepUp } from '../state/postgres/totp.ts';
 import { RateLimiter } from '../state/ratelimit.ts';
 import { RedisRateLimits } from '../state/redis/limits.ts';
 import { SecretStore } from '../state/secrets/store.ts';
-import type { AgentDirectory, Approvals, AuditTrail, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
+import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
 import { VersionStore } from '../studio/versions.ts';
@@ -34,6 +35,7 @@ export interface SharedStores {
   totp: StepUp;
   limiter: RateLimits;
   secrets: LiveSecrets;
+  sessions: AgentSessions;
   policyVersions?: VersionStore;
   sharedAudit?: PgAuditTrail;
   /** The PostgreSQL state store, when `store` is set. */
@@ -127,8 +129,17 @@ export async function openSharedStores(
     await loadLive(engine, doc, log);
   }
 
+  // Sessions stay in each replica's state folder for now (docs/deploy.md, "Limits").
+  const sessionAgents = agents;
+  const sessions = JournalSessionStore.open(home, { liveTokens: () => sessionAgents.liveTokenIds() });
+  closers.add(() => sessions.close());
+  closers.add(audit.onRecord((r) => {
+    const id = r.description?.session?.id;
+    if (id !== undefined && r.outcome !== 'pending') sessions.noteRequest(id, timelineEntry(r));
+  }));
+
   return {
-    agents, audit, approvals, totp, limiter, secrets,
+    agents, audit, approvals, totp, limiter, secrets, sessions,
     ...(policyVersions ? { policyVersions } : {}),
     ...(sharedAudit ? { sharedAudit } : {}),
     ...(db ? { db } : {}),

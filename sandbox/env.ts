@@ -34,7 +34,7 @@ export interface AgentEnvOptions {
    * Real secret values (decrypted by `airlock run` from the store): wherever one appears in the
    * inherited environment (a GITHUB_TOKEN left in your shell), in any spelling (a Basic pair in
    * base64, hex, percent-encoded, in a URL), it is replaced by its placeholder; a variable that
-   * still holds one afterwards is dropped (proxy/sandbox/env-secrets.ts).
+   * still holds one afterwards is dropped (sandbox/env-secrets.ts).
    */
   realValues?: Array<{ secret: string; value: string; placeholder: string }>;
   /** Told (names only, never values) about each replacement; `dropped` when the variable was removed instead. */

@@ -200,12 +200,20 @@ export class AgentStore {
       .map((a) => ({ name: a.name, labels: a.labels, created: a.created, tokens: a.tokens.map(({ hash: _h, ...t }) => t) }));
   }
 
+  /** Ids of the tokens that still authenticate (unexpired), over all agents. */
+  liveTokenIds(): Set<string> {
+    const now = Date.now();
+    const out = new Set<string>();
+    for (const a of Object.values(this.doc.data.agents)) for (const t of a.tokens) if (!t.expires || Date.parse(t.expires) > now) out.add(t.id);
+    return out;
+  }
+
   get(name: string): AgentInfo | undefined {
     const a = this.doc.data.agents[name];
     return a ? { id: a.name, labels: { ...a.labels } } : undefined;
   }
 
-  private check(name: string, token: string): AgentInfo | undefined {
+  private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
     const a = Object.hasOwn(this.doc.data.agents, name) ? this.doc.data.agents[name] : undefined;
     if (!a) return undefined;
     const want = Buffer.from(sha256(token), 'hex');
@@ -214,7 +222,7 @@ export class AgentStore {
       if (t.expires && Date.parse(t.expires) <= now) continue;
       const have = Buffer.from(t.hash, 'hex');
       if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
-        return { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) };
+        return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
       }
     }
     return undefined;
@@ -222,6 +230,11 @@ export class AgentStore {
 
   /** The agent a name + token belong to, or undefined. Sees changes other processes made. */
   async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {
+    return (await this.identify(name, token))?.agent;
+  }
+
+  /** The agent and the id of the token that matched (a session is one token's life). */
+  async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
     if (this.broken || Date.now() - this.lastCheck > recheckMs) await this.refresh();
     const found = this.check(name, token);
     if (found) return found;

@@ -1,6 +1,6 @@
 // What an approval and a grant cover: exactly what the human saw, nothing wider.
 //
-// An approval is bound to a hash of the request (engine/approvals.ts requestHash); the headers in
+// An approval is bound to a hash of the request (state/approvals.ts requestHash); the headers in
 // it are the end-to-end headers that go upstream, in a canonical form. A grant's default path
 // pattern is the approved path with its glob characters escaped, so a path that happens to hold
 // "*" or "[" cannot become a wildcard. Pure.

@@ -64,6 +64,10 @@ export interface ApprovalRecord {
   rule?: string;
   risk: Risk;
   step_up: boolean;
+  /** Earlier requests of the agent's session that made this one need a human (decision approval.because). */
+  because?: string[];
+  /** The session the request belongs to. */
+  session?: string;
   policy_version?: string;
   created: string;
   /** End of the hold: the agent's request gets 403 approval-timeout at this time. */
@@ -271,6 +275,8 @@ export function newApprovalRecord(description: RequestDescription, decision: Eng
     ...(decision.rule ? { rule: decision.rule } : {}),
     risk: decision.approval?.risk ?? 'medium',
     step_up: decision.approval?.step_up === true,
+    ...(decision.approval?.because?.length ? { because: [...decision.approval.because] } : {}),
+    ...(description.session ? { session: description.session.id } : {}),
     ...(decision.policy_version ? { policy_version: decision.policy_version } : {}),
     created: new Date(t).toISOString(),
     expires: new Date(t + holdMs(decision)).toISOString(),
@@ -294,6 +300,7 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   }
   if (a.risk === 'critical') throw new ApprovalError('bad-request', 'critical requests are approved one at a time: no grant for similar requests');
   if (a.step_up) throw new ApprovalError('bad-request', 'step-up requests are approved one at a time: no grant for similar requests');
+  if (a.because?.length) throw new ApprovalError('bad-request', 'this request is held because of what its session has read (untrusted content and private data): such requests are approved one at a time, no grant for similar requests');
   if (a.risk === 'high' && opts.grantHigh !== true) {
     throw new ApprovalError('bad-request', 'this request is high risk: allowing similar requests without asking needs an explicit choice (grant_high: true, or --grant-high)');
   }

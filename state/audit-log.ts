@@ -37,6 +37,18 @@ export interface AuditRecord {
   description?: RequestDescription;
   /** Extra values enforcers recorded (approval id, limits charged, credentials injected by name…). */
   extra?: Record<string, unknown>;
+  /** A human's change to a session (a label cleared, the session reset): replay applies it in order. */
+  session_event?: SessionEvent;
+}
+
+/** A human's change to a session, as the audit log records it. */
+export interface SessionEvent {
+  session: string;
+  type: 'label-cleared' | 'reset';
+  label?: string;
+  /** studio, cli or api. */
+  by: string;
+  reason?: string;
 }
 
 /**
@@ -63,8 +75,17 @@ export interface AuditFilter {
 export function auditLine(record: AuditRecord): string {
   if (!record.description) return JSON.stringify(record);
   const { description, ...rest } = record;
-  return JSON.stringify({ ...rest, description });
+  const text = evaluatedAs.get(description);
+  if (text === undefined) return JSON.stringify({ ...rest, description });
+  const head = JSON.stringify(rest);
+  return `${head.length > 2 ? `${head.slice(0, -1)},` : '{'}"description":${text}}`;
 }
+
+/**
+ * The JSON text a description was handed to the policy as (the proxy sets it when it decides):
+ * the record carries that very text, instead of the description being serialized a second time.
+ */
+export const evaluatedAs = new WeakMap<RequestDescription, string>();
 
 const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -130,6 +151,7 @@ export class AuditLog {
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing = false;
+  private pumpScheduled = false;
   private failure: NodeJS.ErrnoException | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelay: number;
@@ -199,7 +221,16 @@ export class AuditLog {
     const buf = Buffer.from(text);
     this.queue.push(buf);
     this.queuedBytes += buf.length;
-    this.pump();
+    // Written at the end of this turn of the event loop, with every record appended in it: one
+    // write for many requests. A failed write still turns `available` false before the proxy
+    // forwards anything further (it checks before forwarding and again before dialing).
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
   }
 
   /** Keeps one write running while anything is queued; paused while failing (the retry timer resumes). */

@@ -1,6 +1,6 @@
 // The stores as the rest of Airlock uses them. Each interface is a port with its embedded
 // implementation in this folder (agents.ts, approvals.ts, ratelimit.ts, audit-log.ts, totp.ts,
-// secrets/); runtime/services.ts opens one of each and hands every part only the ports it needs, so
+// sessions.ts, secrets/); runtime/services.ts opens one of each and hands every part only the ports it needs, so
 // another backend (docs/architecture.md, "Adding a store backend") replaces a store without the
 // proxy, the studio or the enforcers knowing.
 //
@@ -13,13 +13,14 @@
 //  - A change made elsewhere (`airlock` in another process, another replica) reaches this process
 //    as an event (`onChange`, `onRecord`, `watch`), so held requests, the proxy's secrets and the
 //    studio see it without polling.
-import type { AgentInfo, Grant, RequestDescription } from '../describe/types.ts';
+import type { AgentInfo, Grant, LabelArrival, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision, RateLimitDirective } from '../engine/decision.ts';
 import type { AgentSummary, IssuedToken } from './agents.ts';
 import type { ApprovalEvent, ApprovalRecord, ApprovalStatus, ApproveOptions, GrantRecord, RetryClaim, WaitOutcome } from './approvals.ts';
 import type { AuditFilter, AuditRecord } from './audit-log.ts';
 import type { BucketView, Chargeable, ChargeResult } from './ratelimit.ts';
 import type { SecretInfo } from './secrets/store.ts';
+import type { Entered, SessionChange, SessionRecord, SessionSummary, TimelineEntry } from './sessions.ts';
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -27,6 +28,10 @@ export type Awaitable<T> = T | Promise<T>;
 export interface AgentDirectory {
   /** Checks a token; the proxy asks on every request, so a removed agent or revoked token stops at once. */
   authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
+  /** The same check, also naming the token that matched: a session is one token's life. */
+  identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined>;
+  /** Ids of the tokens that still authenticate (sessions of other tokens count as ended). */
+  liveTokenIds(): Set<string>;
   /** Brings the view `list` reads up to date with changes made elsewhere. */
   refresh(): Promise<void>;
   list(): AgentSummary[];
@@ -123,6 +128,38 @@ export interface SecretVault {
   reload(): Promise<void>;
   /** Changes whenever the stored secrets change, wherever they were changed. */
   version(): string;
-  /** Calls `fn` soon after a change made elsewhere; returns the stop function. */
-  watch(fn: () => void): () => void;
+  /**
+   * Calls `fn` soon after a change made elsewhere; returns the stop function, or undefined when
+   * changes cannot be watched (the proxy then asks `version` on every use).
+   */
+  watch(fn: () => void): (() => void) | undefined;
+}
+
+/**
+ * Agent sessions: the labels each one's responses brought, its counters, the links it was served
+ * and its timeline (docs/sessions.md). Embedded: JournalSessionStore (sessions.jsonl). What may
+ * cross a network is a promise; counters, links and the timeline are fire-and-forget. `enter`
+ * runs for every request, so it is one round trip: the session (started on the token's first
+ * request), counted, with the URL's provenance.
+ */
+export interface AgentSessions {
+  /** The token's live session before this request, counting the request; `link` asks where its URL was seen. */
+  enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered>;
+  /** Bytes of agent-chosen data that left (the request's description, streamed body, WebSocket frames). */
+  addEgress(id: string, bytes: number): void;
+  /** Adds labels a response brought; returns the ones that were new to the session (written before returning). */
+  addLabels(id: string, labels: readonly string[], arrival: LabelArrival): Promise<string[]>;
+  /** Links a response carried (normalized absolute URLs), with the request that brought them. */
+  addLinks(id: string, from: { request_id: string; host: string }, urls: readonly string[]): void;
+  /** Appends a request to the session's timeline. */
+  noteRequest(id: string, entry: TimelineEntry): void;
+  /** A human clears a label: it no longer counts until a response brings it again. */
+  clearLabel(id: string, label: string, by: string, reason?: string): Promise<SessionRecord>;
+  /** A human ends the session: the token's next request starts a new, empty one. */
+  reset(id: string, by: string, reason?: string): Promise<SessionRecord>;
+  /** A session by id or unique id prefix (at least 6 characters). */
+  get(idOrPrefix: string): SessionRecord;
+  list(filter?: { agent?: string; live?: boolean }): SessionSummary[];
+  onChange(fn: (c: SessionChange) => void): () => void;
+  close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { WebSocket } from 'ws';
 import { boundedCopy } from '../lib/bounded.ts';
+import type { LiveEvents } from './api/wire.ts';
 
 export { boundedCopy };
 
@@ -40,7 +41,7 @@ export class Hub {
     return this.clients.size;
   }
 
-  broadcast(type: string, data: unknown): void {
+  broadcast<K extends keyof LiveEvents>(type: K, data: LiveEvents[K]): void {
     const text = JSON.stringify({ type, data });
     for (const ws of this.clients) {
       // A client that cannot keep up (4 MiB queued) is dropped; it reconnects and reloads.

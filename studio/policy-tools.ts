@@ -74,7 +74,7 @@ export function trafficTestPaths(projectRoot: string): string[] {
 }
 
 /**
- * Runs exactly what `airlock test` runs (engine/policy-tests.ts) on a policy folder: its Rego tests
+ * Runs exactly what `airlock test` runs (offline/policy-tests.ts) on a policy folder: its Rego tests
  * and the project's traffic tests, decisions in an evaluation thread. Paths come back relative to
  * the draft (Rego) or to the project (traffic test files), ready to link to.
  */

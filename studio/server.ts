@@ -26,7 +26,9 @@ import { approvalRoutes } from './api/approvals.ts';
 import { limitRoutes } from './api/limits.ts';
 import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
+import { sessionRoutes } from './api/sessions.ts';
 import { systemRoutes } from './api/system.ts';
+import type { Broadcast, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
 import type { StudioServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -135,15 +137,15 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       req.log.error(err);
       process.stderr.write(`airlock studio: ${req.method} ${req.url.split('?')[0]}: ${err.message}\n`);
     }
-    return reply.code(status).send({ error: status >= 500 ? `internal error: ${err.message}` : err.message });
+    return reply.code(status).send({ error: status >= 500 ? `internal error: ${err.message}` : err.message } satisfies ErrorAnswer);
   });
 
   // ---- login -------------------------------------------------------------------------------
-  app.post('/api/login', async (req, reply) => {
+  app.post<{ Body: Untrusted<LoginBody> | undefined; Reply: SessionAnswer | ErrorAnswer }>('/api/login', async (req, reply) => {
     const key = clientKey(req);
     const wait = limiter.retryAfter(key);
     if (wait > 0) return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed logins; try again in ${wait} s` });
-    const given = (req.body as { token?: unknown } | undefined)?.token;
+    const given = req.body?.token;
     if (typeof given !== 'string' || !tokensEqual(given.trim(), token)) {
       limiter.fail(key);
       return reply.code(401).send({ error: 'wrong token' });
@@ -158,7 +160,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     return { ok: true, csrf: s.csrf };
   });
 
-  app.post('/api/logout', async (req, reply) => {
+  app.post<{ Reply: OkAnswer }>('/api/logout', async (req, reply) => {
     if (req.session) {
       sessions.destroy(req.session.id);
       ctx.hub.closeSession(req.session.id);
@@ -167,11 +169,11 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     return { ok: true };
   });
 
-  app.get('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
+  app.get<{ Reply: SessionAnswer }>('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
 
   // ---- feature routes (behind the login and CSRF hooks above) ----------------------------------
   const services = deps.services;
-  const broadcast = (type: string, data: unknown): void => ctx.hub.broadcast(type, data);
+  const broadcast: Broadcast = (type, data) => ctx.hub.broadcast(type, data);
   const audit = services?.audit;
   await app.register(policyRoutes, { ctx });
   await app.register(systemRoutes, { ctx });
@@ -181,6 +183,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     redact: audit ? (text) => audit.redact?.(text) ?? text : undefined,
   });
   await app.register(limitRoutes, { limiter: services?.limiter, broadcast });
+  await app.register(sessionRoutes, { sessions: services?.sessions, audit: services?.audit, broadcast });
 
   app.all('/api/*', async (_req, reply) => reply.code(404).send({ error: 'no such API route' }));
 
@@ -223,7 +226,8 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
       beat.unref();
       ws.on('close', () => clearInterval(beat));
       ws.on('message', () => undefined); // the feed is one-way; actions go through REST with CSRF
-      ws.send(JSON.stringify({ type: 'hello', data: { running: ctx.runningVersion() ?? null, current: ctx.versions.current } }));
+      const hello: LiveEvents['hello'] = { running: ctx.runningVersion() ?? null, current: ctx.versions.current };
+      ws.send(JSON.stringify({ type: 'hello', data: hello }));
     });
   });
 

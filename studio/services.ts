@@ -5,7 +5,7 @@
 import type { PolicyEngine } from '../engine/engine.ts';
 import type { HeldBodies } from '../proxy/held-bodies.ts';
 import type { AuditFilter, AuditRecord } from '../state/audit-log.ts';
-import type { AgentDirectory, Approvals, AuditTrail, RateLimits } from '../state/stores.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits } from '../state/stores.ts';
 import type { VersionStore } from './versions.ts';
 
 export interface StudioServices {
@@ -15,13 +15,15 @@ export interface StudioServices {
   policyDir?: string;
   /** The engine deciding live traffic: the studio publishes and rolls back into it. */
   engine?: Pick<PolicyEngine, 'load' | 'version' | 'onReload'>;
-  /** The proxy's audit trail: the live traffic view follows it (else the audit file is tailed). */
-  audit?: Pick<AuditTrail, 'onRecord' | 'redact'>;
+  /** The proxy's audit trail: the live traffic view follows it (else the audit file is tailed); humans' session changes are appended to it. */
+  audit?: Pick<AuditTrail, 'onRecord' | 'redact' | 'append'>;
   /** The proxy's agents (their cache sees changes at once; else the file is opened). */
   agents?: AgentDirectory;
   approvals?: Approvals;
   heldBodies?: HeldBodies;
   limiter?: RateLimits;
+  /** The proxy's agent sessions (labels, timelines); the Sessions page needs the proxy in this process. */
+  sessions?: AgentSessions;
   /** Where the proxy listens, for the status bar. */
   proxyAddress?: { host: string; port: number };
   /** The proxy URL an agent uses, with its credentials. */

@@ -30,7 +30,7 @@ interface VersionsDoc {
   history: PolicyVersionRecord[];
 }
 
-/** A test suite's result as the studio shows it (studio/policy-tools.ts builds it from engine/policy-tests.ts). */
+/** A test suite's result as the studio shows it (studio/policy-tools.ts builds it from offline/policy-tests.ts). */
 export interface TestReport {
   ok: boolean;
   passed: number;

@@ -1,13 +1,14 @@
 // A load generator that speaks to forward proxies: undici Pool with N keep-alive connections,
 // requests in absolute-form (`GET http://host:port/path`, what curl and most SDKs send to an
-// http_proxy), bounded by a fixed duration AND a request count, latencies into Node's built-in
-// HDR histogram. Two shapes:
+// http_proxy) — or, for an https:// URL with `tunnelCa`, CONNECT tunnels with TLS inside
+// (interception) through undici's ProxyAgent — bounded by a fixed duration AND a request count,
+// latencies into Node's built-in HDR histogram. Two shapes:
 //   closed loop  (runLoad):  N workers, each sends its next request when the previous answered — max throughput
 //   open loop    (runRate):  a fixed request rate regardless of answers — the soak test
-// Why hand-written on undici: autocannon/wrk cannot send absolute-form requests with proxy auth to a
-// forward proxy, and undici is already the project's HTTP client.
+// Plain-HTTP throughput in `npm run bench` uses wrk (bench/lib/wrk.ts: cheaper per request); this
+// one serves CONNECT + TLS (wrk has no CONNECT), bodies, open-loop rates, and other benchmarks.
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
-import { Pool, type Dispatcher } from 'undici';
+import { Pool, ProxyAgent, type Dispatcher } from 'undici';
 
 export interface Target {
   /** Where the TCP connections go: the proxy, or the upstream itself for the direct baseline. */
@@ -18,6 +19,8 @@ export interface Target {
   viaProxy: boolean;
   /** Proxy-Authorization value, when the proxy wants one. */
   proxyAuthorization?: string;
+  /** For an https:// URL through a proxy: CONNECT, then TLS trusting this CA (PEM) — the proxy's, when it intercepts. */
+  tunnelCa?: string;
 }
 
 export interface LoadOptions {
@@ -45,21 +48,32 @@ export interface LoadResult {
   firstError?: string;
 }
 
-function requestOptions(target: Target, opts: Pick<LoadOptions, 'method' | 'body'>) {
+const tunneled = (target: Target): boolean => target.tunnelCa !== undefined;
+
+function requestOptions(target: Target, opts: Pick<LoadOptions, 'method' | 'body'>): Dispatcher.RequestOptions {
   const u = new URL(target.url);
   const headers: Record<string, string> = { host: u.host };
-  if (target.proxyAuthorization) headers['proxy-authorization'] = target.proxyAuthorization;
+  if (target.proxyAuthorization && !tunneled(target)) headers['proxy-authorization'] = target.proxyAuthorization;
   if (opts.body) headers['content-type'] = 'application/octet-stream';
   return {
+    ...(tunneled(target) ? { origin: u.origin } : {}),
     method: (opts.method ?? 'GET') as 'GET',
-    path: target.viaProxy ? u.href : u.pathname + u.search,
+    path: target.viaProxy && !tunneled(target) ? u.href : u.pathname + u.search,
     headers,
     body: opts.body,
   };
 }
 
-export function pool(target: Target, connections: number): Pool {
-  return new Pool(target.connectTo, { connections, pipelining: 1, keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
+export function pool(target: Target, connections: number): Dispatcher {
+  const timeouts = { keepAliveTimeout: 30_000, headersTimeout: 30_000, bodyTimeout: 30_000 };
+  if (tunneled(target)) {
+    return new ProxyAgent({
+      uri: target.connectTo, ...timeouts, connections, pipelining: 1,
+      ...(target.proxyAuthorization ? { token: target.proxyAuthorization } : {}),
+      requestTls: { ca: target.tunnelCa, servername: new URL(target.url).hostname },
+    });
+  }
+  return new Pool(target.connectTo, { connections, pipelining: 1, ...timeouts });
 }
 
 /** Counts and latencies of one run, shared by the closed-loop and open-loop generators. */

@@ -1,7 +1,7 @@
 // Peer proxies installed from package registries, started on loopback with settings that let
-// them reach the local upstream: Debian's tinyproxy and mitmproxy (mitmdump), and Stripe's
-// smokescreen (built with `go install github.com/stripe/smokescreen@latest`). A peer that is not
-// installed is reported as missing with the command that installs it, never silently dropped.
+// them reach the local upstream: Debian's squid and tinyproxy, mitmproxy's mitmdump (PyPI), and
+// Stripe's smokescreen (built with `go install github.com/stripe/smokescreen@latest`). A peer that
+// is not installed is reported as missing with the command that installs it, never silently dropped.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -35,12 +35,36 @@ function which(cmd: string, extra: string[] = []): string | undefined {
   return undefined;
 }
 
+/** Where bench/lib/install-peers.sh puts mitmproxy from PyPI (a venv of its own, so it changes no other Python). */
+export const mitmVenv = path.join(os.homedir(), '.cache', 'airlock', 'bench-peers', 'mitmproxy');
+
 const goBin = (): string[] => {
   const gopath = spawnSync('go', ['env', 'GOPATH'], { encoding: 'utf8' }).stdout?.trim() || path.join(os.homedir(), 'go');
   return [path.join(gopath, 'bin', 'smokescreen')];
 };
 
 export const peers: Peer[] = [
+  {
+    name: 'squid',
+    install: 'apt-get install -y squid',
+    find: () => which('squid', ['/usr/sbin/squid']),
+    async start(bin, port, tmp) {
+      // No cache (memory or disk), no access log, no pinger helper; -N: one process, no kids. As
+      // root squid drops to its `proxy` user, which must be able to write its log and pid file.
+      const dir = fs.mkdtempSync(path.join(tmp, 'squid-'));
+      fs.chmodSync(dir, 0o777);
+      const conf = path.join(dir, 'squid.conf');
+      fs.writeFileSync(conf, [
+        `http_port 127.0.0.1:${port}`, 'http_access allow all', 'cache deny all', 'cache_mem 0 MB',
+        'access_log none', 'cache_store_log none', `cache_log ${path.join(dir, 'cache.log')}`,
+        `pid_filename ${path.join(dir, 'squid.pid')}`, `coredump_dir ${dir}`, 'pinger_enable off',
+        'shutdown_lifetime 0 seconds', 'via off', 'forwarded_for transparent', 'max_filedescriptors 8192', '',
+      ].join('\n'));
+      const proc = start('squid', bin, ['-N', '-f', conf]);
+      await waitForPort(port, proc);
+      return { proc, note: 'squid -N (one process), no cache, no access log' };
+    },
+  },
   {
     name: 'tinyproxy',
     install: 'apt-get install -y tinyproxy',
@@ -53,13 +77,15 @@ export const peers: Peer[] = [
       ].join('\n'));
       const proc = start('tinyproxy', bin, ['-d', '-c', conf]);
       await waitForPort(port, proc);
-      return { proc, note: 'tinyproxy -d, MaxClients 2000, no filtering' };
+      // tinyproxy closes the client connection after each answer (no client keep-alive): wrk
+      // reconnects and counts a read error each time, so its row is a connection per request.
+      return { proc, note: 'tinyproxy -d, MaxClients 2000, no filtering; closes the client connection after every answer, so each request pays a new connection (wrk counts those closes as read errors)' };
     },
   },
   {
     name: 'mitmproxy',
-    install: 'apt-get install -y mitmproxy (or pip install mitmproxy)',
-    find: () => which('mitmdump'),
+    install: `python3 -m venv ${mitmVenv} && ${mitmVenv}/bin/pip install mitmproxy`,
+    find: () => which('mitmdump', [path.join(mitmVenv, 'bin', 'mitmdump')]),
     async start(bin, port, tmp) {
       const proc = start('mitmproxy', bin, ['--listen-host', '127.0.0.1', '--listen-port', String(port), '-q', '--set', `confdir=${path.join(tmp, 'mitm')}`, '--set', 'flow_detail=0']);
       await waitForPort(port, proc, 60_000);
@@ -68,7 +94,7 @@ export const peers: Peer[] = [
   },
   {
     name: 'smokescreen',
-    install: 'go install github.com/stripe/smokescreen@latest',
+    install: 'go install github.com/stripe/smokescreen@latest (Go from https://go.dev/dl)',
     find: () => which('smokescreen', goBin()),
     async start(bin, port) {
       const proc = start('smokescreen', bin, ['--listen-ip', '127.0.0.1', '--listen-port', String(port), '--allow-range', '127.0.0.0/8', '--statsd-address', '127.0.0.1:9']);
@@ -80,7 +106,7 @@ export const peers: Peer[] = [
 
 export async function startPeer(peer: Peer, tmp: string): Promise<RunningProxy | { name: string; missing: string }> {
   const bin = peer.find();
-  if (!bin) return { name: peer.name, missing: `not installed: ${peer.install}` };
+  if (!bin) return { name: peer.name, missing: `not installed; install with: ${peer.install}` };
   const port = await freePort();
   const { proc, note } = await peer.start(bin, port, tmp);
   return { name: peer.name, proxyUrl: `http://127.0.0.1:${port}`, proc, note };

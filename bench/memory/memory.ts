@@ -3,7 +3,7 @@
 //                    sitting idle (agents keep pools open) — RSS with them open, per connection.
 //   streamThrough:   a large upload and a large download through the proxy — RSS growth must stay
 //                    flat (Airlock's bar: under 64 MiB for 1 GiB), i.e. bodies are streamed, not buffered.
-// Used by bench/run.ts (`npm run bench -- --only airlock` measures Airlock alone).
+// Used by bench/run.ts.
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +26,14 @@ function oneRequest(target: Target): string {
   return `GET ${target.viaProxy ? u.href : u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\n${target.proxyAuthorization ? `Proxy-Authorization: ${target.proxyAuthorization}\r\n` : ''}Connection: keep-alive\r\n\r\n`;
 }
 
+/** Whether `got` holds one whole response with a Content-Length body (the bench origin's answers). */
+function complete(got: string): boolean {
+  const end = got.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(got.slice(0, end));
+  return Buffer.byteLength(got.slice(end + 4), 'latin1') >= Number(length?.[1] ?? 0);
+}
+
 /** Opens a connection, makes one request, resolves with the still-open socket once the answer arrived. */
 function openIdle(host: string, port: number, request: string): Promise<net.Socket | undefined> {
   return new Promise((resolve) => {
@@ -36,11 +44,11 @@ function openIdle(host: string, port: number, request: string): Promise<net.Sock
     s.on('connect', () => s.write(request));
     s.on('data', (c: Buffer) => {
       got += c.toString('latin1');
-      if (got.includes('hello world\n')) {
+      if (complete(got)) {
         clearTimeout(timer);
         s.removeAllListeners('data');
         s.on('error', () => undefined);
-        resolve(s);
+        resolve(/^HTTP\/1\.1 2/.test(got) ? s : (s.destroy(), undefined));
       }
     });
   });

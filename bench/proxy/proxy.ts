@@ -7,7 +7,9 @@
 // their own processes; the load generator (undici, bounded by duration and request count) here.
 //
 //   node bin/run-ts.js bench/proxy/proxy.ts [--duration SECONDS] [--json FILE] [--profile DIR]
-// --profile writes a V8 CPU profile of the Airlock process to DIR (open it in Chrome DevTools).
+// --profile writes a V8 CPU profile of the Airlock process to DIR (open it in Chrome DevTools) and
+// prints its top functions (bench/lib/profile.ts; start-up included: `npm run bench -- --profile`
+// profiles the load phase alone, with the default policy).
 import { execFileSync } from 'node:child_process';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,7 +18,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { SourceMapPayload } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { AgentStore } from '../../state/agents.ts';
+import { profileTables, summarize } from '../lib/profile.ts';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
 const args = process.argv.slice(2);
@@ -160,7 +165,9 @@ const store = await AgentStore.open(home);
 const { token } = await store.add('bench');
 const airlockPort = await freePort();
 const profileDir = argOf('--profile');
-const airlock = spawnChild(process.execPath, [...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`] : []), 'bin/airlock.js', 'start', '--home', home, '--policy', 'bench/proxy/policy', '--proxy', `127.0.0.1:${airlockPort}`, '--no-studio', '--allow-private', '127.0.0.1', '--upstream-ca', path.join(tmp, 'up.pem'), '--quiet']);
+const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profileDir)}`, '--import', pathToFileURL(path.join(root, 'bench/lib/source-maps-at-exit.mjs')).href] : [];
+if (profileDir) Object.assign(process.env, { AIRLOCK_BENCH_SOURCE_MAPS: path.resolve(profileDir, 'source-maps.json'), AIRLOCK_BENCH_ROOT: root });
+const airlock = spawnChild(process.execPath, [...profileFlags, 'bin/airlock.js', 'start', '--home', home, '--policy', 'bench/proxy/policy', '--proxy', `127.0.0.1:${airlockPort}`, '--no-studio', '--allow-private', '127.0.0.1', '--upstream-ca', path.join(tmp, 'up.pem'), '--quiet']);
 await waitForLine(airlock, /proxy on/);
 const airlockCa = fs.readFileSync(path.join(home, 'ca.pem'), 'utf8');
 const proxyAuth = `Basic ${Buffer.from(`bench:${token}`).toString('base64')}`;
@@ -174,7 +181,7 @@ if (fs.existsSync('/usr/bin/tinyproxy')) {
   await waitForPort(tinyPort);
 }
 
-const bare = spawnChild(process.execPath, ['bin/run-ts.js', 'bench/proxy/bare-proxy.ts']);
+const bare = spawnChild(process.execPath, ['bin/run-ts.js', 'bench/lib/bare-relay.ts']);
 const barePort = (JSON.parse(await waitForLine(bare, /^\{"port"/)) as { port: number }).port;
 
 process.stdout.write(`bench/proxy: ${durationMs / 1000}s per scenario, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), node ${process.version}\n\n`);
@@ -252,5 +259,16 @@ for (const size of ['1k', '64k']) {
 process.stdout.write(`  HTTPS keep-alive: Airlock interception ${ratio(results['https-airlock'], results['https-direct'])} of direct, +${added(results['https-airlock'], results['https-direct'])} p50\n`);
 process.stdout.write(`  HTTPS new connection: Airlock ${ratio(results['https-airlock-new'], results['https-direct-new'])} of direct, +${added(results['https-airlock-new'], results['https-direct-new'])} p50\n`);
 if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify(results, null, 2)}\n`);
+if (profileDir) {
+  // The profile is written when Airlock exits.
+  const exited = new Promise((r) => airlock.once('exit', r));
+  airlock.kill('SIGTERM');
+  await exited;
+  const dir = path.resolve(profileDir);
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && f.includes(`.${airlock.pid}.`)).map((f) => path.join(dir, f));
+  const mapsFile = path.join(dir, 'source-maps.json');
+  const maps = fs.existsSync(mapsFile) ? JSON.parse(fs.readFileSync(mapsFile, 'utf8')) as Record<string, SourceMapPayload> : {};
+  process.stdout.write(`\nCPU profile of Airlock (whole run, start-up included; ${files.length} thread files in ${profileDir}):\n\n${profileTables(summarize(files, undefined, root, maps))}\n`);
+}
 cleanup();
 process.exit(0);

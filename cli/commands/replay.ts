@@ -33,6 +33,7 @@ interface ReplayFlags {
   progress: boolean;
   home?: string;
   store?: string;
+  sessions: string;
 }
 
 /** The secret store's placeholders, when the state folder has one (for HAR files from a proxied agent). */
@@ -90,6 +91,7 @@ function rowText(r: ChangedRow): string {
     `    after:  ${decisionText(r.after)}: ${r.after.reason}`,
   ];
   if (r.changes.includes('credentials')) lines.push(`    credentials: [${(r.before.credentials ?? []).join(', ')}] → [${(r.after.credentials ?? []).join(', ')}]`);
+  if (r.changes.includes('labels')) lines.push(`    labels: [${(r.before.labels ?? []).join(', ')}] → [${(r.after.labels ?? []).join(', ')}]`);
   return lines.join('\n');
 }
 
@@ -171,10 +173,12 @@ export function register(program: Command): void {
     .option('--host <host>', 'only requests to this host')
     .option('--max-rows <n>', 'changed rows to list (the rest are counted)', '1000')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .option('--sessions <mode>', 'recorded (labels accumulate per recorded session, in order), per-agent (also one session per agent for requests without one, e.g. HAR), none', 'recorded')
     .option('--store <url>', 'replay the shared audit log of every replica in PostgreSQL (postgres://…) instead of files')
     .option('--home <dir>', "state folder whose secret store's placeholders HAR entries are searched for (default .airlock when it has one)")
     .action(async (files: string[], flags: ReplayFlags) => {
       if (flags.baseline && flags.againstLog) throw new CliError('choose --baseline DIR or --against-log, not both');
+      if (!['recorded', 'per-agent', 'none'].includes(flags.sessions)) throw new CliError('--sessions must be recorded, per-agent or none');
       const maxChanged = Number(flags.maxRows);
       if (!Number.isInteger(maxChanged) || maxChanged < 0) throw new CliError('--max-rows must be a whole number');
       let since: number | undefined;
@@ -202,7 +206,7 @@ export function register(program: Command): void {
         let report: ReplayReport;
         try {
           const options = {
-            policy, baseline, againstLog: flags.againstLog, maxChanged,
+            policy, baseline, againstLog: flags.againstLog, maxChanged, sessions: flags.sessions as 'recorded' | 'per-agent' | 'none',
             agent: { id: flags.agent, labels: {} }, placeholders,
             filter: { since, until, host: flags.host },
             onProgress: bar?.update, signal: abort.signal,

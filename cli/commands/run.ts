@@ -1,7 +1,7 @@
 // `airlock run --agent NAME [--no-sandbox] -- COMMAND ...`: runs an agent with Airlock as its way
 // out. Mints a per-run token (revoked when the run ends), points every common client at the proxy
 // with the CA trusted, exports secret placeholders, and on Linux confines the command to a network
-// namespace whose only route is Airlock (proxy/sandbox/). The token travels in the environment
+// namespace whose only route is Airlock (sandbox/). The token travels in the environment
 // only, never in process arguments.
 import fs from 'node:fs';
 import os from 'node:os';

@@ -4,6 +4,7 @@ import { StateFileError } from '../../state/document.ts';
 import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError } from '../main.ts';
 import { displayDbUrl } from '../../state/postgres/db.ts';
+import { lineBatcher } from '../line-batch.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -64,7 +65,9 @@ export function register(program: Command): void {
       if (Object.values(timeouts).some((v) => v !== undefined)) {
         opts.upstreamTimeouts = Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined));
       }
-      if (!flags.quiet) opts.log = (line) => process.stdout.write(`${line}\n`);
+      // One write per turn of the event loop for however many requests it decided.
+      const lines = lineBatcher(process.stdout);
+      if (!flags.quiet) opts.log = lines.write;
 
       let airlock;
       try {
@@ -90,12 +93,14 @@ export function register(program: Command): void {
             process.exit(1);
           }
           stopping = true;
+          lines.flush();
           process.stdout.write(`airlock: ${signal}, shutting down\n`);
           void airlock.close().then(resolve, resolve);
         };
         process.once('SIGINT', () => stop('SIGINT'));
         process.once('SIGTERM', () => stop('SIGTERM'));
       });
+      lines.flush();
       process.stdout.write('airlock: stopped\n');
     });
 }

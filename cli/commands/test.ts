@@ -1,6 +1,6 @@
 // `airlock test`: the one command for CI — the policy folder's Rego unit tests (`opa test`) and
 // every traffic test file, with each failure explained and a closing `N passed, N failed` line.
-// The suite itself is engine/policy-tests.ts, which the studio runs too (its "Run tests" and publish).
+// The suite itself is offline/policy-tests.ts, which the studio runs too (its "Run tests" and publish).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';

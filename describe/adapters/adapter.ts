@@ -15,7 +15,7 @@ export interface ServiceAdapter {
    * is the parsed request when `graphqlEndpoint` named this request's URL.
    */
   describe(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo | undefined;
-  /** True for the service's GraphQL endpoints: their bodies are parsed as GraphQL (proxy/graphql.ts). */
+  /** True for the service's GraphQL endpoints: their bodies are parsed as GraphQL (describe/graphql.ts). */
   graphqlEndpoint?(request: RequestInfo): boolean;
   /** For SQL endpoints: the SQL the request carries. Undefined when the request is not an SQL request. */
   sql?(request: RequestInfo, service: ServiceInfo): SqlSource | undefined;

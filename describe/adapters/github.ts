@@ -153,7 +153,7 @@ const isGraphql = (request: RequestInfo): boolean =>
 
 function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (isGraphql(request)) {
-    // Described by proxy/graphql.ts from the raw body; without it (a caller that skipped the
+    // Described by describe/graphql.ts from the raw body; without it (a caller that skipped the
     // describe step) the request is unreadable GraphQL, which fails closed.
     return githubGraphql(graphql ?? { info: { parsed: false, error: 'GraphQL body not parsed', operations: [] }, documents: [], variables: [] });
   }

@@ -152,7 +152,15 @@ export class PgAgents implements AgentDirectory {
     return a ? { id: a.name, labels: { ...a.labels } } : undefined;
   }
 
-  private check(name: string, token: string): AgentInfo | undefined {
+  /** Ids of the tokens that still authenticate. */
+  liveTokenIds(): Set<string> {
+    const now = Date.now();
+    const out = new Set<string>();
+    for (const a of this.agents.values()) for (const t of a.tokens) if (!t.expires || Date.parse(t.expires) > now) out.add(t.id);
+    return out;
+  }
+
+  private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
     const a = this.agents.get(name);
     if (!a) return undefined;
     const want = Buffer.from(sha256(token), 'hex');
@@ -161,13 +169,18 @@ export class PgAgents implements AgentDirectory {
       if (t.expires && Date.parse(t.expires) <= now) continue;
       const have = Buffer.from(t.hash, 'hex');
       if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
-        return { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) };
+        return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
       }
     }
     return undefined;
   }
 
   async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {
+    return (await this.identify(name, token))?.agent;
+  }
+
+  /** The agent and the id of the token that matched (a session is one token's life). */
+  async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
     // A stale view could let a revoked token through: no authentication while the feed is down.
     this.db.ensureAvailable();
     const found = this.check(name, token);

@@ -131,20 +131,21 @@ export class SecretStore {
 
   /**
    * Calls `fn` when the file may have changed (a watch on the state folder, where atomic writes
-   * rename a new file in); returns the stop function. Without watch support nothing is called,
-   * and `version` still tells.
+   * rename a new file in); returns the stop function, or undefined without watch support (then
+   * only `version` tells).
    */
-  watch(fn: () => void): () => void {
-    let watcher: fs.FSWatcher | undefined;
+  watch(fn: () => void): (() => void) | undefined {
+    let watcher: fs.FSWatcher;
     try {
       watcher = fs.watch(path.dirname(this.doc.file), { persistent: false }, (_event, file) => {
         if (file === null || String(file) === path.basename(this.doc.file)) fn();
       });
-      watcher.on('error', () => undefined);
     } catch {
-      /* no watch support */
+      return undefined;
     }
-    return () => watcher?.close();
+    // A watch that breaks later reports once more, so the change it may have missed is looked at.
+    watcher.on('error', () => fn());
+    return () => watcher.close();
   }
 
   private corrupt(detail: string): SecretStoreError {

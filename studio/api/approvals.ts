@@ -26,7 +26,10 @@ import { ApprovalError, type ApprovalEvent, type ApprovalRecord, type ApprovalSt
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
-import type { ApprovalView, ApprovalsAnswer, GrantsAnswer, HeldBodyAnswer, Unavailable } from './wire.ts';
+import type {
+  ApprovalAnswer, ApprovalView, Broadcast, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
+  ResolveAnswer, Unavailable, Untrusted,
+} from './wire.ts';
 
 export interface ApprovalRoutesOptions {
   /** The approvals of the proxy in this process; without them every route says approvals are not available here. */
@@ -35,7 +38,7 @@ export interface ApprovalRoutesOptions {
   heldBodies: HeldBodies | undefined;
   /** The audit trail's redaction: secret values an agent put in a body are shown as [secret:NAME]. */
   redact: ((text: string) => string) | undefined;
-  broadcast: (type: string, data: unknown) => void;
+  broadcast: Broadcast;
 }
 
 const statusOf: Record<ApprovalError['code'], number> = {
@@ -125,7 +128,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
 
   const unavailable: Unavailable = { available: false, reason: 'approvals run inside the proxy; start Airlock with `airlock start` to use them here' };
 
-  app.get<{ Reply: ApprovalsAnswer | { error: string } }>('/api/approvals', async (req, reply) => {
+  app.get<{ Reply: ApprovalsAnswer | ErrorAnswer }>('/api/approvals', async (req, reply) => {
     if (!queue) return unavailable;
     const q = req.query as { status?: string; limit?: string };
     const status = q.status;
@@ -137,7 +140,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     return { available: true, approvals: list.map((a) => view(a)), step_up_enrolled: queue.needsStepUp({ step_up: true, risk: 'critical' }) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/approvals/:id', async (req, reply) => {
+  app.get<{ Params: { id: string }; Reply: ApprovalAnswer | ErrorAnswer }>('/api/approvals/:id', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       // One approval with its whole description (lists and events carry a bounded copy).
@@ -149,7 +152,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     }
   });
 
-  app.get<{ Params: { id: string }; Reply: HeldBodyAnswer | { error: string; code?: string } }>('/api/approvals/:id/body', async (req, reply) => {
+  app.get<{ Params: { id: string }; Reply: HeldBodyAnswer | ErrorAnswer }>('/api/approvals/:id/body', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     let a: ApprovalRecord;
     try {
@@ -178,7 +181,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     };
   });
 
-  const approve = async (id: string, body: Record<string, unknown>, reply: FastifyReply, grantField: 'grant_minutes' | 'minutes') => {
+  const approve = async (id: string, body: Untrusted<ApproveBody & GrantBody>, reply: FastifyReply, grantField: 'grant_minutes' | 'minutes'): Promise<ResolveAnswer | FastifyReply> => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       const record = queue.get(id);
@@ -208,15 +211,15 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     }
   };
 
-  app.post<{ Params: { id: string } }>('/api/approvals/:id/approve', async (req, reply) =>
-    approve(req.params.id, (req.body ?? {}) as Record<string, unknown>, reply, 'grant_minutes'));
+  app.post<{ Params: { id: string }; Body: Untrusted<ApproveBody> | undefined; Reply: ResolveAnswer | ErrorAnswer }>('/api/approvals/:id/approve', async (req, reply) =>
+    approve(req.params.id, req.body ?? {}, reply, 'grant_minutes'));
 
-  app.post<{ Params: { id: string } }>('/api/approvals/:id/grant', async (req, reply) =>
-    approve(req.params.id, (req.body ?? {}) as Record<string, unknown>, reply, 'minutes'));
+  app.post<{ Params: { id: string }; Body: Untrusted<GrantBody> | undefined; Reply: ResolveAnswer | ErrorAnswer }>('/api/approvals/:id/grant', async (req, reply) =>
+    approve(req.params.id, req.body ?? {}, reply, 'minutes'));
 
-  app.post<{ Params: { id: string } }>('/api/approvals/:id/deny', async (req, reply) => {
+  app.post<{ Params: { id: string }; Body: Untrusted<DenyBody> | undefined; Reply: ResolveAnswer | ErrorAnswer }>('/api/approvals/:id/deny', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = req.body ?? {};
     try {
       const message = optionalString(body.message, 'message');
       const a = await queue.deny(req.params.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
@@ -231,7 +234,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     return { available: true, grants: queue.grants() };
   });
 
-  app.delete<{ Params: { id: string } }>('/api/grants/:id', async (req, reply) => {
+  app.delete<{ Params: { id: string }; Reply: GrantRevokedAnswer | ErrorAnswer }>('/api/grants/:id', async (req, reply) => {
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       return { grant: await queue.revokeGrant(req.params.id) };

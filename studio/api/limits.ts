@@ -4,12 +4,12 @@
 //   POST /api/limits/reset       {key}  refills every bucket with that key
 import type { FastifyInstance } from 'fastify';
 import type { RateLimits } from '../../state/stores.ts';
-import type { LimitsAnswer } from './wire.ts';
+import type { Broadcast, ErrorAnswer, LimitResetAnswer, LimitResetBody, LimitsAnswer, Untrusted } from './wire.ts';
 
 export interface LimitRoutesOptions {
   /** The limiter of the proxy in this process; without it the routes say it is not available here. */
   limiter: RateLimits | undefined;
-  broadcast: (type: string, data: unknown) => void;
+  broadcast: Broadcast;
 }
 
 export async function limitRoutes(app: FastifyInstance, opts: LimitRoutesOptions): Promise<void> {
@@ -18,9 +18,9 @@ export async function limitRoutes(app: FastifyInstance, opts: LimitRoutesOptions
 
   app.get<{ Reply: LimitsAnswer }>('/api/limits', async () => (limiter ? { available: true, buckets: await limiter.snapshot() } : unavailable));
 
-  app.post('/api/limits/reset', async (req, reply) => {
+  app.post<{ Body: Untrusted<LimitResetBody> | undefined; Reply: LimitResetAnswer | ErrorAnswer }>('/api/limits/reset', async (req, reply) => {
     if (!limiter) return reply.code(503).send({ error: unavailable.reason });
-    const key = (req.body as { key?: unknown } | undefined)?.key;
+    const key = req.body?.key;
     if (typeof key !== 'string' || !key || key.length > 500) return reply.code(400).send({ error: 'key is required' });
     const reset = await limiter.reset(key);
     if (!reset) return reply.code(404).send({ error: `no bucket ${key} (a full bucket is not stored)` });

@@ -13,7 +13,7 @@ import type { SharedAuditLog } from '../services.ts';
 import { draftEngine as newDraftEngine } from '../draft-engine.ts';
 import type { StudioContext } from '../context.ts';
 import { validOverlay } from '../policy-tools.ts';
-import type { ReplaySourcesAnswer } from './wire.ts';
+import type { ErrorAnswer, OkAnswer, ReplayAnswer, ReplayBody, ReplayRefusal, ReplaySourcesAnswer, Untrusted } from './wire.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json']);
@@ -67,14 +67,14 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     };
   });
 
-  app.post('/api/replay/cancel', async () => {
+  app.post<{ Reply: OkAnswer }>('/api/replay/cancel', async () => {
     running?.abort();
     return { ok: true };
   });
 
-  app.post('/api/replay', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
+  app.post<{ Body: Untrusted<ReplayBody> | undefined; Reply: ReplayAnswer | ReplayRefusal | ErrorAnswer }>('/api/replay', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
     if (running) return reply.code(409).send({ error: 'a replay is already running; cancel it first' });
-    const b = (req.body ?? {}) as Record<string, unknown>;
+    const b = req.body ?? {};
     const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-replay-'));
     const draftEngine = newDraftEngine();
     const runId = crypto.randomBytes(6).toString('hex');
@@ -143,12 +143,12 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
           maxChanged: 2000,
           signal: abort.signal,
           progressIntervalMs: 150,
-          onProgress: (p: unknown) => ctx.hub.broadcast('replay-progress', { run: runId, ...(p as object) }),
+          onProgress: (p) => ctx.hub.broadcast('replay-progress', { run: runId, ...p }),
         },
         () => ({ bytes, totalBytes, file: path.basename(file) }),
       );
       return {
-        run: runId, compare: againstLog ? 'recorded' : 'live', source: b.source, file: b.source === 'fixture' ? b.file : path.basename(file), baselineError, report,
+        run: runId, compare: againstLog ? 'recorded' : 'live', source: b.source, file: b.source === 'fixture' ? String(b.file) : path.basename(file), baselineError, report,
         // Which draft was replayed: the saved files, or with these unsaved buffers.
         unsaved: Object.keys(overlay).sort(),
       };

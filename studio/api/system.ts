@@ -8,7 +8,9 @@ import type { AgentDirectory } from '../../state/stores.ts';
 import type { StudioContext } from '../context.ts';
 import { JsonlTail, LiveBuffer, liveRecord } from '../live.ts';
 import { proxyAddressText } from '../services.ts';
-import type { AgentsAnswer, RecordsAnswer, SecretsAnswer, StatusAnswer } from './wire.ts';
+import type {
+  AgentAddBody, AgentAddedAnswer, AgentsAnswer, OkAnswer, RecordsAnswer, SecretSetAnswer, SecretSetBody, SecretsAnswer, StatusAnswer, Untrusted,
+} from './wire.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 
@@ -108,8 +110,8 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
   });
 
   // A new agent's token is in the answer once (as the proxy URL), like `airlock agent add`.
-  app.post('/api/agents', async (req) => {
-    const b = (req.body ?? {}) as { name?: unknown; labels?: unknown };
+  app.post<{ Body: Untrusted<AgentAddBody> | undefined; Reply: AgentAddedAnswer }>('/api/agents', async (req) => {
+    const b = req.body ?? {};
     if (typeof b.name !== 'string') throw httpError(400, 'name is required');
     const labels: Record<string, string> = {};
     if (b.labels !== undefined) {
@@ -131,7 +133,7 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     return { ok: true, name: b.name, token: issued.token, proxyUrl: proxyUrl ?? null };
   });
 
-  app.delete<{ Params: { name: string } }>('/api/agents/:name', async (req) => {
+  app.delete<{ Params: { name: string }; Reply: OkAnswer }>('/api/agents/:name', async (req) => {
     const store = await agents();
     if (!(await store.remove(req.params.name))) throw httpError(404, `no agent named ${req.params.name}`);
     ctx.hub.broadcast('agents', { event: 'removed', name: req.params.name });
@@ -150,10 +152,10 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     return { available: true, secrets: store.list() };
   });
 
-  app.put<{ Params: { name: string } }>('/api/secrets/:name', async (req) => {
+  app.put<{ Params: { name: string }; Body: Untrusted<SecretSetBody> | undefined; Reply: SecretSetAnswer }>('/api/secrets/:name', async (req) => {
     const name = req.params.name;
     if (!SECRET_NAME.test(name)) throw httpError(400, 'secret names use letters, digits, ".", "_" and "-" (at most 64)');
-    const b = (req.body ?? {}) as { value?: unknown; hosts?: unknown; env?: unknown };
+    const b = req.body ?? {};
     if (typeof b.value !== 'string' || b.value.length === 0) throw httpError(400, 'value is required');
     if (b.value.length > 64 * 1024) throw httpError(400, 'value is larger than 64 KiB');
     const list = (v: unknown): string[] | undefined =>

@@ -1,24 +1,56 @@
 // The studio API's JSON, as the routes in this folder send it and the browser app (studio/app/)
 // reads it: one set of types for both sides. Types only — the app imports this module with
 // `import type`, so nothing of the server reaches the browser bundle. Each answer is named after
-// its route; live events (WebSocket `{type, data}`) carry the same shapes.
+// its route; live events (WebSocket `{type, data}`) carry the same shapes. A request body is named
+// `…Body`: the app builds it with `satisfies`, the route reads it as `Untrusted<…Body>` (every field
+// unknown until checked), so a field renamed on one side breaks the other's typecheck.
+import type { LabelArrival, RequestDescription } from '../../describe/types.ts';
 import type { Explanation } from '../../engine/explain.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import type { PolicyProblem } from '../../engine/problem.ts';
-import type { ChangedRow, Counts, DecisionSummary, ReplayReport } from '../../offline/replay.ts';
+import type { CaseRequest } from '../../offline/traffic-tests.ts';
+import type { ChangedRow, Counts, DecisionSummary, ReplayProgress, ReplayReport } from '../../offline/replay.ts';
 import type { AgentSummary } from '../../state/agents.ts';
 import type { BodyVisibility } from '../../state/approval-body.ts';
-import type { ApprovalRecord, GrantRecord } from '../../state/approvals.ts';
+import type { ApprovalEvent, ApprovalRecord, GrantRecord } from '../../state/approvals.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
 import type { BucketView } from '../../state/ratelimit.ts';
 import type { SecretInfo } from '../../state/secrets/store.ts';
+import type { LabelEvent, SessionChange, SessionRecord, SessionSummary, TimelineEntry } from '../../state/sessions.ts';
 import type { DraftFile } from '../drafts.ts';
+import type { CheckResult, FileDiff, FmtResult, Overlay } from '../policy-tools.ts';
 import type { PolicyVersionRecord, TestFailure, TestReport } from '../versions.ts';
 
 export type {
-  AgentSummary, AuditRecord, BucketView, ChangedRow, Counts, DecisionSummary, DraftFile, EngineDecision, Explanation, GrantRecord,
-  PolicyProblem, PolicyVersionRecord, ReplayReport, SecretInfo, TestFailure, TestReport,
+  AgentSummary, AuditRecord, BucketView, ChangedRow, Counts, DecisionSummary, DraftFile, EngineDecision, Explanation, FileDiff, GrantRecord,
+  LabelArrival, LabelEvent, Overlay, PolicyProblem, PolicyVersionRecord, ReplayReport, RequestDescription, SecretInfo, SessionRecord, SessionSummary,
+  TestFailure, TestReport, TimelineEntry,
 };
+
+/** A request body as a route receives it: the fields the app sends, each unknown until checked. */
+export type Untrusted<T> = { [K in keyof T]?: unknown };
+
+/** Every refusal: a status of 400 and up with a message (some name a machine-readable code). */
+export interface ErrorAnswer {
+  error: string;
+  code?: string;
+}
+
+/** A change that answers only that it was made. */
+export interface OkAnswer {
+  ok: true;
+}
+
+/** POST /api/login and GET /api/session: the token every POST/PUT/DELETE sends as x-airlock-csrf. */
+export interface SessionAnswer {
+  ok: true;
+  csrf: string;
+}
+
+/** POST /api/login */
+export interface LoginBody {
+  token: string;
+}
 
 /** A part of the running Airlock this studio was not given (no proxy in its process). */
 export interface Unavailable {
@@ -73,6 +105,27 @@ export interface HeldBodyAnswer {
   base64?: string;
 }
 
+/** POST /api/approvals/:id/approve (grant_minutes: also allow similar requests for that long). */
+export interface ApproveBody {
+  message?: string;
+  totp?: string;
+  grant_minutes?: number;
+  path_pattern?: string;
+  grant_high?: boolean;
+  /** Approve knowingly although the body could not be shown whole. */
+  accept_unseen_body?: boolean;
+  via?: 'studio' | 'cli' | 'api';
+}
+
+/** POST /api/approvals/:id/grant: approve and allow similar requests for `minutes`. */
+export type GrantBody = Omit<ApproveBody, 'grant_minutes'> & { minutes: number };
+
+/** POST /api/approvals/:id/deny */
+export interface DenyBody {
+  message?: string;
+  via?: 'studio' | 'cli' | 'api';
+}
+
 /** POST /api/approvals/:id/approve|grant|deny */
 export interface ResolveAnswer {
   approval: ApprovalView;
@@ -82,8 +135,24 @@ export interface ResolveAnswer {
 /** GET /api/grants */
 export type GrantsAnswer = Unavailable | { available: true; grants: GrantRecord[] };
 
+/** DELETE /api/grants/:id */
+export interface GrantRevokedAnswer {
+  grant: GrantRecord;
+}
+
 /** GET /api/limits */
 export type LimitsAnswer = Unavailable | { available: true; buckets: BucketView[] };
+
+/** POST /api/limits/reset: refills every bucket with this key. */
+export interface LimitResetBody {
+  key: string;
+}
+
+/** POST /api/limits/reset: how many buckets were refilled. */
+export interface LimitResetAnswer {
+  ok: true;
+  reset: number;
+}
 
 /** GET /api/agents */
 export interface AgentsAnswer {
@@ -91,10 +160,58 @@ export interface AgentsAnswer {
   agents: AgentSummary[];
 }
 
+/** POST /api/agents */
+export interface AgentAddBody {
+  name: string;
+  labels?: Record<string, string>;
+}
+
+/** POST /api/agents: the new agent's token, shown once (and as a proxy URL when a proxy runs here). */
+export interface AgentAddedAnswer {
+  ok: true;
+  name: string;
+  token: string;
+  proxyUrl: string | null;
+}
+
 /** GET /api/secrets: names, placeholders, environment names and hosts — never a value. */
 export interface SecretsAnswer {
   available: true;
   secrets: SecretInfo[];
+}
+
+/** PUT /api/secrets/:name */
+export interface SecretSetBody {
+  value: string;
+  hosts?: string[];
+  env?: string[];
+}
+
+/** PUT /api/secrets/:name: the secret's bindings (never its value). */
+export interface SecretSetAnswer {
+  ok: true;
+  secret: SecretInfo;
+}
+
+/** GET /api/sessions[?agent=][&live=]: agent sessions (labels, counters), without their timelines. */
+export type AgentSessionsAnswer = Unavailable | { available: true; sessions: SessionSummary[] };
+
+/** GET /api/sessions/:id and POST …/clear, …/reset: one session with its label events and timeline. */
+export interface AgentSessionAnswer {
+  session: SessionRecord;
+}
+
+/** POST /api/sessions/:id/clear */
+export interface SessionClearBody {
+  label: string;
+  reason?: string;
+  via?: 'studio' | 'cli' | 'api';
+}
+
+/** POST /api/sessions/:id/reset */
+export interface SessionResetBody {
+  reason?: string;
+  via?: 'studio' | 'cli' | 'api';
 }
 
 /** GET /api/traffic/recent and /api/captures: bounded copies of audit records, newest last / first. */
@@ -109,10 +226,59 @@ export interface DraftFilesAnswer {
   live: string | null;
 }
 
+/** GET /api/policy/file?path= */
+export interface FileAnswer {
+  path: string;
+  content: string;
+}
+
+/** PUT /api/policy/file */
+export interface FileWriteBody {
+  path: string;
+  content: string;
+}
+
+/** POST /api/policy/draft/reset: the draft is the live policy again. */
+export interface DraftResetAnswer {
+  ok: true;
+  files: DraftFile[];
+}
+
+/** GET /api/policy/diff: what publishing the draft would change. */
+export interface DiffAnswer {
+  live: string | null;
+  files: FileDiff[];
+}
+
+/** The draft as the editor shows it: unsaved buffers (path → text) over the saved files. POST /api/policy/check and /api/policy/test send only this (test answers a TestReport). */
+export interface DraftBody {
+  files?: Overlay;
+}
+
 /** POST /api/policy/check */
-export interface CheckAnswer {
-  ok: boolean;
-  problems: PolicyProblem[];
+export type CheckAnswer = CheckResult;
+
+/** POST /api/policy/fmt */
+export interface FormatBody {
+  path: string;
+  content: string;
+}
+
+/** POST /api/policy/fmt: the formatted text, or the parse problems. */
+export type FormatAnswer = FmtResult;
+
+/** POST /api/policy/describe: a request in the form of a traffic test case, described by the proxy's describe step. */
+export type DescribeBody = CaseRequest;
+
+/** POST /api/policy/describe */
+export interface DescribeAnswer {
+  input: RequestDescription;
+}
+
+/** POST /api/policy/evaluate and /api/policy/explain (replay: time builtins see the request's time). */
+export interface EvaluateBody extends DraftBody {
+  input: RequestDescription;
+  replay?: boolean;
 }
 
 /** POST /api/policy/evaluate: the draft's decision beside the live policy's. */
@@ -120,7 +286,7 @@ export interface EvaluateAnswer {
   draft: { ok: true; decision: EngineDecision } | { ok: false; problems: PolicyProblem[] };
   live: EngineDecision | null;
   liveError?: string;
-  input: unknown;
+  input: RequestDescription;
 }
 
 /** POST /api/policy/explain */
@@ -134,6 +300,40 @@ export interface VersionsAnswer {
   history: PolicyVersionRecord[];
 }
 
+/** POST /api/policy/publish */
+export interface PublishBody {
+  note?: string;
+}
+
+/** POST /api/policy/rollback */
+export interface RollbackBody {
+  version: string;
+  note?: string;
+}
+
+/** POST /api/policy/publish and /api/policy/rollback: the new current version. */
+export interface PublishAnswer {
+  ok: true;
+  record: PolicyVersionRecord;
+  running: string | null;
+}
+
+/** POST /api/policy/publish and /api/policy/rollback, refused (422): what stopped it. */
+export interface PublishRefusal {
+  ok: false;
+  error: string;
+  problems: PolicyProblem[];
+  /** The test report when the tests failed (publish only). */
+  tests?: TestReport | null;
+}
+
+/** GET /api/policy/versions/diff?from=&to= (a version, "draft" or "live"). */
+export interface VersionsDiffAnswer {
+  from: string;
+  to: string;
+  files: FileDiff[];
+}
+
 /** GET /api/replay/sources */
 export interface ReplaySourcesAnswer {
   available: boolean;
@@ -143,14 +343,59 @@ export interface ReplaySourcesAnswer {
   audit: { size: number; shared?: boolean } | null;
 }
 
+/** POST /api/replay: what to replay, and against what. */
+export interface ReplayBody extends DraftBody {
+  source: 'fixture' | 'audit' | 'har';
+  compare?: 'recorded' | 'live';
+  /** source "fixture": one of /api/replay/sources' fixtures. */
+  file?: string;
+  /** source "har": the HAR file's text (or its JSON). */
+  har?: unknown;
+  /** source "audit": which records. */
+  since?: string;
+  until?: string;
+  agent?: string;
+  host?: string;
+}
+
+/** POST /api/replay, refused (422) because the draft does not compile. */
+export interface ReplayRefusal {
+  error: string;
+  problems: PolicyProblem[];
+}
+
 /** POST /api/replay */
 export interface ReplayAnswer {
   run: string;
   compare: 'recorded' | 'live';
-  source: string;
+  source: ReplayBody['source'];
+  /** The fixtures file (relative to the project), or the audit log's or HAR's file name. */
   file: string;
   baselineError?: string;
   report: ReplayReport;
   /** The unsaved buffers replayed with the draft. */
   unsaved: string[];
 }
+
+/**
+ * The live feed (GET /api/ws): every message is `{type, data}`, `data` as named here by `type`.
+ * The hub's broadcast takes only these, so the server cannot send what the app does not expect.
+ */
+export interface LiveEvents {
+  /** Sent once to a new socket. */
+  hello: { running: string | null; current: string | null };
+  /** An audit record as written (a bounded copy). */
+  traffic: AuditRecord;
+  approval: { event: Extract<ApprovalEvent, { approval: unknown }>['type']; approval: ApprovalView };
+  grants: { event: Extract<ApprovalEvent, { grant: unknown }>['type']; grant: GrantRecord };
+  policy: { event: 'published' | 'rollback'; record: PolicyVersionRecord } | { event: 'reloaded'; version: string };
+  draft: { action: 'saved' | 'deleted'; path: string } | { action: 'reset'; path?: undefined };
+  'replay-progress': ReplayProgress & { run: string };
+  limits: { event: 'reset'; key: string };
+  agents: { event: 'added' | 'removed'; name: string };
+  secrets: { event: 'set'; name: string };
+  session: { event: SessionChange['type']; session: SessionSummary; label?: string };
+}
+
+/** Sends one live event to every connected browser. */
+export type Broadcast = <K extends keyof LiveEvents>(type: K, data: LiveEvents[K]) => void;

@@ -4,8 +4,12 @@ import { customElement, state } from 'lit/decorators.js';
 import { api } from './api.ts';
 import { LightElement, durationText, errorText, timeText, toast } from './base.ts';
 import { bytesText } from './body-view.ts';
+import type {
+  AgentAddBody, AgentAddedAnswer, AgentSummary, AgentsAnswer, LimitResetAnswer, LimitResetBody, LimitsAnswer, OkAnswer, SecretInfo, SecretSetAnswer,
+  SecretSetBody, SecretsAnswer,
+} from '../api/wire.ts';
 
-/** Agent names as the agent store accepts them (engine/agents.ts), as an HTML pattern (v flag: "-" escaped). */
+/** Agent names as the agent store accepts them (state/agents.ts), as an HTML pattern (v flag: "-" escaped). */
 const AGENT_NAME_PATTERN = '[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}';
 
 /** Copies text to the clipboard; falls back to selecting it (copy by hand) where the API is refused. */
@@ -29,14 +33,13 @@ async function copyText(text: string, select: HTMLElement | null): Promise<boole
     return false;
   }
 }
-import type { SecretInfo } from '../api/wire.ts';
 
 @customElement('agents-view')
 export class AgentsView extends LightElement {
-  @state() private agents: Array<{ name: string; labels: Record<string, string>; created: string; tokens: Array<{ id: string; label?: string; created: string; expires?: string }> }> | undefined;
+  @state() private agents: AgentSummary[] | undefined;
   @state() private error = '';
   @state() private formError = '';
-  @state() private issued: { name: string; token: string; proxyUrl: string | null } | undefined;
+  @state() private issued: AgentAddedAnswer | undefined;
   @state() private copied: '' | 'copied' | 'selected' = '';
 
   override connectedCallback(): void {
@@ -46,7 +49,7 @@ export class AgentsView extends LightElement {
 
   private async load(): Promise<void> {
     try {
-      this.agents = (await api<{ agents: NonNullable<AgentsView['agents']> }>('GET', '/api/agents')).agents;
+      this.agents = (await api<AgentsAnswer>('GET', '/api/agents')).agents;
     } catch (err) {
       this.error = errorText(err);
     }
@@ -62,7 +65,7 @@ export class AgentsView extends LightElement {
       labels[k!] = v.join('=');
     }
     try {
-      this.issued = await api('POST', '/api/agents', { name: String(d.get('name') ?? '').trim(), labels });
+      this.issued = await api<AgentAddedAnswer>('POST', '/api/agents', { name: String(d.get('name') ?? '').trim(), labels } satisfies AgentAddBody);
       this.copied = '';
       this.formError = '';
       form.reset();
@@ -75,7 +78,7 @@ export class AgentsView extends LightElement {
   private async removeAgent(name: string): Promise<void> {
     if (!confirm(`Remove agent ${name}? Its tokens stop working at once.`)) return;
     try {
-      await api('DELETE', `/api/agents/${encodeURIComponent(name)}`);
+      await api<OkAnswer>('DELETE', `/api/agents/${encodeURIComponent(name)}`);
       toast(`Agent ${name} removed`, 'ok');
       void this.load();
     } catch (err) {
@@ -141,7 +144,7 @@ export class SecretsView extends LightElement {
 
   private async load(): Promise<void> {
     try {
-      this.secrets = (await api<{ secrets: SecretInfo[] }>('GET', '/api/secrets')).secrets;
+      this.secrets = (await api<SecretsAnswer>('GET', '/api/secrets')).secrets;
     } catch (err) {
       this.error = errorText(err);
     }
@@ -154,7 +157,7 @@ export class SecretsView extends LightElement {
     const name = String(d.get('name') ?? '').trim();
     const split = (v: FormDataEntryValue | null) => String(v ?? '').split(/[\s,]+/).filter(Boolean);
     try {
-      await api('PUT', `/api/secrets/${encodeURIComponent(name)}`, { value: String(d.get('value') ?? ''), hosts: split(d.get('hosts')), env: split(d.get('env')) });
+      await api<SecretSetAnswer>('PUT', `/api/secrets/${encodeURIComponent(name)}`, { value: String(d.get('value') ?? ''), hosts: split(d.get('hosts')), env: split(d.get('env')) } satisfies SecretSetBody);
       form.reset();
       this.formError = '';
       toast(`Secret ${name} stored (encrypted)`, 'ok');
@@ -204,19 +207,9 @@ export function windowText(seconds: number): string {
   return `${seconds} seconds`;
 }
 
-interface Bucket {
-  key: string;
-  unit: string;
-  limit: number;
-  window_s: number;
-  available: number;
-  full_in_s: number;
-  updated: string;
-}
-
 @customElement('limits-view')
 export class LimitsView extends LightElement {
-  @state() private data: { available: boolean; live?: boolean; reason?: string; buckets?: Bucket[] } | undefined;
+  @state() private data: LimitsAnswer | undefined;
   @state() private error = '';
   private timer: number | undefined;
 
@@ -233,7 +226,7 @@ export class LimitsView extends LightElement {
 
   private async load(): Promise<void> {
     try {
-      this.data = await api('GET', '/api/limits');
+      this.data = await api<LimitsAnswer>('GET', '/api/limits');
       this.error = '';
     } catch (err) {
       this.error = errorText(err);
@@ -243,7 +236,7 @@ export class LimitsView extends LightElement {
   private async reset(key: string): Promise<void> {
     if (!confirm(`Refill every bucket with key ${key}?`)) return;
     try {
-      await api('POST', '/api/limits/reset', { key });
+      await api<LimitResetAnswer>('POST', '/api/limits/reset', { key } satisfies LimitResetBody);
       toast(`Refilled ${key}`, 'ok');
       void this.load();
     } catch (err) {
@@ -258,9 +251,8 @@ export class LimitsView extends LightElement {
       <p class="muted">Buckets are created by the <code>rate_limits</code> of decisions and shared by every request with the same key. Every bucket charged since Airlock started is listed, full ones too.</p>
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
       ${d && !d.available ? html`<p class="empty">Not available: ${d.reason}</p>` : nothing}
-      ${d?.available && d.live === false ? html`<p class="muted small">No proxy runs in this process: showing the buckets as last saved.</p>` : nothing}
-      ${d?.available && !d.buckets?.length ? html`<p class="empty">No bucket has been charged yet.</p>` : nothing}
-      ${d?.buckets?.length
+      ${d?.available && !d.buckets.length ? html`<p class="empty">No bucket has been charged yet.</p>` : nothing}
+      ${d?.available && d.buckets.length
         ? html`<table class="grid" data-testid="limits-table"><thead><tr><th>Key</th><th>Counts</th><th>Available</th><th>Limit</th><th>Full in</th><th></th></tr></thead><tbody>
             ${d.buckets.map((b) => {
               const bytes = b.unit === 'egress_bytes';
@@ -271,7 +263,7 @@ export class LimitsView extends LightElement {
                 <td><meter min="0" max=${b.limit} value=${b.available} low=${b.limit * 0.2} optimum=${b.limit} aria-label="available"></meter> ${amount(b.available)}${full ? html` <span class="tag live">full</span>` : nothing}</td>
                 <td>${amount(b.limit)} per ${windowText(b.window_s)}</td>
                 <td>${full ? '—' : durationText(b.full_in_s * 1000)}</td>
-                <td>${d.live !== false && !full ? html`<button class="ghost small" @click=${() => this.reset(b.key)}>Refill</button>` : nothing}</td></tr>`;
+                <td>${!full ? html`<button class="ghost small" @click=${() => this.reset(b.key)}>Refill</button>` : nothing}</td></tr>`;
             })}</tbody></table>`
         : nothing}
     </div>`;

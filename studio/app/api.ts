@@ -1,5 +1,6 @@
 // Browser side of the studio API: JSON fetch with the CSRF header, login state, and the live
 // WebSocket feed with automatic reconnection.
+import type { LiveEvents, LoginBody, SessionAnswer } from '../api/wire.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -43,13 +44,13 @@ export async function api<T = Record<string, unknown>>(method: string, url: stri
 }
 
 export async function login(token: string): Promise<void> {
-  const r = await api<{ csrf: string }>('POST', '/api/login', { token });
+  const r = await api<SessionAnswer>('POST', '/api/login', { token } satisfies LoginBody);
   setCsrf(r.csrf);
 }
 
 export async function resumeSession(): Promise<boolean> {
   try {
-    const r = await api<{ csrf: string }>('GET', '/api/session');
+    const r = await api<SessionAnswer>('GET', '/api/session');
     setCsrf(r.csrf);
     return true;
   } catch (err) {
@@ -72,6 +73,11 @@ export class LiveFeed extends EventTarget {
   private timer: number | undefined;
   private stopped = false;
   private everOpen = false;
+
+  /** Calls `fn` with every live event of this type, its data as the server sends it. */
+  on<K extends keyof LiveEvents>(type: K, fn: (data: LiveEvents[K]) => void): void {
+    this.addEventListener(type, (e) => fn((e as CustomEvent<LiveEvents[K]>).detail));
+  }
 
   start(): void {
     this.stopped = false;

@@ -18,7 +18,10 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
-import type { GrantRecord as Grant } from '../api/wire.ts';
+import type {
+  ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
+  LiveEvents, ResolveAnswer,
+} from '../api/wire.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;
@@ -26,53 +29,6 @@ export const GUARD_MS = 700;
 const AUTOLOAD_BYTES = 64 * 1024;
 /** Binary bodies are dumped in hex up to this size; past it the card offers a download. */
 const HEX_BYTES = 256 * 1024;
-
-interface BodyView {
-  size: number;
-  visibility: 'empty' | 'whole' | 'partial' | 'beyond-cap';
-  available: boolean;
-  captured: number | null;
-  unseen?: string;
-}
-
-interface LoadedBody {
-  size: number;
-  captured: number;
-  truncated: boolean;
-  content_type: string;
-  sha256: string;
-  /** Content-Encoding codings: the text/bytes are decoded, unless decode_error says why not. */
-  content_encoding?: string[];
-  decoded_size?: number;
-  decode_error?: string;
-  text?: string;
-  base64?: string;
-}
-
-export interface Approval {
-  id: string;
-  status?: string;
-  agent?: string | { id?: string };
-  created?: string;
-  expires?: string;
-  retry_until?: string;
-  reason?: string;
-  rule?: string;
-  risk?: string;
-  step_up?: boolean;
-  held?: boolean;
-  needs_step_up?: boolean;
-  body_view?: BodyView;
-  policy_version?: string;
-  description?: {
-    request?: { method?: string; url?: string; host?: string; path?: string; body?: { size?: number; content_type?: string; json?: unknown; text?: string; form?: unknown; truncated?: boolean } };
-    agent?: { id?: string };
-    service?: { name?: string; operation?: string; effect?: string };
-    sql?: { statements?: Array<{ kind: string; tables?: string[]; destructive?: boolean; text?: string }>; destructive?: boolean };
-    mcp?: { method?: string; tool?: string; arguments?: unknown };
-  };
-  [k: string]: unknown;
-}
 
 type Kind = 'approve' | 'deny' | 'grant';
 
@@ -96,36 +52,35 @@ interface CardState {
 }
 
 function agentName(a: Approval): string {
-  if (typeof a.agent === 'string') return a.agent;
-  return a.agent?.id ?? a.description?.agent?.id ?? '?';
+  return a.agent || '?';
 }
 
 /** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
 export function requestLine(a: Approval): string {
   const r = a.description?.request;
-  const method = r?.method ?? (a.summary as { method?: string } | undefined)?.method ?? '';
+  const method = r?.method ?? a.summary?.method ?? '';
   try {
     const u = new URL(r?.url ?? '');
     return `${method} ${u.host}${u.pathname}`;
   } catch {
-    const s = a.summary as { host?: string; path?: string } | undefined;
+    const s = a.summary;
     return `${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`;
   }
 }
 
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
 function needsStepUp(a: Approval): boolean {
-  return typeof a.needs_step_up === 'boolean' ? a.needs_step_up : Boolean(a.step_up);
+  return a.needs_step_up;
 }
 
 function resolutionText(a: Approval): string {
-  const r = a.resolution as { by?: string; message?: string; grant_id?: string } | undefined;
+  const r = a.resolution;
   if (!r) return '';
   return `by ${r.by ?? '?'}${r.grant_id ? ' (grant)' : ''}${r.message ? ` — “${r.message}”` : ''}`;
 }
 
 function isPending(a: Approval): boolean {
-  return !a.status || a.status === 'pending';
+  return a.status === 'pending';
 }
 
 const riskText: Record<string, string> = {
@@ -162,7 +117,7 @@ export class ApprovalsView extends LightElement {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
-    live.addEventListener('approval', (e) => this.onEvent((e as CustomEvent).detail));
+    live.on('approval', (d) => this.onEvent(d));
     live.addEventListener('grants', () => void this.loadGrants());
     live.addEventListener('resync', () => void this.load());
     window.addEventListener('keydown', this.onKey);
@@ -260,9 +215,9 @@ export class ApprovalsView extends LightElement {
 
   private async load(): Promise<void> {
     try {
-      const r = await api<{ available?: boolean; reason?: string; approvals?: Approval[] }>('GET', '/api/approvals');
-      this.items = r.approvals ?? [];
-      this.unavailable = r.available === false ? `Not available: ${r.reason ?? 'no approval queue'}` : '';
+      const r = await api<ApprovalsAnswer>('GET', '/api/approvals');
+      this.items = r.available ? r.approvals : [];
+      this.unavailable = r.available ? '' : `Not available: ${r.reason}`;
       this.error = '';
       for (const a of this.items) this.maybeLoadBody(a);
     } catch (err) {
@@ -275,8 +230,8 @@ export class ApprovalsView extends LightElement {
 
   private async loadGrants(): Promise<void> {
     try {
-      const r = await api<{ available?: boolean; grants?: Grant[] }>('GET', '/api/grants');
-      this.grants = r.grants ?? [];
+      const r = await api<GrantsAnswer>('GET', '/api/grants');
+      this.grants = r.available ? r.grants : [];
     } catch {
       this.grants = [];
     }
@@ -284,7 +239,7 @@ export class ApprovalsView extends LightElement {
 
   private async revoke(g: Grant): Promise<void> {
     try {
-      await api('DELETE', `/api/grants/${encodeURIComponent(g.id)}`);
+      await api<GrantRevokedAnswer>('DELETE', `/api/grants/${encodeURIComponent(g.id)}`);
       toast('Grant revoked', 'ok');
       void this.loadGrants();
     } catch (err) {
@@ -292,10 +247,8 @@ export class ApprovalsView extends LightElement {
     }
   }
 
-  private onEvent(detail: unknown): void {
-    const d = detail as { event?: string; approval?: Approval } & Approval;
-    const a = d.approval ?? (d.id ? d : undefined);
-    if (!a) return void this.load();
+  private onEvent(d: LiveEvents['approval']): void {
+    const a = d.approval;
     const known = this.items.findIndex((x) => x.id === a.id);
     if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
     else {
@@ -406,6 +359,22 @@ export class ApprovalsView extends LightElement {
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
   }
 
+  /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
+  private renderWhy(a: Approval) {
+    if (!a.because?.length) return nothing;
+    const labels = a.description?.session?.labels ?? {};
+    const sessionId = a.session ?? a.description?.session?.id;
+    const causes = a.because.map((id) => {
+      const label = Object.entries(labels).find(([, arr]) => arr.request_id === id);
+      return label
+        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${label[1].host}</b> at ${timeText(label[1].time)}</li>`
+        : html`<li>request <span class="mono">${id}</span></li>`;
+    });
+    return html`<div class="why small" data-testid="why" role="note"><b>Why a human is needed:</b> this session read
+      <ul>${causes}</ul>and this request can carry data out.
+      ${sessionId ? html`<a href="#/sessions/${sessionId}">Session ${sessionId}</a>` : nothing}</div>`;
+  }
+
   private renderBody(a: Approval, st: CardState): TemplateResult | typeof nothing {
     const r = a.description?.request ?? {};
     const b = r.body;
@@ -513,20 +482,20 @@ export class ApprovalsView extends LightElement {
       this.requestUpdate();
       return;
     }
-    const body: Record<string, unknown> =
-      kind === 'deny' ? { message } : { ...(kind === 'grant' ? { minutes } : {}), totp, ...(unseenOk ? { accept_unseen_body: true } : {}) };
+    const approval: ApproveBody = { totp, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
       if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
-      body.grant_high = true;
+      approval.grant_high = true;
     }
+    const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message } : kind === 'grant' ? { ...approval, minutes } : approval;
     const focusInside = !!document.activeElement?.closest(`[data-approval="${a.id}"]`);
     st.busy = true;
     st.error = '';
     st.errorField = '';
     this.requestUpdate();
     try {
-      await api('POST', `/api/approvals/${encodeURIComponent(a.id)}/${kind}`, body);
+      await api<ResolveAnswer>('POST', `/api/approvals/${encodeURIComponent(a.id)}/${kind}`, body);
       this.items = this.items.map((x) => (x.id === a.id ? { ...x, status: kind === 'deny' ? 'denied' : 'approved' } : x));
       this.publish();
       const what = `${requestLine(a)} (agent ${agentName(a)})`;
@@ -539,7 +508,7 @@ export class ApprovalsView extends LightElement {
         this.querySelector<HTMLElement>('#approval-list')?.focus();
       }
     } catch (err) {
-      const code = err instanceof ApiError ? (err.body.code as string | undefined) : undefined;
+      const code = err instanceof ApiError ? (err.body as Partial<ErrorAnswer>).code : undefined;
       st.error = errorText(err);
       st.errorField = code === 'step-up-required' || code === 'totp-invalid' ? 'totp' : '';
       if (code === 'not-pending') void this.load();
@@ -661,6 +630,7 @@ export class ApprovalsView extends LightElement {
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
       <p id="ap-reason-${a.id}">${a.reason ?? ''} ${a.rule ? html`<span class="mono small">(${a.rule})</span>` : nothing}</p>
+      ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${d.service.name}</b> <span class="mono">${d.service.operation}</span> (${d.service.effect})</p>` : nothing}
       ${d.sql?.statements?.length
         ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${s.kind}${s.tables?.length ? ` ${s.tables.join(', ')}` : ''}</span> `)}</p>`
@@ -684,8 +654,8 @@ export class ApprovalsView extends LightElement {
           : nothing}
         <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true}
-            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
+          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
+            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
         <span class="group">

@@ -7,31 +7,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { api } from './api.ts';
 import { LightElement, errorText, json, shortTime } from './base.ts';
 import './explain-view.ts';
-
-export interface Decision {
-  action: string;
-  reason: string;
-  rule?: string;
-  policy_version?: string;
-  fail_closed?: string;
-  [k: string]: unknown;
-}
-
-export interface Capture {
-  time: string;
-  id: string;
-  agent?: string;
-  method?: string;
-  url?: string;
-  decision?: Decision;
-  description?: unknown;
-}
-
-interface EvalResult {
-  draft: { ok: boolean; decision?: Decision; problems?: Array<{ message: string }> };
-  live: Decision | null;
-  liveError?: string;
-}
+import type { AuditRecord, DescribeAnswer, DescribeBody, EngineDecision, EvaluateAnswer, EvaluateBody, RecordsAnswer, RequestDescription } from '../api/wire.ts';
 
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
@@ -42,10 +18,10 @@ const sample = { method: 'GET', url: 'https://api.github.com/repos/acme/app', ag
 export class EvaluatePane extends LightElement {
   /** The editor's unsaved buffers (path → text): evaluation sees the draft as it is on screen. */
   @property({ attribute: false }) overlay: () => Record<string, string> = () => ({});
-  @state() private captures: Capture[] = [];
+  @state() private captures: AuditRecord[] = [];
   @state() private capturesLoaded = false;
   @state() private query = '';
-  @state() private result: EvalResult | undefined;
+  @state() private result: EvaluateAnswer | undefined;
   @state() private error = '';
   @state() private describing = false;
   @state() private evaluating = false;
@@ -66,14 +42,14 @@ export class EvaluatePane extends LightElement {
 
   async loadCaptures(): Promise<void> {
     try {
-      this.captures = (await api<{ records: Capture[] }>('GET', '/api/captures?limit=500')).records;
+      this.captures = (await api<RecordsAnswer>('GET', '/api/captures?limit=500')).records;
       this.capturesLoaded = true;
     } catch (err) {
       this.error = `Cannot load captured requests: ${errorText(err)}`;
     }
   }
 
-  private matchingCaptures(): Capture[] {
+  private matchingCaptures(): AuditRecord[] {
     const words = this.query.trim().toLowerCase().split(/\s+/).filter(Boolean);
     return this.captures
       .filter((c) => {
@@ -83,7 +59,7 @@ export class EvaluatePane extends LightElement {
       .slice(0, 200);
   }
 
-  private pick(c: Capture): void {
+  private pick(c: AuditRecord): void {
     if (!c.description) return;
     this.textarea().value = json(c.description);
     this.picked = `${shortTime(c.time)} ${c.agent ?? ''} ${c.method ?? ''} ${c.url ?? ''}`;
@@ -107,9 +83,9 @@ export class EvaluatePane extends LightElement {
     }
     this.describing = true;
     try {
-      const r = await api<{ input: unknown }>('POST', '/api/policy/describe', {
+      const r = await api<DescribeAnswer>('POST', '/api/policy/describe', {
         method: f.method, url: f.url.trim(), agent: f.agent.trim() || 'demo', headers, ...(f.body ? { body: f.body } : {}),
-      });
+      } satisfies DescribeBody);
       this.textarea().value = json(r.input);
       this.picked = `${f.method} ${f.url.trim()} (described)`;
       this.error = '';
@@ -131,9 +107,10 @@ export class EvaluatePane extends LightElement {
   }
 
   async evaluate(): Promise<void> {
-    let input: unknown;
+    let input: RequestDescription;
     try {
-      input = JSON.parse(this.textarea().value);
+      // Checked by the server (a JSON object with a request): a clear error for anything else.
+      input = JSON.parse(this.textarea().value) as RequestDescription;
     } catch (err) {
       this.error = `The input is not valid JSON: ${errorText(err)}`;
       this.result = undefined; // never leave an old answer beside a new question
@@ -143,7 +120,7 @@ export class EvaluatePane extends LightElement {
     this.result = undefined;
     this.evaluating = true;
     try {
-      this.result = await api<EvalResult>('POST', '/api/policy/evaluate', { input, files: this.overlay() });
+      this.result = await api<EvaluateAnswer>('POST', '/api/policy/evaluate', { input, files: this.overlay() } satisfies EvaluateBody);
     } catch (err) {
       this.error = errorText(err);
       this.result = undefined;
@@ -202,9 +179,9 @@ export class EvaluatePane extends LightElement {
         ? html`<div class="decisions">
             <div class="decision-card">
               <h3>Draft</h3>
-              ${r.draft.ok && r.draft.decision
+              ${r.draft.ok
                 ? this.renderDecision(r.draft.decision)
-                : html`<p class="error">The draft does not compile: ${r.draft.problems?.[0]?.message ?? ''}</p>`}
+                : html`<p class="error">The draft does not compile: ${r.draft.problems[0]?.message ?? ''}</p>`}
             </div>
             <div class="decision-card">
               <h3>Live</h3>
@@ -212,11 +189,11 @@ export class EvaluatePane extends LightElement {
             </div>
           </div>`
         : nothing}
-      <airlock-explain .request=${() => ({ input: JSON.parse(this.textarea().value), files: this.overlay() })}></airlock-explain>
+      <airlock-explain .request=${(): EvaluateBody => ({ input: JSON.parse(this.textarea().value) as RequestDescription, files: this.overlay() })}></airlock-explain>
     </div>`;
   }
 
-  renderDecision(d: Decision) {
+  renderDecision(d: EngineDecision) {
     const { action, reason, rule, policy_version: _pv, decision_us: _us, ...rest } = d;
     return html`<div data-testid="decision">
       <span class="action ${action}">${action}</span> <span class="mono">${rule ?? ''}</span>

@@ -5,29 +5,12 @@ import { html, nothing } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { api } from './api.ts';
 import { LightElement, errorText } from './base.ts';
-
-interface SourceRef { file: string; line: number }
-interface RuleTrace extends SourceRef {
-  head: string;
-  rule?: string;
-  applied: boolean;
-  skipped?: boolean;
-  kind: 'decision' | 'helper';
-  failed?: SourceRef & { expression: string };
-}
-interface Explanation {
-  decision: { action: string; reason: string; rule?: string; approval?: { risk: string; step_up?: boolean } };
-  decided_by?: { rule?: string } & Partial<SourceRef>;
-  verdicts?: Array<{ action?: string; rule?: string; risk?: string; reason?: string }>;
-  rules: RuleTrace[];
-  grants?: { offered: string[]; withheld: Array<{ id: string; reason: string }>; own: { action: string; rule?: string; risk?: string } };
-  notes: string[];
-}
+import type { EvaluateBody, ExplainAnswer, Explanation } from '../api/wire.ts';
 
 @customElement('airlock-explain')
 export class ExplainView extends LightElement {
   /** Returns the pane's current input and unsaved files, or throws with a message for the user. */
-  @property({ attribute: false }) request?: () => { input: unknown; files?: Record<string, string> };
+  @property({ attribute: false }) request?: () => EvaluateBody;
   @state() private result?: Explanation;
   @state() private problem = '';
   @state() private busy = false;
@@ -37,11 +20,11 @@ export class ExplainView extends LightElement {
     this.busy = true;
     this.problem = '';
     try {
-      const r = await api<{ ok: boolean; explanation?: Explanation; problems?: Array<{ message: string }> }>('POST', '/api/policy/explain', this.request());
-      if (r.ok && r.explanation) this.result = r.explanation;
+      const r = await api<ExplainAnswer>('POST', '/api/policy/explain', this.request());
+      if (r.ok) this.result = r.explanation;
       else {
         this.result = undefined;
-        this.problem = `The draft does not compile: ${r.problems?.[0]?.message ?? ''}`;
+        this.problem = `The draft does not compile: ${r.problems[0]?.message ?? ''}`;
       }
     } catch (err) {
       this.result = undefined;
@@ -51,7 +34,7 @@ export class ExplainView extends LightElement {
     }
   }
 
-  private loc(r: SourceRef | Partial<SourceRef>) {
+  private loc(r: { file?: string; line?: number }) {
     return html`<span class="mono small muted">${r.file}:${r.line}</span>`;
   }
 

@@ -3,27 +3,25 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { ApiError, api, authEvents, live, login, resumeSession, type LiveState } from './api.ts';
 import { LightElement, errorText } from './base.ts';
+import type { OkAnswer, StatusAnswer } from '../api/wire.ts';
 import './policy-view.ts';
 import './replay-view.ts';
 import './approvals-view.ts';
 import './traffic-view.ts';
 import './admin-views.ts';
+import './sessions-view.ts';
 
 const pages = [
   { id: 'policy', label: 'Policy' },
   { id: 'replay', label: 'Replay' },
   { id: 'approvals', label: 'Approvals' },
   { id: 'traffic', label: 'Traffic' },
+  { id: 'sessions', label: 'Sessions' },
   { id: 'agents', label: 'Agents' },
   { id: 'secrets', label: 'Secrets' },
   { id: 'limits', label: 'Limits' },
 ] as const;
 type PageId = (typeof pages)[number]['id'];
-
-interface Status {
-  proxy: { running: boolean; address: string | null };
-  policy: { running: string | null; current: string | null; live: string | null };
-}
 
 @customElement('airlock-studio')
 export class AirlockStudio extends LightElement {
@@ -33,7 +31,7 @@ export class AirlockStudio extends LightElement {
   @state() private loginError = '';
   @state() private page: PageId = 'policy';
   @state() private conn: LiveState = 'closed';
-  @state() private status: Status | undefined;
+  @state() private status: StatusAnswer | undefined;
   @state() private pending = 0;
   @state() private toasts: Array<{ id: number; message: string; kind: string }> = [];
   private toastId = 0;
@@ -127,7 +125,7 @@ export class AirlockStudio extends LightElement {
 
   private async loadStatus(): Promise<void> {
     try {
-      this.status = await api<Status>('GET', '/api/status');
+      this.status = await api<StatusAnswer>('GET', '/api/status');
     } catch {
       /* the connection indicator already says what is wrong */
     }
@@ -159,7 +157,7 @@ export class AirlockStudio extends LightElement {
   private async logout(): Promise<void> {
     live.stop();
     try {
-      await api('POST', '/api/logout');
+      await api<OkAnswer>('POST', '/api/logout');
     } finally {
       this.auth = 'out';
       this.loginError = '';
@@ -194,6 +192,7 @@ export class AirlockStudio extends LightElement {
         <replay-view ?hidden=${this.page !== 'replay'}></replay-view>
         <approvals-view ?hidden=${this.page !== 'approvals'} .active=${this.page === 'approvals'}></approvals-view>
         <traffic-view ?hidden=${this.page !== 'traffic'}></traffic-view>
+        ${this.page === 'sessions' ? html`<sessions-view></sessions-view>` : nothing}
         ${this.page === 'agents' ? html`<agents-view></agents-view>` : nothing}
         ${this.page === 'secrets' ? html`<secrets-view></secrets-view>` : nothing}
         ${this.page === 'limits' ? html`<limits-view></limits-view>` : nothing}

@@ -15,47 +15,15 @@ import { studioEditorTheme } from './editor-theme.ts';
 import { provideUnsaved } from './draft-buffers.ts';
 import './evaluate-pane.ts';
 import type { EvaluatePane } from './evaluate-pane.ts';
+import type {
+  CheckAnswer, DiffAnswer, DraftBody, DraftFile, DraftFilesAnswer, DraftResetAnswer, FileAnswer, FileDiff, FileWriteBody, FormatAnswer, FormatBody, LiveEvents, OkAnswer,
+  PolicyProblem as Problem, PublishAnswer, PublishBody, PublishRefusal, RollbackBody, TestFailure, TestReport, VersionsAnswer, VersionsDiffAnswer,
+} from '../api/wire.ts';
 
-interface Problem {
-  file: string;
-  line: number;
-  column: number;
-  message: string;
-}
-interface DraftFile {
-  path: string;
-  size: number;
-  test: boolean;
-}
 interface Buffer {
   path: string;
   saved: string;
   state: EditorState;
-}
-interface VersionRecord {
-  version: string;
-  published: string;
-  files: string[];
-  note?: string;
-  rollback_of?: string;
-  initial?: boolean;
-  source?: string;
-}
-interface TestFailure {
-  kind: 'rego' | 'traffic';
-  file: string;
-  line: number;
-  name: string;
-  message: string;
-  inDraft: boolean;
-  input?: unknown;
-}
-interface TestReport {
-  ok: boolean;
-  passed: number;
-  failed: number;
-  output: string;
-  failures: TestFailure[];
 }
 /**
  * Unsaved editor buffers survive a studio restart, a lost session or a closed tab: they are kept in
@@ -99,7 +67,7 @@ export class PolicyView extends LightElement {
   @state() private tab: 'problems' | 'tests' | 'evaluate' | 'versions' = 'problems';
   @state() private fmtOnSave = localStorage.getItem('airlock.fmtOnSave') !== 'false';
   @state() private dirty = new Set<string>();
-  @state() private versions: { current: string | null; running: string | null; proxy: boolean; history: VersionRecord[] } | undefined;
+  @state() private versions: VersionsAnswer | undefined;
   @state() private publishing = false;
   @state() private publishResult: { ok: boolean; error?: string; problems?: Problem[]; tests?: TestReport | null; version?: string } | undefined;
   @state() private testing = false;
@@ -107,12 +75,12 @@ export class PolicyView extends LightElement {
   @state() private testError = '';
   /** The side pane at half the window (long descriptions, diffs). */
   @state() private wide = localStorage.getItem('airlock.widePane') === 'true';
-  @state() private compare: { from: string; to: string; files?: Array<{ path: string; status: string; patch: string }>; error?: string } | undefined;
+  @state() private compare: { from: string; to: string; files?: FileDiff[]; error?: string } | undefined;
   @state() private rollbackTarget: string | undefined;
   @state() private compareFrom: string | undefined;
   @state() private compareTo: string | undefined;
   @state() private newFileOpen = false;
-  @state() private diff: Array<{ path: string; status: string; patch: string }> | undefined;
+  @state() private diff: FileDiff[] | undefined;
   /** Saved draft files that differ from the live policy (undefined until known). */
   @state() private unpublished: number | undefined;
   @state() private loadError = '';
@@ -137,7 +105,7 @@ export class PolicyView extends LightElement {
     void this.loadFiles();
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
-    live.addEventListener('draft', (e) => void this.onDraftChanged((e as CustomEvent<{ path?: string; action: string }>).detail));
+    live.on('draft', (d) => void this.onDraftChanged(d));
     window.addEventListener('beforeunload', (e) => {
       if (this.dirty.size) e.preventDefault(); // unsaved edits: let the browser ask
     });
@@ -157,7 +125,7 @@ export class PolicyView extends LightElement {
 
   private async loadFiles(): Promise<void> {
     try {
-      const r = await api<{ files: DraftFile[] }>('GET', '/api/policy/files');
+      const r = await api<DraftFilesAnswer>('GET', '/api/policy/files');
       this.files = r.files;
       this.loadError = '';
       void this.loadUnpublished();
@@ -174,7 +142,7 @@ export class PolicyView extends LightElement {
 
   private async loadVersions(): Promise<void> {
     try {
-      this.versions = await api('GET', '/api/policy/versions');
+      this.versions = await api<VersionsAnswer>('GET', '/api/policy/versions');
     } catch {
       /* shown as empty history */
     }
@@ -183,14 +151,14 @@ export class PolicyView extends LightElement {
 
   private async loadUnpublished(): Promise<void> {
     try {
-      this.unpublished = (await api<{ files: unknown[] }>('GET', '/api/policy/diff')).files.length;
+      this.unpublished = (await api<DiffAnswer>('GET', '/api/policy/diff')).files.length;
     } catch {
       this.unpublished = undefined;
     }
   }
 
   /** Another tab (or this one) changed the draft: refresh the tree and any buffer without local edits. */
-  private async onDraftChanged(d: { path?: string; action: string }): Promise<void> {
+  private async onDraftChanged(d: LiveEvents['draft']): Promise<void> {
     await this.loadFiles();
     if (!d.path) return;
     const buf = this.buffers.get(d.path);
@@ -201,7 +169,7 @@ export class PolicyView extends LightElement {
     }
     let content: string;
     try {
-      content = (await api<{ content: string }>('GET', `/api/policy/file?path=${encodeURIComponent(d.path)}`)).content;
+      content = (await api<FileAnswer>('GET', `/api/policy/file?path=${encodeURIComponent(d.path)}`)).content;
     } catch {
       return;
     }
@@ -227,7 +195,7 @@ export class PolicyView extends LightElement {
       }
       let saved: string;
       try {
-        saved = (await api<{ content: string }>('GET', `/api/policy/file?path=${encodeURIComponent(path)}`)).content;
+        saved = (await api<FileAnswer>('GET', `/api/policy/file?path=${encodeURIComponent(path)}`)).content;
       } catch {
         this.keptUnsaved[path] = entry; // try again on the next page load; lose nothing
         continue;
@@ -312,7 +280,7 @@ export class PolicyView extends LightElement {
     let buf = this.buffers.get(path);
     if (!buf) {
       try {
-        const r = await api<{ content: string }>('GET', `/api/policy/file?path=${encodeURIComponent(path)}`);
+        const r = await api<FileAnswer>('GET', `/api/policy/file?path=${encodeURIComponent(path)}`);
         buf = { path, saved: r.content, state: EditorState.create({ doc: r.content, extensions: this.extensions(path) }) };
         this.buffers.set(path, buf);
       } catch (err) {
@@ -358,7 +326,7 @@ export class PolicyView extends LightElement {
       }
     }
     try {
-      await api('PUT', '/api/policy/file', { path, content });
+      await api<OkAnswer>('PUT', '/api/policy/file', { path, content } satisfies FileWriteBody);
       buf.saved = content;
       buf.state = this.view.state;
       this.markDirty(buf);
@@ -377,7 +345,7 @@ export class PolicyView extends LightElement {
 
   private async runFmt(path: string, content: string, report: boolean): Promise<string | undefined> {
     try {
-      const r = await api<{ ok: boolean; content?: string; problems: Problem[] }>('POST', '/api/policy/fmt', { path, content });
+      const r = await api<FormatAnswer>('POST', '/api/policy/fmt', { path, content } satisfies FormatBody);
       if (r.ok) return r.content;
       if (report) toast(`opa fmt: ${r.problems[0]?.message ?? 'cannot format'} (line ${r.problems[0]?.line ?? '?'})`, 'error');
     } catch (err) {
@@ -404,7 +372,7 @@ export class PolicyView extends LightElement {
     if (!/\.(rego|json|ya?ml)$/.test(name)) name += '.rego';
     const pkg = name.endsWith('_test.rego') ? 'package airlock_test\n\nimport rego.v1\n' : 'package airlock\n\nimport rego.v1\n';
     try {
-      await api('PUT', '/api/policy/file', { path: name, content: name.endsWith('.rego') ? pkg : '' });
+      await api<OkAnswer>('PUT', '/api/policy/file', { path: name, content: name.endsWith('.rego') ? pkg : '' } satisfies FileWriteBody);
       this.newFileOpen = false;
       await this.loadFiles();
       await this.open(name);
@@ -416,7 +384,7 @@ export class PolicyView extends LightElement {
   private async deleteFile(path: string): Promise<void> {
     if (!confirm(`Delete ${path} from the draft?`)) return;
     try {
-      await api('DELETE', `/api/policy/file?path=${encodeURIComponent(path)}`);
+      await api<OkAnswer>('DELETE', `/api/policy/file?path=${encodeURIComponent(path)}`);
       this.buffers.delete(path);
       if (this.dirty.has(path)) {
         this.dirty = new Set([...this.dirty].filter((p) => p !== path));
@@ -445,7 +413,7 @@ export class PolicyView extends LightElement {
     const seq = ++this.checkSeq;
     this.checking = true;
     try {
-      const r = await api<{ ok: boolean; problems: Problem[] }>('POST', '/api/policy/check', { files: this.overlay() });
+      const r = await api<CheckAnswer>('POST', '/api/policy/check', { files: this.overlay() } satisfies DraftBody);
       if (seq !== this.checkSeq) return;
       this.problems = r.problems;
       this.checkError = '';
@@ -489,7 +457,7 @@ export class PolicyView extends LightElement {
     this.publishResult = undefined;
     this.diff = undefined;
     this.querySelector<HTMLDialogElement>('#publish-dialog')!.showModal();
-    api<{ files: Array<{ path: string; status: string; patch: string }> }>('GET', '/api/policy/diff')
+    api<DiffAnswer>('GET', '/api/policy/diff')
       .then((r) => (this.diff = r.files))
       .catch(() => (this.diff = []));
   }
@@ -503,19 +471,19 @@ export class PolicyView extends LightElement {
     const note = this.querySelector<HTMLInputElement>('#publish-note')!.value;
     this.publishing = true;
     try {
-      const r = await api<{ record: VersionRecord }>('POST', '/api/policy/publish', { note });
+      const r = await api<PublishAnswer>('POST', '/api/policy/publish', { note } satisfies PublishBody);
       this.publishResult = { ok: true, version: r.record.version };
       this.querySelector<HTMLInputElement>('#publish-note')!.value = '';
       this.diff = [];
       toast(`Published policy ${r.record.version.slice(0, 8)}`, 'ok');
       void this.loadVersions();
     } catch (err) {
-      const body = err instanceof ApiError ? err.body : {};
+      const body: Partial<PublishRefusal> = err instanceof ApiError ? err.body : {};
       this.publishResult = {
         ok: false,
         error: errorText(err),
-        problems: (body.problems as Problem[] | undefined) ?? [],
-        tests: (body.tests as TestReport | null | undefined) ?? null,
+        problems: body.problems ?? [],
+        tests: body.tests ?? null,
       };
     } finally {
       this.publishing = false;
@@ -536,7 +504,7 @@ export class PolicyView extends LightElement {
     if (!version) return dialog.close();
     const note = dialog.querySelector<HTMLInputElement>('#rollback-note')!.value.trim();
     try {
-      await api('POST', '/api/policy/rollback', { version, ...(note ? { note } : {}) });
+      await api<PublishAnswer>('POST', '/api/policy/rollback', { version, ...(note ? { note } : {}) } satisfies RollbackBody);
       dialog.close();
       toast(`Rolled back to ${version.slice(0, 8)}`, 'ok');
       void this.loadVersions();
@@ -553,7 +521,7 @@ export class PolicyView extends LightElement {
     this.compareTo = to;
     this.compare = { from, to };
     try {
-      const r = await api<{ files: Array<{ path: string; status: string; patch: string }> }>('GET', `/api/policy/versions/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+      const r = await api<VersionsDiffAnswer>('GET', `/api/policy/versions/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
       this.compare = { from, to, files: r.files };
     } catch (err) {
       this.compare = { from, to, error: errorText(err) };
@@ -567,7 +535,7 @@ export class PolicyView extends LightElement {
     this.testing = true;
     this.testError = '';
     try {
-      this.testReport = await api<TestReport>('POST', '/api/policy/test', { files: this.overlay() });
+      this.testReport = await api<TestReport>('POST', '/api/policy/test', { files: this.overlay() } satisfies DraftBody);
     } catch (err) {
       this.testReport = undefined;
       this.testError = errorText(err);
@@ -594,7 +562,7 @@ export class PolicyView extends LightElement {
   private async resetDraft(): Promise<void> {
     if (!confirm('Discard the draft and start again from the live policy?')) return;
     try {
-      await api('POST', '/api/policy/draft/reset');
+      await api<DraftResetAnswer>('POST', '/api/policy/draft/reset');
       this.buffers.clear();
       this.dirty = new Set();
       window.dispatchEvent(new CustomEvent('airlock-unsaved', { detail: [] }));
@@ -787,7 +755,7 @@ export class PolicyView extends LightElement {
     </section>`;
   }
 
-  private renderPatch(f: { path: string; status: string; patch: string }, open = false) {
+  private renderPatch(f: FileDiff, open = false) {
     return html`<details ?open=${open}><summary class="mono small"><span class="tag ${f.status === 'removed' ? 'danger' : ''}">${f.status}</span> ${f.path}</summary>
       <pre class="mono small patch">${f.patch.split('\n').slice(3).map((l) => html`<span class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${l}\n</span>`)}</pre></details>`;
   }

@@ -5,49 +5,13 @@ import { customElement, state } from 'lit/decorators.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json } from './base.ts';
 import { unsavedBuffers } from './draft-buffers.ts';
-
-interface Summary {
-  action: string;
-  rule?: string;
-  reason: string;
-  risk?: string;
-  credentials?: string[];
-  rate_limits?: string[];
-  fail_closed?: string;
-}
-interface Row {
-  source: string;
-  input: { request?: { method?: string; url?: string; host?: string }; agent?: { id?: string } };
-  before: Summary;
-  after: Summary;
-  changes: string[];
-}
-interface Report {
-  decided: number;
-  skipped: number;
-  skippedSamples: Array<{ source: string; reason: string }>;
-  after: Record<string, number>;
-  before?: Record<string, number>;
-  changed: number;
-  unrecorded: number;
-  changedRows: Row[];
-  changedOmitted: number;
-  transitions: Record<string, number>;
-  policyVersion: string;
-  baselineVersion?: string;
-  elapsedMs: number;
-  aborted: boolean;
-}
-interface Sources {
-  available: boolean;
-  reason?: string;
-  fixtures: Array<{ path: string; size: number }>;
-  audit: { size: number } | null;
-}
+import type {
+  ChangedRow as Row, OkAnswer, PolicyProblem, ReplayAnswer, ReplayBody, ReplayRefusal, ReplayReport as Report, ReplaySourcesAnswer,
+} from '../api/wire.ts';
 
 @customElement('replay-view')
 export class ReplayView extends LightElement {
-  @state() private sources: Sources | undefined;
+  @state() private sources: ReplaySourcesAnswer | undefined;
   @state() private kind: 'fixture' | 'audit' | 'har' = 'fixture';
   @state() private compare: 'live' | 'recorded' = 'live';
   @state() private shownCompare: 'live' | 'recorded' = 'live';
@@ -56,7 +20,7 @@ export class ReplayView extends LightElement {
   @state() private report: Report | undefined;
   @state() private baselineError: string | undefined;
   @state() private error = '';
-  @state() private problems: Array<{ file: string; line: number; column: number; message: string }> = [];
+  @state() private problems: PolicyProblem[] = [];
   @state() private filter = '';
   @state() private changeFilter = '';
   @state() private openRow: number | undefined;
@@ -70,14 +34,14 @@ export class ReplayView extends LightElement {
     void this.load();
     // Say which draft a replay would use: the editor's unsaved buffers change it.
     window.addEventListener('airlock-unsaved', () => this.requestUpdate());
-    live.addEventListener('replay-progress', (e) => {
-      if (this.running) this.progress = (e as CustomEvent).detail;
+    live.on('replay-progress', (p) => {
+      if (this.running) this.progress = p;
     });
   }
 
   private async load(): Promise<void> {
     try {
-      this.sources = await api<Sources>('GET', '/api/replay/sources');
+      this.sources = await api<ReplaySourcesAnswer>('GET', '/api/replay/sources');
     } catch (err) {
       this.error = errorText(err);
     }
@@ -93,10 +57,10 @@ export class ReplayView extends LightElement {
     const form = e.target as HTMLFormElement;
     const data = new FormData(form);
     // The draft as the editor shows it, unsaved edits included (as Evaluate does).
-    const body: Record<string, unknown> = { source: this.kind, compare: this.compare, files: unsavedBuffers() };
-    if (this.kind === 'fixture') body.file = data.get('fixture');
+    const body: ReplayBody = { source: this.kind, compare: this.compare, files: unsavedBuffers() };
+    if (this.kind === 'fixture') body.file = String(data.get('fixture') ?? '');
     if (this.kind === 'audit') {
-      for (const k of ['since', 'until', 'agent', 'host']) {
+      for (const k of ['since', 'until', 'agent', 'host'] as const) {
         const v = String(data.get(k) ?? '');
         if (v) body[k] = k === 'since' || k === 'until' ? new Date(v).toISOString() : v;
       }
@@ -114,21 +78,21 @@ export class ReplayView extends LightElement {
     this.progress = undefined;
     this.openRow = undefined;
     try {
-      const r = await api<{ report: Report; baselineError?: string; unsaved?: string[] }>('POST', '/api/replay', body);
+      const r = await api<ReplayAnswer>('POST', '/api/replay', body);
       this.report = r.report;
-      this.replayedUnsaved = r.unsaved ?? [];
+      this.replayedUnsaved = r.unsaved;
       this.baselineError = r.baselineError;
       this.shownCompare = this.compare;
     } catch (err) {
       this.error = errorText(err);
-      if (err instanceof ApiError && Array.isArray(err.body.problems)) this.problems = err.body.problems as typeof this.problems;
+      if (err instanceof ApiError && Array.isArray(err.body.problems)) this.problems = (err.body as Partial<ReplayRefusal>).problems!;
     } finally {
       this.running = false;
     }
   }
 
   private cancel(): void {
-    void api('POST', '/api/replay/cancel');
+    void api<OkAnswer>('POST', '/api/replay/cancel');
   }
 
   private beforeName(title = false): string {
@@ -146,7 +110,7 @@ export class ReplayView extends LightElement {
         if (this.changeFilter.includes(' → ')) {
           const [from, to] = this.changeFilter.split(' → ');
           if (row.before.action !== from || row.after.action !== to) return false;
-        } else if (this.changeFilter && !row.changes.includes(this.changeFilter)) return false;
+        } else if (this.changeFilter && !row.changes.includes(this.changeFilter as Row['changes'][number])) return false;
         if (!q) return true;
         const hay = `${row.input.request?.method} ${row.input.request?.url} ${row.input.agent?.id} ${row.before.rule} ${row.after.rule} ${row.after.reason} ${row.source}`.toLowerCase();
         return hay.includes(q);
@@ -252,7 +216,7 @@ export class ReplayView extends LightElement {
   }
 
   private renderReport(r: Report) {
-    const actions = ['allow', 'approve', 'deny'];
+    const actions = ['allow', 'approve', 'deny'] as const;
     const rows = this.rows();
     return html`<section class="report" data-testid="replay-report">
       ${this.baselineError ? html`<div class="banner warn">${this.baselineError} — showing the draft only.</div>` : nothing}

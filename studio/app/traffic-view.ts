@@ -6,26 +6,14 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api, live } from './api.ts';
 import { LightElement, durationText, errorText, json, shortTime } from './base.ts';
-import type { AuditRecord } from '../api/wire.ts';
+import type { ApprovalView, ApprovalsAnswer, AuditRecord, LiveEvents, RecordsAnswer } from '../api/wire.ts';
 
 type Rec = AuditRecord & { held?: boolean };
 
 const MAX_ROWS = 2000;
 
-interface HeldApproval {
-  id: string;
-  status?: string;
-  held?: boolean;
-  created?: string;
-  agent?: string;
-  reason?: string;
-  rule?: string;
-  policy_version?: string;
-  description?: AuditRecord['description'];
-}
-
 /** A held request as a traffic row (its audit record replaces it when the request ends). */
-function heldRow(a: HeldApproval): Rec | undefined {
+function heldRow(a: ApprovalView): Rec | undefined {
   const r = a.description?.request;
   if (!r) return undefined;
   return {
@@ -66,15 +54,15 @@ export class TrafficView extends LightElement {
   override connectedCallback(): void {
     super.connectedCallback();
     void this.load();
-    live.addEventListener('traffic', (e) => this.add((e as CustomEvent<Rec>).detail));
-    live.addEventListener('approval', (e) => this.onApproval((e as CustomEvent<{ event: string; approval: HeldApproval }>).detail));
+    live.on('traffic', (r) => this.add(r));
+    live.on('approval', (d) => this.onApproval(d));
     live.addEventListener('resync', () => void this.load());
   }
 
   private async load(): Promise<void> {
     try {
-      const r = await api<{ records: Rec[]; source: string }>('GET', '/api/traffic/recent?limit=500');
-      this.source = r.source;
+      const r = await api<RecordsAnswer>('GET', '/api/traffic/recent?limit=500');
+      this.source = r.source ?? '';
       this.error = '';
       if (this.paused) this.waiting = [];
       this.rows = r.records.slice().sort(byTimeDesc);
@@ -82,9 +70,9 @@ export class TrafficView extends LightElement {
       this.error = errorText(err);
     }
     try {
-      const a = await api<{ approvals?: HeldApproval[] }>('GET', '/api/approvals?status=pending');
+      const a = await api<ApprovalsAnswer>('GET', '/api/approvals?status=pending');
       const held = new Map<string, Rec>();
-      for (const x of a.approvals ?? []) {
+      for (const x of a.available ? a.approvals : []) {
         const row = x.held ? heldRow(x) : undefined;
         if (row && !this.rows.some((r) => r.id === row.id)) held.set(row.id, row);
       }
@@ -94,7 +82,7 @@ export class TrafficView extends LightElement {
     }
   }
 
-  private onApproval(d: { event: string; approval: HeldApproval }): void {
+  private onApproval(d: LiveEvents['approval']): void {
     const row = heldRow(d.approval);
     if (!row) return;
     const next = new Map(this.heldNow);

@@ -113,6 +113,24 @@ t.test('the browser app imports nothing of the server but the API wire types', a
   t.same(bad, []);
 });
 
+t.test('the app and the server share the wire types by type-only imports: nothing of the server is bundled', async (t) => {
+  const wire = fs.readFileSync(path.join(root, 'studio', 'api', 'wire.ts'), 'utf8');
+  const statements = wire.split('\n').filter((l) => /^(import|export)\b/.test(l));
+  t.same(statements.filter((l) => !/^(import type|export type|export interface)\b/.test(l)), [], 'studio/api/wire.ts declares and imports types only');
+  const untyped: string[] = [];
+  let typed = 0;
+  for (const file of graph.keys()) {
+    if (!file.startsWith(`studio${path.sep}app${path.sep}`)) continue;
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    for (const m of text.matchAll(/^import\b[^;]*?from '(\.\.\/api\/wire\.ts)';/gms)) {
+      if (/^import type\b/.test(m[0])) typed++;
+      else untyped.push(`${file}: ${m[0].split('\n')[0]}`);
+    }
+  }
+  t.same(untyped, [], 'every import of the wire types in studio/app/ is `import type`');
+  t.ok(typed >= 8, `${typed} app modules read the wire types`);
+});
+
 t.test('no two modules import each other, directly or around a circle', async (t) => {
   // Tarjan's strongly connected components over the module graph.
   let index = 0;

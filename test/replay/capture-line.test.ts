@@ -5,9 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import fc from 'fast-check';
-import { auditLine, type AuditRecord } from '../../state/audit-log.ts';
+import { auditLine, evaluatedAs, splitAtDescription, type AuditRecord } from '../../state/audit-log.ts';
 import { openPolicy, parseCaptureLine, replayFiles } from '../../offline/replay.ts';
-import { splitAtDescription } from '../../state/audit-log.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
@@ -144,4 +143,13 @@ t.test('replay decides a description-last log exactly as one it must serialize a
   t.equal(a.decided, 60);
   t.ok(a.after.allow > 0 && a.after.deny > 0 && a.after.approve > 0, `a mix of decisions: ${JSON.stringify(a.after)}`);
   t.same(strip(a), strip(b));
+});
+
+t.test('a description the proxy evaluated as text is written with that very text', async (t) => {
+  const d = described(1);
+  const text = JSON.stringify(d);
+  evaluatedAs.set(d, text);
+  const line = auditLine(record(d));
+  t.equal(line, auditLine(record(JSON.parse(text) as RequestDescription)), 'the same line as serializing the description');
+  t.equal(splitAtDescription(line)?.descriptionJson, text, 'the text the policy evaluated, split back off');
 });

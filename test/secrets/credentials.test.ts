@@ -222,6 +222,31 @@ t.test('changes to the store are picked up while running', async (t) => {
   t.match(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, [{ secret: 'github', in: 'header', name: 'authorization' }])), { type: 'credential-missing' });
 });
 
+// As `airlock start` runs it: the folder watched, the file not looked at on every request (only
+// when the watch reports a change, or once its recheck interval has passed).
+t.test('with the folder watched: a secret set or removed by another process is seen without a look per request', async (t) => {
+  const { home } = await setup(t);
+  const live = await LiveSecrets.open(home, { recheckMs: 60_000 });
+  t.teardown(() => live.close());
+  const enforcer = new CredentialEnforcer(live);
+  const inject = [{ secret: 'github', in: 'header' as const, name: 'authorization' }];
+  t.equal(await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, inject)), undefined, 'injected while it exists');
+  await (await SecretStore.open(home)).remove('github');
+  let refused: unknown;
+  for (let i = 0; i < 300 && !refused; i++) {
+    refused = await enforcer.beforeForward(context(live, { url: 'https://a.example/' }, inject));
+    if (!refused) await new Promise((r) => setTimeout(r, 10));
+  }
+  t.match(refused, { type: 'credential-missing' }, 'the removal was seen (the watch reported it; the 60 s recheck never came due)');
+  const fresh = (await (await SecretStore.open(home)).set('later', 'LATER-CANARY-VALUE')).placeholder;
+  let unbound: unknown;
+  for (let i = 0; i < 300 && !unbound; i++) {
+    unbound = await enforcer.beforeForward(context(live, { url: 'https://evil.example/', headers: [['X', fresh]] }, []));
+    if (!unbound) await new Promise((r) => setTimeout(r, 10));
+  }
+  t.match(unbound, { status: 403, type: 'placeholder-not-bound' }, 'a secret added later is known');
+});
+
 t.test('a secret removed while a request is held (between the guard and the injector) is not injected', async (t) => {
   const { live, home } = await setup(t);
   const guard = new CredentialGuard(live);

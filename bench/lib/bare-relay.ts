@@ -1,6 +1,7 @@
-// Reference point for bench/proxy: the smallest correct-ish Node forward proxy (absolute-form only,
-// keep-alive agent, no auth, no policy, no audit). Airlock's distance to this is Airlock's own cost;
-// this one's distance to direct is Node's HTTP stack doing two hops. Prints {"port":N}.
+// The floor every forward proxy on Node stands on: `http.createServer` + a keep-alive `http.Agent`,
+// absolute-form requests only, nothing else (no auth, no policy, no audit, no header hygiene).
+// Airlock's distance to this is Airlock's own work; this one's distance to direct is Node's HTTP
+// stack doing two hops. Prints {"port":N}.
 import http from 'node:http';
 import type net from 'node:net';
 
@@ -16,3 +17,4 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${JSON.stringify({ port: (server.address() as net.AddressInfo).port })}\n`));
+process.on('SIGTERM', () => process.exit(0));

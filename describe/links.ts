@@ -1,0 +1,213 @@
+// Finds the links in a response body as it streams to the agent, for link provenance
+// (docs/policies.md, "Link provenance"): absolute http(s) URLs in plain text, in JSON string values
+// (escapes undone by @streamparser/json's tokenizer), and in HTML — `href`, `src` and the other URL
+// attributes resolved against the page's URL (or its first <base href>), `srcset` candidates, and
+// URLs in text and attribute values (entities decoded by htmlparser2). Each URL is normalized
+// exactly as the request description normalizes a request's URL (`normalizeLink`), so a link is
+// "seen" precisely when the request an agent would send for it is the one described.
+//
+// Linear and bounded: every byte is looked at a constant number of times; at most `maxChars` characters
+// of the (decoded) body are read, at most `maxLinks` links kept, URLs longer than `urlChars` dropped.
+// Only textual media types are read; anything else is passed through unread.
+import { Tokenizer } from '@streamparser/json';
+import { Parser } from 'htmlparser2';
+import { parseTarget } from './describe.ts';
+
+export type LinkFormat = 'html' | 'json' | 'text';
+
+export interface LinkScanLimits {
+  /** Characters of decoded body read per response. */
+  maxChars: number;
+  /** Links kept per response. */
+  maxLinks: number;
+  /** Longer URLs are ignored. */
+  urlChars: number;
+}
+
+export const LINK_SCAN_LIMITS: LinkScanLimits = { maxChars: 1024 * 1024, maxLinks: 1000, urlChars: 2048 };
+
+/** How to read a body of this media type for links, or undefined when it is not read. */
+export function linkFormat(contentType: string): LinkFormat | undefined {
+  const t = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  if (t === 'text/html' || t === 'application/xhtml+xml') return 'html';
+  if (t === 'application/json' || t.endsWith('+json') || t === 'text/json' || t === 'application/x-ndjson' || t === 'application/jsonl') return 'json';
+  if (t.startsWith('text/') || t === 'application/xml' || t.endsWith('+xml') || t === 'application/javascript' || t === 'application/x-javascript') return 'text';
+  return undefined;
+}
+
+/**
+ * The provenance key of a link: the URL as the request description would write it (userinfo,
+ * fragment and a trailing dot of the host removed, default port dropped, IDN as punycode, path
+ * dot-segments resolved and unreserved escapes decoded), or undefined when it is not a followable
+ * http(s) URL. Relative links are resolved against `base`.
+ */
+export function normalizeLink(raw: string, base?: URL): string | undefined {
+  let url: URL;
+  try {
+    url = base ? new URL(raw, base) : new URL(raw);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  try {
+    return parseTarget(url.href).href;
+  } catch {
+    return undefined;
+  }
+}
+
+// Characters that end a URL in running text: whitespace, controls, and those RFC 3986 never allows
+// unescaped and text uses around links (quotes, angle brackets, backtick, braces, pipe, caret,
+// backslash). One character class under one quantifier: linear.
+const urlInText = /https?:\/\/[^\s"'<>`{}|\\^\u0000-\u001f\u007f]+/gi;
+// Punctuation that usually closes the sentence around a link rather than belonging to it.
+const trailingPunctuation = /[.,;:!?)\]*]$/;
+/** Text carried from one chunk to the next: at most a URL's length plus a scheme. */
+const CARRY = 8;
+
+/** The URL attributes of HTML whose values are links (resolved against the page). */
+const urlAttributes = new Set(['href', 'src', 'action', 'formaction', 'poster', 'cite', 'data', 'background', 'longdesc', 'data-src', 'data-href', 'content']);
+
+export class LinkScanner {
+  private readonly links = new Set<string>();
+  private chars = 0;
+  private done = false;
+  private carry = '';
+  private html: Parser | undefined;
+  private json: Tokenizer | undefined;
+  /** What the JSON tokenizer was fed (at most maxChars): read again as text if it turns out not to be JSON. */
+  private jsonText = '';
+  private base: URL;
+  private baseSet = false;
+
+  constructor(private readonly format: LinkFormat, pageUrl: string, private readonly limits: LinkScanLimits = LINK_SCAN_LIMITS) {
+    this.base = new URL(pageUrl);
+    if (format === 'html') {
+      this.html = new Parser({
+        onopentag: (name, attribs) => this.onTag(name, attribs),
+        // Text between tags streams like plain text; a URL never spans a tag.
+        ontext: (text) => this.scanText(text, true),
+        onclosetag: () => this.endText(),
+      }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true });
+    } else if (format === 'json') {
+      this.json = new Tokenizer({ separator: '' });
+      this.json.onToken = ({ value }) => {
+        if (typeof value === 'string') this.scanText(value, false);
+      };
+      // Not JSON after all: everything is read again as text (the same links whatever the chunks).
+      this.json.onError = () => this.notJson();
+    }
+  }
+
+  /** Feeds the next decoded text of the body; beyond the byte budget it is ignored. */
+  write(text: string): void {
+    if (this.done) return;
+    const room = this.limits.maxChars - this.chars;
+    if (text.length > room) {
+      text = text.slice(0, Math.max(0, room));
+      this.done = true;
+    }
+    this.chars += text.length;
+    if (!text) return;
+    if (this.html) this.html.write(text);
+    else if (this.json) {
+      this.jsonText += text;
+      try {
+        this.json.write(text);
+      } catch {
+        this.notJson();
+      }
+    } else this.scanText(text, true);
+  }
+
+  /** Whether more input would be read. */
+  get full(): boolean {
+    return this.done || this.links.size >= this.limits.maxLinks;
+  }
+
+  /** Ends the body; returns the links found, normalized, in order of appearance. */
+  end(): string[] {
+    this.html?.end();
+    this.jsonText = '';
+    this.endText();
+    return [...this.links];
+  }
+
+  private notJson(): void {
+    if (!this.json) return;
+    this.json = undefined;
+    const all = this.jsonText;
+    this.jsonText = '';
+    this.scanText(all, true);
+  }
+
+  private add(raw: string, base?: URL): void {
+    if (this.links.size >= this.limits.maxLinks || raw.length > this.limits.urlChars) return;
+    const url = normalizeLink(raw, base);
+    if (url && url.length <= this.limits.urlChars) this.links.add(url);
+  }
+
+  /** A URL found in text, and the same without trailing sentence punctuation when it has some. */
+  private addFound(raw: string): void {
+    this.add(raw);
+    let trimmed = raw;
+    for (let i = 0; i < 8 && trailingPunctuation.test(trimmed); i++) trimmed = trimmed.slice(0, -1);
+    if (trimmed !== raw && trimmed.length > 8) this.add(trimmed);
+  }
+
+  /**
+   * Absolute URLs in running text. `streaming`: the text may go on in the next chunk, so a URL that
+   * touches the end is carried over (bounded) rather than cut.
+   */
+  private scanText(text: string, streaming: boolean): void {
+    const s = streaming ? this.carry + text : text;
+    if (streaming) this.carry = '';
+    urlInText.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    let carryFrom = streaming ? Math.max(0, s.length - CARRY) : s.length;
+    while ((m = urlInText.exec(s)) !== null) {
+      if (streaming && m.index + m[0].length === s.length) {
+        carryFrom = m.index;
+        break;
+      }
+      this.addFound(m[0]);
+    }
+    if (streaming) {
+      const tail = s.slice(carryFrom);
+      // A URL longer than any kept one is not carried: it would be dropped anyway.
+      this.carry = tail.length <= this.limits.urlChars + CARRY ? tail : '';
+    }
+  }
+
+  /** The text run ended (end of body, or a tag): a URL carried over ends here. */
+  private endText(): void {
+    if (!this.carry) return;
+    const rest = this.carry;
+    this.carry = '';
+    this.scanText(rest, false);
+  }
+
+  private onTag(name: string, attribs: Record<string, string>): void {
+    this.endText();
+    if (name === 'base' && !this.baseSet && attribs.href !== undefined) {
+      this.baseSet = true;
+      try {
+        this.base = new URL(attribs.href, this.base);
+      } catch {
+        /* an unusable base: links stay relative to the page */
+      }
+    }
+    for (const [attr, value] of Object.entries(attribs)) {
+      if (!value) continue;
+      if (attr === 'srcset' || attr === 'imagesrcset') {
+        for (const candidate of value.split(',')) {
+          const u = candidate.trim().split(/\s/, 1)[0];
+          if (u) this.add(u, this.base);
+        }
+      } else if (urlAttributes.has(attr) && !(name === 'meta' && attr === 'content' && !/^https?:/i.test(value.trim()))) {
+        this.add(value.trim(), this.base);
+      }
+      if (value.length > 8) this.scanText(value, false);
+    }
+  }
+}

@@ -1,0 +1,223 @@
+// Sessions and information-flow labels in the proxy (docs/policies.md, "Sessions and labels").
+//
+// describe:     the request's session (input.session) — started on its token's first request —
+//               and, when links are tracked, where this exact URL was seen (request.provenance).
+// beforeForward: the request's egress bytes count for the session once it is let through.
+// onResponse:   a 2xx (or 101) answer adds the decision's `labels` to the session — in memory at
+//               once, durably before the first byte of the body reaches the agent — and, when links
+//               are tracked, the body's links are recorded as it streams (describe/links.ts).
+// egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
+//               a WebSocket) was decided under the labels the session held when it opened; once the
+//               session gains a label, the next byte it would send is refused and the stream cut.
+//               The agent's next request is decided with the labels it now holds.
+import { Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+import { LINK_SCAN_LIMITS, LinkScanner, linkFormat, type LinkScanLimits } from '../describe/links.ts';
+import type { AgentSessions } from '../state/stores.ts';
+import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
+
+export interface SessionEnforcerOptions {
+  store: AgentSessions;
+  /** Whether links are recorded and looked up now (the loaded policy reads request.provenance, or config says so). */
+  trackLinks: () => boolean;
+  limits?: LinkScanLimits;
+}
+
+/** The session key of a request whose token is unknown (a proxy built without token ids). */
+const agentWide = (agent: string): string => `agent:${agent}`;
+
+function headerValue(head: ResponseHead, name: string): string | undefined {
+  for (const [k, v] of head.headers) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+function staleStream(labels: string): Rejection {
+  return {
+    status: 403,
+    type: 'session-labels-changed',
+    title: 'Session labels changed',
+    detail: `this connection was decided before the session gained the label(s) ${labels}; it is closed. Send the request again: it is decided with what the session holds now`,
+    outcome: 'session-labels-changed',
+  };
+}
+
+/**
+ * Whether a compiled policy reads `request.provenance`: OPA compiles every reference's path into
+ * the module's string constants, so the word is in the WebAssembly bytes exactly when some rule
+ * reachable from the decision refers to it. (A policy that builds the name at run time is not seen:
+ * it then gets no provenance and its browsing rule never matches — closed, not open.)
+ */
+export function policyReadsProvenance(wasm: Buffer | undefined): boolean {
+  return wasm !== undefined && wasm.includes('provenance');
+}
+
+export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
+  const { store } = opts;
+  const limits = opts.limits ?? LINK_SCAN_LIMITS;
+  /** Bumped whenever a session gains a label: streams opened under an older generation are stale. */
+  const generation = new Map<string, { n: number; labels: string }>();
+  /** The generation each request's streams were decided (or last relabelled) under. */
+  const decidedAt = new WeakMap<RequestContext, number>();
+
+  /** The generation each description was decided under (recorded when it was described). */
+  const describedAt = new WeakMap<object, number>();
+
+  const genOf = (id: string): number => generation.get(id)?.n ?? 0;
+  const streamCheck = (ctx: RequestContext): Rejection | undefined => {
+    const id = ctx.description.session?.id;
+    if (id === undefined) return undefined;
+    const at = decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0;
+    const g = generation.get(id);
+    return g && g.n !== at ? staleStream(g.labels) : undefined;
+  };
+
+  return {
+    name: 'sessions',
+
+    async describe(d, origin) {
+      const r = d.request;
+      const track = opts.trackLinks() && (r.scheme === 'http' || r.scheme === 'https');
+      const entered = await store.enter(d.agent.id, origin?.token ?? agentWide(d.agent.id), r.time, track ? { url: r.url, host: r.host } : undefined);
+      d.session = entered.session;
+      describedAt.set(d, genOf(entered.session.id));
+      if (track) r.provenance = entered.seen ? { seen: true, request_id: entered.seen.request_id, host: entered.seen.host } : { seen: false, host_seen: entered.hostSeen === true };
+    },
+
+    beforeForward(ctx) {
+      const s = ctx.description.session;
+      if (!s) return undefined;
+      ctx.audit.session = { id: s.id };
+      store.addEgress(s.id, ctx.description.request.egress_bytes);
+      return undefined;
+    },
+
+    egressMeter(ctx): EgressMeter | undefined {
+      const s = ctx.description.session;
+      if (!s) return undefined;
+      return (bytes) => {
+        const stale = streamCheck(ctx);
+        if (stale) return stale;
+        store.addEgress(s.id, bytes);
+        return undefined;
+      };
+    },
+
+    onMessage(ctx, message) {
+      if (message.to !== 'upstream' || message.kind === 'close') return undefined;
+      const stale = streamCheck(ctx);
+      if (stale) return stale;
+      const id = ctx.description.session?.id;
+      if (id !== undefined) store.addEgress(id, message.data.length);
+      return undefined;
+    },
+
+    onResponse(ctx, head) {
+      const s = ctx.description.session;
+      if (!s) return undefined;
+      const ok = (head.statusCode >= 200 && head.statusCode < 300) || head.statusCode === 101;
+      if (!ok) return undefined;
+      const labels = ctx.decision.labels ?? [];
+      let stored: Promise<unknown> | undefined;
+      if (labels.length) {
+        const r = ctx.description.request;
+        (ctx.audit.session as Record<string, unknown> | undefined ?? (ctx.audit.session = { id: s.id }) as Record<string, unknown>).labels = [...labels];
+        const fresh = labels.filter((l) => !s.labels[l]);
+        if (fresh.length) {
+          // Every stream of this session opened before now is stale — except this request's own.
+          const g = { n: genOf(s.id) + 1, labels: fresh.join(', ') };
+          generation.set(s.id, g);
+          decidedAt.set(ctx, g.n);
+        }
+        stored = store.addLabels(s.id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
+      }
+      const format = opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
+      const scan = format ? linkScan(ctx, head, format, limits, store) : undefined;
+      if (!stored && !scan) return undefined;
+      return new ResponseTap(stored, scan);
+    },
+  };
+}
+
+interface Scan {
+  feed(chunk: Buffer): void;
+  finish(): Promise<void>;
+}
+
+/** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
+function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
+  const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
+  let text: TextDecoder;
+  try {
+    text = new TextDecoder(charset);
+  } catch {
+    return undefined; // a charset this Node cannot decode: no links from it (fails closed)
+  }
+  const decoders: Record<string, () => Transform> = {
+    gzip: () => zlib.createGunzip(), 'x-gzip': () => zlib.createGunzip(), deflate: () => zlib.createInflate(), br: () => zlib.createBrotliDecompress(),
+  };
+  if (coding !== 'identity' && !decoders[coding]) return undefined;
+  const r = ctx.description.request;
+  const scanner = new LinkScanner(format, r.url, limits);
+  let read = 0;
+  let stopped = false;
+  const take = (chunk: Buffer): void => {
+    if (stopped) return;
+    read += chunk.length;
+    scanner.write(text.decode(chunk, { stream: true }));
+    if (scanner.full || read > limits.maxChars * 4) stopped = true;
+  };
+  const decoder = coding === 'identity' ? undefined : decoders[coding]!();
+  let decoded: Promise<void> = Promise.resolve();
+  if (decoder) {
+    decoder.on('data', take);
+    decoded = new Promise((resolve) => {
+      decoder.once('end', resolve);
+      decoder.once('error', () => resolve()); // a broken coding: what was read so far counts
+      decoder.once('close', resolve);
+    });
+  }
+  return {
+    feed(chunk) {
+      if (stopped) return;
+      if (decoder) decoder.write(chunk);
+      else take(chunk);
+    },
+    async finish() {
+      if (decoder) {
+        if (stopped) decoder.destroy();
+        else decoder.end();
+        await decoded;
+      }
+      if (!stopped) scanner.write(text.decode());
+      const urls = scanner.end();
+      const s = ctx.description.session!;
+      if (urls.length) store.addLinks(s.id, { request_id: r.id, host: r.host }, urls);
+    },
+  };
+}
+
+/**
+ * The response body on its way to the agent: waits for the labels to be stored before the first
+ * byte passes (a database store answers asynchronously), and feeds the link scan a copy.
+ */
+class ResponseTap extends Transform {
+  constructor(private stored: Promise<unknown> | undefined, private readonly scan: Scan | undefined) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.scan?.feed(chunk);
+    if (!this.stored) return cb(null, chunk);
+    const wait = this.stored;
+    this.stored = undefined;
+    wait.then(() => cb(null, chunk), (err: unknown) => cb(err as Error));
+  }
+
+  override _flush(cb: TransformCallback): void {
+    // Labels that could not be stored fail the response; a link scan that failed only loses links.
+    (this.stored ?? Promise.resolve())
+      .then(() => this.scan?.finish().catch(() => undefined))
+      .then(() => cb(), (err: unknown) => cb(err as Error));
+  }
+}

@@ -1,0 +1,241 @@
+# Sessions, labels, the trifecta and browsing by link provenance.
+#   What a response brings into the agent's context is labelled ("untrusted": content others can
+#   write; "private": your data), per service operation and per host (config/data.json "labels").
+#   Once a session holds both, every request that can carry data out is held for a human (or
+#   denied): the lethal trifecta. Unknown hosts may be browsed only through links a response of
+#   this session served, exactly as served ("browse").
+package airlock
+
+import rego.v1
+
+# ---------------------------------------------------------------------------------------------
+# Labels of this request's response.
+
+default label_config := {}
+
+label_config := config.labels
+
+session_labels := object.get(input, ["session", "labels"], {})
+
+# A recognized service operation: config labels.services.<name>.<label> lists operation globs
+# ("issues.*", "messages.**") of reads (a write's answer echoes what the agent sent); GitHub
+# repositories can be waived per label (owned_repos for "untrusted", public_repos for "private").
+response_labels contains label if {
+	input.service.effect == "read"
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	some p in patterns
+	glob.match(p, ["."], input.service.operation)
+	not label_waived(label)
+}
+
+label_waived("untrusted") if github_repo_listed("owned_repos")
+
+label_waived("private") if github_repo_listed("public_repos")
+
+github_repo_listed(key) if {
+	input.service.name == "github"
+	full := lower(concat("/", [input.service.params.owner, input.service.params.repo]))
+	some p in object.get(label_config, key, [])
+	glob.match(lower(p), ["/"], full)
+}
+
+# Model inference that asks the provider to fetch from or act on third parties (web search, MCP
+# connectors): its answer carries what they returned.
+response_labels contains label if {
+	count(object.get(input, ["service", "params", "remote_tools"], [])) > 0
+	some label in object.get(label_config, "remote_tools", ["untrusted"])
+}
+
+# SQL anywhere reads your database.
+response_labels contains label if {
+	input.sql
+	some label in object.get(label_config, "sql", ["private"])
+}
+
+# MCP servers: their own "labels" entry, else labels.mcp.
+response_labels contains label if {
+	input.mcp
+	mcp_host_allowed
+	some label in object.get(mcp_server, "labels", object.get(label_config, "mcp", ["untrusted"]))
+}
+
+# Plain hosts (no service): the first labels.hosts entry naming the host, else labels.presets
+# for package registries, else labels.other_hosts (web pages: "untrusted").
+matching_host_labels := [ls | some p, ls in object.get(label_config, "hosts", {}); host_matches(p, host)]
+
+response_labels contains label if {
+	plain_host_request
+	count(matching_host_labels) > 0
+	some label in matching_host_labels[0]
+}
+
+response_labels contains label if {
+	plain_host_request
+	count(matching_host_labels) == 0
+	preset_host_request
+	some label in object.get(label_config, "presets", ["untrusted"])
+}
+
+response_labels contains label if {
+	plain_host_request
+	count(matching_host_labels) == 0
+	not preset_host_request
+	not mcp_server
+	some label in object.get(label_config, "other_hosts", ["untrusted"])
+}
+
+response_labels contains label if {
+	browse_allowed
+	some label in object.get(browse_conf, "labels", ["untrusted"])
+}
+
+# ---------------------------------------------------------------------------------------------
+# The trifecta: untrusted content and private data in one session, and a way out.
+
+default trifecta_mode := "approve"
+
+trifecta_mode := config.trifecta.mode
+
+trifecta_active if {
+	session_labels.untrusted
+	session_labels.private
+	trifecta_mode != "off"
+}
+
+# A request that only reads: a recognized read, an MCP call that only reads, or a plain read method.
+read_like if {
+	input.service.effect == "read"
+	reads_only_or_service
+}
+
+read_like if {
+	not input.service
+	count(mcp_calls) > 0
+	every c in mcp_calls {
+		mcp_call_is_read(c)
+	}
+}
+
+read_like if {
+	plain_host_request
+	reads_only
+}
+
+# Services read with POST (GraphQL queries, inference, read-only SQL): their effect says read.
+reads_only_or_service if reads_only
+
+reads_only_or_service if input.service.effect == "read"
+
+# Hosts whose operators are no audience for an attacker: a read's URL and body reach only them.
+trusted_sink if {
+	input.service.name in object.get(config, ["trifecta", "trusted_services"], [])
+	service_enabled
+}
+
+trusted_sink if {
+	some p in object.get(config, ["trifecta", "trusted_sinks"], [])
+	host_matches(p, host)
+}
+
+# Anything but a read to a trusted sink can carry data out: writes, sends, payments, and any
+# request to another host (its path and query string are data too).
+carries_data_out if not read_like
+
+carries_data_out if not trusted_sink
+
+trifecta_hold if {
+	trifecta_active
+	carries_data_out
+	reachable
+}
+
+reachable if host_allowed
+
+reachable if browse_allowed
+
+trifecta_because := [session_labels.untrusted.request_id, session_labels.private.request_id]
+
+trifecta_reason := concat("", [
+	"this session read untrusted content (request ", session_labels.untrusted.request_id, " to ", session_labels.untrusted.host,
+	") and private data (request ", session_labels.private.request_id, " to ", session_labels.private.host,
+	"): ", input.request.method, " ", host, " can carry data out, so a human must approve (the lethal trifecta)",
+])
+
+verdicts contains approve("session.trifecta", trifecta_reason, "high") if {
+	trifecta_hold
+	trifecta_mode != "deny"
+}
+
+verdicts contains deny("session.trifecta", trifecta_reason, 800) if {
+	trifecta_hold
+	trifecta_mode == "deny"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Browsing: a GET with no body to a host no rule allows passes when its exact URL was served in a
+# response of this session by a browsing source (config "browse").
+
+default browse_conf := {}
+
+browse_conf := config.browse
+
+browse_candidate if {
+	object.get(browse_conf, "enabled", false) == true
+	input.request.provenance
+	not host_allowed
+	count(owning_services) == 0
+	not mcp_server
+	request_methods == {"GET"}
+	input.request.body.size == 0
+	not input.request.upgrade
+	input.request.scheme in {"http", "https"}
+}
+
+browse_source(h) if {
+	some p in object.get(browse_conf, "sources", [])
+	host_matches(p, h)
+}
+
+browse_source(h) if {
+	object.get(browse_conf, "from_allowed_hosts", true) == true
+	some e in extra_host_entries
+	host_matches(entry_host(e), h)
+}
+
+browse_allowed if {
+	browse_candidate
+	input.request.provenance.seen == true
+	browse_source(input.request.provenance.host)
+}
+
+verdicts contains allow("browse.link", concat("", [
+	"GET of a link served by ", input.request.provenance.host, " (request ", input.request.provenance.request_id,
+	") exactly as served",
+])) if {
+	browse_allowed
+}
+
+verdicts contains deny(
+	"browse.unseen", concat("", [
+		host, " is not an allowed host, and this exact URL was not in any response this session received: ",
+		"Airlock follows links only exactly as a response served them (a changed character, an added query ",
+		"parameter or path segment could carry data out)",
+	]),
+	905,
+) if {
+	browse_candidate
+	input.request.provenance.seen == false
+	input.request.provenance.host_seen == true
+}
+
+verdicts contains deny(
+	"browse.source", concat("", [
+		host, " is not an allowed host; this URL was served by ", input.request.provenance.host,
+		", which is not a browsing source (config browse.sources, or an allowed host)",
+	]),
+	905,
+) if {
+	browse_candidate
+	input.request.provenance.seen == true
+	not browse_source(input.request.provenance.host)
+}

@@ -1,0 +1,183 @@
+package airlock_test
+
+import rego.v1
+
+import data.airlock
+
+arrival(id, host) := {"request_id": id, "host": host, "time": "2026-01-02T03:00:00Z"}
+
+in_session(i, labels) := object.union(i, {"session": {
+	"id": "s_1", "started": "2026-01-02T03:00:00Z", "labels": labels, "requests": 3, "egress_bytes": 100,
+}})
+
+both := {"untrusted": arrival("r-issue", "api.github.com"), "private": arrival("r-db", "abc.supabase.co")}
+
+gh_issue_read := object.union(svc("GET", "api.github.com", "/repos/oss/lib/issues/1", "github", "issues.get", "read"), {"service": {"params": {"owner": "oss", "repo": "lib"}}})
+
+gh_content := object.union(svc("GET", "api.github.com", "/repos/acme/app/contents/x", "github", "repos.get_content", "read"), {"service": {"params": {"owner": "acme", "repo": "app"}}})
+
+# --- labels -----------------------------------------------------------------------------------
+
+test_issue_read_is_untrusted if {
+	d := airlock.decision with input as gh_issue_read
+	d.action == "allow"
+	d.labels == ["untrusted"]
+}
+
+test_owned_repo_issue_is_not_untrusted if {
+	d := airlock.decision with input as gh_issue_read with data.config.labels.owned_repos as ["OSS/*"]
+	not d.labels
+}
+
+test_repo_content_is_private_unless_public if {
+	d := airlock.decision with input as gh_content
+	d.labels == ["private"]
+	p := airlock.decision with input as gh_content with data.config.labels.public_repos as ["acme/app"]
+	not p.labels
+}
+
+test_email_body_is_both if {
+	d := airlock.decision with input as svc("GET", "gmail.googleapis.com", "/gmail/v1/users/me/messages/1", "gmail", "messages.get", "read")
+	d.labels == ["private", "untrusted"]
+}
+
+test_write_answer_brings_no_label if {
+	d := airlock.decision with input as gh_issue
+	not d.labels
+}
+
+test_allowed_host_page_is_untrusted if {
+	d := airlock.decision with input as req("GET", "docs.python.org", "/3/") with data.config.allowed_hosts as ["docs.python.org"]
+	d.action == "allow"
+	d.labels == ["untrusted"]
+}
+
+test_host_labels_override if {
+	d := airlock.decision with input as req("GET", "wiki.corp", "/x") with data.config.allowed_hosts as ["wiki.corp"] with data.config.labels.hosts as {"*.corp": ["private"]}
+	d.labels == ["private"]
+}
+
+test_denied_request_carries_no_labels if {
+	d := airlock.decision with input as req("GET", "evil.example", "/x")
+	not d.labels
+}
+
+# --- the trifecta -------------------------------------------------------------------------------
+
+test_fresh_session_write_is_medium if {
+	d := airlock.decision with input as in_session(gh_issue, {})
+	d.rule == "effect.write"
+	d.approval.risk == "medium"
+	not d.approval.because
+}
+
+test_one_label_is_no_trifecta if {
+	d := airlock.decision with input as in_session(gh_issue, {"untrusted": arrival("r1", "x")})
+	d.rule == "effect.write"
+}
+
+test_trifecta_holds_writes_high_naming_both if {
+	d := airlock.decision with input as in_session(gh_issue, both)
+	d.action == "approve"
+	d.rule == "session.trifecta"
+	d.approval.risk == "high"
+	d.approval.because == ["r-issue", "r-db"]
+	contains(d.reason, "r-issue")
+	contains(d.reason, "r-db")
+}
+
+test_trifecta_holds_reads_to_untrusted_sinks if {
+	d := airlock.decision with input as in_session(req("GET", "docs.python.org", "/3/?q=secret"), both) with data.config.allowed_hosts as ["docs.python.org"]
+	d.action == "approve"
+	d.rule == "session.trifecta"
+}
+
+test_trifecta_lets_reads_of_trusted_services_pass if {
+	d := airlock.decision with input as in_session(gh_read, both)
+	d.action == "allow"
+	d.rule == "effect.read"
+}
+
+test_trifecta_keeps_critical if {
+	d := airlock.decision with input as in_session(gh_delete, both)
+	d.approval.risk == "critical"
+	d.approval.because == ["r-issue", "r-db"]
+}
+
+test_trifecta_deny_mode if {
+	d := airlock.decision with input as in_session(gh_issue, both) with data.config.trifecta.mode as "deny"
+	d.action == "deny"
+	d.rule == "session.trifecta"
+}
+
+test_trifecta_off if {
+	d := airlock.decision with input as in_session(gh_issue, both) with data.config.trifecta.mode as "off"
+	d.rule == "effect.write"
+}
+
+test_grant_never_covers_trifecta if {
+	g := with_grant(in_session(gh_issue, both), {"operation": "issues.create", "risk": "high"})
+	d := airlock.decision with input as g
+	d.action == "approve"
+	d.rule == "session.trifecta"
+}
+
+test_unknown_host_stays_denied_in_trifecta if {
+	d := airlock.decision with input as in_session(req("GET", "evil.example", "/x"), both)
+	d.action == "deny"
+}
+
+# --- browsing by provenance ---------------------------------------------------------------------
+
+page(provenance) := object.union(req("GET", "blog.example", "/post"), {"request": {"provenance": provenance}})
+
+search_seen := {"seen": true, "request_id": "r-search", "host": "api.search.brave.com"}
+
+test_seen_link_from_source_is_allowed_untrusted_and_limited if {
+	d := airlock.decision with input as in_session(page(search_seen), {})
+	d.action == "allow"
+	d.rule == "browse.link"
+	d.labels == ["untrusted"]
+	some l in d.rate_limits
+	l.key == "browse:s_1"
+	l.limit == 30
+}
+
+test_unseen_link_is_denied_saying_why if {
+	d := airlock.decision with input as in_session(page({"seen": false, "host_seen": true}), {})
+	d.action == "deny"
+	d.rule == "browse.unseen"
+	contains(d.reason, "exactly as a response served them")
+	n := airlock.decision with input as in_session(page({"seen": false, "host_seen": false}), {})
+	n.rule == "host.unknown"
+}
+
+test_link_from_a_non_source_is_denied if {
+	d := airlock.decision with input as in_session(page({"seen": true, "request_id": "r9", "host": "evil.example"}), {})
+	d.rule == "browse.source"
+}
+
+test_link_from_allowed_host_is_followable if {
+	d := airlock.decision with input as in_session(page({"seen": true, "request_id": "r9", "host": "docs.python.org"}), {}) with data.config.allowed_hosts as ["docs.python.org"]
+	d.rule == "browse.link"
+}
+
+test_browse_needs_get_without_body if {
+	post := object.union(page(search_seen), {"request": {"method": "POST"}})
+	d := airlock.decision with input as in_session(post, {})
+	d.action == "deny"
+	body := object.union(page(search_seen), {"request": {"body": {"size": 3}}})
+	b := airlock.decision with input as in_session(body, {})
+	b.action == "deny"
+}
+
+test_browse_off if {
+	d := airlock.decision with input as in_session(page(search_seen), {}) with data.config.browse.enabled as false
+	d.rule == "host.unknown"
+}
+
+test_browse_in_trifecta_is_held if {
+	d := airlock.decision with input as in_session(page(search_seen), both)
+	d.action == "approve"
+	d.rule == "session.trifecta"
+}

@@ -1,0 +1,593 @@
+// Sessions: what each agent session has brought into its context (labels), how much it sent,
+// which links its responses carried (provenance) and its recent requests. A session is one token's
+// life — one `airlock run`, or a long-lived token until a human resets it — so the agent cannot
+// start a fresh one by itself.
+//
+// `AgentSessions` (state/stores.ts) is the port the proxy, the studio and the CLI use;
+// `JournalSessionStore` is the embedded implementation: state in memory, every change appended to <home>/sessions.jsonl
+// (one JSON object per line), replayed on open, compacted into a snapshot when the journal has
+// grown to twice its last compacted size. Writes are incremental: a request appends a line, it never
+// rewrites other sessions. Labels, clears and resets are written synchronously before the call
+// returns (a crash must never forget that a session read untrusted content); counters, links and
+// the timeline are written in batches once a second (a crash forgets at most that second: fewer
+// links seen, which fails closed).
+//
+// Bounded (SESSION_LIMITS): links per session (count and bytes, oldest evicted first), link bytes
+// over all sessions (the least recently active session's links go first), timeline and label events
+// per session, and ended sessions kept. A live session's labels are never evicted: losing them
+// would launder what the agent read.
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LabelArrival, SessionInfo } from '../describe/types.ts';
+import type { AuditRecord, SessionEvent } from './audit-log.ts';
+import { StateFileError } from './document.ts';
+
+export const SESSION_LIMITS = {
+  /** Links remembered per session; past it the oldest are forgotten. */
+  linksPerSession: 5000,
+  /** Bytes of link text remembered per session. */
+  linkBytesPerSession: 1024 * 1024,
+  /** Bytes of link text over all sessions: the least recently active sessions' links go first. */
+  linkBytesTotal: 64 * 1024 * 1024,
+  /** Longer URLs are not remembered (nor followable). */
+  urlChars: 2048,
+  /** Requests kept in a session's timeline. */
+  timelinePerSession: 200,
+  /** Label events (added, cleared, reset) kept per session. */
+  labelEventsPerSession: 200,
+  /** Ended sessions (reset, or their token gone) kept for the record, newest first. */
+  endedSessionsKept: 500,
+} as const;
+
+export type SessionLimits = { [K in keyof typeof SESSION_LIMITS]: number };
+
+/** One request in a session's timeline (from its audit record). */
+export interface TimelineEntry {
+  id: string;
+  time: string;
+  method: string;
+  /** At most 300 characters. */
+  url: string;
+  host: string;
+  action?: string;
+  rule?: string;
+  outcome: string;
+  status?: number;
+  labels_added?: string[];
+}
+
+export interface LabelEvent {
+  time: string;
+  kind: 'added' | 'cleared' | 'reset';
+  label?: string;
+  /** added: the request whose response brought it. */
+  request_id?: string;
+  host?: string;
+  /** cleared / reset: who (studio, cli, api) and why. */
+  by?: string;
+  reason?: string;
+}
+
+export interface SessionRecord {
+  id: string;
+  agent: string;
+  /** The id of the token (never the token itself). */
+  token: string;
+  started: string;
+  last_seen: string;
+  /** Set when a human reset the session: the token's next request starts a new one. */
+  ended?: { time: string; by: string; reason?: string };
+  labels: Record<string, LabelArrival>;
+  requests: number;
+  egress_bytes: number;
+  links: number;
+  link_bytes: number;
+  events: LabelEvent[];
+  timeline: TimelineEntry[];
+}
+
+export type SessionSummary = Omit<SessionRecord, 'events' | 'timeline'>;
+
+export interface Entered {
+  session: SessionInfo;
+  /** Where the URL was seen before in this session (when asked and seen). */
+  seen?: { request_id: string; host: string };
+  /** When asked and not seen: whether links to the URL's host were seen (a changed link, likely). */
+  hostSeen?: boolean;
+}
+
+export type SessionChange =
+  | { type: 'started' | 'ended' | 'labels'; session: SessionSummary; labels?: string[] }
+  | { type: 'cleared'; session: SessionSummary; label: string; by: string };
+
+export class SessionError extends Error {
+  constructor(readonly code: 'not-found' | 'ambiguous' | 'bad-request' | 'not-live', message: string) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+type JournalLine =
+  | { e: 'open'; id: string; agent: string; token: string; time: string }
+  | { e: 'label'; id: string; label: string; request_id: string; host: string; time: string }
+  | { e: 'count'; id: string; requests: number; egress: number; time: string }
+  | { e: 'links'; id: string; r: string; h: string; u: string[] }
+  | { e: 'clear'; id: string; label: string; by: string; time: string; reason?: string }
+  | { e: 'reset'; id: string; by: string; time: string; reason?: string }
+  | { e: 'req'; id: string; entry: TimelineEntry };
+
+interface Live {
+  rec: SessionRecord;
+  /** url → where it was first seen; insertion order is age. */
+  links: Map<string, { request_id: string; host: string }>;
+  /** host → how many remembered links point to it. */
+  hosts: Map<string, number>;
+}
+
+const LINK_OVERHEAD = 48;
+
+export interface JournalOptions {
+  /** Batched lines are written this often (ms, default 1000). */
+  flushMs?: number;
+  /** Compact when the journal is larger than this and twice its last compacted size (bytes, default 4 MiB). */
+  compactBytes?: number;
+  limits?: Partial<SessionLimits>;
+  /** Token ids that still authenticate: sessions of others count as ended when the journal is compacted. */
+  liveTokens?: () => Set<string> | undefined;
+}
+
+/** The embedded AgentSessions (state/stores.ts; runtime/services.ts holds it as that port). */
+export class JournalSessionStore {
+  readonly file: string;
+  private fd: number;
+  private readonly sessions = new Map<string, Live>();
+  /** agent\0token → live session id. */
+  private readonly byToken = new Map<string, string>();
+  private pending: string[] = [];
+  private dirtyCounts = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private size = 0;
+  private compactedSize = 0;
+  private linkBytes = 0;
+  private readonly events = new EventEmitter();
+  private readonly limits: SessionLimits;
+  private closed = false;
+
+  private constructor(file: string, private readonly opts: JournalOptions) {
+    this.file = file;
+    this.limits = { ...SESSION_LIMITS, ...(opts.limits ?? {}) };
+    this.events.setMaxListeners(0);
+    this.fd = -1;
+  }
+
+  static open(home: string, opts: JournalOptions = {}): JournalSessionStore {
+    fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    const store = new JournalSessionStore(path.join(home, 'sessions.jsonl'), opts);
+    store.load();
+    store.fd = fs.openSync(store.file, 'a', 0o600);
+    const every = opts.flushMs ?? 1000;
+    if (every > 0) {
+      store.timer = setInterval(() => store.flush(), every);
+      store.timer.unref();
+    }
+    return store;
+  }
+
+  // ─── loading ─────────────────────────────────────────────────────────────────────────────────
+
+  private load(): void {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new StateFileError(this.file, (err as Error).message);
+    }
+    this.size = this.compactedSize = Buffer.byteLength(text);
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (!line) continue;
+      let v: JournalLine;
+      try {
+        v = JSON.parse(line) as JournalLine;
+      } catch {
+        // A crash can tear the last line (cut it off, so the next line starts clean); anything else
+        // is damage, and forgetting labels is not an option.
+        if (i === lines.length - 1) {
+          const keep = text.length - line.length;
+          fs.truncateSync(this.file, Buffer.byteLength(text.slice(0, keep)));
+          this.size = this.compactedSize = Buffer.byteLength(text.slice(0, keep));
+          break;
+        }
+        throw new StateFileError(this.file, `line ${i + 1} is not JSON`);
+      }
+      this.apply(v);
+    }
+  }
+
+  /** Applies one journal line to memory (loading, and live changes alike). */
+  private apply(v: JournalLine): void {
+    if (v.e === 'open') {
+      const rec: SessionRecord = {
+        id: v.id, agent: v.agent, token: v.token, started: v.time, last_seen: v.time,
+        labels: {}, requests: 0, egress_bytes: 0, links: 0, link_bytes: 0, events: [], timeline: [],
+      };
+      this.sessions.set(v.id, { rec, links: new Map(), hosts: new Map() });
+      this.byToken.set(tokenKey(v.agent, v.token), v.id);
+      return;
+    }
+    const s = this.sessions.get(v.id);
+    if (!s) return;
+    const rec = s.rec;
+    switch (v.e) {
+      case 'label':
+        if (!rec.labels[v.label]) {
+          rec.labels[v.label] = { request_id: v.request_id, host: v.host, time: v.time };
+          this.pushEvent(rec, { time: v.time, kind: 'added', label: v.label, request_id: v.request_id, host: v.host });
+        }
+        break;
+      case 'count':
+        rec.requests = v.requests;
+        rec.egress_bytes = v.egress;
+        if (v.time > rec.last_seen) rec.last_seen = v.time;
+        break;
+      case 'links':
+        this.rememberLinks(s, { request_id: v.r, host: v.h }, v.u);
+        break;
+      case 'clear':
+        delete rec.labels[v.label];
+        this.pushEvent(rec, { time: v.time, kind: 'cleared', label: v.label, by: v.by, ...(v.reason ? { reason: v.reason } : {}) });
+        break;
+      case 'reset':
+        rec.ended = { time: v.time, by: v.by, ...(v.reason ? { reason: v.reason } : {}) };
+        this.pushEvent(rec, { time: v.time, kind: 'reset', by: v.by, ...(v.reason ? { reason: v.reason } : {}) });
+        if (this.byToken.get(tokenKey(rec.agent, rec.token)) === rec.id) this.byToken.delete(tokenKey(rec.agent, rec.token));
+        break;
+      case 'req':
+        rec.timeline.push(v.entry);
+        if (rec.timeline.length > this.limits.timelinePerSession) rec.timeline.splice(0, rec.timeline.length - this.limits.timelinePerSession);
+        break;
+    }
+  }
+
+  private pushEvent(rec: SessionRecord, e: LabelEvent): void {
+    rec.events.push(e);
+    if (rec.events.length > this.limits.labelEventsPerSession) rec.events.splice(0, rec.events.length - this.limits.labelEventsPerSession);
+  }
+
+  private rememberLinks(s: Live, from: { request_id: string; host: string }, urls: readonly string[]): void {
+    for (const u of urls) {
+      if (u.length > this.limits.urlChars || s.links.has(u)) continue;
+      s.links.set(u, from);
+      const h = hostOf(u);
+      s.hosts.set(h, (s.hosts.get(h) ?? 0) + 1);
+      const cost = u.length + LINK_OVERHEAD;
+      s.rec.link_bytes += cost;
+      this.linkBytes += cost;
+    }
+    // Oldest first, per session.
+    while (s.links.size > this.limits.linksPerSession || s.rec.link_bytes > this.limits.linkBytesPerSession) {
+      const oldest = s.links.keys().next().value as string;
+      s.links.delete(oldest);
+      const h = hostOf(oldest);
+      const n = (s.hosts.get(h) ?? 1) - 1;
+      if (n > 0) s.hosts.set(h, n);
+      else s.hosts.delete(h);
+      s.rec.link_bytes -= oldest.length + LINK_OVERHEAD;
+      this.linkBytes -= oldest.length + LINK_OVERHEAD;
+    }
+    s.rec.links = s.links.size;
+    if (this.linkBytes > this.limits.linkBytesTotal) this.evictLinks(s);
+  }
+
+  /** Over the total: the least recently active other sessions forget their links. */
+  private evictLinks(keep: Live): void {
+    const others = [...this.sessions.values()].filter((x) => x !== keep && x.links.size > 0).sort((a, b) => a.rec.last_seen.localeCompare(b.rec.last_seen));
+    for (const o of others) {
+      if (this.linkBytes <= this.limits.linkBytesTotal) return;
+      this.linkBytes -= o.rec.link_bytes;
+      o.links.clear();
+      o.hosts.clear();
+      o.rec.links = 0;
+      o.rec.link_bytes = 0;
+    }
+  }
+
+  // ─── writing ─────────────────────────────────────────────────────────────────────────────────
+
+  /** Durable at once: labels, clears, resets, new sessions. */
+  private writeNow(v: JournalLine): void {
+    this.flush();
+    this.writeText(`${JSON.stringify(v)}\n`);
+  }
+
+  private later(v: JournalLine): void {
+    this.pending.push(JSON.stringify(v));
+  }
+
+  private writeText(text: string): void {
+    if (this.closed) return;
+    const buf = Buffer.from(text);
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.fd, buf, off);
+    this.size += buf.length;
+  }
+
+  /** Writes batched lines (counters, links, timeline); compacts when the journal has doubled. */
+  flush(): void {
+    if (this.closed) return;
+    for (const id of this.dirtyCounts) {
+      const s = this.sessions.get(id);
+      if (s) this.pending.push(JSON.stringify({ e: 'count', id, requests: s.rec.requests, egress: s.rec.egress_bytes, time: s.rec.last_seen } satisfies JournalLine));
+    }
+    this.dirtyCounts.clear();
+    if (this.pending.length) {
+      const text = `${this.pending.join('\n')}\n`;
+      this.pending = [];
+      this.writeText(text);
+    }
+    const threshold = Math.max(this.opts.compactBytes ?? 4 * 1024 * 1024, 2 * this.compactedSize);
+    if (this.size > threshold) this.compact();
+  }
+
+  /** Rewrites the journal as a snapshot of what is in memory (temp file, fsync, rename). */
+  compact(): void {
+    this.pruneEnded();
+    const lines: string[] = [];
+    for (const { rec, links } of this.sessions.values()) {
+      lines.push(JSON.stringify({ e: 'open', id: rec.id, agent: rec.agent, token: rec.token, time: rec.started } satisfies JournalLine));
+      // Label history first (added and cleared, in order), then the labels held now, so a reload
+      // ends with exactly today's labels and their first arrivals.
+      for (const ev of rec.events) {
+        if (ev.kind === 'cleared') lines.push(JSON.stringify({ e: 'clear', id: rec.id, label: ev.label!, by: ev.by ?? 'unknown', time: ev.time, ...(ev.reason ? { reason: ev.reason } : {}) }));
+      }
+      for (const [label, a] of Object.entries(rec.labels)) lines.push(JSON.stringify({ e: 'label', id: rec.id, label, request_id: a.request_id, host: a.host, time: a.time } satisfies JournalLine));
+      lines.push(JSON.stringify({ e: 'count', id: rec.id, requests: rec.requests, egress: rec.egress_bytes, time: rec.last_seen } satisfies JournalLine));
+      const groups = new Map<string, { from: { request_id: string; host: string }; urls: string[] }>();
+      for (const [u, from] of links) {
+        const k = `${from.request_id}\0${from.host}`;
+        let g = groups.get(k);
+        if (!g) groups.set(k, (g = { from, urls: [] }));
+        g.urls.push(u);
+      }
+      for (const g of groups.values()) lines.push(JSON.stringify({ e: 'links', id: rec.id, r: g.from.request_id, h: g.from.host, u: g.urls } satisfies JournalLine));
+      for (const entry of rec.timeline) lines.push(JSON.stringify({ e: 'req', id: rec.id, entry } satisfies JournalLine));
+      if (rec.ended) lines.push(JSON.stringify({ e: 'reset', id: rec.id, by: rec.ended.by, time: rec.ended.time, ...(rec.ended.reason ? { reason: rec.ended.reason } : {}) } satisfies JournalLine));
+    }
+    const text = lines.length ? `${lines.join('\n')}\n` : '';
+    const tmp = `${this.file}.${crypto.randomBytes(4).toString('hex')}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, text);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+    fs.closeSync(this.fd);
+    this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.size = this.compactedSize = Buffer.byteLength(text);
+    // The snapshot's label events were rewritten as clears + labels: keep memory as a reload sees it.
+  }
+
+  /** Ended sessions (reset, or their token no longer exists) beyond the newest N are dropped. */
+  private pruneEnded(): void {
+    const live = this.opts.liveTokens?.();
+    const ended = [...this.sessions.values()].filter(({ rec }) => rec.ended || (live !== undefined && !live.has(rec.token)));
+    ended.sort((a, b) => b.rec.last_seen.localeCompare(a.rec.last_seen));
+    for (const s of ended.slice(this.limits.endedSessionsKept)) {
+      this.sessions.delete(s.rec.id);
+      this.linkBytes -= s.rec.link_bytes;
+      const k = tokenKey(s.rec.agent, s.rec.token);
+      if (this.byToken.get(k) === s.rec.id) this.byToken.delete(k);
+    }
+  }
+
+  // ─── the proxy's calls ───────────────────────────────────────────────────────────────────────
+
+  async enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered> {
+    const key = tokenKey(agent, token);
+    let id = this.byToken.get(key);
+    let s = id === undefined ? undefined : this.sessions.get(id);
+    if (!s) {
+      id = `s_${crypto.randomBytes(8).toString('hex')}`;
+      const open: JournalLine = { e: 'open', id, agent, token, time };
+      this.apply(open);
+      this.writeNow(open);
+      s = this.sessions.get(id)!;
+      this.emit({ type: 'started', session: summary(s.rec) });
+    }
+    const rec = s.rec;
+    const session: SessionInfo = { id: rec.id, started: rec.started, labels: { ...rec.labels }, requests: rec.requests, egress_bytes: rec.egress_bytes };
+    rec.requests++;
+    if (time > rec.last_seen) rec.last_seen = time;
+    this.dirtyCounts.add(rec.id);
+    if (!link) return { session };
+    const seen = s.links.get(link.url);
+    return seen ? { session, seen } : { session, hostSeen: s.hosts.has(link.host) };
+  }
+
+  addEgress(id: string, bytes: number): void {
+    const s = this.sessions.get(id);
+    if (!s || !(bytes > 0)) return;
+    s.rec.egress_bytes += bytes;
+    this.dirtyCounts.add(id);
+  }
+
+  async addLabels(id: string, labels: readonly string[], arrival: LabelArrival): Promise<string[]> {
+    const s = this.sessions.get(id);
+    if (!s) return [];
+    const added: string[] = [];
+    for (const label of labels) {
+      if (s.rec.labels[label]) continue;
+      const line: JournalLine = { e: 'label', id, label, ...arrival };
+      this.apply(line);
+      this.writeNow(line);
+      added.push(label);
+    }
+    if (added.length) this.emit({ type: 'labels', session: summary(s.rec), labels: added });
+    return added;
+  }
+
+  addLinks(id: string, from: { request_id: string; host: string }, urls: readonly string[]): void {
+    const s = this.sessions.get(id);
+    if (!s || urls.length === 0) return;
+    const fresh = urls.filter((u) => u.length <= this.limits.urlChars && !s.links.has(u));
+    if (!fresh.length) return;
+    this.rememberLinks(s, from, fresh);
+    this.later({ e: 'links', id, r: from.request_id, h: from.host, u: fresh });
+  }
+
+  noteRequest(id: string, entry: TimelineEntry): void {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    const line: JournalLine = { e: 'req', id, entry: { ...entry, url: entry.url.slice(0, 300) } };
+    this.apply(line);
+    this.later(line);
+  }
+
+  // ─── human actions ───────────────────────────────────────────────────────────────────────────
+
+  async clearLabel(idOrPrefix: string, label: string, by: string, reason?: string): Promise<SessionRecord> {
+    const rec = this.get(idOrPrefix);
+    if (!rec.labels[label]) throw new SessionError('bad-request', `session ${rec.id} does not hold the label ${JSON.stringify(label.slice(0, 64))} (it holds ${Object.keys(rec.labels).sort().join(', ') || 'none'})`);
+    const line: JournalLine = { e: 'clear', id: rec.id, label, by, time: new Date().toISOString(), ...(reason ? { reason: reason.slice(0, 500) } : {}) };
+    this.apply(line);
+    this.writeNow(line);
+    this.emit({ type: 'cleared', session: summary(rec), label, by });
+    return rec;
+  }
+
+  async reset(idOrPrefix: string, by: string, reason?: string): Promise<SessionRecord> {
+    const rec = this.get(idOrPrefix);
+    if (rec.ended) throw new SessionError('not-live', `session ${rec.id} already ended (${rec.ended.time}, by ${rec.ended.by})`);
+    const line: JournalLine = { e: 'reset', id: rec.id, by, time: new Date().toISOString(), ...(reason ? { reason: reason.slice(0, 500) } : {}) };
+    this.apply(line);
+    this.writeNow(line);
+    this.emit({ type: 'ended', session: summary(rec) });
+    return rec;
+  }
+
+  // ─── reading ─────────────────────────────────────────────────────────────────────────────────
+
+  get(idOrPrefix: string): SessionRecord {
+    const exact = this.sessions.get(idOrPrefix);
+    if (exact) return exact.rec;
+    if (idOrPrefix.length < 6) throw new SessionError('bad-request', `"${idOrPrefix.slice(0, 40)}" is too short to name a session: give its id or at least 6 characters of it (airlock sessions list)`);
+    const hits = [...this.sessions.keys()].filter((k) => k.startsWith(idOrPrefix));
+    if (hits.length === 1) return this.sessions.get(hits[0]!)!.rec;
+    if (hits.length > 1) throw new SessionError('ambiguous', `session id prefix ${idOrPrefix} matches ${hits.length} sessions; give more of it`);
+    throw new SessionError('not-found', `no session ${idOrPrefix.slice(0, 80)}`);
+  }
+
+  list(filter: { agent?: string; live?: boolean } = {}): SessionSummary[] {
+    const out: SessionSummary[] = [];
+    for (const { rec } of this.sessions.values()) {
+      if (filter.agent !== undefined && rec.agent !== filter.agent) continue;
+      if (filter.live !== undefined && filter.live === Boolean(rec.ended)) continue;
+      out.push(summary(rec));
+    }
+    return out.sort((a, b) => b.last_seen.localeCompare(a.last_seen));
+  }
+
+  /** Where a URL was seen in a session (tests, explain). */
+  seen(id: string, url: string): { request_id: string; host: string } | undefined {
+    return this.sessions.get(id)?.links.get(url);
+  }
+
+  onChange(fn: (c: SessionChange) => void): () => void {
+    const safe = (c: SessionChange): void => {
+      try {
+        fn(c);
+      } catch {
+        /* a broken subscriber must not break the proxy */
+      }
+    };
+    this.events.on('change', safe);
+    return () => this.events.off('change', safe);
+  }
+
+  private emit(c: SessionChange): void {
+    this.events.emit('change', c);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    this.flush();
+    this.closed = true;
+    fs.closeSync(this.fd);
+  }
+}
+
+/** The host of a normalized link (as the description writes hosts: no brackets). */
+function hostOf(url: string): string {
+  const start = url.indexOf('//') + 2;
+  let end = start;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?') end++;
+  let authority = url.slice(start, end);
+  if (authority.startsWith('[')) return authority.slice(1, authority.indexOf(']'));
+  const colon = authority.lastIndexOf(':');
+  if (colon >= 0) authority = authority.slice(0, colon);
+  return authority;
+}
+
+/** A session's timeline line for an audit record of one of its requests. */
+export function timelineEntry(r: AuditRecord): TimelineEntry {
+  const labels = (r.extra?.session as { labels?: unknown } | undefined)?.labels;
+  return {
+    id: r.id, time: r.time, method: r.method ?? '', url: r.url ?? '', host: r.host ?? '',
+    ...(r.decision ? { action: r.decision.action, ...(r.decision.rule ? { rule: r.decision.rule } : {}) } : {}),
+    outcome: r.outcome,
+    ...(r.status !== undefined ? { status: r.status } : {}),
+    ...(Array.isArray(labels) && labels.length ? { labels_added: labels as string[] } : {}),
+  };
+}
+
+/** What a human may do to a session (AgentSessions' two writes). */
+export interface SessionHumanActions {
+  clearLabel(id: string, label: string, by: string, reason?: string): Promise<SessionRecord>;
+  reset(id: string, by: string, reason?: string): Promise<SessionRecord>;
+}
+
+/** Where a human's session changes are recorded (the audit log). */
+export interface SessionAudit {
+  append(record: AuditRecord): void;
+}
+
+/** A human clears a label, recorded in the audit log (outcome `session-label-cleared`). */
+export async function clearLabelAudited(store: SessionHumanActions, audit: SessionAudit | undefined, id: string, label: string, by: string, reason?: string): Promise<SessionRecord> {
+  const rec = await store.clearLabel(id, label, by, reason);
+  audit?.append(humanRecord(rec, 'label-cleared', by, reason, label));
+  return rec;
+}
+
+/** A human resets a session, recorded in the audit log (outcome `session-reset`). */
+export async function resetAudited(store: SessionHumanActions, audit: SessionAudit | undefined, id: string, by: string, reason?: string): Promise<SessionRecord> {
+  const rec = await store.reset(id, by, reason);
+  audit?.append(humanRecord(rec, 'reset', by, reason));
+  return rec;
+}
+
+function humanRecord(rec: SessionRecord, type: SessionEvent['type'], by: string, reason: string | undefined, label?: string): AuditRecord {
+  const detail = type === 'reset'
+    ? `session ${rec.id} of agent ${rec.agent} reset by ${by}${reason ? `: ${reason}` : ''}`
+    : `label ${label} cleared from session ${rec.id} of agent ${rec.agent} by ${by}${reason ? `: ${reason}` : ''}`;
+  return {
+    time: new Date().toISOString(), id: `se_${crypto.randomBytes(8).toString('hex')}`, agent: rec.agent,
+    outcome: type === 'reset' ? 'session-reset' : 'session-label-cleared', detail,
+    session_event: { session: rec.id, type, ...(label ? { label } : {}), by, ...(reason ? { reason } : {}) },
+  };
+}
+
+function tokenKey(agent: string, token: string): string {
+  return `${agent}\0${token}`;
+}
+
+function summary(rec: SessionRecord): SessionSummary {
+  const { events: _e, timeline: _t, ...rest } = rec;
+  return { ...rest, labels: { ...rec.labels } };
+}

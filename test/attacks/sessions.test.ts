@@ -1,0 +1,216 @@
+// Attacks on sessions and link provenance.
+//
+// URL spellings vs provenance (property-based): a link is "seen" exactly when the request an agent
+// sends for it is the one described — every spelling that reaches the upstream as the same bytes
+// (host case, a trailing dot, the default port, IDN in Unicode or punycode, userinfo, a fragment,
+// dot-segments, escaped unreserved characters) matches; every change that reaches it differently
+// (a query parameter or path segment added, one character changed, inserted or removed, an escape
+// added to the query, the path's case) does not. Checked on the normalization itself over many
+// cases, and through the real proxy for a sample.
+//
+// Label laundering: a session's labels follow its token through a second connection, a CONNECT
+// tunnel opened before the labels arrived, other spellings of its credentials; a WebSocket or an
+// upload opened before the session gained a label is cut before it sends more; a made-up token
+// gets nothing. The agent cannot start a fresh session by itself.
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import fc from 'fast-check';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import { normalizeLink } from '../../describe/links.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import { tempDir } from '../temp-dir.ts';
+import { connectTunnel, readResponse } from '../proxy/helpers.ts';
+import { policyCopy, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+/** The URL the proxy describes (and forwards) for a request target. */
+const described = (target: string): string => describeRequest({ method: 'GET', url: target, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'a', labels: {} } }).request.url;
+
+const label = fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/);
+const segment = fc.stringMatching(/^[A-Za-z0-9_~-]{1,8}$/);
+const served = fc.record({
+  scheme: fc.constantFrom('http', 'https'),
+  host: fc.array(label, { minLength: 2, maxLength: 3 }).map((l) => l.join('.')),
+  port: fc.option(fc.integer({ min: 1024, max: 65535 }), { nil: undefined }),
+  path: fc.array(segment, { minLength: 1, maxLength: 4 }),
+  query: fc.array(fc.tuple(segment, segment), { maxLength: 3 }),
+});
+type Served = typeof served extends fc.Arbitrary<infer T> ? T : never;
+const urlOf = (s: Served, o: { host?: string; port?: string; path?: string[]; query?: string; userinfo?: string; fragment?: string } = {}): string => {
+  const q = o.query ?? s.query.map(([k, v]) => `${k}=${v}`).join('&');
+  const port = o.port ?? (s.port !== undefined ? `:${s.port}` : '');
+  return `${s.scheme}://${o.userinfo ?? ''}${o.host ?? s.host}${port}/${(o.path ?? s.path).join('/')}${q ? `?${q}` : ''}${o.fragment ?? ''}`;
+};
+
+t.test('spellings that reach the upstream as the same request are the same link', async (t) => {
+  const same = fc.constantFrom('upper-host', 'trailing-dot', 'default-port', 'userinfo', 'fragment', 'dot-segments', 'escaped-unreserved', 'idn');
+  fc.assert(fc.property(served, same, (s, how) => {
+    let served = urlOf(s);
+    let variant: string;
+    switch (how) {
+      case 'upper-host': variant = urlOf(s, { host: s.host.toUpperCase() }); break;
+      case 'trailing-dot': variant = urlOf(s, { host: `${s.host}.` }); break;
+      case 'default-port': variant = s.port === undefined ? urlOf(s, { port: s.scheme === 'https' ? ':443' : ':80' }) : urlOf(s); break;
+      case 'userinfo': served = urlOf(s, { userinfo: 'user:pw@' }); variant = urlOf(s); break;
+      case 'fragment': served = urlOf(s, { fragment: '#top' }); variant = urlOf(s, { fragment: '#other' }); break;
+      case 'dot-segments': variant = urlOf(s, { path: ['.', 'x', '..', ...s.path] }); break;
+      case 'escaped-unreserved': variant = urlOf(s, { path: s.path.map((p) => p.replace(/[a-z]/, (c) => `%${c.charCodeAt(0).toString(16)}`)) }); break;
+      default: served = urlOf(s, { host: `bücher.${s.host}` }); variant = urlOf(s, { host: `xn--bcher-kva.${s.host}` });
+    }
+    const key = normalizeLink(served);
+    return key !== undefined && described(variant) === key;
+  }), { numRuns, ...seed });
+});
+
+t.test('any change that reaches the upstream differently is another link', async (t) => {
+  const change = fc.constantFrom('add-param', 'add-segment', 'change-char', 'insert-char', 'drop-char', 'escape-query', 'path-case');
+  fc.assert(fc.property(served, change, fc.nat(), (s, how, n) => {
+    const key = normalizeLink(urlOf(s))!;
+    const target = urlOf(s);
+    const pathStart = target.indexOf('/', target.indexOf('//') + 2) + 1;
+    const at = pathStart + (n % (target.length - pathStart));
+    const ch = target[at]!;
+    let variant: string;
+    switch (how) {
+      case 'add-param': variant = `${target}${s.query.length ? '&' : '?'}leak=1`; break;
+      case 'add-segment': variant = urlOf(s, { path: [...s.path, 'x'] }); break;
+      case 'change-char': variant = target.slice(0, at) + (ch === 'z' ? 'y' : 'z') + target.slice(at + 1); break;
+      case 'insert-char': variant = `${target.slice(0, at)}z${target.slice(at)}`; break;
+      case 'drop-char': variant = target.slice(0, at) + target.slice(at + 1); break;
+      case 'escape-query': variant = s.query.length ? target.replace(/=/, '%3D') : `${target}?`; break;
+      default: variant = urlOf(s, { path: s.path.map((p) => (p === p.toUpperCase() ? p.toLowerCase() : p.toUpperCase())) });
+    }
+    let d: string;
+    try {
+      d = described(variant);
+    } catch {
+      return true; // not even a request the proxy would describe
+    }
+    // Equal only when the change is no change on the wire (e.g. dropping a lone "?" or "/" that
+    // the URL standard drops too): then the upstream receives the same request.
+    return d !== key || d === described(target) && variant.replace(/[?/]$/, '') === target.replace(/[?/]$/, '');
+  }), { numRuns, ...seed });
+});
+
+t.test('through the real proxy: served spellings fetch, changed ones are refused', async (t) => {
+  const web = await startWeb(t);
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-att-'), policyCopy(t), web);
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+  await viaCurl(proxy, 'GET', `${web.origin('news.test')}/today`); // serves http://blog.test:PORT/post?id=4
+  const base = `http://blog.test:${web.port}`;
+  const variants: Array<[string, number]> = [
+    [`${base}/post?id=4`, 200],
+    [`http://BLOG.TEST:${web.port}/post?id=4`, 200],
+    [`http://blog.test.:${web.port}/post?id=4`, 200],
+    [`${base}/x/../post?id=4`, 200],
+    [`${base}/p%6Fst?id=4`, 200],
+    [`${base}/post?id=4#frag`, 200],
+    [`${base}/post?id=4&x=1`, 403],
+    [`${base}/post?id=5`, 403],
+    [`${base}/post/?id=4`, 403],
+    [`${base}/Post?id=4`, 403],
+    [`${base}/post?id%3D4`, 403],
+    [`${base}/post?id=4&`, 403],
+    [`${base}/post`, 403],
+  ];
+  for (const [url, want] of variants) {
+    const r = await viaCurl(proxy, 'GET', url);
+    t.equal(r.status, want, `${url} → ${want}`);
+  }
+});
+
+t.test('labels cannot be laundered', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-att-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { bodyCap: 1024 });
+  const agent = await airlock.agents.add('bot');
+  const auth = `Basic ${Buffer.from(`bot:${agent.token}`).toString('base64')}`;
+  const port = airlock.proxyAddress.port;
+  const api = await studioApi(airlock, home);
+  const post = '{"rows":"customer table"}';
+
+  // Before any label: a CONNECT tunnel (plain HTTP inside) to the webhook host, a WebSocket
+  // (approved by a human), and an upload that streams past the capture.
+  const tunnel = await connectTunnel(port, `hooks.test:${web.port}`, auth);
+  const wsOpen = new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(`ws://ws.test:${web.port}/chat`, { agent: new HttpProxyAgent(`http://bot:${agent.token}@127.0.0.1:${port}`) });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+  const [held] = (await eventuallyPending(api)) as Array<{ id: string }>;
+  await api('POST', `/api/approvals/${held!.id}/approve`, {});
+  const ws = await wsOpen;
+  ws.send('hello before any label');
+  const upload = http.request({ host: '127.0.0.1', port, method: 'POST', path: `http://hooks.test:${web.port}/upload`, headers: { 'proxy-authorization': auth, host: `hooks.test:${web.port}`, 'content-type': 'text/plain', 'content-length': 4096 } });
+  const uploadAnswer = new Promise<number>((resolve) => {
+    upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    upload.on('error', () => resolve(-1));
+  });
+  upload.write('a'.repeat(2048)); // past the 1 KiB capture: decided, and streaming
+  await eventually(() => web.hits.some((h) => h.url === '/upload') || true);
+
+  // The session gains both labels: through a second and a third connection, with the
+  // credentials spelled otherwise (lower-case scheme, base64 without padding).
+  const spelled = `basic ${Buffer.from(`bot:${agent.token}`).toString('base64').replace(/=+$/, '')}`;
+  t.equal((await rawGet(port, `${web.origin('news.test')}/today`, spelled)).status, 200);
+  t.equal((await rawGet(port, `${web.origin('db.test')}/customers/1`, auth)).status, 200);
+  const sessions = (await api('GET', '/api/sessions')).body.sessions as Array<{ labels: Record<string, unknown> }>;
+  t.equal(sessions.length, 1, 'every connection and spelling of the token is one session');
+  t.same(Object.keys(sessions[0]!.labels).sort(), ['private', 'untrusted']);
+
+  // The tunnel opened before: its next request is decided with the labels held now.
+  tunnel.write(`POST /send HTTP/1.1\r\nHost: hooks.test:${web.port}\r\nPrefer: respond-async\r\nContent-Type: application/json\r\nContent-Length: ${post.length}\r\n\r\n${post}`);
+  t.equal((await readResponse(tunnel)).status, 202, 'a POST inside a tunnel opened before the labels is held');
+  tunnel.destroy();
+
+  // The WebSocket opened before: its next message is refused and the tunnel closed.
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  ws.send('customer table');
+  t.not(await closed, 1000, 'the WebSocket is closed by Airlock, not normally');
+  t.notOk(web.hits.some((h) => h.host === 'ws.test' && h.body === 'customer table'), 'the message never reached the upstream');
+
+  // The upload decided before: the rest is refused.
+  upload.end('b'.repeat(2048));
+  t.not(await uploadAnswer, 200, 'the upload is cut');
+  t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the upstream');
+  await airlock.audit.flush();
+  const records = fs.readFileSync(airlock.audit.file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url?: string; outcome: string });
+  t.ok(records.some((r) => r.url?.endsWith('/upload') && r.outcome === 'session-labels-changed'), 'the upload is recorded as cut because the session gained labels');
+  t.ok(records.some((r) => r.url?.startsWith('ws://ws.test') && r.outcome === 'session-labels-changed'), 'so is the WebSocket');
+
+  // A made-up token is no way out; the agent's own requests stay in its session.
+  const forged = `Basic ${Buffer.from('bot:not-a-token').toString('base64')}`;
+  t.equal((await rawGet(port, `${web.origin('hooks.test')}/send`, forged)).status, 407, 'a made-up token is refused');
+  t.equal((await viaCurl(airlock.proxyUrl('bot', agent.token), 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' })).status, 202);
+  t.equal(web.hits.filter((h) => h.host === 'hooks.test' && h.url === '/send').length, 0, 'nothing reached the webhook');
+});
+
+async function eventually(fn: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!fn() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+}
+
+async function eventuallyPending(api: Awaited<ReturnType<typeof studioApi>>): Promise<unknown[]> {
+  for (let i = 0; i < 500; i++) {
+    const list = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []) as Array<{ held: boolean }>;
+    if (list.some((a) => a.held)) return list.filter((a) => a.held);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no held approval');
+}
+
+/** A GET through the proxy on a new connection, with the given Proxy-Authorization. */
+async function rawGet(port: number, url: string, auth: string): Promise<{ status: number }> {
+  const s = net.connect(port, '127.0.0.1');
+  await new Promise((r) => s.once('connect', r));
+  s.write(`GET ${url} HTTP/1.1\r\nHost: ${new URL(url).host}\r\nProxy-Authorization: ${auth}\r\nConnection: close\r\n\r\n`);
+  const r = await readResponse(s);
+  s.destroy();
+  return r;
+}

@@ -1,0 +1,79 @@
+// Replay is stateful per session: labels accumulate in request order as they did live, each policy
+// with its own simulation; a human's clear recorded in the audit log applies at its place; a read
+// answered with an error brings no label; requests of other sessions are unaffected.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { auditLine, type AuditRecord } from '../../state/audit-log.ts';
+import { openPolicy, replayFiles } from '../../offline/replay.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
+import { tempDir } from '../temp-dir.ts';
+import { policyCopy } from '../sessions/helpers.ts';
+
+t.test('labels accumulate in order per session; clears apply in order', async (t) => {
+  await loadAdapters();
+  const policy = await openPolicy(policyCopy(t));
+  t.teardown(() => policy.close());
+  let n = 0;
+  const record = (session: string, method: string, url: string, status: number, body = ''): AuditRecord => {
+    n++;
+    const d = describeRequest({
+      id: `r${n}`, time: new Date(Date.UTC(2026, 0, 5, 10, 0, n)), method, url,
+      headers: [['host', new URL(url).host], ...(body ? [['content-type', 'application/json'], ['content-length', String(body.length)]] as Array<[string, string]> : [])],
+      body: Buffer.from(body), bodyTruncated: false,
+    }, { agent: { id: 'bot', labels: {} } });
+    // Live, the session recorded at decision time; replay recomputes the labels itself.
+    d.session = { id: session, started: '2026-01-05T10:00:00Z', labels: {}, requests: n, egress_bytes: 0 };
+    return { time: d.request.time, id: d.request.id, agent: 'bot', method, url, host: d.request.host, outcome: 'forwarded', status, upstream_status: status, description: d };
+  };
+  const lines = [
+    record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 1: fresh session: allowed
+    record('s_a', 'GET', 'http://news.test/today', 200), // 2: untrusted
+    record('s_b', 'GET', 'http://db.test/customers/1', 200), // 3: another session: private
+    record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 4: one label: allowed
+    record('s_a', 'GET', 'http://db.test/customers/2', 404), // 5: an error brings no label
+    record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 6: still allowed
+    record('s_a', 'GET', 'http://db.test/customers/1', 200), // 7: private
+    record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 8: trifecta: held
+    record('s_b', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 9: session b only holds private: allowed
+  ];
+  const clear: AuditRecord = { time: '2026-01-05T10:00:30Z', id: 'se_1', agent: 'bot', outcome: 'session-label-cleared', session_event: { session: 's_a', type: 'label-cleared', label: 'untrusted', by: 'studio' } };
+  const after = record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'); // 10: after the clear: allowed
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  fs.writeFileSync(file, [...lines, clear, after].map(auditLine).join('\n'));
+
+  const report = await replayFiles([file], { policy, againstLog: false, maxChanged: 100 });
+  t.equal(report.decided, 10);
+  t.equal(report.skipped, 0, 'the clear is an event, not a skipped line');
+
+  // Compare with a baseline that decides every request on its own (sessions: none = as recorded, empty).
+  const flat = await replayFiles([file], { policy, baseline: policy, maxChanged: 100 });
+  t.equal(flat.changed, 0, 'the same policy on both sides, both stateful: nothing changes');
+
+  // The decisions one by one, as a report against a stateless run shows them.
+  const stateless = await openPolicy(policyCopy(t));
+  t.teardown(() => stateless.close());
+  const vs = await replayFiles([file], { policy, baseline: stateless, maxChanged: 100, sessions: 'recorded' });
+  t.equal(vs.changed, 0, 'two stateful simulations of the same policy agree');
+
+  const rows = (await replayFiles([file], { policy, againstLog: true, maxChanged: 100 })).changedRows;
+  t.same(rows.map((r) => r.source.split(':')[1]), [], 'no decision was recorded, so nothing to compare');
+
+  const actions: string[] = [];
+  const rules: string[] = [];
+  const probe = await replayFiles([file], {
+    policy: { ...policy, decide: async (input: Parameters<typeof policy.decide>[0], how: Parameters<typeof policy.decide>[1]) => {
+      const d = await policy.decide(input, how);
+      actions.push(d.action);
+      rules.push(d.rule ?? '');
+      return d;
+    } } as unknown as typeof policy,
+  });
+  t.equal(probe.decided, 10);
+  t.same(rules, [
+    'host.allowed_method', 'host.allowed', 'host.allowed', 'host.allowed_method', 'host.allowed',
+    'host.allowed_method', 'host.allowed', 'session.trifecta', 'host.allowed_method', 'host.allowed_method',
+  ], 'the trifecta holds request 8 only: labels accumulated in order, the 404 brought none, the clear applied before request 10');
+  t.equal(actions[7], 'approve');
+});
