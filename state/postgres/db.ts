@@ -12,6 +12,12 @@ import { StoreUnavailableError } from '../unavailable.ts';
 
 export const PG_STORE = 'PostgreSQL (state store)';
 
+/**
+ * The channels the stores announce changes on. The change feed LISTENs to all of them before
+ * `open` returns, so no change made while the stores load is missed.
+ */
+export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy'] as const;
+
 export function isPostgresUrl(url: string | undefined): url is string {
   return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());
 }
@@ -159,7 +165,7 @@ export class PgState {
     if (!set) {
       set = new Set();
       this.handlers.set(channel, set);
-      if (this.listenerUp) void this.listener?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+      if (this.listenerUp && !(CHANNELS as readonly string[]).includes(channel)) void this.listener?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
     }
     set.add(fn);
     return () => set.delete(fn);
@@ -206,7 +212,7 @@ export class PgState {
     client.on('error', lost);
     client.on('end', () => lost());
     await client.connect();
-    for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    for (const channel of new Set([...CHANNELS, ...this.handlers.keys()])) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     this.listener = client;
     this.listenerUp = true;
     const wasDown = this.listenerDown !== undefined;

@@ -115,7 +115,7 @@ if (missing) {
       }));
       await new Promise((r) => ws.once('open', r));
       const held = curl(a, token!, `${up}/send/1`, ['-X', 'POST', '-H', 'content-type: application/json', '--data', '{"to":"x"}']);
-      const approval = await shown;
+      const approval = await Promise.race([shown, new Promise<never>((_, reject) => setTimeout(() => reject(new Error("timed out waiting for the approval in B's studio")), 30_000).unref())]);
       t.equal(approval.summary.path, '/send/1', "B's studio got the approval over its WebSocket");
       ws.close();
       await until('B to see it held', async () => (await b.api('GET', `/api/approvals/${approval.id}`)).body?.approval?.held === true);

@@ -29,6 +29,8 @@ if (missing) {
       request: { method: 'POST', url: `https://api.example${path}`, scheme: 'https', host: 'api.example', port: 443, path, query: {}, headers: {}, time: new Date().toISOString(), body: { size: 0, sha256: 'e3b0', truncated: false }, egress_bytes: 10 },
     } as unknown as RequestDescription;
   }
+  /** A promise, or a failure after 20 s (a missed notification must fail the test, not hang it). */
+  const within = <T>(p: Promise<T>, what: string): Promise<T> => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), 20_000).unref())]);
   const decision = { action: 'approve', reason: 'needs a human', approval: { risk: 'medium', timeout: '30s' } } as unknown as EngineDecision;
 
   t.test('two replicas on one PostgreSQL', async (t) => {
@@ -59,12 +61,12 @@ if (missing) {
       t.teardown(async () => { await qa.close(); await qb.close(); });
       const seen = new Promise<string>((resolve) => qb.onChange((e) => { if (e.type === 'created' && 'approval' in e) resolve(e.approval.id); }));
       const rec = await qa.create(description(), decision, 'h1');
-      t.equal(await seen, rec.id, 'B hears of the new approval');
+      t.equal(await within(seen, 'the created notice'), rec.id, 'B hears of the new approval');
       const waiting = qa.wait(rec.id, { timeoutMs: 10_000 });
       for (let i = 0; i < 50 && !qb.isHeld(rec.id); i++) await new Promise((r) => setTimeout(r, 20));
       t.ok(qb.isHeld(rec.id), 'B sees it is held elsewhere');
       await qb.approve(rec.id, { by: 'studio' });
-      t.equal(await waiting, 'approved', 'the request held on A goes');
+      t.equal(await within(waiting, 'the release on A'), 'approved', 'the request held on A goes');
       t.equal(rec.resolution?.by, 'studio', 'A reads who approved');
       const retry = await qb.claimRetry(rec.id, description(), 'h1');
       t.equal(retry.kind, 'refused', 'a retry cannot use it again');
@@ -96,7 +98,7 @@ if (missing) {
       const vb = await PgSecretVault.open(b, home);
       const changed = new Promise<void>((resolve) => vb.watch(resolve));
       await va.set('github', 'ghp_TheRealValue1234567890');
-      await changed;
+      await within(changed, 'the secrets notice');
       await vb.reload();
       await vb.unlock();
       t.equal(vb.reveal('github'), 'ghp_TheRealValue1234567890');
