@@ -99,6 +99,16 @@ export async function startPostgres(t: Teardown): Promise<TestPostgres> {
     await pg.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  // A test process stopped before its teardown (a runner's timeout) must not leave the server behind.
+  const onExit = (): void => {
+    if (!running) return;
+    const ctl = [path.join(PG_BIN, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'];
+    if (asRoot) spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', ...ctl]);
+    else spawnSync(ctl[0]!, ctl.slice(1));
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+  process.once('SIGTERM', () => process.exit(143));
   await pg.start();
   return pg;
 }
@@ -151,6 +161,11 @@ export async function startRedis(t: Teardown): Promise<TestRedis> {
     await redis.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
+  process.once('exit', () => {
+    child?.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  process.once('SIGTERM', () => process.exit(143));
   await redis.start();
   return redis;
 }
