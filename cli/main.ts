@@ -27,8 +27,15 @@ function guardClosedPipes(): void {
   }
 }
 
-async function loadRegistrations(): Promise<Array<(program: Command) => void>> {
-  const files = fs.readdirSync(commandsDir).filter((f) => f.endsWith('.ts')).sort();
+/**
+ * The command files to load: only `<name>.ts` when the first argument names one (each command
+ * pulls in its part of the tree, so loading all of them costs about a second per invocation);
+ * every file for help, flags and anything else.
+ */
+async function loadRegistrations(first?: string): Promise<Array<(program: Command) => void>> {
+  const all = fs.readdirSync(commandsDir).filter((f) => f.endsWith('.ts')).sort();
+  const own = first && /^[a-z][a-z-]*$/.test(first) ? all.filter((f) => f === `${first}.ts`) : [];
+  const files = own.length ? own : all;
   const mods = await Promise.all(files.map((f) => import(new URL(f, commandsDir).href) as Promise<{ register?: (p: Command) => void }>));
   return mods.flatMap((m) => (m.register ? [m.register] : []));
 }
@@ -40,19 +47,19 @@ export class CliError extends Error {
   }
 }
 
-export async function buildProgram(): Promise<Command> {
+export async function buildProgram(first?: string): Promise<Command> {
   const program = new Command('airlock')
     .description('Policy-as-code security gateway for autonomous AI agents')
     .version(airlockVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of await loadRegistrations()) register(program);
+  for (const register of await loadRegistrations(first)) register(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
   guardClosedPipes();
-  const program = await buildProgram();
+  const program = await buildProgram(argv[0]);
   if (argv.length === 0) {
     program.outputHelp();
     return 0;

@@ -162,6 +162,21 @@ export async function* readCaptureLines(file: string, opts: SourceOptions = {}):
   }
 }
 
+/**
+ * Audit lines read from a shared store (PostgreSQL: `airlock replay --store`, the studio of a
+ * replica), as replay items, with the same filter a file gets.
+ */
+export async function* readCaptureText(lines: AsyncIterable<string>, source: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
+  const matches = descriptionFilter(opts.filter);
+  let n = 0;
+  for await (const line of lines) {
+    n++;
+    if (opts.signal?.aborted) return;
+    const item = parseCaptureLine(line, `${source}:${n}`);
+    if (item && (item.kind !== 'request' || matches(item.input))) yield item;
+  }
+}
+
 /** A traffic test file's cases as replay items; the expectation stands in as the recorded decision. */
 export async function* readTrafficTestItems(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const loaded = loadTrafficTests(file);

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { Rejection } from './enforcers.ts';
+import { isStoreUnavailable, type StoreUnavailableError } from '../state/unavailable.ts';
 import { problemBody, rejectionBody } from './http-util.ts';
 
 /** A Rejection with the policy rule it followed, when a decision was made (shown to the agent). */
@@ -39,10 +40,12 @@ export const refusals = {
   timeout: (detail: string): Rejection => ({ status: 504, type: 'upstream-timeout', title: 'Upstream timed out', detail, outcome: 'upstream-timeout' }),
   // No request leaves unaudited: while records cannot be written, nothing is forwarded.
   audit: (detail: string): Rejection => ({ status: 503, type: 'audit-unavailable', title: 'Audit log unavailable', detail: `the audit log cannot be written (${detail}); nothing is forwarded until it can. Retry shortly.`, outcome: 'audit-unavailable', headers: { 'retry-after': '1' } }),
+  // A shared store (PostgreSQL, Redis) that cannot be reached: fail closed, say what is down.
+  unavailable: (err: StoreUnavailableError): Rejection => ({ status: 503, type: 'store-unavailable', title: 'State store unavailable', detail: `${err.message}; the request was not forwarded. Retry shortly.`, outcome: 'store-unavailable', headers: { 'retry-after': '1' }, extra: { store: err.store } }),
   // Anything unexpected (e.g. an unreadable state file): the request does not leave.
   // The cause (often a state file's path) goes to the audit log and the operator's terminal only:
   // the client may not even have authenticated yet.
-  internal: (err: unknown): Rejection => ({
+  internal: (err: unknown): Rejection => isStoreUnavailable(err) ? refusals.unavailable(err) : ({
     status: 500, type: 'proxy-error', title: 'Internal proxy error',
     detail: 'the request was not forwarded: Airlock hit an internal error; its operator finds the cause in Airlock\'s log under this request id',
     logDetail: `internal error: ${String((err as Error)?.message ?? err).slice(0, 500)}`, outcome: 'error',

@@ -13,10 +13,11 @@ import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { ensureHome, stateFile } from '../state/home.ts';
 import { startStudio } from '../studio/server.ts';
-import { inSetting, parseHostPort, resolveConfig, type ConfigFlags } from './config.ts';
+import { inSetting, parseHostPort, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.ts';
 import { builtinEnforcers } from './enforcers.ts';
 import { refuseSecondInstance, writeRuntimeInfo } from './running.ts';
-import { Closers, openServices, type EmbeddedServices } from './services.ts';
+import { Closers, openServices, type EmbeddedServices, type Services } from './services.ts';
+import { usesSharedStores } from './shared-services.ts';
 
 export interface AirlockOptions extends ConfigFlags {
   home?: string;
@@ -35,7 +36,10 @@ export interface AirlockOptions extends ConfigFlags {
   log?: (line: string) => void;
 }
 
-export interface Airlock extends EmbeddedServices {
+/** A running Airlock: its services (embedded by default, or shared: runtime/shared-services.ts) and listeners. */
+export type Airlock<S extends Services = EmbeddedServices> = S & AirlockListeners;
+
+export interface AirlockListeners {
   proxyAddress: { host: string; port: number };
   /** The Unix socket path, when listening on one. */
   socketPath?: string;
@@ -68,9 +72,21 @@ function listen(server: net.Server, target: { host: string; port: number } | str
   });
 }
 
+/** Starts Airlock on the state folder alone (what the tests of one process use); shared stores: startReplica. */
 export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> {
   const home = ensureHome(opts.home);
   const config = resolveConfig(home, { ...opts, policy: opts.policy ?? opts.policyDir });
+  if (usesSharedStores(config)) throw new Error('startAirlock opens the embedded stores only; a store or limits URL is set: use startReplica');
+  return (await start(home, config, opts)) as Airlock;
+}
+
+/** Starts Airlock with whatever stores its settings name: the state folder, or PostgreSQL and Redis (`airlock start`). */
+export async function startReplica(opts: AirlockOptions = {}): Promise<Airlock<Services>> {
+  const home = ensureHome(opts.home);
+  return start(home, resolveConfig(home, { ...opts, policy: opts.policy ?? opts.policyDir }), opts);
+}
+
+async function start(home: string, config: ResolvedConfig, opts: AirlockOptions): Promise<Airlock<Services>> {
   const { origin } = config;
   const proxyAt = inSetting(origin, 'proxy', () => parseHostPort(config.proxy, '--proxy'));
   const studioAt = config.studio ? inSetting(origin, 'studio', () => parseHostPort(config.studio as string, '--studio')) : undefined;
@@ -150,6 +166,7 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
       const studio = await startStudio({
         home, policyDir: config.policy, engine, audit, agents, approvals: services.approvals, heldBodies: services.heldBodies,
         limiter: services.limiter, sessions: services.sessions, proxyAddress, proxyUrl,
+        policyVersions: services.policyVersions, sharedAudit: services.sharedAudit,
       }, studioAt);
       closers.add(() => studio.close());
       studioAddress = { host: studioAt.host, port: studio.port };

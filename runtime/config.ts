@@ -36,6 +36,10 @@ export interface AirlockConfig {
    * loaded policy reads `request.provenance`; "on" always; "off" never (request.provenance absent).
    */
   provenance: 'auto' | 'on' | 'off';
+  /** postgres://… : agents, secrets, approvals, TOTP, policy versions and the audit log in PostgreSQL (default: the state folder). */
+  store?: string;
+  /** redis://… : rate-limit and egress-byte buckets in Redis, shared exactly by every replica (default: the state folder). */
+  limits?: string;
 }
 
 export const defaultConfig: AirlockConfig = {
@@ -74,7 +78,7 @@ export interface ConfigFlags extends Partial<Omit<AirlockConfig, 'upstreamTimeou
 const flagNames: Record<string, string> = {
   policy: '--policy', proxy: '--proxy', studio: '--studio', allowPrivate: '--allow-private', upstreamCa: '--upstream-ca',
   resolve: '--resolve', bodyCap: '--body-cap', maxHeaderSize: 'maxHeaderSize', evalTimeoutMs: 'evalTimeoutMs',
-  approvalWebhook: 'approvalWebhook', provenance: 'provenance', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
+  approvalWebhook: 'approvalWebhook', provenance: 'provenance', store: '--store', limits: '--limits', 'upstreamTimeouts.connect': '--upstream-connect-timeout',
   'upstreamTimeouts.firstByte': '--upstream-first-byte-timeout', 'upstreamTimeouts.idle': '--upstream-idle-timeout',
 };
 
@@ -99,6 +103,8 @@ export const configSchema = {
     evalTimeoutMs: { type: 'integer', minimum: 1, description: 'milliseconds' },
     approvalWebhook: { type: 'string', description: 'an http(s) URL' },
     provenance: { enum: ['auto', 'on', 'off'], description: '"auto" (links recorded while the policy reads request.provenance), "on" or "off"' },
+    store: { type: 'string', pattern: '^postgres(ql)?://', description: 'a PostgreSQL URL, e.g. "postgres://airlock@db.internal/airlock" (docs/deploy.md)' },
+    limits: { type: 'string', pattern: '^rediss?://', description: 'a Redis URL, e.g. "redis://redis.internal:6379" (docs/deploy.md)' },
     upstreamTimeouts: {
       type: 'object',
       additionalProperties: false,
@@ -221,6 +227,15 @@ export function resolveConfig(home: string, flags: ConfigFlags): ResolvedConfig 
     provenance: pick('provenance', flags.provenance),
     ...(file.approvalWebhook !== undefined || flags.approvalWebhook !== undefined ? { approvalWebhook: pick('approvalWebhook', flags.approvalWebhook) } : {}),
   };
+  // The shared stores: a flag, else config.json, else the environment (AIRLOCK_STORE, AIRLOCK_LIMITS).
+  for (const [k, env] of [['store', 'AIRLOCK_STORE'], ['limits', 'AIRLOCK_LIMITS']] as const) {
+    const value = pick(k, flags[k]) ?? (process.env[env] || undefined);
+    if (value === undefined) continue;
+    if (flags[k] === undefined && file[k] === undefined) origin[k] = env;
+    const want = k === 'store' ? /^postgres(ql)?:\/\//i : /^rediss?:\/\//i;
+    if (!want.test(value)) throw new ConfigError(`${origin[k]} ${k === 'store' ? 'must be a postgres:// URL' : 'must be a redis:// URL'} (got ${JSON.stringify(value.replace(/\/\/[^@/]*@/, '//…@'))})`);
+    config[k] = value;
+  }
   return Object.assign(config, { origin });
 }
 

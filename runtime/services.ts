@@ -16,7 +16,10 @@ import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
 import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, StepUp } from '../state/stores.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
+import type { VersionStore } from '../studio/versions.ts';
+import type { SharedAuditLog } from '../studio/services.ts';
 import type { AirlockConfig } from './config.ts';
+import { openSharedStores, usesSharedStores, type SharedStores } from './shared-services.ts';
 
 export interface Services {
   home: string;
@@ -35,9 +38,16 @@ export interface Services {
   guard: DestinationGuard;
   /** Bodies of requests held for approval, for the studio to show while they wait. */
   heldBodies: HeldBodies;
+  /** Published policy versions when they are shared (PostgreSQL); else the studio keeps them in the state folder. */
+  policyVersions?: VersionStore;
+  /** The audit log of every replica when it is shared (PostgreSQL): the studio's replay and captures read it. */
+  sharedAudit?: SharedAuditLog;
 }
 
-/** The services as the embedded state folder provides them: what `airlock start` opens. */
+/** The services of one replica among N (`store`/`limits` set): runtime/shared-services.ts. */
+export type SharedServices = Services & Pick<SharedStores, 'db'>;
+
+/** The services as the embedded state folder provides them: what `airlock start` opens by default. */
 export interface EmbeddedServices extends Services {
   agents: AgentStore;
   audit: AuditLog;
@@ -77,12 +87,18 @@ export interface ServiceOptions {
  * Opens every service on the state folder, in an order where a damaged file stops the start with
  * its name (before anything listens); each one's close goes to `closers`.
  */
-export async function openServices(home: string, config: AirlockConfig, opts: ServiceOptions, closers: Closers): Promise<EmbeddedServices> {
+export async function openServices(home: string, config: AirlockConfig, opts: ServiceOptions, closers: Closers): Promise<EmbeddedServices | SharedServices> {
   const engine = new PolicyEngine({ mode: 'isolated', timeoutMs: config.evalTimeoutMs, ...(opts.threads ? { threads: opts.threads } : {}) });
   closers.add(() => engine.close());
   await engine.loadFolder(config.policy);
   // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
   await loadAdapters();
+  // --store postgres://… / --limits redis://…: the stores of N replicas (runtime/shared-services.ts).
+  if (usesSharedStores(config)) {
+    const stores = await openSharedStores(home, config, engine, closers);
+    const guard = new DestinationGuard({ allowPrivate: opts.allowPrivate, resolve: opts.resolve });
+    return { home, config, engine, ca: await CertificateAuthority.open(home), guard, heldBodies: new HeldBodies(), ...stores };
+  }
   const agents = await AgentStore.open(home);
   const audit = new AuditLog(home);
   closers.add(() => audit.close());

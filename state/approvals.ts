@@ -230,6 +230,123 @@ function mib(bytes: number): string {
   return (bytes / (1024 * 1024)).toFixed(1).replace(/\.0$/, '');
 }
 
+/** The bounded copy of a description an approval record keeps (the whole one is stored beside it). */
+export function boundedDescription(description: RequestDescription, full: string): Pick<ApprovalRecord, 'description' | 'description_complete' | 'description_bytes'> {
+  // Strings up to 8 KiB stay whole, so a body preview (4 KiB by default) is kept as the policy saw it.
+  const copy = boundedCopy(description, APPROVAL_DESCRIPTION_BYTES, { maxString: 8 * 1024 });
+  return { description: copy.value as RequestDescription, description_complete: !copy.cut, description_bytes: Buffer.byteLength(full) };
+}
+
+/**
+ * Refuses a new hold past the bounds: pending approvals per agent and in all, and the bytes of
+ * descriptions of requests within their hold (held uploads cannot exhaust memory).
+ */
+export function checkCapacity(pending: ApprovalRecord[], agent: string, bytes: number, t: number, opts: Pick<ApprovalQueueOptions, 'maxPending' | 'maxPendingPerAgent' | 'maxHeldBytes' | 'maxHeldBytesPerAgent'>): void {
+  const maxAgent = opts.maxPendingPerAgent ?? 50;
+  const maxAll = opts.maxPending ?? 1000;
+  if (pending.length >= maxAll || pending.filter((a) => a.agent === agent).length >= maxAgent) {
+    throw new ApprovalError('too-many', `too many pending approvals${pending.length >= maxAll ? '' : ` for agent ${agent}`}; resolve some first`);
+  }
+  const holding = pending.filter((a) => Date.parse(a.expires) > t);
+  const heldBy = (who?: string): number => holding.reduce((n, a) => n + (who === undefined || a.agent === who ? a.description_bytes ?? 0 : 0), 0);
+  const maxAgentBytes = opts.maxHeldBytesPerAgent ?? 16 * 1024 * 1024;
+  const maxAllBytes = opts.maxHeldBytes ?? 64 * 1024 * 1024;
+  const agentBytes = heldBy(agent);
+  if (agentBytes + bytes > maxAgentBytes || heldBy() + bytes > maxAllBytes) {
+    const mine = agentBytes + bytes > maxAgentBytes;
+    throw new ApprovalError('too-many', `requests held for approval${mine ? ` by agent ${agent}` : ''} already hold ${mib(mine ? agentBytes : heldBy())} MiB of request data (at most ${mib(mine ? maxAgentBytes : maxAllBytes)} MiB); resolve some first`);
+  }
+}
+
+/** A new pending approval for a request the policy answered `approve` for (not stored yet). */
+export function newApprovalRecord(description: RequestDescription, decision: EngineDecision, hash: string, full: string, t: number, retryWindowMs?: number): ApprovalRecord {
+  const r = description.request;
+  return {
+    id: `ap_${crypto.randomBytes(8).toString('hex')}`,
+    agent: description.agent.id,
+    ...boundedDescription(description, full),
+    summary: {
+      method: r.method.toUpperCase(),
+      host: r.host,
+      path: r.path,
+      ...(description.service ? { operation: `${description.service.name}:${description.service.operation}`, effect: description.service.effect } : {}),
+    },
+    reason: decision.reason,
+    ...(decision.rule ? { rule: decision.rule } : {}),
+    risk: decision.approval?.risk ?? 'medium',
+    step_up: decision.approval?.step_up === true,
+    ...(decision.approval?.because?.length ? { because: [...decision.approval.because] } : {}),
+    ...(description.session ? { session: description.session.id } : {}),
+    ...(decision.policy_version ? { policy_version: decision.policy_version } : {}),
+    created: new Date(t).toISOString(),
+    expires: new Date(t + holdMs(decision)).toISOString(),
+    retry_until: new Date(t + Math.max(holdMs(decision), retryWindowMs ?? 24 * 3_600_000)).toISOString(),
+    status: 'pending',
+    request_hash: hash,
+    body_complete: !r.body.truncated,
+  };
+}
+
+export type GrantSpec = Omit<GrantRecord, 'id' | 'created' | 'approval_id' | 'by' | 'expires'>;
+
+/**
+ * The grant an approval asks for ("allow similar for N minutes"), checked: none for critical or
+ * step-up requests, an explicit choice for high risk, its scope from the whole description.
+ */
+export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: () => Promise<RequestDescription | undefined>): Promise<{ spec: GrantSpec; ms: number } | undefined> {
+  if (opts.grantMinutes === undefined) return undefined;
+  if (!Number.isInteger(opts.grantMinutes) || opts.grantMinutes < 1 || opts.grantMinutes > MAX_GRANT_MINUTES) {
+    throw new ApprovalError('bad-request', `grant minutes must be a whole number from 1 to ${MAX_GRANT_MINUTES}`);
+  }
+  if (a.risk === 'critical') throw new ApprovalError('bad-request', 'critical requests are approved one at a time: no grant for similar requests');
+  if (a.step_up) throw new ApprovalError('bad-request', 'step-up requests are approved one at a time: no grant for similar requests');
+  if (a.because?.length) throw new ApprovalError('bad-request', 'this request is held because of what its session has read (untrusted content and private data): such requests are approved one at a time, no grant for similar requests');
+  if (a.risk === 'high' && opts.grantHigh !== true) {
+    throw new ApprovalError('bad-request', 'this request is high risk: allowing similar requests without asking needs an explicit choice (grant_high: true, or --grant-high)');
+  }
+  if (opts.pathPattern !== undefined) checkPathPattern(opts.pathPattern);
+  // The grant's scope comes from the whole description (the record keeps a bounded copy).
+  const d = (await whole()) ?? a.description;
+  // An unrecognized route is no operation to grant: such grants are bound to the path.
+  const op = d.service?.operation;
+  const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
+  const scope = operationScope(d);
+  return {
+    spec: {
+      agent: a.agent,
+      method: a.summary.method,
+      host: a.summary.host,
+      // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
+      ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
+      risk: a.risk,
+      ...(scope.length ? { scope } : {}),
+    },
+    ms: opts.grantMinutes * 60_000,
+  };
+}
+
+/** Active grants that match a request: same agent, method and host, and operation or path pattern. */
+export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: number): Grant[] {
+  const out: Grant[] = [];
+  for (const g of grants) {
+    if (Date.parse(g.expires) <= t) continue;
+    if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
+    if (g.operation !== undefined) {
+      if (d.service?.operation !== g.operation) continue;
+    } else if (g.path_pattern === undefined || !pathMatches(g.path_pattern, d.request.path)) {
+      continue;
+    }
+    out.push({
+      id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
+      ...(g.operation !== undefined ? { operation: g.operation } : {}),
+      ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
+      ...(g.risk !== undefined ? { risk: g.risk } : {}),
+      ...(g.scope !== undefined ? { scope: g.scope } : {}),
+    });
+  }
+  return out;
+}
+
 export class ApprovalQueue {
   private readonly events = new EventEmitter();
   private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
@@ -294,7 +411,7 @@ export class ApprovalQueue {
     for (const legacy of old) {
       if (!legacy || typeof legacy.id !== 'string' || known.has(legacy.id)) continue;
       const full = JSON.stringify(legacy.description ?? null);
-      const record = { ...legacy, ...this.bounded(legacy.description, full) };
+      const record = { ...legacy, ...boundedDescription(legacy.description, full) };
       await this.records.writeText(`${legacy.id}.request`, full);
       await this.records.write(legacy.id, record);
       this.approvals.push(record);
@@ -303,12 +420,6 @@ export class ApprovalQueue {
       delete d.approvals;
       d.version = 2;
     });
-  }
-
-  private bounded(description: RequestDescription, full: string): Pick<ApprovalRecord, 'description' | 'description_complete' | 'description_bytes'> {
-    // Strings up to 8 KiB stay whole, so a body preview (4 KiB by default) is kept as the policy saw it.
-    const copy = boundedCopy(description, APPROVAL_DESCRIPTION_BYTES, { maxString: 8 * 1024 });
-    return { description: copy.value as RequestDescription, description_complete: !copy.cut, description_bytes: Buffer.byteLength(full) };
   }
 
   /** Persists one approval's record (its own file only). */
@@ -377,25 +488,7 @@ export class ApprovalQueue {
 
   /** Active grants that match a request: same agent, method and host, and operation or path pattern. */
   matchingGrants(d: RequestDescription): Grant[] {
-    const t = this.now();
-    const out: Grant[] = [];
-    for (const g of this.doc.data.grants) {
-      if (Date.parse(g.expires) <= t) continue;
-      if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
-      if (g.operation !== undefined) {
-        if (d.service?.operation !== g.operation) continue;
-      } else if (g.path_pattern === undefined || !pathMatches(g.path_pattern, d.request.path)) {
-        continue;
-      }
-      out.push({
-        id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
-        ...(g.operation !== undefined ? { operation: g.operation } : {}),
-        ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
-        ...(g.risk !== undefined ? { risk: g.risk } : {}),
-        ...(g.scope !== undefined ? { scope: g.scope } : {}),
-      });
-    }
-    return out;
+    return grantsMatching(this.doc.data.grants, d, this.now());
   }
 
   get settings(): Readonly<ApprovalsDoc['settings']> {
@@ -413,50 +506,10 @@ export class ApprovalQueue {
 
   /** Creates a pending approval for a request the policy answered `approve` for. */
   async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
-    const pending = this.approvals.filter((a) => a.status === 'pending');
-    const maxAgent = this.opts.maxPendingPerAgent ?? 50;
-    const maxAll = this.opts.maxPending ?? 1000;
-    if (pending.length >= maxAll || pending.filter((a) => a.agent === description.agent.id).length >= maxAgent) {
-      throw new ApprovalError('too-many', `too many pending approvals${pending.length >= maxAll ? '' : ` for agent ${description.agent.id}`}; resolve some first`);
-    }
     const t = this.now();
     const full = JSON.stringify(description);
-    const bytes = Buffer.byteLength(full);
-    // Requests within their hold keep their description (and body) in memory: bound what one agent, and all, can hold.
-    const holding = pending.filter((a) => Date.parse(a.expires) > t);
-    const heldBy = (agent?: string): number => holding.reduce((n, a) => n + (agent === undefined || a.agent === agent ? a.description_bytes ?? 0 : 0), 0);
-    const maxAgentBytes = this.opts.maxHeldBytesPerAgent ?? 16 * 1024 * 1024;
-    const maxAllBytes = this.opts.maxHeldBytes ?? 64 * 1024 * 1024;
-    const agentBytes = heldBy(description.agent.id);
-    if (agentBytes + bytes > maxAgentBytes || heldBy() + bytes > maxAllBytes) {
-      const mine = agentBytes + bytes > maxAgentBytes;
-      throw new ApprovalError('too-many', `requests held for approval${mine ? ` by agent ${description.agent.id}` : ''} already hold ${mib(mine ? agentBytes : heldBy())} MiB of request data (at most ${mib(mine ? maxAgentBytes : maxAllBytes)} MiB); resolve some first`);
-    }
-    const r = description.request;
-    const record: ApprovalRecord = {
-      id: `ap_${crypto.randomBytes(8).toString('hex')}`,
-      agent: description.agent.id,
-      ...this.bounded(description, full),
-      summary: {
-        method: r.method.toUpperCase(),
-        host: r.host,
-        path: r.path,
-        ...(description.service ? { operation: `${description.service.name}:${description.service.operation}`, effect: description.service.effect } : {}),
-      },
-      reason: decision.reason,
-      ...(decision.rule ? { rule: decision.rule } : {}),
-      risk: decision.approval?.risk ?? 'medium',
-      step_up: decision.approval?.step_up === true,
-      ...(decision.approval?.because?.length ? { because: [...decision.approval.because] } : {}),
-      ...(description.session ? { session: description.session.id } : {}),
-      ...(decision.policy_version ? { policy_version: decision.policy_version } : {}),
-      created: new Date(t).toISOString(),
-      expires: new Date(t + holdMs(decision)).toISOString(),
-      retry_until: new Date(t + Math.max(holdMs(decision), this.opts.retryWindowMs ?? 24 * 3_600_000)).toISOString(),
-      status: 'pending',
-      request_hash: hash,
-      body_complete: !r.body.truncated,
-    };
+    checkCapacity(this.approvals.filter((a) => a.status === 'pending'), description.agent.id, Buffer.byteLength(full), t, this.opts);
+    const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
     // Visible (and broadcast) at once; the request is held only once the record is on disk.
     this.approvals.push(record);
     this.emit({ type: 'created', approval: record });
@@ -553,37 +606,10 @@ export class ApprovalQueue {
   async approve(id: string, opts: ApproveOptions): Promise<{ approval: ApprovalRecord; grant?: GrantRecord }> {
     const a = this.pendingRecord(id);
     const message = cleanMessage(opts.message);
-    let grantSpec: Omit<GrantRecord, 'id' | 'created' | 'approval_id' | 'by' | 'expires'> | undefined;
-    let grantMs = 0;
-    if (opts.grantMinutes !== undefined) {
-      if (!Number.isInteger(opts.grantMinutes) || opts.grantMinutes < 1 || opts.grantMinutes > MAX_GRANT_MINUTES) {
-        throw new ApprovalError('bad-request', `grant minutes must be a whole number from 1 to ${MAX_GRANT_MINUTES}`);
-      }
-      if (a.risk === 'critical') throw new ApprovalError('bad-request', 'critical requests are approved one at a time: no grant for similar requests');
-      if (a.step_up) throw new ApprovalError('bad-request', 'step-up requests are approved one at a time: no grant for similar requests');
-      if (a.because?.length) throw new ApprovalError('bad-request', 'this request is held because of what its session has read (untrusted content and private data): such requests are approved one at a time, no grant for similar requests');
-      if (a.risk === 'high' && opts.grantHigh !== true) {
-        throw new ApprovalError('bad-request', 'this request is high risk: allowing similar requests without asking needs an explicit choice (grant_high: true, or --grant-high)');
-      }
-      if (opts.pathPattern !== undefined) checkPathPattern(opts.pathPattern);
-      // The grant's scope comes from the whole description (the record keeps a bounded copy).
-      const whole = (await this.fullDescription(a.id)) ?? a.description;
-      if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
-      // An unrecognized route is no operation to grant: such grants are bound to the path.
-      const op = whole.service?.operation;
-      const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
-      const scope = operationScope(whole);
-      grantSpec = {
-        agent: a.agent,
-        method: a.summary.method,
-        host: a.summary.host,
-        // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
-        ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
-        risk: a.risk,
-        ...(scope.length ? { scope } : {}),
-      };
-      grantMs = opts.grantMinutes * 60_000;
-    }
+    const planned = await planGrant(a, opts, () => this.fullDescription(a.id));
+    if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);
+    const grantSpec = planned?.spec;
+    const grantMs = planned?.ms ?? 0;
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);

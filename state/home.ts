@@ -14,6 +14,8 @@ export const STATE_FILES = {
   proxySocket: 'proxy.sock',
   /** One JSON line per request: state/audit-log.ts. */
   audit: 'audit.jsonl',
+  /** Audit records waiting for the shared store (PostgreSQL) to come back: state/postgres/audit.ts. */
+  auditSpool: 'audit-spool.jsonl',
   agents: 'agents.json',
   /** Grants and approval settings; each approval is a file of its own in `approvalRecords`. */
   approvals: 'approvals.json',

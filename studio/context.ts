@@ -32,7 +32,8 @@ export class StudioContext {
 
   static async open(home: string, services: StudioServices | undefined, projectRoot: string): Promise<StudioContext> {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    const ctx = new StudioContext(home, services, await VersionStore.open(home), projectRoot);
+    // Shared stores bring their own history (every replica's studio sees every publish).
+    const ctx = new StudioContext(home, services, services?.policyVersions ?? (await VersionStore.open(home)), projectRoot);
     ctx.draft.ensure(ctx.liveDir());
     // The policy as first loaded stays a rollback target once something is published.
     await ctx.versions.recordInitial(ctx.liveDir()).catch(() => undefined);

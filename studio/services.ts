@@ -4,7 +4,9 @@
 // {available: false, reason} so the browser shows "not available" instead of failing.
 import type { PolicyEngine } from '../engine/engine.ts';
 import type { HeldBodies } from '../proxy/held-bodies.ts';
+import type { AuditFilter, AuditRecord } from '../state/audit-log.ts';
 import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits } from '../state/stores.ts';
+import type { VersionStore } from './versions.ts';
 
 export interface StudioServices {
   /** The state folder. */
@@ -26,6 +28,16 @@ export interface StudioServices {
   proxyAddress?: { host: string; port: number };
   /** The proxy URL an agent uses, with its credentials. */
   proxyUrl?(agent: string, token: string): string;
+  /** Published policy versions kept in a shared store (PostgreSQL): every replica's studio sees every publish. */
+  policyVersions?: VersionStore;
+  /** The audit log of every replica when it lives in a shared store: replay and captures read it instead of the file. */
+  sharedAudit?: SharedAuditLog;
+}
+
+/** The shared audit log as the studio reads it, with the same filters as the file. */
+export interface SharedAuditLog {
+  lines(filter: AuditFilter): AsyncIterable<string>;
+  read(filter: AuditFilter): AsyncIterable<AuditRecord>;
 }
 
 export function proxyAddressText(s: StudioServices | undefined): string | undefined {

@@ -83,6 +83,11 @@ export class VersionStore {
     private readonly doc: Document<VersionsDoc>,
   ) {}
 
+  /** The history kept in another document of the same shape (PostgreSQL: state/postgres/policy-versions.ts). */
+  static over(home: string, doc: Document<{ current: string | null; history: unknown[] }>): VersionStore {
+    return new VersionStore(home, doc as unknown as Document<VersionsDoc>);
+  }
+
   static async open(home: string): Promise<VersionStore> {
     const doc = await openDocument<VersionsDoc>(stateFile(home, 'policyVersions'), { current: null, history: [] }, { mode: 0o600 });
     return new VersionStore(home, doc);

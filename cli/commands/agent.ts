@@ -5,11 +5,14 @@ import { StateFileError } from '../../state/document.ts';
 import { defaultConfig, parseHostPort, resolveConfig } from '../../runtime/config.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
 import { CliError } from '../main.ts';
+import type { PgAgents } from '../../state/postgres/agents.ts';
+import { sharedAgents, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 
-async function open(home?: string): Promise<{ store: AgentStore; home: string }> {
+async function open(home?: string): Promise<{ store: AgentStore | PgAgents; home: string }> {
   const dir = ensureHome(home);
   try {
-    return { store: await AgentStore.open(dir), home: dir };
+    const shared = sharedStoreUrl(dir);
+    return { store: shared ? await sharedAgents(shared) : await AgentStore.open(dir), home: dir };
   } catch (err) {
     if (err instanceof StateFileError) throw new CliError(err.message);
     throw err;

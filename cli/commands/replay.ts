@@ -9,11 +9,15 @@ import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 import { HarFormatError } from '../../offline/har.ts';
 import {
-  liveBudgetMs, openPolicy, parseTimeFlag, replayFiles, ReplaySourceError,
-  type ChangedRow, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
+  liveBudgetMs, openPolicy, parseTimeFlag, readCaptureText, replay, replayFiles, ReplaySourceError,
+  type ChangedRow, type ReplayOptions, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
 } from '../../offline/replay.ts';
 import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError } from '../main.ts';
+import { sharedState } from '../../runtime/cli-stores.ts';
+import { auditLines } from '../../state/postgres/audit.ts';
+import { displayDbUrl, isPostgresUrl } from '../../state/postgres/db.ts';
+import type { AuditFilter } from '../../state/audit-log.ts';
 import { stateFile } from '../../state/home.ts';
 
 interface ReplayFlags {
@@ -28,6 +32,7 @@ interface ReplayFlags {
   maxRows: string;
   progress: boolean;
   home?: string;
+  store?: string;
   sessions: string;
 }
 
@@ -43,6 +48,19 @@ async function storePlaceholders(homeFlag: string | undefined): Promise<Placehol
     return new PlaceholderIndex(store.list().map((s): [string, string] => [s.name, s.placeholder]));
   } catch (err) {
     throw new CliError((err as Error).message);
+  }
+}
+
+/** Replays the audit log of every replica, as the shared store holds it, with the same filters as a file. */
+async function replayStore(url: string, opts: ReplayOptions & { filter: AuditFilter }): Promise<ReplayReport> {
+  if (!isPostgresUrl(url)) throw new CliError('--store must be a postgres:// URL');
+  const db = await sharedState(url).catch((err: Error) => {
+    throw new CliError(err.message);
+  });
+  try {
+    return await replay(readCaptureText(auditLines(db, opts.filter), 'audit_log', opts), opts, () => ({ bytes: 0, totalBytes: 0, file: displayDbUrl(url) }));
+  } finally {
+    await db.close();
   }
 }
 
@@ -144,7 +162,7 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('decide captured traffic (audit log / capture JSON Lines, HAR, traffic test files) with a policy and show what changes')
-    .argument('<file...>', 'capture files: .jsonl (audit log, `capture export`), .har, or traffic test .yaml/.json')
+    .argument('[file...]', 'capture files: .jsonl (audit log, `capture export`), .har, or traffic test .yaml/.json')
     .option('--policy <dir>', 'the policy to replay with', 'rego')
     .option('--baseline <dir>', 'compare with the decisions of this policy folder')
     .option('--against-log', 'compare with the decisions recorded in the capture', false)
@@ -156,6 +174,7 @@ export function register(program: Command): void {
     .option('--max-rows <n>', 'changed rows to list (the rest are counted)', '1000')
     .option('--no-progress', 'no progress bar, even on a terminal')
     .option('--sessions <mode>', 'recorded (labels accumulate per recorded session, in order), per-agent (also one session per agent for requests without one, e.g. HAR), none', 'recorded')
+    .option('--store <url>', 'replay the shared audit log of every replica in PostgreSQL (postgres://…) instead of files')
     .option('--home <dir>', "state folder whose secret store's placeholders HAR entries are searched for (default .airlock when it has one)")
     .action(async (files: string[], flags: ReplayFlags) => {
       if (flags.baseline && flags.againstLog) throw new CliError('choose --baseline DIR or --against-log, not both');
@@ -170,6 +189,8 @@ export function register(program: Command): void {
       } catch (err) {
         throw new CliError((err as Error).message);
       }
+      if (flags.store && files.length) throw new CliError('give capture files or --store, not both');
+      if (!flags.store && !files.length) throw new CliError('give capture files to replay (or --store postgres://… for the shared audit log)');
       for (const f of files) {
         if (!fs.existsSync(f)) throw new CliError(`cannot read ${f}: ENOENT`);
       }
@@ -184,12 +205,13 @@ export function register(program: Command): void {
         process.once('SIGINT', onSigint);
         let report: ReplayReport;
         try {
-          report = await replayFiles(files, {
+          const options = {
             policy, baseline, againstLog: flags.againstLog, maxChanged, sessions: flags.sessions as 'recorded' | 'per-agent' | 'none',
             agent: { id: flags.agent, labels: {} }, placeholders,
             filter: { since, until, host: flags.host },
             onProgress: bar?.update, signal: abort.signal,
-          });
+          };
+          report = flags.store ? await replayStore(flags.store, options) : await replayFiles(files, options);
         } catch (err) {
           if (err instanceof ReplaySourceError || err instanceof HarFormatError || err instanceof TrafficTestFormatError) throw new CliError(err.message);
           throw err;

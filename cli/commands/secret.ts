@@ -6,10 +6,16 @@ import { ensureHome } from '../../state/home.ts';
 import { StateFileError } from '../../state/document.ts';
 import { MasterKeyError, SecretStore, SecretStoreError } from '../../state/secrets/index.ts';
 import { CliError } from '../main.ts';
+import { sharedSecrets, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 
-async function withStore<T>(home: string | undefined, fn: (store: SecretStore) => Promise<T>): Promise<T> {
+/** The operations every secret store offers; `rekey` only the state folder's (a shared store keeps its key outside). */
+type Store = Pick<SecretStore, 'set' | 'list' | 'remove' | 'placeholderFor'> & { rekey?: SecretStore['rekey'] };
+
+async function withStore<T>(home: string | undefined, fn: (store: Store) => Promise<T>): Promise<T> {
   try {
-    return await fn(await SecretStore.open(ensureHome(home)));
+    const dir = ensureHome(home);
+    const shared = sharedStoreUrl(dir);
+    return await fn(shared ? await sharedSecrets(shared, dir) : await SecretStore.open(dir));
   } catch (err) {
     if (err instanceof SecretStoreError || err instanceof MasterKeyError || err instanceof StateFileError) throw new CliError(err.message);
     throw err;
@@ -132,7 +138,10 @@ export function register(program: Command): void {
         if (!v) throw new CliError(`environment variable ${opts.newKeyFromEnv} is not set or empty`);
         to = { env: v };
       }
-      const done = await withStore(opts.home, (store) => store.rekey(to));
+      const done = await withStore(opts.home, (store) => {
+        if (!store.rekey) throw new CliError('rekey works on a state folder; a shared store (PostgreSQL) is moved to a new key with `airlock migrate-state` into a fresh database');
+        return store.rekey(to);
+      });
       process.stdout.write(opts.newKeyFromEnv
         ? `rekeyed; from now on set AIRLOCK_MASTER_KEY to the value of ${opts.newKeyFromEnv} (an old key file, if any, can be deleted)\n`
         : `rekeyed with a new ${done.describe}; unset AIRLOCK_MASTER_KEY if it was set\n`);

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
 import { StateFileError } from '../../state/document.ts';
-import { startAirlock, type AirlockOptions } from '../../runtime/airlock.ts';
+import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError } from '../main.ts';
+import { displayDbUrl } from '../../state/postgres/db.ts';
 import { lineBatcher } from '../line-batch.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -20,6 +21,8 @@ interface StartFlags {
   upstreamFirstByteTimeout?: string;
   upstreamIdleTimeout?: string;
   quiet?: boolean;
+  store?: string;
+  limits?: string;
 }
 
 export function register(program: Command): void {
@@ -38,6 +41,8 @@ export function register(program: Command): void {
     .option('--upstream-connect-timeout <duration>', 'connect + TLS handshake budget for a new upstream connection (default 10s)')
     .option('--upstream-first-byte-timeout <duration>', 'wait for the upstream\'s response after the request was sent (default 10m: long model calls)')
     .option('--upstream-idle-timeout <duration>', 'longest silence while uploading or streaming the response (default 10m)')
+    .option('--store <url>', 'shared state in PostgreSQL, for N replicas: postgres://… (or "store" in config.json, or $AIRLOCK_STORE; docs/deploy.md)')
+    .option('--limits <url>', 'rate-limit buckets shared exactly by every replica, in Redis: redis://… (or "limits" in config.json, or $AIRLOCK_LIMITS)')
     .option('-q, --quiet', 'no per-request log lines', false)
     .action(async (flags: StartFlags) => {
       const opts: AirlockOptions = {};
@@ -49,6 +54,8 @@ export function register(program: Command): void {
       if (flags.allowPrivate) opts.allowPrivate = flags.allowPrivate;
       if (flags.upstreamCa) opts.upstreamCa = flags.upstreamCa;
       if (flags.resolve) opts.resolve = flags.resolve;
+      if (flags.store) opts.store = flags.store;
+      if (flags.limits) opts.limits = flags.limits;
       if (flags.bodyCap !== undefined) {
         const n = Number(flags.bodyCap);
         if (!Number.isInteger(n) || n < 0) throw new CliError(`--body-cap ${flags.bodyCap}: expected a number of bytes`);
@@ -64,7 +71,7 @@ export function register(program: Command): void {
 
       let airlock;
       try {
-        airlock = await startAirlock(opts);
+        airlock = await startReplica(opts);
       } catch (err) {
         if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
         if (err instanceof StateFileError) throw new CliError(err.message);
@@ -74,6 +81,7 @@ export function register(program: Command): void {
       const shown = host.includes(':') ? `[${host}]` : host;
       process.stdout.write(`airlock: proxy on http://${shown}:${port} (policy ${airlock.config.policy}, version ${airlock.engine.version?.slice(0, 12) ?? '?'})\n`);
       if (airlock.socketPath) process.stdout.write(`airlock: also on unix socket ${airlock.socketPath}\n`);
+      if (airlock.config.store) process.stdout.write(`airlock: shared state in ${displayDbUrl(airlock.config.store)}${airlock.config.limits ? `, rate limits in Redis` : ''}\n`);
       process.stdout.write(`airlock: CA certificate ${airlock.ca.files.cert} (trust it in agents: airlock ca path)\n`);
       if (airlock.agents.list().length === 0) process.stdout.write('airlock: no agents yet — create one with: airlock agent add NAME\n');
 

@@ -334,3 +334,6 @@ export function placeholderEnvironment(secrets: SecretInfo[], overrides: Record<
   }
   return env;
 }
+
+// The sealing itself, for other backends of the same store (state/postgres/secrets.ts).
+export { seal as sealValue, open as openSealed, valueAad, WRAP_AAD, isSealed, type Sealed, type StoreData };

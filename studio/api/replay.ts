@@ -8,7 +8,8 @@ import type { FastifyInstance } from 'fastify';
 import { auditFile, type AuditFilter } from '../../state/audit-log.ts';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
-import { readSource, replay } from '../../offline/replay.ts';
+import { readCaptureText, readSource, replay } from '../../offline/replay.ts';
+import type { SharedAuditLog } from '../services.ts';
 import { draftEngine as newDraftEngine } from '../draft-engine.ts';
 import type { StudioContext } from '../context.ts';
 import { validOverlay } from '../policy-tools.ts';
@@ -16,6 +17,11 @@ import type { ErrorAnswer, OkAnswer, ReplayAnswer, ReplayBody, ReplayRefusal, Re
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json']);
+
+/** The audit log of every replica when it lives in a shared store (PostgreSQL), read with the file's filters. */
+function sharedAudit(ctx: StudioContext): SharedAuditLog | undefined {
+  return ctx.services?.sharedAudit;
+}
 
 function listFixtures(root: string): Array<{ path: string; size: number }> {
   const dir = path.join(root, 'fixtures');
@@ -57,7 +63,7 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     return {
       available: true,
       fixtures: listFixtures(ctx.projectRoot),
-      audit: fs.existsSync(audit) ? { size: fs.statSync(audit).size } : null,
+      audit: sharedAudit(ctx) ? { size: 0, shared: true } : fs.existsSync(audit) ? { size: fs.statSync(audit).size } : null,
     };
   });
 
@@ -83,7 +89,7 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
         file = path.join(ctx.projectRoot, rel);
       } else if (b.source === 'audit') {
         file = auditFile(ctx.home);
-        if (!fs.existsSync(file)) throw httpError(400, 'the audit log is empty: no traffic has been captured yet');
+        if (!sharedAudit(ctx) && !fs.existsSync(file)) throw httpError(400, 'the audit log is empty: no traffic has been captured yet');
         filter = {
           since: timeMs(b.since, 'since'),
           until: timeMs(b.until, 'until'),
@@ -122,9 +128,12 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
         }
       }
 
-      const totalBytes = fs.statSync(file).size;
+      const shared = b.source === 'audit' ? sharedAudit(ctx) : undefined;
+      const totalBytes = shared ? 0 : fs.statSync(file).size;
       let bytes = 0;
-      const items = yieldingEvery(64, readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
+      const items = yieldingEvery(64, shared
+        ? readCaptureText(shared.lines(filter ?? {}), 'audit_log', { filter, signal: abort.signal })
+        : readSource(file, { filter, onBytes: (n) => (bytes = n), signal: abort.signal }));
       const report = await replay(
         items,
         {

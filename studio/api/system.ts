@@ -67,6 +67,21 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     const q = req.query as Record<string, string | undefined>;
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100) || 100));
     const keep: AuditRecord[] = [];
+    // A shared audit log (PostgreSQL): every replica's records; unfiltered, the last day's.
+    const shared = services?.sharedAudit;
+    if (shared) {
+      const filter = { agent: q.agent || undefined, host: q.host || undefined, since: q.since || (!q.until ? new Date(Date.now() - 86_400_000).toISOString() : undefined), until: q.until || undefined };
+      try {
+        for await (const r of shared.read(filter)) {
+          if (!r.description) continue;
+          keep.push(r);
+          if (keep.length > limit) keep.shift();
+        }
+      } catch (err) {
+        throw httpError(400, (err as Error).message);
+      }
+      return { records: keep.reverse() };
+    }
     if (!q.agent && !q.host && !q.since && !q.until) {
       // Unfiltered: the newest records are at the end of the file; don't read a large log whole.
       const tail = new JsonlTail(file, () => undefined, 5000);

@@ -339,7 +339,8 @@ export interface ReplaySourcesAnswer {
   available: boolean;
   reason?: string;
   fixtures: Array<{ path: string; size: number }>;
-  audit: { size: number } | null;
+  /** The audit log file, or `shared` when every replica's log is in the shared store (size 0: unknown). */
+  audit: { size: number; shared?: boolean } | null;
 }
 
 /** POST /api/replay: what to replay, and against what. */

@@ -1,0 +1,147 @@
+// The services of one replica among N: the stores behind the same ports (state/stores.ts), on
+// PostgreSQL (`--store postgres://…`: agents, secrets, approvals, TOTP, policy versions, the audit
+// log) and Redis (`--limits redis://…`: rate-limit and byte buckets). Either may be given alone;
+// what is not shared stays in the state folder. The local CA, the audit spool and the cached
+// policy folders stay in each replica's state folder (docs/deploy.md). runtime/services.ts
+// chooses these stores and adds the engine, the CA and the destination guard.
+import { compilePolicy, listPolicyFiles } from '../engine/compile.ts';
+import type { PolicyEngine } from '../engine/engine.ts';
+import { LiveSecrets } from '../proxy/live-secrets.ts';
+import { AgentStore } from '../state/agents.ts';
+import { ApprovalQueue } from '../state/approvals.ts';
+import { AuditLog } from '../state/audit-log.ts';
+import { PgAgents } from '../state/postgres/agents.ts';
+import { PgApprovals } from '../state/postgres/approvals.ts';
+import { PgAuditTrail } from '../state/postgres/audit.ts';
+import { PgState, migrate } from '../state/postgres/db.ts';
+import { PgPolicyVersions } from '../state/postgres/policy-versions.ts';
+import { PgSecretVault } from '../state/postgres/secrets.ts';
+import { PgStepUp } from '../state/postgres/totp.ts';
+import { RateLimiter } from '../state/ratelimit.ts';
+import { RedisRateLimits } from '../state/redis/limits.ts';
+import { SecretStore } from '../state/secrets/store.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
+import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
+import { TotpStore } from '../state/totp.ts';
+import { WebhookChannel } from '../state/webhook.ts';
+import { VersionStore } from '../studio/versions.ts';
+import type { AirlockConfig } from './config.ts';
+
+/** The stores of one replica (runtime/services.ts adds the engine, the CA and the guard). */
+export interface SharedStores {
+  agents: AgentDirectory;
+  audit: AuditTrail;
+  approvals: Approvals;
+  totp: StepUp;
+  limiter: RateLimits;
+  secrets: LiveSecrets;
+  sessions: AgentSessions;
+  policyVersions?: VersionStore;
+  sharedAudit?: PgAuditTrail;
+  /** The PostgreSQL state store, when `store` is set. */
+  db?: PgState;
+}
+
+export function usesSharedStores(config: Pick<AirlockConfig, 'store' | 'limits'>): boolean {
+  return Boolean(config.store || config.limits);
+}
+
+/** Opens the state store and applies its migrations (what `airlock start` and `airlock migrate` do). */
+export async function openStateStore(url: string, opts: { listen?: boolean; log?: (line: string) => void } = {}): Promise<PgState> {
+  const db = await PgState.open(url, { listen: opts.listen });
+  try {
+    const applied = await migrate(db);
+    if (applied.length) (opts.log ?? ((line) => process.stderr.write(`${line}\n`)))(`airlock: state store ${db.display}: applied ${applied.join(', ')}`);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
+}
+
+/** Makes the live version of the shared history the engine's policy; a version that fails to compile leaves the current one. */
+async function loadLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: string) => void): Promise<void> {
+  const current = doc.data.current;
+  if (!current || engine.version === current) return;
+  try {
+    // The bundle the publishing replica compiled loads at once; without one, compile the sources.
+    const dir = doc.dirOf(current);
+    const bundle = await doc.bundle(current).catch(() => undefined);
+    await engine.load(bundle ? { ...bundle, version: current, dir, files: listPolicyFiles(dir) } : await compilePolicy(dir));
+    log(`airlock: live policy is version ${current} (published to the shared store)`);
+  } catch (err) {
+    log(`airlock: published version ${current} could not be loaded (${(err as Error).message.split('\n')[0]}); keeping ${engine.version ?? 'the started policy'}`);
+  }
+}
+
+export async function openSharedStores(
+  home: string,
+  config: AirlockConfig,
+  engine: PolicyEngine,
+  closers: { add(fn: () => unknown): void },
+): Promise<SharedStores> {
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  let db: PgState | undefined;
+  if (config.store) {
+    const opened = await openStateStore(config.store, { log });
+    db = opened;
+    // Closed last (closers run in reverse): the audit trail flushes into it first.
+    closers.add(() => opened.close());
+  }
+
+  const agents: AgentDirectory = db ? await PgAgents.open(db) : await AgentStore.open(home);
+  const sharedAudit = db ? new PgAuditTrail(db, home) : undefined;
+  const audit: AuditTrail = sharedAudit ?? new AuditLog(home);
+  closers.add(() => audit.close());
+  const vault: SecretVault & { list(): unknown[] } = db ? await PgSecretVault.open(db, home) : await SecretStore.open(home);
+  const secrets = await LiveSecrets.over(vault);
+  closers.add(() => secrets.close());
+  audit.redact = (line) => secrets.values.redact(line);
+
+  let totp: StepUp;
+  if (db && vault instanceof PgSecretVault) {
+    totp = await PgStepUp.open(db, vault);
+  } else {
+    const file = new TotpStore(home);
+    file.enrolled();
+    totp = file;
+  }
+  const webhook = new WebhookChannel(() => config.approvalWebhook ?? process.env.AIRLOCK_APPROVAL_WEBHOOK ?? approvals.settings.webhook);
+  const approvalOpts = { totp, notify: (event: Parameters<WebhookChannel['notify']>[0]) => webhook.notify(event) };
+  const approvals: Approvals = db ? await PgApprovals.open(db, approvalOpts) : await ApprovalQueue.open(home, approvalOpts);
+  closers.add(async () => {
+    webhook.close();
+    await approvals.close();
+  });
+
+  const limiter: RateLimits = config.limits ? await RedisRateLimits.open(config.limits) : await RateLimiter.open(home);
+  closers.add(() => limiter.close());
+  if (db && !config.limits) log('airlock: rate limits are kept per replica (no --limits redis://…): a limit of N is N on each replica');
+
+  let policyVersions: VersionStore | undefined;
+  if (db) {
+    const doc = await PgPolicyVersions.open(db, home);
+    // A publish from this replica's studio activates the engine first: its bundle goes with the sources.
+    doc.artifact = (version) => (engine.policy?.version === version ? { wasm: engine.policy.wasm, data: engine.policy.data } : undefined);
+    policyVersions = VersionStore.over(home, doc);
+    // A version published on any replica becomes live here too.
+    closers.add(doc.onChange(() => void loadLive(engine, doc, log)));
+    await loadLive(engine, doc, log);
+  }
+
+  // Sessions stay in each replica's state folder for now (docs/deploy.md, "Limits").
+  const sessionAgents = agents;
+  const sessions = JournalSessionStore.open(home, { liveTokens: () => sessionAgents.liveTokenIds() });
+  closers.add(() => sessions.close());
+  closers.add(audit.onRecord((r) => {
+    const id = r.description?.session?.id;
+    if (id !== undefined && r.outcome !== 'pending') sessions.noteRequest(id, timelineEntry(r));
+  }));
+
+  return {
+    agents, audit, approvals, totp, limiter, secrets, sessions,
+    ...(policyVersions ? { policyVersions } : {}),
+    ...(sharedAudit ? { sharedAudit } : {}),
+    ...(db ? { db } : {}),
+  };
+}

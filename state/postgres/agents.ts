@@ -1,0 +1,193 @@
+// Agents and tokens in PostgreSQL (the AgentDirectory port; embedded: state/agents.ts). Tokens are
+// stored as SHA-256 only, as in agents.json. Every replica keeps the table in memory for the check
+// each request makes, and re-reads an agent when another replica announces a change (NOTIFY
+// airlock_agents), so a removed agent or revoked token stops on every replica at once. While the
+// database is unreachable no agent authenticates (503): a revoked token must not pass on a stale view.
+import crypto from 'node:crypto';
+import { AgentError, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
+import type { AgentInfo } from '../../describe/types.ts';
+import type { AgentDirectory } from '../stores.ts';
+import type { PgState } from './db.ts';
+
+const CHANNEL = 'airlock_agents';
+const nameRe = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+const sha256 = (s: string): string => crypto.createHash('sha256').update(s).digest('hex');
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
+
+export class PgAgents implements AgentDirectory {
+  private agents = new Map<string, StoredAgent>();
+
+  private constructor(private readonly db: PgState) {}
+
+  static async open(db: PgState): Promise<PgAgents> {
+    const store = new PgAgents(db);
+    await store.refresh();
+    db.listen(CHANNEL, (p) => void store.reload(String(p.name)).catch(() => undefined));
+    db.onResync(() => store.refresh());
+    return store;
+  }
+
+  private async rows(name?: string): Promise<Map<string, StoredAgent>> {
+    const where = name === undefined ? '' : 'WHERE a.name = $1';
+    const r = await this.db.query(
+      `SELECT a.name, a.labels, a.created, t.id, t.hash, t.label, t.created AS t_created, t.expires, t.secrets
+         FROM agents a LEFT JOIN agent_tokens t ON t.agent = a.name ${where} ORDER BY a.name, t.created`,
+      name === undefined ? [] : [name],
+    );
+    const out = new Map<string, StoredAgent>();
+    for (const row of r.rows) {
+      let a = out.get(row.name);
+      if (!a) {
+        a = { name: row.name, labels: row.labels ?? {}, created: iso(row.created), tokens: [] };
+        out.set(row.name, a);
+      }
+      if (row.id) {
+        const t: StoredToken = { id: row.id, hash: row.hash, created: iso(row.t_created) };
+        if (row.label) t.label = row.label;
+        if (row.expires) t.expires = iso(row.expires);
+        if (Array.isArray(row.secrets)) t.secrets = row.secrets;
+        a.tokens.push(t);
+      }
+    }
+    return out;
+  }
+
+  async refresh(): Promise<void> {
+    this.agents = await this.rows();
+  }
+
+  private async reload(name: string): Promise<void> {
+    const one = (await this.rows(name)).get(name);
+    if (one) this.agents.set(name, one);
+    else this.agents.delete(name);
+  }
+
+  private async changed(name: string): Promise<void> {
+    await this.reload(name);
+    await this.db.notify(CHANNEL, { name });
+  }
+
+  private mint(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken; token: string } {
+    const token = crypto.randomBytes(32).toString('base64url');
+    const id = crypto.randomBytes(6).toString('hex');
+    const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
+    if (opts.label) stored.label = opts.label;
+    if (opts.secrets) stored.secrets = [...new Set(opts.secrets)].sort();
+    if (opts.ttlMs !== undefined) {
+      if (!(opts.ttlMs > 0)) throw new AgentError('token ttl must be positive');
+      stored.expires = new Date(Date.now() + opts.ttlMs).toISOString();
+    }
+    return { stored, token, public: { token, id, ...(stored.expires ? { expires: stored.expires } : {}) } };
+  }
+
+  private insertToken(client: { query: PgState['query'] } | PgState, agent: string, t: StoredToken): Promise<unknown> {
+    return client.query('INSERT INTO agent_tokens (id, agent, hash, label, created, expires, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      t.id, agent, t.hash, t.label ?? null, t.created, t.expires ?? null, t.secrets ? JSON.stringify(t.secrets) : null,
+    ]);
+  }
+
+  async add(name: string, opts: { labels?: Record<string, string>; label?: string; ttlMs?: number } = {}): Promise<IssuedToken> {
+    if (!nameRe.test(name)) throw new AgentError(`invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`);
+    const issued = this.mint(opts);
+    const r = await this.db.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING', [name, JSON.stringify(opts.labels ?? {})]);
+    if (r.rowCount === 0) throw new AgentError(`agent ${name} already exists`);
+    await this.insertToken(this.db, name, issued.stored);
+    await this.changed(name);
+    return issued.public;
+  }
+
+  /** Inserts an agent as it stands in another store (`airlock migrate-state`), tokens' hashes included. */
+  async importAgent(a: StoredAgent): Promise<boolean> {
+    const r = await this.db.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.name, JSON.stringify(a.labels ?? {}), a.created]);
+    if (r.rowCount === 0) return false;
+    for (const t of a.tokens) await this.insertToken(this.db, a.name, t);
+    await this.changed(a.name);
+    return true;
+  }
+
+  async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
+    const issued = this.mint(opts);
+    const exists = await this.db.query('SELECT 1 FROM agents WHERE name = $1', [name]);
+    if (!exists.rowCount) throw new AgentError(`no agent named ${name}`);
+    await this.db.query('DELETE FROM agent_tokens WHERE agent = $1 AND expires IS NOT NULL AND expires <= now()', [name]);
+    await this.insertToken(this.db, name, issued.stored);
+    await this.changed(name);
+    return issued.public;
+  }
+
+  async revokeToken(name: string, idOrToken: string): Promise<boolean> {
+    const r = await this.db.query('DELETE FROM agent_tokens WHERE agent = $1 AND (id = $2 OR hash = $3)', [name, idOrToken, sha256(idOrToken)]);
+    if (!r.rowCount) return false;
+    await this.changed(name);
+    return true;
+  }
+
+  async remove(name: string): Promise<boolean> {
+    const r = await this.db.query('DELETE FROM agents WHERE name = $1', [name]);
+    if (!r.rowCount) return false;
+    await this.changed(name);
+    return true;
+  }
+
+  async setLabels(name: string, labels: Record<string, string>): Promise<void> {
+    const r = await this.db.query('UPDATE agents SET labels = $2 WHERE name = $1', [name, JSON.stringify(labels)]);
+    if (!r.rowCount) throw new AgentError(`no agent named ${name}`);
+    await this.changed(name);
+  }
+
+  list(): AgentSummary[] {
+    return [...this.agents.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((a) => ({ name: a.name, labels: a.labels, created: a.created, tokens: a.tokens.map(({ hash: _h, ...t }) => t) }));
+  }
+
+  /** Every agent with its token hashes (`airlock migrate-state`). */
+  stored(): StoredAgent[] {
+    return [...this.agents.values()];
+  }
+
+  get(name: string): AgentInfo | undefined {
+    const a = this.agents.get(name);
+    return a ? { id: a.name, labels: { ...a.labels } } : undefined;
+  }
+
+  /** Ids of the tokens that still authenticate. */
+  liveTokenIds(): Set<string> {
+    const now = Date.now();
+    const out = new Set<string>();
+    for (const a of this.agents.values()) for (const t of a.tokens) if (!t.expires || Date.parse(t.expires) > now) out.add(t.id);
+    return out;
+  }
+
+  private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
+    const a = this.agents.get(name);
+    if (!a) return undefined;
+    const want = Buffer.from(sha256(token), 'hex');
+    const now = Date.now();
+    for (const t of a.tokens) {
+      if (t.expires && Date.parse(t.expires) <= now) continue;
+      const have = Buffer.from(t.hash, 'hex');
+      if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
+        return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
+      }
+    }
+    return undefined;
+  }
+
+  async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {
+    return (await this.identify(name, token))?.agent;
+  }
+
+  /** The agent and the id of the token that matched (a session is one token's life). */
+  async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
+    // A stale view could let a revoked token through: no authentication while the feed is down.
+    this.db.ensureAvailable();
+    const found = this.check(name, token);
+    if (found) return found;
+    // A miss may be a token minted a moment ago on another replica, its notice still in flight.
+    if (!nameRe.test(name)) return undefined;
+    await this.reload(name);
+    return this.check(name, token);
+  }
+}

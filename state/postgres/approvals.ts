@@ -1,0 +1,492 @@
+// Approvals and grants in PostgreSQL, shared by every replica (the Approvals port; embedded:
+// state/approvals.ts, whose rules this follows: records, bounds, grants and single use are built
+// by the same functions).
+//
+// Each replica keeps pending and recent approvals in memory (what the studio lists) and hears of
+// every change another replica makes through NOTIFY airlock_approvals: a request held on A shows
+// in B's studio as soon as A's INSERT commits. Changes that must happen once are conditional
+// UPDATEs: resolving (`WHERE status = 'pending'`) and using an approval (`WHERE used_at IS NULL`),
+// so two humans clicking on two replicas, or a held request and a retry, cannot both win.
+//
+// A human's click on B releases the request held on A: B commits the resolution and notifies; A,
+// which holds the waiter, claims the use of the approval and lets the request go. A replica killed
+// mid-hold leaves the approval pending in the table: it can still be approved anywhere, and the
+// agent's retry carrying Airlock-Approval claims it on whichever replica it reaches.
+import { EventEmitter } from 'node:events';
+import crypto from 'node:crypto';
+import type { Grant, RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import {
+  ApprovalError, checkCapacity, cleanMessage, grantsMatching, newApprovalRecord, planGrant, publicSummary, requestHash,
+  type ApprovalEvent, type ApprovalQueueOptions, type ApprovalRecord, type ApprovalStatus, type ApproveOptions, type GrantRecord,
+  type RetryClaim, type WaitOutcome,
+} from '../approvals.ts';
+import type { Approvals } from '../stores.ts';
+import type { PgState } from './db.ts';
+
+const CHANNEL = 'airlock_approvals';
+
+type RecordEvent = Extract<ApprovalEvent, { approval: unknown }>['type'];
+type Notice = { type: ApprovalEvent['type'] | 'settings'; id?: string };
+
+interface Row {
+  record: ApprovalRecord;
+  held_by: string | null;
+  held_until: Date | null;
+}
+
+export class PgApprovals implements Approvals {
+  private readonly events = new EventEmitter();
+  private readonly approvals = new Map<string, ApprovalRecord>();
+  /** Approvals a request on another replica waits on, until when. */
+  private readonly heldElsewhere = new Map<string, number>();
+  private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
+  private grantList: GrantRecord[] = [];
+  private settingsData: { webhook?: string } = {};
+  private timer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  private constructor(private readonly db: PgState, private readonly opts: ApprovalQueueOptions) {
+    this.now = opts.now ?? Date.now;
+    this.events.setMaxListeners(0);
+  }
+
+  static async open(db: PgState, opts: ApprovalQueueOptions = {}): Promise<PgApprovals> {
+    const q = new PgApprovals(db, opts);
+    await q.loadAll();
+    db.listen(CHANNEL, (p) => void q.onNotice(p as Notice).catch(() => undefined));
+    db.onResync(() => q.loadAll(true));
+    await q.sweep().catch(() => undefined);
+    const every = opts.sweepMs ?? 30_000;
+    if (every > 0) {
+      q.timer = setInterval(() => void q.sweep().catch(() => undefined), every);
+      q.timer.unref();
+    }
+    return q;
+  }
+
+  // ─── the view in memory ──────────────────────────────────────────────────────────────────────
+
+  private async loadAll(resync = false): Promise<void> {
+    const keepMs = this.opts.keepResolvedMs ?? 7 * 24 * 3_600_000;
+    const r = await this.db.query<Row>(
+      `SELECT record, held_by, held_until FROM approvals WHERE status = 'pending' OR created > $1 ORDER BY created DESC LIMIT 3000`,
+      [new Date(this.now() - keepMs).toISOString()],
+    );
+    for (const row of r.rows) this.apply(row, resync ? undefined : 'load');
+    await this.loadGrants();
+    const s = await this.db.query<{ settings: { webhook?: string } }>('SELECT settings FROM approval_settings WHERE id = 1');
+    this.settingsData = s.rows[0]?.settings ?? {};
+  }
+
+  private async loadGrants(): Promise<void> {
+    const g = await this.db.query<{ record: GrantRecord }>('SELECT record FROM grants ORDER BY expires');
+    this.grantList = g.rows.map((x) => x.record);
+  }
+
+  private async fetch(id: string): Promise<ApprovalRecord | undefined> {
+    const r = await this.db.query<Row>('SELECT record, held_by, held_until FROM approvals WHERE id = $1', [id]);
+    const row = r.rows[0];
+    if (!row) {
+      this.approvals.delete(id);
+      return undefined;
+    }
+    return this.apply(row, 'load');
+  }
+
+  /**
+   * Takes a record as stored into the view (the same object stays in use: a held request reads
+   * its resolution from it), then settles this replica's waiters on it. `event` is emitted unless
+   * it is 'load'; undefined means "work out what changed" (after a reconnect).
+   */
+  private apply(row: Row, event: RecordEvent | 'load' | undefined): ApprovalRecord {
+    const fresh = row.record;
+    const held = row.held_by && row.held_by !== this.db.replica && row.held_until ? row.held_until.getTime() : 0;
+    if (held > this.now()) this.heldElsewhere.set(fresh.id, held);
+    else this.heldElsewhere.delete(fresh.id);
+    let a = this.approvals.get(fresh.id);
+    const before = a?.status;
+    if (a) {
+      for (const k of Object.keys(a)) if (!(k in fresh)) delete (a as unknown as Record<string, unknown>)[k];
+      Object.assign(a, fresh);
+    } else {
+      a = fresh;
+      this.approvals.set(a.id, a);
+    }
+    const type = event ?? (before === undefined ? 'created' : before !== a.status ? 'resolved' : undefined);
+    if (type && type !== 'load') this.emit({ type, approval: a });
+    this.settleWaiters(a);
+    return a;
+  }
+
+  /** Wakes this replica's requests held on an approval resolved (possibly elsewhere). */
+  private settleWaiters(a: ApprovalRecord): void {
+    const list = this.waiters.get(a.id);
+    if (!list?.length) return;
+    if (a.status === 'denied') for (const w of [...list]) w('denied');
+    else if (a.status === 'expired') for (const w of [...list]) w('timeout');
+    else if (a.status === 'approved') {
+      const [first, ...rest] = list;
+      for (const w of rest) w('used');
+      void this.consume(a).then((ok) => first!(ok ? 'approved' : 'used'), () => first!('used'));
+    }
+  }
+
+  private async onNotice(n: Notice): Promise<void> {
+    if (n.type === 'settings') {
+      const s = await this.db.query<{ settings: { webhook?: string } }>('SELECT settings FROM approval_settings WHERE id = 1');
+      this.settingsData = s.rows[0]?.settings ?? {};
+      return;
+    }
+    if (n.type === 'grant-created' || n.type === 'grant-revoked') {
+      const before = new Map(this.grantList.map((g) => [g.id, g]));
+      await this.loadGrants();
+      if (n.type === 'grant-created') {
+        const g = this.grantList.find((x) => x.id === n.id);
+        if (g) this.emit({ type: 'grant-created', grant: g });
+      } else {
+        const g = before.get(n.id ?? '');
+        if (g) this.emit({ type: 'grant-revoked', grant: g });
+      }
+      return;
+    }
+    if (!n.id) return;
+    const r = await this.db.query<Row>('SELECT record, held_by, held_until FROM approvals WHERE id = $1', [n.id]);
+    if (r.rows[0]) this.apply(r.rows[0], n.type as RecordEvent);
+  }
+
+  private announce(n: Notice): void {
+    void this.db.notify(CHANNEL, n).catch(() => undefined);
+  }
+
+  onChange(fn: (e: ApprovalEvent) => void): () => void {
+    const safe = (e: ApprovalEvent): void => {
+      try {
+        fn(e);
+      } catch {
+        /* a broken subscriber must not break approvals */
+      }
+    };
+    this.events.on('change', safe);
+    return () => this.events.off('change', safe);
+  }
+
+  private emit(e: ApprovalEvent): void {
+    this.events.emit('change', e);
+  }
+
+  // ─── reading ─────────────────────────────────────────────────────────────────────────────────
+
+  list(filter: { status?: ApprovalStatus; agent?: string } = {}): ApprovalRecord[] {
+    return [...this.approvals.values()]
+      .filter((a) => (!filter.status || a.status === filter.status) && (!filter.agent || a.agent === filter.agent))
+      .sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  get(idOrPrefix: string): ApprovalRecord {
+    const exact = this.approvals.get(idOrPrefix);
+    if (exact) return exact;
+    if (idOrPrefix.length < 6) {
+      throw new ApprovalError('bad-request', `"${idOrPrefix.slice(0, 40)}" is too short to name an approval: give its whole id or at least 6 characters of it (e.g. ap_3f9; see airlock approvals list)`);
+    }
+    const hits = [...this.approvals.values()].filter((a) => a.id.startsWith(idOrPrefix));
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length > 1) throw new ApprovalError('ambiguous', `approval id prefix ${idOrPrefix} matches ${hits.length} approvals; give more of it`);
+    throw new ApprovalError('not-found', `no approval ${idOrPrefix}`);
+  }
+
+  /** `get`, asking the database when the view has not heard of it yet (a notice in flight). */
+  private async getFresh(idOrPrefix: string): Promise<ApprovalRecord> {
+    try {
+      return this.get(idOrPrefix);
+    } catch (err) {
+      if (!(err instanceof ApprovalError) || err.code !== 'not-found' || !/^ap_[0-9a-f]{16}$/.test(idOrPrefix)) throw err;
+      const a = await this.fetch(idOrPrefix);
+      if (!a) throw err;
+      return a;
+    }
+  }
+
+  async fullDescription(id: string): Promise<RequestDescription | undefined> {
+    const a = this.get(id);
+    if (a.description_complete !== false) return a.description;
+    const r = await this.db.query<{ full_description: string | null }>('SELECT full_description FROM approvals WHERE id = $1', [a.id]);
+    const text = r.rows[0]?.full_description;
+    return text ? (JSON.parse(text) as RequestDescription) : undefined;
+  }
+
+  isHeld(id: string): boolean {
+    if ((this.waiters.get(id)?.length ?? 0) > 0) return true;
+    return (this.heldElsewhere.get(id) ?? 0) > this.now();
+  }
+
+  needsStepUp(a: Pick<ApprovalRecord, 'step_up' | 'risk'>): boolean {
+    return (a.step_up || a.risk === 'critical') && (this.opts.totp?.enrolled() ?? false);
+  }
+
+  grants(includeExpired = false): GrantRecord[] {
+    const t = this.now();
+    return this.grantList.filter((g) => includeExpired || Date.parse(g.expires) > t);
+  }
+
+  matchingGrants(d: RequestDescription): Grant[] {
+    // A grant revoked on another replica must not stand in on a stale view.
+    this.db.ensureAvailable();
+    return grantsMatching(this.grantList, d, this.now());
+  }
+
+  get settings(): Readonly<{ webhook?: string }> {
+    return this.settingsData;
+  }
+
+  async setWebhook(url: string | undefined): Promise<void> {
+    const settings = { ...this.settingsData };
+    if (url) settings.webhook = url;
+    else delete settings.webhook;
+    await this.db.query('INSERT INTO approval_settings (id, settings) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET settings = $1', [JSON.stringify(settings)]);
+    this.settingsData = settings;
+    this.announce({ type: 'settings' });
+  }
+
+  // ─── creating and holding ────────────────────────────────────────────────────────────────────
+
+  async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
+    const t = this.now();
+    const full = JSON.stringify(description);
+    // Bounds are checked against this replica's view, which every other replica's approvals reach.
+    checkCapacity(this.list({ status: 'pending' }), description.agent.id, Buffer.byteLength(full), t, this.opts);
+    const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
+    await this.db.query(
+      'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [record.id, record.agent, record.status, record.created, record.retry_until, JSON.stringify(record), record.description_complete ? null : full],
+    );
+    this.approvals.set(record.id, record);
+    this.emit({ type: 'created', approval: record });
+    this.announce({ type: 'created', id: record.id });
+    this.opts.notify?.({ type: 'approval.created', approval: publicSummary(record) });
+    return record;
+  }
+
+  wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
+    const a = this.approvals.get(id);
+    if (!a) return Promise.resolve('denied');
+    if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');
+    if (a.status === 'approved') return this.consume(a).then((ok) => (ok ? 'approved' : 'used'), () => 'used' as const);
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (o: WaitOutcome): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        const list = this.waiters.get(id);
+        if (list) {
+          const i = list.indexOf(finish);
+          if (i >= 0) list.splice(i, 1);
+          if (!list.length) this.waiters.delete(id);
+        }
+        if (!this.waiters.has(id) && a.status === 'pending') {
+          this.emit({ type: 'released', approval: a });
+          void this.db.query('UPDATE approvals SET held_by = NULL, held_until = NULL WHERE id = $1 AND held_by = $2', [id, this.db.replica])
+            .then(() => this.announce({ type: 'released', id }), () => undefined);
+        }
+        resolve(o);
+      };
+      const onAbort = (): void => finish('aborted');
+      const timer = setTimeout(() => finish('timeout'), opts.timeoutMs);
+      if (opts.signal?.aborted) return finish('aborted');
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const list = this.waiters.get(id) ?? [];
+      list.push(finish);
+      this.waiters.set(id, list);
+      if (list.length === 1) {
+        this.emit({ type: 'held', approval: a });
+        const until = new Date(this.now() + opts.timeoutMs).toISOString();
+        void this.db.query('UPDATE approvals SET held_by = $2, held_until = $3 WHERE id = $1', [id, this.db.replica, until])
+          .then(() => this.announce({ type: 'held', id }), () => undefined);
+      }
+    });
+  }
+
+  /** Claims the single use of an approved approval; false when someone (any replica) used it already. */
+  private async consume(a: ApprovalRecord): Promise<boolean> {
+    if (a.used_at) return false;
+    const at = new Date(this.now()).toISOString();
+    const r = await this.db.query(
+      `UPDATE approvals SET used_at = $2, record = record || jsonb_build_object('used_at', $3::text)
+        WHERE id = $1 AND status = 'approved' AND used_at IS NULL`,
+      [a.id, at, at],
+    );
+    if (!r.rowCount) return false;
+    a.used_at = at;
+    this.emit({ type: 'used', approval: a });
+    this.announce({ type: 'used', id: a.id });
+    return true;
+  }
+
+  async claimRetry(id: string, description: RequestDescription, hash = requestHash(description)): Promise<RetryClaim> {
+    const wanted = id.trim();
+    // The table is the truth here: the approval may have been resolved a moment ago anywhere.
+    const a = /^ap_[0-9a-f]{16}$/.test(wanted) ? await this.fetch(wanted) : undefined;
+    if (!a) return { kind: 'refused', reason: `no approval ${wanted.slice(0, 40)}` };
+    if (a.agent !== description.agent.id || a.request_hash !== hash) {
+      return { kind: 'refused', reason: `approval ${a.id} was given for a different request (method, URL, headers, body and agent must be identical)`, approval: a };
+    }
+    if (!a.body_complete || description.request.body.truncated) {
+      return { kind: 'refused', reason: `approval ${a.id} cannot be reused: the body is larger than the capture cap, so its hash does not cover it`, approval: a };
+    }
+    if (a.status === 'pending' && Date.parse(a.retry_until) <= this.now() && !this.isHeld(a.id)) await this.expire(a);
+    switch (a.status) {
+      case 'approved':
+        return (await this.consume(a)) ? { kind: 'approved', approval: a } : { kind: 'refused', reason: `approval ${a.id} was already used (approvals are single-use)`, approval: a };
+      case 'pending':
+        return { kind: 'pending', approval: a };
+      case 'denied':
+        return { kind: 'denied', approval: a };
+      default:
+        return { kind: 'refused', reason: `approval ${a.id} expired`, approval: a };
+    }
+  }
+
+  // ─── resolving ───────────────────────────────────────────────────────────────────────────────
+
+  private async pendingRecord(id: string): Promise<ApprovalRecord> {
+    const a = await this.getFresh(id);
+    if (a.status === 'pending' && Date.parse(a.retry_until) <= this.now() && !this.isHeld(a.id)) await this.expire(a);
+    if (a.status !== 'pending') {
+      throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}${a.resolution ? ` (by ${a.resolution.by} at ${a.resolution.at})` : ''}`);
+    }
+    return a;
+  }
+
+  /**
+   * Resolves a pending approval once across all replicas. Returns false when another replica
+   * resolved it first (the view is then brought up to date).
+   */
+  private async resolve(a: ApprovalRecord, patch: Partial<ApprovalRecord>, grant?: GrantRecord): Promise<boolean> {
+    const ok = await this.db.transaction(async (c) => {
+      const r = await c.query(
+        `UPDATE approvals SET status = $2, used_at = $3, record = record || $4::jsonb WHERE id = $1 AND status = 'pending'`,
+        [a.id, patch.status, patch.used_at ?? null, JSON.stringify(patch)],
+      );
+      if (!r.rowCount) return false;
+      if (grant) await c.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3)', [grant.id, grant.expires, JSON.stringify(grant)]);
+      return true;
+    });
+    if (!ok) await this.fetch(a.id);
+    return ok;
+  }
+
+  private notPending(a: ApprovalRecord): ApprovalError {
+    return new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}${a.resolution ? ` (by ${a.resolution.by} at ${a.resolution.at})` : ''}`);
+  }
+
+  async approve(id: string, opts: ApproveOptions): Promise<{ approval: ApprovalRecord; grant?: GrantRecord }> {
+    const a = await this.pendingRecord(id);
+    const message = cleanMessage(opts.message);
+    const planned = await planGrant(a, opts, () => this.fullDescription(a.id));
+    const stepUp = this.needsStepUp(a);
+    if (stepUp) {
+      if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);
+      if (!(await this.opts.totp!.verify(opts.totp))) throw new ApprovalError('totp-invalid', 'TOTP code is wrong, expired or already used');
+    }
+    if (a.status !== 'pending') throw this.notPending(a);
+    const t = this.now();
+    const at = new Date(t).toISOString();
+    const grant: GrantRecord | undefined = planned
+      ? { id: `gr_${crypto.randomBytes(8).toString('hex')}`, ...planned.spec, expires: new Date(t + planned.ms).toISOString(), created: at, approval_id: a.id, by: opts.by }
+      : undefined;
+    // A request held here takes the approval in the same update (single use); one held elsewhere claims it on notice.
+    const local = this.waiters.get(a.id) ?? [];
+    const patch: Partial<ApprovalRecord> = {
+      status: 'approved',
+      resolution: { by: opts.by, at, ...(message ? { message } : {}), ...(grant ? { grant_id: grant.id } : {}), ...(stepUp ? { step_up: true } : {}) },
+      ...(local.length ? { used_at: at } : {}),
+    };
+    if (!(await this.resolve(a, patch, grant))) throw this.notPending(a);
+    Object.assign(a, patch);
+    if (grant) this.grantList.push(grant);
+    const [first, ...rest] = local;
+    first?.('approved');
+    for (const w of rest) w('used');
+    this.emit({ type: 'resolved', approval: a });
+    if (first) this.emit({ type: 'used', approval: a });
+    if (grant) this.emit({ type: 'grant-created', grant });
+    this.announce({ type: 'resolved', id: a.id });
+    if (grant) this.announce({ type: 'grant-created', id: grant.id });
+    return { approval: a, ...(grant ? { grant } : {}) };
+  }
+
+  async deny(id: string, opts: { by: string; message?: string }): Promise<ApprovalRecord> {
+    const a = await this.pendingRecord(id);
+    const message = cleanMessage(opts.message);
+    const patch: Partial<ApprovalRecord> = { status: 'denied', resolution: { by: opts.by, at: new Date(this.now()).toISOString(), ...(message ? { message } : {}) } };
+    if (!(await this.resolve(a, patch))) throw this.notPending(a);
+    Object.assign(a, patch);
+    for (const w of [...(this.waiters.get(a.id) ?? [])]) w('denied');
+    this.emit({ type: 'resolved', approval: a });
+    this.announce({ type: 'resolved', id: a.id });
+    return a;
+  }
+
+  async revokeGrant(id: string): Promise<GrantRecord> {
+    const r = await this.db.query<{ record: GrantRecord }>('DELETE FROM grants WHERE id = $1 RETURNING record', [id]);
+    const g = r.rows[0]?.record;
+    if (!g) throw new ApprovalError('not-found', `no grant ${id}`);
+    this.grantList = this.grantList.filter((x) => x.id !== id);
+    this.emit({ type: 'grant-revoked', grant: g });
+    this.announce({ type: 'grant-revoked', id });
+    return g;
+  }
+
+  private async expire(a: ApprovalRecord): Promise<void> {
+    const patch = { status: 'expired' as const, resolution: { by: 'timeout', at: new Date(this.now()).toISOString() } };
+    if (await this.resolve(a, patch)) {
+      Object.assign(a, patch);
+      this.emit({ type: 'expired', approval: a });
+      this.announce({ type: 'expired', id: a.id });
+    }
+  }
+
+  /** Expires overdue approvals, drops expired grants and old resolved records (any replica may run it). */
+  async sweep(): Promise<void> {
+    const t = this.now();
+    for (const a of this.list({ status: 'pending' })) {
+      if (Date.parse(a.retry_until) <= t && !this.isHeld(a.id)) await this.expire(a);
+    }
+    const keep = this.opts.keepResolvedMs ?? 7 * 24 * 3_600_000;
+    const old = await this.db.query<{ id: string }>(
+      `DELETE FROM approvals WHERE status <> 'pending' AND created < $1 RETURNING id`, [new Date(t - keep).toISOString()],
+    );
+    for (const { id } of old.rows) this.approvals.delete(id);
+    const resolved = this.list().filter((a) => a.status !== 'pending');
+    for (const a of resolved.slice(2000)) this.approvals.delete(a.id);
+    const gone = await this.db.query('DELETE FROM grants WHERE expires <= $1', [new Date(t).toISOString()]);
+    if (gone.rowCount) this.grantList = this.grantList.filter((g) => Date.parse(g.expires) > t);
+  }
+
+  /** Inserts approvals and grants as another store holds them (`airlock migrate-state`). */
+  async importRecords(records: Array<{ record: ApprovalRecord; full?: string }>, grants: GrantRecord[], settings: { webhook?: string }): Promise<{ approvals: number; grants: number }> {
+    let na = 0;
+    let ng = 0;
+    for (const { record, full } of records) {
+      const r = await this.db.query(
+        `INSERT INTO approvals (id, agent, status, created, retry_until, used_at, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [record.id, record.agent, record.status, record.created, record.retry_until, record.used_at ?? null, JSON.stringify(record), full ?? null],
+      );
+      na += r.rowCount ?? 0;
+    }
+    for (const g of grants) {
+      const r = await this.db.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [g.id, g.expires, JSON.stringify(g)]);
+      ng += r.rowCount ?? 0;
+    }
+    if (settings.webhook && !this.settingsData.webhook) await this.setWebhook(settings.webhook);
+    await this.loadAll();
+    return { approvals: na, grants: ng };
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    for (const [, list] of this.waiters) for (const w of [...list]) w('aborted');
+  }
+}

@@ -1,0 +1,322 @@
+// The audit log of every replica in one PostgreSQL table (the AuditTrail port; embedded:
+// state/audit-log.ts). Each row keeps the line exactly as the file would hold it (description
+// last, so replay splits it without serializing again), with the columns the filters use.
+//
+// Appends never wait: records queue in memory and go in batches (one INSERT of up to 500 rows,
+// every 25 ms at most), which keeps the proxy's CPU per request close to the embedded file's.
+// When the database cannot take a batch, the batch goes to a local spool file (fsynced) and so
+// does everything after it, in order, until the database is back; then the spool is shipped and
+// emptied. Rows are keyed by (replica, id), so shipping twice (a crash mid-ship) inserts once.
+// Only when the spool cannot be written either (disk full) is `available` false, and the proxy
+// then forwards nothing (503 audit-unavailable): no record is ever acknowledged to nobody.
+import fs from 'node:fs';
+import { AUDIT_UNAVAILABLE, auditLine, compileFilter, type AuditFilter, type AuditRecord } from '../audit-log.ts';
+import { stateFile } from '../home.ts';
+import { streamLines } from '../../lib/lines.ts';
+import type { AuditTrail } from '../stores.ts';
+import { isStoreUnavailable } from '../unavailable.ts';
+import type { PgState } from './db.ts';
+
+interface Row {
+  replica: string;
+  id: string;
+  time: string;
+  agent: string | null;
+  host: string | null;
+  outcome: string;
+  line: string;
+}
+
+export interface PgAuditOptions {
+  /** Longest a record waits in memory before its batch is sent (ms, default 25). */
+  batchMs?: number;
+  /** Rows per INSERT (default 500). */
+  batchRows?: number;
+  /** How often the spool is offered to the database again (ms, default 500). */
+  retryMs?: number;
+  warn?: (line: string) => void;
+}
+
+const INSERT = `INSERT INTO audit_log (replica, id, time, agent, host, outcome, line)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
+  ON CONFLICT (replica, id) DO NOTHING`;
+
+export class PgAuditTrail implements AuditTrail {
+  readonly spoolFile: string;
+  private queue: Row[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private busy: Promise<unknown> = Promise.resolve();
+  private draining = false;
+  /** Records are in the spool file: new ones follow them there until it is shipped. */
+  private spooled = false;
+  private spoolError: string | undefined;
+  private closed = false;
+  private readonly listeners = new Set<(r: AuditRecord) => void>();
+  private readonly opts: Required<PgAuditOptions>;
+  redact: ((line: string) => string) | undefined;
+
+  constructor(private readonly db: PgState, home: string, opts: PgAuditOptions = {}) {
+    this.spoolFile = stateFile(home, 'auditSpool');
+    this.opts = {
+      batchMs: opts.batchMs ?? 25,
+      batchRows: opts.batchRows ?? 500,
+      retryMs: opts.retryMs ?? 500,
+      warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
+    };
+    // Records a previous run spooled (the database was down when it stopped) are shipped first.
+    if (fs.existsSync(this.spoolFile) && fs.statSync(this.spoolFile).size > 0) {
+      this.spooled = true;
+      this.scheduleRetry(0);
+    }
+  }
+
+  get available(): boolean {
+    return this.spoolError === undefined;
+  }
+
+  get unavailableReason(): string | undefined {
+    return this.spoolError === undefined ? undefined : `the state store is unreachable and the local spool ${this.spoolFile} cannot be written (${this.spoolError})`;
+  }
+
+  /** Records waiting in the local spool for the database (0 when none). */
+  get spooledBytes(): number {
+    try {
+      return fs.statSync(this.spoolFile).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  append(record: AuditRecord): void {
+    let line = auditLine(record);
+    if (this.redact) {
+      const redacted = this.redact(line);
+      if (redacted !== line) {
+        line = redacted;
+        record = JSON.parse(redacted) as AuditRecord;
+      }
+    }
+    this.queue.push({
+      replica: this.db.replica, id: record.id, time: record.time, agent: record.agent ?? null,
+      host: record.host ?? record.description?.request?.host ?? null, outcome: record.outcome, line,
+    });
+    for (const l of this.listeners) {
+      try {
+        l(record);
+      } catch {
+        /* a broken listener must not break the proxy */
+      }
+    }
+    if (this.queue.length >= this.opts.batchRows) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
+  }
+
+  private kick(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.draining) return;
+    this.draining = true;
+    void this.serial(() => this.drain()).finally(() => {
+      this.draining = false;
+      if (this.queue.length && this.spoolError === undefined) this.kick();
+    });
+  }
+
+  /** Sending, spooling and shipping run one at a time, so the spool is never emptied under a writer. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.busy.then(fn);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Sends queued rows in batches; a batch the database refuses goes to the spool with all after it. */
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, this.opts.batchRows);
+      if (!this.spooled) {
+        try {
+          await this.insert(batch);
+          continue;
+        } catch (err) {
+          if (!isStoreUnavailable(err)) this.opts.warn(`airlock: audit insert failed (${(err as Error).message}); spooling to ${this.spoolFile}`);
+          this.spooled = true;
+          this.scheduleRetry(this.opts.retryMs);
+        }
+      }
+      if (!this.spool(batch)) {
+        // Not written anywhere: keep it at the head, the retry tries again.
+        this.queue.unshift(...batch);
+        this.scheduleRetry(this.opts.retryMs);
+        return;
+      }
+    }
+  }
+
+  private insert(rows: Row[]): Promise<unknown> {
+    const col = <K extends keyof Row>(k: K): Array<Row[K]> => rows.map((r) => r[k]);
+    return this.db.query(INSERT, [col('replica'), col('id'), col('time'), col('agent'), col('host'), col('outcome'), col('line')]);
+  }
+
+  /** Appends rows to the spool file and syncs it; false (and `available` false) when the disk refuses. */
+  private spool(rows: Row[]): boolean {
+    try {
+      const fd = fs.openSync(this.spoolFile, 'a', 0o600);
+      try {
+        fs.writeSync(fd, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      if (this.spoolError !== undefined) this.opts.warn(`airlock: audit spool ${this.spoolFile} is writable again; requests flow`);
+      this.spoolError = undefined;
+      return true;
+    } catch (err) {
+      if (this.spoolError === undefined) this.opts.warn(`airlock: audit spool ${this.spoolFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; requests are refused (503 ${AUDIT_UNAVAILABLE}) until records can be written`);
+      this.spoolError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      return false;
+    }
+  }
+
+  private scheduleRetry(ms: number): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.ship().then(() => {
+        if (this.spooled || this.spoolError !== undefined) this.scheduleRetry(this.opts.retryMs);
+        else if (this.queue.length) this.kick();
+      });
+    }, ms);
+    this.retryTimer.unref();
+  }
+
+  /** Ships the spool to the database, in order, then empties it. Returns whether it is empty now. */
+  ship(): Promise<boolean> {
+    return this.serial(() => this.shipNow());
+  }
+
+  private async shipNow(): Promise<boolean> {
+    if (!this.spooled) return true;
+    // The change feed reconnects by itself; until then a query would only fail.
+    if (!this.db.available) return false;
+    try {
+      if (fs.existsSync(this.spoolFile)) {
+        const input = fs.createReadStream(this.spoolFile, { highWaterMark: 256 * 1024 });
+        let batch: Row[] = [];
+        try {
+          for await (const lines of streamLines(input)) {
+            for (const line of lines) {
+              if (!line) continue;
+              try {
+                batch.push(JSON.parse(line) as Row);
+              } catch {
+                continue; // a torn last line after a crash
+              }
+              if (batch.length >= this.opts.batchRows) {
+                await this.insert(batch);
+                batch = [];
+              }
+            }
+          }
+        } finally {
+          input.destroy();
+        }
+        if (batch.length) await this.insert(batch);
+      }
+      // Rows appended meanwhile wait in `queue`: drain never runs during a ship, so emptying is safe.
+      fs.rmSync(this.spoolFile, { force: true });
+      this.spooled = false;
+      this.opts.warn(`airlock: audit records spooled while the state store was unreachable are shipped`);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  onRecord(fn: (record: AuditRecord) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The stored lines matching the filter, oldest first (by time, then arrival). */
+  lines(filter: AuditFilter = {}): AsyncGenerator<string> {
+    return auditLines(this.db, filter);
+  }
+
+  async *read(filter: AuditFilter = {}): AsyncGenerator<AuditRecord> {
+    for await (const line of this.lines(filter)) yield JSON.parse(line) as AuditRecord;
+  }
+
+  /** Resolves when everything appended so far is in the database or the spool. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.serial(() => this.drain());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.timer);
+    if (this.queue.length) this.opts.warn(`airlock: ${this.queue.length} audit records could not be written before stopping (${this.spoolError})`);
+  }
+}
+
+/** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */
+export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncGenerator<string> {
+  const matches = compileFilter(filter);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const ms = (t: Date | string | number): number => (typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t));
+  if (filter.agent !== undefined) {
+    params.push(filter.agent);
+    where.push(`agent = $${params.length}`);
+  }
+  if (filter.host !== undefined) {
+    params.push(filter.host.toLowerCase());
+    where.push(`host = $${params.length}`);
+  }
+  if (filter.outcome !== undefined) {
+    params.push(filter.outcome);
+    where.push(`outcome = $${params.length}`);
+  }
+  // Times narrow the scan with a minute's slack; compileFilter below decides exactly, as for the file.
+  if (filter.since !== undefined) {
+    params.push(new Date(ms(filter.since) - 60_000).toISOString());
+    where.push(`time >= $${params.length}`);
+  }
+  if (filter.until !== undefined) {
+    params.push(new Date(ms(filter.until) + 60_000).toISOString());
+    where.push(`time < $${params.length}`);
+  }
+  let after: { time: Date; seq: string } | undefined;
+  let n = 0;
+  for (;;) {
+    const page = [...params];
+    const conds = [...where];
+    if (after) {
+      page.push(after.time, after.seq);
+      conds.push(`(time, seq) > ($${page.length - 1}, $${page.length})`);
+    }
+    const r = await db.query<{ time: Date; seq: string; line: string }>(
+      `SELECT time, seq, line FROM audit_log ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY time, seq LIMIT 1000`, page,
+    );
+    for (const row of r.rows) {
+      let rec: AuditRecord;
+      try {
+        rec = JSON.parse(row.line) as AuditRecord;
+      } catch {
+        continue;
+      }
+      if (!matches(rec)) continue;
+      yield row.line;
+      if (filter.limit !== undefined && ++n >= filter.limit) return;
+    }
+    if (r.rows.length < 1000) return;
+    const last = r.rows[r.rows.length - 1]!;
+    after = { time: last.time, seq: last.seq };
+  }
+}
+

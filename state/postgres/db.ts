@@ -1,0 +1,305 @@
+// One PostgreSQL database shared by every replica, through `pg` (node-postgres): a pool for
+// queries and one dedicated connection that LISTENs for the changes other replicas announce with
+// NOTIFY (approvals, grants, agents, secrets, policy versions). That connection is also the health
+// probe: while it is down, the stores' views may miss changes, so everything that needs the
+// database fails closed at once (StoreUnavailableError → 503) instead of waiting on timeouts; it
+// reconnects by itself, and on reconnect every store re-reads what it keeps in memory.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import pg from 'pg';
+import { StoreUnavailableError } from '../unavailable.ts';
+
+export const PG_STORE = 'PostgreSQL (state store)';
+
+/**
+ * The channels the stores announce changes on. The change feed LISTENs to all of them before
+ * `open` returns, so no change made while the stores load is missed.
+ */
+export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy'] as const;
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());
+}
+
+/** The URL as safe to print: never the password. */
+export function displayDbUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/** Errors that mean "cannot reach the database", as opposed to a wrong query. */
+function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && (/^(08|57P0[1-3])/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(e.code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connection is closed|Client was closed/i.test(e?.message ?? '');
+}
+
+export interface PgStateOptions {
+  /** Keep a LISTEN connection (default true; one-shot CLI commands turn it off). */
+  listen?: boolean;
+  /** Where loss and recovery of the database are reported (default stderr). */
+  warn?: (line: string) => void;
+  /** Pool size (default 10). */
+  max?: number;
+}
+
+type Handler = (payload: Record<string, unknown>) => void;
+
+export class PgState {
+  /** This process among the replicas (notifications it sent itself are skipped by their handlers). */
+  readonly replica = `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+  readonly pool: pg.Pool;
+  readonly display: string;
+  private listener: pg.Client | undefined;
+  private listenerUp = false;
+  private readonly handlers = new Map<string, Set<Handler>>();
+  private readonly resyncs = new Set<() => unknown>();
+  private queryDown: string | undefined;
+  private listenerDown: string | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly warn: (line: string) => void;
+
+  private constructor(readonly url: string, private readonly opts: PgStateOptions) {
+    this.display = displayDbUrl(url);
+    this.warn = opts.warn ?? ((line) => process.stderr.write(`${line}\n`));
+    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, application_name: 'airlock', allowExitOnIdle: opts.listen === false });
+    // An idle connection the server cut: reported through the next query, never a crash.
+    this.pool.on('error', (err) => this.markDown(err));
+  }
+
+  /** Connects (and LISTENs); a database that cannot be reached at start is an error naming it. */
+  static async open(url: string, opts: PgStateOptions = {}): Promise<PgState> {
+    const db = new PgState(url, opts);
+    try {
+      await db.pool.query('SELECT 1');
+      if (opts.listen !== false) await db.connectListener();
+    } catch (err) {
+      await db.pool.end().catch(() => undefined);
+      throw new Error(`cannot connect to the state store ${db.display}: ${(err as Error).message}`);
+    }
+    return db;
+  }
+
+  /** False while the database cannot be reached (or its change feed is down). */
+  get available(): boolean {
+    return this.queryDown === undefined && (this.opts.listen === false || this.listenerUp);
+  }
+
+  get unavailableReason(): string | undefined {
+    return this.available ? undefined : `${PG_STORE} at ${this.display} is unreachable (${this.listenerDown ?? this.queryDown})`;
+  }
+
+  /** Throws StoreUnavailableError while the database is known to be down (fail fast, no timeout). */
+  ensureAvailable(): void {
+    if (!this.available) throw new StoreUnavailableError(PG_STORE, `${this.display}: ${this.listenerDown ?? this.queryDown}`);
+  }
+
+  private markDown(err: unknown): void {
+    const reason = (err as { code?: string }).code ?? (err as Error).message ?? String(err);
+    if (this.available) this.warn(`airlock: ${PG_STORE} ${this.display} unreachable (${reason}); requests that need it are refused with 503 until it is back`);
+    this.queryDown = reason;
+  }
+
+  private markUp(): void {
+    if (this.queryDown === undefined) return;
+    this.queryDown = undefined;
+    if (this.available) this.warn(`airlock: ${PG_STORE} ${this.display} is reachable again`);
+  }
+
+  /** Runs a query; connection failures become StoreUnavailableError (a 503 at the proxy). */
+  async query<R extends pg.QueryResultRow = Record<string, any>>(text: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+    if (this.opts.listen !== false && !this.listenerUp) this.ensureAvailable();
+    try {
+      const r = await this.pool.query<R>(text, params);
+      this.markUp();
+      return r;
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  wrap(err: unknown): unknown {
+    if (err instanceof StoreUnavailableError) return err;
+    if (!isConnectionError(err)) return err;
+    this.markDown(err);
+    return new StoreUnavailableError(PG_STORE, `${this.display}: ${(err as Error).message}`);
+  }
+
+  /** Runs `fn` in one transaction on one connection. */
+  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.opts.listen !== false && !this.listenerUp) this.ensureAvailable();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    try {
+      await client.query('BEGIN');
+      const out = await fn(client);
+      await client.query('COMMIT');
+      this.markUp();
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw this.wrap(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Tells every replica (this one included) that something changed. */
+  async notify(channel: string, payload: Record<string, unknown>): Promise<void> {
+    await this.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ ...payload, from: this.replica })]);
+  }
+
+  /** Calls `fn` for each notification on `channel` sent by another replica. */
+  listen(channel: string, fn: Handler): () => void {
+    let set = this.handlers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.handlers.set(channel, set);
+      if (this.listenerUp && !(CHANNELS as readonly string[]).includes(channel)) void this.listener?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+    }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Calls `fn` after the change feed reconnects: notifications may have been missed meanwhile. */
+  onResync(fn: () => unknown): () => void {
+    this.resyncs.add(fn);
+    return () => this.resyncs.delete(fn);
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 2000, application_name: 'airlock-listen', keepAlive: true });
+    client.on('notification', (msg) => {
+      const set = this.handlers.get(msg.channel);
+      if (!set || !msg.payload) return;
+      let payload: Record<string, unknown>;
+      try {
+        payload = JSON.parse(msg.payload) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      if (payload.from === this.replica) return;
+      for (const fn of set) {
+        try {
+          fn(payload);
+        } catch {
+          /* one broken handler must not stop the others */
+        }
+      }
+    });
+    const lost = (err?: Error): void => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      this.listenerUp = false;
+      client.removeAllListeners('end');
+      void client.end().catch(() => undefined);
+      if (this.closed) return;
+      const reason = err?.message ?? 'connection ended';
+      if (this.listenerDown === undefined) this.warn(`airlock: ${PG_STORE} ${this.display}: change feed lost (${reason}); requests that need the database are refused with 503 until it is back`);
+      this.listenerDown = reason;
+      this.scheduleReconnect();
+    };
+    client.on('error', lost);
+    client.on('end', () => lost());
+    await client.connect();
+    for (const channel of new Set([...CHANNELS, ...this.handlers.keys()])) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    this.listener = client;
+    this.listenerUp = true;
+    const wasDown = this.listenerDown !== undefined;
+    this.listenerDown = undefined;
+    if (wasDown) {
+      this.queryDown = undefined;
+      this.warn(`airlock: ${PG_STORE} ${this.display} is reachable again; re-reading shared state`);
+      for (const fn of this.resyncs) {
+        try {
+          await fn();
+        } catch {
+          /* the store reports its own failure on its next use */
+        }
+      }
+    }
+  }
+
+  private scheduleReconnect(): void {
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.connectListener().catch((err: Error) => {
+        this.listenerDown = err.message;
+        if (!this.closed) this.scheduleReconnect();
+      });
+    }, 250);
+    this.reconnectTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.reconnectTimer);
+    const l = this.listener;
+    this.listener = undefined;
+    this.listenerUp = false;
+    await l?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+const migrationsDir = new URL('./migrations/', import.meta.url);
+
+/** The versioned migrations shipped with Airlock, in order: NNN_name.sql. */
+export function migrationFiles(): Array<{ version: number; name: string; sql: string }> {
+  return fs.readdirSync(migrationsDir)
+    .filter((f) => /^\d{3}_[a-z0-9_]+\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f, sql: fs.readFileSync(new URL(f, migrationsDir), 'utf8') }));
+}
+
+/**
+ * Applies the migrations not applied yet, each in its own transaction, under an advisory lock so
+ * replicas starting together apply each once. Returns the names applied now. A database migrated
+ * by a newer Airlock (versions this one does not know) is refused rather than misread.
+ */
+export async function migrate(db: PgState): Promise<string[]> {
+  let client: pg.PoolClient;
+  try {
+    client = await db.pool.connect();
+  } catch (err) {
+    throw db.wrap(err);
+  }
+  try {
+    await client.query('SELECT pg_advisory_lock(8675309001)');
+    await client.query('CREATE TABLE IF NOT EXISTS airlock_migrations (version integer PRIMARY KEY, name text NOT NULL, applied timestamptz NOT NULL DEFAULT now())');
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM airlock_migrations')).rows.map((r) => r.version));
+    const files = migrationFiles();
+    const newest = Math.max(0, ...done);
+    if (files.length && newest > files[files.length - 1]!.version) {
+      throw new Error(`the state store ${db.display} was migrated to version ${newest} by a newer Airlock; this one knows up to ${files[files.length - 1]!.version}`);
+    }
+    const applied: string[] = [];
+    for (const f of files) {
+      if (done.has(f.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(f.sql);
+        await client.query('INSERT INTO airlock_migrations (version, name) VALUES ($1, $2)', [f.version, f.name]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`migration ${f.name} failed: ${(err as Error).message}`);
+      }
+      applied.push(f.name);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock(8675309001)').catch(() => undefined);
+    client.release();
+  }
+}

@@ -1,0 +1,265 @@
+// Rate-limit and egress-byte buckets in Redis, shared exactly by every replica (the RateLimits
+// port; embedded: state/ratelimit.ts, whose semantics this keeps: token buckets refilled
+// continuously at limit/window, a decision's entries charged all together or not at all, the
+// longest wait reported). Client: `ioredis`.
+//
+// One Lua script charges all the buckets of a decision atomically inside Redis, with Redis's own
+// clock (TIME), so replicas with skewed clocks still share one bucket exactly: 100 requests per
+// hour are 100 across every replica. A bucket untouched for its window is full, so its key
+// expires then; an index (sorted set) lists the buckets for `airlock limits` and the studio.
+//
+// Egress bytes of a stream are metered per chunk, synchronously (the port's rule): the meter
+// decides on the bucket's level as Redis last reported it, minus what this replica sent since,
+// and debits Redis for each chunk in the background (the bucket may go below zero, which later
+// charges wait out). Across replicas a byte budget can thus be overdrawn by the chunks in flight
+// during one round trip, never more; request counts are exact.
+import { Redis } from 'ioredis';
+import { RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit } from '../ratelimit.ts';
+import type { RateLimitDirective } from '../../engine/decision.ts';
+import type { RateLimits } from '../stores.ts';
+import { StoreUnavailableError } from '../unavailable.ts';
+
+export const REDIS_STORE = 'Redis (rate limits)';
+const PREFIX = 'airlock:{rl}:';
+const INDEX = `${PREFIX}index`;
+const EPSILON = 1e-9;
+
+export function isRedisUrl(url: string | undefined): url is string {
+  return typeof url === 'string' && /^rediss?:\/\//i.test(url.trim());
+}
+
+function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.length > 1 ? u.pathname : ''}`;
+  } catch {
+    return 'redis://…';
+  }
+}
+
+// KEYS: the buckets, then the index. ARGV: mode ("all" = all or none; "debit" = charge even when
+// short, so the level may go below zero), then limit, window_ms, cost, unit, key for each bucket.
+// Returns {ok, wait_ms, impossible, level_1 … level_n} (levels before the charge), numbers as text.
+const CHARGE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = #KEYS - 1
+local mode = ARGV[1]
+local levels = {}
+local short = false
+local wait = 0
+local impossible = 0
+for i = 1, n do
+  local base = 1 + (i - 1) * 5
+  local limit = tonumber(ARGV[base + 1])
+  local win = tonumber(ARGV[base + 2])
+  local cost = tonumber(ARGV[base + 3])
+  local b = redis.call('HMGET', KEYS[i], 'tokens', 'updated')
+  local level = limit
+  if b[1] then
+    local elapsed = math.max(0, now - tonumber(b[2]))
+    level = math.min(limit, tonumber(b[1]) + elapsed * limit / win)
+  end
+  levels[i] = level
+  if level + 1e-9 < cost then
+    short = true
+    if cost > limit + 1e-9 then
+      impossible = 1
+      wait = math.max(wait, win)
+    else
+      wait = math.max(wait, (cost - level) * win / limit)
+    end
+  end
+end
+local out = {}
+if short and mode ~= 'debit' then
+  out[1] = 0
+else
+  out[1] = 1
+  for i = 1, n do
+    local base = 1 + (i - 1) * 5
+    local limit = tonumber(ARGV[base + 1])
+    local win = tonumber(ARGV[base + 2])
+    local cost = tonumber(ARGV[base + 3])
+    local left = levels[i] - cost
+    if mode ~= 'debit' then left = math.max(0, left) else left = math.max(-limit, left) end
+    redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', left), 'updated', now, 'limit', ARGV[base + 1], 'window_ms', ARGV[base + 2], 'unit', ARGV[base + 4], 'key', ARGV[base + 5])
+    redis.call('PEXPIRE', KEYS[i], math.ceil(win * (1 + math.max(0, -left) / limit)) + 1000)
+    redis.call('ZADD', KEYS[n + 1], now, KEYS[i])
+  end
+end
+out[2] = string.format('%.17g', wait)
+out[3] = impossible
+for i = 1, n do out[3 + i] = string.format('%.17g', levels[i]) end
+return out
+`;
+
+interface Planned {
+  id: string;
+  key: string;
+  unit: LimitUnit;
+  limit: number;
+  windowMs: number;
+  cost: number;
+}
+
+const floor3 = (n: number): number => Math.floor(n * 1000 + EPSILON) / 1000;
+
+type ChargingRedis = Redis & { airlockCharge(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, ...string[]]> };
+
+export class RedisRateLimits implements RateLimits {
+  private readonly redis: ChargingRedis;
+  readonly display: string;
+  private down: string | undefined;
+  /** The level Redis last reported per bucket and when (for the synchronous egress meter). */
+  private readonly levels = new Map<string, { level: number; at: number; limit: number; windowMs: number }>();
+
+  private constructor(url: string, private readonly warn: (line: string) => void) {
+    this.display = displayUrl(url);
+    this.redis = new Redis(url, {
+      // Fail at once while disconnected (the proxy answers 503), reconnect in the background.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: 2000,
+      connectTimeout: 2000,
+      retryStrategy: () => 250,
+      lazyConnect: true,
+    }) as ChargingRedis;
+    this.redis.defineCommand('airlockCharge', { lua: CHARGE });
+    this.redis.on('error', (err: Error) => {
+      if (this.down === undefined) this.warn(`airlock: ${REDIS_STORE} ${this.display} unreachable (${err.message}); requests with rate limits are refused with 503 until it is back`);
+      this.down = err.message;
+    });
+    this.redis.on('ready', () => {
+      if (this.down !== undefined) this.warn(`airlock: ${REDIS_STORE} ${this.display} is reachable again`);
+      this.down = undefined;
+    });
+  }
+
+  static async open(url: string, opts: { warn?: (line: string) => void } = {}): Promise<RedisRateLimits> {
+    const r = new RedisRateLimits(url, opts.warn ?? ((line) => process.stderr.write(`${line}\n`)));
+    try {
+      await r.redis.connect();
+      await r.redis.ping();
+    } catch (err) {
+      r.redis.disconnect();
+      throw new Error(`cannot connect to the rate-limit store ${r.display}: ${(err as Error).message}`);
+    }
+    return r;
+  }
+
+  private unavailable(err: unknown): StoreUnavailableError {
+    return new StoreUnavailableError(REDIS_STORE, `${this.display}: ${(err as Error).message ?? String(err)}`);
+  }
+
+  private plan(directives: RateLimitDirective[] | undefined, description?: Chargeable): Planned[] {
+    return planCharges(directives, description).map((p) => ({ ...p, id: `${PREFIX}${p.unit}:${p.key}` }));
+  }
+
+  private async run(mode: 'all' | 'debit', plan: Planned[]): Promise<ChargeResult> {
+    const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, mode];
+    for (const p of plan) args.push(p.limit, p.windowMs, p.cost, p.unit, p.key);
+    let out: [number, string, number, ...string[]];
+    try {
+      out = await this.redis.airlockCharge(plan.length + 1, ...args);
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+    const [ok, waitText, impossible, ...levelText] = out;
+    const levels = levelText.map(Number);
+    const at = Date.now();
+    plan.forEach((p, i) => {
+      const after = ok ? Math.max(mode === 'debit' ? -p.limit : 0, levels[i]! - p.cost) : levels[i]!;
+      this.levels.set(p.id, { level: after, at, limit: p.limit, windowMs: p.windowMs });
+    });
+    if (ok === 1) {
+      return { ok: true, charged: plan.map((p, i): Charge => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]! - p.cost)) })) };
+    }
+    const short = plan.flatMap((p, i): Charge[] => (levels[i]! + EPSILON < p.cost ? [{ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]!)) }] : []));
+    return { ok: false, retryAfter: Math.max(1, Math.ceil(Number(waitText) / 1000 - EPSILON)), short, impossible: impossible === 1 };
+  }
+
+  charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): ChargeResult | Promise<ChargeResult> {
+    const plan = this.plan(directives, description);
+    if (plan.length === 0) return { ok: true, charged: [] };
+    return this.run('all', plan);
+  }
+
+  chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult {
+    const plan = this.plan(egressDirectives(directives), { request: { egress_bytes: bytes } });
+    if (plan.length === 0) return { ok: true, charged: [] };
+    const now = Date.now();
+    const short: Charge[] = [];
+    let wait = 0;
+    let impossible = false;
+    const estimates = plan.map((p) => {
+      const known = this.levels.get(p.id);
+      const level = known ? Math.min(p.limit, known.level + (Math.max(0, now - known.at) * p.limit) / p.windowMs) : p.limit;
+      if (this.down !== undefined || level + EPSILON < p.cost) {
+        short.push({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, level)) });
+        if (p.cost > p.limit + EPSILON) {
+          impossible = true;
+          wait = Math.max(wait, p.windowMs);
+        } else {
+          wait = Math.max(wait, ((p.cost - level) * p.windowMs) / p.limit, 1000);
+        }
+      }
+      return level;
+    });
+    if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
+    plan.forEach((p, i) => this.levels.set(p.id, { level: estimates[i]! - p.cost, at: now, limit: p.limit, windowMs: p.windowMs }));
+    // The bytes are leaving: Redis is debited for them, and its answer corrects the estimate.
+    void this.run('debit', plan).catch(() => undefined);
+    return { ok: true, charged: plan.map((p, i) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, estimates[i]! - p.cost)) })) };
+  }
+
+  async snapshot(): Promise<BucketView[]> {
+    try {
+      const ids = await this.redis.zrevrange(INDEX, 0, 9999);
+      const pipe = this.redis.pipeline();
+      for (const id of ids) pipe.hgetall(id);
+      const rows = (await pipe.exec()) ?? [];
+      const t = Number((await this.redis.time())[0]) * 1000;
+      const gone: string[] = [];
+      const out: BucketView[] = [];
+      rows.forEach(([, h], i) => {
+        const b = h as Record<string, string> | undefined;
+        if (!b || !b.limit) {
+          gone.push(ids[i]!);
+          return;
+        }
+        const limit = Number(b.limit);
+        const windowMs = Number(b.window_ms);
+        const level = Math.min(limit, Number(b.tokens) + (Math.max(0, t - Number(b.updated)) * limit) / windowMs);
+        out.push({
+          key: b.key ?? '', unit: (b.unit as LimitUnit) ?? 'requests', limit, window_s: windowMs / 1000,
+          available: floor3(Math.max(0, level)),
+          full_in_s: Math.ceil(((limit - level) * windowMs) / limit / 1000 - EPSILON),
+          updated: new Date(Number(b.updated)).toISOString(),
+        });
+      });
+      if (gone.length) await this.redis.zrem(INDEX, ...gone);
+      return out.sort((a, b) => a.key.localeCompare(b.key) || a.unit.localeCompare(b.unit));
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  async reset(key: string): Promise<number> {
+    const ids = (['requests', 'egress_bytes'] as const).map((u) => `${PREFIX}${u}:${key}`);
+    try {
+      const n = await this.redis.del(...ids);
+      await this.redis.zrem(INDEX, ...ids);
+      for (const id of ids) this.levels.delete(id);
+      return n;
+    } catch (err) {
+      throw this.unavailable(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+export { RateLimitError };

@@ -1,0 +1,67 @@
+// `airlock migrate-state --from DIR --to postgres://…`: an embedded state folder moved into the
+// shared store, through the CLI, and read back through the shared stores: the same token
+// authenticates, the same master key opens the secrets, approvals, grants and audit records are
+// there, and a second run adds nothing.
+import crypto from 'node:crypto';
+import t from 'tap';
+import { AgentStore } from '../../state/agents.ts';
+import { ApprovalQueue } from '../../state/approvals.ts';
+import { AuditLog } from '../../state/audit-log.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import { PgAgents } from '../../state/postgres/agents.ts';
+import { PgApprovals } from '../../state/postgres/approvals.ts';
+import { auditLines } from '../../state/postgres/audit.ts';
+import { PgState } from '../../state/postgres/db.ts';
+import { PgSecretVault } from '../../state/postgres/secrets.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import { cli, run } from '../approvals/helpers.ts';
+import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
+import { tempDir } from '../temp-dir.ts';
+
+const missing = missingPostgres();
+if (missing) {
+  t.comment(`SKIPPING migrate-state: ${missing}`);
+  t.pass('skipped: no PostgreSQL binaries');
+} else {
+  t.test('an embedded state folder moves into PostgreSQL', async (t) => {
+    const key = crypto.randomBytes(32).toString('hex');
+    process.env.AIRLOCK_MASTER_KEY = key;
+    t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
+    const home = tempDir(t, 'al-mig-');
+    const agents = await AgentStore.open(home);
+    const { token } = await agents.add('bot', { labels: { team: 'a' } });
+    const secrets = await SecretStore.open(home);
+    await secrets.set('github_token', 'ghp_MigratedValue000000000');
+    const queue = await ApprovalQueue.open(home, { sweepMs: 0 });
+    const d = { agent: { id: 'bot', labels: {} }, request: { method: 'POST', url: 'https://api.example/x', host: 'api.example', path: '/x', port: 443, scheme: 'https', query: {}, headers: {}, time: new Date().toISOString(), body: { size: 0, sha256: 'x', truncated: false }, egress_bytes: 1 } } as unknown as RequestDescription;
+    const a = await queue.create(d, { action: 'approve', reason: 'r', approval: { risk: 'low' } } as unknown as EngineDecision, 'h');
+    await queue.approve(a.id, { by: 'cli', grantMinutes: 10 });
+    await queue.close();
+    const audit = new AuditLog(home);
+    for (let i = 0; i < 5; i++) audit.append({ time: new Date().toISOString(), id: `r${i}`, agent: 'bot', host: 'api.example', outcome: 'forwarded' });
+    await audit.close();
+
+    const pg = await startPostgres(t);
+    const url = await pg.createDatabase('migrate');
+    const env = { ...process.env, AIRLOCK_MASTER_KEY: key };
+    const first = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
+    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 5 audit records/);
+    const again = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
+    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 audit records/, 'a second run adds nothing');
+
+    const db = await PgState.open(url, { listen: false });
+    t.teardown(() => db.close());
+    t.same((await (await PgAgents.open(db)).authenticate('bot', token))?.labels, { team: 'a' }, 'the old token authenticates');
+    const vault = await PgSecretVault.open(db, tempDir(t));
+    await vault.unlock();
+    t.equal(vault.reveal('github_token'), 'ghp_MigratedValue000000000', 'the same master key opens the moved secret');
+    const shared = await PgApprovals.open(db, { sweepMs: 0 });
+    t.equal(shared.get(a.id).status, 'approved');
+    t.equal(shared.grants().length, 1);
+    await shared.close();
+    let n = 0;
+    for await (const _ of auditLines(db, { agent: 'bot' })) n++;
+    t.equal(n, 5, 'the audit records are in the shared log');
+  });
+}

@@ -1,0 +1,184 @@
+// The PostgreSQL and Redis stores behind the ports, two "replicas" (two connections each with its
+// own change feed) in one process: what one changes the other sees, what must happen once happens
+// once, and a dump of the database holds no secret. Real PostgreSQL and Redis, started here.
+import { spawnSync } from 'node:child_process';
+import t from 'tap';
+import { TotpStore } from '../../state/totp.ts';
+import { PgAgents } from '../../state/postgres/agents.ts';
+import { PgApprovals } from '../../state/postgres/approvals.ts';
+import { PgAuditTrail } from '../../state/postgres/audit.ts';
+import { PgState, migrate, migrationFiles } from '../../state/postgres/db.ts';
+import { PgSecretVault } from '../../state/postgres/secrets.ts';
+import { PgStepUp } from '../../state/postgres/totp.ts';
+import { RedisRateLimits } from '../../state/redis/limits.ts';
+import type { RequestDescription } from '../../describe/types.ts';
+import type { EngineDecision } from '../../engine/decision.ts';
+import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
+import { tempDir } from '../temp-dir.ts';
+
+const missing = missingPostgres() ?? missingRedis();
+if (missing) {
+  t.comment(`SKIPPING the PostgreSQL/Redis store tests: ${missing}`);
+  t.pass('skipped: no PostgreSQL/Redis binaries');
+} else {
+  const quiet = { warn: () => undefined };
+
+  function description(agent = 'bot', path = '/x'): RequestDescription {
+    return {
+      agent: { id: agent, labels: {} },
+      request: { method: 'POST', url: `https://api.example${path}`, scheme: 'https', host: 'api.example', port: 443, path, query: {}, headers: {}, time: new Date().toISOString(), body: { size: 0, sha256: 'e3b0', truncated: false }, egress_bytes: 10 },
+    } as unknown as RequestDescription;
+  }
+  /** A promise, or a failure after 20 s (a missed notification must fail the test, not hang it). */
+  const within = <T>(p: Promise<T>, what: string): Promise<T> => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`timed out: ${what}`)), 20_000).unref())]);
+  const decision = { action: 'approve', reason: 'needs a human', approval: { risk: 'medium', timeout: '30s' } } as unknown as EngineDecision;
+
+  t.test('two replicas on one PostgreSQL', async (t) => {
+    const pg = await startPostgres(t);
+    const url = await pg.createDatabase('stores');
+    const home = tempDir(t);
+    const a = await PgState.open(url, quiet);
+    const b = await PgState.open(url, quiet);
+    t.teardown(async () => { await a.close(); await b.close(); });
+    t.same(await migrate(a), migrationFiles().map((f) => f.name), 'migrations applied once');
+    t.same(await migrate(b), [], 'and not again');
+
+    await t.test('agents: a token minted on A authenticates on B; revoked on A, refused on B', async (t) => {
+      const agentsA = await PgAgents.open(a);
+      const agentsB = await PgAgents.open(b);
+      const issued = await agentsA.add('bot', { labels: { team: 'x' } });
+      t.same((await agentsB.authenticate('bot', issued.token))?.labels, { team: 'x' });
+      t.equal(await agentsB.authenticate('bot', 'wrong'), undefined);
+      await agentsA.revokeToken('bot', issued.id);
+      // The notice is asynchronous; authenticate re-reads on a miss, so a revoked token never passes.
+      for (let i = 0; i < 50 && agentsB.list()[0]?.tokens.length; i++) await new Promise((r) => setTimeout(r, 20));
+      t.equal(await agentsB.authenticate('bot', issued.token), undefined);
+    });
+
+    await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
+      const qa = await PgApprovals.open(a, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+      const seen = new Promise<string>((resolve) => qb.onChange((e) => { if (e.type === 'created' && 'approval' in e) resolve(e.approval.id); }));
+      const rec = await qa.create(description(), decision, 'h1');
+      t.equal(await within(seen, 'the created notice'), rec.id, 'B hears of the new approval');
+      const waiting = qa.wait(rec.id, { timeoutMs: 10_000 });
+      for (let i = 0; i < 50 && !qb.isHeld(rec.id); i++) await new Promise((r) => setTimeout(r, 20));
+      t.ok(qb.isHeld(rec.id), 'B sees it is held elsewhere');
+      await qb.approve(rec.id, { by: 'studio' });
+      t.equal(await within(waiting, 'the release on A'), 'approved', 'the request held on A goes');
+      t.equal(rec.resolution?.by, 'studio', 'A reads who approved');
+      const retry = await qb.claimRetry(rec.id, description(), 'h1');
+      t.equal(retry.kind, 'refused', 'a retry cannot use it again');
+      await t.rejects(qa.approve(rec.id, { by: 'cli' }), { code: 'not-pending' });
+    });
+
+    await t.test('approvals: two replicas resolving at once, one wins; a replica gone mid-hold, the retry works on the other', async (t) => {
+      const qa = await PgApprovals.open(a, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+      const rec = await qa.create(description('bot', '/race'), decision, 'h2');
+      await qb.fullDescription(rec.id).catch(() => undefined);
+      const results = await Promise.allSettled([qa.approve(rec.id, { by: 'a' }), qb.deny(rec.id, { by: 'b' })]);
+      t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one resolution');
+
+      const orphan = await qa.create(description('bot', '/orphan'), decision, 'h3');
+      void qa.wait(orphan.id, { timeoutMs: 60_000 });
+      await qa.close(); // the replica holding it goes away
+      await qb.approve(orphan.id, { by: 'studio' });
+      const claim = await qb.claimRetry(orphan.id, description('bot', '/orphan'), 'h3');
+      t.equal(claim.kind, 'approved', "the agent's retry is let through on B");
+      t.equal((await qb.claimRetry(orphan.id, description('bot', '/orphan'), 'h3')).kind, 'refused', 'once');
+    });
+
+    await t.test('secrets: sealed under a key that is not in the database; B sees A\'s change', async (t) => {
+      process.env.AIRLOCK_MASTER_KEY = 'a passphrase of enough length';
+      t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
+      const va = await PgSecretVault.open(a, home);
+      const vb = await PgSecretVault.open(b, home);
+      const changed = new Promise<void>((resolve) => vb.watch(resolve));
+      await va.set('github', 'ghp_TheRealValue1234567890');
+      await within(changed, 'the secrets notice');
+      await vb.reload();
+      await vb.unlock();
+      t.equal(vb.reveal('github'), 'ghp_TheRealValue1234567890');
+      const dump = spawnSync('/usr/lib/postgresql/15/bin/pg_dump', ['-d', url], { encoding: 'utf8' });
+      t.equal(dump.status, 0, dump.stderr);
+      t.notOk(dump.stdout.includes('ghp_TheRealValue'), 'a dump holds no secret value');
+      t.notOk(dump.stdout.includes('passphrase of enough'), 'nor the master key');
+
+      const totpA = await PgStepUp.open(a, va);
+      const totpB = await PgStepUp.open(b, vb);
+      const { secret } = await totpA.enroll();
+      t.notOk(spawnSync('/usr/lib/postgresql/15/bin/pg_dump', ['-d', url], { encoding: 'utf8' }).stdout.includes(secret), 'nor the TOTP secret');
+      const code = TotpStore.codeFor(secret);
+      const both = await Promise.all([totpA.verify(code), totpB.verify(code)]);
+      t.same(both.filter(Boolean).length, 1, 'a TOTP code is accepted on one replica only');
+    });
+
+    await t.test('audit: batched rows, read back with the file\'s filters; spooled while the database is down, shipped after', async (t) => {
+      const trail = new PgAuditTrail(a, home, quiet);
+      const base = Date.parse('2026-01-01T00:00:00Z');
+      for (let i = 0; i < 1200; i++) {
+        trail.append({ time: new Date(base + i * 1000).toISOString(), id: `r${i}`, agent: i % 2 ? 'odd' : 'even', host: 'api.example', outcome: 'forwarded' });
+      }
+      await trail.flush();
+      const odd = [];
+      for await (const r of trail.read({ agent: 'odd', since: new Date(base + 100_000), until: new Date(base + 200_000) })) odd.push(r.id);
+      t.equal(odd.length, 50, 'agent and time filters as for the file');
+      t.equal(odd[0], 'r101');
+
+      await pg.stop();
+      const down = new PgAuditTrail(a, home, { ...quiet, retryMs: 100 });
+      down.append({ time: new Date().toISOString(), id: 'while-down', outcome: 'forwarded' });
+      await down.flush();
+      t.ok(down.spooledBytes > 0, 'the record is in the local spool');
+      t.ok(down.available, 'and the trail still takes records');
+      await t.rejects(a.query('SELECT 1'), { message: /PostgreSQL \(state store\) is unreachable/ }, 'queries fail as "unavailable"');
+      await pg.start();
+      for (let i = 0; i < 100 && down.spooledBytes > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      t.equal(down.spooledBytes, 0, 'the spool was shipped once the database came back');
+      const found = [];
+      for await (const r of down.read({})) if (r.id === 'while-down') found.push(r);
+      t.equal(found.length, 1, 'exactly once');
+      await down.close();
+      await trail.close();
+    });
+  });
+
+  t.test('Redis limits: exact across replicas, all or none, down → unavailable', async (t) => {
+    const redis = await startRedis(t);
+    const a = await RedisRateLimits.open(redis.url, quiet);
+    const b = await RedisRateLimits.open(redis.url, quiet);
+    t.teardown(async () => { await a.close(); await b.close(); });
+    const limit = [{ key: 'k1', limit: 25, window: '1h' }];
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).charge(limit as never)));
+    t.equal(results.filter((r) => r.ok).length, 25, '25 of 60 concurrent charges on two replicas pass');
+    const both = [{ key: 'k2', limit: 5, window: '1h' }, { key: 'k1', limit: 25, window: '1h' }];
+    const r = await a.charge(both as never);
+    t.equal(r.ok, false, 'a decision with one short bucket is refused');
+    t.equal((await b.snapshot()).find((v) => v.key === 'k2'), undefined, 'and charges none');
+    t.equal(await a.reset('k1'), 1);
+    t.equal((await b.charge(limit as never)).ok, true, 'reset on A refills for B');
+    const bytes = [{ key: 'eg', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+    t.equal(a.chargeEgress(bytes as never, 600).ok, true, 'a streamed chunk is metered at once');
+    t.equal(a.chargeEgress(bytes as never, 600).ok, false, 'past the level the meter knows, the stream is cut');
+    let seen: number | undefined;
+    for (let i = 0; i < 50 && seen !== 400; i++) {
+      seen = (await b.snapshot()).find((v) => v.key === 'eg')?.available;
+      if (seen !== 400) await new Promise((r) => setTimeout(r, 20));
+    }
+    t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
+    t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
+    await redis.stop();
+    await t.rejects(async () => { await a.charge(limit as never); }, { message: /Redis \(rate limits\) is unreachable/ }, 'a charge fails as "unavailable" while Redis is down');
+    await redis.start();
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
+      ok = await Promise.resolve(a.charge(limit as never)).then((x) => x.ok, () => false);
+      if (!ok) await new Promise((res) => setTimeout(res, 100));
+    }
+    t.ok(ok, 'charges work again once Redis is back');
+  });
+}
+
