@@ -192,7 +192,7 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
       if (!stopped) scanner.write(text.decode());
       const urls = scanner.end();
       const s = ctx.description.session!;
-      if (urls.length) store.addLinks(s.id, { request_id: r.id, host: r.host }, urls);
+      if (urls.length) await store.addLinks(s.id, { request_id: r.id, host: r.host }, urls);
     },
   };
 }

@@ -126,7 +126,8 @@ interface Live {
   hosts: Map<string, number>;
 }
 
-const LINK_OVERHEAD = 48;
+/** Bytes a remembered link costs besides its text (what the byte bounds count). */
+export const LINK_OVERHEAD = 48;
 
 export interface JournalOptions {
   /** Batched lines are written this often (ms, default 1000). */
@@ -524,7 +525,7 @@ export class JournalSessionStore {
 }
 
 /** The host of a normalized link (as the description writes hosts: no brackets). */
-function hostOf(url: string): string {
+export function hostOf(url: string): string {
   const start = url.indexOf('//') + 2;
   let end = start;
   while (end < url.length && url[end] !== '/' && url[end] !== '?') end++;
