@@ -494,6 +494,13 @@ export class JournalSessionStore {
     return out.sort((a, b) => b.last_seen.localeCompare(a.last_seen));
   }
 
+  /** Every session with its remembered links, oldest link first (`airlock migrate-state`). */
+  *exportAll(): Iterable<{ record: SessionRecord; links: Array<{ url: string; request_id: string; host: string }> }> {
+    for (const { rec, links } of this.sessions.values()) {
+      yield { record: rec, links: [...links].map(([url, from]) => ({ url, ...from })) };
+    }
+  }
+
   /** Where a URL was seen in a session (tests, explain). */
   seen(id: string, url: string): { request_id: string; host: string } | undefined {
     return this.sessions.get(id)?.links.get(url);

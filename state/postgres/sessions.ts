@@ -299,6 +299,34 @@ export class PgSessions implements AgentSessions {
     );
   }
 
+  /**
+   * Imports an embedded session with its links (`airlock migrate-state`); a session already there,
+   * or a live one for a token that has a live session here, is kept as it is. True when imported.
+   */
+  async importSession(rec: SessionRecord, links: ReadonlyArray<{ url: string; request_id: string; host: string }>): Promise<boolean> {
+    return this.db.transaction(async (c) => {
+      const made = await c.query(
+        `INSERT INTO sessions (id, agent, token, started, last_seen, ended, requests, egress_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [rec.id, rec.agent, rec.token, rec.started, rec.last_seen, rec.ended ? JSON.stringify(rec.ended) : null, rec.requests, rec.egress_bytes],
+      );
+      if (!made.rowCount) return false;
+      const labels = Object.entries(rec.labels);
+      await c.query(
+        'INSERT INTO session_labels (session, label, request_id, host, time) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])',
+        [rec.id, labels.map(([l]) => l), labels.map(([, a]) => a.request_id), labels.map(([, a]) => a.host), labels.map(([, a]) => a.time)],
+      );
+      await c.query('INSERT INTO session_events (session, event) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY x.n', [rec.id, rec.events.map((e) => JSON.stringify(e))]);
+      await c.query('INSERT INTO session_timeline (session, entry) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY x.n', [rec.id, rec.timeline.map((e) => JSON.stringify(e))]);
+      const kept = links.filter((l) => l.url.length <= this.limits.urlChars).slice(-this.limits.linksPerSession);
+      await c.query(
+        `INSERT INTO session_links (session, url, url_host, request_id, host)
+         SELECT $1, x.u, x.uh, x.r, x.h FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS x(u, uh, r, h, n) ORDER BY x.n ON CONFLICT DO NOTHING`,
+        [rec.id, kept.map((l) => l.url), kept.map((l) => hostOf(l.url)), kept.map((l) => l.request_id), kept.map((l) => l.host)],
+      );
+      return true;
+    });
+  }
+
   // ─── human actions ───────────────────────────────────────────────────────────────────────────
 
   /** The id of a session named by id or unique prefix (at least 6 characters), from the database. */
