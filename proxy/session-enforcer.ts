@@ -226,7 +226,8 @@ class LinkScan implements Scan {
     }
     const urls = this.scanner.end();
     const r = this.ctx.description.request;
-    if (urls.length) this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
+    // A database store commits the links before the response ends (the next request may be on another replica).
+    if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
   }
 }
 

@@ -1,6 +1,6 @@
 // The services of one replica among N: the stores behind the same ports (state/stores.ts), on
-// PostgreSQL (`--store postgres://…`: agents, secrets, approvals, TOTP, policy versions, the audit
-// log) and Redis (`--limits redis://…`: rate-limit and byte buckets). Either may be given alone;
+// PostgreSQL (`--store postgres://…`: agents, secrets, approvals, TOTP, policy versions, agent
+// sessions, the audit log) and Redis (`--limits redis://…`: rate-limit and byte buckets). Either may be given alone;
 // what is not shared stays in the state folder. The local CA, the audit spool and the cached
 // policy folders stay in each replica's state folder (docs/deploy.md). runtime/services.ts
 // chooses these stores and adds the engine, the CA and the destination guard.
@@ -16,6 +16,7 @@ import { PgAuditTrail } from '../state/postgres/audit.ts';
 import { PgState, migrate } from '../state/postgres/db.ts';
 import { PgPolicyVersions } from '../state/postgres/policy-versions.ts';
 import { PgSecretVault } from '../state/postgres/secrets.ts';
+import { PgSessions } from '../state/postgres/sessions.ts';
 import { PgStepUp } from '../state/postgres/totp.ts';
 import { RateLimiter } from '../state/ratelimit.ts';
 import { RedisRateLimits } from '../state/redis/limits.ts';
@@ -129,9 +130,10 @@ export async function openSharedStores(
     await loadLive(engine, doc, log);
   }
 
-  // Sessions stay in each replica's state folder for now (docs/deploy.md, "Limits").
+  // Sessions are shared with the other state (a label picked up through one replica counts on all).
   const sessionAgents = agents;
-  const sessions = JournalSessionStore.open(home, { liveTokens: () => sessionAgents.liveTokenIds() });
+  const liveTokens = (): Set<string> => sessionAgents.liveTokenIds();
+  const sessions: AgentSessions = db ? await PgSessions.open(db, { liveTokens }) : JournalSessionStore.open(home, { liveTokens });
   closers.add(() => sessions.close());
   closers.add(audit.onRecord((r) => {
     const id = r.description?.session?.id;

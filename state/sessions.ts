@@ -126,7 +126,8 @@ interface Live {
   hosts: Map<string, number>;
 }
 
-const LINK_OVERHEAD = 48;
+/** Bytes a remembered link costs besides its text (what the byte bounds count). */
+export const LINK_OVERHEAD = 48;
 
 export interface JournalOptions {
   /** Batched lines are written this often (ms, default 1000). */
@@ -493,6 +494,13 @@ export class JournalSessionStore {
     return out.sort((a, b) => b.last_seen.localeCompare(a.last_seen));
   }
 
+  /** Every session with its remembered links, oldest link first (`airlock migrate-state`). */
+  *exportAll(): Iterable<{ record: SessionRecord; links: Array<{ url: string; request_id: string; host: string }> }> {
+    for (const { rec, links } of this.sessions.values()) {
+      yield { record: rec, links: [...links].map(([url, from]) => ({ url, ...from })) };
+    }
+  }
+
   /** Where a URL was seen in a session (tests, explain). */
   seen(id: string, url: string): { request_id: string; host: string } | undefined {
     return this.sessions.get(id)?.links.get(url);
@@ -524,7 +532,7 @@ export class JournalSessionStore {
 }
 
 /** The host of a normalized link (as the description writes hosts: no brackets). */
-function hostOf(url: string): string {
+export function hostOf(url: string): string {
   const start = url.indexOf('//') + 2;
   let end = start;
   while (end < url.length && url[end] !== '/' && url[end] !== '?') end++;

@@ -137,7 +137,8 @@ export interface SecretVault {
 
 /**
  * Agent sessions: the labels each one's responses brought, its counters, the links it was served
- * and its timeline (docs/sessions.md). Embedded: JournalSessionStore (sessions.jsonl). What may
+ * and its timeline (docs/sessions.md). Embedded: JournalSessionStore (sessions.jsonl); shared:
+ * PgSessions (state/postgres/sessions.ts). What may
  * cross a network is a promise; counters, links and the timeline are fire-and-forget. `enter`
  * runs for every request, so it is one round trip: the session (started on the token's first
  * request), counted, with the URL's provenance.
@@ -149,8 +150,11 @@ export interface AgentSessions {
   addEgress(id: string, bytes: number): void;
   /** Adds labels a response brought; returns the ones that were new to the session (written before returning). */
   addLabels(id: string, labels: readonly string[], arrival: LabelArrival): Promise<string[]>;
-  /** Links a response carried (normalized absolute URLs), with the request that brought them. */
-  addLinks(id: string, from: { request_id: string; host: string }, urls: readonly string[]): void;
+  /**
+   * Links a response carried (normalized absolute URLs), with the request that brought them; the
+   * proxy awaits it before ending the response, so a shared store can commit them first.
+   */
+  addLinks(id: string, from: { request_id: string; host: string }, urls: readonly string[]): Awaitable<void>;
   /** Appends a request to the session's timeline. */
   noteRequest(id: string, entry: TimelineEntry): void;
   /** A human clears a label: it no longer counts until a response brings it again. */

@@ -1,8 +1,8 @@
 // `airlock migrate-state --from .airlock --to postgres://…`: moves an embedded state folder into
 // the shared store — agents (token hashes), secrets (still sealed: the same master key opens them),
-// approvals and grants, TOTP enrolment, published policy versions, the audit log. Rows already
-// there are kept (a second run adds only what is new). Rate-limit buckets are not moved: they
-// refill by themselves; agent sessions stay in the state folder.
+// approvals and grants, TOTP enrolment, published policy versions, agent sessions (labels, events,
+// links, timeline), the audit log. Rows already there are kept (a second run adds only what is
+// new). Rate-limit buckets are not moved: they refill by themselves.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -17,6 +17,8 @@ import { PgAgents } from '../../state/postgres/agents.ts';
 import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { displayDbUrl, isPostgresUrl, type PgState } from '../../state/postgres/db.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
+import { PgSessions } from '../../state/postgres/sessions.ts';
+import { JournalSessionStore } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 import type { SecretRecord } from '../../state/secrets/store.ts';
 import { CliError } from '../main.ts';
@@ -81,10 +83,24 @@ async function movePolicies(db: PgState, from: string): Promise<number> {
   return n;
 }
 
+async function moveSessions(db: PgState, from: string): Promise<number> {
+  if (!fs.existsSync(path.join(from, 'sessions.jsonl'))) return 0;
+  const journal = JournalSessionStore.open(from, { flushMs: 0 });
+  const shared = await PgSessions.open(db, { flushMs: 0 });
+  let n = 0;
+  try {
+    for (const { record, links } of journal.exportAll()) if (await shared.importSession(record, links)) n++;
+  } finally {
+    await journal.close();
+    await shared.close();
+  }
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('migrate-state')
-    .description('move an embedded state folder (agents, secrets, approvals, TOTP, policy versions, audit log) into a shared PostgreSQL store')
+    .description('move an embedded state folder (agents, secrets, approvals, TOTP, policy versions, sessions, audit log) into a shared PostgreSQL store')
     .requiredOption('--from <dir>', 'the state folder, e.g. .airlock')
     .requiredOption('--to <url>', 'postgres://…')
     .action(async (opts: { from: string; to: string }) => {
@@ -124,6 +140,7 @@ export function register(program: Command): void {
         await shared.close();
         out.push(`${moved.approvals} approvals`, `${moved.grants} grants`);
         out.push(`${await movePolicies(db, from)} policy versions`);
+        out.push(`${await moveSessions(db, from)} sessions`);
         out.push(`${await moveAudit(db, from)} audit records`);
         process.stdout.write(`airlock: moved ${from} into ${displayDbUrl(opts.to)}: ${out.join(', ')}\n`);
       } catch (err) {

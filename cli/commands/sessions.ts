@@ -1,25 +1,38 @@
 // `airlock sessions list|show|reset|clear`: agent sessions and their labels (docs/sessions.md). While Airlock runs, through the studio's API (the running proxy holds the
-// sessions); otherwise on the state folder's journal directly. Clearing a label and resetting a
+// sessions); otherwise on the shared store when one is configured, else the state folder's journal. Clearing a label and resetting a
 // session are recorded in the audit log either way.
 import type { Command } from 'commander';
+import { sharedState, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 import { AuditLog } from '../../state/audit-log.ts';
+import { PgAuditTrail } from '../../state/postgres/audit.ts';
+import { PgSessions } from '../../state/postgres/sessions.ts';
+import type { AgentSessions, AuditTrail } from '../../state/stores.ts';
 import { StateFileError } from '../../state/document.ts';
 import { clearLabelAudited, JournalSessionStore, resetAudited, SessionError, type SessionRecord, type SessionSummary } from '../../state/sessions.ts';
 import { CliError } from '../main.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
-async function offline<T>(home: string, fn: (store: JournalSessionStore, audit: AuditLog) => Promise<T>): Promise<T> {
-  let store: JournalSessionStore | undefined;
-  const audit = new AuditLog(home);
+async function offline<T>(home: string, fn: (store: AgentSessions, audit: AuditTrail) => Promise<T>): Promise<T> {
+  let store: AgentSessions | undefined;
+  let audit: AuditTrail | undefined;
   try {
-    store = JournalSessionStore.open(home, { flushMs: 0 });
+    // With a shared store (config.json "store", AIRLOCK_STORE) the sessions are the replicas' ones.
+    const url = sharedStoreUrl(home);
+    if (url) {
+      const db = await sharedState(url);
+      audit = new PgAuditTrail(db, home);
+      store = await PgSessions.open(db, { flushMs: 0 });
+    } else {
+      audit = new AuditLog(home);
+      store = JournalSessionStore.open(home, { flushMs: 0 });
+    }
     return await fn(store, audit);
   } catch (err) {
     if (err instanceof SessionError || err instanceof StateFileError) throw new CliError(err.message);
     throw err;
   } finally {
     await store?.close();
-    await audit.close();
+    await audit?.close();
   }
 }
 

@@ -16,7 +16,7 @@ export const PG_STORE = 'PostgreSQL (state store)';
  * The channels the stores announce changes on. The change feed LISTENs to all of them before
  * `open` returns, so no change made while the stores load is missed.
  */
-export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy'] as const;
+export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions'] as const;
 
 export function isPostgresUrl(url: string | undefined): url is string {
   return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());

@@ -12,6 +12,8 @@ import { PgAgents } from '../../state/postgres/agents.ts';
 import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { auditLines } from '../../state/postgres/audit.ts';
 import { PgState } from '../../state/postgres/db.ts';
+import { PgSessions } from '../../state/postgres/sessions.ts';
+import { JournalSessionStore } from '../../state/sessions.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -41,14 +43,19 @@ if (missing) {
     const audit = new AuditLog(home);
     for (let i = 0; i < 5; i++) audit.append({ time: new Date().toISOString(), id: `r${i}`, agent: 'bot', host: 'api.example', outcome: 'forwarded' });
     await audit.close();
+    const journal = JournalSessionStore.open(home, { flushMs: 0 });
+    const entered = await journal.enter('bot', 'tok1', new Date().toISOString());
+    await journal.addLabels(entered.session.id, ['untrusted'], { request_id: 'r0', host: 'issues.example', time: new Date().toISOString() });
+    journal.addLinks(entered.session.id, { request_id: 'r0', host: 'issues.example' }, ['https://news.example/a']);
+    await journal.close();
 
     const pg = await startPostgres(t);
     const url = await pg.createDatabase('migrate');
     const env = { ...process.env, AIRLOCK_MASTER_KEY: key };
     const first = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 5 audit records/);
+    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 5 audit records/);
     const again = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 audit records/, 'a second run adds nothing');
+    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 sessions, 0 audit records/, 'a second run adds nothing');
 
     const db = await PgState.open(url, { listen: false });
     t.teardown(() => db.close());
@@ -60,6 +67,12 @@ if (missing) {
     t.equal(shared.get(a.id).status, 'approved');
     t.equal(shared.grants().length, 1);
     await shared.close();
+    const sessions = await PgSessions.open(db, { flushMs: 0 });
+    const moved = await sessions.enter('bot', 'tok1', new Date().toISOString(), { url: 'https://news.example/a', host: 'news.example' });
+    t.equal(moved.session.id, entered.session.id, "the token's live session continues in PostgreSQL");
+    t.equal(moved.session.labels.untrusted?.request_id, 'r0', 'with its labels');
+    t.same(moved.seen, { request_id: 'r0', host: 'issues.example' }, 'and the links it was served');
+    await sessions.close();
     let n = 0;
     for await (const _ of auditLines(db, { agent: 'bot' })) n++;
     t.equal(n, 5, 'the audit records are in the shared log');

@@ -9,6 +9,9 @@ import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { PgAuditTrail } from '../../state/postgres/audit.ts';
 import { PgState, migrate, migrationFiles } from '../../state/postgres/db.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
+import { PgSessions } from '../../state/postgres/sessions.ts';
+import type { AuditRecord } from '../../state/audit-log.ts';
+import { clearLabelAudited, resetAudited, type SessionChange } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 import { RedisRateLimits } from '../../state/redis/limits.ts';
 import type { RequestDescription } from '../../describe/types.ts';
@@ -114,6 +117,66 @@ if (missing) {
       const code = TotpStore.codeFor(secret);
       const both = await Promise.all([totpA.verify(code), totpB.verify(code)]);
       t.same(both.filter(Boolean).length, 1, 'a TOTP code is accepted on one replica only');
+    });
+
+    await t.test('sessions: labels, clears, resets and link provenance are shared by the replicas', async (t) => {
+      const limits = { linksPerSession: 3 };
+      const sa = await PgSessions.open(a, { flushMs: 0, limits });
+      const sb = await PgSessions.open(b, { flushMs: 0, limits });
+      t.teardown(async () => { await sa.close(); await sb.close(); });
+      const audited: AuditRecord[] = [];
+      const audit = { append: (r: AuditRecord) => void audited.push(r) };
+      const now = (): string => new Date().toISOString();
+
+      // The token's first requests reach both replicas at once: one session.
+      const [ea, eb] = await Promise.all([sa.enter('bot', 'tok1', now()), sb.enter('bot', 'tok1', now())]);
+      t.equal(ea.session.id, eb.session.id, 'one session per token, whichever replica starts it');
+      const id = ea.session.id;
+      t.same([ea.session.requests, eb.session.requests].sort(), [0, 1], 'each request counted once');
+
+      t.same(await sa.addLabels(id, ['untrusted', 'untrusted'], { request_id: 'r1', host: 'issues.example', time: now() }), ['untrusted'], 'a label added through A');
+      const onB = await sb.enter('bot', 'tok1', now());
+      t.same(onB.session.labels.untrusted && { request_id: onB.session.labels.untrusted.request_id, host: onB.session.labels.untrusted.host }, { request_id: 'r1', host: 'issues.example' }, 'counts in the very next decision on B, with its first arrival');
+      t.same(await sb.addLabels(id, ['untrusted', 'private'], { request_id: 'r2', host: 'db.example', time: now() }), ['private'], 'B adds only what is new to the session');
+      const heard = new Promise<SessionChange>((resolve) => sa.onChange((c) => { if (c.type === 'cleared') resolve(c); }));
+
+      await clearLabelAudited(sb, audit, id.slice(0, 8), 'untrusted', 'studio', 'read by a human');
+      t.same(Object.keys((await sa.enter('bot', 'tok1', now())).session.labels), ['private'], 'a label cleared on B no longer counts on A');
+      t.equal((await within(heard, 'the clear notice on A')).type, 'cleared', "A's studio hears of the clear");
+      t.equal(audited[0]?.outcome, 'session-label-cleared', 'the clear is audited');
+      await t.rejects(sb.clearLabel(id, 'untrusted', 'cli'), { code: 'bad-request' }, 'clearing a label the session does not hold is refused');
+      for (let i = 0; i < 50 && sa.get(id).labels.untrusted; i++) await new Promise((r) => setTimeout(r, 20));
+      t.same(Object.keys(sa.get(id).labels), ['private'], "A's view (studio, CLI) follows");
+
+      // Link provenance: served through A, followed through B; a changed link is not.
+      await sa.addLinks(id, { request_id: 'r3', host: 'search.example' }, ['https://news.example/a', 'https://news.example/b']);
+      const follow = await sb.enter('bot', 'tok1', now(), { url: 'https://news.example/a', host: 'news.example' });
+      t.same(follow.seen, { request_id: 'r3', host: 'search.example' }, 'B sees where the link was served');
+      const changed = await sb.enter('bot', 'tok1', now(), { url: 'https://news.example/a?x=1', host: 'news.example' });
+      t.equal(changed.seen, undefined, 'a changed link was not seen');
+      t.equal(changed.hostSeen, true, 'but links to its host were');
+      t.equal((await sb.enter('bot', 'tok1', now(), { url: 'https://other.example/', host: 'other.example' })).hostSeen, false);
+      await sa.addLinks(id, { request_id: 'r4', host: 'search.example' }, ['https://news.example/c', 'https://news.example/d']);
+      t.equal((await sb.enter('bot', 'tok1', now(), { url: 'https://news.example/a', host: 'news.example' })).seen, undefined, 'past the per-session bound the oldest link is forgotten');
+      t.ok((await sb.enter('bot', 'tok1', now(), { url: 'https://news.example/d', host: 'news.example' })).seen, 'the newest is kept');
+
+      sa.addEgress(id, 100);
+      sa.noteRequest(id, { id: 'r5', time: now(), method: 'GET', url: 'https://news.example/d', host: 'news.example', outcome: 'forwarded' });
+      await sa.flush();
+      t.equal((await sb.enter('bot', 'tok1', now())).session.egress_bytes, 100, 'egress counted on A is seen on B');
+      await sb.refresh();
+      const rec = sb.get(id);
+      t.equal(rec.links, 3, 'links remembered, bounded');
+      t.same(rec.timeline.map((e) => e.id), ['r5'], 'the timeline is shared');
+      t.same(rec.events.map((e) => e.kind), ['added', 'added', 'cleared'], 'label events in order');
+
+      await resetAudited(sa, audit, id, 'cli');
+      t.equal(audited[1]?.outcome, 'session-reset', 'the reset is audited');
+      const fresh = await sb.enter('bot', 'tok1', now());
+      t.not(fresh.session.id, id, "after a reset on A, the token's next request on B starts a new session");
+      t.same(fresh.session.labels, {}, 'with no labels');
+      await t.rejects(sb.reset(id, 'cli'), { code: 'not-live' });
+      await t.rejects(sb.reset('s_', 'cli'), { code: 'bad-request' }, 'a too-short id is refused');
     });
 
     await t.test('audit: batched rows, read back with the file\'s filters; spooled while the database is down, shipped after', async (t) => {
