@@ -40,11 +40,15 @@ try {
   Atomics.store(running, 1, clock?.tid ?? 0);
   let evaluator = await Evaluator.load({ wasm: Buffer.from(init.wasm), data: init.data, version: init.version }, init.limits);
   let pending: { seq: number; evaluator: Evaluator } | undefined;
+  // The latest prepare asked for: a load that finishes after a newer one was asked is dropped.
+  let latest = 0;
   port.on('message', (msg: Message) => {
     if ('prepare' in msg) {
       pending = undefined;
+      latest = msg.prepare;
       Evaluator.load({ wasm: Buffer.from(msg.wasm), data: msg.data, version: msg.version }, init.limits).then(
         (ev) => {
+          if (msg.prepare !== latest) return;
           pending = { seq: msg.prepare, evaluator: ev };
           port.postMessage({ prepared: msg.prepare, ok: true });
         },

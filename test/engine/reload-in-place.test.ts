@@ -24,7 +24,7 @@ const input = (method: string, agent = 'a', n = 200): RequestDescription =>
   ({ request: { time: '2026-01-01T00:00:00Z', method }, agent: { id: agent, labels: {} }, n }) as unknown as RequestDescription;
 
 /** Counts threads the process starts from now on (Node emits 'worker' for each new Worker). */
-function threadCounter(t: Tap.Test): () => number {
+function threadCounter(t: { teardown: (fn: () => void) => void }): () => number {
   let n = 0;
   const on = (): void => void n++;
   process.on('worker', on);
@@ -55,9 +55,9 @@ t.test('reloads swap the policy in every thread without starting one; a bad bund
   t.equal(started(), 0, 'no thread was started by the reload');
 
   // Bytes that are not WebAssembly, and a module that compiles but lacks the policy's exports.
-  const emptyModule = new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
-  for (const [what, wasm] of [['not WebAssembly', new Uint8Array([1, 2, 3, 4])], ['not a policy', emptyModule]] as const) {
-    await t.rejects(engine.load({ ...v2, wasm, version: `bad-${what}` }), undefined, `a bundle that is ${what} is refused`);
+  const emptyModule = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  for (const [what, wasm] of [['not WebAssembly', Buffer.from([1, 2, 3, 4])], ['not a policy', emptyModule]] as const) {
+    await t.rejects(engine.load({ ...v2, wasm, version: `bad-${what}` }), `a bundle that is ${what} is refused`);
     t.equal(engine.version, v2.version, 'the version reported stays the old one');
     const ds = await Promise.all(Array.from({ length: 8 }, (_, i) => engine.decide(input('GET', `agent${i}`))));
     for (const d of ds) t.match(d, { action: 'allow', reason: 'v2', policy_version: v2.version }, 'every thread still runs the old policy');
