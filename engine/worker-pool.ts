@@ -212,6 +212,8 @@ class Slot {
 
   /** Answers every job this thread holds as unloaded (the pool is closing). */
   drop(): void {
+    this.preparing?.reject(new Error('the evaluation pool is closed'));
+    this.preparing = undefined;
     for (const job of this.sent.splice(0)) job.resolve({ kind: 'no-policy', message: 'policy was unloaded', version: this.version });
     clearTimeout(this.timer);
     this.timer = undefined;

@@ -84,3 +84,18 @@ t.test('a thread replaced after a timeout starts on the policy current then', as
   t.match(next, { action: 'allow', reason: 'v2', policy_version: v2.version }, 'the replacement thread runs the current policy');
   t.equal(started(), 1, 'one thread replaced the one ended');
 });
+
+t.test('closing the engine during a reload ends the reload at once', { timeout: 20_000 }, async (t) => {
+  const engine = new PolicyEngine({ mode: 'isolated', threads: 1, timeoutMs: 60_000 });
+  const dir = t.testdir({ v1: { 'p.rego': policy('v1') }, v2: { 'p.rego': policy('v2') } });
+  await engine.loadFolder(`${dir}/v1`);
+  const v2 = await compilePolicy(`${dir}/v2`);
+  // The thread is busy, so the reload waits behind this evaluation when the engine closes.
+  const busy = engine.decide(input('POST', 'a', 400));
+  const reload = engine.load(v2);
+  await new Promise((r) => setImmediate(r)); // the thread has been asked to load v2
+  await engine.close();
+  // Otherwise it would wait out its deadline (30 s, past this test's bound).
+  await t.rejects(reload, /closed/);
+  t.match(await busy, { action: 'deny', fail_closed: 'no-policy' });
+});
