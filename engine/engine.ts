@@ -35,8 +35,11 @@ export interface DecideOptions {
 
 interface Loaded {
   compiled: CompiledPolicy;
-  /** `key`: whose turn a queued evaluation waits for (the agent id). */
-  run: (input: string, nowNs: number, key?: string) => Promise<RawOutcome> | RawOutcome;
+  /**
+   * `key`: whose turn a queued evaluation waits for (the agent id). `version`: the policy that
+   * gave the outcome, when it may differ from `compiled` (the threads swapped policy meanwhile).
+   */
+  run: (input: string, nowNs: number, key?: string) => Promise<RawOutcome & { version?: string }> | RawOutcome;
   close: () => Promise<void>;
   inFlight: number;
 }
@@ -48,6 +51,10 @@ export class PolicyEngine {
   private readonly limits: EvaluatorLimits;
   private readonly threads: number;
   private readonly listeners = new Set<(version: string) => void>();
+  /** The evaluation threads (isolated mode): started once, then given each new bundle. */
+  private pool: WorkerPool | undefined;
+  /** Serializes loads: the last one asked for is the one live. */
+  private loading: Promise<unknown> = Promise.resolve();
 
   constructor(opts: EngineOptions = {}) {
     this.mode = opts.mode ?? 'isolated';
@@ -64,15 +71,22 @@ export class PolicyEngine {
   }
 
   /**
-   * Makes a compiled bundle live. The swap is atomic: decisions started before it finish on the old
-   * bundle, decisions started after it use the new one. On a load error the old bundle stays.
+   * Makes a compiled bundle live. The swap is atomic: evaluations already running (or handed to a
+   * thread) finish on the old bundle, later ones use the new one, and each decision reports the
+   * version that made it. On a load error the old bundle stays live and its version stays reported.
    */
-  async load(compiled: CompiledPolicy): Promise<void> {
+  load(compiled: CompiledPolicy): Promise<void> {
+    const run = this.loading.then(() => this.loadNow(compiled));
+    this.loading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async loadNow(compiled: CompiledPolicy): Promise<void> {
     const next = this.mode === 'inline' ? await this.loadInline(compiled) : await this.loadIsolated(compiled);
-    const old = this.current;
+    // The replaced bundle holds nothing to free: an inline evaluator is garbage once unreferenced,
+    // and the threads outlive it (they run the new one).
     this.current = next;
     for (const l of this.listeners) l(compiled.version);
-    if (old) void drainAndClose(old);
   }
 
   private async loadInline(compiled: CompiledPolicy): Promise<Loaded> {
@@ -95,21 +109,32 @@ export class PolicyEngine {
     };
   }
 
+  /**
+   * The first bundle starts the threads; each later one is loaded into the running threads
+   * (WorkerPool.reload: all swap between two evaluations, or none does and the error is thrown).
+   */
   private async loadIsolated(compiled: CompiledPolicy): Promise<Loaded> {
-    const pool = new WorkerPool(compiled, this.limits, this.timeoutMs, this.threads);
-    try {
-      await pool.ready();
-    } catch (err) {
-      await pool.close();
-      throw err;
+    let pool = this.pool;
+    if (pool && !pool.closed) {
+      await pool.reload(compiled);
+    } else {
+      pool = new WorkerPool(compiled, this.limits, this.timeoutMs, this.threads);
+      try {
+        await pool.ready();
+      } catch (err) {
+        await pool.close();
+        throw err;
+      }
+      this.pool = pool;
     }
+    const threads = pool;
     return {
       compiled,
       get inFlight() {
-        return pool.inFlight;
+        return threads.inFlight;
       },
-      close: () => pool.close(),
-      run: (input, nowNs, key) => pool.evaluate(input, nowNs, key),
+      close: () => threads.close(),
+      run: (input, nowNs, key) => threads.evaluate(input, nowNs, key),
     };
   }
 
@@ -182,9 +207,11 @@ export class PolicyEngine {
       outcome ??= json === undefined ? { kind: 'error', message: 'request description is empty' } : await loaded.run(json, nowNs, agentKey(input));
     }
     const decision = interpret(outcome!);
+    // The version that decided: a decision queued across a reload runs on the new policy.
+    const version = (outcome as { version?: string }).version ?? loaded?.compiled.version ?? 'none';
     return {
       ...decision,
-      policy_version: loaded?.compiled.version ?? 'none',
+      policy_version: version,
       decision_us: Math.round((performance.now() - t0) * 1000),
     };
   }
@@ -192,7 +219,10 @@ export class PolicyEngine {
   async close(): Promise<void> {
     const old = this.current;
     this.current = undefined;
+    const pool = this.pool;
+    this.pool = undefined;
     if (old) await old.close();
+    if (pool && !pool.closed) await pool.close();
   }
 }
 
@@ -202,9 +232,3 @@ function agentKey(input: RequestDescription): string {
   return typeof id === 'string' ? id : '';
 }
 
-/** Waits (bounded) for in-flight evaluations on a replaced bundle, then frees its threads. */
-async function drainAndClose(old: Loaded): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (old.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  await old.close();
-}

