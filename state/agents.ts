@@ -50,6 +50,20 @@ export interface AgentSummary {
   tokens: Array<Omit<StoredToken, 'hash'>>;
 }
 
+/** The agent a token belongs to, with the id of the token that matched (unexpired, compared in constant time). */
+export function matchToken(a: StoredAgent, token: string): { agent: AgentInfo; token: string } | undefined {
+  const want = Buffer.from(sha256(token), 'hex');
+  const now = Date.now();
+  for (const t of a.tokens) {
+    if (t.expires && Date.parse(t.expires) <= now) continue;
+    const have = Buffer.from(t.hash, 'hex');
+    if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
+      return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
+    }
+  }
+  return undefined;
+}
+
 export class AgentError extends Error {}
 
 const nameRe = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -215,17 +229,7 @@ export class AgentStore {
 
   private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
     const a = Object.hasOwn(this.doc.data.agents, name) ? this.doc.data.agents[name] : undefined;
-    if (!a) return undefined;
-    const want = Buffer.from(sha256(token), 'hex');
-    const now = Date.now();
-    for (const t of a.tokens) {
-      if (t.expires && Date.parse(t.expires) <= now) continue;
-      const have = Buffer.from(t.hash, 'hex');
-      if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
-        return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
-      }
-    }
-    return undefined;
+    return a ? matchToken(a, token) : undefined;
   }
 
   /** The agent a name + token belong to, or undefined. Sees changes other processes made. */

@@ -19,7 +19,6 @@
 // semantic scope (engine/grant-scope.ts); the engine lets it stand in only for an approve of the
 // same operation at that risk or lower (engine/grants.ts), and the policy stays the authority.
 import crypto from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { boundedCopy } from '../lib/bounded.ts';
@@ -33,6 +32,7 @@ import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
 import { operationScope } from '../engine/grant-scope.ts';
+import { ChangeFeed } from '../lib/change-feed.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
 
@@ -348,7 +348,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
 }
 
 export class ApprovalQueue {
-  private readonly events = new EventEmitter();
+  private readonly changes = new ChangeFeed<ApprovalEvent>();
   private readonly waiters = new Map<string, Array<(o: WaitOutcome) => void>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -360,7 +360,6 @@ export class ApprovalQueue {
     private readonly opts: ApprovalQueueOptions,
   ) {
     this.now = opts.now ?? Date.now;
-    this.events.setMaxListeners(0);
   }
 
   static async open(home: string, opts: ApprovalQueueOptions = {}): Promise<ApprovalQueue> {
@@ -438,19 +437,11 @@ export class ApprovalQueue {
 
   /** Calls `fn` for every change (created, held, released, resolved, expired, used, grants); returns unsubscribe. */
   onChange(fn: (e: ApprovalEvent) => void): () => void {
-    const safe = (e: ApprovalEvent): void => {
-      try {
-        fn(e);
-      } catch {
-        /* a broken subscriber must not break approvals */
-      }
-    };
-    this.events.on('change', safe);
-    return () => this.events.off('change', safe);
+    return this.changes.subscribe(fn);
   }
 
   private emit(e: ApprovalEvent): void {
-    this.events.emit('change', e);
+    this.changes.emit(e);
   }
 
   // ─── reading ─────────────────────────────────────────────────────────────────────────────────

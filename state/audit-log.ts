@@ -72,6 +72,16 @@ export interface AuditFilter {
  * description's text to the policy as it stands in the line instead of serializing it again
  * (splitAtDescription below). Member order means nothing to any other JSON reader.
  */
+/**
+ * The record's audit line with every real value taken out (`redact`), and the record as that line
+ * says: what listeners see is what was written.
+ */
+export function redactedLine(record: AuditRecord, redact: ((line: string) => string) | undefined): { line: string; record: AuditRecord } {
+  const line = auditLine(record);
+  const redacted = redact ? redact(line) : line;
+  return redacted === line ? { line, record } : { line: redacted, record: JSON.parse(redacted) as AuditRecord };
+}
+
 export function auditLine(record: AuditRecord): string {
   if (!record.description) return JSON.stringify(record);
   const { description, ...rest } = record;
@@ -193,15 +203,8 @@ export class AuditLog {
     return this.failure ? `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}` : undefined;
   }
 
-  append(record: AuditRecord): void {
-    let line = auditLine(record);
-    if (this.redact) {
-      const redacted = this.redact(line);
-      if (redacted !== line) {
-        line = redacted;
-        record = JSON.parse(redacted) as AuditRecord;
-      }
-    }
+  append(given: AuditRecord): void {
+    const { line, record } = redactedLine(given, this.redact);
     if (this.failure && record.outcome === AUDIT_UNAVAILABLE && this.queuedBytes > this.opts.maxPendingBytes) {
       // Memory stays bounded under a flood of refusals; they are summed up once the disk is back.
       this.droppedRefusals++;

@@ -75,7 +75,8 @@ function bucketId(key: string, unit: LimitUnit): string {
   return unit === 'requests' ? key : `${key}\u0000bytes`;
 }
 
-interface Planned {
+/** One bucket charge a decision plans: which bucket, its unit and size, and the cost. */
+export interface Planned {
   id: string;
   key: string;
   unit: LimitUnit;

@@ -17,12 +17,12 @@
 // per session, and ended sessions kept. A live session's labels are never evicted: losing them
 // would launder what the agent read.
 import crypto from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LabelArrival, SessionInfo } from '../describe/types.ts';
 import type { AuditRecord, SessionEvent } from './audit-log.ts';
 import { StateFileError } from './document.ts';
+import { ChangeFeed } from '../lib/change-feed.ts';
 
 export const SESSION_LIMITS = {
   /** Links remembered per session; past it the oldest are forgotten. */
@@ -152,14 +152,13 @@ export class JournalSessionStore {
   private size = 0;
   private compactedSize = 0;
   private linkBytes = 0;
-  private readonly events = new EventEmitter();
+  private readonly changes = new ChangeFeed<SessionChange>();
   private readonly limits: SessionLimits;
   private closed = false;
 
   private constructor(file: string, private readonly opts: JournalOptions) {
     this.file = file;
     this.limits = { ...SESSION_LIMITS, ...(opts.limits ?? {}) };
-    this.events.setMaxListeners(0);
     this.fd = -1;
   }
 
@@ -507,19 +506,11 @@ export class JournalSessionStore {
   }
 
   onChange(fn: (c: SessionChange) => void): () => void {
-    const safe = (c: SessionChange): void => {
-      try {
-        fn(c);
-      } catch {
-        /* a broken subscriber must not break the proxy */
-      }
-    };
-    this.events.on('change', safe);
-    return () => this.events.off('change', safe);
+    return this.changes.subscribe(fn);
   }
 
   private emit(c: SessionChange): void {
-    this.events.emit('change', c);
+    this.changes.emit(c);
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
 // airlock_agents), so a removed agent or revoked token stops on every replica at once. While the
 // database is unreachable no agent authenticates (503): a revoked token must not pass on a stale view.
 import crypto from 'node:crypto';
-import { AgentError, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
+import { AgentError, matchToken, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
 import type { AgentInfo } from '../../describe/types.ts';
 import type { AgentDirectory } from '../stores.ts';
 import type { PgState } from './db.ts';
@@ -162,17 +162,7 @@ export class PgAgents implements AgentDirectory {
 
   private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
     const a = this.agents.get(name);
-    if (!a) return undefined;
-    const want = Buffer.from(sha256(token), 'hex');
-    const now = Date.now();
-    for (const t of a.tokens) {
-      if (t.expires && Date.parse(t.expires) <= now) continue;
-      const have = Buffer.from(t.hash, 'hex');
-      if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
-        return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
-      }
-    }
-    return undefined;
+    return a ? matchToken(a, token) : undefined;
   }
 
   async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {

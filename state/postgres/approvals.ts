@@ -12,7 +12,6 @@
 // which holds the waiter, claims the use of the approval and lets the request go. A replica killed
 // mid-hold leaves the approval pending in the table: it can still be approved anywhere, and the
 // agent's retry carrying Airlock-Approval claims it on whichever replica it reaches.
-import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
 import type { Grant, RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -23,6 +22,7 @@ import {
 } from '../approvals.ts';
 import type { Approvals } from '../stores.ts';
 import type { PgState } from './db.ts';
+import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_approvals';
 
@@ -36,7 +36,7 @@ interface Row {
 }
 
 export class PgApprovals implements Approvals {
-  private readonly events = new EventEmitter();
+  private readonly changes = new ChangeFeed<ApprovalEvent>();
   private readonly approvals = new Map<string, ApprovalRecord>();
   /** Approvals a request on another replica waits on, until when. */
   private readonly heldElsewhere = new Map<string, number>();
@@ -48,7 +48,6 @@ export class PgApprovals implements Approvals {
 
   private constructor(private readonly db: PgState, private readonly opts: ApprovalQueueOptions) {
     this.now = opts.now ?? Date.now;
-    this.events.setMaxListeners(0);
   }
 
   static async open(db: PgState, opts: ApprovalQueueOptions = {}): Promise<PgApprovals> {
@@ -160,19 +159,11 @@ export class PgApprovals implements Approvals {
   }
 
   onChange(fn: (e: ApprovalEvent) => void): () => void {
-    const safe = (e: ApprovalEvent): void => {
-      try {
-        fn(e);
-      } catch {
-        /* a broken subscriber must not break approvals */
-      }
-    };
-    this.events.on('change', safe);
-    return () => this.events.off('change', safe);
+    return this.changes.subscribe(fn);
   }
 
   private emit(e: ApprovalEvent): void {
-    this.events.emit('change', e);
+    this.changes.emit(e);
   }
 
   // ─── reading ─────────────────────────────────────────────────────────────────────────────────

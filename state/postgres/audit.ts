@@ -10,7 +10,7 @@
 // Only when the spool cannot be written either (disk full) is `available` false, and the proxy
 // then forwards nothing (503 audit-unavailable): no record is ever acknowledged to nobody.
 import fs from 'node:fs';
-import { AUDIT_UNAVAILABLE, auditLine, compileFilter, type AuditFilter, type AuditRecord } from '../audit-log.ts';
+import { AUDIT_UNAVAILABLE, compileFilter, redactedLine, type AuditFilter, type AuditRecord } from '../audit-log.ts';
 import { stateFile } from '../home.ts';
 import { streamLines } from '../../lib/lines.ts';
 import type { AuditTrail } from '../stores.ts';
@@ -88,15 +88,8 @@ export class PgAuditTrail implements AuditTrail {
     }
   }
 
-  append(record: AuditRecord): void {
-    let line = auditLine(record);
-    if (this.redact) {
-      const redacted = this.redact(line);
-      if (redacted !== line) {
-        line = redacted;
-        record = JSON.parse(redacted) as AuditRecord;
-      }
-    }
+  append(given: AuditRecord): void {
+    const { line, record } = redactedLine(given, this.redact);
     this.queue.push({
       replica: this.db.replica, id: record.id, time: record.time, agent: record.agent ?? null,
       host: record.host ?? record.description?.request?.host ?? null, outcome: record.outcome, line,

@@ -8,15 +8,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { MasterKeyError, keyFilePath, resolveMasterKey, type KeySource } from '../secrets/master-key.ts';
 import {
-  ENV_NAME, SECRET_NAME, SecretStoreError, WRAP_AAD, defaultEnvName, newPlaceholder, openSealed, sealValue, valueAad,
+  SecretStoreError, checkSecretInput, WRAP_AAD, defaultEnvName, newPlaceholder, openSealed, sealValue, valueAad,
   type SecretInfo, type SecretRecord, type SetOptions, type Sealed,
 } from '../secrets/store.ts';
 import type { SecretVault } from '../stores.ts';
 import type { PgState } from './db.ts';
 
 const CHANNEL = 'airlock_secrets';
-const HOST = /^(\*\.)?[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
-const MAX_VALUE_BYTES = 64 * 1024;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v));
 
 type Wrap = { source: KeySource; key: Sealed } | null;
@@ -149,11 +147,7 @@ export class PgSecretVault implements SecretVault {
   }
 
   async set(name: string, value: string, opts: SetOptions = {}): Promise<SecretInfo> {
-    if (!SECRET_NAME.test(name)) throw new SecretStoreError(`invalid secret name ${JSON.stringify(name)}: use 1-64 letters, digits, '_', '.', '-'`);
-    if (value.length === 0) throw new SecretStoreError('refusing to store an empty secret');
-    if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new SecretStoreError(`secret is larger than ${MAX_VALUE_BYTES} bytes`);
-    for (const e of opts.env ?? []) if (!ENV_NAME.test(e)) throw new SecretStoreError(`invalid environment variable name ${JSON.stringify(e)}`);
-    for (const h of opts.hosts ?? []) if (!HOST.test(h)) throw new SecretStoreError(`invalid host ${JSON.stringify(h)}`);
+    checkSecretInput(name, value, opts);
     await this.unlock();
     await this.reload();
     const now = new Date().toISOString();

@@ -16,11 +16,11 @@
 // session at each batch; ended sessions kept and link bytes over all sessions (least recently
 // active sessions' links first) by a sweep once a minute. A live session's labels are never dropped.
 import crypto from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import type { LabelArrival, SessionInfo } from '../../describe/types.ts';
 import { hostOf, LINK_OVERHEAD, SESSION_LIMITS, SessionError, type Entered, type LabelEvent, type SessionChange, type SessionLimits, type SessionRecord, type SessionSummary, type TimelineEntry } from '../sessions.ts';
 import type { AgentSessions } from '../stores.ts';
 import type { PgState } from './db.ts';
+import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_sessions';
 const SWEEP_MS = 60_000;
@@ -58,13 +58,12 @@ export class PgSessions implements AgentSessions {
   private flushing: Promise<void> | undefined;
   private lastSweep = Date.now();
   private lastRefresh = new Date();
-  private readonly events = new EventEmitter();
+  private readonly changes = new ChangeFeed<SessionChange>();
   private readonly limits: SessionLimits;
   private closed = false;
 
   private constructor(private readonly db: PgState, private readonly opts: PgSessionOptions) {
     this.limits = { ...SESSION_LIMITS, ...(opts.limits ?? {}) };
-    this.events.setMaxListeners(0);
   }
 
   static async open(db: PgState, opts: PgSessionOptions = {}): Promise<PgSessions> {
@@ -399,19 +398,11 @@ export class PgSessions implements AgentSessions {
   }
 
   onChange(fn: (c: SessionChange) => void): () => void {
-    const safe = (c: SessionChange): void => {
-      try {
-        fn(c);
-      } catch {
-        /* a broken subscriber must not break the proxy */
-      }
-    };
-    this.events.on('change', safe);
-    return () => this.events.off('change', safe);
+    return this.changes.subscribe(fn);
   }
 
   private emit(c: SessionChange): void {
-    this.events.emit('change', c);
+    this.changes.emit(c);
   }
 
   async close(): Promise<void> {

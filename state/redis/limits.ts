@@ -14,7 +14,7 @@
 // charges wait out). Across replicas a byte budget can thus be overdrawn by the chunks in flight
 // during one round trip, never more; request counts are exact.
 import { Redis } from 'ioredis';
-import { RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit } from '../ratelimit.ts';
+import { RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
 import type { RateLimitDirective } from '../../engine/decision.ts';
 import type { RateLimits } from '../stores.ts';
 import { StoreUnavailableError } from '../unavailable.ts';
@@ -94,14 +94,6 @@ for i = 1, n do out[3 + i] = string.format('%.17g', levels[i]) end
 return out
 `;
 
-interface Planned {
-  id: string;
-  key: string;
-  unit: LimitUnit;
-  limit: number;
-  windowMs: number;
-  cost: number;
-}
 
 const floor3 = (n: number): number => Math.floor(n * 1000 + EPSILON) / 1000;
 

@@ -22,6 +22,15 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const HOST = /^(\*\.)?[A-Za-z0-9.-]{1,253}(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 const MAX_VALUE_BYTES = 64 * 1024;
 
+/** Refuses a name, value, environment variable or host that no store may keep (the same rules everywhere). */
+export function checkSecretInput(name: string, value: string, opts: SetOptions = {}): void {
+  if (!SECRET_NAME.test(name)) throw new SecretStoreError(`invalid secret name ${JSON.stringify(name)}: use 1-64 letters, digits, '_', '.', '-'`);
+  if (value.length === 0) throw new SecretStoreError('refusing to store an empty secret');
+  if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new SecretStoreError(`secret is larger than ${MAX_VALUE_BYTES} bytes`);
+  for (const e of opts.env ?? []) if (!ENV_NAME.test(e)) throw new SecretStoreError(`invalid environment variable name ${JSON.stringify(e)}`);
+  for (const h of opts.hosts ?? []) if (!HOST.test(h)) throw new SecretStoreError(`invalid host ${JSON.stringify(h)}`);
+}
+
 export class SecretStoreError extends Error {}
 
 interface Sealed {
@@ -245,11 +254,7 @@ export class SecretStore {
   }
 
   async set(name: string, value: string, opts: SetOptions = {}): Promise<SecretInfo> {
-    if (!SECRET_NAME.test(name)) throw new SecretStoreError(`invalid secret name ${JSON.stringify(name)}: use 1-64 letters, digits, '_', '.', '-'`);
-    if (value.length === 0) throw new SecretStoreError('refusing to store an empty secret');
-    if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new SecretStoreError(`secret is larger than ${MAX_VALUE_BYTES} bytes`);
-    for (const e of opts.env ?? []) if (!ENV_NAME.test(e)) throw new SecretStoreError(`invalid environment variable name ${JSON.stringify(e)}`);
-    for (const h of opts.hosts ?? []) if (!HOST.test(h)) throw new SecretStoreError(`invalid host ${JSON.stringify(h)}`);
+    checkSecretInput(name, value, opts);
     await this.unlock();
     const key = this.unlocked();
     const now = new Date().toISOString();
