@@ -10,6 +10,7 @@ import { parseRfc3339Ns } from './builtins.ts';
 import { Evaluator, defaultLimits, errorText, type EvaluatorLimits } from './evaluator.ts';
 import { grantRefusal } from './grants.ts';
 import { interpret, type RawOutcome } from './interpret.ts';
+import { ownThreadClock } from './thread-cpu.ts';
 import { WorkerPool } from './worker-pool.ts';
 import type { Grant, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision, GrantNotes } from './decision.ts';
@@ -42,6 +43,13 @@ interface Loaded {
   run: (input: string, nowNs: number, key?: string) => Promise<RawOutcome & { version?: string }> | RawOutcome;
   close: () => Promise<void>;
   inFlight: number;
+}
+
+/** This thread's CPU clock for inline evaluations: opened once (one file descriptor per thread). */
+let threadClock: ReturnType<typeof ownThreadClock> | null = null;
+function inlineClock(): ReturnType<typeof ownThreadClock> {
+  if (threadClock === null) threadClock = ownThreadClock();
+  return threadClock;
 }
 
 export class PolicyEngine {
@@ -97,6 +105,10 @@ export class PolicyEngine {
       inFlight: 0,
       close: async () => undefined,
       run: (input, nowNs) => {
+        // As in the evaluation threads, the budget is this thread's CPU time (time spent waiting for
+        // a core on a busy machine does not count), with a wall-clock ceiling where that is unknown.
+        const clock = inlineClock();
+        const c0 = clock?.cpuMs();
         const t0 = performance.now();
         let outcome: RawOutcome;
         try {
@@ -104,7 +116,10 @@ export class PolicyEngine {
         } catch (err) {
           outcome = { kind: 'error', message: errorText(err) };
         }
-        return performance.now() - t0 > budget ? { kind: 'timeout', budgetMs: budget } : outcome;
+        const wallMs = performance.now() - t0;
+        const c1 = c0 === undefined ? undefined : clock?.cpuMs();
+        const over = c1 === undefined || c0 === undefined ? wallMs > budget : c1 - c0 > budget || wallMs > Math.max(20 * budget, 10_000);
+        return over ? { kind: 'timeout', budgetMs: budget } : outcome;
       },
     };
   }

@@ -97,6 +97,14 @@ t.test('fails closed: evaluation over its time budget (isolated: thread killed)'
   t.match(await engine.decide(input()), { action: 'allow', reason: 'fast path' }, 'a fresh thread serves the next request');
 });
 
+t.test('fails closed: evaluation over its time budget (inline: measured in this thread\'s CPU time)', async (t) => {
+  const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 50, limits: { memoryBytes: 1024 * 1024 * 1024 } });
+  // A tenth of the isolated test's work: inline evaluations run to the end before they are judged.
+  await engine.loadFolder(t.testdir({ 'p.rego': slowPolicy.replaceAll('numbers.range(1, 3000)', 'numbers.range(1, 1000)') }));
+  t.match(await engine.decide(input({ method: 'POST' })), { action: 'deny', fail_closed: 'timeout', reason: /time budget of 50 ms/ }, 'the runaway evaluation is denied after it ends');
+  t.match(await engine.decide(input()), { action: 'allow', reason: 'fast path' });
+});
+
 t.test('fails closed: evaluation over its memory budget', async (t) => {
   const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 60_000, limits: { memoryBytes: 8 * 1024 * 1024 } });
   await engine.loadFolder(t.testdir({ 'p.rego': slowPolicy }));
