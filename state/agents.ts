@@ -72,8 +72,18 @@ function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
 
-function newToken(): string {
-  return crypto.randomBytes(32).toString('base64url');
+/** A new token: its stored form (only a hash) and what is shown once to the operator. */
+export function mintToken(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken } {
+  const token = crypto.randomBytes(32).toString('base64url');
+  const id = crypto.randomBytes(6).toString('hex');
+  const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
+  if (opts.label) stored.label = opts.label;
+  if (opts.secrets) stored.secrets = [...new Set(opts.secrets)].sort();
+  if (opts.ttlMs !== undefined) {
+    if (!(opts.ttlMs > 0)) throw new AgentError('token ttl must be positive');
+    stored.expires = new Date(Date.now() + opts.ttlMs).toISOString();
+  }
+  return { stored, public: { token, id, ...(stored.expires ? { expires: stored.expires } : {}) } };
 }
 
 /** How often (at most) the store checks the file for changes made by another process. */
@@ -137,25 +147,13 @@ export class AgentStore {
     if (!nameRe.test(name)) throw new AgentError(`invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`);
     await this.refresh();
     if (this.doc.data.agents[name]) throw new AgentError(`agent ${name} already exists`);
-    const issued = this.mint(opts);
+    const issued = mintToken(opts);
     await this.save((d) => {
       d.agents[name] = { name, labels: { ...(opts.labels ?? {}) }, created: new Date().toISOString(), tokens: [issued.stored] };
     });
     return issued.public;
   }
 
-  private mint(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken } {
-    const token = newToken();
-    const id = crypto.randomBytes(6).toString('hex');
-    const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
-    if (opts.label) stored.label = opts.label;
-    if (opts.secrets) stored.secrets = [...new Set(opts.secrets)].sort();
-    if (opts.ttlMs !== undefined) {
-      if (!(opts.ttlMs > 0)) throw new AgentError('token ttl must be positive');
-      stored.expires = new Date(Date.now() + opts.ttlMs).toISOString();
-    }
-    return { stored, public: { token, id, ...(stored.expires ? { expires: stored.expires } : {}) } };
-  }
 
   /**
    * Adds a token to an existing agent (e.g. a per-run token with a TTL). `secrets` limits what the
@@ -164,7 +162,7 @@ export class AgentStore {
   async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
     await this.refresh();
     if (!this.doc.data.agents[name]) throw new AgentError(`no agent named ${name}`);
-    const issued = this.mint(opts);
+    const issued = mintToken(opts);
     const now = Date.now();
     await this.save((d) => {
       const a = d.agents[name];

@@ -4,7 +4,7 @@
 // airlock_agents), so a removed agent or revoked token stops on every replica at once. While the
 // database is unreachable no agent authenticates (503): a revoked token must not pass on a stale view.
 import crypto from 'node:crypto';
-import { AgentError, matchToken, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
+import { AgentError, matchToken, mintToken, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
 import type { AgentInfo } from '../../describe/types.ts';
 import type { AgentDirectory } from '../stores.ts';
 import type { PgState } from './db.ts';
@@ -68,18 +68,6 @@ export class PgAgents implements AgentDirectory {
     await this.db.notify(CHANNEL, { name });
   }
 
-  private mint(opts: { label?: string; ttlMs?: number; secrets?: string[] }): { stored: StoredToken; public: IssuedToken; token: string } {
-    const token = crypto.randomBytes(32).toString('base64url');
-    const id = crypto.randomBytes(6).toString('hex');
-    const stored: StoredToken = { id, hash: sha256(token), created: new Date().toISOString() };
-    if (opts.label) stored.label = opts.label;
-    if (opts.secrets) stored.secrets = [...new Set(opts.secrets)].sort();
-    if (opts.ttlMs !== undefined) {
-      if (!(opts.ttlMs > 0)) throw new AgentError('token ttl must be positive');
-      stored.expires = new Date(Date.now() + opts.ttlMs).toISOString();
-    }
-    return { stored, token, public: { token, id, ...(stored.expires ? { expires: stored.expires } : {}) } };
-  }
 
   private insertToken(client: { query: PgState['query'] } | PgState, agent: string, t: StoredToken): Promise<unknown> {
     return client.query('INSERT INTO agent_tokens (id, agent, hash, label, created, expires, secrets) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
@@ -89,7 +77,7 @@ export class PgAgents implements AgentDirectory {
 
   async add(name: string, opts: { labels?: Record<string, string>; label?: string; ttlMs?: number } = {}): Promise<IssuedToken> {
     if (!nameRe.test(name)) throw new AgentError(`invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`);
-    const issued = this.mint(opts);
+    const issued = mintToken(opts);
     const r = await this.db.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING', [name, JSON.stringify(opts.labels ?? {})]);
     if (r.rowCount === 0) throw new AgentError(`agent ${name} already exists`);
     await this.insertToken(this.db, name, issued.stored);
@@ -107,7 +95,7 @@ export class PgAgents implements AgentDirectory {
   }
 
   async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
-    const issued = this.mint(opts);
+    const issued = mintToken(opts);
     const exists = await this.db.query('SELECT 1 FROM agents WHERE name = $1', [name]);
     if (!exists.rowCount) throw new AgentError(`no agent named ${name}`);
     await this.db.query('DELETE FROM agent_tokens WHERE agent = $1 AND expires IS NOT NULL AND expires <= now()', [name]);

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { MasterKeyError, keyFilePath, resolveMasterKey, type KeySource } from '../secrets/master-key.ts';
 import {
-  SecretStoreError, checkSecretInput, WRAP_AAD, defaultEnvName, newPlaceholder, openSealed, sealValue, valueAad,
+  SecretStoreError, checkSecretInput, sealRecord, WRAP_AAD, openSealed, sealValue, valueAad,
   type SecretInfo, type SecretRecord, type SetOptions, type Sealed,
 } from '../secrets/store.ts';
 import type { SecretVault } from '../stores.ts';
@@ -150,17 +150,8 @@ export class PgSecretVault implements SecretVault {
     checkSecretInput(name, value, opts);
     await this.unlock();
     await this.reload();
-    const now = new Date().toISOString();
     const prev = this.secrets.get(name);
-    const placeholder = prev && !opts.rotatePlaceholder ? prev.placeholder : newPlaceholder(name);
-    const record: SecretRecord = {
-      placeholder,
-      created: prev?.created ?? now,
-      updated: now,
-      env: opts.env ?? prev?.env ?? [defaultEnvName(name)],
-      hosts: opts.hosts ?? prev?.hosts ?? [],
-      value: sealValue(this.unlocked(), Buffer.from(value, 'utf8'), valueAad(name, placeholder)),
-    };
+    const record = sealRecord(this.unlocked(), name, value, prev, opts);
     await this.put(name, record);
     return this.list().find((s) => s.name === name)!;
   }

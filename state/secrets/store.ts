@@ -33,6 +33,20 @@ export function checkSecretInput(name: string, value: string, opts: SetOptions =
 
 export class SecretStoreError extends Error {}
 
+/** A secret's record, sealed under `key`: a new value keeps the placeholder, dates and lists it had unless told otherwise. */
+export function sealRecord(key: Buffer, name: string, value: string, prev: SecretRecord | undefined, opts: SetOptions): SecretRecord {
+  const now = new Date().toISOString();
+  const placeholder = prev && !opts.rotatePlaceholder ? prev.placeholder : newPlaceholder(name);
+  return {
+    placeholder,
+    created: prev?.created ?? now,
+    updated: now,
+    env: opts.env ?? prev?.env ?? [defaultEnvName(name)],
+    hosts: opts.hosts ?? prev?.hosts ?? [],
+    value: seal(key, Buffer.from(value, 'utf8'), valueAad(name, placeholder)),
+  };
+}
+
 interface Sealed {
   iv: string;
   tag: string;
@@ -257,17 +271,8 @@ export class SecretStore {
     checkSecretInput(name, value, opts);
     await this.unlock();
     const key = this.unlocked();
-    const now = new Date().toISOString();
     const prev = this.doc.data.secrets[name];
-    const placeholder = prev && !opts.rotatePlaceholder ? prev.placeholder : newPlaceholder(name);
-    const record: SecretRecord = {
-      placeholder,
-      created: prev?.created ?? now,
-      updated: now,
-      env: opts.env ?? prev?.env ?? [defaultEnvName(name)],
-      hosts: opts.hosts ?? prev?.hosts ?? [],
-      value: seal(key, Buffer.from(value, 'utf8'), valueAad(name, placeholder)),
-    };
+    const record = sealRecord(key, name, value, prev, opts);
     await this.doc.update((d) => {
       d.secrets[name] = record;
     });
