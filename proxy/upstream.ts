@@ -253,12 +253,16 @@ class HttpForward {
     if (err instanceof StreamStop) return this.stopped(err.rejection);
     const { ctx } = this;
     if (nonEmpty(ctx.audit)) this.x.record.extra = ctx.audit;
-    this.settled = true;
     // Socket and zlib errors carry a code; a stage's refusal (unscrubbable, a bomb) does not.
-    const r = err.code
+    this.refuseInstead(err.code
       ? refusals.upstream(upstreamErrorText(err, false))
-      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`);
-    this.refuse({ ...r, rule: ctx.decision.rule });
+      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`));
+  }
+
+  /** The agent gets a refusal instead of the response (nothing of it has left yet). */
+  private refuseInstead(r: Refusal): void {
+    this.settled = true;
+    this.refuse({ ...r, rule: this.ctx.decision.rule });
     this.resolve();
   }
 
@@ -278,10 +282,8 @@ class HttpForward {
     if (err instanceof StreamStop) return this.stopped(err.rejection);
     if (!this.res.headersSent) {
       const why = upstreamErrorText(err, timedOut);
-      this.settled = true;
       this.upReq.destroy();
-      this.refuse({ ...(timedOut ? refusals.timeout(why) : refusals.upstream(why)), rule: this.ctx.decision.rule });
-      this.resolve();
+      this.refuseInstead(timedOut ? refusals.timeout(why) : refusals.upstream(why));
       return;
     }
     this.x.record.detail = upstreamErrorText(err, timedOut);
@@ -293,12 +295,7 @@ class HttpForward {
   private stopped(r: Refusal): void {
     this.upReq.destroy();
     if (nonEmpty(this.ctx.audit)) this.x.record.extra = this.ctx.audit;
-    if (!this.res.headersSent) {
-      this.settled = true;
-      this.refuse({ ...r, rule: this.ctx.decision.rule });
-      this.resolve();
-      return;
-    }
+    if (!this.res.headersSent) return this.refuseInstead(r);
     this.x.record.detail = r.detail;
     this.res.destroy();
     this.done(r.outcome);
