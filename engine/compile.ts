@@ -11,10 +11,11 @@ import * as tar from 'tar';
 import { requireOpa } from './toolchain.ts';
 import { checkDataFiles } from './data-files.ts';
 import type { PolicyProblem } from './problem.ts';
+import { ENTRYPOINT } from './entrypoint.ts';
 
 const run = promisify(execFile);
 
-export const ENTRYPOINT = 'airlock/decision';
+export { ENTRYPOINT };
 
 export type { PolicyProblem };
 

@@ -12,6 +12,7 @@ import { grantRefusal } from './grants.ts';
 import { interpret, type RawOutcome } from './interpret.ts';
 import { ownThreadClock } from './thread-cpu.ts';
 import { WorkerPool } from './worker-pool.ts';
+import { evalWorkerScript } from './eval-worker-script.ts';
 import type { Grant, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision, GrantNotes } from './decision.ts';
 
@@ -133,7 +134,7 @@ export class PolicyEngine {
     if (pool && !pool.closed) {
       await pool.reload(compiled);
     } else {
-      pool = new WorkerPool(compiled, this.limits, this.timeoutMs, this.threads);
+      pool = new WorkerPool(compiled, this.limits, this.timeoutMs, this.threads, evalWorkerScript());
       try {
         await pool.ready();
       } catch (err) {

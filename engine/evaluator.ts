@@ -4,7 +4,8 @@
 //  - a falsy input is treated as "no input" (we always pass a JSON buffer, never a bare value);
 //  - errors are thrown as strings or plain objects, not Error instances (see errorText).
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { ENTRYPOINT, type CompiledPolicy } from './compile.ts';
+import type { CompiledPolicy } from './compile.ts';
+import { ENTRYPOINT } from './entrypoint.ts';
 import { makeBuiltins } from './builtins.ts';
 import { builtinFuncs } from './opa-wasm-builtins.ts';
 

@@ -43,8 +43,6 @@ interface Job {
   since?: number;
 }
 
-const workerUrl = new URL('./eval-worker.js', import.meta.url);
-
 /** Evaluations one thread holds at once: enough to batch hand-offs, few enough that the fair queue decides the order. */
 export const depth = 4;
 /** Inputs up to this size (characters) may wait in a busy thread's port: evaluations of microseconds. */
@@ -74,7 +72,7 @@ class Slot {
     const progress = new SharedArrayBuffer(24);
     this.running = new Int32Array(progress, 0, 2);
     this.startedAt = new Float64Array(progress, 8, 2);
-    this.worker = new Worker(workerUrl, {
+    this.worker = new Worker(p.script(), {
       workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits, progress },
       resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
@@ -292,6 +290,8 @@ export class WorkerPool {
     readonly limits: EvaluatorLimits,
     readonly timeoutMs: number,
     size: number,
+    /** The URL a thread starts from (eval-worker-script.ts). */
+    readonly script: () => URL,
   ) {
     this.wallCeilingMs = Math.max(20 * timeoutMs, 10_000);
     this.slots = Array.from({ length: size }, () => new Slot(this));

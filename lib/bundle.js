@@ -1,0 +1,188 @@
+// A TypeScript entry point and the project files it imports, bundled by esbuild into one ES module
+// cached in node_modules/.cache/airlock/, so a thread or process started from it loads no TypeScript
+// loader (tsx costs every thread that loads it 15–30 MiB and its start-up time). There is still no
+// build step to forget: the bundle is built on first use and again whenever a file it was built
+// from changed. The cache key is the content of every such file (and of tsconfig.json and the
+// installed-packages lock, and the project's location), never a modification time: a stale bundle
+// does not run.
+//
+// Packages stay outside the bundle (imported from node_modules as the sources import them, which
+// is why the bundles live inside node_modules). `import.meta.url`, `.dirname` and `.filename` are
+// replaced in each file by its own source location, so code that finds files beside itself works
+// the same bundled.
+//
+// The build runs in a child process (this file, run as a script): esbuild's plugin API (needed to
+// hash exactly what it bundles) is asynchronous and leaves a service process running, and neither
+// should burden the program that asked. Files are written under a temporary name and renamed into
+// place, so processes starting at the same time never read half a bundle.
+//
+// Plain JavaScript so that bin/airlock.js can use it before any TypeScript loader is there.
+import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** Changes whenever this file changes how a bundle is made (options, replacements). */
+const recipe = 'airlock-bundle-1';
+const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The folder the bundles of the project at `root` are cached in. */
+export function bundleDir(root = projectRoot) {
+  return path.join(root, 'node_modules', '.cache', 'airlock');
+}
+
+/**
+ * The bundle of `entry` (a path relative to `root`), built now if missing or stale.
+ * @param {{ entry: string, name: string, root?: string }} opts
+ * @returns {{ file: string, key: string, built: boolean }}
+ */
+export function ensureBundle(opts) {
+  const root = path.resolve(opts.root ?? projectRoot);
+  const dir = bundleDir(root);
+  const manifestFile = path.join(dir, `${opts.name}.json`);
+  const manifest = readManifest(manifestFile);
+  if (manifest && manifest.entry === opts.entry && fs.existsSync(path.join(dir, manifest.file))) {
+    const key = keyOf(root, manifest.inputs);
+    if (key === manifest.key) return { file: path.join(dir, manifest.file), key, built: false };
+  }
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ root, entry: opts.entry, name: opts.name })], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0) {
+    const why = (r.stderr || r.error?.message || `exit ${r.status ?? r.signal}`).trim();
+    throw new Error(`could not bundle ${opts.entry}: ${why}`);
+  }
+  const out = /** @type {{ file: string, key: string }} */ (JSON.parse(r.stdout));
+  return { file: path.join(dir, out.file), key: out.key, built: true };
+}
+
+/** @returns {{ entry: string, key: string, file: string, inputs: string[] } | undefined} */
+function readManifest(file) {
+  try {
+    const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return typeof m?.key === 'string' && typeof m.file === 'string' && Array.isArray(m.inputs) ? m : undefined;
+  } catch {
+    return undefined; // missing or unreadable: rebuild
+  }
+}
+
+/** Files outside the inputs whose content changes what esbuild makes of them. */
+const context = ['tsconfig.json', 'package.json', path.join('node_modules', '.package-lock.json')];
+
+/**
+ * The cache key: the recipe, the project's location (it is written into the bundle), and the
+ * content of each input and context file. `read(rel)` gives a file's content (undefined: missing);
+ * an input that is gone makes the key differ from any built one.
+ * @param {string} root
+ * @param {string[]} inputs
+ * @param {(rel: string) => Buffer | string | undefined} [read]
+ */
+function keyOf(root, inputs, read = (rel) => readIfThere(path.join(root, rel))) {
+  const h = crypto.createHash('sha256');
+  h.update(`${recipe}\0${root}\0`);
+  for (const rel of [...context, ...[...inputs].sort()]) {
+    const content = read(rel);
+    h.update(`${rel}\0${content === undefined ? 'missing' : crypto.createHash('sha256').update(content).digest('hex')}\0`);
+  }
+  return h.digest('hex');
+}
+
+function readIfThere(file) {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    if (/** @type {NodeJS.ErrnoException} */ (err).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Writes `content` to `file` under a temporary name, then renames it into place. */
+function writeAtomic(file, content) {
+  const tmp = `${file}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`;
+  try {
+    fs.writeFileSync(tmp, content);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+const loaders = { '.ts': 'ts', '.mts': 'ts', '.cts': 'ts', '.js': 'js', '.mjs': 'js', '.cjs': 'js', '.json': 'json' };
+
+/** The child: builds, writes bundle then manifest, prints {file, key}. */
+async function build({ root, entry, name }) {
+  const { build: esbuild } = await import('esbuild');
+  /** @type {Map<string, Buffer>} what esbuild was given, by path relative to root */
+  const seen = new Map();
+  const plugin = {
+    name: 'airlock-sources',
+    setup(b) {
+      b.onLoad({ filter: /.*/, namespace: 'file' }, (args) => {
+        const loader = loaders[path.extname(args.path)];
+        if (!loader) throw new Error(`${args.path}: no loader for this kind of file`);
+        const raw = fs.readFileSync(args.path);
+        seen.set(path.relative(root, args.path), raw);
+        const here = pathToFileURL(args.path);
+        const contents = raw.toString('utf8')
+          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(here.href))
+          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(path.dirname(args.path)))
+          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path));
+        return { contents, loader };
+      });
+    },
+  };
+  const dir = bundleDir(root);
+  fs.mkdirSync(dir, { recursive: true });
+  const result = await esbuild({
+    entryPoints: [path.join(root, entry)],
+    absWorkingDir: root,
+    tsconfig: path.join(root, 'tsconfig.json'),
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    keepNames: true,
+    write: false,
+    outfile: path.join(dir, `${name}.mjs`),
+    logLevel: 'silent',
+    plugins: [plugin],
+  });
+  const key = keyOf(root, [...seen.keys()], (rel) => seen.get(rel) ?? readIfThere(path.join(root, rel)));
+  const file = `${name}-${key.slice(0, 16)}.mjs`;
+  writeAtomic(path.join(dir, file), result.outputFiles[0].contents);
+  writeAtomic(path.join(dir, `${name}.json`), `${JSON.stringify({ entry, key, file, inputs: [...seen.keys()].sort(), built: new Date().toISOString() }, null, 1)}\n`);
+  prune(dir, name, file);
+  return { file, key };
+}
+
+/**
+ * Removes this name's older bundles once they are a day old: a process still running from one
+ * has read it long since (programs that start threads from a bundle keep its text to write it
+ * back, see engine/eval-worker-script.ts).
+ */
+function prune(dir, name, keep) {
+  const dayAgo = Date.now() - 24 * 3600_000;
+  for (const f of fs.readdirSync(dir)) {
+    if (f === keep || !f.startsWith(`${name}-`) || !/-[0-9a-f]{16}\.mjs$/.test(f)) continue;
+    try {
+      if (fs.statSync(path.join(dir, f)).mtimeMs < dayAgo) fs.rmSync(path.join(dir, f), { force: true });
+    } catch { /* another process pruned it */ }
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    process.stdout.write(`${JSON.stringify(await build(JSON.parse(process.argv[2] ?? '{}')))}\n`);
+  } catch (err) {
+    const e = /** @type {{ errors?: Array<{ text: string, location?: { file: string, line: number, column: number } }>, message?: string }} */ (err);
+    const lines = e.errors?.length
+      ? e.errors.map((x) => (x.location ? `${x.location.file}:${x.location.line}:${x.location.column}: ${x.text}` : x.text))
+      : [e.message ?? String(err)];
+    process.stderr.write(`${lines.join('\n')}\n`);
+    process.exitCode = 1;
+  }
+}
