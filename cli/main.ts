@@ -47,19 +47,20 @@ export class CliError extends Error {
   }
 }
 
-export async function buildProgram(first?: string): Promise<Command> {
+/** `registrations`: the commands to offer, given instead of discovered (a bundle cannot discover files). */
+export async function buildProgram(first?: string, registrations?: Array<(program: Command) => void>): Promise<Command> {
   const program = new Command('airlock')
     .description('Policy-as-code security gateway for autonomous AI agents')
     .version(airlockVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of await loadRegistrations(first)) register(program);
+  for (const register of registrations ?? (await loadRegistrations(first))) register(program);
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], registrations?: Array<(program: Command) => void>): Promise<number> {
   guardClosedPipes();
-  const program = await buildProgram(argv[0]);
+  const program = await buildProgram(argv[0], registrations);
   if (argv.length === 0) {
     program.outputHelp();
     return 0;
