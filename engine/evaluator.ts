@@ -54,7 +54,7 @@ interface OpaExports {
  * no result, and an evaluation that fails on a used heap is retried once on a fresh one so that
  * leftovers can never turn into a memory-budget denial.
  */
-export const HEAP_RESET_BYTES = 8 * 1024 * 1024;
+export const HEAP_RESET_BYTES = 2 * 1024 * 1024;
 
 export class Evaluator {
   private now = 0;
