@@ -7,7 +7,9 @@
 // does not run.
 //
 // Packages stay outside the bundle (imported from node_modules as the sources import them, which
-// is why the bundles live inside node_modules). `import.meta.url`, `.dirname` and `.filename` are
+// is why the bundles live inside node_modules). A dynamic `import()` of a project file becomes a
+// chunk of its own, loaded when that code runs, so what a program does not use (the studio under
+// --no-studio, the PostgreSQL and Redis clients without shared stores) is not loaded either. `import.meta.url`, `.dirname` and `.filename` are
 // replaced in each file by its own source location, so code that finds files beside itself works
 // the same bundled.
 //
@@ -33,9 +35,10 @@ export function bundleDir(root = projectRoot) {
 }
 
 /**
- * The bundle of `entry` (a path relative to `root`), built now if missing or stale.
+ * The bundle of `entry` (a path relative to `root`), built now if missing or stale: `file` is the
+ * module to import, in `dir` with the chunks it loads.
  * @param {{ entry: string, name: string, root?: string }} opts
- * @returns {{ file: string, key: string, built: boolean }}
+ * @returns {{ file: string, dir: string, key: string, built: boolean }}
  */
 export function ensureBundle(opts) {
   const root = path.resolve(opts.root ?? projectRoot);
@@ -44,7 +47,7 @@ export function ensureBundle(opts) {
   const manifest = readManifest(manifestFile);
   if (manifest && manifest.entry === opts.entry && fs.existsSync(path.join(dir, manifest.file))) {
     const key = keyOf(root, manifest.inputs);
-    if (key === manifest.key) return { file: path.join(dir, manifest.file), key, built: false };
+    if (key === manifest.key) return { file: path.join(dir, manifest.file), dir: path.dirname(path.join(dir, manifest.file)), key, built: false };
   }
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), JSON.stringify({ root, entry: opts.entry, name: opts.name })], {
     encoding: 'utf8',
@@ -55,7 +58,7 @@ export function ensureBundle(opts) {
     throw new Error(`could not bundle ${opts.entry}: ${why}`);
   }
   const out = /** @type {{ file: string, key: string }} */ (JSON.parse(r.stdout));
-  return { file: path.join(dir, out.file), key: out.key, built: true };
+  return { file: path.join(dir, out.file), dir: path.dirname(path.join(dir, out.file)), key: out.key, built: true };
 }
 
 /** @returns {{ entry: string, key: string, file: string, inputs: string[] } | undefined} */
@@ -136,40 +139,55 @@ async function build({ root, entry, name }) {
   };
   const dir = bundleDir(root);
   fs.mkdirSync(dir, { recursive: true });
-  const result = await esbuild({
-    entryPoints: [path.join(root, entry)],
-    absWorkingDir: root,
-    tsconfig: path.join(root, 'tsconfig.json'),
-    bundle: true,
-    packages: 'external',
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    keepNames: true,
-    write: false,
-    outfile: path.join(dir, `${name}.mjs`),
-    logLevel: 'silent',
-    plugins: [plugin],
-  });
-  const key = keyOf(root, [...seen.keys()], (rel) => seen.get(rel) ?? readIfThere(path.join(root, rel)));
-  const file = `${name}-${key.slice(0, 16)}.mjs`;
-  writeAtomic(path.join(dir, file), result.outputFiles[0].contents);
-  writeAtomic(path.join(dir, `${name}.json`), `${JSON.stringify({ entry, key, file, inputs: [...seen.keys()].sort(), built: new Date().toISOString() }, null, 1)}\n`);
-  prune(dir, name, file);
-  return { file, key };
+  const tmp = fs.mkdtempSync(path.join(dir, `${name}.tmp-`));
+  try {
+    const result = await esbuild({
+      entryPoints: { main: path.join(root, entry) },
+      absWorkingDir: root,
+      tsconfig: path.join(root, 'tsconfig.json'),
+      bundle: true,
+      splitting: true,
+      packages: 'external',
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      keepNames: true,
+      outdir: tmp,
+      outExtension: { '.js': '.mjs' },
+      chunkNames: 'chunk-[hash]',
+      logLevel: 'silent',
+      plugins: [plugin],
+    });
+    if (result.errors.length) throw result;
+    const key = keyOf(root, [...seen.keys()], (rel) => seen.get(rel) ?? readIfThere(path.join(root, rel)));
+    // The folder is named by the key, so one that exists holds this very bundle: keep it.
+    const final = `${name}-${key.slice(0, 16)}`;
+    try {
+      fs.renameSync(tmp, path.join(dir, final));
+    } catch (err) {
+      if (!fs.existsSync(path.join(dir, final, 'main.mjs'))) throw err;
+    }
+    const file = path.join(final, 'main.mjs');
+    writeAtomic(path.join(dir, `${name}.json`), `${JSON.stringify({ entry, key, file, inputs: [...seen.keys()].sort(), built: new Date().toISOString() }, null, 1)}\n`);
+    prune(dir, name, final);
+    return { file, key };
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /**
  * Removes this name's older bundles once they are a day old: a process still running from one
- * has read it long since (programs that start threads from a bundle keep its text to write it
- * back, see engine/eval-worker-script.ts).
+ * has long since read what it needs (a program that starts threads from a bundle keeps its files
+ * to write them back, see engine/eval-worker-script.ts).
  */
 function prune(dir, name, keep) {
   const dayAgo = Date.now() - 24 * 3600_000;
   for (const f of fs.readdirSync(dir)) {
-    if (f === keep || !f.startsWith(`${name}-`) || !/-[0-9a-f]{16}\.mjs$/.test(f)) continue;
+    // Bundles (name-<key>) and the leftovers of builds that were killed (name.tmp-…).
+    if (f === keep || !(new RegExp(`^${name}(-[0-9a-f]{16}|\\.tmp-.+)$`).test(f))) continue;
     try {
-      if (fs.statSync(path.join(dir, f)).mtimeMs < dayAgo) fs.rmSync(path.join(dir, f), { force: true });
+      if (fs.statSync(path.join(dir, f)).mtimeMs < dayAgo) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     } catch { /* another process pruned it */ }
   }
 }

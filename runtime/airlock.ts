@@ -12,12 +12,10 @@ import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { ensureHome, stateFile } from '../state/home.ts';
-import { startStudio } from '../studio/server.ts';
-import { inSetting, parseHostPort, resolveConfig, type ConfigFlags, type ResolvedConfig } from './config.ts';
+import { inSetting, parseHostPort, resolveConfig, usesSharedStores, type ConfigFlags, type ResolvedConfig } from './config.ts';
 import { builtinEnforcers } from './enforcers.ts';
 import { refuseSecondInstance, writeRuntimeInfo } from './running.ts';
 import { Closers, openServices, type EmbeddedServices, type Services } from './services.ts';
-import { usesSharedStores } from './shared-services.ts';
 
 export interface AirlockOptions extends ConfigFlags {
   home?: string;
@@ -163,6 +161,8 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
 
     let studioAddress: { host: string; port: number } | undefined;
     if (studioAt) {
+      // Loaded only here: under --no-studio the web server and its plugins are never loaded.
+      const { startStudio } = await import('../studio/server.ts');
       const studio = await startStudio({
         home, policyDir: config.policy, engine, audit, agents, approvals: services.approvals, heldBodies: services.heldBodies,
         limiter: services.limiter, sessions: services.sessions, proxyAddress, proxyUrl,

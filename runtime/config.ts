@@ -42,6 +42,11 @@ export interface AirlockConfig {
   limits?: string;
 }
 
+/** Whether the config names shared stores (PostgreSQL state, Redis limits): runtime/shared-services.ts opens them. */
+export function usesSharedStores(config: Pick<AirlockConfig, 'store' | 'limits'>): boolean {
+  return Boolean(config.store || config.limits);
+}
+
 export const defaultConfig: AirlockConfig = {
   policy: 'rego',
   proxy: '127.0.0.1:8080',

@@ -18,8 +18,8 @@ import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
 import type { VersionStore } from '../studio/versions.ts';
 import type { SharedAuditLog } from '../studio/services.ts';
-import type { AirlockConfig } from './config.ts';
-import { openSharedStores, usesSharedStores, type SharedStores } from './shared-services.ts';
+import { usesSharedStores, type AirlockConfig } from './config.ts';
+import type { SharedStores } from './shared-services.ts';
 
 export interface Services {
   home: string;
@@ -95,6 +95,8 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
   await loadAdapters();
   // --store postgres://… / --limits redis://…: the stores of N replicas (runtime/shared-services.ts).
   if (usesSharedStores(config)) {
+    // Loaded only here: without shared stores the PostgreSQL and Redis clients are never loaded.
+    const { openSharedStores } = await import('./shared-services.ts');
     const stores = await openSharedStores(home, config, engine, closers);
     const guard = new DestinationGuard({ allowPrivate: opts.allowPrivate, resolve: opts.resolve });
     return { home, config, engine, ca: await CertificateAuthority.open(home), guard, heldBodies: new HeldBodies(), ...stores };

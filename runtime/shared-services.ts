@@ -43,10 +43,6 @@ export interface SharedStores {
   db?: PgState;
 }
 
-export function usesSharedStores(config: Pick<AirlockConfig, 'store' | 'limits'>): boolean {
-  return Boolean(config.store || config.limits);
-}
-
 /** Opens the state store and applies its migrations (what `airlock start` and `airlock migrate` do). */
 export async function openStateStore(url: string, opts: { listen?: boolean; log?: (line: string) => void } = {}): Promise<PgState> {
   const db = await PgState.open(url, { listen: opts.listen });
