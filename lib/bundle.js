@@ -61,6 +61,30 @@ export function ensureBundle(opts) {
   return { file: path.join(dir, out.file), dir: path.dirname(path.join(dir, out.file)), key: out.key, built: true };
 }
 
+/**
+ * Keeps the files of `bundle` in memory and returns a function giving its entry file, written back
+ * first if it has been removed meanwhile (pruned by another process): for a program that starts
+ * threads from a bundle long after it started, so a later thread runs the same code as the first.
+ * @param {{ file: string, dir: string }} bundle
+ * @returns {() => string}
+ */
+export function keepBundle(bundle) {
+  const files = new Map(fs.readdirSync(bundle.dir).map((f) => [f, fs.readFileSync(path.join(bundle.dir, f))]));
+  return () => {
+    if (fs.existsSync(bundle.file)) return bundle.file;
+    const tmp = fs.mkdtempSync(`${bundle.dir.replace(/-[0-9a-f]{16}$/, '')}.tmp-`);
+    try {
+      for (const [f, content] of files) fs.writeFileSync(path.join(tmp, f), content);
+      fs.renameSync(tmp, bundle.dir);
+    } catch (err) {
+      if (!fs.existsSync(bundle.file)) throw err;
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    return bundle.file;
+  };
+}
+
 /** @returns {{ entry: string, key: string, file: string, inputs: string[] } | undefined} */
 function readManifest(file) {
   try {

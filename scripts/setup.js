@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs after `npm install`: makes sure the opa toolchain is there and the studio is built.
+// Runs after `npm install`: makes sure the opa toolchain is there, the studio is built, and so are
+// the bundles `airlock start` and the evaluation threads run from (lib/bundle.js; they are rebuilt
+// on use whenever a source changed, so this only saves the first start the time).
 import { register } from 'tsx/esm/api';
 import fs from 'node:fs';
 
@@ -20,3 +22,14 @@ if (fs.existsSync(studioBuild)) {
   const { buildStudio } = await import(studioBuild.href);
   await buildStudio();
 }
+
+const { ensureBundle } = await import('../lib/bundle.js');
+for (const [entry, name] of [['cli/start-entry.ts', 'airlock-start'], ['engine/eval-worker-main.ts', 'eval-worker']]) {
+  try {
+    ensureBundle({ entry, name });
+  } catch (err) {
+    console.error(`\nairlock setup: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+console.log('airlock: bundles of `airlock start` and the evaluation threads ready');
