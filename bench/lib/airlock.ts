@@ -1,4 +1,5 @@
-// Airlock as a benchmark contestant, run exactly as a user runs it: `airlock start` (the CLI, its
+// Airlock as a benchmark contestant, run exactly as a user runs it: `airlock start` (the CLI with
+// the Node flags of its `#!` line, as `airlock` and `npm start` run it; its
 // log line per decision on stdout, which the bench reads and throws away) in its own process, with
 // a state folder of its own holding one agent and one stored secret (github_token), so every
 // request is authenticated, described, decided by Rego compiled to WebAssembly, audited, and — on
@@ -49,6 +50,12 @@ export interface RunningAirlock {
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 
+/** The Node flags the `airlock` command runs with (its `#!/usr/bin/env -S node …` line): what users get from `airlock` and `npm start`. */
+function commandFlags(root: string): string[] {
+  const first = fs.readFileSync(path.join(root, 'bin', 'airlock.js'), 'utf8').split('\n', 1)[0]!;
+  return /^#!\/usr\/bin\/env -S node\s+(.+)$/.exec(first)?.[1]?.trim().split(/\s+/) ?? [];
+}
+
 function cli(root: string, args: string[], input?: string): string {
   const r = spawnSync(process.execPath, [path.join(root, 'bin', 'airlock.js'), ...args], { cwd: root, encoding: 'utf8', input, timeout: 120_000 });
   if (r.status !== 0) throw new Error(`airlock ${args.join(' ')}: ${(r.stderr || r.stdout).trim().slice(-400)}`);
@@ -82,7 +89,7 @@ export async function startAirlock(o: AirlockStartOptions): Promise<RunningAirlo
     '--allow-private', `127.0.0.1:${o.origin.http}`, '--resolve', `api.github.com:80=127.0.0.1:${o.origin.http}`];
   if (o.origin.https) args.push('--allow-private', `127.0.0.1:${o.origin.https}`, '--resolve', `api.github.com:443=127.0.0.1:${o.origin.https}`);
   if (o.upstreamCa) args.push('--upstream-ca', o.upstreamCa);
-  const proc = start(name, process.execPath, [...(o.nodeFlags ?? []), path.join(o.root, 'bin', 'airlock.js'), ...args], o.env ?? {}, o.root);
+  const proc = start(name, process.execPath, [...commandFlags(o.root), ...(o.nodeFlags ?? []), path.join(o.root, 'bin', 'airlock.js'), ...args], o.env ?? {}, o.root);
   // Compiling the default policy with opa takes a while on a busy machine.
   const port = await readLine(proc, (line) => /proxy on http:\/\/127\.0\.0\.1:(\d+)/.exec(line)?.[1], 300_000);
   return {
