@@ -197,6 +197,9 @@ function parseJson(text: string): { value: unknown } | undefined {
   }
 }
 
+/** Most requests have no body: its digest is known. */
+const emptySha256 = crypto.createHash('sha256').digest('hex');
+
 /** Summarizes a body: size, hash, media type, and its parsed content read the way servers read it. */
 export function summarizeBody(input: BodyInput): SummarizedBody {
   const { body, truncated, headers, previewBytes } = input;
@@ -205,7 +208,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   const declared = Number(headers['content-length']?.[0]);
   const summary: BodySummary = {
     size: truncated && Number.isFinite(declared) ? declared : body.length,
-    sha256: crypto.createHash('sha256').update(body).digest('hex'),
+    sha256: body.length === 0 ? emptySha256 : crypto.createHash('sha256').update(body).digest('hex'),
     content_type,
     truncated,
   };

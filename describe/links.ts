@@ -75,7 +75,14 @@ export class LinkScanner {
   private carry = '';
   private html: Parser | undefined;
   private json: Tokenizer | undefined;
-  /** What the JSON tokenizer was fed (at most maxChars): read again as text if it turns out not to be JSON. */
+  /**
+   * A JSON body read as plain text so far: while it holds no backslash, its string values are
+   * exactly the text between its quotes, and the quote ends a URL in text, so the text scan finds
+   * the very links the tokenizer would, at a fraction of the cost. The first backslash (an escape)
+   * starts the tokenizer over everything read.
+   */
+  private jsonAsText = false;
+  /** What a JSON body has been so far (at most maxChars): tokenized on the first escape, read again as text if it is not JSON. */
   private jsonText = '';
   private base: URL;
   private baseSet = false;
@@ -90,12 +97,26 @@ export class LinkScanner {
         onclosetag: () => this.endText(),
       }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true });
     } else if (format === 'json') {
-      this.json = new Tokenizer({ separator: '' });
-      this.json.onToken = ({ value }) => {
-        if (typeof value === 'string') this.scanText(value, false);
-      };
-      // Not JSON after all: everything is read again as text (the same links whatever the chunks).
-      this.json.onError = () => this.notJson();
+      this.jsonAsText = true;
+    }
+  }
+
+  /** From the first escape on, a JSON body goes through the tokenizer, from its start. */
+  private startTokenizer(): void {
+    this.jsonAsText = false;
+    this.links.clear();
+    this.carry = '';
+    const json = new Tokenizer({ separator: '' });
+    json.onToken = ({ value }) => {
+      if (typeof value === 'string') this.scanText(value, false);
+    };
+    // Not JSON after all: everything is read again as text (the same links whatever the chunks).
+    json.onError = () => this.notJson();
+    this.json = json;
+    try {
+      json.write(this.jsonText);
+    } catch {
+      this.notJson();
     }
   }
 
@@ -110,7 +131,11 @@ export class LinkScanner {
     this.chars += text.length;
     if (!text) return;
     if (this.html) this.html.write(text);
-    else if (this.json) {
+    else if (this.jsonAsText) {
+      this.jsonText += text;
+      if (text.includes('\\')) this.startTokenizer();
+      else this.scanText(text, true);
+    } else if (this.json) {
       this.jsonText += text;
       try {
         this.json.write(text);

@@ -1,26 +1,36 @@
 // Runs one Evaluator inside a worker thread, so the engine can stop a runaway evaluation by
-// terminating the thread. Messages: {id, input, nowNs} in; {id, ok, json|error} out (the result
-// set as JSON text: a string crosses threads cheaper than an object, and the main thread's
-// decision cache is keyed by it). Several evaluations may wait in the port; they run in order.
+// terminating the thread. Messages come on a MessagePort of their own (`port`), in order:
+//   {id, input, nowNs}                      evaluate; answered {id, ok, json|error} (the result set
+//                                           as JSON text: a string crosses threads cheaply, and the
+//                                           main thread's decision cache is keyed by it)
+//   {prepare, wasm, data, version}          instantiate a new policy beside the live one; answered
+//                                           {prepared, ok, error?}
+//   {commit} / {abort}                      make the prepared policy live / drop it
+// Messages run in order, so evaluations posted before a commit finish on the old policy and those
+// after it use the new one: every thread of the pool swaps or none does.
 //
-// While one runs, the shared `progress` block says which one and this thread's CPU clock when it
-// began (worker-pool.ts's watchdog reads it: the budget is this thread's CPU time, not time spent
-// queued or waiting for a core).
+// The hand-off is built for cost: the thread never returns to its event loop once started. It
+// sleeps in Atomics.wait on a counter the main thread bumps after each post, drains the port with
+// receiveMessageOnPort, and after each answer bumps a counter the main thread waits on
+// (Atomics.waitAsync). A MessagePort's own wake-ups and event dispatch cost several times more per
+// evaluation (bench/README.md, "hand-off"). worker.terminate() still ends the thread, asleep or
+// stuck in WASM.
 //
-// A new policy is loaded into the running thread in two steps, so every thread of the pool swaps
-// or none does: {prepare, wasm, data, version} instantiates it beside the live one and answers
-// {prepared, ok, error?}; {commit} makes it live, {abort} drops it. Messages run in order, so the
-// evaluations posted before a commit finish on the old policy and those after it use the new one.
-import { parentPort, workerData } from 'node:worker_threads';
+// While one evaluation runs, the shared `progress` block says which one and since when (wall
+// clock); worker-pool.ts's watchdog samples this thread's CPU clock to judge the budget.
+import { receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { Evaluator, errorText, type EvaluatorLimits } from './evaluator.ts';
-import { ownThreadClock } from './thread-cpu.ts';
+import { ownThreadId } from './thread-cpu.ts';
 
 interface Init {
   wasm: Uint8Array;
   data: unknown;
   version: string;
   limits: EvaluatorLimits;
-  /** Int32 [running id (0: none), tid (0: no thread clock)], then Float64 [CPU ms at start, wall ms at start]. */
+  port: MessagePort;
+  /** Int32 [posted, answered]: bumped by the main thread per message, by this thread per answer. */
+  signal: SharedArrayBuffer;
+  /** Int32 [running id (0: none), tid (0: no thread clock)], then Float64 [wall ms at start]. */
   progress: SharedArrayBuffer;
 }
 
@@ -31,53 +41,70 @@ type Message =
   | { abort: number };
 
 const init = workerData as Init;
-const port = parentPort!;
+const port = init.port;
+const signal = new Int32Array(init.signal);
 const running = new Int32Array(init.progress, 0, 2);
-const startedAt = new Float64Array(init.progress, 8, 2);
+const startedAt = new Float64Array(init.progress, 8, 1);
 
+function answer(reply: object): void {
+  port.postMessage(reply);
+  Atomics.add(signal, 1, 1);
+  Atomics.notify(signal, 1);
+}
+
+let evaluator: Evaluator;
 try {
-  const clock = ownThreadClock();
-  Atomics.store(running, 1, clock?.tid ?? 0);
-  let evaluator = await Evaluator.load({ wasm: Buffer.from(init.wasm), data: init.data, version: init.version }, init.limits);
-  let pending: { seq: number; evaluator: Evaluator } | undefined;
-  // The latest prepare asked for: a load that finishes after a newer one was asked is dropped.
-  let latest = 0;
-  port.on('message', (msg: Message) => {
-    if ('prepare' in msg) {
-      pending = undefined;
-      latest = msg.prepare;
-      Evaluator.load({ wasm: Buffer.from(msg.wasm), data: msg.data, version: msg.version }, init.limits).then(
-        (ev) => {
-          if (msg.prepare !== latest) return;
-          pending = { seq: msg.prepare, evaluator: ev };
-          port.postMessage({ prepared: msg.prepare, ok: true });
-        },
-        (err: unknown) => port.postMessage({ prepared: msg.prepare, ok: false, error: errorText(err) }),
-      );
-      return;
-    }
-    if ('commit' in msg) {
-      if (pending?.seq === msg.commit) evaluator = pending.evaluator;
-      pending = undefined;
-      return;
-    }
-    if ('abort' in msg) {
-      if (pending?.seq === msg.abort) pending = undefined;
-      return;
-    }
-    startedAt[0] = clock?.cpuMs() ?? Number.NaN;
-    startedAt[1] = Date.now();
-    Atomics.store(running, 0, msg.id);
-    let reply: { id: number; ok: boolean; json?: string; error?: string };
-    try {
-      reply = { id: msg.id, ok: true, json: evaluator.evaluate(msg.input, msg.nowNs) };
-    } catch (err) {
-      reply = { id: msg.id, ok: false, error: errorText(err) };
-    }
-    Atomics.store(running, 0, 0);
-    port.postMessage(reply);
-  });
-  port.postMessage({ ready: true });
+  Atomics.store(running, 1, ownThreadId() ?? 0);
+  evaluator = Evaluator.loadSync({ wasm: Buffer.from(init.wasm), data: init.data, version: init.version }, init.limits);
+  answer({ ready: true });
 } catch (err) {
-  port.postMessage({ ready: false, error: errorText(err) });
+  answer({ ready: false, error: errorText(err) });
+  throw err;
+}
+
+let pending: { seq: number; evaluator: Evaluator } | undefined;
+
+function handle(msg: Message): void {
+  if ('prepare' in msg) {
+    pending = undefined;
+    try {
+      pending = { seq: msg.prepare, evaluator: Evaluator.loadSync({ wasm: Buffer.from(msg.wasm), data: msg.data, version: msg.version }, init.limits) };
+      answer({ prepared: msg.prepare, ok: true });
+    } catch (err) {
+      answer({ prepared: msg.prepare, ok: false, error: errorText(err) });
+    }
+    return;
+  }
+  if ('commit' in msg) {
+    if (pending?.seq === msg.commit) evaluator = pending.evaluator;
+    pending = undefined;
+    return;
+  }
+  if ('abort' in msg) {
+    if (pending?.seq === msg.abort) pending = undefined;
+    return;
+  }
+  startedAt[0] = Date.now();
+  Atomics.store(running, 0, msg.id);
+  let reply: { id: number; ok: boolean; json?: string; error?: string };
+  try {
+    reply = { id: msg.id, ok: true, json: evaluator.evaluate(msg.input, msg.nowNs) };
+  } catch (err) {
+    reply = { id: msg.id, ok: false, error: errorText(err) };
+  }
+  Atomics.store(running, 0, 0);
+  answer(reply);
+}
+
+/** Blocks until the main thread posts again after `seen` (bench/lib/profile.ts counts it as idle by name). */
+function sleepUntilPosted(seen: number): void {
+  Atomics.wait(signal, 0, seen);
+}
+
+for (;;) {
+  // Read the counter before draining: a post that lands after the drain changes it, so the wait
+  // below returns at once instead of sleeping through it.
+  const seen = Atomics.load(signal, 0);
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) handle(m.message as Message);
+  sleepUntilPosted(seen);
 }

@@ -1,9 +1,9 @@
 // Loads a compiled bundle into opa-wasm and evaluates it synchronously. This is the only module
 // that touches the opa-wasm SDK, so its quirks are handled here once:
-//  - the ESM entry exports only `loadPolicy`;
+//  - the ESM entry names only `loadPolicy`; `loadPolicySync` is on its default export;
 //  - a falsy input is treated as "no input" (we always pass a JSON buffer, never a bare value);
 //  - errors are thrown as strings or plain objects, not Error instances (see errorText).
-import { loadPolicy } from '@open-policy-agent/opa-wasm';
+import * as opaWasm from '@open-policy-agent/opa-wasm';
 import type { CompiledPolicy } from './compile.ts';
 import { ENTRYPOINT } from './entrypoint.ts';
 import { makeBuiltins } from './builtins.ts';
@@ -19,6 +19,12 @@ export const defaultLimits: EvaluatorLimits = { memoryBytes: 128 * 1024 * 1024 }
 const PAGE = 64 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+const { loadPolicy } = opaWasm;
+// At run time loadPolicySync is only on the ESM entry's default export (its types name it directly).
+const { loadPolicySync } = (opaWasm as unknown as { default: Pick<typeof opaWasm, 'loadPolicySync'> }).default;
+
+type LoadedPolicy = Awaited<ReturnType<typeof loadPolicy>>;
 
 export class UnsupportedBuiltinError extends Error {}
 
@@ -66,7 +72,7 @@ export class Evaluator {
   private readonly resetAfterBytes: number;
 
   private constructor(
-    policy: Awaited<ReturnType<typeof loadPolicy>>,
+    policy: LoadedPolicy,
     readonly version: string,
     limits: EvaluatorLimits,
   ) {
@@ -78,19 +84,35 @@ export class Evaluator {
   }
 
   static async load(compiled: Pick<CompiledPolicy, 'wasm' | 'data' | 'version'>, limits = defaultLimits): Promise<Evaluator> {
+    const { memory, builtins, bind } = Evaluator.setup(limits);
+    return bind(await loadPolicy(compiled.wasm, memory, builtins), compiled);
+  }
+
+  /**
+   * As load, synchronously (WebAssembly compiles lazily, so this is quick): what an evaluation
+   * thread uses, as it never returns to its event loop.
+   */
+  static loadSync(compiled: Pick<CompiledPolicy, 'wasm' | 'data' | 'version'>, limits = defaultLimits): Evaluator {
+    const { memory, builtins, bind } = Evaluator.setup(limits);
+    return bind(loadPolicySync(compiled.wasm, memory, builtins), compiled);
+  }
+
+  private static setup(limits: EvaluatorLimits) {
     let self: Evaluator | undefined;
     const builtins = makeBuiltins({ nowNs: () => self?.now ?? Date.now() * 1e6 });
     const maximum = Math.max(2, Math.floor(limits.memoryBytes / PAGE));
-    const policy = await loadPolicy(compiled.wasm, { initial: Math.min(32, maximum), maximum }, builtins);
-    // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
-    const needed = importedBuiltins(policy);
-    const missing = needed.filter((name) => !(name in builtins) && !(name in builtinFuncs));
-    if (missing.length) {
-      throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.join(', ')}`);
-    }
-    policy.setData(compiled.data as object);
-    self = new Evaluator(policy, compiled.version, limits);
-    return self;
+    const bind = (policy: LoadedPolicy, compiled: Pick<CompiledPolicy, 'data' | 'version'>): Evaluator => {
+      // Refuse a bundle that needs a builtin nobody implements, at load time rather than per request.
+      const needed = importedBuiltins(policy);
+      const missing = needed.filter((name) => !(name in builtins) && !(name in builtinFuncs));
+      if (missing.length) {
+        throw new UnsupportedBuiltinError(`policy uses builtins that Airlock's WASM evaluator does not provide: ${missing.join(', ')}`);
+      }
+      policy.setData(compiled.data as object);
+      self = new Evaluator(policy, compiled.version, limits);
+      return self;
+    };
+    return { memory: { initial: Math.min(32, maximum), maximum }, builtins, bind };
   }
 
   /**

@@ -11,6 +11,17 @@ function firstFieldMs(text: string): number | undefined {
   return Number.isFinite(ns) ? ns / 1e6 : undefined;
 }
 
+/** The calling thread's id (for threadCpuMs in another thread), or undefined without /proc. */
+export function ownThreadId(): number | undefined {
+  try {
+    const link = fs.readlinkSync(procSelf); // "<pid>/task/<tid>"
+    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
+    return Number.isInteger(tid) && tid > 0 && threadCpuMs(tid) !== undefined ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The calling thread's own CPU clock: its id (for threadCpuMs in another thread) and a reader that
  * costs one pread on a file kept open. Undefined when the system does not provide it.

@@ -21,11 +21,21 @@
 // new policy beside the live one; only when all have it does each commit it, between two
 // evaluations, so the pool swaps as one or not at all. A thread started later (a timeout's
 // replacement) loads the policy current then.
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { CompiledPolicy } from './compile.ts';
 import type { EvaluatorLimits } from './evaluator.ts';
 import type { RawOutcome } from './interpret.ts';
 import { threadCpuMs } from './thread-cpu.ts';
+
+/** What a thread answers (eval-worker-main.ts). */
+interface Answer {
+  id?: number;
+  ok?: boolean;
+  json?: string;
+  error?: string;
+  prepared?: number;
+  ready?: boolean;
+}
 
 /** An evaluation's outcome and the policy version that gave it. */
 export type PoolOutcome = RawOutcome & { version: string };
@@ -57,8 +67,15 @@ class Slot {
   /** The version the thread runs evaluations posted now on (its start bundle, then each commit). */
   version!: string;
   private timer: NodeJS.Timeout | undefined;
+  /** The thread's end of the hand-off (eval-worker-main.ts): its port and the two counters. */
+  private port!: MessagePort;
+  private signal!: Int32Array;
+  /** Answers counted so far: the counter value the next wait is for. */
+  private answered = 0;
   private running!: Int32Array;
   private startedAt!: Float64Array;
+  /** The watchdog's first reading of the thread's CPU clock during the evaluation `id`. */
+  private sample: { id: number; cpuMs: number } | undefined;
   private seq = 0;
 
   constructor(private readonly pool: WorkerPool) {
@@ -69,37 +86,28 @@ class Slot {
     this.loaded = false;
     const p = this.pool;
     this.version = p.compiled.version;
-    const progress = new SharedArrayBuffer(24);
+    const progress = new SharedArrayBuffer(16);
     this.running = new Int32Array(progress, 0, 2);
-    this.startedAt = new Float64Array(progress, 8, 2);
+    this.startedAt = new Float64Array(progress, 8, 1);
+    this.sample = undefined;
+    const signal = new SharedArrayBuffer(8);
+    this.signal = new Int32Array(signal);
+    this.answered = 0;
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
     this.worker = new Worker(p.script(), {
-      workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits, progress },
+      workerData: { wasm: p.compiled.wasm, data: p.compiled.data, version: p.compiled.version, limits: p.limits, port: port2, signal, progress },
+      transferList: [port2],
       // A young generation of 3 MiB (1 MiB semi-spaces): an evaluation's garbage is a few strings
       // that die at once, so a larger one only holds ~8 MiB more per thread, at no gain in CPU.
       resourceLimits: { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 3 },
     });
+    let ready!: (m: { ready: boolean; error?: string }) => void;
     this.ready = new Promise((resolve, reject) => {
-      const onMsg = (m: { ready?: boolean; error?: string }): void => {
-        if (m.ready === undefined) return;
-        this.worker.off('message', onMsg);
-        if (m.ready) {
-          this.loaded = true;
-          resolve();
-        }
-        else reject(new Error(m.error));
-      };
-      this.worker.on('message', onMsg);
+      ready = (m) => (m.ready ? ((this.loaded = true), resolve()) : reject(new Error(m.error)));
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (m: { id?: number; ok?: boolean; json?: string; error?: string; prepared?: number }) => {
-      if (m.prepared !== undefined) return this.onPrepared?.(m.prepared, m.ok === true, m.error);
-      const head = this.sent[0];
-      if (m.id === undefined || !head || m.id !== head.id) return;
-      this.sent.shift();
-      const version = head.version ?? this.version;
-      head.resolve(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json, version } : { kind: 'error', message: m.error ?? 'unknown error', version });
-      this.finished();
-    });
+    this.listen(this.worker, ready);
     this.worker.on('error', (err: Error) => {
       // The thread runs its jobs in order: the first one crashed it. Replace the thread before
       // answering, so the rest (re-sent once the new thread is ready) and the next go to a live one.
@@ -124,6 +132,44 @@ class Slot {
     );
   }
 
+  /**
+   * Waits (without blocking) for the thread's next answers and handles them in order; one wait is
+   * outstanding per thread. A replaced thread's wait is woken by restart() and ends here.
+   */
+  private listen(worker: Worker, ready: (m: { ready: boolean; error?: string }) => void): void {
+    const wait = Atomics.waitAsync(this.signal, 1, this.answered);
+    const drain = (): void => {
+      if (worker !== this.worker) return;
+      this.answered = Atomics.load(this.signal, 1);
+      for (let r = receiveMessageOnPort(this.port); r !== undefined; r = receiveMessageOnPort(this.port)) {
+        const m = r.message as Answer;
+        if (m.ready !== undefined) ready(m as { ready: boolean; error?: string });
+        else this.onAnswer(m);
+        if (worker !== this.worker) return;
+      }
+      this.listen(worker, ready);
+    };
+    if (wait.async) void wait.value.then(drain);
+    else drain();
+  }
+
+  private onAnswer(m: Answer): void {
+    if (m.prepared !== undefined) return this.onPrepared(m.prepared, m.ok === true, m.error);
+    const head = this.sent[0];
+    if (m.id === undefined || !head || m.id !== head.id) return;
+    this.sent.shift();
+    const version = head.version ?? this.version;
+    head.resolve(m.ok && typeof m.json === 'string' ? { kind: 'result', json: m.json, version } : { kind: 'error', message: m.error ?? 'unknown error', version });
+    this.finished();
+  }
+
+  /** Hands a message to the thread: posted on its port, then its counter bumped to wake it. */
+  private send(message: object, transfer?: Transferable[]): void {
+    this.port.postMessage(message, transfer as never);
+    Atomics.add(this.signal, 0, 1);
+    Atomics.notify(this.signal, 0);
+  }
+
   /** Whether the thread can take `job` now: when idle, or when it and everything held are small. */
   takes(job: Job): boolean {
     if (this.sent.length === 0) return true;
@@ -137,7 +183,7 @@ class Slot {
     this.sent.push(job);
     if (this.sent.length === 1) {
       this.worker.ref();
-      this.arm(this.pool.timeoutMs);
+      this.arm(this.pool.checkEveryMs);
     }
     if (this.loaded) this.post(job);
     else this.ready.catch(() => this.failAll('evaluation thread failed to start'));
@@ -148,7 +194,7 @@ class Slot {
     job.posted = true;
     if (job === this.sent[0]) job.since = Date.now();
     job.version = this.version;
-    this.worker.postMessage({ id: job.id, input: job.input, nowNs: job.nowNs });
+    this.send({ id: job.id, input: job.input, nowNs: job.nowNs });
   }
 
   /** After the head job was answered: the next one's ceiling starts now; an idle thread lets go. */
@@ -156,7 +202,7 @@ class Slot {
     const next = this.sent[0];
     if (next) {
       if (next.posted) next.since = Date.now();
-      if (!this.timer) this.arm(this.pool.timeoutMs);
+      if (!this.timer) this.arm(this.pool.checkEveryMs);
     } else {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -171,8 +217,12 @@ class Slot {
   }
 
   /**
-   * The watchdog: how much CPU the running evaluation has used. Over the budget (or past the
-   * wall-clock ceiling) it is ended; otherwise look again when the rest of its budget could be spent.
+   * The watchdog, every `checkEveryMs` while the thread holds work: how much CPU the running
+   * evaluation has used. The thread does not read its clock per evaluation (a /proc read costs more
+   * than a small evaluation); the watchdog reads it when it first sees an evaluation running and
+   * counts from there. What ran before that reading is not counted, so an evaluation is ended
+   * after between its budget and its budget plus one check interval of its own CPU time. Over the
+   * budget (or past the wall-clock ceiling) it is ended.
    */
   private check(): void {
     this.timer = undefined;
@@ -184,16 +234,16 @@ class Slot {
     if (this.loaded && head.posted && Atomics.load(this.running, 0) === head.id) {
       const tid = Atomics.load(this.running, 1);
       const cpuNow = tid ? threadCpuMs(tid) : undefined;
-      const cpuThen = this.startedAt[0]!;
-      // Without a per-thread CPU clock: wall-clock time since the thread began this evaluation.
-      used = cpuNow !== undefined && Number.isFinite(cpuThen) ? cpuNow - cpuThen : now - this.startedAt[1]!;
+      if (cpuNow === undefined) used = now - this.startedAt[0]!; // no thread clock: wall-clock time since it began
+      else if (this.sample?.id === head.id) used = cpuNow - this.sample.cpuMs;
+      else this.sample = { id: head.id, cpuMs: cpuNow };
     }
     const version = head.version ?? this.version;
     if (used >= budget) return this.end(head, { kind: 'timeout', budgetMs: budget, version });
     if (head.since !== undefined && now - head.since >= this.pool.wallCeilingMs) {
       return this.end(head, { kind: 'timeout', budgetMs: budget, wallMs: this.pool.wallCeilingMs, version });
     }
-    this.arm(budget - used);
+    this.arm(Math.min(this.pool.checkEveryMs, budget - used));
   }
 
   /** Ends the head job: kills the thread (it may be stuck in WASM) and starts a fresh one for the rest. */
@@ -239,20 +289,20 @@ class Slot {
     const worker = this.worker;
     return new Promise((resolve, reject) => {
       this.preparing = { seq, worker, resolve, reject };
-      worker.postMessage({ prepare: seq, wasm: compiled.wasm, data: compiled.data, version: compiled.version });
+      this.send({ prepare: seq, wasm: compiled.wasm, data: compiled.data, version: compiled.version });
     });
   }
 
   /** Makes the prepared policy live for evaluations posted from now on (`prepared`: the thread that prepared it). */
   commit(seq: number, prepared: Worker): void {
     if (this.worker !== prepared) return this.restart();
-    this.worker.postMessage({ commit: seq });
+    this.send({ commit: seq });
     this.version = this.pool.compiled.version;
   }
 
   abort(seq: number): void {
     this.preparing = undefined;
-    this.worker.postMessage({ abort: seq });
+    this.send({ abort: seq });
   }
 
   /** Starts a new thread on the pool's current policy (one still starting on an older one). */
@@ -268,6 +318,9 @@ class Slot {
     preparing?.resolve(old);
     old.removeAllListeners();
     void old.terminate();
+    // Ends the old thread's outstanding wait (listen() sees the thread was replaced).
+    Atomics.notify(this.signal, 1);
+    this.port.close();
     for (const job of this.sent) job.posted = false;
     this.start();
     this.ready.catch(() => undefined);
@@ -282,6 +335,8 @@ export class WorkerPool {
   closed = false;
   /** Wall-clock ceiling of one evaluation from when it is next to run (a machine starved for minutes). */
   readonly wallCeilingMs: number;
+  /** How often the watchdog looks at a busy thread (its CPU clock is read then, not per evaluation). */
+  readonly checkEveryMs: number;
 
   /** Serializes reloads; the sequence numbers a thread's prepare and commit. */
   private reloading: Promise<unknown> = Promise.resolve();
@@ -296,6 +351,7 @@ export class WorkerPool {
     readonly script: () => URL,
   ) {
     this.wallCeilingMs = Math.max(20 * timeoutMs, 10_000);
+    this.checkEveryMs = Math.max(2, timeoutMs / 4);
     this.slots = Array.from({ length: size }, () => new Slot(this));
   }
 

@@ -277,8 +277,12 @@ export class CredentialGuard implements Enforcer {
     const values = this.live.values;
     if (values.size === 0) return [];
     const { outgoing, description } = ctx;
-    const found = new Set(values.find(`${outgoing.url.hostname} ${outgoing.url.pathname}${outgoing.url.search}`));
-    for (const [n, v] of outgoing.headers) for (const x of [...values.find(n), ...values.find(v)]) found.add(x);
+    // One look at host, path, query and every header name and value, NUL between them: decoded
+    // readings stay local to each part, and a match spanning two parts (only a value holding NUL
+    // could) can only refuse more, never miss one.
+    const parts = [outgoing.url.hostname, `${outgoing.url.pathname}${outgoing.url.search}`];
+    for (const [n, v] of outgoing.headers) parts.push(n, v);
+    const found = new Set(values.find(parts.join('\0')));
     const b = description.request.body;
     const bodyText = b.json !== undefined ? JSON.stringify(b.json) : b.form ? JSON.stringify(b.form) : b.text;
     if (bodyText) for (const n of values.find(asLatin1(bodyText))) found.add(n);

@@ -10,6 +10,7 @@
 import type { Transform } from 'node:stream';
 import type { RequestDescription } from '../describe/types.ts';
 import type { EngineDecision } from '../engine/decision.ts';
+import type { AbortLike } from '../lib/abort-flag.ts';
 
 /** Why the proxy did not forward a request; rendered as application/problem+json (RFC 9457). */
 export interface Rejection {
@@ -49,7 +50,7 @@ export interface RequestContext {
   /** Values for the audit record (approval id, limits charged, credentials injected by name …). */
   readonly audit: Record<string, unknown>;
   /** Aborted when the agent's connection goes away (e.g. while held for approval). */
-  readonly signal: AbortSignal;
+  readonly signal: AbortLike;
   /** The body as the agent sent it, up to the capture cap (what a human approving it must be able to read). */
   readonly body?: { readonly bytes: Buffer; readonly truncated: boolean };
 }

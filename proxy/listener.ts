@@ -12,6 +12,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
+import { AbortFlag } from '../lib/abort-flag.ts';
 import type { CertificateAuthority } from './ca.ts';
 import { Exchange, type Tunnel } from './exchange.ts';
 import { intercept } from './interception.ts';
@@ -149,9 +150,9 @@ export class ProxyServer {
     try {
       const opened = await this.pipeline.open(x, () => captureBody(req, this.deps.bodyCap));
       if (opened) return refuse(opened);
-      const gone = new AbortController();
+      const gone = new AbortFlag();
       res.once('close', () => { if (!res.writableFinished) gone.abort(); });
-      const enforced = await this.pipeline.enforce(x, gone.signal);
+      const enforced = await this.pipeline.enforce(x, gone);
       if (enforced) return refuse(enforced);
       await this.upstream.forward(x, req, res, refuse);
     } catch (err) {
@@ -175,9 +176,9 @@ export class ProxyServer {
     try {
       const opened = await this.pipeline.open(x);
       if (opened) return refuse(opened);
-      const gone = new AbortController();
+      const gone = new AbortFlag();
       socket.once('close', () => gone.abort());
-      const enforced = await this.pipeline.enforce(x, gone.signal);
+      const enforced = await this.pipeline.enforce(x, gone);
       if (enforced) return refuse(enforced);
       await this.websockets.forward(x, req, socket, head, refuse);
     } catch (err) {

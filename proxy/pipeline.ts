@@ -17,6 +17,7 @@ import type { AgentInfo, RequestDescription } from '../describe/types.ts';
 import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import type { EngineDecision } from '../engine/decision.ts';
+import type { AbortLike } from '../lib/abort-flag.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
@@ -191,7 +192,7 @@ export class Pipeline {
    * The enforcers (their notes go to the audit record), then destination safety on the resolved
    * address to dial. `signal` aborts when the agent's connection goes away (a hold ends then).
    */
-  async enforce(x: Exchange, signal: AbortSignal): Promise<Refusal | undefined> {
+  async enforce(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
     const described = x.described!;
     const decision = x.decision!;
     const headers = endToEnd(x.head.rawHeaders, dropToUpstream);

@@ -52,16 +52,32 @@ export interface AgentSummary {
 
 /** The agent a token belongs to, with the id of the token that matched (unexpired, compared in constant time). */
 export function matchToken(a: StoredAgent, token: string): { agent: AgentInfo; token: string } | undefined {
-  const want = Buffer.from(sha256(token), 'hex');
+  const want = memo(tokenDigests, token, () => crypto.createHash('sha256').update(token).digest());
   const now = Date.now();
   for (const t of a.tokens) {
     if (t.expires && Date.parse(t.expires) <= now) continue;
-    const have = Buffer.from(t.hash, 'hex');
+    const have = memo(storedDigests, t.hash, () => Buffer.from(t.hash, 'hex'));
     if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
       return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
     }
   }
   return undefined;
+}
+
+// Every request is authenticated, and hashing its token (plus decoding the stored hashes) cost more
+// than the comparison itself: digests of the tokens and hashes seen lately are kept. Only the
+// derivation is skipped; each request is still compared against the stored hashes and expiries.
+const tokenDigests = new Map<string, Buffer>();
+const storedDigests = new Map<string, Buffer>();
+
+function memo(cache: Map<string, Buffer>, key: string, make: () => Buffer): Buffer {
+  let v = cache.get(key);
+  if (v === undefined) {
+    if (cache.size >= 1024) cache.clear();
+    v = make();
+    cache.set(key, v);
+  }
+  return v;
 }
 
 export class AgentError extends Error {}

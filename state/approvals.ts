@@ -22,6 +22,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { boundedCopy } from '../lib/bounded.ts';
+import type { AbortLike } from '../lib/abort-flag.ts';
 import { openDocument, StateFileError, type Document } from './document.ts';
 import { stateFile } from './home.ts';
 import { RecordDir } from './record-dir.ts';
@@ -514,7 +515,7 @@ export class ApprovalQueue {
    * Holds until the approval is resolved, `timeoutMs` passes or `signal` aborts. 'approved' means
    * this caller consumed the approval (single use); a second waiter on the same approval gets 'used'.
    */
-  wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
+  wait(id: string, opts: { timeoutMs: number; signal?: AbortLike }): Promise<WaitOutcome> {
     const a = this.approvals.find((x) => x.id === id);
     if (!a) return Promise.resolve('denied');
     if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');

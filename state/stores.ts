@@ -15,6 +15,7 @@
 //    studio see it without polling.
 import type { AgentInfo, Grant, LabelArrival, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision, RateLimitDirective } from '../engine/decision.ts';
+import type { AbortLike } from '../lib/abort-flag.ts';
 import type { AgentSummary, IssuedToken } from './agents.ts';
 import type { ApprovalEvent, ApprovalRecord, ApprovalStatus, ApproveOptions, GrantRecord, RetryClaim, WaitOutcome } from './approvals.ts';
 import type { AuditFilter, AuditRecord } from './audit-log.ts';
@@ -75,7 +76,7 @@ export interface Approvals {
   claimRetry(id: string, description: RequestDescription, hash: string): Awaitable<RetryClaim>;
   create(description: RequestDescription, decision: EngineDecision, hash: string): Promise<ApprovalRecord>;
   /** Holds until resolved, timed out or aborted; 'approved' means this caller used the approval. */
-  wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome>;
+  wait(id: string, opts: { timeoutMs: number; signal?: AbortLike }): Promise<WaitOutcome>;
   onChange(fn: (event: ApprovalEvent) => void): () => void;
   list(filter?: { status?: ApprovalStatus; agent?: string }): ApprovalRecord[];
   /** By id or a unique prefix of at least 6 characters; throws ApprovalError. */

@@ -66,6 +66,11 @@ interface Entry {
 }
 
 const IDLE = '(idle)';
+/**
+ * Functions that only sleep (an evaluation thread blocked in Atomics.wait): V8 samples a thread
+ * blocked there as running the function, though it uses no CPU, so its own samples count as idle.
+ */
+const SLEEPERS = new Set(['sleepUntilPosted']);
 
 export function summarize(files: string[], window: ProfileWindow | undefined, root: string, sourceMaps: Record<string, SourceMapPayload> = {}, topN = 25): ProfileSummary {
   const maps = new Map<string, SourceMap>();
@@ -114,7 +119,8 @@ export function summarize(files: string[], window: ProfileWindow | undefined, ro
       t += p.timeDeltas[i] ?? 0;
       if (window && (t < window.fromUs || t > window.toUs)) continue;
       const leafId = p.samples[i]!;
-      if (byId.get(leafId)!.callFrame.functionName === IDLE) continue;
+      const leafName = byId.get(leafId)!.callFrame.functionName;
+      if (leafName === IDLE || SLEEPERS.has(leafName)) continue;
       busy++;
       threads[thread] = (threads[thread] ?? 0) + 1;
       const leaf = entry(leafId);

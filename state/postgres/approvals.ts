@@ -15,6 +15,7 @@
 import crypto from 'node:crypto';
 import type { Grant, RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
+import type { AbortLike } from '../../lib/abort-flag.ts';
 import {
   ApprovalError, checkCapacity, cleanMessage, grantsMatching, newApprovalRecord, planGrant, publicSummary, requestHash,
   type ApprovalEvent, type ApprovalQueueOptions, type ApprovalRecord, type ApprovalStatus, type ApproveOptions, type GrantRecord,
@@ -258,7 +259,7 @@ export class PgApprovals implements Approvals {
     return record;
   }
 
-  wait(id: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<WaitOutcome> {
+  wait(id: string, opts: { timeoutMs: number; signal?: AbortLike }): Promise<WaitOutcome> {
     const a = this.approvals.get(id);
     if (!a) return Promise.resolve('denied');
     if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');

@@ -48,6 +48,29 @@ t.test('chunking never changes what is found (property)', async (t) => {
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300) });
 });
 
+t.test('JSON: the links of exactly its strings, keys and values, escaped or not, however chunked (property)', async (t) => {
+  // The scanner reads a JSON body as plain text until the first backslash, then tokenizes it; both
+  // must find what scanning each string of the parsed document finds.
+  const piece = fc.constantFrom('https://a.example/x?y=1', 'http://b.example/p.', ' ', 'text', '"', '\\', '/', '\n', '\u2028', 'é', '{', '}', ':', ',', "'", 'https://c.example/');
+  const text = fc.array(piece, { maxLength: 8 }).map((p) => p.join(''));
+  const key = fc.oneof(text, fc.constantFrom('url', 'html_url', 'k')).filter((k) => !/^\d+$/.test(k));
+  const value = fc.oneof(text, fc.array(text, { maxLength: 3 }), fc.integer(), fc.constant(null), fc.dictionary(key, text, { maxKeys: 3 }));
+  const doc = fc.dictionary(key, value, { maxKeys: 5 });
+  const strings = (v: unknown, out: string[]): string[] => {
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) for (const x of v) strings(x, out);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) strings(k, out), strings(x, out);
+    return out;
+  };
+  fc.assert(fc.property(doc, fc.boolean(), fc.array(fc.nat(), { maxLength: 8 }), (d, escapeSlashes, cutsRaw) => {
+    let body = JSON.stringify(d);
+    if (escapeSlashes) body = body.replaceAll('/', '\\/');
+    const cuts = cutsRaw.map((c) => (body.length ? c % body.length : 0));
+    const expected = [...new Set(strings(d, []).flatMap((s) => scan('text', s)))];
+    return JSON.stringify(scan('json', body, cuts)) === JSON.stringify(expected);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300) });
+});
+
 t.test('bounded: characters read, links kept, URL length', async (t) => {
   const many = Array.from({ length: 50 }, (_, i) => `https://h${i}.example/`).join(' ');
   t.equal(scan('text', many, [], { maxChars: 1 << 20, maxLinks: 10, urlChars: 2048 }).length, 10, 'at most maxLinks');
