@@ -1,17 +1,17 @@
-// A TypeScript entry point and the project files it imports, bundled by esbuild into one ES module
-// cached in node_modules/.cache/airlock/, so a thread or process started from it loads no TypeScript
-// loader (tsx costs every thread that loads it 15–30 MiB and its start-up time). There is still no
-// build step to forget: the bundle is built on first use and again whenever a file it was built
-// from changed. The cache key is the content of every such file (and of tsconfig.json and the
-// installed-packages lock, and the project's location), never a modification time: a stale bundle
-// does not run.
+// A TypeScript entry point and the project files it imports, bundled by esbuild into ES modules
+// cached in node_modules/.cache/airlock/, so a thread or process started from them loads no
+// TypeScript loader (tsx costs every thread that loads it 15–30 MiB and its start-up time). There
+// is still no build step to forget: a bundle is built on first use and again whenever a file it
+// was built from changed. The cache key is the content of every such file (and of tsconfig.json,
+// the installed-packages lock, this file, and the project's location), never a modification
+// time: a stale bundle does not run.
 //
 // Packages stay outside the bundle (imported from node_modules as the sources import them, which
 // is why the bundles live inside node_modules). A dynamic `import()` of a project file becomes a
 // chunk of its own, loaded when that code runs, so what a program does not use (the studio under
-// --no-studio, the PostgreSQL and Redis clients without shared stores) is not loaded either. `import.meta.url`, `.dirname` and `.filename` are
-// replaced in each file by its own source location, so code that finds files beside itself works
-// the same bundled.
+// --no-studio, the PostgreSQL and Redis clients without shared stores) is not loaded either.
+// `import.meta.url`, `.dirname` and `.filename` are replaced in each file by its own source
+// location, so code that finds files beside itself works the same bundled.
 //
 // The build runs in a child process (this file, run as a script): esbuild's plugin API (needed to
 // hash exactly what it bundles) is asynchronous and leaves a service process running, and neither
@@ -25,8 +25,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** Changes whenever this file changes how a bundle is made (options, replacements). */
-const recipe = 'airlock-bundle-1';
+/** This file's own content is part of every key: a change to how bundles are made rebuilds them. */
+const recipe = crypto.createHash('sha256').update(fs.readFileSync(fileURLToPath(import.meta.url))).digest('hex');
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The folder the bundles of the project at `root` are cached in. */
@@ -99,7 +99,7 @@ function readManifest(file) {
 const context = ['tsconfig.json', 'package.json', path.join('node_modules', '.package-lock.json')];
 
 /**
- * The cache key: the recipe, the project's location (it is written into the bundle), and the
+ * The cache key: this file (the recipe), the project's location (it is written into the bundle), and the
  * content of each input and context file. `read(rel)` gives a file's content (undefined: missing);
  * an input that is gone makes the key differ from any built one.
  * @param {string} root
