@@ -79,9 +79,27 @@ export function summarize(files: string[], window: ProfileWindow | undefined, ro
     if (!maps.has(url)) maps.set(url, new SourceMap(sourceMaps[url]!));
     return maps.get(url);
   };
+  const bundleMaps = new Map<string, SourceMap | undefined>();
+  /** A frame in one of lib/bundle.js's bundles (what `airlock start` and its threads run): its source file and line, from the map beside it. */
+  const inBundle = (file: string, f: ProfileNode['callFrame']): string | undefined => {
+    if (!file.includes('/node_modules/.cache/airlock/')) return undefined;
+    if (!bundleMaps.has(file)) {
+      try {
+        bundleMaps.set(file, new SourceMap(JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload));
+      } catch {
+        bundleMaps.set(file, undefined);
+      }
+    }
+    const entry = bundleMaps.get(file)?.findEntry(f.lineNumber, f.columnNumber);
+    if (!entry || !('originalSource' in entry)) return undefined;
+    const source = entry.originalSource.startsWith('file://') ? new URL(entry.originalSource).pathname : path.resolve(path.dirname(file), entry.originalSource);
+    return `${path.relative(root, source)}:${entry.originalLine + 1}`;
+  };
   const whereOf = (f: ProfileNode['callFrame']): string => {
     if (!f.url) return '';
     const file = f.url.startsWith('file://') ? new URL(f.url).pathname : f.url;
+    const bundled = inBundle(file, f);
+    if (bundled) return bundled;
     const rel = file.startsWith(`${root}/`) ? path.relative(root, file) : file.replace(/^.*\/node_modules\//, 'node_modules/');
     const entry = mapOf(f.url)?.findEntry(f.lineNumber, f.columnNumber);
     const line = entry && 'originalLine' in entry ? entry.originalLine : f.url.endsWith('.ts') ? undefined : f.lineNumber;
