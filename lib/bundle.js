@@ -212,7 +212,8 @@ function prune(dir, name, keep) {
   const dayAgo = Date.now() - 24 * 3600_000;
   for (const f of fs.readdirSync(dir)) {
     // Bundles (name-<key>) and the leftovers of builds that were killed (name.tmp-…).
-    if (f === keep || !(new RegExp(`^${name}(-[0-9a-f]{16}|\\.tmp-.+)$`).test(f))) continue;
+    const ours = f.startsWith(`${name}.tmp-`) || (f.startsWith(`${name}-`) && /^[0-9a-f]{16}$/.test(f.slice(name.length + 1)));
+    if (f === keep || !ours) continue;
     try {
       if (fs.statSync(path.join(dir, f)).mtimeMs < dayAgo) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     } catch { /* another process pruned it */ }
