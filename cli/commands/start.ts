@@ -80,9 +80,11 @@ export function register(program: Command): void {
       const shown = host.includes(':') ? `[${host}]` : host;
       process.stdout.write(`airlock: proxy on http://${shown}:${port} (policy ${airlock.config.policy}, version ${airlock.engine.version?.slice(0, 12) ?? '?'})\n`);
       if (airlock.socketPath) process.stdout.write(`airlock: also on unix socket ${airlock.socketPath}\n`);
-      // Loaded only here: the PostgreSQL client is not loaded when no shared store is used.
-      const { displayDbUrl } = airlock.config.store ? await import('../../state/postgres/db.ts') : { displayDbUrl: String };
-      if (airlock.config.store) process.stdout.write(`airlock: shared state in ${displayDbUrl(airlock.config.store)}${airlock.config.limits ? `, rate limits in Redis` : ''}\n`);
+      if (airlock.config.store) {
+        // Loaded only here: without a shared store the PostgreSQL client is never loaded.
+        const { displayDbUrl } = await import('../../state/postgres/db.ts');
+        process.stdout.write(`airlock: shared state in ${displayDbUrl(airlock.config.store)}${airlock.config.limits ? `, rate limits in Redis` : ''}\n`);
+      }
       process.stdout.write(`airlock: CA certificate ${airlock.ca.files.cert} (trust it in agents: airlock ca path)\n`);
       if (airlock.agents.list().length === 0) process.stdout.write('airlock: no agents yet — create one with: airlock agent add NAME\n');
 
