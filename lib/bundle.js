@@ -175,7 +175,6 @@ async function build({ root, entry, name }) {
       platform: 'node',
       format: 'esm',
       target: 'node20',
-      keepNames: true,
       // Beside each file, read only by profilers and --enable-source-maps: positions in the sources.
       sourcemap: 'linked',
       sourcesContent: false,
