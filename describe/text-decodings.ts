@@ -63,9 +63,11 @@ function runBefore(text: string, end: number): boolean {
  */
 export function readings(text: string, spaces = true): string[] {
   const out = [text];
-  if (/[%\\&]/.test(text)) out.push(unescapeAll(text));
-  if (spaces && text.includes('+')) out.push(unescapeAll(text.replace(/\+/g, ' ')));
-  if (/=[0-9A-Fa-f\r\n]/.test(text)) out.push(unQuotedPrintable(text));
+  // A reading is made only when its decoder would change something, and kept only when it did.
+  const add = (r: string): void => void (r !== text && out.push(r));
+  if (/[%\\&]/.test(text)) add(unescapeAll(text));
+  if (spaces && text.includes('+')) add(unescapeAll(text.replace(/\+/g, ' ')));
+  if (/=(?:[0-9A-Fa-f]{2}|\r?\n)/.test(text)) add(unQuotedPrintable(text));
   if (mayBeWrapped(text)) for (const r of [...out]) out.push(unwrap(r));
   return out;
 }
