@@ -11,11 +11,16 @@ function firstFieldMs(text: string): number | undefined {
   return Number.isFinite(ns) ? ns / 1e6 : undefined;
 }
 
+/** The calling thread's id, read from /proc/thread-self (a link to "<pid>/task/<tid>"); throws without it. */
+function procThreadId(): number {
+  const link = fs.readlinkSync(procSelf);
+  return Number(link.slice(link.lastIndexOf('/') + 1));
+}
+
 /** The calling thread's id (for threadCpuMs in another thread), or undefined without /proc. */
 export function ownThreadId(): number | undefined {
   try {
-    const link = fs.readlinkSync(procSelf); // "<pid>/task/<tid>"
-    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
+    const tid = procThreadId();
     return Number.isInteger(tid) && tid > 0 && threadCpuMs(tid) !== undefined ? tid : undefined;
   } catch {
     return undefined;
@@ -28,8 +33,7 @@ export function ownThreadId(): number | undefined {
  */
 export function ownThreadClock(): { tid: number; cpuMs: () => number | undefined } | undefined {
   try {
-    const link = fs.readlinkSync(procSelf); // "<pid>/task/<tid>"
-    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
+    const tid = procThreadId();
     const fd = fs.openSync(`${procSelf}/schedstat`, 'r');
     const buf = Buffer.alloc(96);
     const cpuMs = (): number | undefined => {

@@ -34,17 +34,21 @@ export interface LoadOptions {
   warmupRequests?: number;
 }
 
-export interface LoadResult {
+/** What any load generator reports: requests answered, over how long, and their latencies. */
+export interface LatencySummary {
   requests: number;
-  errors: number;
-  /** Non-2xx answers (counted apart from socket errors). */
-  non2xx: number;
   durationMs: number;
   rps: number;
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+}
+
+export interface LoadResult extends LatencySummary {
+  errors: number;
+  /** Non-2xx answers (counted apart from socket errors). */
+  non2xx: number;
   firstError?: string;
 }
 

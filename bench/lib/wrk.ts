@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { LatencySummary } from './loadgen.ts';
 
 export interface WrkTarget {
   /** Where wrk connects: the proxy, or the origin itself for the direct baseline. */
@@ -17,14 +18,7 @@ export interface WrkTarget {
   proxyAuthorization?: string;
 }
 
-export interface WrkResult {
-  requests: number;
-  durationMs: number;
-  rps: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
+export interface WrkResult extends LatencySummary {
   /** Socket errors (connect, read, write), timeouts (2 s without an answer) and non-2xx/3xx answers. */
   errors: { connect: number; read: number; write: number; timeout: number; status: number };
 }
