@@ -2,7 +2,8 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
-import { isGraphqlEndpoint } from './adapters/index.ts';
+import { isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
+import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -211,4 +212,21 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   request.effective_method = override.effective ?? methods[0] ?? method;
   if (override.override) request.method_override = override.override;
   return description;
+}
+
+/**
+ * describeRequest for live traffic: when the request carries SQL and the SQL engines are not loaded
+ * yet (they load when SQL first arrives, see adapters/sql-engines.ts), loads them and describes it
+ * again. If they cannot be loaded the SQL stays unparsed and the error says why (fails closed).
+ */
+export async function describeRequestLoaded(raw: RawRequest, ctx: DescribeContext): Promise<RequestDescription> {
+  const misses = sqlEngineMisses();
+  const first = describeRequest(raw, ctx);
+  if (sqlEngineMisses() === misses) return first;
+  try {
+    await loadAdapters();
+  } catch {
+    return describeRequest(raw, ctx); // the unparsed SQL now names the load's error
+  }
+  return describeRequest(raw, ctx);
 }

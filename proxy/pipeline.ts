@@ -14,7 +14,7 @@
 // steps for plain requests and upgrades alike, and renders a refusal on its connection.
 import net from 'node:net';
 import type { AgentInfo, RequestDescription } from '../describe/types.ts';
-import { DescribeError, describeRequest, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
+import { DescribeError, describeRequestLoaded, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
 import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
@@ -141,7 +141,7 @@ export class Pipeline {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
-      d = describeRequest(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
+      d = await describeRequestLoaded(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
     } catch (err) {
       if (err instanceof DescribeError) return refusals.bad(err.message);
       throw err;

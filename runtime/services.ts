@@ -2,7 +2,6 @@
 // policy engine, the stores (state/stores.ts), the proxy's view of the secrets, the local CA and
 // the destination guard. runtime/airlock.ts hands the proxy, the enforcers and the studio each the
 // part of this record it needs; nothing below the runtime opens a store of its own.
-import { loadAdapters } from '../describe/adapters/index.ts';
 import { PolicyEngine } from '../engine/engine.ts';
 import { CertificateAuthority } from '../proxy/ca.ts';
 import { DestinationGuard, type AllowRule, type ResolvePin } from '../proxy/destination.ts';
@@ -91,8 +90,6 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
   const engine = new PolicyEngine({ mode: 'isolated', timeoutMs: config.evalTimeoutMs, ...(opts.threads ? { threads: opts.threads } : {}) });
   closers.add(() => engine.close());
   await engine.loadFolder(config.policy);
-  // The SQL parser is WASM: load it before the first request, so SQL is never described unparsed.
-  await loadAdapters();
   // --store postgres://… / --limits redis://…: the stores of N replicas (runtime/shared-services.ts).
   if (usesSharedStores(config)) {
     // Loaded only here: without shared stores the PostgreSQL and Redis clients are never loaded.

@@ -1,5 +1,6 @@
 // Service recognition for the describe step: which known API a request calls (`input.service`)
-// and what SQL it carries (`input.sql`). Pure and synchronous once loadAdapters() has resolved.
+// and what SQL it carries (`input.sql`). Pure and synchronous; SQL is read once loadAdapters() has
+// resolved (sql-engines.ts: the proxy loads the engines when SQL first arrives).
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
 import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
@@ -24,14 +25,10 @@ export type { ServiceAdapter, SqlSource } from './adapter.ts';
 /** In order: the first adapter that owns the host and describes the request wins. `git` (any host) is last. */
 export const adapters: readonly ServiceAdapter[] = [github, stripe, gmail, slack, supabase, neon, cloudflare, openai, anthropic, git];
 
-/** Loads what recognition needs (PostgreSQL's parser and SQLite, as WASM). Await once before recognize(). */
+/** Loads what reading SQL needs (PostgreSQL's parser and SQLite, as WASM); until then SQL is unparsed. */
 export function loadAdapters(): Promise<void> {
   return Promise.all([loadSqlParser(), loadSqliteEngine()]).then(() => undefined);
 }
-
-// Start loading at import so a process that forgets to await is ready by its first request;
-// a failure surfaces from the awaited loadAdapters() (and SQL fails closed until then).
-loadAdapters().catch(() => undefined);
 
 export interface Recognized {
   service?: ServiceInfo;

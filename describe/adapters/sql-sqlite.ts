@@ -1,5 +1,5 @@
 // SQL for SQLite services (Cloudflare D1), read by SQLite itself: the official SQLite build
-// compiled to WebAssembly (@sqlite.org/sqlite-wasm), loaded once at startup. SQLite's own
+// compiled to WebAssembly (@sqlite.org/sqlite-wasm), loaded by the first SQL that needs it. SQLite's own
 // tokenizer splits the statements (`sqlite3_prepare_v2` and its tail), its own parser and name
 // resolution compile each one, and its authorizer callback reports every action the statement
 // would take (read, insert, update, delete, drop, attach, pragma, function …) with the tables —
@@ -15,8 +15,8 @@
 // rolled back, against sample rows of varied types (other tables hold disjoint values) with a step
 // budget: a WHERE that matches every sample row (`1=1`, `id = id`, `x OR 1`, none at all) is
 // destructive. Only DELETE/UPDATE statements whose functions are all deterministic built-ins run.
-import sqlite3InitModule from '@sqlite.org/sqlite-wasm';
 import type { SqlStatement } from '../types.ts';
+import { engineLoader } from './sql-engines.ts';
 import type { SqlAnalysis } from './sql.ts';
 import { MAX_SQL_BYTES } from './sql.ts';
 
@@ -111,27 +111,27 @@ interface Sqlite3 {
   oo1: { DB: new (name: string) => Db };
 }
 
-let engine: Sqlite3 | undefined;
-let loading: Promise<void> | undefined;
 /** The scratch database being analyzed (analysis is synchronous: one at a time). */
 let current: Scratch | undefined;
 /** The authorizer and progress callbacks, installed in the WASM function table once. */
 let authorizerPtr = 0;
 let progressPtr = 0;
 
-/** Instantiates SQLite's WASM module once; analyzeSqlite reports SQL unparsed until it has. */
-export function loadSqliteEngine(): Promise<void> {
-  loading ??= (sqlite3InitModule as unknown as (o: object) => Promise<Sqlite3>)({ print: () => undefined, printErr: () => undefined }).then((s) => {
-    const text = (p: number): string | null => (p ? s.wasm.cstrToJs(p) : null);
-    authorizerPtr = s.wasm.installFunction('iiiiiii', (_p, code, a, b, dbName) => {
-      if (current?.recording) current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
-      return 0;
-    });
-    progressPtr = s.wasm.installFunction('ii', () => (current && ++current.progressCalls > PROGRESS_CALLS ? 1 : 0));
-    engine = s;
+/** SQLite itself, instantiated by the first SQL that needs it (sql-engines.ts), not at import. */
+const sqlite = engineLoader<Sqlite3>('SQLite engine', async () => {
+  const init = (await import('@sqlite.org/sqlite-wasm')).default as unknown as (o: object) => Promise<Sqlite3>;
+  const s = await init({ print: () => undefined, printErr: () => undefined });
+  const text = (p: number): string | null => (p ? s.wasm.cstrToJs(p) : null);
+  authorizerPtr = s.wasm.installFunction('iiiiiii', (_p, code, a, b, dbName) => {
+    if (current?.recording) current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
+    return 0;
   });
-  return loading;
-}
+  progressPtr = s.wasm.installFunction('ii', () => (current && ++current.progressCalls > PROGRESS_CALLS ? 1 : 0));
+  return s;
+});
+
+/** Instantiates SQLite's WASM module once; analyzeSqlite reports SQL unparsed until it has. */
+export const loadSqliteEngine = (): Promise<void> => sqlite.load();
 
 interface Action {
   code: number;
@@ -593,8 +593,8 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
 
 /** Parses SQL texts the way SQLite does, into `input.sql` (dialect "sqlite"). */
 export function analyzeSqlite(texts: string[]): SqlAnalysis {
-  const s = engine;
-  if (!s) return unparsed('SQLite engine not loaded yet (the proxy must await loadAdapters() at startup)', []);
+  const s = sqlite.get();
+  if (!s) return unparsed(sqlite.missing(), []);
   const { capi, wasm } = s;
   const statements: SqlStatement[] = [];
   let readOnly = true;

@@ -1,23 +1,23 @@
 // SQL carried over HTTP, parsed with libpg-query (the real PostgreSQL parser, compiled to WASM), so
 // comments, quoting, case, multiple statements and data-modifying CTEs are understood the way the
 // database will understand them — no regular expressions over SQL text.
-import { loadModule, parseSync } from 'libpg-query';
+import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
+import { engineLoader } from './sql-engines.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
 const MAX_TEXT_CHARS = 1000;
 
-let loaded: Promise<void> | undefined;
-let ready = false;
+/** PostgreSQL's parser: loaded by the first SQL that needs it (sql-engines.ts), not at import. */
+const parser = engineLoader<typeof PgQuery>('PostgreSQL parser', async () => {
+  const m = await import('libpg-query');
+  await m.loadModule();
+  return m;
+});
 
-/** Loads the parser's WASM module; must resolve before analyzeSql is called. */
-export function loadSqlParser(): Promise<void> {
-  loaded ??= loadModule().then(() => {
-    ready = true;
-  });
-  return loaded;
-}
+/** Loads the parser's WASM module; analyzeSql reports SQL unparsed until it has. */
+export const loadSqlParser = (): Promise<void> => parser.load();
 
 type Node = Record<string, unknown>;
 
@@ -351,8 +351,9 @@ function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
 
 /** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
 export function analyzeSql(texts: string[]): SqlAnalysis {
-  // Fail closed (not throw) if a caller forgot to await loadAdapters(): the SQL is reported unparsed.
-  if (!ready) return unparsed('SQL parser not loaded yet (the proxy must await loadAdapters() at startup)');
+  // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
+  const pg = parser.get();
+  if (!pg) return unparsed(parser.missing());
   const statements: SqlStatement[] = [];
   let readOnly = true;
   let privilegeOnly = true;
@@ -364,7 +365,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
     if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
     let tree: { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
     try {
-      tree = parseSync(sql) as typeof tree;
+      tree = pg.parseSync(sql) as typeof tree;
     } catch (err) {
       const details = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
       const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
