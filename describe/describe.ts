@@ -223,10 +223,7 @@ export async function describeRequestLoaded(raw: RawRequest, ctx: DescribeContex
   const misses = sqlEngineMisses();
   const first = describeRequest(raw, ctx);
   if (sqlEngineMisses() === misses) return first;
-  try {
-    await loadAdapters();
-  } catch {
-    return describeRequest(raw, ctx); // the unparsed SQL now names the load's error
-  }
+  // If the load fails, the SQL described again is unparsed and names the load's error.
+  await loadAdapters().catch(() => undefined);
   return describeRequest(raw, ctx);
 }
