@@ -4,7 +4,7 @@
 // (nested comments, `"` vs `` ` `` vs `[ ]` quoting, `\'` vs `''`, E'' strings, dollar quoting)
 // make it ambiguous: the worse reading describes it and the body is marked ambiguous.
 import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
-import { analyzeSql, type SqlAnalysis } from './sql.ts';
+import { analyzeSql, backslashReading, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
@@ -37,11 +37,50 @@ function mergeFlags(base: SqlStatement[], other: SqlStatement[]): SqlStatement[]
   return base.map((s, i) => (other[i]?.destructive && !s.destructive ? { ...s, destructive: true } : s));
 }
 
+/**
+ * PostgreSQL with `standard_conforming_strings = off` (and MySQL-family servers, which escape with
+ * a backslash too) against the reading already made: a text that reads as other statements there is
+ * ambiguous and described by the worse reading; one that reads alike gets both readings' flags.
+ */
+function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAnalysis): DialectAnalysis {
+  if (!pg.info.parsed) return base;
+  const readings = texts.map(backslashReading);
+  if (readings.every((r) => r === undefined)) return base;
+  if (readings.some((r) => r === null)) {
+    const detail = 'too many backslash-escaped strings to read as PostgreSQL with standard_conforming_strings off';
+    return { info: { ...base.info, parsed: false, error: detail, destructive: true }, readOnly: false, ambiguity: base.ambiguity ?? { code: 'sql_dialects_disagree', detail } };
+  }
+  const off = analyzeSql(readings.map((r, i) => r ?? texts[i]!));
+  if (!off.info.parsed) return base; // that server rejects the whole text before running any of it
+  const a = structure(pg.info);
+  const b = structure(off.info);
+  if (a === b) {
+    const statements = mergeFlags(base.info.statements, off.info.statements);
+    return { ...base, info: { ...base.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: base.readOnly && off.readOnly };
+  }
+  const worse = rank(off) > rank(base) ? { ...off, info: { ...off.info, dialect: base.info.dialect } } : base;
+  return {
+    ...worse,
+    ambiguity: base.ambiguity ?? {
+      code: 'sql_dialects_disagree',
+      detail: `PostgreSQL reads ${a || 'no statement'}; with standard_conforming_strings off (backslash escapes) it reads ${b || 'no statement'}`.slice(0, 300),
+    },
+  };
+}
+
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnalysis {
-  if (dialect === 'postgresql') return analyzeSql(texts);
+  if (dialect === 'postgresql') {
+    const pg = analyzeSql(texts);
+    return withBackslashReading(texts, pg, pg);
+  }
   if (dialect === 'sqlite') return analyzeSqlite(texts);
   const pg = analyzeSql(texts);
+  return withBackslashReading(texts, analyzeUnknown(texts, pg), pg);
+}
+
+/** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */
+function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
   const lite = analyzeSqlite(texts);
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {

@@ -349,6 +349,68 @@ function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
   return { info: { dialect: 'postgresql', parsed: false, error, statements, destructive: true }, readOnly: false };
 }
 
+/** How many bytes the standard_conforming_strings=off reading may scan per text, as a multiple of its length. */
+const BACKSLASH_SCAN_BUDGET = 4;
+/** Texts shorter than this always get a full budget of rescans (small queries with many escapes). */
+const BACKSLASH_SCAN_FLOOR = 64 * 1024;
+
+/**
+ * Whether a '…' literal, as the lexer took it with standard_conforming_strings on, would end
+ * elsewhere with backslash escapes (a `\'` inside, or a backslash before the closing quote).
+ * Literals that end in the same place read as the same statements either way.
+ */
+function endsElsewhereWithBackslashes(literal: string): boolean {
+  if (!literal.includes('\\')) return false;
+  const end = literal.length - 1;
+  let i = 1;
+  while (i < end) {
+    const c = literal[i];
+    if (c === '\\') i += 2;
+    else if (c === "'") {
+      if (i + 1 < end && literal[i + 1] === "'") i += 2;
+      else return true;
+    } else i++;
+  }
+  return i !== end;
+}
+
+/**
+ * The text as a server with `standard_conforming_strings = off` reads it (a setting a session, a
+ * role or an old server may have): there a backslash escapes in every '…' string, as in E'…', so
+ * `'a\''; DROP TABLE t; -- '` is a string, a DROP and a comment rather than one string. Built with
+ * PostgreSQL's own lexer: the first plain string literal holding a backslash is rewritten as an
+ * E'…' string and the rest scanned again, until none is left. Returns undefined when both settings
+ * read the text alike or the other setting cannot lex it (that server rejects the whole text before
+ * running any of it), and null when the rescans would pass their budget (the reading is unknown).
+ */
+export function backslashReading(sql: string): string | undefined | null {
+  const pg = parser.get();
+  if (!pg || !sql.includes('\\')) return undefined;
+  let bytes = Buffer.from(sql);
+  const budget = Math.max(bytes.length, BACKSLASH_SCAN_FLOOR) * BACKSLASH_SCAN_BUDGET;
+  let scanned = 0;
+  // Lexing restarts at a token's first byte; what lies before it is read the same either way.
+  let base = 0;
+  let changed = false;
+  for (;;) {
+    const rest = bytes.subarray(base);
+    scanned += rest.length;
+    if (scanned > budget) return null;
+    let tokens: Array<{ start: number; text: string; tokenName: string }>;
+    try {
+      tokens = pg.scanSync(rest.toString('utf8')).tokens as typeof tokens;
+    } catch {
+      return undefined;
+    }
+    const next = tokens.find((tk) => tk.tokenName === 'SCONST' && tk.text.startsWith("'") && endsElsewhereWithBackslashes(tk.text));
+    if (!next) return changed ? bytes.toString('utf8') : undefined;
+    const at = base + next.start;
+    bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(' E'), bytes.subarray(at)]);
+    base = at + 1; // the E'…' literal, now read with backslash escapes
+    changed = true;
+  }
+}
+
 /** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
 export function analyzeSql(texts: string[]): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.

@@ -139,3 +139,35 @@ t.test('reads stay reads in every dialect', async (t) => {
   );
   t.pass('checked');
 });
+
+t.test('a statement hidden in a string by backslash escapes (standard_conforming_strings off, MySQL) is held critical', async (t) => {
+  // With standard_conforming_strings on, `'x\''` continues the string past `\''`; a PostgreSQL
+  // session, role or server with it off (and MySQL-family servers) end the string there and run
+  // what follows. PostgreSQL services and endpoints of unknown dialect must see both readings.
+  const hide = fc.constantFrom(
+    (x: string, d: string) => `SELECT '${x}\\''; ${d}; -- '`,
+    (x: string, d: string) => `SELECT N'${x}\\'' AS a; ${d} -- '`,
+    (x: string, d: string) => `SELECT * FROM t WHERE a = '${x}\\'' ; ${d} ; -- '`,
+    (x: string, d: string) => `SELECT '${x}', '\\'' -- '\n; ${d}`,
+    (x: string, d: string) => `SELECT '${x}\\\\', '\\''; ${d}; -- '`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `TRUNCATE ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
+  const text = fc.stringMatching(/^[a-zé :/%_.]{0,8}$/);
+  const places = [...endpoints.postgresql, { url: GENERIC, key: 'sql' }];
+  await fc.assert(
+    fc.asyncProperty(hide, destructive, ident, text, fc.constantFrom(...places), async (h, d, tbl, x, e) => {
+      const sql = h(x, d(tbl));
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} on ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+      if (description.sql?.parsed && !description.sql.destructive) throw new Error(`${sql} on ${e.url}: not destructive ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: backslashes that end a string in the same place under both settings stay reads.
+  for (const sql of [`SELECT 'C:\\' AS p`, `SELECT 'a\\b', 'c\\\\' FROM t`, `SELECT E'\\n' AS nl`, `SELECT * FROM t WHERE p LIKE 'a\\_%'`]) {
+    for (const e of endpoints.postgresql) {
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.action, 'allow', `${sql} on ${e.url} stays a read (${JSON.stringify(description.request.body.ambiguous_reasons ?? [])})`);
+    }
+  }
+});
