@@ -305,7 +305,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       summary.json = scan.nonFinite ? JSON.parse(text, (_k, v: unknown) => finiteOrText(v)) : parsed.value;
       if (scan.nonFinite) ambiguous('json_number_out_of_range', 'a number too large for a 64-bit float (servers reject it, saturate it or read it exactly)');
       if (scan.duplicates.length) {
-        ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates)}`);
+        ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates, scan.duplicateCount)}`);
         alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });
       }
       if (content_type && !jsonDeclared) {

@@ -12,7 +12,10 @@ export interface DuplicateKey {
 }
 
 export interface JsonScan {
+  /** The first few duplicate keys (at most MAX_REPORTED), with their paths. */
   duplicates: DuplicateKey[];
+  /** How many duplicate keys the body has in all. */
+  duplicateCount: number;
   /** A number a 64-bit float cannot hold (JSON.parse makes it ±Infinity). */
   nonFinite: boolean;
   /** The first-wins reading; built only when asked for (and only differs when there are duplicates). */
@@ -20,7 +23,8 @@ export interface JsonScan {
 }
 
 const MAX_REPORTED = 5;
-const MAX_RECORDED = 1000;
+/** A reported path names at most this many of the innermost containers (`$…` stands for the rest). */
+const MAX_PATH_PARTS = 32;
 
 interface Frame {
   /** The enclosing frame and where this container sits in it (its path is built only when reported). */
@@ -33,10 +37,12 @@ interface Frame {
   value?: Record<string, unknown> | unknown[];
 }
 
+// Bounded in the depth: a path through 200,000 nested arrays is not built (nor held) per duplicate.
 function pathOf(frame: Frame | undefined): string {
   const parts: Array<string | number> = [];
-  for (let f = frame; f?.parent; f = f.parent) parts.push(f.at!);
-  let path = '$';
+  let f = frame;
+  for (; f?.parent && parts.length < MAX_PATH_PARTS; f = f.parent) parts.push(f.at!);
+  let path = f?.parent ? '$…' : '$';
   for (let k = parts.length - 1; k >= 0; k--) {
     const p = parts[k]!;
     path = typeof p === 'number' ? `${path}[${p}]` : childPath(path, p);
@@ -75,6 +81,7 @@ function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
 /** Scans valid JSON text for duplicate keys; with `build`, also returns the first-wins reading. */
 export function scanJson(text: string, build: boolean): JsonScan {
   const duplicates: DuplicateKey[] = [];
+  let duplicateCount = 0;
   const stack: Frame[] = [];
   let root: unknown;
   let nonFinite = false;
@@ -153,7 +160,8 @@ export function scanJson(text: string, build: boolean): JsonScan {
       // Keys are compared unescaped, as parsers compare them ("a" and "\u0061" are one key).
       const key = token.includes('\\') ? (JSON.parse(token) as string) : token.slice(1, -1);
       if (top!.keys!.has(key)) {
-        if (duplicates.length < MAX_RECORDED) duplicates.push({ path: pathOf(top), key });
+        if (duplicates.length < MAX_REPORTED) duplicates.push({ path: pathOf(top), key: key.slice(0, 64) });
+        duplicateCount++;
       } else top!.keys!.add(key);
       top!.key = key;
       expectKey = false;
@@ -161,7 +169,7 @@ export function scanJson(text: string, build: boolean): JsonScan {
     }
     if (build) place(finiteOrText(JSON.parse(token)));
   }
-  return build ? { duplicates, nonFinite, firstWins: root } : { duplicates, nonFinite };
+  return build ? { duplicates, duplicateCount, nonFinite, firstWins: root } : { duplicates, duplicateCount, nonFinite };
 }
 
 /**
@@ -174,7 +182,7 @@ export function finiteOrText(value: unknown): unknown {
 }
 
 /** `$.params.name, $.id` (at most five, then a count). */
-export function describeDuplicates(dups: DuplicateKey[]): string {
+export function describeDuplicates(dups: DuplicateKey[], count = dups.length): string {
   const shown = dups.slice(0, MAX_REPORTED).map((d) => childPath(d.path, d.key));
-  return shown.join(', ') + (dups.length > MAX_REPORTED ? ` and ${dups.length - MAX_REPORTED} more` : '');
+  return shown.join(', ') + (count > shown.length ? ` and ${count - shown.length} more` : '');
 }

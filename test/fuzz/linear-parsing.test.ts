@@ -15,6 +15,7 @@ import { durationMs } from '../../engine/decision-contract.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
+import { scanJson } from '../../describe/json-readings.ts';
 
 await loadAdapters();
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
@@ -96,3 +97,30 @@ t.test('the describe step stays linear on long adversarial inputs', async (t) =>
   }), { numRuns: 16, ...seed });
   t.equal(n, 16, 'every long input was described');
 });
+
+t.test('JSON nested deep with many duplicate keys is described with bounded paths', async (t) => {
+  // Each duplicate's path used to be built (and kept) in full: 1,000 duplicates under 200,000
+  // nested arrays made ~10^9 path parts and took the heap down with a 400 KB body.
+  const shape = fc.record({
+    depth: fc.integer({ min: 50_000, max: 200_000 }),
+    nest: fc.constantFrom(['[', ']'], ['{"k":', '}'], ['[{"a":0},', ']'], ['{"k":[1,', ']}']),
+    dups: fc.integer({ min: 2, max: 1500 }),
+  });
+  let n = 0;
+  fc.assert(fc.property(shape, ({ depth, nest: [open, close], dups }) => {
+    n++;
+    const inner = `{${Array.from({ length: dups }, (_, i) => `"a":${i}`).join(',')}}`;
+    const text = open.repeat(depth) + inner + close.repeat(depth);
+    const scan = scanJson(text, false);
+    if (scan.duplicateCount !== dups - 1 || scan.duplicates.length > 5) throw new Error(`${scan.duplicateCount} duplicates, ${scan.duplicates.length} reported`);
+    if (scan.duplicates.some((d) => d.path.length > 400)) throw new Error('unbounded path');
+    const d = describeRequestFor(text);
+    const reason = d.request.body.ambiguous_reasons?.find((r) => r.code === 'json_duplicate_key');
+    if (!reason || !d.request.body.ambiguous) throw new Error('the duplicate keys were not reported');
+  }), { numRuns: 6, ...seed });
+  t.equal(n, 6, 'every deep body was described');
+});
+
+function describeRequestFor(text: string): ReturnType<typeof describeRequest> {
+  return describeRequest({ method: 'POST', url: 'https://mcp.example/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(text), bodyTruncated: false }, { agent, placeholders: finder });
+}
