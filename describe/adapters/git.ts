@@ -20,9 +20,9 @@ export function gitSmartHttp(name: string, request: RequestInfo): ServiceInfo | 
   if (segs.length >= 3 && segs[segs.length - 2] === 'info' && last === 'refs' && (request.method === 'GET' || request.method === 'HEAD')) {
     const asked = request.query.service ?? [];
     // Dumb-protocol discovery (no service) only reads; several or unknown services fail closed as a push.
-    service = asked.length === 0 ? 'git-upload-pack' : asked.length === 1 && asked[0]! in services ? asked[0] : 'git-receive-pack';
+    service = asked.length === 0 ? 'git-upload-pack' : asked.length === 1 && Object.hasOwn(services, asked[0]!) ? asked[0] : 'git-receive-pack';
     repoSegs = segs.slice(0, -2);
-  } else if (segs.length >= 2 && request.method === 'POST' && last !== undefined && last in services) {
+  } else if (segs.length >= 2 && request.method === 'POST' && last !== undefined && Object.hasOwn(services, last)) {
     service = last;
     repoSegs = segs.slice(0, -1);
   } else {
