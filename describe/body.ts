@@ -23,6 +23,8 @@ export interface SummarizedBody {
   summary: BodySummary;
   /** Other readings of an ambiguous body (empty when there is one reading). */
   alternates: BodyReading[];
+  /** The bytes with content codings undone (the body itself when it has none; absent when they could not be undone). */
+  decoded?: Buffer;
 }
 
 export interface BodyInput {
@@ -217,12 +219,13 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   const ambiguous = (code: AmbiguityReason['code'], detail: string): void => {
     if (!reasons.some((r) => r.code === code && r.detail === detail)) reasons.push({ code, detail: detail.slice(0, 300) });
   };
+  let decoded: Buffer | undefined = body;
   const finish = (): SummarizedBody => {
     if (reasons.length) {
       summary.ambiguous = true;
       summary.ambiguous_reasons = reasons;
     }
-    return { summary, alternates };
+    return decoded ? { summary, alternates, decoded } : { summary, alternates };
   };
 
   // Two Content-Type headers that disagree: servers take the first, the last, or refuse.
@@ -234,6 +237,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   const codings = (headers['content-encoding'] ?? []).flatMap((v) => v.split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean);
   let bytes = body;
   if (codings.length) {
+    decoded = undefined;
     if (truncated) return finish();
     try {
       bytes = undoContentCoding(body, codings);
@@ -241,6 +245,7 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       summary.decode_error = (err as Error).message;
       return finish();
     }
+    decoded = bytes;
   }
 
   if (content_type === 'application/x-git-receive-pack-request') {

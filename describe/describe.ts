@@ -159,7 +159,8 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     if (!notEgress.has(name)) headerEgress += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
   }
 
-  const { summary: body, alternates } = summarizeBody({ body: raw.body, truncated: raw.bodyTruncated, headers, previewBytes: ctx.previewBytes ?? 4096 });
+  const read = summarizeBody({ body: raw.body, truncated: raw.bodyTruncated, headers, previewBytes: ctx.previewBytes ?? 4096 });
+  const { summary: body, alternates } = read;
   const pathAndQuery = url.pathname + url.search;
   const upgrade = headers['upgrade']?.[0]?.toLowerCase();
   const scheme = url.protocol.slice(0, -1) as RequestInfo['scheme'];
@@ -197,7 +198,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   // and GraphQL endpoints from their raw body whatever its Content-Type.
   const override = readMethodOverride({
     method, url, headers: raw.headers, body: raw.body, bodyTruncated: raw.bodyTruncated,
-    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '',
+    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '', read,
   });
   const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated) : undefined;
   if (graphql) description.graphql = graphql.info;

@@ -9,7 +9,8 @@
 // override. An override that cannot be read one way — an unknown verb, values that disagree,
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
-import type { MethodOverride, RequestInfo } from './types.ts';
+import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
+import { isJsonType, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { recognize, type Recognized } from './adapters/index.ts';
 import { dispositionName } from './content-disposition.ts';
@@ -37,6 +38,11 @@ export interface OverrideInput {
   contentType: string;
   /** The full Content-Type header value (multipart needs its boundary). */
   contentTypeHeader: string;
+  /**
+   * The body as servers read it (describe/body.ts): content codings undone, the charset decoded,
+   * JSON recognized across its media types, and its other readings. Without it the raw body is read.
+   */
+  read?: { summary: BodySummary; alternates: BodyReading[]; decoded?: Buffer };
 }
 
 export interface OverrideReading {
@@ -95,9 +101,31 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   const type = input.contentType;
   const form = type === 'application/x-www-form-urlencoded';
   const multipart = type === 'multipart/form-data';
-  const json = type === 'application/json' || type.endsWith('+json');
+  const json = isJsonType(type);
+  const read = input.read;
   if ((form || multipart || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
-  else if (form) {
+  else if (read) {
+    // The body as the server reads it: gzip/deflate/br undone, UTF-16 or a BOM decoded, JSON under
+    // any JSON media type (Laravel reads `_method` from every `/json` and `+json` body), and every
+    // other reading of an ambiguous body (first-wins JSON, a form beside sniffed JSON).
+    const readings: Array<{ form?: Record<string, string[]>; json?: unknown }> = [{ form: read.summary.form, json: read.summary.json }, ...read.alternates];
+    for (const r of readings) {
+      if (r.form) for (const name of Object.keys(r.form)) if (isMethodParam(name)) for (const v of r.form[name]!) add('form:_method', v);
+      if (r.json && typeof r.json === 'object' && !Array.isArray(r.json)) {
+        for (const [name, value] of Object.entries(r.json)) {
+          if (!isMethodParam(name)) continue;
+          if (typeof value === 'string') add('json:_method', value);
+          else unseen = 'the JSON body has a _method that is not a string';
+        }
+      }
+    }
+    if (multipart && read.decoded) {
+      const found = multipartMethodValues(read.decoded, input.contentTypeHeader);
+      for (const v of found.values) add('multipart:_method', v);
+      if (!found.complete && read.decoded.length > 0) unseen = 'the multipart body could not be read to its end';
+    }
+    if ((form || multipart || json) && read.summary.decode_error) unseen = `the body may carry _method but could not be decoded (${read.summary.decode_error.slice(0, 100)})`;
+  } else if (form) {
     // Parsed only when a `_method` could be in it (literally, or percent-encoded): most forms cost one scan.
     const text = input.body.toString('utf8');
     if (text.includes('method') || text.includes('%')) {

@@ -7,6 +7,7 @@
 // read; and an override that cannot be read one way is never allowed.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import t from 'tap';
 import { PolicyEngine } from '../../engine/engine.ts';
@@ -66,6 +67,47 @@ t.test('an override to DELETE in any spelling is judged as the deletion', async 
     { numRuns: 300 },
   );
   t.pass('300 spellings held as critical deletions');
+});
+
+t.test('an override in a body spelled the way servers decode it is judged as the deletion', async (t) => {
+  // The body of a form, multipart or JSON override, compressed (gzip, deflate, br, stacked), in
+  // UTF-16 with or without a byte order mark or a UTF-8 BOM, under another JSON media type.
+  const bodies = fc.oneof(
+    deleteValue.map((v) => ({ type: 'application/x-www-form-urlencoded', text: `a=1&_method=${encodeURIComponent(v)}` })),
+    deleteValue.map((v) => ({ type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` })),
+    fc.tuple(deleteValue, fc.constantFrom('application/json', 'text/json', 'application/json-rpc', 'application/vnd.api+json', 'application/x-json')).map(([v, type]) => ({ type, text: JSON.stringify({ name: 'x', _method: v }) })),
+  );
+  const spelling = fc.record({
+    coding: fc.constantFrom('', 'gzip', 'x-gzip', 'deflate', 'br', 'gzip, br', 'deflate, gzip'),
+    charset: fc.constantFrom('', 'utf-16le', 'utf-16be', 'utf-16le-bom', 'utf-8-bom'),
+  });
+  const encode = (text: string, charset: string): { bytes: Buffer; param: string } => {
+    const le = Buffer.from(text, 'utf16le');
+    switch (charset) {
+      case 'utf-16le': return { bytes: le, param: '; charset=utf-16le' };
+      case 'utf-16be': return { bytes: Buffer.from(le).swap16(), param: '; charset=UTF-16BE' };
+      case 'utf-16le-bom': return { bytes: Buffer.concat([Buffer.from([0xff, 0xfe]), le]), param: '' };
+      case 'utf-8-bom': return { bytes: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]), param: '' };
+      default: return { bytes: Buffer.from(text), param: '' };
+    }
+  };
+  const compress = (b: Buffer, coding: string): Buffer => coding.split(',').map((c) => c.trim()).filter(Boolean).reduce((acc, c) => (
+    c === 'br' ? zlib.brotliCompressSync(acc) : c === 'deflate' ? zlib.deflateSync(acc) : zlib.gzipSync(acc)), b);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('POST', 'PUT', 'PATCH'), bodies, spelling, async (method, body, sp) => {
+      // Multipart is bytes with a boundary; servers do not transcode it (no charset spelling there).
+      const charset = body.type.startsWith('multipart/') ? '' : sp.charset;
+      const { bytes, param } = encode(body.text, charset);
+      const headers: Array<[string, string]> = [['authorization', 'Bearer x'], ['content-type', body.type + param]];
+      if (sp.coding) headers.push(['content-encoding', sp.coding]);
+      const d = describeRequest({ method, url: 'https://api.github.com/repos/acme/widgets', headers, body: compress(bytes, sp.coding), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+      if (d.service?.operation !== 'repos.delete' || d.service.effect !== 'delete') throw new Error(`${method} ${body.type} ${JSON.stringify(sp)}: ${JSON.stringify(d.service)} ${JSON.stringify(d.request.method_override ?? null)}`);
+      const decision = await engine.decide(d);
+      return decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 200 },
+  );
+  t.pass('200 encoded bodies held as critical deletions');
 });
 
 t.test('an allowed host never reads an overridden GET as a read', async (t) => {
