@@ -35,8 +35,13 @@ export interface BodyInput {
   previewBytes: number;
 }
 
-/** Decoded (decompressed) bodies larger than this are treated like a body past the capture cap. */
-export const MAX_DECODED_BYTES = 8 * 1024 * 1024;
+/**
+ * Decoded (decompressed) bodies larger than this are not read (`decode_error`, which fails closed
+ * like a body past the capture cap). It is the default capture cap: a compressed body costs the
+ * describe step and the policy no more than a plain one (a 12 KB gzip body of 8 MiB of tiny JSON
+ * objects took the evaluator's memory and stalled every agent's requests for seconds).
+ */
+export const MAX_DECODED_BYTES = 1024 * 1024;
 /** How much of an `application/sql` body the description keeps (the SQL parsers' own limit). */
 const MAX_SQL_TEXT = 1024 * 1024;
 /** How much of a git receive-pack body's command section the description keeps. */

@@ -2,7 +2,8 @@
 // with the default policy; a hostile agent throws at it, all at once:
 //   - ReDoS-shaped input: a GraphQL document of one 900 KB name (a backtracking pattern over it
 //     takes hours), hosts of thousands of dots;
-//   - JSON of 1,000 duplicate keys nested 200,000 arrays deep (400 KB);
+//   - JSON of 1,000 duplicate keys nested 200,000 arrays deep (400 KB); 40 gzip request bodies of
+//     12 KB that inflate to 8 MiB of tiny JSON objects each;
 //   - a stream of denied requests with 1 MiB JSON bodies of small objects (each one's parsed
 //     description is ~10x its size: the studio's live buffer must not keep them);
 //   - a stacked gzip bomb (`gzip, gzip`, 1 GiB of zeros in a few KiB) from a host that got a
@@ -144,9 +145,9 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   const statuses = new Map<number, number>();
   t.teardown(() => { for (const r of open) r.destroy(); });
   /** A request the hostile agent fires and forgets (held ones stay open until the end). */
-  const fire = (url: string, opts: { method?: string; body?: Buffer; onResponse?: (res: http.IncomingMessage) => void } = {}): void => {
+  const fire = (url: string, opts: { method?: string; body?: Buffer; headers?: Record<string, string>; onResponse?: (res: http.IncomingMessage) => void } = {}): void => {
     const req = http.request({ host: '127.0.0.1', port, method: opts.method ?? 'GET', path: url, agent: false, setHost: false,
-      headers: { host: new URL(url).host, 'proxy-authorization': H, ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}) } });
+      headers: { host: new URL(url).host, 'proxy-authorization': H, ...(opts.body ? { 'content-type': 'application/json', 'content-length': opts.body.length } : {}), ...opts.headers } });
     open.add(req);
     req.on('error', () => undefined);
     req.on('close', () => open.delete(req));
@@ -161,6 +162,8 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   const upload = smallObjects(85_000); // just under the 1 MiB capture cap: parsed whole
   const redos = Buffer.from(JSON.stringify({ query: `mutation { ${'a'.repeat(900_000)} }` }));
   // 400 KB: 1,000 duplicate keys under 200,000 nested arrays (a full path per duplicate was ~10^9 parts).
+  // 12 KB of gzip that inflates to 8 MiB of tiny JSON objects (a request body bomb).
+  const gzipBody = zlib.gzipSync(`[${Array.from({ length: 1_040_000 }, () => '{"a":1}').join(',')}]`, { level: 9 });
   const deepDuplicates = Buffer.from(`${'['.repeat(200_000)}{${Array.from({ length: 1000 }, () => '"a":1').join(',')}}${']'.repeat(200_000)}`);
 
   let bombBytes = 0;
@@ -171,6 +174,7 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
     for (let i = 0; i < 3; i++) fire('https://api.github.com/graphql', { method: 'POST', body: redos });
     fire(`https://a${'.'.repeat(3000)}b.example/`);
     for (let i = 0; i < 2; i++) fire('https://evil.example/collect', { method: 'POST', body: deepDuplicates });
+    for (let i = 0; i < 40; i++) fire('https://evil.example/collect', { method: 'POST', body: gzipBody, headers: { 'content-encoding': 'gzip' } });
     fire('https://api.github.com/repos/acme/bomb', {
       onResponse: (res) => {
         bombStatus = res.statusCode ?? 0;
