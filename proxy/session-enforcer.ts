@@ -205,7 +205,12 @@ class LinkScan implements Scan {
     if (this.stopped) return;
     this.read += chunk.length;
     this.scanner.write(this.text.decode(chunk, { stream: true }));
-    if (this.scanner.full || this.read > this.limits.maxChars * 4) this.stopped = true;
+    if (this.scanner.full || this.read > this.limits.maxChars * 4) {
+      // Enough read: the decoder stops now, not after inflating whatever it was given (a few KB
+      // of brotli are gigabytes, a minute of a libuv thread that DNS and file writes share).
+      this.stopped = true;
+      this.decoder?.destroy();
+    }
   }
 
   feed(chunk: Buffer): void {
@@ -218,7 +223,7 @@ class LinkScan implements Scan {
     if (this.decoder) {
       if (this.stopped) this.decoder.destroy();
       else this.decoder.end();
-      await this.decoded;
+      await this.decoded; // bounded: the decoder is destroyed once maxChars × 4 bytes came out
     }
     if (!this.stopped) {
       this.scanner.write(this.text.decode());
