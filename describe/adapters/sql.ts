@@ -179,6 +179,35 @@ function opName(e: Node): string {
   return name[name.length - 1]?.String?.sval ?? '';
 }
 
+/** The columns an expression reads (by last name), or undefined when it holds a subquery. */
+function columnsOf(expr: unknown): Set<string> | undefined {
+  const out = new Set<string>();
+  for (const [type, body] of nodes({ root: expr })) {
+    if (type === 'SubLink') return undefined;
+    if (type === 'ColumnRef') {
+      const fields = (body.fields ?? []) as Array<{ String?: { sval?: string } }>;
+      out.add(fields[fields.length - 1]?.String?.sval ?? '*');
+    }
+  }
+  return out;
+}
+
+/**
+ * Both sides read the same columns and no value names the rows kept (`id = id + 0`, `id < id + 1`,
+ * `x BETWEEN x - 1 AND x + 1`, `id = ANY(ARRAY[id])`): whatever it computes, it cannot be shown to
+ * spare any row, so it counts as touching all of them.
+ */
+function sameColumnsOnly(left: unknown, right: unknown): boolean {
+  const a = columnsOf(left);
+  const b = columnsOf(right);
+  if (!a || !b || a.size === 0 || a.size !== b.size) return false;
+  for (const c of a) if (!b.has(c)) return false;
+  return true;
+}
+
+/** Regular expressions every string matches. */
+const matchAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)', '.*?']);
+
 /**
  * True when a condition holds for every row whatever the data: no column at all (`true`, `1=1`,
  * `$1=$1`), a column compared with itself (`id = id`, `t.id >= id`, `x IS NOT DISTINCT FROM x`),
@@ -193,12 +222,19 @@ function tautological(expr: unknown): boolean {
     const args = (body.args ?? []) as unknown[];
     if (body.boolop === 'OR_EXPR') return args.some(tautological);
     if (body.boolop === 'AND_EXPR') return args.every(tautological);
-    if (body.boolop === 'NOT_EXPR') return args.length === 1 && contradictory(args[0]);
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && (contradictory(args[0]) || (args[0] as Node)?.NullTest !== undefined && ((args[0] as Node).NullTest as Node).nulltesttype === 'IS_NULL');
     return false;
   }
+  // `x IS NOT NULL` spares only rows without a value (none, for a key).
+  if (type === 'NullTest') return body.nulltesttype === 'IS_NOT_NULL';
   if (type === 'A_Expr') {
     const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
+    if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;
+    if (body.kind === 'AEXPR_OP' && (opName(body) === '~' || opName(body) === '~*')) {
+      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
+      if (sval?.sval !== undefined && matchAnything.has(sval.sval)) return true;
+    }
     if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
     if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
       const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;

@@ -73,6 +73,16 @@ const constructs: Construct[] = [
   { name: 'lo_import', dialects: ['postgresql'], sql: () => `SELECT lo_import ( '/etc/passwd' )` },
   { name: 'dblink_exec', dialects: ['postgresql'], sql: (t) => `SELECT dblink_exec ( 'host=x' , 'drop table ${t}' )` },
   { name: 'schema-qualified pg_terminate_backend', dialects: ['postgresql'], sql: (t) => `SELECT ${t}.pg_terminate_backend ( 1 )` },
+  // WHERE clauses that name no value the rows are narrowed to: the column against itself through
+  // arithmetic, functions, ranges or arrays; IS NOT NULL; a regular expression every string matches.
+  ...[
+    (c: string) => `${c} = ${c} + 0`, (c: string) => `${c} < ${c} + 1`, (c: string) => `${c} * 1 = ${c}`, (c: string) => `${c} <> ${c} + 1`,
+    (c: string) => `lower ( ${c} ) = lower ( ${c} )`, (c: string) => `${c} BETWEEN ${c} - 1 AND ${c} + 1`, (c: string) => `${c} = ANY ( ARRAY [ ${c} ] )`,
+    (c: string) => `${c} IS NOT NULL`, (c: string) => `NOT ( ${c} IS NULL )`, (c: string) => `${c}::text ~ ''`, (c: string) => `${c}::text ~* '.*'`,
+  ].flatMap((w, i): Construct[] => [
+    { name: `DELETE WHERE unnarrowed ${i}`, dialects: ['postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
+    { name: `UPDATE WHERE unnarrowed ${i}`, dialects: ['postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${w(c)}` },
+  ]),
 ];
 
 const harmless = fc.constantFrom('', 'SELECT 1 ; ', 'BEGIN ; ', '/* maintenance */ ');
