@@ -5,16 +5,26 @@
 // and another agent's request never queues behind them. Holds for approval come after the gate.
 
 export const AGENT_SLOTS = 4;
+/**
+ * Requests of one agent waiting for a slot, at most. Each holds a socket (a file descriptor);
+ * past this the request is refused at once (429, connection closed), so one agent cannot take
+ * the process's descriptors by opening thousands of slow requests.
+ */
+export const AGENT_WAITING = 256;
+
+/** Thrown by run() when the agent already has AGENT_WAITING requests waiting. */
+export class AgentBusyError extends Error {}
 
 export class AgentGate {
   private readonly busy = new Map<string, number>();
   private readonly waiting = new Map<string, Array<() => void>>();
 
-  constructor(readonly slots = AGENT_SLOTS) {}
+  constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING) {}
 
   /** Runs `fn` once one of the agent's slots is free; the slot is freed when it settles. */
   async run<T>(agent: string, fn: () => Promise<T>): Promise<T> {
     if ((this.busy.get(agent) ?? 0) >= this.slots) {
+      if ((this.waiting.get(agent)?.length ?? 0) >= this.maxWaiting) throw new AgentBusyError(`${this.maxWaiting} of this agent's requests are already waiting`);
       await new Promise<void>((resolve) => {
         const queue = this.waiting.get(agent);
         if (queue) queue.push(resolve);

@@ -59,11 +59,23 @@ export const defaultTimeouts: ProxyTimeouts = {
 /** The longest wait for an upstream's answer to a WebSocket handshake, once connected. */
 const WEBSOCKET_ANSWER_MS = 30_000;
 
+/**
+ * Client connections waiting for a request head (new ones, and idle keep-alive ones), at most.
+ * Each holds a file descriptor; past this the one that has waited longest is closed, so a client
+ * that opens thousands of connections and sends nothing (or half a head, slowly) cannot take the
+ * descriptors every agent, the upstreams and the audit log need. Connections with a request in
+ * flight are not counted (agent-gate.ts bounds those per agent).
+ */
+export const MAX_IDLE_CONNECTIONS = 4096;
+
 export class ProxyServer {
   readonly outer: http.Server[] = [];
   private readonly inner: http.Server;
   private readonly tunnels = new WeakMap<net.Socket, Tunnel>();
   private readonly sockets = new Set<net.Socket>();
+  /** Connections waiting for a request head, longest-waiting first (a Set keeps insertion order). */
+  private readonly idle = new Set<net.Socket>();
+  private readonly watched = new WeakSet<net.Socket>();
   private readonly pipeline: Pipeline;
   private readonly upstream: Upstream;
   private readonly websockets: WebSocketForward;
@@ -86,6 +98,7 @@ export class ProxyServer {
     this.inner = this.configure(http.createServer({ maxHeaderSize: deps.maxHeaderSize, requireHostHeader: false }));
     this.inner.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
     this.inner.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
+    this.inner.on('connection', (s: net.Socket) => this.waitForHead(s));
   }
 
   private configure(server: http.Server): http.Server {
@@ -106,6 +119,7 @@ export class ProxyServer {
     } as http.ServerOptions));
     server.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
     server.on('connect', (req, socket, head) => {
+      this.idle.delete(socket as net.Socket);
       // Never an unhandled rejection (it would stop the process): an unexpected failure closes the tunnel.
       this.onConnect(req, socket as net.Socket, head).catch(() => (socket as net.Socket).destroy());
     });
@@ -118,6 +132,30 @@ export class ProxyServer {
   private track(s: net.Socket): void {
     this.sockets.add(s);
     s.once('close', () => this.sockets.delete(s));
+    this.waitForHead(s);
+  }
+
+  /** Counts a connection as waiting for a request head; past MAX_IDLE_CONNECTIONS the longest-waiting one is closed. */
+  private waitForHead(s: net.Socket): void {
+    if (s.destroyed) return;
+    if (!this.watched.has(s)) {
+      this.watched.add(s);
+      s.once('close', () => this.idle.delete(s));
+    }
+    this.idle.delete(s);
+    this.idle.add(s);
+    while (this.idle.size > MAX_IDLE_CONNECTIONS) {
+      const oldest = this.idle.values().next().value as net.Socket;
+      this.idle.delete(oldest);
+      oldest.destroy();
+    }
+  }
+
+  /** A request head arrived: the connection is busy until its response is done, then waits again. */
+  private busy(req: http.IncomingMessage, res?: http.ServerResponse): void {
+    const s = req.socket;
+    this.idle.delete(s);
+    res?.once('finish', () => this.waitForHead(s));
   }
 
   async close(): Promise<void> {
@@ -141,6 +179,7 @@ export class ProxyServer {
 
   /** One HTTP request: the steps, then the upstream; a refusal is answered on this response. */
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    this.busy(req, res);
     const x = new Exchange(req, this.tunnels.get(req.socket), false);
     const refuse = (r: Refusal): void => {
       sendRejection(res, r, x.id, r.rule, !req.complete);
@@ -167,6 +206,7 @@ export class ProxyServer {
    * what the agent gets (proxy/websocket-forward.ts). A refusal is written on the socket.
    */
   private async onUpgrade(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+    this.idle.delete(socket);
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
     const refuse = (r: Refusal): void => {

@@ -21,7 +21,7 @@ import type { AbortLike } from '../lib/abort-flag.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
-import { AgentGate } from './agent-gate.ts';
+import { AgentBusyError, AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
@@ -60,10 +60,15 @@ export class Pipeline {
   async open(x: Exchange, readBody?: () => Promise<CapturedBody>): Promise<Refusal | undefined> {
     const refused = await this.admit(x);
     if (refused) return refused;
-    return this.gate.run(x.agent!.id, async () => {
-      if (readBody) x.body = await readBody();
-      return (await this.describe(x)) ?? this.decide(x);
-    });
+    try {
+      return await this.gate.run(x.agent!.id, async () => {
+        if (readBody) x.body = await readBody();
+        return (await this.describe(x)) ?? this.decide(x);
+      });
+    } catch (err) {
+      if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
+      throw err;
+    }
   }
 
   // ─── admit ───────────────────────────────────────────────────────────────────────────────────

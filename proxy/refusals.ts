@@ -50,6 +50,8 @@ export const refusals = {
     detail: 'the request was not forwarded: Airlock hit an internal error; its operator finds the cause in Airlock\'s log under this request id',
     logDetail: `internal error: ${String((err as Error)?.message ?? err).slice(0, 500)}`, outcome: 'error',
   }),
+  // Too many of one agent's requests already wait for its turn (proxy/agent-gate.ts).
+  busy: (detail: string): Rejection => ({ status: 429, type: 'agent-busy', title: 'Too many requests waiting', detail: `${detail}; this one was not read. Retry when some have finished.`, outcome: 'rate-limited', headers: { 'retry-after': '1' } }),
   /** The same refusal, and the connection closes after it (a tunnel that cannot carry on). */
   closing: (r: Rejection): Rejection => ({ ...r, headers: { ...(r.headers ?? {}), connection: 'close' } }),
 };

@@ -1,0 +1,55 @@
+// One agent (or anyone who can reach the port) holding sockets (issue 23, class 1): thousands of
+// connections that send half a request head, or whole heads of uploads that never send their body,
+// each hold a file descriptor of the proxy; enough of them and nobody's connection is accepted, no
+// upstream can be dialed and the audit log cannot be written. The holders run in a child process
+// (their descriptors are not the proxy's). Must hold: the proxy keeps at most MAX_IDLE_CONNECTIONS
+// waiting for a head (the longest-waiting closed first) and at most AGENT_WAITING of one agent's
+// requests waiting for its turn (429 and close for the rest), while another agent is served.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+import { AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
+import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
+import { fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+
+const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
+
+function hold(args: string[]): Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [holder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('error', reject);
+    child.once('exit', () => {
+      const lines = out.trim().split('\n');
+      resolve(JSON.parse(lines[lines.length - 1]!) as never);
+    });
+  });
+}
+
+const up = await startUpstream(t);
+const a = await startTestAirlock(t, { allowPrivate: [`${up.host}:${up.port}`] });
+const neighbour = await a.airlock.agents.add('neighbour');
+const N = `Basic ${Buffer.from(`neighbour:${neighbour.token}`).toString('base64')}`;
+const ask = () => viaProxy(a.port, `http://${up.host}:${up.port}/read`, { auth: N });
+
+t.test('half-sent heads past the idle cap: the longest-waiting are closed, a neighbour is served', async (t) => {
+  const extra = 400;
+  const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'idle', '', '6000']);
+  await new Promise((r) => setTimeout(r, 4000));
+  t.equal((await ask()).status, 200, 'the neighbour is served while the connections are held');
+  const r = await held;
+  t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
+  t.ok(r.closed >= extra, `the proxy closed ${r.closed} of them (at least the ${extra} past ${MAX_IDLE_CONNECTIONS}) before its 30 s header timeout`);
+});
+
+t.test('one agent\'s stalled uploads past its waiting cap are refused at once', async (t) => {
+  const extra = 40;
+  const held = hold([String(a.port), String(AGENT_SLOTS + AGENT_WAITING + extra), 'slow', a.auth, '4000']);
+  await new Promise((r) => setTimeout(r, 3000));
+  t.equal((await ask()).status, 200, 'another agent is served meanwhile');
+  const r = await held;
+  t.ok((r.statuses['429'] ?? 0) >= extra, `${r.statuses['429'] ?? 0} uploads got 429 (at least the ${extra} past ${AGENT_SLOTS} slots + ${AGENT_WAITING} waiting)`);
+  t.ok(r.closed >= extra, 'and their connections were closed');
+  t.equal(up.received.filter((q) => q.url === '/upload').length, 0, 'no stalled upload reached the upstream');
+});
