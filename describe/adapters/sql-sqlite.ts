@@ -18,7 +18,7 @@
 import type { SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
 import type { SqlAnalysis } from './sql.ts';
-import { MAX_SQL_BYTES } from './sql.ts';
+import { MAX_SQL_BYTES, MAX_SQL_STATEMENTS } from './sql.ts';
 
 const MAX_TEXT_CHARS = 1000;
 /** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
@@ -612,6 +612,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
   }
   current = scratch;
   let compiled = 0;
+  let prepared = 0;
   try {
     for (const sql of texts) {
       const bytes = Buffer.from(sql);
@@ -643,7 +644,9 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
           // SQLite compiles one statement per call: charge its (estimated) length, every attempt.
           compiled += estimate;
           if (compiled > MAX_COMPILED_BYTES) return unparsed('SQL too costly to analyze', statements);
-          const rc = capi.sqlite3_prepare_v2(scratch.db.pointer, pos, end - pos, ppStmt, pzTail);
+          // -1: read to the NUL terminator (the text has no other NUL). A length that stops short of
+          // the terminator makes SQLite copy the whole rest of the text on every statement: quadratic.
+          const rc = capi.sqlite3_prepare_v2(scratch.db.pointer, pos, -1, ppStmt, pzTail);
           scratch.recording = false;
           const stmt = wasm.peekPtr(ppStmt);
           if (rc !== 0) {
@@ -653,6 +656,10 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
             return unparsed(message, statements);
           }
           const tail = wasm.peekPtr(pzTail);
+          if (++prepared > MAX_SQL_STATEMENTS) {
+            if (stmt) capi.sqlite3_finalize(stmt);
+            return unparsed(`more than ${MAX_SQL_STATEMENTS} SQL statements in one request were not analyzed`, statements);
+          }
           if (!stmt) {
             if (tail <= pos) break;
             pos = tail;

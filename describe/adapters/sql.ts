@@ -7,6 +7,12 @@ import { engineLoader } from './sql-engines.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
+/**
+ * Statements analyzed per request, at most; more is reported unparsed (which fails closed). Each
+ * statement costs the analysis tens of microseconds to a millisecond on the main thread (SQLite runs
+ * a DELETE against sample rows), so 1 MiB of short statements would take seconds.
+ */
+export const MAX_SQL_STATEMENTS = 1000;
 const MAX_TEXT_CHARS = 1000;
 
 /** PostgreSQL's parser: loaded by the first SQL that needs it (sql-engines.ts), not at import. */
@@ -469,6 +475,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
       const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
       return unparsed(`${(err as Error).message}${at}`, statements);
     }
+    if (statements.length + (tree.stmts?.length ?? 0) > MAX_SQL_STATEMENTS) return unparsed(`more than ${MAX_SQL_STATEMENTS} SQL statements in one request were not analyzed`, statements);
     const bytes = Buffer.from(sql);
     for (const s of tree.stmts ?? []) {
       const [type, body] = Object.entries(s.stmt ?? {})[0] ?? [];

@@ -16,6 +16,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { scanJson } from '../../describe/json-readings.ts';
+import { MAX_SQL_STATEMENTS } from '../../describe/adapters/sql.ts';
 
 await loadAdapters();
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
@@ -124,3 +125,23 @@ t.test('JSON nested deep with many duplicate keys is described with bounded path
 function describeRequestFor(text: string): ReturnType<typeof describeRequest> {
   return describeRequest({ method: 'POST', url: 'https://mcp.example/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(text), bodyTruncated: false }, { agent, placeholders: finder });
 }
+
+t.test('SQL of many short statements is analyzed up to the statement cap, then reported unparsed', async (t) => {
+  // SQLite copied the rest of the text on every statement (prepare with a length short of the
+  // terminator), and each statement costs the analysis up to a millisecond: 1 MiB of `SELECT 1;`
+  // took 29 s of the main thread. Now each dialect stops after MAX_SQL_STATEMENTS statements.
+  const D1 = 'https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/d1/database/6f1c0f62/query';
+  const shapes = fc.record({
+    statement: fc.constantFrom((_i: number) => 'SELECT 1;', (i: number) => `DELETE FROM t WHERE id = ${i};`, (i: number) => `UPDATE t SET a = 1 WHERE id = ${i};`, (i: number) => `INSERT INTO t VALUES (${i});`),
+    count: fc.integer({ min: MAX_SQL_STATEMENTS + 1, max: 20_000 }),
+    place: fc.constantFrom(['https://api.example.com/sql', 'query'], [D1, 'sql'], ['https://abcdefghijklmnopqrst.supabase.co/pg/query', 'query']),
+  });
+  fc.assert(fc.property(shapes, ({ statement, count, place: [url, key] }) => {
+    const sql = Array.from({ length: count }, (_, i) => statement(i)).join(' ');
+    const d = describeRequest({ method: 'POST', url: url!, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ [key!]: sql })), bodyTruncated: false }, { agent });
+    if (d.sql?.parsed !== false || !d.sql.error?.includes(`more than ${MAX_SQL_STATEMENTS} SQL statements`)) throw new Error(`${count} statements to ${url}: ${JSON.stringify(d.sql).slice(0, 300)}`);
+  }), { numRuns: 8, ...seed });
+  const few = Array.from({ length: 200 }, (_, i) => `DELETE FROM t WHERE id = ${i};`).join(' ');
+  const d = describeRequest({ method: 'POST', url: D1, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ sql: few })), bodyTruncated: false }, { agent });
+  t.equal(d.sql?.statements.length, 200, 'fewer statements are still analyzed one by one');
+});
