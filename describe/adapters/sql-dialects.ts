@@ -68,13 +68,27 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
   };
 }
 
+/**
+ * SQLite decides whether a DELETE/UPDATE touches every row by running it against sample rows of
+ * text and numbers, which `WHERE id = id + 0` (true for every number) passes. Where PostgreSQL's
+ * grammar reads the same statements, its flags are added: a WHERE that names no value the rows are
+ * narrowed to is destructive in either reading. It only ever adds risk.
+ */
+function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
+  if (!lite.info.parsed || !lite.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return lite;
+  const pg = analyzeSql(texts);
+  if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) return lite;
+  const statements = mergeFlags(lite.info.statements, pg.info.statements);
+  return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) } };
+}
+
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnalysis {
   if (dialect === 'postgresql') {
     const pg = analyzeSql(texts);
     return withBackslashReading(texts, pg, pg);
   }
-  if (dialect === 'sqlite') return analyzeSqlite(texts);
+  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts), texts);
   const pg = analyzeSql(texts);
   return withBackslashReading(texts, analyzeUnknown(texts, pg), pg);
 }
