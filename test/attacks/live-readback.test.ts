@@ -1,0 +1,239 @@
+// Reading the credential back over a channel opened before it was injected. Real request
+// inspectors, log viewers and webhook testers do not only show a snapshot of their log: they tail
+// it — server-sent events, a long poll answered by the next request, a WebSocket that pushes each
+// request as it arrives. An agent opens such a channel to a host that has never had a credential
+// (nothing to scrub yet), then sends the request that gets the credential injected; the service
+// pushes the record of that request, real value included, down the channel that was opened
+// before. And on a host that already had one secret injected, a channel opened then must not
+// show a second secret injected later. Whatever reaches the agent is read with the suite's own
+// brute-force oracle (test/attacks/spelling-oracle.ts): in every representation, charset, content
+// coding and byte range the agent asked the channel for, no form of the value may appear. Each
+// attack uses fresh host names (test/attacks/fixtures/live-readback), so it starts on a host that
+// has never had a credential injected in this process.
+import http from 'node:http';
+import net from 'node:net';
+import zlib from 'node:zlib';
+import fc from 'fast-check';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import t from 'tap';
+import { WebSocket } from 'ws';
+import { eventually, startTestAirlock } from './helpers.ts';
+import { formats, readbackService, type Format } from './readback-service.ts';
+import { reveal } from './spelling-oracle.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 24);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+const SECRET = 'sk_live_L1veTail/Canary+Key=&<x>%~0123456789';
+const SECOND = 'xs2_SecondKey/Value+42=abcdef0123456789';
+
+const service = readbackService();
+const server = http.createServer((req, res) => {
+  const body: Buffer[] = [];
+  req.on('data', (c: Buffer) => body.push(c));
+  req.on('end', () => service.handler(req, res, Buffer.concat(body)));
+});
+service.attach(server);
+await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+t.teardown(() => new Promise<void>((resolve) => {
+  server.closeAllConnections();
+  server.close(() => resolve());
+}));
+const port = (server.address() as net.AddressInfo).port;
+
+const KINDS = ['hdr', 'basic', 'query'] as const;
+type Kind = typeof KINDS[number] | 'two';
+const NAMES = Math.max(numRuns, 12) + 8;
+const a = await startTestAirlock(t, {
+  policy: 'live-readback', secrets: { api: SECRET, second: SECOND },
+  resolve: Array.from({ length: NAMES }, (_, i) => [...KINDS, 'two'].map((k) => `r${i}.${k}.example=127.0.0.1`)).flat(),
+  allowPrivate: [`127.0.0.1:${port}`],
+});
+const PH = a.placeholders.api!;
+const PH2 = a.placeholders.second!;
+let fresh = 0;
+/** A host name nothing was ever injected into in this process. */
+const freshHost = (kind: Kind): string => {
+  if (fresh >= NAMES) throw new Error('out of fresh host names');
+  return `r${fresh++}.${kind}.example`;
+};
+
+function send(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: a.port, path: url, agent: false, setHost: false, headers: { host: new URL(url).host, 'proxy-authorization': a.auth, ...headers } });
+    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.end();
+  });
+}
+
+/** The request that gets the credential injected at `host` (its slot holds the placeholder). */
+async function inject(host: string, kind: Kind, which: 'api' | 'second' = 'api'): Promise<void> {
+  const base = `http://${host}:${port}`;
+  const r = which === 'second' ? await send(`${base}/api/b`, { 'x-second': PH2 })
+    : kind === 'query' ? await send(`${base}/api/x?key=${PH}`)
+      : kind === 'basic' ? await send(`${base}/api/x`, { authorization: `Basic ${Buffer.from(`user:${PH}`).toString('base64')}` })
+        : await send(`${base}/api/x`, { authorization: `Bearer ${PH}` });
+  if (r.status !== 200) throw new Error(`the injecting request to ${host} was not answered: ${r.status} ${r.body.slice(0, 200)}`);
+}
+
+interface Channel {
+  /** Resolves once the channel is open at the service (it will show the next request). */
+  ready: Promise<void>;
+  /** Everything the agent received on it so far: headers, bytes, and the body decoded as the agent would. */
+  seen(): Buffer;
+  /** How many pieces (chunks, messages) arrived; whether it has ended. */
+  pieces(): number;
+  ended(): boolean;
+  close(): void;
+}
+
+interface Ask {
+  channel: 'sse' | 'wait' | 'ws';
+  format: Format;
+  only: boolean;
+  /** Accept-Charset the agent sends on the channel's request. */
+  charset: string | undefined;
+  gzip: boolean;
+  range: string | undefined;
+  binary: boolean;
+}
+
+function query(ask: Ask): string {
+  const q = new URLSearchParams({ format: ask.format });
+  if (ask.only) q.set('only', 'authorization');
+  if (ask.gzip) q.set('gzip', '1');
+  if (ask.binary) q.set('binary', '1');
+  return q.toString();
+}
+
+/** Gunzips what arrived of a gzip stream, as far as it goes (a cut stream has no trailer). */
+const gunzipPartial = (b: Buffer): Buffer => {
+  try {
+    return zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch {
+    return Buffer.alloc(0);
+  }
+};
+
+function openHttp(host: string, ask: Ask): Channel {
+  const chunks: Buffer[] = [];
+  let head = '';
+  let gz = false;
+  let done = false;
+  let count = 0;
+  const headers: Record<string, string> = { host: `${host}:${port}`, 'proxy-authorization': a.auth };
+  if (ask.charset) headers['accept-charset'] = ask.charset;
+  if (ask.range) headers.range = ask.range;
+  if (ask.gzip) headers['accept-encoding'] = 'gzip';
+  const path = ask.channel === 'sse' ? '/tail' : '/wait';
+  const req = http.request({ host: '127.0.0.1', port: a.port, path: `http://${host}:${port}${path}?${query(ask)}`, agent: false, setHost: false, headers });
+  let opened: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => { opened = resolve; });
+  req.on('error', () => { done = true; opened(); });
+  req.on('response', (res) => {
+    head = `${res.statusCode} ${res.statusMessage}\n${Object.entries(res.headers).map(([k, v]) => `${k}: ${String(v)}`).join('\n')}\n`;
+    gz = /gzip/.test(String(res.headers['content-encoding'] ?? ''));
+    res.on('data', (c: Buffer) => {
+      chunks.push(c);
+      count++;
+      if (ask.channel === 'sse') opened();
+    });
+    const end = (): void => { done = true; opened(); };
+    res.on('end', end);
+    res.on('close', end);
+    res.on('error', end);
+  });
+  req.end();
+  if (ask.channel === 'wait') void eventually(() => service.watching(host) > 0, 5000).then(() => opened());
+  return {
+    ready,
+    seen: () => {
+      const body = Buffer.concat(chunks);
+      return Buffer.concat([Buffer.from(head, 'latin1'), body, gz ? gunzipPartial(body) : Buffer.alloc(0)]);
+    },
+    pieces: () => count,
+    ended: () => done,
+    close: () => req.destroy(),
+  };
+}
+
+function openWs(host: string, ask: Ask): Channel {
+  const messages: Buffer[] = [];
+  let done = false;
+  const ws = new WebSocket(`ws://${host}:${port}/ws-tail?${query(ask)}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+  const ready = new Promise<void>((resolve) => {
+    ws.on('open', () => resolve());
+    ws.on('close', () => { done = true; resolve(); });
+    ws.on('error', () => { done = true; resolve(); });
+  });
+  ws.on('message', (d: Buffer) => messages.push(Buffer.from(d)));
+  return { ready, seen: () => Buffer.concat(messages), pieces: () => messages.length, ended: () => done, close: () => ws.terminate() };
+}
+
+const open = (host: string, ask: Ask): Channel => (ask.channel === 'ws' ? openWs(host, ask) : openHttp(host, ask));
+
+/** Opens the channel, injects, and returns what the agent got on the channel once the service pushed the record. */
+async function attack(host: string, kind: Kind, ask: Ask, which: 'api' | 'second' = 'api'): Promise<Buffer> {
+  const ch = open(host, ask);
+  try {
+    await ch.ready;
+    if (ch.ended()) throw new Error(`the ${ask.channel} channel to ${host} did not open`);
+    const before = ch.pieces();
+    await inject(host, kind, which);
+    // The service pushes the record at once; wait for it to arrive (or for the channel to be cut).
+    await eventually(() => ch.ended() || ch.pieces() > before, 4000);
+    await new Promise((r) => setTimeout(r, 50));
+    return ch.seen();
+  } finally {
+    ch.close();
+  }
+}
+
+const ask = fc.record({
+  channel: fc.constantFrom('sse', 'wait', 'ws'),
+  format: fc.constantFrom(...formats),
+  only: fc.boolean(),
+  charset: fc.constantFrom(undefined, undefined, 'utf-16le', 'utf-16', 'utf-32be', 'iso-8859-1'),
+  gzip: fc.boolean(),
+  range: fc.constantFrom(undefined, undefined, 'bytes=0-40', 'bytes=30-', 'bytes=-60'),
+  binary: fc.boolean(),
+}).map((x) => ({ ...x, gzip: x.gzip && x.channel === 'sse', range: x.channel === 'wait' ? x.range : undefined, binary: x.binary && x.channel === 'ws' })) as fc.Arbitrary<Ask>;
+
+t.test('property: a channel opened before the first injection never shows the value the service recorded after it', async (t) => {
+  let n = 0;
+  await fc.assert(fc.asyncProperty(ask, fc.constantFrom(...KINDS), async (q, kind) => {
+    const host = freshHost(kind);
+    const seen = await attack(host, kind, { ...q, only: q.only && kind !== 'query' });
+    n++;
+    const found = reveal(seen, SECRET);
+    if (found) throw new Error(`${q.channel} to ${host} (${JSON.stringify(q)}): the agent read the value back (${found})`);
+  }), { numRuns, ...seed });
+  t.pass(`${n} channels checked`);
+});
+
+t.test('a channel opened after one secret was injected never shows a second secret injected later', async (t) => {
+  for (const channel of ['sse', 'wait', 'ws'] as const) {
+    const host = freshHost('two');
+    await inject(host, 'two');
+    const seen = await attack(host, 'two', { channel, format: 'json', only: false, charset: undefined, gzip: false, range: undefined, binary: false }, 'second');
+    t.equal(reveal(seen, SECOND), undefined, `${channel}: the second secret is not shown`);
+    t.equal(reveal(seen, SECRET), undefined, `${channel}: nor the first`);
+  }
+});
+
+t.test('control: a live channel opened after the injection keeps working, scrubbed', async (t) => {
+  for (const channel of ['sse', 'ws'] as const) {
+    const host = freshHost('hdr');
+    await inject(host, 'hdr');
+    const seen = await attack(host, 'hdr', { channel, format: 'json', only: true, charset: undefined, gzip: false, range: undefined, binary: false });
+    t.equal(reveal(seen, SECRET), undefined, `${channel}: no form of the value`);
+    t.match(seen.toString('latin1'), `Bearer ${PH}`, `${channel}: the record arrives with the placeholder in place of the value`);
+  }
+});
