@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
-import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts } from './injected-hosts.ts';
 import type { PlaceholderIndex } from '../describe/placeholders.ts';
@@ -292,7 +292,7 @@ export class CredentialGuard implements Enforcer {
 
 export class CredentialEnforcer implements Enforcer {
   readonly name = 'credentials';
-  /** Requests whose response must be scrubbed: the host got a secret in this process. */
+  /** Requests whose answer is scrubbed: the host had a secret when the request left or when its answer came. */
   private readonly scrubbed = new WeakSet<RequestContext>();
   /** Request body guards by what they look for (compiling one is far costlier than running it). */
   private readonly bodyGuards = new Map<string, Scrubber>();
@@ -414,9 +414,14 @@ export class CredentialEnforcer implements Enforcer {
     ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber));
   }
 
-  /** The scrubber for what comes back for this request (and, over an upgrade, for each message). */
+  /**
+   * The scrubber for what comes back for this request now (and, over an upgrade, for each message):
+   * asked again as the answer streams, because a credential injected into the host after this
+   * request left — a long poll, an event stream, a tunnel opened before — can be recorded by the
+   * service and pushed down this very answer.
+   */
   scrubberFor(ctx: RequestContext): Scrubber | undefined {
-    return this.scrubbed.has(ctx) ? this.injectedHosts.scrubberFor(ctx.description.request.host) : undefined;
+    return this.injectedHosts.scrubberFor(ctx.description.request.host);
   }
 
   /**
@@ -440,13 +445,33 @@ export class CredentialEnforcer implements Enforcer {
     return undefined;
   }
 
+  /**
+   * An answer whose head came before any secret was injected into its host streams as it is; if
+   * one is injected while it still streams (an event stream, a long download opened first), the
+   * rest is cut: its head is gone, so its negotiation (ranges, charset, coding) cannot be taken
+   * back, and the service may push the new record down it.
+   */
+  responseGuard(ctx: RequestContext): ResponseGuard | undefined {
+    if (this.scrubbed.has(ctx)) return undefined;
+    const host = ctx.description.request.host;
+    return () => {
+      if (!this.injectedHosts.has(host)) return undefined;
+      ctx.audit.scrub_refused = 'a credential was injected into this host while the answer streamed unscrubbed';
+      return reject(502, 'response-unscrubbable', 'Response cannot be scrubbed',
+        `a credential was injected into ${host} while this answer was streaming unscrubbed (it began before); the rest was withheld`, 'scrub-refused');
+    };
+  }
+
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
-    if (!this.scrubbed.has(ctx)) return undefined;
-    const scrubber = this.scrubberFor(ctx);
-    if (!scrubber) return undefined;
+    // Whether the host has had a secret by the time the answer comes, not when the request left.
+    const host = ctx.description.request.host;
+    if (!this.injectedHosts.has(host)) return undefined;
+    this.scrubbed.add(ctx);
     try {
-      // A body past the inflate limits is cut off; the audit record says why.
-      return scrubResponse(scrubber, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
+      // for the secrets injected into the host by the time each chunk passes.
+      const live = (): Scrubber => this.injectedHosts.scrubberFor(host)!;
+      return scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.

@@ -8,7 +8,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
-import { StreamStop, egressMeterOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { endToEnd, flatten } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
@@ -81,7 +81,7 @@ class HttpForward {
   /** A refusal was rendered, or the record finished: later events change nothing. */
   private settled = false;
   /** A response on its way through the enforcers' stages. */
-  private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean } | undefined;
+  private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean; guard: ResponseGuard | undefined } | undefined;
 
   constructor(
     private readonly upstream: Upstream,
@@ -135,6 +135,7 @@ class HttpForward {
     const { res, ctx, x } = this;
     const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders) };
     const stages = responseStages(this.upstream.opts.enforcers, ctx, head);
+    const guard = responseGuardOf(this.upstream.opts.enforcers, ctx);
     if (stages.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');
     x.record.upstream_status = upRes.statusCode;
     x.record.status = head.statusCode;
@@ -158,10 +159,28 @@ class HttpForward {
       res.once('close', () => {
         if (!res.writableFinished) upRes.destroy();
       });
-      upRes.pipe(res);
+      if (guard) this.guardedPipe(upRes, guard);
+      else upRes.pipe(res);
       return;
     }
-    this.relayThrough(upRes, head, stages);
+    this.relayThrough(upRes, head, stages, guard);
+  }
+
+  /** The plain pipe, with the enforcers' guard asked before each chunk leaves. */
+  private guardedPipe(upRes: http.IncomingMessage, guard: ResponseGuard): void {
+    const { res } = this;
+    upRes.on('data', (chunk: Buffer) => {
+      if (this.settled) return;
+      const stop = guard();
+      if (stop) return this.stopped(stop);
+      if (!res.write(chunk)) {
+        upRes.pause();
+        res.once('drain', () => upRes.resume());
+      }
+    });
+    upRes.once('end', () => {
+      if (!this.settled) res.end();
+    });
   }
 
   /**
@@ -172,9 +191,9 @@ class HttpForward {
    * call, measurable at proxy request rates); the agent's writes are corked for one turn of the
    * event loop so the head, a short body and its end leave in one write.
    */
-  private relayThrough(upRes: http.IncomingMessage, head: ResponseHead, stages: Transform[]): void {
+  private relayThrough(upRes: http.IncomingMessage, head: ResponseHead, stages: Transform[], guard: ResponseGuard | undefined): void {
     const { res } = this;
-    this.relay = { upRes, head, stages, failed: false, corked: false };
+    this.relay = { upRes, head, stages, failed: false, corked: false, guard };
     upRes.on('error', (err) => this.relayFailed(err));
     upRes.on('close', () => {
       if (!upRes.complete) this.relayFailed(Object.assign(new Error('the upstream closed the connection mid-body'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
@@ -198,7 +217,10 @@ class HttpForward {
   private relayChunk(last: Transform, chunk: Buffer): void {
     const relay = this.relay!;
     const { res } = this;
-    if (relay.failed || !this.relayHead()) return;
+    if (relay.failed) return;
+    const stop = relay.guard?.();
+    if (stop) return this.stopRelay(stop);
+    if (!this.relayHead()) return;
     if (!relay.corked) {
       relay.corked = true;
       res.cork();
@@ -222,6 +244,15 @@ class HttpForward {
     const err = this.writeHead(this.relay!.upRes, this.relay!.head);
     if (err) this.relayFailed(err);
     return !err;
+  }
+
+  /** A guard cut the relayed response: a refusal while the head has not left, a cut stream after. */
+  private stopRelay(r: Refusal): void {
+    const relay = this.relay!;
+    relay.failed = true;
+    relay.upRes.destroy();
+    for (const s of relay.stages) s.destroy();
+    this.stopped(r);
   }
 
   /** A stream of the relay failed: everything stops; a 502 problem while the head has not left. */

@@ -214,6 +214,10 @@ t.test('property: a channel opened before the first injection never shows the va
     n++;
     const found = reveal(seen, SECRET);
     if (found) throw new Error(`${q.channel} to ${host} (${JSON.stringify(q)}): the agent read the value back (${found})`);
+    // An event stream whose head left unscrubbed is cut when the host gets its first secret, and recorded so.
+    if (q.channel === 'sse' && !(await eventually(() => a.records.some((r) => r.url?.startsWith(`http://${host}:${port}/tail`) && r.outcome === 'scrub-refused'), 3000))) {
+      throw new Error(`the event stream to ${host} was not recorded as cut (scrub-refused)`);
+    }
   }), { numRuns, ...seed });
   t.pass(`${n} channels checked`);
 });
