@@ -43,11 +43,11 @@ t.teardown(() => new Promise<void>((resolve) => {
 const port = (server.address() as net.AddressInfo).port;
 
 const KINDS = ['hdr', 'basic', 'query'] as const;
-type Kind = typeof KINDS[number] | 'two';
-const NAMES = Math.max(numRuns, 12) + 8;
+type Kind = typeof KINDS[number] | 'two' | 'plain';
+const NAMES = 2 * Math.max(numRuns, 12) + 8;
 const a = await startTestAirlock(t, {
   policy: 'live-readback', secrets: { api: SECRET, second: SECOND },
-  resolve: Array.from({ length: NAMES }, (_, i) => [...KINDS, 'two'].map((k) => `r${i}.${k}.example=127.0.0.1`)).flat(),
+  resolve: Array.from({ length: NAMES }, (_, i) => [...KINDS, 'two', 'plain'].map((k) => `r${i}.${k}.example=127.0.0.1`)).flat(),
   allowPrivate: [`127.0.0.1:${port}`],
 });
 const PH = a.placeholders.api!;
@@ -103,6 +103,8 @@ interface Ask {
   gzip: boolean;
   range: string | undefined;
   binary: boolean;
+  /** Ask for the requests to every name the server answers to (?all=1). */
+  all?: boolean;
 }
 
 function query(ask: Ask): string {
@@ -110,6 +112,7 @@ function query(ask: Ask): string {
   if (ask.only) q.set('only', 'authorization');
   if (ask.gzip) q.set('gzip', '1');
   if (ask.binary) q.set('binary', '1');
+  if (ask.all) q.set('all', '1');
   return q.toString();
 }
 
@@ -133,6 +136,8 @@ function openHttp(host: string, ask: Ask): Channel {
   if (ask.range) headers.range = ask.range;
   if (ask.gzip) headers['accept-encoding'] = 'gzip';
   const path = ask.channel === 'sse' ? '/tail' : '/wait';
+  const key = ask.all ? '*' : host;
+  const watchers = service.watching(key);
   const req = http.request({ host: '127.0.0.1', port: a.port, path: `http://${host}:${port}${path}?${query(ask)}`, agent: false, setHost: false, headers });
   let opened: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => { opened = resolve; });
@@ -151,7 +156,7 @@ function openHttp(host: string, ask: Ask): Channel {
     res.on('error', end);
   });
   req.end();
-  if (ask.channel === 'wait') void eventually(() => service.watching(host) > 0, 5000).then(() => opened());
+  if (ask.channel === 'wait') void eventually(() => service.watching(key) > watchers, 5000).then(() => opened());
   return {
     ready,
     seen: () => {
@@ -179,9 +184,9 @@ function openWs(host: string, ask: Ask): Channel {
 
 const open = (host: string, ask: Ask): Channel => (ask.channel === 'ws' ? openWs(host, ask) : openHttp(host, ask));
 
-/** Opens the channel, injects, and returns what the agent got on the channel once the service pushed the record. */
-async function attack(host: string, kind: Kind, ask: Ask, which: 'api' | 'second' = 'api'): Promise<Buffer> {
-  const ch = open(host, ask);
+/** Opens the channel (on `via`, another name, if given), injects, and returns what the agent got on it once the service pushed the record. */
+async function attack(host: string, kind: Kind, ask: Ask, which: 'api' | 'second' = 'api', via = host): Promise<Buffer> {
+  const ch = open(via, ask);
   try {
     await ch.ready;
     if (ch.ended()) throw new Error(`the ${ask.channel} channel to ${host} did not open`);
@@ -240,4 +245,28 @@ t.test('control: a live channel opened after the injection keeps working, scrubb
     t.equal(reveal(seen, SECRET), undefined, `${channel}: no form of the value`);
     t.match(seen.toString('latin1'), `Bearer ${PH}`, `${channel}: the record arrives with the placeholder in place of the value`);
   }
+});
+
+t.test('property: another name for the same server never shows what the named host received, snapshot or live', async (t) => {
+  // A single-tenant server ignores Host: its log (?all=1) shows requests made to any of its names.
+  let n = 0;
+  const channel = fc.constantFrom('log', 'log', 'sse', 'wait', 'ws');
+  await fc.assert(fc.asyncProperty(channel, ask, fc.constantFrom(...KINDS), async (c, q, kind) => {
+    const host = freshHost(kind);
+    const via = freshHost('plain');
+    const sibling = { ...q, only: q.only && kind !== 'query', all: true };
+    let seen: Buffer;
+    if (c === 'log') {
+      await inject(host, kind);
+      const r = await send(`http://${via}:${port}/log?${query({ ...sibling, channel: 'wait', gzip: false, binary: false })}`, sibling.charset ? { 'accept-charset': sibling.charset } : {});
+      seen = Buffer.from(r.body, 'latin1');
+      if (r.status === 200 && !r.body.includes(`/api/`)) throw new Error('the log read back through the other name is empty: the attack would prove nothing');
+    } else {
+      seen = await attack(host, kind, { ...sibling, channel: c }, 'api', via);
+    }
+    n++;
+    const found = reveal(seen, SECRET);
+    if (found) throw new Error(`${c} through ${via} after an injection into ${host} (${JSON.stringify(q)}): the agent read the value back (${found})`);
+  }), { numRuns: Math.ceil(numRuns / 2), ...seed });
+  t.pass(`${n} reads through another name checked`);
 });

@@ -9,6 +9,8 @@
 // its log live, as request inspectors, log viewers and webhook testers do: `/tail` (server-sent
 // events, optionally gzip-flushed per event), `/wait` (a long poll answered by the next request)
 // and a WebSocket on `/ws-tail`, each showing requests recorded after the channel was opened.
+// With `?all=1`, `/log` and the live channels show the requests to every name the server answers
+// to, as a single-tenant server that ignores Host does.
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type net from 'node:net';
@@ -186,7 +188,7 @@ export interface Service {
   attach(server: http.Server): void;
   /** What the service recorded, by Host (without port). */
   log(host: string): Recorded[];
-  /** Live channels (tail, long poll, WebSocket tail) open on a host, waiting for its next request. */
+  /** Live channels (tail, long poll, WebSocket tail) open on a host ('*': on every name), waiting for its next request. */
   watching(host: string): number;
 }
 
@@ -208,7 +210,7 @@ export function readbackService(): Service {
     list.push(r);
     if (list.length > 500) list.shift();
     logs.set(hostOf(req), list);
-    if (r.url.startsWith('/api/')) for (const fn of [...(watchers.get(hostOf(req)) ?? [])]) fn(r);
+    if (r.url.startsWith('/api/')) for (const fn of [...(watchers.get(hostOf(req)) ?? []), ...(watchers.get('*') ?? [])]) fn(r);
   };
   /** How a live channel shows one record: ?format= (default json), or ?only=<header> for that header's values. */
   const show = (url: URL, r: Recorded): string => {
@@ -225,7 +227,7 @@ export function readbackService(): Service {
         if (url.pathname === '/ws-tail') {
           // Each request recorded from now on, one message each (binary with ?binary=1).
           wss.handleUpgrade(req, socket, head, (ws) => {
-            const off = watch(hostOf(req), (r) => ws.send(show(url, r), { binary: url.searchParams.get('binary') === '1' }));
+            const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => ws.send(show(url, r), { binary: url.searchParams.get('binary') === '1' }));
             ws.on('close', off);
           });
           return;
@@ -240,8 +242,9 @@ export function readbackService(): Service {
     handler(req, res, body) {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/log') {
-        // The record of the requests to /api/ on this host (what an agent wants to read back).
-        const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
+        // The record of the requests to /api/ on this host (what an agent wants to read back), or
+        // with ?all=1 on every name the server answers to (a single-tenant server ignores Host).
+        const log = (url.searchParams.get('all') === '1' ? [...logs.values()].flat() : logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
         const only = url.searchParams.get('only');
         const format = (url.searchParams.get('format') ?? 'json') as Format;
         const charset = (url.searchParams.get('charset') as Charset | null) ?? negotiate(req.headers['accept-charset'] as string | undefined);
@@ -260,7 +263,7 @@ export function readbackService(): Service {
         if (url.pathname === '/wait') {
           // A long poll: answered by the next request recorded (in the representation and byte range asked for).
           const timer = setTimeout(() => { off(); res.writeHead(204).end(); }, 8000);
-          const off = watch(hostOf(req), (r) => {
+          const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => {
             off();
             clearTimeout(timer);
             sendRepresentation(req, res, transcode(show(url, r), charset, false), `text/plain; charset=${charset}`);
@@ -283,7 +286,7 @@ export function readbackService(): Service {
           }
         };
         send(': ready\n\n');
-        const off = watch(hostOf(req), (r) => send(`data: ${show(url, r).replace(/\r?\n/g, '\ndata: ')}\n\n`));
+        const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => send(`data: ${show(url, r).replace(/\r?\n/g, '\ndata: ')}\n\n`));
         res.on('close', off);
         return;
       }
