@@ -18,7 +18,7 @@ import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
-import { InjectedHosts } from './injected-hosts.ts';
+import { InjectedHosts, type InjectedSecret } from './injected-hosts.ts';
 import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
@@ -297,6 +297,10 @@ export class CredentialEnforcer implements Enforcer {
   /** Request body guards by what they look for (compiling one is far costlier than running it). */
   private readonly bodyGuards = new Map<string, Scrubber>();
   readonly injectedHosts = new InjectedHosts();
+  /** What each injecting request carried, remembered under its address too once it is known (onDestination). */
+  private readonly injecting = new WeakMap<RequestContext, InjectedSecret[]>();
+  /** The address and port each request was sent to (an InjectedHosts.addressKey). */
+  private readonly sentTo = new WeakMap<RequestContext, string>();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
   private readonly messageTails = new WeakMap<RequestContext, string>();
 
@@ -374,7 +378,9 @@ export class CredentialEnforcer implements Enforcer {
 
     this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
     const placeholderOf = (name: string): string => index.placeholderOf(name) ?? `airlock-ph-${name}`;
-    this.injectedHosts.remember(host, [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) })));
+    const injected = [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) }));
+    this.injectedHosts.remember(host, injected);
+    this.injecting.set(ctx, injected);
     this.neutralize(ctx);
     ctx.audit.credentials = {
       injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),
@@ -382,6 +388,24 @@ export class CredentialEnforcer implements Enforcer {
       destination: origin,
     };
     return undefined;
+  }
+
+  /**
+   * The address the request goes to: an injecting request's secrets are remembered under it (any
+   * other name for that server shows what it received), and a request to a server that got a
+   * secret under another name is neutralized like one to a host that got it.
+   */
+  onDestination(ctx: RequestContext, address: string, port: number): void {
+    const key = InjectedHosts.addressKey(address, port);
+    this.sentTo.set(ctx, key);
+    const injected = this.injecting.get(ctx);
+    if (injected) this.injectedHosts.remember(key, injected);
+    else if (!this.scrubbed.has(ctx) && this.injectedHosts.has(ctx.description.request.host, key)) this.neutralize(ctx);
+  }
+
+  /** Whether a secret was injected into this request's host, or sent to its address under any name. */
+  private hadSecret(ctx: RequestContext): boolean {
+    return this.injectedHosts.has(ctx.description.request.host, this.sentTo.get(ctx));
   }
 
   /** Marks the response for scrubbing and neutralizes the request's content negotiation. */
@@ -421,7 +445,7 @@ export class CredentialEnforcer implements Enforcer {
    * service and pushed down this very answer.
    */
   scrubberFor(ctx: RequestContext): Scrubber | undefined {
-    return this.injectedHosts.scrubberFor(ctx.description.request.host);
+    return this.injectedHosts.scrubberFor(ctx.description.request.host, this.sentTo.get(ctx));
   }
 
   /**
@@ -437,7 +461,7 @@ export class CredentialEnforcer implements Enforcer {
     const tail = this.messageTails.get(ctx);
     if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
-      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host}`, 'scrub-refused');
+      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
     const scrubbed = scrubber.scrubString(text);
@@ -455,27 +479,27 @@ export class CredentialEnforcer implements Enforcer {
     if (this.scrubbed.has(ctx)) return undefined;
     const host = ctx.description.request.host;
     return () => {
-      if (!this.injectedHosts.has(host)) return undefined;
+      if (!this.hadSecret(ctx)) return undefined;
       ctx.audit.scrub_refused = 'a credential was injected into this host while the answer streamed unscrubbed';
       return reject(502, 'response-unscrubbable', 'Response cannot be scrubbed',
-        `a credential was injected into ${host} while this answer was streaming unscrubbed (it began before); the rest was withheld`, 'scrub-refused');
+        `a credential was injected into ${host} or the server at its address while this answer was streaming unscrubbed (it began before); the rest was withheld`, 'scrub-refused');
     };
   }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
     // Whether the host has had a secret by the time the answer comes, not when the request left.
     const host = ctx.description.request.host;
-    if (!this.injectedHosts.has(host)) return undefined;
+    if (!this.hadSecret(ctx)) return undefined;
     this.scrubbed.add(ctx);
     try {
       // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
       // for the secrets injected into the host by the time each chunk passes.
-      const live = (): Scrubber => this.injectedHosts.scrubberFor(host)!;
+      const live = (): Scrubber => this.scrubberFor(ctx)!;
       return scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.
-      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`);
+      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host} or the server at its address`);
       head.statusCode = 502;
       head.headers.splice(0, head.headers.length, ['content-type', 'application/problem+json']);
       ctx.audit.scrub_refused = err.message;

@@ -104,6 +104,12 @@ export interface Enforcer {
    * The proxy itself rejects an `approve` decision that no enforcer handled: fail closed.
    */
   beforeForward?(ctx: RequestContext): Promise<Rejection | undefined> | Rejection | undefined;
+  /**
+   * Told the address a forwarded request is about to be sent to (destination safety checked it),
+   * after every beforeForward and before dialing: the outgoing headers may still change here,
+   * the destination may not.
+   */
+  onDestination?(ctx: RequestContext, address: string, port: number): void;
   /** Marks that this enforcer took responsibility for `approve` decisions. */
   readonly handlesApproval?: boolean;
   /** Rewrites the upstream response head and/or returns a transform for its body (scrubbing). */

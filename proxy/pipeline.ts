@@ -216,6 +216,8 @@ export class Pipeline {
       const e = err as DestinationError;
       return { ...(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message)), rule };
     }
+    for (const e of this.deps.enforcers) e.onDestination?.(ctx, x.dial.address, x.dial.port);
+    if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;
     return undefined;
   }
 

@@ -287,7 +287,7 @@ class HttpForward {
     // Socket and zlib errors carry a code; a stage's refusal (unscrubbable, a bomb) does not.
     this.refuseInstead(err.code
       ? refusals.upstream(upstreamErrorText(err, false))
-      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`));
+      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host} or the server at its address`));
   }
 
   /** The agent gets a refusal instead of the response (nothing of it has left yet). */
