@@ -39,9 +39,15 @@ async function freshServer(): Promise<number> {
     req.on('end', () => service.handler(req, res, Buffer.concat(body)));
   });
   service.attach(server);
+  // Upgraded sockets are the server's no more: closed by hand.
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (c: net.Socket) => {
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
+    for (const c of sockets) c.destroy();
     server.close(() => resolve());
   }));
   const port = (server.address() as net.AddressInfo).port;
@@ -106,7 +112,8 @@ interface Channel {
 }
 
 interface Ask {
-  channel: 'sse' | 'wait' | 'ws';
+  /** sse-upgrade: the event stream asked for with a WebSocket handshake, which the server ignores (it answers 200). */
+  channel: 'sse' | 'wait' | 'ws' | 'sse-upgrade';
   format: Format;
   only: boolean;
   /** Accept-Charset the agent sends on the channel's request. */
@@ -194,7 +201,25 @@ function openWs(host: string, ask: Ask): Channel {
   return { ready, seen: () => Buffer.concat(messages), pieces: () => messages.length, ended: () => done, close: () => ws.terminate() };
 }
 
-const open = (host: string, ask: Ask): Channel => (ask.channel === 'ws' ? openWs(host, ask) : openHttp(host, ask));
+/** The event stream behind a WebSocket handshake: a server without WebSocket support answers it as a plain GET. */
+function openUpgrade(host: string, ask: Ask): Channel {
+  const bytes: Buffer[] = [];
+  let done = false;
+  const socket = net.connect(a.port, '127.0.0.1');
+  socket.write(`GET http://${host}/tail?${query(ask)} HTTP/1.1\r\nHost: ${host}\r\nProxy-Authorization: ${a.auth}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+    + `Sec-WebSocket-Key: ${Buffer.alloc(16, 7).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${ask.charset ? `Accept-Charset: ${ask.charset}\r\n` : ''}\r\n`);
+  const ready = new Promise<void>((resolve) => {
+    socket.on('data', (c: Buffer) => {
+      bytes.push(c);
+      if (Buffer.concat(bytes).includes('\r\n\r\n')) resolve();
+    });
+    socket.on('close', () => { done = true; resolve(); });
+    socket.on('error', () => { done = true; resolve(); });
+  });
+  return { ready, seen: () => Buffer.concat(bytes), pieces: () => bytes.length, ended: () => done, close: () => socket.destroy() };
+}
+
+const open = (host: string, ask: Ask): Channel => (ask.channel === 'ws' ? openWs(host, ask) : ask.channel === 'sse-upgrade' ? openUpgrade(host, ask) : openHttp(host, ask));
 
 /** Opens the channel (on `via`, another name, if given), injects, and returns what the agent got on it once the service pushed the record. */
 async function attack(host: string, kind: Kind, ask: Ask, which: 'api' | 'second' = 'api', via = host): Promise<Buffer> {
@@ -214,7 +239,7 @@ async function attack(host: string, kind: Kind, ask: Ask, which: 'api' | 'second
 }
 
 const ask = fc.record({
-  channel: fc.constantFrom('sse', 'wait', 'ws'),
+  channel: fc.constantFrom('sse', 'wait', 'ws', 'sse-upgrade'),
   format: fc.constantFrom(...formats),
   only: fc.boolean(),
   charset: fc.constantFrom(undefined, undefined, 'utf-16le', 'utf-16', 'utf-32be', 'iso-8859-1'),

@@ -12,7 +12,7 @@
 // With `?all=1`, `/log` and the live channels show the requests to every name the server answers
 // to, as a single-tenant server that ignores Host does.
 import crypto from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
 import type net from 'node:net';
 import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
@@ -230,6 +230,15 @@ export function readbackService(): Service {
             const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => ws.send(show(url, r), { binary: url.searchParams.get('binary') === '1' }));
             ws.on('close', off);
           });
+          return;
+        }
+        if (url.pathname === '/tail' || url.pathname === '/wait') {
+          // No WebSocket here: the handshake is answered as the plain GET it also is (200, not 101).
+          const res = new http.ServerResponse(req);
+          res.assignSocket(socket);
+          res.shouldKeepAlive = false;
+          socket.on('end', () => socket.destroy());
+          this.handler(req, res, Buffer.alloc(0));
           return;
         }
         const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
