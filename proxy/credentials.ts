@@ -396,6 +396,7 @@ export class CredentialEnforcer implements Enforcer {
    * secret under another name is neutralized like one to a host that got it.
    */
   onDestination(ctx: RequestContext, address: string, port: number): void {
+    if (this.live.values.size === 0) return; // no secret to inject, none ever injected
     const key = InjectedHosts.addressKey(address, port);
     this.sentTo.set(ctx, key);
     const injected = this.injecting.get(ctx);
@@ -476,7 +477,7 @@ export class CredentialEnforcer implements Enforcer {
    * back, and the service may push the new record down it.
    */
   responseGuard(ctx: RequestContext): ResponseGuard | undefined {
-    if (this.scrubbed.has(ctx)) return undefined;
+    if (this.scrubbed.has(ctx) || this.live.values.size === 0) return undefined;
     const host = ctx.description.request.host;
     return () => {
       if (!this.hadSecret(ctx)) return undefined;
