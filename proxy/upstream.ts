@@ -10,7 +10,7 @@ import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
-import { endToEnd, flatten } from './http-util.ts';
+import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import { bodyChunks } from './request-body.ts';
@@ -133,7 +133,7 @@ class HttpForward {
 
   private respond(upRes: http.IncomingMessage): void {
     const { res, ctx, x } = this;
-    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders) };
+    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: responseHeaders(upRes.rawHeaders) };
     const stages = responseStages(this.upstream.opts.enforcers, ctx, head);
     const guard = responseGuardOf(this.upstream.opts.enforcers, ctx);
     if (stages.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');

@@ -10,7 +10,7 @@ import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
-import { endToEnd } from './http-util.ts';
+import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import { acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
@@ -90,7 +90,7 @@ export class WebSocketForward {
   private relayAnswer(x: Exchange, socket: net.Socket, upRes: http.IncomingMessage, upReq: http.ClientRequest): void {
     const ctx = x.context!;
     const record = x.record;
-    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders, new Set(['content-length'])) };
+    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: responseHeaders(upRes.rawHeaders, new Set(['content-length'])) };
     const stages = responseStages(this.opts.enforcers, ctx, head);
     // A server without WebSocket support answers the handshake as a plain GET: an event stream,
     // say, guarded like any response while it streams.
