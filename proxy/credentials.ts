@@ -471,7 +471,8 @@ export class CredentialEnforcer implements Enforcer {
   }
 
   /**
-   * An answer whose head came before any secret was injected into its host streams as it is; if
+   * An answer whose head came before any secret was injected into its host (or sent to its server
+   * under another name) streams as it is; if
    * one is injected while it still streams (an event stream, a long download opened first), the
    * rest is cut: its head is gone, so its negotiation (ranges, charset, coding) cannot be taken
    * back, and the service may push the new record down it.
@@ -488,8 +489,7 @@ export class CredentialEnforcer implements Enforcer {
   }
 
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
-    // Whether the host has had a secret by the time the answer comes, not when the request left.
-    const host = ctx.description.request.host;
+    // Whether the host (or its server) has had a secret by the time the answer comes, not when the request left.
     if (!this.hadSecret(ctx)) return undefined;
     this.scrubbed.add(ctx);
     try {
