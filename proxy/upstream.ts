@@ -80,6 +80,8 @@ class HttpForward {
   private upReq!: http.ClientRequest;
   /** A refusal was rendered, or the record finished: later events change nothing. */
   private settled = false;
+  /** The upstream's response head arrived. */
+  private answered = false;
   /** A response on its way through the enforcers' stages. */
   private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean; guard: ResponseGuard | undefined } | undefined;
 
@@ -111,6 +113,18 @@ class HttpForward {
       this.done('client-aborted');
     }, { once: true });
     upReq.on('response', (upRes) => this.respond(upRes));
+    // A 101 to a request that asked for no upgrade: Node hands over the raw socket (or, with no
+    // listener, drops it and says nothing, leaving the request unanswered and unrecorded). Never a
+    // tunnel: the socket is closed and the agent gets a 502.
+    upReq.on('upgrade', (upRes: http.IncomingMessage, socket: net.Socket) => {
+      socket.destroy();
+      upRes.destroy();
+      this.fail(Object.assign(new Error('the upstream answered 101 Switching Protocols to a request that asked for no upgrade; nothing was relayed'), { code: 'EPROTO' }), false);
+    });
+    // Whatever else ends the upstream request without an answer or an error is an upstream failure too.
+    upReq.on('close', () => {
+      if (!this.settled && !this.relay && !this.answered) this.fail(Object.assign(new Error('the upstream closed the connection without an answer'), { code: 'ECONNRESET' }), false);
+    });
     this.sendBody();
   }
 
@@ -132,6 +146,7 @@ class HttpForward {
   }
 
   private respond(upRes: http.IncomingMessage): void {
+    this.answered = true;
     const { res, ctx, x } = this;
     const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: responseHeaders(upRes.rawHeaders) };
     const stages = responseStages(this.upstream.opts.enforcers, ctx, head);
