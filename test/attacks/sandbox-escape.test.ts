@@ -219,3 +219,47 @@ t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
   t.ok(r.created.some(([fam]) => fam === 1), 'AF_UNIX works');
   t.equal(r.errors['40/1'], 97, 'AF_VSOCK still refused');
 });
+
+/**
+ * Aliases and side doors to the families above: the kernel turns (AF_INET, SOCK_PACKET) into an
+ * AF_PACKET socket, and in a user and network namespace of its own (unshare, no privilege needed)
+ * the agent holds the CAP_NET_RAW that AF_PACKET asks for (the door of CVE-2017-7308 and
+ * CVE-2020-14386). io_uring can create sockets without socket(2).
+ */
+const aliasProbe = `
+import ctypes, json, socket
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+def attempt(name, fam, typ, proto):
+    try:
+        socket.socket(fam, typ, proto).close()
+        out[name] = 'created'
+    except OSError as e:
+        out[name] = e.errno
+params = ctypes.create_string_buffer(120)
+r = libc.syscall(425, 4, params)
+out['io_uring_setup'] = 'created' if r >= 0 else ctypes.get_errno()
+out['unshare'] = libc.unshare(0x10000000 | 0x40000000) == 0 or ctypes.get_errno()
+for flags in (0, 0o4000, 0o2000000):
+    attempt('inet_sock_packet_%o' % flags, socket.AF_INET, 10 | flags, 0x0300)
+attempt('packet_raw', 17, socket.SOCK_RAW, 0x0300)
+attempt('packet_dgram', 17, socket.SOCK_DGRAM, 0x0300)
+attempt('control_inet_raw', socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+attempt('control_inet_stream', socket.AF_INET, socket.SOCK_STREAM, 0)
+print('alias=' + json.dumps(out))
+`;
+
+t.test('AF_PACKET by its old name (AF_INET, SOCK_PACKET), even with CAP_NET_RAW from a user namespace of its own, and io_uring: refused', async (t) => {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', aliasProbe], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.alias) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const alias = JSON.parse(out.alias) as Record<string, number | string | boolean>;
+  t.comment(out.alias);
+  t.equal(alias.io_uring_setup, 38, 'io_uring_setup: ENOSYS');
+  t.equal(alias.unshare, true, 'the agent can make a user and network namespace of its own (so it holds CAP_NET_RAW there)');
+  for (const flags of ['0', '4000', '2000000']) t.equal(alias[`inet_sock_packet_${flags}`], 97, `(AF_INET, SOCK_PACKET | ${flags}): EAFNOSUPPORT`);
+  t.equal(alias.packet_raw, 97, 'AF_PACKET: EAFNOSUPPORT');
+  t.equal(alias.packet_dgram, 97, 'AF_PACKET (SOCK_DGRAM): EAFNOSUPPORT');
+  t.equal(alias.control_inet_raw, 'created', 'control: other AF_INET types work in its own namespace');
+  t.equal(alias.control_inet_stream, 'created', 'control: TCP sockets work');
+});
