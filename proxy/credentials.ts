@@ -126,21 +126,39 @@ function asRefusal(err: Error | null | undefined): Error | null | undefined {
     value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
 }
 
+/** The keys and string values of a parsed JSON document, into `out`. */
+function jsonStrings(json: unknown, out: string[]): void {
+  // Iterative walk, bounded by the parsed document (itself bounded by the capture cap).
+  const stack: unknown[] = [json];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) for (const x of v) stack.push(x);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push(k); stack.push(x); }
+  }
+}
+
 /** The keys and string values of a parsed JSON or form body, joined by NUL (latin1 UTF-8), or undefined. */
 function bodyStrings(body: RequestContext['description']['request']['body']): string | undefined {
   const out: string[] = [];
   if (body.form) for (const [k, vs] of Object.entries(body.form)) out.push(k, ...vs);
-  if (body.json !== undefined && body.json !== null && typeof body.json === 'object') {
-    // Iterative walk, bounded by the parsed body (itself bounded by the capture cap).
-    const stack: unknown[] = [body.json];
-    while (stack.length) {
-      const v = stack.pop();
-      if (typeof v === 'string') out.push(v);
-      else if (Array.isArray(v)) for (const x of v) stack.push(x);
-      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push(k); stack.push(x); }
-    }
-  } else if (typeof body.json === 'string') out.push(body.json);
+  if (body.json !== undefined) jsonStrings(body.json, out);
   return out.length ? asLatin1(out.join('\0')) : undefined;
+}
+
+/** A WebSocket message (latin1) and, when it is JSON, its strings as the server reads them. */
+function messageText(text: string): string {
+  const first = text.trimStart()[0];
+  if (first !== '{' && first !== '[' && first !== '"') return text;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'latin1').toString('utf8'));
+  } catch {
+    return text;
+  }
+  const out = [text];
+  jsonStrings(json, out);
+  return out.length > 1 ? `${text}\0${asLatin1(out.slice(1).join('\0'))}` : text;
 }
 
 /** The body's content codings (Content-Encoding, in the order applied), identity left out. */
@@ -307,13 +325,17 @@ export class CredentialGuard implements Enforcer {
     if (message.to !== 'upstream' || message.data.length === 0) return undefined;
     const text = message.data.toString('latin1');
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
-    const values = this.live.values.find(text).filter((n) => !named.has(n)).sort();
+    // Every spelling (the finders' exact forms, then the scrubber's matcher over the text and, for
+    // a JSON message, over its strings as the server reads them).
+    const spelled = this.spellingMatcher().find(messageText(text));
+    const values = [...new Set([...this.live.values.find(text), ...[...spelled].filter((l) => l.startsWith('v:')).map((l) => l.slice(2))])]
+      .filter((n) => !named.has(n)).sort();
     if (values.length) {
       ctx.audit.secret_values_refused = values;
       return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
         `a WebSocket message carries the value of secret ${values.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
     }
-    const placeholders = this.live.finder.find(text).sort();
+    const placeholders = [...new Set([...this.live.finder.find(text), ...[...spelled].filter((l) => l.startsWith('p:')).map((l) => l.slice(2))])].sort();
     const unbound = placeholders.filter((n) => !named.has(n));
     if (unbound.length) {
       ctx.audit.placeholders_refused = unbound;

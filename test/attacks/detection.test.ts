@@ -10,8 +10,11 @@
 import t from 'tap';
 import fc from 'fast-check';
 import zlib from 'node:zlib';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import WebSocket from 'ws';
 import { isProblem, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 import { encodeDoc, reveal, spelling, type Spelled } from './spelling-oracle.ts';
+import { startWsUpstream } from './websocket-helpers.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '7b'.repeat(32);
 const SECRET = 'sk_live_DETECT_CANARY_0123456789abcdefXYZ';
@@ -20,10 +23,11 @@ const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEE
 
 const allowed = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
 const other = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+const otherWs = await startWsUpstream(t);
 const a = await startTestAirlock(t, {
   policy: 'exfil', secrets: { api: SECRET },
   resolve: ['allowed.example=127.0.0.1', 'other.example=127.0.0.1'],
-  allowPrivate: [`127.0.0.1:${allowed.port}`, `127.0.0.1:${other.port}`],
+  allowPrivate: [`127.0.0.1:${allowed.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${otherWs.port}`],
 });
 const PH = a.placeholders.api!;
 const otherUrl = `http://other.example:${other.port}`;
@@ -158,4 +162,42 @@ t.test('property: the placeholder or the value, in any spelling, in any place of
     { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
   );
   t.ok(sent > runs / 3, `${sent} of ${runs} generated requests could be sent`);
+});
+
+/** One WebSocket to other.example that sends `messages`; resolves with how it ended. */
+function wsSend(path: string, messages: string[]): Promise<{ opened: boolean; closed: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://other.example:${otherWs.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+    let opened = false;
+    const timer = setTimeout(() => ws.terminate(), 5000);
+    ws.on('open', () => {
+      opened = true;
+      for (const m of messages) ws.send(m);
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ opened, closed: code });
+    });
+  });
+}
+
+t.test('property: WebSocket messages to a host the secret is not bound to, in any spelling, raw or as JSON strings', async (t) => {
+  const control = await wsSend('/ws-control', ['hello', JSON.stringify({ note: 'nothing secret' })]);
+  t.ok(control.opened, 'control: the tunnel opens');
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'), fc.boolean(), fc.nat(), async (which, asJson, salt) => {
+      const s = fc.sample(spelling(which === 'value' ? SECRET : PH), { numRuns: 1, seed: salt })[0]!;
+      const path = `/ws-${n++}`;
+      const message = asJson ? JSON.stringify({ note: s.text }) : `note: ${s.text}`;
+      const r = await wsSend(path, ['hello', message]);
+      const got = otherWs.conn(path)?.messages.map((m) => m.data.toString('latin1')).join('\n') ?? '';
+      const leaked = reveal(got, SECRET) ?? reveal(got, PH);
+      if (!r.opened) throw new Error(`${which} ${s.how}: the tunnel did not open`);
+      if (leaked) throw new Error(`${which} ${s.how}${asJson ? ' (JSON)' : ''}: the upstream got it (${leaked}); ${JSON.stringify(message).slice(0, 200)}`);
+    }),
+    { numRuns: Math.max(10, Math.ceil(runs / 3)), ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.ok(otherWs.conn('/ws-control')?.messages.length === 2, 'control: both plain messages arrived');
 });
