@@ -181,6 +181,14 @@ function contentCodings(headers: Array<[string, string]>): string[] {
  * refused: what Airlock cannot read it cannot check for secrets.
  */
 function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | undefined {
+  // A charset Airlock has no decoder for (UTF-7, EBCDIC code pages) spells the value in bytes no
+  // matcher knows, and Python servers decode both: refused like an unreadable coding.
+  const charsetError = ctx.description.request.body.decode_error;
+  const charset = ctx.description.request.body.charset;
+  if (charsetError?.startsWith('unknown charset') && charset !== 'binary') {
+    return reject(415, 'body-unreadable', 'Request body cannot be checked',
+      `the request body declares charset ${JSON.stringify(charset ?? '').slice(0, 60)}, which Airlock cannot decode; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it as UTF-8)`, 'denied');
+  }
   const codings = contentCodings(ctx.outgoing.headers);
   if (!codings.length || !ctx.body) return undefined;
   const unreadable = (why: string): Rejection => reject(415, 'body-unreadable', 'Request body cannot be checked',

@@ -128,7 +128,7 @@ t.test('the spellings that got through before: compressed bodies, quoted-printab
   }
 });
 
-t.test('a body under a content coding Airlock cannot read is refused (it cannot be checked)', async (t) => {
+t.test('a body under a content coding or a charset Airlock cannot read is refused (it cannot be checked)', async (t) => {
   for (const coding of ['zstd', 'compress', 'x-custom', 'gzip, zstd']) {
     const r = await attempt(`${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': coding }, body: `k=${SECRET}` });
     t.equal(r.status, 415, `${coding}: 415`);
@@ -137,6 +137,20 @@ t.test('a body under a content coding Airlock cannot read is refused (it cannot 
   }
   const r = await attempt(`${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: Buffer.from('not gzip at all') });
   t.equal(r.status, 415, 'a body that does not decode under its coding: 415');
+  // Charsets Python servers decode (Django reads a form in its declared charset) and Airlock cannot.
+  const utf7 = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+  const ebcdic = Buffer.from([...SECRET].map((c) => ({ _: 0x6d } as Record<string, number>)[c] ?? (/[0-9]/.test(c) ? 0xf0 + Number(c) : /[a-i]/.test(c) ? 0x81 + c.charCodeAt(0) - 97 : /[j-r]/.test(c) ? 0x91 + c.charCodeAt(0) - 106 : /[s-z]/.test(c) ? 0xa2 + c.charCodeAt(0) - 115 : /[A-I]/.test(c) ? 0xc1 + c.charCodeAt(0) - 65 : /[J-R]/.test(c) ? 0xd1 + c.charCodeAt(0) - 74 : 0xe2 + c.charCodeAt(0) - 83)));
+  for (const [label, type, body] of [
+    ['UTF-7 form', 'application/x-www-form-urlencoded; charset=utf-7', `note=${encodeURIComponent(utf7(SECRET))}`],
+    ['UTF-7 text, the placeholder', 'text/plain; charset=UTF-7', utf7(PH)],
+    ['EBCDIC (cp500) text', 'text/plain; charset=cp500', ebcdic],
+  ] as const) {
+    const u = await attempt(`${otherUrl}/n`, { method: 'POST', headers: { 'content-type': type }, body });
+    t.equal(u.status, 415, `${label}: 415`);
+    t.notOk(u.reached, `${label}: nothing reached the target`);
+  }
+  const latin1 = await viaProxy(a.port, `${otherUrl}/n`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'text/plain; charset=iso-8859-1' }, body: Buffer.from('caf\xe9', 'latin1') });
+  t.equal(latin1.status, 200, 'control: a charset Airlock reads (ISO-8859-1) passes');
 });
 
 t.test('property: the placeholder or the value, in any spelling, in any place of the head or the body, coded or not', async (t) => {
