@@ -23,6 +23,7 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
+import { multipartContents } from './mime-parts.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 
@@ -144,6 +145,27 @@ function bodyStrings(body: RequestContext['description']['request']['body']): st
   if (body.form) for (const [k, vs] of Object.entries(body.form)) out.push(k, ...vs);
   if (body.json !== undefined) jsonStrings(body.json, out);
   return out.length ? asLatin1(out.join('\0')) : undefined;
+}
+
+/**
+ * The parts of a multipart body decoded as a MIME parser does (transfer encodings undone, nested
+ * multiparts opened; proxy/mime-parts.ts), joined by NUL, or '' for other bodies.
+ */
+function multipartText(ctx: RequestContext): string {
+  if (!ctx.body || ctx.body.bytes.length === 0) return '';
+  let type = '';
+  for (const [k, v] of ctx.outgoing.headers) if (k.toLowerCase() === 'content-type') { type = v; break; }
+  if (!/^\s*multipart\//i.test(type)) return '';
+  let bytes = ctx.body.bytes;
+  const codings = contentCodings(ctx.outgoing.headers);
+  if (codings.length) {
+    try {
+      bytes = undoContentCoding(bytes, codings);
+    } catch {
+      return ''; // refused as unreadable by the body guard
+    }
+  }
+  return multipartContents(bytes, type).join('\0');
 }
 
 /** A WebSocket message (latin1) and, when it is JSON, its strings as the server reads them. */
@@ -301,7 +323,7 @@ export class CredentialGuard implements Enforcer {
     for (const label of matcher.find(parts.join('\0'))) (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
     // A JSON or form body's strings as the server reads them (one layer the raw body guard does not
     // undo: a "\\x64" in JSON is "\x64" to the server); the body slot's own placeholders may be there.
-    const strings = bodyStrings(ctx.description.request.body);
+    const strings = [bodyStrings(ctx.description.request.body), multipartText(ctx)].filter(Boolean).join('\0');
     if (strings) {
       for (const label of matcher.find(strings)) {
         const name = label.slice(2);

