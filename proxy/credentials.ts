@@ -303,6 +303,8 @@ export class CredentialGuard implements Enforcer {
    * separators at any width, …), which the finders' exact forms miss. One scan of the joined parts.
    */
   private spelledInHead(ctx: RequestContext, slots: ReturnType<typeof slotsOf>): { placeholders: string[]; values: string[] } {
+    const matcher = this.spellingMatcher();
+    if (matcher.empty) return { placeholders: [], values: [] };
     const { outgoing } = ctx;
     const parts = [outgoing.url.hostname];
     // URL parts also as the server decodes them: base64 split by %20, "+" or %0A is split by blanks then.
@@ -319,7 +321,6 @@ export class CredentialGuard implements Enforcer {
     }
     const placeholders = new Set<string>();
     const values = new Set<string>();
-    const matcher = this.spellingMatcher();
     for (const label of matcher.find(parts.join('\0'))) (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
     // A JSON or form body's strings as the server reads them (one layer the raw body guard does not
     // undo: a "\\x64" in JSON is "\x64" to the server); the body slot's own placeholders may be there.
@@ -357,7 +358,8 @@ export class CredentialGuard implements Enforcer {
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
     // Every spelling (the finders' exact forms, then the scrubber's matcher over the text and, for
     // a JSON message, over its strings as the server reads them).
-    const spelled = this.spellingMatcher().find(messageText(text));
+    const matcher = this.spellingMatcher();
+    const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
     const values = [...new Set([...this.live.values.find(text), ...[...spelled].filter((l) => l.startsWith('v:')).map((l) => l.slice(2))])]
       .filter((n) => !named.has(n)).sort();
     if (values.length) {
