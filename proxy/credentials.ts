@@ -23,7 +23,7 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
-import { multipartContents } from './mime-parts.ts';
+import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 
@@ -125,75 +125,6 @@ function asRefusal(err: Error | null | undefined): Error | null | undefined {
   const value = /carries the value of/.test(err.message);
   return new StreamStop(reject(403, value ? 'secret-value-not-bound' : 'placeholder-not-bound',
     value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
-}
-
-/** The keys and string values of a parsed JSON document, into `out`. */
-function jsonStrings(json: unknown, out: string[]): void {
-  // Iterative walk, bounded by the parsed document (itself bounded by the capture cap).
-  const stack: unknown[] = [json];
-  while (stack.length) {
-    const v = stack.pop();
-    if (typeof v === 'string') out.push(v);
-    else if (Array.isArray(v)) for (const x of v) stack.push(x);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push(k); stack.push(x); }
-  }
-}
-
-/** The keys and string values of a parsed JSON or form body, joined by NUL (latin1 UTF-8), or undefined. */
-function bodyStrings(body: RequestContext['description']['request']['body']): string | undefined {
-  const out: string[] = [];
-  if (body.form) for (const [k, vs] of Object.entries(body.form)) out.push(k, ...vs);
-  if (body.json !== undefined) jsonStrings(body.json, out);
-  return out.length ? asLatin1(out.join('\0')) : undefined;
-}
-
-/**
- * The parts of a multipart body decoded as a MIME parser does (transfer encodings undone, nested
- * multiparts opened; proxy/mime-parts.ts), joined by NUL, or '' for other bodies.
- */
-function multipartText(ctx: RequestContext): string {
-  if (!ctx.body || ctx.body.bytes.length === 0) return '';
-  let type = '';
-  for (const [k, v] of ctx.outgoing.headers) if (k.toLowerCase() === 'content-type') { type = v; break; }
-  if (!/^\s*multipart\//i.test(type)) return '';
-  let bytes = ctx.body.bytes;
-  const codings = contentCodings(ctx.outgoing.headers);
-  if (codings.length) {
-    try {
-      bytes = undoContentCoding(bytes, codings);
-    } catch {
-      return ''; // refused as unreadable by the body guard
-    }
-  }
-  return multipartContents(bytes, type).join('\0');
-}
-
-/** A WebSocket message (latin1) and, when it is JSON, its strings as the server reads them. */
-function messageText(text: string): string {
-  const first = text.trimStart()[0];
-  if (first !== '{' && first !== '[' && first !== '"') return text;
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(text, 'latin1').toString('utf8'));
-  } catch {
-    return text;
-  }
-  const out = [text];
-  jsonStrings(json, out);
-  return out.length > 1 ? `${text}\0${asLatin1(out.slice(1).join('\0'))}` : text;
-}
-
-/** The body's content codings (Content-Encoding, in the order applied), identity left out. */
-function contentCodings(headers: Array<[string, string]>): string[] {
-  const out: string[] = [];
-  for (const [k, v] of headers) {
-    if (k.toLowerCase() !== 'content-encoding') continue;
-    for (const c of v.split(',')) {
-      const coding = c.trim().toLowerCase();
-      if (coding && coding !== 'identity') out.push(coding);
-    }
-  }
-  return out;
 }
 
 /**
