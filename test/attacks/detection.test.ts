@@ -12,7 +12,8 @@ import fc from 'fast-check';
 import zlib from 'node:zlib';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import WebSocket from 'ws';
-import { isProblem, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+import net from 'node:net';
+import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 import { encodeDoc, reveal, spelling, type Spelled } from './spelling-oracle.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
@@ -250,4 +251,21 @@ t.test('property: WebSocket messages to a host the secret is not bound to, in an
     { numRuns: Math.max(8, Math.ceil(runs / 6)), ...(seed !== undefined ? { seed } : {}) },
   );
   t.ok(otherWs.conn('/ws-control')?.messages.length === 2, 'control: both plain messages arrived');
+});
+
+t.test('URL userinfo carrying the value or the placeholder: refused forwarded and inside a tunnel (absolute-form)', async (t) => {
+  for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
+    const target = `http://user:${encodeURIComponent(v)}@other.example:${other.port}/u`;
+    const before = other.received.length;
+    const forwarded = parseResponses((await rawToProxy(a.port, `GET ${target} HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\nConnection: close\r\n\r\n`, { responses: 1 })).text)[0];
+    t.ok(forwarded && forwarded.status >= 400 && isProblem(forwarded), `${what}, forwarded: refused (${forwarded?.status})`);
+    const socket = net.connect(a.port, '127.0.0.1');
+    const reply = await exchange(socket, [
+      `CONNECT other.example:${other.port} HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\n\r\n`,
+      `GET ${target} HTTP/1.1\r\nHost: other.example:${other.port}\r\nConnection: close\r\n\r\n`,
+    ], { responses: 1, gapMs: 50 });
+    const tunneled = parseResponses(reply.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''))[0];
+    t.ok(tunneled && tunneled.status >= 400 && isProblem(tunneled), `${what}, in a tunnel: refused (${tunneled?.status})`);
+    t.equal(other.received.length, before, `${what}: nothing reached the target`);
+  }
 });
