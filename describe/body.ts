@@ -115,7 +115,7 @@ function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | undefined
   }
 }
 
-class DecodeFailure extends Error {}
+export class DecodeFailure extends Error {}
 
 function decodeUtf32(b: Buffer, littleEndian: boolean): string {
   if (b.length % 4 !== 0) throw new DecodeFailure('UTF-32 body length is not a multiple of 4');
@@ -154,7 +154,7 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
 }
 
 /** Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size. */
-function undoContentCoding(body: Buffer, codings: string[]): Buffer {
+export function undoContentCoding(body: Buffer, codings: string[]): Buffer {
   let out = body;
   for (const coding of [...codings].reverse()) {
     const opts = { maxOutputLength: MAX_DECODED_BYTES };

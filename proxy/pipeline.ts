@@ -286,6 +286,8 @@ function tunnelTarget(x: Exchange, tunnel: Tunnel): string | Rejection {
     if (!abs || abs.protocol !== `${tunnel.scheme}:` || !sameAuthority(authorityOf(abs, tunnel.scheme), tunnel.target)) {
       return refusals.closing(refusals.misdirected('request target inside the tunnel names another origin than the CONNECT target'));
     }
+    // As for forwarded requests: userinfo is no part of what a proxy sends on (and a place to hide a secret).
+    if (abs.username || abs.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(path)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
     path = abs.pathname + abs.search;
   }
   const hostHeader = x.head.headers.host;
