@@ -93,11 +93,24 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** The requests a JSON body (one request or a batch) carries. */
+function jsonRequests(json: unknown): OneRequest[] | { error: string } {
+  if (Array.isArray(json)) {
+    if (json.length === 0) return { error: 'empty GraphQL batch' };
+    if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
+    return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
+  }
+  if (isObject(json)) return [json as OneRequest];
+  return { error: 'the JSON body is not a GraphQL request' };
+}
+
 /** The requests a body carries, read the ways servers read it; undefined when it is none of them. */
-function requestsIn(text: string, contentType: string): OneRequest[] | { error: string } {
+// The three shapes cannot be mistaken for each other (valid JSON and a `name=` form are never a valid
+// document), so each is tried whatever the Content-Type says: a server that ignores it reads it so.
+function requestsIn(text: string): OneRequest[] | { error: string } {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (!trimmed) return { error: 'empty GraphQL request body' };
-  if (contentType !== 'application/graphql' && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let json: unknown;
     let isJson = true;
     try {
@@ -105,17 +118,9 @@ function requestsIn(text: string, contentType: string): OneRequest[] | { error: 
     } catch {
       isJson = false; // `{ viewer { login } }` is a document, not JSON
     }
-    if (isJson) {
-      if (Array.isArray(json)) {
-        if (json.length === 0) return { error: 'empty GraphQL batch' };
-        if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
-        return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
-      }
-      if (isObject(json)) return [json as OneRequest];
-      return { error: 'the JSON body is not a GraphQL request' };
-    }
+    if (isJson) return jsonRequests(json);
   }
-  if (contentType !== 'application/graphql' && /^[A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
+  if (/^&*[%A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
     if (form.has('query')) {
       const queries = form.getAll('query');
@@ -129,30 +134,62 @@ function requestsIn(text: string, contentType: string): OneRequest[] | { error: 
 
 /**
  * Reads a request to a GraphQL endpoint. `body` is the raw captured body; `truncated` says the
- * capture cut it (then it is not read: what was cut may hold any operation).
+ * capture cut it (then it is not read: what was cut may hold any operation). `readings` are the
+ * other JSON values servers may read the body as: the body after its content coding and charset
+ * are undone, and the first-wins reading of duplicate keys. The requests of every reading may run,
+ * so all are listed (a policy judges the most dangerous one).
  */
-export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean): GraphqlRequest {
+export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean, readings: unknown[] = []): GraphqlRequest {
   const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [] };
   const fail = (error: string): GraphqlRequest => {
     out.info.parsed = false;
     out.info.error = error;
     return out;
   };
-  let requests: OneRequest[] = [];
+  type Parsed = ReturnType<typeof parseOne>;
+  // Each distinct request is parsed once, however many readings carry it.
+  const cache = new Map<string, Parsed>();
+  const parseCached = (r: OneRequest): [string, Parsed] => {
+    const key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
+    let one = cache.get(key);
+    if (!one) cache.set(key, (one = parseOne(r)));
+    return [key, one];
+  };
+  const parsed: Parsed[] = [];
+  const seen = new Set<string>();
+  const add = (r: OneRequest): void => {
+    const [key, one] = parseCached(r);
+    if (seen.has(key)) return;
+    seen.add(key);
+    parsed.push(one);
+  };
   const urlQueries = request.query.query ?? [];
   const urlName = request.query.operationName?.[0];
-  for (const q of urlQueries) requests.push({ query: q, operationName: urlName });
-  if (request.method !== 'GET' && request.method !== 'HEAD' && (body.length > 0 || truncated || urlQueries.length === 0)) {
+  for (const q of urlQueries) add({ query: q, operationName: urlName });
+  // A body is read whatever the method: a GET with a body may be run as a POST (method overrides),
+  // and some servers read the body of any method.
+  const bodyless = request.method === 'GET' || request.method === 'HEAD';
+  if (body.length > 0 || truncated || (!bodyless && urlQueries.length === 0)) {
     if (truncated) return fail('the GraphQL body was larger than the capture and could not be read whole');
-    const found = requestsIn(body.toString('utf8'), request.body.content_type);
-    if ('error' in found) return fail(found.error);
-    if (found.length > 1 || body.toString('utf8').trim().startsWith('[')) out.info.batch = found.length;
-    requests = [...requests, ...found];
+    const text = body.toString('utf8');
+    const found = requestsIn(text);
+    const others: OneRequest[] = [];
+    for (const r of readings) {
+      const more = jsonRequests(r);
+      if (!('error' in more)) others.push(...more);
+    }
+    // Raw bytes no server reads as GraphQL (gzip, UTF-16) are judged by what they decode to.
+    const rawUnread = 'error' in found || found.some((r) => 'error' in parseCached(r)[1]);
+    if (!(rawUnread && others.length > 0)) {
+      if ('error' in found) return fail(found.error);
+      if (found.length > 1 || text.trim().startsWith('[')) out.info.batch = found.length;
+      for (const r of found) add(r);
+    }
+    for (const r of others) add(r);
   }
-  if (requests.length === 0) return fail('no GraphQL query in the request');
+  if (parsed.length === 0) return fail('no GraphQL query in the request');
   const errors: string[] = [];
-  for (const r of requests) {
-    const one = parseOne(r);
+  for (const one of parsed) {
     if ('error' in one) {
       errors.push(one.error);
       continue;

@@ -116,7 +116,7 @@ t.test('server-specific spellings of an override to DELETE are judged as the del
   const phpRackName = fc.constantFrom('%20_method', '++_method', '+.method', '_method%00', '_method%00x', '%5B_method%5D', '%5D_method', '_method%5D', '%5B%5B_method');
   const spelling: fc.Arbitrary<Placement> = fc.oneof(
     // CGI, WSGI and Rack see X_HTTP_METHOD_OVERRIDE as HTTP_X_HTTP_METHOD_OVERRIDE, like the hyphenated name.
-    fc.tuple(fc.constantFrom('X_HTTP_Method_Override', 'x_http_method', 'X_Method-Override', 'X-HTTP_METHOD'), deleteValue).map(([n, v]) => ({ headers: [[n, v]], query: '' })),
+    fc.tuple(fc.constantFrom('X_HTTP_Method_Override', 'x_http_method', 'X_Method-Override', 'X-HTTP_METHOD'), deleteValue).map(([n, v]): Placement => ({ headers: [[n, v]], query: '' })),
     fc.tuple(phpRackName, deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
     form('application/x-www-form-urlencoded', phpRackName),
     // Rack reads an untyped POST as a form; PHP reads the type only up to `,`, `;` or a blank.
