@@ -63,3 +63,15 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
   const granted = new Set(grant.scope ?? []);
   return requestScope.filter((i) => !granted.has(i));
 }
+
+/**
+ * Scope items that say what the request does could not be read: an unparsed GraphQL body (a
+ * persisted query's id, say) or SQL, git commands that were not seen whole, an override that reads
+ * several ways. Two such requests share the item whatever they do, so the item proves no sameness:
+ * such requests are approved one at a time, never by a grant.
+ */
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous']);
+
+export function opaqueScope(scope: readonly string[]): string[] {
+  return scope.filter((i) => opaqueItems.has(i));
+}

@@ -32,7 +32,7 @@ import type { EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
-import { operationScope } from '../engine/grant-scope.ts';
+import { opaqueScope, operationScope } from '../engine/grant-scope.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -312,6 +312,8 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   const op = d.service?.operation;
   const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
   const scope = operationScope(d);
+  const opaque = opaqueScope(scope);
+  if (opaque.length) throw new ApprovalError('bad-request', `what this request does cannot be read (${opaque.join(', ')}): it is approved one at a time, no grant for similar requests`);
   return {
     spec: {
       agent: a.agent,

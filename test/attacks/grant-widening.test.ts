@@ -178,3 +178,23 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   t.equal((await e.decide(d('medium', '1'))).action, 'approve', 'never step-up');
   t.equal(path.basename(dir).length > 0, true);
 });
+
+t.test('a request whose operation cannot be read is never covered by a grant', async (t) => {
+  // Persisted GraphQL queries (only an id or a hash), an override read several ways: two such
+  // requests look alike whatever they do.
+  const opaque: Array<[Shape, Shape, string]> = [
+    [{ url: 'https://api.github.com/graphql', type: 'application/json', body: '{"id":"ListIssues"}' }, { url: 'https://api.github.com/graphql', type: 'application/json', body: '{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"9e1b"}}}' }, 'graphql:unparsed'],
+  ];
+  for (const [first, later, item] of opaque) {
+    const approved = describe(first);
+    const grant = { id: 'g', agent: 'agent', method: 'POST', host: approved.request.host, path_pattern: approved.request.path, risk: 'high' as const, scope: [item], expires: '2999-01-01T00:00:00Z' };
+    const d = describe(later);
+    d.grants = [grant];
+    t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: new RegExp(`cannot be read \\(${item}\\)`) }] } }, `${item}: the grant is withheld`);
+    const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+    t.teardown(() => queue.close());
+    const own = await engine.decide(approved);
+    const record = await queue.create(approved, own);
+    await t.rejects(queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }), /cannot be read/, `${item}: no grant is offered for it`);
+  }
+});
