@@ -93,6 +93,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
+function isDocument(text: string): boolean {
+  try {
+    parse(text, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The requests a JSON body (one request or a batch) carries. */
 function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   if (Array.isArray(json)) {
@@ -122,8 +131,12 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
   }
   if (/^&*[%A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
-    if (form.has('query')) {
-      const queries = form.getAll('query');
+    // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
+    // `;` inside a query's string cuts it into text the server refuses).
+    const plain = form.getAll('query');
+    const semi = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')).getAll('query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    if (plain.length || semi.length) {
+      const queries = [...plain, ...semi];
       const name = form.get('operationName') ?? undefined;
       // Several `query` fields: servers keep the first or the last; both may run.
       return queries.map((q) => ({ query: q, operationName: name }));

@@ -162,6 +162,8 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     // Parsed only when a `_method` could be in it (literally, or escaped): most bodies cost one scan.
     if (form && (text.includes('method') || text.includes('%'))) {
       for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
+      // Rack 2 also splits forms on `;`.
+      if (text.includes(';')) for (const [name, value] of new URLSearchParams(text.replaceAll(';', '&'))) if (isMethodParam(name)) add('form:_method', value);
     }
     // (A key spelled with \u escapes is still `_method` to a JSON parser.)
     if (json && (text.includes('method') || text.includes('\\u'))) {

@@ -2,9 +2,10 @@
 // `operationName` key (first-wins parsers run the other one, also when the key is spelled with
 // \u escapes or sits in a batch member), a body on a GET (run as a POST under a method override,
 // or read by servers that read any method's body), a body under a content coding or a UTF-16/32
-// charset, JSON sent as application/graphql, a form that does not start with a name. Property:
-// whatever the arrangement, a request that may run a deleting mutation is held as that deletion
-// (critical), never allowed as the harmless query beside it nor held as merely "unreadable".
+// charset, JSON sent as application/graphql, a form that does not start with a name or that Rack 2
+// splits on `;`. Property: whatever the arrangement, a request that may run a deleting mutation is
+// held as that deletion (critical), never allowed as the harmless query beside it nor held as
+// merely "unreadable".
 import zlib from 'node:zlib';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -52,6 +53,7 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: m }), 'application/graphql') }),
   (m) => ({ method: 'POST', url: G, ...json(`&query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
   (m) => ({ method: 'POST', url: G, ...json(`%71uery=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&x=1;query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }), // Rack 2 splits on `;`
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
