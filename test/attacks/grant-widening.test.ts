@@ -180,8 +180,8 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
 });
 
 t.test('a request whose operation cannot be read is never covered by a grant', async (t) => {
-  // Persisted GraphQL queries (only an id or a hash), an override read several ways: two such
-  // requests look alike whatever they do.
+  // Persisted GraphQL queries (only an id or a hash), a body read several ways: two such requests
+  // look alike whatever they do.
   const opaque: Array<[Shape, Shape, string]> = [
     [{ url: 'https://api.github.com/graphql', type: 'application/json', body: '{"id":"ListIssues"}' }, { url: 'https://api.github.com/graphql', type: 'application/json', body: '{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"9e1b"}}}' }, 'graphql:unparsed'],
   ];
@@ -197,4 +197,12 @@ t.test('a request whose operation cannot be read is never covered by a grant', a
     const record = await queue.create(approved, own);
     await t.rejects(queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }), /cannot be read/, `${item}: no grant is offered for it`);
   }
+  // A duplicate key: JSON.parse reads the approved statement, a first-wins server the other one.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const approved = describe(sql(['INSERT INTO notes (b) VALUES (1)']));
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const twoReadings = describe({ ...sql([]), body: '{"sql": "DELETE FROM users WHERE id = 1", "sql": "INSERT INTO notes (b) VALUES (1)"}' });
+  twoReadings.grants = queue.matchingGrants(twoReadings);
+  t.match(await engine.decide(twoReadings), { action: 'approve', grants: { offered: [] } }, 'body:ambiguous: the grant is withheld');
 });
