@@ -177,8 +177,22 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     parsed.push(one);
   };
   const urlQueries = request.query.query ?? [];
-  const urlName = request.query.operationName?.[0];
-  for (const q of urlQueries) add({ query: q, operationName: urlName });
+  const urlNames = (request.query.operationName ?? []).slice(0, 5);
+  const urlVariables = (request.query.variables ?? []).slice(0, 5);
+  for (const q of urlQueries) add({ query: q, operationName: urlNames[0], variables: urlVariables[0] });
+  // Servers mix the URL's and the body's parameters (express-graphql takes each from the URL
+  // first, Rails lets the body win): a body request may run under the URL's operationName or
+  // variables, and the URL's query under the body's operationName.
+  const addBody = (r: OneRequest): void => {
+    if (typeof r.query === 'string') {
+      add(r);
+      for (const n of urlNames) if (n !== r.operationName) add({ ...r, operationName: n });
+      for (const v of urlVariables) add({ ...r, variables: v });
+    } else if (urlQueries.length === 0) {
+      add(r); // no query anywhere: unreadable (a persisted query)
+    }
+    if (typeof r.operationName === 'string') for (const q of urlQueries) add({ query: q, operationName: r.operationName, variables: r.variables });
+  };
   // A body is read whatever the method: a GET with a body may be run as a POST (method overrides),
   // and some servers read the body of any method.
   const bodyless = request.method === 'GET' || request.method === 'HEAD';
@@ -196,9 +210,9 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (!(rawUnread && others.length > 0)) {
       if ('error' in found) return fail(found.error);
       if (found.length > 1 || text.trim().startsWith('[')) out.info.batch = found.length;
-      for (const r of found) add(r);
+      for (const r of found) addBody(r);
     }
-    for (const r of others) add(r);
+    for (const r of others) addBody(r);
   }
   if (parsed.length === 0) return fail('no GraphQL query in the request');
   const errors: string[] = [];

@@ -3,7 +3,7 @@
 // \u escapes or sits in a batch member), a body on a GET (run as a POST under a method override,
 // or read by servers that read any method's body), a body under a content coding or a UTF-16/32
 // charset, JSON sent as application/graphql, a form that does not start with a name or that Rack 2
-// splits on `;`. Property: whatever the arrangement, a request that may run a deleting mutation is
+// splits on `;`, an operationName or query in the URL that a server takes over the body's. Property: whatever the arrangement, a request that may run a deleting mutation is
 // held as that deletion (critical), never allowed as the harmless query beside it nor held as
 // merely "unreadable".
 import zlib from 'node:zlib';
@@ -38,6 +38,9 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m, q) => ({ method: 'POST', url: G, ...json(`{"query":"${esc(m)}","\\u0071uery":"${esc(q)}"}`) }),
   (m, q) => ({ method: 'POST', url: G, ...json(`[{"query":"${esc(q)}"},{"query":"${esc(m)}","query":"${esc(q)}"}]`) }),
   (m, q) => ({ method: 'POST', url: G, ...json(`{"query":"${esc(`${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`)}","operationName":"B","operationName":"${q.startsWith('{') ? 'A' : 'Q'}"}`) }),
+  // URL and body parameters mixed (express-graphql takes each from the URL first, Rails from the body).
+  (m, q) => ({ method: 'POST', url: `${G}?operationName=B`, ...json(JSON.stringify({ query: `${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`, operationName: q.startsWith('{') ? 'A' : 'Q' })) }),
+  (m, q) => ({ method: 'POST', url: `${G}?query=${encodeURIComponent(`${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`)}&operationName=${q.startsWith('{') ? 'A' : 'Q'}`, ...json('{"operationName":"B"}') }),
   // A body on a GET whose URL carries the harmless query.
   (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)}`, ...json(JSON.stringify({ query: m })) }),
   (m, q) => {
@@ -80,4 +83,12 @@ t.test('controls: the harmless query alone, in the same shapes, is allowed', asy
   ] as Req[]) {
     t.match(await engine.decide(describe(r)), { action: 'allow' }, `${r.method} ${r.headers.map((h) => h[1]).join(' ')}`);
   }
+});
+
+t.test('variables in the URL count: a force in them makes an updateRef a force push', async (t) => {
+  const body = JSON.stringify({ query: 'mutation($input: UpdateRefInput!) { updateRef(input: $input) { clientMutationId } }', variables: { input: { refId: 'R_1', oid: 'a'.repeat(40) } } });
+  const plain = describe({ method: 'POST', url: G, ...json(body) });
+  t.match(await engine.decide(plain), { action: 'approve', approval: { risk: 'medium' } }, 'control: an ordinary ref update');
+  const forced = describe({ method: 'POST', url: `${G}?variables=${encodeURIComponent(JSON.stringify({ input: { refId: 'R_1', oid: 'a'.repeat(40), force: true } }))}`, ...json(body) });
+  t.match(await engine.decide(forced), { action: 'approve', rule: 'github.force_push', approval: { risk: 'critical' } });
 });
