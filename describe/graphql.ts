@@ -14,6 +14,7 @@
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
 import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
+import { multipartBoundary, multipartFields } from './multipart.ts';
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;
@@ -113,6 +114,34 @@ function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   return { error: 'the JSON body is not a GraphQL request' };
 }
 
+/**
+ * The requests a multipart/form-data body carries: `query`, `operationName` and `variables` fields
+ * (Rails and PHP read form fields from multipart bodies too), or an `operations` field (the GraphQL
+ * multipart request spec for uploads) holding a JSON request or batch.
+ */
+function multipartRequests(body: Buffer, header: string): OneRequest[] | { error: string } {
+  const wanted = new Set(['query', 'operationName', 'variables', 'operations']);
+  const mp = multipartFields(body, header, (n) => wanted.has(n));
+  if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
+  const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
+  const field = (n: string): string[] => mp.fields.filter(([k]) => k === n).map(([, v]) => utf8(v));
+  const name = field('operationName')[0];
+  const variables = field('variables')[0];
+  const out: OneRequest[] = field('query').map((q) => ({ query: q, operationName: name, variables }));
+  for (const ops of field('operations')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(ops);
+    } catch {
+      return { error: 'the multipart operations field is not JSON' };
+    }
+    const more = jsonRequests(json);
+    if ('error' in more) return more;
+    out.push(...more);
+  }
+  return out.length ? out : { error: 'no GraphQL query in the multipart body' };
+}
+
 /** The requests a body carries, read the ways servers read it; undefined when it is none of them. */
 // The three shapes cannot be mistaken for each other (valid JSON and a `name=` form are never a valid
 // document), so each is tried whatever the Content-Type says: a server that ignores it reads it so.
@@ -199,7 +228,8 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   if (body.length > 0 || truncated || (!bodyless && urlQueries.length === 0)) {
     if (truncated) return fail('the GraphQL body was larger than the capture and could not be read whole');
     const text = body.toString('utf8');
-    const found = requestsIn(text);
+    const typeHeader = request.headers['content-type']?.[0] ?? '';
+    const found = multipartBoundary(typeHeader) && text.trimStart().startsWith('--') ? multipartRequests(body, typeHeader) : requestsIn(text);
     const others: OneRequest[] = [];
     for (const r of readings) {
       const more = jsonRequests(r);

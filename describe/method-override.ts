@@ -13,7 +13,7 @@
 import type { MethodOverride, RequestInfo } from './types.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { recognize, type Recognized } from './adapters/index.ts';
-import { dispositionName } from './content-disposition.ts';
+import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
@@ -48,9 +48,6 @@ function headerKey(name: string): string {
   return name.toLowerCase().replaceAll('_', '-');
 }
 
-/** At most this many multipart parts are looked at; past it the body counts as not seen whole. */
-const MAX_PARTS = 1000;
-
 export interface OverrideInput {
   method: string;
   url: URL;
@@ -70,38 +67,6 @@ export interface OverrideReading {
   override?: MethodOverride;
   /** The methods the request may be run as: overrides first, the request line's method last. */
   readings: string[];
-}
-
-function multipartMethodValues(body: Buffer, header: string): { values: string[]; complete: boolean } {
-  const m = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(header);
-  const boundary = m?.[1] ?? m?.[2];
-  if (!boundary) return { values: [], complete: false };
-  const text = body.toString('latin1');
-  const delimiter = `--${boundary}`;
-  const values: string[] = [];
-  let closed = false;
-  let at = text.indexOf(delimiter);
-  let parts = 0;
-  // Every part between two delimiters is read, past a close delimiter too (parsers differ on what
-  // follows it), and a part's head may end in a blank line of CRLFs or of bare LFs (PHP takes both).
-  while (at >= 0) {
-    const start = at + delimiter.length;
-    if (text.startsWith('--', start)) closed = true;
-    const next = text.indexOf(delimiter, start);
-    if (next < 0) break;
-    if (++parts > MAX_PARTS) return { values, complete: false };
-    const part = text.slice(start, next);
-    const crlf = part.indexOf('\r\n\r\n');
-    const lf = part.indexOf('\n\n');
-    const split = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
-    if (split >= 0) {
-      const head = part.slice(0, split);
-      const name = dispositionName(head);
-      if (name !== undefined && isMethodParam(name)) values.push(part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, ''));
-    }
-    at = next;
-  }
-  return { values, complete: closed };
 }
 
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
@@ -154,8 +119,8 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   const json = input.contentType.endsWith('+json') || header.includes('/json') || header.includes('+json');
   if ((form || multipart || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
   else if (multipart) {
-    const found = multipartMethodValues(input.body, input.contentTypeHeader);
-    for (const v of found.values) add('multipart:_method', v);
+    const found = multipartFields(input.body, input.contentTypeHeader, isMethodParam);
+    for (const [, v] of found.fields) add('multipart:_method', v);
     if (!found.complete && input.body.length > 0) unseen = 'the multipart body could not be read to its end';
   } else if ((form || json) && input.body.length > 0) {
     const text = input.body.toString('utf8').replace(/^\uFEFF/, '');

@@ -3,7 +3,8 @@
 // \u escapes or sits in a batch member), a body on a GET (run as a POST under a method override,
 // or read by servers that read any method's body), a body under a content coding or a UTF-16/32
 // charset, JSON sent as application/graphql, a form that does not start with a name or that Rack 2
-// splits on `;`, an operationName or query in the URL that a server takes over the body's. Property: whatever the arrangement, a request that may run a deleting mutation is
+// splits on `;`, multipart form fields, an operationName or query in the URL that a server takes over
+// the body's. Property: whatever the arrangement, a request that may run a deleting mutation is
 // held as that deletion (critical), never allowed as the harmless query beside it nor held as
 // merely "unreadable".
 import zlib from 'node:zlib';
@@ -32,6 +33,8 @@ const esc = (s: string): string => JSON.stringify(s).slice(1, -1);
 interface Req { method: string; url: string; headers: Array<[string, string]>; body: Buffer }
 const json = (text: string, type = 'application/json'): Pick<Req, 'headers' | 'body'> => ({ headers: [['content-type', type]], body: Buffer.from(text) });
 
+const multipart = (fields: Array<[string, string]>): string => `${fields.map(([n, v]) => `--XyZ\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`).join('')}--XyZ--\r\n`;
+
 const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   // Duplicate keys: JSON.parse keeps the last, first-wins parsers the first.
   (m, q) => ({ method: 'POST', url: G, ...json(`{"query":"${esc(m)}","query":"${esc(q)}"}`) }),
@@ -57,6 +60,9 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m) => ({ method: 'POST', url: G, ...json(`&query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
   (m) => ({ method: 'POST', url: G, ...json(`%71uery=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
   (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&x=1;query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }), // Rack 2 splits on `;`
+  // multipart/form-data: a `query` field (Rails reads form fields from it) or an `operations` field (uploads).
+  (m) => ({ method: 'POST', url: G, ...json(multipart([['query', m]]), 'multipart/form-data; boundary=XyZ') }),
+  (m) => ({ method: 'POST', url: G, ...json(multipart([['operations', JSON.stringify({ query: m, variables: { file: null } })], ['map', '{"0":["variables.file"]}']]), 'multipart/form-data; boundary=XyZ') }),
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
@@ -80,6 +86,7 @@ t.test('controls: the harmless query alone, in the same shapes, is allowed', asy
     { method: 'GET', url: `${G}?query=${encodeURIComponent('{ viewer { login } }')}`, headers: [], body: Buffer.alloc(0) },
     { method: 'POST', url: G, headers: [['content-type', 'application/json'], ['content-encoding', 'gzip']], body: zlib.gzipSync(JSON.stringify({ query: '{ viewer { login } }' })) },
     { method: 'POST', url: G, ...json(`&query=${encodeURIComponent('{ viewer { login } }')}`, 'application/x-www-form-urlencoded') },
+    { method: 'POST', url: G, ...json(multipart([['query', '{ viewer { login } }']]), 'multipart/form-data; boundary=XyZ') },
   ] as Req[]) {
     t.match(await engine.decide(describe(r)), { action: 'allow' }, `${r.method} ${r.headers.map((h) => h[1]).join(' ')}`);
   }
