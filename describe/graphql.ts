@@ -12,7 +12,7 @@
 // dangerous one. A body that cannot be read as GraphQL is `parsed: false` (the default policy holds
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
-import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
 
@@ -28,6 +28,13 @@ export interface GraphqlRequest {
   documents: string[];
   /** Each request's `variables` as JSON text ('' when absent). */
   variables: string[];
+  /** Every mutation root field that may run, with its arguments (variables substituted; unknown ones undefined). */
+  calls?: MutationCall[];
+}
+
+export interface MutationCall {
+  field: string;
+  args: Record<string, unknown>;
 }
 
 interface OneRequest {
@@ -36,30 +43,53 @@ interface OneRequest {
   variables?: unknown;
 }
 
-function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>): void {
+function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: FieldNode[]): void {
   for (const sel of set.selections) {
     if (sel.kind === Kind.FIELD) {
-      if (sel.name.value !== '__typename') out.add(sel.name.value);
+      if (sel.name.value !== '__typename') {
+        out.add(sel.name.value);
+        nodes?.push(sel);
+      }
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      rootFields(sel.selectionSet, fragments, out, seen);
+      rootFields(sel.selectionSet, fragments, out, seen, nodes);
     } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
       const name = sel.name.value;
       if (seen.has(name)) continue; // a fragment cycle is invalid; the server refuses it
       seen.add(name);
       const frag = fragments.get(name);
-      if (frag) rootFields(frag.selectionSet, fragments, out, seen);
+      if (frag) rootFields(frag.selectionSet, fragments, out, seen, nodes);
     }
   }
 }
 
-function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>): GraphqlOperation {
+function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, calls: MutationCall[], variables: Record<string, unknown>): GraphqlOperation {
   const fields = new Set<string>();
-  rootFields(op.selectionSet, fragments, fields, new Set());
+  const nodes: FieldNode[] = [];
+  rootFields(op.selectionSet, fragments, fields, new Set(), nodes);
+  if (op.operation === 'mutation') {
+    for (const node of nodes) {
+      const args: Record<string, unknown> = {};
+      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, variables);
+      calls.push({ field: node.name.value, args });
+    }
+  }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
 }
 
+/** A request's variables as an object (a URL carries them as JSON text). */
+function variablesObject(v: unknown): Record<string, unknown> {
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return {};
+    }
+  }
+  return isObject(v) ? v : {};
+}
+
 /** The operations of one request that may run, or why it cannot be read. */
-function parseOne(req: OneRequest): { operations: GraphqlOperation[]; document?: string; variables: string } | { error: string } {
+function parseOne(req: OneRequest): { operations: GraphqlOperation[]; calls: MutationCall[]; document?: string; variables: string } | { error: string } {
   if (typeof req.query !== 'string') return { error: 'no GraphQL query string in the request (persisted queries are not visible)' };
   let doc: DocumentNode;
   try {
@@ -87,7 +117,9 @@ function parseOne(req: OneRequest): { operations: GraphqlOperation[]; document?:
   } catch {
     variables = '';
   }
-  return { operations: selected.map((o) => operationOf(o, fragments)), document: req.query, variables };
+  const calls: MutationCall[] = [];
+  const values = variablesObject(req.variables);
+  return { operations: selected.map((o) => operationOf(o, fragments, calls, values)), calls, document: req.query, variables };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -182,7 +214,7 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
  * so all are listed (a policy judges the most dangerous one).
  */
 export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean, readings: unknown[] = []): GraphqlRequest {
-  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [] };
+  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [], calls: [] };
   const fail = (error: string): GraphqlRequest => {
     out.info.parsed = false;
     out.info.error = error;
@@ -252,6 +284,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
       continue;
     }
     out.info.operations.push(...one.operations);
+    out.calls!.push(...one.calls);
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
   }
@@ -278,12 +311,13 @@ export function describeGraphql(name: string, gql: GraphqlRequest | undefined, c
   if (!info.operations.some((o) => o.type === 'mutation')) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
   const order: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
   const fields = mutationFields(info);
-  let best: [string, Effect] = ['graphql.mutation', 'write'];
+  let best: [string, Effect] | undefined;
   const operations = new Set<string>();
   for (const f of fields) {
     const c = classify(f);
     operations.add(c[0]);
-    if (order[c[1]] > order[best[1]]) best = c;
+    if (!best || order[c[1]] > order[best[1]]) best = c;
   }
+  best ??= ['graphql.mutation', 'write'];
   return { name, operation: best[0], params: { mutations: fields, operations: [...operations].sort() }, effect: best[1] };
 }
