@@ -44,6 +44,9 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   if (g.agent !== d.agent.id) return `the grant is for agent ${g.agent}`;
   if (typeof g.method !== 'string' || g.method.toUpperCase() !== d.request.method.toUpperCase()) return `the grant is for method ${g.method}`;
   if (g.host !== d.request.host) return `the grant is for host ${g.host}`;
+  // Another port or scheme of the same host may be another service.
+  if (g.scheme !== undefined && g.scheme !== d.request.scheme) return `the grant is for ${g.scheme}, the request is ${d.request.scheme}`;
+  if (g.port !== undefined && g.port !== d.request.port) return `the grant is for port ${g.port}, the request is for ${d.request.port}`;
   if (g.operation !== undefined) {
     const op = d.service?.operation;
     if (g.operation === 'unknown' || op !== g.operation) return `the grant is for operation ${g.operation}, the request is ${op ?? 'no recognized operation'}`;

@@ -319,6 +319,8 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
       agent: a.agent,
       method: a.summary.method,
       host: a.summary.host,
+      scheme: d.request.scheme,
+      port: d.request.port,
       // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
       ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
       risk: a.risk,
@@ -334,6 +336,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
   for (const g of grants) {
     if (Date.parse(g.expires) <= t) continue;
     if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
+    if ((g.scheme !== undefined && g.scheme !== d.request.scheme) || (g.port !== undefined && g.port !== d.request.port)) continue;
     if (g.operation !== undefined) {
       if (d.service?.operation !== g.operation) continue;
     } else if (g.path_pattern === undefined || !pathMatches(g.path_pattern, d.request.path)) {
@@ -341,6 +344,8 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
     }
     out.push({
       id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
+      ...(g.scheme !== undefined ? { scheme: g.scheme } : {}),
+      ...(g.port !== undefined ? { port: g.port } : {}),
       ...(g.operation !== undefined ? { operation: g.operation } : {}),
       ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
       ...(g.risk !== undefined ? { risk: g.risk } : {}),

@@ -206,3 +206,22 @@ t.test('a request whose operation cannot be read is never covered by a grant', a
   twoReadings.grants = queue.matchingGrants(twoReadings);
   t.match(await engine.decide(twoReadings), { action: 'approve', grants: { offered: [] } }, 'body:ambiguous: the grant is withheld');
 });
+
+t.test('a grant covers the approved scheme and port only: another port of the host may be another service', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const at = (url: string): RequestDescription => describeRequest({ method: 'POST', url, headers: [['content-type', 'text/plain']], body: Buffer.from('x'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = at('http://svc.example:8080/jobs');
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  const same = at('http://svc.example:8080/jobs');
+  same.grants = queue.matchingGrants(same);
+  t.match(await engine.decide(same), { action: 'allow' }, 'the approved port is covered');
+  for (const url of ['http://svc.example:9090/jobs', 'https://svc.example:8080/jobs', 'http://svc.example/jobs']) {
+    const other = at(url);
+    other.grants = queue.matchingGrants(other);
+    t.equal(other.grants.length, 0, `${url}: the queue offers no grant`);
+    const g = queue.grants()[0]!;
+    other.grants = [{ id: g.id, agent: g.agent, method: g.method, host: g.host, scheme: g.scheme!, port: g.port!, path_pattern: g.path_pattern!, risk: g.risk!, expires: g.expires }];
+    t.match(await engine.decide(other), { action: 'approve', grants: { offered: [] } }, `${url}: the engine withholds it`);
+  }
+});
