@@ -79,8 +79,11 @@ function jsonMethodValues(text: string): { values: string[]; odd: boolean } {
   } catch {
     return { values, odd }; // not JSON: no _method a JSON parser would see
   }
-  const scan = scanJson(text, true);
-  for (const reading of scan.duplicates.length ? [parsed, scan.firstWins] : [parsed]) {
+  // Only a body with a `_method` key can hold a duplicate one: the first-wins reading is built then.
+  const top = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
+  if (!top.some(isMethodParam)) return { values, odd };
+  const readings = scanJson(text, false).duplicates.length ? [parsed, scanJson(text, true).firstWins] : [parsed];
+  for (const reading of readings) {
     if (!reading || typeof reading !== 'object' || Array.isArray(reading)) continue;
     for (const [name, value] of Object.entries(reading)) {
       if (!isMethodParam(name)) continue;
