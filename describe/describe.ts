@@ -197,7 +197,7 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   // and GraphQL endpoints from their raw body whatever its Content-Type.
   const override = readMethodOverride({
     method, url, headers: raw.headers, body: raw.body, bodyTruncated: raw.bodyTruncated,
-    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '',
+    contentType: body.content_type, contentTypeHeaders: raw.headers.filter(([n]) => n.toLowerCase() === 'content-type').map(([, v]) => v),
   });
   // GraphQL is read from the raw body, the decoded body and each reading of duplicate keys.
   const graphqlReadings = [body.json, ...alternates.map((a) => a.json)].filter((v) => v !== undefined);

@@ -260,8 +260,9 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   if (body.length > 0 || truncated || (!bodyless && urlQueries.length === 0)) {
     if (truncated) return fail('the GraphQL body was larger than the capture and could not be read whole');
     const text = body.toString('utf8');
-    const typeHeader = request.headers['content-type']?.[0] ?? '';
-    const found = multipartBoundary(typeHeader) && text.trimStart().startsWith('--') ? multipartRequests(body, typeHeader) : requestsIn(text);
+    // (Of several Content-Type headers, a multipart one is what some server reads the body by.)
+    const typeHeader = (request.headers['content-type'] ?? []).find((h) => multipartBoundary(h) !== undefined);
+    const found = typeHeader !== undefined && text.trimStart().startsWith('--') ? multipartRequests(body, typeHeader) : requestsIn(text);
     const others: OneRequest[] = [];
     for (const r of readings) {
       const more = jsonRequests(r);

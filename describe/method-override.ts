@@ -56,8 +56,8 @@ export interface OverrideInput {
   bodyTruncated: boolean;
   /** Media type of the body, lower-case, without parameters. */
   contentType: string;
-  /** The full Content-Type header value (multipart needs its boundary). */
-  contentTypeHeader: string;
+  /** Every Content-Type header value, whole (servers differ on which of several they take; multipart needs its boundary). */
+  contentTypeHeaders: string[];
 }
 
 export interface OverrideReading {
@@ -114,19 +114,21 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
 
   // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
   // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type
-  // containing `/json` or `+json` as JSON.
-  const header = input.contentTypeHeader.trim().toLowerCase();
-  const multipart = input.contentType === 'multipart/form-data' || header.startsWith('multipart/form-data');
-  const untypedPost = input.contentType === '' && input.method === 'POST';
-  const form = untypedPost || input.contentType === 'application/x-www-form-urlencoded' || header.startsWith('application/x-www-form-urlencoded');
-  const json = input.contentType.endsWith('+json') || header.includes('/json') || header.includes('+json');
-  if ((form || multipart || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
-  else if (multipart) {
-    const found = multipartFields(input.body, input.contentTypeHeader, isMethodParam);
-    for (const [, v] of found.fields) add('multipart:_method', v);
-    if (!found.complete && input.body.length > 0) unseen = 'the multipart body could not be read to its end';
-  } else if ((form || json) && input.body.length > 0) {
-    const text = input.body.toString('utf8').replace(/^\uFEFF/, '');
+  // containing `/json` or `+json` as JSON. Of several Content-Type headers, each is one some
+  // server reads the body by.
+  const types = input.contentTypeHeaders.map((h) => h.trim().toLowerCase());
+  const multipartHeader = input.contentTypeHeaders.find((h) => h.trim().toLowerCase().startsWith('multipart/form-data'));
+  const untypedPost = input.contentType === '' && types.every((h) => h === '') && input.method === 'POST';
+  const form = untypedPost || types.some((h) => h.startsWith('application/x-www-form-urlencoded'));
+  const json = types.some((h) => h.includes('/json') || h.includes('+json'));
+  if ((form || multipartHeader !== undefined || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
+  else if (input.body.length > 0) {
+    if (multipartHeader !== undefined) {
+      const found = multipartFields(input.body, multipartHeader, isMethodParam);
+      for (const [, v] of found.fields) add('multipart:_method', v);
+      if (!found.complete) unseen = 'the multipart body could not be read to its end';
+    }
+    const text = form || json ? input.body.toString('utf8').replace(/^\uFEFF/, '') : '';
     // Parsed only when a `_method` could be in it (literally, or escaped): most bodies cost one scan.
     if (form && (text.includes('method') || text.includes('%'))) {
       for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
