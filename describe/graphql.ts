@@ -262,7 +262,8 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     const text = body.toString('utf8');
     // (Of several Content-Type headers, a multipart one is what some server reads the body by.)
     const typeHeader = (request.headers['content-type'] ?? []).find((h) => multipartBoundary(h) !== undefined);
-    const found = typeHeader !== undefined && text.trimStart().startsWith('--') ? multipartRequests(body, typeHeader) : requestsIn(text);
+    const parts = typeHeader !== undefined ? multipartRequests(body, typeHeader) : undefined;
+    const found = parts && !('error' in parts) ? parts : requestsIn(text);
     const others: OneRequest[] = [];
     for (const r of readings) {
       const more = jsonRequests(r);

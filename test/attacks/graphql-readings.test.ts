@@ -62,6 +62,7 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&x=1;query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }), // Rack 2 splits on `;`
   // multipart/form-data: a `query` field (Rails reads form fields from it) or an `operations` field (uploads).
   (m) => ({ method: 'POST', url: G, ...json(multipart([['query', m]]), 'multipart/form-data; boundary=XyZ') }),
+  (m) => ({ method: 'POST', url: G, ...json(`a preamble parsers skip\r\n${multipart([['query', m]])}`, 'multipart/form-data; boundary=XyZ') }),
   (m) => ({ method: 'POST', url: G, headers: [['content-type', 'text/plain'], ['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(multipart([['query', m]])) }),
   (m) => ({ method: 'POST', url: G, ...json(multipart([['operations', JSON.stringify({ query: m, variables: { file: null } })], ['map', '{"0":["variables.file"]}']]), 'multipart/form-data; boundary=XyZ') }),
 );
