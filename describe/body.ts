@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
-import { describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
+import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -307,6 +307,11 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       if (scan.duplicates.length) {
         ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates)}`);
         alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });
+      }
+      const folds = caseFoldedReadings(summary.json);
+      if (folds) {
+        ambiguous('json_duplicate_key', `keys equal but for letter case (parsers that match keys case-insensitively, like Go's, read one for the other): ${folds.places.join('; ')}`);
+        alternates.push({ label: 'case-folded (last wins)', json: folds.last }, { label: 'case-folded (first wins)', json: folds.first });
       }
       if (content_type && !jsonDeclared) {
         ambiguous('content_type_mismatch', `Content-Type ${content_type.slice(0, 80)} but the body is JSON (servers that sniff the body read JSON)`);
