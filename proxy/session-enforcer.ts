@@ -12,7 +12,7 @@
 //               The agent's next request is decided with the labels it now holds.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { LINK_SCAN_LIMITS, LinkScanner, linkFormat, type LinkScanLimits } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
@@ -165,6 +165,11 @@ const linkDecoders: Record<string, () => Transform> = {
 
 /** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
 function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
+  // What the request itself carried: links the answer merely echoes are not recorded. Unknown
+  // (a body not seen whole): no links from this answer at all.
+  const r = ctx.description.request;
+  const sent = requestSkeletons({ pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}), summary: r.body });
+  if (!sent) return undefined;
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;
@@ -174,7 +179,7 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
     return undefined; // a charset this Node cannot decode: no links from it (fails closed)
   }
   if (coding !== 'identity' && !Object.hasOwn(linkDecoders, coding)) return undefined;
-  return new LinkScan(ctx, new LinkScanner(format, ctx.description.request.url, limits), text, limits, store, coding === 'identity' ? undefined : linkDecoders[coding]!());
+  return new LinkScan(ctx, new LinkScanner(format, r.url, limits), text, limits, store, coding === 'identity' ? undefined : linkDecoders[coding]!(), sent);
 }
 
 /** One response's link scan: bytes in (still encoded when `decoder` is set), links to the store at the end. */
@@ -190,6 +195,7 @@ class LinkScan implements Scan {
     private readonly limits: LinkScanLimits,
     private readonly store: AgentSessions,
     private readonly decoder: Transform | undefined,
+    private readonly sent: string[],
   ) {
     if (decoder) {
       decoder.on('data', (chunk: Buffer) => this.take(chunk));
@@ -224,7 +230,7 @@ class LinkScan implements Scan {
       this.scanner.write(this.text.decode());
       textDecoders.give(this.text); // flushed: holds no state of this body
     }
-    const urls = this.scanner.end();
+    const urls = this.scanner.end().filter((u) => !echoedBy(u, this.sent));
     const r = this.ctx.description.request;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);

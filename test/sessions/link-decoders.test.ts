@@ -13,8 +13,9 @@ const enforcer = sessionEnforcer({ store, trackLinks: () => true });
 
 async function respond(id: string, chunks: Buffer[], contentType = 'application/json; charset=utf-8'): Promise<void> {
   const ctx = {
-    description: { request: { id, url: 'https://page.example/', host: 'page.example' }, session: { id: 's1', labels: {} } },
+    description: { request: { id, url: 'https://page.example/', host: 'page.example', body: { truncated: false } }, session: { id: 's1', labels: {} } },
     decision: { action: 'allow', labels: [] },
+    outgoing: { url: new URL('https://page.example/'), headers: [] },
     audit: {},
   } as unknown as RequestContext;
   const tap = enforcer.onResponse!(ctx, { statusCode: 200, headers: [['content-type', contentType]] });
