@@ -3,9 +3,10 @@
 // describe:     the request's session (input.session) — started on its token's first request —
 //               and, when links are tracked, where this exact URL was seen (request.provenance).
 // beforeForward: the request's egress bytes count for the session once it is let through.
-// onResponse:   a 2xx (or 101) answer adds the decision's `labels` to the session — in memory at
-//               once, durably before the first byte of the body reaches the agent — and, when links
-//               are tracked, the body's links are recorded as it streams (describe/links.ts).
+// onResponse:   an answer of the upstream (any status) adds the decision's `labels` to the session —
+//               in memory at once, durably before the first byte of the body reaches the agent —
+//               and, when links are tracked, a 2xx body's links are recorded as it streams
+//               (describe/links.ts).
 // egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
 //               a WebSocket) was decided under the labels the session held when it opened; once the
 //               session gains a label, the next byte it would send is refused and the stream cut.
@@ -114,8 +115,10 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     onResponse(ctx, head) {
       const s = ctx.description.session;
       if (!s) return undefined;
+      // Labels arrive with every answer of the upstream, whatever its status: a 404 or 500 page
+      // brings its content into the agent's context as much as a 200 does (a host that serves an
+      // injection chooses its status too). Links come from successful answers only.
       const ok = (head.statusCode >= 200 && head.statusCode < 300) || head.statusCode === 101;
-      if (!ok) return undefined;
       const labels = ctx.decision.labels ?? [];
       let stored: Promise<unknown> | undefined;
       if (labels.length) {
@@ -130,7 +133,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         }
         stored = store.addLabels(s.id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
       }
-      const format = opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
+      const format = ok && opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
       const scan = format ? linkScan(ctx, head, format, limits, store) : undefined;
       if (!stored && !scan) return undefined;
       return new ResponseTap(stored, scan);

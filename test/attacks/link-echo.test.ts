@@ -145,10 +145,10 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
   // The query, a header, the query with the scheme left for the server to upper-case.
   t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil('secret1'))}`)).status, 200);
   t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=news`, undefined, { 'x-query': evil('secret2') })).status, 200);
-  t.equal((await viaPython(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil('secret3').toUpperCase())}`)).status, 200);
-  for (const d of ['secret1', 'secret2', 'secret3', 'SECRET3']) {
-    const r = await viaCurl(proxy, 'GET', evil(d));
-    t.equal(r.status, 403, `the echoed ${evil(d)} is not followable`);
+  t.equal((await viaPython(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil('secret3'))}`)).status, 200); // echoed upper-case too
+  for (const u of [evil('secret1'), evil('secret2'), evil('secret3'), evil('secret3').toUpperCase().replace(/^HTTP:\/\/EVIL\.TEST/, 'http://evil.test')]) {
+    const r = await viaCurl(proxy, 'GET', u);
+    t.equal(r.status, 403, `the echoed ${u} is not followable`);
   }
   t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
 
