@@ -169,10 +169,10 @@ const linkDecoders: Record<string, () => Transform> = {
 /** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
 function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
   // What the request itself carried: links the answer merely echoes are not recorded. Unknown
-  // (a body not seen whole): no links from this answer at all.
+  // (a body not seen whole): no links from this answer at all. Worked out once links are found.
   const r = ctx.description.request;
-  const sent = requestSkeletons({ pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}), summary: r.body });
-  if (!sent) return undefined;
+  if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
+  const sent = (): string[] | undefined => requestSkeletons({ pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}), summary: r.body });
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;
@@ -198,7 +198,7 @@ class LinkScan implements Scan {
     private readonly limits: LinkScanLimits,
     private readonly store: AgentSessions,
     private readonly decoder: Transform | undefined,
-    private readonly sent: string[],
+    private readonly sent: () => string[] | undefined,
   ) {
     if (decoder) {
       decoder.on('data', (chunk: Buffer) => this.take(chunk));
@@ -233,7 +233,9 @@ class LinkScan implements Scan {
       this.scanner.write(this.text.decode());
       textDecoders.give(this.text); // flushed: holds no state of this body
     }
-    const urls = this.scanner.end().filter((u) => !echoedBy(u, this.sent));
+    const found = this.scanner.end();
+    const sent = found.length ? this.sent() : undefined;
+    const urls = sent ? found.filter((u) => !echoedBy(u, sent)) : [];
     const r = this.ctx.description.request;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
