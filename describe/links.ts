@@ -287,11 +287,19 @@ export function linkSkeleton(link: string): string {
 export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
   const { summary } = parts;
   if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
-  // A text body shown only in part, in a charset other than UTF-8: its raw bytes say nothing readable.
-  if (summary.text_truncated && summary.charset !== undefined && !/^utf-?8$/i.test(summary.charset)) return undefined;
   const out: string[] = [skeleton(parts.pathAndQuery)];
+  let coded = false;
   // Every header the upstream receives but Host (the destination itself, already decided on).
-  for (const [name, value] of parts.headers) if (name.toLowerCase() !== 'host') out.push(skeleton(`${name} ${value}`));
+  for (const [name, value] of parts.headers) {
+    const n = name.toLowerCase();
+    if (n === 'content-encoding' && value.trim().toLowerCase() !== 'identity') coded = true;
+    if (n !== 'host') out.push(skeleton(`${name} ${value}`));
+  }
+  // The raw bytes are the text only when uncompressed UTF-8. Otherwise what was parsed must be the
+  // whole body: a text shown only in part, or a body nothing was read from, is unknown.
+  const rawIsText = !coded && (summary.charset === undefined || /^utf-?8$/i.test(summary.charset));
+  const parsedWhole = summary.json !== undefined || summary.form !== undefined || (summary.text !== undefined && !summary.text_truncated);
+  if (!rawIsText && parts.body?.bytes.length && !parsedWhole) return undefined;
   const strings: string[] = [];
   const walk = (v: unknown, depth: number): void => {
     if (depth > 64 || strings.length > 100_000) return;

@@ -106,6 +106,11 @@ t.test('links a source chose are recorded beside the echo; a body not seen whole
     ['https://docs.python.org/3/library/asyncio.html', 'https://realpython.com/async-io-python/']);
   t.equal(requestSkeletons({ ...req, body: { bytes: Buffer.from('x'), truncated: true }, summary: { truncated: true } }), undefined, 'an upload past the capture: unknown, so no links');
   t.equal(requestSkeletons({ ...req, summary: { truncated: false, decode_error: 'unknown content coding' } }), undefined, 'an undecodable body: no links');
+  // A gzip body: its raw bytes are no text, so only what the description parsed whole counts.
+  const gz = { ...req, headers: [['content-encoding', 'gzip']] as Array<[string, string]>, body: { bytes: Buffer.from([0x1f, 0x8b, 8, 0]), truncated: false } };
+  t.equal(requestSkeletons({ ...gz, summary: { truncated: false, text: 'a'.repeat(4096), text_truncated: true } }), undefined, 'a compressed text shown only in part: no links');
+  t.ok(requestSkeletons({ ...gz, summary: { truncated: false, json: { q: 'https://evil.example/?d=x' } } })?.some((k) => k.includes('evilexampledx')), 'a compressed JSON body parsed whole is read from its parse');
+  t.equal(requestSkeletons({ ...req, body: { bytes: Buffer.from('\xff\xfe'), truncated: false }, summary: { truncated: false, charset: 'utf-16le', text: 'x'.repeat(10), text_truncated: true } }), undefined, 'UTF-16 text shown only in part: no links');
 });
 
 interface Hit { host: string; url: string; headers: http.IncomingHttpHeaders }
