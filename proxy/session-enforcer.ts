@@ -32,6 +32,16 @@ function headerValue(head: ResponseHead, name: string): string | undefined {
   return undefined;
 }
 
+function sessionEnded(): Rejection {
+  return {
+    status: 403,
+    type: 'session-reset',
+    title: 'Session reset',
+    detail: 'a human reset this session while this stream was open; it is closed. Send the request again: it starts the new session',
+    outcome: 'session-reset',
+  };
+}
+
 function staleStream(labels: string): Rejection {
   return {
     status: 403,
@@ -72,6 +82,54 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     return g && g.n !== at ? staleStream(g.labels) : undefined;
   };
 
+  /** Adds a response's labels to its session; a label new to it makes the session's older streams stale. */
+  const arrive = (ctx: RequestContext, id: string, held: Record<string, unknown>, labels: readonly string[]): Promise<unknown> => {
+    const r = ctx.description.request;
+    const fresh = labels.filter((l) => !held[l]);
+    if (fresh.length) {
+      // Every stream of this session opened before now is stale — except this request's own.
+      const g = { n: genOf(id) + 1, labels: fresh.join(', ') };
+      generation.set(id, g);
+      decidedAt.set(ctx, g.n);
+    }
+    return store.addLabels(id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
+  };
+
+  /**
+   * A response still streaming to the agent (a long body, server-sent events, WebSocket messages)
+   * keeps bringing content after its labels arrived. If a human has since cleared one of them, the
+   * next piece brings them again; if the session was reset, the stream belongs to a session that
+   * no longer exists and is cut (the agent asks again, in its new session). A session the store
+   * cannot find (a shared store's view not yet refreshed) is left as it is.
+   */
+  /** Per answer that brought labels: its check against a human's clear or reset (made when the answer arrived). */
+  const streamChecks = new WeakMap<RequestContext, () => Promise<unknown> | Rejection | undefined>();
+  /** Bumped for a session whenever a human clears one of its labels or resets it (the store's change feed). */
+  const humanChanges = new Map<string, number>();
+  store.onChange((c) => {
+    if (c.type === 'cleared' || c.type === 'ended') humanChanges.set(c.session.id, (humanChanges.get(c.session.id) ?? 0) + 1);
+  });
+  /** A check for a streaming answer: cheap (one map lookup) until a human changed its session. */
+  const restater = (ctx: RequestContext, id: string, labels: readonly string[]): (() => Promise<unknown> | Rejection | undefined) => {
+    let seen = humanChanges.get(id) ?? 0;
+    return () => {
+      const now = humanChanges.get(id) ?? 0;
+      if (now === seen) return undefined;
+      seen = now;
+      return restate(ctx, id, labels);
+    };
+  };
+  const restate = (ctx: RequestContext, id: string, labels: readonly string[]): Promise<unknown> | Rejection | undefined => {
+    let rec: { labels: Record<string, unknown>; ended?: unknown };
+    try {
+      rec = store.get(id);
+    } catch {
+      return undefined;
+    }
+    if (rec.ended) return sessionEnded();
+    return labels.every((l) => rec.labels[l]) ? undefined : arrive(ctx, id, rec.labels, labels);
+  };
+
   return {
     name: 'sessions',
 
@@ -104,7 +162,16 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     },
 
     onMessage(ctx, message) {
-      if (message.to !== 'upstream' || message.kind === 'close') return undefined;
+      if (message.to === 'agent') {
+        if (message.kind === 'close') return undefined;
+        const check = streamChecks.get(ctx);
+        if (!check) return undefined;
+        const again = check();
+        if (!(again instanceof Promise)) return again;
+        again.catch(() => undefined); // re-added in memory at once; written as it goes
+        return undefined;
+      }
+      if (message.kind === 'close') return undefined;
       const stale = streamCheck(ctx);
       if (stale) return stale;
       const id = ctx.description.session?.id;
@@ -122,21 +189,18 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       const labels = ctx.decision.labels ?? [];
       let stored: Promise<unknown> | undefined;
       if (labels.length) {
-        const r = ctx.description.request;
         (ctx.audit.session as Record<string, unknown> | undefined ?? (ctx.audit.session = { id: s.id }) as Record<string, unknown>).labels = [...labels];
-        const fresh = labels.filter((l) => !s.labels[l]);
-        if (fresh.length) {
-          // Every stream of this session opened before now is stale — except this request's own.
-          const g = { n: genOf(s.id) + 1, labels: fresh.join(', ') };
-          generation.set(s.id, g);
-          decidedAt.set(ctx, g.n);
-        }
-        stored = store.addLabels(s.id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
+        // Reset while this request was on its way: its answer belongs to no session; cut it.
+        const ended = restate(ctx, s.id, []);
+        if (ended && !(ended instanceof Promise)) return new ResponseTap(Promise.reject(new Error(ended.detail)), undefined);
+        stored = arrive(ctx, s.id, s.labels, labels);
       }
       const format = ok && opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
       const scan = format ? linkScan(ctx, head, format, limits, store) : undefined;
       if (!stored && !scan) return undefined;
-      return new ResponseTap(stored, scan);
+      const check = labels.length ? restater(ctx, s.id, labels) : undefined;
+      if (check) streamChecks.set(ctx, check);
+      return new ResponseTap(stored, scan, check);
     },
   };
 }
@@ -247,15 +311,26 @@ class LinkScan implements Scan {
  * byte passes (a database store answers asynchronously), and feeds the link scan a copy.
  */
 class ResponseTap extends Transform {
-  constructor(private stored: Promise<unknown> | undefined, private readonly scan: Scan | undefined) {
+  constructor(
+    private stored: Promise<unknown> | undefined,
+    private readonly scan: Scan | undefined,
+    /** Between pieces of the body: the labels again if a human cleared one, a refusal if the session was reset. */
+    private readonly restate?: () => Promise<unknown> | Rejection | undefined,
+  ) {
     super();
+    stored?.catch(() => undefined); // handled when the first piece (or the end) waits for it
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.scan?.feed(chunk);
-    if (!this.stored) return cb(null, chunk);
-    const wait = this.stored;
+    let wait = this.stored;
     this.stored = undefined;
+    if (!wait && this.restate) {
+      const again = this.restate();
+      if (again && !(again instanceof Promise)) return cb(new Error(again.detail));
+      wait = again;
+    }
+    if (!wait) return cb(null, chunk);
     wait.then(() => cb(null, chunk), (err: unknown) => cb(err as Error));
   }
 

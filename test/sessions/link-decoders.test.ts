@@ -8,7 +8,7 @@ import { sessionEnforcer } from '../../proxy/session-enforcer.ts';
 import type { AgentSessions } from '../../state/stores.ts';
 
 const found: string[][] = [];
-const store = { addLinks: (_id: string, _from: unknown, urls: readonly string[]) => found.push([...urls]) } as unknown as AgentSessions;
+const store = { addLinks: (_id: string, _from: unknown, urls: readonly string[]) => found.push([...urls]), onChange: () => () => undefined } as unknown as AgentSessions;
 const enforcer = sessionEnforcer({ store, trackLinks: () => true });
 
 async function respond(id: string, chunks: Buffer[], contentType = 'application/json; charset=utf-8'): Promise<void> {
