@@ -85,6 +85,11 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   /** Adds a response's labels to its session; a label new to it makes the session's older streams stale. */
   const arrive = (ctx: RequestContext, id: string, held: Record<string, unknown>, labels: readonly string[]): Promise<unknown> => {
     const r = ctx.description.request;
+    try {
+      held = store.get(id).labels; // what it holds now (a human may have cleared one since the request was described)
+    } catch {
+      /* a shared store's view not yet refreshed: the description's copy */
+    }
     const fresh = labels.filter((l) => !held[l]);
     if (fresh.length) {
       // Every stream of this session opened before now is stale — except this request's own.
