@@ -5,9 +5,11 @@
 // unseen. Labels arrive with every upstream answer, whatever its status (and with 2xx answers
 // without a body: HEAD, 204).
 import http from 'node:http';
+import { HttpProxyAgent } from 'http-proxy-agent';
 import t from 'tap';
+import { WebSocket } from 'ws';
 import { tempDir, type Teardown } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, studioApi, viaCurl, type Web } from '../sessions/helpers.ts';
+import { policyCopy, startSessionAirlock, startWeb, studioApi, viaCurl, type Web } from '../sessions/helpers.ts';
 
 /** Every host answers with the status its `s` query parameter names, and a body (the injection, the rows). */
 async function startStatusWeb(t: Teardown): Promise<Web> {
@@ -133,4 +135,33 @@ t.test('a stream that outlives a human\'s clear brings its labels again; a reset
   const r2 = await second.rest;
   t.notOk(r2.complete, 'the stream of the ended session is cut');
   t.notMatch(r2.text, /ignore previous instructions/, 'its next event never reached the agent');
+});
+
+t.test('a WebSocket that outlives a human\'s clear brings its labels again', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-ws-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
+  const api = await studioApi(airlock, home);
+  const agent = await airlock.agents.add('bot');
+  const wsOpen = new Promise<WebSocket>((resolve, reject) => {
+    const ws = new WebSocket(`ws://ws.test:${web.port}/chat`, { agent: new HttpProxyAgent(`http://bot:${agent.token}@127.0.0.1:${airlock.proxyAddress.port}`) });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+  let held: Array<{ id: string; held: boolean }> = [];
+  for (let i = 0; i < 500 && !held.length; i++) {
+    held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean }) => a.held);
+    if (!held.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  await api('POST', `/api/approvals/${held[0]!.id}/approve`, {});
+  const ws = await wsOpen;
+  t.teardown(() => ws.terminate());
+  const [session] = (await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; labels: Record<string, unknown> }>;
+  t.same(Object.keys(session!.labels), ['untrusted'], 'the chat host is untrusted');
+  await api('POST', `/api/sessions/${session!.id}/clear`, { label: 'untrusted' });
+  const reply = new Promise<string>((r) => ws.once('message', (m: Buffer) => r(m.toString())));
+  ws.send('hello');
+  t.equal(await reply, 'got 5', 'the upstream answered after the clear');
+  const after = (await api('GET', `/api/sessions/${session!.id}`)).body as { session?: { labels: Record<string, unknown> }; labels?: Record<string, unknown> };
+  t.same(Object.keys(after.session?.labels ?? after.labels ?? {}), ['untrusted'], 'its message brought the label again');
 });
