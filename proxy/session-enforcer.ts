@@ -11,6 +11,9 @@
 //               a WebSocket) was decided under the labels the session held when it opened; once the
 //               session gains a label, the next byte it would send is refused and the stream cut.
 //               The agent's next request is decided with the labels it now holds.
+// onMessage / the response tap: an answer still streaming to the agent when a human clears one of
+//               its labels brings it again with its next piece; one still streaming (or still on its
+//               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
@@ -100,13 +103,6 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     return store.addLabels(id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
   };
 
-  /**
-   * A response still streaming to the agent (a long body, server-sent events, WebSocket messages)
-   * keeps bringing content after its labels arrived. If a human has since cleared one of them, the
-   * next piece brings them again; if the session was reset, the stream belongs to a session that
-   * no longer exists and is cut (the agent asks again, in its new session). A session the store
-   * cannot find (a shared store's view not yet refreshed) is left as it is.
-   */
   /** Per answer that brought labels: its check against a human's clear or reset (made when the answer arrived). */
   const streamChecks = new WeakMap<RequestContext, () => Promise<unknown> | Rejection | undefined>();
   /** Bumped for a session whenever a human clears one of its labels or resets it (the store's change feed). */
@@ -124,6 +120,13 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       return restate(ctx, id, labels);
     };
   };
+  /**
+   * A response still streaming to the agent (a long body, server-sent events, WebSocket messages)
+   * keeps bringing content after its labels arrived. If a human has since cleared one of them, the
+   * next piece brings them again; if the session was reset, the stream belongs to a session that
+   * no longer exists and is cut (the agent asks again, in its new session). A session the store
+   * cannot find (a shared store's view not yet refreshed) is left as it is.
+   */
   const restate = (ctx: RequestContext, id: string, labels: readonly string[]): Promise<unknown> | Rejection | undefined => {
     let rec: { labels: Record<string, unknown>; ended?: unknown };
     try {
