@@ -254,13 +254,19 @@ export class LinkScanner {
 function percentDecoded(s: string, layers = 3): string {
   for (let i = 0; i < layers && /%[0-9a-f]{2}/i.test(s); i++) {
     const bytes: number[] = [];
-    for (let j = 0; j < s.length; j++) {
+    for (let j = 0; j < s.length; ) {
       const c = s.charCodeAt(j);
       if (c === 0x25 && /^[0-9a-f]{2}$/i.test(s.slice(j + 1, j + 3))) {
         bytes.push(parseInt(s.slice(j + 1, j + 3), 16));
-        j += 2;
-      } else if (c < 0x80) bytes.push(c);
-      else for (const b of Buffer.from(s[j]!)) bytes.push(b);
+        j += 3;
+      } else if (c < 0x80) {
+        bytes.push(c);
+        j++;
+      } else {
+        const ch = String.fromCodePoint(s.codePointAt(j)!); // a whole character, surrogate pairs included
+        for (const b of Buffer.from(ch)) bytes.push(b);
+        j += ch.length;
+      }
     }
     s = Buffer.from(bytes).toString('utf8');
   }
