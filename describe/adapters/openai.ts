@@ -91,8 +91,9 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   const types = toolTypes(request);
   if (types.length) info.params.tool_types = types;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
-  // The conversation's content (chat and Anthropic `messages`, Responses `input`, `system`).
-  if (body && fetchesUrls([body.messages, body.input, body.system])) remote.push('url_content');
+  // Everything but the tool and MCP server definitions (their addresses are judged above) and
+  // metadata (labels the provider stores, never fetches): messages, input, images, system.
+  if (body && fetchesUrls(Object.entries(body).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v))) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';
