@@ -50,6 +50,13 @@ export interface PipelineDeps {
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
 
+/**
+ * The headers of a request forwarded with `bare_headers` (a followed link): fixed values, so the
+ * request carries nothing the agent chose but its URL. No Accept-Encoding: every client reads an
+ * identity body.
+ */
+export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-agent', 'Mozilla/5.0 (compatible; Airlock)'], ['accept', '*/*']];
+
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate = new AgentGate();
@@ -195,7 +202,7 @@ export class Pipeline {
   async enforce(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
     const described = x.described!;
     const decision = x.decision!;
-    const headers = endToEnd(x.head.rawHeaders, dropToUpstream);
+    const headers = decision.bare_headers === true && !x.upgrade ? BARE_HEADERS.map(([k, v]): [string, string] => [k, v]) : endToEnd(x.head.rawHeaders, dropToUpstream);
     const outgoing: OutgoingRequest = x.upgrade
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };

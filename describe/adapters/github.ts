@@ -193,25 +193,44 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   return info;
 }
 
+/**
+ * An operation the tables do not name still names its repository when its path does
+ * (`/repos/{owner}/{repo}/…` on the API, `/{owner}/{repo}/…` on the web, raw and archive hosts):
+ * the label waivers (labels.owned_repos, labels.public_repos) apply to it. Reads only: nothing
+ * else looks at these params.
+ */
+function namingRepository(info: ServiceInfo, request: RequestInfo): ServiceInfo {
+  if (info.operation !== 'unknown' || info.effect !== 'read') return info;
+  const s = request.host === 'api.github.com' ? (request.segments[0] === 'repos' ? request.segments.slice(1) : []) : request.segments;
+  const owner = s[0];
+  const repo = s[1]?.replace(/\.git$/, '');
+  if (!owner || !repo) return info;
+  return { ...info, params: { ...info.params, owner, repo } };
+}
+
 export const github: ServiceAdapter = {
   name: 'github',
   hosts: hostIs('api.github.com', 'github.com', 'uploads.github.com', 'raw.githubusercontent.com', 'codeload.github.com', 'objects.githubusercontent.com'),
   graphqlEndpoint: isGraphql,
   describe(request, graphql) {
-    switch (request.host) {
-      case 'api.github.com':
-        return restApi(request, graphql);
-      case 'uploads.github.com':
-        if (request.method === 'POST' && /^repos\/[^/]+\/[^/]+\/releases\/[^/]+\/assets$/.test(request.segments.join('/'))) {
-          const [, owner, repo, , release_id] = request.segments;
-          return { name: 'github', operation: 'repos.upload_release_asset', params: { owner, repo, release_id }, effect: 'write' };
-        }
-        return unknownOperation('github', request);
-      case 'github.com':
-        return gitSmartHttp('github', request) ?? unknownOperation('github', request);
-      default:
-        // Raw file and archive hosts only serve downloads.
-        return unknownOperation('github', request);
-    }
+    return namingRepository(describeGithub(request, graphql), request);
   },
 };
+
+function describeGithub(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
+  switch (request.host) {
+    case 'api.github.com':
+      return restApi(request, graphql);
+    case 'uploads.github.com':
+      if (request.method === 'POST' && /^repos\/[^/]+\/[^/]+\/releases\/[^/]+\/assets$/.test(request.segments.join('/'))) {
+        const [, owner, repo, , release_id] = request.segments;
+        return { name: 'github', operation: 'repos.upload_release_asset', params: { owner, repo, release_id }, effect: 'write' };
+      }
+      return unknownOperation('github', request);
+    case 'github.com':
+      return gitSmartHttp('github', request) ?? unknownOperation('github', request);
+    default:
+      // Raw file and archive hosts only serve downloads.
+      return unknownOperation('github', request);
+  }
+}
