@@ -8,7 +8,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
-import { describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
+import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -122,7 +122,7 @@ function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | undefined
   }
 }
 
-class DecodeFailure extends Error {}
+export class DecodeFailure extends Error {}
 
 function decodeUtf32(b: Buffer, littleEndian: boolean): string {
   if (b.length % 4 !== 0) throw new DecodeFailure('UTF-32 body length is not a multiple of 4');
@@ -161,7 +161,7 @@ function decodeAs(b: Buffer, encoding: Encoding): string {
 }
 
 /** Undoes Content-Encoding (`gzip`, `x-gzip`, `deflate`, `br`, stacked), bounded in output size. */
-function undoContentCoding(body: Buffer, codings: string[]): Buffer {
+export function undoContentCoding(body: Buffer, codings: string[]): Buffer {
   let out = body;
   for (const coding of [...codings].reverse()) {
     const opts = { maxOutputLength: MAX_DECODED_BYTES };
@@ -317,6 +317,11 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       if (scan.duplicates.length) {
         ambiguous('json_duplicate_key', `duplicate keys (first-wins and last-wins parsers read different values): ${describeDuplicates(scan.duplicates, scan.duplicateCount)}`);
         alternates.push({ label: 'first-wins', json: scanJson(text, true).firstWins });
+      }
+      const folds = caseFoldedReadings(summary.json);
+      if (folds) {
+        ambiguous('json_duplicate_key', `keys equal but for letter case (parsers that match keys case-insensitively, like Go's, read one for the other): ${folds.places.join('; ')}`);
+        alternates.push({ label: 'case-folded (last wins)', json: folds.last }, { label: 'case-folded (first wins)', json: folds.first });
       }
       if (content_type && !jsonDeclared) {
         ambiguous('content_type_mismatch', `Content-Type ${content_type.slice(0, 80)} but the body is JSON (servers that sniff the body read JSON)`);

@@ -198,9 +198,11 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   // and GraphQL endpoints from their raw body whatever its Content-Type.
   const override = readMethodOverride({
     method, url, headers: raw.headers, body: raw.body, bodyTruncated: raw.bodyTruncated,
-    contentType: body.content_type, contentTypeHeader: headers['content-type']?.[0] ?? '', read,
+    contentType: body.content_type, contentTypeHeaders: raw.headers.filter(([n]) => n.toLowerCase() === 'content-type').map(([, v]) => v), read,
   });
-  const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated) : undefined;
+  // GraphQL is read from the raw body, the decoded body and each reading of duplicate keys.
+  const graphqlReadings = [body.json, ...alternates.map((a) => a.json)].filter((v) => v !== undefined);
+  const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings) : undefined;
   if (graphql) description.graphql = graphql.info;
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];

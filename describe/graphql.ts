@@ -12,8 +12,9 @@
 // dangerous one. A body that cannot be read as GraphQL is `parsed: false` (the default policy holds
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
-import { Kind, parse, type DocumentNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
+import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
+import { multipartBoundary, multipartFields } from './multipart.ts';
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;
@@ -27,6 +28,13 @@ export interface GraphqlRequest {
   documents: string[];
   /** Each request's `variables` as JSON text ('' when absent). */
   variables: string[];
+  /** Every mutation root field that may run, with its arguments (variables substituted; unknown ones undefined). */
+  calls?: MutationCall[];
+}
+
+export interface MutationCall {
+  field: string;
+  args: Record<string, unknown>;
 }
 
 interface OneRequest {
@@ -35,30 +43,53 @@ interface OneRequest {
   variables?: unknown;
 }
 
-function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>): void {
+function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: FieldNode[]): void {
   for (const sel of set.selections) {
     if (sel.kind === Kind.FIELD) {
-      if (sel.name.value !== '__typename') out.add(sel.name.value);
+      if (sel.name.value !== '__typename') {
+        out.add(sel.name.value);
+        nodes?.push(sel);
+      }
     } else if (sel.kind === Kind.INLINE_FRAGMENT) {
-      rootFields(sel.selectionSet, fragments, out, seen);
+      rootFields(sel.selectionSet, fragments, out, seen, nodes);
     } else if (sel.kind === Kind.FRAGMENT_SPREAD) {
       const name = sel.name.value;
       if (seen.has(name)) continue; // a fragment cycle is invalid; the server refuses it
       seen.add(name);
       const frag = fragments.get(name);
-      if (frag) rootFields(frag.selectionSet, fragments, out, seen);
+      if (frag) rootFields(frag.selectionSet, fragments, out, seen, nodes);
     }
   }
 }
 
-function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>): GraphqlOperation {
+function operationOf(op: OperationDefinitionNode, fragments: Map<string, FragmentDefinitionNode>, calls: MutationCall[], variables: Record<string, unknown>): GraphqlOperation {
   const fields = new Set<string>();
-  rootFields(op.selectionSet, fragments, fields, new Set());
+  const nodes: FieldNode[] = [];
+  rootFields(op.selectionSet, fragments, fields, new Set(), nodes);
+  if (op.operation === 'mutation') {
+    for (const node of nodes) {
+      const args: Record<string, unknown> = {};
+      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, variables);
+      calls.push({ field: node.name.value, args });
+    }
+  }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
 }
 
+/** A request's variables as an object (a URL carries them as JSON text). */
+function variablesObject(v: unknown): Record<string, unknown> {
+  if (typeof v === 'string') {
+    try {
+      v = JSON.parse(v);
+    } catch {
+      return {};
+    }
+  }
+  return isObject(v) ? v : {};
+}
+
 /** The operations of one request that may run, or why it cannot be read. */
-function parseOne(req: OneRequest): { operations: GraphqlOperation[]; document?: string; variables: string } | { error: string } {
+function parseOne(req: OneRequest): { operations: GraphqlOperation[]; calls: MutationCall[]; document?: string; variables: string } | { error: string } {
   if (typeof req.query !== 'string') return { error: 'no GraphQL query string in the request (persisted queries are not visible)' };
   let doc: DocumentNode;
   try {
@@ -86,18 +117,70 @@ function parseOne(req: OneRequest): { operations: GraphqlOperation[]; document?:
   } catch {
     variables = '';
   }
-  return { operations: selected.map((o) => operationOf(o, fragments)), document: req.query, variables };
+  const calls: MutationCall[] = [];
+  const values = variablesObject(req.variables);
+  return { operations: selected.map((o) => operationOf(o, fragments, calls, values)), calls, document: req.query, variables };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
+function isDocument(text: string): boolean {
+  try {
+    parse(text, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The requests a JSON body (one request or a batch) carries. */
+function jsonRequests(json: unknown): OneRequest[] | { error: string } {
+  if (Array.isArray(json)) {
+    if (json.length === 0) return { error: 'empty GraphQL batch' };
+    if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
+    return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
+  }
+  if (isObject(json)) return [json as OneRequest];
+  return { error: 'the JSON body is not a GraphQL request' };
+}
+
+/**
+ * The requests a multipart/form-data body carries: `query`, `operationName` and `variables` fields
+ * (Rails and PHP read form fields from multipart bodies too), or an `operations` field (the GraphQL
+ * multipart request spec for uploads) holding a JSON request or batch.
+ */
+function multipartRequests(body: Buffer, header: string): OneRequest[] | { error: string } {
+  const wanted = new Set(['query', 'operationName', 'variables', 'operations']);
+  const mp = multipartFields(body, header, (n) => wanted.has(n));
+  if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
+  const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
+  const field = (n: string): string[] => mp.fields.filter(([k]) => k === n).map(([, v]) => utf8(v));
+  const name = field('operationName')[0];
+  const variables = field('variables')[0];
+  const out: OneRequest[] = field('query').map((q) => ({ query: q, operationName: name, variables }));
+  for (const ops of field('operations')) {
+    let json: unknown;
+    try {
+      json = JSON.parse(ops);
+    } catch {
+      return { error: 'the multipart operations field is not JSON' };
+    }
+    const more = jsonRequests(json);
+    if ('error' in more) return more;
+    out.push(...more);
+  }
+  return out.length ? out : { error: 'no GraphQL query in the multipart body' };
+}
+
 /** The requests a body carries, read the ways servers read it; undefined when it is none of them. */
-function requestsIn(text: string, contentType: string): OneRequest[] | { error: string } {
+// The three shapes cannot be mistaken for each other (valid JSON and a `name=` form are never a valid
+// document), so each is tried whatever the Content-Type says: a server that ignores it reads it so.
+function requestsIn(text: string): OneRequest[] | { error: string } {
   const trimmed = text.replace(/^\uFEFF/, '').trim();
   if (!trimmed) return { error: 'empty GraphQL request body' };
-  if (contentType !== 'application/graphql' && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
+  if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
     let json: unknown;
     let isJson = true;
     try {
@@ -105,20 +188,16 @@ function requestsIn(text: string, contentType: string): OneRequest[] | { error: 
     } catch {
       isJson = false; // `{ viewer { login } }` is a document, not JSON
     }
-    if (isJson) {
-      if (Array.isArray(json)) {
-        if (json.length === 0) return { error: 'empty GraphQL batch' };
-        if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
-        return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
-      }
-      if (isObject(json)) return [json as OneRequest];
-      return { error: 'the JSON body is not a GraphQL request' };
-    }
+    if (isJson) return jsonRequests(json);
   }
-  if (contentType !== 'application/graphql' && /^[A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
+  if (/^&*[%A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
-    if (form.has('query')) {
-      const queries = form.getAll('query');
+    // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
+    // `;` inside a query's string cuts it into text the server refuses).
+    const plain = form.getAll('query');
+    const semi = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')).getAll('query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    if (plain.length || semi.length) {
+      const queries = [...plain, ...semi];
       const name = form.get('operationName') ?? undefined;
       // Several `query` fields: servers keep the first or the last; both may run.
       return queries.map((q) => ({ query: q, operationName: name }));
@@ -129,35 +208,85 @@ function requestsIn(text: string, contentType: string): OneRequest[] | { error: 
 
 /**
  * Reads a request to a GraphQL endpoint. `body` is the raw captured body; `truncated` says the
- * capture cut it (then it is not read: what was cut may hold any operation).
+ * capture cut it (then it is not read: what was cut may hold any operation). `readings` are the
+ * other JSON values servers may read the body as: the body after its content coding and charset
+ * are undone, and the first-wins reading of duplicate keys. The requests of every reading may run,
+ * so all are listed (a policy judges the most dangerous one).
  */
-export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean): GraphqlRequest {
-  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [] };
+export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncated: boolean, readings: unknown[] = []): GraphqlRequest {
+  const out: GraphqlRequest = { info: { parsed: true, operations: [] }, documents: [], variables: [], calls: [] };
   const fail = (error: string): GraphqlRequest => {
     out.info.parsed = false;
     out.info.error = error;
     return out;
   };
-  let requests: OneRequest[] = [];
+  type Parsed = ReturnType<typeof parseOne>;
+  // Each distinct request is parsed once, however many readings carry it.
+  const cache = new Map<string, Parsed>();
+  const parseCached = (r: OneRequest): [string, Parsed] => {
+    const key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
+    let one = cache.get(key);
+    if (!one) cache.set(key, (one = parseOne(r)));
+    return [key, one];
+  };
+  const parsed: Parsed[] = [];
+  const seen = new Set<string>();
+  const add = (r: OneRequest): void => {
+    const [key, one] = parseCached(r);
+    if (seen.has(key)) return;
+    seen.add(key);
+    parsed.push(one);
+  };
   const urlQueries = request.query.query ?? [];
-  const urlName = request.query.operationName?.[0];
-  for (const q of urlQueries) requests.push({ query: q, operationName: urlName });
-  if (request.method !== 'GET' && request.method !== 'HEAD' && (body.length > 0 || truncated || urlQueries.length === 0)) {
+  const urlNames = (request.query.operationName ?? []).slice(0, 5);
+  const urlVariables = (request.query.variables ?? []).slice(0, 5);
+  for (const q of urlQueries) add({ query: q, operationName: urlNames[0], variables: urlVariables[0] });
+  // Servers mix the URL's and the body's parameters (express-graphql takes each from the URL
+  // first, Rails lets the body win): a body request may run under the URL's operationName or
+  // variables, and the URL's query under the body's operationName.
+  const addBody = (r: OneRequest): void => {
+    if (typeof r.query === 'string') {
+      add(r);
+      for (const n of urlNames) if (n !== r.operationName) add({ ...r, operationName: n });
+      for (const v of urlVariables) add({ ...r, variables: v });
+    } else if (urlQueries.length === 0) {
+      add(r); // no query anywhere: unreadable (a persisted query)
+    }
+    if (typeof r.operationName === 'string') for (const q of urlQueries) add({ query: q, operationName: r.operationName, variables: r.variables });
+  };
+  // A body is read whatever the method: a GET with a body may be run as a POST (method overrides),
+  // and some servers read the body of any method.
+  const bodyless = request.method === 'GET' || request.method === 'HEAD';
+  if (body.length > 0 || truncated || (!bodyless && urlQueries.length === 0)) {
     if (truncated) return fail('the GraphQL body was larger than the capture and could not be read whole');
-    const found = requestsIn(body.toString('utf8'), request.body.content_type);
-    if ('error' in found) return fail(found.error);
-    if (found.length > 1 || body.toString('utf8').trim().startsWith('[')) out.info.batch = found.length;
-    requests = [...requests, ...found];
+    const text = body.toString('utf8');
+    // (Of several Content-Type headers, a multipart one is what some server reads the body by.)
+    const typeHeader = (request.headers['content-type'] ?? []).find((h) => multipartBoundary(h) !== undefined);
+    const parts = typeHeader !== undefined ? multipartRequests(body, typeHeader) : undefined;
+    const found = parts && !('error' in parts) ? parts : requestsIn(text);
+    const others: OneRequest[] = [];
+    for (const r of readings) {
+      const more = jsonRequests(r);
+      if (!('error' in more)) others.push(...more);
+    }
+    // Raw bytes no server reads as GraphQL (gzip, UTF-16) are judged by what they decode to.
+    const rawUnread = 'error' in found || found.some((r) => 'error' in parseCached(r)[1]);
+    if (!(rawUnread && others.length > 0)) {
+      if ('error' in found) return fail(found.error);
+      if (found.length > 1 || text.trim().startsWith('[')) out.info.batch = found.length;
+      for (const r of found) addBody(r);
+    }
+    for (const r of others) addBody(r);
   }
-  if (requests.length === 0) return fail('no GraphQL query in the request');
+  if (parsed.length === 0) return fail('no GraphQL query in the request');
   const errors: string[] = [];
-  for (const r of requests) {
-    const one = parseOne(r);
+  for (const one of parsed) {
     if ('error' in one) {
       errors.push(one.error);
       continue;
     }
     out.info.operations.push(...one.operations);
+    out.calls!.push(...one.calls);
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
   }
@@ -184,12 +313,13 @@ export function describeGraphql(name: string, gql: GraphqlRequest | undefined, c
   if (!info.operations.some((o) => o.type === 'mutation')) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
   const order: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
   const fields = mutationFields(info);
-  let best: [string, Effect] = ['graphql.mutation', 'write'];
+  let best: [string, Effect] | undefined;
   const operations = new Set<string>();
   for (const f of fields) {
     const c = classify(f);
     operations.add(c[0]);
-    if (order[c[1]] > order[best[1]]) best = c;
+    if (!best || order[c[1]] > order[best[1]]) best = c;
   }
+  best ??= ['graphql.mutation', 'write'];
   return { name, operation: best[0], params: { mutations: fields, operations: [...operations].sort() }, effect: best[1] };
 }

@@ -186,3 +186,83 @@ export function describeDuplicates(dups: DuplicateKey[], count = dups.length): s
   const shown = dups.slice(0, MAX_REPORTED).map((d) => childPath(d.path, d.key));
   return shown.join(', ') + (count > shown.length ? ` and ${count - shown.length} more` : '');
 }
+
+// Keys that differ only in letter case. Go's encoding/json (and .NET or Jackson set to ignore case)
+// match object keys to fields case-insensitively — with Unicode simple folding, so `ſ` is `s` and
+// the Kelvin sign `K` is `k` — and the last matching key wins: `{"method":"tools/list",
+// "Method":"tools/call"}` is a tools/call to such a server, while JSON.parse keeps both keys.
+
+/** Case folding as EqualFold compares (upper then lower maps ſ → s and K → k); over-folds `ß`, which only widens. */
+const fold = (key: string): string => key.toUpperCase().toLowerCase();
+/** Already folded: distinct such keys can never fold together. */
+const folded = (key: string): boolean => /^[^A-Z\u0080-\uffff]*$/.test(key);
+
+/** Calls `visit` on every object in a parsed JSON value with its depth in objects, iteratively (deep nesting cannot blow the stack). */
+function eachObject(root: unknown, visit: (obj: Record<string, unknown>, path: string, depth: number) => void): void {
+  const stack: Array<[unknown, string, number]> = [[root, '$', 0]];
+  while (stack.length) {
+    const [v, path, depth] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}[${i}]`, depth]);
+      continue;
+    }
+    const obj = v as Record<string, unknown>;
+    visit(obj, path, depth);
+    for (const [k, child] of Object.entries(obj)) if (child && typeof child === 'object') stack.push([child, childPath(path, k), depth + 1]);
+  }
+}
+
+/**
+ * The fields Airlock reads a request by (JSON-RPC, GraphQL, SQL bodies, method overrides, GitHub's
+ * force): in the top two levels of objects, a key that folds to one of them (`Method`, `PARAMS`,
+ * `\u017Fql` for `sql`) is that field to a case-insensitive server. Deeper (tool arguments, GraphQL
+ * variables) only keys that fold together in one object count.
+ */
+const structural = ['jsonrpc', 'id', 'method', 'params', 'name', 'arguments', 'query', 'sql', 'queries', 'batch', 'operationName', 'variables', 'extensions', '_method', 'force'];
+const structuralByFold = new Map(structural.map((c) => [fold(c), c]));
+const STRUCTURAL_DEPTH = 1;
+
+/** Each group of keys of `obj` that a case-insensitive server reads as one field, with the field's name when it is structural. */
+function fieldGroups(obj: Record<string, unknown>, depth: number): Array<{ keys: string[]; field?: string }> {
+  const keys = Object.keys(obj);
+  if (keys.every(folded)) return [];
+  const groups = new Map<string, string[]>();
+  for (const k of keys) {
+    const f = fold(k);
+    const g = groups.get(f);
+    if (g) g.push(k);
+    else groups.set(f, [k]);
+  }
+  const out: Array<{ keys: string[]; field?: string }> = [];
+  for (const [f, g] of groups) {
+    const field = depth <= STRUCTURAL_DEPTH ? structuralByFold.get(f) : undefined;
+    if (g.length > 1 || (field !== undefined && g[0] !== field)) out.push({ keys: g, ...(field !== undefined ? { field } : {}) });
+  }
+  return out;
+}
+
+/**
+ * The readings of case-insensitive parsers when some object has keys equal but for letter case, or
+ * a structural field spelled in another case: every spelling (and the field's own name) set to the
+ * last one's value, and to the first one's. Undefined when there is none. `places` names them.
+ */
+export function caseFoldedReadings(value: unknown): { last: unknown; first: unknown; places: string[] } | undefined {
+  const places: string[] = [];
+  eachObject(value, (obj, path, depth) => {
+    for (const g of fieldGroups(obj, depth)) if (places.length < MAX_REPORTED) places.push(`${path}: ${g.keys.slice(0, 3).join(', ')}`.slice(0, 120));
+  });
+  if (places.length === 0) return undefined;
+  const reading = (pick: (keys: string[]) => string): unknown => {
+    const copy = structuredClone(value);
+    eachObject(copy, (obj, _path, depth) => {
+      for (const g of fieldGroups(obj, depth)) {
+        const v = obj[pick(g.keys)];
+        for (const k of g.keys) obj[k] = v;
+        if (g.field !== undefined) obj[g.field] = v;
+      }
+    });
+    return copy;
+  };
+  return { last: reading((keys) => keys[keys.length - 1]!), first: reading((keys) => keys[0]!), places };
+}

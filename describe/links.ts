@@ -9,6 +9,7 @@
 // Linear and bounded: every byte is looked at a constant number of times; at most `maxChars` characters
 // of the (decoded) body are read, at most `maxLinks` links kept, URLs longer than `urlChars` dropped.
 // Only textual media types are read; anything else is passed through unread.
+import { domainToUnicode } from 'node:url';
 import { Tokenizer } from '@streamparser/json';
 import { Parser } from 'htmlparser2';
 import { parseTarget } from './describe.ts';
@@ -235,4 +236,103 @@ export class LinkScanner {
       if (value.length > 8) this.scanText(value, false);
     }
   }
+}
+
+// ─── Links the agent wrote itself ─────────────────────────────────────────────────────────────
+//
+// A response may echo what the request carried: a search API repeats the query, a page shows its
+// own URL, an API returns the headers or body it was sent. A URL the agent put into its own
+// request and got back is no link a source served: following it would let the agent write data
+// into a URL after all. So a response's links are compared with the request that fetched it, by
+// their "skeleton": letters and digits only, lower-case, percent-escapes undone (three layers),
+// hosts in Unicode. A link whose skeleton (without its scheme) appears in the skeleton of any part
+// of the request is not recorded. Transformations a server could apply on the way back (case,
+// escapes, HTML entities and JSON escapes — those the scanner undoes —, punctuation, punycode)
+// cannot make the echo look like another link.
+
+/** Undoes %XX escapes (as UTF-8; invalid sequences become U+FFFD), up to `layers` times. */
+function percentDecoded(s: string, layers = 3): string {
+  for (let i = 0; i < layers && /%[0-9a-f]{2}/i.test(s); i++) {
+    const bytes: number[] = [];
+    for (let j = 0; j < s.length; ) {
+      const c = s.charCodeAt(j);
+      if (c === 0x25 && /^[0-9a-f]{2}$/i.test(s.slice(j + 1, j + 3))) {
+        bytes.push(parseInt(s.slice(j + 1, j + 3), 16));
+        j += 3;
+      } else if (c < 0x80) {
+        bytes.push(c);
+        j++;
+      } else {
+        const ch = String.fromCodePoint(s.codePointAt(j)!); // a whole character, surrogate pairs included
+        for (const b of Buffer.from(ch)) bytes.push(b);
+        j += ch.length;
+      }
+    }
+    s = Buffer.from(bytes).toString('utf8');
+  }
+  return s;
+}
+
+/** Letters and digits of a text, lower-case, compatibility-normalized, after its escapes are undone. */
+export function skeleton(text: string): string {
+  return percentDecoded(text).normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+}
+
+/** A normalized link's skeleton without its scheme: Unicode host, port, path and query. */
+export function linkSkeleton(link: string): string {
+  const u = new URL(link);
+  return skeleton(`${domainToUnicode(u.hostname)} ${u.port} ${u.pathname}${u.search}`);
+}
+
+/**
+ * What a request carried, as skeletons: its path and query, every header value, its body (parsed
+ * JSON strings and form fields, text, and the raw bytes as UTF-8). Undefined when the body was not
+ * seen whole or could not be decoded: then what it carried is unknown, and no link of the answer
+ * may be recorded (fails closed).
+ */
+export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
+  const { summary } = parts;
+  if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
+  const out: string[] = [skeleton(parts.pathAndQuery)];
+  let coded = false;
+  // Every header the upstream receives but Host (the destination itself, already decided on).
+  for (const [name, value] of parts.headers) {
+    const n = name.toLowerCase();
+    if (n === 'content-encoding' && value.trim().toLowerCase() !== 'identity') coded = true;
+    if (n !== 'host') out.push(skeleton(`${name} ${value}`));
+  }
+  // The raw bytes are the text only when uncompressed UTF-8. Otherwise what was parsed must be the
+  // whole body: a text shown only in part, or a body nothing was read from, is unknown.
+  const rawIsText = !coded && (summary.charset === undefined || /^utf-?8$/i.test(summary.charset));
+  const parsedWhole = summary.json !== undefined || summary.form !== undefined || (summary.text !== undefined && !summary.text_truncated);
+  if (!rawIsText && parts.body?.bytes.length && !parsedWhole) return undefined;
+  const strings: string[] = [];
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 64 || strings.length > 100_000) return;
+    if (typeof v === 'string') strings.push(v);
+    else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { strings.push(k); walk(x, depth + 1); }
+  };
+  if (summary.json !== undefined) walk(summary.json, 0);
+  if (summary.form) walk(summary.form, 0);
+  if (summary.text) strings.push(summary.text);
+  if (parts.body?.bytes.length) strings.push(parts.body.bytes.toString('utf8'));
+  for (const s of strings) {
+    const k = skeleton(s);
+    if (k) out.push(k);
+  }
+  return out.filter(Boolean);
+}
+
+/** Whether a link's text was carried by the request (see requestSkeletons): an echo, not a served link. */
+export function echoedBy(link: string, request: string[]): boolean {
+  let k: string;
+  try {
+    k = linkSkeleton(link);
+  } catch {
+    return true;
+  }
+  if (!k) return false;
+  for (const r of request) if (r.includes(k)) return true;
+  return false;
 }

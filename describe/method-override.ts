@@ -4,29 +4,50 @@
 // `X-Method-Override` (Google APIs, ASP.NET, Express method-override), or in a `_method` parameter
 // of the query or the body (Rails and Rack: form bodies; Laravel/Symfony: form, multipart and JSON
 // bodies; PHP turns `.`, ` ` and `[` in parameter names into `_`, so `.method` is `_method` there).
+// CGI, WSGI and Rack servers see `X_HTTP_Method_Override` as the same header as the hyphenated one.
 // Airlock cannot know which of these the upstream honours, so it reads every spelling, and the
 // request is classified by its most dangerous reading: the method on the request line or any
 // override. An override that cannot be read one way — an unknown verb, values that disagree,
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
 import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
-import { isJsonType, type BodyReading } from './body.ts';
+import type { BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { recognize, type Recognized } from './adapters/index.ts';
-import { dispositionName } from './content-disposition.ts';
+import { multipartFields } from './multipart.ts';
+import { scanJson } from './json-readings.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
 /** Methods an override may name and be understood; anything else is an unknown verb. */
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** Parameter names a server reads as `_method` (PHP rewrites `.`, space and `[` in names to `_`). */
-function isMethodParam(name: string): boolean {
+function isMethodSpelling(name: string): boolean {
   return name.length === 7 && name.endsWith('method') && (name[0] === '_' || name[0] === '.' || name[0] === ' ' || name[0] === '[');
 }
 
-/** At most this many multipart parts are looked at; past it the body counts as not seen whole. */
-const MAX_PARTS = 1000;
+/**
+ * Parameter names a server reads as `_method`. PHP rewrites `.`, space and `[` in names to `_`,
+ * drops leading spaces and reads a name only up to a NUL byte; Rack 2 drops leading `[`/`]` and
+ * trailing `]` (`[_method]` is `_method`).
+ */
+function isMethodParam(name: string): boolean {
+  if (isMethodSpelling(name)) return true;
+  if (name.length > 64 || !name.includes('method')) return false;
+  const nul = name.indexOf('\0');
+  let end = nul >= 0 ? nul : name.length;
+  let start = 0;
+  while (start < end && name[start] === ' ') start++;
+  if (isMethodSpelling(name.slice(start, end))) return true;
+  while (start < end && (name[start] === ' ' || name[start] === '[' || name[start] === ']')) start++;
+  while (end > start && name[end - 1] === ']') end--;
+  return isMethodSpelling(name.slice(start, end));
+}
+
+/** Header names as CGI, WSGI and Rack servers see them: `X_HTTP_Method` is `X-HTTP-Method` there. */
+function headerKey(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
+}
 
 export interface OverrideInput {
   method: string;
@@ -36,10 +57,10 @@ export interface OverrideInput {
   bodyTruncated: boolean;
   /** Media type of the body, lower-case, without parameters. */
   contentType: string;
-  /** The full Content-Type header value (multipart needs its boundary). */
-  contentTypeHeader: string;
+  /** Every Content-Type header value, whole (servers differ on which of several they take; multipart needs its boundary). */
+  contentTypeHeaders: string[];
   /**
-   * The body as servers read it (describe/body.ts): content codings undone, the charset decoded,
+   * The body as servers decode it (describe/body.ts): content codings undone, the charset decoded,
    * JSON recognized across its media types, and its other readings. Without it the raw body is read.
    */
   read?: { summary: BodySummary; alternates: BodyReading[]; decoded?: Buffer };
@@ -54,30 +75,29 @@ export interface OverrideReading {
   readings: string[];
 }
 
-function multipartMethodValues(body: Buffer, header: string): { values: string[]; complete: boolean } {
-  const m = /;\s*boundary=(?:"([^"]{1,200})"|([^\s;]{1,200}))/i.exec(header);
-  const boundary = m?.[1] ?? m?.[2];
-  if (!boundary) return { values: [], complete: false };
-  const text = body.toString('latin1');
-  const delimiter = `--${boundary}`;
+/** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
+function jsonMethodValues(text: string): { values: string[]; odd: boolean } {
   const values: string[] = [];
-  let at = text.indexOf(delimiter);
-  let parts = 0;
-  while (at >= 0) {
-    const start = at + delimiter.length;
-    if (text.startsWith('--', start)) return { values, complete: true };
-    const next = text.indexOf(delimiter, start);
-    if (next < 0 || ++parts > MAX_PARTS) return { values, complete: false };
-    const part = text.slice(start, next);
-    const split = part.indexOf('\r\n\r\n');
-    if (split >= 0) {
-      const head = part.slice(0, split);
-      const name = dispositionName(head);
-      if (name !== undefined && isMethodParam(name)) values.push(part.slice(split + 4).replace(/\r\n$/, ''));
-    }
-    at = next;
+  let odd = false;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { values, odd }; // not JSON: no _method a JSON parser would see
   }
-  return { values, complete: false };
+  // Only a body with a `_method` key can hold a duplicate one: the first-wins reading is built then.
+  const top = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
+  if (!top.some(isMethodParam)) return { values, odd };
+  const readings = scanJson(text, false).duplicates.length ? [parsed, scanJson(text, true).firstWins] : [parsed];
+  for (const reading of readings) {
+    if (!reading || typeof reading !== 'object' || Array.isArray(reading)) continue;
+    for (const [name, value] of Object.entries(reading)) {
+      if (!isMethodParam(name)) continue;
+      if (typeof value === 'string') values.push(value);
+      else odd = true;
+    }
+  }
+  return { values, odd };
 }
 
 /** Reads every override spelling of a raw request. Linear in the size of headers, URL and body. */
@@ -92,23 +112,49 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     if (!sources.includes(source)) sources.push(source);
   };
   for (const [rawName, value] of input.headers) {
-    const name = rawName.toLowerCase();
+    const name = headerKey(rawName);
     if (!overrideHeaders.includes(name)) continue;
     for (const v of value.split(',')) add(`header:${name}`, v);
   }
   for (const [name, value] of input.url.searchParams) if (isMethodParam(name)) add('query:_method', value);
 
-  const type = input.contentType;
-  const form = type === 'application/x-www-form-urlencoded';
-  const multipart = type === 'multipart/form-data';
-  const json = isJsonType(type);
-  const read = input.read;
-  if ((form || multipart || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
-  else if (read) {
-    // The body as the server reads it: gzip/deflate/br undone, UTF-16 or a BOM decoded, JSON under
-    // any JSON media type (Laravel reads `_method` from every `/json` and `+json` body), and every
-    // other reading of an ambiguous body (first-wins JSON, a form beside sniffed JSON).
-    const readings: Array<{ form?: Record<string, string[]>; json?: unknown }> = [{ form: read.summary.form, json: read.summary.json }, ...read.alternates];
+  // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
+  // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type
+  // containing `/json` or `+json` as JSON. Of several Content-Type headers, each is one some
+  // server reads the body by.
+  const types = input.contentTypeHeaders.map((h) => h.trim().toLowerCase());
+  const multipartHeader = input.contentTypeHeaders.find((h) => h.trim().toLowerCase().startsWith('multipart/form-data'));
+  const untypedPost = input.contentType === '' && types.every((h) => h === '') && input.method === 'POST';
+  const form = untypedPost || types.some((h) => h.startsWith('application/x-www-form-urlencoded'));
+  const json = types.some((h) => h.includes('/json') || h.includes('+json'));
+  // Content codings undone (gzip, deflate, br, stacked), as servers that inflate request bodies read them.
+  const bytes = input.read?.decoded ?? input.body;
+  if ((form || multipartHeader !== undefined || json) && input.bodyTruncated) unseen = 'the body may carry _method but was larger than the capture';
+  else if ((form || multipartHeader !== undefined || json) && input.read?.summary.decode_error) {
+    unseen = `the body may carry _method but could not be decoded (${input.read.summary.decode_error.slice(0, 100)})`;
+  } else if (bytes.length > 0) {
+    if (multipartHeader !== undefined) {
+      const found = multipartFields(bytes, multipartHeader, isMethodParam);
+      for (const [, v] of found.fields) add('multipart:_method', v);
+      if (!found.complete) unseen = 'the multipart body could not be read to its end';
+    }
+    const text = form || json ? bytes.toString('utf8').replace(/^\uFEFF/, '') : '';
+    // Parsed only when a `_method` could be in it (literally, or escaped): most bodies cost one scan.
+    if (form && (text.includes('method') || text.includes('%'))) {
+      for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
+      // Rack 2 also splits forms on `;`.
+      if (text.includes(';')) for (const [name, value] of new URLSearchParams(text.replaceAll(';', '&'))) if (isMethodParam(name)) add('form:_method', value);
+    }
+    // (A key spelled with \u escapes is still `_method` to a JSON parser.)
+    if (json && (text.includes('method') || text.includes('\\u'))) {
+      const found = jsonMethodValues(text);
+      for (const v of found.values) add('json:_method', v);
+      if (found.odd) unseen = 'the JSON body has a _method that is not a string';
+    }
+    // And every reading describe/body.ts made: UTF-16/32 and byte order marks decoded, JSON under
+    // any JSON media type or sniffed, the first-wins reading, a form beside sniffed JSON.
+    const read = input.read;
+    const readings: Array<{ form?: Record<string, string[]>; json?: unknown }> = read ? [{ form: read.summary.form, json: read.summary.json }, ...read.alternates] : [];
     for (const r of readings) {
       if (r.form) for (const name of Object.keys(r.form)) if (isMethodParam(name)) for (const v of r.form[name]!) add('form:_method', v);
       if (r.json && typeof r.json === 'object' && !Array.isArray(r.json)) {
@@ -119,38 +165,7 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
         }
       }
     }
-    if (multipart && read.decoded) {
-      const found = multipartMethodValues(read.decoded, input.contentTypeHeader);
-      for (const v of found.values) add('multipart:_method', v);
-      if (!found.complete && read.decoded.length > 0) unseen = 'the multipart body could not be read to its end';
-    }
-    if ((form || multipart || json) && read.summary.decode_error) unseen = `the body may carry _method but could not be decoded (${read.summary.decode_error.slice(0, 100)})`;
-  } else if (form) {
-    // Parsed only when a `_method` could be in it (literally, or percent-encoded): most forms cost one scan.
-    const text = input.body.toString('utf8');
-    if (text.includes('method') || text.includes('%')) {
-      for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
-    }
-  } else if (multipart) {
-    const found = multipartMethodValues(input.body, input.contentTypeHeader);
-    for (const v of found.values) add('multipart:_method', v);
-    if (!found.complete && input.body.length > 0) unseen = 'the multipart body could not be read to its end';
-  } else if (json && (input.body.includes('method') || input.body.includes('\\u'))) {
-    // (A key spelled with \u escapes is still `_method` to a JSON parser.)
-    try {
-      const parsed = JSON.parse(input.body.toString('utf8')) as unknown;
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-        for (const [name, value] of Object.entries(parsed)) {
-          if (!isMethodParam(name)) continue;
-          if (typeof value === 'string') add('json:_method', value);
-          else unseen = 'the JSON body has a _method that is not a string';
-        }
-      }
-    } catch {
-      /* not JSON: no _method a JSON parser would see */
-    }
   }
-
   if (values.length === 0 && !unseen) return { effective: input.method, readings: [input.method] };
   const distinct = [...new Set(values)];
   const unknown = distinct.filter((v) => !knownMethods.has(v));

@@ -37,9 +37,19 @@ function decodeSegment(segment: string): string | undefined {
   }
 }
 
+/**
+ * Characters Windows' "best fit" code-page conversion turns into "/" or "\\" (division and fraction
+ * slash, big solidus; yen and won are "\\" in the Japanese and Korean code pages): a server that
+ * converts the decoded path to an ANSI code page (IIS, CGI on Windows) splits on them. NFKC, tried
+ * next, covers the full-width and small forms.
+ */
+const bestFitSeparators = /[\u2215\u2044\u29f8\u2216\u29f9\u00a5\u20a9]/;
+
 /** What a segment becomes after decoding that a server would treat as structure, or undefined. */
 function decodedStructure(decoded: string): string | undefined {
   if (/[/\\]/.test(decoded)) return 'an encoded "/" or "\\" (nginx, Go and IIS split on it after decoding)';
+  if (/%(?:[0-9A-Fa-f]{2}|[uU][0-9A-Fa-f]{4})/.test(decoded)) return 'a double-encoded escape (an escape that decodes to another escape, such as %25u002f or %25%32%66, which servers that decode twice read as the character itself)';
+  if (bestFitSeparators.test(decoded)) return 'a character Windows\' best-fit conversion reads as "/" or "\\" (U+2215, U+2044, U+29F8, ¥, ₩ …)';
   if (/[\u0000-\u001f\u007f]/.test(decoded)) return 'an encoded control character (C servers stop at %00; %0A splits lines)';
   if (decoded.includes(';')) return 'an encoded ";" (Tomcat, Jetty and Spring cut path parameters at it)';
   if (/^\s*\.\.?\s*$/.test(decoded)) return 'an encoded dot-segment (servers that decode before resolving read it as "." or "..")';

@@ -16,9 +16,15 @@ export interface Recognition {
 
 const effectRank: Record<string, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
 
+/** The effect, then the flags a body sets that make one operation riskier (a force update, every row). */
+function serviceRank(s: ServiceInfo): number {
+  const p = s.params as { force?: unknown; all_rows?: unknown } | undefined;
+  return (effectRank[s.effect] ?? 3) * 2 + (p?.force === true || p?.all_rows === true ? 1 : 0);
+}
+
 function worseService(a: ServiceInfo | undefined, b: ServiceInfo | undefined): ServiceInfo | undefined {
   if (!a || !b) return a ?? b;
-  return (effectRank[b.effect] ?? 3) > (effectRank[a.effect] ?? 3) ? b : a;
+  return serviceRank(b) > serviceRank(a) ? b : a;
 }
 
 function sqlRank(s: SqlInfo): number {

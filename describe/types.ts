@@ -165,6 +165,9 @@ export interface Grant {
   agent: string;
   method: string;
   host: string;
+  /** The approved request's scheme and port (absent on grants stored before they were recorded: any). */
+  scheme?: string;
+  port?: number;
   operation?: string;
   path_pattern?: string;
   expires: string;

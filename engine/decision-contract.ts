@@ -69,6 +69,7 @@ export const decisionSchema = {
       },
     },
     raw_path: { type: 'boolean' },
+    bare_headers: { type: 'boolean' },
     labels: { type: 'array', maxItems: 16, items: { type: 'string', pattern: LABEL_PATTERN } },
   },
 } as const;

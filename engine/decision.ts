@@ -54,6 +54,11 @@ export interface Decision {
   /** Forward a path whose decoded form has another segment structure (encoded "/", ";", …) instead of refusing it (400). */
   raw_path?: boolean;
   /**
+   * Forward none of the agent's headers: the upstream gets Host and fixed `User-Agent` and
+   * `Accept` values only (following a served link: a header would carry data the URL may not).
+   */
+  bare_headers?: boolean;
+  /**
    * What the response to this request brings into the agent's context ("untrusted", "private",
    * …): added to the session when a 2xx (or 101) response arrives.
    */

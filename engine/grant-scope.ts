@@ -11,6 +11,9 @@ import type { Grant, RequestDescription } from '../describe/types.ts';
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
 export function operationScope(d: RequestDescription): string[] {
   const items = new Set<string>();
+  // A body servers read differently (duplicate keys, a contradicting Content-Type …): the scope
+  // below is of the worst reading only, so the request is not one operation a grant could name.
+  if (d.request.body?.ambiguous === true) items.add('body:ambiguous');
   const override = d.request.method_override;
   if (override) {
     items.add(`method:${d.request.effective_method ?? d.request.method}`);
@@ -62,4 +65,16 @@ export function scopeCovers(grantScope: readonly string[] | undefined, requestSc
 export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly string[]): string[] {
   const granted = new Set(grant.scope ?? []);
   return requestScope.filter((i) => !granted.has(i));
+}
+
+/**
+ * Scope items that say what the request does could not be read: an unparsed GraphQL body (a
+ * persisted query's id, say) or SQL, git commands that were not seen whole, an override or a body
+ * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
+ * such requests are approved one at a time, never by a grant.
+ */
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous']);
+
+export function opaqueScope(scope: readonly string[]): string[] {
+  return scope.filter((i) => opaqueItems.has(i));
 }

@@ -3,14 +3,16 @@
 // — is an `approve` of the same operation at the same or lower risk than the approval the grant
 // came from. Never a critical or step-up approval, nor one caused by the session's history
 // (`approval.because`: the trifecta); a high-risk one only when the human chose so explicitly when
-// granting (the grant then records risk "high").
+// granting (the grant then records risk "high"). Nor a request whose operation cannot be read (an
+// unparsed GraphQL or SQL body, git commands not seen whole, an override read several ways): its
+// sameness with the approved one cannot be shown.
 //
 // The engine decides a request with grants in two steps: first without grants (the request's own
 // decision), then — only if that is an approve some grant may stand in for — with exactly the grants
 // that passed the checks below as `input.grants`. A policy that honours `input.grants` naively
 // therefore still cannot let a grant widen what a human approved.
 import { globMatch } from '../lib/glob.ts';
-import { operationScope, scopeCovers, uncovered } from './grant-scope.ts';
+import { opaqueScope, operationScope, scopeCovers, uncovered } from './grant-scope.ts';
 import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
 import type { Decision } from './decision.ts';
 
@@ -42,6 +44,9 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   if (g.agent !== d.agent.id) return `the grant is for agent ${g.agent}`;
   if (typeof g.method !== 'string' || g.method.toUpperCase() !== d.request.method.toUpperCase()) return `the grant is for method ${g.method}`;
   if (g.host !== d.request.host) return `the grant is for host ${g.host}`;
+  // Another port or scheme of the same host may be another service.
+  if (g.scheme !== undefined && g.scheme !== d.request.scheme) return `the grant is for ${g.scheme}, the request is ${d.request.scheme}`;
+  if (g.port !== undefined && g.port !== d.request.port) return `the grant is for port ${g.port}, the request is for ${d.request.port}`;
   if (g.operation !== undefined) {
     const op = d.service?.operation;
     if (g.operation === 'unknown' || op !== g.operation) return `the grant is for operation ${g.operation}, the request is ${op ?? 'no recognized operation'}`;
@@ -51,6 +56,8 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
     return 'the grant names neither an operation nor a path pattern';
   }
   const scope = operationScope(d);
+  const opaque = opaqueScope(scope);
+  if (opaque.length) return `what the request does cannot be read (${opaque.join(', ')}): such requests are approved one at a time`;
   if (!scopeCovers(g.scope, scope)) {
     const missing = uncovered(g, scope);
     return missing.length

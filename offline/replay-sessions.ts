@@ -4,7 +4,7 @@
 //
 // A request of a session is decided with the labels the simulation holds for that session at that
 // point (input.session.labels replaced); after it, the labels its decision carries are added when
-// the recorded answer was a success (2xx, or 101 for an upgrade) and the decision let it through.
+// the upstream answered it (any status, as live) and the decision let it through.
 // A human's clear or reset recorded in the audit log applies at its place in the order. Links
 // (request.provenance) are used as recorded: the bodies that carried them are not in the capture.
 import type { LabelArrival, RequestDescription } from '../describe/types.ts';
@@ -22,11 +22,14 @@ export class SessionSimulation {
     return { ...input, session: { ...s, labels: { ...labels } } };
   }
 
-  /** After the decision: the labels its response brought, when it was answered with success. */
+  /**
+   * After the decision: the labels its response brought, when the upstream answered it. `status` is
+   * the upstream's answer (undefined when the request never reached it).
+   */
   settle(input: RequestDescription, decision: Pick<Decision, 'action' | 'labels'>, status: number | undefined): void {
     const s = input.session;
     if (!s || typeof s.id !== 'string' || decision.action === 'deny' || !decision.labels?.length) return;
-    if (status === undefined || !((status >= 200 && status < 300) || status === 101)) return;
+    if (status === undefined) return;
     let labels = this.sessions.get(s.id);
     if (!labels) this.sessions.set(s.id, (labels = {}));
     for (const l of decision.labels) labels[l] ??= { request_id: input.request.id, host: input.request.host, time: input.request.time };

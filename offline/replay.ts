@@ -26,7 +26,7 @@ export type ReplayItem =
     /** The exact JSON text `input` was parsed from, when the source holds it (the policy then evaluates it as is). */
     inputJson?: string;
     recorded?: Decision;
-    /** The status the upstream answered live (labels count only for a success). */
+    /** The status the upstream answered live (labels count when it answered at all). */
     status?: number;
     notes?: string[];
   }
@@ -125,7 +125,8 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
   if (input === v) item.inputJson = text;
   else if (split && input === v.description) item.inputJson = split.descriptionJson;
   if (input !== v && isObject(v.decision) && typeof v.decision.action === 'string') item.recorded = v.decision as Decision;
-  const status = typeof v.upstream_status === 'number' ? v.upstream_status : typeof v.status === 'number' ? v.status : undefined;
+  // An audit record's own `status` may be Airlock's refusal: only `upstream_status` says the upstream answered.
+  const status = typeof v.upstream_status === 'number' ? v.upstream_status : input !== v.description && typeof v.status === 'number' ? v.status : undefined;
   if (status !== undefined) item.status = status;
   return item;
 }

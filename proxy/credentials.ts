@@ -16,12 +16,14 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
-import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
-import { InjectedHosts } from './injected-hosts.ts';
+import { InjectedHosts, type InjectedSecret } from './injected-hosts.ts';
 import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
+import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
+import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 
@@ -125,6 +127,42 @@ function asRefusal(err: Error | null | undefined): Error | null | undefined {
     value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
 }
 
+/**
+ * A body under a content coding (gzip, deflate, br) reaches the server decoded: the guard reads it
+ * decoded too, whole, before anything leaves (the stream guard sees only compressed bytes). A body
+ * that cannot be read so (an unknown coding, past the capture cap, past the decoded-size limit) is
+ * refused: what Airlock cannot read it cannot check for secrets.
+ */
+function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | undefined {
+  // A charset Airlock has no decoder for (UTF-7, EBCDIC code pages) spells the value in bytes no
+  // matcher knows, and Python servers decode both: refused like an unreadable coding.
+  const charsetError = ctx.description.request.body.decode_error;
+  const charset = ctx.description.request.body.charset;
+  if (charsetError?.startsWith('unknown charset') && charset !== 'binary') {
+    return reject(415, 'body-unreadable', 'Request body cannot be checked',
+      `the request body declares charset ${JSON.stringify(charset ?? '').slice(0, 60)}, which Airlock cannot decode; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it as UTF-8)`, 'denied');
+  }
+  const codings = contentCodings(ctx.outgoing.headers);
+  if (!codings.length || !ctx.body) return undefined;
+  const unreadable = (why: string): Rejection => reject(415, 'body-unreadable', 'Request body cannot be checked',
+    `the request body is sent with Content-Encoding ${codings.join(', ')}, and ${why}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it without a content coding)`, 'denied');
+  if (ctx.body.truncated) return unreadable('it is larger than the capture cap, so Airlock cannot decode it whole');
+  let decoded: Buffer;
+  try {
+    decoded = undoContentCoding(ctx.body.bytes, codings);
+  } catch (err) {
+    if (err instanceof DecodeFailure) return unreadable(err.message);
+    throw err;
+  }
+  try {
+    scrubber.scrubString(decoded.toString('latin1'));
+  } catch (err) {
+    if (err instanceof ForbiddenContentError) return (asRefusal(err) as StreamStop).rejection;
+    throw err;
+  }
+  return undefined;
+}
+
 /** The body guard's stream: what it refuses stops the request as a refusal. */
 class BodyGuardStream extends ScrubStream {
   override _transform(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -166,11 +204,66 @@ export class CredentialGuard implements Enforcer {
   /** The placeholders of each allowed request, place by place. */
   private readonly seen = new WeakMap<RequestContext, Sighting[]>();
 
+  /** Every placeholder and real value in every spelling (labelled `p:NAME` / `v:NAME`), per store generation. */
+  private headMatcher: { generation: number; scrubber: Scrubber } | undefined;
+
   constructor(readonly live: LiveSecrets) {}
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
     await this.refreshFor(ctx);
     return this.check(ctx);
+  }
+
+  private spellingMatcher(): Scrubber {
+    const generation = this.live.generation;
+    if (this.headMatcher?.generation === generation) return this.headMatcher.scrubber;
+    const rules: MatchRule[] = [];
+    for (const { name } of this.live.store.list()) {
+      const ph = this.live.finder.placeholderOf(name);
+      if (ph) rules.push({ value: ph, label: `p:${name}`, replace: '' });
+    }
+    for (const { name, value } of this.live.values.rules()) rules.push({ value, label: `v:${name}`, replace: '' });
+    const scrubber = new Scrubber([], rules);
+    this.headMatcher = { generation, scrubber };
+    return scrubber;
+  }
+
+  /**
+   * Placeholders and values in the request head outside the slots the directives write whole, in
+   * every spelling the scrubber knows (base64 or hex split by blanks, escaped blanks or byte
+   * separators at any width, …), which the finders' exact forms miss. One scan of the joined parts.
+   */
+  private spelledInHead(ctx: RequestContext, slots: ReturnType<typeof slotsOf>): { placeholders: string[]; values: string[] } {
+    const matcher = this.spellingMatcher();
+    if (matcher.empty) return { placeholders: [], values: [] };
+    const { outgoing } = ctx;
+    const parts = [outgoing.url.hostname];
+    // URL parts also as the server decodes them: base64 split by %20, "+" or %0A is split by blanks then.
+    const url = (text: string): void => void parts.push(text, ...(/[%+]/.test(text) ? [queryKey(text)] : []));
+    url(outgoing.url.pathname);
+    for (const p of outgoing.url.search.replace(/^\?/, '').split('&')) {
+      if (!p) continue;
+      const eq = p.indexOf('=');
+      url(eq >= 0 && slots.query.has(queryKey(p.slice(0, eq))) ? p.slice(0, eq) : p);
+    }
+    for (const [n, v] of outgoing.headers) {
+      parts.push(n);
+      if (!slots.headers.has(n.toLowerCase())) parts.push(v);
+    }
+    const placeholders = new Set<string>();
+    const values = new Set<string>();
+    for (const label of matcher.find(parts.join('\0'))) (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
+    // A JSON or form body's strings as the server reads them (one layer the raw body guard does not
+    // undo: a "\\x64" in JSON is "\x64" to the server); the body slot's own placeholders may be there.
+    const strings = [bodyStrings(ctx.description.request.body), multipartText(ctx)].filter(Boolean).join('\0');
+    if (strings) {
+      for (const label of matcher.find(strings)) {
+        const name = label.slice(2);
+        if (label.startsWith('v:')) values.add(name);
+        else if (!slots.body.has(name)) placeholders.add(name);
+      }
+    }
+    return { placeholders: [...placeholders].sort(), values: [...values].sort() };
   }
 
   /**
@@ -194,13 +287,18 @@ export class CredentialGuard implements Enforcer {
     if (message.to !== 'upstream' || message.data.length === 0) return undefined;
     const text = message.data.toString('latin1');
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
-    const values = this.live.values.find(text).filter((n) => !named.has(n)).sort();
+    // Every spelling (the finders' exact forms, then the scrubber's matcher over the text and, for
+    // a JSON message, over its strings as the server reads them).
+    const matcher = this.spellingMatcher();
+    const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
+    const values = [...new Set([...this.live.values.find(text), ...[...spelled].filter((l) => l.startsWith('v:')).map((l) => l.slice(2))])]
+      .filter((n) => !named.has(n)).sort();
     if (values.length) {
       ctx.audit.secret_values_refused = values;
       return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
         `a WebSocket message carries the value of secret ${values.map((n) => `"${n}"`).join(', ')}, which the policy does not bind here; the tunnel was closed`, 'denied');
     }
-    const placeholders = this.live.finder.find(text).sort();
+    const placeholders = [...new Set([...this.live.finder.find(text), ...[...spelled].filter((l) => l.startsWith('p:')).map((l) => l.slice(2))])].sort();
     const unbound = placeholders.filter((n) => !named.has(n));
     if (unbound.length) {
       ctx.audit.placeholders_refused = unbound;
@@ -263,6 +361,20 @@ export class CredentialGuard implements Enforcer {
         `the placeholder of secret "${first.name}" is in the ${first.where}, but the policy injects that secret only in ${slotNames(first.name, slots)} for ${origin}; `
         + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else (a service that records that place could hand the real value back)', 'denied');
     }
+    const spelled = this.spelledInHead(ctx, slots);
+    const spelledValues = spelled.values.filter((n) => !named.has(n));
+    if (spelledValues.length) {
+      ctx.audit.secret_values_refused = spelledValues;
+      return reject(403, 'secret-value-not-bound', 'Secret value not authorized for this destination',
+        `the request carries an encoded spelling of the value of secret ${spelledValues.map((n) => `"${n}"`).join(', ')}, which the policy does not bind to ${origin} `
+        + '(refused as an exfiltration attempt)', 'denied');
+    }
+    if (spelled.placeholders.length) {
+      ctx.audit.placeholders_refused = spelled.placeholders;
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
+        `the request head carries an encoded spelling of the placeholder of secret ${spelled.placeholders.map((n) => `"${n}"`).join(', ')} outside the slot a credential directive writes; `
+        + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else', 'denied');
+    }
     this.seen.set(ctx, seen);
     return undefined;
   }
@@ -292,11 +404,15 @@ export class CredentialGuard implements Enforcer {
 
 export class CredentialEnforcer implements Enforcer {
   readonly name = 'credentials';
-  /** Requests whose response must be scrubbed: the host got a secret in this process. */
+  /** Requests whose answer is scrubbed: the host had a secret when the request left or when its answer came. */
   private readonly scrubbed = new WeakSet<RequestContext>();
   /** Request body guards by what they look for (compiling one is far costlier than running it). */
   private readonly bodyGuards = new Map<string, Scrubber>();
   readonly injectedHosts = new InjectedHosts();
+  /** What each injecting request carried, remembered under its address too once it is known (onDestination). */
+  private readonly injecting = new WeakMap<RequestContext, InjectedSecret[]>();
+  /** The address and port each request was sent to (an InjectedHosts.addressKey). */
+  private readonly sentTo = new WeakMap<RequestContext, string>();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
   private readonly messageTails = new WeakMap<RequestContext, string>();
 
@@ -313,7 +429,8 @@ export class CredentialEnforcer implements Enforcer {
     const refused = this.guard.check(ctx);
     if (refused) return refused;
     if (directives.length === 0) {
-      this.guardBody(ctx, index, new Set(), new Map());
+      const unchecked = this.guardBody(ctx, index, new Set(), new Map());
+      if (unchecked) return unchecked;
       if (!this.injectedHosts.has(host)) return undefined;
       // A host that got a secret earlier: what it sends back (responses, WebSocket messages) is
       // scrubbed, however it is asked for.
@@ -372,9 +489,12 @@ export class CredentialEnforcer implements Enforcer {
       }
     }
 
-    this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
+    const unchecked = this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
+    if (unchecked) return unchecked;
     const placeholderOf = (name: string): string => index.placeholderOf(name) ?? `airlock-ph-${name}`;
-    this.injectedHosts.remember(host, [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) })));
+    const injected = [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) }));
+    this.injectedHosts.remember(host, injected);
+    this.injecting.set(ctx, injected);
     this.neutralize(ctx);
     ctx.audit.credentials = {
       injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),
@@ -382,6 +502,25 @@ export class CredentialEnforcer implements Enforcer {
       destination: origin,
     };
     return undefined;
+  }
+
+  /**
+   * The address the request goes to: an injecting request's secrets are remembered under it (any
+   * other name for that server shows what it received), and a request to a server that got a
+   * secret under another name is neutralized like one to a host that got it.
+   */
+  onDestination(ctx: RequestContext, address: string, port: number): void {
+    if (this.live.values.size === 0) return; // no secret to inject, none ever injected
+    const key = InjectedHosts.addressKey(address, port);
+    this.sentTo.set(ctx, key);
+    const injected = this.injecting.get(ctx);
+    if (injected) this.injectedHosts.remember(key, injected);
+    else if (!this.scrubbed.has(ctx) && this.injectedHosts.has(ctx.description.request.host, key)) this.neutralize(ctx);
+  }
+
+  /** Whether a secret was injected into this request's host, or sent to its address under any name. */
+  private hadSecret(ctx: RequestContext): boolean {
+    return this.injectedHosts.has(ctx.description.request.host, this.sentTo.get(ctx));
   }
 
   /** Marks the response for scrubbing and neutralizes the request's content negotiation. */
@@ -394,16 +533,18 @@ export class CredentialEnforcer implements Enforcer {
   /**
    * Body substitution for in:"body" secrets and refusal, past the captured prefix the description
    * saw, of any other placeholder (the upload is aborted before it leaves); every body is checked
-   * for the real values of the secrets not bound here.
+   * for the real values of the secrets not bound here. Placeholders are matched in every spelling
+   * here (quoted-printable, base64 wrapped at any width, UTF-16), which the description's finder
+   * does not read. A body under a content coding is checked as the server will read it, decoded.
    */
-  private guardBody(ctx: RequestContext, index: PlaceholderIndex, bodyNames: Set<string>, replace: Map<string, string>): void {
+  private guardBody(ctx: RequestContext, index: PlaceholderIndex, bodyNames: Set<string>, replace: Map<string, string>): Rejection | undefined {
     const body = ctx.description.request.body;
-    if (body.size === 0 && !body.truncated) return;
+    if (body.size === 0 && !body.truncated) return undefined;
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
     const forbiddenValues = this.live.values.rules().filter((r) => !named.has(r.name));
-    // Past the captured prefix the description did not see: only body-bound placeholders may be there.
-    const forbidden = body.truncated ? this.live.store.list().map((s) => s.name).filter((n) => !bodyNames.has(n)) : [];
-    if (!replace.size && !forbidden.length && !forbiddenValues.length) return;
+    // Only the placeholders of secrets substituted in the body may be there (anywhere else, 403).
+    const forbidden = this.live.store.list().map((s) => s.name).filter((n) => !bodyNames.has(n));
+    if (!replace.size && !forbidden.length && !forbiddenValues.length) return undefined;
     const key = JSON.stringify([this.live.generation, [...replace.keys()].sort(), forbidden, forbiddenValues.map((r) => r.name)]);
     let scrubber = this.bodyGuards.get(key);
     if (!scrubber) {
@@ -411,12 +552,20 @@ export class CredentialEnforcer implements Enforcer {
       if (this.bodyGuards.size >= 64) this.bodyGuards.delete(this.bodyGuards.keys().next().value!);
       this.bodyGuards.set(key, scrubber);
     }
+    const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
+    if (coded) return coded;
     ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber));
+    return undefined;
   }
 
-  /** The scrubber for what comes back for this request (and, over an upgrade, for each message). */
+  /**
+   * The scrubber for what comes back for this request now (and, over an upgrade, for each message):
+   * asked again as the answer streams, because a credential injected into the host after this
+   * request left — a long poll, an event stream, a tunnel opened before — can be recorded by the
+   * service and pushed down this very answer.
+   */
   scrubberFor(ctx: RequestContext): Scrubber | undefined {
-    return this.scrubbed.has(ctx) ? this.injectedHosts.scrubberFor(ctx.description.request.host) : undefined;
+    return this.injectedHosts.scrubberFor(ctx.description.request.host, this.sentTo.get(ctx));
   }
 
   /**
@@ -432,7 +581,7 @@ export class CredentialEnforcer implements Enforcer {
     const tail = this.messageTails.get(ctx);
     if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
-      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host}`, 'scrub-refused');
+      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
     const scrubbed = scrubber.scrubString(text);
@@ -440,17 +589,37 @@ export class CredentialEnforcer implements Enforcer {
     return undefined;
   }
 
+  /**
+   * An answer whose head came before any secret was injected into its host (or sent to its server
+   * under another name) streams as it is; if
+   * one is injected while it still streams (an event stream, a long download opened first), the
+   * rest is cut: its head is gone, so its negotiation (ranges, charset, coding) cannot be taken
+   * back, and the service may push the new record down it.
+   */
+  responseGuard(ctx: RequestContext): ResponseGuard | undefined {
+    if (this.scrubbed.has(ctx) || this.live.values.size === 0) return undefined;
+    const host = ctx.description.request.host;
+    return () => {
+      if (!this.hadSecret(ctx)) return undefined;
+      ctx.audit.scrub_refused = 'a credential was injected into this host while the answer streamed unscrubbed';
+      return reject(502, 'response-unscrubbable', 'Response cannot be scrubbed',
+        `a credential was injected into ${host} or the server at its address while this answer was streaming unscrubbed (it began before); the rest was withheld`, 'scrub-refused');
+    };
+  }
+
   onResponse(ctx: RequestContext, head: ResponseHead): Transform | undefined {
-    if (!this.scrubbed.has(ctx)) return undefined;
-    const scrubber = this.scrubberFor(ctx);
-    if (!scrubber) return undefined;
+    // Whether the host (or its server) has had a secret by the time the answer comes, not when the request left.
+    if (!this.hadSecret(ctx)) return undefined;
+    this.scrubbed.add(ctx);
     try {
-      // A body past the inflate limits is cut off; the audit record says why.
-      return scrubResponse(scrubber, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
+      // A body past the inflate limits is cut off; the audit record says why. The body is scrubbed
+      // for the secrets injected into the host by the time each chunk passes.
+      const live = (): Scrubber => this.scrubberFor(ctx)!;
+      return scrubResponse(live, head, { method: ctx.outgoing.method, onLimit: (why) => { ctx.audit.response_cut = why; } }).transform;
     } catch (err) {
       if (!(err instanceof UnscrubbableEncodingError)) throw err;
       // Fail closed: a body we cannot scrub is replaced by a problem, never passed on.
-      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`);
+      const body = problemBody(502, 'response-unscrubbable', 'Response cannot be scrubbed', `${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host} or the server at its address`);
       head.statusCode = 502;
       head.headers.splice(0, head.headers.length, ['content-type', 'application/problem+json']);
       ctx.audit.scrub_refused = err.message;

@@ -98,6 +98,10 @@ function classifyUncached(address: string): string | undefined {
   const family = net.isIPv4(unmapped) ? 'ipv4' : net.isIPv6(unmapped) ? 'ipv6' : undefined;
   if (!family) return 'not an IP address';
   for (const [reason, list] of classifiers) if (list.check(unmapped, family)) return reason;
+  // ::/8, reserved by the IETF: IPv4-compatible ::a.b.c.d and the other shapes with an IPv4 tail
+  // (the mapped and SIIT ones were judged above by the address they carry). Checked by hand: a
+  // BlockList's IPv6 subnet also matches IPv4 addresses as if mapped.
+  if (family === 'ipv6' && ipv6Groups(unmapped)![0]! < 0x100) return 'reserved';
   return undefined;
 }
 

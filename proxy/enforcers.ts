@@ -74,6 +74,9 @@ export interface RelayedMessage {
 /** Charges bytes as they leave; a Rejection means the budget is empty and the stream is cut there. */
 export type EgressMeter = (bytes: number) => Rejection | undefined;
 
+/** Asked before each chunk of a response body goes to the agent; a Rejection cuts the response there. */
+export type ResponseGuard = () => Rejection | undefined;
+
 /**
  * A stream stage (body transform, meter) stopping a request that is already under way, as a
  * refusal rather than an upstream failure: the proxy answers `rejection` when it still can, and
@@ -101,10 +104,23 @@ export interface Enforcer {
    * The proxy itself rejects an `approve` decision that no enforcer handled: fail closed.
    */
   beforeForward?(ctx: RequestContext): Promise<Rejection | undefined> | Rejection | undefined;
+  /**
+   * Told the address a forwarded request is about to be sent to (destination safety checked it),
+   * after every beforeForward and before dialing: the outgoing headers may still change here,
+   * the destination may not.
+   */
+  onDestination?(ctx: RequestContext, address: string, port: number): void;
   /** Marks that this enforcer took responsibility for `approve` decisions. */
   readonly handlesApproval?: boolean;
   /** Rewrites the upstream response head and/or returns a transform for its body (scrubbing). */
   onResponse?(ctx: RequestContext, head: ResponseHead): Transform | undefined;
+  /**
+   * For a response whose head onResponse let through untouched: a check before each chunk of its
+   * body goes to the agent. No stage is added (the common case stays a plain pipe); a Rejection
+   * cuts the response where it is, because what this enforcer would have done to the body became
+   * necessary while it streamed (a credential injected into the same host meanwhile).
+   */
+  responseGuard?(ctx: RequestContext): ResponseGuard | undefined;
   /**
    * Called once per forwarded request, before dialing: a meter for the bytes that leave after the
    * decision (the request body beyond the part the description counted, every WebSocket frame to
@@ -130,6 +146,24 @@ export function egressMeterOf(enforcers: readonly Enforcer[], ctx: RequestContex
   return (bytes) => {
     for (const m of all) {
       const r = m(bytes);
+      if (r) return r;
+    }
+    return undefined;
+  };
+}
+
+/** The enforcers' response guards for one request, as one (undefined when none guards it). */
+export function responseGuardOf(enforcers: readonly Enforcer[], ctx: RequestContext): ResponseGuard | undefined {
+  let guards: ResponseGuard[] | undefined;
+  for (const e of enforcers) {
+    const g = e.responseGuard?.(ctx);
+    if (g) (guards ??= []).push(g);
+  }
+  if (!guards || guards.length === 1) return guards?.[0];
+  const all = guards;
+  return () => {
+    for (const g of all) {
+      const r = g();
       if (r) return r;
     }
     return undefined;

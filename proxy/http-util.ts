@@ -48,6 +48,26 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
   return out;
 }
 
+/**
+ * A response's end-to-end headers. A transfer coding other than chunked (`Transfer-Encoding: gzip,
+ * chunked`: Node's parser undoes the chunking and leaves the gzip on the body) is passed on as the
+ * content coding it amounts to, after the others — it was applied last — so the agent's client
+ * and the scrubber decode it instead of seeing compressed bytes under no label at all.
+ */
+export function responseHeaders(raw: string[], extraDrop?: Set<string>): Array<[string, string]> {
+  const out = endToEnd(raw, extraDrop);
+  const codings: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.toLowerCase() !== 'transfer-encoding') continue;
+    for (const c of raw[i + 1]!.split(',')) {
+      const coding = c.trim().toLowerCase();
+      if (coding && coding !== 'chunked' && coding !== 'identity') codings.push(coding);
+    }
+  }
+  if (codings.length) out.push(['content-encoding', codings.join(', ')]);
+  return out;
+}
+
 export function pairsOf(raw: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);

@@ -50,6 +50,13 @@ export interface PipelineDeps {
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
 const dropToUpstream = new Set(['expect', 'host']);
 
+/**
+ * The headers of a request forwarded with `bare_headers` (a followed link): fixed values, so the
+ * request carries nothing the agent chose but its URL. No Accept-Encoding: every client reads an
+ * identity body.
+ */
+export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-agent', 'Mozilla/5.0 (compatible; Airlock)'], ['accept', '*/*']];
+
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate = new AgentGate();
@@ -200,7 +207,7 @@ export class Pipeline {
   async enforce(x: Exchange, signal: AbortLike): Promise<Refusal | undefined> {
     const described = x.described!;
     const decision = x.decision!;
-    const headers = endToEnd(x.head.rawHeaders, dropToUpstream);
+    const headers = decision.bare_headers === true && !x.upgrade ? BARE_HEADERS.map(([k, v]): [string, string] => [k, v]) : endToEnd(x.head.rawHeaders, dropToUpstream);
     const outgoing: OutgoingRequest = x.upgrade
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
@@ -221,6 +228,8 @@ export class Pipeline {
       const e = err as DestinationError;
       return { ...(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message)), rule };
     }
+    for (const e of this.deps.enforcers) e.onDestination?.(ctx, x.dial.address, x.dial.port);
+    if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;
     return undefined;
   }
 
@@ -289,6 +298,8 @@ function tunnelTarget(x: Exchange, tunnel: Tunnel): string | Rejection {
     if (!abs || abs.protocol !== `${tunnel.scheme}:` || !sameAuthority(authorityOf(abs, tunnel.scheme), tunnel.target)) {
       return refusals.closing(refusals.misdirected('request target inside the tunnel names another origin than the CONNECT target'));
     }
+    // As for forwarded requests: userinfo is no part of what a proxy sends on (and a place to hide a secret).
+    if (abs.username || abs.password || /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(path)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
     path = abs.pathname + abs.search;
   }
   const hostHeader = x.head.headers.host;

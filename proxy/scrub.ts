@@ -8,6 +8,10 @@
 // holds back only the shortest tail that could still be the start of a spelling, so ordinary
 // streaming (SSE, long polls) is not delayed beyond that. Compressed bodies are decompressed,
 // scrubbed and passed on uncompressed (Content-Encoding and Content-Length removed).
+//
+// The secrets to look for may grow while a body streams (a long poll, server-sent events, a
+// download): a credential injected into the same host meanwhile is looked for from the next chunk
+// on, since the service may record it and push it down this very stream.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { Scrubber } from './scrubber.ts';
@@ -17,15 +21,31 @@ export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type Scrub
 export { UnscrubbableEncodingError } from './scrubbable.ts';
 
 
+/** A scrubber, or where to ask for the current one (its secrets may grow while a body streams). */
+export type ScrubberSource = Scrubber | (() => Scrubber);
+
 /**
  * Scrubs a body chunk by chunk: each chunk's safe part comes out at once, the tail that could be
  * the start of a secret is held back for the next chunk. Shared by both scrubbing streams.
  */
 export class ChunkScrubber {
   private rest = '';
+  /** Whether every secret was ASCII when the head was checked (a charset was accepted on that ground). */
+  private readonly asciiAtHead: boolean;
 
   /** `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. */
-  constructor(private readonly scrubber: Scrubber, private readonly sniff?: BodySniffer) {}
+  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer) {
+    this.asciiAtHead = this.scrubber.asciiOnly;
+  }
+
+  /** The scrubber for the next chunk: the current one when the source is live. */
+  private get scrubber(): Scrubber {
+    if (typeof this.source !== 'function') return this.source;
+    const s = this.source();
+    // A non-ASCII secret injected meanwhile may be spelled differently in a charset accepted for ASCII ones.
+    if (this.asciiAtHead && !s.asciiOnly) throw new UnscrubbableEncodingError('a secret with non-ASCII characters was injected while this response streamed; the rest was withheld');
+    return s;
+  }
 
   /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
   feed(chunk: Buffer): Buffer | undefined {
@@ -61,7 +81,7 @@ function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error 
 export class ScrubStream extends Transform {
   private readonly chunks: ChunkScrubber;
 
-  constructor(scrubber: Scrubber, sniff?: BodySniffer) {
+  constructor(scrubber: ScrubberSource, sniff?: BodySniffer) {
     super();
     this.chunks = new ChunkScrubber(scrubber, sniff);
   }
@@ -160,7 +180,7 @@ class DecodeScrubStream extends Transform {
   private compressed = 0;
   private decoded = 0;
 
-  constructor(scrubber: Scrubber, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void) {
+  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void) {
     super();
     this.chunks = new ChunkScrubber(scrubber, sniff);
     this.first = decoders[0]!;
@@ -225,7 +245,8 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
 const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest']);
 
 /**
- * Scrubs a response head in place (header names and values) and returns the body transform.
+ * Scrubs a response head in place (header names and values) and returns the body transform; a
+ * live `source` is asked again for each chunk of the body.
  * Compressed bodies are decoded and passed on uncompressed; length and digest headers are dropped
  * (the body may change). Throws UnscrubbableEncodingError for a response the scrubber cannot read
  * — an encoding it cannot decode, partial content, a charset it does not match — so the caller
@@ -233,10 +254,11 @@ const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content
  * first bytes show such an encoding.
  */
 export function scrubResponse(
-  scrubber: Scrubber, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
+  source: ScrubberSource, head: { statusCode: number; statusMessage?: string; headers: Array<[string, string]> },
   opts: { method?: string; limits?: InflateLimits; onLimit?: (why: string) => void } = {},
 ): ScrubbedResponse {
-  if (scrubber.empty) return { transform: undefined };
+  const scrubber = typeof source === 'function' ? source() : source;
+  if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
   for (const h of head.headers) {
     h[0] = scrubber.scrubString(h[0]);
     h[1] = scrubber.scrubString(h[1]);
@@ -260,5 +282,5 @@ export function scrubResponse(
     const name = head.headers[i]![0].toLowerCase();
     if (bodyDigests.has(name) || name === 'content-encoding') head.headers.splice(i, 1);
   }
-  return { transform: decoders.length ? new DecodeScrubStream(scrubber, decoders, limits, sniff, opts.onLimit) : new ScrubStream(scrubber, sniff) };
+  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit) : new ScrubStream(source, sniff) };
 }

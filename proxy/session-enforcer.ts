@@ -3,16 +3,20 @@
 // describe:     the request's session (input.session) — started on its token's first request —
 //               and, when links are tracked, where this exact URL was seen (request.provenance).
 // beforeForward: the request's egress bytes count for the session once it is let through.
-// onResponse:   a 2xx (or 101) answer adds the decision's `labels` to the session — in memory at
-//               once, durably before the first byte of the body reaches the agent — and, when links
-//               are tracked, the body's links are recorded as it streams (describe/links.ts).
+// onResponse:   an answer of the upstream (any status) adds the decision's `labels` to the session —
+//               in memory at once, durably before the first byte of the body reaches the agent —
+//               and, when links are tracked, a 2xx body's links are recorded as it streams
+//               (describe/links.ts).
 // egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
 //               a WebSocket) was decided under the labels the session held when it opened; once the
 //               session gains a label, the next byte it would send is refused and the stream cut.
 //               The agent's next request is decided with the labels it now holds.
+// onMessage / the response tap: an answer still streaming to the agent when a human clears one of
+//               its labels brings it again with its next piece; one still streaming (or still on its
+//               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { LINK_SCAN_LIMITS, LinkScanner, linkFormat, type LinkScanLimits } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
@@ -29,6 +33,16 @@ const agentWide = (agent: string): string => `agent:${agent}`;
 function headerValue(head: ResponseHead, name: string): string | undefined {
   for (const [k, v] of head.headers) if (k.toLowerCase() === name) return v;
   return undefined;
+}
+
+function sessionEnded(): Rejection {
+  return {
+    status: 403,
+    type: 'session-reset',
+    title: 'Session reset',
+    detail: 'a human reset this session while this stream was open; it is closed. Send the request again: it starts the new session',
+    outcome: 'session-reset',
+  };
 }
 
 function staleStream(labels: string): Rejection {
@@ -71,6 +85,59 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     return g && g.n !== at ? staleStream(g.labels) : undefined;
   };
 
+  /** Adds a response's labels to its session; a label new to it makes the session's older streams stale. */
+  const arrive = (ctx: RequestContext, id: string, held: Record<string, unknown>, labels: readonly string[]): Promise<unknown> => {
+    const r = ctx.description.request;
+    try {
+      held = store.get(id).labels; // what it holds now (a human may have cleared one since the request was described)
+    } catch {
+      /* a shared store's view not yet refreshed: the description's copy */
+    }
+    const fresh = labels.filter((l) => !held[l]);
+    if (fresh.length) {
+      // Every stream of this session opened before now is stale — except this request's own.
+      const g = { n: genOf(id) + 1, labels: fresh.join(', ') };
+      generation.set(id, g);
+      decidedAt.set(ctx, g.n);
+    }
+    return store.addLabels(id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
+  };
+
+  /** Per answer that brought labels: its check against a human's clear or reset (made when the answer arrived). */
+  const streamChecks = new WeakMap<RequestContext, () => Promise<unknown> | Rejection | undefined>();
+  /** Bumped for a session whenever a human clears one of its labels or resets it (the store's change feed). */
+  const humanChanges = new Map<string, number>();
+  store.onChange((c) => {
+    if (c.type === 'cleared' || c.type === 'ended') humanChanges.set(c.session.id, (humanChanges.get(c.session.id) ?? 0) + 1);
+  });
+  /** A check for a streaming answer: cheap (one map lookup) until a human changed its session. */
+  const restater = (ctx: RequestContext, id: string, labels: readonly string[]): (() => Promise<unknown> | Rejection | undefined) => {
+    let seen = humanChanges.get(id) ?? 0;
+    return () => {
+      const now = humanChanges.get(id) ?? 0;
+      if (now === seen) return undefined;
+      seen = now;
+      return restate(ctx, id, labels);
+    };
+  };
+  /**
+   * A response still streaming to the agent (a long body, server-sent events, WebSocket messages)
+   * keeps bringing content after its labels arrived. If a human has since cleared one of them, the
+   * next piece brings them again; if the session was reset, the stream belongs to a session that
+   * no longer exists and is cut (the agent asks again, in its new session). A session the store
+   * cannot find (a shared store's view not yet refreshed) is left as it is.
+   */
+  const restate = (ctx: RequestContext, id: string, labels: readonly string[]): Promise<unknown> | Rejection | undefined => {
+    let rec: { labels: Record<string, unknown>; ended?: unknown };
+    try {
+      rec = store.get(id);
+    } catch {
+      return undefined;
+    }
+    if (rec.ended) return sessionEnded();
+    return labels.every((l) => rec.labels[l]) ? undefined : arrive(ctx, id, rec.labels, labels);
+  };
+
   return {
     name: 'sessions',
 
@@ -103,7 +170,16 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     },
 
     onMessage(ctx, message) {
-      if (message.to !== 'upstream' || message.kind === 'close') return undefined;
+      if (message.to === 'agent') {
+        if (message.kind === 'close') return undefined;
+        const check = streamChecks.get(ctx);
+        if (!check) return undefined;
+        const again = check();
+        if (!(again instanceof Promise)) return again;
+        again.catch(() => undefined); // re-added in memory at once; written as it goes
+        return undefined;
+      }
+      if (message.kind === 'close') return undefined;
       const stale = streamCheck(ctx);
       if (stale) return stale;
       const id = ctx.description.session?.id;
@@ -114,26 +190,25 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     onResponse(ctx, head) {
       const s = ctx.description.session;
       if (!s) return undefined;
+      // Labels arrive with every answer of the upstream, whatever its status: a 404 or 500 page
+      // brings its content into the agent's context as much as a 200 does (a host that serves an
+      // injection chooses its status too). Links come from successful answers only.
       const ok = (head.statusCode >= 200 && head.statusCode < 300) || head.statusCode === 101;
-      if (!ok) return undefined;
       const labels = ctx.decision.labels ?? [];
       let stored: Promise<unknown> | undefined;
       if (labels.length) {
-        const r = ctx.description.request;
         (ctx.audit.session as Record<string, unknown> | undefined ?? (ctx.audit.session = { id: s.id }) as Record<string, unknown>).labels = [...labels];
-        const fresh = labels.filter((l) => !s.labels[l]);
-        if (fresh.length) {
-          // Every stream of this session opened before now is stale — except this request's own.
-          const g = { n: genOf(s.id) + 1, labels: fresh.join(', ') };
-          generation.set(s.id, g);
-          decidedAt.set(ctx, g.n);
-        }
-        stored = store.addLabels(s.id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
+        // Reset while this request was on its way: its answer belongs to no session; cut it.
+        const ended = restate(ctx, s.id, []);
+        if (ended && !(ended instanceof Promise)) return new ResponseTap(Promise.reject(new Error(ended.detail)), undefined);
+        stored = arrive(ctx, s.id, s.labels, labels);
       }
-      const format = opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
+      const format = ok && opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
       const scan = format ? linkScan(ctx, head, format, limits, store) : undefined;
       if (!stored && !scan) return undefined;
-      return new ResponseTap(stored, scan);
+      const check = labels.length ? restater(ctx, s.id, labels) : undefined;
+      if (check) streamChecks.set(ctx, check);
+      return new ResponseTap(stored, scan, check);
     },
   };
 }
@@ -165,6 +240,11 @@ const linkDecoders: Record<string, () => Transform> = {
 
 /** Reads a response body's links on the side (decoded, bounded); the bytes to the agent are untouched. */
 function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<ReturnType<typeof linkFormat>>, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
+  // What the request itself carried: links the answer merely echoes are not recorded. Unknown
+  // (a body not seen whole): no links from this answer at all. Worked out once links are found.
+  const r = ctx.description.request;
+  if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
+  const sent = (): string[] | undefined => requestSkeletons({ pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}), summary: r.body });
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;
@@ -174,7 +254,7 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
     return undefined; // a charset this Node cannot decode: no links from it (fails closed)
   }
   if (coding !== 'identity' && !Object.hasOwn(linkDecoders, coding)) return undefined;
-  return new LinkScan(ctx, new LinkScanner(format, ctx.description.request.url, limits), text, limits, store, coding === 'identity' ? undefined : linkDecoders[coding]!());
+  return new LinkScan(ctx, new LinkScanner(format, r.url, limits), text, limits, store, coding === 'identity' ? undefined : linkDecoders[coding]!(), sent);
 }
 
 /** One response's link scan: bytes in (still encoded when `decoder` is set), links to the store at the end. */
@@ -190,6 +270,7 @@ class LinkScan implements Scan {
     private readonly limits: LinkScanLimits,
     private readonly store: AgentSessions,
     private readonly decoder: Transform | undefined,
+    private readonly sent: () => string[] | undefined,
   ) {
     if (decoder) {
       decoder.on('data', (chunk: Buffer) => this.take(chunk));
@@ -229,7 +310,9 @@ class LinkScan implements Scan {
       this.scanner.write(this.text.decode());
       textDecoders.give(this.text); // flushed: holds no state of this body
     }
-    const urls = this.scanner.end();
+    const found = this.scanner.end();
+    const sent = found.length ? this.sent() : undefined;
+    const urls = sent ? found.filter((u) => !echoedBy(u, sent)) : [];
     const r = this.ctx.description.request;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
@@ -241,15 +324,26 @@ class LinkScan implements Scan {
  * byte passes (a database store answers asynchronously), and feeds the link scan a copy.
  */
 class ResponseTap extends Transform {
-  constructor(private stored: Promise<unknown> | undefined, private readonly scan: Scan | undefined) {
+  constructor(
+    private stored: Promise<unknown> | undefined,
+    private readonly scan: Scan | undefined,
+    /** Between pieces of the body: the labels again if a human cleared one, a refusal if the session was reset. */
+    private readonly restate?: () => Promise<unknown> | Rejection | undefined,
+  ) {
     super();
+    stored?.catch(() => undefined); // handled when the first piece (or the end) waits for it
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.scan?.feed(chunk);
-    if (!this.stored) return cb(null, chunk);
-    const wait = this.stored;
+    let wait = this.stored;
     this.stored = undefined;
+    if (!wait && this.restate) {
+      const again = this.restate();
+      if (again && !(again instanceof Promise)) return cb(new Error(again.detail));
+      wait = again;
+    }
+    if (!wait) return cb(null, chunk);
     wait.then(() => cb(null, chunk), (err: unknown) => cb(err as Error));
   }
 

@@ -8,9 +8,9 @@ import https from 'node:https';
 import net from 'node:net';
 import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
-import { StreamStop, egressMeterOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
-import { endToEnd, flatten } from './http-util.ts';
+import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import { bodyChunks } from './request-body.ts';
@@ -80,8 +80,10 @@ class HttpForward {
   private upReq!: http.ClientRequest;
   /** A refusal was rendered, or the record finished: later events change nothing. */
   private settled = false;
+  /** The upstream's response head arrived. */
+  private answered = false;
   /** A response on its way through the enforcers' stages. */
-  private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean } | undefined;
+  private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean; guard: ResponseGuard | undefined } | undefined;
 
   constructor(
     private readonly upstream: Upstream,
@@ -111,6 +113,18 @@ class HttpForward {
       this.done('client-aborted');
     }, { once: true });
     upReq.on('response', (upRes) => this.respond(upRes));
+    // A 101 to a request that asked for no upgrade: Node hands over the raw socket (or, with no
+    // listener, drops it and says nothing, leaving the request unanswered and unrecorded). Never a
+    // tunnel: the socket is closed and the agent gets a 502.
+    upReq.on('upgrade', (upRes: http.IncomingMessage, socket: net.Socket) => {
+      socket.destroy();
+      upRes.destroy();
+      this.fail(Object.assign(new Error('the upstream answered 101 Switching Protocols to a request that asked for no upgrade; nothing was relayed'), { code: 'EPROTO' }), false);
+    });
+    // Whatever else ends the upstream request without an answer or an error is an upstream failure too.
+    upReq.on('close', () => {
+      if (!this.settled && !this.relay && !this.answered) this.fail(Object.assign(new Error('the upstream closed the connection without an answer'), { code: 'ECONNRESET' }), false);
+    });
     this.sendBody();
   }
 
@@ -132,9 +146,11 @@ class HttpForward {
   }
 
   private respond(upRes: http.IncomingMessage): void {
+    this.answered = true;
     const { res, ctx, x } = this;
-    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders) };
+    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: responseHeaders(upRes.rawHeaders) };
     const stages = responseStages(this.upstream.opts.enforcers, ctx, head);
+    const guard = responseGuardOf(this.upstream.opts.enforcers, ctx);
     if (stages.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');
     x.record.upstream_status = upRes.statusCode;
     x.record.status = head.statusCode;
@@ -158,10 +174,28 @@ class HttpForward {
       res.once('close', () => {
         if (!res.writableFinished) upRes.destroy();
       });
-      upRes.pipe(res);
+      if (guard) this.guardedPipe(upRes, guard);
+      else upRes.pipe(res);
       return;
     }
-    this.relayThrough(upRes, head, stages);
+    this.relayThrough(upRes, head, stages, guard);
+  }
+
+  /** The plain pipe, with the enforcers' guard asked before each chunk leaves. */
+  private guardedPipe(upRes: http.IncomingMessage, guard: ResponseGuard): void {
+    const { res } = this;
+    upRes.on('data', (chunk: Buffer) => {
+      if (this.settled) return;
+      const stop = guard();
+      if (stop) return this.stopped(stop);
+      if (!res.write(chunk)) {
+        upRes.pause();
+        res.once('drain', () => upRes.resume());
+      }
+    });
+    upRes.once('end', () => {
+      if (!this.settled) res.end();
+    });
   }
 
   /**
@@ -172,9 +206,9 @@ class HttpForward {
    * call, measurable at proxy request rates); the agent's writes are corked for one turn of the
    * event loop so the head, a short body and its end leave in one write.
    */
-  private relayThrough(upRes: http.IncomingMessage, head: ResponseHead, stages: Transform[]): void {
+  private relayThrough(upRes: http.IncomingMessage, head: ResponseHead, stages: Transform[], guard: ResponseGuard | undefined): void {
     const { res } = this;
-    this.relay = { upRes, head, stages, failed: false, corked: false };
+    this.relay = { upRes, head, stages, failed: false, corked: false, guard };
     upRes.on('error', (err) => this.relayFailed(err));
     upRes.on('close', () => {
       if (!upRes.complete) this.relayFailed(Object.assign(new Error('the upstream closed the connection mid-body'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
@@ -198,7 +232,10 @@ class HttpForward {
   private relayChunk(last: Transform, chunk: Buffer): void {
     const relay = this.relay!;
     const { res } = this;
-    if (relay.failed || !this.relayHead()) return;
+    if (relay.failed) return;
+    const stop = relay.guard?.();
+    if (stop) return this.stopRelay(stop);
+    if (!this.relayHead()) return;
     if (!relay.corked) {
       relay.corked = true;
       res.cork();
@@ -222,6 +259,15 @@ class HttpForward {
     const err = this.writeHead(this.relay!.upRes, this.relay!.head);
     if (err) this.relayFailed(err);
     return !err;
+  }
+
+  /** A guard cut the relayed response: a refusal while the head has not left, a cut stream after. */
+  private stopRelay(r: Refusal): void {
+    const relay = this.relay!;
+    relay.failed = true;
+    relay.upRes.destroy();
+    for (const s of relay.stages) s.destroy();
+    this.stopped(r);
   }
 
   /** A stream of the relay failed: everything stops; a 502 problem while the head has not left. */
@@ -256,7 +302,7 @@ class HttpForward {
     // Socket and zlib errors carry a code; a stage's refusal (unscrubbable, a bomb) does not.
     this.refuseInstead(err.code
       ? refusals.upstream(upstreamErrorText(err, false))
-      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host}`));
+      : refusals.unscrubbable(`${err.message}; it was withheld because a credential was injected into ${ctx.description.request.host} or the server at its address`));
   }
 
   /** The agent gets a refusal instead of the response (nothing of it has left yet). */

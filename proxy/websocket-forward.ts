@@ -4,13 +4,13 @@
 // (as for every request), and when the tunnel ends, what crossed it and how it ended.
 import http from 'node:http';
 import type net from 'node:net';
-import { pipeline } from 'node:stream';
+import { Transform, pipeline } from 'node:stream';
 import type tls from 'node:tls';
 import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
-import { egressMeterOf, responseStages, type Enforcer, type RequestContext, type ResponseHead } from './enforcers.ts';
+import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
-import { endToEnd } from './http-util.ts';
+import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import { acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
@@ -90,8 +90,12 @@ export class WebSocketForward {
   private relayAnswer(x: Exchange, socket: net.Socket, upRes: http.IncomingMessage, upReq: http.ClientRequest): void {
     const ctx = x.context!;
     const record = x.record;
-    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: endToEnd(upRes.rawHeaders, new Set(['content-length'])) };
+    const head: ResponseHead = { statusCode: upRes.statusCode ?? 502, statusMessage: upRes.statusMessage, headers: responseHeaders(upRes.rawHeaders, new Set(['content-length'])) };
     const stages = responseStages(this.opts.enforcers, ctx, head);
+    // A server without WebSocket support answers the handshake as a plain GET: an event stream,
+    // say, guarded like any response while it streams.
+    const guard = responseGuardOf(this.opts.enforcers, ctx);
+    if (guard) stages.push(guardStage(guard));
     record.upstream_status = upRes.statusCode;
     record.status = head.statusCode;
     const reason = head.statusCode === upRes.statusCode ? head.statusMessage ?? '' : http.STATUS_CODES[head.statusCode] ?? '';
@@ -101,9 +105,11 @@ export class WebSocketForward {
     socket.write(lines.join('\r\n'));
     pipeline([upRes, ...stages, socket] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
       upReq.destroy();
-      if (err && !ctx.signal.aborted) record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
+      const stop = err instanceof StreamStop ? err.rejection : undefined;
+      if (stop) record.detail = stop.detail;
+      else if (err && !ctx.signal.aborted) record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
       if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
-      this.opts.pipeline.finish(x, err ? (ctx.signal.aborted ? 'client-aborted' : 'upstream-error') : 'forwarded');
+      this.opts.pipeline.finish(x, stop ? stop.outcome : err ? (ctx.signal.aborted ? 'client-aborted' : 'upstream-error') : 'forwarded');
     });
   }
 
@@ -111,6 +117,17 @@ export class WebSocketForward {
   close(): void {
     for (const ws of this.open) ws.terminate();
   }
+}
+
+/** A stage asking the enforcers' guard before each chunk goes on; a refusal stops the stream. */
+function guardStage(guard: ResponseGuard): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      const stop = guard();
+      if (stop) cb(new StreamStop(stop));
+      else cb(null, chunk);
+    },
+  });
 }
 
 /** The record written when a WebSocket tunnel ends (same id as its upgrade's): what crossed it, how it ended. */

@@ -588,6 +588,8 @@ decision := {"action": "deny", "reason": outcome.reason, "rule": outcome.rule} i
 	count(credentials) > 0
 } else := object.union(labelled, {"raw_path": true}) if {
 	preset_raw_path
+} else := object.union(labelled, {"bare_headers": true}) if {
+	browse_allowed # a followed link carries no header of the agent's (sessions.rego)
 } else := labelled
 
 # What the response brings into the session (sessions.rego), when it brings anything.

@@ -29,11 +29,23 @@ test_owned_repo_issue_is_not_untrusted if {
 	not d.labels
 }
 
-test_repo_content_is_private_unless_public if {
+# Files of a repository nobody listed as owned were written by others: untrusted as well.
+test_repo_content_is_private_unless_public_and_untrusted_unless_owned if {
 	d := airlock.decision with input as gh_content
-	d.labels == ["private"]
-	p := airlock.decision with input as gh_content with data.config.labels.public_repos as ["acme/app"]
+	d.labels == ["private", "untrusted"]
+	o := airlock.decision with input as gh_content with data.config.labels.owned_repos as ["acme/*"]
+	o.labels == ["private"]
+	p := airlock.decision with input as gh_content with data.config.labels.public_repos as ["acme/app"] with data.config.labels.owned_repos as ["acme/*"]
 	not p.labels
+}
+
+# A read of a route Airlock does not name brings both: its content is unknown (fails closed).
+test_unknown_github_read_is_both_unless_listed if {
+	i := object.union(svc("GET", "api.github.com", "/repos/oss/lib/pulls/1/comments", "github", "unknown", "read"), {"service": {"params": {"owner": "oss", "repo": "lib"}}})
+	d := airlock.decision with input as i
+	d.labels == ["private", "untrusted"]
+	o := airlock.decision with input as i with data.config.labels.owned_repos as ["oss/lib"] with data.config.labels.public_repos as ["oss/lib"]
+	not o.labels
 }
 
 test_email_body_is_both if {

@@ -2,8 +2,11 @@
 // left in your shell (GH_PAT=ghp_…), a Basic pair (base64 of user:secret), hex, percent-encoded,
 // inside a URL (https://user:secret@host). Each becomes the secret's placeholder — inside base64
 // and hex blobs by decoding the blob, replacing, and encoding it again the same way, so a Basic
-// pair or a DSN still works through the proxy with the placeholder in it. A variable that still
-// holds a spelling afterwards (one we could not take apart) is dropped, never passed on.
+// pair or a DSN still works through the proxy with the placeholder in it. Blobs are taken apart two
+// deep, and every spelling is looked for at each depth: a Kubernetes .dockerconfigjson is the
+// base64 of JSON whose "auth" is the base64 of user:token, and a base64 config file may hold the
+// value percent- or JSON-escaped. A variable that still holds a spelling afterwards (one we could
+// not take apart) is dropped, never passed on.
 import { Scrubber } from '../proxy/scrubber.ts';
 import { SecretValueIndex } from '../proxy/secret-values.ts';
 
@@ -47,7 +50,7 @@ function wrapLines(text: string, width: number, eol: string): string {
 }
 
 /** Base64 blobs whose decoded bytes hold a value: decoded, replaced (recursively), encoded again alike. */
-function replaceInBase64(text: string, values: RealValue[], replaced: Set<string>, depth: number): string {
+function replaceInBase64(text: string, values: RealValue[], replaced: Set<string>, spell: Speller, depth: number): string {
   return text.replace(BASE64_RUN, (run) => {
     if (run.length < 8) return run;
     const padded = run.endsWith('=');
@@ -60,7 +63,7 @@ function replaceInBase64(text: string, values: RealValue[], replaced: Set<string
       for (let s = 0; s < Math.min(4, body.length - 7); s++) {
         const blob = body.slice(s);
         const decoded = Buffer.from(blob, enc).toString('latin1');
-        const next = replaceSecrets(decoded, values, replaced, depth + 1);
+        const next = replaceSecrets(decoded, values, replaced, spell, depth + 1);
         if (next === decoded) continue;
         // Encoded again the way it came: same alphabet, padded only if it was.
         const bare = trimPadding(Buffer.from(next, 'latin1').toString(enc));
@@ -73,12 +76,12 @@ function replaceInBase64(text: string, values: RealValue[], replaced: Set<string
 }
 
 /** Hex blobs whose decoded bytes hold a value, the same way (case kept). */
-function replaceInHex(text: string, values: RealValue[], replaced: Set<string>, depth: number): string {
+function replaceInHex(text: string, values: RealValue[], replaced: Set<string>, spell: Speller, depth: number): string {
   return text.replace(HEX_RUN, (run) => {
     for (let s = 0; s < 2; s++) {
       const blob = run.slice(s, s + ((run.length - s) & ~1));
       const decoded = Buffer.from(blob, 'hex').toString('latin1');
-      const next = replaceSecrets(decoded, values, replaced, depth + 1);
+      const next = replaceSecrets(decoded, values, replaced, spell, depth + 1);
       if (next === decoded) continue;
       const hex = Buffer.from(next, 'latin1').toString('hex');
       return run.slice(0, s) + (/[A-F]/.test(blob) ? hex.toUpperCase() : hex) + run.slice(s + blob.length);
@@ -87,14 +90,17 @@ function replaceInHex(text: string, values: RealValue[], replaced: Set<string>, 
   });
 }
 
+/** Replaces every other spelling of the values in a text (latin1), adding the names it found to `replaced`. */
+type Speller = (text: string, replaced: Set<string>) => string;
+
 /** Every value in `text` (latin1) replaced by its placeholder: raw, inside base64/hex blobs, then any other spelling. */
-function replaceSecrets(text: string, values: RealValue[], replaced: Set<string>, depth = 0): string {
+function replaceSecrets(text: string, values: RealValue[], replaced: Set<string>, spell: Speller, depth = 0): string {
   let out = replaceRaw(text, values, replaced);
   if (depth < 2) {
-    out = replaceInBase64(out, values, replaced, depth);
-    out = replaceInHex(out, values, replaced, depth);
+    out = replaceInBase64(out, values, replaced, spell, depth);
+    out = replaceInHex(out, values, replaced, spell, depth);
   }
-  return out;
+  return spell(out, replaced);
 }
 
 export interface EnvScan {
@@ -125,14 +131,19 @@ export class EnvSecretReplacer {
   }
 
   scan(value: string): EnvScan {
-    if (!this.spellings) return { value, secrets: [] };
+    const spellings = this.spellings;
+    if (!spellings) return { value, secrets: [] };
     const latin1 = Buffer.from(value, 'utf8').toString('latin1');
-    const before = this.spellings.find(latin1);
-    if (before.size === 0 && this.detector.find(latin1).length === 0) return { value, secrets: [] };
-    const replaced = new Set<string>(before);
-    let out = replaceSecrets(latin1, this.values, replaced);
-    out = this.spellings.scrubString(out);
-    const left = [...this.spellings.find(out), ...this.detector.find(out)];
+    const replaced = new Set<string>();
+    // No shortcut on a first look: a value two encodings deep shows in no one-layer spelling.
+    const out = replaceSecrets(latin1, this.values, replaced, (text, names) => {
+      const found = spellings.find(text);
+      if (!found.size) return text;
+      for (const n of found) names.add(n);
+      return spellings.scrubString(text);
+    });
+    if (out === latin1 && replaced.size === 0 && this.detector.find(latin1).length === 0) return { value, secrets: [] };
+    const left = [...spellings.find(out), ...this.detector.find(out)];
     for (const n of this.detector.find(latin1)) replaced.add(n);
     return { value: left.length ? undefined : Buffer.from(out, 'latin1').toString('utf8'), secrets: [...replaced].sort() };
   }

@@ -6,7 +6,9 @@
 // send-keys alone runs commands outside —, X11 in /tmp/.X11-unix, an ssh-agent, a Docker socket)
 // is reachable from any namespace, and further families (AF_ALG, AF_KEY, AF_BLUETOOTH, AF_CAN,
 // AF_TIPC, AF_RDS, …) are kernel attack surface the agent has no use for. So socket(2) creates only
-//   AF_INET, AF_INET6             the agent's traffic (its namespace routes it to Airlock alone)
+//   AF_INET, AF_INET6             the agent's traffic (its namespace routes it to Airlock alone);
+//                                 not AF_INET with SOCK_PACKET, the kernel's old name for AF_PACKET
+//                                 (in a user namespace of its own the agent has CAP_NET_RAW for it)
 //   AF_NETLINK, NETLINK_ROUTE     getaddrinfo and getifaddrs ask the (namespaced) routing tables
 //   AF_UNIX                       only with `airlock run --allow-unix-sockets`
 // and socketpair(2) only AF_UNIX (anonymous, connects to nothing; Node and Python use it for
@@ -57,12 +59,18 @@ export function seccompSupported(arch: string = process.arch): boolean {
 const OFF_NR = 0;
 const OFF_ARCH = 4;
 const OFF_ARG0_LOW = 16;
+const OFF_ARG1_LOW = 24;
 const OFF_ARG2_LOW = 32;
+/** socket(2)'s type without its SOCK_NONBLOCK / SOCK_CLOEXEC flags (the kernel's SOCK_TYPE_MASK). */
+const SOCK_TYPE_MASK = 0xf;
+/** The obsolete (AF_INET, SOCK_PACKET) pair, which the kernel turns into an AF_PACKET socket. */
+const SOCK_PACKET = 10;
 
 const LD_W_ABS = 0x20;
 const JA = 0x05;
 const JEQ_K = 0x15;
 const JGE_K = 0x35;
+const AND_K = 0x54;
 const RET_K = 0x06;
 const RET_ALLOW = 0x7fff0000;
 const RET_ERRNO = 0x00050000;
@@ -92,12 +100,16 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
     { code: JEQ_K, k: a.socket, jf: 'allow' },
     // socket(domain, type, protocol)
     { code: LD_W_ABS, k: OFF_ARG0_LOW },
-    { code: JEQ_K, k: AF.INET, jt: 'allow' },
+    { code: JEQ_K, k: AF.INET, jt: `${p}inet` },
     { code: JEQ_K, k: AF.INET6, jt: 'allow' },
     { code: JEQ_K, k: AF.UNIX, jt: allowUnix ? 'allow' : 'eacces' },
     { code: JEQ_K, k: AF.NETLINK, jf: 'eafnosupport' },
     { code: LD_W_ABS, k: OFF_ARG2_LOW },
     { code: JEQ_K, k: NETLINK_ROUTE, jt: 'allow', jf: 'eprotonosupport' },
+    // AF_INET with SOCK_PACKET is AF_PACKET by its old name (net/socket.c): refused like AF_PACKET.
+    { code: LD_W_ABS, k: OFF_ARG1_LOW, label: `${p}inet` },
+    { code: AND_K, k: SOCK_TYPE_MASK },
+    { code: JEQ_K, k: SOCK_PACKET, jt: 'eafnosupport', jf: 'allow' },
     // socketpair(domain, type, protocol, sv)
     { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },
     { code: JEQ_K, k: AF.UNIX, jt: 'allow' },

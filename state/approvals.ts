@@ -32,7 +32,7 @@ import type { EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
-import { operationScope } from '../engine/grant-scope.ts';
+import { opaqueScope, operationScope } from '../engine/grant-scope.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -312,11 +312,15 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   const op = d.service?.operation;
   const byOperation = op !== undefined && op !== 'unknown' && opts.pathPattern === undefined;
   const scope = operationScope(d);
+  const opaque = opaqueScope(scope);
+  if (opaque.length) throw new ApprovalError('bad-request', `what this request does cannot be read (${opaque.join(', ')}): it is approved one at a time, no grant for similar requests`);
   return {
     spec: {
       agent: a.agent,
       method: a.summary.method,
       host: a.summary.host,
+      scheme: d.request.scheme,
+      port: d.request.port,
       // By default exactly the approved path: its own * ? [ ] { } \ are literal characters, not wildcards.
       ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
       risk: a.risk,
@@ -332,6 +336,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
   for (const g of grants) {
     if (Date.parse(g.expires) <= t) continue;
     if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
+    if ((g.scheme !== undefined && g.scheme !== d.request.scheme) || (g.port !== undefined && g.port !== d.request.port)) continue;
     if (g.operation !== undefined) {
       if (d.service?.operation !== g.operation) continue;
     } else if (g.path_pattern === undefined || !pathMatches(g.path_pattern, d.request.path)) {
@@ -339,6 +344,8 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
     }
     out.push({
       id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
+      ...(g.scheme !== undefined ? { scheme: g.scheme } : {}),
+      ...(g.port !== undefined ? { port: g.port } : {}),
       ...(g.operation !== undefined ? { operation: g.operation } : {}),
       ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
       ...(g.risk !== undefined ? { risk: g.risk } : {}),

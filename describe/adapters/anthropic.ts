@@ -32,7 +32,8 @@ export const anthropic: ServiceAdapter = {
   hosts: hostIs('api.anthropic.com'),
   describe(request) {
     const info = fromTable('anthropic', table, request);
-    if (info.operation !== 'messages.create') return info;
+    // Counting tokens reads the same content (an image or document by link is fetched to count it).
+    if (info.operation !== 'messages.create' && info.operation !== 'messages.count_tokens') return info;
     const servers = jsonObject(request)?.mcp_servers;
     return describeInference(info, request, Array.isArray(servers) && servers.length > 0 ? ['mcp'] : []);
   },

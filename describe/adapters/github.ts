@@ -40,6 +40,18 @@ const rest: RouteSpec[] = [
   { route: `GET ${R}/branches/{branch}`, operation: 'repos.get_branch', effect: 'read' },
   { route: `PUT ${R}/branches/{branch}/protection`, operation: 'repos.update_branch_protection', effect: 'admin' },
   { route: `DELETE ${R}/branches/{branch}/protection`, operation: 'repos.delete_branch_protection', effect: 'admin' },
+  // Protection's parts (required reviews, status checks, admin enforcement, restrictions): each weakens it.
+  { route: `POST|PUT|PATCH|DELETE ${R}/branches/{branch}/protection/{setting+}`, operation: 'repos.update_branch_protection', effect: 'admin' },
+  { route: `PUT|POST ${R}/environments/{environment_name}`, operation: 'repos.create_or_update_environment', effect: 'admin' },
+  { route: `DELETE ${R}/environments/{environment_name}`, operation: 'repos.delete_an_environment', effect: 'delete' },
+  { route: `POST|PUT|PATCH|DELETE ${R}/environments/{environment_name}/{setting+}`, operation: 'repos.update_environment_settings', effect: 'admin' },
+  { route: `PUT|DELETE ${R}/vulnerability-alerts`, operation: 'repos.set_vulnerability_alerts', effect: 'admin' },
+  { route: `PUT|DELETE ${R}/automated-security-fixes`, operation: 'repos.set_automated_security_fixes', effect: 'admin' },
+  { route: `PATCH ${R}/dependabot/alerts/{alert_number}`, operation: 'dependabot.update_alert', effect: 'admin' },
+  { route: `PATCH ${R}/code-scanning/alerts/{alert_number}`, operation: 'code_scanning.update_alert', effect: 'admin' },
+  { route: `PATCH ${R}/secret-scanning/alerts/{alert_number}`, operation: 'secret_scanning.update_alert', effect: 'admin' },
+  { route: `PUT|DELETE ${R}/interaction-limits`, operation: 'interactions.set_restrictions_for_repo', effect: 'admin' },
+  { route: `PATCH|DELETE ${R}/invitations/{invitation_id}`, operation: 'repos.update_invitation', effect: 'admin' },
   { route: `POST ${R}/branches/{branch}/rename`, operation: 'repos.rename_branch', effect: 'admin' },
   { route: `POST ${R}/rulesets`, operation: 'repos.create_repo_ruleset', effect: 'admin' },
   { route: `PUT ${R}/rulesets/{ruleset_id}`, operation: 'repos.update_repo_ruleset', effect: 'admin' },
@@ -88,6 +100,7 @@ const rest: RouteSpec[] = [
   { route: `POST ${R}/issues/{issue_number}/labels`, operation: 'issues.add_labels', effect: 'write' },
   { route: `DELETE ${R}/issues/{issue_number}/labels/{name}`, operation: 'issues.remove_label', effect: 'write' },
   { route: `POST ${R}/issues/{issue_number}/assignees`, operation: 'issues.add_assignees', effect: 'write' },
+  { route: `DELETE ${R}/issues/{issue_number}/assignees`, operation: 'issues.remove_assignees', effect: 'write' },
   // Pull requests
   { route: `GET ${R}/pulls`, operation: 'pulls.list', effect: 'read' },
   { route: `GET ${R}/pulls/{pull_number}`, operation: 'pulls.get', effect: 'read' },
@@ -100,6 +113,10 @@ const rest: RouteSpec[] = [
   { route: `PUT ${R}/pulls/{pull_number}/update-branch`, operation: 'pulls.update_branch', effect: 'write' },
   { route: `POST ${R}/pulls/{pull_number}/requested_reviewers`, operation: 'pulls.request_reviewers', effect: 'write' },
   { route: `POST ${R}/pulls/{pull_number}/reviews`, operation: 'pulls.create_review', effect: 'send' },
+  { route: `POST ${R}/pulls/{pull_number}/reviews/{review_id}/events`, operation: 'pulls.submit_review', effect: 'send' },
+  { route: `PUT ${R}/pulls/{pull_number}/reviews/{review_id}`, operation: 'pulls.update_review', effect: 'send' },
+  // Dismissing an approving or blocking review gets around required reviews.
+  { route: `PUT ${R}/pulls/{pull_number}/reviews/{review_id}/dismissals`, operation: 'pulls.dismiss_review', effect: 'admin' },
   { route: `POST ${R}/pulls/{pull_number}/comments`, operation: 'pulls.create_review_comment', effect: 'send' },
   // Actions
   { route: `GET ${R}/actions/workflows`, operation: 'actions.list_repo_workflows', effect: 'read' },
@@ -123,6 +140,9 @@ const rest: RouteSpec[] = [
   { route: `PATCH ${R}/actions/variables/{name}`, operation: 'actions.update_repo_variable', effect: 'admin' },
   { route: `DELETE ${R}/actions/variables/{name}`, operation: 'actions.delete_repo_variable', effect: 'admin' },
   { route: `PUT ${R}/actions/permissions`, operation: 'actions.set_github_actions_permissions_repository', effect: 'admin' },
+  { route: `POST|PUT|PATCH|DELETE ${R}/actions/permissions/{setting+}`, operation: 'actions.set_github_actions_permissions_repository', effect: 'admin' },
+  { route: `POST ${R}/actions/runs/{run_id}/pending_deployments`, operation: 'actions.review_pending_deployments_for_run', effect: 'admin' },
+  { route: `POST ${R}/actions/runs/{run_id}/deployment_protection_rule`, operation: 'actions.review_custom_gates_for_run', effect: 'admin' },
   // Organizations, users, keys, gists
   { route: 'GET /user', operation: 'users.get_authenticated', effect: 'read' },
   { route: 'GET /users/{username}', operation: 'users.get_by_username', effect: 'read' },
@@ -135,6 +155,16 @@ const rest: RouteSpec[] = [
   { route: 'DELETE /orgs/{org}/memberships/{username}', operation: 'orgs.remove_membership_for_user', effect: 'admin' },
   { route: 'POST /orgs/{org}/hooks', operation: 'orgs.create_webhook', effect: 'admin' },
   { route: 'PUT /orgs/{org}/actions/secrets/{secret_name}', operation: 'actions.create_or_update_org_secret', effect: 'admin' },
+  // Teams: who may do what in which repository.
+  { route: 'PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}', operation: 'teams.add_or_update_repo_permissions_in_org', effect: 'admin' },
+  { route: 'DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}', operation: 'teams.remove_repo_in_org', effect: 'admin' },
+  { route: 'PUT|DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}', operation: 'teams.update_membership_for_user_in_org', effect: 'admin' },
+  { route: 'POST /orgs/{org}/teams/{team_slug}/discussions', operation: 'teams.create_discussion_in_org', effect: 'send' },
+  { route: 'POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments', operation: 'teams.create_discussion_comment_in_org', effect: 'send' },
+  { route: 'POST /orgs/{org}/invitations', operation: 'orgs.create_invitation', effect: 'admin' },
+  { route: 'PUT|DELETE /orgs/{org}/outside_collaborators/{username}', operation: 'orgs.update_outside_collaborator', effect: 'admin' },
+  { route: 'PUT|DELETE /orgs/{org}/interaction-limits', operation: 'interactions.set_restrictions_for_org', effect: 'admin' },
+  { route: 'PUT|DELETE /user/interaction-limits', operation: 'interactions.set_restrictions_for_authenticated_user', effect: 'admin' },
   { route: 'POST /user/keys', operation: 'users.create_public_ssh_key_for_authenticated_user', effect: 'admin' },
   { route: 'DELETE /user/keys/{key_id}', operation: 'users.delete_public_ssh_key_for_authenticated_user', effect: 'admin' },
   { route: 'POST /user/gpg_keys', operation: 'users.create_gpg_key_for_authenticated_user', effect: 'admin' },
@@ -163,25 +193,44 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   return info;
 }
 
+/**
+ * An operation the tables do not name still names its repository when its path does
+ * (`/repos/{owner}/{repo}/…` on the API, `/{owner}/{repo}/…` on the web, raw and archive hosts):
+ * the label waivers (labels.owned_repos, labels.public_repos) apply to it. Reads only: nothing
+ * else looks at these params.
+ */
+function namingRepository(info: ServiceInfo, request: RequestInfo): ServiceInfo {
+  if (info.operation !== 'unknown' || info.effect !== 'read') return info;
+  const s = request.host === 'api.github.com' ? (request.segments[0] === 'repos' ? request.segments.slice(1) : []) : request.segments;
+  const owner = s[0];
+  const repo = s[1]?.replace(/\.git$/, '');
+  if (!owner || !repo) return info;
+  return { ...info, params: { ...info.params, owner, repo } };
+}
+
 export const github: ServiceAdapter = {
   name: 'github',
   hosts: hostIs('api.github.com', 'github.com', 'uploads.github.com', 'raw.githubusercontent.com', 'codeload.github.com', 'objects.githubusercontent.com'),
   graphqlEndpoint: isGraphql,
   describe(request, graphql) {
-    switch (request.host) {
-      case 'api.github.com':
-        return restApi(request, graphql);
-      case 'uploads.github.com':
-        if (request.method === 'POST' && /^repos\/[^/]+\/[^/]+\/releases\/[^/]+\/assets$/.test(request.segments.join('/'))) {
-          const [, owner, repo, , release_id] = request.segments;
-          return { name: 'github', operation: 'repos.upload_release_asset', params: { owner, repo, release_id }, effect: 'write' };
-        }
-        return unknownOperation('github', request);
-      case 'github.com':
-        return gitSmartHttp('github', request) ?? unknownOperation('github', request);
-      default:
-        // Raw file and archive hosts only serve downloads.
-        return unknownOperation('github', request);
-    }
+    return namingRepository(describeGithub(request, graphql), request);
   },
 };
+
+function describeGithub(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
+  switch (request.host) {
+    case 'api.github.com':
+      return restApi(request, graphql);
+    case 'uploads.github.com':
+      if (request.method === 'POST' && /^repos\/[^/]+\/[^/]+\/releases\/[^/]+\/assets$/.test(request.segments.join('/'))) {
+        const [, owner, repo, , release_id] = request.segments;
+        return { name: 'github', operation: 'repos.upload_release_asset', params: { owner, repo, release_id }, effect: 'write' };
+      }
+      return unknownOperation('github', request);
+    case 'github.com':
+      return gitSmartHttp('github', request) ?? unknownOperation('github', request);
+    default:
+      // Raw file and archive hosts only serve downloads.
+      return unknownOperation('github', request);
+  }
+}

@@ -61,12 +61,39 @@ export function toolTypes(request: RequestInfo): string[] {
   return [...new Set(types)].sort();
 }
 
+/** Keys whose http(s) value the provider fetches itself: an image, file, document, audio or video given by link. */
+const fetchedUrlKeys = new Set(['url', 'image_url', 'file_url', 'document_url', 'audio_url', 'video_url']);
+
+/**
+ * Whether the content hands the provider a link to fetch (OpenAI `image_url`, `input_image`,
+ * `input_file.file_url`; Anthropic image and document `source: {type: "url"}`): the provider's
+ * servers then request that URL, data in it included, from outside Airlock. Read over the whole
+ * content, bounded; `data:` URLs are inline content, not fetched.
+ */
+function fetchesUrls(body: unknown): boolean {
+  let budget = 100_000;
+  const walk = (v: unknown, depth: number): boolean => {
+    if (--budget < 0 || depth > 64) return true; // too deep or large to read: fails closed
+    if (Array.isArray(v)) return v.some((x) => walk(x, depth + 1));
+    if (!v || typeof v !== 'object') return false;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' && fetchedUrlKeys.has(k) && /^\s*https?:/i.test(x)) return true;
+      if (x && typeof x === 'object' && walk(x, depth + 1)) return true;
+    }
+    return false;
+  };
+  return walk(body, 0);
+}
+
 export function describeInference(info: ServiceInfo, request: RequestInfo, extraRemote: string[] = []): ServiceInfo {
   const body = jsonObject(request);
   if (typeof body?.model === 'string') info.params.model = body.model;
   const types = toolTypes(request);
   if (types.length) info.params.tool_types = types;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
+  // Everything but the tool and MCP server definitions (their addresses are judged above) and
+  // metadata (labels the provider stores, never fetches): messages, input, images, system.
+  if (body && fetchesUrls(Object.entries(body).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v))) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';

@@ -26,14 +26,19 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     const texts = keys.map((k) => (o as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
     return texts.length ? texts : undefined;
   };
-  const one = pick(json);
-  if (one) return found(one);
-  // Batches: Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` / `{batch: [{sql}]}`.
-  const list = Array.isArray(json) ? json : (jsonObject(request)?.queries ?? jsonObject(request)?.batch);
-  if (Array.isArray(list) && list.length > 0) {
-    const texts = list.map(pick);
-    if (texts.every((t): t is string[] => t !== undefined)) return found(texts.flat());
+  // The top-level fields and the batches (Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` /
+  // `{batch: [{sql}]}`) alike: a body that carries both may be run either way.
+  const texts = pick(json) ?? [];
+  const lists = Array.isArray(json) ? [json] : [jsonObject(request)?.queries, jsonObject(request)?.batch].filter((l) => l !== undefined);
+  for (const list of lists) {
+    const members = Array.isArray(list) && list.length > 0 ? list.map(pick) : [undefined];
+    if (!members.every((t): t is string[] => t !== undefined)) {
+      if (texts.length) return { error: 'the body carries SQL and a batch whose SQL cannot be read' };
+      continue;
+    }
+    texts.push(...members.flat());
   }
+  if (texts.length) return found(texts);
   if (body.form) {
     const texts = keys.flatMap((k) => body.form![k] ?? []);
     if (texts.length) return found(texts);

@@ -340,7 +340,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         break;
       case 'FuncCall': {
         const parts = funcName(n);
-        if (destructiveFunctions.has((parts[parts.length - 1] ?? '').toLowerCase())) destructive = true;
+        const name = (parts[parts.length - 1] ?? '').toLowerCase();
+        if (destructiveFunctions.has(name)) destructive = true;
+        // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.
+        if (name === 'set_config') {
+          const setting = ((n.args ?? []) as Array<{ A_Const?: { sval?: { sval?: string } } }>)[0]?.A_Const?.sval?.sval;
+          if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
+        }
         if (!isReadOnlyFunction(parts)) readOnly = false;
         break;
       }

@@ -1,4 +1,4 @@
-// Stripe (docs.stripe.com/api): REST over form-encoded bodies under /v1. Resources follow one
+// Stripe (docs.stripe.com/api): REST over form-encoded bodies under /v1, and API v2 (JSON) under /v2. Resources follow one
 // pattern (list/create on the collection, retrieve/update/delete on an id, POST actions on
 // /{id}/{action}), so the adapter derives the operation from the path and a table says which
 // operations move money (`pay`) or change the account (`admin`).
@@ -30,7 +30,20 @@ const admin = new Set([
   // The bank account or card payouts go to (Connect accounts' external accounts): changing it
   // redirects the money.
   'accounts.external_accounts', 'accounts.bank_accounts', 'account.external_accounts', 'account.bank_accounts',
+  // Links and sessions that let whoever holds them edit the account, its bank account included;
+  // the payout schedule.
+  'account_links.create', 'account_sessions.create', 'balance_settings.create', 'balance_settings.update',
 ]);
+
+/**
+ * API v2 (/v2/{namespace}/{resource}…, JSON bodies): the money-moving operations, and the
+ * resources where a change redirects money or changes the account — the vault of bank accounts
+ * payouts go to, payout methods and their setup, accounts and their links and tokens, event
+ * destinations (v2's webhooks).
+ */
+const v2Pay = new Set(['v2.money_management.outbound_payments.create', 'v2.money_management.outbound_transfers.create']);
+const v2Admin = ['v2.core.vault.', 'v2.core.accounts', 'v2.core.account_links', 'v2.core.account_tokens', 'v2.core.event_destinations',
+  'v2.money_management.outbound_setup_intents', 'v2.money_management.payout_methods', 'v2.money_management.financial_accounts'];
 
 const override: Record<string, Effect> = {
   'invoices.send': 'send',
@@ -40,11 +53,21 @@ const override: Record<string, Effect> = {
 };
 
 function describeStripe(request: RequestInfo): ServiceInfo {
-  const segs = request.segments[0] === 'v1' ? request.segments.slice(1) : request.segments;
-  if (segs.length === 0) return { name: 'stripe', operation: 'unknown', params: {}, effect: effectByMethod(request.method) };
+  const v2 = request.segments[0] === 'v2';
+  const segs = request.segments[0] === 'v1' || v2 ? request.segments.slice(1) : request.segments;
+  if (segs.length === 0 || (v2 && segs.length < 2)) return { name: 'stripe', operation: 'unknown', params: {}, effect: effectByMethod(request.method) };
   let resource = segs[0]!;
   let rest = segs.slice(1);
-  if (namespaces.has(resource) && rest.length > 0) {
+  if (v2) {
+    // /v2/core/vault/us_bank_accounts: the vault is a namespace inside core.
+    resource = `v2.${resource}`;
+    if (resource === 'v2.core' && rest[0] === 'vault' && rest.length > 1) {
+      resource = 'v2.core.vault';
+      rest = rest.slice(1);
+    }
+    resource = `${resource}.${rest[0]}`;
+    rest = rest.slice(1);
+  } else if (namespaces.has(resource) && rest.length > 0) {
     resource = `${resource}.${rest[0]}`;
     rest = rest.slice(1);
   }
@@ -68,8 +91,9 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   }
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
-  if (pay.has(operation)) effect = 'pay';
+  if (pay.has(operation) || v2Pay.has(operation)) effect = 'pay';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
+  else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';
   else if (override[operation]) effect = override[operation]!;
   else effect = effectByMethod(m);
   return { name: 'stripe', operation, params, effect };

@@ -15,6 +15,11 @@ function pgGraphqlMutation(field: string): [string, ServiceInfo['effect']] {
   return [`graphql.${field}`, 'write'];
 }
 
+/** A pg_graphql filter that selects every row: absent, null, `{}`, or a variable not given. */
+function isEmptyFilter(filter: unknown): boolean {
+  return filter === undefined || filter === null || (typeof filter === 'object' && !Array.isArray(filter) && Object.keys(filter).length === 0);
+}
+
 const isGraphql = (request: RequestInfo): boolean =>
   request.host !== 'api.supabase.com' && request.segments.length === 2 && request.segments[0] === 'graphql' && request.segments[1] === 'v1';
 
@@ -82,6 +87,14 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (isGraphql(request)) {
     const info = describeGraphql('supabase', graphql, pgGraphqlMutation);
     info.params.project = project;
+    // update…Collection without a filter (or with an empty one) rewrites every row, as a PATCH
+    // without a filter does over REST: the same operation gets the same risk.
+    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && isEmptyFilter(c.args.filter));
+    if (unfiltered && info.effect === 'write') {
+      info.operation = 'rows.update';
+      info.params.all_rows = true;
+      info.params.table = unfiltered.field.slice('update'.length, -'Collection'.length);
+    }
     return info;
   }
   const segs = request.segments;

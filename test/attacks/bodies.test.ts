@@ -168,6 +168,52 @@ t.test('duplicate keys at any depth: ambiguous, never allowed, at least as sever
   t.pass('checked');
 });
 
+t.test('keys equal but for letter case (Go and other case-insensitive parsers): ambiguous, at least as severe as the case-insensitive reading', async (t) => {
+  // A spelling of a key that Go's encoding/json matches to the field: any letter case, ſ for s, K (Kelvin) for k.
+  const spelling = (key: string): fc.Arbitrary<string> => fc.array(fc.nat(3), { minLength: key.length, maxLength: key.length }).map((r) => {
+    const out = [...key].map((c, i) => (c === 's' && r[i] === 3 ? '\u017f' : c === 'k' && r[i] === 3 ? '\u212a' : r[i]! % 2 ? c.toUpperCase() : c)).join('');
+    return out === key ? key.toUpperCase() : out;
+  }).filter((k) => k !== key);
+  // [where, key]: a JSON-RPC message whose field is given twice, the second time in another spelling.
+  const slot = fc.oneof(
+    fc.tuple(fc.constant<string[]>([]), fc.constant('method'), spelling('method')),
+    fc.tuple(fc.constant<string[]>(['params']), fc.constant('name'), spelling('name')),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(dangerousTool, readTool), fc.oneof(dangerousTool, readTool), slot, fc.boolean(), async (tool, other, [where, key, alias], aliasLast) => {
+      const message = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: {} } } as Record<string, unknown>;
+      const values: Record<string, string> = { method: 'tools/list', name: other };
+      const inner = where.length ? (message.params as Record<string, unknown>) : message;
+      const entries = Object.entries(inner).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`);
+      const aliasEntry = `"${alias}":${JSON.stringify(where.length ? values.name : values.method)}`;
+      if (aliasLast) entries.push(aliasEntry);
+      else entries.unshift(aliasEntry);
+      const innerText = `{${entries.join(',')}}`;
+      const text = where.length ? JSON.stringify({ ...message, params: '\u0000' }).replace('"\\u0000"', innerText) : innerText;
+      // What Go reads: the last key (in text order) that folds to the field.
+      const goValue = aliasLast ? (where.length ? values.name : values.method) : key === 'method' ? 'tools/call' : tool;
+      const goBody = JSON.stringify(where.length ? { ...message, params: { name: goValue, arguments: {} } } : { ...message, method: goValue });
+      const headers: Array<[string, string]> = [['Content-Type', 'application/json']];
+      const mixed = await decide({ url: MCP, headers, body: text });
+      const go = await decide({ url: MCP, headers, body: goBody });
+      const plain = await decide({ url: MCP, headers, body: JSON.stringify(message) });
+      if (!mixed.description.request.body.ambiguous) throw new Error(`not marked ambiguous: ${text}`);
+      if (mixed.decision.action === 'allow') throw new Error(`allowed: ${text}`);
+      const worst = Math.max(severity(go.decision), severity(plain.decision), 3);
+      if (severity(mixed.decision) < worst) throw new Error(`${text}: ${mixed.decision.rule} ${mixed.decision.approval?.risk} below a reading`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // SQL: `SQL` or `ſql` beside `sql` (a Go server runs the last).
+  for (const alias of ['SQL', 'Sql', '\u017fql']) {
+    const { decision, description } = await decide({ url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/db1/query', headers: [['Authorization', 'Bearer x'], ['Content-Type', 'application/json']], body: `{"sql": "SELECT 1", "${alias}": "DROP TABLE users"}` });
+    t.ok(description.request.body.ambiguous && decision.approval?.risk === 'critical', `D1 ${alias}: the DROP is seen (${decision.rule} ${decision.approval?.risk})`);
+  }
+  // Control: capitalized keys inside a read tool's arguments are data, not fields Airlock reads by.
+  const read = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: READ_ONLY_TOOLS[0], arguments: { Query: 'x', Name: 'y', Method: 'z' } } }) });
+  t.equal(read.decision.action, 'allow', 'a read tool call with capitalized argument names is still allowed');
+});
+
 t.test('a Content-Type that contradicts a JSON body: the JSON is read, the body is ambiguous', async (t) => {
   const contradicting = fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'multipart/form-data; boundary=x', 'text/html', 'application/xml', 'image/png', 'application/x-www-form-urlencoded; charset=utf-8');
   await fc.assert(

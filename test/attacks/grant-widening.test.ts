@@ -178,3 +178,50 @@ decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"
   t.equal((await e.decide(d('medium', '1'))).action, 'approve', 'never step-up');
   t.equal(path.basename(dir).length > 0, true);
 });
+
+t.test('a request whose operation cannot be read is never covered by a grant', async (t) => {
+  // Persisted GraphQL queries (only an id or a hash), a body read several ways: two such requests
+  // look alike whatever they do.
+  const opaque: Array<[Shape, Shape, string]> = [
+    [{ url: 'https://api.github.com/graphql', type: 'application/json', body: '{"id":"ListIssues"}' }, { url: 'https://api.github.com/graphql', type: 'application/json', body: '{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"9e1b"}}}' }, 'graphql:unparsed'],
+  ];
+  for (const [first, later, item] of opaque) {
+    const approved = describe(first);
+    const grant = { id: 'g', agent: 'agent', method: 'POST', host: approved.request.host, path_pattern: approved.request.path, risk: 'high' as const, scope: [item], expires: '2999-01-01T00:00:00Z' };
+    const d = describe(later);
+    d.grants = [grant];
+    t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: new RegExp(`cannot be read \\(${item}\\)`) }] } }, `${item}: the grant is withheld`);
+    const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+    t.teardown(() => queue.close());
+    const own = await engine.decide(approved);
+    const record = await queue.create(approved, own);
+    await t.rejects(queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }), /cannot be read/, `${item}: no grant is offered for it`);
+  }
+  // A duplicate key: JSON.parse reads the approved statement, a first-wins server the other one.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const approved = describe(sql(['INSERT INTO notes (b) VALUES (1)']));
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  const twoReadings = describe({ ...sql([]), body: '{"sql": "DELETE FROM users WHERE id = 1", "sql": "INSERT INTO notes (b) VALUES (1)"}' });
+  twoReadings.grants = queue.matchingGrants(twoReadings);
+  t.match(await engine.decide(twoReadings), { action: 'approve', grants: { offered: [] } }, 'body:ambiguous: the grant is withheld');
+});
+
+t.test('a grant covers the approved scheme and port only: another port of the host may be another service', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const at = (url: string): RequestDescription => describeRequest({ method: 'POST', url, headers: [['content-type', 'text/plain']], body: Buffer.from('x'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = at('http://svc.example:8080/jobs');
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  const same = at('http://svc.example:8080/jobs');
+  same.grants = queue.matchingGrants(same);
+  t.match(await engine.decide(same), { action: 'allow' }, 'the approved port is covered');
+  for (const url of ['http://svc.example:9090/jobs', 'https://svc.example:8080/jobs', 'http://svc.example/jobs']) {
+    const other = at(url);
+    other.grants = queue.matchingGrants(other);
+    t.equal(other.grants.length, 0, `${url}: the queue offers no grant`);
+    const g = queue.grants()[0]!;
+    other.grants = [{ id: g.id, agent: g.agent, method: g.method, host: g.host, scheme: g.scheme!, port: g.port!, path_pattern: g.path_pattern!, risk: g.risk!, expires: g.expires }];
+    t.match(await engine.decide(other), { action: 'approve', grants: { offered: [] } }, `${url}: the engine withholds it`);
+  }
+});

@@ -150,3 +150,47 @@ t.test('a body that may carry _method but was cut by the capture is ambiguous', 
   t.match(d.request.method_override, { ambiguous: true });
   t.match(await engine.decide(d), { action: 'approve', approval: { risk: 'critical' } }, 'judged by the worst reading (a DELETE of the route)');
 });
+
+t.test('server-specific spellings of an override to DELETE are judged as the deletion', async (t) => {
+  const form = (type: string, name: fc.Arbitrary<string>): fc.Arbitrary<Placement> =>
+    fc.tuple(name, deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type, text: `a=1&${n}=${encodeURIComponent(v)}` } }));
+  // Names PHP (leading blanks dropped, name cut at NUL) or Rack 2 (brackets around it) read as `_method`.
+  const phpRackName = fc.constantFrom('%20_method', '++_method', '+.method', '_method%00', '_method%00x', '%5B_method%5D', '%5D_method', '_method%5D', '%5B%5B_method');
+  const spelling: fc.Arbitrary<Placement> = fc.oneof(
+    // CGI, WSGI and Rack see X_HTTP_METHOD_OVERRIDE as HTTP_X_HTTP_METHOD_OVERRIDE, like the hyphenated name.
+    fc.tuple(fc.constantFrom('X_HTTP_Method_Override', 'x_http_method', 'X_Method-Override', 'X-HTTP_METHOD'), deleteValue).map(([n, v]): Placement => ({ headers: [[n, v]], query: '' })),
+    fc.tuple(phpRackName, deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
+    form('application/x-www-form-urlencoded', phpRackName),
+    // Rack reads an untyped POST as a form; PHP reads the type only up to `,`, `;` or a blank.
+    form('', fc.constant('_method')),
+    // Two Content-Type headers: servers differ on which they take.
+    fc.tuple(fc.constantFrom('application/x-www-form-urlencoded', 'application/json'), deleteValue).map(([type, v]): Placement => ({
+      headers: [['Content-Type', 'text/plain']], query: '', body: { type, text: type.endsWith('json') ? JSON.stringify({ _method: v }) : `_method=${encodeURIComponent(v)}` },
+    })),
+    // Rack 2 splits forms on `;` too.
+    deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1;_method=${encodeURIComponent(v)}` } })),
+    form('application/x-www-form-urlencoded, text/plain', fc.constant('_method')),
+    form('Application/X-WWW-Form-Urlencoded text/plain', fc.constant('_method')),
+    // Laravel takes any Content-Type containing /json or +json as JSON; a BOM does not hide it.
+    fc.tuple(fc.constantFrom('text/json', 'application/json-rpc', 'application/vnd.api+json; charset=utf-8', 'text/plain; x=/json'), fc.constantFrom('', '\uFEFF'), deleteValue)
+      .map(([type, bom, v]) => ({ headers: [], query: '', body: { type, text: `${bom}{"a":1,"_method":${JSON.stringify(v)}}` } })),
+    // Duplicate keys: a first-wins parser reads DELETE where JSON.parse reads GET.
+    fc.tuple(fc.constantFrom('_method', '\\u005fmethod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/json', text: `{"${n}":${JSON.stringify(v)},"_method":"GET"}` } })),
+    // Multipart with bare-LF line endings (PHP), or the part after a close delimiter.
+    deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=XyZ', text: `--XyZ\nContent-Disposition: form-data; name="_method"\n\n${v}\n--XyZ--\n` } })),
+    deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=XyZ', text: `--XyZ--\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n` } })),
+  );
+  await fc.assert(
+    fc.asyncProperty(spelling, async (p) => {
+      const d = describe('POST', 'https://api.github.com/repos/acme/widgets', p);
+      if (d.service?.operation !== 'repos.delete') return false;
+      const decision = await engine.decide(d);
+      return decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 200 },
+  );
+  t.pass('200 spellings held as critical deletions');
+  // Control: a text body that looks like a form is read by no framework as one.
+  const text = describe('POST', 'https://api.github.com/repos/acme/widgets/issues', { headers: [], query: '', body: { type: 'text/plain', text: 'a=1&_method=DELETE' } });
+  t.equal(text.request.method_override, undefined, 'text/plain is not read as a form');
+});

@@ -55,6 +55,11 @@ function decodeOnce(s: string): string {
   }
 }
 
+/** IIS's %uXXXX escapes, then %XX (lenient). */
+const iisDecode = (s: string): string => pct(s.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_, h: string) => encodeURIComponent(String.fromCharCode(parseInt(h, 16)))));
+/** Windows best-fit conversion to an ANSI code page: slash look-alikes become "/", yen and won "\\" (cp932, cp949). */
+const bestFit = (s: string): string => s.replace(/[\u2215\u2044\u29f8\uff0f]/g, '/').replace(/[\u2216\u29f9\u00a5\u20a9\uff3c]/g, '\\');
+
 /** The segments each kind of server routes on, for a path as received. */
 export function readings(path: string): Record<string, string[]> {
   return {
@@ -63,6 +68,7 @@ export function readings(path: string): Record<string, string[]> {
     'tomcat (cut ;params, decode, clean)': clean(pct(path.split('/').map((s) => s.split(';')[0]).join('/'))),
     'double decoding': clean(pct(pct(path))),
     'iis (\\ is /)': clean(pct(path).replace(/\\/g, '/')),
+    'iis (%u, decoded twice, best-fit code page)': clean(bestFit(iisDecode(iisDecode(path))).replace(/\\/g, '/')),
     'unicode normalizing (NFKC)': clean(pct(path).normalize('NFKC')),
   };
 }
@@ -104,6 +110,9 @@ const attacks = [
   '/public;/../admin/x', '/public/%2561dmin/x', '/public/%25%32%66admin/x',
   // Raw dot-segments after a segment that starts with a dot: Node 20's URL parser leaves them.
   '/public/.x/../../admin/x', '/public/.well-known/../../admin/x', '/public/..x/../../admin/x',
+  // IIS: %u escapes behind a double encoding; Windows best-fit look-alikes of "/" and "\\".
+  '/public/..%25u002fadmin/x', '/public/..%25U002Fadmin/x', '/public/..%25%75002fadmin/x', '/public/%25u002e%25u002e/admin/x',
+  '/public/..%e2%88%95admin/x', '/public/..%e2%81%84admin/x', '/public/..%e2%a7%b8admin/x', '/public/..%c2%a5admin/x', '/public/..%e2%82%a9admin/x',
 ];
 
 t.test('ambiguous spellings of /admin under /public: 400 problem+json, the upstream sees nothing', async (t) => {
@@ -177,6 +186,7 @@ const ordinary = fc.constantFrom('public', 'admin', 'x', 'v1.2', '~user', '@scop
 const tricky = fc.constantFrom(
   '%2e', '%2E', '.%2e', '%2e%2e', '%2E.', '%2f', '%2F', '%5c', '%5C', '\\', ';', ';x=1', '%3b', '%3B', '%252f', '%252e', '%2541', '%25',
   '%00', '%0a', '%09', '%c0%af', '%c0%ae', '%e0%80%af', '%ef%bc%8f', '%ef%bc%8e', '%e2%80%a5', '%ef%b9%94', '%u002f', '%', '%g1', '%2', '', '%20', '..%20',
+  '%25u002f', '%25U005C', '%25u002e', '%25%75', '%e2%88%95', '%e2%81%84', '%e2%a7%b8', '%c2%a5', '%e2%82%a9', '%e2%88%96',
 );
 const segment = (piece: fc.Arbitrary<string>): fc.Arbitrary<string> => fc.array(piece, { minLength: 1, maxLength: 3 }).map((p) => p.join(''));
 const pathOf = (seg: fc.Arbitrary<string>): fc.Arbitrary<string> =>

@@ -5,9 +5,14 @@
 // the charset it asks for (Accept-Charset, or forced with ?charset=) with or without a BOM; and in
 // pieces, honouring Range (single, suffix, open, several as multipart/byteranges) and If-Range.
 // It also answers a WebSocket upgrade on /ws with the record, echoes requests on /api/echo, and
-// serves ordinary content (JSON, gzip, a binary download) for the positive controls.
+// serves ordinary content (JSON, gzip, a binary download) for the positive controls. And it tails
+// its log live, as request inspectors, log viewers and webhook testers do: `/tail` (server-sent
+// events, optionally gzip-flushed per event), `/wait` (a long poll answered by the next request)
+// and a WebSocket on `/ws-tail`, each showing requests recorded after the channel was opened.
+// With `?all=1`, `/log` and the live channels show the requests to every name the server answers
+// to, as a single-tenant server that ignores Host does.
 import crypto from 'node:crypto';
-import type http from 'node:http';
+import http from 'node:http';
 import type net from 'node:net';
 import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
@@ -149,7 +154,7 @@ function parseRanges(header: string, size: number): ByteRange[] | undefined {
   return out.filter((x) => x.start <= x.end && x.start < size);
 }
 
-function sendRepresentation(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, type: string): void {
+export function sendRepresentation(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer, type: string): void {
   const etag = `"${crypto.createHash('sha1').update(body).digest('hex').slice(0, 16)}"`;
   res.setHeader('accept-ranges', 'bytes');
   res.setHeader('etag', etag);
@@ -183,24 +188,59 @@ export interface Service {
   attach(server: http.Server): void;
   /** What the service recorded, by Host (without port). */
   log(host: string): Recorded[];
+  /** Live channels (tail, long poll, WebSocket tail) open on a host ('*': on every name), waiting for its next request. */
+  watching(host: string): number;
 }
 
 export function readbackService(): Service {
   const logs = new Map<string, Recorded[]>();
+  const watchers = new Map<string, Set<(r: Recorded) => void>>();
   const hostOf = (req: http.IncomingMessage): string => String(req.headers.host ?? '').replace(/:\d+$/, '');
+  /** Calls `fn` with each request to /api/ on `host` from now on; returns the unsubscribe. */
+  const watch = (host: string, fn: (r: Recorded) => void): (() => void) => {
+    const set = watchers.get(host) ?? watchers.set(host, new Set()).get(host)!;
+    set.add(fn);
+    return () => set.delete(fn);
+  };
   const record = (req: http.IncomingMessage, body: Buffer): void => {
     const list = logs.get(hostOf(req)) ?? [];
     const headers: Array<[string, string]> = [];
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
-    list.push({ method: req.method ?? '', url: req.url ?? '', headers, body: body.toString('utf8') });
+    const r = { method: req.method ?? '', url: req.url ?? '', headers, body: body.toString('utf8') };
+    list.push(r);
     if (list.length > 500) list.shift();
     logs.set(hostOf(req), list);
+    if (r.url.startsWith('/api/')) for (const fn of [...(watchers.get(hostOf(req)) ?? []), ...(watchers.get('*') ?? [])]) fn(r);
+  };
+  /** How a live channel shows one record: ?format= (default json), or ?only=<header> for that header's values. */
+  const show = (url: URL, r: Recorded): string => {
+    const only = url.searchParams.get('only');
+    return only ? r.headers.filter(([k]) => k.toLowerCase() === only).map(([, v]) => v).join('\n') : represent([r], (url.searchParams.get('format') ?? 'json') as Format).text;
   };
   const wss = new WebSocketServer({ noServer: true });
   return {
     log: (host) => logs.get(host) ?? [],
+    watching: (host) => watchers.get(host)?.size ?? 0,
     attach(server) {
       server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        if (url.pathname === '/ws-tail') {
+          // Each request recorded from now on, one message each (binary with ?binary=1).
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => ws.send(show(url, r), { binary: url.searchParams.get('binary') === '1' }));
+            ws.on('close', off);
+          });
+          return;
+        }
+        if (url.pathname === '/tail' || url.pathname === '/wait') {
+          // No WebSocket here: the handshake is answered as the plain GET it also is (200, not 101).
+          const res = new http.ServerResponse(req);
+          res.assignSocket(socket);
+          res.shouldKeepAlive = false;
+          socket.on('end', () => socket.destroy());
+          this.handler(req, res, Buffer.alloc(0));
+          return;
+        }
         const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
         wss.handleUpgrade(req, socket, head, (ws) => {
           ws.send(JSON.stringify(log));
@@ -211,8 +251,9 @@ export function readbackService(): Service {
     handler(req, res, body) {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname === '/log') {
-        // The record of the requests to /api/ on this host (what an agent wants to read back).
-        const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
+        // The record of the requests to /api/ on this host (what an agent wants to read back), or
+        // with ?all=1 on every name the server answers to (a single-tenant server ignores Host).
+        const log = (url.searchParams.get('all') === '1' ? [...logs.values()].flat() : logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
         const only = url.searchParams.get('only');
         const format = (url.searchParams.get('format') ?? 'json') as Format;
         const charset = (url.searchParams.get('charset') as Charset | null) ?? negotiate(req.headers['accept-charset'] as string | undefined);
@@ -223,6 +264,39 @@ export function readbackService(): Service {
           : represent(log, format);
         record(req, body);
         sendRepresentation(req, res, transcode(text, charset, bom), label ? `${type}; charset=${charset}` : type);
+        return;
+      }
+      if (url.pathname === '/tail' || url.pathname === '/wait') {
+        record(req, body);
+        const charset = (url.searchParams.get('charset') as Charset | null) ?? negotiate(req.headers['accept-charset'] as string | undefined);
+        if (url.pathname === '/wait') {
+          // A long poll: answered by the next request recorded (in the representation and byte range asked for).
+          const timer = setTimeout(() => { off(); res.writeHead(204).end(); }, 8000);
+          const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => {
+            off();
+            clearTimeout(timer);
+            sendRepresentation(req, res, transcode(show(url, r), charset, false), `text/plain; charset=${charset}`);
+          });
+          res.on('close', () => { off(); clearTimeout(timer); });
+          return;
+        }
+        // Server-sent events: a comment at once, then one event per request recorded; gzip flushed per event as compression middleware does.
+        const gzip = url.searchParams.get('gzip') === '1';
+        res.writeHead(200, { 'content-type': `text/event-stream; charset=${charset}`, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        const z = gzip ? zlib.createGzip() : undefined;
+        z?.pipe(res);
+        const send = (text: string): void => {
+          const bytes = transcode(text, charset, false);
+          if (z) {
+            z.write(bytes);
+            z.flush(zlib.constants.Z_SYNC_FLUSH);
+          } else {
+            res.write(bytes);
+          }
+        };
+        send(': ready\n\n');
+        const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => send(`data: ${show(url, r).replace(/\r?\n/g, '\ndata: ')}\n\n`));
+        res.on('close', off);
         return;
       }
       record(req, body);

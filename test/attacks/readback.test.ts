@@ -387,6 +387,32 @@ t.test('2(c): a real value left in the environment, in any spelling, never reach
   }), { numRuns: numRuns * 3, ...seed });
 });
 
+t.test('2(c): a value two encodings deep (a base64 registry config, a base64 or hex blob of any spelling) never reaches the agent', async (t) => {
+  const value = 'ghp_EnvCanary/Value+42=xyz0123';
+  const placeholder = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
+  // What tools keep in one variable: a Kubernetes .dockerconfigjson (base64 of JSON whose "auth" is
+  // the base64 of user:token), a base64 or hex blob of a config file holding the value in any spelling.
+  const inner = fc.oneof(
+    spelling(value).map((sp) => sp.text),
+    fc.constantFrom('user', 'x-access-token').map((u) => JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from(`${u}:${value}`).toString('base64') } } })),
+    fc.constant(`//registry.npmjs.org/:_authToken=${value}\nalways-auth=true\n`),
+  );
+  const wrap = fc.constantFrom('base64', 'base64url', 'base64-mime', 'hex');
+  await fc.assert(fc.property(inner, wrap, (text, how) => {
+    const b = Buffer.from(text, 'latin1');
+    const blob = how === 'hex' ? b.toString('hex') : how === 'base64url' ? b.toString('base64url') : how === 'base64-mime' ? b.toString('base64').replace(/.{76}(?=.)/g, '$&\n') : b.toString('base64');
+    if (!reveal(blob, value)) return;
+    const seenVars: string[] = [];
+    const env = agentEnv({ REGISTRY_AUTH: blob, PATH: '/usr/bin' }, {
+      agent: 'a', token: 't', proxyHost: '127.0.0.1', proxyPort: 1, caCert: '/ca.pem', sandboxed: true,
+      realValues: [{ secret: 'gh', value, placeholder }], onReplaced: (v) => seenVars.push(v),
+    });
+    const left = env.REGISTRY_AUTH === undefined ? undefined : reveal(env.REGISTRY_AUTH, value);
+    if (left) throw new Error(`${how} of ${JSON.stringify(text.slice(0, 60))}: REGISTRY_AUTH still holds the value (${left})`);
+    if (!seenVars.includes('REGISTRY_AUTH')) throw new Error(`${how}: the user was not told about REGISTRY_AUTH`);
+  }), { numRuns: numRuns * 2, ...seed });
+});
+
 // ─── legitimate use keeps working: real clients ──────────────────────────────────────────────
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -219,3 +219,105 @@ t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
   t.ok(r.created.some(([fam]) => fam === 1), 'AF_UNIX works');
   t.equal(r.errors['40/1'], 97, 'AF_VSOCK still refused');
 });
+
+/**
+ * Aliases and side doors to the families above: the kernel turns (AF_INET, SOCK_PACKET) into an
+ * AF_PACKET socket, and in a user and network namespace of its own (unshare, no privilege needed)
+ * the agent holds the CAP_NET_RAW that AF_PACKET asks for (the door of CVE-2017-7308 and
+ * CVE-2020-14386). io_uring can create sockets without socket(2).
+ */
+const aliasProbe = `
+import ctypes, json, socket
+libc = ctypes.CDLL(None, use_errno=True)
+out = {}
+def attempt(name, fam, typ, proto):
+    try:
+        socket.socket(fam, typ, proto).close()
+        out[name] = 'created'
+    except OSError as e:
+        out[name] = e.errno
+params = ctypes.create_string_buffer(120)
+r = libc.syscall(425, 4, params)
+out['io_uring_setup'] = 'created' if r >= 0 else ctypes.get_errno()
+out['unshare'] = libc.unshare(0x10000000 | 0x40000000) == 0 or ctypes.get_errno()
+for flags in (0, 0o4000, 0o2000000):
+    attempt('inet_sock_packet_%o' % flags, socket.AF_INET, 10 | flags, 0x0300)
+attempt('packet_raw', 17, socket.SOCK_RAW, 0x0300)
+attempt('packet_dgram', 17, socket.SOCK_DGRAM, 0x0300)
+attempt('control_inet_raw', socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+attempt('control_inet_stream', socket.AF_INET, socket.SOCK_STREAM, 0)
+print('alias=' + json.dumps(out))
+`;
+
+t.test('AF_PACKET by its old name (AF_INET, SOCK_PACKET), even with CAP_NET_RAW from a user namespace of its own, and io_uring: refused', async (t) => {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', aliasProbe], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.alias) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const alias = JSON.parse(out.alias) as Record<string, number | string | boolean>;
+  t.comment(out.alias);
+  t.equal(alias.io_uring_setup, 38, 'io_uring_setup: ENOSYS');
+  t.equal(alias.unshare, true, 'the agent can make a user and network namespace of its own (so it holds CAP_NET_RAW there)');
+  for (const flags of ['0', '4000', '2000000']) t.equal(alias[`inet_sock_packet_${flags}`], 97, `(AF_INET, SOCK_PACKET | ${flags}): EAFNOSUPPORT`);
+  t.equal(alias.packet_raw, 97, 'AF_PACKET: EAFNOSUPPORT');
+  t.equal(alias.packet_dgram, 97, 'AF_PACKET (SOCK_DGRAM): EAFNOSUPPORT');
+  t.equal(alias.control_inet_raw, 'created', 'control: other AF_INET types work in its own namespace');
+  t.equal(alias.control_inet_stream, 'created', 'control: TCP sockets work');
+});
+
+/**
+ * The other ABIs of an x86_64 kernel: a 64-bit process can enter the i386 system call table with
+ * `int 0x80` (seccomp then sees the i386 architecture) and the x32 one with bit 30 of the number.
+ * Both must keep the allowlist: i386 socket(2) is checked like the native one, socketcall(2) (which
+ * multiplexes every socket call) is refused whole, x32 is refused outright.
+ */
+const otherAbiProbe = `
+import ctypes, json, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mmap.restype = ctypes.c_void_p
+libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+mem = libc.mmap(None, 4096, 7, 0x22 | 0x40, -1, 0)  # PROT_RWX, MAP_PRIVATE|MAP_ANONYMOUS|MAP_32BIT
+def call32(nr, a, b, c):
+    # push rbx; mov eax, nr; mov ebx, a; mov ecx, b; mov edx, c; int 0x80; movsxd rax, eax; pop rbx; ret
+    code = b'\\x53\\xb8' + struct.pack('<I', nr) + b'\\xbb' + struct.pack('<I', a) + b'\\xb9' + struct.pack('<I', b) + b'\\xba' + struct.pack('<I', c) + b'\\xcd\\x80\\x48\\x63\\xc0\\x5b\\xc3'
+    ctypes.memmove(mem, code, len(code))
+    return ctypes.CFUNCTYPE(ctypes.c_long)(mem)()
+args = mem + 2048
+out = {'getpid': call32(20, 0, 0, 0) > 0}
+out['socket_vsock'] = call32(359, 40, 1, 0)
+out['socket_inet'] = call32(359, 2, 1, 0) >= 0
+out['socket_sock_packet'] = call32(359, 2, 10, 0x0300)
+ctypes.memmove(args, struct.pack('<III', 40, 1, 0), 12)
+out['socketcall_vsock'] = call32(102, 1, args, 0)
+ctypes.memmove(args, struct.pack('<III', 2, 1, 0), 12)
+out['socketcall_inet'] = call32(102, 1, args, 0)
+out['x32_socket_vsock'] = libc.syscall(0x40000000 | 41, 40, 1, 0)
+out['x32_errno'] = ctypes.get_errno()
+print('abi=' + json.dumps(out))
+`;
+
+t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socketcall, bit 30)', async (t) => {
+  // Outside the sandbox first: a kernel without i386 emulation kills the probe on int 0x80.
+  const outside = process.arch !== 'x64' ? '' : await new Promise<string>((resolve) => {
+    const c = spawn('python3', ['-c', otherAbiProbe], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    c.on('close', () => resolve(out));
+  });
+  if (!/abi=/.test(outside)) {
+    t.pass(`not run: ${process.arch !== 'x64' ? 'x86_64 only' : 'this kernel has no i386 emulation (int 0x80)'}`);
+    return;
+  }
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', otherAbiProbe], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.abi) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const abi = JSON.parse(out.abi) as Record<string, number | boolean>;
+  t.comment(out.abi);
+  t.equal(abi.getpid, true, 'control: the i386 table answers inside');
+  t.equal(abi.socket_vsock, -97, 'i386 socket(AF_VSOCK): EAFNOSUPPORT');
+  t.equal(abi.socket_sock_packet, -97, 'i386 socket(AF_INET, SOCK_PACKET): EAFNOSUPPORT');
+  t.equal(abi.socket_inet, true, 'control: i386 socket(AF_INET) works');
+  t.equal(abi.socketcall_vsock, -1, 'i386 socketcall(SYS_SOCKET, AF_VSOCK): EPERM');
+  t.equal(abi.socketcall_inet, -1, 'i386 socketcall is refused whole: EPERM');
+  t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
+  t.equal(abi.x32_errno, 1, 'x32: EPERM');
+});

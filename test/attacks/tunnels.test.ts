@@ -218,6 +218,30 @@ t.test('any 101 that is not a WebSocket handshake is a 502 problem+json; the ups
   t.pass(`${n} answers checked`);
 });
 
+t.test('a 101 to a request that asked for no upgrade is a 502 problem+json, recorded; nothing is relayed either way', async (t) => {
+  // A plain GET (no Upgrade), answered with a complete WebSocket-looking 101 and bytes behind it.
+  for (const [i, spec] of ([
+    { status: 101, upgrade: 'websocket', connection: 'Upgrade', accept: 'right', trailing: 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi' },
+    { status: 101, upgrade: 'h2c', connection: 'Upgrade', accept: 'none', trailing: '\x81\x02hi' },
+  ] as Answer[]).entries()) {
+    const path = `/plain101/${i}`;
+    const [url, host] = at(hostile.port, path);
+    const agent = rawAgent(net.connect(a.port, '127.0.0.1'), `GET ${url} HTTP/1.1\r\nHost: ${host}\r\nProxy-Authorization: ${a.auth}\r\nX-Answer: ${Buffer.from(JSON.stringify(spec)).toString('base64')}\r\n\r\n`);
+    // Bounded: an answer that never comes is the failure, not a wait.
+    const res = await Promise.race([agent.response, new Promise<{ status: number; headers: Record<string, string> }>((r) => setTimeout(() => r({ status: 0, headers: {} }), 8000))]);
+    t.equal(res.status, 502, `${spec.upgrade}: 502`);
+    t.ok(isProblem({ status: 502, headers: res.headers, body: agent.text().split('\r\n\r\n').slice(1).join('\r\n\r\n') }), 'problem+json');
+    // The connection stays an HTTP connection: what follows is read as new requests (to a denied host).
+    agent.send(smuggled(hostile.port));
+    await agent.closed(400);
+    agent.destroy();
+    const conn = hostile.conns.find((c) => c.head.includes(`GET ${path} `));
+    t.notOk(sawSmuggled(Buffer.concat(conn?.after ?? []).toString('latin1')), 'the agent\'s bytes never reached the upstream');
+    t.notOk(/hi/.test(agent.text().split('\r\n\r\n').slice(1).join('')) && !/problem/.test(agent.text()), 'the upstream\'s bytes never reached the agent');
+    t.ok(await eventually(() => a.records.some((r) => r.url === url && r.status === 502)), 'the request is recorded');
+  }
+});
+
 t.test('plain HTTP inside an allowed tunnel never reaches the upstream (before or after the 101, raw HTTP or ws behind)', async (t) => {
   for (const [name, port, bytes] of [['ws upstream', sink.port, () => sink.bytes()], ['raw HTTP server behind a valid 101', framer.port, () => framer.conns.map((c) => Buffer.concat(c.after).toString('latin1')).join('')]] as const) {
     for (const early of [true, false]) {

@@ -24,6 +24,7 @@ t.test('classification of special addresses', async (t) => {
     ['64:ff9b::7f00:1', 'NAT64'], ['64:ff9b::a9fe:a9fe', 'NAT64'],
     ['2002:7f00:1::1', '6to4'], ['2001:0:4136:e378::1', 'Teredo'],
     ['224.0.0.1', 'multicast'], ['ff02::1', 'multicast'], ['255.255.255.255', 'reserved'],
+    ['::127.0.0.1', 'reserved'], ['::ffff:0:0:a9fe:a9fe', 'reserved'], ['0:0:0:1::7f00:1', 'reserved'], ['::ffff:0:a9fe:a9fe', 'link-local / cloud metadata'],
     ['::ffff:127.0.0.1', 'loopback'], ['::ffff:7f00:1', 'loopback'], ['::ffff:a9fe:a9fe', 'link-local / cloud metadata'], ['::ffff:10.0.0.1', 'private (RFC 1918)'],
     ['8.8.8.8', undefined], ['1.1.1.1', undefined], ['172.32.0.1', undefined], ['100.128.0.1', undefined], ['2606:4700::1111', undefined], ['::ffff:8.8.8.8', undefined],
   ];

@@ -1,6 +1,7 @@
 // Replay is stateful per session: labels accumulate in request order as they did live, each policy
 // with its own simulation; a human's clear recorded in the audit log applies at its place; a read
-// answered with an error brings no label; requests of other sessions are unaffected.
+// the upstream never answered (Airlock's own 502) brings no label, while an answer of any status
+// would (as live); requests of other sessions are unaffected.
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -16,7 +17,7 @@ t.test('labels accumulate in order per session; clears apply in order', async (t
   const policy = await openPolicy(policyCopy(t));
   t.teardown(() => policy.close());
   let n = 0;
-  const record = (session: string, method: string, url: string, status: number, body = ''): AuditRecord => {
+  const record = (session: string, method: string, url: string, status: number, body = '', answered = true): AuditRecord => {
     n++;
     const d = describeRequest({
       id: `r${n}`, time: new Date(Date.UTC(2026, 0, 5, 10, 0, n)), method, url,
@@ -25,14 +26,14 @@ t.test('labels accumulate in order per session; clears apply in order', async (t
     }, { agent: { id: 'bot', labels: {} } });
     // Live, the session recorded at decision time; replay recomputes the labels itself.
     d.session = { id: session, started: '2026-01-05T10:00:00Z', labels: {}, requests: n, egress_bytes: 0 };
-    return { time: d.request.time, id: d.request.id, agent: 'bot', method, url, host: d.request.host, outcome: 'forwarded', status, upstream_status: status, description: d };
+    return { time: d.request.time, id: d.request.id, agent: 'bot', method, url, host: d.request.host, outcome: answered ? 'forwarded' : 'error', status, ...(answered ? { upstream_status: status } : {}), description: d };
   };
   const lines = [
     record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 1: fresh session: allowed
     record('s_a', 'GET', 'http://news.test/today', 200), // 2: untrusted
     record('s_b', 'GET', 'http://db.test/customers/1', 200), // 3: another session: private
     record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 4: one label: allowed
-    record('s_a', 'GET', 'http://db.test/customers/2', 404), // 5: an error brings no label
+    record('s_a', 'GET', 'http://db.test/customers/2', 502, '', false), // 5: never answered: no label
     record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 6: still allowed
     record('s_a', 'GET', 'http://db.test/customers/1', 200), // 7: private
     record('s_a', 'POST', 'http://hooks.test/send', 200, '{"x":1}'), // 8: trifecta: held
@@ -74,6 +75,6 @@ t.test('labels accumulate in order per session; clears apply in order', async (t
   t.same(rules, [
     'host.allowed_method', 'host.allowed', 'host.allowed', 'host.allowed_method', 'host.allowed',
     'host.allowed_method', 'host.allowed', 'session.trifecta', 'host.allowed_method', 'host.allowed_method',
-  ], 'the trifecta holds request 8 only: labels accumulated in order, the 404 brought none, the clear applied before request 10');
+  ], 'the trifecta holds request 8 only: labels accumulated in order, the unanswered read brought none, the clear applied before request 10');
   t.equal(actions[7], 'approve');
 });

@@ -29,7 +29,7 @@ const { sessionEnforcer } = await t.mockImport<typeof import('../../proxy/sessio
 const BOMB = 256 * 1024 * 1024; // decoded size of each bomb
 const CAP = 4 * 1024; // maxChars: the scan stops after 4 × this many decoded bytes
 const found: string[][] = [];
-const store = { addLinks: (_id: string, _from: unknown, urls: readonly string[]) => found.push([...urls]) } as unknown as AgentSessions;
+const store = { addLinks: (_id: string, _from: unknown, urls: readonly string[]) => found.push([...urls]), onChange: () => () => undefined } as unknown as AgentSessions;
 const enforcer = sessionEnforcer({ store, trackLinks: () => true, limits: { maxChars: CAP, maxLinks: 1000, urlChars: 2048 } });
 
 async function squeeze(coding: string): Promise<Buffer> {
@@ -48,8 +48,9 @@ t.test('a decompression bomb in a scanned response is decoded only up to the sca
   for (const coding of ['br', 'gzip', 'deflate']) {
     const bomb = await squeeze(coding);
     const ctx = {
-      description: { request: { id: coding, url: 'https://page.example/', host: 'page.example' }, session: { id: 's1', labels: {} } },
+      description: { request: { id: coding, url: 'https://page.example/', host: 'page.example', body: { truncated: false } }, session: { id: 's1', labels: {} } },
       decision: { action: 'allow', labels: [] },
+      outgoing: { url: new URL('https://page.example/'), headers: [] },
       audit: {},
     } as unknown as RequestContext;
     const tap = enforcer.onResponse!(ctx, { statusCode: 200, headers: [['content-type', 'text/html'], ['content-encoding', coding]] });

@@ -8,13 +8,14 @@ import { sessionEnforcer } from '../../proxy/session-enforcer.ts';
 import type { AgentSessions } from '../../state/stores.ts';
 
 const found: string[][] = [];
-const store = { addLinks: (_id: string, _from: unknown, urls: readonly string[]) => found.push([...urls]) } as unknown as AgentSessions;
+const store = { addLinks: (_id: string, _from: unknown, urls: readonly string[]) => found.push([...urls]), onChange: () => () => undefined } as unknown as AgentSessions;
 const enforcer = sessionEnforcer({ store, trackLinks: () => true });
 
 async function respond(id: string, chunks: Buffer[], contentType = 'application/json; charset=utf-8'): Promise<void> {
   const ctx = {
-    description: { request: { id, url: 'https://page.example/', host: 'page.example' }, session: { id: 's1', labels: {} } },
+    description: { request: { id, url: 'https://page.example/', host: 'page.example', body: { truncated: false } }, session: { id: 's1', labels: {} } },
     decision: { action: 'allow', labels: [] },
+    outgoing: { url: new URL('https://page.example/'), headers: [] },
     audit: {},
   } as unknown as RequestContext;
   const tap = enforcer.onResponse!(ctx, { statusCode: 200, headers: [['content-type', contentType]] });

