@@ -134,22 +134,26 @@ export interface Enforcer {
   onMessage?(ctx: RequestContext, message: RelayedMessage): Rejection | undefined;
 }
 
-/** The enforcers' egress meters for one request, as one (undefined when none meters it). */
-export function egressMeterOf(enforcers: readonly Enforcer[], ctx: RequestContext): EgressMeter | undefined {
-  let meters: EgressMeter[] | undefined;
-  for (const e of enforcers) {
-    const m = e.egressMeter?.(ctx);
-    if (m) (meters ??= []).push(m);
-  }
-  if (!meters || meters.length === 1) return meters?.[0];
-  const all = meters;
-  return (bytes) => {
-    for (const m of all) {
-      const r = m(bytes);
+/** The checks of each enforcer, as one: the first refusal wins (undefined when there is none). */
+function firstRefusal<A extends unknown[]>(checks: Array<(...args: A) => Rejection | undefined>): ((...args: A) => Rejection | undefined) | undefined {
+  if (checks.length <= 1) return checks[0];
+  return (...args) => {
+    for (const c of checks) {
+      const r = c(...args);
       if (r) return r;
     }
     return undefined;
   };
+}
+
+/** The enforcers' egress meters for one request, as one (undefined when none meters it). */
+export function egressMeterOf(enforcers: readonly Enforcer[], ctx: RequestContext): EgressMeter | undefined {
+  let meters: EgressMeter[] | undefined; // allocated only when some enforcer meters (this runs per request)
+  for (const e of enforcers) {
+    const m = e.egressMeter?.(ctx);
+    if (m) (meters ??= []).push(m);
+  }
+  return meters && firstRefusal(meters);
 }
 
 /** The enforcers' response guards for one request, as one (undefined when none guards it). */
@@ -159,15 +163,7 @@ export function responseGuardOf(enforcers: readonly Enforcer[], ctx: RequestCont
     const g = e.responseGuard?.(ctx);
     if (g) (guards ??= []).push(g);
   }
-  if (!guards || guards.length === 1) return guards?.[0];
-  const all = guards;
-  return () => {
-    for (const g of all) {
-      const r = g();
-      if (r) return r;
-    }
-    return undefined;
-  };
+  return guards && firstRefusal(guards);
 }
 
 /** Runs the enforcers' onResponse on a response head; the body transforms they return, in order. */

@@ -5,6 +5,7 @@
 // Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
 // it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
 import { parseMediaType } from '../describe/body.ts';
+import { unQuotedPrintable } from '../describe/text-decodings.ts';
 
 const MAX_DEPTH = 4;
 const MAX_PARTS = 1000;
@@ -57,7 +58,7 @@ function decode(content: string, cte: string): string {
     case 'base64':
       return Buffer.from(content, 'base64').toString('latin1');
     case 'quoted-printable':
-      return content.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+      return unQuotedPrintable(content);
     case 'x-uuencode': case 'uuencode': case 'x-uue': case 'uue':
       return uudecode(content);
     default:
