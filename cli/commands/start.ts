@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
 import { StateFileError } from '../../state/document.ts';
 import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError } from '../main.ts';
@@ -72,7 +72,7 @@ export function register(program: Command): void {
       try {
         airlock = await startReplica(opts);
       } catch (err) {
-        if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
+        if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.located().join('\n')}`);
         if (err instanceof StateFileError) throw new CliError(err.message);
         throw new CliError((err as Error).message);
       }
