@@ -97,7 +97,7 @@ export class Pipeline {
     if (!agent) {
       return tunnel
         ? refusals.closing(refusals.unauthenticated('the credentials of this tunnel are no longer valid'))
-        : refusals.challenge(credential, credentialsHint);
+        : refusals.challenge(credential, credentialsHint(credential));
     }
     x.agent = agent;
     x.token = who.token;

@@ -46,6 +46,10 @@ export function register(program: Command): void {
       try {
         issued = await store.add(name, { labels: parseLabels(opts.label) });
       } catch (err) {
+        // Tokens are shown once: someone who lost theirs needs the way to a new one.
+        if (err instanceof AgentError && /already exists/.test(err.message)) {
+          throw new CliError(`${err.message}; its token was shown once, when it was added. For a new one: airlock agent rm ${name} && airlock agent add ${name} (airlock run --agent ${name} mints its own token for each run)`);
+        }
         if (err instanceof AgentError) throw new CliError(err.message);
         throw err;
       }
