@@ -298,7 +298,9 @@ export async function startStudio(services: StudioServices, opts: StartStudioOpt
     await app.listen({ host, port });
   } catch (err) {
     await app.close();
-    throw new Error(`studio cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use by another program (another Airlock with another state folder?)' : code ?? (err as Error).message;
+    throw new Error(`studio cannot listen on ${host}:${port}: ${why}; choose another address with --studio or "studio" in config.json, or run without it (--no-studio)`);
   }
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${shown}:${port}/`;

@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--no-studio', 'do not start the studio')
     .option('--allow-private <cidr[:port]>', 'let the proxy dial this private/loopback range (repeatable)', collect)
     .option('--upstream-ca <file>', 'extra CA bundle trusted for upstream TLS (repeatable)', collect)
-    .option('--resolve <host=addr>', 'pin a host name to an address, like curl --resolve (repeatable)', collect)
+    .option('--resolve <host[:port]=addr[:port]>', 'pin a host name (and port) to an address (and port), like curl --resolve / --connect-to (repeatable)', collect)
     .option('--body-cap <bytes>', 'request body bytes captured for the description (default 1048576)')
     .option('--upstream-connect-timeout <duration>', 'connect + TLS handshake budget for a new upstream connection (default 10s)')
     .option('--upstream-first-byte-timeout <duration>', 'wait for the upstream\'s response after the request was sent (default 10m: long model calls)')

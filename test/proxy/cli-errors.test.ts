@@ -158,3 +158,36 @@ t.test('--resolve HOST:PORT=ADDR:PORT: a local HTTPS server stands in for a name
   const r = await run('curl', ['-sS', '--max-time', '20', '--cacert', path.join(home, 'ca.pem'), '-x', airlock.proxyUrl('pinner', token), 'https://api.github.com/repos/acme/app']);
   t.equal(r.stdout, 'stand-in saw api.github.com /repos/acme/app\n', 'the name and port the agent used reach the stand-in on its own port');
 });
+
+t.test('a busy studio port is explained like a busy proxy port, with the way out', async (t) => {
+  const home = tempDir(t);
+  const net = await import('node:net');
+  const squatter = net.createServer();
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+  t.teardown(() => squatter.close());
+  const port = (squatter.address() as { port: number }).port;
+  const err = await fails(['start', '--home', home, '--policy', policyDir, '--proxy', '127.0.0.1:0', '--studio', `127.0.0.1:${port}`]);
+  t.match(err, new RegExp(`^airlock: studio cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use by another program .*; choose another address with --studio or "studio" in config\\.json, or run without it \\(--no-studio\\)\\n$`));
+});
+
+t.test('a token typo and a client without the CA are named, not silent', async (t) => {
+  const home = tempDir(t);
+  const airlock = await startAirlock({ home, policy: policyDir, proxy: '127.0.0.1:0', studio: false, threads: 1 });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('coder');
+  const curl = (...args: string[]) => run('curl', ['-sS', '--max-time', '20', ...args]).then((r) => r, (e: { stdout: string; stderr: string }) => e);
+  // A mistyped token: the 407 says which agent's token was refused, on both proxy paths.
+  const typo = airlock.proxyUrl('coder', `${token}x`);
+  const plain = await curl('-x', typo, 'http://api.github.com/zen');
+  t.match(JSON.parse(plain.stdout), { status: 407, detail: /^no agent "coder" holds the token sent \(a typo in the proxy URL/ });
+  t.match((await curl('-x', airlock.proxyUrl('coder', token).replace('coder:', 'coedr:'), 'http://api.github.com/zen')).stdout, /no agent \\"coedr\\" holds the token sent/);
+  // curl without Airlock's CA: its handshake fails on the client, and Airlock's log says why.
+  const lines: string[] = [];
+  airlock.audit.onRecord((r) => lines.push(JSON.stringify(r)));
+  const untrusted = await curl('-x', airlock.proxyUrl('coder', token), 'https://api.github.com/zen');
+  t.match(untrusted.stderr, /SSL certificate problem/);
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => l.includes('tls-untrusted')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const record = JSON.parse(lines.find((l) => l.includes('tls-untrusted')) ?? '{}') as { agent?: string; url?: string; detail?: string };
+  t.match(record, { agent: 'coder', url: 'api.github.com:443', detail: /refused the certificate Airlock made for api\.github\.com .*does not trust Airlock's CA.*airlock ca path/ });
+});
