@@ -5,6 +5,10 @@ import type { Command } from 'commander';
 import { ensureHome } from '../../state/home.ts';
 import { StateFileError } from '../../state/document.ts';
 import { MasterKeyError, SecretStore, SecretStoreError } from '../../state/secrets/index.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { listPolicyFiles } from '../../engine/compile.ts';
+import { resolveConfig } from '../../runtime/config.ts';
 import { CliError } from '../main.ts';
 import { sharedSecrets, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 
@@ -91,6 +95,8 @@ export function register(program: Command): void {
       if (!text) throw new CliError('the secret value is empty (nothing on stdin?)');
       const info = await withStore(opts.home, (store) => store.set(name, text, { env: opts.env, hosts: opts.host, rotatePlaceholder: opts.rotatePlaceholder }));
       process.stdout.write(`stored ${info.name}; agents get ${info.env.join(', ') || '(no env var)'}=${info.placeholder}\n`);
+      const note = unboundNote(ensureHome(opts.home), name);
+      if (note) process.stderr.write(`airlock: note: ${note}\n`);
     });
 
   secret
@@ -157,4 +163,33 @@ export function register(program: Command): void {
       if (!ph) throw new CliError(`no secret named "${name}"`);
       process.stdout.write(`${ph}\n`);
     });
+}
+
+/**
+ * A secret the policy binds nowhere is injected nowhere, and its placeholder is refused: say so when
+ * it is stored (a name from an old doc, `github` for `github_token`), with the names the policy
+ * binds. Only a hint, from what the sources show: the services' `…secret` settings in
+ * config/data.json and `"secret": "NAME"` in the rules; no note when neither names any secret.
+ */
+function unboundNote(home: string, name: string): string | undefined {
+  try {
+    const dir = resolveConfig(home, {}).policy;
+    const bound = new Set<string>();
+    for (const f of listPolicyFiles(dir)) {
+      if (f.endsWith('_test.rego')) continue;
+      const text = fs.readFileSync(path.join(dir, f), 'utf8');
+      if (f.endsWith('.rego')) for (const m of text.matchAll(/"secret"\s*:\s*"([^"]+)"/g)) bound.add(m[1]!);
+      if (f === path.join('config', 'data.json')) {
+        const services = (JSON.parse(text) as { services?: Record<string, Record<string, unknown>> }).services ?? {};
+        for (const svc of Object.values(services)) {
+          for (const [k, v] of Object.entries(svc ?? {})) if (/secret$/.test(k) && typeof v === 'string') bound.add(v);
+        }
+      }
+    }
+    if (bound.size === 0 || bound.has(name)) return undefined;
+    return `the policy in ${dir} binds no secret named ${JSON.stringify(name)}: it is injected nowhere and agents' placeholder for it is refused. ` +
+      `The names it binds: ${[...bound].sort().join(', ')} (docs/secrets.md)`;
+  } catch {
+    return undefined; // a hint only: an unreadable config or policy is reported where it matters
+  }
 }
