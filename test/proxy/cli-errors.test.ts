@@ -191,3 +191,22 @@ t.test('a token typo and a client without the CA are named, not silent', async (
   const record = JSON.parse(lines.find((l) => l.includes('tls-untrusted')) ?? '{}') as { agent?: string; url?: string; detail?: string };
   t.match(record, { agent: 'coder', url: 'api.github.com:443', detail: /refused the certificate Airlock made for api\.github\.com .*does not trust Airlock's CA.*airlock ca path/ });
 });
+
+t.test('a wrong proxy URL: https:// to the proxy port, or the studio\'s port, says what to use', async (t) => {
+  const home = tempDir(t);
+  const airlock = await startAirlock({ home, policy: policyDir, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1 });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('coder');
+  const lines: string[] = [];
+  airlock.audit.onRecord((r) => lines.push(JSON.stringify(r)));
+  const py = (proxy: string) => run('python3', ['-c', `import requests\ntry: requests.get("https://api.github.com/zen", proxies={"https": "${proxy}"}, timeout=20)\nexcept Exception as e: print(e)`], { timeout: 60_000 });
+  await py(airlock.proxyUrl('coder', token).replace('http:', 'https:'));
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => l.includes('opened TLS to the proxy port')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.ok(lines.some((l) => l.includes('its proxy URL must start with http://')), 'the log says the proxy URL must be http://');
+  const studio = `127.0.0.1:${airlock.studioAddress!.port}`;
+  const proxyAt = `${airlock.proxyAddress.host}:${airlock.proxyAddress.port}`;
+  t.match((await py(`http://coder:${token}@${studio}`)).stdout, new RegExp(`Airlock studio, not the proxy: use ${quote(proxyAt)}`), 'CONNECT to the studio: the status line names the proxy');
+  const plain = await run('curl', ['-sS', '--max-time', '20', '-x', `http://coder:${token}@${studio}`, 'http://api.github.com/zen']);
+  t.match(JSON.parse(plain.stdout), { error: new RegExp(`^this is Airlock's studio, not its proxy: the proxy listens on ${quote(proxyAt)}`) });
+});
