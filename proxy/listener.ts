@@ -193,7 +193,7 @@ export class ProxyServer {
     this.busy(req, res);
     const x = new Exchange(req, this.tunnels.get(req.socket), false);
     const refuse = (r: Refusal): void => {
-      sendRejection(res, r, x.id, r.rule, !req.complete);
+      sendRejection(res, withRefusalHeaders(x, r), x.id, r.rule, !req.complete);
       this.pipeline.refused(x, r);
     };
     res.on('error', () => undefined);
@@ -221,7 +221,7 @@ export class ProxyServer {
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
     const refuse = (r: Refusal): void => {
-      writeRaw(socket, r, x.id, r.rule);
+      writeRaw(socket, withRefusalHeaders(x, r), x.id, r.rule);
       this.pipeline.refused(x, r);
     };
     try {
@@ -237,4 +237,10 @@ export class ProxyServer {
       else socket.destroy();
     }
   }
+}
+
+/** A refusal with the headers the enforcers asked every refusal of this request to carry. */
+function withRefusalHeaders(x: Exchange, r: Refusal): Refusal {
+  const extra = x.context?.refusalHeaders;
+  return extra && Object.keys(extra).length ? { ...r, headers: { ...extra, ...(r.headers ?? {}) } } : r;
 }
