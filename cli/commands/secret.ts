@@ -149,7 +149,7 @@ export function register(program: Command): void {
         return store.rekey(to);
       });
       process.stdout.write(opts.newKeyFromEnv
-        ? `rekeyed; from now on set AIRLOCK_MASTER_KEY to the value of ${opts.newKeyFromEnv} (an old key file, if any, can be deleted)\n`
+        ? `rekeyed; from now on set AIRLOCK_MASTER_KEY to the value of ${opts.newKeyFromEnv} (an old key file, if any, can be deleted); restart a running Airlock with it set: until then it injects no credential (503 credential-unavailable)\n`
         : `rekeyed with a new ${done.describe}; unset AIRLOCK_MASTER_KEY if it was set\n`);
     });
 
