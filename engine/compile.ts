@@ -116,8 +116,10 @@ function problemsFromOpaText(text: string, dir: string): PolicyProblem[] {
 }
 
 async function opa(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
+  // No opa at all is a ToolchainError that says what to install, never a policy problem.
+  const bin = requireOpa();
   try {
-    const r = await run(requireOpa(), args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const r = await run(bin, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
     return { ok: true, out: r.stdout + r.stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; code?: unknown };

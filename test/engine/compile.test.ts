@@ -68,3 +68,12 @@ t.test('airlock build prints file:line:col: message and exits 1', async (t) => {
   t.equal(path.resolve(file), path.join(dir, 'base.rego'), `${file} names the file from the current folder`);
   t.notMatch(err!.stderr, /at .*\.ts:\d+/, 'no stack trace');
 });
+
+t.test('no opa: the compile step (build, test, start, eval) says what to install, not "opa failed"', async (t) => {
+  const env = { ...process.env, AIRLOCK_OPA: path.join(t.testdirName, 'no-opa-here') };
+  const dir = t.testdir({ 'p.rego': `${header}decision := {"action": "deny", "reason": "x"}\n` });
+  const err = await run(process.execPath, ['bin/airlock.js', 'build', '--policy', dir], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+  t.equal(err?.code, 1);
+  t.match(err?.stderr, /^airlock: AIRLOCK_OPA is set to \S*no-opa-here, which does not exist\n$/);
+  t.notMatch(err?.stderr, /opa failed/);
+});
