@@ -86,7 +86,7 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
     if (!secured && refusedOurCertificate(err)) {
       opts.pipeline.append({
         time: started.toISOString(), id, agent: agent.id, method: 'CONNECT', url: loggableTarget(req.url), outcome: 'tls-untrusted',
-        detail: `the client refused the certificate Airlock made for ${target.hostname} (${err.code}): it does not trust Airlock's CA. Give it the CA file \`airlock ca path\` prints (curl: CURL_CA_BUNDLE, Python requests: REQUESTS_CA_BUNDLE, Node: NODE_EXTRA_CA_CERTS, git: GIT_SSL_CAINFO), or run it with \`airlock run\``,
+        detail: `the client refused the certificate Airlock made for ${target.hostname} (${err.code}): it does not trust Airlock's CA. Give it the CA file \`airlock ca path\` prints (curl: CURL_CA_BUNDLE, Python requests: REQUESTS_CA_BUNDLE, Node: NODE_EXTRA_CA_CERTS, git: GIT_SSL_CAINFO; \`airlock run\` sets them all, unless the command names another CA itself)`,
       });
     }
     tlsSocket.destroy();
