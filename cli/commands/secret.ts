@@ -2,7 +2,6 @@
 // never from argv: arguments are visible to every user through the process list and end up in
 // shell history.
 import type { Command } from 'commander';
-import { ensureHome } from '../../state/home.ts';
 import { StateFileError } from '../../state/document.ts';
 import { MasterKeyError, SecretStore, SecretStoreError } from '../../state/secrets/index.ts';
 import fs from 'node:fs';
@@ -10,14 +9,15 @@ import path from 'node:path';
 import { listPolicyFiles } from '../../engine/compile.ts';
 import { resolveConfig } from '../../runtime/config.ts';
 import { CliError } from '../main.ts';
+import { existingHome, homeForWriting } from '../state-folder.ts';
 import { sharedSecrets, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 
 /** The operations every secret store offers; `rekey` only the state folder's (a shared store keeps its key outside). */
 type Store = Pick<SecretStore, 'set' | 'list' | 'remove' | 'placeholderFor'> & { rekey?: SecretStore['rekey'] };
 
-async function withStore<T>(home: string | undefined, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(home: string | undefined, fn: (store: Store) => Promise<T>, adding = false): Promise<T> {
   try {
-    const dir = ensureHome(home);
+    const dir = adding ? homeForWriting(home) : existingHome(home);
     const shared = sharedStoreUrl(dir);
     return await fn(shared ? await sharedSecrets(shared, dir) : await SecretStore.open(dir));
   } catch (err) {
@@ -93,9 +93,9 @@ export function register(program: Command): void {
         text = (await readStdin()).replace(/\r?\n$/, '');
       }
       if (!text) throw new CliError('the secret value is empty (nothing on stdin?)');
-      const info = await withStore(opts.home, (store) => store.set(name, text, { env: opts.env, hosts: opts.host, rotatePlaceholder: opts.rotatePlaceholder }));
+      const info = await withStore(opts.home, (store) => store.set(name, text, { env: opts.env, hosts: opts.host, rotatePlaceholder: opts.rotatePlaceholder }), true);
       process.stdout.write(`stored ${info.name}; agents get ${info.env.join(', ') || '(no env var)'}=${info.placeholder}\n`);
-      const note = unboundNote(ensureHome(opts.home), name);
+      const note = unboundNote(existingHome(opts.home), name);
       if (note) process.stderr.write(`airlock: note: ${note}\n`);
     });
 

@@ -210,3 +210,31 @@ t.test('a wrong proxy URL: https:// to the proxy port, or the studio\'s port, sa
   const plain = await run('curl', ['-sS', '--max-time', '20', '-x', `http://coder:${token}@${studio}`, 'http://api.github.com/zen']);
   t.match(JSON.parse(plain.stdout), { error: new RegExp(`^this is Airlock's studio, not its proxy: the proxy listens on ${quote(proxyAt)}`) });
 });
+
+t.test('run from the wrong folder: reading commands create no state folder, adding ones say they made one', async (t) => {
+  const home = path.join(tempDir(t), '.airlock');
+  const { main } = await import('../../cli/main.ts');
+  const write = process.stderr.write.bind(process.stderr);
+  const writeOut = process.stdout.write.bind(process.stdout);
+  let stderr = '';
+  const cli = async (...args: string[]): Promise<number> => {
+    stderr = '';
+    process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      return await main([...args, '--home', home]);
+    } finally {
+      process.stderr.write = write;
+      process.stdout.write = writeOut;
+    }
+  };
+  for (const args of [['secret', 'list'], ['agent', 'list'], ['totp', 'status'], ['agent', 'rm', 'coder']]) {
+    t.equal(await cli(...args), 1, `${args.join(' ')} exits 1`);
+    t.match(stderr, new RegExp(`^airlock: no state folder at ${quote(home)}: run this where Airlock runs`), args.join(' '));
+  }
+  t.notOk(fs.existsSync(home), 'no empty state folder was left behind');
+  t.equal(await cli('agent', 'add', 'coder'), 0);
+  t.match(stderr, new RegExp(`^airlock: note: created a new state folder ${quote(home)}; an Airlock running on another folder does not see it`));
+  t.equal(await cli('agent', 'add', 'other'), 0);
+  t.notMatch(stderr, /created a new state folder/, 'only when it was created');
+});
