@@ -32,7 +32,25 @@ response_labels contains label if {
 # costs about a microsecond a call in WebAssembly and a service lists dozens of patterns. When no
 # pattern uses a glob feature but "*" (the usual case), a pattern without "*" matches only itself,
 # and one with "*" only operations that begin with its text up to the first "*".
-operation_listed(patterns, op) if operation_listed_by(regex.match(`[?\[{\\]`, concat("", patterns)), patterns, op)
+operation_listed(patterns, op) if {
+	strings_only(patterns)
+	operation_listed_by(regex.match(`[?\[{\\]`, concat("", patterns)), patterns, op)
+}
+
+# A list that is not all strings (a configuration mistake) is matched pattern by pattern, so one bad
+# entry cannot take the others' labels away.
+operation_listed(patterns, op) if {
+	not strings_only(patterns)
+	some p in patterns
+	glob.match(p, ["."], op)
+}
+
+strings_only(patterns) if {
+	is_array(patterns)
+	every p in patterns {
+		is_string(p)
+	}
+}
 
 # Some pattern uses "?", "[...]", "{a,b}" or a "\\" escape: each pattern is matched.
 operation_listed_by(true, patterns, op) if {

@@ -74,3 +74,8 @@ t.test('the shipped patterns still label what they name', async (t) => {
   t.same(await labels('issues.comments.list'), [], '"*" does not cross a "."');
   t.same(await labels('users.get_authenticated'), [], 'a read no pattern names');
 });
+
+t.test('a pattern list with a mistake still labels by its other patterns', async (t) => {
+  const lists = [['zz.*', 5], ['zz.*', null, 'yy.*'], { a: 'zz.*' }] as unknown as string[][];
+  t.same(await labelsOf(lists, ['zz.get', 'yy.get', 'xx.get']), [['l0', 'l1', 'l2'], ['l1'], []]);
+});
