@@ -26,6 +26,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
   readonly file: string;
   private state: VersionsData = { current: null, history: [] };
   private readonly listeners = new Set<(current: string | null) => void>();
+  /** Publishes and re-reads, one at a time: an older read never lands after a newer write or read. */
   private chain: Promise<void> = Promise.resolve();
   /** The compiled bundle of a version when this replica has it (the engine's, right after a publish). */
   artifact: ((version: string) => { wasm: Buffer; data: unknown } | undefined) | undefined;
@@ -66,10 +67,14 @@ export class PgPolicyVersions implements Document<VersionsData> {
     this.state = { current: c.rows[0]?.version ?? null, history };
   }
 
-  private async reloadAndTell(): Promise<void> {
-    const before = this.state.current;
-    await this.load();
-    if (this.state.current !== before) for (const fn of this.listeners) fn(this.state.current);
+  private reloadAndTell(): Promise<void> {
+    const run = this.chain.then(async () => {
+      const before = this.state.current;
+      await this.load();
+      if (this.state.current !== before) for (const fn of this.listeners) fn(this.state.current);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   /** Writes a version's files into <home>/policies/<version>/ unless they are there. */
