@@ -22,7 +22,7 @@ import {
   type RetryClaim, type WaitOutcome,
 } from '../approvals.ts';
 import type { Approvals } from '../stores.ts';
-import type { PgState } from './db.ts';
+import { jsonb, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_approvals';
@@ -250,7 +250,7 @@ export class PgApprovals implements Approvals {
     const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
     await this.db.query(
       'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [record.id, record.agent, record.status, record.created, record.retry_until, JSON.stringify(record), record.description_complete ? null : full],
+      [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],
     );
     this.approvals.set(record.id, record);
     this.emit({ type: 'created', approval: record });
@@ -359,10 +359,10 @@ export class PgApprovals implements Approvals {
     const ok = await this.db.transaction(async (c) => {
       const r = await c.query(
         `UPDATE approvals SET status = $2, used_at = $3, record = record || $4::jsonb WHERE id = $1 AND status = 'pending'`,
-        [a.id, patch.status, patch.used_at ?? null, JSON.stringify(patch)],
+        [a.id, patch.status, patch.used_at ?? null, jsonb(patch)],
       );
       if (!r.rowCount) return false;
-      if (grant) await c.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3)', [grant.id, grant.expires, JSON.stringify(grant)]);
+      if (grant) await c.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3)', [grant.id, grant.expires, jsonb(grant)]);
       return true;
     });
     if (!ok) await this.fetch(a.id);
@@ -464,12 +464,12 @@ export class PgApprovals implements Approvals {
     for (const { record, full } of records) {
       const r = await this.db.query(
         `INSERT INTO approvals (id, agent, status, created, retry_until, used_at, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-        [record.id, record.agent, record.status, record.created, record.retry_until, record.used_at ?? null, JSON.stringify(record), full ?? null],
+        [record.id, record.agent, record.status, record.created, record.retry_until, record.used_at ?? null, jsonb(record), full ?? null],
       );
       na += r.rowCount ?? 0;
     }
     for (const g of grants) {
-      const r = await this.db.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [g.id, g.expires, JSON.stringify(g)]);
+      const r = await this.db.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [g.id, g.expires, jsonb(g)]);
       ng += r.rowCount ?? 0;
     }
     if (settings.webhook && !this.settingsData.webhook) await this.setWebhook(settings.webhook);

@@ -47,6 +47,18 @@ function isTimeout(err: unknown): boolean {
   return e?.code === '57014' || e?.code === '55P03' || /^Query read timeout$/.test(e?.message ?? '');
 }
 
+/**
+ * JSON text for a jsonb column. jsonb cannot hold two things JSON.stringify writes for strings an
+ * agent controls (a body's "\u0000", a lone surrogate such as "\ud800"): PostgreSQL refuses the
+ * whole value, so a held request carrying one could not be stored. Those escapes become U+FFFD,
+ * in keys and values alike (an escaped backslash before a "u" is kept as it is). Only what people
+ * read is stored this way; what must match exactly is not (an approval's request hash, the full
+ * description in a text column, policy sources).
+ */
+export function jsonb(value: unknown): string {
+  return JSON.stringify(value).replace(/\\(\\|u0000|u[dD][89a-fA-F][0-9a-fA-F]{2})/g, (m, esc: string) => (esc === '\\' ? m : '\\ufffd'));
+}
+
 /** Errors that mean "cannot reach the database", as opposed to a wrong query. */
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
