@@ -31,9 +31,24 @@ type RecordEvent = Extract<ApprovalEvent, { approval: unknown }>['type'];
 type Notice = { type: ApprovalEvent['type'] | 'settings'; id?: string };
 
 interface Row {
+  id: string;
   record: ApprovalRecord;
   held_by: string | null;
   held_until: Date | null;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const strings = (x: Record<string, unknown>, keys: string[]): boolean => keys.every((k) => typeof x[k] === 'string');
+
+/** A row as Airlock writes it; anything else (edited by hand, damaged) is left out of every view. */
+function wellFormed(row: Row): boolean {
+  const r = row.record as unknown;
+  return isObject(r) && r.id === row.id && strings(r, ['agent', 'status', 'created', 'retry_until', 'request_hash'])
+    && ['pending', 'approved', 'denied', 'expired'].includes(r.status as string) && !Number.isNaN(Date.parse(r.created as string) + Date.parse(r.retry_until as string));
+}
+
+function wellFormedGrant(g: unknown): g is GrantRecord {
+  return isObject(g) && strings(g, ['id', 'agent', 'method', 'host', 'expires']) && !Number.isNaN(Date.parse(g.expires as string));
 }
 
 export class PgApprovals implements Approvals {
@@ -70,28 +85,46 @@ export class PgApprovals implements Approvals {
   private async loadAll(resync = false): Promise<void> {
     const keepMs = this.opts.keepResolvedMs ?? 7 * 24 * 3_600_000;
     const r = await this.db.query<Row>(
-      `SELECT record, held_by, held_until FROM approvals WHERE status = 'pending' OR created > $1 ORDER BY created DESC LIMIT 3000`,
+      `SELECT id, record, held_by, held_until FROM approvals WHERE status = 'pending' OR created > $1 ORDER BY created DESC LIMIT 3000`,
       [new Date(this.now() - keepMs).toISOString()],
     );
-    for (const row of r.rows) this.apply(row, resync ? undefined : 'load');
+    for (const row of r.rows) if (this.readable(row)) this.apply(row, resync ? undefined : 'load');
     await this.loadGrants();
     const s = await this.db.query<{ settings: { webhook?: string } }>('SELECT settings FROM approval_settings WHERE id = 1');
     this.settingsData = s.rows[0]?.settings ?? {};
   }
 
   private async loadGrants(): Promise<void> {
-    const g = await this.db.query<{ record: GrantRecord }>('SELECT record FROM grants ORDER BY expires');
-    this.grantList = g.rows.map((x) => x.record);
+    const g = await this.db.query<{ id: string; record: GrantRecord }>('SELECT id, record FROM grants ORDER BY expires');
+    this.grantList = g.rows.filter((x) => wellFormedGrant(x.record) || this.unreadable('grants', x.id)).map((x) => x.record);
   }
 
   private async fetch(id: string): Promise<ApprovalRecord | undefined> {
-    const r = await this.db.query<Row>('SELECT record, held_by, held_until FROM approvals WHERE id = $1', [id]);
+    const r = await this.db.query<Row>('SELECT id, record, held_by, held_until FROM approvals WHERE id = $1', [id]);
     const row = r.rows[0];
-    if (!row) {
+    if (!row || !this.readable(row)) {
       this.approvals.delete(id);
       return undefined;
     }
     return this.apply(row, 'load');
+  }
+
+  private readonly reported = new Set<string>();
+
+  /** False (and said once) for a row that is not an approval as Airlock writes it: it cannot be listed, approved or used. */
+  private readable(row: Row): boolean {
+    if (wellFormed(row)) return true;
+    this.approvals.delete(row.id);
+    return this.unreadable('approvals', row.id);
+  }
+
+  private unreadable(table: string, id: string): false {
+    const key = `${table}:${id}`;
+    if (!this.reported.has(key)) {
+      this.reported.add(key);
+      this.db.warn(`airlock: ${this.db.display}: the ${table} row ${JSON.stringify(String(id).slice(0, 80))} is not one Airlock wrote (damaged or edited by hand); it is ignored: delete or restore it`);
+    }
+    return false;
   }
 
   /**
@@ -151,8 +184,8 @@ export class PgApprovals implements Approvals {
       return;
     }
     if (!n.id) return;
-    const r = await this.db.query<Row>('SELECT record, held_by, held_until FROM approvals WHERE id = $1', [n.id]);
-    if (r.rows[0]) this.apply(r.rows[0], n.type as RecordEvent);
+    const r = await this.db.query<Row>('SELECT id, record, held_by, held_until FROM approvals WHERE id = $1', [n.id]);
+    if (r.rows[0] && this.readable(r.rows[0])) this.apply(r.rows[0], n.type as RecordEvent);
   }
 
   private announce(n: Notice): void {

@@ -90,7 +90,8 @@ export class PgState {
   private listenerDown: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly warn: (line: string) => void;
+  /** Where loss and recovery of the database, and rows that cannot be read, are reported. */
+  readonly warn: (line: string) => void;
 
   private constructor(readonly url: string, private readonly opts: PgStateOptions) {
     this.display = displayDbUrl(url);
