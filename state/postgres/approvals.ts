@@ -254,10 +254,17 @@ export class PgApprovals implements Approvals {
     return this.grantList.filter((g) => includeExpired || Date.parse(g.expires) > t);
   }
 
-  matchingGrants(d: RequestDescription): Grant[] {
-    // A grant revoked on another replica must not stand in on a stale view.
+  matchingGrants(d: RequestDescription): Grant[] | Promise<Grant[]> {
     this.db.ensureAvailable();
-    return grantsMatching(this.grantList, d, this.now());
+    const found = grantsMatching(this.grantList, d, this.now());
+    if (!found.length) return found;
+    // The notice of a revocation through another replica takes milliseconds: a grant the view
+    // matched is confirmed against the table, so a revoked grant stops at the next request everywhere.
+    return this.db.query<{ id: string }>('SELECT id FROM grants WHERE id = ANY($1::text[])', [found.map((g) => g.id)]).then((r) => {
+      const live = new Set(r.rows.map((row) => row.id));
+      if (live.size < found.length) void this.loadGrants().catch(() => undefined);
+      return found.filter((g) => live.has(g.id));
+    });
   }
 
   get settings(): Readonly<{ webhook?: string }> {

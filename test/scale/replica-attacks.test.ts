@@ -87,6 +87,22 @@ if (missing) {
       t.equal(passed, 0, 'no request with a revoked token passed on the other replica');
     });
 
+    await t.test('a grant revoked through A no longer lets a request through B at its very next request', async (t) => {
+      const issued = await a.agents.add('granted');
+      const auth = `granted:${issued.token}`;
+      let passed = 0;
+      for (let i = 0; i < 3; i++) {
+        const first = await send(a, auth, 'POST', `${up}/send/g${i}`, { body: '{"to":"g"}', headers: { prefer: 'respond-async, wait=0' } });
+        const { grant } = await a.approvals.approve(String(first.headers['airlock-approval-id']), { by: 'studio', grantMinutes: 5, grantHigh: true });
+        await until('B to know the grant', async () => (await send(b, auth, 'POST', `${up}/send/g${i}`, { body: '{"to":"g"}', headers: { prefer: 'respond-async, wait=0' } })).status === 200 || undefined);
+        await a.approvals.revokeGrant(grant!.id);
+        const after = await send(b, auth, 'POST', `${up}/send/g${i}`, { body: '{"to":"g"}', headers: { prefer: 'respond-async, wait=0' } });
+        t.equal(after.status, 202, `attempt ${i}: held again`);
+        if (after.status === 200) passed++;
+      }
+      t.equal(passed, 0, 'no request passed on a revoked grant');
+    });
+
     await t.test('a slow database (a table locked by someone else): requests are refused with 503, not left hanging', async (t) => {
       const issued = await a.agents.add('slow');
       const auth = `slow:${issued.token}`;
