@@ -417,6 +417,8 @@ export class PgApprovals implements Approvals {
     const a = await this.pendingRecord(id);
     const message = cleanMessage(opts.message);
     const planned = await planGrant(a, opts, () => this.fullDescription(a.id));
+    // Enrolled through another replica a moment ago: the notice may still be on its way.
+    if (a.step_up || a.risk === 'critical') await this.opts.totp?.refresh?.();
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);

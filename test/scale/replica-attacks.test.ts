@@ -13,6 +13,7 @@ import { startReplica, type Airlock } from '../../runtime/airlock.ts';
 import type { Services } from '../../runtime/services.ts';
 import { PgState, jsonb } from '../../state/postgres/db.ts';
 import { PgPolicyVersions } from '../../state/postgres/policy-versions.ts';
+import type { PgStepUp } from '../../state/postgres/totp.ts';
 import { VersionStore } from '../../studio/versions.ts';
 import { policyDir, startUpstream } from '../approvals/helpers.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
@@ -101,6 +102,18 @@ if (missing) {
         if (after.status === 200) passed++;
       }
       t.equal(passed, 0, 'no request passed on a revoked grant');
+    });
+
+    await t.test('TOTP enrolled through A: B asks for a code at the very next critical approval', async (t) => {
+      const issued = await a.agents.add('critical');
+      const auth = `critical:${issued.token}`;
+      const held = await send(a, auth, 'DELETE', `${up}/critical`, { headers: { prefer: 'respond-async, wait=0' } });
+      const id = String(held.headers['airlock-approval-id']);
+      await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+      const totp = a.totp as PgStepUp;
+      await totp.enroll({ label: 'attack' });
+      t.teardown(() => totp.unenroll());
+      await t.rejects(b.approvals.approve(id, { by: 'studio' }), { code: 'step-up-required' }, 'no approval of a critical request without a code');
     });
 
     await t.test('a slow database (a table locked by someone else): requests are refused with 503, not left hanging', async (t) => {
@@ -238,6 +251,10 @@ if (missing) {
       const held = send(a, auth, 'POST', `${up}/send/outage`, { body: '{"to":"z"}' });
       const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'outage' })[0]?.id);
       await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      // This test's server acknowledges commits before writing them (synchronous_commit=off): write them first.
+      const db = await PgState.open(database, { listen: false });
+      await db.query('CHECKPOINT');
+      await db.close();
       await pg.stop();
       await pg.start();
       let last = '';
