@@ -47,7 +47,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
     return this.state;
   }
 
-  /** Calls `fn` with the live version whenever another replica changed it. */
+  /** Calls `fn` with the live version whenever it changed (through another replica, or a publish here). */
   onChange(fn: (current: string | null) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -119,7 +119,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
       const next = structuredClone(this.state);
       fn(next);
       const added = next.history.slice(this.state.history.length);
-      await this.db.transaction(async (c) => {
+      const stored = this.db.transaction(async (c) => {
         for (const e of added) {
           const bundle = this.artifact?.(e.version);
           await c.query(
@@ -133,7 +133,16 @@ export class PgPolicyVersions implements Document<VersionsData> {
           await c.query('INSERT INTO policy_current (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = $1', [next.current]);
         }
       });
+      // A publish activates its version before storing it: when the store refuses, the engine is
+      // brought back to the live version (the listeners compare what runs with what is live).
+      await stored.catch((err: unknown) => {
+        for (const fn of this.listeners) fn(this.state.current);
+        throw err;
+      });
+      const before = this.state.current;
       this.state = next;
+      // Here too: a load of an older version may have finished after this publish activated its own.
+      if (next.current !== before) for (const fn of this.listeners) fn(next.current);
       await this.db.notify(CHANNEL, { current: next.current });
     });
     this.chain = run.catch(() => undefined);

@@ -116,6 +116,20 @@ if (missing) {
       await t.rejects(b.approvals.approve(id, { by: 'studio' }), { code: 'step-up-required' }, 'no approval of a critical request without a code');
     });
 
+    await t.test('a database that does not answer at all (its server processes stopped): 503 once the client gives up', async (t) => {
+      const issued = await a.agents.add('hung');
+      const auth = `hung:${issued.token}`;
+      const db = await PgState.open(database, { listen: false });
+      const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name IN ('airlock', 'airlock-listen')`)).rows.map((r) => r.pid);
+      await db.close();
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      const res = await send(a, auth, 'GET', `${up}/read/hung`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
+        .finally(() => { for (const pid of pids) process.kill(pid, 'SIGCONT'); });
+      t.equal(res.status, 503, res.body);
+      t.match(res.body, /PostgreSQL \(state store\).*no answer in time/);
+      await until('requests to be decided again', async () => [200, 429].includes((await send(a, auth, 'GET', `${up}/read/hung`)).status) || undefined);
+    });
+
     await t.test('a slow database (a table locked by someone else): requests are refused with 503, not left hanging', async (t) => {
       const issued = await a.agents.add('slow');
       const auth = `slow:${issued.token}`;
@@ -156,13 +170,24 @@ if (missing) {
       await until('B to hear of the first publish', () => b.policyVersions!.current === first.version || undefined);
       // While B compiles the first, A publishes the next from its studio (bundle stored with it).
       const second = await a.policyVersions!.publish(draft('second'), (c) => a.engine.load(c), passing, 'second');
-      await until('B to load the first version', () => loaded.includes(first.version) || undefined, 15_000).catch((e) => { console.log('DEBUG', loaded, first.version, second.version, b.engine.version, b.policyVersions!.current); throw e; });
+      await until('B to load the first version', () => loaded.includes(first.version) || undefined, 15_000);
       for (const r of [a, b]) {
-        await until(`replica ${r === a ? 'A' : 'B'} to run the last publish`, () => (r.engine.version === second.version && r.policyVersions!.current === second.version) || undefined, 30_000);
+        await until(`replica ${r === a ? 'A' : 'B'} to run the last publish`, () => (r.engine.version === second.version && r.policyVersions!.current === second.version) || undefined, 30_000)
+          .catch((e: Error) => { throw new Error(`${e.message}: running ${r.engine.version}, current ${r.policyVersions!.current}, first ${first.version}, second ${second.version}`); });
       }
-      const res = await send(b, `slow:${(await a.agents.issueToken('slow')).token}`, 'GET', `${up}/read`);
-      t.ok([200, 429].includes(res.status), 'B decides');
       t.pass('both replicas run the last published version');
+
+      // A publish the store refuses (here: the table locked past the statement timeout) leaves no replica on it.
+      const locker = await PgState.open(database, { listen: false });
+      const c = await locker.pool.connect();
+      t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); });
+      await c.query('BEGIN');
+      await c.query('LOCK TABLE policy_current IN ACCESS EXCLUSIVE MODE');
+      await t.rejects(a.policyVersions!.publish(draft('refused'), (compiled) => a.engine.load(compiled), passing, 'refused'), 'the publish fails');
+      await c.query('ROLLBACK');
+      await until('A to run the live version again', () => (a.engine.version === second.version && a.policyVersions!.current === second.version) || undefined, 30_000)
+        .catch((e: Error) => { throw new Error(`${e.message}: running ${a.engine.version}`); });
+      t.pass('A decides with the published version, not the refused one');
     });
 
     await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
