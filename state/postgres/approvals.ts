@@ -285,13 +285,23 @@ export class PgApprovals implements Approvals {
   async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
     const t = this.now();
     const full = JSON.stringify(description);
-    // Bounds are checked against this replica's view, which every other replica's approvals reach.
-    checkCapacity(this.list({ status: 'pending' }), description.agent.id, Buffer.byteLength(full), t, this.opts);
+    const bytes = Buffer.byteLength(full);
+    // This replica's view first (no round trip for what it already refuses)…
+    checkCapacity(this.list({ status: 'pending' }), description.agent.id, bytes, t, this.opts);
     const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
-    await this.db.query(
-      'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],
-    );
+    // …then the table, under a lock every replica takes to create one: approvals created at the
+    // same instant through several replicas cannot pass a bound together.
+    await this.db.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(8675309002)');
+      const pending = await c.query<{ agent: string; expires: string | null; bytes: string | null }>(
+        `SELECT agent, record->>'expires' AS expires, record->>'description_bytes' AS bytes FROM approvals WHERE status = 'pending'`,
+      );
+      checkCapacity(pending.rows.map((p) => ({ agent: p.agent, expires: p.expires ?? '', description_bytes: Number(p.bytes ?? 0) })) as ApprovalRecord[], description.agent.id, bytes, t, this.opts);
+      await c.query(
+        'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],
+      );
+    });
     this.approvals.set(record.id, record);
     this.emit({ type: 'created', approval: record });
     this.announce({ type: 'created', id: record.id });

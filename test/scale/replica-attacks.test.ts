@@ -122,9 +122,11 @@ if (missing) {
       const db = await PgState.open(database, { listen: false });
       const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name IN ('airlock', 'airlock-listen')`)).rows.map((r) => r.pid);
       await db.close();
-      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      // Signals to the server processes of this test's own cluster, by id (one may have exited meanwhile).
+      const signal = (sig: NodeJS.Signals): void => { for (const pid of pids) try { process.kill(pid, sig); } catch { /* gone */ } };
+      signal('SIGSTOP');
       const res = await send(a, auth, 'GET', `${up}/read/hung`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
-        .finally(() => { for (const pid of pids) process.kill(pid, 'SIGCONT'); });
+        .finally(() => signal('SIGCONT'));
       t.equal(res.status, 503, res.body);
       t.match(res.body, /PostgreSQL \(state store\).*no answer in time/);
       await until('requests to be decided again', async () => [200, 429].includes((await send(a, auth, 'GET', `${up}/read/hung`)).status) || undefined);
@@ -239,6 +241,19 @@ if (missing) {
       t.equal(upstream.received.filter((x) => x.url === '/send/damaged').length, 0);
       await db.query(`DELETE FROM approvals WHERE id LIKE 'ap_00000000000000a%'`);
       await db.query(`DELETE FROM grants WHERE id LIKE 'gr_bad%'`);
+    });
+
+    await t.test('the bound on pending approvals (50 per agent) holds for a burst split over both replicas', async (t) => {
+      const issued = await a.agents.add('burst');
+      const auth = `burst:${issued.token}`;
+      const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => send(i % 2 ? a : b, auth, 'POST', `${up}/send/burst${i}`, { body: '{"to":"b"}', headers: { prefer: 'respond-async, wait=0' } })));
+      const held = answers.filter((x) => x.status === 202).length;
+      t.equal(held, 50, `50 held, the rest refused (${answers.map((x) => x.status).join(' ')})`);
+      t.ok(answers.every((x) => x.status === 202 || x.status === 429), 'the rest refused with 429');
+      const db = await PgState.open(database, { listen: false });
+      t.teardown(() => db.close());
+      t.equal(Number((await db.query(`SELECT count(*) AS n FROM approvals WHERE agent = 'burst' AND status = 'pending'`)).rows[0]!.n), 50);
+      await db.query(`UPDATE approvals SET status = 'denied', record = record || '{"status":"denied"}' WHERE agent = 'burst'`);
     });
 
     await t.test('one approval, retries racing on both replicas: exactly one goes', async (t) => {
