@@ -114,7 +114,7 @@ export class PgSessions implements AgentSessions {
     const s = summary(rec);
     if (p.type === 'cleared' && typeof p.label === 'string') this.emit({ type: 'cleared', session: s, label: p.label, by: String(p.by ?? 'unknown') });
     else if (p.type === 'started' || p.type === 'ended') this.emit({ type: p.type, session: s });
-    else if (p.type === 'labels') this.emit({ type: 'labels', session: s, ...(Array.isArray(p.labels) ? { labels: p.labels.map(String) } : {}) });
+    else if (p.type === 'labels') this.emit({ type: 'labels', session: s, ...(Array.isArray(p.labels) ? { labels: p.labels.map(String) } : {}), remote: true });
   }
 
   private announce(id: string, notice: Omit<Notice, 'id'>): void {

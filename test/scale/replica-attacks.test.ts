@@ -16,6 +16,7 @@ import { PgPolicyVersions } from '../../state/postgres/policy-versions.ts';
 import type { PgStepUp } from '../../state/postgres/totp.ts';
 import { VersionStore } from '../../studio/versions.ts';
 import { policyDir, startUpstream } from '../approvals/helpers.ts';
+import { policyCopy, startWeb } from '../sessions/helpers.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
 
@@ -280,6 +281,40 @@ if (missing) {
       const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => send(i % 2 ? a : b, auth, 'GET', `${up}/read/count${i}`)));
       t.equal(answers.filter((x) => x.status === 200).length, 3, `3 per hour for the agent, both replicas together (${answers.map((x) => x.status).join(' ')})`);
       t.equal(upstream.received.filter((x) => x.url.startsWith('/read/count')).length, 3);
+    });
+
+    await t.test('a session gains labels through B: an upload already streaming on A is cut (default policy, its own database)', async (t) => {
+      const web = await startWeb(t);
+      const labelsStore = await pg.createDatabase('labels');
+      const policy = policyCopy(t);
+      const hosts = ['news.test', 'db.test', 'hooks.test'];
+      const labelled = async (name: string): Promise<Airlock<Services>> => {
+        const r = await startReplica({
+          home: tempDir(t, `al-atk-${name}-`), policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', unixSocket: false, threads: 1, bodyCap: 1024,
+          allowPrivate: [`127.0.0.1:${web.port}`], resolve: hosts.map((h) => `${h}=127.0.0.1`), store: labelsStore, limits: redis.url,
+        });
+        t.teardown(() => r.close());
+        return r;
+      };
+      const la = await labelled('la');
+      const lb = await labelled('lb');
+      const { token } = await la.agents.add('bot');
+      const upload = http.request({
+        host: '127.0.0.1', port: la.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, agent: false,
+        headers: { 'proxy-authorization': `Basic ${Buffer.from(`bot:${token}`).toString('base64')}`, 'content-type': 'text/plain', 'content-length': 4096 },
+      });
+      const answer = new Promise<number>((resolve) => {
+        upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        upload.on('error', () => resolve(-1));
+      });
+      upload.write('a'.repeat(2048)); // past the 1 KiB capture: decided, and streaming
+      await until('the upload to be decided and streaming', () => la.sessions.list().some((x) => x.requests > 0) || undefined);
+      t.equal((await send(lb, `bot:${token}`, 'GET', `${web.origin('news.test')}/today`)).status, 200);
+      t.equal((await send(lb, `bot:${token}`, 'GET', `${web.origin('db.test')}/customers/1`)).status, 200);
+      await until('A to hear of the labels', () => { try { return Object.keys(la.sessions.list()[0]?.labels ?? {}).length === 2 || undefined; } catch { return undefined; } });
+      upload.end('b'.repeat(2048));
+      t.not(await answer, 200, 'the upload decided before the labels is cut');
+      t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the upstream');
     });
 
     await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {
