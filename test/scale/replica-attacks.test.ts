@@ -61,10 +61,8 @@ if (missing) {
     t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
     const [pg, redis, upstream] = await Promise.all([startPostgres(t), startRedis(t), startUpstream(t)]);
     const database = await pg.createDatabase('attacks');
-    // Statements bounded at 1 s here (5 s by default) so the slow-database case takes seconds.
-    const store = `${database}?statement_timeout=1000&query_timeout=2000`;
     const up = `http://127.0.0.1:${upstream.port}`;
-    const replica = async (name: string): Promise<Airlock<Services>> => {
+    const replica = async (name: string, store = database): Promise<Airlock<Services>> => {
       const r = await startReplica({
         home: tempDir(t, `al-atk-${name}-`), policy: policyDir, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', unixSocket: false,
         allowPrivate: ['127.0.0.1/32'], store, limits: redis.url, threads: 1,
@@ -74,6 +72,10 @@ if (missing) {
     };
     const a = await replica('a');
     const b = await replica('b');
+    // For the slow-database cases: statements bounded at 1 s (5 s by default) so they take seconds,
+    // and its own name, so only its server processes are stopped.
+    const quick = `${database}?application_name=airlock-q&statement_timeout=1000&query_timeout=2000`;
+    let q: Airlock<Services> | undefined;
 
     await t.test('a token revoked through A is refused by B at its very next request', async (t) => {
       let passed = 0;
@@ -118,39 +120,41 @@ if (missing) {
     });
 
     await t.test('a database that does not answer at all (its server processes stopped): 503 once the client gives up', async (t) => {
+      q = await replica('q', quick);
       const issued = await a.agents.add('hung');
       const auth = `hung:${issued.token}`;
+      t.equal((await send(q, auth, 'GET', `${up}/read/hung`)).status, 200);
       const db = await PgState.open(database, { listen: false });
-      const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name IN ('airlock', 'airlock-listen')`)).rows.map((r) => r.pid);
+      const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'airlock-q'`)).rows.map((r) => r.pid);
       await db.close();
       // Signals to the server processes of this test's own cluster, by id (one may have exited meanwhile).
       const signal = (sig: NodeJS.Signals): void => { for (const pid of pids) try { process.kill(pid, sig); } catch { /* gone */ } };
       signal('SIGSTOP');
-      const res = await send(a, auth, 'GET', `${up}/read/hung`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
+      const res = await send(q, auth, 'GET', `${up}/read/hung`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
         .finally(() => signal('SIGCONT'));
       t.equal(res.status, 503, res.body);
       t.match(res.body, /PostgreSQL \(state store\).*no answer in time/);
-      await until('requests to be decided again', async () => [200, 429].includes((await send(a, auth, 'GET', `${up}/read/hung`)).status) || undefined);
+      await until('requests to be decided again', async () => [200, 429].includes((await send(q!, auth, 'GET', `${up}/read/hung`)).status) || undefined);
     });
 
     await t.test('a slow database (a table locked by someone else): requests are refused with 503, not left hanging', async (t) => {
       const issued = await a.agents.add('slow');
       const auth = `slow:${issued.token}`;
-      t.equal((await send(a, auth, 'GET', `${up}/read`)).status, 200);
+      t.equal((await send(q!, auth, 'GET', `${up}/read`)).status, 200);
       const plain = await PgState.open(database, { listen: false });
       t.equal((await plain.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0]?.statement_timeout, '5s', 'statements are bounded by default');
       await plain.close();
-      const locker = await PgState.open(store, { listen: false });
+      const locker = await PgState.open(database, { listen: false });
       const c = await locker.pool.connect();
       t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); });
       await c.query('BEGIN');
       await c.query('SET statement_timeout = 0');
       await c.query('LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE');
-      const r = await send(a, auth, 'GET', `${up}/read`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }));
+      const r = await send(q!, auth, 'GET', `${up}/read`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }));
       t.equal(r.status, 503, r.body);
       t.match(r.body, /PostgreSQL \(state store\)/);
       await c.query('ROLLBACK');
-      await until('requests to pass again', async () => (await send(a, auth, 'GET', `${up}/read`)).status === 200 || undefined);
+      await until('requests to pass again', async () => (await send(q!, auth, 'GET', `${up}/read`)).status === 200 || undefined);
     });
 
     await t.test('two publishes in quick succession (the first compiled from sources, the next with its bundle): every replica ends on the last', async (t) => {
@@ -162,7 +166,7 @@ if (missing) {
       };
       const passing = async () => ({ ok: true, passed: 0, failed: 0, output: '', failures: [] });
       // A publisher that stores no bundle (as `airlock migrate-state` leaves versions): replicas compile its sources.
-      const db = await PgState.open(store, { listen: false });
+      const db = await PgState.open(database, { listen: false });
       t.teardown(() => db.close());
       const pubHome = tempDir(t, 'al-atk-pub-');
       const publisher = VersionStore.over(pubHome, await PgPolicyVersions.open(db, pubHome));
@@ -174,23 +178,23 @@ if (missing) {
       // While B compiles the first, A publishes the next from its studio (bundle stored with it).
       const second = await a.policyVersions!.publish(draft('second'), (c) => a.engine.load(c), passing, 'second');
       await until('B to load the first version', () => loaded.includes(first.version) || undefined, 15_000);
-      for (const r of [a, b]) {
-        await until(`replica ${r === a ? 'A' : 'B'} to run the last publish`, () => (r.engine.version === second.version && r.policyVersions!.current === second.version) || undefined, 30_000)
+      for (const r of [a, b, q!]) {
+        await until(`replica ${r === a ? 'A' : r === b ? 'B' : 'Q'} to run the last publish`, () => (r.engine.version === second.version && r.policyVersions!.current === second.version) || undefined, 30_000)
           .catch((e: Error) => { throw new Error(`${e.message}: running ${r.engine.version}, current ${r.policyVersions!.current}, first ${first.version}, second ${second.version}`); });
       }
       t.pass('both replicas run the last published version');
 
-      // A publish the store refuses (here: the table locked past the statement timeout) leaves no replica on it.
+      // A publish the store refuses (here: the table locked past Q's statement bound) leaves no replica on it.
       const locker = await PgState.open(database, { listen: false });
       const c = await locker.pool.connect();
       t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); });
       await c.query('BEGIN');
       await c.query('LOCK TABLE policy_current IN ACCESS EXCLUSIVE MODE');
-      await t.rejects(a.policyVersions!.publish(draft('refused'), (compiled) => a.engine.load(compiled), passing, 'refused'), 'the publish fails');
+      await t.rejects(q!.policyVersions!.publish(draft('refused'), (compiled) => q!.engine.load(compiled), passing, 'refused'), 'the publish fails');
       await c.query('ROLLBACK');
-      await until('A to run the live version again', () => (a.engine.version === second.version && a.policyVersions!.current === second.version) || undefined, 30_000)
-        .catch((e: Error) => { throw new Error(`${e.message}: running ${a.engine.version}`); });
-      t.pass('A decides with the published version, not the refused one');
+      await until('Q to run the live version again', () => (q!.engine.version === second.version && q!.policyVersions!.current === second.version) || undefined, 30_000)
+        .catch((e: Error) => { throw new Error(`${e.message}: running ${q!.engine.version}`); });
+      t.pass('Q decides with the published version, not the refused one');
     });
 
     await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
@@ -207,7 +211,7 @@ if (missing) {
         t.equal(upstream.received.filter((x) => x.url === `/send/hostile${i}`).at(-1)?.body.toString(), text, 'the body went as sent');
       }
       // The class: any string, as key or value, is stored; NUL and lone surrogates read back as U+FFFD, the rest exactly.
-      const db = await PgState.open(store, { listen: false });
+      const db = await PgState.open(database, { listen: false });
       t.teardown(() => db.close());
       const clean = (x: string): string => x.replace(/\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
       const text = fc.string({ unit: fc.oneof(fc.constantFrom('\0', '\\', 'u', '\ud800', '\udfff', '"', '0'), fc.integer({ min: 0x10000, max: 0x10ffff }).map((n) => String.fromCodePoint(n)), fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n))), maxLength: 12 });
@@ -219,7 +223,7 @@ if (missing) {
     });
 
     await t.test('damaged rows in the shared tables: a replica still starts, requests are decided, the rows are never usable', async (t) => {
-      const db = await PgState.open(store, { listen: false });
+      const db = await PgState.open(database, { listen: false });
       t.teardown(() => db.close());
       const bad = ['null', '"garbage"', '[1,2]', '{"id":"ap_00000000000000a4","agent":"bot","status":"approved","created":"x","retry_until":"y","request_hash":"z"}', '{"id":"ap_00000000000000a5"}'];
       for (const [i, record] of bad.entries()) {
