@@ -70,8 +70,7 @@ if (missing) {
       t.teardown(() => r.close());
       return r;
     };
-    const a = await replica('a');
-    const b = await replica('b');
+    const [a, b] = await Promise.all([replica('a'), replica('b')]);
     // For the slow-database cases: statements bounded at 1 s (5 s by default) so they take seconds,
     // and its own name, so only its server processes are stopped.
     const quick = `${database}?application_name=airlock-q&statement_timeout=1000&query_timeout=2000`;
@@ -300,8 +299,7 @@ if (missing) {
         t.teardown(() => r.close());
         return r;
       };
-      const la = await labelled('la');
-      const lb = await labelled('lb');
+      const [la, lb] = await Promise.all([labelled('la'), labelled('lb')]);
       const { token } = await la.agents.add('bot');
       const upload = http.request({
         host: '127.0.0.1', port: la.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, agent: false,
