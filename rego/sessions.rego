@@ -34,7 +34,7 @@ response_labels contains label if {
 # and one with "*" only operations that begin with its text up to the first "*".
 operation_listed(patterns, op) if {
 	strings_only(patterns)
-	operation_listed_by(regex.match(`[?\[{\\]`, concat("", patterns)), patterns, op)
+	operation_listed_by(regex.match(`[?\[\]{}\\]`, concat("", patterns)), patterns, op)
 }
 
 # A list that is not all strings (a configuration mistake) is matched pattern by pattern, so one bad
@@ -52,7 +52,7 @@ strings_only(patterns) if {
 	}
 }
 
-# Some pattern uses "?", "[...]", "{a,b}" or a "\\" escape: each pattern is matched.
+# Some pattern uses "?", "[...]", "{a,b}" or a "\\" escape (or a stray "]" or "}"): each pattern is matched.
 operation_listed_by(true, patterns, op) if {
 	some p in patterns
 	glob.match(p, ["."], op)

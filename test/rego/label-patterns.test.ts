@@ -39,12 +39,12 @@ async function labelsOf(lists: string[][], ops: string[]): Promise<string[][]> {
   return out;
 }
 
-const segment = fc.stringMatching(/^[ab]{0,3}$/);
+const segment = fc.stringMatching(/^[ab\]},!]{0,3}$/);
 const op = fc.array(segment, { minLength: 1, maxLength: 4 }).map((s) => s.join('.'));
 // Mostly what configurations hold (literal segments, "*" and "**"), sometimes the other features.
 const patternPart = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom('a', 'b', 'ab', '.', '*', '**', 'a*', '*b') },
-  { weight: 1, arbitrary: fc.constantFrom('?', '[ab]', '[!a]', '{a,b}', '\\*', '\\a') },
+  { weight: 1, arbitrary: fc.constantFrom('?', '[ab]', '[!a]', '{a,b}', '\\*', '\\a', ']', '}', ',', '!') },
 );
 const pattern = fc.array(patternPart, { minLength: 1, maxLength: 5 }).map((p) => p.join(''));
 

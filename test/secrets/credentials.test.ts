@@ -272,7 +272,9 @@ t.test('a store that turns unreadable while running: injections refused, placeho
   const good = readFileSync(file, 'utf8');
   writeFileSync(file, '{"version":1,"secrets": broken');
   const r = await enforcer.beforeForward(context(live, { url: 'https://api.github.com/' }, [{ secret: 'github', in: 'header', name: 'authorization' }]));
-  t.match(r, { status: 503, type: 'credential-unavailable', detail: /secrets\.json/ });
+  // The operator's log names the file; the agent is not told where the state folder is.
+  t.match(r, { status: 503, type: 'credential-unavailable', logDetail: /secrets\.json/ });
+  t.notMatch(r?.detail, new RegExp(home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the agent\'s answer does not name the state folder');
   t.match(await enforcer.beforeForward(context(live, { url: 'https://evil.example/', headers: [['X', gh]] }, [])), { status: 403, type: 'placeholder-not-bound' });
   t.equal(readFileSync(file, 'utf8'), '{"version":1,"secrets": broken', 'the broken file is left for the operator');
   writeFileSync(file, good);
