@@ -37,6 +37,7 @@ import { runLoad, type LoadResult, type Target } from './lib/loadgen.ts';
 import { peers, startPeer } from './lib/peers.ts';
 import { profileTables, summarize, type ProfileSummary } from './lib/profile.ts';
 import { cpuTimeUs, ioSyscalls, machineCpuUs, readJsonLine, rssSampler, selfCpuUs, start, type Proc } from './lib/proc.ts';
+import { WARM_WINDOW_S, warmUntilSteady as warmUp, type WarmUp } from './lib/warm-up.ts';
 import { findWrk, runWrk, wrkErrors, wrkInstall, type WrkResult, type WrkTarget } from './lib/wrk.ts';
 import { idleConnections, streamThrough, type IdleResult, type StreamResult } from './memory/memory.ts';
 import { starvation, type StarvationResult } from './soak/starve.ts';
@@ -95,33 +96,8 @@ const median = (xs: number[]): number => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
 };
 
-/** A contestant's warm-up: how long it took to settle, and its CPU per request in each window. */
-interface WarmUp { seconds: number; cpuPerRequestUs: number[] }
-const WARM_WINDOW_S = 3;
-
-/**
- * Loads a contestant until its CPU per request settles, before anything is measured. V8 optimizes
- * JavaScript and WebAssembly while they run, on threads of the same process: a freshly started
- * Airlock spends its first seconds compiling (~3× its steady cost per request in the first 4 s,
- * bench/README.md "Fourth round"), so a short fixed warm-up measured the JIT as much as the proxy,
- * and the more code a contestant has, the more. Windows of 3 s until two in a row are within 7 %
- * of each other, at least --warmup and at most --warmup-max seconds; every contestant is warmed
- * the same way, and the windows are kept in the results (the first is what a fresh process costs).
- */
-async function warmUntilSteady(pid: number, run: (s: number) => Promise<number>): Promise<WarmUp> {
-  const windows: number[] = [];
-  let elapsed = 0;
-  while (elapsed < warmupMax) {
-    const s = Math.min(WARM_WINDOW_S, warmupMax - elapsed);
-    const cpu0 = cpuTimeUs(pid);
-    const served = await run(s);
-    elapsed += s;
-    windows.push(Math.round((cpuTimeUs(pid) - cpu0) / Math.max(1, served)));
-    const [a, b] = windows.slice(-2);
-    if (elapsed >= warmup && windows.length >= 2 && Math.abs(b! - a!) <= 0.07 * a!) break;
-  }
-  return { seconds: elapsed, cpuPerRequestUs: windows };
-}
+/** Warm-up until the contestant's CPU per request settles (bench/lib/warm-up.ts), within --warmup and --warmup-max. */
+const warmUntilSteady = (pid: number, run: (s: number) => Promise<number>): Promise<WarmUp> => warmUp(pid, run, warmup, warmupMax);
 
 // ─── setup ─────────────────────────────────────────────────────────────────────────────────────
 

@@ -15,6 +15,7 @@ import { ProxyAgent, request } from 'undici';
 import WebSocket from 'ws';
 import { runRate } from '../lib/loadgen.ts';
 import { readJsonLine, start, type Proc } from '../lib/proc.ts';
+import { warmUntilSteady } from '../lib/warm-up.ts';
 import { startPostgres, startRedis } from '../../test/helpers/pg-redis.ts';
 import type { CompiledPolicy } from '../../engine/compile.ts';
 import { PgState } from '../../state/postgres/db.ts';
@@ -49,7 +50,9 @@ function cpuMs(pid: number): number {
 
 async function cpuPerRequest(c: Child, originPort: number, route: string): Promise<{ usPerRequest: number; rps: number; errors: number; non2xx: number; p50Ms: number; p99Ms: number }> {
   const target = { connectTo: `http://127.0.0.1:${c.port}`, url: `http://127.0.0.1:${originPort}${route}`, viaProxy: true, proxyAuthorization: c.auth! };
-  await runRate(target, { rps, durationMs: 2000, connections: 16 }); // warm-up
+  // Until the CPU per request settles (V8 compiles for a fresh process's first seconds): 2–30 s.
+  const warm = await warmUntilSteady(c.proc.pid, async (s) => (await runRate(target, { rps, durationMs: s * 1000, connections: 16 })).requests, 2, 30);
+  process.stderr.write(`scale: ${route}: warmed up in ${warm.seconds} s, CPU µs/req per window ${warm.cpuPerRequestUs.join(' → ')}\n`);
   await new Promise((r) => setTimeout(r, 300));
   const before = cpuMs(c.proc.pid);
   const r = await runRate(target, { rps, durationMs: seconds * 1000, connections: 16 });
