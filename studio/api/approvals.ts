@@ -11,12 +11,18 @@
 // (secret values redacted). An approval whose body cannot be shown whole (past the capture cap, or
 // no longer held and only previewed) is refused unless the call says `accept_unseen_body: true`.
 //
+// An action names what the person saw: `request_hash` (the card's) and `body_sha256` (of the bytes
+// GET …/body showed). An approval bound to another request or body refuses it (409
+// `not-what-was-seen`), so a mixed-up id or a stale page cannot decide a request nobody looked at.
+// A body shown whole while held still counts as seen after the hold ended (the card moved to
+// "waiting for the agent to retry"): its retry is bound to the same bytes.
+//
 //   GET    /api/approvals[?status=pending|approved|denied|expired][&limit=200]  (all pending + newest resolved)
 //   GET    /api/approvals/:id
 //   GET    /api/approvals/:id/body      {size, captured, truncated, content_type, sha256, text | base64}
-//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, accept_unseen_body?, via?}
-//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, accept_unseen_body?, via?}
-//   POST   /api/approvals/:id/deny      {message?, via?}
+//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, accept_unseen_body?, request_hash?, body_sha256?, via?}
+//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, accept_unseen_body?, request_hash?, body_sha256?, via?}
+//   POST   /api/approvals/:id/deny      {message?, request_hash?, body_sha256?, via?}
 //   GET    /api/grants
 //   DELETE /api/grants/:id
 import crypto from 'node:crypto';
@@ -28,7 +34,7 @@ import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
 import type {
   ApprovalAnswer, ApprovalView, Broadcast, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
-  ResolveAnswer, Unavailable, Untrusted,
+  ResolveAnswer, SeenFields, Unavailable, Untrusted,
 } from './wire.ts';
 
 export interface ApprovalRoutesOptions {
@@ -101,6 +107,21 @@ function optionalInt(v: unknown, name: string): number | undefined {
   return n;
 }
 
+/** Why an action does not match the approval it names (another request or body than the one seen), or undefined. */
+function notWhatWasSeen(a: ApprovalRecord, seen: Untrusted<SeenFields>): string | undefined {
+  const what = `${a.summary.method} ${a.summary.host}${a.summary.path}`;
+  if (seen.request_hash !== undefined && seen.request_hash !== a.request_hash) {
+    return `approval ${a.id} (${what}) is bound to another request than the one you saw: nothing was done. Reload the approvals and look again`;
+  }
+  if (seen.body_sha256 !== undefined && seen.body_sha256 !== a.description.request.body.sha256) {
+    return `approval ${a.id} (${what}) is bound to another body than the one you saw: nothing was done. Reload the approvals and look again`;
+  }
+  return undefined;
+}
+
+/** Bodies a studio was shown whole (GET …/body) while held: approval id → sha256 of the bytes. */
+const SHOWN_MAX = 10_000;
+
 function via(v: unknown): string {
   return typeof v === 'string' && VIA.has(v) ? v : 'studio';
 }
@@ -111,6 +132,11 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
   // Secret values an agent put in a body are shown as [secret:NAME], as in the audit log.
   const redact = (text: string): string => opts.redact?.(text) ?? text;
   const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
+  const shown = new Map<string, string>();
+  const mismatch = (reply: FastifyReply, a: ApprovalRecord, seen: Untrusted<SeenFields>): FastifyReply | undefined => {
+    const why = notWhatWasSeen(a, seen);
+    return why ? reply.code(409).send({ error: why, code: 'not-what-was-seen' }) : undefined;
+  };
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof ApprovalError) return reply.code(statusOf[err.code] ?? 400).send({ error: err.message, code: err.code });
     throw err;
@@ -120,7 +146,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const broadcast = opts.broadcast;
     const off = queue.onChange((e: ApprovalEvent) => {
       // A new approval is created by the request that is about to wait on it.
-      if ('approval' in e) broadcast('approval', { event: e.type, approval: view(e.approval, e.type === 'created' ? true : undefined) });
+      if ('approval' in e) {
+        if (e.approval.status !== 'pending') shown.delete(e.approval.id);
+        broadcast('approval', { event: e.type, approval: view(e.approval, e.type === 'created' ? true : undefined) });
+      }
       else broadcast('grants', { event: e.type, grant: e.grant });
     });
     app.addHook('onClose', async () => off());
@@ -165,19 +194,24 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const body = a.description.request.body;
     // What the server will read: Content-Encoding undone (bounded); the raw bytes when that fails.
     const decoded = await decodeHeldBody(held, a.description.request.headers['content-encoding']);
-    const shown = decoded.ok ? decoded.bytes : held.bytes;
-    const text = asText(shown);
+    const bytes = decoded.ok ? decoded.bytes : held.bytes;
+    const text = asText(bytes);
+    // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
+    const sha256 = crypto.createHash('sha256').update(held.bytes).digest('hex');
+    if (decoded.ok && !held.truncated && a.status === 'pending') {
+      if (shown.size >= SHOWN_MAX) shown.delete(shown.keys().next().value!);
+      shown.set(a.id, sha256);
+    }
     return {
       size: body.size,
       captured: held.bytes.length,
       truncated: held.truncated,
       content_type: held.contentType,
-      // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
-      sha256: crypto.createHash('sha256').update(held.bytes).digest('hex'),
-      ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: shown.length } : { decode_error: decoded.error }) } : {}),
+      sha256,
+      ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: bytes.length } : { decode_error: decoded.error }) } : {}),
       ...(text !== undefined
         ? { text: redact(text) }
-        : { base64: Buffer.from(redact(shown.toString('latin1')), 'latin1').toString('base64') }),
+        : { base64: Buffer.from(redact(bytes.toString('latin1')), 'latin1').toString('base64') }),
     };
   });
 
@@ -185,8 +219,12 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       const record = queue.get(id);
+      const stale = mismatch(reply, record, body);
+      if (stale) return stale;
       const held = bodies?.get(record.id);
-      let unseen = record.status === 'pending' ? unseenBodyText(record.description.request.body, held?.bytes.length) : undefined;
+      // Shown whole while it was held: still seen once the hold ended (a retry is bound to these bytes).
+      const seenWhole = typeof body.body_sha256 === 'string' && shown.get(record.id) === body.body_sha256;
+      let unseen = record.status === 'pending' && !seenWhole ? unseenBodyText(record.description.request.body, held?.bytes.length) : undefined;
       if (!unseen && held && record.status === 'pending') {
         const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
         if (!decoded.ok) unseen = decoded.error;
@@ -222,6 +260,8 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const body = req.body ?? {};
     try {
       const message = optionalString(body.message, 'message');
+      const stale = mismatch(reply, queue.get(req.params.id), body);
+      if (stale) return stale;
       const a = await queue.deny(req.params.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
       return { approval: view(a) };
     } catch (err) {

@@ -25,6 +25,12 @@ import type {
 
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;
+/**
+ * Shortcut letters less than this long after the last letter typed (into a field, or ignored) are
+ * typing, not shortcuts: the field typed in may have just left the page (its card was decided
+ * elsewhere), and "just ask me" would otherwise select a card (J) and approve it (A).
+ */
+const TYPING_MS = 1200;
 /** Bodies up to this size are loaded with the card; larger ones on request. */
 const AUTOLOAD_BYTES = 64 * 1024;
 /** Binary bodies are dumped in hex up to this size; past it the card offers a download. */
@@ -49,6 +55,8 @@ interface CardState {
   expanded?: boolean;
   changedAt: number;
   sig?: string;
+  /** The studio refused the approval as unseen (403 body-not-shown): why, so the card offers the explicit choice. */
+  serverUnseen?: string;
 }
 
 function agentName(a: Approval): string {
@@ -110,6 +118,10 @@ export class ApprovalsView extends LightElement {
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
+  /** When the last letter was typed into a field, or ignored as typing (see TYPING_MS). */
+  private typedAt = -Infinity;
+  /** Approval events that arrive while the list loads: applied over the loaded list (it may be older). */
+  private buffered: Array<LiveEvents['approval']> | undefined;
   private tick: number | undefined;
   private measureTimer: number | undefined;
   private hintTimer: number | undefined;
@@ -121,6 +133,7 @@ export class ApprovalsView extends LightElement {
     live.addEventListener('grants', () => void this.loadGrants());
     live.addEventListener('resync', () => void this.load());
     window.addEventListener('keydown', this.onKey);
+    window.addEventListener('airlock-focus-returned', this.onFocusReturned);
     window.addEventListener('airlock-show-approval', (e) => void this.show((e as CustomEvent<string>).detail));
     this.tick = window.setInterval(() => {
       this.now = Date.now();
@@ -136,7 +149,13 @@ export class ApprovalsView extends LightElement {
     clearInterval(this.tick);
     clearInterval(this.measureTimer);
     window.removeEventListener('keydown', this.onKey);
+    window.removeEventListener('airlock-focus-returned', this.onFocusReturned);
   }
+
+  /** Focus came back from a dialog (the login in place): never onto an approval's action. */
+  private readonly onFocusReturned = (): void => {
+    if (document.activeElement?.closest('[data-approval]')) this.querySelector<HTMLElement>('#approval-list')?.focus();
+  };
 
   protected override updated(): void {
     this.measure();
@@ -214,15 +233,23 @@ export class ApprovalsView extends LightElement {
   }
 
   private async load(): Promise<void> {
+    const buffered: Array<LiveEvents['approval']> = [];
+    this.buffered = buffered;
     try {
       const r = await api<ApprovalsAnswer>('GET', '/api/approvals');
+      if (this.buffered !== buffered) return; // a newer load is under way
       this.items = r.available ? r.approvals : [];
+      // Events that came while the answer was on its way are newer than it (or the same): a request
+      // that arrived meanwhile must not vanish, nor one decided meanwhile come back.
+      for (const d of buffered) this.merge(d.approval);
       this.unavailable = r.available ? '' : `Not available: ${r.reason}`;
       this.error = '';
       for (const a of this.items) this.maybeLoadBody(a);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) this.unavailable = err.status === 404 ? 'Approvals are not part of this build yet.' : errorText(err);
       else this.error = errorText(err);
+    } finally {
+      if (this.buffered === buffered) this.buffered = undefined;
     }
     this.publish();
     void this.loadGrants();
@@ -248,16 +275,39 @@ export class ApprovalsView extends LightElement {
   }
 
   private onEvent(d: LiveEvents['approval']): void {
+    this.buffered?.push(d);
     const a = d.approval;
-    const known = this.items.findIndex((x) => x.id === a.id);
-    if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
-    else {
-      this.items = [...this.items, a];
-      if (isPending(a)) this.announceNew(a);
-    }
+    const before = this.items.find((x) => x.id === a.id);
+    this.merge(a);
+    if (!before && isPending(a)) this.announceNew(a);
+    if (before && isPending(before) && !isPending(a)) this.decidedElsewhere(a);
     if (d.event === 'released' && isPending(a)) announce(`The agent stopped waiting for ${requestLine(a)}. It can still be approved for the agent's retry.`);
     this.maybeLoadBody(a);
     this.publish();
+  }
+
+  private merge(a: Approval): void {
+    const known = this.items.findIndex((x) => x.id === a.id);
+    if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
+    else this.items = [...this.items, a];
+  }
+
+  /**
+   * A card left because it was decided somewhere else (another tab, the CLI, the API) or expired:
+   * say which request and how, and if focus was on it, put it on the list — never on another card.
+   */
+  private decidedElsewhere(a: Approval): void {
+    const st = this.cards.get(a.id);
+    if (st?.busy) return; // this page's own action: its answer says what happened
+    const by = a.resolution?.by;
+    const how = a.status === 'approved' ? 'Approved elsewhere' : a.status === 'denied' ? 'Denied elsewhere' : 'Expired';
+    const text = `${how}${by && by !== 'timeout' ? ` (by ${by})` : ''}: ${requestLine(a)} (agent ${agentName(a)})`;
+    toast(text, 'info');
+    announce(text);
+    const el = this.querySelector(`[data-approval="${a.id}"]`);
+    if (el && (el.contains(document.activeElement) || document.activeElement === el)) {
+      void this.updateComplete.then(() => this.querySelector<HTMLElement>('#approval-list')?.focus());
+    }
   }
 
   private announceNew(a: Approval): void {
@@ -334,6 +384,7 @@ export class ApprovalsView extends LightElement {
 
   /** Whether the whole body can be on the card now (see bodyGate). */
   private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    if (st.serverUnseen) return { ok: false, why: st.serverUnseen, ackable: true };
     const v = a.body_view;
     // Bytes the server will decode but the studio cannot: what it reads is unknown.
     if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };
@@ -482,13 +533,15 @@ export class ApprovalsView extends LightElement {
       this.requestUpdate();
       return;
     }
-    const approval: ApproveBody = { totp, ...(unseenOk ? { accept_unseen_body: true } : {}) };
+    // What the person saw: the server refuses the action if the approval is bound to anything else.
+    const seen = { request_hash: a.request_hash, ...(st.body?.data ? { body_sha256: st.body.data.sha256 } : {}) };
+    const approval: ApproveBody = { totp, ...seen, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
       if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
       approval.grant_high = true;
     }
-    const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message } : kind === 'grant' ? { ...approval, minutes } : approval;
+    const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message, ...seen } : kind === 'grant' ? { ...approval, minutes } : approval;
     const focusInside = !!document.activeElement?.closest(`[data-approval="${a.id}"]`);
     st.busy = true;
     st.error = '';
@@ -511,7 +564,14 @@ export class ApprovalsView extends LightElement {
       const code = err instanceof ApiError ? (err.body as Partial<ErrorAnswer>).code : undefined;
       st.error = errorText(err);
       st.errorField = code === 'step-up-required' || code === 'totp-invalid' ? 'totp' : '';
-      if (code === 'not-pending') void this.load();
+      if (code === 'body-not-shown') st.serverUnseen = errorText(err).replace(/^not approved: /, '').replace(/\. Deny it, or .*$/, '');
+      if (code === 'not-pending' || code === 'not-what-was-seen') {
+        // Decided elsewhere (or not the request on the card): the card leaves, so say it where it stays seen.
+        const verb = kind === 'deny' ? 'Not denied' : 'Not approved';
+        const now = code === 'not-pending' ? errorText(err).replace(/^approval \S+ is /, 'was ') : errorText(err);
+        toast(`${verb}: ${requestLine(a)} (agent ${agentName(a)}) ${now}`, 'error');
+        void this.load();
+      }
     } finally {
       st.busy = false;
       this.requestUpdate();
@@ -520,8 +580,23 @@ export class ApprovalsView extends LightElement {
 
   /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
   private readonly onKey = (e: KeyboardEvent): void => {
-    if (!this.active || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target as Element)) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
+    const t = performance.now();
+    if (isTyping(e.target as Element)) {
+      this.typedAt = t;
+      return;
+    }
+    if (!this.active || e.defaultPrevented) return;
     const key = e.key.toLowerCase();
+    // Letters right after typing are more typing (the field may have just left the page): not shortcuts.
+    if (t - this.typedAt < TYPING_MS) {
+      this.typedAt = t;
+      if (['j', 'k', 'a', 'd'].includes(key)) {
+        e.preventDefault();
+        this.showHint('Shortcuts wait until you stop typing: nothing was done. Press the key again in a moment.');
+      }
+      return;
+    }
     if (!['j', 'k', 'a', 'd'].includes(key)) return;
     e.preventDefault();
     const cards = [...this.querySelectorAll<HTMLElement>('[data-approval]')];
@@ -535,15 +610,16 @@ export class ApprovalsView extends LightElement {
       return;
     }
     const a = current && this.items.find((x) => x.id === current.dataset.approval);
-    if (!a) {
-      this.hint = 'No card is selected: press J or K to select one, then A or D.';
-      clearTimeout(this.hintTimer);
-      this.hintTimer = window.setTimeout(() => (this.hint = ''), 6000);
-      return;
-    }
+    if (!a) return this.showHint('No card is selected: press J or K to select one, then A or D.');
     this.hint = '';
     this.attempt(a, key === 'a' ? 'approve' : 'deny');
   };
+
+  private showHint(text: string): void {
+    this.hint = text;
+    clearTimeout(this.hintTimer);
+    this.hintTimer = window.setTimeout(() => (this.hint = ''), 6000);
+  }
 
   // ---- render -------------------------------------------------------------------------------
 
