@@ -97,6 +97,23 @@ t.test('an action on a request another tab decided says so, naming the request',
   await page.locator(`[data-approval="${r.id}"]`).waitFor({ state: 'detached' });
 });
 
+t.test('logging in again in another tab leaves this tab able to act, and live', async (t) => {
+  const other = await context.newPage();
+  t.teardown(() => other.close());
+  // The login URL opened again in a second tab: a new session replaces the cookie both tabs share.
+  await other.goto(`${live.studioBase}/#token=${live.adminToken}`);
+  await other.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  const r = await held('/v1/after-other-login');
+  await look();
+  await page.click(`[data-approval="${r.id}"] [data-action=approve]`);
+  t.equal((await r.reply).status, 200, 'this tab approved it');
+  t.match(await page.textContent('.toast.ok'), /Approved once: POST api\.example:\d+\/v1\/after-other-login/);
+  t.equal(await page.locator('#relogin').count(), 0, 'no login asked for');
+  const next = await held('/v1/still-live'); // arrives over this tab's feed
+  t.ok(next.id, 'this tab still receives new approvals');
+  await cleanup(next);
+});
+
 t.test('a request that arrives while the list loads is not lost', async (t) => {
   let arrived: { reply: Promise<{ status: number }>; id: string } | undefined;
   await page.route('**/api/approvals', async (route) => {
