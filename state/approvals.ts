@@ -104,7 +104,7 @@ export type RetryClaim =
   | { kind: 'denied'; approval: ApprovalRecord }
   | { kind: 'refused'; reason: string; approval?: ApprovalRecord };
 
-export type ApprovalErrorCode = 'not-found' | 'ambiguous' | 'not-pending' | 'step-up-required' | 'totp-invalid' | 'bad-request' | 'too-many';
+export type ApprovalErrorCode = 'not-found' | 'ambiguous' | 'not-pending' | 'step-up-required' | 'totp-invalid' | 'totp-locked' | 'bad-request' | 'too-many';
 
 export class ApprovalError extends Error {
   constructor(readonly code: ApprovalErrorCode, message: string) {
@@ -125,7 +125,7 @@ export const APPROVAL_DESCRIPTION_BYTES = 16 * 1024;
 
 export interface ApprovalQueueOptions {
   now?: () => number;
-  totp?: Pick<TotpStore, 'enrolled' | 'verify'>;
+  totp?: Pick<TotpStore, 'enrolled' | 'verify'> & Partial<Pick<TotpStore, 'retryAfter'>>;
   /** Called (never awaited) with each new approval: the webhook. */
   notify?: (event: { type: 'approval.created'; approval: ReturnType<typeof publicSummary> }) => void;
   /** How long an unresolved approval stays approvable for a retry (ms, default 24 h). */
@@ -612,6 +612,8 @@ export class ApprovalQueue {
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);
+      const wait = (await this.opts.totp!.retryAfter?.()) ?? 0;
+      if (wait > 0) throw new ApprovalError('totp-locked', `too many wrong TOTP codes: no code is checked for ${wait} s`);
       if (!(await this.opts.totp!.verify(opts.totp))) throw new ApprovalError('totp-invalid', 'TOTP code is wrong, expired or already used');
       // The code check awaited: make sure nobody resolved it meanwhile.
       if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);

@@ -54,6 +54,7 @@ const statusOf: Record<ApprovalError['code'], number> = {
   'not-pending': 409,
   'step-up-required': 403,
   'totp-invalid': 403,
+  'totp-locked': 429,
   'too-many': 429,
 };
 

@@ -563,7 +563,14 @@ export class ApprovalsView extends LightElement {
     } catch (err) {
       const code = err instanceof ApiError ? (err.body as Partial<ErrorAnswer>).code : undefined;
       st.error = errorText(err);
-      st.errorField = code === 'step-up-required' || code === 'totp-invalid' ? 'totp' : '';
+      st.errorField = code === 'step-up-required' || code === 'totp-invalid' || code === 'totp-locked' ? 'totp' : '';
+      // Step-up was enrolled after the card was shown: fetch the approval again, the code field appears.
+      if (code === 'step-up-required' && !needsStepUp(a)) {
+        void this.load().then(async () => {
+          await this.updateComplete;
+          this.querySelector<HTMLInputElement>(`[data-approval="${a.id}"] input[name=totp]`)?.focus();
+        });
+      }
       if (code === 'body-not-shown') st.serverUnseen = errorText(err).replace(/^not approved: /, '').replace(/\. Deny it, or .*$/, '');
       if (code === 'not-pending' || code === 'not-what-was-seen') {
         // Decided elsewhere (or not the request on the card): the card leaves, so say it where it stays seen.

@@ -12,6 +12,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { look as lookAt, openBrowser, startLiveAirlock } from './helpers.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
+import { TotpStore } from '../../state/totp.ts';
 
 const policy = `package airlock
 
@@ -22,6 +23,8 @@ default decision := {"action": "deny", "reason": "not allowed", "rule": "default
 decision := {"action": "approve", "reason": "writes need a human", "rule": "write", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "POST"
 
 decision := {"action": "approve", "reason": "a short hold", "rule": "patch", "approval": {"risk": "medium", "timeout": "2s"}} if input.request.method == "PATCH"
+
+decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s"}} if input.request.method == "DELETE"
 `;
 
 const live = await startLiveAirlock(t, policy);
@@ -169,6 +172,27 @@ t.test('a card whose hold ended after its body was read is approved without "uns
   t.equal(status(id), 'approved', 'the body the person read was enough');
   const retry = await curl('PATCH', '/v1/binary-later', { file: binFile, type: 'application/octet-stream', headers: [`Airlock-Approval: ${id}`] });
   t.equal(retry.status, 200, "the agent's identical retry passes");
+});
+
+t.test('TOTP enrolled while a critical card is on screen: the code field comes to the card', async (t) => {
+  const r = curl('DELETE', '/v1/critical-before-enroll');
+  await card(page, '/v1/critical-before-enroll').waitFor();
+  const id = (await card(page, '/v1/critical-before-enroll').getAttribute('data-approval'))!;
+  const sel = `[data-approval="${id}"]`;
+  await page.waitForSelector(`${sel} >> text=no TOTP is enrolled`);
+  const totp = new TotpStore(live.home);
+  const { secret } = await totp.enroll(); // `airlock totp enroll` in another terminal
+  t.teardown(() => totp.unenroll());
+  await look();
+  await page.click(`${sel} [data-action=approve]`);
+  await page.waitForSelector(`${sel} input[name=totp]`, { timeout: 5000 });
+  t.match(await page.textContent(`${sel} [data-testid=card-error]`), /needs a TOTP code/, 'said on the card');
+  t.equal(await page.evaluate((s) => document.activeElement === document.querySelector(`${s} input[name=totp]`), sel), true, 'the code field has focus');
+  t.equal(status(id), 'pending');
+  await look();
+  await page.keyboard.type(TotpStore.codeFor(secret));
+  await page.keyboard.press('Enter');
+  t.equal((await r).status, 200, 'approved with the code');
 });
 
 t.test('the API refuses an action on anything but the request and body the person saw', async (t) => {
