@@ -203,7 +203,8 @@ export class ApprovalsView extends LightElement {
   }
 
   private waiting(a: Approval): boolean {
-    return a.held === false || (!!a.expires && Date.parse(a.expires) <= this.now);
+    // Held again past its first hold: the agent retried with Airlock-Approval and waits now.
+    return a.held === false || (a.held !== true && !!a.expires && Date.parse(a.expires) <= this.now);
   }
 
   private pending(): Approval[] {
@@ -707,7 +708,9 @@ export class ApprovalsView extends LightElement {
         <span class="spacer"></span>
         ${waiting
           ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`
-          : left !== undefined
+          : left === 0 && a.held
+            ? html`<span class="small tag pending" title="the agent retried with Airlock-Approval and waits for your answer">held again · the agent retried</span>`
+            : left !== undefined
             ? html`<span class="muted small" title="the agent's request is refused (approval-timeout) when this runs out; the approval stays open for its retry">${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left</span>`
             : nothing}
         <span class="muted small">${shortTime(a.created)}</span>

@@ -24,6 +24,8 @@ decision := {"action": "approve", "reason": "writes need a human", "rule": "writ
 
 decision := {"action": "approve", "reason": "a short hold", "rule": "patch", "approval": {"risk": "medium", "timeout": "2s"}} if input.request.method == "PATCH"
 
+decision := {"action": "approve", "reason": "a hold of 3 s", "rule": "put", "approval": {"risk": "medium", "timeout": "3s"}} if input.request.method == "PUT"
+
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s"}} if input.request.method == "DELETE"
 `;
 
@@ -172,6 +174,19 @@ t.test('a card whose hold ended after its body was read is approved without "uns
   t.equal(status(id), 'approved', 'the body the person read was enough');
   const retry = await curl('PATCH', '/v1/binary-later', { file: binFile, type: 'application/octet-stream', headers: [`Airlock-Approval: ${id}`] });
   t.equal(retry.status, 200, "the agent's identical retry passes");
+});
+
+t.test("the agent's retry while the approval is open brings the card back to \"Held now\"", async (t) => {
+  const first = await curl('PUT', '/v1/retry-held', { body: '{"v":1}' });
+  t.equal(first.status, 403, 'the hold ended');
+  const id = (JSON.parse(first.body) as { approval_id: string }).approval_id;
+  await page.waitForSelector(`[data-approval="${id}"][data-section=waiting]`);
+  const retry = curl('PUT', '/v1/retry-held', { body: '{"v":1}', headers: [`Airlock-Approval: ${id}`] });
+  await page.waitForSelector(`[data-approval="${id}"][data-section=held]`, { timeout: 5000 });
+  t.match(await page.textContent(`[data-approval="${id}"] header`), /held again · the agent retried/);
+  await look();
+  await page.click(`[data-approval="${id}"] [data-action=approve]`);
+  t.equal((await retry).status, 200, 'the held retry goes through');
 });
 
 t.test('TOTP enrolled while a critical card is on screen: the code field comes to the card', async (t) => {
