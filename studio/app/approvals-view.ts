@@ -120,6 +120,8 @@ export class ApprovalsView extends LightElement {
   private readonly cards = new Map<string, CardState>();
   /** When the last letter was typed into a field, or ignored as typing (see TYPING_MS). */
   private typedAt = -Infinity;
+  /** Approvals whose end this page already announced. */
+  private readonly told = new Set<string>();
   /** Approval events that arrive while the list loads: applied over the loaded list (it may be older). */
   private buffered: Array<LiveEvents['approval']> | undefined;
   private tick: number | undefined;
@@ -177,7 +179,9 @@ export class ApprovalsView extends LightElement {
       const id = el.dataset.approval!;
       const a = this.items.find((x) => x.id === id);
       const actions = el.querySelector('.approval-actions') ?? el;
-      const sig = `${docTop(actions)}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}`;
+      // Where each button is (across, too: a field appearing before "Approve once" shifts it sideways).
+      const across = [...actions.querySelectorAll('button')].map((b) => Math.round(b.getBoundingClientRect().left)).join(',');
+      const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}`;
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
@@ -239,7 +243,10 @@ export class ApprovalsView extends LightElement {
     try {
       const r = await api<ApprovalsAnswer>('GET', '/api/approvals');
       if (this.buffered !== buffered) return; // a newer load is under way
+      const before = new Set(this.pending().map((a) => a.id));
       this.items = r.available ? r.approvals : [];
+      // Decided while this page was not listening (a reconnect, a login again): say which.
+      for (const a of this.items) if (before.has(a.id) && !isPending(a)) this.decidedElsewhere(a);
       // Events that came while the answer was on its way are newer than it (or the same): a request
       // that arrived meanwhile must not vanish, nor one decided meanwhile come back.
       for (const d of buffered) this.merge(d.approval);
@@ -287,6 +294,12 @@ export class ApprovalsView extends LightElement {
     this.publish();
   }
 
+  /** Remembers that the page said how this approval ended (one toast per approval). */
+  private tell(id: string): void {
+    if (this.told.size > 1000) this.told.clear();
+    this.told.add(id);
+  }
+
   private merge(a: Approval): void {
     const known = this.items.findIndex((x) => x.id === a.id);
     if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
@@ -299,7 +312,8 @@ export class ApprovalsView extends LightElement {
    */
   private decidedElsewhere(a: Approval): void {
     const st = this.cards.get(a.id);
-    if (st?.busy) return; // this page's own action: its answer says what happened
+    if (st?.busy || this.told.has(a.id)) return; // this page's own action: its answer says what happened
+    this.tell(a.id);
     const by = a.resolution?.by;
     const how = a.status === 'approved' ? 'Approved elsewhere' : a.status === 'denied' ? 'Denied elsewhere' : 'Expired';
     const text = `${how}${by && by !== 'timeout' ? ` (by ${by})` : ''}: ${requestLine(a)} (agent ${agentName(a)})`;
@@ -556,6 +570,7 @@ export class ApprovalsView extends LightElement {
       const done = kind === 'deny' ? `Denied: ${what}` : kind === 'grant' ? `Approved, and similar requests for ${minutes} min: ${what}` : `Approved once: ${what}`;
       toast(done, 'ok');
       announce(done);
+      this.tell(a.id);
       if (focusInside) {
         // Focus goes to the list, never onto another approval's button.
         await this.updateComplete;
@@ -578,6 +593,7 @@ export class ApprovalsView extends LightElement {
         const verb = kind === 'deny' ? 'Not denied' : 'Not approved';
         const now = code === 'not-pending' ? errorText(err).replace(/^approval \S+ is /, 'was ') : errorText(err);
         toast(`${verb}: ${requestLine(a)} (agent ${agentName(a)}) ${now}`, 'error');
+        this.tell(a.id);
         void this.load();
       }
     } finally {

@@ -183,7 +183,7 @@ t.test("the agent's retry while the approval is open brings the card back to \"H
   await page.waitForSelector(`[data-approval="${id}"][data-section=waiting]`);
   const retry = curl('PUT', '/v1/retry-held', { body: '{"v":1}', headers: [`Airlock-Approval: ${id}`] });
   await page.waitForSelector(`[data-approval="${id}"][data-section=held]`, { timeout: 5000 });
-  t.match(await page.textContent(`[data-approval="${id}"] header`), /held again · the agent retried/);
+  await page.waitForSelector(`[data-approval="${id}"] header >> text=held again · the agent retried`, { timeout: 3000 });
   await look();
   await page.click(`[data-approval="${id}"] [data-action=approve]`);
   t.equal((await retry).status, 200, 'the held retry goes through');
