@@ -28,9 +28,10 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyVisibility, unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
+import { ApprovalError, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
+import type { BodySummary } from '../../describe/types.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
 import type {
   ApprovalAnswer, ApprovalView, Broadcast, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
@@ -67,20 +68,23 @@ const VIA = new Set(['studio', 'cli', 'api']);
  * just before its request starts waiting).
  */
 export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean): ApprovalView {
-  const body = a.description.request.body;
+  // A record written before copies kept the request's shape may lack its body summary: shown as cut.
+  const kept = a.description?.request?.body as BodySummary | undefined;
+  const body: BodySummary = kept && typeof kept.size === 'number' ? kept : { size: 1, sha256: '', content_type: '', truncated: false };
   const bytes = bodies?.get(a.id);
+  const cut = bodyCut(a) || body !== kept;
   return {
     ...a,
     held: heldNow ?? q.isHeld(a.id),
     needs_step_up: a.status === 'pending' && q.needsStepUp(a),
     body_view: {
       size: body.size,
-      visibility: bodyVisibility(body),
+      visibility: bodyVisibility(body, cut),
       /** The held request's bytes can be fetched from …/body now. */
       available: bytes !== undefined,
       captured: bytes?.bytes.length ?? null,
       /** Why approving needs accept_unseen_body (undefined: the whole body can be shown). */
-      unseen: unseenBodyText(body, bytes?.bytes.length),
+      unseen: unseenBodyText(body, bytes?.bytes.length, cut),
     },
   };
 }
@@ -109,12 +113,12 @@ function optionalInt(v: unknown, name: string): number | undefined {
 }
 
 /** Why an action does not match the approval it names (another request or body than the one seen), or undefined. */
-function notWhatWasSeen(a: ApprovalRecord, seen: Untrusted<SeenFields>): string | undefined {
+function notWhatWasSeen(a: ApprovalRecord, bodySha256: string, seen: Untrusted<SeenFields>): string | undefined {
   const what = `${a.summary.method} ${a.summary.host}${a.summary.path}`;
   if (seen.request_hash !== undefined && seen.request_hash !== a.request_hash) {
     return `approval ${a.id} (${what}) is bound to another request than the one you saw: nothing was done. Reload the approvals and look again`;
   }
-  if (seen.body_sha256 !== undefined && seen.body_sha256 !== a.description.request.body.sha256) {
+  if (seen.body_sha256 !== undefined && seen.body_sha256 !== bodySha256) {
     return `approval ${a.id} (${what}) is bound to another body than the one you saw: nothing was done. Reload the approvals and look again`;
   }
   return undefined;
@@ -134,9 +138,15 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
   const redact = (text: string): string => opts.redact?.(text) ?? text;
   const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
   const shown = new Map<string, string>();
-  const mismatch = (reply: FastifyReply, a: ApprovalRecord, seen: Untrusted<SeenFields>): FastifyReply | undefined => {
-    const why = notWhatWasSeen(a, seen);
-    return why ? reply.code(409).send({ error: why, code: 'not-what-was-seen' }) : undefined;
+  const remember = (id: string, sha256: string): void => {
+    if (shown.size >= SHOWN_MAX) shown.delete(shown.keys().next().value!);
+    shown.set(id, sha256);
+  };
+  /** Why the action does not match what the person saw, or undefined (a string: a reply would be awaited as a thenable). */
+  const mismatch = async (a: ApprovalRecord, seen: Untrusted<SeenFields>): Promise<string | undefined> => {
+    // The record's copy may be shortened past its body's hash: the whole description has it.
+    const sha = a.description_complete === false && seen.body_sha256 !== undefined ? ((await queue!.fullDescription(a.id)) ?? a.description).request.body.sha256 : a.description.request.body.sha256;
+    return notWhatWasSeen(a, sha, seen);
   };
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof ApprovalError) return reply.code(statusOf[err.code] ?? 400).send({ error: err.message, code: err.code });
@@ -176,7 +186,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       // One approval with its whole description (lists and events carry a bounded copy).
       const a = queue.get(req.params.id);
       const description = (await queue.fullDescription(a.id)) ?? a.description;
-      return { approval: { ...view(a), description, description_complete: true } };
+      const answer = { ...view({ ...a, description, description_complete: true, body_cut: false }), description_complete: true as const };
+      // The whole parsed body went out: approving it later (no longer held) counts it as seen.
+      if (a.status === 'pending' && bodyCut(a) && answer.body_view.visibility === 'whole') remember(a.id, description.request.body.sha256);
+      return { approval: answer };
     } catch (err) {
       return fail(reply, err);
     }
@@ -199,10 +212,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const text = asText(bytes);
     // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
     const sha256 = crypto.createHash('sha256').update(held.bytes).digest('hex');
-    if (decoded.ok && !held.truncated && a.status === 'pending') {
-      if (shown.size >= SHOWN_MAX) shown.delete(shown.keys().next().value!);
-      shown.set(a.id, sha256);
-    }
+    if (decoded.ok && !held.truncated && a.status === 'pending') remember(a.id, sha256);
     return {
       size: body.size,
       captured: held.bytes.length,
@@ -220,12 +230,12 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       const record = queue.get(id);
-      const stale = mismatch(reply, record, body);
-      if (stale) return stale;
+      const stale = await mismatch(record, body);
+      if (stale) return reply.code(409).send({ error: stale, code: 'not-what-was-seen' });
       const held = bodies?.get(record.id);
       // Shown whole while it was held: still seen once the hold ended (a retry is bound to these bytes).
       const seenWhole = typeof body.body_sha256 === 'string' && shown.get(record.id) === body.body_sha256;
-      let unseen = record.status === 'pending' && !seenWhole ? unseenBodyText(record.description.request.body, held?.bytes.length) : undefined;
+      let unseen = record.status === 'pending' && !seenWhole ? unseenBodyText(record.description.request.body, held?.bytes.length, bodyCut(record)) : undefined;
       if (!unseen && held && record.status === 'pending') {
         const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
         if (!decoded.ok) unseen = decoded.error;
@@ -261,8 +271,8 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const body = req.body ?? {};
     try {
       const message = optionalString(body.message, 'message');
-      const stale = mismatch(reply, queue.get(req.params.id), body);
-      if (stale) return stale;
+      const stale = await mismatch(queue.get(req.params.id), body);
+      if (stale) return reply.code(409).send({ error: stale, code: 'not-what-was-seen' });
       const a = await queue.deny(req.params.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
       return { approval: view(a) };
     } catch (err) {

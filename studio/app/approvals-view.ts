@@ -19,7 +19,7 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
 import type {
-  ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
+  ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
   LiveEvents, ResolveAnswer,
 } from '../api/wire.ts';
 
@@ -57,6 +57,8 @@ interface CardState {
   sig?: string;
   /** The studio refused the approval as unseen (403 body-not-shown): why, so the card offers the explicit choice. */
   serverUnseen?: string;
+  /** The whole approval (GET /api/approvals/:id) when the list's copy of its description is shortened. */
+  whole?: { loading: boolean; approval?: Approval; error?: string };
 }
 
 function agentName(a: Approval): string {
@@ -97,6 +99,11 @@ const riskText: Record<string, string> = {
   medium: 'Medium risk',
   low: 'Low risk',
 };
+
+/** Whether the card shows the whole description yet (part of what counts as the card changing). */
+function st0(st: CardState | undefined): number {
+  return st?.whole?.approval ? 1 : 0;
+}
 
 function docTop(el: Element): number {
   const main = el.closest('main');
@@ -181,7 +188,7 @@ export class ApprovalsView extends LightElement {
       const actions = el.querySelector('.approval-actions') ?? el;
       // Where each button is (across, too: a field appearing before "Approve once" shifts it sideways).
       const across = [...actions.querySelectorAll('button')].map((b) => Math.round(b.getBoundingClientRect().left)).join(',');
-      const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}`;
+      const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${st0(this.cards.get(id))}`;
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
@@ -285,6 +292,8 @@ export class ApprovalsView extends LightElement {
   private onEvent(d: LiveEvents['approval']): void {
     this.buffered?.push(d);
     const a = d.approval;
+    // Held again: its bytes can be shown now, so the studio's earlier "not shown" no longer stands.
+    if (d.event === 'held') delete this.cards.get(a.id)?.serverUnseen;
     const before = this.items.find((x) => x.id === a.id);
     this.merge(a);
     if (!before && isPending(a)) this.announceNew(a);
@@ -348,12 +357,36 @@ export class ApprovalsView extends LightElement {
    * where the record holds it parsed (a parsed JSON body would hide a duplicate key).
    */
   private maybeLoadBody(a: Approval): void {
+    this.maybeLoadWhole(a);
     const v = a.body_view;
     if (!v || !isPending(a) || !v.available || v.visibility === 'empty') return;
     const st = this.card(a.id);
     if (st.body?.data || st.body?.loading) return;
     if ((v.captured ?? v.size) > AUTOLOAD_BYTES) return; // large: on request
     void this.loadBody(a);
+  }
+
+  /**
+   * The list and its events carry a shortened copy of a large description (a long URL, a large
+   * parsed body): the card fetches the whole one, and approving waits for it.
+   */
+  private maybeLoadWhole(a: Approval): void {
+    if (!isPending(a) || a.description_complete !== false) return;
+    const st = this.card(a.id);
+    if (st.whole) return;
+    st.whole = { loading: true };
+    void api<ApprovalAnswer>('GET', `/api/approvals/${encodeURIComponent(a.id)}`)
+      .then((r) => (st.whole = { loading: false, approval: r.approval }))
+      .catch((err: unknown) => (st.whole = { loading: false, error: errorText(err) }))
+      .finally(() => this.requestUpdate());
+  }
+
+  /** The approval as the card shows it: with its whole description once loaded. */
+  private shown(a: Approval): Approval {
+    const w = this.cards.get(a.id)?.whole?.approval;
+    if (!w) return a;
+    // Live facts (held, its bytes) come from the latest record; the description from the whole one.
+    return { ...a, description: w.description, description_complete: true, body_view: { ...w.body_view, available: a.body_view.available, captured: a.body_view.captured } };
   }
 
   private async loadBody(a: Approval): Promise<void> {
@@ -388,7 +421,13 @@ export class ApprovalsView extends LightElement {
    * Whether the person can see all of the body now. `ok`: they can (or there is none); otherwise
    * `why` says what is missing and `ackable` whether "approve without seeing all of it" is offered.
    */
-  private bodyGate(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+  private bodyGate(raw: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    const a = this.shown(raw);
+    if (a.description_complete === false && isPending(a)) {
+      return st.whole?.error
+        ? { ok: false, why: `the card shows a shortened copy of this request, and the whole one cannot be loaded (${st.whole.error})`, ackable: true }
+        : { ok: false, why: 'the card shows a shortened copy of this request: loading all of it', ackable: false };
+    }
     const gate = this.bodyShown(a, st);
     // On the card is not yet read: a long body must be scrolled to its end (or shown at full height).
     if (gate.ok && st.overflow && !st.readToEnd && !st.expanded) {
@@ -549,7 +588,8 @@ export class ApprovalsView extends LightElement {
       return;
     }
     // What the person saw: the server refuses the action if the approval is bound to anything else.
-    const seen = { request_hash: a.request_hash, ...(st.body?.data ? { body_sha256: st.body.data.sha256 } : {}) };
+    const whole = st.whole?.approval?.description.request.body.sha256;
+    const seen = { request_hash: a.request_hash, ...(st.body?.data ? { body_sha256: st.body.data.sha256 } : whole ? { body_sha256: whole } : {}) };
     const approval: ApproveBody = { totp, ...seen, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
@@ -701,7 +741,8 @@ export class ApprovalsView extends LightElement {
     </div>`;
   }
 
-  private renderItem(a: Approval, waiting: boolean) {
+  private renderItem(raw: Approval, waiting: boolean) {
+    const a = this.shown(raw);
     const st = this.card(a.id);
     const d = a.description ?? {};
     const r = d.request ?? {};

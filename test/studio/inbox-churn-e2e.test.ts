@@ -189,6 +189,41 @@ t.test("the agent's retry while the approval is open brings the card back to \"H
   t.equal((await retry).status, 200, 'the held retry goes through');
 });
 
+t.test('a request larger than the record keeps: the card shows all of it, or says it cannot', async (t) => {
+  // A JSON body of ~40 KB and a URL of ~9 KB: the approval record keeps a 16 KiB copy of the
+  // description. The part that matters is at the end of each.
+  const json = JSON.stringify({ items: Array.from({ length: 600 }, (_, i) => ({ n: i, v: 'harmless value' })), last: 'DROP_EVERYTHING' });
+  const query = `?q=${'a'.repeat(9000)}&then=EXFILTRATE`;
+  const first = await curl('PATCH', `/v1/large${query}`, { body: json });
+  t.equal(first.status, 403, 'the hold ended: only the record is left');
+  const id = (JSON.parse(first.body) as { approval_id: string }).approval_id;
+  t.equal(queue.get(id).description_complete, false, 'the record holds a shortened copy');
+  // A person opens the studio now (a reload: nothing loaded while it was held).
+  await page.reload();
+  const sel = `[data-approval="${id}"]`;
+  await page.waitForSelector(`${sel} .url >> text=then=EXFILTRATE`, { timeout: 5000 });
+  await page.waitForSelector(`${sel} .body-box >> text=DROP_EVERYTHING`, { timeout: 5000 });
+  t.notMatch(await page.textContent(`${sel} .url`), /more characters/, 'the whole URL is on the card');
+  await look();
+  // The whole description came from the studio: approving it needs nothing more.
+  await page.click(`${sel} .body-box [data-action=expand-body]`).catch(() => undefined);
+  await page.waitForSelector(`${sel} .approve-blocked`, { state: 'detached', timeout: 3000 }).catch(() => undefined);
+  await look();
+  await page.click(`${sel} [data-action=approve]`);
+  await page.locator(sel).waitFor({ state: 'detached', timeout: 5000 });
+  t.equal(status(id), 'approved');
+  // Through the API, without having read the whole description, the same record is "not shown".
+  const again = await curl('PATCH', '/v1/large2', { body: json }); // the URL is short: only the body is cut
+  const id2 = (JSON.parse(again.body) as { approval_id: string }).approval_id;
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const { csrf } = (await login.json()) as { csrf: string };
+  const r = await fetch(`${live.studioBase}/api/approvals/${id2}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+  t.equal(r.status, 403, 'a body cut in the record is not approved unseen');
+  t.match(await r.json(), { code: 'body-not-shown' });
+  await queue.deny(id2, { by: 'test' });
+});
+
 t.test('TOTP enrolled while a critical card is on screen: the code field comes to the card', async (t) => {
   const r = curl('DELETE', '/v1/critical-before-enroll');
   await card(page, '/v1/critical-before-enroll').waitFor();
@@ -229,9 +264,9 @@ t.test('the API refuses an action on anything but the request and body the perso
     t.equal(r.body.code, 'not-what-was-seen');
   }
   const body = await post(`/api/approvals/${b.id}/approve`, { request_hash: rb.request_hash, body_sha256: ra.description.request.body.sha256 });
-  t.equal(body.status, 409, "approve with another body's hash");
+  t.equal(body.status, 409, "approve with another body's hash", { got: body });
   t.equal(body.body.code, 'not-what-was-seen');
-  t.equal(status(b.id), 'pending');
+  t.equal(status(b.id), 'pending', { res: queue.get(b.id).resolution, used: queue.get(b.id).used_at });
   // A prefix with the right hash works (the CLI names approvals by prefix).
   const ok = await post(`/api/approvals/${b.id.slice(0, 10)}/approve`, { request_hash: rb.request_hash, body_sha256: rb.description.request.body.sha256 });
   t.equal(ok.status, 200);
