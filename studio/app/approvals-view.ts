@@ -105,6 +105,16 @@ function st0(st: CardState | undefined): number {
   return st?.whole?.approval ? 1 : 0;
 }
 
+/**
+ * Whether a toast covers the middle of this button: when it goes (by itself, or a click on it), a
+ * click meant for the toast lands on the button, which counts as the card changing under the pointer.
+ */
+function underToast(b: Element): boolean {
+  const r = b.getBoundingClientRect();
+  if (!r.width) return false;
+  return !!document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('.toast');
+}
+
 function docTop(el: Element): number {
   const main = el.closest('main');
   return Math.round(el.getBoundingClientRect().top + (main?.scrollTop ?? 0) + window.scrollY);
@@ -187,7 +197,7 @@ export class ApprovalsView extends LightElement {
       const a = this.items.find((x) => x.id === id);
       const actions = el.querySelector('.approval-actions') ?? el;
       // Where each button is (across, too: a field appearing before "Approve once" shifts it sideways).
-      const across = [...actions.querySelectorAll('button')].map((b) => Math.round(b.getBoundingClientRect().left)).join(',');
+      const across = [...actions.querySelectorAll('button')].map((b) => `${Math.round(b.getBoundingClientRect().left)}${underToast(b) ? 't' : ''}`).join(',');
       const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${st0(this.cards.get(id))}`;
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;

@@ -119,6 +119,28 @@ t.test('logging in again in another tab leaves this tab able to act, and live', 
   await cleanup(next);
 });
 
+t.test('a double click on a toast over a card does not land on the button beneath', async (t) => {
+  const r = await held('/v1/under-toast');
+  for (let i = 0; i < 10 && (await page.locator('.toast').count()); i++) await page.locator('.toast').first().click(); // earlier tests' toasts
+  await look();
+  const box = (await page.locator(`[data-approval="${r.id}"] [data-action=approve]`).boundingBox())!;
+  // A toast sits over the card's "Approve once" (the test puts it there: where toasts show is
+  // the corner of the window, over whatever card is there).
+  await page.evaluate((b) => {
+    window.dispatchEvent(new CustomEvent('airlock-toast', { detail: { message: 'Approved once: something else', kind: 'ok' } }));
+    const bar = document.querySelector<HTMLElement>('.toasts')!;
+    Object.assign(bar.style, { left: `${b.x - 20}px`, top: `${b.y - 10}px`, right: 'auto', bottom: 'auto' });
+  }, box);
+  await page.waitForSelector('.toast');
+  await page.waitForTimeout(300); // the toast is on screen a while before the person clicks it
+  await page.mouse.dblclick(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForTimeout(300);
+  t.equal(status(r.id), 'pending', 'the second click of the double click approved nothing');
+  t.match(await page.textContent(`[data-approval="${r.id}"] [data-testid=card-error]`), /changed just now/);
+  await page.evaluate(() => document.querySelector<HTMLElement>('.toasts')!.removeAttribute('style'));
+  await cleanup(r);
+});
+
 t.test('a request that arrives while the list loads is not lost', async (t) => {
   let arrived: { reply: Promise<{ status: number }>; id: string } | undefined;
   await page.route('**/api/approvals', async (route) => {
