@@ -26,9 +26,10 @@ import type {
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;
 /**
- * Shortcut letters less than this long after the last letter typed (into a field, or ignored) are
- * typing, not shortcuts: the field typed in may have just left the page (its card was decided
- * elsewhere), and "just ask me" would otherwise select a card (J) and approve it (A).
+ * A field being typed in can lose focus without the person moving it: its card was decided
+ * elsewhere and left, or moved between the sections. Letters typed on less than this long after the
+ * last one are still typing, not shortcuts — "just ask me" would otherwise select a card (J) and
+ * approve it (A). Moving focus on purpose (Tab, Enter, Escape, a click, a focus) ends the typing.
  */
 const TYPING_MS = 1200;
 /** Bodies up to this size are loaded with the card; larger ones on request. */
@@ -135,8 +136,12 @@ export class ApprovalsView extends LightElement {
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
-  /** When the last letter was typed into a field, or ignored as typing (see TYPING_MS). */
+  /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
+  private typedIn: Element | undefined;
+  /** When the last letter was typed into it, or ignored as typing after it lost focus. */
   private typedAt = -Infinity;
+  /** This view moves focus itself (to the list, after a card left): not the person's choice. */
+  private movingFocus = false;
   /** Approvals whose end this page already announced. */
   private readonly told = new Set<string>();
   /** Approval events that arrive while the list loads: applied over the loaded list (it may be older). */
@@ -153,6 +158,8 @@ export class ApprovalsView extends LightElement {
     live.addEventListener('resync', () => void this.load());
     window.addEventListener('keydown', this.onKey);
     window.addEventListener('airlock-focus-returned', this.onFocusReturned);
+    document.addEventListener('focusin', this.onFocusIn);
+    document.addEventListener('pointerdown', this.onPointerDown, true);
     window.addEventListener('airlock-show-approval', (e) => void this.show((e as CustomEvent<string>).detail));
     this.tick = window.setInterval(() => {
       this.now = Date.now();
@@ -169,12 +176,33 @@ export class ApprovalsView extends LightElement {
     clearInterval(this.measureTimer);
     window.removeEventListener('keydown', this.onKey);
     window.removeEventListener('airlock-focus-returned', this.onFocusReturned);
+    document.removeEventListener('focusin', this.onFocusIn);
+    document.removeEventListener('pointerdown', this.onPointerDown, true);
   }
 
   /** Focus came back from a dialog (the login in place): never onto an approval's action. */
   private readonly onFocusReturned = (): void => {
     if (document.activeElement?.closest('[data-approval]')) this.querySelector<HTMLElement>('#approval-list')?.focus();
   };
+
+  /** Focus moved on purpose (by the person, or a script acting for them): typing has ended. */
+  private readonly onFocusIn = (e: FocusEvent): void => {
+    if (!this.movingFocus && this.typedIn && !this.typedIn.contains(e.target as Node)) this.typedIn = undefined;
+  };
+
+  private readonly onPointerDown = (): void => {
+    this.typedIn = undefined;
+  };
+
+  /** Puts focus on the list after a card left (not the person's choice: typing goes on). */
+  private focusList(): void {
+    this.movingFocus = true;
+    try {
+      this.querySelector<HTMLElement>('#approval-list')?.focus();
+    } finally {
+      this.movingFocus = false;
+    }
+  }
 
   protected override updated(): void {
     this.measure();
@@ -340,7 +368,7 @@ export class ApprovalsView extends LightElement {
     announce(text);
     const el = this.querySelector(`[data-approval="${a.id}"]`);
     if (el && (el.contains(document.activeElement) || document.activeElement === el)) {
-      void this.updateComplete.then(() => this.querySelector<HTMLElement>('#approval-list')?.focus());
+      void this.updateComplete.then(() => this.focusList());
     }
   }
 
@@ -654,16 +682,18 @@ export class ApprovalsView extends LightElement {
 
   /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
   private readonly onKey = (e: KeyboardEvent): void => {
+    if (e.key === 'Tab' || e.key === 'Enter' || e.key === 'Escape') this.typedIn = undefined;
     if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
     const t = performance.now();
     if (isTyping(e.target as Element)) {
+      this.typedIn = e.target as Element;
       this.typedAt = t;
       return;
     }
     if (!this.active || e.defaultPrevented) return;
     const key = e.key.toLowerCase();
-    // Letters right after typing are more typing (the field may have just left the page): not shortcuts.
-    if (t - this.typedAt < TYPING_MS) {
+    // Letters right after the field typed in lost focus by itself are more typing: not shortcuts.
+    if (this.typedIn && document.activeElement !== this.typedIn && t - this.typedAt < TYPING_MS) {
       this.typedAt = t;
       if (['j', 'k', 'a', 'd'].includes(key)) {
         e.preventDefault();

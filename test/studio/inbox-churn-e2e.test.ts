@@ -75,7 +75,29 @@ t.test('typing on after the card was decided elsewhere approves nothing; the pag
   await look();
   await page.keyboard.press('j');
   t.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.approval), other.id, 'J selects a card again');
-  await cleanup(other, mine);
+
+  // The same while the card moves between the sections (its agent went away) under the typing.
+  const leaving = curl('POST', '/v1/agent-leaves', { body: '{}', maxTime: 2 });
+  await card(page, '/v1/agent-leaves').waitFor();
+  const gone = (await card(page, '/v1/agent-leaves').getAttribute('data-approval'))!;
+  await look();
+  await page.click(`[data-approval="${gone}"] input[name=message]`);
+  await page.keyboard.type('ok ', { delay: 20 });
+  await leaving;
+  await page.waitForSelector(`[data-approval="${gone}"][data-section=waiting]`);
+  await page.keyboard.type('just a moment', { delay: 30 });
+  await page.waitForTimeout(300);
+  t.equal(status(other.id), 'pending', 'typing on while the card moved approved nothing');
+
+  // Typing, then choosing a card on purpose: D denies it with the message typed on it, at once.
+  await page.click(`[data-approval="${other.id}"] input[name=message]`);
+  await page.keyboard.type('not now', { delay: 20 });
+  await page.focus(`[data-approval="${other.id}"]`);
+  await page.keyboard.press('d');
+  const denied = await other.reply;
+  t.equal(denied.status, 403);
+  t.match(denied.body, /not now/, 'the deliberate D denied with the message');
+  await cleanup(other, mine, { reply: Promise.resolve(), id: gone });
 });
 
 t.test('an action on a request another tab decided says so, naming the request', async (t) => {
