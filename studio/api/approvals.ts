@@ -246,7 +246,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       const grantMinutes = optionalInt(body[grantField], grantField);
       if (grantField === 'minutes' && grantMinutes === undefined) throw new ApprovalError('bad-request', 'minutes is required for a grant');
       const pathPattern = optionalString(body.path_pattern, 'path_pattern', 500);
-      const result = await queue.approve(id, {
+      const result = await queue.approve(record.id, {
         by: via(body.via),
         ...(optionalString(body.message, 'message') !== undefined ? { message: body.message as string } : {}),
         ...(optionalString(body.totp, 'totp', 20) !== undefined ? { totp: body.totp as string } : {}),
@@ -271,9 +271,11 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const body = req.body ?? {};
     try {
       const message = optionalString(body.message, 'message');
-      const stale = await mismatch(queue.get(req.params.id), body);
+      // The record named now is the one decided, whatever a prefix would match after the awaits.
+      const record = queue.get(req.params.id);
+      const stale = await mismatch(record, body);
       if (stale) return reply.code(409).send({ error: stale, code: 'not-what-was-seen' });
-      const a = await queue.deny(req.params.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
+      const a = await queue.deny(record.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
       return { approval: view(a) };
     } catch (err) {
       return fail(reply, err);
