@@ -6,6 +6,8 @@
 //      squid, tinyproxy, smokescreen, mitmproxy, Airlock with an allow-all policy and Airlock with
 //      the default policy (a GitHub read pinned to the origin) — and the same two Airlocks from
 //      another checkout with --baseline
+//   2b. each contestant is warmed up until its CPU per request settles (V8 compiles while it runs;
+//      see warmUntilSteady), the same way for all, and its warm-up windows are reported
 //   3. plain HTTP keep-alive: wrk, 1 thread, N connections; the proxy's own CPU time per request
 //      (utime + stime of its process from /proc, all threads, across the measured phase / requests
 //      served), req/s, p50/p99, the origin's CPU per request
@@ -19,7 +21,7 @@
 //      top functions by self time printed
 //
 // Prints markdown tables (ratios to the bare relay and to squid) and writes JSON to bench/results/.
-// Usage: npm run bench -- [--duration 10] [--warmup 2] [--connections 50] [--rounds 1]
+// Usage: npm run bench -- [--duration 10] [--warmup 2] [--warmup-max 30] [--connections 50] [--rounds 1]
 //   [--only bare,squid,airlock] [--serial 5] [--idle 1000] [--stream-mib 1024] [--starve 60]
 //   [--starve-rps 200] [--starve-burners CORES] [--no-https] [--no-memory] [--profile] [--profile-only] [--baseline REF|DIR]
 //   [--proxy-bench]
@@ -44,6 +46,7 @@ const { values } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
+    'warmup-max': { type: 'string', default: '30' },
     connections: { type: 'string', default: '50' },
     rounds: { type: 'string', default: '1' },
     only: { type: 'string' },
@@ -63,6 +66,7 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.duration);
 const warmup = Number(values.warmup);
+const warmupMax = Math.max(warmup, Number(values['warmup-max']));
 const connections = Number(values.connections);
 const rounds = Math.max(1, Number(values.rounds));
 const serialSeconds = Number(values.serial);
@@ -90,6 +94,34 @@ const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2) : NaN;
 };
+
+/** A contestant's warm-up: how long it took to settle, and its CPU per request in each window. */
+interface WarmUp { seconds: number; cpuPerRequestUs: number[] }
+const WARM_WINDOW_S = 3;
+
+/**
+ * Loads a contestant until its CPU per request settles, before anything is measured. V8 optimizes
+ * JavaScript and WebAssembly while they run, on threads of the same process: a freshly started
+ * Airlock spends its first seconds compiling (~3× its steady cost per request in the first 4 s,
+ * bench/README.md "Fourth round"), so a short fixed warm-up measured the JIT as much as the proxy,
+ * and the more code a contestant has, the more. Windows of 3 s until two in a row are within 7 %
+ * of each other, at least --warmup and at most --warmup-max seconds; every contestant is warmed
+ * the same way, and the windows are kept in the results (the first is what a fresh process costs).
+ */
+async function warmUntilSteady(pid: number, run: (s: number) => Promise<number>): Promise<WarmUp> {
+  const windows: number[] = [];
+  let elapsed = 0;
+  while (elapsed < warmupMax) {
+    const s = Math.min(WARM_WINDOW_S, warmupMax - elapsed);
+    const cpu0 = cpuTimeUs(pid);
+    const served = await run(s);
+    elapsed += s;
+    windows.push(Math.round((cpuTimeUs(pid) - cpu0) / Math.max(1, served)));
+    const [a, b] = windows.slice(-2);
+    if (elapsed >= warmup && windows.length >= 2 && Math.abs(b! - a!) <= 0.07 * a!) break;
+  }
+  return { seconds: elapsed, cpuPerRequestUs: windows };
+}
 
 // ─── setup ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -174,6 +206,7 @@ interface HttpRow {
   othersPct?: number;
   serial?: WrkResult;
   idle?: IdleResult;
+  warmUp?: WarmUp;
 }
 
 const contestants: Contestant[] = [];
@@ -268,7 +301,10 @@ for (let round = 1; round <= rounds; round++) {
   for (const c of round % 2 ? running : [...running].reverse()) {
     const row = rows.get(c.key)!;
     try {
-      if (round === 1 && warmup > 0) await runWrk(wrk, c.http, { connections, seconds: warmup, tmp });
+      if (round === 1 && warmup > 0) {
+        row.warmUp = await warmUntilSteady(c.pid, async (s) => (await runWrk(wrk, c.http, { connections, seconds: s, tmp })).requests);
+        log(`${c.name}: warmed up in ${row.warmUp.seconds} s, CPU µs/req per ${WARM_WINDOW_S} s window ${row.warmUp.cpuPerRequestUs.join(' → ')}`);
+      }
       const m = await measureHttp(c);
       row.rounds.push(m);
       log(`${c.name} [round ${round}/${rounds}]: ${c.key === 'direct' ? 'origin' : 'proxy'} ${c.key === 'direct' ? m.originCpuPerRequestUs : m.cpuPerRequestUs} µs CPU/req, ${m.wrk.rps} req/s, p50 ${m.wrk.p50Ms} ms, p99 ${m.wrk.p99Ms} ms, ${wrkErrors(m.wrk)} errors, ${m.syscallsPerRequest} read/write syscalls/req, other work ${m.othersPct}% of the machine, load ${m.loadavg.join(' ')}`);
@@ -321,6 +357,7 @@ interface HttpsRow {
   syscallsPerRequest?: number;
   othersPct?: number;
   error?: string;
+  warmUp?: WarmUp;
 }
 const httpsRows: HttpsRow[] = [];
 const httpsTarget = (c: { proxyUrl: string; caPem: string; proxyAuthorization?: string }): Target => ({
@@ -329,7 +366,11 @@ const httpsTarget = (c: { proxyUrl: string; caPem: string; proxyAuthorization?: 
 });
 
 async function measureHttps(name: string, pid: number, target: Target, warm: boolean): Promise<HttpsRow> {
-  if (warm && warmup > 0) await runLoad(target, { connections, durationMs: warmup * 1000 });
+  let warmUp: WarmUp | undefined;
+  if (warm && warmup > 0) {
+    warmUp = await warmUntilSteady(pid, async (s) => (await runLoad(target, { connections, durationMs: s * 1000 })).requests);
+    log(`${name} (HTTPS): warmed up in ${warmUp.seconds} s, CPU µs/req per ${WARM_WINDOW_S} s window ${warmUp.cpuPerRequestUs.join(' → ')}`);
+  }
   const cpu0 = cpuTimeUs(pid);
   const io0 = ioSyscalls(pid);
   const origin0 = cpuTimeUs(origin.pid);
@@ -350,6 +391,7 @@ async function measureHttps(name: string, pid: number, target: Target, warm: boo
     originCpuPerRequestUs: Math.round(originUs / served * 10) / 10,
     othersPct: Math.max(0, Math.round(((box1.busyUs - box0.busyUs - ours) / Math.max(1, box1.totalUs - box0.totalUs)) * 100)),
     credentialInjected: { requests: stats1.requests - stats0.requests - 1, withCredential: stats1.withCredential - stats0.withCredential },
+    ...(warmUp ? { warmUp } : {}),
   };
   log(`HTTPS ${name}: ${row.cpuPerRequestUs} µs CPU/req, ${load.rps} req/s, p50 ${load.p50Ms} ms, ${load.errors + load.non2xx} errors${load.firstError ? ` (${load.firstError.slice(0, 120)})` : ''}, credential on ${row.credentialInjected!.withCredential}/${row.credentialInjected!.requests} upstream requests`);
   return row;
@@ -435,7 +477,7 @@ async function profile(subject: string, proc: Proc, sourceMapsFile: string, phas
   const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
   const windows: Array<{ phase: string; fromUs: number; toUs: number; cpuUs: number; requests: number }> = [];
   for (const p of phases) {
-    if (warmup > 0) await p.run(warmup);
+    if (warmup > 0) await warmUntilSteady(proc.pid, p.run);
     const cpu0 = cpuTimeUs(proc.pid);
     const fromUs = nowUs();
     const requests = await p.run(seconds);
@@ -530,6 +572,14 @@ function httpsTable(): string {
   return lines.join('\n');
 }
 
+/** Each contestant's warm-up: CPU per request in each window until it settled (the first: a fresh process). */
+function warmUpTable(): string {
+  const lines = [`| contestant | phase | settled after | CPU µs/req per ${WARM_WINDOW_S} s window |`, '|---|---|---:|---|'];
+  for (const [, r] of ordered) if (r.warmUp) lines.push(`| ${r.name} | HTTP | ${r.warmUp.seconds} s | ${r.warmUp.cpuPerRequestUs.join(' → ')} |`);
+  for (const r of httpsRows) if (r.warmUp) lines.push(`| ${r.name} | HTTPS | ${r.warmUp.seconds} s | ${r.warmUp.cpuPerRequestUs.join(' → ')} |`);
+  return lines.join('\n');
+}
+
 function idleTable(): string {
   const lines = [`| contestant | RSS before MiB | RSS with ${idleCount} idle keep-alive connections MiB | KiB per connection | opened |`, '|---|---:|---:|---:|---:|'];
   for (const [, r] of ordered) if (r.idle) lines.push(`| ${r.name} | ${r.idle.rssBeforeMiB} | ${r.idle.rssWithIdleMiB} | ${r.idle.perConnectionKiB} | ${r.idle.opened}/${r.idle.connections} |`);
@@ -581,6 +631,10 @@ const report = [
     ...contestants.filter((c) => c.note).map((c) => `- ${c.name}: ${c.note}`),
     '',
   ] : []),
+  ...([...rows.values()].some((r) => r.warmUp) || httpsRows.some((r) => r.warmUp) ? [
+    `### Warm-up (before the measured phases; until two ${WARM_WINDOW_S} s windows agree within 7 %, ${warmup}–${warmupMax} s)`, '',
+    'V8 compiles JavaScript and WebAssembly while a process runs: the first window is what a freshly started process costs, the last is close to what the measured phases see.', '',
+    warmUpTable(), ''] : []),
   ...([...rows.values()].some((r) => r.serial) ? [`### One connection, one request at a time (wrk -c1, ${serialSeconds} s${rounds > 1 ? ` × ${rounds} rounds, the median round` : ''})`, '', serialTable(), ''] : []),
   ...(httpsRows.length ? [`### HTTPS interception, keep-alive (CONNECT api.github.com:443, ${connections} connections, ${seconds} s${rounds > 1 ? ` × ${rounds} rounds, the median round` : ''}, undici ProxyAgent)`, '', httpsTable(), '',
     '- bare Node TLS relay: CONNECT, TLS terminated with one certificate, relayed over a keep-alive `https.Agent` (TLS to the origin), nothing else (bench/lib/bare-tls-relay.ts)', ''] : []),
