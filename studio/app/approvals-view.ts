@@ -142,6 +142,8 @@ export class ApprovalsView extends LightElement {
   private typedAt = -Infinity;
   /** This view moves focus itself (to the list, after a card left): not the person's choice. */
   private movingFocus = false;
+  /** The list was loaded once: later loads announce what arrived while the page was not listening. */
+  private loadedOnce = false;
   /** Approvals whose end this page already announced. */
   private readonly told = new Set<string>();
   /** Approval events that arrive while the list loads: applied over the loaded list (it may be older). */
@@ -289,9 +291,15 @@ export class ApprovalsView extends LightElement {
       const r = await api<ApprovalsAnswer>('GET', '/api/approvals');
       if (this.buffered !== buffered) return; // a newer load is under way
       const before = new Set(this.pending().map((a) => a.id));
+      const known = new Set(this.items.map((a) => a.id));
       this.items = r.available ? r.approvals : [];
-      // Decided while this page was not listening (a reconnect, a login again): say which.
-      for (const a of this.items) if (before.has(a.id) && !isPending(a)) this.decidedElsewhere(a);
+      // Decided while this page was not listening (a reconnect, a login again): say which; and
+      // announce what arrived meanwhile, as if it had come live (not on the page's first load).
+      for (const a of this.items) {
+        if (before.has(a.id) && !isPending(a)) this.decidedElsewhere(a);
+        else if (this.loadedOnce && !known.has(a.id) && isPending(a)) this.announceNew(a);
+      }
+      this.loadedOnce = true;
       // Events that came while the answer was on its way are newer than it (or the same): a request
       // that arrived meanwhile must not vanish, nor one decided meanwhile come back.
       for (const d of buffered) this.merge(d.approval);

@@ -50,6 +50,10 @@ async function held(pathname: string, o: Parameters<typeof curl>[2] & { method?:
   return { reply, id: (await card(p, pathname).getAttribute('data-approval'))! };
 }
 
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 25));
+}
+
 async function cleanup(...rs: Array<{ reply: Promise<unknown>; id: string }>) {
   for (const r of rs) if (status(r.id) === 'pending') await queue.deny(r.id, { by: 'test' });
   await Promise.all(rs.map((r) => r.reply));
@@ -178,6 +182,28 @@ t.test('a request that arrives while the list loads is not lost', async (t) => {
   t.equal(await page.locator(`[data-approval="${arrived!.id}"]`).count(), 1, 'its card is still there');
   t.equal(await page.textContent('[data-testid=pending-badge]'), '1', 'and counted');
   await cleanup(arrived!);
+});
+
+t.test('an approval that arrived while the live feed was down is announced when it comes back', async (t) => {
+  let drop = false;
+  let toPage: { close(o?: { code?: number; reason?: string }): Promise<void> } | undefined;
+  await page.routeWebSocket(/\/api\/ws/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => !drop && ws.send(m));
+    toPage = ws;
+  });
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  drop = true; // the feed is down: nothing reaches the page
+  const r = curl('POST', '/v1/while-away', { body: '{}' });
+  await waitFor(() => queue.list({ status: 'pending' }).some((a) => a.summary.path === '/v1/while-away'));
+  drop = false;
+  await toPage!.close({ code: 1011, reason: 'gone' }); // the page reconnects and reloads the list
+  await card(page, '/v1/while-away').waitFor();
+  await page.waitForFunction(() => /New approval needed: .*\/v1\/while-away/.test(document.querySelector('[data-testid=announcer]')?.textContent ?? ''), undefined, { timeout: 5000 });
+  t.pass('announced');
+  await page.unrouteAll();
+  await cleanup({ reply: r, id: queue.list({ status: 'pending' }).find((a) => a.summary.path === '/v1/while-away')!.id });
 });
 
 t.test('after logging in again, focus is not back on an Approve button', async (t) => {
