@@ -673,7 +673,11 @@ export class ApprovalsView extends LightElement {
           this.querySelector<HTMLInputElement>(`[data-approval="${a.id}"] input[name=totp]`)?.focus();
         });
       }
-      if (code === 'body-not-shown') st.serverUnseen = errorText(err).replace(/^not approved: /, '').replace(/\. Deny it, or .*$/, '');
+      if (code === 'body-not-shown') {
+        const text = errorText(err).replace(/^not approved: /, '');
+        const end = text.indexOf('. Deny it, or ');
+        st.serverUnseen = end >= 0 ? text.slice(0, end) : text;
+      }
       if (code === 'not-pending' || code === 'not-what-was-seen') {
         // Decided elsewhere (or not the request on the card): the card leaves, so say it where it stays seen.
         const verb = kind === 'deny' ? 'Not denied' : 'Not approved';
