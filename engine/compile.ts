@@ -29,13 +29,29 @@ export interface CompiledPolicy {
 }
 
 export class PolicyCompileError extends Error {
-  constructor(readonly problems: PolicyProblem[]) {
-    super(problems.map(formatProblem).join('\n'));
+  /** `dir`: the policy folder the problems' file names are relative to (for `located`). */
+  constructor(readonly problems: PolicyProblem[], readonly dir?: string) {
+    super(problems.map((p) => formatProblem(p)).join('\n'));
+  }
+
+  /** The problems as file:line:col lines a terminal or editor opens from the current folder. */
+  located(): string[] {
+    return this.problems.map((p) => formatProblem(p, this.dir));
   }
 }
 
-export function formatProblem(p: PolicyProblem): string {
-  return `${p.file}:${p.line}:${p.column}: ${p.message}`;
+/**
+ * `file:line:col: message`. File names are relative to the policy folder (what the studio's editor
+ * shows); given that folder, the name is made one a terminal opens from the current folder.
+ */
+export function formatProblem(p: PolicyProblem, dir?: string): string {
+  let file = p.file;
+  if (dir !== undefined && file !== dir && !file.startsWith('(') && !path.isAbsolute(file)) {
+    const abs = path.resolve(dir, file);
+    const rel = path.relative(process.cwd(), abs);
+    file = rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+  }
+  return `${file}:${p.line}:${p.column}: ${p.message}`;
 }
 
 const sourceExt = new Set(['.rego', '.json', '.yaml', '.yml']);
@@ -100,8 +116,10 @@ function problemsFromOpaText(text: string, dir: string): PolicyProblem[] {
 }
 
 async function opa(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
+  // No opa at all is a ToolchainError that says what to install, never a policy problem.
+  const bin = requireOpa();
   try {
-    const r = await run(requireOpa(), args, { cwd, maxBuffer: 64 * 1024 * 1024 });
+    const r = await run(bin, args, { cwd, maxBuffer: 64 * 1024 * 1024 });
     return { ok: true, out: r.stdout + r.stderr };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; code?: unknown };
@@ -131,14 +149,14 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
     throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder has no .rego files' }]);
   }
   const problems = await checkPolicy(abs);
-  if (problems.length) throw new PolicyCompileError(problems);
+  if (problems.length) throw new PolicyCompileError(problems, abs);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-build-'));
   try {
     const out = path.join(tmp, 'bundle.tar.gz');
     // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
     const r = await opa(['build', '-t', 'wasm', '-e', ENTRYPOINT, '-o', out, '--ignore', '*_test.rego', '.'], abs);
-    if (!r.ok) throw new PolicyCompileError(problemsFromOpaText(r.out, abs));
+    if (!r.ok) throw new PolicyCompileError(problemsFromOpaText(r.out, abs), abs);
     await tar.x({ file: out, cwd: tmp });
     const wasm = fs.readFileSync(path.join(tmp, 'policy.wasm'));
     const dataFile = path.join(tmp, 'data.json');

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PolicyCompileError, formatProblem, type CompiledPolicy } from '../engine/compile.ts';
+import { PolicyCompileError, type CompiledPolicy } from '../engine/compile.ts';
 import { PolicyEngine } from '../engine/engine.ts';
 import { openPolicy, replayBudgetMs } from './replay.ts';
 import { requireOpa } from '../engine/toolchain.ts';
@@ -200,7 +200,7 @@ export async function runPolicyTests(policyDir: string, opts: PolicyTestOptions 
         });
       } else engine = await openPolicy(policyDir, opts.threads ? { threads: opts.threads } : {});
     } catch (err) {
-      const why = err instanceof PolicyCompileError ? err.problems.map(formatProblem).join('\n  ') : (err as Error).message;
+      const why = err instanceof PolicyCompileError ? err.located().join('\n  ') : (err as Error).message;
       say(`FAIL policy ${policyDir} does not compile, so no traffic test can run:\n  ${why}`);
       report.traffic.failures.push({ file: '', line: 0, name: '', text: `the policy does not compile: ${why}` });
       report.failed++;

@@ -170,6 +170,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
           approvedIds.set(ctx, claim.approval.id);
+          if (ctx.refusalHeaders) ctx.refusalHeaders[APPROVAL_ID_HEADER] = claim.approval.id;
           return undefined;
         }
         if (claim.kind === 'denied') return denied(claim.approval, ctx.decision.reason);
@@ -212,6 +213,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         case 'approved':
           if (approval.resolution) ctx.audit.approved_by = approval.resolution.by;
           approvedIds.set(ctx, approval.id);
+          if (ctx.refusalHeaders) ctx.refusalHeaders[APPROVAL_ID_HEADER] = approval.id;
           return undefined;
         case 'denied':
           return denied(approval, ctx.decision.reason);

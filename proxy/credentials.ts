@@ -36,6 +36,17 @@ function reject(status: number, type: string, title: string, detail: string, out
   return { status, type, title, detail, outcome };
 }
 
+/**
+ * The secret store cannot be opened (a key that is not set or not the one it was sealed with): the
+ * agent learns only that, the cause (which names the state folder) goes to the operator's log.
+ */
+function storeUnreadable(cause: string): Rejection {
+  return {
+    ...reject(503, 'credential-unavailable', 'Credential unavailable', 'the secret store cannot be read, so no credential is injected; the operator finds why in Airlock\'s log under this request id'),
+    logDetail: `the secret store cannot be read, so no credential is injected: ${cause}`,
+  };
+}
+
 function format(template: string | undefined, value: string): string {
   return (template ?? '{}').split('{}').join(value);
 }
@@ -438,7 +449,7 @@ export class CredentialEnforcer implements Enforcer {
       return undefined;
     }
 
-    if (this.live.error) return reject(503, 'credential-unavailable', 'Credential unavailable', `the secret store cannot be read, so no credential is injected: ${this.live.error}`);
+    if (this.live.error) return storeUnreadable(this.live.error);
     // A WebSocket handshake carries credentials in its head (header, basic, query); frames are never
     // substituted, and every message coming back is scrubbed like a response (onMessage).
     const bodyOnUpgrade = description.request.upgrade ? directives.find((d) => d.in === 'body') : undefined;
@@ -461,7 +472,7 @@ export class CredentialEnforcer implements Enforcer {
         await this.live.store.unlock();
         values.set(name, this.live.store.reveal(name));
       } catch (err) {
-        return reject(503, 'credential-unavailable', 'Credential unavailable', (err as Error).message);
+        return storeUnreadable((err as Error).message);
       }
     }
 

@@ -53,6 +53,12 @@ export interface RequestContext {
   readonly signal: AbortLike;
   /** The body as the agent sent it, up to the capture cap (what a human approving it must be able to read). */
   readonly body?: { readonly bytes: Buffer; readonly truncated: boolean };
+  /**
+   * Headers an enforcer wants on every refusal Airlock answers this request with from here on
+   * (the destination does not resolve, the upstream fails): the approval a human gave, say.
+   * Upstream answers get theirs through `onResponse`.
+   */
+  readonly refusalHeaders?: Record<string, string>;
 }
 
 export interface ResponseHead {

@@ -46,7 +46,7 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
   } catch (err) {
     return refuse(refusals.internal(err));
   }
-  if (!agent) return refuse(refusals.challenge(credential, credentialsHint));
+  if (!agent) return refuse(refusals.challenge(credential, credentialsHint(credential)));
   const target = /^[^/?#@\s]+:\d{1,5}$/.test(req.url ?? '') ? parseAuthority(req.url!, 'https') : undefined;
   if (!target || target.port === 0 || target.port > 65535) return refuse(refusals.bad('CONNECT needs an authority-form target host:port'), agent.id);
   if (isOwnAddress(opts.guard, target)) return refuse(refusals.self('the proxy does not tunnel to its own listeners'), agent.id);
@@ -79,11 +79,39 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
       cb(null, context);
     },
   });
-  tlsSocket.on('error', () => tlsSocket.destroy());
+  let secured = false;
+  tlsSocket.on('error', (err: NodeJS.ErrnoException) => {
+    // A client that does not trust Airlock's CA ends the handshake with an alert and shows its
+    // user a certificate error; without this record nothing on Airlock's side would say why.
+    if (!secured && refusedOurCertificate(err)) {
+      opts.pipeline.append({
+        time: started.toISOString(), id, agent: agent.id, method: 'CONNECT', url: loggableTarget(req.url), outcome: 'tls-untrusted',
+        detail: `the client refused the certificate Airlock made for ${target.hostname} (${err.code}): it does not trust Airlock's CA. Give it the CA file \`airlock ca path\` prints (curl: CURL_CA_BUNDLE, Python requests: REQUESTS_CA_BUNDLE, Node: NODE_EXTRA_CA_CERTS, git: GIT_SSL_CAINFO; \`airlock run\` sets them all, unless the command names another CA itself)`,
+      });
+    }
+    tlsSocket.destroy();
+  });
   tlsSocket.once('secure', () => {
+    secured = true;
     socket.setTimeout(0);
     opts.deliver(tlsSocket, tunnel);
   });
+}
+
+/**
+ * TLS alerts a client sends when it rejects the server's certificate: unknown_ca from OpenSSL
+ * clients (curl, Python), bad_certificate / certificate_unknown from others. Clients that finish
+ * the handshake and check the certificate after it (Node, GnuTLS's git) just close: not reported.
+ */
+const certificateAlerts = new Set([
+  'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA',
+  'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE',
+  'ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN',
+  'ERR_SSL_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE',
+]);
+
+function refusedOurCertificate(err: NodeJS.ErrnoException): boolean {
+  return certificateAlerts.has(err.code ?? '');
 }
 
 /** The tunnel's first bytes (a TLS ClientHello starts 0x16), or undefined when it closes first. */

@@ -9,6 +9,7 @@
 // agent's connection closing to the enforce step's signal, and renders a refusal on the
 // connection it came from (proxy/refusals.ts). It knows allow and deny only; every other
 // directive is an Enforcer.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import type tls from 'node:tls';
@@ -125,6 +126,16 @@ export class ProxyServer {
     });
     server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
     server.on('connection', (s: net.Socket) => this.track(s));
+    server.prependListener('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }) => {
+      // A TLS ClientHello (0x16) where a request line belongs: the client was given https:// as the
+      // proxy URL. Its user sees only "wrong version number"; the operator's log says what to fix.
+      if (err.rawPacket?.[0] === 0x16) {
+        this.pipeline.append({
+          time: new Date().toISOString(), id: crypto.randomUUID(), outcome: 'rejected',
+          detail: 'a client opened TLS to the proxy port: its proxy URL must start with http:// (HTTPS requests go through the plain-HTTP proxy with CONNECT), not https://',
+        });
+      }
+    });
     this.outer.push(server);
     return server;
   }
@@ -182,7 +193,7 @@ export class ProxyServer {
     this.busy(req, res);
     const x = new Exchange(req, this.tunnels.get(req.socket), false);
     const refuse = (r: Refusal): void => {
-      sendRejection(res, r, x.id, r.rule, !req.complete);
+      sendRejection(res, withRefusalHeaders(x, r), x.id, r.rule, !req.complete);
       this.pipeline.refused(x, r);
     };
     res.on('error', () => undefined);
@@ -210,7 +221,7 @@ export class ProxyServer {
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
     const refuse = (r: Refusal): void => {
-      writeRaw(socket, r, x.id, r.rule);
+      writeRaw(socket, withRefusalHeaders(x, r), x.id, r.rule);
       this.pipeline.refused(x, r);
     };
     try {
@@ -226,4 +237,10 @@ export class ProxyServer {
       else socket.destroy();
     }
   }
+}
+
+/** A refusal with the headers the enforcers asked every refusal of this request to carry. */
+function withRefusalHeaders(x: Exchange, r: Refusal): Refusal {
+  const extra = x.context?.refusalHeaders;
+  return extra && Object.keys(extra).length ? { ...r, headers: { ...extra, ...(r.headers ?? {}) } } : r;
 }

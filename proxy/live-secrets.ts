@@ -98,6 +98,11 @@ export class LiveSecrets {
       } finally {
         this.stamp = stamp;
         this.reloading = undefined;
+        // A change reported while this reload read the store may not be in what it read: read again.
+        if (this.store.version() !== stamp) {
+          this.changed = true;
+          void this.refresh().catch(() => undefined);
+        }
       }
     })();
     await this.reloading;

@@ -97,7 +97,7 @@ export class Pipeline {
     if (!agent) {
       return tunnel
         ? refusals.closing(refusals.unauthenticated('the credentials of this tunnel are no longer valid'))
-        : refusals.challenge(credential, credentialsHint);
+        : refusals.challenge(credential, credentialsHint(credential));
     }
     x.agent = agent;
     x.token = who.token;
@@ -212,8 +212,8 @@ export class Pipeline {
       ? { method: 'GET', url: new URL(described.request.url), headers: upstreamHeaders(headers), bodyTransforms: [] }
       : { method: (x.head.method ?? 'GET').toUpperCase(), url: new URL(described.request.url), headers, bodyTransforms: [] };
     const ctx: RequestContext = x.upgrade
-      ? { description: described, decision, outgoing, audit: {}, signal }
-      : { description: described, decision, outgoing, audit: {}, signal, body: { bytes: x.body.captured, truncated: x.body.truncated } };
+      ? { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {} }
+      : { description: described, decision, outgoing, audit: {}, signal, refusalHeaders: {}, body: { bytes: x.body.captured, truncated: x.body.truncated } };
     x.context = ctx;
     const rejected = await this.beforeForward(ctx);
     if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;

@@ -7,6 +7,7 @@ import type net from 'node:net';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { Rejection } from './enforcers.ts';
 import { isStoreUnavailable, type StoreUnavailableError } from '../state/unavailable.ts';
+import { parseProxyAuthorization } from '../state/agents.ts';
 import { problemBody, rejectionBody } from './http-util.ts';
 
 /** A Rejection with the policy rule it followed, when a decision was made (shown to the agent). */
@@ -16,7 +17,20 @@ const json = 'application/problem+json';
 const authChallenge = 'Basic realm="airlock"';
 
 /** What an agent without credentials is told to send. */
-export const credentialsHint = 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)';
+const sendCredentials = 'send Proxy-Authorization: Basic agent:token (the proxy URL `airlock agent add` printed)';
+
+/**
+ * Why the credentials offered (if any) were refused, in words a person can act on: none sent, not
+ * Basic agent:token, or a token no agent of that name holds (a typo, expired, revoked, or no such
+ * agent; which one is not said). The claimed name is the client's own input, shown printable only.
+ */
+export function credentialsHint(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') return sendCredentials;
+  const cred = parseProxyAuthorization(header);
+  if (!cred) return `the Proxy-Authorization header is not Basic with agent:token: ${sendCredentials}`;
+  const name = cred.name.replace(/[^\x20-\x7e]/g, '?').slice(0, 64);
+  return `no agent "${name}" holds the token sent (a typo in the proxy URL, an expired or revoked token, or a removed agent): use the proxy URL \`airlock agent add\` printed`;
+}
 
 export const refusals = {
   unauthenticated: (detail: string): Rejection => ({ status: 407, type: 'proxy-auth-required', title: 'Proxy authentication required', detail, outcome: 'unauthenticated', headers: { 'proxy-authenticate': authChallenge } }),

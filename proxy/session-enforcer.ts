@@ -121,6 +121,9 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const humanChanges = new Map<string, number>();
   store.onChange((c) => {
     if (c.type === 'cleared' || c.type === 'ended') humanChanges.set(c.session.id, (humanChanges.get(c.session.id) ?? 0) + 1);
+    // Labels a response brought through another replica make this replica's older streams of the
+    // session stale too, as `arrive` does for labels that arrive here.
+    if (c.type === 'labels' && c.remote && c.labels?.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: c.labels.join(', ') });
   });
   /** The check for a streaming answer: cheap (one map lookup) until a human changed its session. */
   const recheck = (ctx: RequestContext, st: StreamLabels): Promise<unknown> | Rejection | undefined => {

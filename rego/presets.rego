@@ -83,7 +83,7 @@ default preset_hint := ""
 
 preset_hint := concat("", [
 	"; it is in host preset ", concat(", ", sort(presets_of_host)),
-	": enable it with \"presets\": [\"", sort(presets_of_host)[0], "\"] in rego/config/data.json",
+	": enable it with \"presets\": [\"", sort(presets_of_host)[0], "\"] in rego/config/data.json and restart Airlock (or publish it from the studio)",
 ]) if {
 	count(presets_of_host) > 0
 	not preset_host_allowed

@@ -174,7 +174,7 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
       studioUrl = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${studio.port}`;
       if (studio.port !== studioAt.port) guard.addOwn({ address: studio.host, port: studio.port });
     }
-    closers.add(writeRuntimeInfo(home, { proxy: proxyAddress, ...(studioAddress ? { studio: studioAddress } : {}) }));
+    closers.add(writeRuntimeInfo(home, { proxy: proxyAddress, ...(studioAddress ? { studio: studioAddress } : {}) }, config.policy));
     return {
       ...services,
       proxyAddress,

@@ -4,6 +4,7 @@
 // whatever flags started it.
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { stateFile } from '../state/home.ts';
 
 export interface RuntimeInfo {
@@ -12,6 +13,8 @@ export interface RuntimeInfo {
   proxy: string;
   /** host:port of the studio, when it runs. */
   studio?: string;
+  /** The policy folder it loaded (absolute): `airlock run` keeps it read-only for the agent. */
+  policy?: string;
   started: string;
 }
 
@@ -41,12 +44,13 @@ export async function refuseSecondInstance(home: string): Promise<void> {
 }
 
 /** Writes runtime.json for this process; the returned function removes it (when it is still ours). */
-export function writeRuntimeInfo(home: string, at: { proxy: { host: string; port: number }; studio?: { host: string; port: number } }): () => void {
+export function writeRuntimeInfo(home: string, at: { proxy: { host: string; port: number }; studio?: { host: string; port: number } }, policy?: string): () => void {
   const file = stateFile(home, 'runtimeInfo');
   const info: RuntimeInfo = {
     pid: process.pid,
     proxy: hostPort(at.proxy),
     ...(at.studio ? { studio: hostPort(at.studio) } : {}),
+    ...(policy ? { policy: path.resolve(policy) } : {}),
     started: new Date().toISOString(),
   };
   fs.writeFileSync(file, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });

@@ -56,19 +56,52 @@ export async function openStateStore(url: string, opts: { listen?: boolean; log?
   return db;
 }
 
-/** Makes the live version of the shared history the engine's policy; a version that fails to compile leaves the current one. */
-async function loadLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: string) => void): Promise<void> {
-  const current = doc.data.current;
-  if (!current || engine.version === current) return;
+/** Loads one version of the shared history into the engine; false when it cannot be loaded (the current one stays). */
+async function loadVersion(engine: PolicyEngine, doc: PgPolicyVersions, version: string, log: (line: string) => void): Promise<boolean> {
   try {
     // The bundle the publishing replica compiled loads at once; without one, compile the sources.
-    const dir = doc.dirOf(current);
-    const bundle = await doc.bundle(current).catch(() => undefined);
-    await engine.load(bundle ? { ...bundle, version: current, dir, files: listPolicyFiles(dir) } : await compilePolicy(dir));
-    log(`airlock: live policy is version ${current} (published to the shared store)`);
+    const dir = doc.dirOf(version);
+    const bundle = await doc.bundle(version).catch(() => undefined);
+    await engine.load(bundle ? { ...bundle, version, dir, files: listPolicyFiles(dir) } : await compilePolicy(dir));
+    log(`airlock: live policy is version ${version} (published to the shared store)`);
+    return true;
   } catch (err) {
-    log(`airlock: published version ${current} could not be loaded (${(err as Error).message.split('\n')[0]}); keeping ${engine.version ?? 'the started policy'}`);
+    log(`airlock: published version ${version} could not be loaded (${(err as Error).message.split('\n')[0]}); keeping ${engine.version ?? 'the started policy'}`);
+    return false;
   }
+}
+
+/**
+ * Keeps the engine on the live version of the shared history. One load at a time, and after each
+ * the live version is read again: publishes that follow each other quickly (a publish and its
+ * rollback; one version compiled from sources while the next arrives with its bundle) end on the
+ * last one, never on whichever load happened to finish last.
+ */
+function followLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: string) => void): () => Promise<void> {
+  let busy = false;
+  let again = false;
+  let run: Promise<void> = Promise.resolve();
+  const loop = async (): Promise<void> => {
+    busy = true;
+    // Tried once per run: the next notice tries again.
+    let failed: string | undefined;
+    try {
+      while (again) {
+        again = false;
+        const current = doc.data.current;
+        if (!current || engine.version === current || current === failed) continue;
+        if (!(await loadVersion(engine, doc, current, log)) || engine.version !== current) failed = current;
+        again = true; // the live version may have moved while this one loaded
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  return () => {
+    again = true;
+    if (!busy) run = loop();
+    return run;
+  };
 }
 
 export async function openSharedStores(
@@ -122,8 +155,9 @@ export async function openSharedStores(
     doc.artifact = (version) => (engine.policy?.version === version ? { wasm: engine.policy.wasm, data: engine.policy.data } : undefined);
     policyVersions = VersionStore.over(home, doc);
     // A version published on any replica becomes live here too.
-    closers.add(doc.onChange(() => void loadLive(engine, doc, log)));
-    await loadLive(engine, doc, log);
+    const follow = followLive(engine, doc, log);
+    closers.add(doc.onChange(() => void follow()));
+    await follow();
   }
 
   // Sessions are shared with the other state (a label picked up through one replica counts on all).

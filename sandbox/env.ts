@@ -6,12 +6,15 @@ export const proxyVars = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy'
 /**
  * Every variable a common client reads its trusted CAs from: Node (and npm/pnpm/yarn through
  * npm_config_cafile, which also overrides a `cafile` in the user's .npmrc), OpenSSL and Go
- * (SSL_CERT_FILE), Python requests and pip, curl, git, cargo, the AWS SDKs, Deno, Bundler.
+ * (SSL_CERT_FILE), Python requests and pip, curl, git, cargo, the AWS SDKs, Deno, Bundler, gRPC,
+ * gcloud, httplib2 (Google's Python clients), Nix. Set whether or not the user's environment had
+ * them: one inherited pointing at the system bundle would make that client refuse every answer.
  * Everything an agent reaches goes through Airlock's interception, so Airlock's CA is the only one needed.
  */
 export const caVars = [
   'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO',
   'npm_config_cafile', 'PIP_CERT', 'CARGO_HTTP_CAINFO', 'AWS_CA_BUNDLE', 'DENO_CERT', 'BUNDLE_SSL_CA_CERT',
+  'GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', 'HTTPLIB2_CA_CERTS', 'NIX_SSL_CERT_FILE',
 ] as const;
 
 /** Java has no CA-file variable: a PKCS12 trust store holding Airlock's CA, through JAVA_TOOL_OPTIONS. */

@@ -69,6 +69,11 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
   sandbox: SandboxSpec | false;
   /** Files or folders to hide inside the sandbox besides the state folder. */
   hide?: string[];
+  /**
+   * Files or folders the agent may read but not change, even inside a writable folder: what a
+   * later `airlock start` would load (the policy folder, Airlock's own code).
+   */
+  protect?: string[];
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
   javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -89,6 +94,8 @@ export function bwrapArgs(o: {
   userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
+  /** Read-only whatever else is writable (bound after the writable folders). */
+  protect?: string[];
 }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
@@ -99,6 +106,9 @@ export function bwrapArgs(o: {
   } else {
     args.push('--bind', '/', '/');
   }
+  // An agent that rewrites the policy or Airlock's code would be obeyed by the next start, with no
+  // human having said yes: those stay read-only, also inside a writable working directory.
+  for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
@@ -172,11 +182,12 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
       });
       const hide = (o.hide ?? []).map((p) => realPath(path.resolve(p)));
+      const protect = (o.protect ?? []).map((p) => realPath(path.resolve(p)));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, command: o.command, seccompFd: 4, writable }), {
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
         env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'ipc', filterFd], detached: true, serialization: 'json',
       });
       child = sandboxed;

@@ -130,7 +130,7 @@ export const APPROVAL_DESCRIPTION_BYTES = 16 * 1024;
 
 export interface ApprovalQueueOptions {
   now?: () => number;
-  totp?: Pick<TotpStore, 'enrolled' | 'verify'> & Partial<Pick<TotpStore, 'retryAfter'>>;
+  totp?: Pick<TotpStore, 'enrolled' | 'verify'> & Partial<Pick<TotpStore, 'retryAfter'>> & { refresh?(): Promise<void> };
   /** Called (never awaited) with each new approval: the webhook. */
   notify?: (event: { type: 'approval.created'; approval: ReturnType<typeof publicSummary> }) => void;
   /** How long an unresolved approval stays approvable for a retry (ms, default 24 h). */

@@ -99,7 +99,8 @@ export interface Entered {
 }
 
 export type SessionChange =
-  | { type: 'started' | 'ended' | 'labels'; session: SessionSummary; labels?: string[] }
+  /** `remote`: the change was made through another replica (a shared store's notice). */
+  | { type: 'started' | 'ended' | 'labels'; session: SessionSummary; labels?: string[]; remote?: true }
   | { type: 'cleared'; session: SessionSummary; label: string; by: string };
 
 export class SessionError extends Error {

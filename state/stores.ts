@@ -110,6 +110,8 @@ export interface RateLimits {
 /** TOTP step-up for critical approvals. Embedded: TotpStore (totp.json, read on every check). */
 export interface StepUp {
   enrolled(): boolean;
+  /** Re-reads whether TOTP is enrolled (a shared store: enrolled through another replica a moment ago). */
+  refresh?(): Promise<void>;
   /** Accepts a code once (replay protection across every process sharing the store). */
   verify(code: string): Promise<boolean>;
 }

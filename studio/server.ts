@@ -29,7 +29,7 @@ import { replayRoutes } from './api/replay.ts';
 import { sessionRoutes } from './api/sessions.ts';
 import { systemRoutes } from './api/system.ts';
 import type { Broadcast, ErrorAnswer, LiveEvents, LoginBody, OkAnswer, SessionAnswer, Untrusted } from './api/wire.ts';
-import type { StudioServices } from './services.ts';
+import { proxyAddressText, type StudioServices } from './services.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const projectRoot = path.resolve(here, '..');
@@ -100,7 +100,19 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     return sessions.get(cookies[SESSION_COOKIE]);
   };
 
+  // A client given the studio's address as its proxy (CONNECT, or http://host/… in absolute form)
+  // is told where the proxy is, instead of a closed connection or a puzzling 421.
+  const proxyAt = proxyAddressText(deps.services);
+  const notTheProxy = `this is Airlock's studio, not its proxy${proxyAt ? `: the proxy listens on ${proxyAt} (proxy URL http://AGENT:TOKEN@${proxyAt})` : ''}`;
+  app.server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const body = JSON.stringify({ error: notTheProxy });
+    socket.on('error', () => socket.destroy());
+    // The reason phrase carries the hint too: some clients (Python) show only the status line.
+    socket.end(`HTTP/1.1 400 ${proxyAt ? `Airlock studio, not the proxy: use ${proxyAt}` : 'Airlock studio, not the proxy'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+
   app.addHook('onRequest', async (req, reply) => {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(req.raw.url ?? '')) return reply.code(400).send({ error: notTheProxy });
     if (!origins.hostAllowed(req.headers.host)) {
       return reply.code(421).send({ error: 'this studio does not answer to that host name' });
     }
@@ -302,7 +314,9 @@ export async function startStudio(services: StudioServices, opts: StartStudioOpt
     await app.listen({ host, port });
   } catch (err) {
     await app.close();
-    throw new Error(`studio cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use by another program (another Airlock with another state folder?)' : code ?? (err as Error).message;
+    throw new Error(`studio cannot listen on ${host}:${port}: ${why}; choose another address with --studio or "studio" in config.json, or run without it (--no-studio)`);
   }
   const shown = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
   const url = `http://${shown}:${port}/`;

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
 import { AgentError, AgentStore } from '../../state/agents.ts';
-import { ensureHome } from '../../state/home.ts';
 import { StateFileError } from '../../state/document.ts';
 import { defaultConfig, parseHostPort, resolveConfig } from '../../runtime/config.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
 import { CliError } from '../main.ts';
+import { existingHome, homeForWriting } from '../state-folder.ts';
 import type { PgAgents } from '../../state/postgres/agents.ts';
 import { sharedAgents, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 
-async function open(home?: string): Promise<{ store: AgentStore | PgAgents; home: string }> {
-  const dir = ensureHome(home);
+async function open(home: string | undefined, adding = false): Promise<{ store: AgentStore | PgAgents; home: string }> {
+  const dir = adding ? homeForWriting(home) : existingHome(home);
   try {
     const shared = sharedStoreUrl(dir);
     return { store: shared ? await sharedAgents(shared) : await AgentStore.open(dir), home: dir };
@@ -41,11 +41,15 @@ export function register(program: Command): void {
     .option('--label <key=value>', 'label policies see as input.agent.labels (repeatable)', collect)
     .option('--proxy <host:port>', 'proxy address to print in the URL (default from config)')
     .action(async (name: string, opts: { home?: string; label?: string[]; proxy?: string }) => {
-      const { store, home } = await open(opts.home);
+      const { store, home } = await open(opts.home, true);
       let issued;
       try {
         issued = await store.add(name, { labels: parseLabels(opts.label) });
       } catch (err) {
+        // Tokens are shown once: someone who lost theirs needs the way to a new one.
+        if (err instanceof AgentError && /already exists/.test(err.message)) {
+          throw new CliError(`${err.message}; its token was shown once, when it was added. For a new one: airlock agent rm ${name} && airlock agent add ${name} (airlock run --agent ${name} mints its own token for each run)`);
+        }
         if (err instanceof AgentError) throw new CliError(err.message);
         throw err;
       }

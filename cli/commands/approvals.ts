@@ -60,7 +60,7 @@ function details(a: View): string {
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
     ...(a.rule ? [`rule       ${a.rule}`] : []),
-    `risk       ${a.risk}${a.step_up ? ' (step-up)' : ''}${a.needs_step_up ? ' — approving needs --totp CODE' : ''}`,
+    `risk       ${a.risk}${a.step_up ? ' (step-up)' : ''}${a.needs_step_up ? ' — approving needs --totp CODE' : a.step_up && a.status === 'pending' ? ' — no TOTP enrolled, so no code is asked: airlock totp enroll' : ''}`,
     `created    ${a.created}`,
     `hold ends  ${a.expires}`,
     `approvable until ${a.retry_until}`,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { compilePolicy, formatProblem, PolicyCompileError } from '../../engine/compile.ts';
+import { compilePolicy, PolicyCompileError } from '../../engine/compile.ts';
 import { CliError } from '../main.ts';
 
 export function register(program: Command): void {
@@ -13,7 +13,7 @@ export function register(program: Command): void {
         process.stdout.write(`ok: ${compiled.files.length} files, policy version ${compiled.version}, ${compiled.wasm.length} bytes of WASM\n`);
       } catch (err) {
         if (err instanceof PolicyCompileError) {
-          for (const p of err.problems) process.stderr.write(`${formatProblem(p)}\n`);
+          for (const line of err.located()) process.stderr.write(`${line}\n`);
           throw new CliError('', 1);
         }
         throw err;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { ensureHome } from '../../state/home.ts';
+import { homeForWriting } from '../state-folder.ts';
 import { CertificateAuthority, caFiles } from '../../proxy/ca.ts';
 
 export function register(program: Command): void {
@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .description('print the CA certificate path (created if missing); agents must trust this file')
     .option('--home <dir>', 'state folder')
     .action(async (opts: { home?: string }) => {
-      const home = ensureHome(opts.home);
+      const home = homeForWriting(opts.home);
       const files = caFiles(home);
       if (!fs.existsSync(files.cert)) await CertificateAuthority.open(home);
       process.stdout.write(`${files.cert}\n`);

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { auditFile, auditLine, readAudit, type AuditFilter } from '../../state/audit-log.ts';
-import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 import { descriptionProblem, openPolicy, parseTimeFlag } from '../../offline/replay.ts';
 import { resolveHome } from '../../state/home.ts';
@@ -71,7 +71,7 @@ export function register(program: Command): void {
         try {
           engine = await openPolicy(flags.policy);
         } catch (err) {
-          if (err instanceof PolicyCompileError) throw new CliError(`policy ${flags.policy} does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
+          if (err instanceof PolicyCompileError) throw new CliError(`policy ${flags.policy} does not compile:\n${err.located().join('\n')}`);
           throw new CliError(`policy ${flags.policy}: ${(err as Error).message}`);
         }
         await write(

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../main.ts';
@@ -30,7 +30,7 @@ export function register(program: Command): void {
       try {
         await engine.loadFolder(opts.policy);
       } catch (err) {
-        if (err instanceof PolicyCompileError) throw new CliError(err.problems.map(formatProblem).join('\n'));
+        if (err instanceof PolicyCompileError) throw new CliError(err.located().join('\n'));
         throw err;
       }
       const decision = await engine.decide(input, { replay: opts.replay });

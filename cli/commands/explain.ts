@@ -2,7 +2,7 @@
 // rule that did not apply stopped (engine/explain.ts; OPA's evaluation trace).
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { ExplainError, explainDecision, formatExplanation } from '../../engine/explain.ts';
 import { loadTrafficTests, parseTrafficTests, prepareCase, prepareCases, TrafficTestFormatError, type TrafficTestFile } from '../../offline/traffic-tests.ts';
@@ -71,7 +71,7 @@ export function register(program: Command): void {
         try {
           await engine.loadFolder(opts.policy);
         } catch (err) {
-          if (err instanceof PolicyCompileError) throw new CliError(err.problems.map(formatProblem).join('\n'));
+          if (err instanceof PolicyCompileError) throw new CliError(err.located().join('\n'));
           throw err;
         }
         const decision = await engine.decide(input, { replay });

@@ -5,7 +5,7 @@ import { SecretStore } from '../../state/secrets/store.ts';
 import { resolveHome } from '../../state/home.ts';
 import type { PlaceholderFinder } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
-import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
 import type { PolicyEngine } from '../../engine/engine.ts';
 import { HarFormatError } from '../../offline/har.ts';
 import {
@@ -68,7 +68,7 @@ async function open(dir: string, what: string): Promise<PolicyEngine> {
   try {
     return await openPolicy(dir);
   } catch (err) {
-    if (err instanceof PolicyCompileError) throw new CliError(`${what} ${dir} does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
+    if (err instanceof PolicyCompileError) throw new CliError(`${what} ${dir} does not compile:\n${err.located().join('\n')}`);
     throw new CliError(`${what} ${dir}: ${(err as Error).message}`);
   }
 }

@@ -18,6 +18,8 @@ import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { CliError } from '../main.ts';
+import { projectRoot } from '../../engine/toolchain.ts';
+import { readRuntimeInfo } from '../../runtime/running.ts';
 import { stateFile } from '../../state/home.ts';
 
 interface RunOptions {
@@ -219,6 +221,7 @@ export function register(program: Command): void {
           ...(trustStore ? { javaTrustStore: trustStore } : {}),
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           hide: [keyFilePath(home), ...(opts.hide ?? [])],
+          protect: protectedPaths(home, process.cwd()),
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
@@ -243,4 +246,25 @@ export function register(program: Command): void {
       }
       process.exitCode = exit.code ?? 1;
     });
+}
+
+/** Folders of the checkout that only hold output of its own tests (tap's process records, screenshots). */
+const OUTPUT_ONLY = new Set(['.tap', 'test-artifacts']);
+
+/**
+ * What stays read-only for a sandboxed agent: the running Airlock's policy folder, and Airlock's
+ * own code (every entry of its folder but its tests' output: sources, node_modules with the bundle
+ * cache `airlock start` runs from, the opa toolchain). Either, rewritten by an agent, would be
+ * obeyed by the next `airlock start` without a human having said yes. A working directory inside
+ * Airlock's folder keeps its own entry writable.
+ */
+export function protectedPaths(home: string, cwd: string): string[] {
+  const policy = readRuntimeInfo(home)?.policy;
+  const root = path.resolve(projectRoot);
+  const inside = (dir: string, p: string): boolean => p === dir || p.startsWith(`${dir}${path.sep}`);
+  const code = fs.readdirSync(root)
+    .filter((e) => !OUTPUT_ONLY.has(e))
+    .map((e) => path.join(root, e))
+    .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
+  return [...(policy ? [policy] : []), ...code];
 }

@@ -2,18 +2,22 @@
 // never from argv: arguments are visible to every user through the process list and end up in
 // shell history.
 import type { Command } from 'commander';
-import { ensureHome } from '../../state/home.ts';
 import { StateFileError } from '../../state/document.ts';
 import { MasterKeyError, SecretStore, SecretStoreError } from '../../state/secrets/index.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { listPolicyFiles } from '../../engine/compile.ts';
+import { resolveConfig } from '../../runtime/config.ts';
 import { CliError } from '../main.ts';
+import { existingHome, homeForWriting } from '../state-folder.ts';
 import { sharedSecrets, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 
 /** The operations every secret store offers; `rekey` only the state folder's (a shared store keeps its key outside). */
 type Store = Pick<SecretStore, 'set' | 'list' | 'remove' | 'placeholderFor'> & { rekey?: SecretStore['rekey'] };
 
-async function withStore<T>(home: string | undefined, fn: (store: Store) => Promise<T>): Promise<T> {
+async function withStore<T>(home: string | undefined, fn: (store: Store) => Promise<T>, adding = false): Promise<T> {
   try {
-    const dir = ensureHome(home);
+    const dir = adding ? homeForWriting(home) : existingHome(home);
     const shared = sharedStoreUrl(dir);
     return await fn(shared ? await sharedSecrets(shared, dir) : await SecretStore.open(dir));
   } catch (err) {
@@ -89,8 +93,10 @@ export function register(program: Command): void {
         text = (await readStdin()).replace(/\r?\n$/, '');
       }
       if (!text) throw new CliError('the secret value is empty (nothing on stdin?)');
-      const info = await withStore(opts.home, (store) => store.set(name, text, { env: opts.env, hosts: opts.host, rotatePlaceholder: opts.rotatePlaceholder }));
+      const info = await withStore(opts.home, (store) => store.set(name, text, { env: opts.env, hosts: opts.host, rotatePlaceholder: opts.rotatePlaceholder }), true);
       process.stdout.write(`stored ${info.name}; agents get ${info.env.join(', ') || '(no env var)'}=${info.placeholder}\n`);
+      const note = unboundNote(existingHome(opts.home), name);
+      if (note) process.stderr.write(`airlock: note: ${note}\n`);
     });
 
   secret
@@ -143,7 +149,7 @@ export function register(program: Command): void {
         return store.rekey(to);
       });
       process.stdout.write(opts.newKeyFromEnv
-        ? `rekeyed; from now on set AIRLOCK_MASTER_KEY to the value of ${opts.newKeyFromEnv} (an old key file, if any, can be deleted)\n`
+        ? `rekeyed; from now on set AIRLOCK_MASTER_KEY to the value of ${opts.newKeyFromEnv} (an old key file, if any, can be deleted); restart a running Airlock with it set: until then it injects no credential (503 credential-unavailable)\n`
         : `rekeyed with a new ${done.describe}; unset AIRLOCK_MASTER_KEY if it was set\n`);
     });
 
@@ -157,4 +163,33 @@ export function register(program: Command): void {
       if (!ph) throw new CliError(`no secret named "${name}"`);
       process.stdout.write(`${ph}\n`);
     });
+}
+
+/**
+ * A secret the policy binds nowhere is injected nowhere, and its placeholder is refused: say so when
+ * it is stored (a name from an old doc, `github` for `github_token`), with the names the policy
+ * binds. Only a hint, from what the sources show: the services' `…secret` settings in
+ * config/data.json and `"secret": "NAME"` in the rules; no note when neither names any secret.
+ */
+function unboundNote(home: string, name: string): string | undefined {
+  try {
+    const dir = resolveConfig(home, {}).policy;
+    const bound = new Set<string>();
+    for (const f of listPolicyFiles(dir)) {
+      if (f.endsWith('_test.rego')) continue;
+      const text = fs.readFileSync(path.join(dir, f), 'utf8');
+      if (f.endsWith('.rego')) for (const m of text.matchAll(/"secret"\s*:\s*"([^"]+)"/g)) bound.add(m[1]!);
+      if (f === path.join('config', 'data.json')) {
+        const services = (JSON.parse(text) as { services?: Record<string, Record<string, unknown>> }).services ?? {};
+        for (const svc of Object.values(services)) {
+          for (const [k, v] of Object.entries(svc ?? {})) if (/secret$/.test(k) && typeof v === 'string') bound.add(v);
+        }
+      }
+    }
+    if (bound.size === 0 || bound.has(name)) return undefined;
+    return `the policy in ${dir} binds no secret named ${JSON.stringify(name)}: it is injected nowhere and agents' placeholder for it is refused. ` +
+      `The names it binds: ${[...bound].sort().join(', ')} (docs/secrets.md)`;
+  } catch {
+    return undefined; // a hint only: an unreadable config or policy is reported where it matters
+  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { PolicyCompileError, formatProblem } from '../../engine/compile.ts';
+import { PolicyCompileError } from '../../engine/compile.ts';
 import { StateFileError } from '../../state/document.ts';
 import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
 import { CliError } from '../main.ts';
@@ -35,7 +35,7 @@ export function register(program: Command): void {
     .option('--no-studio', 'do not start the studio')
     .option('--allow-private <cidr[:port]>', 'let the proxy dial this private/loopback range (repeatable)', collect)
     .option('--upstream-ca <file>', 'extra CA bundle trusted for upstream TLS (repeatable)', collect)
-    .option('--resolve <host=addr>', 'pin a host name to an address, like curl --resolve (repeatable)', collect)
+    .option('--resolve <host[:port]=addr[:port]>', 'pin a host name (and port) to an address (and port), like curl --resolve / --connect-to (repeatable)', collect)
     .option('--body-cap <bytes>', 'request body bytes captured for the description (default 1048576)')
     .option('--upstream-connect-timeout <duration>', 'connect + TLS handshake budget for a new upstream connection (default 10s)')
     .option('--upstream-first-byte-timeout <duration>', 'wait for the upstream\'s response after the request was sent (default 10m: long model calls)')
@@ -72,7 +72,7 @@ export function register(program: Command): void {
       try {
         airlock = await startReplica(opts);
       } catch (err) {
-        if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.problems.map(formatProblem).join('\n')}`);
+        if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.located().join('\n')}`);
         if (err instanceof StateFileError) throw new CliError(err.message);
         throw new CliError((err as Error).message);
       }

@@ -2,7 +2,7 @@
 // The secret is shown once, at enrollment, for the user's authenticator app.
 import type { Command } from 'commander';
 import { StateFileError } from '../../state/document.ts';
-import { ensureHome, resolveHome } from '../../state/home.ts';
+import { existingHome, homeForWriting } from '../state-folder.ts';
 import { TotpError, TotpStore } from '../../state/totp.ts';
 import { CliError } from '../main.ts';
 import { sharedSecrets, sharedState, sharedStoreUrl } from '../../runtime/cli-stores.ts';
@@ -40,7 +40,7 @@ export function register(program: Command): void {
     .option('--force', 'replace an existing enrollment')
     .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
     .action(wrap(async (opts: { label: string; force?: boolean; home?: string }) => {
-      const { store, where } = await openStore(ensureHome(opts.home));
+      const { store, where } = await openStore(homeForWriting(opts.home));
       const { secret, uri } = await store.enroll({ label: opts.label, ...(opts.force ? { force: true } : {}) });
       process.stdout.write(
         `TOTP enrolled. Add it to your authenticator app (shown once; stored in ${where}):\n\n` +
@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .description('whether TOTP step-up is enrolled')
     .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
     .action(wrap(async (opts: { home?: string }) => {
-      const { store } = await openStore(resolveHome(opts.home));
+      const { store } = await openStore(existingHome(opts.home));
       process.stdout.write(store.enrolled() ? 'TOTP step-up is enrolled: critical and step-up approvals need a code\n' : 'TOTP step-up is not enrolled: critical approvals need no code (run `airlock totp enroll`)\n');
     }));
 
@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .description('remove the TOTP enrollment (critical approvals then need no code)')
     .option('--home <dir>', 'state folder (default .airlock or AIRLOCK_HOME)')
     .action(wrap(async (opts: { home?: string }) => {
-      const removed = await (await openStore(resolveHome(opts.home))).store.unenroll();
+      const removed = await (await openStore(existingHome(opts.home))).store.unenroll();
       process.stdout.write(removed ? 'TOTP enrollment removed\n' : 'TOTP was not enrolled\n');
     }));
 }

@@ -1,8 +1,11 @@
 // Agents and tokens in PostgreSQL (the AgentDirectory port; embedded: state/agents.ts). Tokens are
 // stored as SHA-256 only, as in agents.json. Every replica keeps the table in memory for the check
 // each request makes, and re-reads an agent when another replica announces a change (NOTIFY
-// airlock_agents), so a removed agent or revoked token stops on every replica at once. While the
-// database is unreachable no agent authenticates (503): a revoked token must not pass on a stale view.
+// airlock_agents). The notice takes milliseconds to arrive, so the view alone would let a token
+// revoked through another replica pass in that window: a token the view accepts is confirmed
+// against the table (one primary-key read per request, with the agent's labels and the token's
+// secrets as they are now), and a token revoked anywhere stops at its next request everywhere.
+// While the database is unreachable no agent authenticates (503).
 import crypto from 'node:crypto';
 import { AgentError, matchToken, mintToken, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
 import type { AgentInfo } from '../../describe/types.ts';
@@ -162,10 +165,25 @@ export class PgAgents implements AgentDirectory {
     // A stale view could let a revoked token through: no authentication while the feed is down.
     this.db.ensureAvailable();
     const found = this.check(name, token);
-    if (found) return found;
+    if (found) return this.confirm(name, found);
     // A miss may be a token minted a moment ago on another replica, its notice still in flight.
     if (!nameRe.test(name)) return undefined;
     await this.reload(name);
     return this.check(name, token);
+  }
+
+  /** The token the view matched, as the table holds it now: gone (revoked, agent removed) → undefined. */
+  private async confirm(name: string, found: { agent: AgentInfo; token: string }): Promise<{ agent: AgentInfo; token: string } | undefined> {
+    const r = await this.db.query<{ labels: Record<string, string> | null; secrets: unknown; expires: Date | null }>(
+      'SELECT a.labels, t.secrets, t.expires FROM agent_tokens t JOIN agents a ON a.name = t.agent WHERE t.id = $1 AND t.agent = $2',
+      [found.token, name],
+    );
+    const row = r.rows[0];
+    if (!row || (row.expires && row.expires.getTime() <= Date.now())) {
+      void this.reload(name).catch(() => undefined);
+      return undefined;
+    }
+    const agent: AgentInfo = { id: name, labels: { ...(row.labels ?? {}) }, ...(Array.isArray(row.secrets) ? { secrets: row.secrets.map(String) } : {}) };
+    return { agent, token: found.token };
   }
 }

@@ -22,7 +22,7 @@ import {
   type RetryClaim, type WaitOutcome,
 } from '../approvals.ts';
 import type { Approvals } from '../stores.ts';
-import type { PgState } from './db.ts';
+import { jsonb, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_approvals';
@@ -31,9 +31,24 @@ type RecordEvent = Extract<ApprovalEvent, { approval: unknown }>['type'];
 type Notice = { type: ApprovalEvent['type'] | 'settings'; id?: string };
 
 interface Row {
+  id: string;
   record: ApprovalRecord;
   held_by: string | null;
   held_until: Date | null;
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const strings = (x: Record<string, unknown>, keys: string[]): boolean => keys.every((k) => typeof x[k] === 'string');
+
+/** A row as Airlock writes it; anything else (edited by hand, damaged) is left out of every view. */
+function wellFormed(row: Row): boolean {
+  const r = row.record as unknown;
+  return isObject(r) && r.id === row.id && strings(r, ['agent', 'status', 'created', 'retry_until', 'request_hash'])
+    && ['pending', 'approved', 'denied', 'expired'].includes(r.status as string) && !Number.isNaN(Date.parse(r.created as string) + Date.parse(r.retry_until as string));
+}
+
+function wellFormedGrant(g: unknown): g is GrantRecord {
+  return isObject(g) && strings(g, ['id', 'agent', 'method', 'host', 'expires']) && !Number.isNaN(Date.parse(g.expires as string));
 }
 
 export class PgApprovals implements Approvals {
@@ -70,28 +85,46 @@ export class PgApprovals implements Approvals {
   private async loadAll(resync = false): Promise<void> {
     const keepMs = this.opts.keepResolvedMs ?? 7 * 24 * 3_600_000;
     const r = await this.db.query<Row>(
-      `SELECT record, held_by, held_until FROM approvals WHERE status = 'pending' OR created > $1 ORDER BY created DESC LIMIT 3000`,
+      `SELECT id, record, held_by, held_until FROM approvals WHERE status = 'pending' OR created > $1 ORDER BY created DESC LIMIT 3000`,
       [new Date(this.now() - keepMs).toISOString()],
     );
-    for (const row of r.rows) this.apply(row, resync ? undefined : 'load');
+    for (const row of r.rows) if (this.readable(row)) this.apply(row, resync ? undefined : 'load');
     await this.loadGrants();
     const s = await this.db.query<{ settings: { webhook?: string } }>('SELECT settings FROM approval_settings WHERE id = 1');
     this.settingsData = s.rows[0]?.settings ?? {};
   }
 
   private async loadGrants(): Promise<void> {
-    const g = await this.db.query<{ record: GrantRecord }>('SELECT record FROM grants ORDER BY expires');
-    this.grantList = g.rows.map((x) => x.record);
+    const g = await this.db.query<{ id: string; record: GrantRecord }>('SELECT id, record FROM grants ORDER BY expires');
+    this.grantList = g.rows.filter((x) => wellFormedGrant(x.record) || this.unreadable('grants', x.id)).map((x) => x.record);
   }
 
   private async fetch(id: string): Promise<ApprovalRecord | undefined> {
-    const r = await this.db.query<Row>('SELECT record, held_by, held_until FROM approvals WHERE id = $1', [id]);
+    const r = await this.db.query<Row>('SELECT id, record, held_by, held_until FROM approvals WHERE id = $1', [id]);
     const row = r.rows[0];
-    if (!row) {
+    if (!row || !this.readable(row)) {
       this.approvals.delete(id);
       return undefined;
     }
     return this.apply(row, 'load');
+  }
+
+  private readonly reported = new Set<string>();
+
+  /** False (and said once) for a row that is not an approval as Airlock writes it: it cannot be listed, approved or used. */
+  private readable(row: Row): boolean {
+    if (wellFormed(row)) return true;
+    this.approvals.delete(row.id);
+    return this.unreadable('approvals', row.id);
+  }
+
+  private unreadable(table: string, id: string): false {
+    const key = `${table}:${id}`;
+    if (!this.reported.has(key)) {
+      this.reported.add(key);
+      this.db.warn(`airlock: ${this.db.display}: the ${table} row ${JSON.stringify(String(id).slice(0, 80))} is not one Airlock wrote (damaged or edited by hand); it is ignored: delete or restore it`);
+    }
+    return false;
   }
 
   /**
@@ -151,8 +184,8 @@ export class PgApprovals implements Approvals {
       return;
     }
     if (!n.id) return;
-    const r = await this.db.query<Row>('SELECT record, held_by, held_until FROM approvals WHERE id = $1', [n.id]);
-    if (r.rows[0]) this.apply(r.rows[0], n.type as RecordEvent);
+    const r = await this.db.query<Row>('SELECT id, record, held_by, held_until FROM approvals WHERE id = $1', [n.id]);
+    if (r.rows[0] && this.readable(r.rows[0])) this.apply(r.rows[0], n.type as RecordEvent);
   }
 
   private announce(n: Notice): void {
@@ -221,10 +254,17 @@ export class PgApprovals implements Approvals {
     return this.grantList.filter((g) => includeExpired || Date.parse(g.expires) > t);
   }
 
-  matchingGrants(d: RequestDescription): Grant[] {
-    // A grant revoked on another replica must not stand in on a stale view.
+  matchingGrants(d: RequestDescription): Grant[] | Promise<Grant[]> {
     this.db.ensureAvailable();
-    return grantsMatching(this.grantList, d, this.now());
+    const found = grantsMatching(this.grantList, d, this.now());
+    if (!found.length) return found;
+    // The notice of a revocation through another replica takes milliseconds: a grant the view
+    // matched is confirmed against the table, so a revoked grant stops at the next request everywhere.
+    return this.db.query<{ id: string }>('SELECT id FROM grants WHERE id = ANY($1::text[])', [found.map((g) => g.id)]).then((r) => {
+      const live = new Set(r.rows.map((row) => row.id));
+      if (live.size < found.length) void this.loadGrants().catch(() => undefined);
+      return found.filter((g) => live.has(g.id));
+    });
   }
 
   get settings(): Readonly<{ webhook?: string }> {
@@ -245,13 +285,23 @@ export class PgApprovals implements Approvals {
   async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
     const t = this.now();
     const full = JSON.stringify(description);
-    // Bounds are checked against this replica's view, which every other replica's approvals reach.
-    checkCapacity(this.list({ status: 'pending' }), description.agent.id, Buffer.byteLength(full), t, this.opts);
+    const bytes = Buffer.byteLength(full);
+    // This replica's view first (no round trip for what it already refuses)…
+    checkCapacity(this.list({ status: 'pending' }), description.agent.id, bytes, t, this.opts);
     const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
-    await this.db.query(
-      'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [record.id, record.agent, record.status, record.created, record.retry_until, JSON.stringify(record), record.description_complete ? null : full],
-    );
+    // …then the table, under a lock every replica takes to create one: approvals created at the
+    // same instant through several replicas cannot pass a bound together.
+    await this.db.transaction(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(8675309002)');
+      const pending = await c.query<{ agent: string; expires: string | null; bytes: string | null }>(
+        `SELECT agent, record->>'expires' AS expires, record->>'description_bytes' AS bytes FROM approvals WHERE status = 'pending'`,
+      );
+      checkCapacity(pending.rows.map((p) => ({ agent: p.agent, expires: p.expires ?? '', description_bytes: Number(p.bytes ?? 0) })) as ApprovalRecord[], description.agent.id, bytes, t, this.opts);
+      await c.query(
+        'INSERT INTO approvals (id, agent, status, created, retry_until, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+        [record.id, record.agent, record.status, record.created, record.retry_until, jsonb(record), record.description_complete ? null : full],
+      );
+    });
     this.approvals.set(record.id, record);
     this.emit({ type: 'created', approval: record });
     this.announce({ type: 'created', id: record.id });
@@ -359,10 +409,10 @@ export class PgApprovals implements Approvals {
     const ok = await this.db.transaction(async (c) => {
       const r = await c.query(
         `UPDATE approvals SET status = $2, used_at = $3, record = record || $4::jsonb WHERE id = $1 AND status = 'pending'`,
-        [a.id, patch.status, patch.used_at ?? null, JSON.stringify(patch)],
+        [a.id, patch.status, patch.used_at ?? null, jsonb(patch)],
       );
       if (!r.rowCount) return false;
-      if (grant) await c.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3)', [grant.id, grant.expires, JSON.stringify(grant)]);
+      if (grant) await c.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3)', [grant.id, grant.expires, jsonb(grant)]);
       return true;
     });
     if (!ok) await this.fetch(a.id);
@@ -377,6 +427,8 @@ export class PgApprovals implements Approvals {
     const a = await this.pendingRecord(id);
     const message = cleanMessage(opts.message);
     const planned = await planGrant(a, opts, () => this.fullDescription(a.id));
+    // Enrolled through another replica a moment ago: the notice may still be on its way.
+    if (a.step_up || a.risk === 'critical') await this.opts.totp?.refresh?.();
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);
@@ -464,12 +516,12 @@ export class PgApprovals implements Approvals {
     for (const { record, full } of records) {
       const r = await this.db.query(
         `INSERT INTO approvals (id, agent, status, created, retry_until, used_at, record, full_description) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-        [record.id, record.agent, record.status, record.created, record.retry_until, record.used_at ?? null, JSON.stringify(record), full ?? null],
+        [record.id, record.agent, record.status, record.created, record.retry_until, record.used_at ?? null, jsonb(record), full ?? null],
       );
       na += r.rowCount ?? 0;
     }
     for (const g of grants) {
-      const r = await this.db.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [g.id, g.expires, JSON.stringify(g)]);
+      const r = await this.db.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [g.id, g.expires, jsonb(g)]);
       ng += r.rowCount ?? 0;
     }
     if (settings.webhook && !this.settingsData.webhook) await this.setWebhook(settings.webhook);

@@ -32,6 +32,33 @@ export function displayDbUrl(url: string): string {
   }
 }
 
+/**
+ * How long one statement may take before the request that needs it is refused (503), unless the
+ * URL sets `statement_timeout` / `query_timeout` itself. The server cancels the statement (a lock
+ * held by someone else, an overloaded server); the client gives up a little later (a server or
+ * network that does not answer at all), so a slow database never leaves a request hanging.
+ */
+export const STATEMENT_TIMEOUT_MS = 5000;
+const QUERY_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + 1000;
+
+/** A statement the database did not finish in time: the store is unavailable for this request, not down. */
+function isTimeout(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === '57014' || e?.code === '55P03' || /^Query read timeout$/.test(e?.message ?? '');
+}
+
+/**
+ * JSON text for a jsonb column. jsonb cannot hold two things JSON.stringify writes for strings an
+ * agent controls (a body's "\u0000", a lone surrogate such as "\ud800"): PostgreSQL refuses the
+ * whole value, so a held request carrying one could not be stored. Those escapes become U+FFFD,
+ * in keys and values alike (an escaped backslash before a "u" is kept as it is). Only what people
+ * read is stored this way; what must match exactly is not (an approval's request hash, the full
+ * description in a text column, policy sources).
+ */
+export function jsonb(value: unknown): string {
+  return JSON.stringify(value).replace(/\\(\\|u0000|u[dD][89a-fA-F][0-9a-fA-F]{2})/g, (m, esc: string) => (esc === '\\' ? m : '\\ufffd'));
+}
+
 /** Errors that mean "cannot reach the database", as opposed to a wrong query. */
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -63,12 +90,16 @@ export class PgState {
   private listenerDown: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly warn: (line: string) => void;
+  /** Where loss and recovery of the database, and rows that cannot be read, are reported. */
+  readonly warn: (line: string) => void;
 
   private constructor(readonly url: string, private readonly opts: PgStateOptions) {
     this.display = displayDbUrl(url);
     this.warn = opts.warn ?? ((line) => process.stderr.write(`${line}\n`));
-    this.pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, application_name: 'airlock', allowExitOnIdle: opts.listen === false });
+    this.pool = new pg.Pool({
+      connectionString: url, max: opts.max ?? 10, connectionTimeoutMillis: 2000, idleTimeoutMillis: 30_000, application_name: 'airlock', allowExitOnIdle: opts.listen === false,
+      statement_timeout: STATEMENT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS,
+    });
     // An idle connection the server cut: reported through the next query, never a crash.
     this.pool.on('error', (err) => this.markDown(err));
   }
@@ -126,6 +157,7 @@ export class PgState {
 
   wrap(err: unknown): unknown {
     if (err instanceof StoreUnavailableError) return err;
+    if (isTimeout(err)) return new StoreUnavailableError(PG_STORE, `${this.display}: no answer in time (${(err as Error).message})`);
     if (!isConnectionError(err)) return err;
     this.markDown(err);
     return new StoreUnavailableError(PG_STORE, `${this.display}: ${(err as Error).message}`);
@@ -268,10 +300,13 @@ export function migrationFiles(): Array<{ version: number; name: string; sql: st
  * by a newer Airlock (versions this one does not know) is refused rather than misread.
  */
 export async function migrate(db: PgState): Promise<string[]> {
-  let client: pg.PoolClient;
+  // Its own connection without the statement timeouts: a migration, or waiting for another
+  // replica's, may take longer than a request may.
+  const client = new pg.Client({ connectionString: db.url, connectionTimeoutMillis: 2000, application_name: 'airlock-migrate', statement_timeout: 0, query_timeout: 0 });
   try {
-    client = await db.pool.connect();
+    await client.connect();
   } catch (err) {
+    await client.end().catch(() => undefined);
     throw db.wrap(err);
   }
   try {
@@ -300,6 +335,6 @@ export async function migrate(db: PgState): Promise<string[]> {
     return applied;
   } finally {
     await client.query('SELECT pg_advisory_unlock(8675309001)').catch(() => undefined);
-    client.release();
+    await client.end().catch(() => undefined);
   }
 }

@@ -26,6 +26,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
   readonly file: string;
   private state: VersionsData = { current: null, history: [] };
   private readonly listeners = new Set<(current: string | null) => void>();
+  /** Publishes and re-reads, one at a time: an older read never lands after a newer write or read. */
   private chain: Promise<void> = Promise.resolve();
   /** The compiled bundle of a version when this replica has it (the engine's, right after a publish). */
   artifact: ((version: string) => { wasm: Buffer; data: unknown } | undefined) | undefined;
@@ -46,7 +47,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
     return this.state;
   }
 
-  /** Calls `fn` with the live version whenever another replica changed it. */
+  /** Calls `fn` with the live version whenever it changed (through another replica, or a publish here). */
   onChange(fn: (current: string | null) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
@@ -66,10 +67,14 @@ export class PgPolicyVersions implements Document<VersionsData> {
     this.state = { current: c.rows[0]?.version ?? null, history };
   }
 
-  private async reloadAndTell(): Promise<void> {
-    const before = this.state.current;
-    await this.load();
-    if (this.state.current !== before) for (const fn of this.listeners) fn(this.state.current);
+  private reloadAndTell(): Promise<void> {
+    const run = this.chain.then(async () => {
+      const before = this.state.current;
+      await this.load();
+      if (this.state.current !== before) for (const fn of this.listeners) fn(this.state.current);
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
   }
 
   /** Writes a version's files into <home>/policies/<version>/ unless they are there. */
@@ -114,7 +119,7 @@ export class PgPolicyVersions implements Document<VersionsData> {
       const next = structuredClone(this.state);
       fn(next);
       const added = next.history.slice(this.state.history.length);
-      await this.db.transaction(async (c) => {
+      const stored = this.db.transaction(async (c) => {
         for (const e of added) {
           const bundle = this.artifact?.(e.version);
           await c.query(
@@ -128,7 +133,16 @@ export class PgPolicyVersions implements Document<VersionsData> {
           await c.query('INSERT INTO policy_current (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = $1', [next.current]);
         }
       });
+      // A publish activates its version before storing it: when the store refuses, the engine is
+      // brought back to the live version (the listeners compare what runs with what is live).
+      await stored.catch((err: unknown) => {
+        for (const fn of this.listeners) fn(this.state.current);
+        throw err;
+      });
+      const before = this.state.current;
       this.state = next;
+      // Here too: a load of an older version may have finished after this publish activated its own.
+      if (next.current !== before) for (const fn of this.listeners) fn(next.current);
       await this.db.notify(CHANNEL, { current: next.current });
     });
     this.chain = run.catch(() => undefined);

@@ -19,7 +19,7 @@ import crypto from 'node:crypto';
 import type { LabelArrival, SessionInfo } from '../../describe/types.ts';
 import { hostOf, LINK_OVERHEAD, SESSION_LIMITS, SessionError, type Entered, type LabelEvent, type SessionChange, type SessionLimits, type SessionRecord, type SessionSummary, type TimelineEntry } from '../sessions.ts';
 import type { AgentSessions } from '../stores.ts';
-import type { PgState } from './db.ts';
+import { jsonb, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_sessions';
@@ -114,7 +114,7 @@ export class PgSessions implements AgentSessions {
     const s = summary(rec);
     if (p.type === 'cleared' && typeof p.label === 'string') this.emit({ type: 'cleared', session: s, label: p.label, by: String(p.by ?? 'unknown') });
     else if (p.type === 'started' || p.type === 'ended') this.emit({ type: p.type, session: s });
-    else if (p.type === 'labels') this.emit({ type: 'labels', session: s, ...(Array.isArray(p.labels) ? { labels: p.labels.map(String) } : {}) });
+    else if (p.type === 'labels') this.emit({ type: 'labels', session: s, ...(Array.isArray(p.labels) ? { labels: p.labels.map(String) } : {}), remote: true });
   }
 
   private announce(id: string, notice: Omit<Notice, 'id'>): void {
@@ -251,7 +251,7 @@ export class PgSessions implements AgentSessions {
         `INSERT INTO session_timeline (session, entry)
          SELECT x.s, x.e FROM unnest($1::text[], $2::jsonb[]) WITH ORDINALITY AS x(s, e, n)
           WHERE EXISTS (SELECT 1 FROM sessions WHERE id = x.s) ORDER BY x.n`,
-        [timeline.map((t) => t.id), timeline.map((t) => JSON.stringify(t.entry))],
+        [timeline.map((t) => t.id), timeline.map((t) => jsonb(t.entry))],
       );
       await this.trim('session_timeline', ids, this.limits.timelinePerSession);
       await this.trim('session_events', ids, this.limits.labelEventsPerSession);
@@ -306,7 +306,7 @@ export class PgSessions implements AgentSessions {
     return this.db.transaction(async (c) => {
       const made = await c.query(
         `INSERT INTO sessions (id, agent, token, started, last_seen, ended, requests, egress_bytes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-        [rec.id, rec.agent, rec.token, rec.started, rec.last_seen, rec.ended ? JSON.stringify(rec.ended) : null, rec.requests, rec.egress_bytes],
+        [rec.id, rec.agent, rec.token, rec.started, rec.last_seen, rec.ended ? jsonb(rec.ended) : null, rec.requests, rec.egress_bytes],
       );
       if (!made.rowCount) return false;
       const labels = Object.entries(rec.labels);
@@ -314,8 +314,8 @@ export class PgSessions implements AgentSessions {
         'INSERT INTO session_labels (session, label, request_id, host, time) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])',
         [rec.id, labels.map(([l]) => l), labels.map(([, a]) => a.request_id), labels.map(([, a]) => a.host), labels.map(([, a]) => a.time)],
       );
-      await c.query('INSERT INTO session_events (session, event) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY x.n', [rec.id, rec.events.map((e) => JSON.stringify(e))]);
-      await c.query('INSERT INTO session_timeline (session, entry) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY x.n', [rec.id, rec.timeline.map((e) => JSON.stringify(e))]);
+      await c.query('INSERT INTO session_events (session, event) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY x.n', [rec.id, rec.events.map((e) => jsonb(e))]);
+      await c.query('INSERT INTO session_timeline (session, entry) SELECT $1, e FROM unnest($2::jsonb[]) WITH ORDINALITY AS x(e, n) ORDER BY x.n', [rec.id, rec.timeline.map((e) => jsonb(e))]);
       const kept = links.filter((l) => l.url.length <= this.limits.urlChars).slice(-this.limits.linksPerSession);
       await c.query(
         `INSERT INTO session_links (session, url, url_host, request_id, host)
@@ -348,7 +348,7 @@ export class PgSessions implements AgentSessions {
     const held = await this.db.transaction(async (c) => {
       const d = await c.query('DELETE FROM session_labels WHERE session = $1 AND label = $2', [id, label]);
       if (!d.rowCount) return (await c.query<{ label: string }>('SELECT label FROM session_labels WHERE session = $1 ORDER BY label', [id])).rows.map((r) => r.label);
-      await c.query('INSERT INTO session_events (session, event) VALUES ($1, $2)', [id, JSON.stringify(event)]);
+      await c.query('INSERT INTO session_events (session, event) VALUES ($1, $2)', [id, jsonb(event)]);
       return undefined;
     });
     if (held) throw new SessionError('bad-request', `session ${id} does not hold the label ${JSON.stringify(label.slice(0, 64))} (it holds ${held.join(', ') || 'none'})`);
@@ -363,9 +363,9 @@ export class PgSessions implements AgentSessions {
     const time = new Date().toISOString();
     const ended = { time, by, ...(reason ? { reason: reason.slice(0, 500) } : {}) };
     const before = await this.db.transaction(async (c) => {
-      const u = await c.query('UPDATE sessions SET ended = $2 WHERE id = $1 AND ended IS NULL', [id, JSON.stringify(ended)]);
+      const u = await c.query('UPDATE sessions SET ended = $2 WHERE id = $1 AND ended IS NULL', [id, jsonb(ended)]);
       if (!u.rowCount) return (await c.query('SELECT ended FROM sessions WHERE id = $1', [id])).rows[0]?.ended as SessionRecord['ended'];
-      await c.query('INSERT INTO session_events (session, event) VALUES ($1, $2)', [id, JSON.stringify({ time, kind: 'reset', by, ...(ended.reason ? { reason: ended.reason } : {}) } satisfies LabelEvent)]);
+      await c.query('INSERT INTO session_events (session, event) VALUES ($1, $2)', [id, jsonb({ time, kind: 'reset', by, ...(ended.reason ? { reason: ended.reason } : {}) } satisfies LabelEvent)]);
       return undefined;
     });
     if (before) throw new SessionError('not-live', `session ${id} already ended (${before.time}, by ${before.by})`);

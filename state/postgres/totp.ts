@@ -29,7 +29,7 @@ export class PgStepUp implements StepUp {
     return s;
   }
 
-  private async refresh(): Promise<void> {
+  async refresh(): Promise<void> {
     const r = await this.db.query('SELECT 1 FROM totp WHERE id = 1');
     this.isEnrolled = (r.rowCount ?? 0) > 0;
   }

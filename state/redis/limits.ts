@@ -14,7 +14,7 @@
 // charges wait out). Across replicas a byte budget can thus be overdrawn by the chunks in flight
 // during one round trip, never more; request counts are exact.
 import { Redis } from 'ioredis';
-import { RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
+import { BucketTable, RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
 import type { RateLimitDirective } from '../../engine/decision.ts';
 import type { RateLimits } from '../stores.ts';
 import { StoreUnavailableError } from '../unavailable.ts';
@@ -38,19 +38,21 @@ function displayUrl(url: string): string {
 }
 
 // KEYS: the buckets, then the index. ARGV: mode ("all" = all or none; "debit" = charge even when
-// short, so the level may go below zero), then limit, window_ms, cost, unit, key for each bucket.
+// short, so the level may go below zero), the most buckets the index lists (the least recently
+// charged go first, as in the embedded table), then limit, window_ms, cost, unit, key for each bucket.
 // Returns {ok, wait_ms, impossible, level_1 … level_n} (levels before the charge), numbers as text.
 const CHARGE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local n = #KEYS - 1
 local mode = ARGV[1]
+local listed = tonumber(ARGV[2])
 local levels = {}
 local short = false
 local wait = 0
 local impossible = 0
 for i = 1, n do
-  local base = 1 + (i - 1) * 5
+  local base = 2 + (i - 1) * 5
   local limit = tonumber(ARGV[base + 1])
   local win = tonumber(ARGV[base + 2])
   local cost = tonumber(ARGV[base + 3])
@@ -77,7 +79,7 @@ if short and mode ~= 'debit' then
 else
   out[1] = 1
   for i = 1, n do
-    local base = 1 + (i - 1) * 5
+    local base = 2 + (i - 1) * 5
     local limit = tonumber(ARGV[base + 1])
     local win = tonumber(ARGV[base + 2])
     local cost = tonumber(ARGV[base + 3])
@@ -87,6 +89,7 @@ else
     redis.call('PEXPIRE', KEYS[i], math.ceil(win * (1 + math.max(0, -left) / limit)) + 1000)
     redis.call('ZADD', KEYS[n + 1], now, KEYS[i])
   end
+  redis.call('ZREMRANGEBYRANK', KEYS[n + 1], 0, -(listed + 1))
 end
 out[2] = string.format('%.17g', wait)
 out[3] = impossible
@@ -103,8 +106,13 @@ export class RedisRateLimits implements RateLimits {
   private readonly redis: ChargingRedis;
   readonly display: string;
   private down: string | undefined;
-  /** The level Redis last reported per bucket and when (for the synchronous egress meter). */
+  /**
+   * The level Redis last reported per byte bucket and when (for the synchronous egress meter).
+   * Bounded like the index: a policy may key buckets by host, and hosts are the agent's choice.
+   */
   private readonly levels = new Map<string, { level: number; at: number; limit: number; windowMs: number }>();
+  /** Buckets listed in Redis's index and byte levels kept here, at most (the least recently charged go). */
+  static MAX_KNOWN = BucketTable.MAX_KNOWN;
 
   private constructor(url: string, private readonly warn: (line: string) => void) {
     this.display = displayUrl(url);
@@ -149,7 +157,7 @@ export class RedisRateLimits implements RateLimits {
   }
 
   private async run(mode: 'all' | 'debit', plan: Planned[]): Promise<ChargeResult> {
-    const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, mode];
+    const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, mode, RedisRateLimits.MAX_KNOWN];
     for (const p of plan) args.push(p.limit, p.windowMs, p.cost, p.unit, p.key);
     let out: [number, string, number, ...string[]];
     try {
@@ -161,14 +169,22 @@ export class RedisRateLimits implements RateLimits {
     const levels = levelText.map(Number);
     const at = Date.now();
     plan.forEach((p, i) => {
+      if (p.unit !== 'egress_bytes') return;
       const after = ok ? Math.max(mode === 'debit' ? -p.limit : 0, levels[i]! - p.cost) : levels[i]!;
-      this.levels.set(p.id, { level: after, at, limit: p.limit, windowMs: p.windowMs });
+      this.setLevel(p.id, { level: after, at, limit: p.limit, windowMs: p.windowMs });
     });
     if (ok === 1) {
       return { ok: true, charged: plan.map((p, i): Charge => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]! - p.cost)) })) };
     }
     const short = plan.flatMap((p, i): Charge[] => (levels[i]! + EPSILON < p.cost ? [{ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]!)) }] : []));
     return { ok: false, retryAfter: Math.max(1, Math.ceil(Number(waitText) / 1000 - EPSILON)), short, impossible: impossible === 1 };
+  }
+
+  /** Most recently charged last; the least recently charged bucket goes past the bound. */
+  private setLevel(id: string, v: { level: number; at: number; limit: number; windowMs: number }): void {
+    this.levels.delete(id);
+    this.levels.set(id, v);
+    if (this.levels.size > RedisRateLimits.MAX_KNOWN) this.levels.delete(this.levels.keys().next().value!);
   }
 
   charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): ChargeResult | Promise<ChargeResult> {
@@ -199,7 +215,7 @@ export class RedisRateLimits implements RateLimits {
       return level;
     });
     if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
-    plan.forEach((p, i) => this.levels.set(p.id, { level: estimates[i]! - p.cost, at: now, limit: p.limit, windowMs: p.windowMs }));
+    plan.forEach((p, i) => this.setLevel(p.id, { level: estimates[i]! - p.cost, at: now, limit: p.limit, windowMs: p.windowMs }));
     // The bytes are leaving: Redis is debited for them, and its answer corrects the estimate.
     void this.run('debit', plan).catch(() => undefined);
     return { ok: true, charged: plan.map((p, i) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, estimates[i]! - p.cost)) })) };

@@ -24,6 +24,17 @@ t.test('approved while held: the upstream answer carries Airlock-Approval-Id', a
   t.equal(res.headers['airlock-approval-id'], a!.id);
 });
 
+t.test('approved, then refused by Airlock (a blocked destination): the refusal still names the approval', async (t) => {
+  // other.example is pinned to 127.0.0.1, whose port 1 is not opened: destination safety refuses after the approval.
+  const reply = curl(r, 'POST', 'http://other.example:1/send/blocked', { body: '{}' });
+  const [a] = await r.api.pending(1);
+  await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {});
+  const res = await reply;
+  t.equal(res.status, 403);
+  t.match(res.json(), { type: 'https://airlock.dev/problems/destination-blocked' });
+  t.equal(res.headers['airlock-approval-id'], a!.id);
+});
+
 t.test('denied: the 403 names the approval in a header and the body', async (t) => {
   const reply = curl(r, 'POST', url('/send/denied'), { body: '{}' });
   const [a] = await r.api.pending(1);

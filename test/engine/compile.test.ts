@@ -1,6 +1,7 @@
 // Compile errors come back structured (file, line, column, message), never as stack traces.
 import t from 'tap';
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { compilePolicy, PolicyCompileError } from '../../engine/compile.ts';
 
@@ -61,6 +62,18 @@ t.test('airlock build prints file:line:col: message and exits 1', async (t) => {
   );
   t.ok(err, 'build fails');
   t.equal(err!.code, 1);
-  t.match(err!.stderr, /^base\.rego:6:\d+: rego_parse_error/m);
+  t.match(err!.stderr, /^\S*base\.rego:6:\d+: rego_parse_error/m);
+  // The file name is one a terminal or editor opens from where the command ran.
+  const file = /^(\S*base\.rego):6:/m.exec(err!.stderr)![1]!;
+  t.equal(path.resolve(file), path.join(dir, 'base.rego'), `${file} names the file from the current folder`);
   t.notMatch(err!.stderr, /at .*\.ts:\d+/, 'no stack trace');
+});
+
+t.test('no opa: the compile step (build, test, start, eval) says what to install, not "opa failed"', async (t) => {
+  const env = { ...process.env, AIRLOCK_OPA: path.join(t.testdirName, 'no-opa-here') };
+  const dir = t.testdir({ 'p.rego': `${header}decision := {"action": "deny", "reason": "x"}\n` });
+  const err = await run(process.execPath, ['bin/airlock.js', 'build', '--policy', dir], { env }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+  t.equal(err?.code, 1);
+  t.match(err?.stderr, /^airlock: AIRLOCK_OPA is set to \S*no-opa-here, which does not exist\n$/);
+  t.notMatch(err?.stderr, /opa failed/);
 });

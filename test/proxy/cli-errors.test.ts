@@ -158,3 +158,83 @@ t.test('--resolve HOST:PORT=ADDR:PORT: a local HTTPS server stands in for a name
   const r = await run('curl', ['-sS', '--max-time', '20', '--cacert', path.join(home, 'ca.pem'), '-x', airlock.proxyUrl('pinner', token), 'https://api.github.com/repos/acme/app']);
   t.equal(r.stdout, 'stand-in saw api.github.com /repos/acme/app\n', 'the name and port the agent used reach the stand-in on its own port');
 });
+
+t.test('a busy studio port is explained like a busy proxy port, with the way out', async (t) => {
+  const home = tempDir(t);
+  const net = await import('node:net');
+  const squatter = net.createServer();
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+  t.teardown(() => squatter.close());
+  const port = (squatter.address() as { port: number }).port;
+  const err = await fails(['start', '--home', home, '--policy', policyDir, '--proxy', '127.0.0.1:0', '--studio', `127.0.0.1:${port}`]);
+  t.match(err, new RegExp(`^airlock: studio cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use by another program .*; choose another address with --studio or "studio" in config\\.json, or run without it \\(--no-studio\\)\\n$`));
+});
+
+t.test('a token typo and a client without the CA are named, not silent', async (t) => {
+  const home = tempDir(t);
+  const airlock = await startAirlock({ home, policy: policyDir, proxy: '127.0.0.1:0', studio: false, threads: 1 });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('coder');
+  const curl = (...args: string[]) => run('curl', ['-sS', '--max-time', '20', ...args]).then((r) => r, (e: { stdout: string; stderr: string }) => e);
+  // A mistyped token: the 407 says which agent's token was refused, on both proxy paths.
+  const typo = airlock.proxyUrl('coder', `${token}x`);
+  const plain = await curl('-x', typo, 'http://api.github.com/zen');
+  t.match(JSON.parse(plain.stdout), { status: 407, detail: /^no agent "coder" holds the token sent \(a typo in the proxy URL/ });
+  t.match((await curl('-x', airlock.proxyUrl('coder', token).replace('coder:', 'coedr:'), 'http://api.github.com/zen')).stdout, /no agent \\"coedr\\" holds the token sent/);
+  // curl without Airlock's CA: its handshake fails on the client, and Airlock's log says why.
+  const lines: string[] = [];
+  airlock.audit.onRecord((r) => lines.push(JSON.stringify(r)));
+  const untrusted = await curl('-x', airlock.proxyUrl('coder', token), 'https://api.github.com/zen');
+  t.match(untrusted.stderr, /SSL certificate problem/);
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => l.includes('tls-untrusted')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const record = JSON.parse(lines.find((l) => l.includes('tls-untrusted')) ?? '{}') as { agent?: string; url?: string; detail?: string };
+  t.match(record, { agent: 'coder', url: 'api.github.com:443', detail: /refused the certificate Airlock made for api\.github\.com .*does not trust Airlock's CA.*airlock ca path/ });
+});
+
+t.test('a wrong proxy URL: https:// to the proxy port, or the studio\'s port, says what to use', async (t) => {
+  const home = tempDir(t);
+  const airlock = await startAirlock({ home, policy: policyDir, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1 });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('coder');
+  const lines: string[] = [];
+  airlock.audit.onRecord((r) => lines.push(JSON.stringify(r)));
+  const py = (proxy: string) => run('python3', ['-c', `import requests\ntry: requests.get("https://api.github.com/zen", proxies={"https": "${proxy}"}, timeout=20)\nexcept Exception as e: print(e)`], { timeout: 60_000 });
+  await py(airlock.proxyUrl('coder', token).replace('http:', 'https:'));
+  const deadline = Date.now() + 10_000;
+  while (!lines.some((l) => l.includes('opened TLS to the proxy port')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.ok(lines.some((l) => l.includes('its proxy URL must start with http://')), 'the log says the proxy URL must be http://');
+  const studio = `127.0.0.1:${airlock.studioAddress!.port}`;
+  const proxyAt = `${airlock.proxyAddress.host}:${airlock.proxyAddress.port}`;
+  t.match((await py(`http://coder:${token}@${studio}`)).stdout, new RegExp(`Airlock studio, not the proxy: use ${quote(proxyAt)}`), 'CONNECT to the studio: the status line names the proxy');
+  const plain = await run('curl', ['-sS', '--max-time', '20', '-x', `http://coder:${token}@${studio}`, 'http://api.github.com/zen']);
+  t.match(JSON.parse(plain.stdout), { error: new RegExp(`^this is Airlock's studio, not its proxy: the proxy listens on ${quote(proxyAt)}`) });
+});
+
+t.test('run from the wrong folder: reading commands create no state folder, adding ones say they made one', async (t) => {
+  const home = path.join(tempDir(t), '.airlock');
+  const { main } = await import('../../cli/main.ts');
+  const write = process.stderr.write.bind(process.stderr);
+  const writeOut = process.stdout.write.bind(process.stdout);
+  let stderr = '';
+  const cli = async (...args: string[]): Promise<number> => {
+    stderr = '';
+    process.stderr.write = ((chunk: string) => { stderr += chunk; return true; }) as typeof process.stderr.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      return await main([...args, '--home', home]);
+    } finally {
+      process.stderr.write = write;
+      process.stdout.write = writeOut;
+    }
+  };
+  for (const args of [['secret', 'list'], ['agent', 'list'], ['totp', 'status'], ['agent', 'rm', 'coder']]) {
+    t.equal(await cli(...args), 1, `${args.join(' ')} exits 1`);
+    t.match(stderr, new RegExp(`^airlock: no state folder at ${quote(home)}: run this where Airlock runs`), args.join(' '));
+  }
+  t.notOk(fs.existsSync(home), 'no empty state folder was left behind');
+  t.equal(await cli('agent', 'add', 'coder'), 0);
+  t.match(stderr, new RegExp(`^airlock: note: created a new state folder ${quote(home)}; an Airlock running on another folder does not see it`));
+  t.equal(await cli('agent', 'add', 'other'), 0);
+  t.notMatch(stderr, /created a new state folder/, 'only when it was created');
+});

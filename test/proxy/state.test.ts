@@ -126,7 +126,7 @@ t.test('config file, flags win; CLI agent and ca commands', async (t) => {
   t.notOk(list.stdout.includes(token), 'list never prints tokens');
   const dup = await run(process.execPath, [cli, 'agent', 'add', 'ci-bot', '--home', home]).catch((e: { code: number; stderr: string }) => e);
   t.equal((dup as { code: number }).code, 1);
-  t.match((dup as { stderr: string }).stderr, /^airlock: agent ci-bot already exists\n$/);
+  t.match((dup as { stderr: string }).stderr, /^airlock: agent ci-bot already exists; its token was shown once, when it was added\. For a new one: airlock agent rm ci-bot && airlock agent add ci-bot /);
   const ca = await run(process.execPath, [cli, 'ca', 'path', '--home', home]);
   t.equal(ca.stdout, `${path.join(home, 'ca.pem')}\n`);
   t.ok(fs.existsSync(path.join(home, 'ca-key.pem')));

@@ -8,6 +8,9 @@ const base = {
   AIRLOCK_MASTER_KEY: 'k', AIRLOCK_MASTER_KEY_FILE: '/k', AIRLOCK_HOME: '/h', AIRLOCK_ANYTHING: 'x',
   SSH_AUTH_SOCK: '/tmp/ssh/agent', DBUS_SESSION_BUS_ADDRESS: 'unix:path=/run/user/1/bus',
   PAT: 'token=sekrit-value-123', SHORT: 'abc',
+  // CA files a host environment may point at the system bundle (they would refuse Airlock's leaves).
+  GRPC_DEFAULT_SSL_ROOTS_FILE_PATH: '/etc/ssl/certs/ca-certificates.crt', CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE: '/etc/ssl/certs/ca-certificates.crt',
+  HTTPLIB2_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt', NIX_SSL_CERT_FILE: '/etc/ssl/certs/ca-certificates.crt',
 };
 const opts = { agent: 'bot', token: 'T0k3n', proxyHost: '127.0.0.1', proxyPort: 3128, caCert: '/run/airlock/ca.pem', sandboxed: true };
 
@@ -15,6 +18,7 @@ t.test('proxy and CA variables are set, bypasses and Airlock\'s own variables re
   const env = agentEnv(base, opts);
   for (const k of proxyVars) t.equal(env[k], 'http://bot:T0k3n@127.0.0.1:3128', k);
   for (const k of caVars) t.equal(env[k], '/run/airlock/ca.pem', k);
+  for (const k of ['GRPC_DEFAULT_SSL_ROOTS_FILE_PATH', 'CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE', 'HTTPLIB2_CA_CERTS', 'NIX_SSL_CERT_FILE']) t.equal(env[k], '/run/airlock/ca.pem', `${k} from the host environment points at Airlock's CA`);
   t.equal(env.NODE_USE_ENV_PROXY, '1');
   t.equal(env.AIRLOCK_AGENT, 'bot');
   for (const k of ['NO_PROXY', 'no_proxy', 'AIRLOCK_MASTER_KEY', 'AIRLOCK_MASTER_KEY_FILE', 'AIRLOCK_HOME', 'AIRLOCK_ANYTHING', 'SSH_AUTH_SOCK', 'DBUS_SESSION_BUS_ADDRESS']) {

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { sandboxSupport } from '../../sandbox/support.ts';
-import { airlockBin, results, runAirlock, startWorld } from './helpers.ts';
+import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
 const support = sandboxSupport();
 t.ok(support.available, `this machine supports the sandbox (${support.available ? 'yes' : support.reason})`);
@@ -63,6 +63,10 @@ r block_devices "$(find /dev -type b 2>/dev/null | wc -l)"
 r shm "$(touch /dev/shm/airlock-probe && echo writable)"
 r capeff "$(awk '/^CapEff/ {print $2}' /proc/self/status)"
 umount '${world.home}' 2>/dev/null; r umount_home $?
+(: >> '${path.join(policyDir, 'airlock.rego')}') 2>/dev/null; r write_policy $?
+(: > '${path.join(policyDir, 'added-by-agent.rego')}') 2>/dev/null; r add_policy_file $?
+(: >> '${path.join(repo, 'bin', 'airlock.js')}') 2>/dev/null; r write_airlock_code $?
+(: >> ./agent-wrote-this) 2>/dev/null; r write_cwd $?
 umount /proc 2>/dev/null; r umount_proc $?
 r allowed_http "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' http://allowed.test:${UP}/ok-http)"
 r allowed_https "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' https://allowed.test:${UPS}/ok-https)"
@@ -110,6 +114,11 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.equal(r.capeff, '0000000000000000', 'no capabilities inside, even when airlock run is root');
   t.not(r.umount_home, '0', 'what hides the state folder cannot be unmounted');
   t.not(r.umount_proc, '0', 'the sandbox\'s /proc cannot be unmounted to reach the host\'s');
+  t.not(r.write_policy, '0', 'the running Airlock\'s policy folder is read-only inside');
+  t.not(r.add_policy_file, '0', 'no file can be added to it');
+  fs.rmSync(path.join(policyDir, 'added-by-agent.rego'), { force: true });
+  t.not(r.write_airlock_code, '0', 'Airlock\'s own code is read-only inside');
+  t.equal(r.write_cwd, '0', 'the working directory stays writable');
 
   // Through the proxy, the test policy decides.
   t.equal(r.allowed_http, '200', 'allowed host over HTTP reaches the upstream');

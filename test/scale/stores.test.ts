@@ -233,6 +233,18 @@ if (missing) {
     }
     t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
     t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
+
+    // Buckets keyed by what the agent chooses (the default policy keys by host): the index in
+    // Redis and the byte levels a replica keeps stay bounded, the least recently charged going first.
+    const max = RedisRateLimits.MAX_KNOWN;
+    RedisRateLimits.MAX_KNOWN = 50;
+    t.teardown(() => { RedisRateLimits.MAX_KNOWN = max; });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => a.charge([{ key: `host:h${i}.example:bot`, limit: 10, window: '1h' }, { key: `egress:h${i}.example:bot`, limit: 1e6, window: '1h', unit: 'egress_bytes' }] as never, { request: { egress_bytes: 10 } })));
+    t.ok((await b.snapshot()).length <= 50, 'the index lists at most the bound');
+    t.ok((a as unknown as { levels: Map<string, unknown> }).levels.size <= 50, 'the byte levels kept in memory too');
+    t.ok((await b.snapshot()).some((v) => v.key === 'egress:h199.example:bot'), 'the newest are kept');
+    RedisRateLimits.MAX_KNOWN = max;
+
     await redis.stop();
     await t.rejects(async () => { await a.charge(limit as never); }, { message: /Redis \(rate limits\) is unreachable/ }, 'a charge fails as "unavailable" while Redis is down');
     await redis.start();

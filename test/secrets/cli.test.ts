@@ -30,6 +30,9 @@ t.test('CLI: value from stdin or --from-env, never argv; list never shows values
   const out = await setViaStdin('github', `${CANARY}\n`, ['--env', 'GITHUB_TOKEN', '--host', 'api.github.com']);
   t.match(out.stdout, /stored github; agents get GITHUB_TOKEN=airlock-ph-github-/);
   t.notOk(out.stdout.includes(CANARY));
+  // A name the policy (here the default one, rego/) binds nowhere is stored, with a note that says so.
+  t.match(out.stderr, /^airlock: note: the policy in rego binds no secret named "github": it is injected nowhere .*The names it binds: .*\bgithub_token\b/);
+  t.equal((await setViaStdin('github_token', 'x')).stderr, '', 'a bound name: no note');
   await run('node', [cli, 'secret', 'set', 'fromenv', '--from-env', 'CANARY_VAR'], { env });
   const s = await SecretStore.open(home);
   await s.unlock();
@@ -47,7 +50,7 @@ t.test('CLI: value from stdin or --from-env, never argv; list never shows values
   t.match(list.stdout, /github\s+\S+\s+GITHUB_TOKEN\s+api\.github\.com/);
   t.notOk(list.stdout.includes(CANARY));
   t.notOk(json.stdout.includes(CANARY));
-  t.equal(JSON.parse(json.stdout).length, 2);
+  t.equal(JSON.parse(json.stdout).length, 3);
   t.equal(ph.stdout.trim(), s.placeholderFor('github'));
   t.match(argvErr, /never pass a secret value as an argument/);
   t.match(noneErr, /no secret named "nope"/);

@@ -3,7 +3,7 @@
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
-import { SecretStore } from '../../state/secrets/store.ts';
+import { SecretStore, newPlaceholder } from '../../state/secrets/store.ts';
 import { CredentialEnforcer, CredentialGuard } from '../../proxy/credentials.ts';
 import { LiveSecrets } from '../../proxy/live-secrets.ts';
 import { describeRequest } from '../../describe/describe.ts';
@@ -272,11 +272,56 @@ t.test('a store that turns unreadable while running: injections refused, placeho
   const good = readFileSync(file, 'utf8');
   writeFileSync(file, '{"version":1,"secrets": broken');
   const r = await enforcer.beforeForward(context(live, { url: 'https://api.github.com/' }, [{ secret: 'github', in: 'header', name: 'authorization' }]));
-  t.match(r, { status: 503, type: 'credential-unavailable', detail: /secrets\.json/ });
+  // The operator's log names the file; the agent is not told where the state folder is.
+  t.match(r, { status: 503, type: 'credential-unavailable', logDetail: /secrets\.json/ });
+  t.notMatch(r?.detail, new RegExp(home.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'the agent\'s answer does not name the state folder');
   t.match(await enforcer.beforeForward(context(live, { url: 'https://evil.example/', headers: [['X', gh]] }, [])), { status: 403, type: 'placeholder-not-bound' });
   t.equal(readFileSync(file, 'utf8'), '{"version":1,"secrets": broken', 'the broken file is left for the operator');
   writeFileSync(file, good);
   const ok = context(live, { url: 'https://api.github.com/' }, [{ secret: 'github', in: 'header', name: 'authorization' }]);
   t.equal(await enforcer.beforeForward(ok), undefined, 'recovers once the file is readable again');
   t.same(header(ok, 'authorization'), [GH]);
+});
+
+// Two changes in quick succession (a shared store's notices, two `airlock secret` commands): the
+// second reported while the reload for the first is reading. The proxy must end on the second at
+// once, not when its recheck comes due.
+t.test('a change reported while the previous one is being read is read too', async (t) => {
+  const ph = { github: newPlaceholder('github'), later: newPlaceholder('later') } as Record<string, string>;
+  let stored: Array<[string, string]> = [['github', 'GH-ONE']];
+  let view: Array<[string, string]> = stored;
+  let version = 'v0';
+  let release: () => void = () => undefined;
+  let gate: Promise<void> | undefined;
+  const watchers = new Set<() => void>();
+  const vault = {
+    list: () => view.map(([name]) => ({ name, placeholder: ph[name]!, created: '', updated: '', env: [], hosts: ['a.example'] })),
+    has: (name: string) => view.some(([n]) => n === name),
+    reveal: (name: string) => view.find(([n]) => n === name)![1],
+    unlock: async () => undefined,
+    async reload() {
+      view = stored; // what the store held when the read began
+      await gate;
+    },
+    version: () => version,
+    watch: (fn: () => void) => { watchers.add(fn); return () => watchers.delete(fn); },
+  };
+  const live = await LiveSecrets.over(vault, { recheckMs: 60_000 });
+  t.teardown(() => live.close());
+  const change = (next: Array<[string, string]>, v: string): void => {
+    stored = next;
+    version = v;
+    for (const fn of watchers) fn();
+  };
+  gate = new Promise((r) => (release = r));
+  change([['github', 'GH-ONE'], ['later', 'LATER-ONE']], 'v1');
+  change([['later', 'LATER-ONE']], 'v2'); // github removed while v1's read is in flight
+  release();
+  gate = undefined;
+  for (let i = 0; i < 100 && live.finder.find(ph.github!).length; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    await live.refresh(); // what each request does
+  }
+  t.notOk(live.finder.find(ph.github!).length, 'the removal reported during the read is seen without waiting for the recheck');
+  t.same(live.finder.find(ph.later!), ['later']);
 });

@@ -1,0 +1,345 @@
+// Attacks on the promise that N replicas sharing PostgreSQL and Redis behave as one Airlock. Two
+// replicas started in this process exactly as `airlock start --store … --limits …` starts them
+// (startReplica), one PostgreSQL and one Redis started here on loopback, an upstream that records
+// what reaches it, agent traffic over real sockets.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { startReplica, type Airlock } from '../../runtime/airlock.ts';
+import type { Services } from '../../runtime/services.ts';
+import { PgState, jsonb } from '../../state/postgres/db.ts';
+import { PgPolicyVersions } from '../../state/postgres/policy-versions.ts';
+import type { PgStepUp } from '../../state/postgres/totp.ts';
+import { VersionStore } from '../../studio/versions.ts';
+import { policyDir, startUpstream } from '../approvals/helpers.ts';
+import { policyCopy, startWeb } from '../sessions/helpers.ts';
+import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
+import { tempDir } from '../temp-dir.ts';
+
+const missing = missingPostgres() ?? missingRedis();
+
+interface Answer { status: number; headers: http.IncomingHttpHeaders; body: string }
+
+/** One request through a replica's proxy (absolute-form, as curl and every HTTP client send it). */
+function send(r: Airlock<Services>, auth: string, method: string, url: string, opts: { headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: '127.0.0.1', port: r.proxyAddress.port, method, path: url, agent: false,
+      headers: { 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}`, ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(opts.headers ?? {}) },
+    }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.setTimeout(opts.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${opts.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+if (missing) {
+  t.comment(`SKIPPING the replica attack tests: ${missing}`);
+  t.pass('skipped: no PostgreSQL/Redis binaries');
+} else {
+  t.test('two replicas, one PostgreSQL, one Redis', async (t) => {
+    process.env.AIRLOCK_MASTER_KEY = crypto.randomBytes(32).toString('hex');
+    t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
+    const [pg, redis, upstream] = await Promise.all([startPostgres(t), startRedis(t), startUpstream(t)]);
+    const database = await pg.createDatabase('attacks');
+    const up = `http://127.0.0.1:${upstream.port}`;
+    const replica = async (name: string, store = database): Promise<Airlock<Services>> => {
+      const r = await startReplica({
+        home: tempDir(t, `al-atk-${name}-`), policy: policyDir, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', unixSocket: false,
+        allowPrivate: ['127.0.0.1/32'], store, limits: redis.url, threads: 1,
+      });
+      t.teardown(() => r.close());
+      return r;
+    };
+    const [a, b] = await Promise.all([replica('a'), replica('b')]);
+    // For the slow-database cases: statements bounded at 1 s (5 s by default) so they take seconds,
+    // and its own name, so only its server processes are stopped.
+    const quick = `${database}?application_name=airlock-q&statement_timeout=1000&query_timeout=2000`;
+    let q: Airlock<Services> | undefined;
+
+    await t.test('a token revoked through A is refused by B at its very next request', async (t) => {
+      let passed = 0;
+      for (let i = 0; i < 5; i++) {
+        const issued = await a.agents.add(`rev${i}`);
+        const auth = `rev${i}:${issued.token}`;
+        t.equal((await send(b, auth, 'GET', `${up}/read`)).status, 200, 'B knows the token');
+        await a.agents.revokeToken(`rev${i}`, issued.id);
+        const after = await send(b, auth, 'GET', `${up}/read`);
+        if (after.status !== 407) passed++;
+        t.equal(after.status, 407, `attempt ${i}: ${after.body.slice(0, 200)}`);
+      }
+      t.equal(passed, 0, 'no request with a revoked token passed on the other replica');
+    });
+
+    await t.test('a grant revoked through A no longer lets a request through B at its very next request', async (t) => {
+      const issued = await a.agents.add('granted');
+      const auth = `granted:${issued.token}`;
+      let passed = 0;
+      for (let i = 0; i < 3; i++) {
+        const first = await send(a, auth, 'POST', `${up}/send/g${i}`, { body: '{"to":"g"}', headers: { prefer: 'respond-async, wait=0' } });
+        const { grant } = await a.approvals.approve(String(first.headers['airlock-approval-id']), { by: 'studio', grantMinutes: 5, grantHigh: true });
+        await until('B to know the grant', async () => (await send(b, auth, 'POST', `${up}/send/g${i}`, { body: '{"to":"g"}', headers: { prefer: 'respond-async, wait=0' } })).status === 200 || undefined);
+        await a.approvals.revokeGrant(grant!.id);
+        const after = await send(b, auth, 'POST', `${up}/send/g${i}`, { body: '{"to":"g"}', headers: { prefer: 'respond-async, wait=0' } });
+        t.equal(after.status, 202, `attempt ${i}: held again`);
+        if (after.status === 200) passed++;
+      }
+      t.equal(passed, 0, 'no request passed on a revoked grant');
+    });
+
+    await t.test('TOTP enrolled through A: B asks for a code at the very next critical approval', async (t) => {
+      const issued = await a.agents.add('critical');
+      const auth = `critical:${issued.token}`;
+      const held = await send(a, auth, 'DELETE', `${up}/critical`, { headers: { prefer: 'respond-async, wait=0' } });
+      const id = String(held.headers['airlock-approval-id']);
+      await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+      const totp = a.totp as PgStepUp;
+      await totp.enroll({ label: 'attack' });
+      t.teardown(() => totp.unenroll());
+      await t.rejects(b.approvals.approve(id, { by: 'studio' }), { code: 'step-up-required' }, 'no approval of a critical request without a code');
+    });
+
+    await t.test('a database that does not answer at all (its server processes stopped): 503 once the client gives up', async (t) => {
+      q = await replica('q', quick);
+      const issued = await a.agents.add('hung');
+      const auth = `hung:${issued.token}`;
+      t.equal((await send(q, auth, 'GET', `${up}/read/hung`)).status, 200);
+      const db = await PgState.open(database, { listen: false });
+      const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'airlock-q'`)).rows.map((r) => r.pid);
+      await db.close();
+      // Signals to the server processes of this test's own cluster, by id (one may have exited meanwhile).
+      const signal = (sig: NodeJS.Signals): void => { for (const pid of pids) try { process.kill(pid, sig); } catch { /* gone */ } };
+      signal('SIGSTOP');
+      const res = await send(q, auth, 'GET', `${up}/read/hung`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
+        .finally(() => signal('SIGCONT'));
+      t.equal(res.status, 503, res.body);
+      t.match(res.body, /PostgreSQL \(state store\).*no answer in time/);
+      await until('requests to be decided again', async () => [200, 429].includes((await send(q!, auth, 'GET', `${up}/read/hung`)).status) || undefined);
+    });
+
+    await t.test('a slow database (a table locked by someone else): requests are refused with 503, not left hanging', async (t) => {
+      const issued = await a.agents.add('slow');
+      const auth = `slow:${issued.token}`;
+      t.equal((await send(q!, auth, 'GET', `${up}/read`)).status, 200);
+      const plain = await PgState.open(database, { listen: false });
+      t.equal((await plain.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0]?.statement_timeout, '5s', 'statements are bounded by default');
+      await plain.close();
+      const locker = await PgState.open(database, { listen: false });
+      const c = await locker.pool.connect();
+      t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); });
+      await c.query('BEGIN');
+      await c.query('SET statement_timeout = 0');
+      await c.query('LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE');
+      const r = await send(q!, auth, 'GET', `${up}/read`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }));
+      t.equal(r.status, 503, r.body);
+      t.match(r.body, /PostgreSQL \(state store\)/);
+      await c.query('ROLLBACK');
+      await until('requests to pass again', async () => (await send(q!, auth, 'GET', `${up}/read`)).status === 200 || undefined);
+    });
+
+    await t.test('two publishes in quick succession (the first compiled from sources, the next with its bundle): every replica ends on the last', async (t) => {
+      const draft = (note: string): string => {
+        const dir = tempDir(t, 'al-atk-draft-');
+        fs.cpSync(policyDir, dir, { recursive: true });
+        fs.appendFileSync(path.join(dir, 'airlock.rego'), `\n# ${note}\n`);
+        return dir;
+      };
+      const passing = async () => ({ ok: true, passed: 0, failed: 0, output: '', failures: [] });
+      // A publisher that stores no bundle (as `airlock migrate-state` leaves versions): replicas compile its sources.
+      const db = await PgState.open(database, { listen: false });
+      t.teardown(() => db.close());
+      const pubHome = tempDir(t, 'al-atk-pub-');
+      const publisher = VersionStore.over(pubHome, await PgPolicyVersions.open(db, pubHome));
+      const loaded: string[] = [];
+      const load = b.engine.load.bind(b.engine);
+      b.engine.load = (compiled) => { loaded.push(compiled.version); return load(compiled); };
+      const first = await publisher.publish(draft('first'), async () => undefined, passing, 'first');
+      await until('B to hear of the first publish', () => b.policyVersions!.current === first.version || undefined);
+      // While B compiles the first, A publishes the next from its studio (bundle stored with it).
+      const second = await a.policyVersions!.publish(draft('second'), (c) => a.engine.load(c), passing, 'second');
+      await until('B to load the first version', () => loaded.includes(first.version) || undefined, 15_000);
+      for (const r of [a, b, q!]) {
+        await until(`replica ${r === a ? 'A' : r === b ? 'B' : 'Q'} to run the last publish`, () => (r.engine.version === second.version && r.policyVersions!.current === second.version) || undefined, 30_000)
+          .catch((e: Error) => { throw new Error(`${e.message}: running ${r.engine.version}, current ${r.policyVersions!.current}, first ${first.version}, second ${second.version}`); });
+      }
+      t.pass('both replicas run the last published version');
+
+      // A publish the store refuses (here: the table locked past Q's statement bound) leaves no replica on it.
+      const locker = await PgState.open(database, { listen: false });
+      const c = await locker.pool.connect();
+      t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); });
+      await c.query('BEGIN');
+      await c.query('LOCK TABLE policy_current IN ACCESS EXCLUSIVE MODE');
+      await t.rejects(q!.policyVersions!.publish(draft('refused'), (compiled) => q!.engine.load(compiled), passing, 'refused'), 'the publish fails');
+      await c.query('ROLLBACK');
+      await until('Q to run the live version again', () => (q!.engine.version === second.version && q!.policyVersions!.current === second.version) || undefined, 30_000)
+        .catch((e: Error) => { throw new Error(`${e.message}: running ${q!.engine.version}`); });
+      t.pass('Q decides with the published version, not the refused one');
+    });
+
+    await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
+      const issued = await a.agents.add('hostile');
+      const auth = `hostile:${issued.token}`;
+      for (const [i, text] of ['{"to":"a\\u0000b"}', '{"to\\u0000":"y"}'].entries()) {
+        const first = await send(a, auth, 'POST', `${up}/send/hostile${i}`, { body: text, headers: { prefer: 'respond-async, wait=0' } });
+        t.equal(first.status, 202, `held: ${first.body.slice(0, 300)}`);
+        const id = String(first.headers['airlock-approval-id'] ?? '');
+        await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+        await b.approvals.approve(id, { by: 'studio' });
+        const retry = await send(a, auth, 'POST', `${up}/send/hostile${i}`, { body: text, headers: { 'airlock-approval': id } });
+        t.equal(retry.status, 200, 'released with the approval');
+        t.equal(upstream.received.filter((x) => x.url === `/send/hostile${i}`).at(-1)?.body.toString(), text, 'the body went as sent');
+      }
+      // The class: any string, as key or value, is stored; NUL and lone surrogates read back as U+FFFD, the rest exactly.
+      const db = await PgState.open(database, { listen: false });
+      t.teardown(() => db.close());
+      const clean = (x: string): string => x.replace(/\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+      const text = fc.string({ unit: fc.oneof(fc.constantFrom('\0', '\\', 'u', '\ud800', '\udfff', '"', '0'), fc.integer({ min: 0x10000, max: 0x10ffff }).map((n) => String.fromCodePoint(n)), fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n))), maxLength: 12 });
+      await fc.assert(fc.asyncProperty(text, text, async (k, v) => {
+        const back = (await db.query<{ v: unknown }>('SELECT $1::jsonb AS v', [jsonb({ [k]: v, list: [v] })])).rows[0]!.v;
+        assert.deepEqual(back, { [clean(k)]: clean(v), list: [clean(v)] });
+      }), { numRuns: 200 });
+      t.pass('200 key/value pairs of hostile characters stored as jsonb and read back');
+    });
+
+    await t.test('damaged rows in the shared tables: a replica still starts, requests are decided, the rows are never usable', async (t) => {
+      const db = await PgState.open(database, { listen: false });
+      t.teardown(() => db.close());
+      const bad = ['null', '"garbage"', '[1,2]', '{"id":"ap_00000000000000a4","agent":"bot","status":"approved","created":"x","retry_until":"y","request_hash":"z"}', '{"id":"ap_00000000000000a5"}'];
+      for (const [i, record] of bad.entries()) {
+        await db.query(`INSERT INTO approvals (id, agent, status, created, retry_until, record) VALUES ($1, 'bot', $2, now(), now() + interval '1h', $3)`, [`ap_00000000000000a${i + 1}`, i === 3 ? 'approved' : 'pending', record]);
+      }
+      await db.query(`INSERT INTO grants (id, expires, record) VALUES ('gr_bad1', now() + interval '1h', 'null'), ('gr_bad2', now() + interval '1h', '{"id":"gr_bad2","expires":"2999-01-01T00:00:00Z"}')`);
+      // The running replicas hear of them as of any change.
+      for (let i = 1; i <= bad.length; i++) await db.notify('airlock_approvals', { type: 'created', id: `ap_00000000000000a${i}` });
+      await db.notify('airlock_approvals', { type: 'grant-created', id: 'gr_bad1' });
+      const c = await replica('c');
+      const issued = await a.agents.add('damaged');
+      const auth = `damaged:${issued.token}`;
+      for (const r of [a, b, c]) {
+        const held = await send(r, auth, 'POST', `${up}/send/damaged`, { body: '{"to":"d"}', headers: { prefer: 'respond-async, wait=0' } });
+        t.equal(held.status, 202, `a request is held as usual (${held.body.slice(0, 120)})`);
+        t.same(r.approvals.list().filter((x) => String(x.id).startsWith('ap_00000000000000a')).map((x) => x.id), [], 'no damaged row is listed');
+        const claim = await send(r, auth, 'POST', `${up}/send/damaged`, { body: '{"to":"d"}', headers: { 'airlock-approval': 'ap_00000000000000a4' } });
+        t.not(claim.status, 200, 'a damaged "approved" row lets nothing through');
+      }
+      t.equal(upstream.received.filter((x) => x.url === '/send/damaged').length, 0);
+      await db.query(`DELETE FROM approvals WHERE id LIKE 'ap_00000000000000a%'`);
+      await db.query(`DELETE FROM grants WHERE id LIKE 'gr_bad%'`);
+    });
+
+    await t.test('the bound on pending approvals (50 per agent) holds for a burst split over both replicas', async (t) => {
+      const issued = await a.agents.add('burst');
+      const auth = `burst:${issued.token}`;
+      const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => send(i % 2 ? a : b, auth, 'POST', `${up}/send/burst${i}`, { body: '{"to":"b"}', headers: { prefer: 'respond-async, wait=0' } })));
+      const held = answers.filter((x) => x.status === 202).length;
+      t.equal(held, 50, `50 held, the rest refused (${answers.map((x) => x.status).join(' ')})`);
+      t.ok(answers.every((x) => x.status === 202 || x.status === 429), 'the rest refused with 429');
+      const db = await PgState.open(database, { listen: false });
+      t.teardown(() => db.close());
+      t.equal(Number((await db.query(`SELECT count(*) AS n FROM approvals WHERE agent = 'burst' AND status = 'pending'`)).rows[0]!.n), 50);
+      await db.query(`UPDATE approvals SET status = 'denied', record = record || '{"status":"denied"}' WHERE agent = 'burst'`);
+    });
+
+    await t.test('one approval, retries racing on both replicas: exactly one goes', async (t) => {
+      const issued = await a.agents.add('racer');
+      const auth = `racer:${issued.token}`;
+      for (let round = 0; round < 3; round++) {
+        const path = `/send/race${round}`;
+        const body = JSON.stringify({ to: `r${round}` });
+        const first = await send(a, auth, 'POST', `${up}${path}`, { body, headers: { prefer: 'respond-async, wait=0' } });
+        t.equal(first.status, 202);
+        const id = String(first.headers['airlock-approval-id'] ?? '');
+        await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+        await b.approvals.approve(id, { by: 'studio' });
+        const answers = await Promise.all([a, b, a, b, b, a].map((r) => send(r, auth, 'POST', `${up}${path}`, { body, headers: { 'airlock-approval': id } })));
+        t.equal(answers.filter((x) => x.status === 200).length, 1, `round ${round}: one retry passed (${answers.map((x) => x.status).join(' ')})`);
+        t.equal(upstream.received.filter((x) => x.url === path).length, 1, 'and the upstream got it once');
+      }
+    });
+
+    await t.test('a rate limit charged from both replicas at once is exact', async (t) => {
+      const issued = await a.agents.add('counter');
+      const auth = `counter:${issued.token}`;
+      await a.limiter.reset('egress');
+      const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => send(i % 2 ? a : b, auth, 'GET', `${up}/read/count${i}`)));
+      t.equal(answers.filter((x) => x.status === 200).length, 3, `3 per hour for the agent, both replicas together (${answers.map((x) => x.status).join(' ')})`);
+      t.equal(upstream.received.filter((x) => x.url.startsWith('/read/count')).length, 3);
+    });
+
+    await t.test('a session gains labels through B: an upload already streaming on A is cut (default policy, its own database)', async (t) => {
+      const web = await startWeb(t);
+      const labelsStore = await pg.createDatabase('labels');
+      const policy = policyCopy(t);
+      const hosts = ['news.test', 'db.test', 'hooks.test'];
+      const labelled = async (name: string): Promise<Airlock<Services>> => {
+        const r = await startReplica({
+          home: tempDir(t, `al-atk-${name}-`), policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', unixSocket: false, threads: 1, bodyCap: 1024,
+          allowPrivate: [`127.0.0.1:${web.port}`], resolve: hosts.map((h) => `${h}=127.0.0.1`), store: labelsStore, limits: redis.url,
+        });
+        t.teardown(() => r.close());
+        return r;
+      };
+      const [la, lb] = await Promise.all([labelled('la'), labelled('lb')]);
+      const { token } = await la.agents.add('bot');
+      const upload = http.request({
+        host: '127.0.0.1', port: la.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, agent: false,
+        headers: { 'proxy-authorization': `Basic ${Buffer.from(`bot:${token}`).toString('base64')}`, 'content-type': 'text/plain', 'content-length': 4096 },
+      });
+      const answer = new Promise<number>((resolve) => {
+        upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        upload.on('error', () => resolve(-1));
+      });
+      upload.write('a'.repeat(2048)); // past the 1 KiB capture: decided, and streaming
+      await until('the upload to be decided and streaming', () => la.sessions.list().some((x) => x.requests > 0) || undefined);
+      t.equal((await send(lb, `bot:${token}`, 'GET', `${web.origin('news.test')}/today`)).status, 200);
+      t.equal((await send(lb, `bot:${token}`, 'GET', `${web.origin('db.test')}/customers/1`)).status, 200);
+      await until('A to hear of the labels', () => { try { return Object.keys(la.sessions.list()[0]?.labels ?? {}).length === 2 || undefined; } catch { return undefined; } });
+      upload.end('b'.repeat(2048));
+      t.not(await answer, 200, 'the upload decided before the labels is cut');
+      t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the upstream');
+    });
+
+    await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {
+      const issued = await a.agents.add('outage');
+      const auth = `outage:${issued.token}`;
+      const events: string[] = [];
+      const off = a.approvals.onChange((e) => { if ('approval' in e && e.approval.agent === 'outage') events.push(e.type); });
+      t.teardown(off);
+      const held = send(a, auth, 'POST', `${up}/send/outage`, { body: '{"to":"z"}' });
+      const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'outage' })[0]?.id);
+      await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      // This test's server acknowledges commits before writing them (synchronous_commit=off): write them first.
+      const db = await PgState.open(database, { listen: false });
+      await db.query('CHECKPOINT');
+      await db.close();
+      await pg.stop();
+      await pg.start();
+      let last = '';
+      await until('B to approve it once the database is back', async () => (await b.approvals.approve(id, { by: 'studio' }).then(() => true, (e: Error) => { last = e.message; return undefined; })), 30_000)
+        .catch((e: Error) => { throw new Error(`${e.message}: ${last}`); });
+      const res = await held;
+      t.equal(res.status, 200, `the request held on A through the outage went (${res.body.slice(0, 200)})`);
+      t.equal(upstream.received.filter((x) => x.url === '/send/outage').length, 1);
+    });
+  });
+}
