@@ -102,7 +102,7 @@ const riskText: Record<string, string> = {
 };
 
 /** Whether the card shows the whole description yet (part of what counts as the card changing). */
-function st0(st: CardState | undefined): number {
+function wholeShown(st: CardState | undefined): number {
   return st?.whole?.approval ? 1 : 0;
 }
 
@@ -228,7 +228,7 @@ export class ApprovalsView extends LightElement {
       const actions = el.querySelector('.approval-actions') ?? el;
       // Where each button is (across, too: a field appearing before "Approve once" shifts it sideways).
       const across = [...actions.querySelectorAll('button')].map((b) => `${Math.round(b.getBoundingClientRect().left)}${underToast(b) ? 't' : ''}`).join(',');
-      const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${st0(this.cards.get(id))}`;
+      const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${wholeShown(this.cards.get(id))}`;
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
