@@ -14,17 +14,22 @@ export type BodyVisibility =
   /** The agent sent more than the proxy captures: no one (not the policy, not a person) saw the rest. */
   | 'beyond-cap';
 
-export function bodyVisibility(body: BodySummary): BodyVisibility {
+/**
+ * `cut`: the body in hand is the approval record's shortened copy (a large parsed body is kept in
+ * part), so what it holds is a preview whatever it looks like.
+ */
+export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   if (body.truncated) return 'beyond-cap';
   if (body.size === 0) return 'empty';
+  if (cut) return 'partial';
   if (body.json !== undefined || body.form !== undefined) return 'whole';
   if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
 }
 
 /** What the approver could not see, in words, or undefined when nothing is hidden. */
-export function unseenBodyText(body: BodySummary, heldBytes: number | undefined): string | undefined {
-  const v = bodyVisibility(body);
+export function unseenBodyText(body: BodySummary, heldBytes: number | undefined, cut = false): string | undefined {
+  const v = bodyVisibility(body, cut);
   if (v === 'empty' || v === 'whole') return undefined;
   if (v === 'beyond-cap') return `the body is larger than the capture cap: only its first ${heldBytes ?? 'captured'} bytes were ever read, by the policy or by anyone`;
   if (heldBytes !== undefined) return undefined; // the held request's bytes are there to be read whole

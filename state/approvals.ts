@@ -27,7 +27,7 @@ import { openDocument, StateFileError, type Document } from './document.ts';
 import { stateFile } from './home.ts';
 import { RecordDir } from './record-dir.ts';
 import type { TotpStore } from './totp.ts';
-import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
+import type { Grant, RequestDescription, RequestInfo, Risk } from '../describe/types.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
@@ -81,6 +81,11 @@ export interface ApprovalRecord {
   request_hash: string;
   /** Whether the body hash covers the whole body (false when the body exceeded the capture cap). */
   body_complete: boolean;
+  /**
+   * The body in `description` is a shortened copy (the whole one is in fullDescription). Records
+   * written before this field existed: read `description_complete === false` as cut (bodyCut).
+   */
+  body_cut?: boolean;
   /** When the approval was consumed by a request (single use). */
   used_at?: string;
 }
@@ -104,7 +109,7 @@ export type RetryClaim =
   | { kind: 'denied'; approval: ApprovalRecord }
   | { kind: 'refused'; reason: string; approval?: ApprovalRecord };
 
-export type ApprovalErrorCode = 'not-found' | 'ambiguous' | 'not-pending' | 'step-up-required' | 'totp-invalid' | 'bad-request' | 'too-many';
+export type ApprovalErrorCode = 'not-found' | 'ambiguous' | 'not-pending' | 'step-up-required' | 'totp-invalid' | 'totp-locked' | 'bad-request' | 'too-many';
 
 export class ApprovalError extends Error {
   constructor(readonly code: ApprovalErrorCode, message: string) {
@@ -125,7 +130,7 @@ export const APPROVAL_DESCRIPTION_BYTES = 16 * 1024;
 
 export interface ApprovalQueueOptions {
   now?: () => number;
-  totp?: Pick<TotpStore, 'enrolled' | 'verify'> & { refresh?(): Promise<void> };
+  totp?: Pick<TotpStore, 'enrolled' | 'verify'> & Partial<Pick<TotpStore, 'retryAfter'>> & { refresh?(): Promise<void> };
   /** Called (never awaited) with each new approval: the webhook. */
   notify?: (event: { type: 'approval.created'; approval: ReturnType<typeof publicSummary> }) => void;
   /** How long an unresolved approval stays approvable for a retry (ms, default 24 h). */
@@ -232,10 +237,44 @@ function mib(bytes: number): string {
 }
 
 /** The bounded copy of a description an approval record keeps (the whole one is stored beside it). */
-export function boundedDescription(description: RequestDescription, full: string): Pick<ApprovalRecord, 'description' | 'description_complete' | 'description_bytes'> {
+export function boundedDescription(description: RequestDescription, full: string): Pick<ApprovalRecord, 'description' | 'description_complete' | 'description_bytes' | 'body_cut'> {
   // Strings up to 8 KiB stay whole, so a body preview (4 KiB by default) is kept as the policy saw it.
   const copy = boundedCopy(description, APPROVAL_DESCRIPTION_BYTES, { maxString: 8 * 1024 });
-  return { description: copy.value as RequestDescription, description_complete: !copy.cut, description_bytes: Buffer.byteLength(full) };
+  const value = copy.cut ? withEssentials(copy.value as RequestDescription, description) : (copy.value as RequestDescription);
+  // A parsed body cut in the copy must not be shown (or approved) as the whole body.
+  const bodyCut = copy.cut && JSON.stringify(value.request?.body) !== JSON.stringify(description.request.body);
+  return { description: value, description_complete: !copy.cut, description_bytes: Buffer.byteLength(full), body_cut: bodyCut };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A shortened copy keeps the request's shape whatever the agent spent the budget on (a URL and a
+ * query of 8 KiB each used it all): method, URL, host, path, the body's size, hash and type, and
+ * the headers that say how to read the body. Everything reading a record relies on them.
+ */
+function withEssentials(copy: RequestDescription, d: RequestDescription): RequestDescription {
+  const r = d.request;
+  const max = 8 * 1024;
+  const cut = (s: string): string => (s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more characters)`);
+  const c: Partial<RequestInfo> = isObject(copy.request) ? copy.request : {};
+  const body = isObject(c.body) && typeof c.body.size === 'number' && typeof c.body.sha256 === 'string' ? c.body
+    : { size: r.body.size, sha256: r.body.sha256, content_type: r.body.content_type, truncated: r.body.truncated };
+  const headers: Record<string, string[]> = isObject(c.headers) ? { ...c.headers } : {};
+  for (const name of ['content-type', 'content-encoding']) {
+    const v = r.headers[name];
+    if (v && !Array.isArray(headers[name])) headers[name] = v.map(cut);
+  }
+  return {
+    ...copy,
+    agent: isObject(copy.agent) ? copy.agent : ({ id: d.agent.id } as RequestDescription['agent']),
+    request: { ...c, id: r.id, time: r.time, method: r.method, url: cut(r.url), scheme: r.scheme, host: cut(r.host), port: r.port, path: cut(r.path), headers, body } as RequestInfo,
+  };
+}
+
+/** Whether the record's copy of the body is shortened (see ApprovalRecord.body_cut). */
+export function bodyCut(a: Pick<ApprovalRecord, 'body_cut' | 'description_complete'>): boolean {
+  return a.body_cut ?? a.description_complete === false;
 }
 
 /**
@@ -612,6 +651,8 @@ export class ApprovalQueue {
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);
+      const wait = (await this.opts.totp!.retryAfter?.()) ?? 0;
+      if (wait > 0) throw new ApprovalError('totp-locked', `too many wrong TOTP codes: no code is checked for ${wait} s`);
       if (!(await this.opts.totp!.verify(opts.totp))) throw new ApprovalError('totp-invalid', 'TOTP code is wrong, expired or already used');
       // The code check awaited: make sure nobody resolved it meanwhile.
       if (a.status !== 'pending') throw new ApprovalError('not-pending', `approval ${a.id} is already ${a.status}`);

@@ -112,8 +112,10 @@ export interface StepUp {
   enrolled(): boolean;
   /** Re-reads whether TOTP is enrolled (a shared store: enrolled through another replica a moment ago). */
   refresh?(): Promise<void>;
-  /** Accepts a code once (replay protection across every process sharing the store). */
+  /** Accepts a code once (replay protection across every process sharing the store); refuses every code while too many wrong ones were given. */
   verify(code: string): Promise<boolean>;
+  /** Seconds until codes are checked again after too many wrong ones (state/totp.ts MAX_FAILURES), or 0. */
+  retryAfter?(): Promise<number>;
 }
 
 /**

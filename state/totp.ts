@@ -5,6 +5,11 @@
 //
 // The file is read on every check, not cached, so an enrollment made by `airlock totp enroll` in
 // another process applies to the running Airlock at once.
+//
+// Guessing is throttled: after MAX_FAILURES wrong codes within FAILURE_WINDOW_MS every code is
+// refused until the window has passed (three of a million codes are valid at any time: unthrottled,
+// a stolen studio session would find one in minutes). The failures are kept in the file, so every
+// process sharing the state folder counts them.
 import fs from 'node:fs';
 import * as OTPAuth from 'otpauth';
 import { StateFileError, openDocument } from './document.ts';
@@ -18,7 +23,13 @@ interface TotpDoc {
   enrolled_at?: string;
   /** Last accepted time step (replay protection). */
   last_counter?: number;
+  /** When the latest wrong codes were given (ms since the epoch; at most MAX_FAILURES). */
+  failures?: number[];
 }
+
+/** Wrong codes allowed within FAILURE_WINDOW_MS; then every code is refused until the window passes. */
+export const MAX_FAILURES = 5;
+export const FAILURE_WINDOW_MS = 60_000;
 
 export interface Enrollment {
   secret: string;
@@ -84,7 +95,10 @@ export class TotpStore {
     });
   }
 
-  /** Checks a code (±1 time step) and marks its step used. False for wrong, malformed or replayed codes. */
+  /**
+   * Checks a code (±1 time step) and marks its step used. False for wrong, malformed or replayed
+   * codes, and for every code while too many wrong ones were given (see retryAfter).
+   */
   async verify(code: string): Promise<boolean> {
     const token = code.replace(/\s+/g, '');
     if (!/^[0-9]{6}$/.test(token)) return false;
@@ -92,17 +106,39 @@ export class TotpStore {
       const doc = await this.open();
       const secret = doc.data.secret;
       if (!secret) return false;
-      const totp = totpOf(secret, doc.data.label ?? 'approver');
       const timestamp = this.now();
+      const recent = this.recentFailures(doc.data.failures);
+      if (recent.length >= MAX_FAILURES) return false;
+      const totp = totpOf(secret, doc.data.label ?? 'approver');
       const delta = totp.validate({ token, timestamp, window: 1 });
-      if (delta === null) return false;
-      const counter = totp.counter({ timestamp }) + delta;
-      if (doc.data.last_counter !== undefined && counter <= doc.data.last_counter) return false;
+      const counter = delta === null ? undefined : totp.counter({ timestamp }) + delta;
+      if (counter === undefined || (doc.data.last_counter !== undefined && counter <= doc.data.last_counter)) {
+        await doc.update((d) => {
+          d.failures = [...recent, timestamp].slice(-MAX_FAILURES);
+        });
+        return false;
+      }
       await doc.update((d) => {
         d.last_counter = counter;
+        delete d.failures;
       });
       return true;
     });
+  }
+
+  /** Seconds until a code is checked again after too many wrong ones, or 0. */
+  async retryAfter(): Promise<number> {
+    return this.serial(async () => {
+      if (!fs.existsSync(this.file)) return 0;
+      const recent = this.recentFailures((await this.open()).data.failures);
+      if (recent.length < MAX_FAILURES) return 0;
+      return Math.max(1, Math.ceil((recent[recent.length - MAX_FAILURES]! + FAILURE_WINDOW_MS - this.now()) / 1000));
+    });
+  }
+
+  private recentFailures(list: number[] | undefined): number[] {
+    const cutoff = this.now() - FAILURE_WINDOW_MS;
+    return (Array.isArray(list) ? list : []).filter((t) => typeof t === 'number' && t > cutoff && t <= this.now() + 1000);
   }
 
   /** The current code (tests and the bench; a person uses their authenticator app). */

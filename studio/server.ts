@@ -131,7 +131,7 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (isMutating(req.method)) {
       const csrf = req.headers[CSRF_HEADER];
       if (typeof csrf !== 'string' || !tokensEqual(csrf, session.csrf)) {
-        return reply.code(403).send({ error: 'missing or wrong CSRF token' });
+        return reply.code(403).send({ error: 'missing or wrong CSRF token', code: 'csrf' });
       }
     }
     req.session = session;
@@ -164,7 +164,11 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     }
     limiter.succeed(key);
     const old = sessionOf(req.headers.cookie);
-    if (old) sessions.destroy(old.id);
+    if (old) {
+      // The session this browser had ends: so do its live feeds (other tabs pick up the new one).
+      sessions.destroy(old.id);
+      ctx.hub.closeSession(old.id);
+    }
     const s = sessions.create();
     // Secure when the page came over HTTPS (a TLS reverse proxy in front); plain loopback HTTP otherwise.
     const secure = (req.headers.origin ?? '').startsWith('https://');

@@ -9,7 +9,7 @@
 import type { Command } from 'commander';
 import { airlockRunning } from '../../runtime/running.ts';
 import { unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, ApprovalQueue, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
+import { ApprovalError, ApprovalQueue, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { TotpStore } from '../../state/totp.ts';
@@ -145,9 +145,12 @@ export function register(program: Command): void {
           ...(opts.acceptUnseenBody ? { accept_unseen_body: true } : {}),
         });
       } else {
-        result = await withQueue(ch.home, (q) => {
+        result = await withQueue(ch.home, async (q) => {
           // Nothing is held while Airlock is stopped: only the record's preview exists.
-          const unseen = unseenBodyText(q.get(id).description.request.body, undefined);
+          const record = q.get(id);
+          // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
+          const unseen = unseenBodyText(record.description.request.body, undefined, bodyCut(record))
+            && unseenBodyText(((await q.fullDescription(record.id)) ?? record.description).request.body, undefined);
           if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
           return q.approve(id, {
           by: 'cli',

@@ -432,6 +432,8 @@ export class PgApprovals implements Approvals {
     const stepUp = this.needsStepUp(a);
     if (stepUp) {
       if (!opts.totp) throw new ApprovalError('step-up-required', `approval ${a.id} is ${a.risk === 'critical' ? 'critical' : 'marked step-up'}: approving needs a TOTP code`);
+      const wait = (await this.opts.totp!.retryAfter?.()) ?? 0;
+      if (wait > 0) throw new ApprovalError('totp-locked', `too many wrong TOTP codes: no code is checked for ${wait} s`);
       if (!(await this.opts.totp!.verify(opts.totp))) throw new ApprovalError('totp-invalid', 'TOTP code is wrong, expired or already used');
     }
     if (a.status !== 'pending') throw this.notPending(a);

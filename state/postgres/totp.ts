@@ -3,7 +3,7 @@
 // once across every replica: the last accepted time step only moves forward, in one conditional
 // UPDATE, so the same code sent to two replicas at once passes on one.
 import * as OTPAuth from 'otpauth';
-import { TotpError, type Enrollment } from '../totp.ts';
+import { FAILURE_WINDOW_MS, MAX_FAILURES, TotpError, type Enrollment } from '../totp.ts';
 import type { StepUp } from '../stores.ts';
 import type { Sealed } from '../secrets/store.ts';
 import type { PgState } from './db.ts';
@@ -70,18 +70,37 @@ export class PgStepUp implements StepUp {
     return Boolean(r.rowCount);
   }
 
+  /**
+   * Each check is counted as a wrong code before it is made, in one conditional UPDATE that
+   * refuses past MAX_FAILURES within the window: guesses sent to every replica at once share the
+   * count. A right code clears it.
+   */
   async verify(code: string): Promise<boolean> {
     const token = code.replace(/\s+/g, '');
     if (!/^[0-9]{6}$/.test(token)) return false;
-    const r = await this.db.query<{ secret: Sealed; label: string }>('SELECT secret, label FROM totp WHERE id = 1');
-    const row = r.rows[0];
-    if (!row) return false;
-    const totp = totpOf(await this.vault.unseal(SEAL_LABEL, row.secret), row.label);
     const timestamp = this.now();
+    const cutoff = timestamp - FAILURE_WINDOW_MS;
+    const r = await this.db.query<{ secret: Sealed; label: string }>(
+      `UPDATE totp SET failures = ARRAY(SELECT f FROM unnest(failures || $1::bigint) AS f WHERE f > $2 ORDER BY f DESC LIMIT $3)
+        WHERE id = 1 AND cardinality(ARRAY(SELECT f FROM unnest(failures) AS f WHERE f > $2)) < $3 RETURNING secret, label`,
+      [timestamp, cutoff, MAX_FAILURES],
+    );
+    const row = r.rows[0];
+    if (!row) return false; // not enrolled, or too many wrong codes
+    const totp = totpOf(await this.vault.unseal(SEAL_LABEL, row.secret), row.label);
     const delta = totp.validate({ token, timestamp, window: 1 });
     if (delta === null) return false;
     const counter = totp.counter({ timestamp }) + delta;
-    const used = await this.db.query('UPDATE totp SET last_counter = $1 WHERE id = 1 AND (last_counter IS NULL OR last_counter < $1)', [counter]);
+    const used = await this.db.query(`UPDATE totp SET last_counter = $1, failures = '{}' WHERE id = 1 AND (last_counter IS NULL OR last_counter < $1)`, [counter]);
     return (used.rowCount ?? 0) > 0;
+  }
+
+  /** Seconds until a code is checked again after too many wrong ones, or 0. */
+  async retryAfter(): Promise<number> {
+    const r = await this.db.query<{ failures: string[] }>('SELECT failures FROM totp WHERE id = 1');
+    const now = this.now();
+    const recent = (r.rows[0]?.failures ?? []).map(Number).filter((f) => f > now - FAILURE_WINDOW_MS).sort((x, y) => x - y);
+    if (recent.length < MAX_FAILURES) return 0;
+    return Math.max(1, Math.ceil((recent[recent.length - MAX_FAILURES]! + FAILURE_WINDOW_MS - now) / 1000));
   }
 }

@@ -11,24 +11,31 @@
 // (secret values redacted). An approval whose body cannot be shown whole (past the capture cap, or
 // no longer held and only previewed) is refused unless the call says `accept_unseen_body: true`.
 //
+// An action names what the person saw: `request_hash` (the card's) and `body_sha256` (of the bytes
+// GET …/body showed). An approval bound to another request or body refuses it (409
+// `not-what-was-seen`), so a mixed-up id or a stale page cannot decide a request nobody looked at.
+// A body shown whole while held still counts as seen after the hold ended (the card moved to
+// "waiting for the agent to retry"): its retry is bound to the same bytes.
+//
 //   GET    /api/approvals[?status=pending|approved|denied|expired][&limit=200]  (all pending + newest resolved)
 //   GET    /api/approvals/:id
 //   GET    /api/approvals/:id/body      {size, captured, truncated, content_type, sha256, text | base64}
-//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, accept_unseen_body?, via?}
-//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, accept_unseen_body?, via?}
-//   POST   /api/approvals/:id/deny      {message?, via?}
+//   POST   /api/approvals/:id/approve   {message?, totp?, grant_minutes?, path_pattern?, grant_high?, accept_unseen_body?, request_hash?, body_sha256?, via?}
+//   POST   /api/approvals/:id/grant     {minutes, path_pattern?, grant_high?, totp?, message?, accept_unseen_body?, request_hash?, body_sha256?, via?}
+//   POST   /api/approvals/:id/deny      {message?, request_hash?, body_sha256?, via?}
 //   GET    /api/grants
 //   DELETE /api/grants/:id
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyVisibility, unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
+import { ApprovalError, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
+import type { BodySummary } from '../../describe/types.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
 import type {
   ApprovalAnswer, ApprovalView, Broadcast, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
-  ResolveAnswer, Unavailable, Untrusted,
+  ResolveAnswer, SeenFields, Unavailable, Untrusted,
 } from './wire.ts';
 
 export interface ApprovalRoutesOptions {
@@ -48,6 +55,7 @@ const statusOf: Record<ApprovalError['code'], number> = {
   'not-pending': 409,
   'step-up-required': 403,
   'totp-invalid': 403,
+  'totp-locked': 429,
   'too-many': 429,
 };
 
@@ -60,20 +68,23 @@ const VIA = new Set(['studio', 'cli', 'api']);
  * just before its request starts waiting).
  */
 export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: ApprovalRecord, bodies?: HeldBodies, heldNow?: boolean): ApprovalView {
-  const body = a.description.request.body;
+  // A record written before copies kept the request's shape may lack its body summary: shown as cut.
+  const kept = a.description?.request?.body as BodySummary | undefined;
+  const body: BodySummary = kept && typeof kept.size === 'number' ? kept : { size: 1, sha256: '', content_type: '', truncated: false };
   const bytes = bodies?.get(a.id);
+  const cut = bodyCut(a) || body !== kept;
   return {
     ...a,
     held: heldNow ?? q.isHeld(a.id),
     needs_step_up: a.status === 'pending' && q.needsStepUp(a),
     body_view: {
       size: body.size,
-      visibility: bodyVisibility(body),
+      visibility: bodyVisibility(body, cut),
       /** The held request's bytes can be fetched from …/body now. */
       available: bytes !== undefined,
       captured: bytes?.bytes.length ?? null,
       /** Why approving needs accept_unseen_body (undefined: the whole body can be shown). */
-      unseen: unseenBodyText(body, bytes?.bytes.length),
+      unseen: unseenBodyText(body, bytes?.bytes.length, cut),
     },
   };
 }
@@ -101,6 +112,21 @@ function optionalInt(v: unknown, name: string): number | undefined {
   return n;
 }
 
+/** Why an action does not match the approval it names (another request or body than the one seen), or undefined. */
+function notWhatWasSeen(a: ApprovalRecord, bodySha256: string, seen: Untrusted<SeenFields>): string | undefined {
+  const what = `${a.summary.method} ${a.summary.host}${a.summary.path}`;
+  if (seen.request_hash !== undefined && seen.request_hash !== a.request_hash) {
+    return `approval ${a.id} (${what}) is bound to another request than the one you saw: nothing was done. Reload the approvals and look again`;
+  }
+  if (seen.body_sha256 !== undefined && seen.body_sha256 !== bodySha256) {
+    return `approval ${a.id} (${what}) is bound to another body than the one you saw: nothing was done. Reload the approvals and look again`;
+  }
+  return undefined;
+}
+
+/** Bodies a studio was shown whole (GET …/body) while held: approval id → sha256 of the bytes. */
+const SHOWN_MAX = 10_000;
+
 function via(v: unknown): string {
   return typeof v === 'string' && VIA.has(v) ? v : 'studio';
 }
@@ -111,6 +137,17 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
   // Secret values an agent put in a body are shown as [secret:NAME], as in the audit log.
   const redact = (text: string): string => opts.redact?.(text) ?? text;
   const view = (a: ApprovalRecord, heldNow?: boolean) => approvalView(queue!, a, bodies, heldNow);
+  const shown = new Map<string, string>();
+  const remember = (id: string, sha256: string): void => {
+    if (shown.size >= SHOWN_MAX) shown.delete(shown.keys().next().value!);
+    shown.set(id, sha256);
+  };
+  /** Why the action does not match what the person saw, or undefined (a string: a reply would be awaited as a thenable). */
+  const mismatch = async (a: ApprovalRecord, seen: Untrusted<SeenFields>): Promise<string | undefined> => {
+    // The record's copy may be shortened past its body's hash: the whole description has it.
+    const sha = a.description_complete === false && seen.body_sha256 !== undefined ? ((await queue!.fullDescription(a.id)) ?? a.description).request.body.sha256 : a.description.request.body.sha256;
+    return notWhatWasSeen(a, sha, seen);
+  };
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof ApprovalError) return reply.code(statusOf[err.code] ?? 400).send({ error: err.message, code: err.code });
     throw err;
@@ -120,7 +157,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const broadcast = opts.broadcast;
     const off = queue.onChange((e: ApprovalEvent) => {
       // A new approval is created by the request that is about to wait on it.
-      if ('approval' in e) broadcast('approval', { event: e.type, approval: view(e.approval, e.type === 'created' ? true : undefined) });
+      if ('approval' in e) {
+        if (e.approval.status !== 'pending') shown.delete(e.approval.id);
+        broadcast('approval', { event: e.type, approval: view(e.approval, e.type === 'created' ? true : undefined) });
+      }
       else broadcast('grants', { event: e.type, grant: e.grant });
     });
     app.addHook('onClose', async () => off());
@@ -146,7 +186,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       // One approval with its whole description (lists and events carry a bounded copy).
       const a = queue.get(req.params.id);
       const description = (await queue.fullDescription(a.id)) ?? a.description;
-      return { approval: { ...view(a), description, description_complete: true } };
+      const answer = { ...view({ ...a, description, description_complete: true, body_cut: false }), description_complete: true as const };
+      // The whole parsed body went out: approving it later (no longer held) counts it as seen.
+      if (a.status === 'pending' && bodyCut(a) && answer.body_view.visibility === 'whole') remember(a.id, description.request.body.sha256);
+      return { approval: answer };
     } catch (err) {
       return fail(reply, err);
     }
@@ -165,19 +208,21 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const body = a.description.request.body;
     // What the server will read: Content-Encoding undone (bounded); the raw bytes when that fails.
     const decoded = await decodeHeldBody(held, a.description.request.headers['content-encoding']);
-    const shown = decoded.ok ? decoded.bytes : held.bytes;
-    const text = asText(shown);
+    const bytes = decoded.ok ? decoded.bytes : held.bytes;
+    const text = asText(bytes);
+    // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
+    const sha256 = crypto.createHash('sha256').update(held.bytes).digest('hex');
+    if (decoded.ok && !held.truncated && a.status === 'pending') remember(a.id, sha256);
     return {
       size: body.size,
       captured: held.bytes.length,
       truncated: held.truncated,
       content_type: held.contentType,
-      // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
-      sha256: crypto.createHash('sha256').update(held.bytes).digest('hex'),
-      ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: shown.length } : { decode_error: decoded.error }) } : {}),
+      sha256,
+      ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: bytes.length } : { decode_error: decoded.error }) } : {}),
       ...(text !== undefined
         ? { text: redact(text) }
-        : { base64: Buffer.from(redact(shown.toString('latin1')), 'latin1').toString('base64') }),
+        : { base64: Buffer.from(redact(bytes.toString('latin1')), 'latin1').toString('base64') }),
     };
   });
 
@@ -185,8 +230,12 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     if (!queue) return reply.code(503).send({ error: unavailable.reason });
     try {
       const record = queue.get(id);
+      const stale = await mismatch(record, body);
+      if (stale) return reply.code(409).send({ error: stale, code: 'not-what-was-seen' });
       const held = bodies?.get(record.id);
-      let unseen = record.status === 'pending' ? unseenBodyText(record.description.request.body, held?.bytes.length) : undefined;
+      // Shown whole while it was held: still seen once the hold ended (a retry is bound to these bytes).
+      const seenWhole = typeof body.body_sha256 === 'string' && shown.get(record.id) === body.body_sha256;
+      let unseen = record.status === 'pending' && !seenWhole ? unseenBodyText(record.description.request.body, held?.bytes.length, bodyCut(record)) : undefined;
       if (!unseen && held && record.status === 'pending') {
         const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
         if (!decoded.ok) unseen = decoded.error;
@@ -197,7 +246,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       const grantMinutes = optionalInt(body[grantField], grantField);
       if (grantField === 'minutes' && grantMinutes === undefined) throw new ApprovalError('bad-request', 'minutes is required for a grant');
       const pathPattern = optionalString(body.path_pattern, 'path_pattern', 500);
-      const result = await queue.approve(id, {
+      const result = await queue.approve(record.id, {
         by: via(body.via),
         ...(optionalString(body.message, 'message') !== undefined ? { message: body.message as string } : {}),
         ...(optionalString(body.totp, 'totp', 20) !== undefined ? { totp: body.totp as string } : {}),
@@ -222,7 +271,11 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const body = req.body ?? {};
     try {
       const message = optionalString(body.message, 'message');
-      const a = await queue.deny(req.params.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
+      // The record named now is the one decided, whatever a prefix would match after the awaits.
+      const record = queue.get(req.params.id);
+      const stale = await mismatch(record, body);
+      if (stale) return reply.code(409).send({ error: stale, code: 'not-what-was-seen' });
+      const a = await queue.deny(record.id, { by: via(body.via), ...(message !== undefined ? { message } : {}) });
       return { approval: view(a) };
     } catch (err) {
       return fail(reply, err);

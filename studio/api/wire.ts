@@ -105,8 +105,18 @@ export interface HeldBodyAnswer {
   base64?: string;
 }
 
+/**
+ * What the person saw when they acted (optional; the studio always sends it): the request hash of
+ * the card and the sha256 of the body bytes shown (GET …/body). An action whose approval is bound to
+ * another request or body is refused (409 `not-what-was-seen`).
+ */
+export interface SeenFields {
+  request_hash?: string;
+  body_sha256?: string;
+}
+
 /** POST /api/approvals/:id/approve (grant_minutes: also allow similar requests for that long). */
-export interface ApproveBody {
+export interface ApproveBody extends SeenFields {
   message?: string;
   totp?: string;
   grant_minutes?: number;
@@ -121,7 +131,7 @@ export interface ApproveBody {
 export type GrantBody = Omit<ApproveBody, 'grant_minutes'> & { minutes: number };
 
 /** POST /api/approvals/:id/deny */
-export interface DenyBody {
+export interface DenyBody extends SeenFields {
   message?: string;
   via?: 'studio' | 'cli' | 'api';
 }

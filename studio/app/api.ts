@@ -20,6 +20,19 @@ export function setCsrf(token: string): void {
 }
 
 export async function api<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
+  try {
+    return await request<T>(method, url, body);
+  } catch (err) {
+    // The browser's session cookie is shared by its tabs: a login in another tab replaced it, and
+    // this tab's CSRF token belongs to the session that ended. The studio refused the request
+    // before doing anything: take the current session's token and send it once more.
+    if (!(err instanceof ApiError && err.status === 403 && err.body.code === 'csrf') || url === '/api/login') throw err;
+    if (!(await resumeSession())) throw err;
+    return request<T>(method, url, body);
+  }
+}
+
+async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET') headers['x-airlock-csrf'] = csrf;
@@ -120,9 +133,14 @@ export class LiveFeed extends EventTarget {
     ws.onclose = (ev) => {
       if (this.ws !== ws || this.stopped) return;
       if (ev.code === 4001) {
-        // The session was logged out (here or in another tab).
-        this.stop();
-        authEvents.dispatchEvent(new Event('logged-out'));
+        // The session ended: logged out (here or in another tab), or replaced by a login in another
+        // tab — then the cookie holds the new session, and this tab carries on with it.
+        void resumeSession().catch(() => false).then((alive) => {
+          if (this.ws !== ws || this.stopped) return;
+          if (alive) return this.connect();
+          this.stop();
+          authEvents.dispatchEvent(new Event('logged-out'));
+        });
         return;
       }
       this.setState('reconnecting');

@@ -19,12 +19,19 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
 import type {
-  ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
+  ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
   LiveEvents, ResolveAnswer,
 } from '../api/wire.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
 export const GUARD_MS = 700;
+/**
+ * A field being typed in can lose focus without the person moving it: its card was decided
+ * elsewhere and left, or moved between the sections. Letters typed on less than this long after the
+ * last one are still typing, not shortcuts — "just ask me" would otherwise select a card (J) and
+ * approve it (A). Moving focus on purpose (Tab, Enter, Escape, a click, a focus) ends the typing.
+ */
+const TYPING_MS = 1200;
 /** Bodies up to this size are loaded with the card; larger ones on request. */
 const AUTOLOAD_BYTES = 64 * 1024;
 /** Binary bodies are dumped in hex up to this size; past it the card offers a download. */
@@ -49,6 +56,10 @@ interface CardState {
   expanded?: boolean;
   changedAt: number;
   sig?: string;
+  /** The studio refused the approval as unseen (403 body-not-shown): why, so the card offers the explicit choice. */
+  serverUnseen?: string;
+  /** The whole approval (GET /api/approvals/:id) when the list's copy of its description is shortened. */
+  whole?: { loading: boolean; approval?: Approval; error?: string };
 }
 
 function agentName(a: Approval): string {
@@ -90,6 +101,21 @@ const riskText: Record<string, string> = {
   low: 'Low risk',
 };
 
+/** Whether the card shows the whole description yet (part of what counts as the card changing). */
+function wholeShown(st: CardState | undefined): number {
+  return st?.whole?.approval ? 1 : 0;
+}
+
+/**
+ * Whether a toast covers the middle of this button: when it goes (by itself, or a click on it), a
+ * click meant for the toast lands on the button, which counts as the card changing under the pointer.
+ */
+function underToast(b: Element): boolean {
+  const r = b.getBoundingClientRect();
+  if (!r.width) return false;
+  return !!document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('.toast');
+}
+
 function docTop(el: Element): number {
   const main = el.closest('main');
   return Math.round(el.getBoundingClientRect().top + (main?.scrollTop ?? 0) + window.scrollY);
@@ -110,6 +136,18 @@ export class ApprovalsView extends LightElement {
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
+  /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
+  private typedIn: Element | undefined;
+  /** When the last letter was typed into it, or ignored as typing after it lost focus. */
+  private typedAt = -Infinity;
+  /** This view moves focus itself (to the list, after a card left): not the person's choice. */
+  private movingFocus = false;
+  /** The list was loaded once: later loads announce what arrived while the page was not listening. */
+  private loadedOnce = false;
+  /** Approvals whose end this page already announced. */
+  private readonly told = new Set<string>();
+  /** Approval events that arrive while the list loads: applied over the loaded list (it may be older). */
+  private buffered: Array<LiveEvents['approval']> | undefined;
   private tick: number | undefined;
   private measureTimer: number | undefined;
   private hintTimer: number | undefined;
@@ -121,6 +159,9 @@ export class ApprovalsView extends LightElement {
     live.addEventListener('grants', () => void this.loadGrants());
     live.addEventListener('resync', () => void this.load());
     window.addEventListener('keydown', this.onKey);
+    window.addEventListener('airlock-focus-returned', this.onFocusReturned);
+    document.addEventListener('focusin', this.onFocusIn);
+    document.addEventListener('pointerdown', this.onPointerDown, true);
     window.addEventListener('airlock-show-approval', (e) => void this.show((e as CustomEvent<string>).detail));
     this.tick = window.setInterval(() => {
       this.now = Date.now();
@@ -136,6 +177,33 @@ export class ApprovalsView extends LightElement {
     clearInterval(this.tick);
     clearInterval(this.measureTimer);
     window.removeEventListener('keydown', this.onKey);
+    window.removeEventListener('airlock-focus-returned', this.onFocusReturned);
+    document.removeEventListener('focusin', this.onFocusIn);
+    document.removeEventListener('pointerdown', this.onPointerDown, true);
+  }
+
+  /** Focus came back from a dialog (the login in place): never onto an approval's action. */
+  private readonly onFocusReturned = (): void => {
+    if (document.activeElement?.closest('[data-approval]')) this.querySelector<HTMLElement>('#approval-list')?.focus();
+  };
+
+  /** Focus moved on purpose (by the person, or a script acting for them): typing has ended. */
+  private readonly onFocusIn = (e: FocusEvent): void => {
+    if (!this.movingFocus && this.typedIn && !this.typedIn.contains(e.target as Node)) this.typedIn = undefined;
+  };
+
+  private readonly onPointerDown = (): void => {
+    this.typedIn = undefined;
+  };
+
+  /** Puts focus on the list after a card left (not the person's choice: typing goes on). */
+  private focusList(): void {
+    this.movingFocus = true;
+    try {
+      this.querySelector<HTMLElement>('#approval-list')?.focus();
+    } finally {
+      this.movingFocus = false;
+    }
   }
 
   protected override updated(): void {
@@ -158,7 +226,9 @@ export class ApprovalsView extends LightElement {
       const id = el.dataset.approval!;
       const a = this.items.find((x) => x.id === id);
       const actions = el.querySelector('.approval-actions') ?? el;
-      const sig = `${docTop(actions)}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}`;
+      // Where each button is (across, too: a field appearing before "Approve once" shifts it sideways).
+      const across = [...actions.querySelectorAll('button')].map((b) => `${Math.round(b.getBoundingClientRect().left)}${underToast(b) ? 't' : ''}`).join(',');
+      const sig = `${docTop(actions)}|${across}|${el.dataset.section}|${a?.needs_step_up}|${a?.risk}|${a?.reason}|${a?.description?.request?.url}|${el.querySelector('.approve-blocked') ? 1 : 0}|${wholeShown(this.cards.get(id))}`;
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
@@ -184,7 +254,8 @@ export class ApprovalsView extends LightElement {
   }
 
   private waiting(a: Approval): boolean {
-    return a.held === false || (!!a.expires && Date.parse(a.expires) <= this.now);
+    // Held again past its first hold: the agent retried with Airlock-Approval and waits now.
+    return a.held === false || (a.held !== true && !!a.expires && Date.parse(a.expires) <= this.now);
   }
 
   private pending(): Approval[] {
@@ -214,15 +285,32 @@ export class ApprovalsView extends LightElement {
   }
 
   private async load(): Promise<void> {
+    const buffered: Array<LiveEvents['approval']> = [];
+    this.buffered = buffered;
     try {
       const r = await api<ApprovalsAnswer>('GET', '/api/approvals');
+      if (this.buffered !== buffered) return; // a newer load is under way
+      const before = new Set(this.pending().map((a) => a.id));
+      const known = new Set(this.items.map((a) => a.id));
       this.items = r.available ? r.approvals : [];
+      // Decided while this page was not listening (a reconnect, a login again): say which; and
+      // announce what arrived meanwhile, as if it had come live (not on the page's first load).
+      for (const a of this.items) {
+        if (before.has(a.id) && !isPending(a)) this.decidedElsewhere(a);
+        else if (this.loadedOnce && !known.has(a.id) && isPending(a)) this.announceNew(a);
+      }
+      this.loadedOnce = true;
+      // Events that came while the answer was on its way are newer than it (or the same): a request
+      // that arrived meanwhile must not vanish, nor one decided meanwhile come back.
+      for (const d of buffered) this.merge(d.approval);
       this.unavailable = r.available ? '' : `Not available: ${r.reason}`;
       this.error = '';
       for (const a of this.items) this.maybeLoadBody(a);
     } catch (err) {
       if (err instanceof ApiError && (err.status === 404 || err.status === 503)) this.unavailable = err.status === 404 ? 'Approvals are not part of this build yet.' : errorText(err);
       else this.error = errorText(err);
+    } finally {
+      if (this.buffered === buffered) this.buffered = undefined;
     }
     this.publish();
     void this.loadGrants();
@@ -248,16 +336,48 @@ export class ApprovalsView extends LightElement {
   }
 
   private onEvent(d: LiveEvents['approval']): void {
+    this.buffered?.push(d);
     const a = d.approval;
-    const known = this.items.findIndex((x) => x.id === a.id);
-    if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
-    else {
-      this.items = [...this.items, a];
-      if (isPending(a)) this.announceNew(a);
-    }
+    // Held again: its bytes can be shown now, so the studio's earlier "not shown" no longer stands.
+    if (d.event === 'held') delete this.cards.get(a.id)?.serverUnseen;
+    const before = this.items.find((x) => x.id === a.id);
+    this.merge(a);
+    if (!before && isPending(a)) this.announceNew(a);
+    if (before && isPending(before) && !isPending(a)) this.decidedElsewhere(a);
     if (d.event === 'released' && isPending(a)) announce(`The agent stopped waiting for ${requestLine(a)}. It can still be approved for the agent's retry.`);
     this.maybeLoadBody(a);
     this.publish();
+  }
+
+  /** Remembers that the page said how this approval ended (one toast per approval). */
+  private tell(id: string): void {
+    if (this.told.size > 1000) this.told.clear();
+    this.told.add(id);
+  }
+
+  private merge(a: Approval): void {
+    const known = this.items.findIndex((x) => x.id === a.id);
+    if (known >= 0) this.items = this.items.map((x, i) => (i === known ? { ...x, ...a } : x));
+    else this.items = [...this.items, a];
+  }
+
+  /**
+   * A card left because it was decided somewhere else (another tab, the CLI, the API) or expired:
+   * say which request and how, and if focus was on it, put it on the list — never on another card.
+   */
+  private decidedElsewhere(a: Approval): void {
+    const st = this.cards.get(a.id);
+    if (st?.busy || this.told.has(a.id)) return; // this page's own action: its answer says what happened
+    this.tell(a.id);
+    const by = a.resolution?.by;
+    const how = a.status === 'approved' ? 'Approved elsewhere' : a.status === 'denied' ? 'Denied elsewhere' : 'Expired';
+    const text = `${how}${by && by !== 'timeout' ? ` (by ${by})` : ''}: ${requestLine(a)} (agent ${agentName(a)})`;
+    toast(text, 'info');
+    announce(text);
+    const el = this.querySelector(`[data-approval="${a.id}"]`);
+    if (el && (el.contains(document.activeElement) || document.activeElement === el)) {
+      void this.updateComplete.then(() => this.focusList());
+    }
   }
 
   private announceNew(a: Approval): void {
@@ -283,12 +403,36 @@ export class ApprovalsView extends LightElement {
    * where the record holds it parsed (a parsed JSON body would hide a duplicate key).
    */
   private maybeLoadBody(a: Approval): void {
+    this.maybeLoadWhole(a);
     const v = a.body_view;
     if (!v || !isPending(a) || !v.available || v.visibility === 'empty') return;
     const st = this.card(a.id);
     if (st.body?.data || st.body?.loading) return;
     if ((v.captured ?? v.size) > AUTOLOAD_BYTES) return; // large: on request
     void this.loadBody(a);
+  }
+
+  /**
+   * The list and its events carry a shortened copy of a large description (a long URL, a large
+   * parsed body): the card fetches the whole one, and approving waits for it.
+   */
+  private maybeLoadWhole(a: Approval): void {
+    if (!isPending(a) || a.description_complete !== false) return;
+    const st = this.card(a.id);
+    if (st.whole) return;
+    st.whole = { loading: true };
+    void api<ApprovalAnswer>('GET', `/api/approvals/${encodeURIComponent(a.id)}`)
+      .then((r) => (st.whole = { loading: false, approval: r.approval }))
+      .catch((err: unknown) => (st.whole = { loading: false, error: errorText(err) }))
+      .finally(() => this.requestUpdate());
+  }
+
+  /** The approval as the card shows it: with its whole description once loaded. */
+  private shown(a: Approval): Approval {
+    const w = this.cards.get(a.id)?.whole?.approval;
+    if (!w) return a;
+    // Live facts (held, its bytes) come from the latest record; the description from the whole one.
+    return { ...a, description: w.description, description_complete: true, body_view: { ...w.body_view, available: a.body_view.available, captured: a.body_view.captured } };
   }
 
   private async loadBody(a: Approval): Promise<void> {
@@ -323,7 +467,13 @@ export class ApprovalsView extends LightElement {
    * Whether the person can see all of the body now. `ok`: they can (or there is none); otherwise
    * `why` says what is missing and `ackable` whether "approve without seeing all of it" is offered.
    */
-  private bodyGate(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+  private bodyGate(raw: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    const a = this.shown(raw);
+    if (a.description_complete === false && isPending(a)) {
+      return st.whole?.error
+        ? { ok: false, why: `the card shows a shortened copy of this request, and the whole one cannot be loaded (${st.whole.error})`, ackable: true }
+        : { ok: false, why: 'the card shows a shortened copy of this request: loading all of it', ackable: false };
+    }
     const gate = this.bodyShown(a, st);
     // On the card is not yet read: a long body must be scrolled to its end (or shown at full height).
     if (gate.ok && st.overflow && !st.readToEnd && !st.expanded) {
@@ -334,6 +484,7 @@ export class ApprovalsView extends LightElement {
 
   /** Whether the whole body can be on the card now (see bodyGate). */
   private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
+    if (st.serverUnseen) return { ok: false, why: st.serverUnseen, ackable: true };
     const v = a.body_view;
     // Bytes the server will decode but the studio cannot: what it reads is unknown.
     if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };
@@ -482,13 +633,16 @@ export class ApprovalsView extends LightElement {
       this.requestUpdate();
       return;
     }
-    const approval: ApproveBody = { totp, ...(unseenOk ? { accept_unseen_body: true } : {}) };
+    // What the person saw: the server refuses the action if the approval is bound to anything else.
+    const whole = st.whole?.approval?.description.request.body.sha256;
+    const seen = { request_hash: a.request_hash, ...(st.body?.data ? { body_sha256: st.body.data.sha256 } : whole ? { body_sha256: whole } : {}) };
+    const approval: ApproveBody = { totp, ...seen, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
       if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
       approval.grant_high = true;
     }
-    const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message } : kind === 'grant' ? { ...approval, minutes } : approval;
+    const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message, ...seen } : kind === 'grant' ? { ...approval, minutes } : approval;
     const focusInside = !!document.activeElement?.closest(`[data-approval="${a.id}"]`);
     st.busy = true;
     st.error = '';
@@ -502,6 +656,7 @@ export class ApprovalsView extends LightElement {
       const done = kind === 'deny' ? `Denied: ${what}` : kind === 'grant' ? `Approved, and similar requests for ${minutes} min: ${what}` : `Approved once: ${what}`;
       toast(done, 'ok');
       announce(done);
+      this.tell(a.id);
       if (focusInside) {
         // Focus goes to the list, never onto another approval's button.
         await this.updateComplete;
@@ -510,8 +665,27 @@ export class ApprovalsView extends LightElement {
     } catch (err) {
       const code = err instanceof ApiError ? (err.body as Partial<ErrorAnswer>).code : undefined;
       st.error = errorText(err);
-      st.errorField = code === 'step-up-required' || code === 'totp-invalid' ? 'totp' : '';
-      if (code === 'not-pending') void this.load();
+      st.errorField = code === 'step-up-required' || code === 'totp-invalid' || code === 'totp-locked' ? 'totp' : '';
+      // Step-up was enrolled after the card was shown: fetch the approval again, the code field appears.
+      if (code === 'step-up-required' && !needsStepUp(a)) {
+        void this.load().then(async () => {
+          await this.updateComplete;
+          this.querySelector<HTMLInputElement>(`[data-approval="${a.id}"] input[name=totp]`)?.focus();
+        });
+      }
+      if (code === 'body-not-shown') {
+        const text = errorText(err).replace(/^not approved: /, '');
+        const end = text.indexOf('. Deny it, or ');
+        st.serverUnseen = end >= 0 ? text.slice(0, end) : text;
+      }
+      if (code === 'not-pending' || code === 'not-what-was-seen') {
+        // Decided elsewhere (or not the request on the card): the card leaves, so say it where it stays seen.
+        const verb = kind === 'deny' ? 'Not denied' : 'Not approved';
+        const now = code === 'not-pending' ? errorText(err).replace(/^approval \S+ is /, 'was ') : errorText(err);
+        toast(`${verb}: ${requestLine(a)} (agent ${agentName(a)}) ${now}`, 'error');
+        this.tell(a.id);
+        void this.load();
+      }
     } finally {
       st.busy = false;
       this.requestUpdate();
@@ -520,8 +694,25 @@ export class ApprovalsView extends LightElement {
 
   /** J/K move between cards; A approves and D denies the card that has focus. Never while typing. */
   private readonly onKey = (e: KeyboardEvent): void => {
-    if (!this.active || e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || isTyping(e.target as Element)) return;
+    if (e.key === 'Tab' || e.key === 'Enter' || e.key === 'Escape') this.typedIn = undefined;
+    if (e.ctrlKey || e.metaKey || e.altKey || e.key.length !== 1) return;
+    const t = performance.now();
+    if (isTyping(e.target as Element)) {
+      this.typedIn = e.target as Element;
+      this.typedAt = t;
+      return;
+    }
+    if (!this.active || e.defaultPrevented) return;
     const key = e.key.toLowerCase();
+    // Letters right after the field typed in lost focus by itself are more typing: not shortcuts.
+    if (this.typedIn && document.activeElement !== this.typedIn && t - this.typedAt < TYPING_MS) {
+      this.typedAt = t;
+      if (['j', 'k', 'a', 'd'].includes(key)) {
+        e.preventDefault();
+        this.showHint('Shortcuts wait until you stop typing: nothing was done. Press the key again in a moment.');
+      }
+      return;
+    }
     if (!['j', 'k', 'a', 'd'].includes(key)) return;
     e.preventDefault();
     const cards = [...this.querySelectorAll<HTMLElement>('[data-approval]')];
@@ -535,15 +726,16 @@ export class ApprovalsView extends LightElement {
       return;
     }
     const a = current && this.items.find((x) => x.id === current.dataset.approval);
-    if (!a) {
-      this.hint = 'No card is selected: press J or K to select one, then A or D.';
-      clearTimeout(this.hintTimer);
-      this.hintTimer = window.setTimeout(() => (this.hint = ''), 6000);
-      return;
-    }
+    if (!a) return this.showHint('No card is selected: press J or K to select one, then A or D.');
     this.hint = '';
     this.attempt(a, key === 'a' ? 'approve' : 'deny');
   };
+
+  private showHint(text: string): void {
+    this.hint = text;
+    clearTimeout(this.hintTimer);
+    this.hintTimer = window.setTimeout(() => (this.hint = ''), 6000);
+  }
 
   // ---- render -------------------------------------------------------------------------------
 
@@ -601,7 +793,8 @@ export class ApprovalsView extends LightElement {
     </div>`;
   }
 
-  private renderItem(a: Approval, waiting: boolean) {
+  private renderItem(raw: Approval, waiting: boolean) {
+    const a = this.shown(raw);
     const st = this.card(a.id);
     const d = a.description ?? {};
     const r = d.request ?? {};
@@ -624,7 +817,9 @@ export class ApprovalsView extends LightElement {
         <span class="spacer"></span>
         ${waiting
           ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`
-          : left !== undefined
+          : left === 0 && a.held
+            ? html`<span class="small tag pending" title="the agent retried with Airlock-Approval and waits for your answer">held again · the agent retried</span>`
+            : left !== undefined
             ? html`<span class="muted small" title="the agent's request is refused (approval-timeout) when this runs out; the approval stays open for its retry">${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left</span>`
             : nothing}
         <span class="muted small">${shortTime(a.created)}</span>

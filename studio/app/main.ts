@@ -117,6 +117,9 @@ export class AirlockStudio extends LightElement {
       await login(input.value.trim());
       input.value = '';
       this.querySelector<HTMLDialogElement>('#relogin')?.close();
+      // Closing the dialog gives focus back to what had it: pages move it off anything that acts at
+      // a keypress (an approval's button), since the hand that pressed Enter here may press again.
+      window.dispatchEvent(new Event('airlock-focus-returned'));
       this.loggedIn();
     } catch (err) {
       this.loginError = err instanceof ApiError && err.status === 401 ? 'That token is not right.' : errorText(err);

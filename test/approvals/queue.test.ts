@@ -230,6 +230,28 @@ t.test('step-up: TOTP required for critical or step_up approvals once enrolled, 
   t.equal(totp.enrolled(), false);
 });
 
+t.test('step-up: guessing codes is throttled (five wrong codes a minute), in every process sharing the state', async (t) => {
+  const dir = home(t);
+  let now = Date.parse('2026-03-01T12:00:00Z');
+  const totp = new TotpStore(dir, () => now);
+  const q = await ApprovalQueue.open(dir, { sweepMs: 0, now: () => now, totp });
+  t.teardown(() => q.close());
+  const { secret } = await totp.enroll();
+  const a = await q.create(describe(), decision({ approval: { risk: 'critical' } }));
+  const right = TotpStore.codeFor(secret, now);
+  const wrongs = ['000000', '111111', '222222', '333333', '444444', '555555'].filter((c) => c !== right).slice(0, 5);
+  for (const w of wrongs) await t.rejects(q.approve(a.id, { by: 'studio', totp: w }), { code: 'totp-invalid' });
+  // The sixth attempt, with the right code: refused without being checked.
+  await t.rejects(q.approve(a.id, { by: 'studio', totp: right }), { code: 'totp-locked', message: /no code is checked for 60 s/ });
+  t.equal(await new TotpStore(dir, () => now).retryAfter(), 60, 'another process sharing the folder sees the same throttle');
+  t.equal(await new TotpStore(dir, () => now).verify(right), false, 'and refuses codes too');
+  t.equal(q.get(a.id).status, 'pending');
+  now += 61_000;
+  const done = await q.approve(a.id, { by: 'studio', totp: TotpStore.codeFor(secret, now) });
+  t.equal(done.approval.status, 'approved', 'after the window a right code works');
+  t.equal(await totp.retryAfter(), 0, 'and clears the count');
+});
+
 t.test('pending approvals are capped per agent', async (t) => {
   const q = await ApprovalQueue.open(home(t), { sweepMs: 0, maxPendingPerAgent: 2 });
   t.teardown(() => q.close());

@@ -14,6 +14,7 @@ import type { Services } from '../../runtime/services.ts';
 import { PgState, jsonb } from '../../state/postgres/db.ts';
 import { PgPolicyVersions } from '../../state/postgres/policy-versions.ts';
 import type { PgStepUp } from '../../state/postgres/totp.ts';
+import { TotpStore } from '../../state/totp.ts';
 import { VersionStore } from '../../studio/versions.ts';
 import { policyDir, startUpstream } from '../approvals/helpers.ts';
 import { policyCopy, startWeb } from '../sessions/helpers.ts';
@@ -116,6 +117,27 @@ if (missing) {
       await totp.enroll({ label: 'attack' });
       t.teardown(() => totp.unenroll());
       await t.rejects(b.approvals.approve(id, { by: 'studio' }), { code: 'step-up-required' }, 'no approval of a critical request without a code');
+    });
+
+    await t.test('TOTP guesses spread over both replicas share one throttle', async (t) => {
+      const issued = await a.agents.add('guesser');
+      const auth = `guesser:${issued.token}`;
+      const held = await send(a, auth, 'DELETE', `${up}/critical-guess`, { headers: { prefer: 'respond-async, wait=0' } });
+      const id = String(held.headers['airlock-approval-id']);
+      await until('B to list it', () => b.approvals.list({ status: 'pending' }).some((x) => x.id === id) || undefined);
+      const totp = a.totp as PgStepUp;
+      const { secret } = await totp.enroll({ label: 'guess', force: true });
+      t.teardown(() => totp.unenroll());
+      await b.totp?.refresh?.();
+      const right = TotpStore.codeFor(secret);
+      const wrongs = ['000000', '111111', '222222', '333333', '444444', '555555'].filter((c) => c !== right).slice(0, 5);
+      // Sent to both replicas at once: the count is one.
+      const tries = await Promise.allSettled(wrongs.map((w, i) => (i % 2 ? b : a).approvals.approve(id, { by: 'studio', totp: w })));
+      t.ok(tries.every((r) => r.status === 'rejected'), 'every wrong code refused');
+      await t.rejects(b.approvals.approve(id, { by: 'studio', totp: right }), { code: 'totp-locked' }, 'the right code is not even checked on B');
+      await t.rejects(a.approvals.approve(id, { by: 'studio', totp: right }), { code: 'totp-locked' }, 'nor on A');
+      t.equal(b.approvals.get(id).status, 'pending');
+      await b.approvals.deny(id, { by: 'test' });
     });
 
     await t.test('a database that does not answer at all (its server processes stopped): 503 once the client gives up', async (t) => {
