@@ -20,6 +20,7 @@ import { policyDir, startUpstream } from '../approvals/helpers.ts';
 import { policyCopy, startWeb } from '../sessions/helpers.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
+import { until } from '../helpers/until.ts';
 
 const missing = missingPostgres() ?? missingRedis();
 
@@ -41,16 +42,6 @@ function send(r: Airlock<Services>, auth: string, method: string, url: string, o
     req.on('error', reject);
     req.end(opts.body);
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 if (missing) {

@@ -19,6 +19,7 @@ import { compilePolicy } from '../../engine/compile.ts';
 import { cli, policyDir, run, startUpstream } from '../approvals/helpers.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
+import { until } from '../helpers/until.ts';
 
 const missing = missingPostgres() ?? missingRedis();
 const masterKey = crypto.randomBytes(32).toString('hex');
@@ -32,16 +33,6 @@ interface Replica {
   output: () => string;
   api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
   cookie: string;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function startReplica(t: Teardown, name: string, env: NodeJS.ProcessEnv, args: string[]): Promise<Replica> {

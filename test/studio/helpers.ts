@@ -148,6 +148,21 @@ export async function openBrowser(t: { teardown(fn: () => unknown): void }): Pro
 }
 
 /**
+ * Chromium logged in to a live Airlock's studio, on the approvals page once its live feed is up;
+ * script errors of the page are collected (a test ends by checking there were none).
+ */
+export async function openInbox(t: { teardown(fn: () => unknown): void }, live: { studioBase: string; adminToken: string }): Promise<{ context: BrowserContext; page: Page; consoleErrors: string[] }> {
+  const { context, page } = await openBrowser(t);
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  await page.goto(`${live.studioBase}/#token=${live.adminToken}`);
+  await page.waitForSelector('nav');
+  await page.click('nav >> a[href="#/approvals"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  return { context, page, consoleErrors };
+}
+
+/**
  * A studio serving a fresh project on a random port, with its own live engine (the role the
  * proxy's engine plays in `airlock start`); everything is closed at teardown.
  */

@@ -10,7 +10,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { look as lookAt, openBrowser, startLiveAirlock } from './helpers.ts';
+import { look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { TotpStore } from '../../state/totp.ts';
 
@@ -32,13 +32,7 @@ decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "d
 const live = await startLiveAirlock(t, policy);
 const { airlock, curl, received } = live;
 const queue = (airlock as unknown as { approvals: ApprovalQueue }).approvals;
-const { context, page } = await openBrowser(t);
-const consoleErrors: string[] = [];
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
-await page.goto(`${live.studioBase}/#token=${live.adminToken}`);
-await page.waitForSelector('nav');
-await page.click('nav >> a[href="#/approvals"]');
-await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+const { context, page, consoleErrors } = await openInbox(t, live);
 
 const card = (p: Page, pathname: string) => p.locator('[data-approval]').filter({ has: p.locator('.url', { hasText: new RegExp(`${pathname.replace(/[/.]/g, '\\$&')}$`) }) });
 const status = (id: string) => queue.get(id).status;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import type { Page } from 'playwright-core';
-import { GUARD_MS, look as lookAt, openBrowser, startLiveAirlock } from './helpers.ts';
+import { GUARD_MS, look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
 import { TotpStore } from '../../state/totp.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 
@@ -33,13 +33,7 @@ decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "d
 const live = await startLiveAirlock(t, policy, { bodyCap: BODY_CAP });
 const { airlock, curl, received } = live;
 const queue = (airlock as unknown as { approvals: ApprovalQueue }).approvals;
-const { page } = await openBrowser(t);
-const consoleErrors: string[] = [];
-page.on('pageerror', (e) => consoleErrors.push(String(e)));
-await page.goto(`${live.studioBase}/#token=${live.adminToken}`);
-await page.waitForSelector('nav');
-await page.click('nav >> a[href="#/approvals"]');
-await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+const { page, consoleErrors } = await openInbox(t, live);
 
 const card = (p: Page, pathname: string) => p.locator('[data-approval]').filter({ has: p.locator('.url', { hasText: new RegExp(`${pathname.replace(/[/.]/g, '\\$&')}$`) }) });
 const idOf = async (pathname: string) => (await card(page, pathname).getAttribute('data-approval'))!;
