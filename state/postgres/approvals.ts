@@ -25,6 +25,9 @@ import type { Approvals } from '../stores.ts';
 import { jsonb, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
+/** How soon a held request's claim on its approval is tried again after the database failed it. */
+const CLAIM_RETRY_MS = 250;
+
 const CHANNEL = 'airlock_approvals';
 
 type RecordEvent = Extract<ApprovalEvent, { approval: unknown }>['type'];
@@ -110,6 +113,7 @@ export class PgApprovals implements Approvals {
   }
 
   private readonly reported = new Set<string>();
+  private readonly claims = new Map<string, { by: object; claim: Promise<boolean> }>();
 
   /** False (and said once) for a row that is not an approval as Airlock writes it: it cannot be listed, approved or used. */
   private readable(row: Row): boolean {
@@ -161,7 +165,11 @@ export class PgApprovals implements Approvals {
     else if (a.status === 'approved') {
       const [first, ...rest] = list;
       for (const w of rest) w('used');
-      void this.consume(a).then((ok) => first!(ok ? 'approved' : 'used'), () => first!('used'));
+      // A claim the database could not take is tried again while the request is still held (its
+      // own timeout ends that): the approval is not used, so saying so would be a lie.
+      void this.consume(a, first!).then((ok) => first!(ok ? 'approved' : 'used'), () => {
+        setTimeout(() => this.settleWaiters(a), CLAIM_RETRY_MS).unref();
+      });
     }
   }
 
@@ -313,7 +321,8 @@ export class PgApprovals implements Approvals {
     const a = this.approvals.get(id);
     if (!a) return Promise.resolve('denied');
     if (a.status === 'denied' || a.status === 'expired') return Promise.resolve(a.status === 'denied' ? 'denied' : 'timeout');
-    if (a.status === 'approved') return this.consume(a).then((ok) => (ok ? 'approved' : 'used'), () => 'used' as const);
+    // A database that cannot take the claim rejects (a 503 at the proxy), never "used".
+    if (a.status === 'approved') return this.consume(a).then((ok) => (ok ? 'approved' : 'used'));
     return new Promise((resolve) => {
       let done = false;
       const finish = (o: WaitOutcome): void => {
@@ -350,9 +359,23 @@ export class PgApprovals implements Approvals {
     });
   }
 
-  /** Claims the single use of an approved approval; false when someone (any replica) used it already. */
-  private async consume(a: ApprovalRecord): Promise<boolean> {
-    if (a.used_at) return false;
+  /**
+   * Claims the single use of an approved approval; false when someone (any replica) used it
+   * already. One claim at a time per approval on this replica: a notice and a re-read after a
+   * reconnect may wake the same held request twice, and the second claim must not answer first.
+   */
+  private consume(a: ApprovalRecord, by: object = {}): Promise<boolean> {
+    // Asked before used_at: a re-read may already show the use this claim made. Another request's
+    // claim in flight wins, or fails and leaves the approval to be claimed again.
+    const inFlight = this.claims.get(a.id);
+    if (inFlight) return inFlight.by === by ? inFlight.claim : inFlight.claim.then(() => false, () => this.consume(a, by));
+    if (a.used_at) return Promise.resolve(false);
+    const claim = this.claimOnce(a).finally(() => this.claims.delete(a.id));
+    this.claims.set(a.id, { by, claim });
+    return claim;
+  }
+
+  private async claimOnce(a: ApprovalRecord): Promise<boolean> {
     const at = new Date(this.now()).toISOString();
     const r = await this.db.query(
       `UPDATE approvals SET used_at = $2, record = record || jsonb_build_object('used_at', $3::text)

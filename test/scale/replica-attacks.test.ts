@@ -137,15 +137,25 @@ if (missing) {
       const auth = `hung:${issued.token}`;
       t.equal((await send(q, auth, 'GET', `${up}/read/hung`)).status, 200);
       const db = await PgState.open(database, { listen: false });
-      const pids = (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'airlock-q'`)).rows.map((r) => r.pid);
-      await db.close();
+      const dataDir = (await db.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+      const postmaster = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const backends = async (): Promise<number[]> => (await db.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'airlock-q'`)).rows.map((r) => r.pid);
       // Signals to the server processes of this test's own cluster, by id (one may have exited meanwhile).
+      const pids: number[] = [];
       const signal = (sig: NodeJS.Signals): void => { for (const pid of pids) try { process.kill(pid, sig); } catch { /* gone */ } };
+      // The server's own processes for this replica, listed once no new one can start: a connection
+      // the pool opened after a first listing would otherwise still answer.
+      const before = await backends();
+      pids.push(postmaster);
+      signal('SIGSTOP');
+      pids.push(...before, ...(await backends()).filter((p) => !before.includes(p)));
+      await db.close();
       signal('SIGSTOP');
       const res = await send(q, auth, 'GET', `${up}/read/hung`, { timeoutMs: 20_000 }).catch((e: Error) => ({ status: 0, headers: {}, body: e.message }))
         .finally(() => signal('SIGCONT'));
       t.equal(res.status, 503, res.body);
-      t.match(res.body, /PostgreSQL \(state store\).*no answer in time/);
+      // A query on a stopped connection runs out of time; a new connection is never accepted.
+      t.match(res.body, /PostgreSQL \(state store\).*(no answer in time|timeout exceeded when trying to connect)/);
       await until('requests to be decided again', async () => [200, 429].includes((await send(q!, auth, 'GET', `${up}/read/hung`)).status) || undefined);
     });
 

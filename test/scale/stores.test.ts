@@ -18,6 +18,7 @@ import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
+import { StoreUnavailableError } from '../../state/unavailable.ts';
 
 const missing = missingPostgres() ?? missingRedis();
 if (missing) {
@@ -92,6 +93,54 @@ if (missing) {
       const claim = await qb.claimRetry(orphan.id, description('bot', '/orphan'), 'h3');
       t.equal(claim.kind, 'approved', "the agent's retry is let through on B");
       t.equal((await qb.claimRetry(orphan.id, description('bot', '/orphan'), 'h3')).kind, 'refused', 'once');
+    });
+
+    await t.test('approvals: a held request woken twice claims once; a claim the database fails is tried again, never called "used"', async (t) => {
+      // A's own connection, so the faults below touch nothing else.
+      const own = await PgState.open(url, quiet);
+      t.teardown(() => own.close());
+      const query = own.query.bind(own);
+      let fault: 'slow' | 'down' | undefined;
+      let claims = 0;
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (!/SET used_at/.test(text)) return query(text, params);
+        claims++;
+        const which = fault;
+        fault = undefined;
+        if (which === 'down') throw new StoreUnavailableError('PostgreSQL', 'test: connection lost');
+        const r = await query(text, params);
+        if (which === 'slow') await new Promise((r2) => setTimeout(r2, 300));
+        return r;
+      }) as typeof own.query;
+      const qa = await PgApprovals.open(own, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+
+      for (const [i, which] of (['slow', 'down'] as const).entries()) {
+        const rec = await qa.create(description('bot', `/twice${i}`), decision, `ht${i}`);
+        const waiting = qa.wait(rec.id, { timeoutMs: 10_000 });
+        for (let k = 0; k < 50 && !qb.isHeld(rec.id); k++) await new Promise((r) => setTimeout(r, 20));
+        fault = which;
+        claims = 0;
+        await qb.approve(rec.id, { by: 'studio' });
+        // A re-read on A (as after a reconnect) wakes the held request a second time.
+        await t.rejects(qa.deny(rec.id, { by: 'x' }), { code: 'not-pending' });
+        t.equal(await within(waiting, 'the release on A'), 'approved', `${which} claim: the request held on A goes`);
+        t.ok(claims >= 1 && claims <= (which === 'down' ? 3 : 1), `${which} claim: ${claims} claim(s) sent`);
+        t.equal((await qb.claimRetry(rec.id, description('bot', `/twice${i}`), `ht${i}`)).kind, 'refused', `${which} claim: and it is used`);
+      }
+
+      // Other requests' claims on the same replica never share a claim in flight: exactly one goes.
+      for (const which of ['slow', 'down'] as const) {
+        const rec = await qa.create(description('bot', `/race-${which}`), decision, `hr-${which}`);
+        const waiting = qa.wait(rec.id, { timeoutMs: 10_000 });
+        for (let k = 0; k < 50 && !qb.isHeld(rec.id); k++) await new Promise((r) => setTimeout(r, 20));
+        fault = which;
+        await qb.approve(rec.id, { by: 'studio' });
+        const retries = await Promise.all(Array.from({ length: 3 }, () => qa.claimRetry(rec.id, description('bot', `/race-${which}`), `hr-${which}`)));
+        const outcomes = [await within(waiting, 'the held request'), ...retries.map((r) => r.kind)];
+        t.equal(outcomes.filter((o) => o === 'approved').length, 1, `${which} claim: one of a held request and three retries goes (${outcomes.join(' ')})`);
+      }
     });
 
     await t.test('secrets: sealed under a key that is not in the database; B sees A\'s change', async (t) => {
