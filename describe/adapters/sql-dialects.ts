@@ -6,6 +6,7 @@
 import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
 import { analyzeSql, backslashReading, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
+import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -90,7 +91,51 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnaly
   }
   if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts), texts);
   const pg = analyzeSql(texts);
-  return withBackslashReading(texts, analyzeUnknown(texts, pg), pg);
+  const read = withBackslashReading(texts, analyzeUnknown(texts, pg), pg);
+  // Past a size or statement limit every reading is unparsed: reading again only costs time.
+  return pg.limited ? read : withMysqlReadings(texts, read);
+}
+
+const modeName = (m: MysqlMode): string =>
+  [m.ansiQuotes ? 'ANSI_QUOTES' : '', m.noBackslashEscapes ? 'NO_BACKSLASH_ESCAPES' : ''].filter(Boolean).join(',') || 'default sql_mode';
+
+/**
+ * MySQL-family servers against the readings already made, under each sql_mode that changes how a
+ * text is split (sql-mysql.ts): MySQL's code is written out for PostgreSQL's and SQLite's grammars
+ * and read again. A text that reads as other statements there (`SELECT 1 /*! ; DROP TABLE t *\/`,
+ * `SELECT 1 --1; DROP …`, `# '` before a line break, `"\""` strings) is ambiguous and described by the
+ * worse reading, an unreadable one counting as the worst; one that reads alike gets both readings' flags.
+ */
+function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnalysis {
+  let out = base;
+  // Nothing reads worse than unparsed with statements run before the error (or disagreeing).
+  if (!out.info.parsed && (out.info.statements.length > 0 || out.ambiguity)) return out;
+  const seen = new Set<string>();
+  for (const mode of mysqlModes) {
+    const read = texts.map((t) => mysqlText(t, mode));
+    if (read.every((r, i) => r === texts[i])) continue;
+    const key = read.join('\u0000');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const my = analyzeUnknown(read, analyzeSql(read));
+    if (my.info.parsed && out.info.parsed && structure(my.info) === structure(out.info)) {
+      const statements = mergeFlags(out.info.statements, my.info.statements);
+      out = { ...out, info: { ...out.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: out.readOnly && my.readOnly };
+      continue;
+    }
+    if (!my.info.parsed && !out.info.parsed) continue;
+    // Every other grammar rejects the whole text before running any of it: MySQL's is the reading.
+    if (my.info.parsed && !out.info.parsed && out.info.statements.length === 0 && !out.ambiguity) {
+      out = labelled(my);
+      continue;
+    }
+    const a = out.info.parsed ? structure(out.info) || 'no statement' : 'nothing it can parse';
+    const b = my.info.parsed ? structure(my.info) || 'no statement' : `nothing the other grammars parse (${my.info.error ?? ''})`;
+    const detail = `the other grammars read ${a}; MySQL (${modeName(mode)}) reads ${b}`.slice(0, 300);
+    const worse = rank(my) > rank(out) ? labelled(my) : out;
+    out = { ...worse, ambiguity: out.ambiguity ?? { code: 'sql_dialects_disagree', detail } };
+  }
+  return out;
 }
 
 /** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */

@@ -571,6 +571,9 @@ function analyzeStatement(scratch: Scratch, s: Sqlite3, stmt: number, text: stri
     if (verb === 'REPLACE' || ((verb === 'INSERT' || verb === 'UPDATE') && rest[0] === 'OR' && rest[1] === 'REPLACE')) destructive = true;
     if (verb === 'INSERT' && actions.some((x) => x.code === A.UPDATE)) destructive = true;
     if (verb === 'ALTER' && rest.includes('DROP')) destructive = true;
+    // By its words, not by what the scratch schema holds: `DROP … IF EXISTS` of an object the
+    // scratch copy lacks compiles to nothing there, and drops it on the server.
+    if (verb === 'DROP') destructive = true;
     if (verb === 'VACUUM' && rest.includes('INTO')) destructive = true; // writes a copy of the database to a server file
     if (verb === 'DELETE' || verb === 'UPDATE') {
       const code = verb === 'DELETE' ? A.DELETE : A.UPDATE;

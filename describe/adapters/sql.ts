@@ -79,6 +79,22 @@ const privilegeStatements = new Set([
 const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', 'RuleStmt', 'ExecuteStmt', 'LoadStmt', 'CreateExtensionStmt']);
 
 /**
+ * Statements that make the database reach other servers: a foreign server, a user mapping (the
+ * credentials it logs in with), a foreign table or an imported foreign schema (rows written there
+ * leave), a subscription (another server's rows written here). Outside the database, like dblink.
+ */
+const outsideStatements = new Set([
+  'CreateForeignServerStmt', 'AlterForeignServerStmt', 'CreateUserMappingStmt', 'AlterUserMappingStmt', 'CreateForeignTableStmt',
+  'ImportForeignSchemaStmt', 'CreateFdwStmt', 'AlterFdwStmt', 'CreateSubscriptionStmt', 'AlterSubscriptionStmt',
+]);
+
+/**
+ * ALTER TABLE actions that rewrite a column in every row: a new type (`USING` any expression, or a
+ * cast that rounds or cuts) or a new generation expression. An UPDATE of every row.
+ */
+const rewritingAlterTable = new Set(['AT_AlterColumnType', 'AT_SetExpression']);
+
+/**
  * ALTER TABLE actions that weaken access control or auditing (row-level security off, a new
  * owner, triggers or rules off): privilege changes, like GRANT.
  */
@@ -219,20 +235,28 @@ const matchAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)',
  * `$1=$1`), a column compared with itself (`id = id`, `t.id >= id`, `x IS NOT DISTINCT FROM x`),
  * `LIKE '%'`, an OR with such a branch, an AND of such conditions, NOT of a contradiction.
  */
-function tautological(expr: unknown): boolean {
+function tautological(expr: unknown, target?: string): boolean {
   if (!expr) return true;
   if (columnFree(expr)) return true;
   const [type, body] = (Object.entries(expr as Node)[0] ?? []) as [string | undefined, Node | undefined];
   if (!type || !body) return false;
   if (type === 'BoolExpr') {
     const args = (body.args ?? []) as unknown[];
-    if (body.boolop === 'OR_EXPR') return args.some(tautological);
-    if (body.boolop === 'AND_EXPR') return args.every(tautological);
-    if (body.boolop === 'NOT_EXPR') return args.length === 1 && (contradictory(args[0]) || (args[0] as Node)?.NullTest !== undefined && ((args[0] as Node).NullTest as Node).nulltesttype === 'IS_NULL');
+    if (body.boolop === 'OR_EXPR') return args.some((a) => tautological(a, target));
+    if (body.boolop === 'AND_EXPR') return args.every((a) => tautological(a, target));
+    if (body.boolop === 'NOT_EXPR') return args.length === 1 && (contradictory(args[0]) || onlyNames(args[0]) || (args[0] as Node)?.NullTest !== undefined && ((args[0] as Node).NullTest as Node).nulltesttype === 'IS_NULL');
     return false;
   }
+  if (type === 'SubLink') return selfSubquery(body, target);
   // `x IS NOT NULL` spares only rows without a value (none, for a key).
   if (type === 'NullTest') return body.nulltesttype === 'IS_NOT_NULL';
+  // `(c) IS TRUE` and `(c) IS NOT FALSE` hold where c does; `(c) IS NOT TRUE` and `(c) IS FALSE` where it fails.
+  if (type === 'BooleanTest') {
+    const test = String(body.booltesttype);
+    if (test === 'IS_TRUE' || test === 'IS_NOT_FALSE') return tautological(body.arg, target);
+    if (test === 'IS_NOT_TRUE' || test === 'IS_FALSE') return contradictory(body.arg) || onlyNames(body.arg);
+    return false;
+  }
   if (type === 'A_Expr') {
     const sameSides = body.lexpr !== undefined && shape(body.lexpr) === shape(body.rexpr);
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
@@ -242,12 +266,40 @@ function tautological(expr: unknown): boolean {
       if (sval?.sval !== undefined && matchAnything.has(sval.sval)) return true;
     }
     if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
+    // `id <> 7`, `id NOT IN (1, 2)`, `id IS DISTINCT FROM 7`: the values name the rows spared, not the rows touched.
+    if (body.kind === 'AEXPR_OP' && (opName(body) === '<>' || opName(body) === '!=')) return true;
+    if (body.kind === 'AEXPR_IN' && opName(body) === '<>') return true;
+    if (body.kind === 'AEXPR_DISTINCT') return true;
     if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
       const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
       if (sval?.sval !== undefined && /^%+$/.test(sval.sval)) return true;
     }
   }
   return false;
+}
+
+/**
+ * `id IN (SELECT id FROM <the table itself> [WHERE <tautology>])`: every row's value is among the
+ * table's own values, so it touches every row.
+ */
+function selfSubquery(link: Node, target: string | undefined): boolean {
+  if (target === undefined || link.subLinkType !== 'ANY_SUBLINK') return false;
+  const oper = stringItems({ List: { items: (link.operName ?? []) as unknown[] } });
+  if (oper.length > 0 && oper[oper.length - 1] !== '=') return false;
+  const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
+  if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE') return false;
+  const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
+  if (from.length !== 1 || from[0]!.RangeVar?.relname !== target) return false;
+  const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown } }>;
+  if (targets.length !== 1 || !sameColumnsOnly(link.testexpr, targets[0]!.ResTarget?.val)) return false;
+  return select.whereClause === undefined || tautological(select.whereClause, target);
+}
+
+/** An equality that names the rows it holds for (`id = 7`, `id IN (1, 2)`): its negation spares only those. */
+function onlyNames(expr: unknown): boolean {
+  const body = (expr as Node | undefined)?.A_Expr as Node | undefined;
+  if (!body) return false;
+  return ((body.kind === 'AEXPR_OP' || body.kind === 'AEXPR_IN') && opName(body) === '=') || body.kind === 'AEXPR_NOT_DISTINCT';
 }
 
 /** True when a condition holds for no row (`id <> id`, `false`, NOT of a tautology). */
@@ -309,14 +361,14 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
       case 'AlterTableStmt':
         for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string } }>) {
           const sub = String(c.AlterTableCmd?.subtype ?? '');
-          if (/Drop|Detach/.test(sub)) destructive = true;
+          if (/Drop|Detach/.test(sub) || rewritingAlterTable.has(sub)) destructive = true;
           if (privilegeAlterTable.test(sub)) destructive = privilege = true;
         }
         readOnly = false;
         break;
       case 'DeleteStmt':
       case 'UpdateStmt':
-        if (tautological(n.whereClause)) destructive = true;
+        if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
         readOnly = false;
         break;
       case 'InsertStmt':
@@ -369,6 +421,10 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
       case 'AlterFunctionStmt':
         if (securityDefiner(n.actions)) destructive = privilege = true;
         break;
+      case 'ViewStmt':
+        // OR REPLACE throws away the view others read through (and whatever rows it kept from them).
+        if (n.replace === true) destructive = true;
+        break;
       case 'CreatePolicyStmt':
       case 'AlterPolicyStmt':
         // Row-level security policies decide who sees and changes which rows (a permissive one widens access).
@@ -377,7 +433,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
       default:
         if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
         if (privilegeStatements.has(t)) destructive = privilege = true;
-        if (unseenCodeStatements.has(t)) destructive = true;
+        if (unseenCodeStatements.has(t) || outsideStatements.has(t)) destructive = true;
     }
   }
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
@@ -391,6 +447,8 @@ export interface SqlAnalysis {
   readOnly: boolean;
   /** True when every destructive statement is a privilege change (effect `admin` rather than `delete`). */
   privilegeOnly?: boolean;
+  /** Unparsed because the text passed a size or statement limit (another reading of it would too). */
+  limited?: boolean;
 }
 
 function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
@@ -470,7 +528,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
   let total = 0;
   for (const sql of texts) {
     total += Buffer.byteLength(sql);
-    if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
+    if (total > MAX_SQL_BYTES) return { ...unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements), limited: true };
     // The parser (like the server's wire protocol) stops at a NUL byte: text after one would go unseen.
     if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
     let tree: { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };
@@ -481,7 +539,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
       const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
       return unparsed(`${(err as Error).message}${at}`, statements);
     }
-    if (statements.length + (tree.stmts?.length ?? 0) > MAX_SQL_STATEMENTS) return unparsed(`more than ${MAX_SQL_STATEMENTS} SQL statements in one request were not analyzed`, statements);
+    if (statements.length + (tree.stmts?.length ?? 0) > MAX_SQL_STATEMENTS) return { ...unparsed(`more than ${MAX_SQL_STATEMENTS} SQL statements in one request were not analyzed`, statements), limited: true };
     const bytes = Buffer.from(sql);
     for (const s of tree.stmts ?? []) {
       const [type, body] = Object.entries(s.stmt ?? {})[0] ?? [];

@@ -1,0 +1,162 @@
+// How a MySQL-family server (MySQL, MariaDB, TiDB, PlanetScale, Vitess …) splits an SQL text into
+// code, strings, identifiers and comments, written out as a text PostgreSQL's and SQLite's
+// grammars read the same way. MySQL differs from both where it matters for hiding statements:
+//   - `#` starts a comment to the end of the line (an operator in PostgreSQL);
+//   - `--` is a comment only before a blank or a control character (`--1` is minus minus one);
+//   - `/*! … */` and `/*M! … */` are code to MySQL and MariaDB (a comment everywhere else), and block
+//     comments do not nest;
+//   - `"…"` is a string, not an identifier (unless sql_mode has ANSI_QUOTES), and strings take
+//     backslash escapes (unless NO_BACKSLASH_ESCAPES);
+//   - there is no dollar quoting: `$` is a letter of identifiers.
+// The scan is one linear pass (no regular expressions). The analysis reads every mode's text with
+// the other grammars (sql-dialects.ts); this module only lexes.
+
+export interface MysqlMode {
+  /** sql_mode ANSI_QUOTES: `"…"` quotes identifiers. */
+  ansiQuotes: boolean;
+  /** sql_mode NO_BACKSLASH_ESCAPES: a backslash in a string is a plain character. */
+  noBackslashEscapes: boolean;
+}
+
+/** The server settings under which MySQL reads one text differently. */
+export const mysqlModes: MysqlMode[] = [
+  { ansiQuotes: false, noBackslashEscapes: false },
+  { ansiQuotes: true, noBackslashEscapes: false },
+  { ansiQuotes: false, noBackslashEscapes: true },
+  { ansiQuotes: true, noBackslashEscapes: true },
+];
+
+const isIdentChar = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c === 0x24 || c >= 0x80;
+
+/** MySQL's test after `--`: a blank or control character (or the end of the text) makes a comment. */
+const endsDashDash = (c: number | undefined): boolean => c === undefined || c <= 0x20 || c === 0x7f;
+
+/**
+ * The text as MySQL reads it in `mode`, rewritten for PostgreSQL's grammar: comments become a
+ * blank, versioned comments become their code, strings become standard '…' literals, `` `…` ``
+ * (and ANSI `"…"`) identifiers become "…" identifiers, and words holding `$` are quoted (PostgreSQL
+ * would read `$$` or `$1` as a quote or a parameter). A string or comment MySQL leaves open is
+ * written out open, so the other grammars reject the text as MySQL does.
+ */
+export function mysqlText(sql: string, mode: MysqlMode): string {
+  const out: string[] = [];
+  const n = sql.length;
+  let i = 0;
+  let versioned = false;
+  // Text copied as it stands runs from `copied` to `i`; it is flushed before anything rewritten.
+  let copied = 0;
+  const flush = (): void => {
+    if (copied < i) out.push(sql.slice(copied, i));
+  };
+  const lastIsIdent = (): boolean => {
+    const last = i > copied ? sql.charCodeAt(i - 1) : out.length ? out[out.length - 1]!.charCodeAt(out[out.length - 1]!.length - 1) : NaN;
+    return isIdentChar(last);
+  };
+  while (i < n) {
+    const c = sql.charCodeAt(i);
+    const next = i + 1 < n ? sql.charCodeAt(i + 1) : undefined;
+    if (c === 0x23 /* # */ || (c === 0x2d && next === 0x2d && endsDashDash(i + 2 < n ? sql.charCodeAt(i + 2) : undefined))) {
+      flush();
+      let j = i;
+      while (j < n && sql.charCodeAt(j) !== 0x0a) j++;
+      out.push(' ');
+      i = copied = j;
+      continue;
+    }
+    if (c === 0x2d && next === 0x2d) {
+      // `--1` is minus minus one to MySQL: keep PostgreSQL and SQLite from reading a comment.
+      flush();
+      out.push('- ');
+      i += 1;
+      copied = i;
+      continue;
+    }
+    if (c === 0x2a && next === 0x2f && versioned) {
+      flush();
+      out.push(' ');
+      versioned = false;
+      i = copied = i + 2;
+      continue;
+    }
+    if (c === 0x2f && next === 0x2a) {
+      flush();
+      const bang = sql.charCodeAt(i + 2) === 0x21 ? i + 3 : sql.startsWith('M!', i + 2) ? i + 4 : -1;
+      if (bang >= 0 && !versioned) {
+        let j = bang;
+        while (j < n && j < bang + 6 && sql.charCodeAt(j) >= 0x30 && sql.charCodeAt(j) <= 0x39) j++;
+        out.push(' ');
+        versioned = true;
+        i = copied = j;
+        continue;
+      }
+      const end = sql.indexOf('*/', i + 2);
+      if (end < 0) {
+        out.push(sql.slice(i)); // left open: rejected
+        return out.join('');
+      }
+      out.push(' ');
+      i = copied = end + 2;
+      continue;
+    }
+    const identQuote = c === 0x60 || (c === 0x22 && mode.ansiQuotes);
+    const stringQuote = c === 0x27 || (c === 0x22 && !mode.ansiQuotes);
+    if (identQuote || stringQuote) {
+      flush();
+      const before = lastIsIdent();
+      let j = i + 1;
+      let value = '';
+      let closed = false;
+      let from = j;
+      while (j < n) {
+        const d = sql.charCodeAt(j);
+        if (d === 0x5c && stringQuote && !mode.noBackslashEscapes) {
+          value += sql.slice(from, j) + (j + 1 < n ? sql[j + 1] : '');
+          j += 2;
+          from = j;
+          continue;
+        }
+        if (d === c) {
+          value += sql.slice(from, j);
+          if (j + 1 < n && sql.charCodeAt(j + 1) === c) {
+            value += sql[j];
+            j += 2;
+            from = j;
+            continue;
+          }
+          closed = true;
+          j++;
+          break;
+        }
+        j++;
+      }
+      if (!closed) {
+        out.push(sql.slice(i)); // left open: rejected
+        return out.join('');
+      }
+      // A blank after a word keeps PostgreSQL from reading `E'…'`, `U&'…'` or `B'…'` as its own kinds of string.
+      if (before) out.push(' ');
+      out.push(stringQuote ? `'${value.replaceAll("'", "''")}'` : `"${value.replaceAll('"', '""')}"`);
+      i = copied = j;
+      continue;
+    }
+    if (isIdentChar(c)) {
+      let j = i;
+      let dollar = false;
+      while (j < n && isIdentChar(sql.charCodeAt(j))) {
+        if (sql.charCodeAt(j) === 0x24) dollar = true;
+        j++;
+      }
+      if (dollar) {
+        flush();
+        out.push(`"${sql.slice(i, j)}"`);
+        copied = j;
+      }
+      i = j;
+      continue;
+    }
+    i++;
+  }
+  flush();
+  return out.join('');
+}
