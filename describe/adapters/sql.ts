@@ -495,6 +495,7 @@ export function backslashReading(sql: string): string | undefined | null {
   let bytes = Buffer.from(sql);
   const budget = Math.max(bytes.length, BACKSLASH_SCAN_FLOOR) * BACKSLASH_SCAN_BUDGET;
   let scanned = 0;
+  let operators = 0;
   // Lexing restarts at a token's first byte; what lies before it is read the same either way.
   let base = 0;
   let changed = false;
@@ -502,9 +503,13 @@ export function backslashReading(sql: string): string | undefined | null {
     const rest = bytes.subarray(base);
     scanned += rest.length;
     if (scanned > budget) return null;
+    const text = rest.toString('utf8');
+    // Each rescan lexes the rest's operator runs again (see operatorRunCost).
+    operators += operatorRunCost(text);
+    if (operators > MAX_OPERATOR_RUN_COST * BACKSLASH_SCAN_BUDGET) return null;
     let tokens: Array<{ start: number; text: string; tokenName: string }>;
     try {
-      tokens = pg.scanSync(rest.toString('utf8')).tokens as typeof tokens;
+      tokens = pg.scanSync(text).tokens as typeof tokens;
     } catch {
       return undefined;
     }
@@ -517,6 +522,35 @@ export function backslashReading(sql: string): string | undefined | null {
   }
 }
 
+/**
+ * PostgreSQL's lexer reads a run of operator characters in time quadratic in its length: an
+ * operator ending in `+` or `-` gives back all but its first character and is read again, and a
+ * `/*` inside a run (or a comment) reads to the run's end before giving it back. 64 KiB of `+`
+ * kept the main thread for seconds, 1 MiB would for half an hour. The cost is the sum of the
+ * squared lengths of the runs; past this budget (tens of milliseconds) the text is not lexed.
+ */
+export const MAX_OPERATOR_RUN_COST = 2 ** 25;
+
+const isOperatorChar = (c: number): boolean =>
+  c === 0x7e || c === 0x21 || c === 0x40 || c === 0x23 || c === 0x5e || c === 0x26 || c === 0x7c || c === 0x60 ||
+  c === 0x3f || c === 0x2b || c === 0x2d || c === 0x2a || c === 0x2f || c === 0x25 || c === 0x3c || c === 0x3e || c === 0x3d;
+
+/** The sum of the squared lengths of the runs of PostgreSQL operator characters (strings and comments included). */
+export function operatorRunCost(sql: string): number {
+  let cost = 0;
+  let run = 0;
+  for (let i = 0; i <= sql.length; i++) {
+    if (i < sql.length && isOperatorChar(sql.charCodeAt(i))) run++;
+    else if (run) {
+      cost += run * run;
+      run = 0;
+    }
+  }
+  return cost;
+}
+
+const operatorRunError = 'SQL with runs of operator characters too long to read in bounded time (PostgreSQL lexes them in quadratic time)';
+
 /** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
 export function analyzeSql(texts: string[]): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
@@ -526,9 +560,12 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
   let readOnly = true;
   let privilegeOnly = true;
   let total = 0;
+  let operators = 0;
   for (const sql of texts) {
     total += Buffer.byteLength(sql);
     if (total > MAX_SQL_BYTES) return { ...unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements), limited: true };
+    operators += operatorRunCost(sql);
+    if (operators > MAX_OPERATOR_RUN_COST) return { ...unparsed(operatorRunError, statements), limited: true };
     // The parser (like the server's wire protocol) stops at a NUL byte: text after one would go unseen.
     if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
     let tree: { stmts?: Array<{ stmt?: Node; stmt_location?: number; stmt_len?: number }> };

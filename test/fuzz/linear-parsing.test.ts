@@ -78,7 +78,7 @@ function describe(raw: Partial<RawRequest> & { url: string }): void {
 t.test('the describe step stays linear on long adversarial inputs', async (t) => {
   const size = 256 * 1024;
   // Runs of one character and of short periods are what drive backtracking patterns.
-  const runs = fc.tuple(fc.constantFrom('a', '.', ' ', '%', '\\', '=', '0', '(', '/', '*', 'a ', 'a.', '%4', '\\u00', '1.', 'ab('), fc.constantFrom('', 'x', '!', '(', '\n'))
+  const runs = fc.tuple(fc.constantFrom('a', '.', ' ', '%', '\\', '=', '0', '(', '/', '*', 'a ', 'a.', '%4', '\\u00', '1.', 'ab(', '#', '"', '--', '/*!', "\\'", '$a'), fc.constantFrom('', 'x', '!', '(', '\n'))
     .map(([unit, tail]) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size) + tail);
   let n = 0;
   fc.assert(fc.property(runs, (text) => {
@@ -144,4 +144,24 @@ t.test('SQL of many short statements is analyzed up to the statement cap, then r
   const few = Array.from({ length: 200 }, (_, i) => `DELETE FROM t WHERE id = ${i};`).join(' ');
   const d = describeRequest({ method: 'POST', url: D1, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ sql: few })), bodyTruncated: false }, { agent });
   t.equal(d.sql?.statements.length, 200, 'fewer statements are still analyzed one by one');
+});
+
+t.test('SQL with long runs of operator characters is reported unparsed, not lexed for minutes', async (t) => {
+  // PostgreSQL's lexer reads a run of operator characters in quadratic time (an operator ending in
+  // `+`/`-` is given back but for its first character and read again; `/*` inside a run reads to its
+  // end): 64 KiB of `+` in `{query}` to Supabase kept the main thread ~8 s, 1 MiB would for half an hour.
+  const D1 = 'https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/d1/database/6f1c0f62/query';
+  const places = [['https://abcdefghijklmnopqrst.supabase.co/pg/query', 'query'], ['https://api.example.com/sql', 'query']] as const;
+  for (const unit of ['+', '/*', '*/', '+-', '-+', '/**', '|/*']) {
+    for (const [url, key] of places) {
+      const sql = `SELECT 1 ${unit.repeat(Math.ceil((256 * 1024) / unit.length))}`;
+      const d = describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ [key]: sql })), bodyTruncated: false }, { agent });
+      t.ok(d.sql?.parsed === false && d.sql.destructive && d.sql.error?.includes('operator characters'), `${JSON.stringify(unit)} × 256 KiB to ${url}: unparsed`);
+    }
+  }
+  // D1 reads SQLite's grammar only, whose lexer is linear on these runs; and ordinary operators parse.
+  const d1 = describeRequest({ method: 'POST', url: D1, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ sql: `SELECT 1 ${'+'.repeat(256 * 1024)}1` })), bodyTruncated: false }, { agent });
+  t.not(d1.sql?.error ?? '', /operator characters/, 'D1 is not limited by PostgreSQL\'s lexer');
+  const ok = describeRequest({ method: 'POST', url: places[0][0], headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ query: `SELECT a->>'b', c || '-' || d FROM t WHERE e >= 1 AND f <> 2 /* ${'*'.repeat(2000)} */` })), bodyTruncated: false }, { agent });
+  t.equal(ok.sql?.parsed, true, 'ordinary operators and a long banner comment parse');
 });
