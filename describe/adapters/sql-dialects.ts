@@ -91,10 +91,14 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnaly
   }
   if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts), texts);
   const pg = analyzeSql(texts);
-  const read = withBackslashReading(texts, analyzeUnknown(texts, pg), pg);
-  // Past a size or statement limit every reading is unparsed: reading again only costs time.
-  return pg.limited ? read : withMysqlReadings(texts, read);
+  // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
+  // such a server), so no other grammar's reading stands for it, and reading again only costs time.
+  if (pg.limited) return labelled(pg);
+  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg), pg));
 }
+
+/** Texts of unknown dialect up to this many characters are read again as MySQL reads them. */
+export const MAX_MYSQL_READING_CHARS = 256 * 1024;
 
 const modeName = (m: MysqlMode): string =>
   [m.ansiQuotes ? 'ANSI_QUOTES' : '', m.noBackslashEscapes ? 'NO_BACKSLASH_ESCAPES' : ''].filter(Boolean).join(',') || 'default sql_mode';
@@ -108,6 +112,7 @@ const modeName = (m: MysqlMode): string =>
  */
 function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnalysis {
   let out = base;
+  const bytes = texts.reduce((n, t) => n + t.length, 0);
   // Nothing reads worse than unparsed with statements run before the error (or disagreeing).
   if (!out.info.parsed && (out.info.statements.length > 0 || out.ambiguity)) return out;
   const seen = new Set<string>();
@@ -117,6 +122,12 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
     const key = read.join('\u0000');
     if (seen.has(key)) continue;
     seen.add(key);
+    // Each reading costs a parse by both grammars: past this size one more is not made, and a text
+    // MySQL reads otherwise is not known (fails closed).
+    if (bytes > MAX_MYSQL_READING_CHARS) {
+      const error = `SQL longer than ${MAX_MYSQL_READING_CHARS} characters that MySQL splits otherwise (comments, quotes or escapes) was not read in every dialect`;
+      return { info: { ...out.info, dialect: 'unknown', parsed: false, error, destructive: true }, readOnly: false, ambiguity: out.ambiguity };
+    }
     const my = analyzeUnknown(read, analyzeSql(read));
     if (my.info.parsed && out.info.parsed && structure(my.info) === structure(out.info)) {
       const statements = mergeFlags(out.info.statements, my.info.statements);

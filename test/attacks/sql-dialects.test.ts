@@ -73,6 +73,21 @@ const constructs: Construct[] = [
   { name: 'lo_import', dialects: ['postgresql'], sql: () => `SELECT lo_import ( '/etc/passwd' )` },
   { name: 'dblink_exec', dialects: ['postgresql'], sql: (t) => `SELECT dblink_exec ( 'host=x' , 'drop table ${t}' )` },
   { name: 'schema-qualified pg_terminate_backend', dialects: ['postgresql'], sql: (t) => `SELECT ${t}.pg_terminate_backend ( 1 )` },
+  // Drops of an object the scratch schema lacks (SQLite compiles `IF EXISTS` of it to nothing there).
+  { name: 'DROP TABLE IF EXISTS', dialects: ['sqlite', 'postgresql'], sql: (t) => `DROP TABLE IF EXISTS ${t}` },
+  { name: 'DROP TRIGGER IF EXISTS', dialects: ['sqlite'], sql: (t) => `DROP TRIGGER IF EXISTS ${t}` },
+  { name: 'DROP VIEW IF EXISTS', dialects: ['sqlite', 'postgresql'], sql: (t) => `DROP VIEW IF EXISTS ${t}` },
+  // A column rewritten in every row; the database made to reach other servers; a view replaced.
+  { name: 'ALTER COLUMN TYPE USING', dialects: ['postgresql'], sql: (t, c) => `ALTER TABLE ${t} ALTER COLUMN ${c} TYPE text USING NULL` },
+  { name: 'ALTER COLUMN TYPE', dialects: ['postgresql'], sql: (t, c) => `ALTER TABLE ${t} ALTER ${c} SET DATA TYPE integer` },
+  { name: 'CREATE SERVER', dialects: ['postgresql'], sql: (t) => `CREATE SERVER ${t} FOREIGN DATA WRAPPER postgres_fdw OPTIONS ( host 'x.example' )` },
+  { name: 'CREATE USER MAPPING', dialects: ['postgresql'], sql: (t) => `CREATE USER MAPPING FOR PUBLIC SERVER ${t} OPTIONS ( user 'x' )` },
+  { name: 'CREATE SUBSCRIPTION', dialects: ['postgresql'], sql: (t, c) => `CREATE SUBSCRIPTION ${t} CONNECTION 'host=x.example' PUBLICATION ${c}` },
+  { name: 'IMPORT FOREIGN SCHEMA', dialects: ['postgresql'], sql: (t, c, u) => `IMPORT FOREIGN SCHEMA ${c} FROM SERVER ${t} INTO ${u}` },
+  { name: 'CREATE OR REPLACE VIEW', dialects: ['postgresql'], sql: (t, c) => `CREATE OR REPLACE VIEW ${t} AS SELECT ${c} FROM ${t}_base` },
+  // The table's own values: every row is among them.
+  { name: 'DELETE WHERE IN itself', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} IN ( SELECT ${c} FROM ${t} )` },
+  { name: 'UPDATE WHERE = ANY itself', dialects: ['postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${c} = ANY ( SELECT ${c} FROM ${t} WHERE 1 = 1 )` },
   // WHERE clauses that name no value the rows are narrowed to: the column against itself through
   // arithmetic, functions, ranges or arrays; IS NOT NULL; a regular expression every string matches.
   // (SQLite's sample rows miss the ones true only for numbers; PostgreSQL's reading adds them.)
@@ -81,6 +96,11 @@ const constructs: Construct[] = [
     [(c: string) => `${c} * 1 = ${c}`, ['sqlite', 'postgresql']], [(c: string) => `${c} <> ${c} + 1`, ['sqlite', 'postgresql']],
     [(c: string) => `lower ( ${c} ) = lower ( ${c} )`, ['sqlite', 'postgresql']], [(c: string) => `${c} BETWEEN ${c} - 1 AND ${c} + 1`, ['sqlite', 'postgresql']],
     [(c: string) => `${c} IS NOT NULL`, ['sqlite', 'postgresql']], [(c: string) => `NOT ( ${c} IS NULL )`, ['sqlite', 'postgresql']],
+    // Only the rows spared are named: every other row is touched.
+    [(c: string) => `${c} <> 5`, ['sqlite', 'postgresql']], [(c: string) => `${c} != 5`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c} NOT IN ( 1 , 2 )`, ['sqlite', 'postgresql']], [(c: string) => `NOT ( ${c} = 5 )`, ['sqlite', 'postgresql']],
+    [(c: string) => `( ${c} = 5 ) IS NOT TRUE`, ['sqlite', 'postgresql']], [(c: string) => `( ${c} = ${c} ) IS NOT FALSE`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c} IS DISTINCT FROM 5`, ['sqlite', 'postgresql']],
     [(c: string) => `${c} = ANY ( ARRAY [ ${c} ] )`, ['postgresql']], [(c: string) => `${c}::text ~ ''`, ['postgresql']], [(c: string) => `${c}::text ~* '.*'`, ['postgresql']],
   ] as Array<[(c: string) => string, Dialect[]]>).flatMap(([w, dialects], i): Construct[] => [
     { name: `DELETE WHERE unnarrowed ${i}`, dialects, sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
@@ -130,6 +150,43 @@ t.test('a statement hidden from one grammar by another grammar\'s syntax is held
     { numRuns: runs, ...seed },
   );
   t.pass('checked');
+});
+
+t.test('a statement hidden from PostgreSQL and SQLite by MySQL\'s comments or quoting is held on an endpoint of unknown dialect', async (t) => {
+  // MySQL runs `/*! … */` (and MariaDB `/*M! … */`) as code, reads `#` as a comment and `--1` as
+  // minus minus one, and `"…"` as a string with backslash escapes; PostgreSQL and SQLite read each
+  // of these the other way.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT 1 /*! ; ${d} */`,
+    (d: string) => `SELECT 1 /*!50700 ; ${d} */`,
+    (d: string) => `SELECT 1 /*M!100100 ; ${d} */`,
+    (d: string) => `SELECT 1 --1 ; ${d} ;`,
+    (d: string) => `SELECT 1 # '\n; ${d} ; -- '`,
+    (d: string) => `SELECT 1 # 2 /*\n; ${d} ; -- */`,
+    (d: string) => `SELECT "\\""; ${d}; -- "`,
+    (d: string) => `SELECT * FROM t WHERE a = "x\\" ; ${d} ; -- "`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`, (t2: string) => `TRUNCATE ${t2}`);
+  await fc.assert(
+    fc.asyncProperty(hide, destructive, ident, async (h, d, tbl) => {
+      const sql = h(d(tbl));
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'sql_dialects_disagree')) throw new Error(`${sql}: not marked ambiguous`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: a service of a known dialect reads its own grammar (a comment to PostgreSQL and
+  // SQLite); MySQL-flavoured reads on an endpoint of unknown dialect stay ordinary (held as any
+  // request to it is, not critical).
+  for (const [url, key] of [[SUPABASE, 'query'], [D1, 'sql']] as const) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: 'SELECT 1 /*! ; DROP TABLE users */' }) });
+    t.equal(decision.action, 'allow', `a comment in ${url}'s own dialect`);
+  }
+  for (const sql of ['SELECT `id` FROM users -- the ids\nWHERE id = 1', 'SELECT "name" FROM users WHERE id = 1 # pick one', "SELECT * FROM t WHERE a = 'it\\'s' /* quoted */", 'SELECT 1 /*!40001 SQL_NO_CACHE */']) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
 });
 
 t.test('reads stay reads in every dialect', async (t) => {
