@@ -3,6 +3,7 @@
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
 import { isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
+import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest } from './graphql.ts';
@@ -115,8 +116,31 @@ function mcpOf(msg: unknown): McpInfo | undefined {
   if (m.method === 'tools/call' && params && typeof params === 'object') {
     if (typeof params.name === 'string') info.tool = params.name;
     info.arguments = params.arguments ?? {};
+    const sql = mcpSqlTexts(info.arguments);
+    if (sql.length) {
+      const a = analyzeSqlIn(sql, 'unknown');
+      info.sql = a.ambiguity ? { ...a.info, ambiguous: true } : a.info;
+    }
   }
   return info;
+}
+
+/** Argument names under which MCP tools take SQL. */
+const mcpSqlKeys = ['query', 'sql', 'statement', 'sql_query'];
+
+/** The SQL texts a tool call's arguments carry: under an SQL key at the top or one object down (`{params: {sql}}`). */
+function mcpSqlTexts(args: unknown): string[] {
+  const texts: string[] = [];
+  const pick = (o: unknown): void => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const k of mcpSqlKeys) {
+      const v = (o as Record<string, unknown>)[k];
+      if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+    }
+  };
+  pick(args);
+  if (args && typeof args === 'object' && !Array.isArray(args)) for (const v of Object.values(args)) pick(v);
+  return texts;
 }
 
 /** JSON-RPC (MCP over HTTP). A batch is described by its first call plus every call in `batch`. */

@@ -134,6 +134,12 @@ export interface McpInfo {
   tool?: string;
   arguments?: unknown;
   id?: string | number | null;
+  /**
+   * SQL the tool call's arguments carry (`query`, `sql`, `statement`, `sql_query`, at the top or one
+   * level down: Supabase `execute_sql`, Neon `run_sql` …), read in every known dialect. A text no
+   * grammar reads (a search phrase) is unparsed; policies decide what that means for the tool.
+   */
+  sql?: SqlInfo & { ambiguous?: boolean };
   /** For a JSON-RPC batch: every call in it (the fields above describe the first). */
   batch?: McpInfo[];
 }

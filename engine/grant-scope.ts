@@ -6,6 +6,7 @@
 // every mutation. A grant given for one of them must not cover another, so a grant records the
 // request's scope — one item per tool, statement, ref command or root field — and covers a later
 // request only when every item of that request's scope is among the grant's.
+import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription } from '../describe/types.ts';
 
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
@@ -21,7 +22,16 @@ export function operationScope(d: RequestDescription): string[] {
   }
   if (d.mcp) {
     for (const c of d.mcp.batch ?? [d.mcp]) {
-      items.add(c.method === 'tools/call' ? `mcp:tools/call:${c.tool ?? '(no tool name)'}` : `mcp:${c.method}`);
+      const call = c.method === 'tools/call' ? `mcp:tools/call:${c.tool ?? '(no tool name)'}` : `mcp:${c.method}`;
+      items.add(call);
+      // SQL in the arguments is the operation (`execute_sql` runs any statement): its statements
+      // are the scope, as for an SQL endpoint. A text not read as SQL whole (a search phrase, an
+      // ambiguous or unparsed statement) names the call by its arguments' digest: only the same call is covered.
+      if (c.sql?.parsed && !c.sql.ambiguous) {
+        for (const s of c.sql.statements) items.add(`${call}:sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+      } else if (c.sql) {
+        items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
+      }
     }
   }
   if (d.sql) {

@@ -461,6 +461,20 @@ verdicts contains approve("mcp.tool_call", concat("", ["MCP tool call(s) ", conc
 	count(mcp_tool_calls) > 0
 }
 
+# SQL a tool call carries in its arguments (input.mcp.sql: Supabase execute_sql, Neon run_sql …)
+# is judged as SQL: destructive statements are critical whatever the tool, read-only ones included.
+mcp_destructive_sql_tools := {object.get(c, "tool", "(no tool name)") |
+	some c in mcp_calls
+	c.method == "tools/call"
+	c.sql.parsed == true
+	c.sql.destructive == true
+}
+
+verdicts contains approve("mcp.sql_destructive", concat("", ["MCP tool call(s) ", concat(", ", sort(mcp_destructive_sql_tools)), " on ", host, " carry destructive SQL: a human must approve (critical)"]), "critical") if {
+	host_allowed
+	count(mcp_destructive_sql_tools) > 0
+}
+
 verdicts contains approve("mcp.method", concat("", ["MCP method(s) ", concat(", ", sort(mcp_other_methods)), ": a human must approve"]), "medium") if {
 	host_allowed
 	count(mcp_other_methods) > 0

@@ -344,6 +344,25 @@ test_mcp_read_only_tool_allowed if {
 	d.rule == "mcp.read"
 }
 
+test_mcp_destructive_sql_in_arguments_is_critical if {
+	sql := {"parsed": true, "destructive": true, "statements": [{"kind": "drop_table", "tables": ["notes"], "destructive": true}]}
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "execute_sql", "arguments": {"query": "DROP TABLE notes"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg
+	d.action == "approve"
+	d.rule == "mcp.sql_destructive"
+	d.approval.risk == "critical"
+	r := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "arguments": {"query": "DROP TABLE notes"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg
+	r.approval.risk == "critical"
+}
+
+test_mcp_search_phrase_is_not_sql if {
+	sql := {"parsed": false, "destructive": true, "statements": [], "error": "syntax error"}
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "arguments": {"query": "open bugs"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.read"
+	h := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "execute_sql", "arguments": {"query": "SELECT 1"}, "sql": {"parsed": true, "destructive": false, "statements": [{"kind": "select", "tables": [], "destructive": false}]}}) with data.config.mcp_servers as mcp_cfg
+	h.rule == "mcp.tool_call"
+	h.approval.risk == "high"
+}
+
 test_mcp_batch_with_one_unsafe_call_needs_approval if {
 	batch := [
 		{"method": "tools/call", "tool": "search_docs"},

@@ -3,7 +3,7 @@
 // a DELETE or DROP to the same SQL endpoint, a push that deletes a branch, another GraphQL
 // mutation, a request that is simply riskier under the same path pattern. The policy here is the
 // naive one a user might write (any grant → allow), so only the engine's grant rule stands between
-// the agent and the widening. Property: over random pairs (approved request, later request) to one
+// the agent and the widening (an MCP tool that runs the SQL in its arguments included). Property: over random pairs (approved request, later request) to one
 // endpoint, a grant turns the later request into an allow only when its own decision is an approve
 // at the approved risk or lower, not critical, and everything it does was in the approved request.
 import path from 'node:path';
@@ -61,6 +61,11 @@ const mcp = (tools: string[]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
   body: JSON.stringify(tools.length === 1 ? { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tools[0], arguments: {} } } : tools.map((name, id) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } }))),
 });
+// SQL carried in an MCP tool's arguments (Supabase `execute_sql {query}`, Neon `run_sql {params: {sql}}`), and a search phrase.
+const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
+  url: 'https://mcp.tools.example/mcp', type: 'application/json',
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
+});
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -75,12 +80,14 @@ const graphql = (fields: string[]): Shape => ({
 const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_email'], { minLength: 1 });
 const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1'], { minLength: 1 });
 const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
+const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql'), fc.oneof(statements, fc.constantFrom(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
 const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
 
 /** Pairs (approved, later) to the same endpoint, of the same kind. */
 const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
+  fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
 );
@@ -92,7 +99,14 @@ function describe(s: Shape): RequestDescription {
 /** What a request does, read from its description independently of the grant code. */
 function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
-  for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) out.add(`tool ${c.tool}`);
+  for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
+    out.add(`tool ${c.tool}`);
+    const args = c.arguments as { query?: string; params?: { sql?: string } } | undefined;
+    const text = args?.query ?? args?.params?.sql;
+    // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
+    if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
+    else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
+  }
   for (const s of d.sql?.statements ?? []) out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
   const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
   for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
