@@ -211,6 +211,80 @@ export class LocalAddresses {
 
 const dnsCacheMs = 5000;
 
+/** How long resolving a name may take, waiting for a lookup slot included, before the request is refused. */
+export const DNS_TIMEOUT_MS = 5000;
+/**
+ * System lookups outstanding at once, and per agent. getaddrinfo holds one of libuv's four pool
+ * threads until it returns, which a name server that never answers makes tens of seconds, and the
+ * file system (audit, approvals), zlib and crypto share those threads: one agent sending requests
+ * to many such names would stall Airlock for everyone. A lookup holds its slot until it returns,
+ * even after its request gave up on it.
+ */
+const MAX_LOOKUPS = 3;
+const MAX_LOOKUPS_PER_AGENT = 1;
+
+/** Runs lookups within the slots above, agents taking turns; a lookup whose request gave up is dropped from the queue. */
+class LookupGate {
+  private running = 0;
+  private readonly perOwner = new Map<string, number>();
+  private readonly waiting = new Map<string, Array<{ start: () => void; cancelled: boolean }>>();
+
+  run<T>(owner: string, job: () => Promise<T>, timeoutMs: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { cancelled: false, start: (): void => {} };
+      const timer = setTimeout(() => {
+        entry.cancelled = true;
+        reject(new Error(`no answer from DNS within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      timer.unref();
+      entry.start = () => {
+        this.running++;
+        this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
+        let done: Promise<T>;
+        try {
+          done = job();
+        } catch (err) {
+          done = Promise.reject(err);
+        }
+        done.then(
+          (v) => { clearTimeout(timer); resolve(v); },
+          (err: unknown) => { clearTimeout(timer); reject(err); },
+        ).finally(() => {
+          this.running--;
+          const n = (this.perOwner.get(owner) ?? 1) - 1;
+          if (n > 0) this.perOwner.set(owner, n);
+          else this.perOwner.delete(owner);
+          this.next();
+        });
+      };
+      const queue = this.waiting.get(owner);
+      if (queue) queue.push(entry);
+      else this.waiting.set(owner, [entry]);
+      this.next();
+    });
+  }
+
+  private next(): void {
+    for (;;) {
+      if (this.running >= MAX_LOOKUPS) return;
+      let started = false;
+      for (const [owner, queue] of this.waiting) {
+        if ((this.perOwner.get(owner) ?? 0) >= MAX_LOOKUPS_PER_AGENT) continue;
+        while (queue.length && queue[0]!.cancelled) queue.shift();
+        const entry = queue.shift();
+        // The owner goes to the back of the turn order.
+        this.waiting.delete(owner);
+        if (queue.length) this.waiting.set(owner, queue);
+        if (!entry) continue;
+        entry.start();
+        started = true;
+        break;
+      }
+      if (!started) return;
+    }
+  }
+}
+
 export class DestinationGuard {
   private readonly allow: AllowRule[];
   private readonly own: Endpoint[];
@@ -283,17 +357,18 @@ export class DestinationGuard {
   }
 
   private readonly answers = new Map<string, { addresses: Promise<string[]>; until: number }>();
+  private readonly gate = new LookupGate();
 
   /**
    * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
    * path. Safe against rebinding: whatever the answer, the proxy dials the address it checked.
    */
-  private cachedLookup(host: string): Promise<string[]> {
+  private cachedLookup(host: string, owner: string): Promise<string[]> {
     const now = Date.now();
     const hit = this.answers.get(host);
     if (hit && hit.until > now) return hit.addresses;
     if (this.answers.size >= 5000) this.answers.clear();
-    const addresses = this.lookup(host);
+    const addresses = this.gate.run(owner, () => this.lookup(host), DNS_TIMEOUT_MS);
     const entry = { addresses, until: now + dnsCacheMs };
     this.answers.set(host, entry);
     addresses.catch(() => { if (this.answers.get(host) === entry) this.answers.delete(host); });
@@ -304,15 +379,15 @@ export class DestinationGuard {
    * Resolves host (pins first), checks every address and returns the one to dial. Throws
    * DestinationError when any address is refused or the name does not resolve.
    */
-  async resolve(host: string, port: number): Promise<string> {
-    return (await this.resolveEndpoint(host, port)).address;
+  async resolve(host: string, port: number, owner = ''): Promise<string> {
+    return (await this.resolveEndpoint(host, port, owner)).address;
   }
 
   /**
    * Like resolve(), and also the port to dial: a pin may send HOST:PORT to another port
    * (`--resolve registry.test:443=127.0.0.1:8443`). The checks apply to the address and port dialed.
    */
-  async resolveEndpoint(host: string, port: number): Promise<{ address: string; port: number }> {
+  async resolveEndpoint(host: string, port: number, owner = ''): Promise<{ address: string; port: number }> {
     const bare = host.startsWith('[') ? host.slice(1, -1) : host;
     let addresses: string[];
     let dialPort = port;
@@ -325,7 +400,7 @@ export class DestinationGuard {
         dialPort = pinned.port ?? port;
       } else {
         try {
-          addresses = await this.cachedLookup(name);
+          addresses = await this.cachedLookup(name, owner);
         } catch (err) {
           throw new DestinationError(`cannot resolve ${bare}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 'resolve');
         }

@@ -223,7 +223,7 @@ export class Pipeline {
     const unaudited = this.auditUnavailable();
     if (unaudited) return { ...unaudited, rule };
     try {
-      x.dial = await this.deps.guard.resolveEndpoint(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port);
+      x.dial = await this.deps.guard.resolveEndpoint(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port, described.agent.id);
     } catch (err) {
       const e = err as DestinationError;
       return { ...(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message)), rule };

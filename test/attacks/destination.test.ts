@@ -116,6 +116,38 @@ t.test('DNS rebinding never reaches the private answer; names of denied requests
   t.equal(good.received.length - goodBefore, statuses.filter((s) => s === 200).length, 'the good upstream got exactly the allowed requests');
 });
 
+t.test('names whose DNS never answers: refused in bounded time, and one agent cannot take the lookups everyone shares', async (t) => {
+  // getaddrinfo holds one of libuv's four pool threads until it returns (tens of seconds for a name
+  // server that never answers), and the audit log, the approval store, zlib and crypto share those
+  // threads. The test's resolver stands for such a name server: names under never.example are never
+  // answered while the test runs; the guard must refuse them on its own clock and keep at most a few
+  // lookups outstanding, one per agent, so a neighbour's name still resolves.
+  const a = open;
+  const { token } = await a.airlock.agents.add('neighbour', {});
+  const neighbour = `Basic ${Buffer.from(`neighbour:${token}`).toString('base64')}`;
+  const guard = a.airlock.guard as unknown as { lookup: (h: string) => Promise<string[]> };
+  const system = guard.lookup;
+  let outstanding = 0;
+  let most = 0;
+  const hung: Array<() => void> = [];
+  guard.lookup = (host) => {
+    most = Math.max(most, ++outstanding);
+    if (host.endsWith('.never.example')) {
+      return new Promise((_, reject) => hung.push(() => { outstanding--; reject(Object.assign(new Error('no answer'), { code: 'EAI_AGAIN' })); }));
+    }
+    return new Promise((resolve) => setTimeout(() => { outstanding--; resolve(['127.0.0.1']); }, 5));
+  };
+  t.teardown(() => { guard.lookup = system; for (const f of hung) f(); });
+  const hostile = Array.from({ length: 12 }, (_, i) => viaProxy(a.port, `http://n${i}.never.example:${good.port}/`, { auth: a.auth }));
+  for (let i = 0; i < 3; i++) {
+    const r = await viaProxy(a.port, `http://neighbour${i}.example:${good.port}/ok`, { auth: neighbour });
+    t.equal(r.status, 200, `the neighbour's name ${i} resolves and is forwarded meanwhile`);
+  }
+  const answers = await Promise.all(hostile);
+  t.ok(answers.every((r) => r.status === 502 && isProblem(r) && /no answer from DNS/.test(r.body)), `every unanswered name is refused with a problem (${answers.map((r) => r.status)})`);
+  t.ok(most <= 3, `at most 3 lookups were outstanding at once (${most})`);
+});
+
 t.test('deny-list evasion: case, trailing dots, userinfo, backslashes, fragments, IDN look-alikes', async (t) => {
   const up = await startUpstream(t);
   const a = await startTestAirlock(t, { policy: 'denylist', resolve: ['evil.example=127.0.0.1', 'xn--vil-5cd.example=127.0.0.1', 'allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`] });
