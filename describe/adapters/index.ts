@@ -37,8 +37,12 @@ export interface Recognized {
   ambiguity?: AmbiguityReason;
 }
 
-/** Path names that mark a generic SQL-over-HTTP endpoint taking `{query}` (GraphQL never lives here). */
-const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw']);
+/**
+ * Path names that mark a generic SQL-over-HTTP endpoint taking `{query}` or `{statement}` (GraphQL
+ * never lives here): `/sql`, `/query`, Snowflake and Databricks `…/statements`, BigQuery `…/queries`,
+ * Trino `/v1/statement`.
+ */
+const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'statement', 'statements', 'queries']);
 
 /**
  * SQL in a request no adapter claims: `{sql: "…"}` (JSON or form) anywhere, `{query: "…"}` to an
@@ -51,13 +55,19 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
   const sqlPath = sqlEndpointNames.has(last) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
   const form = body.form;
-  if (form && (form.sql?.length || (sqlPath && form.query?.length))) return sqlFromBody(request, { keys: sqlPath ? ['query', 'sql'] : ['sql'] });
+  const keys = ['query', 'sql', 'statement'];
+  if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody(request, { keys: sqlPath ? keys : ['sql'] });
   const json = body.json;
+  // Trino takes the statement as the plain body of `POST /v1/statement`.
+  if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
   if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
   const o = json as Record<string, unknown>;
   if (typeof o.sql === 'string') return { texts: [o.sql] };
+  // BigQuery's jobs.insert: {configuration: {query: {query}}}.
+  const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
+  if (typeof job === 'string') return { texts: [job] };
   if (!sqlPath) return undefined;
-  if (typeof o.query === 'string' || Array.isArray(o.queries)) return sqlFromBody(request);
+  if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
 }
 

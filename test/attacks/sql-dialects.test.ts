@@ -241,3 +241,27 @@ t.test('a statement hidden in a string by backslash escapes (standard_conforming
     }
   }
 });
+
+t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is read as SQL', async (t) => {
+  // Each takes SQL under its own field: a destructive statement there is held critical (and a
+  // grant for one statement names it), not a plain POST to an allowed host.
+  const H = `https://${SQL_HOST}`;
+  const shapes: Array<[string, string, (sql: string) => string]> = [
+    [`${H}/api/v2/statements`, 'application/json', (sql) => JSON.stringify({ statement: sql, warehouse: 'w', timeout: 60 })],
+    [`${H}/api/2.0/sql/statements`, 'application/json', (sql) => JSON.stringify({ statement: sql, warehouse_id: 'w' })],
+    [`${H}/bigquery/v2/projects/p/queries`, 'application/json', (sql) => JSON.stringify({ query: sql, useLegacySql: false })],
+    [`${H}/bigquery/v2/projects/p/jobs`, 'application/json', (sql) => JSON.stringify({ configuration: { query: { query: sql, useLegacySql: false } } })],
+    [`${H}/v1/statement`, 'text/plain', (sql) => sql],
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...shapes), fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`), ident, async ([url, type, body], d, tbl) => {
+      const { description, decision } = await decide({ url, headers: [['Content-Type', type]], body: body(d(tbl)) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${d(tbl)} to ${url}: ${decision.action} ${decision.rule}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  for (const [url, type, body] of shapes) {
+    const { decision } = await decide({ url, headers: [['Content-Type', type]], body: body('SELECT name FROM users WHERE id = 1') });
+    t.not(decision.approval?.risk, 'critical', `a read to ${url} stays ordinary`);
+  }
+});
