@@ -68,7 +68,7 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
   'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
-  'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt',
+  'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt', 'SecLabelStmt',
 ]);
 
 /**

@@ -84,6 +84,7 @@ const constructs: Construct[] = [
   { name: 'CREATE USER MAPPING', dialects: ['postgresql'], sql: (t) => `CREATE USER MAPPING FOR PUBLIC SERVER ${t} OPTIONS ( user 'x' )` },
   { name: 'CREATE SUBSCRIPTION', dialects: ['postgresql'], sql: (t, c) => `CREATE SUBSCRIPTION ${t} CONNECTION 'host=x.example' PUBLICATION ${c}` },
   { name: 'IMPORT FOREIGN SCHEMA', dialects: ['postgresql'], sql: (t, c, u) => `IMPORT FOREIGN SCHEMA ${c} FROM SERVER ${t} INTO ${u}` },
+  { name: 'SECURITY LABEL', dialects: ['postgresql'], sql: (t) => `SECURITY LABEL ON TABLE ${t} IS 'system_u:object_r:sepgsql_table_t:s0'` },
   { name: 'CREATE OR REPLACE VIEW', dialects: ['postgresql'], sql: (t, c) => `CREATE OR REPLACE VIEW ${t} AS SELECT ${c} FROM ${t}_base` },
   // The table's own values: every row is among them.
   { name: 'DELETE WHERE IN itself', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} IN ( SELECT ${c} FROM ${t} )` },
