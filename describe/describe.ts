@@ -4,6 +4,7 @@
 import crypto from 'node:crypto';
 import { isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
+import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest } from './graphql.ts';
@@ -106,7 +107,30 @@ export function parseTarget(rawUrl: string): URL {
   return url;
 }
 
-function mcpOf(msg: unknown): McpInfo | undefined {
+/**
+ * SQL in tool arguments costs an analysis per call on the main thread: a request analyzes at most
+ * this many calls' SQL, and stops once its statements reach MAX_SQL_STATEMENTS (a batch of 8,000
+ * `execute_sql` calls took 17 s). Calls past the budget are `limited`, which the default policy holds critical.
+ */
+const MAX_MCP_SQL_CALLS = 64;
+
+interface SqlBudget {
+  calls: number;
+  statements: number;
+}
+
+function mcpSql(texts: string[], budget: SqlBudget): NonNullable<McpInfo['sql']> {
+  if (budget.calls >= MAX_MCP_SQL_CALLS || budget.statements >= MAX_SQL_STATEMENTS) {
+    const error = `SQL in more than ${MAX_MCP_SQL_CALLS} tool calls or ${MAX_SQL_STATEMENTS} statements of one request was not analyzed`;
+    return { parsed: false, error, statements: [], destructive: true, limited: true };
+  }
+  budget.calls++;
+  const a = analyzeSqlIn(texts, 'unknown');
+  budget.statements += a.info.statements.length;
+  return a.ambiguity ? { ...a.info, ambiguous: true } : a.info;
+}
+
+function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
   if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return undefined;
   const m = msg as { jsonrpc?: unknown; method?: unknown; params?: unknown; id?: unknown };
   if (m.jsonrpc !== '2.0' || typeof m.method !== 'string') return undefined;
@@ -117,10 +141,7 @@ function mcpOf(msg: unknown): McpInfo | undefined {
     if (typeof params.name === 'string') info.tool = params.name;
     info.arguments = params.arguments ?? {};
     const sql = mcpSqlTexts(info.arguments);
-    if (sql.length) {
-      const a = analyzeSqlIn(sql, 'unknown');
-      info.sql = a.ambiguity ? { ...a.info, ambiguous: true } : a.info;
-    }
+    if (sql.length) info.sql = mcpSql(sql, budget);
   }
   return info;
 }
@@ -145,12 +166,13 @@ function mcpSqlTexts(args: unknown): string[] {
 
 /** JSON-RPC (MCP over HTTP). A batch is described by its first call plus every call in `batch`. */
 export function describeMcp(json: unknown): McpInfo | undefined {
+  const budget: SqlBudget = { calls: 0, statements: 0 };
   if (Array.isArray(json)) {
-    const calls = json.map(mcpOf);
+    const calls = json.map((m) => mcpOf(m, budget));
     if (calls.length === 0 || calls.some((c) => !c)) return undefined;
     return { ...calls[0]!, batch: calls as McpInfo[] };
   }
-  return mcpOf(json);
+  return mcpOf(json, budget);
 }
 
 function findPlaceholders(finder: PlaceholderFinder | undefined, parts: Array<[PlaceholderUse['where'][number], string]>): PlaceholderUse[] {

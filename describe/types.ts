@@ -138,8 +138,9 @@ export interface McpInfo {
    * SQL the tool call's arguments carry (`query`, `sql`, `statement`, `sql_query`, at the top or one
    * level down: Supabase `execute_sql`, Neon `run_sql` …), read in every known dialect. A text no
    * grammar reads (a search phrase) is unparsed; policies decide what that means for the tool.
+   * `limited`: not analyzed, past the request's budget of calls (64) or statements (1,000).
    */
-  sql?: SqlInfo & { ambiguous?: boolean };
+  sql?: SqlInfo & { ambiguous?: boolean; limited?: boolean };
   /** For a JSON-RPC batch: every call in it (the fields above describe the first). */
   batch?: McpInfo[];
 }

@@ -466,9 +466,16 @@ verdicts contains approve("mcp.tool_call", concat("", ["MCP tool call(s) ", conc
 mcp_destructive_sql_tools := {object.get(c, "tool", "(no tool name)") |
 	some c in mcp_calls
 	c.method == "tools/call"
-	c.sql.parsed == true
-	c.sql.destructive == true
+	mcp_sql_destructive(c.sql)
 }
+
+mcp_sql_destructive(sql) if {
+	sql.parsed == true
+	sql.destructive == true
+}
+
+# Past the request's budget of SQL analysis (many calls carrying SQL): not seen, so held as the worst.
+mcp_sql_destructive(sql) if sql.limited == true
 
 verdicts contains approve("mcp.sql_destructive", concat("", ["MCP tool call(s) ", concat(", ", sort(mcp_destructive_sql_tools)), " on ", host, " carry destructive SQL: a human must approve (critical)"]), "critical") if {
 	host_allowed

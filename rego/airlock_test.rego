@@ -354,6 +354,13 @@ test_mcp_destructive_sql_in_arguments_is_critical if {
 	r.approval.risk == "critical"
 }
 
+test_mcp_sql_past_the_analysis_budget_is_critical if {
+	sql := {"parsed": false, "destructive": true, "statements": [], "limited": true, "error": "not analyzed"}
+	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "execute_sql", "arguments": {"query": "SELECT 1"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg
+	d.rule == "mcp.sql_destructive"
+	d.approval.risk == "critical"
+}
+
 test_mcp_search_phrase_is_not_sql if {
 	sql := {"parsed": false, "destructive": true, "statements": [], "error": "syntax error"}
 	d := airlock.decision with input as mcp_req({"method": "tools/call", "tool": "search_docs", "arguments": {"query": "open bugs"}, "sql": sql}) with data.config.mcp_servers as mcp_cfg

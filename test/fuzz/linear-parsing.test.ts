@@ -165,3 +165,14 @@ t.test('SQL with long runs of operator characters is reported unparsed, not lexe
   const ok = describeRequest({ method: 'POST', url: places[0][0], headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ query: `SELECT a->>'b', c || '-' || d FROM t WHERE e >= 1 AND f <> 2 /* ${'*'.repeat(2000)} */` })), bodyTruncated: false }, { agent });
   t.equal(ok.sql?.parsed, true, 'ordinary operators and a long banner comment parse');
 });
+
+t.test('SQL in the arguments of a large JSON-RPC batch is analyzed within a budget', async (t) => {
+  // Each tool call's SQL costs an analysis on the main thread: 8,000 `execute_sql` calls in one
+  // batch took 17 s. Past 64 calls (or 1,000 statements) the rest are `limited` (held critical).
+  const body = JSON.stringify(Array.from({ length: 8000 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'execute_sql', arguments: { query: `DELETE FROM t WHERE id = ${i} /* c */` } } })));
+  const d = describeRequest({ method: 'POST', url: 'https://mcp.example/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(body), bodyTruncated: false }, { agent });
+  const calls = d.mcp?.batch ?? [];
+  t.equal(calls.length, 8000, 'every call is described');
+  t.equal(calls.filter((c) => c.sql?.parsed).length, 64, 'the first 64 calls\' SQL is analyzed');
+  t.ok(calls.slice(64).every((c) => c.sql?.limited === true && c.sql.destructive), 'the rest are limited, and count as destructive');
+});
