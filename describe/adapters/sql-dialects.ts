@@ -128,7 +128,9 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
       const error = `SQL longer than ${MAX_MYSQL_READING_CHARS} characters that MySQL splits otherwise (comments, quotes or escapes) was not read in every dialect`;
       return { info: { ...out.info, dialect: 'unknown', parsed: false, error, destructive: true }, readOnly: false, ambiguity: out.ambiguity };
     }
-    const my = analyzeUnknown(read, analyzeSql(read));
+    // PostgreSQL's grammar first (SQLite's analysis runs DELETEs against sample rows, the costly part); SQLite's where it fails.
+    const pgMy = analyzeSql(read);
+    const my = pgMy.info.parsed ? labelled(pgMy) : analyzeUnknown(read, pgMy);
     if (my.info.parsed && out.info.parsed && structure(my.info) === structure(out.info)) {
       const statements = mergeFlags(out.info.statements, my.info.statements);
       out = { ...out, info: { ...out.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: out.readOnly && my.readOnly };
