@@ -52,13 +52,17 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
   if (isOwnAddress(opts.guard, target)) return refuse(refusals.self('the proxy does not tunnel to its own listeners'), agent.id);
 
   socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-  socket.setTimeout(opts.handshakeMs, () => socket.destroy());
+  // From here to the first request byte (plain HTTP) or the end of the TLS handshake, by the clock
+  // (not an idle timer, which a client dripping its ClientHello a byte at a time would keep alive).
+  const handshake = setTimeout(() => socket.destroy(), opts.handshakeMs);
+  handshake.unref();
+  socket.once('close', () => clearTimeout(handshake));
   const first = head.length ? head : await firstChunk(socket);
   if (!first) return void socket.destroy();
   socket.unshift(first);
   if (first[0] !== 0x16) {
     // Plain HTTP inside the tunnel (some clients tunnel http:// too): same inner server, scheme http.
-    socket.setTimeout(0);
+    clearTimeout(handshake);
     opts.deliver(socket, { agent, credential, target, scheme: 'http' });
     socket.resume();
     return;
@@ -93,7 +97,7 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
   });
   tlsSocket.once('secure', () => {
     secured = true;
-    socket.setTimeout(0);
+    clearTimeout(handshake);
     opts.deliver(tlsSocket, tunnel);
   });
 }

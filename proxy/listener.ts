@@ -120,7 +120,9 @@ export class ProxyServer {
     } as http.ServerOptions));
     server.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
     server.on('connect', (req, socket, head) => {
-      this.idle.delete(socket as net.Socket);
+      // The tunnel counts as waiting (for its handshake and first request) until it is handed over:
+      // a client opening thousands of tunnels and sending nothing meets the same bound as plain connections.
+      this.waitForHead(socket as net.Socket);
       // Never an unhandled rejection (it would stop the process): an unexpected failure closes the tunnel.
       this.onConnect(req, socket as net.Socket, head).catch(() => (socket as net.Socket).destroy());
     });
@@ -182,6 +184,7 @@ export class ProxyServer {
     return intercept({
       pipeline: this.pipeline, ca: this.deps.ca, guard: this.deps.guard, handshakeMs: this.deps.timeouts.handshakeMs,
       deliver: (s, tunnel) => {
+        this.idle.delete(socket);
         this.tunnels.set(s, tunnel);
         this.inner.emit('connection', s);
       },

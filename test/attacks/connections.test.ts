@@ -6,6 +6,7 @@
 // waiting for a head (the longest-waiting closed first) and at most AGENT_WAITING of one agent's
 // requests waiting for its turn (429 and close for the rest), while another agent is served.
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
@@ -41,6 +42,33 @@ t.test('half-sent heads past the idle cap: the longest-waiting are closed, a nei
   const r = await held;
   t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
   t.ok(r.closed >= extra, `the proxy closed ${r.closed} of them (at least the ${extra} past ${MAX_IDLE_CONNECTIONS}) before its 30 s header timeout`);
+});
+
+t.test('tunnels whose TLS handshake never finishes count against the same cap, and a dripped handshake is cut by the clock', async (t) => {
+  // After `200 Connection Established` a tunnel waits for its handshake: it holds a descriptor like a
+  // half-sent head but was not counted with them. The handshake is bound by the clock, so a ClientHello
+  // sent a byte at a time does not keep it (checked with a 1 s bound).
+  const extra = 400;
+  const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'tunnel', a.auth, '6000']);
+  await new Promise((r) => setTimeout(r, 4000));
+  t.equal((await ask()).status, 200, 'the neighbour is served while the tunnels are held');
+  const r = await held;
+  t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
+  t.ok(r.closed >= extra, `the proxy closed ${r.closed} of them (at least the ${extra} past ${MAX_IDLE_CONNECTIONS}) before its handshake timeout`);
+  const quick = await startTestAirlock(t, { timeouts: { handshakeMs: 1000 } });
+  const s = net.connect(quick.port, '127.0.0.1');
+  let closed = false;
+  s.on('close', () => { closed = true; });
+  s.on('error', () => undefined);
+  s.write(`CONNECT x.example:443 HTTP/1.1\r\nHost: x.example:443\r\nProxy-Authorization: ${quick.auth}\r\n\r\n`);
+  // A ClientHello dripped one byte every 200 ms (well inside any idle timer), for at most 6 s.
+  const hello = Buffer.from('16030100c8010000c40303', 'hex');
+  for (let i = 0; i < 30 && !closed; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    if (!closed) s.write(hello.subarray(i % hello.length, (i % hello.length) + 1));
+  }
+  t.ok(closed, 'the proxy closed the tunnel whose handshake was still being dripped (1 s handshake bound, 6 s of dripping)');
+  s.destroy();
 });
 
 t.test('one agent\'s stalled uploads past its waiting cap are refused at once', async (t) => {
