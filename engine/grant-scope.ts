@@ -36,6 +36,10 @@ export function operationScope(d: RequestDescription): string[] {
     }
   }
   const s = d.service;
+  // A batch of calls (Google's batch endpoints) is every call in it.
+  if (s && s.operation === 'batch' && Array.isArray(s.params.operations)) {
+    for (const op of s.params.operations) items.add(`batch:${String(op)}`);
+  }
   if (s && (s.operation === 'git.push' || s.operation === 'git.update_ref')) {
     const p = s.params as { refs?: unknown; deletes?: unknown; refs_incomplete?: unknown; ref?: unknown; force?: unknown };
     if (s.operation === 'git.update_ref') {

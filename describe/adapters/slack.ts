@@ -17,6 +17,8 @@ const exact: Record<string, Effect> = {
   'files.completeUploadExternal': 'send',
   'files.getUploadURLExternal': 'write',
   'files.sharedPublicURL': 'send', // makes a file readable by anyone with the link
+  'files.remote.share': 'send', // posts a file into channels
+  'chat.unfurl': 'send', // adds content the channel sees under a message
   'files.delete': 'delete',
   'conversations.invite': 'admin',
   'conversations.inviteShared': 'admin',
@@ -30,7 +32,10 @@ const exact: Record<string, Effect> = {
 };
 
 /** Name suffixes that only read. Anything not listed (or unknown) is a write: fail closed. */
-const readVerbs = new Set(['list', 'info', 'history', 'replies', 'members', 'get', 'getPresence', 'lookupByEmail', 'conversations', 'permalink', 'identity', 'access', 'exists']);
+const readVerbs = new Set([
+  'list', 'info', 'history', 'replies', 'members', 'get', 'getPresence', 'getPermalink', 'lookupByEmail', 'conversations',
+  'permalink', 'identity', 'access', 'exists', 'accessLogs', 'billableInfo', 'integrationLogs', 'teamInfo',
+]);
 
 function effectOf(method: string): Effect {
   if (exact[method]) return exact[method]!;

@@ -20,12 +20,22 @@ const pay = new Set([
   'subscription_schedules.create', 'credit_notes.create', 'application_fees.refunds', 'customers.balance_transactions',
   'treasury.outbound_payments.create', 'treasury.outbound_transfers.create', 'treasury.received_credits.create',
   'issuing.cards.create', 'issuing.authorizations.approve', 'setup_intents.confirm', 'quotes.accept',
+  // Older and less common spellings of the same: a refund created under its charge (`/v1/charges/{id}/refunds`),
+  // an application fee's legacy refund, money pulled in from a bank account, a customer's balance
+  // or a verified bank debit paying an intent, a paused subscription resumed (it invoices and
+  // charges), a card charged on a Terminal reader, a dispute closed (its amount is conceded).
+  'charges.refunds', 'application_fees.refund', 'treasury.inbound_transfers.create', 'payment_intents.apply_customer_balance',
+  'payment_intents.verify_microdeposits', 'subscriptions.resume', 'disputes.close',
+  'terminal.readers.process_payment_intent', 'terminal.readers.confirm_payment_intent', 'terminal.readers.refund_payment',
 ]);
 
 /** Operations that change who can act on the account or where events go. */
 const admin = new Set([
   'webhook_endpoints.create', 'webhook_endpoints.update', 'webhook_endpoints.delete',
   'accounts.create', 'accounts.update', 'accounts.delete', 'accounts.reject', 'accounts.login_links', 'accounts.persons',
+  // `people` is the newer name of `persons` (the account's owners and representatives);
+  // capabilities decide what a connected account may do (take payments, receive transfers).
+  'accounts.people', 'accounts.capabilities',
   'account.update', 'apps.secrets.create', 'apps.secrets.delete', 'payouts.reverse',
   // The bank account or card payouts go to (Connect accounts' external accounts): changing it
   // redirects the money.
