@@ -69,6 +69,8 @@ const projectApi = new RouteTable([
   { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
   { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
   { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
+  // A bucket's settings say who may read it: `public: true` serves every file in it to anyone.
+  { route: 'PUT|PATCH /storage/v1/bucket/{bucket}', operation: 'storage.buckets.update', effect: 'admin' },
   { route: 'POST /storage/v1/bucket/{bucket}/empty', operation: 'storage.buckets.empty', effect: 'delete' },
   { route: 'GET /storage/v1/object/{path+}', operation: 'storage.objects.get', effect: 'read' },
   { route: 'POST /storage/v1/object/list/{bucket}', operation: 'storage.objects.list', effect: 'read' },
@@ -78,6 +80,12 @@ const projectApi = new RouteTable([
   { route: 'GET /auth/v1/user', operation: 'auth.get_user', effect: 'read' },
   { route: 'GET /auth/v1/admin/users', operation: 'auth.admin.list_users', effect: 'read' },
   { route: 'POST|PUT|DELETE /auth/v1/admin/{path+}', operation: 'auth.admin', effect: 'admin' },
+  // Inviting creates a user who can sign in (service role only, like auth.admin); the others
+  // mail a sign-in link or code to any address.
+  { route: 'POST /auth/v1/invite', operation: 'auth.invite', effect: 'admin' },
+  { route: 'POST /auth/v1/otp', operation: 'auth.otp', effect: 'send' },
+  { route: 'POST /auth/v1/magiclink', operation: 'auth.magiclink', effect: 'send' },
+  { route: 'POST /auth/v1/recover', operation: 'auth.recover', effect: 'send' },
   { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
 ] satisfies RouteSpec[]);
 
