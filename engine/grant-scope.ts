@@ -82,3 +82,24 @@ const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-u
 export function opaqueScope(scope: readonly string[]): string[] {
   return scope.filter((i) => opaqueItems.has(i));
 }
+
+/**
+ * Service parameters that say where a request acts — a repository, an organization, a channel, a
+ * project, a table, an account or zone, a mailbox — as opposed to which object it touches. A human
+ * who allowed "similar" comments on acme/widgets did not allow comments on someone else's public
+ * repository, nor messages to another channel, nor updates to another table.
+ */
+const targetParams = ['owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'account_id', 'zone_id', 'project_id', 'user_id'];
+
+/** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
+export function grantTarget(d: RequestDescription): string | undefined {
+  const s = d.service;
+  if (!s || !s.params) return undefined;
+  const parts: string[] = [];
+  for (const k of targetParams) {
+    const v = (s.params as Record<string, unknown>)[k];
+    if (typeof v === 'string') parts.push(`${k}=${v}`);
+    else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
+  }
+  return parts.length ? `${s.name}:${parts.join(';')}` : undefined;
+}

@@ -57,6 +57,10 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   const params: Record<string, unknown> = {};
   const channel = bodyField(request, 'channel') ?? request.query.channel?.[0];
   if (channel !== undefined) params.channel = channel;
+  // Slack may take the channel from the body or the URL, a repeated form field's first or last:
+  // when they name different channels, every one is listed (a grant for one covers none of them).
+  const named = new Set([bodyField(request, 'channel'), ...(request.body.form?.channel ?? []), ...(request.query.channel ?? [])].filter((c): c is string => typeof c === 'string'));
+  if (named.size > 1) params.channels = [...named].sort();
   return { name: 'slack', operation: method, params, effect: effectOf(method) };
 }
 

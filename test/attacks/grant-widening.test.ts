@@ -225,3 +225,48 @@ t.test('a grant covers the approved scheme and port only: another port of the ho
     t.match(await engine.decide(other), { action: 'approve', grants: { offered: [] } }, `${url}: the engine withholds it`);
   }
 });
+
+t.test('a grant covers the place it was approved for: another repository, channel or table is not similar', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const req = (method: string, url: string, type: string, body: string): RequestDescription =>
+    describeRequest({ method, url, headers: [['content-type', type]], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const json = (v: unknown): string => JSON.stringify(v);
+  // [approved, covered again, not covered: the same operation somewhere else]
+  const cases: Array<[RequestDescription, RequestDescription, RequestDescription[]]> = [
+    [
+      req('POST', 'https://api.github.com/repos/acme/widgets/issues/1/comments', 'application/json', json({ body: 'ok' })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/issues/2/comments', 'application/json', json({ body: 'also' })),
+      // An attacker's public repository is an exfiltration channel.
+      [req('POST', 'https://api.github.com/repos/attacker/inbox/issues/1/comments', 'application/json', json({ body: 'secrets' }))],
+    ],
+    [
+      req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0TEAM', text: 'build green' })),
+      req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0TEAM', text: 'build red' })),
+      [
+        req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0SHARED', text: 'secrets' })),
+        // The body names the approved channel, the URL another: Slack may take either.
+        req('POST', 'https://slack.com/api/chat.postMessage?channel=C0SHARED', 'application/x-www-form-urlencoded', 'channel=C0TEAM&text=secrets'),
+        req('POST', 'https://slack.com/api/chat.postMessage', 'application/x-www-form-urlencoded', 'channel=C0TEAM&channel=C0SHARED&text=secrets'),
+      ],
+    ],
+    [
+      req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.1', 'application/json', json({ done: true })),
+      req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
+      [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
+    ],
+  ];
+  for (const [approved, again, elsewhere] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const own = await engine.decide(approved);
+    const { grant } = await queue.approve((await queue.create(approved, own)).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    t.ok(grant?.target, `${approved.request.url}: the grant records where it acted (${grant?.target})`);
+    again.grants = queue.matchingGrants(again);
+    t.match(await engine.decide(again), { action: 'allow' }, `${again.request.url}: the same place is covered`);
+    for (const d of elsewhere) {
+      d.grants = queue.matchingGrants(d);
+      t.ok(d.grants.length > 0, 'the queue offers the grant (same operation)');
+      t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for \w+:/ }] } }, `${d.request.url} ${String(d.request.body.json ? json(d.request.body.json) : d.request.body.form ? json(d.request.body.form) : '')}: the engine withholds it`);
+    }
+  }
+});
