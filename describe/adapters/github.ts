@@ -242,11 +242,8 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   }
   const info = fromTable('github', restTable, request);
   if (info.operation === 'unknown' && info.effect === 'write') info.effect = unknownRouteEffect(request.segments);
-  // A ref update with force rewrites history like `git push --force`. Whether GitHub refuses a
-  // non-boolean `force` or reads it as Ruby does (everything but false and nil is true: "false", 0
-  // and "" too) is not documented, so every value but false and null counts as a force.
-  const force = jsonObject(request)?.force;
-  if (info.operation === 'git.update_ref' && force !== undefined && force !== false && force !== null) info.params.force = true;
+  // A ref update with force: true rewrites history like `git push --force`.
+  if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
 }
 
