@@ -87,9 +87,10 @@ export function opaqueScope(scope: readonly string[]): string[] {
  * Service parameters that say where a request acts — a repository, an organization, a channel, a
  * project, a table, an account or zone, a mailbox — as opposed to which object it touches. A human
  * who allowed "similar" comments on acme/widgets did not allow comments on someone else's public
- * repository, nor messages to another channel, nor updates to another table.
+ * repository, nor messages to another channel, nor updates to another table. GraphQL names the
+ * place by node id (`node_ids`: the issue, pull request or repository a mutation's input names).
  */
-const targetParams = ['owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'account_id', 'zone_id', 'project_id', 'user_id'];
+const targetParams = ['owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'account_id', 'zone_id', 'project_id', 'user_id', 'node_ids'];
 
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {

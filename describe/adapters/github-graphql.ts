@@ -183,6 +183,26 @@ function mayForce(gql: GraphqlRequest): boolean {
 }
 
 /**
+ * The node ids a mutation acts on (`input.subjectId`, `repositoryId`, `pullRequestId`, `labelIds`
+ * …), sorted and unique; `?` for one whose value is not in the request (a variable not given).
+ * GraphQL names the place by id where REST names it by path: a grant records them
+ * (engine/grant-scope.ts) so "allow similar" for a comment on one issue does not cover a comment
+ * on another repository's.
+ */
+function nodeIds(gql: GraphqlRequest): string[] {
+  const ids = new Set<string>();
+  for (const call of gql.calls ?? []) {
+    const input = call.args.input;
+    if (!input || typeof input !== 'object' || Array.isArray(input)) continue;
+    for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+      if (!/Ids?$/.test(key)) continue;
+      for (const v of Array.isArray(value) ? value : [value]) ids.add(typeof v === 'string' ? v : '?');
+    }
+  }
+  return [...ids].sort().slice(0, 50);
+}
+
+/**
  * The service description of a GitHub GraphQL request: a read for queries; for mutations the
  * operation and effect of the most dangerous root field (all of them in params.mutations, their
  * REST twins in params.operations). Unparseable bodies are `graphql.unparsed` (write; the default
@@ -206,5 +226,7 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
   }
   const params: Record<string, unknown> = { mutations: fields, operations: [...operations].sort() };
   if (force) params.force = true;
+  const ids = nodeIds(gql);
+  if (ids.length) params.node_ids = ids;
   return { name: 'github', operation: best.operation, params, effect: best.effect };
 }

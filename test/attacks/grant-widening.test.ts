@@ -270,3 +270,24 @@ t.test('a grant covers the place it was approved for: another repository, channe
     }
   }
 });
+
+t.test('a GraphQL grant covers the nodes it was approved for: a comment on another subject is not similar', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const comment = (subject: string, viaVariables: boolean): RequestDescription => describe({
+    url: 'https://api.github.com/graphql', type: 'application/json',
+    body: viaVariables
+      ? JSON.stringify({ query: 'mutation($input: AddCommentInput!) { addComment(input: $input) { clientMutationId } }', variables: { input: { subjectId: subject, body: 'x' } } })
+      : JSON.stringify({ query: `mutation { addComment(input: {subjectId: "${subject}", body: "x"}) { clientMutationId } }` }),
+  });
+  const approved = comment('I_kwDOinternal1', false);
+  const { grant } = await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  t.equal(grant?.target, 'github:node_ids=I_kwDOinternal1');
+  const again = comment('I_kwDOinternal1', true);
+  again.grants = queue.matchingGrants(again);
+  t.match(await engine.decide(again), { action: 'allow' }, 'the same subject (given as a variable) is covered');
+  for (const d of [comment('I_kwDOattacker9', false), comment('I_kwDOattacker9', true)]) {
+    d.grants = queue.matchingGrants(d);
+    t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for github:node_ids=I_kwDOinternal1/ }] } }, 'another subject is not');
+  }
+});
