@@ -90,7 +90,10 @@ export function opaqueScope(scope: readonly string[]): string[] {
  * repository, nor messages to another channel, nor updates to another table. GraphQL names the
  * place by node id (`node_ids`: the issue, pull request or repository a mutation's input names).
  */
-const targetParams = ['owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'account_id', 'zone_id', 'project_id', 'user_id', 'node_ids'];
+const targetParams = [
+  'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'function', 'account_id', 'zone_id',
+  'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
+];
 
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {

@@ -255,6 +255,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
       [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
     ],
+    [
+      req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
+      req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 })),
+      [req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/purge_accounts', 'application/json', json({}))],
+    ],
   ];
   for (const [approved, again, elsewhere] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
