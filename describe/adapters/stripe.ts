@@ -4,7 +4,7 @@
 // operations move money (`pay`) or change the account (`admin`).
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { effectByMethod } from './routes.ts';
+import { bodyField, effectByMethod } from './routes.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -27,7 +27,19 @@ const pay = new Set([
   'charges.refunds', 'application_fees.refund', 'treasury.inbound_transfers.create', 'payment_intents.apply_customer_balance',
   'payment_intents.verify_microdeposits', 'subscriptions.resume', 'disputes.close',
   'terminal.readers.process_payment_intent', 'terminal.readers.confirm_payment_intent', 'terminal.readers.refund_payment',
+  // An invoice item is charged with the customer's next invoice, as a subscription item is.
+  'invoiceitems.create',
 ]);
+
+/** A customer's `balance` is credit or debt applied to their invoices: setting it is a balance transaction. */
+function setsCustomerBalance(request: RequestInfo, operation: string): boolean {
+  if (operation !== 'customers.create' && operation !== 'customers.update') return false;
+  return request.body.form?.balance !== undefined || bodyField(request, 'balance') !== undefined || hasKey(request.body.json, 'balance');
+}
+
+function hasKey(v: unknown, key: string): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, key);
+}
 
 /** Operations that change who can act on the account or where events go. */
 const admin = new Set([
@@ -101,7 +113,7 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   }
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
-  if (pay.has(operation) || v2Pay.has(operation)) effect = 'pay';
+  if (pay.has(operation) || v2Pay.has(operation) || setsCustomerBalance(request, operation)) effect = 'pay';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';
   else if (override[operation]) effect = override[operation]!;
