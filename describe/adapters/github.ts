@@ -216,6 +216,8 @@ const adminWords = new Set([
   'credential-authorizations', 'security-managers', 'security-and-analysis', 'code-security', 'oidc', 'blocks',
   'deployment-protection-rules', 'private-vulnerability-reporting', 'default-setup', 'vulnerability-alerts',
   'automated-security-fixes', 'transfer', 'visibility', 'organization-roles', 'roles',
+  // Security gates: approving a first-time contributor's workflow run, bypassing push protection.
+  'approve', 'push-protection-bypasses', 'bypass-requests',
 ]);
 const sendWords = new Set(['comments', 'replies', 'reviews', 'discussions']);
 
