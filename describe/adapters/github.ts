@@ -3,7 +3,7 @@
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
-import { githubGraphql } from './github-graphql.ts';
+import { controlsRepository, githubGraphql } from './github-graphql.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { gitSmartHttp } from './git.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec, unknownOperation } from './routes.ts';
@@ -244,6 +244,11 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   }
   const info = fromTable('github', restTable, request);
   if (info.operation === 'unknown' && info.effect === 'write') info.effect = unknownRouteEffect(request.segments);
+  // Writing or deleting a workflow, an action or CODEOWNERS changes what CI runs and who reviews.
+  if (info.operation === 'repos.create_or_update_file_contents' && controlsRepository(String(info.params.path ?? ''))) {
+    info.effect = 'admin';
+    info.params.controls_repository = true;
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
