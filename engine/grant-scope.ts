@@ -87,13 +87,20 @@ export function opaqueScope(scope: readonly string[]): string[] {
  * Service parameters that say where a request acts — a repository, an organization, a channel, a
  * project, a table, an account or zone, a mailbox — as opposed to which object it touches. A human
  * who allowed "similar" comments on acme/widgets did not allow comments on someone else's public
- * repository, nor messages to another channel, nor updates to another table. GraphQL names the
- * place by node id (`node_ids`: the issue, pull request or repository a mutation's input names).
+ * repository, nor messages to another channel, nor updates to another table, nor mail to other
+ * people. GraphQL names the place by node id (`node_ids`: the issue, pull request or repository a
+ * mutation's input names); a mail send by its recipients.
  */
 const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
+  'recipients', 'webhook',
 ];
+
+/** A target value `?`: the place is not in the request, so no grant can show it is the same. */
+export function opaqueTarget(target: string): boolean {
+  return /[=,]\?(;|,|$)/.test(target);
+}
 
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {

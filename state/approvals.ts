@@ -32,7 +32,7 @@ import type { EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
-import { grantTarget, opaqueScope, operationScope } from '../engine/grant-scope.ts';
+import { grantTarget, opaqueScope, opaqueTarget, operationScope } from '../engine/grant-scope.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -355,6 +355,7 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   if (opaque.length) throw new ApprovalError('bad-request', `what this request does cannot be read (${opaque.join(', ')}): it is approved one at a time, no grant for similar requests`);
   // Where it acted (its repository, channel, table …): similar requests elsewhere are not covered.
   const target = grantTarget(d);
+  if (target !== undefined && opaqueTarget(target)) throw new ApprovalError('bad-request', `where this request acts is not in it (${target}): it is approved one at a time, no grant for similar requests`);
   return {
     spec: {
       agent: a.agent,

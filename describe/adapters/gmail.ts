@@ -105,7 +105,10 @@ function describeBatch(request: RequestInfo): ServiceInfo {
     operations.add(info.operation);
     if (effectRank[info.effect] > effectRank[worst]) worst = info.effect;
   }
-  return { name: 'gmail', operation: 'batch', params: { operations: [...operations].sort(), calls: calls.length }, effect: worst };
+  const params: Record<string, unknown> = { operations: [...operations].sort(), calls: calls.length };
+  // The messages a batch sends are not read here: no grant covers its recipients.
+  if (worst === 'send') params.recipients = ['?'];
+  return { name: 'gmail', operation: 'batch', params, effect: worst };
 }
 
 /** A MIME or HTTP head and what follows its blank line (CRLF or bare LF). */
@@ -133,7 +136,33 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
     if (m) info = { name: 'gmail', operation: m.operation, params: m.params, effect: m.effect };
   }
   if (info.params.setting !== undefined) info.operation = `settings.${String(info.params.setting).split('/')[0]}.${request.method === 'GET' ? 'get' : 'update'}`;
+  if (info.effect === 'send') info.params.recipients = recipients(request);
   return info;
+}
+
+/** Headers that name who receives a message. */
+const recipientHeaders = new Set(['to', 'cc', 'bcc']);
+
+/**
+ * Who a send reaches, read from the message it carries (`raw`, base64url RFC 822, at the top or
+ * under `message`): the To, Cc and Bcc addresses, lower-case, sorted. `?` when the message is not
+ * in the description (a media upload, a draft sent by id): a grant records them
+ * (engine/grant-scope.ts), so "allow similar" for mail to one person does not cover mail to another.
+ */
+function recipients(request: RequestInfo): string[] {
+  const json = request.body.json as { raw?: unknown; message?: { raw?: unknown } } | undefined;
+  const raw = json && typeof json === 'object' ? (typeof json.raw === 'string' ? json.raw : json.message?.raw) : undefined;
+  if (typeof raw !== 'string') return ['?'];
+  const text = Buffer.from(raw, 'base64url').toString('latin1');
+  const end = text.search(/\n\r?\n/);
+  const head = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]/g, ' ');
+  const out = new Set<string>();
+  for (const line of head.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || !recipientHeaders.has(line.slice(0, colon).trim().toLowerCase())) continue;
+    for (const token of line.slice(colon + 1).split(/[\s<>,;:"()]/)) if (token.includes('@')) out.add(token.toLowerCase());
+  }
+  return out.size ? [...out].sort().slice(0, 50) : ['?'];
 }
 
 export const gmail: ServiceAdapter = {

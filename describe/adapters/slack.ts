@@ -49,7 +49,10 @@ function effectOf(method: string): Effect {
 
 function describeSlack(request: RequestInfo): ServiceInfo {
   if (request.host === 'hooks.slack.com') {
-    return { name: 'slack', operation: 'incoming_webhook.send', params: {}, effect: 'send' };
+    // /services/{team}/{bot}/{token}: the team and bot say where it posts (the token stays out).
+    const [kind, team, bot] = request.segments;
+    const params: Record<string, unknown> = kind === 'services' && team && bot ? { webhook: `${team}/${bot}` } : { channels: ['?'] };
+    return { name: 'slack', operation: 'incoming_webhook.send', params, effect: 'send' };
   }
   const segs = request.segments;
   if (segs[0] !== 'api' || segs.length !== 2) return { name: 'slack', operation: 'unknown', params: {}, effect: 'write' };
@@ -61,7 +64,11 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   // when they name different channels, every one is listed (a grant for one covers none of them).
   const named = new Set([bodyField(request, 'channel'), ...(request.body.form?.channel ?? []), ...(request.query.channel ?? [])].filter((c): c is string => typeof c === 'string'));
   if (named.size > 1) params.channels = [...named].sort();
-  return { name: 'slack', operation: method, params, effect: effectOf(method) };
+  const effect = effectOf(method);
+  // A message whose channel is not in the request (a `channels` list, an argument Airlock does not
+  // read): no grant can show it goes where an approved one went.
+  if (effect === 'send' && named.size === 0) params.channels = ['?'];
+  return { name: 'slack', operation: method, params, effect };
 }
 
 export const slack: ServiceAdapter = {

