@@ -95,6 +95,10 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   }
   const m = request.method === 'HEAD' ? 'GET' : request.method;
   const params: Record<string, unknown> = { resource };
+  // Connect: the account the request acts for, `self` (the key's own) without a Stripe-Account
+  // header; every value when it is repeated.
+  const onBehalf = request.headers['stripe-account'] ?? [];
+  params.stripe_account = onBehalf.length === 0 ? 'self' : onBehalf.length === 1 ? onBehalf[0] : [...new Set(onBehalf)].sort();
   let verb: string;
   if (rest.length === 0) {
     verb = m === 'GET' ? 'list' : m === 'POST' ? 'create' : 'unknown';

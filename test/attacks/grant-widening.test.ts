@@ -229,8 +229,8 @@ t.test('a grant covers the approved scheme and port only: another port of the ho
 t.test('a grant covers the place it was approved for: another repository, channel or table is not similar', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
-  const req = (method: string, url: string, type: string, body: string): RequestDescription =>
-    describeRequest({ method, url, headers: [['content-type', type]], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const req = (method: string, url: string, type: string, body: string, headers: Array<[string, string]> = []): RequestDescription =>
+    describeRequest({ method, url, headers: [['content-type', type], ...headers], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
   const json = (v: unknown): string => JSON.stringify(v);
   const mail = (rfc822: string): string => Buffer.from(rfc822).toString('base64url');
   // [approved, covered again, not covered: the same operation somewhere else]
@@ -255,6 +255,12 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.1', 'application/json', json({ done: true })),
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
       [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
+    ],
+    [
+      // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
+      req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jenny'),
+      req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
+      [req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']])],
     ],
     [
       req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build green' })),
