@@ -26,6 +26,62 @@ const isGraphql = (request: RequestInfo): boolean =>
 /** PostgREST query parameters that are not row filters. */
 const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
 
+/** Patterns every value matches: `like.*` (PostgREST's `*` is `%`), `match..*` and friends. */
+const likeAnything = /^[*%]+$/;
+const regexAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)', '.*?']);
+
+/**
+ * True when a PostgREST filter (`column=op.value`, or `or`/`and=(…)`) holds for every row whatever
+ * the data: `not.is.null`, `like.*`, `ilike.%`, `match..*`, an `or` with such a branch, an `and` of
+ * such conditions. Anything else (a value to compare with) may spare rows.
+ */
+function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
+  if (depth > 8) return false;
+  if (key === 'or' || key === 'and') {
+    const branches = logicalBranches(value);
+    if (!branches) return false;
+    const holds = branches.map((b) => {
+      const m = /^(or|and)(\(.*)$/s.exec(b);
+      if (m) return holdsForEveryRow(m[1]!, m[2]!, depth + 1);
+      const dot = b.indexOf('.');
+      return dot > 0 && holdsForEveryRow(b.slice(0, dot), b.slice(dot + 1), depth + 1);
+    });
+    return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
+  }
+  if (value === 'not.is.null' || value === 'is.not_null' || value === 'isdistinct.null') return true;
+  const dot = value.indexOf('.');
+  const op = value.slice(0, dot);
+  const arg = value.slice(dot + 1);
+  if (dot < 0) return false;
+  if (op === 'like' || op === 'ilike') return likeAnything.test(arg);
+  if (op === 'match' || op === 'imatch') return regexAnything.has(arg);
+  return false;
+}
+
+/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas; undefined when unbalanced. */
+function logicalBranches(value: string): string[] | undefined {
+  if (!value.startsWith('(') || !value.endsWith(')')) return undefined;
+  const inner = value.slice(1, -1);
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')') depth--;
+    else if (!quoted && depth === 0 && c === ',') {
+      out.push(inner.slice(start, i));
+      start = i + 1;
+    }
+    if (depth < 0) return undefined;
+  }
+  if (depth !== 0 || quoted) return undefined;
+  out.push(inner.slice(start));
+  return out;
+}
+
 function postgrest(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
   const m = request.method;
   if (rest[0] === 'rpc' && rest.length === 2) {
@@ -40,8 +96,11 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
     POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],
   };
   const [operation, effect] = ops[m] ?? ['unknown', 'write'];
-  // PATCH or DELETE without a filter touches every row of the table.
-  if ((m === 'PATCH' || m === 'DELETE') && filters.length === 0) params.all_rows = true;
+  // PATCH or DELETE without a filter touches every row of the table, and so does one whose every
+  // filter holds for any row (`id=not.is.null`, `name=like.*`, `or=(id.lt.0,id.not.is.null)`), as
+  // SQL's `WHERE id IS NOT NULL` does (adapters/sql.ts).
+  const everyRow = filters.every((k) => (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)));
+  if ((m === 'PATCH' || m === 'DELETE') && everyRow) params.all_rows = true;
   return { name: 'supabase', operation, params, effect };
 }
 
