@@ -26,6 +26,27 @@ const isGraphql = (request: RequestInfo): boolean =>
 /** PostgREST query parameters that are not row filters. */
 const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
 
+/**
+ * pg_graphql's form of the same (`filter: {id: {is: NOT_NULL}}`, `{email: {like: "%"}}`, `or: [...]`
+ * with such a branch, `and: [...]` of them): every column condition in it holds for any row.
+ */
+function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
+  if (depth > 8 || !filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
+  const entries = Object.entries(filter as Record<string, unknown>);
+  if (entries.length === 0) return true;
+  return entries.every(([key, cond]) => {
+    if (key === 'or' || key === 'and') {
+      if (!Array.isArray(cond) || cond.length === 0) return false;
+      const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
+      return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
+    }
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    const ops = Object.entries(cond as Record<string, unknown>);
+    return ops.length > 0 && ops.every(([op, v]) =>
+      (op === 'is' && v === 'NOT_NULL') || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+  });
+}
+
 /** Patterns every value matches: `like.*` (PostgREST's `*` is `%`), `match..*` and friends. */
 const likeAnything = /^[*%]+$/;
 const regexAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)', '.*?']);
@@ -156,7 +177,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
     info.params.project = project;
     // update…Collection without a filter (or with an empty one) rewrites every row, as a PATCH
     // without a filter does over REST: the same operation gets the same risk.
-    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && isEmptyFilter(c.args.filter));
+    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && (isEmptyFilter(c.args.filter) || filterHoldsForEveryRow(c.args.filter)));
     if (unfiltered && info.effect === 'write') {
       info.operation = 'rows.update';
       info.params.all_rows = true;
