@@ -325,7 +325,7 @@ class LinkScan implements Scan {
     }
     const found = this.scanner.end();
     const sent = found.length ? this.sent() : undefined;
-    const urls = sent ? found.filter((u) => !echoedBy(u, sent)) : [];
+    const urls = sent ? found.filter((u) => !echoedBy(u, sent, this.scanner.spellingsOf(u))) : [];
     const r = this.ctx.description.request;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);

@@ -15,7 +15,7 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import t from 'tap';
-import { LinkScanner, echoedBy, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
+import { LinkScanner, echoedBy, normalizeLink, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import { policyCopy, startSessionAirlock, testConfig, viaCurl, viaPython, type Web } from '../sessions/helpers.ts';
 
@@ -81,7 +81,7 @@ function recorded(request: Parameters<typeof requestSkeletons>[0], format: LinkF
   scanner.write(body);
   const sent = requestSkeletons(request);
   if (!sent) return [];
-  return scanner.end().filter((u) => !echoedBy(u, sent));
+  return scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u)));
 }
 
 t.test('a URL the request carried is not recorded when the answer echoes it, however transformed (property)', async (t) => {
@@ -93,6 +93,55 @@ t.test('a URL the request carried is not recorded when the answer echoes it, how
     // The result the source chose is recorded; nothing on the agent's own host is.
     const leaked = links.filter((l) => new URL(l).hostname.endsWith(new URL(url).hostname.split('.').slice(1).join('.').replace('bücher', 'xn--bcher-kva')));
     return links.includes(served) && leaked.length === 0;
+  }), { numRuns, ...seed });
+});
+
+// The agent may spell the URL in a form the URL parser rewrites: a default port, dot-segments, an
+// IPv4 address in decimal, hex, octal or short form, IPv6 with zeros, a host letter that IDNA
+// maps to others (ẞ → ss), punycode the answer shows in Unicode, or dots written as entities or
+// JSON escapes that the answer's own format decodes. Echoed as written (or canonicalized by the
+// server), the link the scanner normalizes must still be recognized as the agent's.
+const ipv4 = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 }));
+const rewritten = fc.record({
+  how: fc.constantFrom('default-port', 'padded-port', 'dot-segments', 'ipv4-decimal', 'ipv4-hex', 'ipv4-octal', 'ipv4-short', 'ipv6-zeros', 'idna-mapped', 'punycode-shown-unicode', 'encoded-dots'),
+  scheme: fc.constantFrom('http', 'https'),
+  word, ip: ipv4,
+  mapped: fc.constantFrom('ẞ', 'ϲ', 'ᾀ', 'ͅ', 'ᲀ'),
+  path: fc.array(word, { minLength: 1, maxLength: 3 }),
+  query: fc.array(fc.tuple(word, word), { maxLength: 2 }),
+});
+
+t.test('a URL spelled in a form the URL parser rewrites is still recognized as the echo (property)', async (t) => {
+  const served = 'https://blog.example/posts/2024/airlock-review';
+  fc.assert(fc.property(rewritten, fc.constantFrom(...placements), fc.constantFrom<LinkFormat>('html', 'json', 'text'), fc.boolean(), (u, where, format, canonical) => {
+    const [a, b, c, d] = u.ip;
+    const rest = `/${u.path.join('/')}${u.query.length ? `?${u.query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`;
+    let host = `${u.word}.evil.example`;
+    let port = '';
+    let path = rest;
+    switch (u.how) {
+      case 'default-port': port = u.scheme === 'https' ? ':443' : ':80'; break;
+      case 'padded-port': port = u.scheme === 'https' ? ':00443' : ':080'; break;
+      case 'dot-segments': path = `/${u.word}/..${rest}`; break;
+      case 'ipv4-decimal': host = String(a * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8 + d); break;
+      case 'ipv4-hex': host = `0x${[a, b, c, d].map((x) => x.toString(16).padStart(2, '0')).join('')}`; break;
+      case 'ipv4-octal': host = [a, b, c, d].map((x) => `0${x.toString(8)}`).join('.'); break;
+      case 'ipv4-short': host = `${a}.${b * 65536 + c * 256 + d}`; break;
+      case 'ipv6-zeros': host = `[2001:0db8:0000:0000::${(a * 256 + b).toString(16).padStart(4, '0')}]`; break;
+      case 'idna-mapped': host = `${u.word}.${u.mapped}x.example`; break;
+      case 'punycode-shown-unicode': host = `${u.word}.xn--bcher-kva.example`; break;
+      default: host = format === 'html' ? `${u.word}&#46;evil&#x2e;example` : format === 'json' ? `${u.word}\\u002eevil\\u002Eexample` : host;
+    }
+    const written = `${u.scheme}://${host}${port}${path}`;
+    const leaked = normalizeLink(written.replace(/&#46;|&#x2e;|\\u002e/gi, '.'));
+    if (!leaked) return true;
+    // The server echoes what it received, or (when it understood it as a URL) its canonical form.
+    let echo = canonical && u.how !== 'encoded-dots' && where !== 'no-scheme' ? new URL(written).href : written;
+    if (u.how === 'punycode-shown-unicode') echo = echo.replace('xn--bcher-kva', 'bücher');
+    if (where === 'no-scheme') echo = echo.replace(/^https?:\/\//i, 'http://');
+    const links = recorded(requestWith(written, where), format, answerWith(echo, format, served));
+    const leakedHost = new URL(leaked).host;
+    return links.includes(served) && !links.some((l) => new URL(l).host === leakedHost);
   }), { numRuns, ...seed });
 });
 
@@ -156,6 +205,17 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
     t.equal(r.status, 403, `the echoed ${u} is not followable`);
   }
   t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
+
+  // Spellings the scanner normalizes: an address in decimal, dot-segments (echoed as written).
+  const spelled: Array<[string, string]> = [
+    [`http://2130706433:${web.port}/x?d=secret10`, `http://127.0.0.1:${web.port}/x?d=secret10`],
+    [`http://evil.test:${web.port}/a/../x?d=secret11`, `http://evil.test:${web.port}/x?d=secret11`],
+  ];
+  for (const [written, normalized] of spelled) {
+    t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(written)}`)).status, 200);
+    t.equal((await viaCurl(proxy, 'GET', normalized)).status, 403, `the echoed ${written} is not followable as ${normalized}`);
+  }
+  t.notOk(web.all.some((h) => h.host !== 'search.test' && /secret1[01]/.test(h.url)), 'no echoed spelling reached its host');
 
   // The result the source served is followable, with curl and Python requests, but bare.
   const link = `http://blog.test:${web.port}/post?id=4`;
