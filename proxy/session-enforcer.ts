@@ -102,10 +102,14 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     }
     const fresh = labels.filter((l) => !held[l]);
     if (fresh.length) {
-      // Every stream of this session opened before now is stale — except this request's own.
-      const g = { n: genOf(id) + 1, labels: fresh.join(', ') };
+      // Every stream of this session opened before now is stale — except this request's own, when
+      // it was current until now. One already stale (the session gained a label after it was
+      // decided) stays stale: its own answer's labels vouch for nothing it may send.
+      const before = genOf(id);
+      const current = (decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0) === before;
+      const g = { n: before + 1, labels: fresh.join(', ') };
       generation.set(id, g);
-      decidedAt.set(ctx, g.n);
+      if (current) decidedAt.set(ctx, g.n);
     }
     return store.addLabels(id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
   };
