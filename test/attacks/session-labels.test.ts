@@ -221,3 +221,54 @@ t.test('a stale stream stays stale when its own answer brings a label', async (t
   await new Promise((r) => setTimeout(r, 200));
   t.notOk(received.join('').includes('b'), 'the rest of the upload, sent after the session read private data, never left');
 });
+
+// A WebSocket's 101 brings its labels too. With a store that answers asynchronously (PostgreSQL),
+// the 101 and the first messages reached the agent before the label was stored, so the agent's
+// next request could be decided without it; and a label the store failed to write was dropped
+// while the tunnel stayed open. The store here is the journal, its label write delayed as a slow
+// database's is (and then failing once).
+t.test('a WebSocket opens only once its labels are stored; a label that cannot be stored refuses it', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-ws101-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web);
+  const api = await studioApi(airlock, home);
+  const store = airlock.sessions as unknown as { addLabels: (...a: unknown[]) => Promise<string[]> };
+  const write = store.addLabels.bind(store);
+  let failNext = false;
+  store.addLabels = async (...a: unknown[]) => {
+    await new Promise((r) => setTimeout(r, 400));
+    if (failNext) {
+      failNext = false;
+      throw new Error('the database went away');
+    }
+    return write(...a);
+  };
+  const open = async (name: string): Promise<{ ws?: WebSocket; labels?: string[]; status?: number }> => {
+    const agent = await airlock.agents.add(name);
+    const ws = new WebSocket(`ws://ws.test:${web.port}/chat`, { agent: new HttpProxyAgent(`http://${name}:${agent.token}@127.0.0.1:${airlock.proxyAddress.port}`) });
+    const opened = new Promise<{ ws?: WebSocket; status?: number }>((resolve) => {
+      ws.once('open', () => resolve({ ws }));
+      ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode }));
+      ws.once('error', () => resolve({ status: -1 }));
+    });
+    let held: Array<{ id: string; agent: string }> = [];
+    for (let i = 0; i < 500 && !held.length; i++) {
+      held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean; agent: string }) => a.held && a.agent === name);
+      if (!held.length) await new Promise((r) => setTimeout(r, 20));
+    }
+    await api('POST', `/api/approvals/${held[0]!.id}/approve`, {});
+    const r = await opened;
+    if (!r.ws) return r;
+    t.teardown(() => r.ws!.terminate());
+    // What the session holds the moment the agent can use the tunnel.
+    const sessions = (await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>;
+    return { ws: r.ws, labels: Object.keys(sessions.find((s) => s.agent === name)?.labels ?? {}) };
+  };
+  const slow = await open('slow');
+  t.ok(slow.ws, 'the tunnel opens');
+  t.same(slow.labels, ['untrusted'], 'its label was stored before the agent got the 101');
+  failNext = true;
+  const failed = await open('failing');
+  t.notOk(failed.ws, 'a 101 whose label could not be stored does not open a tunnel');
+  t.equal(failed.status, 502);
+});
