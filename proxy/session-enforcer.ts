@@ -82,6 +82,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
 
   /** The generation each description was decided under (recorded when it was described). */
   const describedAt = new WeakMap<object, number>();
+  /** The session each token was last described in (at most 10,000 tokens). */
+  const sessionOfToken = new Map<string, string>();
 
   const genOf = (id: string): number => generation.get(id)?.n ?? 0;
   const streamCheck = (ctx: RequestContext): Rejection | undefined => {
@@ -160,9 +162,17 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     async describe(d, origin) {
       const r = d.request;
       const track = opts.trackLinks() && (r.scheme === 'http' || r.scheme === 'https');
-      const entered = await store.enter(d.agent.id, origin?.token ?? agentWide(d.agent.id), r.time, track ? { url: r.url, host: r.host } : undefined);
+      const key = origin?.token ?? agentWide(d.agent.id);
+      // The generation before the store is read: a label that arrives while it is read (a database
+      // answers asynchronously) may be missing from what it returns, so this request counts as
+      // decided before that label (its streams are stale).
+      const known = sessionOfToken.get(key);
+      const before = known === undefined ? undefined : genOf(known);
+      const entered = await store.enter(d.agent.id, key, r.time, track ? { url: r.url, host: r.host } : undefined);
       d.session = entered.session;
-      describedAt.set(d, genOf(entered.session.id));
+      if (sessionOfToken.size >= 10_000 && known === undefined) sessionOfToken.clear(); // bounded; a token it forgot is described as before
+      sessionOfToken.set(key, entered.session.id);
+      describedAt.set(d, known === entered.session.id ? before! : genOf(entered.session.id));
       if (track) r.provenance = entered.seen ? { seen: true, request_id: entered.seen.request_id, host: entered.seen.host } : { seen: false, host_seen: entered.hostSeen === true };
     },
 

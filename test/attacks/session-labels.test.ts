@@ -272,3 +272,44 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
   t.notOk(failed.ws, 'a 101 whose label could not be stored does not open a tunnel');
   t.equal(failed.status, 502);
 });
+
+// A store that answers asynchronously (PostgreSQL) may return the session as it was before a label
+// that arrived while it was being read. A stream described from that read was counted as decided
+// after the label: an upload decided without `private`, while the session gained it, streamed on.
+// The store here is the journal, its answer delayed after it was read, as a slow database's is.
+t.test('a stream described from a read that missed a label is stale', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-read-race-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { bodyCap: 1024 });
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+  const auth = `Basic ${Buffer.from(`bot:${agent.token}`).toString('base64')}`;
+  t.equal(await viaNode(proxy, 'GET', `${web.origin('news.test')}/today`), 200); // untrusted
+  const store = airlock.sessions as unknown as { enter: (...a: unknown[]) => Promise<unknown> };
+  const enter = store.enter.bind(store);
+  let slowNext = true;
+  let readDone: () => void = () => undefined;
+  const read = new Promise<void>((r) => (readDone = r));
+  store.enter = async (...a: unknown[]) => {
+    const entered = await enter(...a); // read now…
+    if (slowNext) {
+      slowNext = false;
+      readDone();
+      await new Promise((r) => setTimeout(r, 600)); // …answered later
+    }
+    return entered;
+  };
+  // The webhook upload is described from the slow read (the session holds "untrusted" only).
+  const upload = http.request({ host: '127.0.0.1', port: airlock.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, headers: { 'proxy-authorization': auth, host: `hooks.test:${web.port}`, 'content-type': 'text/plain', 'content-length': 4096 } });
+  const answered = new Promise<number>((resolve) => {
+    upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    upload.on('error', () => resolve(-1));
+  });
+  upload.write('a'.repeat(2048));
+  await read;
+  // Meanwhile the session reads private data.
+  t.equal(await viaNode(proxy, 'GET', `${web.origin('db.test')}/customers/1`), 200);
+  upload.end('b'.repeat(2048));
+  t.not(await answered, 200, 'the upload is cut');
+  t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest, sent after the session read private data, never left');
+});
