@@ -418,10 +418,25 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
 }
 
 /**
- * Whether a link was carried by the request (see requestSkeletons): an echo, not a served link.
- * `spellings`: the skeletons of how the answer wrote it (LinkScanner.spellingsOf).
+ * The skeleton of the URL a request fetched, or '' when its path and query say nothing (a bare
+ * root). A link of the answer that contains it was built from the page's own URL — a share,
+ * archive, translate or sign-in button on another host — and the agent chose that URL.
  */
-export function echoedBy(link: string, request: string[], spellings: readonly string[] = []): boolean {
+export function pageSkeleton(url: string): string {
+  try {
+    const u = new URL(url);
+    return skeleton(`${u.pathname}${u.search}`) ? linkSkeleton(u.href) : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Whether a link was carried by the request (see requestSkeletons): an echo, not a served link.
+ * `spellings`: the skeletons of how the answer wrote it (LinkScanner.spellingsOf); `page`: the
+ * request's own URL (pageSkeleton), which a link must not embed.
+ */
+export function echoedBy(link: string, request: string[], spellings: readonly string[] = [], page = ''): boolean {
   let own: string;
   try {
     own = linkSkeleton(link);
@@ -431,6 +446,7 @@ export function echoedBy(link: string, request: string[], spellings: readonly st
   for (const k of [own, ...spellings]) {
     if (k === TOO_MANY_SPELLINGS) return true;
     if (!k) continue;
+    if (page && k.includes(page)) return true;
     for (const r of request) if (r.includes(k)) return true;
   }
   return false;

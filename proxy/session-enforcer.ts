@@ -16,7 +16,7 @@
 //               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
@@ -337,10 +337,11 @@ class LinkScan implements Scan {
       this.scanner.write(this.text.decode());
       textDecoders.give(this.text); // flushed: holds no state of this body
     }
+    const r = this.ctx.description.request;
     const found = this.scanner.end();
     const sent = found.length ? this.sent() : undefined;
-    const urls = sent ? found.filter((u) => !echoedBy(u, sent, this.scanner.spellingsOf(u))) : [];
-    const r = this.ctx.description.request;
+    const page = sent ? pageSkeleton(r.url) : '';
+    const urls = sent ? found.filter((u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : [];
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
   }

