@@ -9,8 +9,8 @@
 //               (describe/links.ts).
 // egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
 //               a WebSocket) was decided under the labels the session held when it opened; once the
-//               session gains a label, the next byte it would send is refused and the stream cut.
-//               The agent's next request is decided with the labels it now holds.
+//               session gains a label (or a human resets it), the next byte it would send is refused
+//               and the stream cut. The agent's next request is decided with the labels it now holds.
 // onMessage / the response tap: an answer still streaming to the agent when a human clears one of
 //               its labels brings it again with its next piece; one still streaming (or still on its
 //               way) when a human resets the session is cut.
@@ -76,7 +76,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const { store } = opts;
   const limits = opts.limits ?? LINK_SCAN_LIMITS;
   /** Bumped whenever a session gains a label: streams opened under an older generation are stale. */
-  const generation = new Map<string, { n: number; labels: string }>();
+  const generation = new Map<string, { n: number; labels: string; ended?: true }>();
   /** The generation each request's streams were decided (or last relabelled) under. */
   const decidedAt = new WeakMap<RequestContext, number>();
 
@@ -91,7 +91,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     if (id === undefined) return undefined;
     const at = decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0;
     const g = generation.get(id);
-    return g && g.n !== at ? staleStream(g.labels) : undefined;
+    return g && g.n !== at ? (g.ended ? sessionEnded() : staleStream(g.labels)) : undefined;
   };
 
   /** Adds a response's labels to its session; a label new to it makes the session's older streams stale. */
@@ -127,6 +127,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const humanChanges = new Map<string, number>();
   store.onChange((c) => {
     if (c.type === 'cleared' || c.type === 'ended') humanChanges.set(c.session.id, (humanChanges.get(c.session.id) ?? 0) + 1);
+    // A reset ends the session: its streams still sending were decided in it, and are cut.
+    if (c.type === 'ended') generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: '', ended: true });
     // Labels a response brought through another replica make this replica's older streams of the
     // session stale too, as `arrive` does for labels that arrive here.
     if (c.type === 'labels' && c.remote && c.labels?.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: c.labels.join(', ') });

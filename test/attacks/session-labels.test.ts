@@ -313,3 +313,33 @@ t.test('a stream described from a read that missed a label is stale', async (t) 
   t.not(await answered, 200, 'the upload is cut');
   t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest, sent after the session read private data, never left');
 });
+
+// A reset ends the session: what it still sends was decided in it. An upload streaming when a human
+// reset the session went on while the token's new session read untrusted and private data.
+t.test('an upload streaming when its session is reset is cut', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-reset-upload-');
+  const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { bodyCap: 1024 });
+  const api = await studioApi(airlock, home);
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+  const auth = `Basic ${Buffer.from(`bot:${agent.token}`).toString('base64')}`;
+  const upload = http.request({ host: '127.0.0.1', port: airlock.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, headers: { 'proxy-authorization': auth, host: `hooks.test:${web.port}`, 'content-type': 'text/plain', 'content-length': 4096 } });
+  const answered = new Promise<number>((resolve) => {
+    upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    upload.on('error', () => resolve(-1));
+  });
+  upload.write('a'.repeat(2048));
+  let sessions: Array<{ id: string }> = [];
+  for (let i = 0; i < 250 && !sessions.length; i++) {
+    sessions = (await api('GET', '/api/sessions')).body.sessions;
+    if (!sessions.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal((await api('POST', `/api/sessions/${sessions[0]!.id}/reset`, { reason: 'start over' })).status, 200);
+  // The token's new session reads untrusted and private data.
+  t.equal(await viaNode(proxy, 'GET', `${web.origin('news.test')}/today`), 200);
+  t.equal(await viaNode(proxy, 'GET', `${web.origin('db.test')}/customers/1`), 200);
+  upload.end('b'.repeat(2048));
+  t.not(await answered, 200, 'the upload of the ended session is cut');
+  t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the webhook');
+});
