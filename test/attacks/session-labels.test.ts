@@ -273,18 +273,35 @@ t.test('a WebSocket opens only once its labels are stored; a label that cannot b
   t.equal(failed.status, 502);
 });
 
-// A store that answers asynchronously (PostgreSQL) may return the session as it was before a label
-// that arrived while it was being read. A stream described from that read was counted as decided
-// after the label: an upload decided without `private`, while the session gained it, streamed on.
-// The store here is the journal, its answer delayed after it was read, as a slow database's is.
-t.test('a stream described from a read that missed a label is stale', async (t) => {
+/** An upload through the proxy that streams past a 1 KiB capture: its first 2 KiB now, the rest by `finish`. */
+function streamingUpload(proxyPort: number, auth: string, url: string): { finish: () => Promise<number> } {
+  const upload = http.request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: url, headers: { 'proxy-authorization': auth, host: new URL(url).host, 'content-type': 'text/plain', 'content-length': 4096 } });
+  const answered = new Promise<number>((resolve) => {
+    upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    upload.on('error', () => resolve(-1));
+  });
+  upload.write('a'.repeat(2048));
+  return { finish: () => { upload.end('b'.repeat(2048)); return answered; } };
+}
+
+// Streams decided in one state of the session and still sending in another.
+// - A store that answers asynchronously (PostgreSQL) may return the session as it was before a
+//   label that arrived while it was being read: a stream described from that read counted as
+//   decided after the label. The store here is the journal, its answer delayed after it was read.
+// - A reset ends the session: an upload streaming when a human reset it went on while the token's
+//   new session read untrusted and private data.
+t.test('a stream is cut when a label arrived while its session was read, or its session was reset', async (t) => {
   const web = await startWeb(t);
   const home = tempDir(t, 'al-read-race-');
   const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { bodyCap: 1024 });
-  const agent = await airlock.agents.add('bot');
-  const proxy = airlock.proxyUrl('bot', agent.token);
-  const auth = `Basic ${Buffer.from(`bot:${agent.token}`).toString('base64')}`;
-  t.equal(await viaNode(proxy, 'GET', `${web.origin('news.test')}/today`), 200); // untrusted
+  const api = await studioApi(airlock, home);
+  const port = airlock.proxyAddress.port;
+  const upload = `${web.origin('hooks.test')}/upload`;
+  const sentRest = (): boolean => web.hits.some((h) => h.url === '/upload' && h.body.includes('b'));
+
+  const racer = await airlock.agents.add('racer');
+  const racerProxy = airlock.proxyUrl('racer', racer.token);
+  t.equal(await viaNode(racerProxy, 'GET', `${web.origin('news.test')}/today`), 200); // untrusted
   const store = airlock.sessions as unknown as { enter: (...a: unknown[]) => Promise<unknown> };
   const enter = store.enter.bind(store);
   let slowNext = true;
@@ -299,47 +316,26 @@ t.test('a stream described from a read that missed a label is stale', async (t) 
     }
     return entered;
   };
-  // The webhook upload is described from the slow read (the session holds "untrusted" only).
-  const upload = http.request({ host: '127.0.0.1', port: airlock.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, headers: { 'proxy-authorization': auth, host: `hooks.test:${web.port}`, 'content-type': 'text/plain', 'content-length': 4096 } });
-  const answered = new Promise<number>((resolve) => {
-    upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-    upload.on('error', () => resolve(-1));
-  });
-  upload.write('a'.repeat(2048));
+  // The webhook upload is described from the slow read (the session holds "untrusted" only)…
+  const raced = streamingUpload(port, `Basic ${Buffer.from(`racer:${racer.token}`).toString('base64')}`, upload);
   await read;
-  // Meanwhile the session reads private data.
-  t.equal(await viaNode(proxy, 'GET', `${web.origin('db.test')}/customers/1`), 200);
-  upload.end('b'.repeat(2048));
-  t.not(await answered, 200, 'the upload is cut');
-  t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest, sent after the session read private data, never left');
-});
+  // …while the session reads private data.
+  t.equal(await viaNode(racerProxy, 'GET', `${web.origin('db.test')}/customers/1`), 200);
+  t.not(await raced.finish(), 200, 'the upload described from the stale read is cut');
+  t.notOk(sentRest(), 'its rest, sent after the session read private data, never left');
 
-// A reset ends the session: what it still sends was decided in it. An upload streaming when a human
-// reset the session went on while the token's new session read untrusted and private data.
-t.test('an upload streaming when its session is reset is cut', async (t) => {
-  const web = await startWeb(t);
-  const home = tempDir(t, 'al-reset-upload-');
-  const airlock = await startSessionAirlock(t, home, policyCopy(t), web, { bodyCap: 1024 });
-  const api = await studioApi(airlock, home);
-  const agent = await airlock.agents.add('bot');
-  const proxy = airlock.proxyUrl('bot', agent.token);
-  const auth = `Basic ${Buffer.from(`bot:${agent.token}`).toString('base64')}`;
-  const upload = http.request({ host: '127.0.0.1', port: airlock.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, headers: { 'proxy-authorization': auth, host: `hooks.test:${web.port}`, 'content-type': 'text/plain', 'content-length': 4096 } });
-  const answered = new Promise<number>((resolve) => {
-    upload.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
-    upload.on('error', () => resolve(-1));
-  });
-  upload.write('a'.repeat(2048));
-  let sessions: Array<{ id: string }> = [];
-  for (let i = 0; i < 250 && !sessions.length; i++) {
-    sessions = (await api('GET', '/api/sessions')).body.sessions;
-    if (!sessions.length) await new Promise((r) => setTimeout(r, 20));
+  const resetter = await airlock.agents.add('resetter');
+  const resetterProxy = airlock.proxyUrl('resetter', resetter.token);
+  const before = streamingUpload(port, `Basic ${Buffer.from(`resetter:${resetter.token}`).toString('base64')}`, upload);
+  let session: { id: string } | undefined;
+  for (let i = 0; i < 250 && !session; i++) {
+    session = ((await api('GET', '/api/sessions')).body.sessions as Array<{ id: string; agent: string }>).find((x) => x.agent === 'resetter');
+    if (!session) await new Promise((r) => setTimeout(r, 20));
   }
-  t.equal((await api('POST', `/api/sessions/${sessions[0]!.id}/reset`, { reason: 'start over' })).status, 200);
+  t.equal((await api('POST', `/api/sessions/${session!.id}/reset`, { reason: 'start over' })).status, 200);
   // The token's new session reads untrusted and private data.
-  t.equal(await viaNode(proxy, 'GET', `${web.origin('news.test')}/today`), 200);
-  t.equal(await viaNode(proxy, 'GET', `${web.origin('db.test')}/customers/1`), 200);
-  upload.end('b'.repeat(2048));
-  t.not(await answered, 200, 'the upload of the ended session is cut');
-  t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the webhook');
+  t.equal(await viaNode(resetterProxy, 'GET', `${web.origin('news.test')}/today`), 200);
+  t.equal(await viaNode(resetterProxy, 'GET', `${web.origin('db.test')}/customers/1`), 200);
+  t.not(await before.finish(), 200, 'the upload of the ended session is cut');
+  t.notOk(sentRest(), 'its rest never reached the webhook');
 });
