@@ -167,9 +167,12 @@ t.test('a request that arrives while the list loads is not lost', async (t) => {
     arrived = await held('/v1/during-load');
     await route.fulfill({ response: stale });
   });
+  const listed = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/approvals', { timeout: 30_000 });
   await page.reload();
   await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
-  await page.waitForTimeout(400);
+  await listed; // answered with the list from before the arrival
+  await waitFor(() => !!arrived);
+  await page.waitForTimeout(400); // the page has applied that list
   await page.unroute('**/api/approvals');
   t.ok(arrived, 'a request arrived during the load');
   t.equal(await page.locator(`[data-approval="${arrived!.id}"]`).count(), 1, 'its card is still there');
