@@ -78,8 +78,33 @@ export interface AuditFilter {
  */
 export function redactedLine(record: AuditRecord, redact: ((line: string) => string) | undefined): { line: string; record: AuditRecord } {
   const line = auditLine(record);
-  const redacted = redact ? redact(line) : line;
-  return redacted === line ? { line, record } : { line: redacted, record: JSON.parse(redacted) as AuditRecord };
+  if (!redact) return { line, record };
+  // Looked for in the line and in the text its strings hold (JSON's escapes hide spellings: a
+  // `\x63` in a string is `\\x63` in the line).
+  const view = unescapedJson(line);
+  if (redact(line) === line && (view === line || redact(view) === view)) return { line, record };
+  // A value is in the record: redacted string by string, never across the JSON text, where a match
+  // can start inside an escape (`\\` then `u0073…`) or span members and break or reshape the line.
+  const clean = redactStrings(JSON.parse(line), redact) as AuditRecord;
+  return { line: JSON.stringify(clean), record: clean };
+}
+
+const jsonEscapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** A JSON text with its string escapes undone in place: each string's text as it reads. */
+function unescapedJson(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(/\\(?:u([0-9a-fA-F]{4})|(.))/g, (_, u: string | undefined, c: string) => (u ? String.fromCharCode(parseInt(u, 16)) : jsonEscapes[c] ?? c));
+}
+
+/** A parsed JSON value with `redact` applied to every string in it, member names included (order kept). */
+function redactStrings(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact));
+  if (!value || typeof value !== 'object') return value;
+  const out = Object.create(null) as Record<string, unknown>; // a member named __proto__ stays a member
+  for (const [k, v] of Object.entries(value)) out[redact(k)] = redactStrings(v, redact);
+  return out;
 }
 
 export function auditLine(record: AuditRecord): string {

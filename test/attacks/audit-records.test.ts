@@ -1,0 +1,59 @@
+// Audit records against request content (issue 15, class 9, held-out pass): whatever an agent puts
+// in a request, its record is written once, whole and parseable, and the process keeps serving.
+import fs from 'node:fs';
+import fc from 'fast-check';
+import t from 'tap';
+import { SecretValueIndex } from '../../proxy/secret-values.ts';
+import { redactedLine, type AuditRecord } from '../../state/audit-log.ts';
+import { startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+import { reveal, spelling } from './spelling-oracle.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+
+const SECRET = 'sk_live_Audit0123456789abcdef';
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+t.test('property: a record holding any spelling of a real value, after any JSON-significant text, is written whole and redacted', async (t) => {
+  const values = new SecretValueIndex([['api', SECRET]]);
+  const redact = (line: string): string => values.redact(line);
+  const around = fc.constantFrom('', '\\', '\\\\', '\\u', '\\x', '"', '\\"', '\n', '\u0000', '/', '&', '%', '=', '\ud800', 'a\\');
+  const place = fc.constantFrom('url', 'detail', 'key', 'nested');
+  fc.assert(fc.property(spelling(SECRET), around, around, place, (spelled, before, after, where) => {
+    const text = `${before}${spelled.text}${after}`;
+    const record: AuditRecord = { time: '2026-12-05T00:00:00.000Z', id: 'r1', agent: 'a', outcome: 'forwarded', status: 200 };
+    if (where === 'url') record.url = `http://svc.example/?q=${text}`;
+    else if (where === 'detail') record.detail = text;
+    else if (where === 'key') record.extra = { [text]: 1 };
+    else record.extra = { headers: { 'x-a': [text, 'b'] } };
+    const { line, record: out } = redactedLine(record, redact);
+    const where_ = `${spelled.how}, ${JSON.stringify(before)}…${JSON.stringify(after)} in ${where}`;
+    if (line.includes('\n')) throw new Error(`the record spans lines (${where_})`);
+    if (JSON.stringify(JSON.parse(line)) !== JSON.stringify(out)) throw new Error(`listeners get another record than the line (${where_})`);
+    if (Object.keys(out).join() !== Object.keys(record).join()) throw new Error(`members lost or added (${where_}): ${line}`);
+    const found = reveal(line, SECRET);
+    if (found) throw new Error(`the value is in the line (${found}; ${where_}): ${line}`);
+  }), { numRuns, ...seed });
+});
+
+t.test('a real value spelled after a backslash (its JSON escape then breaks on redaction) is still recorded', async (t) => {
+  const up = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+  const a = await startTestAirlock(t, {
+    policy: 'readback', secrets: { api: SECRET },
+    resolve: ['svc.example=127.0.0.1', 'other.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  const spelled = `\\u0073${SECRET.slice(1)}`;
+  for (const [host, path] of [['svc.example', '/api/x'], ['other.example', '/x']] as const) {
+    const url = `http://${host}:${up.port}${path}?q=${encodeURIComponent('\\')}${spelled}`;
+    const r = await viaProxy(a.port, url, { auth: a.auth });
+    t.ok(r.status > 0, `${host}: answered ${r.status}`);
+  }
+  const control = await viaProxy(a.port, `http://other.example:${up.port}/after`, { auth: a.auth });
+  t.equal(control.status, 200, 'the proxy still serves');
+  await a.airlock.audit.flush();
+  t.equal(a.records.filter((r) => r.url?.includes('?q=')).length, 2, 'both requests are recorded');
+  const lines = fs.readFileSync((a.airlock.audit as { file: string }).file, 'utf8').split('\n').filter(Boolean);
+  t.ok(lines.every((l) => JSON.parse(l)), 'every line of the file parses');
+  t.equal(lines.filter((l) => l.includes('?q=')).length, 2, 'both are in the file');
+  t.equal(lines.map((l) => reveal(l, SECRET)).find(Boolean), undefined, 'and hold no spelling of the value');
+});
