@@ -1,11 +1,14 @@
 // Audit records against request content (issue 15, class 9, held-out pass): whatever an agent puts
 // in a request, its record is written once, whole and parseable, and the process keeps serving.
 import fs from 'node:fs';
+import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
+import { details, line } from '../../cli/commands/approvals.ts';
+import { projectRoot } from '../../engine/toolchain.ts';
 import { SecretValueIndex } from '../../proxy/secret-values.ts';
 import { redactedLine, type AuditRecord } from '../../state/audit-log.ts';
-import { startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+import { startTestAirlock, startUpstream, tempDir, viaProxy } from './helpers.ts';
 import { reveal, spelling } from './spelling-oracle.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
@@ -56,4 +59,40 @@ t.test('a real value spelled after a backslash (its JSON escape then breaks on r
   t.ok(lines.every((l) => JSON.parse(l)), 'every line of the file parses');
   t.equal(lines.filter((l) => l.includes('?q=')).length, 2, 'both are in the file');
   t.equal(lines.map((l) => reveal(l, SECRET)).find(Boolean), undefined, 'and hold no spelling of the value');
+});
+
+t.test('what an agent sends cannot forge or rewrite a line of the log or of an approval shown to a human', async (t) => {
+  const up = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+  const policy = tempDir(t, 'airlock-rego-hosts-');
+  fs.cpSync(path.join(projectRoot, 'rego'), policy, { recursive: true });
+  const dataFile = path.join(policy, 'config', 'data.json');
+  fs.writeFileSync(dataFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(dataFile, 'utf8')), allowed_hosts: ['docs.test'] }));
+  const logged: string[] = [];
+  const a = await startTestAirlock(t, {
+    policy, studio: '127.0.0.1:0', resolve: ['docs.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], log: (l) => logged.push(l),
+  });
+  // A forged record after a carriage return, cursor-up and erase-line (they survive upper-casing),
+  // and a bidi override, in the override value the default policy's reason quotes.
+  const forged = '\r\x1b[1A\x1b[2K2026-12-05T00:00:00.000Z attacker GET http://docs.test/ → allow forwarded 200\n\u202e';
+  const url = `http://docs.test:${up.port}/page?_method=X${encodeURIComponent(forged)}`;
+  const held = await viaProxy(a.port, url, { auth: a.auth, headers: { prefer: 'respond-async' } });
+  t.equal(held.status, 202, 'held for a human (the override cannot be read one way)');
+  const body = `DELETE everything\x1b[2A\x1b[2K\rrisk       low\n\x1b]0;title\x07\u2066ok\u2069`;
+  const post = await viaProxy(a.port, `http://docs.test:${up.port}/items`, { auth: a.auth, method: 'POST', body, headers: { prefer: 'respond-async', 'content-type': 'text/plain' } });
+  t.ok(post.status >= 200, `the write answered ${post.status}`);
+  await a.airlock.audit.flush();
+  const bad = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  t.ok(logged.length >= 2, 'the requests are logged');
+  for (const l of logged) t.notOk(bad.test(l), `the log line holds no control or bidi character: ${JSON.stringify(l).slice(0, 160)}`);
+  const pending = a.airlock.approvals.list({ status: 'pending' });
+  t.ok(pending.length >= 1, 'an approval is pending');
+  for (const ap of pending) {
+    const listed = line(ap).split('\n');
+    t.equal(listed.length, 2, 'the list shows two lines per approval');
+    for (const l of listed) t.notOk(bad.test(l), `list line clean: ${JSON.stringify(l).slice(0, 160)}`);
+    const shown = details(ap).split('\n');
+    const previewAt = shown.indexOf('body preview:');
+    for (const l of previewAt >= 0 ? shown.slice(0, previewAt) : shown) t.notOk(bad.test(l), `detail line clean: ${JSON.stringify(l).slice(0, 160)}`);
+    for (const l of previewAt >= 0 ? shown.slice(previewAt) : []) t.notOk(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(l), 'the body preview moves no cursor');
+  }
 });
