@@ -68,11 +68,6 @@ export interface AuditFilter {
 }
 
 /**
- * One record as a JSON line, with the description as its last member: replay then hands the
- * description's text to the policy as it stands in the line instead of serializing it again
- * (splitAtDescription below). Member order means nothing to any other JSON reader.
- */
-/**
  * The record's audit line with every real value taken out (`redact`), and the record as that line
  * says: what listeners see is what was written.
  */
@@ -98,16 +93,50 @@ function unescapedJson(text: string): string {
 }
 
 /** A parsed JSON value with `redact` applied to every string in it, member names included (order kept). */
-function redactStrings(value: unknown, redact: (text: string) => string): unknown {
+function redactStrings(value: unknown, redact: (text: string) => string, depth = 0): unknown {
   if (typeof value === 'string') return redact(value);
-  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact));
   if (!value || typeof value !== 'object') return value;
+  if (depth >= MAX_RECORD_DEPTH) return DEEPER;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact, depth + 1));
   const out = Object.create(null) as Record<string, unknown>; // a member named __proto__ stays a member
-  for (const [k, v] of Object.entries(value)) out[redact(k)] = redactStrings(v, redact);
+  for (const [k, v] of Object.entries(value)) out[redact(k)] = redactStrings(v, redact, depth + 1);
   return out;
 }
 
+/** Nesting kept in a record that cannot be written whole (JSON.stringify recurses: 20,000 nested arrays overflow the stack). */
+const MAX_RECORD_DEPTH = 200;
+const DEEPER = `[cut: nested deeper than ${MAX_RECORD_DEPTH} levels]`;
+
+/** A copy of a JSON value with what lies deeper than MAX_RECORD_DEPTH replaced by a marker. */
+function pruned(value: unknown, depth = 0): unknown {
+  if (!value || typeof value !== 'object') return value;
+  if (depth >= MAX_RECORD_DEPTH) return DEEPER;
+  if (Array.isArray(value)) return value.map((v) => pruned(v, depth + 1));
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(value)) out[k] = pruned(v, depth + 1);
+  return out;
+}
+
+/**
+ * One record as a JSON line. A record too deeply nested to serialize (a description with a JSON
+ * body of thousands of nested arrays; the policy could not be asked, the request was denied) is
+ * written with its deepest parts cut, never dropped: every request has its record.
+ */
 export function auditLine(record: AuditRecord): string {
+  try {
+    return wholeLine(record);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return wholeLine(pruned(record) as AuditRecord);
+  }
+}
+
+/**
+ * The line with the description as its last member: replay then hands the description's text to
+ * the policy as it stands in the line instead of serializing it again (splitAtDescription below).
+ * Member order means nothing to any other JSON reader.
+ */
+function wholeLine(record: AuditRecord): string {
   if (!record.description) return JSON.stringify(record);
   const { description, ...rest } = record;
   const text = evaluatedAs.get(description);

@@ -96,3 +96,28 @@ t.test('what an agent sends cannot forge or rewrite a line of the log or of an a
     for (const l of previewAt >= 0 ? shown.slice(previewAt) : []) t.notOk(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(l), 'the body preview moves no cursor');
   }
 });
+
+t.test('a body nested deeper than a record can be serialized is still recorded (denied, fail-closed), and the proxy serves on', async (t) => {
+  const up = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+  const a = await startTestAirlock(t, { allowPrivate: [`127.0.0.1:${up.port}`] });
+  for (const [depth, kind] of [[20_000, 'arrays'], [50_000, 'objects']] as const) {
+    const body = kind === 'arrays' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    const r = await viaProxy(a.port, `http://127.0.0.1:${up.port}/deep-${kind}`, { auth: a.auth, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    t.equal(r.status, 403, `${depth} nested ${kind}: denied`);
+  }
+  t.same(up.received.filter((x) => x.url.startsWith('/deep')), [], 'nothing reached the upstream');
+  t.equal((await viaProxy(a.port, `http://127.0.0.1:${up.port}/after`, { auth: a.auth })).status, 200, 'the proxy still serves');
+  await a.airlock.audit.flush();
+  const lines = fs.readFileSync((a.airlock.audit as { file: string }).file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
+  for (const kind of ['arrays', 'objects']) {
+    const rec = lines.filter((r) => r.url?.endsWith(`/deep-${kind}`));
+    t.equal(rec.length, 1, `${kind}: one record`);
+    t.equal(rec[0]?.outcome, 'denied', `${kind}: recorded as denied`);
+    t.equal(rec[0]?.decision?.fail_closed, 'error', `${kind}: the policy failed closed`);
+  }
+  // The same depth in a record that also holds a real value (redacted member by member).
+  const values = new SecretValueIndex([['api', SECRET]]);
+  const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) as unknown;
+  const { line } = redactedLine({ time: 't', id: 'd', outcome: 'denied', url: `http://x/?k=${SECRET}`, extra: { deep } }, (l) => values.redact(l));
+  t.notOk(line.includes(SECRET), 'a deep record holding a value is written redacted');
+});
