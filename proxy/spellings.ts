@@ -130,39 +130,29 @@ function hex(v: number, digits: number): Node {
 const hexMin = (v: number): Node => hex(v, v.toString(16).length);
 const zeros = (): Node => rep(set('0'), 4);
 
-/**
- * The characters that start an escape, with the escapes further layers of the same family give
- * them: JSON or a C string inside another (`\\u0026`, `\\\/` — a log line kept as a string of a
- * JSON answer), a URL inside a percent-encoded parameter (`%2526`), HTML escaped twice
- * (`&amp;lt;`). Up to four more layers: a few extra branches per escape, none per plain character.
- */
-const backslash = (): Node => seq(set('\\'), rep(set('\\'), 4));
-const percent = (): Node => seq(set('%'), rep(str('25'), 4));
-const ampersand = (): Node => seq(set('&'), rep(str('amp;'), 4));
-
 /** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX. */
 function byteEscapes(b: number): Node[] {
-  return [seq(set('='), hex(b, 2)), seq(percent(), hex(b, 2)), seq(backslash(), set('x'), hex(b, 2))];
+  return [seq(set('%='), hex(b, 2)), seq(str('\\x'), hex(b, 2))];
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
 function cpEscapes(cp: number): Node[] {
   const out: Node[] = [];
   if (cp <= 0xffff) {
-    out.push(seq(backslash(), set('u'), hex(cp, 4)));
+    out.push(seq(str('\\u'), hex(cp, 4)));
   } else {
     const hi = 0xd800 + ((cp - 0x10000) >> 10);
     const lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-    out.push(seq(backslash(), set('u'), hex(hi, 4), backslash(), set('u'), hex(lo, 4)));
+    out.push(seq(str('\\u'), hex(hi, 4), str('\\u'), hex(lo, 4)));
   }
-  out.push(seq(ampersand(), set('#'), zeros(), str(String(cp)), opt(set(';'))));
-  out.push(seq(ampersand(), set('#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
+  out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
+  out.push(seq(str('&#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
   const ch = String.fromCodePoint(cp);
-  for (const name of namedRefs[ch] ?? []) out.push(seq(ampersand(), str(name), legacyRefs.has(name) ? opt(set(';')) : set(';')));
-  if (cp < 0x80 && cp > 0x20 && !isAlnum(cp)) out.push(seq(backslash(), set(ch))); // identity escape: \/ \" \+ …
+  for (const name of namedRefs[ch] ?? []) out.push(seq(str(`&${name}`), legacyRefs.has(name) ? opt(set(';')) : set(';')));
+  if (cp < 0x80 && cp > 0x20 && !isAlnum(cp)) out.push(seq(set('\\'), set(ch))); // identity escape: \/ \" \+ …
   if (ch === "'" || ch === '"') out.push(str(ch + ch)); // SQL, CSV
   if (ch === ' ') out.push(set('+')); // form encoding
-  if (jsShortEscapes[ch]) out.push(seq(backslash(), set(jsShortEscapes[ch])));
+  if (jsShortEscapes[ch]) out.push(seq(set('\\'), set(jsShortEscapes[ch])));
   return out;
 }
 
@@ -200,7 +190,7 @@ function textForm(value: string): Node {
  * are, punctuation in any text spelling, line breaks and whitespace anywhere between characters.
  */
 function base64Form(std: string, url: string): Node {
-  const gap = rep(alt(set(WHITESPACE), seq(backslash(), set('rnt')), softBreak()), 8);
+  const gap = rep(alt(set(WHITESPACE), seq(set('\\'), set('rnt')), softBreak()), 8);
   const out: Node[] = [];
   for (let i = 0; i < std.length; i++) {
     if (i > 0) out.push(gap);

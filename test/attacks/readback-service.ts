@@ -24,10 +24,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form',
-  // The same escapes twice: log lines kept as strings of a JSON answer (Go's escapes, PHP's `\/`),
-  // the record in a URL parameter of a URL, HTML showing escaped HTML.
-  'log-lines', 'php-lines', 'percent-twice', 'html-twice'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -71,10 +68,6 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'HEX': return { text: Buffer.from(json).toString('hex').toUpperCase(), type: 'text/plain' };
     case 'percent': return { text: encodeURIComponent(json), type: 'text/plain' };
     case 'form': return { text: new URLSearchParams(log.flatMap((r) => r.headers)).toString(), type: 'application/x-www-form-urlencoded' };
-    case 'log-lines': return { text: JSON.stringify({ lines: log.map((r) => JSON.stringify(r).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')) }), type: 'application/json' };
-    case 'php-lines': return { text: JSON.stringify({ lines: log.map((r) => JSON.stringify(r).replace(/\//g, '\\/')) }).replace(/\//g, '\\/'), type: 'application/json' };
-    case 'percent-twice': return { text: `https://viewer.example/show?next=${encodeURIComponent(`https://svc.example/log?data=${encodeURIComponent(json)}`)}`, type: 'text/plain' };
-    case 'html-twice': return { text: `<pre>${htmlEscape(htmlEscape(json))}</pre>`, type: 'text/html' };
   }
 }
 
