@@ -13,7 +13,7 @@
 // then retries with `Airlock-Approval`. With no way to approve (no studio in this process, so
 // neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
 // `approval-unavailable`: nobody would ever see the request.
-import { ApprovalError, holdMs, requestHash, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
+import { ApprovalError, holdMs, newApprovalId, requestHash, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
 import type { Approvals } from '../state/stores.ts';
 import type { HeldBodies } from './held-bodies.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
@@ -163,6 +163,9 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
       const channel = opts.channel ? opts.channel() : { studio: '' };
       const hints = channel?.studio ? channel : undefined;
       let approval: ApprovalRecord;
+      let heldEarly: (() => void) | undefined;
+      const holdBody = (id: string): (() => void) | undefined =>
+        (ctx.body ? bodies?.hold(id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type }) : undefined) || undefined;
       if (retryId) {
         const claimed = queue.claimRetry(retryId, ctx.description, hash);
         const claim: RetryClaim = claimed instanceof Promise ? await claimed : claimed;
@@ -179,9 +182,14 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         approval = claim.approval; // still pending: hold again on the same approval
       } else {
         if (!channel) return unavailable(ctx.decision.reason);
+        // The bytes are held before the approval is announced, so its first card can show them
+        // (a request that only asks to be told later is not held, nor are its bytes).
+        const id = newApprovalId();
+        heldEarly = asks?.waitMs === 0 ? undefined : holdBody(id);
         try {
-          approval = await queue.create(ctx.description, ctx.decision, hash);
+          approval = await queue.create(ctx.description, ctx.decision, hash, id);
         } catch (err) {
+          heldEarly?.();
           if (err instanceof ApprovalError && err.code === 'too-many') {
             return { status: 429, type: 'approvals-backlog', title: 'Too many pending approvals', detail: err.message, headers: { 'retry-after': '60' }, extra: { retry_after: 60 }, outcome: 'approval-refused' };
           }
@@ -201,7 +209,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         timeoutMs = Math.min(timeoutMs, asks.waitMs);
       }
       const started = Date.now();
-      const release = ctx.body && bodies?.hold(approval.id, { bytes: ctx.body.bytes, truncated: ctx.body.truncated, contentType: ctx.description.request.body.content_type });
+      const release = heldEarly ?? holdBody(approval.id);
       let outcome;
       try {
         outcome = await queue.wait(approval.id, { timeoutMs, signal: ctx.signal });

@@ -299,10 +299,15 @@ export function checkCapacity(pending: ApprovalRecord[], agent: string, bytes: n
 }
 
 /** A new pending approval for a request the policy answered `approve` for (not stored yet). */
-export function newApprovalRecord(description: RequestDescription, decision: EngineDecision, hash: string, full: string, t: number, retryWindowMs?: number): ApprovalRecord {
+/** A fresh approval id (a request may take one before its approval is created: its bytes are held under it). */
+export function newApprovalId(): string {
+  return `ap_${crypto.randomBytes(8).toString('hex')}`;
+}
+
+export function newApprovalRecord(description: RequestDescription, decision: EngineDecision, hash: string, full: string, t: number, retryWindowMs?: number, id = newApprovalId()): ApprovalRecord {
   const r = description.request;
   return {
-    id: `ap_${crypto.randomBytes(8).toString('hex')}`,
+    id,
     agent: description.agent.id,
     ...boundedDescription(description, full),
     summary: {
@@ -548,11 +553,11 @@ export class ApprovalQueue {
   // ─── creating and holding ────────────────────────────────────────────────────────────────────
 
   /** Creates a pending approval for a request the policy answered `approve` for. */
-  async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
+  async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description), id?: string): Promise<ApprovalRecord> {
     const t = this.now();
     const full = JSON.stringify(description);
     checkCapacity(this.approvals.filter((a) => a.status === 'pending'), description.agent.id, Buffer.byteLength(full), t, this.opts);
-    const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
+    const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs, id);
     // Visible (and broadcast) at once; the request is held only once the record is on disk.
     this.approvals.push(record);
     this.emit({ type: 'created', approval: record });

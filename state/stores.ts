@@ -74,7 +74,8 @@ export interface Approvals {
   matchingGrants(description: RequestDescription): Awaitable<Grant[]>;
   /** A retry carrying `Airlock-Approval: ID`: claims that approval when it is bound to this exact request. */
   claimRetry(id: string, description: RequestDescription, hash: string): Awaitable<RetryClaim>;
-  create(description: RequestDescription, decision: EngineDecision, hash: string): Promise<ApprovalRecord>;
+  /** `id`: one the request took beforehand (its bytes are held under it before the approval is announced). */
+  create(description: RequestDescription, decision: EngineDecision, hash: string, id?: string): Promise<ApprovalRecord>;
   /** Holds until resolved, timed out or aborted; 'approved' means this caller used the approval. */
   wait(id: string, opts: { timeoutMs: number; signal?: AbortLike }): Promise<WaitOutcome>;
   onChange(fn: (event: ApprovalEvent) => void): () => void;

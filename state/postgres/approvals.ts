@@ -290,13 +290,13 @@ export class PgApprovals implements Approvals {
 
   // ─── creating and holding ────────────────────────────────────────────────────────────────────
 
-  async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description)): Promise<ApprovalRecord> {
+  async create(description: RequestDescription, decision: EngineDecision, hash = requestHash(description), id?: string): Promise<ApprovalRecord> {
     const t = this.now();
     const full = JSON.stringify(description);
     const bytes = Buffer.byteLength(full);
     // This replica's view first (no round trip for what it already refuses)…
     checkCapacity(this.list({ status: 'pending' }), description.agent.id, bytes, t, this.opts);
-    const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs);
+    const record = newApprovalRecord(description, decision, hash, full, t, this.opts.retryWindowMs, id);
     // …then the table, under a lock every replica takes to create one: approvals created at the
     // same instant through several replicas cannot pass a bound together.
     await this.db.transaction(async (c) => {

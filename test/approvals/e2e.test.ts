@@ -63,7 +63,10 @@ t.test('held request approved through the REST API arrives upstream once', async
   t.equal(arrived('/send/rest'), 1, 'arrived exactly once');
   t.equal(up.received.at(-1)!.body, '{"to":"x@example.com"}', 'with its body');
   await waitFor(() => events.some((e) => e.type === 'approval' && e.data.event === 'resolved' && e.data.approval?.id === a!.id), 'the resolved event');
-  t.ok(events.some((e) => e.type === 'approval' && e.data.event === 'created' && e.data.approval?.id === a!.id), 'the studio saw it created');
+  const created = events.find((e) => e.type === 'approval' && e.data.event === 'created' && e.data.approval?.id === a!.id);
+  t.ok(created, 'the studio saw it created');
+  // Announced with its bytes already readable: a first card saying "body not kept" would tell the person wrong.
+  t.match((created?.data.approval as { body_view?: unknown } | undefined)?.body_view, { available: true, visibility: 'whole' }, 'the first announcement can show the whole body');
   const again = await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {});
   t.equal(again.status, 409, 'a resolved approval cannot be resolved again');
 });
