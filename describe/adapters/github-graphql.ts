@@ -227,7 +227,14 @@ function nodeIds(gql: GraphqlRequest): string[] {
     const input = call.args.input;
     if (!input || typeof input !== 'object' || Array.isArray(input)) continue;
     for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
-      if (!/Ids?$/.test(key)) continue;
+      // A branch named by repository and name (createCommitOnBranch): the repository is the place.
+      if (key === 'branch' && value && typeof value === 'object' && !Array.isArray(value)) {
+        const b = value as { repositoryNameWithOwner?: unknown; id?: unknown };
+        ids.add(typeof b.repositoryNameWithOwner === 'string' ? b.repositoryNameWithOwner : typeof b.id === 'string' ? b.id : '?');
+        continue;
+      }
+      // (clientMutationId is the client's own label for the call, not a place.)
+      if (!/Ids?$/.test(key) || key === 'clientMutationId') continue;
       for (const v of Array.isArray(value) ? value : [value]) ids.add(typeof v === 'string' ? v : '?');
     }
   }

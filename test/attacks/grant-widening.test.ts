@@ -301,11 +301,12 @@ t.test('a grant covers the place it was approved for: another repository, channe
 t.test('a GraphQL grant covers the nodes it was approved for: a comment on another subject is not similar', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
+  let calls = 0; // each call labelled differently by the client (clientMutationId), as clients do
   const comment = (subject: string, viaVariables: boolean): RequestDescription => describe({
     url: 'https://api.github.com/graphql', type: 'application/json',
     body: viaVariables
       ? JSON.stringify({ query: 'mutation($input: AddCommentInput!) { addComment(input: $input) { clientMutationId } }', variables: { input: { subjectId: subject, body: 'x' } } })
-      : JSON.stringify({ query: `mutation { addComment(input: {subjectId: "${subject}", body: "x"}) { clientMutationId } }` }),
+      : JSON.stringify({ query: `mutation { addComment(input: {subjectId: "${subject}", body: "x", clientMutationId: "call-${++calls}"}) { clientMutationId } }` }),
   });
   const approved = comment('I_kwDOinternal1', false);
   const { grant } = await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
