@@ -44,6 +44,8 @@ export interface BodyInput {
 export const MAX_DECODED_BYTES = 1024 * 1024;
 /** How much of an `application/sql` body the description keeps (the SQL parsers' own limit). */
 const MAX_SQL_TEXT = 1024 * 1024;
+/** A batch body (multipart/mixed) is kept whole up to this; a longer one is not read (fails closed). */
+const MAX_BATCH_TEXT = 256 * 1024;
 /** How much of a git receive-pack body's command section the description keeps. */
 const GIT_COMMANDS_BYTES = 64 * 1024;
 
@@ -82,7 +84,7 @@ export function isJsonType(type: string): boolean {
 const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
 
 function isTextual(type: string): boolean {
-  return type.startsWith('text/') || isJsonType(type) || type.endsWith('+xml') || textualApplication.has(type);
+  return type.startsWith('text/') || isJsonType(type) || type.endsWith('+xml') || textualApplication.has(type) || type === 'multipart/mixed';
 }
 
 type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be';
@@ -191,9 +193,14 @@ function gitCommandSection(b: Buffer): string {
   return b.toString('latin1', 0, Math.min(i, b.length, GIT_COMMANDS_BYTES + 4));
 }
 
-/** SQL bodies are kept whole (within the SQL size limit), like JSON; other text is previewed. */
+/**
+ * SQL bodies are kept whole (within the SQL size limit), like JSON, and so are batches of HTTP
+ * requests (multipart/mixed, Google's batch endpoints: each part is a call an adapter judges);
+ * other text is previewed.
+ */
 function textKept(type: string, previewBytes: number): number {
-  return type === 'application/sql' ? Math.max(previewBytes, MAX_SQL_TEXT) : previewBytes;
+  if (type === 'application/sql') return Math.max(previewBytes, MAX_SQL_TEXT);
+  return type === 'multipart/mixed' ? Math.max(previewBytes, MAX_BATCH_TEXT) : previewBytes;
 }
 
 function parseJson(text: string): { value: unknown } | undefined {

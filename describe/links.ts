@@ -69,8 +69,27 @@ const CARRY = 8;
 /** The URL attributes of HTML whose values are links (resolved against the page). */
 const urlAttributes = new Set(['href', 'src', 'action', 'formaction', 'poster', 'cite', 'data', 'background', 'longdesc', 'data-src', 'data-href', 'content']);
 
+/** Distinct spellings kept per link; a link written more ways than this is treated as an echo. */
+const MAX_SPELLINGS = 8;
+/** Stands for the spellings not kept: the echo check counts it as an echo (fails closed). */
+export const TOO_MANY_SPELLINGS = '\u0000';
+
+/**
+ * An absolute link as the answer wrote it, as a skeleton, its scheme left out; '' for a relative
+ * one (its host is the page's or the base's, which the answer chose).
+ */
+function writtenSkeleton(raw: string): string {
+  const m = /^\s*(?:[a-z][a-z0-9+.-]*:|[/\\]{2})/i.exec(raw);
+  return m ? skeleton(raw.slice(m[0].length)) : '';
+}
+
 export class LinkScanner {
   private readonly links = new Set<string>();
+  /**
+   * Per link, the skeletons of the spellings it was found in (as the answer wrote it, escapes and
+   * entities undone, before normalization rewrote it): for the echo check (`echoedBy`).
+   */
+  private readonly written = new Map<string, string[]>();
   private chars = 0;
   private done = false;
   private carry = '';
@@ -106,6 +125,7 @@ export class LinkScanner {
   private startTokenizer(): void {
     this.jsonAsText = false;
     this.links.clear();
+    this.written.clear();
     this.carry = '';
     const json = new Tokenizer({ separator: '' });
     json.onToken = ({ value }) => {
@@ -168,9 +188,23 @@ export class LinkScanner {
   }
 
   private add(raw: string, base?: URL): void {
-    if (this.links.size >= this.limits.maxLinks || raw.length > this.limits.urlChars) return;
+    if (raw.length > this.limits.urlChars) return;
     const url = normalizeLink(raw, base);
-    if (url && url.length <= this.limits.urlChars) this.links.add(url);
+    if (!url || url.length > this.limits.urlChars) return;
+    if (!this.links.has(url)) {
+      if (this.links.size >= this.limits.maxLinks) return;
+      this.links.add(url);
+    }
+    if (raw === url) return; // written as normalized: the link's own skeleton is this spelling's
+    const spellings = this.written.get(url);
+    const k = writtenSkeleton(raw);
+    if (!spellings) this.written.set(url, [k]);
+    else if (spellings.length <= MAX_SPELLINGS && !spellings.includes(k)) spellings.push(spellings.length < MAX_SPELLINGS ? k : TOO_MANY_SPELLINGS);
+  }
+
+  /** The skeletons of the spellings a link was found in (`TOO_MANY_SPELLINGS` last when it had more than were kept). */
+  spellingsOf(link: string): readonly string[] {
+    return this.written.get(link) ?? [];
   }
 
   /** A URL found in text, and the same without trailing sentence punctuation when it has some. */
@@ -245,10 +279,18 @@ export class LinkScanner {
 // request and got back is no link a source served: following it would let the agent write data
 // into a URL after all. So a response's links are compared with the request that fetched it, by
 // their "skeleton": letters and digits only, lower-case, percent-escapes undone (three layers),
-// hosts in Unicode. A link whose skeleton (without its scheme) appears in the skeleton of any part
-// of the request is not recorded. Transformations a server could apply on the way back (case,
-// escapes, HTML entities and JSON escapes — those the scanner undoes —, punctuation, punycode)
-// cannot make the echo look like another link.
+// hosts in Unicode. A link is not recorded when the skeleton of any part of the request contains
+//   - the link's own skeleton (without its scheme), or
+//   - the skeleton of a spelling the answer wrote it in: normalization rewrites letters and digits
+//     (a default port dropped, dot-segments resolved, an IPv4 address in decimal, hex or octal
+//     made dotted, IPv6 zeros compressed, host letters IDNA maps to others, ẞ → ss), so an echo
+//     written as the agent spelled it no longer looks like its normalized form.
+// The request's parts are read as the answer's format would decode them when a server places them
+// in it unescaped (HTML entities, JSON escapes, punycode labels shown in Unicode), and every
+// absolute URL in them is also taken normalized (a server that canonicalizes what it echoes).
+// Transformations a server could apply on the way back (case, escapes, HTML entities and JSON
+// escapes — those the scanner undoes —, punctuation, punycode) cannot make the echo look like
+// another link.
 
 /** Undoes %XX escapes (as UTF-8; invalid sequences become U+FFFD), up to `layers` times. */
 function percentDecoded(s: string, layers = 3): string {
@@ -284,55 +326,130 @@ export function linkSkeleton(link: string): string {
   return skeleton(`${domainToUnicode(u.hostname)} ${u.port} ${u.pathname}${u.search}`);
 }
 
+/** JSON string escapes undone: a server that puts the agent's text into JSON unescaped hands the scanner what they decode to. */
+function jsonUnescaped(s: string): string {
+  return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (jsonLetters[c] ?? c)));
+}
+const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** HTML character references decoded as htmlparser2 decodes them in a page's text. */
+function entitiesDecoded(s: string): string {
+  let out = '';
+  const p = new Parser({ ontext: (text) => { out += text; } }, { decodeEntities: true });
+  p.write(s.replaceAll('<', '&lt;')); // text only: no tag can start
+  p.end();
+  return out;
+}
+
+/** Punycode labels (xn--…) in Unicode, as a page that shows hosts readably writes them. */
+function punycodeShown(s: string): string {
+  return s.replace(/xn--[a-z0-9-]+/gi, (label) => domainToUnicode(label) || label);
+}
+
+/**
+ * An absolute http(s) URL in a request's text, as lenient as the URL parser: any run of slashes or
+ * backslashes after the scheme (`http:/host`, `https:\\host` are URLs to it).
+ */
+const urlInRequest = /https?:[^\s"'<>`{}|^\u0000-\u001f\u007f]+/gi;
+
+/** How many absolute URLs of a request are normalized for the echo check (each costs a URL parse). */
+const MAX_REQUEST_URLS = 2000;
+
 /**
  * What a request carried, as skeletons: its path and query, every header value, its body (parsed
- * JSON strings and form fields, text, and the raw bytes as UTF-8). Undefined when the body was not
- * seen whole or could not be decoded: then what it carried is unknown, and no link of the answer
- * may be recorded (fails closed).
+ * JSON strings and form fields, text, the raw bytes as UTF-8, and `decoded`: what a server reads
+ * beyond them, such as multipart parts with their transfer encodings undone) — each also as HTML entities,
+ * JSON escapes and punycode would be decoded, and with the absolute URLs in them normalized.
+ * Undefined when the body was not seen whole or could not be decoded: then what it carried is
+ * unknown, and no link of the answer may be recorded (fails closed).
  */
-export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
+export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly string[]; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
   const { summary } = parts;
   if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
-  const out: string[] = [skeleton(parts.pathAndQuery)];
+  const texts: string[] = [parts.pathAndQuery];
   let coded = false;
   // Every header the upstream receives but Host (the destination itself, already decided on).
   for (const [name, value] of parts.headers) {
     const n = name.toLowerCase();
     if (n === 'content-encoding' && value.trim().toLowerCase() !== 'identity') coded = true;
-    if (n !== 'host') out.push(skeleton(`${name} ${value}`));
+    if (n !== 'host') texts.push(`${name} ${value}`);
   }
   // The raw bytes are the text only when uncompressed UTF-8. Otherwise what was parsed must be the
   // whole body: a text shown only in part, or a body nothing was read from, is unknown.
   const rawIsText = !coded && (summary.charset === undefined || /^utf-?8$/i.test(summary.charset));
   const parsedWhole = summary.json !== undefined || summary.form !== undefined || (summary.text !== undefined && !summary.text_truncated);
   if (!rawIsText && parts.body?.bytes.length && !parsedWhole) return undefined;
-  const strings: string[] = [];
   const walk = (v: unknown, depth: number): void => {
-    if (depth > 64 || strings.length > 100_000) return;
-    if (typeof v === 'string') strings.push(v);
+    if (depth > 64 || texts.length > 100_000) return;
+    if (typeof v === 'string') texts.push(v);
     else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { strings.push(k); walk(x, depth + 1); }
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { texts.push(k); walk(x, depth + 1); }
   };
   if (summary.json !== undefined) walk(summary.json, 0);
   if (summary.form) walk(summary.form, 0);
-  if (summary.text) strings.push(summary.text);
-  if (parts.body?.bytes.length) strings.push(parts.body.bytes.toString('utf8'));
-  for (const s of strings) {
-    const k = skeleton(s);
-    if (k) out.push(k);
+  if (summary.text) texts.push(summary.text);
+  if (parts.body?.bytes.length) texts.push(parts.body.bytes.toString('utf8'));
+  if (parts.decoded) texts.push(...parts.decoded);
+  const out: string[] = [];
+  let urls = 0;
+  for (const text of texts) {
+    const plain = percentDecoded(text);
+    const views = [plain];
+    if (plain.includes('&')) views.push(entitiesDecoded(plain));
+    if (plain.includes('\\')) views.push(jsonUnescaped(plain));
+    if (/xn--/i.test(plain)) views.push(punycodeShown(plain));
+    for (const view of views) {
+      const k = skeleton(view);
+      if (k) out.push(k);
+      urlInRequest.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while (urls < MAX_REQUEST_URLS && (m = urlInRequest.exec(view)) !== null) {
+        urls++;
+        // As the scanner takes a URL in text: whole, and without the punctuation that may close a sentence.
+        let found = m[0];
+        for (let i = 0; i <= 8; i++) {
+          const link = normalizeLink(found);
+          if (link) out.push(linkSkeleton(link));
+          if (!trailingPunctuation.test(found)) break;
+          found = found.slice(0, -1);
+        }
+      }
+    }
   }
   return out.filter(Boolean);
 }
 
-/** Whether a link's text was carried by the request (see requestSkeletons): an echo, not a served link. */
-export function echoedBy(link: string, request: string[]): boolean {
-  let k: string;
+/**
+ * The skeleton of the URL a request fetched, or '' when its path and query say nothing (a bare
+ * root). A link of the answer that contains it was built from the page's own URL — a share,
+ * archive, translate or sign-in button on another host — and the agent chose that URL.
+ */
+export function pageSkeleton(url: string): string {
   try {
-    k = linkSkeleton(link);
+    const u = new URL(url);
+    return skeleton(`${u.pathname}${u.search}`) ? linkSkeleton(u.href) : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Whether a link was carried by the request (see requestSkeletons): an echo, not a served link.
+ * `spellings`: the skeletons of how the answer wrote it (LinkScanner.spellingsOf); `page`: the
+ * request's own URL (pageSkeleton), which a link must not embed.
+ */
+export function echoedBy(link: string, request: string[], spellings: readonly string[] = [], page = ''): boolean {
+  let own: string;
+  try {
+    own = linkSkeleton(link);
   } catch {
     return true;
   }
-  if (!k) return false;
-  for (const r of request) if (r.includes(k)) return true;
+  for (const k of [own, ...spellings]) {
+    if (k === TOO_MANY_SPELLINGS) return true;
+    if (!k) continue;
+    if (page && k.includes(page)) return true;
+    for (const r of request) if (r.includes(k)) return true;
+  }
   return false;
 }

@@ -75,6 +75,21 @@ export interface OverrideReading {
   readings: string[];
 }
 
+/** The `Action` of an AWS Query API request (a host under amazonaws.com), if it names one. */
+function awsQueryAction(url: URL): string | undefined {
+  const host = url.hostname.toLowerCase(); // (trailing dots were removed by parseTarget)
+  if (!host.endsWith('.amazonaws.com') && !host.endsWith('.amazonaws.com.cn')) return undefined;
+  const actions = url.searchParams.getAll('Action');
+  // Several Action parameters: whichever the server takes, the request is not one read.
+  if (actions.length > 1) return actions.find((a) => !awsReadAction(a)) ?? 'Unknown';
+  return actions[0];
+}
+
+/** AWS Query actions that only read: Describe…, List…, Get… (AWS's naming for reads). */
+function awsReadAction(action: string): boolean {
+  return /^(Describe|List|Get)[A-Z]/.test(action);
+}
+
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
 function jsonMethodValues(text: string): { values: string[]; odd: boolean } {
   const values: string[] = [];
@@ -117,6 +132,10 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     for (const v of value.split(',')) add(`header:${name}`, v);
   }
   for (const [name, value] of input.url.searchParams) if (isMethodParam(name)) add('query:_method', value);
+  // AWS Query APIs (EC2, IAM, STS, SQS, SNS, SES …) run the `Action` the URL names whatever the
+  // method: a signed GET `?Action=TerminateInstances` changes state like a POST.
+  const action = awsQueryAction(input.url);
+  if (action !== undefined && !awsReadAction(action) && (input.method === 'GET' || input.method === 'HEAD')) add('query:Action', 'POST');
 
   // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
   // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type

@@ -182,6 +182,11 @@ export interface Grant {
   risk?: Risk;
   /** The semantic operation it was given for (MCP tools, SQL statements, git ref commands, GraphQL fields): engine/grant-scope.ts. */
   scope?: string[];
+  /**
+   * Where the approved request acted — its repository, channel, table, project … (engine/grant-scope.ts
+   * grantTarget): the grant covers only requests acting there (absent on grants stored before it was recorded: any).
+   */
+  target?: string;
 }
 
 /** A GraphQL operation a request may run (`input.graphql.operations`). */

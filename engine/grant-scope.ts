@@ -46,6 +46,10 @@ export function operationScope(d: RequestDescription): string[] {
     }
   }
   const s = d.service;
+  // A batch of calls (Google's batch endpoints) is every call in it.
+  if (s && s.operation === 'batch' && Array.isArray(s.params.operations)) {
+    for (const op of s.params.operations) items.add(`batch:${String(op)}`);
+  }
   if (s && (s.operation === 'git.push' || s.operation === 'git.update_ref')) {
     const p = s.params as { refs?: unknown; deletes?: unknown; refs_incomplete?: unknown; ref?: unknown; force?: unknown };
     if (s.operation === 'git.update_ref') {
@@ -87,4 +91,36 @@ const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-u
 
 export function opaqueScope(scope: readonly string[]): string[] {
   return scope.filter((i) => opaqueItems.has(i));
+}
+
+/**
+ * Service parameters that say where a request acts — a repository, an organization, a channel, a
+ * project, a table, an account or zone, a mailbox — as opposed to which object it touches. A human
+ * who allowed "similar" comments on acme/widgets did not allow comments on someone else's public
+ * repository, nor messages to another channel, nor updates to another table, nor mail to other
+ * people. GraphQL names the place by node id (`node_ids`: the issue, pull request or repository a
+ * mutation's input names); a mail send by its recipients.
+ */
+const targetParams = [
+  'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'function', 'account_id', 'zone_id',
+  'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
+  'recipients', 'webhook', 'stripe_account',
+];
+
+/** A target value `?`: the place is not in the request, so no grant can show it is the same. */
+export function opaqueTarget(target: string): boolean {
+  return /[=,]\?(;|,|$)/.test(target);
+}
+
+/** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
+export function grantTarget(d: RequestDescription): string | undefined {
+  const s = d.service;
+  if (!s || !s.params) return undefined;
+  const parts: string[] = [];
+  for (const k of targetParams) {
+    const v = (s.params as Record<string, unknown>)[k];
+    if (typeof v === 'string') parts.push(`${k}=${v}`);
+    else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
+  }
+  return parts.length ? `${s.name}:${parts.join(';')}` : undefined;
 }

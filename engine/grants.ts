@@ -12,7 +12,7 @@
 // that passed the checks below as `input.grants`. A policy that honours `input.grants` naively
 // therefore still cannot let a grant widen what a human approved.
 import { globMatch } from '../lib/glob.ts';
-import { opaqueScope, operationScope, scopeCovers, uncovered } from './grant-scope.ts';
+import { grantTarget, opaqueScope, opaqueTarget, operationScope, scopeCovers, uncovered } from './grant-scope.ts';
 import type { Grant, RequestDescription, Risk } from '../describe/types.ts';
 import type { Decision } from './decision.ts';
 
@@ -54,6 +54,11 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
     if (!globMatch(g.path_pattern, d.request.path)) return `the path does not match the grant's pattern ${g.path_pattern}`;
   } else {
     return 'the grant names neither an operation nor a path pattern';
+  }
+  if (g.target !== undefined) {
+    const target = grantTarget(d);
+    if (target !== g.target) return `the grant is for ${g.target}, the request acts on ${target ?? 'no place its service names'}`;
+    if (opaqueTarget(target)) return `where the request acts is not in it (${target}): such requests are approved one at a time`;
   }
   const scope = operationScope(d);
   const opaque = opaqueScope(scope);

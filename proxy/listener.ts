@@ -15,7 +15,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { AbortFlag } from '../lib/abort-flag.ts';
 import type { CertificateAuthority } from './ca.ts';
-import { Exchange, type Tunnel } from './exchange.ts';
+import { Exchange, loggableTarget, type Tunnel } from './exchange.ts';
 import { intercept } from './interception.ts';
 import { Pipeline, type PipelineDeps } from './pipeline.ts';
 import { clientError, refusals, sendRejection, writeRaw, type Refusal } from './refusals.ts';
@@ -100,6 +100,22 @@ export class ProxyServer {
     this.inner.on('request', (req, res) => this.onRequest(req, res).catch(() => res.destroy()));
     this.inner.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket as net.Socket, head).catch(() => socket.destroy()));
     this.inner.on('connection', (s: net.Socket) => this.waitForHead(s));
+    // A CONNECT inside a tunnel would open a tunnel in the tunnel: refused and recorded (Node would
+    // close the connection without a word or a record).
+    this.inner.on('connect', (req: http.IncomingMessage, socket: net.Socket) => this.nestedConnect(req, socket));
+  }
+
+  private nestedConnect(req: http.IncomingMessage, socket: net.Socket): void {
+    this.idle.delete(socket);
+    socket.on('error', () => socket.destroy());
+    const tunnel = this.tunnels.get(socket);
+    const r = refusals.bad('CONNECT inside a CONNECT tunnel is not supported: send the requests themselves through the tunnel, or CONNECT to the proxy');
+    const id = crypto.randomUUID();
+    writeRaw(socket, r, id);
+    this.pipeline.append({
+      time: new Date().toISOString(), id, ...(tunnel ? { agent: tunnel.agent.id } : {}), method: 'CONNECT', url: loggableTarget(req.url),
+      outcome: r.outcome, status: r.status, detail: r.detail,
+    });
   }
 
   private configure(server: http.Server): http.Server {

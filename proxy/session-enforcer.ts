@@ -9,15 +9,16 @@
 //               (describe/links.ts).
 // egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
 //               a WebSocket) was decided under the labels the session held when it opened; once the
-//               session gains a label, the next byte it would send is refused and the stream cut.
-//               The agent's next request is decided with the labels it now holds.
+//               session gains a label (or a human resets it), the next byte it would send is refused
+//               and the stream cut. The agent's next request is decided with the labels it now holds.
 // onMessage / the response tap: an answer still streaming to the agent when a human clears one of
 //               its labels brings it again with its next piece; one still streaming (or still on its
 //               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { AgentSessions } from '../state/stores.ts';
+import { multipartText } from './body-readings.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -76,12 +77,14 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const { store } = opts;
   const limits = opts.limits ?? LINK_SCAN_LIMITS;
   /** Bumped whenever a session gains a label: streams opened under an older generation are stale. */
-  const generation = new Map<string, { n: number; labels: string }>();
+  const generation = new Map<string, { n: number; labels: string; ended?: true }>();
   /** The generation each request's streams were decided (or last relabelled) under. */
   const decidedAt = new WeakMap<RequestContext, number>();
 
   /** The generation each description was decided under (recorded when it was described). */
   const describedAt = new WeakMap<object, number>();
+  /** The session each token was last described in (at most 10,000 tokens). */
+  const sessionOfToken = new Map<string, string>();
 
   const genOf = (id: string): number => generation.get(id)?.n ?? 0;
   const streamCheck = (ctx: RequestContext): Rejection | undefined => {
@@ -89,7 +92,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     if (id === undefined) return undefined;
     const at = decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0;
     const g = generation.get(id);
-    return g && g.n !== at ? staleStream(g.labels) : undefined;
+    return g && g.n !== at ? (g.ended ? sessionEnded() : staleStream(g.labels)) : undefined;
   };
 
   /** Adds a response's labels to its session; a label new to it makes the session's older streams stale. */
@@ -102,10 +105,14 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     }
     const fresh = labels.filter((l) => !held[l]);
     if (fresh.length) {
-      // Every stream of this session opened before now is stale — except this request's own.
-      const g = { n: genOf(id) + 1, labels: fresh.join(', ') };
+      // Every stream of this session opened before now is stale — except this request's own, when
+      // it was current until now. One already stale (the session gained a label after it was
+      // decided) stays stale: its own answer's labels vouch for nothing it may send.
+      const before = genOf(id);
+      const current = (decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0) === before;
+      const g = { n: before + 1, labels: fresh.join(', ') };
       generation.set(id, g);
-      decidedAt.set(ctx, g.n);
+      if (current) decidedAt.set(ctx, g.n);
     }
     return store.addLabels(id, labels, { request_id: r.id, host: r.host, time: new Date().toISOString() });
   };
@@ -121,6 +128,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
   const humanChanges = new Map<string, number>();
   store.onChange((c) => {
     if (c.type === 'cleared' || c.type === 'ended') humanChanges.set(c.session.id, (humanChanges.get(c.session.id) ?? 0) + 1);
+    // A reset ends the session: its streams still sending were decided in it, and are cut.
+    if (c.type === 'ended') generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: '', ended: true });
     // Labels a response brought through another replica make this replica's older streams of the
     // session stale too, as `arrive` does for labels that arrive here.
     if (c.type === 'labels' && c.remote && c.labels?.length) generation.set(c.session.id, { n: genOf(c.session.id) + 1, labels: c.labels.join(', ') });
@@ -156,9 +165,17 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     async describe(d, origin) {
       const r = d.request;
       const track = opts.trackLinks() && (r.scheme === 'http' || r.scheme === 'https');
-      const entered = await store.enter(d.agent.id, origin?.token ?? agentWide(d.agent.id), r.time, track ? { url: r.url, host: r.host } : undefined);
+      const key = origin?.token ?? agentWide(d.agent.id);
+      // The generation before the store is read: a label that arrives while it is read (a database
+      // answers asynchronously) may be missing from what it returns, so this request counts as
+      // decided before that label (its streams are stale).
+      const known = sessionOfToken.get(key);
+      const before = known === undefined ? undefined : genOf(known);
+      const entered = await store.enter(d.agent.id, key, r.time, track ? { url: r.url, host: r.host } : undefined);
       d.session = entered.session;
-      describedAt.set(d, genOf(entered.session.id));
+      if (sessionOfToken.size >= 10_000 && known === undefined) sessionOfToken.clear(); // bounded; a token it forgot is described as before
+      sessionOfToken.set(key, entered.session.id);
+      describedAt.set(d, known === entered.session.id ? before! : genOf(entered.session.id));
       if (track) r.provenance = entered.seen ? { seen: true, request_id: entered.seen.request_id, host: entered.seen.host } : { seen: false, host_seen: entered.hostSeen === true };
     },
 
@@ -257,7 +274,14 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   // (a body not seen whole): no links from this answer at all. Worked out once links are found.
   const r = ctx.description.request;
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
-  const sent = (): string[] | undefined => requestSkeletons({ pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}), summary: r.body });
+  const sent = (): string[] | undefined => {
+    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone): a server may echo those.
+    const parts = multipartText(ctx);
+    return requestSkeletons({
+      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
+      ...(parts ? { decoded: [Buffer.from(parts, 'latin1').toString('utf8')] } : {}), summary: r.body,
+    });
+  };
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;
@@ -323,10 +347,11 @@ class LinkScan implements Scan {
       this.scanner.write(this.text.decode());
       textDecoders.give(this.text); // flushed: holds no state of this body
     }
+    const r = this.ctx.description.request;
     const found = this.scanner.end();
     const sent = found.length ? this.sent() : undefined;
-    const urls = sent ? found.filter((u) => !echoedBy(u, sent)) : [];
-    const r = this.ctx.description.request;
+    const page = sent ? pageSkeleton(r.url) : '';
+    const urls = sent ? found.filter((u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : [];
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
   }

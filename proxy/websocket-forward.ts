@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { Transform, pipeline } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type tls from 'node:tls';
 import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
@@ -53,10 +54,17 @@ export class WebSocketForward {
 
     const upstream = answer.socket;
     const head101 = answer.head;
-    responseStages(this.opts.enforcers, ctx, head101);
+    const stages = responseStages(this.opts.enforcers, ctx, head101);
     if (head101.statusCode !== 101) {
       upstream.terminate();
       return refuse({ ...refusals.upstream('the upstream\'s 101 answer could not be passed on (refused by an enforcer)'), rule });
+    }
+    // A 101 has no body: its stages are ended at once, and the agent gets it only when they are done
+    // (the labels it brings stored, as before a response's first byte). One that fails refuses it.
+    const unsettled = await settle(stages);
+    if (unsettled) {
+      upstream.terminate();
+      return refuse({ ...refusals.upstream(`the upstream's 101 answer could not be passed on: ${unsettled.message}`), rule });
     }
     this.open.add(upstream);
     const agentSide = await acceptAgent(req, socket, head, upstream, head101);
@@ -116,6 +124,20 @@ export class WebSocketForward {
   /** Ends every open tunnel (Airlock is stopping). */
   close(): void {
     for (const ws of this.open) ws.terminate();
+  }
+}
+
+/** Ends each stage of a body-less answer; the first error, or undefined once all finished. */
+async function settle(stages: Transform[]): Promise<Error | undefined> {
+  try {
+    await Promise.all(stages.map((s) => {
+      s.resume();
+      s.end();
+      return finished(s);
+    }));
+    return undefined;
+  } catch (err) {
+    return err as Error;
   }
 }
 

@@ -11,6 +11,7 @@ import { ProxyServer, defaultTimeouts, type ProxyTimeouts } from '../proxy/liste
 import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
+import { terminalText } from '../lib/text.ts';
 import { ensureHome, stateFile } from '../state/home.ts';
 import { inSetting, parseHostPort, resolveConfig, usesSharedStores, type ConfigFlags, type ResolvedConfig } from './config.ts';
 import { builtinEnforcers } from './enforcers.ts';
@@ -54,7 +55,8 @@ export function formatRecord(r: AuditRecord): string {
   const status = r.status ?? '-';
   const total = r.total_ms !== undefined ? `${r.total_ms.toFixed(1)}ms` : '';
   const detail = r.outcome !== 'forwarded' && r.detail ? ` — ${r.detail}` : r.outcome !== 'forwarded' && r.decision && r.decision.action !== 'allow' ? ` — ${r.decision.reason}` : '';
-  return `${r.time} ${r.agent ?? '-'} ${r.method ?? ''} ${r.url || '-'} → ${decision} ${r.outcome} ${status} ${total}${detail}`;
+  // One record, one line: URL, reasons and details quote what the agent sent.
+  return terminalText(`${r.time} ${r.agent ?? '-'} ${r.method ?? ''} ${r.url || '-'} → ${decision} ${r.outcome} ${status} ${total}${detail}`);
 }
 
 function listen(server: net.Server, target: { host: string; port: number } | string): Promise<void> {

@@ -32,7 +32,7 @@ import type { EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
-import { opaqueScope, operationScope } from '../engine/grant-scope.ts';
+import { grantTarget, opaqueScope, opaqueTarget, operationScope } from '../engine/grant-scope.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -358,6 +358,9 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   const scope = operationScope(d);
   const opaque = opaqueScope(scope);
   if (opaque.length) throw new ApprovalError('bad-request', `what this request does cannot be read (${opaque.join(', ')}): it is approved one at a time, no grant for similar requests`);
+  // Where it acted (its repository, channel, table …): similar requests elsewhere are not covered.
+  const target = grantTarget(d);
+  if (target !== undefined && opaqueTarget(target)) throw new ApprovalError('bad-request', `where this request acts is not in it (${target}): it is approved one at a time, no grant for similar requests`);
   return {
     spec: {
       agent: a.agent,
@@ -369,6 +372,7 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
       ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
       risk: a.risk,
       ...(scope.length ? { scope } : {}),
+      ...(target !== undefined ? { target } : {}),
     },
     ms: opts.grantMinutes * 60_000,
   };
@@ -394,6 +398,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
       ...(g.path_pattern !== undefined ? { path_pattern: g.path_pattern } : {}),
       ...(g.risk !== undefined ? { risk: g.risk } : {}),
       ...(g.scope !== undefined ? { scope: g.scope } : {}),
+      ...(g.target !== undefined ? { target: g.target } : {}),
     });
   }
   return out;

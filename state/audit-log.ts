@@ -68,21 +68,75 @@ export interface AuditFilter {
 }
 
 /**
- * One record as a JSON line, with the description as its last member: replay then hands the
- * description's text to the policy as it stands in the line instead of serializing it again
- * (splitAtDescription below). Member order means nothing to any other JSON reader.
- */
-/**
  * The record's audit line with every real value taken out (`redact`), and the record as that line
  * says: what listeners see is what was written.
  */
 export function redactedLine(record: AuditRecord, redact: ((line: string) => string) | undefined): { line: string; record: AuditRecord } {
   const line = auditLine(record);
-  const redacted = redact ? redact(line) : line;
-  return redacted === line ? { line, record } : { line: redacted, record: JSON.parse(redacted) as AuditRecord };
+  if (!redact) return { line, record };
+  // Looked for in the line and in the text its strings hold (JSON's escapes hide spellings: a
+  // `\x63` in a string is `\\x63` in the line).
+  const view = unescapedJson(line);
+  if (redact(line) === line && (view === line || redact(view) === view)) return { line, record };
+  // A value is in the record: redacted string by string, never across the JSON text, where a match
+  // can start inside an escape (`\\` then `u0073…`) or span members and break or reshape the line.
+  const clean = redactStrings(JSON.parse(line), redact) as AuditRecord;
+  return { line: JSON.stringify(clean), record: clean };
 }
 
+const jsonEscapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/** A JSON text with its string escapes undone in place: each string's text as it reads. */
+function unescapedJson(text: string): string {
+  if (!text.includes('\\')) return text;
+  return text.replace(/\\(?:u([0-9a-fA-F]{4})|(.))/g, (_, u: string | undefined, c: string) => (u ? String.fromCharCode(parseInt(u, 16)) : jsonEscapes[c] ?? c));
+}
+
+/** A parsed JSON value with `redact` applied to every string in it, member names included (order kept). */
+function redactStrings(value: unknown, redact: (text: string) => string, depth = 0): unknown {
+  if (typeof value === 'string') return redact(value);
+  if (!value || typeof value !== 'object') return value;
+  if (depth >= MAX_RECORD_DEPTH) return DEEPER;
+  if (Array.isArray(value)) return value.map((v) => redactStrings(v, redact, depth + 1));
+  const out = Object.create(null) as Record<string, unknown>; // a member named __proto__ stays a member
+  for (const [k, v] of Object.entries(value)) out[redact(k)] = redactStrings(v, redact, depth + 1);
+  return out;
+}
+
+/** Nesting kept in a record that cannot be written whole (JSON.stringify recurses: 20,000 nested arrays overflow the stack). */
+const MAX_RECORD_DEPTH = 200;
+const DEEPER = `[cut: nested deeper than ${MAX_RECORD_DEPTH} levels]`;
+
+/** A copy of a JSON value with what lies deeper than MAX_RECORD_DEPTH replaced by a marker. */
+function pruned(value: unknown, depth = 0): unknown {
+  if (!value || typeof value !== 'object') return value;
+  if (depth >= MAX_RECORD_DEPTH) return DEEPER;
+  if (Array.isArray(value)) return value.map((v) => pruned(v, depth + 1));
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(value)) out[k] = pruned(v, depth + 1);
+  return out;
+}
+
+/**
+ * One record as a JSON line. A record too deeply nested to serialize (a description with a JSON
+ * body of thousands of nested arrays; the policy could not be asked, the request was denied) is
+ * written with its deepest parts cut, never dropped: every request has its record.
+ */
 export function auditLine(record: AuditRecord): string {
+  try {
+    return wholeLine(record);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    return wholeLine(pruned(record) as AuditRecord);
+  }
+}
+
+/**
+ * The line with the description as its last member: replay then hands the description's text to
+ * the policy as it stands in the line instead of serializing it again (splitAtDescription below).
+ * Member order means nothing to any other JSON reader.
+ */
+function wholeLine(record: AuditRecord): string {
   if (!record.description) return JSON.stringify(record);
   const { description, ...rest } = record;
   const text = evaluatedAs.get(description);

@@ -7,6 +7,7 @@
 // Running without a reachable studio is refused for changes: editing the file behind the running
 // process's back would be lost.
 import type { Command } from 'commander';
+import { terminalText } from '../../lib/text.ts';
 import { airlockRunning } from '../../runtime/running.ts';
 import { unseenBodyText } from '../../state/approval-body.ts';
 import { ApprovalError, ApprovalQueue, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
@@ -41,13 +42,14 @@ function ago(iso: string): string {
   return `${Math.round(s / 3600)}h ago`;
 }
 
-function line(a: View): string {
+export function line(a: View): string {
   const what = a.summary.operation ? `${a.summary.operation} ` : '';
   const flags = [a.held ? 'held' : '', a.needs_step_up ? 'totp' : ''].filter(Boolean).join(',');
-  return `${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}\n    ${a.reason}`;
+  // What the agent sent (path, operation) and the reason quoting it print as one line each.
+  return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
-function details(a: View): string {
+export function details(a: View): string {
   const r = a.description.request;
   const out = [
     `approval   ${a.id}`,
@@ -66,13 +68,16 @@ function details(a: View): string {
     `approvable until ${a.retry_until}`,
   ];
   if (a.resolution) out.push(`resolved   by ${a.resolution.by} at ${a.resolution.at}${a.resolution.message ? `: ${a.resolution.message}` : ''}${a.resolution.grant_id ? ` (grant ${a.resolution.grant_id})` : ''}`);
+  // Each field one line, the body's own lines below its heading: nothing the agent sent can move
+  // the cursor, erase or rewrite a line above (the operation, the risk) or print a forged one.
+  const shown = out.map((l) => terminalText(l));
   const preview = r.body.json !== undefined ? JSON.stringify(r.body.json, null, 2) : r.body.text;
-  if (preview) out.push('', 'body preview:', preview.length > 4000 ? `${preview.slice(0, 4000)}…` : preview);
-  return out.join('\n');
+  if (preview) shown.push('', 'body preview:', terminalText(preview.length > 4000 ? `${preview.slice(0, 4000)}…` : preview, true));
+  return shown.join('\n');
 }
 
 function grantLine(g: GrantRecord): string {
-  return `${g.id}  ${g.agent}  ${g.method} ${g.host} ${g.operation ?? g.path_pattern}  until ${g.expires}`;
+  return terminalText(`${g.id}  ${g.agent}  ${g.method} ${g.host} ${g.operation ?? g.path_pattern}  until ${g.expires}`);
 }
 
 function print(text: string): void {

@@ -1,6 +1,7 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
 import fs from 'node:fs';
 import type { Command } from 'commander';
+import { terminalText } from '../../lib/text.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
 import { resolveHome } from '../../state/home.ts';
 import type { PlaceholderFinder } from '../../describe/describe.ts';
@@ -92,7 +93,7 @@ function rowText(r: ChangedRow): string {
   ];
   if (r.changes.includes('credentials')) lines.push(`    credentials: [${(r.before.credentials ?? []).join(', ')}] → [${(r.after.credentials ?? []).join(', ')}]`);
   if (r.changes.includes('labels')) lines.push(`    labels: [${(r.before.labels ?? []).join(', ')}] → [${(r.after.labels ?? []).join(', ')}]`);
-  return lines.join('\n');
+  return lines.map((l) => terminalText(l)).join('\n');
 }
 
 function countsTable(after: Counts, before: Counts | undefined): string {
@@ -121,7 +122,7 @@ export function formatReport(report: ReplayReport, labels: { policy: string; bas
   if (transitions.length) out.push('', ...transitions.map(([k, v]) => `  ${k}: ${num(v)}`));
   if (report.failClosed) {
     out.push('', `${num(report.failClosed)} decision(s) were fail-closed denies: the policy failed on them (error, timeout, invalid or conflicting decision):`);
-    for (const f of report.failClosedSamples.slice(0, 10)) out.push(`  ${f.source}: ${f.kind}: ${f.reason}`);
+    for (const f of report.failClosedSamples.slice(0, 10)) out.push(terminalText(`  ${f.source}: ${f.kind}: ${f.reason}`));
   }
   if (report.slow) {
     out.push('', `${num(report.slow)} decision(s) took longer than the proxy's ${liveBudgetMs} ms budget: live, they would be denied (timeout). Slowest samples:`);
@@ -130,11 +131,11 @@ export function formatReport(report: ReplayReport, labels: { policy: string; bas
   if (report.unrecorded) out.push('', `${num(report.unrecorded)} record(s) had no recorded decision to compare with.`);
   if (report.noted) {
     out.push('', `${num(report.noted)} request(s) replayed with notes:`);
-    for (const n of report.notesSamples.slice(0, 20)) out.push(`  ${n.source}: ${n.notes.join('; ')}`);
+    for (const n of report.notesSamples.slice(0, 20)) out.push(terminalText(`  ${n.source}: ${n.notes.join('; ')}`));
   }
   if (report.skipped) {
     out.push('', `${num(report.skipped)} entr${report.skipped === 1 ? 'y' : 'ies'} skipped:`);
-    for (const s of report.skippedSamples.slice(0, 20)) out.push(`  ${s.source}: ${s.reason}`);
+    for (const s of report.skippedSamples.slice(0, 20)) out.push(terminalText(`  ${s.source}: ${s.reason}`));
     if (report.skipped > 20) out.push(`  … (${num(report.skipped - 20)} more; --json lists up to 100)`);
   }
   if (report.aborted) out.push('', 'Interrupted: the figures above cover the requests decided so far.');

@@ -1,6 +1,7 @@
 // `airlock sessions list|show|reset|clear`: agent sessions and their labels (docs/sessions.md). While Airlock runs, through the studio's API (the running proxy holds the
 // sessions); otherwise on the shared store when one is configured, else the state folder's journal. Clearing a label and resetting a
 // session are recorded in the audit log either way.
+import { terminalText } from '../../lib/text.ts';
 import type { Command } from 'commander';
 import { sharedState, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 import { AuditLog } from '../../state/audit-log.ts';
@@ -63,7 +64,7 @@ function formatShow(s: SessionRecord): string {
     ...s.events.map((e) => ({ time: e.time, text: e.kind === 'added' ? `label ${e.label} arrived (request ${e.request_id} to ${e.host})` : e.kind === 'cleared' ? `label ${e.label} cleared by ${e.by}${e.reason ? `: ${e.reason}` : ''}` : `session reset by ${e.by}${e.reason ? `: ${e.reason}` : ''}` })),
   ].sort((a, b) => a.time.localeCompare(b.time));
   lines.push(...(rows.length ? rows.map((r) => `  ${r.time}  ${r.text}`) : ['  (nothing yet)']));
-  return `${lines.join('\n')}\n`;
+  return `${lines.map((l) => terminalText(l)).join('\n')}\n`;
 }
 
 export function register(program: Command): void {

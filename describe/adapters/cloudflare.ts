@@ -42,6 +42,8 @@ const routes: RouteSpec[] = [
   { route: `PUT ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.update', effect: 'write' },
   { route: `DELETE ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.delete', effect: 'delete' },
   { route: `DELETE ${A}/storage/kv/namespaces/{namespace_id}`, operation: 'kv.namespaces.delete', effect: 'delete' },
+  { route: `DELETE ${A}/storage/kv/namespaces/{namespace_id}/bulk`, operation: 'kv.values.bulk_delete', effect: 'delete' },
+  { route: `POST ${A}/storage/kv/namespaces/{namespace_id}/bulk/delete`, operation: 'kv.values.bulk_delete', effect: 'delete' },
   { route: `GET ${A}/r2/buckets`, operation: 'r2.buckets.list', effect: 'read' },
   { route: `POST ${A}/r2/buckets`, operation: 'r2.buckets.create', effect: 'write' },
   { route: `DELETE ${A}/r2/buckets/{bucket_name}`, operation: 'r2.buckets.delete', effect: 'delete' },

@@ -183,6 +183,65 @@ function mayForce(gql: GraphqlRequest): boolean {
 }
 
 /**
+ * Files that say what CI runs and who must review: workflows and actions under `.github/` (they
+ * run with the repository's secrets and deploy), Dependabot's config, and CODEOWNERS wherever it
+ * lives. GitHub asks for a token scope of its own (`workflow`) to change workflows for this
+ * reason: writing or deleting one is an `admin` change, whichever API carries it.
+ */
+export function controlsRepository(path: string): boolean {
+  const p = path.replace(/^\/+/, '');
+  return p.startsWith('.github/') || p === 'CODEOWNERS' || p.endsWith('/CODEOWNERS');
+}
+
+/** The file paths createCommitOnBranch calls add or delete; undefined when a call's changes are not in the request. */
+function committedPaths(gql: GraphqlRequest): string[] | undefined {
+  const paths: string[] = [];
+  for (const call of gql.calls ?? []) {
+    if (call.field !== 'createCommitOnBranch') continue;
+    const input = call.args.input as { fileChanges?: { additions?: unknown; deletions?: unknown } } | undefined;
+    const changes = input?.fileChanges;
+    if (!changes || typeof changes !== 'object') return undefined;
+    for (const list of [changes.additions, changes.deletions]) {
+      if (list === undefined || list === null) continue;
+      if (!Array.isArray(list)) return undefined;
+      for (const c of list) {
+        const path = (c as { path?: unknown } | null)?.path;
+        if (typeof path !== 'string') return undefined;
+        paths.push(path);
+      }
+    }
+  }
+  return paths;
+}
+
+/**
+ * The node ids a mutation acts on (`input.subjectId`, `repositoryId`, `pullRequestId`, `labelIds`
+ * …), sorted and unique; `?` for one whose value is not in the request (a variable not given).
+ * GraphQL names the place by id where REST names it by path: a grant records them
+ * (engine/grant-scope.ts) so "allow similar" for a comment on one issue does not cover a comment
+ * on another repository's.
+ */
+function nodeIds(gql: GraphqlRequest): string[] {
+  const ids = new Set<string>();
+  for (const call of gql.calls ?? []) {
+    const input = call.args.input;
+    if (!input || typeof input !== 'object' || Array.isArray(input)) continue;
+    for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+      // A branch named by repository and name (createCommitOnBranch): the repository is the place.
+      if (key === 'branch' && value && typeof value === 'object' && !Array.isArray(value)) {
+        const b = value as { repositoryNameWithOwner?: unknown; id?: unknown };
+        ids.add(typeof b.repositoryNameWithOwner === 'string' ? b.repositoryNameWithOwner : typeof b.id === 'string' ? b.id : '?');
+        continue;
+      }
+      // (clientMutationId is the client's own label for the call, not a place.)
+      if (!/Ids?$/.test(key) || key === 'clientMutationId') continue;
+      for (const v of Array.isArray(value) ? value : [value]) ids.add(typeof v === 'string' ? v : '?');
+    }
+  }
+  return [...ids].sort().slice(0, 50);
+}
+
+/**
  * The service description of a GitHub GraphQL request: a read for queries; for mutations the
  * operation and effect of the most dangerous root field (all of them in params.mutations, their
  * REST twins in params.operations). Unparseable bodies are `graphql.unparsed` (write; the default
@@ -198,7 +257,12 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
   const operations = new Set<string>();
   let force = false;
   for (const f of fields) {
-    const [operation, effect] = classifyMutation(f);
+    let [operation, effect] = classifyMutation(f);
+    // A commit that changes CI or review rules (or whose changes are not in the request) is admin.
+    if (f === 'createCommitOnBranch') {
+      const paths = committedPaths(gql);
+      if (paths === undefined || paths.some(controlsRepository)) effect = 'admin';
+    }
     operations.add(operation);
     if (operation === 'git.update_ref' && mayForce(gql)) force = true;
     const r = rank(operation, effect) + (operation === 'git.update_ref' && force ? 3 : 0);
@@ -206,5 +270,7 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
   }
   const params: Record<string, unknown> = { mutations: fields, operations: [...operations].sort() };
   if (force) params.force = true;
+  const ids = nodeIds(gql);
+  if (ids.length) params.node_ids = ids;
   return { name: 'github', operation: best.operation, params, effect: best.effect };
 }

@@ -3,7 +3,7 @@
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
-import { githubGraphql } from './github-graphql.ts';
+import { controlsRepository, githubGraphql } from './github-graphql.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { gitSmartHttp } from './git.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec, unknownOperation } from './routes.ts';
@@ -32,6 +32,8 @@ const rest: RouteSpec[] = [
   { route: `GET ${R}/hooks`, operation: 'repos.list_webhooks', effect: 'read' },
   { route: `POST ${R}/hooks`, operation: 'repos.create_webhook', effect: 'admin' },
   { route: `PATCH ${R}/hooks/{hook_id}`, operation: 'repos.update_webhook', effect: 'admin' },
+  // Where a webhook delivers (its URL and secret) is its config.
+  { route: `PATCH ${R}/hooks/{hook_id}/config`, operation: 'repos.update_webhook_config_for_repo', effect: 'admin' },
   { route: `DELETE ${R}/hooks/{hook_id}`, operation: 'repos.delete_webhook', effect: 'admin' },
   { route: `GET ${R}/keys`, operation: 'repos.list_deploy_keys', effect: 'read' },
   { route: `POST ${R}/keys`, operation: 'repos.create_deploy_key', effect: 'admin' },
@@ -112,12 +114,21 @@ const rest: RouteSpec[] = [
   { route: `PUT ${R}/pulls/{pull_number}/merge`, operation: 'pulls.merge', effect: 'write' },
   { route: `PUT ${R}/pulls/{pull_number}/update-branch`, operation: 'pulls.update_branch', effect: 'write' },
   { route: `POST ${R}/pulls/{pull_number}/requested_reviewers`, operation: 'pulls.request_reviewers', effect: 'write' },
+  { route: `DELETE ${R}/pulls/{pull_number}/requested_reviewers`, operation: 'pulls.remove_requested_reviewers', effect: 'write' },
   { route: `POST ${R}/pulls/{pull_number}/reviews`, operation: 'pulls.create_review', effect: 'send' },
   { route: `POST ${R}/pulls/{pull_number}/reviews/{review_id}/events`, operation: 'pulls.submit_review', effect: 'send' },
   { route: `PUT ${R}/pulls/{pull_number}/reviews/{review_id}`, operation: 'pulls.update_review', effect: 'send' },
   // Dismissing an approving or blocking review gets around required reviews.
   { route: `PUT ${R}/pulls/{pull_number}/reviews/{review_id}/dismissals`, operation: 'pulls.dismiss_review', effect: 'admin' },
   { route: `POST ${R}/pulls/{pull_number}/comments`, operation: 'pulls.create_review_comment', effect: 'send' },
+  // The REST twins of GraphQL's addPullRequestReviewThreadReply and updatePullRequestReviewComment (send).
+  { route: `POST ${R}/pulls/{pull_number}/comments/{comment_id}/replies`, operation: 'pulls.create_reply_for_review_comment', effect: 'send' },
+  { route: `PATCH ${R}/pulls/comments/{comment_id}`, operation: 'pulls.update_review_comment', effect: 'send' },
+  { route: `DELETE ${R}/pulls/comments/{comment_id}`, operation: 'pulls.delete_review_comment', effect: 'delete' },
+  // Commit comments publish text like issue comments.
+  { route: `POST ${R}/commits/{commit_sha}/comments`, operation: 'repos.create_commit_comment', effect: 'send' },
+  { route: `PATCH ${R}/comments/{comment_id}`, operation: 'repos.update_commit_comment', effect: 'send' },
+  { route: `DELETE ${R}/comments/{comment_id}`, operation: 'repos.delete_commit_comment', effect: 'delete' },
   // Actions
   { route: `GET ${R}/actions/workflows`, operation: 'actions.list_repo_workflows', effect: 'read' },
   { route: `GET ${R}/actions/runs`, operation: 'actions.list_workflow_runs_for_repo', effect: 'read' },
@@ -154,7 +165,18 @@ const rest: RouteSpec[] = [
   { route: 'PUT /orgs/{org}/memberships/{username}', operation: 'orgs.set_membership_for_user', effect: 'admin' },
   { route: 'DELETE /orgs/{org}/memberships/{username}', operation: 'orgs.remove_membership_for_user', effect: 'admin' },
   { route: 'POST /orgs/{org}/hooks', operation: 'orgs.create_webhook', effect: 'admin' },
+  { route: 'PATCH /orgs/{org}/hooks/{hook_id}', operation: 'orgs.update_webhook', effect: 'admin' },
+  { route: 'PATCH /orgs/{org}/hooks/{hook_id}/config', operation: 'orgs.update_webhook_config_for_org', effect: 'admin' },
   { route: 'PUT /orgs/{org}/actions/secrets/{secret_name}', operation: 'actions.create_or_update_org_secret', effect: 'admin' },
+  // Dependabot and Codespaces secrets are secrets like Actions': who sets them chooses what builds run with.
+  { route: `PUT ${R}/dependabot/secrets/{secret_name}`, operation: 'dependabot.create_or_update_repo_secret', effect: 'admin' },
+  { route: 'PUT /orgs/{org}/dependabot/secrets/{secret_name}', operation: 'dependabot.create_or_update_org_secret', effect: 'admin' },
+  { route: `PUT ${R}/codespaces/secrets/{secret_name}`, operation: 'codespaces.create_or_update_repo_secret', effect: 'admin' },
+  { route: 'PUT /orgs/{org}/codespaces/secrets/{secret_name}', operation: 'codespaces.create_or_update_org_secret', effect: 'admin' },
+  { route: 'PUT /user/codespaces/secrets/{secret_name}', operation: 'codespaces.create_or_update_secret_for_authenticated_user', effect: 'admin' },
+  // A token that registers a self-hosted runner: whoever holds it runs the repository's jobs, secrets included.
+  { route: `POST ${R}/actions/runners/{kind}`, operation: 'actions.create_runner_token_for_repo', effect: 'admin' },
+  { route: 'POST /orgs/{org}/actions/runners/{kind}', operation: 'actions.create_runner_token_for_org', effect: 'admin' },
   // Teams: who may do what in which repository.
   { route: 'PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}', operation: 'teams.add_or_update_repo_permissions_in_org', effect: 'admin' },
   { route: 'DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}', operation: 'teams.remove_repo_in_org', effect: 'admin' },
@@ -172,11 +194,44 @@ const rest: RouteSpec[] = [
   { route: 'POST /gists', operation: 'gists.create', effect: 'send' }, // publishes data, possibly publicly
   { route: 'PATCH /gists/{gist_id}', operation: 'gists.update', effect: 'send' },
   { route: 'DELETE /gists/{gist_id}', operation: 'gists.delete', effect: 'delete' },
+  { route: 'POST /gists/{gist_id}/comments', operation: 'gists.create_comment', effect: 'send' },
+  { route: 'PATCH /gists/{gist_id}/comments/{comment_id}', operation: 'gists.update_comment', effect: 'send' },
   // Search (read-only)
   { route: 'GET /search/{kind}', operation: 'search', effect: 'read' },
 ];
 
 const restTable = new RouteTable(rest);
+
+/**
+ * A REST route the table does not name (GitHub adds routes every month) that changes something is
+ * judged by the words of its path, failing towards the stricter effect, as GraphQL mutations the
+ * table does not name are (github-graphql.ts): secrets, keys, webhooks, runners, permissions,
+ * members and protection change who can do what (admin); comments, replies, reviews and discussions
+ * publish text (send). The owner, repository and organization names are not words of the route.
+ */
+const adminWords = new Set([
+  'secrets', 'variables', 'hooks', 'keys', 'gpg_keys', 'ssh_signing_keys', 'runners', 'runner-groups', 'permissions',
+  'collaborators', 'outside_collaborators', 'members', 'memberships', 'invitations', 'protection', 'rulesets', 'environments',
+  'installations', 'access_tokens', 'tokens', 'personal-access-tokens', 'personal-access-token-requests',
+  'credential-authorizations', 'security-managers', 'security-and-analysis', 'code-security', 'oidc', 'blocks',
+  'deployment-protection-rules', 'private-vulnerability-reporting', 'default-setup', 'vulnerability-alerts',
+  'automated-security-fixes', 'transfer', 'visibility', 'organization-roles', 'roles',
+  // Security gates: approving a first-time contributor's workflow run, bypassing push protection.
+  'approve', 'push-protection-bypasses', 'bypass-requests',
+]);
+const sendWords = new Set(['comments', 'replies', 'reviews', 'discussions']);
+
+function unknownRouteEffect(segments: string[]): 'write' | 'send' | 'admin' {
+  // /repos/{owner}/{repo}/…, /orgs/{org}/…, /users/{username}/…: names, not route words.
+  const named = segments[0] === 'repos' ? 3 : segments[0] === 'orgs' || segments[0] === 'users' || segments[0] === 'enterprises' ? 2 : 1;
+  const words = segments.slice(named);
+  if (words.some((w) => adminWords.has(w))) return 'admin';
+  // The resource acted on is the last word, or the one before an id (`/comments/{id}`): a reaction
+  // to a comment is no comment.
+  const last = words.length - 1;
+  if (sendWords.has(words[last] ?? '') || (last > 0 && sendWords.has(words[last - 1]!) && !/^[a-z_-]+$/.test(words[last]!))) return 'send';
+  return 'write';
+}
 
 const isGraphql = (request: RequestInfo): boolean =>
   request.host === 'api.github.com' && request.segments.length === 1 && request.segments[0] === 'graphql';
@@ -188,6 +243,12 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     return githubGraphql(graphql ?? { info: { parsed: false, error: 'GraphQL body not parsed', operations: [] }, documents: [], variables: [] });
   }
   const info = fromTable('github', restTable, request);
+  if (info.operation === 'unknown' && info.effect === 'write') info.effect = unknownRouteEffect(request.segments);
+  // Writing or deleting a workflow, an action or CODEOWNERS changes what CI runs and who reviews.
+  if (info.operation === 'repos.create_or_update_file_contents' && controlsRepository(String(info.params.path ?? ''))) {
+    info.effect = 'admin';
+    info.params.controls_repository = true;
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;

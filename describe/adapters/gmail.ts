@@ -1,7 +1,8 @@
 // Gmail API (developers.google.com/gmail/api/reference/rest): /gmail/v1/users/{userId}/…, plus the
 // media upload form /upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
-import type { RequestInfo, ServiceInfo } from '../types.ts';
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
+import { multipartBoundary } from '../multipart.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
@@ -48,17 +49,120 @@ const routes: RouteSpec[] = [
 
 const table = new RouteTable(routes);
 
+/** Calls one batch may carry (Google takes at most 100). */
+const MAX_BATCH_CALLS = 100;
+
+const effectRank: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+
+/** A batch whose calls cannot all be read: it may carry anything (sends, deletes), so it fails closed as admin. */
+function unreadableBatch(why: string): ServiceInfo {
+  return { name: 'gmail', operation: 'batch', params: { error: why }, effect: 'admin' };
+}
+
+/**
+ * A batch request (developers.google.com/gmail/api/guides/batch): multipart/mixed, each part an
+ * `application/http` call (`GET /gmail/v1/users/me/messages/1`, headers, body). Each call is
+ * judged by the route table like a request of its own, and the batch takes the most dangerous
+ * call's effect (a batch of reads reads; one send in it makes it a send). A body not read whole, a
+ * part that is not an HTTP call to the Gmail API, a path with dot segments or escaped slashes, or a
+ * call carrying a method override makes the batch unreadable: admin, as it may carry anything.
+ */
+function describeBatch(request: RequestInfo): ServiceInfo {
+  const header = request.headers['content-type'] ?? [];
+  if (request.method !== 'POST') return unreadableBatch('a batch is a POST');
+  if (header.length !== 1 || !header[0]!.trim().toLowerCase().startsWith('multipart/mixed')) return unreadableBatch('not a multipart/mixed body');
+  const boundary = multipartBoundary(header[0]!);
+  const text = request.body.text;
+  if (!boundary || text === undefined || request.body.text_truncated || request.body.truncated) return unreadableBatch('the batch body was not seen whole');
+  const parts = text.split(`--${boundary}`);
+  // Before the first delimiter is preamble; after the close delimiter (`--boundary--`) epilogue.
+  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
+  if (close < 0) return unreadableBatch('the batch body has no close delimiter');
+  const calls = parts.slice(1, close);
+  if (calls.length === 0 || calls.length > MAX_BATCH_CALLS) return unreadableBatch(`a batch of ${calls.length} calls`);
+  const operations = new Set<string>();
+  let worst: Effect = 'read';
+  for (const part of calls) {
+    const [outer, inner] = splitHead(part);
+    if (inner === undefined || !/^content-type:[ \t]*application\/http[ \t]*(;|$)/im.test(outer)) return unreadableBatch('a part is not an application/http call');
+    const [head] = splitHead(inner.replace(/^(\r?\n)+/, ''));
+    const lines = head.split(/\r?\n/);
+    const line = /^([A-Za-z]{1,16}) (\/\S*)(?: HTTP\/\d(?:\.\d)?)?$/.exec(lines[0]!.trim());
+    if (!line) return unreadableBatch('a call has no readable request line');
+    if (lines.slice(1).some((h) => /^x[-_](http[-_])?method([-_]override)?\s*:/i.test(h.trimStart()))) return unreadableBatch('a call carries a method override');
+    const method = line[1]!.toUpperCase();
+    const [path, query = ''] = line[2]!.split('?', 2) as [string, string?];
+    if (/(^|[&;])[^=&;]*method=/i.test(query)) return unreadableBatch('a call carries a method override');
+    let segs: string[];
+    try {
+      segs = path.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      return unreadableBatch('a call has an undecodable path');
+    }
+    if (segs.some((seg) => seg === '.' || seg === '..' || /[/\\]/.test(seg))) return unreadableBatch('a call path has dot segments or escaped slashes');
+    if (segs[0] !== 'gmail' || segs[1] !== 'v1') return unreadableBatch('a call is not to the Gmail API');
+    const info = fromTable('gmail', table, { ...request, method, segments: segs.slice(2) }, segs.slice(2));
+    operations.add(info.operation);
+    if (effectRank[info.effect] > effectRank[worst]) worst = info.effect;
+  }
+  const params: Record<string, unknown> = { operations: [...operations].sort(), calls: calls.length };
+  // The messages a batch sends are not read here: no grant covers its recipients.
+  if (worst === 'send') params.recipients = ['?'];
+  return { name: 'gmail', operation: 'batch', params, effect: worst };
+}
+
+/** A MIME or HTTP head and what follows its blank line (CRLF or bare LF). */
+function splitHead(text: string): [string, string | undefined] {
+  const m = /\r?\n\r?\n/.exec(text.replace(/^\r?\n/, ''));
+  const t = text.replace(/^\r?\n/, '');
+  return m ? [t.slice(0, m.index), t.slice(m.index + m[0].length)] : [t, undefined];
+}
+
 function describeGmail(request: RequestInfo): ServiceInfo | undefined {
   const segs = request.segments;
   let rest: string[];
+  let upload = false;
   if (segs[0] === 'gmail' && segs[1] === 'v1') rest = segs.slice(2);
-  else if (segs[0] === 'upload' && segs[1] === 'gmail' && segs[2] === 'v1') rest = segs.slice(3);
-  // A batch request is multipart with arbitrary calls inside (sends, deletes): fail closed as admin.
-  else if (segs[0] === 'batch' && segs[1] === 'gmail') return { name: 'gmail', operation: 'batch', params: {}, effect: 'admin' };
+  else if (segs[0] === 'upload' && segs[1] === 'gmail' && segs[2] === 'v1') {
+    rest = segs.slice(3);
+    upload = true;
+  } else if (segs[0] === 'batch' && segs[1] === 'gmail') return describeBatch(request);
   else return request.host === 'gmail.googleapis.com' ? { name: 'gmail', operation: 'unknown', params: {}, effect: effectByMethod(request.method) } : undefined;
-  const info = fromTable('gmail', table, request, rest);
+  let info = fromTable('gmail', table, request, rest);
+  // A resumable upload's bytes go to its session URI, the same path with `upload_id`, by PUT: they
+  // finish what the POST that opened the session began (the send happens here).
+  if (upload && info.operation === 'unknown' && request.query.upload_id !== undefined && request.method === 'PUT') {
+    const m = table.match('POST', rest);
+    if (m) info = { name: 'gmail', operation: m.operation, params: m.params, effect: m.effect };
+  }
   if (info.params.setting !== undefined) info.operation = `settings.${String(info.params.setting).split('/')[0]}.${request.method === 'GET' ? 'get' : 'update'}`;
+  if (info.effect === 'send') info.params.recipients = recipients(request);
   return info;
+}
+
+/** Headers that name who receives a message. */
+const recipientHeaders = new Set(['to', 'cc', 'bcc']);
+
+/**
+ * Who a send reaches, read from the message it carries (`raw`, base64url RFC 822, at the top or
+ * under `message`): the To, Cc and Bcc addresses, lower-case, sorted. `?` when the message is not
+ * in the description (a media upload, a draft sent by id): a grant records them
+ * (engine/grant-scope.ts), so "allow similar" for mail to one person does not cover mail to another.
+ */
+function recipients(request: RequestInfo): string[] {
+  const json = request.body.json as { raw?: unknown; message?: { raw?: unknown } } | undefined;
+  const raw = json && typeof json === 'object' ? (typeof json.raw === 'string' ? json.raw : json.message?.raw) : undefined;
+  if (typeof raw !== 'string') return ['?'];
+  const text = Buffer.from(raw, 'base64url').toString('latin1');
+  const end = text.search(/\n\r?\n/);
+  const head = (end < 0 ? text : text.slice(0, end)).replace(/\r?\n[ \t]/g, ' ');
+  const out = new Set<string>();
+  for (const line of head.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon < 0 || !recipientHeaders.has(line.slice(0, colon).trim().toLowerCase())) continue;
+    for (const token of line.slice(colon + 1).split(/[\s<>,;:"()]/)) if (token.includes('@')) out.add(token.toLowerCase());
+  }
+  return out.size ? [...out].sort().slice(0, 50) : ['?'];
 }
 
 export const gmail: ServiceAdapter = {

@@ -17,6 +17,8 @@ const exact: Record<string, Effect> = {
   'files.completeUploadExternal': 'send',
   'files.getUploadURLExternal': 'write',
   'files.sharedPublicURL': 'send', // makes a file readable by anyone with the link
+  'files.remote.share': 'send', // posts a file into channels
+  'chat.unfurl': 'send', // adds content the channel sees under a message
   'files.delete': 'delete',
   'conversations.invite': 'admin',
   'conversations.inviteShared': 'admin',
@@ -30,7 +32,10 @@ const exact: Record<string, Effect> = {
 };
 
 /** Name suffixes that only read. Anything not listed (or unknown) is a write: fail closed. */
-const readVerbs = new Set(['list', 'info', 'history', 'replies', 'members', 'get', 'getPresence', 'lookupByEmail', 'conversations', 'permalink', 'identity', 'access', 'exists']);
+const readVerbs = new Set([
+  'list', 'info', 'history', 'replies', 'members', 'get', 'getPresence', 'getPermalink', 'lookupByEmail', 'conversations',
+  'permalink', 'identity', 'access', 'exists', 'accessLogs', 'billableInfo', 'integrationLogs', 'teamInfo',
+]);
 
 function effectOf(method: string): Effect {
   if (exact[method]) return exact[method]!;
@@ -44,7 +49,10 @@ function effectOf(method: string): Effect {
 
 function describeSlack(request: RequestInfo): ServiceInfo {
   if (request.host === 'hooks.slack.com') {
-    return { name: 'slack', operation: 'incoming_webhook.send', params: {}, effect: 'send' };
+    // /services/{team}/{bot}/{token}: the team and bot say where it posts (the token stays out).
+    const [kind, team, bot] = request.segments;
+    const params: Record<string, unknown> = kind === 'services' && team && bot ? { webhook: `${team}/${bot}` } : { channels: ['?'] };
+    return { name: 'slack', operation: 'incoming_webhook.send', params, effect: 'send' };
   }
   const segs = request.segments;
   if (segs[0] !== 'api' || segs.length !== 2) return { name: 'slack', operation: 'unknown', params: {}, effect: 'write' };
@@ -52,7 +60,15 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   const params: Record<string, unknown> = {};
   const channel = bodyField(request, 'channel') ?? request.query.channel?.[0];
   if (channel !== undefined) params.channel = channel;
-  return { name: 'slack', operation: method, params, effect: effectOf(method) };
+  // Slack may take the channel from the body or the URL, a repeated form field's first or last:
+  // when they name different channels, every one is listed (a grant for one covers none of them).
+  const named = new Set([bodyField(request, 'channel'), ...(request.body.form?.channel ?? []), ...(request.query.channel ?? [])].filter((c): c is string => typeof c === 'string'));
+  if (named.size > 1) params.channels = [...named].sort();
+  const effect = effectOf(method);
+  // A message whose channel is not in the request (a `channels` list, an argument Airlock does not
+  // read): no grant can show it goes where an approved one went.
+  if (effect === 'send' && named.size === 0) params.channels = ['?'];
+  return { name: 'slack', operation: method, params, effect };
 }
 
 export const slack: ServiceAdapter = {

@@ -4,7 +4,7 @@
 // operations move money (`pay`) or change the account (`admin`).
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { effectByMethod } from './routes.ts';
+import { bodyField, effectByMethod } from './routes.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -20,12 +20,34 @@ const pay = new Set([
   'subscription_schedules.create', 'credit_notes.create', 'application_fees.refunds', 'customers.balance_transactions',
   'treasury.outbound_payments.create', 'treasury.outbound_transfers.create', 'treasury.received_credits.create',
   'issuing.cards.create', 'issuing.authorizations.approve', 'setup_intents.confirm', 'quotes.accept',
+  // Older and less common spellings of the same: a refund created under its charge (`/v1/charges/{id}/refunds`),
+  // an application fee's legacy refund, money pulled in from a bank account, a customer's balance
+  // or a verified bank debit paying an intent, a paused subscription resumed (it invoices and
+  // charges), a card charged on a Terminal reader, a dispute closed (its amount is conceded).
+  'charges.refunds', 'application_fees.refund', 'treasury.inbound_transfers.create', 'payment_intents.apply_customer_balance',
+  'payment_intents.verify_microdeposits', 'subscriptions.resume', 'disputes.close',
+  'terminal.readers.process_payment_intent', 'terminal.readers.confirm_payment_intent', 'terminal.readers.refund_payment',
+  // An invoice item is charged with the customer's next invoice, as a subscription item is.
+  'invoiceitems.create',
 ]);
+
+/** A customer's `balance` is credit or debt applied to their invoices: setting it is a balance transaction. */
+function setsCustomerBalance(request: RequestInfo, operation: string): boolean {
+  if (operation !== 'customers.create' && operation !== 'customers.update') return false;
+  return request.body.form?.balance !== undefined || bodyField(request, 'balance') !== undefined || hasKey(request.body.json, 'balance');
+}
+
+function hasKey(v: unknown, key: string): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, key);
+}
 
 /** Operations that change who can act on the account or where events go. */
 const admin = new Set([
   'webhook_endpoints.create', 'webhook_endpoints.update', 'webhook_endpoints.delete',
   'accounts.create', 'accounts.update', 'accounts.delete', 'accounts.reject', 'accounts.login_links', 'accounts.persons',
+  // `people` is the newer name of `persons` (the account's owners and representatives);
+  // capabilities decide what a connected account may do (take payments, receive transfers).
+  'accounts.people', 'accounts.capabilities',
   'account.update', 'apps.secrets.create', 'apps.secrets.delete', 'payouts.reverse',
   // The bank account or card payouts go to (Connect accounts' external accounts): changing it
   // redirects the money.
@@ -73,6 +95,10 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   }
   const m = request.method === 'HEAD' ? 'GET' : request.method;
   const params: Record<string, unknown> = { resource };
+  // Connect: the account the request acts for, `self` (the key's own) without a Stripe-Account
+  // header; every value when it is repeated.
+  const onBehalf = request.headers['stripe-account'] ?? [];
+  params.stripe_account = onBehalf.length === 0 ? 'self' : onBehalf.length === 1 ? onBehalf[0] : [...new Set(onBehalf)].sort();
   let verb: string;
   if (rest.length === 0) {
     verb = m === 'GET' ? 'list' : m === 'POST' ? 'create' : 'unknown';
@@ -91,7 +117,7 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   }
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
-  if (pay.has(operation) || v2Pay.has(operation)) effect = 'pay';
+  if (pay.has(operation) || v2Pay.has(operation) || setsCustomerBalance(request, operation)) effect = 'pay';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';
   else if (override[operation]) effect = override[operation]!;

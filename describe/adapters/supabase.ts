@@ -26,6 +26,83 @@ const isGraphql = (request: RequestInfo): boolean =>
 /** PostgREST query parameters that are not row filters. */
 const postgrestReserved = new Set(['select', 'order', 'limit', 'offset', 'on_conflict', 'columns']);
 
+/**
+ * pg_graphql's form of the same (`filter: {id: {is: NOT_NULL}}`, `{email: {like: "%"}}`, `or: [...]`
+ * with such a branch, `and: [...]` of them): every column condition in it holds for any row.
+ */
+function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
+  if (depth > 8 || !filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
+  const entries = Object.entries(filter as Record<string, unknown>);
+  if (entries.length === 0) return true;
+  return entries.every(([key, cond]) => {
+    if (key === 'or' || key === 'and') {
+      if (!Array.isArray(cond) || cond.length === 0) return false;
+      const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
+      return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
+    }
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    const ops = Object.entries(cond as Record<string, unknown>);
+    return ops.length > 0 && ops.every(([op, v]) =>
+      (op === 'is' && v === 'NOT_NULL') || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+  });
+}
+
+/** Patterns every value matches: `like.*` (PostgREST's `*` is `%`), `match..*` and friends. */
+const likeAnything = /^[*%]+$/;
+const regexAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)', '.*?']);
+
+/**
+ * True when a PostgREST filter (`column=op.value`, or `or`/`and=(…)`) holds for every row whatever
+ * the data: `not.is.null`, `like.*`, `ilike.%`, `match..*`, an `or` with such a branch, an `and` of
+ * such conditions. Anything else (a value to compare with) may spare rows.
+ */
+function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
+  if (depth > 8) return false;
+  if (key === 'or' || key === 'and') {
+    const branches = logicalBranches(value);
+    if (!branches) return false;
+    const holds = branches.map((b) => {
+      const m = /^(or|and)(\(.*)$/s.exec(b);
+      if (m) return holdsForEveryRow(m[1]!, m[2]!, depth + 1);
+      const dot = b.indexOf('.');
+      return dot > 0 && holdsForEveryRow(b.slice(0, dot), b.slice(dot + 1), depth + 1);
+    });
+    return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
+  }
+  if (value === 'not.is.null' || value === 'is.not_null' || value === 'isdistinct.null') return true;
+  const dot = value.indexOf('.');
+  const op = value.slice(0, dot);
+  const arg = value.slice(dot + 1);
+  if (dot < 0) return false;
+  if (op === 'like' || op === 'ilike') return likeAnything.test(arg);
+  if (op === 'match' || op === 'imatch') return regexAnything.has(arg);
+  return false;
+}
+
+/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas; undefined when unbalanced. */
+function logicalBranches(value: string): string[] | undefined {
+  if (!value.startsWith('(') || !value.endsWith(')')) return undefined;
+  const inner = value.slice(1, -1);
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let start = 0;
+  for (let i = 0; i < inner.length; i++) {
+    const c = inner[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')') depth--;
+    else if (!quoted && depth === 0 && c === ',') {
+      out.push(inner.slice(start, i));
+      start = i + 1;
+    }
+    if (depth < 0) return undefined;
+  }
+  if (depth !== 0 || quoted) return undefined;
+  out.push(inner.slice(start));
+  return out;
+}
+
 function postgrest(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
   const m = request.method;
   if (rest[0] === 'rpc' && rest.length === 2) {
@@ -40,8 +117,11 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
     POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],
   };
   const [operation, effect] = ops[m] ?? ['unknown', 'write'];
-  // PATCH or DELETE without a filter touches every row of the table.
-  if ((m === 'PATCH' || m === 'DELETE') && filters.length === 0) params.all_rows = true;
+  // PATCH or DELETE without a filter touches every row of the table, and so does one whose every
+  // filter holds for any row (`id=not.is.null`, `name=like.*`, `or=(id.lt.0,id.not.is.null)`), as
+  // SQL's `WHERE id IS NOT NULL` does (adapters/sql.ts).
+  const everyRow = filters.every((k) => (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)));
+  if ((m === 'PATCH' || m === 'DELETE') && everyRow) params.all_rows = true;
   return { name: 'supabase', operation, params, effect };
 }
 
@@ -69,6 +149,8 @@ const projectApi = new RouteTable([
   { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
   { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
   { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
+  // A bucket's settings say who may read it: `public: true` serves every file in it to anyone.
+  { route: 'PUT|PATCH /storage/v1/bucket/{bucket}', operation: 'storage.buckets.update', effect: 'admin' },
   { route: 'POST /storage/v1/bucket/{bucket}/empty', operation: 'storage.buckets.empty', effect: 'delete' },
   { route: 'GET /storage/v1/object/{path+}', operation: 'storage.objects.get', effect: 'read' },
   { route: 'POST /storage/v1/object/list/{bucket}', operation: 'storage.objects.list', effect: 'read' },
@@ -78,6 +160,12 @@ const projectApi = new RouteTable([
   { route: 'GET /auth/v1/user', operation: 'auth.get_user', effect: 'read' },
   { route: 'GET /auth/v1/admin/users', operation: 'auth.admin.list_users', effect: 'read' },
   { route: 'POST|PUT|DELETE /auth/v1/admin/{path+}', operation: 'auth.admin', effect: 'admin' },
+  // Inviting creates a user who can sign in (service role only, like auth.admin); the others
+  // mail a sign-in link or code to any address.
+  { route: 'POST /auth/v1/invite', operation: 'auth.invite', effect: 'admin' },
+  { route: 'POST /auth/v1/otp', operation: 'auth.otp', effect: 'send' },
+  { route: 'POST /auth/v1/magiclink', operation: 'auth.magiclink', effect: 'send' },
+  { route: 'POST /auth/v1/recover', operation: 'auth.recover', effect: 'send' },
   { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
 ] satisfies RouteSpec[]);
 
@@ -89,7 +177,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
     info.params.project = project;
     // update…Collection without a filter (or with an empty one) rewrites every row, as a PATCH
     // without a filter does over REST: the same operation gets the same risk.
-    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && isEmptyFilter(c.args.filter));
+    const unfiltered = (graphql?.calls ?? []).find((c) => /^update.+Collection$/.test(c.field) && (isEmptyFilter(c.args.filter) || filterHoldsForEveryRow(c.args.filter)));
     if (unfiltered && info.effect === 'write') {
       info.operation = 'rows.update';
       info.params.all_rows = true;

@@ -639,7 +639,7 @@ export class ApprovalsView extends LightElement {
     const approval: ApproveBody = { totp, ...seen, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
-      if (!window.confirm(`This request is high risk. Allow similar requests (same operation, at most high risk) for ${minutes} min without asking?`)) return;
+      if (!window.confirm(`This request is high risk. Allow similar requests (same operation in the same place, at most high risk) for ${minutes} min without asking?`)) return;
       approval.grant_high = true;
     }
     const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message, ...seen } : kind === 'grant' ? { ...approval, minutes } : approval;
@@ -850,7 +850,7 @@ export class ApprovalsView extends LightElement {
         <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
           <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
-            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : 'same agent, method, host and operation, at this risk or lower'}>Allow similar for</button>
+            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : 'same agent, method, host and operation, in the same place (repository, channel, table, recipients), at this risk or lower'}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
         <span class="group">

@@ -56,3 +56,33 @@ t.test('every adapter is listed once, with git (any host) last', async (t) => {
   t.equal(new Set(names).size, names.length);
   t.equal(names.at(-1), 'git');
 });
+
+t.test('a Gmail batch is its most dangerous call; a call it cannot read makes it admin', async (t) => {
+  const rank: Record<string, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
+  const calls = [
+    'GET /gmail/v1/users/me/messages/18c', 'GET /gmail/v1/users/me/threads?q=x', 'POST /gmail/v1/users/me/messages/18c/trash',
+    'POST /gmail/v1/users/me/messages/send', 'DELETE /gmail/v1/users/me/messages/18c', 'PUT /gmail/v1/users/me/settings/autoForwarding',
+    'POST /gmail/v1/users/me/drafts', 'PATCH /gmail/v1/users/me/labels/L1',
+  ];
+  // Calls that cannot be read one way: an override, a dot segment, an escaped slash, another API, an absolute target.
+  const unreadable = [
+    'POST /gmail/v1/users/me/messages/18c\r\nX-HTTP-Method-Override: DELETE', 'GET /gmail/v1/users/me/messages/%2e%2e/send',
+    'GET /gmail/v1/users/me/messages/a%2Fb', 'GET /drive/v3/files', 'GET https://gmail.googleapis.com/gmail/v1/users/me/profile',
+    'GET /gmail/v1/users/me/messages/18c?_method=DELETE',
+  ];
+  const batch = (lines: string[], eol: string): string =>
+    `${lines.map((l) => `--b${eol}Content-Type: application/http${eol}${eol}${l.replaceAll('\r\n', eol)}${eol}${eol}`).join('')}--b--${eol}`;
+  fc.assert(
+    fc.property(fc.array(fc.constantFrom(...calls), { minLength: 1, maxLength: 6 }), fc.option(fc.constantFrom(...unreadable)), fc.nat(6), fc.constantFrom('\r\n', '\n'), (lines, bad, at, eol) => {
+      const all = bad === null ? lines : [...lines.slice(0, at), bad, ...lines.slice(at)];
+      const r = recognize(requestOf({ method: 'POST', url: 'https://gmail.googleapis.com/batch/gmail/v1', text: batch(all, eol), contentType: 'multipart/mixed; boundary=b' }));
+      if (bad !== null) return r.service?.effect === 'admin';
+      const worst = Math.max(...lines.map((l) => {
+        const [method, target] = l.split(' ');
+        return rank[recognize(requestOf({ method: method!, url: `https://gmail.googleapis.com${target}` })).service!.effect]!;
+      }));
+      return r.service?.operation === 'batch' && rank[r.service.effect] === worst;
+    }),
+    { numRuns: 300 },
+  );
+});

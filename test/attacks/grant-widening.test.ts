@@ -239,3 +239,112 @@ t.test('a grant covers the approved scheme and port only: another port of the ho
     t.match(await engine.decide(other), { action: 'approve', grants: { offered: [] } }, `${url}: the engine withholds it`);
   }
 });
+
+t.test('a grant covers the place it was approved for: another repository, channel or table is not similar', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const req = (method: string, url: string, type: string, body: string, headers: Array<[string, string]> = []): RequestDescription =>
+    describeRequest({ method, url, headers: [['content-type', type], ...headers], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const json = (v: unknown): string => JSON.stringify(v);
+  const mail = (rfc822: string): string => Buffer.from(rfc822).toString('base64url');
+  // [approved, covered again, not covered: the same operation somewhere else]
+  const cases: Array<[RequestDescription, RequestDescription, RequestDescription[]]> = [
+    [
+      req('POST', 'https://api.github.com/repos/acme/widgets/issues/1/comments', 'application/json', json({ body: 'ok' })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/issues/2/comments', 'application/json', json({ body: 'also' })),
+      // An attacker's public repository is an exfiltration channel.
+      [req('POST', 'https://api.github.com/repos/attacker/inbox/issues/1/comments', 'application/json', json({ body: 'secrets' }))],
+    ],
+    [
+      req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0TEAM', text: 'build green' })),
+      req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0TEAM', text: 'build red' })),
+      [
+        req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0SHARED', text: 'secrets' })),
+        // The body names the approved channel, the URL another: Slack may take either.
+        req('POST', 'https://slack.com/api/chat.postMessage?channel=C0SHARED', 'application/x-www-form-urlencoded', 'channel=C0TEAM&text=secrets'),
+        req('POST', 'https://slack.com/api/chat.postMessage', 'application/x-www-form-urlencoded', 'channel=C0TEAM&channel=C0SHARED&text=secrets'),
+      ],
+    ],
+    [
+      req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.1', 'application/json', json({ done: true })),
+      req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
+      [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
+    ],
+    [
+      // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
+      req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jenny'),
+      req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
+      [req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']])],
+    ],
+    [
+      req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build green' })),
+      req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build red' })),
+      // An incoming webhook of the attacker's own workspace.
+      [req('POST', 'https://hooks.slack.com/services/T9EVIL/B9DROP/123456123456', 'application/json', json({ text: 'secrets' }))],
+    ],
+    [
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: Bob <bob@corp.example>\r\nSubject: build\r\n\r\ngreen') })),
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('Subject: again\r\nto: BOB@corp.example\r\n\r\nred') })),
+      [
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: drop@attacker.example\r\n\r\nsecrets') })),
+        // The approved recipient, and a blind copy folded onto a second line.
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob@corp.example\r\nBcc:\r\n drop@attacker.example\r\n\r\nsecrets') })),
+      ],
+    ],
+    [
+      req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
+      req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 })),
+      [req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/purge_accounts', 'application/json', json({}))],
+    ],
+  ];
+  for (const [approved, again, elsewhere] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const own = await engine.decide(approved);
+    const { grant } = await queue.approve((await queue.create(approved, own)).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    t.ok(grant?.target, `${approved.request.url}: the grant records where it acted (${grant?.target})`);
+    again.grants = queue.matchingGrants(again);
+    t.match(await engine.decide(again), { action: 'allow' }, `${again.request.url}: the same place is covered`);
+    for (const d of elsewhere) {
+      d.grants = queue.matchingGrants(d);
+      t.ok(d.grants.length > 0, 'the queue offers the grant (same operation)');
+      t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for \w+:/ }] } }, `${d.request.url} ${String(d.request.body.json ? json(d.request.body.json) : d.request.body.form ? json(d.request.body.form) : '')}: the engine withholds it`);
+    }
+  }
+});
+
+t.test('a GraphQL grant covers the nodes it was approved for: a comment on another subject is not similar', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  let calls = 0; // each call labelled differently by the client (clientMutationId), as clients do
+  const comment = (subject: string, viaVariables: boolean): RequestDescription => describe({
+    url: 'https://api.github.com/graphql', type: 'application/json',
+    body: viaVariables
+      ? JSON.stringify({ query: 'mutation($input: AddCommentInput!) { addComment(input: $input) { clientMutationId } }', variables: { input: { subjectId: subject, body: 'x' } } })
+      : JSON.stringify({ query: `mutation { addComment(input: {subjectId: "${subject}", body: "x", clientMutationId: "call-${++calls}"}) { clientMutationId } }` }),
+  });
+  const approved = comment('I_kwDOinternal1', false);
+  const { grant } = await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  t.equal(grant?.target, 'github:node_ids=I_kwDOinternal1');
+  const again = comment('I_kwDOinternal1', true);
+  again.grants = queue.matchingGrants(again);
+  t.match(await engine.decide(again), { action: 'allow' }, 'the same subject (given as a variable) is covered');
+  for (const d of [comment('I_kwDOattacker9', false), comment('I_kwDOattacker9', true)]) {
+    d.grants = queue.matchingGrants(d);
+    t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for github:node_ids=I_kwDOinternal1/ }] } }, 'another subject is not');
+  }
+});
+
+t.test('a send whose recipients are not in the request gets no grant and is covered by none', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const upload = (): RequestDescription => describeRequest({
+    method: 'POST', url: 'https://gmail.googleapis.com/upload/gmail/v1/users/me/messages/send?uploadType=media',
+    headers: [['content-type', 'message/rfc822']], body: Buffer.from('To: anyone@example.com\r\n\r\nhi'), bodyTruncated: false,
+  }, { agent: { id: 'agent', labels: {} } });
+  const approved = upload();
+  const record = await queue.create(approved, await engine.decide(approved));
+  await t.rejects(queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }), /where this request acts is not in it/, 'no grant is offered');
+  const d = upload();
+  d.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'gmail.googleapis.com', operation: 'messages.send', risk: 'high', target: 'gmail:user_id=me;recipients=?', expires: '2999-01-01T00:00:00Z' }];
+  t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /where the request acts is not in it/ }] } }, 'a grant naming the same unknown recipients is withheld');
+});

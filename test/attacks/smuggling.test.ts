@@ -122,3 +122,18 @@ t.test('Upgrade: h2c and HTTP/2 prior knowledge are never forwarded', async (t) 
   t.notMatch(up.bytes() + tlsUp.bytes(), /h2c|PRI \* HTTP\/2/, 'no upstream ever saw an h2c upgrade or an HTTP/2 preface');
   t.ok(net.isIP('127.0.0.1'));
 });
+
+t.test('a CONNECT inside a tunnel (plain and intercepted TLS) is refused with problem+json and recorded', async (t) => {
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const nested = (target: string): string => `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\nGET /deny/SMUGGLED-nested HTTP/1.1\r\nHost: ${target}\r\n\r\n`;
+  const inTls = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), nested('evil.example:443'), { idleMs: 800 });
+  const plain = await rawToProxy(a.port, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\n${nested(host)}`, { idleMs: 800 });
+  for (const [name, text] of [['in TLS', inTls.text], ['in plain HTTP', plain.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, '')]] as const) {
+    const rs = parseResponses(text);
+    t.equal(rs.length, 1, `${name}: one answer, nothing after it`);
+    t.ok(rs[0]?.status === 400 && isProblem(rs[0]), `${name}: 400 problem+json (got ${rs[0]?.status})`);
+    assertNoSmuggle(t, name, text);
+  }
+  await a.airlock.audit.flush();
+  t.equal(a.records.filter((r) => r.method === 'CONNECT' && (r.url === 'evil.example:443' || r.url === host) && r.outcome === 'rejected' && r.agent === 'attacker').length, 2, 'both are in the audit log');
+});

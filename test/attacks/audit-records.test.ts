@@ -1,0 +1,123 @@
+// Audit records against request content (issue 15, class 9, held-out pass): whatever an agent puts
+// in a request, its record is written once, whole and parseable, and the process keeps serving.
+import fs from 'node:fs';
+import path from 'node:path';
+import fc from 'fast-check';
+import t from 'tap';
+import { details, line } from '../../cli/commands/approvals.ts';
+import { projectRoot } from '../../engine/toolchain.ts';
+import { SecretValueIndex } from '../../proxy/secret-values.ts';
+import { redactedLine, type AuditRecord } from '../../state/audit-log.ts';
+import { startTestAirlock, startUpstream, tempDir, viaProxy } from './helpers.ts';
+import { reveal, spelling } from './spelling-oracle.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+
+const SECRET = 'sk_live_Audit0123456789abcdef';
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+t.test('property: a record holding any spelling of a real value, after any JSON-significant text, is written whole and redacted', async (t) => {
+  const values = new SecretValueIndex([['api', SECRET]]);
+  const redact = (line: string): string => values.redact(line);
+  const around = fc.constantFrom('', '\\', '\\\\', '\\u', '\\x', '"', '\\"', '\n', '\u0000', '/', '&', '%', '=', '\ud800', 'a\\');
+  const place = fc.constantFrom('url', 'detail', 'key', 'nested');
+  fc.assert(fc.property(spelling(SECRET), around, around, place, (spelled, before, after, where) => {
+    const text = `${before}${spelled.text}${after}`;
+    const record: AuditRecord = { time: '2026-12-05T00:00:00.000Z', id: 'r1', agent: 'a', outcome: 'forwarded', status: 200 };
+    if (where === 'url') record.url = `http://svc.example/?q=${text}`;
+    else if (where === 'detail') record.detail = text;
+    else if (where === 'key') record.extra = { [text]: 1 };
+    else record.extra = { headers: { 'x-a': [text, 'b'] } };
+    const { line, record: out } = redactedLine(record, redact);
+    const where_ = `${spelled.how}, ${JSON.stringify(before)}…${JSON.stringify(after)} in ${where}`;
+    if (line.includes('\n')) throw new Error(`the record spans lines (${where_})`);
+    if (JSON.stringify(JSON.parse(line)) !== JSON.stringify(out)) throw new Error(`listeners get another record than the line (${where_})`);
+    if (Object.keys(out).join() !== Object.keys(record).join()) throw new Error(`members lost or added (${where_}): ${line}`);
+    const found = reveal(line, SECRET);
+    if (found) throw new Error(`the value is in the line (${found}; ${where_}): ${line}`);
+  }), { numRuns, ...seed });
+});
+
+t.test('a real value spelled after a backslash (its JSON escape then breaks on redaction) is still recorded', async (t) => {
+  const up = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+  const a = await startTestAirlock(t, {
+    policy: 'readback', secrets: { api: SECRET },
+    resolve: ['svc.example=127.0.0.1', 'other.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  const spelled = `\\u0073${SECRET.slice(1)}`;
+  for (const [host, path] of [['svc.example', '/api/x'], ['other.example', '/x']] as const) {
+    const url = `http://${host}:${up.port}${path}?q=${encodeURIComponent('\\')}${spelled}`;
+    const r = await viaProxy(a.port, url, { auth: a.auth });
+    t.ok(r.status > 0, `${host}: answered ${r.status}`);
+  }
+  const control = await viaProxy(a.port, `http://other.example:${up.port}/after`, { auth: a.auth });
+  t.equal(control.status, 200, 'the proxy still serves');
+  await a.airlock.audit.flush();
+  t.equal(a.records.filter((r) => r.url?.includes('?q=')).length, 2, 'both requests are recorded');
+  const lines = fs.readFileSync((a.airlock.audit as { file: string }).file, 'utf8').split('\n').filter(Boolean);
+  t.ok(lines.every((l) => JSON.parse(l)), 'every line of the file parses');
+  t.equal(lines.filter((l) => l.includes('?q=')).length, 2, 'both are in the file');
+  t.equal(lines.map((l) => reveal(l, SECRET)).find(Boolean), undefined, 'and hold no spelling of the value');
+});
+
+t.test('what an agent sends cannot forge or rewrite a line of the log or of an approval shown to a human', async (t) => {
+  const up = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+  const policy = tempDir(t, 'airlock-rego-hosts-');
+  fs.cpSync(path.join(projectRoot, 'rego'), policy, { recursive: true });
+  const dataFile = path.join(policy, 'config', 'data.json');
+  fs.writeFileSync(dataFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(dataFile, 'utf8')), allowed_hosts: ['docs.test'] }));
+  const logged: string[] = [];
+  const a = await startTestAirlock(t, {
+    policy, studio: '127.0.0.1:0', resolve: ['docs.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], log: (l) => logged.push(l),
+  });
+  // A forged record after a carriage return, cursor-up and erase-line (they survive upper-casing),
+  // and a bidi override, in the override value the default policy's reason quotes.
+  const forged = '\r\x1b[1A\x1b[2K2026-12-05T00:00:00.000Z attacker GET http://docs.test/ → allow forwarded 200\n\u202e';
+  const url = `http://docs.test:${up.port}/page?_method=X${encodeURIComponent(forged)}`;
+  const held = await viaProxy(a.port, url, { auth: a.auth, headers: { prefer: 'respond-async' } });
+  t.equal(held.status, 202, 'held for a human (the override cannot be read one way)');
+  const body = `DELETE everything\x1b[2A\x1b[2K\rrisk       low\n\x1b]0;title\x07\u2066ok\u2069`;
+  const post = await viaProxy(a.port, `http://docs.test:${up.port}/items`, { auth: a.auth, method: 'POST', body, headers: { prefer: 'respond-async', 'content-type': 'text/plain' } });
+  t.ok(post.status >= 200, `the write answered ${post.status}`);
+  await a.airlock.audit.flush();
+  const bad = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  t.ok(logged.length >= 2, 'the requests are logged');
+  for (const l of logged) t.notOk(bad.test(l), `the log line holds no control or bidi character: ${JSON.stringify(l).slice(0, 160)}`);
+  const pending = a.airlock.approvals.list({ status: 'pending' });
+  t.ok(pending.length >= 1, 'an approval is pending');
+  for (const ap of pending) {
+    const listed = line(ap).split('\n');
+    t.equal(listed.length, 2, 'the list shows two lines per approval');
+    for (const l of listed) t.notOk(bad.test(l), `list line clean: ${JSON.stringify(l).slice(0, 160)}`);
+    const shown = details(ap).split('\n');
+    const previewAt = shown.indexOf('body preview:');
+    for (const l of previewAt >= 0 ? shown.slice(0, previewAt) : shown) t.notOk(bad.test(l), `detail line clean: ${JSON.stringify(l).slice(0, 160)}`);
+    for (const l of previewAt >= 0 ? shown.slice(previewAt) : []) t.notOk(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(l), 'the body preview moves no cursor');
+  }
+});
+
+t.test('a body nested deeper than a record can be serialized is still recorded (denied, fail-closed), and the proxy serves on', async (t) => {
+  const up = await startUpstream(t, { handler: (_req, res) => res.end('ok') });
+  const a = await startTestAirlock(t, { allowPrivate: [`127.0.0.1:${up.port}`] });
+  for (const [depth, kind] of [[20_000, 'arrays'], [50_000, 'objects']] as const) {
+    const body = kind === 'arrays' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    const r = await viaProxy(a.port, `http://127.0.0.1:${up.port}/deep-${kind}`, { auth: a.auth, method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    t.equal(r.status, 403, `${depth} nested ${kind}: denied`);
+  }
+  t.same(up.received.filter((x) => x.url.startsWith('/deep')), [], 'nothing reached the upstream');
+  t.equal((await viaProxy(a.port, `http://127.0.0.1:${up.port}/after`, { auth: a.auth })).status, 200, 'the proxy still serves');
+  await a.airlock.audit.flush();
+  const lines = fs.readFileSync((a.airlock.audit as { file: string }).file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AuditRecord);
+  for (const kind of ['arrays', 'objects']) {
+    const rec = lines.filter((r) => r.url?.endsWith(`/deep-${kind}`));
+    t.equal(rec.length, 1, `${kind}: one record`);
+    t.equal(rec[0]?.outcome, 'denied', `${kind}: recorded as denied`);
+    t.equal(rec[0]?.decision?.fail_closed, 'error', `${kind}: the policy failed closed`);
+  }
+  // The same depth in a record that also holds a real value (redacted member by member).
+  const values = new SecretValueIndex([['api', SECRET]]);
+  const deep = JSON.parse('['.repeat(20_000) + ']'.repeat(20_000)) as unknown;
+  const { line } = redactedLine({ time: 't', id: 'd', outcome: 'denied', url: `http://x/?k=${SECRET}`, extra: { deep } }, (l) => values.redact(l));
+  t.notOk(line.includes(SECRET), 'a deep record holding a value is written redacted');
+});
