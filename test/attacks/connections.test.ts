@@ -15,17 +15,25 @@ import { fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.t
 
 const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
 
-function hold(args: string[]): Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [holder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+/** Starts the holder: `opened` once all its connections are open, `result` once it has held them its time. */
+function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }> } {
+  const child = spawn(process.execPath, [holder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  let markOpen!: () => void;
+  const opened = new Promise<void>((resolve) => (markOpen = resolve));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('\n')) markOpen();
+  });
+  const result = new Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', () => {
+      markOpen();
       const lines = out.trim().split('\n');
       resolve(JSON.parse(lines[lines.length - 1]!) as never);
     });
   });
+  return { opened, result };
 }
 
 const up = await startUpstream(t);
@@ -36,10 +44,11 @@ const ask = () => viaProxy(a.port, `http://${up.host}:${up.port}/read`, { auth: 
 
 t.test('half-sent heads past the idle cap: the longest-waiting are closed, a neighbour is served', async (t) => {
   const extra = 400;
-  const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'idle', '', '6000']);
-  await new Promise((r) => setTimeout(r, 4000));
+  // Held 2 s once all are open: the proxy closes the longest-waiting as each one past the cap arrives.
+  const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'idle', '', '2000']);
+  await held.opened;
   t.equal((await ask()).status, 200, 'the neighbour is served while the connections are held');
-  const r = await held;
+  const r = await held.result;
   t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
   t.ok(r.closed >= extra, `the proxy closed ${r.closed} of them (at least the ${extra} past ${MAX_IDLE_CONNECTIONS}) before its 30 s header timeout`);
 });
@@ -49,10 +58,10 @@ t.test('tunnels whose TLS handshake never finishes count against the same cap, a
   // half-sent head but was not counted with them. The handshake is bound by the clock, so a ClientHello
   // sent a byte at a time does not keep it (checked with a 1 s bound).
   const extra = 400;
-  const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'tunnel', a.auth, '6000']);
-  await new Promise((r) => setTimeout(r, 4000));
+  const held = hold([String(a.port), String(MAX_IDLE_CONNECTIONS + extra), 'tunnel', a.auth, '2000']);
+  await held.opened;
   t.equal((await ask()).status, 200, 'the neighbour is served while the tunnels are held');
-  const r = await held;
+  const r = await held.result;
   t.equal(r.failed, 0, `all ${r.open} connections were accepted`);
   t.ok(r.closed >= extra, `the proxy closed ${r.closed} of them (at least the ${extra} past ${MAX_IDLE_CONNECTIONS}) before its handshake timeout`);
   const quick = await startTestAirlock(t, { timeouts: { handshakeMs: 1000 } });
@@ -73,10 +82,10 @@ t.test('tunnels whose TLS handshake never finishes count against the same cap, a
 
 t.test('one agent\'s stalled uploads past its waiting cap are refused at once', async (t) => {
   const extra = 40;
-  const held = hold([String(a.port), String(AGENT_SLOTS + AGENT_WAITING + extra), 'slow', a.auth, '4000']);
-  await new Promise((r) => setTimeout(r, 3000));
+  const held = hold([String(a.port), String(AGENT_SLOTS + AGENT_WAITING + extra), 'slow', a.auth, '2000']);
+  await held.opened;
   t.equal((await ask()).status, 200, 'another agent is served meanwhile');
-  const r = await held;
+  const r = await held.result;
   t.ok((r.statuses['429'] ?? 0) >= extra, `${r.statuses['429'] ?? 0} uploads got 429 (at least the ${extra} past ${AGENT_SLOTS} slots + ${AGENT_WAITING} waiting)`);
   t.ok(r.closed >= extra, 'and their connections were closed');
   t.equal(up.received.filter((q) => q.url === '/upload').length, 0, 'no stalled upload reached the upstream');
