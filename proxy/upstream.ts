@@ -82,6 +82,8 @@ class HttpForward {
   private settled = false;
   /** The upstream's response head arrived. */
   private answered = false;
+  /** Sent a second time after a reused connection failed (at most once). */
+  private retried = false;
   /** A response on its way through the enforcers' stages. */
   private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean; guard: ResponseGuard | undefined } | undefined;
 
@@ -97,35 +99,56 @@ class HttpForward {
   }
 
   start(): void {
+    this.ctx.signal.addEventListener('abort', () => {
+      if (this.settled) return;
+      this.upReq.destroy();
+      this.done('client-aborted');
+    }, { once: true });
+    this.send();
+  }
+
+  /** One attempt: a request to the upstream on a pooled connection or a new one. */
+  private send(): void {
     const options = this.upstream.requestOptions(this.x);
     const upReq = (this.x.context!.outgoing.url.protocol === 'https:' ? https : http).request(options);
     this.upReq = upReq;
+    // Events of an attempt given up for a retry change nothing.
+    const current = (): boolean => this.upReq === upReq;
     watchUpstream(upReq, this.upstream.opts.timeouts, (phase, limit) => {
+      if (!current()) return;
       const e = new Error(timeoutText(phase, limit)) as NodeJS.ErrnoException;
       e.code = 'ETIMEDOUT';
       this.fail(e, true);
       upReq.destroy(e);
     });
-    upReq.on('error', (err) => this.fail(err, (err as NodeJS.ErrnoException).code === 'ETIMEDOUT'));
-    this.ctx.signal.addEventListener('abort', () => {
-      if (this.settled) return;
-      upReq.destroy();
-      this.done('client-aborted');
-    }, { once: true });
-    upReq.on('response', (upRes) => this.respond(upRes));
+    upReq.on('error', (err) => current() && this.fail(err, (err as NodeJS.ErrnoException).code === 'ETIMEDOUT'));
+    upReq.on('response', (upRes) => (current() ? this.respond(upRes) : upRes.destroy()));
     // A 101 to a request that asked for no upgrade: Node hands over the raw socket (or, with no
     // listener, drops it and says nothing, leaving the request unanswered and unrecorded). Never a
     // tunnel: the socket is closed and the agent gets a 502.
     upReq.on('upgrade', (upRes: http.IncomingMessage, socket: net.Socket) => {
       socket.destroy();
       upRes.destroy();
-      this.fail(Object.assign(new Error('the upstream answered 101 Switching Protocols to a request that asked for no upgrade; nothing was relayed'), { code: 'EPROTO' }), false);
+      if (current()) this.fail(Object.assign(new Error('the upstream answered 101 Switching Protocols to a request that asked for no upgrade; nothing was relayed'), { code: 'EPROTO' }), false);
     });
     // Whatever else ends the upstream request without an answer or an error is an upstream failure too.
     upReq.on('close', () => {
-      if (!this.settled && !this.relay && !this.answered) this.fail(Object.assign(new Error('the upstream closed the connection without an answer'), { code: 'ECONNRESET' }), false);
+      if (current() && !this.settled && !this.relay && !this.answered) this.fail(Object.assign(new Error('the upstream closed the connection without an answer'), { code: 'ECONNRESET' }), false);
     });
     this.sendBody();
+  }
+
+  /**
+   * Sent once more on a new connection: a pooled keep-alive connection the upstream closed just as
+   * the request went out (its idle timeout) fails before any answer, and the request never reached
+   * the server's application. As HTTP clients do (RFC 9110 §9.2.2, Go's net/http), only a request
+   * that is safe to repeat: an idempotent method whose whole body Airlock holds, once.
+   */
+  private retryable(err: NodeJS.ErrnoException): boolean {
+    if (this.retried || this.answered || this.relay || this.res.headersSent || !this.upReq.reusedSocket) return false;
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') return false;
+    if (this.x.body.truncated || this.ctx.outgoing.bodyTransforms.length) return false;
+    return REPEATABLE.has(this.ctx.outgoing.method.toUpperCase());
   }
 
   /** Request body: the captured prefix, then (when truncated) the rest straight from the agent. */
@@ -326,6 +349,14 @@ class HttpForward {
   private fail(err: NodeJS.ErrnoException, timedOut: boolean): void {
     if (this.settled) return;
     if (err instanceof StreamStop) return this.stopped(err.rejection);
+    if (!timedOut && this.retryable(err)) {
+      this.retried = true;
+      this.ctx.audit.upstream_retry = 'a reused connection was reset before any answer; sent again on a new one';
+      const stale = this.upReq;
+      this.send();
+      stale.destroy();
+      return;
+    }
     if (!this.res.headersSent) {
       const why = upstreamErrorText(err, timedOut);
       this.upReq.destroy();
@@ -347,6 +378,9 @@ class HttpForward {
     this.done(r.outcome);
   }
 }
+
+/** Methods a client may send again after a connection failure (idempotent and without side effects a repeat adds). */
+const REPEATABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function uncorkRelay(f: HttpForward): void {
   f.uncork();
