@@ -172,6 +172,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         if (claim.approval) ctx.audit.approval_id = claim.approval.id;
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
+          ctx.outgoing.freshConnection = true;
           approvedIds.set(ctx, claim.approval.id);
           if (ctx.refusalHeaders) ctx.refusalHeaders[APPROVAL_ID_HEADER] = claim.approval.id;
           return undefined;
@@ -219,6 +220,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
       ctx.audit.approval = outcome;
       switch (outcome) {
         case 'approved':
+          ctx.outgoing.freshConnection = true;
           if (approval.resolution) ctx.audit.approved_by = approval.resolution.by;
           approvedIds.set(ctx, approval.id);
           if (ctx.refusalHeaders) ctx.refusalHeaders[APPROVAL_ID_HEADER] = approval.id;

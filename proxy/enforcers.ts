@@ -40,6 +40,11 @@ export interface OutgoingRequest {
   headers: Array<[string, string]>;
   /** Optional transforms applied, in order, to the request body stream. */
   bodyTransforms: Transform[];
+  /**
+   * Dial a new connection instead of a pooled one: the request waited (for a human), and a pooled
+   * connection may have been closed by the upstream meanwhile, which would cost it its approval.
+   */
+  freshConnection?: boolean;
 }
 
 export interface RequestContext {

@@ -56,7 +56,8 @@ export class Upstream {
       path: url.pathname + url.search,
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
-      agent: tlsUpstream ? this.httpsAgent : this.httpAgent,
+      // A new connection, closed after the exchange, for a request that waited; a pooled one otherwise.
+      agent: outgoing.freshConnection ? false : tlsUpstream ? this.httpsAgent : this.httpAgent,
     };
     if (tlsUpstream) {
       options.secureContext = this.opts.tls;

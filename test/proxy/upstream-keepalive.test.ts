@@ -7,6 +7,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { startTestAirlock, viaProxy } from '../attacks/helpers.ts';
+import { curl, startRunning, tempHome, type Upstream as ApprovalsUpstream } from '../approvals/helpers.ts';
 
 interface Upstream { port: number; connections: number; answered: string[] }
 
@@ -61,4 +62,17 @@ t.test('a GET on a connection the upstream closed is sent again on a new one; a 
 
   const audit = a.records.filter((r) => r.url?.includes('/second'));
   t.ok(audit.length >= 3 && audit.every((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'each retry is in its audit record');
+});
+
+t.test('a request a human approved goes on a new connection, not on one the upstream may have closed meanwhile', async (t) => {
+  const up = await startResettingUpstream(t);
+  const r = await startRunning(t, tempHome(t), { port: up.port } as ApprovalsUpstream);
+  const url = (p: string): string => `http://api.example:${up.port}${p}`;
+  t.equal((await curl(r, 'GET', url('/read'))).status, 200, 'a read leaves a kept-alive connection in the pool');
+  const held = curl(r, 'POST', url('/send/approved'), { body: '{"to":"x"}' });
+  const [a] = await r.api.pending(1);
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {})).status, 200);
+  const res = await held;
+  t.equal(res.status, 200, `the approved POST was answered (${res.body.slice(0, 160)})`);
+  t.ok(up.answered.includes('POST /send/approved HTTP/1.1'), 'by the upstream, on a new connection');
 });
