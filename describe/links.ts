@@ -12,6 +12,7 @@
 import { domainToUnicode } from 'node:url';
 import { Tokenizer } from '@streamparser/json';
 import { Parser } from 'htmlparser2';
+import { jsonUnescaped } from '../lib/text.ts';
 import { parseTarget } from './describe.ts';
 
 export type LinkFormat = 'html' | 'json' | 'text';
@@ -326,11 +327,6 @@ export function linkSkeleton(link: string): string {
   return skeleton(`${domainToUnicode(u.hostname)} ${u.port} ${u.pathname}${u.search}`);
 }
 
-/** JSON string escapes undone: a server that puts the agent's text into JSON unescaped hands the scanner what they decode to. */
-function jsonUnescaped(s: string): string {
-  return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (jsonLetters[c] ?? c)));
-}
-const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /** HTML character references decoded as htmlparser2 decodes them in a page's text. */
 function entitiesDecoded(s: string): string {

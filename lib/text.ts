@@ -26,3 +26,15 @@ export function terminalText(text: string, lines = false): string {
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
+
+const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+
+/**
+ * JSON's string escapes undone in place (`\u0073` → `s`, `\n` → a line break); anything else is
+ * left as it is. What a JSON text's strings read as, or what a server that puts text into JSON
+ * unescaped hands its reader.
+ */
+export function jsonUnescaped(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (jsonLetters[c] ?? c)));
+}

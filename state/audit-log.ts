@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { RequestDescription } from '../describe/types.ts';
 import { streamLines } from '../lib/lines.ts';
+import { jsonUnescaped } from '../lib/text.ts';
 import { STATE_FILES, stateFile } from './home.ts';
 import type { Action } from '../engine/decision.ts';
 
@@ -76,7 +77,7 @@ export function redactedLine(record: AuditRecord, redact: ((line: string) => str
   if (!redact) return { line, record };
   // Looked for in the line and in the text its strings hold (JSON's escapes hide spellings: a
   // `\x63` in a string is `\\x63` in the line).
-  const view = unescapedJson(line);
+  const view = jsonUnescaped(line);
   if (redact(line) === line && (view === line || redact(view) === view)) return { line, record };
   // A value is in the record: redacted string by string, never across the JSON text, where a match
   // can start inside an escape (`\\` then `u0073…`) or span members and break or reshape the line.
@@ -84,15 +85,10 @@ export function redactedLine(record: AuditRecord, redact: ((line: string) => str
   return { line: JSON.stringify(clean), record: clean };
 }
 
-const jsonEscapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
-
-/** A JSON text with its string escapes undone in place: each string's text as it reads. */
-function unescapedJson(text: string): string {
-  if (!text.includes('\\')) return text;
-  return text.replace(/\\(?:u([0-9a-fA-F]{4})|(.))/g, (_, u: string | undefined, c: string) => (u ? String.fromCharCode(parseInt(u, 16)) : jsonEscapes[c] ?? c));
-}
-
-/** A parsed JSON value with `redact` applied to every string in it, member names included (order kept). */
+/**
+ * A copy of a JSON value with `redact` applied to every string in it, member names included
+ * (order kept), and what lies deeper than MAX_RECORD_DEPTH replaced by a marker.
+ */
 function redactStrings(value: unknown, redact: (text: string) => string, depth = 0): unknown {
   if (typeof value === 'string') return redact(value);
   if (!value || typeof value !== 'object') return value;
@@ -107,16 +103,6 @@ function redactStrings(value: unknown, redact: (text: string) => string, depth =
 const MAX_RECORD_DEPTH = 200;
 const DEEPER = `[cut: nested deeper than ${MAX_RECORD_DEPTH} levels]`;
 
-/** A copy of a JSON value with what lies deeper than MAX_RECORD_DEPTH replaced by a marker. */
-function pruned(value: unknown, depth = 0): unknown {
-  if (!value || typeof value !== 'object') return value;
-  if (depth >= MAX_RECORD_DEPTH) return DEEPER;
-  if (Array.isArray(value)) return value.map((v) => pruned(v, depth + 1));
-  const out = Object.create(null) as Record<string, unknown>;
-  for (const [k, v] of Object.entries(value)) out[k] = pruned(v, depth + 1);
-  return out;
-}
-
 /**
  * One record as a JSON line. A record too deeply nested to serialize (a description with a JSON
  * body of thousands of nested arrays; the policy could not be asked, the request was denied) is
@@ -127,7 +113,7 @@ export function auditLine(record: AuditRecord): string {
     return wholeLine(record);
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
-    return wholeLine(pruned(record) as AuditRecord);
+    return wholeLine(redactStrings(record, (text) => text) as AuditRecord); // a copy cut at MAX_RECORD_DEPTH
   }
 }
 

@@ -131,6 +131,19 @@ t.test('every destructive construct, in its own dialect, is held at critical ris
   t.pass('checked');
 });
 
+/** Every destructive statement, hidden each way, on the endpoint of unknown dialect: critical, and marked as read two ways. */
+async function heldCriticalAndAmbiguous(hide: fc.Arbitrary<(d: string) => string>, destructive: fc.Arbitrary<(t: string) => string>): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(hide, destructive, ident, async (h, d, tbl) => {
+      const sql = h(d(tbl));
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'sql_dialects_disagree')) throw new Error(`${sql}: not marked ambiguous`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+}
+
 t.test('a statement hidden from one grammar by another grammar\'s syntax is held on an endpoint of unknown dialect', async (t) => {
   // PostgreSQL nests block comments and has dollar quoting; SQLite does neither (and runs each
   // statement as it compiles it).
@@ -141,15 +154,7 @@ t.test('a statement hidden from one grammar by another grammar\'s syntax is held
     (d: string) => `SELECT $$ ; ${d} ; $$`,
   );
   const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
-  await fc.assert(
-    fc.asyncProperty(hide, destructive, ident, async (h, d, tbl) => {
-      const sql = h(d(tbl));
-      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
-      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
-      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'sql_dialects_disagree')) throw new Error(`${sql}: not marked ambiguous`);
-    }),
-    { numRuns: runs, ...seed },
-  );
+  await heldCriticalAndAmbiguous(hide, destructive);
   t.pass('checked');
 });
 
@@ -168,15 +173,7 @@ t.test('a statement hidden from PostgreSQL and SQLite by MySQL\'s comments or qu
     (d: string) => `SELECT * FROM t WHERE a = "x\\" ; ${d} ; -- "`,
   );
   const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`, (t2: string) => `TRUNCATE ${t2}`);
-  await fc.assert(
-    fc.asyncProperty(hide, destructive, ident, async (h, d, tbl) => {
-      const sql = h(d(tbl));
-      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
-      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
-      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'sql_dialects_disagree')) throw new Error(`${sql}: not marked ambiguous`);
-    }),
-    { numRuns: runs, ...seed },
-  );
+  await heldCriticalAndAmbiguous(hide, destructive);
   // Controls: a service of a known dialect reads its own grammar (a comment to PostgreSQL and
   // SQLite); MySQL-flavoured reads on an endpoint of unknown dialect stay ordinary (held as any
   // request to it is, not critical).
