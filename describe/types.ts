@@ -149,6 +149,11 @@ export interface SqlStatement {
   kind: string;
   tables: string[];
   destructive: boolean;
+  /**
+   * Functions the statement calls that are not proven read-only (PostgreSQL: any but the built-ins
+   * named whole; CALL's procedure), by name as written: a grant for one does not cover another.
+   */
+  functions?: string[];
   text?: string;
 }
 

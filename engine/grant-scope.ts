@@ -7,7 +7,21 @@
 // request's scope — one item per tool, statement, ref command or root field — and covers a later
 // request only when every item of that request's scope is among the grant's.
 import { createHash } from 'node:crypto';
-import type { Grant, RequestDescription } from '../describe/types.ts';
+import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
+
+/**
+ * An SQL statement's items: its kind and tables, and each function it calls that is not proven
+ * read-only (`SELECT archive_order(5)` and `SELECT purge_all()` are one kind on no table, but
+ * different operations; so are two CALLs).
+ */
+function sqlItems(statements: SqlStatement[]): string[] {
+  const out: string[] = [];
+  for (const s of statements) {
+    out.push(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+    for (const f of s.functions ?? []) out.push(`sql:function:${f}`);
+  }
+  return out;
+}
 
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
 export function operationScope(d: RequestDescription): string[] {
@@ -28,7 +42,7 @@ export function operationScope(d: RequestDescription): string[] {
       // are the scope, as for an SQL endpoint. A text not read as SQL whole (a search phrase, an
       // ambiguous or unparsed statement) names the call by its arguments' digest: only the same call is covered.
       if (c.sql?.parsed && !c.sql.ambiguous) {
-        for (const s of c.sql.statements) items.add(`${call}:sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+        for (const item of sqlItems(c.sql.statements)) items.add(`${call}:${item}`);
       } else if (c.sql) {
         items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
       }
@@ -36,7 +50,7 @@ export function operationScope(d: RequestDescription): string[] {
   }
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
-    for (const s of d.sql.statements) items.add(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+    for (const item of sqlItems(d.sql.statements)) items.add(item);
   }
   if (d.graphql) {
     if (!d.graphql.parsed) items.add('graphql:unparsed');

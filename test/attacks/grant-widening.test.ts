@@ -78,7 +78,8 @@ const graphql = (fields: string[]): Shape => ({
 });
 
 const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_email'], { minLength: 1 });
-const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1'], { minLength: 1 });
+// Calls of functions nobody can prove read-only are writes on no table: each function is its own operation.
+const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()'], { minLength: 1 });
 const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
 const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
 const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
@@ -107,7 +108,10 @@ function actions(d: RequestDescription): Set<string> {
     if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
     else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
   }
-  for (const s of d.sql?.statements ?? []) out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+  for (const s of d.sql?.statements ?? []) {
+    out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+    for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
+  }
   const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
   for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
   for (const op of d.graphql?.operations ?? []) for (const f of op.fields) out.add(`${op.type} ${f}`);
@@ -138,7 +142,14 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
       const before = actions(approved);
       return own2.action === 'approve' && risk2 !== 'critical' && rank[risk2] <= rank[own1.approval?.risk ?? 'medium'] && [...actions(d)].every((a) => before.has(a));
     }),
-    { numRuns: 250 },
+    {
+      numRuns: 250,
+      examples: [
+        [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
+        [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
+        [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
+      ],
+    },
   );
   t.ok(allowed > 0, `grants still work for the same operation (${allowed} allowed)`);
 });

