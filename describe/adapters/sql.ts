@@ -71,8 +71,11 @@ const destructiveFunctions = new Set([
 /** `ts_rewrite(query, 'SELECT …')`: the two-argument form runs the SELECT given as text. */
 const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
 
-/** SET parameters that change who the session acts as. */
-const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization']);
+/**
+ * SET parameters that change who the session acts as, or switch off the triggers and foreign-key
+ * checks (audit triggers included) of everything it writes next (`session_replication_role = replica`).
+ */
+const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization', 'session_replication_role']);
 
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
@@ -294,10 +297,18 @@ function tautological(expr: unknown, target?: string): boolean {
 
 /**
  * `id IN (SELECT id FROM <the table itself> [WHERE <tautology>])`: every row's value is among the
- * table's own values, so it touches every row.
+ * table's own values, so it touches every row; so does an EXISTS over the table itself.
  */
 function selfSubquery(link: Node, target: string | undefined): boolean {
-  if (target === undefined || link.subLinkType !== 'ANY_SUBLINK') return false;
+  if (target === undefined) return false;
+  // `EXISTS (SELECT 1 FROM <the table itself> u WHERE u.id = t.id)`: each row finds itself.
+  if (link.subLinkType === 'EXISTS_SUBLINK') {
+    const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
+    if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE' || select.havingClause || select.groupClause) return false;
+    const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
+    return from.length === 1 && from[0]!.RangeVar?.relname === target && (select.whereClause === undefined || tautological(select.whereClause, target));
+  }
+  if (link.subLinkType !== 'ANY_SUBLINK') return false;
   const oper = stringItems({ List: { items: (link.operName ?? []) as unknown[] } });
   if (oper.length > 0 && oper[oper.length - 1] !== '=') return false;
   const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;

@@ -96,6 +96,11 @@ const constructs: Construct[] = [
   { name: 'CREATE OR REPLACE FUNCTION', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE FUNCTION ${t} ( ) RETURNS boolean LANGUAGE sql BEGIN ATOMIC SELECT true ; END` },
   { name: 'CREATE OR REPLACE PROCEDURE', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE PROCEDURE ${t} ( ) LANGUAGE sql BEGIN ATOMIC SELECT 1 ; END` },
   { name: 'CREATE OR REPLACE AGGREGATE', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE AGGREGATE ${t} ( integer ) ( SFUNC = int4pl , STYPE = integer )` },
+  // Triggers and foreign keys (audit triggers included) off for what the session writes next.
+  { name: 'SET session_replication_role', dialects: ['postgresql'], sql: () => `SET session_replication_role = replica` },
+  { name: 'set_config session_replication_role', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'session_replication_role' , 'replica' , false )` },
+  // Each row finds itself in an EXISTS over its own table.
+  { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
   // A CASE whose every branch holds.
   { name: 'DELETE WHERE CASE all true', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE CASE WHEN ${c} = 1 THEN 1 = 1 ELSE 2 = 2 END` },
   { name: 'UPDATE WHERE CASE all true', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE CASE ${c} WHEN 1 THEN TRUE ELSE ${c} IS NOT NULL END` },
