@@ -222,6 +222,7 @@ function committedPaths(gql: GraphqlRequest): string[] | undefined {
  * on another repository's.
  */
 function nodeIds(gql: GraphqlRequest): string[] {
+  if (gql.argumentsUnread) return ['?'];
   const ids = new Set<string>();
   for (const call of gql.calls ?? []) {
     const input = call.args.input;
