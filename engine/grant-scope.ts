@@ -123,18 +123,71 @@ const targetParams = [
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
 export function opaqueTarget(target: string): boolean {
-  return /[=,]\?(;|,|$)/.test(target);
+  return /[=,]\?(;|,|\)|\||$)/.test(target);
+}
+
+/**
+ * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
+ * repository of `create_issue {owner, repo}`, the channel of a Slack post, the recipients of a
+ * mail, the project of `execute_sql {project_id}`, the file of `write_file {path}`, the URL fetched.
+ * A grant for one tool call covers the same tool at the same place only, as REST grants do.
+ */
+const mcpPlaceArguments = new Set([
+  'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
+  'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
+  'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
+]);
+/** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
+const MAX_MCP_PLACES = 64;
+
+function placeValue(v: unknown): string {
+  const one = (x: unknown): string => {
+    if (typeof x !== 'string' && typeof x !== 'number') return '?';
+    const text = String(x);
+    // Long values by digest: the target stays short, equal values still compare equal.
+    return text.length <= 200 && !/[;=,?]/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  };
+  return Array.isArray(v) ? (v.length ? v.map(one).join(',') : '') : one(v);
+}
+
+/**
+ * Where the tool calls of an MCP request act: per call, the tool and its place arguments (top level
+ * and one object down, `{params: {projectId}}`). A tools/call always has one, empty when it names no
+ * place, so a grant for a call without a recipient does not cover one with a recipient.
+ */
+function mcpTarget(d: RequestDescription): string | undefined {
+  if (!d.mcp) return undefined;
+  const calls = (d.mcp.batch ?? [d.mcp]).filter((c) => c.method === 'tools/call');
+  if (calls.length === 0) return undefined;
+  if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
+  const out = new Set<string>();
+  for (const c of calls) {
+    const places: string[] = [];
+    const pick = (o: unknown, prefix: string): void => {
+      if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+      for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+        const name = k.toLowerCase().replace(/[_-]/g, '');
+        if (mcpPlaceArguments.has(name)) places.push(`${prefix}${name}=${placeValue(v)}`);
+        else if (prefix === '' && v && typeof v === 'object' && !Array.isArray(v)) pick(v, `${name}.`);
+      }
+    };
+    pick(c.arguments, '');
+    if (places.length > MAX_MCP_PLACES) return 'mcp:places=?';
+    out.add(`${placeValue(c.tool ?? '?')}(${places.sort().join(';')})`);
+  }
+  return `mcp:${[...out].sort().join(';')}`;
 }
 
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {
+  const mcp = mcpTarget(d);
   const s = d.service;
-  if (!s || !s.params) return undefined;
   const parts: string[] = [];
-  for (const k of targetParams) {
-    const v = (s.params as Record<string, unknown>)[k];
+  for (const k of s?.params ? targetParams : []) {
+    const v = (s!.params as Record<string, unknown>)[k];
     if (typeof v === 'string') parts.push(`${k}=${v}`);
     else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
   }
-  return parts.length ? `${s.name}:${parts.join(';')}` : undefined;
+  const service = parts.length ? `${s!.name}:${parts.join(';')}` : undefined;
+  return service !== undefined && mcp !== undefined ? `${service}|${mcp}` : service ?? mcp;
 }

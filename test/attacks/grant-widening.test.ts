@@ -66,6 +66,12 @@ const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
 });
+// Tool calls that name where they act (a repository, a recipient) beside content that may vary.
+const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({ owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: fc.constantFrom('alice@corp.example', 'drop@attacker.example'), title: fc.constantFrom('x', 'y') }, { requiredKeys: [] }));
+const mcpPlaced = ([tool, args]: [string, Record<string, string>]): Shape => ({
+  url: 'https://mcp.tools.example/mcp', type: 'application/json',
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args } }),
+});
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -89,6 +95,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
+  fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
 );
@@ -102,7 +109,9 @@ function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
   for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
     out.add(`tool ${c.tool}`);
-    const args = c.arguments as { query?: string; params?: { sql?: string } } | undefined;
+    const args = c.arguments as { query?: string; params?: { sql?: string }; owner?: string; repo?: string; to?: string } | undefined;
+    // Where the call acts: its repository and recipient (or none).
+    if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
     const text = args?.query ?? args?.params?.sql;
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
     if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
@@ -148,6 +157,8 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
         [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
         [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
+        [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
+        [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
       ],
     },
   );
