@@ -12,6 +12,8 @@ const consoleApi = new RouteTable([
   { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
   { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}/databases/{database_name}', operation: 'databases.delete', effect: 'delete' },
   { route: 'DELETE /api/v2/{path+}', operation: 'api.delete', effect: 'delete' },
+  // A branch restored from another branch or a point in time loses every write since.
+  { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/restore', operation: 'branches.restore', effect: 'delete' },
   { route: 'POST /api/v2/api_keys', operation: 'api_keys.create', effect: 'admin' },
   // Database roles and their passwords: revealing or resetting one hands out a credential (as
   // Supabase's api-keys listing does), creating one creates a login.

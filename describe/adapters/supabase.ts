@@ -133,6 +133,10 @@ const management = new RouteTable([
   { route: 'POST /v1/projects/{ref}/pause', operation: 'projects.pause', effect: 'admin' },
   { route: 'POST /v1/projects/{ref}/restore', operation: 'projects.restore', effect: 'admin' },
   { route: 'POST /v1/projects/{ref}/database/query', operation: 'database.query', effect: 'write' },
+  // A migration is SQL too (`{query, name}`, what Supabase's MCP server's apply_migration sends).
+  { route: 'POST /v1/projects/{ref}/database/migrations', operation: 'database.migrations.apply', effect: 'write' },
+  // A point-in-time restore rewinds the database, losing every write since.
+  { route: 'POST /v1/projects/{ref}/database/backups/restore-pitr', operation: 'database.backups.restore_pitr', effect: 'delete' },
   { route: 'GET /v1/projects/{ref}/secrets', operation: 'secrets.list', effect: 'read' },
   { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },
@@ -198,7 +202,7 @@ export const supabase: ServiceAdapter = {
   describe: describeSupabase,
   graphqlEndpoint: isGraphql,
   sql(request, service) {
-    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromBody(request, { dialect: 'postgresql' });
+    if (service.operation === 'sql.query' || service.operation === 'database.query' || service.operation === 'database.migrations.apply') return sqlFromBody(request, { dialect: 'postgresql' });
     // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible,
     // as JSON or form arguments. A text/plain body is passed whole to a function with a single
     // unnamed text parameter, so it is read as SQL too (text that is not SQL fails closed).
