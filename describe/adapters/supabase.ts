@@ -150,6 +150,18 @@ const management = new RouteTable([
 
 const projectApi = new RouteTable([
   { route: 'POST /pg/query', operation: 'sql.query', effect: 'write' },
+  // postgres-meta, the REST API Supabase Studio edits the database through (`/pg/…`): each write
+  // is an SQL statement in another shape and gets that statement's risk. Policies, roles,
+  // privileges, functions, triggers, extensions and table settings (row-level security off, a
+  // rename) are access control or code others run, a column changed rewrites every row, a drop
+  // deletes; creating a table or adding a column is an ordinary write.
+  { route: 'POST|PUT|PATCH /pg/{path+}', operation: 'pg_meta.edit', effect: 'admin' },
+  { route: 'DELETE /pg/{path+}', operation: 'pg_meta.drop', effect: 'delete' },
+  { route: 'PATCH /pg/columns/{id}', operation: 'pg_meta.columns.edit', effect: 'delete' },
+  { route: 'POST /pg/tables', operation: 'pg_meta.tables.create', effect: 'write' },
+  { route: 'POST /pg/columns', operation: 'pg_meta.columns.create', effect: 'write' },
+  { route: 'POST /pg/query/format', operation: 'pg_meta.query.format', effect: 'read' },
+  { route: 'POST /pg/query/parse', operation: 'pg_meta.query.parse', effect: 'read' },
   { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
   { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
   { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
