@@ -210,6 +210,26 @@ t.test('a statement hidden from PostgreSQL and SQLite by MySQL\'s comments or qu
   }
 });
 
+t.test('a statement hidden from PostgreSQL, SQLite and MySQL by Oracle\'s alternative quoting is held on an endpoint of unknown dialect', async (t) => {
+  // Inside `q'!…!'` (also `Q'|…|'`, `nq'#…#'`, bracket pairs) a `'` is an ordinary character to
+  // Oracle (and ORDS's REST-enabled SQL, which runs a script): the other grammars end the string
+  // there and read the rest as one SELECT of operators and strings.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT q'! ' !' ; ${d} ; -- ' ! 'a'`,
+    (d: string) => `SELECT Q'| ' |' ; ${d} ; -- ' | 'a'`,
+    (d: string) => `SELECT nq'# ' #' ; ${d} ; -- ' # 'a'`,
+    (d: string) => `SELECT NQ'! ' !' ; ${d} ; -- ' ! 'a'`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`, (t2: string) => `TRUNCATE TABLE ${t2}`);
+  await heldCriticalAndAmbiguous(hide, destructive);
+  // Controls: Oracle strings that hide nothing read as what they are (no longer unparsed), and a
+  // `q` that is a column or inside a string starts no quote.
+  for (const sql of ["SELECT q'[it's]' FROM dual", "SELECT nq'<a'b>' FROM dual", "SELECT 'q''[' || x FROM t WHERE q = 1"]) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
+});
+
 t.test('reads stay reads in every dialect', async (t) => {
   const reads = fc.constantFrom(
     (t2: string, c: string) => `SELECT * FROM ${t2} WHERE ${c} = 1`,
