@@ -230,6 +230,22 @@ t.test('a statement hidden from PostgreSQL, SQLite and MySQL by Oracle\'s altern
   }
 });
 
+t.test('a statement hidden from the other grammars by Snowflake\'s // comments is held on an endpoint of unknown dialect', async (t) => {
+  // `//` starts a comment to Snowflake (whose statements API runs several statements when asked);
+  // PostgreSQL reads an operator followed by a string or identifier that swallows the statement.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT 1 // '\n; ${d} ; -- '`,
+    (d: string) => `SELECT 1 // "\n; ${d} ; -- "`,
+    (d: string) => `SELECT 1 //'\r\n; ${d} ; --'`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
+  await heldCriticalAndAmbiguous(hide, destructive);
+  for (const sql of ["SELECT 'https://example.com/a' AS u FROM t", 'SELECT a FROM t // the rows\nWHERE c = 1']) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
+});
+
 t.test('reads stay reads in every dialect', async (t) => {
   const reads = fc.constantFrom(
     (t2: string, c: string) => `SELECT * FROM ${t2} WHERE ${c} = 1`,
