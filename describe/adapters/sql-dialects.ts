@@ -9,6 +9,7 @@ import { analyzeSqlite } from './sql-sqlite.ts';
 import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 import { oracleText } from './sql-oracle.ts';
 import { snowflakeText } from './sql-snowflake.ts';
+import { bigqueryText } from './sql-bigquery.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -108,12 +109,14 @@ const modeName = (m: MysqlMode): string =>
 /**
  * The other servers' readings of a text of unknown dialect, each written out for PostgreSQL's and
  * SQLite's grammars: MySQL under each sql_mode that changes how a text is split, Oracle's
- * alternative quoting (`q'[…]'`, sql-oracle.ts) and Snowflake's `//` comments (sql-snowflake.ts).
+ * alternative quoting (`q'[…]'`, sql-oracle.ts), Snowflake's `//` comments (sql-snowflake.ts) and
+ * BigQuery's triple-quoted strings (sql-bigquery.ts).
  */
 const otherReadings: Array<{ name: string; read: (sql: string) => string }> = [
   ...mysqlModes.map((m) => ({ name: `MySQL (${modeName(m)})`, read: (sql: string) => mysqlText(sql, m) })),
   { name: "Oracle (q'…' strings)", read: oracleText },
   { name: 'Snowflake (// comments)', read: snowflakeText },
+  { name: "BigQuery (''' strings)", read: bigqueryText },
 ];
 
 /**

@@ -246,6 +246,22 @@ t.test('a statement hidden from the other grammars by Snowflake\'s // comments i
   }
 });
 
+t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted strings is held on an endpoint of unknown dialect', async (t) => {
+  // `'''…'''` ends only at three quotes (BigQuery's jobs API runs scripts); the other grammars read
+  // `''` as a quote inside a string, and one SELECT of two strings.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT ''' x ' || ''' ; ${d} ; -- '`,
+    (d: string) => `SELECT ''' x ' AS a, ''' ; ${d} ; # '`,
+    (d: string) => `SELECT r''' x ' || ''' ; ${d} ; -- '`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2} WHERE TRUE`, (t2: string) => `UPDATE ${t2} SET a = 1 WHERE TRUE`);
+  await heldCriticalAndAmbiguous(hide, destructive);
+  for (const sql of ["SELECT '''it's''' AS a FROM t", 'SELECT """a "quoted" word""" AS a FROM t', "SELECT r'\\d+' AS re FROM t"]) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
+});
+
 t.test('reads stay reads in every dialect', async (t) => {
   const reads = fc.constantFrom(
     (t2: string, c: string) => `SELECT * FROM ${t2} WHERE ${c} = 1`,
