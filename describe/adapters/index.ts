@@ -19,6 +19,7 @@ import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { sqlFromBody } from './sql-body.ts';
 import { supabase } from './supabase.ts';
+import { trimTrailing } from '../../lib/text.ts';
 
 export type { ServiceAdapter, SqlSource } from './adapter.ts';
 
@@ -50,6 +51,8 @@ const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'sta
  */
 function genericSql(request: RequestInfo): SqlSource | undefined {
   if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
+  const clickhouse = clickhouseSql(request);
+  if (clickhouse) return clickhouse;
   const body = request.body;
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
   const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
@@ -69,6 +72,41 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   if (!sqlPath) return undefined;
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
+}
+
+/**
+ * A statement without its trailing `FORMAT <name>` (ClickHouse's choice of how rows are read or
+ * written: `INSERT INTO t FORMAT CSV` takes rows from the body, `SELECT … FORMAT JSON` answers in
+ * JSON), which the other grammars do not know; undefined when it has none.
+ */
+function withoutFormat(sql: string): string | undefined {
+  const trimmed = trimTrailing(trimTrailing(sql.trimEnd(), ';').trimEnd(), ';');
+  const name = trimmed.lastIndexOf(' ');
+  const format = name > 0 ? trimmed.lastIndexOf(' ', name - 1) : -1;
+  if (format < 0 || trimmed.slice(format + 1, name).toUpperCase() !== 'FORMAT' || !/^[A-Za-z0-9_]+$/.test(trimmed.slice(name + 1))) return undefined;
+  return trimmed.slice(0, format);
+}
+
+/**
+ * ClickHouse's HTTP interface (port 8123, ClickHouse Cloud's `*.clickhouse.cloud`, or any request
+ * with `X-ClickHouse-*` headers): a POST runs the SQL of its `query` URL parameter followed by its
+ * body (or the body alone), on the path `/`, which no path rule tells apart. A grant for one
+ * INSERT would otherwise cover a DROP TABLE. The body is rows, not SQL, after `… FORMAT <name>`.
+ */
+function clickhouseSql(request: RequestInfo): SqlSource | undefined {
+  const signalled = request.host.endsWith('.clickhouse.cloud') || request.port === 8123 || Object.keys(request.headers).some((h) => h.startsWith('x-clickhouse-'));
+  if (!signalled) return undefined;
+  const queries = request.query.query ?? [];
+  const body = request.body;
+  if (queries.length === 0 && body.size === 0) return undefined;
+  if (queries.length > 1) return { error: 'several query parameters: which SQL ClickHouse runs is not known' };
+  const query = queries[0];
+  const rowsFollow = query !== undefined ? withoutFormat(query) : undefined;
+  // `INSERT INTO t [(a, b)] FORMAT CSV`: the rows are the body, read as one row of defaults.
+  if (rowsFollow !== undefined) return { texts: [/^\s*insert\s/i.test(rowsFollow) ? `${rowsFollow} VALUES (DEFAULT)` : rowsFollow] };
+  if (body.size > 0 && (body.truncated || body.text_truncated || body.text === undefined)) return { error: 'the SQL in the request body is not fully visible' };
+  const text = query === undefined ? body.text! : body.size > 0 ? `${query}\n${body.text}` : query;
+  return { texts: [withoutFormat(text) ?? text] };
 }
 
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */

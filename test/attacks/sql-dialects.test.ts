@@ -262,6 +262,31 @@ t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted 
   }
 });
 
+t.test('ClickHouse\'s HTTP interface: the SQL of the query parameter and the body is read', async (t) => {
+  // A POST to `/` runs `?query=` followed by the body (or the body alone): no path tells one
+  // statement from another, so without reading it an INSERT and a DROP TABLE were one operation.
+  const places = fc.constantFrom(
+    (sql: string) => ({ url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '', headers: [] as Array<[string, string]> }),
+    (sql: string) => ({ url: `https://${SQL_HOST}/`, body: sql, headers: [['X-ClickHouse-User', 'default'], ['X-ClickHouse-Key', 'k']] as Array<[string, string]> }),
+    (sql: string) => ({ url: `https://${SQL_HOST}:8123/?database=analytics&query=${encodeURIComponent(sql.slice(0, 6))}`, body: sql.slice(6), headers: [] as Array<[string, string]> }),
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `TRUNCATE TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2} WHERE 1 = 1`, (t2: string) => `DROP TABLE ${t2} FORMAT CSV`);
+  await fc.assert(
+    fc.asyncProperty(places, destructive, ident, async (place, d, tbl) => {
+      const p = place(d(tbl));
+      const { description, decision } = await decide({ url: p.url, headers: [['Content-Type', 'text/plain'], ...p.headers], body: p.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${p.url} ${p.body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: rows sent after `INSERT … FORMAT CSV`, and reads with a FORMAT, stay ordinary.
+  for (const [url, body] of [[`https://${SQL_HOST}:8123/?query=${encodeURIComponent('INSERT INTO logs (a, b) FORMAT CSV')}`, '1,2\n3,4\n'], [`https://${SQL_HOST}:8123/`, 'SELECT a, count() AS n FROM logs GROUP BY a FORMAT JSONEachRow']]) {
+    const { description, decision } = await decide({ url, headers: [['Content-Type', 'text/plain']], body });
+    t.not(decision.approval?.risk, 'critical', `${url} ${body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    t.ok(description.sql?.parsed, 'read as SQL');
+  }
+});
+
 t.test('reads stay reads in every dialect', async (t) => {
   const reads = fc.constantFrom(
     (t2: string, c: string) => `SELECT * FROM ${t2} WHERE ${c} = 1`,
