@@ -280,7 +280,7 @@ t.test('ClickHouse\'s HTTP interface: the SQL of the query parameter and the bod
     { numRuns: runs, ...seed },
   );
   // Controls: rows sent after `INSERT … FORMAT CSV`, and reads with a FORMAT, stay ordinary.
-  for (const [url, body] of [[`https://${SQL_HOST}:8123/?query=${encodeURIComponent('INSERT INTO logs (a, b) FORMAT CSV')}`, '1,2\n3,4\n'], [`https://${SQL_HOST}:8123/`, 'SELECT a, count() AS n FROM logs GROUP BY a FORMAT JSONEachRow']]) {
+  for (const [url, body] of [[`https://${SQL_HOST}:8123/?query=${encodeURIComponent('INSERT INTO logs (a, b) FORMAT CSV')}`, '1,2\n3,4\n'], [`https://${SQL_HOST}:8123/`, 'SELECT a, count() AS n FROM logs GROUP BY a FORMAT JSONEachRow']] as Array<[string, string]>) {
     const { description, decision } = await decide({ url, headers: [['Content-Type', 'text/plain']], body });
     t.not(decision.approval?.risk, 'critical', `${url} ${body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
     t.ok(description.sql?.parsed, 'read as SQL');
