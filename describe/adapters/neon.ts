@@ -15,6 +15,12 @@ const consoleApi = new RouteTable([
   // A branch restored from another branch or a point in time loses every write since.
   { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/restore', operation: 'branches.restore', effect: 'delete' },
   { route: 'POST /api/v2/api_keys', operation: 'api_keys.create', effect: 'admin' },
+  // Who reaches the project: sharing it with an e-mail address, inviting a member, moving projects
+  // into another organization (one the agent names) hand the database to someone else.
+  { route: 'POST /api/v2/projects/{project_id}/permissions', operation: 'projects.permissions.grant', effect: 'admin' },
+  { route: 'POST /api/v2/organizations/{org_id}/invitations', operation: 'organizations.invitations.create', effect: 'admin' },
+  { route: 'POST /api/v2/organizations/{org_id}/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
+  { route: 'POST /api/v2/users/me/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
   // Database roles and their passwords: revealing or resetting one hands out a credential (as
   // Supabase's api-keys listing does), creating one creates a login.
   { route: 'GET /api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password', operation: 'roles.reveal_password', effect: 'admin' },
