@@ -104,7 +104,7 @@ export function opaqueScope(scope: readonly string[]): string[] {
 const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
-  'recipients', 'webhook', 'stripe_account',
+  'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -126,7 +126,9 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
   else if (segs[0] === 'upload' && segs[1] === 'gmail' && segs[2] === 'v1') {
     rest = segs.slice(3);
     upload = true;
-  } else if (segs[0] === 'batch' && segs[1] === 'gmail') return describeBatch(request);
+  // The Gmail batch endpoint (/batch/gmail/v1), and the host's plain /batch, which takes the same
+  // calls: a batch is judged by the calls it carries wherever it is sent.
+  } else if (segs[0] === 'batch' && (segs[1] === 'gmail' || segs.length === 1)) return describeBatch(request);
   else return request.host === 'gmail.googleapis.com' ? { name: 'gmail', operation: 'unknown', params: {}, effect: effectByMethod(request.method) } : undefined;
   let info = fromTable('gmail', table, request, rest);
   // A resumable upload's bytes go to its session URI, the same path with `upload_id`, by PUT: they

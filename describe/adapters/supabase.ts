@@ -40,10 +40,24 @@ function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
       const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
       return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
     }
+    // `not: {id: {eq: 7}}` (NOT of conditions that name rows) spares only the rows it names.
+    if (key === 'not') return namesRowsOnly(cond);
     if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.entries(cond as Record<string, unknown>);
+    // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts).
     return ops.length > 0 && ops.every(([op, v]) =>
-      (op === 'is' && v === 'NOT_NULL') || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+      (op === 'is' && v === 'NOT_NULL') || op === 'neq' || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+  });
+}
+
+/** A pg_graphql filter made only of equalities (`{id: {eq: 7}}`, `{id: {in: [1, 2]}}`): it names the rows it holds for. */
+function namesRowsOnly(filter: unknown): boolean {
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
+  const entries = Object.entries(filter as Record<string, unknown>);
+  return entries.length > 0 && entries.every(([, cond]) => {
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    const ops = Object.keys(cond as Record<string, unknown>);
+    return ops.length > 0 && ops.every((op) => op === 'eq' || op === 'in');
   });
 }
 
@@ -70,6 +84,10 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
     return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
   }
   if (value === 'not.is.null' || value === 'is.not_null' || value === 'isdistinct.null') return true;
+  // Conditions that name the rows spared, not the rows touched, as SQL's `id <> 7`, `id NOT IN (…)`,
+  // `NOT (id = 7)` and `id IS DISTINCT FROM 7` do (adapters/sql.ts): `neq.7`, `not.eq.7`,
+  // `not.in.(7,8)`, `isdistinct.7`.
+  if (/^(neq|not\.eq|not\.in|isdistinct)\./.test(value)) return true;
   const dot = value.indexOf('.');
   const op = value.slice(0, dot);
   const arg = value.slice(dot + 1);
@@ -125,6 +143,17 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
   return { name: 'supabase', operation, params, effect };
 }
 
+/**
+ * Storage's S3-compatible endpoint (/storage/v1/s3/{bucket}/{key}): S3's operations, where
+ * `DeleteObjects` is a POST to the bucket with `?delete` (its keys in an XML body).
+ */
+function storageS3(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
+  const m = request.method;
+  const params: Record<string, unknown> = { project, bucket: rest[0] ?? '' };
+  if (m === 'POST' && request.query.delete !== undefined) return { name: 'supabase', operation: 'storage.s3.delete_objects', params, effect: 'delete' };
+  return { name: 'supabase', operation: `storage.s3.${m.toLowerCase()}`, params, effect: effectByMethod(m) };
+}
+
 const management = new RouteTable([
   { route: 'GET /v1/projects', operation: 'projects.list', effect: 'read' },
   { route: 'POST /v1/projects', operation: 'projects.create', effect: 'admin' },
@@ -137,6 +166,29 @@ const management = new RouteTable([
   { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },
   { route: 'GET /v1/projects/{ref}/api-keys', operation: 'api_keys.list', effect: 'admin' }, // returns live keys
+  // One key (`?reveal=true` shows a secret key whole), a new key, a key changed or removed, the
+  // legacy keys switched on or off: each hands out or changes a credential.
+  { route: 'GET|PATCH|DELETE /v1/projects/{ref}/api-keys/{id}', operation: 'api_keys.get', effect: 'admin' },
+  { route: 'POST /v1/projects/{ref}/api-keys', operation: 'api_keys.create', effect: 'admin' },
+  { route: 'PUT /v1/projects/{ref}/api-keys/legacy', operation: 'api_keys.update_legacy', effect: 'admin' },
+  // A preview branch's details carry its database password and JWT secret (a service-role token
+  // can be minted with it); pgsodium's config is Vault's root key, and replacing it makes every
+  // value encrypted with the old one unreadable.
+  { route: 'GET /v1/branches/{branch_id}', operation: 'branches.get', effect: 'admin' },
+  { route: 'GET|PUT /v1/projects/{ref}/pgsodium', operation: 'pgsodium.config', effect: 'admin' },
+  // A migration is SQL run against the database (read as SQL below, like database/query).
+  { route: 'POST|PUT /v1/projects/{ref}/database/migrations', operation: 'database.migrations.apply', effect: 'write' },
+  // Restoring a backup (point in time, or a restore point) or resetting a branch throws away
+  // everything written since: a delete.
+  { route: 'POST /v1/projects/{ref}/database/backups/{action}', operation: 'database.backups.restore', effect: 'delete' },
+  { route: 'POST /v1/projects/{ref}/database/backups/restore-point', operation: 'database.backups.create_restore_point', effect: 'write' },
+  { route: 'POST /v1/branches/{branch_id}/reset', operation: 'branches.reset', effect: 'delete' },
+  // Which schemas the Data API exposes to the anon key, which addresses may connect, whether SSL is
+  // required: who can reach the data.
+  { route: 'PATCH /v1/projects/{ref}/postgrest', operation: 'postgrest.config.update', effect: 'admin' },
+  { route: 'POST|PUT|PATCH /v1/projects/{ref}/network-restrictions', operation: 'network_restrictions.update', effect: 'admin' },
+  { route: 'POST|PUT|PATCH /v1/projects/{ref}/network-restrictions/{path+}', operation: 'network_restrictions.update', effect: 'admin' },
+  { route: 'PUT /v1/projects/{ref}/ssl-enforcement', operation: 'ssl_enforcement.update', effect: 'admin' },
   { route: 'PUT|PATCH|POST|DELETE /v1/projects/{ref}/config/{path+}', operation: 'config.update', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/functions/{slug}', operation: 'functions.delete', effect: 'delete' },
   { route: 'POST /v1/projects/{ref}/functions', operation: 'functions.deploy', effect: 'write' },
@@ -166,6 +218,10 @@ const projectApi = new RouteTable([
   { route: 'POST /auth/v1/otp', operation: 'auth.otp', effect: 'send' },
   { route: 'POST /auth/v1/magiclink', operation: 'auth.magiclink', effect: 'send' },
   { route: 'POST /auth/v1/recover', operation: 'auth.recover', effect: 'send' },
+  { route: 'POST /auth/v1/resend', operation: 'auth.resend', effect: 'send' },
+  // A sign-up creates a user with the password the caller chose (signed in at once where
+  // confirmation is off), as an invitation does.
+  { route: 'POST /auth/v1/signup', operation: 'auth.signup', effect: 'admin' },
   { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
 ] satisfies RouteSpec[]);
 
@@ -187,6 +243,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   }
   const segs = request.segments;
   if (segs[0] === 'rest' && segs[1] === 'v1') return postgrest(request, project, segs.slice(2));
+  if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
   return info;
@@ -198,7 +255,7 @@ export const supabase: ServiceAdapter = {
   describe: describeSupabase,
   graphqlEndpoint: isGraphql,
   sql(request, service) {
-    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromBody(request, { dialect: 'postgresql' });
+    if (service.operation === 'sql.query' || service.operation === 'database.query' || service.operation === 'database.migrations.apply') return sqlFromBody(request, { dialect: 'postgresql' });
     // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible,
     // as JSON or form arguments. A text/plain body is passed whole to a function with a single
     // unnamed text parameter, so it is read as SQL too (text that is not SQL fails closed).
