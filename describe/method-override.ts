@@ -142,7 +142,9 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // containing `/json` or `+json` as JSON. Of several Content-Type headers, each is one some
   // server reads the body by.
   const types = input.contentTypeHeaders.map((h) => h.trim().toLowerCase());
-  const multipartHeader = input.contentTypeHeaders.find((h) => h.trim().toLowerCase().startsWith('multipart/form-data'));
+  // Rack parses multipart/related and multipart/mixed bodies for form fields as it does
+  // multipart/form-data (its PARSEABLE_DATA_MEDIA_TYPES): any multipart type may carry `_method`.
+  const multipartHeader = input.contentTypeHeaders.find((h) => h.trim().toLowerCase().startsWith('multipart/'));
   const untypedPost = input.contentType === '' && types.every((h) => h === '') && input.method === 'POST';
   const form = untypedPost || types.some((h) => h.startsWith('application/x-www-form-urlencoded'));
   const json = types.some((h) => h.includes('/json') || h.includes('+json'));
