@@ -189,8 +189,15 @@ function mayForce(gql: GraphqlRequest): boolean {
  * reason: writing or deleting one is an `admin` change, whichever API carries it.
  */
 export function controlsRepository(path: string): boolean {
-  const p = path.replace(/^\/+/, '');
-  return p.startsWith('.github/') || p === 'CODEOWNERS' || p.endsWith('/CODEOWNERS');
+  // Read as a path (empty and `.` segments dropped, `..` climbing): `./.github/…` and
+  // `docs/../.github/…` name the same file wherever a server normalizes them.
+  const segs: string[] = [];
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') segs.pop();
+    else segs.push(seg);
+  }
+  return segs[0] === '.github' || segs[segs.length - 1] === 'CODEOWNERS';
 }
 
 /** The file paths createCommitOnBranch calls add or delete; undefined when a call's changes are not in the request. */
