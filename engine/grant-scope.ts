@@ -102,7 +102,7 @@ export function opaqueScope(scope: readonly string[]): string[] {
  * mutation's input names); a mail send by its recipients.
  */
 const targetParams = [
-  'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'function', 'account_id', 'zone_id',
+  'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
   'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id',
 ];

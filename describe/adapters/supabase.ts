@@ -121,15 +121,26 @@ function logicalBranches(value: string): string[] | undefined {
   return out;
 }
 
+/**
+ * The schema PostgREST acts in: `Accept-Profile` (reads) or `Content-Profile` (writes) names one of
+ * the exposed schemas, else the first. `billing.todos` is not `public.todos`: a grant records it.
+ * Every value either header carries is listed (which one a request is run by is PostgREST's choice).
+ */
+function postgrestSchema(request: RequestInfo): string {
+  const named = [...new Set([...(request.headers['accept-profile'] ?? []), ...(request.headers['content-profile'] ?? [])].map((v) => v.trim()))].sort();
+  return named.length ? named.join(',') : 'default';
+}
+
 function postgrest(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
   const m = request.method;
+  const schema = postgrestSchema(request);
   if (rest[0] === 'rpc' && rest.length === 2) {
     // PostgREST runs GET/HEAD RPC calls in a read-only transaction.
-    return { name: 'supabase', operation: 'rpc.call', params: { project, function: rest[1] }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
+    return { name: 'supabase', operation: 'rpc.call', params: { project, schema, function: rest[1] }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
   }
   if (rest.length !== 1) return { name: 'supabase', operation: 'unknown', params: { project }, effect: effectByMethod(m) };
   const filters = Object.keys(request.query).filter((k) => !postgrestReserved.has(k)).sort();
-  const params: Record<string, unknown> = { project, table: rest[0], filters };
+  const params: Record<string, unknown> = { project, schema, table: rest[0], filters };
   const ops: Record<string, [string, ServiceInfo['effect']]> = {
     GET: ['rows.select', 'read'], HEAD: ['rows.select', 'read'], OPTIONS: ['rows.select', 'read'],
     POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],

