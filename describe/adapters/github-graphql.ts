@@ -98,6 +98,7 @@ const mutations = new Map<string, Spec>([
   // Access, security gates, settings, enterprise and organization administration, migrations
   ...same('admin', [
     'transferIssue', 'dismissRepositoryVulnerabilityAlert',
+    'updateProjectV2Collaborators', // who may read and edit a project (its items may be private issues)
     'updateTeamReviewAssignment',
     'accessUserNamespaceRepository', 'createAttributionInvitation', 'createIpAllowListEntry', 'updateIpAllowListEntry',
     'deleteIpAllowListEntry', 'updateIpAllowListEnabledSetting', 'updateIpAllowListForInstalledAppsEnabledSetting',
@@ -143,7 +144,7 @@ const mutations = new Map<string, Spec>([
     'markProjectV2AsTemplate', 'unmarkProjectV2AsTemplate', 'minimizeComment', 'unminimizeComment', 'moveProjectCard',
     'moveProjectColumn', 'pinEnvironment', 'reorderEnvironment', 'pinIssue', 'unpinIssue', 'resolveReviewThread',
     'unresolveReviewThread', 'unmarkIssueAsDuplicate', 'updateProject', 'updateProjectCard',
-    'updateProjectColumn', 'updateProjectV2', 'updateProjectV2Collaborators', 'updateProjectV2DraftIssue',
+    'updateProjectColumn', 'updateProjectV2', 'updateProjectV2DraftIssue',
     'updateProjectV2Field', 'updateProjectV2ItemFieldValue', 'updateProjectV2ItemPosition', 'updateProjectV2StatusUpdate',
     'updateSubscription',
   ]),

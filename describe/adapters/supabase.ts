@@ -145,7 +145,11 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
     GET: ['rows.select', 'read'], HEAD: ['rows.select', 'read'], OPTIONS: ['rows.select', 'read'],
     POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],
   };
-  const [operation, effect] = ops[m] ?? ['unknown', 'write'];
+  const [listed, effect] = ops[m] ?? ['unknown', 'write'];
+  let operation = listed;
+  // A POST with `Prefer: resolution=merge-duplicates` is an upsert: it overwrites the rows it
+  // collides with, as PUT does. A grant for inserting rows does not cover overwriting them.
+  if (m === 'POST' && (request.headers['prefer'] ?? []).some((v) => /resolution\s*=\s*merge-duplicates/i.test(v))) operation = 'rows.upsert';
   // PATCH or DELETE without a filter touches every row of the table, and so does one whose every
   // filter holds for any row (`id=not.is.null`, `name=like.*`, `or=(id.lt.0,id.not.is.null)`), as
   // SQL's `WHERE id IS NOT NULL` does (adapters/sql.ts).
