@@ -236,9 +236,12 @@ function nodeIds(gql: GraphqlRequest): string[] {
     if (!input || typeof input !== 'object' || Array.isArray(input)) continue;
     for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
       // A branch named by repository and name (createCommitOnBranch): the repository is the place.
+      // Both spellings given: which one GitHub goes by is its choice, so both are the place.
       if (key === 'branch' && value && typeof value === 'object' && !Array.isArray(value)) {
         const b = value as { repositoryNameWithOwner?: unknown; id?: unknown };
-        ids.add(typeof b.repositoryNameWithOwner === 'string' ? b.repositoryNameWithOwner : typeof b.id === 'string' ? b.id : '?');
+        const named = [b.repositoryNameWithOwner, b.id].filter((v) => v !== undefined && v !== null);
+        if (named.length === 0) ids.add('?');
+        for (const v of named) ids.add(typeof v === 'string' ? v : '?');
         continue;
       }
       // (clientMutationId is the client's own label for the call, not a place.)

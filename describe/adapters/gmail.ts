@@ -152,7 +152,9 @@ const recipientHeaders = new Set(['to', 'cc', 'bcc']);
  * (engine/grant-scope.ts), so "allow similar" for mail to one person does not cover mail to another.
  */
 function recipients(request: RequestInfo): string[] {
-  const json = request.body.json as { raw?: unknown; message?: { raw?: unknown } } | undefined;
+  const json = request.body.json as { id?: unknown; raw?: unknown; message?: { raw?: unknown } } | undefined;
+  // A draft sent by id goes to the recipients stored with it, whatever message the body carries.
+  if (json && typeof json === 'object' && json.id !== undefined) return ['?'];
   const raw = json && typeof json === 'object' ? (typeof json.raw === 'string' ? json.raw : json.message?.raw) : undefined;
   if (typeof raw !== 'string') return ['?'];
   const text = Buffer.from(raw, 'base64url').toString('latin1');
