@@ -198,6 +198,9 @@ const management = new RouteTable([
   { route: 'POST /v1/projects/{ref}/database/backups/{action}', operation: 'database.backups.restore', effect: 'delete' },
   { route: 'POST /v1/projects/{ref}/database/backups/restore-point', operation: 'database.backups.create_restore_point', effect: 'write' },
   { route: 'POST /v1/branches/{branch_id}/reset', operation: 'branches.reset', effect: 'delete' },
+  // Merging a preview branch applies its migrations to production: schema changes (drops
+  // included) Airlock cannot see from the request.
+  { route: 'POST /v1/branches/{branch_id}/merge', operation: 'branches.merge', effect: 'admin' },
   // Which schemas the Data API exposes to the anon key, which addresses may connect, whether SSL is
   // required: who can reach the data.
   { route: 'PATCH /v1/projects/{ref}/postgrest', operation: 'postgrest.config.update', effect: 'admin' },
