@@ -85,9 +85,15 @@ function awsQueryAction(url: URL): string | undefined {
   return actions[0];
 }
 
-/** AWS Query actions that only read: Describe…, List…, Get… (AWS's naming for reads). */
+/**
+ * Get… actions that hand out a credential: STS session and federation tokens (fresh keys for the
+ * account), EC2's Windows administrator password. A read that returns a key is not a harmless read.
+ */
+const awsCredentialActions = new Set(['GetSessionToken', 'GetFederationToken', 'GetPasswordData']);
+
+/** AWS Query actions that only read: Describe…, List…, Get… (AWS's naming for reads), but those that hand out a credential. */
 function awsReadAction(action: string): boolean {
-  return /^(Describe|List|Get)[A-Z]/.test(action);
+  return /^(Describe|List|Get)[A-Z]/.test(action) && !awsCredentialActions.has(action);
 }
 
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
