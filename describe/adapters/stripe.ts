@@ -69,10 +69,15 @@ function expandsCredential(request: RequestInfo): boolean {
   return values.some((v) => /(^|\.)(number|cvc|payload)$/.test(v.trim()));
 }
 
-/** A customer's `balance` is credit or debt applied to their invoices: setting it is a balance transaction. */
+/**
+ * A customer's `balance` is credit or debt applied to their invoices: setting it is a balance
+ * transaction. Older API versions (any request may ask for one with `Stripe-Version`) spell it
+ * `account_balance`, and take `plan` on a customer, which subscribes and charges them; an invoice
+ * update with `forgiven` writes its amount off.
+ */
 function setsCustomerBalance(request: RequestInfo, operation: string): boolean {
-  if (operation !== 'customers.create' && operation !== 'customers.update') return false;
-  return request.body.form?.balance !== undefined || bodyField(request, 'balance') !== undefined || hasKey(request.body.json, 'balance');
+  const fields = operation === 'customers.create' || operation === 'customers.update' ? ['balance', 'account_balance', 'plan'] : operation === 'invoices.update' ? ['forgiven'] : [];
+  return fields.some((f) => request.body.form?.[f] !== undefined || bodyField(request, f) !== undefined || hasKey(request.body.json, f));
 }
 
 function hasKey(v: unknown, key: string): boolean {
@@ -95,6 +100,8 @@ const admin = new Set([
   'account_links.create', 'account_sessions.create', 'balance_settings.create', 'balance_settings.update',
   // An ephemeral key lets a client act on a customer or reveal an Issuing card's details.
   'ephemeral_keys.create',
+  // The legacy Recipients API: a recipient's bank account is where transfers to it go.
+  'recipients.create', 'recipients.update',
 ]);
 
 /**
