@@ -68,9 +68,10 @@ const table = new RouteTable(routes);
  * domains that make an R2 bucket or a Worker public change who can do or reach what. The account,
  * zone and object ids are not words of the route.
  */
+// (`memberships`: accepting an invitation makes the token reach another account.)
 const deleteWords = new Set(['restore']);
 const adminWords = new Set([
-  'secrets', 'tokens', 'service_tokens', 'temp-access-credentials', 'credentials', 'keys', 'members', 'roles', 'access',
+  'secrets', 'tokens', 'service_tokens', 'temp-access-credentials', 'credentials', 'keys', 'members', 'memberships', 'roles', 'access',
   'access_rules', 'firewall', 'waf', 'filters', 'rulesets', 'rate_limits', 'page_rules', 'settings', 'ssl', 'dnssec',
   'domains', 'custom_domains', 'subdomain', 'cors', 'policies', 'certificates', 'custom_certificates',
 ]);
