@@ -116,6 +116,10 @@ const v2Admin = ['v2.core.vault.', 'v2.core.accounts', 'v2.core.account_links', 
 
 const override: Record<string, Effect> = {
   'invoices.send': 'send',
+  // A file link is a public URL to a file (identity documents, dispute evidence): a public link
+  // to private data, as Supabase's signed URLs and Slack's public file URLs are.
+  'file_links.create': 'send',
+  'file_links.update': 'send',
   'invoices.void': 'delete',
   'payouts.cancel': 'write',
   'payment_intents.cancel': 'write',
