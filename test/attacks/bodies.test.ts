@@ -444,3 +444,23 @@ t.test('live: ambiguous and re-encoded JSON-RPC is held, never forwarded', async
   t.equal(held.length, attacks.length + 1, 'every attack was held for a human');
   t.ok(held.every((r) => ['body.ambiguous', 'mcp.tool_call'].includes(r.decision?.rule ?? '')), `held by the ambiguity or tool-call rule (${held.map((r) => r.decision?.rule).join(', ')})`);
 });
+
+t.test('live: SQL in JSON only lenient parsers read, to a host whose POSTs are allowed, is held, never forwarded', async (t) => {
+  const up = await startUpstream(t);
+  const host = 'sql.test';
+  // (The trifecta off: the control's answer labels the session, and this test is about the body alone.)
+  const policy = configuredRego(t, { allowed_hosts: [{ host, methods: ['GET', 'POST'] }], approval_timeout: '1s', trifecta: { mode: 'off' } });
+  const a = await startTestAirlock(t, { policy, resolve: [`${host}=127.0.0.1`], allowPrivate: [`127.0.0.1:${up.port}`] });
+  const url = `http://${host}:${up.port}/v1/sql`;
+  const post = (body: string): Promise<string> =>
+    new Promise((resolve) => {
+      execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', '-x', a.proxyUrl, '-H', 'Content-Type: application/json', '--data-binary', body, url], (_err, stdout) => resolve(stdout));
+    });
+  t.equal(await post('{"sql": "SELECT id FROM users LIMIT 1"}'), '200', 'control: strict JSON with a read is forwarded (POST allowed by configuration)');
+  // Python's json (FastAPI, pydantic) reads NaN; Json.NET reads the comment.
+  t.equal(await post('{"sql": "DROP TABLE users", "n": NaN}'), '403', 'NaN beside DROP TABLE: held, then refused');
+  t.equal(await post('{"sql": "DROP TABLE users" /* cleanup */}'), '403', 'a comment beside DROP TABLE: held, then refused');
+  t.equal(up.received.length, 1, 'only the control reached the server');
+  const held = a.records.filter((r) => r.decision?.action === 'approve');
+  t.same(held.map((r) => r.decision?.rule), ['sql.destructive', 'sql.destructive'], 'both were held as destructive SQL');
+});
