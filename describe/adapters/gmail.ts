@@ -2,7 +2,7 @@
 // media upload form /upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
-import { multipartBoundary } from '../multipart.ts';
+import { multipartBoundaries, multipartBoundary } from '../multipart.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
@@ -71,7 +71,8 @@ function describeBatch(request: RequestInfo): ServiceInfo {
   const header = request.headers['content-type'] ?? [];
   if (request.method !== 'POST') return unreadableBatch('a batch is a POST');
   if (header.length !== 1 || !header[0]!.trim().toLowerCase().startsWith('multipart/mixed')) return unreadableBatch('not a multipart/mixed body');
-  const boundary = multipartBoundary(header[0]!);
+  // A header that gives several boundaries (servers take the first or the last) is not read one way.
+  const boundary = multipartBoundaries(header[0]!).length === 1 ? multipartBoundary(header[0]!) : undefined;
   const text = request.body.text;
   if (!boundary || text === undefined || request.body.text_truncated || request.body.truncated) return unreadableBatch('the batch body was not seen whole');
   const parts = text.split(`--${boundary}`);
