@@ -152,8 +152,9 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   const m = request.method === 'HEAD' ? 'GET' : request.method;
   const params: Record<string, unknown> = { resource };
   // Connect: the account the request acts for, `self` (the key's own) without a Stripe-Account
-  // header; every value when it is repeated.
-  const onBehalf = request.headers['stripe-account'] ?? [];
+  // header; every value when it is repeated. `Stripe-Context` names the account (or the path to
+  // it) an organization key or API v2 acts in: it counts the same.
+  const onBehalf = [...(request.headers['stripe-account'] ?? []), ...(request.headers['stripe-context'] ?? [])];
   params.stripe_account = onBehalf.length === 0 ? 'self' : onBehalf.length === 1 ? onBehalf[0] : [...new Set(onBehalf)].sort();
   let verb: string;
   if (rest.length === 0) {

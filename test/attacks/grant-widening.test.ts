@@ -282,7 +282,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
       // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
       req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jenny'),
       req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
-      [req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']])],
+      [
+        req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']]),
+        // Stripe-Context (organization keys, API v2) names the account a request acts in, too.
+        req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-context', 'acct_1OtherAccount']]),
+      ],
     ],
     [
       req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build green' })),
