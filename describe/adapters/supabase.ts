@@ -3,7 +3,7 @@
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
-import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
+import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
@@ -158,6 +158,26 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
   return { name: 'supabase', operation, params, effect };
 }
 
+/** pg-meta resources whose every change is a privilege change: who may read or write what. */
+const pgMetaPrivileges = new Set(['policies', 'roles', 'table-privileges', 'column-privileges']);
+
+/**
+ * What a pg-meta change (`/pg/{kind}[/{id}]`) does, as its SQL twin is judged (adapters/sql.ts):
+ * policies, roles and privileges are `admin`; a table PATCH that turns row-level security off
+ * (`rls_enabled` or `rls_forced` false) too; a function made `SECURITY DEFINER` too; a column
+ * PATCH that changes its type rewrites every row (a delete, as `ALTER COLUMN … TYPE`).
+ */
+function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
+  const kind = String(info.params.kind ?? '');
+  info.operation = `pg_meta.${kind}.${request.method.toLowerCase()}`;
+  const body = jsonObject(request) ?? {};
+  const isFalse = (v: unknown): boolean => v === false || v === 'false';
+  if (pgMetaPrivileges.has(kind)) info.effect = 'admin';
+  else if (kind === 'tables' && (isFalse(body.rls_enabled) || isFalse(body.rls_forced))) info.effect = 'admin';
+  else if (kind === 'functions' && (body.security_definer === true || body.security_definer === 'true')) info.effect = 'admin';
+  else if (kind === 'columns' && request.method !== 'POST' && body.type !== undefined) info.effect = 'delete';
+}
+
 /**
  * Storage's S3-compatible endpoint (/storage/v1/s3/{bucket}/{key}): S3's operations, where
  * `DeleteObjects` is a POST to the bucket with `?delete` (its keys in an XML body).
@@ -216,6 +236,11 @@ const management = new RouteTable([
 
 const projectApi = new RouteTable([
   { route: 'POST /pg/query', operation: 'sql.query', effect: 'write' },
+  // pg-meta's REST forms of the same statements (the SQL twins are privilege changes, critical):
+  // row-level security policies, roles, table and column privileges (GRANT/REVOKE).
+  { route: 'POST|PUT|PATCH /pg/{kind}', operation: 'pg_meta.update', effect: 'write' },
+  { route: 'POST|PUT|PATCH /pg/{kind}/{id}', operation: 'pg_meta.update', effect: 'write' },
+  { route: 'DELETE /pg/{kind}/{id}', operation: 'pg_meta.delete', effect: 'delete' },
   { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
   { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
   { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
@@ -264,6 +289,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
+  if (info.operation === 'pg_meta.update') pgMetaEffect(info, request);
   return info;
 }
 
