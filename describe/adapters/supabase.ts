@@ -158,6 +158,15 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
   return { name: 'supabase', operation, params, effect };
 }
 
+/**
+ * `verify_jwt` false where a deploy or update takes it: the query, a JSON or form body. (A
+ * multipart deploy's metadata part is not read here: that deploy stays a write.)
+ */
+function opensFunction(request: RequestInfo): boolean {
+  const values = [...(request.query.verify_jwt ?? []), ...(request.body.form?.verify_jwt ?? []), jsonObject(request)?.verify_jwt];
+  return values.some((v) => v === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false'));
+}
+
 /** pg-meta resources whose every change is a privilege change: who may read or write what. */
 const pgMetaPrivileges = new Set(['policies', 'roles', 'table-privileges', 'column-privileges']);
 
@@ -230,6 +239,8 @@ const management = new RouteTable([
   { route: 'PUT|PATCH|POST|DELETE /v1/projects/{ref}/config/{path+}', operation: 'config.update', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/functions/{slug}', operation: 'functions.delete', effect: 'delete' },
   { route: 'POST /v1/projects/{ref}/functions', operation: 'functions.deploy', effect: 'write' },
+  { route: 'POST /v1/projects/{ref}/functions/deploy', operation: 'functions.deploy', effect: 'write' },
+  { route: 'PATCH /v1/projects/{ref}/functions/{slug}', operation: 'functions.update', effect: 'write' },
   { route: 'DELETE /v1/projects/{ref}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
   { route: 'DELETE /v1/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
 ] satisfies RouteSpec[]);
@@ -269,7 +280,12 @@ const projectApi = new RouteTable([
 ] satisfies RouteSpec[]);
 
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
-  if (request.host === 'api.supabase.com') return fromTable('supabase', management, request);
+  if (request.host === 'api.supabase.com') {
+    const info = fromTable('supabase', management, request);
+    // `verify_jwt: false` serves an Edge Function to anyone, without a key: who can reach it.
+    if ((info.operation === 'functions.deploy' || info.operation === 'functions.update') && opensFunction(request)) info.effect = 'admin';
+    return info;
+  }
   const project = request.host.split('.')[0]!;
   if (isGraphql(request)) {
     const info = describeGraphql('supabase', graphql, pgGraphqlMutation);
