@@ -230,6 +230,12 @@ t.test('a grant covers the approved scheme and port only: another port of the ho
   const same = at('http://svc.example:8080/jobs');
   same.grants = queue.matchingGrants(same);
   t.match(await engine.decide(same), { action: 'allow' }, 'the approved port is covered');
+  // The approved path, but a header IIS URL Rewrite (and older Symfony) takes the path from instead.
+  for (const name of ['X-Original-URL', 'x-rewrite-url', 'X_Original_URL']) {
+    const rewritten = describeRequest({ method: 'POST', url: 'http://svc.example:8080/jobs', headers: [['content-type', 'text/plain'], [name, '/admin/users/delete']], body: Buffer.from('x'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    rewritten.grants = queue.matchingGrants(rewritten);
+    t.match(await engine.decide(rewritten), { action: 'approve', grants: { offered: [], withheld: [{ reason: /cannot be read \(path:rewritten\)/ }] } }, `${name}: the engine withholds the grant`);
+  }
   for (const url of ['http://svc.example:9090/jobs', 'https://svc.example:8080/jobs', 'http://svc.example/jobs']) {
     const other = at(url);
     other.grants = queue.matchingGrants(other);
