@@ -12,14 +12,8 @@ const consoleApi = new RouteTable([
   { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
   { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}/databases/{database_name}', operation: 'databases.delete', effect: 'delete' },
   { route: 'DELETE /api/v2/{path+}', operation: 'api.delete', effect: 'delete' },
-  // A branch restored from another branch or a point in time loses every write since.
-  { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/restore', operation: 'branches.restore', effect: 'delete' },
   { route: 'POST /api/v2/api_keys', operation: 'api_keys.create', effect: 'admin' },
-  // Who reaches the project: sharing it with an e-mail address, inviting a member, moving projects
-  // into another organization (one the agent names) hand the database to someone else.
-  { route: 'POST /api/v2/projects/{project_id}/permissions', operation: 'projects.permissions.grant', effect: 'admin' },
-  { route: 'POST /api/v2/organizations/{org_id}/invitations', operation: 'organizations.invitations.create', effect: 'admin' },
-  { route: 'POST /api/v2/organizations/{org_id}/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
+  // Moving a personal account's projects into an organization (one the agent names) hands them over.
   { route: 'POST /api/v2/users/me/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
   // Database roles and their passwords: revealing or resetting one hands out a credential (as
   // Supabase's api-keys listing does), creating one creates a login.
@@ -27,6 +21,14 @@ const consoleApi = new RouteTable([
   { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reset_password', operation: 'roles.reset_password', effect: 'admin' },
   { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/roles', operation: 'roles.create', effect: 'admin' },
   { route: 'GET /api/v2/projects/{project_id}/connection_uri', operation: 'projects.connection_uri', effect: 'admin' },
+  // Restoring a branch to a point in its own or another branch's history, or from a snapshot,
+  // overwrites it: everything written since is gone.
+  { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/restore', operation: 'branches.restore', effect: 'delete' },
+  { route: 'POST /api/v2/projects/{project_id}/snapshots/{snapshot_id}/restore', operation: 'snapshots.restore', effect: 'delete' },
+  // Sharing a project with another account, and who may connect from where: access.
+  { route: 'POST /api/v2/projects/{project_id}/permissions', operation: 'projects.permissions.grant', effect: 'admin' },
+  { route: 'POST|PATCH|PUT /api/v2/organizations/{org_id}/{path+}', operation: 'organizations.update', effect: 'admin' },
+  { route: 'POST /api/v2/organizations/{org_id}/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
 ]);
 
 export const neon: ServiceAdapter = {
