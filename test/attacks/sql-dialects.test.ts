@@ -287,6 +287,34 @@ t.test('ClickHouse\'s HTTP interface: the SQL of the query parameter and the bod
   }
 });
 
+t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Hasura (run_sql, bulk) is read', async (t) => {
+  // The path says nothing (`/v2/pipeline`, `/v2/query`, `/`): without reading the envelope a grant
+  // for one SELECT covered a DROP TABLE, and a DROP was a medium write.
+  const envelopes = fc.constantFrom(
+    (sql: string) => ({ path: '/v2/pipeline', body: { requests: [{ type: 'execute', stmt: { sql } }, { type: 'close' }] } }),
+    (sql: string) => ({ path: '/v3/pipeline', body: { baton: null, requests: [{ type: 'batch', batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { stmt: { sql }, condition: { type: 'ok', step: 0 } }] } }] } }),
+    (sql: string) => ({ path: '/v2/pipeline', body: { requests: [{ type: 'sequence', sql: `SELECT 1; ${sql}` }] } }),
+    (sql: string) => ({ path: '/', body: { statements: ['SELECT 1', { q: sql, params: {} }] } }),
+    (sql: string) => ({ path: '/v2/query', body: { type: 'run_sql', args: { source: 'default', sql } } }),
+    (sql: string) => ({ path: '/v2/query', body: { type: 'bulk', args: [{ type: 'run_sql', args: { sql: 'SELECT 1' } }, { type: 'bulk', args: [{ type: 'run_sql', args: { sql, cascade: true } }] }] } }),
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(envelopes, destructive, ident, async (envelope, d, tbl) => {
+      const e = envelope(d(tbl));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${e.path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(e.body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${e.path} ${JSON.stringify(e.body)}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // A statement named by a stored id is not in the request: fails closed. Reads stay ordinary.
+  const stored = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql_id: 3 } }] }) });
+  t.equal(stored.decision.approval?.risk, 'critical', 'sql_id: not in the request');
+  const read = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT * FROM users WHERE id = ?', args: [{ type: 'integer', value: '1' }] } }, { type: 'close' }] }) });
+  t.not(read.decision.approval?.risk, 'critical', 'a read in a pipeline');
+  t.ok(read.description.sql?.parsed, 'read as SQL');
+});
+
 t.test('reads stay reads in every dialect', async (t) => {
   const reads = fc.constantFrom(
     (t2: string, c: string) => `SELECT * FROM ${t2} WHERE ${c} = 1`,
