@@ -53,6 +53,13 @@ export function operationScope(d: RequestDescription): string[] {
       }
     }
   }
+  // RPC protocols that name the operation outside the path, one URL for every call: AWS's JSON
+  // protocol (`X-Amz-Target: DynamoDB_20120810.DeleteTable`), its Query protocol (`Action=` in the
+  // URL or a form body: `TerminateInstances` beside `DescribeInstances`), SOAP (`SOAPAction`).
+  const headers = d.request.headers ?? {};
+  for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
+  for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
+  for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
     for (const item of sqlItems(d.sql.statements)) items.add(item);

@@ -55,6 +55,7 @@ interface Shape {
   url: string;
   body: string;
   type: string;
+  headers?: Array<[string, string]>;
 }
 
 const mcp = (tools: string[]): Shape => ({
@@ -72,6 +73,14 @@ const mcpPlaced = ([tool, args]: [string, Record<string, string>]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args } }),
 });
+// RPC protocols naming the operation outside the path: AWS Query (`Action=` in a form body) and AWS JSON (`X-Amz-Target`), SOAP (`SOAPAction`).
+const rpc = ([kind, op]: [string, string]): Shape =>
+  kind === 'query'
+    ? { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=${op}&InstanceId.1=i-1&Version=2016-11-15` }
+    : kind === 'json'
+      ? { url: 'https://dynamodb.us-east-1.amazonaws.com/', type: 'application/json', body: '{"TableName":"orders"}', headers: [['X-Amz-Target', `DynamoDB_20120810.${op}`]] }
+      : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount']);
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -96,12 +105,13 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
   fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
+  fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
-  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type]], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type], ...(s.headers ?? [])], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
 }
 
 /** What a request does, read from its description independently of the grant code. */
@@ -117,6 +127,9 @@ function actions(d: RequestDescription): Set<string> {
     if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
     else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
   }
+  // The RPC operation, read from the raw request.
+  const op = /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
+  if (op !== undefined) out.add(`rpc ${op}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
@@ -159,6 +172,9 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
         [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
         [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
+        [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],
+        [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
+        [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
       ],
     },
   );
