@@ -60,6 +60,14 @@ export function operationScope(d: RequestDescription): string[] {
   for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
   for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
   for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
+  // Upstash's Redis REST API takes commands as a JSON array in the body of `POST /` (and a list of
+  // them to `/pipeline` and `/multi-exec`): `["GET","k"]` and `["FLUSHALL"]` share one URL.
+  if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
+    const body = d.request.body.json as unknown[];
+    const commands = body.every(Array.isArray) ? (body as unknown[][]) : [body];
+    for (const c of commands.slice(0, 100)) items.add(`rpc:redis:${typeof c[0] === 'string' ? c[0].toLowerCase() : '?'}`);
+    if (commands.length > 100) items.add('rpc:redis:?');
+  }
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
     for (const item of sqlItems(d.sql.statements)) items.add(item);
@@ -113,7 +121,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?']);
 
 /** Headers some servers take the path from instead of the request line. */
 const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);

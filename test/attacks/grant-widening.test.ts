@@ -79,8 +79,10 @@ const rpc = ([kind, op]: [string, string]): Shape =>
     ? { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=${op}&InstanceId.1=i-1&Version=2016-11-15` }
     : kind === 'json'
       ? { url: 'https://dynamodb.us-east-1.amazonaws.com/', type: 'application/json', body: '{"TableName":"orders"}', headers: [['X-Amz-Target', `DynamoDB_20120810.${op}`]] }
-      : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
-const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount']);
+      : kind === 'redis'
+        ? { url: 'https://eu1-proud-owl-31234.upstash.io/', type: 'application/json', body: JSON.stringify(op.split(' ')) }
+        : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL']);
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -128,7 +130,8 @@ function actions(d: RequestDescription): Set<string> {
     else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
   }
   // The RPC operation, read from the raw request.
-  const op = /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
+  const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
+  const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
@@ -175,6 +178,7 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],
         [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
         [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
+        [[rpc(['redis', 'GET session']), rpc(['redis', 'FLUSHALL'])]],
       ],
     },
   );
