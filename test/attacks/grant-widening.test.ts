@@ -397,6 +397,28 @@ t.test('a GraphQL grant covers the nodes it was approved for: a comment on anoth
   }
 });
 
+t.test('a place listed past 50 entries is not cut: a grant for 50 recipients or nodes does not cover a 51st', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const team = Array.from({ length: 50 }, (_, i) => `colleague${String(i).padStart(2, '0')}@corp.example`);
+  const mail = (to: string[]): RequestDescription => describe({
+    url: 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', type: 'application/json',
+    body: JSON.stringify({ raw: Buffer.from(`To: ${to.join(', ')}\r\nSubject: standup\r\n\r\nnotes`).toString('base64url') }),
+  });
+  const ids = Array.from({ length: 50 }, (_, i) => `I_kwDOteam${String(i).padStart(2, '0')}`);
+  const comments = (subjects: string[]): RequestDescription => describe({
+    url: 'https://api.github.com/graphql', type: 'application/json',
+    body: JSON.stringify({ query: `mutation { ${subjects.map((s, i) => `c${i}: addComment(input: {subjectId: "${s}", body: "x"}) { clientMutationId }`).join(' ')} }` }),
+  });
+  for (const [name, approvedOne, widened] of [['mail', mail(team), mail([...team, 'zz-drop@attacker.example'])], ['comments', comments(ids), comments([...ids, 'I_kwDOzzattacker'])]] as const) {
+    const own = await engine.decide(approvedOne);
+    const record = await queue.create(approvedOne, own);
+    await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }).catch(() => undefined);
+    widened.grants = queue.matchingGrants(widened);
+    t.not((await engine.decide(widened)).action, 'allow', `${name}: the 51st is not covered`);
+  }
+});
+
 t.test('a send whose recipients are not in the request gets no grant and is covered by none', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
