@@ -170,7 +170,9 @@ function placeValue(v: unknown): string {
     // Long values by digest: the target stays short, equal values still compare equal.
     return text.length <= 200 && !/[;=,?]/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
   };
-  return Array.isArray(v) ? (v.length ? v.map(one).join(',') : '') : one(v);
+  if (!Array.isArray(v)) return one(v);
+  // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
+  return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
 }
 
 /**
