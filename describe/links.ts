@@ -351,6 +351,70 @@ const urlInRequest = /https?:[^\s"'<>`{}|^\u0000-\u001f\u007f]+/gi;
 /** How many absolute URLs of a request are normalized for the echo check (each costs a URL parse). */
 const MAX_REQUEST_URLS = 2000;
 
+/** %XX escapes undone on bytes, up to `layers` times (what a server that reads bytes does, before any charset). */
+function percentDecodedBytes(b: Buffer, layers = 3): Buffer {
+  for (let i = 0; i < layers && b.includes(0x25); i++) {
+    const out = Buffer.allocUnsafe(b.length);
+    let n = 0;
+    let changed = false;
+    const hex = (c: number): number => (c >= 0x30 && c <= 0x39 ? c - 0x30 : (c | 0x20) >= 0x61 && (c | 0x20) <= 0x66 ? (c | 0x20) - 0x57 : -1);
+    for (let j = 0; j < b.length; j++) {
+      const hi = b[j] === 0x25 && j + 2 < b.length ? hex(b[j + 1]!) : -1;
+      const lo = hi >= 0 ? hex(b[j + 2]!) : -1;
+      if (lo >= 0) {
+        out[n++] = hi * 16 + lo;
+        j += 2;
+        changed = true;
+      } else out[n++] = b[j]!;
+    }
+    if (!changed) break;
+    b = out.subarray(0, n);
+  }
+  return b;
+}
+
+/** Bytes whose reading may differ between ASCII-compatible charsets: any above ASCII, or ESC (ISO-2022 switches). */
+const charsetSensitive = (b: Buffer): boolean => b.some((c) => c >= 0x80 || c === 0x1b);
+
+/**
+ * The request's bytes read in the charsets a server may read them in, beyond the UTF-8 of the
+ * other views: UTF-8 for header values (kept as Latin-1 characters), Windows-1252 (servers that
+ * read requests as Latin-1, such as servlet containers' old default), and the answer's own charset
+ * (a server that echoes the bytes it received into a page of that charset). Without them, bytes
+ * that UTF-8 reads as U+FFFD become letters in the answer (`%E9` is `é` in Latin-1), an escape
+ * sequence of ISO-2022-JP hides its letter (`ESC ( B`), or a Shift_JIS lead byte swallows one
+ * (`0x81 A` is `、`): the echoed link's letters were then nowhere in the request.
+ * UTF-16 answers are read at both byte alignments, and from any bytes (`!\x60` is U+2160, `Ⅰ`).
+ */
+function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined, known: Set<string>): string[] {
+  const charsets = new Set(['utf-8', 'windows-1252']);
+  if (answerCharset) {
+    try {
+      charsets.add(new TextDecoder(answerCharset).encoding);
+    } catch {
+      /* a charset no TextDecoder reads: the answer is not read for links either */
+    }
+  }
+  const wide = [...charsets].filter((c) => c.startsWith('utf-16'));
+  const out: string[] = [];
+  const push = (s: string): void => {
+    if (s && !known.has(s)) {
+      known.add(s);
+      out.push(s);
+    }
+  };
+  for (const r of raw) {
+    const b = percentDecodedBytes(r);
+    for (const c of wide) {
+      push(new TextDecoder(c).decode(b));
+      push(new TextDecoder(c).decode(b.subarray(1)));
+    }
+    if (!charsetSensitive(b)) continue;
+    for (const c of charsets) if (!c.startsWith('utf-16')) push(new TextDecoder(c).decode(b));
+  }
+  return out;
+}
+
 /**
  * What a request carried, as skeletons: its path and query, every header value, its body (parsed
  * JSON strings and form fields, text, the raw bytes as UTF-8, and `decoded`: what a server reads
@@ -359,16 +423,22 @@ const MAX_REQUEST_URLS = 2000;
  * Undefined when the body was not seen whole or could not be decoded: then what it carried is
  * unknown, and no link of the answer may be recorded (fails closed).
  */
-export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly string[]; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
+export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
   const { summary } = parts;
   if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
   const texts: string[] = [parts.pathAndQuery];
+  /** The same parts as the bytes the server receives, for the readings other than UTF-8 (`byteReadings`). */
+  const raw: Buffer[] = [Buffer.from(parts.pathAndQuery)];
   let coded = false;
   // Every header the upstream receives but Host (the destination itself, already decided on).
+  // Header values hold their bytes as Latin-1 characters (as Node reads them).
   for (const [name, value] of parts.headers) {
     const n = name.toLowerCase();
     if (n === 'content-encoding' && value.trim().toLowerCase() !== 'identity') coded = true;
-    if (n !== 'host') texts.push(`${name} ${value}`);
+    if (n !== 'host') {
+      texts.push(`${name} ${value}`);
+      raw.push(Buffer.from(`${name} ${value}`, 'latin1'));
+    }
   }
   // The raw bytes are the text only when uncompressed UTF-8. Otherwise what was parsed must be the
   // whole body: a text shown only in part, or a body nothing was read from, is unknown.
@@ -377,15 +447,25 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   if (!rawIsText && parts.body?.bytes.length && !parsedWhole) return undefined;
   const walk = (v: unknown, depth: number): void => {
     if (depth > 64 || texts.length > 100_000) return;
-    if (typeof v === 'string') texts.push(v);
+    if (typeof v === 'string') { texts.push(v); if (v.includes('%')) raw.push(Buffer.from(v)); }
     else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { texts.push(k); walk(x, depth + 1); }
   };
   if (summary.json !== undefined) walk(summary.json, 0);
   if (summary.form) walk(summary.form, 0);
   if (summary.text) texts.push(summary.text);
-  if (parts.body?.bytes.length) texts.push(parts.body.bytes.toString('utf8'));
-  if (parts.decoded) texts.push(...parts.decoded);
+  if (parts.body?.bytes.length) {
+    texts.push(parts.body.bytes.toString('utf8'));
+    if (!coded) raw.push(parts.body.bytes);
+  }
+  for (const d of parts.decoded ?? []) {
+    if (typeof d === 'string') texts.push(d);
+    else {
+      texts.push(d.toString('utf8'));
+      raw.push(d);
+    }
+  }
+  texts.push(...byteReadings(raw, parts.answerCharset, new Set(texts)));
   const out: string[] = [];
   let urls = 0;
   for (const text of texts) {
@@ -441,6 +521,8 @@ export function echoedBy(link: string, request: string[], spellings: readonly st
   } catch {
     return true;
   }
+  // A link of no letters or digits (a host of symbols, `https://、/`): nothing tells it from an echo.
+  if (!own) return true;
   for (const k of [own, ...spellings]) {
     if (k === TOO_MANY_SPELLINGS) return true;
     if (!k) continue;

@@ -274,16 +274,16 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   // (a body not seen whole): no links from this answer at all. Worked out once links are found.
   const r = ctx.description.request;
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
+  const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   const sent = (): string[] | undefined => {
     // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone): a server may echo those.
     const parts = multipartText(ctx);
     return requestSkeletons({
       pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
-      ...(parts ? { decoded: [Buffer.from(parts, 'latin1').toString('utf8')] } : {}), summary: r.body,
+      ...(parts ? { decoded: [Buffer.from(parts, 'latin1')] } : {}), answerCharset: charset, summary: r.body,
     });
   };
-  const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
-  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   let text: TextDecoder;
   try {
     text = textDecoders.take(charset);
