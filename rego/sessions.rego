@@ -85,6 +85,15 @@ response_labels contains label if {
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
+# Model calls whose provider searches the web for the model (a web_search tool, web_search_options,
+# a search or deep-research model): their answer carries search results and pages others wrote.
+provider_searches if count(object.get(input, ["service", "params", "search_tools"], [])) > 0
+
+response_labels contains label if {
+	provider_searches
+	some label in object.get(label_config, "remote_tools", ["untrusted"])
+}
+
 # SQL anywhere reads your database.
 response_labels contains label if {
 	input.sql
@@ -181,6 +190,10 @@ trusted_sink if {
 carries_data_out if not read_like
 
 carries_data_out if not trusted_sink
+
+# What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
+# through it to hosts nobody allowed.
+carries_data_out if provider_searches
 
 trifecta_hold if {
 	trifecta_active
