@@ -71,6 +71,19 @@ label_waived("untrusted") if github_repo_listed("owned_repos")
 
 label_waived("private") if github_repo_listed("public_repos")
 
+label_waived("untrusted") if git_repo_listed("owned_repos")
+
+label_waived("private") if git_repo_listed("public_repos")
+
+# Git to other hosts (GitLab, Bitbucket, self-hosted): the lists name a repository with its host
+# ("gitlab.com/acme/*", "git.acme.internal/**"), since an owner's name on one host is anyone's on another.
+git_repo_listed(key) if {
+	input.service.name == "git"
+	full := lower(concat("/", [host, input.service.params.repository]))
+	some p in object.get(label_config, key, [])
+	glob.match(lower(p), ["/"], full)
+}
+
 github_repo_listed(key) if {
 	input.service.name == "github"
 	full := lower(concat("/", [input.service.params.owner, input.service.params.repo]))
