@@ -62,6 +62,8 @@ export function normalizeLink(raw: string, base?: URL): string | undefined {
 // unescaped and text uses around links (quotes, angle brackets, backtick, braces, pipe, caret,
 // backslash). One character class under one quantifier: linear.
 const urlInText = /https?:\/\/[^\s"'<>`{}|\\^\u0000-\u001f\u007f]+/gi;
+/** The first character that ends a URL in running text (what urlInText's run excludes). */
+const urlEnd = /[\s"'<>`{}|\\^\u0000-\u001f\u007f]/;
 // Punctuation that usually closes the sentence around a link rather than belonging to it.
 const trailingPunctuation = /[.,;:!?)\]*]$/;
 /** Text carried from one chunk to the next: at most a URL's length plus a scheme. */
@@ -94,6 +96,11 @@ export class LinkScanner {
   private chars = 0;
   private done = false;
   private carry = '';
+  /**
+   * Inside a URL too long to keep that the last chunk ended in: the next chunk's text up to the
+   * URL's end is its rest, not a URL of its own (read whole, the body has no link there).
+   */
+  private skipping = false;
   private html: Parser | undefined;
   private json: Tokenizer | undefined;
   /**
@@ -225,6 +232,12 @@ export class LinkScanner {
    * touches the end is carried over (bounded) rather than cut.
    */
   private scanText(text: string, streaming: boolean): void {
+    if (streaming && this.skipping) {
+      const end = text.search(urlEnd);
+      if (end < 0) return; // still inside it
+      this.skipping = false;
+      text = text.slice(end);
+    }
     const s = streaming ? this.carry + text : text;
     if (streaming) this.carry = '';
     urlInText.lastIndex = 0;
@@ -239,13 +252,16 @@ export class LinkScanner {
     }
     if (streaming) {
       const tail = s.slice(carryFrom);
-      // A URL longer than any kept one is not carried: it would be dropped anyway.
+      // A URL longer than any kept one is not carried: it would be dropped anyway, and so is its
+      // rest in the next chunk (a URL written inside it is part of it, as when read whole).
       this.carry = tail.length <= this.limits.urlChars + CARRY ? tail : '';
+      if (!this.carry && carryFrom < s.length && /^https?:\/\//i.test(tail)) this.skipping = true;
     }
   }
 
   /** The text run ended (end of body, or a tag): a URL carried over ends here. */
   private endText(): void {
+    this.skipping = false;
     if (!this.carry) return;
     const rest = this.carry;
     this.carry = '';
