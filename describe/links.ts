@@ -457,9 +457,11 @@ function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined,
  */
 /**
  * What a request carried, as skeletons; `urls`: per host (with its port), the skeletons of the
- * absolute URLs to it in the request, which a link to that host must not begin with (see echoedBy).
+ * absolute URLs to it in the request, which a link to that host must not begin with; `embedded`:
+ * those of them with a path or query, which no link may contain; `hosts`: the hosts of those
+ * without, which no link may name (see echoedBy).
  */
-export type RequestSkeletons = string[] & { urls?: ReadonlyMap<string, readonly string[]> };
+export type RequestSkeletons = string[] & { urls?: ReadonlyMap<string, readonly string[]>; embedded?: readonly string[]; hosts?: readonly string[] };
 
 export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): RequestSkeletons | undefined {
   const { summary } = parts;
@@ -506,6 +508,8 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   texts.push(...byteReadings(raw, parts.answerCharset, new Set(texts)));
   const out: RequestSkeletons = [];
   const carried = new Map<string, string[]>();
+  const embedded = new Set<string>();
+  const hosts = new Set<string>();
   let urls = 0;
   for (const text of texts) {
     const plain = percentDecoded(text);
@@ -530,6 +534,13 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
             const host = new URL(link).host;
             const list = carried.get(host) ?? [];
             if (k && list.length < 64 && !list.includes(k)) carried.set(host, [...list, k]);
+            const e = pageSkeleton(link);
+            if (e) embedded.add(e);
+            else if (hosts.size < 256) {
+              const h = new URL(link).hostname;
+              hosts.add(h);
+              hosts.add(domainToUnicode(h) || h);
+            }
           }
           if (!trailingPunctuation.test(found)) break;
           found = found.slice(0, -1);
@@ -539,6 +550,8 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   }
   const result: RequestSkeletons = out.filter(Boolean);
   result.urls = carried;
+  result.embedded = [...embedded];
+  result.hosts = [...hosts];
   return result;
 }
 
@@ -556,6 +569,16 @@ export function pageSkeleton(url: string): string {
   }
 }
 
+/** Whether `text` names `host`: as a whole host name or its end (`www.<host>`), not inside a longer label or name. */
+function namesHost(text: string, host: string): boolean {
+  const inName = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}_-]/u.test(c);
+  for (let i = text.indexOf(host); i >= 0; i = text.indexOf(host, i + 1)) {
+    const after = text[i + host.length];
+    if (!inName(text[i - 1]) && !inName(after) && after !== '.') return true;
+  }
+  return false;
+}
+
 /**
  * Whether a link was carried by the request (see requestSkeletons): an echo, not a served link.
  * `spellings`: the skeletons of how the answer wrote it (LinkScanner.spellingsOf); `page`: the
@@ -563,7 +586,10 @@ export function pageSkeleton(url: string): string {
  * absolute URL the request carried to the same host (`request.urls`): an echo runs on into the
  * answer's own text when nothing ends it there — a pagination link `/s?q=<the URL>&page=2` read
  * as text, a JSON `next` value, an attribute left open — so the link found is the agent's URL and
- * more. (A `<base href>` the page reflected is a spelling of the links resolved against it.)
+ * more. Nor may a link embed an absolute URL with a path or query the request carried (as the
+ * page's own): a share, archive or translate link carrying it, a host the answer prefixed
+ * (`www.`); nor name the host of one without (its data is in the host: `https://<data>.evil/`).
+ * (A `<base href>` the page reflected is a spelling of the links resolved against it.)
  */
 export function echoedBy(link: string, request: RequestSkeletons, spellings: readonly string[] = [], page = ''): boolean {
   let own: string;
@@ -575,11 +601,16 @@ export function echoedBy(link: string, request: RequestSkeletons, spellings: rea
   // A link of no letters or digits (a host of symbols, `https://、/`): nothing tells it from an echo.
   if (!own) return true;
   for (const u of request.urls?.get(new URL(link).host) ?? []) if (own.startsWith(u)) return true;
+  if (request.hosts?.length) {
+    const text = percentDecoded(link).toLowerCase();
+    for (const h of request.hosts) if (namesHost(text, h)) return true;
+  }
   for (const k of [own, ...spellings]) {
     if (k === TOO_MANY_SPELLINGS) return true;
     if (!k) continue;
     if (page && k.includes(page)) return true;
     for (const r of request) if (r.includes(k)) return true;
+    for (const e of request.embedded ?? []) if (k.includes(e)) return true;
   }
   return false;
 }

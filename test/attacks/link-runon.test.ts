@@ -2,7 +2,8 @@
 // nothing to end it — a pagination link `/s?q=<the URL>&page=2` (its query not escaped, so the URL
 // is found in the attribute), a JSON `next` value, a sort link in text, a `<base href>` the page
 // reflected (its relative links resolve under the agent's URL), an attribute the agent left open
-// (dangling markup). The link found then holds the agent's URL *and more*, so its letters were not
+// (dangling markup), a host the server prefixed with `www.`, a translate or archive link to another
+// host carrying it. The link found then holds the agent's URL *and more*, so its letters were not
 // all in the request, and the echo check recorded it: the agent followed `…?d=<data>&page=2`.
 // Property-based over the agent's URL × how the answer runs on from it × the suffix; then through
 // a real Airlock with curl.
@@ -28,7 +29,7 @@ const suffix = fc.oneof(
   fc.tuple(fc.constantFrom('&page=', '&offset=', '&sort=', '/', '/page/', '?p=', '#x', '&amp;start='), word).map(([a, b]) => a + b),
   fc.constantFrom('</p><a href=', '</b></p>', '&lang=en'),
 );
-const shapes = ['html-pagination', 'html-base', 'html-dangling', 'json-next', 'text-sort'] as const;
+const shapes = ['html-pagination', 'html-base', 'html-dangling', 'json-next', 'text-sort', 'www-prefixed', 'shared'] as const;
 const served = 'https://blog.example/posts/2024/review';
 
 function answer(shape: (typeof shapes)[number], url: string, more: string): { format: LinkFormat; body: string; q: string } {
@@ -36,6 +37,9 @@ function answer(shape: (typeof shapes)[number], url: string, more: string): { fo
     case 'html-pagination': return { format: 'html', q: url, body: `<p>Results for ${url}</p><a href="${served}">r</a><a href="/s?q=${url}${more}">next</a>` };
     case 'html-base': return { format: 'html', q: `<base href="${url}/">`, body: `<p>Results for <base href="${url}/"></p><a href="${more.replace(/^[&?#/]+/, '') || 'x'}">more</a><a href="${served}">r</a>` };
     case 'html-dangling': return { format: 'html', q: `<a href="${url}`, body: `<p>Results for <a href="${url}${more}</p><p>"x</a><a href="${served}">r</a>` };
+    // The server adds `www.` to the host it shows, or links the URL through another host's service.
+    case 'www-prefixed': return { format: 'json', q: url, body: JSON.stringify({ results: [{ url: served }], shown: url.replace('://', '://www.') + more }) };
+    case 'shared': return { format: 'html', q: url, body: `<a href="${served}">r</a><a href="https://translate.example/t?u=${encodeURIComponent(url)}${more.startsWith('&') ? more : ''}">translate</a> <a href="https://archive.example/web/${url}">archived</a>` };
     case 'json-next': return { format: 'json', q: url, body: JSON.stringify({ query: url, results: [{ url: served }], next: `/s?q=${url}${more}` }) };
     default: return { format: 'text', q: url, body: `results for ${url}\nresult: ${served}\nsorted: /s?q=${url}${more}\n` };
   }
@@ -51,9 +55,10 @@ t.test('an echo the answer runs on from is not recorded, whatever follows it (pr
     scanner.write(body);
     const sent = requestSkeletons({ pathAndQuery, headers, summary: { truncated: false } });
     if (!sent) return false;
-    const host = new URL(url).hostname;
-    const links = scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u), pageSkeleton(page)));
-    return links.includes(served) && !links.some((l) => new URL(l).hostname === host);
+    // Only the result the source chose: nothing that holds the agent's URL (links to the source's
+    // own host, which the agent may fetch anyway, aside).
+    const links = scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u), pageSkeleton(page)) && new URL(u).hostname !== 'search.example');
+    return links.length === 1 && links[0] === served;
   }), { numRuns, ...seed });
 });
 
