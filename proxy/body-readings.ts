@@ -50,6 +50,21 @@ export function multipartText(ctx: Pick<RequestContext, 'body' | 'outgoing'>): s
   return multipartContents(bytes, type).join('\0');
 }
 
+/**
+ * The body's bytes as the server reads them once its content codings are undone, or undefined when
+ * it has none (or they cannot be undone: the body guard refuses such a body).
+ */
+export function decodedBody(ctx: Pick<RequestContext, 'body' | 'outgoing'>): Buffer | undefined {
+  if (!ctx.body || ctx.body.bytes.length === 0) return undefined;
+  const codings = contentCodings(ctx.outgoing.headers);
+  if (!codings.length) return undefined;
+  try {
+    return undoContentCoding(ctx.body.bytes, codings);
+  } catch {
+    return undefined;
+  }
+}
+
 /** A WebSocket message (latin1) and, when it is JSON, its strings as the server reads them. */
 export function messageText(text: string): string {
   const first = text.trimStart()[0];

@@ -18,7 +18,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { AgentSessions } from '../state/stores.ts';
-import { multipartText } from './body-readings.ts';
+import { decodedBody, multipartText } from './body-readings.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -277,11 +277,13 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
   const sent = (): string[] | undefined => {
-    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone): a server may echo those.
+    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone), and the bytes
+    // of a body under a content coding once it is undone (read in other charsets too): a server may echo those.
     const parts = multipartText(ctx);
+    const decoded = [...(parts ? [Buffer.from(parts, 'latin1')] : []), ...[decodedBody(ctx)].filter((b): b is Buffer => b !== undefined)];
     return requestSkeletons({
       pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
-      ...(parts ? { decoded: [Buffer.from(parts, 'latin1')] } : {}), answerCharset: charset, summary: r.body,
+      ...(decoded.length ? { decoded } : {}), answerCharset: charset, summary: r.body,
     });
   };
   let text: TextDecoder;

