@@ -534,9 +534,11 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
             const host = new URL(link).host;
             const list = carried.get(host) ?? [];
             if (k && list.length < 64 && !list.includes(k)) carried.set(host, [...list, k]);
+            // Bounded (each is looked for in every link of the answer): 64 URLs and 64 hosts.
             const e = pageSkeleton(link);
-            if (e) embedded.add(e);
-            else if (hosts.size < 256) {
+            if (e) {
+              if (embedded.size < 64) embedded.add(e);
+            } else if (hosts.size < 64) {
               const h = new URL(link).hostname;
               hosts.add(h);
               hosts.add(domainToUnicode(h) || h);
@@ -602,7 +604,7 @@ export function echoedBy(link: string, request: RequestSkeletons, spellings: rea
   if (!own) return true;
   for (const u of request.urls?.get(new URL(link).host) ?? []) if (own.startsWith(u)) return true;
   if (request.hosts?.length) {
-    const text = percentDecoded(link).toLowerCase();
+    const text = (link.includes('%') ? percentDecoded(link) : link).toLowerCase();
     for (const h of request.hosts) if (namesHost(text, h)) return true;
   }
   for (const k of [own, ...spellings]) {
