@@ -459,9 +459,10 @@ function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined,
  * What a request carried, as skeletons; `urls`: per host (with its port), the skeletons of the
  * absolute URLs to it in the request, which a link to that host must not begin with; `embedded`:
  * those of them with a path or query, which no link may contain; `hosts`: the hosts of those
- * without, which no link may name (see echoedBy).
+ * without, which no link may name (see echoedBy). Each is looked for in every link of the answer,
+ * so they are bounded (64 each); a request with more (`tooManyUrls`) gets no link recorded.
  */
-export type RequestSkeletons = string[] & { urls?: ReadonlyMap<string, readonly string[]>; embedded?: readonly string[]; hosts?: readonly string[] };
+export type RequestSkeletons = string[] & { urls?: ReadonlyMap<string, readonly string[]>; embedded?: readonly string[]; hosts?: readonly string[]; tooManyUrls?: boolean };
 
 export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): RequestSkeletons | undefined {
   const { summary } = parts;
@@ -510,6 +511,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   const carried = new Map<string, string[]>();
   const embedded = new Set<string>();
   const hosts = new Set<string>();
+  let tooManyUrls = false;
   let urls = 0;
   for (const text of texts) {
     const plain = percentDecoded(text);
@@ -533,15 +535,20 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
             out.push(k);
             const host = new URL(link).host;
             const list = carried.get(host) ?? [];
-            if (k && list.length < 64 && !list.includes(k)) carried.set(host, [...list, k]);
-            // Bounded (each is looked for in every link of the answer): 64 URLs and 64 hosts.
+            if (k && !list.includes(k)) {
+              if (list.length < 64) carried.set(host, [...list, k]);
+              else tooManyUrls = true;
+            }
             const e = pageSkeleton(link);
             if (e) {
               if (embedded.size < 64) embedded.add(e);
-            } else if (hosts.size < 64) {
+              else if (!embedded.has(e)) tooManyUrls = true;
+            } else {
               const h = new URL(link).hostname;
-              hosts.add(h);
-              hosts.add(domainToUnicode(h) || h);
+              for (const name of [h, domainToUnicode(h) || h]) {
+                if (hosts.size < 64) hosts.add(name);
+                else if (!hosts.has(name)) tooManyUrls = true;
+              }
             }
           }
           if (!trailingPunctuation.test(found)) break;
@@ -554,6 +561,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   result.urls = carried;
   result.embedded = [...embedded];
   result.hosts = [...hosts];
+  if (tooManyUrls || urls >= MAX_REQUEST_URLS) result.tooManyUrls = true;
   return result;
 }
 
@@ -601,7 +609,8 @@ export function echoedBy(link: string, request: RequestSkeletons, spellings: rea
     return true;
   }
   // A link of no letters or digits (a host of symbols, `https://、/`): nothing tells it from an echo.
-  if (!own) return true;
+  // Nor does anything when the request carried more URLs than are compared (fails closed).
+  if (!own || request.tooManyUrls) return true;
   for (const u of request.urls?.get(new URL(link).host) ?? []) if (own.startsWith(u)) return true;
   if (request.hosts?.length) {
     const text = (link.includes('%') ? percentDecoded(link) : link).toLowerCase();

@@ -62,6 +62,21 @@ t.test('an echo the answer runs on from is not recorded, whatever follows it (pr
   }), { numRuns, ...seed });
 });
 
+t.test('decoy URLs before the agent\'s: more than are compared, and the answer records no link', async (t) => {
+  const decoys = Array.from({ length: 70 }, (_, i) => `https://d${i}.example/p`).join(' ');
+  for (const leak of ['https://evil.example/x?d=secret', 'https://secret.evil.example/']) {
+    const pathAndQuery = `/s?q=${encodeURIComponent(`${decoys} ${leak}`)}`;
+    const scanner = new LinkScanner('html', `https://search.example${pathAndQuery}`);
+    scanner.write(`<a href="https://translate.example/t?u=${encodeURIComponent(leak)}">t</a><a href="/s?q=${leak}&amp;page=2">next</a><a href="${served}">r</a>`);
+    const sent = requestSkeletons({ pathAndQuery, headers: [], summary: { truncated: false } })!;
+    t.same(scanner.end().filter((u) => !echoedBy(u, sent, scanner.spellingsOf(u), pageSkeleton(`https://search.example${pathAndQuery}`))), [], `${leak} behind 70 decoys`);
+  }
+  const few = `/s?q=${encodeURIComponent('https://d1.example/p https://d2.example/p')}`;
+  const scanner = new LinkScanner('html', `https://search.example${few}`);
+  scanner.write(`<a href="${served}">r</a>`);
+  t.same(scanner.end().filter((u) => !echoedBy(u, requestSkeletons({ pathAndQuery: few, headers: [], summary: { truncated: false } })!, scanner.spellingsOf(u))), [served], 'a few URLs in the request leave the source\'s result');
+});
+
 t.test('through the real proxy: pagination and reflected-base links that run on from an echo, and a feed\'s escaped echo, are not followable', async (t) => {
   const all: Array<{ host: string; url: string }> = [];
   let port = 0;
