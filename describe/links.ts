@@ -348,9 +348,13 @@ function percentDecoded(s: string, layers = 3): string {
   return s;
 }
 
-/** Letters and digits of a text, lower-case, compatibility-normalized, after its escapes are undone. */
+/**
+ * Letters and digits of a text, case-folded, compatibility-normalized, after its escapes are undone.
+ * Folded through upper case (lower, upper, lower) so that a server that upper-cases what it echoes
+ * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters.
+ */
 export function skeleton(text: string): string {
-  return percentDecoded(text).normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+  return percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 }
 
 /** A normalized link's skeleton without its scheme: Unicode host, port, path and query. */

