@@ -383,6 +383,11 @@ function punycodeShown(s: string): string {
  * backslashes after the scheme (`http:/host`, `https:\\host` are URLs to it).
  */
 const urlInRequest = /https?:[^\s"'<>`{}|^\u0000-\u001f\u007f]+/gi;
+/**
+ * A scheme-relative URL in a request's text (`//evil.example/x`, not the `//` after a scheme): a
+ * page resolves it against its own scheme (an `href` the agent left open, a reflected `<base>`).
+ */
+const schemeRelativeInRequest = /(?:^|[^:/\\])([/\\]{2}[^\s"'<>`{}|^\u0000-\u001f\u007f]+)/g;
 
 /** How many absolute URLs of a request are normalized for the echo check (each costs a URL parse). */
 const MAX_REQUEST_URLS = 2000;
@@ -528,12 +533,22 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
       if (k) out.push(k);
       urlInRequest.lastIndex = 0;
       let m: RegExpExecArray | null;
+      const found: string[] = [];
       while (urls < MAX_REQUEST_URLS && (m = urlInRequest.exec(view)) !== null) {
         urls++;
+        found.push(m[0]);
+      }
+      schemeRelativeInRequest.lastIndex = 0;
+      while (urls < MAX_REQUEST_URLS && (m = schemeRelativeInRequest.exec(view)) !== null) {
+        // A host with a dot: `a//b` in a path, a `//comment` are no URLs.
+        if (!/^[/\\]{2}[^/\\?#]*\./.test(m[1]!)) continue;
+        urls++;
+        found.push(`https:${m[1]!}`);
+      }
+      for (let url of found) {
         // As the scanner takes a URL in text: whole, and without the punctuation that may close a sentence.
-        let found = m[0];
         for (let i = 0; i <= 8; i++) {
-          const link = normalizeLink(found);
+          const link = normalizeLink(url);
           if (link) {
             const k = linkSkeleton(link);
             out.push(k);
@@ -555,8 +570,8 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
               }
             }
           }
-          if (!trailingPunctuation.test(found)) break;
-          found = found.slice(0, -1);
+          if (!trailingPunctuation.test(url)) break;
+          url = url.slice(0, -1);
         }
       }
     }
