@@ -197,7 +197,11 @@ export interface AuditLogOptions {
  */
 export class AuditLog {
   readonly file: string;
-  private readonly fd: number;
+  private fd: number;
+  /** The file the descriptor is open on (device and inode), to notice it removed or renamed. */
+  private opened: { dev: number; ino: number };
+  /** The path no longer names the open file: the next write first opens it again. */
+  private reopenPending = false;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing = false;
@@ -217,6 +221,7 @@ export class AuditLog {
     this.file = path.join(home, name);
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     this.fd = fs.openSync(this.file, 'a', 0o600);
+    this.opened = identity(fs.fstatSync(this.fd));
     this.opts = {
       retryMs: opts.retryMs ?? 250,
       retryMaxMs: opts.retryMaxMs ?? 2000,
@@ -287,19 +292,71 @@ export class AuditLog {
   }
 
   private writeBatch(): void {
+    if (this.reopenPending) {
+      const err = this.reopen();
+      if (err) return this.failed(err);
+    }
     this.writing = true;
     const taken = this.queue.length;
     const batch = taken === 1 ? this.queue[0]! : Buffer.concat(this.queue);
     fs.write(this.fd, batch, 0, batch.length, null, (err, written) => {
       this.writing = false;
-      const done = err ? 0 : written;
+      let done = err ? 0 : written;
+      // Checked after every write: a log removed underneath (rm, a cleanup) would take every later
+      // record into a file nobody can open, and one renamed (logrotate) would keep them from the
+      // path that replay and the studio read. Records that went into a removed file are written again.
+      if (!err && this.movedAway() && this.removed()) done = 0;
       // What was written leaves the queue; the rest of a short or failed write stays at its head.
       this.queue.splice(0, taken, ...(done < batch.length ? [batch.subarray(done)] : []));
       this.queuedBytes -= done;
       if (err) return this.failed(err);
+      if (this.reopenPending) {
+        const failure = this.reopen();
+        if (failure) return this.failed(failure);
+      }
       if (this.failure) this.recovered();
       this.pump();
     });
+  }
+
+  /** Whether the log's path no longer names the open file (removed, renamed or replaced); notes it for a reopen. */
+  private movedAway(): boolean {
+    let now: { dev: number; ino: number } | undefined;
+    try {
+      now = identity(fs.statSync(this.file));
+    } catch {
+      now = undefined;
+    }
+    if (now && now.dev === this.opened.dev && now.ino === this.opened.ino) return false;
+    this.reopenPending = true;
+    return true;
+  }
+
+  /** Whether the open file has no name left (its records are lost with it). */
+  private removed(): boolean {
+    try {
+      return fs.fstatSync(this.fd).nlink === 0;
+    } catch {
+      return true;
+    }
+  }
+
+  /** Opens the log at its path again (created if gone, folder included); the error when it cannot be. */
+  private reopen(): NodeJS.ErrnoException | undefined {
+    let fd: number;
+    try {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
+      fd = fs.openSync(this.file, 'a', 0o600);
+    } catch (err) {
+      return err as NodeJS.ErrnoException;
+    }
+    const old = this.fd;
+    this.fd = fd;
+    this.opened = identity(fs.fstatSync(fd));
+    this.reopenPending = false;
+    fs.close(old, () => undefined);
+    this.opts.warn(`airlock: audit log ${this.file} was removed or replaced while in use; records go on in a new file at that path`);
+    return undefined;
   }
 
   private failed(err: NodeJS.ErrnoException): void {
@@ -358,6 +415,10 @@ export class AuditLog {
     this.fdClosed = true;
     fs.closeSync(this.fd);
   }
+}
+
+function identity(st: fs.Stats): { dev: number; ino: number } {
+  return { dev: st.dev, ino: st.ino };
 }
 
 function toMs(t: Date | string | number | undefined): number | undefined {

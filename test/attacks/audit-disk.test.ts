@@ -141,3 +141,45 @@ t.test('the writer: a failed write keeps its bytes, retries, recovers; refusals 
   t.match(warnings.join('\n'), /ENOSPC[\s\S]*writable again/, 'failure and recovery reported once each');
   t.equal(warnings.length, 2);
 });
+
+// The log removed or renamed underneath (a cleanup, `rm`, logrotate without a signal): before, the
+// writer kept its descriptor, so every later record went into a file with no name (gone when
+// Airlock stopped) or into the rotated file, while requests flowed and replay and the studio read
+// an empty log. Must hold: after a removal the path holds every later record; after a rename every
+// record is in the renamed file or at the path, exactly once, and the path holds the later ones.
+t.test('the log removed or renamed while in use: records go on at its path, none lost', async (t) => {
+  const home = tempDir(t, 'airlock-audit-moved-');
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  let n = 0;
+  const send = async (phase: string): Promise<string> => {
+    const p = `/${phase}/${n++}`;
+    t.equal((await viaProxy(airlock.proxyAddress.port, `http://up.test:${up.port}${p}`, { auth })).status, 200, `${p} forwarded`);
+    return p;
+  };
+  const file = airlock.audit.file;
+  const paths = (f: string): string[] =>
+    fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url?: string }).filter((r) => r.url).map((r) => new URL(r.url!).pathname) : [];
+
+  const before = [await send('before')];
+  await airlock.audit.flush();
+  fs.unlinkSync(file); // removed: what the writer writes next has no name
+  const afterRemoval = [await send('removed'), await send('removed')];
+  await airlock.audit.flush();
+  t.same(paths(file), afterRemoval, 'the records after the removal are in a new file at the path (none went into the removed one)');
+
+  fs.renameSync(file, `${file}.1`); // rotated
+  const afterRename = [await send('rotated'), await send('rotated'), await send('rotated')];
+  await airlock.audit.flush();
+  // The write that finds the rename went into the renamed file (kept there, not repeated).
+  const both = [...paths(`${file}.1`), ...paths(file)];
+  t.same(both, [...afterRemoval, ...afterRename], 'after a rename every record is in one of the two files, once, in order');
+  t.same(paths(file).slice(-2), afterRename.slice(-2), 'and the path holds the later ones');
+  t.notOk(both.some((p) => before.includes(p)), 'the record before the removal is not repeated');
+});
