@@ -179,7 +179,11 @@ export interface AuditLogOptions {
   /** First retry after a failed write (ms; doubles up to retryMaxMs). */
   retryMs?: number;
   retryMaxMs?: number;
-  /** Records kept in memory while the disk refuses them; beyond this, audit-unavailable refusals are only counted. */
+  /**
+   * Records kept in memory while the disk refuses or has not yet taken them; beyond this the log
+   * counts as unavailable (a disk that stalls or cannot keep up), and audit-unavailable refusals
+   * are only counted.
+   */
   maxPendingBytes?: number;
   /** Where a failure and the recovery are reported (default: stderr). */
   warn?: (line: string) => void;
@@ -193,7 +197,9 @@ export interface AuditLogOptions {
  * retried with backoff until it succeeds; then the queue drains in order and `available` is true
  * again. A short write leaves the rest of its line queued, so lines are never torn. Every record
  * appended is written once space returns, except refusals of this very kind beyond
- * `maxPendingBytes`, which are counted and written as one summary record.
+ * `maxPendingBytes`, which are counted and written as one summary record. A write that does not
+ * return (a stalled disk, a hung network file system) is not an error, but the records waiting
+ * behind it are: past `maxPendingBytes` the log is unavailable too, until they are written.
  */
 export class AuditLog {
   readonly file: string;
@@ -211,6 +217,8 @@ export class AuditLog {
   private retryDelay: number;
   /** audit-unavailable refusals counted instead of queued (over maxPendingBytes). */
   private droppedRefusals = 0;
+  /** The backlog was reported (once per episode). */
+  private backlogReported = false;
   private closed = false;
   private fdClosed = false;
   private drained: Array<() => void> = [];
@@ -240,17 +248,23 @@ export class AuditLog {
 
   /** False while records cannot be written (disk full, I/O error): nothing may be forwarded then. */
   get available(): boolean {
-    return this.failure === undefined;
+    return this.failure === undefined && !this.backlogged;
+  }
+
+  /** More is waiting in memory than the bound: the disk is not taking records as fast as they come. */
+  private get backlogged(): boolean {
+    return this.queuedBytes > this.opts.maxPendingBytes;
   }
 
   /** Why the log cannot be written right now, for the 503 the proxy answers. */
   get unavailableReason(): string | undefined {
-    return this.failure ? `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}` : undefined;
+    if (this.failure) return `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}`;
+    return this.backlogged ? `${path.basename(this.file)} is not taking records (${Math.round(this.queuedBytes / 1024)} KiB waiting for the disk)` : undefined;
   }
 
   append(given: AuditRecord): void {
     const { line, record } = redactedLine(given, this.redact);
-    if (this.failure && record.outcome === AUDIT_UNAVAILABLE && this.queuedBytes > this.opts.maxPendingBytes) {
+    if (record.outcome === AUDIT_UNAVAILABLE && this.backlogged) {
       // Memory stays bounded under a flood of refusals; they are summed up once the disk is back.
       this.droppedRefusals++;
     } else {
@@ -269,6 +283,10 @@ export class AuditLog {
     const buf = Buffer.from(text);
     this.queue.push(buf);
     this.queuedBytes += buf.length;
+    if (this.backlogged && !this.backlogReported && !this.failure) {
+      this.backlogReported = true;
+      this.opts.warn(`airlock: audit log ${this.file}: the disk is not taking records (${Math.round(this.queuedBytes / 1024)} KiB waiting); requests are refused (503 audit-unavailable) until they are written`);
+    }
     // Written at the end of this turn of the event loop, with every record appended in it: one
     // write for many requests. A failed write still turns `available` false before the proxy
     // forwards anything further (it checks before forwarding and again before dialing).
@@ -315,6 +333,11 @@ export class AuditLog {
         if (failure) return this.failed(failure);
       }
       if (this.failure) this.recovered();
+      else if (this.backlogReported && !this.backlogged) {
+        this.backlogReported = false;
+        this.opts.warn(`airlock: audit log ${this.file} caught up; requests flow`);
+        this.summarizeDropped();
+      }
       this.pump();
     });
   }
@@ -346,9 +369,14 @@ export class AuditLog {
     let fd: number;
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      fd = fs.openSync(this.file, 'a', 0o600);
+      // Non-blocking: a FIFO put at the path must not hang the process in open(2).
+      fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o600);
     } catch (err) {
       return err as NodeJS.ErrnoException;
+    }
+    if (!fs.fstatSync(fd).isFile()) {
+      fs.closeSync(fd);
+      return Object.assign(new Error(`${this.file} is not a regular file`), { code: 'EINVAL' });
     }
     const old = this.fd;
     this.fd = fd;
@@ -380,6 +408,11 @@ export class AuditLog {
     this.failure = undefined;
     this.retryDelay = this.opts.retryMs;
     this.opts.warn(`airlock: audit log ${this.file} is writable again; requests flow`);
+    this.summarizeDropped();
+  }
+
+  /** The refusals counted instead of queued, as one record. */
+  private summarizeDropped(): void {
     if (this.droppedRefusals > 0) {
       const n = this.droppedRefusals;
       this.droppedRefusals = 0;
