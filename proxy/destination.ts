@@ -338,11 +338,27 @@ export class DestinationGuard {
     return why;
   }
 
-  private decideRefusal(address: string, port: number): string | undefined {
+  /**
+   * The check once a connection is up, before a byte is sent: why it may not be used, or undefined.
+   * The interface list is re-read at most once a second, so an address added since (DHCP, a VPN, a
+   * container bridge, a `local` route to a whole range) would be judged by its range alone. The
+   * kernel says what it routed: a connection to this machine has the destination as its own source
+   * address, or a loopback one. Such a connection is judged as this machine's own address.
+   */
+  connectedRefusal(remote: string, local: string, port: number): string | undefined {
+    const r = embeddedIPv4(remote);
+    const l = embeddedIPv4(local);
+    if (!r || !l || (r !== l && classifyAddress(l) !== 'loopback')) return undefined;
+    const reason = classifyAddress(r);
+    if (reason === 'loopback' || reason === 'unspecified') return undefined; // judged as such before the dial
+    return this.decideRefusal(r, port, true);
+  }
+
+  private decideRefusal(address: string, port: number, routedHere = false): string | undefined {
     if (this.isOwn(address, port)) return `${address}:${port} is Airlock itself`;
     let reason = classifyAddress(address);
     // One of this machine's own addresses is loopback by another name, whatever range it is in.
-    const own = reason !== 'loopback' && reason !== 'unspecified' && this.local.has(address);
+    const own = reason !== 'loopback' && reason !== 'unspecified' && (routedHere || this.local.has(address));
     if (own) reason = "this machine's own address (treated as loopback)";
     if (!reason) return undefined;
     const a = embeddedIPv4(address);

@@ -36,12 +36,12 @@ t.test('for real, in a network namespace: names and literals of this machine\'s 
   });
   t.equal(out.code, 0, `the namespace world ran (${out.stderr.trim().slice(0, 400)})`);
   const world = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as { results: Record<string, { status: number; type?: string }>; hits: string[] };
-  const blocked = ['public_name', 'public_literal', 'public_mapped', 'public_mapped_hex', 'public_siit', 'public_v6_name', 'public_v6_literal', 'lan_in_opened_range', 'added_later'];
+  const blocked = ['public_name', 'public_literal', 'public_mapped', 'public_mapped_hex', 'public_siit', 'public_v6_name', 'public_v6_literal', 'lan_in_opened_range', 'added_later', 'added_just_now', 'local_route', 'added_just_now_v6', 'websocket_just_now'];
   for (const name of blocked) {
     t.match(world.results[name], { status: 403, type: /destination-blocked$/ }, `${name}: 403 destination-blocked`);
   }
   t.equal(world.results.lan_named_exactly?.status, 200, 'control: the one address the operator named exactly is reachable');
-  t.same(world.hits.map((h) => h.split(' ')[1]), ['/lan-named'], 'the local service saw only the control request');
+  t.same(world.hits.map((h) => h.split(' ')[1]), ['/lan-named'], 'the local service saw only the control request (no byte of the others reached it)');
 });
 
 t.test('the running guard refuses every address of this machine\'s real interfaces, even inside an opened range', async (t) => {
