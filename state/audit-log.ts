@@ -208,6 +208,10 @@ export class AuditLog {
   private opened: { dev: number; ino: number };
   /** The path no longer names the open file: the next write first opens it again. */
   private reopenPending = false;
+  /** The state folder Airlock started with (device and inode): a log is reopened only inside it. */
+  private readonly folder: { dev: number; ino: number };
+  /** The state folder was moved or replaced; the open file (still named, in the moved folder) is kept. */
+  private detached = false;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing = false;
@@ -230,6 +234,7 @@ export class AuditLog {
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
     this.fd = fs.openSync(this.file, 'a', 0o600);
     this.opened = identity(fs.fstatSync(this.fd));
+    this.folder = identity(fs.statSync(home));
     this.opts = {
       retryMs: opts.retryMs ?? 250,
       retryMaxMs: opts.retryMaxMs ?? 2000,
@@ -364,11 +369,30 @@ export class AuditLog {
     }
   }
 
-  /** Opens the log at its path again (created if gone, folder included); the error when it cannot be. */
+  /**
+   * Opens the log at its path again, inside the state folder Airlock started with; the error when
+   * it cannot be. A folder moved away or replaced (another folder or a symlink at its path, made by
+   * whoever can write its parent) is never followed: records would go where someone else chose.
+   * Then the open file is kept while it still has a name (in the moved folder), else the log is
+   * unavailable.
+   */
   private reopen(): NodeJS.ErrnoException | undefined {
+    const dir = path.dirname(this.file);
+    let here: { dev: number; ino: number } | undefined;
+    try {
+      here = identity(fs.statSync(dir));
+    } catch {
+      here = undefined;
+    }
+    if (!here || here.dev !== this.folder.dev || here.ino !== this.folder.ino) {
+      if (this.removed()) return Object.assign(new Error(`the state folder ${dir} was moved or replaced while in use, and the log in it removed`), { code: 'ESTALE' });
+      this.reopenPending = false;
+      if (!this.detached) this.opts.warn(`airlock: the state folder ${dir} was moved or replaced while in use; the audit log goes on in the file already open, wherever it was moved (restart Airlock to use the folder at that path)`);
+      this.detached = true;
+      return undefined;
+    }
     let fd: number;
     try {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
       // Non-blocking: a FIFO put at the path must not hang the process in open(2).
       fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o600);
     } catch (err) {
@@ -443,7 +467,8 @@ export class AuditLog {
     this.closed = true;
     clearTimeout(this.retryTimer);
     if (this.failure && !this.writing && this.queue.length) this.writeBatch(); // one last attempt
-    if (this.queue.length || this.writing) await new Promise<void>((resolve) => this.drained.push(resolve));
+    // (An attempt that failed before writing, the log unable to be opened again, is over already.)
+    if (this.writing || (this.queue.length && !this.failure)) await new Promise<void>((resolve) => this.drained.push(resolve));
     if (this.queue.length) this.opts.warn(`airlock: audit log ${this.file}: ${this.queue.length} records could not be written before stopping (${this.failure?.code ?? 'error'})`);
     this.fdClosed = true;
     fs.closeSync(this.fd);

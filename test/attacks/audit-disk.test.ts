@@ -217,3 +217,51 @@ t.test('the writer: a stalled disk makes the log unavailable past the memory bou
   t.equal(records.filter((r) => r.id.startsWith('refused-')).length + Number(/^(\d+) further/.exec(gap?.detail ?? '0 further')?.[1] ?? 0), 30, 'every refusal recorded or counted');
   t.match(warnings.join('\n'), /not taking records[\s\S]*caught up/, 'the stall and the recovery are reported');
 });
+
+// Whoever can write the state folder's parent (an agent in the project directory that holds
+// `.airlock`) can move the folder away and put its own folder, or a symlink to one, at the path.
+// Must hold: Airlock never follows: no record goes into the folder put there; records go on in the
+// file already open (in the moved folder) while it has a name, and once it has none the log is
+// unavailable (503) rather than written anywhere else.
+t.test('the state folder moved away and replaced by a symlink: records are not written where it points', async (t) => {
+  const parent = tempDir(t, 'airlock-audit-swap-');
+  const home = path.join(parent, 'state');
+  const planted = path.join(parent, 'planted');
+  fs.mkdirSync(planted);
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  let n = 0;
+  const send = async (): Promise<{ path: string; status: number; type?: string }> => {
+    const p = `/s/${n++}`;
+    const r = await viaProxy(airlock.proxyAddress.port, `http://up.test:${up.port}${p}`, { auth });
+    const type = r.headers['content-type']?.startsWith('application/problem+json') ? (JSON.parse(r.body) as { type?: string }).type : undefined;
+    return { path: p, status: r.status, ...(type ? { type } : {}) };
+  };
+  const moved = path.join(parent, 'state-moved');
+  t.equal((await send()).status, 200);
+  await airlock.audit.flush();
+  fs.renameSync(home, moved);
+  fs.symlinkSync(planted, home);
+  const during = [await send(), await send()];
+  t.ok(during.every((r) => r.status === 200), 'requests flow (their records have a place: the file already open)');
+  await airlock.audit.flush();
+  t.notOk(fs.existsSync(path.join(planted, 'audit.jsonl')), 'nothing is written into the folder the symlink points to');
+  const kept = fs.readFileSync(path.join(moved, 'audit.jsonl'), 'utf8');
+  t.ok(during.every((r) => kept.includes(r.path)), 'the records are in the moved folder\'s log');
+
+  fs.unlinkSync(path.join(moved, 'audit.jsonl')); // and now the open file has no name either
+  let refused: { status: number; type?: string } | undefined;
+  for (let i = 0; i < 50 && !refused; i++) {
+    const r = await send();
+    if (r.status === 503) refused = r;
+    else await new Promise((res) => setTimeout(res, 20));
+  }
+  t.match(refused, { status: 503, type: /audit-unavailable$/ }, 'then requests get 503 audit-unavailable');
+  t.notOk(fs.existsSync(path.join(planted, 'audit.jsonl')), 'and still nothing went into the planted folder');
+});
