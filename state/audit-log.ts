@@ -175,6 +175,9 @@ export function splitAtDescription(text: string): { record: Record<string, any>;
 /** Outcome of the refusal the proxy answers while the log cannot be written. */
 export const AUDIT_UNAVAILABLE = 'audit-unavailable';
 
+/** How often, at most, the writer checks that the log's path still names the file it writes. */
+const PATH_CHECK_MS = 50;
+
 export interface AuditLogOptions {
   /** First retry after a failed write (ms; doubles up to retryMaxMs). */
   retryMs?: number;
@@ -212,6 +215,12 @@ export class AuditLog {
   private readonly folder: { dev: number; ino: number };
   /** The state folder was moved or replaced; the open file (still named, in the moved folder) is kept. */
   private detached = false;
+  /**
+   * What was written since the path was last confirmed to name the open file (at most every
+   * PATH_CHECK_MS: a stat per write would cost every request): written again if the file turns out removed.
+   */
+  private unconfirmed: Buffer[] = [];
+  private checkedAt = 0;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing = false;
@@ -308,6 +317,11 @@ export class AuditLog {
   private pump(): void {
     if (this.writing || this.failure || this.fdClosed) return;
     if (this.queue.length === 0) {
+      // Someone waits for the records to be on disk (flush, close): confirm they are at the path.
+      if (this.drained.length && this.unconfirmed.length) {
+        this.confirmPath();
+        if (this.queue.length || this.reopenPending) return this.writeBatch();
+      }
       for (const done of this.drained.splice(0)) done();
       return;
     }
@@ -324,15 +338,13 @@ export class AuditLog {
     const batch = taken === 1 ? this.queue[0]! : Buffer.concat(this.queue);
     fs.write(this.fd, batch, 0, batch.length, null, (err, written) => {
       this.writing = false;
-      let done = err ? 0 : written;
-      // Checked after every write: a log removed underneath (rm, a cleanup) would take every later
-      // record into a file nobody can open, and one renamed (logrotate) would keep them from the
-      // path that replay and the studio read. Records that went into a removed file are written again.
-      if (!err && this.movedAway() && this.removed()) done = 0;
+      const done = err ? 0 : written;
       // What was written leaves the queue; the rest of a short or failed write stays at its head.
       this.queue.splice(0, taken, ...(done < batch.length ? [batch.subarray(done)] : []));
       this.queuedBytes -= done;
+      if (done > 0) this.unconfirmed.push(batch.subarray(0, done));
       if (err) return this.failed(err);
+      if (this.reopenPending || Date.now() - this.checkedAt >= PATH_CHECK_MS) this.confirmPath();
       if (this.reopenPending) {
         const failure = this.reopen();
         if (failure) return this.failed(failure);
@@ -345,6 +357,22 @@ export class AuditLog {
       }
       this.pump();
     });
+  }
+
+  /**
+   * A log removed underneath (rm, a cleanup) would take every later record into a file nobody can
+   * open, and one renamed (logrotate) would keep them from the path that replay and the studio
+   * read: the path is checked, and what went into a removed file since the last check is queued
+   * again, ahead of the rest (the reopen follows before the next write).
+   */
+  private confirmPath(): void {
+    this.checkedAt = Date.now();
+    if (this.movedAway() && this.removed() && this.unconfirmed.length) {
+      const lost = this.unconfirmed;
+      this.queue.unshift(...lost);
+      for (const b of lost) this.queuedBytes += b.length;
+    }
+    this.unconfirmed = [];
   }
 
   /** Whether the log's path no longer names the open file (removed, renamed or replaced); notes it for a reopen. */
@@ -457,8 +485,10 @@ export class AuditLog {
 
   /** Resolves when everything appended so far is handed to the OS (waits while the log is failing). */
   flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.writing) return Promise.resolve();
-    return new Promise((resolve) => this.drained.push(resolve));
+    if (this.queue.length === 0 && !this.writing && this.unconfirmed.length === 0) return Promise.resolve();
+    const flushed = new Promise<void>((resolve) => this.drained.push(resolve));
+    if (!this.writing && !this.pumpScheduled) this.pump();
+    return flushed;
   }
 
   /** Writes what is queued (one last attempt if the log is failing), then closes the file. */
@@ -466,6 +496,7 @@ export class AuditLog {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
+    if (!this.failure && !this.writing) await this.flush();
     if (this.failure && !this.writing && this.queue.length) this.writeBatch(); // one last attempt
     // (An attempt that failed before writing, the log unable to be opened again, is over already.)
     if (this.writing || (this.queue.length && !this.failure)) await new Promise<void>((resolve) => this.drained.push(resolve));
