@@ -36,7 +36,7 @@ t.test('for real, in a network namespace: names and literals of this machine\'s 
   });
   t.equal(out.code, 0, `the namespace world ran (${out.stderr.trim().slice(0, 400)})`);
   const world = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as { results: Record<string, { status: number; type?: string }>; hits: string[] };
-  const blocked = ['public_name', 'public_literal', 'public_mapped', 'public_mapped_hex', 'public_siit', 'public_v6_name', 'public_v6_literal', 'lan_in_opened_range', 'added_later', 'added_just_now', 'local_route', 'added_just_now_v6', 'websocket_just_now'];
+  const blocked = ['public_name', 'public_literal', 'public_mapped', 'public_mapped_hex', 'public_siit', 'public_v6_name', 'public_v6_literal', 'lan_in_opened_range', 'added_later', 'added_just_now', 'local_route', 'added_just_now_v6', 'local_route_v6', 'websocket_just_now'];
   for (const name of blocked) {
     t.match(world.results[name], { status: 403, type: /destination-blocked$/ }, `${name}: 403 destination-blocked`);
   }
