@@ -485,7 +485,7 @@ export class AuditLog {
 
   /** Resolves when everything appended so far is handed to the OS (waits while the log is failing). */
   flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.writing && this.unconfirmed.length === 0) return Promise.resolve();
+    if (this.fdClosed || (this.queue.length === 0 && !this.writing && this.unconfirmed.length === 0)) return Promise.resolve();
     const flushed = new Promise<void>((resolve) => this.drained.push(resolve));
     if (!this.writing && !this.pumpScheduled) this.pump();
     return flushed;
