@@ -22,7 +22,8 @@ import { InjectedHosts, type InjectedSecret } from './injected-hosts.ts';
 import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
-import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
+import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
+import { bodyReadings, extendedParameters, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
@@ -140,9 +141,12 @@ function asRefusal(err: Error | null | undefined): Error | null | undefined {
 
 /**
  * A body under a content coding (gzip, deflate, br) reaches the server decoded: the guard reads it
- * decoded too, whole, before anything leaves (the stream guard sees only compressed bytes). A body
- * that cannot be read so (an unknown coding, past the capture cap, past the decoded-size limit) is
- * refused: what Airlock cannot read it cannot check for secrets.
+ * decoded too, whole, before anything leaves (the stream guard sees only compressed bytes). So is
+ * text whose declared charset spells a secret in bytes the stream guard does not match
+ * (proxy/charset-readings.ts: ISO-2022-JP, a form's escapes in UTF-16, a multipart part's own
+ * charset, RFC 2231 parameters). A body that cannot be read so (an unknown coding or charset, past
+ * the capture cap, past the decoded-size limit) is refused: what Airlock cannot read it cannot
+ * check for secrets.
  */
 function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | undefined {
   // A charset Airlock has no decoder for (UTF-7, EBCDIC code pages) spells the value in bytes no
@@ -153,20 +157,34 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
     return reject(415, 'body-unreadable', 'Request body cannot be checked',
       `the request body declares charset ${JSON.stringify(charset ?? '').slice(0, 60)}, which Airlock cannot decode; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it as UTF-8)`, 'denied');
   }
+  if (!ctx.body || ctx.body.bytes.length === 0) return undefined;
   const codings = contentCodings(ctx.outgoing.headers);
-  if (!codings.length || !ctx.body) return undefined;
-  const unreadable = (why: string): Rejection => reject(415, 'body-unreadable', 'Request body cannot be checked',
-    `the request body is sent with Content-Encoding ${codings.join(', ')}, and ${why}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it without a content coding)`, 'denied');
-  if (ctx.body.truncated) return unreadable('it is larger than the capture cap, so Airlock cannot decode it whole');
-  let decoded: Buffer;
-  try {
-    decoded = undoContentCoding(ctx.body.bytes, codings);
-  } catch (err) {
-    if (err instanceof DecodeFailure) return unreadable(err.message);
-    throw err;
+  const unreadable = (why: string, fix: string): Rejection => reject(415, 'body-unreadable', 'Request body cannot be checked',
+    `${why}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (${fix})`, 'denied');
+  const codingUnreadable = (why: string): Rejection => unreadable(`the request body is sent with Content-Encoding ${codings.join(', ')}, and ${why}`, 'send it without a content coding');
+  let bytes = ctx.body.bytes;
+  if (codings.length) {
+    if (ctx.body.truncated) return codingUnreadable('it is larger than the capture cap, so Airlock cannot decode it whole');
+    try {
+      bytes = undoContentCoding(ctx.body.bytes, codings);
+    } catch (err) {
+      if (err instanceof DecodeFailure) return codingUnreadable(err.message);
+      throw err;
+    }
   }
+  const type = ctx.outgoing.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  const { type: media, params } = parseMediaType(type);
+  const label = params.charset;
+  // Past the capture cap the rest streams through the byte guard, which reads UTF-8, ASCII-compatible
+  // and UTF-16/32 text as bytes, but not escape-shifted text nor a form's escapes in another charset.
+  if (ctx.body.truncated && label !== undefined && needsDecoding(label, scrubber.asciiOnly) && (!isWideLabel(label) || media === 'application/x-www-form-urlencoded')) {
+    return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
+  }
+  const readings = bodyReadings(bytes, type, scrubber.asciiOnly);
+  if (readings.unknown) return unreadable(`${readings.unknown}, which Airlock cannot decode`, 'send it as UTF-8');
   try {
-    scrubber.scrubString(decoded.toString('latin1'));
+    if (codings.length) scrubber.scrubString(bytes.toString('latin1'));
+    for (const text of readings.texts) scrubber.scrubString(text);
   } catch (err) {
     if (err instanceof ForbiddenContentError) return (asRefusal(err) as StreamStop).rejection;
     throw err;
@@ -257,10 +275,15 @@ export class CredentialGuard implements Enforcer {
       const eq = p.indexOf('=');
       url(eq >= 0 && slots.query.has(queryKey(p.slice(0, eq))) ? p.slice(0, eq) : p);
     }
+    // RFC 2231/5987 parameters (`filename*=utf-16le''%73%00…`) also as the server decodes them.
+    const extended: Readings = { texts: [] };
     for (const [n, v] of outgoing.headers) {
       parts.push(n);
-      if (!slots.headers.has(n.toLowerCase())) parts.push(v);
+      if (slots.headers.has(n.toLowerCase())) continue;
+      parts.push(v);
+      extendedParameters(v, extended);
     }
+    parts.push(...extended.texts);
     const placeholders = new Set<string>();
     const values = new Set<string>();
     for (const label of matcher.find(parts.join('\0'))) (label.startsWith('p:') ? placeholders : values).add(label.slice(2));

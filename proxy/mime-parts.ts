@@ -12,15 +12,26 @@ const MAX_PARTS = 1000;
 /** Decoded output kept in all (the body itself is bounded by the capture cap; base64 only shrinks). */
 const MAX_OUTPUT = 16 * 1024 * 1024;
 
+/** One part: its content (latin1) with its transfer encoding undone, and its headers (lowercase names, first of each). */
+export interface MimePart {
+  content: string;
+  headers: Record<string, string>;
+}
+
 /** Decoded contents (latin1) of every part of a multipart body, nested parts included; [] when it is not multipart. */
 export function multipartContents(body: Buffer, contentType: string): string[] {
-  const out: string[] = [];
+  return multipartParts(body, contentType).map((p) => p.content);
+}
+
+/** Every part of a multipart body (nested parts included, after the part holding them); [] when it is not multipart. */
+export function multipartParts(body: Buffer, contentType: string): MimePart[] {
+  const out: MimePart[] = [];
   const budget = { parts: MAX_PARTS, bytes: MAX_OUTPUT };
   walk(body.toString('latin1'), contentType, 0, out, budget);
   return out;
 }
 
-function walk(text: string, contentType: string, depth: number, out: string[], budget: { parts: number; bytes: number }): void {
+function walk(text: string, contentType: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
   const { type, params } = parseMediaType(contentType);
   const boundary = params.boundary;
   if (!type.startsWith('multipart/') || !boundary || depth > MAX_DEPTH) return;
@@ -38,7 +49,7 @@ function walk(text: string, contentType: string, depth: number, out: string[], b
     const headers = parseHeaders(head);
     const decoded = decode(content, (headers['content-transfer-encoding'] ?? '').trim().toLowerCase());
     budget.bytes -= decoded.length;
-    out.push(decoded);
+    out.push({ content: decoded, headers });
     const partType = headers['content-type'];
     if (partType) walk(decoded, partType, depth + 1, out, budget);
   }

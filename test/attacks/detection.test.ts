@@ -269,3 +269,78 @@ t.test('URL userinfo carrying the value or the placeholder: refused forwarded an
     t.equal(other.received.length, before, `${what}: nothing reached the target`);
   }
 });
+
+// Text in a declared charset, as the server decodes it (held-out pass): escape sequences between
+// the letters of ISO-2022-JP decode to nothing, a form's percent escapes are bytes in the form's
+// charset (Django's QueryDict), a multipart part has a charset of its own (busboy, Python's email
+// package), RFC 2231/5987 parameters carry theirs (Werkzeug, busboy). None of them is the value's
+// bytes as sent, which was all the guard looked at.
+/** ISO-2022-JP as an encoder that shifts before each letter writes it: ESC ( B or ESC ( J (JIS-Roman, ASCII's letters). */
+const jis = (v: string, shifts: boolean[]): string => [...v].map((c, i) => (shifts[i % shifts.length] ? `\x1b(${i % 2 ? 'J' : 'B'}${c}` : c)).join('');
+const pct = (b: Buffer): string => [...b].map((x) => `%${x.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+const wide: Record<string, (v: string) => Buffer> = {
+  'utf-16le': (v) => Buffer.from(v, 'utf16le'),
+  'utf-16be': (v) => Buffer.from(v, 'utf16le').swap16(),
+  'utf-16': (v) => Buffer.from(v, 'utf16le'),
+  'utf-32le': (v) => encodeDoc(v, 'utf32le'),
+  'utf-32': (v) => encodeDoc(v, 'utf32be'),
+};
+const mp = (partHeaders: string, content: string | Buffer): Buffer => Buffer.concat([
+  Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n${partHeaders}\r\n`, 'latin1'), typeof content === 'string' ? Buffer.from(content, 'latin1') : content, Buffer.from(`\r\n--${B}--\r\n`),
+]);
+type Declared = (v: string, c: { shifts: boolean[]; charset: string; padded: boolean }) => { headers: Record<string, string>; body: Buffer };
+const declaredPlaces: Record<string, Declared> = {
+  'ISO-2022-JP text': (v, c) => ({ headers: { 'content-type': 'text/plain; charset=ISO-2022-JP' }, body: Buffer.from(`${c.padded ? pad : ''}note: ${jis(v, c.shifts)}`, 'latin1') }),
+  'ISO-2022-JP form': (v, c) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-2022-jp' }, body: Buffer.from(`pad=${c.padded ? 'x'.repeat(5000) : ''}&note=${encodeURIComponent(jis(v, c.shifts))}`) }),
+  'ISO-2022-JP multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset="iso-2022-jp"\r\n', `${c.padded ? pad : ''}${jis(v, c.shifts)}`) }),
+  'UTF-16/32 form escapes': (v, c) => ({ headers: { 'content-type': `application/x-www-form-urlencoded; charset=${c.charset}` }, body: Buffer.from(`note=${pct(wide[c.charset]!(v))}`) }),
+  'UTF-16/32 multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp(`Content-Type: text/plain; charset=${c.charset}\r\n`, wide[c.charset]!(v)) }),
+  'RFC 2231 filename* in a part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=${c.charset}''${pct(wide[c.charset]!(v))}\r\n\r\nx\r\n--${B}--\r\n`) }),
+  'RFC 2231 continuations in a part': (v, c) => {
+    const p = pct(wide[c.charset]!(v));
+    return { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*0*=${c.charset}''${p.slice(0, 30)}; filename*1*=${p.slice(30)}\r\n\r\nx\r\n--${B}--\r\n`) };
+  },
+  'RFC 5987 parameter in a header': (v, c) => ({ headers: { 'content-type': 'text/plain', 'content-disposition': `attachment; filename*=${c.charset}'en'${pct(wide[c.charset]!(v))}` }, body: Buffer.from('x') }),
+};
+
+t.test('property: the placeholder or the value in text a declared charset decodes (ISO-2022-JP shifts, UTF-16/32 escapes in forms, part charsets, RFC 2231 parameters)', async (t) => {
+  const arb = fc.record({
+    secret: fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'),
+    place: fc.constantFrom(...Object.keys(declaredPlaces)),
+    shifts: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }).filter((s) => s.some(Boolean)),
+    charset: fc.constantFrom(...Object.keys(wide)),
+    padded: fc.boolean(),
+  });
+  await fc.assert(
+    fc.asyncProperty(arb, async (c) => {
+      const p = declaredPlaces[c.place]!(c.secret === 'value' ? SECRET : PH, c);
+      const r = await attempt(`${otherUrl}/notes`, { method: 'POST', ...p });
+      const what = `${c.secret} in ${c.place} (${c.place.startsWith('ISO') ? JSON.stringify(c.shifts) : c.charset}${c.padded ? ', padded' : ''})`;
+      if (r.status !== 403 || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      if (r.reached) throw new Error(`${what}: the target got the request`);
+    }),
+    { numRuns: Math.max(24, runs), ...(seed !== undefined ? { seed } : {}) },
+  );
+  // Controls: the same shapes without a secret pass.
+  const japanese = Buffer.from('\x1b$B$3$s$K$A$O\x1b(B hello', 'latin1');
+  for (const [label, p] of [
+    ['ISO-2022-JP text', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: japanese }],
+    ['UTF-16LE form', { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-16le' }, body: Buffer.from(`note=${pct(Buffer.from('plain words', 'utf16le'))}`) }],
+    ['multipart part in ISO-2022-JP', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=iso-2022-jp\r\n', japanese) }],
+    ['filename* in UTF-8', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\r\n\r\nx\r\n--${B}--\r\n`) }],
+  ] as const) {
+    const r = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { ...p.headers }, body: p.body });
+    t.equal(r.status, 200, `control: ${label} without a secret passes`);
+  }
+  // What cannot be read so is refused: ISO-2022-JP past the capture cap, a part in UTF-7.
+  const utf7 = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+  for (const [label, p] of [
+    ['ISO-2022-JP text past the capture cap', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: Buffer.from(`${'x'.repeat(1024 * 1024 + 10)}${jis(SECRET, [true])}`, 'latin1') }],
+    ['a multipart part in UTF-7', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=utf-7\r\n', utf7(SECRET)) }],
+  ] as const) {
+    const r = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { ...p.headers }, body: p.body });
+    t.equal(r.status, 415, `${label}: 415`);
+    t.ok(r.problem, `${label}: problem+json`);
+    t.notOk(r.reached, `${label}: nothing reached the target`);
+  }
+});
