@@ -135,8 +135,12 @@ export function extendedParameters(value: string, out: Readings): void {
   }
 }
 
-/** A form's names and values, percent-decoded to bytes and decoded in the form's charset. */
-function formTexts(text: string, label: string): string[] | undefined {
+/**
+ * A form's (or a query string's) names and values, percent-decoded to bytes and decoded in the
+ * charset `label`. Django decodes the query string too in the charset of the request's
+ * Content-Type, so a GET can carry one.
+ */
+export function formTexts(text: string, label: string): string[] | undefined {
   const fields: Buffer[] = [];
   for (const pair of text.split(/[&;]/)) {
     const eq = pair.indexOf('=');

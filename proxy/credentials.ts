@@ -23,7 +23,7 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
-import { bodyReadings, extendedParameters, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
+import { bodyReadings, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
@@ -74,6 +74,12 @@ function setQueryParam(url: URL, name: string, value: string): void {
 }
 
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
+
+/** The charset parameter of the request's Content-Type, if any. */
+function requestCharset(headers: Array<[string, string]>): string | undefined {
+  const type = headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1];
+  return type === undefined ? undefined : parseMediaType(type).params.charset;
+}
 
 /** Keeps only content codings the scrubber can decode in the agent's Accept-Encoding. */
 function restrictAcceptEncoding(headers: Array<[string, string]>): boolean {
@@ -262,7 +268,7 @@ export class CredentialGuard implements Enforcer {
    * every spelling the scrubber knows (base64 or hex split by blanks, escaped blanks or byte
    * separators at any width, …), which the finders' exact forms miss. One scan of the joined parts.
    */
-  private spelledInHead(ctx: RequestContext, slots: ReturnType<typeof slotsOf>): { placeholders: string[]; values: string[] } {
+  private spelledInHead(ctx: RequestContext, slots: ReturnType<typeof slotsOf>): { placeholders: string[]; values: string[]; unreadable?: string } {
     const matcher = this.spellingMatcher();
     if (matcher.empty) return { placeholders: [], values: [] };
     const { outgoing } = ctx;
@@ -270,10 +276,19 @@ export class CredentialGuard implements Enforcer {
     // URL parts also as the server decodes them: base64 split by %20, "+" or %0A is split by blanks then.
     const url = (text: string): void => void parts.push(text, ...(/[%+]/.test(text) ? [queryKey(text)] : []));
     url(outgoing.url.pathname);
+    const pairs: string[] = [];
     for (const p of outgoing.url.search.replace(/^\?/, '').split('&')) {
       if (!p) continue;
       const eq = p.indexOf('=');
-      url(eq >= 0 && slots.query.has(queryKey(p.slice(0, eq))) ? p.slice(0, eq) : p);
+      pairs.push(eq >= 0 && slots.query.has(queryKey(p.slice(0, eq))) ? p.slice(0, eq) : p);
+    }
+    for (const p of pairs) url(p);
+    // The query as a server reads it in the Content-Type's charset (Django decodes it so).
+    const label = requestCharset(outgoing.headers);
+    if (pairs.length && label !== undefined && needsDecoding(label, matcher.asciiOnly)) {
+      const texts = formTexts(pairs.join('&'), label);
+      if (!texts) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it` };
+      parts.push(...texts.map(asLatin1));
     }
     // RFC 2231/5987 parameters (`filename*=utf-16le''%73%00…`) also as the server decodes them.
     const extended: Readings = { texts: [] };
@@ -396,6 +411,10 @@ export class CredentialGuard implements Enforcer {
         + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else (a service that records that place could hand the real value back)', 'denied');
     }
     const spelled = this.spelledInHead(ctx, slots);
+    if (spelled.unreadable) {
+      return reject(415, 'body-unreadable', 'Request cannot be checked',
+        `${spelled.unreadable}; Airlock checks every request for secrets and placeholders before it leaves, so it was refused (send it as UTF-8)`, 'denied');
+    }
     const spelledValues = spelled.values.filter((n) => !named.has(n));
     if (spelledValues.length) {
       ctx.audit.secret_values_refused = spelledValues;

@@ -277,6 +277,7 @@ t.test('URL userinfo carrying the value or the placeholder: refused forwarded an
 // bytes as sent, which was all the guard looked at.
 /** ISO-2022-JP as an encoder that shifts before each letter writes it: ESC ( B or ESC ( J (JIS-Roman, ASCII's letters). */
 const jis = (v: string, shifts: boolean[]): string => [...v].map((c, i) => (shifts[i % shifts.length] ? `\x1b(${i % 2 ? 'J' : 'B'}${c}` : c)).join('');
+const utf7Of = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
 const pct = (b: Buffer): string => [...b].map((x) => `%${x.toString(16).toUpperCase().padStart(2, '0')}`).join('');
 const wide: Record<string, (v: string) => Buffer> = {
   'utf-16le': (v) => Buffer.from(v, 'utf16le'),
@@ -288,7 +289,7 @@ const wide: Record<string, (v: string) => Buffer> = {
 const mp = (partHeaders: string, content: string | Buffer): Buffer => Buffer.concat([
   Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n${partHeaders}\r\n`, 'latin1'), typeof content === 'string' ? Buffer.from(content, 'latin1') : content, Buffer.from(`\r\n--${B}--\r\n`),
 ]);
-type Declared = (v: string, c: { shifts: boolean[]; charset: string; padded: boolean }) => { headers: Record<string, string>; body: Buffer };
+type Declared = (v: string, c: { shifts: boolean[]; charset: string; padded: boolean }) => { headers: Record<string, string>; body?: Buffer; query?: string; method?: string };
 const declaredPlaces: Record<string, Declared> = {
   'ISO-2022-JP text': (v, c) => ({ headers: { 'content-type': 'text/plain; charset=ISO-2022-JP' }, body: Buffer.from(`${c.padded ? pad : ''}note: ${jis(v, c.shifts)}`, 'latin1') }),
   'ISO-2022-JP form': (v, c) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-2022-jp' }, body: Buffer.from(`pad=${c.padded ? 'x'.repeat(5000) : ''}&note=${encodeURIComponent(jis(v, c.shifts))}`) }),
@@ -300,6 +301,9 @@ const declaredPlaces: Record<string, Declared> = {
     const p = pct(wide[c.charset]!(v));
     return { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*0*=${c.charset}''${p.slice(0, 30)}; filename*1*=${p.slice(30)}\r\n\r\nx\r\n--${B}--\r\n`) };
   },
+  'query string in the Content-Type charset (Django)': (v, c) => (c.padded
+    ? { method: 'GET', headers: { 'content-type': `text/plain; charset=${c.charset}` }, query: `?page=2&note=${pct(wide[c.charset]!(v))}` }
+    : { method: 'GET', headers: { 'content-type': 'application/json; charset=iso-2022-jp' }, query: `?page=2&note=${encodeURIComponent(jis(v, c.shifts))}` }),
   'RFC 5987 parameter in a header': (v, c) => ({ headers: { 'content-type': 'text/plain', 'content-disposition': `attachment; filename*=${c.charset}'en'${pct(wide[c.charset]!(v))}` }, body: Buffer.from('x') }),
 };
 
@@ -314,7 +318,7 @@ t.test('property: the placeholder or the value in text a declared charset decode
   await fc.assert(
     fc.asyncProperty(arb, async (c) => {
       const p = declaredPlaces[c.place]!(c.secret === 'value' ? SECRET : PH, c);
-      const r = await attempt(`${otherUrl}/notes`, { method: 'POST', ...p });
+      const r = await attempt(`${otherUrl}/notes${p.query ?? ''}`, { method: p.method ?? 'POST', headers: p.headers, ...(p.body ? { body: p.body } : {}) });
       const what = `${c.secret} in ${c.place} (${c.place.startsWith('ISO') ? JSON.stringify(c.shifts) : c.charset}${c.padded ? ', padded' : ''})`;
       if (r.status !== 403 || !r.problem) throw new Error(`${what}: answered ${r.status}`);
       if (r.reached) throw new Error(`${what}: the target got the request`);
@@ -332,11 +336,15 @@ t.test('property: the placeholder or the value in text a declared charset decode
     const r = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { ...p.headers }, body: p.body });
     t.equal(r.status, 200, `control: ${label} without a secret passes`);
   }
-  // What cannot be read so is refused: ISO-2022-JP past the capture cap, a part in UTF-7.
-  const utf7 = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+  const query = await viaProxy(a.port, `${otherUrl}/notes?note=${pct(Buffer.from('plain words', 'utf16le'))}`, { auth: a.auth, headers: { 'content-type': 'text/plain; charset=utf-16le' } });
+  t.equal(query.status, 200, 'control: a query in a UTF-16LE Content-Type charset without a secret passes');
+  // What cannot be read so is refused: ISO-2022-JP past the capture cap, a part in UTF-7, a query under a UTF-7 Content-Type.
+  const u7 = await attempt(`${otherUrl}/notes?note=${encodeURIComponent(utf7Of(SECRET))}`, { headers: { 'content-type': 'text/plain; charset=utf-7' } });
+  t.equal(u7.status, 415, 'a query under a UTF-7 Content-Type: 415');
+  t.notOk(u7.reached, 'a query under a UTF-7 Content-Type: nothing reached the target');
   for (const [label, p] of [
     ['ISO-2022-JP text past the capture cap', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: Buffer.from(`${'x'.repeat(1024 * 1024 + 10)}${jis(SECRET, [true])}`, 'latin1') }],
-    ['a multipart part in UTF-7', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=utf-7\r\n', utf7(SECRET)) }],
+    ['a multipart part in UTF-7', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=utf-7\r\n', utf7Of(SECRET)) }],
   ] as const) {
     const r = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { ...p.headers }, body: p.body });
     t.equal(r.status, 415, `${label}: 415`);
