@@ -157,17 +157,39 @@ export function formTexts(text: string, label: string): string[] | undefined {
 }
 
 /**
+ * The encoding an XML document declares in its first line (`<?xml version="1.0" encoding="…"?>`):
+ * an XML parser given the body's bytes (lxml, Java's) decodes it so, whatever the Content-Type says.
+ */
+function xmlDeclared(bytes: Buffer): string | undefined {
+  let head = bytes.subarray(0, 512).toString('latin1');
+  if (head.startsWith('\xef\xbb\xbf')) head = head.slice(3);
+  head = head.trimStart();
+  if (!head.startsWith('<?xml')) return undefined;
+  const end = head.indexOf('?>');
+  return /\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']/.exec(head.slice(5, end < 0 ? head.length : end))?.[1];
+}
+
+/** The charsets a body is declared in: its Content-Type's `charset`, an XML declaration's encoding. */
+export function declaredCharsets(bytes: Buffer, contentType: string): string[] {
+  const label = parseMediaType(contentType).params.charset;
+  const xml = xmlDeclared(bytes);
+  return [...new Set([label, xml].filter((l): l is string => l !== undefined))];
+}
+
+/**
  * The readings of a whole request body (content codings already undone) that its declared
- * charsets call for: the body in its charset, a form's fields in the form's charset, each
- * multipart part in its own charset, and the parts' extended parameters. Only charsets the
- * matcher cannot read as bytes are decoded, so an ordinary UTF-8 body costs one look at its type.
+ * charsets call for: the body in its charset (and in its XML declaration's), a form's fields in
+ * the form's charset, each multipart part in its own charset, and the parts' extended parameters.
+ * Only charsets the matcher cannot read as bytes are decoded, so an ordinary UTF-8 body costs a
+ * look at its type and first bytes.
  */
 export function bodyReadings(bytes: Buffer, contentType: string, asciiOnly: boolean): Readings {
   const out: Readings = { texts: [] };
   const { type, params } = parseMediaType(contentType);
-  const label = params.charset;
-  if (label !== undefined && needsDecoding(label, asciiOnly)) {
-    const texts = type === 'application/x-www-form-urlencoded' ? formTexts(bytes.toString('latin1'), label) : decodeIn(bytes, label);
+  for (const label of declaredCharsets(bytes, contentType)) {
+    if (!needsDecoding(label, asciiOnly)) continue;
+    const form = type === 'application/x-www-form-urlencoded' && label === params.charset;
+    const texts = form ? formTexts(bytes.toString('latin1'), label) : decodeIn(bytes, label);
     if (texts) out.texts.push(...texts.map(asLatin1));
     else out.unknown ??= `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
   }

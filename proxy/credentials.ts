@@ -23,7 +23,7 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
-import { bodyReadings, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
+import { bodyReadings, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
@@ -179,12 +179,12 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
     }
   }
   const type = ctx.outgoing.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
-  const { type: media, params } = parseMediaType(type);
-  const label = params.charset;
   // Past the capture cap the rest streams through the byte guard, which reads UTF-8, ASCII-compatible
   // and UTF-16/32 text as bytes, but not escape-shifted text nor a form's escapes in another charset.
-  if (ctx.body.truncated && label !== undefined && needsDecoding(label, scrubber.asciiOnly) && (!isWideLabel(label) || media === 'application/x-www-form-urlencoded')) {
-    return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
+  if (ctx.body.truncated) {
+    const form = parseMediaType(type).type === 'application/x-www-form-urlencoded';
+    const label = declaredCharsets(bytes, type).find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
+    if (label !== undefined) return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
   }
   const readings = bodyReadings(bytes, type, scrubber.asciiOnly);
   if (readings.unknown) return unreadable(`${readings.unknown}, which Airlock cannot decode`, 'send it as UTF-8');

@@ -294,6 +294,7 @@ const declaredPlaces: Record<string, Declared> = {
   'ISO-2022-JP text': (v, c) => ({ headers: { 'content-type': 'text/plain; charset=ISO-2022-JP' }, body: Buffer.from(`${c.padded ? pad : ''}note: ${jis(v, c.shifts)}`, 'latin1') }),
   'ISO-2022-JP form': (v, c) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-2022-jp' }, body: Buffer.from(`pad=${c.padded ? 'x'.repeat(5000) : ''}&note=${encodeURIComponent(jis(v, c.shifts))}`) }),
   'ISO-2022-JP multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset="iso-2022-jp"\r\n', `${c.padded ? pad : ''}${jis(v, c.shifts)}`) }),
+  'XML declaring ISO-2022-JP (lxml, Java parsers)': (v, c) => ({ headers: { 'content-type': c.padded ? 'text/xml; charset=utf-8' : 'application/soap+xml' }, body: Buffer.from(`<?xml version="1.0" encoding="iso-2022-jp"?>\n<note>${jis(v, c.shifts)}</note>`, 'latin1') }),
   'UTF-16/32 form escapes': (v, c) => ({ headers: { 'content-type': `application/x-www-form-urlencoded; charset=${c.charset}` }, body: Buffer.from(`note=${pct(wide[c.charset]!(v))}`) }),
   'UTF-16/32 multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp(`Content-Type: text/plain; charset=${c.charset}\r\n`, wide[c.charset]!(v)) }),
   'RFC 2231 filename* in a part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=${c.charset}''${pct(wide[c.charset]!(v))}\r\n\r\nx\r\n--${B}--\r\n`) }),
@@ -307,7 +308,7 @@ const declaredPlaces: Record<string, Declared> = {
   'RFC 5987 parameter in a header': (v, c) => ({ headers: { 'content-type': 'text/plain', 'content-disposition': `attachment; filename*=${c.charset}'en'${pct(wide[c.charset]!(v))}` }, body: Buffer.from('x') }),
 };
 
-t.test('property: the placeholder or the value in text a declared charset decodes (ISO-2022-JP shifts, UTF-16/32 escapes in forms, part charsets, RFC 2231 parameters)', async (t) => {
+t.test('property: the placeholder or the value in text a declared charset decodes (ISO-2022-JP shifts, UTF-16/32 escapes in forms and queries, part charsets, XML declarations, RFC 2231 parameters)', async (t) => {
   const arb = fc.record({
     secret: fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'),
     place: fc.constantFrom(...Object.keys(declaredPlaces)),
@@ -331,6 +332,7 @@ t.test('property: the placeholder or the value in text a declared charset decode
     ['ISO-2022-JP text', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: japanese }],
     ['UTF-16LE form', { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-16le' }, body: Buffer.from(`note=${pct(Buffer.from('plain words', 'utf16le'))}`) }],
     ['multipart part in ISO-2022-JP', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=iso-2022-jp\r\n', japanese) }],
+    ['XML declaring ISO-2022-JP', { headers: { 'content-type': 'application/xml' }, body: Buffer.concat([Buffer.from('<?xml version="1.0" encoding="ISO-2022-JP"?><note>'), japanese, Buffer.from('</note>')]) }],
     ['filename* in UTF-8', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\r\n\r\nx\r\n--${B}--\r\n`) }],
   ] as const) {
     const r = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { ...p.headers }, body: p.body });
@@ -344,6 +346,7 @@ t.test('property: the placeholder or the value in text a declared charset decode
   t.notOk(u7.reached, 'a query under a UTF-7 Content-Type: nothing reached the target');
   for (const [label, p] of [
     ['ISO-2022-JP text past the capture cap', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: Buffer.from(`${'x'.repeat(1024 * 1024 + 10)}${jis(SECRET, [true])}`, 'latin1') }],
+    ['XML declaring UTF-7', { headers: { 'content-type': 'application/xml' }, body: Buffer.from(`<?xml version="1.0" encoding="UTF-7"?><note>${utf7Of(SECRET)}</note>`) }],
     ['a multipart part in UTF-7', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=utf-7\r\n', utf7Of(SECRET)) }],
   ] as const) {
     const r = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { ...p.headers }, body: p.body });
