@@ -169,41 +169,58 @@ function xmlDeclared(bytes: Buffer): string | undefined {
   return /\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']/.exec(head.slice(5, end < 0 ? head.length : end))?.[1];
 }
 
-/** The charsets a body is declared in: its Content-Type's `charset`, an XML declaration's encoding. */
-export function declaredCharsets(bytes: Buffer, contentType: string): string[] {
-  const label = parseMediaType(contentType).params.charset;
+/**
+ * Every `charset` parameter of Content-Type values: servers that keep the last of a repeated
+ * parameter (Python's `cgi.parse_header`, Django) or the last of repeated headers read another one
+ * than those that keep the first, so each is read.
+ */
+export function charsetsOf(contentTypes: string[]): string[] {
+  const out: string[] = [];
+  for (const value of contentTypes) {
+    for (const p of value.split(';').slice(1)) {
+      const eq = p.indexOf('=');
+      if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'charset') out.push(cleanLabel(p.slice(eq + 1)));
+    }
+  }
+  return [...new Set(out.filter(Boolean))];
+}
+
+/** The charsets a body is declared in: its Content-Types' `charset`s, an XML declaration's encoding. */
+export function declaredCharsets(bytes: Buffer, contentTypes: string[]): string[] {
   const xml = xmlDeclared(bytes);
-  return [...new Set([label, xml].filter((l): l is string => l !== undefined))];
+  return [...new Set([...charsetsOf(contentTypes), ...(xml ? [cleanLabel(xml)] : [])])];
 }
 
 /**
  * The readings of a whole request body (content codings already undone) that its declared
- * charsets call for: the body in its charset (and in its XML declaration's), a form's fields in
- * the form's charset, each multipart part in its own charset, and the parts' extended parameters.
- * Only charsets the matcher cannot read as bytes are decoded, so an ordinary UTF-8 body costs a
- * look at its type and first bytes.
+ * charsets call for: the body in each charset (its Content-Types', its XML declaration's), a
+ * form's fields in the form's charsets, each multipart part in its own charsets, and the parts'
+ * extended parameters. Only charsets the matcher cannot read as bytes are decoded, so an ordinary
+ * UTF-8 body costs a look at its type and first bytes.
  */
-export function bodyReadings(bytes: Buffer, contentType: string, asciiOnly: boolean): Readings {
+export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: boolean): Readings {
   const out: Readings = { texts: [] };
-  const { type, params } = parseMediaType(contentType);
-  for (const label of declaredCharsets(bytes, contentType)) {
+  const types = contentTypes.map((v) => parseMediaType(v).type);
+  const form = types.includes('application/x-www-form-urlencoded');
+  for (const label of declaredCharsets(bytes, contentTypes)) {
     if (!needsDecoding(label, asciiOnly)) continue;
-    const form = type === 'application/x-www-form-urlencoded' && label === params.charset;
-    const texts = form ? formTexts(bytes.toString('latin1'), label) : decodeIn(bytes, label);
-    if (texts) out.texts.push(...texts.map(asLatin1));
+    const texts = [...(decodeIn(bytes, label) ?? []), ...(form ? formTexts(bytes.toString('latin1'), label) ?? [] : [])];
+    if (texts.length || !bytes.length) out.texts.push(...texts.map(asLatin1));
     else out.unknown ??= `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
   }
-  if (!type.startsWith('multipart/')) return out;
-  for (const part of multipartParts(bytes, contentType)) {
-    const partLabel = part.headers['content-type'] ? parseMediaType(part.headers['content-type']).params.charset : undefined;
-    if (partLabel !== undefined && needsDecoding(partLabel, asciiOnly)) {
-      const texts = decodeIn(Buffer.from(part.content, 'latin1'), partLabel);
-      if (texts) out.texts.push(...texts.map(asLatin1));
-      else out.unknown ??= `a multipart part declares charset ${JSON.stringify(partLabel.slice(0, 40))}`;
-    }
-    for (const name of ['content-disposition', 'content-type']) {
-      const v = part.headers[name];
-      if (v) extendedParameters(v, out);
+  for (const contentType of contentTypes) {
+    if (!/^\s*multipart\//i.test(contentType)) continue;
+    for (const part of multipartParts(bytes, contentType)) {
+      for (const partLabel of charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : [])) {
+        if (!needsDecoding(partLabel, asciiOnly)) continue;
+        const texts = decodeIn(Buffer.from(part.content, 'latin1'), partLabel);
+        if (texts) out.texts.push(...texts.map(asLatin1));
+        else out.unknown ??= `a multipart part declares charset ${JSON.stringify(partLabel.slice(0, 40))}`;
+      }
+      for (const name of ['content-disposition', 'content-type']) {
+        const v = part.headers[name];
+        if (v) extendedParameters(v, out);
+      }
     }
   }
   return out;

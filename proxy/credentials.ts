@@ -23,7 +23,7 @@ import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
-import { bodyReadings, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
+import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
@@ -75,10 +75,9 @@ function setQueryParam(url: URL, name: string, value: string): void {
 
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
-/** The charset parameter of the request's Content-Type, if any. */
-function requestCharset(headers: Array<[string, string]>): string | undefined {
-  const type = headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1];
-  return type === undefined ? undefined : parseMediaType(type).params.charset;
+/** The values of every Content-Type header of a request. */
+function contentTypes(headers: Array<[string, string]>): string[] {
+  return headers.filter(([k]) => k.toLowerCase() === 'content-type').map(([, v]) => v);
 }
 
 /** Keeps only content codings the scrubber can decode in the agent's Accept-Encoding. */
@@ -178,15 +177,15 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
       throw err;
     }
   }
-  const type = ctx.outgoing.headers.find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  const types = contentTypes(ctx.outgoing.headers);
   // Past the capture cap the rest streams through the byte guard, which reads UTF-8, ASCII-compatible
   // and UTF-16/32 text as bytes, but not escape-shifted text nor a form's escapes in another charset.
   if (ctx.body.truncated) {
-    const form = parseMediaType(type).type === 'application/x-www-form-urlencoded';
-    const label = declaredCharsets(bytes, type).find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
+    const form = types.some((v) => parseMediaType(v).type === 'application/x-www-form-urlencoded');
+    const label = declaredCharsets(bytes, types).find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
     if (label !== undefined) return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
   }
-  const readings = bodyReadings(bytes, type, scrubber.asciiOnly);
+  const readings = bodyReadings(bytes, types, scrubber.asciiOnly);
   if (readings.unknown) return unreadable(`${readings.unknown}, which Airlock cannot decode`, 'send it as UTF-8');
   try {
     if (codings.length) scrubber.scrubString(bytes.toString('latin1'));
@@ -284,8 +283,8 @@ export class CredentialGuard implements Enforcer {
     }
     for (const p of pairs) url(p);
     // The query as a server reads it in the Content-Type's charset (Django decodes it so).
-    const label = requestCharset(outgoing.headers);
-    if (pairs.length && label !== undefined && needsDecoding(label, matcher.asciiOnly)) {
+    for (const label of pairs.length ? charsetsOf(contentTypes(outgoing.headers)) : []) {
+      if (!needsDecoding(label, matcher.asciiOnly)) continue;
       const texts = formTexts(pairs.join('&'), label);
       if (!texts) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it` };
       parts.push(...texts.map(asLatin1));

@@ -292,6 +292,7 @@ const mp = (partHeaders: string, content: string | Buffer): Buffer => Buffer.con
 type Declared = (v: string, c: { shifts: boolean[]; charset: string; padded: boolean }) => { headers: Record<string, string>; body?: Buffer; query?: string; method?: string };
 const declaredPlaces: Record<string, Declared> = {
   'ISO-2022-JP text': (v, c) => ({ headers: { 'content-type': 'text/plain; charset=ISO-2022-JP' }, body: Buffer.from(`${c.padded ? pad : ''}note: ${jis(v, c.shifts)}`, 'latin1') }),
+  'ISO-2022-JP text as a repeated charset parameter (Django keeps the last)': (v, c) => ({ headers: { 'content-type': `text/plain; charset=utf-8; charset=${c.padded ? '"ISO-2022-JP"' : 'iso-2022-jp'}` }, body: Buffer.from(`note: ${jis(v, c.shifts)}`, 'latin1') }),
   'ISO-2022-JP form': (v, c) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-2022-jp' }, body: Buffer.from(`pad=${c.padded ? 'x'.repeat(5000) : ''}&note=${encodeURIComponent(jis(v, c.shifts))}`) }),
   'ISO-2022-JP multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset="iso-2022-jp"\r\n', `${c.padded ? pad : ''}${jis(v, c.shifts)}`) }),
   'XML declaring ISO-2022-JP (lxml, Java parsers)': (v, c) => ({ headers: { 'content-type': c.padded ? 'text/xml; charset=utf-8' : 'application/soap+xml' }, body: Buffer.from(`<?xml version="1.0" encoding="iso-2022-jp"?>\n<note>${jis(v, c.shifts)}</note>`, 'latin1') }),
@@ -338,6 +339,11 @@ t.test('property: the placeholder or the value in text a declared charset decode
     const r = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { ...p.headers }, body: p.body });
     t.equal(r.status, 200, `control: ${label} without a secret passes`);
   }
+  // Two Content-Type headers: Node keeps the first, other stacks the last.
+  const before = other.received.length;
+  const two = parseResponses((await rawToProxy(a.port, Buffer.concat([Buffer.from(`POST ${otherUrl}/notes HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Type: text/plain; charset=iso-2022-jp\r\nContent-Length: ${6 + jis(SECRET, [true]).length}\r\nConnection: close\r\n\r\nnote: `), Buffer.from(jis(SECRET, [true]), 'latin1')]), { responses: 1 })).text)[0];
+  t.ok(two && two.status === 403 && isProblem(two), `the value in ISO-2022-JP under a second Content-Type header: refused (${two?.status})`);
+  t.equal(other.received.length, before, 'the second Content-Type: nothing reached the target');
   const query = await viaProxy(a.port, `${otherUrl}/notes?note=${pct(Buffer.from('plain words', 'utf16le'))}`, { auth: a.auth, headers: { 'content-type': 'text/plain; charset=utf-16le' } });
   t.equal(query.status, 200, 'control: a query in a UTF-16LE Content-Type charset without a secret passes');
   // What cannot be read so is refused: ISO-2022-JP past the capture cap, a part in UTF-7, a query under a UTF-7 Content-Type.
