@@ -169,18 +169,25 @@ function xmlDeclared(bytes: Buffer): string | undefined {
   return /\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']/.exec(head.slice(5, end < 0 ? head.length : end))?.[1];
 }
 
+/** The first and the last of a list (what first-wins and last-wins readers take), once each. */
+export function firstAndLast<T>(list: T[]): T[] {
+  return list.length <= 1 ? list : list[0] === list[list.length - 1] ? [list[0]!] : [list[0]!, list[list.length - 1]!];
+}
+
 /**
- * Every `charset` parameter of Content-Type values: servers that keep the last of a repeated
- * parameter (Python's `cgi.parse_header`, Django) or the last of repeated headers read another one
- * than those that keep the first, so each is read.
+ * The `charset` parameters of Content-Type values that some server reads: of a repeated
+ * parameter the first (Python's email package) and the last (Werkzeug, Django), of repeated
+ * headers the first (Node) and the last.
  */
 export function charsetsOf(contentTypes: string[]): string[] {
   const out: string[] = [];
-  for (const value of contentTypes) {
+  for (const value of firstAndLast(contentTypes)) {
+    const labels: string[] = [];
     for (const p of value.split(';').slice(1)) {
       const eq = p.indexOf('=');
-      if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'charset') out.push(cleanLabel(p.slice(eq + 1)));
+      if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'charset') labels.push(cleanLabel(p.slice(eq + 1)));
     }
+    out.push(...firstAndLast(labels));
   }
   return [...new Set(out.filter(Boolean))];
 }
@@ -208,8 +215,7 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
     if (texts.length || !bytes.length) out.texts.push(...texts.map(asLatin1));
     else out.unknown ??= `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
   }
-  for (const contentType of contentTypes) {
-    if (!/^\s*multipart\//i.test(contentType)) continue;
+  for (const contentType of firstAndLast(contentTypes).filter((v) => /^\s*multipart\//i.test(v))) {
     for (const part of multipartParts(bytes, contentType)) {
       for (const partLabel of charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : [])) {
         if (!needsDecoding(partLabel, asciiOnly)) continue;

@@ -296,6 +296,10 @@ const declaredPlaces: Record<string, Declared> = {
   'ISO-2022-JP form': (v, c) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-2022-jp' }, body: Buffer.from(`pad=${c.padded ? 'x'.repeat(5000) : ''}&note=${encodeURIComponent(jis(v, c.shifts))}`) }),
   'ISO-2022-JP multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset="iso-2022-jp"\r\n', `${c.padded ? pad : ''}${jis(v, c.shifts)}`) }),
   'XML declaring ISO-2022-JP (lxml, Java parsers)': (v, c) => ({ headers: { 'content-type': c.padded ? 'text/xml; charset=utf-8' : 'application/soap+xml' }, body: Buffer.from(`<?xml version="1.0" encoding="iso-2022-jp"?>\n<note>${jis(v, c.shifts)}</note>`, 'latin1') }),
+  'multipart whose boundary parameter is repeated (Werkzeug reads the last)': (v, c) => ({
+    headers: { 'content-type': `multipart/form-data; boundary=first; boundary=${B}` },
+    body: c.padded ? Buffer.from(part('Content-Transfer-Encoding: x-uuencode\r\n', uuencode(v))) : mp('Content-Type: text/plain; charset=iso-2022-jp\r\n', jis(v, c.shifts)),
+  }),
   'UTF-16/32 form escapes': (v, c) => ({ headers: { 'content-type': `application/x-www-form-urlencoded; charset=${c.charset}` }, body: Buffer.from(`note=${pct(wide[c.charset]!(v))}`) }),
   'UTF-16/32 multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp(`Content-Type: text/plain; charset=${c.charset}\r\n`, wide[c.charset]!(v)) }),
   'RFC 2231 filename* in a part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=${c.charset}''${pct(wide[c.charset]!(v))}\r\n\r\nx\r\n--${B}--\r\n`) }),
@@ -309,7 +313,7 @@ const declaredPlaces: Record<string, Declared> = {
   'RFC 5987 parameter in a header': (v, c) => ({ headers: { 'content-type': 'text/plain', 'content-disposition': `attachment; filename*=${c.charset}'en'${pct(wide[c.charset]!(v))}` }, body: Buffer.from('x') }),
 };
 
-t.test('property: the placeholder or the value in text a declared charset decodes (ISO-2022-JP shifts, UTF-16/32 escapes in forms and queries, part charsets, XML declarations, RFC 2231 parameters)', async (t) => {
+t.test('property: the placeholder or the value in text a declared charset decodes (ISO-2022-JP shifts, UTF-16/32 escapes in forms and queries, part charsets, XML declarations, RFC 2231 parameters, repeated parameters)', async (t) => {
   const arb = fc.record({
     secret: fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'),
     place: fc.constantFrom(...Object.keys(declaredPlaces)),
