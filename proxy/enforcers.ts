@@ -8,7 +8,7 @@
 // frames to the upstream), and a per-message hook for WebSocket messages in both directions
 // (scrubbing, guards). Both are opt-in per request, so plain requests pay nothing for them.
 import type { Transform } from 'node:stream';
-import type { RequestDescription } from '../describe/types.ts';
+import type { AgentInfo, RequestDescription } from '../describe/types.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 
@@ -103,6 +103,13 @@ export class StreamStop extends Error {
 export interface RequestOrigin {
   /** The id of the agent's token (never the token): a session is one token's life. */
   readonly token?: string | undefined;
+  /**
+   * Present while the token is not yet confirmed against a shared directory's table. A describe
+   * hook whose store confirms it in a round trip it makes anyway (the session's entry) puts the
+   * answer here: the agent as the table holds it now, or null once the token no longer
+   * authenticates. The pipeline confirms the token itself when no hook did.
+   */
+  readonly unconfirmed?: { confirmed?: AgentInfo | null };
 }
 
 export interface Enforcer {

@@ -36,6 +36,11 @@ export class Exchange {
   agent: AgentInfo | undefined;
   /** The id of the token the agent authenticated with (a session is one token's life), set by admit. */
   token: string | undefined;
+  /**
+   * Set by admit when a shared directory answered from its view: the token's confirmation against
+   * its table, which describe runs (or has the session's entry run) before anything is decided.
+   */
+  confirm?: (() => Promise<AgentInfo | undefined>) | undefined;
   /** The absolute target (ws:/wss: for an upgrade), set by admit. */
   url = '';
   /** The WebSocket offer of an upgrade, checked by admit. */

@@ -21,9 +21,10 @@ import type { AbortLike } from '../lib/abort-flag.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
+import type { Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
-import type { Enforcer, OutgoingRequest, Rejection, RequestContext } from './enforcers.ts';
+import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
@@ -36,7 +37,7 @@ export interface PipelineDeps {
   agents: {
     authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
     /** Also names the token that matched (sessions are per token); preferred when present. */
-    identify?(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined>;
+    identify?(name: string, token: string, opts?: { deferConfirm?: boolean }): Promise<Identified | undefined>;
   };
   /** `available` false: records cannot be written (disk full), so nothing is forwarded (503). */
   audit: { append(record: AuditRecord): void; readonly available?: boolean; readonly unavailableReason?: string | undefined };
@@ -91,16 +92,14 @@ export class Pipeline {
       x.offer = offer;
     }
     const tunnel = x.tunnel;
-    const credential = tunnel ? tunnel.credential : x.head.headers['proxy-authorization'];
-    const who = await this.identify(credential);
+    const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
+    // A shared directory may leave the token's confirmation to describe (one round trip with the session's entry).
+    const who = await this.identify(credential, { deferConfirm: true });
     const agent = who?.agent;
-    if (!agent) {
-      return tunnel
-        ? refusals.closing(refusals.unauthenticated('the credentials of this tunnel are no longer valid'))
-        : refusals.challenge(credential, credentialsHint(credential));
-    }
+    if (!agent) return this.unauthenticated(x);
     x.agent = agent;
     x.token = who.token;
+    x.confirm = who.confirm;
     x.record.agent = agent.id;
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;
@@ -119,13 +118,39 @@ export class Pipeline {
     return (await this.identify(header))?.agent;
   }
 
-  /** The agent and, when the directory names it, the id of the token that matched (its session). */
-  async identify(header: string | undefined): Promise<{ agent: AgentInfo; token?: string } | undefined> {
+  /** The refusal for credentials that do not (or no longer) authenticate. */
+  private unauthenticated(x: Exchange): Refusal {
+    if (x.tunnel) return refusals.closing(refusals.unauthenticated('the credentials of this tunnel are no longer valid'));
+    const credential = x.head.headers['proxy-authorization'];
+    return refusals.challenge(credential, credentialsHint(credential));
+  }
+
+  /**
+   * The agent and, when the directory names it, the id of the token that matched (its session).
+   * With `deferConfirm` the answer may carry the `confirm` the caller still has to run.
+   */
+  private async identify(header: string | undefined, opts: { deferConfirm?: boolean } = {}): Promise<{ agent: AgentInfo; token?: string; confirm?: () => Promise<AgentInfo | undefined> } | undefined> {
     const cred = parseProxyAuthorization(header);
     if (!cred) return undefined;
-    if (this.deps.agents.identify) return this.deps.agents.identify(cred.name, cred.token);
+    if (this.deps.agents.identify) return this.deps.agents.identify(cred.name, cred.token, opts);
     const agent = await this.deps.agents.authenticate(cred.name, cred.token);
     return agent ? { agent } : undefined;
+  }
+
+  /**
+   * The token admit left unconfirmed, confirmed now (by a describe hook's round trip, or here): the
+   * description gets the agent's labels and secrets as they are now; a revoked token → its refusal.
+   */
+  private async confirmed(x: Exchange, origin: RequestOrigin | undefined, d?: RequestDescription): Promise<Refusal | undefined> {
+    const confirm = x.confirm;
+    if (!confirm) return undefined;
+    x.confirm = undefined;
+    const answer = origin?.unconfirmed?.confirmed;
+    const agent = answer === undefined ? await confirm() : answer ?? undefined;
+    if (!agent) return this.unauthenticated(x);
+    x.agent = agent;
+    if (d) d.agent = agent;
+    return undefined;
   }
 
   /** The absolute-form target of a request sent to the proxy itself (not tunneled). */
@@ -155,14 +180,17 @@ export class Pipeline {
       const placeholders = this.deps.placeholders();
       d = await describeRequestLoaded(raw, placeholders ? { agent: x.agent!, placeholders } : { agent: x.agent! });
     } catch (err) {
-      if (err instanceof DescribeError) return refusals.bad(err.message);
+      if (err instanceof DescribeError) return (await this.confirmed(x, undefined)) ?? refusals.bad(err.message);
       throw err;
     }
+    const origin: RequestOrigin = { token: x.token, ...(x.confirm ? { unconfirmed: {} } : {}) };
     for (const e of this.deps.enforcers) {
       if (!e.describe) continue;
-      const p = e.describe(d, { token: x.token });
+      const p = e.describe(d, origin);
       if (p) await p;
     }
+    const revoked = await this.confirmed(x, origin, d);
+    if (revoked) return revoked;
     x.described = d;
     return undefined;
   }

@@ -17,6 +17,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
+import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import { multipartText } from './body-readings.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
@@ -171,7 +172,18 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       // decided before that label (its streams are stale).
       const known = sessionOfToken.get(key);
       const before = known === undefined ? undefined : genOf(known);
-      const entered = await store.enter(d.agent.id, key, r.time, track ? { url: r.url, host: r.host } : undefined);
+      const link = track ? { url: r.url, host: r.host } : undefined;
+      // A token admit left unconfirmed is confirmed by this same statement when the store can (shared state).
+      const pending = origin?.unconfirmed;
+      let entered: Entered;
+      if (pending && pending.confirmed === undefined && origin?.token !== undefined && store.enterConfirming) {
+        const both = await store.enterConfirming(d.agent.id, key, r.time, link);
+        pending.confirmed = both?.agent ?? null;
+        if (!both) return; // revoked: the pipeline refuses it
+        entered = both;
+      } else {
+        entered = await store.enter(d.agent.id, key, r.time, link);
+      }
       d.session = entered.session;
       if (sessionOfToken.size >= 10_000 && known === undefined) sessionOfToken.clear(); // bounded; a token it forgot is described as before
       sessionOfToken.set(key, entered.session.id);

@@ -25,12 +25,28 @@ import type { Entered, SessionChange, SessionRecord, SessionSummary, TimelineEnt
 
 export type Awaitable<T> = T | Promise<T>;
 
+/** An agent a token authenticates, and the id of that token. */
+export interface Identified {
+  agent: AgentInfo;
+  token: string;
+  /**
+   * Present when the directory answered from its view (identify's `deferConfirm`): the token as the
+   * table holds it now, with the agent's labels and the token's secrets; undefined once revoked.
+   */
+  confirm?: () => Promise<AgentInfo | undefined>;
+}
+
 /** Who may use the proxy: agents, their labels and tokens. Embedded: AgentStore (agents.json). */
 export interface AgentDirectory {
   /** Checks a token; the proxy asks on every request, so a removed agent or revoked token stops at once. */
   authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
-  /** The same check, also naming the token that matched: a session is one token's life. */
-  identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined>;
+  /**
+   * The same check, also naming the token that matched: a session is one token's life. With
+   * `deferConfirm`, a shared directory may answer from its view and leave the confirmation against
+   * its table to the caller (`confirm`), who must run it (or have the session store's `enter` do it)
+   * before anything is decided.
+   */
+  identify(name: string, token: string, opts?: { deferConfirm?: boolean }): Promise<Identified | undefined>;
   /** Ids of the tokens that still authenticate (sessions of other tokens count as ended). */
   liveTokenIds(): Set<string>;
   /** Brings the view `list` reads up to date with changes made elsewhere. */
@@ -152,6 +168,13 @@ export interface SecretVault {
 export interface AgentSessions {
   /** The token's live session before this request, counting the request; `link` asks where its URL was seen. */
   enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered>;
+  /**
+   * `enter` for a token the directory has not confirmed yet (identify's `deferConfirm`), confirmed
+   * in the same statement: undefined when the token no longer authenticates (nothing is counted),
+   * otherwise the session and the agent as the table holds it now. Only a store that shares the
+   * directory's database has it.
+   */
+  enterConfirming?(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<(Entered & { agent: AgentInfo }) | undefined>;
   /** Bytes of agent-chosen data that left (the request's description, streamed body, WebSocket frames). */
   addEgress(id: string, bytes: number): void;
   /** Adds labels a response brought; returns the ones that were new to the session (written before returning). */

@@ -5,11 +5,13 @@
 // revoked through another replica pass in that window: a token the view accepts is confirmed
 // against the table (one primary-key read per request, with the agent's labels and the token's
 // secrets as they are now), and a token revoked anywhere stops at its next request everywhere.
-// While the database is unreachable no agent authenticates (503).
+// The proxy asks with `deferConfirm` and has the session's entry statement confirm the token in
+// the same round trip (PgSessions.enterConfirming); it runs `confirm` itself when no session entry
+// did. While the database is unreachable no agent authenticates (503).
 import crypto from 'node:crypto';
 import { AgentError, matchToken, mintToken, type AgentSummary, type IssuedToken, type StoredAgent, type StoredToken } from '../agents.ts';
 import type { AgentInfo } from '../../describe/types.ts';
-import type { AgentDirectory } from '../stores.ts';
+import type { AgentDirectory, Identified } from '../stores.ts';
 import type { PgState } from './db.ts';
 
 const CHANNEL = 'airlock_agents';
@@ -160,30 +162,43 @@ export class PgAgents implements AgentDirectory {
     return (await this.identify(name, token))?.agent;
   }
 
-  /** The agent and the id of the token that matched (a session is one token's life). */
-  async identify(name: string, token: string): Promise<{ agent: AgentInfo; token: string } | undefined> {
+  /**
+   * The agent and the id of the token that matched (a session is one token's life), confirmed
+   * against the table, or with `deferConfirm` as the view has it plus the `confirm` to run.
+   */
+  async identify(name: string, token: string, opts: { deferConfirm?: boolean } = {}): Promise<Identified | undefined> {
     // A stale view could let a revoked token through: no authentication while the feed is down.
     this.db.ensureAvailable();
-    const found = this.check(name, token);
-    if (found) return this.confirm(name, found);
-    // A miss may be a token minted a moment ago on another replica, its notice still in flight.
-    if (!nameRe.test(name)) return undefined;
-    await this.reload(name);
-    return this.check(name, token);
+    let found = this.check(name, token);
+    if (!found) {
+      // A miss may be a token minted a moment ago on another replica, its notice still in flight.
+      if (!nameRe.test(name)) return undefined;
+      await this.reload(name);
+      found = this.check(name, token);
+      if (!found) return undefined;
+    }
+    const id = found.token;
+    if (opts.deferConfirm) return { ...found, confirm: () => this.confirm(name, id) };
+    const agent = await this.confirm(name, id);
+    return agent ? { agent, token: id } : undefined;
   }
 
-  /** The token the view matched, as the table holds it now: gone (revoked, agent removed) → undefined. */
-  private async confirm(name: string, found: { agent: AgentInfo; token: string }): Promise<{ agent: AgentInfo; token: string } | undefined> {
-    const r = await this.db.query<{ labels: Record<string, string> | null; secrets: unknown; expires: Date | null }>(
-      'SELECT a.labels, t.secrets, t.expires FROM agent_tokens t JOIN agents a ON a.name = t.agent WHERE t.id = $1 AND t.agent = $2',
-      [found.token, name],
-    );
-    const row = r.rows[0];
-    if (!row || (row.expires && row.expires.getTime() <= Date.now())) {
-      void this.reload(name).catch(() => undefined);
-      return undefined;
-    }
-    const agent: AgentInfo = { id: name, labels: { ...(row.labels ?? {}) }, ...(Array.isArray(row.secrets) ? { secrets: row.secrets.map(String) } : {}) };
-    return { agent, token: found.token };
+  /** The token as the table holds it now, with its agent's labels and its secrets: gone (revoked, agent removed, expired) → undefined. */
+  private async confirm(name: string, tokenId: string): Promise<AgentInfo | undefined> {
+    const r = await this.db.query<TokenRow>(`SELECT ${TOKEN_COLUMNS} FROM ${TOKEN_TABLES} WHERE t.id = $1 AND t.agent = $2`, [tokenId, name]);
+    const agent = confirmedAgent(name, r.rows[0]);
+    if (!agent) void this.reload(name).catch(() => undefined); // the view still has it: its notice has not arrived
+    return agent;
   }
+}
+
+/** Where confirming a token reads (PgSessions.enterConfirming reads the same with a session's entry). */
+export const TOKEN_TABLES = 'agent_tokens t JOIN agents a ON a.name = t.agent';
+export const TOKEN_COLUMNS = 'a.labels AS agent_labels, t.secrets AS token_secrets, t.expires AS token_expires';
+export interface TokenRow { agent_labels: Record<string, string> | null; token_secrets: unknown; token_expires: Date | null }
+
+/** The agent a token's row stands for: no row (revoked, agent removed) or expired → undefined. */
+export function confirmedAgent(name: string, row: TokenRow | undefined): AgentInfo | undefined {
+  if (!row || (row.token_expires && row.token_expires.getTime() <= Date.now())) return undefined;
+  return { id: name, labels: { ...(row.agent_labels ?? {}) }, ...(Array.isArray(row.token_secrets) ? { secrets: row.token_secrets.map(String) } : {}) };
 }

@@ -1,7 +1,8 @@
 // Agent sessions in PostgreSQL (the AgentSessions port; embedded: state/sessions.ts), shared by
 // every replica. Correctness over speed:
 //  - `enter` (every request) reads the session from the database in one statement: its labels,
-//    counters and the URL's provenance as committed by any replica. Nothing a decision reads comes
+//    counters and the URL's provenance as committed by any replica. `enterConfirming` also
+//    confirms the agent's token in that statement (the proxy's one round trip per request). Nothing a decision reads comes
 //    from a local cache, so a label added through replica A counts on B's very next decision.
 //  - `addLabels` commits before it returns (the proxy holds the response until then); clears and
 //    resets commit in one transaction each, with their label event.
@@ -16,7 +17,8 @@
 // session at each batch; ended sessions kept and link bytes over all sessions (least recently
 // active sessions' links first) by a sweep once a minute. A live session's labels are never dropped.
 import crypto from 'node:crypto';
-import type { LabelArrival, SessionInfo } from '../../describe/types.ts';
+import type { AgentInfo, LabelArrival, SessionInfo } from '../../describe/types.ts';
+import { confirmedAgent, TOKEN_COLUMNS, TOKEN_TABLES, type TokenRow } from './agents.ts';
 import { hostOf, LINK_OVERHEAD, SESSION_LIMITS, SessionError, type Entered, type LabelEvent, type SessionChange, type SessionLimits, type SessionRecord, type SessionSummary, type TimelineEntry } from '../sessions.ts';
 import type { AgentSessions } from '../stores.ts';
 import { jsonb, type PgState } from './db.ts';
@@ -124,21 +126,42 @@ export class PgSessions implements AgentSessions {
   // ─── the proxy's calls ───────────────────────────────────────────────────────────────────────
 
   async enter(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<Entered> {
-    // Two replicas may start the token's session at once: the unique index keeps one, the other counts into it.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const r = await this.db.query(
-        `UPDATE sessions s SET requests = s.requests + 1, last_seen = GREATEST(s.last_seen, $3::timestamptz)
-          WHERE s.agent = $1 AND s.token = $2 AND s.ended IS NULL
+    return (await this.entry(agent, token, time, link, false))!;
+  }
+
+  /**
+   * `enter`, with the token confirmed in the same statement (PgAgents' `deferConfirm`): a request
+   * makes one round trip for both. A token the table no longer holds counts nothing.
+   */
+  async enterConfirming(agent: string, token: string, time: string, link?: { url: string; host: string }): Promise<(Entered & { agent: AgentInfo }) | undefined> {
+    return this.entry(agent, token, time, link, true) as Promise<(Entered & { agent: AgentInfo }) | undefined>;
+  }
+
+  private async entry(agent: string, token: string, time: string, link: { url: string; host: string } | undefined, confirming: boolean): Promise<(Entered & { agent?: AgentInfo }) | undefined> {
+    const entering = `UPDATE sessions s SET requests = s.requests + 1, last_seen = GREATEST(s.last_seen, $3::timestamptz)
+          WHERE s.agent = $1 AND s.token = $2 AND s.ended IS NULL${confirming ? ' AND EXISTS (SELECT 1 FROM tok)' : ''}
           RETURNING s.id, s.started, s.requests - 1 AS requests, s.egress_bytes, ${LABELS_SQL} AS labels,
             (SELECT jsonb_build_object('request_id', k.request_id, 'host', k.host) FROM session_links k WHERE k.session = s.id AND k.url = $4::text) AS seen,
-            EXISTS (SELECT 1 FROM session_links k WHERE k.session = s.id AND k.url_host = $5::text) AS host_seen`,
-        [agent, token, time, link?.url ?? null, link?.host ?? null],
-      );
+            EXISTS (SELECT 1 FROM session_links k WHERE k.session = s.id AND k.url_host = $5::text) AS host_seen`;
+    // Confirming: the token's row, and the session's entry only while that row exists; no row at all → revoked.
+    const sql = confirming
+      ? `WITH tok AS (SELECT ${TOKEN_COLUMNS} FROM ${TOKEN_TABLES} WHERE t.id = $2 AND t.agent = $1), entered AS (${entering})
+         SELECT tok.*, entered.* FROM tok LEFT JOIN entered ON true`
+      : entering;
+    // Two replicas may start the token's session at once: the unique index keeps one, the other counts into it.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await this.db.query(sql, [agent, token, time, link?.url ?? null, link?.host ?? null]);
       const row = r.rows[0];
-      if (row) {
+      let confirmed: AgentInfo | undefined;
+      if (confirming) {
+        confirmed = confirmedAgent(agent, row as TokenRow | undefined);
+        if (!confirmed) return undefined;
+      }
+      const as = confirmed ? { agent: confirmed } : {};
+      if (row?.id != null) {
         const session: SessionInfo = { id: row.id, started: iso(row.started), labels: row.labels, requests: Number(row.requests), egress_bytes: Number(row.egress_bytes) + (this.egress.get(row.id) ?? 0) };
-        if (!link) return { session };
-        return row.seen ? { session, seen: row.seen } : { session, hostSeen: row.host_seen === true };
+        if (!link) return { session, ...as };
+        return row.seen ? { session, seen: row.seen, ...as } : { session, hostSeen: row.host_seen === true, ...as };
       }
       const id = `s_${crypto.randomBytes(8).toString('hex')}`;
       const made = await this.db.query(
@@ -153,7 +176,7 @@ export class PgSessions implements AgentSessions {
       this.emit({ type: 'started', session: summary(rec) });
       this.announce(id, { type: 'started' });
       const session: SessionInfo = { id, started, labels: {}, requests: 0, egress_bytes: 0 };
-      return link ? { session, hostSeen: false } : { session };
+      return link ? { session, hostSeen: false, ...as } : { session, ...as };
     }
     throw new Error(`session of agent ${agent} could not be started (the token's session changed during three attempts)`);
   }

@@ -82,6 +82,42 @@ if (missing) {
       t.equal(passed, 0, 'no request with a revoked token passed on the other replica');
     });
 
+    await t.test("one statement confirms the token and enters its session; a change made behind the replicas' views counts at once", async (t) => {
+      const issued = await a.agents.add('folded', { labels: { team: 'red' } });
+      const auth = `folded:${issued.token}`;
+      t.equal((await send(b, auth, 'GET', `${up}/read`)).status, 200, 'B knows the token');
+      const db = (b as Airlock<Services> & { db?: PgState }).db!;
+      const statements: string[] = [];
+      const query = db.query.bind(db);
+      db.query = ((text: string, params?: unknown[]) => (statements.push(text), query(text, params))) as typeof db.query;
+      try {
+        t.equal((await send(b, auth, 'GET', `${up}/read`)).status, 200);
+      } finally {
+        db.query = query;
+      }
+      const tokenReads = statements.filter((s) => s.includes('agent_tokens'));
+      t.equal(tokenReads.length, 1, `the token is read once per request (${statements.length} statements)`);
+      t.match(tokenReads[0], /UPDATE sessions/, "in the session's entry");
+      // Changes no replica announces (no NOTIFY): only the table knows them.
+      const direct = await PgState.open(database, { listen: false });
+      t.teardown(() => direct.close());
+      await direct.query(`UPDATE agents SET labels = $1 WHERE name = 'folded'`, [jsonb({ team: 'blue' })]);
+      const seenBy = (): Promise<string | undefined> => new Promise((resolve) => {
+        const off = b.audit.onRecord((r) => {
+          if (r.agent === 'folded') { off(); resolve(r.description?.agent?.labels?.team); }
+        });
+      });
+      const labelled = seenBy();
+      t.equal((await send(b, auth, 'GET', `${up}/read`)).status, 200);
+      t.equal(await labelled, 'blue', "the policy saw the agent's labels as the table holds them");
+      const counted = async (): Promise<number> => Number((await direct.query(`SELECT requests FROM sessions WHERE agent = 'folded' AND ended IS NULL`)).rows[0]?.requests);
+      const before = await counted();
+      await direct.query(`DELETE FROM agent_tokens WHERE id = $1`, [issued.id]);
+      const after = await send(b, auth, 'GET', `${up}/read`);
+      t.equal(after.status, 407, `a token deleted without a notice is refused: ${after.body.slice(0, 200)}`);
+      t.equal(await counted(), before, 'and counts nothing in its session');
+    });
+
     await t.test('a grant revoked through A no longer lets a request through B at its very next request', async (t) => {
       const issued = await a.agents.add('granted');
       const auth = `granted:${issued.token}`;
