@@ -7,8 +7,9 @@
 // Families, mixed freely character by character (a spelling may escape any subset):
 //   text     raw bytes; %XX (percent, either hex case; form '+'); =XX and soft line breaks
 //            (quoted-printable); \xXX and \ooo (C, Python, shell); \uXXXX, surrogate pairs and
-//            \u{X} (JSON, JavaScript); \/ and other identity escapes of punctuation; &#N; &#xH;
-//            and &name; (HTML, XML); doubled quotes (SQL, CSV)
+//            \u{X} (JSON, JavaScript); %uXXXX (IIS, ASP.NET, JavaScript's unescape); \/ and other
+//            identity escapes of punctuation; &#N; &#xH; and &name; (HTML, XML); doubled quotes
+//            (SQL, CSV)
 //   base64   standard and URL alphabets at every byte alignment inside a larger blob, padded or
 //            not, wrapped by line breaks or whitespace (MIME's 76 columns, PEM, JSON "\n"), its
 //            punctuation in any text spelling (%2B, \/ …)
@@ -138,12 +139,14 @@ function byteEscapes(b: number): Node[] {
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
 function cpEscapes(cp: number): Node[] {
   const out: Node[] = [];
+  // \uXXXX (JSON, JavaScript) and %uXXXX (IIS, ASP.NET's HttpUtility.UrlDecode, JavaScript's unescape).
+  const u = (): Node => seq(set('\\%'), set('u'));
   if (cp <= 0xffff) {
-    out.push(seq(str('\\u'), hex(cp, 4)));
+    out.push(seq(u(), hex(cp, 4)));
   } else {
     const hi = 0xd800 + ((cp - 0x10000) >> 10);
     const lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-    out.push(seq(str('\\u'), hex(hi, 4), str('\\u'), hex(lo, 4)));
+    out.push(seq(u(), hex(hi, 4), u(), hex(lo, 4)));
   }
   out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
   out.push(seq(str('&#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));

