@@ -29,6 +29,14 @@ import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, Unscrubbab
 import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * Numeric character references with five or more leading zeros. HTML reads any number
+ * (`&#0000000115;` is "s" to a browser, and to a service that renders what it stores); the spelling
+ * matcher allows four (a bounded pattern keeps a streamed match bounded). What it cannot match the
+ * guard refuses instead of passing: no ordinary text writes a reference that way.
+ */
+const OVERLONG_REFERENCES = ['&#00000', '&#x00000', '&#X00000'];
+const OVERLONG_WHY = 'a numeric character reference with five or more leading zeros (&#00000…), a spelling Airlock does not match';
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
 /** Headers a credential may not be put in: framing, routing and hop-by-hop headers. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'expect']);
@@ -133,12 +141,17 @@ function bodyScrubber(index: PlaceholderIndex, replace: Map<string, string>, for
   for (const { name, value } of forbiddenValues) {
     rules.push({ value, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
+  rules.push({ forms: OVERLONG_REFERENCES, forbid: `the request body carries ${OVERLONG_WHY}; upload aborted` });
   return new Scrubber([], rules);
 }
 
 /** A forbidden find in an upload becomes a refusal (403, recorded as denied), not an upstream failure. */
 function asRefusal(err: Error | null | undefined): Error | null | undefined {
   if (!(err instanceof ForbiddenContentError)) return err;
+  if (err.message.includes(OVERLONG_WHY)) {
+    return new StreamStop(reject(415, 'body-unreadable', 'Request body cannot be checked',
+      `${err.message}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (write the reference without the zeros)`, 'denied'));
+  }
   const value = /carries the value of/.test(err.message);
   return new StreamStop(reject(403, value ? 'secret-value-not-bound' : 'placeholder-not-bound',
     value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
@@ -257,6 +270,7 @@ export class CredentialGuard implements Enforcer {
       if (ph) rules.push({ value: ph, label: `p:${name}`, replace: '' });
     }
     for (const { name, value } of this.live.values.rules()) rules.push({ value, label: `v:${name}`, replace: '' });
+    if (rules.length) rules.push({ forms: OVERLONG_REFERENCES, label: 'z:', replace: '' });
     const scrubber = new Scrubber([], rules);
     this.headMatcher = { generation, scrubber };
     return scrubber;
@@ -286,7 +300,7 @@ export class CredentialGuard implements Enforcer {
     for (const label of pairs.length ? charsetsOf(contentTypes(outgoing.headers)) : []) {
       if (!needsDecoding(label, matcher.asciiOnly)) continue;
       const texts = formTexts(pairs.join('&'), label);
-      if (!texts) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it` };
+      if (!texts) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it (send it as UTF-8)` };
       parts.push(...texts.map(asLatin1));
     }
     // RFC 2231/5987 parameters (`filename*=utf-16le''%73%00…`) also as the server decodes them.
@@ -300,17 +314,23 @@ export class CredentialGuard implements Enforcer {
     parts.push(...extended.texts);
     const placeholders = new Set<string>();
     const values = new Set<string>();
-    for (const label of matcher.find(parts.join('\0'))) (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
+    let overlong = false;
+    for (const label of matcher.find(parts.join('\0'))) {
+      if (label === 'z:') overlong = true;
+      else (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
+    }
     // A JSON or form body's strings as the server reads them (one layer the raw body guard does not
     // undo: a "\\x64" in JSON is "\x64" to the server); the body slot's own placeholders may be there.
     const strings = [bodyStrings(ctx.description.request.body), multipartText(ctx)].filter(Boolean).join('\0');
     if (strings) {
       for (const label of matcher.find(strings)) {
         const name = label.slice(2);
-        if (label.startsWith('v:')) values.add(name);
+        if (label === 'z:') overlong = true;
+        else if (label.startsWith('v:')) values.add(name);
         else if (!slots.body.has(name)) placeholders.add(name);
       }
     }
+    if (overlong && !placeholders.size && !values.size) return { placeholders: [], values: [], unreadable: `the request carries ${OVERLONG_WHY}` };
     return { placeholders: [...placeholders].sort(), values: [...values].sort() };
   }
 
@@ -339,6 +359,10 @@ export class CredentialGuard implements Enforcer {
     // a JSON message, over its strings as the server reads them).
     const matcher = this.spellingMatcher();
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
+    if (spelled.has('z:')) {
+      return reject(415, 'body-unreadable', 'Message cannot be checked',
+        `a WebSocket message carries ${OVERLONG_WHY}; Airlock checks every message for secrets and placeholders before it leaves, so the tunnel was closed`, 'denied');
+    }
     const values = [...new Set([...this.live.values.find(text), ...[...spelled].filter((l) => l.startsWith('v:')).map((l) => l.slice(2))])]
       .filter((n) => !named.has(n)).sort();
     if (values.length) {
@@ -412,7 +436,7 @@ export class CredentialGuard implements Enforcer {
     const spelled = this.spelledInHead(ctx, slots);
     if (spelled.unreadable) {
       return reject(415, 'body-unreadable', 'Request cannot be checked',
-        `${spelled.unreadable}; Airlock checks every request for secrets and placeholders before it leaves, so it was refused (send it as UTF-8)`, 'denied');
+        `${spelled.unreadable}; Airlock checks every request for secrets and placeholders before it leaves, so it was refused`, 'denied');
     }
     const spelledValues = spelled.values.filter((n) => !named.has(n));
     if (spelledValues.length) {

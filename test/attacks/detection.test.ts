@@ -367,3 +367,25 @@ t.test('property: the placeholder or the value in text a declared charset decode
     t.notOk(r.reached, `${label}: nothing reached the target`);
   }
 });
+
+t.test('property: numeric character references with five or more leading zeros (HTML reads any number) are refused, not passed unmatched', async (t) => {
+  const ref = (v: string, zeros: number, hex: boolean): string => [...v].map((c) => (hex ? `&#x${'0'.repeat(zeros)}${c.charCodeAt(0).toString(16)};` : `&#${'0'.repeat(zeros)}${c.charCodeAt(0)};`)).join('');
+  const places: Record<string, (s: string) => { url: string; opts: Options }> = {
+    header: (s) => ({ url: `${otherUrl}/x`, opts: { headers: { 'x-note': s } } }),
+    query: (s) => ({ url: `${otherUrl}/x?html=${encodeURIComponent(s)}`, opts: {} }),
+    'JSON body': (s) => ({ url: `${otherUrl}/notes`, opts: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ html: `<p>${s}</p>` }) } }),
+    'HTML body behind 6 KiB': (s) => ({ url: `${otherUrl}/notes`, opts: { method: 'POST', headers: { 'content-type': 'text/html' }, body: `<p>${pad}</p><p>${s}</p>` } }),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'), fc.integer({ min: 5, max: 40 }), fc.boolean(), fc.constantFrom(...Object.keys(places)), async (which, zeros, hex, place) => {
+      const p = places[place]!(ref(which === 'value' ? SECRET : PH, zeros, hex));
+      const r = await attempt(p.url, p.opts);
+      const what = `${which} as ${hex ? 'hex' : 'decimal'} references with ${zeros} zeros in the ${place}`;
+      if (!(r.status === 403 || r.status === 415) || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      if (r.reached) throw new Error(`${what}: the target got the request`);
+    }),
+    { numRuns: Math.max(12, Math.ceil(runs / 3)), ...(seed !== undefined ? { seed } : {}) },
+  );
+  const ok = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'text/html' }, body: '<p>&#000065; &#x0041; &#x000041; caf&#233;</p>' });
+  t.equal(ok.status, 200, 'control: references with up to four leading zeros, without a secret, pass');
+});
