@@ -132,7 +132,7 @@ t.test('control: the same places without a secret pass, compressed or not; the b
   t.equal(allowed.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'the bound host got the value in its slot');
 });
 
-t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks, %uXXXX', async (t) => {
+t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks, %uXXXX, octal, \\U and \\u{}', async (t) => {
   const b64 = (v: string, width: number, eol: string): string => Buffer.from(v).toString('base64').replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`);
   const qp = (v: string): string => [...Buffer.from(v)].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
   for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
@@ -154,6 +154,8 @@ t.test('the spellings that got through before: compressed bodies, quoted-printab
       ['query base64 split by +', `${otherUrl}/n?d=${b64(v, 6, '+')}`, {}],
       ['query base64 split by %0A', `${otherUrl}/n?d=${b64(v, 5, '%0A')}`, {}],
       ['query as %uXXXX (IIS, ASP.NET)', `${otherUrl}/n?d=${[...v].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}`, {}],
+      ['quoted cookie in octal escapes (Python\'s http.cookies, Werkzeug)', `${otherUrl}/n`, { headers: { cookie: `n="${[...v].map((c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`).join('')}"` } }],
+      ['YAML string in \\U escapes', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: `note: "${[...v].map((c) => `\\U${c.charCodeAt(0).toString(16).padStart(8, '0')}`).join('')}"\n` }],
       ['form every other character as %uXXXX', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `d=${[...v].map((c, i) => (i % 2 ? c : `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('')}` }],
     ];
     for (const [label, url, opts] of cases) {
