@@ -2,6 +2,7 @@
 // `register(program)`; this file discovers them, so adding a command is adding one file.
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { terminalText } from '../lib/text.ts';
 
 const commandsDir = new URL('./commands/', import.meta.url);
 
@@ -72,11 +73,12 @@ export async function main(argv: string[], registrations?: Array<(program: Comma
     if (err instanceof CommanderError) return err.exitCode;
     if (isClosedPipe(err)) return typeof process.exitCode === 'number' ? process.exitCode : 0;
     if (err instanceof CliError) {
-      if (err.message) process.stderr.write(`airlock: ${err.message}\n`);
+      if (err.message) process.stderr.write(`airlock: ${terminalText(err.message, true)}\n`);
       return err.exitCode;
     }
     const e = err as Error;
-    process.stderr.write(`airlock: ${e.message ?? String(err)}\n`);
+    // Messages may quote a file's or a server's bytes: control characters are shown, never sent to the terminal.
+    process.stderr.write(`airlock: ${terminalText(e.message ?? String(err), true)}\n`);
     return 1;
   }
 }

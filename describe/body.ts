@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
+import { parseLenientJson } from './json-lenient.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -341,6 +342,18 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
           alternates.push({ label: 'text', text: text.slice(0, keep), textTruncated: text.length > keep });
         }
       }
+      return finish();
+    }
+    // Not JSON to JSON.parse, but JSON to lenient parsers (Python's NaN, Json.NET's comments,
+    // quotes and trailing commas): servers disagree on it, and the lenient reading is the one that runs.
+    const lenient = parseLenientJson(text);
+    if (lenient && 'tooDeep' in lenient) {
+      ambiguous('json_lenient', 'a body only lenient JSON parsers read, nested too deep to read here');
+      return finish();
+    }
+    if (lenient) {
+      summary.json = lenient.value;
+      ambiguous('json_lenient', 'strict JSON parsers refuse the body; lenient ones (NaN or Infinity, comments, trailing commas, single quotes, unquoted keys) read it');
       return finish();
     }
   }

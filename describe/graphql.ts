@@ -174,6 +174,19 @@ function multipartRequests(body: Buffer, header: string): OneRequest[] | { error
   return out.length ? out : { error: 'no GraphQL query in the multipart body' };
 }
 
+/**
+ * A form field's name as Rack 2 and PHP read it: Rack 2 drops leading `[`/`]` and trailing `]`
+ * (`[query]` is `query`), PHP leading blanks and all after a NUL byte. Linear, no pattern.
+ */
+function formName(name: string): string {
+  const nul = name.indexOf('\0');
+  let end = nul >= 0 ? nul : name.length;
+  let start = 0;
+  while (start < end && (name[start] === '[' || name[start] === ']' || name[start] === ' ')) start++;
+  while (end > start && name[end - 1] === ']') end--;
+  return name.slice(start, end);
+}
+
 /** The requests a body carries, read the ways servers read it; undefined when it is none of them. */
 // The three shapes cannot be mistaken for each other (valid JSON and a `name=` form are never a valid
 // document), so each is tried whatever the Content-Type says: a server that ignores it reads it so.
@@ -190,15 +203,16 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     }
     if (isJson) return jsonRequests(json);
   }
-  if (/^&*[%A-Za-z_][A-Za-z0-9_%.-]*=/.test(trimmed)) {
+  if (/^[&[\]]*[%A-Za-z_][A-Za-z0-9_%.\]-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
+    const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n) === key).map(([, v]) => v);
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
-    const plain = form.getAll('query');
-    const semi = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')).getAll('query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    const plain = all(form, 'query');
+    const semi = trimmed.includes(';') ? all(new URLSearchParams(trimmed.replaceAll(';', '&')), 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
     if (plain.length || semi.length) {
       const queries = [...plain, ...semi];
-      const name = form.get('operationName') ?? undefined;
+      const name = all(form, 'operationName')[0];
       // Several `query` fields: servers keep the first or the last; both may run.
       return queries.map((q) => ({ query: q, operationName: name }));
     }

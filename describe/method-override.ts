@@ -85,9 +85,15 @@ function awsQueryAction(url: URL): string | undefined {
   return actions[0];
 }
 
-/** AWS Query actions that only read: Describe…, List…, Get… (AWS's naming for reads). */
+/**
+ * Get… actions that hand out a credential: STS session and federation tokens (fresh keys for the
+ * account), EC2's Windows administrator password. A read that returns a key is not a harmless read.
+ */
+const awsCredentialActions = new Set(['GetSessionToken', 'GetFederationToken', 'GetPasswordData']);
+
+/** AWS Query actions that only read: Describe…, List…, Get… (AWS's naming for reads), but those that hand out a credential. */
 function awsReadAction(action: string): boolean {
-  return /^(Describe|List|Get)[A-Z]/.test(action);
+  return /^(Describe|List|Get)[A-Z]/.test(action) && !awsCredentialActions.has(action);
 }
 
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
@@ -142,7 +148,9 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // containing `/json` or `+json` as JSON. Of several Content-Type headers, each is one some
   // server reads the body by.
   const types = input.contentTypeHeaders.map((h) => h.trim().toLowerCase());
-  const multipartHeader = input.contentTypeHeaders.find((h) => h.trim().toLowerCase().startsWith('multipart/form-data'));
+  // Rack parses multipart/related and multipart/mixed bodies for form fields as it does
+  // multipart/form-data (its PARSEABLE_DATA_MEDIA_TYPES): any multipart type may carry `_method`.
+  const multipartHeader = input.contentTypeHeaders.find((h) => h.trim().toLowerCase().startsWith('multipart/'));
   const untypedPost = input.contentType === '' && types.every((h) => h === '') && input.method === 'POST';
   const form = untypedPost || types.some((h) => h.startsWith('application/x-www-form-urlencoded'));
   const json = types.some((h) => h.includes('/json') || h.includes('+json'));

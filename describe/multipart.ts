@@ -20,9 +20,52 @@ export function multipartBoundary(header: string): string | undefined {
   return m?.[1] ?? m?.[2];
 }
 
+/** At most this many boundaries of one header are read. */
+const MAX_BOUNDARIES = 4;
+
+/**
+ * Every boundary a server may take from a Content-Type value: PHP and most parsers the first
+ * `boundary` parameter, Rack the last text `boundary=` anywhere in the value (its pattern is
+ * `multipart/.*boundary="?([^";,]+)`, so `xboundary=` counts there). Distinct values, in order.
+ */
+export function multipartBoundaries(header: string): string[] {
+  const out: string[] = [];
+  const first = multipartBoundary(header);
+  if (first) out.push(first);
+  const lower = header.toLowerCase();
+  for (let at = lower.indexOf('boundary='); at >= 0 && out.length < MAX_BOUNDARIES; at = lower.indexOf('boundary=', at + 1)) {
+    let v = at + 'boundary='.length;
+    const quoted = header[v] === '"';
+    if (quoted) v++;
+    // Unquoted, a parameter ends at a blank for most parsers; Rack's value runs on to `"`, `;` or `,`.
+    for (const stop of quoted ? ['"'] : ['";,\t\r\n ', '";,']) {
+      let end = v;
+      while (end < header.length && end - v < 200 && !stop.includes(header[end]!)) end++;
+      const b = header.slice(v, end);
+      if (b && !out.includes(b) && out.length < MAX_BOUNDARIES) out.push(b);
+    }
+  }
+  return out;
+}
+
+/**
+ * The wanted fields of a multipart body, read under every boundary its Content-Type may give
+ * (multipartBoundaries): the fields of each reading, complete only when every reading is.
+ */
 export function multipartFields(body: Buffer, header: string, wanted: (name: string) => boolean): MultipartFields {
-  const boundary = multipartBoundary(header);
-  if (!boundary) return { fields: [], complete: false };
+  const boundaries = multipartBoundaries(header);
+  if (boundaries.length === 0) return { fields: [], complete: false };
+  const fields: Array<[string, string]> = [];
+  let complete = true;
+  for (const boundary of boundaries) {
+    const one = fieldsUnder(body, boundary, wanted);
+    fields.push(...one.fields);
+    complete &&= one.complete;
+  }
+  return { fields, complete };
+}
+
+function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string) => boolean): MultipartFields {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
   const fields: Array<[string, string]> = [];

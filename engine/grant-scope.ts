@@ -15,6 +15,11 @@ export function operationScope(d: RequestDescription): string[] {
   // A body servers read differently (duplicate keys, a contradicting Content-Type …): the scope
   // below is of the worst reading only, so the request is not one operation a grant could name.
   if (d.request.body?.ambiguous === true) items.add('body:ambiguous');
+  // IIS URL Rewrite (and older Symfony and Zend) run the path an `X-Original-URL` or
+  // `X-Rewrite-URL` header names, not the request line's: what the request acts on is not its path.
+  for (const name of Object.keys(d.request.headers ?? {})) {
+    if (pathRewriteHeaders.has(name.toLowerCase().replaceAll('_', '-'))) items.add('path:rewritten');
+  }
   const override = d.request.method_override;
   if (override) {
     items.add(`method:${d.request.effective_method ?? d.request.method}`);
@@ -87,7 +92,10 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten']);
+
+/** Headers some servers take the path from instead of the request line. */
+const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);
 
 export function opaqueScope(scope: readonly string[]): string[] {
   return scope.filter((i) => opaqueItems.has(i));
@@ -102,9 +110,9 @@ export function opaqueScope(scope: readonly string[]): string[] {
  * mutation's input names); a mail send by its recipients.
  */
 const targetParams = [
-  'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'table', 'function', 'account_id', 'zone_id',
+  'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
-  'recipients', 'webhook', 'stripe_account',
+  'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

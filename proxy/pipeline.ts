@@ -92,7 +92,7 @@ export class Pipeline {
       x.offer = offer;
     }
     const tunnel = x.tunnel;
-    const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
+    const credential = tunnel ? tunnel.credential : x.head.headers['proxy-authorization'];
     // A shared directory may leave the token's confirmation to describe (one round trip with the session's entry).
     const who = await this.identify(credential, { deferConfirm: true });
     const agent = who?.agent;

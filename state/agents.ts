@@ -8,7 +8,7 @@
 // so the store notices changes on disk and re-reads them: a new agent works at once, a removed
 // agent or revoked token stops working within a second.
 import crypto from 'node:crypto';
-import { fileStamp, openDocument, type Document } from './document.ts';
+import { fileStamp, isJsonObject, openDocument, recordsProblem, type Document } from './document.ts';
 import { stateFile } from './home.ts';
 import type { AgentInfo } from '../describe/types.ts';
 
@@ -34,6 +34,21 @@ export interface StoredAgent {
 interface AgentsFile {
   version: 1;
   agents: Record<string, StoredAgent>;
+}
+
+/** What is wrong with agents.json's agents, if anything (the file is then refused, never half-used). */
+function agentsProblem(d: AgentsFile): string | undefined {
+  return recordsProblem(d.agents, 'agents', (a) => {
+    if (typeof a.name !== 'string') return '"name" must be a string';
+    if (a.labels !== undefined && !(isJsonObject(a.labels) && Object.values(a.labels).every((v) => typeof v === 'string'))) return '"labels" must map names to strings';
+    if (!Array.isArray(a.tokens)) return '"tokens" must be a list';
+    for (const t of a.tokens as unknown[]) {
+      if (!isJsonObject(t) || typeof t.id !== 'string' || typeof t.hash !== 'string') return 'each token must have a string "id" and "hash"';
+      if (t.expires !== undefined && (typeof t.expires !== 'string' || Number.isNaN(Date.parse(t.expires)))) return `token ${t.id}: "expires" must be an RFC 3339 time`;
+      if (t.secrets !== undefined && !(Array.isArray(t.secrets) && t.secrets.every((x) => typeof x === 'string'))) return `token ${t.id}: "secrets" must be a list of secret names`;
+    }
+    return undefined;
+  });
 }
 
 export interface IssuedToken {
@@ -118,7 +133,7 @@ export class AgentStore {
   }
 
   static async open(home: string): Promise<AgentStore> {
-    const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600 });
+    const doc = await openDocument<AgentsFile>(stateFile(home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem });
     return new AgentStore(home, doc);
   }
 
@@ -139,7 +154,7 @@ export class AgentStore {
     }
     this.reloading ??= (async () => {
       try {
-        this.doc = await openDocument<AgentsFile>(stateFile(this.home, 'agents'), { version: 1, agents: {} }, { mode: 0o600 });
+        this.doc = await openDocument<AgentsFile>(stateFile(this.home, 'agents'), { version: 1, agents: {} }, { mode: 0o600, check: agentsProblem });
         this.broken = undefined;
       } catch (err) {
         this.broken = err as Error;

@@ -6,10 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
+import { terminalText } from '../lib/text.ts';
 
 export class StateFileError extends Error {
   constructor(readonly file: string, detail: string) {
-    super(`state file ${file} is unreadable (${detail}); fix or move it aside — Airlock will not overwrite it`);
+    // The detail may quote the file's bytes (JSON.parse does): control characters are shown, never sent to the terminal.
+    super(`state file ${file} is unreadable (${terminalText(detail)}); fix or move it aside — Airlock will not overwrite it`);
   }
 }
 
@@ -35,8 +37,28 @@ export interface Document<T> {
   write(): Promise<void>;
 }
 
-/** Opens one JSON document of the state folder (`file` as state/home.ts names it), creating its folder. */
-export async function openDocument<T extends object>(file: string, defaults: T, opts: { mode?: number } = {}): Promise<Document<T>> {
+/** A JSON object (not null, not an array). */
+export const isJsonObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * What is wrong with an object of records keyed by name (agents, buckets, secrets), as
+ * `what "name": problem`, or undefined when `check` accepts every record.
+ */
+export function recordsProblem(records: unknown, what: string, check: (record: Record<string, any>) => string | undefined): string | undefined {
+  if (!isJsonObject(records)) return `"${what}" must be an object`;
+  for (const [name, record] of Object.entries(records)) {
+    const problem = isJsonObject(record) ? check(record) : 'must be an object';
+    if (problem) return `${what} ${JSON.stringify(name.slice(0, 64))}: ${problem}`;
+  }
+  return undefined;
+}
+
+/**
+ * Opens one JSON document of the state folder (`file` as state/home.ts names it), creating its
+ * folder. `check` names what is wrong with a document of the wrong shape (valid JSON, wrong
+ * types): it is refused like unreadable JSON, never used half-way or overwritten.
+ */
+export async function openDocument<T extends object>(file: string, defaults: T, opts: { mode?: number; check?: (data: T) => string | undefined } = {}): Promise<Document<T>> {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const db = new Low<T>(new JSONFile<T>(file), structuredClone(defaults));
   try {
@@ -48,6 +70,8 @@ export async function openDocument<T extends object>(file: string, defaults: T, 
     throw new StateFileError(file, 'not a JSON object');
   }
   db.data = { ...structuredClone(defaults), ...db.data };
+  const problem = opts.check?.(db.data);
+  if (problem) throw new StateFileError(file, problem);
   let chain: Promise<void> = Promise.resolve();
   const write = (): Promise<void> => {
     chain = chain.then(async () => {

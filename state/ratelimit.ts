@@ -12,7 +12,7 @@
 // a crash loses at most the charges of the last flush interval (default 5 s), which can only make
 // buckets look fuller than they were, never emptier.
 import { durationMs } from '../engine/decision-contract.ts';
-import { openDocument, type Document } from './document.ts';
+import { openDocument, recordsProblem, type Document } from './document.ts';
 import type { RequestDescription } from '../describe/types.ts';
 import type { RateLimitDirective } from '../engine/decision.ts';
 import { stateFile } from './home.ts';
@@ -259,6 +259,12 @@ interface LimiterDoc {
   buckets: Record<string, BucketState>;
 }
 
+/** What is wrong with ratelimits.json's buckets, if anything. */
+function bucketsProblem(d: LimiterDoc): string | undefined {
+  return recordsProblem(d.buckets, 'buckets', (b) =>
+    ['limit', 'window_ms', 'tokens', 'updated'].every((k) => typeof b[k] === 'number' && Number.isFinite(b[k])) ? undefined : '"limit", "window_ms", "tokens" and "updated" must be numbers');
+}
+
 export interface RateLimiterOptions {
   now?: () => number;
   /** How often changed buckets are written to disk (ms; default 5000). */
@@ -274,7 +280,7 @@ export class RateLimiter {
 
   /** Opens the limiter with its state from the state folder (or in memory only, without a home). */
   static async open(home: string | undefined, opts: RateLimiterOptions = {}): Promise<RateLimiter> {
-    const doc = home ? await openDocument<LimiterDoc>(stateFile(home, 'ratelimits'), { version: 1, buckets: {} }, { mode: 0o600 }) : undefined;
+    const doc = home ? await openDocument<LimiterDoc>(stateFile(home, 'ratelimits'), { version: 1, buckets: {} }, { mode: 0o600, check: bucketsProblem }) : undefined;
     const limiter = new RateLimiter(new BucketTable(opts.now ?? Date.now, doc?.data.buckets ?? {}), doc);
     if (doc) {
       limiter.timer = setInterval(() => void limiter.flush().catch(() => undefined), opts.flushMs ?? 5000);
@@ -321,6 +327,6 @@ export class RateLimiter {
 
 /** Reads persisted buckets without a running limiter (the CLI when Airlock is not running). */
 export async function readBuckets(home: string, now: () => number = Date.now): Promise<BucketView[]> {
-  const doc = await openDocument<LimiterDoc>(stateFile(home, 'ratelimits'), { version: 1, buckets: {} }, { mode: 0o600 });
+  const doc = await openDocument<LimiterDoc>(stateFile(home, 'ratelimits'), { version: 1, buckets: {} }, { mode: 0o600, check: bucketsProblem });
   return new BucketTable(now, doc.data.buckets).list();
 }

@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LabelArrival, SessionInfo } from '../describe/types.ts';
 import type { AuditRecord, SessionEvent } from './audit-log.ts';
-import { StateFileError } from './document.ts';
+import { StateFileError, isJsonObject } from './document.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
 export const SESSION_LIMITS = {
@@ -119,6 +119,29 @@ type JournalLine =
   | { e: 'reset'; id: string; by: string; time: string; reason?: string }
   | { e: 'req'; id: string; entry: TimelineEntry };
 
+/** Members each journal line must hold as text (all but the kind, checked first). */
+const JOURNAL_TEXT: Record<JournalLine['e'], readonly string[]> = {
+  open: ['id', 'agent', 'token', 'time'],
+  label: ['id', 'label', 'request_id', 'host', 'time'],
+  count: ['id', 'time'],
+  links: ['id', 'r', 'h'],
+  clear: ['id', 'label', 'by', 'time'],
+  reset: ['id', 'by', 'time'],
+  req: ['id'],
+};
+
+/** What is wrong with one parsed journal line, if anything (a damaged journal is refused, never half-read). */
+function journalLineProblem(v: unknown): string | undefined {
+  if (!isJsonObject(v) || typeof v.e !== 'string' || !Object.hasOwn(JOURNAL_TEXT, v.e)) return 'not a session journal entry';
+  const missing = JOURNAL_TEXT[v.e as JournalLine['e']].find((k) => typeof v[k] !== 'string');
+  if (missing) return `"${missing}" of a "${v.e}" entry must be text`;
+  if (v.e === 'count' && !(Number.isFinite(v.requests) && Number.isFinite(v.egress))) return '"requests" and "egress" of a "count" entry must be numbers';
+  if (v.e === 'links' && !(Array.isArray(v.u) && v.u.every((u: unknown) => typeof u === 'string'))) return '"u" of a "links" entry must be a list of URLs';
+  if (v.e === 'req' && !(isJsonObject(v.entry) && typeof v.entry.url === 'string')) return '"entry" of a "req" entry must be a timeline entry';
+  if ((v.e === 'clear' || v.e === 'reset') && v.reason !== undefined && typeof v.reason !== 'string') return '"reason" must be text';
+  return undefined;
+}
+
 interface Live {
   rec: SessionRecord;
   /** url → where it was first seen; insertion order is age. */
@@ -205,6 +228,8 @@ export class JournalSessionStore {
         }
         throw new StateFileError(this.file, `line ${i + 1} is not JSON`);
       }
+      const problem = journalLineProblem(v);
+      if (problem) throw new StateFileError(this.file, `line ${i + 1}: ${problem}`);
       this.apply(v);
     }
   }

@@ -12,7 +12,7 @@
 // process sharing the state folder counts them.
 import fs from 'node:fs';
 import * as OTPAuth from 'otpauth';
-import { StateFileError, openDocument } from './document.ts';
+import { StateFileError, isJsonObject, openDocument } from './document.ts';
 import { stateFile } from './home.ts';
 
 interface TotpDoc {
@@ -38,6 +38,14 @@ export interface Enrollment {
 
 export class TotpError extends Error {}
 
+/** What is wrong with totp.json, if anything: an enrolment whose fields have the wrong types is refused, never read as none. */
+function totpProblem(d: TotpDoc): string | undefined {
+  if (d.secret !== undefined && (typeof d.secret !== 'string' || !/^[A-Z2-7]+=*$/i.test(d.secret))) return '"secret" must be a base32 TOTP secret';
+  if (d.last_counter !== undefined && !Number.isSafeInteger(d.last_counter)) return '"last_counter" must be a whole number';
+  if (d.failures !== undefined && !(Array.isArray(d.failures) && d.failures.every((f) => Number.isFinite(f)))) return '"failures" must be a list of times';
+  return undefined;
+}
+
 const ISSUER = 'Airlock';
 
 function totpOf(secret: string, label: string): OTPAuth.TOTP {
@@ -54,19 +62,23 @@ export class TotpStore {
   }
 
   private open() {
-    return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600 });
+    return openDocument<TotpDoc>(this.file, { version: 1 }, { mode: 0o600, check: totpProblem });
   }
 
   /** True when a TOTP secret is enrolled (read from disk each time). */
   enrolled(): boolean {
     if (!fs.existsSync(this.file)) return false;
+    let doc: unknown;
     try {
-      const doc = JSON.parse(fs.readFileSync(this.file, 'utf8')) as TotpDoc;
-      return typeof doc.secret === 'string' && doc.secret.length > 0;
+      doc = JSON.parse(fs.readFileSync(this.file, 'utf8'));
     } catch (err) {
       // An unreadable enrollment must not silently switch step-up off.
       throw new StateFileError(this.file, (err as Error).message);
     }
+    // Nor may one of the wrong shape (a secret that is not text would read as "not enrolled").
+    const problem = isJsonObject(doc) ? totpProblem(doc as TotpDoc) : 'not a JSON object';
+    if (problem) throw new StateFileError(this.file, problem);
+    return typeof (doc as TotpDoc).secret === 'string' && (doc as TotpDoc).secret!.length > 0;
   }
 
   /** Creates a new secret (refuses to replace one unless `force`). Returns it for the user to scan. */

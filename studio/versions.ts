@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { compilePolicy, listPolicyFiles, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
-import { openDocument, type Document } from '../state/document.ts';
+import { isJsonObject, openDocument, type Document } from '../state/document.ts';
 import { copyPolicyFolder } from './drafts.ts';
 import { stateFile } from '../state/home.ts';
 
@@ -28,6 +28,14 @@ export interface PolicyVersionRecord {
 interface VersionsDoc {
   current: string | null;
   history: PolicyVersionRecord[];
+}
+
+/** What is wrong with policy-versions.json, if anything. */
+function versionsProblem(d: VersionsDoc): string | undefined {
+  if (d.current !== null && typeof d.current !== 'string') return '"current" must be a version or null';
+  if (!Array.isArray(d.history)) return '"history" must be a list';
+  const bad = (d.history as unknown[]).findIndex((v) => !isJsonObject(v) || typeof v.version !== 'string' || typeof v.published !== 'string' || !Array.isArray(v.files));
+  return bad >= 0 ? `history entry ${bad} must have a "version", a "published" time and a list of "files"` : undefined;
 }
 
 /** A test suite's result as the studio shows it (studio/policy-tools.ts builds it from offline/policy-tests.ts). */
@@ -89,7 +97,7 @@ export class VersionStore {
   }
 
   static async open(home: string): Promise<VersionStore> {
-    const doc = await openDocument<VersionsDoc>(stateFile(home, 'policyVersions'), { current: null, history: [] }, { mode: 0o600 });
+    const doc = await openDocument<VersionsDoc>(stateFile(home, 'policyVersions'), { current: null, history: [] }, { mode: 0o600, check: versionsProblem });
     return new VersionStore(home, doc);
   }
 

@@ -4,7 +4,7 @@ import type { ServiceAdapter } from './adapter.ts';
 import { hostIs } from './adapter.ts';
 import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
-import type { RequestInfo } from '../types.ts';
+import type { Effect, RequestInfo } from '../types.ts';
 import { describeGraphql } from '../graphql.ts';
 
 const Z = '/zones/{zone_id}';
@@ -59,6 +59,30 @@ const routes: RouteSpec[] = [
 ];
 
 const table = new RouteTable(routes);
+
+/**
+ * A route the table does not name (the API has hundreds) that changes something is judged by the
+ * words of its path, failing towards the stricter effect, as GitHub's unnamed routes are: a
+ * restore (D1 Time Travel) throws away what was written since; secrets, tokens and credentials,
+ * members and roles, Access (Zero Trust), firewall and WAF rules, zone and script settings, and the
+ * domains that make an R2 bucket or a Worker public change who can do or reach what. The account,
+ * zone and object ids are not words of the route.
+ */
+// (`memberships`: accepting an invitation makes the token reach another account.)
+const deleteWords = new Set(['restore']);
+const adminWords = new Set([
+  'secrets', 'tokens', 'service_tokens', 'temp-access-credentials', 'credentials', 'keys', 'members', 'memberships', 'roles', 'access',
+  'access_rules', 'firewall', 'waf', 'filters', 'rulesets', 'rate_limits', 'page_rules', 'settings', 'ssl', 'dnssec',
+  'domains', 'custom_domains', 'subdomain', 'cors', 'policies', 'certificates', 'custom_certificates',
+]);
+
+function unknownRouteEffect(segs: string[], effect: Effect): Effect {
+  if (effect !== 'write') return effect;
+  const words = segs[0] === 'accounts' || segs[0] === 'zones' ? segs.slice(2) : segs;
+  if (words.some((w) => deleteWords.has(w))) return 'delete';
+  if (words.some((w) => adminWords.has(w))) return 'admin';
+  return effect;
+}
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
 
 /** The GraphQL Analytics API: only queries exist; anything else is a write. */
@@ -71,7 +95,9 @@ export const cloudflare: ServiceAdapter = {
   describe(request, graphql) {
     if (isGraphql(request)) return describeGraphql('cloudflare', graphql, (f) => [`graphql.${f}`, 'write']);
     const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
-    return fromTable('cloudflare', table, request, segs);
+    const info = fromTable('cloudflare', table, request, segs);
+    if (info.operation === 'unknown') info.effect = unknownRouteEffect(segs, info.effect);
+    return info;
   },
   sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromBody(request, { keys: ['sql'], dialect: 'sqlite' }) : undefined),
 };

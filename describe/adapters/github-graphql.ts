@@ -98,6 +98,7 @@ const mutations = new Map<string, Spec>([
   // Access, security gates, settings, enterprise and organization administration, migrations
   ...same('admin', [
     'transferIssue', 'dismissRepositoryVulnerabilityAlert',
+    'updateProjectV2Collaborators', // who may read and edit a project (its items may be private issues)
     'updateTeamReviewAssignment',
     'accessUserNamespaceRepository', 'createAttributionInvitation', 'createIpAllowListEntry', 'updateIpAllowListEntry',
     'deleteIpAllowListEntry', 'updateIpAllowListEnabledSetting', 'updateIpAllowListForInstalledAppsEnabledSetting',
@@ -143,7 +144,7 @@ const mutations = new Map<string, Spec>([
     'markProjectV2AsTemplate', 'unmarkProjectV2AsTemplate', 'minimizeComment', 'unminimizeComment', 'moveProjectCard',
     'moveProjectColumn', 'pinEnvironment', 'reorderEnvironment', 'pinIssue', 'unpinIssue', 'resolveReviewThread',
     'unresolveReviewThread', 'unmarkIssueAsDuplicate', 'updateProject', 'updateProjectCard',
-    'updateProjectColumn', 'updateProjectV2', 'updateProjectV2Collaborators', 'updateProjectV2DraftIssue',
+    'updateProjectColumn', 'updateProjectV2', 'updateProjectV2DraftIssue',
     'updateProjectV2Field', 'updateProjectV2ItemFieldValue', 'updateProjectV2ItemPosition', 'updateProjectV2StatusUpdate',
     'updateSubscription',
   ]),
@@ -189,8 +190,15 @@ function mayForce(gql: GraphqlRequest): boolean {
  * reason: writing or deleting one is an `admin` change, whichever API carries it.
  */
 export function controlsRepository(path: string): boolean {
-  const p = path.replace(/^\/+/, '');
-  return p.startsWith('.github/') || p === 'CODEOWNERS' || p.endsWith('/CODEOWNERS');
+  // Read as a path (empty and `.` segments dropped, `..` climbing): `./.github/…` and
+  // `docs/../.github/…` name the same file wherever a server normalizes them.
+  const segs: string[] = [];
+  for (const seg of path.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') segs.pop();
+    else segs.push(seg);
+  }
+  return segs[0] === '.github' || segs[segs.length - 1] === 'CODEOWNERS';
 }
 
 /** The file paths createCommitOnBranch calls add or delete; undefined when a call's changes are not in the request. */
@@ -228,9 +236,12 @@ function nodeIds(gql: GraphqlRequest): string[] {
     if (!input || typeof input !== 'object' || Array.isArray(input)) continue;
     for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
       // A branch named by repository and name (createCommitOnBranch): the repository is the place.
+      // Both spellings given: which one GitHub goes by is its choice, so both are the place.
       if (key === 'branch' && value && typeof value === 'object' && !Array.isArray(value)) {
         const b = value as { repositoryNameWithOwner?: unknown; id?: unknown };
-        ids.add(typeof b.repositoryNameWithOwner === 'string' ? b.repositoryNameWithOwner : typeof b.id === 'string' ? b.id : '?');
+        const named = [b.repositoryNameWithOwner, b.id].filter((v) => v !== undefined && v !== null);
+        if (named.length === 0) ids.add('?');
+        for (const v of named) ids.add(typeof v === 'string' ? v : '?');
         continue;
       }
       // (clientMutationId is the client's own label for the call, not a place.)

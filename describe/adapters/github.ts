@@ -26,6 +26,11 @@ const rest: RouteSpec[] = [
   { route: `PUT ${R}/topics`, operation: 'repos.replace_topics', effect: 'write' },
   { route: `POST ${R}/dispatches`, operation: 'repos.create_dispatch_event', effect: 'write' },
   { route: `POST ${R}/merges`, operation: 'repos.merge', effect: 'write' },
+  // Syncing a fork merges the upstream branch into it, as /merges does.
+  { route: `POST ${R}/merge-upstream`, operation: 'repos.merge_upstream', effect: 'write' },
+  // A Pages site serves the repository's files (from a private repository too; `public: true`
+  // opens it to anyone on the internet): creating one or changing who can read it is admin.
+  { route: `POST|PUT ${R}/pages`, operation: 'repos.update_pages', effect: 'admin' },
   { route: `GET ${R}/collaborators`, operation: 'repos.list_collaborators', effect: 'read' },
   { route: `PUT ${R}/collaborators/{username}`, operation: 'repos.add_collaborator', effect: 'admin' },
   { route: `DELETE ${R}/collaborators/{username}`, operation: 'repos.remove_collaborator', effect: 'admin' },
@@ -181,6 +186,8 @@ const rest: RouteSpec[] = [
   { route: 'PUT /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}', operation: 'teams.add_or_update_repo_permissions_in_org', effect: 'admin' },
   { route: 'DELETE /orgs/{org}/teams/{team_slug}/repos/{owner}/{repo}', operation: 'teams.remove_repo_in_org', effect: 'admin' },
   { route: 'PUT|DELETE /orgs/{org}/teams/{team_slug}/memberships/{username}', operation: 'teams.update_membership_for_user_in_org', effect: 'admin' },
+  // The legacy team routes (by team id) do the same.
+  { route: 'PUT|DELETE /teams/{team_id}/repos/{owner}/{repo}', operation: 'teams.add_or_update_repo_permissions_legacy', effect: 'admin' },
   { route: 'POST /orgs/{org}/teams/{team_slug}/discussions', operation: 'teams.create_discussion_in_org', effect: 'send' },
   { route: 'POST /orgs/{org}/teams/{team_slug}/discussions/{discussion_number}/comments', operation: 'teams.create_discussion_comment_in_org', effect: 'send' },
   { route: 'POST /orgs/{org}/invitations', operation: 'orgs.create_invitation', effect: 'admin' },
@@ -218,6 +225,8 @@ const adminWords = new Set([
   'automated-security-fixes', 'transfer', 'visibility', 'organization-roles', 'roles',
   // Security gates: approving a first-time contributor's workflow run, bypassing push protection.
   'approve', 'push-protection-bypasses', 'bypass-requests',
+  // An address added to the account can, once its owner verifies it, reset the account's password.
+  'emails',
 ]);
 const sendWords = new Set(['comments', 'replies', 'reviews', 'discussions']);
 
@@ -233,6 +242,19 @@ function unknownRouteEffect(segments: string[]): 'write' | 'send' | 'admin' {
   return 'write';
 }
 
+/**
+ * `/repositories/{id}/…` and `/organizations/{id}/…` are the same API as `/repos/{owner}/{repo}/…`
+ * and `/orgs/{org}/…` (GitHub's own pagination links use them, and they serve writes too): they
+ * are matched against the same routes, so `PATCH /repositories/1296269` is `repos.update`.
+ */
+function byIdAlias(segments: string[]): [string[], Record<string, string> | undefined] {
+  const [first, id, ...rest] = segments;
+  if (id === undefined) return [segments, undefined];
+  if (first === 'repositories') return [['repos', `#${id}`, `#${id}`, ...rest], { repository_id: id }];
+  if (first === 'organizations') return [['orgs', `#${id}`, ...rest], { organization_id: id }];
+  return [segments, undefined];
+}
+
 const isGraphql = (request: RequestInfo): boolean =>
   request.host === 'api.github.com' && request.segments.length === 1 && request.segments[0] === 'graphql';
 
@@ -242,8 +264,16 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     // describe step) the request is unreadable GraphQL, which fails closed.
     return githubGraphql(graphql ?? { info: { parsed: false, error: 'GraphQL body not parsed', operations: [] }, documents: [], variables: [] });
   }
-  const info = fromTable('github', restTable, request);
-  if (info.operation === 'unknown' && info.effect === 'write') info.effect = unknownRouteEffect(request.segments);
+  const [segments, alias] = byIdAlias(request.segments);
+  const info = fromTable('github', restTable, request, segments);
+  if (alias) {
+    // The repository or organization is named by id, not by name: that id is the place.
+    delete info.params.owner;
+    delete info.params.repo;
+    delete info.params.org;
+    Object.assign(info.params, alias);
+  }
+  if (info.operation === 'unknown' && info.effect === 'write') info.effect = unknownRouteEffect(segments);
   // Writing or deleting a workflow, an action or CODEOWNERS changes what CI runs and who reviews.
   if (info.operation === 'repos.create_or_update_file_contents' && controlsRepository(String(info.params.path ?? ''))) {
     info.effect = 'admin';

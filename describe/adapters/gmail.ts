@@ -2,7 +2,7 @@
 // media upload form /upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
-import { multipartBoundary } from '../multipart.ts';
+import { multipartBoundaries, multipartBoundary } from '../multipart.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
@@ -71,7 +71,8 @@ function describeBatch(request: RequestInfo): ServiceInfo {
   const header = request.headers['content-type'] ?? [];
   if (request.method !== 'POST') return unreadableBatch('a batch is a POST');
   if (header.length !== 1 || !header[0]!.trim().toLowerCase().startsWith('multipart/mixed')) return unreadableBatch('not a multipart/mixed body');
-  const boundary = multipartBoundary(header[0]!);
+  // A header that gives several boundaries (servers take the first or the last) is not read one way.
+  const boundary = multipartBoundaries(header[0]!).length === 1 ? multipartBoundary(header[0]!) : undefined;
   const text = request.body.text;
   if (!boundary || text === undefined || request.body.text_truncated || request.body.truncated) return unreadableBatch('the batch body was not seen whole');
   const parts = text.split(`--${boundary}`);
@@ -126,7 +127,9 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
   else if (segs[0] === 'upload' && segs[1] === 'gmail' && segs[2] === 'v1') {
     rest = segs.slice(3);
     upload = true;
-  } else if (segs[0] === 'batch' && segs[1] === 'gmail') return describeBatch(request);
+  // The Gmail batch endpoint (/batch/gmail/v1), and the host's plain /batch, which takes the same
+  // calls: a batch is judged by the calls it carries wherever it is sent.
+  } else if (segs[0] === 'batch' && (segs[1] === 'gmail' || segs.length === 1)) return describeBatch(request);
   else return request.host === 'gmail.googleapis.com' ? { name: 'gmail', operation: 'unknown', params: {}, effect: effectByMethod(request.method) } : undefined;
   let info = fromTable('gmail', table, request, rest);
   // A resumable upload's bytes go to its session URI, the same path with `upload_id`, by PUT: they
@@ -150,7 +153,9 @@ const recipientHeaders = new Set(['to', 'cc', 'bcc']);
  * (engine/grant-scope.ts), so "allow similar" for mail to one person does not cover mail to another.
  */
 function recipients(request: RequestInfo): string[] {
-  const json = request.body.json as { raw?: unknown; message?: { raw?: unknown } } | undefined;
+  const json = request.body.json as { id?: unknown; raw?: unknown; message?: { raw?: unknown } } | undefined;
+  // A draft sent by id goes to the recipients stored with it, whatever message the body carries.
+  if (json && typeof json === 'object' && json.id !== undefined) return ['?'];
   const raw = json && typeof json === 'object' ? (typeof json.raw === 'string' ? json.raw : json.message?.raw) : undefined;
   if (typeof raw !== 'string') return ['?'];
   const text = Buffer.from(raw, 'base64url').toString('latin1');

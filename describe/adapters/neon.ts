@@ -19,6 +19,14 @@ const consoleApi = new RouteTable([
   { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reset_password', operation: 'roles.reset_password', effect: 'admin' },
   { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/roles', operation: 'roles.create', effect: 'admin' },
   { route: 'GET /api/v2/projects/{project_id}/connection_uri', operation: 'projects.connection_uri', effect: 'admin' },
+  // Restoring a branch to a point in its own or another branch's history, or from a snapshot,
+  // overwrites it: everything written since is gone.
+  { route: 'POST /api/v2/projects/{project_id}/branches/{branch_id}/restore', operation: 'branches.restore', effect: 'delete' },
+  { route: 'POST /api/v2/projects/{project_id}/snapshots/{snapshot_id}/restore', operation: 'snapshots.restore', effect: 'delete' },
+  // Sharing a project with another account, and who may connect from where: access.
+  { route: 'POST /api/v2/projects/{project_id}/permissions', operation: 'projects.permissions.grant', effect: 'admin' },
+  { route: 'POST|PATCH|PUT /api/v2/organizations/{org_id}/{path+}', operation: 'organizations.update', effect: 'admin' },
+  { route: 'POST /api/v2/organizations/{org_id}/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
 ]);
 
 export const neon: ServiceAdapter = {

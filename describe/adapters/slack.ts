@@ -22,6 +22,14 @@ const exact: Record<string, Effect> = {
   'files.delete': 'delete',
   'conversations.invite': 'admin',
   'conversations.inviteShared': 'admin',
+  // Slack Connect: accepting or approving an invitation joins another organization to a channel
+  // (its members read everything posted there); the external members' permissions likewise.
+  'conversations.acceptSharedInvite': 'admin',
+  'conversations.approveSharedInvite': 'admin',
+  'conversations.externalInvitePermissions.set': 'admin',
+  'conversations.requestSharedInvite.approve': 'admin',
+  // Who may read a canvas: giving channels or people access publishes it to them.
+  'canvases.access.set': 'send',
   'conversations.kick': 'admin',
   'conversations.archive': 'admin',
   'conversations.rename': 'write',

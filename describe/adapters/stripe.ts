@@ -4,7 +4,7 @@
 // operations move money (`pay`) or change the account (`admin`).
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { bodyField, effectByMethod } from './routes.ts';
+import { bodyField, effectByMethod, jsonObject } from './routes.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -29,12 +29,55 @@ const pay = new Set([
   'terminal.readers.process_payment_intent', 'terminal.readers.confirm_payment_intent', 'terminal.readers.refund_payment',
   // An invoice item is charged with the customer's next invoice, as a subscription item is.
   'invoiceitems.create',
+  // Older spellings: subscriptions created under their customer (`/v1/customers/{id}/subscriptions`,
+  // and the singular form before it), a legacy order paid, a dispute closed under its charge.
+  // Billing credit grants are credit applied to the customer's invoices, as a balance is.
+  'customers.subscriptions', 'customers.subscription', 'orders.pay', 'charges.dispute.close', 'billing.credit_grants.create',
 ]);
 
-/** A customer's `balance` is credit or debt applied to their invoices: setting it is a balance transaction. */
+/**
+ * A SetupIntent or PaymentIntent created with `confirm=true` is confirmed at once (the same as
+ * the confirm call); a subscription or subscription item update that changes what is billed
+ * (items, price, quantity, an invoice now) charges as creating one does.
+ */
+function chargesAsCreated(request: RequestInfo, operation: string): boolean {
+  if (operation === 'setup_intents.create') {
+    // Every value a server might take (a repeated form field's first or last).
+    const values = [...(request.body.form?.confirm ?? []), jsonObject(request)?.confirm];
+    return values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
+  }
+  if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update') return false;
+  const keys = new Set([...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].map((k) => k.split('[')[0]!));
+  for (const k of keys) if (!harmlessSubscriptionFields.has(k)) return true;
+  return false;
+}
+
+/** Subscription fields that change nothing billed. */
+const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand', 'cancel_at_period_end', 'cancel_at', 'cancellation_details', 'default_source', 'default_payment_method', 'payment_settings', 'collection_method', 'days_until_due', 'off_session']);
+
+/**
+ * Fields Stripe returns only when asked to expand them, and which are credentials: an Issuing
+ * card's full number and CVC (enough to spend on the card anywhere), an Apps secret's payload.
+ */
+function expandsCredential(request: RequestInfo): boolean {
+  const values: string[] = [];
+  for (const source of [request.query, request.body.form ?? {}]) {
+    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand')) values.push(...vs);
+  }
+  const json = jsonObject(request)?.expand;
+  if (Array.isArray(json)) values.push(...json.map(String));
+  return values.some((v) => /(^|\.)(number|cvc|payload)$/.test(v.trim()));
+}
+
+/**
+ * A customer's `balance` is credit or debt applied to their invoices: setting it is a balance
+ * transaction. Older API versions (any request may ask for one with `Stripe-Version`) spell it
+ * `account_balance`, and take `plan` on a customer, which subscribes and charges them; an invoice
+ * update with `forgiven` writes its amount off.
+ */
 function setsCustomerBalance(request: RequestInfo, operation: string): boolean {
-  if (operation !== 'customers.create' && operation !== 'customers.update') return false;
-  return request.body.form?.balance !== undefined || bodyField(request, 'balance') !== undefined || hasKey(request.body.json, 'balance');
+  const fields = operation === 'customers.create' || operation === 'customers.update' ? ['balance', 'account_balance', 'plan'] : operation === 'invoices.update' ? ['forgiven'] : [];
+  return fields.some((f) => request.body.form?.[f] !== undefined || bodyField(request, f) !== undefined || hasKey(request.body.json, f));
 }
 
 function hasKey(v: unknown, key: string): boolean {
@@ -55,6 +98,10 @@ const admin = new Set([
   // Links and sessions that let whoever holds them edit the account, its bank account included;
   // the payout schedule.
   'account_links.create', 'account_sessions.create', 'balance_settings.create', 'balance_settings.update',
+  // An ephemeral key lets a client act on a customer or reveal an Issuing card's details.
+  'ephemeral_keys.create',
+  // The legacy Recipients API: a recipient's bank account is where transfers to it go.
+  'recipients.create', 'recipients.update',
 ]);
 
 /**
@@ -69,10 +116,19 @@ const v2Admin = ['v2.core.vault.', 'v2.core.accounts', 'v2.core.account_links', 
 
 const override: Record<string, Effect> = {
   'invoices.send': 'send',
+  // A file link is a public URL to a file (identity documents, dispute evidence): a public link
+  // to private data, as Supabase's signed URLs and Slack's public file URLs are.
+  'file_links.create': 'send',
+  'file_links.update': 'send',
   'invoices.void': 'delete',
   'payouts.cancel': 'write',
   'payment_intents.cancel': 'write',
 };
+
+/** A read that hands out a credential (an Apps secret, an expanded card number or CVC) is admin. */
+function readEffect(request: RequestInfo, resource: string): Effect {
+  return resource === 'apps.secrets' || expandsCredential(request) ? 'admin' : 'read';
+}
 
 function describeStripe(request: RequestInfo): ServiceInfo {
   const v2 = request.segments[0] === 'v2';
@@ -96,8 +152,9 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   const m = request.method === 'HEAD' ? 'GET' : request.method;
   const params: Record<string, unknown> = { resource };
   // Connect: the account the request acts for, `self` (the key's own) without a Stripe-Account
-  // header; every value when it is repeated.
-  const onBehalf = request.headers['stripe-account'] ?? [];
+  // header; every value when it is repeated. `Stripe-Context` names the account (or the path to
+  // it) an organization key or API v2 acts in: it counts the same.
+  const onBehalf = [...(request.headers['stripe-account'] ?? []), ...(request.headers['stripe-context'] ?? [])];
   params.stripe_account = onBehalf.length === 0 ? 'self' : onBehalf.length === 1 ? onBehalf[0] : [...new Set(onBehalf)].sort();
   let verb: string;
   if (rest.length === 0) {
@@ -112,12 +169,18 @@ function describeStripe(request: RequestInfo): ServiceInfo {
     params.id = rest[0];
     if (rest[2] !== undefined) params.sub_id = rest[2];
     verb = rest[1]!;
-    if (m === 'GET') return { name: 'stripe', operation: `${resource}.${verb}`, params, effect: 'read' };
+    if (resource === 'charges' && verb === 'dispute' && rest[2] === 'close') {
+      verb = 'dispute.close';
+      delete params.sub_id;
+    }
+    if (m === 'GET') return { name: 'stripe', operation: `${resource}.${verb}`, params, effect: readEffect(request, resource) };
     if (m === 'DELETE') return { name: 'stripe', operation: `${resource}.${verb}.delete`, params, effect: 'delete' };
   }
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
-  if (pay.has(operation) || v2Pay.has(operation) || setsCustomerBalance(request, operation)) effect = 'pay';
+  if (m === 'GET') effect = readEffect(request, resource);
+  else if (pay.has(operation) || v2Pay.has(operation) || setsCustomerBalance(request, operation) || chargesAsCreated(request, operation)) effect = 'pay';
+  else if (expandsCredential(request)) effect = 'admin';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';
   else if (override[operation]) effect = override[operation]!;

@@ -3,7 +3,7 @@
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
-import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
+import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
@@ -40,10 +40,24 @@ function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
       const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
       return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
     }
+    // `not: {id: {eq: 7}}` (NOT of conditions that name rows) spares only the rows it names.
+    if (key === 'not') return namesRowsOnly(cond);
     if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.entries(cond as Record<string, unknown>);
+    // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts).
     return ops.length > 0 && ops.every(([op, v]) =>
-      (op === 'is' && v === 'NOT_NULL') || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+      (op === 'is' && v === 'NOT_NULL') || op === 'neq' || ((op === 'like' || op === 'ilike') && typeof v === 'string' && /^%+$/.test(v)));
+  });
+}
+
+/** A pg_graphql filter made only of equalities (`{id: {eq: 7}}`, `{id: {in: [1, 2]}}`): it names the rows it holds for. */
+function namesRowsOnly(filter: unknown): boolean {
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
+  const entries = Object.entries(filter as Record<string, unknown>);
+  return entries.length > 0 && entries.every(([, cond]) => {
+    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+    const ops = Object.keys(cond as Record<string, unknown>);
+    return ops.length > 0 && ops.every((op) => op === 'eq' || op === 'in');
   });
 }
 
@@ -70,6 +84,10 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
     return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
   }
   if (value === 'not.is.null' || value === 'is.not_null' || value === 'isdistinct.null') return true;
+  // Conditions that name the rows spared, not the rows touched, as SQL's `id <> 7`, `id NOT IN (…)`,
+  // `NOT (id = 7)` and `id IS DISTINCT FROM 7` do (adapters/sql.ts): `neq.7`, `not.eq.7`,
+  // `not.in.(7,8)`, `isdistinct.7`.
+  if (/^(neq|not\.eq|not\.in|isdistinct)\./.test(value)) return true;
   const dot = value.indexOf('.');
   const op = value.slice(0, dot);
   const arg = value.slice(dot + 1);
@@ -103,26 +121,81 @@ function logicalBranches(value: string): string[] | undefined {
   return out;
 }
 
+/**
+ * The schema PostgREST acts in: `Accept-Profile` (reads) or `Content-Profile` (writes) names one of
+ * the exposed schemas, else the first. `billing.todos` is not `public.todos`: a grant records it.
+ * Every value either header carries is listed (which one a request is run by is PostgREST's choice).
+ */
+function postgrestSchema(request: RequestInfo): string {
+  const named = [...new Set([...(request.headers['accept-profile'] ?? []), ...(request.headers['content-profile'] ?? [])].map((v) => v.trim()))].sort();
+  return named.length ? named.join(',') : 'default';
+}
+
 function postgrest(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
   const m = request.method;
+  const schema = postgrestSchema(request);
   if (rest[0] === 'rpc' && rest.length === 2) {
     // PostgREST runs GET/HEAD RPC calls in a read-only transaction.
-    return { name: 'supabase', operation: 'rpc.call', params: { project, function: rest[1] }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
+    return { name: 'supabase', operation: 'rpc.call', params: { project, schema, function: rest[1] }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
   }
   if (rest.length !== 1) return { name: 'supabase', operation: 'unknown', params: { project }, effect: effectByMethod(m) };
   const filters = Object.keys(request.query).filter((k) => !postgrestReserved.has(k)).sort();
-  const params: Record<string, unknown> = { project, table: rest[0], filters };
+  const params: Record<string, unknown> = { project, schema, table: rest[0], filters };
   const ops: Record<string, [string, ServiceInfo['effect']]> = {
     GET: ['rows.select', 'read'], HEAD: ['rows.select', 'read'], OPTIONS: ['rows.select', 'read'],
     POST: ['rows.insert', 'write'], PUT: ['rows.upsert', 'write'], PATCH: ['rows.update', 'write'], DELETE: ['rows.delete', 'delete'],
   };
-  const [operation, effect] = ops[m] ?? ['unknown', 'write'];
+  const [listed, effect] = ops[m] ?? ['unknown', 'write'];
+  let operation = listed;
+  // A POST with `Prefer: resolution=merge-duplicates` is an upsert: it overwrites the rows it
+  // collides with, as PUT does. A grant for inserting rows does not cover overwriting them.
+  if (m === 'POST' && (request.headers['prefer'] ?? []).some((v) => /resolution\s*=\s*merge-duplicates/i.test(v))) operation = 'rows.upsert';
   // PATCH or DELETE without a filter touches every row of the table, and so does one whose every
   // filter holds for any row (`id=not.is.null`, `name=like.*`, `or=(id.lt.0,id.not.is.null)`), as
   // SQL's `WHERE id IS NOT NULL` does (adapters/sql.ts).
   const everyRow = filters.every((k) => (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)));
   if ((m === 'PATCH' || m === 'DELETE') && everyRow) params.all_rows = true;
   return { name: 'supabase', operation, params, effect };
+}
+
+/**
+ * `verify_jwt` false where a deploy or update takes it: the query, a JSON or form body. (A
+ * multipart deploy's metadata part is not read here: that deploy stays a write.)
+ */
+function opensFunction(request: RequestInfo): boolean {
+  const values = [...(request.query.verify_jwt ?? []), ...(request.body.form?.verify_jwt ?? []), jsonObject(request)?.verify_jwt];
+  return values.some((v) => v === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false'));
+}
+
+/** pg-meta resources whose every change is a privilege change: who may read or write what. */
+const pgMetaPrivileges = new Set(['policies', 'roles', 'table-privileges', 'column-privileges']);
+
+/**
+ * What a pg-meta change (`/pg/{kind}[/{id}]`) does, as its SQL twin is judged (adapters/sql.ts):
+ * policies, roles and privileges are `admin`; a table PATCH that turns row-level security off
+ * (`rls_enabled` or `rls_forced` false) too; a function made `SECURITY DEFINER` too; a column
+ * PATCH that changes its type rewrites every row (a delete, as `ALTER COLUMN … TYPE`).
+ */
+function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
+  const kind = String(info.params.kind ?? '');
+  info.operation = `pg_meta.${kind}.${request.method.toLowerCase()}`;
+  const body = jsonObject(request) ?? {};
+  const isFalse = (v: unknown): boolean => v === false || v === 'false';
+  if (pgMetaPrivileges.has(kind)) info.effect = 'admin';
+  else if (kind === 'tables' && (isFalse(body.rls_enabled) || isFalse(body.rls_forced))) info.effect = 'admin';
+  else if (kind === 'functions' && (body.security_definer === true || body.security_definer === 'true')) info.effect = 'admin';
+  else if (kind === 'columns' && request.method !== 'POST' && body.type !== undefined) info.effect = 'delete';
+}
+
+/**
+ * Storage's S3-compatible endpoint (/storage/v1/s3/{bucket}/{key}): S3's operations, where
+ * `DeleteObjects` is a POST to the bucket with `?delete` (its keys in an XML body).
+ */
+function storageS3(request: RequestInfo, project: string, rest: string[]): ServiceInfo {
+  const m = request.method;
+  const params: Record<string, unknown> = { project, bucket: rest[0] ?? '' };
+  if (m === 'POST' && request.query.delete !== undefined) return { name: 'supabase', operation: 'storage.s3.delete_objects', params, effect: 'delete' };
+  return { name: 'supabase', operation: `storage.s3.${m.toLowerCase()}`, params, effect: effectByMethod(m) };
 }
 
 const management = new RouteTable([
@@ -137,15 +210,48 @@ const management = new RouteTable([
   { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },
   { route: 'GET /v1/projects/{ref}/api-keys', operation: 'api_keys.list', effect: 'admin' }, // returns live keys
+  // One key (`?reveal=true` shows a secret key whole), a new key, a key changed or removed, the
+  // legacy keys switched on or off: each hands out or changes a credential.
+  { route: 'GET|PATCH|DELETE /v1/projects/{ref}/api-keys/{id}', operation: 'api_keys.get', effect: 'admin' },
+  { route: 'POST /v1/projects/{ref}/api-keys', operation: 'api_keys.create', effect: 'admin' },
+  { route: 'PUT /v1/projects/{ref}/api-keys/legacy', operation: 'api_keys.update_legacy', effect: 'admin' },
+  // A preview branch's details carry its database password and JWT secret (a service-role token
+  // can be minted with it); pgsodium's config is Vault's root key, and replacing it makes every
+  // value encrypted with the old one unreadable.
+  { route: 'GET /v1/branches/{branch_id}', operation: 'branches.get', effect: 'admin' },
+  { route: 'GET|PUT /v1/projects/{ref}/pgsodium', operation: 'pgsodium.config', effect: 'admin' },
+  // A migration is SQL run against the database (read as SQL below, like database/query).
+  { route: 'POST|PUT /v1/projects/{ref}/database/migrations', operation: 'database.migrations.apply', effect: 'write' },
+  // Restoring a backup (point in time, or a restore point) or resetting a branch throws away
+  // everything written since: a delete.
+  { route: 'POST /v1/projects/{ref}/database/backups/{action}', operation: 'database.backups.restore', effect: 'delete' },
+  { route: 'POST /v1/projects/{ref}/database/backups/restore-point', operation: 'database.backups.create_restore_point', effect: 'write' },
+  { route: 'POST /v1/branches/{branch_id}/reset', operation: 'branches.reset', effect: 'delete' },
+  // Merging a preview branch applies its migrations to production: schema changes (drops
+  // included) Airlock cannot see from the request.
+  { route: 'POST /v1/branches/{branch_id}/merge', operation: 'branches.merge', effect: 'admin' },
+  // Which schemas the Data API exposes to the anon key, which addresses may connect, whether SSL is
+  // required: who can reach the data.
+  { route: 'PATCH /v1/projects/{ref}/postgrest', operation: 'postgrest.config.update', effect: 'admin' },
+  { route: 'POST|PUT|PATCH /v1/projects/{ref}/network-restrictions', operation: 'network_restrictions.update', effect: 'admin' },
+  { route: 'POST|PUT|PATCH /v1/projects/{ref}/network-restrictions/{path+}', operation: 'network_restrictions.update', effect: 'admin' },
+  { route: 'PUT /v1/projects/{ref}/ssl-enforcement', operation: 'ssl_enforcement.update', effect: 'admin' },
   { route: 'PUT|PATCH|POST|DELETE /v1/projects/{ref}/config/{path+}', operation: 'config.update', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/functions/{slug}', operation: 'functions.delete', effect: 'delete' },
   { route: 'POST /v1/projects/{ref}/functions', operation: 'functions.deploy', effect: 'write' },
+  { route: 'POST /v1/projects/{ref}/functions/deploy', operation: 'functions.deploy', effect: 'write' },
+  { route: 'PATCH /v1/projects/{ref}/functions/{slug}', operation: 'functions.update', effect: 'write' },
   { route: 'DELETE /v1/projects/{ref}/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
   { route: 'DELETE /v1/branches/{branch_id}', operation: 'branches.delete', effect: 'delete' },
 ] satisfies RouteSpec[]);
 
 const projectApi = new RouteTable([
   { route: 'POST /pg/query', operation: 'sql.query', effect: 'write' },
+  // pg-meta's REST forms of the same statements (the SQL twins are privilege changes, critical):
+  // row-level security policies, roles, table and column privileges (GRANT/REVOKE).
+  { route: 'POST|PUT|PATCH /pg/{kind}', operation: 'pg_meta.update', effect: 'write' },
+  { route: 'POST|PUT|PATCH /pg/{kind}/{id}', operation: 'pg_meta.update', effect: 'write' },
+  { route: 'DELETE /pg/{kind}/{id}', operation: 'pg_meta.delete', effect: 'delete' },
   { route: 'GET /storage/v1/bucket', operation: 'storage.buckets.list', effect: 'read' },
   { route: 'POST /storage/v1/bucket', operation: 'storage.buckets.create', effect: 'write' },
   { route: 'DELETE /storage/v1/bucket/{bucket}', operation: 'storage.buckets.delete', effect: 'delete' },
@@ -166,11 +272,20 @@ const projectApi = new RouteTable([
   { route: 'POST /auth/v1/otp', operation: 'auth.otp', effect: 'send' },
   { route: 'POST /auth/v1/magiclink', operation: 'auth.magiclink', effect: 'send' },
   { route: 'POST /auth/v1/recover', operation: 'auth.recover', effect: 'send' },
+  { route: 'POST /auth/v1/resend', operation: 'auth.resend', effect: 'send' },
+  // A sign-up creates a user with the password the caller chose (signed in at once where
+  // confirmation is off), as an invitation does.
+  { route: 'POST /auth/v1/signup', operation: 'auth.signup', effect: 'admin' },
   { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
 ] satisfies RouteSpec[]);
 
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
-  if (request.host === 'api.supabase.com') return fromTable('supabase', management, request);
+  if (request.host === 'api.supabase.com') {
+    const info = fromTable('supabase', management, request);
+    // `verify_jwt: false` serves an Edge Function to anyone, without a key: who can reach it.
+    if ((info.operation === 'functions.deploy' || info.operation === 'functions.update') && opensFunction(request)) info.effect = 'admin';
+    return info;
+  }
   const project = request.host.split('.')[0]!;
   if (isGraphql(request)) {
     const info = describeGraphql('supabase', graphql, pgGraphqlMutation);
@@ -187,8 +302,10 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   }
   const segs = request.segments;
   if (segs[0] === 'rest' && segs[1] === 'v1') return postgrest(request, project, segs.slice(2));
+  if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
+  if (info.operation === 'pg_meta.update') pgMetaEffect(info, request);
   return info;
 }
 
@@ -198,7 +315,7 @@ export const supabase: ServiceAdapter = {
   describe: describeSupabase,
   graphqlEndpoint: isGraphql,
   sql(request, service) {
-    if (service.operation === 'sql.query' || service.operation === 'database.query') return sqlFromBody(request, { dialect: 'postgresql' });
+    if (service.operation === 'sql.query' || service.operation === 'database.query' || service.operation === 'database.migrations.apply') return sqlFromBody(request, { dialect: 'postgresql' });
     // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible,
     // as JSON or form arguments. A text/plain body is passed whole to a function with a single
     // unnamed text parameter, so it is read as SQL too (text that is not SQL fails closed).

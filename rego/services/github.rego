@@ -54,3 +54,10 @@ verdicts contains data.airlock.deny(
 verdicts contains data.airlock.approve("github.merge", "merging a pull request can ship code: a human must approve", "high") if {
 	"pulls.merge" in operations
 }
+
+# Merging one branch into another directly (REST /merges, GraphQL mergeBranch) or syncing a fork
+# ships code the same way, without a pull request's review.
+verdicts contains data.airlock.approve("github.merge", "merging a branch can ship code: a human must approve", "high") if {
+	some op in {"repos.merge", "repos.merge_upstream"}
+	op in operations
+}

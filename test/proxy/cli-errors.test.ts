@@ -72,7 +72,7 @@ t.test('--upstream-ca: a private key, an empty file or a missing one is refused 
   t.match(await inProcess(home, { upstreamCa: [path.join(home, 'nope.pem')] }), /nope\.pem: no such file/);
 });
 
-t.test('state files: a corrupt ca.pem or totp.json stops the start with the file named', async (t) => {
+t.test('state files: a corrupt ca.pem, totp.json or agents.json stops the start with the file named', async (t) => {
   const home = tempDir(t);
   // A first start creates the CA; then the certificate is damaged.
   await run(process.execPath, [cli, 'ca', 'path', '--home', home]);
@@ -85,6 +85,14 @@ t.test('state files: a corrupt ca.pem or totp.json stops the start with the file
   fs.rmSync(path.join(home, 'ca-key.pem'));
   fs.writeFileSync(path.join(home, 'totp.json'), '{"version": 1, "secret": ');
   t.match(await inProcess(home), /totp\.json/);
+  // A damaged file's bytes quoted in the message reach the terminal as visible escapes, never as control sequences.
+  fs.rmSync(path.join(home, 'totp.json'));
+  fs.writeFileSync(path.join(home, 'agents.json'), '{"agents": {"bot": \x1b]0;owned\x07\x1b[2J');
+  const quoted = await fails(start(home));
+  t.match(quoted, /agents\.json is unreadable \(.*\\x1b/);
+  t.notMatch(quoted, /[\x00-\x08\x0b-\x1f\x7f]/, 'no control character in the message');
+  fs.writeFileSync(path.join(home, 'agents.json'), '{"agents": {"bot": {"name": "bot", "tokens": "x"}}}');
+  t.match(await fails(start(home)), /agents\.json is unreadable \(agents "bot": "tokens" must be a list\)/);
 });
 
 t.test('a second start on the same state folder says which Airlock runs there', async (t) => {
