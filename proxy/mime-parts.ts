@@ -5,6 +5,7 @@
 // Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
 // it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
 import { parseMediaType } from '../describe/body.ts';
+import { multipartBoundaries } from '../describe/multipart.ts';
 import { unQuotedPrintable } from '../describe/text-decodings.ts';
 
 const MAX_DEPTH = 4;
@@ -31,25 +32,10 @@ export function multipartParts(body: Buffer, contentType: string): MimePart[] {
   return out;
 }
 
-/**
- * The `boundary` parameters of a Content-Type value some parser reads: of a repeated one, the
- * first (Python's email package) and the last (Werkzeug, Django); both are walked.
- */
-function boundariesOf(contentType: string): string[] {
-  const out: string[] = [];
-  for (const p of contentType.split(';').slice(1)) {
-    const eq = p.indexOf('=');
-    if (eq < 0 || p.slice(0, eq).trim().toLowerCase() !== 'boundary') continue;
-    let v = p.slice(eq + 1).trim();
-    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    if (v) out.push(v);
-  }
-  return out.length > 1 && out[0] !== out[out.length - 1] ? [out[0]!, out[out.length - 1]!] : out.slice(0, 1);
-}
-
 function walk(text: string, contentType: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
   if (!parseMediaType(contentType).type.startsWith('multipart/') || depth > MAX_DEPTH) return;
-  for (const boundary of boundariesOf(contentType)) walkParts(text, boundary, depth, out, budget);
+  // Every boundary some server takes from the value (a repeated parameter: the first, the last).
+  for (const boundary of multipartBoundaries(contentType)) walkParts(text, boundary, depth, out, budget);
 }
 
 function walkParts(text: string, boundary: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {

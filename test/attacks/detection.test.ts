@@ -301,7 +301,7 @@ const declaredPlaces: Record<string, Declared> = {
   'ISO-2022-JP multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset="iso-2022-jp"\r\n', `${c.padded ? pad : ''}${jis(v, c.shifts)}`) }),
   'XML declaring ISO-2022-JP (lxml, Java parsers)': (v, c) => ({ headers: { 'content-type': c.padded ? 'text/xml; charset=utf-8' : 'application/soap+xml' }, body: Buffer.from(`<?xml version="1.0" encoding="iso-2022-jp"?>\n<note>${jis(v, c.shifts)}</note>`, 'latin1') }),
   'multipart whose boundary parameter is repeated (Werkzeug reads the last)': (v, c) => ({
-    headers: { 'content-type': `multipart/form-data; boundary=first; boundary=${B}` },
+    headers: { 'content-type': `multipart/form-data; ${['first', 'second', 'third', 'fourth', 'fifth'].slice(0, c.shifts.length).map((b) => `boundary=${b}`).join('; ')}; boundary=${B}` },
     body: c.padded ? Buffer.from(part('Content-Transfer-Encoding: x-uuencode\r\n', uuencode(v))) : mp('Content-Type: text/plain; charset=iso-2022-jp\r\n', jis(v, c.shifts)),
   }),
   'UTF-16/32 form escapes': (v, c) => ({ headers: { 'content-type': `application/x-www-form-urlencoded; charset=${c.charset}` }, body: Buffer.from(`note=${pct(wide[c.charset]!(v))}`) }),
