@@ -48,7 +48,7 @@ export interface RequestInfo {
   query: Record<string, string[]>;
   headers: Record<string, string[]>;
   body: BodySummary;
-  /** Bytes of agent-chosen data leaving in URL, headers and body. */
+  /** Bytes of agent-chosen data leaving in URL (host, path, query), headers and body. */
   egress_bytes: number;
   /** Set when the request asks for a protocol upgrade (e.g. "websocket"). */
   upgrade?: string;

@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
-import { multipartText } from './body-readings.ts';
+import { decodedBody, multipartText } from './body-readings.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -286,16 +286,18 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   // (a body not seen whole): no links from this answer at all. Worked out once links are found.
   const r = ctx.description.request;
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
-  const sent = (): string[] | undefined => {
-    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone): a server may echo those.
-    const parts = multipartText(ctx);
-    return requestSkeletons({
-      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
-      ...(parts ? { decoded: [Buffer.from(parts, 'latin1').toString('utf8')] } : {}), summary: r.body,
-    });
-  };
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
+  const sent = (): string[] | undefined => {
+    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone), and the bytes
+    // of a body under a content coding once it is undone (read in other charsets too): a server may echo those.
+    const parts = multipartText(ctx);
+    const decoded = [...(parts ? [Buffer.from(parts, 'latin1')] : []), ...[decodedBody(ctx)].filter((b): b is Buffer => b !== undefined)];
+    return requestSkeletons({
+      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
+      ...(decoded.length ? { decoded } : {}), answerCharset: charset, summary: r.body,
+    });
+  };
   let text: TextDecoder;
   try {
     text = textDecoders.take(charset);
