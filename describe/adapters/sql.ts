@@ -81,6 +81,10 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
 const privilegeStatements = new Set([
   'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
   'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt', 'SecLabelStmt',
+  // ALTER DATABASE … SET changes every later session's defaults (search_path, row_security,
+  // session_replication_role), as ALTER ROLE … SET and ALTER SYSTEM do; ALTER DATABASE … WITH
+  // (connection limit, allow_connections) decides who may connect.
+  'AlterDatabaseSetStmt', 'AlterDatabaseStmt',
 ]);
 
 /**
@@ -457,6 +461,10 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         break;
       case 'AlterFunctionStmt':
         if (securityDefiner(n.actions)) destructive = privilege = true;
+        // A search_path set on a function decides which schema's tables and functions its body
+        // resolves to: pointed at one the agent writes, a SECURITY DEFINER function runs the agent's code.
+        if (((n.actions ?? []) as Array<{ DefElem?: { defname?: string; arg?: { VariableSetStmt?: { name?: string } } } }>)
+          .some((a) => a.DefElem?.defname === 'set' && String(a.DefElem.arg?.VariableSetStmt?.name ?? '').toLowerCase() === 'search_path')) destructive = privilege = true;
         break;
       case 'ViewStmt':
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).

@@ -99,6 +99,11 @@ const constructs: Construct[] = [
   // Triggers and foreign keys (audit triggers included) off for what the session writes next.
   { name: 'SET session_replication_role', dialects: ['postgresql'], sql: () => `SET session_replication_role = replica` },
   { name: 'set_config session_replication_role', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'session_replication_role' , 'replica' , false )` },
+  // Every later session's defaults, and which schema a function's body resolves names in.
+  { name: 'ALTER DATABASE SET', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET search_path = evil , public` },
+  { name: 'ALTER DATABASE SET session_replication_role', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET session_replication_role = replica` },
+  { name: 'ALTER DATABASE WITH', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} WITH CONNECTION LIMIT 0` },
+  { name: 'ALTER FUNCTION SET search_path', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) SET search_path = ${c}` },
   // Each row finds itself in an EXISTS over its own table.
   { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
   // A CASE whose every branch holds.
