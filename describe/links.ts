@@ -389,6 +389,9 @@ const urlInRequest = /https?:[^\s"'<>`{}|^\u0000-\u001f\u007f]+/gi;
  */
 const schemeRelativeInRequest = /(?:^|[^:/\\])([/\\]{2}[^\s"'<>`{}|^\u0000-\u001f\u007f]+)/g;
 
+/** JSON or form strings of a request read one by one for the echo check, at most. */
+const MAX_WALKED_STRINGS = 20_000;
+
 /** How many absolute URLs of a request are normalized for the echo check (each costs a URL parse). */
 const MAX_REQUEST_URLS = 2000;
 
@@ -495,8 +498,14 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   const rawIsText = !coded && (summary.charset === undefined || /^utf-?8$/i.test(summary.charset));
   const parsedWhole = summary.json !== undefined || summary.form !== undefined || (summary.text !== undefined && !summary.text_truncated);
   if (!rawIsText && parts.body?.bytes.length && !parsedWhole) return undefined;
+  // Each string costs a skeleton and a URL search, on the proxy's event loop: a body of more is read
+  // from its text alone (below), which holds every string's letters in order.
+  let walkCut = false;
   const walk = (v: unknown, depth: number): void => {
-    if (depth > 64 || texts.length > 100_000) return;
+    if (depth > 64 || texts.length > MAX_WALKED_STRINGS) {
+      walkCut = true;
+      return;
+    }
     if (typeof v === 'string') { texts.push(v); if (v.includes('%')) raw.push(Buffer.from(v)); }
     else if (Array.isArray(v)) for (const x of v) walk(x, depth + 1);
     else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { texts.push(k); walk(x, depth + 1); }
@@ -515,6 +524,8 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
       raw.push(d);
     }
   }
+  // Strings left unwalked are unknown unless the body's own text (raw, or decoded) was read.
+  if (walkCut && !(rawIsText && parts.body?.bytes.length) && !parts.decoded?.length) return undefined;
   texts.push(...byteReadings(raw, parts.answerCharset, new Set(texts)));
   const out: RequestSkeletons = [];
   const carried = new Map<string, string[]>();
@@ -598,6 +609,36 @@ export function pageSkeleton(url: string): string {
   }
 }
 
+/**
+ * Whether `text` names one of the request's bare hosts, as namesHost does for each, in one pass
+ * over the text: a host so named ends a run of name characters and dots and starts that run or
+ * follows one of its dots, so each such end of each run is looked up in a set. (A host of other
+ * characters, an IPv6 literal, is searched for as before.) Searching the text for each of 64 hosts
+ * cost 64 searches of up to 2 KiB per link, a thousand links per answer.
+ */
+function namesAnyHost(text: string, request: RequestSkeletons): boolean {
+  let hosts = hostSets.get(request);
+  if (!hosts) {
+    const plain = new Set<string>();
+    const other: string[] = [];
+    for (const h of request.hosts ?? []) (hostName.test(h) ? plain.add(h) : other.push(h));
+    hostSets.set(request, (hosts = { plain, other }));
+  }
+  for (const h of hosts.other) if (namesHost(text, h)) return true;
+  if (!hosts.plain.size) return false;
+  // Astral characters end a run: namesHost reads text by UTF-16 code units, whose surrogates are no letters.
+  for (const run of text.split(/[^\p{L}\p{N}_.-]|[\u{10000}-\u{10FFFF}]/u)) {
+    if (!run) continue;
+    if (hosts.plain.has(run)) return true;
+    for (let i = run.indexOf('.'); i >= 0; i = run.indexOf('.', i + 1)) if (hosts.plain.has(run.slice(i + 1))) return true;
+  }
+  return false;
+}
+
+/** A host of BMP letters, digits, `_`, `-` and dots only: the runs namesAnyHost reads can hold it. */
+const hostName = /^[\p{L}\p{N}_.-]+$/u;
+const hostSets = new WeakMap<RequestSkeletons, { plain: Set<string>; other: string[] }>();
+
 /** Whether `text` names `host`: as a whole host name or its end (`www.<host>`), not inside a longer label or name. */
 function namesHost(text: string, host: string): boolean {
   const inName = (c: string | undefined): boolean => c !== undefined && /[\p{L}\p{N}_-]/u.test(c);
@@ -631,16 +672,68 @@ export function echoedBy(link: string, request: RequestSkeletons, spellings: rea
   // Nor does anything when the request carried more URLs than are compared (fails closed).
   if (!own || request.tooManyUrls) return true;
   for (const u of request.urls?.get(new URL(link).host) ?? []) if (own.startsWith(u)) return true;
-  if (request.hosts?.length) {
-    const text = (link.includes('%') ? percentDecoded(link) : link).toLowerCase();
-    for (const h of request.hosts) if (namesHost(text, h)) return true;
-  }
+  if (request.hosts?.length && namesAnyHost((link.includes('%') ? percentDecoded(link) : link).toLowerCase(), request)) return true;
+  const carried = carriedTextOf(request);
   for (const k of [own, ...spellings]) {
     if (k === TOO_MANY_SPELLINGS) return true;
     if (!k) continue;
     if (page && k.includes(page)) return true;
-    for (const r of request) if (r.includes(k)) return true;
+    if (carried.includes(k)) return true;
     for (const e of request.embedded ?? []) if (k.includes(e)) return true;
   }
   return false;
+}
+
+/**
+ * The skeletons a request carried as one text, with a filter of its 8-letter pieces: whether it
+ * contains a link's skeleton is then answered in the link's length for nearly every link (one of
+ * its pieces is nowhere in the request), where a search of every skeleton cost the request's
+ * length per link. A request of 100,000 JSON strings answered by 1,000 links held the proxy's
+ * event loop for seconds; the search is now made only for the rare link whose every piece the
+ * request holds.
+ */
+class CarriedText {
+  private readonly text: string;
+  private readonly seen = new Uint32Array(GRAM_FILTER_BITS / 32);
+
+  constructor(skeletons: readonly string[]) {
+    this.text = skeletons.join(' '); // a skeleton holds letters and digits only: no piece spans two
+    const t = this.text;
+    for (let i = 0; i + GRAM <= t.length; i++) this.mark(gramHash(t, i));
+  }
+
+  includes(k: string): boolean {
+    if (k.length >= GRAM) {
+      for (let i = 0; i + GRAM <= k.length; i++) if (!this.marked(gramHash(k, i))) return false;
+    }
+    return this.text.includes(k);
+  }
+
+  private mark(h: number): void {
+    const w = h >>> 5;
+    this.seen[w] = this.seen[w]! | (1 << (h & 31));
+  }
+
+  private marked(h: number): boolean {
+    return (this.seen[h >>> 5]! & (1 << (h & 31))) !== 0;
+  }
+}
+
+const GRAM = 8;
+/** 2^23 bits (1 MiB): a request of 4 million letters sets at most half; a link of 40 letters passes by chance once in 10^10. */
+const GRAM_FILTER_BITS = 1 << 23;
+
+/** FNV-1a of the 8 code units at `i`, cut to the filter's size. */
+function gramHash(s: string, i: number): number {
+  let h = 0x811c9dc5;
+  for (let j = i; j < i + GRAM; j++) h = Math.imul(h ^ s.charCodeAt(j), 0x01000193);
+  return (h >>> 0) & (GRAM_FILTER_BITS - 1);
+}
+
+const carriedTexts = new WeakMap<RequestSkeletons, CarriedText>();
+
+function carriedTextOf(request: RequestSkeletons): CarriedText {
+  let c = carriedTexts.get(request);
+  if (!c) carriedTexts.set(request, (c = new CarriedText(request)));
+  return c;
 }

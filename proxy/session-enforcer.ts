@@ -365,10 +365,34 @@ class LinkScan implements Scan {
     const found = this.scanner.end();
     const sent = found.length ? this.sent() : undefined;
     const page = sent ? pageSkeleton(r.url) : '';
-    const urls = sent ? found.filter((u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : [];
+    const { urls, unjudged } = sent ? await servedLinks(found, (u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : { urls: [], unjudged: 0 };
+    if (unjudged) this.ctx.audit.links_unjudged = unjudged;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
   }
+}
+
+/** Judging an answer's links runs in slices of this much of the event loop; other requests go on between them. */
+const ECHO_SLICE_MS = 5;
+/** Past this much judging, an answer's remaining links are not recorded (not followable: fails closed). */
+const ECHO_BUDGET_MS = 250;
+
+/** The links `served` keeps, judged in slices (ECHO_SLICE_MS) within ECHO_BUDGET_MS; `unjudged`: links left out past it. */
+async function servedLinks(found: readonly string[], served: (url: string) => boolean): Promise<{ urls: string[]; unjudged: number }> {
+  const urls: string[] = [];
+  let spent = 0;
+  let slice = performance.now();
+  for (let i = 0; i < found.length; i++) {
+    const now = performance.now();
+    if (now - slice >= ECHO_SLICE_MS) {
+      spent += now - slice;
+      if (spent >= ECHO_BUDGET_MS) return { urls, unjudged: found.length - i };
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+    if (served(found[i]!)) urls.push(found[i]!);
+  }
+  return { urls, unjudged: 0 };
 }
 
 /**
