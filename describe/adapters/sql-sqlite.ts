@@ -27,6 +27,15 @@ const MAX_SYNTH_ATTEMPTS = 64;
 const MAX_NAMES = 48;
 /** Bytes compiled per request, over all attempts (bounds the work a hostile statement can cause). */
 const MAX_COMPILED_BYTES = 8 * MAX_SQL_BYTES;
+/**
+ * Copies of common table expressions SQLite makes compiling one statement, at most. SQLite compiles
+ * each reference to a CTE as its own copy of the CTE's query (and each reference inside it, again):
+ * 15 CTEs that each name the next twice are 32,768 copies, a 900-byte statement that held the main
+ * thread for seconds (20 ran out of memory); a chain of 2,000 took over a minute.
+ */
+export const MAX_CTE_EXPANSION = 128;
+/** The sum of each compile's CTE copies squared, per request (a chain's cost grows with its square). */
+const MAX_CTE_COST = MAX_CTE_EXPANSION ** 2;
 const SAMPLE_ROWS = 6;
 /** Sample value of row i, column j: varied types, different in every column; other tables' values never equal the target's. */
 function sampleValue(i: number, j: number, other: boolean): string {
@@ -239,6 +248,84 @@ function nameCandidates(toks: Token[], isKeyword: (w: string) => boolean): strin
 }
 
 /** The column lists of `ON CONFLICT (…)` targets. */
+/**
+ * How many CTE queries SQLite compiles for a statement, bounded: each reference to a CTE counts
+ * the CTE's own references again. Names are compared without their scope (a nested WITH's name
+ * counts wherever it appears), which can only overcount. Returns `limit + 1` past `limit`. Linear.
+ */
+export function cteExpansion(toks: Token[], limit = MAX_CTE_EXPANSION): number {
+  const key = (t: Token): string | undefined => (t.type === 'word' || t.type === 'ident' ? t.value.toLowerCase() : undefined);
+  // Definitions: NAME [( columns )] AS [NOT] [MATERIALIZED] ( body ).
+  const bodies = new Map<string, Array<[number, number]>>();
+  const definitionAt = new Set<number>();
+  for (let i = 0; i < toks.length; i++) {
+    const name = key(toks[i]!);
+    if (name === undefined) continue;
+    let j = i + 1;
+    if (toks[j]?.type === '(') {
+      const d = toks[j]!.depth;
+      j++;
+      while (j < toks.length && !(toks[j]!.type === ')' && toks[j]!.depth === d)) j++;
+      j++;
+    }
+    if (toks[j]?.type !== 'word' || toks[j]!.value.toLowerCase() !== 'as') continue;
+    j++;
+    if (toks[j]?.type === 'word' && toks[j]!.value.toLowerCase() === 'not') j++;
+    if (toks[j]?.type === 'word' && toks[j]!.value.toLowerCase() === 'materialized') j++;
+    if (toks[j]?.type !== '(') continue;
+    const d = toks[j]!.depth;
+    let e = j + 1;
+    while (e < toks.length && !(toks[e]!.type === ')' && toks[e]!.depth === d)) e++;
+    definitionAt.add(i);
+    const list = bodies.get(name) ?? [];
+    list.push([j + 1, e]);
+    bodies.set(name, list);
+  }
+  if (!bodies.size) return 0;
+  // Each name's references, by position; a name defined twice (in two scopes) counts both bodies.
+  const refsIn = (from: number, to: number): string[] => {
+    const out: string[] = [];
+    for (let k = from; k < to; k++) {
+      const name = key(toks[k]!);
+      if (name !== undefined && !definitionAt.has(k) && bodies.has(name)) out.push(name);
+    }
+    return out;
+  };
+  const refs = new Map<string, string[]>();
+  for (const [name, spans] of bodies) refs.set(name, spans.flatMap(([a, b]) => refsIn(a, b)));
+  // Copies per name, memoized; a name met again while it is being counted is a recursive CTE (one copy).
+  const copies = new Map<string, number>();
+  const counting = new Set<string>();
+  const count = (name: string): number => {
+    const known = copies.get(name);
+    if (known !== undefined) return known;
+    if (counting.has(name)) return 1;
+    counting.add(name);
+    let n = 1;
+    for (const r of refs.get(name)!) {
+      n += count(r);
+      if (n > limit) break;
+    }
+    counting.delete(name);
+    n = Math.min(n, limit + 1);
+    copies.set(name, n);
+    return n;
+  };
+  // The statement's own references: those in no CTE's body.
+  const inBody = new Int32Array(toks.length + 1);
+  for (const spans of bodies.values()) for (const [a, b] of spans) { inBody[a]! += 1; inBody[b]! -= 1; }
+  let total = 0;
+  let depth = 0;
+  for (let k = 0; k < toks.length; k++) {
+    depth += inBody[k]!;
+    const name = key(toks[k]!);
+    if (depth > 0 || name === undefined || definitionAt.has(k) || !bodies.has(name)) continue;
+    total += count(name);
+    if (total > limit) return limit + 1;
+  }
+  return total;
+}
+
 function conflictTargets(toks: Token[]): string[][] {
   const out: string[][] = [];
   for (let k = 0; k + 2 < toks.length; k++) {
@@ -639,6 +726,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
   }
   current = scratch;
   let compiled = 0;
+  let cteCost = 0;
   let prepared = 0;
   try {
     for (const sql of texts) {
@@ -652,6 +740,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
         const end = pSql + n;
         let namesFor = -1;
         let estimate = 0;
+        let copies = 0;
         // Byte offsets (SQLite's) to string offsets, advancing with the statements: linear overall.
         let cursorByte = 0;
         let cursorChar = 0;
@@ -663,6 +752,8 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
             const toks = tokens(sql, cursorChar, true);
             scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
+            copies = cteExpansion(toks);
+            if (copies > MAX_CTE_EXPANSION) return unparsed(`SQL whose common table expressions expand to more than ${MAX_CTE_EXPANSION} queries was not analyzed`, statements);
             namesFor = pos;
             estimate = (toks.end ?? sql.length) - cursorChar + 1;
           }
@@ -670,7 +761,8 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
           scratch.recording = true;
           // SQLite compiles one statement per call: charge its (estimated) length, every attempt.
           compiled += estimate;
-          if (compiled > MAX_COMPILED_BYTES) return unparsed('SQL too costly to analyze', statements);
+          cteCost += copies * copies;
+          if (compiled > MAX_COMPILED_BYTES || cteCost > MAX_CTE_COST) return unparsed('SQL too costly to analyze', statements);
           // -1: read to the NUL terminator (the text has no other NUL). A length that stops short of
           // the terminator makes SQLite copy the whole rest of the text on every statement: quadratic.
           const rc = capi.sqlite3_prepare_v2(scratch.db.pointer, pos, -1, ppStmt, pzTail);
