@@ -35,7 +35,7 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
   const neighbour = airlock.proxyUrl('other', (await airlock.agents.add('other')).token);
 
   const cases = [
-    ['17 CTEs each naming the next twice', doubling(17)], ['a chain of 400 CTEs', chain(400)],
+    ['17 CTEs each naming the next twice', doubling(17)],
     // SQLite recursed per level until the thread's stack overflowed inside it: every later SQL failed.
     ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
   ] as const;
