@@ -1,9 +1,10 @@
 // One PostgreSQL database shared by every replica, through `pg` (node-postgres): a pool for
 // queries and one dedicated connection that LISTENs for the changes other replicas announce with
-// NOTIFY (approvals, grants, agents, secrets, policy versions). That connection is also the health
-// probe: while it is down, the stores' views may miss changes, so everything that needs the
-// database fails closed at once (StoreUnavailableError → 503) instead of waiting on timeouts; it
-// reconnects by itself, and on reconnect every store re-reads what it keeps in memory.
+// NOTIFY (approvals, grants, agents, secrets, policy versions, where secrets were injected). That
+// connection is also the health probe: while it is down, the stores' views may miss changes, so
+// everything that needs the database fails closed at once (StoreUnavailableError → 503) instead of
+// waiting on timeouts; it reconnects by itself, and on reconnect every store re-reads what it
+// keeps in memory.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,7 @@ export const PG_STORE = 'PostgreSQL (state store)';
  * The channels the stores announce changes on. The change feed LISTENs to all of them before
  * `open` returns, so no change made while the stores load is missed.
  */
-export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions'] as const;
+export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions', 'airlock_injected'] as const;
 
 export function isPostgresUrl(url: string | undefined): url is string {
   return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());
