@@ -525,12 +525,15 @@ export class CredentialEnforcer implements Enforcer {
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
   private readonly messageTails = new WeakMap<RequestContext, string>();
 
-  constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live), ledger?: InjectionLedger) {
+  constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live), private readonly ledger?: InjectionLedger) {
     this.injectedHosts = new InjectedHosts(secretSource(live), ledger);
   }
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
     await this.guard.refreshFor(ctx);
+    // Places another replica recorded that this one has not heard of yet: read before deciding what is scrubbed.
+    const behind = this.ledger?.catchUp?.();
+    if (behind) await behind;
     const directives: CredentialDirective[] = ctx.decision.credentials ?? [];
     const index = this.live.finder;
     const { outgoing, description } = ctx;

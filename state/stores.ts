@@ -182,6 +182,12 @@ export interface InjectionLedger {
   record(pairs: readonly InjectedPlace[]): Promise<void> | undefined;
   /** Pairs written by another process (replica), as they are announced. */
   onRecord(fn: (pairs: InjectedPlace[]) => void): () => void;
+  /**
+   * A shared ledger that learned (from the request's session entry) that the table moved past
+   * what it has read: reads the rest, so this request is scrubbed by it whether or not the
+   * notice has arrived. Undefined when there is nothing to read.
+   */
+  catchUp?(): Promise<void> | undefined;
   close(): Promise<void>;
 }
 

@@ -87,6 +87,7 @@ export class PgState {
   private listenerUp = false;
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly resyncs = new Set<() => unknown>();
+  private readonly marks = new Map<string, Set<(value: number) => void>>();
   private queryDown: string | undefined;
   private listenerDown: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -200,6 +201,21 @@ export class PgState {
       this.handlers.set(channel, set);
       if (this.listenerUp && !(CHANNELS as readonly string[]).includes(channel)) void this.listener?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
     }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /**
+   * A store read how far a table has moved (a sequence) in a statement it makes anyway; the
+   * store that keeps that table's view catches up when it is behind (`onMark`).
+   */
+  mark(name: string, value: number): void {
+    for (const fn of this.marks.get(name) ?? []) fn(value);
+  }
+
+  onMark(name: string, fn: (value: number) => void): () => void {
+    let set = this.marks.get(name);
+    if (!set) this.marks.set(name, (set = new Set()));
     set.add(fn);
     return () => set.delete(fn);
   }

@@ -3,7 +3,10 @@
 // new place/secret/form is inserted and announced (NOTIFY airlock_injected, in the same statement)
 // before the request that carries the secret leaves, so a replica the agent's next request reaches
 // scrubs what the service shows back of it from the moment the notice arrives (milliseconds), and
-// a replica that starts later reads the table.
+// a replica that starts later reads the table. The notice is not waited for: every request's
+// session entry reads how far the table has moved (state/postgres/sessions.ts INJECTED_SEQ), and a
+// replica behind it reads the new rows before it forwards (catchUp), so a read-back through
+// another replica is scrubbed at its very next request.
 import type { InjectedPlace, InjectionLedger } from '../stores.ts';
 import type { PgState } from './db.ts';
 
@@ -18,6 +21,10 @@ export class PgInjectionLedger implements InjectionLedger {
   private readonly pending = new Map<string, Promise<void>>();
   private readonly listeners = new Set<(pairs: InjectedPlace[]) => void>();
   private readonly stops: Array<() => void> = [];
+  /** The highest seq read from the table, and the highest a session entry reported. */
+  private learned = 0;
+  private observed = 0;
+  private catching: Promise<void> | undefined;
 
   private constructor(private readonly db: PgState) {}
 
@@ -29,14 +36,30 @@ export class PgInjectionLedger implements InjectionLedger {
       else void l.reload().catch((err: Error) => db.warn(`airlock: cannot re-read injected_places: ${err.message}`));
     }));
     l.stops.push(db.onResync(() => l.reload()));
+    l.stops.push(db.onMark('injected_places', (seq) => {
+      if (seq > l.observed) l.observed = seq;
+    }));
     await l.reload();
     return l;
   }
 
   /** Reads the whole table (at open, after a notice too large to carry the pairs, after the change feed reconnects). */
   async reload(): Promise<void> {
-    const r = await this.db.query<{ place: string; secret: string; form: string }>('SELECT place, secret, form FROM injected_places');
+    await this.readFrom(0);
+  }
+
+  private async readFrom(after: number): Promise<void> {
+    const r = await this.db.query<{ place: string; secret: string; form: string; seq: string }>('SELECT place, secret, form, seq FROM injected_places WHERE seq > $1', [after]);
+    for (const row of r.rows) this.learned = Math.max(this.learned, Number(row.seq));
     this.learn(r.rows.map((row) => ({ place: row.place, secret: row.secret, form: row.form })));
+  }
+
+  catchUp(): Promise<void> | undefined {
+    if (this.observed <= this.learned) return undefined;
+    this.catching ??= this.readFrom(this.learned).finally(() => {
+      this.catching = undefined;
+    });
+    return this.catching;
   }
 
   private learn(pairs: InjectedPlace[]): void {

@@ -8,5 +8,9 @@ CREATE TABLE injected_places (
   -- How the value left: value, basic:<pair>, query:<template>.
   form   text NOT NULL,
   first  timestamptz NOT NULL DEFAULT now(),
+  -- Every request's session entry reads max(seq): a replica behind it reads the new rows before
+  -- it forwards, so a read-back is scrubbed at the very next request, notice or not.
+  seq    bigserial NOT NULL,
   PRIMARY KEY (place, secret, form)
 );
+CREATE INDEX injected_places_seq ON injected_places (seq);
