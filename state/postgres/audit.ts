@@ -154,9 +154,11 @@ export class PgAuditTrail implements AuditTrail {
   /** Appends rows to the spool file and syncs it; false (and `available` false) when the disk refuses. */
   private spool(rows: Row[]): boolean {
     try {
-      const fd = fs.openSync(this.spoolFile, 'a', 0o600);
+      const fd = fs.openSync(this.spoolFile, 'a+', 0o600);
       try {
-        fs.writeSync(fd, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        // A line torn by a crash or a write the disk cut short is ended first: glued to it, the
+        // next row would be one unreadable line, and lost when the spool is shipped.
+        fs.writeSync(fd, `${tornEnd(fd) ? '\n' : ''}${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -255,6 +257,15 @@ export class PgAuditTrail implements AuditTrail {
     clearTimeout(this.timer);
     if (this.queue.length) this.opts.warn(`airlock: ${this.queue.length} audit records could not be written before stopping (${this.spoolError})`);
   }
+}
+
+/** Whether the file open on `fd` ends inside a line (a torn last write). */
+function tornEnd(fd: number): boolean {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  fs.readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
 }
 
 /** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */

@@ -2,6 +2,7 @@
 // own change feed) in one process: what one changes the other sees, what must happen once happens
 // once, and a dump of the database holds no secret. Real PostgreSQL and Redis, started here.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import t from 'tap';
 import { TotpStore } from '../../state/totp.ts';
 import { PgAgents } from '../../state/postgres/agents.ts';
@@ -241,6 +242,10 @@ if (missing) {
       t.equal(odd[0], 'r101');
 
       await pg.stop();
+      // A replica killed (or a disk that filled) in the middle of writing a spooled line left it
+      // torn: the next record spooled must not be glued to the fragment and lost with it.
+      const crashed = { time: new Date().toISOString(), id: 'before-crash', outcome: 'forwarded' };
+      fs.writeFileSync(trail.spoolFile, `${JSON.stringify({ replica: 'gone-1', id: crashed.id, time: crashed.time, agent: null, host: null, outcome: crashed.outcome, line: JSON.stringify(crashed) })}\n{"replica":"gone-1","id":"torn","ti`);
       const down = new PgAuditTrail(a, home, { ...quiet, retryMs: 100 });
       down.append({ time: new Date().toISOString(), id: 'while-down', outcome: 'forwarded' });
       await down.flush();
@@ -253,6 +258,10 @@ if (missing) {
       const found = [];
       for await (const r of down.read({})) if (r.id === 'while-down') found.push(r);
       t.equal(found.length, 1, 'exactly once');
+      const shipped = [];
+      for await (const line of down.lines({})) shipped.push((JSON.parse(line) as { id: string }).id);
+      t.ok(shipped.includes('before-crash'), 'the whole lines spooled before the crash are shipped');
+      t.notOk(shipped.includes('torn'), 'the torn fragment is not');
       await down.close();
       await trail.close();
     });
