@@ -10,7 +10,7 @@
 // Only when the spool cannot be written either (disk full) is `available` false, and the proxy
 // then forwards nothing (503 audit-unavailable): no record is ever acknowledged to nobody.
 import fs from 'node:fs';
-import { AUDIT_UNAVAILABLE, compileFilter, redactedLine, type AuditFilter, type AuditRecord } from '../audit-log.ts';
+import { AUDIT_UNAVAILABLE, compileFilter, endsInsideLine, redactedLine, type AuditFilter, type AuditRecord } from '../audit-log.ts';
 import { stateFile } from '../home.ts';
 import { streamLines } from '../../lib/lines.ts';
 import type { AuditTrail } from '../stores.ts';
@@ -158,7 +158,7 @@ export class PgAuditTrail implements AuditTrail {
       try {
         // A line torn by a crash or a write the disk cut short is ended first: glued to it, the
         // next row would be one unreadable line, and lost when the spool is shipped.
-        fs.writeSync(fd, `${tornEnd(fd) ? '\n' : ''}${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
+        fs.writeSync(fd, `${endsInsideLine(fd) ? '\n' : ''}${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
@@ -257,15 +257,6 @@ export class PgAuditTrail implements AuditTrail {
     clearTimeout(this.timer);
     if (this.queue.length) this.opts.warn(`airlock: ${this.queue.length} audit records could not be written before stopping (${this.spoolError})`);
   }
-}
-
-/** Whether the file open on `fd` ends inside a line (a torn last write). */
-function tornEnd(fd: number): boolean {
-  const size = fs.fstatSync(fd).size;
-  if (size === 0) return false;
-  const last = Buffer.alloc(1);
-  fs.readSync(fd, last, 0, 1, size - 1);
-  return last[0] !== 0x0a;
 }
 
 /** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */
