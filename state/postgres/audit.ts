@@ -202,11 +202,19 @@ export class PgAuditTrail implements AuditTrail {
           for await (const lines of streamLines(input)) {
             for (const line of lines) {
               if (!line) continue;
+              let row: unknown;
               try {
-                batch.push(JSON.parse(line) as Row);
+                row = JSON.parse(line);
               } catch {
                 continue; // a torn last line after a crash
               }
+              // A line that is not a row as spooled (damaged) would fail its batch on every attempt,
+              // and keep everything after it from ever reaching the database.
+              if (!spooledRow(row)) {
+                this.opts.warn(`airlock: audit spool ${this.spoolFile}: a damaged line is left out (${line.slice(0, 80)})`);
+                continue;
+              }
+              batch.push(row);
               if (batch.length >= this.opts.batchRows) {
                 await this.insert(batch);
                 batch = [];
@@ -259,6 +267,15 @@ export class PgAuditTrail implements AuditTrail {
   }
 }
 
+/** A row as `spool` writes it, storable as it is (PostgreSQL's text refuses U+0000). */
+function spooledRow(v: unknown): v is Row {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  const text = (x: unknown): boolean => typeof x === 'string' && !x.includes('\u0000');
+  return text(r.replica) && text(r.id) && text(r.outcome) && text(r.line) && typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time))
+    && (r.agent === null || text(r.agent)) && (r.host === null || text(r.host));
+}
+
 /** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */
 export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncGenerator<string> {
   const matches = compileFilter(filter);
@@ -305,6 +322,8 @@ export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncG
       } catch {
         continue;
       }
+      // As the file reader: a line that is not a record (a row edited by hand) is skipped.
+      if (!rec || typeof rec !== 'object' || typeof rec.time !== 'string') continue;
       if (!matches(rec)) continue;
       yield row.line;
       if (filter.limit !== undefined && ++n >= filter.limit) return;

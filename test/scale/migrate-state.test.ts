@@ -51,6 +51,7 @@ if (missing) {
       JSON.stringify({ time: now, id: 'nul\u0000id', agent: 'bot\u0000x', host: 'h\u0000.example', outcome: 'forwarded\u0000' }),
       JSON.stringify({ time: '-271821-04-20T00:00:00.000Z', id: 'ancient', agent: 'bot', outcome: 'forwarded' }),
       JSON.stringify({ time: '+275760-09-13T00:00:00.000Z', id: 'far', agent: 'bot', outcome: 'forwarded' }),
+      'null',
       '{"torn": ',
       JSON.stringify({ time: now, id: 'last', agent: 'bot', host: 'api.example', outcome: 'forwarded' }),
     ].join('\n') + '\n');
@@ -64,7 +65,7 @@ if (missing) {
     const url = await pg.createDatabase('migrate');
     const env = { ...process.env, AIRLOCK_MASTER_KEY: key };
     const first = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 7 audit records \(3 damaged lines left out/);
+    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 7 audit records \(4 damaged lines left out/);
     const again = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
     t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 sessions, 0 audit records/, 'a second run adds nothing');
 
