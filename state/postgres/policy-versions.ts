@@ -143,7 +143,8 @@ export class PgPolicyVersions implements Document<VersionsData> {
       this.state = next;
       // Here too: a load of an older version may have finished after this publish activated its own.
       if (next.current !== before) for (const fn of this.listeners) fn(next.current);
-      await this.db.notify(CHANNEL, { current: next.current });
+      // Committed: a notice the database cannot take now is sent again by PgState until it goes.
+      await this.db.notify(CHANNEL, { current: next.current }).catch(() => undefined);
     });
     this.chain = run.catch(() => undefined);
     return run;
