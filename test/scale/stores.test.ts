@@ -19,6 +19,7 @@ import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
+import { until } from '../helpers/until.ts';
 import { StoreUnavailableError } from '../../state/unavailable.ts';
 
 const missing = missingPostgres() ?? missingRedis();
@@ -58,6 +59,35 @@ if (missing) {
       // The notice is asynchronous; authenticate re-reads on a miss, so a revoked token never passes.
       for (let i = 0; i < 50 && agentsB.list()[0]?.tokens.length; i++) await new Promise((r) => setTimeout(r, 20));
       t.equal(await agentsB.authenticate('bot', issued.token), undefined);
+    });
+
+    await t.test("clock skew: token and grant expiry are judged by the database's clock, not a replica's", async (t) => {
+      const realNow = Date.now;
+      t.teardown(() => { Date.now = realNow; });
+      const agentsA = await PgAgents.open(a);
+      const agentsB = await PgAgents.open(b);
+      // Minted on a replica whose clock runs an hour ahead: the TTL still counts from the database's now.
+      Date.now = () => realNow() + 3_600_000;
+      const issued = await agentsA.add('skewed', { ttlMs: 60_000 });
+      Date.now = realNow;
+      t.ok(Date.parse(issued.expires!) < realNow() + 120_000, `a 60 s token expires within minutes, not an hour late (${issued.expires})`);
+      t.ok(await agentsB.authenticate('skewed', issued.token), 'B takes it while it lives');
+      // It expires (the database's clock says so); B's clock lags five minutes behind.
+      await a.query(`UPDATE agent_tokens SET expires = now() - interval '1 second' WHERE id = $1`, [issued.id]);
+      Date.now = () => realNow() - 300_000;
+      t.equal(await agentsB.authenticate('skewed', issued.token), undefined, 'an expired token is refused by a replica whose clock lags');
+      Date.now = realNow;
+
+      const qa = await PgApprovals.open(a, { sweepMs: 0, now: () => Date.now() + 3_600_000 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0, now: () => Date.now() - 300_000 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+      const rec = await qa.create(description('skewed', '/grant'), decision, 'hs');
+      const { grant } = await qa.approve(rec.id, { by: 'studio', grantMinutes: 1 });
+      t.ok(grant && Date.parse(grant.expires) < realNow() + 120_000, `a one-minute grant given on a replica an hour ahead lasts a minute (${grant?.expires})`);
+      await until('B hears of the grant', () => qb.grants(true).some((g) => g.id === grant!.id), 10_000);
+      t.equal((await qb.matchingGrants(description('skewed', '/grant'))).length, 1, 'B applies it while it lives');
+      await a.query(`UPDATE grants SET expires = now() - interval '1 second' WHERE id = $1`, [grant!.id]);
+      t.same(await qb.matchingGrants(description('skewed', '/grant')), [], 'an expired grant is not applied by a replica whose clock lags');
     });
 
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
