@@ -34,6 +34,13 @@ export interface PgAuditOptions {
   batchRows?: number;
   /** How often the spool is offered to the database again (ms, default 500). */
   retryMs?: number;
+  /**
+   * The spool's bound (bytes, default 1 GiB): past it the spool takes nothing more and requests are
+   * refused (503 audit-unavailable), as on a full disk, without filling the disk the host shares.
+   */
+  maxSpoolBytes?: number;
+  /** Refusals of that kind kept in memory while nothing can be written, at most (default 10,000); further ones are counted. */
+  maxPendingRefusals?: number;
   warn?: (line: string) => void;
 }
 
@@ -51,6 +58,9 @@ export class PgAuditTrail implements AuditTrail {
   /** Records are in the spool file: new ones follow them there until it is shipped. */
   private spooled = false;
   private spoolError: string | undefined;
+  /** audit-unavailable refusals counted instead of queued while nothing could be written. */
+  private droppedRefusals = 0;
+  private pendingRefusals = 0;
   private closed = false;
   private readonly listeners = new Set<(r: AuditRecord) => void>();
   private readonly opts: Required<PgAuditOptions>;
@@ -62,6 +72,8 @@ export class PgAuditTrail implements AuditTrail {
       batchMs: opts.batchMs ?? 25,
       batchRows: opts.batchRows ?? 500,
       retryMs: opts.retryMs ?? 500,
+      maxSpoolBytes: opts.maxSpoolBytes ?? 1024 ** 3,
+      maxPendingRefusals: opts.maxPendingRefusals ?? 10_000,
       warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
     };
     // Records a previous run spooled (the database was down when it stopped) are shipped first.
@@ -90,10 +102,23 @@ export class PgAuditTrail implements AuditTrail {
 
   append(given: AuditRecord): void {
     const { line, record } = redactedLine(given, this.redact);
+    if (this.spoolError !== undefined && record.outcome === AUDIT_UNAVAILABLE && this.pendingRefusals >= this.opts.maxPendingRefusals) {
+      // Memory stays bounded under a flood of refusals; they are summed up once records can be written.
+      this.droppedRefusals++;
+      this.tell(record);
+      return;
+    }
+    if (this.spoolError !== undefined && record.outcome === AUDIT_UNAVAILABLE) this.pendingRefusals++;
     this.queue.push({
       replica: this.db.replica, id: record.id, time: record.time, agent: record.agent ?? null,
       host: record.host ?? record.description?.request?.host ?? null, outcome: record.outcome, line,
     });
+    this.tell(record);
+    if (this.queue.length >= this.opts.batchRows) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
+  }
+
+  private tell(record: AuditRecord): void {
     for (const l of this.listeners) {
       try {
         l(record);
@@ -101,8 +126,22 @@ export class PgAuditTrail implements AuditTrail {
         /* a broken listener must not break the proxy */
       }
     }
-    if (this.queue.length >= this.opts.batchRows) this.kick();
-    else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
+  }
+
+  /**
+   * Records can be written again (to the spool, or to the database directly once the spool is
+   * shipped): requests flow, and the refusals only counted meanwhile become one record.
+   */
+  private recovered(how: string): void {
+    if (this.spoolError === undefined) return;
+    this.opts.warn(`airlock: ${how}; requests flow`);
+    this.spoolError = undefined;
+    this.pendingRefusals = 0;
+    if (this.droppedRefusals === 0) return;
+    const n = this.droppedRefusals;
+    this.droppedRefusals = 0;
+    const record: AuditRecord = { time: new Date().toISOString(), id: `audit-gap-${Date.now()}`, outcome: AUDIT_UNAVAILABLE, detail: `${n} further requests were refused with 503 while audit records could not be written; counted here, not recorded one by one` };
+    this.queue.push({ replica: this.db.replica, id: record.id, time: record.time, agent: null, host: null, outcome: record.outcome, line: JSON.stringify(record) });
   }
 
   private kick(): void {
@@ -130,6 +169,7 @@ export class PgAuditTrail implements AuditTrail {
       if (!this.spooled) {
         try {
           await this.insert(batch);
+          this.recovered('audit records reach the state store again');
           continue;
         } catch (err) {
           if (!isStoreUnavailable(err)) this.opts.warn(`airlock: audit insert failed (${(err as Error).message}); spooling to ${this.spoolFile}`);
@@ -158,13 +198,16 @@ export class PgAuditTrail implements AuditTrail {
       try {
         // A line torn by a crash or a write the disk cut short is ended first: glued to it, the
         // next row would be one unreadable line, and lost when the spool is shipped.
-        fs.writeSync(fd, `${endsInsideLine(fd) ? '\n' : ''}${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`);
+        const text = `${endsInsideLine(fd) ? '\n' : ''}${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`;
+        if (fs.fstatSync(fd).size + Buffer.byteLength(text) > this.opts.maxSpoolBytes) {
+          throw new Error(`the spool reached its bound of ${this.opts.maxSpoolBytes} bytes`);
+        }
+        fs.writeSync(fd, text);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }
-      if (this.spoolError !== undefined) this.opts.warn(`airlock: audit spool ${this.spoolFile} is writable again; requests flow`);
-      this.spoolError = undefined;
+      this.recovered(`audit spool ${this.spoolFile} is writable again`);
       return true;
     } catch (err) {
       if (this.spoolError === undefined) this.opts.warn(`airlock: audit spool ${this.spoolFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; requests are refused (503 ${AUDIT_UNAVAILABLE}) until records can be written`);
@@ -229,6 +272,7 @@ export class PgAuditTrail implements AuditTrail {
       // Rows appended meanwhile wait in `queue`: drain never runs during a ship, so emptying is safe.
       fs.rmSync(this.spoolFile, { force: true });
       this.spooled = false;
+      this.recovered('audit records spooled while the spool was full are shipped');
       this.opts.warn(`airlock: audit records spooled while the state store was unreachable are shipped`);
       return true;
     } catch {

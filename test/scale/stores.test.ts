@@ -11,7 +11,7 @@ import { PgAuditTrail } from '../../state/postgres/audit.ts';
 import { PgState, migrate, migrationFiles } from '../../state/postgres/db.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
 import { PgSessions } from '../../state/postgres/sessions.ts';
-import type { AuditRecord } from '../../state/audit-log.ts';
+import { AUDIT_UNAVAILABLE, type AuditRecord } from '../../state/audit-log.ts';
 import { clearLabelAudited, resetAudited, type SessionChange } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 import { RedisRateLimits } from '../../state/redis/limits.ts';
@@ -282,6 +282,15 @@ if (missing) {
       t.ok(down.spooledBytes > 0, 'the record is in the local spool');
       t.ok(down.available, 'and the trail still takes records');
       await t.rejects(a.query('SELECT 1'), { message: /PostgreSQL \(state store\) is unreachable/ }, 'queries fail as "unavailable"');
+      // A spool with a bound: past it, requests are refused (as on a full disk); their refusals are
+      // counted past a few in memory; all of it reaches the database once it is back.
+      const bounded = new PgAuditTrail(a, tempDir(t), { ...quiet, retryMs: 100, batchMs: 1, maxSpoolBytes: 4096, maxPendingRefusals: 5 });
+      for (let i = 0; i < 20; i++) bounded.append({ time: new Date().toISOString(), id: `bounded-${i}`, agent: 'bot', host: 'api.example', url: `https://api.example/${'x'.repeat(200)}`, outcome: 'forwarded' });
+      await bounded.flush();
+      t.notOk(bounded.available, 'a spool at its bound takes nothing more: requests are refused');
+      t.match(bounded.unavailableReason, /bound of 4096 bytes/, 'saying why');
+      t.ok(bounded.spooledBytes <= 4096, `the spool stays within its bound (${bounded.spooledBytes})`);
+      for (let i = 0; i < 50; i++) bounded.append({ time: new Date().toISOString(), id: `refused-${i}`, agent: 'bot', outcome: AUDIT_UNAVAILABLE, status: 503 });
       await pg.start();
       for (let i = 0; i < 100 && down.spooledBytes > 0; i++) await new Promise((r) => setTimeout(r, 100));
       t.equal(down.spooledBytes, 0, 'the spool was shipped once the database came back');
@@ -297,6 +306,18 @@ if (missing) {
       const filtered = [];
       for await (const r of down.read({ since: new Date(Date.now() - 60_000) })) filtered.push(r);
       t.ok(filtered.length > 0 && filtered.every((r) => r && typeof r === 'object' && !Array.isArray(r)), 'a filtered read passes over lines that are not records');
+      await until('the bounded spool shipped and records flowing again', () => bounded.available && bounded.spooledBytes === 0, 20_000);
+      await bounded.flush();
+      const ids = new Set<string>();
+      let gap = '';
+      for await (const r of bounded.read({})) {
+        ids.add(r.id);
+        if (r.id.startsWith('audit-gap-')) gap = String(r.detail);
+      }
+      t.ok(Array.from({ length: 20 }, (_, i) => `bounded-${i}`).every((id) => ids.has(id)), 'every record taken before the bound was reached is in the database');
+      t.ok(Array.from({ length: 5 }, (_, i) => `refused-${i}`).every((id) => ids.has(id)), 'the first refusals one by one');
+      t.match(gap, /^45 further requests were refused/, 'the rest counted in one record');
+      await bounded.close();
       await down.close();
       await trail.close();
     });
