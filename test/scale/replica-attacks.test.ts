@@ -255,6 +255,32 @@ if (missing) {
       t.pass('Q decides with the published version, not the refused one');
     });
 
+    await t.test('a publish heard while B cannot read it (a statement past its bound) or cannot load it (a failure for a moment): B gets there by itself', async (t) => {
+      const dir = tempDir(t, 'al-atk-draft-');
+      fs.cpSync(policyDir, dir, { recursive: true });
+      fs.appendFileSync(path.join(dir, 'airlock.rego'), '\n# read late\n');
+      const passing = async () => ({ ok: true, passed: 0, failed: 0, output: '', failures: [] });
+      const db = (b as Airlock<Services> & { db?: PgState }).db!;
+      const query = db.query.bind(db);
+      let refused = 0;
+      db.query = ((text: string, params?: unknown[]) => {
+        if (refused < 2 && text.includes('FROM policy_history')) {
+          refused++;
+          return Promise.reject(new Error('canceling statement due to statement timeout'));
+        }
+        return query(text, params);
+      }) as typeof db.query;
+      const load = b.engine.load.bind(b.engine);
+      let loads = 0;
+      b.engine.load = (compiled) => (loads++ === 0 ? Promise.reject(new Error('EIO reading the bundle')) : load(compiled));
+      t.teardown(() => { db.query = query; b.engine.load = load; });
+      const published = await a.policyVersions!.publish(dir, (c) => a.engine.load(c), passing, 'read late');
+      await until('B to run the version it could not read or load at first', () => (b.engine.version === published.version && b.policyVersions!.current === published.version) || undefined, 20_000)
+        .catch((e: Error) => { throw new Error(`${e.message}: B runs ${b.engine.version}, knows ${b.policyVersions!.current} as live (reads refused: ${refused}, loads: ${loads})`); });
+      t.equal(refused, 2, 'its reads were refused twice');
+      t.ok(loads >= 2, 'its first load failed');
+    });
+
     await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
       const issued = await a.agents.add('hostile');
       const auth = `hostile:${issued.token}`;
