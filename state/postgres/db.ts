@@ -330,7 +330,7 @@ export class PgState {
           if (answered || this.listener !== client) return;
           // end() would wait on a connection that answers nothing: its socket is dropped.
           (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
-          lost(new Error(`the change feed did not answer within ${every} ms`));
+          lost(new Error(`the change feed gave no answer in time (${every} ms)`));
         }, every);
         silent.unref();
         client.query('SELECT 1').then(() => {

@@ -402,6 +402,37 @@ if (missing) {
       upload.end('b'.repeat(2048));
       t.not(await answer, 200, 'the upload decided before the labels is cut');
       t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the upstream');
+
+      // Again while A cannot re-read the session (its statements past their bound): the notice alone cuts the stream.
+      const dbA = (la as Airlock<Services> & { db?: PgState }).db!;
+      const query = dbA.query.bind(dbA);
+      let refusedReads = 0;
+      dbA.query = ((text: string, params?: unknown[]) => {
+        if (text.includes('WHERE s.id = $1')) {
+          refusedReads++;
+          return Promise.reject(new Error('canceling statement due to statement timeout'));
+        }
+        return query(text, params);
+      }) as typeof dbA.query;
+      t.teardown(() => { dbA.query = query; });
+      const again = await la.agents.add('bot2');
+      const upload2 = http.request({
+        host: '127.0.0.1', port: la.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, agent: false,
+        headers: { 'proxy-authorization': `Basic ${Buffer.from(`bot2:${again.token}`).toString('base64')}`, 'content-type': 'text/plain', 'content-length': 4096 },
+      });
+      const answer2 = new Promise<number>((resolve) => {
+        upload2.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        upload2.on('error', () => resolve(-1));
+      });
+      upload2.write('c'.repeat(2048));
+      await until('the second upload to be decided and streaming', () => la.sessions.list().some((x) => x.agent === 'bot2' && x.requests > 0) || undefined);
+      t.equal((await send(lb, `bot2:${again.token}`, 'GET', `${web.origin('news.test')}/today`)).status, 200);
+      t.equal((await send(lb, `bot2:${again.token}`, 'GET', `${web.origin('db.test')}/customers/1`)).status, 200);
+      await until('A to hear of the labels and fail to re-read the session', () => refusedReads >= 2 || undefined);
+      upload2.end('d'.repeat(2048));
+      t.not(await answer2, 200, 'the upload decided before the labels is cut though A could not re-read its session');
+      t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('d')), 'its rest never reached the upstream');
+      dbA.query = query;
     });
 
     await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {
