@@ -72,7 +72,7 @@ export class PgApprovals implements Approvals {
   static async open(db: PgState, opts: ApprovalQueueOptions = {}): Promise<PgApprovals> {
     const q = new PgApprovals(db, opts);
     await q.loadAll();
-    db.listen(CHANNEL, (p) => void q.onNotice(p as Notice).catch(() => undefined));
+    db.listen(CHANNEL, (p) => q.heard(p as Notice));
     db.onResync(() => q.loadAll(true));
     await q.sweep().catch(() => undefined);
     const every = opts.sweepMs ?? 30_000;
@@ -171,6 +171,17 @@ export class PgApprovals implements Approvals {
         setTimeout(() => this.settleWaiters(a), CLAIM_RETRY_MS).unref();
       });
     }
+  }
+
+  /**
+   * A notice, read again a few times when reading what it announces fails (a statement past its
+   * bound, a connection lost): a request held here on an approval resolved elsewhere is released
+   * when the read succeeds, not left to its timeout.
+   */
+  private heard(n: Notice, attempt = 0): void {
+    void this.onNotice(n).catch(() => {
+      if (attempt < 5) setTimeout(() => this.heard(n, attempt + 1), 250 * 2 ** attempt).unref();
+    });
   }
 
   private async onNotice(n: Notice): Promise<void> {

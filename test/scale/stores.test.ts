@@ -106,6 +106,30 @@ if (missing) {
       const retry = await qb.claimRetry(rec.id, description(), 'h1');
       t.equal(retry.kind, 'refused', 'a retry cannot use it again');
       await t.rejects(qa.approve(rec.id, { by: 'cli' }), { code: 'not-pending' });
+
+      // Approved on B while A cannot read the approval at the moment its notice arrives (a
+      // statement past its bound): A reads it again and releases its request.
+      const seen2 = new Promise<string>((resolve) => qb.onChange((e) => { if (e.type === 'created' && 'approval' in e && e.approval.id !== rec.id) resolve(e.approval.id); }));
+      const rec2 = await qa.create(description('bot', '/y'), decision, 'h2');
+      await within(seen2, 'the second created notice');
+      const waiting2 = qa.wait(rec2.id, { timeoutMs: 15_000 });
+      const query = a.query.bind(a);
+      // Every read of it refused for a moment (each replica's view of approvals reads it on the notice).
+      let refused = 0;
+      let refusing = true;
+      a.query = ((text: string, params?: unknown[]) => {
+        if (refusing && text.startsWith('SELECT id, record, held_by, held_until FROM approvals WHERE id') && params?.[0] === rec2.id) {
+          refused++;
+          return Promise.reject(new StoreUnavailableError('PostgreSQL (state store)', 'no answer in time'));
+        }
+        return query(text, params);
+      }) as typeof a.query;
+      t.teardown(() => { a.query = query; });
+      await qb.approve(rec2.id, { by: 'studio' });
+      await until("A's read of the notice to fail", () => refused > 0, 10_000);
+      setTimeout(() => { refusing = false; }, 400);
+      t.equal(await within(waiting2, 'the release on A after a failed read'), 'approved', 'the request held on A goes');
+      a.query = query;
     });
 
     await t.test('approvals: two replicas resolving at once, one wins; a replica gone mid-hold, the retry works on the other', async (t) => {
