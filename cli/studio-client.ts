@@ -101,19 +101,25 @@ export interface CommonOpts {
  */
 export async function channel(opts: CommonOpts, write: boolean): Promise<{ kind: 'rest'; client: StudioClient } | { kind: 'file'; home: string }> {
   const home = resolveHome(opts.home);
-  const base = studioUrl(home, opts.studio);
-  const client = await StudioClient.connect(base, home);
+  const running = await airlockRunning(home);
+  // Logging in sends the admin token. It goes only to the studio of the Airlock running on this
+  // state folder (runtime.json says where) or to an address the person named (--studio,
+  // AIRLOCK_STUDIO): the configured or default address (127.0.0.1:8081) with no Airlock behind it
+  // may be anyone's listener, another user's or an agent's, and would receive the token.
+  const named = opts.studio ?? (process.env.AIRLOCK_STUDIO || undefined);
+  const spec = named ?? (running ? readRuntimeInfo(home)?.studio : undefined);
+  const base = studioUrl(home, spec);
+  const client = spec ? await StudioClient.connect(base, home) : undefined;
   if (client instanceof StudioClient) {
     // A studio running without a proxy in its process (policy editing only) has no approvals.
     const probe = await client.call<{ available?: boolean }>('GET', '/api/approvals?status=pending');
     if (probe.available !== false) return { kind: 'rest', client };
   }
-  const running = await airlockRunning(home);
   if (client === 'refused' && running) {
     throw new CliError(`the studio at ${base} refused the admin token in ${stateFile(home, 'studioToken')} (it belongs to another state folder?); pass --studio HOST:PORT`);
   }
   if (running) {
-    if (write) throw new CliError(`Airlock is running with ${home} but its studio is not reachable at ${base}; pass --studio HOST:PORT (or start it with a studio) so the running proxy sees the change`);
+    if (write) throw new CliError(`Airlock is running with ${home} but ${spec ? `its studio is not reachable at ${base}` : 'without a studio'}; pass --studio HOST:PORT (or start it with a studio) so the running proxy sees the change`);
   }
   if (!fs.existsSync(home)) throw new CliError(`no state folder at ${home} (pass --home or set AIRLOCK_HOME)`);
   return { kind: 'file', home };

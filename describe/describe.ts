@@ -224,7 +224,8 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
     query: multiMap(url.searchParams),
     headers,
     body,
-    egress_bytes: Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
+    // The host too: under a wildcard the agent chooses it, and it leaves in Host (and SNI, and DNS).
+    egress_bytes: Buffer.byteLength(url.host) + Buffer.byteLength(pathAndQuery) + headerEgress + body.size,
   };
   if (upgrade) request.upgrade = upgrade;
 

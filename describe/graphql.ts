@@ -30,6 +30,37 @@ export interface GraphqlRequest {
   variables: string[];
   /** Every mutation root field that may run, with its arguments (variables substituted; unknown ones undefined). */
   calls?: MutationCall[];
+  /**
+   * The calls' arguments were past MAX_CALL_ARGUMENT_NODES and are not kept (each call's `args` is
+   * empty): whatever reads them must assume the worst (every row, an unknown place).
+   */
+  argumentsUnread?: boolean;
+}
+
+/**
+ * Values the mutation calls' arguments may hold in all, a variable's value counted again at each
+ * call that names it. A variable is substituted by reference, so 4,000 calls naming one variable of
+ * 4,000 keys give whatever reads the arguments 16 million values to walk (a 135 KB body held the
+ * main thread 15 s; 1 MiB would for minutes). Past this the arguments are dropped (fail closed).
+ */
+export const MAX_CALL_ARGUMENT_NODES = 100_000;
+
+/** True when the calls' arguments hold at most MAX_CALL_ARGUMENT_NODES values, counted per call. */
+function argumentsWithinBudget(calls: MutationCall[]): boolean {
+  let left = MAX_CALL_ARGUMENT_NODES;
+  const stack: unknown[] = [];
+  for (const c of calls) {
+    stack.push(c.args);
+    while (stack.length) {
+      const v = stack.pop();
+      if (--left < 0) return false;
+      if (!v || typeof v !== 'object') continue;
+      const children = Array.isArray(v) ? v : Object.values(v as Record<string, unknown>);
+      if (children.length > left) return false;
+      for (const x of children) stack.push(x);
+    }
+  }
+  return true;
 }
 
 export interface MutationCall {
@@ -89,14 +120,19 @@ function variablesObject(v: unknown): Record<string, unknown> {
 }
 
 /** The operations of one request that may run, or why it cannot be read. */
-function parseOne(req: OneRequest): { operations: GraphqlOperation[]; calls: MutationCall[]; document?: string; variables: string } | { error: string } {
+function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>): { operations: GraphqlOperation[]; calls: MutationCall[]; document?: string; variables: string } | { error: string } {
   if (typeof req.query !== 'string') return { error: 'no GraphQL query string in the request (persisted queries are not visible)' };
-  let doc: DocumentNode;
-  try {
-    doc = parse(req.query, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
-  } catch (err) {
-    return { error: `GraphQL syntax error: ${String((err as Error).message).split('\n')[0]!.slice(0, 300)}` };
+  // One parse per document text, however many operationName and variables readings share it.
+  let doc = documents.get(req.query);
+  if (doc === undefined) {
+    try {
+      doc = parse(req.query, { noLocation: true, maxTokens: MAX_GRAPHQL_TOKENS });
+    } catch (err) {
+      doc = `GraphQL syntax error: ${String((err as Error).message).split('\n')[0]!.slice(0, 300)}`;
+    }
+    documents.set(req.query, doc);
   }
+  if (typeof doc === 'string') return { error: doc };
   const fragments = new Map<string, FragmentDefinitionNode>();
   const ops: OperationDefinitionNode[] = [];
   for (const def of doc.definitions) {
@@ -237,10 +273,11 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   type Parsed = ReturnType<typeof parseOne>;
   // Each distinct request is parsed once, however many readings carry it.
   const cache = new Map<string, Parsed>();
+  const documents = new Map<string, DocumentNode | string>();
   const parseCached = (r: OneRequest): [string, Parsed] => {
     const key = JSON.stringify([r.query, r.operationName, r.variables]) ?? '';
     let one = cache.get(key);
-    if (!one) cache.set(key, (one = parseOne(r)));
+    if (!one) cache.set(key, (one = parseOne(r, documents)));
     return [key, one];
   };
   const parsed: Parsed[] = [];
@@ -307,6 +344,10 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   if (errors.length) {
     out.info.parsed = false;
     out.info.error = errors[0];
+  }
+  if (!argumentsWithinBudget(out.calls!)) {
+    out.calls = out.calls!.map((c) => ({ field: c.field, args: {} }));
+    out.argumentsUnread = true;
   }
   return out;
 }

@@ -75,6 +75,31 @@ export interface OverrideReading {
   readings: string[];
 }
 
+/**
+ * Redis commands that only read (Upstash's REST API takes `/<command>/<args…>`); every other
+ * command, and one not listed, may write.
+ */
+export const redisReadCommands = new Set([
+  'get', 'mget', 'getrange', 'strlen', 'exists', 'ttl', 'pttl', 'type', 'keys', 'scan', 'randomkey', 'dbsize', 'ping', 'echo',
+  'hget', 'hmget', 'hgetall', 'hkeys', 'hvals', 'hlen', 'hexists', 'hscan', 'hstrlen', 'hrandfield',
+  'llen', 'lrange', 'lindex', 'lpos', 'scard', 'smembers', 'sismember', 'smismember', 'srandmember', 'sscan', 'sdiff', 'sinter', 'sunion',
+  'zcard', 'zcount', 'zrange', 'zrangebyscore', 'zrangebylex', 'zrevrange', 'zrevrangebyscore', 'zrank', 'zrevrank', 'zscore', 'zmscore', 'zscan', 'zlexcount',
+  'xlen', 'xrange', 'xrevrange', 'xread', 'bitcount', 'bitpos', 'getbit', 'pfcount', 'geopos', 'geodist', 'geohash', 'geosearch', 'json.get', 'json.type', 'json.strlen', 'json.arrlen', 'json.objkeys',
+]);
+
+/** The command of an Upstash Redis REST request (a host under upstash.io), lower-cased, if its path names one. */
+function upstashCommand(url: URL): string | undefined {
+  const host = url.hostname.toLowerCase();
+  if (!host.endsWith('.upstash.io')) return undefined;
+  const first = url.pathname.split('/').find((s) => s !== '');
+  if (first === undefined) return undefined;
+  try {
+    return decodeURIComponent(first).toLowerCase();
+  } catch {
+    return first.toLowerCase(); // a malformed escape: not a read command either way
+  }
+}
+
 /** The `Action` of an AWS Query API request (a host under amazonaws.com), if it names one. */
 function awsQueryAction(url: URL): string | undefined {
   const host = url.hostname.toLowerCase(); // (trailing dots were removed by parseTarget)
@@ -142,6 +167,10 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // method: a signed GET `?Action=TerminateInstances` changes state like a POST.
   const action = awsQueryAction(input.url);
   if (action !== undefined && !awsReadAction(action) && (input.method === 'GET' || input.method === 'HEAD')) add('query:Action', 'POST');
+  // Upstash's Redis REST API runs the command the path names whatever the method: a GET
+  // `/flushall` or `/set/k/v` changes state like a POST.
+  const command = upstashCommand(input.url);
+  if (command !== undefined && !redisReadCommands.has(command) && (input.method === 'GET' || input.method === 'HEAD')) add('path:redis-command', 'POST');
 
   // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
   // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type

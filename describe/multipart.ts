@@ -30,20 +30,31 @@ const MAX_BOUNDARIES = 4;
  */
 export function multipartBoundaries(header: string): string[] {
   const out: string[] = [];
+  const add = (b: string): void => {
+    if (b && !out.includes(b) && out.length < MAX_BOUNDARIES) out.push(b);
+  };
   const first = multipartBoundary(header);
-  if (first) out.push(first);
+  if (first) add(first);
   const lower = header.toLowerCase();
+  // The last occurrence first (Rack's reading), so a cap reached by repeated parameters never drops it.
+  const last = lower.lastIndexOf('boundary=');
+  if (last >= 0) for (const b of boundaryValuesAt(header, last)) add(b);
   for (let at = lower.indexOf('boundary='); at >= 0 && out.length < MAX_BOUNDARIES; at = lower.indexOf('boundary=', at + 1)) {
-    let v = at + 'boundary='.length;
-    const quoted = header[v] === '"';
-    if (quoted) v++;
-    // Unquoted, a parameter ends at a blank for most parsers; Rack's value runs on to `"`, `;` or `,`.
-    for (const stop of quoted ? ['"'] : ['";,\t\r\n ', '";,']) {
-      let end = v;
-      while (end < header.length && end - v < 200 && !stop.includes(header[end]!)) end++;
-      const b = header.slice(v, end);
-      if (b && !out.includes(b) && out.length < MAX_BOUNDARIES) out.push(b);
-    }
+    for (const b of boundaryValuesAt(header, at)) add(b);
+  }
+  return out;
+}
+
+/** The value of a `boundary=` at `at`: as most parsers end it (at a blank), and as Rack does (at `"`, `;` or `,`). */
+function boundaryValuesAt(header: string, at: number): string[] {
+  let v = at + 'boundary='.length;
+  const quoted = header[v] === '"';
+  if (quoted) v++;
+  const out: string[] = [];
+  for (const stop of quoted ? ['"'] : ['";,\t\r\n ', '";,']) {
+    let end = v;
+    while (end < header.length && end - v < 200 && !stop.includes(header[end]!)) end++;
+    out.push(header.slice(v, end));
   }
   return out;
 }

@@ -7,6 +7,9 @@
 //   Apache       404 for %2F/%5C by default (AllowEncodedSlashes Off); decodes %2E before resolving
 //   Tomcat/Jetty strip ";params" from each segment before resolving (/a/..;/b is /b); 400 for %2F
 //   IIS          "\" is "/", %u002f is "/", historically decoded twice (%252f)
+//   front proxies that decode before passing the path on (nginx with $uri in proxy_pass, Apache
+//                mod_rewrite before 2.4.60) let the next server split %3F and %23 off as query
+//                and fragment: /public/..%3F/x is / there
 //
 // So a path is ambiguous when any of those readings gives a different segment structure from
 // the plain one (split on "/", decode each segment once). Spring Security's StrictHttpFirewall
@@ -52,6 +55,7 @@ function decodedStructure(decoded: string): string | undefined {
   if (bestFitSeparators.test(decoded)) return 'a character Windows\' best-fit conversion reads as "/" or "\\" (U+2215, U+2044, U+29F8, ¥, ₩ …)';
   if (/[\u0000-\u001f\u007f]/.test(decoded)) return 'an encoded control character (C servers stop at %00; %0A splits lines)';
   if (decoded.includes(';')) return 'an encoded ";" (Tomcat, Jetty and Spring cut path parameters at it)';
+  if (/[?#]/.test(decoded)) return 'an encoded "?" or "#" (a front proxy that decodes the path before passing it on, such as nginx with $uri or Apache mod_rewrite before 2.4.60, makes the next server end the path there)';
   if (/^\s*\.\.?\s*$/.test(decoded)) return 'an encoded dot-segment (servers that decode before resolving read it as "." or "..")';
   return undefined;
 }

@@ -48,7 +48,7 @@ export interface RequestInfo {
   query: Record<string, string[]>;
   headers: Record<string, string[]>;
   body: BodySummary;
-  /** Bytes of agent-chosen data leaving in URL, headers and body. */
+  /** Bytes of agent-chosen data leaving in URL (host, path, query), headers and body. */
   egress_bytes: number;
   /** Set when the request asks for a protocol upgrade (e.g. "websocket"). */
   upgrade?: string;
@@ -149,6 +149,11 @@ export interface SqlStatement {
   kind: string;
   tables: string[];
   destructive: boolean;
+  /**
+   * Functions the statement calls that are not proven read-only (PostgreSQL: any but the built-ins
+   * named whole; CALL's procedure), by name as written: a grant for one does not cover another.
+   */
+  functions?: string[];
   text?: string;
 }
 

@@ -7,7 +7,21 @@
 // request's scope — one item per tool, statement, ref command or root field — and covers a later
 // request only when every item of that request's scope is among the grant's.
 import { createHash } from 'node:crypto';
-import type { Grant, RequestDescription } from '../describe/types.ts';
+import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
+
+/**
+ * An SQL statement's items: its kind and tables, and each function it calls that is not proven
+ * read-only (`SELECT archive_order(5)` and `SELECT purge_all()` are one kind on no table, but
+ * different operations; so are two CALLs).
+ */
+function sqlItems(statements: SqlStatement[]): string[] {
+  const out: string[] = [];
+  for (const s of statements) {
+    out.push(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+    for (const f of s.functions ?? []) out.push(`sql:function:${f}`);
+  }
+  return out;
+}
 
 /** Items naming what the request does beyond its method, host and path, sorted and unique. */
 export function operationScope(d: RequestDescription): string[] {
@@ -33,15 +47,30 @@ export function operationScope(d: RequestDescription): string[] {
       // are the scope, as for an SQL endpoint. A text not read as SQL whole (a search phrase, an
       // ambiguous or unparsed statement) names the call by its arguments' digest: only the same call is covered.
       if (c.sql?.parsed && !c.sql.ambiguous) {
-        for (const s of c.sql.statements) items.add(`${call}:sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+        for (const item of sqlItems(c.sql.statements)) items.add(`${call}:${item}`);
       } else if (c.sql) {
         items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
       }
     }
   }
+  // RPC protocols that name the operation outside the path, one URL for every call: AWS's JSON
+  // protocol (`X-Amz-Target: DynamoDB_20120810.DeleteTable`), its Query protocol (`Action=` in the
+  // URL or a form body: `TerminateInstances` beside `DescribeInstances`), SOAP (`SOAPAction`).
+  const headers = d.request.headers ?? {};
+  for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
+  for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
+  for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
+  // Upstash's Redis REST API takes commands as a JSON array in the body of `POST /` (and a list of
+  // them to `/pipeline` and `/multi-exec`): `["GET","k"]` and `["FLUSHALL"]` share one URL.
+  if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
+    const body = d.request.body.json as unknown[];
+    const commands = body.every(Array.isArray) ? (body as unknown[][]) : [body];
+    for (const c of commands.slice(0, 100)) items.add(`rpc:redis:${typeof c[0] === 'string' ? c[0].toLowerCase() : '?'}`);
+    if (commands.length > 100) items.add('rpc:redis:?');
+  }
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
-    for (const s of d.sql.statements) items.add(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
+    for (const item of sqlItems(d.sql.statements)) items.add(item);
   }
   if (d.graphql) {
     if (!d.graphql.parsed) items.add('graphql:unparsed');
@@ -92,7 +121,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?']);
 
 /** Headers some servers take the path from instead of the request line. */
 const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);
@@ -117,18 +146,73 @@ const targetParams = [
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
 export function opaqueTarget(target: string): boolean {
-  return /[=,]\?(;|,|$)/.test(target);
+  return /[=,]\?(;|,|\)|\||$)/.test(target);
+}
+
+/**
+ * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
+ * repository of `create_issue {owner, repo}`, the channel of a Slack post, the recipients of a
+ * mail, the project of `execute_sql {project_id}`, the file of `write_file {path}`, the URL fetched.
+ * A grant for one tool call covers the same tool at the same place only, as REST grants do.
+ */
+const mcpPlaceArguments = new Set([
+  'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
+  'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
+  'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
+]);
+/** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
+const MAX_MCP_PLACES = 64;
+
+function placeValue(v: unknown): string {
+  const one = (x: unknown): string => {
+    if (typeof x !== 'string' && typeof x !== 'number') return '?';
+    const text = String(x);
+    // Long values by digest: the target stays short, equal values still compare equal.
+    return text.length <= 200 && !/[;=,?]/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+  };
+  if (!Array.isArray(v)) return one(v);
+  // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
+  return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
+}
+
+/**
+ * Where the tool calls of an MCP request act: per call, the tool and its place arguments (top level
+ * and one object down, `{params: {projectId}}`). A tools/call always has one, empty when it names no
+ * place, so a grant for a call without a recipient does not cover one with a recipient.
+ */
+function mcpTarget(d: RequestDescription): string | undefined {
+  if (!d.mcp) return undefined;
+  const calls = (d.mcp.batch ?? [d.mcp]).filter((c) => c.method === 'tools/call');
+  if (calls.length === 0) return undefined;
+  if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
+  const out = new Set<string>();
+  for (const c of calls) {
+    const places: string[] = [];
+    const pick = (o: unknown, prefix: string): void => {
+      if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+      for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+        const name = k.toLowerCase().replace(/[_-]/g, '');
+        if (mcpPlaceArguments.has(name)) places.push(`${prefix}${name}=${placeValue(v)}`);
+        else if (prefix === '' && v && typeof v === 'object' && !Array.isArray(v)) pick(v, `${name}.`);
+      }
+    };
+    pick(c.arguments, '');
+    if (places.length > MAX_MCP_PLACES) return 'mcp:places=?';
+    out.add(`${placeValue(c.tool ?? '?')}(${places.sort().join(';')})`);
+  }
+  return `mcp:${[...out].sort().join(';')}`;
 }
 
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {
+  const mcp = mcpTarget(d);
   const s = d.service;
-  if (!s || !s.params) return undefined;
   const parts: string[] = [];
-  for (const k of targetParams) {
-    const v = (s.params as Record<string, unknown>)[k];
+  for (const k of s?.params ? targetParams : []) {
+    const v = (s!.params as Record<string, unknown>)[k];
     if (typeof v === 'string') parts.push(`${k}=${v}`);
     else if (Array.isArray(v)) parts.push(`${k}=${v.map(String).join(',')}`);
   }
-  return parts.length ? `${s.name}:${parts.join(';')}` : undefined;
+  const service = parts.length ? `${s!.name}:${parts.join(';')}` : undefined;
+  return service !== undefined && mcp !== undefined ? `${service}|${mcp}` : service ?? mcp;
 }

@@ -55,11 +55,6 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   } else {
     return 'the grant names neither an operation nor a path pattern';
   }
-  if (g.target !== undefined) {
-    const target = grantTarget(d);
-    if (target !== g.target) return `the grant is for ${g.target}, the request acts on ${target ?? 'no place its service names'}`;
-    if (opaqueTarget(target)) return `where the request acts is not in it (${target}): such requests are approved one at a time`;
-  }
   const scope = operationScope(d);
   const opaque = opaqueScope(scope);
   if (opaque.length) return `what the request does cannot be read (${opaque.join(', ')}): such requests are approved one at a time`;
@@ -68,6 +63,12 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
     return missing.length
       ? `the grant does not cover ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`
       : `the grant was given for ${(g.scope ?? []).slice(0, 5).join(', ')}, and this request is not that kind of request`;
+  }
+  // What it does first (the operation), then where (the place).
+  if (g.target !== undefined) {
+    const target = grantTarget(d);
+    if (target !== g.target) return `the grant is for ${g.target}, the request acts on ${target ?? 'no place its service names'}`;
+    if (opaqueTarget(target)) return `where the request acts is not in it (${target}): such requests are approved one at a time`;
   }
   return undefined;
 }

@@ -9,21 +9,23 @@ export function trimTrailing(text: string, char: string): string {
   return end === text.length ? text : text.slice(0, end);
 }
 
-const unprintable = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const unprintable = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 
 /**
  * Text an agent chose (a URL, a policy's reason quoting the request, a tool name, a body), made
  * safe to print on a terminal or in a log read as lines: C0 and C1 control characters (ESC starts
  * the sequences that move the cursor, erase lines and recolour; CR rewrites a line), DEL, line
- * separators and the bidirectional marks that reorder what is shown become visible escapes
- * (`\x1b`, `\u202e`). With `lines`, line feeds and tabs stay; otherwise they are escaped too, so
+ * separators, the bidirectional marks that reorder what is shown and every character no font
+ * draws (zero-width ones, variation selectors, the tag characters that spell hidden sentences)
+ * become visible escapes (`\x1b`, `\u202e`, `\u{e0041}`). With `lines`, line feeds and tabs stay; otherwise they are escaped too, so
  * a one-line entry stays one line and cannot print a forged one.
  */
 export function terminalText(text: string, lines = false): string {
   return text.replace(unprintable, (c) => {
     if (lines && (c === '\n' || c === '\t')) return c;
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    const code = c.codePointAt(0)!;
+    if (code < 0x100) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`;
   });
 }
 

@@ -6,6 +6,7 @@
 import { undoContentCoding } from '../describe/body.ts';
 import type { RequestDescription } from '../describe/types.ts';
 import type { RequestContext } from './enforcers.ts';
+import { firstAndLast } from './charset-readings.ts';
 import { multipartContents } from './mime-parts.ts';
 import { asLatin1 } from './secret-values.ts';
 
@@ -35,9 +36,9 @@ export function bodyStrings(body: RequestDescription['request']['body']): string
  */
 export function multipartText(ctx: Pick<RequestContext, 'body' | 'outgoing'>): string {
   if (!ctx.body || ctx.body.bytes.length === 0) return '';
-  let type = '';
-  for (const [k, v] of ctx.outgoing.headers) if (k.toLowerCase() === 'content-type') { type = v; break; }
-  if (!/^\s*multipart\//i.test(type)) return '';
+  // Of repeated Content-Type headers servers keep the first (Node) or the last: both are read.
+  const types = firstAndLast(ctx.outgoing.headers.filter(([k]) => k.toLowerCase() === 'content-type').map(([, v]) => v)).filter((v) => /^\s*multipart\//i.test(v));
+  if (!types.length) return '';
   let bytes = ctx.body.bytes;
   const codings = contentCodings(ctx.outgoing.headers);
   if (codings.length) {
@@ -47,7 +48,22 @@ export function multipartText(ctx: Pick<RequestContext, 'body' | 'outgoing'>): s
       return ''; // refused as unreadable by the body guard
     }
   }
-  return multipartContents(bytes, type).join('\0');
+  return types.flatMap((type) => multipartContents(bytes, type)).join('\0');
+}
+
+/**
+ * The body's bytes as the server reads them once its content codings are undone, or undefined when
+ * it has none (or they cannot be undone: the body guard refuses such a body).
+ */
+export function decodedBody(ctx: Pick<RequestContext, 'body' | 'outgoing'>): Buffer | undefined {
+  if (!ctx.body || ctx.body.bytes.length === 0) return undefined;
+  const codings = contentCodings(ctx.outgoing.headers);
+  if (!codings.length) return undefined;
+  try {
+    return undoContentCoding(ctx.body.bytes, codings);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A WebSocket message (latin1) and, when it is JSON, its strings as the server reads them. */

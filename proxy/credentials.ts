@@ -22,12 +22,21 @@ import { InjectedHosts, type InjectedSecret } from './injected-hosts.ts';
 import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
-import { DecodeFailure, undoContentCoding } from '../describe/body.ts';
+import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
+import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * Numeric character references with five or more leading zeros. HTML reads any number
+ * (`&#0000000115;` is "s" to a browser, and to a service that renders what it stores); the spelling
+ * matcher allows four (a bounded pattern keeps a streamed match bounded). What it cannot match the
+ * guard refuses instead of passing: no ordinary text writes a reference that way.
+ */
+const OVERLONG_REFERENCES = ['&#00000', '&#x00000', '&#X00000'];
+const OVERLONG_WHY = 'a numeric character reference with five or more leading zeros (&#00000…), a spelling Airlock does not match';
 const UNSAFE_HEADER_VALUE = /[\r\n\0]/;
 /** Headers a credential may not be put in: framing, routing and hop-by-hop headers. */
 const RESERVED_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'proxy-authorization', 'proxy-connection', 'expect']);
@@ -73,6 +82,11 @@ function setQueryParam(url: URL, name: string, value: string): void {
 }
 
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
+
+/** The values of every Content-Type header of a request. */
+function contentTypes(headers: Array<[string, string]>): string[] {
+  return headers.filter(([k]) => k.toLowerCase() === 'content-type').map(([, v]) => v);
+}
 
 /** Keeps only content codings the scrubber can decode in the agent's Accept-Encoding. */
 function restrictAcceptEncoding(headers: Array<[string, string]>): boolean {
@@ -127,12 +141,17 @@ function bodyScrubber(index: PlaceholderIndex, replace: Map<string, string>, for
   for (const { name, value } of forbiddenValues) {
     rules.push({ value, forbid: `the request body carries the value of secret "${name}", which the policy does not bind to this destination; upload aborted` });
   }
+  rules.push({ forms: OVERLONG_REFERENCES, forbid: `the request body carries ${OVERLONG_WHY}; upload aborted` });
   return new Scrubber([], rules);
 }
 
 /** A forbidden find in an upload becomes a refusal (403, recorded as denied), not an upstream failure. */
 function asRefusal(err: Error | null | undefined): Error | null | undefined {
   if (!(err instanceof ForbiddenContentError)) return err;
+  if (err.message.includes(OVERLONG_WHY)) {
+    return new StreamStop(reject(415, 'body-unreadable', 'Request body cannot be checked',
+      `${err.message}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (write the reference without the zeros)`, 'denied'));
+  }
   const value = /carries the value of/.test(err.message);
   return new StreamStop(reject(403, value ? 'secret-value-not-bound' : 'placeholder-not-bound',
     value ? 'Secret value not authorized for this destination' : 'Placeholder not authorized here', err.message, 'denied'));
@@ -140,9 +159,12 @@ function asRefusal(err: Error | null | undefined): Error | null | undefined {
 
 /**
  * A body under a content coding (gzip, deflate, br) reaches the server decoded: the guard reads it
- * decoded too, whole, before anything leaves (the stream guard sees only compressed bytes). A body
- * that cannot be read so (an unknown coding, past the capture cap, past the decoded-size limit) is
- * refused: what Airlock cannot read it cannot check for secrets.
+ * decoded too, whole, before anything leaves (the stream guard sees only compressed bytes). So is
+ * text whose declared charset spells a secret in bytes the stream guard does not match
+ * (proxy/charset-readings.ts: ISO-2022-JP, a form's escapes in UTF-16, a multipart part's own
+ * charset, RFC 2231 parameters). A body that cannot be read so (an unknown coding or charset, past
+ * the capture cap, past the decoded-size limit) is refused: what Airlock cannot read it cannot
+ * check for secrets.
  */
 function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | undefined {
   // A charset Airlock has no decoder for (UTF-7, EBCDIC code pages) spells the value in bytes no
@@ -153,20 +175,34 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
     return reject(415, 'body-unreadable', 'Request body cannot be checked',
       `the request body declares charset ${JSON.stringify(charset ?? '').slice(0, 60)}, which Airlock cannot decode; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it as UTF-8)`, 'denied');
   }
+  if (!ctx.body || ctx.body.bytes.length === 0) return undefined;
   const codings = contentCodings(ctx.outgoing.headers);
-  if (!codings.length || !ctx.body) return undefined;
-  const unreadable = (why: string): Rejection => reject(415, 'body-unreadable', 'Request body cannot be checked',
-    `the request body is sent with Content-Encoding ${codings.join(', ')}, and ${why}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (send it without a content coding)`, 'denied');
-  if (ctx.body.truncated) return unreadable('it is larger than the capture cap, so Airlock cannot decode it whole');
-  let decoded: Buffer;
-  try {
-    decoded = undoContentCoding(ctx.body.bytes, codings);
-  } catch (err) {
-    if (err instanceof DecodeFailure) return unreadable(err.message);
-    throw err;
+  const unreadable = (why: string, fix: string): Rejection => reject(415, 'body-unreadable', 'Request body cannot be checked',
+    `${why}; Airlock checks every body for secrets and placeholders before it leaves, so it was refused (${fix})`, 'denied');
+  const codingUnreadable = (why: string): Rejection => unreadable(`the request body is sent with Content-Encoding ${codings.join(', ')}, and ${why}`, 'send it without a content coding');
+  let bytes = ctx.body.bytes;
+  if (codings.length) {
+    if (ctx.body.truncated) return codingUnreadable('it is larger than the capture cap, so Airlock cannot decode it whole');
+    try {
+      bytes = undoContentCoding(ctx.body.bytes, codings);
+    } catch (err) {
+      if (err instanceof DecodeFailure) return codingUnreadable(err.message);
+      throw err;
+    }
   }
+  const types = contentTypes(ctx.outgoing.headers);
+  // Past the capture cap the rest streams through the byte guard, which reads UTF-8, ASCII-compatible
+  // and UTF-16/32 text as bytes, but not escape-shifted text nor a form's escapes in another charset.
+  if (ctx.body.truncated) {
+    const form = types.some((v) => parseMediaType(v).type === 'application/x-www-form-urlencoded');
+    const label = declaredCharsets(bytes, types).find((l) => needsDecoding(l, scrubber.asciiOnly) && (!isWideLabel(l) || form));
+    if (label !== undefined) return unreadable(`the request body declares charset ${JSON.stringify(label.slice(0, 40))} and is larger than the capture cap, so Airlock cannot decode it whole`, 'send it as UTF-8');
+  }
+  const readings = bodyReadings(bytes, types, scrubber.asciiOnly);
+  if (readings.unknown) return unreadable(`${readings.unknown}, which Airlock cannot decode`, 'send it as UTF-8');
   try {
-    scrubber.scrubString(decoded.toString('latin1'));
+    if (codings.length) scrubber.scrubString(bytes.toString('latin1'));
+    for (const text of readings.texts) scrubber.scrubString(text);
   } catch (err) {
     if (err instanceof ForbiddenContentError) return (asRefusal(err) as StreamStop).rejection;
     throw err;
@@ -234,6 +270,7 @@ export class CredentialGuard implements Enforcer {
       if (ph) rules.push({ value: ph, label: `p:${name}`, replace: '' });
     }
     for (const { name, value } of this.live.values.rules()) rules.push({ value, label: `v:${name}`, replace: '' });
+    if (rules.length) rules.push({ forms: OVERLONG_REFERENCES, label: 'z:', replace: '' });
     const scrubber = new Scrubber([], rules);
     this.headMatcher = { generation, scrubber };
     return scrubber;
@@ -244,7 +281,7 @@ export class CredentialGuard implements Enforcer {
    * every spelling the scrubber knows (base64 or hex split by blanks, escaped blanks or byte
    * separators at any width, …), which the finders' exact forms miss. One scan of the joined parts.
    */
-  private spelledInHead(ctx: RequestContext, slots: ReturnType<typeof slotsOf>): { placeholders: string[]; values: string[] } {
+  private spelledInHead(ctx: RequestContext, slots: ReturnType<typeof slotsOf>): { placeholders: string[]; values: string[]; unreadable?: string } {
     const matcher = this.spellingMatcher();
     if (matcher.empty) return { placeholders: [], values: [] };
     const { outgoing } = ctx;
@@ -252,28 +289,48 @@ export class CredentialGuard implements Enforcer {
     // URL parts also as the server decodes them: base64 split by %20, "+" or %0A is split by blanks then.
     const url = (text: string): void => void parts.push(text, ...(/[%+]/.test(text) ? [queryKey(text)] : []));
     url(outgoing.url.pathname);
+    const pairs: string[] = [];
     for (const p of outgoing.url.search.replace(/^\?/, '').split('&')) {
       if (!p) continue;
       const eq = p.indexOf('=');
-      url(eq >= 0 && slots.query.has(queryKey(p.slice(0, eq))) ? p.slice(0, eq) : p);
+      pairs.push(eq >= 0 && slots.query.has(queryKey(p.slice(0, eq))) ? p.slice(0, eq) : p);
     }
+    for (const p of pairs) url(p);
+    // The query as a server reads it in the Content-Type's charset (Django decodes it so).
+    for (const label of pairs.length ? charsetsOf(contentTypes(outgoing.headers)) : []) {
+      if (!needsDecoding(label, matcher.asciiOnly)) continue;
+      const texts = formTexts(pairs.join('&'), label);
+      if (!texts) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it (send it as UTF-8)` };
+      parts.push(...texts.map(asLatin1));
+    }
+    // RFC 2231/5987 parameters (`filename*=utf-16le''%73%00…`) also as the server decodes them.
+    const extended: Readings = { texts: [] };
     for (const [n, v] of outgoing.headers) {
       parts.push(n);
-      if (!slots.headers.has(n.toLowerCase())) parts.push(v);
+      if (slots.headers.has(n.toLowerCase())) continue;
+      parts.push(v);
+      extendedParameters(v, extended);
     }
+    parts.push(...extended.texts);
     const placeholders = new Set<string>();
     const values = new Set<string>();
-    for (const label of matcher.find(parts.join('\0'))) (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
+    let overlong = false;
+    for (const label of matcher.find(parts.join('\0'))) {
+      if (label === 'z:') overlong = true;
+      else (label.startsWith('p:') ? placeholders : values).add(label.slice(2));
+    }
     // A JSON or form body's strings as the server reads them (one layer the raw body guard does not
     // undo: a "\\x64" in JSON is "\x64" to the server); the body slot's own placeholders may be there.
     const strings = [bodyStrings(ctx.description.request.body), multipartText(ctx)].filter(Boolean).join('\0');
     if (strings) {
       for (const label of matcher.find(strings)) {
         const name = label.slice(2);
-        if (label.startsWith('v:')) values.add(name);
+        if (label === 'z:') overlong = true;
+        else if (label.startsWith('v:')) values.add(name);
         else if (!slots.body.has(name)) placeholders.add(name);
       }
     }
+    if (overlong && !placeholders.size && !values.size) return { placeholders: [], values: [], unreadable: `the request carries ${OVERLONG_WHY}` };
     return { placeholders: [...placeholders].sort(), values: [...values].sort() };
   }
 
@@ -302,6 +359,10 @@ export class CredentialGuard implements Enforcer {
     // a JSON message, over its strings as the server reads them).
     const matcher = this.spellingMatcher();
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
+    if (spelled.has('z:')) {
+      return reject(415, 'body-unreadable', 'Message cannot be checked',
+        `a WebSocket message carries ${OVERLONG_WHY}; Airlock checks every message for secrets and placeholders before it leaves, so the tunnel was closed`, 'denied');
+    }
     const values = [...new Set([...this.live.values.find(text), ...[...spelled].filter((l) => l.startsWith('v:')).map((l) => l.slice(2))])]
       .filter((n) => !named.has(n)).sort();
     if (values.length) {
@@ -373,6 +434,10 @@ export class CredentialGuard implements Enforcer {
         + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else (a service that records that place could hand the real value back)', 'denied');
     }
     const spelled = this.spelledInHead(ctx, slots);
+    if (spelled.unreadable) {
+      return reject(415, 'body-unreadable', 'Request cannot be checked',
+        `${spelled.unreadable}; Airlock checks every request for secrets and placeholders before it leaves, so it was refused`, 'denied');
+    }
     const spelledValues = spelled.values.filter((n) => !named.has(n));
     if (spelledValues.length) {
       ctx.audit.secret_values_refused = spelledValues;

@@ -6,6 +6,7 @@
 // Only the operator's --allow-private CIDR[:PORT] opens a private destination; Airlock's own
 // listeners are refused even then.
 import dns from 'node:dns';
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { trimTrailing } from '../lib/text.ts';
@@ -170,6 +171,9 @@ export class DestinationError extends Error {
  */
 export class LocalAddresses {
   private addresses = new Set<string>();
+  /** IPv6 ranges routed to this machine without being on an interface (`ip -6 route add local …`). */
+  private ranges: net.BlockList | undefined;
+  private rangesKey = '';
   private readAt = -Infinity;
   /** Changes whenever the list does (the guard's answers are kept per generation). */
   generation = 0;
@@ -178,13 +182,15 @@ export class LocalAddresses {
     private readonly ttlMs = 1000,
     private readonly read: () => ReturnType<typeof os.networkInterfaces> = os.networkInterfaces,
     private readonly now: () => number = Date.now,
+    private readonly readRoutes: () => string = readIPv6Routes,
   ) {
     this.refresh(true);
   }
 
   has(address: string): boolean {
     this.fresh();
-    return this.addresses.has(embeddedIPv4(address));
+    const a = embeddedIPv4(address);
+    return this.addresses.has(a) || (this.ranges !== undefined && net.isIPv6(a) && this.ranges.check(a, 'ipv6'));
   }
 
   /** Re-reads the list when it is older than its ttl. */
@@ -203,10 +209,58 @@ export class LocalAddresses {
       this.readAt = this.now();
       return;
     }
-    if (out.size !== this.addresses.size || [...out].some((a) => !this.addresses.has(a))) this.generation++;
+    const ranges = localIPv6Ranges(this.readRoutes());
+    const key = ranges.join(' ');
+    if (out.size !== this.addresses.size || [...out].some((a) => !this.addresses.has(a)) || key !== this.rangesKey) this.generation++;
     this.addresses = out;
+    if (key !== this.rangesKey) {
+      this.rangesKey = key;
+      this.ranges = ranges.length ? new net.BlockList() : undefined;
+      for (const r of ranges) addCidr(this.ranges!, r);
+    }
     this.readAt = this.now();
   }
+}
+
+/** Read once a second: a router's full table (hundreds of thousands of routes) is not read past this. */
+const MAX_ROUTES_BYTES = 1 << 20;
+
+/** Linux's IPv6 routing tables, local table included (at most MAX_ROUTES_BYTES); empty elsewhere. */
+function readIPv6Routes(): string {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync('/proc/net/ipv6_route', 'r');
+    const buf = Buffer.alloc(MAX_ROUTES_BYTES);
+    let n = 0;
+    for (let got = 1; got > 0 && n < buf.length; n += got) got = fs.readSync(fd, buf, n, buf.length - n, null);
+    return buf.toString('latin1', 0, n);
+  } catch {
+    return '';
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+const RTF_LOCAL = 0x80000000;
+
+/**
+ * The IPv6 prefixes routed to this machine itself (`local` routes shorter than /128: AnyIP, which
+ * no interface lists), from /proc/net/ipv6_route: destination, prefix length, …, flags, device.
+ * (IPv4's local table is not in /proc/net/route; such an IPv4 connection is caught once up, see
+ * DestinationGuard.connectedRefusal.)
+ */
+export function localIPv6Ranges(table: string): string[] {
+  const out: string[] = [];
+  for (const line of table.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const bits = parseInt(f[1]!, 16);
+    const flags = parseInt(f[8]!, 16);
+    if (!(flags & RTF_LOCAL) || !(bits < 128) || !/^[0-9a-f]{32}$/i.test(f[0]!)) continue;
+    const groups = f[0]!.match(/.{4}/g)!.map((g) => g.replace(/^0{1,3}/, ''));
+    out.push(`${groups.join(':')}/${bits}`);
+  }
+  return out.sort();
 }
 
 const dnsCacheMs = 5000;
@@ -338,11 +392,27 @@ export class DestinationGuard {
     return why;
   }
 
-  private decideRefusal(address: string, port: number): string | undefined {
+  /**
+   * The check once a connection is up, before a byte is sent: why it may not be used, or undefined.
+   * The interface list is re-read at most once a second, so an address added since (DHCP, a VPN, a
+   * container bridge, a `local` route to a whole range) would be judged by its range alone. The
+   * kernel says what it routed: a connection to this machine has the destination as its own source
+   * address, or a loopback one. Such a connection is judged as this machine's own address.
+   */
+  connectedRefusal(remote: string, local: string, port: number): string | undefined {
+    const r = embeddedIPv4(remote);
+    const l = embeddedIPv4(local);
+    if (!r || !l || (r !== l && classifyAddress(l) !== 'loopback')) return undefined;
+    const reason = classifyAddress(r);
+    if (reason === 'loopback' || reason === 'unspecified') return undefined; // judged as such before the dial
+    return this.decideRefusal(r, port, true);
+  }
+
+  private decideRefusal(address: string, port: number, routedHere = false): string | undefined {
     if (this.isOwn(address, port)) return `${address}:${port} is Airlock itself`;
     let reason = classifyAddress(address);
     // One of this machine's own addresses is loopback by another name, whatever range it is in.
-    const own = reason !== 'loopback' && reason !== 'unspecified' && this.local.has(address);
+    const own = reason !== 'loopback' && reason !== 'unspecified' && (routedHere || this.local.has(address));
     if (own) reason = "this machine's own address (treated as loopback)";
     if (!reason) return undefined;
     const a = embeddedIPv4(address);

@@ -15,6 +15,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { AbortFlag } from '../lib/abort-flag.ts';
 import type { CertificateAuthority } from './ca.ts';
+import type { ConnectionCheck } from './checked-dial.ts';
 import { Exchange, loggableTarget, type Tunnel } from './exchange.ts';
 import { intercept } from './interception.ts';
 import { Pipeline, type PipelineDeps } from './pipeline.ts';
@@ -84,15 +85,19 @@ export class ProxyServer {
   constructor(private readonly deps: ProxyDeps) {
     const t = deps.timeouts;
     this.pipeline = new Pipeline(deps);
+    // The real guard also checks each connection once it is up (test doubles may not).
+    const check = typeof (deps.guard as Partial<ConnectionCheck>).connectedRefusal === 'function' ? (deps.guard as unknown as ConnectionCheck) : undefined;
     this.upstream = new Upstream({
       tls: deps.upstreamTls, enforcers: deps.enforcers, pipeline: this.pipeline,
       timeouts: { connectMs: t.upstreamConnectMs, firstByteMs: t.upstreamFirstByteMs, idleMs: t.upstreamIdleMs },
+      ...(check ? { check } : {}),
     });
     this.websockets = new WebSocketForward({
       tls: deps.upstreamTls, enforcers: deps.enforcers, pipeline: this.pipeline,
       // The handshake answer: a new connection's connect budget plus the first-byte budget, at most
       // WEBSOCKET_ANSWER_MS (a 101 is immediate; the long first-byte default suits model calls).
       handshakeMs: t.upstreamConnectMs + Math.min(t.upstreamFirstByteMs, WEBSOCKET_ANSWER_MS),
+      ...(check ? { check } : {}),
     });
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks
     // Host itself (absolute-form takes the target's authority, tunnels require a matching Host).

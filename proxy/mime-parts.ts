@@ -5,6 +5,7 @@
 // Python `email` parser decodes x-uuencode, and walks nested multiparts under any encoding), so
 // it is no layer the agent added on its own. Pure; bounded in depth, part count and output size.
 import { parseMediaType } from '../describe/body.ts';
+import { multipartBoundaries } from '../describe/multipart.ts';
 import { unQuotedPrintable } from '../describe/text-decodings.ts';
 
 const MAX_DEPTH = 4;
@@ -12,18 +13,32 @@ const MAX_PARTS = 1000;
 /** Decoded output kept in all (the body itself is bounded by the capture cap; base64 only shrinks). */
 const MAX_OUTPUT = 16 * 1024 * 1024;
 
+/** One part: its content (latin1) with its transfer encoding undone, and its headers (lowercase names, first of each). */
+export interface MimePart {
+  content: string;
+  headers: Record<string, string>;
+}
+
 /** Decoded contents (latin1) of every part of a multipart body, nested parts included; [] when it is not multipart. */
 export function multipartContents(body: Buffer, contentType: string): string[] {
-  const out: string[] = [];
+  return multipartParts(body, contentType).map((p) => p.content);
+}
+
+/** Every part of a multipart body (nested parts included, after the part holding them); [] when it is not multipart. */
+export function multipartParts(body: Buffer, contentType: string): MimePart[] {
+  const out: MimePart[] = [];
   const budget = { parts: MAX_PARTS, bytes: MAX_OUTPUT };
   walk(body.toString('latin1'), contentType, 0, out, budget);
   return out;
 }
 
-function walk(text: string, contentType: string, depth: number, out: string[], budget: { parts: number; bytes: number }): void {
-  const { type, params } = parseMediaType(contentType);
-  const boundary = params.boundary;
-  if (!type.startsWith('multipart/') || !boundary || depth > MAX_DEPTH) return;
+function walk(text: string, contentType: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
+  if (!parseMediaType(contentType).type.startsWith('multipart/') || depth > MAX_DEPTH) return;
+  // Every boundary some server takes from the value (a repeated parameter: the first, the last).
+  for (const boundary of multipartBoundaries(contentType)) walkParts(text, boundary, depth, out, budget);
+}
+
+function walkParts(text: string, boundary: string, depth: number, out: MimePart[], budget: { parts: number; bytes: number }): void {
   const delimiter = `--${boundary}`;
   let at = text.indexOf(delimiter);
   while (at !== -1 && budget.parts-- > 0 && budget.bytes > 0) {
@@ -38,7 +53,7 @@ function walk(text: string, contentType: string, depth: number, out: string[], b
     const headers = parseHeaders(head);
     const decoded = decode(content, (headers['content-transfer-encoding'] ?? '').trim().toLowerCase());
     budget.bytes -= decoded.length;
-    out.push(decoded);
+    out.push({ content: decoded, headers });
     const partType = headers['content-type'];
     if (partType) walk(decoded, partType, depth + 1, out, budget);
   }

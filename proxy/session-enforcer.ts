@@ -19,7 +19,7 @@ import zlib from 'node:zlib';
 import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
-import { multipartText } from './body-readings.ts';
+import { decodedBody, multipartText } from './body-readings.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -286,16 +286,18 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   // (a body not seen whole): no links from this answer at all. Worked out once links are found.
   const r = ctx.description.request;
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
-  const sent = (): string[] | undefined => {
-    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone): a server may echo those.
-    const parts = multipartText(ctx);
-    return requestSkeletons({
-      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
-      ...(parts ? { decoded: [Buffer.from(parts, 'latin1').toString('utf8')] } : {}), summary: r.body,
-    });
-  };
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
+  const sent = (): string[] | undefined => {
+    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone), and the bytes
+    // of a body under a content coding once it is undone (read in other charsets too): a server may echo those.
+    const parts = multipartText(ctx);
+    const decoded = [...(parts ? [Buffer.from(parts, 'latin1')] : []), ...[decodedBody(ctx)].filter((b): b is Buffer => b !== undefined)];
+    return requestSkeletons({
+      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
+      ...(decoded.length ? { decoded } : {}), answerCharset: charset, summary: r.body,
+    });
+  };
   let text: TextDecoder;
   try {
     text = textDecoders.take(charset);
@@ -363,10 +365,34 @@ class LinkScan implements Scan {
     const found = this.scanner.end();
     const sent = found.length ? this.sent() : undefined;
     const page = sent ? pageSkeleton(r.url) : '';
-    const urls = sent ? found.filter((u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : [];
+    const { urls, unjudged } = sent ? await servedLinks(found, (u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : { urls: [], unjudged: 0 };
+    if (unjudged) this.ctx.audit.links_unjudged = unjudged;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
   }
+}
+
+/** Judging an answer's links runs in slices of this much of the event loop; other requests go on between them. */
+const ECHO_SLICE_MS = 5;
+/** Past this much judging, an answer's remaining links are not recorded (not followable: fails closed). */
+const ECHO_BUDGET_MS = 250;
+
+/** The links `served` keeps, judged in slices (ECHO_SLICE_MS) within ECHO_BUDGET_MS; `unjudged`: links left out past it. */
+async function servedLinks(found: readonly string[], served: (url: string) => boolean): Promise<{ urls: string[]; unjudged: number }> {
+  const urls: string[] = [];
+  let spent = 0;
+  let slice = performance.now();
+  for (let i = 0; i < found.length; i++) {
+    const now = performance.now();
+    if (now - slice >= ECHO_SLICE_MS) {
+      spent += now - slice;
+      if (spent >= ECHO_BUDGET_MS) return { urls, unjudged: found.length - i };
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
+    if (served(found[i]!)) urls.push(found[i]!);
+  }
+  return { urls, unjudged: 0 };
 }
 
 /**

@@ -6,9 +6,10 @@
 //
 // Families, mixed freely character by character (a spelling may escape any subset):
 //   text     raw bytes; %XX (percent, either hex case; form '+'); =XX and soft line breaks
-//            (quoted-printable); \xXX and \ooo (C, Python, shell); \uXXXX, surrogate pairs and
-//            \u{X} (JSON, JavaScript); \/ and other identity escapes of punctuation; &#N; &#xH;
-//            and &name; (HTML, XML); doubled quotes (SQL, CSV)
+//            (quoted-printable); \xXX and \ooo (C, Python, shell, quoted cookies); \uXXXX and
+//            surrogate pairs (JSON, JavaScript), \UXXXXXXXX (YAML, Python), \u{X} (JavaScript, Ruby,
+//            PHP), %uXXXX (IIS, ASP.NET, JavaScript's unescape); \/ and other identity escapes of
+//            punctuation; &#N; &#xH; and &name; (HTML, XML); doubled quotes (SQL, CSV)
 //   base64   standard and URL alphabets at every byte alignment inside a larger blob, padded or
 //            not, wrapped by line breaks or whitespace (MIME's 76 columns, PEM, JSON "\n"), its
 //            punctuation in any text spelling (%2B, \/ …)
@@ -130,21 +131,25 @@ function hex(v: number, digits: number): Node {
 const hexMin = (v: number): Node => hex(v, v.toString(16).length);
 const zeros = (): Node => rep(set('0'), 4);
 
-/** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX. */
+/** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX, \ooo (octal: C, Python, quoted cookies). */
 function byteEscapes(b: number): Node[] {
-  return [seq(set('%='), hex(b, 2)), seq(str('\\x'), hex(b, 2))];
+  return [seq(set('%='), hex(b, 2)), seq(str('\\x'), hex(b, 2)), seq(set('\\'), str(b.toString(8).padStart(3, '0')))];
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
 function cpEscapes(cp: number): Node[] {
   const out: Node[] = [];
+  // \uXXXX (JSON, JavaScript) and %uXXXX (IIS, ASP.NET's HttpUtility.UrlDecode, JavaScript's unescape).
+  const u = (): Node => seq(set('\\%'), set('u'));
   if (cp <= 0xffff) {
-    out.push(seq(str('\\u'), hex(cp, 4)));
+    out.push(seq(u(), hex(cp, 4)));
   } else {
     const hi = 0xd800 + ((cp - 0x10000) >> 10);
     const lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-    out.push(seq(str('\\u'), hex(hi, 4), str('\\u'), hex(lo, 4)));
+    out.push(seq(u(), hex(hi, 4), u(), hex(lo, 4)));
   }
+  out.push(seq(str('\\U'), hex(cp, 8))); // YAML, Python, C
+  out.push(seq(str('\\u{'), zeros(), hexMin(cp), set('}'))); // JavaScript, Ruby, PHP
   out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
   out.push(seq(str('&#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
   const ch = String.fromCodePoint(cp);

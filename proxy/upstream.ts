@@ -8,6 +8,8 @@ import https from 'node:https';
 import net from 'node:net';
 import { Readable, Transform, pipeline } from 'node:stream';
 import tls from 'node:tls';
+import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
+import { DestinationError } from './destination.ts';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
@@ -23,6 +25,8 @@ export interface UpstreamOptions {
   /** The live enforcer list (response stages, egress meters). */
   enforcers: Enforcer[];
   pipeline: Pipeline;
+  /** Checks each new connection once it is up (checked-dial.ts). */
+  check?: ConnectionCheck;
 }
 
 export class Upstream {
@@ -31,8 +35,8 @@ export class Upstream {
 
   constructor(readonly opts: UpstreamOptions) {
     const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
-    this.httpAgent = new http.Agent(agentOpts);
-    this.httpsAgent = new https.Agent(agentOpts);
+    this.httpAgent = new CheckedHttpAgent(agentOpts, opts.check);
+    this.httpsAgent = new CheckedHttpsAgent(agentOpts, opts.check);
   }
 
   /** Forwards an exchange that passed enforce; `refuse` renders a refusal while no response head was sent. */
@@ -57,7 +61,9 @@ export class Upstream {
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
       // A new connection, closed after the exchange, for a request that waited; a pooled one otherwise.
-      agent: outgoing.freshConnection ? false : tlsUpstream ? this.httpsAgent : this.httpAgent,
+      agent: outgoing.freshConnection
+        ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
+        : tlsUpstream ? this.httpsAgent : this.httpAgent,
     };
     if (tlsUpstream) {
       options.secureContext = this.opts.tls;
@@ -361,6 +367,7 @@ class HttpForward {
     if (!this.res.headersSent) {
       const why = upstreamErrorText(err, timedOut);
       this.upReq.destroy();
+      if (err instanceof DestinationError) return this.refuseInstead(refusals.destination(err.message));
       this.refuseInstead(timedOut ? refusals.timeout(why) : refusals.upstream(why));
       return;
     }

@@ -14,6 +14,7 @@ import type { Exchange } from './exchange.ts';
 import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
+import type { ConnectionCheck } from './checked-dial.ts';
 import { acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
 
 export interface WebSocketForwardOptions {
@@ -22,6 +23,8 @@ export interface WebSocketForwardOptions {
   handshakeMs: number;
   enforcers: Enforcer[];
   pipeline: Pipeline;
+  /** Checks each new connection once it is up (checked-dial.ts). */
+  check?: ConnectionCheck;
 }
 
 export class WebSocketForward {
@@ -40,7 +43,7 @@ export class WebSocketForward {
 
     const answer = await dialUpstream({
       url: outgoing.url, address: x.dial!.address, port: x.dial!.port, headers: outgoing.headers,
-      tls: this.opts.tls, timeoutMs: this.opts.handshakeMs,
+      tls: this.opts.tls, timeoutMs: this.opts.handshakeMs, ...(this.opts.check ? { check: this.opts.check } : {}),
     }, x.offer!);
     if (nonEmpty(ctx.audit)) record.extra = ctx.audit;
     if (answer.kind === 'failed') {
@@ -48,6 +51,7 @@ export class WebSocketForward {
       const why = answer.invalid101
         ? `the upstream answered 101 but not a valid WebSocket handshake (${answer.detail}); nothing was relayed`
         : upstreamErrorText(Object.assign(new Error(answer.detail), { code: answer.code }), answer.timedOut);
+      if (answer.blocked) return refuse({ ...refusals.destination(answer.detail), rule });
       return refuse({ ...(answer.timedOut ? refusals.timeout(why) : refusals.upstream(why)), rule });
     }
     if (answer.kind === 'response') return this.relayAnswer(x, socket, answer.response, answer.request);

@@ -21,6 +21,8 @@ import http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import { WebSocket, WebSocketServer } from 'ws';
+import { checkedConnect, checkedTlsConnect, type ConnectionCheck } from './checked-dial.ts';
+import { DestinationError } from './destination.ts';
 import type { EgressMeter, Rejection, RelayedMessage, ResponseHead } from './enforcers.ts';
 import { endToEnd } from './http-util.ts';
 import type { AgentHandshake } from './websocket-handshake.ts';
@@ -43,6 +45,8 @@ export interface UpstreamTarget {
   /** Trust for upstream TLS (wss:). */
   tls: tls.SecureContext;
   timeoutMs: number;
+  /** Checks the connection once it is up, before the handshake leaves (checked-dial.ts). */
+  check?: ConnectionCheck;
 }
 
 export type UpstreamAnswer =
@@ -50,7 +54,7 @@ export type UpstreamAnswer =
   /** Any answer but 101: relayed to the agent as it is. */
   | { kind: 'response'; response: http.IncomingMessage; request: http.ClientRequest }
   /** No usable answer: `invalid101` when the upstream answered 101 without a valid WebSocket handshake. */
-  | { kind: 'failed'; detail: string; code?: string; timedOut: boolean; invalid101: boolean };
+  | { kind: 'failed'; detail: string; code?: string; timedOut: boolean; invalid101: boolean; blocked?: boolean };
 
 const ownHandshakeHeaders = new Set(['sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'sec-websocket-protocol', 'sec-websocket-accept', 'host']);
 
@@ -88,12 +92,12 @@ export function dialUpstream(target: UpstreamTarget, offer: AgentHandshake): Pro
         closeTimeout: CLOSE_TIMEOUT_MS,
         // Dial exactly the address destination safety checked; verify TLS for the allowed name.
         createConnection: () => secure
-          ? tls.connect({
+          ? checkedTlsConnect({
               host: target.address, port: target.port, secureContext: target.tls, ALPNProtocols: ['http/1.1'],
               ...(net.isIP(hostname) ? {} : { servername: hostname }),
               checkServerIdentity: (_h, cert) => tls.checkServerIdentity(hostname, cert),
-            })
-          : net.connect({ host: target.address, port: target.port }),
+            }, target.check)
+          : checkedConnect({ host: target.address, port: target.port }, target.check),
       } as WebSocket.ClientOptions & { closeTimeout: number });
     } catch (err) {
       return settle({ kind: 'failed', detail: (err as Error).message, timedOut: false, invalid101: false });
@@ -120,7 +124,7 @@ export function dialUpstream(target: UpstreamTarget, offer: AgentHandshake): Pro
       if (settled) return;
       ws.terminate();
       const timedOut = /handshake has timed out/.test(err.message);
-      settle({ kind: 'failed', detail: err.message, ...(err.code ? { code: err.code } : {}), timedOut, invalid101: saw101 });
+      settle({ kind: 'failed', detail: err.message, ...(err.code ? { code: err.code } : {}), timedOut, invalid101: saw101, ...(err instanceof DestinationError ? { blocked: true } : {}) });
     });
   });
 }

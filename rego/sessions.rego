@@ -71,6 +71,19 @@ label_waived("untrusted") if github_repo_listed("owned_repos")
 
 label_waived("private") if github_repo_listed("public_repos")
 
+label_waived("untrusted") if git_repo_listed("owned_repos")
+
+label_waived("private") if git_repo_listed("public_repos")
+
+# Git to other hosts (GitLab, Bitbucket, self-hosted): the lists name a repository with its host
+# ("gitlab.com/acme/*", "git.acme.internal/**"), since an owner's name on one host is anyone's on another.
+git_repo_listed(key) if {
+	input.service.name == "git"
+	full := lower(concat("/", [host, input.service.params.repository]))
+	some p in object.get(label_config, key, [])
+	glob.match(lower(p), ["/"], full)
+}
+
 github_repo_listed(key) if {
 	input.service.name == "github"
 	full := lower(concat("/", [input.service.params.owner, input.service.params.repo]))
@@ -82,6 +95,15 @@ github_repo_listed(key) if {
 # connectors): its answer carries what they returned.
 response_labels contains label if {
 	count(object.get(input, ["service", "params", "remote_tools"], [])) > 0
+	some label in object.get(label_config, "remote_tools", ["untrusted"])
+}
+
+# Model calls whose provider searches the web for the model (a web_search tool, web_search_options,
+# a search or deep-research model): their answer carries search results and pages others wrote.
+provider_searches if count(object.get(input, ["service", "params", "search_tools"], [])) > 0
+
+response_labels contains label if {
+	provider_searches
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
@@ -181,6 +203,10 @@ trusted_sink if {
 carries_data_out if not read_like
 
 carries_data_out if not trusted_sink
+
+# What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
+# through it to hosts nobody allowed.
+carries_data_out if provider_searches
 
 trifecta_hold if {
 	trifecta_active

@@ -39,6 +39,16 @@ test_repo_content_is_private_unless_public_and_untrusted_unless_owned if {
 	not p.labels
 }
 
+# Git to other hosts: clones carry what others wrote; the lists name repositories with their host,
+# so an owner's name listed for GitHub is nobody's on GitLab.
+test_git_clone_elsewhere_is_untrusted_unless_listed_with_its_host if {
+	i := object.union(svc("GET", "gitlab.com", "/acme/app.git/info/refs", "git", "git.fetch", "read"), {"service": {"params": {"repository": "acme/app", "owner": "acme", "repo": "app"}}})
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["gitlab.com"] with data.config.labels.owned_repos as ["acme/*"]
+	d.labels == ["private", "untrusted"]
+	o := airlock.decision with input as i with data.config.allowed_hosts as ["gitlab.com"] with data.config.labels.owned_repos as ["GitLab.com/acme/*"]
+	o.labels == ["private"]
+}
+
 # A read of a route Airlock does not name brings both: its content is unknown (fails closed).
 test_unknown_github_read_is_both_unless_listed if {
 	i := object.union(svc("GET", "api.github.com", "/repos/oss/lib/pulls/1/comments", "github", "unknown", "read"), {"service": {"params": {"owner": "oss", "repo": "lib"}}})

@@ -175,11 +175,18 @@ export function splitAtDescription(text: string): { record: Record<string, any>;
 /** Outcome of the refusal the proxy answers while the log cannot be written. */
 export const AUDIT_UNAVAILABLE = 'audit-unavailable';
 
+/** How often, at most, the writer checks that the log's path still names the file it writes. */
+const PATH_CHECK_MS = 50;
+
 export interface AuditLogOptions {
   /** First retry after a failed write (ms; doubles up to retryMaxMs). */
   retryMs?: number;
   retryMaxMs?: number;
-  /** Records kept in memory while the disk refuses them; beyond this, audit-unavailable refusals are only counted. */
+  /**
+   * Records kept in memory while the disk refuses or has not yet taken them; beyond this the log
+   * counts as unavailable (a disk that stalls or cannot keep up), and audit-unavailable refusals
+   * are only counted.
+   */
   maxPendingBytes?: number;
   /** Where a failure and the recovery are reported (default: stderr). */
   warn?: (line: string) => void;
@@ -202,11 +209,27 @@ export function endsInsideLine(fd: number): boolean {
  * retried with backoff until it succeeds; then the queue drains in order and `available` is true
  * again. A short write leaves the rest of its line queued, so lines are never torn. Every record
  * appended is written once space returns, except refusals of this very kind beyond
- * `maxPendingBytes`, which are counted and written as one summary record.
+ * `maxPendingBytes`, which are counted and written as one summary record. A write that does not
+ * return (a stalled disk, a hung network file system) is not an error, but the records waiting
+ * behind it are: past `maxPendingBytes` the log is unavailable too, until they are written.
  */
 export class AuditLog {
   readonly file: string;
-  private readonly fd: number;
+  private fd: number;
+  /** The file the descriptor is open on (device and inode), to notice it removed or renamed. */
+  private opened: { dev: number; ino: number };
+  /** The path no longer names the open file: the next write first opens it again. */
+  private reopenPending = false;
+  /** The state folder Airlock started with (device and inode): a log is reopened only inside it. */
+  private readonly folder: { dev: number; ino: number };
+  /** The state folder was moved or replaced; the open file (still named, in the moved folder) is kept. */
+  private detached = false;
+  /**
+   * What was written since the path was last confirmed to name the open file (at most every
+   * PATH_CHECK_MS: a stat per write would cost every request): written again if the file turns out removed.
+   */
+  private unconfirmed: Buffer[] = [];
+  private checkedAt = 0;
   private queue: Buffer[] = [];
   private queuedBytes = 0;
   private writing = false;
@@ -216,6 +239,8 @@ export class AuditLog {
   private retryDelay: number;
   /** audit-unavailable refusals counted instead of queued (over maxPendingBytes). */
   private droppedRefusals = 0;
+  /** The backlog was reported (once per episode). */
+  private backlogReported = false;
   private closed = false;
   private fdClosed = false;
   private drained: Array<() => void> = [];
@@ -225,7 +250,10 @@ export class AuditLog {
   constructor(home: string, name: string = STATE_FILES.audit, opts: AuditLogOptions = {}) {
     this.file = path.join(home, name);
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+    // Readable too: a torn last line is looked for below.
     this.fd = fs.openSync(this.file, 'a+', 0o600);
+    this.opened = identity(fs.fstatSync(this.fd));
+    this.folder = identity(fs.statSync(home));
     this.opts = {
       retryMs: opts.retryMs ?? 250,
       retryMaxMs: opts.retryMaxMs ?? 2000,
@@ -247,17 +275,23 @@ export class AuditLog {
 
   /** False while records cannot be written (disk full, I/O error): nothing may be forwarded then. */
   get available(): boolean {
-    return this.failure === undefined;
+    return this.failure === undefined && !this.backlogged;
+  }
+
+  /** More is waiting in memory than the bound: the disk is not taking records as fast as they come. */
+  private get backlogged(): boolean {
+    return this.queuedBytes > this.opts.maxPendingBytes;
   }
 
   /** Why the log cannot be written right now, for the 503 the proxy answers. */
   get unavailableReason(): string | undefined {
-    return this.failure ? `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}` : undefined;
+    if (this.failure) return `${this.failure.code ?? 'error'} writing ${path.basename(this.file)}`;
+    return this.backlogged ? `${path.basename(this.file)} is not taking records (${Math.round(this.queuedBytes / 1024)} KiB waiting for the disk)` : undefined;
   }
 
   append(given: AuditRecord): void {
     const { line, record } = redactedLine(given, this.redact);
-    if (this.failure && record.outcome === AUDIT_UNAVAILABLE && this.queuedBytes > this.opts.maxPendingBytes) {
+    if (record.outcome === AUDIT_UNAVAILABLE && this.backlogged) {
       // Memory stays bounded under a flood of refusals; they are summed up once the disk is back.
       this.droppedRefusals++;
     } else {
@@ -276,6 +310,10 @@ export class AuditLog {
     const buf = Buffer.from(text);
     this.queue.push(buf);
     this.queuedBytes += buf.length;
+    if (this.backlogged && !this.backlogReported && !this.failure) {
+      this.backlogReported = true;
+      this.opts.warn(`airlock: audit log ${this.file}: the disk is not taking records (${Math.round(this.queuedBytes / 1024)} KiB waiting); requests are refused (503 audit-unavailable) until they are written`);
+    }
     // Written at the end of this turn of the event loop, with every record appended in it: one
     // write for many requests. A failed write still turns `available` false before the proxy
     // forwards anything further (it checks before forwarding and again before dialing).
@@ -292,6 +330,11 @@ export class AuditLog {
   private pump(): void {
     if (this.writing || this.failure || this.fdClosed) return;
     if (this.queue.length === 0) {
+      // Someone waits for the records to be on disk (flush, close): confirm they are at the path.
+      if (this.drained.length && this.unconfirmed.length) {
+        this.confirmPath();
+        if (this.queue.length || this.reopenPending) return this.writeBatch();
+      }
       for (const done of this.drained.splice(0)) done();
       return;
     }
@@ -299,6 +342,10 @@ export class AuditLog {
   }
 
   private writeBatch(): void {
+    if (this.reopenPending) {
+      const err = this.reopen();
+      if (err) return this.failed(err);
+    }
     this.writing = true;
     const taken = this.queue.length;
     const batch = taken === 1 ? this.queue[0]! : Buffer.concat(this.queue);
@@ -308,10 +355,101 @@ export class AuditLog {
       // What was written leaves the queue; the rest of a short or failed write stays at its head.
       this.queue.splice(0, taken, ...(done < batch.length ? [batch.subarray(done)] : []));
       this.queuedBytes -= done;
+      if (done > 0) this.unconfirmed.push(batch.subarray(0, done));
       if (err) return this.failed(err);
+      if (this.reopenPending || Date.now() - this.checkedAt >= PATH_CHECK_MS) this.confirmPath();
+      if (this.reopenPending) {
+        const failure = this.reopen();
+        if (failure) return this.failed(failure);
+      }
       if (this.failure) this.recovered();
+      else if (this.backlogReported && !this.backlogged) {
+        this.backlogReported = false;
+        this.opts.warn(`airlock: audit log ${this.file} caught up; requests flow`);
+        this.summarizeDropped();
+      }
       this.pump();
     });
+  }
+
+  /**
+   * A log removed underneath (rm, a cleanup) would take every later record into a file nobody can
+   * open, and one renamed (logrotate) would keep them from the path that replay and the studio
+   * read: the path is checked, and what went into a removed file since the last check is queued
+   * again, ahead of the rest (the reopen follows before the next write).
+   */
+  private confirmPath(): void {
+    this.checkedAt = Date.now();
+    if (this.movedAway() && this.removed() && this.unconfirmed.length) {
+      const lost = this.unconfirmed;
+      this.queue.unshift(...lost);
+      for (const b of lost) this.queuedBytes += b.length;
+    }
+    this.unconfirmed = [];
+  }
+
+  /** Whether the log's path no longer names the open file (removed, renamed or replaced); notes it for a reopen. */
+  private movedAway(): boolean {
+    let now: { dev: number; ino: number } | undefined;
+    try {
+      now = identity(fs.statSync(this.file));
+    } catch {
+      now = undefined;
+    }
+    if (now && now.dev === this.opened.dev && now.ino === this.opened.ino) return false;
+    this.reopenPending = true;
+    return true;
+  }
+
+  /** Whether the open file has no name left (its records are lost with it). */
+  private removed(): boolean {
+    try {
+      return fs.fstatSync(this.fd).nlink === 0;
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * Opens the log at its path again, inside the state folder Airlock started with; the error when
+   * it cannot be. A folder moved away or replaced (another folder or a symlink at its path, made by
+   * whoever can write its parent) is never followed: records would go where someone else chose.
+   * Then the open file is kept while it still has a name (in the moved folder), else the log is
+   * unavailable.
+   */
+  private reopen(): NodeJS.ErrnoException | undefined {
+    const dir = path.dirname(this.file);
+    let here: { dev: number; ino: number } | undefined;
+    try {
+      here = identity(fs.statSync(dir));
+    } catch {
+      here = undefined;
+    }
+    if (!here || here.dev !== this.folder.dev || here.ino !== this.folder.ino) {
+      if (this.removed()) return Object.assign(new Error(`the state folder ${dir} was moved or replaced while in use, and the log in it removed`), { code: 'ESTALE' });
+      this.reopenPending = false;
+      if (!this.detached) this.opts.warn(`airlock: the state folder ${dir} was moved or replaced while in use; the audit log goes on in the file already open, wherever it was moved (restart Airlock to use the folder at that path)`);
+      this.detached = true;
+      return undefined;
+    }
+    let fd: number;
+    try {
+      // Non-blocking: a FIFO put at the path must not hang the process in open(2).
+      fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NONBLOCK, 0o600);
+    } catch (err) {
+      return err as NodeJS.ErrnoException;
+    }
+    if (!fs.fstatSync(fd).isFile()) {
+      fs.closeSync(fd);
+      return Object.assign(new Error(`${this.file} is not a regular file`), { code: 'EINVAL' });
+    }
+    const old = this.fd;
+    this.fd = fd;
+    this.opened = identity(fs.fstatSync(fd));
+    this.reopenPending = false;
+    fs.close(old, () => undefined);
+    this.opts.warn(`airlock: audit log ${this.file} was removed or replaced while in use; records go on in a new file at that path`);
+    return undefined;
   }
 
   private failed(err: NodeJS.ErrnoException): void {
@@ -335,6 +473,11 @@ export class AuditLog {
     this.failure = undefined;
     this.retryDelay = this.opts.retryMs;
     this.opts.warn(`airlock: audit log ${this.file} is writable again; requests flow`);
+    this.summarizeDropped();
+  }
+
+  /** The refusals counted instead of queued, as one record. */
+  private summarizeDropped(): void {
     if (this.droppedRefusals > 0) {
       const n = this.droppedRefusals;
       this.droppedRefusals = 0;
@@ -355,8 +498,10 @@ export class AuditLog {
 
   /** Resolves when everything appended so far is handed to the OS (waits while the log is failing). */
   flush(): Promise<void> {
-    if (this.queue.length === 0 && !this.writing) return Promise.resolve();
-    return new Promise((resolve) => this.drained.push(resolve));
+    if (this.fdClosed || (this.queue.length === 0 && !this.writing && this.unconfirmed.length === 0)) return Promise.resolve();
+    const flushed = new Promise<void>((resolve) => this.drained.push(resolve));
+    if (!this.writing && !this.pumpScheduled) this.pump();
+    return flushed;
   }
 
   /** Writes what is queued (one last attempt if the log is failing), then closes the file. */
@@ -364,12 +509,18 @@ export class AuditLog {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
+    if (!this.failure && !this.writing) await this.flush();
     if (this.failure && !this.writing && this.queue.length) this.writeBatch(); // one last attempt
-    if (this.queue.length || this.writing) await new Promise<void>((resolve) => this.drained.push(resolve));
+    // (An attempt that failed before writing, the log unable to be opened again, is over already.)
+    if (this.writing || (this.queue.length && !this.failure)) await new Promise<void>((resolve) => this.drained.push(resolve));
     if (this.queue.length) this.opts.warn(`airlock: audit log ${this.file}: ${this.queue.length} records could not be written before stopping (${this.failure?.code ?? 'error'})`);
     this.fdClosed = true;
     fs.closeSync(this.fd);
   }
+}
+
+function identity(st: fs.Stats): { dev: number; ino: number } {
+  return { dev: st.dev, ino: st.ino };
 }
 
 function toMs(t: Date | string | number | undefined): number | undefined {

@@ -38,6 +38,12 @@ const routes: RouteSpec[] = [
   { route: `DELETE ${A}/d1/database/{database_id}`, operation: 'd1.database.delete', effect: 'delete' },
   { route: `POST ${A}/d1/database/{database_id}/query`, operation: 'd1.database.query', effect: 'write' },
   { route: `POST ${A}/d1/database/{database_id}/raw`, operation: 'd1.database.raw', effect: 'write' },
+  { route: `GET ${A}/d1/database/{database_id}`, operation: 'd1.database.get', effect: 'read' },
+  // An import runs a SQL file uploaded elsewhere (its text is never in the request: any statement,
+  // DROP TABLE included); a time-travel restore rewinds the database, losing every write since.
+  { route: `POST ${A}/d1/database/{database_id}/import`, operation: 'd1.database.import', effect: 'delete' },
+  { route: `POST ${A}/d1/database/{database_id}/time_travel/restore`, operation: 'd1.time_travel.restore', effect: 'delete' },
+  { route: `GET ${A}/d1/database/{database_id}/time_travel/bookmark`, operation: 'd1.time_travel.bookmark', effect: 'read' },
   { route: `GET ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.get', effect: 'read' },
   { route: `PUT ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.update', effect: 'write' },
   { route: `DELETE ${A}/storage/kv/namespaces/{namespace_id}/values/{key_name}`, operation: 'kv.values.delete', effect: 'delete' },

@@ -230,6 +230,7 @@ function committedPaths(gql: GraphqlRequest): string[] | undefined {
  * on another repository's.
  */
 function nodeIds(gql: GraphqlRequest): string[] {
+  if (gql.argumentsUnread) return ['?'];
   const ids = new Set<string>();
   for (const call of gql.calls ?? []) {
     const input = call.args.input;
@@ -249,7 +250,8 @@ function nodeIds(gql: GraphqlRequest): string[] {
       for (const v of Array.isArray(value) ? value : [value]) ids.add(typeof v === 'string' ? v : '?');
     }
   }
-  return [...ids].sort().slice(0, 50);
+  // Past 50 the list is cut and marked `?`: a cut list would let a grant for 50 nodes cover a 51st.
+  return [...ids].sort().slice(0, 50).concat(ids.size > 50 ? ['?'] : []);
 }
 
 /**

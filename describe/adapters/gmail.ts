@@ -167,7 +167,8 @@ function recipients(request: RequestInfo): string[] {
     if (colon < 0 || !recipientHeaders.has(line.slice(0, colon).trim().toLowerCase())) continue;
     for (const token of line.slice(colon + 1).split(/[\s<>,;:"()]/)) if (token.includes('@')) out.add(token.toLowerCase());
   }
-  return out.size ? [...out].sort().slice(0, 50) : ['?'];
+  // Past 50 the list is cut and marked `?`: a cut list would let a grant for 50 recipients cover a 51st.
+  return out.size ? ([...out].sort().slice(0, 50).concat(out.size > 50 ? ['?'] : [])) : ['?'];
 }
 
 export const gmail: ServiceAdapter = {

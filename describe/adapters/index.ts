@@ -19,6 +19,7 @@ import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { sqlFromBody } from './sql-body.ts';
 import { supabase } from './supabase.ts';
+import { trimTrailing } from '../../lib/text.ts';
 
 export type { ServiceAdapter, SqlSource } from './adapter.ts';
 
@@ -50,6 +51,8 @@ const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'sta
  */
 function genericSql(request: RequestInfo): SqlSource | undefined {
   if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
+  const clickhouse = clickhouseSql(request);
+  if (clickhouse) return clickhouse;
   const body = request.body;
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
   const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
@@ -63,12 +66,106 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
   const o = json as Record<string, unknown>;
   if (typeof o.sql === 'string') return { texts: [o.sql] };
+  const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
+  if (carried) return carried;
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
   const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
   if (typeof job === 'string') return { texts: [job] };
   if (!sqlPath) return undefined;
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
+}
+
+/** Requests of one body whose SQL is looked at, at most (more fails closed). */
+const MAX_CARRIED_REQUESTS = 1000;
+
+/**
+ * SQL in the JSON envelopes of SQL-over-HTTP protocols whose path says nothing: libSQL/Turso's
+ * Hrana pipeline (`{requests: [{type: "execute", stmt: {sql}}, {type: "batch", batch: {steps:
+ * [{stmt: {sql}}]}}, {type: "sequence", sql}, {type: "store_sql", sql}]}` to `…/pipeline`) and
+ * its older `{statements: ["…" | {q}]}` (to `/` or an SQL-looking path), and Hasura's schema API (`{type: "run_sql", args: {sql}}`,
+ * inside `{type: "bulk", args: […]}` too). A statement named only by a stored id is not in the
+ * request: that fails closed. Undefined when the body is none of these.
+ */
+function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean): SqlSource | undefined {
+  const texts: string[] = [];
+  let unseen: string | undefined;
+  let seen = 0;
+  const stmt = (s: unknown): void => {
+    const sql = (s as { sql?: unknown } | null)?.sql;
+    if (typeof sql === 'string') texts.push(sql);
+    else unseen ??= 'a statement named by a stored id (sql_id) or without its SQL';
+  };
+  const hrana = (r: unknown): void => {
+    if (++seen > MAX_CARRIED_REQUESTS) {
+      unseen ??= `more than ${MAX_CARRIED_REQUESTS} requests in one body`;
+      return;
+    }
+    const req = (r ?? {}) as { type?: unknown; stmt?: unknown; batch?: { steps?: unknown }; sql?: unknown; sql_id?: unknown };
+    if (req.type === 'execute') stmt(req.stmt);
+    else if (req.type === 'batch') {
+      const steps = req.batch?.steps;
+      if (Array.isArray(steps)) for (const step of steps) stmt((step as { stmt?: unknown } | null)?.stmt);
+      else unseen ??= 'a batch without its steps';
+    } else if (req.type === 'sequence' || req.type === 'store_sql') stmt(req);
+  };
+  const hasura = (q: unknown, depth: number): void => {
+    const query = (q ?? {}) as { type?: unknown; args?: unknown };
+    if (++seen > MAX_CARRIED_REQUESTS || depth > 8) {
+      unseen ??= 'a Hasura bulk query too large or too deep';
+      return;
+    }
+    if (query.type === 'run_sql') stmt(query.args);
+    else if (query.type === 'bulk' || query.type === 'concurrent_bulk') {
+      if (Array.isArray(query.args)) for (const a of query.args) hasura(a, depth + 1);
+      else unseen ??= 'a bulk query without its list';
+    }
+  };
+  if (Array.isArray(o.requests) && last === 'pipeline') for (const r of o.requests) hrana(r);
+  else if (o.type === 'run_sql' || o.type === 'bulk' || o.type === 'concurrent_bulk') hasura(o, 0);
+  else if (Array.isArray(o.statements) && sqlPath) {
+    for (const st of o.statements) {
+      if (typeof st === 'string') texts.push(st);
+      else stmt({ sql: (st as { q?: unknown } | null)?.q });
+    }
+  } else return undefined;
+  if (unseen) return { error: `the SQL is not all in the request: ${unseen}` };
+  return texts.length ? { texts } : undefined;
+}
+
+/**
+ * A statement without its trailing `FORMAT <name>` (ClickHouse's choice of how rows are read or
+ * written: `INSERT INTO t FORMAT CSV` takes rows from the body, `SELECT … FORMAT JSON` answers in
+ * JSON), which the other grammars do not know; undefined when it has none.
+ */
+function withoutFormat(sql: string): string | undefined {
+  const trimmed = trimTrailing(trimTrailing(sql.trimEnd(), ';').trimEnd(), ';');
+  const name = trimmed.lastIndexOf(' ');
+  const format = name > 0 ? trimmed.lastIndexOf(' ', name - 1) : -1;
+  if (format < 0 || trimmed.slice(format + 1, name).toUpperCase() !== 'FORMAT' || !/^[A-Za-z0-9_]+$/.test(trimmed.slice(name + 1))) return undefined;
+  return trimmed.slice(0, format);
+}
+
+/**
+ * ClickHouse's HTTP interface (port 8123, ClickHouse Cloud's `*.clickhouse.cloud`, or any request
+ * with `X-ClickHouse-*` headers): a POST runs the SQL of its `query` URL parameter followed by its
+ * body (or the body alone), on the path `/`, which no path rule tells apart. A grant for one
+ * INSERT would otherwise cover a DROP TABLE. The body is rows, not SQL, after `… FORMAT <name>`.
+ */
+function clickhouseSql(request: RequestInfo): SqlSource | undefined {
+  const signalled = request.host.endsWith('.clickhouse.cloud') || request.port === 8123 || Object.keys(request.headers).some((h) => h.startsWith('x-clickhouse-'));
+  if (!signalled) return undefined;
+  const queries = request.query.query ?? [];
+  const body = request.body;
+  if (queries.length === 0 && body.size === 0) return undefined;
+  if (queries.length > 1) return { error: 'several query parameters: which SQL ClickHouse runs is not known' };
+  const query = queries[0];
+  const rowsFollow = query !== undefined ? withoutFormat(query) : undefined;
+  // `INSERT INTO t [(a, b)] FORMAT CSV`: the rows are the body, read as one row of defaults.
+  if (rowsFollow !== undefined) return { texts: [/^\s*insert\s/i.test(rowsFollow) ? `${rowsFollow} VALUES (DEFAULT)` : rowsFollow] };
+  if (body.size > 0 && (body.truncated || body.text_truncated || body.text === undefined)) return { error: 'the SQL in the request body is not fully visible' };
+  const text = query === undefined ? body.text! : body.size > 0 ? `${query}\n${body.text}` : query;
+  return { texts: [withoutFormat(text) ?? text] };
 }
 
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */

@@ -13,6 +13,8 @@ const consoleApi = new RouteTable([
   { route: 'DELETE /api/v2/projects/{project_id}/branches/{branch_id}/databases/{database_name}', operation: 'databases.delete', effect: 'delete' },
   { route: 'DELETE /api/v2/{path+}', operation: 'api.delete', effect: 'delete' },
   { route: 'POST /api/v2/api_keys', operation: 'api_keys.create', effect: 'admin' },
+  // Moving a personal account's projects into an organization (one the agent names) hands them over.
+  { route: 'POST /api/v2/users/me/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
   // Database roles and their passwords: revealing or resetting one hands out a credential (as
   // Supabase's api-keys listing does), creating one creates a login.
   { route: 'GET /api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password', operation: 'roles.reveal_password', effect: 'admin' },

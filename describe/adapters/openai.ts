@@ -85,11 +85,28 @@ function fetchesUrls(body: unknown): boolean {
   return walk(body, 0);
 }
 
+/**
+ * How a model call asks the provider to search the web for the model (and, with OpenAI's
+ * `open_page` action or a deep-research model, to open pages): a `web_search…` tool (OpenAI
+ * `web_search`, `web_search_preview`, Anthropic `web_search_20250305`), Chat Completions'
+ * `web_search_options`, or a model that always searches. Its answer carries what others wrote,
+ * and what it searches for and opens leaves through the provider: the default policy labels it
+ * and holds it in the trifecta (`params.search_tools`).
+ */
+function searchTools(body: Record<string, unknown> | undefined, types: string[]): string[] {
+  const found = types.filter((t) => t.startsWith('web_search'));
+  if (body && body.web_search_options !== undefined && body.web_search_options !== null) found.push('web_search_options');
+  if (typeof body?.model === 'string' && /-search-(?:preview|api)\b|deep-research/i.test(body.model)) found.push(`model:${body.model}`);
+  return found;
+}
+
 export function describeInference(info: ServiceInfo, request: RequestInfo, extraRemote: string[] = []): ServiceInfo {
   const body = jsonObject(request);
   if (typeof body?.model === 'string') info.params.model = body.model;
   const types = toolTypes(request);
   if (types.length) info.params.tool_types = types;
+  const search = searchTools(body, types);
+  if (search.length) info.params.search_tools = search;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
   // Everything but the tool and MCP server definitions (their addresses are judged above) and
   // metadata (labels the provider stores, never fetches): messages, input, images, system.

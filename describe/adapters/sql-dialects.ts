@@ -7,6 +7,9 @@ import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
 import { analyzeSql, backslashReading, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
+import { oracleText } from './sql-oracle.ts';
+import { snowflakeText } from './sql-snowflake.ts';
+import { bigqueryText } from './sql-bigquery.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -104,6 +107,19 @@ const modeName = (m: MysqlMode): string =>
   [m.ansiQuotes ? 'ANSI_QUOTES' : '', m.noBackslashEscapes ? 'NO_BACKSLASH_ESCAPES' : ''].filter(Boolean).join(',') || 'default sql_mode';
 
 /**
+ * The other servers' readings of a text of unknown dialect, each written out for PostgreSQL's and
+ * SQLite's grammars: MySQL under each sql_mode that changes how a text is split, Oracle's
+ * alternative quoting (`q'[…]'`, sql-oracle.ts), Snowflake's `//` comments (sql-snowflake.ts) and
+ * BigQuery's triple-quoted strings (sql-bigquery.ts).
+ */
+const otherReadings: Array<{ name: string; read: (sql: string) => string }> = [
+  ...mysqlModes.map((m) => ({ name: `MySQL (${modeName(m)})`, read: (sql: string) => mysqlText(sql, m) })),
+  { name: "Oracle (q'…' strings)", read: oracleText },
+  { name: 'Snowflake (// comments)', read: snowflakeText },
+  { name: "BigQuery (''' strings)", read: bigqueryText },
+];
+
+/**
  * MySQL-family servers against the readings already made, under each sql_mode that changes how a
  * text is split (sql-mysql.ts): MySQL's code is written out for PostgreSQL's and SQLite's grammars
  * and read again. A text that reads as other statements there (`SELECT 1 /*! ; DROP TABLE t *\/`,
@@ -116,8 +132,8 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
   // Nothing reads worse than unparsed with statements run before the error (or disagreeing).
   if (!out.info.parsed && (out.info.statements.length > 0 || out.ambiguity)) return out;
   const seen = new Set<string>();
-  for (const mode of mysqlModes) {
-    const read = texts.map((t) => mysqlText(t, mode));
+  for (const reader of otherReadings) {
+    const read = texts.map(reader.read);
     if (read.every((r, i) => r === texts[i])) continue;
     const key = read.join('\u0000');
     if (seen.has(key)) continue;
@@ -125,7 +141,7 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
     // Each reading costs a parse by both grammars: past this size one more is not made, and a text
     // MySQL reads otherwise is not known (fails closed).
     if (bytes > MAX_MYSQL_READING_CHARS) {
-      const error = `SQL longer than ${MAX_MYSQL_READING_CHARS} characters that MySQL splits otherwise (comments, quotes or escapes) was not read in every dialect`;
+      const error = `SQL longer than ${MAX_MYSQL_READING_CHARS} characters that ${reader.name} splits otherwise (comments, quotes or escapes) was not read in every dialect`;
       return { info: { ...out.info, dialect: 'unknown', parsed: false, error, destructive: true }, readOnly: false, ambiguity: out.ambiguity };
     }
     // PostgreSQL's grammar first (SQLite's analysis runs DELETEs against sample rows, the costly part); SQLite's where it fails.
@@ -144,7 +160,7 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
     }
     const a = out.info.parsed ? structure(out.info) || 'no statement' : 'nothing it can parse';
     const b = my.info.parsed ? structure(my.info) || 'no statement' : `nothing the other grammars parse (${my.info.error ?? ''})`;
-    const detail = `the other grammars read ${a}; MySQL (${modeName(mode)}) reads ${b}`.slice(0, 300);
+    const detail = `the other grammars read ${a}; ${reader.name} reads ${b}`.slice(0, 300);
     const worse = rank(my) > rank(out) ? labelled(my) : out;
     out = { ...worse, ambiguity: out.ambiguity ?? { code: 'sql_dialects_disagree', detail } };
   }

@@ -40,6 +40,8 @@ function sampleValue(i: number, j: number, other: boolean): string {
     default: return String(1_000_000 * (other ? 2 : 1) + j);
   }
 }
+/** A parameter's value in the second sample run: truthy, and equal to no sample value. */
+const UNSAMPLED_VALUE = 7_777_777;
 /** VM steps the breadth test may take (progress callbacks every 1000 steps). */
 const PROGRESS_CALLS = 200;
 
@@ -76,6 +78,10 @@ interface Capi {
   sqlite3_prepare_v2(db: number, sql: number, n: number, ppStmt: number, pzTail: number): number;
   sqlite3_finalize(stmt: number): number;
   sqlite3_step(stmt: number): number;
+  sqlite3_reset(stmt: number): number;
+  sqlite3_bind_parameter_count(stmt: number): number;
+  sqlite3_bind_int(stmt: number, i: number, v: number): number;
+  sqlite3_clear_bindings(stmt: number): number;
   sqlite3_errmsg(db: number): string;
   sqlite3_stmt_readonly(stmt: number): number;
   sqlite3_stmt_isexplain(stmt: number): number;
@@ -435,10 +441,28 @@ class Scratch {
 
   /**
    * Runs a prepared DELETE/UPDATE against sample rows inside a savepoint that is rolled back:
-   * true when it changed every sample row of its target (or could not be judged).
+   * true when it changed every sample row of its target (or could not be judged). A statement
+   * with parameters (`?`, `?1`, `:x`, `@x`, `$x`: D1's `params`) runs with them unbound (NULL) and
+   * again with each bound to a value no sample holds: `id != ?` or `NOT IN (?, ?)` touch every row
+   * for almost any value the request binds, as PostgreSQL's reading says of `<>` and `$1` alone.
    */
   touchesEveryRow(stmt: number, target: Synth | undefined): boolean {
     if (!target) return true;
+    if (this.sampleRun(stmt, target)) return true;
+    const { capi } = this.s;
+    const params = capi.sqlite3_bind_parameter_count(stmt);
+    if (params === 0) return false;
+    capi.sqlite3_reset(stmt);
+    for (let i = 1; i <= params; i++) capi.sqlite3_bind_int(stmt, i, UNSAMPLED_VALUE);
+    try {
+      return this.sampleRun(stmt, target);
+    } finally {
+      capi.sqlite3_reset(stmt);
+      capi.sqlite3_clear_bindings(stmt);
+    }
+  }
+
+  private sampleRun(stmt: number, target: Synth): boolean {
     const { capi } = this.s;
     const rows = (other: boolean, t: Synth): string => {
       const cols = ['airlock_synthetic_', ...t.columns];

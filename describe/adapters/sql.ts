@@ -60,15 +60,31 @@ const destructiveFunctions = new Set([
   'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
   'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
   'dblink_open', 'dblink_fetch', 'pg_rotate_logfile', 'pg_switch_wal', 'pg_create_restore_point',
+  // HTTP from inside the database (pg_net's `net.http_*`, pgsql-http's `http_*`, both offered by
+  // Supabase): any row can leave for any server without passing Airlock.
+  'http', 'http_get', 'http_post', 'http_put', 'http_patch', 'http_delete', 'http_head', 'http_collect_response',
+  // Functions that run the SQL text they are given (as EXECUTE and DO do): `query_to_xml('DELETE FROM
+  // users RETURNING 1', …)` deletes every row from inside a SELECT, and the text is a string here.
+  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat',
 ]);
 
-/** SET parameters that change who the session acts as. */
-const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization']);
+/** `ts_rewrite(query, 'SELECT …')`: the two-argument form runs the SELECT given as text. */
+const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
+
+/**
+ * SET parameters that change who the session acts as, or switch off the triggers and foreign-key
+ * checks (audit triggers included) of everything it writes next (`session_replication_role = replica`).
+ */
+const privilegeSettings = new Set(['role', 'session_authorization', 'session authorization', 'session_replication_role']);
 
 /** Statement types that change privileges, roles or the server itself: handled like GRANT/REVOKE. */
 const privilegeStatements = new Set([
   'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
   'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt', 'SecLabelStmt',
+  // ALTER DATABASE … SET changes every later session's defaults (search_path, row_security,
+  // session_replication_role), as ALTER ROLE … SET and ALTER SYSTEM do; ALTER DATABASE … WITH
+  // (connection limit, allow_connections) decides who may connect.
+  'AlterDatabaseSetStmt', 'AlterDatabaseStmt',
 ]);
 
 /**
@@ -248,6 +264,11 @@ function tautological(expr: unknown, target?: string): boolean {
     return false;
   }
   if (type === 'SubLink') return selfSubquery(body, target);
+  // `CASE WHEN id = 1 THEN true ELSE true END`: every branch holds, whichever the row takes (no ELSE is NULL).
+  if (type === 'CaseExpr') {
+    const results = ((body.args ?? []) as Array<{ CaseWhen?: Node }>).map((w) => w.CaseWhen?.result);
+    return body.defresult !== undefined && [...results, body.defresult].every((r) => r !== undefined && tautological(r, target));
+  }
   // `x IS NOT NULL` spares only rows without a value (none, for a key).
   if (type === 'NullTest') return body.nulltesttype === 'IS_NOT_NULL';
   // `(c) IS TRUE` and `(c) IS NOT FALSE` hold where c does; `(c) IS NOT TRUE` and `(c) IS FALSE` where it fails.
@@ -280,10 +301,18 @@ function tautological(expr: unknown, target?: string): boolean {
 
 /**
  * `id IN (SELECT id FROM <the table itself> [WHERE <tautology>])`: every row's value is among the
- * table's own values, so it touches every row.
+ * table's own values, so it touches every row; so does an EXISTS over the table itself.
  */
 function selfSubquery(link: Node, target: string | undefined): boolean {
-  if (target === undefined || link.subLinkType !== 'ANY_SUBLINK') return false;
+  if (target === undefined) return false;
+  // `EXISTS (SELECT 1 FROM <the table itself> u WHERE u.id = t.id)`: each row finds itself.
+  if (link.subLinkType === 'EXISTS_SUBLINK') {
+    const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
+    if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE' || select.havingClause || select.groupClause) return false;
+    const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
+    return from.length === 1 && from[0]!.RangeVar?.relname === target && (select.whereClause === undefined || tautological(select.whereClause, target));
+  }
+  if (link.subLinkType !== 'ANY_SUBLINK') return false;
   const oper = stringItems({ List: { items: (link.operName ?? []) as unknown[] } });
   if (oper.length > 0 && oper[oper.length - 1] !== '=') return false;
   const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
@@ -334,6 +363,8 @@ function securityDefiner(list: unknown): boolean {
 function analyzeStatement(type: string, body: Node, text: string | undefined): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
+  /** Functions called that are not proven read-only, by name as written (schema included). */
+  const functions: string[] = [];
   let destructive = false;
   let privilege = false;
   let readOnly = readOnlyTop.has(type);
@@ -390,13 +421,22 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
       case 'SelectStmt':
         if (n.intoClause || n.lockingClause) readOnly = false;
         break;
+      case 'CallStmt':
       case 'FuncCall': {
-        const parts = funcName(n);
+        // CALL's procedure comes as a typed (unwrapped) field.
+        const call = t === 'CallStmt' ? ((n.funccall ?? {}) as Node) : n;
+        const parts = funcName(call);
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
+        if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
+        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) {
+          const written = parts.join('.');
+          if (!functions.includes(written)) functions.push(written);
+        }
+        if (t === 'CallStmt') break;
         // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.
         if (name === 'set_config') {
-          const setting = ((n.args ?? []) as Array<{ A_Const?: { sval?: { sval?: string } } }>)[0]?.A_Const?.sval?.sval;
+          const setting = ((call.args ?? []) as Array<{ A_Const?: { sval?: { sval?: string } } }>)[0]?.A_Const?.sval?.sval;
           if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
         }
         if (!isReadOnlyFunction(parts)) readOnly = false;
@@ -414,12 +454,17 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         break;
       case 'CreateFunctionStmt':
         // A function body in a string is code this analysis does not read; new-style SQL bodies
-        // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement.
-        if (!n.sql_body) destructive = true;
+        // (BEGIN ATOMIC … END) are parsed nodes and are walked like any other statement. OR REPLACE
+        // changes code others already call (see the default case).
+        if (!n.sql_body || n.replace === true) destructive = true;
         if (securityDefiner(n.options)) destructive = privilege = true;
         break;
       case 'AlterFunctionStmt':
         if (securityDefiner(n.actions)) destructive = privilege = true;
+        // A search_path set on a function decides which schema's tables and functions its body
+        // resolves to: pointed at one the agent writes, a SECURITY DEFINER function runs the agent's code.
+        if (((n.actions ?? []) as Array<{ DefElem?: { defname?: string; arg?: { VariableSetStmt?: { name?: string } } } }>)
+          .some((a) => a.DefElem?.defname === 'set' && String(a.DefElem.arg?.VariableSetStmt?.name ?? '').toLowerCase() === 'search_path')) destructive = privilege = true;
         break;
       case 'ViewStmt':
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).
@@ -432,11 +477,16 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         break;
       default:
         if (t.startsWith('Drop') && t.endsWith('Stmt')) destructive = true;
+        // CREATE OR REPLACE of a function, procedure, aggregate, language or transform replaces
+        // code others' statements, triggers and row-level security policies already call (an
+        // `is_admin()` that now returns true), like CREATE OR REPLACE VIEW.
+        if (t.endsWith('Stmt') && n.replace === true) destructive = true;
         if (privilegeStatements.has(t)) destructive = privilege = true;
         if (unseenCodeStatements.has(t) || outsideStatements.has(t)) destructive = true;
     }
   }
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
+  if (functions.length) statement.functions = functions.sort();
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
 }

@@ -173,8 +173,10 @@ const pgMetaPrivileges = new Set(['policies', 'roles', 'table-privileges', 'colu
 /**
  * What a pg-meta change (`/pg/{kind}[/{id}]`) does, as its SQL twin is judged (adapters/sql.ts):
  * policies, roles and privileges are `admin`; a table PATCH that turns row-level security off
- * (`rls_enabled` or `rls_forced` false) too; a function made `SECURITY DEFINER` too; a column
- * PATCH that changes its type rewrites every row (a delete, as `ALTER COLUMN … TYPE`).
+ * (`rls_enabled` or `rls_forced` false) too; a function made `SECURITY DEFINER` too; any other
+ * function, trigger or extension is code others run (a delete, as CREATE [OR REPLACE] FUNCTION,
+ * CREATE TRIGGER, CREATE EXTENSION); a column PATCH that changes its type rewrites every row (a
+ * delete, as `ALTER COLUMN … TYPE`).
  */
 function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
   const kind = String(info.params.kind ?? '');
@@ -184,6 +186,9 @@ function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
   if (pgMetaPrivileges.has(kind)) info.effect = 'admin';
   else if (kind === 'tables' && (isFalse(body.rls_enabled) || isFalse(body.rls_forced))) info.effect = 'admin';
   else if (kind === 'functions' && (body.security_definer === true || body.security_definer === 'true')) info.effect = 'admin';
+  // Code others' statements run, which the request's JSON does not show as SQL: a function's
+  // definition (new or replaced), a trigger, an extension's functions (their SQL twins are destructive).
+  else if (kind === 'functions' || kind === 'triggers' || kind === 'extensions') info.effect = 'delete';
   else if (kind === 'columns' && request.method !== 'POST' && body.type !== undefined) info.effect = 'delete';
 }
 

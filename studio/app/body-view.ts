@@ -3,8 +3,14 @@
 // cannot hide or reorder itself), binary as a hex dump, and always how much of it is on screen.
 import { html, nothing, type TemplateResult } from 'lit';
 
-/** Characters that render as nothing or move other text: shown as their code point instead. */
-const hidden = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb]/gu;
+/**
+ * Characters that render as nothing or move other text: shown as their code point instead. Every
+ * control but tab and line ends, every format character (bidi controls, zero-width ones, the tag
+ * characters U+E0000–E007F that carry whole hidden sentences, "ASCII smuggling"), every default
+ * ignorable code point (variation selectors, Hangul fillers, U+034F …), the line and paragraph
+ * separators, and the Braille blank (a glyph of nothing).
+ */
+const hidden = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/gu;
 
 /** Text with every hidden character replaced by a visible marker. */
 export function visibleText(text: string): Array<string | TemplateResult> {

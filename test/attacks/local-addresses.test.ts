@@ -36,12 +36,12 @@ t.test('for real, in a network namespace: names and literals of this machine\'s 
   });
   t.equal(out.code, 0, `the namespace world ran (${out.stderr.trim().slice(0, 400)})`);
   const world = JSON.parse(out.stdout.trim().split('\n').pop() ?? '{}') as { results: Record<string, { status: number; type?: string }>; hits: string[] };
-  const blocked = ['public_name', 'public_literal', 'public_mapped', 'public_mapped_hex', 'public_siit', 'public_v6_name', 'public_v6_literal', 'lan_in_opened_range', 'added_later'];
+  const blocked = ['public_name', 'public_literal', 'public_mapped', 'public_mapped_hex', 'public_siit', 'public_v6_name', 'public_v6_literal', 'lan_in_opened_range', 'added_later', 'added_just_now', 'local_route', 'added_just_now_v6', 'local_route_v6', 'websocket_just_now'];
   for (const name of blocked) {
     t.match(world.results[name], { status: 403, type: /destination-blocked$/ }, `${name}: 403 destination-blocked`);
   }
   t.equal(world.results.lan_named_exactly?.status, 200, 'control: the one address the operator named exactly is reachable');
-  t.same(world.hits.map((h) => h.split(' ')[1]), ['/lan-named'], 'the local service saw only the control request');
+  t.same(world.hits.map((h) => h.split(' ')[1]), ['/lan-named'], 'the local service saw only the control request (no byte of the others reached it)');
 });
 
 t.test('the running guard refuses every address of this machine\'s real interfaces, even inside an opened range', async (t) => {
@@ -128,4 +128,35 @@ t.test('property: IPv4-mapped and SIIT-translated spellings are classified as th
   t.equal(classifyAddress('::ffff:0:7f00:1'), 'loopback', '::ffff:0:127.0.0.1 is loopback');
   t.equal(classifyAddress('::ffff:0:a9fe:a9fe'), 'link-local / cloud metadata');
   t.equal(classifyAddress('::ffff:0:808:808'), undefined, 'a SIIT form of a public address is public');
+});
+
+t.test('property: a connection the kernel routed to this machine is refused once up, whatever the address and its spelling', async (t) => {
+  // The list is empty (a machine whose interfaces were read before the address appeared); the
+  // operator opened 10/8 and one address of its own exactly.
+  const empty = new LocalAddresses(60_000, () => ({}));
+  const guard = new DestinationGuard({ local: empty, allowPrivate: [parseAllowPrivate('10.0.0.0/8'), parseAllowPrivate('10.9.9.9')] });
+  const octets = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((b) => b.join('.'));
+  const mapped = (a: string): string => `::ffff:${a}`;
+  fc.assert(
+    fc.property(octets, octets, fc.boolean(), fc.integer({ min: 1, max: 65535 }), (remote, other, spellMapped, port) => {
+      const cls = classifyAddress(remote);
+      const r = spellMapped ? mapped(remote) : remote;
+      const here = guard.connectedRefusal(r, spellMapped ? mapped(remote) : remote, port);
+      const viaLo = guard.connectedRefusal(r, '127.0.0.1', port);
+      if (cls === 'loopback' || cls === 'unspecified') {
+        if (here || viaLo) throw new Error(`${r}: already judged as ${cls} before the dial, not again`);
+        return;
+      }
+      const opened = remote === '10.9.9.9';
+      for (const [name, why] of [['source = destination', here], ['source on loopback', viaLo]] as const) {
+        if (opened && why) throw new Error(`${r} (${name}): the address opened exactly was refused: ${why}`);
+        if (!opened && !why) throw new Error(`${r} (${name}): routed to this machine, not refused`);
+      }
+      if (other !== remote && classifyAddress(other) !== 'loopback' && guard.connectedRefusal(r, other, port)) throw new Error(`${r} from ${other}: another machine's connection refused`);
+    }),
+    { numRuns: runs * 3, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.pass(`${runs * 3} (remote, local) pairs`);
+  t.match(guard.connectedRefusal('2a01:4f8::66', '2a01:4f8::66', 443), /own address/, 'IPv6: source = destination');
+  t.equal(guard.connectedRefusal('2a01:4f8::66', '2a01:4f8::1', 443), undefined, 'IPv6: another source');
 });

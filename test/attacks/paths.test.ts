@@ -2,7 +2,8 @@
 // the way real servers do, serves /admin. The upstream here is a real HTTP server that reads each
 // path it receives the ways common servers do (Express: split then decode; Go net/http and nginx:
 // decode, then merge "//" and resolve dot-segments; Tomcat: cut ";params" first; servers that
-// decode twice; Unicode-normalizing frameworks) and answers with each reading. Must hold:
+// decode twice; Unicode-normalizing frameworks; a server behind a front proxy that decoded the
+// path, which ends it at "?" or "#") and answers with each reading. Must hold:
 //
 // - an ambiguous spelling is refused with 400 problem+json and reaches nothing, whatever the client
 //   (raw bytes, curl --path-as-is, Python requests) and whether forwarded or tunneled;
@@ -70,6 +71,7 @@ export function readings(path: string): Record<string, string[]> {
     'iis (\\ is /)': clean(pct(path).replace(/\\/g, '/')),
     'iis (%u, decoded twice, best-fit code page)': clean(bestFit(iisDecode(iisDecode(path))).replace(/\\/g, '/')),
     'unicode normalizing (NFKC)': clean(pct(path).normalize('NFKC')),
+    'decoded by a front proxy, then split at ? and # (nginx $uri, mod_rewrite)': clean(pct(path).split(/[?#]/)[0]!),
   };
 }
 
@@ -113,6 +115,8 @@ const attacks = [
   // IIS: %u escapes behind a double encoding; Windows best-fit look-alikes of "/" and "\\".
   '/public/..%25u002fadmin/x', '/public/..%25U002Fadmin/x', '/public/..%25%75002fadmin/x', '/public/%25u002e%25u002e/admin/x',
   '/public/..%e2%88%95admin/x', '/public/..%e2%81%84admin/x', '/public/..%e2%a7%b8admin/x', '/public/..%c2%a5admin/x', '/public/..%e2%82%a9admin/x',
+  // Behind a front proxy that decodes before passing the path on, "?" and "#" end it.
+  '/public/..%3f/admin/x', '/public/..%3F/admin/x', '/public/..%23/admin/x', '/public%3F/admin/x',
 ];
 
 t.test('ambiguous spellings of /admin under /public: 400 problem+json, the upstream sees nothing', async (t) => {
@@ -187,6 +191,7 @@ const tricky = fc.constantFrom(
   '%2e', '%2E', '.%2e', '%2e%2e', '%2E.', '%2f', '%2F', '%5c', '%5C', '\\', ';', ';x=1', '%3b', '%3B', '%252f', '%252e', '%2541', '%25',
   '%00', '%0a', '%09', '%c0%af', '%c0%ae', '%e0%80%af', '%ef%bc%8f', '%ef%bc%8e', '%e2%80%a5', '%ef%b9%94', '%u002f', '%', '%g1', '%2', '', '%20', '..%20',
   '%25u002f', '%25U005C', '%25u002e', '%25%75', '%e2%88%95', '%e2%81%84', '%e2%a7%b8', '%c2%a5', '%e2%82%a9', '%e2%88%96',
+  '%3f', '%3F', '%23', '..%3f',
 );
 const segment = (piece: fc.Arbitrary<string>): fc.Arbitrary<string> => fc.array(piece, { minLength: 1, maxLength: 3 }).map((p) => p.join(''));
 const pathOf = (seg: fc.Arbitrary<string>): fc.Arbitrary<string> =>

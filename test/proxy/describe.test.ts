@@ -85,7 +85,11 @@ t.test('egress bytes count URL, agent-chosen headers and body, not proxy plumbin
   const base = describeRequest(raw({ url: 'http://a.example/' }), { agent }).request.egress_bytes;
   const more = describeRequest(raw({ url: 'http://a.example/?d=' + 'x'.repeat(1000), headers: [['X-Data', 'y'.repeat(500)], ['Host', 'a.example'], ['Proxy-Authorization', 'z'.repeat(100)]], method: 'POST', body: Buffer.from('b'.repeat(2000)) }), { agent }).request.egress_bytes;
   t.ok(more - base >= 1000 + 500 + 2000, `counts agent data (${more - base})`);
-  t.ok(more - base < 1000 + 500 + 2000 + 100, 'does not count proxy credentials or host');
+  t.ok(more - base < 1000 + 500 + 2000 + 100, 'does not count proxy credentials or the Host header the agent sent');
+  // The host name itself leaves (Host, SNI, DNS): under a wildcard the agent chooses it.
+  const label = 'd'.repeat(63);
+  const long = describeRequest(raw({ url: `http://${label}.${label}.${label}.a.example/` }), { agent }).request.egress_bytes;
+  t.equal(long - base, 3 * 64, 'counts the bytes of the host name');
 });
 
 t.test('upgrade requests are marked', async (t) => {

@@ -48,6 +48,18 @@ t.test('chunking never changes what is found (property)', async (t) => {
   }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300) });
 });
 
+t.test('chunking never changes what is found, URLs too long to keep included (property)', async (t) => {
+  // A URL longer than any kept one is dropped whole, whatever URL is written inside it: a chunk
+  // that ends inside it must not make its rest (`…&u=https://in.example/x&page=2`) a link of its own.
+  const limits = { maxChars: 1 << 20, maxLinks: 1000, urlChars: 40 };
+  const piece = fc.constantFrom('https://long.example/?pad=aaaaaaaaaaaaaaaaaaaaaaaaa', '&u=https://in.example/x', '&page=2', 'https://a.example/x', ' ', '\n', '<p>', '</p>', '"', 'bbbbbbbbbbbbbbbb');
+  fc.assert(fc.property(fc.array(piece, { maxLength: 20 }), fc.constantFrom('html', 'json', 'text') as fc.Arbitrary<'html' | 'json' | 'text'>, fc.array(fc.nat(), { maxLength: 12 }), (parts, format, cutsRaw) => {
+    const body = parts.join('');
+    const cuts = cutsRaw.map((c) => (body.length ? c % body.length : 0));
+    return JSON.stringify(scan(format, body, [], limits)) === JSON.stringify(scan(format, body, cuts, limits));
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300) });
+});
+
 t.test('JSON: the links of exactly its strings, keys and values, escaped or not, however chunked (property)', async (t) => {
   // The scanner reads a JSON body as plain text until the first backslash, then tokenizes it; both
   // must find what scanning each string of the parsed document finds.

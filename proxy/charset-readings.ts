@@ -1,0 +1,233 @@
+// Request text in the charset it declares, read as the server will decode it, for the credential
+// guard. The guard's matcher reads UTF-8 and every ASCII-compatible charset as bytes, and UTF-16/32
+// through strided views; what it cannot read as bytes is text whose ASCII letters are spelled
+// otherwise: ISO-2022-JP, where escape sequences between letters decode to nothing
+// (`ESC ( B s ESC ( B k` is "sk" to Python's and the WHATWG decoder), percent-escaped bytes that a
+// form parser decodes in the form's declared charset (`%73%00%6B%00` under `charset=utf-16le`, as
+// Django's QueryDict does), a multipart part's own `charset` (busboy, Python's email package), and
+// RFC 2231/5987 extended parameters (`filename*=utf-16le''%73%00…`, decoded by Werkzeug, busboy,
+// Python's email package). These readings are made here, so the guard can look at them too; a
+// charset no decoder here knows (UTF-7, EBCDIC code pages: Python decodes both) is reported, so
+// the guard refuses what it cannot read. Pure.
+import { parseMediaType } from '../describe/body.ts';
+import { multipartParts } from './mime-parts.ts';
+import { charsetProblem } from './scrubbable.ts';
+import { asLatin1 } from './secret-values.ts';
+
+/** A label as written in a parameter: unquoted, lowercase. */
+function cleanLabel(label: string): string {
+  return label.trim().replace(/^["']|["']$/g, '').toLowerCase();
+}
+
+/** Labels that are not charsets but say "bytes as they are" (servers do not decode them). */
+const notCharsets = new Set(['binary', '8bit', '7bit']);
+
+/**
+ * Whether text under `label` must be decoded to be matched: a charset whose bytes do not spell
+ * every secret as UTF-8 does (`asciiOnly`: every secret is ASCII, so ASCII-compatible charsets
+ * spell it the same).
+ */
+export function needsDecoding(label: string, asciiOnly: boolean): boolean {
+  const name = cleanLabel(label);
+  if (!name || notCharsets.has(name)) return false;
+  return charsetProblem(name, asciiOnly) !== undefined;
+}
+
+/** The UTF-16 and UTF-32 labels (the guard's strided views read such text as bytes). */
+export function isWideLabel(label: string): boolean {
+  return /^(utf-?(16|32)(le|be)?|ucs-?[24]|iso-10646-ucs-[24]|unicode)$/.test(cleanLabel(label));
+}
+
+function utf32(bytes: Buffer, littleEndian: boolean): string {
+  let out = '';
+  for (let i = 0; i + 4 <= bytes.length; i += 4) {
+    const cp = littleEndian ? bytes.readUInt32LE(i) : bytes.readUInt32BE(i);
+    out += cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
+  }
+  return out;
+}
+
+/**
+ * `bytes` decoded under `label` (both byte orders where the label leaves it open, invalid
+ * sequences replaced as lenient servers do), or undefined for a charset no decoder here knows.
+ */
+export function decodeIn(bytes: Buffer, label: string): string[] | undefined {
+  const name = cleanLabel(label);
+  if (/^(utf-?32|ucs-?4|iso-10646-ucs-4)$/.test(name)) return [utf32(bytes, true), utf32(bytes, false)];
+  if (name === 'utf-32le' || name === 'utf32le') return [utf32(bytes, true)];
+  if (name === 'utf-32be' || name === 'utf32be') return [utf32(bytes, false)];
+  // "utf-16" without a byte order mark: little-endian to WHATWG and most servers, big-endian to RFC 2781.
+  const labels = /^(utf-?16|ucs-?2|iso-10646-ucs-2|unicode)$/.test(name) ? ['utf-16le', 'utf-16be'] : [name];
+  try {
+    return labels.map((l) => new TextDecoder(l).decode(bytes));
+  } catch {
+    return undefined; // an unknown label, or one WHATWG maps to "replacement" (ISO-2022-KR, HZ)
+  }
+}
+
+/** The value of a hex digit's character code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const l = c | 0x20;
+  return l >= 0x61 && l <= 0x66 ? l - 0x57 : -1;
+}
+
+/** Percent escapes undone to bytes (`+` as a blank when `plus`), the rest of the text as it is (latin1). */
+export function percentBytes(text: string, plus: boolean): Buffer {
+  const out = Buffer.allocUnsafe(text.length);
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const hi = c === 0x25 && i + 2 < text.length ? hexValue(text.charCodeAt(i + 1)) : -1;
+    const lo = hi >= 0 ? hexValue(text.charCodeAt(i + 2)) : -1;
+    if (lo >= 0) {
+      out[n++] = hi * 16 + lo;
+      i += 2;
+    } else out[n++] = plus && c === 0x2b ? 0x20 : c & 0xff;
+  }
+  return out.subarray(0, n);
+}
+
+export interface Readings {
+  /** Decoded texts (latin1 UTF-8, as the matcher reads) to look at besides the bytes as sent. */
+  texts: string[];
+  /** Set when some text declares a charset no decoder here knows: what and where. */
+  unknown?: string;
+}
+
+/**
+ * The RFC 2231/5987 extended parameters of a header value (`name*=charset'lang'%XX…`, also in
+ * continuations `name*0*=`, `name*1*=`, `name*1=`), decoded in their charset.
+ */
+export function extendedParameters(value: string, out: Readings): void {
+  if (!value.includes('*')) return;
+  const groups = new Map<string, Array<{ index: number; encoded: boolean; text: string }>>();
+  for (const segment of value.split(';')) {
+    const eq = segment.indexOf('=');
+    if (eq < 0) continue;
+    const key = segment.slice(0, eq).trim().toLowerCase();
+    const star = key.indexOf('*');
+    if (star < 0) continue;
+    const rest = key.slice(star + 1);
+    const encoded = rest.endsWith('*') || rest === '';
+    const index = Number(rest.replace(/\*$/, '') || '0');
+    if (!Number.isInteger(index) || index < 0 || index > 999) continue;
+    const text = segment.slice(eq + 1).trim().replace(/^"|"$/g, '');
+    const list = groups.get(key.slice(0, star)) ?? [];
+    list.push({ index, encoded, text });
+    groups.set(key.slice(0, star), list);
+  }
+  for (const [name, parts] of groups) {
+    parts.sort((a, b) => a.index - b.index);
+    const first = parts[0]!;
+    if (!first.encoded) continue;
+    const q1 = first.text.indexOf("'");
+    const q2 = q1 < 0 ? -1 : first.text.indexOf("'", q1 + 1);
+    if (q2 < 0) continue;
+    const charset = first.text.slice(0, q1) || 'utf-8';
+    const bytes = Buffer.concat(parts.map((p, i) => {
+      const text = i === 0 ? p.text.slice(q2 + 1) : p.text;
+      return p.encoded ? percentBytes(text, false) : Buffer.from(text, 'latin1');
+    }));
+    const decoded = decodeIn(bytes, charset);
+    if (decoded) out.texts.push(...decoded.map(asLatin1));
+    else out.unknown ??= `the parameter ${name.slice(0, 40)}* declares charset ${JSON.stringify(charset.slice(0, 40))}`;
+  }
+}
+
+/**
+ * A form's (or a query string's) names and values, percent-decoded to bytes and decoded in the
+ * charset `label`. Django decodes the query string too in the charset of the request's
+ * Content-Type, so a GET can carry one.
+ */
+export function formTexts(text: string, label: string): string[] | undefined {
+  const fields: Buffer[] = [];
+  for (const pair of text.split(/[&;]/)) {
+    const eq = pair.indexOf('=');
+    fields.push(percentBytes(eq < 0 ? pair : pair.slice(0, eq), true), ...(eq < 0 ? [] : [percentBytes(pair.slice(eq + 1), true)]));
+  }
+  const out: string[] = [];
+  for (const f of fields) {
+    if (!f.length) continue;
+    const decoded = decodeIn(f, label);
+    if (!decoded) return undefined;
+    out.push(...decoded);
+  }
+  return out;
+}
+
+/**
+ * The encoding an XML document declares in its first line (`<?xml version="1.0" encoding="…"?>`):
+ * an XML parser given the body's bytes (lxml, Java's) decodes it so, whatever the Content-Type says.
+ */
+function xmlDeclared(bytes: Buffer): string | undefined {
+  let head = bytes.subarray(0, 512).toString('latin1');
+  if (head.startsWith('\xef\xbb\xbf')) head = head.slice(3);
+  head = head.trimStart();
+  if (!head.startsWith('<?xml')) return undefined;
+  const end = head.indexOf('?>');
+  return /\bencoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']/.exec(head.slice(5, end < 0 ? head.length : end))?.[1];
+}
+
+/** The first and the last of a list (what first-wins and last-wins readers take), once each. */
+export function firstAndLast<T>(list: T[]): T[] {
+  return list.length <= 1 ? list : list[0] === list[list.length - 1] ? [list[0]!] : [list[0]!, list[list.length - 1]!];
+}
+
+/**
+ * The `charset` parameters of Content-Type values that some server reads: of a repeated
+ * parameter the first (Python's email package) and the last (Werkzeug, Django), of repeated
+ * headers the first (Node) and the last.
+ */
+export function charsetsOf(contentTypes: string[]): string[] {
+  const out: string[] = [];
+  for (const value of firstAndLast(contentTypes)) {
+    const labels: string[] = [];
+    for (const p of value.split(';').slice(1)) {
+      const eq = p.indexOf('=');
+      if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'charset') labels.push(cleanLabel(p.slice(eq + 1)));
+    }
+    out.push(...firstAndLast(labels));
+  }
+  return [...new Set(out.filter(Boolean))];
+}
+
+/** The charsets a body is declared in: its Content-Types' `charset`s, an XML declaration's encoding. */
+export function declaredCharsets(bytes: Buffer, contentTypes: string[]): string[] {
+  const xml = xmlDeclared(bytes);
+  return [...new Set([...charsetsOf(contentTypes), ...(xml ? [cleanLabel(xml)] : [])])];
+}
+
+/**
+ * The readings of a whole request body (content codings already undone) that its declared
+ * charsets call for: the body in each charset (its Content-Types', its XML declaration's), a
+ * form's fields in the form's charsets, each multipart part in its own charsets, and the parts'
+ * extended parameters. Only charsets the matcher cannot read as bytes are decoded, so an ordinary
+ * UTF-8 body costs a look at its type and first bytes.
+ */
+export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: boolean): Readings {
+  const out: Readings = { texts: [] };
+  const types = contentTypes.map((v) => parseMediaType(v).type);
+  const form = types.includes('application/x-www-form-urlencoded');
+  for (const label of declaredCharsets(bytes, contentTypes)) {
+    if (!needsDecoding(label, asciiOnly)) continue;
+    const texts = [...(decodeIn(bytes, label) ?? []), ...(form ? formTexts(bytes.toString('latin1'), label) ?? [] : [])];
+    if (texts.length || !bytes.length) out.texts.push(...texts.map(asLatin1));
+    else out.unknown ??= `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
+  }
+  for (const contentType of firstAndLast(contentTypes).filter((v) => /^\s*multipart\//i.test(v))) {
+    for (const part of multipartParts(bytes, contentType)) {
+      for (const partLabel of charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : [])) {
+        if (!needsDecoding(partLabel, asciiOnly)) continue;
+        const texts = decodeIn(Buffer.from(part.content, 'latin1'), partLabel);
+        if (texts) out.texts.push(...texts.map(asLatin1));
+        else out.unknown ??= `a multipart part declares charset ${JSON.stringify(partLabel.slice(0, 40))}`;
+      }
+      for (const name of ['content-disposition', 'content-type']) {
+        const v = part.headers[name];
+        if (v) extendedParameters(v, out);
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,63 @@
+// Judging an answer's links against what the request carried runs on the proxy's event loop. It
+// looked for every link (up to 1,000, in up to 9 spellings) in every text of the request (up to
+// 100,000 JSON strings): one agent's POST of 100,000 short strings to a page answering with 1,000
+// links held the event loop — every agent, the studio — for ~2 s per answer. Now the request's
+// texts are one indexed text (most links end in a few letters), judging runs in slices, and past a
+// budget the remaining links are not recorded. An in-process Airlock, so the event loop measured
+// is the proxy's: the longest stall while the hostile answer is judged stays far below a second
+// (a generous bound for a loaded box; it was seconds), and the answer's links are still followable.
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import t from 'tap';
+import { tempDir } from '../temp-dir.ts';
+import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+
+t.test('a request of 100,000 strings answered by 1,000 links does not stall the event loop', async (t) => {
+  let port = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      const links = Array.from({ length: 1000 }, (_, i) => `<a href="http://blog.test:${port}/post/${i}/${'x'.repeat(40)}">${i}</a>`);
+      res.end(`<p>results</p>${links.join('')}`);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-cost-'), policyCopy(t, testConfig), web);
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+
+  const body = JSON.stringify(Array.from({ length: 100_000 }, (_, i) => `s${i}`));
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const answered = await viaNode(proxy, `${web.origin('hooks.test')}/s`, body);
+  delay.disable();
+  t.equal(answered.status, 200, 'the search was answered');
+  const stallMs = delay.max / 1e6;
+  t.ok(stallMs < 1000, `the longest stall of the event loop was ${Math.round(stallMs)} ms (it was ~2 s per such answer)`);
+  t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/post/999/${'x'.repeat(40)}`)).status, 200, 'the answer\'s last link was judged and is followable');
+});
+
+/** A POST through the proxy with Node's http client (the body is too large for a command line). */
+function viaNode(proxyUrl: string, url: string, body: string): Promise<{ status: number }> {
+  const proxy = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: url, agent: false, setHost: false,
+      headers: {
+        host: new URL(url).host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+        'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
+      },
+    });
+    req.setTimeout(60_000, () => req.destroy(new Error('no answer within 60 s')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.end(body);
+  });
+}
