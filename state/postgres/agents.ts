@@ -108,11 +108,20 @@ export class PgAgents implements AgentDirectory {
 
   /** Inserts an agent as it stands in another store (`airlock migrate-state`), tokens' hashes included. */
   async importAgent(a: StoredAgent): Promise<boolean> {
-    const r = await this.db.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.name, JSON.stringify(a.labels ?? {}), a.created]);
-    if (r.rowCount === 0) return false;
-    for (const t of a.tokens) await this.insertToken(this.db, a.name, t);
-    await this.changed(a.name);
-    return true;
+    // One transaction: an agent stored without its tokens (a token PostgreSQL refuses, the database
+    // lost midway) would be kept as "already there" by the next run, its tokens never moved.
+    const made = await this.db.transaction(async (c) => {
+      const r = await c.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.name, JSON.stringify(a.labels ?? {}), a.created]);
+      if (r.rowCount === 0) return false;
+      for (const t of a.tokens) {
+        await this.insertToken(c as unknown as { query: PgState['query'] }, a.name, t).catch((err: Error) => {
+          throw new AgentError(`agent ${a.name}, token ${t.id}: ${err.message}`);
+        });
+      }
+      return true;
+    });
+    if (made) await this.changed(a.name);
+    return made;
   }
 
   async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {

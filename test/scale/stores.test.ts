@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import t from 'tap';
 import { TotpStore } from '../../state/totp.ts';
+import { mintToken } from '../../state/agents.ts';
 import { PgAgents } from '../../state/postgres/agents.ts';
 import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { PgAuditTrail } from '../../state/postgres/audit.ts';
@@ -59,6 +60,15 @@ if (missing) {
       // The notice is asynchronous; authenticate re-reads on a miss, so a revoked token never passes.
       for (let i = 0; i < 50 && agentsB.list()[0]?.tokens.length; i++) await new Promise((r) => setTimeout(r, 20));
       t.equal(await agentsB.authenticate('bot', issued.token), undefined);
+    });
+
+    await t.test('agents moved by migrate-state: a token PostgreSQL refuses leaves nothing half moved; the next run moves the agent whole', async (t) => {
+      const agents = await PgAgents.open(a);
+      const good = mintToken({});
+      const agent = { name: 'moved', labels: { team: 'm' }, created: new Date().toISOString(), tokens: [good.stored, { ...mintToken({}).stored, expires: '-271821-04-20T00:00:00.000Z' }] };
+      await t.rejects(agents.importAgent(agent), { message: /agent moved, token/ }, 'the damaged token is named');
+      t.ok(await agents.importAgent({ ...agent, tokens: [good.stored] }), 'the run after the file is mended moves the agent');
+      t.same((await agents.authenticate('moved', good.public.token))?.labels, { team: 'm' }, 'with its token');
     });
 
     await t.test("clock skew: token and grant expiry are judged by the database's clock, not a replica's", async (t) => {
