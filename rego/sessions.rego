@@ -27,6 +27,23 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# GitHub serves a pull request or a commit as its diff or patch, and search results with the
+# fragments of the files they matched, when the Accept header asks (application/vnd.github.diff,
+# .patch, .text-match+json): file contents, which bring the labels a file read (repos.get_content) brings.
+response_labels contains label if {
+	input.service.name == "github"
+	input.service.effect == "read"
+	github_content_media
+	some label, patterns in object.get(label_config, ["services", "github"], {})
+	operation_listed(patterns, "repos.get_content")
+	not label_waived(label)
+}
+
+github_content_media if {
+	some v in object.get(input.request, ["headers", "accept"], [])
+	regex.match(`(?i)vnd\.github(?:\.[a-z0-9-]+)*\.(?:diff|patch|text-match)\b`, v)
+}
+
 # Whether `op` matches one of `patterns` (globs, "." separating segments): the same as
 # `some p in patterns; glob.match(p, ["."], op)`, for a fraction of its cost, since glob.match
 # costs about a microsecond a call in WebAssembly and a service lists dozens of patterns. When no
