@@ -27,6 +27,15 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A recognized service labels.services does not name (one added to Airlock: docs/policies.md, "Adding
+# a service"): what its reads bring is unknown, so they bring labels.unlisted_services (by default
+# both: the account's data, written by anyone). An entry naming the service, even {}, decides instead.
+response_labels contains label if {
+	input.service.effect == "read"
+	not input.service.name in object.keys(object.get(label_config, "services", {}))
+	some label in object.get(label_config, "unlisted_services", ["untrusted", "private"])
+}
+
 # GitHub serves a pull request or a commit as its diff or patch, and search results with the
 # fragments of the files they matched, when the Accept header asks (application/vnd.github.diff,
 # .patch, .text-match+json): file contents, which bring the labels a file read (repos.get_content) brings.
