@@ -27,6 +27,28 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A write's answer usually echoes what the agent sent, so the lists above name reads. Some answers
+# carry more. A GraphQL mutation's selection set reads whatever a query could (GitHub's
+# `addComment(…) { subject { repository { object(expression: "main:.env") { … } } } }`): it brings
+# the labels the service lists for GraphQL queries. And the services in labels.write_answers return
+# stored data from writes (Stripe's expand[], PostgREST's select= embedding other tables under
+# return=representation): their writes bring the labels their operations are listed with.
+response_labels contains label if {
+	input.service.effect != "read"
+	input.graphql
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "graphql.query")
+	not label_waived(label)
+}
+
+response_labels contains label if {
+	input.service.effect != "read"
+	input.service.name in object.get(label_config, "write_answers", [])
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, input.service.operation)
+	not label_waived(label)
+}
+
 # A recognized service labels.services does not name (one added to Airlock: docs/policies.md, "Adding
 # a service"): what its reads bring is unknown, so they bring labels.unlisted_services (by default
 # both: the account's data, written by anyone). An entry naming the service, even {}, decides instead.
