@@ -155,6 +155,14 @@ response_labels contains label if {
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
+# A model call that has the provider search the files stored with it (OpenAI's file_search tool)
+# brings what those files hold: the labels the service lists for searching a vector store.
+response_labels contains label if {
+	"file_search" in object.get(input, ["service", "params", "tool_types"], [])
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "vector_stores.search")
+}
+
 # SQL anywhere reads your database.
 response_labels contains label if {
 	input.sql

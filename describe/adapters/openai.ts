@@ -31,6 +31,8 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/fine_tuning/jobs', operation: 'fine_tuning.jobs.create', effect: 'write' },
   { route: 'POST /v1/fine_tuning/jobs/{job_id}/cancel', operation: 'fine_tuning.jobs.cancel', effect: 'write' },
   { route: 'POST /v1/vector_stores', operation: 'vector_stores.create', effect: 'write' },
+  // Searching a vector store changes nothing: it reads chunks of the files stored in it.
+  { route: 'POST /v1/vector_stores/{vector_store_id}/search', operation: 'vector_stores.search', effect: 'read' },
   { route: 'POST /v1/vector_stores/{path+}', operation: 'vector_stores.update', effect: 'write' },
   { route: 'DELETE /v1/vector_stores/{path+}', operation: 'vector_stores.delete', effect: 'delete' },
   { route: 'POST /v1/assistants', operation: 'assistants.create', effect: 'write' },
