@@ -169,9 +169,10 @@ response_labels contains label if {
 	some label in object.get(label_config, "sql", ["private"])
 }
 
-# MCP servers: their own "labels" entry, else labels.mcp.
+# MCP servers: their own "labels" entry, else labels.mcp. Every request to the server, not only a
+# JSON-RPC call: its transport stream (GET) carries what the server sends on its own (requests,
+# notifications) and, with the older HTTP+SSE transport, the results of every call.
 response_labels contains label if {
-	input.mcp
 	mcp_host_allowed
 	some label in object.get(mcp_server, "labels", object.get(label_config, "mcp", ["untrusted"]))
 }
