@@ -248,6 +248,15 @@ reads_only_or_service if input.service.effect == "read"
 trusted_sink if {
 	input.service.name in object.get(config, ["trifecta", "trusted_services"], [])
 	service_enabled
+	not shown_to_another_account
+}
+
+# A Stripe request made for a connected account (Stripe-Account, Stripe-Context) is logged in that
+# account's request logs too ("incoming Connect requests"): whoever runs the account (anyone who
+# onboarded onto a Connect platform) reads its path and query string.
+shown_to_another_account if {
+	input.service.name == "stripe"
+	object.get(input.service.params, "stripe_account", "self") != "self"
 }
 
 trusted_sink if {
