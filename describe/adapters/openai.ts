@@ -127,9 +127,10 @@ function searchTools(configs: Record<string, unknown>[], types: string[]): strin
     if (typeof body.model === 'string' && /-search-(?:preview|api)\b|deep-research/i.test(body.model)) found.push(`model:${body.model}`);
     // A reusable prompt (`prompt: {id: "pmpt_…"}`) brings the tools stored with it at OpenAI, web
     // search and MCP servers included, which the request does not show: it fails closed as a search.
+    // (A `prompt` string is the text of a legacy completion or an image's description.)
     const prompt = body.prompt;
-    if (prompt !== undefined && prompt !== null) {
-      const id = typeof prompt === 'object' && !Array.isArray(prompt) ? (prompt as { id?: unknown }).id : undefined;
+    if (prompt && typeof prompt === 'object' && !Array.isArray(prompt)) {
+      const id = (prompt as { id?: unknown }).id;
       found.push(`prompt:${typeof id === 'string' ? id : '?'}`);
     }
   }
