@@ -31,6 +31,8 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/fine_tuning/jobs', operation: 'fine_tuning.jobs.create', effect: 'write' },
   { route: 'POST /v1/fine_tuning/jobs/{job_id}/cancel', operation: 'fine_tuning.jobs.cancel', effect: 'write' },
   { route: 'POST /v1/vector_stores', operation: 'vector_stores.create', effect: 'write' },
+  // Searching a vector store changes nothing: it reads chunks of the files stored in it.
+  { route: 'POST /v1/vector_stores/{vector_store_id}/search', operation: 'vector_stores.search', effect: 'read' },
   { route: 'POST /v1/vector_stores/{path+}', operation: 'vector_stores.update', effect: 'write' },
   { route: 'DELETE /v1/vector_stores/{path+}', operation: 'vector_stores.delete', effect: 'delete' },
   { route: 'POST /v1/assistants', operation: 'assistants.create', effect: 'write' },
@@ -53,12 +55,37 @@ const table = new RouteTable(routes);
 /** Tool types that make the provider call third parties itself, outside Airlock. */
 export const remoteToolTypes = new Set(['mcp', 'connector', 'web_fetch', 'url_context']);
 
-/** Tool types named in the body (`tools[].type`), for policies to inspect. */
-export function toolTypes(request: RequestInfo): string[] {
-  const tools = jsonObject(request)?.tools;
+/**
+ * The model call's configuration: the body itself, or for the Realtime API its `session`
+ * (`POST /v1/realtime/client_secrets {session: {tools, …}}`, and the `session` field, JSON text, of
+ * a `POST /v1/realtime/calls` form), which configures the same tools (remote MCP servers
+ * included) for the session the agent opens with it.
+ */
+function configurations(request: RequestInfo): Record<string, unknown>[] {
+  const body = jsonObject(request);
+  const found: Record<string, unknown>[] = body ? [body] : [];
+  const session = body?.session;
+  if (session && typeof session === 'object' && !Array.isArray(session)) found.push(session as Record<string, unknown>);
+  for (const text of request.body.form?.session ?? []) {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v && typeof v === 'object' && !Array.isArray(v)) found.push(v as Record<string, unknown>);
+    } catch {
+      // not JSON: configures nothing the provider would read either
+    }
+  }
+  return found;
+}
+
+function toolTypesOf(config: Record<string, unknown>): string[] {
+  const tools = config.tools;
   if (!Array.isArray(tools)) return [];
-  const types = tools.map((t) => (t && typeof t === 'object' ? (t as { type?: unknown }).type : undefined)).filter((t): t is string => typeof t === 'string');
-  return [...new Set(types)].sort();
+  return tools.map((t) => (t && typeof t === 'object' ? (t as { type?: unknown }).type : undefined)).filter((t): t is string => typeof t === 'string');
+}
+
+/** Tool types named in the body (`tools[].type`, a Realtime `session.tools[].type`), for policies to inspect. */
+export function toolTypes(request: RequestInfo): string[] {
+  return [...new Set(configurations(request).flatMap(toolTypesOf))].sort();
 }
 
 /** Keys whose http(s) value the provider fetches itself: an image, file, document, audio or video given by link. */
@@ -93,11 +120,21 @@ function fetchesUrls(body: unknown): boolean {
  * and what it searches for and opens leaves through the provider: the default policy labels it
  * and holds it in the trifecta (`params.search_tools`).
  */
-function searchTools(body: Record<string, unknown> | undefined, types: string[]): string[] {
+function searchTools(configs: Record<string, unknown>[], types: string[]): string[] {
   const found = types.filter((t) => t.startsWith('web_search'));
-  if (body && body.web_search_options !== undefined && body.web_search_options !== null) found.push('web_search_options');
-  if (typeof body?.model === 'string' && /-search-(?:preview|api)\b|deep-research/i.test(body.model)) found.push(`model:${body.model}`);
-  return found;
+  for (const body of configs) {
+    if (body.web_search_options !== undefined && body.web_search_options !== null) found.push('web_search_options');
+    if (typeof body.model === 'string' && /-search-(?:preview|api)\b|deep-research/i.test(body.model)) found.push(`model:${body.model}`);
+    // A reusable prompt (`prompt: {id: "pmpt_…"}`) brings the tools stored with it at OpenAI, web
+    // search and MCP servers included, which the request does not show: it fails closed as a search.
+    // (A `prompt` string is the text of a legacy completion or an image's description.)
+    const prompt = body.prompt;
+    if (prompt && typeof prompt === 'object' && !Array.isArray(prompt)) {
+      const id = (prompt as { id?: unknown }).id;
+      found.push(`prompt:${typeof id === 'string' ? id : '?'}`);
+    }
+  }
+  return [...new Set(found)];
 }
 
 export function describeInference(info: ServiceInfo, request: RequestInfo, extraRemote: string[] = []): ServiceInfo {
@@ -105,12 +142,13 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   if (typeof body?.model === 'string') info.params.model = body.model;
   const types = toolTypes(request);
   if (types.length) info.params.tool_types = types;
-  const search = searchTools(body, types);
+  const configs = configurations(request);
+  const search = searchTools(configs, types);
   if (search.length) info.params.search_tools = search;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
   // Everything but the tool and MCP server definitions (their addresses are judged above) and
   // metadata (labels the provider stores, never fetches): messages, input, images, system.
-  if (body && fetchesUrls(Object.entries(body).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v))) remote.push('url_content');
+  if (configs.some((c) => fetchesUrls(Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v)))) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';
@@ -123,6 +161,9 @@ export const openai: ServiceAdapter = {
   hosts: hostIs('api.openai.com'),
   describe(request) {
     const info = fromTable('openai', table, request);
-    return info.effect === 'read' && request.method === 'POST' ? describeInference(info, request) : info;
+    if (info.effect !== 'read' || request.method !== 'POST') return info;
+    // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.
+    const unread = info.operation === 'realtime.sessions.create' && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];
+    return describeInference(info, request, unread);
   },
 };
