@@ -263,6 +263,29 @@ t.test('a request whose operation cannot be read is never covered by a grant', a
   t.match(await engine.decide(twoReadings), { action: 'approve', grants: { offered: [] } }, 'body:ambiguous: the grant is withheld');
 });
 
+t.test('a grant on a GraphQL endpoint of a host no service module owns covers the approved operation only', async (t) => {
+  // Linear, Shopify, Hasura, GitLab: every query and mutation is one POST to one URL.
+  const gql = (url: string, body: unknown): RequestDescription =>
+    describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const endpoints = ['https://api.linear.app/graphql', 'https://acme.myshopify.com/admin/api/2024-10/graphql.json', 'https://hasura.acme.dev/v1/graphql', 'https://gitlab.example/graphql/v1'];
+  for (const url of endpoints) {
+    for (const [approvedBody, high] of [[{ query: '{ viewer { id } }' }, false], [{ query: 'mutation { issueCreate(input: {title: "x"}) { success } }' }, true]] as const) {
+      const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+      t.teardown(() => queue.close());
+      const approved = gql(url, approvedBody);
+      await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: high });
+      const same = gql(url, approvedBody);
+      same.grants = queue.matchingGrants(same);
+      t.match(await engine.decide(same), { action: 'allow' }, `${url}: the approved operation is covered again`);
+      for (const later of [{ query: 'mutation { teamUpdate(id: "t", input: {private: false}) { success } }' }, [approvedBody, { query: 'mutation { apiKeyCreate(input: {}) { key } }' }]]) {
+        const d = gql(url, later);
+        d.grants = queue.matchingGrants(d);
+        t.match(await engine.decide(d), { action: 'approve' }, `${url}: a grant for ${JSON.stringify(approvedBody)} does not cover ${JSON.stringify(later)}`);
+      }
+    }
+  }
+});
+
 t.test('a grant covers the approved scheme and port only: another port of the host may be another service', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
