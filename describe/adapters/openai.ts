@@ -42,7 +42,20 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/conversations', operation: 'conversations.create', effect: 'write' },
   { route: 'POST /v1/conversations/{path+}', operation: 'conversations.update', effect: 'write' },
   { route: 'DELETE /v1/conversations/{path+}', operation: 'conversations.delete', effect: 'delete' },
-  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.sessions.create', effect: 'read' },
+  // Realtime: a session (or its ephemeral client secret, or an incoming SIP call accepted) is
+  // inference configured by its `session`; transferring a phone call places a call to the number
+  // named (`refer`): a send. Other realtime calls change a call's state.
+  { route: 'POST /v1/realtime/sessions', operation: 'realtime.sessions.create', effect: 'read' },
+  { route: 'POST /v1/realtime/transcription_sessions', operation: 'realtime.transcription_sessions.create', effect: 'read' },
+  { route: 'POST /v1/realtime/client_secrets', operation: 'realtime.client_secrets.create', effect: 'read' },
+  { route: 'POST /v1/realtime/calls', operation: 'realtime.calls.create', effect: 'read' },
+  { route: 'POST /v1/realtime/calls/{call_id}/accept', operation: 'realtime.calls.accept', effect: 'read' },
+  { route: 'POST /v1/realtime/calls/{call_id}/refer', operation: 'realtime.calls.refer', effect: 'send' },
+  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.update', effect: 'write' },
+  // Sharing a fine-tuned model with other projects is an access change (the docs: admin key only).
+  { route: 'GET /v1/fine_tuning/checkpoints/{checkpoint}/permissions', operation: 'fine_tuning.checkpoints.permissions.list', effect: 'read' },
+  { route: 'POST|DELETE /v1/fine_tuning/checkpoints/{checkpoint}/permissions', operation: 'fine_tuning.checkpoints.permissions.update', effect: 'admin' },
+  { route: 'DELETE /v1/fine_tuning/checkpoints/{checkpoint}/permissions/{permission_id}', operation: 'fine_tuning.checkpoints.permissions.delete', effect: 'admin' },
   // Organization administration: keys, users, invites, projects.
   { route: 'GET /v1/organization/{path+}', operation: 'organization.get', effect: 'read' },
   { route: 'POST|PUT|PATCH|DELETE /v1/organization/{path+}', operation: 'organization.update', effect: 'admin' },
@@ -59,6 +72,31 @@ export function toolTypes(request: RequestInfo): string[] {
   if (!Array.isArray(tools)) return [];
   const types = tools.map((t) => (t && typeof t === 'object' ? (t as { type?: unknown }).type : undefined)).filter((t): t is string => typeof t === 'string');
   return [...new Set(types)].sort();
+}
+
+/** The request with `body` as its JSON body: a model call nested in another (a batch member, a realtime `session`). */
+export function withJsonBody(request: RequestInfo, body: unknown): RequestInfo {
+  return { ...request, body: { ...request.body, json: body } };
+}
+
+/**
+ * Merges what a nested model call asks of the provider into the outer request's description: its
+ * remote tools and searches. Any nested call that reaches third parties makes the whole a `send`.
+ */
+export function mergeNestedInference(info: ServiceInfo, request: RequestInfo, bodies: unknown[], extraRemote: (body: unknown) => string[] = () => []): ServiceInfo {
+  const remote = new Set<string>();
+  const search = new Set<string>();
+  for (const b of bodies) {
+    const nested = describeInference({ name: info.name, operation: info.operation, params: {}, effect: 'read' }, withJsonBody(request, b), extraRemote(b));
+    for (const t of (nested.params.remote_tools as string[] | undefined) ?? []) remote.add(t);
+    for (const t of (nested.params.search_tools as string[] | undefined) ?? []) search.add(t);
+  }
+  if (search.size) info.params.search_tools = [...new Set([...((info.params.search_tools as string[] | undefined) ?? []), ...search])].sort();
+  if (remote.size) {
+    info.params.remote_tools = [...new Set([...((info.params.remote_tools as string[] | undefined) ?? []), ...remote])].sort();
+    info.effect = 'send';
+  }
+  return info;
 }
 
 /** Keys whose http(s) value the provider fetches itself: an image, file, document, audio or video given by link. */
@@ -123,6 +161,24 @@ export const openai: ServiceAdapter = {
   hosts: hostIs('api.openai.com'),
   describe(request) {
     const info = fromTable('openai', table, request);
-    return info.effect === 'read' && request.method === 'POST' ? describeInference(info, request) : info;
+    if (info.effect !== 'read' || request.method !== 'POST') return info;
+    describeInference(info, request);
+    if (!info.operation.startsWith('realtime.')) return info;
+    // A realtime session's tools and instructions may sit in its `session` object (client secrets,
+    // a WebRTC call's form field); a call whose session cannot be read is not taken as plain inference.
+    const body = jsonObject(request);
+    const formSession = request.body.form?.session;
+    let session: unknown = body?.session;
+    if (session === undefined && formSession?.length) {
+      try {
+        session = formSession.length === 1 ? JSON.parse(formSession[0]!) : undefined;
+      } catch {
+        session = undefined;
+      }
+      if (session === undefined) return { ...info, effect: 'write' };
+    } else if (body === undefined && request.body.size > 0 && !/^application\/sdp\b/i.test(request.body.content_type)) {
+      return { ...info, effect: 'write' };
+    }
+    return session !== undefined ? mergeNestedInference(info, request, [session]) : info;
   },
 };
