@@ -225,6 +225,12 @@ const management = new RouteTable([
   // value encrypted with the old one unreadable.
   { route: 'GET /v1/branches/{branch_id}', operation: 'branches.get', effect: 'admin' },
   { route: 'GET|PUT /v1/projects/{ref}/pgsodium', operation: 'pgsodium.config', effect: 'admin' },
+  // A CLI login role is a database role with a temporary password, handed back in the answer (the
+  // CLI steps up to `postgres` with it); the database password reset sets the superuser's.
+  { route: 'POST|DELETE /v1/projects/{ref}/cli/login-role', operation: 'cli.login_role', effect: 'admin' },
+  { route: 'PATCH /v1/projects/{ref}/database/password', operation: 'database.password.update', effect: 'admin' },
+  // Compute size, PITR, read replicas, custom domains: add-ons are recurring charges on the card.
+  { route: 'PATCH /v1/projects/{ref}/billing/addons', operation: 'billing.addons.apply', effect: 'pay' },
   // A migration is SQL run against the database (read as SQL below, like database/query).
   { route: 'POST|PUT /v1/projects/{ref}/database/migrations', operation: 'database.migrations.apply', effect: 'write' },
   // Restoring a backup (point in time, or a restore point) or resetting a branch throws away
