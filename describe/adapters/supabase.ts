@@ -293,6 +293,8 @@ const projectApi = new RouteTable([
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') {
     const info = fromTable('supabase', management, request);
+    // The project is where the call acts: a grant for one project's call does not cover another's.
+    if (typeof info.params.ref === 'string') info.params.project = info.params.ref;
     // `verify_jwt: false` serves an Edge Function to anyone, without a key: who can reach it.
     if ((info.operation === 'functions.deploy' || info.operation === 'functions.update') && opensFunction(request)) info.effect = 'admin';
     return info;
@@ -316,6 +318,9 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
+  // Each Edge Function is its own program, and its path below the name its own route: a grant
+  // for invoking one does not cover another function, nor another of its routes.
+  if (info.operation === 'functions.invoke' && typeof info.params.path === 'string') info.params.function = info.params.path;
   if (info.operation === 'pg_meta.update') pgMetaEffect(info, request);
   return info;
 }

@@ -382,6 +382,26 @@ t.test('a grant covers the place it was approved for: another repository, channe
         req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 }), [['content-profile', 'internal']]),
       ],
     ],
+    [
+      // An Edge Function is a program of its own: one operation (`functions.invoke`) for all of them.
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1 })),
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 2 })),
+      [
+        req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/purge-accounts', 'application/json', json({})),
+        req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome/admin/reset', 'application/json', json({})),
+      ],
+    ],
+    [
+      // Neon's console calls the table does not name, and the Management API's project.
+      req('POST', 'https://console.neon.tech/api/v2/projects/shiny-wind-1/branches', 'application/json', json({ branch: { name: 'dev' } })),
+      req('POST', 'https://console.neon.tech/api/v2/projects/shiny-wind-1/branches', 'application/json', json({ branch: { name: 'dev2' } })),
+      [req('POST', 'https://console.neon.tech/api/v2/projects/other-proj-2/branches', 'application/json', json({ branch: { name: 'dev' } }))],
+    ],
+    [
+      req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
+      req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
+      [req('POST', 'https://api.supabase.com/v1/projects/zyxwvutsrqpo/functions/deploy', 'application/json', json({ slug: 'hello' }))],
+    ],
   ];
   for (const [approved, again, elsewhere] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
@@ -395,6 +415,25 @@ t.test('a grant covers the place it was approved for: another repository, channe
       t.ok(d.grants.length > 0, 'the queue offers the grant (same operation)');
       t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for \w+:/ }] } }, `${d.request.url} ${String(d.request.body.json ? json(d.request.body.json) : d.request.body.form ? json(d.request.body.form) : '')}: the engine withholds it`);
     }
+  }
+});
+
+t.test('a grant for a console call the route table does not name covers that call only', async (t) => {
+  // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
+  // creating a branch must not cover creating a compute endpoint or a database owned by another role.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const neon = (method: string, p: string, body: unknown): RequestDescription =>
+    describeRequest({ method, url: `https://console.neon.tech/api/v2/projects/shiny-wind-1${p}`, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = neon('POST', '/branches', { branch: { name: 'dev' } });
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  const again = neon('POST', '/branches', { branch: { name: 'dev2' } });
+  again.grants = queue.matchingGrants(again);
+  t.match(await engine.decide(again), { action: 'allow' }, 'the approved call is covered again');
+  for (const [method, p, body] of [['POST', '/endpoints', { endpoint: { branch_id: 'br-1' } }], ['POST', '/branches/br-main/databases', { database: { name: 'x', owner_name: 'evil' } }]] as const) {
+    const d = neon(method, p, body);
+    d.grants = queue.matchingGrants(d);
+    t.match(await engine.decide(d), { action: 'approve' }, `${method} ${p}: not covered`);
   }
 });
 
