@@ -402,6 +402,12 @@ t.test('a grant covers the place it was approved for: another repository, channe
       req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
       [req('POST', 'https://api.supabase.com/v1/projects/zyxwvutsrqpo/functions/deploy', 'application/json', json({ slug: 'hello' }))],
     ],
+    [
+      // A Storage upload acts in its bucket: another bucket (a public one) is elsewhere.
+      req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/avatars/u1.png', 'image/png', 'png'),
+      req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/avatars/u2.png', 'image/png', 'png'),
+      [req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/public-site/dump.csv', 'text/csv', 'a,b')],
+    ],
   ];
   for (const [approved, again, elsewhere] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
@@ -418,7 +424,7 @@ t.test('a grant covers the place it was approved for: another repository, channe
   }
 });
 
-t.test('a grant for a console call the route table does not name covers that call only', async (t) => {
+t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {
   // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
   // creating a branch must not cover creating a compute endpoint or a database owned by another role.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
@@ -434,6 +440,22 @@ t.test('a grant for a console call the route table does not name covers that cal
     const d = neon(method, p, body);
     d.grants = queue.matchingGrants(d);
     t.match(await engine.decide(d), { action: 'approve' }, `${method} ${p}: not covered`);
+  }
+  // Supabase Storage: `/object/{path+}` took moves, copies and overwrites as uploads to the bucket.
+  const storage = (p: string, type: string, body: string, headers: Array<[string, string]> = []): RequestDescription =>
+    describeRequest({ method: 'POST', url: `https://abcdefghijkl.supabase.co/storage/v1/object/${p}`, headers: [['content-type', type], ...headers], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const upload = storage('avatars/u1.png', 'image/png', 'png');
+  await queue.approve((await queue.create(upload, await engine.decide(upload))).id, { by: 'test', grantMinutes: 30 });
+  const next = storage('avatars/u2.png', 'image/png', 'png');
+  next.grants = queue.matchingGrants(next);
+  t.match(await engine.decide(next), { action: 'allow' }, 'another upload to the bucket is covered');
+  for (const d of [
+    storage('copy', 'application/json', JSON.stringify({ bucketId: 'avatars', sourceKey: 'u1.png', destinationBucket: 'public-site', destinationKey: 'u1.png' })),
+    storage('move', 'application/json', JSON.stringify({ bucketId: 'avatars', sourceKey: 'u1.png', destinationKey: 'gone.png' })),
+    storage('avatars/u1.png', 'image/png', 'png', [['x-upsert', 'true']]),
+  ]) {
+    d.grants = queue.matchingGrants(d);
+    t.match(await engine.decide(d), { action: 'approve' }, `${d.request.path} ${d.request.headers['x-upsert'] ? '(x-upsert)' : ''}: not covered`);
   }
 });
 
