@@ -81,8 +81,11 @@ const rpc = ([kind, op]: [string, string]): Shape =>
       ? { url: 'https://dynamodb.us-east-1.amazonaws.com/', type: 'application/json', body: '{"TableName":"orders"}', headers: [['X-Amz-Target', `DynamoDB_20120810.${op}`]] }
       : kind === 'redis'
         ? { url: 'https://eu1-proud-owl-31234.upstash.io/', type: 'application/json', body: JSON.stringify(op.split(' ')) }
+        : kind === 'hasura'
+          // Hasura's schema API: every operation is `{type, args}` to one URL (`bulk` carries a delete).
+          ? { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify(op === 'bulk' ? { type: 'bulk', args: [{ type: 'select', args: { table: 'users', columns: ['id'] } }, { type: 'delete', args: { table: 'users', where: {} } }] } : { type: op, args: { table: 'users', ...(op === 'delete' ? { where: {} } : { columns: ['id'] }) } }) }
         : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
-const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL']);
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk']);
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -133,6 +136,8 @@ function actions(d: RequestDescription): Set<string> {
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
   const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
+  // Hasura: each `{type}` of the body, a bulk's members too.
+  if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
