@@ -194,6 +194,22 @@ export function isGraphqlEndpoint(request: RequestInfo): boolean {
   return !owned && genericGraphqlEndpoint(request);
 }
 
+/**
+ * A request on a host no service module owns whose JSON body has the shape of a GraphQL request
+ * (`{query: "<text>"}`, or a batch of them) whatever its URL (`api.monday.com/v2`): read as GraphQL
+ * when it parses as such (describe.ts), since one URL then carries every operation.
+ */
+export function carriesGraphql(request: RequestInfo): boolean {
+  if (ownedHost(request.host)) return false;
+  const json = request.body.json;
+  const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
+  return one(json) || (Array.isArray(json) && json.length > 0 && json.every(one));
+}
+
+function ownedHost(host: string): boolean {
+  return adapters.some((a) => a !== git && a.hosts(host));
+}
+
 /** Last path segments of GraphQL endpoints: `/graphql`, Shopify's `…/graphql.json`, `/gql`. */
 const graphqlNames = new Set(['graphql', 'graphql.json', 'gql']);
 
@@ -205,7 +221,8 @@ const graphqlNames = new Set(['graphql', 'graphql.json', 'gql']);
 function genericGraphqlEndpoint(request: RequestInfo): boolean {
   const segs = request.segments.map((s) => s.toLowerCase());
   const last = segs[segs.length - 1] ?? '';
-  const named = graphqlNames.has(last) || (segs[segs.length - 2] === 'graphql' && /^v\d+$/.test(last));
+  const label = request.host.split('.')[0] ?? '';
+  const named = graphqlNames.has(last) || (segs[segs.length - 2] === 'graphql' && /^v\d+$/.test(last)) || label === 'graphql' || label === 'gql';
   return named && (request.body.size > 0 || (request.query.query?.length ?? 0) > 0);
 }
 

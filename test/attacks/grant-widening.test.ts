@@ -272,7 +272,8 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
   // Linear, Shopify, Hasura, GitLab: every query and mutation is one POST to one URL.
   const gql = (url: string, body: unknown): RequestDescription =>
     describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
-  const endpoints = ['https://api.linear.app/graphql', 'https://acme.myshopify.com/admin/api/2024-10/graphql.json', 'https://hasura.acme.dev/v1/graphql', 'https://gitlab.example/graphql/v1'];
+  // Also where only the body or the host name says GraphQL (Monday's `/v2`, Contentful's graphql. host).
+  const endpoints = ['https://api.linear.app/graphql', 'https://acme.myshopify.com/admin/api/2024-10/graphql.json', 'https://hasura.acme.dev/v1/graphql', 'https://gitlab.example/graphql/v1', 'https://api.monday.com/v2', 'https://graphql.contentful.example/content/v1/spaces/s1'];
   for (const url of endpoints) {
     for (const [approvedBody, high] of [[{ query: '{ viewer { id } }' }, false], [{ query: 'mutation { issueCreate(input: {title: "x"}) { success } }' }, true]] as const) {
       const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
