@@ -44,7 +44,20 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/conversations', operation: 'conversations.create', effect: 'write' },
   { route: 'POST /v1/conversations/{path+}', operation: 'conversations.update', effect: 'write' },
   { route: 'DELETE /v1/conversations/{path+}', operation: 'conversations.delete', effect: 'delete' },
-  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.sessions.create', effect: 'read' },
+  // Realtime: a session (or its ephemeral client secret, or an incoming SIP call accepted) is
+  // inference configured by its `session`; transferring a phone call places a call to the number
+  // named (`refer`): a send. Other realtime calls change a call's state.
+  { route: 'POST /v1/realtime/sessions', operation: 'realtime.sessions.create', effect: 'read' },
+  { route: 'POST /v1/realtime/transcription_sessions', operation: 'realtime.transcription_sessions.create', effect: 'read' },
+  { route: 'POST /v1/realtime/client_secrets', operation: 'realtime.client_secrets.create', effect: 'read' },
+  { route: 'POST /v1/realtime/calls', operation: 'realtime.calls.create', effect: 'read' },
+  { route: 'POST /v1/realtime/calls/{call_id}/accept', operation: 'realtime.calls.accept', effect: 'read' },
+  { route: 'POST /v1/realtime/calls/{call_id}/refer', operation: 'realtime.calls.refer', effect: 'send' },
+  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.update', effect: 'write' },
+  // Sharing a fine-tuned model with other projects is an access change (the docs: admin key only).
+  { route: 'GET /v1/fine_tuning/checkpoints/{checkpoint}/permissions', operation: 'fine_tuning.checkpoints.permissions.list', effect: 'read' },
+  { route: 'POST|DELETE /v1/fine_tuning/checkpoints/{checkpoint}/permissions', operation: 'fine_tuning.checkpoints.permissions.update', effect: 'admin' },
+  { route: 'DELETE /v1/fine_tuning/checkpoints/{checkpoint}/permissions/{permission_id}', operation: 'fine_tuning.checkpoints.permissions.delete', effect: 'admin' },
   // Organization administration: keys, users, invites, projects.
   { route: 'GET /v1/organization/{path+}', operation: 'organization.get', effect: 'read' },
   { route: 'POST|PUT|PATCH|DELETE /v1/organization/{path+}', operation: 'organization.update', effect: 'admin' },
@@ -86,6 +99,31 @@ function toolTypesOf(config: Record<string, unknown>): string[] {
 /** Tool types named in the body (`tools[].type`, a Realtime `session.tools[].type`), for policies to inspect. */
 export function toolTypes(request: RequestInfo): string[] {
   return [...new Set(configurations(request).flatMap(toolTypesOf))].sort();
+}
+
+/** The request with `body` as its JSON body: a model call nested in another (a batch member, a realtime `session`). */
+export function withJsonBody(request: RequestInfo, body: unknown): RequestInfo {
+  return { ...request, body: { ...request.body, json: body } };
+}
+
+/**
+ * Merges what a nested model call asks of the provider into the outer request's description: its
+ * remote tools and searches. Any nested call that reaches third parties makes the whole a `send`.
+ */
+export function mergeNestedInference(info: ServiceInfo, request: RequestInfo, bodies: unknown[], extraRemote: (body: unknown) => string[] = () => []): ServiceInfo {
+  const remote = new Set<string>();
+  const search = new Set<string>();
+  for (const b of bodies) {
+    const nested = describeInference({ name: info.name, operation: info.operation, params: {}, effect: 'read' }, withJsonBody(request, b), extraRemote(b));
+    for (const t of (nested.params.remote_tools as string[] | undefined) ?? []) remote.add(t);
+    for (const t of (nested.params.search_tools as string[] | undefined) ?? []) search.add(t);
+  }
+  if (search.size) info.params.search_tools = [...new Set([...((info.params.search_tools as string[] | undefined) ?? []), ...search])].sort();
+  if (remote.size) {
+    info.params.remote_tools = [...new Set([...((info.params.remote_tools as string[] | undefined) ?? []), ...remote])].sort();
+    info.effect = 'send';
+  }
+  return info;
 }
 
 /** Keys whose http(s) value the provider fetches itself: an image, file, document, audio or video given by link. */
@@ -163,7 +201,24 @@ export const openai: ServiceAdapter = {
     const info = fromTable('openai', table, request);
     if (info.effect !== 'read' || request.method !== 'POST') return info;
     // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.
-    const unread = info.operation === 'realtime.sessions.create' && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];
-    return describeInference(info, request, unread);
+    const unread = info.operation.startsWith('realtime.') && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];
+    const described = describeInference(info, request, unread);
+    if (!described.operation.startsWith('realtime.') || described.effect === 'send') return described;
+    // A realtime session (its tools and instructions) that cannot be read — a `session` form field
+    // that is not one JSON object, a body neither JSON nor SDP — is not taken as plain inference.
+    const body = jsonObject(request);
+    const formSession = request.body.form?.session;
+    if (body?.session === undefined && formSession?.length) {
+      let readable = formSession.length === 1;
+      try {
+        if (readable) JSON.parse(formSession[0]!);
+      } catch {
+        readable = false;
+      }
+      if (!readable) return { ...described, effect: 'write' };
+    } else if (body === undefined && request.body.size > 0 && !/^application\/sdp\b/i.test(request.body.content_type)) {
+      return { ...described, effect: 'write' };
+    }
+    return described;
   },
 };
