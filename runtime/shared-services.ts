@@ -84,9 +84,18 @@ function followLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: str
   let busy = false;
   let again = false;
   let run: Promise<void> = Promise.resolve();
+  let retryMs = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const follow = (): Promise<void> => {
+    again = true;
+    if (!busy) run = loop();
+    return run;
+  };
   const loop = async (): Promise<void> => {
     busy = true;
-    // Tried once per run: the next notice tries again.
+    // Tried once per run; a version that failed to load (the database or the disk failed for a
+    // moment) is tried again later, or this replica would decide with the older one until the next
+    // publish.
     let failed: string | undefined;
     try {
       while (again) {
@@ -99,12 +108,18 @@ function followLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: str
     } finally {
       busy = false;
     }
+    if (failed === undefined || engine.version === doc.data.current) {
+      retryMs = 0;
+    } else if (!retryTimer) {
+      retryMs = Math.min(30_000, Math.max(1000, retryMs * 2));
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void follow();
+      }, retryMs);
+      retryTimer.unref();
+    }
   };
-  return () => {
-    again = true;
-    if (!busy) run = loop();
-    return run;
-  };
+  return follow;
 }
 
 export async function openSharedStores(

@@ -25,9 +25,22 @@ import { PgStepUp } from '../../state/postgres/totp.ts';
 import type { SecretRecord } from '../../state/secrets/store.ts';
 import { CliError } from '../main.ts';
 
-async function moveAudit(db: PgState, from: string): Promise<number> {
+/** Text for a column PostgreSQL's `text` accepts (it refuses U+0000; the line keeps what was written). */
+const columnText = (v: string): string => v.replaceAll('\u0000', '\ufffd');
+
+/** The time as PostgreSQL's timestamptz takes it, or undefined (unreadable, or a year outside 1–9999). */
+function columnTime(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) return undefined;
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 1 && year <= 9999 ? new Date(ms).toISOString() : undefined;
+}
+
+/** The audit log's records moved, and the lines left behind because they cannot be read (torn, no readable time). */
+async function moveAudit(db: PgState, from: string): Promise<{ moved: number; skipped: number }> {
   const file = stateFile(from, 'audit');
-  if (!fs.existsSync(file)) return 0;
+  if (!fs.existsSync(file)) return { moved: 0, skipped: 0 };
   const replica = `migrated:${path.resolve(from)}`;
   let rows: Array<Record<string, string | null>> = [];
   let n = 0;
@@ -44,6 +57,7 @@ async function moveAudit(db: PgState, from: string): Promise<number> {
   };
   const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   let seq = 0;
+  let skipped = 0;
   for await (const lines of streamLines(input)) {
     for (const line of lines) {
       if (!line) continue;
@@ -52,17 +66,26 @@ async function moveAudit(db: PgState, from: string): Promise<number> {
       try {
         r = JSON.parse(line);
       } catch {
+        skipped++;
         continue;
       }
-      if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) continue;
+      const time = columnTime(r?.time);
+      if (time === undefined) {
+        skipped++;
+        continue;
+      }
       const host = typeof r.host === 'string' ? r.host : typeof r.description?.request?.host === 'string' ? r.description.request.host : null;
       // Line numbers keep ids unique: the file may repeat an id (a summary record, a hand edit).
-      rows.push({ replica, id: `${seq}:${String(r.id ?? '')}`, time: r.time, agent: typeof r.agent === 'string' ? r.agent : null, host, outcome: typeof r.outcome === 'string' ? r.outcome : 'unknown', line });
+      // A damaged record's columns are made storable; its line is kept as written (JSON escapes U+0000).
+      rows.push({
+        replica, id: columnText(`${seq}:${String(r.id ?? '')}`), time, agent: typeof r.agent === 'string' ? columnText(r.agent) : null,
+        host: host === null ? null : columnText(host), outcome: typeof r.outcome === 'string' ? columnText(r.outcome) : 'unknown', line,
+      });
       if (rows.length >= 1000) await flush();
     }
   }
   await flush();
-  return n;
+  return { moved: n, skipped };
 }
 
 async function movePolicies(db: PgState, from: string): Promise<number> {
@@ -161,7 +184,8 @@ export function register(program: Command): void {
         out.push(`${await movePolicies(db, from)} policy versions`);
         out.push(`${await moveSessions(db, from)} sessions`);
         out.push(`${await moveInjected(db, from)} injected places`);
-        out.push(`${await moveAudit(db, from)} audit records`);
+        const audit = await moveAudit(db, from);
+        out.push(`${audit.moved} audit records${audit.skipped ? ` (${audit.skipped} damaged lines left out: torn, not JSON, or no time PostgreSQL can hold)` : ''}`);
         process.stdout.write(`airlock: moved ${from} into ${displayDbUrl(opts.to)}: ${out.join(', ')}\n`);
       } catch (err) {
         throw new CliError((err as Error).message);

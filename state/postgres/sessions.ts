@@ -111,9 +111,22 @@ export class PgSessions implements AgentSessions {
   }
 
   /** Another replica changed a session: re-read it and tell this process's subscribers. */
-  private async heard(p: Notice): Promise<void> {
+  private async heard(p: Notice, attempt = 0): Promise<void> {
     if (typeof p.id !== 'string') return;
-    const rec = await this.reload(p.id);
+    let rec: SessionRecord | undefined;
+    try {
+      rec = await this.reload(p.id);
+    } catch (err) {
+      // The session could not be re-read (a statement past its bound, a connection lost): labels
+      // gained or a reset through another replica still make this replica's open streams of it
+      // stale at once (they only need its id); the session is read again for the studio later.
+      const known = this.view.get(p.id);
+      const s = known ? summary(known) : { id: p.id, agent: '', token: '', started: '', last_seen: '', labels: {}, requests: 0, egress_bytes: 0, links: 0, link_bytes: 0 };
+      if (attempt === 0 && p.type === 'labels' && Array.isArray(p.labels)) this.emit({ type: 'labels', session: s, labels: p.labels.map(String), remote: true });
+      if (attempt === 0 && p.type === 'ended') this.emit({ type: 'ended', session: s });
+      if (attempt < 5 && !this.closed) setTimeout(() => void this.heard(p, attempt + 1).catch(() => undefined), 500 * 2 ** attempt).unref();
+      throw err;
+    }
     if (!rec) return;
     const s = summary(rec);
     if (p.type === 'cleared' && typeof p.label === 'string') this.emit({ type: 'cleared', session: s, label: p.label, by: String(p.by ?? 'unknown') });
