@@ -2,12 +2,12 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
-import { isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
+import { carriesGraphql, isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { multiMap, summarizeBody } from './body.ts';
-import { parseGraphqlRequest } from './graphql.ts';
+import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
@@ -249,7 +249,9 @@ export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestD
   });
   // GraphQL is read from the raw body, the decoded body and each reading of duplicate keys.
   const graphqlReadings = [body.json, ...alternates.map((a) => a.json)].filter((v) => v !== undefined);
-  const graphql = isGraphqlEndpoint(request) ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings) : undefined;
+  const graphql = isGraphqlEndpoint(request)
+    ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)
+    : carriesGraphql(request) ? readGraphqlIfParsed(parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)) : undefined;
   if (graphql) description.graphql = graphql.info;
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];
@@ -276,4 +278,12 @@ export async function describeRequestLoaded(raw: RawRequest, ctx: DescribeContex
   // If the load fails, the SQL described again is unparsed and names the load's error.
   await loadAdapters().catch(() => undefined);
   return describeRequest(raw, ctx);
+}
+
+/**
+ * A GraphQL request found by its body on a URL that does not say so (Monday's `/v2`): kept only
+ * when it parses into operations, so a search API's `{query: "shoes"}` is not held as unreadable GraphQL.
+ */
+function readGraphqlIfParsed(g: GraphqlRequest): GraphqlRequest | undefined {
+  return g.info.parsed && g.info.operations.length > 0 ? g : undefined;
 }

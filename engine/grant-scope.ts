@@ -68,6 +68,10 @@ export function operationScope(d: RequestDescription): string[] {
     for (const c of commands.slice(0, 100)) items.add(`rpc:redis:${typeof c[0] === 'string' ? c[0].toLowerCase() : '?'}`);
     if (commands.length > 100) items.add('rpc:redis:?');
   }
+  // Hasura's schema and metadata APIs (`/v2/query`, `/v1/query`, `/v1/metadata`) take every
+  // operation as `{type, args}` to one URL: `select` and `delete` (every row of a table),
+  // `replace_metadata`, `pg_drop_source` … and a `bulk` of them.
+  for (const t of envelopeTypes(d.request.body?.json)) items.add(`rpc:type:${t}`);
   if (d.sql) {
     if (!d.sql.parsed) items.add('sql:unparsed');
     for (const item of sqlItems(d.sql.statements)) items.add(item);
@@ -98,6 +102,31 @@ export function operationScope(d: RequestDescription): string[] {
   return [...items].sort();
 }
 
+/** Operations one `{type, args}` body may carry at most; past it the list is `?` (no grant). */
+const MAX_ENVELOPE_TYPES = 100;
+
+/**
+ * The operation types of a `{type, args}` envelope (Hasura), `bulk`/`concurrent_bulk` members
+ * included; none when the body is not one.
+ */
+function envelopeTypes(body: unknown): string[] {
+  const out = new Set<string>();
+  let seen = 0;
+  const walk = (q: unknown, depth: number): void => {
+    if (!q || typeof q !== 'object' || Array.isArray(q)) return;
+    const { type, args } = q as { type?: unknown; args?: unknown };
+    if (typeof type !== 'string' || !('args' in (q as object))) return;
+    if (++seen > MAX_ENVELOPE_TYPES || depth > 8) {
+      out.add('?');
+      return;
+    }
+    out.add(type);
+    if ((type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_keep_going') && Array.isArray(args)) for (const a of args) walk(a, depth + 1);
+  };
+  walk(body, 0);
+  return [...out];
+}
+
 /**
  * Whether a grant's scope covers a request's: every item of the request is in the grant. A grant
  * with a scope never covers a request without one (a different kind of request to the same URL),
@@ -121,7 +150,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?']);
 
 /** Headers some servers take the path from instead of the request line. */
 const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);

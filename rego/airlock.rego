@@ -113,7 +113,18 @@ read_methods := {"GET", "HEAD", "OPTIONS"}
 
 # Every method the upstream may run: the request line's and any method override's
 # (input.request.method_override, docs/policies.md). A request only reads if all of them read.
-request_methods := {input.request.method} | {m | some m in object.get(input.request, ["method_override", "values"], [])}
+request_methods := ({input.request.method} | {m | some m in object.get(input.request, ["method_override", "values"], [])}) | graphql_methods
+
+# A GraphQL mutation or subscription in a GET's URL: servers that do not refuse it (graphql-ruby
+# runs whatever the controller routes) change state as for a POST, so the request does not only read.
+graphql_changes if {
+	some op in input.graphql.operations
+	op.type != "query"
+}
+
+default graphql_methods := set()
+
+graphql_methods := {"POST"} if graphql_changes
 
 reads_only if {
 	every m in request_methods {

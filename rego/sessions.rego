@@ -27,6 +27,54 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A write's answer usually echoes what the agent sent, so the lists above name reads. Some answers
+# carry more. A GraphQL mutation's selection set reads whatever a query could (GitHub's
+# `addComment(…) { subject { repository { object(expression: "main:.env") { … } } } }`): it brings
+# the labels the service lists for GraphQL queries. And the services in labels.write_answers return
+# stored data from writes (Stripe's expand[], PostgREST's select= embedding other tables under
+# return=representation): their writes bring the labels their operations are listed with.
+response_labels contains label if {
+	input.service.effect != "read"
+	input.graphql
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "graphql.query")
+	not label_waived(label)
+}
+
+response_labels contains label if {
+	input.service.effect != "read"
+	input.service.name in object.get(label_config, "write_answers", [])
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, input.service.operation)
+	not label_waived(label)
+}
+
+# A recognized service labels.services does not name (one added to Airlock: docs/policies.md, "Adding
+# a service"): what its reads bring is unknown, so they bring labels.unlisted_services (by default
+# both: the account's data, written by anyone). An entry naming the service, even {}, decides instead.
+response_labels contains label if {
+	input.service.effect == "read"
+	not input.service.name in object.keys(object.get(label_config, "services", {}))
+	some label in object.get(label_config, "unlisted_services", ["untrusted", "private"])
+}
+
+# GitHub serves a pull request or a commit as its diff or patch, and search results with the
+# fragments of the files they matched, when the Accept header asks (application/vnd.github.diff,
+# .patch, .text-match+json): file contents, which bring the labels a file read (repos.get_content) brings.
+response_labels contains label if {
+	input.service.name == "github"
+	input.service.effect == "read"
+	github_content_media
+	some label, patterns in object.get(label_config, ["services", "github"], {})
+	operation_listed(patterns, "repos.get_content")
+	not label_waived(label)
+}
+
+github_content_media if {
+	some v in object.get(input.request, ["headers", "accept"], [])
+	regex.match(`(?i)vnd\.github(?:\.[a-z0-9-]+)*\.(?:diff|patch|text-match)\b`, v)
+}
+
 # Whether `op` matches one of `patterns` (globs, "." separating segments): the same as
 # `some p in patterns; glob.match(p, ["."], op)`, for a fraction of its cost, since glob.match
 # costs about a microsecond a call in WebAssembly and a service lists dozens of patterns. When no
@@ -107,15 +155,24 @@ response_labels contains label if {
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
+# A model call that has the provider search the files stored with it (OpenAI's file_search tool)
+# brings what those files hold: the labels the service lists for searching a vector store.
+response_labels contains label if {
+	"file_search" in object.get(input, ["service", "params", "tool_types"], [])
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "vector_stores.search")
+}
+
 # SQL anywhere reads your database.
 response_labels contains label if {
 	input.sql
 	some label in object.get(label_config, "sql", ["private"])
 }
 
-# MCP servers: their own "labels" entry, else labels.mcp.
+# MCP servers: their own "labels" entry, else labels.mcp. Every request to the server, not only a
+# JSON-RPC call: its transport stream (GET) carries what the server sends on its own (requests,
+# notifications) and, with the older HTTP+SSE transport, the results of every call.
 response_labels contains label if {
-	input.mcp
 	mcp_host_allowed
 	some label in object.get(mcp_server, "labels", object.get(label_config, "mcp", ["untrusted"]))
 }
@@ -191,6 +248,15 @@ reads_only_or_service if input.service.effect == "read"
 trusted_sink if {
 	input.service.name in object.get(config, ["trifecta", "trusted_services"], [])
 	service_enabled
+	not shown_to_another_account
+}
+
+# A Stripe request made for a connected account (Stripe-Account, Stripe-Context) is logged in that
+# account's request logs too ("incoming Connect requests"): whoever runs the account (anyone who
+# onboarded onto a Connect platform) reads its path and query string.
+shown_to_another_account if {
+	input.service.name == "stripe"
+	object.get(input.service.params, "stripe_account", "self") != "self"
 }
 
 trusted_sink if {

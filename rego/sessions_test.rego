@@ -203,3 +203,15 @@ test_browse_in_trifecta_is_held if {
 	d.action == "approve"
 	d.rule == "session.trifecta"
 }
+
+# A service added to Airlock with no labels.services entry: its reads are unknown content (both
+# labels), its writes bring nothing; an entry naming it, even {}, decides instead.
+acme_read := svc("GET", "api.acme.dev", "/v2/widgets", "acme", "widgets.list", "read")
+
+test_unlisted_service_read_brings_both_labels if {
+	airlock.response_labels == {"private", "untrusted"} with input as acme_read
+	count(airlock.response_labels) == 0 with input as svc("POST", "api.acme.dev", "/v2/widgets", "acme", "widgets.create", "write")
+	count(airlock.response_labels) == 0 with input as acme_read with data.config.labels.services.acme as {}
+	airlock.response_labels == {"private"} with input as acme_read with data.config.labels.services.acme as {"private": ["widgets.*"]}
+	airlock.response_labels == {"untrusted"} with input as acme_read with data.config.labels.unlisted_services as ["untrusted"]
+}

@@ -10,18 +10,20 @@ import { LiveSecrets } from '../proxy/live-secrets.ts';
 import { AgentStore } from '../state/agents.ts';
 import { ApprovalQueue } from '../state/approvals.ts';
 import { AuditLog } from '../state/audit-log.ts';
+import { InjectionJournal } from '../state/injected-places.ts';
 import { PgAgents } from '../state/postgres/agents.ts';
 import { PgApprovals } from '../state/postgres/approvals.ts';
 import { PgAuditTrail } from '../state/postgres/audit.ts';
 import { PgState, migrate } from '../state/postgres/db.ts';
 import { PgPolicyVersions } from '../state/postgres/policy-versions.ts';
+import { PgInjectionLedger } from '../state/postgres/injected-places.ts';
 import { PgSecretVault } from '../state/postgres/secrets.ts';
 import { PgSessions } from '../state/postgres/sessions.ts';
 import { PgStepUp } from '../state/postgres/totp.ts';
 import { RateLimiter } from '../state/ratelimit.ts';
 import { RedisRateLimits } from '../state/redis/limits.ts';
 import { SecretStore } from '../state/secrets/store.ts';
-import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, InjectionLedger, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
 import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
@@ -36,6 +38,7 @@ export interface SharedStores {
   totp: StepUp;
   limiter: RateLimits;
   secrets: LiveSecrets;
+  injections: InjectionLedger;
   sessions: AgentSessions;
   policyVersions?: VersionStore;
   sharedAudit?: PgAuditTrail;
@@ -81,9 +84,18 @@ function followLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: str
   let busy = false;
   let again = false;
   let run: Promise<void> = Promise.resolve();
+  let retryMs = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
+  const follow = (): Promise<void> => {
+    again = true;
+    if (!busy) run = loop();
+    return run;
+  };
   const loop = async (): Promise<void> => {
     busy = true;
-    // Tried once per run: the next notice tries again.
+    // Tried once per run; a version that failed to load (the database or the disk failed for a
+    // moment) is tried again later, or this replica would decide with the older one until the next
+    // publish.
     let failed: string | undefined;
     try {
       while (again) {
@@ -96,12 +108,18 @@ function followLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: str
     } finally {
       busy = false;
     }
+    if (failed === undefined || engine.version === doc.data.current) {
+      retryMs = 0;
+    } else if (!retryTimer) {
+      retryMs = Math.min(30_000, Math.max(1000, retryMs * 2));
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void follow();
+      }, retryMs);
+      retryTimer.unref();
+    }
   };
-  return () => {
-    again = true;
-    if (!busy) run = loop();
-    return run;
-  };
+  return follow;
 }
 
 export async function openSharedStores(
@@ -127,6 +145,9 @@ export async function openSharedStores(
   const secrets = await LiveSecrets.over(vault);
   closers.add(() => secrets.close());
   audit.redact = (line) => secrets.values.redact(line);
+  // Where secrets were injected: shared, so every replica scrubs what a service shows back of them.
+  const injections: InjectionLedger = db ? await PgInjectionLedger.open(db) : await InjectionJournal.open(home);
+  closers.add(() => injections.close());
 
   let totp: StepUp;
   if (db && vault instanceof PgSecretVault) {
@@ -171,7 +192,7 @@ export async function openSharedStores(
   }));
 
   return {
-    agents, audit, approvals, totp, limiter, secrets, sessions,
+    agents, audit, approvals, totp, limiter, secrets, injections, sessions,
     ...(policyVersions ? { policyVersions } : {}),
     ...(sharedAudit ? { sharedAudit } : {}),
     ...(db ? { db } : {}),

@@ -66,9 +66,8 @@ export interface AgentSummary {
 }
 
 /** The agent a token belongs to, with the id of the token that matched (unexpired, compared in constant time). */
-export function matchToken(a: StoredAgent, token: string): { agent: AgentInfo; token: string } | undefined {
+export function matchToken(a: StoredAgent, token: string, now = Date.now()): { agent: AgentInfo; token: string } | undefined {
   const want = memo(tokenDigests, token, () => crypto.createHash('sha256').update(token).digest());
-  const now = Date.now();
   for (const t of a.tokens) {
     if (t.expires && Date.parse(t.expires) <= now) continue;
     const have = memo(storedDigests, t.hash, () => Buffer.from(t.hash, 'hex'));

@@ -192,6 +192,15 @@ export interface AuditLogOptions {
   warn?: (line: string) => void;
 }
 
+/** Whether the file open on `fd` (readable) ends inside a line: a torn last write. */
+export function endsInsideLine(fd: number): boolean {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  fs.readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
+}
+
 /**
  * The writer: appends go to an in-memory queue that one write at a time drains to the file
  * (batched: everything queued goes in one write). When a write fails — ENOSPC on a full disk,
@@ -241,7 +250,8 @@ export class AuditLog {
   constructor(home: string, name: string = STATE_FILES.audit, opts: AuditLogOptions = {}) {
     this.file = path.join(home, name);
     fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-    this.fd = fs.openSync(this.file, 'a', 0o600);
+    // Readable too: a torn last line is looked for below.
+    this.fd = fs.openSync(this.file, 'a+', 0o600);
     this.opened = identity(fs.fstatSync(this.fd));
     this.folder = identity(fs.statSync(home));
     this.opts = {
@@ -251,6 +261,9 @@ export class AuditLog {
       warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
     };
     this.retryDelay = this.opts.retryMs;
+    // A process killed mid-write left its last line torn: end it, or the first record appended
+    // now is glued to the fragment and read back as one malformed line (skipped: lost).
+    if (endsInsideLine(this.fd)) this.enqueue('\n');
   }
 
   /**

@@ -1,7 +1,7 @@
 // `airlock migrate-state --from .airlock --to postgres://…`: moves an embedded state folder into
 // the shared store — agents (token hashes), secrets (still sealed: the same master key opens them),
 // approvals and grants, TOTP enrolment, published policy versions, agent sessions (labels, events,
-// links, timeline), the audit log. Rows already there are kept (a second run adds only what is
+// links, timeline), where secrets were injected (names and forms, never values), the audit log. Rows already there are kept (a second run adds only what is
 // new). Rate-limit buckets are not moved: they refill by themselves.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,16 +16,31 @@ import { streamLines } from '../../lib/lines.ts';
 import { PgAgents } from '../../state/postgres/agents.ts';
 import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { displayDbUrl, isPostgresUrl, type PgState } from '../../state/postgres/db.ts';
+import { PgInjectionLedger } from '../../state/postgres/injected-places.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
+import { INJECTED_FILE, InjectionJournal } from '../../state/injected-places.ts';
 import { PgSessions } from '../../state/postgres/sessions.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 import type { SecretRecord } from '../../state/secrets/store.ts';
 import { CliError } from '../main.ts';
 
-async function moveAudit(db: PgState, from: string): Promise<number> {
+/** Text for a column PostgreSQL's `text` accepts (it refuses U+0000; the line keeps what was written). */
+const columnText = (v: string): string => v.replaceAll('\u0000', '\ufffd');
+
+/** The time as PostgreSQL's timestamptz takes it, or undefined (unreadable, or a year outside 1–9999). */
+function columnTime(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  const ms = Date.parse(v);
+  if (Number.isNaN(ms)) return undefined;
+  const year = new Date(ms).getUTCFullYear();
+  return year >= 1 && year <= 9999 ? new Date(ms).toISOString() : undefined;
+}
+
+/** The audit log's records moved, and the lines left behind because they cannot be read (torn, no readable time). */
+async function moveAudit(db: PgState, from: string): Promise<{ moved: number; skipped: number }> {
   const file = stateFile(from, 'audit');
-  if (!fs.existsSync(file)) return 0;
+  if (!fs.existsSync(file)) return { moved: 0, skipped: 0 };
   const replica = `migrated:${path.resolve(from)}`;
   let rows: Array<Record<string, string | null>> = [];
   let n = 0;
@@ -42,6 +57,7 @@ async function moveAudit(db: PgState, from: string): Promise<number> {
   };
   const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
   let seq = 0;
+  let skipped = 0;
   for await (const lines of streamLines(input)) {
     for (const line of lines) {
       if (!line) continue;
@@ -50,17 +66,26 @@ async function moveAudit(db: PgState, from: string): Promise<number> {
       try {
         r = JSON.parse(line);
       } catch {
+        skipped++;
         continue;
       }
-      if (typeof r.time !== 'string' || Number.isNaN(Date.parse(r.time))) continue;
+      const time = columnTime(r?.time);
+      if (time === undefined) {
+        skipped++;
+        continue;
+      }
       const host = typeof r.host === 'string' ? r.host : typeof r.description?.request?.host === 'string' ? r.description.request.host : null;
       // Line numbers keep ids unique: the file may repeat an id (a summary record, a hand edit).
-      rows.push({ replica, id: `${seq}:${String(r.id ?? '')}`, time: r.time, agent: typeof r.agent === 'string' ? r.agent : null, host, outcome: typeof r.outcome === 'string' ? r.outcome : 'unknown', line });
+      // A damaged record's columns are made storable; its line is kept as written (JSON escapes U+0000).
+      rows.push({
+        replica, id: columnText(`${seq}:${String(r.id ?? '')}`), time, agent: typeof r.agent === 'string' ? columnText(r.agent) : null,
+        host: host === null ? null : columnText(host), outcome: typeof r.outcome === 'string' ? columnText(r.outcome) : 'unknown', line,
+      });
       if (rows.length >= 1000) await flush();
     }
   }
   await flush();
-  return n;
+  return { moved: n, skipped };
 }
 
 async function movePolicies(db: PgState, from: string): Promise<number> {
@@ -95,6 +120,23 @@ async function moveSessions(db: PgState, from: string): Promise<number> {
     await shared.close();
   }
   return n;
+}
+
+/** Where secrets were injected: the replicas go on scrubbing what those services show back. */
+async function moveInjected(db: PgState, from: string): Promise<number> {
+  if (!fs.existsSync(path.join(from, INJECTED_FILE))) return 0;
+  const journal = await InjectionJournal.open(from);
+  const shared = await PgInjectionLedger.open(db);
+  try {
+    const key = (p: { place: string; secret: string; form: string }): string => `${p.place}\0${p.secret}\0${p.form}`;
+    const there = new Set(shared.pairs().map(key));
+    const pairs = journal.pairs().filter((p) => !there.has(key(p)));
+    await shared.record(pairs);
+    return pairs.length;
+  } finally {
+    await journal.close();
+    await shared.close();
+  }
 }
 
 export function register(program: Command): void {
@@ -141,7 +183,9 @@ export function register(program: Command): void {
         out.push(`${moved.approvals} approvals`, `${moved.grants} grants`);
         out.push(`${await movePolicies(db, from)} policy versions`);
         out.push(`${await moveSessions(db, from)} sessions`);
-        out.push(`${await moveAudit(db, from)} audit records`);
+        out.push(`${await moveInjected(db, from)} injected places`);
+        const audit = await moveAudit(db, from);
+        out.push(`${audit.moved} audit records${audit.skipped ? ` (${audit.skipped} damaged lines left out: torn, not JSON, or no time PostgreSQL can hold)` : ''}`);
         process.stdout.write(`airlock: moved ${from} into ${displayDbUrl(opts.to)}: ${out.join(', ')}\n`);
       } catch (err) {
         throw new CliError((err as Error).message);

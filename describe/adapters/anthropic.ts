@@ -3,7 +3,7 @@
 // servers (`mcp_servers`) or fetch URLs (web_fetch tool): those reach third parties outside
 // Airlock, so they are a `send`.
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { describeInference } from './openai.ts';
+import { describeInference, mergeNestedInference } from './openai.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 
 const routes: RouteSpec[] = [
@@ -27,14 +27,35 @@ const routes: RouteSpec[] = [
 
 const table = new RouteTable(routes);
 
+/** Batch members read for remote tools; past this the batch is judged as reaching third parties. */
+const MAX_BATCH_MEMBERS = 100_000;
+
+/** `mcp_servers` in a Messages body: Anthropic calls those servers itself. */
+function mcpServers(body: unknown): string[] {
+  const servers = body && typeof body === 'object' ? (body as { mcp_servers?: unknown }).mcp_servers : undefined;
+  return Array.isArray(servers) && servers.length > 0 ? ['mcp'] : [];
+}
+
 export const anthropic: ServiceAdapter = {
   name: 'anthropic',
   hosts: hostIs('api.anthropic.com'),
   describe(request) {
     const info = fromTable('anthropic', table, request);
+    // A message batch runs each member as a Messages call: one that has Anthropic reach a third
+    // party (MCP servers, fetched URLs) makes the batch a send.
+    if (info.operation === 'messages.batches.create') {
+      const members = jsonObject(request)?.requests;
+      if (!Array.isArray(members)) return info;
+      const bodies = members.slice(0, MAX_BATCH_MEMBERS).map((m) => (m && typeof m === 'object' ? (m as { params?: unknown }).params : undefined));
+      mergeNestedInference(info, request, bodies, mcpServers);
+      if (members.length > MAX_BATCH_MEMBERS) {
+        info.params.remote_tools = [...((info.params.remote_tools as string[] | undefined) ?? []), 'unread_members'];
+        info.effect = 'send';
+      }
+      return info;
+    }
     // Counting tokens reads the same content (an image or document by link is fetched to count it).
     if (info.operation !== 'messages.create' && info.operation !== 'messages.count_tokens') return info;
-    const servers = jsonObject(request)?.mcp_servers;
-    return describeInference(info, request, Array.isArray(servers) && servers.length > 0 ? ['mcp'] : []);
+    return describeInference(info, request, mcpServers(jsonObject(request)));
   },
 };

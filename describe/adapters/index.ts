@@ -178,12 +178,52 @@ function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'
   return { ...a, privilegeOnly: a.privilegeOnly === true };
 }
 
-/** Whether a service names this request's URL as one of its GraphQL endpoints (any method). */
+/**
+ * Whether a service names this request's URL as one of its GraphQL endpoints (any method), or —
+ * on a host no service module owns (an allowed host: Linear, Shopify, Hasura, GitLab …) — the URL
+ * looks like one and the request carries something to run. Every operation of such an endpoint
+ * is one URL, so without its parse a grant given for one query would cover any mutation.
+ */
 export function isGraphqlEndpoint(request: RequestInfo): boolean {
+  let owned = false;
   for (const adapter of adapters) {
-    if (adapter.graphqlEndpoint && adapter.hosts(request.host) && adapter.graphqlEndpoint(request)) return true;
+    if (adapter === git || !adapter.hosts(request.host)) continue;
+    owned = true;
+    if (adapter.graphqlEndpoint && adapter.graphqlEndpoint(request)) return true;
   }
-  return false;
+  return !owned && genericGraphqlEndpoint(request);
+}
+
+/**
+ * A request on a host no service module owns whose JSON body has the shape of a GraphQL request
+ * (`{query: "<text>"}`, or a batch of them) whatever its URL (`api.monday.com/v2`): read as GraphQL
+ * when it parses as such (describe.ts), since one URL then carries every operation.
+ */
+export function carriesGraphql(request: RequestInfo): boolean {
+  if (ownedHost(request.host)) return false;
+  const json = request.body.json;
+  const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
+  return one(json) || (Array.isArray(json) && json.length > 0 && json.every(one));
+}
+
+function ownedHost(host: string): boolean {
+  return adapters.some((a) => a !== git && a.hosts(host));
+}
+
+/** Last path segments of GraphQL endpoints: `/graphql`, Shopify's `…/graphql.json`, `/gql`. */
+const graphqlNames = new Set(['graphql', 'graphql.json', 'gql']);
+
+/**
+ * A GraphQL-looking URL on a host no service module owns (`/graphql`, `/v1/graphql`,
+ * `/admin/api/2024-10/graphql.json`, `/graphql/v1`) with a body or a `query` parameter; a bare GET
+ * of the endpoint (an IDE page) is not a GraphQL request.
+ */
+function genericGraphqlEndpoint(request: RequestInfo): boolean {
+  const segs = request.segments.map((s) => s.toLowerCase());
+  const last = segs[segs.length - 1] ?? '';
+  const label = request.host.split('.')[0] ?? '';
+  const named = graphqlNames.has(last) || (segs[segs.length - 2] === 'graphql' && /^v\d+$/.test(last)) || label === 'graphql' || label === 'gql';
+  return named && (request.body.size > 0 || (request.query.query?.length ?? 0) > 0);
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */

@@ -2,7 +2,8 @@
 // https://{endpoint}.neon.tech/sql) and the console API (console.neon.tech/api/v2).
 import type { ServiceAdapter } from './adapter.ts';
 import { hostUnder } from './adapter.ts';
-import { fromTable, RouteTable } from './routes.ts';
+import type { RequestInfo, ServiceInfo } from '../types.ts';
+import { fromTable, jsonObject, RouteTable } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
 
 const consoleApi = new RouteTable([
@@ -31,15 +32,43 @@ const consoleApi = new RouteTable([
   { route: 'POST /api/v2/organizations/{org_id}/projects/transfer', operation: 'projects.transfer', effect: 'admin' },
 ]);
 
+/** The catch-all routes above: one operation for every console call the table does not name. */
+const catchAll: Record<string, string> = { 'api.get': 'get', 'api.update': 'update', 'api.delete': 'delete' };
+
+/** Project settings that decide who may connect, and from where (IP Allow, private networking). */
+const accessSettings = ['allowed_ips', 'block_public_connections', 'block_vpc_connections'];
+
+/**
+ * A console call: a route the table names, or — for the rest — an operation named by the path's
+ * words (`projects/{id}/branches/{id}/endpoints` → `projects.branches.endpoints.update`), with the
+ * project it acts on. One `api.update` for every call would let a grant given for creating a branch
+ * cover any other change to any project. A project update that opens IP Allow or public
+ * connections changes who can reach the database: admin.
+ */
+function consoleCall(request: RequestInfo): ServiceInfo {
+  const info = fromTable('neon', consoleApi, request);
+  const rest = request.segments[0] === 'api' && request.segments[1] === 'v2' ? request.segments.slice(2) : [];
+  if (rest[0] === 'projects' && rest[1] !== undefined) info.params.project_id = rest[1];
+  const verb = catchAll[info.operation];
+  if (verb === undefined) return info;
+  const words = rest.filter((_, i) => i % 2 === 0);
+  info.operation = `${words.join('.') || 'api'}.${verb}`;
+  if (words.length === 1 && words[0] === 'projects' && rest.length === 2 && info.effect === 'write') {
+    const settings = (jsonObject(request)?.project as { settings?: unknown } | undefined)?.settings;
+    if (settings && typeof settings === 'object' && accessSettings.some((k) => Object.hasOwn(settings, k))) info.effect = 'admin';
+  }
+  return info;
+}
+
 export const neon: ServiceAdapter = {
   name: 'neon',
   hosts: hostUnder('neon.tech'),
   describe(request) {
-    if (request.host === 'console.neon.tech') return fromTable('neon', consoleApi, request);
+    if (request.host === 'console.neon.tech') return consoleCall(request);
     if (request.method === 'POST' && request.segments.length === 1 && request.segments[0] === 'sql') {
       return { name: 'neon', operation: 'sql.query', params: { endpoint: request.host.split('.')[0] }, effect: 'write' };
     }
-    return fromTable('neon', consoleApi, request);
+    return consoleCall(request);
   },
   sql: (request, service) => (service.operation === 'sql.query' ? sqlFromBody(request, { dialect: 'postgresql' }) : undefined),
 };

@@ -31,6 +31,8 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/fine_tuning/jobs', operation: 'fine_tuning.jobs.create', effect: 'write' },
   { route: 'POST /v1/fine_tuning/jobs/{job_id}/cancel', operation: 'fine_tuning.jobs.cancel', effect: 'write' },
   { route: 'POST /v1/vector_stores', operation: 'vector_stores.create', effect: 'write' },
+  // Searching a vector store changes nothing: it reads chunks of the files stored in it.
+  { route: 'POST /v1/vector_stores/{vector_store_id}/search', operation: 'vector_stores.search', effect: 'read' },
   { route: 'POST /v1/vector_stores/{path+}', operation: 'vector_stores.update', effect: 'write' },
   { route: 'DELETE /v1/vector_stores/{path+}', operation: 'vector_stores.delete', effect: 'delete' },
   { route: 'POST /v1/assistants', operation: 'assistants.create', effect: 'write' },
@@ -42,7 +44,20 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/conversations', operation: 'conversations.create', effect: 'write' },
   { route: 'POST /v1/conversations/{path+}', operation: 'conversations.update', effect: 'write' },
   { route: 'DELETE /v1/conversations/{path+}', operation: 'conversations.delete', effect: 'delete' },
-  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.sessions.create', effect: 'read' },
+  // Realtime: a session (or its ephemeral client secret, or an incoming SIP call accepted) is
+  // inference configured by its `session`; transferring a phone call places a call to the number
+  // named (`refer`): a send. Other realtime calls change a call's state.
+  { route: 'POST /v1/realtime/sessions', operation: 'realtime.sessions.create', effect: 'read' },
+  { route: 'POST /v1/realtime/transcription_sessions', operation: 'realtime.transcription_sessions.create', effect: 'read' },
+  { route: 'POST /v1/realtime/client_secrets', operation: 'realtime.client_secrets.create', effect: 'read' },
+  { route: 'POST /v1/realtime/calls', operation: 'realtime.calls.create', effect: 'read' },
+  { route: 'POST /v1/realtime/calls/{call_id}/accept', operation: 'realtime.calls.accept', effect: 'read' },
+  { route: 'POST /v1/realtime/calls/{call_id}/refer', operation: 'realtime.calls.refer', effect: 'send' },
+  { route: 'POST /v1/realtime/{path+}', operation: 'realtime.update', effect: 'write' },
+  // Sharing a fine-tuned model with other projects is an access change (the docs: admin key only).
+  { route: 'GET /v1/fine_tuning/checkpoints/{checkpoint}/permissions', operation: 'fine_tuning.checkpoints.permissions.list', effect: 'read' },
+  { route: 'POST|DELETE /v1/fine_tuning/checkpoints/{checkpoint}/permissions', operation: 'fine_tuning.checkpoints.permissions.update', effect: 'admin' },
+  { route: 'DELETE /v1/fine_tuning/checkpoints/{checkpoint}/permissions/{permission_id}', operation: 'fine_tuning.checkpoints.permissions.delete', effect: 'admin' },
   // Organization administration: keys, users, invites, projects.
   { route: 'GET /v1/organization/{path+}', operation: 'organization.get', effect: 'read' },
   { route: 'POST|PUT|PATCH|DELETE /v1/organization/{path+}', operation: 'organization.update', effect: 'admin' },
@@ -53,12 +68,62 @@ const table = new RouteTable(routes);
 /** Tool types that make the provider call third parties itself, outside Airlock. */
 export const remoteToolTypes = new Set(['mcp', 'connector', 'web_fetch', 'url_context']);
 
-/** Tool types named in the body (`tools[].type`), for policies to inspect. */
-export function toolTypes(request: RequestInfo): string[] {
-  const tools = jsonObject(request)?.tools;
+/**
+ * The model call's configuration: the body itself, or for the Realtime API its `session`
+ * (`POST /v1/realtime/client_secrets {session: {tools, …}}`, and the `session` field, JSON text, of
+ * a `POST /v1/realtime/calls` form), which configures the same tools (remote MCP servers
+ * included) for the session the agent opens with it.
+ */
+function configurations(request: RequestInfo): Record<string, unknown>[] {
+  const body = jsonObject(request);
+  const found: Record<string, unknown>[] = body ? [body] : [];
+  const session = body?.session;
+  if (session && typeof session === 'object' && !Array.isArray(session)) found.push(session as Record<string, unknown>);
+  for (const text of request.body.form?.session ?? []) {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v && typeof v === 'object' && !Array.isArray(v)) found.push(v as Record<string, unknown>);
+    } catch {
+      // not JSON: configures nothing the provider would read either
+    }
+  }
+  return found;
+}
+
+function toolTypesOf(config: Record<string, unknown>): string[] {
+  const tools = config.tools;
   if (!Array.isArray(tools)) return [];
-  const types = tools.map((t) => (t && typeof t === 'object' ? (t as { type?: unknown }).type : undefined)).filter((t): t is string => typeof t === 'string');
-  return [...new Set(types)].sort();
+  return tools.map((t) => (t && typeof t === 'object' ? (t as { type?: unknown }).type : undefined)).filter((t): t is string => typeof t === 'string');
+}
+
+/** Tool types named in the body (`tools[].type`, a Realtime `session.tools[].type`), for policies to inspect. */
+export function toolTypes(request: RequestInfo): string[] {
+  return [...new Set(configurations(request).flatMap(toolTypesOf))].sort();
+}
+
+/** The request with `body` as its JSON body: a model call nested in another (a batch member, a realtime `session`). */
+export function withJsonBody(request: RequestInfo, body: unknown): RequestInfo {
+  return { ...request, body: { ...request.body, json: body } };
+}
+
+/**
+ * Merges what a nested model call asks of the provider into the outer request's description: its
+ * remote tools and searches. Any nested call that reaches third parties makes the whole a `send`.
+ */
+export function mergeNestedInference(info: ServiceInfo, request: RequestInfo, bodies: unknown[], extraRemote: (body: unknown) => string[] = () => []): ServiceInfo {
+  const remote = new Set<string>();
+  const search = new Set<string>();
+  for (const b of bodies) {
+    const nested = describeInference({ name: info.name, operation: info.operation, params: {}, effect: 'read' }, withJsonBody(request, b), extraRemote(b));
+    for (const t of (nested.params.remote_tools as string[] | undefined) ?? []) remote.add(t);
+    for (const t of (nested.params.search_tools as string[] | undefined) ?? []) search.add(t);
+  }
+  if (search.size) info.params.search_tools = [...new Set([...((info.params.search_tools as string[] | undefined) ?? []), ...search])].sort();
+  if (remote.size) {
+    info.params.remote_tools = [...new Set([...((info.params.remote_tools as string[] | undefined) ?? []), ...remote])].sort();
+    info.effect = 'send';
+  }
+  return info;
 }
 
 /** Keys whose http(s) value the provider fetches itself: an image, file, document, audio or video given by link. */
@@ -93,11 +158,21 @@ function fetchesUrls(body: unknown): boolean {
  * and what it searches for and opens leaves through the provider: the default policy labels it
  * and holds it in the trifecta (`params.search_tools`).
  */
-function searchTools(body: Record<string, unknown> | undefined, types: string[]): string[] {
+function searchTools(configs: Record<string, unknown>[], types: string[]): string[] {
   const found = types.filter((t) => t.startsWith('web_search'));
-  if (body && body.web_search_options !== undefined && body.web_search_options !== null) found.push('web_search_options');
-  if (typeof body?.model === 'string' && /-search-(?:preview|api)\b|deep-research/i.test(body.model)) found.push(`model:${body.model}`);
-  return found;
+  for (const body of configs) {
+    if (body.web_search_options !== undefined && body.web_search_options !== null) found.push('web_search_options');
+    if (typeof body.model === 'string' && /-search-(?:preview|api)\b|deep-research/i.test(body.model)) found.push(`model:${body.model}`);
+    // A reusable prompt (`prompt: {id: "pmpt_…"}`) brings the tools stored with it at OpenAI, web
+    // search and MCP servers included, which the request does not show: it fails closed as a search.
+    // (A `prompt` string is the text of a legacy completion or an image's description.)
+    const prompt = body.prompt;
+    if (prompt && typeof prompt === 'object' && !Array.isArray(prompt)) {
+      const id = (prompt as { id?: unknown }).id;
+      found.push(`prompt:${typeof id === 'string' ? id : '?'}`);
+    }
+  }
+  return [...new Set(found)];
 }
 
 export function describeInference(info: ServiceInfo, request: RequestInfo, extraRemote: string[] = []): ServiceInfo {
@@ -105,12 +180,13 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   if (typeof body?.model === 'string') info.params.model = body.model;
   const types = toolTypes(request);
   if (types.length) info.params.tool_types = types;
-  const search = searchTools(body, types);
+  const configs = configurations(request);
+  const search = searchTools(configs, types);
   if (search.length) info.params.search_tools = search;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
   // Everything but the tool and MCP server definitions (their addresses are judged above) and
   // metadata (labels the provider stores, never fetches): messages, input, images, system.
-  if (body && fetchesUrls(Object.entries(body).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v))) remote.push('url_content');
+  if (configs.some((c) => fetchesUrls(Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v)))) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';
@@ -123,6 +199,26 @@ export const openai: ServiceAdapter = {
   hosts: hostIs('api.openai.com'),
   describe(request) {
     const info = fromTable('openai', table, request);
-    return info.effect === 'read' && request.method === 'POST' ? describeInference(info, request) : info;
+    if (info.effect !== 'read' || request.method !== 'POST') return info;
+    // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.
+    const unread = info.operation.startsWith('realtime.') && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];
+    const described = describeInference(info, request, unread);
+    if (!described.operation.startsWith('realtime.') || described.effect === 'send') return described;
+    // A realtime session (its tools and instructions) that cannot be read — a `session` form field
+    // that is not one JSON object, a body neither JSON nor SDP — is not taken as plain inference.
+    const body = jsonObject(request);
+    const formSession = request.body.form?.session;
+    if (body?.session === undefined && formSession?.length) {
+      let readable = formSession.length === 1;
+      try {
+        if (readable) JSON.parse(formSession[0]!);
+      } catch {
+        readable = false;
+      }
+      if (!readable) return { ...described, effect: 'write' };
+    } else if (body === undefined && request.body.size > 0 && !/^application\/sdp\b/i.test(request.body.content_type)) {
+      return { ...described, effect: 'write' };
+    }
+    return described;
   },
 };

@@ -10,6 +10,10 @@ const exact: Record<string, Effect> = {
   'chat.postEphemeral': 'send',
   'chat.meMessage': 'send',
   'chat.scheduleMessage': 'send',
+  // Streaming a message (docs.slack.dev, 2025): starting, appending to and stopping a stream posts it.
+  'chat.startStream': 'send',
+  'chat.appendStream': 'send',
+  'chat.stopStream': 'send',
   'chat.update': 'send',
   'chat.delete': 'delete',
   'chat.deleteScheduledMessage': 'delete',
@@ -45,15 +49,36 @@ const readVerbs = new Set([
   'permalink', 'identity', 'access', 'exists', 'accessLogs', 'billableInfo', 'integrationLogs', 'teamInfo',
 ]);
 
-function effectOf(method: string): Effect {
-  if (exact[method]) return exact[method]!;
+/** `exact` by lower-cased name: Slack's router does not hold clients to the documented letter case. */
+const exactFolded = new Map(Object.entries(exact).map(([k, v]) => [k.toLowerCase(), v]));
+const readVerbsFolded = new Set([...readVerbs].map((v) => v.toLowerCase()));
+
+function effectOf(name: string): Effect {
+  // Compared without letter case: `Chat.PostMessage` is judged as the `chat.postMessage` it may run.
+  const method = name.toLowerCase();
+  const known = exactFolded.get(method);
+  if (known) return known;
   if (method.startsWith('admin.') || method.startsWith('apps.') || method.startsWith('oauth.')) return 'admin';
   if (method.startsWith('search.')) return 'read';
   const verb = method.split('.').pop() ?? '';
-  if (readVerbs.has(verb)) return 'read';
+  if (readVerbsFolded.has(verb)) return 'read';
   if (/^(delete|remove)/i.test(verb) && !method.startsWith('reactions.') && !method.startsWith('pins.') && !method.startsWith('stars.')) return 'delete';
   return 'write';
 }
+
+/**
+ * The method's name as policies and labels list it: namespaces are lower-case in every documented
+ * name (`conversations.`, `admin.users.`), so `Conversations.History` is named `conversations.History`
+ * and still matches `conversations.**`; a documented name sent in another case gets its documented spelling.
+ */
+function canonicalName(name: string): string {
+  const folded = name.toLowerCase();
+  if (exactFolded.has(folded)) return documented.get(folded)!;
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? name : `${folded.slice(0, dot)}${name.slice(dot)}`;
+}
+
+const documented = new Map(Object.keys(exact).map((k) => [k.toLowerCase(), k]));
 
 function describeSlack(request: RequestInfo): ServiceInfo {
   if (request.host === 'hooks.slack.com') {
@@ -64,7 +89,7 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   }
   const segs = request.segments;
   if (segs[0] !== 'api' || segs.length !== 2) return { name: 'slack', operation: 'unknown', params: {}, effect: 'write' };
-  const method = segs[1]!;
+  const method = canonicalName(segs[1]!);
   const params: Record<string, unknown> = {};
   const channel = bodyField(request, 'channel') ?? request.query.channel?.[0];
   if (channel !== undefined) params.channel = channel;

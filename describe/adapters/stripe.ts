@@ -33,6 +33,8 @@ const pay = new Set([
   // and the singular form before it), a legacy order paid, a dispute closed under its charge.
   // Billing credit grants are credit applied to the customer's invoices, as a balance is.
   'customers.subscriptions', 'customers.subscription', 'orders.pay', 'charges.dispute.close', 'billing.credit_grants.create',
+  // Finalizing an invoice that collects automatically has Stripe charge the customer's saved method.
+  'invoices.finalize',
 ]);
 
 /**
@@ -46,7 +48,7 @@ function chargesAsCreated(request: RequestInfo, operation: string): boolean {
     const values = [...(request.body.form?.confirm ?? []), jsonObject(request)?.confirm];
     return values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
   }
-  if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update') return false;
+  if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update' && operation !== 'subscription_schedules.update') return false;
   const keys = new Set([...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].map((k) => k.split('[')[0]!));
   for (const k of keys) if (!harmlessSubscriptionFields.has(k)) return true;
   return false;
@@ -111,6 +113,14 @@ const admin = new Set([
  * destinations (v2's webhooks).
  */
 const v2Pay = new Set(['v2.money_management.outbound_payments.create', 'v2.money_management.outbound_transfers.create']);
+/** API v2's payments namespace (off-session payments …): creating, confirming or capturing one charges a customer. */
+const v2PaymentVerbs = new Set(['create', 'confirm', 'capture']);
+
+function v2Pays(operation: string): boolean {
+  if (v2Pay.has(operation)) return true;
+  if (!operation.startsWith('v2.payments.')) return false;
+  return v2PaymentVerbs.has(operation.slice(operation.lastIndexOf('.') + 1));
+}
 const v2Admin = ['v2.core.vault.', 'v2.core.accounts', 'v2.core.account_links', 'v2.core.account_tokens', 'v2.core.event_destinations',
   'v2.money_management.outbound_setup_intents', 'v2.money_management.payout_methods', 'v2.money_management.financial_accounts'];
 
@@ -179,7 +189,7 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
   if (m === 'GET') effect = readEffect(request, resource);
-  else if (pay.has(operation) || v2Pay.has(operation) || setsCustomerBalance(request, operation) || chargesAsCreated(request, operation)) effect = 'pay';
+  else if (pay.has(operation) || v2Pays(operation) || setsCustomerBalance(request, operation) || chargesAsCreated(request, operation)) effect = 'pay';
   else if (expandsCredential(request)) effect = 'admin';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';

@@ -193,6 +193,26 @@ function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
 }
 
 /**
+ * Where a Storage object call acts: its bucket (a grant for uploads to `avatars` does not cover a
+ * copy into a public bucket), both buckets of a move or copy. An upload with `x-upsert: true`
+ * overwrites the object already there: another operation than adding one.
+ */
+function storagePlace(info: ServiceInfo, request: RequestInfo): void {
+  const path = typeof info.params.path === 'string' ? info.params.path.split('/') : [];
+  // /object/public/{bucket}/…, /object/authenticated/{bucket}/…, /object/info/{bucket}/… (reads).
+  const bucket = ['public', 'authenticated', 'info'].includes(path[0] ?? '') && info.operation === 'storage.objects.get' ? path[1] : path[0];
+  if (info.operation === 'storage.objects.move' || info.operation === 'storage.objects.copy') {
+    const body = jsonObject(request) ?? {};
+    const from = typeof body.bucketId === 'string' ? body.bucketId : '?';
+    const to = body.destinationBucket === undefined ? from : typeof body.destinationBucket === 'string' ? body.destinationBucket : '?';
+    info.params.bucket = [...new Set([from, to])].sort();
+  } else if (typeof info.params.bucket !== 'string' && bucket !== undefined) {
+    info.params.bucket = bucket;
+  }
+  if (info.operation === 'storage.objects.upload' && (request.headers['x-upsert'] ?? []).some((v) => v.trim().toLowerCase() !== 'false')) info.operation = 'storage.objects.upsert';
+}
+
+/**
  * Storage's S3-compatible endpoint (/storage/v1/s3/{bucket}/{key}): S3's operations, where
  * `DeleteObjects` is a POST to the bucket with `?delete` (its keys in an XML body).
  */
@@ -225,6 +245,12 @@ const management = new RouteTable([
   // value encrypted with the old one unreadable.
   { route: 'GET /v1/branches/{branch_id}', operation: 'branches.get', effect: 'admin' },
   { route: 'GET|PUT /v1/projects/{ref}/pgsodium', operation: 'pgsodium.config', effect: 'admin' },
+  // A CLI login role is a database role with a temporary password, handed back in the answer (the
+  // CLI steps up to `postgres` with it); the database password reset sets the superuser's.
+  { route: 'POST|DELETE /v1/projects/{ref}/cli/login-role', operation: 'cli.login_role', effect: 'admin' },
+  { route: 'PATCH /v1/projects/{ref}/database/password', operation: 'database.password.update', effect: 'admin' },
+  // Compute size, PITR, read replicas, custom domains: add-ons are recurring charges on the card.
+  { route: 'PATCH /v1/projects/{ref}/billing/addons', operation: 'billing.addons.apply', effect: 'pay' },
   // A migration is SQL run against the database (read as SQL below, like database/query).
   { route: 'POST|PUT /v1/projects/{ref}/database/migrations', operation: 'database.migrations.apply', effect: 'write' },
   // Restoring a backup (point in time, or a restore point) or resetting a branch throws away
@@ -268,6 +294,11 @@ const projectApi = new RouteTable([
   { route: 'POST|PUT /storage/v1/object/{path+}', operation: 'storage.objects.upload', effect: 'write' },
   { route: 'DELETE /storage/v1/object/{path+}', operation: 'storage.objects.delete', effect: 'delete' },
   { route: 'POST /storage/v1/object/sign/{path+}', operation: 'storage.objects.sign_url', effect: 'send' }, // a public link to private data
+  // Moving or copying names its buckets in the body (`bucketId`, `destinationBucket`); a signed
+  // upload URL lets whoever holds it write the object.
+  { route: 'POST /storage/v1/object/move', operation: 'storage.objects.move', effect: 'write' },
+  { route: 'POST /storage/v1/object/copy', operation: 'storage.objects.copy', effect: 'write' },
+  { route: 'POST /storage/v1/object/upload/sign/{path+}', operation: 'storage.objects.sign_upload_url', effect: 'write' },
   { route: 'GET /auth/v1/user', operation: 'auth.get_user', effect: 'read' },
   { route: 'GET /auth/v1/admin/users', operation: 'auth.admin.list_users', effect: 'read' },
   { route: 'POST|PUT|DELETE /auth/v1/admin/{path+}', operation: 'auth.admin', effect: 'admin' },
@@ -287,6 +318,8 @@ const projectApi = new RouteTable([
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') {
     const info = fromTable('supabase', management, request);
+    // The project is where the call acts: a grant for one project's call does not cover another's.
+    if (typeof info.params.ref === 'string') info.params.project = info.params.ref;
     // `verify_jwt: false` serves an Edge Function to anyone, without a key: who can reach it.
     if ((info.operation === 'functions.deploy' || info.operation === 'functions.update') && opensFunction(request)) info.effect = 'admin';
     return info;
@@ -310,6 +343,10 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
+  if (info.operation.startsWith('storage.objects.')) storagePlace(info, request);
+  // Each Edge Function is its own program, and its path below the name its own route: a grant
+  // for invoking one does not cover another function, nor another of its routes.
+  if (info.operation === 'functions.invoke' && typeof info.params.path === 'string') info.params.function = info.params.path;
   if (info.operation === 'pg_meta.update') pgMetaEffect(info, request);
   return info;
 }

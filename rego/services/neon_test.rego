@@ -10,7 +10,7 @@ test_neon if {
 	d := airlock.decision with input as call("POST", "ep-x.us-east-2.aws.neon.tech", "/sql", "neon", "sql.query", "read", {})
 		with data.config.services.neon.endpoints as ["ep-x.us-east-2.aws.neon.tech"]
 	d.credentials == [{"secret": "neon_connection_string", "in": "header", "name": "Neon-Connection-String", "format": "{}"}]
-	d2 := airlock.decision with input as call("GET", "console.neon.tech", "/api/v2/projects", "neon", "api.get", "read", {})
+	d2 := airlock.decision with input as call("GET", "console.neon.tech", "/api/v2/projects", "neon", "projects.get", "read", {})
 	secrets(d2) == {"neon_api_key"}
 }
 

@@ -80,23 +80,48 @@ export class PgAgents implements AgentDirectory {
     ]);
   }
 
+  /**
+   * A token minted here, stored with its creation and expiry on the database's clock (every replica
+   * judges expiry by that clock: one whose own clock is off neither lengthens nor shortens a TTL).
+   */
+  private async insertMinted(agent: string, issued: ReturnType<typeof mintToken>, ttlMs: number | undefined): Promise<void> {
+    const t = issued.stored;
+    const r = await this.db.query<{ created: Date; expires: Date | null }>(
+      `INSERT INTO agent_tokens (id, agent, hash, label, created, expires, secrets)
+       VALUES ($1, $2, $3, $4, now(), now() + $5::float8 * interval '1 millisecond', $6) RETURNING created, expires`,
+      [t.id, agent, t.hash, t.label ?? null, ttlMs ?? null, t.secrets ? JSON.stringify(t.secrets) : null],
+    );
+    const row = r.rows[0]!;
+    t.created = iso(row.created);
+    if (row.expires) t.expires = issued.public.expires = iso(row.expires);
+  }
+
   async add(name: string, opts: { labels?: Record<string, string>; label?: string; ttlMs?: number } = {}): Promise<IssuedToken> {
     if (!nameRe.test(name)) throw new AgentError(`invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`);
     const issued = mintToken(opts);
     const r = await this.db.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, now()) ON CONFLICT DO NOTHING', [name, JSON.stringify(opts.labels ?? {})]);
     if (r.rowCount === 0) throw new AgentError(`agent ${name} already exists`);
-    await this.insertToken(this.db, name, issued.stored);
+    await this.insertMinted(name, issued, opts.ttlMs);
     await this.changed(name);
     return issued.public;
   }
 
   /** Inserts an agent as it stands in another store (`airlock migrate-state`), tokens' hashes included. */
   async importAgent(a: StoredAgent): Promise<boolean> {
-    const r = await this.db.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.name, JSON.stringify(a.labels ?? {}), a.created]);
-    if (r.rowCount === 0) return false;
-    for (const t of a.tokens) await this.insertToken(this.db, a.name, t);
-    await this.changed(a.name);
-    return true;
+    // One transaction: an agent stored without its tokens (a token PostgreSQL refuses, the database
+    // lost midway) would be kept as "already there" by the next run, its tokens never moved.
+    const made = await this.db.transaction(async (c) => {
+      const r = await c.query('INSERT INTO agents (name, labels, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [a.name, JSON.stringify(a.labels ?? {}), a.created]);
+      if (r.rowCount === 0) return false;
+      for (const t of a.tokens) {
+        await this.insertToken(c as unknown as { query: PgState['query'] }, a.name, t).catch((err: Error) => {
+          throw new AgentError(`agent ${a.name}, token ${t.id}: ${err.message}`);
+        });
+      }
+      return true;
+    });
+    if (made) await this.changed(a.name);
+    return made;
   }
 
   async issueToken(name: string, opts: { ttlMs?: number; label?: string; secrets?: string[] } = {}): Promise<IssuedToken> {
@@ -104,7 +129,7 @@ export class PgAgents implements AgentDirectory {
     const exists = await this.db.query('SELECT 1 FROM agents WHERE name = $1', [name]);
     if (!exists.rowCount) throw new AgentError(`no agent named ${name}`);
     await this.db.query('DELETE FROM agent_tokens WHERE agent = $1 AND expires IS NOT NULL AND expires <= now()', [name]);
-    await this.insertToken(this.db, name, issued.stored);
+    await this.insertMinted(name, issued, opts.ttlMs);
     await this.changed(name);
     return issued.public;
   }
@@ -155,7 +180,8 @@ export class PgAgents implements AgentDirectory {
 
   private check(name: string, token: string): { agent: AgentInfo; token: string } | undefined {
     const a = this.agents.get(name);
-    return a ? matchToken(a, token) : undefined;
+    // Expiry is left to the confirmation, on the database's clock (this replica's may be off).
+    return a ? matchToken(a, token, -Infinity) : undefined;
   }
 
   async authenticate(name: string, token: string): Promise<AgentInfo | undefined> {
@@ -194,11 +220,12 @@ export class PgAgents implements AgentDirectory {
 
 /** Where confirming a token reads (PgSessions.enterConfirming reads the same with a session's entry). */
 export const TOKEN_TABLES = 'agent_tokens t JOIN agents a ON a.name = t.agent';
-export const TOKEN_COLUMNS = 'a.labels AS agent_labels, t.secrets AS token_secrets, t.expires AS token_expires';
-export interface TokenRow { agent_labels: Record<string, string> | null; token_secrets: unknown; token_expires: Date | null }
+// Expiry is judged by the database's clock, the one clock every replica shares.
+export const TOKEN_COLUMNS = 'a.labels AS agent_labels, t.secrets AS token_secrets, COALESCE(t.expires <= now(), false) AS token_expired';
+export interface TokenRow { agent_labels: Record<string, string> | null; token_secrets: unknown; token_expired: boolean | null }
 
 /** The agent a token's row stands for: no row (revoked, agent removed) or expired → undefined. */
 export function confirmedAgent(name: string, row: TokenRow | undefined): AgentInfo | undefined {
-  if (!row || (row.token_expires && row.token_expires.getTime() <= Date.now())) return undefined;
+  if (!row || row.token_expired !== false) return undefined;
   return { id: name, labels: { ...(row.agent_labels ?? {}) }, ...(Array.isArray(row.token_secrets) ? { secrets: row.token_secrets.map(String) } : {}) };
 }

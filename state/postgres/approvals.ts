@@ -72,7 +72,7 @@ export class PgApprovals implements Approvals {
   static async open(db: PgState, opts: ApprovalQueueOptions = {}): Promise<PgApprovals> {
     const q = new PgApprovals(db, opts);
     await q.loadAll();
-    db.listen(CHANNEL, (p) => void q.onNotice(p as Notice).catch(() => undefined));
+    db.listen(CHANNEL, (p) => q.heard(p as Notice));
     db.onResync(() => q.loadAll(true));
     await q.sweep().catch(() => undefined);
     const every = opts.sweepMs ?? 30_000;
@@ -173,6 +173,17 @@ export class PgApprovals implements Approvals {
     }
   }
 
+  /**
+   * A notice, read again a few times when reading what it announces fails (a statement past its
+   * bound, a connection lost): a request held here on an approval resolved elsewhere is released
+   * when the read succeeds, not left to its timeout.
+   */
+  private heard(n: Notice, attempt = 0): void {
+    void this.onNotice(n).catch(() => {
+      if (attempt < 5) setTimeout(() => this.heard(n, attempt + 1), 250 * 2 ** attempt).unref();
+    });
+  }
+
   private async onNotice(n: Notice): Promise<void> {
     if (n.type === 'settings') {
       const s = await this.db.query<{ settings: { webhook?: string } }>('SELECT settings FROM approval_settings WHERE id = 1');
@@ -268,7 +279,8 @@ export class PgApprovals implements Approvals {
     if (!found.length) return found;
     // The notice of a revocation through another replica takes milliseconds: a grant the view
     // matched is confirmed against the table, so a revoked grant stops at the next request everywhere.
-    return this.db.query<{ id: string }>('SELECT id FROM grants WHERE id = ANY($1::text[])', [found.map((g) => g.id)]).then((r) => {
+    // Expired by the database's clock too: a replica whose own clock lags does not lengthen a grant.
+    return this.db.query<{ id: string }>('SELECT id FROM grants WHERE id = ANY($1::text[]) AND expires > now()', [found.map((g) => g.id)]).then((r) => {
       const live = new Set(r.rows.map((row) => row.id));
       if (live.size < found.length) void this.loadGrants().catch(() => undefined);
       return found.filter((g) => live.has(g.id));
@@ -428,14 +440,24 @@ export class PgApprovals implements Approvals {
    * Resolves a pending approval once across all replicas. Returns false when another replica
    * resolved it first (the view is then brought up to date).
    */
-  private async resolve(a: ApprovalRecord, patch: Partial<ApprovalRecord>, grant?: GrantRecord): Promise<boolean> {
+  private async resolve(a: ApprovalRecord, patch: Partial<ApprovalRecord>, grant?: { record: GrantRecord; ms: number }): Promise<boolean> {
     const ok = await this.db.transaction(async (c) => {
       const r = await c.query(
         `UPDATE approvals SET status = $2, used_at = $3, record = record || $4::jsonb WHERE id = $1 AND status = 'pending'`,
         [a.id, patch.status, patch.used_at ?? null, jsonb(patch)],
       );
       if (!r.rowCount) return false;
-      if (grant) await c.query('INSERT INTO grants (id, expires, record) VALUES ($1, $2, $3)', [grant.id, grant.expires, jsonb(grant)]);
+      if (grant) {
+        // Its expiry on the database's clock, the one every replica confirms grants against.
+        const g = await c.query<{ expires: string }>(
+          `INSERT INTO grants (id, expires, record)
+           SELECT $1, e, $3::jsonb || jsonb_build_object('expires', to_char(e AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))
+             FROM (SELECT now() + $2::float8 * interval '1 millisecond' AS e) x
+           RETURNING record->>'expires' AS expires`,
+          [grant.record.id, grant.ms, jsonb(grant.record)],
+        );
+        grant.record.expires = g.rows[0]!.expires;
+      }
       return true;
     });
     if (!ok) await this.fetch(a.id);
@@ -472,7 +494,7 @@ export class PgApprovals implements Approvals {
       resolution: { by: opts.by, at, ...(message ? { message } : {}), ...(grant ? { grant_id: grant.id } : {}), ...(stepUp ? { step_up: true } : {}) },
       ...(local.length ? { used_at: at } : {}),
     };
-    if (!(await this.resolve(a, patch, grant))) throw this.notPending(a);
+    if (!(await this.resolve(a, patch, grant && planned ? { record: grant, ms: planned.ms } : undefined))) throw this.notPending(a);
     Object.assign(a, patch);
     if (grant) this.grantList.push(grant);
     const [first, ...rest] = local;

@@ -10,7 +10,7 @@
 // Only when the spool cannot be written either (disk full) is `available` false, and the proxy
 // then forwards nothing (503 audit-unavailable): no record is ever acknowledged to nobody.
 import fs from 'node:fs';
-import { AUDIT_UNAVAILABLE, compileFilter, redactedLine, type AuditFilter, type AuditRecord } from '../audit-log.ts';
+import { AUDIT_UNAVAILABLE, compileFilter, endsInsideLine, redactedLine, type AuditFilter, type AuditRecord } from '../audit-log.ts';
 import { stateFile } from '../home.ts';
 import { streamLines } from '../../lib/lines.ts';
 import type { AuditTrail } from '../stores.ts';
@@ -34,6 +34,13 @@ export interface PgAuditOptions {
   batchRows?: number;
   /** How often the spool is offered to the database again (ms, default 500). */
   retryMs?: number;
+  /**
+   * The spool's bound (bytes, default 1 GiB): past it the spool takes nothing more and requests are
+   * refused (503 audit-unavailable), as on a full disk, without filling the disk the host shares.
+   */
+  maxSpoolBytes?: number;
+  /** Refusals of that kind kept in memory while nothing can be written, at most (default 10,000); further ones are counted. */
+  maxPendingRefusals?: number;
   warn?: (line: string) => void;
 }
 
@@ -51,6 +58,9 @@ export class PgAuditTrail implements AuditTrail {
   /** Records are in the spool file: new ones follow them there until it is shipped. */
   private spooled = false;
   private spoolError: string | undefined;
+  /** audit-unavailable refusals counted instead of queued while nothing could be written. */
+  private droppedRefusals = 0;
+  private pendingRefusals = 0;
   private closed = false;
   private readonly listeners = new Set<(r: AuditRecord) => void>();
   private readonly opts: Required<PgAuditOptions>;
@@ -62,6 +72,8 @@ export class PgAuditTrail implements AuditTrail {
       batchMs: opts.batchMs ?? 25,
       batchRows: opts.batchRows ?? 500,
       retryMs: opts.retryMs ?? 500,
+      maxSpoolBytes: opts.maxSpoolBytes ?? 1024 ** 3,
+      maxPendingRefusals: opts.maxPendingRefusals ?? 10_000,
       warn: opts.warn ?? ((line) => process.stderr.write(`${line}\n`)),
     };
     // Records a previous run spooled (the database was down when it stopped) are shipped first.
@@ -90,10 +102,23 @@ export class PgAuditTrail implements AuditTrail {
 
   append(given: AuditRecord): void {
     const { line, record } = redactedLine(given, this.redact);
+    if (this.spoolError !== undefined && record.outcome === AUDIT_UNAVAILABLE && this.pendingRefusals >= this.opts.maxPendingRefusals) {
+      // Memory stays bounded under a flood of refusals; they are summed up once records can be written.
+      this.droppedRefusals++;
+      this.tell(record);
+      return;
+    }
+    if (this.spoolError !== undefined && record.outcome === AUDIT_UNAVAILABLE) this.pendingRefusals++;
     this.queue.push({
       replica: this.db.replica, id: record.id, time: record.time, agent: record.agent ?? null,
       host: record.host ?? record.description?.request?.host ?? null, outcome: record.outcome, line,
     });
+    this.tell(record);
+    if (this.queue.length >= this.opts.batchRows) this.kick();
+    else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
+  }
+
+  private tell(record: AuditRecord): void {
     for (const l of this.listeners) {
       try {
         l(record);
@@ -101,8 +126,22 @@ export class PgAuditTrail implements AuditTrail {
         /* a broken listener must not break the proxy */
       }
     }
-    if (this.queue.length >= this.opts.batchRows) this.kick();
-    else this.timer ??= setTimeout(() => this.kick(), this.opts.batchMs);
+  }
+
+  /**
+   * Records can be written again (to the spool, or to the database directly once the spool is
+   * shipped): requests flow, and the refusals only counted meanwhile become one record.
+   */
+  private recovered(how: string): void {
+    if (this.spoolError === undefined) return;
+    this.opts.warn(`airlock: ${how}; requests flow`);
+    this.spoolError = undefined;
+    this.pendingRefusals = 0;
+    if (this.droppedRefusals === 0) return;
+    const n = this.droppedRefusals;
+    this.droppedRefusals = 0;
+    const record: AuditRecord = { time: new Date().toISOString(), id: `audit-gap-${Date.now()}`, outcome: AUDIT_UNAVAILABLE, detail: `${n} further requests were refused with 503 while audit records could not be written; counted here, not recorded one by one` };
+    this.queue.push({ replica: this.db.replica, id: record.id, time: record.time, agent: null, host: null, outcome: record.outcome, line: JSON.stringify(record) });
   }
 
   private kick(): void {
@@ -130,6 +169,7 @@ export class PgAuditTrail implements AuditTrail {
       if (!this.spooled) {
         try {
           await this.insert(batch);
+          this.recovered('audit records reach the state store again');
           continue;
         } catch (err) {
           if (!isStoreUnavailable(err)) this.opts.warn(`airlock: audit insert failed (${(err as Error).message}); spooling to ${this.spoolFile}`);
@@ -154,15 +194,20 @@ export class PgAuditTrail implements AuditTrail {
   /** Appends rows to the spool file and syncs it; false (and `available` false) when the disk refuses. */
   private spool(rows: Row[]): boolean {
     try {
-      const fd = fs.openSync(this.spoolFile, 'a', 0o600);
+      const fd = fs.openSync(this.spoolFile, 'a+', 0o600);
       try {
-        fs.writeSync(fd, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+        // A line torn by a crash or a write the disk cut short is ended first: glued to it, the
+        // next row would be one unreadable line, and lost when the spool is shipped.
+        const text = `${endsInsideLine(fd) ? '\n' : ''}${rows.map((r) => `${JSON.stringify(r)}\n`).join('')}`;
+        if (fs.fstatSync(fd).size + Buffer.byteLength(text) > this.opts.maxSpoolBytes) {
+          throw new Error(`the spool reached its bound of ${this.opts.maxSpoolBytes} bytes`);
+        }
+        fs.writeSync(fd, text);
         fs.fsyncSync(fd);
       } finally {
         fs.closeSync(fd);
       }
-      if (this.spoolError !== undefined) this.opts.warn(`airlock: audit spool ${this.spoolFile} is writable again; requests flow`);
-      this.spoolError = undefined;
+      this.recovered(`audit spool ${this.spoolFile} is writable again`);
       return true;
     } catch (err) {
       if (this.spoolError === undefined) this.opts.warn(`airlock: audit spool ${this.spoolFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; requests are refused (503 ${AUDIT_UNAVAILABLE}) until records can be written`);
@@ -200,11 +245,19 @@ export class PgAuditTrail implements AuditTrail {
           for await (const lines of streamLines(input)) {
             for (const line of lines) {
               if (!line) continue;
+              let row: unknown;
               try {
-                batch.push(JSON.parse(line) as Row);
+                row = JSON.parse(line);
               } catch {
                 continue; // a torn last line after a crash
               }
+              // A line that is not a row as spooled (damaged) would fail its batch on every attempt,
+              // and keep everything after it from ever reaching the database.
+              if (!spooledRow(row)) {
+                this.opts.warn(`airlock: audit spool ${this.spoolFile}: a damaged line is left out (${line.slice(0, 80)})`);
+                continue;
+              }
+              batch.push(row);
               if (batch.length >= this.opts.batchRows) {
                 await this.insert(batch);
                 batch = [];
@@ -219,6 +272,7 @@ export class PgAuditTrail implements AuditTrail {
       // Rows appended meanwhile wait in `queue`: drain never runs during a ship, so emptying is safe.
       fs.rmSync(this.spoolFile, { force: true });
       this.spooled = false;
+      this.recovered('audit records spooled while the spool was full are shipped');
       this.opts.warn(`airlock: audit records spooled while the state store was unreachable are shipped`);
       return true;
     } catch {
@@ -255,6 +309,15 @@ export class PgAuditTrail implements AuditTrail {
     clearTimeout(this.timer);
     if (this.queue.length) this.opts.warn(`airlock: ${this.queue.length} audit records could not be written before stopping (${this.spoolError})`);
   }
+}
+
+/** A row as `spool` writes it, storable as it is (PostgreSQL's text refuses U+0000). */
+function spooledRow(v: unknown): v is Row {
+  if (!v || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  const text = (x: unknown): boolean => typeof x === 'string' && !x.includes('\u0000');
+  return text(r.replica) && text(r.id) && text(r.outcome) && text(r.line) && typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time))
+    && (r.agent === null || text(r.agent)) && (r.host === null || text(r.host));
 }
 
 /** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */
@@ -303,6 +366,8 @@ export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncG
       } catch {
         continue;
       }
+      // As the file reader: a line that is not a record (a row edited by hand) is skipped.
+      if (!rec || typeof rec !== 'object' || typeof rec.time !== 'string') continue;
       if (!matches(rec)) continue;
       yield row.line;
       if (filter.limit !== undefined && ++n >= filter.limit) return;

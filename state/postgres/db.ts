@@ -1,9 +1,10 @@
 // One PostgreSQL database shared by every replica, through `pg` (node-postgres): a pool for
 // queries and one dedicated connection that LISTENs for the changes other replicas announce with
-// NOTIFY (approvals, grants, agents, secrets, policy versions). That connection is also the health
-// probe: while it is down, the stores' views may miss changes, so everything that needs the
-// database fails closed at once (StoreUnavailableError → 503) instead of waiting on timeouts; it
-// reconnects by itself, and on reconnect every store re-reads what it keeps in memory.
+// NOTIFY (approvals, grants, agents, secrets, policy versions, where secrets were injected). That
+// connection is also the health probe: while it is down, the stores' views may miss changes, so
+// everything that needs the database fails closed at once (StoreUnavailableError → 503) instead of
+// waiting on timeouts; it reconnects by itself, and on reconnect every store re-reads what it
+// keeps in memory.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,7 @@ export const PG_STORE = 'PostgreSQL (state store)';
  * The channels the stores announce changes on. The change feed LISTENs to all of them before
  * `open` returns, so no change made while the stores load is missed.
  */
-export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions'] as const;
+export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions', 'airlock_injected'] as const;
 
 export function isPostgresUrl(url: string | undefined): url is string {
   return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());
@@ -73,7 +74,16 @@ export interface PgStateOptions {
   warn?: (line: string) => void;
   /** Pool size (default 10). */
   max?: number;
+  /**
+   * How often the change feed's connection is asked to answer (ms, default 5000). A connection
+   * that went silent (a NAT or firewall that dropped it, a server that stopped) delivers no notice
+   * and reports no error: without an answer in time it is replaced, and every store re-reads.
+   */
+  heartbeatMs?: number;
 }
+
+/** Notices a replica could not send yet (the database was lost after the change committed), at most. */
+const PENDING_NOTICES = 1000;
 
 type Handler = (payload: Record<string, unknown>) => void;
 
@@ -86,9 +96,14 @@ export class PgState {
   private listenerUp = false;
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly resyncs = new Set<() => unknown>();
+  private readonly marks = new Map<string, Set<(value: number) => void>>();
   private queryDown: string | undefined;
   private listenerDown: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Notices whose pg_notify failed, sent again until they go (keyed by their text: sending twice is harmless). */
+  private readonly unsent = new Map<string, { channel: string; text: string }>();
+  private resendTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Where loss and recovery of the database, and rows that cannot be read, are reported. */
   readonly warn: (line: string) => void;
@@ -186,9 +201,51 @@ export class PgState {
     }
   }
 
-  /** Tells every replica (this one included) that something changed. */
+  /**
+   * Tells every replica (this one included) that something changed. The change has committed when
+   * this is called: a notice the database could not take is sent again until it goes (handlers
+   * re-read, so a repeat is harmless), or the other replicas would keep deciding on what they had.
+   */
   async notify(channel: string, payload: Record<string, unknown>): Promise<void> {
-    await this.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify({ ...payload, from: this.replica })]);
+    const text = JSON.stringify({ ...payload, from: this.replica });
+    try {
+      await this.query('SELECT pg_notify($1, $2)', [channel, text]);
+    } catch (err) {
+      this.resendLater(channel, text);
+      throw err;
+    }
+  }
+
+  private resendLater(channel: string, text: string): void {
+    if (this.closed) return;
+    const key = `${channel}\n${text}`;
+    this.unsent.delete(key);
+    this.unsent.set(key, { channel, text });
+    if (this.unsent.size > PENDING_NOTICES) this.unsent.delete(this.unsent.keys().next().value!);
+    if (this.resendTimer) return;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined;
+      void this.resend();
+    }, 250);
+    this.resendTimer.unref();
+  }
+
+  private async resend(): Promise<void> {
+    for (const [key, n] of [...this.unsent]) {
+      try {
+        await this.query('SELECT pg_notify($1, $2)', [n.channel, n.text]);
+        this.unsent.delete(key);
+      } catch {
+        break;
+      }
+    }
+    if (this.unsent.size && !this.closed && !this.resendTimer) {
+      this.resendTimer = setTimeout(() => {
+        this.resendTimer = undefined;
+        void this.resend();
+      }, 250);
+      this.resendTimer.unref();
+    }
   }
 
   /** Calls `fn` for each notification on `channel` sent by another replica. */
@@ -199,6 +256,21 @@ export class PgState {
       this.handlers.set(channel, set);
       if (this.listenerUp && !(CHANNELS as readonly string[]).includes(channel)) void this.listener?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
     }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /**
+   * A store read how far a table has moved (a sequence) in a statement it makes anyway; the
+   * store that keeps that table's view catches up when it is behind (`onMark`).
+   */
+  mark(name: string, value: number): void {
+    for (const fn of this.marks.get(name) ?? []) fn(value);
+  }
+
+  onMark(name: string, fn: (value: number) => void): () => void {
+    let set = this.marks.get(name);
+    if (!set) this.marks.set(name, (set = new Set()));
     set.add(fn);
     return () => set.delete(fn);
   }
@@ -247,6 +319,7 @@ export class PgState {
     for (const channel of new Set([...CHANNELS, ...this.handlers.keys()])) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     this.listener = client;
     this.listenerUp = true;
+    this.heartbeat(client, lost);
     const wasDown = this.listenerDown !== undefined;
     this.listenerDown = undefined;
     if (wasDown) {
@@ -260,6 +333,35 @@ export class PgState {
         }
       }
     }
+  }
+
+  /** Asks the change feed's connection to answer every `heartbeatMs`; silence past that is a lost feed. */
+  private heartbeat(client: pg.Client, lost: (err?: Error) => void): void {
+    const every = this.opts.heartbeatMs ?? 5000;
+    clearTimeout(this.heartbeatTimer);
+    const beat = (): void => {
+      this.heartbeatTimer = setTimeout(() => {
+        if (this.listener !== client) return;
+        let answered = false;
+        const silent = setTimeout(() => {
+          if (answered || this.listener !== client) return;
+          // end() would wait on a connection that answers nothing: its socket is dropped.
+          (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+          lost(new Error(`the change feed gave no answer in time (${every} ms)`));
+        }, every);
+        silent.unref();
+        client.query('SELECT 1').then(() => {
+          answered = true;
+          clearTimeout(silent);
+          beat();
+        }, () => {
+          answered = true;
+          clearTimeout(silent);
+        });
+      }, every);
+      this.heartbeatTimer.unref();
+    };
+    beat();
   }
 
   private scheduleReconnect(): void {
@@ -276,6 +378,8 @@ export class PgState {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.heartbeatTimer);
+    clearTimeout(this.resendTimer);
     const l = this.listener;
     this.listener = undefined;
     this.listenerUp = false;

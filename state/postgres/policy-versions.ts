@@ -73,8 +73,24 @@ export class PgPolicyVersions implements Document<VersionsData> {
       await this.load();
       if (this.state.current !== before) for (const fn of this.listeners) fn(this.state.current);
     });
-    this.chain = run.catch(() => undefined);
+    // A notice is the only word of a publish elsewhere: a read that failed (a statement past its
+    // bound, a connection lost) is tried again until it succeeds, or this replica would go on
+    // deciding with the version it had until the next publish.
+    this.chain = run.then(() => { this.retryMs = 0; }, () => this.retryLater());
     return run;
+  }
+
+  private retryMs = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryMs = Math.min(5000, Math.max(250, this.retryMs * 2));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.reloadAndTell().catch(() => undefined);
+    }, this.retryMs);
+    this.retryTimer.unref();
   }
 
   /** Writes a version's files into <home>/policies/<version>/ unless they are there. */
@@ -143,7 +159,8 @@ export class PgPolicyVersions implements Document<VersionsData> {
       this.state = next;
       // Here too: a load of an older version may have finished after this publish activated its own.
       if (next.current !== before) for (const fn of this.listeners) fn(next.current);
-      await this.db.notify(CHANNEL, { current: next.current });
+      // Committed: a notice the database cannot take now is sent again by PgState until it goes.
+      await this.db.notify(CHANNEL, { current: next.current }).catch(() => undefined);
     });
     this.chain = run.catch(() => undefined);
     return run;

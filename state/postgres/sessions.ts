@@ -25,6 +25,8 @@ import { jsonb, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_sessions';
+/** How far the record of where secrets were injected has moved (state/postgres/injected-places.ts), read with every entry. */
+const INJECTED_SEQ = '(SELECT max(seq) FROM injected_places) AS injected_seq';
 const SWEEP_MS = 60_000;
 /** Timeline entries waiting for the next batch, at most (beyond it the oldest are dropped). */
 const PENDING_TIMELINE = 10_000;
@@ -109,9 +111,22 @@ export class PgSessions implements AgentSessions {
   }
 
   /** Another replica changed a session: re-read it and tell this process's subscribers. */
-  private async heard(p: Notice): Promise<void> {
+  private async heard(p: Notice, attempt = 0): Promise<void> {
     if (typeof p.id !== 'string') return;
-    const rec = await this.reload(p.id);
+    let rec: SessionRecord | undefined;
+    try {
+      rec = await this.reload(p.id);
+    } catch (err) {
+      // The session could not be re-read (a statement past its bound, a connection lost): labels
+      // gained or a reset through another replica still make this replica's open streams of it
+      // stale at once (they only need its id); the session is read again for the studio later.
+      const known = this.view.get(p.id);
+      const s = known ? summary(known) : { id: p.id, agent: '', token: '', started: '', last_seen: '', labels: {}, requests: 0, egress_bytes: 0, links: 0, link_bytes: 0 };
+      if (attempt === 0 && p.type === 'labels' && Array.isArray(p.labels)) this.emit({ type: 'labels', session: s, labels: p.labels.map(String), remote: true });
+      if (attempt === 0 && p.type === 'ended') this.emit({ type: 'ended', session: s });
+      if (attempt < 5 && !this.closed) setTimeout(() => void this.heard(p, attempt + 1).catch(() => undefined), 500 * 2 ** attempt).unref();
+      throw err;
+    }
     if (!rec) return;
     const s = summary(rec);
     if (p.type === 'cleared' && typeof p.label === 'string') this.emit({ type: 'cleared', session: s, label: p.label, by: String(p.by ?? 'unknown') });
@@ -142,7 +157,8 @@ export class PgSessions implements AgentSessions {
           WHERE s.agent = $1 AND s.token = $2 AND s.ended IS NULL${confirming ? ' AND EXISTS (SELECT 1 FROM tok)' : ''}
           RETURNING s.id, s.started, s.requests - 1 AS requests, s.egress_bytes, ${LABELS_SQL} AS labels,
             (SELECT jsonb_build_object('request_id', k.request_id, 'host', k.host) FROM session_links k WHERE k.session = s.id AND k.url = $4::text) AS seen,
-            EXISTS (SELECT 1 FROM session_links k WHERE k.session = s.id AND k.url_host = $5::text) AS host_seen`;
+            EXISTS (SELECT 1 FROM session_links k WHERE k.session = s.id AND k.url_host = $5::text) AS host_seen,
+            ${INJECTED_SEQ}`;
     // Confirming: the token's row, and the session's entry only while that row exists; no row at all → revoked.
     const sql = confirming
       ? `WITH tok AS (SELECT ${TOKEN_COLUMNS} FROM ${TOKEN_TABLES} WHERE t.id = $2 AND t.agent = $1), entered AS (${entering})
@@ -152,6 +168,7 @@ export class PgSessions implements AgentSessions {
     for (let attempt = 0; attempt < 3; attempt++) {
       const r = await this.db.query(sql, [agent, token, time, link?.url ?? null, link?.host ?? null]);
       const row = r.rows[0];
+      if (row?.injected_seq != null) this.db.mark('injected_places', Number(row.injected_seq));
       let confirmed: AgentInfo | undefined;
       if (confirming) {
         confirmed = confirmedAgent(agent, row as TokenRow | undefined);
@@ -166,9 +183,10 @@ export class PgSessions implements AgentSessions {
       const id = `s_${crypto.randomBytes(8).toString('hex')}`;
       const made = await this.db.query(
         `INSERT INTO sessions (id, agent, token, started, last_seen, requests) VALUES ($1, $2, $3, $4, $4, 1)
-          ON CONFLICT (agent, token) WHERE ended IS NULL DO NOTHING RETURNING started`,
+          ON CONFLICT (agent, token) WHERE ended IS NULL DO NOTHING RETURNING started, ${INJECTED_SEQ}`,
         [id, agent, token, time],
       );
+      if (made.rows[0]?.injected_seq != null) this.db.mark('injected_places', Number(made.rows[0].injected_seq));
       if (!made.rowCount) continue;
       const started = iso(made.rows[0]!.started);
       const rec: SessionRecord = { id, agent, token, started, last_seen: started, labels: {}, requests: 1, egress_bytes: 0, links: 0, link_bytes: 0, events: [], timeline: [] };

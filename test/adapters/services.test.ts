@@ -140,10 +140,10 @@ t.test('Cloudflare, Neon console', async (t) => {
     ['DELETE https://api.cloudflare.com/client/v4/accounts/a1/r2/buckets/b', 'r2.buckets.delete:delete'],
   ], 'cloudflare');
   check(t, [
-    ['GET https://console.neon.tech/api/v2/projects', 'api.get:read'],
+    ['GET https://console.neon.tech/api/v2/projects', 'projects.get:read'],
     ['DELETE https://console.neon.tech/api/v2/projects/p1', 'projects.delete:delete'],
     ['DELETE https://console.neon.tech/api/v2/projects/p1/branches/b1', 'branches.delete:delete'],
-    ['POST https://console.neon.tech/api/v2/projects/p1/branches', 'api.update:write'],
+    ['POST https://console.neon.tech/api/v2/projects/p1/branches', 'projects.branches.update:write', { project_id: 'p1' }],
   ], 'neon');
 });
 

@@ -81,8 +81,11 @@ const rpc = ([kind, op]: [string, string]): Shape =>
       ? { url: 'https://dynamodb.us-east-1.amazonaws.com/', type: 'application/json', body: '{"TableName":"orders"}', headers: [['X-Amz-Target', `DynamoDB_20120810.${op}`]] }
       : kind === 'redis'
         ? { url: 'https://eu1-proud-owl-31234.upstash.io/', type: 'application/json', body: JSON.stringify(op.split(' ')) }
+        : kind === 'hasura'
+          // Hasura's schema API: every operation is `{type, args}` to one URL (`bulk` carries a delete).
+          ? { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify(op === 'bulk' ? { type: 'bulk', args: [{ type: 'select', args: { table: 'users', columns: ['id'] } }, { type: 'delete', args: { table: 'users', where: {} } }] } : { type: op, args: { table: 'users', ...(op === 'delete' ? { where: {} } : { columns: ['id'] }) } }) }
         : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
-const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL']);
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk']);
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
@@ -133,6 +136,8 @@ function actions(d: RequestDescription): Set<string> {
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
   const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
+  // Hasura: each `{type}` of the body, a bulk's members too.
+  if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
@@ -263,6 +268,30 @@ t.test('a request whose operation cannot be read is never covered by a grant', a
   t.match(await engine.decide(twoReadings), { action: 'approve', grants: { offered: [] } }, 'body:ambiguous: the grant is withheld');
 });
 
+t.test('a grant on a GraphQL endpoint of a host no service module owns covers the approved operation only', async (t) => {
+  // Linear, Shopify, Hasura, GitLab: every query and mutation is one POST to one URL.
+  const gql = (url: string, body: unknown): RequestDescription =>
+    describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  // Also where only the body or the host name says GraphQL (Monday's `/v2`, Contentful's graphql. host).
+  const endpoints = ['https://api.linear.app/graphql', 'https://acme.myshopify.com/admin/api/2024-10/graphql.json', 'https://hasura.acme.dev/v1/graphql', 'https://gitlab.example/graphql/v1', 'https://api.monday.com/v2', 'https://graphql.contentful.example/content/v1/spaces/s1'];
+  for (const url of endpoints) {
+    for (const [approvedBody, high] of [[{ query: '{ viewer { id } }' }, false], [{ query: 'mutation { issueCreate(input: {title: "x"}) { success } }' }, true]] as const) {
+      const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+      t.teardown(() => queue.close());
+      const approved = gql(url, approvedBody);
+      await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: high });
+      const same = gql(url, approvedBody);
+      same.grants = queue.matchingGrants(same);
+      t.match(await engine.decide(same), { action: 'allow' }, `${url}: the approved operation is covered again`);
+      for (const later of [{ query: 'mutation { teamUpdate(id: "t", input: {private: false}) { success } }' }, [approvedBody, { query: 'mutation { apiKeyCreate(input: {}) { key } }' }]]) {
+        const d = gql(url, later);
+        d.grants = queue.matchingGrants(d);
+        t.match(await engine.decide(d), { action: 'approve' }, `${url}: a grant for ${JSON.stringify(approvedBody)} does not cover ${JSON.stringify(later)}`);
+      }
+    }
+  }
+});
+
 t.test('a grant covers the approved scheme and port only: another port of the host may be another service', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
@@ -359,6 +388,32 @@ t.test('a grant covers the place it was approved for: another repository, channe
         req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 }), [['content-profile', 'internal']]),
       ],
     ],
+    [
+      // An Edge Function is a program of its own: one operation (`functions.invoke`) for all of them.
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 1 })),
+      req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome', 'application/json', json({ user: 2 })),
+      [
+        req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/purge-accounts', 'application/json', json({})),
+        req('POST', 'https://abcdefghijkl.supabase.co/functions/v1/send-welcome/admin/reset', 'application/json', json({})),
+      ],
+    ],
+    [
+      // Neon's console calls the table does not name, and the Management API's project.
+      req('POST', 'https://console.neon.tech/api/v2/projects/shiny-wind-1/branches', 'application/json', json({ branch: { name: 'dev' } })),
+      req('POST', 'https://console.neon.tech/api/v2/projects/shiny-wind-1/branches', 'application/json', json({ branch: { name: 'dev2' } })),
+      [req('POST', 'https://console.neon.tech/api/v2/projects/other-proj-2/branches', 'application/json', json({ branch: { name: 'dev' } }))],
+    ],
+    [
+      req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
+      req('POST', 'https://api.supabase.com/v1/projects/abcdefghijkl/functions/deploy', 'application/json', json({ slug: 'hello' })),
+      [req('POST', 'https://api.supabase.com/v1/projects/zyxwvutsrqpo/functions/deploy', 'application/json', json({ slug: 'hello' }))],
+    ],
+    [
+      // A Storage upload acts in its bucket: another bucket (a public one) is elsewhere.
+      req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/avatars/u1.png', 'image/png', 'png'),
+      req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/avatars/u2.png', 'image/png', 'png'),
+      [req('POST', 'https://abcdefghijkl.supabase.co/storage/v1/object/public-site/dump.csv', 'text/csv', 'a,b')],
+    ],
   ];
   for (const [approved, again, elsewhere] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
@@ -372,6 +427,41 @@ t.test('a grant covers the place it was approved for: another repository, channe
       t.ok(d.grants.length > 0, 'the queue offers the grant (same operation)');
       t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for \w+:/ }] } }, `${d.request.url} ${String(d.request.body.json ? json(d.request.body.json) : d.request.body.form ? json(d.request.body.form) : '')}: the engine withholds it`);
     }
+  }
+});
+
+t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {
+  // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
+  // creating a branch must not cover creating a compute endpoint or a database owned by another role.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const neon = (method: string, p: string, body: unknown): RequestDescription =>
+    describeRequest({ method, url: `https://console.neon.tech/api/v2/projects/shiny-wind-1${p}`, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = neon('POST', '/branches', { branch: { name: 'dev' } });
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  const again = neon('POST', '/branches', { branch: { name: 'dev2' } });
+  again.grants = queue.matchingGrants(again);
+  t.match(await engine.decide(again), { action: 'allow' }, 'the approved call is covered again');
+  for (const [method, p, body] of [['POST', '/endpoints', { endpoint: { branch_id: 'br-1' } }], ['POST', '/branches/br-main/databases', { database: { name: 'x', owner_name: 'evil' } }]] as const) {
+    const d = neon(method, p, body);
+    d.grants = queue.matchingGrants(d);
+    t.match(await engine.decide(d), { action: 'approve' }, `${method} ${p}: not covered`);
+  }
+  // Supabase Storage: `/object/{path+}` took moves, copies and overwrites as uploads to the bucket.
+  const storage = (p: string, type: string, body: string, headers: Array<[string, string]> = []): RequestDescription =>
+    describeRequest({ method: 'POST', url: `https://abcdefghijkl.supabase.co/storage/v1/object/${p}`, headers: [['content-type', type], ...headers], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const upload = storage('avatars/u1.png', 'image/png', 'png');
+  await queue.approve((await queue.create(upload, await engine.decide(upload))).id, { by: 'test', grantMinutes: 30 });
+  const next = storage('avatars/u2.png', 'image/png', 'png');
+  next.grants = queue.matchingGrants(next);
+  t.match(await engine.decide(next), { action: 'allow' }, 'another upload to the bucket is covered');
+  for (const d of [
+    storage('copy', 'application/json', JSON.stringify({ bucketId: 'avatars', sourceKey: 'u1.png', destinationBucket: 'public-site', destinationKey: 'u1.png' })),
+    storage('move', 'application/json', JSON.stringify({ bucketId: 'avatars', sourceKey: 'u1.png', destinationKey: 'gone.png' })),
+    storage('avatars/u1.png', 'image/png', 'png', [['x-upsert', 'true']]),
+  ]) {
+    d.grants = queue.matchingGrants(d);
+    t.match(await engine.decide(d), { action: 'approve' }, `${d.request.path} ${d.request.headers['x-upsert'] ? '(x-upsert)' : ''}: not covered`);
   }
 });
 

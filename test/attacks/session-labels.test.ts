@@ -68,6 +68,27 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   const sessions = (await api('GET', '/api/sessions')).body.sessions as Array<{ labels: Record<string, unknown> }>;
   t.equal(sessions.length, cases.length);
   for (const s of sessions) t.same(Object.keys(s.labels).sort(), ['private', 'untrusted']);
+  // A write held for a human and approved later: its card named no trifecta (the session held
+  // nothing yet), but its answer brings what its decision's labels say, as every answer does. An
+  // export approved as a plain write still makes the session `private`.
+  const approver = await airlock.agents.add('approved-export');
+  const viaApproved = airlock.proxyUrl('approved-export', approver.token);
+  const waiting = viaCurl(viaApproved, 'POST', `${web.origin('db.test')}/export?s=200`, '{"table":"customers"}');
+  let pending: Array<{ id: string; rule: string }> = [];
+  for (let i = 0; i < 200 && pending.length === 0; i++) {
+    pending = ((await api('GET', '/api/approvals?status=pending')).body.approvals as Array<{ id: string; rule: string; agent: string }>).filter((a) => a.agent === 'approved-export');
+    if (pending.length === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(pending.length, 1, 'the export is held');
+  t.equal(pending[0]!.rule, 'host.write', 'as a plain write: the session held nothing yet');
+  t.equal((await api('POST', `/api/approvals/${pending[0]!.id}/approve`, {})).status, 200);
+  t.equal((await waiting).status, 200, 'the approved export is answered');
+  t.equal(await viaNode(viaApproved, 'GET', `${web.origin('news.test')}/page`), 200);
+  const after = await viaCurl(viaApproved, 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' });
+  t.equal(after.status, 202, 'the POST after the approved export and a page is held');
+  t.match(JSON.parse(after.body).detail, /private data \(request [0-9a-f-]+ to db\.test\)/, 'the reason names the approved export');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'still nothing reached the webhook');
+
   // Control: a fresh session that read nothing sends the same POST.
   const fresh = await airlock.agents.add('fresh');
   t.equal((await viaCurl(airlock.proxyUrl('fresh', fresh.token), 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200);
@@ -339,3 +360,4 @@ t.test('a stream is cut when a label arrived while its session was read, or its 
   t.not(await before.finish(), 200, 'the upload of the ended session is cut');
   t.notOk(sentRest(), 'its rest never reached the webhook');
 });
+

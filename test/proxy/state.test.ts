@@ -91,6 +91,11 @@ t.test('audit log: append, stream with filters, torn lines skipped', async (t) =
   t.same(await ids({ limit: 2 }), ['r0', 'r1']);
   t.same(await ids({ outcome: 'denied' }), []);
   t.equal(fs.statSync(log.file).mode & 0o777, 0o600);
+  // Restarted after the crash that tore the last line: the first record appended now is not glued to it.
+  const again = new AuditLog(home);
+  again.append({ time: new Date(Date.UTC(2026, 0, 3)).toISOString(), id: 'after-crash', outcome: 'forwarded' });
+  await again.close();
+  t.same(await ids({ since: '2026-01-02T00:00:00Z' }), ['r5', 'after-crash'], 'the first record after a torn line is kept');
 });
 
 t.test('local CA: created once, key private, leaves cached and valid for the host', async (t) => {

@@ -3,6 +3,7 @@
 // authenticates, the same master key opens the secrets, approvals, grants and audit records are
 // there, and a second run adds nothing.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import t from 'tap';
 import { AgentStore } from '../../state/agents.ts';
 import { ApprovalQueue } from '../../state/approvals.ts';
@@ -14,6 +15,7 @@ import { auditLines } from '../../state/postgres/audit.ts';
 import { PgState } from '../../state/postgres/db.ts';
 import { PgSessions } from '../../state/postgres/sessions.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
+import { InjectionJournal } from '../../state/injected-places.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -43,19 +45,33 @@ if (missing) {
     const audit = new AuditLog(home);
     for (let i = 0; i < 5; i++) audit.append({ time: new Date().toISOString(), id: `r${i}`, agent: 'bot', host: 'api.example', outcome: 'forwarded' });
     await audit.close();
+    // A damaged log (edited by hand, restored from a broken copy): values PostgreSQL refuses in a
+    // text or timestamp column must not stop the move or lose the good records around them.
+    const now = new Date().toISOString();
+    fs.appendFileSync(audit.file, [
+      JSON.stringify({ time: now, id: 'nul\u0000id', agent: 'bot\u0000x', host: 'h\u0000.example', outcome: 'forwarded\u0000' }),
+      JSON.stringify({ time: '-271821-04-20T00:00:00.000Z', id: 'ancient', agent: 'bot', outcome: 'forwarded' }),
+      JSON.stringify({ time: '+275760-09-13T00:00:00.000Z', id: 'far', agent: 'bot', outcome: 'forwarded' }),
+      'null',
+      '{"torn": ',
+      JSON.stringify({ time: now, id: 'last', agent: 'bot', host: 'api.example', outcome: 'forwarded' }),
+    ].join('\n') + '\n');
     const journal = JournalSessionStore.open(home, { flushMs: 0 });
     const entered = await journal.enter('bot', 'tok1', new Date().toISOString());
     await journal.addLabels(entered.session.id, ['untrusted'], { request_id: 'r0', host: 'issues.example', time: new Date().toISOString() });
     journal.addLinks(entered.session.id, { request_id: 'r0', host: 'issues.example' }, ['https://news.example/a']);
     await journal.close();
+    const injected = await InjectionJournal.open(home);
+    await injected.record([{ place: 'api.example', secret: 'github_token', form: 'value' }]);
+    await injected.close();
 
     const pg = await startPostgres(t);
     const url = await pg.createDatabase('migrate');
     const env = { ...process.env, AIRLOCK_MASTER_KEY: key };
     const first = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 5 audit records/);
+    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 1 injected places, 7 audit records \(4 damaged lines left out/);
     const again = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 sessions, 0 audit records/, 'a second run adds nothing');
+    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 sessions, 0 injected places, 0 audit records/, 'a second run adds nothing');
 
     const db = await PgState.open(url, { listen: false });
     t.teardown(() => db.close());
@@ -73,8 +89,13 @@ if (missing) {
     t.equal(moved.session.labels.untrusted?.request_id, 'r0', 'with its labels');
     t.same(moved.seen, { request_id: 'r0', host: 'issues.example' }, 'and the links it was served');
     await sessions.close();
+    const places = (await db.query('SELECT place, secret, form FROM injected_places')).rows;
+    t.same(places, [{ place: 'api.example', secret: 'github_token', form: 'value' }], 'where the secret was injected moves too');
     let n = 0;
     for await (const _ of auditLines(db, { agent: 'bot' })) n++;
-    t.equal(n, 5, 'the audit records are in the shared log');
+    t.equal(n, 6, "the agent's audit records are in the shared log");
+    const ids: string[] = [];
+    for await (const line of auditLines(db, {})) ids.push((JSON.parse(line) as { id: string }).id);
+    t.ok(ids.includes('nul\u0000id') && ids.includes('last'), 'its line as written, and the record after the damaged ones');
   });
 }

@@ -255,6 +255,32 @@ if (missing) {
       t.pass('Q decides with the published version, not the refused one');
     });
 
+    await t.test('a publish heard while B cannot read it (a statement past its bound) or cannot load it (a failure for a moment): B gets there by itself', async (t) => {
+      const dir = tempDir(t, 'al-atk-draft-');
+      fs.cpSync(policyDir, dir, { recursive: true });
+      fs.appendFileSync(path.join(dir, 'airlock.rego'), '\n# read late\n');
+      const passing = async () => ({ ok: true, passed: 0, failed: 0, output: '', failures: [] });
+      const db = (b as Airlock<Services> & { db?: PgState }).db!;
+      const query = db.query.bind(db);
+      let refused = 0;
+      db.query = ((text: string, params?: unknown[]) => {
+        if (refused < 2 && text.includes('FROM policy_history')) {
+          refused++;
+          return Promise.reject(new Error('canceling statement due to statement timeout'));
+        }
+        return query(text, params);
+      }) as typeof db.query;
+      const load = b.engine.load.bind(b.engine);
+      let loads = 0;
+      b.engine.load = (compiled) => (loads++ === 0 ? Promise.reject(new Error('EIO reading the bundle')) : load(compiled));
+      t.teardown(() => { db.query = query; b.engine.load = load; });
+      const published = await a.policyVersions!.publish(dir, (c) => a.engine.load(c), passing, 'read late');
+      await until('B to run the version it could not read or load at first', () => (b.engine.version === published.version && b.policyVersions!.current === published.version) || undefined, 20_000)
+        .catch((e: Error) => { throw new Error(`${e.message}: B runs ${b.engine.version}, knows ${b.policyVersions!.current} as live (reads refused: ${refused}, loads: ${loads})`); });
+      t.equal(refused, 2, 'its reads were refused twice');
+      t.ok(loads >= 2, 'its first load failed');
+    });
+
     await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
       const issued = await a.agents.add('hostile');
       const auth = `hostile:${issued.token}`;
@@ -376,6 +402,37 @@ if (missing) {
       upload.end('b'.repeat(2048));
       t.not(await answer, 200, 'the upload decided before the labels is cut');
       t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('b')), 'its rest never reached the upstream');
+
+      // Again while A cannot re-read the session (its statements past their bound): the notice alone cuts the stream.
+      const dbA = (la as Airlock<Services> & { db?: PgState }).db!;
+      const query = dbA.query.bind(dbA);
+      let refusedReads = 0;
+      dbA.query = ((text: string, params?: unknown[]) => {
+        if (text.includes('WHERE s.id = $1')) {
+          refusedReads++;
+          return Promise.reject(new Error('canceling statement due to statement timeout'));
+        }
+        return query(text, params);
+      }) as typeof dbA.query;
+      t.teardown(() => { dbA.query = query; });
+      const again = await la.agents.add('bot2');
+      const upload2 = http.request({
+        host: '127.0.0.1', port: la.proxyAddress.port, method: 'POST', path: `${web.origin('hooks.test')}/upload`, agent: false,
+        headers: { 'proxy-authorization': `Basic ${Buffer.from(`bot2:${again.token}`).toString('base64')}`, 'content-type': 'text/plain', 'content-length': 4096 },
+      });
+      const answer2 = new Promise<number>((resolve) => {
+        upload2.on('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+        upload2.on('error', () => resolve(-1));
+      });
+      upload2.write('c'.repeat(2048));
+      await until('the second upload to be decided and streaming', () => la.sessions.list().some((x) => x.agent === 'bot2' && x.requests > 0) || undefined);
+      t.equal((await send(lb, `bot2:${again.token}`, 'GET', `${web.origin('news.test')}/today`)).status, 200);
+      t.equal((await send(lb, `bot2:${again.token}`, 'GET', `${web.origin('db.test')}/customers/1`)).status, 200);
+      await until('A to hear of the labels and fail to re-read the session', () => refusedReads >= 2 || undefined);
+      upload2.end('d'.repeat(2048));
+      t.not(await answer2, 200, 'the upload decided before the labels is cut though A could not re-read its session');
+      t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('d')), 'its rest never reached the upstream');
+      dbA.query = query;
     });
 
     await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {

@@ -2,15 +2,17 @@
 // own change feed) in one process: what one changes the other sees, what must happen once happens
 // once, and a dump of the database holds no secret. Real PostgreSQL and Redis, started here.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import t from 'tap';
 import { TotpStore } from '../../state/totp.ts';
+import { mintToken } from '../../state/agents.ts';
 import { PgAgents } from '../../state/postgres/agents.ts';
 import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { PgAuditTrail } from '../../state/postgres/audit.ts';
 import { PgState, migrate, migrationFiles } from '../../state/postgres/db.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
 import { PgSessions } from '../../state/postgres/sessions.ts';
-import type { AuditRecord } from '../../state/audit-log.ts';
+import { AUDIT_UNAVAILABLE, type AuditRecord } from '../../state/audit-log.ts';
 import { clearLabelAudited, resetAudited, type SessionChange } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 import { RedisRateLimits } from '../../state/redis/limits.ts';
@@ -18,6 +20,7 @@ import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import { missingPostgres, missingRedis, startPostgres, startRedis } from '../helpers/pg-redis.ts';
 import { tempDir } from '../temp-dir.ts';
+import { until } from '../helpers/until.ts';
 import { StoreUnavailableError } from '../../state/unavailable.ts';
 
 const missing = missingPostgres() ?? missingRedis();
@@ -59,6 +62,44 @@ if (missing) {
       t.equal(await agentsB.authenticate('bot', issued.token), undefined);
     });
 
+    await t.test('agents moved by migrate-state: a token PostgreSQL refuses leaves nothing half moved; the next run moves the agent whole', async (t) => {
+      const agents = await PgAgents.open(a);
+      const good = mintToken({});
+      const agent = { name: 'moved', labels: { team: 'm' }, created: new Date().toISOString(), tokens: [good.stored, { ...mintToken({}).stored, expires: '-271821-04-20T00:00:00.000Z' }] };
+      await t.rejects(agents.importAgent(agent), { message: /agent moved, token/ }, 'the damaged token is named');
+      t.ok(await agents.importAgent({ ...agent, tokens: [good.stored] }), 'the run after the file is mended moves the agent');
+      t.same((await agents.authenticate('moved', good.public.token))?.labels, { team: 'm' }, 'with its token');
+    });
+
+    await t.test("clock skew: token and grant expiry are judged by the database's clock, not a replica's", async (t) => {
+      const realNow = Date.now;
+      t.teardown(() => { Date.now = realNow; });
+      const agentsA = await PgAgents.open(a);
+      const agentsB = await PgAgents.open(b);
+      // Minted on a replica whose clock runs an hour ahead: the TTL still counts from the database's now.
+      Date.now = () => realNow() + 3_600_000;
+      const issued = await agentsA.add('skewed', { ttlMs: 60_000 });
+      Date.now = realNow;
+      t.ok(Date.parse(issued.expires!) < realNow() + 120_000, `a 60 s token expires within minutes, not an hour late (${issued.expires})`);
+      t.ok(await agentsB.authenticate('skewed', issued.token), 'B takes it while it lives');
+      // It expires (the database's clock says so); B's clock lags five minutes behind.
+      await a.query(`UPDATE agent_tokens SET expires = now() - interval '1 second' WHERE id = $1`, [issued.id]);
+      Date.now = () => realNow() - 300_000;
+      t.equal(await agentsB.authenticate('skewed', issued.token), undefined, 'an expired token is refused by a replica whose clock lags');
+      Date.now = realNow;
+
+      const qa = await PgApprovals.open(a, { sweepMs: 0, now: () => Date.now() + 3_600_000 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0, now: () => Date.now() - 300_000 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+      const rec = await qa.create(description('skewed', '/grant'), decision, 'hs');
+      const { grant } = await qa.approve(rec.id, { by: 'studio', grantMinutes: 1 });
+      t.ok(grant && Date.parse(grant.expires) < realNow() + 120_000, `a one-minute grant given on a replica an hour ahead lasts a minute (${grant?.expires})`);
+      await until('B hears of the grant', () => qb.grants(true).some((g) => g.id === grant!.id), 10_000);
+      t.equal((await qb.matchingGrants(description('skewed', '/grant'))).length, 1, 'B applies it while it lives');
+      await a.query(`UPDATE grants SET expires = now() - interval '1 second' WHERE id = $1`, [grant!.id]);
+      t.same(await qb.matchingGrants(description('skewed', '/grant')), [], 'an expired grant is not applied by a replica whose clock lags');
+    });
+
     await t.test('approvals: held on A, approved on B, released on A; used once', async (t) => {
       const qa = await PgApprovals.open(a, { sweepMs: 0 });
       const qb = await PgApprovals.open(b, { sweepMs: 0 });
@@ -75,6 +116,30 @@ if (missing) {
       const retry = await qb.claimRetry(rec.id, description(), 'h1');
       t.equal(retry.kind, 'refused', 'a retry cannot use it again');
       await t.rejects(qa.approve(rec.id, { by: 'cli' }), { code: 'not-pending' });
+
+      // Approved on B while A cannot read the approval at the moment its notice arrives (a
+      // statement past its bound): A reads it again and releases its request.
+      const seen2 = new Promise<string>((resolve) => qb.onChange((e) => { if (e.type === 'created' && 'approval' in e && e.approval.id !== rec.id) resolve(e.approval.id); }));
+      const rec2 = await qa.create(description('bot', '/y'), decision, 'h2');
+      await within(seen2, 'the second created notice');
+      const waiting2 = qa.wait(rec2.id, { timeoutMs: 15_000 });
+      const query = a.query.bind(a);
+      // Every read of it refused for a moment (each replica's view of approvals reads it on the notice).
+      let refused = 0;
+      let refusing = true;
+      a.query = ((text: string, params?: unknown[]) => {
+        if (refusing && text.startsWith('SELECT id, record, held_by, held_until FROM approvals WHERE id') && params?.[0] === rec2.id) {
+          refused++;
+          return Promise.reject(new StoreUnavailableError('PostgreSQL (state store)', 'no answer in time'));
+        }
+        return query(text, params);
+      }) as typeof a.query;
+      t.teardown(() => { a.query = query; });
+      await qb.approve(rec2.id, { by: 'studio' });
+      await until("A's read of the notice to fail", () => refused > 0, 10_000);
+      setTimeout(() => { refusing = false; }, 400);
+      t.equal(await within(waiting2, 'the release on A after a failed read'), 'approved', 'the request held on A goes');
+      a.query = query;
     });
 
     await t.test('approvals: two replicas resolving at once, one wins; a replica gone mid-hold, the retry works on the other', async (t) => {
@@ -241,18 +306,52 @@ if (missing) {
       t.equal(odd[0], 'r101');
 
       await pg.stop();
+      // A replica killed (or a disk that filled) in the middle of writing a spooled line left it
+      // torn: the next record spooled must not be glued to the fragment and lost with it.
+      const crashed = { time: new Date().toISOString(), id: 'before-crash', outcome: 'forwarded' };
+      fs.writeFileSync(trail.spoolFile, `${JSON.stringify({ replica: 'gone-1', id: crashed.id, time: crashed.time, agent: null, host: null, outcome: crashed.outcome, line: JSON.stringify(crashed) })}\nnull\n{"replica":"gone-1","id":"no-time","outcome":"forwarded","line":"{}"}\n{"replica":"gone-1","id":"torn","ti`);
       const down = new PgAuditTrail(a, home, { ...quiet, retryMs: 100 });
       down.append({ time: new Date().toISOString(), id: 'while-down', outcome: 'forwarded' });
       await down.flush();
       t.ok(down.spooledBytes > 0, 'the record is in the local spool');
       t.ok(down.available, 'and the trail still takes records');
       await t.rejects(a.query('SELECT 1'), { message: /PostgreSQL \(state store\) is unreachable/ }, 'queries fail as "unavailable"');
+      // A spool with a bound: past it, requests are refused (as on a full disk); their refusals are
+      // counted past a few in memory; all of it reaches the database once it is back.
+      const bounded = new PgAuditTrail(a, tempDir(t), { ...quiet, retryMs: 100, batchMs: 1, maxSpoolBytes: 4096, maxPendingRefusals: 5 });
+      for (let i = 0; i < 20; i++) bounded.append({ time: new Date().toISOString(), id: `bounded-${i}`, agent: 'bot', host: 'api.example', url: `https://api.example/${'x'.repeat(200)}`, outcome: 'forwarded' });
+      await bounded.flush();
+      t.notOk(bounded.available, 'a spool at its bound takes nothing more: requests are refused');
+      t.match(bounded.unavailableReason, /bound of 4096 bytes/, 'saying why');
+      t.ok(bounded.spooledBytes <= 4096, `the spool stays within its bound (${bounded.spooledBytes})`);
+      for (let i = 0; i < 50; i++) bounded.append({ time: new Date().toISOString(), id: `refused-${i}`, agent: 'bot', outcome: AUDIT_UNAVAILABLE, status: 503 });
       await pg.start();
       for (let i = 0; i < 100 && down.spooledBytes > 0; i++) await new Promise((r) => setTimeout(r, 100));
       t.equal(down.spooledBytes, 0, 'the spool was shipped once the database came back');
       const found = [];
       for await (const r of down.read({})) if (r.id === 'while-down') found.push(r);
       t.equal(found.length, 1, 'exactly once');
+      const shipped = [];
+      for await (const line of down.lines({})) shipped.push((JSON.parse(line) as { id: string }).id);
+      t.ok(shipped.includes('before-crash'), 'the whole lines spooled before the crash are shipped');
+      t.notOk(shipped.includes('torn'), 'the torn fragment is not');
+      // Rows edited by hand into the table: replay skips what is not a record, as it does in the file.
+      await a.query(`INSERT INTO audit_log (replica, id, time, outcome, line) VALUES ('hand', '1', now(), 'forwarded', 'null'), ('hand', '2', now(), 'forwarded', '[1]')`);
+      const filtered = [];
+      for await (const r of down.read({ since: new Date(Date.now() - 60_000) })) filtered.push(r);
+      t.ok(filtered.length > 0 && filtered.every((r) => r && typeof r === 'object' && !Array.isArray(r)), 'a filtered read passes over lines that are not records');
+      await until('the bounded spool shipped and records flowing again', () => bounded.available && bounded.spooledBytes === 0, 20_000);
+      await bounded.flush();
+      const ids = new Set<string>();
+      let gap = '';
+      for await (const r of bounded.read({})) {
+        ids.add(r.id);
+        if (r.id.startsWith('audit-gap-')) gap = String(r.detail);
+      }
+      t.ok(Array.from({ length: 20 }, (_, i) => `bounded-${i}`).every((id) => ids.has(id)), 'every record taken before the bound was reached is in the database');
+      t.ok(Array.from({ length: 5 }, (_, i) => `refused-${i}`).every((id) => ids.has(id)), 'the first refusals one by one');
+      t.match(gap, /^45 further requests were refused/, 'the rest counted in one record');
+      await bounded.close();
       await down.close();
       await trail.close();
     });
