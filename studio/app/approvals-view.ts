@@ -17,7 +17,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
-import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
+import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
   LiveEvents, ResolveAnswer,
@@ -63,7 +63,7 @@ interface CardState {
 }
 
 function agentName(a: Approval): string {
-  return a.agent || '?';
+  return visibleString(a.agent || '?');
 }
 
 /** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
@@ -72,10 +72,10 @@ export function requestLine(a: Approval): string {
   const method = r?.method ?? a.summary?.method ?? '';
   try {
     const u = new URL(r?.url ?? '');
-    return `${method} ${u.host}${u.pathname}`;
+    return visibleString(`${method} ${u.host}${u.pathname}`);
   } catch {
     const s = a.summary;
-    return `${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`;
+    return visibleString(`${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`);
   }
 }
 
@@ -384,7 +384,7 @@ export class ApprovalsView extends LightElement {
     announce(`New approval needed: ${riskText[a.risk ?? 'medium'] ?? a.risk}, ${agentName(a)}: ${requestLine(a)}`);
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || (document.hasFocus() && this.active)) return;
     const r = a.description?.request;
-    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${r?.method ?? ''} ${r?.url ?? ''}\n${a.reason ?? ''}`, tag: a.id });
+    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${visibleString(r?.method)} ${visibleString(r?.url)}\n${visibleString(a.reason)}`, tag: a.id });
     n.onclick = () => {
       window.focus();
       location.hash = '#/approvals';
@@ -518,7 +518,7 @@ export class ApprovalsView extends LightElement {
     const causes = a.because.map((id) => {
       const label = Object.entries(labels).find(([, arr]) => arr.request_id === id);
       return label
-        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${label[1].host}</b> at ${timeText(label[1].time)}</li>`
+        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${vis(label[1].host)}</b> at ${timeText(label[1].time)}</li>`
         : html`<li>request <span class="mono">${id}</span></li>`;
     });
     return html`<div class="why small" data-testid="why" role="note"><b>Why a human is needed:</b> this session read
@@ -781,7 +781,7 @@ export class ApprovalsView extends LightElement {
               ${this.grants
                 .filter((g) => Date.parse(g.expires) > this.now)
                 .map(
-                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${g.method} ${g.host}${g.operation ? ` (${g.operation})` : ''}${g.path_pattern ? ` ${g.path_pattern}` : ''}</td>
+                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)}` : ''}</td>
                     <td class="small">${shortTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
                 )}
             </tbody></table>`
@@ -813,7 +813,7 @@ export class ApprovalsView extends LightElement {
         tabindex="0" aria-labelledby="ap-title-${a.id}" aria-describedby="ap-reason-${a.id}">
       <header class="row wrap">
         <span class="risk-badge risk-${risk}" data-testid="risk">${risk === 'critical' ? '⚠ ' : ''}${riskText[risk] ?? `${risk} risk`}</span>
-        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${r.method} ${r.url}</span></h3>
+        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${vis(r.method)} ${vis(r.url)}</span></h3>
         <span class="spacer"></span>
         ${waiting
           ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`
@@ -824,13 +824,13 @@ export class ApprovalsView extends LightElement {
             : nothing}
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
-      <p id="ap-reason-${a.id}">${a.reason ?? ''} ${a.rule ? html`<span class="mono small">(${a.rule})</span>` : nothing}</p>
+      <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
-      ${d.service ? html`<p class="small">Service: <b>${d.service.name}</b> <span class="mono">${d.service.operation}</span> (${d.service.effect})</p>` : nothing}
+      ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
       ${d.sql?.statements?.length
-        ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${s.kind}${s.tables?.length ? ` ${s.tables.join(', ')}` : ''}</span> `)}</p>`
+        ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${vis(s.kind)}${s.tables?.length ? html` ${vis(s.tables.join(', '))}` : ''}</span> `)}</p>`
         : nothing}
-      ${d.mcp ? html`<p class="small">MCP: <span class="mono">${d.mcp.method} ${d.mcp.tool ?? ''}</span></p>` : nothing}
+      ${d.mcp ? html`<p class="small">MCP: <span class="mono">${vis(d.mcp.method)} ${vis(d.mcp.tool)}</span></p>` : nothing}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

@@ -27,6 +27,8 @@ decision := {"action": "approve", "reason": "writes need a human", "rule": "writ
 
 decision := {"action": "approve", "reason": "a short hold", "rule": "patch", "approval": {"risk": "medium", "timeout": "2s"}} if input.request.method == "PATCH"
 
+decision := {"action": "approve", "reason": sprintf("runs the tool %s", [input.mcp.tool]), "rule": "tool", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "PUT"
+
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
 `;
 
@@ -333,4 +335,21 @@ t.test('a person sees the whole body they approve, or approving says what they c
   for (const r of [sneaky, bin, gz, odd]) await queue.deny(r.id, { by: 'test' });
   await Promise.all([sneaky.reply, bin.reply, gz.reply, odd.reply]);
   t.same(consoleErrors, [], 'no script errors in the page');
+});
+
+t.test('text the agent chose is shown with its invisible characters everywhere on the card, not only in the body', async (t) => {
+  // An MCP tool name with a right-to-left override and a zero-width space, quoted by the policy's
+  // reason: drawn raw, "delete_repo" reads as something else on the card's summary lines.
+  const name = 'read_file\u202Eoper_eteled\u200B';
+  const reply = curl('PUT', '/v1/mcp', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
+  const sel = '[data-approval]:has(.url:text-matches("/v1/mcp$"))';
+  await page.waitForSelector(`${sel} p:has-text("MCP:")`);
+  const id = (await page.getAttribute(sel, 'data-approval'))!;
+  for (const part of ['p:has-text("MCP:")', `#ap-reason-${id}`]) {
+    const text = (await page.textContent(`${sel} ${part}`)) ?? '';
+    t.match(text, /read_file⟨U\+202E⟩oper_eteled⟨U\+200B⟩/, `${part} shows the override and the zero-width space`);
+    t.notMatch(text, /[\u202E\u200B]/, `${part} draws none of them raw`);
+  }
+  await queue.deny(id, { by: 'test' });
+  await reply;
 });
