@@ -66,6 +66,12 @@ function agentName(a: Approval): string {
   return visibleString(a.agent || '?');
 }
 
+/** The statements of SQL a request carries, each as a tag (destructive ones in red); SQL nobody could read said so. */
+function sqlTags(sql: { parsed?: boolean; error?: string; statements?: Array<{ kind: string; tables?: string[]; destructive?: boolean }> }) {
+  return html`${(sql.statements ?? []).map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${vis(s.kind)}${s.tables?.length ? html` ${vis(s.tables.join(', '))}` : ''}</span> `)}${
+    sql.parsed === false ? html`<span class="tag danger" title=${visibleString(sql.error)}>not readable: treat as destructive</span>` : ''}`;
+}
+
 /** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
 export function requestLine(a: Approval): string {
   const r = a.description?.request;
@@ -827,10 +833,12 @@ export class ApprovalsView extends LightElement {
       <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
-      ${d.sql?.statements?.length
-        ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${vis(s.kind)}${s.tables?.length ? html` ${vis(s.tables.join(', '))}` : ''}</span> `)}</p>`
+      ${d.sql?.statements?.length || d.sql?.parsed === false ? html`<p class="small">SQL: ${sqlTags(d.sql)}</p>` : nothing}
+      ${d.mcp
+        ? html`<p class="small">MCP: ${d.mcp.batch ? html`a batch of ${d.mcp.batch.length} calls<br />` : ''}${(d.mcp.batch ?? [d.mcp]).map(
+            (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
+          )}</p>`
         : nothing}
-      ${d.mcp ? html`<p class="small">MCP: <span class="mono">${vis(d.mcp.method)} ${vis(d.mcp.tool)}</span></p>` : nothing}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

@@ -353,3 +353,21 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   await queue.deny(id, { by: 'test' });
   await reply;
 });
+
+t.test('the MCP line names every call of a batch and the SQL each one carries, comments or not', async (t) => {
+  // The policy's reason and the first call look harmless; the second call drops a table behind a comment.
+  const calls = [
+    { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_tables', arguments: {} } },
+    { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'execute_sql', arguments: { query: 'SELECT 1 /* read only */; DROP TABLE users -- cleanup' } } },
+  ];
+  const reply = curl('PUT', '/v1/mcp-batch', { body: JSON.stringify(calls), type: 'application/json' });
+  const sel = '[data-approval]:has(.url:text-matches("/v1/mcp-batch$"))';
+  await page.waitForSelector(`${sel} p:has-text("MCP:")`);
+  const id = (await page.getAttribute(sel, 'data-approval'))!;
+  const line = (await page.textContent(`${sel} p:has-text("MCP:")`)) ?? '';
+  t.match(line, /list_tables/);
+  t.match(line, /execute_sql/, 'the second call is named');
+  t.match(line, /drop_table users/, 'its statements are on the card');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
