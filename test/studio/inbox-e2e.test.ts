@@ -371,3 +371,20 @@ t.test('the MCP line names every call of a batch and the SQL each one carries, c
   await queue.deny(id, { by: 'test' });
   await reply;
 });
+
+t.test('a body servers read in more than one way is not "shown whole" once only its parsed copy is left', async (t) => {
+  // Duplicate keys: the record keeps one reading; the upstream may read the other one on the retry.
+  const body = '{"to": "team@corp.example", "amount": 5, "to": "drop@attacker.example"}';
+  const first = await curl('PATCH', '/v1/transfer', { body, type: 'application/json' });
+  const { approval_id: id } = JSON.parse(first.body) as { approval_id: string };
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const { csrf } = (await login.json()) as { csrf: string };
+  const { approval: view } = (await (await fetch(`${live.studioBase}/api/approvals/${id}`, { headers: { cookie } })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
+  t.not(view.body_view.visibility, 'whole', 'one reading of an ambiguous body is not all of it');
+  t.match(view.body_view.unseen, /more than one way/);
+  const refused = await fetch(`${live.studioBase}/api/approvals/${id}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+  t.equal(refused.status, 403);
+  t.match(await refused.json(), { code: 'body-not-shown' }, 'approving it needs the explicit choice');
+  await queue.deny(id, { by: 'test' });
+});
