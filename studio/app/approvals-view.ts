@@ -517,6 +517,20 @@ export class ApprovalsView extends LightElement {
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
   }
 
+  /**
+   * What the server runs when it is not the request line: a method override (header, query, form or
+   * JSON `_method`) and a path named by X-Original-URL / X-Rewrite-URL (IIS URL Rewrite, Symfony, Zend).
+   */
+  private renderRunsAs(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+    const o = r.method_override;
+    const headers = r.headers ?? {};
+    const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
+    if (!o && !rewrites.length) return nothing;
+    return html`${o
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
+        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}`;
+  }
+
   /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
   private renderWhy(a: Approval) {
     if (!a.because?.length) return nothing;
@@ -833,6 +847,7 @@ export class ApprovalsView extends LightElement {
             : nothing}
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
+      ${this.renderRunsAs(r)}
       <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}

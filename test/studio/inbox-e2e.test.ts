@@ -388,3 +388,15 @@ t.test('a body servers read in more than one way is not "shown whole" once only 
   t.match(await refused.json(), { code: 'body-not-shown' }, 'approving it needs the explicit choice');
   await queue.deny(id, { by: 'test' });
 });
+
+t.test('a method override and a rewritten path are on the card, not only in the headers', async (t) => {
+  // The card's line reads "POST …/v1/archive"; the server runs a DELETE of another path.
+  const reply = curl('POST', '/v1/archive', { body: '{}', headers: ['X-HTTP-Method-Override: DELETE', 'X-Original-URL: /admin/delete-everything'] });
+  await card(page, '/v1/archive').waitFor();
+  const id = await idOf('/v1/archive');
+  const all = (await page.textContent(`[data-approval="${id}"]`)) ?? '';
+  t.match(all, /DELETE/, 'the method the server runs is named');
+  t.match(all, /\/admin\/delete-everything/, 'so is the path it acts on');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
