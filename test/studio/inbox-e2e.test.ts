@@ -400,3 +400,16 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   await queue.deny(id, { by: 'test' });
   await reply;
 });
+
+t.test('a long name cannot push its end past the edge of the card', async (t) => {
+  const name = `read_file${'_'.repeat(400)}delete_repository`;
+  const reply = curl('PUT', '/v1/mcp-long', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
+  const sel = '[data-approval]:has(.url:text-matches("/v1/mcp-long$"))';
+  await page.waitForSelector(`${sel} p:has-text("MCP:")`);
+  const id = (await page.getAttribute(sel, 'data-approval'))!;
+  // Every line of the card stays inside it: nothing to scroll sideways to find.
+  const overflowing = await page.$$eval(`${sel} p, ${sel} h3`, (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent?.slice(0, 40)));
+  t.same(overflowing, [], 'no line of the card is wider than the card');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
