@@ -4,7 +4,7 @@
 // (nested comments, `"` vs `` ` `` vs `[ ]` quoting, `\'` vs `''`, E'' strings, dollar quoting)
 // make it ambiguous: the worse reading describes it and the body is marked ambiguous.
 import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
-import { analyzeSql, backslashReading, type SqlAnalysis } from './sql.ts';
+import { analyzeSql, backslashReading, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 import { oracleText } from './sql-oracle.ts';
@@ -88,6 +88,8 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
 
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnalysis {
+  const tooLong = sqlPastTokenBound(texts);
+  if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false };
   if (dialect === 'postgresql') {
     const pg = analyzeSql(texts);
     return withBackslashReading(texts, pg, pg);

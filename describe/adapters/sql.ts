@@ -604,6 +604,40 @@ export function operatorRunCost(sql: string): number {
 
 const operatorRunError = 'SQL with runs of operator characters too long to read in bounded time (PostgreSQL lexes them in quadratic time)';
 
+/**
+ * Tokens of SQL read in one request, at most. Every grammar's cost grows with them (PostgreSQL's
+ * builds a syntax tree of several nodes per token, and a text of unknown dialect is read up to
+ * eight ways), on the proxy's event loop that every agent shares: 1 MiB of `f(a),` held it 2.5 s,
+ * 64 KiB 0.2–0.4 s. Past this bound the SQL is not read (unparsed, so held at the highest risk), as
+ * past MAX_SQL_BYTES; about 20 KB of dense SQL, 50 KB of a bulk INSERT's rows.
+ */
+export const MAX_SQL_TOKENS = 20_000;
+
+/** More tokens than any grammar lexes in `texts`: each run of word characters and every other visible character, quotes ignored. */
+export function sqlTokenBound(texts: readonly string[]): number {
+  let n = 0;
+  for (const t of texts) {
+    let inWord = false;
+    for (let i = 0; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36 || c > 127) {
+        if (!inWord) n++;
+        inWord = true;
+      } else {
+        inWord = false;
+        if (c > 32) n++;
+      }
+    }
+  }
+  return n;
+}
+
+/** The unparsed analysis of SQL too long to read in bounded time (MAX_SQL_TOKENS), or undefined. */
+export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undefined {
+  if (sqlTokenBound(texts) <= MAX_SQL_TOKENS) return undefined;
+  return { ...unparsed(`SQL of more than ${MAX_SQL_TOKENS} tokens was not parsed (reading it would hold the proxy for every agent)`), limited: true };
+}
+
 /** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
 export function analyzeSql(texts: string[]): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.

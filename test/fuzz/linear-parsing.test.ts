@@ -16,7 +16,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest, type RawRequest } from '../../describe/describe.ts';
 import { PlaceholderIndex } from '../../describe/placeholders.ts';
 import { scanJson } from '../../describe/json-readings.ts';
-import { MAX_SQL_STATEMENTS } from '../../describe/adapters/sql.ts';
+import { MAX_SQL_STATEMENTS, MAX_SQL_TOKENS, sqlTokenBound } from '../../describe/adapters/sql.ts';
 
 await loadAdapters();
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
@@ -139,11 +139,34 @@ t.test('SQL of many short statements is analyzed up to the statement cap, then r
   fc.assert(fc.property(shapes, ({ statement, count, place: [url, key] }) => {
     const sql = Array.from({ length: count }, (_, i) => statement(i)).join(' ');
     const d = describeRequest({ method: 'POST', url: url!, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ [key!]: sql })), bodyTruncated: false }, { agent });
-    if (d.sql?.parsed !== false || !d.sql.error?.includes(`more than ${MAX_SQL_STATEMENTS} SQL statements`)) throw new Error(`${count} statements to ${url}: ${JSON.stringify(d.sql).slice(0, 300)}`);
+    // Past the statement cap, or (more statements, or longer ones) past the token bound first.
+    if (d.sql?.parsed !== false || !(d.sql.error?.includes(`more than ${MAX_SQL_STATEMENTS} SQL statements`) || d.sql.error?.includes(`more than ${MAX_SQL_TOKENS} tokens`))) throw new Error(`${count} statements to ${url}: ${JSON.stringify(d.sql).slice(0, 300)}`);
   }), { numRuns: 8, ...seed });
   const few = Array.from({ length: 200 }, (_, i) => `DELETE FROM t WHERE id = ${i};`).join(' ');
   const d = describeRequest({ method: 'POST', url: D1, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ sql: few })), bodyTruncated: false }, { agent });
   t.equal(d.sql?.statements.length, 200, 'fewer statements are still analyzed one by one');
+});
+
+t.test('SQL of more tokens than the bound is not read: its grammars would hold the event loop', async (t) => {
+  // Linear, but dear: 1 MiB of `f(a),` cost PostgreSQL's grammar 2.5 s of the main thread (a syntax
+  // tree of several nodes per token), a bulk INSERT of 1 MiB half a second, with every agent waiting.
+  const places = [['https://abcdefghijklmnopqrst.supabase.co/pg/query', 'query'], ['https://api.example.com/sql', 'query'],
+    ['https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474fd6f485823/d1/database/6f1c0f62/query', 'sql']] as const;
+  const dense = (n: number): string => `SELECT ${'f(a),'.repeat(n)}1`;
+  const rows = (n: number): string => `INSERT INTO items (id, name) VALUES ${"(12345,'some text'),".repeat(n)}(1,'x')`;
+  for (const [url, key] of places) {
+    for (const [name, sql] of [['1 MiB of f(a),', dense(200_000)], ['a 1 MiB bulk INSERT', rows(50_000)], ['`NOT a=1 AND` × 80,000', `SELECT 1 WHERE ${'NOT a=1 AND '.repeat(80_000)}true`]] as const) {
+      const d = describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ [key]: sql })), bodyTruncated: false }, { agent });
+      t.ok(d.sql?.parsed === false && d.sql.destructive && d.sql.error?.includes(`more than ${MAX_SQL_TOKENS} tokens`), `${name} to ${url}: unparsed`);
+    }
+    // (An IN list: SQLite refuses 2,000 result columns or an expression 1,000 deep of its own accord.)
+    const under = `SELECT 1 FROM t WHERE a IN (${Array.from({ length: 9_900 }, (_, i) => i).join(',')})`;
+    t.ok(sqlTokenBound([under]) <= MAX_SQL_TOKENS, 'the statement below is under the bound');
+    const d = describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ [key]: under })), bodyTruncated: false }, { agent });
+    t.equal(d.sql?.parsed, true, `${under.length} characters of dense SQL under the bound are read (${url})`);
+  }
+  // The bound counts more tokens than any grammar lexes: a string literal's words each count.
+  t.ok(sqlTokenBound(["SELECT 'a b c'"]) >= 6, 'words inside a literal are counted');
 });
 
 t.test('SQL with long runs of operator characters is reported unparsed, not lexed for minutes', async (t) => {
@@ -154,9 +177,10 @@ t.test('SQL with long runs of operator characters is reported unparsed, not lexe
   const places = [['https://abcdefghijklmnopqrst.supabase.co/pg/query', 'query'], ['https://api.example.com/sql', 'query']] as const;
   for (const unit of ['+', '/*', '*/', '+-', '-+', '/**', '|/*']) {
     for (const [url, key] of places) {
-      const sql = `SELECT 1 ${unit.repeat(Math.ceil((256 * 1024) / unit.length))}`;
+      // 8 KiB: under the token bound (MAX_SQL_TOKENS, which stops longer runs first), over the lexing-cost bound.
+      const sql = `SELECT 1 ${unit.repeat(Math.ceil((8 * 1024) / unit.length))}`;
       const d = describeRequest({ method: 'POST', url, headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ [key]: sql })), bodyTruncated: false }, { agent });
-      t.ok(d.sql?.parsed === false && d.sql.destructive && d.sql.error?.includes('operator characters'), `${JSON.stringify(unit)} × 256 KiB to ${url}: unparsed`);
+      t.ok(d.sql?.parsed === false && d.sql.destructive && d.sql.error?.includes('operator characters'), `${JSON.stringify(unit)} × 8 KiB to ${url}: unparsed`);
     }
   }
   // D1 reads SQLite's grammar only, whose lexer is linear on these runs; and ordinary operators parse.
