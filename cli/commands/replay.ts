@@ -222,6 +222,10 @@ export function register(program: Command): void {
         }
         if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else process.stdout.write(formatReport(report, { policy: flags.policy, baseline: flags.baseline }));
+        // A wrong file (not a capture at all) is not a replay that found no changes.
+        if (report.decided === 0 && report.skipped > 0) {
+          throw new CliError(`nothing was replayed: every entry was skipped (the reasons are listed above). Replay reads audit logs, capture JSON Lines, HAR files and traffic test files`);
+        }
       } finally {
         await policy.close();
         await baseline?.close();
