@@ -88,4 +88,7 @@ t.test('replay of a file that is no capture at all exits 1 and says why, after l
   t.equal(r.code, 1);
   t.match(r.stdout, /2 entries skipped:\n {2}notes\.jsonl:1: not valid JSON/);
   t.match(r.stderr, /nothing was replayed: every entry was skipped/);
+  // An audit log with only refused logins in it is a capture with nothing to decide: exit 0.
+  fs.writeFileSync(path.join(dir, 'audit.jsonl'), `${JSON.stringify({ time: '2026-01-05T10:00:00Z', outcome: 'unauthenticated' })}\n`);
+  t.equal(airlock(['replay', path.join(dir, 'audit.jsonl')]).code, 0);
 });
