@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AgentError, AgentStore } from '../../state/agents.ts';
+import { AgentError, AgentStore, agentNameProblem } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
@@ -153,6 +153,9 @@ export function register(program: Command): void {
     .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('<command...>', 'the command and its arguments, after --')
     .action(async (command: string[], given: RunOptions, cmd: Command) => {
+      // A name no agent can have is not "no agent named …, add one with …" (the add would fail too).
+      const badName = agentNameProblem(given.agent);
+      if (badName) throw new CliError(badName);
       const home = resolveHome(given.home);
       const opts = await withDefaults(home, given, cmd);
       const ttlMs = parseTtl(opts.tokenTtl);

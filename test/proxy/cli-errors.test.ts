@@ -277,3 +277,8 @@ t.test('a traffic test file with a typo: the misspelt key, or the syntax error a
   t.equal((r as { code?: number }).code, 1, 'exit 1');
   t.match(r.stdout, `FAIL ${f}:5:1: Flow map`);
 });
+
+t.test('airlock run --agent with a name no agent can have says so, not "add one with: airlock agent add a b"', async (t) => {
+  const err = await fails(['run', '--home', tempDir(t), '--agent', 'a b', '--', 'true']);
+  t.equal(err, `airlock: invalid agent name "a b": use letters, digits, '.', '_' or '-' (max 64)\n`);
+});
