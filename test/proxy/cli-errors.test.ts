@@ -282,3 +282,11 @@ t.test('airlock run --agent with a name no agent can have says so, not "add one 
   const err = await fails(['run', '--home', tempDir(t), '--agent', 'a b', '--', 'true']);
   t.equal(err, `airlock: invalid agent name "a b": use letters, digits, '.', '_' or '-' (max 64)\n`);
 });
+
+t.test('a missing policy folder is named without a made-up :0:0 position', async (t) => {
+  const dir = path.join(tempDir(t), 'no-policy');
+  const r = await run(process.execPath, [cli, 'build', '--policy', dir], { timeout: 60_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  t.equal((r as { code?: number }).code, 1);
+  t.match(`${r.stdout}${r.stderr}`, `${dir}: policy folder does not exist`);
+  t.notMatch(`${r.stdout}${r.stderr}`, /:0:0/);
+});
