@@ -18,7 +18,9 @@ import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
-import { InjectedHosts, type InjectedSecret } from './injected-hosts.ts';
+import { InjectedHosts, formOf, spellForm, type Injection, type SecretSource } from './injected-hosts.ts';
+import type { InjectionLedger } from '../state/stores.ts';
+import { isStoreUnavailable } from '../state/unavailable.ts';
 import type { PlaceholderIndex } from '../describe/placeholders.ts';
 import type { LiveSecrets } from './live-secrets.ts';
 import { asLatin1 } from './secret-values.ts';
@@ -53,6 +55,36 @@ function storeUnreadable(cause: string): Rejection {
   return {
     ...reject(503, 'credential-unavailable', 'Credential unavailable', 'the secret store cannot be read, so no credential is injected; the operator finds why in Airlock\'s log under this request id'),
     logDetail: `the secret store cannot be read, so no credential is injected: ${cause}`,
+  };
+}
+
+/** Where a credential went could not be written down (a full disk): it does not go. A shared store that is down is a 503 naming it. */
+function unrecorded(err: unknown): Rejection {
+  if (isStoreUnavailable(err)) throw err;
+  return {
+    ...reject(503, 'credential-unavailable', 'Credential unavailable', 'where the credential goes cannot be recorded, so it is not injected; the operator finds why in Airlock\'s log under this request id'),
+    logDetail: `cannot record where the credential goes, so it is not injected: ${(err as Error).message}`,
+  };
+}
+
+/** The secret store as the read-back scrubbers see it: values and placeholders by name. */
+function secretSource(live: LiveSecrets): SecretSource {
+  let generation = -1;
+  let values = new Map<string, string>();
+  const current = (): Map<string, string> => {
+    if (generation !== live.generation) {
+      generation = live.generation;
+      values = new Map(live.values.rules().map((r) => [r.name, r.value]));
+    }
+    return values;
+  };
+  return {
+    get generation() {
+      return live.generation;
+    },
+    valueOf: (name) => current().get(name),
+    placeholderOf: (name) => live.finder.placeholderOf(name),
+    names: () => [...current().keys()],
   };
 }
 
@@ -484,18 +516,24 @@ export class CredentialEnforcer implements Enforcer {
   private readonly scrubbed = new WeakSet<RequestContext>();
   /** Request body guards by what they look for (compiling one is far costlier than running it). */
   private readonly bodyGuards = new Map<string, Scrubber>();
-  readonly injectedHosts = new InjectedHosts();
+  /** Where secrets were injected: kept in the ledger beyond this process, shared by replicas. */
+  readonly injectedHosts: InjectedHosts;
   /** What each injecting request carried, remembered under its address too once it is known (onDestination). */
-  private readonly injecting = new WeakMap<RequestContext, InjectedSecret[]>();
+  private readonly injecting = new WeakMap<RequestContext, Injection[]>();
   /** The address and port each request was sent to (an InjectedHosts.addressKey). */
   private readonly sentTo = new WeakMap<RequestContext, string>();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
   private readonly messageTails = new WeakMap<RequestContext, string>();
 
-  constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live)) {}
+  constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live), private readonly ledger?: InjectionLedger) {
+    this.injectedHosts = new InjectedHosts(secretSource(live), ledger);
+  }
 
   async beforeForward(ctx: RequestContext): Promise<Rejection | undefined> {
     await this.guard.refreshFor(ctx);
+    // Places another replica recorded that this one has not heard of yet: read before deciding what is scrubbed.
+    const behind = this.ledger?.catchUp?.();
+    if (behind) await behind;
     const directives: CredentialDirective[] = ctx.decision.credentials ?? [];
     const index = this.live.finder;
     const { outgoing, description } = ctx;
@@ -543,21 +581,21 @@ export class CredentialEnforcer implements Enforcer {
 
     // Each directive writes its slot whole; whatever the agent put there (its placeholder) is gone.
     const bodyNames = new Set<string>();
-    /** The forms the value leaves in besides itself (scrubbed in every spelling too). */
-    const wire: Array<[string, string]> = [];
+    /** Each secret and the forms it leaves in (itself, and e.g. the base64 of a Basic pair): scrubbed in every spelling. */
+    const injected = new Map<string, Injection>();
     for (const d of directives) {
       const value = values.get(d.secret)!;
+      const form = formOf(d);
+      for (const f of new Set(['value', form])) injected.set(`${d.secret}\0${f}`, { secret: d.secret, value, form: f });
       if (d.in === 'header' || d.in === 'basic') {
         const name = d.in === 'header' ? d.name ?? '' : 'authorization';
-        const text = d.in === 'header' ? format(d.format, value) : `Basic ${Buffer.from(format(d.format ?? `${d.name ?? ''}:{}`, value)).toString('base64')}`;
+        const text = d.in === 'header' ? format(d.format, value) : `Basic ${spellForm(form, value)}`;
         if (!TOKEN.test(name) || RESERVED_HEADERS.has(name.toLowerCase())) return reject(500, 'credential-invalid', 'Invalid credential directive', `header name ${JSON.stringify(name)} for secret "${d.secret}" is not a header a credential can go in`);
         if (UNSAFE_HEADER_VALUE.test(text)) return reject(500, 'credential-invalid', 'Invalid credential directive', `secret "${d.secret}" contains characters that cannot go in a header`);
         setHeader(outgoing.headers, name, text);
-        if (d.in === 'basic') wire.push([d.secret, text.slice('Basic '.length)]);
       } else if (d.in === 'query') {
         if (!d.name) return reject(500, 'credential-invalid', 'Invalid credential directive', `query credential for secret "${d.secret}" has no parameter name`);
         setQueryParam(outgoing.url, d.name, format(d.format, value));
-        wire.push([d.secret, encodeURIComponent(format(d.format, value))]);
       } else if (d.in === 'body') {
         bodyNames.add(d.secret);
       } else {
@@ -567,10 +605,17 @@ export class CredentialEnforcer implements Enforcer {
 
     const unchecked = this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
     if (unchecked) return unchecked;
-    const placeholderOf = (name: string): string => index.placeholderOf(name) ?? `airlock-ph-${name}`;
-    const injected = [...values, ...wire.filter(([n, w]) => w !== values.get(n))].map(([name, value]) => ({ name, value, placeholder: placeholderOf(name) }));
-    this.injectedHosts.remember(host, injected);
-    this.injecting.set(ctx, injected);
+    const sent = [...injected.values()];
+    // Written down (the state folder, or the store every replica shares) before the request leaves.
+    const recorded = this.injectedHosts.remember(host, sent);
+    if (recorded) {
+      try {
+        await recorded;
+      } catch (err) {
+        return unrecorded(err);
+      }
+    }
+    this.injecting.set(ctx, sent);
     this.neutralize(ctx);
     ctx.audit.credentials = {
       injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),
@@ -585,13 +630,14 @@ export class CredentialEnforcer implements Enforcer {
    * other name for that server shows what it received), and a request to a server that got a
    * secret under another name is neutralized like one to a host that got it.
    */
-  onDestination(ctx: RequestContext, address: string, port: number): void {
-    if (this.live.values.size === 0) return; // no secret to inject, none ever injected
+  onDestination(ctx: RequestContext, address: string, port: number): Promise<Rejection | undefined> | undefined {
+    if (this.live.values.size === 0) return undefined; // no secret to inject, none ever injected
     const key = InjectedHosts.addressKey(address, port);
     this.sentTo.set(ctx, key);
     const injected = this.injecting.get(ctx);
-    if (injected) this.injectedHosts.remember(key, injected);
-    else if (!this.scrubbed.has(ctx) && this.injectedHosts.has(ctx.description.request.host, key)) this.neutralize(ctx);
+    if (injected) return this.injectedHosts.remember(key, injected)?.then(() => undefined, unrecorded);
+    if (!this.scrubbed.has(ctx) && this.injectedHosts.has(ctx.description.request.host, key)) this.neutralize(ctx);
+    return undefined;
   }
 
   /** Whether a secret was injected into this request's host, or sent to its address under any name. */
@@ -651,7 +697,7 @@ export class CredentialEnforcer implements Enforcer {
   onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
     if (message.to !== 'agent') return undefined;
     const scrubber = this.scrubberFor(ctx);
-    if (!scrubber) return undefined;
+    if (!scrubber || scrubber.maxLength === 0) return undefined;
     const text = message.data.toString('latin1');
     const keep = scrubber.maxLength - 1;
     const tail = this.messageTails.get(ctx);

@@ -125,9 +125,10 @@ export interface Enforcer {
   /**
    * Told the address a forwarded request is about to be sent to (destination safety checked it),
    * after every beforeForward and before dialing: the outgoing headers may still change here,
-   * the destination may not.
+   * the destination may not. May wait (a record written before the request leaves); a Rejection
+   * stops the request.
    */
-  onDestination?(ctx: RequestContext, address: string, port: number): void;
+  onDestination?(ctx: RequestContext, address: string, port: number): Promise<Rejection | undefined> | Rejection | undefined | void;
   /** Marks that this enforcer took responsibility for `approve` decisions. */
   readonly handlesApproval?: boolean;
   /** Rewrites the upstream response head and/or returns a transform for its body (scrubbing). */

@@ -256,7 +256,14 @@ export class Pipeline {
       const e = err as DestinationError;
       return { ...(e.kind === 'resolve' ? refusals.resolve(e.message) : refusals.destination(e.message)), rule };
     }
-    for (const e of this.deps.enforcers) e.onDestination?.(ctx, x.dial.address, x.dial.port);
+    for (const e of this.deps.enforcers) {
+      const r = e.onDestination?.(ctx, x.dial.address, x.dial.port);
+      const refused = r && await r;
+      if (refused) {
+        if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;
+        return { ...refused, rule };
+      }
+    }
     if (nonEmpty(ctx.audit)) x.record.extra = ctx.audit;
     return undefined;
   }

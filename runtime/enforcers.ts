@@ -11,14 +11,14 @@ import { rateLimitEnforcer } from '../proxy/ratelimit-enforcer.ts';
 import { policyReadsProvenance, sessionEnforcer } from '../proxy/session-enforcer.ts';
 import type { Services } from './services.ts';
 
-export function builtinEnforcers(s: Pick<Services, 'secrets' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'>, channel: () => ApprovalChannel | undefined): Enforcer[] {
+export function builtinEnforcers(s: Pick<Services, 'secrets' | 'injections' | 'approvals' | 'limiter' | 'heldBodies' | 'sessions' | 'engine' | 'config'>, channel: () => ApprovalChannel | undefined): Enforcer[] {
   // The guard and the injector share what the guard found per request.
   const guard = new CredentialGuard(s.secrets);
   return [
     guard,
     approvalEnforcer(s.approvals, { channel, bodies: s.heldBodies }),
     rateLimitEnforcer(s.limiter),
-    new CredentialEnforcer(s.secrets, guard),
+    new CredentialEnforcer(s.secrets, guard, s.injections),
     sessionEnforcer({ store: s.sessions, trackLinks: linkTracking(s) }),
   ];
 }

@@ -12,7 +12,8 @@ import { ApprovalQueue } from '../state/approvals.ts';
 import { AuditLog } from '../state/audit-log.ts';
 import { RateLimiter } from '../state/ratelimit.ts';
 import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
-import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, StepUp } from '../state/stores.ts';
+import { InjectionJournal } from '../state/injected-places.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, InjectionLedger, RateLimits, StepUp } from '../state/stores.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
 import type { VersionStore } from '../studio/versions.ts';
@@ -33,6 +34,8 @@ export interface Services {
   sessions: AgentSessions;
   /** The secret store as the proxy reads it (placeholder and value indexes, kept current). */
   secrets: LiveSecrets;
+  /** Where secrets were injected (scrubbed there after a restart, and by every replica). */
+  injections: InjectionLedger;
   ca: CertificateAuthority;
   guard: DestinationGuard;
   /** Bodies of requests held for approval, for the studio to show while they wait. */
@@ -54,6 +57,7 @@ export interface EmbeddedServices extends Services {
   totp: TotpStore;
   limiter: RateLimiter;
   sessions: JournalSessionStore;
+  injections: InjectionJournal;
 }
 
 /** Functions run in reverse order when Airlock stops (or fails to start), each whatever the others do. */
@@ -108,6 +112,8 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
   closers.add(() => secrets.close());
   // Nothing Airlock writes down may hold a real value, whatever the agent sent.
   audit.redact = (line) => secrets.values.redact(line);
+  const injections = await InjectionJournal.open(home);
+  closers.add(() => injections.close());
 
   const totp = new TotpStore(home);
   // A damaged totp.json must stop the start, not turn every later approval into "internal error".
@@ -130,5 +136,5 @@ export async function openServices(home: string, config: AirlockConfig, opts: Se
     if (id !== undefined && r.outcome !== 'pending') sessions.noteRequest(id, timelineEntry(r));
   }));
 
-  return { home, config, engine, agents, audit, approvals, totp, limiter, sessions, secrets, ca, guard, heldBodies: new HeldBodies() };
+  return { home, config, engine, agents, audit, approvals, totp, limiter, sessions, secrets, injections, ca, guard, heldBodies: new HeldBodies() };
 }

@@ -10,18 +10,20 @@ import { LiveSecrets } from '../proxy/live-secrets.ts';
 import { AgentStore } from '../state/agents.ts';
 import { ApprovalQueue } from '../state/approvals.ts';
 import { AuditLog } from '../state/audit-log.ts';
+import { InjectionJournal } from '../state/injected-places.ts';
 import { PgAgents } from '../state/postgres/agents.ts';
 import { PgApprovals } from '../state/postgres/approvals.ts';
 import { PgAuditTrail } from '../state/postgres/audit.ts';
 import { PgState, migrate } from '../state/postgres/db.ts';
 import { PgPolicyVersions } from '../state/postgres/policy-versions.ts';
+import { PgInjectionLedger } from '../state/postgres/injected-places.ts';
 import { PgSecretVault } from '../state/postgres/secrets.ts';
 import { PgSessions } from '../state/postgres/sessions.ts';
 import { PgStepUp } from '../state/postgres/totp.ts';
 import { RateLimiter } from '../state/ratelimit.ts';
 import { RedisRateLimits } from '../state/redis/limits.ts';
 import { SecretStore } from '../state/secrets/store.ts';
-import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
+import type { AgentDirectory, AgentSessions, Approvals, AuditTrail, InjectionLedger, RateLimits, SecretVault, StepUp } from '../state/stores.ts';
 import { JournalSessionStore, timelineEntry } from '../state/sessions.ts';
 import { TotpStore } from '../state/totp.ts';
 import { WebhookChannel } from '../state/webhook.ts';
@@ -36,6 +38,7 @@ export interface SharedStores {
   totp: StepUp;
   limiter: RateLimits;
   secrets: LiveSecrets;
+  injections: InjectionLedger;
   sessions: AgentSessions;
   policyVersions?: VersionStore;
   sharedAudit?: PgAuditTrail;
@@ -142,6 +145,9 @@ export async function openSharedStores(
   const secrets = await LiveSecrets.over(vault);
   closers.add(() => secrets.close());
   audit.redact = (line) => secrets.values.redact(line);
+  // Where secrets were injected: shared, so every replica scrubs what a service shows back of them.
+  const injections: InjectionLedger = db ? await PgInjectionLedger.open(db) : await InjectionJournal.open(home);
+  closers.add(() => injections.close());
 
   let totp: StepUp;
   if (db && vault instanceof PgSecretVault) {
@@ -186,7 +192,7 @@ export async function openSharedStores(
   }));
 
   return {
-    agents, audit, approvals, totp, limiter, secrets, sessions,
+    agents, audit, approvals, totp, limiter, secrets, injections, sessions,
     ...(policyVersions ? { policyVersions } : {}),
     ...(sharedAudit ? { sharedAudit } : {}),
     ...(db ? { db } : {}),

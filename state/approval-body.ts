@@ -22,6 +22,9 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   if (body.truncated) return 'beyond-cap';
   if (body.size === 0) return 'empty';
   if (cut) return 'partial';
+  // Servers read it in more than one way (duplicate keys, numbers past a double, a Content-Type
+  // that disagrees …): the parsed copy is one reading, not what every server will read.
+  if (body.ambiguous === true) return 'partial';
   if (body.json !== undefined || body.form !== undefined) return 'whole';
   if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
@@ -33,5 +36,9 @@ export function unseenBodyText(body: BodySummary, heldBytes: number | undefined,
   if (v === 'empty' || v === 'whole') return undefined;
   if (v === 'beyond-cap') return `the body is larger than the capture cap: only its first ${heldBytes ?? 'captured'} bytes were ever read, by the policy or by anyone`;
   if (heldBytes !== undefined) return undefined; // the held request's bytes are there to be read whole
+  if (body.ambiguous === true && (body.json !== undefined || body.form !== undefined || body.text !== undefined)) {
+    const why = (body.ambiguous_reasons ?? []).map((r) => r.detail).join('; ');
+    return `servers read this body in more than one way${why ? ` (${why})` : ''} and only one reading is kept once the request is no longer held`;
+  }
   return `only a preview of the ${body.size}-byte body is kept once the request is no longer held`;
 }

@@ -157,6 +157,40 @@ export interface SecretVault {
   watch(fn: () => void): (() => void) | undefined;
 }
 
+/** A place a secret was injected into, and a form it left in there: never the value. */
+export interface InjectedPlace {
+  /** A host name (lowercase, as described), an address key (`@[address]:port`), or `*` (everywhere, past the bound). */
+  place: string;
+  /** The secret's name; `*` for every secret (what a damaged record stands for). */
+  secret: string;
+  /** How the value left (proxy/injected-hosts.ts: `value`, `basic:<pair>`, `query:<template>`). */
+  form: string;
+}
+
+/**
+ * Where secrets were injected (proxy/injected-hosts.ts scrubs what comes back from there), kept
+ * beyond the process and shared by replicas. Embedded: InjectionJournal (injected.jsonl); shared:
+ * PgInjectionLedger (the `injected_places` table, NOTIFY airlock_injected).
+ */
+export interface InjectionLedger {
+  /** Every pair known: read at open, and announced by other processes since. */
+  pairs(): InjectedPlace[];
+  /**
+   * Writes the pairs not written yet; resolves once they are durable (and announced), so the
+   * request that carries them leaves only then. Undefined when there is nothing to write.
+   */
+  record(pairs: readonly InjectedPlace[]): Promise<void> | undefined;
+  /** Pairs written by another process (replica), as they are announced. */
+  onRecord(fn: (pairs: InjectedPlace[]) => void): () => void;
+  /**
+   * A shared ledger that learned (from the request's session entry) that the table moved past
+   * what it has read: reads the rest, so this request is scrubbed by it whether or not the
+   * notice has arrived. Undefined when there is nothing to read.
+   */
+  catchUp?(): Promise<void> | undefined;
+  close(): Promise<void>;
+}
+
 /**
  * Agent sessions: the labels each one's responses brought, its counters, the links it was served
  * and its timeline (docs/sessions.md). Embedded: JournalSessionStore (sessions.jsonl); shared:

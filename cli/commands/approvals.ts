@@ -56,9 +56,18 @@ export function details(a: View): string {
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
     `agent      ${a.agent}`,
     `request    ${r.method} ${r.url}`,
+    // What the server runs when it is not the request line.
+    ...(r.method_override ? [`runs as    ${r.method_override.values.join(' or ') || '?'} (method override in ${r.method_override.sources.join(', ')}${r.method_override.ambiguous ? `; ambiguous${r.method_override.reason ? `: ${r.method_override.reason}` : ''}` : ''})`] : []),
+    ...Object.entries(r.headers ?? {})
+      .filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')))
+      .map(([n, v]) => `acts on    ${v.join(', ')} (the ${n} header names this path, not the request line's)`),
     ...(a.description.service ? [`operation  ${a.description.service.name}:${a.description.service.operation} (${a.description.service.effect})`] : []),
     ...(a.description.sql ? [`sql        ${a.description.sql.statements.map((s) => s.kind).join(', ')}${a.description.sql.destructive ? ' (destructive)' : ''}`] : []),
-    ...(a.description.mcp ? [`mcp        ${a.description.mcp.method}${a.description.mcp.tool ? ` ${a.description.mcp.tool}` : ''}`] : []),
+    // Every call of a batch, with the SQL each one carries.
+    ...(a.description.mcp
+      ? (a.description.mcp.batch ?? [a.description.mcp]).map((c, i) => `${i ? '          ' : 'mcp       '} ${c.method}${c.tool ? ` ${c.tool}` : ''}${
+        c.sql ? ` — sql: ${c.sql.statements.map((s) => `${s.kind}${s.tables.length ? ` ${s.tables.join(',')}` : ''}`).join('; ')}${c.sql.parsed ? '' : ' (not readable: treat as destructive)'}` : ''}`)
+      : []),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
     ...(a.rule ? [`rule       ${a.rule}`] : []),
@@ -71,8 +80,12 @@ export function details(a: View): string {
   // Each field one line, the body's own lines below its heading: nothing the agent sent can move
   // the cursor, erase or rewrite a line above (the operation, the risk) or print a forged one.
   const shown = out.map((l) => terminalText(l));
-  const preview = r.body.json !== undefined ? JSON.stringify(r.body.json, null, 2) : r.body.text;
-  if (preview) shown.push('', 'body preview:', terminalText(preview.length > 4000 ? `${preview.slice(0, 4000)}…` : preview, true));
+  // All of what the record keeps: a cut at a few thousand characters hid what came after it.
+  const preview = r.body.json !== undefined ? JSON.stringify(r.body.json, null, 2) : r.body.form !== undefined ? JSON.stringify(r.body.form, null, 2) : r.body.text;
+  if (r.body.ambiguous) {
+    shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
+  }
+  if (preview) shown.push('', 'body preview:', terminalText(preview, true));
   return shown.join('\n');
 }
 

@@ -1,7 +1,7 @@
 // `airlock migrate-state --from .airlock --to postgres://…`: moves an embedded state folder into
 // the shared store — agents (token hashes), secrets (still sealed: the same master key opens them),
 // approvals and grants, TOTP enrolment, published policy versions, agent sessions (labels, events,
-// links, timeline), the audit log. Rows already there are kept (a second run adds only what is
+// links, timeline), where secrets were injected (names and forms, never values), the audit log. Rows already there are kept (a second run adds only what is
 // new). Rate-limit buckets are not moved: they refill by themselves.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,9 @@ import { streamLines } from '../../lib/lines.ts';
 import { PgAgents } from '../../state/postgres/agents.ts';
 import { PgApprovals } from '../../state/postgres/approvals.ts';
 import { displayDbUrl, isPostgresUrl, type PgState } from '../../state/postgres/db.ts';
+import { PgInjectionLedger } from '../../state/postgres/injected-places.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
+import { INJECTED_FILE, InjectionJournal } from '../../state/injected-places.ts';
 import { PgSessions } from '../../state/postgres/sessions.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
@@ -120,6 +122,23 @@ async function moveSessions(db: PgState, from: string): Promise<number> {
   return n;
 }
 
+/** Where secrets were injected: the replicas go on scrubbing what those services show back. */
+async function moveInjected(db: PgState, from: string): Promise<number> {
+  if (!fs.existsSync(path.join(from, INJECTED_FILE))) return 0;
+  const journal = await InjectionJournal.open(from);
+  const shared = await PgInjectionLedger.open(db);
+  try {
+    const key = (p: { place: string; secret: string; form: string }): string => `${p.place}\0${p.secret}\0${p.form}`;
+    const there = new Set(shared.pairs().map(key));
+    const pairs = journal.pairs().filter((p) => !there.has(key(p)));
+    await shared.record(pairs);
+    return pairs.length;
+  } finally {
+    await journal.close();
+    await shared.close();
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('migrate-state')
@@ -164,6 +183,7 @@ export function register(program: Command): void {
         out.push(`${moved.approvals} approvals`, `${moved.grants} grants`);
         out.push(`${await movePolicies(db, from)} policy versions`);
         out.push(`${await moveSessions(db, from)} sessions`);
+        out.push(`${await moveInjected(db, from)} injected places`);
         const audit = await moveAudit(db, from);
         out.push(`${audit.moved} audit records${audit.skipped ? ` (${audit.skipped} damaged lines left out: torn, not JSON, or no time PostgreSQL can hold)` : ''}`);
         process.stdout.write(`airlock: moved ${from} into ${displayDbUrl(opts.to)}: ${out.join(', ')}\n`);

@@ -180,6 +180,8 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
     const detail = `SQLite runs ${structure(lite.info)} before its error (${lite.info.error}); PostgreSQL reads ${structure(pg.info) || 'no statement'}`;
     return { ...labelled(lite), ambiguity: { code: 'sql_dialects_disagree', detail: detail.slice(0, 300) } };
   }
+  // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
+  if (lite.limited) return labelled(lite);
   if (!lite.info.parsed) return labelled(pg);
   if (!pg.info.parsed) return labelled(lite);
   const a = structure(pg.info);

@@ -15,6 +15,11 @@ export interface EngineLoader<T> {
   load(): Promise<void>;
   /** Counts a miss and says why the SQL went unparsed: not loaded yet, or the load failed. */
   missing(): string;
+  /**
+   * Drops an engine that trapped (a WebAssembly trap or a stack overflow inside it leaves its
+   * memory in an unknown state: every later call failed); the next SQL loads a fresh one.
+   */
+  discard(engine: T): void;
 }
 
 export function engineLoader<T>(name: string, open: () => Promise<T>): EngineLoader<T> {
@@ -36,6 +41,11 @@ export function engineLoader<T>(name: string, open: () => Promise<T>): EngineLoa
         },
       );
       return loading;
+    },
+    discard(e) {
+      if (engine !== e) return;
+      engine = undefined;
+      loading = undefined;
     },
     missing() {
       misses++;

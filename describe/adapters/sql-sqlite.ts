@@ -27,6 +27,20 @@ const MAX_SYNTH_ATTEMPTS = 64;
 const MAX_NAMES = 48;
 /** Bytes compiled per request, over all attempts (bounds the work a hostile statement can cause). */
 const MAX_COMPILED_BYTES = 8 * MAX_SQL_BYTES;
+/**
+ * Copies of common table expressions SQLite makes compiling one statement, at most. SQLite compiles
+ * each reference to a CTE as its own copy of the CTE's query (and each reference inside it, again):
+ * 15 CTEs that each name the next twice are 32,768 copies, a 900-byte statement that held the main
+ * thread for seconds (20 ran out of memory); a chain of 2,000 took over a minute.
+ */
+export const MAX_CTE_EXPANSION = 128;
+/**
+ * Parentheses a statement may nest. SQLite recurses per level on the thread's stack: 8,000 nested
+ * subqueries (170 KB) overflowed it inside SQLite, after seconds, and left the engine unusable.
+ */
+export const MAX_NESTING = 256;
+/** The sum of each compile's CTE copies squared, per request (a chain's cost grows with its square). */
+const MAX_CTE_COST = MAX_CTE_EXPANSION ** 2;
 const SAMPLE_ROWS = 6;
 /** Sample value of row i, column j: varied types, different in every column; other tables' values never equal the target's. */
 function sampleValue(i: number, j: number, other: boolean): string {
@@ -166,14 +180,19 @@ const MAX_TOKENS = 100_000;
  * tokenizer for everything that can hide text: strings ('' escapes), quoted identifiers in "",
  * ``, [] and non-nesting block and line comments. Linear.
  */
-function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] & { end?: number } {
-  const out: Token[] & { end?: number } = [];
+function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] & { end?: number; maxDepth?: number } {
+  const out: Token[] & { end?: number; maxDepth?: number } = [];
+  // Past MAX_TOKENS the text is still read to its end (or `;`) for its depth, without keeping tokens.
+  const push = (t: Token): void => {
+    if (out.length < MAX_TOKENS) out.push(t);
+  };
   let depth = 0;
+  let maxDepth = 0;
   let i = from;
   const n = sql.length;
   const isStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c > 127;
   const isPart = (c: number): boolean => isStart(c) || (c >= 48 && c <= 57) || c === 36;
-  while (i < n && out.length < MAX_TOKENS) {
+  while (i < n) {
     const c = sql[i]!;
     if (c === '-' && sql[i + 1] === '-') {
       const e = sql.indexOf('\n', i);
@@ -192,30 +211,32 @@ function tokens(sql: string, from = 0, stopAtSemicolon = false): Token[] & { end
         j = e + 1;
         break;
       }
-      if (c !== "'") out.push({ type: 'ident', value, depth });
+      if (c !== "'") push({ type: 'ident', value, depth });
       i = j;
     } else if (c === '[') {
       const e = sql.indexOf(']', i);
-      out.push({ type: 'ident', value: sql.slice(i + 1, e < 0 ? n : e), depth });
+      push({ type: 'ident', value: sql.slice(i + 1, e < 0 ? n : e), depth });
       i = e < 0 ? n : e + 1;
     } else if (c === '(') {
-      out.push({ type: '(', value: c, depth: depth++ });
+      push({ type: '(', value: c, depth: depth++ });
+      if (depth > maxDepth) maxDepth = depth;
       i++;
     } else if (c === ')') {
-      out.push({ type: ')', value: c, depth: --depth });
+      push({ type: ')', value: c, depth: --depth });
       i++;
     } else if (isStart(sql.charCodeAt(i))) {
       let j = i + 1;
       while (j < n && isPart(sql.charCodeAt(j))) j++;
-      out.push({ type: 'word', value: sql.slice(i, j), depth });
+      push({ type: 'word', value: sql.slice(i, j), depth });
       i = j;
     } else {
       if (c === ';' && stopAtSemicolon) break;
-      if (c.trim()) out.push({ type: 'punct', value: c, depth });
+      if (c.trim()) push({ type: 'punct', value: c, depth });
       i++;
     }
   }
   out.end = i;
+  out.maxDepth = maxDepth;
   return out;
 }
 
@@ -239,6 +260,84 @@ function nameCandidates(toks: Token[], isKeyword: (w: string) => boolean): strin
 }
 
 /** The column lists of `ON CONFLICT (…)` targets. */
+/**
+ * How many CTE queries SQLite compiles for a statement, bounded: each reference to a CTE counts
+ * the CTE's own references again. Names are compared without their scope (a nested WITH's name
+ * counts wherever it appears), which can only overcount. Returns `limit + 1` past `limit`. Linear.
+ */
+export function cteExpansion(toks: Token[], limit = MAX_CTE_EXPANSION): number {
+  const key = (t: Token): string | undefined => (t.type === 'word' || t.type === 'ident' ? t.value.toLowerCase() : undefined);
+  // Definitions: NAME [( columns )] AS [NOT] [MATERIALIZED] ( body ).
+  const bodies = new Map<string, Array<[number, number]>>();
+  const definitionAt = new Set<number>();
+  for (let i = 0; i < toks.length; i++) {
+    const name = key(toks[i]!);
+    if (name === undefined) continue;
+    let j = i + 1;
+    if (toks[j]?.type === '(') {
+      const d = toks[j]!.depth;
+      j++;
+      while (j < toks.length && !(toks[j]!.type === ')' && toks[j]!.depth === d)) j++;
+      j++;
+    }
+    if (toks[j]?.type !== 'word' || toks[j]!.value.toLowerCase() !== 'as') continue;
+    j++;
+    if (toks[j]?.type === 'word' && toks[j]!.value.toLowerCase() === 'not') j++;
+    if (toks[j]?.type === 'word' && toks[j]!.value.toLowerCase() === 'materialized') j++;
+    if (toks[j]?.type !== '(') continue;
+    const d = toks[j]!.depth;
+    let e = j + 1;
+    while (e < toks.length && !(toks[e]!.type === ')' && toks[e]!.depth === d)) e++;
+    definitionAt.add(i);
+    const list = bodies.get(name) ?? [];
+    list.push([j + 1, e]);
+    bodies.set(name, list);
+  }
+  if (!bodies.size) return 0;
+  // Each name's references, by position; a name defined twice (in two scopes) counts both bodies.
+  const refsIn = (from: number, to: number): string[] => {
+    const out: string[] = [];
+    for (let k = from; k < to; k++) {
+      const name = key(toks[k]!);
+      if (name !== undefined && !definitionAt.has(k) && bodies.has(name)) out.push(name);
+    }
+    return out;
+  };
+  const refs = new Map<string, string[]>();
+  for (const [name, spans] of bodies) refs.set(name, spans.flatMap(([a, b]) => refsIn(a, b)));
+  // Copies per name, memoized; a name met again while it is being counted is a recursive CTE (one copy).
+  const copies = new Map<string, number>();
+  const counting = new Set<string>();
+  const count = (name: string): number => {
+    const known = copies.get(name);
+    if (known !== undefined) return known;
+    if (counting.has(name)) return 1;
+    counting.add(name);
+    let n = 1;
+    for (const r of refs.get(name)!) {
+      n += count(r);
+      if (n > limit) break;
+    }
+    counting.delete(name);
+    n = Math.min(n, limit + 1);
+    copies.set(name, n);
+    return n;
+  };
+  // The statement's own references: those in no CTE's body.
+  const inBody = new Int32Array(toks.length + 1);
+  for (const spans of bodies.values()) for (const [a, b] of spans) { inBody[a]! += 1; inBody[b]! -= 1; }
+  let total = 0;
+  let depth = 0;
+  for (let k = 0; k < toks.length; k++) {
+    depth += inBody[k]!;
+    const name = key(toks[k]!);
+    if (depth > 0 || name === undefined || definitionAt.has(k) || !bodies.has(name)) continue;
+    total += count(name);
+    if (total > limit) return limit + 1;
+  }
+  return total;
+}
+
 function conflictTargets(toks: Token[]): string[][] {
   const out: string[][] = [];
   for (let k = 0; k + 2 < toks.length; k++) {
@@ -614,6 +713,14 @@ function analyzeStatement(scratch: Scratch, s: Sqlite3, stmt: number, text: stri
   return { statement, readOnly };
 }
 
+/**
+ * Unparsed for a reason of Airlock's (a cost limit, the engine missing or trapped), not SQLite's:
+ * a real SQLite would read the text, so no other grammar's reading may stand for it.
+ */
+function limited(error: string, statements: SqlStatement[]): SqlAnalysis {
+  return { ...unparsed(error, statements), limited: true };
+}
+
 function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
   return { info: { dialect: 'sqlite', parsed: false, error, statements, destructive: true }, readOnly: false };
 }
@@ -621,24 +728,25 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
 /** Parses SQL texts the way SQLite does, into `input.sql` (dialect "sqlite"). */
 export function analyzeSqlite(texts: string[]): SqlAnalysis {
   const s = sqlite.get();
-  if (!s) return unparsed(sqlite.missing(), []);
+  if (!s) return limited(sqlite.missing(), []);
   const { capi, wasm } = s;
   const statements: SqlStatement[] = [];
   let readOnly = true;
   let total = 0;
   for (const sql of texts) {
     total += Buffer.byteLength(sql);
-    if (total > MAX_SQL_BYTES) return unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
+    if (total > MAX_SQL_BYTES) return limited(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements);
     if (sql.includes('\u0000')) return unparsed('SQL contains a NUL character', statements);
   }
   let scratch: Scratch;
   try {
     scratch = new Scratch(s);
   } catch (err) {
-    return unparsed(`SQLite analysis failed: ${(err as Error).message}`, statements);
+    return limited(`SQLite analysis failed: ${(err as Error).message}`, statements);
   }
   current = scratch;
   let compiled = 0;
+  let cteCost = 0;
   let prepared = 0;
   try {
     for (const sql of texts) {
@@ -652,6 +760,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
         const end = pSql + n;
         let namesFor = -1;
         let estimate = 0;
+        let copies = 0;
         // Byte offsets (SQLite's) to string offsets, advancing with the statements: linear overall.
         let cursorByte = 0;
         let cursorChar = 0;
@@ -663,6 +772,9 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
             const toks = tokens(sql, cursorChar, true);
             scratch.names = nameCandidates(toks, (w) => capi.sqlite3_keyword_check(w, w.length) !== 0);
             scratch.conflicts = conflictTargets(toks);
+            if ((toks.maxDepth ?? 0) > MAX_NESTING) return limited(`SQL nested more than ${MAX_NESTING} parentheses deep was not analyzed`, statements);
+            copies = cteExpansion(toks);
+            if (copies > MAX_CTE_EXPANSION) return limited(`SQL whose common table expressions expand to more than ${MAX_CTE_EXPANSION} queries was not analyzed`, statements);
             namesFor = pos;
             estimate = (toks.end ?? sql.length) - cursorChar + 1;
           }
@@ -670,7 +782,8 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
           scratch.recording = true;
           // SQLite compiles one statement per call: charge its (estimated) length, every attempt.
           compiled += estimate;
-          if (compiled > MAX_COMPILED_BYTES) return unparsed('SQL too costly to analyze', statements);
+          cteCost += copies * copies;
+          if (compiled > MAX_COMPILED_BYTES || cteCost > MAX_CTE_COST) return limited('SQL too costly to analyze', statements);
           // -1: read to the NUL terminator (the text has no other NUL). A length that stops short of
           // the terminator makes SQLite copy the whole rest of the text on every statement: quadratic.
           const rc = capi.sqlite3_prepare_v2(scratch.db.pointer, pos, -1, ppStmt, pzTail);
@@ -685,7 +798,7 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
           const tail = wasm.peekPtr(pzTail);
           if (++prepared > MAX_SQL_STATEMENTS) {
             if (stmt) capi.sqlite3_finalize(stmt);
-            return unparsed(`more than ${MAX_SQL_STATEMENTS} SQL statements in one request were not analyzed`, statements);
+            return limited(`more than ${MAX_SQL_STATEMENTS} SQL statements in one request were not analyzed`, statements);
           }
           if (!stmt) {
             if (tail <= pos) break;
@@ -708,10 +821,17 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
       }
     }
   } catch (err) {
-    return unparsed(err instanceof Unparsed ? err.message : `SQLite analysis failed: ${(err as Error).message}`, statements);
+    // Anything but our own refusal is a trap inside SQLite (out of bounds, its stack overflowed):
+    // this instance is not used again (each later call failed, for every agent).
+    if (!(err instanceof Unparsed)) sqlite.discard(s);
+    return limited(err instanceof Unparsed ? err.message : `SQLite analysis failed: ${(err as Error).message}`, statements);
   } finally {
     current = undefined;
-    scratch.close();
+    try {
+      scratch.close();
+    } catch {
+      sqlite.discard(s); // closing a trapped instance traps again
+    }
   }
   return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly };
 }

@@ -368,8 +368,11 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
   let destructive = false;
   let privilege = false;
   let readOnly = readOnlyTop.has(type);
+  // Sets beside the lists: a statement may name tens of thousands (a linear search each was quadratic).
+  const tableSet = new Set<string>();
+  const functionSet = new Set<string>();
   const addTable = (name: string): void => {
-    if (name && !tables.includes(name)) tables.push(name);
+    if (name && !tableSet.has(name)) tables.push(name), tableSet.add(name);
   };
   const all = [[type, body] as [string, Node], ...nodes({ root: body })];
   for (const [t, n] of all) {
@@ -431,7 +434,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) {
           const written = parts.join('.');
-          if (!functions.includes(written)) functions.push(written);
+          if (!functionSet.has(written)) functions.push(written), functionSet.add(written);
         }
         if (t === 'CallStmt') break;
         // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.

@@ -1,9 +1,10 @@
 // One PostgreSQL database shared by every replica, through `pg` (node-postgres): a pool for
 // queries and one dedicated connection that LISTENs for the changes other replicas announce with
-// NOTIFY (approvals, grants, agents, secrets, policy versions). That connection is also the health
-// probe: while it is down, the stores' views may miss changes, so everything that needs the
-// database fails closed at once (StoreUnavailableError → 503) instead of waiting on timeouts; it
-// reconnects by itself, and on reconnect every store re-reads what it keeps in memory.
+// NOTIFY (approvals, grants, agents, secrets, policy versions, where secrets were injected). That
+// connection is also the health probe: while it is down, the stores' views may miss changes, so
+// everything that needs the database fails closed at once (StoreUnavailableError → 503) instead of
+// waiting on timeouts; it reconnects by itself, and on reconnect every store re-reads what it
+// keeps in memory.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,7 @@ export const PG_STORE = 'PostgreSQL (state store)';
  * The channels the stores announce changes on. The change feed LISTENs to all of them before
  * `open` returns, so no change made while the stores load is missed.
  */
-export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions'] as const;
+export const CHANNELS = ['airlock_agents', 'airlock_approvals', 'airlock_secrets', 'airlock_totp', 'airlock_policy', 'airlock_sessions', 'airlock_injected'] as const;
 
 export function isPostgresUrl(url: string | undefined): url is string {
   return typeof url === 'string' && /^postgres(ql)?:\/\//i.test(url.trim());
@@ -95,6 +96,7 @@ export class PgState {
   private listenerUp = false;
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly resyncs = new Set<() => unknown>();
+  private readonly marks = new Map<string, Set<(value: number) => void>>();
   private queryDown: string | undefined;
   private listenerDown: string | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -254,6 +256,21 @@ export class PgState {
       this.handlers.set(channel, set);
       if (this.listenerUp && !(CHANNELS as readonly string[]).includes(channel)) void this.listener?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
     }
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /**
+   * A store read how far a table has moved (a sequence) in a statement it makes anyway; the
+   * store that keeps that table's view catches up when it is behind (`onMark`).
+   */
+  mark(name: string, value: number): void {
+    for (const fn of this.marks.get(name) ?? []) fn(value);
+  }
+
+  onMark(name: string, fn: (value: number) => void): () => void {
+    let set = this.marks.get(name);
+    if (!set) this.marks.set(name, (set = new Set()));
     set.add(fn);
     return () => set.delete(fn);
   }

@@ -25,6 +25,8 @@ import { jsonb, type PgState } from './db.ts';
 import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_sessions';
+/** How far the record of where secrets were injected has moved (state/postgres/injected-places.ts), read with every entry. */
+const INJECTED_SEQ = '(SELECT max(seq) FROM injected_places) AS injected_seq';
 const SWEEP_MS = 60_000;
 /** Timeline entries waiting for the next batch, at most (beyond it the oldest are dropped). */
 const PENDING_TIMELINE = 10_000;
@@ -155,7 +157,8 @@ export class PgSessions implements AgentSessions {
           WHERE s.agent = $1 AND s.token = $2 AND s.ended IS NULL${confirming ? ' AND EXISTS (SELECT 1 FROM tok)' : ''}
           RETURNING s.id, s.started, s.requests - 1 AS requests, s.egress_bytes, ${LABELS_SQL} AS labels,
             (SELECT jsonb_build_object('request_id', k.request_id, 'host', k.host) FROM session_links k WHERE k.session = s.id AND k.url = $4::text) AS seen,
-            EXISTS (SELECT 1 FROM session_links k WHERE k.session = s.id AND k.url_host = $5::text) AS host_seen`;
+            EXISTS (SELECT 1 FROM session_links k WHERE k.session = s.id AND k.url_host = $5::text) AS host_seen,
+            ${INJECTED_SEQ}`;
     // Confirming: the token's row, and the session's entry only while that row exists; no row at all → revoked.
     const sql = confirming
       ? `WITH tok AS (SELECT ${TOKEN_COLUMNS} FROM ${TOKEN_TABLES} WHERE t.id = $2 AND t.agent = $1), entered AS (${entering})
@@ -165,6 +168,7 @@ export class PgSessions implements AgentSessions {
     for (let attempt = 0; attempt < 3; attempt++) {
       const r = await this.db.query(sql, [agent, token, time, link?.url ?? null, link?.host ?? null]);
       const row = r.rows[0];
+      if (row?.injected_seq != null) this.db.mark('injected_places', Number(row.injected_seq));
       let confirmed: AgentInfo | undefined;
       if (confirming) {
         confirmed = confirmedAgent(agent, row as TokenRow | undefined);
@@ -179,9 +183,10 @@ export class PgSessions implements AgentSessions {
       const id = `s_${crypto.randomBytes(8).toString('hex')}`;
       const made = await this.db.query(
         `INSERT INTO sessions (id, agent, token, started, last_seen, requests) VALUES ($1, $2, $3, $4, $4, 1)
-          ON CONFLICT (agent, token) WHERE ended IS NULL DO NOTHING RETURNING started`,
+          ON CONFLICT (agent, token) WHERE ended IS NULL DO NOTHING RETURNING started, ${INJECTED_SEQ}`,
         [id, agent, token, time],
       );
+      if (made.rows[0]?.injected_seq != null) this.db.mark('injected_places', Number(made.rows[0].injected_seq));
       if (!made.rowCount) continue;
       const started = iso(made.rows[0]!.started);
       const rec: SessionRecord = { id, agent, token, started, last_seen: started, labels: {}, requests: 1, egress_bytes: 0, links: 0, link_bytes: 0, events: [], timeline: [] };

@@ -17,7 +17,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
-import { base64Bytes, bytesText, hexDump, lineCount, textBlock } from './body-view.ts';
+import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
   LiveEvents, ResolveAnswer,
@@ -63,7 +63,13 @@ interface CardState {
 }
 
 function agentName(a: Approval): string {
-  return a.agent || '?';
+  return visibleString(a.agent || '?');
+}
+
+/** The statements of SQL a request carries, each as a tag (destructive ones in red); SQL nobody could read said so. */
+function sqlTags(sql: { parsed?: boolean; error?: string; statements?: Array<{ kind: string; tables?: string[]; destructive?: boolean }> }) {
+  return html`${(sql.statements ?? []).map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${vis(s.kind)}${s.tables?.length ? html` ${vis(s.tables.join(', '))}` : ''}</span> `)}${
+    sql.parsed === false ? html`<span class="tag danger" title=${visibleString(sql.error)}>not readable: treat as destructive</span>` : ''}`;
 }
 
 /** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
@@ -72,10 +78,10 @@ export function requestLine(a: Approval): string {
   const method = r?.method ?? a.summary?.method ?? '';
   try {
     const u = new URL(r?.url ?? '');
-    return `${method} ${u.host}${u.pathname}`;
+    return visibleString(`${method} ${u.host}${u.pathname}`);
   } catch {
     const s = a.summary;
-    return `${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`;
+    return visibleString(`${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`);
   }
 }
 
@@ -384,7 +390,7 @@ export class ApprovalsView extends LightElement {
     announce(`New approval needed: ${riskText[a.risk ?? 'medium'] ?? a.risk}, ${agentName(a)}: ${requestLine(a)}`);
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || (document.hasFocus() && this.active)) return;
     const r = a.description?.request;
-    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${r?.method ?? ''} ${r?.url ?? ''}\n${a.reason ?? ''}`, tag: a.id });
+    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${visibleString(r?.method)} ${visibleString(r?.url)}\n${visibleString(a.reason)}`, tag: a.id });
     n.onclick = () => {
       window.focus();
       location.hash = '#/approvals';
@@ -507,7 +513,22 @@ export class ApprovalsView extends LightElement {
       return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
     }
     if (v.available) return { ok: false, why: `load the whole body (${bytesText(v.size)}) and read it before approving`, ackable: false };
+    if (b?.ambiguous && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
+  }
+
+  /**
+   * What the server runs when it is not the request line: a method override (header, query, form or
+   * JSON `_method`) and a path named by X-Original-URL / X-Rewrite-URL (IIS URL Rewrite, Symfony, Zend).
+   */
+  private renderRunsAs(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+    const o = r.method_override;
+    const headers = r.headers ?? {};
+    const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
+    if (!o && !rewrites.length) return nothing;
+    return html`${o
+        ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
+        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}`;
   }
 
   /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
@@ -518,7 +539,7 @@ export class ApprovalsView extends LightElement {
     const causes = a.because.map((id) => {
       const label = Object.entries(labels).find(([, arr]) => arr.request_id === id);
       return label
-        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${label[1].host}</b> at ${timeText(label[1].time)}</li>`
+        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${vis(label[1].host)}</b> at ${timeText(label[1].time)}</li>`
         : html`<li>request <span class="mono">${id}</span></li>`;
     });
     return html`<div class="why small" data-testid="why" role="note"><b>Why a human is needed:</b> this session read
@@ -563,7 +584,9 @@ export class ApprovalsView extends LightElement {
       v?.available && !st.body?.loading
         ? html`<button class="small" data-action="load-body" @click=${() => void this.loadBody(a)}>Load the whole body (${bytesText(v.captured ?? size)})</button>`
         : nothing;
-    const head = wholeInRecord
+    const head = b?.ambiguous && !wholeInRecord && preview
+      ? `Body: ${bytesText(size)} (${type}) — servers read it in more than one way; below is one reading of it, not the bytes sent`
+      : wholeInRecord
       ? `Body: ${bytesText(size)} (${type})${b?.json !== undefined ? ', parsed JSON' : b?.form !== undefined ? ', parsed form' : ''}, shown whole`
       : preview
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`
@@ -781,7 +804,7 @@ export class ApprovalsView extends LightElement {
               ${this.grants
                 .filter((g) => Date.parse(g.expires) > this.now)
                 .map(
-                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${g.method} ${g.host}${g.operation ? ` (${g.operation})` : ''}${g.path_pattern ? ` ${g.path_pattern}` : ''}</td>
+                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)}` : ''}</td>
                     <td class="small">${shortTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
                 )}
             </tbody></table>`
@@ -813,7 +836,7 @@ export class ApprovalsView extends LightElement {
         tabindex="0" aria-labelledby="ap-title-${a.id}" aria-describedby="ap-reason-${a.id}">
       <header class="row wrap">
         <span class="risk-badge risk-${risk}" data-testid="risk">${risk === 'critical' ? '⚠ ' : ''}${riskText[risk] ?? `${risk} risk`}</span>
-        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${r.method} ${r.url}</span></h3>
+        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${vis(r.method)} ${vis(r.url)}</span></h3>
         <span class="spacer"></span>
         ${waiting
           ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`
@@ -824,13 +847,16 @@ export class ApprovalsView extends LightElement {
             : nothing}
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
-      <p id="ap-reason-${a.id}">${a.reason ?? ''} ${a.rule ? html`<span class="mono small">(${a.rule})</span>` : nothing}</p>
+      ${this.renderRunsAs(r)}
+      <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
-      ${d.service ? html`<p class="small">Service: <b>${d.service.name}</b> <span class="mono">${d.service.operation}</span> (${d.service.effect})</p>` : nothing}
-      ${d.sql?.statements?.length
-        ? html`<p class="small">SQL: ${d.sql.statements.map((s) => html`<span class="tag ${s.destructive ? 'danger' : ''}">${s.kind}${s.tables?.length ? ` ${s.tables.join(', ')}` : ''}</span> `)}</p>`
+      ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
+      ${d.sql?.statements?.length || d.sql?.parsed === false ? html`<p class="small">SQL: ${sqlTags(d.sql)}</p>` : nothing}
+      ${d.mcp
+        ? html`<p class="small">MCP: ${d.mcp.batch ? html`a batch of ${d.mcp.batch.length} calls<br />` : ''}${(d.mcp.batch ?? [d.mcp]).map(
+            (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
+          )}</p>`
         : nothing}
-      ${d.mcp ? html`<p class="small">MCP: <span class="mono">${d.mcp.method} ${d.mcp.tool ?? ''}</span></p>` : nothing}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

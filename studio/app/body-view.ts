@@ -27,6 +27,18 @@ export function visibleText(text: string): Array<string | TemplateResult> {
   return out;
 }
 
+/**
+ * The same for text that is not a body (a summary line, a reason quoting the request, a tool or
+ * table name, a toast): as a template to draw, or as a plain string with ⟨U+XXXX⟩ markers.
+ */
+export function visibleLine(text: unknown): Array<string | TemplateResult> {
+  return visibleText(text === undefined || text === null ? '' : String(text));
+}
+
+export function visibleString(text: unknown): string {
+  return (text === undefined || text === null ? '' : String(text)).replace(hidden, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
+}
+
 export function countHidden(text: string): number {
   let n = 0;
   for (const _ of text.matchAll(hidden)) n++;

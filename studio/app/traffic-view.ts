@@ -6,6 +6,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api, live } from './api.ts';
 import { LightElement, durationText, errorText, json, shortTime } from './base.ts';
+import { visibleLine as vis } from './body-view.ts';
 import type { ApprovalView, ApprovalsAnswer, AuditRecord, LiveEvents, RecordsAnswer } from '../api/wire.ts';
 
 type Rec = AuditRecord & { held?: boolean };
@@ -183,15 +184,15 @@ export class TrafficView extends LightElement {
                     @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (this.open = this.open === r.id ? undefined : r.id)}>
                     <td class="mono small" title=${r.time}>${shortTime(r.time)}</td>
                     <td>${r.agent ?? '—'}</td>
-                    <td class="mono url">${r.method} ${r.url}</td>
+                    <td class="mono url">${vis(r.method)} ${vis(r.url)}</td>
                     <td>${r.decision ? html`<span class="action ${r.decision.action}">${r.decision.action}</span> <span class="mono small">${r.decision.rule ?? ''}</span>` : '—'}</td>
                     <td class="mono small" title=${r.policy_version ?? ''}>${r.policy_version?.slice(0, 8) ?? '—'}</td>
                     <td class="small">${r.held ? html`<span class="tag pending">held — waiting for a person</span>` : html`${r.outcome}${r.status ? ` · ${r.status}` : ''}${r.total_ms !== undefined ? ` · ${durationText(r.total_ms)}` : ''}`}</td>
                   </tr>
                   ${this.open === r.id
                     ? html`<tr class="detail"><td colspan="6">
-                        ${r.decision ? html`<p><b>Reason:</b> ${r.decision.reason}</p>` : nothing}
-                        ${r.detail ? html`<p><b>Detail:</b> ${r.detail}</p>` : nothing}
+                        ${r.decision ? html`<p><b>Reason:</b> ${vis(r.decision.reason)}</p>` : nothing}
+                        ${r.detail ? html`<p><b>Detail:</b> ${vis(r.detail)}</p>` : nothing}
                         <p class="small">Request <span class="mono">${r.id}</span> at ${r.time}${r.policy_version ? html` · decided by policy <span class="mono">${r.policy_version}</span>` : nothing}${r.decision_us !== undefined ? ` in ${durationText(r.decision_us / 1000)}` : ''}</p>
                         <div class="row">
                           ${approvalId ? html`<button class="small" data-action="open-approval" @click=${() => this.showApproval(approvalId)}>Open its approval</button>` : nothing}

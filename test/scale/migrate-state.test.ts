@@ -15,6 +15,7 @@ import { auditLines } from '../../state/postgres/audit.ts';
 import { PgState } from '../../state/postgres/db.ts';
 import { PgSessions } from '../../state/postgres/sessions.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
+import { InjectionJournal } from '../../state/injected-places.ts';
 import { PgSecretVault } from '../../state/postgres/secrets.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -60,14 +61,17 @@ if (missing) {
     await journal.addLabels(entered.session.id, ['untrusted'], { request_id: 'r0', host: 'issues.example', time: new Date().toISOString() });
     journal.addLinks(entered.session.id, { request_id: 'r0', host: 'issues.example' }, ['https://news.example/a']);
     await journal.close();
+    const injected = await InjectionJournal.open(home);
+    await injected.record([{ place: 'api.example', secret: 'github_token', form: 'value' }]);
+    await injected.close();
 
     const pg = await startPostgres(t);
     const url = await pg.createDatabase('migrate');
     const env = { ...process.env, AIRLOCK_MASTER_KEY: key };
     const first = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 7 audit records \(4 damaged lines left out/);
+    t.match(first.stdout, /1 agents, 1 secrets .*1 approvals, 1 grants, 0 policy versions, 1 sessions, 1 injected places, 7 audit records \(4 damaged lines left out/);
     const again = await run(process.execPath, [cli, 'migrate-state', '--from', home, '--to', url], { env });
-    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 sessions, 0 audit records/, 'a second run adds nothing');
+    t.match(again.stdout, /0 agents, 0 secrets .*0 approvals, 0 grants, 0 policy versions, 0 sessions, 0 injected places, 0 audit records/, 'a second run adds nothing');
 
     const db = await PgState.open(url, { listen: false });
     t.teardown(() => db.close());
@@ -85,6 +89,8 @@ if (missing) {
     t.equal(moved.session.labels.untrusted?.request_id, 'r0', 'with its labels');
     t.same(moved.seen, { request_id: 'r0', host: 'issues.example' }, 'and the links it was served');
     await sessions.close();
+    const places = (await db.query('SELECT place, secret, form FROM injected_places')).rows;
+    t.same(places, [{ place: 'api.example', secret: 'github_token', form: 'value' }], 'where the secret was injected moves too');
     let n = 0;
     for await (const _ of auditLines(db, { agent: 'bot' })) n++;
     t.equal(n, 6, "the agent's audit records are in the shared log");

@@ -27,6 +27,8 @@ decision := {"action": "approve", "reason": "writes need a human", "rule": "writ
 
 decision := {"action": "approve", "reason": "a short hold", "rule": "patch", "approval": {"risk": "medium", "timeout": "2s"}} if input.request.method == "PATCH"
 
+decision := {"action": "approve", "reason": sprintf("runs the tool %s", [input.mcp.tool]), "rule": "tool", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "PUT"
+
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
 `;
 
@@ -333,4 +335,81 @@ t.test('a person sees the whole body they approve, or approving says what they c
   for (const r of [sneaky, bin, gz, odd]) await queue.deny(r.id, { by: 'test' });
   await Promise.all([sneaky.reply, bin.reply, gz.reply, odd.reply]);
   t.same(consoleErrors, [], 'no script errors in the page');
+});
+
+t.test('text the agent chose is shown with its invisible characters everywhere on the card, not only in the body', async (t) => {
+  // An MCP tool name with a right-to-left override and a zero-width space, quoted by the policy's
+  // reason: drawn raw, "delete_repo" reads as something else on the card's summary lines.
+  const name = 'read_file\u202Eoper_eteled\u200B';
+  const reply = curl('PUT', '/v1/mcp', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
+  const sel = '[data-approval]:has(.url:text-matches("/v1/mcp$"))';
+  await page.waitForSelector(`${sel} p:has-text("MCP:")`);
+  const id = (await page.getAttribute(sel, 'data-approval'))!;
+  for (const part of ['p:has-text("MCP:")', `#ap-reason-${id}`]) {
+    const text = (await page.textContent(`${sel} ${part}`)) ?? '';
+    t.match(text, /read_file⟨U\+202E⟩oper_eteled⟨U\+200B⟩/, `${part} shows the override and the zero-width space`);
+    t.notMatch(text, /[\u202E\u200B]/, `${part} draws none of them raw`);
+  }
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
+
+t.test('the MCP line names every call of a batch and the SQL each one carries, comments or not', async (t) => {
+  // The policy's reason and the first call look harmless; the second call drops a table behind a comment.
+  const calls = [
+    { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'list_tables', arguments: {} } },
+    { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'execute_sql', arguments: { query: 'SELECT 1 /* read only */; DROP TABLE users -- cleanup' } } },
+  ];
+  const reply = curl('PUT', '/v1/mcp-batch', { body: JSON.stringify(calls), type: 'application/json' });
+  const sel = '[data-approval]:has(.url:text-matches("/v1/mcp-batch$"))';
+  await page.waitForSelector(`${sel} p:has-text("MCP:")`);
+  const id = (await page.getAttribute(sel, 'data-approval'))!;
+  const line = (await page.textContent(`${sel} p:has-text("MCP:")`)) ?? '';
+  t.match(line, /list_tables/);
+  t.match(line, /execute_sql/, 'the second call is named');
+  t.match(line, /drop_table users/, 'its statements are on the card');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
+
+t.test('a body servers read in more than one way is not "shown whole" once only its parsed copy is left', async (t) => {
+  // Duplicate keys: the record keeps one reading; the upstream may read the other one on the retry.
+  const body = '{"to": "team@corp.example", "amount": 5, "to": "drop@attacker.example"}';
+  const first = await curl('PATCH', '/v1/transfer', { body, type: 'application/json' });
+  const { approval_id: id } = JSON.parse(first.body) as { approval_id: string };
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+  const { csrf } = (await login.json()) as { csrf: string };
+  const { approval: view } = (await (await fetch(`${live.studioBase}/api/approvals/${id}`, { headers: { cookie } })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
+  t.not(view.body_view.visibility, 'whole', 'one reading of an ambiguous body is not all of it');
+  t.match(view.body_view.unseen, /more than one way/);
+  const refused = await fetch(`${live.studioBase}/api/approvals/${id}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+  t.equal(refused.status, 403);
+  t.match(await refused.json(), { code: 'body-not-shown' }, 'approving it needs the explicit choice');
+  await queue.deny(id, { by: 'test' });
+});
+
+t.test('a method override and a rewritten path are on the card, not only in the headers', async (t) => {
+  // The card's line reads "POST …/v1/archive"; the server runs a DELETE of another path.
+  const reply = curl('POST', '/v1/archive', { body: '{}', headers: ['X-HTTP-Method-Override: DELETE', 'X-Original-URL: /admin/delete-everything'] });
+  await card(page, '/v1/archive').waitFor();
+  const id = await idOf('/v1/archive');
+  const all = (await page.textContent(`[data-approval="${id}"]`)) ?? '';
+  t.match(all, /DELETE/, 'the method the server runs is named');
+  t.match(all, /\/admin\/delete-everything/, 'so is the path it acts on');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
+
+t.test('a long name cannot push its end past the edge of the card', async (t) => {
+  const name = `read_file${'_'.repeat(400)}delete_repository`;
+  const reply = curl('PUT', '/v1/mcp-long', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
+  const sel = '[data-approval]:has(.url:text-matches("/v1/mcp-long$"))';
+  await page.waitForSelector(`${sel} p:has-text("MCP:")`);
+  const id = (await page.getAttribute(sel, 'data-approval'))!;
+  // Every line of the card stays inside it: nothing to scroll sideways to find.
+  const overflowing = await page.$$eval(`${sel} p, ${sel} h3`, (els) => els.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent?.slice(0, 40)));
+  t.same(overflowing, [], 'no line of the card is wider than the card');
+  await queue.deny(id, { by: 'test' });
+  await reply;
 });

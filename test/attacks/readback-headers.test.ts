@@ -1,0 +1,120 @@
+// Reading the credential back in the head of an answer rather than its body: a service that
+// recorded the Authorization header it received shows it back in a redirect's Location, a Link,
+// WWW-Authenticate, Set-Cookie, ETag, Content-Disposition or the reason phrase — raw or encoded as
+// servers encode header values (percent, base64, base64url, hex, RFC 8187 `filename*=UTF-8''…`,
+// quoted with backslashes), in trailers or a 103 Early Hints — on a request that injects
+// nothing, to the host that got the credential or another name of its server. Read with the
+// suite's brute-force oracle.
+import http from 'node:http';
+import path from 'node:path';
+import fc from 'fast-check';
+import t, { type Test } from 'tap';
+import { startAirlock, type Airlock } from '../../runtime/airlock.ts';
+import { SecretStore } from '../../state/secrets/store.ts';
+import { fixtures, startUpstream, tempDir } from './helpers.ts';
+import { reveal } from './spelling-oracle.ts';
+
+process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS_LIVE ?? 40);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+const SECRET = 'sk_live_H3ader/Canary+Key=&<x>%~0123456789';
+
+const encodings = {
+  raw: (v: string) => v,
+  percent: (v: string) => encodeURIComponent(v),
+  base64: (v: string) => Buffer.from(v).toString('base64'),
+  base64url: (v: string) => Buffer.from(v).toString('base64url'),
+  hex: (v: string) => Buffer.from(v).toString('hex'),
+  quoted: (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`,
+} as const;
+type Enc = keyof typeof encodings;
+const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301'] as const;
+
+let recorded = '';
+const up = await startUpstream(t, {
+  handler: (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname.startsWith('/api/')) {
+      recorded = String(req.headers.authorization ?? '');
+      res.end('{"ok":true}');
+      return;
+    }
+    const v = encodings[(url.searchParams.get('enc') ?? 'raw') as Enc](recorded);
+    const place = url.searchParams.get('place');
+    const status = place === 'location' ? 302 : place === 'www-authenticate' ? 401 : 200;
+    switch (place) {
+      case 'location': res.setHeader('location', `https://elsewhere.example/cb?token=${v}`); break;
+      case 'link': res.setHeader('link', `<https://svc.example/next?t=${v}>; rel="next"`); break;
+      case 'www-authenticate': res.setHeader('www-authenticate', `Bearer realm="api", error="invalid_token", error_description=${v}`); break;
+      case 'set-cookie': res.setHeader('set-cookie', [`sess=${v}; Path=/; HttpOnly`]); break;
+      case 'etag': res.setHeader('etag', `W/"${v}"`); break;
+      case 'content-disposition': res.setHeader('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(recorded)}; x=${v}`); break;
+      case 'refresh': res.setHeader('refresh', `0; url=/cb?t=${v}`); break;
+      case 'content-location': res.setHeader('content-location', `/r/${v}`); break;
+      case 'trailer':
+        res.setHeader('trailer', 'x-checksum');
+        res.write('body');
+        res.addTrailers({ 'x-checksum': v.replace(/[^\t\x20-\x7e]/g, '?') });
+        break;
+      case 'early-hints':
+        // Node accepts only Link values of its own shape: others go in a header of the final answer.
+        try {
+          res.writeEarlyHints({ link: `</style.css?t=${v}>; rel=preload; as=style` });
+        } catch {
+          res.setHeader('x-debug', v);
+        }
+        break;
+      case 'status-text-301': res.statusCode = 301; res.setHeader('location', `/${v}`); res.end(); return;
+      case 'reason': res.statusMessage = `OK ${v}`.replace(/[^\t\x20-\x7e]/g, '?'); break;
+      default: res.setHeader('x-debug', v);
+    }
+    res.statusCode = status;
+    res.end('');
+  },
+});
+const origin = (h: string): string => `http://${h}:${up.port}`;
+const hosts = ['svc.example', 'other.example'];
+const home = tempDir(t, 'airlock-home-');
+const placeholder = (await (await SecretStore.open(home)).set('api', SECRET)).placeholder;
+const start = (): Promise<Airlock> => startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, home, policy: path.join(fixtures, 'readback'), resolve: hosts.map((h) => `${h}=127.0.0.1`), allowPrivate: [`127.0.0.1:${up.port}`] });
+
+function send(port: number, auth: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; head: string }> {
+  return new Promise((resolve, reject) => {
+    let early = '';
+    const req = http.request({ host: '127.0.0.1', port, path: url, agent: false, headers: { host: new URL(url).host, 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}`, ...headers } }, (res) => {
+      const head = `${early}${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}`;
+      let body = '';
+      res.setEncoding('latin1');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, head: `${head}\n${body}\n${res.rawTrailers.join('\n')}` }));
+    });
+    req.on('information', (info) => { early += `${info.statusCode} ${info.rawHeaders.join('\n')}\n`; });
+    req.setTimeout(5000, () => req.destroy(new Error(`no answer within 5 s: ${url}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const readBack = fc.record({ place: fc.constantFrom(...places), enc: fc.constantFrom(...(Object.keys(encodings) as Enc[])), host: fc.constantFrom(...hosts) });
+
+async function headsShowNothing(t: Test, port: number, auth: string, label: string): Promise<void> {
+  await fc.assert(fc.asyncProperty(readBack, async ({ place, enc, host }) => {
+    const r = await send(port, auth, `${origin(host)}/show?place=${place}&enc=${enc}`);
+    const found = reveal(r.head, SECRET);
+    if (found) throw new Error(`${label}: ${place} (${enc}) via ${host} showed the value (${found}): ${r.head.slice(0, 300)}`);
+  }), { numRuns, ...seed });
+  t.pass(`${label}: no header showed the value`);
+}
+
+t.test('the credential read back in the head of an answer', async (t) => {
+  const a = await start();
+  t.teardown(() => a.close());
+  const { token } = await a.agents.add('attacker');
+  const auth = `attacker:${token}`;
+  const injected = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/api/x`, { authorization: `Bearer ${placeholder}` });
+  t.equal(injected.status, 200);
+  t.equal(recorded, `Bearer ${SECRET}`, 'the service recorded the real value');
+  const control = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=location&enc=raw`);
+  t.match(control.head, `Bearer ${placeholder}`, 'control: the head reaches the agent, the value replaced by its placeholder');
+  await headsShowNothing(t, a.proxyAddress.port, auth, 'read back in the head');
+});

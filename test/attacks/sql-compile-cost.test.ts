@@ -1,0 +1,99 @@
+// SQLite compiles each reference to a common table expression as its own copy of the CTE's query,
+// and each reference inside that copy again. The SQL of a request of unknown dialect (`{"sql": …}`
+// to any host) and Cloudflare D1's is compiled by SQLite on the proxy's event loop: 17 CTEs that
+// each name the next twice (a 1 KB body, 131,072 copies) held every agent and the studio for
+// seconds (7 s on a loaded box), a chain of 2,000 CTEs (60 KB) for longer (17 s); 8,000 nested
+// subqueries overflowed the stack inside SQLite and left it failing every later call, for every
+// agent, until a restart. Now the copies a statement makes are counted from its tokens before
+// SQLite sees it (`cteExpansion`: past 128, or a per-request sum of squares, unparsed), nesting
+// past 256 parentheses is unparsed, and an instance that traps is replaced. An in-process Airlock,
+// so the event loop measured is the proxy's; the host is one the policy refuses, so each request
+// is answered once it has been described.
+import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import t from 'tap';
+import { loadAdapters } from '../../describe/adapters/index.ts';
+import { analyzeSqlIn } from '../../describe/adapters/sql-dialects.ts';
+import { cteExpansion } from '../../describe/adapters/sql-sqlite.ts';
+import { tempDir } from '../temp-dir.ts';
+import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+
+const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i}(x) AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ')}, c${n}(x) AS (VALUES (1)) SELECT * FROM c0`;
+const nested = (n: number, pad = ''): string => `SELECT 1${pad}, (SELECT * FROM ${'(SELECT * FROM '.repeat(n)}t${') AS x'.repeat(n)})`;
+const chain = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i} AS (SELECT * FROM c${i + 1})`).join(', ')} SELECT * FROM c0`;
+
+t.test('CTEs that expand without bound do not stall the event loop', async (t) => {
+  let port = 0;
+  const server = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('ok')); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  await loadAdapters(); // the engines load when SQL first arrives: not part of what is measured
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-cte-cost-'), policyCopy(t, testConfig), web);
+  const hostile = airlock.proxyUrl('bot', (await airlock.agents.add('bot')).token);
+  const neighbour = airlock.proxyUrl('other', (await airlock.agents.add('other')).token);
+
+  const cases = [
+    ['17 CTEs each naming the next twice', doubling(17)],
+    // SQLite recursed per level until the thread's stack overflowed inside it: every later SQL failed.
+    ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
+  ] as const;
+  for (const [name, sql] of cases) {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const answered = await viaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
+    const other = await viaCurl(neighbour, 'GET', `${web.origin('news.test')}/`);
+    delay.disable();
+    t.equal(answered.status, 403, `${name}: refused (host not allowed)`);
+    t.equal(other.status, 200, `${name}: the neighbour is answered`);
+    const stallMs = delay.max / 1e6;
+    // The nested ones cost well under a second before too: what they broke was the engine.
+    if (!name.includes('nested')) t.ok(stallMs < 1000, `${name}: the longest stall of the event loop was ${Math.round(stallMs)} ms (it was seconds)`);
+    const after = analyzeSqlIn(['SELECT a FROM t WHERE b = 1'], 'sqlite');
+    t.ok(after.info.parsed, `${name}: SQLite still reads the next request's SQL ${after.info.error ?? ''}`);
+  }
+});
+
+t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) => {
+  await loadAdapters();
+  const ordinary = [
+    'WITH recent AS (SELECT id FROM orders WHERE day > 1), big AS (SELECT id FROM recent WHERE id > 9) SELECT * FROM recent JOIN big USING (id) JOIN recent AS r2 USING (id)',
+    'WITH RECURSIVE n(i) AS (VALUES (1) UNION ALL SELECT i + 1 FROM n WHERE i < 10) SELECT i FROM n',
+    chain(40),
+  ];
+  for (const sql of ordinary) {
+    const a = analyzeSqlIn([sql], 'sqlite');
+    t.ok(a.info.parsed && a.readOnly, `read: ${sql.slice(0, 60)}`);
+  }
+  for (const sql of [doubling(8), chain(200)]) {
+    const a = analyzeSqlIn([sql], 'sqlite');
+    t.notOk(a.info.parsed, `unparsed: ${sql.slice(0, 60)}`);
+    t.ok(a.info.destructive, 'and read as the worst');
+  }
+  // Many statements each under the bound share one budget per request.
+  const many = analyzeSqlIn([Array.from({ length: 20 }, () => chain(60)).join(';\n')], 'sqlite');
+  t.notOk(many.info.parsed, 'twenty chains of 60 share the request\'s budget');
+  t.equal(cteExpansion([]), 0);
+});
+
+/** A POST through the proxy with Node's http client (the body is too large for a command line). */
+function viaNode(proxyUrl: string, url: string, body: string): Promise<{ status: number }> {
+  const proxy = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: url, agent: false, setHost: false,
+      headers: {
+        host: new URL(url).host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+        'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
+      },
+    });
+    req.setTimeout(120_000, () => req.destroy(new Error('no answer within 120 s')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.end(body);
+  });
+}
