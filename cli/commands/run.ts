@@ -47,6 +47,11 @@ export function caCertPath(home: string): string {
   return stateFile(home, 'caCert');
 }
 
+/** A path as one word a shell reads back unchanged, for hints the user pastes. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 function parseTtl(text: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(text.trim());
   if (!m) throw new CliError(`--token-ttl ${JSON.stringify(text)}: use a number with s, m, h or d (e.g. 8h)`);
@@ -161,7 +166,7 @@ export function register(program: Command): void {
       const ttlMs = parseTtl(opts.tokenTtl);
       const socket = proxySocketPath(home);
       if (!(await socketAccepts(socket))) {
-        throw new CliError(`Airlock is not running for ${home}: nothing accepts connections on ${socket} (start it with: airlock start${opts.home ? ` --home ${opts.home}` : ''})`);
+        throw new CliError(`Airlock is not running for ${home}: nothing accepts connections on ${socket} (start it with: airlock start${opts.home ? ` --home ${shellWord(opts.home)}` : ''})`);
       }
       const caCert = caCertPath(home);
       if (!fs.existsSync(caCert)) throw new CliError(`Airlock's CA certificate ${caCert} is missing (airlock start creates it)`);

@@ -281,6 +281,9 @@ t.test('a traffic test file with a typo: the misspelt key, or the syntax error a
 t.test('airlock run --agent with a name no agent can have says so, not "add one with: airlock agent add a b"', async (t) => {
   const err = await fails(['run', '--home', tempDir(t), '--agent', 'a b', '--', 'true']);
   t.equal(err, `airlock: invalid agent name "a b": use letters, digits, '.', '_' or '-' (max 64)\n`);
+  // The hint to start Airlock is a command that pastes back whole, whatever the folder's name.
+  const home = path.join(tempDir(t), "my state's");
+  t.match(await fails(['run', '--home', home, '--agent', 'coder', '--', 'true']), `(start it with: airlock start --home '${home.replace("'", "'\\''")}')`);
 });
 
 t.test('a missing policy folder is named without a made-up :0:0 position', async (t) => {
