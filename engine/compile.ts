@@ -51,7 +51,8 @@ export function formatProblem(p: PolicyProblem, dir?: string): string {
     const rel = path.relative(process.cwd(), abs);
     file = rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
   }
-  return `${file}:${p.line}:${p.column}: ${p.message}`;
+  // A problem with no place in a file (a missing folder, no .rego files) has no line to show.
+  return p.line > 0 ? `${file}:${p.line}:${p.column}: ${p.message}` : `${file}: ${p.message}`;
 }
 
 const sourceExt = new Set(['.rego', '.json', '.yaml', '.yml']);

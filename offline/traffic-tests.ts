@@ -191,11 +191,37 @@ export function applyCaseSession(d: RequestDescription, s: CaseSession | undefin
   d.request.provenance = { seen: false, host_seen: hostSeen };
 }
 
+const FILE_KEYS = ['agent', 'time', 'data', 'session', 'cases'];
+const CASE_KEYS = ['name', 'request', 'description', 'session', 'expect'];
+const REQUEST_KEYS = ['method', 'url', 'headers', 'body', 'body_base64', 'agent', 'time', 'grants'];
+
+/** A misspelt key ("metod", "expct") is named, not read as a missing one or silently ignored. */
+function checkKeys(v: Record<string, unknown>, known: string[], where: string, what: string): void {
+  for (const k of Object.keys(v)) {
+    if (!known.includes(k)) throw new TrafficTestFormatError(`${where}: "${k}" is not a key of ${what} (known: ${known.join(', ')})`);
+  }
+}
+
+/** A YAML or JSON syntax error as file:line:col: message. */
+function syntaxError(err: unknown, text: string, file: string): TrafficTestFormatError {
+  const e = err as Error & { linePos?: Array<{ line: number; col: number }> };
+  let message = (e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  let pos = e.linePos?.[0];
+  const at = /at position (\d+)/.exec(message);
+  if (!pos && at) {
+    const before = text.slice(0, Number(at[1])).split('\n');
+    pos = { line: before.length, col: (before.at(-1) ?? '').length + 1 };
+    message = message.replace(/ (in JSON )?at position \d+.*$/, '');
+  }
+  return new TrafficTestFormatError(pos ? `${file}:${pos.line}:${pos.col}: ${message}` : `${file}: ${message}`);
+}
+
 function checkCase(v: unknown, index: number, file: string): TrafficCase {
   const where0 = `${file}: case ${index + 1}`;
   if (!isObject(v)) throw new TrafficTestFormatError(`${where0}: must be an object`);
   if (typeof v.name !== 'string' || !v.name.trim()) throw new TrafficTestFormatError(`${where0}: needs a "name"`);
   const where = `${file}: case "${v.name}"`;
+  checkKeys(v, CASE_KEYS, where, 'a case');
   const hasReq = v.request !== undefined;
   const hasDesc = v.description !== undefined;
   if (hasReq === hasDesc) throw new TrafficTestFormatError(`${where}: needs exactly one of "request" or "description"`);
@@ -204,6 +230,7 @@ function checkCase(v: unknown, index: number, file: string): TrafficCase {
   if (hasReq) {
     const r = v.request;
     if (!isObject(r)) throw new TrafficTestFormatError(`${where}: "request" must be an object`);
+    checkKeys(r, REQUEST_KEYS, `${where}: request`, 'a request');
     if (typeof r.method !== 'string' || typeof r.url !== 'string') throw new TrafficTestFormatError(`${where}: request needs "method" and "url"`);
     if (r.body !== undefined && r.body_base64 !== undefined) throw new TrafficTestFormatError(`${where}: request has both "body" and "body_base64"`);
     if (r.body_base64 !== undefined && typeof r.body_base64 !== 'string') throw new TrafficTestFormatError(`${where}: body_base64 must be a string`);
@@ -233,9 +260,10 @@ export function parseTrafficTests(text: string, file: string): TrafficTestFile {
   try {
     doc = file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text, { prettyErrors: true });
   } catch (err) {
-    throw new TrafficTestFormatError(`${file}: ${(err as Error).message.split('\n')[0]}`);
+    throw syntaxError(err, text, file);
   }
   if (!isObject(doc) || !Array.isArray(doc.cases)) throw new TrafficTestFormatError(`${file}: a traffic test file is an object with a "cases" list`);
+  checkKeys(doc, FILE_KEYS, file, 'a traffic test file');
   if (doc.time !== undefined && (typeof doc.time !== 'string' || Number.isNaN(Date.parse(doc.time)))) throw new TrafficTestFormatError(`${file}: time must be an RFC 3339 time`);
   const names = new Set<string>();
   const cases = doc.cases.map((c, i) => {

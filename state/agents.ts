@@ -98,6 +98,11 @@ export class AgentError extends Error {}
 
 const nameRe = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** Why a name cannot be an agent's, or undefined when it can. */
+export function agentNameProblem(name: string): string | undefined {
+  return nameRe.test(name) ? undefined : `invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`;
+}
+
 function sha256(s: string): string {
   return crypto.createHash('sha256').update(s).digest('hex');
 }
@@ -174,7 +179,8 @@ export class AgentStore {
 
   /** Creates an agent and its first token. */
   async add(name: string, opts: { labels?: Record<string, string>; label?: string; ttlMs?: number } = {}): Promise<IssuedToken> {
-    if (!nameRe.test(name)) throw new AgentError(`invalid agent name ${JSON.stringify(name)}: use letters, digits, '.', '_' or '-' (max 64)`);
+    const problem = agentNameProblem(name);
+    if (problem) throw new AgentError(problem);
     await this.refresh();
     if (this.doc.data.agents[name]) throw new AgentError(`agent ${name} already exists`);
     const issued = mintToken(opts);

@@ -50,7 +50,18 @@ export function stateFile(home: string, which: StateFile): string {
 }
 
 export function resolveHome(flag?: string): string {
-  return path.resolve(flag ?? process.env.AIRLOCK_HOME ?? '.airlock');
+  const home = path.resolve(flag ?? process.env.AIRLOCK_HOME ?? '.airlock');
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(home);
+  } catch {
+    return home; // not there yet: the commands that add state create it
+  }
+  if (!stat.isDirectory()) {
+    const from = flag !== undefined ? '--home' : process.env.AIRLOCK_HOME !== undefined ? 'AIRLOCK_HOME' : 'the default state folder';
+    throw new Error(`the state folder ${home} (${from}) is a file, not a folder: name a folder (one that does not exist yet is created)`);
+  }
+  return home;
 }
 
 export function ensureHome(flag?: string): string {

@@ -222,6 +222,12 @@ export function register(program: Command): void {
         }
         if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else process.stdout.write(formatReport(report, { policy: flags.policy, baseline: flags.baseline }));
+        // A wrong file (not a capture at all) is not a replay that found no changes. An audit log
+        // holding only records without a description (refused logins) is a capture all the same.
+        const notCapture = report.skippedSamples.every((s) => !s.reason.startsWith('audit record without a description'));
+        if (!flags.store && report.decided === 0 && report.skipped > 0 && notCapture) {
+          throw new CliError(`nothing was replayed: every entry was skipped (the reasons are listed above). Replay reads audit logs, capture JSON Lines, HAR files and traffic test files`);
+        }
       } finally {
         await policy.close();
         await baseline?.close();

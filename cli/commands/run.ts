@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { AgentError, AgentStore } from '../../state/agents.ts';
+import { AgentError, AgentStore, agentNameProblem } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
@@ -45,6 +45,11 @@ export function proxySocketPath(home: string): string {
 /** Airlock's CA certificate: caFiles(home).cert of proxy/ca.ts, named here so this command does not load X.509 code. */
 export function caCertPath(home: string): string {
   return stateFile(home, 'caCert');
+}
+
+/** A path as one word a shell reads back unchanged, for hints the user pastes. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function parseTtl(text: string): number {
@@ -153,12 +158,15 @@ export function register(program: Command): void {
     .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('<command...>', 'the command and its arguments, after --')
     .action(async (command: string[], given: RunOptions, cmd: Command) => {
+      // A name no agent can have is not "no agent named …, add one with …" (the add would fail too).
+      const badName = agentNameProblem(given.agent);
+      if (badName) throw new CliError(badName);
       const home = resolveHome(given.home);
       const opts = await withDefaults(home, given, cmd);
       const ttlMs = parseTtl(opts.tokenTtl);
       const socket = proxySocketPath(home);
       if (!(await socketAccepts(socket))) {
-        throw new CliError(`Airlock is not running for ${home}: nothing accepts connections on ${socket} (start it with: airlock start${opts.home ? ` --home ${opts.home}` : ''})`);
+        throw new CliError(`Airlock is not running for ${home}: nothing accepts connections on ${socket} (start it with: airlock start${opts.home ? ` --home ${shellWord(opts.home)}` : ''})`);
       }
       const caCert = caCertPath(home);
       if (!fs.existsSync(caCert)) throw new CliError(`Airlock's CA certificate ${caCert} is missing (airlock start creates it)`);

@@ -84,3 +84,13 @@ t.test('every relative link in the docs leads to a file and heading that exist',
   }
   t.ok(links >= 40, `checked ${links} links`);
 });
+
+t.test('every config.json key (and nested key) is documented in docs/proxy.md', async (t) => {
+  const { configSchema } = await import('../../runtime/config.ts');
+  const doc = fs.readFileSync('docs/proxy.md', 'utf8');
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(configSchema.properties as Record<string, { properties?: object }>)) {
+    keys.push(k, ...Object.keys(v.properties ?? {}));
+  }
+  for (const k of keys) t.ok(doc.includes(`\`${k}\``), `docs/proxy.md names the config key "${k}"`);
+});

@@ -246,3 +246,50 @@ t.test('run from the wrong folder: reading commands create no state folder, addi
   t.equal(await cli('agent', 'add', 'other'), 0);
   t.notMatch(stderr, /created a new state folder/, 'only when it was created');
 });
+
+t.test('a state folder that is a file (--home or AIRLOCK_HOME) is named, not "EEXIST: mkdir"', async (t) => {
+  const file = path.join(tempDir(t), 'not-a-folder');
+  fs.writeFileSync(file, 'x');
+  const said = `the state folder ${file} (--home) is a file, not a folder`;
+  t.match(await fails(['agent', 'add', 'coder', '--home', file]), `airlock: ${said}`);
+  t.match(await fails(start(file)), `airlock: ${said}`);
+  const r = await run(process.execPath, [cli, 'agent', 'list'], { env: { ...process.env, AIRLOCK_HOME: file } }).catch((e: { stderr: string }) => e);
+  t.match(r.stderr, `the state folder ${file} (AIRLOCK_HOME) is a file, not a folder`);
+  t.notMatch(r.stderr, /EEXIST|ENOTDIR/);
+});
+
+t.test('a traffic test file with a typo: the misspelt key, or the syntax error as file:line:col', async (t) => {
+  const dir = tempDir(t);
+  const write = (name: string, text: string): string => { const f = path.join(dir, name); fs.writeFileSync(f, text); return f; };
+  const head = 'agent: coder\ncases:\n  - name: c\n';
+  const get = '    request: {method: GET, url: "https://api.github.com/repos/acme/app"}\n';
+  const cases: Array<[string, string, RegExp]> = [
+    ['metod.yaml', `${head}    request: {metod: GET, url: "https://x.test/"}\n    expect: {action: allow}\n`, /case "c": request: "metod" is not a key of a request \(known: method, url,/],
+    ['expct.yaml', `${head}${get}    expct: {action: allow}\n`, /case "c": "expct" is not a key of a case \(known: name, request, description, session, expect\)/],
+    ['top.yaml', `agnet: coder\ncases:\n  - name: c\n${get}    expect: {action: allow}\n`, /"agnet" is not a key of a traffic test file/],
+    ['syntax.yaml', `${head}    request: {method: GET, url: "https://a"\n`, /syntax\.yaml:5:1: Flow map in block collection must be sufficiently indented and end with a \}$/],
+  ];
+  const { parseTrafficTests } = await import('../../offline/traffic-tests.ts');
+  for (const [name, text, said] of cases) t.throws(() => parseTrafficTests(text, path.join(dir, name)), { message: said }, name);
+  // One real run: the CLI prints it and exits 1.
+  const f = write('syntax.yaml', `${head}    request: {method: GET, url: "https://a"\n`);
+  const r = await run(process.execPath, [cli, 'test', '--no-rego', f], { timeout: 60_000 }).catch((e: { code: number; stdout: string }) => e);
+  t.equal((r as { code?: number }).code, 1, 'exit 1');
+  t.match(r.stdout, `FAIL ${f}:5:1: Flow map`);
+});
+
+t.test('airlock run --agent with a name no agent can have says so, not "add one with: airlock agent add a b"', async (t) => {
+  const err = await fails(['run', '--home', tempDir(t), '--agent', 'a b', '--', 'true']);
+  t.equal(err, `airlock: invalid agent name "a b": use letters, digits, '.', '_' or '-' (max 64)\n`);
+  // The hint to start Airlock is a command that pastes back whole, whatever the folder's name.
+  const home = path.join(tempDir(t), "my state's");
+  t.match(await fails(['run', '--home', home, '--agent', 'coder', '--', 'true']), `(start it with: airlock start --home '${home.replace("'", "'\\''")}')`);
+});
+
+t.test('a missing policy folder is named without a made-up :0:0 position', async (t) => {
+  const dir = path.join(tempDir(t), 'no-policy');
+  const r = await run(process.execPath, [cli, 'build', '--policy', dir], { timeout: 60_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+  t.equal((r as { code?: number }).code, 1);
+  t.match(`${r.stdout}${r.stderr}`, `${dir}: policy folder does not exist`);
+  t.notMatch(`${r.stdout}${r.stderr}`, /:0:0/);
+});

@@ -81,3 +81,14 @@ decision := {"action": "deny", "reason": "placeholder", "rule": "placeholder"} i
   t.equal(noStore.code, 1);
   t.match(noStore.stderr, /no secret store in/);
 });
+
+t.test('replay of a file that is no capture at all exits 1 and says why, after listing the reasons', async (t) => {
+  const dir = t.testdir({ 'notes.jsonl': 'hello world\n{"a": 1}\n' });
+  const r = airlock(['replay', path.join(dir, 'notes.jsonl')]);
+  t.equal(r.code, 1);
+  t.match(r.stdout, /2 entries skipped:\n {2}notes\.jsonl:1: not valid JSON/);
+  t.match(r.stderr, /nothing was replayed: every entry was skipped/);
+  // An audit log with only refused logins in it is a capture with nothing to decide: exit 0.
+  fs.writeFileSync(path.join(dir, 'audit.jsonl'), `${JSON.stringify({ time: '2026-01-05T10:00:00Z', outcome: 'unauthenticated' })}\n`);
+  t.equal(airlock(['replay', path.join(dir, 'audit.jsonl')]).code, 0);
+});

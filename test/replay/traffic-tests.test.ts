@@ -101,7 +101,7 @@ t.test('format errors name the file and the case', async (t) => {
     ['cases:\n  - name: a\n    request: {method: GET, url: "https://x.test/"}\n    expect: {action: allow, risk: high}', /unknown expectation "risk"/],
     ['cases:\n  - name: a\n    request: {method: GET, url: "https://x.test/"}\n    expect: {action: approve, approval: {risk: extreme}}', /approval.risk must be low, medium, high or critical/],
     ['cases:\n  - name: a\n    request: {method: GET, url: "https://x.test/"}\n    expect: {action: allow}\n  - name: a\n    request: {method: GET, url: "https://x.test/"}\n    expect: {action: allow}', /two cases are named "a"/],
-    ['cases: [\n', /f.yaml: /],
+    ['cases: [\n', /^f\.yaml:2:1: Flow sequence/],
     ['cases:\n  - name: a\n    description: {request: {method: GET, host: x.test}, agent: {id: a}}\n    expect: {action: allow}', /description.request.time must be an RFC 3339 time/],
   ];
   for (const [text, re] of bad) t.throws(() => parseTrafficTests(text, 'f.yaml'), re, text.split('\n').at(-1) ?? text);
