@@ -15,6 +15,53 @@ export const INJECTED_FILE = 'injected.jsonl';
 
 const keyOf = (p: InjectedPlace): string => `${p.place}\0${p.secret}\0${p.form}`;
 
+/**
+ * The pairs a ledger knows, and the writing of new ones (the state folder's journal, PostgreSQL's
+ * table): each new pair is written once, a pair already being written is waited for, and a pair
+ * counts as known once its write succeeded.
+ */
+export class KnownPlaces {
+  private readonly known = new Map<string, InjectedPlace>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  has(p: InjectedPlace): boolean {
+    return this.known.has(keyOf(p));
+  }
+
+  add(p: InjectedPlace): void {
+    this.known.set(keyOf(p), p);
+  }
+
+  all(): InjectedPlace[] {
+    return [...this.known.values()];
+  }
+
+  /** Writes the pairs not known yet with `write`; settles once every pair asked for is written. */
+  record(pairs: readonly InjectedPlace[], write: (fresh: InjectedPlace[]) => Promise<unknown>): Promise<void> | undefined {
+    let waits: Promise<void>[] | undefined;
+    const fresh: InjectedPlace[] = [];
+    const seen = new Set<string>();
+    for (const p of pairs) {
+      const key = keyOf(p);
+      if (this.known.has(key) || seen.has(key)) continue;
+      seen.add(key);
+      const busy = this.pending.get(key);
+      if (busy) (waits ??= []).push(busy);
+      else fresh.push(p);
+    }
+    if (fresh.length) {
+      const done = write(fresh).then(() => {
+        for (const p of fresh) this.add(p);
+      }).finally(() => {
+        for (const p of fresh) this.pending.delete(keyOf(p));
+      });
+      for (const p of fresh) this.pending.set(keyOf(p), done);
+      (waits ??= []).push(done);
+    }
+    return waits && Promise.all(waits).then(() => undefined);
+  }
+}
+
 function parse(line: string): InjectedPlace | undefined {
   try {
     const v = JSON.parse(line) as Partial<InjectedPlace>;
@@ -28,8 +75,7 @@ function parse(line: string): InjectedPlace | undefined {
 }
 
 export class InjectionJournal implements InjectionLedger {
-  private readonly known = new Map<string, InjectedPlace>();
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly places = new KnownPlaces();
   private chain: Promise<void> = Promise.resolve();
   private readonly queue: Array<{ text: string; resolve: () => void; reject: (err: Error) => void }> = [];
   private handle: fs.promises.FileHandle | undefined;
@@ -50,12 +96,12 @@ export class InjectionJournal implements InjectionLedger {
     for (const line of lines) {
       if (!line.trim()) continue;
       const p = parse(line);
-      if (p) j.known.set(keyOf(p), p);
+      if (p) j.places.add(p);
       else damaged++;
     }
     if (damaged) {
       const all: InjectedPlace = { place: '*', secret: '*', form: 'value' };
-      j.known.set(keyOf(all), all);
+      j.places.add(all);
       (opts.warn ?? ((l) => process.stderr.write(`${l}\n`)))(`airlock: ${j.file}: ${damaged} line(s) cannot be read; every secret is scrubbed from every host's answers`);
     }
     try {
@@ -69,32 +115,11 @@ export class InjectionJournal implements InjectionLedger {
   }
 
   pairs(): InjectedPlace[] {
-    return [...this.known.values()];
+    return this.places.all();
   }
 
   record(pairs: readonly InjectedPlace[]): Promise<void> | undefined {
-    let waits: Promise<void>[] | undefined;
-    const fresh: InjectedPlace[] = [];
-    const seen = new Set<string>();
-    for (const p of pairs) {
-      const key = keyOf(p);
-      if (this.known.has(key) || seen.has(key)) continue;
-      seen.add(key);
-      const busy = this.pending.get(key);
-      if (busy) (waits ??= []).push(busy);
-      else fresh.push(p);
-    }
-    if (fresh.length) {
-      const text = fresh.map((p) => `${JSON.stringify({ place: p.place, secret: p.secret, form: p.form })}\n`).join('');
-      const done = this.append(text).then(() => {
-        for (const p of fresh) this.known.set(keyOf(p), p);
-      }).finally(() => {
-        for (const p of fresh) this.pending.delete(keyOf(p));
-      });
-      for (const p of fresh) this.pending.set(keyOf(p), done);
-      (waits ??= []).push(done);
-    }
-    return waits && Promise.all(waits).then(() => undefined);
+    return this.places.record(pairs, (fresh) => this.append(fresh.map((p) => `${JSON.stringify({ place: p.place, secret: p.secret, form: p.form })}\n`).join('')));
   }
 
   /** Appends lines; what is asked for while a write is under way goes in the next one (one sync for many). */

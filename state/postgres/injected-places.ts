@@ -9,16 +9,15 @@
 // another replica is scrubbed at its very next request.
 import type { InjectedPlace, InjectionLedger } from '../stores.ts';
 import type { PgState } from './db.ts';
+import { KnownPlaces } from '../injected-places.ts';
 
 const CHANNEL = 'airlock_injected';
 /** NOTIFY payloads are limited to 8000 bytes: past this, the notice says "read the table". */
 const MAX_PAYLOAD = 7000;
 
-const keyOf = (p: InjectedPlace): string => `${p.place}\0${p.secret}\0${p.form}`;
 
 export class PgInjectionLedger implements InjectionLedger {
-  private readonly known = new Map<string, InjectedPlace>();
-  private readonly pending = new Map<string, Promise<void>>();
+  private readonly places = new KnownPlaces();
   private readonly listeners = new Set<(pairs: InjectedPlace[]) => void>();
   private readonly stops: Array<() => void> = [];
   /** The highest seq read from the table, and the highest a session entry reported. */
@@ -63,9 +62,9 @@ export class PgInjectionLedger implements InjectionLedger {
   }
 
   private learn(pairs: InjectedPlace[]): void {
-    const fresh = pairs.filter((p) => !this.known.has(keyOf(p)));
+    const fresh = pairs.filter((p) => !this.places.has(p));
     if (!fresh.length) return;
-    for (const p of fresh) this.known.set(keyOf(p), p);
+    for (const p of fresh) this.places.add(p);
     for (const fn of this.listeners) {
       try {
         fn(fresh);
@@ -76,39 +75,21 @@ export class PgInjectionLedger implements InjectionLedger {
   }
 
   pairs(): InjectedPlace[] {
-    return [...this.known.values()];
+    return this.places.all();
   }
 
   record(pairs: readonly InjectedPlace[]): Promise<void> | undefined {
-    let waits: Promise<void>[] | undefined;
-    const fresh: InjectedPlace[] = [];
-    const seen = new Set<string>();
-    for (const p of pairs) {
-      const key = keyOf(p);
-      if (this.known.has(key) || seen.has(key)) continue;
-      seen.add(key);
-      const busy = this.pending.get(key);
-      if (busy) (waits ??= []).push(busy);
-      else fresh.push(p);
-    }
-    if (fresh.length) {
+    return this.places.record(pairs, (fresh) => {
       let payload = JSON.stringify({ from: this.db.replica, pairs: fresh.map((p) => [p.place, p.secret, p.form]) });
       if (Buffer.byteLength(payload) > MAX_PAYLOAD) payload = JSON.stringify({ from: this.db.replica, reload: true });
-      const done = this.db.query(
+      return this.db.query(
         `WITH added AS (
            INSERT INTO injected_places (place, secret, form) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
            ON CONFLICT DO NOTHING RETURNING 1)
          SELECT pg_notify('${CHANNEL}', $4) FROM (SELECT count(*) AS n FROM added) c WHERE c.n > 0`,
         [fresh.map((p) => p.place), fresh.map((p) => p.secret), fresh.map((p) => p.form), payload],
-      ).then(() => {
-        for (const p of fresh) this.known.set(keyOf(p), p);
-      }).finally(() => {
-        for (const p of fresh) this.pending.delete(keyOf(p));
-      });
-      for (const p of fresh) this.pending.set(keyOf(p), done);
-      (waits ??= []).push(done);
-    }
-    return waits && Promise.all(waits).then(() => undefined);
+      );
+    });
   }
 
   onRecord(fn: (pairs: InjectedPlace[]) => void): () => void {

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import t from 'tap';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+import { policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 t.test('a request of 100,000 strings answered by 1,000 links does not stall the event loop', async (t) => {
   let port = 0;
@@ -33,31 +33,10 @@ t.test('a request of 100,000 strings answered by 1,000 links does not stall the 
   const body = JSON.stringify(Array.from({ length: 100_000 }, (_, i) => `s${i}`));
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
-  const answered = await viaNode(proxy, `${web.origin('hooks.test')}/s`, body);
+  const answered = await postViaNode(proxy, `${web.origin('hooks.test')}/s`, body);
   delay.disable();
   t.equal(answered.status, 200, 'the search was answered');
   const stallMs = delay.max / 1e6;
   t.ok(stallMs < 1000, `the longest stall of the event loop was ${Math.round(stallMs)} ms (it was ~2 s per such answer)`);
   t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/post/999/${'x'.repeat(40)}`)).status, 200, 'the answer\'s last link was judged and is followable');
 });
-
-/** A POST through the proxy with Node's http client (the body is too large for a command line). */
-function viaNode(proxyUrl: string, url: string, body: string): Promise<{ status: number }> {
-  const proxy = new URL(proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: url, agent: false, setHost: false,
-      headers: {
-        host: new URL(url).host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
-        'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
-      },
-    });
-    req.setTimeout(60_000, () => req.destroy(new Error('no answer within 60 s')));
-    req.on('error', reject);
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
-    });
-    req.end(body);
-  });
-}

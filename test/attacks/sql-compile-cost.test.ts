@@ -16,7 +16,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { analyzeSqlIn } from '../../describe/adapters/sql-dialects.ts';
 import { cteExpansion } from '../../describe/adapters/sql-sqlite.ts';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+import { policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i}(x) AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ')}, c${n}(x) AS (VALUES (1)) SELECT * FROM c0`;
 const nested = (n: number, pad = ''): string => `SELECT 1${pad}, (SELECT * FROM ${'(SELECT * FROM '.repeat(n)}t${') AS x'.repeat(n)})`;
@@ -42,7 +42,7 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
   for (const [name, sql] of cases) {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
-    const answered = await viaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
+    const answered = await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
     const other = await viaCurl(neighbour, 'GET', `${web.origin('news.test')}/`);
     delay.disable();
     t.equal(answered.status, 403, `${name}: refused (host not allowed)`);
@@ -76,24 +76,3 @@ t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) =>
   t.notOk(many.info.parsed, 'twenty chains of 60 share the request\'s budget');
   t.equal(cteExpansion([]), 0);
 });
-
-/** A POST through the proxy with Node's http client (the body is too large for a command line). */
-function viaNode(proxyUrl: string, url: string, body: string): Promise<{ status: number }> {
-  const proxy = new URL(proxyUrl);
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: url, agent: false, setHost: false,
-      headers: {
-        host: new URL(url).host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
-        'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
-      },
-    });
-    req.setTimeout(120_000, () => req.destroy(new Error('no answer within 120 s')));
-    req.on('error', reject);
-    req.on('response', (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
-    });
-    req.end(body);
-  });
-}

@@ -167,3 +167,24 @@ export async function studioApi(airlock: Airlock, home: string): Promise<(method
     return { status: r.status, body: (await r.json()) as Record<string, any> };
   };
 }
+
+/** A POST through the proxy with Node's http client (a body too large for a command line). */
+export function postViaNode(proxyUrl: string, url: string, body: string): Promise<{ status: number }> {
+  const proxy = new URL(proxyUrl);
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: proxy.hostname, port: Number(proxy.port), method: 'POST', path: url, agent: false, setHost: false,
+      headers: {
+        host: new URL(url).host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body),
+        'proxy-authorization': `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`,
+      },
+    });
+    req.setTimeout(120_000, () => req.destroy(new Error('no answer within 120 s')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.end(body);
+  });
+}
