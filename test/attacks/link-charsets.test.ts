@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { LinkScanner, echoedBy, pageSkeleton, requestSkeletons } from '../../describe/links.ts';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+import { listenWeb, policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -104,10 +104,8 @@ t.test('through the real proxy: a Latin-1 page (also to a gzip form) and a heade
       res.end(`ok ${host}`);
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  const web = await listenWeb(t, server);
+  port = web.port;
 
   const allowed = [...testConfig.config.allowed_hosts.filter((h) => h !== 'search.test'), { host: 'search.test', methods: ['GET', 'POST'] }];
   const airlock = await startSessionAirlock(t, tempDir(t, 'al-charset-'), policyCopy(t, { config: { ...testConfig.config, allowed_hosts: allowed, labels: { hosts: { 'search.test': [] } } } }), web);

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import t from 'tap';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 t.test('a request of 100,000 strings answered by 1,000 links does not stall the event loop', async (t) => {
   let port = 0;
@@ -22,10 +22,8 @@ t.test('a request of 100,000 strings answered by 1,000 links does not stall the 
       res.end(`<p>results</p>${links.join('')}`);
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  const web = await listenWeb(t, server);
+  port = web.port;
   const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-cost-'), policyCopy(t, testConfig), web);
   const agent = await airlock.agents.add('bot');
   const proxy = airlock.proxyUrl('bot', agent.token);

@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { LinkScanner, echoedBy, normalizeLink, pageSkeleton, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
 import { tempDir, type Teardown } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, testConfig, viaCurl, viaPython, type Web } from '../sessions/helpers.ts';
+import { listenWeb, policyCopy, startSessionAirlock, testConfig, type Web, viaCurl, viaPython } from '../sessions/helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -239,10 +239,9 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  return { port, hits: [], all, origin: (h) => `http://${h}:${port}` };
+  const web = await listenWeb(t, server);
+  port = web.port;
+  return { ...web, all };
 }
 
 t.test('through the real proxy: echoed URLs stay unfollowable; a followed link carries none of the agent\'s headers', async (t) => {

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { LinkScanner, echoedBy, pageSkeleton, requestSkeletons, type LinkFormat } from '../../describe/links.ts';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+import { listenWeb, policyCopy, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -101,10 +101,8 @@ t.test('through the real proxy: pagination and reflected-base links that run on 
       res.end(`ok ${host}`);
     }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  const web = await listenWeb(t, server);
+  port = web.port;
   const airlock = await startSessionAirlock(t, tempDir(t, 'al-runon-'), policyCopy(t, { config: { ...testConfig.config, labels: { hosts: { 'search.test': [] } } } }), web);
   const agent = await airlock.agents.add('bot');
   const proxy = airlock.proxyUrl('bot', agent.token);

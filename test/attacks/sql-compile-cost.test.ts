@@ -16,7 +16,7 @@ import { loadAdapters } from '../../describe/adapters/index.ts';
 import { analyzeSqlIn } from '../../describe/adapters/sql-dialects.ts';
 import { cteExpansion } from '../../describe/adapters/sql-sqlite.ts';
 import { tempDir } from '../temp-dir.ts';
-import { policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
+import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i}(x) AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ')}, c${n}(x) AS (VALUES (1)) SELECT * FROM c0`;
 const nested = (n: number, pad = ''): string => `SELECT 1${pad}, (SELECT * FROM ${'(SELECT * FROM '.repeat(n)}t${') AS x'.repeat(n)})`;
@@ -25,10 +25,8 @@ const chain = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) =>
 t.test('CTEs that expand without bound do not stall the event loop', async (t) => {
   let port = 0;
   const server = http.createServer((req, res) => { req.resume(); req.on('end', () => res.end('ok')); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  port = (server.address() as { port: number }).port;
-  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
-  const web = { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+  const web = await listenWeb(t, server);
+  port = web.port;
   await loadAdapters(); // the engines load when SQL first arrives: not part of what is measured
   const airlock = await startSessionAirlock(t, tempDir(t, 'al-cte-cost-'), policyCopy(t, testConfig), web);
   const hostile = airlock.proxyUrl('bot', (await airlock.agents.add('bot')).token);

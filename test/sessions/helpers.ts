@@ -22,6 +22,14 @@ export interface Web {
   origin(host: string): string;
 }
 
+/** `server` listening on 127.0.0.1 (closed at teardown) as a Web for startSessionAirlock; `hits` left to the caller. */
+export async function listenWeb(t: Teardown, server: http.Server): Promise<Web> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  return { port, hits: [], origin: (h: string) => `http://${h}:${port}` };
+}
+
 /** One HTTP server for every test host (the Host header picks the page). */
 export async function startWeb(t: Teardown): Promise<Web> {
   const hits: Web['hits'] = [];
