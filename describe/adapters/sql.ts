@@ -68,6 +68,34 @@ const destructiveFunctions = new Set([
   'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat',
 ]);
 
+/**
+ * Functions of the other servers an endpoint of unknown dialect may be (read with PostgreSQL's
+ * grammar, which parses any call): each reads or writes the server's files, runs a program or SQL
+ * text, or reaches another server with the rows, as `pg_read_file` and `dblink` do in PostgreSQL.
+ * SQLite's file and extension functions (the shell's fileio, `load_extension`), MySQL's
+ * `LOAD_FILE` and command UDFs, SQL Server's `OPENROWSET`/`xp_cmdshell` family, Snowflake's mail
+ * and notification calls, BigQuery's `EXTERNAL_QUERY`, Databricks' `http_request`, ClickHouse's
+ * table functions over URLs, files, object stores and other servers, DuckDB's file and URL readers.
+ * Matched by name in any schema, only when the dialect is not known (a PostgreSQL service's
+ * function of the same name is its own).
+ */
+const otherDialectFunctions = new Set([
+  'load_extension', 'readfile', 'writefile', 'edit', 'fts3_tokenizer', 'lsdir',
+  'load_file', 'sys_exec', 'sys_eval',
+  'openrowset', 'opendatasource', 'openquery', 'xp_cmdshell', 'xp_dirtree', 'xp_fileexist', 'xp_subdirs', 'xp_regread',
+  'xp_regwrite', 'sp_oacreate', 'sp_oamethod', 'sp_configure', 'sp_executesql', 'sp_execute_external_script', 'httpuritype',
+  'system$send_email', 'system$send_snowflake_notification', 'external_query', 'http_request', 'read_files',
+  'url', 'urlcluster', 'file', 'filecluster', 's3', 's3cluster', 'gcs', 'azureblobstorage', 'azureblobstoragecluster', 'hdfs',
+  'hdfscluster', 'remote', 'remotesecure', 'mysql', 'postgresql', 'mongodb', 'redis', 'jdbc', 'odbc', 'executable', 'iceberg',
+  'deltalake', 'hudi',
+  'read_csv', 'read_csv_auto', 'read_json', 'read_json_auto', 'read_json_objects', 'read_ndjson', 'read_ndjson_auto',
+  'read_parquet', 'parquet_scan', 'read_text', 'read_blob', 'sniff_csv', 'iceberg_scan', 'delta_scan', 'postgres_scan',
+  'postgres_query', 'postgres_execute', 'mysql_query', 'mysql_execute',
+]);
+
+/** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
+const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_smtp', 'utl_mail', 'utl_file', 'dbms_ldap', 'dbms_sql', 'dbms_xmlgen', 'dbms_java', 'dbms_scheduler', 'dbms_pipe']);
+
 /** `ts_rewrite(query, 'SELECT …')`: the two-argument form runs the SELECT given as text. */
 const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
 
@@ -360,7 +388,7 @@ function securityDefiner(list: unknown): boolean {
     .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
 }
 
-function analyzeStatement(type: string, body: Node, text: string | undefined): Analysis {
+function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' = 'postgresql'): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
   /** Functions called that are not proven read-only, by name as written (schema included). */
@@ -431,6 +459,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         const parts = funcName(call);
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
+        if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) {
           const written = parts.join('.');
@@ -638,8 +667,11 @@ export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undef
   return { ...unparsed(`SQL of more than ${MAX_SQL_TOKENS} tokens was not parsed (reading it would hold the proxy for every agent)`), limited: true };
 }
 
-/** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
-export function analyzeSql(texts: string[]): SqlAnalysis {
+/**
+ * Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`.
+ * `unknown`: the text may be for another server, whose own dangerous functions count as well.
+ */
+export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 'postgresql'): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());
@@ -672,7 +704,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
       const end = s.stmt_len ? start + s.stmt_len : bytes.length;
       const text = bytes.subarray(start, end).toString('utf8').trim();
       try {
-        const a = analyzeStatement(type, body as Node, text);
+        const a = analyzeStatement(type, body as Node, text, dialect);
         statements.push(a.statement);
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;

