@@ -86,12 +86,27 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) } };
 }
 
+/**
+ * PostgreSQL's reading judges a WHERE clause by its shape (`id = id`, `<>`, `IS NOT NULL` …), which
+ * misses clauses true for every row by their values: `id > 0 OR id <= 0`, `NOT (id = 1 AND id = 2)`,
+ * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
+ * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
+ */
+function withSampleReading(pg: SqlAnalysis, texts: string[]): SqlAnalysis {
+  if (!pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
+  const lite = analyzeSqlite(texts);
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return pg;
+  const statements = mergeFlags(pg.info.statements, lite.info.statements);
+  if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
+  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
+}
+
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false };
   if (dialect === 'postgresql') {
-    const pg = analyzeSql(texts);
+    const pg = withSampleReading(analyzeSql(texts), texts);
     return withBackslashReading(texts, pg, pg, 'postgresql');
   }
   if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts), texts);

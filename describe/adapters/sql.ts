@@ -47,6 +47,8 @@ const readOnlyFunctions = new Set([
   'pg_get_indexdef', 'pg_get_constraintdef', 'format_type', 'obj_description', 'col_description', 'quote_ident',
   'quote_literal', 'current_database', 'current_schema', 'current_schemas', 'pg_backend_pid', 'txid_current',
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'ts_rank', 'similarity', 'st_asgeojson',
+  // Calls the parser writes for `LIKE … ESCAPE`, `SIMILAR TO`, `OVERLAY`, `NORMALIZE`.
+  'like_escape', 'similar_to_escape', 'similar_escape', 'overlay', 'normalize', 'is_normalized',
 ]);
 
 /**
@@ -271,8 +273,36 @@ function sameColumnsOnly(left: unknown, right: unknown): boolean {
   return true;
 }
 
-/** Regular expressions every string matches. */
-const matchAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)', '.*?']);
+/** Strings a regular expression is tried on: one that finds a match in each matches any string. */
+const regexSamples = ['', 'a', 'Zz0', '7', '-8.5', ' x\ny ', 'é', '%_*'];
+
+/**
+ * Whether a pattern matches every string (`''`, `.*`, `^`, `a*`, `(x)?`, `x|`): it finds a match in
+ * each sample. Read with JavaScript's regular expressions, close to PostgreSQL's for such patterns;
+ * one JavaScript cannot compile is not judged.
+ */
+function regexMatchesAnything(pattern: string): boolean {
+  if (pattern.length > 200) return false;
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, 'u');
+  } catch {
+    return false;
+  }
+  return regexSamples.every((sample) => re.test(sample));
+}
+
+/** A string constant, or the pattern of `LIKE … ESCAPE` / `SIMILAR TO` (a call of `like_escape`, `similar_to_escape` on it). */
+function constantText(expr: unknown): string | undefined {
+  const e = expr as Node | undefined;
+  const sval = ((e?.A_Const as Node | undefined)?.sval as { sval?: string } | undefined)?.sval;
+  if (sval !== undefined) return sval;
+  const call = e?.FuncCall as Node | undefined;
+  const name = call ? funcName(call).pop() : undefined;
+  if (name === 'like_escape' || name === 'similar_to_escape' || name === 'similar_escape') return constantText(((call!.args ?? []) as unknown[])[0]);
+  if (e?.TypeCast) return constantText((e.TypeCast as Node).arg);
+  return undefined;
+}
 
 /**
  * True when a condition holds for every row whatever the data: no column at all (`true`, `1=1`,
@@ -311,8 +341,17 @@ function tautological(expr: unknown, target?: string): boolean {
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
     if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;
     if (body.kind === 'AEXPR_OP' && (opName(body) === '~' || opName(body) === '~*')) {
-      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
-      if (sval?.sval !== undefined && matchAnything.has(sval.sval)) return true;
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && regexMatchesAnything(pattern)) return true;
+    }
+    // `~~` and `~~*` are LIKE and ILIKE spelled as operators; `SIMILAR TO '%'` matches any string.
+    if (body.kind === 'AEXPR_OP' && (opName(body) === '~~' || opName(body) === '~~*')) {
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && /^%+$/.test(pattern)) return true;
+    }
+    if (body.kind === 'AEXPR_SIMILAR' && opName(body) === '~') {
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && /^[%()*+?|]*$/.test(pattern) && pattern.includes('%')) return true;
     }
     if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
     // `id <> 7`, `id NOT IN (1, 2)`, `id IS DISTINCT FROM 7`: the values name the rows spared, not the rows touched.
@@ -320,11 +359,17 @@ function tautological(expr: unknown, target?: string): boolean {
     if (body.kind === 'AEXPR_IN' && opName(body) === '<>') return true;
     if (body.kind === 'AEXPR_DISTINCT') return true;
     if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
-      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
-      if (sval?.sval !== undefined && /^%+$/.test(sval.sval)) return true;
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && /^%+$/.test(pattern)) return true;
     }
   }
   return false;
+}
+
+/** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
+function limited(select: Node): boolean {
+  const all = (v: unknown): boolean => v === undefined || ((v as Node).A_Const as Node | undefined)?.isnull === true;
+  return !all(select.limitCount) || select.limitOffset !== undefined;
 }
 
 /**
@@ -336,7 +381,7 @@ function selfSubquery(link: Node, target: string | undefined): boolean {
   // `EXISTS (SELECT 1 FROM <the table itself> u WHERE u.id = t.id)`: each row finds itself.
   if (link.subLinkType === 'EXISTS_SUBLINK') {
     const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
-    if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE' || select.havingClause || select.groupClause) return false;
+    if (!select || limited(select) || select.op !== 'SETOP_NONE' || select.havingClause || select.groupClause) return false;
     const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
     return from.length === 1 && from[0]!.RangeVar?.relname === target && (select.whereClause === undefined || tautological(select.whereClause, target));
   }
@@ -344,7 +389,7 @@ function selfSubquery(link: Node, target: string | undefined): boolean {
   const oper = stringItems({ List: { items: (link.operName ?? []) as unknown[] } });
   if (oper.length > 0 && oper[oper.length - 1] !== '=') return false;
   const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
-  if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE') return false;
+  if (!select || limited(select) || select.op !== 'SETOP_NONE') return false;
   const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
   if (from.length !== 1 || from[0]!.RangeVar?.relname !== target) return false;
   const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown } }>;
