@@ -17,7 +17,7 @@ import { analyzeSqlIn } from './sql-dialects.ts';
 import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { sqlFromBody } from './sql-body.ts';
+import { isRpcPath, rpcSql, sqlFromBody } from './sql-body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -53,6 +53,11 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
   const clickhouse = clickhouseSql(request);
   if (clickhouse) return clickhouse;
+  // PostgREST anywhere (self-hosted, a platform no module names): `…/rpc/exec_sql {query}`.
+  if (isRpcPath(request.segments)) {
+    const rpc = rpcSql(request);
+    if (rpc) return rpc;
+  }
   const body = request.body;
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
   const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';

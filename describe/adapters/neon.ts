@@ -4,7 +4,7 @@ import type { ServiceAdapter } from './adapter.ts';
 import { hostUnder } from './adapter.ts';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { fromTable, jsonObject, RouteTable } from './routes.ts';
-import { sqlFromBody } from './sql-body.ts';
+import { isRpcPath, rpcSql, sqlFromBody } from './sql-body.ts';
 
 const consoleApi = new RouteTable([
   { route: 'GET /api/v2/{path+}', operation: 'api.get', effect: 'read' },
@@ -68,7 +68,13 @@ export const neon: ServiceAdapter = {
     if (request.method === 'POST' && request.segments.length === 1 && request.segments[0] === 'sql') {
       return { name: 'neon', operation: 'sql.query', params: { endpoint: request.host.split('.')[0] }, effect: 'write' };
     }
+    // The Data API (PostgREST: https://{endpoint}.apirest.{region}.neon.tech/{database}/rest/v1/rpc/{function}).
+    if (request.host.includes('.apirest.') && isRpcPath(request.segments)) {
+      const fn = request.segments[request.segments.length - 1]!;
+      const m = request.method;
+      return { name: 'neon', operation: 'rpc.call', params: { endpoint: request.host.split('.')[0]!, function: fn }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
+    }
     return consoleCall(request);
   },
-  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromBody(request, { dialect: 'postgresql' }) : undefined),
+  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromBody(request, { dialect: 'postgresql' }) : service.operation === 'rpc.call' ? rpcSql(request) : undefined),
 };

@@ -49,3 +49,22 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
   }
   return { error: 'no SQL found in the request body' };
 }
+
+/**
+ * SQL in the arguments of a PostgREST RPC call (`POST …/rpc/{function}`) to a function that takes a
+ * query (`exec_sql` and friends), read as PostgreSQL (PostgREST serves nothing else): JSON or form
+ * arguments named `query`, `sql`, `sql_query` or `statement`, or a text/plain body (passed whole to
+ * a function with a single unnamed text parameter). Undefined when the call carries none.
+ */
+export function rpcSql(request: RequestInfo): SqlSource | undefined {
+  if (request.method === 'GET' || request.method === 'HEAD') return undefined;
+  const body = request.body;
+  if (body.content_type === 'text/plain' && body.json === undefined && body.text) {
+    return body.truncated || body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [body.text], dialect: 'postgresql' };
+  }
+  const s = sqlFromBody(request, { keys: ['query', 'sql', 'sql_query', 'statement'], dialect: 'postgresql' });
+  return 'texts' in s ? s : undefined;
+}
+
+/** Whether a path is a PostgREST RPC call: its last two segments are `rpc/{function}`. */
+export const isRpcPath = (segments: readonly string[]): boolean => segments.length >= 2 && segments[segments.length - 2] === 'rpc';

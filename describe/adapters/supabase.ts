@@ -4,7 +4,7 @@
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
-import { sqlFromBody } from './sql-body.ts';
+import { rpcSql, sqlFromBody } from './sql-body.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
 /** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
@@ -358,16 +358,8 @@ export const supabase: ServiceAdapter = {
   graphqlEndpoint: isGraphql,
   sql(request, service) {
     if (service.operation === 'sql.query' || service.operation === 'database.query' || service.operation === 'database.migrations.apply') return sqlFromBody(request, { dialect: 'postgresql' });
-    // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible,
-    // as JSON or form arguments. A text/plain body is passed whole to a function with a single
-    // unnamed text parameter, so it is read as SQL too (text that is not SQL fails closed).
-    if (service.operation === 'rpc.call' && request.method !== 'GET' && request.method !== 'HEAD') {
-      if (request.body.content_type === 'text/plain' && request.body.json === undefined && request.body.text) {
-        return request.body.truncated || request.body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [request.body.text], dialect: 'postgresql' };
-      }
-      const s = sqlFromBody(request, { keys: ['query', 'sql', 'sql_query', 'statement'], dialect: 'postgresql' });
-      return 'texts' in s ? s : undefined;
-    }
+    // PostgREST RPC to a function that takes a query (exec_sql and friends).
+    if (service.operation === 'rpc.call') return rpcSql(request);
     return undefined;
   },
 };

@@ -65,7 +65,7 @@ const mcp = (tools: string[]): Shape => ({
 // SQL carried in an MCP tool's arguments (Supabase `execute_sql {query}`, Neon `run_sql {params: {sql}}`), and a search phrase.
 const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
-  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : tool === 'run_sql_transaction' ? { params: { sqlStatements: texts, projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
 });
 // Tool calls that name where they act (a repository, a recipient) beside content that may vary.
 const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({ owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: fc.constantFrom('alice@corp.example', 'drop@attacker.example'), title: fc.constantFrom('x', 'y') }, { requiredKeys: [] }));
@@ -87,6 +87,8 @@ const rpc = ([kind, op]: [string, string]): Shape =>
         : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
 const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk']);
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
+// PostgREST RPC to a function that runs its argument (self-hosted: no service module names the host).
+const rpcSql = (statements: string[]): Shape => ({ url: 'https://db.example/rest/v1/rpc/exec_sql', type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
   url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
@@ -101,13 +103,14 @@ const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_ema
 // Calls of functions nobody can prove read-only are writes on no table: each function is its own operation.
 const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()'], { minLength: 1 });
 const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
-const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
+const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql', 'run_sql_transaction'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
 const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
 
 /** Pairs (approved, later) to the same endpoint, of the same kind. */
 const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
+  fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [rpcSql(a), rpcSql(b)]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
   fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
   fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
@@ -124,10 +127,10 @@ function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
   for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
     out.add(`tool ${c.tool}`);
-    const args = c.arguments as { query?: string; params?: { sql?: string }; owner?: string; repo?: string; to?: string } | undefined;
+    const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; owner?: string; repo?: string; to?: string } | undefined;
     // Where the call acts: its repository and recipient (or none).
     if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
-    const text = args?.query ?? args?.params?.sql;
+    const text = args?.query ?? args?.params?.sql ?? args?.params?.sqlStatements?.join('; ');
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
     if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
     else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
@@ -177,7 +180,9 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
       examples: [
         [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
         [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
+        [[rpcSql(['INSERT INTO notes (b) VALUES (1)']), rpcSql(['DROP TABLE notes'])]],
         [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
+        [[mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)']]), mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)', 'DROP TABLE notes']])]],
         [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
         [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
         [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],

@@ -481,3 +481,27 @@ t.test('SQL an MCP tool takes under any SQL-carrying argument, or in a list of s
     t.equal(decision.approval?.risk, 'high', `${params.name}: an ordinary tool call`);
   }
 });
+
+t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on any host', async (t) => {
+  // Only Supabase's RPC calls were read: `POST …/rpc/exec_sql {query: "DROP TABLE …"}` to a
+  // self-hosted PostgREST or Neon's Data API was a plain write, covered by a grant for a SELECT.
+  const urls = [`https://${SQL_HOST}/rest/v1/rpc/exec_sql`, `https://${SQL_HOST}/rpc/run_query`, 'https://ep-cool-darkness-123456.apirest.us-east-2.aws.neon.tech/neondb/rest/v1/rpc/exec_sql'];
+  const bodies = fc.constantFrom(
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ query: sql }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ sql_query: sql }) }),
+    (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `statement=${encodeURIComponent(sql)}` }),
+    (sql: string) => ({ type: 'text/plain', body: sql }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...urls), bodies, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`), ident, async (url, b, d, x) => {
+      const { type, body } = b(d(x));
+      const { description } = await decide({ url, headers: [['Content-Type', type]], body });
+      if (!description.sql?.destructive || description.sql.dialect !== 'postgresql') throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  const { decision } = await decide({ url: urls[0]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DROP TABLE users' }) });
+  t.equal(decision.approval?.risk, 'critical', 'held critical on an allowed host');
+  const read = await decide({ url: urls[0]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT name FROM users WHERE id = 1' }) });
+  t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
+});
