@@ -154,6 +154,11 @@ export interface SqlStatement {
    * named whole; CALL's procedure), by name as written: a grant for one does not cover another.
    */
   functions?: string[];
+  /**
+   * Settings the statement changes (`SET search_path = auth`, `set_config('search_path', …)`), as
+   * `name=value`: which schema a name resolves to is part of what a statement does.
+   */
+  settings?: string[];
   text?: string;
 }
 

@@ -10,15 +10,17 @@ import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 
 /**
- * An SQL statement's items: its kind and tables, and each function it calls that is not proven
- * read-only (`SELECT archive_order(5)` and `SELECT purge_all()` are one kind on no table, but
- * different operations; so are two CALLs).
+ * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
+ * proven read-only (`SELECT archive_order(5)` and `SELECT purge_all()` are one kind on no table, but
+ * different operations; so are two CALLs), and each setting it changes with its value (a grant for
+ * `SET search_path = public` does not cover `SET search_path = auth`).
  */
 function sqlItems(statements: SqlStatement[]): string[] {
   const out: string[] = [];
   for (const s of statements) {
     out.push(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
     for (const f of s.functions ?? []) out.push(`sql:function:${f}`);
+    for (const v of s.settings ?? []) out.push(`sql:setting:${v}`);
   }
   return out;
 }

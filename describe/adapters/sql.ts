@@ -1,6 +1,7 @@
 // SQL carried over HTTP, parsed with libpg-query (the real PostgreSQL parser, compiled to WASM), so
 // comments, quoting, case, multiple statements and data-modifying CTEs are understood the way the
 // database will understand them — no regular expressions over SQL text.
+import { createHash } from 'node:crypto';
 import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
@@ -68,7 +69,36 @@ const destructiveFunctions = new Set([
   // Functions that run the SQL text they are given (as EXECUTE and DO do): `query_to_xml('DELETE FROM
   // users RETURNING 1', …)` deletes every row from inside a SELECT, and the text is a string here.
   'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat',
+  // Replication slots: every later change to every table, read out of the write-ahead log (past
+  // row-level security and grants) here or by any server that connects to stream it.
+  'pg_create_logical_replication_slot', 'pg_create_physical_replication_slot', 'pg_copy_logical_replication_slot',
+  'pg_copy_physical_replication_slot', 'pg_logical_slot_get_changes', 'pg_logical_slot_get_binary_changes',
+  'pg_logical_slot_peek_changes', 'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance',
 ]);
+
+/**
+ * Functions that read a whole table, schema or database named by a string (`table_to_xml('auth.users',
+ * …)`): the named place is among the statement's tables, so a grant for one table's does not cover another's.
+ */
+const namedRelationReaders: Record<string, (name: string) => string> = {
+  table_to_xml: (n) => n, table_to_xmlschema: (n) => n, table_to_xml_and_xmlschema: (n) => n,
+  schema_to_xml: (n) => `${n}.*`, schema_to_xmlschema: (n) => `${n}.*`, schema_to_xml_and_xmlschema: (n) => `${n}.*`,
+  database_to_xml: () => '*', database_to_xmlschema: () => '*', database_to_xml_and_xmlschema: () => '*',
+};
+
+/**
+ * Operators PostgreSQL and its common extensions (pg_trgm, PostGIS, pgvector, hstore, ltree) define:
+ * any other, or one named in a schema other than pg_catalog (`OPERATOR(public.=)`), is a call of a
+ * function someone created, which nothing proves read-only.
+ */
+const builtinOperators = new Set([
+  '+', '-', '*', '/', '%', '^', '|/', '||/', '@', '&', '|', '#', '~', '<<', '>>', '=', '<>', '!=', '<', '>', '<=', '>=',
+  '||', '~~', '~~*', '!~~', '!~~*', '~*', '!~', '!~*', '@>', '<@', '&&', '->', '->>', '#>', '#>>', '#-', '?', '?|', '?&',
+  '@?', '@@', '@@@', '<->', '<=>', '<#>', '<+>', '<~>', '##', '<<|', '|>>', '&<', '&>', '&<|', '|&>', '<^', '>^', '?#',
+  '?-', '?-|', '?||', '~=', '<<=', '>>=', '-|-', '!!', '^@', '<%', '%>', '<<%', '%>>', '<<->', '<->>', '<<<->', '<->>>',
+  '&&&', '<<#>>', '|=|', '#=', '%%', '%#', '@@=', '~>', '<~', '*=', '*<>', '*<', '*>', '*<=', '*>=',
+]);
+const operatorKinds = new Set(['AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL']);
 
 /**
  * Functions of the other servers an endpoint of unknown dialect may be (read with PostgreSQL's
@@ -130,6 +160,8 @@ const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', '
  * leave), a subscription (another server's rows written here). Outside the database, like dblink.
  */
 const outsideStatements = new Set([
+  // A publication offers its tables' rows, and every later change, to any server that subscribes.
+  'CreatePublicationStmt', 'AlterPublicationStmt',
   'CreateForeignServerStmt', 'AlterForeignServerStmt', 'CreateUserMappingStmt', 'AlterUserMappingStmt', 'CreateForeignTableStmt',
   'ImportForeignSchemaStmt', 'CreateFdwStmt', 'AlterFdwStmt', 'CreateSubscriptionStmt', 'AlterSubscriptionStmt',
 ]);
@@ -420,6 +452,27 @@ function contradictory(expr: unknown): boolean {
   return false;
 }
 
+/**
+ * A setting and the value given it, for a grant's scope: `search_path=auth,public`; `DEFAULT` and
+ * `RESET` by name; a value that is not constant text or a number is `?` plus a digest of its
+ * expression (two such values prove no sameness).
+ */
+function settingItem(name: string, args: unknown[], kind: string): string {
+  const key = name.trim().toLowerCase();
+  if (kind === 'VAR_RESET' || kind === 'VAR_RESET_ALL') return `${key}:reset`;
+  if (kind !== 'VAR_SET_VALUE') return `${key}:${kind.replace(/^VAR_/, '').toLowerCase()}`;
+  const values = args.map((a) => {
+    const c = (a as Node | undefined)?.A_Const as Node | undefined;
+    const text = constantText(a);
+    if (text !== undefined) return JSON.stringify(text);
+    const num = (c?.ival as { ival?: number } | undefined)?.ival ?? (c?.fval as { fval?: string } | undefined)?.fval;
+    if (c && num === undefined && c.ival !== undefined) return '0';
+    if (num !== undefined) return String(num);
+    return `?${createHash('sha256').update(shape(a)).digest('hex').slice(0, 16)}`;
+  });
+  return `${key}=${values.join(',')}`;
+}
+
 interface Analysis {
   statement: SqlStatement;
   readOnly: boolean;
@@ -444,6 +497,10 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   // Sets beside the lists: a statement may name tens of thousands (a linear search each was quadratic).
   const tableSet = new Set<string>();
   const functionSet = new Set<string>();
+  const settings: string[] = [];
+  const addFunction = (written: string): void => {
+    if (!functionSet.has(written)) functions.push(written), functionSet.add(written);
+  };
   const addTable = (name: string): void => {
     if (name && !tableSet.has(name)) tables.push(name), tableSet.add(name);
   };
@@ -493,7 +550,17 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         break;
       case 'VariableSetStmt':
         if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
+        if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;
+      case 'A_Expr': {
+        if (!operatorKinds.has(String(n.kind))) break;
+        const parts = ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
+        const op = parts[parts.length - 1] ?? '';
+        if ((parts.length === 1 && builtinOperators.has(op)) || (parts.length === 2 && parts[0] === 'pg_catalog' && builtinOperators.has(op))) break;
+        addFunction(`operator(${parts.join('.')})`);
+        readOnly = false;
+        break;
+      }
       case 'SelectStmt':
         if (n.intoClause || n.lockingClause) readOnly = false;
         break;
@@ -506,15 +573,19 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
-        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) {
-          const written = parts.join('.');
-          if (!functionSet.has(written)) functions.push(written), functionSet.add(written);
-        }
+        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(parts.join('.'));
         if (t === 'CallStmt') break;
+        const relation = namedRelationReaders[name];
+        if (relation) {
+          const named = constantText(((call.args ?? []) as unknown[])[0]);
+          addTable(named === undefined ? '?' : relation(named.trim()));
+        }
         // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.
         if (name === 'set_config') {
-          const setting = ((call.args ?? []) as Array<{ A_Const?: { sval?: { sval?: string } } }>)[0]?.A_Const?.sval?.sval;
+          const args = (call.args ?? []) as unknown[];
+          const setting = constantText(args[0]);
           if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
+          settings.push(settingItem(setting ?? '?', [args[1]], 'VAR_SET_VALUE'));
         }
         if (!isReadOnlyFunction(parts)) readOnly = false;
         break;
@@ -564,6 +635,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   }
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (functions.length) statement.functions = functions.sort();
+  if (settings.length) statement.settings = [...new Set(settings)].sort();
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
 }

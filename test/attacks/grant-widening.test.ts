@@ -101,7 +101,7 @@ const graphql = (fields: string[]): Shape => ({
 
 const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_email'], { minLength: 1 });
 // Calls of functions nobody can prove read-only are writes on no table: each function is its own operation.
-const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()'], { minLength: 1 });
+const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()', 'SET search_path = public', 'SET search_path = auth', "SELECT set_config('search_path', 'auth', false)", "SELECT table_to_xml('public.posts', true, false, '')", "SELECT table_to_xml('auth.users', true, false, '')"], { minLength: 1 });
 const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
 const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql', 'run_sql_transaction'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
 const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
@@ -144,6 +144,9 @@ function actions(d: RequestDescription): Set<string> {
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
+    // A setting's value (which schema names resolve to), and the table a function reads by name.
+    for (const m of (s.text ?? '').matchAll(/(?:^SET (\w+) = (\w+)|set_config\('(\w+)', '(\w+)')/g)) out.add(`sql set ${m[1] ?? m[3]}=${m[2] ?? m[4]}`);
+    for (const m of (s.text ?? '').matchAll(/table_to_xml\('([\w.]+)'/g)) out.add(`sql reads ${m[1]}`);
   }
   const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
   for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
@@ -181,6 +184,9 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
         [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
         [[rpcSql(['INSERT INTO notes (b) VALUES (1)']), rpcSql(['DROP TABLE notes'])]],
+        [[sql(['SET search_path = public', 'SELECT 1']), sql(['SET search_path = auth', 'SELECT 1'])]],
+        [[sql(["SELECT set_config('search_path', 'public', false)"]), sql(["SELECT set_config('search_path', 'auth', false)"])]],
+        [[sql(["SELECT table_to_xml('public.posts', true, false, '')"]), sql(["SELECT table_to_xml('auth.users', true, false, '')"])]],
         [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
         [[mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)']]), mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)', 'DROP TABLE notes']])]],
         [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],

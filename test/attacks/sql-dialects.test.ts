@@ -117,6 +117,11 @@ const constructs: Construct[] = [
   // The table's own values: every row is among them.
   { name: 'DELETE WHERE IN itself', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} IN ( SELECT ${c} FROM ${t} )` },
   { name: 'UPDATE WHERE = ANY itself', dialects: ['postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${c} = ANY ( SELECT ${c} FROM ${t} WHERE 1 = 1 )` },
+  // Rows offered to other servers: a publication, a replication slot (every later change, read out).
+  { name: 'CREATE PUBLICATION', dialects: ['postgresql'], sql: (t) => `CREATE PUBLICATION ${t} FOR ALL TABLES` },
+  { name: 'ALTER PUBLICATION', dialects: ['postgresql'], sql: (t, c) => `ALTER PUBLICATION ${t} ADD TABLE ${c}` },
+  { name: 'replication slot', dialects: ['postgresql'], sql: (t) => `SELECT pg_create_logical_replication_slot ( '${t}' , 'test_decoding' )` },
+  { name: 'replication slot changes', dialects: ['postgresql'], sql: (t) => `SELECT * FROM pg_catalog.pg_logical_slot_get_changes ( '${t}' , NULL , NULL )` },
   { name: 'DELETE WHERE = ANY itself LIMIT ALL', dialects: ['postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} = ANY ( SELECT ${c} FROM ${t} LIMIT ALL )` },
   // WHERE clauses that name no value the rows are narrowed to: the column against itself through
   // arithmetic, functions, ranges or arrays; IS NOT NULL; a regular expression every string matches.
@@ -504,4 +509,21 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.equal(decision.approval?.risk, 'critical', 'held critical on an allowed host');
   const read = await decide({ url: urls[0]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT name FROM users WHERE id = 1' }) });
   t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
+});
+
+t.test('an operator nothing proves built in is a call of a function someone created, not a read', async (t) => {
+  // `SELECT 1 === 1` and `OPERATOR(public.=)` call whatever function the operator names (written
+  // by anyone who could create it): they were allowed as reads, and a grant for `SELECT 1` covered them.
+  for (const e of endpoints.postgresql) {
+    for (const sql of ['SELECT 1 === 1', 'SELECT a FROM t WHERE b OPERATOR(public.=) 1', 'SELECT a FROM t WHERE b = ANY (SELECT c FROM u) AND b !== 2']) {
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.not(decision.action, 'allow', `${sql} on ${e.url}`);
+      t.ok(description.sql?.statements[0]?.functions?.some((f) => f.startsWith('operator(')), 'the operator is named in the scope');
+    }
+    // Controls: PostgreSQL's own operators and the common extensions' (pgvector, pg_trgm, PostGIS, JSON) stay reads.
+    for (const sql of ["SELECT * FROM items ORDER BY embedding <=> '[1,2,3]' LIMIT 5", "SELECT * FROM t WHERE tags @> ARRAY['a'] AND doc ->> 'k' = 'v' AND name % 'x'", 'SELECT a FROM t WHERE b OPERATOR(pg_catalog.=) 1', 'SELECT a FROM t WHERE geom && box AND x = ANY (ARRAY[1, 2])']) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.action, 'allow', `${sql} on ${e.url}`);
+    }
+  }
 });
