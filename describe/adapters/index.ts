@@ -60,7 +60,9 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   }
   const body = request.body;
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
-  const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
+  // `/v1/query;jsessionid=…` (path parameters, which Java servers drop) and `/v1/query.json` (a
+  // format suffix, which Rails and others drop) route to `/v1/query`.
+  const last = (request.segments[request.segments.length - 1]?.toLowerCase() ?? '').split(';')[0]!.replace(/\.(json|xml|csv|txt|sql)$/, '');
   const sqlPath = sqlEndpointNames.has(last) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
   const form = body.form;
   const keys = ['query', 'sql', 'statement'];
@@ -76,7 +78,12 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
   const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
   if (typeof job === 'string') return { texts: [job] };
-  if (!sqlPath) return undefined;
+  if (!sqlPath) {
+    // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
+    // statements in it (a grant for one statement there must not cover another), else not SQL.
+    const texts = [o.query, o.statement].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+    return texts.length ? { texts, sniffed: true } : undefined;
+  }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
 }
@@ -244,10 +251,13 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
       break;
     }
   }
-  const source = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
+  const found = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
+  // A body read as GraphQL is not also SQL by its look.
+  const source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? undefined : found;
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
+    if ('sniffed' in source && source.sniffed && !info.parsed && info.statements.length === 0 && !ambiguity) return out;
     out.sql = info;
     if (ambiguity) out.ambiguity = ambiguity;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are

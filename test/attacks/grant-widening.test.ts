@@ -89,6 +89,9 @@ const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 // PostgREST RPC to a function that runs its argument (self-hosted: no service module names the host).
 const rpcSql = (statements: string[]): Shape => ({ url: 'https://db.example/rest/v1/rpc/exec_sql', type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
+// `{query}` to a path that names no SQL endpoint (`/api/v1/run`), or one spelled with a path parameter or a format suffix.
+const runSql = ([path, statements]: [string, string[]]): Shape => ({ url: `https://db.example${path}`, type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
+const runPaths = fc.constantFrom('/api/v1/run', '/v1/query;jsessionid=1', '/v1/query.json');
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
   url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
@@ -111,6 +114,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [rpcSql(a), rpcSql(b)]),
+  fc.tuple(runPaths, statements, statements).map(([p, a, b]): [Shape, Shape] => [runSql([p, a]), runSql([p, b])]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
   fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
   fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
@@ -141,6 +145,9 @@ function actions(d: RequestDescription): Set<string> {
   if (op !== undefined) out.add(`rpc ${op}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
+  // `{query}` to db.example (RPC and other paths): each statement of the raw text.
+  const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
+  if (typeof query === 'string') for (const st of query.split('; ')) out.add(`statement ${st}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
@@ -184,6 +191,8 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
         [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
         [[rpcSql(['INSERT INTO notes (b) VALUES (1)']), rpcSql(['DROP TABLE notes'])]],
+        [[runSql(['/api/v1/run', ['INSERT INTO notes (b) VALUES (1)']]), runSql(['/api/v1/run', ['DROP TABLE notes']])]],
+        [[runSql(['/v1/query;jsessionid=1', ['INSERT INTO notes (b) VALUES (1)']]), runSql(['/v1/query;jsessionid=1', ['DROP TABLE notes']])]],
         [[sql(['SET search_path = public', 'SELECT 1']), sql(['SET search_path = auth', 'SELECT 1'])]],
         [[sql(["SELECT set_config('search_path', 'public', false)"]), sql(["SELECT set_config('search_path', 'auth', false)"])]],
         [[sql(["SELECT table_to_xml('public.posts', true, false, '')"]), sql(["SELECT table_to_xml('auth.users', true, false, '')"])]],

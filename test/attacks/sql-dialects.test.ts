@@ -527,3 +527,24 @@ t.test('an operator nothing proves built in is a call of a function someone crea
     }
   }
 });
+
+t.test('`{query}` to any path is SQL when a grammar reads statements in it; an SQL path is one whatever its suffix', async (t) => {
+  // `/v1/query;jsessionid=…` and `/v1/query.json` route to `/v1/query` on Java and Rails servers,
+  // and `/api/v1/run` may run SQL too: `{query: "DROP TABLE …"}` there was a plain POST (medium,
+  // covered by a grant for a SELECT to the same URL).
+  const paths = fc.constantFrom('/v1/query;jsessionid=A1', '/v1/query.json', '/v1/statements.xml', '/api/v1/run', '/');
+  const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `SELECT 1 /*! ; DROP TABLE ${x} */`);
+  await fc.assert(
+    fc.asyncProperty(paths, fc.constantFrom('query', 'statement'), destructive, ident, async (p, key, d, x) => {
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${p}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: d(x) }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${key}: ${d(x)} to ${p}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: words that no grammar reads as statements are not SQL; a read is an ordinary POST.
+  for (const query of ['red shoes size 42', 'who wrote the report?', 'SELECT name FROM users WHERE id = 1']) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}/search`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query }) });
+    t.equal(decision.approval?.risk, 'medium', `${query}: an ordinary POST`);
+    t.equal(description.sql?.parsed ?? true, true, 'never unparsed SQL');
+  }
+});
