@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
+import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
@@ -159,17 +160,6 @@ function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
     if (sql.texts.length || sql.unreadable) info.sql = mcpSql(sql, budget);
   }
   return info;
-}
-
-/**
- * Whether an argument carries SQL, by its name (letter case, `_` and `-` aside): `query`, `queries`,
- * `statement(s)`, `stmt(s)`, or any name with `sql` in it — Supabase `execute_sql {query}`, Neon
- * `run_sql {params: {sql}}`, `run_sql_transaction {params: {sqlStatements: […]}}`,
- * `prepare_database_migration {params: {migrationSql}}`, `sql_query`, `sqls`.
- */
-function sqlArgument(name: string): boolean {
-  const k = name.toLowerCase().replace(/[_-]/g, '');
-  return k.includes('sql') || k === 'query' || k === 'queries' || k === 'statement' || k === 'statements' || k === 'stmt' || k === 'stmts';
 }
 
 /** Members of one SQL-carrying array read, at most; past it the array is unreadable. */

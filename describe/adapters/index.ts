@@ -17,7 +17,7 @@ import { analyzeSqlIn } from './sql-dialects.ts';
 import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { isRpcPath, rpcSql, sqlFromBody } from './sql-body.ts';
+import { isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -180,6 +180,31 @@ function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   return { texts: [withoutFormat(text) ?? text] };
 }
 
+/** SQL-carrying GraphQL arguments read per request, at most (the rest are not looked at). */
+const MAX_GRAPHQL_SQL_TEXTS = 64;
+
+/**
+ * SQL in the arguments of GraphQL mutations (`executeSql(sql: "…")`, `runQuery(input: {statement:
+ * "…"})`): one URL runs every statement, so without reading it a grant for one covered a DROP.
+ * Arguments are SQL when a grammar reads statements in them (`query: "open bugs"` is not).
+ */
+function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
+  const texts: string[] = [];
+  const pick = (o: Record<string, unknown>, depth: number): void => {
+    for (const [k, v] of Object.entries(o)) {
+      if (texts.length >= MAX_GRAPHQL_SQL_TEXTS) return;
+      if (typeof v === 'string' && sqlArgument(k) && v.trim() !== '') texts.push(v);
+      else if (depth === 0 && v && typeof v === 'object' && !Array.isArray(v)) pick(v as Record<string, unknown>, 1);
+    }
+  };
+  for (const call of graphql.calls ?? []) pick(call.args, 0);
+  const sql = texts.filter((text) => {
+    const a = analyzeSqlIn([text], 'unknown');
+    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+  });
+  return sql.length ? { texts: sql, sniffed: true } : undefined;
+}
+
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
@@ -252,12 +277,13 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
     }
   }
   const found = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
-  // A body read as GraphQL is not also SQL by its look.
-  const source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? undefined : found;
+  // A body read as GraphQL is not also SQL by its look; its mutations' SQL-carrying arguments may be.
+  const source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? graphqlSql(graphql) : found ?? (graphql ? graphqlSql(graphql) : undefined);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
-    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
-    if ('sniffed' in source && source.sniffed && !info.parsed && info.statements.length === 0 && !ambiguity) return out;
+    const sniffed = 'sniffed' in source && source.sniffed === true;
+    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
+    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity) return out;
     out.sql = info;
     if (ambiguity) out.ambiguity = ambiguity;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are

@@ -68,3 +68,14 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
 
 /** Whether a path is a PostgREST RPC call: its last two segments are `rpc/{function}`. */
 export const isRpcPath = (segments: readonly string[]): boolean => segments.length >= 2 && segments[segments.length - 2] === 'rpc';
+
+/**
+ * Whether an argument carries SQL, by its name (letter case, `_` and `-` aside): `query`, `queries`,
+ * `statement(s)`, `stmt(s)`, or any name with `sql` in it — Supabase `execute_sql {query}`, Neon
+ * `run_sql {params: {sql}}`, `run_sql_transaction {params: {sqlStatements: […]}}`,
+ * `prepare_database_migration {params: {migrationSql}}`, `sql_query`, `sqls`.
+ */
+export function sqlArgument(name: string): boolean {
+  const k = name.toLowerCase().replace(/[_-]/g, '');
+  return k.includes('sql') || k === 'query' || k === 'queries' || k === 'statement' || k === 'statements' || k === 'stmt' || k === 'stmts';
+}

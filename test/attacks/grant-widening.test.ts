@@ -92,6 +92,8 @@ const rpcSql = (statements: string[]): Shape => ({ url: 'https://db.example/rest
 // `{query}` to a path that names no SQL endpoint (`/api/v1/run`), or one spelled with a path parameter or a format suffix.
 const runSql = ([path, statements]: [string, string[]]): Shape => ({ url: `https://db.example${path}`, type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
 const runPaths = fc.constantFrom('/api/v1/run', '/v1/query;jsessionid=1', '/v1/query.json');
+// A GraphQL mutation that runs its argument (`executeSql(sql: "…")`) on a host no module owns.
+const gqlSql = (statements: string[]): Shape => ({ url: 'https://gql.example/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation R($s: String!) { executeSql(sql: $s) { ok } }', variables: { s: statements.join('; ') } }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
   url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
@@ -115,6 +117,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [rpcSql(a), rpcSql(b)]),
   fc.tuple(runPaths, statements, statements).map(([p, a, b]): [Shape, Shape] => [runSql([p, a]), runSql([p, b])]),
+  fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [gqlSql(a), gqlSql(b)]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
   fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
   fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
@@ -148,6 +151,8 @@ function actions(d: RequestDescription): Set<string> {
   // `{query}` to db.example (RPC and other paths): each statement of the raw text.
   const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
   if (typeof query === 'string') for (const st of query.split('; ')) out.add(`statement ${st}`);
+  const variable = d.request.host === 'gql.example' ? (d.request.body?.json as { variables?: { s?: unknown } } | undefined)?.variables?.s : undefined;
+  if (typeof variable === 'string') for (const st of variable.split('; ')) out.add(`statement ${st}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
@@ -192,6 +197,7 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
         [[rpcSql(['INSERT INTO notes (b) VALUES (1)']), rpcSql(['DROP TABLE notes'])]],
         [[runSql(['/api/v1/run', ['INSERT INTO notes (b) VALUES (1)']]), runSql(['/api/v1/run', ['DROP TABLE notes']])]],
+        [[gqlSql(['INSERT INTO notes (b) VALUES (1)']), gqlSql(['DELETE FROM notes WHERE id = 1'])]],
         [[runSql(['/v1/query;jsessionid=1', ['INSERT INTO notes (b) VALUES (1)']]), runSql(['/v1/query;jsessionid=1', ['DROP TABLE notes']])]],
         [[sql(['SET search_path = public', 'SELECT 1']), sql(['SET search_path = auth', 'SELECT 1'])]],
         [[sql(["SELECT set_config('search_path', 'public', false)"]), sql(["SELECT set_config('search_path', 'auth', false)"])]],
