@@ -12,6 +12,8 @@ export type SqlSource =
        * SQL endpoint): SQL when a grammar reads statements in it, otherwise not SQL at all.
        */
       sniffed?: boolean;
+      /** The values the request binds to each text's parameters (D1's and Neon's `params`), where it gives them. */
+      params?: Array<unknown[] | undefined>;
     }
   | { error: string };
 

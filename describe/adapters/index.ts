@@ -210,7 +210,7 @@ const MAX_ERROR_CHARS = 500;
 
 function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason } {
   if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
-  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect);
+  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect, source.params);
   if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
   return { ...a, privilegeOnly: a.privilegeOnly === true };
 }

@@ -16,7 +16,11 @@ export interface SqlBodyOptions {
 /** The SQL text(s) of a request body, or why there are none. */
 export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}): SqlSource {
   const keys = options.keys ?? ['query', 'sql'];
-  const found = (texts: string[]): SqlSource => (options.dialect ? { texts, dialect: options.dialect } : { texts });
+  const found = (texts: string[], params?: Array<unknown[] | undefined>): SqlSource => {
+    const source: SqlSource = options.dialect ? { texts, dialect: options.dialect } : { texts };
+    if (params?.some((p) => p !== undefined)) source.params = params;
+    return source;
+  };
   const body = request.body;
   if (body.truncated) return { error: 'request body larger than the capture limit: SQL not fully visible' };
   if (body.decode_error) return { error: `request body could not be decoded: ${body.decode_error}` };
@@ -26,9 +30,15 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     const texts = keys.map((k) => (o as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
     return texts.length ? texts : undefined;
   };
+  // The values bound to an object's statements (`{sql, params}`, `{query, params}`).
+  const paramsOf = (o: unknown): unknown[] | undefined => {
+    const p = (o as { params?: unknown } | null)?.params;
+    return Array.isArray(p) ? p : undefined;
+  };
   // The top-level fields and the batches (Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` /
   // `{batch: [{sql}]}`) alike: a body that carries both may be run either way.
   const texts = pick(json) ?? [];
+  const params: Array<unknown[] | undefined> = texts.map(() => paramsOf(json));
   const lists = Array.isArray(json) ? [json] : [jsonObject(request)?.queries, jsonObject(request)?.batch].filter((l) => l !== undefined);
   for (const list of lists) {
     const members = Array.isArray(list) && list.length > 0 ? list.map(pick) : [undefined];
@@ -36,9 +46,9 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
       if (texts.length) return { error: 'the body carries SQL and a batch whose SQL cannot be read' };
       continue;
     }
-    texts.push(...members.flat());
+    for (const [i, m] of members.entries()) for (const text of m) texts.push(text), params.push(paramsOf((list as unknown[])[i]));
   }
-  if (texts.length) return found(texts);
+  if (texts.length) return found(texts, params);
   if (body.form) {
     const texts = keys.flatMap((k) => body.form![k] ?? []);
     if (texts.length) return found(texts);

@@ -92,9 +92,9 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
  * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
  * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
  */
-function withSampleReading(pg: SqlAnalysis, texts: string[]): SqlAnalysis {
+function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
   if (!pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
-  const lite = analyzeSqlite(texts);
+  const lite = analyzeSqlite(texts, params);
   if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return pg;
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
@@ -102,14 +102,14 @@ function withSampleReading(pg: SqlAnalysis, texts: string[]): SqlAnalysis {
 }
 
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
-export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnalysis {
+export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false };
   if (dialect === 'postgresql') {
-    const pg = withSampleReading(analyzeSql(texts), texts);
+    const pg = withSampleReading(analyzeSql(texts), texts, params);
     return withBackslashReading(texts, pg, pg, 'postgresql');
   }
-  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts), texts);
+  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts, params), texts);
   const pg = analyzeSql(texts, 'unknown');
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.

@@ -548,3 +548,34 @@ t.test('`{query}` to any path is SQL when a grammar reads statements in it; an S
     t.equal(description.sql?.parsed ?? true, true, 'never unparsed SQL');
   }
 });
+
+t.test('a WHERE clause decided by the values the request binds (D1 and Neon params) is judged with those values', async (t) => {
+  // `email LIKE ?` with `["%"]` deletes every row as `email LIKE '%'` does; the sample run bound
+  // only a value of its own (or NULL), so the parameter form was a medium write.
+  const wheres: Array<[(c: string, p: (n: number) => string) => string, unknown[]]> = [
+    [(c, p) => `${c} LIKE ${p(1)}`, ['%']],
+    [(c, p) => `${c} > ${p(1)}`, [-1e12]],
+    [(c, p) => `${c} >= ${p(2)} OR ${c} = ${p(1)}`, [7, -1e12]],
+    [(c, p) => `${c} = ${p(1)} OR ${p(2)}`, [1, true]],
+    [(c, p) => `( ${c} LIKE ${p(1)} ) IS NOT FALSE`, ['%%']],
+  ];
+  const places = [
+    { url: D1, key: 'sql', p: (n: number) => `?${n}` },
+    { url: NEON, key: 'query', p: (n: number) => `$${n}` },
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...wheres), fc.constantFrom(...places), fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async ([w, params], e, verb, tbl, col) => {
+      fc.pre(tbl !== col);
+      const where = w(col, e.p);
+      const sql = verb === 'DELETE' ? `DELETE FROM ${tbl} WHERE ${where}` : `UPDATE ${tbl} SET ${col} = 0 WHERE ${where}`;
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql, params }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} ${JSON.stringify(params)} on ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: values that name rows keep the statement an ordinary write.
+  for (const [url, key, sql, params] of [[D1, 'sql', 'DELETE FROM users WHERE email LIKE ?', ['a%']], [D1, 'sql', 'DELETE FROM users WHERE id = ?', [5]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', [3]], [NEON, 'query', "UPDATE users SET a = 1 WHERE name LIKE $1", ['bob%']]] as Array<[string, string, string, unknown[]]>) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql, params }) });
+    t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
+  }
+});
