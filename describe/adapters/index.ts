@@ -50,9 +50,34 @@ const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'sta
  * SQL-looking path. The dialect is unknown, so it is read with every known grammar.
  */
 function genericSql(request: RequestInfo): SqlSource | undefined {
-  if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
   const clickhouse = clickhouseSql(request);
   if (clickhouse) return clickhouse;
+  return bodySql(request) ?? urlSql(request);
+}
+
+/** The last path segment as a server routes it: `/v1/query;jsessionid=…` (path parameters, which Java servers drop) and `/v1/query.json` (a format suffix, which Rails and others drop) route to `/v1/query`. */
+function lastSegment(request: RequestInfo): string {
+  return (request.segments[request.segments.length - 1]?.toLowerCase() ?? '').split(';')[0]!.replace(/\.(json|xml|csv|txt|sql)$/, '');
+}
+
+function isSqlPath(request: RequestInfo): boolean {
+  return sqlEndpointNames.has(lastSegment(request)) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
+}
+
+/**
+ * SQL in the URL's parameters, whatever the method (a server may run a GET's SQL too): `?sql=`
+ * anywhere, `?query=` and `?statement=` to an SQL-looking path. SQL when a grammar reads statements
+ * in it, otherwise not SQL (`?query=red+shoes`).
+ */
+function urlSql(request: RequestInfo): SqlSource | undefined {
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
+  const texts = names.flatMap((n) => request.query[n] ?? []).filter((v) => v.trim() !== '');
+  return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/** SQL in the body of a POST or PUT no adapter claims. */
+function bodySql(request: RequestInfo): SqlSource | undefined {
+  if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
   // PostgREST anywhere (self-hosted, a platform no module names): `…/rpc/exec_sql {query}`.
   if (isRpcPath(request.segments)) {
     const rpc = rpcSql(request);
@@ -60,10 +85,8 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   }
   const body = request.body;
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
-  // `/v1/query;jsessionid=…` (path parameters, which Java servers drop) and `/v1/query.json` (a
-  // format suffix, which Rails and others drop) route to `/v1/query`.
-  const last = (request.segments[request.segments.length - 1]?.toLowerCase() ?? '').split(';')[0]!.replace(/\.(json|xml|csv|txt|sql)$/, '');
-  const sqlPath = sqlEndpointNames.has(last) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
+  const last = lastSegment(request);
+  const sqlPath = isSqlPath(request);
   const form = body.form;
   const keys = ['query', 'sql', 'statement'];
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody(request, { keys: sqlPath ? keys : ['sql'] });
@@ -160,14 +183,23 @@ function withoutFormat(sql: string): string | undefined {
 
 /**
  * ClickHouse's HTTP interface (port 8123, ClickHouse Cloud's `*.clickhouse.cloud`, or any request
- * with `X-ClickHouse-*` headers): a POST runs the SQL of its `query` URL parameter followed by its
+ * with `X-ClickHouse-*` headers): a GET runs its `query` URL parameter read-only, a POST runs the SQL of its `query` URL parameter followed by its
  * body (or the body alone), on the path `/`, which no path rule tells apart. A grant for one
  * INSERT would otherwise cover a DROP TABLE. The body is rows, not SQL, after `… FORMAT <name>`.
  */
 function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   const signalled = request.host.endsWith('.clickhouse.cloud') || request.port === 8123 || Object.keys(request.headers).some((h) => h.startsWith('x-clickhouse-'));
-  if (!signalled) return undefined;
   const queries = request.query.query ?? [];
+  // The same interface behind another name or port (a proxy, `https://ch.example/?query=…`): its
+  // SQL when a grammar reads statements in it. A GET runs read-only there: judged, never failed closed.
+  const sniffed = !signalled || request.method === 'GET' || request.method === 'HEAD';
+  if (!signalled && !(request.segments.length === 0 && queries.length > 0 && request.method === 'POST')) return undefined;
+  const found = clickhouseText(request, queries);
+  if (!found || !sniffed) return found;
+  return 'texts' in found ? { ...found, sniffed: true } : undefined;
+}
+
+function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | undefined {
   const body = request.body;
   if (queries.length === 0 && body.size === 0) return undefined;
   if (queries.length > 1) return { error: 'several query parameters: which SQL ClickHouse runs is not known' };

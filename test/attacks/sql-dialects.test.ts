@@ -579,3 +579,32 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
   }
 });
+
+t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQL path, ClickHouse behind another name', async (t) => {
+  // A GET's SQL was never read (an allowed host's GET was allowed, `?sql=DROP TABLE …` included),
+  // nor `POST /?query=…` to ClickHouse behind a proxy on 443 without X-ClickHouse headers.
+  const shapes = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/api/query?format=json&query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?database=db&query=${encodeURIComponent(sql)}`, body: '' }),
+    // The parameter, a line feed, then the body: one statement to ClickHouse.
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?query=${encodeURIComponent(sql.split(' ')[0]!)}`, body: sql.split(' ').slice(1).join(' ') }),
+  );
+  const bad = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `SELECT * FROM url ( 'https://x.example/?d=' , CSV , 'a String' ) AS ${x}`);
+  await fc.assert(
+    fc.asyncProperty(shapes, bad, ident, async (shape, d, x) => {
+      const r = shape(d(x));
+      const { description, decision } = await decide({ method: r.method, url: r.url, headers: [['Content-Type', 'text/plain']], body: r.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: reads in a GET stay allowed, ClickHouse-only reads are not failed closed, a search stays a search.
+  for (const url of [`https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`, `https://${SQL_HOST}:8123/?query=${encodeURIComponent('SHOW TABLES')}`, `https://${SQL_HOST}/search?query=${encodeURIComponent('drop table tennis')}`]) {
+    const { decision } = await decide({ method: 'GET', url, body: '' });
+    t.equal(decision.action, 'allow', `GET ${url}`);
+  }
+  const rows = await decide({ url: `https://${SQL_HOST}/?query=${encodeURIComponent('INSERT INTO logs FORMAT CSV')}`, headers: [['Content-Type', 'text/plain']], body: '1,2\n' });
+  t.not(rows.decision.approval?.risk, 'critical', 'rows after INSERT … FORMAT CSV');
+});
