@@ -238,6 +238,14 @@ function stringItems(list: unknown): string[] {
   return items.map((i) => i.String?.sval).filter((s): s is string => typeof s === 'string');
 }
 
+/**
+ * A qualified name as one string: `auth.users`. A part holding a dot or a quote is written quoted
+ * (`"auth.users"`, a table of that name in the search path), so no spelling of one name reads as another.
+ */
+function qualified(parts: string[]): string {
+  return parts.map((p) => (/[."]/.test(p) ? `"${p.replaceAll('"', '""')}"` : p)).join('.');
+}
+
 /** The function's name as written, schema included (`pg_catalog.lower`, `evil.lower`, `lower`). */
 function funcName(body: Node): string[] {
   return ((body.funcname ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
@@ -511,13 +519,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
   for (const [t, n] of all) {
     switch (t) {
       case 'RangeVar': {
-        const name = [n.catalogname, n.schemaname, n.relname].filter((p) => typeof p === 'string').join('.');
+        const name = qualified([n.catalogname, n.schemaname, n.relname].filter((p): p is string => typeof p === 'string'));
         if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
         break;
       }
       case 'DropStmt':
         destructive = true;
-        if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(stringItems(o).join('.'));
+        if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(qualified(stringItems(o)));
         break;
       case 'TruncateStmt':
         destructive = true;
@@ -573,7 +581,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
-        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(parts.join('.'));
+        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
         const relation = namedRelationReaders[name];
         if (relation) {

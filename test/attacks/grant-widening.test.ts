@@ -14,6 +14,7 @@ import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
+import { operationScope } from '../../engine/grant-scope.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();
@@ -148,11 +149,11 @@ function actions(d: RequestDescription): Set<string> {
   if (op !== undefined) out.add(`rpc ${op}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
-  // `{query}` to db.example (RPC and other paths): each statement of the raw text.
+  // `{query}` to db.example (RPC and other paths) and a GraphQL mutation's SQL: each statement of
+  // the raw text, when the description read no SQL there (read SQL is compared below).
   const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
-  if (typeof query === 'string') for (const st of query.split('; ')) out.add(`statement ${st}`);
   const variable = d.request.host === 'gql.example' ? (d.request.body?.json as { variables?: { s?: unknown } } | undefined)?.variables?.s : undefined;
-  if (typeof variable === 'string') for (const st of variable.split('; ')) out.add(`statement ${st}`);
+  for (const raw of [query, variable]) if (typeof raw === 'string' && !d.sql) for (const st of raw.split('; ')) out.add(`statement ${st}`);
   for (const s of d.sql?.statements ?? []) {
     out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
     for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
@@ -548,4 +549,18 @@ t.test('a send whose recipients are not in the request gets no grant and is cove
   const d = upload();
   d.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'gmail.googleapis.com', operation: 'messages.send', risk: 'high', target: 'gmail:user_id=me;recipients=?', expires: '2999-01-01T00:00:00Z' }];
   t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /where the request acts is not in it/ }] } }, 'a grant naming the same unknown recipients is withheld');
+});
+
+t.test('no spelling of one SQL name reads as another in a grant\'s scope', async (t) => {
+  // `"auth.users"` (one table of that name in the search path) and `auth.users` (users in the
+  // auth schema) were both `auth.users`: a grant for the first covered the second; so for functions.
+  const pairs: Array<[string, string]> = [
+    ['DELETE FROM "auth.users" WHERE id = 1', 'DELETE FROM auth.users WHERE id = 1'],
+    ['SELECT "app.purge"(1)', 'SELECT app.purge(1)'],
+    ['UPDATE "a.b".c SET x = 1 WHERE id = 1', 'UPDATE a."b.c" SET x = 1 WHERE id = 1'],
+  ];
+  for (const [a, b] of pairs) {
+    const [sa, sb] = [a, b].map((q) => operationScope(describe({ url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', type: 'application/json', body: JSON.stringify({ query: q }) })));
+    t.notSame(sa, sb, `${a} / ${b}`);
+  }
 });
