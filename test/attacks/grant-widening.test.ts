@@ -138,10 +138,11 @@ function actions(d: RequestDescription): Set<string> {
     const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; owner?: string; repo?: string; to?: string } | undefined;
     // Where the call acts: its repository and recipient (or none).
     if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
-    const text = args?.query ?? args?.params?.sql ?? args?.params?.sqlStatements?.join('; ');
+    const texts = args?.params?.sqlStatements ?? [args?.query ?? args?.params?.sql].filter((x): x is string => x !== undefined);
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
-    if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
-    else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
+    const plain = texts.length > 0 && texts.every((text) => text.split('; ').every((st) => /^(SELECT|INSERT|UPDATE|DELETE|DROP|CALL|SET)\b[^*]*$/.test(st)));
+    if (texts.length && (!plain || !c.sql)) out.add(`tool ${c.tool} text ${JSON.stringify(texts)}`);
+    else if (plain) for (const a of sqlActions(c.sql?.statements ?? [])) out.add(`tool ${c.tool} ${a}`);
   }
   // The RPC operation, read from the raw request.
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
@@ -154,16 +155,23 @@ function actions(d: RequestDescription): Set<string> {
   const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
   const variable = d.request.host === 'gql.example' ? (d.request.body?.json as { variables?: { s?: unknown } } | undefined)?.variables?.s : undefined;
   for (const raw of [query, variable]) if (typeof raw === 'string' && !d.sql) for (const st of raw.split('; ')) out.add(`statement ${st}`);
-  for (const s of d.sql?.statements ?? []) {
-    out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
-    for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
-    // A setting's value (which schema names resolve to), and the table a function reads by name.
-    for (const m of (s.text ?? '').matchAll(/(?:^SET (\w+) = (\w+)|set_config\('(\w+)', '(\w+)')/g)) out.add(`sql set ${m[1] ?? m[3]}=${m[2] ?? m[4]}`);
-    for (const m of (s.text ?? '').matchAll(/table_to_xml\('([\w.]+)'/g)) out.add(`sql reads ${m[1]}`);
-  }
+  for (const a of sqlActions(d.sql?.statements ?? [])) out.add(a);
   const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
   for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
   for (const op of d.graphql?.operations ?? []) for (const f of op.fields) out.add(`${op.type} ${f}`);
+  return out;
+}
+
+/** What SQL statements do: kind and tables, the functions their text calls, settings and tables read by name. */
+function sqlActions(statements: ReadonlyArray<{ kind: string; tables: string[]; text?: string }>): string[] {
+  const out: string[] = [];
+  for (const s of statements) {
+    out.push(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+    for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.push(`sql call ${m[1]}`);
+    // A setting's value (which schema names resolve to), and the table a function reads by name.
+    for (const m of (s.text ?? '').matchAll(/(?:^SET (\w+) = (\w+)|set_config\('(\w+)', '(\w+)')/g)) out.push(`sql set ${m[1] ?? m[3]}=${m[2] ?? m[4]}`);
+    for (const m of (s.text ?? '').matchAll(/table_to_xml\('([\w.]+)'/g)) out.push(`sql reads ${m[1]}`);
+  }
   return out;
 }
 
