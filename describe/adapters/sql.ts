@@ -141,6 +141,8 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
 const privilegeStatements = new Set([
   'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
   'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt', 'SecLabelStmt',
+  // An event trigger switched off or on (auditing of DDL, the API's schema reload), as ALTER TABLE … DISABLE TRIGGER.
+  'AlterEventTrigStmt',
   // ALTER DATABASE … SET changes every later session's defaults (search_path, row_security,
   // session_replication_role), as ALTER ROLE … SET and ALTER SYSTEM do; ALTER DATABASE … WITH
   // (connection limit, allow_connections) decides who may connect.
@@ -192,6 +194,9 @@ const kindNames: Record<string, string> = {
   PrepareStmt: 'prepare', ExecuteStmt: 'execute', DeallocateStmt: 'deallocate', CreateEventTrigStmt: 'create_event_trigger',
   LoadStmt: 'load',
 };
+
+/** Objects whose name others' code calls: renaming or moving one lets another take its place. */
+const codeObjectTypes = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_VIEW', 'OBJECT_AGGREGATE', 'OBJECT_OPERATOR']);
 
 const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
 
@@ -621,6 +626,12 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         // resolves to: pointed at one the agent writes, a SECURITY DEFINER function runs the agent's code.
         if (((n.actions ?? []) as Array<{ DefElem?: { defname?: string; arg?: { VariableSetStmt?: { name?: string } } } }>)
           .some((a) => a.DefElem?.defname === 'set' && String(a.DefElem.arg?.VariableSetStmt?.name ?? '').toLowerCase() === 'search_path')) destructive = privilege = true;
+        break;
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt':
+        // A function, procedure or view renamed or moved: the name others' statements, triggers and
+        // row-level security policies call now reaches other code (a swap is CREATE OR REPLACE).
+        if (codeObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
         break;
       case 'ViewStmt':
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).

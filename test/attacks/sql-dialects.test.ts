@@ -122,6 +122,11 @@ const constructs: Construct[] = [
   { name: 'ALTER PUBLICATION', dialects: ['postgresql'], sql: (t, c) => `ALTER PUBLICATION ${t} ADD TABLE ${c}` },
   { name: 'replication slot', dialects: ['postgresql'], sql: (t) => `SELECT pg_create_logical_replication_slot ( '${t}' , 'test_decoding' )` },
   { name: 'replication slot changes', dialects: ['postgresql'], sql: (t) => `SELECT * FROM pg_catalog.pg_logical_slot_get_changes ( '${t}' , NULL , NULL )` },
+  // Code others call swapped by name; DDL auditing switched off.
+  { name: 'ALTER FUNCTION RENAME', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) RENAME TO ${c}` },
+  { name: 'ALTER FUNCTION SET SCHEMA', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) SET SCHEMA ${c}` },
+  { name: 'ALTER VIEW RENAME', dialects: ['postgresql'], sql: (t, c) => `ALTER VIEW ${t} RENAME TO ${c}` },
+  { name: 'ALTER EVENT TRIGGER DISABLE', dialects: ['postgresql'], sql: (t) => `ALTER EVENT TRIGGER ${t} DISABLE` },
   { name: 'DELETE WHERE = ANY itself LIMIT ALL', dialects: ['postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} = ANY ( SELECT ${c} FROM ${t} LIMIT ALL )` },
   // WHERE clauses that name no value the rows are narrowed to: the column against itself through
   // arithmetic, functions, ranges or arrays; IS NOT NULL; a regular expression every string matches.
