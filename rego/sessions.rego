@@ -117,6 +117,13 @@ operation_listed_by(false, patterns, op) if {
 
 label_waived("untrusted") if github_repo_listed("owned_repos")
 
+# Slack's token checks answer with the token's own identity, which nobody else writes; every
+# other Slack read (a namespace Slack adds later included) carries what members wrote.
+label_waived("untrusted") if {
+	input.service.name == "slack"
+	input.service.operation in {"auth.test", "api.test"}
+}
+
 label_waived("private") if github_repo_listed("public_repos")
 
 label_waived("untrusted") if git_repo_listed("owned_repos")
@@ -155,12 +162,15 @@ response_labels contains label if {
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
-# A model call that has the provider search the files stored with it (OpenAI's file_search tool)
-# brings what those files hold: the labels the service lists for searching a vector store.
+# A model call that brings content stored at the provider into the model's context answers with it
+# (asked to, the model repeats it): a file by id, an earlier response or its items, a stored
+# conversation, the files the file_search tool searches. params.stored_reads names the reads that
+# return that content (files.content, responses.retrieve, conversations.retrieve,
+# vector_stores.search …): the call brings the labels the service lists for them.
 response_labels contains label if {
-	"file_search" in object.get(input, ["service", "params", "tool_types"], [])
+	some op in object.get(input, ["service", "params", "stored_reads"], [])
 	some label, patterns in object.get(label_config, ["services", input.service.name], {})
-	operation_listed(patterns, "vector_stores.search")
+	operation_listed(patterns, op)
 }
 
 # SQL anywhere reads your database.
