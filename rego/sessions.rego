@@ -49,6 +49,18 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A write to a route Airlock does not name answers with content nobody described (OpenAI's
+# `POST /v1/responses/{id}/cancel` returns the response, web search results included; a GitHub
+# route the tables lack may return the issue or comment it changed): once a human lets it through,
+# it brings what the service's unnamed reads bring.
+response_labels contains label if {
+	input.service.effect != "read"
+	input.service.operation == "unknown"
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "unknown")
+	not label_waived(label)
+}
+
 # A recognized service labels.services does not name (one added to Airlock: docs/policies.md, "Adding
 # a service"): what its reads bring is unknown, so they bring labels.unlisted_services (by default
 # both: the account's data, written by anyone). An entry naming the service, even {}, decides instead.
