@@ -351,10 +351,25 @@ function percentDecoded(s: string, layers = 3): string {
 /**
  * Letters and digits of a text, case-folded, compatibility-normalized, after its escapes are undone.
  * Folded through upper case (lower, upper, lower) so that a server that upper-cases what it echoes
- * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters.
+ * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters; then decomposed,
+ * its marks dropped with the punctuation, so that a server that folds accents away (search engines'
+ * ASCII folding: `é` → `e`, `ñ` → `n`) leaves them too.
  */
 export function skeleton(text: string): string {
-  return percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+  const k = percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '');
+  return /[^\x00-\x7f]/.test(k) ? k.replace(/(?![0-9])\p{Nd}/gu, asciiDigit) : k;
+}
+
+/**
+ * A decimal digit of any script as its ASCII digit (`٣`, `३`, `๓` → `3`), as a server that
+ * normalizes numerals writes it back. Unicode encodes each script's digits 0 to 9 in one
+ * contiguous run, so a digit's value is its distance from the run's start.
+ */
+function asciiDigit(d: string): string {
+  const cp = d.codePointAt(0)!;
+  let back = 0;
+  while (back < 40 && /\p{Nd}/u.test(String.fromCodePoint(cp - back - 1))) back++;
+  return String(back % 10);
 }
 
 /** A normalized link's skeleton without its scheme: Unicode host, port, path and query. */
@@ -491,6 +506,13 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
     if (n !== 'host') {
       texts.push(`${name} ${value}`);
       raw.push(Buffer.from(`${name} ${value}`, 'latin1'));
+      // Basic credentials (RFC 7617) are base64 the server undoes: a page that greets its user shows them.
+      const basic = /^\s*basic\s+([A-Za-z0-9+/_-]+=*)\s*$/i.exec(value);
+      if (basic) {
+        const credentials = Buffer.from(basic[1]!, 'base64');
+        texts.push(credentials.toString('utf8'));
+        raw.push(credentials);
+      }
     }
   }
   // The raw bytes are the text only when uncompressed UTF-8. Otherwise what was parsed must be the
@@ -542,6 +564,12 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
     for (const view of views) {
       const k = skeleton(view);
       if (k) out.push(k);
+      // Folded before its case is: a mark that case-maps to a letter (`ῳ` upper-cases to `ΩΙ`) is
+      // gone from an echo whose accents were dropped, and kept as that letter by the skeleton above.
+      if (/[^\x00-\x7f]/.test(view)) {
+        const f = skeleton(percentDecoded(view).normalize('NFKD').replace(/\p{M}/gu, ''));
+        if (f && f !== k) out.push(f);
+      }
       urlInRequest.lastIndex = 0;
       let m: RegExpExecArray | null;
       const found: string[] = [];
