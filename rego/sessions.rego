@@ -200,24 +200,31 @@ response_labels contains label if {
 }
 
 # Plain hosts (no service): the first labels.hosts entry naming the host, else labels.presets
-# for package registries, else labels.other_hosts (web pages: "untrusted").
+# for package registries, else labels.other_hosts (web pages: "untrusted"). Whatever the body: a
+# JSON-RPC body (an MCP read, which mcp.read lets through to any allowed host) to a host that is
+# no configured MCP server is answered by that host as any request is.
 matching_host_labels := [ls | some p, ls in object.get(label_config, "hosts", {}); host_matches(p, host)]
 
+host_labels_apply if {
+	not input.service
+	not mcp_host_allowed
+}
+
 response_labels contains label if {
-	plain_host_request
+	host_labels_apply
 	count(matching_host_labels) > 0
 	some label in matching_host_labels[0]
 }
 
 response_labels contains label if {
-	plain_host_request
+	host_labels_apply
 	count(matching_host_labels) == 0
 	preset_host_request
 	some label in object.get(label_config, "presets", ["untrusted"])
 }
 
 response_labels contains label if {
-	plain_host_request
+	host_labels_apply
 	count(matching_host_labels) == 0
 	not preset_host_request
 	not mcp_server
