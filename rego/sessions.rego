@@ -43,10 +43,24 @@ response_labels contains label if {
 
 response_labels contains label if {
 	input.service.effect != "read"
-	input.service.name in object.get(label_config, "write_answers", [])
+	write_answers_listed
 	some label, patterns in object.get(label_config, ["services", input.service.name], {})
 	operation_listed(patterns, input.service.operation)
 	not label_waived(label)
+}
+
+write_answers_listed if input.service.name in object.get(label_config, "write_answers", [])
+
+# An entry "service:operation-glob" names single writes whose answer is the object they change,
+# as others wrote it: GitHub answers closing or assigning an issue, or editing a pull request's
+# title, with the whole issue or pull request (its body and title by their author).
+write_answers_listed if {
+	some entry in object.get(label_config, "write_answers", [])
+	is_string(entry)
+	parts := split(entry, ":")
+	count(parts) == 2
+	parts[0] == input.service.name
+	glob.match(parts[1], ["."], input.service.operation)
 }
 
 # A write to a route Airlock does not name answers with content nobody described (OpenAI's
