@@ -351,13 +351,11 @@ function percentDecoded(s: string, layers = 3): string {
 /**
  * Letters and digits of a text, case-folded, compatibility-normalized, after its escapes are undone.
  * Folded through upper case (lower, upper, lower) so that a server that upper-cases what it echoes
- * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters; then decomposed,
- * its marks dropped with the punctuation, so that a server that folds accents away (search engines'
- * ASCII folding: `é` → `e`, `ñ` → `n`) leaves them too.
+ * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters. (A server that
+ * folds accents or numerals away is met on the request's side: `requestSkeletons`.)
  */
 export function skeleton(text: string): string {
-  const k = percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().normalize('NFKD').replace(/[^\p{L}\p{N}]+/gu, '');
-  return /[^\x00-\x7f]/.test(k) ? k.replace(/(?![0-9])\p{Nd}/gu, asciiDigit) : k;
+  return percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
 }
 
 /**
@@ -406,6 +404,9 @@ const schemeRelativeInRequest = /(?:^|[^:/\\])([/\\]{2}[^\s"'<>`{}|^\u0000-\u001
 
 /** JSON or form strings of a request read one by one for the echo check, at most. */
 const MAX_WALKED_STRINGS = 20_000;
+
+/** Characters of a request's texts beyond ASCII read in their folded forms for the echo check, at most. */
+const MAX_FOLDED_CHARS = 128 * 1024;
 
 /** How many absolute URLs of a request are normalized for the echo check (each costs a URL parse). */
 const MAX_REQUEST_URLS = 2000;
@@ -555,6 +556,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   const hosts = new Set<string>();
   let tooManyUrls = false;
   let urls = 0;
+  const unicodeViews: string[] = [];
   for (const text of texts) {
     const plain = percentDecoded(text);
     const views = [plain];
@@ -566,10 +568,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
       if (k) out.push(k);
       // Folded before its case is: a mark that case-maps to a letter (`ῳ` upper-cases to `ΩΙ`) is
       // gone from an echo whose accents were dropped, and kept as that letter by the skeleton above.
-      if (/[^\x00-\x7f]/.test(view)) {
-        const f = skeleton(percentDecoded(view).normalize('NFKD').replace(/\p{M}/gu, ''));
-        if (f && f !== k) out.push(f);
-      }
+      if (k && /[^\x00-\x7f]/.test(view)) unicodeViews.push(view);
       urlInRequest.lastIndex = 0;
       let m: RegExpExecArray | null;
       const found: string[] = [];
@@ -614,6 +613,23 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
         }
       }
     }
+  }
+  // Texts with letters or digits beyond ASCII, read as a server may have folded them before echoing
+  // (search engines fold queries): accents dropped (`é` → `e`, and `ῳ` → `ω`, whose mark would
+  // case-fold to a letter), numerals of any script as ASCII digits (`٣` → `3`), and what is not
+  // ASCII dropped, decomposed first or not, as a server that "slugifies" does (`encode('ascii',
+  // 'ignore')`: `SEC中RET`, `SECéRET` → `SECRET`). Each reading is taken of all of them at once (a
+  // link matching within one text matches within the whole; matching across two is only more
+  // cautious). They cost a few passes over the text, on the event loop: past a bound (far beyond a
+  // search query) the answer records no link at all (fails closed), as past the URL bounds.
+  const unicodeChars = unicodeViews.reduce((n, v) => n + v.length, 0);
+  if (unicodeChars > MAX_FOLDED_CHARS) tooManyUrls = true;
+  else if (unicodeViews.length) {
+    const all = percentDecoded(unicodeViews.join('\n'));
+    const decomposed = all.normalize('NFKD');
+    const ascii = (t: string): string => t.replace(/[^\x00-\x7f]+/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '');
+    const digits = (k: string): string => k.replace(/(?![0-9])\p{Nd}/gu, asciiDigit);
+    out.push(digits(skeleton(decomposed.replace(/\p{M}/gu, ''))), digits(skeleton(all)), ascii(decomposed), ascii(all));
   }
   const result: RequestSkeletons = out.filter(Boolean);
   result.urls = carried;
