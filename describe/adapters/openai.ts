@@ -245,7 +245,13 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
   // Everything but the tool and MCP server definitions (their addresses are judged above) and
   // metadata (labels the provider stores, never fetches): messages, input, images, system.
-  if (configs.some((c) => fetchesUrls(Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v)))) remote.push('url_content');
+  // Of the tools, only those whose settings give the provider images by link (the image generation
+  // tool's `input_image_mask.image_url`, as the Images API's `mask`): function schemas name URLs freely.
+  const contentOf = (c: Record<string, unknown>): unknown[] => [
+    ...Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v),
+    ...(Array.isArray(c.tools) ? c.tools.filter((t) => t && typeof t === 'object' && (t as { type?: unknown }).type === 'image_generation') : []),
+  ];
+  if (configs.some((c) => fetchesUrls(contentOf(c)))) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';
