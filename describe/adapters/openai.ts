@@ -198,7 +198,9 @@ function storedReads(service: string, configs: Record<string, unknown>[], types:
     }
     if (config.conversation !== undefined && config.conversation !== null) found.add('conversations.retrieve');
     // Anthropic: a container named by id keeps the files an earlier request uploaded or made in it.
-    if (service === 'anthropic' && config.container !== undefined && config.container !== null) found.add(fileRead);
+    // (`container: "container_…"` or `{id, skills}`; `{skills}` alone starts a new one.)
+    const container = config.container;
+    if (service === 'anthropic' && (typeof container === 'string' || (container && typeof container === 'object' && (container as { id?: unknown }).id !== undefined))) found.add(fileRead);
     let budget = 100_000;
     const walk = (v: unknown, depth: number, key: string): void => {
       if (--budget < 0 || depth > 64) {
