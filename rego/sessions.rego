@@ -141,7 +141,20 @@ operation_listed_by(false, patterns, op) if {
 	glob.match(p, ["."], op)
 }
 
-label_waived("untrusted") if github_repo_listed("owned_repos")
+label_waived("untrusted") if {
+	github_repo_listed("owned_repos")
+	not github_names_another_owner
+}
+
+# A comparison whose base or head names another owner's fork (`main...attacker:branch`,
+# `attacker:repo:branch`) returns that fork's commits and patches: content a repository others own
+# holds, whatever repository the path names.
+github_names_another_owner if {
+	input.service.operation == "repos.compare_commits"
+	some side in regex.split(`\.\.\.?`, object.get(input.service.params, "basehead", ""))
+	contains(side, ":")
+	lower(split(side, ":")[0]) != lower(input.service.params.owner)
+}
 
 # Slack's token checks answer with the token's own identity, which nobody else writes; every
 # other Slack read (a namespace Slack adds later included) carries what members wrote.
