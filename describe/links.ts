@@ -566,9 +566,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
     for (const view of views) {
       const k = skeleton(view);
       if (k) out.push(k);
-      // Folded before its case is: a mark that case-maps to a letter (`ῳ` upper-cases to `ΩΙ`) is
-      // gone from an echo whose accents were dropped, and kept as that letter by the skeleton above.
-      if (k && /[^\x00-\x7f]/.test(view)) unicodeViews.push(view);
+      if (k && /[^\x00-\x7f]/.test(view)) unicodeViews.push(view); // read folded too, below
       urlInRequest.lastIndex = 0;
       let m: RegExpExecArray | null;
       const found: string[] = [];
