@@ -230,7 +230,20 @@ response_labels contains label if {
 # for package registries, else labels.other_hosts (web pages: "untrusted"). Whatever the body: a
 # JSON-RPC body (an MCP read, which mcp.read lets through to any allowed host) to a host that is
 # no configured MCP server is answered by that host as any request is.
-matching_host_labels := [ls | some p, ls in object.get(label_config, "hosts", {}); host_matches(p, host)]
+#   The most specific entry wins: the host itself, else the longest "*." pattern that matches (an
+#   object's keys have no order a user wrote, and `{"*.acme.dev": [], "wiki.acme.dev": ["untrusted"]}`
+#   means the wiki, which anyone edits, is untrusted).
+host_label_entries := object.get(label_config, "hosts", {})
+
+matching_host_labels := [ls] if {
+	ls := host_label_entries[host]
+} else := [host_label_entries[p]] if {
+	wild := [q | some q, _ in host_label_entries; startswith(q, "*."); host_matches(q, host)]
+	count(wild) > 0
+	longest := max([count(q) | some q in wild])
+	some p in wild
+	count(p) == longest
+} else := []
 
 host_labels_apply if {
 	not input.service
