@@ -48,10 +48,8 @@ export class Upstream {
     const { outgoing } = x.context!;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
-    const headers = outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host');
-    if (outgoing.bodyTransforms.length) {
-      for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'content-length') headers.splice(i, 1);
-    }
+    const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
+    headers.push(...bodyFraming(x));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
       host: x.dial!.address,
@@ -385,6 +383,27 @@ class HttpForward {
     this.res.destroy();
     this.done(r.outcome);
   }
+}
+
+/**
+ * The framing header of the body Airlock sends, set from that body, never left to the agent's
+ * headers nor to Node's defaults: Node's client sends the body of a GET, HEAD, DELETE or OPTIONS
+ * that has no Content-Length (the agent sent it chunked; `Transfer-Encoding` is hop-by-hop and
+ * dropped) unframed after the head, and the upstream reads those bytes as a second request nobody
+ * decided. A body held whole goes with its length; one streamed through as the agent sends it,
+ * with the length the agent declared (its parser read exactly that many bytes) or else chunked,
+ * as is a body a stage may change on its way.
+ */
+function bodyFraming(x: Exchange): Array<[string, string]> {
+  const { body } = x;
+  const streamed = body.truncated || x.context!.outgoing.bodyTransforms.length > 0;
+  const declared = x.head.headers['content-length'];
+  if (!streamed) {
+    if (body.captured.length) return [['Content-Length', String(body.captured.length)]];
+    return declared === undefined ? [] : [['Content-Length', '0']];
+  }
+  if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared]];
+  return [['Transfer-Encoding', 'chunked']];
 }
 
 /** Methods a client may send again after a connection failure (idempotent and without side effects a repeat adds). */

@@ -4,14 +4,20 @@
 // the client outcome (a well-formed refusal or a closed connection) AND that the upstream's raw
 // byte stream never contains the smuggled request.
 import t, { type Test } from 'tap';
+import fc from 'fast-check';
+import http from 'node:http';
 import net from 'node:net';
-import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
+import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
 const up = await startUpstream(t);
 const ca = await upstreamCa(t);
 const tlsUp = await startUpstream(t, { tlsCa: ca });
+// A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`], upstreamCa: [ca.files.cert],
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -136,4 +142,60 @@ t.test('a CONNECT inside a tunnel (plain and intercepted TLS) is refused with pr
   }
   await a.airlock.audit.flush();
   t.equal(a.records.filter((r) => r.method === 'CONNECT' && (r.url === 'evil.example:443' || r.url === host) && r.outcome === 'rejected' && r.agent === 'attacker').length, 2, 'both are in the audit log');
+});
+
+t.test('Airlock frames every body it forwards: a GET, HEAD, DELETE or OPTIONS body never reaches the upstream as a second request', async (t) => {
+  // Node's HTTP client sends the body of a GET/HEAD/DELETE/OPTIONS that has no Content-Length
+  // unframed after the head: a body the agent sent chunked (Transfer-Encoding is hop-by-hop), or
+  // one a stage rewrites (a secret stored anywhere guards every body), was read by the upstream as
+  // the next request on the connection, undecided and unaudited. With a secret stored, Airlock b
+  // rewrites bodies; Airlock a does not; both capture 2 KiB, so a longer body streams.
+  const b = await startTestAirlock(t, {
+    policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], bodyCap: 2048,
+    secrets: { other_key: 'sk_other_0123456789abcdef' },
+  });
+  const inner = `GET /deny/SMUGGLED-body HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+  let n = 0;
+  const send = (port: number, auth: string, method: string, framing: 'chunked' | 'length', parts: Buffer[]): Promise<number> => new Promise((resolve, reject) => {
+    const body = Buffer.concat(parts);
+    const headers: Record<string, string> = { host, 'proxy-authorization': auth, ...(framing === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(body.length) }) };
+    const req = http.request({ host: '127.0.0.1', port, method, path: `${origin}/ok/${++n}`, headers, agent: false, setHost: false });
+    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    for (const p of parts) req.write(p);
+    req.end();
+  });
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      via: fc.constantFrom('plain', 'rewritten'),
+      method: fc.constantFrom('GET', 'HEAD', 'DELETE', 'OPTIONS', 'GET', 'DELETE', 'POST', 'PUT'),
+      framing: fc.constantFrom('chunked', 'length') as fc.Arbitrary<'chunked' | 'length'>,
+      pad: fc.constantFrom(0, 40, 3000, 9000),
+      cuts: fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 3 }),
+    }),
+    async (c) => {
+      const body = Buffer.from(inner + 'x'.repeat(c.pad));
+      const at = [...new Set(c.cuts.map((k) => k % body.length))].sort((x, y) => x - y).filter((k) => k > 0);
+      const parts = [0, ...at].map((k, i) => body.subarray(k, at[i] ?? body.length));
+      const target = c.via === 'plain' ? a : b;
+      const before = up.received.length;
+      const status = await send(target.port, target.auth, c.method, c.framing, parts);
+      const got = up.received.slice(before);
+      return status === 200 && got.length === 1 && got[0]!.method === c.method && got[0]!.url === `/ok/${n}` && got[0]!.body.equals(body);
+    },
+  ), { numRuns, ...seed });
+  // Real clients: curl's DELETE and GET with a body, through the Airlock that rewrites bodies.
+  for (const method of ['DELETE', 'GET']) {
+    const before = up.received.length;
+    const r = await curl(['-x', b.proxyUrl, '-X', method, '--data-binary', inner, '-H', 'content-type: text/plain', '-o', '/dev/null', '-w', '%{http_code}', `${origin}/ok/curl`]);
+    t.equal(r.stdout, '200', `curl ${method} with a body is forwarded`);
+    const got = up.received.slice(before);
+    t.same(got.map((x) => [x.method, x.body.toString()]), [[method, inner]], `curl ${method}: one request upstream, its body whole`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  t.notOk(up.received.some((x) => x.url.startsWith('/deny')), 'no body was ever read upstream as a request of its own');
 });
