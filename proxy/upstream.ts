@@ -156,6 +156,19 @@ class HttpForward {
     return REPEATABLE.has(this.ctx.outgoing.method.toUpperCase());
   }
 
+  /**
+   * A second attempt sends the whole request again: its bytes leave again and are charged to the
+   * byte budgets like any (the decision paid for the first attempt, head and body; the upstream
+   * may well have read it before resetting). An empty bucket stops it as a limit.
+   */
+  private chargeAgain(): Refusal | undefined {
+    const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
+    if (!meter) return undefined;
+    // A new meter counts the body the decision paid for as covered: that was the first attempt's.
+    meter(this.ctx.description.request.body.size);
+    return meter(this.ctx.description.request.egress_bytes);
+  }
+
   /** Request body: the captured prefix, then (when truncated) the rest straight from the agent. */
   private sendBody(): void {
     const { body } = this.x;
@@ -357,6 +370,8 @@ class HttpForward {
     if (!timedOut && this.retryable(err)) {
       this.retried = true;
       this.ctx.audit.upstream_retry = 'a reused connection was reset before any answer; sent again on a new one';
+      const limited = this.chargeAgain();
+      if (limited) return this.stopped(limited);
       const stale = this.upReq;
       this.send();
       stale.destroy();
