@@ -9,7 +9,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
-const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 40);
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
 const up = await startUpstream(t);
@@ -198,4 +198,22 @@ t.test('Airlock frames every body it forwards: a GET, HEAD, DELETE or OPTIONS bo
   }
   await new Promise((r) => setTimeout(r, 200));
   t.notOk(up.received.some((x) => x.url.startsWith('/deny')), 'no body was ever read upstream as a request of its own');
+});
+
+t.test('an expectation other than 100-continue is a recorded 417 problem+json, forward and in a tunnel; nothing is forwarded', async (t) => {
+  const before = up.received.length;
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const forward = await rawToProxy(a.port, `POST ${origin}/ok/expect HTTP/1.1\r\nHost: ${host}\r\n${auth}Expect: x-carry-on\r\nContent-Length: 2\r\n\r\nhi`, { responses: 1 });
+  const tunneled = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), `POST /ok/expect HTTP/1.1\r\nHost: ${tHost}\r\nExpect: x-more\r\nContent-Length: 2\r\n\r\nhi`, { responses: 1 });
+  for (const [name, text] of [['forward', forward.text], ['tunnel', tunneled.text]] as const) {
+    const [res] = parseResponses(text);
+    t.ok(res?.status === 417 && isProblem(res), `${name}: 417 problem+json (got ${res?.status})`);
+  }
+  t.equal(up.received.length, before, 'the upstream received nothing');
+  t.notMatch(up.bytes() + tlsUp.bytes(), /\/ok\/expect/, 'no upstream saw the request');
+  await a.airlock.audit.flush();
+  t.equal(a.records.filter((r) => r.url?.includes('/ok/expect') && r.status === 417).length, 2, 'both are in the audit log');
+  // 100-continue itself still works (curl sends it for larger bodies).
+  const ok = await rawToProxy(a.port, `POST ${origin}/ok/continue HTTP/1.1\r\nHost: ${host}\r\n${auth}Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi`, { responses: 2 });
+  t.match(ok.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/, '100-continue: 100, then the answer');
 });
