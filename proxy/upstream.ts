@@ -50,6 +50,7 @@ export class Upstream {
     const tlsUpstream = url.protocol === 'https:';
     const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
     headers.push(...bodyFraming(x));
+    if (readableAsRequest(x.body.captured)) headers.push(['Connection', 'close']);
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
       host: x.dial!.address,
@@ -420,6 +421,31 @@ function bodyFraming(x: Exchange): Array<[string, string]> {
   if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared]];
   return [['Transfer-Encoding', 'chunked']];
 }
+
+/**
+ * A body an origin could read as a request of its own: past blank bytes, it starts with a word and
+ * a blank (`GET /admin HTTP/1.1`, or HTTP/0.9's `GET /admin`). A server that answers without
+ * reading a body it did not want (Python's http.server, a route that ignores the body: "CL.0"
+ * desync) reads its next request where that body starts, on the same connection: a request nobody
+ * decided. Such a body goes with `Connection: close`, so the server reads nothing after it. The
+ * first KiB is looked at; a body still blank or still in its first word there counts as one (a
+ * body that is one word only garbles the next request line: no method starts with it).
+ */
+export function readableAsRequest(body: Buffer): boolean {
+  const n = Math.min(body.length, 1024);
+  let i = 0;
+  while (i < n && (body[i] === 0x20 || (body[i]! >= 0x09 && body[i]! <= 0x0d))) i++;
+  if (i === n) return n > 0 && n < body.length;
+  const c = body[i]! | 0x20;
+  if (c < 0x61 || c > 0x7a) return false;
+  while (i < n && tokenByte[body[i]!]) i++;
+  if (i === n) return n < body.length;
+  return body[i] === 0x20 || body[i] === 0x09;
+}
+
+/** RFC 9110 token characters (a method is one). */
+const tokenByte = new Uint8Array(256);
+for (const ch of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") tokenByte[ch.charCodeAt(0)] = 1;
 
 /** Methods a client may send again after a connection failure (idempotent and without side effects a repeat adds). */
 const REPEATABLE = new Set(['GET', 'HEAD', 'OPTIONS']);

@@ -5,8 +5,10 @@
 // byte stream never contains the smuggled request.
 import t, { type Test } from 'tap';
 import fc from 'fast-check';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
@@ -15,9 +17,28 @@ const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_
 const up = await startUpstream(t);
 const ca = await upstreamCa(t);
 const tlsUp = await startUpstream(t, { tlsCa: ca });
+// Python's http.server, HTTP/1.1: a handler that answers without reading the body, and a server
+// that then reads its next request where that body starts ("CL.0"). It logs every request it runs.
+const pyServer = spawn('python3', ['-c', `
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def answer(self):
+        sys.stderr.write(self.command + ' ' + self.path + ' ' + str(self.headers.get('connection')) + '\\n'); sys.stderr.flush()
+        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`]);
+t.teardown(() => void pyServer.kill());
+let pyLog = '';
+pyServer.stderr.on('data', (c: Buffer) => { pyLog += c.toString(); });
+const pyPort = Number(await new Promise<string>((r) => pyServer.stdout.once('data', (c: Buffer) => r(c.toString()))));
 // A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -216,4 +237,35 @@ t.test('an expectation other than 100-continue is a recorded 417 problem+json, f
   // 100-continue itself still works (curl sends it for larger bodies).
   const ok = await rawToProxy(a.port, `POST ${origin}/ok/continue HTTP/1.1\r\nHost: ${host}\r\n${auth}Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi`, { responses: 2 });
   t.match(ok.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/, '100-continue: 100, then the answer');
+});
+
+t.test('property: a body an origin that ignores it could read as a request goes with Connection: close (Python http.server, CL.0)', async (t) => {
+  const pyHost = `allowed.example:${pyPort}`;
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      method: fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS'),
+      lead: fc.constantFrom('', '\r\n', '\r\n\r\n', '  ', '\t'),
+      line: fc.constantFrom(`GET /deny/CL0 HTTP/1.1\r\nHost: ${pyHost}\r\n\r\n`, `DELETE /deny/CL0 HTTP/1.0\r\n\r\n`, 'GET /deny/CL0\r\n', `GET /deny/CL0 HTTP/1.1\r\nHost: ${pyHost}\r\nContent-Length: 3\r\n\r\nabc`),
+      chunked: fc.boolean(),
+      pad: fc.constantFrom(0, 3000),
+    }),
+    async (c) => {
+      const body = c.lead + c.line + 'x'.repeat(c.pad);
+      const framing = c.chunked ? `Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : `Content-Length: ${body.length}\r\n\r\n${body}`;
+      const r = await rawToProxy(a.port, `${c.method} http://${pyHost}/ok/cl0-${++n} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}${framing}`, { responses: 1 });
+      return parseResponses(r.text)[0]?.status === 200 && pyLog.includes(`${c.method} /ok/cl0-${n} close`);
+    },
+  ), { numRuns, ...seed });
+  // An ordinary body keeps the connection (this server then reads the JSON as a bad request line
+  // and closes: its own CL.0, with nothing to run).
+  const body = '{"a": "GET /x HTTP/1.1"}';
+  const r = await rawToProxy(a.port, `POST http://${pyHost}/ok/keep HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 });
+  t.equal(parseResponses(r.text)[0]?.status, 200);
+  t.ok(pyLog.includes('POST /ok/keep keep-alive'), 'a JSON body: the connection is kept');
+  for (const [b, like] of [['{"a": 1}', false], ['a=1&b=2', false], ['\u0000GET /x', false], ['<p>GET', false], ['GET /x', true], ['\r\n\r\nPOST /x HTTP/1.1', true], ['M-SEARCH * HTTP/1.1', true], [' '.repeat(2000) + 'GET /x', true], ['x'.repeat(2000), true], ['Hello', false]] as const) {
+    t.equal(readableAsRequest(Buffer.from(b)), like, `${JSON.stringify(b.slice(0, 30))}: ${like ? 'may' : 'cannot'} be read as a request`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  t.notMatch(pyLog, /\/deny/, 'the origin never ran a request read from a body');
 });
