@@ -50,7 +50,6 @@ export class Upstream {
     const tlsUpstream = url.protocol === 'https:';
     const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
     headers.push(...bodyFraming(x));
-    if (readableAsRequest(x.body.captured)) headers.push(['Connection', 'close']);
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
       host: x.dial!.address,
@@ -59,8 +58,9 @@ export class Upstream {
       path: url.pathname + url.search,
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
-      // A new connection, closed after the exchange, for a request that waited; a pooled one otherwise.
-      agent: outgoing.freshConnection
+      // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
+      // request that waited or a body an origin could read as a request; a pooled one otherwise.
+      agent: outgoing.freshConnection || readableAsRequest(x.body.captured)
         ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
         : tlsUpstream ? this.httpsAgent : this.httpAgent,
     };
@@ -427,9 +427,10 @@ function bodyFraming(x: Exchange): Array<[string, string]> {
  * a blank (`GET /admin HTTP/1.1`, or HTTP/0.9's `GET /admin`). A server that answers without
  * reading a body it did not want (Python's http.server, a route that ignores the body: "CL.0"
  * desync) reads its next request where that body starts, on the same connection: a request nobody
- * decided. Such a body goes with `Connection: close`, so the server reads nothing after it. The
- * first KiB is looked at; a body still blank or still in its first word there counts as one (a
- * body that is one word only garbles the next request line: no method starts with it).
+ * decided. Such a body goes on a connection of its own with `Connection: close`, so the server
+ * reads nothing after it (a pooled connection would be pooled again if the server answered
+ * keep-alive anyway). The first KiB is looked at; a body still blank or still in its first word
+ * there counts as one (a body that is one word only garbles the next request line).
  */
 export function readableAsRequest(body: Buffer): boolean {
   const n = Math.min(body.length, 1024);
