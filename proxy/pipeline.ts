@@ -26,7 +26,7 @@ import { AgentBusyError, AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
@@ -226,6 +226,11 @@ export class Pipeline {
     if (ambiguous) {
       return { ...refusals.bad(`the request path can mean two things: it holds ${ambiguous}. Airlock refuses it so the policy and the upstream read the same path (a policy accepts such paths for a host with raw_path: true)`), ...(decision.rule ? { rule: decision.rule } : {}) };
     }
+    // The same for the host: a forwarding header naming another one, on a request no human looks at.
+    const otherHost = decision.action !== 'allow' || (decision.bare_headers === true && !x.upgrade)
+      ? undefined
+      : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
+    if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
     return undefined;
   }
 

@@ -269,3 +269,26 @@ t.test('property: a body an origin that ignores it could read as a request goes 
   await new Promise((r) => setTimeout(r, 200));
   t.notMatch(pyLog, /\/deny/, 'the origin never ran a request read from a body');
 });
+
+t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded host=) is refused on an allow: 421, nothing forwarded', async (t) => {
+  // Express with `trust proxy`, Django's USE_X_FORWARDED_HOST, Symfony and Spring behind a proxy serve
+  // the host these name: allowed.example's request would be answered as evil.example, which the policy denies.
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const spellings = ['X-Forwarded-Host: evil.example', 'x-forwarded-host: allowed.example, evil.example', 'X_Forwarded_Host: evil.example',
+    `X-Forwarded-Host: allowed.example:1`, 'Forwarded: for=1.2.3.4;host=evil.example;proto=https', 'Forwarded: host="evil.example:443"', 'X-Forwarded-Host: '];
+  for (const [i, h] of spellings.entries()) {
+    const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-${i} HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
+    const [res] = parseResponses(r.text);
+    t.ok(res?.status === 421 && isProblem(res), `${h}: 421 problem+json (got ${res?.status})`);
+  }
+  const tunneled = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), `GET /ok/fwd-tunnel HTTP/1.1\r\nHost: ${tHost}\r\nX-Forwarded-Host: evil.example\r\n\r\n`, { responses: 1 });
+  t.equal(parseResponses(tunneled.text)[0]?.status, 421, 'in a tunnel: 421');
+  const curled = await curl(['-x', a.proxyUrl, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'X-Forwarded-Host: evil.example', `${origin}/ok/fwd-curl`]);
+  t.equal(curled.stdout, '421', 'curl: 421');
+  t.notMatch(up.bytes() + tlsUp.bytes(), /\/ok\/fwd-/, 'nothing reached an upstream');
+  // Naming the request's own host (a sidecar that forwards Host) is fine.
+  for (const h of [`X-Forwarded-Host: ${host}`, 'X-Forwarded-Host: ALLOWED.example', `Forwarded: host=${host};proto=http`]) {
+    const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
+    t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
+  }
+});
