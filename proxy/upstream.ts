@@ -418,7 +418,8 @@ function bodyFraming(x: Exchange): Array<[string, string]> {
     if (body.captured.length) return [['Content-Length', String(body.captured.length)]];
     return declared === undefined ? [] : [['Content-Length', '0']];
   }
-  if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared]];
+  // Without leading zeros: a parser reading the number with strtol's base 0 takes "010" as octal.
+  if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared.replace(/^0+(?=\d)/, '')]];
   return [['Transfer-Encoding', 'chunked']];
 }
 
