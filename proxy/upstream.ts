@@ -370,8 +370,8 @@ class HttpForward {
     if (err instanceof StreamStop) return this.stopped(err.rejection);
     if (!timedOut && this.retryable(err)) {
       this.retried = true;
-      this.ctx.audit.upstream_retry = 'a reused connection was reset before any answer; sent again on a new one';
       const limited = this.chargeAgain();
+      this.ctx.audit.upstream_retry = `a reused connection was reset before any answer; ${limited ? 'not sent again: a byte budget cannot pay for a second copy' : 'sent again on a new one'}`;
       if (limited) return this.stopped(limited);
       const stale = this.upReq;
       this.send();
