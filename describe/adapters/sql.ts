@@ -285,6 +285,8 @@ function shape(expr: unknown): string {
 }
 
 const alwaysTrueOps = new Set(['=', '>=', '<=']);
+/** Pattern matches negated (NOT LIKE, NOT ILIKE, !~, !~*): the pattern names the rows spared. */
+const negatedMatch = new Set(['!~~', '!~~*', '!~', '!~*']);
 const alwaysFalseOps = new Set(['<>', '!=', '<', '>']);
 
 function opName(e: Node): string {
@@ -393,6 +395,19 @@ function tautological(expr: unknown, target?: string): boolean {
     if (body.kind === 'AEXPR_OP' && (opName(body) === '~~' || opName(body) === '~~*')) {
       const pattern = constantText(body.rexpr);
       if (pattern !== undefined && /^%+$/.test(pattern)) return true;
+    }
+    // `NOT LIKE 'a%'`, `!~ 'x'`, `NOT SIMILAR TO 'x'`: like `<>`, the pattern names the rows spared.
+    if ((body.kind === 'AEXPR_OP' || body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE' || body.kind === 'AEXPR_SIMILAR') && negatedMatch.has(opName(body))) return true;
+    // `x LIKE ANY (ARRAY['%'])`, `x ~ ANY ('{"", a}')`: a pattern every string matches among them.
+    // `x LIKE ALL (ARRAY['%'])` when every one is.
+    if ((body.kind === 'AEXPR_OP_ANY' || body.kind === 'AEXPR_OP_ALL') && ['~~', '~~*', '~', '~*'].includes(opName(body))) {
+      const elements = (((body.rexpr as Node | undefined)?.A_ArrayExpr as Node | undefined)?.elements ?? []) as unknown[];
+      const regex = opName(body).startsWith('~~') ? (p: string) => /^%+$/.test(p) : regexMatchesAnything;
+      const matches = (e: unknown): boolean => {
+        const p = constantText(e);
+        return p !== undefined && regex(p);
+      };
+      if (elements.length > 0 && (body.kind === 'AEXPR_OP_ANY' ? elements.some(matches) : elements.every(matches))) return true;
     }
     if (body.kind === 'AEXPR_SIMILAR' && opName(body) === '~') {
       const pattern = constantText(body.rexpr);

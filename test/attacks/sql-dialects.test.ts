@@ -150,6 +150,9 @@ const constructs: Construct[] = [
     [(c: string) => `${c} > -9223372036854775808`, ['sqlite', 'postgresql']],
     [(c: string) => `${c}::text ~~ '%'`, ['postgresql']], [(c: string) => `${c}::text ~~* '%%'`, ['postgresql']], [(c: string) => `${c}::text SIMILAR TO '%'`, ['postgresql']],
     [(c: string) => `${c}::text ~ 'a*'`, ['postgresql']], [(c: string) => `${c}::text ~ '^'`, ['postgresql']],
+    // A pattern that names the rows spared (as `<>` does), or a list with a pattern every string matches.
+    [(c: string) => `${c}::text !~ 'zz'`, ['postgresql']], [(c: string) => `${c}::text NOT SIMILAR TO 'zz%'`, ['postgresql']], [(c: string) => `${c} NOT LIKE 'zz%'`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c}::text ILIKE ANY ( ARRAY [ 'a%' , '%' ] )`, ['postgresql']], [(c: string) => `${c}::text LIKE ALL ( ARRAY [ '%' ] )`, ['postgresql']],
   ] as Array<[(c: string) => string, Dialect[]]>).flatMap(([w, dialects], i): Construct[] => [
     { name: `DELETE WHERE unnarrowed ${i}`, dialects, sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
     { name: `UPDATE WHERE unnarrowed ${i}`, dialects, sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${w(c)}` },
