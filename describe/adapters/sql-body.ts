@@ -63,8 +63,9 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
 /**
  * SQL in the arguments of a PostgREST RPC call (`POST …/rpc/{function}`) to a function that takes a
  * query (`exec_sql` and friends), read as PostgreSQL (PostgREST serves nothing else): JSON or form
- * arguments named `query`, `sql`, `sql_query` or `statement`, or a text/plain body (passed whole to
- * a function with a single unnamed text parameter). Undefined when the call carries none.
+ * arguments with SQL-looking names (sqlArgument: `query`, `sql`, `sql_query`, `statement`, `stmt`,
+ * `sql_text` …), or a text/plain body (passed whole to a function with a single unnamed text
+ * parameter). Undefined when the call carries none.
  */
 export function rpcSql(request: RequestInfo): SqlSource | undefined {
   if (request.method === 'GET' || request.method === 'HEAD') return undefined;
@@ -72,7 +73,14 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   if (body.content_type === 'text/plain' && body.json === undefined && body.text) {
     return body.truncated || body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [body.text], dialect: 'postgresql' };
   }
-  const s = sqlFromBody(request, { keys: ['query', 'sql', 'sql_query', 'statement'], dialect: 'postgresql' });
+  // The function's parameters are its author's names: any SQL-looking one (`sql_text`, `stmt`,
+  // `query_text`, `sqlQuery` as well as `query`, `sql`), in the object or in each of an array's.
+  const json = body.json;
+  const objects = (Array.isArray(json) ? json : [json]).filter((o): o is Record<string, unknown> => !!o && typeof o === 'object' && !Array.isArray(o));
+  const formKeys = body.form ? Object.keys(body.form) : [];
+  const keys = [...new Set([...objects.flatMap((o) => Object.keys(o)), ...formKeys])].filter(sqlArgument).slice(0, 64);
+  if (keys.length === 0) return undefined;
+  const s = sqlFromBody(request, { keys, dialect: 'postgresql' });
   return 'texts' in s ? s : undefined;
 }
 

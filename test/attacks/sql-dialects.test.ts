@@ -151,7 +151,7 @@ const constructs: Construct[] = [
     [(c: string) => `${c}::text ~~ '%'`, ['postgresql']], [(c: string) => `${c}::text ~~* '%%'`, ['postgresql']], [(c: string) => `${c}::text SIMILAR TO '%'`, ['postgresql']],
     [(c: string) => `${c}::text ~ 'a*'`, ['postgresql']], [(c: string) => `${c}::text ~ '^'`, ['postgresql']],
     // A pattern that names the rows spared (as `<>` does), or a list with a pattern every string matches.
-    [(c: string) => `${c}::text !~ 'zz'`, ['postgresql']], [(c: string) => `${c}::text NOT SIMILAR TO 'zz%'`, ['postgresql']], [(c: string) => `${c} NOT LIKE 'zz%'`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c}::text !~ 'zz'`, ['postgresql']], [(c: string) => `${c}::text NOT SIMILAR TO 'zz%'`, ['postgresql']], [(c: string) => `${c} NOT LIKE 'qq%'`, ['sqlite', 'postgresql']],
     [(c: string) => `${c}::text ILIKE ANY ( ARRAY [ 'a%' , '%' ] )`, ['postgresql']], [(c: string) => `${c}::text LIKE ALL ( ARRAY [ '%' ] )`, ['postgresql']],
   ] as Array<[(c: string) => string, Dialect[]]>).flatMap(([w, dialects], i): Construct[] => [
     { name: `DELETE WHERE unnarrowed ${i}`, dialects, sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
@@ -501,10 +501,14 @@ t.test('SQL an MCP tool takes under any SQL-carrying argument, or in a list of s
 t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on any host', async (t) => {
   // Only Supabase's RPC calls were read: `POST …/rpc/exec_sql {query: "DROP TABLE …"}` to a
   // self-hosted PostgREST or Neon's Data API was a plain write, covered by a grant for a SELECT.
-  const urls = [`https://${SQL_HOST}/rest/v1/rpc/exec_sql`, `https://${SQL_HOST}/rpc/run_query`, 'https://ep-cool-darkness-123456.apirest.us-east-2.aws.neon.tech/neondb/rest/v1/rpc/exec_sql'];
+  const urls = [`https://${SQL_HOST}/rest/v1/rpc/exec_sql`, `https://${SQL_HOST}/rpc/run_query`, 'https://ep-cool-darkness-123456.apirest.us-east-2.aws.neon.tech/neondb/rest/v1/rpc/exec_sql', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec'];
+  // The function's parameter names are its author's: `sql_text`, `stmt` were not read even on Supabase.
   const bodies = fc.constantFrom(
     (sql: string) => ({ type: 'application/json', body: JSON.stringify({ query: sql }) }),
     (sql: string) => ({ type: 'application/json', body: JSON.stringify({ sql_query: sql }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ sql_text: sql, dry_run: false }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ stmt: sql }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify([{ query: 'SELECT 1' }, { query: sql }]) }),
     (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `statement=${encodeURIComponent(sql)}` }),
     (sql: string) => ({ type: 'text/plain', body: sql }),
   );
@@ -520,6 +524,8 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.equal(decision.approval?.risk, 'critical', 'held critical on an allowed host');
   const read = await decide({ url: urls[0]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT name FROM users WHERE id = 1' }) });
   t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
+  const search = await decide({ url: urls[3]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ term: 'drop table tennis' }) });
+  t.not(search.decision.approval?.risk, 'critical', 'an argument not named for SQL is not SQL');
 });
 
 t.test('an operator nothing proves built in is a call of a function someone created, not a read', async (t) => {
