@@ -223,6 +223,27 @@ function committedPaths(gql: GraphqlRequest): string[] | undefined {
 }
 
 /**
+ * Whether updateRefs calls may set a ref to the all-zero id (`refUpdates[].afterOid`), which
+ * deletes it (GitHub's reference says so), or an updateRef call names that id as its `oid`. For
+ * updateRefs a value not in the request (a variable not given, arguments past the reading budget, a
+ * list that is not one) may be zeros: it counts as a deletion.
+ */
+function mayDeleteRefs(gql: GraphqlRequest, field: 'updateRefs' | 'updateRef'): boolean {
+  const isZero = (v: unknown): boolean => typeof v === 'string' && /^0+$/.test(v.trim());
+  if (field === 'updateRef') return (gql.calls ?? []).some((c) => c.field === field && isZero((c.args.input as { oid?: unknown } | undefined)?.oid));
+  if (gql.argumentsUnread) return true;
+  const zero = (v: unknown): boolean => typeof v !== 'string' || isZero(v);
+  for (const call of gql.calls ?? []) {
+    if (call.field !== field) continue;
+    const input = call.args.input as { refUpdates?: unknown } | undefined;
+    if (!input || typeof input !== 'object') return true;
+    if (!Array.isArray(input.refUpdates)) return true;
+    if (input.refUpdates.some((u) => !u || typeof u !== 'object' || zero((u as { afterOid?: unknown }).afterOid))) return true;
+  }
+  return false;
+}
+
+/**
  * The node ids a mutation acts on (`input.subjectId`, `repositoryId`, `pullRequestId`, `labelIds`
  * …), sorted and unique; `?` for one whose value is not in the request (a variable not given).
  * GraphQL names the place by id where REST names it by path: a grant records them
@@ -276,6 +297,9 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
       const paths = committedPaths(gql);
       if (paths === undefined || paths.some(controlsRepository)) effect = 'admin';
     }
+    // updateRefs deletes every ref whose afterOid is all zeros (GitHub's reference says so), as a
+    // push of a zero id does: the REST twin is the ref's deletion.
+    if ((f === 'updateRefs' || f === 'updateRef') && mayDeleteRefs(gql, f)) [operation, effect] = ['git.delete_ref', 'delete'];
     operations.add(operation);
     if (operation === 'git.update_ref' && mayForce(gql)) force = true;
     const r = rank(operation, effect) + (operation === 'git.update_ref' && force ? 3 : 0);

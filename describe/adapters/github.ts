@@ -227,13 +227,19 @@ const adminWords = new Set([
   'approve', 'push-protection-bypasses', 'bypass-requests',
   // An address added to the account can, once its owner verifies it, reset the account's password.
   'emails',
+  // A migration archives every repository it names for download and, with `lock_repositories`,
+  // locks them until it is deleted.
+  'migrations',
 ]);
 const sendWords = new Set(['comments', 'replies', 'reviews', 'discussions']);
+/** Billing routes that change what is paid for (Copilot seats added, budgets raised). */
+const payWords = new Set(['billing', 'budgets']);
 
-function unknownRouteEffect(segments: string[]): 'write' | 'send' | 'admin' {
+function unknownRouteEffect(segments: string[]): 'write' | 'send' | 'admin' | 'pay' {
   // /repos/{owner}/{repo}/…, /orgs/{org}/…, /users/{username}/…: names, not route words.
   const named = segments[0] === 'repos' ? 3 : segments[0] === 'orgs' || segments[0] === 'users' || segments[0] === 'enterprises' ? 2 : 1;
   const words = segments.slice(named);
+  if (words.some((w) => payWords.has(w))) return 'pay';
   if (words.some((w) => adminWords.has(w))) return 'admin';
   // The resource acted on is the last word, or the one before an id (`/comments/{id}`): a reaction
   // to a comment is no comment.

@@ -53,6 +53,9 @@ function consoleCall(request: RequestInfo): ServiceInfo {
   if (verb === undefined) return info;
   const words = rest.filter((_, i) => i % 2 === 0);
   info.operation = `${words.join('.') || 'api'}.${verb}`;
+  // A JWKS registered on a project makes tokens its provider signs log in to the database (Neon
+  // RLS / Data API): who can connect, as IP Allow is.
+  if (info.effect === 'write' && words.includes('jwks')) info.effect = 'admin';
   if (words.length === 1 && words[0] === 'projects' && rest.length === 2 && info.effect === 'write') {
     const settings = (jsonObject(request)?.project as { settings?: unknown } | undefined)?.settings;
     if (settings && typeof settings === 'object' && accessSettings.some((k) => Object.hasOwn(settings, k))) info.effect = 'admin';

@@ -39,13 +39,17 @@ const pay = new Set([
 
 /**
  * A SetupIntent or PaymentIntent created with `confirm=true` is confirmed at once (the same as
- * the confirm call); a subscription or subscription item update that changes what is billed
+ * the confirm call), an invoice with `auto_advance=true` finalized and charged later; a
+ * subscription or subscription item update that changes what is billed
  * (items, price, quantity, an invoice now) charges as creating one does.
  */
 function chargesAsCreated(request: RequestInfo, operation: string): boolean {
-  if (operation === 'setup_intents.create') {
+  // An invoice created or updated with `auto_advance=true` is finalized by Stripe about an hour
+  // later and, when it collects automatically, charged (as invoices.finalize is at once).
+  const flag = operation === 'setup_intents.create' ? 'confirm' : operation === 'invoices.create' || operation === 'invoices.update' ? 'auto_advance' : undefined;
+  if (flag !== undefined) {
     // Every value a server might take (a repeated form field's first or last).
-    const values = [...(request.body.form?.confirm ?? []), jsonObject(request)?.confirm];
+    const values = [...(request.body.form?.[flag] ?? []), jsonObject(request)?.[flag]];
     return values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
   }
   if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update' && operation !== 'subscription_schedules.update') return false;
@@ -58,17 +62,20 @@ function chargesAsCreated(request: RequestInfo, operation: string): boolean {
 const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand', 'cancel_at_period_end', 'cancel_at', 'cancellation_details', 'default_source', 'default_payment_method', 'payment_settings', 'collection_method', 'days_until_due', 'off_session']);
 
 /**
- * Fields Stripe returns only when asked to expand them, and which are credentials: an Issuing
- * card's full number and CVC (enough to spend on the card anywhere), an Apps secret's payload.
+ * Fields Stripe returns only when asked to expand them (API v1 `expand[]`, API v2 `include[]`),
+ * and which are credentials: an Issuing card's full number and CVC (enough to spend on the card
+ * anywhere), an Apps secret's payload, a Treasury financial account's or v2 financial address's
+ * full bank account number (`financial_addresses.aba.account_number`,
+ * `credentials.us_bank_account.account_number`: with the routing number, enough to set up debits).
  */
 function expandsCredential(request: RequestInfo): boolean {
   const values: string[] = [];
   for (const source of [request.query, request.body.form ?? {}]) {
-    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand')) values.push(...vs);
+    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand') || k.startsWith('include')) values.push(...vs);
   }
-  const json = jsonObject(request)?.expand;
-  if (Array.isArray(json)) values.push(...json.map(String));
-  return values.some((v) => /(^|\.)(number|cvc|payload)$/.test(v.trim()));
+  const body = jsonObject(request);
+  for (const json of [body?.expand, body?.include]) if (Array.isArray(json)) values.push(...json.map(String));
+  return values.some((v) => /(^|\.)(number|cvc|payload|account_number)$/.test(v.trim()));
 }
 
 /**
