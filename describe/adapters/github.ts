@@ -285,9 +285,24 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.effect = 'admin';
     info.params.controls_repository = true;
   }
+  // A tree made through the Git database API is the same change by another route: an entry at
+  // `.github/…` (or a CODEOWNERS file) becomes the repository's once a commit of it lands.
+  if (info.operation === 'git.create_tree' && treeControlsRepository(jsonObject(request)?.tree)) {
+    info.effect = 'admin';
+    info.params.controls_repository = true;
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
+}
+
+/** Whether a tree's entries (`[{path, mode, type, sha|content}]`) write CI or review rules; a list not read whole counts as doing so. */
+function treeControlsRepository(tree: unknown): boolean {
+  if (!Array.isArray(tree)) return true;
+  return tree.some((e) => {
+    const path = (e as { path?: unknown } | null)?.path;
+    return typeof path !== 'string' || controlsRepository(path);
+  });
 }
 
 /**

@@ -35,6 +35,10 @@ const pay = new Set([
   'customers.subscriptions', 'customers.subscription', 'orders.pay', 'charges.dispute.close', 'billing.credit_grants.create',
   // Finalizing an invoice that collects automatically has Stripe charge the customer's saved method.
   'invoices.finalize',
+  // Usage reported for metered billing is charged on the customer's next invoice, as an invoice
+  // item is: a meter event (v1 and v2) or a legacy usage record of any quantity.
+  'billing.meter_events.create', 'v2.billing.meter_events.create', 'v2.billing.meter_event_stream.create',
+  'subscription_items.usage_records',
 ]);
 
 /**
@@ -107,8 +111,9 @@ const admin = new Set([
   // Links and sessions that let whoever holds them edit the account, its bank account included;
   // the payout schedule.
   'account_links.create', 'account_sessions.create', 'balance_settings.create', 'balance_settings.update',
-  // An ephemeral key lets a client act on a customer or reveal an Issuing card's details.
-  'ephemeral_keys.create',
+  // An ephemeral key lets a client act on a customer or reveal an Issuing card's details; a
+  // forwarding request sends a saved card's full number to the third party its `url` names.
+  'ephemeral_keys.create', 'forwarding.requests.create',
   // The legacy Recipients API: a recipient's bank account is where transfers to it go.
   'recipients.create', 'recipients.update',
 ]);
