@@ -297,6 +297,9 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
       const paths = committedPaths(gql);
       if (paths === undefined || paths.some(controlsRepository)) effect = 'admin';
     }
+    // A repository made from a template that is not private publishes a copy of the template's
+    // files (a private template's too): the REST twin's rule (github.ts `templateCopyIsPublic`).
+    if (f === 'cloneTemplateRepository' && (gql.argumentsUnread || (gql.calls ?? []).some((c) => c.field === f && (c.args.input as { visibility?: unknown } | undefined)?.visibility !== 'PRIVATE'))) effect = 'admin';
     // updateRefs deletes every ref whose afterOid is all zeros (GitHub's reference says so), as a
     // push of a zero id does: the REST twin is the ref's deletion.
     if ((f === 'updateRefs' || f === 'updateRef') && mayDeleteRefs(gql, f)) [operation, effect] = ['git.delete_ref', 'delete'];

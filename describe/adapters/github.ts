@@ -285,15 +285,25 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.effect = 'admin';
     info.params.controls_repository = true;
   }
+  // A repository generated from a template is public unless `private: true` (GitHub's default is
+  // public): it publishes a copy of the template's files, a private template's included, as making
+  // a repository public does (admin).
+  if (info.operation === 'repos.create_using_template' && templateCopyIsPublic(request)) info.effect = 'admin';
   // A tree made through the Git database API is the same change by another route: an entry at
   // `.github/…` (or a CODEOWNERS file) becomes the repository's once a commit of it lands.
-  if (info.operation === 'git.create_tree' && treeControlsRepository(jsonObject(request)?.tree)) {
+  if (info.operation === 'git.create_tree' && request.body.size > 0 && treeControlsRepository(jsonObject(request)?.tree)) {
     info.effect = 'admin';
     info.params.controls_repository = true;
   }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
+}
+
+/** Whether a template's copy would not be private: `private` not true (JSON or form, any reading). */
+function templateCopyIsPublic(request: RequestInfo): boolean {
+  const values = [jsonObject(request)?.private, ...(request.body.form?.private ?? [])];
+  return !values.some((v) => v === true || v === 'true') || values.some((v) => v === false || v === 'false');
 }
 
 /** Whether a tree's entries (`[{path, mode, type, sha|content}]`) write CI or review rules; a list not read whole counts as doing so. */

@@ -70,7 +70,8 @@ const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand',
  * and which are credentials: an Issuing card's full number and CVC (enough to spend on the card
  * anywhere), an Apps secret's payload, a Treasury financial account's or v2 financial address's
  * full bank account number (`financial_addresses.aba.account_number`,
- * `credentials.us_bank_account.account_number`: with the routing number, enough to set up debits).
+ * `credentials.us_bank_account.account_number`: with the routing number, enough to set up debits),
+ * an Identity check's verified government ID number (`verified_outputs.id_number`).
  */
 function expandsCredential(request: RequestInfo): boolean {
   const values: string[] = [];
@@ -79,7 +80,7 @@ function expandsCredential(request: RequestInfo): boolean {
   }
   const body = jsonObject(request);
   for (const json of [body?.expand, body?.include]) if (Array.isArray(json)) values.push(...json.map(String));
-  return values.some((v) => /(^|\.)(number|cvc|payload|account_number)$/.test(v.trim()));
+  return values.some((v) => /(^|\.)(number|cvc|payload|account_number|id_number)$/.test(v.trim()));
 }
 
 /**

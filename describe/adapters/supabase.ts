@@ -353,6 +353,8 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
   if (info.operation.startsWith('storage.objects.')) storagePlace(info, request);
+  // A bucket created public serves every file put in it to anyone, as a bucket updated to public does.
+  if (info.operation === 'storage.buckets.create' && [jsonObject(request)?.public, ...(request.body.form?.public ?? [])].some((v) => v === true || v === 'true')) info.effect = 'admin';
   // Each Edge Function is its own program, and its path below the name its own route: a grant
   // for invoking one does not cover another function, nor another of its routes.
   if (info.operation === 'functions.invoke' && typeof info.params.path === 'string') info.params.function = info.params.path;
