@@ -199,6 +199,12 @@ export const openai: ServiceAdapter = {
   hosts: hostIs('api.openai.com'),
   describe(request) {
     const info = fromTable('openai', table, request);
+    // A batch runs the calls of an uploaded file the request only names (`input_file_id`): any of
+    // them may have OpenAI fetch a link or call a remote MCP server, as an Anthropic batch member
+    // may (anthropic.ts). Unseen, they count as reaching third parties; embeddings fetch nothing.
+    if (info.operation === 'batches.create' && jsonObject(request)?.endpoint !== '/v1/embeddings') {
+      return { ...info, params: { ...info.params, remote_tools: ['unread_members'] }, effect: 'send' };
+    }
     if (info.effect !== 'read' || request.method !== 'POST') return info;
     // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.
     const unread = info.operation.startsWith('realtime.') && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];
