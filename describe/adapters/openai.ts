@@ -199,6 +199,12 @@ export const openai: ServiceAdapter = {
   hosts: hostIs('api.openai.com'),
   describe(request) {
     const info = fromTable('openai', table, request);
+    // `OpenAI-Organization` and `OpenAI-Project` choose where the key acts (a file uploaded, a batch
+    // run, an admin call in another project): the place a grant records, as Stripe-Account is.
+    for (const [header, param] of [['openai-organization', 'org'], ['openai-project', 'project']] as const) {
+      const named = [...new Set((request.headers[header] ?? []).map((v) => v.trim()))].sort();
+      if (named.length) info.params[param] = named.join(',');
+    }
     // A batch runs the calls of an uploaded file the request only names (`input_file_id`): any of
     // them may have OpenAI fetch a link or call a remote MCP server, as an Anthropic batch member
     // may (anthropic.ts). Unseen, they count as reaching third parties; embeddings fetch nothing.

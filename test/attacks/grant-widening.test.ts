@@ -97,6 +97,11 @@ const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'
   ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost']);
 // A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
 const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: [] });
+// An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
+const openaiProjects = fc.constantFrom<string | undefined>(undefined, 'proj_team', 'proj_other');
+const openaiUpload = (project: string | undefined): Shape => ({
+  url: 'https://api.openai.com/v1/files', type: 'application/json', body: '{"purpose":"batch"}', headers: project ? [['OpenAI-Project', project]] : [],
+});
 const slackShare = (args: Record<string, string>): Shape => ({
   url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
   body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
@@ -129,6 +134,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
   fc.tuple(slackShares, slackShares).map(([a, b]): [Shape, Shape] => [slackShare(a), slackShare(b)]),
+  fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -157,6 +163,7 @@ function actions(d: RequestDescription): Set<string> {
   const named = host === 'wiki.example.org' ? d.request.body?.form?.action?.[0] : host === 'btc.example.org' ? (d.request.body?.json as { method?: string } | undefined)?.method : host === 'blog.example.org' ? /<methodName>([^<]*)</.exec(d.request.body?.text ?? '')?.[1] : undefined;
   if (named !== undefined) out.add(`rpc ${named}`);
   // The channels a Slack share names, under any of its arguments.
+  if (host === 'api.openai.com') out.add(`openai project ${d.request.headers['openai-project']?.[0] ?? '(default)'}`);
   if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
@@ -211,6 +218,7 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[rpc(['xmlrpc', 'wp.getPosts']), rpc(['xmlrpc', 'wp.deletePost'])]],
         [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channel_id: 'C0EXT' })]],
         [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channels: 'C0TEAM,C0EXT' })]],
+        [[openaiUpload(undefined), openaiUpload('proj_other')]],
       ],
     },
   );
