@@ -98,6 +98,8 @@ const mutations = new Map<string, Spec>([
   // Access, security gates, settings, enterprise and organization administration, migrations
   ...same('admin', [
     'transferIssue', 'dismissRepositoryVulnerabilityAlert',
+    // A check run's conclusion can satisfy a check branch protection requires (REST check-runs, statuses).
+    'createCheckRun', 'updateCheckRun',
     'updateProjectV2Collaborators', // who may read and edit a project (its items may be private issues)
     'updateTeamReviewAssignment',
     'accessUserNamespaceRepository', 'createAttributionInvitation', 'createIpAllowListEntry', 'updateIpAllowListEntry',
@@ -132,8 +134,7 @@ const mutations = new Map<string, Spec>([
     'addProjectV2DraftIssue', 'addProjectV2ItemById', 'addReaction', 'removeReaction', 'addStar', 'removeStar', 'addSubIssue',
     'removeSubIssue', 'reprioritizeSubIssue', 'addUpvote', 'removeUpvote', 'archiveProjectV2Item', 'unarchiveProjectV2Item',
     'cancelSponsorship', 'changeUserStatus', 'clearProjectV2ItemFieldValue', 'cloneProject', 'closeDiscussion', 'reopenDiscussion',
-    'convertProjectCardNoteToIssue', 'convertProjectV2DraftIssueItemToIssue', 'copyProjectV2', 'createCheckRun',
-    'updateCheckRun', 'createCheckSuite', 'rerequestCheckSuite', 'updateCheckSuitePreferences', 'createDeployment',
+    'convertProjectCardNoteToIssue', 'convertProjectV2DraftIssueItemToIssue', 'copyProjectV2', 'createCheckSuite', 'rerequestCheckSuite', 'updateCheckSuitePreferences', 'createDeployment',
     'createDeploymentStatus', 'createLabel', 'updateLabel', 'createLinkedBranch', 'createProject', 'createProjectV2',
     'createProjectV2Field', 'createProjectV2StatusUpdate', 'createSponsorsListing', 'createSponsorsTier', 'publishSponsorsTier',
     'retireSponsorsTier', 'updateSponsorshipPreferences', 'updatePatreonSponsorability', 'createUserList', 'updateUserList',

@@ -223,8 +223,11 @@ const adminWords = new Set([
   'credential-authorizations', 'security-managers', 'security-and-analysis', 'code-security', 'oidc', 'blocks',
   'deployment-protection-rules', 'private-vulnerability-reporting', 'default-setup', 'vulnerability-alerts',
   'automated-security-fixes', 'transfer', 'visibility', 'organization-roles', 'roles',
-  // Security gates: approving a first-time contributor's workflow run, bypassing push protection.
-  'approve', 'push-protection-bypasses', 'bypass-requests',
+  // Security gates: approving a first-time contributor's workflow run, bypassing push protection,
+  // a commit status or check run reporting success for a check branch protection requires.
+  'approve', 'push-protection-bypasses', 'bypass-requests', 'statuses', 'check-runs',
+  // Accepting an invitation to another's repository gives the token a place to push to.
+  'repository_invitations',
   // An address added to the account can, once its owner verifies it, reset the account's password.
   'emails',
   // A migration archives every repository it names for download and, with `lock_repositories`,
