@@ -61,7 +61,9 @@ function effectOf(name: string): Effect {
   const method = name.toLowerCase();
   const known = exactFolded.get(method);
   if (known) return known;
-  if (method.startsWith('admin.') || method.startsWith('apps.') || method.startsWith('oauth.')) return 'admin';
+  // Admin APIs (`admin.*`, and the older `users.admin.*` that deactivates users), apps, OAuth, and
+  // app configuration tokens (`tooling.tokens.rotate` hands out a new one).
+  if (method.startsWith('admin.') || method.startsWith('apps.') || method.startsWith('oauth.') || method.startsWith('tooling.') || method.split('.').includes('admin')) return 'admin';
   if (method.startsWith('search.')) return 'read';
   const verb = method.split('.').pop() ?? '';
   if (readVerbsFolded.has(verb)) return 'read';

@@ -56,6 +56,11 @@ function chargesAsCreated(request: RequestInfo, operation: string): boolean {
     const values = [...(request.body.form?.[flag] ?? []), jsonObject(request)?.[flag]];
     return values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
   }
+  // An Issuing card or cardholder whose spending controls or status change may spend more (a
+  // limit raised, a card reactivated), as issuing a card does.
+  if (operation === 'issuing.cards.update' || operation === 'issuing.cardholders.update') {
+    return [...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].some((k) => /^(spending_controls|status)(\[|$)/.test(k));
+  }
   if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update' && operation !== 'subscription_schedules.update') return false;
   const keys = new Set([...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].map((k) => k.split('[')[0]!));
   for (const k of keys) if (!harmlessSubscriptionFields.has(k)) return true;
@@ -112,6 +117,9 @@ const admin = new Set([
   // Links and sessions that let whoever holds them edit the account, its bank account included;
   // the payout schedule.
   'account_links.create', 'account_sessions.create', 'balance_settings.create', 'balance_settings.update',
+  // A customer portal session is a link that lets whoever holds it change the customer's payment
+  // methods and subscriptions, as an account link does for the account.
+  'billing_portal.sessions.create',
   // An ephemeral key lets a client act on a customer or reveal an Issuing card's details; a
   // forwarding request sends a saved card's full number to the third party its `url` names.
   'ephemeral_keys.create', 'forwarding.requests.create',
