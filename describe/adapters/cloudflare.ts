@@ -87,16 +87,21 @@ const adminWords = new Set([
   'access_rules', 'firewall', 'waf', 'filters', 'rulesets', 'rate_limits', 'page_rules', 'settings', 'ssl', 'dnssec',
   'domains', 'custom_domains', 'subdomain', 'cors', 'policies', 'certificates', 'custom_certificates',
   'logpush', 'webhooks', 'destinations', 'routing',
+  // Which Worker a hostname's traffic runs through (it sees every request), which network routes a
+  // tunnel carries.
+  'routes',
 ]);
+/** Browser Rendering fetches the URL it is given from Cloudflare, outside Airlock: a send, as a model provider's web fetch is. */
+const sendWords = new Set(['browser-rendering']);
 
 /**
  * Reads that hand out a credential: a Cloudflare Tunnel's or WARP Connector's token (whoever holds
- * it runs the tunnel and serves its hostnames), and the Images signing keys (they sign URLs to
- * private images).
+ * it runs the tunnel and serves its hostnames), the Images signing keys (they sign URLs to private
+ * images), a Stream live input (its stream key lets anyone broadcast on it).
  */
 function readsCredential(words: string[]): boolean {
   const last = words[words.length - 1];
-  return last === 'token' || (last === 'keys' && words[words.length - 3] === 'images');
+  return last === 'token' || (last === 'keys' && words[words.length - 3] === 'images') || words[words.length - 2] === 'live_inputs';
 }
 
 function unknownRouteEffect(segs: string[], effect: Effect): Effect {
@@ -106,6 +111,7 @@ function unknownRouteEffect(segs: string[], effect: Effect): Effect {
   if (words.some((w) => deleteWords.has(w))) return 'delete';
   if (words.some((w) => payWords.has(w))) return 'pay';
   if (words.some((w) => adminWords.has(w))) return 'admin';
+  if (words.some((w) => sendWords.has(w))) return 'send';
   return effect;
 }
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);

@@ -320,6 +320,8 @@ const projectApi = new RouteTable([
 
 /** Management API path words of routes that change what the organization is billed for. */
 const managementPayWords = new Set(['billing', 'read-replicas', 'addons']);
+/** Management API path words of routes that change who can act on the organization's projects. */
+const managementAdminWords = new Set(['members', 'invitations', 'roles']);
 
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') {
@@ -331,6 +333,8 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
     // A route the table does not name that adds what is billed (a read replica is an add-on
     // charged by the hour, as billing/addons is) is a payment.
     if (info.operation === 'unknown' && info.effect === 'write' && request.segments.some((w) => managementPayWords.has(w))) info.effect = 'pay';
+    // Members, invitations and roles of an organization decide who reaches every project in it.
+    else if (info.operation === 'unknown' && info.effect === 'write' && request.segments.some((w) => managementAdminWords.has(w))) info.effect = 'admin';
     return info;
   }
   const project = request.host.split('.')[0]!;
