@@ -102,6 +102,9 @@ const openaiProjects = fc.constantFrom<string | undefined>(undefined, 'proj_team
 const openaiUpload = (project: string | undefined): Shape => ({
   url: 'https://api.openai.com/v1/files', type: 'application/json', body: '{"purpose":"batch"}', headers: project ? [['OpenAI-Project', project]] : [],
 });
+// GraphQL on an allowed host's URL that does not say so (gqlgen's `/query`), as a raw `application/graphql` document.
+const rawDocs = fc.constantFrom('{ projects { id } }', 'mutation { deleteAllProjects }', 'mutation { createProject(name: "x") { id } }');
+const rawGraphql = (doc: string): Shape => ({ url: 'https://api.acme.dev/query', type: 'application/graphql', body: doc });
 const slackShare = (args: Record<string, string>): Shape => ({
   url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
   body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
@@ -135,6 +138,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
   fc.tuple(slackShares, slackShares).map(([a, b]): [Shape, Shape] => [slackShare(a), slackShare(b)]),
   fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
+  fc.tuple(rawDocs, rawDocs).map(([a, b]): [Shape, Shape] => [rawGraphql(a), rawGraphql(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -163,6 +167,7 @@ function actions(d: RequestDescription): Set<string> {
   const named = host === 'wiki.example.org' ? d.request.body?.form?.action?.[0] : host === 'btc.example.org' ? (d.request.body?.json as { method?: string } | undefined)?.method : host === 'blog.example.org' ? /<methodName>([^<]*)</.exec(d.request.body?.text ?? '')?.[1] : undefined;
   if (named !== undefined) out.add(`rpc ${named}`);
   // The channels a Slack share names, under any of its arguments.
+  if (host === 'api.acme.dev') out.add(`graphql document ${d.request.body?.text ?? '(unseen)'}`);
   if (host === 'api.openai.com') out.add(`openai project ${d.request.headers['openai-project']?.[0] ?? '(default)'}`);
   if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
@@ -219,6 +224,7 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channel_id: 'C0EXT' })]],
         [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channels: 'C0TEAM,C0EXT' })]],
         [[openaiUpload(undefined), openaiUpload('proj_other')]],
+        [[rawGraphql('mutation { createProject(name: "x") { id } }'), rawGraphql('mutation { deleteAllProjects }')]],
       ],
     },
   );
