@@ -117,8 +117,13 @@ function namedValue(v: string): string {
   return v.length <= 100 && !/[\s=]/.test(v) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`;
 }
 
-/** `rpc:param:<name>=<value>` for each operation a parameter, JSON member or XML-RPC `<methodName>` names. */
+/**
+ * `rpc:param:<name>=<value>` for each operation a parameter, JSON member or XML-RPC `<methodName>`
+ * names, on a host no service module describes (a service's own operation says what it does; a
+ * PostgREST column named `action` is data, not an operation).
+ */
 function namedOperations(d: RequestDescription): string[] {
+  if (d.service) return [];
   const out = new Set<string>();
   const add = (name: string, v: unknown): void => {
     out.add(out.size >= MAX_NAMED_OPERATIONS ? 'rpc:param:?' : `rpc:param:${name}=${typeof v === 'string' ? namedValue(v) : '?'}`);

@@ -96,7 +96,7 @@ const rpc = ([kind, op]: [string, string]): Shape =>
 const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk'],
   ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost']);
 // A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
-const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: [] });
+const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: ['channel'] });
 // An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
 const openaiProjects = fc.constantFrom<string | undefined>(undefined, 'proj_team', 'proj_other');
 const openaiUpload = (project: string | undefined): Shape => ({
