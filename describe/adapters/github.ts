@@ -298,14 +298,9 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.effect = 'admin';
     info.params.controls_repository = true;
   }
-  // A ref update with force: true rewrites history like `git push --force`; so may one whose
-  // `force` a lenient reader takes as true (`"true"`, `1`): anything but false, absent or null.
-  if (info.operation === 'git.update_ref' && mayBeTrue(jsonObject(request)?.force)) info.params.force = true;
+  // A ref update with force: true rewrites history like `git push --force`.
+  if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
-}
-
-function mayBeTrue(v: unknown): boolean {
-  return v !== undefined && v !== null && v !== false && v !== 0 && !(typeof v === 'string' && /^\s*(false|0|)\s*$/i.test(v));
 }
 
 /** Whether a template's copy would not be private: `private` not true (JSON or form, any reading). */
