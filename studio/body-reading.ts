@@ -1,0 +1,75 @@
+// A held body as its server reads it, for a person who must decide on it, beside the bytes as sent:
+// form fields with their percent-escapes undone, JSON strings with their \u escapes undone, the parts
+// of a multipart body with their Content-Transfer-Encoding (base64, quoted-printable, uuencode)
+// undone, text in another charset than UTF-8 decoded in it. Bytes such as `to=%64%72%6f%70%40…`,
+// `"\u0064\u0072…"` or a base64 part are exact but unreadable: what a person approves is what the
+// server will read. Uses the describe step's own readers (describe/body.ts, proxy/mime-parts.ts), so
+// the card, the policy and the credential guard read the body alike. Undefined when the bytes as
+// sent already read the same; `error` when the server's reading cannot be known here (a charset
+// such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
+import { parseMediaType, summarizeBody } from '../describe/body.ts';
+import { multipartParts } from '../proxy/mime-parts.ts';
+
+export interface ServerReading {
+  /** How this reading differs from the bytes as sent ("form fields decoded", …). */
+  how: string;
+  text: string;
+}
+
+const TRANSFER_ENCODINGS = new Set(['base64', 'quoted-printable', 'x-uuencode', 'uuencode', 'x-uue', 'uue']);
+
+/** A part's bytes (latin1) as text in its charset (UTF-8 when it names none or one Node lacks). */
+function partText(content: string, contentType: string | undefined): string {
+  const bytes = Buffer.from(content, 'latin1');
+  const charset = contentType ? parseMediaType(contentType).params.charset : undefined;
+  try {
+    return new TextDecoder(charset ?? 'utf-8').decode(bytes);
+  } catch {
+    return bytes.toString('utf8');
+  }
+}
+
+function multipartReading(bytes: Buffer, contentType: string): ServerReading | undefined {
+  // Past a close delimiter a parser may read on (proxy/mime-parts.ts): only what holds something.
+  const parts = multipartParts(bytes, contentType).filter((p) => Object.keys(p.headers).length || p.content.trim());
+  const encoded = (h: Record<string, string>): string | undefined => {
+    const cte = (h['content-transfer-encoding'] ?? '').trim().toLowerCase();
+    return TRANSFER_ENCODINGS.has(cte) ? cte : undefined;
+  };
+  const charsetOf = (h: Record<string, string>): string | undefined => {
+    const c = h['content-type'] ? parseMediaType(h['content-type']).params.charset?.toLowerCase() : undefined;
+    return c && c !== 'utf-8' && c !== 'utf8' && c !== 'us-ascii' ? c : undefined;
+  };
+  if (!parts.some((p) => encoded(p.headers) || charsetOf(p.headers))) return undefined;
+  const text = parts
+    .map((p, i) => {
+      const what = [p.headers['content-disposition'], p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
+        .filter(Boolean).join('; ');
+      return `── part ${i + 1}${what ? `: ${what}` : ''}\n${partText(p.content, p.headers['content-type'])}`;
+    })
+    .join('\n');
+  return { how: 'each part with its transfer encoding and charset undone', text };
+}
+
+/**
+ * How the server reads `bytes` (content codings already undone), when that differs from the bytes
+ * as sent; `sentText` is the body as UTF-8 text, undefined when it is not (binary, UTF-16, …).
+ */
+export function serverReading(bytes: Buffer, headers: Record<string, string[]>, sentText: string | undefined): ServerReading | { error: string } | undefined {
+  if (!bytes.length) return undefined;
+  const contentType = headers['content-type']?.[0] ?? '';
+  if (/^\s*multipart\//i.test(contentType)) return multipartReading(bytes, contentType);
+  const { summary } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': headers['content-type'] ?? [] }, previewBytes: bytes.length });
+  if (summary.decode_error) return { error: `the server reads this body in its declared charset, which the studio cannot: ${summary.decode_error}` };
+  const decodedFrom = summary.charset ? `decoded from ${summary.charset.toUpperCase()}` : '';
+  if (summary.form) {
+    if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom) return undefined;
+    return { how: ['form fields with their escapes undone', decodedFrom].filter(Boolean).join(', '), text: JSON.stringify(summary.form, null, 2) };
+  }
+  if (summary.json !== undefined) {
+    if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
+    return { how: ['JSON with its escapes undone', decodedFrom].filter(Boolean).join(', '), text: JSON.stringify(summary.json, null, 2) };
+  }
+  if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
+  return undefined;
+}
