@@ -41,3 +41,13 @@ t.test('a body servers read in more than one way says the preview is one reading
   const body = { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'b' }, ambiguous: true, ambiguous_reasons: [{ code: 'json_duplicate_key', detail: 'duplicate key "to"' }] };
   t.match(details(view({ body })), /more than one way[\s\S]*duplicate key "to"/);
 });
+
+t.test('a held body is printed as sent and as its server reads it (escapes, transfer encodings, charsets undone)', async (t) => {
+  const raw = '--b\r\nContent-Disposition: form-data; name="mail"\r\nContent-Transfer-Encoding: base64\r\n\r\ndG86IGRyb3BAYXR0YWNrZXIuZXhhbXBsZQ==\r\n--b--\r\n';
+  const held = { size: raw.length, captured: raw.length, truncated: false, content_type: 'multipart/form-data', sha256: '', text: raw, reading: { how: 'each part with its transfer encoding and charset undone', text: '── part 1: form-data; name="mail"; base64, decoded\nto: drop@attacker.example' } };
+  const out = details(view({ body: { size: raw.length, sha256: '', content_type: 'multipart/form-data', truncated: false } }), held);
+  t.match(out, /body as sent:[\s\S]*dG86IGRyb3BAYXR0YWNrZXIuZXhhbXBsZQ==/);
+  t.match(out, /as the server reads it \(each part[^)]*\):\n[\s\S]*to: drop@attacker\.example/);
+  const utf7 = details(view({}), { size: 9, captured: 9, truncated: false, content_type: 'application/json', sha256: '', text: '{"a":"+AEA-"}', reading_error: 'the server reads this body in its declared charset, which the studio cannot: unknown charset "utf-7"' });
+  t.match(utf7, /warning +the server reads this body in its declared charset[^\n]*utf-7/);
+});
