@@ -4,6 +4,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json } from './base.ts';
+import { visibleLine as vis } from './body-view.ts';
 import { unsavedBuffers } from './draft-buffers.ts';
 import type {
   ChangedRow as Row, OkAnswer, PolicyProblem, ReplayAnswer, ReplayBody, ReplayRefusal, ReplayReport as Report, ReplaySourcesAnswer,
@@ -276,11 +277,11 @@ export class ReplayView extends LightElement {
                     ${this.openRow === i
                       ? html`<tr class="detail"><td colspan="5">
                           <div class="decisions">
-                            <div class="decision-card"><h4>${this.beforeName(true)}</h4><pre class="mono small">${json(row.before)}</pre></div>
-                            <div class="decision-card"><h4>Draft</h4><pre class="mono small">${json(row.after)}</pre></div>
+                            <div class="decision-card"><h4>${this.beforeName(true)}</h4><pre class="mono small">${vis(json(row.before))}</pre></div>
+                            <div class="decision-card"><h4>Draft</h4><pre class="mono small">${vis(json(row.after))}</pre></div>
                           </div>
                           <h4>Input <span class="muted small">${row.source}</span></h4>
-                          <pre class="mono small input-json">${json(row.input)}</pre>
+                          <pre class="mono small input-json">${vis(json(row.input))}</pre>
                         </td></tr>`
                       : nothing}`,
                 )}`)}
