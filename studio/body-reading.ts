@@ -1,9 +1,10 @@
 // A held body as its server reads it, for a person who must decide on it, beside the bytes as sent:
 // form fields with their percent-escapes undone, JSON strings with their \u escapes undone, the parts
 // of a multipart body with their Content-Transfer-Encoding (base64, quoted-printable, uuencode)
-// undone, text in another charset than UTF-8 decoded in it. Bytes such as `to=%64%72%6f%70%40…`,
-// `"\u0064\u0072…"` or a base64 part are exact but unreadable: what a person approves is what the
-// server will read. Uses the describe step's own readers (describe/body.ts, proxy/mime-parts.ts), so
+// undone, text in another charset than UTF-8 decoded in it, and base64 strings that decode to text
+// (a Gmail `raw` message, a GitHub file's `content`: the server decodes them and acts on the text).
+// Bytes such as `to=%64%72%6f%70%40…`, `"\u0064\u0072…"` or a base64 part are exact but unreadable:
+// what a person approves is what the server will read. Uses the describe step's own readers (describe/body.ts, proxy/mime-parts.ts), so
 // the card, the policy and the credential guard read the body alike. Undefined when the bytes as
 // sent already read the same; `error` when the server's reading cannot be known here (a charset
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
@@ -16,17 +17,58 @@ export interface ServerReading {
   text: string;
 }
 
+/** At most this many base64 strings of one body are decoded on the card. */
+const MAX_BASE64 = 100;
+
+/**
+ * The text a string decodes to as base64 (or base64url, line breaks allowed), or undefined: too
+ * short, another alphabet, or bytes that are not UTF-8 text (an image stays as it is).
+ */
+export function base64Text(s: string): string | undefined {
+  if (s.length < 16) return undefined;
+  const compact = s.replace(/\r?\n/g, '');
+  if (compact.length % 4 === 1 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) return undefined;
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(compact, /[-_]/.test(compact) ? 'base64url' : 'base64'));
+  } catch {
+    return undefined;
+  }
+  return text && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\uFFFD]/.test(text) ? text : undefined;
+}
+
+/** `── <where>: base64, decoded` sections for the base64 strings of a parsed JSON or form body. */
+function base64Sections(value: unknown): string[] {
+  const out: string[] = [];
+  // Iterative, bounded by the parsed body (itself bounded by the capture cap) and MAX_BASE64.
+  const stack: Array<[string, unknown]> = [['', value]];
+  while (stack.length && out.length < MAX_BASE64) {
+    const [where, v] = stack.pop()!;
+    if (typeof v === 'string') {
+      const text = base64Text(v);
+      if (text !== undefined) out.push(`── ${where || 'the body'}: base64, decoded\n${text}`);
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([`${where}[${i}]`, v[i]]);
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v).reverse()) stack.push([`${where}.${k}`, x]);
+    }
+  }
+  return out;
+}
+
 const TRANSFER_ENCODINGS = new Set(['base64', 'quoted-printable', 'x-uuencode', 'uuencode', 'x-uue', 'uue']);
 
-/** A part's bytes (latin1) as text in its charset (UTF-8 when it names none or one Node lacks). */
+/** A part's bytes (latin1) as text in its charset (UTF-8 when it names none), or what they are when not text. */
 function partText(content: string, contentType: string | undefined): string {
   const bytes = Buffer.from(content, 'latin1');
   const charset = contentType ? parseMediaType(contentType).params.charset : undefined;
+  let text: string;
   try {
-    return new TextDecoder(charset ?? 'utf-8').decode(bytes);
-  } catch {
-    return bytes.toString('utf8');
+    text = new TextDecoder(charset ?? 'utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    return err instanceof RangeError ? `(${bytes.length} bytes in charset "${charset}", which the studio cannot decode)` : `(${bytes.length} bytes, not text)`;
   }
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? `(${bytes.length} bytes, not text)` : text;
 }
 
 function multipartReading(bytes: Buffer, contentType: string): ServerReading | undefined {
@@ -63,12 +105,15 @@ export function serverReading(bytes: Buffer, headers: Record<string, string[]>, 
   if (summary.decode_error) return { error: `the server reads this body in its declared charset, which the studio cannot: ${summary.decode_error}` };
   const decodedFrom = summary.charset ? `decoded from ${summary.charset.toUpperCase()}` : '';
   if (summary.form) {
-    if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom) return undefined;
-    return { how: ['form fields with their escapes undone', decodedFrom].filter(Boolean).join(', '), text: JSON.stringify(summary.form, null, 2) };
+    // A form's values: escapes undone, each value as one (JSON) string, base64 values decoded.
+    const b64 = base64Sections(summary.form);
+    if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length) return undefined;
+    return { how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : ''].filter(Boolean).join(', '), text: [JSON.stringify(summary.form, null, 2), ...b64].join('\n') };
   }
   if (summary.json !== undefined) {
-    if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
-    return { how: ['JSON with its escapes undone', decodedFrom].filter(Boolean).join(', '), text: JSON.stringify(summary.json, null, 2) };
+    const b64 = base64Sections(summary.json);
+    if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !b64.length && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
+    return { how: ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : ''].filter(Boolean).join(', '), text: [JSON.stringify(summary.json, null, 2), ...b64].join('\n') };
   }
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
   return undefined;
