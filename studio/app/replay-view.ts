@@ -268,11 +268,11 @@ export class ReplayView extends LightElement {
                   : nothing}${members.map(
                   ([row, i]) => html`<tr tabindex="0" class="clickable" @click=${() => (this.openRow = this.openRow === i ? undefined : i)}
                       @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this.openRow = this.openRow === i ? undefined : i))}>
-                      <td class="mono url">${row.input.request?.method} ${row.input.request?.url}</td>
+                      <td class="mono url">${vis(row.input.request?.method)} ${vis(row.input.request?.url)}</td>
                       <td>${row.input.agent?.id ?? ''}</td>
                       <td><span class="action ${row.before.action}">${row.before.action}</span><div class="mono small">${row.before.rule ?? ''}</div></td>
                       <td><span class="action ${row.after.action}">${row.after.action}</span><div class="mono small">${row.after.rule ?? ''}</div></td>
-                      <td class="small">${row.after.reason}</td>
+                      <td class="small">${vis(row.after.reason)}</td>
                     </tr>
                     ${this.openRow === i
                       ? html`<tr class="detail"><td colspan="5">

@@ -2,6 +2,7 @@
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
 import t from 'tap';
 import { details } from '../../cli/commands/approvals.ts';
+import { formatExplanation } from '../../engine/explain.ts';
 
 type View = Parameters<typeof details>[0];
 
@@ -50,4 +51,11 @@ t.test('a held body is printed as sent and as its server reads it (escapes, tran
   t.match(out, /as the server reads it \(each part[^)]*\):\n[\s\S]*to: drop@attacker\.example/);
   const utf7 = details(view({}), { size: 9, captured: 9, truncated: false, content_type: 'application/json', sha256: '', text: '{"a":"+AEA-"}', reading_error: 'the server reads this body in its declared charset, which the studio cannot: unknown charset "utf-7"' });
   t.match(utf7, /warning +the server reads this body in its declared charset[^\n]*utf-7/);
+});
+
+t.test('airlock explain prints a reason that quotes the agent (escape sequences, bidi) escaped, as approvals show does', async (t) => {
+  const reason = 'runs the tool read_file\x1b[2K\r\u202eoper_eteled';
+  const out = formatExplanation({ decision: { action: 'approve', reason, rule: 'tool' }, verdicts: [{ action: 'approve', rule: 'tool', reason }], rules: [], notes: [] } as unknown as Parameters<typeof formatExplanation>[0]);
+  t.notMatch(out, /[\x1b\r\u202e]/, 'nothing that moves the cursor or reorders text reaches the terminal');
+  t.match(out, /read_file\\x1b\[2K\\x0d\\u202eoper_eteled/);
 });
