@@ -101,7 +101,7 @@ export function serverReading(bytes: Buffer, headers: Record<string, string[]>, 
   if (!bytes.length) return undefined;
   const contentType = headers['content-type']?.[0] ?? '';
   if (/^\s*multipart\//i.test(contentType)) return multipartReading(bytes, contentType);
-  const { summary } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': headers['content-type'] ?? [] }, previewBytes: bytes.length });
+  const { summary, alternates } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': headers['content-type'] ?? [] }, previewBytes: bytes.length });
   if (summary.decode_error) return { error: `the server reads this body in its declared charset, which the studio cannot: ${summary.decode_error}` };
   const decodedFrom = summary.charset ? `decoded from ${summary.charset.toUpperCase()}` : '';
   if (summary.form) {
@@ -112,8 +112,14 @@ export function serverReading(bytes: Buffer, headers: Record<string, string[]>, 
   }
   if (summary.json !== undefined) {
     const b64 = base64Sections(summary.json);
-    if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !b64.length && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
-    return { how: ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : ''].filter(Boolean).join(', '), text: [JSON.stringify(summary.json, null, 2), ...b64].join('\n') };
+    // Duplicate keys (also equal but for case): each server reads one of them; every reading is shown.
+    const others = alternates.filter((r) => r.json !== undefined);
+    if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !b64.length && !others.length && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
+    const readings = others.length
+      ? [`── as most parsers read it (of duplicate keys the last wins: JavaScript, Python)\n${JSON.stringify(summary.json, null, 2)}`, ...others.map((r) => `── as ${r.label} parsers read it\n${JSON.stringify(r.json, null, 2)}`)]
+      : [JSON.stringify(summary.json, null, 2)];
+    const how = ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : '', others.length ? `read in ${readings.length} ways: ${(summary.ambiguous_reasons ?? []).map((r) => r.detail).join('; ')}` : ''];
+    return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
   }
   if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
   return undefined;

