@@ -551,8 +551,11 @@ export class ApprovalsView extends LightElement {
     } catch {
       return nothing;
     }
-    const path = u.pathname.includes('%') && r.segments;
-    const query = /[%+]/.test(u.search) && r.query ? Object.entries(r.query).flatMap(([k, vs]) => vs.map((v) => [k, v] as const)) : [];
+    // A shortened copy of the description may hold cut values: only arrays of strings are read.
+    const path = u.pathname.includes('%') && Array.isArray(r.segments) ? r.segments.map(String) : undefined;
+    const query = /[%+]/.test(u.search) && r.query && typeof r.query === 'object'
+      ? Object.entries(r.query).flatMap(([k, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [k, String(v)] as const))
+      : [];
     if (!path && !query.length) return nothing;
     return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
         ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
