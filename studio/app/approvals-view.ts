@@ -39,6 +39,9 @@ const HEX_BYTES = 256 * 1024;
 
 type Kind = 'approve' | 'deny' | 'grant';
 
+/** Headers of the message's framing that Airlock sets or strips itself: not shown on the card. */
+const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
+
 /** What the page keeps per approval: typed inputs, the loaded body, errors, when it last changed. */
 interface CardState {
   message: string;
@@ -564,6 +567,19 @@ export class ApprovalsView extends LightElement {
         : nothing}</p>`;
   }
 
+  /**
+   * Every header the agent sent that reaches the server: a header can change what the request does
+   * (`Stripe-Account` acts for another account, `Destination` names where a WebDAV MOVE goes,
+   * `Content-Profile` another database schema). Framing headers Airlock sets itself are left out;
+   * credentials are shown redacted, as the description keeps them.
+   */
+  private renderHeaders(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+    const headers = r.headers && typeof r.headers === 'object' ? Object.entries(r.headers).filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase())) : [];
+    if (!headers.length) return nothing;
+    const lines = headers.flatMap(([n, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [n, String(v)] as const));
+    return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}</ul>`;
+  }
+
   /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
   private renderWhy(a: Approval) {
     if (!a.because?.length) return nothing;
@@ -904,6 +920,7 @@ export class ApprovalsView extends LightElement {
             (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
           )}</p>`
         : nothing}
+      ${this.renderHeaders(r)}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

