@@ -21,6 +21,9 @@ import { channel, type CommonOpts } from '../studio-client.ts';
 
 type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
 
+/** Headers of the message's framing that Airlock sets or strips itself: not printed. */
+const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
+
 async function withQueue<T>(home: string, fn: (q: ApprovalQueue) => Promise<T>): Promise<T> {
   let q: ApprovalQueue | undefined;
   try {
@@ -74,6 +77,10 @@ export function details(a: View, held?: HeldBodyAnswer): string {
       ? (a.description.mcp.batch ?? [a.description.mcp]).map((c, i) => `${i ? '          ' : 'mcp       '} ${c.method}${c.tool ? ` ${c.tool}` : ''}${
         c.sql ? ` — sql: ${c.sql.statements.map((s) => `${s.kind}${s.tables.length ? ` ${s.tables.join(',')}` : ''}`).join('; ')}${c.sql.parsed ? '' : ' (not readable: treat as destructive)'}` : ''}`)
       : []),
+    // Every header that reaches the server (credentials redacted): one can change what the request does.
+    ...Object.entries(r.headers ?? {})
+      .filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase()))
+      .flatMap(([n, vs]) => vs.map((v) => `header     ${n}: ${v}`)),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
     ...(a.rule ? [`rule       ${a.rule}`] : []),

@@ -38,6 +38,13 @@ t.test('a method override and a rewritten path are printed', async (t) => {
   t.match(out, /\/admin\/delete-everything/);
 });
 
+t.test('every header that reaches the server is printed, one per line', async (t) => {
+  const out = details(view({ headers: { 'stripe-account': ['acct_1Attacker'], 'content-length': ['2'], authorization: ['Bearer [redacted]'] } }));
+  t.match(out, /^header +stripe-account: acct_1Attacker$/m);
+  t.match(out, /^header +authorization: Bearer \[redacted\]$/m);
+  t.notMatch(out, /content-length/, 'framing Airlock sets itself is left out');
+});
+
 t.test('a body servers read in more than one way says the preview is one reading', async (t) => {
   const body = { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'b' }, ambiguous: true, ambiguous_reasons: [{ code: 'json_duplicate_key', detail: 'duplicate key "to"' }] };
   t.match(details(view({ body })), /more than one way[\s\S]*duplicate key "to"/);
