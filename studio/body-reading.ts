@@ -10,50 +10,12 @@
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
 import { parseMediaType, summarizeBody } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
+import { base64Sections } from './app/base64-text.ts';
 
 export interface ServerReading {
   /** How this reading differs from the bytes as sent ("form fields decoded", …). */
   how: string;
   text: string;
-}
-
-/** At most this many base64 strings of one body are decoded on the card. */
-const MAX_BASE64 = 100;
-
-/**
- * The text a string decodes to as base64 (or base64url, line breaks allowed), or undefined: too
- * short, another alphabet, or bytes that are not UTF-8 text (an image stays as it is).
- */
-export function base64Text(s: string): string | undefined {
-  if (s.length < 16) return undefined;
-  const compact = s.replace(/\r?\n/g, '');
-  if (compact.length % 4 === 1 || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(compact)) return undefined;
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(compact, /[-_]/.test(compact) ? 'base64url' : 'base64'));
-  } catch {
-    return undefined;
-  }
-  return text && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\uFFFD]/.test(text) ? text : undefined;
-}
-
-/** `── <where>: base64, decoded` sections for the base64 strings of a parsed JSON or form body. */
-function base64Sections(value: unknown): string[] {
-  const out: string[] = [];
-  // Iterative, bounded by the parsed body (itself bounded by the capture cap) and MAX_BASE64.
-  const stack: Array<[string, unknown]> = [['', value]];
-  while (stack.length && out.length < MAX_BASE64) {
-    const [where, v] = stack.pop()!;
-    if (typeof v === 'string') {
-      const text = base64Text(v);
-      if (text !== undefined) out.push(`── ${where || 'the body'}: base64, decoded\n${text}`);
-    } else if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push([`${where}[${i}]`, v[i]]);
-    } else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v).reverse()) stack.push([`${where}.${k}`, x]);
-    }
-  }
-  return out;
 }
 
 const TRANSFER_ENCODINGS = new Set(['base64', 'quoted-printable', 'x-uuencode', 'uuencode', 'x-uue', 'uue']);

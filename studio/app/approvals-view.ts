@@ -17,6 +17,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
+import { base64Sections } from './base64-text.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -640,11 +641,13 @@ export class ApprovalsView extends LightElement {
       : preview
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`
         : `Body: ${bytesText(size)} (${type}) — not text, nothing of it is in the record`;
+    // The parsed copy has its escapes undone already; base64 strings in it are decoded below it.
+    const b64 = b?.json !== undefined ? base64Sections(b.json) : b?.form !== undefined ? base64Sections(b.form) : [];
     return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b></p>
       ${preview ? html`${this.expandToggle(st)}${textBlock(preview, this.blockOptions(st, 'record'))}` : nothing}
       ${st.body?.loading ? html`<p class="small muted">Loading the whole body…</p>` : nothing}
       ${st.body?.error ? html`<p class="small error">Cannot load the body: ${st.body.error}</p>` : nothing}
-      ${loadButton}</section>`;
+      ${loadButton}</section>${b64.length ? this.renderReading({ reading: { how: 'base64 strings decoded', text: b64.join('\n') } }, st) : nothing}`;
   }
 
   /**
@@ -652,7 +655,7 @@ export class ApprovalsView extends LightElement {
    * strings with escapes undone, multipart parts decoded, another charset): `to=%64%72%6f%70…` is
    * exact but nobody reads it. Its box must be read to its end as well.
    */
-  private renderReading(data: LoadedBody, st: CardState) {
+  private renderReading(data: Pick<LoadedBody, 'reading'>, st: CardState) {
     if (!data.reading) return nothing;
     return html`<section class="body-box reading" aria-label="The body as the server reads it" data-testid="server-reading">
       <p class="small"><b>As the server reads it</b> (${vis(data.reading.how)}), ${lineCount(data.reading.text)} line${lineCount(data.reading.text) === 1 ? '' : 's'}:</p>

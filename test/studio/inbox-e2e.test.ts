@@ -422,6 +422,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   const pct = [...'drop@attacker.example'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
   const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const b64 = Buffer.from('to: drop@attacker.example').toString('base64');
+  const mail = JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url') });
+  const gone = curl('POST', '/v1/read-gone', { body: mail, maxTime: 1 });
   const sent = {
     '/v1/read-form': curl('POST', '/v1/read-form', { body: `to=${pct}&amount=5`, type: 'application/x-www-form-urlencoded' }),
     '/v1/read-json': curl('POST', '/v1/read-json', { body: `{"to": "${esc}"}` }),
@@ -455,7 +457,14 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     t.pass(`${p}: the card reads it as the server does`);
   }
   await shot('24-approval-server-readings');
-  for (const p of Object.keys(sent)) await queue.deny(await idOf(p), { by: 'test' });
+  // The agent gave up: the held bytes are gone, the record's parsed copy is what a card shows now
+  // (a page opened later), and its base64 is decoded there too.
+  t.equal((await gone).status, 0, 'the agent stopped waiting');
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  const goneId = await (async () => (await card(page, '/v1/read-gone').waitFor(), idOf('/v1/read-gone')))();
+  await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting] [data-testid=server-reading] >> text=drop@attacker.example`);
+  for (const p of [...Object.keys(sent), '/v1/read-gone']) await queue.deny(await idOf(p), { by: 'test' });
   await Promise.all(Object.values(sent));
   t.same(consoleErrors, [], 'no script errors in the page');
 });
