@@ -8,6 +8,7 @@
 // process's back would be lost.
 import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
+import { base64Sections } from '../../studio/app/base64-text.ts';
 import { terminalText } from '../../lib/text.ts';
 import { airlockRunning } from '../../runtime/running.ts';
 import { unseenBodyText } from '../../state/approval-body.ts';
@@ -103,6 +104,11 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   if (held?.decode_error) shown.push('', terminalText(`warning    ${held.decode_error}: the server's reading is unknown`));
   if (held?.reading_error) shown.push('', terminalText(`warning    ${held.reading_error}`));
   if (held?.reading) shown.push('', terminalText(`as the server reads it (${held.reading.how}):`), terminalText(held.reading.text, true));
+  else if (!held) {
+    // Only the record's parsed copy: its base64 strings (a Gmail raw message, a file's content) decoded.
+    const b64 = base64Sections(r.body.json ?? r.body.form);
+    if (b64.length) shown.push('', 'as the server reads it (base64 strings decoded):', terminalText(b64.join('\n'), true));
+  }
   else if (held?.text === undefined && held?.base64 !== undefined && !preview) shown.push('', `body: ${held.captured} bytes of binary; the studio shows them as a hex dump`);
   return shown.join('\n');
 }

@@ -66,3 +66,9 @@ t.test('airlock explain prints a reason that quotes the agent (escape sequences,
   t.notMatch(out, /[\x1b\r\u202e]/, 'nothing that moves the cursor or reorders text reaches the terminal');
   t.match(out, /read_file\\x1b\[2K\\x0d\\u202eoper_eteled/);
 });
+
+t.test('base64 strings of the record\'s parsed body are printed decoded (a Gmail raw message)', async (t) => {
+  const raw = Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url');
+  const out = details(view({ body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { raw } } }));
+  t.match(out, /as the server reads it \(base64 strings decoded\):\n── \.raw: base64, decoded\nTo: drop@attacker\.example/);
+});
