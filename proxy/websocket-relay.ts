@@ -185,6 +185,8 @@ export interface RelayHooks {
   onMessage(message: RelayedMessage): Rejection | undefined;
   /** Charged with every frame to the upstream (its size on the wire, uncompressed). */
   meter?: EgressMeter;
+  /** Settles with a refusal when the tunnel must end from outside its messages (the agent's credentials were revoked). */
+  ended?: Promise<Rejection>;
 }
 
 /** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
@@ -285,6 +287,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
     };
     side(agent, upstream, 'upstream');
     side(upstream, agent, 'agent');
+    hooks.ended?.then(stop, () => undefined);
     upstream.resume();
   });
 }
