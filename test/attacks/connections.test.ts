@@ -9,11 +9,13 @@
 // WebSocket tunnels hold two descriptors each for as long as the upstream budgets allow: minutes,
 // or for ever), while another agent is served.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
 import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
+import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
 import { eventually, fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
 const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
@@ -121,4 +123,34 @@ t.test('one agent\'s requests an upstream never answers: past its open cap refus
     if (again !== 200) await new Promise((res) => setTimeout(res, 100));
   }
   t.equal(again, 200, 'once they ended, the agent is served again');
+});
+
+t.test('idle keep-alive connections to upstreams that never close them are bounded across hosts', async (t) => {
+  // Each upstream origin (host and port) keeps up to 256 idle connections for reuse; an upstream
+  // that never closes an idle one kept them all, for ever, and one agent reaches as many origins as
+  // names and ports its policy allows: the pools grew without bound, a descriptor each.
+  const perOrigin = 160;
+  const origins = await Promise.all([0, 1].map(async () => {
+    let open = 0;
+    // Answers once all the requests are in: each came on a connection of its own.
+    const waiting: http.ServerResponse[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      waiting.push(res);
+      if (waiting.length === perOrigin) for (const w of waiting.splice(0)) w.end('ok');
+    });
+    server.keepAliveTimeout = 0; // never closes an idle connection
+    server.on('connection', (s) => { open++; s.once('close', () => open--); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    return { port: (server.address() as net.AddressInfo).port, open: () => open };
+  }));
+  const b = await startTestAirlock(t, { allowPrivate: origins.map((o) => `127.0.0.1:${o.port}`) });
+  for (const o of origins) {
+    const statuses = await Promise.all(Array.from({ length: perOrigin }, () => viaProxy(b.port, `http://127.0.0.1:${o.port}/read`, { auth: b.auth }).then((r) => r.status)));
+    t.equal(statuses.filter((s) => s === 200).length, perOrigin, `${perOrigin} requests at once to one origin answered`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const idle = origins.reduce((n, o) => n + o.open(), 0);
+  t.ok(idle <= MAX_IDLE_UPSTREAM, `${idle} connections left open to the upstreams (at most ${MAX_IDLE_UPSTREAM})`);
 });
