@@ -89,6 +89,14 @@ function writtenSkeleton(raw: string): string {
   return m ? skeleton(raw.slice(m[0].length)) : '';
 }
 
+/** Open elements of a page the scan keeps (innermost first), and the slice it reads between checks. */
+const MAX_OPEN_ELEMENTS = 256;
+const MARKUP_SLICE = 4096;
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
 export class LinkScanner {
   private readonly links = new Set<string>();
   /**
@@ -164,7 +172,7 @@ export class LinkScanner {
     }
     this.chars += text.length;
     if (!text) return;
-    if (this.html) this.html.write(text);
+    if (this.html) this.writeMarkup(this.html, text);
     else if (this.jsonAsText) {
       this.jsonText += text;
       if (text.includes('\\')) this.startTokenizer();
@@ -177,6 +185,25 @@ export class LinkScanner {
         this.notJson();
       }
     } else this.scanText(text, true);
+  }
+
+  /**
+   * HTML or XML, in slices, keeping at most MAX_OPEN_ELEMENTS open elements. htmlparser2 grows its
+   * stack of open elements at the front (a copy of the whole stack per open tag) and searches it
+   * for every closing tag: 1 MiB of nested `<a>` or `<div>` held the event loop for seconds per
+   * 64 KiB. Links need no nesting: the innermost elements are kept, the outer ones forgotten (their
+   * closing tags are then ignored, as stray ones are).
+   */
+  private writeMarkup(html: Parser, text: string): void {
+    const state = html as unknown as { stack?: unknown; foreignContext?: unknown };
+    for (let i = 0; i < text.length;) {
+      let end = Math.min(text.length, i + MARKUP_SLICE);
+      if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end++; // a pair stays whole
+      html.write(text.slice(i, end));
+      i = end;
+      if (Array.isArray(state.stack) && state.stack.length > MAX_OPEN_ELEMENTS) state.stack.length = MAX_OPEN_ELEMENTS;
+      if (Array.isArray(state.foreignContext) && state.foreignContext.length > MAX_OPEN_ELEMENTS) state.foreignContext.length = MAX_OPEN_ELEMENTS;
+    }
   }
 
   /** Whether more input would be read. */
