@@ -92,6 +92,8 @@ function writtenSkeleton(raw: string): string {
 /** Open elements of a page the scan keeps (innermost first), and the slice it reads between checks. */
 const MAX_OPEN_ELEMENTS = 256;
 const MARKUP_SLICE = 4096;
+/** Link spellings normalized per answer, at most, for each link it may keep. */
+const NORMALIZED_PER_LINK = 4;
 
 function isHighSurrogate(c: number): boolean {
   return c >= 0xd800 && c <= 0xdbff;
@@ -127,6 +129,9 @@ export class LinkScanner {
   private baseSet = false;
   /** The skeleton of the page's <base href> as written, when it is absolute ('' otherwise). */
   private baseWritten = '';
+  /** Link spellings already added under the current base (a text URL is keyed apart), and how many were normalized. */
+  private readonly spellingsMet = new Set<string>();
+  private normalized = 0;
 
   constructor(private readonly format: LinkFormat, pageUrl: string, private readonly limits: LinkScanLimits = LINK_SCAN_LIMITS) {
     this.base = new URL(pageUrl);
@@ -147,6 +152,8 @@ export class LinkScanner {
     this.jsonAsText = false;
     this.links.clear();
     this.written.clear();
+    this.spellingsMet.clear();
+    this.normalized = 0;
     this.carry = '';
     const json = new Tokenizer({ separator: '' });
     json.onToken = ({ value }) => {
@@ -229,6 +236,17 @@ export class LinkScanner {
 
   private add(raw: string, base?: URL): void {
     if (raw.length > this.limits.urlChars) return;
+    // A spelling met again (under the same base) adds nothing new: not normalized again. Past
+    // NORMALIZED_PER_LINK × maxLinks normalizations the scan ends (a MiB of links that all normalize
+    // to one URL cost the event loop a second per answer); the links found so far are kept.
+    const key = base ? raw : `\u0000${raw}`;
+    if (this.spellingsMet.has(key)) return;
+    if (this.normalized >= NORMALIZED_PER_LINK * this.limits.maxLinks) {
+      this.done = true;
+      return;
+    }
+    this.normalized++;
+    this.spellingsMet.add(key);
     const url = normalizeLink(raw, base);
     if (!url || url.length > this.limits.urlChars) return;
     if (!this.links.has(url)) {
@@ -312,6 +330,7 @@ export class LinkScanner {
       this.baseSet = true;
       try {
         this.base = new URL(attribs.href, this.base);
+        for (const k of this.spellingsMet) if (!k.startsWith('\u0000')) this.spellingsMet.delete(k); // relative ones resolve anew
         this.baseWritten = writtenSkeleton(attribs.href);
       } catch {
         /* an unusable base: links stay relative to the page */

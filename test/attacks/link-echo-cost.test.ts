@@ -67,3 +67,18 @@ t.test('deeply nested elements in an HTML or XML answer are read in linear time'
   page.write(`${'<div>'.repeat(2000)}<a href="/deep">x</a>${'</div>'.repeat(2000)}<base href="http://other.test/"><a href="/after">y</a>`);
   t.same(page.end(), ['http://blog.test/deep', 'http://other.test/', 'http://other.test/after'], 'links under and after deep nesting (and the base they resolve against) are still found');
 });
+
+t.test('an answer of links that all normalize to one URL ends the scan after a bounded number of spellings', async (t) => {
+  // Each spelling is normalized as a request would be (two URL parses): a MiB of
+  // `http://u1@blog.test/p`, `http://u2@…` (one link in 20,000 spellings) or of one link repeated
+  // cost the event loop up to a second per answer. A spelling met again is not normalized again; past 4 per keepable link the
+  // scan ends with the links it found.
+  const spellings = Array.from({ length: 10_000 }, (_, i) => `<a href="http://u${i}@blog.test/p">${i}</a>`).join('');
+  const scan = new LinkScanner('html', 'http://blog.test/');
+  for (let i = 0; i < spellings.length && !scan.full; i += 65536) scan.write(spellings.slice(i, i + 65536));
+  t.ok(scan.full, 'the scan ended before the answer did');
+  t.same(scan.end(), ['http://blog.test/p'], 'with the link it found');
+  const same = new LinkScanner('html', 'http://blog.test/');
+  same.write(`${'<a href="http://blog.test/q">q</a>'.repeat(25_000)}<a href="http://blog.test/last">z</a>`);
+  t.same(same.end(), ['http://blog.test/q', 'http://blog.test/last'], 'one spelling repeated is read once: the link after it is still found');
+});
