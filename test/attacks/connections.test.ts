@@ -154,3 +154,17 @@ t.test('idle keep-alive connections to upstreams that never close them are bound
   const idle = origins.reduce((n, o) => n + o.open(), 0);
   t.ok(idle <= MAX_IDLE_UPSTREAM, `${idle} connections left open to the upstreams (at most ${MAX_IDLE_UPSTREAM})`);
 });
+
+t.test('certificates for new names are minted in turns: one agent\'s flood of CONNECTs to made-up names does not queue ahead of another', async (t) => {
+  // A CONNECT to a new name costs a certificate before any policy sees a request; 2,000 of them to
+  // made-up names from one agent queued ~10 s of work ahead of everyone (a neighbour's plain GET
+  // waited 8.5 s). Now certificates are minted two at a time, one per agent, agents taking turns.
+  const ca = a.airlock.ca;
+  const order: string[] = [];
+  const flood = Array.from({ length: 150 }, (_, i) => ca.contextFor(`h${i}.flood.example`, 'hostile').then(() => order.push('hostile')));
+  const calm = ca.contextFor('calm.example', 'calm').then(() => order.push('calm'));
+  await Promise.all([...flood, calm]);
+  const before = order.indexOf('calm');
+  t.ok(before <= 4, `the other agent's certificate was ready after ${before} of the flood's 150 (it waited for all of them)`);
+  t.equal(order.length, 151, 'every certificate was minted');
+});
