@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-// The `airlock` command. The sources are TypeScript and there is no build step to forget:
-// `airlock start`, the long-running proxy, runs from an esbuild bundle of its code (lib/bundle.js:
-// built on first use, rebuilt whenever a source it was built from changed), so that process carries
-// no TypeScript loader (tsx's runs on a thread of its own, ~33 MiB); every other command, short-lived,
-// loads the sources through tsx.
+// The `airlock` command. The sources are TypeScript and there is no build step to forget: every
+// command runs from an esbuild bundle of its code (lib/bundle.js: built on first use, rebuilt
+// whenever a source it was built from changed), so no process carries a TypeScript loader (tsx's
+// runs on a thread of its own, ~33 MiB, and costs most of a second to start). Each command is its
+// own chunk of the bundle, loaded only when it runs (cli/command-list.ts). Setup builds the bundle
+// (scripts/setup.js); a user who cannot write a stale one's cache runs the sources through tsx.
 //
 // Node runs with semi-spaces of 8 MiB (the young generation; V8's default grows them to 16 MiB on a
 // machine with this much memory): ~10–20 MiB less resident after load, at no CPU cost the benchmark
@@ -11,21 +12,20 @@
 // `node bin/airlock.js` runs with Node's defaults.
 import { pathToFileURL } from 'node:url';
 
-const argv = process.argv.slice(2);
-if (argv[0] === 'start') {
-  const { ensureBundle } = await import('../lib/bundle.js');
-  let bundle;
-  try {
-    bundle = ensureBundle({ entry: 'cli/start-entry.ts', name: 'airlock-start' });
-  } catch (err) {
+const { ensureBundle } = await import('../lib/bundle.js');
+let entry;
+try {
+  entry = pathToFileURL(ensureBundle({ entry: 'cli/main.ts', name: 'airlock-cli' }).file).href;
+} catch (err) {
+  // A user who may not write this install's cache (another user installed it, a read-only
+  // filesystem) and finds no current bundle there runs the sources through tsx instead.
+  if (!/\b(EACCES|EPERM|EROFS)\b/.test(err.message)) {
     process.stderr.write(`airlock: ${err.message}\n`);
     process.exit(1);
   }
-  const { main } = await import(pathToFileURL(bundle.file).href);
-  process.exitCode = await main(argv);
-} else {
   const { register } = await import('tsx/esm/api');
   register();
-  const { main } = await import('../cli/main.ts');
-  process.exitCode = await main(argv);
+  entry = new URL('../cli/main.ts', import.meta.url).href;
 }
+const { main } = await import(entry);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,10 +1,9 @@
-// The `airlock` command. Each command lives in cli/commands/<name>.ts and exports
-// `register(program)`; this file discovers them, so adding a command is adding one file.
+// The `airlock` command: the program, its commands (cli/command-list.ts) and how errors reach the user.
 import fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { terminalText } from '../lib/text.ts';
-
-const commandsDir = new URL('./commands/', import.meta.url);
+import { commands, type Registration } from './command-list.ts';
+import { CliError } from './errors.ts';
 
 /** The version in package.json (one place). */
 export function airlockVersion(): string {
@@ -28,40 +27,25 @@ function guardClosedPipes(): void {
   }
 }
 
-/**
- * The command files to load: only `<name>.ts` when the first argument names one (each command
- * pulls in its part of the tree, so loading all of them costs about a second per invocation);
- * every file for help, flags and anything else.
- */
-async function loadRegistrations(first?: string): Promise<Array<(program: Command) => void>> {
-  const all = fs.readdirSync(commandsDir).filter((f) => f.endsWith('.ts')).sort();
-  const own = first && /^[a-z][a-z-]*$/.test(first) ? all.filter((f) => f === `${first}.ts`) : [];
-  const files = own.length ? own : all;
-  const mods = await Promise.all(files.map((f) => import(new URL(f, commandsDir).href) as Promise<{ register?: (p: Command) => void }>));
-  return mods.flatMap((m) => (m.register ? [m.register] : []));
+/** The commands to load: only the one the first argument names, or every one for help, flags and anything else. */
+async function loadRegistrations(first?: string): Promise<Registration[]> {
+  const own = first !== undefined && Object.hasOwn(commands, first) ? [commands[first]!] : Object.values(commands);
+  return (await Promise.all(own.map((load) => load()))).map((m) => m.register);
 }
 
-/** Errors a command throws for the user: printed as one line, exit code 1 unless given. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
-/** `registrations`: the commands to offer, given instead of discovered (a bundle cannot discover files). */
-export async function buildProgram(first?: string, registrations?: Array<(program: Command) => void>): Promise<Command> {
+export async function buildProgram(first?: string): Promise<Command> {
   const program = new Command('airlock')
     .description('Policy-as-code security gateway for autonomous AI agents')
     .version(airlockVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of registrations ?? (await loadRegistrations(first))) register(program);
+  for (const register of await loadRegistrations(first)) register(program);
   return program;
 }
 
-export async function main(argv: string[], registrations?: Array<(program: Command) => void>): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   guardClosedPipes();
-  const program = await buildProgram(argv[0], registrations);
+  const program = await buildProgram(argv[0]);
   if (argv.length === 0) {
     program.outputHelp();
     return 0;

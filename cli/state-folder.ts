@@ -4,7 +4,7 @@
 // Airlock running on another folder will not see what it writes.
 import fs from 'node:fs';
 import { ensureHome, resolveHome } from '../state/home.ts';
-import { CliError } from './main.ts';
+import { CliError } from './errors.ts';
 
 /** The state folder, which must exist (unless a shared store, AIRLOCK_STORE, holds the state). */
 export function existingHome(flag?: string): string {

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { airlockRunning, readRuntimeInfo } from '../runtime/running.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { resolveHome, stateFile } from '../state/home.ts';
-import { CliError } from './main.ts';
+import { CliError } from './errors.ts';
 
 /** The studio's base URL: --studio, AIRLOCK_STUDIO, the config file's `studio`, or the default. */
 export function studioUrl(home: string, flag?: string): string {

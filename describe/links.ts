@@ -397,10 +397,23 @@ function percentDecoded(s: string, layers = 3): string {
 /**
  * Letters and digits of a text, case-folded, compatibility-normalized, after its escapes are undone.
  * Folded through upper case (lower, upper, lower) so that a server that upper-cases what it echoes
- * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters.
+ * (`ß` → `SS`, `ᾀ` → `ἈΙ`) or lower-cases it (`ẞ` → `ß`) leaves the same letters. (A server that
+ * folds accents or numerals away is met on the request's side: `requestSkeletons`.)
  */
 export function skeleton(text: string): string {
   return percentDecoded(text).normalize('NFKC').toLowerCase().toUpperCase().toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+}
+
+/**
+ * A decimal digit of any script as its ASCII digit (`٣`, `३`, `๓` → `3`), as a server that
+ * normalizes numerals writes it back. Unicode encodes each script's digits 0 to 9 in one
+ * contiguous run, so a digit's value is its distance from the run's start.
+ */
+function asciiDigit(d: string): string {
+  const cp = d.codePointAt(0)!;
+  let back = 0;
+  while (back < 40 && /\p{Nd}/u.test(String.fromCodePoint(cp - back - 1))) back++;
+  return String(back % 10);
 }
 
 /** A normalized link's skeleton without its scheme: Unicode host, port, path and query. */
@@ -437,6 +450,9 @@ const schemeRelativeInRequest = /(?:^|[^:/\\])([/\\]{2}[^\s"'<>`{}|^\u0000-\u001
 
 /** JSON or form strings of a request read one by one for the echo check, at most. */
 const MAX_WALKED_STRINGS = 20_000;
+
+/** Characters of a request's texts beyond ASCII read in their folded forms for the echo check, at most. */
+const MAX_FOLDED_CHARS = 128 * 1024;
 
 /** How many absolute URLs of a request are normalized for the echo check (each costs a URL parse). */
 const MAX_REQUEST_URLS = 2000;
@@ -537,6 +553,13 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
     if (n !== 'host') {
       texts.push(`${name} ${value}`);
       raw.push(Buffer.from(`${name} ${value}`, 'latin1'));
+      // Basic credentials (RFC 7617) are base64 the server undoes: a page that greets its user shows them.
+      const basic = /^\s*basic\s+([A-Za-z0-9+/_-]+=*)\s*$/i.exec(value);
+      if (basic) {
+        const credentials = Buffer.from(basic[1]!, 'base64');
+        texts.push(credentials.toString('utf8'));
+        raw.push(credentials);
+      }
     }
   }
   // The raw bytes are the text only when uncompressed UTF-8. Otherwise what was parsed must be the
@@ -579,6 +602,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   const hosts = new Set<string>();
   let tooManyUrls = false;
   let urls = 0;
+  const unicodeViews: string[] = [];
   for (const text of texts) {
     const plain = percentDecoded(text);
     const views = [plain];
@@ -588,6 +612,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
     for (const view of views) {
       const k = skeleton(view);
       if (k) out.push(k);
+      if (k && /[^\x00-\x7f]/.test(view)) unicodeViews.push(view); // read folded too, below
       urlInRequest.lastIndex = 0;
       let m: RegExpExecArray | null;
       const found: string[] = [];
@@ -632,6 +657,23 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
         }
       }
     }
+  }
+  // Texts with letters or digits beyond ASCII, read as a server may have folded them before echoing
+  // (search engines fold queries): accents dropped (`é` → `e`, and `ῳ` → `ω`, whose mark would
+  // case-fold to a letter), numerals of any script as ASCII digits (`٣` → `3`), and what is not
+  // ASCII dropped, decomposed first or not, as a server that "slugifies" does (`encode('ascii',
+  // 'ignore')`: `SEC中RET`, `SECéRET` → `SECRET`). Each reading is taken of all of them at once (a
+  // link matching within one text matches within the whole; matching across two is only more
+  // cautious). They cost a few passes over the text, on the event loop: past a bound (far beyond a
+  // search query) the answer records no link at all (fails closed), as past the URL bounds.
+  const unicodeChars = unicodeViews.reduce((n, v) => n + v.length, 0);
+  if (unicodeChars > MAX_FOLDED_CHARS) tooManyUrls = true;
+  else if (unicodeViews.length) {
+    const all = percentDecoded(unicodeViews.join('\n'));
+    const decomposed = all.normalize('NFKD');
+    const ascii = (t: string): string => t.replace(/[^\x00-\x7f]+/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '');
+    const digits = (k: string): string => k.replace(/(?![0-9])\p{Nd}/gu, asciiDigit);
+    out.push(digits(skeleton(decomposed.replace(/\p{M}/gu, ''))), digits(skeleton(all)), ascii(decomposed), ascii(all));
   }
   const result: RequestSkeletons = out.filter(Boolean);
   result.urls = carried;

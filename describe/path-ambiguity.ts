@@ -84,6 +84,22 @@ export function pathAmbiguity(rawPath: string): string | undefined {
   return undefined;
 }
 
+/** Headers some servers take the path from instead of the request line (CGI spells them with `_`). */
+export const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);
+
+/**
+ * A header naming another path than the request line's: IIS URL Rewrite, older Symfony and Zend
+ * run the path an `X-Original-URL` or `X-Rewrite-URL` names, so `GET /public` with
+ * `X-Original-URL: /admin` is `/admin` to them. Undefined when the request carries none.
+ */
+export function pathHeaderAmbiguity(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase().replaceAll('_', '-');
+    if (pathRewriteHeaders.has(name)) return `an ${rawHeaders[i]!.slice(0, 40)} header (IIS URL Rewrite, older Symfony and Zend run the path it names instead of the request line's)`;
+  }
+  return undefined;
+}
+
 /** Unreserved characters (RFC 3986 §2.3): an escape of one of them means the character itself. */
 const unreserved = /[A-Za-z0-9\-._~]/;
 

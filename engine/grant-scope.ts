@@ -8,6 +8,7 @@
 // request only when every item of that request's scope is among the grant's.
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
+import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 
 /**
  * An SQL statement's items: its kind and tables, and each function it calls that is not proven
@@ -152,8 +153,6 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  */
 const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?']);
 
-/** Headers some servers take the path from instead of the request line. */
-const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);
 
 export function opaqueScope(scope: readonly string[]): string[] {
   return scope.filter((i) => opaqueItems.has(i));

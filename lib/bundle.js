@@ -75,6 +75,7 @@ export function keepBundle(bundle) {
     const tmp = fs.mkdtempSync(`${bundle.dir.replace(/-[0-9a-f]{16}$/, '')}.tmp-`);
     try {
       for (const [f, content] of files) fs.writeFileSync(path.join(tmp, f), content);
+      fs.chmodSync(tmp, 0o755);
       fs.renameSync(tmp, bundle.dir);
     } catch (err) {
       if (!fs.existsSync(bundle.file)) throw err;
@@ -185,6 +186,8 @@ async function build({ root, entry, name }) {
       plugins: [plugin],
     });
     if (result.errors.length) throw result;
+    // mkdtemp makes the folder private; a bundle is read by every user who runs this install, like node_modules.
+    fs.chmodSync(tmp, 0o755);
     const key = keyOf(root, [...seen.keys()], (rel) => seen.get(rel) ?? readIfThere(path.join(root, rel)));
     // The folder is named by the key, so one that exists holds this very bundle: keep it.
     const final = `${name}-${key.slice(0, 16)}`;

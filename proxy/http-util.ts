@@ -112,3 +112,37 @@ export function formatAuthority(a: Authority, scheme: string): string {
   const host = a.hostname.includes(':') ? `[${a.hostname}]` : a.hostname;
   return a.port === defaultPort[scheme] ? host : `${host}:${a.port}`;
 }
+
+/**
+ * A forwarding header naming another host than the request's: frameworks that trust them (Express
+ * with `trust proxy`, Django's USE_X_FORWARDED_HOST, Symfony and Spring behind a proxy) take the
+ * host from `X-Forwarded-Host` or `Forwarded: host=`, so a request the policy allowed for
+ * allowed.example is served as admin.example by a server hosting both. Undefined when every such
+ * header names the request's own host (a port, when given, included).
+ */
+export function otherForwardedHost(rawHeaders: readonly string[], target: Authority, scheme: string): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase().replaceAll('_', '-');
+    const value = rawHeaders[i + 1]!;
+    let hosts: string[];
+    if (name === 'x-forwarded-host') hosts = value.split(',');
+    else if (name === 'forwarded') {
+      hosts = [];
+      for (const element of value.split(',')) {
+        for (const pair of element.split(';')) {
+          const eq = pair.indexOf('=');
+          if (eq > 0 && pair.slice(0, eq).trim().toLowerCase() === 'host') hosts.push(pair.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+        }
+      }
+    } else continue;
+    for (const raw of hosts) {
+      const h = raw.trim();
+      const a = parseAuthority(h, scheme);
+      const explicitPort = /:\d+$/.test(h);
+      if (!a || a.hostname !== target.hostname || (explicitPort && a.port !== target.port)) {
+        return `${rawHeaders[i]!.slice(0, 40)} names ${JSON.stringify(h.slice(0, 80))}, another host than the request's ${formatAuthority(target, scheme)} (servers that trust forwarding headers serve that host)`;
+      }
+    }
+  }
+  return undefined;
+}

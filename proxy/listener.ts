@@ -129,7 +129,23 @@ export class ProxyServer {
     server.requestTimeout = t.requestMs;
     server.keepAliveTimeout = t.keepAliveMs;
     server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => clientError(err, socket));
+    // An expectation other than 100-continue: Node would answer a bare 417 itself, unrecorded.
+    server.on('checkExpectation', (req: http.IncomingMessage, res: http.ServerResponse) => this.unmetExpectation(req, res));
     return server;
+  }
+
+  /** A request whose Expect the proxy cannot meet (RFC 9110 §10.1.1): 417 problem+json, recorded, nothing forwarded. */
+  private unmetExpectation(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.busy(req, res);
+    res.on('error', () => undefined);
+    const tunnel = this.tunnels.get(req.socket);
+    const r: Refusal = { status: 417, type: 'expectation-failed', title: 'Expectation failed', detail: 'Airlock meets no expectation but 100-continue (RFC 9110 §10.1.1); the request was not forwarded', outcome: 'rejected' };
+    const id = crypto.randomUUID();
+    sendRejection(res, r, id, undefined, !req.complete);
+    this.pipeline.append({
+      time: new Date().toISOString(), id, ...(tunnel ? { agent: tunnel.agent.id } : {}), method: req.method ?? '', url: loggableTarget(req.url),
+      outcome: r.outcome, status: r.status, detail: r.detail,
+    });
   }
 
   /** A front listener (TCP or Unix socket) speaking the proxy protocol. */

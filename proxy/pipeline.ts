@@ -15,7 +15,7 @@
 import net from 'node:net';
 import type { AgentInfo, RequestDescription } from '../describe/types.ts';
 import { DescribeError, describeRequestLoaded, type PlaceholderFinder, type RawRequest } from '../describe/describe.ts';
-import { pathAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
+import { pathAmbiguity, pathHeaderAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
 import { trimTrailing } from '../lib/text.ts';
@@ -26,7 +26,7 @@ import { AgentBusyError, AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
@@ -225,10 +225,18 @@ export class Pipeline {
     if (decision.action === 'deny') return { ...denial(decision), ...(decision.rule ? { rule: decision.rule } : {}) };
     // The path as sent (shapes the URL parser would erase) and as it will be forwarded (shapes the
     // normalization could create, such as %25%41 becoming %25A).
-    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(x.head.url ?? '')) ?? pathAmbiguity(described.request.path);
+    // Also a header naming another path, unless a human is asked (the approval card names the path
+    // the server runs) or the decision forwards none of the agent's headers.
+    const ambiguous = decision.raw_path === true ? undefined : pathAmbiguity(rawPathOf(x.head.url ?? '')) ?? pathAmbiguity(described.request.path)
+      ?? (decision.action !== 'allow' || (decision.bare_headers === true && !x.upgrade) ? undefined : pathHeaderAmbiguity(x.head.rawHeaders));
     if (ambiguous) {
       return { ...refusals.bad(`the request path can mean two things: it holds ${ambiguous}. Airlock refuses it so the policy and the upstream read the same path (a policy accepts such paths for a host with raw_path: true)`), ...(decision.rule ? { rule: decision.rule } : {}) };
     }
+    // The same for the host: a forwarding header naming another one, on a request no human looks at.
+    const otherHost = decision.action !== 'allow' || (decision.bare_headers === true && !x.upgrade)
+      ? undefined
+      : otherForwardedHost(x.head.rawHeaders, { hostname: described.request.host, port: described.request.port }, described.request.scheme);
+    if (otherHost) return { ...refusals.misdirected(`the request names two hosts: ${otherHost}; send it to that host, or without the header`), ...(decision.rule ? { rule: decision.rule } : {}) };
     return undefined;
   }
 

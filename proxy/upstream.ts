@@ -71,10 +71,8 @@ export class Upstream {
     const { outgoing } = x.context!;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
-    const headers = outgoing.headers.filter(([k]) => k.toLowerCase() !== 'host');
-    if (outgoing.bodyTransforms.length) {
-      for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'content-length') headers.splice(i, 1);
-    }
+    const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
+    headers.push(...bodyFraming(x));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
       host: x.dial!.address,
@@ -83,8 +81,9 @@ export class Upstream {
       path: url.pathname + url.search,
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
-      // A new connection, closed after the exchange, for a request that waited; a pooled one otherwise.
-      agent: outgoing.freshConnection
+      // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
+      // request that waited or a body an origin could read as a request; a pooled one otherwise.
+      agent: outgoing.freshConnection || readableAsRequest(x.body.captured)
         ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
         : tlsUpstream ? this.httpsAgent : this.httpAgent,
     };
@@ -179,6 +178,19 @@ class HttpForward {
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') return false;
     if (this.x.body.truncated || this.ctx.outgoing.bodyTransforms.length) return false;
     return REPEATABLE.has(this.ctx.outgoing.method.toUpperCase());
+  }
+
+  /**
+   * A second attempt sends the whole request again: its bytes leave again and are charged to the
+   * byte budgets like any (the decision paid for the first attempt, head and body; the upstream
+   * may well have read it before resetting). An empty bucket stops it as a limit.
+   */
+  private chargeAgain(): Refusal | undefined {
+    const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
+    if (!meter) return undefined;
+    // A new meter counts the body the decision paid for as covered: that was the first attempt's.
+    meter(this.ctx.description.request.body.size);
+    return meter(this.ctx.description.request.egress_bytes);
   }
 
   /** Request body: the captured prefix, then (when truncated) the rest straight from the agent. */
@@ -381,7 +393,9 @@ class HttpForward {
     if (err instanceof StreamStop) return this.stopped(err.rejection);
     if (!timedOut && this.retryable(err)) {
       this.retried = true;
-      this.ctx.audit.upstream_retry = 'a reused connection was reset before any answer; sent again on a new one';
+      const limited = this.chargeAgain();
+      this.ctx.audit.upstream_retry = `a reused connection was reset before any answer; ${limited ? 'not sent again: a byte budget cannot pay for a second copy' : 'sent again on a new one'}`;
+      if (limited) return this.stopped(limited);
       const stale = this.upReq;
       this.send();
       stale.destroy();
@@ -409,6 +423,54 @@ class HttpForward {
     this.done(r.outcome);
   }
 }
+
+/**
+ * The framing header of the body Airlock sends, set from that body, never left to the agent's
+ * headers nor to Node's defaults: Node's client sends the body of a GET, HEAD, DELETE or OPTIONS
+ * that has no Content-Length (the agent sent it chunked; `Transfer-Encoding` is hop-by-hop and
+ * dropped) unframed after the head, and the upstream reads those bytes as a second request nobody
+ * decided. A body held whole goes with its length; one streamed through as the agent sends it,
+ * with the length the agent declared (its parser read exactly that many bytes) or else chunked,
+ * as is a body a stage may change on its way.
+ */
+function bodyFraming(x: Exchange): Array<[string, string]> {
+  const { body } = x;
+  const streamed = body.truncated || x.context!.outgoing.bodyTransforms.length > 0;
+  const declared = x.head.headers['content-length'];
+  if (!streamed) {
+    if (body.captured.length) return [['Content-Length', String(body.captured.length)]];
+    return declared === undefined ? [] : [['Content-Length', '0']];
+  }
+  // Without leading zeros: a parser reading the number with strtol's base 0 takes "010" as octal.
+  if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared.replace(/^0+(?=\d)/, '')]];
+  return [['Transfer-Encoding', 'chunked']];
+}
+
+/**
+ * A body an origin could read as a request of its own: past blank bytes, it starts with a word and
+ * a blank (`GET /admin HTTP/1.1`, or HTTP/0.9's `GET /admin`). A server that answers without
+ * reading a body it did not want (Python's http.server, a route that ignores the body: "CL.0"
+ * desync) reads its next request where that body starts, on the same connection: a request nobody
+ * decided. Such a body goes on a connection of its own with `Connection: close`, so the server
+ * reads nothing after it (a pooled connection would be pooled again if the server answered
+ * keep-alive anyway). The first KiB is looked at; a body still blank or still in its first word
+ * there counts as one (a body that is one word only garbles the next request line).
+ */
+export function readableAsRequest(body: Buffer): boolean {
+  const n = Math.min(body.length, 1024);
+  let i = 0;
+  while (i < n && (body[i] === 0x20 || (body[i]! >= 0x09 && body[i]! <= 0x0d))) i++;
+  if (i === n) return n > 0 && n < body.length;
+  const c = body[i]! | 0x20;
+  if (c < 0x61 || c > 0x7a) return false;
+  while (i < n && tokenByte[body[i]!]) i++;
+  if (i === n) return n < body.length;
+  return body[i] === 0x20 || body[i] === 0x09;
+}
+
+/** RFC 9110 token characters (a method is one). */
+const tokenByte = new Uint8Array(256);
+for (const ch of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") tokenByte[ch.charCodeAt(0)] = 1;
 
 /** Methods a client may send again after a connection failure (idempotent and without side effects a repeat adds). */
 const REPEATABLE = new Set(['GET', 'HEAD', 'OPTIONS']);

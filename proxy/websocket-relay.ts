@@ -226,6 +226,8 @@ export interface RelayHooks {
   meter?: EgressMeter;
   /** The budget of unfinished messages the tunnel's bytes count against, and whose they are. */
   partial?: { messages: PartialMessages; agent: string };
+  /** Settles with a refusal when the tunnel must end from outside its messages (the agent's credentials were revoked). */
+  ended?: Promise<Rejection>;
 }
 
 /** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
@@ -368,6 +370,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
     };
     side(agent, upstream, 'upstream');
     side(upstream, agent, 'agent');
+    hooks.ended?.then(stop, () => undefined);
     upstream.resume();
   });
 }

@@ -43,9 +43,35 @@ response_labels contains label if {
 
 response_labels contains label if {
 	input.service.effect != "read"
-	input.service.name in object.get(label_config, "write_answers", [])
+	write_answers_listed
 	some label, patterns in object.get(label_config, ["services", input.service.name], {})
 	operation_listed(patterns, input.service.operation)
+	not label_waived(label)
+}
+
+write_answers_listed if input.service.name in object.get(label_config, "write_answers", [])
+
+# An entry "service:operation-glob" names single writes whose answer is the object they change,
+# as others wrote it: GitHub answers closing or assigning an issue, or editing a pull request's
+# title, with the whole issue or pull request (its body and title by their author).
+write_answers_listed if {
+	some entry in object.get(label_config, "write_answers", [])
+	is_string(entry)
+	parts := split(entry, ":")
+	count(parts) == 2
+	parts[0] == input.service.name
+	glob.match(parts[1], ["."], input.service.operation)
+}
+
+# A write to a route Airlock does not name answers with content nobody described (OpenAI's
+# `POST /v1/responses/{id}/cancel` returns the response, web search results included; a GitHub
+# route the tables lack may return the issue or comment it changed): once a human lets it through,
+# it brings what the service's unnamed reads bring.
+response_labels contains label if {
+	input.service.effect != "read"
+	input.service.operation == "unknown"
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "unknown")
 	not label_waived(label)
 }
 
@@ -115,7 +141,27 @@ operation_listed_by(false, patterns, op) if {
 	glob.match(p, ["."], op)
 }
 
-label_waived("untrusted") if github_repo_listed("owned_repos")
+label_waived("untrusted") if {
+	github_repo_listed("owned_repos")
+	not github_names_another_owner
+}
+
+# A comparison whose base or head names another owner's fork (`main...attacker:branch`,
+# `attacker:repo:branch`) returns that fork's commits and patches: content a repository others own
+# holds, whatever repository the path names.
+github_names_another_owner if {
+	input.service.operation == "repos.compare_commits"
+	some side in regex.split(`\.\.\.?`, object.get(input.service.params, "basehead", ""))
+	contains(side, ":")
+	lower(split(side, ":")[0]) != lower(input.service.params.owner)
+}
+
+# Slack's token checks answer with the token's own identity, which nobody else writes; every
+# other Slack read (a namespace Slack adds later included) carries what members wrote.
+label_waived("untrusted") if {
+	input.service.name == "slack"
+	input.service.operation in {"auth.test", "api.test"}
+}
 
 label_waived("private") if github_repo_listed("public_repos")
 
@@ -155,12 +201,15 @@ response_labels contains label if {
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
-# A model call that has the provider search the files stored with it (OpenAI's file_search tool)
-# brings what those files hold: the labels the service lists for searching a vector store.
+# A model call that brings content stored at the provider into the model's context answers with it
+# (asked to, the model repeats it): a file by id, an earlier response or its items, a stored
+# conversation, the files the file_search tool searches. params.stored_reads names the reads that
+# return that content (files.content, responses.retrieve, conversations.retrieve,
+# vector_stores.search …): the call brings the labels the service lists for them.
 response_labels contains label if {
-	"file_search" in object.get(input, ["service", "params", "tool_types"], [])
+	some op in object.get(input, ["service", "params", "stored_reads"], [])
 	some label, patterns in object.get(label_config, ["services", input.service.name], {})
-	operation_listed(patterns, "vector_stores.search")
+	operation_listed(patterns, op)
 }
 
 # SQL anywhere reads your database.
@@ -178,24 +227,44 @@ response_labels contains label if {
 }
 
 # Plain hosts (no service): the first labels.hosts entry naming the host, else labels.presets
-# for package registries, else labels.other_hosts (web pages: "untrusted").
-matching_host_labels := [ls | some p, ls in object.get(label_config, "hosts", {}); host_matches(p, host)]
+# for package registries, else labels.other_hosts (web pages: "untrusted"). Whatever the body: a
+# JSON-RPC body (an MCP read, which mcp.read lets through to any allowed host) to a host that is
+# no configured MCP server is answered by that host as any request is.
+#   The most specific entry wins: the host itself, else the longest "*." pattern that matches (an
+#   object's keys have no order a user wrote, and `{"*.acme.dev": [], "wiki.acme.dev": ["untrusted"]}`
+#   means the wiki, which anyone edits, is untrusted).
+host_label_entries := object.get(label_config, "hosts", {})
+
+matching_host_labels := [ls] if {
+	ls := host_label_entries[host]
+} else := [host_label_entries[p]] if {
+	wild := [q | some q, _ in host_label_entries; startswith(q, "*."); host_matches(q, host)]
+	count(wild) > 0
+	longest := max([count(q) | some q in wild])
+	some p in wild
+	count(p) == longest
+} else := []
+
+host_labels_apply if {
+	not input.service
+	not mcp_host_allowed
+}
 
 response_labels contains label if {
-	plain_host_request
+	host_labels_apply
 	count(matching_host_labels) > 0
 	some label in matching_host_labels[0]
 }
 
 response_labels contains label if {
-	plain_host_request
+	host_labels_apply
 	count(matching_host_labels) == 0
 	preset_host_request
 	some label in object.get(label_config, "presets", ["untrusted"])
 }
 
 response_labels contains label if {
-	plain_host_request
+	host_labels_apply
 	count(matching_host_labels) == 0
 	not preset_host_request
 	not mcp_server

@@ -24,7 +24,7 @@ if (fs.existsSync(studioBuild)) {
 }
 
 const { ensureBundle } = await import('../lib/bundle.js');
-for (const [entry, name] of [['cli/start-entry.ts', 'airlock-start'], ['engine/eval-worker-main.ts', 'eval-worker']]) {
+for (const [entry, name] of [['cli/main.ts', 'airlock-cli'], ['engine/eval-worker-main.ts', 'eval-worker']]) {
   try {
     ensureBundle({ entry, name });
   } catch (err) {
@@ -32,4 +32,4 @@ for (const [entry, name] of [['cli/start-entry.ts', 'airlock-start'], ['engine/e
     process.exit(1);
   }
 }
-console.log('airlock: bundles of `airlock start` and the evaluation threads ready');
+console.log('airlock: bundles of the `airlock` commands and the evaluation threads ready');

@@ -3,7 +3,7 @@ import { AgentError, AgentStore } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
 import { defaultConfig, parseHostPort, resolveConfig } from '../../runtime/config.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { existingHome, homeForWriting } from '../state-folder.ts';
 import type { PgAgents } from '../../state/postgres/agents.ts';
 import { sharedAgents, sharedStoreUrl } from '../../runtime/cli-stores.ts';

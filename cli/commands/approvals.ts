@@ -15,7 +15,7 @@ import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { TotpStore } from '../../state/totp.ts';
 import { checkWebhookUrl, displayUrl } from '../../state/webhook.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
 type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { compilePolicy, PolicyCompileError } from '../../engine/compile.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 export function register(program: Command): void {
   program

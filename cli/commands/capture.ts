@@ -11,7 +11,7 @@ import { descriptionProblem, openPolicy, parseTimeFlag } from '../../offline/rep
 import { resolveHome } from '../../state/home.ts';
 import { expectationOf } from '../../offline/traffic-tests.ts';
 import type { RequestDescription } from '../../describe/types.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 interface ExportFlags {
   since?: string;

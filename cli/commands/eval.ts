@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 export function register(program: Command): void {
   program

@@ -7,7 +7,7 @@ import { PolicyEngine } from '../../engine/engine.ts';
 import { ExplainError, explainDecision, formatExplanation } from '../../engine/explain.ts';
 import { loadTrafficTests, parseTrafficTests, prepareCase, prepareCases, TrafficTestFormatError, type TrafficTestFile } from '../../offline/traffic-tests.ts';
 import type { RequestDescription } from '../../describe/types.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readBuckets, type BucketView } from '../../state/ratelimit.ts';
 import { StateFileError } from '../../state/document.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
 function table(buckets: BucketView[]): string {

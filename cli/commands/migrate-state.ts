@@ -23,7 +23,7 @@ import { PgSessions } from '../../state/postgres/sessions.ts';
 import { JournalSessionStore } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 import type { SecretRecord } from '../../state/secrets/store.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 /** Text for a column PostgreSQL's `text` accepts (it refuses U+0000; the line keeps what was written). */
 const columnText = (v: string): string => v.replaceAll('\u0000', '\ufffd');

@@ -5,7 +5,7 @@ import { sharedStoreUrl } from '../../runtime/cli-stores.ts';
 import { openStateStore } from '../../runtime/shared-services.ts';
 import { resolveHome } from '../../state/home.ts';
 import { displayDbUrl, isPostgresUrl } from '../../state/postgres/db.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 function storeUrl(flag: string | undefined, home: string | undefined): string {
   const url = flag ?? sharedStoreUrl(resolveHome(home));

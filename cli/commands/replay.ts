@@ -14,7 +14,7 @@ import {
   type ChangedRow, type ReplayOptions, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
 } from '../../offline/replay.ts';
 import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { sharedState } from '../../runtime/cli-stores.ts';
 import { auditLines } from '../../state/postgres/audit.ts';
 import { displayDbUrl, isPostgresUrl } from '../../state/postgres/db.ts';

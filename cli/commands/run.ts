@@ -17,7 +17,7 @@ import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.t
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
 import { stateFile } from '../../state/home.ts';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { listPolicyFiles } from '../../engine/compile.ts';
 import { resolveConfig } from '../../runtime/config.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { existingHome, homeForWriting } from '../state-folder.ts';
 import { sharedSecrets, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 

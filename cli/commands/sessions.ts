@@ -10,7 +10,7 @@ import { PgSessions } from '../../state/postgres/sessions.ts';
 import type { AgentSessions, AuditTrail } from '../../state/stores.ts';
 import { StateFileError } from '../../state/document.ts';
 import { clearLabelAudited, JournalSessionStore, resetAudited, SessionError, type SessionRecord, type SessionSummary } from '../../state/sessions.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
 async function offline<T>(home: string, fn: (store: AgentSessions, audit: AuditTrail) => Promise<T>): Promise<T> {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { StateFileError } from '../../state/document.ts';
 import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { lineBatcher } from '../line-batch.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { runPolicyTests } from '../../offline/policy-tests.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 
 export { formatCaseFailure, runRegoTests, type RegoTestOutcome } from '../../offline/policy-tests.ts';
 

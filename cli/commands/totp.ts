@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { StateFileError } from '../../state/document.ts';
 import { existingHome, homeForWriting } from '../state-folder.ts';
 import { TotpError, TotpStore } from '../../state/totp.ts';
-import { CliError } from '../main.ts';
+import { CliError } from '../errors.ts';
 import { sharedSecrets, sharedState, sharedStoreUrl } from '../../runtime/cli-stores.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
 

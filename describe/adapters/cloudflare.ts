@@ -62,7 +62,15 @@ const routes: RouteSpec[] = [
   { route: 'POST|PUT|DELETE /user/tokens/{path+}', operation: 'user.tokens.edit', effect: 'admin' },
   { route: 'POST /user/tokens', operation: 'user.tokens.create', effect: 'admin' },
   { route: 'GET /user/tokens/verify', operation: 'user.tokens.verify', effect: 'read' },
+  // Browser Rendering and URL Scanner have Cloudflare open the URL the body names (a page's
+  // content, markdown, screenshot, links; a scan) from outside Airlock: whatever the URL carries
+  // reaches its host, and the answer (or the scan's result) is that page. A send, as a fetch
+  // tool given to a model provider is (`remote_tools`).
+  { route: `POST ${A}/browser-rendering/{path+}`, operation: 'browser_rendering.fetch', effect: 'send' },
+  { route: `POST ${A}/urlscanner/{path+}`, operation: 'url_scanner.scan', effect: 'send' },
 ];
+
+const remoteFetchers: Record<string, string> = { 'browser_rendering.fetch': 'browser_rendering', 'url_scanner.scan': 'url_scanner' };
 
 const table = new RouteTable(routes);
 
@@ -103,6 +111,8 @@ export const cloudflare: ServiceAdapter = {
     const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
     const info = fromTable('cloudflare', table, request, segs);
     if (info.operation === 'unknown') info.effect = unknownRouteEffect(segs, info.effect);
+    const fetcher = remoteFetchers[info.operation];
+    if (fetcher) info.params.remote_tools = [fetcher];
     return info;
   },
   sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromBody(request, { keys: ['sql'], dialect: 'sqlite' }) : undefined),

@@ -301,7 +301,10 @@ function namingRepository(info: ServiceInfo, request: RequestInfo): ServiceInfo 
 
 export const github: ServiceAdapter = {
   name: 'github',
-  hosts: hostIs('api.github.com', 'github.com', 'uploads.github.com', 'raw.githubusercontent.com', 'codeload.github.com', 'objects.githubusercontent.com'),
+  hosts: hostIs(
+    'api.github.com', 'github.com', 'uploads.github.com', 'raw.githubusercontent.com', 'codeload.github.com', 'objects.githubusercontent.com',
+    'gist.githubusercontent.com', 'media.githubusercontent.com', 'release-assets.githubusercontent.com', 'private-user-images.githubusercontent.com',
+  ),
   graphqlEndpoint: isGraphql,
   describe(request, graphql) {
     return namingRepository(describeGithub(request, graphql), request);
@@ -321,7 +324,7 @@ function describeGithub(request: RequestInfo, graphql?: GraphqlRequest): Service
     case 'github.com':
       return gitSmartHttp('github', request) ?? unknownOperation('github', request);
     default:
-      // Raw file and archive hosts only serve downloads.
+      // Raw file, gist, archive, asset and attachment hosts only serve downloads.
       return unknownOperation('github', request);
   }
 }

