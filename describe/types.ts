@@ -194,7 +194,8 @@ export interface Grant {
   scope?: string[];
   /**
    * Where the approved request acted — its repository, channel, table, project … (engine/grant-scope.ts
-   * grantTarget): the grant covers only requests acting there (absent on grants stored before it was recorded: any).
+   * grantTarget): the grant covers only requests acting there; `""` when the approved request named
+   * no place (then only requests that name none); absent on grants stored before it was recorded: any.
    */
   target?: string;
 }

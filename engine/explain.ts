@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { terminalText } from '../lib/text.ts';
 import { listPolicyFiles } from './compile.ts';
 import { requireOpa } from './toolchain.ts';
 import type { RequestDescription } from '../describe/types.ts';
@@ -217,13 +218,14 @@ export function formatExplanation(x: Explanation, opts: { all?: boolean } = {}):
   const lines: string[] = [];
   const risk = d.approval ? ` (${d.approval.risk}${d.approval.step_up ? ', step-up' : ''})` : '';
   lines.push(`decision: ${d.action}${risk}${d.rule ? ` rule ${d.rule}` : ''}`);
-  lines.push(`  ${d.reason}`);
+  // A reason may quote what the agent sent (a tool name, a path): printed so it cannot move the cursor or reorder text.
+  lines.push(`  ${terminalText(String(d.reason))}`);
   if (x.decided_by?.file) lines.push(`decided by: ${x.decided_by.rule ?? '(rule)'} at ${x.decided_by.file}:${x.decided_by.line}`);
   if (x.verdicts?.length) {
     lines.push('', 'verdicts (the most severe wins; ties go to the more specific rule, then the smallest id):');
     for (const v of x.verdicts) {
       const mark = v.rule === d.rule || (d.rule === 'grant.matched' && v === x.verdicts[0]) ? '→' : ' ';
-      lines.push(`  ${mark} ${String(v.action).padEnd(7)} ${String(v.risk ?? '').padEnd(8)} ${String(v.rule)}: ${String(v.reason ?? '')}`);
+      lines.push(`  ${mark} ${String(v.action).padEnd(7)} ${String(v.risk ?? '').padEnd(8)} ${String(v.rule)}: ${terminalText(String(v.reason ?? ''))}`);
     }
   }
   const shown = x.rules.filter((r) => opts.all || r.kind === 'decision');

@@ -7,6 +7,8 @@
 // Running without a reachable studio is refused for changes: editing the file behind the running
 // process's back would be lost.
 import type { Command } from 'commander';
+import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
+import { base64Sections } from '../../studio/app/base64-text.ts';
 import { terminalText } from '../../lib/text.ts';
 import { airlockRunning } from '../../runtime/running.ts';
 import { unseenBodyText } from '../../state/approval-body.ts';
@@ -19,6 +21,9 @@ import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
 type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
+
+/** Headers of the message's framing that Airlock sets or strips itself: not printed. */
+const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
 
 async function withQueue<T>(home: string, fn: (q: ApprovalQueue) => Promise<T>): Promise<T> {
   let q: ApprovalQueue | undefined;
@@ -49,7 +54,12 @@ export function line(a: View): string {
   return `${terminalText(`${a.id}  ${a.status.padEnd(8)} ${a.risk.padEnd(8)} ${a.agent}  ${what}${a.summary.method} ${a.summary.host}${a.summary.path}  ${ago(a.created)}${flags ? `  [${flags}]` : ''}`)}\n    ${terminalText(a.reason)}`;
 }
 
-export function details(a: View): string {
+/**
+ * One approval as a person reads it before approving. `held`: the held request's body from the
+ * running studio (GET …/body), printed as sent and, when it differs, as its server reads it (form
+ * fields and JSON strings unescaped, multipart parts decoded, another charset decoded).
+ */
+export function details(a: View, held?: HeldBodyAnswer): string {
   const r = a.description.request;
   const out = [
     `approval   ${a.id}`,
@@ -68,6 +78,10 @@ export function details(a: View): string {
       ? (a.description.mcp.batch ?? [a.description.mcp]).map((c, i) => `${i ? '          ' : 'mcp       '} ${c.method}${c.tool ? ` ${c.tool}` : ''}${
         c.sql ? ` — sql: ${c.sql.statements.map((s) => `${s.kind}${s.tables.length ? ` ${s.tables.join(',')}` : ''}`).join('; ')}${c.sql.parsed ? '' : ' (not readable: treat as destructive)'}` : ''}`)
       : []),
+    // Every header that reaches the server (credentials redacted): one can change what the request does.
+    ...Object.entries(r.headers ?? {})
+      .filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase()))
+      .flatMap(([n, vs]) => vs.map((v) => `header     ${n}: ${v}`)),
     `body       ${r.body.size} bytes ${r.body.content_type}${r.body.truncated ? ' (truncated)' : ''}`,
     `reason     ${a.reason}`,
     ...(a.rule ? [`rule       ${a.rule}`] : []),
@@ -85,7 +99,17 @@ export function details(a: View): string {
   if (r.body.ambiguous) {
     shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
   }
-  if (preview) shown.push('', 'body preview:', terminalText(preview, true));
+  if (held?.text !== undefined && held.text !== preview) shown.push('', `body as sent${held.content_encoding?.length && !held.decode_error ? ` (decoded from ${held.content_encoding.join(', ')})` : ''}:`, terminalText(held.text, true));
+  else if (preview) shown.push('', 'body preview:', terminalText(preview, true));
+  if (held?.decode_error) shown.push('', terminalText(`warning    ${held.decode_error}: the server's reading is unknown`));
+  if (held?.reading_error) shown.push('', terminalText(`warning    ${held.reading_error}`));
+  if (held?.reading) shown.push('', terminalText(`as the server reads it (${held.reading.how}):`), terminalText(held.reading.text, true));
+  else if (!held) {
+    // Only the record's parsed copy: its base64 strings (a Gmail raw message, a file's content) decoded.
+    const b64 = base64Sections(r.body.json ?? r.body.form);
+    if (b64.length) shown.push('', 'as the server reads it (base64 strings decoded):', terminalText(b64.join('\n'), true));
+  }
+  else if (held?.text === undefined && held?.base64 !== undefined && !preview) shown.push('', `body: ${held.captured} bytes of binary; the studio shows them as a hex dump`);
   return shown.join('\n');
 }
 
@@ -143,7 +167,11 @@ export function register(program: Command): void {
           const description = (await q.fullDescription(r.id)) ?? r.description;
           return { ...r, description, needs_step_up: r.status === 'pending' && q.needsStepUp(r) };
         });
-      print(opts.json ? JSON.stringify(a, null, 2) : details(a));
+      // While the request is held its bytes are there: printed as sent and as the server reads them.
+      const held = ch.kind === 'rest' && 'held' in a && a.held && a.description.request.body.size > 0 && !opts.json
+        ? await ch.client.call<HeldBodyAnswer>('GET', `/api/approvals/${encodeURIComponent(a.id)}/body`).catch(() => undefined)
+        : undefined;
+      print(opts.json ? JSON.stringify(a, null, 2) : details(a, held));
     });
 
   common(approvals.command('approve').description('approve a held request (once), optionally granting similar requests for a while').argument('<id>', 'approval id (or a unique prefix)'))

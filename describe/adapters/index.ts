@@ -264,15 +264,18 @@ export function isGraphqlEndpoint(request: RequestInfo): boolean {
 }
 
 /**
- * A request on a host no service module owns whose JSON body has the shape of a GraphQL request
- * (`{query: "<text>"}`, or a batch of them) whatever its URL (`api.monday.com/v2`): read as GraphQL
- * when it parses as such (describe.ts), since one URL then carries every operation.
+ * A request on a host no service module owns that has the shape of a GraphQL request whatever its
+ * URL (`api.monday.com/v2`, gqlgen's `/query`): a JSON body `{query: "<text>"}` (or a batch of
+ * them), a `query` URL parameter (GraphQL over GET), or an `application/graphql` body. Read as
+ * GraphQL when it parses as such (describe.ts), since one URL then carries every operation; a
+ * search API's `?query=shoes` does not parse and is left alone.
  */
 export function carriesGraphql(request: RequestInfo): boolean {
   if (ownedHost(request.host)) return false;
   const json = request.body.json;
   const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
-  return one(json) || (Array.isArray(json) && json.length > 0 && json.every(one));
+  if (one(json) || (Array.isArray(json) && json.length > 0 && json.every(one))) return true;
+  return (request.query.query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
 }
 
 function ownedHost(host: string): boolean {

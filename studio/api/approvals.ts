@@ -33,6 +33,7 @@ import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import type { BodySummary } from '../../describe/types.ts';
 import { decodeHeldBody } from '../body-decoding.ts';
+import { serverReading } from '../body-reading.ts';
 import type {
   ApprovalAnswer, ApprovalView, Broadcast, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer,
   ResolveAnswer, SeenFields, Unavailable, Untrusted,
@@ -212,7 +213,9 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const text = asText(bytes);
     // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
     const sha256 = crypto.createHash('sha256').update(held.bytes).digest('hex');
-    if (decoded.ok && !held.truncated && a.status === 'pending') remember(a.id, sha256);
+    // Escaped, encoded or in another charset, the bytes as sent may not read as the server reads them.
+    const reading = decoded.ok && !held.truncated ? serverReading(bytes, a.description.request.headers, text) : undefined;
+    if (decoded.ok && !held.truncated && a.status === 'pending' && !(reading && 'error' in reading)) remember(a.id, sha256);
     return {
       size: body.size,
       captured: held.bytes.length,
@@ -220,6 +223,7 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       content_type: held.contentType,
       sha256,
       ...(decoded.codings.length ? { content_encoding: decoded.codings, ...(decoded.ok ? { decoded_size: bytes.length } : { decode_error: decoded.error }) } : {}),
+      ...(reading && 'error' in reading ? { reading_error: reading.error } : reading ? { reading: { how: reading.how, text: redact(reading.text) } } : {}),
       ...(text !== undefined
         ? { text: redact(text) }
         : { base64: Buffer.from(redact(bytes.toString('latin1')), 'latin1').toString('base64') }),
@@ -238,7 +242,9 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       let unseen = record.status === 'pending' && !seenWhole ? unseenBodyText(record.description.request.body, held?.bytes.length, bodyCut(record)) : undefined;
       if (!unseen && held && record.status === 'pending') {
         const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
+        const reading = decoded.ok && !held.truncated ? serverReading(decoded.bytes, record.description.request.headers, asText(decoded.bytes)) : undefined;
         if (!decoded.ok) unseen = decoded.error;
+        else if (reading && 'error' in reading) unseen = reading.error;
       }
       if (unseen && body.accept_unseen_body !== true) {
         return reply.code(403).send({ error: `not approved: ${unseen}. Deny it, or approve it knowingly with accept_unseen_body: true`, code: 'body-not-shown' });

@@ -103,6 +103,14 @@ export interface HeldBodyAnswer {
   decode_error?: string;
   text?: string;
   base64?: string;
+  /**
+   * The body as its server reads it, when that differs from the bytes as sent: form fields and JSON
+   * strings with their escapes undone, multipart parts with their transfer encodings undone, text
+   * in another charset decoded (studio/body-reading.ts). Secret values shown as [secret:NAME].
+   */
+  reading?: { how: string; text: string };
+  /** Why the server's reading cannot be shown (a charset the studio has no decoder for): approving it is a choice. */
+  reading_error?: string;
 }
 
 /**

@@ -17,6 +17,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
+import { base64Sections } from './base64-text.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -39,6 +40,9 @@ const HEX_BYTES = 256 * 1024;
 
 type Kind = 'approve' | 'deny' | 'grant';
 
+/** Headers of the message's framing that Airlock sets or strips itself: not shown on the card. */
+const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
+
 /** What the page keeps per approval: typed inputs, the loaded body, errors, when it last changed. */
 interface CardState {
   message: string;
@@ -50,9 +54,15 @@ interface CardState {
   errorField: '' | 'totp';
   busy: boolean;
   body?: { loading: boolean; data?: LoadedBody; bytes?: Uint8Array; error?: string; downloaded?: boolean };
-  /** The body is longer than its box: it must be scrolled to the end (or shown at full height) before approving. */
+  /** A body box is longer than it is tall: "Show all of it" is offered. */
   overflow?: boolean;
-  readToEnd?: boolean;
+  /**
+   * A box longer than it is tall (the bytes as sent, or the server's reading of them) was not
+   * scrolled to its end: approving waits for it, or for "Show all of it".
+   */
+  unread?: boolean;
+  /** The boxes (data-box) scrolled to their end. */
+  readBoxes?: Set<string>;
   expanded?: boolean;
   changedAt: number;
   sig?: string;
@@ -238,10 +248,12 @@ export class ApprovalsView extends LightElement {
       const st = this.card(id);
       if (st.sig !== undefined && st.sig !== sig) st.changedAt = t;
       st.sig = sig;
-      const box = el.querySelector<HTMLElement>('.body-text');
-      const overflow = !!box && !st.expanded && box.scrollHeight > box.clientHeight + 2;
-      if (overflow !== !!st.overflow) {
+      const long = st.expanded ? [] : [...el.querySelectorAll<HTMLElement>('.body-text')].filter((box) => box.scrollHeight > box.clientHeight + 2);
+      const overflow = long.length > 0;
+      const unread = long.some((box) => !st.readBoxes?.has(box.dataset.box ?? ''));
+      if (overflow !== !!st.overflow || unread !== !!st.unread) {
         st.overflow = overflow;
+        st.unread = unread;
         this.requestUpdate();
       }
     }
@@ -482,7 +494,7 @@ export class ApprovalsView extends LightElement {
     }
     const gate = this.bodyShown(a, st);
     // On the card is not yet read: a long body must be scrolled to its end (or shown at full height).
-    if (gate.ok && st.overflow && !st.readToEnd && !st.expanded) {
+    if (gate.ok && st.unread && !st.expanded) {
       return { ok: false, why: 'the body is longer than its box: scroll it to the end, or show all of it', ackable: false };
     }
     return gate;
@@ -508,6 +520,7 @@ export class ApprovalsView extends LightElement {
     const data = st.body?.data;
     if (data) {
       if (data.decode_error) return { ok: false, why: data.decode_error, ackable: true };
+      if (data.reading_error) return { ok: false, why: visibleString(data.reading_error), ackable: true };
       const shown = data.decoded_size ?? data.captured;
       if (data.text !== undefined || shown <= HEX_BYTES || st.body?.downloaded) return { ok: true, ackable: false };
       return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
@@ -529,6 +542,43 @@ export class ApprovalsView extends LightElement {
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}`;
+  }
+
+  /**
+   * The URL as the server reads it, when it is escaped: `?to=%65vil%40x` is exact but unreadable, and
+   * `/v1/%64elete` reads as `delete`. Every value of a repeated key is listed.
+   */
+  private renderDecodedUrl(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+    let u: URL;
+    try {
+      u = new URL(r.url ?? '');
+    } catch {
+      return nothing;
+    }
+    // A shortened copy of the description may hold cut values: only arrays of strings are read.
+    const path = u.pathname.includes('%') && Array.isArray(r.segments) ? r.segments.map(String) : undefined;
+    const query = /[%+]/.test(u.search) && r.query && typeof r.query === 'object'
+      ? Object.entries(r.query).flatMap(([k, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [k, String(v)] as const))
+      : [];
+    if (!path && !query.length) return nothing;
+    return html`<p class="small decoded-url" data-testid="decoded-url">As the server reads the URL:${path
+        ? html` path segments ${path.map((seg, i) => html`${i ? ' / ' : ''}<span class="mono">${vis(seg)}</span>`)}`
+        : nothing}${path && query.length ? ';' : ''}${query.length
+        ? html` query ${query.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`)}`
+        : nothing}</p>`;
+  }
+
+  /**
+   * Every header the agent sent that reaches the server: a header can change what the request does
+   * (`Stripe-Account` acts for another account, `Destination` names where a WebDAV MOVE goes,
+   * `Content-Profile` another database schema). Framing headers Airlock sets itself are left out;
+   * credentials are shown redacted, as the description keeps them.
+   */
+  private renderHeaders(r: NonNullable<Approval['description']>['request'] | Record<string, never>) {
+    const headers = r.headers && typeof r.headers === 'object' ? Object.entries(r.headers).filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase())) : [];
+    if (!headers.length) return nothing;
+    const lines = headers.flatMap(([n, vs]) => (Array.isArray(vs) ? vs : [vs]).map((v) => [n, String(v)] as const));
+    return html`<ul class="small mono request-headers" data-testid="request-headers" aria-label="Request headers">${lines.map(([n, v]) => html`<li><b>${vis(n)}</b>: ${vis(v)}</li>`)}</ul>`;
   }
 
   /** "Why a human is needed": the earlier requests of the session that made this one need a human. */
@@ -567,13 +617,13 @@ export class ApprovalsView extends LightElement {
         ? `Body: all ${bytesText(shownBytes)} ${data.content_encoding?.length && !data.decode_error ? '' : 'exactly as sent '}(${type})${coding}`
         : `Body: the first ${bytesText(data.captured)} of ${bytesText(data.size)} (${type}) — the rest was never captured${coding}`;
       if (data.text !== undefined) {
-        return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, ${lineCount(data.text)} line${lineCount(data.text) === 1 ? '' : 's'}${this.expandToggle(st)}</p>${textBlock(data.text, this.blockOptions(st))}</section>`;
+        return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, ${lineCount(data.text)} line${lineCount(data.text) === 1 ? '' : 's'}${this.expandToggle(st)}</p>${textBlock(data.text, this.blockOptions(st, 'sent'))}</section>${this.renderReading(data, st)}`;
       }
       const bytes = st.body!.bytes!;
       return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b>, binary, shown as a hex dump${bytes.length > HEX_BYTES ? html` (first ${bytesText(HEX_BYTES)} on the card)` : nothing}.</p>
-        <pre class="mono small body-text hex ${st.expanded ? 'expanded' : ''}" tabindex="0" @scroll=${this.blockOptions(st).onScroll}>${hexDump(bytes, HEX_BYTES)}</pre>
+        <pre class="mono small body-text hex ${st.expanded ? 'expanded' : ''}" tabindex="0" data-box="sent" @scroll=${this.blockOptions(st, 'sent').onScroll}>${hexDump(bytes, HEX_BYTES)}</pre>
         ${this.expandToggle(st)}
-        <button class="ghost small" data-action="download" @click=${() => this.download(a)}>Download all ${bytesText(bytes.length)}${st.body?.downloaded ? ' (downloaded)' : ''}</button></section>`;
+        <button class="ghost small" data-action="download" @click=${() => this.download(a)}>Download all ${bytesText(bytes.length)}${st.body?.downloaded ? ' (downloaded)' : ''}</button></section>${this.renderReading(data, st)}`;
     }
     let preview = '';
     if (b?.json !== undefined) preview = json(b.json);
@@ -591,20 +641,35 @@ export class ApprovalsView extends LightElement {
       : preview
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`
         : `Body: ${bytesText(size)} (${type}) — not text, nothing of it is in the record`;
+    // The parsed copy has its escapes undone already; base64 strings in it are decoded below it.
+    const b64 = b?.json !== undefined ? base64Sections(b.json) : b?.form !== undefined ? base64Sections(b.form) : [];
     return html`<section class="body-box" aria-label="Request body"><p class="small"><b>${head}</b></p>
-      ${preview ? html`${this.expandToggle(st)}${textBlock(preview, this.blockOptions(st))}` : nothing}
+      ${preview ? html`${this.expandToggle(st)}${textBlock(preview, this.blockOptions(st, 'record'))}` : nothing}
       ${st.body?.loading ? html`<p class="small muted">Loading the whole body…</p>` : nothing}
       ${st.body?.error ? html`<p class="small error">Cannot load the body: ${st.body.error}</p>` : nothing}
-      ${loadButton}</section>`;
+      ${loadButton}</section>${b64.length ? this.renderReading({ reading: { how: 'base64 strings decoded', text: b64.join('\n') } }, st) : nothing}`;
   }
 
-  private blockOptions(st: CardState) {
+  /**
+   * The body as its server reads it, when that differs from the bytes as sent (form fields and JSON
+   * strings with escapes undone, multipart parts decoded, another charset): `to=%64%72%6f%70…` is
+   * exact but nobody reads it. Its box must be read to its end as well.
+   */
+  private renderReading(data: Pick<LoadedBody, 'reading'>, st: CardState) {
+    if (!data.reading) return nothing;
+    return html`<section class="body-box reading" aria-label="The body as the server reads it" data-testid="server-reading">
+      <p class="small"><b>As the server reads it</b> (${vis(data.reading.how)}), ${lineCount(data.reading.text)} line${lineCount(data.reading.text) === 1 ? '' : 's'}:</p>
+      ${textBlock(data.reading.text, this.blockOptions(st, 'reading'))}</section>`;
+  }
+
+  private blockOptions(st: CardState, box: string) {
     return {
+      box,
       expanded: !!st.expanded,
       onScroll: (e: Event) => {
-        const box = e.target as HTMLElement;
-        if (!st.readToEnd && box.scrollTop + box.clientHeight >= box.scrollHeight - 4) {
-          st.readToEnd = true;
+        const el = e.target as HTMLElement;
+        if (!st.readBoxes?.has(box) && el.scrollTop + el.clientHeight >= el.scrollHeight - 4) {
+          (st.readBoxes ??= new Set()).add(box);
           this.requestUpdate();
         }
       },
@@ -847,6 +912,7 @@ export class ApprovalsView extends LightElement {
             : nothing}
         <span class="muted small">${shortTime(a.created)}</span>
       </header>
+      ${this.renderDecodedUrl(r)}
       ${this.renderRunsAs(r)}
       <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
@@ -857,6 +923,7 @@ export class ApprovalsView extends LightElement {
             (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
           )}</p>`
         : nothing}
+      ${this.renderHeaders(r)}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
       ${!gate.ok

@@ -81,6 +81,8 @@ export interface BlockOptions {
   cls?: string;
   /** Shown at full height instead of in a scrolling box. */
   expanded?: boolean;
+  /** Which box this is (data-box), when a view tracks each box's reading. */
+  box?: string;
   onScroll?: (e: Event) => void;
 }
 
@@ -89,7 +91,7 @@ export function textBlock(text: string, o: BlockOptions = {}): TemplateResult {
   const n = countHidden(text);
   return html`${n
       ? html`<p class="warn-text small" role="note">This body holds ${n} invisible or control character${n === 1 ? '' : 's'}, shown as ⟨U+…⟩.</p>`
-      : nothing}<pre class="mono small body-text ${o.cls ?? ''} ${o.expanded ? 'expanded' : ''}" tabindex="0" @scroll=${o.onScroll}>${visibleText(text)}</pre>`;
+      : nothing}<pre class="mono small body-text ${o.cls ?? ''} ${o.expanded ? 'expanded' : ''}" tabindex="0" data-box=${o.box ?? 'body'} @scroll=${o.onScroll}>${visibleText(text)}</pre>`;
 }
 
 export function lineCount(text: string): number {

@@ -8,6 +8,7 @@ import { api } from './api.ts';
 import { LightElement, errorText, json, shortTime } from './base.ts';
 import './explain-view.ts';
 import type { AuditRecord, DescribeAnswer, DescribeBody, EngineDecision, EvaluateAnswer, EvaluateBody, RecordsAnswer, RequestDescription } from '../api/wire.ts';
+import { visibleLine as vis } from './body-view.ts';
 
 const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
@@ -150,7 +151,7 @@ export class EvaluatePane extends LightElement {
               ? html`<li class="muted small">${this.captures.length ? 'No captured request matches.' : 'No captured requests yet.'}</li>`
               : found.map(
                   (c) => html`<li role="option" aria-selected="false"><button class="capture" @click=${() => this.pick(c)}>
-                    <span class="mono small">${shortTime(c.time)}</span> ${c.agent ?? ''} <span class="mono">${c.method ?? ''} ${c.url ?? ''}</span>
+                    <span class="mono small">${shortTime(c.time)}</span> ${vis(c.agent)} <span class="mono">${vis(c.method)} ${vis(c.url)}</span>
                     ${c.decision ? html`<span class="action ${c.decision.action}">${c.decision.action}</span>` : nothing}</button></li>`,
                 )}
         </ul>
@@ -169,7 +170,7 @@ export class EvaluatePane extends LightElement {
         </div>
       </details>
       <div class="row">
-        <label for="eval-input" class="grow">Request description (the policy's input)${this.picked ? html` <span class="muted small">— ${this.picked}</span>` : nothing}</label>
+        <label for="eval-input" class="grow">Request description (the policy's input)${this.picked ? html` <span class="muted small">— ${vis(this.picked)}</span>` : nothing}</label>
         <button class="ghost" id="sample" @click=${() => this.useSample()} ?disabled=${this.describing} title="A GitHub read, described by the proxy's describe step">Sample</button>
       </div>
       <textarea id="eval-input" class="mono" spellcheck="false" rows="14" placeholder="Pick a captured request, describe one, or paste a request description"></textarea>
@@ -197,7 +198,7 @@ export class EvaluatePane extends LightElement {
     const { action, reason, rule, policy_version: _pv, decision_us: _us, ...rest } = d;
     return html`<div data-testid="decision">
       <span class="action ${action}">${action}</span> <span class="mono">${rule ?? ''}</span>
-      <p>${reason}</p>
+      <p>${vis(reason)}</p>
       ${Object.keys(rest).length ? html`<pre class="mono small">${json(rest)}</pre>` : nothing}
     </div>`;
   }

@@ -6,6 +6,7 @@ import { customElement, property, state } from 'lit/decorators.js';
 import { api } from './api.ts';
 import { LightElement, errorText } from './base.ts';
 import type { EvaluateBody, ExplainAnswer, Explanation } from '../api/wire.ts';
+import { visibleLine as vis } from './body-view.ts';
 
 @customElement('airlock-explain')
 export class ExplainView extends LightElement {
@@ -51,12 +52,12 @@ export class ExplainView extends LightElement {
               ${x.decision.approval ? html`<span class="tag">${x.decision.approval.risk}</span>` : nothing}
               <span class="mono" data-testid="explain-rule">${x.decision.rule ?? ''}</span>
               ${x.decided_by?.file ? html` decided at ${this.loc(x.decided_by)}` : nothing}</p>
-            <p class="small">${x.decision.reason}</p>
+            <p class="small">${vis(x.decision.reason)}</p>
             ${x.verdicts?.length
               ? html`<h5>Verdicts (the most severe wins)</h5>
                   <ul class="explain-list" data-testid="explain-verdicts">${x.verdicts.map(
                     (v) => html`<li class=${v.rule === x.decision.rule ? 'chosen' : ''}><span class="action ${v.action}">${v.action}</span> ${v.risk ? html`<span class="tag">${v.risk}</span>` : nothing}
-                      <span class="mono">${v.rule}</span> <span class="small muted">${v.reason}</span></li>`,
+                      <span class="mono">${v.rule}</span> <span class="small muted">${vis(v.reason)}</span></li>`,
                   )}</ul>`
               : nothing}
             ${notApplied.length

@@ -4,6 +4,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json } from './base.ts';
+import { visibleLine as vis } from './body-view.ts';
 import { unsavedBuffers } from './draft-buffers.ts';
 import type {
   ChangedRow as Row, OkAnswer, PolicyProblem, ReplayAnswer, ReplayBody, ReplayRefusal, ReplayReport as Report, ReplaySourcesAnswer,
@@ -267,20 +268,20 @@ export class ReplayView extends LightElement {
                   : nothing}${members.map(
                   ([row, i]) => html`<tr tabindex="0" class="clickable" @click=${() => (this.openRow = this.openRow === i ? undefined : i)}
                       @keydown=${(e: KeyboardEvent) => (e.key === 'Enter' || e.key === ' ') && (e.preventDefault(), (this.openRow = this.openRow === i ? undefined : i))}>
-                      <td class="mono url">${row.input.request?.method} ${row.input.request?.url}</td>
+                      <td class="mono url">${vis(row.input.request?.method)} ${vis(row.input.request?.url)}</td>
                       <td>${row.input.agent?.id ?? ''}</td>
                       <td><span class="action ${row.before.action}">${row.before.action}</span><div class="mono small">${row.before.rule ?? ''}</div></td>
                       <td><span class="action ${row.after.action}">${row.after.action}</span><div class="mono small">${row.after.rule ?? ''}</div></td>
-                      <td class="small">${row.after.reason}</td>
+                      <td class="small">${vis(row.after.reason)}</td>
                     </tr>
                     ${this.openRow === i
                       ? html`<tr class="detail"><td colspan="5">
                           <div class="decisions">
-                            <div class="decision-card"><h4>${this.beforeName(true)}</h4><pre class="mono small">${json(row.before)}</pre></div>
-                            <div class="decision-card"><h4>Draft</h4><pre class="mono small">${json(row.after)}</pre></div>
+                            <div class="decision-card"><h4>${this.beforeName(true)}</h4><pre class="mono small">${vis(json(row.before))}</pre></div>
+                            <div class="decision-card"><h4>Draft</h4><pre class="mono small">${vis(json(row.after))}</pre></div>
                           </div>
                           <h4>Input <span class="muted small">${row.source}</span></h4>
-                          <pre class="mono small input-json">${json(row.input)}</pre>
+                          <pre class="mono small input-json">${vis(json(row.input))}</pre>
                         </td></tr>`
                       : nothing}`,
                 )}`)}

@@ -4,6 +4,7 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { api, live } from './api.ts';
 import { LightElement, errorText, timeText, toast } from './base.ts';
+import { visibleLine as vis } from './body-view.ts';
 import type {
   AgentSessionAnswer, AgentSessionsAnswer, LabelArrival as Arrival, LabelEvent, SessionClearBody, SessionRecord as Detail, SessionResetBody,
   TimelineEntry as Entry,
@@ -109,7 +110,7 @@ export class SessionsView extends LightElement {
       ${Object.keys(s.labels).length === 0 ? html`<p class="muted">No label: nothing this session read is marked untrusted or private.</p>` : nothing}
       <ul class="labels">
         ${Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b)).map(([label, a]) => html`<li>
-          <span class="chip label-${label}">${label}</span> since request <span class="mono">${a.request_id}</span> to <b>${a.host}</b> at ${timeText(a.time)}
+          <span class="chip label-${label}">${label}</span> since request <span class="mono">${a.request_id}</span> to <b>${vis(a.host)}</b> at ${timeText(a.time)}
           ${s.ended ? nothing : html`<button class="small" data-clear=${label} @click=${() => this.clear(label)}>Clear</button>`}
         </li>`)}
       </ul>
@@ -118,12 +119,12 @@ export class SessionsView extends LightElement {
       <ol class="timeline">
         ${rows.map((r) => r.kind === 'request'
           ? html`<li class="req" id="req-${r.entry!.id}"><span class="small muted">${timeText(r.time)}</span>
-              <span class="mono">${r.entry!.method} ${r.entry!.url}</span> → <b>${r.entry!.action ?? '-'}</b>${r.entry!.rule ? html` <span class="small">(${r.entry!.rule})</span>` : nothing}
+              <span class="mono">${vis(r.entry!.method)} ${vis(r.entry!.url)}</span> → <b>${r.entry!.action ?? '-'}</b>${r.entry!.rule ? html` <span class="small">(${r.entry!.rule})</span>` : nothing}
               <span class="small">${r.entry!.outcome}${r.entry!.status !== undefined ? ` ${r.entry!.status}` : ''}</span>
               ${(r.entry!.labels_added ?? []).map((l) => html` <span class="chip label-${l}">+${l}</span>`)}
               <span class="small muted mono">${r.entry!.id}</span></li>`
           : html`<li class="label-event"><span class="small muted">${timeText(r.time)}</span>
-              ${r.event!.kind === 'added' ? html`label <span class="chip label-${r.event!.label}">${r.event!.label}</span> arrived (request <span class="mono">${r.event!.request_id}</span> to ${r.event!.host})`
+              ${r.event!.kind === 'added' ? html`label <span class="chip label-${r.event!.label}">${r.event!.label}</span> arrived (request <span class="mono">${r.event!.request_id}</span> to ${vis(r.event!.host)})`
                 : r.event!.kind === 'cleared' ? html`label <b>${r.event!.label}</b> cleared by ${r.event!.by}${r.event!.reason ? `: ${r.event!.reason}` : ''}`
                 : html`session reset by ${r.event!.by}${r.event!.reason ? `: ${r.event!.reason}` : ''}`}</li>`)}
       </ol>

@@ -198,7 +198,7 @@ export class TrafficView extends LightElement {
                           ${approvalId ? html`<button class="small" data-action="open-approval" @click=${() => this.showApproval(approvalId)}>Open its approval</button>` : nothing}
                           ${r.description ? html`<button class="small" data-action="evaluate" @click=${() => this.evaluate(r)}>Evaluate against the draft</button>` : nothing}
                         </div>
-                        <pre class="mono small input-json">${json(r.description ?? r)}</pre>
+                        <pre class="mono small input-json">${vis(json(r.description ?? r))}</pre>
                       </td></tr>`
                     : nothing}`;
               })}

@@ -2,6 +2,7 @@
 // the server will run, not a harmless-looking part of it (issue 17, held-out pass, the CLI side).
 import t from 'tap';
 import { details } from '../../cli/commands/approvals.ts';
+import { formatExplanation } from '../../engine/explain.ts';
 
 type View = Parameters<typeof details>[0];
 
@@ -37,7 +38,37 @@ t.test('a method override and a rewritten path are printed', async (t) => {
   t.match(out, /\/admin\/delete-everything/);
 });
 
+t.test('every header that reaches the server is printed, one per line', async (t) => {
+  const out = details(view({ headers: { 'stripe-account': ['acct_1Attacker'], 'content-length': ['2'], authorization: ['Bearer [redacted]'] } }));
+  t.match(out, /^header +stripe-account: acct_1Attacker$/m);
+  t.match(out, /^header +authorization: Bearer \[redacted\]$/m);
+  t.notMatch(out, /content-length/, 'framing Airlock sets itself is left out');
+});
+
 t.test('a body servers read in more than one way says the preview is one reading', async (t) => {
   const body = { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'b' }, ambiguous: true, ambiguous_reasons: [{ code: 'json_duplicate_key', detail: 'duplicate key "to"' }] };
   t.match(details(view({ body })), /more than one way[\s\S]*duplicate key "to"/);
+});
+
+t.test('a held body is printed as sent and as its server reads it (escapes, transfer encodings, charsets undone)', async (t) => {
+  const raw = '--b\r\nContent-Disposition: form-data; name="mail"\r\nContent-Transfer-Encoding: base64\r\n\r\ndG86IGRyb3BAYXR0YWNrZXIuZXhhbXBsZQ==\r\n--b--\r\n';
+  const held = { size: raw.length, captured: raw.length, truncated: false, content_type: 'multipart/form-data', sha256: '', text: raw, reading: { how: 'each part with its transfer encoding and charset undone', text: '── part 1: form-data; name="mail"; base64, decoded\nto: drop@attacker.example' } };
+  const out = details(view({ body: { size: raw.length, sha256: '', content_type: 'multipart/form-data', truncated: false } }), held);
+  t.match(out, /body as sent:[\s\S]*dG86IGRyb3BAYXR0YWNrZXIuZXhhbXBsZQ==/);
+  t.match(out, /as the server reads it \(each part[^)]*\):\n[\s\S]*to: drop@attacker\.example/);
+  const utf7 = details(view({}), { size: 9, captured: 9, truncated: false, content_type: 'application/json', sha256: '', text: '{"a":"+AEA-"}', reading_error: 'the server reads this body in its declared charset, which the studio cannot: unknown charset "utf-7"' });
+  t.match(utf7, /warning +the server reads this body in its declared charset[^\n]*utf-7/);
+});
+
+t.test('airlock explain prints a reason that quotes the agent (escape sequences, bidi) escaped, as approvals show does', async (t) => {
+  const reason = 'runs the tool read_file\x1b[2K\r\u202eoper_eteled';
+  const out = formatExplanation({ decision: { action: 'approve', reason, rule: 'tool' }, verdicts: [{ action: 'approve', rule: 'tool', reason }], rules: [], notes: [] } as unknown as Parameters<typeof formatExplanation>[0]);
+  t.notMatch(out, /[\x1b\r\u202e]/, 'nothing that moves the cursor or reorders text reaches the terminal');
+  t.match(out, /read_file\\x1b\[2K\\x0d\\u202eoper_eteled/);
+});
+
+t.test('base64 strings of the record\'s parsed body are printed decoded (a Gmail raw message)', async (t) => {
+  const raw = Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url');
+  const out = details(view({ body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { raw } } }));
+  t.match(out, /as the server reads it \(base64 strings decoded\):\n── \.raw: base64, decoded\nTo: drop@attacker\.example/);
 });

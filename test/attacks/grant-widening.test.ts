@@ -85,8 +85,31 @@ const rpc = ([kind, op]: [string, string]): Shape =>
         : kind === 'hasura'
           // Hasura's schema API: every operation is `{type, args}` to one URL (`bulk` carries a delete).
           ? { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify(op === 'bulk' ? { type: 'bulk', args: [{ type: 'select', args: { table: 'users', columns: ['id'] } }, { type: 'delete', args: { table: 'users', where: {} } }] } : { type: op, args: { table: 'users', ...(op === 'delete' ? { where: {} } : { columns: ['id'] }) } }) }
-        : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
-const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk']);
+        : kind === 'param'
+          // MediaWiki's api.php: `action=` in the form body chooses the operation.
+          ? { url: 'https://wiki.example.org/w/api.php', type: 'application/x-www-form-urlencoded', body: `action=${op}&title=Main_Page&format=json` }
+          : kind === 'jsonrpc1'
+            // JSON-RPC 1.0 (Bitcoin Core): `{method}` without a `jsonrpc` member.
+            ? { url: 'https://btc.example.org/', type: 'application/json', body: JSON.stringify({ method: op, params: [], id: 1 }) }
+            : kind === 'xmlrpc'
+              ? { url: 'https://blog.example.org/xmlrpc.php', type: 'text/xml', body: `<?xml version="1.0"?><methodCall><methodName>${op}</methodName><params/></methodCall>` }
+              : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk'],
+  ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost']);
+// A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
+const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: ['channel'] });
+// An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
+const openaiProjects = fc.constantFrom<string | undefined>(undefined, 'proj_team', 'proj_other');
+const openaiUpload = (project: string | undefined): Shape => ({
+  url: 'https://api.openai.com/v1/files', type: 'application/json', body: '{"purpose":"batch"}', headers: project ? [['OpenAI-Project', project]] : [],
+});
+// GraphQL on an allowed host's URL that does not say so (gqlgen's `/query`), as a raw `application/graphql` document.
+const rawDocs = fc.constantFrom('{ projects { id } }', 'mutation { deleteAllProjects }', 'mutation { createProject(name: "x") { id } }');
+const rawGraphql = (doc: string): Shape => ({ url: 'https://api.acme.dev/query', type: 'application/graphql', body: doc });
+const slackShare = (args: Record<string, string>): Shape => ({
+  url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
+  body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
+});
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
 // PostgREST RPC to a function that runs its argument (self-hosted: no service module names the host).
 const rpcSql = (statements: string[]): Shape => ({ url: 'https://db.example/rest/v1/rpc/exec_sql', type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
@@ -124,6 +147,9 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
+  fc.tuple(slackShares, slackShares).map(([a, b]): [Shape, Shape] => [slackShare(a), slackShare(b)]),
+  fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
+  fc.tuple(rawDocs, rawDocs).map(([a, b]): [Shape, Shape] => [rawGraphql(a), rawGraphql(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -148,6 +174,14 @@ function actions(d: RequestDescription): Set<string> {
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
   const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
+  // An operation named by a parameter (MediaWiki `action`, JSON-RPC 1.0 `method`, XML-RPC `methodName`).
+  const host = d.request.host;
+  const named = host === 'wiki.example.org' ? d.request.body?.form?.action?.[0] : host === 'btc.example.org' ? (d.request.body?.json as { method?: string } | undefined)?.method : host === 'blog.example.org' ? /<methodName>([^<]*)</.exec(d.request.body?.text ?? '')?.[1] : undefined;
+  if (named !== undefined) out.add(`rpc ${named}`);
+  // The channels a Slack share names, under any of its arguments.
+  if (host === 'api.acme.dev') out.add(`graphql document ${d.request.body?.text ?? '(unseen)'}`);
+  if (host === 'api.openai.com') out.add(`openai project ${d.request.headers['openai-project']?.[0] ?? '(default)'}`);
+  if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
   // `{query}` to db.example (RPC and other paths) and a GraphQL mutation's SQL: each statement of
@@ -219,6 +253,13 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
         [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
         [[rpc(['redis', 'GET session']), rpc(['redis', 'FLUSHALL'])]],
+        [[rpc(['param', 'edit']), rpc(['param', 'delete'])]],
+        [[rpc(['jsonrpc1', 'getbalance']), rpc(['jsonrpc1', 'sendtoaddress'])]],
+        [[rpc(['xmlrpc', 'wp.getPosts']), rpc(['xmlrpc', 'wp.deletePost'])]],
+        [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channel_id: 'C0EXT' })]],
+        [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channels: 'C0TEAM,C0EXT' })]],
+        [[openaiUpload(undefined), openaiUpload('proj_other')]],
+        [[rawGraphql('mutation { createProject(name: "x") { id } }'), rawGraphql('mutation { deleteAllProjects }')]],
       ],
     },
   );

@@ -37,7 +37,7 @@ const { airlock, curl, received } = live;
 const queue = (airlock as unknown as { approvals: ApprovalQueue }).approvals;
 const { page, consoleErrors } = await openInbox(t, live);
 
-const card = (p: Page, pathname: string) => p.locator('[data-approval]').filter({ has: p.locator('.url', { hasText: new RegExp(`${pathname.replace(/[/.]/g, '\\$&')}$`) }) });
+const card = (p: Page, pathname: string) => p.locator('[data-approval]').filter({ has: p.locator('.url', { hasText: new RegExp(`${pathname.replace(/[/.?+*()[\]{}|^$\\]/g, '\\$&')}$`) }) });
 const idOf = async (pathname: string) => (await card(page, pathname).getAttribute('data-approval'))!;
 const look = () => lookAt(page);
 const status = (id: string) => queue.get(id).status;
@@ -412,4 +412,59 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   t.same(overflowing, [], 'no line of the card is wider than the card');
   await queue.deny(id, { by: 'test' });
   await reply;
+});
+
+t.test('escaped and encoded bodies and URLs are shown as the server reads them, with every header sent, or approving is a choice', async (t) => {
+  // Exact but unreadable: every byte is on the card, and none of it says "drop@attacker.example".
+  const tmp = fs.mkdtempSync(path.join(live.root, 'readings-'));
+  const utf16 = path.join(tmp, 'utf16.json');
+  fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"to":"drop@attacker.example"}', 'utf16le')]));
+  const pct = [...'drop@attacker.example'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+  const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
+  const b64 = Buffer.from('to: drop@attacker.example').toString('base64');
+  const mail = JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url') });
+  const gone = curl('POST', '/v1/read-gone', { body: mail, maxTime: 1 });
+  const sent = {
+    '/v1/read-form': curl('POST', '/v1/read-form', { body: `to=${pct}&amount=5`, type: 'application/x-www-form-urlencoded' }),
+    '/v1/read-json': curl('POST', '/v1/read-json', { body: `{"to": "${esc}"}` }),
+    '/v1/read-multipart': curl('POST', '/v1/read-multipart', { body: `--b\r\nContent-Disposition: form-data; name="mail"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--b--\r\n`, type: 'multipart/form-data; boundary=b' }),
+    '/v1/read-utf16': curl('POST', '/v1/read-utf16', { file: utf16 }),
+    // Duplicate keys: the parsers that keep the first one send the mail elsewhere.
+    '/v1/read-duplicate': curl('POST', '/v1/read-duplicate', { body: '{"to": "drop@attacker.example", "to": "team@corp.example"}' }),
+    // A mail sent as Gmail's API takes it: the whole message base64url in one JSON string.
+    '/v1/read-base64': curl('POST', '/v1/read-base64', { body: JSON.stringify({ raw: Buffer.from('To: drop@attacker.example\r\nSubject: hi\r\n\r\nthe quarterly numbers').toString('base64url') }) }),
+    [`/v1/read-query?to=${pct}`]: curl('POST', `/v1/read-query?to=${pct}`, { body: '{}' }),
+    // A header that changes what the request does: a charge on another Stripe account.
+    '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
+    '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
+  };
+  for (const p of Object.keys(sent)) {
+    const sel = `[data-approval="${await (async () => (await card(page, p).waitFor(), idOf(p)))()}"]`;
+    if (p.endsWith('utf7')) {
+      // No decoder for the charset the server reads it in: the card says so, approving is a choice (API too).
+      await page.waitForSelector(`${sel} .approve-blocked >> text=utf-7`);
+      t.ok(await page.isDisabled(`${sel} [data-action=approve]`), 'a body in a charset the studio cannot read is not approved at a click');
+      const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+      const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+      const { csrf } = (await login.json()) as { csrf: string };
+      const id = sel.slice(16, -2);
+      const refused = await fetch(`${live.studioBase}/api/approvals/${id}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
+      t.match(await refused.json(), { code: 'body-not-shown' }, 'the API refuses it unseen');
+      continue;
+    }
+    const where = `${sel} [data-testid=${p.includes('?') ? 'decoded-url' : p.endsWith('header') ? 'request-headers' : 'server-reading'}]`;
+    await page.waitForSelector(`${where} >> text=drop@attacker.example`);
+    t.pass(`${p}: the card reads it as the server does`);
+  }
+  await shot('24-approval-server-readings');
+  // The agent gave up: the held bytes are gone, the record's parsed copy is what a card shows now
+  // (a page opened later), and its base64 is decoded there too.
+  t.equal((await gone).status, 0, 'the agent stopped waiting');
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  const goneId = await (async () => (await card(page, '/v1/read-gone').waitFor(), idOf('/v1/read-gone')))();
+  await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting] [data-testid=server-reading] >> text=drop@attacker.example`);
+  for (const p of [...Object.keys(sent), '/v1/read-gone']) await queue.deny(await idOf(p), { by: 'test' });
+  await Promise.all(Object.values(sent));
+  t.same(consoleErrors, [], 'no script errors in the page');
 });

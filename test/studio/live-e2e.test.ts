@@ -192,7 +192,8 @@ t.test('a held request is approved in the browser and the client gets its respon
   const { secret } = await new TotpStore(home).enroll();
   // While the human looks at another page, a new approval raises a desktop notification.
   await page.click('nav >> a[href="#/traffic"]');
-  const critical = curl('DELETE', `http://api.example:${upPort}/v1/things/1`);
+  // Its query carries a right-to-left override (decoded in the description every view shows).
+  const critical = curl('DELETE', `http://api.example:${upPort}/v1/things/1?note=%E2%80%AEevil`);
   await page.waitForFunction(() => (window as unknown as { __notes: unknown[] }).__notes.length === 1, undefined, { timeout: 5000 }).catch(async (err) => {
     const dbg = await page.evaluate(() => JSON.stringify([typeof Notification, (Notification as unknown as { permission: string }).permission, document.hasFocus(), (window as unknown as { __notes: unknown }).__notes, document.querySelector('approvals-view')?.textContent?.slice(0, 200)]));
     throw new Error(`${err.message} ${dbg}`);
@@ -248,6 +249,10 @@ t.test('a held request is approved in the browser and the client gets its respon
   // From a traffic row to Evaluate.
   // (Its row is still open from when it was held: the record took the held row's place.)
   if (!(await page.locator('[data-action=evaluate]').count())) await page.click('[data-testid=traffic-table] tbody tr:has-text("DELETE")');
+  // The row's description shows what the agent chose with its invisible characters spelled out.
+  const detail = (await page.textContent('tr.detail .input-json')) ?? '';
+  t.match(detail, /⟨U\+202E⟩evil/, 'the override in the decoded query is shown as a code point');
+  t.notMatch(detail, /\u202E/, 'and not drawn');
   await page.click('[data-action=evaluate]');
   await page.waitForSelector('evaluate-pane [data-testid=decision]');
   t.match(await page.inputValue('#eval-input'), /"method": "DELETE"/, 'Evaluate has the request');

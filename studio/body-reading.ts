@@ -1,0 +1,88 @@
+// A held body as its server reads it, for a person who must decide on it, beside the bytes as sent:
+// form fields with their percent-escapes undone, JSON strings with their \u escapes undone, the parts
+// of a multipart body with their Content-Transfer-Encoding (base64, quoted-printable, uuencode)
+// undone, text in another charset than UTF-8 decoded in it, and base64 strings that decode to text
+// (a Gmail `raw` message, a GitHub file's `content`: the server decodes them and acts on the text).
+// Bytes such as `to=%64%72%6f%70%40…`, `"\u0064\u0072…"` or a base64 part are exact but unreadable:
+// what a person approves is what the server will read. Uses the describe step's own readers (describe/body.ts, proxy/mime-parts.ts), so
+// the card, the policy and the credential guard read the body alike. Undefined when the bytes as
+// sent already read the same; `error` when the server's reading cannot be known here (a charset
+// such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
+import { parseMediaType, summarizeBody } from '../describe/body.ts';
+import { multipartParts } from '../proxy/mime-parts.ts';
+import { base64Sections } from './app/base64-text.ts';
+
+export interface ServerReading {
+  /** How this reading differs from the bytes as sent ("form fields decoded", …). */
+  how: string;
+  text: string;
+}
+
+const TRANSFER_ENCODINGS = new Set(['base64', 'quoted-printable', 'x-uuencode', 'uuencode', 'x-uue', 'uue']);
+
+/** A part's bytes (latin1) as text in its charset (UTF-8 when it names none), or what they are when not text. */
+function partText(content: string, contentType: string | undefined): string {
+  const bytes = Buffer.from(content, 'latin1');
+  const charset = contentType ? parseMediaType(contentType).params.charset : undefined;
+  let text: string;
+  try {
+    text = new TextDecoder(charset ?? 'utf-8', { fatal: true }).decode(bytes);
+  } catch (err) {
+    return err instanceof RangeError ? `(${bytes.length} bytes in charset "${charset}", which the studio cannot decode)` : `(${bytes.length} bytes, not text)`;
+  }
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? `(${bytes.length} bytes, not text)` : text;
+}
+
+function multipartReading(bytes: Buffer, contentType: string): ServerReading | undefined {
+  // Past a close delimiter a parser may read on (proxy/mime-parts.ts): only what holds something.
+  const parts = multipartParts(bytes, contentType).filter((p) => Object.keys(p.headers).length || p.content.trim());
+  const encoded = (h: Record<string, string>): string | undefined => {
+    const cte = (h['content-transfer-encoding'] ?? '').trim().toLowerCase();
+    return TRANSFER_ENCODINGS.has(cte) ? cte : undefined;
+  };
+  const charsetOf = (h: Record<string, string>): string | undefined => {
+    const c = h['content-type'] ? parseMediaType(h['content-type']).params.charset?.toLowerCase() : undefined;
+    return c && c !== 'utf-8' && c !== 'utf8' && c !== 'us-ascii' ? c : undefined;
+  };
+  if (!parts.some((p) => encoded(p.headers) || charsetOf(p.headers))) return undefined;
+  const text = parts
+    .map((p, i) => {
+      const what = [p.headers['content-disposition'], p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
+        .filter(Boolean).join('; ');
+      return `── part ${i + 1}${what ? `: ${what}` : ''}\n${partText(p.content, p.headers['content-type'])}`;
+    })
+    .join('\n');
+  return { how: 'each part with its transfer encoding and charset undone', text };
+}
+
+/**
+ * How the server reads `bytes` (content codings already undone), when that differs from the bytes
+ * as sent; `sentText` is the body as UTF-8 text, undefined when it is not (binary, UTF-16, …).
+ */
+export function serverReading(bytes: Buffer, headers: Record<string, string[]>, sentText: string | undefined): ServerReading | { error: string } | undefined {
+  if (!bytes.length) return undefined;
+  const contentType = headers['content-type']?.[0] ?? '';
+  if (/^\s*multipart\//i.test(contentType)) return multipartReading(bytes, contentType);
+  const { summary, alternates } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': headers['content-type'] ?? [] }, previewBytes: bytes.length });
+  if (summary.decode_error) return { error: `the server reads this body in its declared charset, which the studio cannot: ${summary.decode_error}` };
+  const decodedFrom = summary.charset ? `decoded from ${summary.charset.toUpperCase()}` : '';
+  if (summary.form) {
+    // A form's values: escapes undone, each value as one (JSON) string, base64 values decoded.
+    const b64 = base64Sections(summary.form);
+    if (sentText !== undefined && !/[%+]/.test(sentText) && !decodedFrom && !b64.length) return undefined;
+    return { how: ['form fields with their escapes undone', decodedFrom, b64.length ? 'base64 values decoded' : ''].filter(Boolean).join(', '), text: [JSON.stringify(summary.form, null, 2), ...b64].join('\n') };
+  }
+  if (summary.json !== undefined) {
+    const b64 = base64Sections(summary.json);
+    // Duplicate keys (also equal but for case): each server reads one of them; every reading is shown.
+    const others = alternates.filter((r) => r.json !== undefined);
+    if (sentText !== undefined && !/\\u[0-9a-fA-F]{4}/.test(sentText) && !decodedFrom && !b64.length && !others.length && !summary.ambiguous_reasons?.some((r) => r.code === 'json_lenient')) return undefined;
+    const readings = others.length
+      ? [`── as most parsers read it (of duplicate keys the last wins: JavaScript, Python)\n${JSON.stringify(summary.json, null, 2)}`, ...others.map((r) => `── as ${r.label} parsers read it\n${JSON.stringify(r.json, null, 2)}`)]
+      : [JSON.stringify(summary.json, null, 2)];
+    const how = ['JSON with its escapes undone', decodedFrom, b64.length ? 'base64 strings decoded' : '', others.length ? `read in ${readings.length} ways: ${(summary.ambiguous_reasons ?? []).map((r) => r.detail).join('; ')}` : ''];
+    return { how: how.filter(Boolean).join(', '), text: [...readings, ...b64].join('\n') };
+  }
+  if (summary.text !== undefined && (decodedFrom || sentText === undefined)) return { how: decodedFrom || 'as text', text: summary.text };
+  return undefined;
+}
