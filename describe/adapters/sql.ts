@@ -325,18 +325,69 @@ const regexSamples = ['', 'a', 'Zz0', '7', '-8.5', ' x\ny ', 'é', '%_*'];
 
 /**
  * Whether a pattern matches every string (`''`, `.*`, `^`, `a*`, `(x)?`, `x|`): it finds a match in
- * each sample. Read with JavaScript's regular expressions, close to PostgreSQL's for such patterns;
- * one JavaScript cannot compile is not judged.
+ * each sample. Read with JavaScript's regular expressions, close to PostgreSQL's for such patterns.
+ * The pattern is the agent's: compiled only when `boundedPattern` says backtracking over the short
+ * samples stays small (nested quantifiers, `((x*)*)*`, take seconds on five characters). One too
+ * intricate to run, or that JavaScript cannot compile, is taken to match everything (fail closed:
+ * the condition is not shown to spare any row).
  */
-function regexMatchesAnything(pattern: string): boolean {
-  if (pattern.length > 200) return false;
+export function regexMatchesAnything(pattern: string): boolean {
+  if (!boundedPattern(pattern)) return true;
   let re: RegExp;
   try {
     re = new RegExp(pattern, 'u');
   } catch {
-    return false;
+    return true;
   }
   return regexSamples.every((sample) => re.test(sample));
+}
+
+/** Quantifiers and alternatives a pattern may hold to be run on the samples. */
+const MAX_PATTERN_CHOICES = 6;
+
+/**
+ * A pattern whose backtracking over a sample of a few characters is small: at most 200 characters,
+ * MAX_PATTERN_CHOICES quantifiers and as many `|`, no quantifier on a group that holds one, no
+ * back-reference. One linear scan (escapes and bracket expressions skipped).
+ */
+function boundedPattern(p: string): boolean {
+  if (p.length > 200) return false;
+  let quantifiers = 0;
+  let alternatives = 0;
+  let inClass = false;
+  const groups: boolean[] = []; // per open group: holds a quantifier
+  let closedQuantified = false; // the token just before is a group that holds a quantifier
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (inClass) {
+      if (c === '\\') i++;
+      else if (c === ']') inClass = false;
+      continue;
+    }
+    let groupEnd = false;
+    if (c === '\\') {
+      const next = p[i + 1] ?? '';
+      if ((next >= '1' && next <= '9') || next === 'k') return false; // back-references
+      i++;
+    } else if (c === '[') inClass = true;
+    else if (c === '(') groups.push(false);
+    else if (c === ')') {
+      const held = groups.pop() ?? false;
+      if (held && groups.length) groups[groups.length - 1] = true;
+      closedQuantified = held;
+      groupEnd = true;
+    } else if (c === '|') {
+      if (++alternatives > MAX_PATTERN_CHOICES) return false;
+    } else if (c === '*' || c === '+' || c === '?' || c === '{') {
+      if (closedQuantified) return false;
+      if (++quantifiers > MAX_PATTERN_CHOICES) return false;
+      if (groups.length) groups[groups.length - 1] = true;
+      if (c === '{') while (i + 1 < p.length && p[i] !== '}') i++;
+      continue; // `a**` or `a*?` count as two: closedQuantified stays as it was
+    }
+    if (!groupEnd) closedQuantified = false;
+  }
+  return true;
 }
 
 /** A string constant, or the pattern of `LIKE … ESCAPE` / `SIMILAR TO` (a call of `like_escape`, `similar_to_escape` on it). */

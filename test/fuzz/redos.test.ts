@@ -12,6 +12,7 @@ import * as walk from 'acorn-walk';
 import esbuild from 'esbuild';
 import { checkSync } from 'recheck';
 import t from 'tap';
+import { regexMatchesAnything } from '../../describe/adapters/sql.ts';
 import { ESCAPED_PREFIX_RE } from '../../describe/placeholders.ts';
 import { Scrubber } from '../../proxy/scrub.ts';
 
@@ -56,7 +57,7 @@ for (const file of folders.flatMap((f) => sources(path.join(root, f)))) {
 }
 
 /** Files that build patterns at run time; what they build is checked below. */
-const reviewedDynamic = ['describe/placeholders.ts', 'proxy/scrubber.ts'];
+const reviewedDynamic = ['describe/adapters/sql.ts', 'describe/placeholders.ts', 'proxy/scrubber.ts'];
 
 /**
  * recheck's verdict. `auto` picks its fuzzer for large patterns, which can call a linear pattern
@@ -97,6 +98,14 @@ t.test('patterns built at run time come only from reviewed places, and what they
   t.ok(built.length >= 2, `the scrubber built its regexes (${built.length})`);
   // Large (thousands of characters) but with bounded repetitions only: the exact analysis proves it.
   for (const re of built) t.equal(verdict(re.source, re.flags, 'automaton'), 'safe', 'the scrubber\'s alternation of secret spellings');
+  // SQL's `~ 'pattern'` is the agent's own regular expression, run on a few short samples only when
+  // its backtracking there is small; one that is not is taken to match everything, never run.
+  // Each of these ends in `!`, which no sample holds: run, it would answer false (after seconds to
+  // ages for the first three: nested quantifiers, 40 alternatives, 90 stars).
+  const hostile = ['('.repeat(20) + '[^!]*' + ')*'.repeat(20) + '!', `(${Array(40).fill('.').join('|')})*!`, `${'.*'.repeat(90)}!`, '(a)\\1*!', '((x*)y)*!'];
+  for (const p of hostile) t.equal(regexMatchesAnything(p), true, `not run, judged as matching every row: ${p.slice(0, 40)}`);
+  t.equal(regexMatchesAnything('.*.*!'), false, 'a small pattern is run on the samples');
+  t.equal(regexMatchesAnything('a*'), true, 'and one every string matches is found so');
 });
 
 t.test('the checker does find a super-linear pattern (the test can fail)', async (t) => {
