@@ -5,6 +5,7 @@ import crypto from 'node:crypto';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
+import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
@@ -108,8 +109,8 @@ export function parseTarget(rawUrl: string): URL {
 }
 
 /**
- * SQL in tool arguments costs an analysis per call on the main thread: a request analyzes at most
- * this many calls' SQL, and stops once its statements reach MAX_SQL_STATEMENTS (a batch of 8,000
+ * SQL in tool arguments costs an analysis per text on the main thread: a request analyzes at most
+ * this many texts (arguments, array members), and stops once its statements reach MAX_SQL_STATEMENTS (a batch of 8,000
  * `execute_sql` calls took 17 s). Calls past the budget are `limited`, which the default policy holds critical.
  */
 const MAX_MCP_SQL_CALLS = 64;
@@ -119,15 +120,30 @@ interface SqlBudget {
   statements: number;
 }
 
-function mcpSql(texts: string[], budget: SqlBudget): NonNullable<McpInfo['sql']> {
-  if (budget.calls >= MAX_MCP_SQL_CALLS || budget.statements >= MAX_SQL_STATEMENTS) {
-    const error = `SQL in more than ${MAX_MCP_SQL_CALLS} tool calls or ${MAX_SQL_STATEMENTS} statements of one request was not analyzed`;
-    return { parsed: false, error, statements: [], destructive: true, limited: true };
+function mcpSql({ texts, unreadable }: McpSqlTexts, budget: SqlBudget): NonNullable<McpInfo['sql']> {
+  // Each text alone (an argument's statement, an array's member): one text that is not SQL (a
+  // search phrase, a field the server ignores) must not hide the statements of another.
+  const out: NonNullable<McpInfo['sql']> = { dialect: 'unknown', parsed: true, statements: [], destructive: false };
+  if (unreadable) Object.assign(out, { parsed: false, error: `SQL not readable as text: ${unreadable}` });
+  for (const text of texts) {
+    if (budget.calls >= MAX_MCP_SQL_CALLS || budget.statements >= MAX_SQL_STATEMENTS) {
+      const error = `SQL in more than ${MAX_MCP_SQL_CALLS} tool-call arguments or ${MAX_SQL_STATEMENTS} statements of one request was not analyzed`;
+      return { ...out, parsed: false, error, destructive: true, limited: true };
+    }
+    budget.calls++;
+    const a = analyzeSqlIn([text], 'unknown');
+    budget.statements += a.info.statements.length;
+    out.statements.push(...a.info.statements);
+    // Unparsed counts as destructive (as for any SqlInfo); the policy tells a search phrase by `parsed`.
+    if (a.info.destructive) out.destructive = true;
+    if (a.ambiguity) out.ambiguous = true;
+    if (!a.info.parsed) {
+      out.parsed = false;
+      out.error ??= a.info.error;
+    }
   }
-  budget.calls++;
-  const a = analyzeSqlIn(texts, 'unknown');
-  budget.statements += a.info.statements.length;
-  return a.ambiguity ? { ...a.info, ambiguous: true } : a.info;
+  if (!out.parsed) out.destructive = true;
+  return out;
 }
 
 function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
@@ -141,27 +157,49 @@ function mcpOf(msg: unknown, budget: SqlBudget): McpInfo | undefined {
     if (typeof params.name === 'string') info.tool = params.name;
     info.arguments = params.arguments ?? {};
     const sql = mcpSqlTexts(info.arguments);
-    if (sql.length) info.sql = mcpSql(sql, budget);
+    if (sql.texts.length || sql.unreadable) info.sql = mcpSql(sql, budget);
   }
   return info;
 }
 
-/** Argument names under which MCP tools take SQL. */
-const mcpSqlKeys = ['query', 'sql', 'statement', 'sql_query'];
+/** Members of one SQL-carrying array read, at most; past it the array is unreadable. */
+const MAX_MCP_SQL_TEXTS = 1000;
 
-/** The SQL texts a tool call's arguments carry: under an SQL key at the top or one object down (`{params: {sql}}`). */
-function mcpSqlTexts(args: unknown): string[] {
-  const texts: string[] = [];
-  const pick = (o: unknown): void => {
+interface McpSqlTexts {
+  texts: string[];
+  /** Why some SQL-carrying argument could not be read as text (an array of numbers, too long). */
+  unreadable?: string;
+}
+
+/**
+ * The SQL texts a tool call's arguments carry: strings, and arrays of strings (or of objects
+ * carrying them, `[{sql}]`), under an SQL-carrying name, at the top or one object down
+ * (`{params: {sql}}`).
+ */
+function mcpSqlTexts(args: unknown): McpSqlTexts {
+  const out: McpSqlTexts = { texts: [] };
+  const pick = (o: unknown, depth: number): void => {
     if (!o || typeof o !== 'object' || Array.isArray(o)) return;
-    for (const k of mcpSqlKeys) {
-      const v = (o as Record<string, unknown>)[k];
-      if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      if (!sqlArgument(k)) continue;
+      if (typeof v === 'string') {
+        if (v.trim() !== '') out.texts.push(v);
+      } else if (Array.isArray(v) && v.length > 0) {
+        if (v.length > MAX_MCP_SQL_TEXTS) out.unreadable ??= `an argument of ${v.length} statements`;
+        else {
+          for (const x of v) {
+            if (typeof x === 'string') {
+              if (x.trim() !== '') out.texts.push(x);
+            } else if (depth === 0 && x && typeof x === 'object' && !Array.isArray(x)) pick(x, depth + 1);
+            else out.unreadable ??= `argument ${k} holds a member that is not SQL text`;
+          }
+        }
+      }
     }
   };
-  pick(args);
-  if (args && typeof args === 'object' && !Array.isArray(args)) for (const v of Object.values(args)) pick(v);
-  return texts;
+  pick(args, 0);
+  if (args && typeof args === 'object' && !Array.isArray(args)) for (const v of Object.values(args)) pick(v, 0);
+  return out;
 }
 
 /** JSON-RPC (MCP over HTTP). A batch is described by its first call plus every call in `batch`. */

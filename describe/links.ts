@@ -89,6 +89,16 @@ function writtenSkeleton(raw: string): string {
   return m ? skeleton(raw.slice(m[0].length)) : '';
 }
 
+/** Open elements of a page the scan keeps (innermost first), and the slice it reads between checks. */
+const MAX_OPEN_ELEMENTS = 256;
+const MARKUP_SLICE = 4096;
+/** Link spellings normalized per answer, at most, for each link it may keep. */
+const NORMALIZED_PER_LINK = 4;
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+
 export class LinkScanner {
   private readonly links = new Set<string>();
   /**
@@ -119,6 +129,9 @@ export class LinkScanner {
   private baseSet = false;
   /** The skeleton of the page's <base href> as written, when it is absolute ('' otherwise). */
   private baseWritten = '';
+  /** Link spellings already added under the current base (a text URL is keyed apart), and how many were normalized. */
+  private readonly spellingsMet = new Set<string>();
+  private normalized = 0;
 
   constructor(private readonly format: LinkFormat, pageUrl: string, private readonly limits: LinkScanLimits = LINK_SCAN_LIMITS) {
     this.base = new URL(pageUrl);
@@ -139,6 +152,8 @@ export class LinkScanner {
     this.jsonAsText = false;
     this.links.clear();
     this.written.clear();
+    this.spellingsMet.clear();
+    this.normalized = 0;
     this.carry = '';
     const json = new Tokenizer({ separator: '' });
     json.onToken = ({ value }) => {
@@ -164,7 +179,7 @@ export class LinkScanner {
     }
     this.chars += text.length;
     if (!text) return;
-    if (this.html) this.html.write(text);
+    if (this.html) this.writeMarkup(this.html, text);
     else if (this.jsonAsText) {
       this.jsonText += text;
       if (text.includes('\\')) this.startTokenizer();
@@ -177,6 +192,25 @@ export class LinkScanner {
         this.notJson();
       }
     } else this.scanText(text, true);
+  }
+
+  /**
+   * HTML or XML, in slices, keeping at most MAX_OPEN_ELEMENTS open elements. htmlparser2 grows its
+   * stack of open elements at the front (a copy of the whole stack per open tag) and searches it
+   * for every closing tag: 1 MiB of nested `<a>` or `<div>` held the event loop for seconds per
+   * 64 KiB. Links need no nesting: the innermost elements are kept, the outer ones forgotten (their
+   * closing tags are then ignored, as stray ones are).
+   */
+  private writeMarkup(html: Parser, text: string): void {
+    const state = html as unknown as { stack?: unknown; foreignContext?: unknown };
+    for (let i = 0; i < text.length;) {
+      let end = Math.min(text.length, i + MARKUP_SLICE);
+      if (end < text.length && isHighSurrogate(text.charCodeAt(end - 1))) end++; // a pair stays whole
+      html.write(text.slice(i, end));
+      i = end;
+      if (Array.isArray(state.stack) && state.stack.length > MAX_OPEN_ELEMENTS) state.stack.length = MAX_OPEN_ELEMENTS;
+      if (Array.isArray(state.foreignContext) && state.foreignContext.length > MAX_OPEN_ELEMENTS) state.foreignContext.length = MAX_OPEN_ELEMENTS;
+    }
   }
 
   /** Whether more input would be read. */
@@ -202,6 +236,17 @@ export class LinkScanner {
 
   private add(raw: string, base?: URL): void {
     if (raw.length > this.limits.urlChars) return;
+    // A spelling met again (under the same base) adds nothing new: not normalized again. Past
+    // NORMALIZED_PER_LINK × maxLinks normalizations the scan ends (a MiB of links that all normalize
+    // to one URL cost the event loop a second per answer); the links found so far are kept.
+    const key = base ? raw : `\u0000${raw}`;
+    if (this.spellingsMet.has(key)) return;
+    if (this.normalized >= NORMALIZED_PER_LINK * this.limits.maxLinks) {
+      this.done = true;
+      return;
+    }
+    this.normalized++;
+    this.spellingsMet.add(key);
     const url = normalizeLink(raw, base);
     if (!url || url.length > this.limits.urlChars) return;
     if (!this.links.has(url)) {
@@ -285,6 +330,7 @@ export class LinkScanner {
       this.baseSet = true;
       try {
         this.base = new URL(attribs.href, this.base);
+        for (const k of this.spellingsMet) if (!k.startsWith('\u0000')) this.spellingsMet.delete(k); // relative ones resolve anew
         this.baseWritten = writtenSkeleton(attribs.href);
       } catch {
         /* an unusable base: links stay relative to the page */

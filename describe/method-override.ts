@@ -3,7 +3,9 @@
 // Frameworks honour the method named in `X-HTTP-Method-Override`, `X-HTTP-Method` or
 // `X-Method-Override` (Google APIs, ASP.NET, Express method-override), or in a `_method` parameter
 // of the query or the body (Rails and Rack: form bodies; Laravel/Symfony: form, multipart and JSON
-// bodies; PHP turns `.`, ` ` and `[` in parameter names into `_`, so `.method` is `_method` there).
+// bodies; Slim: `_METHOD` in the body; Salesforce: `_HttpMethod` in the query; PHP turns `.`, ` `
+// and `[` in parameter names into `_`, so `.method` is `_method` there). Names are compared
+// without letter case.
 // CGI, WSGI and Rack servers see `X_HTTP_Method_Override` as the same header as the hyphenated one.
 // Airlock cannot know which of these the upstream honours, so it reads every spelling, and the
 // request is classified by its most dangerous reading: the method on the request line or any
@@ -23,7 +25,10 @@ export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-me
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function isMethodSpelling(name: string): boolean {
-  return name.length === 7 && name.endsWith('method') && (name[0] === '_' || name[0] === '.' || name[0] === ' ' || name[0] === '[');
+  const n = name.toLowerCase();
+  // Salesforce's REST API takes `_HttpMethod=PATCH|DELETE` on a POST.
+  if (n === '_httpmethod') return true;
+  return n.length === 7 && n.endsWith('method') && (n[0] === '_' || n[0] === '.' || n[0] === ' ' || n[0] === '[');
 }
 
 /**
@@ -33,7 +38,7 @@ function isMethodSpelling(name: string): boolean {
  */
 function isMethodParam(name: string): boolean {
   if (isMethodSpelling(name)) return true;
-  if (name.length > 64 || !name.includes('method')) return false;
+  if (name.length > 64 || !hasMethodWord(name)) return false;
   const nul = name.indexOf('\0');
   let end = nul >= 0 ? nul : name.length;
   let start = 0;
@@ -42,6 +47,11 @@ function isMethodParam(name: string): boolean {
   while (start < end && (name[start] === ' ' || name[start] === '[' || name[start] === ']')) start++;
   while (end > start && name[end - 1] === ']') end--;
   return isMethodSpelling(name.slice(start, end));
+}
+
+/** `method` in any letter case: Slim reads `_METHOD`, Salesforce `_HttpMethod`. */
+function hasMethodWord(text: string): boolean {
+  return /method/i.test(text);
 }
 
 /** Header names as CGI, WSGI and Rack servers see them: `X_HTTP_Method` is `X-HTTP-Method` there. */
@@ -196,13 +206,13 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     }
     const text = form || json ? bytes.toString('utf8').replace(/^\uFEFF/, '') : '';
     // Parsed only when a `_method` could be in it (literally, or escaped): most bodies cost one scan.
-    if (form && (text.includes('method') || text.includes('%'))) {
+    if (form && (hasMethodWord(text) || text.includes('%'))) {
       for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
       // Rack 2 also splits forms on `;`.
       if (text.includes(';')) for (const [name, value] of new URLSearchParams(text.replaceAll(';', '&'))) if (isMethodParam(name)) add('form:_method', value);
     }
     // (A key spelled with \u escapes is still `_method` to a JSON parser.)
-    if (json && (text.includes('method') || text.includes('\\u'))) {
+    if (json && (hasMethodWord(text) || text.includes('\\u'))) {
       const found = jsonMethodValues(text);
       for (const v of found.values) add('json:_method', v);
       if (found.odd) unseen = 'the JSON body has a _method that is not a string';

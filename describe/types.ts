@@ -154,6 +154,11 @@ export interface SqlStatement {
    * named whole; CALL's procedure), by name as written: a grant for one does not cover another.
    */
   functions?: string[];
+  /**
+   * Settings the statement changes (`SET search_path = auth`, `set_config('search_path', …)`), as
+   * `name=value`: which schema a name resolves to is part of what a statement does.
+   */
+  settings?: string[];
   text?: string;
 }
 
@@ -189,7 +194,8 @@ export interface Grant {
   scope?: string[];
   /**
    * Where the approved request acted — its repository, channel, table, project … (engine/grant-scope.ts
-   * grantTarget): the grant covers only requests acting there (absent on grants stored before it was recorded: any).
+   * grantTarget): the grant covers only requests acting there; `""` when the approved request named
+   * no place (then only requests that name none); absent on grants stored before it was recorded: any.
    */
   target?: string;
 }

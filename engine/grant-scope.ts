@@ -11,15 +11,17 @@ import type { Grant, RequestDescription, SqlStatement } from '../describe/types.
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 
 /**
- * An SQL statement's items: its kind and tables, and each function it calls that is not proven
- * read-only (`SELECT archive_order(5)` and `SELECT purge_all()` are one kind on no table, but
- * different operations; so are two CALLs).
+ * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
+ * proven read-only (`SELECT archive_order(5)` and `SELECT purge_all()` are one kind on no table, but
+ * different operations; so are two CALLs), and each setting it changes with its value (a grant for
+ * `SET search_path = public` does not cover `SET search_path = auth`).
  */
 function sqlItems(statements: SqlStatement[]): string[] {
   const out: string[] = [];
   for (const s of statements) {
     out.push(`sql:${s.kind}${s.destructive ? '!' : ''}:${[...s.tables].sort().join(',')}`);
     for (const f of s.functions ?? []) out.push(`sql:function:${f}`);
+    for (const v of s.settings ?? []) out.push(`sql:setting:${v}`);
   }
   return out;
 }
@@ -61,6 +63,7 @@ export function operationScope(d: RequestDescription): string[] {
   for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
   for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
   for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
+  for (const item of namedOperations(d)) items.add(item);
   // Upstash's Redis REST API takes commands as a JSON array in the body of `POST /` (and a list of
   // them to `/pipeline` and `/multi-exec`): `["GET","k"]` and `["FLUSHALL"]` share one URL.
   if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
@@ -101,6 +104,59 @@ export function operationScope(d: RequestDescription): string[] {
     }
   }
   return [...items].sort();
+}
+
+/**
+ * Parameter names by which RPC-style APIs choose the operation on one URL: MediaWiki's
+ * `action=edit` or `action=delete` (query or form), Flickr's `method=`, `op=`/`cmd=` APIs, and the
+ * `method` of a JSON-RPC 1.0 call (`{"method": "sendtoaddress", …}`: no `jsonrpc` member, so not
+ * read as MCP). AWS's `Action` has its own item above.
+ */
+const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command']);
+/** Values named this way that a request may carry; past it the list is `?` (no grant). */
+const MAX_NAMED_OPERATIONS = 100;
+
+function namedValue(v: string): string {
+  return v.length <= 100 && !/[\s=]/.test(v) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * `rpc:param:<name>=<value>` for each operation a parameter, JSON member or XML-RPC `<methodName>`
+ * names, on a host no service module describes (a service's own operation says what it does; a
+ * PostgREST column named `action` is data, not an operation).
+ */
+function namedOperations(d: RequestDescription): string[] {
+  if (d.service) return [];
+  const out = new Set<string>();
+  const add = (name: string, v: unknown): void => {
+    out.add(out.size >= MAX_NAMED_OPERATIONS ? 'rpc:param:?' : `rpc:param:${name}=${typeof v === 'string' ? namedValue(v) : '?'}`);
+  };
+  for (const source of [d.request.query ?? {}, d.request.body?.form ?? {}]) {
+    for (const [k, vs] of Object.entries(source)) {
+      if (k !== 'Action' && operationParams.has(k.toLowerCase())) for (const v of vs) add(k.toLowerCase(), v);
+    }
+  }
+  const json = d.request.body?.json;
+  const objects = Array.isArray(json) ? json.slice(0, MAX_NAMED_OPERATIONS) : [json];
+  for (const o of objects) {
+    // A JSON-RPC 2.0 message is described as one (`mcp:` items above).
+    if (!o || typeof o !== 'object' || Array.isArray(o) || 'jsonrpc' in o) continue;
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      if (operationParams.has(k.toLowerCase()) && (typeof v === 'string' || typeof v === 'number')) add(k.toLowerCase(), String(v));
+    }
+  }
+  if (Array.isArray(json) && json.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  // XML-RPC: `<methodCall><methodName>…</methodName>` (every one the preview shows).
+  const text = d.request.body?.text;
+  if (text !== undefined && /xml/i.test(d.request.body?.content_type ?? '')) {
+    let at = text.indexOf('<methodName>');
+    while (at >= 0 && out.size < MAX_NAMED_OPERATIONS) {
+      const end = text.indexOf('</methodName>', at);
+      add('methodname', text.slice(at + 12, end < 0 ? undefined : end).trim());
+      at = end < 0 ? -1 : text.indexOf('<methodName>', end);
+    }
+  }
+  return [...out];
 }
 
 /** Operations one `{type, args}` body may carry at most; past it the list is `?` (no grant). */
@@ -151,7 +207,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {

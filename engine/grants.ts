@@ -64,10 +64,12 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
       ? `the grant does not cover ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`
       : `the grant was given for ${(g.scope ?? []).slice(0, 5).join(', ')}, and this request is not that kind of request`;
   }
-  // What it does first (the operation), then where (the place).
+  // What it does first (the operation), then where (the place). A grant whose target is `""` was
+  // given for a request that named no place (the key's default project, say): it does not cover
+  // one that names a place. (Grants stored before targets were recorded have none: any place.)
   if (g.target !== undefined) {
-    const target = grantTarget(d);
-    if (target !== g.target) return `the grant is for ${g.target}, the request acts on ${target ?? 'no place its service names'}`;
+    const target = grantTarget(d) ?? '';
+    if (target !== g.target) return `the grant is for ${g.target || 'no named place'}, the request acts on ${target || 'no place its service names'}`;
     if (opaqueTarget(target)) return `where the request acts is not in it (${target}): such requests are approved one at a time`;
   }
   return undefined;

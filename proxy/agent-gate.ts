@@ -12,14 +12,41 @@ export const AGENT_SLOTS = 4;
  */
 export const AGENT_WAITING = 256;
 
-/** Thrown by run() when the agent already has AGENT_WAITING requests waiting. */
+/**
+ * Exchanges of one agent open at once, at most: from admission until the response has been sent
+ * (or the WebSocket tunnel has closed), holds for approval and forwarded requests included. Each
+ * holds the agent's socket and often one to the upstream; the slots above bound only the first
+ * steps, so without this an agent could keep thousands of slow or unread downloads and idle
+ * WebSocket tunnels open (the upstream budgets allow ten minutes of silence, a tunnel has no end)
+ * and take the file descriptors every agent, the upstreams and the audit log need.
+ */
+export const AGENT_OPEN = 512;
+
+/** Thrown by run() when the agent already has AGENT_WAITING requests waiting, and by enter() past AGENT_OPEN. */
 export class AgentBusyError extends Error {}
 
 export class AgentGate {
   private readonly busy = new Map<string, number>();
   private readonly waiting = new Map<string, Array<() => void>>();
 
-  constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING) {}
+  private readonly open = new Map<string, number>();
+
+  constructor(readonly slots = AGENT_SLOTS, readonly maxWaiting = AGENT_WAITING, readonly maxOpen = AGENT_OPEN) {}
+
+  /** Counts one exchange of the agent as open; the returned function (idempotent) ends it. */
+  enter(agent: string): () => void {
+    const n = this.open.get(agent) ?? 0;
+    if (n >= this.maxOpen) throw new AgentBusyError(`${this.maxOpen} of this agent's requests and tunnels are already open`);
+    this.open.set(agent, n + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const m = (this.open.get(agent) ?? 1) - 1;
+      if (m > 0) this.open.set(agent, m);
+      else this.open.delete(agent);
+    };
+  }
 
   /** Runs `fn` once one of the agent's slots is free; the slot is freed when it settles. */
   async run<T>(agent: string, fn: () => Promise<T>): Promise<T> {

@@ -12,6 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { stateFile } from '../state/home.ts';
+import { TurnGate } from '../lib/turn-gate.ts';
 
 const webcrypto = crypto.webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(webcrypto);
@@ -40,9 +41,20 @@ function keyFromPem(pem: string): Buffer {
 /** ca.pem or ca-key.pem cannot be used; the message names the file and what to do. */
 export class CaFileError extends Error {}
 
+/**
+ * Certificates minted at once, and per agent, and how long one may wait for its turn. Every
+ * CONNECT to a new name costs a certificate before any policy sees a request: 2,000 CONNECTs to
+ * made-up names from one agent queued ~10 s of work ahead of everyone (a neighbour's plain GET
+ * waited 8.5 s). Agents take turns; a CONNECT whose certificate waited past the bound is closed.
+ */
+const MINTING = 2;
+const MINTING_PER_AGENT = 1;
+const MINT_WAIT_MS = 15_000;
+
 export class CertificateAuthority {
   private readonly leaves = new Map<string, Promise<tls.SecureContext>>();
   private readonly maxCached = 2000;
+  private readonly minting = new TurnGate(MINTING, MINTING_PER_AGENT);
 
   private constructor(
     readonly files: CaFiles,
@@ -87,13 +99,17 @@ export class CertificateAuthority {
     return new CertificateAuthority(files, certPem, cert, signingKey, leafKeys, leafKeyPem);
   }
 
-  /** A TLS context presenting a certificate for `host` (a DNS name or an IP address). Cached. */
-  contextFor(host: string): Promise<tls.SecureContext> {
+  /**
+   * A TLS context presenting a certificate for `host` (a DNS name or an IP address). Cached; a new
+   * one is minted in `owner`'s turn (the agent that asked).
+   */
+  contextFor(host: string, owner = ''): Promise<tls.SecureContext> {
     const key = host.toLowerCase();
     let ctx = this.leaves.get(key);
     if (ctx) return ctx;
     if (this.leaves.size >= this.maxCached) this.leaves.delete(this.leaves.keys().next().value!);
-    ctx = this.mint(key).then((certPem) => tls.createSecureContext({ cert: `${certPem}${this.certPem}`, key: this.leafKeyPem }));
+    ctx = this.minting.run(owner, () => this.mint(key), MINT_WAIT_MS, () => new Error(`no certificate for ${key} within ${MINT_WAIT_MS / 1000} s`))
+      .then((certPem) => tls.createSecureContext({ cert: `${certPem}${this.certPem}`, key: this.leafKeyPem }));
     ctx.catch(() => this.leaves.delete(key));
     this.leaves.set(key, ctx);
     return ctx;

@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { trimTrailing } from '../lib/text.ts';
+import { TurnGate } from '../lib/turn-gate.ts';
 
 /** Special-purpose ranges, by the reason a destination in them is refused. */
 const ranges: Array<[reason: string, cidrs: string[]]> = [
@@ -277,68 +278,6 @@ export const DNS_TIMEOUT_MS = 5000;
 const MAX_LOOKUPS = 3;
 const MAX_LOOKUPS_PER_AGENT = 1;
 
-/** Runs lookups within the slots above, agents taking turns; a lookup whose request gave up is dropped from the queue. */
-class LookupGate {
-  private running = 0;
-  private readonly perOwner = new Map<string, number>();
-  private readonly waiting = new Map<string, Array<{ start: () => void; cancelled: boolean }>>();
-
-  run<T>(owner: string, job: () => Promise<T>, timeoutMs: number): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const entry = { cancelled: false, start: (): void => {} };
-      const timer = setTimeout(() => {
-        entry.cancelled = true;
-        reject(new Error(`no answer from DNS within ${Math.round(timeoutMs / 1000)} s`));
-      }, timeoutMs);
-      timer.unref();
-      entry.start = () => {
-        this.running++;
-        this.perOwner.set(owner, (this.perOwner.get(owner) ?? 0) + 1);
-        let done: Promise<T>;
-        try {
-          done = job();
-        } catch (err) {
-          done = Promise.reject(err);
-        }
-        done.then(
-          (v) => { clearTimeout(timer); resolve(v); },
-          (err: unknown) => { clearTimeout(timer); reject(err); },
-        ).finally(() => {
-          this.running--;
-          const n = (this.perOwner.get(owner) ?? 1) - 1;
-          if (n > 0) this.perOwner.set(owner, n);
-          else this.perOwner.delete(owner);
-          this.next();
-        });
-      };
-      const queue = this.waiting.get(owner);
-      if (queue) queue.push(entry);
-      else this.waiting.set(owner, [entry]);
-      this.next();
-    });
-  }
-
-  private next(): void {
-    for (;;) {
-      if (this.running >= MAX_LOOKUPS) return;
-      let started = false;
-      for (const [owner, queue] of this.waiting) {
-        if ((this.perOwner.get(owner) ?? 0) >= MAX_LOOKUPS_PER_AGENT) continue;
-        while (queue.length && queue[0]!.cancelled) queue.shift();
-        const entry = queue.shift();
-        // The owner goes to the back of the turn order.
-        this.waiting.delete(owner);
-        if (queue.length) this.waiting.set(owner, queue);
-        if (!entry) continue;
-        entry.start();
-        started = true;
-        break;
-      }
-      if (!started) return;
-    }
-  }
-}
-
 export class DestinationGuard {
   private readonly allow: AllowRule[];
   private readonly own: Endpoint[];
@@ -427,7 +366,8 @@ export class DestinationGuard {
   }
 
   private readonly answers = new Map<string, { addresses: Promise<string[]>; until: number }>();
-  private readonly gate = new LookupGate();
+  /** Lookups within the slots above, agents taking turns; a lookup whose request gave up is dropped from the queue. */
+  private readonly gate = new TurnGate(MAX_LOOKUPS, MAX_LOOKUPS_PER_AGENT);
 
   /**
    * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
@@ -438,7 +378,7 @@ export class DestinationGuard {
     const hit = this.answers.get(host);
     if (hit && hit.until > now) return hit.addresses;
     if (this.answers.size >= 5000) this.answers.clear();
-    const addresses = this.gate.run(owner, () => this.lookup(host), DNS_TIMEOUT_MS);
+    const addresses = this.gate.run(owner, () => this.lookup(host), DNS_TIMEOUT_MS, () => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`));
     const entry = { addresses, until: now + dnsCacheMs };
     this.answers.set(host, entry);
     addresses.catch(() => { if (this.answers.get(host) === entry) this.answers.delete(host); });

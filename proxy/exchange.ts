@@ -57,9 +57,25 @@ export class Exchange {
   dial: { address: string; port: number } | undefined;
   /** The audit record is written: whatever happens later, it is not written again. */
   recorded = false;
+  /** Set by admit: ends the exchange's count among its agent's open ones (proxy/agent-gate.ts). */
+  private leaveGate: (() => void) | undefined;
+  private ended = false;
 
   constructor(readonly head: RequestHead, readonly tunnel: Tunnel | undefined, readonly upgrade: boolean) {
     this.record = { time: this.time.toISOString(), id: this.id, method: head.method ?? '', url: loggableTarget(head.url), outcome: 'pending' };
+  }
+
+  /** Counted among the agent's open exchanges until end(); called by admit. */
+  entered(leave: () => void): void {
+    if (this.ended) leave();
+    else this.leaveGate = leave;
+  }
+
+  /** The response is sent or the connection gone (the socket code calls this once it is). */
+  end(): void {
+    this.ended = true;
+    this.leaveGate?.();
+    this.leaveGate = undefined;
   }
 
   /** Milliseconds since the request arrived, to the microsecond. */

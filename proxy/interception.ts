@@ -69,7 +69,7 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
   }
   let context: tls.SecureContext;
   try {
-    context = await opts.ca.contextFor(target.hostname);
+    context = await opts.ca.contextFor(target.hostname, agent.id);
   } catch {
     return void socket.destroy();
   }

@@ -232,6 +232,7 @@ export class ProxyServer {
   private async onRequest(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.busy(req, res);
     const x = new Exchange(req, this.tunnels.get(req.socket), false);
+    res.once('close', () => x.end());
     const refuse = (r: Refusal): void => {
       sendRejection(res, withRefusalHeaders(x, r), x.id, r.rule, !req.complete);
       this.pipeline.refused(x, r);
@@ -260,6 +261,8 @@ export class ProxyServer {
     this.idle.delete(socket);
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
+    if (socket.destroyed) x.end();
+    else socket.once('close', () => x.end());
     const refuse = (r: Refusal): void => {
       writeRaw(socket, withRefusalHeaders(x, r), x.id, r.rule);
       this.pipeline.refused(x, r);

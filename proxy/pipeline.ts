@@ -101,6 +101,12 @@ export class Pipeline {
     x.token = who.token;
     x.confirm = who.confirm;
     x.record.agent = agent.id;
+    try {
+      x.entered(this.gate.enter(agent.id));
+    } catch (err) {
+      if (err instanceof AgentBusyError) return refusals.closing(refusals.busy(err.message));
+      throw err;
+    }
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;
     x.url = x.upgrade ? target.replace(/^http/, 'ws') : target;

@@ -66,9 +66,11 @@ function invalid(err: unknown): Rejection {
 function limited(ctx: RequestContext, result: Exclude<ChargeResult, { ok: true }>, streamed?: number): Rejection {
   const keys = result.short.map((s) => `${s.key}${s.unit === 'egress_bytes' ? ' (egress bytes)' : ''}`).join(', ');
   ctx.audit.rate_limited = result.short.map((s) => ({ key: s.key, unit: s.unit, cost: s.cost, available: s.remaining, limit: s.limit }));
-  let detail = result.impossible
-    ? `this request costs more than the whole budget of ${keys}; it can never pass as is`
-    : `rate limit ${keys} exhausted; retry after ${result.retryAfter} s`;
+  let detail = result.reason !== undefined
+    ? `${result.reason}; retry after ${result.retryAfter} s`
+    : result.impossible
+      ? `this request costs more than the whole budget of ${keys}; it can never pass as is`
+      : `rate limit ${keys} exhausted; retry after ${result.retryAfter} s`;
   if (streamed !== undefined) {
     detail = `egress budget ${keys} ran out after ${streamed} streamed bytes; the rest was not sent (retry after ${result.retryAfter} s)`;
   }

@@ -29,14 +29,37 @@ export interface UpstreamOptions {
   check?: ConnectionCheck;
 }
 
+/**
+ * Idle keep-alive connections kept for reuse, at most, across every upstream of a pool (HTTP,
+ * HTTPS), and for at most IDLE_UPSTREAM_MS each. Node's agent keeps up to maxFreeSockets per origin
+ * for as long as the upstream leaves them open: an upstream that never closes an idle connection,
+ * reached under many names or ports, grew the pools without bound (a descriptor each).
+ */
+export const MAX_IDLE_UPSTREAM = 256;
+export const IDLE_UPSTREAM_MS = 60_000;
+
+/** Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept. */
+function boundIdle<A extends http.Agent>(agent: A): A {
+  // Node's agent keeps a finished connection when this returns true (typed as returning nothing).
+  const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined };
+  const keep = pool.keepSocketAlive.bind(pool);
+  pool.keepSocketAlive = (socket) => {
+    let idle = 0;
+    for (const name in agent.freeSockets) idle += agent.freeSockets[name]?.length ?? 0;
+    return idle < MAX_IDLE_UPSTREAM && keep(socket) !== false;
+  };
+  return agent;
+}
+
 export class Upstream {
   private readonly httpAgent: http.Agent;
   private readonly httpsAgent: https.Agent;
 
   constructor(readonly opts: UpstreamOptions) {
-    const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
-    this.httpAgent = new CheckedHttpAgent(agentOpts, opts.check);
-    this.httpsAgent = new CheckedHttpsAgent(agentOpts, opts.check);
+    // `timeout` is an idle connection's life in the pool (a request in flight sets its own budgets).
+    const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const, timeout: IDLE_UPSTREAM_MS };
+    this.httpAgent = boundIdle(new CheckedHttpAgent(agentOpts, opts.check));
+    this.httpsAgent = boundIdle(new CheckedHttpsAgent(agentOpts, opts.check));
   }
 
   /** Forwards an exchange that passed enforce; `refuse` renders a refusal while no response head was sent. */

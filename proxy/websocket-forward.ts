@@ -15,7 +15,7 @@ import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
-import { acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
+import { PartialMessages, acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
 
 export interface WebSocketForwardOptions {
   tls: tls.SecureContext;
@@ -33,6 +33,8 @@ export const CREDENTIAL_RECHECK_MS = 1000;
 export class WebSocketForward {
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
   private readonly open = new Set<WebSocket>();
+  /** What open tunnels hold of messages not yet whole, per agent and in all (websocket-relay.ts). */
+  private readonly partial = new PartialMessages();
 
   constructor(private readonly opts: WebSocketForwardOptions) {}
 
@@ -98,6 +100,7 @@ export class WebSocketForward {
         return undefined;
       },
       ...(meter ? { meter } : {}),
+      partial: { messages: this.partial, agent: x.agent!.id },
     });
     revoked.stop();
     this.open.delete(upstream);

@@ -29,6 +29,45 @@ import type { AgentHandshake } from './websocket-handshake.ts';
 
 /** Largest message (after reassembly and decompression) either side may send: beyond it, close 1009. */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes held of messages not yet whole (frames read, fragments kept, both directions), over all of
+ * one agent's tunnels and over everyone's. `ws` reassembles a message before it is relayed (it
+ * must be checked whole), up to MAX_MESSAGE_BYTES per side: 20 tunnels each sent 15 MiB of a
+ * message never finished held 320 MiB, and one agent may keep hundreds of tunnels open. Past a
+ * budget the tunnel whose message crossed it is closed (1009).
+ */
+export const AGENT_PARTIAL_BYTES = 64 * 1024 * 1024;
+export const TOTAL_PARTIAL_BYTES = 512 * 1024 * 1024;
+
+/** What the tunnels of every agent hold of unfinished messages (one per proxy). */
+export class PartialMessages {
+  private total = 0;
+  private readonly perAgent = new Map<string, number>();
+
+  constructor(readonly agentBudget = AGENT_PARTIAL_BYTES, readonly totalBudget = TOTAL_PARTIAL_BYTES) {}
+
+  /** Records that one tunnel of `agent` now holds `now` bytes instead of `before`; false past a budget. */
+  change(agent: string, before: number, now: number): boolean {
+    const mine = (this.perAgent.get(agent) ?? 0) + now - before;
+    this.total += now - before;
+    if (mine > 0) this.perAgent.set(agent, mine);
+    else this.perAgent.delete(agent);
+    return now <= before || (mine <= this.agentBudget && this.total <= this.totalBudget);
+  }
+}
+
+/**
+ * Bytes a `ws` side holds of a message not yet whole: frame bytes read but not parsed, and the
+ * fragments kept (decompressed). Read from its receiver's state (ws 8), 0 where it has none.
+ */
+function partialBytes(ws: WebSocket): number {
+  const r = (ws as unknown as { _receiver?: { _bufferedBytes?: unknown; _messageLength?: unknown } })._receiver;
+  if (!r) return 0;
+  const buffered = typeof r._bufferedBytes === 'number' ? r._bufferedBytes : 0;
+  const kept = typeof r._messageLength === 'number' ? r._messageLength : 0;
+  return buffered + kept;
+}
+
 /** How long a closing handshake may take before the connection is cut. */
 const CLOSE_TIMEOUT_MS = 5000;
 /** Backpressure: stop reading a side while the other side has this much unsent. */
@@ -185,6 +224,8 @@ export interface RelayHooks {
   onMessage(message: RelayedMessage): Rejection | undefined;
   /** Charged with every frame to the upstream (its size on the wire, uncompressed). */
   meter?: EgressMeter;
+  /** The budget of unfinished messages the tunnel's bytes count against, and whose they are. */
+  partial?: { messages: PartialMessages; agent: string };
   /** Settles with a refusal when the tunnel must end from outside its messages (the agent's credentials were revoked). */
   ended?: Promise<Rejection>;
 }
@@ -207,6 +248,9 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
   return new Promise((resolve) => {
     const closed = (): void => {
       if (--open > 0) return;
+      if (budget && held) budget.messages.change(budget.agent, held, 0);
+      held = 0;
+      if (again) clearTimeout(again);
       resolve({ ...(end ?? { by: 'airlock', detail: 'both connections dropped' }), ...stats });
     };
 
@@ -222,6 +266,42 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       shut(agent, 1008, rejection.outcome === 'rate-limited' ? 'egress budget exhausted' : rejection.title);
       shut(upstream, 1001, 'closed by the proxy');
     };
+
+    // After each read of either side: what the tunnel holds of unfinished messages, against the budgets.
+    let held = 0;
+    const budget = hooks.partial;
+    const weigh = (): void => {
+      if (!budget) return;
+      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream);
+      if (now === held) return;
+      const fits = budget.messages.change(budget.agent, held, now);
+      held = now;
+      if (fits || end) return;
+      end = { by: 'airlock', detail: 'messages not yet whole held more than their budget (one agent\'s tunnels, or every tunnel): closed' };
+      shut(agent, 1009, 'unfinished messages over budget');
+      shut(upstream, 1001, 'closed by the proxy');
+    };
+    // Compressed frames are inflated after the read (on zlib's threads): weighed again shortly
+    // after, for as long as what the tunnel holds keeps changing.
+    let again: NodeJS.Timeout | undefined;
+    const weighLater = (): void => {
+      if (again || end) return;
+      again = setTimeout(() => {
+        again = undefined;
+        const before = held;
+        weigh();
+        if (held !== before) weighLater();
+      }, 25);
+    };
+    if (budget) {
+      for (const ws of [agent, upstream]) {
+        const raw = (ws as unknown as { _socket?: net.Socket })._socket;
+        raw?.on('data', () => {
+          weigh();
+          weighLater();
+        });
+      }
+    }
 
     const side = (from: WebSocket, to: WebSocket, dir: 'upstream' | 'agent'): void => {
       const name = dir === 'upstream' ? 'agent' : 'upstream';
@@ -252,7 +332,10 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           from.pause();
         }
       };
-      from.on('message', (data: Buffer, isBinary: boolean) => pass(isBinary ? 'binary' : 'text', data));
+      from.on('message', (data: Buffer, isBinary: boolean) => {
+        weigh();
+        pass(isBinary ? 'binary' : 'text', data);
+      });
       from.on('ping', (data: Buffer) => pass('ping', data));
       from.on('pong', (data: Buffer) => pass('pong', data));
       from.on('error', (err: Error & { code?: string }) => {

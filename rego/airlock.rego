@@ -485,6 +485,13 @@ mcp_sql_destructive(sql) if {
 	sql.destructive == true
 }
 
+# A destructive statement in one argument, whatever another argument beside it holds (a phrase
+# that is not SQL, in a field the server ignores, leaves the call unparsed as a whole).
+mcp_sql_destructive(sql) if {
+	some s in sql.statements
+	s.destructive == true
+}
+
 # Past the request's budget of SQL analysis (many calls carrying SQL): not seen, so held as the worst.
 mcp_sql_destructive(sql) if sql.limited == true
 

@@ -372,7 +372,9 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
       ...(byOperation ? { operation: op } : { path_pattern: opts.pathPattern ?? escapeGlob(a.summary.path) }),
       risk: a.risk,
       ...(scope.length ? { scope } : {}),
-      ...(target !== undefined ? { target } : {}),
+      // `""`: the approved request named no place (the key's default project, say); such a grant
+      // covers only requests that name none (engine/grants.ts).
+      target: target ?? '',
     },
     ms: opts.grantMinutes * 60_000,
   };

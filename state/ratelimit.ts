@@ -17,8 +17,8 @@ import type { RequestDescription } from '../describe/types.ts';
 import type { RateLimitDirective } from '../engine/decision.ts';
 import { stateFile } from './home.ts';
 
-/** What charging reads from a description: its egress bytes. */
-export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'> };
+/** What charging reads from a description: its egress bytes, and the agent (who pays for new buckets). */
+export type Chargeable = { request: Pick<RequestDescription['request'], 'egress_bytes'>; agent?: { id: string } };
 
 export type LimitUnit = 'requests' | 'egress_bytes';
 
@@ -64,6 +64,8 @@ export type ChargeResult =
       short: Charge[];
       /** True when a cost exceeds a bucket's whole capacity: waiting will never help. */
       impossible: boolean;
+      /** Set when the charge was refused for another reason than a short bucket (said in full). */
+      reason?: string;
     };
 
 /** Tolerance for float drift in refill arithmetic (tokens are compared, never accumulated past limit). */
@@ -105,9 +107,23 @@ export function planCharges(directives: RateLimitDirective[] | undefined, descri
   return [...byId.values()];
 }
 
+/**
+ * Buckets not yet full that one agent's requests started, at most. Policies key buckets by host
+ * (every request to a host is charged to `host:NAME` and its egress budget for an hour): an agent
+ * allowed a wildcard of hosts made a bucket per name, kept in memory and rewritten on every flush,
+ * without bound. Past this its requests that need a new bucket are refused (429) until some refill.
+ */
+export const MAX_BUCKETS_PER_AGENT = 10_000;
+/** Full buckets are swept at most this often when an agent is at its bound (a sweep reads every bucket). */
+const SWEEP_MS = 1000;
+
 /** The pure core: buckets in memory, time from the injected clock. */
 export class BucketTable {
   private readonly buckets = new Map<string, BucketState>();
+  /** Which agent's request started each bucket, and how many live buckets each agent started. */
+  private readonly ownerOf = new Map<string, string>();
+  private readonly owned = new Map<string, number>();
+  private sweptAt = -Infinity;
   /**
    * Every bucket seen since start (its last state), so people see full ones too: a full bucket is
    * dropped from `buckets` (and never stored) but still listed. Bounded: the oldest go first.
@@ -143,6 +159,19 @@ export class BucketTable {
     const plan = planCharges(directives, description);
     if (plan.length === 0) return { ok: true, charged: [] };
     const t = this.now();
+    const owner = description?.agent?.id;
+    const fresh = owner === undefined ? 0 : plan.filter((p) => !this.buckets.has(p.id)).length;
+    if (owner !== undefined && fresh > 0 && (this.owned.get(owner) ?? 0) + fresh > MAX_BUCKETS_PER_AGENT) {
+      if (t - this.sweptAt >= SWEEP_MS) this.sweep(t);
+      if ((this.owned.get(owner) ?? 0) + fresh > MAX_BUCKETS_PER_AGENT) {
+        const waitMs = Math.min(...plan.map((p) => p.windowMs));
+        return {
+          ok: false, retryAfter: Math.max(1, Math.ceil(waitMs / 1000)), impossible: false,
+          short: plan.filter((p) => !this.buckets.has(p.id)).map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: p.limit })),
+          reason: `this agent's requests already use ${MAX_BUCKETS_PER_AGENT} rate-limit buckets that have not refilled (a bucket per host or key); a request that needs another is refused until some refill`,
+        };
+      }
+    }
     const short: Charge[] = [];
     let wait = 0;
     let impossible = false;
@@ -165,6 +194,10 @@ export class BucketTable {
     const charged = plan.map((p, i) => {
       const remaining = Math.max(0, levels[i]! - p.cost);
       const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t };
+      if (owner !== undefined && !this.buckets.has(p.id)) {
+        this.ownerOf.set(p.id, owner);
+        this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
+      }
       this.buckets.set(p.id, state);
       this.remember(p.id, state);
       return { key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(remaining) };
@@ -204,7 +237,7 @@ export class BucketTable {
   /** Refills a bucket (or all buckets with `key` for every unit); returns how many were reset. */
   reset(key: string): number {
     let n = 0;
-    for (const unit of ['requests', 'egress_bytes'] as const) if (this.buckets.delete(bucketId(key, unit))) n++;
+    for (const unit of ['requests', 'egress_bytes'] as const) if (this.drop(bucketId(key, unit))) n++;
     if (n) this.dirty = true;
     return n;
   }
@@ -219,12 +252,30 @@ export class BucketTable {
     for (const [id, b] of this.buckets) {
       const level = this.level(b, t);
       if (level >= b.limit - EPSILON) {
-        this.buckets.delete(id);
+        this.drop(id);
         continue;
       }
       out[id] = { ...b, tokens: level, updated: t };
     }
     return out;
+  }
+
+  /** Drops the buckets that have refilled (a missing bucket is a full one). */
+  private sweep(t: number): void {
+    this.sweptAt = t;
+    for (const [id, b] of this.buckets) if (this.level(b, t) >= b.limit - EPSILON) this.drop(id);
+  }
+
+  private drop(id: string): boolean {
+    if (!this.buckets.delete(id)) return false;
+    const owner = this.ownerOf.get(id);
+    if (owner !== undefined) {
+      this.ownerOf.delete(id);
+      const n = (this.owned.get(owner) ?? 1) - 1;
+      if (n > 0) this.owned.set(owner, n);
+      else this.owned.delete(owner);
+    }
+    return true;
   }
 
   takeDirty(): boolean {

@@ -3,7 +3,19 @@ import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 
 /** SQL a request carries: statement texts to parse (in the service's dialect), or why they could not be read (treated as unparsed). */
-export type SqlSource = { texts: string[]; dialect?: 'postgresql' | 'sqlite' } | { error: string };
+export type SqlSource =
+  | {
+      texts: string[];
+      dialect?: 'postgresql' | 'sqlite';
+      /**
+       * Text in a field that carries SQL only sometimes (`{query}` to a path that does not name an
+       * SQL endpoint): SQL when a grammar reads statements in it, otherwise not SQL at all.
+       */
+      sniffed?: boolean;
+      /** The values the request binds to each text's parameters (D1's and Neon's `params`), where it gives them. */
+      params?: Array<unknown[] | undefined>;
+    }
+  | { error: string };
 
 export interface ServiceAdapter {
   /** `input.service.name`, and the name policies and the data file use. */

@@ -83,18 +83,43 @@ const table = new RouteTable(routes);
  * zone and object ids are not words of the route.
  */
 // (`memberships`: accepting an invitation makes the token reach another account.)
+// Jobs and rules that send the zone's or account's data elsewhere from then on are admin too, as
+// GitHub's webhooks and Gmail's forwarding are: Logpush jobs (every request's log to a destination
+// the job names), notification webhooks and destinations, Email Routing rules (a domain's mail,
+// catch-all included, forwarded to any address). Plans and add-ons (`subscription(s)`, `billing`)
+// are charges: pay.
 const deleteWords = new Set(['restore']);
+const payWords = new Set(['subscription', 'subscriptions', 'billing']);
 const adminWords = new Set([
   'secrets', 'tokens', 'service_tokens', 'temp-access-credentials', 'credentials', 'keys', 'members', 'memberships', 'roles', 'access',
   'access_rules', 'firewall', 'waf', 'filters', 'rulesets', 'rate_limits', 'page_rules', 'settings', 'ssl', 'dnssec',
   'domains', 'custom_domains', 'subdomain', 'cors', 'policies', 'certificates', 'custom_certificates',
+  'logpush', 'webhooks', 'destinations', 'routing',
+  // Which Worker a hostname's traffic runs through (it sees every request), which network routes a
+  // tunnel carries.
+  'routes',
 ]);
+/** Browser Rendering fetches the URL it is given from Cloudflare, outside Airlock: a send, as a model provider's web fetch is. */
+const sendWords = new Set(['browser-rendering']);
+
+/**
+ * Reads that hand out a credential: a Cloudflare Tunnel's or WARP Connector's token (whoever holds
+ * it runs the tunnel and serves its hostnames), the Images signing keys (they sign URLs to private
+ * images), a Stream live input (its stream key lets anyone broadcast on it).
+ */
+function readsCredential(words: string[]): boolean {
+  const last = words[words.length - 1];
+  return last === 'token' || (last === 'keys' && words[words.length - 3] === 'images') || words[words.length - 2] === 'live_inputs';
+}
 
 function unknownRouteEffect(segs: string[], effect: Effect): Effect {
-  if (effect !== 'write') return effect;
   const words = segs[0] === 'accounts' || segs[0] === 'zones' ? segs.slice(2) : segs;
+  if (effect === 'read') return readsCredential(words) ? 'admin' : effect;
+  if (effect !== 'write') return effect;
   if (words.some((w) => deleteWords.has(w))) return 'delete';
+  if (words.some((w) => payWords.has(w))) return 'pay';
   if (words.some((w) => adminWords.has(w))) return 'admin';
+  if (words.some((w) => sendWords.has(w))) return 'send';
   return effect;
 }
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);

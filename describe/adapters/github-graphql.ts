@@ -98,6 +98,8 @@ const mutations = new Map<string, Spec>([
   // Access, security gates, settings, enterprise and organization administration, migrations
   ...same('admin', [
     'transferIssue', 'dismissRepositoryVulnerabilityAlert',
+    // A check run's conclusion can satisfy a check branch protection requires (REST check-runs, statuses).
+    'createCheckRun', 'updateCheckRun',
     'updateProjectV2Collaborators', // who may read and edit a project (its items may be private issues)
     'updateTeamReviewAssignment',
     'accessUserNamespaceRepository', 'createAttributionInvitation', 'createIpAllowListEntry', 'updateIpAllowListEntry',
@@ -132,8 +134,7 @@ const mutations = new Map<string, Spec>([
     'addProjectV2DraftIssue', 'addProjectV2ItemById', 'addReaction', 'removeReaction', 'addStar', 'removeStar', 'addSubIssue',
     'removeSubIssue', 'reprioritizeSubIssue', 'addUpvote', 'removeUpvote', 'archiveProjectV2Item', 'unarchiveProjectV2Item',
     'cancelSponsorship', 'changeUserStatus', 'clearProjectV2ItemFieldValue', 'cloneProject', 'closeDiscussion', 'reopenDiscussion',
-    'convertProjectCardNoteToIssue', 'convertProjectV2DraftIssueItemToIssue', 'copyProjectV2', 'createCheckRun',
-    'updateCheckRun', 'createCheckSuite', 'rerequestCheckSuite', 'updateCheckSuitePreferences', 'createDeployment',
+    'convertProjectCardNoteToIssue', 'convertProjectV2DraftIssueItemToIssue', 'copyProjectV2', 'createCheckSuite', 'rerequestCheckSuite', 'updateCheckSuitePreferences', 'createDeployment',
     'createDeploymentStatus', 'createLabel', 'updateLabel', 'createLinkedBranch', 'createProject', 'createProjectV2',
     'createProjectV2Field', 'createProjectV2StatusUpdate', 'createSponsorsListing', 'createSponsorsTier', 'publishSponsorsTier',
     'retireSponsorsTier', 'updateSponsorshipPreferences', 'updatePatreonSponsorability', 'createUserList', 'updateUserList',
@@ -223,6 +224,27 @@ function committedPaths(gql: GraphqlRequest): string[] | undefined {
 }
 
 /**
+ * Whether updateRefs calls may set a ref to the all-zero id (`refUpdates[].afterOid`), which
+ * deletes it (GitHub's reference says so), or an updateRef call names that id as its `oid`. For
+ * updateRefs a value not in the request (a variable not given, arguments past the reading budget, a
+ * list that is not one) may be zeros: it counts as a deletion.
+ */
+function mayDeleteRefs(gql: GraphqlRequest, field: 'updateRefs' | 'updateRef'): boolean {
+  const isZero = (v: unknown): boolean => typeof v === 'string' && /^0+$/.test(v.trim());
+  if (field === 'updateRef') return (gql.calls ?? []).some((c) => c.field === field && isZero((c.args.input as { oid?: unknown } | undefined)?.oid));
+  if (gql.argumentsUnread) return true;
+  const zero = (v: unknown): boolean => typeof v !== 'string' || isZero(v);
+  for (const call of gql.calls ?? []) {
+    if (call.field !== field) continue;
+    const input = call.args.input as { refUpdates?: unknown } | undefined;
+    if (!input || typeof input !== 'object') return true;
+    if (!Array.isArray(input.refUpdates)) return true;
+    if (input.refUpdates.some((u) => !u || typeof u !== 'object' || zero((u as { afterOid?: unknown }).afterOid))) return true;
+  }
+  return false;
+}
+
+/**
  * The node ids a mutation acts on (`input.subjectId`, `repositoryId`, `pullRequestId`, `labelIds`
  * …), sorted and unique; `?` for one whose value is not in the request (a variable not given).
  * GraphQL names the place by id where REST names it by path: a grant records them
@@ -276,6 +298,12 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
       const paths = committedPaths(gql);
       if (paths === undefined || paths.some(controlsRepository)) effect = 'admin';
     }
+    // A repository made from a template that is not private publishes a copy of the template's
+    // files (a private template's too): the REST twin's rule (github.ts `templateCopyIsPublic`).
+    if (f === 'cloneTemplateRepository' && (gql.argumentsUnread || (gql.calls ?? []).some((c) => c.field === f && (c.args.input as { visibility?: unknown } | undefined)?.visibility !== 'PRIVATE'))) effect = 'admin';
+    // updateRefs deletes every ref whose afterOid is all zeros (GitHub's reference says so), as a
+    // push of a zero id does: the REST twin is the ref's deletion.
+    if ((f === 'updateRefs' || f === 'updateRef') && mayDeleteRefs(gql, f)) [operation, effect] = ['git.delete_ref', 'delete'];
     operations.add(operation);
     if (operation === 'git.update_ref' && mayForce(gql)) force = true;
     const r = rank(operation, effect) + (operation === 'git.update_ref' && force ? 3 : 0);

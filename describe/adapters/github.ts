@@ -223,17 +223,26 @@ const adminWords = new Set([
   'credential-authorizations', 'security-managers', 'security-and-analysis', 'code-security', 'oidc', 'blocks',
   'deployment-protection-rules', 'private-vulnerability-reporting', 'default-setup', 'vulnerability-alerts',
   'automated-security-fixes', 'transfer', 'visibility', 'organization-roles', 'roles',
-  // Security gates: approving a first-time contributor's workflow run, bypassing push protection.
-  'approve', 'push-protection-bypasses', 'bypass-requests',
+  // Security gates: approving a first-time contributor's workflow run, bypassing push protection,
+  // a commit status or check run reporting success for a check branch protection requires.
+  'approve', 'push-protection-bypasses', 'bypass-requests', 'statuses', 'check-runs',
+  // Accepting an invitation to another's repository gives the token a place to push to.
+  'repository_invitations',
   // An address added to the account can, once its owner verifies it, reset the account's password.
   'emails',
+  // A migration archives every repository it names for download and, with `lock_repositories`,
+  // locks them until it is deleted.
+  'migrations',
 ]);
 const sendWords = new Set(['comments', 'replies', 'reviews', 'discussions']);
+/** Billing routes that change what is paid for (Copilot seats added, budgets raised). */
+const payWords = new Set(['billing', 'budgets']);
 
-function unknownRouteEffect(segments: string[]): 'write' | 'send' | 'admin' {
+function unknownRouteEffect(segments: string[]): 'write' | 'send' | 'admin' | 'pay' {
   // /repos/{owner}/{repo}/…, /orgs/{org}/…, /users/{username}/…: names, not route words.
   const named = segments[0] === 'repos' ? 3 : segments[0] === 'orgs' || segments[0] === 'users' || segments[0] === 'enterprises' ? 2 : 1;
   const words = segments.slice(named);
+  if (words.some((w) => payWords.has(w))) return 'pay';
   if (words.some((w) => adminWords.has(w))) return 'admin';
   // The resource acted on is the last word, or the one before an id (`/comments/{id}`): a reaction
   // to a comment is no comment.
@@ -279,9 +288,34 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.effect = 'admin';
     info.params.controls_repository = true;
   }
+  // A repository generated from a template is public unless `private: true` (GitHub's default is
+  // public): it publishes a copy of the template's files, a private template's included, as making
+  // a repository public does (admin).
+  if (info.operation === 'repos.create_using_template' && templateCopyIsPublic(request)) info.effect = 'admin';
+  // A tree made through the Git database API is the same change by another route: an entry at
+  // `.github/…` (or a CODEOWNERS file) becomes the repository's once a commit of it lands.
+  if (info.operation === 'git.create_tree' && request.body.size > 0 && treeControlsRepository(jsonObject(request)?.tree)) {
+    info.effect = 'admin';
+    info.params.controls_repository = true;
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
+}
+
+/** Whether a template's copy would not be private: `private` not true (JSON or form, any reading). */
+function templateCopyIsPublic(request: RequestInfo): boolean {
+  const values = [jsonObject(request)?.private, ...(request.body.form?.private ?? [])];
+  return !values.some((v) => v === true || v === 'true') || values.some((v) => v === false || v === 'false');
+}
+
+/** Whether a tree's entries (`[{path, mode, type, sha|content}]`) write CI or review rules; a list not read whole counts as doing so. */
+function treeControlsRepository(tree: unknown): boolean {
+  if (!Array.isArray(tree)) return true;
+  return tree.some((e) => {
+    const path = (e as { path?: unknown } | null)?.path;
+    return typeof path !== 'string' || controlsRepository(path);
+  });
 }
 
 /**

@@ -17,7 +17,7 @@ import { analyzeSqlIn } from './sql-dialects.ts';
 import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { sqlFromBody } from './sql-body.ts';
+import { isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -50,13 +50,43 @@ const sqlEndpointNames = new Set(['sql', 'query', 'execute', 'exec', 'raw', 'sta
  * SQL-looking path. The dialect is unknown, so it is read with every known grammar.
  */
 function genericSql(request: RequestInfo): SqlSource | undefined {
-  if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
   const clickhouse = clickhouseSql(request);
   if (clickhouse) return clickhouse;
+  return bodySql(request) ?? urlSql(request);
+}
+
+/** The last path segment as a server routes it: `/v1/query;jsessionid=…` (path parameters, which Java servers drop) and `/v1/query.json` (a format suffix, which Rails and others drop) route to `/v1/query`. */
+function lastSegment(request: RequestInfo): string {
+  return (request.segments[request.segments.length - 1]?.toLowerCase() ?? '').split(';')[0]!.replace(/\.(json|xml|csv|txt|sql)$/, '');
+}
+
+function isSqlPath(request: RequestInfo): boolean {
+  return sqlEndpointNames.has(lastSegment(request)) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
+}
+
+/**
+ * SQL in the URL's parameters, whatever the method (a server may run a GET's SQL too): `?sql=`
+ * anywhere, `?query=` and `?statement=` to an SQL-looking path. SQL when a grammar reads statements
+ * in it, otherwise not SQL (`?query=red+shoes`).
+ */
+function urlSql(request: RequestInfo): SqlSource | undefined {
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
+  const texts = names.flatMap((n) => request.query[n] ?? []).filter((v) => v.trim() !== '');
+  return texts.length ? { texts, sniffed: true } : undefined;
+}
+
+/** SQL in the body of a POST or PUT no adapter claims. */
+function bodySql(request: RequestInfo): SqlSource | undefined {
+  if (request.method !== 'POST' && request.method !== 'PUT') return undefined;
+  // PostgREST anywhere (self-hosted, a platform no module names): `…/rpc/exec_sql {query}`.
+  if (isRpcPath(request.segments)) {
+    const rpc = rpcSql(request);
+    if (rpc) return rpc;
+  }
   const body = request.body;
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
-  const last = request.segments[request.segments.length - 1]?.toLowerCase() ?? '';
-  const sqlPath = sqlEndpointNames.has(last) && !request.segments.some((s) => s.toLowerCase() === 'graphql');
+  const last = lastSegment(request);
+  const sqlPath = isSqlPath(request);
   const form = body.form;
   const keys = ['query', 'sql', 'statement'];
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody(request, { keys: sqlPath ? keys : ['sql'] });
@@ -71,7 +101,12 @@ function genericSql(request: RequestInfo): SqlSource | undefined {
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
   const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
   if (typeof job === 'string') return { texts: [job] };
-  if (!sqlPath) return undefined;
+  if (!sqlPath) {
+    // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
+    // statements in it (a grant for one statement there must not cover another), else not SQL.
+    const texts = [o.query, o.statement].filter((v): v is string => typeof v === 'string' && v.trim() !== '');
+    return texts.length ? { texts, sniffed: true } : undefined;
+  }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
 }
@@ -148,14 +183,23 @@ function withoutFormat(sql: string): string | undefined {
 
 /**
  * ClickHouse's HTTP interface (port 8123, ClickHouse Cloud's `*.clickhouse.cloud`, or any request
- * with `X-ClickHouse-*` headers): a POST runs the SQL of its `query` URL parameter followed by its
+ * with `X-ClickHouse-*` headers): a GET runs its `query` URL parameter read-only, a POST runs the SQL of its `query` URL parameter followed by its
  * body (or the body alone), on the path `/`, which no path rule tells apart. A grant for one
  * INSERT would otherwise cover a DROP TABLE. The body is rows, not SQL, after `… FORMAT <name>`.
  */
 function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   const signalled = request.host.endsWith('.clickhouse.cloud') || request.port === 8123 || Object.keys(request.headers).some((h) => h.startsWith('x-clickhouse-'));
-  if (!signalled) return undefined;
   const queries = request.query.query ?? [];
+  // The same interface behind another name or port (a proxy, `https://ch.example/?query=…`): its
+  // SQL when a grammar reads statements in it. A GET runs read-only there: judged, never failed closed.
+  const sniffed = !signalled || request.method === 'GET' || request.method === 'HEAD';
+  if (!signalled && !(request.segments.length === 0 && queries.length > 0 && request.method === 'POST')) return undefined;
+  const found = clickhouseText(request, queries);
+  if (!found || !sniffed) return found;
+  return 'texts' in found ? { ...found, sniffed: true } : undefined;
+}
+
+function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | undefined {
   const body = request.body;
   if (queries.length === 0 && body.size === 0) return undefined;
   if (queries.length > 1) return { error: 'several query parameters: which SQL ClickHouse runs is not known' };
@@ -168,12 +212,37 @@ function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   return { texts: [withoutFormat(text) ?? text] };
 }
 
+/** SQL-carrying GraphQL arguments read per request, at most (the rest are not looked at). */
+const MAX_GRAPHQL_SQL_TEXTS = 64;
+
+/**
+ * SQL in the arguments of GraphQL mutations (`executeSql(sql: "…")`, `runQuery(input: {statement:
+ * "…"})`): one URL runs every statement, so without reading it a grant for one covered a DROP.
+ * Arguments are SQL when a grammar reads statements in them (`query: "open bugs"` is not).
+ */
+function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
+  const texts: string[] = [];
+  const pick = (o: Record<string, unknown>, depth: number): void => {
+    for (const [k, v] of Object.entries(o)) {
+      if (texts.length >= MAX_GRAPHQL_SQL_TEXTS) return;
+      if (typeof v === 'string' && sqlArgument(k) && v.trim() !== '') texts.push(v);
+      else if (depth === 0 && v && typeof v === 'object' && !Array.isArray(v)) pick(v as Record<string, unknown>, 1);
+    }
+  };
+  for (const call of graphql.calls ?? []) pick(call.args, 0);
+  const sql = texts.filter((text) => {
+    const a = analyzeSqlIn([text], 'unknown');
+    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+  });
+  return sql.length ? { texts: sql, sniffed: true } : undefined;
+}
+
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
 function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason } {
   if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
-  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect);
+  const a = analyzeSqlIn(source.texts, source.dialect ?? dialect, source.params);
   if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
   return { ...a, privilegeOnly: a.privilegeOnly === true };
 }
@@ -195,15 +264,18 @@ export function isGraphqlEndpoint(request: RequestInfo): boolean {
 }
 
 /**
- * A request on a host no service module owns whose JSON body has the shape of a GraphQL request
- * (`{query: "<text>"}`, or a batch of them) whatever its URL (`api.monday.com/v2`): read as GraphQL
- * when it parses as such (describe.ts), since one URL then carries every operation.
+ * A request on a host no service module owns that has the shape of a GraphQL request whatever its
+ * URL (`api.monday.com/v2`, gqlgen's `/query`): a JSON body `{query: "<text>"}` (or a batch of
+ * them), a `query` URL parameter (GraphQL over GET), or an `application/graphql` body. Read as
+ * GraphQL when it parses as such (describe.ts), since one URL then carries every operation; a
+ * search API's `?query=shoes` does not parse and is left alone.
  */
 export function carriesGraphql(request: RequestInfo): boolean {
   if (ownedHost(request.host)) return false;
   const json = request.body.json;
   const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
-  return one(json) || (Array.isArray(json) && json.length > 0 && json.every(one));
+  if (one(json) || (Array.isArray(json) && json.length > 0 && json.every(one))) return true;
+  return (request.query.query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
 }
 
 function ownedHost(host: string): boolean {
@@ -239,10 +311,14 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
       break;
     }
   }
-  const source = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
+  const found = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
+  // A body read as GraphQL is not also SQL by its look; its mutations' SQL-carrying arguments may be.
+  const source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? graphqlSql(graphql) : found ?? (graphql ? graphqlSql(graphql) : undefined);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
-    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner ? 'postgresql' : 'unknown');
+    const sniffed = 'sniffed' in source && source.sniffed === true;
+    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
+    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity) return out;
     out.sql = info;
     if (ambiguity) out.ambiguity = ambiguity;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are

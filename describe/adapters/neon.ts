@@ -4,7 +4,7 @@ import type { ServiceAdapter } from './adapter.ts';
 import { hostUnder } from './adapter.ts';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { fromTable, jsonObject, RouteTable } from './routes.ts';
-import { sqlFromBody } from './sql-body.ts';
+import { isRpcPath, rpcSql, sqlFromBody } from './sql-body.ts';
 
 const consoleApi = new RouteTable([
   { route: 'GET /api/v2/{path+}', operation: 'api.get', effect: 'read' },
@@ -35,6 +35,9 @@ const consoleApi = new RouteTable([
 /** The catch-all routes above: one operation for every console call the table does not name. */
 const catchAll: Record<string, string> = { 'api.get': 'get', 'api.update': 'update', 'api.delete': 'delete' };
 
+/** Console path words of calls that decide who may connect (JWKS, the Data API) or hand out auth keys (Neon Auth). */
+const accessWords = new Set(['jwks', 'data-api', 'auth']);
+
 /** Project settings that decide who may connect, and from where (IP Allow, private networking). */
 const accessSettings = ['allowed_ips', 'block_public_connections', 'block_vpc_connections'];
 
@@ -53,6 +56,16 @@ function consoleCall(request: RequestInfo): ServiceInfo {
   if (verb === undefined) return info;
   const words = rest.filter((_, i) => i % 2 === 0);
   info.operation = `${words.join('.') || 'api'}.${verb}`;
+  // A JWKS registered on a project makes tokens its provider signs log in to the database (Neon
+  // RLS), the Data API serves it over HTTP to them: who can connect, as IP Allow is. Neon Auth's
+  // calls hand back the auth provider's server keys.
+  if (info.effect === 'write' && rest.some((w) => accessWords.has(w))) info.effect = 'admin';
+  // A branch created with a compute answers with its connection URIs, and a branch keeps its
+  // parent's roles and passwords: production's database password, as reveal_password gives it.
+  if (info.effect === 'write' && request.method === 'POST' && rest.length === 3 && rest[0] === 'projects' && rest[2] === 'branches') {
+    const endpoints = jsonObject(request)?.endpoints;
+    if (Array.isArray(endpoints) && endpoints.length > 0) info.effect = 'admin';
+  }
   if (words.length === 1 && words[0] === 'projects' && rest.length === 2 && info.effect === 'write') {
     const settings = (jsonObject(request)?.project as { settings?: unknown } | undefined)?.settings;
     if (settings && typeof settings === 'object' && accessSettings.some((k) => Object.hasOwn(settings, k))) info.effect = 'admin';
@@ -68,7 +81,13 @@ export const neon: ServiceAdapter = {
     if (request.method === 'POST' && request.segments.length === 1 && request.segments[0] === 'sql') {
       return { name: 'neon', operation: 'sql.query', params: { endpoint: request.host.split('.')[0] }, effect: 'write' };
     }
+    // The Data API (PostgREST: https://{endpoint}.apirest.{region}.neon.tech/{database}/rest/v1/rpc/{function}).
+    if (request.host.includes('.apirest.') && isRpcPath(request.segments)) {
+      const fn = request.segments[request.segments.length - 1]!;
+      const m = request.method;
+      return { name: 'neon', operation: 'rpc.call', params: { endpoint: request.host.split('.')[0]!, function: fn }, effect: m === 'GET' || m === 'HEAD' ? 'read' : 'write' };
+    }
     return consoleCall(request);
   },
-  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromBody(request, { dialect: 'postgresql' }) : undefined),
+  sql: (request, service) => (service.operation === 'sql.query' ? sqlFromBody(request, { dialect: 'postgresql' }) : service.operation === 'rpc.call' ? rpcSql(request) : undefined),
 };

@@ -266,6 +266,18 @@ export const openai: ServiceAdapter = {
   hosts: hostIs('api.openai.com'),
   describe(request) {
     const info = fromTable('openai', table, request);
+    // `OpenAI-Organization` and `OpenAI-Project` choose where the key acts (a file uploaded, a batch
+    // run, an admin call in another project): the place a grant records, as Stripe-Account is.
+    for (const [header, param] of [['openai-organization', 'org'], ['openai-project', 'project']] as const) {
+      const named = [...new Set((request.headers[header] ?? []).map((v) => v.trim()))].sort();
+      if (named.length) info.params[param] = named.join(',');
+    }
+    // A batch runs the calls of an uploaded file the request only names (`input_file_id`): any of
+    // them may have OpenAI fetch a link or call a remote MCP server, as an Anthropic batch member
+    // may (anthropic.ts). Unseen, they count as reaching third parties; embeddings fetch nothing.
+    if (info.operation === 'batches.create' && jsonObject(request)?.endpoint !== '/v1/embeddings') {
+      return { ...info, params: { ...info.params, remote_tools: ['unread_members'] }, effect: 'send' };
+    }
     if (info.effect !== 'read' || request.method !== 'POST') return info;
     // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.
     const unread = info.operation.startsWith('realtime.') && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];

@@ -3,7 +3,10 @@
 // verb. Incoming webhooks (hooks.slack.com/services/…) post messages.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { bodyField } from './routes.ts';
+import { bodyField, jsonObject } from './routes.ts';
+
+/** Arguments by which Web API methods name the channels they act in. */
+const channelArguments = ['channel', 'channel_id', 'channels', 'channel_ids'];
 
 const exact: Record<string, Effect> = {
   'chat.postMessage': 'send',
@@ -58,7 +61,9 @@ function effectOf(name: string): Effect {
   const method = name.toLowerCase();
   const known = exactFolded.get(method);
   if (known) return known;
-  if (method.startsWith('admin.') || method.startsWith('apps.') || method.startsWith('oauth.')) return 'admin';
+  // Admin APIs (`admin.*`, and the older `users.admin.*` that deactivates users), apps, OAuth, and
+  // app configuration tokens (`tooling.tokens.rotate` hands out a new one).
+  if (method.startsWith('admin.') || method.startsWith('apps.') || method.startsWith('oauth.') || method.startsWith('tooling.') || method.split('.').includes('admin')) return 'admin';
   if (method.startsWith('search.')) return 'read';
   const verb = method.split('.').pop() ?? '';
   if (readVerbsFolded.has(verb)) return 'read';
@@ -95,8 +100,22 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   if (channel !== undefined) params.channel = channel;
   // Slack may take the channel from the body or the URL, a repeated form field's first or last:
   // when they name different channels, every one is listed (a grant for one covers none of them).
-  const named = new Set([bodyField(request, 'channel'), ...(request.body.form?.channel ?? []), ...(request.query.channel ?? [])].filter((c): c is string => typeof c === 'string'));
-  if (named.size > 1) params.channels = [...named].sort();
+  // Methods that post files name theirs as `channel_id` or a `channels` list
+  // (files.completeUploadExternal, files.upload, files.remote.share, canvases.access.set): those
+  // are where the request acts too, whatever `channel` says beside them.
+  const named = new Set<string>();
+  let listed = false;
+  for (const key of channelArguments) {
+    const json = jsonObject(request)?.[key];
+    const values = [...(request.body.form?.[key] ?? []), ...(request.query[key] ?? []), ...(Array.isArray(json) ? json : [json])];
+    for (const v of values) {
+      if (v === undefined) continue;
+      if (key !== 'channel') listed = true;
+      const names = typeof v !== 'string' ? ['?'] : key === 'channel' ? [v] : v.split(',').map((c) => c.trim());
+      for (const c of names) named.add(c);
+    }
+  }
+  if (named.size > 1 || listed) params.channels = [...named].sort();
   const effect = effectOf(method);
   // A message whose channel is not in the request (a `channels` list, an argument Airlock does not
   // read): no grant can show it goes where an approved one went.

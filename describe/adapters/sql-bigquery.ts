@@ -9,9 +9,13 @@
 const isIdentChar = (c: number): boolean =>
   (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x5f || c >= 0x80;
 
-/** The text as BigQuery splits it, for PostgreSQL's and SQLite's grammars; the text itself when it holds no triple quote. */
+/**
+ * The text as BigQuery splits it, for PostgreSQL's and SQLite's grammars; the text itself when it
+ * holds no triple quote and no carriage return (ZetaSQL's `#` and `--` comments, and one-quote
+ * strings, end at `\r` as at `\n`: `SELECT 1 #\r; DROP TABLE t` is a comment to MySQL alone).
+ */
 export function bigqueryText(sql: string): string {
-  if (!sql.includes("'''") && !sql.includes('"""')) return sql;
+  if (!sql.includes("'''") && !sql.includes('"""') && !sql.includes('\r')) return sql;
   const out: string[] = [];
   const n = sql.length;
   let i = 0;
@@ -28,9 +32,10 @@ export function bigqueryText(sql: string): string {
     const next = i + 1 < n ? sql.charCodeAt(i + 1) : undefined;
     if (c === 0x23 || (c === 0x2d && next === 0x2d)) {
       flush();
-      const end = sql.indexOf('\n', i + 1);
+      let end = i + 1;
+      while (end < n && sql[end] !== '\n' && sql[end] !== '\r') end++;
       out.push(' ');
-      i = copied = end < 0 ? n : end;
+      i = copied = end;
       continue;
     }
     if (c === 0x2f && next === 0x2a) {
@@ -96,7 +101,7 @@ export function bigqueryText(sql: string): string {
         j += close.length;
         break;
       }
-      if (!triple && d === '\n') return false; // a one-quote string ends on its line
+      if (!triple && (d === '\n' || d === '\r')) return false; // a one-quote string ends on its line
       j++;
     }
     out.push(` '${value.replaceAll("'", "''")}'`);

@@ -16,7 +16,11 @@ export interface SqlBodyOptions {
 /** The SQL text(s) of a request body, or why there are none. */
 export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}): SqlSource {
   const keys = options.keys ?? ['query', 'sql'];
-  const found = (texts: string[]): SqlSource => (options.dialect ? { texts, dialect: options.dialect } : { texts });
+  const found = (texts: string[], params?: Array<unknown[] | undefined>): SqlSource => {
+    const source: SqlSource = options.dialect ? { texts, dialect: options.dialect } : { texts };
+    if (params?.some((p) => p !== undefined)) source.params = params;
+    return source;
+  };
   const body = request.body;
   if (body.truncated) return { error: 'request body larger than the capture limit: SQL not fully visible' };
   if (body.decode_error) return { error: `request body could not be decoded: ${body.decode_error}` };
@@ -26,9 +30,15 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     const texts = keys.map((k) => (o as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
     return texts.length ? texts : undefined;
   };
+  // The values bound to an object's statements (`{sql, params}`, `{query, params}`).
+  const paramsOf = (o: unknown): unknown[] | undefined => {
+    const p = (o as { params?: unknown } | null)?.params;
+    return Array.isArray(p) ? p : undefined;
+  };
   // The top-level fields and the batches (Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` /
   // `{batch: [{sql}]}`) alike: a body that carries both may be run either way.
   const texts = pick(json) ?? [];
+  const params: Array<unknown[] | undefined> = texts.map(() => paramsOf(json));
   const lists = Array.isArray(json) ? [json] : [jsonObject(request)?.queries, jsonObject(request)?.batch].filter((l) => l !== undefined);
   for (const list of lists) {
     const members = Array.isArray(list) && list.length > 0 ? list.map(pick) : [undefined];
@@ -36,9 +46,9 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
       if (texts.length) return { error: 'the body carries SQL and a batch whose SQL cannot be read' };
       continue;
     }
-    texts.push(...members.flat());
+    for (const [i, m] of members.entries()) for (const text of m) texts.push(text), params.push(paramsOf((list as unknown[])[i]));
   }
-  if (texts.length) return found(texts);
+  if (texts.length) return found(texts, params);
   if (body.form) {
     const texts = keys.flatMap((k) => body.form![k] ?? []);
     if (texts.length) return found(texts);
@@ -48,4 +58,42 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     return body.text_truncated ? { error: 'SQL body longer than the description keeps: SQL not fully visible' } : found([body.text]);
   }
   return { error: 'no SQL found in the request body' };
+}
+
+/**
+ * SQL in the arguments of a PostgREST RPC call (`POST …/rpc/{function}`) to a function that takes a
+ * query (`exec_sql` and friends), read as PostgreSQL (PostgREST serves nothing else): JSON or form
+ * arguments with SQL-looking names (sqlArgument: `query`, `sql`, `sql_query`, `statement`, `stmt`,
+ * `sql_text` …), or a text/plain body (passed whole to a function with a single unnamed text
+ * parameter). Undefined when the call carries none.
+ */
+export function rpcSql(request: RequestInfo): SqlSource | undefined {
+  if (request.method === 'GET' || request.method === 'HEAD') return undefined;
+  const body = request.body;
+  if (body.content_type === 'text/plain' && body.json === undefined && body.text) {
+    return body.truncated || body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [body.text], dialect: 'postgresql' };
+  }
+  // The function's parameters are its author's names: any SQL-looking one (`sql_text`, `stmt`,
+  // `query_text`, `sqlQuery` as well as `query`, `sql`), in the object or in each of an array's.
+  const json = body.json;
+  const objects = (Array.isArray(json) ? json : [json]).filter((o): o is Record<string, unknown> => !!o && typeof o === 'object' && !Array.isArray(o));
+  const formKeys = body.form ? Object.keys(body.form) : [];
+  const keys = [...new Set([...objects.flatMap((o) => Object.keys(o)), ...formKeys])].filter(sqlArgument).slice(0, 64);
+  if (keys.length === 0) return undefined;
+  const s = sqlFromBody(request, { keys, dialect: 'postgresql' });
+  return 'texts' in s ? s : undefined;
+}
+
+/** Whether a path is a PostgREST RPC call: its last two segments are `rpc/{function}`. */
+export const isRpcPath = (segments: readonly string[]): boolean => segments.length >= 2 && segments[segments.length - 2] === 'rpc';
+
+/**
+ * Whether an argument carries SQL, by its name (letter case, `_` and `-` aside): `query`, `queries`,
+ * `statement(s)`, `stmt(s)`, or any name with `sql` in it — Supabase `execute_sql {query}`, Neon
+ * `run_sql {params: {sql}}`, `run_sql_transaction {params: {sqlStatements: […]}}`,
+ * `prepare_database_migration {params: {migrationSql}}`, `sql_query`, `sqls`.
+ */
+export function sqlArgument(name: string): boolean {
+  const k = name.toLowerCase().replace(/[_-]/g, '');
+  return k.includes('sql') || k === 'query' || k === 'queries' || k === 'statement' || k === 'statements' || k === 'stmt' || k === 'stmts';
 }

@@ -46,7 +46,7 @@ function mergeFlags(base: SqlStatement[], other: SqlStatement[]): SqlStatement[]
  * a backslash too) against the reading already made: a text that reads as other statements there is
  * ambiguous and described by the worse reading; one that reads alike gets both readings' flags.
  */
-function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAnalysis): DialectAnalysis {
+function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAnalysis, dialect: 'postgresql' | 'unknown'): DialectAnalysis {
   if (!pg.info.parsed) return base;
   const readings = texts.map(backslashReading);
   if (readings.every((r) => r === undefined)) return base;
@@ -54,7 +54,7 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
     const detail = 'too many backslash-escaped strings to read as PostgreSQL with standard_conforming_strings off';
     return { info: { ...base.info, parsed: false, error: detail, destructive: true }, readOnly: false, ambiguity: base.ambiguity ?? { code: 'sql_dialects_disagree', detail } };
   }
-  const off = analyzeSql(readings.map((r, i) => r ?? texts[i]!));
+  const off = analyzeSql(readings.map((r, i) => r ?? texts[i]!), dialect);
   if (!off.info.parsed) return base; // that server rejects the whole text before running any of it
   const a = structure(pg.info);
   const b = structure(off.info);
@@ -86,20 +86,35 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) } };
 }
 
+/**
+ * PostgreSQL's reading judges a WHERE clause by its shape (`id = id`, `<>`, `IS NOT NULL` …), which
+ * misses clauses true for every row by their values: `id > 0 OR id <= 0`, `NOT (id = 1 AND id = 2)`,
+ * `id = (SELECT id)`, `name LIKE '%' ESCAPE '!'`. Where SQLite reads the same statements, its run of
+ * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
+ */
+function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
+  if (!pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
+  const lite = analyzeSqlite(texts, params);
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return pg;
+  const statements = mergeFlags(pg.info.statements, lite.info.statements);
+  if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
+  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
+}
+
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
-export function analyzeSqlIn(texts: string[], dialect: SqlDialect): DialectAnalysis {
+export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
   if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false };
   if (dialect === 'postgresql') {
-    const pg = analyzeSql(texts);
-    return withBackslashReading(texts, pg, pg);
+    const pg = withSampleReading(analyzeSql(texts), texts, params);
+    return withBackslashReading(texts, pg, pg, 'postgresql');
   }
-  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts), texts);
-  const pg = analyzeSql(texts);
+  if (dialect === 'sqlite') return withWhereReading(analyzeSqlite(texts, params), texts);
+  const pg = analyzeSql(texts, 'unknown');
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);
-  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg), pg));
+  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg), pg, 'unknown'));
 }
 
 /** Texts of unknown dialect up to this many characters are read again as MySQL reads them. */
@@ -147,7 +162,7 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
       return { info: { ...out.info, dialect: 'unknown', parsed: false, error, destructive: true }, readOnly: false, ambiguity: out.ambiguity };
     }
     // PostgreSQL's grammar first (SQLite's analysis runs DELETEs against sample rows, the costly part); SQLite's where it fails.
-    const pgMy = analyzeSql(read);
+    const pgMy = analyzeSql(read, 'unknown');
     const my = pgMy.info.parsed ? labelled(pgMy) : analyzeUnknown(read, pgMy);
     if (my.info.parsed && out.info.parsed && structure(my.info) === structure(out.info)) {
       const statements = mergeFlags(out.info.statements, my.info.statements);

@@ -95,6 +95,11 @@ interface Capi {
   sqlite3_reset(stmt: number): number;
   sqlite3_bind_parameter_count(stmt: number): number;
   sqlite3_bind_int(stmt: number, i: number, v: number): number;
+  sqlite3_bind_double(stmt: number, i: number, v: number): number;
+  sqlite3_bind_text(stmt: number, i: number, v: number, n: number, destructor: number): number;
+  SQLITE_WASM_DEALLOC: number;
+  sqlite3_bind_null(stmt: number, i: number): number;
+  sqlite3_bind_parameter_name(stmt: number, i: number): string | null;
   sqlite3_clear_bindings(stmt: number): number;
   sqlite3_errmsg(db: number): string;
   sqlite3_stmt_readonly(stmt: number): number;
@@ -394,6 +399,8 @@ class Scratch {
   /** Names the statement being compiled uses: new tables get them all as columns. */
   names: string[] = [];
   conflicts: string[][] = [];
+  /** The values the request binds to the text being analyzed (D1's and Neon's `params`), if any. */
+  params: unknown[] | undefined;
   private readonly uniques = new Set<string>();
 
   constructor(private readonly s: Sqlite3) {
@@ -554,10 +561,30 @@ class Scratch {
     capi.sqlite3_reset(stmt);
     for (let i = 1; i <= params; i++) capi.sqlite3_bind_int(stmt, i, UNSAMPLED_VALUE);
     try {
+      if (this.sampleRun(stmt, target)) return true;
+      // The values the request itself binds: `email LIKE ?` with `["%"]`, `id > ?` with `[-1e18]`
+      // touch every row as their literal twins do.
+      if (!this.params) return false;
+      capi.sqlite3_reset(stmt);
+      capi.sqlite3_clear_bindings(stmt);
+      for (let i = 1; i <= params; i++) this.bind(stmt, i, this.params[paramIndex(capi.sqlite3_bind_parameter_name(stmt, i), i)]);
       return this.sampleRun(stmt, target);
     } finally {
       capi.sqlite3_reset(stmt);
       capi.sqlite3_clear_bindings(stmt);
+    }
+  }
+
+  /** Binds a JSON value as the server would take it: numbers, text, booleans as 0/1, null; others as their JSON text. */
+  private bind(stmt: number, i: number, v: unknown): void {
+    const { capi } = this.s;
+    if (v === null || v === undefined) capi.sqlite3_bind_null(stmt, i);
+    else if (typeof v === 'number') Number.isInteger(v) && Math.abs(v) < 2 ** 31 ? capi.sqlite3_bind_int(stmt, i, v) : capi.sqlite3_bind_double(stmt, i, v);
+    else if (typeof v === 'boolean') capi.sqlite3_bind_int(stmt, i, v ? 1 : 0);
+    else {
+      // A pointer the binding frees (the wrapper's own string path is broken in this build).
+      const [p, n] = this.s.wasm.allocCString((typeof v === 'string' ? v : JSON.stringify(v)).slice(0, 10_000), true);
+      capi.sqlite3_bind_text(stmt, i, p, n, capi.SQLITE_WASM_DEALLOC);
     }
   }
 
@@ -593,6 +620,12 @@ class Scratch {
   synthFor(schema: string | null, name: string | null): Synth | undefined {
     return name ? this.table(schema ?? 'main', name) : undefined;
   }
+}
+
+/** Which of the request's values a parameter takes: `$N` (PostgreSQL's, Neon) the Nth, any other (`?`, `?N`, `:x`) by its index. */
+function paramIndex(name: string | null, i: number): number {
+  const m = name ? /^\$(\d+)$/.exec(name) : null;
+  return m ? Number(m[1]) - 1 : i - 1;
 }
 
 function tableName(schema: string | null, name: string): string {
@@ -725,8 +758,11 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
   return { info: { dialect: 'sqlite', parsed: false, error, statements, destructive: true }, readOnly: false };
 }
 
-/** Parses SQL texts the way SQLite does, into `input.sql` (dialect "sqlite"). */
-export function analyzeSqlite(texts: string[]): SqlAnalysis {
+/**
+ * Parses SQL texts the way SQLite does, into `input.sql` (dialect "sqlite"). `params`: the values
+ * the request binds to each text (D1's `params`), used when judging which rows a DELETE/UPDATE touches.
+ */
+export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
   const s = sqlite.get();
   if (!s) return limited(sqlite.missing(), []);
   const { capi, wasm } = s;
@@ -749,7 +785,8 @@ export function analyzeSqlite(texts: string[]): SqlAnalysis {
   let cteCost = 0;
   let prepared = 0;
   try {
-    for (const sql of texts) {
+    for (const [index, sql] of texts.entries()) {
+      scratch.params = params?.[index];
       const bytes = Buffer.from(sql);
       const [pSql, n] = wasm.allocCString(sql, true);
       const stack = wasm.pstack.pointer;

@@ -1,6 +1,7 @@
 // SQL carried over HTTP, parsed with libpg-query (the real PostgreSQL parser, compiled to WASM), so
 // comments, quoting, case, multiple statements and data-modifying CTEs are understood the way the
 // database will understand them — no regular expressions over SQL text.
+import { createHash } from 'node:crypto';
 import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
@@ -47,6 +48,8 @@ const readOnlyFunctions = new Set([
   'pg_get_indexdef', 'pg_get_constraintdef', 'format_type', 'obj_description', 'col_description', 'quote_ident',
   'quote_literal', 'current_database', 'current_schema', 'current_schemas', 'pg_backend_pid', 'txid_current',
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'websearch_to_tsquery', 'ts_rank', 'similarity', 'st_asgeojson',
+  // Calls the parser writes for `LIKE … ESCAPE`, `SIMILAR TO`, `OVERLAY`, `NORMALIZE`.
+  'like_escape', 'similar_to_escape', 'similar_escape', 'overlay', 'normalize', 'is_normalized',
 ]);
 
 /**
@@ -66,7 +69,64 @@ const destructiveFunctions = new Set([
   // Functions that run the SQL text they are given (as EXECUTE and DO do): `query_to_xml('DELETE FROM
   // users RETURNING 1', …)` deletes every row from inside a SELECT, and the text is a string here.
   'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema', 'ts_stat',
+  // Replication slots: every later change to every table, read out of the write-ahead log (past
+  // row-level security and grants) here or by any server that connects to stream it.
+  'pg_create_logical_replication_slot', 'pg_create_physical_replication_slot', 'pg_copy_logical_replication_slot',
+  'pg_copy_physical_replication_slot', 'pg_logical_slot_get_changes', 'pg_logical_slot_get_binary_changes',
+  'pg_logical_slot_peek_changes', 'pg_logical_slot_peek_binary_changes', 'pg_replication_slot_advance',
 ]);
+
+/**
+ * Functions that read a whole table, schema or database named by a string (`table_to_xml('auth.users',
+ * …)`): the named place is among the statement's tables, so a grant for one table's does not cover another's.
+ */
+const namedRelationReaders: Record<string, (name: string) => string> = {
+  table_to_xml: (n) => n, table_to_xmlschema: (n) => n, table_to_xml_and_xmlschema: (n) => n,
+  schema_to_xml: (n) => `${n}.*`, schema_to_xmlschema: (n) => `${n}.*`, schema_to_xml_and_xmlschema: (n) => `${n}.*`,
+  database_to_xml: () => '*', database_to_xmlschema: () => '*', database_to_xml_and_xmlschema: () => '*',
+};
+
+/**
+ * Operators PostgreSQL and its common extensions (pg_trgm, PostGIS, pgvector, hstore, ltree) define:
+ * any other, or one named in a schema other than pg_catalog (`OPERATOR(public.=)`), is a call of a
+ * function someone created, which nothing proves read-only.
+ */
+const builtinOperators = new Set([
+  '+', '-', '*', '/', '%', '^', '|/', '||/', '@', '&', '|', '#', '~', '<<', '>>', '=', '<>', '!=', '<', '>', '<=', '>=',
+  '||', '~~', '~~*', '!~~', '!~~*', '~*', '!~', '!~*', '@>', '<@', '&&', '->', '->>', '#>', '#>>', '#-', '?', '?|', '?&',
+  '@?', '@@', '@@@', '<->', '<=>', '<#>', '<+>', '<~>', '##', '<<|', '|>>', '&<', '&>', '&<|', '|&>', '<^', '>^', '?#',
+  '?-', '?-|', '?||', '~=', '<<=', '>>=', '-|-', '!!', '^@', '<%', '%>', '<<%', '%>>', '<<->', '<->>', '<<<->', '<->>>',
+  '&&&', '<<#>>', '|=|', '#=', '%%', '%#', '@@=', '~>', '<~', '*=', '*<>', '*<', '*>', '*<=', '*>=',
+]);
+const operatorKinds = new Set(['AEXPR_OP', 'AEXPR_OP_ANY', 'AEXPR_OP_ALL']);
+
+/**
+ * Functions of the other servers an endpoint of unknown dialect may be (read with PostgreSQL's
+ * grammar, which parses any call): each reads or writes the server's files, runs a program or SQL
+ * text, or reaches another server with the rows, as `pg_read_file` and `dblink` do in PostgreSQL.
+ * SQLite's file and extension functions (the shell's fileio, `load_extension`), MySQL's
+ * `LOAD_FILE` and command UDFs, SQL Server's `OPENROWSET`/`xp_cmdshell` family, Snowflake's mail
+ * and notification calls, BigQuery's `EXTERNAL_QUERY`, Databricks' `http_request`, ClickHouse's
+ * table functions over URLs, files, object stores and other servers, DuckDB's file and URL readers.
+ * Matched by name in any schema, only when the dialect is not known (a PostgreSQL service's
+ * function of the same name is its own).
+ */
+const otherDialectFunctions = new Set([
+  'load_extension', 'readfile', 'writefile', 'edit', 'fts3_tokenizer', 'lsdir',
+  'load_file', 'sys_exec', 'sys_eval',
+  'openrowset', 'opendatasource', 'openquery', 'xp_cmdshell', 'xp_dirtree', 'xp_fileexist', 'xp_subdirs', 'xp_regread',
+  'xp_regwrite', 'sp_oacreate', 'sp_oamethod', 'sp_configure', 'sp_executesql', 'sp_execute_external_script', 'httpuritype',
+  'system$send_email', 'system$send_snowflake_notification', 'external_query', 'http_request', 'read_files',
+  'url', 'urlcluster', 'file', 'filecluster', 's3', 's3cluster', 'gcs', 'azureblobstorage', 'azureblobstoragecluster', 'hdfs',
+  'hdfscluster', 'remote', 'remotesecure', 'mysql', 'postgresql', 'mongodb', 'redis', 'jdbc', 'odbc', 'executable', 'iceberg',
+  'deltalake', 'hudi',
+  'read_csv', 'read_csv_auto', 'read_json', 'read_json_auto', 'read_json_objects', 'read_ndjson', 'read_ndjson_auto',
+  'read_parquet', 'parquet_scan', 'read_text', 'read_blob', 'sniff_csv', 'iceberg_scan', 'delta_scan', 'postgres_scan',
+  'postgres_query', 'postgres_execute', 'mysql_query', 'mysql_execute',
+]);
+
+/** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
+const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_smtp', 'utl_mail', 'utl_file', 'dbms_ldap', 'dbms_sql', 'dbms_xmlgen', 'dbms_java', 'dbms_scheduler', 'dbms_pipe']);
 
 /** `ts_rewrite(query, 'SELECT …')`: the two-argument form runs the SELECT given as text. */
 const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
@@ -81,6 +141,8 @@ const privilegeSettings = new Set(['role', 'session_authorization', 'session aut
 const privilegeStatements = new Set([
   'GrantStmt', 'GrantRoleStmt', 'AlterDefaultPrivilegesStmt', 'CreateRoleStmt', 'AlterRoleStmt', 'AlterRoleSetStmt',
   'ReassignOwnedStmt', 'AlterSystemStmt', 'AlterOwnerStmt', 'SecLabelStmt',
+  // An event trigger switched off or on (auditing of DDL, the API's schema reload), as ALTER TABLE … DISABLE TRIGGER.
+  'AlterEventTrigStmt',
   // ALTER DATABASE … SET changes every later session's defaults (search_path, row_security,
   // session_replication_role), as ALTER ROLE … SET and ALTER SYSTEM do; ALTER DATABASE … WITH
   // (connection limit, allow_connections) decides who may connect.
@@ -100,6 +162,8 @@ const unseenCodeStatements = new Set(['CreateTrigStmt', 'CreateEventTrigStmt', '
  * leave), a subscription (another server's rows written here). Outside the database, like dblink.
  */
 const outsideStatements = new Set([
+  // A publication offers its tables' rows, and every later change, to any server that subscribes.
+  'CreatePublicationStmt', 'AlterPublicationStmt',
   'CreateForeignServerStmt', 'AlterForeignServerStmt', 'CreateUserMappingStmt', 'AlterUserMappingStmt', 'CreateForeignTableStmt',
   'ImportForeignSchemaStmt', 'CreateFdwStmt', 'AlterFdwStmt', 'CreateSubscriptionStmt', 'AlterSubscriptionStmt',
 ]);
@@ -130,6 +194,9 @@ const kindNames: Record<string, string> = {
   PrepareStmt: 'prepare', ExecuteStmt: 'execute', DeallocateStmt: 'deallocate', CreateEventTrigStmt: 'create_event_trigger',
   LoadStmt: 'load',
 };
+
+/** Objects whose name others' code calls: renaming or moving one lets another take its place. */
+const codeObjectTypes = new Set(['OBJECT_FUNCTION', 'OBJECT_PROCEDURE', 'OBJECT_ROUTINE', 'OBJECT_VIEW', 'OBJECT_AGGREGATE', 'OBJECT_OPERATOR']);
 
 const tableObjectTypes = new Set(['OBJECT_TABLE', 'OBJECT_VIEW', 'OBJECT_MATVIEW', 'OBJECT_FOREIGN_TABLE', 'OBJECT_SEQUENCE', 'OBJECT_INDEX']);
 
@@ -176,6 +243,14 @@ function stringItems(list: unknown): string[] {
   return items.map((i) => i.String?.sval).filter((s): s is string => typeof s === 'string');
 }
 
+/**
+ * A qualified name as one string: `auth.users`. A part holding a dot or a quote is written quoted
+ * (`"auth.users"`, a table of that name in the search path), so no spelling of one name reads as another.
+ */
+function qualified(parts: string[]): string {
+  return parts.map((p) => (/[."]/.test(p) ? `"${p.replaceAll('"', '""')}"` : p)).join('.');
+}
+
 /** The function's name as written, schema included (`pg_catalog.lower`, `evil.lower`, `lower`). */
 function funcName(body: Node): string[] {
   return ((body.funcname ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
@@ -210,6 +285,8 @@ function shape(expr: unknown): string {
 }
 
 const alwaysTrueOps = new Set(['=', '>=', '<=']);
+/** Pattern matches negated (NOT LIKE, NOT ILIKE, !~, !~*): the pattern names the rows spared. */
+const negatedMatch = new Set(['!~~', '!~~*', '!~', '!~*']);
 const alwaysFalseOps = new Set(['<>', '!=', '<', '>']);
 
 function opName(e: Node): string {
@@ -243,8 +320,36 @@ function sameColumnsOnly(left: unknown, right: unknown): boolean {
   return true;
 }
 
-/** Regular expressions every string matches. */
-const matchAnything = new Set(['', '.*', '^', '$', '^.*', '.*$', '^.*$', '(.*)', '.*?']);
+/** Strings a regular expression is tried on: one that finds a match in each matches any string. */
+const regexSamples = ['', 'a', 'Zz0', '7', '-8.5', ' x\ny ', 'é', '%_*'];
+
+/**
+ * Whether a pattern matches every string (`''`, `.*`, `^`, `a*`, `(x)?`, `x|`): it finds a match in
+ * each sample. Read with JavaScript's regular expressions, close to PostgreSQL's for such patterns;
+ * one JavaScript cannot compile is not judged.
+ */
+function regexMatchesAnything(pattern: string): boolean {
+  if (pattern.length > 200) return false;
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern, 'u');
+  } catch {
+    return false;
+  }
+  return regexSamples.every((sample) => re.test(sample));
+}
+
+/** A string constant, or the pattern of `LIKE … ESCAPE` / `SIMILAR TO` (a call of `like_escape`, `similar_to_escape` on it). */
+function constantText(expr: unknown): string | undefined {
+  const e = expr as Node | undefined;
+  const sval = ((e?.A_Const as Node | undefined)?.sval as { sval?: string } | undefined)?.sval;
+  if (sval !== undefined) return sval;
+  const call = e?.FuncCall as Node | undefined;
+  const name = call ? funcName(call).pop() : undefined;
+  if (name === 'like_escape' || name === 'similar_to_escape' || name === 'similar_escape') return constantText(((call!.args ?? []) as unknown[])[0]);
+  if (e?.TypeCast) return constantText((e.TypeCast as Node).arg);
+  return undefined;
+}
 
 /**
  * True when a condition holds for every row whatever the data: no column at all (`true`, `1=1`,
@@ -283,8 +388,30 @@ function tautological(expr: unknown, target?: string): boolean {
     if (body.kind === 'AEXPR_OP' && sameSides && alwaysTrueOps.has(opName(body))) return true;
     if (body.kind !== 'AEXPR_DISTINCT' && body.lexpr !== undefined && body.rexpr !== undefined && sameColumnsOnly(body.lexpr, body.rexpr)) return true;
     if (body.kind === 'AEXPR_OP' && (opName(body) === '~' || opName(body) === '~*')) {
-      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
-      if (sval?.sval !== undefined && matchAnything.has(sval.sval)) return true;
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && regexMatchesAnything(pattern)) return true;
+    }
+    // `~~` and `~~*` are LIKE and ILIKE spelled as operators; `SIMILAR TO '%'` matches any string.
+    if (body.kind === 'AEXPR_OP' && (opName(body) === '~~' || opName(body) === '~~*')) {
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && /^%+$/.test(pattern)) return true;
+    }
+    // `NOT LIKE 'a%'`, `!~ 'x'`, `NOT SIMILAR TO 'x'`: like `<>`, the pattern names the rows spared.
+    if ((body.kind === 'AEXPR_OP' || body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE' || body.kind === 'AEXPR_SIMILAR') && negatedMatch.has(opName(body))) return true;
+    // `x LIKE ANY (ARRAY['%'])`, `x ~ ANY ('{"", a}')`: a pattern every string matches among them.
+    // `x LIKE ALL (ARRAY['%'])` when every one is.
+    if ((body.kind === 'AEXPR_OP_ANY' || body.kind === 'AEXPR_OP_ALL') && ['~~', '~~*', '~', '~*'].includes(opName(body))) {
+      const elements = (((body.rexpr as Node | undefined)?.A_ArrayExpr as Node | undefined)?.elements ?? []) as unknown[];
+      const regex = opName(body).startsWith('~~') ? (p: string) => /^%+$/.test(p) : regexMatchesAnything;
+      const matches = (e: unknown): boolean => {
+        const p = constantText(e);
+        return p !== undefined && regex(p);
+      };
+      if (elements.length > 0 && (body.kind === 'AEXPR_OP_ANY' ? elements.some(matches) : elements.every(matches))) return true;
+    }
+    if (body.kind === 'AEXPR_SIMILAR' && opName(body) === '~') {
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && /^[%()*+?|]*$/.test(pattern) && pattern.includes('%')) return true;
     }
     if (body.kind === 'AEXPR_NOT_DISTINCT' && sameSides) return true;
     // `id <> 7`, `id NOT IN (1, 2)`, `id IS DISTINCT FROM 7`: the values name the rows spared, not the rows touched.
@@ -292,11 +419,17 @@ function tautological(expr: unknown, target?: string): boolean {
     if (body.kind === 'AEXPR_IN' && opName(body) === '<>') return true;
     if (body.kind === 'AEXPR_DISTINCT') return true;
     if ((body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE') && opName(body).startsWith('~~') && !opName(body).startsWith('!')) {
-      const sval = ((body.rexpr as Node)?.A_Const as Node)?.sval as { sval?: string } | undefined;
-      if (sval?.sval !== undefined && /^%+$/.test(sval.sval)) return true;
+      const pattern = constantText(body.rexpr);
+      if (pattern !== undefined && /^%+$/.test(pattern)) return true;
     }
   }
   return false;
+}
+
+/** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
+function limited(select: Node): boolean {
+  const all = (v: unknown): boolean => v === undefined || ((v as Node).A_Const as Node | undefined)?.isnull === true;
+  return !all(select.limitCount) || select.limitOffset !== undefined;
 }
 
 /**
@@ -308,7 +441,7 @@ function selfSubquery(link: Node, target: string | undefined): boolean {
   // `EXISTS (SELECT 1 FROM <the table itself> u WHERE u.id = t.id)`: each row finds itself.
   if (link.subLinkType === 'EXISTS_SUBLINK') {
     const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
-    if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE' || select.havingClause || select.groupClause) return false;
+    if (!select || limited(select) || select.op !== 'SETOP_NONE' || select.havingClause || select.groupClause) return false;
     const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
     return from.length === 1 && from[0]!.RangeVar?.relname === target && (select.whereClause === undefined || tautological(select.whereClause, target));
   }
@@ -316,7 +449,7 @@ function selfSubquery(link: Node, target: string | undefined): boolean {
   const oper = stringItems({ List: { items: (link.operName ?? []) as unknown[] } });
   if (oper.length > 0 && oper[oper.length - 1] !== '=') return false;
   const select = (link.subselect as Node | undefined)?.SelectStmt as Node | undefined;
-  if (!select || select.limitCount || select.limitOffset || select.op !== 'SETOP_NONE') return false;
+  if (!select || limited(select) || select.op !== 'SETOP_NONE') return false;
   const from = (select.fromClause ?? []) as Array<{ RangeVar?: Node }>;
   if (from.length !== 1 || from[0]!.RangeVar?.relname !== target) return false;
   const targets = (select.targetList ?? []) as Array<{ ResTarget?: { val?: unknown } }>;
@@ -347,6 +480,27 @@ function contradictory(expr: unknown): boolean {
   return false;
 }
 
+/**
+ * A setting and the value given it, for a grant's scope: `search_path=auth,public`; `DEFAULT` and
+ * `RESET` by name; a value that is not constant text or a number is `?` plus a digest of its
+ * expression (two such values prove no sameness).
+ */
+function settingItem(name: string, args: unknown[], kind: string): string {
+  const key = name.trim().toLowerCase();
+  if (kind === 'VAR_RESET' || kind === 'VAR_RESET_ALL') return `${key}:reset`;
+  if (kind !== 'VAR_SET_VALUE') return `${key}:${kind.replace(/^VAR_/, '').toLowerCase()}`;
+  const values = args.map((a) => {
+    const c = (a as Node | undefined)?.A_Const as Node | undefined;
+    const text = constantText(a);
+    if (text !== undefined) return JSON.stringify(text);
+    const num = (c?.ival as { ival?: number } | undefined)?.ival ?? (c?.fval as { fval?: string } | undefined)?.fval;
+    if (c && num === undefined && c.ival !== undefined) return '0';
+    if (num !== undefined) return String(num);
+    return `?${createHash('sha256').update(shape(a)).digest('hex').slice(0, 16)}`;
+  });
+  return `${key}=${values.join(',')}`;
+}
+
 interface Analysis {
   statement: SqlStatement;
   readOnly: boolean;
@@ -360,7 +514,7 @@ function securityDefiner(list: unknown): boolean {
     .some((o) => o.DefElem?.defname === 'security' && o.DefElem.arg?.Boolean?.boolval === true);
 }
 
-function analyzeStatement(type: string, body: Node, text: string | undefined): Analysis {
+function analyzeStatement(type: string, body: Node, text: string | undefined, dialect: 'postgresql' | 'unknown' = 'postgresql'): Analysis {
   const ctes = new Set<string>();
   const tables: string[] = [];
   /** Functions called that are not proven read-only, by name as written (schema included). */
@@ -371,6 +525,10 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
   // Sets beside the lists: a statement may name tens of thousands (a linear search each was quadratic).
   const tableSet = new Set<string>();
   const functionSet = new Set<string>();
+  const settings: string[] = [];
+  const addFunction = (written: string): void => {
+    if (!functionSet.has(written)) functions.push(written), functionSet.add(written);
+  };
   const addTable = (name: string): void => {
     if (name && !tableSet.has(name)) tables.push(name), tableSet.add(name);
   };
@@ -381,13 +539,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
   for (const [t, n] of all) {
     switch (t) {
       case 'RangeVar': {
-        const name = [n.catalogname, n.schemaname, n.relname].filter((p) => typeof p === 'string').join('.');
+        const name = qualified([n.catalogname, n.schemaname, n.relname].filter((p): p is string => typeof p === 'string'));
         if (!(n.schemaname === undefined && ctes.has(String(n.relname)))) addTable(name);
         break;
       }
       case 'DropStmt':
         destructive = true;
-        if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(stringItems(o).join('.'));
+        if (tableObjectTypes.has(String(n.removeType))) for (const o of (n.objects ?? []) as unknown[]) addTable(qualified(stringItems(o)));
         break;
       case 'TruncateStmt':
         destructive = true;
@@ -420,7 +578,17 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         break;
       case 'VariableSetStmt':
         if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
+        if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;
+      case 'A_Expr': {
+        if (!operatorKinds.has(String(n.kind))) break;
+        const parts = ((n.name ?? []) as Array<{ String?: { sval?: string } }>).map((p) => p.String?.sval ?? '');
+        const op = parts[parts.length - 1] ?? '';
+        if ((parts.length === 1 && builtinOperators.has(op)) || (parts.length === 2 && parts[0] === 'pg_catalog' && builtinOperators.has(op))) break;
+        addFunction(`operator(${parts.join('.')})`);
+        readOnly = false;
+        break;
+      }
       case 'SelectStmt':
         if (n.intoClause || n.lockingClause) readOnly = false;
         break;
@@ -431,16 +599,21 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         const parts = funcName(call);
         const name = (parts[parts.length - 1] ?? '').toLowerCase();
         if (destructiveFunctions.has(name)) destructive = true;
+        if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
-        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) {
-          const written = parts.join('.');
-          if (!functionSet.has(written)) functions.push(written), functionSet.add(written);
-        }
+        if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
+        const relation = namedRelationReaders[name];
+        if (relation) {
+          const named = constantText(((call.args ?? []) as unknown[])[0]);
+          addTable(named === undefined ? '?' : relation(named.trim()));
+        }
         // set_config('role', …) is SET ROLE spelled as a function; a setting named by an expression may be it.
         if (name === 'set_config') {
-          const setting = ((call.args ?? []) as Array<{ A_Const?: { sval?: { sval?: string } } }>)[0]?.A_Const?.sval?.sval;
+          const args = (call.args ?? []) as unknown[];
+          const setting = constantText(args[0]);
           if (setting === undefined || privilegeSettings.has(setting.trim().toLowerCase())) destructive = privilege = true;
+          settings.push(settingItem(setting ?? '?', [args[1]], 'VAR_SET_VALUE'));
         }
         if (!isReadOnlyFunction(parts)) readOnly = false;
         break;
@@ -469,6 +642,12 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
         if (((n.actions ?? []) as Array<{ DefElem?: { defname?: string; arg?: { VariableSetStmt?: { name?: string } } } }>)
           .some((a) => a.DefElem?.defname === 'set' && String(a.DefElem.arg?.VariableSetStmt?.name ?? '').toLowerCase() === 'search_path')) destructive = privilege = true;
         break;
+      case 'RenameStmt':
+      case 'AlterObjectSchemaStmt':
+        // A function, procedure or view renamed or moved: the name others' statements, triggers and
+        // row-level security policies call now reaches other code (a swap is CREATE OR REPLACE).
+        if (codeObjectTypes.has(String(t === 'RenameStmt' ? n.renameType : n.objectType))) destructive = true;
+        break;
       case 'ViewStmt':
         // OR REPLACE throws away the view others read through (and whatever rows it kept from them).
         if (n.replace === true) destructive = true;
@@ -490,6 +669,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined): A
   }
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (functions.length) statement.functions = functions.sort();
+  if (settings.length) statement.settings = [...new Set(settings)].sort();
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
 }
@@ -638,8 +818,11 @@ export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undef
   return { ...unparsed(`SQL of more than ${MAX_SQL_TOKENS} tokens was not parsed (reading it would hold the proxy for every agent)`), limited: true };
 }
 
-/** Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`. */
-export function analyzeSql(texts: string[]): SqlAnalysis {
+/**
+ * Parses SQL texts (one per query the request carries) the way PostgreSQL does, into `input.sql`.
+ * `unknown`: the text may be for another server, whose own dangerous functions count as well.
+ */
+export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 'postgresql'): SqlAnalysis {
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());
@@ -672,7 +855,7 @@ export function analyzeSql(texts: string[]): SqlAnalysis {
       const end = s.stmt_len ? start + s.stmt_len : bytes.length;
       const text = bytes.subarray(start, end).toString('utf8').trim();
       try {
-        const a = analyzeStatement(type, body as Node, text);
+        const a = analyzeStatement(type, body as Node, text, dialect);
         statements.push(a.statement);
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;

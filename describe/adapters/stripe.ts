@@ -35,18 +35,31 @@ const pay = new Set([
   'customers.subscriptions', 'customers.subscription', 'orders.pay', 'charges.dispute.close', 'billing.credit_grants.create',
   // Finalizing an invoice that collects automatically has Stripe charge the customer's saved method.
   'invoices.finalize',
+  // Usage reported for metered billing is charged on the customer's next invoice, as an invoice
+  // item is: a meter event (v1 and v2) or a legacy usage record of any quantity.
+  'billing.meter_events.create', 'v2.billing.meter_events.create', 'v2.billing.meter_event_stream.create',
+  'subscription_items.usage_records',
 ]);
 
 /**
  * A SetupIntent or PaymentIntent created with `confirm=true` is confirmed at once (the same as
- * the confirm call); a subscription or subscription item update that changes what is billed
+ * the confirm call), an invoice with `auto_advance=true` finalized and charged later; a
+ * subscription or subscription item update that changes what is billed
  * (items, price, quantity, an invoice now) charges as creating one does.
  */
 function chargesAsCreated(request: RequestInfo, operation: string): boolean {
-  if (operation === 'setup_intents.create') {
+  // An invoice created or updated with `auto_advance=true` is finalized by Stripe about an hour
+  // later and, when it collects automatically, charged (as invoices.finalize is at once).
+  const flag = operation === 'setup_intents.create' ? 'confirm' : operation === 'invoices.create' || operation === 'invoices.update' ? 'auto_advance' : undefined;
+  if (flag !== undefined) {
     // Every value a server might take (a repeated form field's first or last).
-    const values = [...(request.body.form?.confirm ?? []), jsonObject(request)?.confirm];
+    const values = [...(request.body.form?.[flag] ?? []), jsonObject(request)?.[flag]];
     return values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
+  }
+  // An Issuing card or cardholder whose spending controls or status change may spend more (a
+  // limit raised, a card reactivated), as issuing a card does.
+  if (operation === 'issuing.cards.update' || operation === 'issuing.cardholders.update') {
+    return [...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].some((k) => /^(spending_controls|status)(\[|$)/.test(k));
   }
   if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update' && operation !== 'subscription_schedules.update') return false;
   const keys = new Set([...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].map((k) => k.split('[')[0]!));
@@ -58,17 +71,21 @@ function chargesAsCreated(request: RequestInfo, operation: string): boolean {
 const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand', 'cancel_at_period_end', 'cancel_at', 'cancellation_details', 'default_source', 'default_payment_method', 'payment_settings', 'collection_method', 'days_until_due', 'off_session']);
 
 /**
- * Fields Stripe returns only when asked to expand them, and which are credentials: an Issuing
- * card's full number and CVC (enough to spend on the card anywhere), an Apps secret's payload.
+ * Fields Stripe returns only when asked to expand them (API v1 `expand[]`, API v2 `include[]`),
+ * and which are credentials: an Issuing card's full number and CVC (enough to spend on the card
+ * anywhere), an Apps secret's payload, a Treasury financial account's or v2 financial address's
+ * full bank account number (`financial_addresses.aba.account_number`,
+ * `credentials.us_bank_account.account_number`: with the routing number, enough to set up debits),
+ * an Identity check's verified government ID number (`verified_outputs.id_number`).
  */
 function expandsCredential(request: RequestInfo): boolean {
   const values: string[] = [];
   for (const source of [request.query, request.body.form ?? {}]) {
-    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand')) values.push(...vs);
+    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand') || k.startsWith('include')) values.push(...vs);
   }
-  const json = jsonObject(request)?.expand;
-  if (Array.isArray(json)) values.push(...json.map(String));
-  return values.some((v) => /(^|\.)(number|cvc|payload)$/.test(v.trim()));
+  const body = jsonObject(request);
+  for (const json of [body?.expand, body?.include]) if (Array.isArray(json)) values.push(...json.map(String));
+  return values.some((v) => /(^|\.)(number|cvc|payload|account_number|id_number)$/.test(v.trim()));
 }
 
 /**
@@ -100,8 +117,12 @@ const admin = new Set([
   // Links and sessions that let whoever holds them edit the account, its bank account included;
   // the payout schedule.
   'account_links.create', 'account_sessions.create', 'balance_settings.create', 'balance_settings.update',
-  // An ephemeral key lets a client act on a customer or reveal an Issuing card's details.
-  'ephemeral_keys.create',
+  // A customer portal session is a link that lets whoever holds it change the customer's payment
+  // methods and subscriptions, as an account link does for the account.
+  'billing_portal.sessions.create',
+  // An ephemeral key lets a client act on a customer or reveal an Issuing card's details; a
+  // forwarding request sends a saved card's full number to the third party its `url` names.
+  'ephemeral_keys.create', 'forwarding.requests.create',
   // The legacy Recipients API: a recipient's bank account is where transfers to it go.
   'recipients.create', 'recipients.update',
 ]);

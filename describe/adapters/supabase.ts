@@ -4,7 +4,7 @@
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
-import { sqlFromBody } from './sql-body.ts';
+import { rpcSql, sqlFromBody } from './sql-body.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
 
 /** pg_graphql (`/graphql/v1`): collection mutations map to the PostgREST operations on the same table. */
@@ -153,7 +153,10 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
   // PATCH or DELETE without a filter touches every row of the table, and so does one whose every
   // filter holds for any row (`id=not.is.null`, `name=like.*`, `or=(id.lt.0,id.not.is.null)`), as
   // SQL's `WHERE id IS NOT NULL` does (adapters/sql.ts).
-  const everyRow = filters.every((k) => (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)));
+  // A filter on an embedded resource (`orders.id=eq.1`, `orders.or=(…)`: a key with a `.`) only
+  // narrows what the answer embeds; PostgREST's UPDATE and DELETE take their WHERE from the root
+  // filters alone, so such a filter spares no row of the table.
+  const everyRow = filters.every((k) => k.includes('.') || (request.query[k] ?? []).every((v) => holdsForEveryRow(k, v)));
   if ((m === 'PATCH' || m === 'DELETE') && everyRow) params.all_rows = true;
   return { name: 'supabase', operation, params, effect };
 }
@@ -315,6 +318,11 @@ const projectApi = new RouteTable([
   { route: 'GET|POST|PUT|PATCH|DELETE /functions/v1/{path+}', operation: 'functions.invoke', effect: 'write' },
 ] satisfies RouteSpec[]);
 
+/** Management API path words of routes that change what the organization is billed for. */
+const managementPayWords = new Set(['billing', 'read-replicas', 'addons']);
+/** Management API path words of routes that change who can act on the organization's projects. */
+const managementAdminWords = new Set(['members', 'invitations', 'roles']);
+
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') {
     const info = fromTable('supabase', management, request);
@@ -322,6 +330,11 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
     if (typeof info.params.ref === 'string') info.params.project = info.params.ref;
     // `verify_jwt: false` serves an Edge Function to anyone, without a key: who can reach it.
     if ((info.operation === 'functions.deploy' || info.operation === 'functions.update') && opensFunction(request)) info.effect = 'admin';
+    // A route the table does not name that adds what is billed (a read replica is an add-on
+    // charged by the hour, as billing/addons is) is a payment.
+    if (info.operation === 'unknown' && info.effect === 'write' && request.segments.some((w) => managementPayWords.has(w))) info.effect = 'pay';
+    // Members, invitations and roles of an organization decide who reaches every project in it.
+    else if (info.operation === 'unknown' && info.effect === 'write' && request.segments.some((w) => managementAdminWords.has(w))) info.effect = 'admin';
     return info;
   }
   const project = request.host.split('.')[0]!;
@@ -344,6 +357,8 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
   if (info.operation.startsWith('storage.objects.')) storagePlace(info, request);
+  // A bucket created public serves every file put in it to anyone, as a bucket updated to public does.
+  if (info.operation === 'storage.buckets.create' && [jsonObject(request)?.public, ...(request.body.form?.public ?? [])].some((v) => v === true || v === 'true')) info.effect = 'admin';
   // Each Edge Function is its own program, and its path below the name its own route: a grant
   // for invoking one does not cover another function, nor another of its routes.
   if (info.operation === 'functions.invoke' && typeof info.params.path === 'string') info.params.function = info.params.path;
@@ -358,16 +373,8 @@ export const supabase: ServiceAdapter = {
   graphqlEndpoint: isGraphql,
   sql(request, service) {
     if (service.operation === 'sql.query' || service.operation === 'database.query' || service.operation === 'database.migrations.apply') return sqlFromBody(request, { dialect: 'postgresql' });
-    // PostgREST RPC to a function that takes a query (exec_sql and friends): the query is visible,
-    // as JSON or form arguments. A text/plain body is passed whole to a function with a single
-    // unnamed text parameter, so it is read as SQL too (text that is not SQL fails closed).
-    if (service.operation === 'rpc.call' && request.method !== 'GET' && request.method !== 'HEAD') {
-      if (request.body.content_type === 'text/plain' && request.body.json === undefined && request.body.text) {
-        return request.body.truncated || request.body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [request.body.text], dialect: 'postgresql' };
-      }
-      const s = sqlFromBody(request, { keys: ['query', 'sql', 'sql_query', 'statement'], dialect: 'postgresql' });
-      return 'texts' in s ? s : undefined;
-    }
+    // PostgREST RPC to a function that takes a query (exec_sql and friends).
+    if (service.operation === 'rpc.call') return rpcSql(request);
     return undefined;
   },
 };

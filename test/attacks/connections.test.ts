@@ -4,19 +4,24 @@
 // upstream can be dialed and the audit log cannot be written. The holders run in a child process
 // (their descriptors are not the proxy's). Must hold: the proxy keeps at most MAX_IDLE_CONNECTIONS
 // waiting for a head (the longest-waiting closed first) and at most AGENT_WAITING of one agent's
-// requests waiting for its turn (429 and close for the rest), while another agent is served.
+// requests waiting for its turn (429 and close for the rest), and at most AGENT_OPEN of one agent's
+// exchanges open at once (forwarded requests an upstream is slow to answer, unread downloads and
+// WebSocket tunnels hold two descriptors each for as long as the upstream budgets allow: minutes,
+// or for ever), while another agent is served.
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
-import { AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
+import { AGENT_OPEN, AGENT_SLOTS, AGENT_WAITING } from '../../proxy/agent-gate.ts';
 import { MAX_IDLE_CONNECTIONS } from '../../proxy/listener.ts';
-import { fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
+import { MAX_IDLE_UPSTREAM } from '../../proxy/upstream.ts';
+import { eventually, fixtures, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
 const holder = path.join(fixtures, 'clients', 'socket-holder.mjs');
 
 /** Starts the holder: `opened` once all its connections are open, `result` once it has held them its time. */
-function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }> } {
+function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: number; failed: number; closed: number; statuses: Record<string, number> }>; stop: () => void } {
   const child = spawn(process.execPath, [holder, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   let markOpen!: () => void;
@@ -33,7 +38,7 @@ function hold(args: string[]): { opened: Promise<void>; result: Promise<{ open: 
       resolve(JSON.parse(lines[lines.length - 1]!) as never);
     });
   });
-  return { opened, result };
+  return { opened, result, stop: () => child.kill() };
 }
 
 const up = await startUpstream(t);
@@ -89,4 +94,77 @@ t.test('one agent\'s stalled uploads past its waiting cap are refused at once', 
   t.ok((r.statuses['429'] ?? 0) >= extra, `${r.statuses['429'] ?? 0} uploads got 429 (at least the ${extra} past ${AGENT_SLOTS} slots + ${AGENT_WAITING} waiting)`);
   t.ok(r.closed >= extra, 'and their connections were closed');
   t.equal(up.received.filter((q) => q.url === '/upload').length, 0, 'no stalled upload reached the upstream');
+});
+
+t.test('one agent\'s requests an upstream never answers: past its open cap refused at once, released when they end', async (t) => {
+  // An allowed upstream that takes the requests and answers none (a slow model call, a long poll):
+  // each stays open for the first-byte budget (ten minutes by default), two descriptors apiece.
+  const waiting: Array<import('node:http').ServerResponse> = [];
+  const slow = await startUpstream(t, { handler: (req, res) => { if (req.url === '/hang') waiting.push(res); else res.end('ok'); } });
+  const b = await startTestAirlock(t, { allowPrivate: [`${slow.host}:${slow.port}`] });
+  const extra = 40;
+  const held = hold([String(b.port), String(AGENT_OPEN + extra), 'get', b.auth, '60000', `http://${slow.host}:${slow.port}/hang`]);
+  t.teardown(held.stop);
+  await held.opened;
+  const other = await b.airlock.agents.add('other');
+  t.equal((await viaProxy(b.port, `http://${slow.host}:${slow.port}/read`, { auth: `Basic ${Buffer.from(`other:${other.token}`).toString('base64')}` })).status, 200, 'another agent is served meanwhile');
+  const hung = (): number => slow.received.filter((q) => q.url === '/hang').length;
+  const refused = (): number => b.records.filter((r) => r.status === 429).length;
+  await eventually(() => hung() + refused() >= AGENT_OPEN + extra, 30_000);
+  t.equal(refused(), extra, `${refused()} requests got 429: the ${extra} past ${AGENT_OPEN} open`);
+  t.equal(hung(), AGENT_OPEN, `${hung()} reached the upstream`);
+  held.stop();
+  await held.result;
+  for (const res of waiting) res.end('late');
+  // The holder's connections are closed: they no longer count, the agent is served again.
+  let again = 0;
+  for (let i = 0; i < 50 && again !== 200; i++) {
+    again = (await viaProxy(b.port, `http://${slow.host}:${slow.port}/read`, { auth: b.auth })).status;
+    if (again !== 200) await new Promise((res) => setTimeout(res, 100));
+  }
+  t.equal(again, 200, 'once they ended, the agent is served again');
+});
+
+t.test('idle keep-alive connections to upstreams that never close them are bounded across hosts', async (t) => {
+  // Each upstream origin (host and port) keeps up to 256 idle connections for reuse; an upstream
+  // that never closes an idle one kept them all, for ever, and one agent reaches as many origins as
+  // names and ports its policy allows: the pools grew without bound, a descriptor each.
+  const perOrigin = 160;
+  const origins = await Promise.all([0, 1].map(async () => {
+    let open = 0;
+    // Answers once all the requests are in: each came on a connection of its own.
+    const waiting: http.ServerResponse[] = [];
+    const server = http.createServer((req, res) => {
+      req.resume();
+      waiting.push(res);
+      if (waiting.length === perOrigin) for (const w of waiting.splice(0)) w.end('ok');
+    });
+    server.keepAliveTimeout = 0; // never closes an idle connection
+    server.on('connection', (s) => { open++; s.once('close', () => open--); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+    return { port: (server.address() as net.AddressInfo).port, open: () => open };
+  }));
+  const b = await startTestAirlock(t, { allowPrivate: origins.map((o) => `127.0.0.1:${o.port}`) });
+  for (const o of origins) {
+    const statuses = await Promise.all(Array.from({ length: perOrigin }, () => viaProxy(b.port, `http://127.0.0.1:${o.port}/read`, { auth: b.auth }).then((r) => r.status)));
+    t.equal(statuses.filter((s) => s === 200).length, perOrigin, `${perOrigin} requests at once to one origin answered`);
+  }
+  await new Promise((r) => setTimeout(r, 200));
+  const idle = origins.reduce((n, o) => n + o.open(), 0);
+  t.ok(idle <= MAX_IDLE_UPSTREAM, `${idle} connections left open to the upstreams (at most ${MAX_IDLE_UPSTREAM})`);
+});
+
+t.test('certificates for new names are minted in turns: one agent\'s flood of CONNECTs to made-up names does not queue ahead of another', async (t) => {
+  // A CONNECT to a new name costs a certificate before any policy sees a request; 2,000 of them to
+  // made-up names from one agent queued ~10 s of work ahead of everyone (a neighbour's plain GET
+  // waited 8.5 s). Now certificates are minted two at a time, one per agent, agents taking turns.
+  const ca = a.airlock.ca;
+  const order: string[] = [];
+  const flood = Array.from({ length: 150 }, (_, i) => ca.contextFor(`h${i}.flood.example`, 'hostile').then(() => order.push('hostile')));
+  const calm = ca.contextFor('calm.example', 'calm').then(() => order.push('calm'));
+  await Promise.all([...flood, calm]);
+  const before = order.indexOf('calm');
+  t.ok(before <= 4, `the other agent's certificate was ready after ${before} of the flood's 150 (it waited for all of them)`);
+  t.equal(order.length, 151, 'every certificate was minted');
 });

@@ -14,6 +14,7 @@ import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { describeRequest } from '../../describe/describe.ts';
+import { operationScope } from '../../engine/grant-scope.ts';
 import { tempDir } from './helpers.ts';
 
 await loadAdapters();
@@ -65,7 +66,7 @@ const mcp = (tools: string[]): Shape => ({
 // SQL carried in an MCP tool's arguments (Supabase `execute_sql {query}`, Neon `run_sql {params: {sql}}`), and a search phrase.
 const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
-  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
+  body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : tool === 'run_sql_transaction' ? { params: { sqlStatements: texts, projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
 });
 // Tool calls that name where they act (a repository, a recipient) beside content that may vary.
 const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({ owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: fc.constantFrom('alice@corp.example', 'drop@attacker.example'), title: fc.constantFrom('x', 'y') }, { requiredKeys: [] }));
@@ -84,9 +85,39 @@ const rpc = ([kind, op]: [string, string]): Shape =>
         : kind === 'hasura'
           // Hasura's schema API: every operation is `{type, args}` to one URL (`bulk` carries a delete).
           ? { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify(op === 'bulk' ? { type: 'bulk', args: [{ type: 'select', args: { table: 'users', columns: ['id'] } }, { type: 'delete', args: { table: 'users', where: {} } }] } : { type: op, args: { table: 'users', ...(op === 'delete' ? { where: {} } : { columns: ['id'] }) } }) }
-        : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
-const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk']);
+        : kind === 'param'
+          // MediaWiki's api.php: `action=` in the form body chooses the operation.
+          ? { url: 'https://wiki.example.org/w/api.php', type: 'application/x-www-form-urlencoded', body: `action=${op}&title=Main_Page&format=json` }
+          : kind === 'jsonrpc1'
+            // JSON-RPC 1.0 (Bitcoin Core): `{method}` without a `jsonrpc` member.
+            ? { url: 'https://btc.example.org/', type: 'application/json', body: JSON.stringify({ method: op, params: [], id: 1 }) }
+            : kind === 'xmlrpc'
+              ? { url: 'https://blog.example.org/xmlrpc.php', type: 'text/xml', body: `<?xml version="1.0"?><methodCall><methodName>${op}</methodName><params/></methodCall>` }
+              : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk'],
+  ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost']);
+// A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
+const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: ['channel'] });
+// An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
+const openaiProjects = fc.constantFrom<string | undefined>(undefined, 'proj_team', 'proj_other');
+const openaiUpload = (project: string | undefined): Shape => ({
+  url: 'https://api.openai.com/v1/files', type: 'application/json', body: '{"purpose":"batch"}', headers: project ? [['OpenAI-Project', project]] : [],
+});
+// GraphQL on an allowed host's URL that does not say so (gqlgen's `/query`), as a raw `application/graphql` document.
+const rawDocs = fc.constantFrom('{ projects { id } }', 'mutation { deleteAllProjects }', 'mutation { createProject(name: "x") { id } }');
+const rawGraphql = (doc: string): Shape => ({ url: 'https://api.acme.dev/query', type: 'application/graphql', body: doc });
+const slackShare = (args: Record<string, string>): Shape => ({
+  url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
+  body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
+});
 const sql = (statements: string[]): Shape => ({ url: 'https://db.example/sql', type: 'application/json', body: JSON.stringify({ sql: statements.join('; ') }) });
+// PostgREST RPC to a function that runs its argument (self-hosted: no service module names the host).
+const rpcSql = (statements: string[]): Shape => ({ url: 'https://db.example/rest/v1/rpc/exec_sql', type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
+// `{query}` to a path that names no SQL endpoint (`/api/v1/run`), or one spelled with a path parameter or a format suffix.
+const runSql = ([path, statements]: [string, string[]]): Shape => ({ url: `https://db.example${path}`, type: 'application/json', body: JSON.stringify({ query: statements.join('; ') }) });
+const runPaths = fc.constantFrom('/api/v1/run', '/v1/query;jsessionid=1', '/v1/query.json');
+// A GraphQL mutation that runs its argument (`executeSql(sql: "…")`) on a host no module owns.
+const gqlSql = (statements: string[]): Shape => ({ url: 'https://gql.example/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation R($s: String!) { executeSql(sql: $s) { ok } }', variables: { s: statements.join('; ') } }) });
 const pkt = (s: string): string => `${(s.length + 4).toString(16).padStart(4, '0')}${s}`;
 const push = (cmds: Array<[string, string]>): Shape => ({
   url: 'https://git.example/acme/app.git/git-receive-pack', type: 'application/x-git-receive-pack-request',
@@ -99,20 +130,26 @@ const graphql = (fields: string[]): Shape => ({
 
 const tools = fc.subarray(['search', 'create_issue', 'delete_project', 'send_email'], { minLength: 1 });
 // Calls of functions nobody can prove read-only are writes on no table: each function is its own operation.
-const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()'], { minLength: 1 });
+const statements = fc.subarray(['INSERT INTO notes (b) VALUES (1)', 'UPDATE notes SET b = 2 WHERE id = 1', 'DELETE FROM notes WHERE id = 1', 'INSERT INTO users (e) VALUES (1)', 'DROP TABLE notes', 'SELECT 1', 'SELECT archive_order(1)', 'SELECT purge_orders()', 'CALL archive_order(1)', 'CALL app.purge_orders()', 'SET search_path = public', 'SET search_path = auth', "SELECT set_config('search_path', 'auth', false)", "SELECT table_to_xml('public.posts', true, false, '')", "SELECT table_to_xml('auth.users', true, false, '')"], { minLength: 1 });
 const commands = fc.subarray<[string, string]>([['update', 'refs/heads/feature'], ['update', 'refs/heads/main'], ['delete', 'refs/heads/main'], ['delete', 'refs/heads/feature']], { minLength: 1 });
-const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
+const toolSql = fc.tuple(fc.constantFrom('execute_sql', 'run_sql', 'run_sql_transaction'), fc.oneof(statements, fc.constantFrom<string[]>(['weekly report'], ['all customers'], ['SELECT 1 /*! ; DROP TABLE notes */'], ['SELECT 1 /*! ; SELECT 2 */'])));
 const fields = fc.subarray(['addComment', 'closeIssue', 'addStar', 'deleteRef', 'mergePullRequest'], { minLength: 1 });
 
 /** Pairs (approved, later) to the same endpoint, of the same kind. */
 const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(tools, tools).map(([a, b]): [Shape, Shape] => [mcp(a), mcp(b)]),
   fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [sql(a), sql(b)]),
+  fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [rpcSql(a), rpcSql(b)]),
+  fc.tuple(runPaths, statements, statements).map(([p, a, b]): [Shape, Shape] => [runSql([p, a]), runSql([p, b])]),
+  fc.tuple(statements, statements).map(([a, b]): [Shape, Shape] => [gqlSql(a), gqlSql(b)]),
   fc.tuple(toolSql, toolSql).map(([a, b]): [Shape, Shape] => [mcpSql(a), mcpSql(b)]),
   fc.tuple(placed, placed).map(([a, b]): [Shape, Shape] => [mcpPlaced(a), mcpPlaced(b)]),
   fc.tuple(rpcCalls, rpcCalls).filter(([a, b]) => a[0] === b[0]).map(([a, b]): [Shape, Shape] => [rpc(a), rpc(b)]),
   fc.tuple(commands, commands).map(([a, b]): [Shape, Shape] => [push(a), push(b)]),
   fc.tuple(fields, fields).map(([a, b]): [Shape, Shape] => [graphql(a), graphql(b)]),
+  fc.tuple(slackShares, slackShares).map(([a, b]): [Shape, Shape] => [slackShare(a), slackShare(b)]),
+  fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
+  fc.tuple(rawDocs, rawDocs).map(([a, b]): [Shape, Shape] => [rawGraphql(a), rawGraphql(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -124,27 +161,51 @@ function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
   for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
     out.add(`tool ${c.tool}`);
-    const args = c.arguments as { query?: string; params?: { sql?: string }; owner?: string; repo?: string; to?: string } | undefined;
+    const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; owner?: string; repo?: string; to?: string } | undefined;
     // Where the call acts: its repository and recipient (or none).
     if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
-    const text = args?.query ?? args?.params?.sql;
+    const texts = args?.params?.sqlStatements ?? [args?.query ?? args?.params?.sql].filter((x): x is string => x !== undefined);
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
-    if (text !== undefined && !/^(SELECT|INSERT|UPDATE|DELETE|DROP)\b[^*]*$/.test(text)) out.add(`tool ${c.tool} text ${text}`);
-    else if (text !== undefined) for (const s of text.split('; ')) out.add(`tool ${c.tool} sql ${s}`);
+    const plain = texts.length > 0 && texts.every((text) => text.split('; ').every((st) => /^(SELECT|INSERT|UPDATE|DELETE|DROP|CALL|SET)\b[^*]*$/.test(st)));
+    if (texts.length && (!plain || !c.sql)) out.add(`tool ${c.tool} text ${JSON.stringify(texts)}`);
+    else if (plain) for (const a of sqlActions(c.sql?.statements ?? [])) out.add(`tool ${c.tool} ${a}`);
   }
   // The RPC operation, read from the raw request.
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
   const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
+  // An operation named by a parameter (MediaWiki `action`, JSON-RPC 1.0 `method`, XML-RPC `methodName`).
+  const host = d.request.host;
+  const named = host === 'wiki.example.org' ? d.request.body?.form?.action?.[0] : host === 'btc.example.org' ? (d.request.body?.json as { method?: string } | undefined)?.method : host === 'blog.example.org' ? /<methodName>([^<]*)</.exec(d.request.body?.text ?? '')?.[1] : undefined;
+  if (named !== undefined) out.add(`rpc ${named}`);
+  // The channels a Slack share names, under any of its arguments.
+  if (host === 'api.acme.dev') out.add(`graphql document ${d.request.body?.text ?? '(unseen)'}`);
+  if (host === 'api.openai.com') out.add(`openai project ${d.request.headers['openai-project']?.[0] ?? '(default)'}`);
+  if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
-  for (const s of d.sql?.statements ?? []) {
-    out.add(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
-    for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.add(`sql call ${m[1]}`);
-  }
+  // `{query}` to db.example (RPC and other paths) and a GraphQL mutation's SQL: each statement of
+  // the raw text, when the description read no SQL there (read SQL is compared below).
+  const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
+  const variable = d.request.host === 'gql.example' ? (d.request.body?.json as { variables?: { s?: unknown } } | undefined)?.variables?.s : undefined;
+  for (const raw of [query, variable]) if (typeof raw === 'string' && !d.sql) for (const st of raw.split('; ')) out.add(`statement ${st}`);
+  for (const a of sqlActions(d.sql?.statements ?? [])) out.add(a);
   const p = d.service?.params as { refs?: string[]; deletes?: string[] } | undefined;
   for (const ref of p?.refs ?? []) out.add(`${p?.deletes?.includes(ref) ? 'delete' : 'update'} ${ref}`);
   for (const op of d.graphql?.operations ?? []) for (const f of op.fields) out.add(`${op.type} ${f}`);
+  return out;
+}
+
+/** What SQL statements do: kind and tables, the functions their text calls, settings and tables read by name. */
+function sqlActions(statements: ReadonlyArray<{ kind: string; tables: string[]; text?: string }>): string[] {
+  const out: string[] = [];
+  for (const s of statements) {
+    out.push(`sql ${s.kind} ${[...s.tables].sort().join(',')}`);
+    for (const m of (s.text ?? '').matchAll(/([a-z_.]+)\(/g)) out.push(`sql call ${m[1]}`);
+    // A setting's value (which schema names resolve to), and the table a function reads by name.
+    for (const m of (s.text ?? '').matchAll(/(?:^SET (\w+) = (\w+)|set_config\('(\w+)', '(\w+)')/g)) out.push(`sql set ${m[1] ?? m[3]}=${m[2] ?? m[4]}`);
+    for (const m of (s.text ?? '').matchAll(/table_to_xml\('([\w.]+)'/g)) out.push(`sql reads ${m[1]}`);
+  }
   return out;
 }
 
@@ -177,13 +238,28 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
       examples: [
         [[sql(['SELECT archive_order(1)']), sql(['SELECT purge_orders()'])]],
         [[sql(['CALL archive_order(1)']), sql(['CALL app.purge_orders()'])]],
+        [[rpcSql(['INSERT INTO notes (b) VALUES (1)']), rpcSql(['DROP TABLE notes'])]],
+        [[runSql(['/api/v1/run', ['INSERT INTO notes (b) VALUES (1)']]), runSql(['/api/v1/run', ['DROP TABLE notes']])]],
+        [[gqlSql(['INSERT INTO notes (b) VALUES (1)']), gqlSql(['DELETE FROM notes WHERE id = 1'])]],
+        [[runSql(['/v1/query;jsessionid=1', ['INSERT INTO notes (b) VALUES (1)']]), runSql(['/v1/query;jsessionid=1', ['DROP TABLE notes']])]],
+        [[sql(['SET search_path = public', 'SELECT 1']), sql(['SET search_path = auth', 'SELECT 1'])]],
+        [[sql(["SELECT set_config('search_path', 'public', false)"]), sql(["SELECT set_config('search_path', 'auth', false)"])]],
+        [[sql(["SELECT table_to_xml('public.posts', true, false, '')"]), sql(["SELECT table_to_xml('auth.users', true, false, '')"])]],
         [[mcpSql(['execute_sql', ['SELECT archive_order(1)']]), mcpSql(['execute_sql', ['SELECT purge_orders()']])]],
+        [[mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)']]), mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)', 'DROP TABLE notes']])]],
         [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
         [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
         [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],
         [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
         [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
         [[rpc(['redis', 'GET session']), rpc(['redis', 'FLUSHALL'])]],
+        [[rpc(['param', 'edit']), rpc(['param', 'delete'])]],
+        [[rpc(['jsonrpc1', 'getbalance']), rpc(['jsonrpc1', 'sendtoaddress'])]],
+        [[rpc(['xmlrpc', 'wp.getPosts']), rpc(['xmlrpc', 'wp.deletePost'])]],
+        [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channel_id: 'C0EXT' })]],
+        [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channels: 'C0TEAM,C0EXT' })]],
+        [[openaiUpload(undefined), openaiUpload('proj_other')]],
+        [[rawGraphql('mutation { createProject(name: "x") { id } }'), rawGraphql('mutation { deleteAllProjects }')]],
       ],
     },
   );
@@ -522,4 +598,18 @@ t.test('a send whose recipients are not in the request gets no grant and is cove
   const d = upload();
   d.grants = [{ id: 'g', agent: 'agent', method: 'POST', host: 'gmail.googleapis.com', operation: 'messages.send', risk: 'high', target: 'gmail:user_id=me;recipients=?', expires: '2999-01-01T00:00:00Z' }];
   t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /where the request acts is not in it/ }] } }, 'a grant naming the same unknown recipients is withheld');
+});
+
+t.test('no spelling of one SQL name reads as another in a grant\'s scope', async (t) => {
+  // `"auth.users"` (one table of that name in the search path) and `auth.users` (users in the
+  // auth schema) were both `auth.users`: a grant for the first covered the second; so for functions.
+  const pairs: Array<[string, string]> = [
+    ['DELETE FROM "auth.users" WHERE id = 1', 'DELETE FROM auth.users WHERE id = 1'],
+    ['SELECT "app.purge"(1)', 'SELECT app.purge(1)'],
+    ['UPDATE "a.b".c SET x = 1 WHERE id = 1', 'UPDATE a."b.c" SET x = 1 WHERE id = 1'],
+  ];
+  for (const [a, b] of pairs) {
+    const [sa, sb] = [a, b].map((q) => operationScope(describe({ url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', type: 'application/json', body: JSON.stringify({ query: q }) })));
+    t.notSame(sa, sb, `${a} / ${b}`);
+  }
 });

@@ -9,6 +9,7 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import t from 'tap';
+import { LinkScanner, type LinkFormat } from '../../describe/links.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
@@ -37,4 +38,47 @@ t.test('a request of 100,000 strings answered by 1,000 links does not stall the 
   const stallMs = delay.max / 1e6;
   t.ok(stallMs < 1000, `the longest stall of the event loop was ${Math.round(stallMs)} ms (it was ~2 s per such answer)`);
   t.equal((await viaCurl(proxy, 'GET', `http://blog.test:${port}/post/999/${'x'.repeat(40)}`)).status, 200, 'the answer\'s last link was judged and is followable');
+});
+
+t.test('deeply nested elements in an HTML or XML answer are read in linear time', async (t) => {
+  // htmlparser2 keeps the open elements in an array it grows at the front (a copy of the whole
+  // array per open tag) and searches for each closing tag: 1 MiB of `<a>` in an XML answer held
+  // the event loop ~8 s per 64 KiB near the end of the scan (20 s in all). The scan needs no
+  // nesting: it keeps the innermost few hundred open elements.
+  const mib = 1024 * 1024;
+  const fill = (unit: string): string => unit.repeat(Math.ceil(mib / unit.length)).slice(0, mib);
+  const cases: Array<[LinkFormat, string]> = [
+    ['xml', fill('<a>')], ['html', fill('<div>')], ['html', fill('<svg>')], ['xml', `${fill('<a>').slice(0, mib / 2)}${fill('</b>').slice(0, mib / 2)}`],
+  ];
+  for (const [format, body] of cases) {
+    const scan = new LinkScanner(format, 'http://blog.test/');
+    let longest = 0;
+    for (let i = 0; i < body.length; i += 65536) {
+      const t0 = performance.now();
+      scan.write(body.slice(i, i + 65536));
+      longest = Math.max(longest, performance.now() - t0);
+    }
+    const t0 = performance.now();
+    scan.end();
+    longest = Math.max(longest, performance.now() - t0);
+    t.ok(longest < 1000, `${format} ${JSON.stringify(body.slice(0, 6))}…: the longest write took ${Math.round(longest)} ms (it was seconds)`);
+  }
+  const page = new LinkScanner('html', 'http://blog.test/');
+  page.write(`${'<div>'.repeat(2000)}<a href="/deep">x</a>${'</div>'.repeat(2000)}<base href="http://other.test/"><a href="/after">y</a>`);
+  t.same(page.end(), ['http://blog.test/deep', 'http://other.test/', 'http://other.test/after'], 'links under and after deep nesting (and the base they resolve against) are still found');
+});
+
+t.test('an answer of links that all normalize to one URL ends the scan after a bounded number of spellings', async (t) => {
+  // Each spelling is normalized as a request would be (two URL parses): a MiB of
+  // `http://u1@blog.test/p`, `http://u2@…` (one link in 20,000 spellings) or of one link repeated
+  // cost the event loop up to a second per answer. A spelling met again is not normalized again; past 4 per keepable link the
+  // scan ends with the links it found.
+  const spellings = Array.from({ length: 10_000 }, (_, i) => `<a href="http://u${i}@blog.test/p">${i}</a>`).join('');
+  const scan = new LinkScanner('html', 'http://blog.test/');
+  for (let i = 0; i < spellings.length && !scan.full; i += 65536) scan.write(spellings.slice(i, i + 65536));
+  t.ok(scan.full, 'the scan ended before the answer did');
+  t.same(scan.end(), ['http://blog.test/p'], 'with the link it found');
+  const same = new LinkScanner('html', 'http://blog.test/');
+  same.write(`${'<a href="http://blog.test/q">q</a>'.repeat(25_000)}<a href="http://blog.test/last">z</a>`);
+  t.same(same.end(), ['http://blog.test/q', 'http://blog.test/last'], 'one spelling repeated is read once: the link after it is still found');
 });

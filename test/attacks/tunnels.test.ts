@@ -447,3 +447,40 @@ t.test('frames to the upstream carrying another secret\'s placeholder or value c
     t.same(sink.conn(path)?.messages ?? [], [], `${what}: the upstream received no message`);
   }
 });
+
+t.test('messages never finished on many tunnels are bounded per agent; a neighbour\'s tunnel is served', async (t) => {
+  // Each side reassembles a message (up to 16 MiB) before relaying it: 20 tunnels each sent 15 MiB
+  // of a message never finished held 320 MiB, and one agent may keep hundreds open. Past 64 MiB
+  // held for one agent's tunnels, the tunnel that crossed it is closed with 1009.
+  const hostile = await a.airlock.agents.add('hoarder');
+  const neighbour = await a.airlock.agents.add('calm');
+  const via = (name: string, token: string): HttpProxyAgent<string> => new HttpProxyAgent(a.airlock.proxyUrl(name, token));
+  const open = (agent: HttpProxyAgent<string>, path: string): Promise<WebSocket> => new Promise((resolve, reject) => {
+    const c = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent, perMessageDeflate: false });
+    c.on('open', () => resolve(c));
+    c.on('error', reject);
+  });
+  const piece = Buffer.alloc(1024 * 1024, 0x61);
+  const tunnels: Array<{ ws: WebSocket; code?: number }> = [];
+  for (let i = 0; i < 5; i++) {
+    const entry: { ws: WebSocket; code?: number } = { ws: await open(via('hoarder', hostile.token), `/hoard${i}`) };
+    entry.ws.on('close', (code) => { entry.code = code; });
+    entry.ws.on('error', () => undefined);
+    tunnels.push(entry);
+    for (let k = 0; k < 15; k++) entry.ws.send(piece, { fin: false, binary: true });
+  }
+  await eventually(() => tunnels.filter((e) => e.code === 1009).length >= 1, 20_000);
+  const cut = tunnels.filter((e) => e.code === 1009).length;
+  t.ok(cut >= 1, `${cut} of 5 tunnels holding 15 MiB of an unfinished message were closed with 1009 (64 MiB per agent)`);
+  const calm = await open(via('calm', neighbour.token), '/calm');
+  calm.send(piece);
+  await eventually(() => (sink.conn('/calm')?.messages.length ?? 0) === 1, 10_000);
+  t.equal(sink.conn('/calm')?.messages[0]?.data.length, piece.length, 'the neighbour\'s 1 MiB message arrives whole');
+  calm.close();
+  for (const e of tunnels) e.ws.terminate();
+  const again = await open(via('hoarder', hostile.token), '/again');
+  again.send(piece);
+  await eventually(() => (sink.conn('/again')?.messages.length ?? 0) === 1, 10_000);
+  t.equal(sink.conn('/again')?.messages.length, 1, 'once its tunnels closed, the agent\'s messages pass again');
+  again.close();
+});

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { BucketTable, RateLimiter, RateLimitError, readBuckets } from '../../state/ratelimit.ts';
+import { BucketTable, MAX_BUCKETS_PER_AGENT, RateLimiter, RateLimitError, readBuckets } from '../../state/ratelimit.ts';
 import type { RateLimitDirective } from '../../engine/decision.ts';
 
 function clock(start = 1_700_000_000_000) {
@@ -150,4 +150,24 @@ t.test('a corrupt state file is refused, not overwritten', async (t) => {
   fs.writeFileSync(path.join(home, 'ratelimits.json'), '{not json');
   await t.rejects(RateLimiter.open(home), /ratelimits\.json/);
   t.equal(fs.readFileSync(path.join(home, 'ratelimits.json'), 'utf8'), '{not json');
+});
+
+t.test('one agent\'s buckets that have not refilled are bounded; another agent\'s are not affected', async (t) => {
+  // Policies key buckets by host: an agent allowed a wildcard of hosts (or names that need not
+  // even resolve: the charge comes before the lookup) made a bucket per name for an hour, in
+  // memory and in every flush, without bound.
+  const c = clock();
+  const table = new BucketTable(c.now);
+  const hostile = { request: { egress_bytes: 100 } as never, agent: { id: 'hostile' } };
+  const perHost = (i: number): RateLimitDirective[] => [{ key: `host:h${i}.wild.example:hostile`, limit: 120, window: '1m' }, { key: `egress:h${i}.wild.example`, limit: 64 * 1024 * 1024, window: '1h', unit: 'egress_bytes' }];
+  let passed = 0;
+  for (let i = 0; i < MAX_BUCKETS_PER_AGENT; i++) if (table.charge(perHost(i), hostile).ok) passed++;
+  t.equal(passed, MAX_BUCKETS_PER_AGENT / 2, `requests to ${MAX_BUCKETS_PER_AGENT / 2} hosts pass (two buckets each)`);
+  const refused = table.charge(perHost(MAX_BUCKETS_PER_AGENT), hostile);
+  t.equal(refused.ok, false, 'the next host\'s request is refused');
+  if (!refused.ok) t.match(refused.reason, /already use 10000 rate-limit buckets/, 'saying why');
+  t.equal(table.charge(perHost(0), hostile).ok, true, 'a host it already has a bucket for still passes');
+  t.equal(table.charge([{ key: 'host:news.example:neighbour', limit: 120, window: '1m' }], { request: { egress_bytes: 0 } as never, agent: { id: 'neighbour' } }).ok, true, 'another agent\'s new bucket is made');
+  c.advance(60 * 60 * 1000 + 1000);
+  t.equal(table.charge(perHost(MAX_BUCKETS_PER_AGENT + 1), hostile).ok, true, 'once its buckets refilled, the agent gets new ones');
 });
