@@ -1,6 +1,7 @@
 // The studio's access control: one admin token (created on first start, mode 0600), exchanged for a
-// session cookie; Host/Origin allow-lists (DNS rebinding and cross-site requests); a CSRF token
-// header on every mutating request; failed logins rate-limited per client address.
+// session cookie plus a per-session token the page keeps in localStorage and sends on every API
+// request (X-Airlock-CSRF) and WebSocket (a subprotocol); Host/Origin allow-lists (DNS rebinding
+// and cross-site requests); failed logins rate-limited per client address.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { stateFile } from '../state/home.ts';
@@ -8,6 +9,21 @@ import { stateFile } from '../state/home.ts';
 export const SESSION_COOKIE = 'airlock_session';
 export const CSRF_HEADER = 'x-airlock-csrf';
 const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/** The live feed's subprotocol; the session token rides beside it as `${WS_TOKEN_PREFIX}<token>`. */
+export const WS_PROTOCOL = 'airlock';
+export const WS_TOKEN_PREFIX = 'airlock-csrf.';
+
+/** The subprotocols a client offers to open the live feed with this session token. */
+export function wsProtocols(token: string): string[] {
+  return [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${token}`];
+}
+
+/** The session token a WebSocket upgrade offers among its subprotocols (Sec-WebSocket-Protocol). */
+export function tokenFromProtocols(header: string | undefined): string | undefined {
+  const offered = (header ?? '').split(',').map((p) => p.trim());
+  const found = offered.filter((p) => p.startsWith(WS_TOKEN_PREFIX));
+  return found.length === 1 ? found[0]!.slice(WS_TOKEN_PREFIX.length) : undefined;
+}
 
 export interface AdminToken {
   token: string;

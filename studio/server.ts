@@ -3,10 +3,13 @@
 // {host, port})` builds the app if needed, listens (loopback by default) and returns its login URL.
 // The routes are fastify plugins in api/, each registered below with the typed services it uses.
 //
-// Access: every /api route except /api/login needs the session cookie; every request's Host must
-// be one of the studio's own names (DNS rebinding); mutating requests need an allowed Origin (when
-// the browser sends one) and the session's CSRF token in X-Airlock-CSRF; WebSocket upgrades need
-// the cookie and an allowed Origin.
+// Access: every /api route except /api/login needs the session cookie AND the session's token in
+// X-Airlock-CSRF, whatever the method: browsers do not isolate cookies by port, so any server on
+// another port of 127.0.0.1 that the person's browser visits receives the cookie, and the cookie
+// alone must open nothing. The token lives in the studio page's localStorage (per origin, port
+// included). Every request's Host must be one of the studio's own names (DNS rebinding); mutating
+// requests need an allowed Origin (when the browser sends one); WebSocket upgrades need the cookie,
+// an allowed Origin and the token as an offered subprotocol (browsers cannot set headers there).
 import fs from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
@@ -18,7 +21,7 @@ import fastifyStatic from '@fastify/static';
 import { WebSocketServer } from 'ws';
 import { compilePolicy } from '../engine/compile.ts';
 import { ensureHome } from '../state/home.ts';
-import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, ensureAdminToken, isMutating, loginAnnouncement, tokensEqual, type Session } from './auth.ts';
+import { CSRF_HEADER, LoginLimiter, OriginPolicy, SESSION_COOKIE, SessionStore, WS_PROTOCOL, ensureAdminToken, isMutating, loginAnnouncement, tokenFromProtocols, tokensEqual, type Session } from './auth.ts';
 import { distDir, ensureStudioBuilt } from './build.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
@@ -128,11 +131,10 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (isAsset) return; // the app shell and bundle (or the not-found page): no data in them
     const session = sessionOf(req.headers.cookie);
     if (!session) return reply.code(401).send({ error: 'login required' });
-    if (isMutating(req.method)) {
-      const csrf = req.headers[CSRF_HEADER];
-      if (typeof csrf !== 'string' || !tokensEqual(csrf, session.csrf)) {
-        return reply.code(403).send({ error: 'missing or wrong CSRF token', code: 'csrf' });
-      }
+    // Reads too: the cookie reaches servers on other ports of this host, the token does not.
+    const csrf = req.headers[CSRF_HEADER];
+    if (typeof csrf !== 'string' || !tokensEqual(csrf, session.csrf)) {
+      return reply.code(403).send({ error: 'missing or wrong session token (X-Airlock-CSRF)', code: 'csrf' });
     }
     req.session = session;
   });
@@ -185,6 +187,8 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     return { ok: true };
   });
 
+  // Answers only a request that already carries the token (the hook above): a page resuming its
+  // session checks it is still alive; the cookie alone learns nothing here.
   app.get<{ Reply: SessionAnswer }>('/api/session', async (req) => ({ ok: true, csrf: req.session!.csrf }));
 
   // ---- feature routes (behind the login and CSRF hooks above) ----------------------------------
@@ -217,7 +221,8 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   });
 
   // ---- WebSocket -----------------------------------------------------------------------------
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  // The page offers [WS_PROTOCOL, token protocol]; the answer names WS_PROTOCOL, never the token.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024, handleProtocols: (offered) => (offered.has(WS_PROTOCOL) ? WS_PROTOCOL : false) });
   const refuse = (socket: Duplex, status: number, text: string): void => {
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   };
@@ -229,13 +234,16 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
     if (!origins.originAllowed(req.headers.origin)) return refuse(socket, 403, 'Forbidden');
     const session = sessionOf(req.headers.cookie);
     if (!session) return refuse(socket, 401, 'Unauthorized');
+    const given = tokenFromProtocols(req.headers['sec-websocket-protocol']);
+    const tokenHolds = (s: Session | undefined): boolean => !!s && given !== undefined && tokensEqual(given, s.csrf);
+    if (!tokenHolds(session)) return refuse(socket, 403, 'Forbidden');
     wss.handleUpgrade(req, socket, head, (ws) => {
       ctx.hub.add(ws, session.id);
       let alive = true;
       ws.on('pong', () => (alive = true));
       const beat = setInterval(() => {
         // A session that was logged out or expired loses its live feed too.
-        if (!alive || !sessionOf(req.headers.cookie)) return ws.terminate();
+        if (!alive || !tokenHolds(sessionOf(req.headers.cookie))) return ws.terminate();
         alive = false;
         ws.ping();
       }, 20_000);

@@ -1,6 +1,6 @@
-// Browser side of the studio API: JSON fetch with the CSRF header, login state, and the live
-// WebSocket feed with automatic reconnection.
-import type { LiveEvents, LoginBody, SessionAnswer } from '../api/wire.ts';
+// Browser side of the studio API: JSON fetch with the session token header, login state, and the
+// live WebSocket feed with automatic reconnection.
+import type { LiveEvents, LoginBody, OkAnswer, SessionAnswer } from '../api/wire.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -12,33 +12,73 @@ export class ApiError extends Error {
   }
 }
 
-let csrf = '';
 export const authEvents = new EventTarget();
 
-export function setCsrf(token: string): void {
-  csrf = token;
-}
+// The session token (the login answer's `csrf`) goes with every API request and the WebSocket:
+// the session cookie alone opens nothing, since browsers send it to servers on any port of this
+// host. localStorage is per origin, and an origin includes the port, so no page on another port can
+// read the token; the studio's own tabs share it, and it survives reloads.
+const TOKEN_KEY = 'airlock-session-token';
+const WS_PROTOCOL = 'airlock'; // studio/auth.ts WS_PROTOCOL, WS_TOKEN_PREFIX
+const WS_TOKEN_PREFIX = 'airlock-csrf.';
+let tokenInMemory = ''; // only where localStorage is unavailable
 
-export async function api<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
+export function sessionToken(): string {
   try {
-    return await request<T>(method, url, body);
-  } catch (err) {
-    // The browser's session cookie is shared by its tabs: a login in another tab replaced it, and
-    // this tab's CSRF token belongs to the session that ended. The studio refused the request
-    // before doing anything: take the current session's token and send it once more.
-    if (!(err instanceof ApiError && err.status === 403 && err.body.code === 'csrf') || url === '/api/login') throw err;
-    if (!(await resumeSession())) throw err;
-    return request<T>(method, url, body);
+    return localStorage.getItem(TOKEN_KEY) ?? '';
+  } catch {
+    return tokenInMemory;
   }
 }
 
-async function request<T>(method: string, url: string, body?: unknown): Promise<T> {
+function setSessionToken(token: string): void {
+  tokenInMemory = token;
+  try {
+    if (token) localStorage.setItem(TOKEN_KEY, token);
+    else localStorage.removeItem(TOKEN_KEY);
+  } catch {
+    /* storage disabled: this tab keeps it in memory */
+  }
+}
+
+/** Forgets `token` if it is still the one kept: a refusal that was on its way must not erase a newer login's. */
+function forgetSessionToken(token: string): void {
+  if (sessionToken() === token) setSessionToken('');
+}
+
+/** The studio refused the session: no valid cookie (401), or not this session's token (403 csrf). */
+function sessionRefused(err: unknown): err is ApiError {
+  return err instanceof ApiError && (err.status === 401 || (err.status === 403 && err.body.code === 'csrf'));
+}
+
+export async function api<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<T> {
+  let sent = sessionToken();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request<T>(method, url, body, sent);
+    } catch (err) {
+      if (url === '/api/login' || !sessionRefused(err)) throw err;
+      // A login in another tab replaced the session (the cookie and the kept token change together)
+      // while this request was on its way: the studio did nothing; send it once more.
+      const now = sessionToken();
+      if (attempt === 0 && now && now !== sent) {
+        sent = now;
+        continue;
+      }
+      forgetSessionToken(sent);
+      authEvents.dispatchEvent(new Event('logged-out'));
+      throw err;
+    }
+  }
+}
+
+async function request<T>(method: string, url: string, body: unknown, token: string): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (method !== 'GET') headers['x-airlock-csrf'] = csrf;
+  if (url !== '/api/login') headers['x-airlock-csrf'] = token;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store' });
   } catch {
     throw new ApiError(0, 'the studio server cannot be reached (is `airlock start` running?)', {});
   }
@@ -51,24 +91,39 @@ async function request<T>(method: string, url: string, body?: unknown): Promise<
       data = { error: text };
     }
   }
-  if (res.status === 401 && url !== '/api/login') authEvents.dispatchEvent(new Event('logged-out'));
   if (!res.ok) throw new ApiError(res.status, typeof data.error === 'string' ? data.error : `HTTP ${res.status}`, data);
   return data as T;
 }
 
 export async function login(token: string): Promise<void> {
   const r = await api<SessionAnswer>('POST', '/api/login', { token } satisfies LoginBody);
-  setCsrf(r.csrf);
+  setSessionToken(r.csrf);
 }
 
-export async function resumeSession(): Promise<boolean> {
+export async function logout(): Promise<void> {
+  const token = sessionToken();
   try {
-    const r = await api<SessionAnswer>('GET', '/api/session');
-    setCsrf(r.csrf);
+    await api<OkAnswer>('POST', '/api/logout');
+  } finally {
+    forgetSessionToken(token);
+  }
+}
+
+/**
+ * Whether the kept token still opens a session (a reload, another tab's login or logout, a studio
+ * restart). False when there is no token or the studio refuses it (the token is forgotten then);
+ * throws when the studio cannot be asked.
+ */
+export async function resumeSession(): Promise<boolean> {
+  const token = sessionToken();
+  if (!token) return false;
+  try {
+    await request<SessionAnswer>('GET', '/api/session', undefined, token);
     return true;
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return false;
-    throw err;
+    if (!sessionRefused(err)) throw err;
+    forgetSessionToken(token);
+    return false;
   }
 }
 
@@ -113,7 +168,9 @@ export class LiveFeed extends EventTarget {
   private connect(): void {
     this.setState(this.everOpen ? 'reconnecting' : 'connecting');
     const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/ws`;
-    const ws = new WebSocket(url);
+    // Browsers cannot set headers on a WebSocket: the token is offered as a subprotocol.
+    const token = sessionToken();
+    const ws = new WebSocket(url, [WS_PROTOCOL, `${WS_TOKEN_PREFIX}${token}`]);
     this.ws = ws;
     ws.onopen = () => {
       this.retry = 0;
@@ -134,8 +191,10 @@ export class LiveFeed extends EventTarget {
       if (this.ws !== ws || this.stopped) return;
       if (ev.code === 4001) {
         // The session ended: logged out (here or in another tab), or replaced by a login in another
-        // tab — then the cookie holds the new session, and this tab carries on with it.
-        void resumeSession().catch(() => false).then((alive) => {
+        // tab — then the cookie and the kept token are the new session's, and this tab carries on
+        // with it. The studio ends the old session before that tab has kept the new token: wait
+        // (bounded) for the kept token to change before asking.
+        void tokenChange(token, 3000).then(() => resumeSession()).catch(() => false).then((alive) => {
           if (this.ws !== ws || this.stopped) return;
           if (alive) return this.connect();
           this.stop();
@@ -160,11 +219,22 @@ export class LiveFeed extends EventTarget {
   }
 }
 
-/** False only when the studio answers that this browser's session is not valid (401). */
+/** Resolves when the kept token is no longer `from`, or after `ms`. */
+function tokenChange(from: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const poll = window.setInterval(() => {
+      if (sessionToken() === from && Date.now() - started < ms) return;
+      clearInterval(poll);
+      resolve();
+    }, 50);
+  });
+}
+
+/** False only when the studio refuses this tab's session (401, or the token 403). */
 async function sessionAlive(): Promise<boolean> {
   try {
-    const res = await fetch('/api/session', { credentials: 'same-origin', cache: 'no-store' });
-    return res.status !== 401;
+    return await resumeSession();
   } catch {
     return true; // not reachable (yet): keep trying
   }

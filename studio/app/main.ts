@@ -1,9 +1,9 @@
 // The studio shell: login, navigation, connection/proxy status, toasts, title badge.
 import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
-import { ApiError, api, authEvents, live, login, resumeSession, type LiveState } from './api.ts';
+import { ApiError, api, authEvents, live, login, logout, resumeSession, type LiveState } from './api.ts';
 import { LightElement, errorText } from './base.ts';
-import type { OkAnswer, StatusAnswer } from '../api/wire.ts';
+import type { StatusAnswer } from '../api/wire.ts';
 import './policy-view.ts';
 import './replay-view.ts';
 import './approvals-view.ts';
@@ -160,7 +160,7 @@ export class AirlockStudio extends LightElement {
   private async logout(): Promise<void> {
     live.stop();
     try {
-      await api<OkAnswer>('POST', '/api/logout');
+      await logout();
     } finally {
       this.auth = 'out';
       this.loginError = '';

@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
+import { wsProtocols } from '../../studio/auth.ts';
 import { TotpStore } from '../../state/totp.ts';
 import type { ApprovalRecord } from '../../state/approvals.ts';
 import { curl, startRunning, startTlsUpstream, startUpstream, tempHome, undiciRequest, type AgentReply } from './helpers.ts';
@@ -34,7 +35,7 @@ const arrived = (p: string) => up.received.filter((x) => x.url === p).length;
 
 // A live studio client: every approval change must reach it.
 const events: Array<{ type: string; data: { event?: string; approval?: ApprovalRecord } }> = [];
-const ws = new WebSocket(`${r.studio.replace('http', 'ws')}/api/ws`, { headers: { cookie: r.api.cookie, origin: r.studio } });
+const ws = new WebSocket(`${r.studio.replace('http', 'ws')}/api/ws`, wsProtocols(r.api.csrf), { headers: { cookie: r.api.cookie, origin: r.studio } });
 ws.on('message', (m) => events.push(JSON.parse(String(m))));
 await new Promise<void>((resolve, reject) => {
   ws.once('open', () => resolve());
@@ -207,4 +208,46 @@ t.test('the studio cannot be reached through the proxy (an agent cannot approve 
   const res = await curl(r, 'GET', `${r.studio}/api/approvals`);
   t.equal(res.status, 403);
   t.notMatch(res.body, /"approvals"/);
+});
+
+t.test('the session cookie alone (what a server on another port of 127.0.0.1 receives) reads and approves nothing', async (t) => {
+  // Browsers send a host's cookies to every port of it: a dev server the agent started, opened by
+  // the logged-in person ("see http://127.0.0.1:3000"), receives the studio's session cookie. It is
+  // no browser, so it forges any Origin. What it lacks is the token the studio's page keeps in
+  // localStorage (per origin, port included), which the studio now asks of every request.
+  const reply = undiciRequest(r, 'POST', url('api.example', '/send/own'), { body: '{"to":"me"}' });
+  const [a] = await r.api.pending(1);
+  const stolen = { cookie: r.api.cookie, origin: r.studio };
+  const neighbour = async (method: string, p: string, extra: Record<string, string> = {}): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${r.studio}${p}`, { method, headers: { ...stolen, ...extra, ...(method === 'POST' ? { 'content-type': 'application/json' } : {}) }, ...(method === 'POST' ? { body: '{}' } : {}) });
+    return { status: res.status, text: await res.text() };
+  };
+  const session = await neighbour('GET', '/api/session');
+  t.equal(session.status, 403, 'GET /api/session with the cookie alone is refused');
+  t.notMatch(session.text, r.api.csrf, 'and does not hand out the token');
+  t.equal((await neighbour('GET', '/api/approvals')).status, 403, 'the approvals list is not readable');
+  t.equal((await neighbour('GET', `/api/approvals/${a!.id}`)).status, 403, 'nor one approval');
+  t.equal((await neighbour('GET', '/api/status')).status, 403, 'nor the status');
+  t.equal((await neighbour('POST', `/api/approvals/${a!.id}/approve`)).status, 403, 'the approval is refused');
+  t.equal((await neighbour('POST', `/api/approvals/${a!.id}/approve`, { 'x-airlock-csrf': 'guessed' })).status, 403, 'so is a guessed token');
+  t.equal((await neighbour('POST', '/api/logout')).status, 403, 'nor can it end the session');
+  const tryWs = (protocols: string[], path = '/api/ws'): Promise<number> => new Promise((resolve) => {
+    const ws = new WebSocket(`${r.studio.replace('http', 'ws')}${path}`, protocols, { headers: stolen });
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => (ws.close(), resolve(101)));
+    ws.on('error', () => resolve(-1));
+  });
+  t.equal(await tryWs([]), 403, 'the live feed does not open with the cookie alone');
+  t.equal(await tryWs(wsProtocols('guessed')), 403, 'nor with a guessed token');
+  t.equal(await tryWs([], `/api/ws?csrf=${r.api.csrf}`), 403, 'the token counts only as a subprotocol (it stays out of URLs and their logs)');
+  t.match((await r.api.call('GET', `/api/approvals/${a!.id}`)).body.approval, { status: 'pending' }, 'the request is still held');
+  t.equal(arrived('/send/own'), 0, 'nothing arrived');
+
+  // The studio's own page holds the token: the same requests work.
+  t.equal((await neighbour('GET', '/api/session', { 'x-airlock-csrf': r.api.csrf })).status, 200, 'with the token the session answers');
+  t.equal((await r.api.call('GET', '/api/approvals')).status, 200);
+  t.equal(await tryWs(wsProtocols(r.api.csrf)), 101, 'and the live feed opens');
+  t.equal((await r.api.call('POST', `/api/approvals/${a!.id}/approve`, {})).status, 200, 'and the person approves');
+  t.equal((await reply).status, 200);
+  t.equal(arrived('/send/own'), 1);
 });

@@ -20,6 +20,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
+import { wsProtocols } from '../../studio/auth.ts';
 import { AgentStore } from '../../state/agents.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
 import { tempDir, upstreamCa, viaProxy, type Reply, type Upstream } from './helpers.ts';
@@ -135,8 +136,8 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
   t.equal(login.status, 200, 'studio login');
   const cookie = String(login.headers.get('set-cookie')).split(';')[0]!;
   const csrf = ((await login.json()) as { csrf: string }).csrf;
-  const studioGet = async (p: string): Promise<number> => (await fetch(`${studio}${p}`, { headers: { cookie, origin: studio } })).status;
-  const ws = new WebSocket(`${studio.replace('http', 'ws')}/api/ws`, { headers: { origin: studio, cookie } });
+  const studioGet = async (p: string): Promise<number> => (await fetch(`${studio}${p}`, { headers: { cookie, origin: studio, 'x-airlock-csrf': csrf } })).status;
+  const ws = new WebSocket(`${studio.replace('http', 'ws')}/api/ws`, wsProtocols(csrf), { headers: { origin: studio, cookie } });
   const events: Array<{ type: string; data: unknown }> = [];
   let wsBytes = 0;
   ws.on('message', (m: Buffer) => {
@@ -251,7 +252,7 @@ async function hostileScenario(t: Test, origin: Upstream): Promise<void> {
     t.ok(bombBytes < 8 * 1024 * 1024, `the bomb reader got only the start (${bombBytes} bytes), then the stream was cut (${bombEnded || 'still open'})`);
     const r = await within('neighbour read', ask('https://api.github.com/repos/acme/app'));
     t.equal(r.status, 200, 'the neighbour is still served');
-    const approvals = (await (await fetch(`${studio}/api/approvals?status=pending`, { headers: { cookie, origin: studio } })).json()) as { approvals: Array<{ agent: string }> };
+    const approvals = (await (await fetch(`${studio}/api/approvals?status=pending`, { headers: { cookie, origin: studio, 'x-airlock-csrf': csrf } })).json()) as { approvals: Array<{ agent: string }> };
     const heldByHostile = approvals.approvals.filter((a) => a.agent === 'hostile').length;
     t.ok(heldByHostile > 0 && heldByHostile < 30, `held uploads were capped by the held-data budget (${heldByHostile} pending for the hostile agent)`);
     t.ok((statuses.get(429) ?? 0) >= 20, `the rest were refused at once (${statuses.get(429) ?? 0} × 429 approvals-backlog)`);

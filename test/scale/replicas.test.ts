@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import WebSocket from 'ws';
+import { wsProtocols } from '../../studio/auth.ts';
 import { PgState } from '../../state/postgres/db.ts';
 import { PgPolicyVersions } from '../../state/postgres/policy-versions.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -33,6 +34,7 @@ interface Replica {
   output: () => string;
   api(method: string, url: string, body?: unknown): Promise<{ status: number; body: any }>;
   cookie: string;
+  csrf: string;
 }
 
 async function startReplica(t: Teardown, name: string, env: NodeJS.ProcessEnv, args: string[]): Promise<Replica> {
@@ -67,7 +69,7 @@ async function startReplica(t: Teardown, name: string, env: NodeJS.ProcessEnv, a
     const text = await r.text();
     return { status: r.status, body: text ? JSON.parse(text) : undefined };
   };
-  return { name, home, child, proxy: Number(info.proxy.split(':').pop()), studio, output: () => out, api, cookie };
+  return { name, home, child, proxy: Number(info.proxy.split(':').pop()), studio, output: () => out, api, cookie, csrf };
 }
 
 /** curl through a replica's proxy: status, headers and body. */
@@ -99,7 +101,7 @@ if (missing) {
     const [a, b] = await Promise.all([startReplica(t, 'a', env, []), startReplica(t, 'b', env, [])]);
 
     await t.test('held on A, shown in B\'s studio (live), approved on B, released on A', async (t) => {
-      const ws = new WebSocket(`${b.studio.replace('http', 'ws')}/api/ws`, { headers: { cookie: b.cookie, origin: b.studio } });
+      const ws = new WebSocket(`${b.studio.replace('http', 'ws')}/api/ws`, wsProtocols(b.csrf), { headers: { cookie: b.cookie, origin: b.studio } });
       const shown = new Promise<any>((resolve) => ws.on('message', (m) => {
         const msg = JSON.parse(String(m)) as { type: string; data: any };
         if (msg.type === 'approval' && msg.data?.event === 'created') resolve(msg.data.approval);

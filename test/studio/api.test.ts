@@ -25,7 +25,7 @@ const app = await buildStudioApp({
 t.teardown(() => app.close());
 const s = await loginSession(app);
 
-t.test('every API route needs the session cookie', async (t) => {
+t.test('every API route needs the session cookie and its token, reads included', async (t) => {
   const routes: Array<[string, string]> = [
     ['GET', '/api/session'], ['GET', '/api/status'], ['GET', '/api/policy/files'], ['GET', '/api/policy/file?path=airlock.rego'],
     ['PUT', '/api/policy/file'], ['DELETE', '/api/policy/file?path=airlock.rego'], ['POST', '/api/policy/check'], ['POST', '/api/policy/fmt'],
@@ -37,7 +37,22 @@ t.test('every API route needs the session cookie', async (t) => {
   for (const [method, url] of routes) {
     const res = await app.inject({ method: method as 'GET', url, headers: { host: HOST, origin: ORIGIN }, payload: method === 'GET' || method === 'DELETE' ? undefined : {} });
     t.equal(res.statusCode, 401, `${method} ${url} without a session`);
+    // Browsers send the cookie to every port of this host: the cookie alone must open nothing.
+    const payload = method === 'GET' || method === 'DELETE' ? undefined : {};
+    const bare = await app.inject({ method: method as 'GET', url, headers: { host: HOST, origin: ORIGIN, cookie: s.cookie }, payload });
+    t.equal(bare.statusCode, 403, `${method} ${url} with the cookie alone`);
+    t.notMatch(bare.body, s.csrf, 'the token is never handed out');
   }
+  const misplaced: Array<[string, Record<string, string>]> = [
+    ['in the query', {}], ['as a cookie', { cookie: `${s.cookie}; x-airlock-csrf=${s.csrf}` }], ['in Authorization', { authorization: `Bearer ${s.csrf}` }],
+    ['cut short', { 'x-airlock-csrf': s.csrf.slice(0, -1) }], ['with a byte more', { 'x-airlock-csrf': `${s.csrf}x` }], ['in another case', { 'x-airlock-csrf': s.csrf.toUpperCase() }],
+  ];
+  for (const [how, headers] of misplaced) {
+    const res = await app.inject({ method: 'GET', url: `/api/session${how === 'in the query' ? `?csrf=${s.csrf}` : ''}`, headers: { host: HOST, origin: ORIGIN, cookie: s.cookie, ...headers } });
+    t.equal(res.statusCode, 403, `the token ${how} does not count`);
+  }
+  t.equal((await s.call({ method: 'HEAD', url: '/api/status', headers: { 'x-airlock-csrf': '' } })).statusCode, 403, 'HEAD too');
+  t.same((await s.call({ method: 'GET', url: '/api/session' })).json(), { ok: true, csrf: s.csrf }, 'with the token, the session answers');
   for (const url of ['/%61pi/status', '/%61%70%69/policy/file?path=airlock.rego', '/API/status', '/api%2Fstatus', '/api//status', '/api/status/']) {
     const res = await app.inject({ method: 'GET', url, headers: { host: HOST } });
     t.notOk(res.statusCode === 200 && res.body.startsWith('{'), `${url} gives no data without a session (got ${res.statusCode})`);

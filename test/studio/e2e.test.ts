@@ -6,6 +6,7 @@
 // Screenshots go to test-artifacts/.
 import t from 'tap';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { openBrowser, startTestStudio } from './helpers.ts';
 
@@ -44,6 +45,23 @@ t.test('the login URL logs in and removes the token from the address bar', async
   t.ok(session?.httpOnly, 'session cookie is HttpOnly');
   t.equal(session?.sameSite, 'Strict');
   t.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the session');
+  t.match(await page.evaluate(() => localStorage.getItem('airlock-session-token')), /^[A-Za-z0-9_-]{30,}$/, 'the session token is kept per origin (reloads and the studio\'s other tabs keep it)');
+  // A server on another port of this host (a dev server an agent started, opened by the person)
+  // receives the session cookie: browsers do not isolate cookies by port. Its pages cannot read
+  // the token, and the studio answers nothing without it (test/approvals/e2e.test.ts).
+  const cookiesSeen: string[] = [];
+  const neighbour = http.createServer((req, res) => {
+    cookiesSeen.push(req.headers.cookie ?? '');
+    res.setHeader('content-type', 'text/html');
+    res.end('<p>a dev server</p>');
+  });
+  await new Promise<void>((r) => neighbour.listen(0, '127.0.0.1', r));
+  t.teardown(() => neighbour.close());
+  const other = await context.newPage();
+  await other.goto(`http://127.0.0.1:${(neighbour.address() as { port: number }).port}/`);
+  t.match(cookiesSeen[0], /airlock_session=/, 'the other port received the studio\'s cookie');
+  t.equal(await other.evaluate(() => localStorage.getItem('airlock-session-token')), null, 'but not the token');
+  await other.close();
 });
 
 t.test('an error typed in the editor shows inline and in the problems list; fixing it clears both', async (t) => {
@@ -212,6 +230,18 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   t.match(await page.textContent('[data-testid=history] li'), /rollback[\s\S]*the second rule was a mistake/, 'with its note');
   t.equal((await page.textContent('[data-testid=history]'))!.match(/allow POST/g)?.length, 1, 'the note belongs to its own version only');
   await shot('07-versions');
+});
+
+t.test('a reload keeps the session; logging out forgets its token', async (t) => {
+  await page.reload();
+  await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
+  t.equal(await page.locator('#login-token').count(), 0, 'no login asked for after a reload');
+  await page.click('button:has-text("Log out")');
+  await page.waitForSelector('#login-token');
+  t.equal(await page.evaluate(() => localStorage.getItem('airlock-session-token')), null, 'the token is gone');
+  await page.reload();
+  await page.waitForSelector('#login-token');
+  t.pass('a reload after logging out shows the login');
 });
 
 t.test('no script errors in the page', async (t) => {

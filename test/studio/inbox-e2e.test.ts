@@ -380,7 +380,7 @@ t.test('a body servers read in more than one way is not "shown whole" once only 
   const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
   const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
   const { csrf } = (await login.json()) as { csrf: string };
-  const { approval: view } = (await (await fetch(`${live.studioBase}/api/approvals/${id}`, { headers: { cookie } })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
+  const { approval: view } = (await (await fetch(`${live.studioBase}/api/approvals/${id}`, { headers: { cookie, 'x-airlock-csrf': csrf } })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
   t.not(view.body_view.visibility, 'whole', 'one reading of an ambiguous body is not all of it');
   t.match(view.body_view.unseen, /more than one way/);
   const refused = await fetch(`${live.studioBase}/api/approvals/${id}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });

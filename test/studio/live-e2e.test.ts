@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { look, openBrowser } from './helpers.ts';
 import WebSocket from 'ws';
+import { wsProtocols } from '../../studio/auth.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import { TotpStore } from '../../state/totp.ts';
 
@@ -91,10 +92,10 @@ function curl(method: string, url: string, body?: string): Promise<{ status: num
   });
 }
 
-t.test('the WebSocket needs the session cookie and the studio Origin', async (t) => {
-  const tryWs = (headers: Record<string, string>) =>
+t.test('the WebSocket needs the session cookie, its token and the studio Origin', async (t) => {
+  const tryWs = (headers: Record<string, string>, protocols: string[] = []) =>
     new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${studioBase.replace('http', 'ws')}/api/ws`, { headers });
+      const ws = new WebSocket(`${studioBase.replace('http', 'ws')}/api/ws`, protocols, { headers });
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => (ws.close(), resolve(101)));
       ws.on('error', () => resolve(-1));
@@ -102,20 +103,24 @@ t.test('the WebSocket needs the session cookie and the studio Origin', async (t)
   t.equal(await tryWs({ origin: studioBase }), 401, 'no cookie');
   const login = await fetch(`${studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: adminToken }) });
   const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
-  t.equal(await tryWs({ origin: 'http://evil.example', cookie }), 403, 'foreign Origin');
-  t.equal(await tryWs({ cookie }), 403, 'no Origin at all');
-  t.equal(await tryWs({ origin: studioBase, cookie, host: 'evil.example' }), 421, 'foreign Host (DNS rebinding)');
-  t.equal(await tryWs({ origin: studioBase, cookie }), 101, 'the studio itself connects');
+  const { csrf } = (await login.json()) as { csrf: string };
+  const token = wsProtocols(csrf);
+  t.equal(await tryWs({ origin: 'http://evil.example', cookie }, token), 403, 'foreign Origin');
+  t.equal(await tryWs({ cookie }, token), 403, 'no Origin at all');
+  t.equal(await tryWs({ origin: studioBase, cookie, host: 'evil.example' }, token), 421, 'foreign Host (DNS rebinding)');
+  t.equal(await tryWs({ origin: studioBase, cookie }), 403, 'the cookie alone (no token)');
+  t.equal(await tryWs({ origin: studioBase, cookie }, wsProtocols('x'.repeat(csrf.length))), 403, 'a wrong token');
+  t.equal(await tryWs({ origin: studioBase, cookie }, token), 101, 'the studio itself connects');
 
   // Logging out ends that session's live feed at once.
-  const { csrf } = (await login.json()) as { csrf: string };
-  const ws = new WebSocket(`${studioBase.replace('http', 'ws')}/api/ws`, { headers: { origin: studioBase, cookie } });
+  const ws = new WebSocket(`${studioBase.replace('http', 'ws')}/api/ws`, token, { headers: { origin: studioBase, cookie } });
   await new Promise((r) => ws.once('open', r));
+  t.equal(ws.protocol, 'airlock', 'the handshake names the feed, never the token');
   const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
   const out = await fetch(`${studioBase}/api/logout`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf } });
   t.equal(out.status, 200);
   t.equal(await closed, 4001, 'the socket was closed by the logout');
-  t.equal(await tryWs({ origin: studioBase, cookie }), 401, 'the old cookie no longer opens one');
+  t.equal(await tryWs({ origin: studioBase, cookie }, token), 401, 'the old cookie no longer opens one');
 });
 
 t.test('a held request is approved in the browser and the client gets its response', async (t) => {
