@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { PolicyCompileError, type CompiledPolicy } from '../engine/compile.ts';
+import { checkPolicy, formatProblem, PolicyCompileError, type CompiledPolicy } from '../engine/compile.ts';
 import { PolicyEngine } from '../engine/engine.ts';
 import { openPolicy, replayBudgetMs } from './replay.ts';
 import { requireOpa } from '../engine/toolchain.ts';
@@ -58,7 +58,7 @@ export function runRegoTests(dir: string): Promise<RegoTestOutcome> {
       }
       if (!results || (code !== 0 && code !== 2)) {
         const why = (stderr || stdout || (err as Error | null)?.message || 'opa test failed').trim().split('\n').slice(0, 20).join('\n  ');
-        resolve({ passed: 0, failed: 1, failures: [`opa test ${dir}: ${why}`], details: [{ file: '', line: 0, name: '', message: `opa test: ${why}` }] });
+        resolve(loadFailure(dir, why));
         return;
       }
       const out: RegoTestOutcome = { passed: 0, failed: 0, failures: [], details: [] };
@@ -78,6 +78,22 @@ export function runRegoTests(dir: string): Promise<RegoTestOutcome> {
       resolve(out);
     });
   });
+}
+
+/**
+ * `opa test` could not load the folder: its own message gives no column for Rego and no line for a
+ * data file, so the folder is checked as `airlock build` checks it and each problem named at
+ * file:line:col. Only when that finds nothing is opa's own text shown.
+ */
+async function loadFailure(dir: string, why: string): Promise<RegoTestOutcome> {
+  const problems = await checkPolicy(dir).catch(() => []);
+  if (!problems.length) return { passed: 0, failed: 1, failures: [`opa test ${dir}: ${why}`], details: [{ file: '', line: 0, name: '', message: `opa test: ${why}` }] };
+  return {
+    passed: 0,
+    failed: problems.length,
+    failures: problems.map((p) => `${formatProblem(p, dir)} (the folder does not load, so no Rego test ran)`),
+    details: problems.map((p) => ({ file: p.file, line: p.line, name: '', message: p.message })),
+  };
 }
 
 function expectationText(e: Expectation): string {

@@ -293,3 +293,18 @@ t.test('a missing policy folder is named without a made-up :0:0 position', async
   t.match(`${r.stdout}${r.stderr}`, `${dir}: policy folder does not exist`);
   t.notMatch(`${r.stdout}${r.stderr}`, /:0:0/);
 });
+
+t.test('airlock test on a folder that does not load: each problem at file:line:col, as build says it', async (t) => {
+  const dir = tempDir(t);
+  fs.mkdirSync(path.join(dir, 'services'));
+  fs.writeFileSync(path.join(dir, 'airlock.rego'), 'package airlock\n\ndefault decision := {"action": "deny", "reason": "no"}\n');
+  fs.writeFileSync(path.join(dir, 'services', 'helper.rego'), 'package airlock.helper\n\nx := 1 +++\n');
+  const { runRegoTests } = await import('../../offline/policy-tests.ts');
+  let r = await runRegoTests(dir);
+  t.match(r.failures, [new RegExp(`^${quote(dir)}/services/helper\\.rego:3:\\d+: rego_parse_error`)], 'a Rego error outside airlock.rego, with its column');
+  fs.writeFileSync(path.join(dir, 'services', 'helper.rego'), 'package airlock.helper\n\nx := 1\n');
+  fs.writeFileSync(path.join(dir, 'data.json'), '{\n  "config": {,\n}\n');
+  r = await runRegoTests(dir);
+  t.match(r.failures, [`${dir}/data.json:2:`], 'a data file\'s JSON error at its line, not "invalid character"');
+  t.match(r.details, [{ file: 'data.json', line: 2 }], 'the studio gets the place too');
+});
