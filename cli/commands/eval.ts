@@ -1,40 +1,34 @@
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
-import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../errors.ts';
+import { requestInput } from '../request-input.ts';
 
 export function register(program: Command): void {
   program
     .command('eval')
     .description('print the validated decision for one request description (JSON)')
-    .requiredOption('--input <file>', 'request description JSON file, or - for stdin')
+    .requiredOption('--input <file>', 'a request description (JSON), a request {method, url, headers?, body?} (JSON), or with --case a traffic test file; - for stdin')
+    .option('--case <name>', 'the case of the traffic test file given as --input')
     .option('--policy <dir>', 'policy folder', 'rego')
-    .option('--replay', 'time builtins see the request time (as replay does)', false)
-    .action(async (opts: { input: string; policy: string; replay: boolean }) => {
-      let text: string;
-      try {
-        text = fs.readFileSync(opts.input === '-' ? 0 : opts.input, 'utf8');
-      } catch (err) {
-        throw new CliError(`cannot read input ${opts.input}: ${(err as Error).message}`);
-      }
-      let input: RequestDescription;
-      try {
-        input = JSON.parse(text) as RequestDescription;
-      } catch (err) {
-        throw new CliError(`input ${opts.input} is not valid JSON: ${(err as Error).message}`);
-      }
-      if (!input || typeof input !== 'object' || Array.isArray(input)) throw new CliError(`input ${opts.input} must be a JSON object (a request description)`);
+    .option('--agent <id>', 'agent for a raw request', 'agent')
+    .option('--replay', 'time builtins see the request time (as replay does); default for --case and raw requests', false)
+    .action(async (opts: { input: string; case?: string; policy: string; agent: string; replay: boolean }) => {
+      const input = await requestInput({ ...opts, descriptionAsIs: true });
+      const id: unknown = input.request.id;
+      const raw = opts.case !== undefined || (typeof id === 'string' && id.startsWith('test:'));
       const engine = new PolicyEngine({ mode: 'inline' });
       try {
-        await engine.loadFolder(opts.policy);
-      } catch (err) {
-        if (err instanceof PolicyCompileError) throw new CliError(err.located().join('\n'));
-        throw err;
+        try {
+          await engine.loadFolder(opts.policy);
+        } catch (err) {
+          if (err instanceof PolicyCompileError) throw new CliError(err.located().join('\n'));
+          throw err;
+        }
+        const decision = await engine.decide(input, { replay: opts.replay || raw });
+        process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
+      } finally {
+        await engine.close();
       }
-      const decision = await engine.decide(input, { replay: opts.replay });
-      process.stdout.write(`${JSON.stringify(decision, null, 2)}\n`);
-      await engine.close();
     });
 }

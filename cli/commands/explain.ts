@@ -1,56 +1,11 @@
 // `airlock explain`: which rule decided one request, which rules were considered, and where each
 // rule that did not apply stopped (engine/explain.ts; OPA's evaluation trace).
-import fs from 'node:fs';
 import type { Command } from 'commander';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { ExplainError, explainDecision, formatExplanation } from '../../engine/explain.ts';
-import { loadTrafficTests, parseTrafficTests, prepareCase, prepareCases, TrafficTestFormatError, type TrafficTestFile } from '../../offline/traffic-tests.ts';
-import type { RequestDescription } from '../../describe/types.ts';
 import { CliError } from '../errors.ts';
-
-const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
-
-/** A request description as is; a raw request ({method, url, headers, body, agent, time, grants}) described like live traffic. */
-async function inputFrom(opts: { input: string; case?: string; agent: string }): Promise<RequestDescription> {
-  let file: TrafficTestFile;
-  if (opts.case !== undefined) {
-    try {
-      file = loadTrafficTests(opts.input);
-    } catch (err) {
-      throw new CliError((err as Error).message);
-    }
-  } else {
-    let text: string;
-    try {
-      text = fs.readFileSync(opts.input === '-' ? 0 : opts.input, 'utf8');
-    } catch (err) {
-      throw new CliError(`cannot read input ${opts.input}: ${(err as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (err) {
-      throw new CliError(`input ${opts.input} is not valid JSON: ${(err as Error).message}`);
-    }
-    if (!isObject(json)) throw new CliError(`input ${opts.input} must be a JSON object: a request description, or a request {method, url, headers?, body?}`);
-    if (isObject(json.request) && typeof (json.request as Record<string, unknown>).host === 'string') return json as unknown as RequestDescription;
-    if (typeof json.method !== 'string' || typeof json.url !== 'string') {
-      throw new CliError(`input ${opts.input} is neither a request description (request.host) nor a request (method and url)`);
-    }
-    try {
-      file = parseTrafficTests(JSON.stringify({ agent: opts.agent, cases: [{ name: 'request', request: json, expect: { action: 'deny' } }] }), `${opts.input === '-' ? 'stdin' : opts.input}.json`);
-    } catch (err) {
-      throw new CliError(err instanceof TrafficTestFormatError ? err.message : String(err));
-    }
-  }
-  const index = opts.case === undefined ? 0 : file.cases.findIndex((c) => c.name === opts.case);
-  if (index < 0) throw new CliError(`${opts.input} has no case named ${JSON.stringify(opts.case)} (cases: ${file.cases.map((c) => c.name).slice(0, 10).join('; ')})`);
-  await prepareCases();
-  const prepared = prepareCase(file, file.cases[index]!, index);
-  if (!prepared.ok) throw new CliError(prepared.error);
-  return prepared.input;
-}
+import { isObject, requestInput } from '../request-input.ts';
 
 export function register(program: Command): void {
   program
@@ -64,7 +19,7 @@ export function register(program: Command): void {
     .option('--all', 'also list helper rules, not only decision and verdict rules', false)
     .option('--json', 'print the explanation as JSON', false)
     .action(async (opts: { input: string; case?: string; policy: string; agent: string; replay: boolean; all: boolean; json: boolean }) => {
-      const input = await inputFrom(opts);
+      const input = await requestInput(opts);
       const replay = opts.replay || opts.case !== undefined || !isObject((input as unknown as Record<string, unknown>).request) || input.request.id?.startsWith('test:') === true;
       const engine = new PolicyEngine({ mode: 'inline' });
       try {

@@ -308,3 +308,14 @@ t.test('airlock test on a folder that does not load: each problem at file:line:c
   t.match(r.failures, [`${dir}/data.json:2:`], 'a data file\'s JSON error at its line, not "invalid character"');
   t.match(r.details, [{ file: 'data.json', line: 2 }], 'the studio gets the place too');
 });
+
+t.test('airlock eval takes the request file explain takes; anything else is refused with an example', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'airlock.rego'), 'package airlock\n\ndecision := {"action": "deny", "reason": concat(" ", [input.request.host, input.agent.id]), "rule": "d"}\n');
+  const req = path.join(dir, 'req.json');
+  fs.writeFileSync(req, JSON.stringify({ method: 'GET', url: 'https://api.github.com/repos/acme/app' }));
+  const ok = await run(process.execPath, [cli, 'eval', '--policy', dir, '--input', req, '--agent', 'coder'], { timeout: 60_000 });
+  t.match(JSON.parse(ok.stdout), { action: 'deny', reason: 'api.github.com coder', rule: 'd' }, 'described as live traffic, not "input.invalid"');
+  fs.writeFileSync(req, JSON.stringify({ url: 'https://api.github.com/' }));
+  t.match(await fails(['eval', '--policy', dir, '--input', req]), `input ${req} is neither a request description (request.host) nor a request (method and url): e.g. {"method": "GET"`);
+});
