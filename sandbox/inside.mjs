@@ -87,9 +87,12 @@ process.on('message', (msg) => {
   }
 });
 
+// As a shell answers: 127 for a command that is not there, 126 for one that cannot be run.
 child.on('error', (err) => {
-  process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
-  finish(127, null);
+  const found = err.code !== 'ENOENT';
+  const why = found ? (err.code === 'EACCES' ? 'permission denied (not an executable file)' : err.message) : 'command not found';
+  process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${why}\n`);
+  finish(found ? 126 : 127, null);
 });
 child.on('exit', (code, signal) => finish(code, signal));
 

@@ -234,9 +234,12 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     }
 
     const exited = new Promise<AgentExit>((resolve) => {
+      // As a shell answers: 127 for a command that is not there, 126 for one that cannot be run.
       child.once('error', (err: NodeJS.ErrnoException) => {
-        process.stderr.write(`airlock: cannot start ${o.sandbox ? 'bubblewrap' : o.command[0]}: ${err.code === 'ENOENT' ? 'command not found' : err.message}\n`);
-        resolve({ code: 127, signal: null });
+        const found = err.code !== 'ENOENT';
+        const why = found ? (err.code === 'EACCES' ? 'permission denied (not an executable file)' : err.message) : 'command not found';
+        process.stderr.write(`airlock: cannot start ${o.sandbox ? 'bubblewrap' : o.command[0]}: ${why}\n`);
+        resolve({ code: found ? 126 : 127, signal: null });
       });
       child.once('exit', (code, signal) => resolve({ code, signal }));
     });

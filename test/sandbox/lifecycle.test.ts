@@ -26,6 +26,11 @@ t.test('exit codes pass through', async (t) => {
   t.equal(r.code, 42);
   const missing = await runAirlock([...base, 'no-such-command-airlock-test'], { cwd: world.work });
   t.equal(missing.code, 127, 'a command that does not exist exits 127');
+  const notExecutable = path.join(world.work, 'notes.txt');
+  fs.writeFileSync(notExecutable, 'not a program\n');
+  const denied = await runAirlock([...base, notExecutable], { cwd: world.work });
+  t.equal(denied.code, 126, 'a file that cannot be run exits 126, as in a shell');
+  t.match(denied.stderr, `cannot start ${notExecutable}: permission denied (not an executable file)`);
 });
 
 t.test('processes the agent leaves behind die when the command exits', async (t) => {
