@@ -116,6 +116,14 @@ function problemsFromOpaText(text: string, dir: string): PolicyProblem[] {
   return problems;
 }
 
+/** The folder compiles but has no `data.airlock.decision` (another package name, an `allow` rule): say what the contract is. */
+const noDecision: PolicyProblem = {
+  file: '(policy)',
+  line: 0,
+  column: 0,
+  message: 'no rule "decision" in package airlock: a policy answers data.airlock.decision, e.g. `decision := {"action": "deny", "reason": "…"}` in a file that starts with `package airlock` (docs/policies.md)',
+};
+
 async function opa(args: string[], cwd: string): Promise<{ ok: boolean; out: string }> {
   // No opa at all is a ToolchainError that says what to install, never a policy problem.
   const bin = requireOpa();
@@ -157,7 +165,7 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
     const out = path.join(tmp, 'bundle.tar.gz');
     // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
     const r = await opa(['build', '-t', 'wasm', '-e', ENTRYPOINT, '-o', out, '--ignore', '*_test.rego', '.'], abs);
-    if (!r.ok) throw new PolicyCompileError(problemsFromOpaText(r.out, abs), abs);
+    if (!r.ok) throw new PolicyCompileError(r.out.includes(`entrypoint "${ENTRYPOINT}" does not refer to a rule`) ? [noDecision] : problemsFromOpaText(r.out, abs), abs);
     await tar.x({ file: out, cwd: tmp });
     const wasm = fs.readFileSync(path.join(tmp, 'policy.wasm'));
     const dataFile = path.join(tmp, 'data.json');

@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import YAML from 'yaml';
-import { checkPolicy, formatProblem, PolicyCompileError, type CompiledPolicy } from '../engine/compile.ts';
+import { checkPolicy, compilePolicy, formatProblem, PolicyCompileError, type CompiledPolicy } from '../engine/compile.ts';
 import { PolicyEngine } from '../engine/engine.ts';
 import { openPolicy, replayBudgetMs } from './replay.ts';
 import { requireOpa } from '../engine/toolchain.ts';
@@ -203,6 +203,20 @@ export async function runPolicyTests(policyDir: string, opts: PolicyTestOptions 
     report.failed++;
   }
   report.traffic.files = files;
+  // Without traffic tests nothing else would compile the folder: a policy that loads for `opa test`
+  // but cannot be built (no data.airlock.decision, a WASM-only error) must not pass in CI.
+  const loadFailed = report.rego?.details.some((d) => d.name === '') ?? false;
+  if (!files.length && !opts.compiled && !loadFailed) {
+    try {
+      await compilePolicy(policyDir);
+    } catch (err) {
+      if (!(err instanceof PolicyCompileError)) throw err;
+      const why = err.located().join('\n  ');
+      say(`FAIL policy ${policyDir} does not compile:\n  ${why}`);
+      report.traffic.failures.push({ file: '', line: 0, name: '', text: `the policy does not compile: ${why}` });
+      report.failed++;
+    }
+  }
   if (files.length) {
     let engine: PolicyEngine | undefined;
     try {

@@ -319,3 +319,13 @@ t.test('airlock eval takes the request file explain takes; anything else is refu
   fs.writeFileSync(req, JSON.stringify({ url: 'https://api.github.com/' }));
   t.match(await fails(['eval', '--policy', dir, '--input', req]), `input ${req} is neither a request description (request.host) nor a request (method and url): e.g. {"method": "GET"`);
 });
+
+t.test('a policy with no data.airlock.decision: build says what the contract is, and airlock test fails without traffic tests too', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'policy.rego'), 'package myorg\n\nallow if input.request.method == "GET"\n');
+  const { runPolicyTests } = await import('../../offline/policy-tests.ts');
+  const report = await runPolicyTests(dir);
+  t.equal(report.ok, false, 'not "0 passed, 0 failed"');
+  t.match(report.lines.join('\n'), '(policy): no rule "decision" in package airlock: a policy answers data.airlock.decision, e.g. `decision :=');
+  t.notMatch(report.lines.join('\n'), /entrypoint/);
+});
