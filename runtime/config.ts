@@ -4,6 +4,7 @@
 // remembers where it came from, so a bad value is reported under the name the user wrote:
 // `--proxy` for a flag, `config.json "proxy"` for the file.
 import fs from 'node:fs';
+import net from 'node:net';
 import { Ajv, type ErrorObject } from 'ajv';
 import { defaultUpstreamTimeouts, type UpstreamTimeouts } from '../proxy/upstream-timeouts.ts';
 import { stateFile } from '../state/home.ts';
@@ -259,10 +260,22 @@ export function inSetting<T>(origin: Readonly<Record<string, string>>, key: stri
   }
 }
 
+/** What the usual wrong spellings of a listen address were meant to be. */
+function listenHint(spec: string): string {
+  const url = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^/?#]+)\/?$/i.exec(spec);
+  if (url) return ` (a listen address, not a URL: ${url[1]})`;
+  if (/^\d{1,5}$/.test(spec)) return ` (a port alone is :${spec}, on 127.0.0.1)`;
+  const at = spec.lastIndexOf(':');
+  if (net.isIPv6(spec.slice(0, at)) && /^\d{1,5}$/.test(spec.slice(at + 1))) return ` (an IPv6 address goes in brackets: [${spec.slice(0, at)}]${spec.slice(at)})`;
+  if (net.isIPv6(spec)) return ` (an IPv6 address goes in brackets, then the port: [${spec}]:8080)`;
+  if (spec && !spec.includes(':')) return ` (add the port: ${spec}:8080, or :0 for any free one)`;
+  return ', e.g. 127.0.0.1:8080, [::1]:8080 or :8080';
+}
+
 /** A listen address as `airlock start` takes it: HOST:PORT, [IPv6]:PORT, or :PORT for 127.0.0.1. */
 export function parseHostPort(spec: string, what: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(spec.trim());
-  if (!m) throw new Error(`${what} ${spec}: expected HOST:PORT`);
+  if (!m) throw new Error(`${what} ${spec}: expected HOST:PORT${listenHint(spec.trim())}`);
   const host = m[1] ?? (m[2] || '127.0.0.1');
   const port = Number(m[3]);
   if (port > 65535) throw new Error(`${what} ${spec}: bad port`);

@@ -329,3 +329,16 @@ t.test('a policy with no data.airlock.decision: build says what the contract is,
   t.match(report.lines.join('\n'), '(policy): no rule "decision" in package airlock: a policy answers data.airlock.decision, e.g. `decision :=');
   t.notMatch(report.lines.join('\n'), /entrypoint/);
 });
+
+t.test('a listen address spelt as a URL, a bare port or an unbracketed IPv6 address says what was meant', async (t) => {
+  const { parseHostPort } = await import('../../runtime/config.ts');
+  const said: Array<[string, string]> = [
+    ['http://127.0.0.1:8080', '(a listen address, not a URL: 127.0.0.1:8080)'],
+    ['8080', '(a port alone is :8080, on 127.0.0.1)'],
+    ['::1:8080', '(an IPv6 address goes in brackets: [::1]:8080)'],
+    ['::1', '(an IPv6 address goes in brackets, then the port: [::1]:8080)'],
+    ['127.0.0.1', '(add the port: 127.0.0.1:8080, or :0 for any free one)'],
+  ];
+  for (const [spec, hint] of said) t.throws(() => parseHostPort(spec, '--proxy'), { message: `--proxy ${spec}: expected HOST:PORT ${hint}` }, spec);
+  t.same(parseHostPort('[::1]:0', '--proxy'), { host: '::1', port: 0 });
+});

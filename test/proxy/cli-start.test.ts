@@ -53,7 +53,7 @@ t.test('airlock start: bad settings are one clear line', async (t) => {
     t.equal((r as { code: number }).code, 1);
     return (r as { stderr: string }).stderr;
   };
-  t.match(await bad(['--policy', policyDir, '--proxy', 'nonsense']), /^airlock: --proxy nonsense: expected HOST:PORT\n$/);
+  t.match(await bad(['--policy', policyDir, '--proxy', 'nonsense']), /^airlock: --proxy nonsense: expected HOST:PORT \(add the port: nonsense:8080, or :0 for any free one\)\n$/);
   t.match(await bad(['--policy', policyDir, '--allow-private', 'example.com']), /^airlock: --allow-private example.com: not an IP address or CIDR\n$/);
   t.match(await bad(['--policy', path.join(home, 'missing')]), /^airlock: /);
 });
