@@ -40,3 +40,8 @@ export function jsonUnescaped(s: string): string {
   if (!s.includes('\\')) return s;
   return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (jsonLetters[c] ?? c)));
 }
+
+/** A path as one word a shell reads back unchanged, for hints the user pastes. */
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,7 +1,8 @@
 // `airlock replay FILE...`: decide captured traffic again with a policy and show what would change.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
-import { terminalText } from '../../lib/text.ts';
+import { shellWord, terminalText } from '../../lib/text.ts';
 import { SecretStore } from '../../state/secrets/store.ts';
 import { resolveHome } from '../../state/home.ts';
 import type { PlaceholderFinder } from '../../describe/describe.ts';
@@ -191,9 +192,14 @@ export function register(program: Command): void {
         throw new CliError((err as Error).message);
       }
       if (flags.store && files.length) throw new CliError('give capture files or --store, not both');
-      if (!flags.store && !files.length) throw new CliError('give capture files to replay (or --store postgres://… for the shared audit log)');
+      if (!flags.store && !files.length) {
+        const log = stateFile(resolveHome(flags.home), 'audit');
+        const rel = path.relative(process.cwd(), log);
+        const example = fs.existsSync(log) ? `, e.g. this state folder's audit log: airlock replay ${shellWord(rel.startsWith('..') ? log : rel)}` : '';
+        throw new CliError(`give capture files to replay${example} (or --store postgres://… for the shared audit log)`);
+      }
       for (const f of files) {
-        if (!fs.existsSync(f)) throw new CliError(`cannot read ${f}: ENOENT`);
+        if (!fs.existsSync(f)) throw new CliError(`cannot read ${f}: no such file`);
       }
       const placeholders = await storePlaceholders(flags.home);
       const policy = await open(flags.policy, 'policy');

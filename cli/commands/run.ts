@@ -17,6 +17,7 @@ import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.t
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
+import { shellWord } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
@@ -45,11 +46,6 @@ export function proxySocketPath(home: string): string {
 /** Airlock's CA certificate: caFiles(home).cert of proxy/ca.ts, named here so this command does not load X.509 code. */
 export function caCertPath(home: string): string {
   return stateFile(home, 'caCert');
-}
-
-/** A path as one word a shell reads back unchanged, for hints the user pastes. */
-function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function parseTtl(text: string): number {

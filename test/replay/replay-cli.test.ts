@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { airlock, strict, writeAudit } from './helpers.ts';
+import { airlock, root, strict, writeAudit } from './helpers.ts';
 import type { ReplayReport } from '../../offline/replay.ts';
 import { formatReport } from '../../cli/commands/replay.ts';
 
@@ -42,7 +42,11 @@ t.test('replay: baseline diff, --json, errors', async (t) => {
   t.match(broken.stderr, /policy .*broken does not compile:\n.*p\.rego:\d+:\d+:/);
   const missing = airlock(['replay', path.join(dir, 'nope.jsonl'), '--policy', path.join(dir, 'after')]);
   t.equal(missing.code, 1);
-  t.match(missing.stderr, /^airlock: cannot read .*nope\.jsonl: ENOENT\n$/);
+  t.match(missing.stderr, /^airlock: cannot read .*nope\.jsonl: no such file\n$/);
+  // No file at all: the state folder's audit log is the one a newcomer means.
+  const none = airlock(['replay', '--home', home, '--policy', path.join(dir, 'after')]);
+  t.equal(none.code, 1);
+  t.match(none.stderr, `give capture files to replay, e.g. this state folder's audit log: airlock replay ${path.relative(root, file)} (or --store`);
 });
 
 t.test('replay --home: HAR entries are searched for the store\'s placeholders, encoded ones too', async (t) => {
