@@ -62,7 +62,7 @@ export function register(program: Command): void {
       const host = at.host.includes(':') ? `[${at.host}]` : at.host === '0.0.0.0' ? '127.0.0.1' : at.host;
       process.stdout.write(`http://${encodeURIComponent(name)}:${issued.token}@${host}:${at.port}\n`);
       process.stderr.write(`airlock: agent ${name} created. The URL above holds its token and is shown only once:\n` +
-        `airlock: use it as HTTP_PROXY/HTTPS_PROXY and trust the CA (airlock ca path).\n`);
+        `airlock: use it as http_proxy and https_proxy (and their uppercase forms: curl reads only the lowercase http_proxy) and trust the CA (airlock ca path); airlock run --agent ${name} sets all of it.\n`);
     });
 
   agent

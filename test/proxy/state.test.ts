@@ -125,6 +125,8 @@ t.test('config file, flags win; CLI agent and ca commands', async (t) => {
 
   const add = await run(process.execPath, [cli, 'agent', 'add', 'ci-bot', '--home', home, '--label', 'team=ci']);
   t.match(add.stdout, /^http:\/\/ci-bot:[A-Za-z0-9_-]{43}@127\.0\.0\.1:8080\n$/);
+  // Uppercase HTTP_PROXY alone sends curl's http:// requests straight out: the hint names both spellings.
+  t.match(add.stderr, 'use it as http_proxy and https_proxy (and their uppercase forms: curl reads only the lowercase http_proxy)');
   const token = /ci-bot:([^@]+)@/.exec(add.stdout)![1]!;
   const list = await run(process.execPath, [cli, 'agent', 'list', '--home', home]);
   t.match(list.stdout, /ci-bot\t1 token/);
