@@ -263,7 +263,11 @@ export function parseTrafficTests(text: string, file: string): TrafficTestFile {
   } catch (err) {
     throw syntaxError(err, text, file);
   }
-  if (!isObject(doc) || !Array.isArray(doc.cases)) throw new TrafficTestFormatError(`${file}: a traffic test file is an object with a "cases" list`);
+  if (!isObject(doc) || !Array.isArray(doc.cases)) {
+    // A bare list of cases is the usual first try: say where it goes.
+    const found = Array.isArray(doc) ? ' (this one is a bare list: put it under "cases:", beside "agent: NAME")' : isObject(doc) && 'cases' in doc ? ' ("cases" is not a list)' : '';
+    throw new TrafficTestFormatError(`${file}: a traffic test file is an object with a "cases" list${found}`);
+  }
   checkKeys(doc, FILE_KEYS, file, 'a traffic test file');
   if (doc.time !== undefined && (typeof doc.time !== 'string' || Number.isNaN(Date.parse(doc.time)))) throw new TrafficTestFormatError(`${file}: time must be an RFC 3339 time`);
   const names = new Set<string>();

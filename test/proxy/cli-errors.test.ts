@@ -267,6 +267,7 @@ t.test('a traffic test file with a typo: the misspelt key, or the syntax error a
     ['metod.yaml', `${head}    request: {metod: GET, url: "https://x.test/"}\n    expect: {action: allow}\n`, /case "c": request: "metod" is not a key of a request \(known: method, url,/],
     ['expct.yaml', `${head}${get}    expct: {action: allow}\n`, /case "c": "expct" is not a key of a case \(known: name, request, description, session, expect\)/],
     ['top.yaml', `agnet: coder\ncases:\n  - name: c\n${get}    expect: {action: allow}\n`, /"agnet" is not a key of a traffic test file/],
+    ['list.yaml', `- name: c\n${get.slice(2)}  expect: {action: allow}\n`, /list\.yaml: a traffic test file is an object with a "cases" list \(this one is a bare list: put it under "cases:", beside "agent: NAME"\)$/],
     ['syntax.yaml', `${head}    request: {method: GET, url: "https://a"\n`, /syntax\.yaml:5:1: Flow map in block collection must be sufficiently indented and end with a \}$/],
   ];
   const { parseTrafficTests } = await import('../../offline/traffic-tests.ts');
