@@ -37,7 +37,10 @@ export async function buildProgram(first?: string): Promise<Command> {
   const program = new Command('airlock')
     .description('Policy-as-code security gateway for autonomous AI agents')
     .version(airlockVersion(), '-V, --version', 'print the version')
-    .showHelpAfterError()
+    // One line of hint, not the whole help: the error stays on screen instead of scrolling away above it.
+    .showHelpAfterError('(add --help to the command for its usage)')
+    // Lets `airlock run` hand everything after the command's name to the command (passThroughOptions).
+    .enablePositionalOptions()
     .exitOverride();
   for (const register of await loadRegistrations(first)) register(program);
   return program;

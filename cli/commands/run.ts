@@ -152,8 +152,11 @@ export function register(program: Command): void {
     .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
     .option('--no-report-denials', 'do not print a line here when Airlock refuses one of the agent\'s requests')
     .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
-    .argument('<command...>', 'the command and its arguments, after --')
+    .argument('[command...]', 'the command and its arguments, after -- (or after the first word that is not an option of run)')
+    // `airlock run --agent coder sh -c '…'` without `--`: sh's options are sh's, not unknown ones of run.
+    .passThroughOptions()
     .action(async (command: string[], given: RunOptions, cmd: Command) => {
+      if (!command.length) throw new CliError(`give the command to run after --, e.g. airlock run --agent ${shellWord(given.agent)} -- sh`);
       // A name no agent can have is not "no agent named …, add one with …" (the add would fail too).
       const badName = agentNameProblem(given.agent);
       if (badName) throw new CliError(badName);

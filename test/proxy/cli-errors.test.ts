@@ -285,6 +285,11 @@ t.test('airlock run --agent with a name no agent can have says so, not "add one 
   // The hint to start Airlock is a command that pastes back whole, whatever the folder's name.
   const home = path.join(tempDir(t), "my state's");
   t.match(await fails(['run', '--home', home, '--agent', 'coder', '--', 'true']), `(start it with: airlock start --home '${home.replace("'", "'\\''")}')`);
+  // No command, or one given without `--`: what to type, never a wall of help or "unknown option '-c'".
+  t.equal(await fails(['run', '--home', home, '--agent', 'coder']), 'airlock: give the command to run after --, e.g. airlock run --agent coder -- sh\n');
+  const noDashes = await fails(['run', '--home', home, '--agent', 'coder', 'sh', '-c', 'true']);
+  t.match(noDashes, 'Airlock is not running', "sh's -c is sh's option");
+  t.notMatch(noDashes, /unknown option|--help/);
 });
 
 t.test('a missing policy folder is named without a made-up :0:0 position', async (t) => {
