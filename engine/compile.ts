@@ -151,7 +151,7 @@ export async function checkPolicy(dir: string, opts: { strict?: boolean } = {}):
 export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
-    throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder does not exist' }]);
+    throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder does not exist (run from the folder that holds it, or pass --policy DIR)' }]);
   }
   const files = listPolicyFiles(abs);
   if (!files.some((f) => f.endsWith('.rego'))) {

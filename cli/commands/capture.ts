@@ -11,7 +11,7 @@ import { descriptionProblem, openPolicy, parseTimeFlag } from '../../offline/rep
 import { resolveHome } from '../../state/home.ts';
 import { expectationOf } from '../../offline/traffic-tests.ts';
 import type { RequestDescription } from '../../describe/types.ts';
-import { CliError } from '../errors.ts';
+import { CliError, policyFailure } from '../errors.ts';
 
 interface ExportFlags {
   since?: string;
@@ -71,7 +71,7 @@ export function register(program: Command): void {
         try {
           engine = await openPolicy(flags.policy);
         } catch (err) {
-          if (err instanceof PolicyCompileError) throw new CliError(`policy ${flags.policy} does not compile:\n${err.located().join('\n')}`);
+          if (err instanceof PolicyCompileError) throw policyFailure(err, `policy ${flags.policy}`);
           throw new CliError(`policy ${flags.policy}: ${(err as Error).message}`);
         }
         await write(

@@ -15,7 +15,7 @@ import {
   type ChangedRow, type ReplayOptions, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
 } from '../../offline/replay.ts';
 import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
-import { CliError } from '../errors.ts';
+import { CliError, policyFailure } from '../errors.ts';
 import { sharedState } from '../../runtime/cli-stores.ts';
 import { auditLines } from '../../state/postgres/audit.ts';
 import { displayDbUrl, isPostgresUrl } from '../../state/postgres/db.ts';
@@ -70,7 +70,7 @@ async function open(dir: string, what: string): Promise<PolicyEngine> {
   try {
     return await openPolicy(dir);
   } catch (err) {
-    if (err instanceof PolicyCompileError) throw new CliError(`${what} ${dir} does not compile:\n${err.located().join('\n')}`);
+    if (err instanceof PolicyCompileError) throw policyFailure(err, `${what} ${dir}`);
     throw new CliError(`${what} ${dir}: ${(err as Error).message}`);
   }
 }

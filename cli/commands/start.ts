@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { PolicyCompileError } from '../../engine/compile.ts';
 import { StateFileError } from '../../state/document.ts';
 import { startReplica, type AirlockOptions } from '../../runtime/airlock.ts';
-import { CliError } from '../errors.ts';
+import { CliError, policyFailure } from '../errors.ts';
 import { lineBatcher } from '../line-batch.ts';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -72,7 +72,7 @@ export function register(program: Command): void {
       try {
         airlock = await startReplica(opts);
       } catch (err) {
-        if (err instanceof PolicyCompileError) throw new CliError(`policy does not compile:\n${err.located().join('\n')}`);
+        if (err instanceof PolicyCompileError) throw policyFailure(err, 'policy');
         if (err instanceof StateFileError) throw new CliError(err.message);
         throw new CliError((err as Error).message);
       }

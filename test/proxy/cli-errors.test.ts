@@ -296,8 +296,11 @@ t.test('a missing policy folder is named without a made-up :0:0 position', async
   const dir = path.join(tempDir(t), 'no-policy');
   const r = await run(process.execPath, [cli, 'build', '--policy', dir], { timeout: 60_000 }).catch((e: { code: number; stdout: string; stderr: string }) => e);
   t.equal((r as { code?: number }).code, 1);
-  t.match(`${r.stdout}${r.stderr}`, `${dir}: policy folder does not exist`);
+  t.match(`${r.stdout}${r.stderr}`, `${dir}: policy folder does not exist (run from the folder that holds it, or pass --policy DIR)`);
   t.notMatch(`${r.stdout}${r.stderr}`, /:0:0/);
+  // start, replay and capture say the same, not "policy … does not compile" over a folder that is not there.
+  const said = await fails(['replay', path.resolve('fixtures/traffic/audit-sample.jsonl'), '--policy', dir]);
+  t.equal(said, `airlock: ${dir}: policy folder does not exist (run from the folder that holds it, or pass --policy DIR)\n`);
 });
 
 t.test('airlock test on a folder that does not load: each problem at file:line:col, as build says it', async (t) => {
