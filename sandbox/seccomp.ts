@@ -11,8 +11,10 @@
 //                                 (in a user namespace of its own the agent has CAP_NET_RAW for it)
 //   AF_NETLINK, NETLINK_ROUTE     getaddrinfo and getifaddrs ask the (namespaced) routing tables
 //   AF_UNIX                       only with `airlock run --allow-unix-sockets`
-// and socketpair(2) only AF_UNIX (anonymous, connects to nothing; Node and Python use it for
-// child processes). Other families fail with EAFNOSUPPORT (as on a kernel without them), other
+// and socketpair(2) only AF_UNIX of type SOCK_STREAM or SOCK_SEQPACKET (anonymous, connects to
+// nothing; Node and Python use it for child processes). Not SOCK_DGRAM: a datagram socket, even
+// one of a pair, can be re-aimed with sendto(2)/connect(2) at any datagram socket file on the
+// shared filesystem. Other families fail with EAFNOSUPPORT (as on a kernel without them), other
 // netlink protocols with EPROTONOSUPPORT, AF_UNIX with EACCES. io_uring is refused because its
 // ring can create sockets without the socket syscall the filter sees; i386's socketcall(2), which
 // multiplexes every socket call, is refused whole. The bridge needs no Unix socket inside: its
@@ -63,6 +65,8 @@ const OFF_ARG1_LOW = 24;
 const OFF_ARG2_LOW = 32;
 /** socket(2)'s type without its SOCK_NONBLOCK / SOCK_CLOEXEC flags (the kernel's SOCK_TYPE_MASK). */
 const SOCK_TYPE_MASK = 0xf;
+const SOCK_STREAM = 1;
+const SOCK_SEQPACKET = 5;
 /** The obsolete (AF_INET, SOCK_PACKET) pair, which the kernel turns into an AF_PACKET socket. */
 const SOCK_PACKET = 10;
 
@@ -112,9 +116,20 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
     { code: JEQ_K, k: SOCK_PACKET, jt: 'eafnosupport', jf: 'allow' },
     // socketpair(domain, type, protocol, sv)
     { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },
-    { code: JEQ_K, k: AF.UNIX, jt: 'allow' },
-    { code: JA, k: 0, to: 'eafnosupport' },
+    { code: JEQ_K, k: AF.UNIX, jf: 'eafnosupport' },
   );
+  if (allowUnix) out.push({ code: JA, k: 0, to: 'allow' });
+  else {
+    // A connected stream or seqpacket pair can reach nothing else (connect: EISCONN; a sendto
+    // address is refused or ignored). A datagram one can: sendto(path) and connect(path) re-aim
+    // it at any host datagram socket file (syslog, journald, a daemon's control socket).
+    out.push(
+      { code: LD_W_ABS, k: OFF_ARG1_LOW },
+      { code: AND_K, k: SOCK_TYPE_MASK },
+      { code: JEQ_K, k: SOCK_STREAM, jt: 'allow' },
+      { code: JEQ_K, k: SOCK_SEQPACKET, jt: 'allow', jf: 'eacces' },
+    );
+  }
   return out;
 }
 

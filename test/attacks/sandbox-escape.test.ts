@@ -11,6 +11,8 @@
 //     files, others are kernel surface; only AF_INET/AF_INET6 (routed to Airlock alone) and
 //     AF_NETLINK/NETLINK_ROUTE may be created. A real probe (python3 socket) tries every family
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
+//     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
+//     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
 import t from 'tap';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
@@ -160,7 +162,7 @@ t.test('property: over fd numbers and kinds, the agent holds only 0–2', async 
 
 /** Every socket family 0–63 with every common type, and every netlink protocol: what could be created. */
 const familyProbe = `
-import json, socket
+import json, socket, sys
 created = []
 errors = {}
 for fam in range(64):
@@ -186,16 +188,60 @@ for fam in (1, 2, 10, 16, 40):
         pairs.append(fam)
     except OSError as e:
         errors['pair %d' % fam] = e.errno
+# A Unix pair of each type (and with the flags), then aimed at a host datagram socket file: a
+# datagram pair's end can be re-aimed with sendto/connect, a stream or seqpacket one cannot.
+unix_pairs = []
+for typ in (1, 2, 5, 2 | 0o4000, 2 | 0o2000000):
+    try:
+        a, b = socket.socketpair(1, typ)
+    except OSError as e:
+        errors['unix pair %d' % typ] = e.errno
+        continue
+    unix_pairs.append(typ)
+    try:
+        a.sendto(b'ESCAPE-sendto-%d' % typ, sys.argv[1])
+        errors['sendto %d' % typ] = 'sent'
+    except OSError as e:
+        errors['sendto %d' % typ] = e.errno
+    try:
+        a.connect(sys.argv[1])
+        a.send(b'ESCAPE-connect-%d' % typ)
+        errors['connect %d' % typ] = 'sent'
+    except OSError as e:
+        errors['connect %d' % typ] = e.errno
+print('unix_pairs=' + json.dumps(unix_pairs))
 print('created=' + json.dumps(created))
 print('pairs=' + json.dumps(pairs))
 print('errors=' + json.dumps(errors))
 `;
 
-async function families(extra: string[] = []): Promise<{ created: number[][]; pairs: number[]; errors: Record<string, number> }> {
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, ...extra, '--', 'python3', '-c', familyProbe], { cwd: world.work });
+// A host daemon's datagram socket file (syslog's /dev/log, journald, a supervisor's notify socket
+// are of this kind), in a folder the sandbox shares: what reaches it escaped.
+const dgramPath = path.join(world.dir, 'host-dgram.sock');
+const dgramHost = spawn('python3', ['-u', '-c', `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print('ready', flush=True)
+while True:
+    print(s.recv(200).decode('latin1').strip(), flush=True)
+`, dgramPath], { stdio: ['ignore', 'pipe', 'ignore'] });
+let dgramSeen = '';
+dgramHost.stdout.setEncoding('utf8').on('data', (d: string) => (dgramSeen += d));
+t.teardown(() => dgramHost.kill('SIGKILL'));
+for (let i = 0; i < 200 && !dgramSeen.includes('ready'); i++) await new Promise((r) => setTimeout(r, 25));
+if (!dgramSeen.includes('ready')) throw new Error('the host datagram daemon did not start');
+/** What reached the host datagram daemon (ESCAPE-… lines). */
+const dgramEscapes = (): string[] => dgramSeen.split('\n').filter((l) => l.startsWith('ESCAPE'));
+
+async function families(extra: string[] = []): Promise<{ created: number[][]; pairs: number[]; unixPairs: number[]; errors: Record<string, number | string> }> {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, ...extra, '--', 'python3', '-c', familyProbe, dgramPath], { cwd: world.work });
   const out = results(r.stdout);
   if (!out.created) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
-  return { created: JSON.parse(out.created) as number[][], pairs: JSON.parse(out.pairs!) as number[], errors: JSON.parse(out.errors!) as Record<string, number> };
+  return {
+    created: JSON.parse(out.created) as number[][], pairs: JSON.parse(out.pairs!) as number[], unixPairs: JSON.parse(out.unix_pairs!) as number[],
+    errors: JSON.parse(out.errors!) as Record<string, number | string>,
+  };
 }
 
 const allowedFamily = (fam: number, proto: number): boolean => fam === 2 || fam === 10 || (fam === 16 && proto === 0);
@@ -210,6 +256,12 @@ t.test('inside the sandbox only AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE s
   t.equal(r.errors['1/1'], 13, 'AF_UNIX: EACCES, as documented');
   t.equal(r.errors['38/5'], 97, 'AF_ALG: EAFNOSUPPORT');
   t.same(r.pairs, [1], 'socketpair only for AF_UNIX');
+  t.same(r.unixPairs, [1, 5], 'Unix pairs: SOCK_STREAM and SOCK_SEQPACKET only');
+  for (const typ of [2, 2 | 0o4000, 2 | 0o2000000]) t.equal(r.errors[`unix pair ${typ}`], 13, `socketpair(AF_UNIX, SOCK_DGRAM | ${typ & ~0xf}): EACCES (its end could be re-aimed at a host socket file)`);
+  t.not(r.errors['sendto 1'], 'sent', 'a stream pair cannot sendto a socket file');
+  t.not(r.errors['connect 5'], 'sent', 'a seqpacket pair cannot connect to a socket file');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(dgramEscapes(), [], 'the host datagram daemon received nothing');
 });
 
 t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
@@ -217,6 +269,7 @@ t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
   const stray = r.created.filter(([fam, , proto]) => !allowedFamily(fam!, proto!) && fam !== 1);
   t.same(stray, [], 'still no other family');
   t.ok(r.created.some(([fam]) => fam === 1), 'AF_UNIX works');
+  t.ok(r.unixPairs.includes(2), 'datagram pairs too (AF_UNIX is allowed whole)');
   t.equal(r.errors['40/1'], 97, 'AF_VSOCK still refused');
 });
 
