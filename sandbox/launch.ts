@@ -156,8 +156,15 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   if (o.sandbox && within(cwd, home)) {
     throw new LaunchError(`the working directory ${cwd} is inside the state folder ${home}, which the sandbox hides; run from elsewhere`);
   }
-  sweepStaleRunDirs();
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-'));
+  // The run folder holds what the agent's programs load (the Node preload named by NODE_OPTIONS,
+  // the CA, Java's trust store). It lives in the state folder, which every sandbox of this Airlock
+  // hides: in the temp folder another run's sandboxed agent (same user, the host's filesystem)
+  // could rewrite it, and a --no-sandbox run's Node would load that code outside any sandbox.
+  const runsDir = path.join(home, 'runs');
+  fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 });
+  sweepStaleRunDirs(runsDir);
+  sweepStaleRunDirs(); // left in the temp folder by older versions
+  const runDir = fs.mkdtempSync(path.join(runsDir, 'airlock-run-'));
   fs.chmodSync(runDir, 0o700);
   fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
   const files = writeRunFiles(runDir, o.javaTrustStore);

@@ -374,3 +374,51 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
   t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
   t.equal(abi.x32_errno, 1, 'x32: EPERM');
 });
+
+/**
+ * (c) Files of other runs. Every `airlock run` writes helper files the agent's programs load (the
+ * Node preload named by NODE_OPTIONS, the CA, Java's trust store) into a run folder. A sandboxed
+ * agent sees the host's filesystem as its user: a run folder it can find and write (another run's,
+ * say one with --no-sandbox or another agent's) lets it plant code that runs outside its sandbox.
+ * Run B (--no-sandbox) waits; agent A, sandboxed, appends to every preload it can find in the
+ * (private) temp folder and under the state folder's path, then lets B start Node: B must not run A's code
+ * (which would copy a file of the hidden state folder out).
+ */
+const tamperProbe = `
+import os, sys
+inject, go, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
+tampered = 0
+for root in roots:
+    for dirpath, dirs, files in os.walk(root):
+        if dirpath[len(root):].count('/') >= 3:
+            dirs[:] = []
+        if 'node-fetch-proxy.cjs' in files:
+            try:
+                with open(os.path.join(dirpath, 'node-fetch-proxy.cjs'), 'a') as f:
+                    f.write(inject)
+                tampered += 1
+            except OSError:
+                pass
+print('tampered=%d' % tampered)
+open(go, 'w').close()
+`;
+
+t.test("a sandboxed agent cannot write another run's helper files (B's Node preload runs outside A's sandbox)", async (t) => {
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
+  const env = { ...process.env, TMPDIR: tmp };
+  const ready = path.join(world.work, 'b-ready');
+  const go = path.join(world.work, 'b-go');
+  const leak = path.join(world.dir, 'leaked-by-b');
+  const b = runAirlock(['--home', world.home, '--agent', world.agent, '--no-sandbox', '--', 'sh', '-c',
+    `touch ${ready}; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "${process.execPath}" -e 0`], { cwd: world.work, env });
+  for (let i = 0; i < 600 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(fs.existsSync(ready), 'control: run B started');
+  const inject = `\n;try{require('fs').writeFileSync(${JSON.stringify(leak)},require('fs').readFileSync(${JSON.stringify(hidden)}))}catch{}\n`;
+  const a = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', tamperProbe, inject, go, tmp, world.home], { cwd: world.work, env });
+  fs.writeFileSync(go, '');
+  const rb = await b;
+  t.comment(`A: ${a.stdout.trim()} ${a.stderr.trim().slice(0, 300)}`);
+  t.equal(rb.code, 0, `control: run B ran Node (${rb.stderr.slice(0, 300)})`);
+  t.equal(results(a.stdout).tampered, '0', 'A found no run folder it could write');
+  t.notOk(fs.existsSync(leak), 'B did not run code A planted (the hidden file was not copied out)');
+});
