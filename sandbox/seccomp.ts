@@ -17,8 +17,12 @@
 // shared filesystem. Other families fail with EAFNOSUPPORT (as on a kernel without them), other
 // netlink protocols with EPROTONOSUPPORT, AF_UNIX with EACCES. io_uring is refused because its
 // ring can create sockets without the socket syscall the filter sees; i386's socketcall(2), which
-// multiplexes every socket call, is refused whole. The bridge needs no Unix socket inside: its
-// listening socket is handed to `airlock run` outside over an inherited channel (see inside.mjs).
+// multiplexes every socket call, is refused whole. The kernel keyrings (add_key, request_key,
+// keyctl) are refused too (ENOSYS, as on a kernel without them): they are not namespaced, so the
+// agent would inherit the session keyring of whoever started `airlock run` and share the user's
+// keyring — Kerberos tickets, cached disk passphrases, tokens tools keep there. The bridge needs no
+// Unix socket inside: its listening socket is handed to `airlock run` outside over an inherited
+// channel (see inside.mjs).
 //
 // The program is classic BPF as bubblewrap's --seccomp FD expects (struct sock_filter[], native
 // byte order), assembled here so no libseccomp binding is needed.
@@ -30,6 +34,8 @@ interface ArchSyscalls {
   socket: number;
   socketpair: number;
   ioUringSetup: number;
+  /** add_key, request_key, keyctl: the kernel keyrings (not namespaced; see below). */
+  keys: [number, number, number];
   /** i386 multiplexes every socket call through socketcall(2): refused as a whole. */
   socketcall?: number;
   /** x86_64's x32 ABI: syscall numbers with bit 30 set. */
@@ -38,12 +44,12 @@ interface ArchSyscalls {
 
 const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
   x64: {
-    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, x32: true },
-    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, socketcall: 102 },
+    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, keys: [248, 249, 250], x32: true },
+    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, keys: [286, 287, 288], socketcall: 102 },
   },
   arm64: {
-    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425 },
-    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425 },
+    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, keys: [217, 218, 219] },
+    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, keys: [309, 310, 311] },
   },
 };
 
@@ -100,6 +106,7 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
   if (a.socketcall !== undefined) out.push({ code: JEQ_K, k: a.socketcall, jt: 'eperm' });
   out.push(
     { code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' },
+    ...a.keys.map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
     { code: JEQ_K, k: a.socketpair, jt: `${p}pair` },
     { code: JEQ_K, k: a.socket, jf: 'allow' },
     // socket(domain, type, protocol)

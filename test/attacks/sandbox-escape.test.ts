@@ -13,6 +13,8 @@
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
 //     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
 //     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
+// (c) Run folders other runs load code from (the Node preload), and (d) the kernel keyrings: see
+//     their tests below.
 import t from 'tap';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
@@ -421,4 +423,65 @@ t.test("a sandboxed agent cannot write another run's helper files (B's Node prel
   t.equal(rb.code, 0, `control: run B ran Node (${rb.stderr.slice(0, 300)})`);
   t.equal(results(a.stdout).tampered, '0', 'A found no run folder it could write');
   t.notOk(fs.existsSync(leak), 'B did not run code A planted (the hidden file was not copied out)');
+});
+
+/**
+ * (d) The kernel keyrings are not namespaced: the agent inherits the session keyring of whoever
+ * started `airlock run` (and shares the user's), where Kerberos tickets, cached disk passphrases
+ * and tools' tokens live. A real launcher (python3) joins a session keyring of its own, puts a
+ * credential in it and execs the CLI; inside, the agent looks for it, reads it, and tries to add
+ * and request keys.
+ */
+const keyLauncher = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.syscall(250, 1, sys.argv[1].encode()) < 0 or libc.syscall(248, b'user', b'host-credential', b'HOST-KEYRING-SECRET', 19, -3) < 0:
+    sys.exit('cannot make a session keyring: %d' % ctypes.get_errno())
+os.execvp(sys.argv[2], sys.argv[2:])
+`;
+const keyProbe = `
+import ctypes, json
+libc = ctypes.CDLL(None, use_errno=True)
+def call(*a):
+    r = libc.syscall(*a)
+    return r if r >= 0 else -ctypes.get_errno()
+out = {'search': call(250, 10, -3, b'user', b'host-credential', 0)}
+buf = ctypes.create_string_buffer(64)
+if out['search'] > 0:
+    n = call(250, 11, out['search'], buf, 64)
+    out['read'] = buf.raw[:n].decode() if n >= 0 else n
+out['user_keyring'] = call(250, 0, -4, 0)
+out['add_key'] = call(248, b'user', b'agent-key', b'x', 1, -3)
+out['request_key'] = call(249, b'user', b'host-credential', None, 0)
+print('keys=' + json.dumps(out))
+`;
+
+t.test('the kernel keyrings (session and user) cannot be reached from the sandbox', async (t) => {
+  if (process.arch !== 'x64') {
+    t.skip(`SKIPPED LOUDLY: the probe's keyring system call numbers are x86_64's (${process.arch})`, () => undefined);
+    return;
+  }
+  const res = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('python3', ['-c', keyLauncher, `airlock-test-${process.pid}-${Date.now()}`, process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', keyProbe], {
+      cwd: world.work, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr });
+    });
+  });
+  const out = results(res.stdout);
+  if (!out.keys) throw new Error(`probe failed: ${res.stderr.slice(0, 500)}`);
+  const keys = JSON.parse(out.keys) as Record<string, number | string>;
+  t.comment(out.keys);
+  t.equal(keys.search, -38, 'the launcher\'s session keyring cannot be searched: ENOSYS');
+  t.notOk('read' in keys, 'its credential was not read');
+  t.equal(keys.user_keyring, -38, 'the user keyring: ENOSYS');
+  t.equal(keys.add_key, -38, 'add_key: ENOSYS');
+  t.equal(keys.request_key, -38, 'request_key: ENOSYS');
 });
