@@ -111,6 +111,11 @@ export function bwrapArgs(o: {
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
+  // sysfs is the host's, and the kernel asks nothing but file permissions of most of it: an agent
+  // running as root (no capabilities needed) could set /sys/kernel/uevent_helper, which the kernel
+  // then runs as root outside every namespace, or change the host's cgroups. Read-only, with its
+  // submounts (bubblewrap already makes /proc/sys of the new /proc read-only).
+  if (fs.existsSync('/sys')) args.push('--ro-bind', '/sys', '/sys');
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
   args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');

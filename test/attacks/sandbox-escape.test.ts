@@ -485,3 +485,32 @@ t.test('the kernel keyrings (session and user) cannot be reached from the sandbo
   t.equal(keys.add_key, -38, 'add_key: ENOSYS');
   t.equal(keys.request_key, -38, 'request_key: ENOSYS');
 });
+
+/**
+ * (e) Kernel interfaces under /sys take file permissions only: an agent running as root (no
+ * capabilities) could write /sys/kernel/uevent_helper, a program the kernel runs as root outside
+ * every namespace, or the host's cgroups. Every mount at or under /sys must be read-only inside.
+ */
+const sysProbe = `
+import json, os
+mounts = [l.split() for l in open('/proc/self/mountinfo')]
+points = sorted(set(m[4] for m in mounts if m[4] == '/sys' or m[4].startswith('/sys/')))
+# statvfs reads the mount on top (mountinfo also lists the ones it covers)
+print('sys=' + json.dumps([[p, 'ro' if os.statvfs(p).f_flag & os.ST_RDONLY else 'rw'] for p in points]))
+writable = []
+for root, dirs, files in os.walk('/sys/fs/cgroup'):
+    writable += [os.path.join(root, f) for f in files if os.access(os.path.join(root, f), os.W_OK)]
+    if len(writable) > 5 or root.count('/') > 5:
+        break
+print('sys_writable=' + json.dumps(writable[:5]))
+`;
+
+t.test('/sys and every mount under it are read-only inside the sandbox', async (t) => {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', sysProbe], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.sys) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const mounts = JSON.parse(out.sys) as Array<[string, string]>;
+  t.ok(mounts.some(([m]) => m === '/sys'), 'control: /sys is mounted');
+  t.same(mounts.filter(([, mode]) => mode !== 'ro'), [], 'no mount at or under /sys is writable');
+  t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
+});
