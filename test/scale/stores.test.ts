@@ -15,6 +15,7 @@ import { PgSessions } from '../../state/postgres/sessions.ts';
 import { AUDIT_UNAVAILABLE, type AuditRecord } from '../../state/audit-log.ts';
 import { clearLabelAudited, resetAudited, type SessionChange } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
+import { Redis } from 'ioredis';
 import { RedisRateLimits } from '../../state/redis/limits.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -402,6 +403,50 @@ if (missing) {
       if (!ok) await new Promise((res) => setTimeout(res, 100));
     }
     t.ok(ok, 'charges work again once Redis is back');
+  });
+
+  t.test('Redis answering errors (a read-only replica, out of memory, scripts flushed): bytes that left are never lost to the budget', async (t) => {
+    const redis = await startRedis(t);
+    const a = await RedisRateLimits.open(redis.url, quiet);
+    const b = await RedisRateLimits.open(redis.url, quiet);
+    const admin = new Redis(redis.url);
+    // Both replicas stream into one byte budget while Redis answers every write with an error.
+    t.teardown(async () => { await a.close(); await b.close(); admin.disconnect(); });
+    const bytes = [{ key: 'eg', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+    // both replicas know the bucket (the decision paid for its description)
+    t.equal((await a.charge(bytes as never, { request: { egress_bytes: 10 } })).ok, true);
+    t.equal((await b.charge(bytes as never, { request: { egress_bytes: 10 } })).ok, true);
+    for (const [name, on, off] of [
+      ['READONLY', ['REPLICAOF', '127.0.0.1', '1'], ['REPLICAOF', 'NO', 'ONE']],
+      ['OOM', ['CONFIG', 'SET', 'maxmemory', '1'], ['CONFIG', 'SET', 'maxmemory', '0']],
+    ] as const) {
+      await admin.call(...(on as unknown as [string, ...string[]]));
+      let sent = 0;
+      for (let i = 0; i < 20; i++) {
+        for (const r of [a, b]) {
+          if (r.chargeEgress(bytes as never, 100).ok) sent += 100;
+          await new Promise((res) => setTimeout(res, 5));
+        }
+      }
+      const c = await Promise.resolve(a.charge([{ key: 'rq', limit: 5, window: '1h' }] as never)).then((x) => x.ok, (e: Error) => e.message);
+      t.match(c, /Redis \(rate limits\) is unreachable/, `${name}: a request charge fails closed`);
+      t.ok(sent <= 200, `${name}: once a debit is refused, no replica meters another chunk (${sent} bytes: one chunk each before its debit failed)`);
+      await admin.call(...(off as unknown as [string, ...string[]]));
+      let snap: { available: number } | undefined;
+      for (let i = 0; i < 40; i++) {
+        snap = (await b.snapshot()).find((v) => v.key === 'eg');
+        if (snap && snap.available <= 990 - sent) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      t.ok(snap && snap.available <= 990 - sent, `${name}: bytes sent are debited once Redis takes writes again (${snap?.available})`);
+      t.equal(a.chargeEgress(bytes as never, 100).ok, true, `${name}: and streams are metered again by themselves`);
+      await a.reset('eg');
+      await a.charge(bytes as never, { request: { egress_bytes: 10 } });
+      await b.charge(bytes as never, { request: { egress_bytes: 10 } });
+    }
+    // SCRIPT FLUSH: EVALSHA gets NOSCRIPT
+    await admin.call('SCRIPT', 'FLUSH');
+    t.equal((await a.charge([{ key: 'rq2', limit: 5, window: '1h' }] as never)).ok, true, 'NOSCRIPT: the script is loaded again');
   });
 }
 
