@@ -209,6 +209,67 @@ if (missing) {
       }
     });
 
+    await t.test('approvals: a claim held up by a row lock until the hold timed out is given back; the agent\'s retry goes, once', async (t) => {
+      const own = await PgState.open(url, quiet);
+      const locker = await PgState.open(url, { ...quiet, listen: false });
+      const c = await locker.pool.connect();
+      t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); await own.close(); });
+      const lock = async (id: string): Promise<void> => {
+        await c.query('BEGIN');
+        await c.query('SELECT 1 FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+      };
+      // Someone else's transaction holds the approval's row while A claims it for its held request.
+      const query = own.query.bind(own);
+      let lockBefore: string | undefined;
+      let locked = false;
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (lockBefore !== undefined && /SET used_at/.test(text) && params?.[0] === lockBefore) {
+          lockBefore = undefined;
+          await lock(params[0] as string);
+          locked = true;
+        }
+        return query(text, params);
+      }) as typeof own.query;
+      const qa = await PgApprovals.open(own, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+      const retried = async (path: string, hash: string): Promise<string> => {
+        let kind = '';
+        for (let i = 0; i < 40 && kind !== 'approved'; i++) {
+          kind = (await qb.claimRetry(rec(path), description('bot', path), hash)).kind;
+          if (kind !== 'approved') await new Promise((r) => setTimeout(r, 50));
+        }
+        return kind;
+      };
+      const ids = new Map<string, string>();
+      const rec = (path: string): string => ids.get(path)!;
+
+      // Approved on B; A's claim waits on the lock past the hold's end.
+      const one = await qa.create(description('bot', '/locked-claim'), decision, 'hl1');
+      ids.set('/locked-claim', one.id);
+      const waiting = qa.wait(one.id, { timeoutMs: 1000 });
+      for (let k = 0; k < 50 && !qb.isHeld(one.id); k++) await new Promise((r) => setTimeout(r, 20));
+      lockBefore = one.id;
+      await qb.approve(one.id, { by: 'studio' });
+      t.equal(await within(waiting, 'the hold to end'), 'timeout', 'the hold ends while the claim waits');
+      t.ok(locked, 'the claim was in flight when it ended');
+      await c.query('ROLLBACK');
+      t.equal(await retried('/locked-claim', 'hl1'), 'approved', "the agent's retry goes (the approval was not used)");
+      t.equal((await qb.claimRetry(one.id, description('bot', '/locked-claim'), 'hl1')).kind, 'refused', 'once');
+
+      // Approved on A, where it is held: the approval's update waits on the lock past the hold's end.
+      const two = await qa.create(description('bot', '/locked-approve'), decision, 'hl2');
+      ids.set('/locked-approve', two.id);
+      const waiting2 = qa.wait(two.id, { timeoutMs: 600 });
+      await lock(two.id);
+      const approving = qa.approve(two.id, { by: 'studio' });
+      t.equal(await within(waiting2, 'the hold to end'), 'timeout', 'the hold ends while the approval waits');
+      await c.query('ROLLBACK');
+      await approving;
+      t.equal(await retried('/locked-approve', 'hl2'), 'approved', "the agent's retry goes (the approval was not used)");
+      t.equal((await qb.claimRetry(two.id, description('bot', '/locked-approve'), 'hl2')).kind, 'refused', 'once');
+    });
+
     await t.test('secrets: sealed under a key that is not in the database; B sees A\'s change', async (t) => {
       process.env.AIRLOCK_MASTER_KEY = 'a passphrase of enough length';
       t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
