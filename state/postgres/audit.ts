@@ -46,7 +46,7 @@ export interface PgAuditOptions {
 
 const INSERT = `INSERT INTO audit_log (replica, id, time, agent, host, outcome, line)
   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
-  ON CONFLICT (replica, id) DO NOTHING`;
+  ON CONFLICT DO NOTHING`;
 
 export class PgAuditTrail implements AuditTrail {
   readonly spoolFile: string;

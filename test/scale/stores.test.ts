@@ -366,6 +366,18 @@ if (missing) {
       for await (const r of trail.read({ agent: 'odd', since: new Date(base + 100_000), until: new Date(base + 200_000) })) odd.push(r.id);
       t.equal(odd.length, 50, 'agent and time filters as for the file');
       t.equal(odd[0], 'r101');
+      // Records that share an id (a WebSocket tunnel's end record carries its upgrade's id) are
+      // each kept, as in the file; the same row shipped twice (a spool sent again) is kept once.
+      const opened = { time: new Date(base).toISOString(), id: 'ws-1', agent: 'ws', host: 'api.example', outcome: 'websocket-open', status: 101 };
+      const ended = { ...opened, time: new Date(base + 5000).toISOString(), outcome: 'rate-limited', detail: 'egress budget ran out' };
+      trail.append(opened);
+      trail.append(ended);
+      await trail.flush();
+      const again = { replica: a.replica, id: 'ws-1', time: ended.time, agent: 'ws', host: 'api.example', outcome: ended.outcome, line: JSON.stringify(ended) };
+      await (trail as unknown as { insert(rows: unknown[]): Promise<unknown> }).insert([again]);
+      const ws = [];
+      for await (const r of trail.read({ agent: 'ws' })) ws.push(r.outcome);
+      t.same(ws, ['websocket-open', 'rate-limited'], "a tunnel's end record is kept beside its upgrade's, once");
 
       await pg.stop();
       // A replica killed (or a disk that filled) in the middle of writing a spooled line left it
