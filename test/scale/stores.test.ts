@@ -378,6 +378,16 @@ if (missing) {
       const ws = [];
       for await (const r of trail.read({ agent: 'ws' })) ws.push(r.outcome);
       t.same(ws, ['websocket-open', 'rate-limited'], "a tunnel's end record is kept beside its upgrade's, once");
+      // A column PostgreSQL's text cannot hold (NUL) refuses no batch: the row is stored, the line as written.
+      trail.append({ time: new Date(base).toISOString(), id: 'nul-1', agent: 'nul', host: 'a\u0000b.example', outcome: 'forwarded' });
+      trail.append({ time: new Date(base + 1).toISOString(), id: 'nul-2', agent: 'nul', outcome: 'forwarded' });
+      await trail.flush();
+      const nul = [];
+      for await (const r of trail.read({ agent: 'nul' })) nul.push(r);
+      t.same(nul.map((r) => [r.id, r.host]), [['nul-1', 'a\u0000b.example'], ['nul-2', undefined]], 'both records reach the table, the line as written');
+      const byHost = [];
+      for await (const r of trail.read({ host: 'a\u0000b.example' })) byHost.push(r.id);
+      t.same(byHost, ['nul-1'], 'and a filter naming it finds it, as in the file');
 
       await pg.stop();
       // A replica killed (or a disk that filled) in the middle of writing a spooled line left it
