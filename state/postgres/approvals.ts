@@ -143,6 +143,9 @@ export class PgApprovals implements Approvals {
     else this.heldElsewhere.delete(fresh.id);
     let a = this.approvals.get(fresh.id);
     const before = a?.status;
+    // A read that left the database before a resolution this view already holds (two reads of one
+    // approval crossing): a resolved approval is never pending again, so the older read is dropped.
+    if (a && before !== 'pending' && fresh.status === 'pending') return a;
     if (a) {
       for (const k of Object.keys(a)) if (!(k in fresh)) delete (a as unknown as Record<string, unknown>)[k];
       Object.assign(a, fresh);

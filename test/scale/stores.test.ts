@@ -270,6 +270,34 @@ if (missing) {
       t.equal((await qb.claimRetry(two.id, description('bot', '/locked-approve'), 'hl2')).kind, 'refused', 'once');
     });
 
+    await t.test('approvals: denied on B while A reads it for the agent\'s retry: A\'s older read never brings it back to pending', async (t) => {
+      const own = await PgState.open(url, quiet);
+      t.teardown(() => own.close());
+      const query = own.query.bind(own);
+      let stale: string | undefined;
+      let qa: PgApprovals | undefined;
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (stale === undefined || params?.[0] !== stale || !text.startsWith('SELECT id, record, held_by, held_until FROM approvals WHERE id')) return query(text, params);
+        const id = stale;
+        stale = undefined;
+        const r = await query(text, params);
+        // The answer arrives after A has heard of the denial and read it.
+        await until("A to hear of the denial", () => qa!.get(id).status === 'denied' || undefined, 10_000);
+        return r;
+      }) as typeof own.query;
+      qa = await PgApprovals.open(own, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa!.close(); await qb.close(); });
+      const rec = await qa.create(description('bot', '/retry-deny'), decision, 'hd');
+      stale = rec.id;
+      const retry = qa.claimRetry(rec.id, description('bot', '/retry-deny'), 'hd');
+      await new Promise((r) => setTimeout(r, 50));
+      await qb.deny(rec.id, { by: 'studio' });
+      await retry;
+      t.equal(qa.get(rec.id).status, 'denied', "A's view keeps the denial");
+      t.equal(await within(qa.wait(rec.id, { timeoutMs: 5_000 }), 'the held retry'), 'denied', 'the retry held again on A is denied at once');
+    });
+
     await t.test('secrets: sealed under a key that is not in the database; B sees A\'s change', async (t) => {
       process.env.AIRLOCK_MASTER_KEY = 'a passphrase of enough length';
       t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
