@@ -72,7 +72,9 @@ function limited(ctx: RequestContext, result: Exclude<ChargeResult, { ok: true }
       ? `this request costs more than the whole budget of ${keys}; it can never pass as is`
       : `rate limit ${keys} exhausted; retry after ${result.retryAfter} s`;
   if (streamed !== undefined) {
-    detail = `egress budget ${keys} ran out after ${streamed} streamed bytes; the rest was not sent (retry after ${result.retryAfter} s)`;
+    detail = result.reason !== undefined
+      ? `${result.reason}; the stream was cut after ${streamed} metered bytes, the rest was not sent (retry after ${result.retryAfter} s)`
+      : `egress budget ${keys} ran out after ${streamed} streamed bytes; the rest was not sent (retry after ${result.retryAfter} s)`;
   }
   return {
     status: 429,

@@ -111,6 +111,11 @@ export function bwrapArgs(o: {
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
+  // sysfs is the host's, and the kernel asks nothing but file permissions of most of it: an agent
+  // running as root (no capabilities needed) could set /sys/kernel/uevent_helper, which the kernel
+  // then runs as root outside every namespace, or change the host's cgroups. Read-only, with its
+  // submounts (bubblewrap already makes /proc/sys of the new /proc read-only).
+  if (fs.existsSync('/sys')) args.push('--ro-bind', '/sys', '/sys');
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
   args.push('--dev', '/dev', '--perms', '1777', '--tmpfs', '/dev/shm');
@@ -156,8 +161,15 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   if (o.sandbox && within(cwd, home)) {
     throw new LaunchError(`the working directory ${cwd} is inside the state folder ${home}, which the sandbox hides; run from elsewhere`);
   }
-  sweepStaleRunDirs();
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-run-'));
+  // The run folder holds what the agent's programs load (the Node preload named by NODE_OPTIONS,
+  // the CA, Java's trust store). It lives in the state folder, which every sandbox of this Airlock
+  // hides: in the temp folder another run's sandboxed agent (same user, the host's filesystem)
+  // could rewrite it, and a --no-sandbox run's Node would load that code outside any sandbox.
+  const runsDir = path.join(home, 'runs');
+  fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 });
+  sweepStaleRunDirs(runsDir);
+  sweepStaleRunDirs(); // left in the temp folder by older versions
+  const runDir = fs.mkdtempSync(path.join(runsDir, 'airlock-run-'));
   fs.chmodSync(runDir, 0o700);
   fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
   const files = writeRunFiles(runDir, o.javaTrustStore);

@@ -11,12 +11,18 @@
 //                                 (in a user namespace of its own the agent has CAP_NET_RAW for it)
 //   AF_NETLINK, NETLINK_ROUTE     getaddrinfo and getifaddrs ask the (namespaced) routing tables
 //   AF_UNIX                       only with `airlock run --allow-unix-sockets`
-// and socketpair(2) only AF_UNIX (anonymous, connects to nothing; Node and Python use it for
-// child processes). Other families fail with EAFNOSUPPORT (as on a kernel without them), other
+// and socketpair(2) only AF_UNIX of type SOCK_STREAM or SOCK_SEQPACKET (anonymous, connects to
+// nothing; Node and Python use it for child processes). Not SOCK_DGRAM: a datagram socket, even
+// one of a pair, can be re-aimed with sendto(2)/connect(2) at any datagram socket file on the
+// shared filesystem. Other families fail with EAFNOSUPPORT (as on a kernel without them), other
 // netlink protocols with EPROTONOSUPPORT, AF_UNIX with EACCES. io_uring is refused because its
 // ring can create sockets without the socket syscall the filter sees; i386's socketcall(2), which
-// multiplexes every socket call, is refused whole. The bridge needs no Unix socket inside: its
-// listening socket is handed to `airlock run` outside over an inherited channel (see inside.mjs).
+// multiplexes every socket call, is refused whole. The kernel keyrings (add_key, request_key,
+// keyctl) are refused too (ENOSYS, as on a kernel without them): they are not namespaced, so the
+// agent would inherit the session keyring of whoever started `airlock run` and share the user's
+// keyring — Kerberos tickets, cached disk passphrases, tokens tools keep there. The bridge needs no
+// Unix socket inside: its listening socket is handed to `airlock run` outside over an inherited
+// channel (see inside.mjs).
 //
 // The program is classic BPF as bubblewrap's --seccomp FD expects (struct sock_filter[], native
 // byte order), assembled here so no libseccomp binding is needed.
@@ -28,6 +34,8 @@ interface ArchSyscalls {
   socket: number;
   socketpair: number;
   ioUringSetup: number;
+  /** add_key, request_key, keyctl: the kernel keyrings (not namespaced; see below). */
+  keys: [number, number, number];
   /** i386 multiplexes every socket call through socketcall(2): refused as a whole. */
   socketcall?: number;
   /** x86_64's x32 ABI: syscall numbers with bit 30 set. */
@@ -36,12 +44,12 @@ interface ArchSyscalls {
 
 const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
   x64: {
-    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, x32: true },
-    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, socketcall: 102 },
+    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, keys: [248, 249, 250], x32: true },
+    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, keys: [286, 287, 288], socketcall: 102 },
   },
   arm64: {
-    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425 },
-    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425 },
+    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, keys: [217, 218, 219] },
+    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, keys: [309, 310, 311] },
   },
 };
 
@@ -63,6 +71,8 @@ const OFF_ARG1_LOW = 24;
 const OFF_ARG2_LOW = 32;
 /** socket(2)'s type without its SOCK_NONBLOCK / SOCK_CLOEXEC flags (the kernel's SOCK_TYPE_MASK). */
 const SOCK_TYPE_MASK = 0xf;
+const SOCK_STREAM = 1;
+const SOCK_SEQPACKET = 5;
 /** The obsolete (AF_INET, SOCK_PACKET) pair, which the kernel turns into an AF_PACKET socket. */
 const SOCK_PACKET = 10;
 
@@ -96,6 +106,7 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
   if (a.socketcall !== undefined) out.push({ code: JEQ_K, k: a.socketcall, jt: 'eperm' });
   out.push(
     { code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' },
+    ...a.keys.map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
     { code: JEQ_K, k: a.socketpair, jt: `${p}pair` },
     { code: JEQ_K, k: a.socket, jf: 'allow' },
     // socket(domain, type, protocol)
@@ -112,9 +123,20 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
     { code: JEQ_K, k: SOCK_PACKET, jt: 'eafnosupport', jf: 'allow' },
     // socketpair(domain, type, protocol, sv)
     { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },
-    { code: JEQ_K, k: AF.UNIX, jt: 'allow' },
-    { code: JA, k: 0, to: 'eafnosupport' },
+    { code: JEQ_K, k: AF.UNIX, jf: 'eafnosupport' },
   );
+  if (allowUnix) out.push({ code: JA, k: 0, to: 'allow' });
+  else {
+    // A connected stream or seqpacket pair can reach nothing else (connect: EISCONN; a sendto
+    // address is refused or ignored). A datagram one can: sendto(path) and connect(path) re-aim
+    // it at any host datagram socket file (syslog, journald, a daemon's control socket).
+    out.push(
+      { code: LD_W_ABS, k: OFF_ARG1_LOW },
+      { code: AND_K, k: SOCK_TYPE_MASK },
+      { code: JEQ_K, k: SOCK_STREAM, jt: 'allow' },
+      { code: JEQ_K, k: SOCK_SEQPACKET, jt: 'allow', jf: 'eacces' },
+    );
+  }
   return out;
 }
 

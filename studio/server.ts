@@ -26,6 +26,7 @@ import { distDir, ensureStudioBuilt } from './build.ts';
 import { StudioContext } from './context.ts';
 import { DraftPathError } from './drafts.ts';
 import { approvalRoutes } from './api/approvals.ts';
+import { isStoreUnavailable } from '../state/unavailable.ts';
 import { limitRoutes } from './api/limits.ts';
 import { policyRoutes } from './api/policy.ts';
 import { replayRoutes } from './api/replay.ts';
@@ -146,6 +147,8 @@ export async function buildStudioApp(deps: StudioDeps): Promise<FastifyInstance>
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, req, reply) => {
+    // A shared store that cannot be reached (PostgreSQL, Redis) is not an internal error: 503 naming it, retried shortly.
+    if (isStoreUnavailable(err)) return reply.code(503).header('retry-after', '1').send({ error: err.message } satisfies ErrorAnswer);
     const status = err instanceof DraftPathError ? 400 : err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (status >= 500) {
       req.log.error(err);

@@ -49,7 +49,7 @@ async function moveAudit(db: PgState, from: string): Promise<{ moved: number; sk
     const col = (k: string) => rows.map((r) => r[k] ?? null);
     const r = await db.query(
       `INSERT INTO audit_log (replica, id, time, agent, host, outcome, line)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[]) ON CONFLICT (replica, id) DO NOTHING`,
+       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[]) ON CONFLICT DO NOTHING`,
       [col('replica'), col('id'), col('time'), col('agent'), col('host'), col('outcome'), col('line')],
     );
     n += r.rowCount ?? 0;

@@ -143,6 +143,9 @@ export class PgApprovals implements Approvals {
     else this.heldElsewhere.delete(fresh.id);
     let a = this.approvals.get(fresh.id);
     const before = a?.status;
+    // A read that left the database before a resolution this view already holds (two reads of one
+    // approval crossing): a resolved approval is never pending again, so the older read is dropped.
+    if (a && before !== 'pending' && fresh.status === 'pending') return a;
     if (a) {
       for (const k of Object.keys(a)) if (!(k in fresh)) delete (a as unknown as Record<string, unknown>)[k];
       Object.assign(a, fresh);
@@ -165,9 +168,16 @@ export class PgApprovals implements Approvals {
     else if (a.status === 'approved') {
       const [first, ...rest] = list;
       for (const w of rest) w('used');
+      // Woken again (a re-read) while its claim is in flight: that claim answers it.
+      if (this.claims.get(a.id)?.by === first) return;
       // A claim the database could not take is tried again while the request is still held (its
       // own timeout ends that): the approval is not used, so saying so would be a lie.
-      void this.consume(a, first!).then((ok) => first!(ok ? 'approved' : 'used'), () => {
+      void this.consume(a, first!).then((ok) => {
+        // The hold ended while the claim was in flight (a lock or a slow server held it up): no
+        // request used the approval, so it is given back for the agent's retry.
+        if (ok && !this.waiters.get(a.id)?.includes(first!)) return this.giveBack(a);
+        first!(ok ? 'approved' : 'used');
+      }, () => {
         setTimeout(() => this.settleWaiters(a), CLAIM_RETRY_MS).unref();
       });
     }
@@ -401,6 +411,24 @@ export class PgApprovals implements Approvals {
     return true;
   }
 
+  /**
+   * Undoes a claim made for a held request that stopped waiting before the claim came back: the
+   * approval is unused again (any replica's retry may take it), and "used" is said only of a real
+   * use. Tried again while the database cannot take it, a bounded number of times.
+   */
+  private giveBack(a: ApprovalRecord, attempt = 0): void {
+    const at = a.used_at;
+    if (!at) return;
+    this.db.query(`UPDATE approvals SET used_at = NULL, record = record - 'used_at' WHERE id = $1 AND used_at = $2`, [a.id, at]).then((r) => {
+      if (!r.rowCount) return;
+      if (a.used_at === at) delete a.used_at;
+      this.emit({ type: 'resolved', approval: a });
+      this.announce({ type: 'resolved', id: a.id });
+    }, () => {
+      if (attempt < 40) setTimeout(() => this.giveBack(a, attempt + 1), CLAIM_RETRY_MS).unref();
+    });
+  }
+
   async claimRetry(id: string, description: RequestDescription, hash = requestHash(description)): Promise<RetryClaim> {
     const wanted = id.trim();
     // The table is the truth here: the approval may have been resolved a moment ago anywhere.
@@ -497,6 +525,8 @@ export class PgApprovals implements Approvals {
     if (!(await this.resolve(a, patch, grant && planned ? { record: grant, ms: planned.ms } : undefined))) throw this.notPending(a);
     Object.assign(a, patch);
     if (grant) this.grantList.push(grant);
+    // `local` is the live list: a hold that ended during the update has left it.
+    if (patch.used_at && !local.length) this.giveBack(a);
     const [first, ...rest] = local;
     first?.('approved');
     for (const w of rest) w('used');

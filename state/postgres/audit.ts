@@ -46,7 +46,7 @@ export interface PgAuditOptions {
 
 const INSERT = `INSERT INTO audit_log (replica, id, time, agent, host, outcome, line)
   SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[])
-  ON CONFLICT (replica, id) DO NOTHING`;
+  ON CONFLICT DO NOTHING`;
 
 export class PgAuditTrail implements AuditTrail {
   readonly spoolFile: string;
@@ -187,7 +187,10 @@ export class PgAuditTrail implements AuditTrail {
   }
 
   private insert(rows: Row[]): Promise<unknown> {
-    const col = <K extends keyof Row>(k: K): Array<Row[K]> => rows.map((r) => r[k]);
+    // PostgreSQL's text holds no NUL: one such column would refuse its whole batch on every
+    // attempt, and hold back everything spooled after it. The columns only serve filters; the
+    // line keeps every character (JSON writes NUL as an escape).
+    const col = <K extends keyof Row>(k: K): Array<Row[K]> => rows.map((r) => (typeof r[k] === 'string' && k !== 'line' && k !== 'time' ? storable(r[k] as string) : r[k]) as Row[K]);
     return this.db.query(INSERT, [col('replica'), col('id'), col('time'), col('agent'), col('host'), col('outcome'), col('line')]);
   }
 
@@ -311,31 +314,36 @@ export class PgAuditTrail implements AuditTrail {
   }
 }
 
-/** A row as `spool` writes it, storable as it is (PostgreSQL's text refuses U+0000). */
+/** A row as `spool` writes it (its columns are made storable on insert; a line holds no raw NUL: JSON escapes it). */
 function spooledRow(v: unknown): v is Row {
   if (!v || typeof v !== 'object') return false;
   const r = v as Record<string, unknown>;
-  const text = (x: unknown): boolean => typeof x === 'string' && !x.includes('\u0000');
-  return text(r.replica) && text(r.id) && text(r.outcome) && text(r.line) && typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time))
+  const text = (x: unknown): boolean => typeof x === 'string';
+  return text(r.replica) && text(r.id) && text(r.outcome) && text(r.line) && !(r.line as string).includes('\u0000')
+    && typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time))
     && (r.agent === null || text(r.agent)) && (r.host === null || text(r.host));
 }
 
+/** A column's text as PostgreSQL can hold it (NUL as U+FFFD); filters compare the same way, then exactly on the record. */
+const storable = (v: string): string => v.replaceAll('\u0000', '\ufffd');
+
 /** The lines of the shared audit log matching the filter, oldest first (by time, then arrival): `airlock replay --store`, the studio. */
+
 export async function* auditLines(db: PgState, filter: AuditFilter = {}): AsyncGenerator<string> {
   const matches = compileFilter(filter);
   const where: string[] = [];
   const params: unknown[] = [];
   const ms = (t: Date | string | number): number => (typeof t === 'number' ? t : t instanceof Date ? t.getTime() : Date.parse(t));
   if (filter.agent !== undefined) {
-    params.push(filter.agent);
+    params.push(storable(filter.agent));
     where.push(`agent = $${params.length}`);
   }
   if (filter.host !== undefined) {
-    params.push(filter.host.toLowerCase());
+    params.push(storable(filter.host.toLowerCase()));
     where.push(`host = $${params.length}`);
   }
   if (filter.outcome !== undefined) {
-    params.push(filter.outcome);
+    params.push(storable(filter.outcome));
     where.push(`outcome = $${params.length}`);
   }
   // Times narrow the scan with a minute's slack; compileFilter below decides exactly, as for the file.

@@ -60,6 +60,17 @@ export function jsonb(value: unknown): string {
   return JSON.stringify(value).replace(/\\(\\|u0000|u[dD][89a-fA-F][0-9a-fA-F]{2})/g, (m, esc: string) => (esc === '\\' ? m : '\\ufffd'));
 }
 
+/**
+ * The server answers but cannot do the work for now, whatever the statement: read-only (a standby
+ * after a failover, `default_transaction_read_only`), out of disk, memory or connections (class
+ * 53), an I/O failure (class 58), a serialization failure or deadlock (40001, 40P01). Unavailable
+ * for this request (503 naming PostgreSQL, the next one tries again), not a wrong query.
+ */
+function isRefusing(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return typeof code === 'string' && (code === '25006' || code === '40001' || code === '40P01' || /^5[38][0-9A-Z]{3}$/.test(code));
+}
+
 /** Errors that mean "cannot reach the database", as opposed to a wrong query. */
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -173,6 +184,7 @@ export class PgState {
   wrap(err: unknown): unknown {
     if (err instanceof StoreUnavailableError) return err;
     if (isTimeout(err)) return new StoreUnavailableError(PG_STORE, `${this.display}: no answer in time (${(err as Error).message})`);
+    if (isRefusing(err)) return new StoreUnavailableError(PG_STORE, `${this.display}: the server refuses the work for now (${(err as { code?: string }).code}: ${(err as Error).message})`);
     if (!isConnectionError(err)) return err;
     this.markDown(err);
     return new StoreUnavailableError(PG_STORE, `${this.display}: ${(err as Error).message}`);

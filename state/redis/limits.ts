@@ -12,7 +12,10 @@
 // decides on the bucket's level as Redis last reported it, minus what this replica sent since,
 // and debits Redis for each chunk in the background (the bucket may go below zero, which later
 // charges wait out). Across replicas a byte budget can thus be overdrawn by the chunks in flight
-// during one round trip, never more; request counts are exact.
+// during one round trip, never more; request counts are exact. A debit Redis does not take (it
+// answers an error: out of memory, a read-only replica; or no answer in time) is owed: kept here,
+// sent again every 250 ms, and until Redis has taken it every metered chunk and every charge on
+// this replica is refused, so bytes that left are never lost to the budget.
 import { Redis } from 'ioredis';
 import { BucketTable, RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
 import type { RateLimitDirective } from '../../engine/decision.ts';
@@ -113,6 +116,12 @@ export class RedisRateLimits implements RateLimits {
   private readonly levels = new Map<string, { level: number; at: number; limit: number; windowMs: number }>();
   /** Buckets listed in Redis's index and byte levels kept here, at most (the least recently charged go). */
   static MAX_KNOWN = BucketTable.MAX_KNOWN;
+  /** Bytes that left but that Redis has not been debited for yet, per bucket (see `owe`). */
+  private readonly owed = new Map<string, Planned>();
+  private owedError: string | undefined;
+  private owedTimer: NodeJS.Timeout | undefined;
+  private settling: Promise<void> | undefined;
+  static RETRY_MS = 250;
 
   private constructor(url: string, private readonly warn: (line: string) => void) {
     this.display = displayUrl(url);
@@ -190,7 +199,41 @@ export class RedisRateLimits implements RateLimits {
   charge(directives: RateLimitDirective[] | undefined, description?: Chargeable): ChargeResult | Promise<ChargeResult> {
     const plan = this.plan(directives, description);
     if (plan.length === 0) return { ok: true, charged: [] };
+    // Bytes already gone are debited first: a charge never passes on a level Redis overstates.
+    if (this.owed.size > 0) return this.settle().then(() => this.run('all', plan));
     return this.run('all', plan);
+  }
+
+  /** A debit Redis did not take: owed, merged per bucket, sent again until it is taken. */
+  private owe(plan: Planned[], err: unknown): void {
+    for (const p of plan) {
+      const prev = this.owed.get(p.id);
+      this.owed.set(p.id, { ...p, cost: (prev?.cost ?? 0) + p.cost });
+    }
+    this.owedError = (err as Error).message ?? String(err);
+    this.owedTimer ??= setTimeout(() => {
+      this.owedTimer = undefined;
+      this.settle().catch(() => undefined);
+    }, RedisRateLimits.RETRY_MS).unref();
+  }
+
+  /** Sends what is owed (one attempt at a time); rejects as "unavailable" while Redis refuses it. */
+  private settle(): Promise<void> {
+    this.settling ??= (async () => {
+      try {
+        const plan = [...this.owed.values()];
+        for (const p of plan) this.owed.delete(p.id);
+        // ioredis rejects every command at once while disconnected: no need to wait here.
+        await this.run('debit', plan).catch((err: unknown) => {
+          this.owe(plan, err);
+          throw this.unavailable(err);
+        });
+        if (this.owed.size === 0) this.owedError = undefined;
+      } finally {
+        this.settling = undefined;
+      }
+    })();
+    return this.settling;
   }
 
   chargeEgress(directives: RateLimitDirective[] | undefined, bytes: number): ChargeResult {
@@ -200,10 +243,18 @@ export class RedisRateLimits implements RateLimits {
     const short: Charge[] = [];
     let wait = 0;
     let impossible = false;
+    const failing = this.down ?? (this.owed.size > 0 ? this.owedError ?? 'a debit was not taken' : undefined);
+    if (failing !== undefined) {
+      // Bytes that Redis cannot count do not leave.
+      return {
+        ok: false, retryAfter: 1, impossible: false, reason: `${REDIS_STORE} is unreachable: ${this.display}: ${failing}`,
+        short: plan.map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: 0 })),
+      };
+    }
     const estimates = plan.map((p) => {
       const known = this.levels.get(p.id);
       const level = known ? Math.min(p.limit, known.level + (Math.max(0, now - known.at) * p.limit) / p.windowMs) : p.limit;
-      if (this.down !== undefined || level + EPSILON < p.cost) {
+      if (level + EPSILON < p.cost) {
         short.push({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, level)) });
         if (p.cost > p.limit + EPSILON) {
           impossible = true;
@@ -217,7 +268,7 @@ export class RedisRateLimits implements RateLimits {
     if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
     plan.forEach((p, i) => this.setLevel(p.id, { level: estimates[i]! - p.cost, at: now, limit: p.limit, windowMs: p.windowMs }));
     // The bytes are leaving: Redis is debited for them, and its answer corrects the estimate.
-    void this.run('debit', plan).catch(() => undefined);
+    void this.run('debit', plan).catch((err: unknown) => this.owe(plan, err));
     return { ok: true, charged: plan.map((p, i) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, estimates[i]! - p.cost)) })) };
   }
 
@@ -266,6 +317,10 @@ export class RedisRateLimits implements RateLimits {
   }
 
   async close(): Promise<void> {
+    if (this.owedTimer) clearTimeout(this.owedTimer);
+    this.owedTimer = undefined;
+    if (this.owed.size > 0) await this.settle().catch(() => undefined);
+    if (this.owedTimer) clearTimeout(this.owedTimer);
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

@@ -11,6 +11,10 @@
 //     files, others are kernel surface; only AF_INET/AF_INET6 (routed to Airlock alone) and
 //     AF_NETLINK/NETLINK_ROUTE may be created. A real probe (python3 socket) tries every family
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
+//     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
+//     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
+// (c) Run folders other runs load code from (the Node preload), and (d) the kernel keyrings: see
+//     their tests below.
 import t from 'tap';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
@@ -160,7 +164,7 @@ t.test('property: over fd numbers and kinds, the agent holds only 0–2', async 
 
 /** Every socket family 0–63 with every common type, and every netlink protocol: what could be created. */
 const familyProbe = `
-import json, socket
+import json, socket, sys
 created = []
 errors = {}
 for fam in range(64):
@@ -186,16 +190,60 @@ for fam in (1, 2, 10, 16, 40):
         pairs.append(fam)
     except OSError as e:
         errors['pair %d' % fam] = e.errno
+# A Unix pair of each type (and with the flags), then aimed at a host datagram socket file: a
+# datagram pair's end can be re-aimed with sendto/connect, a stream or seqpacket one cannot.
+unix_pairs = []
+for typ in (1, 2, 5, 2 | 0o4000, 2 | 0o2000000):
+    try:
+        a, b = socket.socketpair(1, typ)
+    except OSError as e:
+        errors['unix pair %d' % typ] = e.errno
+        continue
+    unix_pairs.append(typ)
+    try:
+        a.sendto(b'ESCAPE-sendto-%d' % typ, sys.argv[1])
+        errors['sendto %d' % typ] = 'sent'
+    except OSError as e:
+        errors['sendto %d' % typ] = e.errno
+    try:
+        a.connect(sys.argv[1])
+        a.send(b'ESCAPE-connect-%d' % typ)
+        errors['connect %d' % typ] = 'sent'
+    except OSError as e:
+        errors['connect %d' % typ] = e.errno
+print('unix_pairs=' + json.dumps(unix_pairs))
 print('created=' + json.dumps(created))
 print('pairs=' + json.dumps(pairs))
 print('errors=' + json.dumps(errors))
 `;
 
-async function families(extra: string[] = []): Promise<{ created: number[][]; pairs: number[]; errors: Record<string, number> }> {
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, ...extra, '--', 'python3', '-c', familyProbe], { cwd: world.work });
+// A host daemon's datagram socket file (syslog's /dev/log, journald, a supervisor's notify socket
+// are of this kind), in a folder the sandbox shares: what reaches it escaped.
+const dgramPath = path.join(world.dir, 'host-dgram.sock');
+const dgramHost = spawn('python3', ['-u', '-c', `
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+print('ready', flush=True)
+while True:
+    print(s.recv(200).decode('latin1').strip(), flush=True)
+`, dgramPath], { stdio: ['ignore', 'pipe', 'ignore'] });
+let dgramSeen = '';
+dgramHost.stdout.setEncoding('utf8').on('data', (d: string) => (dgramSeen += d));
+t.teardown(() => dgramHost.kill('SIGKILL'));
+for (let i = 0; i < 200 && !dgramSeen.includes('ready'); i++) await new Promise((r) => setTimeout(r, 25));
+if (!dgramSeen.includes('ready')) throw new Error('the host datagram daemon did not start');
+/** What reached the host datagram daemon (ESCAPE-… lines). */
+const dgramEscapes = (): string[] => dgramSeen.split('\n').filter((l) => l.startsWith('ESCAPE'));
+
+async function families(extra: string[] = []): Promise<{ created: number[][]; pairs: number[]; unixPairs: number[]; errors: Record<string, number | string> }> {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, ...extra, '--', 'python3', '-c', familyProbe, dgramPath], { cwd: world.work });
   const out = results(r.stdout);
   if (!out.created) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
-  return { created: JSON.parse(out.created) as number[][], pairs: JSON.parse(out.pairs!) as number[], errors: JSON.parse(out.errors!) as Record<string, number> };
+  return {
+    created: JSON.parse(out.created) as number[][], pairs: JSON.parse(out.pairs!) as number[], unixPairs: JSON.parse(out.unix_pairs!) as number[],
+    errors: JSON.parse(out.errors!) as Record<string, number | string>,
+  };
 }
 
 const allowedFamily = (fam: number, proto: number): boolean => fam === 2 || fam === 10 || (fam === 16 && proto === 0);
@@ -210,6 +258,12 @@ t.test('inside the sandbox only AF_INET, AF_INET6 and AF_NETLINK/NETLINK_ROUTE s
   t.equal(r.errors['1/1'], 13, 'AF_UNIX: EACCES, as documented');
   t.equal(r.errors['38/5'], 97, 'AF_ALG: EAFNOSUPPORT');
   t.same(r.pairs, [1], 'socketpair only for AF_UNIX');
+  t.same(r.unixPairs, [1, 5], 'Unix pairs: SOCK_STREAM and SOCK_SEQPACKET only');
+  for (const typ of [2, 2 | 0o4000, 2 | 0o2000000]) t.equal(r.errors[`unix pair ${typ}`], 13, `socketpair(AF_UNIX, SOCK_DGRAM | ${typ & ~0xf}): EACCES (its end could be re-aimed at a host socket file)`);
+  t.not(r.errors['sendto 1'], 'sent', 'a stream pair cannot sendto a socket file');
+  t.not(r.errors['connect 5'], 'sent', 'a seqpacket pair cannot connect to a socket file');
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.same(dgramEscapes(), [], 'the host datagram daemon received nothing');
 });
 
 t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
@@ -217,6 +271,7 @@ t.test('--allow-unix-sockets adds AF_UNIX and nothing else', async (t) => {
   const stray = r.created.filter(([fam, , proto]) => !allowedFamily(fam!, proto!) && fam !== 1);
   t.same(stray, [], 'still no other family');
   t.ok(r.created.some(([fam]) => fam === 1), 'AF_UNIX works');
+  t.ok(r.unixPairs.includes(2), 'datagram pairs too (AF_UNIX is allowed whole)');
   t.equal(r.errors['40/1'], 97, 'AF_VSOCK still refused');
 });
 
@@ -320,4 +375,142 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
   t.equal(abi.socketcall_inet, -1, 'i386 socketcall is refused whole: EPERM');
   t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
   t.equal(abi.x32_errno, 1, 'x32: EPERM');
+});
+
+/**
+ * (c) Files of other runs. Every `airlock run` writes helper files the agent's programs load (the
+ * Node preload named by NODE_OPTIONS, the CA, Java's trust store) into a run folder. A sandboxed
+ * agent sees the host's filesystem as its user: a run folder it can find and write (another run's,
+ * say one with --no-sandbox or another agent's) lets it plant code that runs outside its sandbox.
+ * Run B (--no-sandbox) waits; agent A, sandboxed, appends to every preload it can find in the
+ * (private) temp folder and under the state folder's path, then lets B start Node: B must not run A's code
+ * (which would copy a file of the hidden state folder out).
+ */
+const tamperProbe = `
+import os, sys
+inject, go, roots = sys.argv[1], sys.argv[2], sys.argv[3:]
+tampered = 0
+for root in roots:
+    for dirpath, dirs, files in os.walk(root):
+        if dirpath[len(root):].count('/') >= 3:
+            dirs[:] = []
+        if 'node-fetch-proxy.cjs' in files:
+            try:
+                with open(os.path.join(dirpath, 'node-fetch-proxy.cjs'), 'a') as f:
+                    f.write(inject)
+                tampered += 1
+            except OSError:
+                pass
+print('tampered=%d' % tampered)
+open(go, 'w').close()
+`;
+
+t.test("a sandboxed agent cannot write another run's helper files (B's Node preload runs outside A's sandbox)", async (t) => {
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
+  const env = { ...process.env, TMPDIR: tmp };
+  const ready = path.join(world.work, 'b-ready');
+  const go = path.join(world.work, 'b-go');
+  const leak = path.join(world.dir, 'leaked-by-b');
+  const b = runAirlock(['--home', world.home, '--agent', world.agent, '--no-sandbox', '--', 'sh', '-c',
+    `touch ${ready}; i=0; while [ ! -e ${go} ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "${process.execPath}" -e 0`], { cwd: world.work, env });
+  for (let i = 0; i < 600 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(fs.existsSync(ready), 'control: run B started');
+  const inject = `\n;try{require('fs').writeFileSync(${JSON.stringify(leak)},require('fs').readFileSync(${JSON.stringify(hidden)}))}catch{}\n`;
+  const a = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', tamperProbe, inject, go, tmp, world.home], { cwd: world.work, env });
+  fs.writeFileSync(go, '');
+  const rb = await b;
+  t.comment(`A: ${a.stdout.trim()} ${a.stderr.trim().slice(0, 300)}`);
+  t.equal(rb.code, 0, `control: run B ran Node (${rb.stderr.slice(0, 300)})`);
+  t.equal(results(a.stdout).tampered, '0', 'A found no run folder it could write');
+  t.notOk(fs.existsSync(leak), 'B did not run code A planted (the hidden file was not copied out)');
+});
+
+/**
+ * (d) The kernel keyrings are not namespaced: the agent inherits the session keyring of whoever
+ * started `airlock run` (and shares the user's), where Kerberos tickets, cached disk passphrases
+ * and tools' tokens live. A real launcher (python3) joins a session keyring of its own, puts a
+ * credential in it and execs the CLI; inside, the agent looks for it, reads it, and tries to add
+ * and request keys.
+ */
+const keyLauncher = `
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.syscall(250, 1, sys.argv[1].encode()) < 0 or libc.syscall(248, b'user', b'host-credential', b'HOST-KEYRING-SECRET', 19, -3) < 0:
+    sys.exit('cannot make a session keyring: %d' % ctypes.get_errno())
+os.execvp(sys.argv[2], sys.argv[2:])
+`;
+const keyProbe = `
+import ctypes, json
+libc = ctypes.CDLL(None, use_errno=True)
+def call(*a):
+    r = libc.syscall(*a)
+    return r if r >= 0 else -ctypes.get_errno()
+out = {'search': call(250, 10, -3, b'user', b'host-credential', 0)}
+buf = ctypes.create_string_buffer(64)
+if out['search'] > 0:
+    n = call(250, 11, out['search'], buf, 64)
+    out['read'] = buf.raw[:n].decode() if n >= 0 else n
+out['user_keyring'] = call(250, 0, -4, 0)
+out['add_key'] = call(248, b'user', b'agent-key', b'x', 1, -3)
+out['request_key'] = call(249, b'user', b'host-credential', None, 0)
+print('keys=' + json.dumps(out))
+`;
+
+t.test('the kernel keyrings (session and user) cannot be reached from the sandbox', async (t) => {
+  if (process.arch !== 'x64') {
+    t.skip(`SKIPPED LOUDLY: the probe's keyring system call numbers are x86_64's (${process.arch})`, () => undefined);
+    return;
+  }
+  const res = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    const child = spawn('python3', ['-c', keyLauncher, `airlock-test-${process.pid}-${Date.now()}`, process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', keyProbe], {
+      cwd: world.work, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr });
+    });
+  });
+  const out = results(res.stdout);
+  if (!out.keys) throw new Error(`probe failed: ${res.stderr.slice(0, 500)}`);
+  const keys = JSON.parse(out.keys) as Record<string, number | string>;
+  t.comment(out.keys);
+  t.equal(keys.search, -38, 'the launcher\'s session keyring cannot be searched: ENOSYS');
+  t.notOk('read' in keys, 'its credential was not read');
+  t.equal(keys.user_keyring, -38, 'the user keyring: ENOSYS');
+  t.equal(keys.add_key, -38, 'add_key: ENOSYS');
+  t.equal(keys.request_key, -38, 'request_key: ENOSYS');
+});
+
+/**
+ * (e) Kernel interfaces under /sys take file permissions only: an agent running as root (no
+ * capabilities) could write /sys/kernel/uevent_helper, a program the kernel runs as root outside
+ * every namespace, or the host's cgroups. Every mount at or under /sys must be read-only inside.
+ */
+const sysProbe = `
+import json, os
+mounts = [l.split() for l in open('/proc/self/mountinfo')]
+points = sorted(set(m[4] for m in mounts if m[4] == '/sys' or m[4].startswith('/sys/')))
+# statvfs reads the mount on top (mountinfo also lists the ones it covers)
+print('sys=' + json.dumps([[p, 'ro' if os.statvfs(p).f_flag & os.ST_RDONLY else 'rw'] for p in points]))
+writable = []
+for root, dirs, files in os.walk('/sys/fs/cgroup'):
+    writable += [os.path.join(root, f) for f in files if os.access(os.path.join(root, f), os.W_OK)]
+    if len(writable) > 5 or root.count('/') > 5:
+        break
+print('sys_writable=' + json.dumps(writable[:5]))
+`;
+
+t.test('/sys and every mount under it are read-only inside the sandbox', async (t) => {
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', sysProbe], { cwd: world.work });
+  const out = results(r.stdout);
+  if (!out.sys) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
+  const mounts = JSON.parse(out.sys) as Array<[string, string]>;
+  t.ok(mounts.some(([m]) => m === '/sys'), 'control: /sys is mounted');
+  t.same(mounts.filter(([, mode]) => mode !== 'ro'), [], 'no mount at or under /sys is writable');
+  t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
 });

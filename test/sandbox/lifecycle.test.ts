@@ -11,9 +11,10 @@ t.teardown(() => world.close());
 const base = ['--agent', world.agent, '--home', world.home, '--'];
 
 /** A `sleep` whose argument is unique to this test, so its processes can be found from outside. */
-/** airlock run's run folders in a TMPDIR (tsx keeps its cache there too). */
-function runDirs(tmp: string): string[] {
-  return fs.readdirSync(tmp).filter((d) => d.startsWith('airlock-run-'));
+/** airlock run's run folders: in the state folder (which the sandbox hides), `<home>/runs`. */
+function runDirs(): string[] {
+  const runs = path.join(world.home, 'runs');
+  return fs.existsSync(runs) ? fs.readdirSync(runs).filter((d) => d.startsWith('airlock-run-')) : [];
 }
 
 function marker(): string {
@@ -42,9 +43,6 @@ t.test('processes the agent leaves behind die when the command exits', async (t)
 });
 
 t.test('SIGTERM to airlock run reaches the command; it and the sandbox go away', async (t) => {
-  // A private TMPDIR: airlock run's run folder (relay socket, CA copy) is created there.
-  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
-  const tmpEnv = { ...process.env, TMPDIR: tmp };
   const trapped = await runAirlock([...base, 'sh', '-c', 'trap "echo got-term; exit 5" TERM; echo ready; i=0; while [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done'], {
     cwd: world.work,
     onSpawn: (child) => child.stdout!.on('data', (c: Buffer) => c.toString().includes('ready') && child.kill('SIGTERM')),
@@ -55,7 +53,6 @@ t.test('SIGTERM to airlock run reaches the command; it and the sandbox go away',
   const m = marker();
   const killed = await runAirlock([...base, 'sleep', m], {
     cwd: world.work,
-    env: tmpEnv,
     onSpawn: (child) => {
       void eventually(() => processesWith(m, 'sleep').length > 0).then(() => child.kill('SIGTERM'));
     },
@@ -63,26 +60,23 @@ t.test('SIGTERM to airlock run reaches the command; it and the sandbox go away',
   t.equal(killed.signal, 'SIGTERM', 'airlock run dies of the same signal as the command');
   // The bridge's own arguments end with the command, so the marker finds it too.
   t.ok(await eventually(() => processesWith(m).length === 0), 'no process of the run is left, the bridge included');
-  t.same(runDirs(tmp), [], 'the run folder is removed');
+  t.same(runDirs(), [], 'the run folder is removed');
 });
 
 t.test('SIGKILL of airlock run takes the whole sandbox down; the next run sweeps its folder', async (t) => {
-  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
-  const tmpEnv = { ...process.env, TMPDIR: tmp };
   const m = marker();
   const r = await runAirlock([...base, 'sh', '-c', `sleep ${m} & sleep ${m}`], {
     cwd: world.work,
-    env: tmpEnv,
     onSpawn: (child) => {
       void eventually(() => processesWith(m, 'sleep').length >= 2).then(() => child.kill('SIGKILL'));
     },
   });
   t.equal(r.signal, 'SIGKILL');
   t.ok(await eventually(() => processesWith(m).length === 0), 'the command and its children are gone');
-  t.equal(runDirs(tmp).length, 1, 'a killed run leaves its run folder behind');
-  const next = await runAirlock([...base, 'true'], { cwd: world.work, env: tmpEnv });
+  t.equal(runDirs().length, 1, 'a killed run leaves its run folder behind');
+  const next = await runAirlock([...base, 'true'], { cwd: world.work });
   t.equal(next.code, 0);
-  t.same(runDirs(tmp), [], 'the next run removed it');
+  t.same(runDirs(), [], 'the next run removed it');
 });
 
 t.test('SIGKILL of airlock run while the sandbox is still starting leaves nothing behind', async (t) => {

@@ -215,6 +215,32 @@ if (missing) {
       await until('requests to pass again', async () => (await send(q!, auth, 'GET', `${up}/read`)).status === 200 || undefined);
     });
 
+    await t.test('a database that refuses writes (read-only after a failover to a standby, a full disk): 503 naming PostgreSQL, and back by itself', async (t) => {
+      const issued = await a.agents.add('readonly');
+      const auth = `readonly:${issued.token}`;
+      t.equal((await send(b, auth, 'GET', `${up}/read`)).status, 200);
+      const admin = await PgState.open(database, { listen: false });
+      t.teardown(async () => {
+        await admin.query('ALTER SYSTEM RESET default_transaction_read_only').catch(() => undefined);
+        await admin.query('SELECT pg_reload_conf()').catch(() => undefined);
+        await admin.close();
+      });
+      // Every session's default, existing pooled connections included (a reload applies to them).
+      await admin.query('ALTER SYSTEM SET default_transaction_read_only = on');
+      await admin.query('SELECT pg_reload_conf()');
+      await until('the server to refuse writes', async () => (await admin.query<{ default_transaction_read_only: string }>('SHOW default_transaction_read_only')).rows[0]?.default_transaction_read_only === 'on' || undefined);
+      const r = await send(b, auth, 'GET', `${up}/read/ro`);
+      t.equal(r.status, 503, r.body);
+      t.equal(r.headers['retry-after'], '1');
+      t.match(JSON.parse(r.body), { type: 'store-unavailable', store: 'PostgreSQL (state store)', detail: /PostgreSQL \(state store\) is unreachable: .*read-only/ });
+      t.notOk(upstream.received.some((x) => x.url === '/read/ro'), 'nothing left unchecked');
+      await admin.query('ALTER SYSTEM RESET default_transaction_read_only');
+      await admin.query('SELECT pg_reload_conf()');
+      await until('requests to pass again', async () => (await send(b, auth, 'GET', `${up}/read/ro`)).status === 200 || undefined);
+      // The refusal's own record waited in B's spool and reaches the shared table by itself.
+      await until('the refusal to reach the audit table', async () => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE agent = 'readonly' AND outcome = 'store-unavailable'")).rows[0]!.n > 0 || undefined);
+    });
+
     await t.test('two publishes in quick succession (the first compiled from sources, the next with its bundle): every replica ends on the last', async (t) => {
       const draft = (note: string): string => {
         const dir = tempDir(t, 'al-atk-draft-');

@@ -15,6 +15,7 @@ import { PgSessions } from '../../state/postgres/sessions.ts';
 import { AUDIT_UNAVAILABLE, type AuditRecord } from '../../state/audit-log.ts';
 import { clearLabelAudited, resetAudited, type SessionChange } from '../../state/sessions.ts';
 import { PgStepUp } from '../../state/postgres/totp.ts';
+import { Redis } from 'ioredis';
 import { RedisRateLimits } from '../../state/redis/limits.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
@@ -208,6 +209,95 @@ if (missing) {
       }
     });
 
+    await t.test('approvals: a claim held up by a row lock until the hold timed out is given back; the agent\'s retry goes, once', async (t) => {
+      const own = await PgState.open(url, quiet);
+      const locker = await PgState.open(url, { ...quiet, listen: false });
+      const c = await locker.pool.connect();
+      t.teardown(async () => { await c.query('ROLLBACK').catch(() => undefined); c.release(); await locker.close(); await own.close(); });
+      const lock = async (id: string): Promise<void> => {
+        await c.query('BEGIN');
+        await c.query('SELECT 1 FROM approvals WHERE id = $1 FOR UPDATE', [id]);
+      };
+      // Someone else's transaction holds the approval's row while A claims it for its held request.
+      const query = own.query.bind(own);
+      let lockBefore: string | undefined;
+      let locked = false;
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (lockBefore !== undefined && /SET used_at/.test(text) && params?.[0] === lockBefore) {
+          lockBefore = undefined;
+          await lock(params[0] as string);
+          locked = true;
+        }
+        return query(text, params);
+      }) as typeof own.query;
+      const qa = await PgApprovals.open(own, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa.close(); await qb.close(); });
+      const retried = async (path: string, hash: string): Promise<string> => {
+        let kind = '';
+        for (let i = 0; i < 40 && kind !== 'approved'; i++) {
+          kind = (await qb.claimRetry(rec(path), description('bot', path), hash)).kind;
+          if (kind !== 'approved') await new Promise((r) => setTimeout(r, 50));
+        }
+        return kind;
+      };
+      const ids = new Map<string, string>();
+      const rec = (path: string): string => ids.get(path)!;
+
+      // Approved on B; A's claim waits on the lock past the hold's end.
+      const one = await qa.create(description('bot', '/locked-claim'), decision, 'hl1');
+      ids.set('/locked-claim', one.id);
+      const waiting = qa.wait(one.id, { timeoutMs: 1000 });
+      for (let k = 0; k < 50 && !qb.isHeld(one.id); k++) await new Promise((r) => setTimeout(r, 20));
+      lockBefore = one.id;
+      await qb.approve(one.id, { by: 'studio' });
+      t.equal(await within(waiting, 'the hold to end'), 'timeout', 'the hold ends while the claim waits');
+      t.ok(locked, 'the claim was in flight when it ended');
+      await c.query('ROLLBACK');
+      t.equal(await retried('/locked-claim', 'hl1'), 'approved', "the agent's retry goes (the approval was not used)");
+      t.equal((await qb.claimRetry(one.id, description('bot', '/locked-claim'), 'hl1')).kind, 'refused', 'once');
+
+      // Approved on A, where it is held: the approval's update waits on the lock past the hold's end.
+      const two = await qa.create(description('bot', '/locked-approve'), decision, 'hl2');
+      ids.set('/locked-approve', two.id);
+      const waiting2 = qa.wait(two.id, { timeoutMs: 600 });
+      await lock(two.id);
+      const approving = qa.approve(two.id, { by: 'studio' });
+      t.equal(await within(waiting2, 'the hold to end'), 'timeout', 'the hold ends while the approval waits');
+      await c.query('ROLLBACK');
+      await approving;
+      t.equal(await retried('/locked-approve', 'hl2'), 'approved', "the agent's retry goes (the approval was not used)");
+      t.equal((await qb.claimRetry(two.id, description('bot', '/locked-approve'), 'hl2')).kind, 'refused', 'once');
+    });
+
+    await t.test('approvals: denied on B while A reads it for the agent\'s retry: A\'s older read never brings it back to pending', async (t) => {
+      const own = await PgState.open(url, quiet);
+      t.teardown(() => own.close());
+      const query = own.query.bind(own);
+      let stale: string | undefined;
+      let qa: PgApprovals | undefined;
+      own.query = (async (text: string, params?: unknown[]) => {
+        if (stale === undefined || params?.[0] !== stale || !text.startsWith('SELECT id, record, held_by, held_until FROM approvals WHERE id')) return query(text, params);
+        const id = stale;
+        stale = undefined;
+        const r = await query(text, params);
+        // The answer arrives after A has heard of the denial and read it.
+        await until("A to hear of the denial", () => qa!.get(id).status === 'denied' || undefined, 10_000);
+        return r;
+      }) as typeof own.query;
+      qa = await PgApprovals.open(own, { sweepMs: 0 });
+      const qb = await PgApprovals.open(b, { sweepMs: 0 });
+      t.teardown(async () => { await qa!.close(); await qb.close(); });
+      const rec = await qa.create(description('bot', '/retry-deny'), decision, 'hd');
+      stale = rec.id;
+      const retry = qa.claimRetry(rec.id, description('bot', '/retry-deny'), 'hd');
+      await new Promise((r) => setTimeout(r, 50));
+      await qb.deny(rec.id, { by: 'studio' });
+      await retry;
+      t.equal(qa.get(rec.id).status, 'denied', "A's view keeps the denial");
+      t.equal(await within(qa.wait(rec.id, { timeoutMs: 5_000 }), 'the held retry'), 'denied', 'the retry held again on A is denied at once');
+    });
+
     await t.test('secrets: sealed under a key that is not in the database; B sees A\'s change', async (t) => {
       process.env.AIRLOCK_MASTER_KEY = 'a passphrase of enough length';
       t.teardown(() => { delete process.env.AIRLOCK_MASTER_KEY; });
@@ -304,6 +394,28 @@ if (missing) {
       for await (const r of trail.read({ agent: 'odd', since: new Date(base + 100_000), until: new Date(base + 200_000) })) odd.push(r.id);
       t.equal(odd.length, 50, 'agent and time filters as for the file');
       t.equal(odd[0], 'r101');
+      // Records that share an id (a WebSocket tunnel's end record carries its upgrade's id) are
+      // each kept, as in the file; the same row shipped twice (a spool sent again) is kept once.
+      const opened = { time: new Date(base).toISOString(), id: 'ws-1', agent: 'ws', host: 'api.example', outcome: 'websocket-open', status: 101 };
+      const ended = { ...opened, time: new Date(base + 5000).toISOString(), outcome: 'rate-limited', detail: 'egress budget ran out' };
+      trail.append(opened);
+      trail.append(ended);
+      await trail.flush();
+      const again = { replica: a.replica, id: 'ws-1', time: ended.time, agent: 'ws', host: 'api.example', outcome: ended.outcome, line: JSON.stringify(ended) };
+      await (trail as unknown as { insert(rows: unknown[]): Promise<unknown> }).insert([again]);
+      const ws = [];
+      for await (const r of trail.read({ agent: 'ws' })) ws.push(r.outcome);
+      t.same(ws, ['websocket-open', 'rate-limited'], "a tunnel's end record is kept beside its upgrade's, once");
+      // A column PostgreSQL's text cannot hold (NUL) refuses no batch: the row is stored, the line as written.
+      trail.append({ time: new Date(base).toISOString(), id: 'nul-1', agent: 'nul', host: 'a\u0000b.example', outcome: 'forwarded' });
+      trail.append({ time: new Date(base + 1).toISOString(), id: 'nul-2', agent: 'nul', outcome: 'forwarded' });
+      await trail.flush();
+      const nul = [];
+      for await (const r of trail.read({ agent: 'nul' })) nul.push(r);
+      t.same(nul.map((r) => [r.id, r.host]), [['nul-1', 'a\u0000b.example'], ['nul-2', undefined]], 'both records reach the table, the line as written');
+      const byHost = [];
+      for await (const r of trail.read({ host: 'a\u0000b.example' })) byHost.push(r.id);
+      t.same(byHost, ['nul-1'], 'and a filter naming it finds it, as in the file');
 
       await pg.stop();
       // A replica killed (or a disk that filled) in the middle of writing a spooled line left it
@@ -402,6 +514,50 @@ if (missing) {
       if (!ok) await new Promise((res) => setTimeout(res, 100));
     }
     t.ok(ok, 'charges work again once Redis is back');
+  });
+
+  t.test('Redis answering errors (a read-only replica, out of memory, scripts flushed): bytes that left are never lost to the budget', async (t) => {
+    const redis = await startRedis(t);
+    const a = await RedisRateLimits.open(redis.url, quiet);
+    const b = await RedisRateLimits.open(redis.url, quiet);
+    const admin = new Redis(redis.url);
+    // Both replicas stream into one byte budget while Redis answers every write with an error.
+    t.teardown(async () => { await a.close(); await b.close(); admin.disconnect(); });
+    const bytes = [{ key: 'eg', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+    // both replicas know the bucket (the decision paid for its description)
+    t.equal((await a.charge(bytes as never, { request: { egress_bytes: 10 } })).ok, true);
+    t.equal((await b.charge(bytes as never, { request: { egress_bytes: 10 } })).ok, true);
+    for (const [name, on, off] of [
+      ['READONLY', ['REPLICAOF', '127.0.0.1', '1'], ['REPLICAOF', 'NO', 'ONE']],
+      ['OOM', ['CONFIG', 'SET', 'maxmemory', '1'], ['CONFIG', 'SET', 'maxmemory', '0']],
+    ] as const) {
+      await admin.call(...(on as unknown as [string, ...string[]]));
+      let sent = 0;
+      for (let i = 0; i < 20; i++) {
+        for (const r of [a, b]) {
+          if (r.chargeEgress(bytes as never, 100).ok) sent += 100;
+          await new Promise((res) => setTimeout(res, 5));
+        }
+      }
+      const c = await Promise.resolve(a.charge([{ key: 'rq', limit: 5, window: '1h' }] as never)).then((x) => x.ok, (e: Error) => e.message);
+      t.match(c, /Redis \(rate limits\) is unreachable/, `${name}: a request charge fails closed`);
+      t.ok(sent <= 200, `${name}: once a debit is refused, no replica meters another chunk (${sent} bytes: one chunk each before its debit failed)`);
+      await admin.call(...(off as unknown as [string, ...string[]]));
+      let snap: { available: number } | undefined;
+      for (let i = 0; i < 40; i++) {
+        snap = (await b.snapshot()).find((v) => v.key === 'eg');
+        if (snap && snap.available <= 990 - sent) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      t.ok(snap && snap.available <= 990 - sent, `${name}: bytes sent are debited once Redis takes writes again (${snap?.available})`);
+      t.equal(a.chargeEgress(bytes as never, 100).ok, true, `${name}: and streams are metered again by themselves`);
+      await a.reset('eg');
+      await a.charge(bytes as never, { request: { egress_bytes: 10 } });
+      await b.charge(bytes as never, { request: { egress_bytes: 10 } });
+    }
+    // SCRIPT FLUSH: EVALSHA gets NOSCRIPT
+    await admin.call('SCRIPT', 'FLUSH');
+    t.equal((await a.charge([{ key: 'rq2', limit: 5, window: '1h' }] as never)).ok, true, 'NOSCRIPT: the script is loaded again');
   });
 }
 

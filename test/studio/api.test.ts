@@ -7,6 +7,8 @@ import path from 'node:path';
 import { PolicyEngine } from '../../engine/engine.ts';
 import { buildStudioApp } from '../../studio/server.ts';
 import { LoginLimiter } from '../../studio/auth.ts';
+import { StoreUnavailableError } from '../../state/unavailable.ts';
+import type { RateLimits } from '../../state/stores.ts';
 import { HOST, ORIGIN, TOKEN, basePolicy, description, loginSession, makeProject } from './helpers.ts';
 
 const project = makeProject();
@@ -255,4 +257,16 @@ t.test('the admin token file is created with mode 0600', async (t) => {
   t.equal(again.token, first.token);
   fs.chmodSync(first.file, 0o644);
   t.throws(() => ensureAdminToken(home), /readable by other users/);
+});
+
+t.test('a shared store that cannot be reached is a 503 naming it, not an internal error', async (t) => {
+  const down = { snapshot: () => Promise.reject(new StoreUnavailableError('Redis (rate limits)', 'redis://10.0.0.9:6379: Connection is closed.')) } as unknown as RateLimits;
+  const other = await buildStudioApp({
+    home: project.home, projectRoot: project.root, services: { home: project.home, policyDir: project.policy, engine, limiter: down }, token: TOKEN,
+  });
+  t.teardown(() => other.close());
+  const res = await (await loginSession(other)).call({ method: 'GET', url: '/api/limits' });
+  t.equal(res.statusCode, 503);
+  t.equal(res.headers['retry-after'], '1');
+  t.match(res.json(), { error: /^Redis \(rate limits\) is unreachable: / });
 });
