@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { loadTrafficTests, parseTrafficTests, prepareCase, prepareCases, TrafficTestFormatError, type TrafficTestFile } from '../offline/traffic-tests.ts';
 import type { RequestDescription } from '../describe/types.ts';
+import { dataFileProblems } from '../engine/data-files.ts';
 import { CliError } from './errors.ts';
 
 export const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
@@ -27,8 +28,10 @@ export async function requestInput(opts: { input: string; case?: string; agent: 
     let json: unknown;
     try {
       json = JSON.parse(text);
-    } catch (err) {
-      throw new CliError(`input ${opts.input} is not valid JSON: ${(err as Error).message}`);
+    } catch {
+      // Where, as a data file's error is said: file:line:col, not V8's "at position 48".
+      const p = dataFileProblems('input.json', text)[0];
+      throw new CliError(p ? `${opts.input === '-' ? 'stdin' : opts.input}:${p.line}:${p.column}: ${p.message}` : `input ${opts.input} is not valid JSON`);
     }
     if (!isObject(json)) throw new CliError(`input ${opts.input} must be a JSON object: a request description, or a request {method, url, headers?, body?}`);
     if (isObject(json.request) && typeof (json.request as Record<string, unknown>).host === 'string') return json as unknown as RequestDescription;

@@ -328,6 +328,8 @@ t.test('airlock eval takes the request file explain takes; anything else is refu
   fs.writeFileSync(req, JSON.stringify({ url: 'https://api.github.com/' }));
   const { requestInput } = await import('../../cli/request-input.ts');
   await t.rejects(requestInput({ input: req, agent: 'coder', descriptionAsIs: true }), { message: `input ${req} is neither a request description (request.host) nor a request (method and url): e.g. {"method": "GET"` });
+  fs.writeFileSync(req, '{\n  "method": "GET",\n  "url": "https://x.test/",\n}\n');
+  await t.rejects(requestInput({ input: req, agent: 'coder' }), { message: `${req}:3:28: invalid JSON: a trailing comma is not allowed in JSON` }, 'file:line:col, not "at position 48"');
 });
 
 t.test('a policy with no data.airlock.decision: build says what the contract is, and airlock test fails without traffic tests too', async (t) => {
