@@ -245,11 +245,29 @@ verdicts contains deny(
 	count(owning_services) > 0
 }
 
-verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations", preset_hint]), 900) if {
+verdicts contains deny("host.unknown", concat("", [host, " is not a known service or an allowed host: Airlock denies unknown destinations", preset_hint, allowed_host_hint]), 900) if {
 	not host_allowed
 	count(owning_services) == 0
 	not browse_allowed # a link a response of this session served (sessions.rego)
 }
+
+# For the host.unknown reason: an "allowed_hosts" that is not a list, or an entry written as a URL
+# or with a port, matches nothing; say so instead of leaving the user to wonder why the host is
+# unknown.
+default allowed_host_hint := ""
+
+allowed_host_hint := "; \"allowed_hosts\" in the policy's config/data.json must be a list, e.g. [\"pypi.org\"]" if {
+	not is_array(object.get(config, "allowed_hosts", []))
+} else := concat("", ["; \"allowed_hosts\" lists ", json.marshal(misspelt_hosts[0]), ", which matches no host: write the host alone, ", json.marshal(host)]) if {
+	count(misspelt_hosts) > 0
+}
+
+misspelt_hosts := [e |
+	some e in object.get(config, "allowed_hosts", [])
+	is_string(e)
+	contains(e, host)
+	regex.match(`[/:@]`, e)
+]
 
 # Effects of a recognized service operation. A table, so only the verdict this request needs is
 # built (this runs for every request).

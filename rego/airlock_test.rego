@@ -616,3 +616,25 @@ test_mcp_json_string_body_unreadable if {
 	d := airlock.decision with input as i with data.config.mcp_servers as mcp_cfg
 	d.rule == "mcp.unreadable"
 }
+
+# An "allowed_hosts" entry written as a URL (or with a port), or a string instead of a list, allows
+# nothing: the refusal says what was meant.
+test_allowed_host_written_as_url_is_named if {
+	d := airlock.decision with input as req("GET", "pypi.org", "/simple/")
+		with data.config.allowed_hosts as ["docs.python.org", "https://pypi.org/"]
+	d.rule == "host.unknown"
+	endswith(d.reason, `; "allowed_hosts" lists "https://pypi.org/", which matches no host: write the host alone, "pypi.org"`)
+}
+
+test_allowed_hosts_not_a_list_is_named if {
+	d := airlock.decision with input as req("GET", "pypi.org", "/simple/")
+		with data.config.allowed_hosts as "pypi.org"
+	d.rule == "host.unknown"
+	contains(d.reason, `"allowed_hosts" in the policy's config/data.json must be a list`)
+}
+
+test_unknown_host_reason_unchanged_when_config_is_well_formed if {
+	d := airlock.decision with input as req("GET", "docs.example.org", "/")
+		with data.config.allowed_hosts as ["example.org:443", "https://other.example/"]
+	d.reason == "docs.example.org is not a known service or an allowed host: Airlock denies unknown destinations"
+}
