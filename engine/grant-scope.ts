@@ -101,6 +101,10 @@ export function operationScope(d: RequestDescription): string[] {
       if (!Array.isArray(p.refs)) items.add('git:commands-unseen');
       else for (const ref of p.refs.map(String)) items.add(`git:${deletes.has(ref) ? 'delete' : 'update'}:${ref}`);
       if (p.refs_incomplete === true) items.add('git:commands-incomplete');
+      // Push options run server hooks (GitLab opens and merges merge requests, sets CI variables):
+      // a grant for a plain push to a branch does not cover one that also asks to merge it.
+      const options = (s.params as { push_options?: unknown }).push_options;
+      if (Array.isArray(options)) for (const o of options) items.add(`git:push-option:${namedValue(String(o))}`);
     }
   }
   return [...items].sort();

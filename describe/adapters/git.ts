@@ -39,8 +39,11 @@ export function gitSmartHttp(name: string, request: RequestInfo): ServiceInfo | 
   // deletes the ref. A push whose command list cannot be read whole (cut off, an unknown line, no
   // readable body) may hide a deletion, so it counts as one.
   if (request.method === 'POST' && service === 'git-receive-pack' && request.body.size > 0) {
-    const { updates, complete } = request.body.text !== undefined ? refUpdates(request.body.text) : { updates: [], complete: false };
+    const { updates, complete, pushOptions } = request.body.text !== undefined ? refUpdates(request.body.text) : { updates: [], complete: false, pushOptions: [] };
     if (updates.length) params.refs = updates.map((u) => u.ref);
+    // Push options are run by the server's hooks (GitLab: `merge_request.create`,
+    // `merge_request.merge_when_pipeline_succeeds`, `ci.variable=…`): part of what the push does.
+    if (pushOptions.length) params.push_options = pushOptions;
     const deletes = updates.filter((u) => /^0+$/.test(u.to)).map((u) => u.ref);
     if (deletes.length) {
       params.deletes = deletes;
@@ -64,6 +67,8 @@ const pktHead = /^[0-9a-fA-F]{4}$/;
 // An object id: SHA-1 (40) or SHA-256 (64) hex digits; git's hex parser accepts either case.
 const command = /^([0-9a-fA-F]{40}|[0-9a-fA-F]{64}) ([0-9a-fA-F]{40}|[0-9a-fA-F]{64}) ([^\s]+)$/;
 const MAX_COMMANDS = 10_000;
+/** Push options read; past it the list is cut off and the push counts as unread (refs_incomplete). */
+const MAX_PUSH_OPTIONS = 1_000;
 
 /**
  * The ref update commands of a receive-pack request, read as git's receive-pack reads them
@@ -72,28 +77,38 @@ const MAX_COMMANDS = 10_000;
  * first) up to a flush, or a signed `push-cert` block whose commands follow its blank line.
  * `complete` is false when anything else appears or the list is cut off.
  */
-export function refUpdates(text: string): { updates: RefUpdate[]; complete: boolean } {
+export function refUpdates(text: string): { updates: RefUpdate[]; complete: boolean; pushOptions: string[] } {
   const updates: RefUpdate[] = [];
   let i = 0;
   let sawCommand = false;
   let cert: string[] | undefined;
+  let capabilities: string[] | undefined;
+  // With the `push-options` capability, option lines follow the command list up to a flush
+  // (gitprotocol-pack "push-options"). After a push certificate a flush may come first.
+  const withOptions = (updates: RefUpdate[], complete: boolean, afterCert: boolean) => {
+    if (!complete || !capabilities?.includes('push-options')) return { updates, complete, pushOptions: [] };
+    const { options, complete: read } = pushOptionLines(text, i, afterCert);
+    return { updates, complete: read, pushOptions: options };
+  };
   while (i + 4 <= text.length && updates.length < MAX_COMMANDS) {
     const head = text.slice(i, i + 4);
     if (!pktHead.test(head)) break;
     const len = parseInt(head, 16);
     if (len === 0) {
       if (cert) break; // a flush inside a push certificate
-      return { updates, complete: true }; // flush-pkt ends the command list (or an empty push)
+      i += 4;
+      return withOptions(updates, true, false); // flush-pkt ends the command list (or an empty push)
     }
     if (len < 4 || i + len > text.length) break; // delim/response-end packets do not belong here; or cut off
     const payload = text.slice(i + 4, i + len);
     i += len;
     const nul = payload.indexOf('\0');
     const line = (nul < 0 ? payload : payload.slice(0, nul)).replace(/\n$/, '');
+    // Capabilities ride on the first line after a NUL (a command's, or `push-cert`'s).
+    if (capabilities === undefined && nul >= 0) capabilities = payload.slice(nul + 1).replace(/\n$/, '').split(' ').filter(Boolean);
     if (cert) {
       if (line === 'push-cert-end') {
-        const complete = certCommands(cert, updates);
-        return { updates, complete };
+        return withOptions(updates, certCommands(cert, updates), true);
       }
       cert.push(line);
       continue;
@@ -108,7 +123,27 @@ export function refUpdates(text: string): { updates: RefUpdate[]; complete: bool
     sawCommand = true;
     updates.push({ from: m[1]!.toLowerCase(), to: m[2]!.toLowerCase(), ref: m[3]! });
   }
-  return { updates, complete: false };
+  return { updates, complete: false, pushOptions: [] };
+}
+
+/**
+ * The push options from `start`: pkt-lines up to a flush (after a certificate, a flush before them
+ * is skipped, as either reading may be the server's). Cut off or unreadable: not complete.
+ */
+function pushOptionLines(text: string, start: number, afterCert: boolean): { options: string[]; complete: boolean } {
+  const options: string[] = [];
+  let i = start;
+  if (afterCert && text.slice(i, i + 4) === '0000') i += 4;
+  while (i + 4 <= text.length && options.length < MAX_PUSH_OPTIONS) {
+    const head = text.slice(i, i + 4);
+    if (!pktHead.test(head)) break;
+    const len = parseInt(head, 16);
+    if (len === 0) return { options, complete: true };
+    if (len < 4 || i + len > text.length) break;
+    options.push(text.slice(i + 4, i + len).replace(/\n$/, ''));
+    i += len;
+  }
+  return { options, complete: false };
 }
 
 /** Commands inside a push certificate: the lines after its first blank line, before the signature. */
