@@ -224,12 +224,12 @@ export function opaqueScope(scope: readonly string[]): string[] {
  * who allowed "similar" comments on acme/widgets did not allow comments on someone else's public
  * repository, nor messages to another channel, nor updates to another table, nor mail to other
  * people. GraphQL names the place by node id (`node_ids`: the issue, pull request or repository a
- * mutation's input names); a mail send by its recipients.
+ * mutation's input names); a mail send by its recipients, a Gmail watch by the topic it publishes to.
  */
 const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
-  'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id',
+  'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id', 'topic',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -4,7 +4,7 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { multipartBoundaries, multipartBoundary } from '../multipart.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
+import { bodyField, effectByMethod, fromTable, RouteTable, type RouteSpec } from './routes.ts';
 
 const U = '/users/{user_id}';
 
@@ -140,6 +140,12 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
   }
   if (info.params.setting !== undefined) info.operation = `settings.${String(info.params.setting).split('/')[0]}.${request.method === 'GET' ? 'get' : 'update'}`;
   if (info.effect === 'send') info.params.recipients = recipients(request);
+  // A watch has Gmail publish a notice of every change to the Pub/Sub topic it names, in any
+  // project (an outsider's included): where it sends is that topic, which a grant records.
+  if (info.operation === 'users.watch') {
+    const topic = bodyField(request, 'topicName');
+    info.params.topic = topic ? topic : '?';
+  }
   return info;
 }
 
