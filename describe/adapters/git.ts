@@ -31,10 +31,10 @@ export function gitSmartHttp(name: string, request: RequestInfo): ServiceInfo | 
   const { operation } = services[service!]!;
   let effect: ServiceInfo['effect'] = services[service!]!.effect;
   const params: Record<string, unknown> = { repository: repoSegs.join('/').replace(/\.git$/, '') };
-  if (repoSegs.length === 2) {
-    params.owner = repoSegs[0];
-    params.repo = repoSegs[1]!.replace(/\.git$/, '');
-  }
+  // The repository is the last segment, its owner the namespace before it (a GitLab group and its
+  // subgroups, `group/sub`): both are the place a grant records, whatever the depth.
+  if (repoSegs.length >= 2) params.owner = repoSegs.slice(0, -1).join('/');
+  params.repo = repoSegs[repoSegs.length - 1]!.replace(/\.git$/, '');
   // The push body's ref update commands are readable from the description: a new id of all zeros
   // deletes the ref. A push whose command list cannot be read whole (cut off, an unknown line, no
   // readable body) may hide a deletion, so it counts as one.

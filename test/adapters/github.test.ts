@@ -128,4 +128,16 @@ t.test('a push that deletes a ref is a delete when the body is visible', async (
   t.match(push('garbage'), { effect: 'delete', params: { refs_incomplete: true } }, 'an unreadable body fails closed: it may hide a deletion');
   const cut = push(pkt(`${a} ${b} refs/heads/dev\0 report-status\n`) + pkt(`${a} ${b} refs/heads/x\n`).slice(0, 30));
   t.match(cut, { effect: 'delete', params: { refs_incomplete: true } }, 'a command list cut off by the preview fails closed');
+  // Push options follow the commands' flush when the client names the capability (gitprotocol-pack).
+  const opts = push(`${pkt(`${a} ${b} refs/heads/dev\0 report-status push-options\n`)}0000${pkt('merge_request.create\n')}${pkt('ci.skip\n')}0000PACK`);
+  t.match(opts, { effect: 'write', params: { refs: ['refs/heads/dev'], push_options: ['merge_request.create', 'ci.skip'] } });
+  t.notOk(opts?.params.refs_incomplete);
+  t.notOk(push(`${pkt(`${a} ${b} refs/heads/dev\0 report-status\n`)}0000PACK`)?.params.push_options, 'without the capability what follows is the pack');
+  t.match(push(`${pkt(`${a} ${b} refs/heads/dev\0 push-options\n`)}0000${pkt('ci.skip\n')}`), { effect: 'delete', params: { refs_incomplete: true } }, 'options cut off fail closed');
+});
+
+t.test('a git repository at any depth names its owner (the namespace) and name', async (t) => {
+  const svc = (url: string) => recognize(requestOf({ method: 'POST', url, text: '' })).service;
+  t.match(svc('https://gitlab.com/group/sub/proj.git/git-receive-pack'), { params: { owner: 'group/sub', repo: 'proj', repository: 'group/sub/proj' } });
+  t.match(svc('https://git.example.org/r.git/git-upload-pack'), { params: { repo: 'r', repository: 'r' } });
 });
