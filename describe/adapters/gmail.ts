@@ -82,6 +82,7 @@ function describeBatch(request: RequestInfo): ServiceInfo {
   const calls = parts.slice(1, close);
   if (calls.length === 0 || calls.length > MAX_BATCH_CALLS) return unreadableBatch(`a batch of ${calls.length} calls`);
   const operations = new Set<string>();
+  const users = new Set<string>();
   let worst: Effect = 'read';
   for (const part of calls) {
     const [outer, inner] = splitHead(part);
@@ -104,9 +105,11 @@ function describeBatch(request: RequestInfo): ServiceInfo {
     if (segs[0] !== 'gmail' || segs[1] !== 'v1') return unreadableBatch('a call is not to the Gmail API');
     const info = fromTable('gmail', table, { ...request, method, segments: segs.slice(2) }, segs.slice(2));
     operations.add(info.operation);
+    users.add(typeof info.params.user_id === 'string' ? info.params.user_id : '?');
     if (effectRank[info.effect] > effectRank[worst]) worst = info.effect;
   }
-  const params: Record<string, unknown> = { operations: [...operations].sort(), calls: calls.length };
+  // The mailboxes its calls act on (`me`, or another user's by delegation): the place a grant records.
+  const params: Record<string, unknown> = { operations: [...operations].sort(), calls: calls.length, user_id: [...users].sort() };
   // The messages a batch sends are not read here: no grant covers its recipients.
   if (worst === 'send') params.recipients = ['?'];
   return { name: 'gmail', operation: 'batch', params, effect: worst };
