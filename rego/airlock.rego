@@ -305,6 +305,22 @@ verdicts contains v if {
 	some v in data.airlock.services[input.service.name].verdicts
 }
 
+# A git push whose options ask the server to merge what it pushes (GitLab's
+# `merge_request.merge_when_pipeline_succeeds` and `merge_request.auto_merge`) ships code as a merge does.
+merging_push_options := {"merge_request.merge_when_pipeline_succeeds", "merge_request.auto_merge"}
+
+verdicts contains approve("git.push_merge", concat("", ["a push asking the server to merge it (", concat(", ", merging_options), ") can ship code: a human must approve"]), "high") if {
+	host_allowed
+	count(merging_options) > 0
+}
+
+merging_options := {o |
+	input.service.operation == "git.push"
+	some o in object.get(input.service.params, "push_options", [])
+	is_string(o)
+	lower(split(o, "=")[0]) in merging_push_options
+}
+
 # SQL carried over HTTP (input.sql), whatever the service.
 verdicts contains deny("sql.drop_database", "DROP DATABASE is never approved from a chat: run it yourself if you mean it", 850) if {
 	host_allowed

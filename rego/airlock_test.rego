@@ -431,6 +431,17 @@ test_git_on_other_hosts_needs_allowed_host if {
 	not d2.credentials
 }
 
+test_git_push_options_that_merge_are_high if {
+	opts := {"push_options": ["merge_request.create", "merge_request.target=main", "merge_request.merge_when_pipeline_succeeds"]}
+	i := call("POST", "gitlab.com", "/a/b.git/git-receive-pack", "git", "git.push", "write", opts)
+	d := airlock.decision with input as i with data.config.allowed_hosts as ["gitlab.com"]
+	d.rule == "git.push_merge"
+	d.approval.risk == "high"
+	plain := call("POST", "gitlab.com", "/a/b.git/git-receive-pack", "git", "git.push", "write", {"push_options": ["merge_request.create", "ci.skip"]})
+	d2 := airlock.decision with input as plain with data.config.allowed_hosts as ["gitlab.com"]
+	d2.rule == "effect.write"
+}
+
 test_partial_rate_limit_config_keeps_defaults if {
 	d := airlock.decision with input as gh_delete with data.config.rate_limits as {"read": {"limit": 1, "window": "1s"}}
 	{"key": "github:delete:agent-1", "limit": 10, "window": "1h", "cost": 1} in d.rate_limits
