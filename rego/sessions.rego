@@ -284,10 +284,22 @@ default trifecta_mode := "approve"
 trifecta_mode := config.trifecta.mode
 
 trifecta_active if {
-	session_labels.untrusted
-	session_labels.private
+	trifecta_labels.untrusted
+	trifecta_labels.private
 	trifecta_mode != "off"
 }
+
+# The labels the trifecta is judged on: the session's, and those of a connection that stays open
+# (WebSocket). Its answer brings its labels at the 101, and the socket goes on carrying whatever the
+# agent sends after it read that answer: a chat socket (untrusted) opened in a session that holds
+# private data, or one that brings both at once (Supabase Realtime), is itself a way out of a
+# trifecta session, which no later request would be decided on. (An earlier arrival names the label.)
+stream_labels := {label: {"request_id": input.request.id, "host": host} |
+	input.request.upgrade
+	some label in response_labels
+}
+
+trifecta_labels := object.union(stream_labels, session_labels)
 
 # A request that only reads: a recognized read, an MCP call that only reads, or a plain read method.
 read_like if {
@@ -353,11 +365,11 @@ reachable if host_allowed
 
 reachable if browse_allowed
 
-trifecta_because := [session_labels.untrusted.request_id, session_labels.private.request_id]
+trifecta_because := [trifecta_labels.untrusted.request_id, trifecta_labels.private.request_id]
 
 trifecta_reason := concat("", [
-	"this session read untrusted content (request ", session_labels.untrusted.request_id, " to ", session_labels.untrusted.host,
-	") and private data (request ", session_labels.private.request_id, " to ", session_labels.private.host,
+	"this session read untrusted content (request ", trifecta_labels.untrusted.request_id, " to ", trifecta_labels.untrusted.host,
+	") and private data (request ", trifecta_labels.private.request_id, " to ", trifecta_labels.private.host,
 	"): ", input.request.method, " ", host, " can carry data out, so a human must approve (the lethal trifecta)",
 ])
 
