@@ -351,6 +351,11 @@ carries_data_out if not read_like
 
 carries_data_out if not trusted_sink
 
+# A connection that stays open (WebSocket) is no read, whatever its handshake: what the agent sends
+# over it later is not inspected (an OpenAI Realtime `session.update` can name a remote MCP server,
+# which the provider then calls with whatever the agent wrote in its URL).
+carries_data_out if input.request.upgrade
+
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches

@@ -259,3 +259,20 @@ test_plain_get_completing_the_trifecta_goes_on if {
 	d.action == "allow"
 	d.rule == "host.allowed"
 }
+
+# A socket to a trusted service is no read of it: what the agent sends over it later is not
+# inspected (an OpenAI Realtime `session.update` can name a remote MCP server at evil/?d=…, which
+# the provider calls). In the trifecta it is held like any way out, and no grant stands in.
+rt_socket := object.union(
+	svc("GET", "api.openai.com", "/v1/realtime", "openai", "unknown", "read"),
+	{"request": {"upgrade": "websocket"}, "agent": {"id": "agent-1"}},
+)
+
+test_trifecta_holds_a_socket_to_a_trusted_service if {
+	d := airlock.decision with input as with_grant(in_session(rt_socket, both), {"risk": "high"}) with data.config.agents as {"*": {"services": ["openai"]}}
+	d.action == "approve"
+	d.approval.because == ["r-issue", "r-db"]
+	e := airlock.decision with input as in_session(rt_socket, both) with data.config.agents as {"*": {"services": ["openai"]}} with data.config.trifecta.mode as "deny"
+	e.action == "deny"
+	e.rule == "session.trifecta"
+}
