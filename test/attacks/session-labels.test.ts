@@ -361,3 +361,42 @@ t.test('a stream is cut when a label arrived while its session was read, or its 
   t.notOk(sentRest(), 'its rest never reached the webhook');
 });
 
+
+// The egress side of a socket: its 101 brings its labels, and the socket goes on carrying what
+// the agent sends after reading that answer. A chat socket (untrusted) opened in a session that
+// read private data completes the trifecta itself, so it is decided as a way out of a trifecta
+// session: in `deny` mode refused, where it used to open (after the usual upgrade approval) and
+// send the customer table on.
+t.test('a WebSocket whose own answer completes the trifecta is decided as the trifecta', async (t) => {
+  const web = await startWeb(t);
+  const home = tempDir(t, 'al-ws-trifecta-');
+  const config = { ...testConfig.config, trifecta: { mode: 'deny' } };
+  const airlock = await startSessionAirlock(t, home, policyCopy(t, { config }), web);
+  const api = await studioApi(airlock, home);
+  const agent = await airlock.agents.add('bot');
+  t.equal(await viaNode(airlock.proxyUrl('bot', agent.token), 'GET', `${web.origin('db.test')}/customers/1`), 200, 'the session reads private data');
+  let settled = false;
+  const outcome = new Promise<string>((resolve) => {
+    const ws = new WebSocket(`ws://ws.test:${web.port}/chat`, { agent: new HttpProxyAgent(`http://bot:${agent.token}@127.0.0.1:${airlock.proxyAddress.port}`) });
+    ws.once('open', () => { ws.send('Ada 4242'); resolve('open'); });
+    ws.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+    ws.once('error', (e) => resolve(`error ${e.message}`));
+    t.teardown(() => ws.terminate());
+  });
+  // Held for the upgrade approval instead (as before): approved, it opens.
+  const heldInstead = (async () => {
+    for (let i = 0; i < 150 && !settled; i++) {
+      const held = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []) as Array<{ id: string }>;
+      if (held.length) {
+        await api('POST', `/api/approvals/${held[0]!.id}/approve`, {});
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const result = await outcome;
+  settled = true;
+  t.equal(result, 'refused 403', 'the socket is refused');
+  await heldInstead;
+  t.notOk(web.hits.some((h) => h.method === 'WS'), 'nothing reached the chat host');
+});
