@@ -356,6 +356,12 @@ carries_data_out if not trusted_sink
 # which the provider then calls with whatever the agent wrote in its URL).
 carries_data_out if input.request.upgrade
 
+# A read that runs code Airlock does not see: a PostgREST RPC by GET (Supabase, Neon's Data API)
+# runs a database function in a read-only transaction, which still reaches other servers (the http
+# extension, dblink) with the arguments the agent chose. (SQL that calls such a function is no read
+# already: describe/adapters/sql.ts.)
+carries_data_out if input.service.operation == "rpc.call"
+
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches
