@@ -362,6 +362,14 @@ carries_data_out if input.request.upgrade
 # already: describe/adapters/sql.ts.)
 carries_data_out if input.service.operation == "rpc.call"
 
+# A page of github.com (anything there but git) counts in its repository's traffic, which the
+# repository's owner reads: popular content lists the paths viewed, referring sites the referrers.
+carries_data_out if {
+	input.service.name == "github"
+	host == "github.com"
+	not startswith(input.service.operation, "git.")
+}
+
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches
