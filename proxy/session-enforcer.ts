@@ -96,8 +96,13 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     return g && g.n !== at ? (g.ended ? sessionEnded() : staleStream(g.labels)) : undefined;
   };
 
-  /** Adds a response's labels to its session; a label new to it makes the session's older streams stale. */
-  const arrive = (ctx: RequestContext, id: string, held: Record<string, unknown>, labels: readonly string[]): Promise<unknown> => {
+  /**
+   * Adds a response's labels to its session; a label new to it makes the session's older streams
+   * stale. `ownStream` says whether this request's own stream stays current: a WebSocket's does (the
+   * policy decided it with the labels its 101 brings, and a human's clear is restated through it); an
+   * upload's does not, since what the agent sends after reading its answer was decided without it.
+   */
+  const arrive = (ctx: RequestContext, id: string, held: Record<string, unknown>, labels: readonly string[], ownStream = true): Promise<unknown> => {
     const r = ctx.description.request;
     try {
       held = store.get(id).labels; // what it holds now (a human may have cleared one since the request was described)
@@ -110,7 +115,7 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       // it was current until now. One already stale (the session gained a label after it was
       // decided) stays stale: its own answer's labels vouch for nothing it may send.
       const before = genOf(id);
-      const current = (decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0) === before;
+      const current = ownStream && (decidedAt.get(ctx) ?? describedAt.get(ctx.description) ?? 0) === before;
       const g = { n: before + 1, labels: fresh.join(', ') };
       generation.set(id, g);
       if (current) decidedAt.set(ctx, g.n);
@@ -242,7 +247,9 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         // Reset while this request was on its way: its answer belongs to no session; cut it.
         const ended = restate(ctx, s.id, []);
         if (ended && !(ended instanceof Promise)) return new ResponseTap(Promise.reject(new Error(ended.detail)), undefined);
-        stored = arrive(ctx, s.id, s.labels, labels);
+        // An upload still streaming when its answer brings a new label (a page that answers before
+        // the body ends) is cut at its next byte: the agent read that answer before sending the rest.
+        stored = arrive(ctx, s.id, s.labels, labels, head.statusCode === 101);
       }
       const format = ok && opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
       const scan = format ? linkScan(ctx, head, format, limits, store) : undefined;

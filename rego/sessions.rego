@@ -284,10 +284,22 @@ default trifecta_mode := "approve"
 trifecta_mode := config.trifecta.mode
 
 trifecta_active if {
-	session_labels.untrusted
-	session_labels.private
+	trifecta_labels.untrusted
+	trifecta_labels.private
 	trifecta_mode != "off"
 }
+
+# The labels the trifecta is judged on: the session's, and those of a connection that stays open
+# (WebSocket). Its answer brings its labels at the 101, and the socket goes on carrying whatever the
+# agent sends after it read that answer: a chat socket (untrusted) opened in a session that holds
+# private data, or one that brings both at once (Supabase Realtime), is itself a way out of a
+# trifecta session, which no later request would be decided on. (An earlier arrival names the label.)
+stream_labels := {label: {"request_id": input.request.id, "host": host} |
+	input.request.upgrade
+	some label in response_labels
+}
+
+trifecta_labels := object.union(stream_labels, session_labels)
 
 # A request that only reads: a recognized read, an MCP call that only reads, or a plain read method.
 read_like if {
@@ -339,6 +351,25 @@ carries_data_out if not read_like
 
 carries_data_out if not trusted_sink
 
+# A connection that stays open (WebSocket) is no read, whatever its handshake: what the agent sends
+# over it later is not inspected (an OpenAI Realtime `session.update` can name a remote MCP server,
+# which the provider then calls with whatever the agent wrote in its URL).
+carries_data_out if input.request.upgrade
+
+# A read that runs code Airlock does not see: a PostgREST RPC by GET (Supabase, Neon's Data API)
+# runs a database function in a read-only transaction, which still reaches other servers (the http
+# extension, dblink) with the arguments the agent chose. (SQL that calls such a function is no read
+# already: describe/adapters/sql.ts.)
+carries_data_out if input.service.operation == "rpc.call"
+
+# A page of github.com (anything there but git) counts in its repository's traffic, which the
+# repository's owner reads: popular content lists the paths viewed, referring sites the referrers.
+carries_data_out if {
+	input.service.name == "github"
+	host == "github.com"
+	not startswith(input.service.operation, "git.")
+}
+
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches
@@ -353,11 +384,11 @@ reachable if host_allowed
 
 reachable if browse_allowed
 
-trifecta_because := [session_labels.untrusted.request_id, session_labels.private.request_id]
+trifecta_because := [trifecta_labels.untrusted.request_id, trifecta_labels.private.request_id]
 
 trifecta_reason := concat("", [
-	"this session read untrusted content (request ", session_labels.untrusted.request_id, " to ", session_labels.untrusted.host,
-	") and private data (request ", session_labels.private.request_id, " to ", session_labels.private.host,
+	"this session read untrusted content (request ", trifecta_labels.untrusted.request_id, " to ", trifecta_labels.untrusted.host,
+	") and private data (request ", trifecta_labels.private.request_id, " to ", trifecta_labels.private.host,
 	"): ", input.request.method, " ", host, " can carry data out, so a human must approve (the lethal trifecta)",
 ])
 

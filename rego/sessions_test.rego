@@ -215,3 +215,64 @@ test_unlisted_service_read_brings_both_labels if {
 	airlock.response_labels == {"private"} with input as acme_read with data.config.labels.services.acme as {"private": ["widgets.*"]}
 	airlock.response_labels == {"untrusted"} with input as acme_read with data.config.labels.unlisted_services as ["untrusted"]
 }
+
+# --- a connection that stays open -----------------------------------------------------------------
+# A WebSocket carries what the agent sends for as long as it is open, after its own answer brought
+# its labels: one whose labels complete the trifecta (a chat socket, untrusted, in a session that
+# read private data; a Supabase Realtime socket, both at once) is a way out of a trifecta session.
+
+ws_chat := in_session(
+	object.union(req("GET", "chat.example", "/socket"), {"request": {"upgrade": "websocket", "id": "r-ws"}}),
+	{"private": arrival("r-db", "abc.supabase.co")},
+)
+
+test_socket_completing_the_trifecta_is_held_naming_itself if {
+	d := airlock.decision with input as ws_chat with data.config.allowed_hosts as ["chat.example"]
+	d.action == "approve"
+	d.approval.risk == "high"
+	d.approval.because == ["r-ws", "r-db"]
+	d.labels == ["untrusted"]
+}
+
+test_socket_completing_the_trifecta_is_denied_in_deny_mode if {
+	d := airlock.decision with input as ws_chat with data.config.allowed_hosts as ["chat.example"] with data.config.trifecta.mode as "deny"
+	d.action == "deny"
+	d.rule == "session.trifecta"
+}
+
+test_socket_completing_the_trifecta_is_no_grant_s if {
+	d := airlock.decision with input as with_grant(ws_chat, {"risk": "high"}) with data.config.allowed_hosts as ["chat.example"]
+	d.action == "approve"
+	d.approval.because == ["r-ws", "r-db"]
+}
+
+# Controls: the same socket in a fresh session, and a plain GET to that host with private data
+# held (its answer arrives once; nothing is sent after it).
+test_socket_in_a_fresh_session_is_an_ordinary_upgrade if {
+	d := airlock.decision with input as with_grant(json.patch(ws_chat, [{"op": "replace", "path": "/session/labels", "value": {}}]), {"risk": "high"}) with data.config.allowed_hosts as ["chat.example"]
+	d.action == "allow"
+	d.rule == "grant.matched"
+}
+
+test_plain_get_completing_the_trifecta_goes_on if {
+	d := airlock.decision with input as in_session(req("GET", "chat.example", "/page"), {"private": arrival("r-db", "abc.supabase.co")}) with data.config.allowed_hosts as ["chat.example"]
+	d.action == "allow"
+	d.rule == "host.allowed"
+}
+
+# A socket to a trusted service is no read of it: what the agent sends over it later is not
+# inspected (an OpenAI Realtime `session.update` can name a remote MCP server at evil/?d=…, which
+# the provider calls). In the trifecta it is held like any way out, and no grant stands in.
+rt_socket := object.union(
+	svc("GET", "api.openai.com", "/v1/realtime", "openai", "unknown", "read"),
+	{"request": {"upgrade": "websocket"}, "agent": {"id": "agent-1"}},
+)
+
+test_trifecta_holds_a_socket_to_a_trusted_service if {
+	d := airlock.decision with input as with_grant(in_session(rt_socket, both), {"risk": "high"}) with data.config.agents as {"*": {"services": ["openai"]}}
+	d.action == "approve"
+	d.approval.because == ["r-issue", "r-db"]
+	e := airlock.decision with input as in_session(rt_socket, both) with data.config.agents as {"*": {"services": ["openai"]}} with data.config.trifecta.mode as "deny"
+	e.action == "deny"
+	e.rule == "session.trifecta"
+}
