@@ -113,12 +113,10 @@ for fd in [${numbers}]:
 
 type Kind = 'tcp' | 'unix' | 'pipe' | 'file';
 
-async function leakInto(spec: Array<{ fd: number; kind: Kind }>): Promise<{ fds: number[]; out: Record<string, string>; stderr: string; stdout: string }> {
-  const numbers = spec.map((s) => (s.fd >= 0 ? String(s.fd) : `int(open('/proc/self/limits').read().split('Max open files')[1].split()[0]) + (${s.fd})`)).join(',');
-  const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('python3', ['-c', launcher, JSON.stringify(spec), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', agentProbe(numbers)], {
-      cwd: world.work, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+/** A python3 launcher run in the world's working folder: its exit code and output (killed after 60 s). */
+function runLauncher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('python3', args, { cwd: world.work, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -129,6 +127,11 @@ async function leakInto(spec: Array<{ fd: number; kind: Kind }>): Promise<{ fds:
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+async function leakInto(spec: Array<{ fd: number; kind: Kind }>): Promise<{ fds: number[]; out: Record<string, string>; stderr: string; stdout: string }> {
+  const numbers = spec.map((s) => (s.fd >= 0 ? String(s.fd) : `int(open('/proc/self/limits').read().split('Max open files')[1].split()[0]) + (${s.fd})`)).join(',');
+  const res = await runLauncher(['-c', launcher, JSON.stringify(spec), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', agentProbe(numbers)]);
   const out = results(res.stdout);
   const fds = (out.fds ?? '').split(',').filter(Boolean).map(Number);
   return { fds, out, stderr: res.stderr, stdout: res.stdout };
@@ -461,20 +464,7 @@ t.test('the kernel keyrings (session and user) cannot be reached from the sandbo
     t.skip(`SKIPPED LOUDLY: the probe's keyring system call numbers are x86_64's (${process.arch})`, () => undefined);
     return;
   }
-  const res = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
-    const child = spawn('python3', ['-c', keyLauncher, `airlock-test-${process.pid}-${Date.now()}`, process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', keyProbe], {
-      cwd: world.work, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve({ stdout, stderr });
-    });
-  });
+  const res = await runLauncher(['-c', keyLauncher, `airlock-test-${process.pid}-${Date.now()}`, process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', keyProbe]);
   const out = results(res.stdout);
   if (!out.keys) throw new Error(`probe failed: ${res.stderr.slice(0, 500)}`);
   const keys = JSON.parse(out.keys) as Record<string, number | string>;
