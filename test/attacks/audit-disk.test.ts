@@ -9,13 +9,25 @@
 // a file until the kernel refuses. Where mounting is not permitted (an unprivileged container) the
 // end-to-end part is skipped, loudly; the writer's own behaviour is then still checked against a
 // file on that tmpfs-less disk by the unit part below, which needs no privileges.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AuditLog } from '../../state/audit-log.ts';
 import { startAirlock } from '../../runtime/airlock.ts';
 import { fixtures, isProblem, startUpstream, tempDir, viaProxy } from './helpers.ts';
+
+/** An allow-all Airlock on `home` with one agent, and an upstream it may reach as up.test. */
+async function allowAllAirlock(t: Test, home: string): Promise<{ up: Awaited<ReturnType<typeof startUpstream>>; airlock: Awaited<ReturnType<typeof startAirlock>>; auth: string }> {
+  const up = await startUpstream(t);
+  const airlock = await startAirlock({
+    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
+    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
+  });
+  t.teardown(() => airlock.close());
+  const { token } = await airlock.agents.add('agent');
+  return { up, airlock, auth: `Basic ${Buffer.from(`agent:${token}`).toString('base64')}` };
+}
 
 function tryMount(dir: string, size: string): boolean {
   try {
@@ -47,14 +59,7 @@ t.test('disk full: 503 audit-unavailable, nothing forwarded; space returns: reco
   }
   t.teardown(() => execFileSync('umount', ['-l', mnt]));
   const home = path.join(mnt, 'home');
-  const up = await startUpstream(t);
-  const airlock = await startAirlock({
-    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
-    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
-  });
-  t.teardown(() => airlock.close());
-  const { token } = await airlock.agents.add('agent');
-  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  const { up, airlock, auth } = await allowAllAirlock(t, home);
   const port = airlock.proxyAddress.port;
   const answered = new Map<string, number>(); // path → status the agent got
   let n = 0;
@@ -149,14 +154,7 @@ t.test('the writer: a failed write keeps its bytes, retries, recovers; refusals 
 // record is in the renamed file or at the path, exactly once, and the path holds the later ones.
 t.test('the log removed or renamed while in use: records go on at its path, none lost', async (t) => {
   const home = tempDir(t, 'airlock-audit-moved-');
-  const up = await startUpstream(t);
-  const airlock = await startAirlock({
-    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
-    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
-  });
-  t.teardown(() => airlock.close());
-  const { token } = await airlock.agents.add('agent');
-  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  const { up, airlock, auth } = await allowAllAirlock(t, home);
   let n = 0;
   const send = async (phase: string): Promise<string> => {
     const p = `/${phase}/${n++}`;
@@ -232,14 +230,7 @@ t.test('the state folder moved away and replaced by a symlink: records are not w
   const home = path.join(parent, 'state');
   const planted = path.join(parent, 'planted');
   fs.mkdirSync(planted);
-  const up = await startUpstream(t);
-  const airlock = await startAirlock({
-    home, policy: path.join(fixtures, 'allow-all'), proxy: '127.0.0.1:0', studio: false, unixSocket: false, threads: 1,
-    resolve: ['up.test=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`],
-  });
-  t.teardown(() => airlock.close());
-  const { token } = await airlock.agents.add('agent');
-  const auth = `Basic ${Buffer.from(`agent:${token}`).toString('base64')}`;
+  const { up, airlock, auth } = await allowAllAirlock(t, home);
   let n = 0;
   const send = async (): Promise<{ path: string; status: number; type?: string }> => {
     const p = `/s/${n++}`;
