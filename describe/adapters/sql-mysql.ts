@@ -10,6 +10,7 @@
 //   - there is no dollar quoting: `$` is a letter of identifiers.
 // The scan is one linear pass (no regular expressions). The analysis reads every mode's text with
 // the other grammars (sql-dialects.ts); this module only lexes.
+import { readQuoted } from './sql-quoted.ts';
 
 export interface MysqlMode {
   /** sql_mode ANSI_QUOTES: `"…"` quotes identifiers. */
@@ -104,36 +105,12 @@ export function mysqlText(sql: string, mode: MysqlMode): string {
     if (identQuote || stringQuote) {
       flush();
       const before = lastIsIdent();
-      let j = i + 1;
-      let value = '';
-      let closed = false;
-      let from = j;
-      while (j < n) {
-        const d = sql.charCodeAt(j);
-        if (d === 0x5c && stringQuote && !mode.noBackslashEscapes) {
-          value += sql.slice(from, j) + (j + 1 < n ? sql[j + 1] : '');
-          j += 2;
-          from = j;
-          continue;
-        }
-        if (d === c) {
-          value += sql.slice(from, j);
-          if (j + 1 < n && sql.charCodeAt(j + 1) === c) {
-            value += sql[j];
-            j += 2;
-            from = j;
-            continue;
-          }
-          closed = true;
-          j++;
-          break;
-        }
-        j++;
-      }
-      if (!closed) {
+      const quoted = readQuoted(sql, i, c, stringQuote && !mode.noBackslashEscapes);
+      if (!quoted) {
         out.push(sql.slice(i)); // left open: rejected
         return out.join('');
       }
+      const { value, end: j } = quoted;
       // A blank after a word keeps PostgreSQL from reading `E'…'`, `U&'…'` or `B'…'` as its own kinds of string.
       if (before) out.push(' ');
       out.push(stringQuote ? `'${value.replaceAll("'", "''")}'` : `"${value.replaceAll('"', '""')}"`);

@@ -5,6 +5,7 @@
 // (`MULTI_STATEMENT_COUNT`), and the agent writes the request. The text is written out for the
 // other grammars: comments become a blank, '…' strings (which take backslash escapes) and $$…$$
 // strings become standard literals, "…" identifiers stay. One linear pass, no regular expressions.
+import { readQuoted } from './sql-quoted.ts';
 
 /** The text as Snowflake splits it, for PostgreSQL's and SQLite's grammars; the text itself when it holds no `//`. */
 export function snowflakeText(sql: string): string {
@@ -64,38 +65,13 @@ export function snowflakeText(sql: string): string {
     }
     if (c === 0x27) {
       flush();
-      let j = i + 1;
-      let value = '';
-      let from = j;
-      let closed = false;
-      while (j < n) {
-        const d = sql.charCodeAt(j);
-        if (d === 0x5c) {
-          value += sql.slice(from, j) + (j + 1 < n ? sql[j + 1] : '');
-          j += 2;
-          from = j;
-          continue;
-        }
-        if (d === 0x27) {
-          value += sql.slice(from, j);
-          if (sql.charCodeAt(j + 1) === 0x27) {
-            value += "'";
-            j += 2;
-            from = j;
-            continue;
-          }
-          closed = true;
-          j++;
-          break;
-        }
-        j++;
-      }
-      if (!closed) {
+      const quoted = readQuoted(sql, i, 0x27, true);
+      if (!quoted) {
         out.push(sql.slice(i));
         return out.join('');
       }
-      out.push(` '${value.replaceAll("'", "''")}'`);
-      i = copied = j;
+      out.push(` '${quoted.value.replaceAll("'", "''")}'`);
+      i = copied = quoted.end;
       continue;
     }
     i++;
