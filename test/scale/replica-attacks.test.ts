@@ -229,11 +229,18 @@ if (missing) {
       await admin.query('ALTER SYSTEM SET default_transaction_read_only = on');
       await admin.query('SELECT pg_reload_conf()');
       await until('the server to refuse writes', async () => (await admin.query<{ default_transaction_read_only: string }>('SHOW default_transaction_read_only')).rows[0]?.default_transaction_read_only === 'on' || undefined);
-      const r = await send(b, auth, 'GET', `${up}/read/ro`);
+      // Each of B's pooled sessions applies the reload when it next goes idle (the admin's SHOW may
+      // see it first): ask until B's own session refuses, each time under a path of its own.
+      let r = await send(b, auth, 'GET', `${up}/read/ro-0`);
+      let tries = 1;
+      for (; r.status !== 503 && tries < 50; tries++) {
+        await new Promise((done) => setTimeout(done, 100));
+        r = await send(b, auth, 'GET', `${up}/read/ro-${tries}`);
+      }
       t.equal(r.status, 503, r.body);
       t.equal(r.headers['retry-after'], '1');
       t.match(JSON.parse(r.body), { type: 'store-unavailable', store: 'PostgreSQL (state store)', detail: /PostgreSQL \(state store\) is unreachable: .*read-only/ });
-      t.notOk(upstream.received.some((x) => x.url === '/read/ro'), 'nothing left unchecked');
+      t.notOk(upstream.received.some((x) => x.url === `/read/ro-${tries - 1}`), 'the refused request was not forwarded');
       await admin.query('ALTER SYSTEM RESET default_transaction_read_only');
       await admin.query('SELECT pg_reload_conf()');
       await until('requests to pass again', async () => (await send(b, auth, 'GET', `${up}/read/ro`)).status === 200 || undefined);
