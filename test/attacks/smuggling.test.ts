@@ -297,3 +297,43 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
     t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
   }
 });
+
+t.test('property: a header the request\'s Connection names goes upstream neither to the server nor in what the policy saw (RFC 9110 §7.6.1)', async (t) => {
+  // A proxy removes the headers Connection names, and Airlock does; the policy must not judge them
+  // either. `Content-Type: text/plain` named in Connection: the policy read a text body, while Rack
+  // (Rails, Sinatra) takes an untyped POST for a form and runs its `_method=DELETE`.
+  const rack = await rawToProxy(a.port, `POST ${origin}/keep/note HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Type: text/plain\r\nConnection: Content-Type\r\nContent-Length: 14\r\n\r\n_method=DELETE`, { responses: 1 });
+  const [denied] = parseResponses(rack.text);
+  t.ok(denied?.status === 403 && isProblem(denied), `the untyped form's DELETE is judged (got ${denied?.status})`);
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const tunneled = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), `POST /keep/note HTTP/1.1\r\nHost: ${tHost}\r\nContent-Type: text/plain\r\nConnection: keep-alive, content-type\r\nContent-Length: 14\r\n\r\n_method=DELETE`, { responses: 1 });
+  t.equal(parseResponses(tunneled.text)[0]?.status, 403, 'in a tunnel: judged too');
+  const curled = await curl(['-x', a.proxyUrl, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Connection: Content-Type', '-H', 'Content-Type: text/plain', '--data', '_method=DELETE', `${origin}/keep/note`]);
+  t.equal(curled.stdout, '403', 'curl: judged too');
+  t.notMatch(up.bytes() + tlsUp.bytes(), /\/keep\/note/, 'nothing reached an upstream');
+  let n = 0;
+  const hop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect']);
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      named: fc.subarray(['Content-Type', 'content-encoding', 'X-HTTP-Method-Override', 'Authorization', 'X-Marker', 'accept'], { minLength: 1 }),
+      caseOf: fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s.toLowerCase()),
+      layout: fc.constantFrom('one', 'split', 'padded'),
+      extra: fc.constantFrom('', 'keep-alive', 'close'),
+    }),
+    async (c) => {
+      const id = `conn-${++n}`;
+      const tokens = [...c.named.map(c.caseOf), ...(c.extra ? [c.extra] : [])];
+      const connection = c.layout === 'split' ? tokens.map((x) => `Connection: ${x}\r\n`).join('')
+        : c.layout === 'padded' ? `Connection: ,${tokens.join(' ,\t')} ,\r\n` : `Connection: ${tokens.join(', ')}\r\n`;
+      const headers = 'Content-Type: text/plain\r\nX-HTTP-Method-Override: GET\r\nAuthorization: Bearer agent-own\r\nX-Marker: m\r\nAccept: text/html\r\n';
+      const r = await rawToProxy(a.port, `POST ${origin}/ok/${id} HTTP/1.1\r\nHost: ${host}\r\n${auth}${headers}${connection}Content-Length: 3\r\n\r\na=1`, { responses: 1 });
+      if (parseResponses(r.text)[0]?.status !== 200) return false;
+      const got = up.received.find((x) => x.url === `/ok/${id}`);
+      await a.airlock.audit.flush();
+      const seen = a.records.find((x) => x.url?.endsWith(`/ok/${id}`))?.description?.request.headers;
+      if (!got || !seen) return false;
+      // What the policy saw of the request's end-to-end headers is exactly what the upstream got.
+      return Object.keys(seen).filter((k) => !hop.has(k)).sort().join() === Object.keys(got.headers).filter((k) => !hop.has(k)).sort().join();
+    },
+  ), { numRuns, ...seed });
+});
