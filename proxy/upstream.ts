@@ -454,19 +454,26 @@ function bodyFraming(x: Exchange): Array<[string, string]> {
  * decided. Such a body goes on a connection of its own with `Connection: close`, so the server
  * reads nothing after it (a pooled connection would be pooled again if the server answered
  * keep-alive anyway). The first KiB is looked at; a body still blank or still in its first word
- * there counts as one (a body that is one word only garbles the next request line).
+ * there counts as one (a body that is one word only garbles the next request line). Blanks are
+ * those of Python's `str.split()` over Latin-1, which http.server splits the request line with:
+ * the separators 0x1c–0x1f, NEL and NBSP lead and separate words there as a space does
+ * (`GET\x0b/admin\x85HTTP/1.1` runs `GET /admin`).
  */
 export function readableAsRequest(body: Buffer): boolean {
   const n = Math.min(body.length, 1024);
   let i = 0;
-  while (i < n && (body[i] === 0x20 || (body[i]! >= 0x09 && body[i]! <= 0x0d))) i++;
+  while (i < n && blankByte[body[i]!]) i++;
   if (i === n) return n > 0 && n < body.length;
   const c = body[i]! | 0x20;
   if (c < 0x61 || c > 0x7a) return false;
   while (i < n && tokenByte[body[i]!]) i++;
   if (i === n) return n < body.length;
-  return body[i] === 0x20 || body[i] === 0x09;
+  return blankByte[body[i]!] === 1;
 }
+
+/** Bytes a server may take for blanks in a request line: ASCII whitespace, and the rest of Latin-1's Unicode whitespace (Python's str.split()). */
+const blankByte = new Uint8Array(256);
+for (const b of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0]) blankByte[b] = 1;
 
 /** RFC 9110 token characters (a method is one). */
 const tokenByte = new Uint8Array(256);
