@@ -145,6 +145,13 @@ t.test('Upgrade: h2c and HTTP/2 prior knowledge are never forwarded', async (t) 
   t.notMatch(inTunnel.text, /^HTTP\/1\.1 101/, 'no 101 inside a tunnel');
   const preface = await rawToProxy(a.port, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, { idleMs: 800 });
   t.notMatch(preface.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, ''), /^HTTP\/1\.1 [23]/, 'HTTP/2 prior-knowledge preface in a tunnel is not served');
+  // ALPN: a client that offers only h2 gets no session; HTTP/1.0 (curl --http1.0) and 1.1 are served.
+  const h2only = await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem, alpn: ['h2'] }).then((x) => x.alpnProtocol, (e: Error) => e.message);
+  t.match(String(h2only), /no application protocol/, 'ALPN h2 alone: the handshake is refused');
+  for (const flag of ['--http1.0', '--http2']) {
+    const r = await curl(['-x', a.proxyUrl, '--cacert', a.caFile, flag, '-o', '/dev/null', '-w', '%{http_code}', `https://${tHost}/ok/alpn`]);
+    t.equal(r.stdout, '200', `curl ${flag} over intercepted TLS: served (${r.stderr.trim().slice(0, 120)})`);
+  }
   t.equal(up.received.length, before, 'the HTTP upstream received nothing');
   t.notMatch(up.bytes() + tlsUp.bytes(), /h2c|PRI \* HTTP\/2/, 'no upstream ever saw an h2c upgrade or an HTTP/2 preface');
   t.ok(net.isIP('127.0.0.1'));
