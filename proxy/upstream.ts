@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { DestinationError } from './destination.ts';
@@ -67,12 +67,13 @@ export class Upstream {
     return new Promise<void>((resolve) => new HttpForward(this, x, req, res, refuse, resolve).start());
   }
 
-  requestOptions(x: Exchange): https.RequestOptions & { secureContext?: tls.SecureContext } {
+  /** `whole`: the body as it leaves, when the stages already ran over a body held whole. */
+  requestOptions(x: Exchange, whole?: Buffer): https.RequestOptions & { secureContext?: tls.SecureContext } {
     const { outgoing } = x.context!;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
     const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
-    headers.push(...bodyFraming(x));
+    headers.push(...bodyFraming(x, whole));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
       host: x.dial!.address,
@@ -83,7 +84,7 @@ export class Upstream {
       setHost: false,
       // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
       // request that waited or a body an origin could read as a request; a pooled one otherwise.
-      agent: outgoing.freshConnection || readableAsRequest(x.body.captured)
+      agent: outgoing.freshConnection || readableAsRequest(whole ?? x.body.captured)
         ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
         : tlsUpstream ? this.httpsAgent : this.httpAgent,
     };
@@ -106,7 +107,9 @@ export class Upstream {
 /** One request on its way to the upstream and its response on the way back. */
 class HttpForward {
   private readonly ctx: RequestContext;
-  private upReq!: http.ClientRequest;
+  private upReq: http.ClientRequest | undefined;
+  /** A body held whole, through the body stages before anything is sent: it leaves with its length. */
+  private whole: Buffer | undefined;
   /** A refusal was rendered, or the record finished: later events change nothing. */
   private settled = false;
   /** The upstream's response head arrived. */
@@ -130,15 +133,28 @@ class HttpForward {
   start(): void {
     this.ctx.signal.addEventListener('abort', () => {
       if (this.settled) return;
-      this.upReq.destroy();
+      this.upReq?.destroy();
       this.done('client-aborted');
     }, { once: true });
-    this.send();
+    const { body } = this.x;
+    const transforms = this.ctx.outgoing.bodyTransforms;
+    if (!transforms.length || body.truncated) return this.send();
+    // A body held whole goes through its stages (the body guard, a substitution) first and then
+    // leaves with a Content-Length, as it came: chunked, it reached servers that read only
+    // Content-Length (Python's http.server, S3's 411) empty, and they read the chunks as a request.
+    wholeThrough(body.captured, transforms).then((sent) => {
+      if (this.settled) return;
+      const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
+      const limited = meter?.(sent.length);
+      if (limited) return this.stopped(limited);
+      this.whole = sent;
+      this.send();
+    }, (err: NodeJS.ErrnoException) => this.fail(err, false));
   }
 
   /** One attempt: a request to the upstream on a pooled connection or a new one. */
   private send(): void {
-    const options = this.upstream.requestOptions(this.x);
+    const options = this.upstream.requestOptions(this.x, this.whole);
     const upReq = (this.x.context!.outgoing.url.protocol === 'https:' ? https : http).request(options);
     this.upReq = upReq;
     // Events of an attempt given up for a retry change nothing.
@@ -174,7 +190,7 @@ class HttpForward {
    * that is safe to repeat: an idempotent method whose whole body Airlock holds, once.
    */
   private retryable(err: NodeJS.ErrnoException): boolean {
-    if (this.retried || this.answered || this.relay || this.res.headersSent || !this.upReq.reusedSocket) return false;
+    if (this.retried || this.answered || this.relay || this.res.headersSent || !this.upReq?.reusedSocket) return false;
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') return false;
     if (this.x.body.truncated || this.ctx.outgoing.bodyTransforms.length) return false;
     return REPEATABLE.has(this.ctx.outgoing.method.toUpperCase());
@@ -196,16 +212,21 @@ class HttpForward {
   /** Request body: the captured prefix, then (when truncated) the rest straight from the agent. */
   private sendBody(): void {
     const { body } = this.x;
+    const upReq = this.upReq!;
+    if (this.whole !== undefined) {
+      upReq.end(this.whole.length ? this.whole : undefined);
+      return;
+    }
     const transforms = this.ctx.outgoing.bodyTransforms;
     if (!transforms.length && !body.truncated) {
-      this.upReq.end(body.captured.length ? body.captured : undefined);
+      upReq.end(body.captured.length ? body.captured : undefined);
       return;
     }
     // Bytes past what the description counted are charged to byte budgets as they leave.
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
     const stages = meter ? [...transforms, meterStage(meter)] : transforms;
     const source = Readable.from(bodyChunks(this.req, body));
-    pipeline([source, ...stages, this.upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+    pipeline([source, ...stages, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
       if (err && !this.settled) this.fail(err as NodeJS.ErrnoException, false);
     });
   }
@@ -398,12 +419,12 @@ class HttpForward {
       if (limited) return this.stopped(limited);
       const stale = this.upReq;
       this.send();
-      stale.destroy();
+      stale?.destroy();
       return;
     }
     if (!this.res.headersSent) {
       const why = upstreamErrorText(err, timedOut);
-      this.upReq.destroy();
+      this.upReq?.destroy();
       if (err instanceof DestinationError) return this.refuseInstead(refusals.destination(err.message));
       this.refuseInstead(timedOut ? refusals.timeout(why) : refusals.upstream(why));
       return;
@@ -415,7 +436,7 @@ class HttpForward {
 
   /** A stream stage refused to let the rest leave (an empty byte budget): a refusal, not an upstream error. */
   private stopped(r: Refusal): void {
-    this.upReq.destroy();
+    this.upReq?.destroy();
     if (nonEmpty(this.ctx.audit)) this.x.record.extra = this.ctx.audit;
     if (!this.res.headersSent) return this.refuseInstead(r);
     this.x.record.detail = r.detail;
@@ -433,8 +454,9 @@ class HttpForward {
  * with the length the agent declared (its parser read exactly that many bytes) or else chunked,
  * as is a body a stage may change on its way.
  */
-function bodyFraming(x: Exchange): Array<[string, string]> {
+function bodyFraming(x: Exchange, whole?: Buffer): Array<[string, string]> {
   const { body } = x;
+  if (whole !== undefined) return whole.length || x.head.headers['content-length'] !== undefined ? [['Content-Length', String(whole.length)]] : [];
   const streamed = body.truncated || x.context!.outgoing.bodyTransforms.length > 0;
   const declared = x.head.headers['content-length'];
   if (!streamed) {
@@ -484,6 +506,15 @@ const REPEATABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function uncorkRelay(f: HttpForward): void {
   f.uncork();
+}
+
+/** A body held whole through the body stages: what leaves. A stage's refusal rejects. */
+function wholeThrough(body: Buffer, stages: Transform[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { out.push(chunk); cb(); } });
+    pipeline([Readable.from([body]), ...stages, sink] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => (err ? reject(err) : resolve(Buffer.concat(out))));
+  });
 }
 
 /** A body stage charging the egress meter with each chunk before it leaves; an empty budget stops the upload. */
