@@ -464,7 +464,10 @@ function bodyFraming(x: Exchange, whole?: Buffer): Array<[string, string]> {
     return declared === undefined ? [] : [['Content-Length', '0']];
   }
   // Without leading zeros: a parser reading the number with strtol's base 0 takes "010" as octal.
-  if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared.replace(/^0+(?=\d)/, '')]];
+  // Stages that only look (the body guard with nothing to substitute) keep the length: an upload
+  // past the cap still goes with it (S3 answers a chunked PUT 411).
+  const lengthKept = x.context!.outgoing.bodyTransforms.every((s) => (s as { preservesLength?: boolean }).preservesLength === true);
+  if (lengthKept && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared.replace(/^0+(?=\d)/, '')]];
   return [['Transfer-Encoding', 'chunked']];
 }
 
