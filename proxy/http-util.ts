@@ -48,8 +48,12 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
   return out;
 }
 
-/** Headers a Connection header may name that the description keeps: describe reads them (an upgrade, a body's declared size) and counts none as egress. */
-const describedAnyway = new Set([...hopByHop, 'host', 'content-length']);
+/**
+ * Headers a Connection header may name that the description keeps: describe reads them (an
+ * upgrade, a body's declared size) and counts none as egress; and a WebSocket handshake's, which
+ * Airlock sends upstream itself from the agent's offer whatever Connection says.
+ */
+const describedAnyway = new Set([...hopByHop, 'host', 'content-length', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions']);
 
 /**
  * Node's rawHeaders without the end-to-end headers the request's Connection names, for the

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
@@ -329,6 +330,8 @@ t.test('property: a header the request\'s Connection names goes upstream neither
   const curled = await curl(['-x', a.proxyUrl, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Connection: Content-Type', '-H', 'Content-Type: text/plain', '--data', '_method=DELETE', `${origin}/keep/note`]);
   t.equal(curled.stdout, '403', 'curl: judged too');
   t.notMatch(up.bytes() + tlsUp.bytes(), /\/keep\/note/, 'nothing reached an upstream');
+  // A WebSocket offer's own headers stay in view: Airlock sends its subprotocol offer upstream whatever Connection names.
+  t.same(withoutNamedHeaders(['Connection', 'Upgrade, Sec-WebSocket-Protocol, X-A', 'Sec-WebSocket-Protocol', 'chat', 'X-A', '1']), ['Connection', 'Upgrade, Sec-WebSocket-Protocol, X-A', 'Sec-WebSocket-Protocol', 'chat']);
   let n = 0;
   const hop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect']);
   await fc.assert(fc.asyncProperty(
