@@ -66,7 +66,7 @@ const describedAnyway = new Set([...hopByHop, 'host', 'content-length', 'sec-web
 export function withoutNamedHeaders(raw: string[]): string[] {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.toLowerCase() !== 'connection') continue;
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
     for (const token of raw[i + 1]!.split(',')) {
       const n = token.trim().toLowerCase();
       if (n && !describedAnyway.has(n) && n !== 'close') (named ??= new Set()).add(n);
