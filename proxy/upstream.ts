@@ -450,9 +450,9 @@ class HttpForward {
  * headers nor to Node's defaults: Node's client sends the body of a GET, HEAD, DELETE or OPTIONS
  * that has no Content-Length (the agent sent it chunked; `Transfer-Encoding` is hop-by-hop and
  * dropped) unframed after the head, and the upstream reads those bytes as a second request nobody
- * decided. A body held whole goes with its length; one streamed through as the agent sends it,
- * with the length the agent declared (its parser read exactly that many bytes) or else chunked,
- * as is a body a stage may change on its way.
+ * decided. A body held whole goes with its length (`whole`: after its stages ran); one streamed
+ * through as the agent sends it, with the length the agent declared (its parser read exactly that
+ * many bytes) unless a stage may change that length, else chunked.
  */
 function bodyFraming(x: Exchange, whole?: Buffer): Array<[string, string]> {
   const { body } = x;
