@@ -244,6 +244,14 @@ function checkCodedBody(ctx: RequestContext, scrubber: Scrubber): Rejection | un
 
 /** The body guard's stream: what it refuses stops the request as a refusal. */
 class BodyGuardStream extends ScrubStream {
+  /** Only looks (no substitution): what leaves is what came, byte for byte, so a declared length still holds. */
+  readonly preservesLength: boolean;
+
+  constructor(scrubber: Scrubber, substitutes: boolean) {
+    super(scrubber);
+    this.preservesLength = !substitutes;
+  }
+
   override _transform(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     super._transform(chunk, enc, (err) => cb(asRefusal(err)));
   }
@@ -676,7 +684,7 @@ export class CredentialEnforcer implements Enforcer {
     }
     const coded = forbidden.length || forbiddenValues.length ? checkCodedBody(ctx, scrubber) : undefined;
     if (coded) return coded;
-    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber));
+    ctx.outgoing.bodyTransforms.push(new BodyGuardStream(scrubber, replace.size > 0));
     return undefined;
   }
 

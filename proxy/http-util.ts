@@ -49,6 +49,36 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
 }
 
 /**
+ * Headers a Connection header may name that the description keeps: describe reads them (an
+ * upgrade, a body's declared size) and counts none as egress; and a WebSocket handshake's, which
+ * Airlock sends upstream itself from the agent's offer whatever Connection says.
+ */
+const describedAnyway = new Set([...hopByHop, 'host', 'content-length', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+
+/**
+ * Node's rawHeaders without the end-to-end headers the request's Connection names, for the
+ * description: RFC 9110 §7.6.1 has a proxy remove them, Airlock does (`endToEnd`), so the policy
+ * must not judge them either. `Connection: Content-Type` with `Content-Type: text/plain` had the
+ * policy read a text body while the upstream got an untyped one, which Rack reads as a form (and
+ * runs its `_method=DELETE`); any header that makes a request look safer worked the same way.
+ * The same array when Connection names nothing else (the usual case: no copy per request).
+ */
+export function withoutNamedHeaders(raw: string[]): string[] {
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
+    for (const token of raw[i + 1]!.split(',')) {
+      const n = token.trim().toLowerCase();
+      if (n && !describedAnyway.has(n) && n !== 'close') (named ??= new Set()).add(n);
+    }
+  }
+  if (!named) return raw;
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (!named.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  return out;
+}
+
+/**
  * A response's end-to-end headers. A transfer coding other than chunked (`Transfer-Encoding: gzip,
  * chunked`: Node's parser undoes the chunking and leaves the gzip on the body) is passed on as the
  * content coding it amounts to, after the others — it was applied last — so the agent's client

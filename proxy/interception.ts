@@ -77,7 +77,9 @@ export async function intercept(opts: InterceptionOptions, req: http.IncomingMes
   const tlsSocket = new tls.TLSSocket(socket, {
     isServer: true,
     secureContext: context,
-    ALPNProtocols: ['http/1.1'],
+    // HTTP/1.x only, ours first: curl --http1.0 offers only http/1.0 (refused, it failed its
+    // handshake); a client offering only h2 is refused (Airlock does not speak HTTP/2).
+    ALPNProtocols: ['http/1.1', 'http/1.0'],
     SNICallback: (servername, cb) => {
       tunnel.sni = trimTrailing(servername.toLowerCase(), '.');
       cb(null, context);

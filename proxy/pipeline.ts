@@ -26,7 +26,7 @@ import { AgentBusyError, AgentGate } from './agent-gate.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
@@ -178,7 +178,7 @@ export class Pipeline {
 
   async describe(x: Exchange): Promise<Refusal | undefined> {
     const raw: RawRequest = {
-      id: x.id, time: x.time, method: x.head.method ?? 'GET', url: x.url, headers: withHost(x.head.rawHeaders, x.url),
+      id: x.id, time: x.time, method: x.head.method ?? 'GET', url: x.url, headers: withHost(withoutNamedHeaders(x.head.rawHeaders), x.url),
       body: x.body.captured, bodyTruncated: x.body.truncated,
     };
     let d: RequestDescription;

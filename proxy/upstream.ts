@@ -6,7 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
 import { DestinationError } from './destination.ts';
@@ -67,12 +67,13 @@ export class Upstream {
     return new Promise<void>((resolve) => new HttpForward(this, x, req, res, refuse, resolve).start());
   }
 
-  requestOptions(x: Exchange): https.RequestOptions & { secureContext?: tls.SecureContext } {
+  /** `whole`: the body as it leaves, when the stages already ran over a body held whole. */
+  requestOptions(x: Exchange, whole?: Buffer): https.RequestOptions & { secureContext?: tls.SecureContext } {
     const { outgoing } = x.context!;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
     const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
-    headers.push(...bodyFraming(x));
+    headers.push(...bodyFraming(x, whole));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
     const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
       host: x.dial!.address,
@@ -83,7 +84,7 @@ export class Upstream {
       setHost: false,
       // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
       // request that waited or a body an origin could read as a request; a pooled one otherwise.
-      agent: outgoing.freshConnection || readableAsRequest(x.body.captured)
+      agent: outgoing.freshConnection || readableAsRequest(whole ?? x.body.captured)
         ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
         : tlsUpstream ? this.httpsAgent : this.httpAgent,
     };
@@ -106,7 +107,9 @@ export class Upstream {
 /** One request on its way to the upstream and its response on the way back. */
 class HttpForward {
   private readonly ctx: RequestContext;
-  private upReq!: http.ClientRequest;
+  private upReq: http.ClientRequest | undefined;
+  /** A body held whole, through the body stages before anything is sent: it leaves with its length. */
+  private whole: Buffer | undefined;
   /** A refusal was rendered, or the record finished: later events change nothing. */
   private settled = false;
   /** The upstream's response head arrived. */
@@ -130,15 +133,28 @@ class HttpForward {
   start(): void {
     this.ctx.signal.addEventListener('abort', () => {
       if (this.settled) return;
-      this.upReq.destroy();
+      this.upReq?.destroy();
       this.done('client-aborted');
     }, { once: true });
-    this.send();
+    const { body } = this.x;
+    const transforms = this.ctx.outgoing.bodyTransforms;
+    if (!transforms.length || body.truncated) return this.send();
+    // A body held whole goes through its stages (the body guard, a substitution) first and then
+    // leaves with a Content-Length, as it came: chunked, it reached servers that read only
+    // Content-Length (Python's http.server, S3's 411) empty, and they read the chunks as a request.
+    wholeThrough(body.captured, transforms).then((sent) => {
+      if (this.settled) return;
+      const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
+      const limited = meter?.(sent.length);
+      if (limited) return this.stopped(limited);
+      this.whole = sent;
+      this.send();
+    }, (err: NodeJS.ErrnoException) => this.fail(err, false));
   }
 
   /** One attempt: a request to the upstream on a pooled connection or a new one. */
   private send(): void {
-    const options = this.upstream.requestOptions(this.x);
+    const options = this.upstream.requestOptions(this.x, this.whole);
     const upReq = (this.x.context!.outgoing.url.protocol === 'https:' ? https : http).request(options);
     this.upReq = upReq;
     // Events of an attempt given up for a retry change nothing.
@@ -174,7 +190,7 @@ class HttpForward {
    * that is safe to repeat: an idempotent method whose whole body Airlock holds, once.
    */
   private retryable(err: NodeJS.ErrnoException): boolean {
-    if (this.retried || this.answered || this.relay || this.res.headersSent || !this.upReq.reusedSocket) return false;
+    if (this.retried || this.answered || this.relay || this.res.headersSent || !this.upReq?.reusedSocket) return false;
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') return false;
     if (this.x.body.truncated || this.ctx.outgoing.bodyTransforms.length) return false;
     return REPEATABLE.has(this.ctx.outgoing.method.toUpperCase());
@@ -196,16 +212,21 @@ class HttpForward {
   /** Request body: the captured prefix, then (when truncated) the rest straight from the agent. */
   private sendBody(): void {
     const { body } = this.x;
+    const upReq = this.upReq!;
+    if (this.whole !== undefined) {
+      upReq.end(this.whole.length ? this.whole : undefined);
+      return;
+    }
     const transforms = this.ctx.outgoing.bodyTransforms;
     if (!transforms.length && !body.truncated) {
-      this.upReq.end(body.captured.length ? body.captured : undefined);
+      upReq.end(body.captured.length ? body.captured : undefined);
       return;
     }
     // Bytes past what the description counted are charged to byte budgets as they leave.
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
     const stages = meter ? [...transforms, meterStage(meter)] : transforms;
     const source = Readable.from(bodyChunks(this.req, body));
-    pipeline([source, ...stages, this.upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+    pipeline([source, ...stages, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
       if (err && !this.settled) this.fail(err as NodeJS.ErrnoException, false);
     });
   }
@@ -398,12 +419,12 @@ class HttpForward {
       if (limited) return this.stopped(limited);
       const stale = this.upReq;
       this.send();
-      stale.destroy();
+      stale?.destroy();
       return;
     }
     if (!this.res.headersSent) {
       const why = upstreamErrorText(err, timedOut);
-      this.upReq.destroy();
+      this.upReq?.destroy();
       if (err instanceof DestinationError) return this.refuseInstead(refusals.destination(err.message));
       this.refuseInstead(timedOut ? refusals.timeout(why) : refusals.upstream(why));
       return;
@@ -415,7 +436,7 @@ class HttpForward {
 
   /** A stream stage refused to let the rest leave (an empty byte budget): a refusal, not an upstream error. */
   private stopped(r: Refusal): void {
-    this.upReq.destroy();
+    this.upReq?.destroy();
     if (nonEmpty(this.ctx.audit)) this.x.record.extra = this.ctx.audit;
     if (!this.res.headersSent) return this.refuseInstead(r);
     this.x.record.detail = r.detail;
@@ -429,12 +450,13 @@ class HttpForward {
  * headers nor to Node's defaults: Node's client sends the body of a GET, HEAD, DELETE or OPTIONS
  * that has no Content-Length (the agent sent it chunked; `Transfer-Encoding` is hop-by-hop and
  * dropped) unframed after the head, and the upstream reads those bytes as a second request nobody
- * decided. A body held whole goes with its length; one streamed through as the agent sends it,
- * with the length the agent declared (its parser read exactly that many bytes) or else chunked,
- * as is a body a stage may change on its way.
+ * decided. A body held whole goes with its length (`whole`: after its stages ran); one streamed
+ * through as the agent sends it, with the length the agent declared (its parser read exactly that
+ * many bytes) unless a stage may change that length, else chunked.
  */
-function bodyFraming(x: Exchange): Array<[string, string]> {
+function bodyFraming(x: Exchange, whole?: Buffer): Array<[string, string]> {
   const { body } = x;
+  if (whole !== undefined) return whole.length || x.head.headers['content-length'] !== undefined ? [['Content-Length', String(whole.length)]] : [];
   const streamed = body.truncated || x.context!.outgoing.bodyTransforms.length > 0;
   const declared = x.head.headers['content-length'];
   if (!streamed) {
@@ -442,7 +464,10 @@ function bodyFraming(x: Exchange): Array<[string, string]> {
     return declared === undefined ? [] : [['Content-Length', '0']];
   }
   // Without leading zeros: a parser reading the number with strtol's base 0 takes "010" as octal.
-  if (!x.context!.outgoing.bodyTransforms.length && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared.replace(/^0+(?=\d)/, '')]];
+  // Stages that only look (the body guard with nothing to substitute) keep the length: an upload
+  // past the cap still goes with it (S3 answers a chunked PUT 411).
+  const lengthKept = x.context!.outgoing.bodyTransforms.every((s) => (s as { preservesLength?: boolean }).preservesLength === true);
+  if (lengthKept && declared !== undefined && /^\d+$/.test(declared)) return [['Content-Length', declared.replace(/^0+(?=\d)/, '')]];
   return [['Transfer-Encoding', 'chunked']];
 }
 
@@ -454,19 +479,26 @@ function bodyFraming(x: Exchange): Array<[string, string]> {
  * decided. Such a body goes on a connection of its own with `Connection: close`, so the server
  * reads nothing after it (a pooled connection would be pooled again if the server answered
  * keep-alive anyway). The first KiB is looked at; a body still blank or still in its first word
- * there counts as one (a body that is one word only garbles the next request line).
+ * there counts as one (a body that is one word only garbles the next request line). Blanks are
+ * those of Python's `str.split()` over Latin-1, which http.server splits the request line with:
+ * the separators 0x1c–0x1f, NEL and NBSP lead and separate words there as a space does
+ * (`GET\x0b/admin\x85HTTP/1.1` runs `GET /admin`).
  */
 export function readableAsRequest(body: Buffer): boolean {
   const n = Math.min(body.length, 1024);
   let i = 0;
-  while (i < n && (body[i] === 0x20 || (body[i]! >= 0x09 && body[i]! <= 0x0d))) i++;
+  while (i < n && blankByte[body[i]!]) i++;
   if (i === n) return n > 0 && n < body.length;
   const c = body[i]! | 0x20;
   if (c < 0x61 || c > 0x7a) return false;
   while (i < n && tokenByte[body[i]!]) i++;
   if (i === n) return n < body.length;
-  return body[i] === 0x20 || body[i] === 0x09;
+  return blankByte[body[i]!] === 1;
 }
+
+/** Bytes a server may take for blanks in a request line: ASCII whitespace, and the rest of Latin-1's Unicode whitespace (Python's str.split()). */
+const blankByte = new Uint8Array(256);
+for (const b of [0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0]) blankByte[b] = 1;
 
 /** RFC 9110 token characters (a method is one). */
 const tokenByte = new Uint8Array(256);
@@ -477,6 +509,15 @@ const REPEATABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function uncorkRelay(f: HttpForward): void {
   f.uncork();
+}
+
+/** A body held whole through the body stages: what leaves. A stage's refusal rejects. */
+function wholeThrough(body: Buffer, stages: Transform[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { out.push(chunk); cb(); } });
+    pipeline([Readable.from([body]), ...stages, sink] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => (err ? reject(err) : resolve(Buffer.concat(out))));
+  });
 }
 
 /** A body stage charging the egress meter with each chunk before it leaves; an empty budget stops the upload. */

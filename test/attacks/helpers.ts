@@ -214,7 +214,7 @@ export function viaProxy(port: number, url: string, opts: { auth?: string; metho
 }
 
 /** CONNECT through the proxy, then TLS to `servername` trusting `ca`; resolves with the TLS socket. */
-export async function tlsTunnel(port: number, target: string, opts: { auth?: string; servername?: string | false; ca: string; timeoutMs?: number }): Promise<tls.TLSSocket> {
+export async function tlsTunnel(port: number, target: string, opts: { auth?: string; servername?: string | false; ca: string; timeoutMs?: number; alpn?: string[] }): Promise<tls.TLSSocket> {
   const socket = net.connect(port, '127.0.0.1');
   const head = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -237,7 +237,7 @@ export async function tlsTunnel(port: number, target: string, opts: { auth?: str
   }
   const servername = opts.servername === false ? undefined : (opts.servername ?? target.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
   return new Promise((resolve, reject) => {
-    const s = tls.connect({ socket, ca: opts.ca, ...(servername && !net.isIP(servername) ? { servername } : {}), ALPNProtocols: ['http/1.1'], checkServerIdentity: () => undefined });
+    const s = tls.connect({ socket, ca: opts.ca, ...(servername && !net.isIP(servername) ? { servername } : {}), ALPNProtocols: opts.alpn ?? ['http/1.1'], checkServerIdentity: () => undefined });
     s.once('secureConnect', () => resolve(s));
     s.once('error', reject);
   });

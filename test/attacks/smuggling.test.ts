@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { withoutNamedHeaders } from '../../proxy/http-util.ts';
 import { readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
@@ -24,7 +25,7 @@ import http.server, sys
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def answer(self):
-        sys.stderr.write(self.command + ' ' + self.path + ' ' + str(self.headers.get('connection')) + '\\n'); sys.stderr.flush()
+        sys.stderr.write(self.command + ' ' + self.path + ' ' + str(self.headers.get('connection')) + ' te=' + str(self.headers.get('transfer-encoding')) + ' cl=' + str(self.headers.get('content-length')) + '\\n'); sys.stderr.flush()
         self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
     def log_message(self, *a): pass
@@ -145,6 +146,13 @@ t.test('Upgrade: h2c and HTTP/2 prior knowledge are never forwarded', async (t) 
   t.notMatch(inTunnel.text, /^HTTP\/1\.1 101/, 'no 101 inside a tunnel');
   const preface = await rawToProxy(a.port, `CONNECT ${host} HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`, { idleMs: 800 });
   t.notMatch(preface.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, ''), /^HTTP\/1\.1 [23]/, 'HTTP/2 prior-knowledge preface in a tunnel is not served');
+  // ALPN: a client that offers only h2 gets no session; HTTP/1.0 (curl --http1.0) and 1.1 are served.
+  const h2only = await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem, alpn: ['h2'] }).then((x) => x.alpnProtocol, (e: Error) => e.message);
+  t.match(String(h2only), /no application protocol/, 'ALPN h2 alone: the handshake is refused');
+  for (const flag of ['--http1.0', '--http2']) {
+    const r = await curl(['-x', a.proxyUrl, '--cacert', a.caFile, flag, '-o', '/dev/null', '-w', '%{http_code}', `https://${tHost}/ok/alpn`]);
+    t.equal(r.stdout, '200', `curl ${flag} over intercepted TLS: served (${r.stderr.trim().slice(0, 120)})`);
+  }
   t.equal(up.received.length, before, 'the HTTP upstream received nothing');
   t.notMatch(up.bytes() + tlsUp.bytes(), /h2c|PRI \* HTTP\/2/, 'no upstream ever saw an h2c upgrade or an HTTP/2 preface');
   t.ok(net.isIP('127.0.0.1'));
@@ -172,7 +180,7 @@ t.test('Airlock frames every body it forwards: a GET, HEAD, DELETE or OPTIONS bo
   // the next request on the connection, undecided and unaudited. With a secret stored, Airlock b
   // rewrites bodies; Airlock a does not; both capture 2 KiB, so a longer body streams.
   const b = await startTestAirlock(t, {
-    policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`], bodyCap: 2048,
+    policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${pyPort}`], bodyCap: 2048,
     secrets: { other_key: 'sk_other_0123456789abcdef' },
   });
   const inner = `GET /deny/SMUGGLED-body HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
@@ -206,7 +214,11 @@ t.test('Airlock frames every body it forwards: a GET, HEAD, DELETE or OPTIONS bo
       const before = up.received.length;
       const status = await send(target.port, target.auth, c.method, c.framing, parts);
       const got = up.received.slice(before);
-      return status === 200 && got.length === 1 && got[0]!.method === c.method && got[0]!.url === `/ok/${n}` && got[0]!.body.equals(body);
+      // A body held whole (within the cap) arrives with its length, also when the body guard read it
+      // (a server that reads only Content-Length, Python's http.server, S3, got it empty when chunked).
+      // So does one the agent sent with a length, past the cap: the guard only looks at it (S3 answers a chunked PUT 411).
+      const framed = (body.length > 2048 && c.framing === 'chunked') || (got[0]?.headers['content-length'] === String(body.length) && got[0]?.headers['transfer-encoding'] === undefined);
+      return status === 200 && got.length === 1 && got[0]!.method === c.method && got[0]!.url === `/ok/${n}` && got[0]!.body.equals(body) && framed;
     },
   ), { numRuns, ...seed });
   // A length with leading zeros (llhttp takes it) goes on without them: strtol with base 0 reads "0…" as octal.
@@ -222,7 +234,11 @@ t.test('Airlock frames every body it forwards: a GET, HEAD, DELETE or OPTIONS bo
     const got = up.received.slice(before);
     t.same(got.map((x) => [x.method, x.body.toString()]), [[method, inner]], `curl ${method}: one request upstream, its body whole`);
   }
+  // Python's http.server reads a body by its Content-Length only: the guarded JSON POST carries one.
+  const py = await curl(['-x', b.proxyUrl, '-H', 'content-type: application/json', '--data', '{"name":"x"}', '-o', '/dev/null', '-w', '%{http_code}', `http://allowed.example:${pyPort}/ok/guarded-json`]);
+  t.equal(py.stdout, '200', 'curl POST through the guarding Airlock to Python: 200');
   await new Promise((r) => setTimeout(r, 200));
+  t.match(pyLog, /POST \/ok\/guarded-json \S+ te=None cl=12\n/, 'Python read it with its Content-Length, not chunked');
   t.notOk(up.received.some((x) => x.url.startsWith('/deny')), 'no body was ever read upstream as a request of its own');
 });
 
@@ -250,15 +266,18 @@ t.test('property: a body an origin that ignores it could read as a request goes 
   await fc.assert(fc.asyncProperty(
     fc.record({
       method: fc.constantFrom('POST', 'PUT', 'PATCH', 'DELETE', 'GET', 'OPTIONS'),
-      lead: fc.constantFrom('', '\r\n', '\r\n\r\n', '  ', '\t'),
-      line: fc.constantFrom(`GET /deny/CL0 HTTP/1.1\r\nHost: ${pyHost}\r\n\r\n`, `DELETE /deny/CL0 HTTP/1.0\r\n\r\n`, 'GET /deny/CL0\r\n', `GET /deny/CL0 HTTP/1.1\r\nHost: ${pyHost}\r\nContent-Length: 3\r\n\r\nabc`),
+      // Python splits the request line with str.split(): every Unicode blank of Latin-1 separates
+      // (and leads) words there, the file/group/record/unit separators, NEL and NBSP included.
+      lead: fc.constantFrom('', '\r\n', '\r\n\r\n', '  ', '\t', '\x1c', '\x1d\x1e', '\x1f', '\x85', '\xa0', '\x0b\x0c'),
+      gap: fc.constantFrom(' ', '\x1c', '\x1f', '\x85', '\xa0', '\x0b', '\x0c'),
+      line: fc.constantFrom(`GET_/deny/CL0_HTTP/1.1\r\nHost: ${pyHost}\r\n\r\n`, `DELETE_/deny/CL0_HTTP/1.0\r\n\r\n`, 'GET_/deny/CL0\r\n', `GET_/deny/CL0_HTTP/1.1\r\nHost: ${pyHost}\r\nContent-Length: 3\r\n\r\nabc`),
       chunked: fc.boolean(),
       pad: fc.constantFrom(0, 3000),
     }),
     async (c) => {
-      const body = c.lead + c.line + 'x'.repeat(c.pad);
+      const body = c.lead + c.line.replaceAll('_', c.gap) + 'x'.repeat(c.pad);
       const framing = c.chunked ? `Transfer-Encoding: chunked\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n` : `Content-Length: ${body.length}\r\n\r\n${body}`;
-      const r = await rawToProxy(a.port, `${c.method} http://${pyHost}/ok/cl0-${++n} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}${framing}`, { responses: 1 });
+      const r = await rawToProxy(a.port, Buffer.from(`${c.method} http://${pyHost}/ok/cl0-${++n} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}${framing}`, 'latin1'), { responses: 1 });
       return parseResponses(r.text)[0]?.status === 200 && pyLog.includes(`${c.method} /ok/cl0-${n} close`);
     },
   ), { numRuns, ...seed });
@@ -268,8 +287,8 @@ t.test('property: a body an origin that ignores it could read as a request goes 
   const r = await rawToProxy(a.port, `POST http://${pyHost}/ok/keep HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}Content-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 });
   t.equal(parseResponses(r.text)[0]?.status, 200);
   t.ok(pyLog.includes('POST /ok/keep keep-alive'), 'a JSON body: the connection is kept');
-  for (const [b, like] of [['{"a": 1}', false], ['a=1&b=2', false], ['\u0000GET /x', false], ['<p>GET', false], ['GET /x', true], ['\r\n\r\nPOST /x HTTP/1.1', true], ['M-SEARCH * HTTP/1.1', true], [' '.repeat(2000) + 'GET /x', true], ['x'.repeat(2000), true], ['Hello', false]] as const) {
-    t.equal(readableAsRequest(Buffer.from(b)), like, `${JSON.stringify(b.slice(0, 30))}: ${like ? 'may' : 'cannot'} be read as a request`);
+  for (const [b, like] of [['{"a": 1}', false], ['a=1&b=2', false], ['\u0000GET /x', false], ['<p>GET', false], ['GET /x', true], ['\r\n\r\nPOST /x HTTP/1.1', true], ['M-SEARCH * HTTP/1.1', true], [' '.repeat(2000) + 'GET /x', true], ['x'.repeat(2000), true], ['Hello', false], ['\x1fGET /x', true], ['GET\x85/x', true], ['GET\xa0/x', true], ['\x00GET /x', false]] as const) {
+    t.equal(readableAsRequest(Buffer.from(b, 'latin1')), like, `${JSON.stringify(b.slice(0, 30))}: ${like ? 'may' : 'cannot'} be read as a request`);
   }
   await new Promise((r) => setTimeout(r, 200));
   t.notMatch(pyLog, /\/deny/, 'the origin never ran a request read from a body');
@@ -296,4 +315,46 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
     const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
     t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
   }
+});
+
+t.test('property: a header the request\'s Connection names goes upstream neither to the server nor in what the policy saw (RFC 9110 §7.6.1)', async (t) => {
+  // A proxy removes the headers Connection names, and Airlock does; the policy must not judge them
+  // either. `Content-Type: text/plain` named in Connection: the policy read a text body, while Rack
+  // (Rails, Sinatra) takes an untyped POST for a form and runs its `_method=DELETE`.
+  const rack = await rawToProxy(a.port, `POST ${origin}/keep/note HTTP/1.1\r\nHost: ${host}\r\n${auth}Content-Type: text/plain\r\nConnection: Content-Type\r\nContent-Length: 14\r\n\r\n_method=DELETE`, { responses: 1 });
+  const [denied] = parseResponses(rack.text);
+  t.ok(denied?.status === 403 && isProblem(denied), `the untyped form's DELETE is judged (got ${denied?.status})`);
+  const tHost = `allowed.example:${tlsUp.port}`;
+  const tunneled = await exchange(await tlsTunnel(a.port, tHost, { auth: a.auth, ca: a.caPem }), `POST /keep/note HTTP/1.1\r\nHost: ${tHost}\r\nContent-Type: text/plain\r\nConnection: keep-alive, content-type\r\nContent-Length: 14\r\n\r\n_method=DELETE`, { responses: 1 });
+  t.equal(parseResponses(tunneled.text)[0]?.status, 403, 'in a tunnel: judged too');
+  const curled = await curl(['-x', a.proxyUrl, '-o', '/dev/null', '-w', '%{http_code}', '-H', 'Connection: Content-Type', '-H', 'Content-Type: text/plain', '--data', '_method=DELETE', `${origin}/keep/note`]);
+  t.equal(curled.stdout, '403', 'curl: judged too');
+  t.notMatch(up.bytes() + tlsUp.bytes(), /\/keep\/note/, 'nothing reached an upstream');
+  // A WebSocket offer's own headers stay in view: Airlock sends its subprotocol offer upstream whatever Connection names.
+  t.same(withoutNamedHeaders(['Connection', 'Upgrade, Sec-WebSocket-Protocol, X-A', 'Sec-WebSocket-Protocol', 'chat', 'X-A', '1']), ['Connection', 'Upgrade, Sec-WebSocket-Protocol, X-A', 'Sec-WebSocket-Protocol', 'chat']);
+  let n = 0;
+  const hop = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length', 'expect']);
+  await fc.assert(fc.asyncProperty(
+    fc.record({
+      named: fc.subarray(['Content-Type', 'content-encoding', 'X-HTTP-Method-Override', 'Authorization', 'X-Marker', 'accept'], { minLength: 1 }),
+      caseOf: fc.constantFrom((s: string) => s, (s: string) => s.toUpperCase(), (s: string) => s.toLowerCase()),
+      layout: fc.constantFrom('one', 'split', 'padded'),
+      extra: fc.constantFrom('', 'keep-alive', 'close'),
+    }),
+    async (c) => {
+      const id = `conn-${++n}`;
+      const tokens = [...c.named.map(c.caseOf), ...(c.extra ? [c.extra] : [])];
+      const connection = c.layout === 'split' ? tokens.map((x) => `Connection: ${x}\r\n`).join('')
+        : c.layout === 'padded' ? `Connection: ,${tokens.join(' ,\t')} ,\r\n` : `Connection: ${tokens.join(', ')}\r\n`;
+      const headers = 'Content-Type: text/plain\r\nX-HTTP-Method-Override: GET\r\nAuthorization: Bearer agent-own\r\nX-Marker: m\r\nAccept: text/html\r\n';
+      const r = await rawToProxy(a.port, `POST ${origin}/ok/${id} HTTP/1.1\r\nHost: ${host}\r\n${auth}${headers}${connection}Content-Length: 3\r\n\r\na=1`, { responses: 1 });
+      if (parseResponses(r.text)[0]?.status !== 200) return false;
+      const got = up.received.find((x) => x.url === `/ok/${id}`);
+      await a.airlock.audit.flush();
+      const seen = a.records.find((x) => x.url?.endsWith(`/ok/${id}`))?.description?.request.headers;
+      if (!got || !seen) return false;
+      // What the policy saw of the request's end-to-end headers is exactly what the upstream got.
+      return Object.keys(seen).filter((k) => !hop.has(k)).sort().join() === Object.keys(got.headers).filter((k) => !hop.has(k)).sort().join();
+    },
+  ), { numRuns, ...seed });
 });
