@@ -2,6 +2,7 @@
 // `npm test`: every test in one tap run (type-check and the Rego checks are tap tests too), then a
 // plain `N passed, N failed` line so CI logs read the same whatever the runner prints.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +13,35 @@ const tapBin = path.join(root, 'node_modules', '.bin', 'tap');
 const built = spawnSync(tapBin, ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 if (built.status !== 0) process.exit(built.status ?? 1);
 
-const child = spawn(tapBin, process.argv.slice(2), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+// The files that take longest start first, so the run does not end with one of them alone on a
+// core while the others are idle (tap runs files in the order given, `jobs` at once).
+const slowFirst = [
+  'test/studio/e2e.test.ts', 'test/studio/inbox-churn-e2e.test.ts', 'test/proxy/cli-errors.test.ts',
+  'test/attacks/hostile-neighbour.test.ts', 'test/scale/replica-attacks.test.ts', 'test/typecheck.test.ts',
+  'test/attacks/connections.test.ts', 'test/scale/replicas.test.ts', 'test/studio/api-publish.test.ts',
+  'test/fuzz/redos.test.ts', 'test/attacks/session-labels.test.ts', 'test/secrets/e2e.test.ts',
+  'test/replay/replay-cli.test.ts', 'test/secrets/cli.test.ts', 'test/attacks/sandbox-escape.test.ts',
+];
+
+/** Every test file under test/, the slow ones first (a name no longer there is skipped). */
+function orderedTestFiles() {
+  const all = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(rel);
+      else if (e.name.endsWith('.test.ts')) all.push(rel);
+    }
+  };
+  walk('test');
+  all.sort();
+  const present = new Set(all);
+  const first = slowFirst.filter((f) => present.has(f));
+  return [...first, ...all.filter((f) => !first.includes(f))];
+}
+
+const args = process.argv.slice(2);
+const child = spawn(tapBin, args.length ? args : orderedTestFiles(), { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 let summary;
 let tail = '';
 child.stdout.on('data', (chunk) => {
