@@ -20,6 +20,12 @@ import { multipartBoundary, multipartFields } from './multipart.ts';
 export const MAX_GRAPHQL_TOKENS = 100_000;
 /** Requests in one batched body looked at; more is reported unparsed. */
 export const MAX_BATCH = 100;
+/**
+ * Distinct values of a repeated `operationName` or `variables` parameter (URL, form or multipart)
+ * read, at most; more is reported unparsed. Servers differ on which one they take (Rack and so
+ * Rails keep the last, Go's FormValue the first), so each is a reading.
+ */
+export const MAX_PARAMETER_VALUES = 5;
 
 /** What the describe step hands service adapters: the public summary plus what classification needs. */
 export interface GraphqlRequest {
@@ -158,6 +164,23 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
   return { operations: selected.map((o) => operationOf(o, fragments, calls, values)), calls, document: req.query, variables };
 }
 
+/**
+ * The requests a server may build from repeated parameters: each query under each distinct
+ * `operationName` and `variables` value (none given: undefined). Too many distinct values is an error.
+ */
+function parameterReadings(queries: string[], names: string[], variables: string[]): OneRequest[] | { error: string } {
+  const n = [...new Set(names)];
+  const v = [...new Set(variables)];
+  if (n.length > MAX_PARAMETER_VALUES || v.length > MAX_PARAMETER_VALUES) return { error: `more than ${MAX_PARAMETER_VALUES} different operationName or variables values` };
+  const out: OneRequest[] = [];
+  for (const query of queries) {
+    for (const operationName of n.length ? n : [undefined]) {
+      for (const vars of v.length ? v : [undefined]) out.push({ query, operationName, variables: vars });
+    }
+  }
+  return out;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
@@ -193,9 +216,10 @@ function multipartRequests(body: Buffer, header: string): OneRequest[] | { error
   if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
   const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
   const field = (n: string): string[] => mp.fields.filter(([k]) => k === n).map(([, v]) => utf8(v));
-  const name = field('operationName')[0];
-  const variables = field('variables')[0];
-  const out: OneRequest[] = field('query').map((q) => ({ query: q, operationName: name, variables }));
+  // A repeated field: Rack keeps the last, other parsers the first; each may run.
+  const fromFields = parameterReadings(field('query'), field('operationName'), field('variables'));
+  if ('error' in fromFields) return fromFields;
+  const out: OneRequest[] = fromFields;
   for (const ops of field('operations')) {
     let json: unknown;
     try {
@@ -244,13 +268,15 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n) === key).map(([, v]) => v);
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
+    const split = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')) : undefined;
     const plain = all(form, 'query');
-    const semi = trimmed.includes(';') ? all(new URLSearchParams(trimmed.replaceAll(';', '&')), 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    const semi = split ? all(split, 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
     if (plain.length || semi.length) {
-      const queries = [...plain, ...semi];
-      const name = all(form, 'operationName')[0];
-      // Several `query` fields: servers keep the first or the last; both may run.
-      return queries.map((q) => ({ query: q, operationName: name }));
+      // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
+      // (Rack, so Rails and GitHub, the last); every combination may run.
+      const names = [...all(form, 'operationName'), ...(split ? all(split, 'operationName') : [])];
+      const variables = [...all(form, 'variables'), ...(split ? all(split, 'variables') : [])];
+      return parameterReadings([...plain, ...semi], names, variables);
     }
   }
   return [{ query: trimmed }];
@@ -289,9 +315,12 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     parsed.push(one);
   };
   const urlQueries = request.query.query ?? [];
-  const urlNames = (request.query.operationName ?? []).slice(0, 5);
-  const urlVariables = (request.query.variables ?? []).slice(0, 5);
-  for (const q of urlQueries) add({ query: q, operationName: urlNames[0], variables: urlVariables[0] });
+  // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
+  const urlNames = [...new Set(request.query.operationName ?? [])];
+  const urlVariables = [...new Set(request.query.variables ?? [])];
+  if (urlNames.length > MAX_PARAMETER_VALUES || urlVariables.length > MAX_PARAMETER_VALUES) return fail(`more than ${MAX_PARAMETER_VALUES} different operationName or variables values in the URL`);
+  const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables);
+  if (!('error' in fromUrl)) for (const r of fromUrl) add(r);
   // Servers mix the URL's and the body's parameters (express-graphql takes each from the URL
   // first, Rails lets the body win): a body request may run under the URL's operationName or
   // variables, and the URL's query under the body's operationName.
