@@ -104,13 +104,26 @@ function operationOf(op: OperationDefinitionNode, fragments: Map<string, Fragmen
   const nodes: FieldNode[] = [];
   rootFields(op.selectionSet, fragments, fields, new Set(), nodes);
   if (op.operation === 'mutation') {
+    const values = withDefaults(op, variables);
     for (const node of nodes) {
       const args: Record<string, unknown> = {};
-      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, variables);
+      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, values);
       calls.push({ field: node.name.value, args });
     }
   }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
+}
+
+/**
+ * The variables an operation runs with: those the request gives, and for each one it does not
+ * give, the default the operation declares (`$oid: GitObjectID = "000…"`), as the server fills it in.
+ */
+function withDefaults(op: OperationDefinitionNode, given: Record<string, unknown>): Record<string, unknown> {
+  const defaults = (op.variableDefinitions ?? []).filter((d) => d.defaultValue !== undefined && !Object.hasOwn(given, d.variable.name.value));
+  if (defaults.length === 0) return given;
+  const out: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, given);
+  for (const d of defaults) out[d.variable.name.value] = valueFromASTUntyped(d.defaultValue!, given);
+  return out;
 }
 
 /** A request's variables as an object (a URL carries them as JSON text). */

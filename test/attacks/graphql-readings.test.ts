@@ -133,3 +133,28 @@ t.test('variables in a form, multipart or URL, repeated or not, count: a zero oi
   const control = describe({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(doc)}&variables=${encodeURIComponent(vars(other))}`, 'application/x-www-form-urlencoded') });
   t.match(await engine.decide(control), { action: 'approve', approval: { risk: 'medium' } }, 'control: a form update to a commit is an ordinary ref update');
 });
+
+t.test("a variable's default value counts when the request does not give the variable", async (t) => {
+  const zero = '0'.repeat(40);
+  const doc = fc.constantFrom(
+    `mutation($o: GitObjectID = "${zero}") { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }`,
+    `mutation Tidy($i: UpdateRefInput = {refId: "R_1", oid: "${zero}"}) { updateRef(input: $i) { clientMutationId } }`,
+    `mutation($r: ID! = "R_1", $o: GitObjectID = "${zero}") { x: updateRef(input: {refId: $r, oid: $o}) { clientMutationId } }`,
+  );
+  const carry = fc.constantFrom<(d: string) => Req>(
+    (d) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: d })) }),
+    (d) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: d, variables: {} })) }),
+    (d) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: d, variables: { unrelated: 1 } })) }),
+    (d) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(d)}`, 'application/x-www-form-urlencoded') }),
+  );
+  await fc.assert(
+    fc.asyncProperty(doc, carry, async (d, c) => {
+      const described = describe(c(d));
+      const decision = await engine.decide(described);
+      return described.service?.operation === 'git.delete_ref' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 20 },
+  );
+  const given = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: `mutation($o: GitObjectID = "${zero}") { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }`, variables: { o: 'a'.repeat(40) } })) });
+  t.equal(given.service?.operation, 'git.update_ref', 'control: a variable given overrides its default');
+});
