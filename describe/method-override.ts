@@ -252,11 +252,17 @@ function methodRank(method: string): number {
   return method === 'DELETE' ? 3 : 1;
 }
 
+/**
+ * How dangerous a reading is: its effect first; at the same effect, a reading a service names (a
+ * merge, a ref update with `force`: the policy may hold those higher than the effect says) above
+ * one no route names. A server that ignores the override runs the request line's method, so a
+ * `PUT …/merge` sent with `X-HTTP-Method-Override: POST` is the merge, not an unknown POST.
+ */
 function readingRank(r: Recognized, method: string): number {
   let rank = methodRank(method);
   if (r.service) rank = effectRank[r.service.effect] ?? 3;
   if (r.sql) rank = Math.max(rank, r.sql.destructive ? 3 : 1);
-  return rank;
+  return rank * 2 + (r.service && r.service.operation !== 'unknown' ? 1 : 0);
 }
 
 /**

@@ -203,3 +203,35 @@ t.test('server-specific spellings of an override to DELETE are judged as the del
   const text = describe('POST', 'https://api.github.com/repos/acme/widgets/issues', { headers: [], query: '', body: { type: 'text/plain', text: 'a=1&_method=DELETE' } });
   t.equal(text.request.method_override, undefined, 'text/plain is not read as a form');
 });
+
+// A server that does not honour overrides runs the request line's method: an override naming a
+// method no route has (`PUT …/merge` + `X-HTTP-Method-Override: POST`) must not turn the merge or
+// a force push into an "unknown" write (held lower, and under a path grant covered by one given
+// for a harmless request of the same shape). Property: an override never makes the decision less
+// severe than the request line alone, nor than the override's method alone.
+t.test('an override is judged at least as severely as the request line and the override method each alone', async (t) => {
+  const severity = (d: { action: string; approval?: { risk?: string } }): number =>
+    d.action === 'allow' ? 0 : d.action === 'deny' ? 10 : ({ low: 1, medium: 2, high: 3, critical: 4 } as Record<string, number>)[d.approval?.risk ?? 'critical'] ?? 4;
+  const requests = fc.constantFrom(
+    ['PUT', 'https://api.github.com/repos/acme/app/pulls/1/merge', '{"merge_method":"squash"}'],
+    ['PATCH', 'https://api.github.com/repos/acme/app/git/refs/heads/main', '{"sha":"aaaa","force":true}'],
+    ['DELETE', 'https://api.github.com/repos/acme/app/git/refs/heads/main', ''],
+    ['POST', 'https://api.github.com/repos/acme/app/issues/1/comments', '{"body":"x"}'],
+    ['PUT', 'https://api.github.com/repos/acme/app/contents/.github/workflows/ci.yml', '{"message":"x","content":"eA=="}'],
+    ['POST', 'https://api.stripe.com/v1/payouts', ''],
+  );
+  const other = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS');
+  const spelling = fc.constantFrom('X-HTTP-Method-Override', 'X-HTTP-Method', 'x-method-override');
+  await fc.assert(
+    fc.asyncProperty(requests, other, spelling, async ([method, url, body], o, name) => {
+      const mk = (m: string, extra: Array<[string, string]>) =>
+        describeRequest({ method: m, url, headers: [['authorization', 'Bearer x'], ['content-type', 'application/json'], ...extra], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+      const overridden = severity(await engine.decide(mk(method, [[name, o]])));
+      const line = severity(await engine.decide(mk(method, [])));
+      const named = severity(await engine.decide(mk(o, [])));
+      return overridden >= line && overridden >= named;
+    }),
+    { numRuns: 60 },
+  );
+  t.pass('no override lowered a decision');
+});
