@@ -219,6 +219,8 @@ t.test('an override is judged at least as severely as the request line and the o
     ['POST', 'https://api.github.com/repos/acme/app/issues/1/comments', '{"body":"x"}'],
     ['PUT', 'https://api.github.com/repos/acme/app/contents/.github/workflows/ci.yml', '{"message":"x","content":"eA=="}'],
     ['POST', 'https://api.stripe.com/v1/payouts', ''],
+    ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos', '{"done":true}'],
+    ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos?id=neq.1', '{"done":true}'],
   );
   const other = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS');
   const spelling = fc.constantFrom('X-HTTP-Method-Override', 'X-HTTP-Method', 'x-method-override');
