@@ -435,6 +435,11 @@ t.test('Stripe: a parameter that moves money counts wherever Rack reads it from'
     (p, n, v) => ({ url: `${S}${p}`, headers: [['content-type', form]], body: `metadata[note]=x&[${n}]=${encodeURIComponent(v)}` }),
     (p, n, v) => ({ url: `${S}${p}`, headers: [['content-type', form]], body: `metadata[note]=x;${n}=${encodeURIComponent(v)}` }),
     (p, n, v) => ({ url: `${S}${p}`, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: mp([['metadata[note]', 'x'], [n, v]]) }),
+    // A charset Rack ignores (it reads the form's bytes): decoded as UTF-16 the ASCII form reads as other text.
+    (p, n, v) => {
+      const body = `metadata[note]=x&${n}=${encodeURIComponent(v)}`;
+      return { url: `${S}${p}`, headers: [['content-type', `application/x-www-form-urlencoded; charset=${body.length % 2 ? 'utf-16le' : 'utf-16'}`]], body: body.length % 2 ? `${body}&` : body };
+    },
   );
   await fc.assert(
     fc.asyncProperty(money, placement, async ([p, n, v], place) => {
