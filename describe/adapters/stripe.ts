@@ -148,6 +148,18 @@ function expandsCredential(request: RequestInfo): boolean {
  * `account_balance`, and take `plan` on a customer, which subscribes and charges them; an invoice
  * update with `forgiven` writes its amount off.
  */
+/** Operations whose parameters may make them move money; only their parameters are read. */
+const parameterOperations = new Set([
+  'customers.create', 'customers.update', 'invoices.create', 'invoices.update', 'setup_intents.create', 'issuing.cards.update',
+  'issuing.cardholders.update', 'subscriptions.update', 'subscription_items.update', 'subscription_schedules.update',
+]);
+
+function paysByParameters(request: RequestInfo, operation: string): boolean {
+  if (!parameterOperations.has(operation)) return false;
+  const params = stripeParams(request);
+  return setsCustomerBalance(params, operation) || chargesAsCreated(params, operation);
+}
+
 function setsCustomerBalance(params: StripeParams, operation: string): boolean {
   const fields = operation === 'customers.create' || operation === 'customers.update' ? ['balance', 'account_balance', 'plan'] : operation === 'invoices.update' ? ['forgiven'] : [];
   return fields.length > 0 && (params.unread || fields.some((f) => params.values.has(f)));
@@ -260,7 +272,7 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
   if (m === 'GET') effect = readEffect(request, resource);
-  else if (pay.has(operation) || v2Pays(operation) || setsCustomerBalance(stripeParams(request), operation) || chargesAsCreated(stripeParams(request), operation)) effect = 'pay';
+  else if (pay.has(operation) || v2Pays(operation) || paysByParameters(request, operation)) effect = 'pay';
   else if (expandsCredential(request)) effect = 'admin';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';
