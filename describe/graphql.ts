@@ -282,8 +282,11 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
     const split = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')) : undefined;
-    const plain = all(form, 'query');
+    let plain = all(form, 'query');
     const semi = split ? all(split, 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    // A value that holds `;` and is no document (`query=A;query=B` unsplit) is refused by a server
+    // that does not split: not a reading, when splitting finds documents.
+    if (semi.length) plain = plain.filter((q) => !q.includes(';') || isDocument(q));
     if (plain.length || semi.length) {
       // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
       // (Rack, so Rails and GitHub, the last); every combination may run.
@@ -327,10 +330,22 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     seen.add(key);
     parsed.push(one);
   };
-  const urlQueries = request.query.query ?? [];
+  let urlQueries = request.query.query ?? [];
+  let urlNames = request.query.operationName ?? [];
+  let urlVariables = request.query.variables ?? [];
+  // Rack 2 also splits the query on `;`: its `query` fields may run too. A value that holds `;`
+  // and is no document is what a server that does not split refuses, so it is not a reading.
+  const search = request.url.includes(';') ? new URL(request.url).search : '';
+  if (search.includes(';')) {
+    const split = new URLSearchParams(search.slice(1).replaceAll(';', '&'));
+    const semi = split.getAll('query').filter((q) => !urlQueries.includes(q) && isDocument(q));
+    if (semi.length) urlQueries = [...urlQueries.filter((q) => !q.includes(';') || isDocument(q)), ...semi];
+    urlNames = [...urlNames, ...split.getAll('operationName')];
+    urlVariables = [...urlVariables, ...split.getAll('variables')];
+  }
   // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
-  const urlNames = [...new Set(request.query.operationName ?? [])];
-  const urlVariables = [...new Set(request.query.variables ?? [])];
+  urlNames = [...new Set(urlNames)];
+  urlVariables = [...new Set(urlVariables)];
   if (urlNames.length > MAX_PARAMETER_VALUES || urlVariables.length > MAX_PARAMETER_VALUES) return fail(`more than ${MAX_PARAMETER_VALUES} different operationName or variables values in the URL`);
   const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables);
   if (!('error' in fromUrl)) for (const r of fromUrl) add(r);
