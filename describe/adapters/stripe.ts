@@ -87,7 +87,7 @@ function stripeParams(request: RequestInfo): StripeParams {
   }
   // Rack 2 also splits the query on `;` (forms too, by the reading describe/method-override.ts
   // takes): a value holding `;` may carry more parameters (an encoded `%3B` read so too: more, not less).
-  const search = new URL(request.url).search;
+  const search = request.url.includes(';') ? new URL(request.url).search : '';
   if (search.includes(';')) for (const [k, v] of new URLSearchParams(search.replaceAll(';', '&'))) add(k, v);
   for (const vs of Object.values(body.form ?? {})) {
     for (const v of vs) if (v.includes(';')) for (const [k, x] of new URLSearchParams(v.slice(v.indexOf(';') + 1).replaceAll(';', '&'))) add(k, x);
@@ -133,13 +133,10 @@ const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand',
  * an Identity check's verified government ID number (`verified_outputs.id_number`).
  */
 function expandsCredential(request: RequestInfo): boolean {
-  const values: string[] = [];
-  for (const source of [request.query, request.body.form ?? {}]) {
-    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand') || k.startsWith('include')) values.push(...vs);
-  }
-  const body = jsonObject(request);
-  for (const json of [body?.expand, body?.include]) if (Array.isArray(json)) values.push(...json.map(String));
-  return values.some((v) => /(^|\.)(number|cvc|payload|account_number|id_number)$/.test(v.trim()));
+  // Wherever Rack reads them (stripeParams): `expand[]`, Rack 2's `[expand][]`, after a `;`, a JSON list.
+  const params = stripeParams(request);
+  const values = [...(params.values.get('expand') ?? []), ...(params.values.get('include') ?? [])].flat();
+  return values.some((v) => /(^|\.)(number|cvc|payload|account_number|id_number)$/.test(String(v).trim()));
 }
 
 /**

@@ -448,6 +448,16 @@ t.test('Stripe: a parameter that moves money counts wherever Rack reads it from'
     }),
     { numRuns: 40, ...seed },
   );
+  // A read that expands a credential (an Issuing card's number or CVC) is admin, however Rack is handed the `expand`.
+  const expansion = fc.constantFrom<(f: string) => string>((f) => `expand[]=${f}`, (f) => `expand[0]=${f}`, (f) => `[expand][]=${f}`, (f) => `limit=1;expand[]=${f}`, (f) => `a=1;[expand][]=${f}`);
+  await fc.assert(
+    fc.asyncProperty(expansion, fc.constantFrom('number', 'cvc', 'data.number'), async (spell, f) => {
+      const { description: d, decision } = await decide({ method: 'GET', url: `${S}/issuing/cards/ic_1?${spell(f)}` });
+      return d.service?.effect === 'admin' && decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 15, ...seed },
+  );
+  t.match((await decide({ method: 'GET', url: `${S}/issuing/cards/ic_1?a=1;expand[]=cardholder` })).decision, { action: 'allow' }, 'control: expanding the cardholder is a read');
   for (const p of ['/customers/cus_1', '/subscriptions/sub_1', '/setup_intents']) {
     const { decision } = await decide({ method: 'POST', url: `${S}${p}?expand[]=customer`, headers: [['content-type', form]], body: 'metadata[note]=x' });
     t.match(decision, { action: 'approve', approval: { risk: 'medium' } }, `control: metadata only on ${p} stays a medium write`);
