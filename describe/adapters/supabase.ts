@@ -108,7 +108,7 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   return false;
 }
 
-/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas; undefined when unbalanced. */
+/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas (quoted values read as PostgREST's pQuotedValue does); undefined when unbalanced. */
 function logicalBranches(value: string): string[] | undefined {
   if (!value.startsWith('(') || !value.endsWith(')')) return undefined;
   const inner = value.slice(1, -1);
@@ -118,7 +118,9 @@ function logicalBranches(value: string): string[] | undefined {
   let start = 0;
   for (let i = 0; i < inner.length; i++) {
     const c = inner[i];
-    if (c === '"') quoted = !quoted;
+    // Inside quotes PostgREST reads `\` as escaping the next character (`"a\"b"` is one value).
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
     else if (!quoted && c === '(') depth++;
     else if (!quoted && c === ')') depth--;
     else if (!quoted && depth === 0 && c === ',') {
