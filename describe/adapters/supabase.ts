@@ -80,7 +80,9 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   if (depth > 8) return false;
   if (key === 'or' || key === 'and') {
     const branches = logicalBranches(value);
-    if (!branches) return false;
+    // Not read one way (PostgREST takes a `(` inside an unquoted value as text: `name.eq.a(b` is a
+    // value, so its branches split where these do not): as unreadable SQL, it counts as every row.
+    if (!branches) return true;
     const holds = branches.map((b) => {
       // `not.and(…)` and `not.or(…)` negate a group: they name the rows spared, as SQL's `NOT (a AND b)` does.
       if (/^not\.(or|and)\(/.test(b)) return true;

@@ -106,6 +106,8 @@ t.test('a negated PostgREST or pg_graphql filter names the rows spared: every ro
     (c, cond) => `not.or=(${c}.${cond})`,
     // A quoted value with an escaped quote (PostgREST reads `\"` inside quotes as a quote) before the branch.
     (c, cond) => `or=${encodeURIComponent(`(name.eq."a\\",b",${c}.not.${cond})`)}`,
+    // A `(` inside an unquoted value is text to PostgREST (`name.eq.a(b` is one value).
+    (c, cond) => `or=${encodeURIComponent(`(name.eq.a(b,${c}.not.${cond})`)}`,
   );
   fc.assert(
     fc.property(fc.constantFrom('PATCH', 'DELETE'), col, negated, place, (m, c, cond, p) =>
