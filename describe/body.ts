@@ -359,6 +359,15 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
   }
   if (!truncated && content_type === 'application/x-www-form-urlencoded') {
     summary.form = multiMap(new URLSearchParams(text));
+    // Rack, PHP and Go read a form's bytes whatever its `charset` says; servlets decode them by it.
+    // A charset under which the bytes read otherwise (`charset=utf-16` over ASCII) gives two forms.
+    if (bytes !== undefined && (encoding !== undefined ? encoding !== 'utf-8' : other !== undefined)) {
+      const raw = bytes.toString('utf8');
+      if (raw !== text) {
+        ambiguous('charset_conflict', `charset=${(label ?? '').slice(0, 40)} but servers that ignore it read the form's bytes otherwise`);
+        alternates.push({ label: 'form (charset ignored)', form: multiMap(new URLSearchParams(raw)) });
+      }
+    }
     return finish();
   }
   if (isTextual(content_type) || !content_type) {

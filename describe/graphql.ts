@@ -20,6 +20,12 @@ import { multipartBoundary, multipartFields } from './multipart.ts';
 export const MAX_GRAPHQL_TOKENS = 100_000;
 /** Requests in one batched body looked at; more is reported unparsed. */
 export const MAX_BATCH = 100;
+/**
+ * Distinct values of a repeated `operationName` or `variables` parameter (URL, form or multipart)
+ * read, at most; more is reported unparsed. Servers differ on which one they take (Rack and so
+ * Rails keep the last, Go's FormValue the first), so each is a reading.
+ */
+export const MAX_PARAMETER_VALUES = 5;
 
 /** What the describe step hands service adapters: the public summary plus what classification needs. */
 export interface GraphqlRequest {
@@ -98,13 +104,26 @@ function operationOf(op: OperationDefinitionNode, fragments: Map<string, Fragmen
   const nodes: FieldNode[] = [];
   rootFields(op.selectionSet, fragments, fields, new Set(), nodes);
   if (op.operation === 'mutation') {
+    const values = withDefaults(op, variables);
     for (const node of nodes) {
       const args: Record<string, unknown> = {};
-      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, variables);
+      for (const a of node.arguments ?? []) args[a.name.value] = valueFromASTUntyped(a.value, values);
       calls.push({ field: node.name.value, args });
     }
   }
   return { type: op.operation as GraphqlOperation['type'], name: op.name?.value ?? null, fields: [...fields].sort() };
+}
+
+/**
+ * The variables an operation runs with: those the request gives, and for each one it does not
+ * give, the default the operation declares (`$oid: GitObjectID = "000…"`), as the server fills it in.
+ */
+function withDefaults(op: OperationDefinitionNode, given: Record<string, unknown>): Record<string, unknown> {
+  const defaults = (op.variableDefinitions ?? []).filter((d) => d.defaultValue !== undefined && !Object.hasOwn(given, d.variable.name.value));
+  if (defaults.length === 0) return given;
+  const out: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, given);
+  for (const d of defaults) out[d.variable.name.value] = valueFromASTUntyped(d.defaultValue!, given);
+  return out;
 }
 
 /** A request's variables as an object (a URL carries them as JSON text). */
@@ -158,6 +177,23 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
   return { operations: selected.map((o) => operationOf(o, fragments, calls, values)), calls, document: req.query, variables };
 }
 
+/**
+ * The requests a server may build from repeated parameters: each query under each distinct
+ * `operationName` and `variables` value (none given: undefined). Too many distinct values is an error.
+ */
+function parameterReadings(queries: string[], names: string[], variables: string[]): OneRequest[] | { error: string } {
+  const n = [...new Set(names)];
+  const v = [...new Set(variables)];
+  if (n.length > MAX_PARAMETER_VALUES || v.length > MAX_PARAMETER_VALUES) return { error: `more than ${MAX_PARAMETER_VALUES} different operationName or variables values` };
+  const out: OneRequest[] = [];
+  for (const query of queries) {
+    for (const operationName of n.length ? n : [undefined]) {
+      for (const vars of v.length ? v : [undefined]) out.push({ query, operationName, variables: vars });
+    }
+  }
+  return out;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
@@ -193,9 +229,10 @@ function multipartRequests(body: Buffer, header: string): OneRequest[] | { error
   if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
   const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
   const field = (n: string): string[] => mp.fields.filter(([k]) => k === n).map(([, v]) => utf8(v));
-  const name = field('operationName')[0];
-  const variables = field('variables')[0];
-  const out: OneRequest[] = field('query').map((q) => ({ query: q, operationName: name, variables }));
+  // A repeated field: Rack keeps the last, other parsers the first; each may run.
+  const fromFields = parameterReadings(field('query'), field('operationName'), field('variables'));
+  if ('error' in fromFields) return fromFields;
+  const out: OneRequest[] = fromFields;
   for (const ops of field('operations')) {
     let json: unknown;
     try {
@@ -244,13 +281,18 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n) === key).map(([, v]) => v);
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
-    const plain = all(form, 'query');
-    const semi = trimmed.includes(';') ? all(new URLSearchParams(trimmed.replaceAll(';', '&')), 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    const split = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')) : undefined;
+    let plain = all(form, 'query');
+    const semi = split ? all(split, 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    // A value that holds `;` and is no document (`query=A;query=B` unsplit) is refused by a server
+    // that does not split: not a reading, when splitting finds documents.
+    if (semi.length) plain = plain.filter((q) => !q.includes(';') || isDocument(q));
     if (plain.length || semi.length) {
-      const queries = [...plain, ...semi];
-      const name = all(form, 'operationName')[0];
-      // Several `query` fields: servers keep the first or the last; both may run.
-      return queries.map((q) => ({ query: q, operationName: name }));
+      // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
+      // (Rack, so Rails and GitHub, the last); every combination may run.
+      const names = [...all(form, 'operationName'), ...(split ? all(split, 'operationName') : [])];
+      const variables = [...all(form, 'variables'), ...(split ? all(split, 'variables') : [])];
+      return parameterReadings([...plain, ...semi], names, variables);
     }
   }
   return [{ query: trimmed }];
@@ -288,10 +330,25 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     seen.add(key);
     parsed.push(one);
   };
-  const urlQueries = request.query.query ?? [];
-  const urlNames = (request.query.operationName ?? []).slice(0, 5);
-  const urlVariables = (request.query.variables ?? []).slice(0, 5);
-  for (const q of urlQueries) add({ query: q, operationName: urlNames[0], variables: urlVariables[0] });
+  let urlQueries = request.query.query ?? [];
+  let urlNames = request.query.operationName ?? [];
+  let urlVariables = request.query.variables ?? [];
+  // Rack 2 also splits the query on `;`: its `query` fields may run too. A value that holds `;`
+  // and is no document is what a server that does not split refuses, so it is not a reading.
+  const search = request.url.includes(';') ? new URL(request.url).search : '';
+  if (search.includes(';')) {
+    const split = new URLSearchParams(search.slice(1).replaceAll(';', '&'));
+    const semi = split.getAll('query').filter((q) => !urlQueries.includes(q) && isDocument(q));
+    if (semi.length) urlQueries = [...urlQueries.filter((q) => !q.includes(';') || isDocument(q)), ...semi];
+    urlNames = [...urlNames, ...split.getAll('operationName')];
+    urlVariables = [...urlVariables, ...split.getAll('variables')];
+  }
+  // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
+  urlNames = [...new Set(urlNames)];
+  urlVariables = [...new Set(urlVariables)];
+  if (urlNames.length > MAX_PARAMETER_VALUES || urlVariables.length > MAX_PARAMETER_VALUES) return fail(`more than ${MAX_PARAMETER_VALUES} different operationName or variables values in the URL`);
+  const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables);
+  if (!('error' in fromUrl)) for (const r of fromUrl) add(r);
   // Servers mix the URL's and the body's parameters (express-graphql takes each from the URL
   // first, Rails lets the body win): a body request may run under the URL's operationName or
   // variables, and the URL's query under the body's operationName.

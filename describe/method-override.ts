@@ -252,11 +252,22 @@ function methodRank(method: string): number {
   return method === 'DELETE' ? 3 : 1;
 }
 
+/**
+ * How dangerous a reading is: its effect first; at the same effect, one whose body makes the
+ * operation riskier (a ref update with `force`, an update of every row: as describe/readings.ts
+ * ranks body readings), then a reading a service names (a merge: the policy may hold it higher than
+ * its effect says) above one no route names. A server that ignores the override (PostgREST, and
+ * any that does not implement them) runs the request line's method, so a `PUT …/merge` or an
+ * unfiltered PostgREST `PATCH` sent with `X-HTTP-Method-Override: POST` is the merge or the update
+ * of every row, not an unknown POST or an insert.
+ */
 function readingRank(r: Recognized, method: string): number {
   let rank = methodRank(method);
   if (r.service) rank = effectRank[r.service.effect] ?? 3;
   if (r.sql) rank = Math.max(rank, r.sql.destructive ? 3 : 1);
-  return rank;
+  const p = r.service?.params as { force?: unknown; all_rows?: unknown } | undefined;
+  const riskier = p?.force === true || p?.all_rows === true ? 1 : 0;
+  return rank * 4 + riskier * 2 + (r.service && r.service.operation !== 'unknown' ? 1 : 0);
 }
 
 /**

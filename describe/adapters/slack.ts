@@ -85,6 +85,33 @@ function canonicalName(name: string): string {
 
 const documented = new Map(Object.keys(exact).map((k) => [k.toLowerCase(), k]));
 
+/**
+ * A parameter name as PHP (and HHVM, which Slack's API runs on) registers it: leading blanks
+ * dropped, the name read up to a NUL byte, `.` and blanks before the first `[` turned into `_`,
+ * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too). So ` channel` and
+ * `channel[]` are `channel`, and `channel.id` is `channel_id`.
+ */
+function phpName(raw: string): string {
+  const nul = raw.indexOf('\0');
+  let name = nul >= 0 ? raw.slice(0, nul) : raw;
+  let start = 0;
+  while (name[start] === ' ') start++;
+  name = name.slice(start);
+  const open = name.indexOf('[');
+  const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
+  if (open < 0) return base;
+  return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1)}`;
+}
+
+/** Every value a PHP reader takes as the parameter `key`, from the URL's query and a form body. */
+function phpValues(request: RequestInfo, key: string): string[] {
+  const out: string[] = [];
+  for (const source of [request.body.form ?? {}, request.query]) {
+    for (const [name, values] of Object.entries(source)) if (name === key || phpName(name) === key) out.push(...values);
+  }
+  return out;
+}
+
 function describeSlack(request: RequestInfo): ServiceInfo {
   if (request.host === 'hooks.slack.com') {
     // /services/{team}/{bot}/{token}: the team and bot say where it posts (the token stays out).
@@ -107,7 +134,7 @@ function describeSlack(request: RequestInfo): ServiceInfo {
   let listed = false;
   for (const key of channelArguments) {
     const json = jsonObject(request)?.[key];
-    const values = [...(request.body.form?.[key] ?? []), ...(request.query[key] ?? []), ...(Array.isArray(json) ? json : [json])];
+    const values = [...phpValues(request, key), ...(Array.isArray(json) ? json : [json])];
     for (const v of values) {
       if (v === undefined) continue;
       if (key !== 'channel') listed = true;

@@ -4,7 +4,7 @@
 // operations move money (`pay`) or change the account (`admin`).
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
-import { bodyField, effectByMethod, jsonObject } from './routes.ts';
+import { effectByMethod, jsonObject } from './routes.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -42,28 +42,82 @@ const pay = new Set([
 ]);
 
 /**
+ * The parameters Stripe reads, by name: its API reads them as Rack does, the URL's query and the
+ * body in one bucket whatever the method (a POST's `?balance=` counts as the body's; stripe-mock
+ * #100 mirrors it), an untyped POST body as a form, multipart/form-data fields as form fields. A
+ * nested name counts by its base (`items[0][price]` is `items`; Rack 2 also drops leading brackets,
+ * `[balance]` is `balance`). `unread` when the body may carry parameters the description does not
+ * hold (multipart fields, a body cut by the capture or not decoded): whatever they say may be set.
+ */
+interface StripeParams {
+  values: Map<string, unknown[]>;
+  unread: boolean;
+}
+
+/** The base names Rack 3 and Rack 2 give a parameter name. */
+function baseNames(name: string): string[] {
+  const open = name.indexOf('[', 1);
+  const rack3 = open < 0 ? name : name.slice(0, open);
+  let start = 0;
+  while (start < name.length && (name[start] === '[' || name[start] === ']')) start++;
+  let end = start;
+  while (end < name.length && name[end] !== '[' && name[end] !== ']') end++;
+  const rack2 = name.slice(start, end);
+  return rack2 === rack3 ? [rack3] : [rack3, rack2];
+}
+
+function stripeParams(request: RequestInfo): StripeParams {
+  const values = new Map<string, unknown[]>();
+  const add = (name: string, v: unknown): void => {
+    for (const base of baseNames(name)) {
+      let list = values.get(base);
+      if (!list) values.set(base, (list = []));
+      list.push(v);
+    }
+  };
+  const body = request.body;
+  for (const [k, vs] of Object.entries(request.query)) for (const v of vs) add(k, v);
+  for (const [k, vs] of Object.entries(body.form ?? {})) for (const v of vs) add(k, v);
+  for (const [k, v] of Object.entries(jsonObject(request) ?? {})) add(k, v);
+  let unread = body.size > 0 && (body.truncated || body.decode_error !== undefined || body.content_type.startsWith('multipart/'));
+  // Rack reads an untyped POST body as a form.
+  if (body.content_type === '' && body.json === undefined && body.text !== undefined) {
+    for (const [k, v] of new URLSearchParams(body.text)) add(k, v);
+    if (body.text_truncated) unread = true;
+  }
+  // Rack 2 also splits the query on `;` (forms too, by the reading describe/method-override.ts
+  // takes): a value holding `;` may carry more parameters (an encoded `%3B` read so too: more, not less).
+  const search = request.url.includes(';') ? new URL(request.url).search : '';
+  if (search.includes(';')) for (const [k, v] of new URLSearchParams(search.replaceAll(';', '&'))) add(k, v);
+  for (const vs of Object.values(body.form ?? {})) {
+    for (const v of vs) if (v.includes(';')) for (const [k, x] of new URLSearchParams(v.slice(v.indexOf(';') + 1).replaceAll(';', '&'))) add(k, x);
+  }
+  return { values, unread };
+}
+
+/**
  * A SetupIntent or PaymentIntent created with `confirm=true` is confirmed at once (the same as
  * the confirm call), an invoice with `auto_advance=true` finalized and charged later; a
  * subscription or subscription item update that changes what is billed
  * (items, price, quantity, an invoice now) charges as creating one does.
  */
-function chargesAsCreated(request: RequestInfo, operation: string): boolean {
+function chargesAsCreated(params: StripeParams, operation: string): boolean {
   // An invoice created or updated with `auto_advance=true` is finalized by Stripe about an hour
   // later and, when it collects automatically, charged (as invoices.finalize is at once).
   const flag = operation === 'setup_intents.create' ? 'confirm' : operation === 'invoices.create' || operation === 'invoices.update' ? 'auto_advance' : undefined;
   if (flag !== undefined) {
     // Every value a server might take (a repeated form field's first or last).
-    const values = [...(request.body.form?.[flag] ?? []), jsonObject(request)?.[flag]];
-    return values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
+    const values = params.values.get(flag) ?? [];
+    return params.unread || values.some((v) => v === true || (typeof v === 'string' && /^\s*(true|1)\s*$/i.test(v)));
   }
   // An Issuing card or cardholder whose spending controls or status change may spend more (a
   // limit raised, a card reactivated), as issuing a card does.
   if (operation === 'issuing.cards.update' || operation === 'issuing.cardholders.update') {
-    return [...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].some((k) => /^(spending_controls|status)(\[|$)/.test(k));
+    return params.unread || params.values.has('spending_controls') || params.values.has('status');
   }
   if (operation !== 'subscriptions.update' && operation !== 'subscription_items.update' && operation !== 'subscription_schedules.update') return false;
-  const keys = new Set([...Object.keys(request.body.form ?? {}), ...Object.keys(jsonObject(request) ?? {})].map((k) => k.split('[')[0]!));
-  for (const k of keys) if (!harmlessSubscriptionFields.has(k)) return true;
+  if (params.unread) return true;
+  for (const k of params.values.keys()) if (!harmlessSubscriptionFields.has(k)) return true;
   return false;
 }
 
@@ -79,13 +133,10 @@ const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand',
  * an Identity check's verified government ID number (`verified_outputs.id_number`).
  */
 function expandsCredential(request: RequestInfo): boolean {
-  const values: string[] = [];
-  for (const source of [request.query, request.body.form ?? {}]) {
-    for (const [k, vs] of Object.entries(source)) if (k.startsWith('expand') || k.startsWith('include')) values.push(...vs);
-  }
-  const body = jsonObject(request);
-  for (const json of [body?.expand, body?.include]) if (Array.isArray(json)) values.push(...json.map(String));
-  return values.some((v) => /(^|\.)(number|cvc|payload|account_number|id_number)$/.test(v.trim()));
+  // Wherever Rack reads them (stripeParams): `expand[]`, Rack 2's `[expand][]`, after a `;`, a JSON list.
+  const params = stripeParams(request);
+  const values = [...(params.values.get('expand') ?? []), ...(params.values.get('include') ?? [])].flat();
+  return values.some((v) => /(^|\.)(number|cvc|payload|account_number|id_number)$/.test(String(v).trim()));
 }
 
 /**
@@ -94,13 +145,21 @@ function expandsCredential(request: RequestInfo): boolean {
  * `account_balance`, and take `plan` on a customer, which subscribes and charges them; an invoice
  * update with `forgiven` writes its amount off.
  */
-function setsCustomerBalance(request: RequestInfo, operation: string): boolean {
-  const fields = operation === 'customers.create' || operation === 'customers.update' ? ['balance', 'account_balance', 'plan'] : operation === 'invoices.update' ? ['forgiven'] : [];
-  return fields.some((f) => request.body.form?.[f] !== undefined || bodyField(request, f) !== undefined || hasKey(request.body.json, f));
+/** Operations whose parameters may make them move money; only their parameters are read. */
+const parameterOperations = new Set([
+  'customers.create', 'customers.update', 'invoices.create', 'invoices.update', 'setup_intents.create', 'issuing.cards.update',
+  'issuing.cardholders.update', 'subscriptions.update', 'subscription_items.update', 'subscription_schedules.update',
+]);
+
+function paysByParameters(request: RequestInfo, operation: string): boolean {
+  if (!parameterOperations.has(operation)) return false;
+  const params = stripeParams(request);
+  return setsCustomerBalance(params, operation) || chargesAsCreated(params, operation);
 }
 
-function hasKey(v: unknown, key: string): boolean {
-  return !!v && typeof v === 'object' && !Array.isArray(v) && Object.hasOwn(v, key);
+function setsCustomerBalance(params: StripeParams, operation: string): boolean {
+  const fields = operation === 'customers.create' || operation === 'customers.update' ? ['balance', 'account_balance', 'plan'] : operation === 'invoices.update' ? ['forgiven'] : [];
+  return fields.length > 0 && (params.unread || fields.some((f) => params.values.has(f)));
 }
 
 /** Operations that change who can act on the account or where events go. */
@@ -210,7 +269,7 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
   let effect: Effect;
   if (m === 'GET') effect = readEffect(request, resource);
-  else if (pay.has(operation) || v2Pays(operation) || setsCustomerBalance(request, operation) || chargesAsCreated(request, operation)) effect = 'pay';
+  else if (pay.has(operation) || v2Pays(operation) || paysByParameters(request, operation)) effect = 'pay';
   else if (expandsCredential(request)) effect = 'admin';
   else if (admin.has(operation) || (resource === 'account' && m !== 'GET')) effect = 'admin';
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';

@@ -40,8 +40,9 @@ function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
       const holds = cond.map((c) => filterHoldsForEveryRow(c, depth + 1));
       return key === 'or' ? holds.some(Boolean) : holds.every(Boolean);
     }
-    // `not: {id: {eq: 7}}` (NOT of conditions that name rows) spares only the rows it names.
-    if (key === 'not') return namesRowsOnly(cond);
+    // `not: {id: {eq: 7}}`, `not: {name: {like: "a%"}}`, `not: {and: […]}` (NOT of conditions)
+    // spare only the rows they name, as SQL's `NOT (…)` does.
+    if (key === 'not') return negationSparesRows(cond);
     if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.entries(cond as Record<string, unknown>);
     // `neq` names the rows spared, not the rows touched (SQL's `id <> 7`, adapters/sql.ts).
@@ -50,14 +51,19 @@ function filterHoldsForEveryRow(filter: unknown, depth = 0): boolean {
   });
 }
 
-/** A pg_graphql filter made only of equalities (`{id: {eq: 7}}`, `{id: {in: [1, 2]}}`): it names the rows it holds for. */
-function namesRowsOnly(filter: unknown): boolean {
+const rangeOps = new Set(['gt', 'gte', 'lt', 'lte']);
+
+/**
+ * Whether a pg_graphql `not: {…}` names the rows it spares: any negated condition does but a
+ * negated range (`not: {id: {gt: 5}}` is `id <= 5`, a range of its own). `not: {}` matches no row.
+ */
+function negationSparesRows(filter: unknown): boolean {
   if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
   const entries = Object.entries(filter as Record<string, unknown>);
-  return entries.length > 0 && entries.every(([, cond]) => {
-    if (!cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
+  return entries.length > 0 && !entries.every(([key, cond]) => {
+    if (key === 'and' || key === 'or' || key === 'not' || !cond || typeof cond !== 'object' || Array.isArray(cond)) return false;
     const ops = Object.keys(cond as Record<string, unknown>);
-    return ops.length > 0 && ops.every((op) => op === 'eq' || op === 'in');
+    return ops.length > 0 && ops.every((op) => rangeOps.has(op));
   });
 }
 
@@ -74,8 +80,12 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   if (depth > 8) return false;
   if (key === 'or' || key === 'and') {
     const branches = logicalBranches(value);
-    if (!branches) return false;
+    // Not read one way (PostgREST takes a `(` inside an unquoted value as text: `name.eq.a(b` is a
+    // value, so its branches split where these do not): as unreadable SQL, it counts as every row.
+    if (!branches) return true;
     const holds = branches.map((b) => {
+      // `not.and(…)` and `not.or(…)` negate a group: they name the rows spared, as SQL's `NOT (a AND b)` does.
+      if (/^not\.(or|and)\(/.test(b)) return true;
       const m = /^(or|and)(\(.*)$/s.exec(b);
       if (m) return holdsForEveryRow(m[1]!, m[2]!, depth + 1);
       const dot = b.indexOf('.');
@@ -87,7 +97,10 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   // Conditions that name the rows spared, not the rows touched, as SQL's `id <> 7`, `id NOT IN (…)`,
   // `NOT (id = 7)` and `id IS DISTINCT FROM 7` do (adapters/sql.ts): `neq.7`, `not.eq.7`,
   // `not.in.(7,8)`, `isdistinct.7`.
-  if (/^(neq|not\.eq|not\.in|isdistinct)\./.test(value)) return true;
+  // PostgREST's `not.` negates any operator (`not.like.x*`, `not.fts.word`, `not.cs.{a}`,
+  // `not.is.true`): each names the rows spared, as SQL's `NOT LIKE` and `NOT (…)` do. Only the
+  // negated ranges (`not.gt.5`, a range of its own) may name the rows touched.
+  if (/^(neq|isdistinct)\./.test(value) || (value.startsWith('not.') && !/^not\.(gt|gte|lt|lte)\./.test(value))) return true;
   const dot = value.indexOf('.');
   const op = value.slice(0, dot);
   const arg = value.slice(dot + 1);
@@ -97,7 +110,7 @@ function holdsForEveryRow(key: string, value: string, depth = 0): boolean {
   return false;
 }
 
-/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas; undefined when unbalanced. */
+/** The branches of `(a.eq.1,b.is.null,and(c.gt.1,d.lt.2))`, split at top-level commas (quoted values read as PostgREST's pQuotedValue does); undefined when unbalanced. */
 function logicalBranches(value: string): string[] | undefined {
   if (!value.startsWith('(') || !value.endsWith(')')) return undefined;
   const inner = value.slice(1, -1);
@@ -107,7 +120,9 @@ function logicalBranches(value: string): string[] | undefined {
   let start = 0;
   for (let i = 0; i < inner.length; i++) {
     const c = inner[i];
-    if (c === '"') quoted = !quoted;
+    // Inside quotes PostgREST reads `\` as escaping the next character (`"a\"b"` is one value).
+    if (quoted && c === '\\') i++;
+    else if (c === '"') quoted = !quoted;
     else if (!quoted && c === '(') depth++;
     else if (!quoted && c === ')') depth--;
     else if (!quoted && depth === 0 && c === ',') {

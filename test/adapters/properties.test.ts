@@ -86,3 +86,39 @@ t.test('a Gmail batch is its most dangerous call; a call it cannot read makes it
     { numRuns: 300 },
   );
 });
+
+// PostgREST's `not.` negates any operator, and pg_graphql's `not: {…}` any condition: the filter
+// then names the rows spared, as SQL's `NOT LIKE` and `NOT (…)` do (adapters/sql.ts), so an update
+// or delete filtered only so touches every row. A negated range (`not.gt.5`) is a range of its own.
+t.test('a negated PostgREST or pg_graphql filter names the rows spared: every row is touched', async (t) => {
+  const { describeRequest } = await import('../../describe/describe.ts');
+  const base = 'https://abcdefghijklmnopqrst.supabase.co';
+  const describe = (method: string, url: string, body?: unknown) =>
+    describeRequest({ method, url, headers: [['content-type', 'application/json'], ['apikey', 'x']], body: Buffer.from(body === undefined ? '' : JSON.stringify(body)), bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+  const negated = fc.constantFrom('eq.7', 'in.(7,8)', 'like.abc*', 'ilike.*zzz*', 'match.^a', 'imatch.^a', 'fts.word', 'plfts.word', 'cs.{a}', 'cd.{a}', 'ov.{a}', 'is.true', 'is.null', 'isdistinct.7');
+  const range = fc.constantFrom('gt.5', 'gte.5', 'lt.5', 'lte.5');
+  const col = fc.constantFrom('id', 'name', 'tags');
+  const place = fc.constantFrom<(c: string, cond: string) => string>(
+    (c, cond) => `${c}=not.${cond}`,
+    (c, cond) => `or=(${c}.not.${cond})`,
+    (c, cond) => `and=(${c}.not.${cond},${c}.not.${cond})`,
+    (c, cond) => `or=(id.eq.1,not.and(${c}.${cond}))`,
+    (c, cond) => `not.or=(${c}.${cond})`,
+    // A quoted value with an escaped quote (PostgREST reads `\"` inside quotes as a quote) before the branch.
+    (c, cond) => `or=${encodeURIComponent(`(name.eq."a\\",b",${c}.not.${cond})`)}`,
+    // A `(` inside an unquoted value is text to PostgREST (`name.eq.a(b` is one value).
+    (c, cond) => `or=${encodeURIComponent(`(name.eq.a(b,${c}.not.${cond})`)}`,
+  );
+  fc.assert(
+    fc.property(fc.constantFrom('PATCH', 'DELETE'), col, negated, place, (m, c, cond, p) =>
+      describe(m, `${base}/rest/v1/todos?${p(c, cond)}`, m === 'PATCH' ? { done: true } : undefined).service?.params.all_rows === true),
+    { numRuns: 80 },
+  );
+  fc.assert(
+    fc.property(col, range, (c, cond) => describe('PATCH', `${base}/rest/v1/todos?${c}=not.${cond}`, { done: true }).service?.params.all_rows !== true),
+    { numRuns: 12 },
+  );
+  const gql = (filter: string) => describe('POST', `${base}/graphql/v1`, { query: `mutation { updateTodosCollection(set: {done: true}, filter: ${filter}) { affectedCount } }` }).service?.params.all_rows === true;
+  for (const f of ['{not: {id: {eq: 1}}}', '{not: {name: {like: "abc%"}}}', '{not: {and: [{id: {eq: 1}}]}}', '{not: {id: {in: [1, 2]}, name: {ilike: "x"}}}']) t.ok(gql(f), `pg_graphql ${f} touches every row`);
+  for (const f of ['{id: {eq: 1}}', '{not: {id: {gt: 100}}}']) t.notOk(gql(f), `pg_graphql ${f} names its rows`);
+});

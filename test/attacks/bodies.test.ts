@@ -414,6 +414,56 @@ t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas
 
 // ─── live: through a running Airlock with real clients ─────────────────────────────────────────
 
+// Stripe reads its parameters as Rack does: the URL's query and the body are one bucket whatever
+// the method (stripe-mock #100), an untyped POST body is a form, multipart fields are form fields,
+// Rack 2 reads `[balance]` as `balance` and splits the query on `;`. A parameter that moves money
+// is the same parameter wherever it stands.
+t.test('Stripe: a parameter that moves money counts wherever Rack reads it from', async (t) => {
+  const S = 'https://api.stripe.com/v1';
+  const money = fc.constantFrom(
+    ['/customers/cus_1', 'balance', '-100000'], ['/customers', 'account_balance', '-5000'], ['/customers/cus_1', 'plan', 'gold'],
+    ['/setup_intents', 'confirm', 'true'], ['/invoices', 'auto_advance', 'true'], ['/invoices/in_1', 'forgiven', 'true'],
+    ['/subscriptions/sub_1', 'items[0][price]', 'price_1'], ['/issuing/cards/ic_1', 'spending_controls[spending_limits][0][amount]', '999999'],
+    ['/issuing/cards/ic_1', 'status', 'active'],
+  );
+  const form = 'application/x-www-form-urlencoded';
+  const mp = (fields: Array<[string, string]>): string => `${fields.map(([n, v]) => `--XyZ\r\nContent-Disposition: form-data; name="${n}"\r\n\r\n${v}\r\n`).join('')}--XyZ--\r\n`;
+  const placement = fc.constantFrom<(path: string, name: string, value: string) => { url: string; headers: Array<[string, string]>; body: string }>(
+    (p, n, v) => ({ url: `${S}${p}?${n}=${encodeURIComponent(v)}`, headers: [['content-type', form]], body: 'metadata[note]=x' }),
+    (p, n, v) => ({ url: `${S}${p}?metadata[note]=x;${n}=${encodeURIComponent(v)}`, headers: [], body: '' }),
+    (p, n, v) => ({ url: `${S}${p}`, headers: [], body: `metadata[note]=x&${n}=${encodeURIComponent(v)}` }),
+    (p, n, v) => ({ url: `${S}${p}`, headers: [['content-type', form]], body: `metadata[note]=x&[${n}]=${encodeURIComponent(v)}` }),
+    (p, n, v) => ({ url: `${S}${p}`, headers: [['content-type', form]], body: `metadata[note]=x;${n}=${encodeURIComponent(v)}` }),
+    (p, n, v) => ({ url: `${S}${p}`, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: mp([['metadata[note]', 'x'], [n, v]]) }),
+    // A charset Rack ignores (it reads the form's bytes): decoded as UTF-16 the ASCII form reads as other text.
+    (p, n, v) => {
+      const body = `metadata[note]=x&${n}=${encodeURIComponent(v)}`;
+      return { url: `${S}${p}`, headers: [['content-type', `application/x-www-form-urlencoded; charset=${body.length % 2 ? 'utf-16le' : 'utf-16'}`]], body: body.length % 2 ? `${body}&` : body };
+    },
+  );
+  await fc.assert(
+    fc.asyncProperty(money, placement, async ([p, n, v], place) => {
+      const { description: d, decision } = await decide({ method: 'POST', ...place(p, n, v) });
+      return d.service?.effect === 'pay' && decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 40, ...seed },
+  );
+  // A read that expands a credential (an Issuing card's number or CVC) is admin, however Rack is handed the `expand`.
+  const expansion = fc.constantFrom<(f: string) => string>((f) => `expand[]=${f}`, (f) => `expand[0]=${f}`, (f) => `[expand][]=${f}`, (f) => `limit=1;expand[]=${f}`, (f) => `a=1;[expand][]=${f}`);
+  await fc.assert(
+    fc.asyncProperty(expansion, fc.constantFrom('number', 'cvc', 'data.number'), async (spell, f) => {
+      const { description: d, decision } = await decide({ method: 'GET', url: `${S}/issuing/cards/ic_1?${spell(f)}` });
+      return d.service?.effect === 'admin' && decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 15, ...seed },
+  );
+  t.match((await decide({ method: 'GET', url: `${S}/issuing/cards/ic_1?a=1;expand[]=cardholder` })).decision, { action: 'allow' }, 'control: expanding the cardholder is a read');
+  for (const p of ['/customers/cus_1', '/subscriptions/sub_1', '/setup_intents']) {
+    const { decision } = await decide({ method: 'POST', url: `${S}${p}?expand[]=customer`, headers: [['content-type', form]], body: 'metadata[note]=x' });
+    t.match(decision, { action: 'approve', approval: { risk: 'medium' } }, `control: metadata only on ${p} stays a medium write`);
+  }
+});
+
 t.test('live: ambiguous and re-encoded JSON-RPC is held, never forwarded', async (t) => {
   const up = await startUpstream(t);
   // The default policy with the MCP server at the local upstream and a one-second approval wait.

@@ -420,6 +420,9 @@ t.test('a grant covers the place it was approved for: another repository, channe
         // The body names the approved channel, the URL another: Slack may take either.
         req('POST', 'https://slack.com/api/chat.postMessage?channel=C0SHARED', 'application/x-www-form-urlencoded', 'channel=C0TEAM&text=secrets'),
         req('POST', 'https://slack.com/api/chat.postMessage', 'application/x-www-form-urlencoded', 'channel=C0TEAM&channel=C0SHARED&text=secrets'),
+        // Slack reads parameters as PHP does: ` channel` (leading blank) and `channel\0x` are `channel`, and the last one wins.
+        req('POST', 'https://slack.com/api/chat.postMessage', 'application/x-www-form-urlencoded', 'channel=C0TEAM&text=secrets&+channel=C0SHARED'),
+        req('POST', 'https://slack.com/api/chat.postMessage?%20channel=C0SHARED', 'application/x-www-form-urlencoded', 'channel=C0TEAM&text=secrets'),
       ],
     ],
     [
@@ -504,6 +507,25 @@ t.test('a grant covers the place it was approved for: another repository, channe
       t.match(await engine.decide(d), { action: 'approve', grants: { offered: [], withheld: [{ reason: /the grant is for \w+:/ }] } }, `${d.request.url} ${String(d.request.body.json ? json(d.request.body.json) : d.request.body.form ? json(d.request.body.form) : '')}: the engine withholds it`);
     }
   }
+});
+
+// Slack's API runs on PHP (HHVM), which registers ` channel`, `channel\0…` and `channel[…]` as
+// `channel`, and `channel.id` or `channel id` as `channel_id`: a spelling the adapter did not read
+// named no channel beside the approved one, so a grant for that channel covered a post elsewhere.
+t.test('Slack: every PHP spelling of a channel argument names the channel the grant compares', async (t) => {
+  const { grantTarget } = await import('../../engine/grant-scope.ts');
+  const spell = fc.constantFrom<(n: string) => string>((n) => ` ${n}`, (n) => `%20%20${n}`, (n) => `${n}%00x`, (n) => `${n}[]`, (n) => `${n}[0]`, (n) => n.replace('_', '.'), (n) => n.replace('_', '%20'));
+  const [method, arg] = [fc.constantFrom(['chat.postMessage', 'channel'], ['files.completeUploadExternal', 'channel_id'], ['files.completeUploadExternal', 'channels'], ['chat.postMessage', 'channel_id']), fc.boolean()];
+  fc.assert(
+    fc.property(method, spell, arg, fc.boolean(), ([m, name], sp, inQuery, first) => {
+      const spelled = `${sp(name)}=C0SHARED`;
+      const body = first ? `${spelled}&channel=C0TEAM&text=x` : `channel=C0TEAM&text=x&${spelled}`;
+      const d = describeRequest({ method: 'POST', url: `https://slack.com/api/${m}${inQuery ? `?${spelled}` : ''}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(inQuery ? 'channel=C0TEAM&text=x' : body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+      return (grantTarget(d) ?? '').includes('C0SHARED');
+    }),
+    { numRuns: 60 },
+  );
+  t.pass('the other channel is in the target');
 });
 
 t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {

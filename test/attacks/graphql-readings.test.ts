@@ -29,6 +29,9 @@ const mutation = fc.constantFrom(
 );
 const harmless = fc.constantFrom('{ viewer { login } }', 'query Q { rateLimit { remaining } }');
 const esc = (s: string): string => JSON.stringify(s).slice(1, -1);
+/** The harmless query as operation A (or its own name) and the mutation as operation B, in one document. */
+const twoOps = (m: string, q: string): string => `${q.startsWith('{') ? `query A ${q}` : q} ${m.replace(/^mutation( \w+)?/, 'mutation B')}`;
+const opA = (q: string): string => (q.startsWith('{') ? 'A' : 'Q');
 
 interface Req { method: string; url: string; headers: Array<[string, string]>; body: Buffer }
 const json = (text: string, type = 'application/json'): Pick<Req, 'headers' | 'body'> => ({ headers: [['content-type', type]], body: Buffer.from(text) });
@@ -65,6 +68,15 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m) => ({ method: 'POST', url: G, ...json(`a preamble parsers skip\r\n${multipart([['query', m]])}`, 'multipart/form-data; boundary=XyZ') }),
   (m) => ({ method: 'POST', url: G, headers: [['content-type', 'text/plain'], ['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(multipart([['query', m]])) }),
   (m) => ({ method: 'POST', url: G, ...json(multipart([['operations', JSON.stringify({ query: m, variables: { file: null } })], ['map', '{"0":["variables.file"]}']]), 'multipart/form-data; boundary=XyZ') }),
+  // A repeated operationName: Rack (Rails, GitHub) runs the last, the harmless first one is a decoy
+  // (form, Rack 2's `[operationName]`, multipart, the URL, also past five repeats of the decoy).
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&operationName=B`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, headers: [], body: Buffer.from(`query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&[operationName]=B`) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(multipart([['query', twoOps(m, q)], ['operationName', opA(q)], ['operationName', 'B']]), 'multipart/form-data; boundary=XyZ') }),
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(twoOps(m, q))}${`&operationName=${opA(q)}`.repeat(6)}&operationName=B`, headers: [], body: Buffer.alloc(0) }),
+  // Rack 2 splits the URL's query (and a form) on `;`: the second `query` is the one it runs.
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)};query=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)};query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
@@ -100,4 +112,52 @@ t.test('variables in the URL count: a force in them makes an updateRef a force p
   t.match(await engine.decide(plain), { action: 'approve', approval: { risk: 'medium' } }, 'control: an ordinary ref update');
   const forced = describe({ method: 'POST', url: `${G}?variables=${encodeURIComponent(JSON.stringify({ input: { refId: 'R_1', oid: 'a'.repeat(40), force: true } }))}`, ...json(body) });
   t.match(await engine.decide(forced), { action: 'approve', rule: 'github.force_push', approval: { risk: 'critical' } });
+});
+
+t.test('variables in a form, multipart or URL, repeated or not, count: a zero oid makes an updateRef a deletion', async (t) => {
+  const doc = 'mutation($o: GitObjectID!) { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }';
+  const vars = (oid: string): string => JSON.stringify({ o: oid });
+  const [zero, other] = ['0'.repeat(40), 'a'.repeat(40)];
+  const place = fc.constantFrom<(values: string[]) => Req>(
+    (v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(doc)}${v.map((x) => `&variables=${encodeURIComponent(x)}`).join('')}`, 'application/x-www-form-urlencoded') }),
+    (v) => ({ method: 'POST', url: G, ...json(multipart([['query', doc], ...v.map((x): [string, string] => ['variables', x])]), 'multipart/form-data; boundary=XyZ') }),
+    (v) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(doc)}${v.map((x) => `&variables=${encodeURIComponent(x)}`).join('')}`, headers: [], body: Buffer.alloc(0) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(place, fc.nat(3), fc.boolean(), async (arrange, decoys, last) => {
+      const values = [...Array(decoys).fill(vars(other)), vars(zero)];
+      if (!last) values.reverse();
+      const d = describe(arrange(values));
+      const decision = await engine.decide(d);
+      return d.service?.operation === 'git.delete_ref' && decision.action === 'approve' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 30 },
+  );
+  const control = describe({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(doc)}&variables=${encodeURIComponent(vars(other))}`, 'application/x-www-form-urlencoded') });
+  t.match(await engine.decide(control), { action: 'approve', approval: { risk: 'medium' } }, 'control: a form update to a commit is an ordinary ref update');
+});
+
+t.test("a variable's default value counts when the request does not give the variable", async (t) => {
+  const zero = '0'.repeat(40);
+  const doc = fc.constantFrom(
+    `mutation($o: GitObjectID = "${zero}") { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }`,
+    `mutation Tidy($i: UpdateRefInput = {refId: "R_1", oid: "${zero}"}) { updateRef(input: $i) { clientMutationId } }`,
+    `mutation($r: ID! = "R_1", $o: GitObjectID = "${zero}") { x: updateRef(input: {refId: $r, oid: $o}) { clientMutationId } }`,
+  );
+  const carry = fc.constantFrom<(d: string) => Req>(
+    (d) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: d })) }),
+    (d) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: d, variables: {} })) }),
+    (d) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: d, variables: { unrelated: 1 } })) }),
+    (d) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(d)}`, 'application/x-www-form-urlencoded') }),
+  );
+  await fc.assert(
+    fc.asyncProperty(doc, carry, async (d, c) => {
+      const described = describe(c(d));
+      const decision = await engine.decide(described);
+      return described.service?.operation === 'git.delete_ref' && decision.approval?.risk === 'critical';
+    }),
+    { numRuns: 20 },
+  );
+  const given = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: `mutation($o: GitObjectID = "${zero}") { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }`, variables: { o: 'a'.repeat(40) } })) });
+  t.equal(given.service?.operation, 'git.update_ref', 'control: a variable given overrides its default');
 });

@@ -26,7 +26,9 @@ await engine.loadFolder(path.join(projectRoot, 'rego'));
 const withHost = tempDir(t, 'airlock-rego-hosts-');
 fs.cpSync(path.join(projectRoot, 'rego'), withHost, { recursive: true });
 const dataFile = path.join(withHost, 'config', 'data.json');
-fs.writeFileSync(dataFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(dataFile, 'utf8')), allowed_hosts: ['docs.example.org'] }));
+const data = JSON.parse(fs.readFileSync(dataFile, 'utf8')) as { services: Record<string, Record<string, unknown>> };
+data.services.supabase!.projects = ['abcdefghijklmnopqrst']; // a configured destination, as a user sets one
+fs.writeFileSync(dataFile, JSON.stringify({ ...data, allowed_hosts: ['docs.example.org'] }));
 const hostsEngine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
 t.teardown(() => hostsEngine.close());
 await hostsEngine.loadFolder(withHost);
@@ -202,4 +204,45 @@ t.test('server-specific spellings of an override to DELETE are judged as the del
   // Control: a text body that looks like a form is read by no framework as one.
   const text = describe('POST', 'https://api.github.com/repos/acme/widgets/issues', { headers: [], query: '', body: { type: 'text/plain', text: 'a=1&_method=DELETE' } });
   t.equal(text.request.method_override, undefined, 'text/plain is not read as a form');
+});
+
+// A server that does not honour overrides runs the request line's method: an override naming a
+// method no route has (`PUT …/merge` + `X-HTTP-Method-Override: POST`) must not turn the merge or
+// a force push into an "unknown" write (held lower, and under a path grant covered by one given
+// for a harmless request of the same shape). Property: an override never makes the decision less
+// severe than the request line alone, nor than the override's method alone.
+t.test('an override is judged at least as severely as the request line and the override method each alone', async (t) => {
+  const severity = (d: { action: string; approval?: { risk?: string } }): number =>
+    d.action === 'allow' ? 0 : d.action === 'deny' ? 10 : ({ low: 1, medium: 2, high: 3, critical: 4 } as Record<string, number>)[d.approval?.risk ?? 'critical'] ?? 4;
+  const requests = [
+    ['PUT', 'https://api.github.com/repos/acme/app/pulls/1/merge', '{"merge_method":"squash"}'],
+    ['PATCH', 'https://api.github.com/repos/acme/app/git/refs/heads/main', '{"sha":"aaaa","force":true}'],
+    ['DELETE', 'https://api.github.com/repos/acme/app/git/refs/heads/main', ''],
+    ['POST', 'https://api.github.com/repos/acme/app/issues/1/comments', '{"body":"x"}'],
+    ['PUT', 'https://api.github.com/repos/acme/app/contents/.github/workflows/ci.yml', '{"message":"x","content":"eA=="}'],
+    ['POST', 'https://api.stripe.com/v1/payouts', ''],
+    ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos', '{"done":true}'],
+    ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos?id=neq.1', '{"done":true}'],
+  ] as const;
+  const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+  const spellings = ['X-HTTP-Method-Override', 'X-HTTP-Method', 'x-method-override'];
+  // Every (request, override method) pair, each under a spelling fast-check picks.
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.constantFrom(...spellings), { minLength: requests.length * others.length, maxLength: requests.length * others.length }), async (names) => {
+      let i = 0;
+      for (const [method, url, body] of requests) {
+        const mk = (m: string, extra: Array<[string, string]>) =>
+          describeRequest({ method: m, url, headers: [['authorization', 'Bearer x'], ['content-type', 'application/json'], ...extra], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+        const line = severity(await hostsEngine.decide(mk(method, [])));
+        for (const o of others) {
+          const overridden = severity(await hostsEngine.decide(mk(method, [[names[i++]!, o]])));
+          const named = severity(await hostsEngine.decide(mk(o, [])));
+          if (overridden < line || overridden < named) return false;
+        }
+      }
+      return true;
+    }),
+    { numRuns: 1 },
+  );
+  t.pass('no override lowered a decision');
 });
