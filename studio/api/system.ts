@@ -66,21 +66,17 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
   app.get<{ Reply: RecordsAnswer }>('/api/captures', async (req) => {
     const q = req.query as Record<string, string | undefined>;
     const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100) || 100));
-    const keep: AuditRecord[] = [];
+    const keep = new NewestRecords(limit, CAPTURES_MAX_CHARS);
     // A shared audit log (PostgreSQL): every replica's records; unfiltered, the last day's.
     const shared = services?.sharedAudit;
     if (shared) {
       const filter = { agent: q.agent || undefined, host: q.host || undefined, since: q.since || (!q.until ? new Date(Date.now() - 86_400_000).toISOString() : undefined), until: q.until || undefined };
       try {
-        for await (const r of shared.read(filter)) {
-          if (!r.description) continue;
-          keep.push(r);
-          if (keep.length > limit) keep.shift();
-        }
+        for await (const r of shared.read(filter)) if (r.description) keep.add(r);
       } catch (err) {
         throw httpError(400, (err as Error).message);
       }
-      return { records: keep.reverse() };
+      return { records: keep.newestFirst() };
     }
     if (!q.agent && !q.host && !q.since && !q.until) {
       // Unfiltered: the newest records are at the end of the file; don't read a large log whole.
@@ -90,14 +86,12 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     }
     try {
       for await (const r of readAudit(file, { agent: q.agent || undefined, host: q.host || undefined, since: q.since || undefined, until: q.until || undefined })) {
-        if (!r.description) continue;
-        keep.push(r);
-        if (keep.length > limit) keep.shift();
+        if (r.description) keep.add(r);
       }
     } catch (err) {
       throw httpError(400, (err as Error).message);
     }
-    return { records: keep.reverse() };
+    return { records: keep.newestFirst() };
   });
 
   // The proxy's agents when it runs here (its cache sees changes at once), else the file.
@@ -171,4 +165,31 @@ export async function systemRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
     ctx.hub.broadcast('secrets', { event: 'set', name });
     return { ok: true, secret: info };
   });
+}
+
+/**
+ * The captures answer holds at most this much record text. A record carries its request's parsed
+ * body (up to the capture cap, 1 MiB), so 500 of an agent's largest requests were ~5 GiB of heap
+ * in the process that also runs the proxy.
+ */
+export const CAPTURES_MAX_CHARS = 16 * 1024 * 1024;
+
+/** The newest records seen, at most `limit` of them and `maxChars` of their JSON text. */
+export class NewestRecords {
+  private readonly kept: Array<{ record: AuditRecord; chars: number }> = [];
+  private chars = 0;
+
+  constructor(private readonly limit: number, private readonly maxChars: number) {}
+
+  add(record: AuditRecord): void {
+    const chars = JSON.stringify(record).length;
+    this.kept.push({ record, chars });
+    this.chars += chars;
+    // The newest stays even when it alone is over the bound: the picker shows it, once.
+    while (this.kept.length > 1 && (this.kept.length > this.limit || this.chars > this.maxChars)) this.chars -= this.kept.shift()!.chars;
+  }
+
+  newestFirst(): AuditRecord[] {
+    return this.kept.map((k) => k.record).reverse();
+  }
 }

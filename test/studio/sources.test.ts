@@ -124,3 +124,23 @@ t.test('an extra origin (reverse proxy) is accepted for Host and Origin; others 
   const otherHost = await proxied.inject({ method: 'GET', url: '/', headers: { host: 'evil.example' } });
   t.equal(otherHost.statusCode, 421);
 });
+
+t.test('captures for the picker are bounded in bytes, not only in count', async (t) => {
+  // Each record carries its request's parsed body (up to the 1 MiB capture cap): 500 of an agent's
+  // largest requests were gigabytes of heap in the process that also runs the proxy.
+  const big = 'x'.repeat(1024 * 1024);
+  const lines: string[] = [];
+  for (let i = 0; i < 24; i++) {
+    const time = `2026-01-06T10:${String(i).padStart(2, '0')}:00Z`;
+    const line = JSON.parse(auditLine('big', 'POST', 'https://api.github.com/repos/a/b/issues', time, 'deny')) as { description: { request: { body: Record<string, unknown> } } };
+    line.description.request.body.json = { text: big };
+    lines.push(JSON.stringify(line));
+  }
+  fs.appendFileSync(path.join(project.home, 'audit.jsonl'), lines.join('\n') + '\n');
+  const r = await s.call({ method: 'GET', url: '/api/captures?agent=big&limit=500' });
+  t.equal(r.statusCode, 200);
+  const records = r.json().records as Array<{ id: string }>;
+  t.ok(records.length >= 10 && records.length <= 16, `${records.length} of 24 records of 1 MiB each: within 16 MiB`);
+  t.ok(r.body.length <= 16 * 1024 * 1024 + 2 * 1024 * 1024, `the answer is ${Math.round(r.body.length / 1024 / 1024)} MiB`);
+  t.equal(records[0]!.id, 'id-2026-01-06T10:23:00Z', 'the newest first');
+});
