@@ -192,6 +192,31 @@ response_labels contains label if {
 	some label in object.get(label_config, "remote_tools", ["untrusted"])
 }
 
+# A model call whose provider calls an MCP server or a connector itself (OpenAI `tools[].type` mcp
+# with a `connector_id` — Gmail, Google Drive, Dropbox, SharePoint — or a `server_url`; Anthropic
+# `mcp_servers`), with the authorization the body hands it, answers with what that account holds:
+# your mail and files as well as what others wrote there. So do tools Airlock cannot see (batch
+# members past the bound, a Realtime session sent as a part, a reusable prompt's stored tools).
+# Both labels by default (labels.remote_accounts), as for a service `services` does not name: with
+# `untrusted` only, an inbox summarized through a connector a human let through came in without
+# `private`, and the session's next GET to any allowed host carried it out unasked.
+remote_account_tools := {"mcp", "connector", "unread_members", "realtime_session_unread"}
+
+reaches_remote_accounts if {
+	some t in object.get(input, ["service", "params", "remote_tools"], [])
+	t in remote_account_tools
+}
+
+reaches_remote_accounts if {
+	some t in object.get(input, ["service", "params", "search_tools"], [])
+	startswith(t, "prompt:")
+}
+
+response_labels contains label if {
+	reaches_remote_accounts
+	some label in object.get(label_config, "remote_accounts", ["untrusted", "private"])
+}
+
 # Model calls whose provider searches the web for the model (a web_search tool, web_search_options,
 # a search or deep-research model): their answer carries search results and pages others wrote.
 provider_searches if count(object.get(input, ["service", "params", "search_tools"], [])) > 0
