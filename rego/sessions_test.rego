@@ -276,3 +276,26 @@ test_trifecta_holds_a_socket_to_a_trusted_service if {
 	e.action == "deny"
 	e.rule == "session.trifecta"
 }
+
+# --- model calls whose provider reads an account (eighth pass) --------------------------------
+
+model_call(params) := object.union(svc("POST", "api.openai.com", "/v1/responses", "openai", "responses.create", "send"), {"service": {"params": params}})
+
+# Every tool kind that has the provider call an MCP server or connector, or that Airlock cannot
+# see, brings both labels (labels.remote_accounts); a fetch or a search brings untrusted only.
+test_remote_account_tools_bring_both_labels if {
+	every kind in ["mcp", "connector", "unread_members", "realtime_session_unread"] {
+		d := airlock.decision with input as model_call({"remote_tools": [kind]})
+		d.labels == ["private", "untrusted"]
+	}
+	p := airlock.decision with input as model_call({"search_tools": ["prompt:pmpt_1"]})
+	p.labels == ["private", "untrusted"]
+	every kind in ["url_content", "web_fetch_20250910", "url_context", "browser_rendering"] {
+		d := airlock.decision with input as model_call({"remote_tools": [kind]})
+		d.labels == ["untrusted"]
+	}
+	s := airlock.decision with input as model_call({"search_tools": ["web_search"]})
+	s.labels == ["untrusted"]
+	c := airlock.decision with input as model_call({"remote_tools": ["mcp"]}) with data.config.labels.remote_accounts as ["untrusted"]
+	c.labels == ["untrusted"]
+}
