@@ -91,7 +91,7 @@ export class LaunchError extends Error {}
 
 /** The bubblewrap argument list for a sandboxed run (exported for tests). */
 export function bwrapArgs(o: {
-  userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
+  bwrap: string; userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
@@ -129,7 +129,8 @@ export function bwrapArgs(o: {
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
-  args.push('--', process.execPath, insideScript, '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
+  // inside.mjs starts the command in a user namespace of its own with this bubblewrap (see there).
+  args.push('--', process.execPath, insideScript, '--bwrap', o.bwrap, '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
   return args;
 }
 
@@ -199,16 +200,21 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ bwrap: o.sandbox.bwrap, userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
         env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'ipc', filterFd], detached: true, serialization: 'json',
       });
       child = sandboxed;
       const proxySocket = o.proxySocket;
       status = new Promise((resolve) => {
         sandboxed.on('message', (msg: { type?: string; port?: number; code?: unknown; signal?: unknown }, handle: unknown) => {
-          if (msg?.type === 'listener' && handle instanceof net.Server) {
+          if (msg?.type === 'listener' && handle instanceof net.Server && listeners.length === 0) {
             // The sandbox's listening socket, accepted on here: connections go to Airlock only.
             listeners.push(relayConnections(handle, proxySocket));
+          } else if (handle) {
+            // One listener is handed over, before the command starts; anything else is not ours.
+            const h = handle as { destroy?: () => void; close?: () => void };
+            if (typeof h.destroy === 'function') h.destroy();
+            else if (typeof h.close === 'function') h.close();
           } else if (msg?.type === 'exit') {
             resolve({ code: typeof msg.code === 'number' ? msg.code : null, signal: typeof msg.signal === 'string' ? (msg.signal as NodeJS.Signals) : null });
           }

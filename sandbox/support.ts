@@ -37,7 +37,18 @@ export function namespaceFlags(userNamespace: boolean): string[] {
   // --cap-drop ALL: bwrap started by root keeps every capability otherwise, and with CAP_SYS_ADMIN
   // the agent could unmount what hides the state folder, or the fresh /proc to reach the host's
   // namespaces. (Unprivileged, bwrap drops them by default; saying so costs nothing.)
-  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent', '--cap-drop', 'ALL'];
+  //
+  // Run by root, the sandbox's first process (inside.mjs) keeps CAP_SETFCAP alone: without it, a
+  // root process cannot map itself into the user namespace the command is started in (Linux 5.12+
+  // asks CAP_SETFCAP to map uid 0), and the command gets none (the nested bwrap drops all). Run by
+  // anyone else, the sandbox's own user namespace lets it nest one more without any capability.
+  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent', '--cap-drop', 'ALL',
+    ...(userNamespace ? [] : ['--cap-add', 'CAP_SETFCAP'])];
+}
+
+/** The nested sandbox inside.mjs starts the command in: a user namespace of its own, nothing else. */
+export function nestedFlags(cwd: string): string[] {
+  return ['--unshare-user', '--die-with-parent', '--cap-drop', 'ALL', '--dev-bind', '/', '/', '--chdir', cwd];
 }
 
 let cached: SandboxSupport | undefined;
@@ -72,7 +83,8 @@ function probe(): SandboxSupport {
     fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
     const fd = fs.openSync(path.join(dir, 'filter'), 'r');
     try {
-      r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', 'true'], {
+      // Nested as a run nests: the command's own user namespace inside the sandbox's.
+      r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', bwrap, ...nestedFlags('/'), '--', 'true'], {
         encoding: 'utf8',
         timeout: 10_000,
         stdio: ['ignore', 'ignore', 'pipe', fd],

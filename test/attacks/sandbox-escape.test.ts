@@ -13,8 +13,9 @@
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
 //     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
 //     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
-// (c) Run folders other runs load code from (the Node preload), and (d) the kernel keyrings: see
-//     their tests below.
+// (c) Run folders other runs load code from (the Node preload), (d) the kernel keyrings, and
+//     (e) the bridge inside the sandbox (inside.mjs, same user) and its channel to airlock run:
+//     see their tests below.
 import t from 'tap';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
@@ -22,7 +23,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { sandboxSupport } from '../../sandbox/support.ts';
-import { airlockBin, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+import { airlockBin, bridgeProbe, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const support = sandboxSupport();
 if (!support.available) {
@@ -503,4 +504,17 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   t.ok(mounts.some(([m]) => m === '/sys'), 'control: /sys is mounted');
   t.same(mounts.filter(([, mode]) => mode !== 'ro'), [], 'no mount at or under /sys is writable');
   t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
+});
+
+t.test('the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem)', async (t) => {
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'python3', '-c', bridgeProbe], { cwd: world.work });
+  const r = results(run.stdout);
+  t.ok(Number(r.bridges) >= 1, `control: the agent sees the bridge's process (stderr: ${run.stderr.trim()})`);
+  t.not(r.ptrace, 'attached', `ptrace: ${r.ptrace}`);
+  t.equal(r.getfd, '', 'pidfd_getfd takes no descriptor of the bridge');
+  t.equal(r.fdlink, '', 'nor does opening /proc/PID/fd/N');
+  t.not(r.mem, 'opened', '/proc/PID/mem cannot be opened');
+  t.not(r.environ, 'read', '/proc/PID/environ cannot be read');
+  t.equal(r.forged, '', 'no channel to forge messages on');
+  t.equal(run.code, 0, "airlock run exits with the agent's own code, not a forged one");
 });
