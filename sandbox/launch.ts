@@ -134,6 +134,42 @@ export function bwrapArgs(o: {
   return args;
 }
 
+/**
+ * How descriptor 0, 1 or 2 reaches the sandbox. They go to the agent as they are, and one that is a
+ * socket of the host's network namespace leads out if it can be re-aimed: a TCP socket connects
+ * anywhere again after connect(AF_UNSPEC), a UDP or Unix datagram socket sends anywhere with
+ * sendto, an unconnected Unix socket connects to any socket file. (inetd, systemd's
+ * StandardInput=socket, socat's nofork and remote-execution harnesses start programs so.) A
+ * connected Unix stream or seqpacket socket (what Node gives a child for a pipe) is kept; a TCP
+ * stream is relayed through a pipe; any other socket is refused. Read from /proc/self/net, which
+ * lists this network namespace's sockets by inode: a socket not found there is refused too.
+ */
+export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } {
+  let inode: string | undefined;
+  try {
+    if (!fs.fstatSync(fd).isSocket()) return 'inherit';
+    inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+  } catch {
+    return 'inherit'; // not open: nothing to pass on
+  }
+  const table = (name: string): string[][] => {
+    try {
+      return fs.readFileSync(`/proc/self/net/${name}`, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    } catch {
+      return [];
+    }
+  };
+  if (inode) {
+    // unix: Num RefCount Protocol Flags Type St Inode [Path]; Type 0001 stream, 0005 seqpacket; St 03 connected.
+    const unix = table('unix').find((f) => f[6] === inode);
+    if (unix && (unix[4] === '0001' || unix[4] === '0005') && unix[5] === '03') return 'inherit';
+    // tcp, tcp6: sl local remote st tx:rx tr:when retrnsmt uid timeout inode
+    if (!unix && [...table('tcp'), ...table('tcp6')].some((f) => f[9] === inode)) return 'relay';
+  }
+  const name = ['stdin', 'stdout', 'stderr'][fd];
+  return { refuse: `${name} (descriptor ${fd}) is a socket the agent could aim anywhere outside the sandbox (a datagram socket, or one not connected); start airlock run with a terminal, a file or a pipe as its ${name}` };
+}
+
 function isRealDir(p: string): boolean {
   try {
     return fs.lstatSync(p).isDirectory();
@@ -179,6 +215,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   const listeners: Array<{ close(): Promise<void> }> = [];
   let filterFd: number | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
+  const cleanups: Array<() => Promise<void> | void> = [];
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
@@ -200,9 +237,13 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
+      const modes = [0, 1, 2].map(stdioMode);
+      for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
+      const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
       const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ bwrap: o.sandbox.bwrap, userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
-        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'ipc', filterFd], detached: true, serialization: 'json',
+        env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
+      if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);
       child = sandboxed;
       const proxySocket = o.proxySocket;
       status = new Promise((resolve) => {
@@ -266,11 +307,36 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     return (await status) ?? outer;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
+    for (const c of cleanups) await c();
     await relay?.close();
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies between this process's socket stdio (TCP; see stdioMode) and the pipes the sandbox got
+ * instead. Output is drained before the run ends; stdin stops being read.
+ */
+function relayStdio(child: ChildProcess, stdio: Array<'pipe' | 'inherit'>, cleanups: Array<() => Promise<void> | void>): void {
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  if (stdio[0] === 'pipe') {
+    child.stdin!.on('error', () => {});
+    process.stdin.on('error', () => child.stdin!.end()).pipe(child.stdin!);
+    cleanups.push(() => {
+      process.stdin.unpipe();
+      process.stdin.destroy();
+    });
+  }
+  for (const fd of [1, 2] as const) {
+    if (stdio[fd] !== 'pipe') continue;
+    const out = fd === 1 ? process.stdout : process.stderr;
+    out.on('error', () => {});
+    child.stdio[fd]!.pipe(out, { end: false });
+  }
+  // The pipes close when every process of the sandbox is gone; what they held is written by then.
+  cleanups.push(() => Promise.race([closed, new Promise<void>((r) => setTimeout(r, 2000).unref())]));
 }
 
 /**

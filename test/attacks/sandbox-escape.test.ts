@@ -39,7 +39,7 @@ t.teardown(() => world.close());
 // Host services the leaked descriptors lead to: a loopback TCP listener and a Unix socket server.
 const escaped: string[] = [];
 const listen = (server: net.Server, where: number | string): Promise<void> => new Promise((r) => (typeof where === 'number' ? server.listen(where, '127.0.0.1', r) : server.listen(where, r)));
-const tcpHost = net.createServer((c) => c.on('data', (d) => escaped.push(`tcp:${d.toString().trim()}`)));
+const tcpHost = net.createServer((c) => c.on('data', (d) => escaped.push(`tcp:${d.toString().trim()}`)).on('error', () => {}));
 await listen(tcpHost, 0);
 const tcpPort = (tcpHost.address() as net.AddressInfo).port;
 const unixPath = path.join(world.dir, 'host-daemon.sock');
@@ -75,6 +75,10 @@ for item in spec:
     elif kind == 'pipe':
         r, w = os.pipe()
         src = w
+    elif kind == 'udp':
+        src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM).detach()
+    elif kind == 'dgram':
+        src = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).detach()
     else:
         src = os.open(${JSON.stringify(hidden)}, os.O_RDONLY)
     if src != fd:
@@ -112,7 +116,7 @@ for fd in [${numbers}]:
         print('read_%d=%s' % (fd, e.errno))
 `;
 
-type Kind = 'tcp' | 'unix' | 'pipe' | 'file';
+type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram';
 
 /** A python3 launcher run in the world's working folder: its exit code and output (killed after 60 s). */
 function runLauncher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -517,4 +521,62 @@ t.test('the agent cannot take over the bridge and its channel to airlock run (pt
   t.not(r.environ, 'read', '/proc/PID/environ cannot be read');
   t.equal(r.forged, '', 'no channel to forge messages on');
   t.equal(run.code, 0, "airlock run exits with the agent's own code, not a forged one");
+});
+
+/**
+ * Descriptors 0–2 reach the agent by design, but one that is a socket of the host's network
+ * namespace is a way out if it can be re-aimed: a TCP socket after connect(AF_UNSPEC) connects
+ * anywhere again, a UDP or Unix datagram socket sends anywhere with sendto. (inetd, systemd's
+ * StandardInput=socket, socat nofork and remote-execution harnesses start programs so.)
+ */
+const stdioProbe = (aimPort: number, udpPort: number) => `
+import ctypes, os, socket, stat
+libc = ctypes.CDLL(None, use_errno=True)
+for fd, name in ((0, 'in'), (1, 'out'), (2, 'err')):
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        continue
+    if not stat.S_ISSOCK(st.st_mode):
+        print('kind_%s=other' % name)
+        continue
+    s = socket.socket(fileno=os.dup(fd))
+    print('kind_%s=%d/%d' % (name, s.family, s.type))
+    try:
+        if s.family in (2, 10) and s.type == socket.SOCK_STREAM:
+            libc.connect(s.fileno(), ctypes.create_string_buffer(16), 16)
+            s.connect(('127.0.0.1', ${aimPort}))
+            s.sendall(b'ESCAPE-%d' % fd)
+        elif s.family in (2, 10):
+            s.sendto(b'ESCAPE-%d' % fd, ('127.0.0.1', ${udpPort}))
+        else:
+            s.connect(${JSON.stringify(dgramPath)})
+        print('reaim_%s=sent' % name)
+    except OSError as e:
+        print('reaim_%s=%s' % (name, e.errno))
+`;
+
+t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from the sandbox', async (t) => {
+  const aimed: string[] = [];
+  const aimHost = net.createServer((c) => c.on('data', (d) => aimed.push(d.toString())).on('error', () => {}));
+  await listen(aimHost, 0);
+  const udp = (await import('node:dgram')).createSocket('udp4', (m) => aimed.push(m.toString()));
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  t.teardown(() => {
+    aimHost.close();
+    udp.close();
+  });
+  const probe = stdioProbe((aimHost.address() as net.AddressInfo).port, udp.address().port);
+  const cli = [process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', probe];
+  const tcp = await runLauncher(['-c', launcher, JSON.stringify([{ fd: 0, kind: 'tcp' }]), ...cli]);
+  const r = results(tcp.stdout);
+  t.equal(tcp.code, 0, `ran (stderr: ${tcp.stderr.trim()})`);
+  t.not(r.reaim_in, 'sent', `a TCP socket as stdin: ${r.kind_in}, ${r.reaim_in}`);
+  t.ok(r.kind_in === 'other' || r.kind_in === '1/1', 'the agent got a pipe in its place');
+  const udpRun = await runLauncher(['-c', launcher, JSON.stringify([{ fd: 0, kind: 'udp' }]), ...cli]);
+  const d = results(udpRun.stdout);
+  t.not(d.reaim_in, 'sent', `a UDP socket as stdin: ${d.kind_in}, ${d.reaim_in}`);
+  t.match(udpRun.stderr, /stdin \(descriptor 0\) is a socket the agent could aim anywhere/, 'airlock run refuses to start the agent with it, saying why');
+  await new Promise((res) => setTimeout(res, 150));
+  t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
 });
