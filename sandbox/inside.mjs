@@ -1,6 +1,6 @@
 // The first process inside an Airlock sandbox (plain JavaScript so it starts without a loader).
 //
-//   node inside.mjs --bwrap PATH --listen PORT [--listen PORT ...] -- COMMAND [ARGS...]
+//   node inside.mjs [--bwrap PATH] --listen PORT [--listen PORT ...] -- COMMAND [ARGS...]
 //
 // It opens each listening port on the sandbox's own loopback (the namespace's 127.0.0.1) and hands
 // the listening socket to `airlock run` outside over the Node IPC channel it inherited; airlock run
@@ -64,7 +64,6 @@ for (; i < argv.length; i++) {
 }
 const command = argv.slice(i);
 if (command.length === 0) fail('no command');
-if (!bwrap) fail('no --bwrap');
 
 for (const port of ports) {
   const server = net.createServer();
@@ -96,6 +95,19 @@ const unrunnable = checkRunnable(command[0]);
 if (unrunnable) {
   process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${unrunnable.why}\n`);
   finish(unrunnable.code, null);
+} else if (!bwrap) {
+  // No --bwrap: this machine cannot nest a user namespace (airlock run warned); the command is our
+  // child in our namespace.
+  child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  commandPid = child.pid;
+  child.on('error', (err) => {
+    process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${err.message}\n`);
+    finish(126, null);
+  });
+  child.on('exit', (code, signal) => {
+    exited = true;
+    finish(code, signal);
+  });
 } else {
   // fd 3: bubblewrap's --info-fd, which names the command's pid (signals go to it, not to bwrap,
   // whose death would SIGKILL the command through --die-with-parent). bubblewrap closes it before

@@ -50,6 +50,8 @@ function writeRunFiles(runDir: string, javaTrustStore: string | undefined): { pr
 export interface SandboxSpec {
   bwrap: string;
   userNamespace: boolean;
+  /** Start the command in a user namespace of its own inside (see inside.mjs); false where nesting is refused. */
+  nested?: boolean;
   /** Let the agent create Unix sockets (then host socket files on the shared filesystem are reachable). */
   allowUnixSockets?: boolean;
   /** Read-only filesystem except the working directory, the temp folder and these paths. */
@@ -91,7 +93,8 @@ export class LaunchError extends Error {}
 
 /** The bubblewrap argument list for a sandboxed run (exported for tests). */
 export function bwrapArgs(o: {
-  bwrap: string; userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
+  /** The bubblewrap inside.mjs nests the command's user namespace with; none: no nesting. */
+  bwrap?: string; userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
@@ -130,7 +133,7 @@ export function bwrapArgs(o: {
   }
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
   // inside.mjs starts the command in a user namespace of its own with this bubblewrap (see there).
-  args.push('--', process.execPath, insideScript, '--bwrap', o.bwrap, '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
+  args.push('--', process.execPath, insideScript, ...(o.bwrap ? ['--bwrap', o.bwrap] : []), '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
   return args;
 }
 
@@ -240,7 +243,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       const modes = [0, 1, 2].map(stdioMode);
       for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
       const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ bwrap: o.sandbox.bwrap, userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
         env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
       if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);

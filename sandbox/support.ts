@@ -1,14 +1,18 @@
 // Can this machine run an agent in its own network namespace? Answered by trying: bubblewrap is
 // found and a probe sandbox with the same namespaces a run uses starts and exits cleanly. Kernels
 // and containers differ too much (userns sysctls, AppArmor, seccomp in Docker) to guess from files.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { seccompProgram, seccompSupported } from './seccomp.ts';
 
 export type SandboxSupport =
-  | { available: true; bwrap: string; /** unprivileged: a user namespace is needed too */ userNamespace: boolean }
+  | {
+    available: true; bwrap: string; /** unprivileged: a user namespace is needed too */ userNamespace: boolean;
+    /** The command can get a user namespace of its own inside (see inside.mjs); false where the kernel or an LSM refuses nesting. */
+    nested: boolean;
+  }
   | { available: false; reason: string };
 
 /** bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). */
@@ -78,13 +82,10 @@ function probe(): SandboxSupport {
   // root can create namespaces directly; anyone else needs a user namespace to do so.
   const userNamespace = process.getuid?.() !== 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-probe-'));
-  let r;
-  try {
-    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
+  const attempt = (inner: string[]): SpawnSyncReturns<string> => {
     const fd = fs.openSync(path.join(dir, 'filter'), 'r');
     try {
-      // Nested as a run nests: the command's own user namespace inside the sandbox's.
-      r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', bwrap, ...nestedFlags('/'), '--', 'true'], {
+      return spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
         encoding: 'utf8',
         timeout: 10_000,
         stdio: ['ignore', 'ignore', 'pipe', fd],
@@ -92,10 +93,22 @@ function probe(): SandboxSupport {
     } finally {
       fs.closeSync(fd);
     }
+  };
+  let r;
+  let nested = true;
+  try {
+    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
+    // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
+    // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
+    r = attempt([bwrap, ...nestedFlags('/'), '--', 'true']);
+    if (r.status !== 0) {
+      nested = false;
+      r = attempt(['true']);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  if (r.status === 0) return { available: true, bwrap, userNamespace };
+  if (r.status === 0) return { available: true, bwrap, userNamespace, nested };
   const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;
   const hint = userNamespace
     ? ' (unprivileged user namespaces look disabled: see kernel.unprivileged_userns_clone, user.max_user_namespaces or AppArmor\'s apparmor_restrict_unprivileged_userns; in Docker, the default seccomp profile blocks them)'

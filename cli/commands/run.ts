@@ -172,7 +172,7 @@ export function register(program: Command): void {
 
       if (opts.writable?.length && !opts.readOnly) throw new CliError('--writable only makes sense with --read-only');
       if (opts.readOnly && !opts.sandbox) throw new CliError('--read-only needs the sandbox; it cannot be combined with --no-sandbox');
-      let sandbox: { bwrap: string; userNamespace: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
+      let sandbox: { bwrap: string; userNamespace: boolean; nested: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
       if (opts.sandbox) {
         const support = sandboxSupport();
         if (!support.available) {
@@ -182,9 +182,12 @@ export function register(program: Command): void {
           );
         }
         sandbox = {
-          bwrap: support.bwrap, userNamespace: support.userNamespace, allowUnixSockets: !!opts.allowUnixSockets,
+          bwrap: support.bwrap, userNamespace: support.userNamespace, nested: support.nested, allowUnixSockets: !!opts.allowUnixSockets,
           ...(opts.readOnly ? { readOnly: { writable: opts.writable ?? [] } } : {}),
         };
+        if (!support.nested) {
+          process.stderr.write('airlock: warning: this machine refuses a user namespace inside the sandbox, so the agent runs in the sandbox\'s own: it can take over the sandbox\'s bridge and its channel to airlock run (which only relays to the proxy)\n');
+        }
         if (opts.allowUnixSockets) {
           process.stderr.write('airlock: warning: --allow-unix-sockets: Unix sockets on the shared filesystem (tmux, ssh-agent, X11, Docker) are reachable from the sandbox; hide them with --hide\n');
         }
