@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AgentError, AgentStore, agentNameProblem } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
-import { resolveHome } from '../../state/home.ts';
+import { knownHomes, knownHomesFile, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
@@ -230,7 +230,9 @@ export function register(program: Command): void {
           command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox,
           ...(trustStore ? { javaTrustStore: trustStore } : {}),
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
-          hide: [keyFilePath(home), ...(opts.hide ?? [])],
+          // Every other state folder this user has (another project's master key, secrets, CA key),
+          // and the list of them, are hidden too.
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...(opts.hide ?? [])],
           protect: protectedPaths(home, process.cwd()),
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
@@ -256,6 +258,20 @@ export function register(program: Command): void {
       }
       process.exitCode = exit.code ?? 1;
     });
+}
+
+/** The user's other state folders (knownHomes), except any that holds the working directory. */
+function otherHomes(home: string, cwd: string): string[] {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const own = real(home);
+  const here = real(cwd);
+  return knownHomes().filter((h) => h !== own && !(here === h || here.startsWith(`${h}${path.sep}`)));
 }
 
 /** Folders of the checkout that only hold output of its own tests (tap's process records, screenshots). */

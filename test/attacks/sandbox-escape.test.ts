@@ -23,6 +23,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { sandboxSupport } from '../../sandbox/support.ts';
+import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { airlockBin, bridgeProbe, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const support = sandboxSupport();
@@ -579,4 +580,26 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
   t.match(udpRun.stderr, /stdin \(descriptor 0\) is a socket the agent could aim anywhere/, 'airlock run refuses to start the agent with it, saying why');
   await new Promise((res) => setTimeout(res, 150));
   t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
+});
+
+t.test("another project's state folder (its master key, secrets, CA key) is hidden too, and so is the list of them", async (t) => {
+  // The default state folder is `.airlock` where Airlock was started: a machine has one per project.
+  const stateHome = path.join(world.dir, 'xdg-state');
+  const saved = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = stateHome;
+  const other = path.join(world.dir, 'other-project', '.airlock');
+  try {
+    ensureHome(other);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+  }
+  fs.writeFileSync(path.join(other, 'master.key'), 'other-projects-master-key\n', { mode: 0o600 });
+  t.match(fs.readFileSync(knownHomesFile({ XDG_STATE_HOME: stateHome }), 'utf8'), 'other-project', 'airlock listed the folder it made');
+  const probe = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${knownHomesFile({ XDG_STATE_HOME: stateHome })}' 2>/dev/null)`;
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
+  t.equal(run.code, 0, run.stderr);
+  t.notMatch(run.stdout, /other-projects-master-key/, 'the other master key cannot be read');
+  t.equal(results(run.stdout).entries, '0', 'the other state folder looks empty');
+  t.not(results(run.stdout).listed, '1', 'the list of state folders cannot be read');
 });
