@@ -511,8 +511,24 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
 });
 
-t.test('the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem)', async (t) => {
-  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'python3', '-c', bridgeProbe], { cwd: world.work });
+t.test("the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem), nor read another project's state folder", async (t) => {
+  // The default state folder is `.airlock` where Airlock was started: a machine has one per project.
+  const stateHome = path.join(world.dir, 'xdg-state');
+  const saved = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = stateHome;
+  const other = path.join(world.dir, 'other-project', '.airlock');
+  try {
+    ensureHome(other);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+  }
+  fs.writeFileSync(path.join(other, 'master.key'), 'other-projects-master-key\n', { mode: 0o600 });
+  const list = knownHomesFile({ XDG_STATE_HOME: stateHome });
+  t.match(fs.readFileSync(list, 'utf8'), 'other-project', 'airlock listed the state folder it made');
+  const folders = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${list}' 2>/dev/null)`;
+  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; exit $status`;
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
   const r = results(run.stdout);
   t.ok(Number(r.bridges) >= 1, `control: the agent sees the bridge's process (stderr: ${run.stderr.trim()})`);
   t.not(r.ptrace, 'attached', `ptrace: ${r.ptrace}`);
@@ -522,6 +538,9 @@ t.test('the agent cannot take over the bridge and its channel to airlock run (pt
   t.not(r.environ, 'read', '/proc/PID/environ cannot be read');
   t.equal(r.forged, '', 'no channel to forge messages on');
   t.equal(run.code, 0, "airlock run exits with the agent's own code, not a forged one");
+  t.notMatch(run.stdout, /other-projects-master-key/, "another project's master key cannot be read");
+  t.equal(r.entries, '0', 'its state folder looks empty');
+  t.not(r.listed, '1', 'the list of state folders cannot be read');
 });
 
 /**
@@ -582,24 +601,3 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
   t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
 });
 
-t.test("another project's state folder (its master key, secrets, CA key) is hidden too, and so is the list of them", async (t) => {
-  // The default state folder is `.airlock` where Airlock was started: a machine has one per project.
-  const stateHome = path.join(world.dir, 'xdg-state');
-  const saved = process.env.XDG_STATE_HOME;
-  process.env.XDG_STATE_HOME = stateHome;
-  const other = path.join(world.dir, 'other-project', '.airlock');
-  try {
-    ensureHome(other);
-  } finally {
-    if (saved === undefined) delete process.env.XDG_STATE_HOME;
-    else process.env.XDG_STATE_HOME = saved;
-  }
-  fs.writeFileSync(path.join(other, 'master.key'), 'other-projects-master-key\n', { mode: 0o600 });
-  t.match(fs.readFileSync(knownHomesFile({ XDG_STATE_HOME: stateHome }), 'utf8'), 'other-project', 'airlock listed the folder it made');
-  const probe = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${knownHomesFile({ XDG_STATE_HOME: stateHome })}' 2>/dev/null)`;
-  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
-  t.equal(run.code, 0, run.stderr);
-  t.notMatch(run.stdout, /other-projects-master-key/, 'the other master key cannot be read');
-  t.equal(results(run.stdout).entries, '0', 'the other state folder looks empty');
-  t.not(results(run.stdout).listed, '1', 'the list of state folders cannot be read');
-});
