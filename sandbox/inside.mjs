@@ -1,6 +1,6 @@
 // The first process inside an Airlock sandbox (plain JavaScript so it starts without a loader).
 //
-//   node inside.mjs --listen PORT [--listen PORT ...] -- COMMAND [ARGS...]
+//   node inside.mjs [--bwrap PATH] --listen PORT [--listen PORT ...] -- COMMAND [ARGS...]
 //
 // It opens each listening port on the sandbox's own loopback (the namespace's 127.0.0.1) and hands
 // the listening socket to `airlock run` outside over the Node IPC channel it inherited; airlock run
@@ -14,6 +14,12 @@
 //   out: {type:'listener', port} + server handle; {type:'exit', code, signal}
 //   in:  {type:'signal', signal}: deliver to the command
 // When the channel closes (airlock run died), the command is killed.
+//
+// The command runs in a user namespace of its own, nested below this process's (bubblewrap again,
+// --unshare-user, nothing else changed): this process runs as the same user, so otherwise the agent
+// could ptrace it, take its descriptors with pidfd_getfd or write /proc/PID/mem, and so hold the
+// channel to airlock run on the host. The kernel lets a process trace or inspect another only from
+// the same user namespace or with CAP_SYS_PTRACE over the other's; the agent has neither.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,12 +42,17 @@ process.on('disconnect', () => {
 
 const argv = process.argv.slice(2);
 const ports = [];
+let bwrap;
 let i = 0;
 for (; i < argv.length; i++) {
   const a = argv[i];
   if (a === '--') {
     i++;
     break;
+  }
+  if (a === '--bwrap' && argv[i + 1]) {
+    bwrap = argv[++i];
+    continue;
   }
   if (a === '--listen' && argv[i + 1]) {
     const port = Number(argv[++i]);
@@ -72,29 +83,107 @@ for (const port of ports) {
 // sandbox hides, a pipe) came through bubblewrap to us: closed here, the last step before exec.
 if (!process.connected) process.exit(125);
 closeInheritedDescriptors(new Set([process.channel?.fd].filter((fd) => Number.isInteger(fd))));
-child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
 
-// Signals aimed at this process are for the command.
-for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => child.kill(sig));
+let commandPid;
+let exited = false;
+const pending = [];
+let finished = false;
 
-process.on('message', (msg) => {
-  if (msg && msg.type === 'signal' && typeof msg.signal === 'string' && /^SIG[A-Z0-9]+$/.test(msg.signal)) {
+// As a shell answers: 127 for a command that is not there, 126 for one that cannot be run. Checked
+// here because bubblewrap answers 1 for both.
+const unrunnable = checkRunnable(command[0]);
+if (unrunnable) {
+  process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${unrunnable.why}\n`);
+  finish(unrunnable.code, null);
+} else if (!bwrap) {
+  // No --bwrap: this machine cannot nest a user namespace (airlock run warned); the command is our
+  // child in our namespace.
+  child = spawn(command[0], command.slice(1), { stdio: 'inherit' });
+  commandPid = child.pid;
+  child.on('error', (err) => {
+    process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${err.message}\n`);
+    finish(126, null);
+  });
+  child.on('exit', (code, signal) => {
+    exited = true;
+    finish(code, signal);
+  });
+} else {
+  // fd 3: bubblewrap's --info-fd, which names the command's pid (signals go to it, not to bwrap,
+  // whose death would SIGKILL the command through --die-with-parent). bubblewrap closes it before
+  // the command starts.
+  // The flags are support.ts's nestedFlags() (the probe starts the same), plus the info fd.
+  const nested = ['--unshare-user', '--die-with-parent', '--cap-drop', 'ALL', '--dev-bind', '/', '/', '--chdir', process.cwd(), '--info-fd', '3', '--', ...command];
+  child = spawn(bwrap, nested, { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  let info = '';
+  child.stdio[3].setEncoding('utf8');
+  child.stdio[3].on('data', (c) => {
+    if (info.length < 4096) info += c;
+    const pid = Number(/"child-pid"\s*:\s*(\d+)/.exec(info)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && commandPid === undefined) {
+      commandPid = pid;
+      for (const sig of pending.splice(0)) deliver(sig);
+    }
+  });
+  child.stdio[3].on('error', () => {});
+  child.on('error', (err) => {
+    process.stderr.write(`airlock sandbox: cannot start bubblewrap (${bwrap}): ${err.message}\n`);
+    finish(126, null);
+  });
+  // bubblewrap exits with the command's code, or 128+N when signal N ended it.
+  child.on('exit', (code, signal) => {
+    exited = true;
+    if (signal) return finish(null, signal);
+    const name = code > 128 ? signalName(code - 128) : undefined;
+    finish(name ? null : code, name ?? null);
+  });
+}
+
+function deliver(sig) {
+  if (exited) return;
+  if (commandPid === undefined) {
+    if (pending.length < 16) pending.push(sig);
+    return;
+  }
+  try {
+    process.kill(commandPid, sig);
+  } catch {
+    /* gone already, or an unknown signal name */
+  }
+}
+
+function signalName(n) {
+  return Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
+}
+
+/** Why `file` (a command name, looked up on PATH as execvp does, or a path) cannot be run, if so. */
+function checkRunnable(file) {
+  const candidates = file.includes('/') ? [file] : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').map((d) => `${d || '.'}/${file}`);
+  let denied = false;
+  for (const c of candidates) {
+    let st;
     try {
-      child.kill(msg.signal);
+      st = fs.statSync(c);
     } catch {
-      /* unknown signal name: ignore */
+      continue;
+    }
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      if (st.isFile()) return undefined;
+      denied = true;
+    } catch {
+      denied = true;
     }
   }
-});
+  return denied ? { code: 126, why: 'permission denied (not an executable file)' } : { code: 127, why: 'command not found' };
+}
 
-// As a shell answers: 127 for a command that is not there, 126 for one that cannot be run.
-child.on('error', (err) => {
-  const found = err.code !== 'ENOENT';
-  const why = found ? (err.code === 'EACCES' ? 'permission denied (not an executable file)' : err.message) : 'command not found';
-  process.stderr.write(`airlock sandbox: cannot start ${command[0]}: ${why}\n`);
-  finish(found ? 126 : 127, null);
+// Signals aimed at this process are for the command.
+for (const sig of ['SIGTERM', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']) process.on(sig, () => deliver(sig));
+
+process.on('message', (msg) => {
+  if (msg && msg.type === 'signal' && typeof msg.signal === 'string' && /^SIG[A-Z0-9]+$/.test(msg.signal) && msg.signal in os.constants.signals) deliver(msg.signal);
 });
-child.on('exit', (code, signal) => finish(code, signal));
 
 /**
  * Closes every descriptor >= 3 that would survive exec (no close-on-exec flag), except `keep`.
@@ -127,7 +216,6 @@ function closeInheritedDescriptors(keep) {
   }
 }
 
-let finished = false;
 function finish(code, signal) {
   if (finished) return;
   finished = true;

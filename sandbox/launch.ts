@@ -50,6 +50,8 @@ function writeRunFiles(runDir: string, javaTrustStore: string | undefined): { pr
 export interface SandboxSpec {
   bwrap: string;
   userNamespace: boolean;
+  /** Start the command in a user namespace of its own inside (see inside.mjs); false where nesting is refused. */
+  nested?: boolean;
   /** Let the agent create Unix sockets (then host socket files on the shared filesystem are reachable). */
   allowUnixSockets?: boolean;
   /** Read-only filesystem except the working directory, the temp folder and these paths. */
@@ -91,7 +93,8 @@ export class LaunchError extends Error {}
 
 /** The bubblewrap argument list for a sandboxed run (exported for tests). */
 export function bwrapArgs(o: {
-  userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
+  /** The bubblewrap inside.mjs nests the command's user namespace with; none: no nesting. */
+  bwrap?: string; userNamespace: boolean; home: string; runDir: string; cwd: string; hide: string[]; command: string[]; seccompFd: number;
   /** undefined: the filesystem is writable as usual; a list: read-only except these folders. */
   writable?: string[];
   /** Read-only whatever else is writable (bound after the writable folders). */
@@ -129,8 +132,45 @@ export function bwrapArgs(o: {
     args.push(...(fs.statSync(p).isDirectory() ? ['--tmpfs', p] : ['--ro-bind', '/dev/null', p]));
   }
   args.push('--ro-bind', o.runDir, SANDBOX_RUN_DIR, '--chdir', o.cwd);
-  args.push('--', process.execPath, insideScript, '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
+  // inside.mjs starts the command in a user namespace of its own with this bubblewrap (see there).
+  args.push('--', process.execPath, insideScript, ...(o.bwrap ? ['--bwrap', o.bwrap] : []), '--listen', String(SANDBOX_PROXY_PORT), '--', ...o.command);
   return args;
+}
+
+/**
+ * How descriptor 0, 1 or 2 reaches the sandbox. They go to the agent as they are, and one that is a
+ * socket of the host's network namespace leads out if it can be re-aimed: a TCP socket connects
+ * anywhere again after connect(AF_UNSPEC), a UDP or Unix datagram socket sends anywhere with
+ * sendto, an unconnected Unix socket connects to any socket file. (inetd, systemd's
+ * StandardInput=socket, socat's nofork and remote-execution harnesses start programs so.) A
+ * connected Unix stream or seqpacket socket (what Node gives a child for a pipe) is kept; a TCP
+ * stream is relayed through a pipe; any other socket is refused. Read from /proc/self/net, which
+ * lists this network namespace's sockets by inode: a socket not found there is refused too.
+ */
+export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } {
+  let inode: string | undefined;
+  try {
+    if (!fs.fstatSync(fd).isSocket()) return 'inherit';
+    inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+  } catch {
+    return 'inherit'; // not open: nothing to pass on
+  }
+  const table = (name: string): string[][] => {
+    try {
+      return fs.readFileSync(`/proc/self/net/${name}`, 'utf8').split('\n').slice(1).map((l) => l.trim().split(/\s+/));
+    } catch {
+      return [];
+    }
+  };
+  if (inode) {
+    // unix: Num RefCount Protocol Flags Type St Inode [Path]; Type 0001 stream, 0005 seqpacket; St 03 connected.
+    const unix = table('unix').find((f) => f[6] === inode);
+    if (unix && (unix[4] === '0001' || unix[4] === '0005') && unix[5] === '03') return 'inherit';
+    // tcp, tcp6: sl local remote st tx:rx tr:when retrnsmt uid timeout inode
+    if (!unix && [...table('tcp'), ...table('tcp6')].some((f) => f[9] === inode)) return 'relay';
+  }
+  const name = ['stdin', 'stdout', 'stderr'][fd];
+  return { refuse: `${name} (descriptor ${fd}) is a socket the agent could aim anywhere outside the sandbox (a datagram socket, or one not connected); start airlock run with a terminal, a file or a pipe as its ${name}` };
 }
 
 function isRealDir(p: string): boolean {
@@ -178,6 +218,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   const listeners: Array<{ close(): Promise<void> }> = [];
   let filterFd: number | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
+  const cleanups: Array<() => Promise<void> | void> = [];
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
@@ -199,16 +240,25 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
       const writable = o.sandbox.readOnly ? [cwd, os.tmpdir(), ...o.sandbox.readOnly.writable.map((p) => path.resolve(p))] : undefined;
-      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
-        env, cwd, stdio: ['inherit', 'inherit', 'inherit', 'ipc', filterFd], detached: true, serialization: 'json',
+      const modes = [0, 1, 2].map(stdioMode);
+      for (const m of modes) if (typeof m === 'object') throw new LaunchError(m.refuse);
+      const stdio = modes.map((m) => (m === 'relay' ? 'pipe' : 'inherit')) as Array<'pipe' | 'inherit'>;
+      const sandboxed = spawn(o.sandbox.bwrap, bwrapArgs({ ...(o.sandbox.nested !== false ? { bwrap: o.sandbox.bwrap } : {}), userNamespace: o.sandbox.userNamespace, home, runDir, cwd, hide, protect, command: o.command, seccompFd: 4, writable }), {
+        env, cwd, stdio: [...stdio, 'ipc', filterFd], detached: true, serialization: 'json',
       });
+      if (stdio.includes('pipe')) relayStdio(sandboxed, stdio, cleanups);
       child = sandboxed;
       const proxySocket = o.proxySocket;
       status = new Promise((resolve) => {
         sandboxed.on('message', (msg: { type?: string; port?: number; code?: unknown; signal?: unknown }, handle: unknown) => {
-          if (msg?.type === 'listener' && handle instanceof net.Server) {
+          if (msg?.type === 'listener' && handle instanceof net.Server && listeners.length === 0) {
             // The sandbox's listening socket, accepted on here: connections go to Airlock only.
             listeners.push(relayConnections(handle, proxySocket));
+          } else if (handle) {
+            // One listener is handed over, before the command starts; anything else is not ours.
+            const h = handle as { destroy?: () => void; close?: () => void };
+            if (typeof h.destroy === 'function') h.destroy();
+            else if (typeof h.close === 'function') h.close();
           } else if (msg?.type === 'exit') {
             resolve({ code: typeof msg.code === 'number' ? msg.code : null, signal: typeof msg.signal === 'string' ? (msg.signal as NodeJS.Signals) : null });
           }
@@ -260,11 +310,36 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     return (await status) ?? outer;
   } finally {
     for (const [sig, h] of handlers) process.off(sig, h);
+    for (const c of cleanups) await c();
     await relay?.close();
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies between this process's socket stdio (TCP; see stdioMode) and the pipes the sandbox got
+ * instead. Output is drained before the run ends; stdin stops being read.
+ */
+function relayStdio(child: ChildProcess, stdio: Array<'pipe' | 'inherit'>, cleanups: Array<() => Promise<void> | void>): void {
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  if (stdio[0] === 'pipe') {
+    child.stdin!.on('error', () => {});
+    process.stdin.on('error', () => child.stdin!.end()).pipe(child.stdin!);
+    cleanups.push(() => {
+      process.stdin.unpipe();
+      process.stdin.destroy();
+    });
+  }
+  for (const fd of [1, 2] as const) {
+    if (stdio[fd] !== 'pipe') continue;
+    const out = fd === 1 ? process.stdout : process.stderr;
+    out.on('error', () => {});
+    child.stdio[fd]!.pipe(out, { end: false });
+  }
+  // The pipes close when every process of the sandbox is gone; what they held is written by then.
+  cleanups.push(() => Promise.race([closed, new Promise<void>((r) => setTimeout(r, 2000).unref())]));
 }
 
 /**

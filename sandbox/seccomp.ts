@@ -20,7 +20,11 @@
 // multiplexes every socket call, is refused whole. The kernel keyrings (add_key, request_key,
 // keyctl) are refused too (ENOSYS, as on a kernel without them): they are not namespaced, so the
 // agent would inherit the session keyring of whoever started `airlock run` and share the user's
-// keyring — Kerberos tickets, cached disk passphrases, tokens tools keep there. The bridge needs no
+// keyring — Kerberos tickets, cached disk passphrases, tokens tools keep there. ioctl(TIOCSTI) and
+// ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
+// virtual console), and an agent given a terminal that is no session's controlling terminal could
+// make it its own (setsid, TIOCSCTTY) and type commands for whatever reads it after the run (the
+// sandbox's own session stops only the case where it is the user's shell's terminal). The bridge needs no
 // Unix socket inside: its listening socket is handed to `airlock run` outside over an inherited
 // channel (see inside.mjs).
 //
@@ -34,6 +38,7 @@ interface ArchSyscalls {
   socket: number;
   socketpair: number;
   ioUringSetup: number;
+  ioctl: number;
   /** add_key, request_key, keyctl: the kernel keyrings (not namespaced; see below). */
   keys: [number, number, number];
   /** i386 multiplexes every socket call through socketcall(2): refused as a whole. */
@@ -44,12 +49,12 @@ interface ArchSyscalls {
 
 const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
   x64: {
-    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, keys: [248, 249, 250], x32: true },
-    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, keys: [286, 287, 288], socketcall: 102 },
+    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, ioctl: 16, keys: [248, 249, 250], x32: true },
+    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, ioctl: 54, keys: [286, 287, 288], socketcall: 102 },
   },
   arm64: {
-    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, keys: [217, 218, 219] },
-    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, keys: [309, 310, 311] },
+    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, ioctl: 29, keys: [217, 218, 219] },
+    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, ioctl: 54, keys: [309, 310, 311] },
   },
 };
 
@@ -75,6 +80,9 @@ const SOCK_STREAM = 1;
 const SOCK_SEQPACKET = 5;
 /** The obsolete (AF_INET, SOCK_PACKET) pair, which the kernel turns into an AF_PACKET socket. */
 const SOCK_PACKET = 10;
+/** Terminal ioctls that push input: TIOCSTI, TIOCLINUX (its paste subcommand). */
+const TIOCSTI = 0x5412;
+const TIOCLINUX = 0x541c;
 
 const LD_W_ABS = 0x20;
 const JA = 0x05;
@@ -107,6 +115,7 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
   out.push(
     { code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' },
     ...a.keys.map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
+    { code: JEQ_K, k: a.ioctl, jt: `${p}ioctl` },
     { code: JEQ_K, k: a.socketpair, jt: `${p}pair` },
     { code: JEQ_K, k: a.socket, jf: 'allow' },
     // socket(domain, type, protocol)
@@ -121,6 +130,10 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
     { code: LD_W_ABS, k: OFF_ARG1_LOW, label: `${p}inet` },
     { code: AND_K, k: SOCK_TYPE_MASK },
     { code: JEQ_K, k: SOCK_PACKET, jt: 'eafnosupport', jf: 'allow' },
+    // ioctl(fd, cmd, ...): cmd is an unsigned int, so its low word is all the kernel reads.
+    { code: LD_W_ABS, k: OFF_ARG1_LOW, label: `${p}ioctl` },
+    { code: JEQ_K, k: TIOCSTI, jt: 'eperm' },
+    { code: JEQ_K, k: TIOCLINUX, jt: 'eperm', jf: 'allow' },
     // socketpair(domain, type, protocol, sv)
     { code: LD_W_ABS, k: OFF_ARG0_LOW, label: `${p}pair` },
     { code: JEQ_K, k: AF.UNIX, jf: 'eafnosupport' },

@@ -1,14 +1,18 @@
 // Can this machine run an agent in its own network namespace? Answered by trying: bubblewrap is
 // found and a probe sandbox with the same namespaces a run uses starts and exits cleanly. Kernels
 // and containers differ too much (userns sysctls, AppArmor, seccomp in Docker) to guess from files.
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { seccompProgram, seccompSupported } from './seccomp.ts';
 
 export type SandboxSupport =
-  | { available: true; bwrap: string; /** unprivileged: a user namespace is needed too */ userNamespace: boolean }
+  | {
+    available: true; bwrap: string; /** unprivileged: a user namespace is needed too */ userNamespace: boolean;
+    /** The command can get a user namespace of its own inside (see inside.mjs); false where the kernel or an LSM refuses nesting. */
+    nested: boolean;
+  }
   | { available: false; reason: string };
 
 /** bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). */
@@ -37,7 +41,18 @@ export function namespaceFlags(userNamespace: boolean): string[] {
   // --cap-drop ALL: bwrap started by root keeps every capability otherwise, and with CAP_SYS_ADMIN
   // the agent could unmount what hides the state folder, or the fresh /proc to reach the host's
   // namespaces. (Unprivileged, bwrap drops them by default; saying so costs nothing.)
-  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent', '--cap-drop', 'ALL'];
+  //
+  // Run by root, the sandbox's first process (inside.mjs) keeps CAP_SETFCAP alone: without it, a
+  // root process cannot map itself into the user namespace the command is started in (Linux 5.12+
+  // asks CAP_SETFCAP to map uid 0), and the command gets none (the nested bwrap drops all). Run by
+  // anyone else, the sandbox's own user namespace lets it nest one more without any capability.
+  return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent', '--cap-drop', 'ALL',
+    ...(userNamespace ? [] : ['--cap-add', 'CAP_SETFCAP'])];
+}
+
+/** The nested sandbox inside.mjs starts the command in: a user namespace of its own, nothing else. */
+export function nestedFlags(cwd: string): string[] {
+  return ['--unshare-user', '--die-with-parent', '--cap-drop', 'ALL', '--dev-bind', '/', '/', '--chdir', cwd];
 }
 
 let cached: SandboxSupport | undefined;
@@ -67,12 +82,10 @@ function probe(): SandboxSupport {
   // root can create namespaces directly; anyone else needs a user namespace to do so.
   const userNamespace = process.getuid?.() !== 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-probe-'));
-  let r;
-  try {
-    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
+  const attempt = (inner: string[]): SpawnSyncReturns<string> => {
     const fd = fs.openSync(path.join(dir, 'filter'), 'r');
     try {
-      r = spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', 'true'], {
+      return spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
         encoding: 'utf8',
         timeout: 10_000,
         stdio: ['ignore', 'ignore', 'pipe', fd],
@@ -80,10 +93,22 @@ function probe(): SandboxSupport {
     } finally {
       fs.closeSync(fd);
     }
+  };
+  let r;
+  let nested = true;
+  try {
+    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
+    // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
+    // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
+    r = attempt([bwrap, ...nestedFlags('/'), '--', 'true']);
+    if (r.status !== 0) {
+      nested = false;
+      r = attempt(['true']);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  if (r.status === 0) return { available: true, bwrap, userNamespace };
+  if (r.status === 0) return { available: true, bwrap, userNamespace, nested };
   const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;
   const hint = userNamespace
     ? ' (unprivileged user namespaces look disabled: see kernel.unprivileged_userns_clone, user.max_user_namespaces or AppArmor\'s apparmor_restrict_unprivileged_userns; in Docker, the default seccomp profile blocks them)'

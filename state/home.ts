@@ -3,6 +3,7 @@
 // reads or writes, so the folder's layout is one table: what a backup must copy, what
 // `airlock migrate-state` must move, and what the CLI may look at while Airlock runs.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const STATE_FILES = {
@@ -67,5 +68,43 @@ export function resolveHome(flag?: string): string {
 export function ensureHome(flag?: string): string {
   const home = resolveHome(flag);
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  rememberHome(home);
   return home;
+}
+
+/**
+ * The user's list of state folders (one real path a line), so that `airlock run` hides every one
+ * of them in the sandbox, not only its own: the default state folder is `.airlock` in the folder
+ * Airlock was started from, so a machine easily has several, and an agent of one project could
+ * read another's master key, secrets and CA key. XDG_STATE_HOME, or ~/.local/state.
+ */
+export function knownHomesFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state'), 'airlock', 'state-folders');
+}
+
+/** The state folders on the list that still exist. */
+export function knownHomes(file = knownHomesFile()): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return [...new Set(text.split('\n').filter((l) => path.isAbsolute(l)))].filter((p) => fs.existsSync(p));
+}
+
+/** Adds a state folder to the list (dropping ones that are gone); a list that cannot be written is left alone. */
+function rememberHome(home: string): void {
+  try {
+    const real = fs.realpathSync(home);
+    const file = knownHomesFile();
+    const homes = knownHomes(file);
+    if (homes.includes(real)) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, [...homes, real].map((h) => `${h}\n`).join(''), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    /* a read-only home directory: runs hide their own state folder still */
+  }
 }

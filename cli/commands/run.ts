@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AgentError, AgentStore, agentNameProblem } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
-import { resolveHome } from '../../state/home.ts';
+import { knownHomes, knownHomesFile, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
@@ -172,7 +172,7 @@ export function register(program: Command): void {
 
       if (opts.writable?.length && !opts.readOnly) throw new CliError('--writable only makes sense with --read-only');
       if (opts.readOnly && !opts.sandbox) throw new CliError('--read-only needs the sandbox; it cannot be combined with --no-sandbox');
-      let sandbox: { bwrap: string; userNamespace: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
+      let sandbox: { bwrap: string; userNamespace: boolean; nested: boolean; allowUnixSockets?: boolean; readOnly?: { writable: string[] } } | false = false;
       if (opts.sandbox) {
         const support = sandboxSupport();
         if (!support.available) {
@@ -182,9 +182,12 @@ export function register(program: Command): void {
           );
         }
         sandbox = {
-          bwrap: support.bwrap, userNamespace: support.userNamespace, allowUnixSockets: !!opts.allowUnixSockets,
+          bwrap: support.bwrap, userNamespace: support.userNamespace, nested: support.nested, allowUnixSockets: !!opts.allowUnixSockets,
           ...(opts.readOnly ? { readOnly: { writable: opts.writable ?? [] } } : {}),
         };
+        if (!support.nested) {
+          process.stderr.write('airlock: warning: this machine refuses a user namespace inside the sandbox, so the agent runs in the sandbox\'s own: it can take over the sandbox\'s bridge and its channel to airlock run (which only relays to the proxy)\n');
+        }
         if (opts.allowUnixSockets) {
           process.stderr.write('airlock: warning: --allow-unix-sockets: Unix sockets on the shared filesystem (tmux, ssh-agent, X11, Docker) are reachable from the sandbox; hide them with --hide\n');
         }
@@ -227,7 +230,9 @@ export function register(program: Command): void {
           command, agent: opts.agent, token: issued.token, proxySocket: socket, caCert, home, placeholders: env, sandbox,
           ...(trustStore ? { javaTrustStore: trustStore } : {}),
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
-          hide: [keyFilePath(home), ...(opts.hide ?? [])],
+          // Every other state folder this user has (another project's master key, secrets, CA key),
+          // and the list of them, are hidden too.
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...(opts.hide ?? [])],
           protect: protectedPaths(home, process.cwd()),
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
@@ -253,6 +258,20 @@ export function register(program: Command): void {
       }
       process.exitCode = exit.code ?? 1;
     });
+}
+
+/** The user's other state folders (knownHomes), except any that holds the working directory. */
+function otherHomes(home: string, cwd: string): string[] {
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const own = real(home);
+  const here = real(cwd);
+  return knownHomes().filter((h) => h !== own && !(here === h || here.startsWith(`${h}${path.sep}`)));
 }
 
 /** Folders of the checkout that only hold output of its own tests (tap's process records, screenshots). */

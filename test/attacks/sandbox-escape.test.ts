@@ -13,8 +13,9 @@
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
 //     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
 //     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
-// (c) Run folders other runs load code from (the Node preload), and (d) the kernel keyrings: see
-//     their tests below.
+// (c) Run folders other runs load code from (the Node preload), (d) the kernel keyrings, and
+//     (e) the bridge inside the sandbox (inside.mjs, same user) and its channel to airlock run:
+//     see their tests below.
 import t from 'tap';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
@@ -22,7 +23,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { sandboxSupport } from '../../sandbox/support.ts';
-import { airlockBin, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+import { ensureHome, knownHomesFile } from '../../state/home.ts';
+import { airlockBin, bridgeProbe, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const support = sandboxSupport();
 if (!support.available) {
@@ -38,7 +40,7 @@ t.teardown(() => world.close());
 // Host services the leaked descriptors lead to: a loopback TCP listener and a Unix socket server.
 const escaped: string[] = [];
 const listen = (server: net.Server, where: number | string): Promise<void> => new Promise((r) => (typeof where === 'number' ? server.listen(where, '127.0.0.1', r) : server.listen(where, r)));
-const tcpHost = net.createServer((c) => c.on('data', (d) => escaped.push(`tcp:${d.toString().trim()}`)));
+const tcpHost = net.createServer((c) => c.on('data', (d) => escaped.push(`tcp:${d.toString().trim()}`)).on('error', () => {}));
 await listen(tcpHost, 0);
 const tcpPort = (tcpHost.address() as net.AddressInfo).port;
 const unixPath = path.join(world.dir, 'host-daemon.sock');
@@ -74,6 +76,10 @@ for item in spec:
     elif kind == 'pipe':
         r, w = os.pipe()
         src = w
+    elif kind == 'udp':
+        src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM).detach()
+    elif kind == 'dgram':
+        src = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).detach()
     else:
         src = os.open(${JSON.stringify(hidden)}, os.O_RDONLY)
     if src != fd:
@@ -111,7 +117,7 @@ for fd in [${numbers}]:
         print('read_%d=%s' % (fd, e.errno))
 `;
 
-type Kind = 'tcp' | 'unix' | 'pipe' | 'file';
+type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram';
 
 /** A python3 launcher run in the world's working folder: its exit code and output (killed after 60 s). */
 function runLauncher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -504,3 +510,94 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   t.same(mounts.filter(([, mode]) => mode !== 'ro'), [], 'no mount at or under /sys is writable');
   t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
 });
+
+t.test("the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem), nor read another project's state folder", async (t) => {
+  // The default state folder is `.airlock` where Airlock was started: a machine has one per project.
+  const stateHome = path.join(world.dir, 'xdg-state');
+  const saved = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = stateHome;
+  const other = path.join(world.dir, 'other-project', '.airlock');
+  try {
+    ensureHome(other);
+  } finally {
+    if (saved === undefined) delete process.env.XDG_STATE_HOME;
+    else process.env.XDG_STATE_HOME = saved;
+  }
+  fs.writeFileSync(path.join(other, 'master.key'), 'other-projects-master-key\n', { mode: 0o600 });
+  const list = knownHomesFile({ XDG_STATE_HOME: stateHome });
+  t.match(fs.readFileSync(list, 'utf8'), 'other-project', 'airlock listed the state folder it made');
+  const folders = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${list}' 2>/dev/null)`;
+  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; exit $status`;
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
+  const r = results(run.stdout);
+  t.ok(Number(r.bridges) >= 1, `control: the agent sees the bridge's process (stderr: ${run.stderr.trim()})`);
+  t.not(r.ptrace, 'attached', `ptrace: ${r.ptrace}`);
+  t.equal(r.getfd, '', 'pidfd_getfd takes no descriptor of the bridge');
+  t.equal(r.fdlink, '', 'nor does opening /proc/PID/fd/N');
+  t.not(r.mem, 'opened', '/proc/PID/mem cannot be opened');
+  t.not(r.environ, 'read', '/proc/PID/environ cannot be read');
+  t.equal(r.forged, '', 'no channel to forge messages on');
+  t.equal(run.code, 0, "airlock run exits with the agent's own code, not a forged one");
+  t.notMatch(run.stdout, /other-projects-master-key/, "another project's master key cannot be read");
+  t.equal(r.entries, '0', 'its state folder looks empty');
+  t.not(r.listed, '1', 'the list of state folders cannot be read');
+});
+
+/**
+ * Descriptors 0–2 reach the agent by design, but one that is a socket of the host's network
+ * namespace is a way out if it can be re-aimed: a TCP socket after connect(AF_UNSPEC) connects
+ * anywhere again, a UDP or Unix datagram socket sends anywhere with sendto. (inetd, systemd's
+ * StandardInput=socket, socat nofork and remote-execution harnesses start programs so.)
+ */
+const stdioProbe = (aimPort: number, udpPort: number) => `
+import ctypes, os, socket, stat
+libc = ctypes.CDLL(None, use_errno=True)
+for fd, name in ((0, 'in'), (1, 'out'), (2, 'err')):
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        continue
+    if not stat.S_ISSOCK(st.st_mode):
+        print('kind_%s=other' % name)
+        continue
+    s = socket.socket(fileno=os.dup(fd))
+    print('kind_%s=%d/%d' % (name, s.family, s.type))
+    try:
+        if s.family in (2, 10) and s.type == socket.SOCK_STREAM:
+            libc.connect(s.fileno(), ctypes.create_string_buffer(16), 16)
+            s.connect(('127.0.0.1', ${aimPort}))
+            s.sendall(b'ESCAPE-%d' % fd)
+        elif s.family in (2, 10):
+            s.sendto(b'ESCAPE-%d' % fd, ('127.0.0.1', ${udpPort}))
+        else:
+            s.connect(${JSON.stringify(dgramPath)})
+        print('reaim_%s=sent' % name)
+    except OSError as e:
+        print('reaim_%s=%s' % (name, e.errno))
+`;
+
+t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from the sandbox', async (t) => {
+  const aimed: string[] = [];
+  const aimHost = net.createServer((c) => c.on('data', (d) => aimed.push(d.toString())).on('error', () => {}));
+  await listen(aimHost, 0);
+  const udp = (await import('node:dgram')).createSocket('udp4', (m) => aimed.push(m.toString()));
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+  t.teardown(() => {
+    aimHost.close();
+    udp.close();
+  });
+  const probe = stdioProbe((aimHost.address() as net.AddressInfo).port, udp.address().port);
+  const cli = [process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'python3', '-c', probe];
+  const tcp = await runLauncher(['-c', launcher, JSON.stringify([{ fd: 0, kind: 'tcp' }]), ...cli]);
+  const r = results(tcp.stdout);
+  t.equal(tcp.code, 0, `ran (stderr: ${tcp.stderr.trim()})`);
+  t.not(r.reaim_in, 'sent', `a TCP socket as stdin: ${r.kind_in}, ${r.reaim_in}`);
+  t.ok(r.kind_in === 'other' || r.kind_in === '1/1', 'the agent got a pipe in its place');
+  const udpRun = await runLauncher(['-c', launcher, JSON.stringify([{ fd: 0, kind: 'udp' }]), ...cli]);
+  const d = results(udpRun.stdout);
+  t.not(d.reaim_in, 'sent', `a UDP socket as stdin: ${d.kind_in}, ${d.reaim_in}`);
+  t.match(udpRun.stderr, /stdin \(descriptor 0\) is a socket the agent could aim anywhere/, 'airlock run refuses to start the agent with it, saying why');
+  await new Promise((res) => setTimeout(res, 150));
+  t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
+});
+

@@ -176,30 +176,56 @@ t.test('--read-only: writes only to the working directory, the temp folder and -
   t.equal(r.home_entries, '0', 'the state folder inside the working directory stays hidden');
 });
 
-t.test('no controlling terminal inside: TIOCSTI cannot type into the user\'s shell', async (t) => {
-  // `script` gives airlock run a pseudo-terminal, as an interactive user would have.
+t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (setsid, TIOCSCTTY)', async (t) => {
+  // A launcher gives airlock run a pseudo-terminal that is no session's controlling terminal (a
+  // harness's openpty without setsid): whatever reads it after the run would run what was typed.
   const probeTty = path.join(world.dir, 'tty.py');
   fs.writeFileSync(probeTty, [
     'import os, fcntl, termios',
-    'try:',
-    "    fcntl.ioctl(0, termios.TIOCSTI, b'#'); print('tiocsti=injected')",
-    'except OSError as e:',
-    "    print('tiocsti=' + (e.strerror or 'error'))",
+    'def push(name):',
+    '    try:',
+    "        for ch in b'echo typed-by-agent\\n': fcntl.ioctl(0, termios.TIOCSTI, bytes([ch]))",
+    "        print(name + '=injected')",
+    '    except OSError as e:',
+    "        print(name + '=' + (e.strerror or 'error'))",
     "print('isatty=%s' % os.isatty(0))",
+    "push('tiocsti')",
+    'os.setsid()',
+    'try:',
+    "    fcntl.ioctl(0, termios.TIOCSCTTY, 0); print('ctty=taken')",
+    'except OSError as e:',
+    "    print('ctty=' + e.strerror)",
+    "push('own')",
   ].join('\n'));
-  const cmd = [process.execPath, airlockBin, 'run', '--agent', world.agent, '--home', world.home, '--', 'python3', probeTty].map((a) => `'${a}'`).join(' ');
+  const launcher = [
+    'import os, subprocess, sys',
+    'm, s = os.openpty()',
+    'p = subprocess.run(sys.argv[1:], stdin=s, capture_output=True, timeout=60)',
+    'sys.stdout.write(p.stdout.decode())',
+    'os.set_blocking(m, False)',
+    'try:',
+    "    print('echoed=%r' % os.read(m, 4096))",
+    'except BlockingIOError:',
+    "    print('echoed=none')",
+    'os.set_blocking(s, False)',
+    'try:',
+    "    print('queued=%r' % os.read(s, 4096))",
+    'except BlockingIOError:',
+    "    print('queued=none')",
+  ].join('\n');
   const out = await new Promise<string>((resolve) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: world.work, stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('python3', ['-c', launcher, process.execPath, airlockBin, 'run', '--agent', world.agent, '--home', world.home, '--', 'python3', probeTty], { cwd: world.work, stdio: ['ignore', 'pipe', 'inherit'] });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (text += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.on('close', () => {
       clearTimeout(timer);
       resolve(text);
     });
-    child.stdin.end();
   });
-  const r = results(out.replace(/\r/g, ''));
-  t.equal(r.isatty, 'True', 'the agent\'s stdin is the terminal');
+  const r = results(out);
+  t.equal(r.isatty, 'True', `the agent's stdin is the terminal (${out.trim()})`);
   t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
+  t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
+  t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader');
 });

@@ -220,3 +220,73 @@ export async function eventually(check: () => boolean, { tries = 400, everyMs = 
   }
   return check();
 }
+
+/**
+ * python3, run as the agent: finds the sandbox's bridge (inside.mjs, the same user, holding the
+ * Node IPC channel to `airlock run` on the host) and tries every way to take it over: ptrace,
+ * pidfd_getfd of each descriptor the bridge has (property over its fd numbers and 0–63),
+ * /proc/PID/mem, /proc/PID/fd/N, /proc/PID/environ. A descriptor it gets that is a socket is used
+ * as the channel: a forged `exit` message with code 77 (the agent itself exits 0). Prints
+ * `bridges=`, `ptrace=`, `getfd=`, `mem=`, `fdlink=`, `environ=`, `forged=` lines.
+ */
+export const bridgeProbe = `
+import ctypes, os, socket, stat
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+mark = ('inside' + '.mjs').encode()
+me = os.getpid()
+bridges = []
+for e in os.listdir('/proc'):
+    if not e.isdigit() or int(e) == me:
+        continue
+    try:
+        if mark in open('/proc/%s/cmdline' % e, 'rb').read():
+            bridges.append(int(e))
+    except OSError:
+        pass
+print('bridges=%d' % len(bridges))
+err = lambda: os.strerror(ctypes.get_errno())
+got, links, forged = [], [], []
+for pid in bridges:
+    if libc.ptrace(16, pid, 0, 0) == 0:
+        print('ptrace=attached')
+        libc.ptrace(17, pid, 0, 0)
+    else:
+        print('ptrace=' + err())
+    try:
+        numbers = sorted(set(int(n) for n in os.listdir('/proc/%d/fd' % pid)) | set(range(64)))
+    except OSError:
+        numbers = list(range(64))
+    pfd = libc.syscall(434, pid, 0)
+    if pfd < 0:
+        print('pidfd_open=' + err())
+    for n in numbers:
+        if pfd >= 0:
+            fd = libc.syscall(438, pfd, n, 0)
+            if fd >= 0:
+                got.append(n)
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    try:
+                        socket.socket(fileno=fd).sendall(b'{"type":"exit","code":77,"signal":null}\\n')
+                        forged.append(n)
+                    except OSError:
+                        pass
+        try:
+            os.close(os.open('/proc/%d/fd/%d' % (pid, n), os.O_RDONLY))
+            links.append(n)
+        except OSError:
+            pass
+    try:
+        open('/proc/%d/mem' % pid, 'r+b').close()
+        print('mem=opened')
+    except OSError as e:
+        print('mem=' + e.strerror)
+    try:
+        open('/proc/%d/environ' % pid, 'rb').read()
+        print('environ=read')
+    except OSError as e:
+        print('environ=' + e.strerror)
+print('getfd=' + ','.join(map(str, got)))
+print('fdlink=' + ','.join(map(str, links)))
+print('forged=' + ','.join(map(str, forged)))
+`;

@@ -10,7 +10,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
-import { airlockBin, results } from './helpers.ts';
+import { airlockBin, bridgeProbe, results } from './helpers.ts';
 
 const asRoot = process.getuid?.() === 0;
 const uid = asRoot ? 65534 : process.getuid!();
@@ -52,6 +52,7 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     'echo via_proxy=$(curl -sS -m 10 http://example.test/unpriv)',
     "curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:9/ 2>/dev/null; echo direct=$?",
     `echo home_entries=$(ls -A '${home}' | wc -l)`,
+    `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
   ].join('\n');
   const cli = [process.execPath, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
@@ -77,5 +78,11 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.equal(r.via_proxy, 'stand-in saw http://example.test/unpriv as bot', 'the proxy is reached and the per-run token authenticates');
   t.equal(r.direct, '7', 'a direct connection has no route');
   t.equal(r.home_entries, '0', 'the state folder is hidden');
+  // The bridge (inside.mjs) runs as this user too: its channel to airlock run stays out of reach.
+  t.ok(Number(r.bridges) >= 1, 'control: the agent sees the bridge');
+  t.not(r.ptrace, 'attached', `ptrace of the bridge: ${r.ptrace}`);
+  t.equal(r.getfd, '', 'pidfd_getfd takes none of its descriptors');
+  t.not(r.mem, 'opened', 'its /proc/PID/mem cannot be opened');
+  t.equal(r.forged, '', 'no channel to forge messages on');
   t.same(seen.map((s) => s.url), ['http://example.test/unpriv']);
 });
