@@ -20,6 +20,8 @@ import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, vi
 
 const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i}(x) AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ')}, c${n}(x) AS (VALUES (1)) SELECT * FROM c0`;
 const nested = (n: number, pad = ''): string => `SELECT 1${pad}, (SELECT * FROM ${'(SELECT * FROM '.repeat(n)}t${') AS x'.repeat(n)})`;
+/** DELETEs whose WHERE runs a recursive CTE: SQLite's sample run of each goes to its own step bound (~20 ms). */
+const recursiveDeletes = (n: number, table = 't'): string => `DELETE FROM ${table} WHERE id IN (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 100000000) SELECT n FROM c);\n`.repeat(n);
 const chain = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i} AS (SELECT * FROM c${i + 1})`).join(', ')} SELECT * FROM c0`;
 
 t.test('CTEs that expand without bound do not stall the event loop', async (t) => {
@@ -35,9 +37,15 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
   const cases = [
     ['17 CTEs each naming the next twice', doubling(17)],
     // SQLite recursed per level until the thread's stack overflowed inside it: every later SQL failed.
+    // Eighth pass: each statement's sample run stopped at its own bound, but 500 of them (61 KB,
+    // within every other limit) held the loop 10 s; now one analysis' runs share one budget.
+    ['200 DELETEs running a recursive CTE', recursiveDeletes(200)],
     ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
   ] as const;
   for (const [name, sql] of cases) {
+    // Measured warm: the first run of a statement's shape compiles SQLite's code paths (once per
+    // process); the warming body differs (a description is not made twice for one body).
+    if (name.includes('recursive')) await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql: recursiveDeletes(20, 'w') }));
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const answered = await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
@@ -69,6 +77,12 @@ t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) =>
     t.notOk(a.info.parsed, `unparsed: ${sql.slice(0, 60)}`);
     t.ok(a.info.destructive, 'and read as the worst');
   }
+  // Sample runs share one budget per analysis: past it a costly run is taken to touch every row,
+  // and an ordinary DELETE (fewer steps than one progress callback) is still judged by its run.
+  const costly = analyzeSqlIn([`${recursiveDeletes(60)}DELETE FROM t WHERE id = 1`], 'sqlite');
+  t.ok(costly.info.parsed, 'many costly DELETEs are read');
+  t.ok(costly.info.statements.slice(0, 60).every((st) => st.destructive), 'each costly one is read as the worst');
+  t.notOk(costly.info.statements[60]!.destructive, 'an ordinary DELETE after the budget is spent is still a narrow write');
   // Many statements each under the bound share one budget per request.
   const many = analyzeSqlIn([Array.from({ length: 20 }, () => chain(60)).join(';\n')], 'sqlite');
   t.notOk(many.info.parsed, 'twenty chains of 60 share the request\'s budget');
