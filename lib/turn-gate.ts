@@ -98,4 +98,9 @@ export class TurnCache<T> {
     });
     return answer;
   }
+
+  /** Forgets every known answer (pending jobs still settle for their owners). */
+  clear(): void {
+    this.known.clear();
+  }
 }
