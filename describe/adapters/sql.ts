@@ -63,6 +63,10 @@ const destructiveFunctions = new Set([
   'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
   'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
   'dblink_open', 'dblink_fetch', 'pg_rotate_logfile', 'pg_switch_wal', 'pg_create_restore_point',
+  // The server's directories listed, as pg_ls_dir does (its siblings for the WAL, logs, temporary
+  // files, archive status, logical decoding and replication slots).
+  'pg_ls_waldir', 'pg_ls_logdir', 'pg_ls_tmpdir', 'pg_ls_archive_statusdir', 'pg_ls_logicalsnapdir', 'pg_ls_logicalmapdir',
+  'pg_ls_replslotdir', 'pg_ls_summariesdir',
   // Statistics the planner and monitoring read, thrown away (pg_stat_reset's siblings).
   'pg_stat_reset_shared', 'pg_stat_reset_single_table_counters', 'pg_stat_reset_single_function_counters', 'pg_stat_reset_slru',
   'pg_stat_reset_replication_slot', 'pg_stat_reset_subscription_stats',

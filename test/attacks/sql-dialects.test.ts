@@ -114,6 +114,8 @@ const constructs: Construct[] = [
   { name: 'cron.alter_job', dialects: ['postgresql'], sql: (t) => `SELECT cron.alter_job ( 7 , command := $q$DROP TABLE ${t}$q$ )` },
   { name: 'graphql.resolve', dialects: ['postgresql'], sql: (t) => `SELECT graphql.resolve ( $q$mutation { deleteFrom${t}Collection ( atMost : 1000 ) { affectedCount } }$q$ )` },
   { name: 'pg_stat_reset_shared', dialects: ['postgresql'], sql: () => `SELECT pg_stat_reset_shared ( 'bgwriter' )` },
+  { name: 'pg_ls_waldir', dialects: ['postgresql'], sql: () => `SELECT * FROM pg_catalog.pg_ls_waldir ( )` },
+  { name: 'pg_ls_logdir', dialects: ['postgresql'], sql: (t) => `SELECT name FROM pg_ls_logdir ( ) AS ${t}` },
   // Each row finds itself in an EXISTS over its own table.
   { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
   // A CASE whose every branch holds.
