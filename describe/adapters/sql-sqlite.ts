@@ -868,9 +868,12 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
       }
     }
   } catch (err) {
-    // Anything but our own refusal is a trap inside SQLite (out of bounds, its stack overflowed):
-    // this instance is not used again (each later call failed, for every agent).
-    if (!(err instanceof Unparsed)) sqlite.discard(s);
+    // A trap inside SQLite (out of bounds, its stack overflowed) leaves the instance unusable: it is
+    // not used again (each later call failed, for every agent). SQLite refusing what the scratch
+    // database was asked to do (a table it reserves, `sqlite_x`, synthesized for the statement) is
+    // an error with a result code, not a trap: dropping the instance for it made every agent's
+    // next SQL wait for a new one, at the cost of one request.
+    if (!(err instanceof Unparsed) && typeof (err as { resultCode?: unknown }).resultCode !== 'number') sqlite.discard(s);
     return limited(err instanceof Unparsed ? err.message : `SQLite analysis failed: ${(err as Error).message}`, statements);
   } finally {
     current = undefined;

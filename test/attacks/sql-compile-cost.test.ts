@@ -40,6 +40,11 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
     // Eighth pass: each statement's sample run stopped at its own bound, but 500 of them (61 KB,
     // within every other limit) held the loop 10 s; now one analysis' runs share one budget.
     ['200 DELETEs running a recursive CTE', recursiveDeletes(200)],
+    // Eighth pass: a name SQLite reserves, which the scratch database refuses to create, was taken
+    // for a trap: the engine was dropped, and every agent's next SQL waited for a new one (or was
+    // unparsed, held critical, when it came again first).
+    ['a table name SQLite reserves (sqlite_stat9)', 'SELECT * FROM sqlite_stat9 WHERE id = 1'],
+    ['a DuckDB reader of SQLite files (sqlite_scan)', "SELECT * FROM sqlite_scan('/data/x.db', 'users')"],
     ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
   ] as const;
   for (const [name, sql] of cases) {
