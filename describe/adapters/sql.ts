@@ -130,6 +130,17 @@ const otherDialectFunctions = new Set([
   'read_csv', 'read_csv_auto', 'read_json', 'read_json_auto', 'read_json_objects', 'read_ndjson', 'read_ndjson_auto',
   'read_parquet', 'parquet_scan', 'read_text', 'read_blob', 'sniff_csv', 'iceberg_scan', 'delta_scan', 'postgres_scan',
   'postgres_query', 'postgres_execute', 'mysql_query', 'mysql_execute',
+  // Eighth pass: ClickHouse's table functions over local SQLite files, Hive, Arrow Flight and the
+  // newer object-store readers; DuckDB's readers of SQLite files and spatial/parquet files and its
+  // `query()` (SQL text run); Snowflake's calls that end other sessions' queries (as
+  // pg_cancel_backend does); SQL Server's readers of server files (a UNC path sends the server's
+  // credentials to another host).
+  'sqlite', 'hive', 'arrowflight', 'ytsaurus', 'icebergs3', 'icebergazure', 'iceberghdfs', 'iceberglocal', 'icebergcluster',
+  'deltalakeazure', 'deltalakecluster', 'hudicluster', 'paimon', 'paimons3', 'paimonazure', 'paimonhdfs', 'paimonlocal',
+  'sqlite_scan', 'sqlite_attach', 'st_read', 'parquet_metadata', 'parquet_schema', 'parquet_file_metadata', 'parquet_kv_metadata',
+  'read_xlsx', 'read_avro', 'query', 'query_table',
+  'system$cancel_query', 'system$cancel_all_queries', 'system$abort_session', 'system$abort_transaction',
+  'fn_xe_file_target_read_file', 'fn_get_audit_file', 'fn_trace_gettable',
 ]);
 
 /** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */

@@ -463,6 +463,14 @@ t.test('the file, program and network functions of the other servers an endpoint
     (x: string) => `SELECT * FROM read_csv_auto ( 'https://x.example/${x}.csv' )`,
     (x: string) => `SELECT SYSTEM$SEND_EMAIL ( 'i' , 'a@x.example' , '${x}' , 'b' )`,
     (x: string) => `SELECT * FROM EXTERNAL_QUERY ( 'p.us.${x}' , 'SELECT 1' )`,
+    // Eighth pass: ClickHouse's sqlite() and hive(), DuckDB's query() and sqlite_scan(), Snowflake's
+    // query cancelling, SQL Server's file readers.
+    (x: string) => `SELECT * FROM sqlite ( '/var/lib/${x}.db' , 'users' )`,
+    (x: string) => `SELECT * FROM hive ( 'thrift://x.example:9083' , 'db' , '${x}' , 'a String' , 'a' )`,
+    (x: string) => `SELECT * FROM query ( 'DELETE FROM ${x} RETURNING 1' )`,
+    (x: string) => `SELECT * FROM sqlite_scan ( '/data/${x}.db' , 'users' )`,
+    (x: string) => `SELECT SYSTEM$CANCEL_ALL_QUERIES ( ${x} )`,
+    (x: string) => `SELECT * FROM fn_xe_file_target_read_file ( '\\\\x.example\\${x}\\*.xel' , NULL , NULL , NULL )`,
   );
   await fc.assert(
     fc.asyncProperty(calls, ident, noise, async (c, x, n) => {
