@@ -15,6 +15,8 @@ import t from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { analyzeSqlIn } from '../../describe/adapters/sql-dialects.ts';
 import { cteExpansion } from '../../describe/adapters/sql-sqlite.ts';
+import { describeRequest, type RawRequest } from '../../describe/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
@@ -22,6 +24,8 @@ const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i)
 const nested = (n: number, pad = ''): string => `SELECT 1${pad}, (SELECT * FROM ${'(SELECT * FROM '.repeat(n)}t${') AS x'.repeat(n)})`;
 /** DELETEs whose WHERE runs a recursive CTE: SQLite's sample run of each goes to its own step bound (~20 ms). */
 const recursiveDeletes = (n: number, table = 't'): string => `DELETE FROM ${table} WHERE id IN (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 100000000) SELECT n FROM c);\n`.repeat(n);
+/** A JSON-RPC batch of n `execute_sql` calls, each of 8 such DELETEs: each call's SQL is analyzed on its own. */
+const toolCalls = (n: number, k: number, light = false): string => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'execute_sql', arguments: { query: light ? `DELETE FROM t${k}_${i} WHERE id IN (SELECT n FROM c WHERE n > 0 LIMIT 100000000);\n`.repeat(8) : recursiveDeletes(8, `t${k}_${i}`) } } })));
 const chain = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i} AS (SELECT * FROM c${i + 1})`).join(', ')} SELECT * FROM c0`;
 
 t.test('CTEs that expand without bound do not stall the event loop', async (t) => {
@@ -88,6 +92,26 @@ t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) =>
   t.ok(costly.info.parsed, 'many costly DELETEs are read');
   t.ok(costly.info.statements.slice(0, 60).every((st) => st.destructive), 'each costly one is read as the worst');
   t.notOk(costly.info.statements[60]!.destructive, 'an ordinary DELETE after the budget is spent is still a narrow write');
+  // … and so do all the analyses of one request: each tool call's SQL of a JSON-RPC batch is
+  // analyzed on its own (and read two ways), so 32 calls of 8 such DELETEs cost several times the
+  // same batch of ordinary DELETEs (8 calls held a loaded box 4 s). Now about the same. Each timed
+  // warm (the first run compiles SQLite's paths), the better of two runs (a shared box is noisy).
+  const batch = (k: number, light: boolean): RawRequest => ({ method: 'POST', url: 'https://evil.test/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(toolCalls(32, k, light)), bodyTruncated: false, time: new Date() });
+  const timed = (light: boolean): { ms: number; description: RequestDescription } => {
+    let best = { ms: Infinity, description: undefined as unknown as RequestDescription };
+    for (const k of [1, 2]) {
+      const t0 = performance.now();
+      const description = describeRequest(batch(k, light), { agent: { id: 'bot', labels: {} } });
+      const ms = performance.now() - t0;
+      if (ms < best.ms) best = { ms, description };
+    }
+    return best;
+  };
+  describeRequest(batch(0, false), { agent: { id: 'bot', labels: {} } });
+  const light = timed(true);
+  const heavy = timed(false);
+  t.ok(heavy.ms < light.ms * 2 + 100, `32 tool calls of 8 costly DELETEs: ${Math.round(heavy.ms)} ms, of 8 ordinary ones: ${Math.round(light.ms)} ms`);
+  t.ok(heavy.description.mcp?.batch?.every((c) => c.sql?.destructive), 'each call\'s costly SQL is read as the worst');
   // Many statements each under the bound share one budget per request.
   const many = analyzeSqlIn([Array.from({ length: 20 }, () => chain(60)).join(';\n')], 'sqlite');
   t.notOk(many.info.parsed, 'twenty chains of 60 share the request\'s budget');
