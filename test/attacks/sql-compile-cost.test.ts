@@ -41,9 +41,6 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
   const cases = [
     ['17 CTEs each naming the next twice', doubling(17)],
     // SQLite recursed per level until the thread's stack overflowed inside it: every later SQL failed.
-    // Eighth pass: each statement's sample run stopped at its own bound, but 500 of them (61 KB,
-    // within every other limit) held the loop 10 s; now one analysis' runs share one budget.
-    ['200 DELETEs running a recursive CTE', recursiveDeletes(200)],
     // Eighth pass: a name SQLite reserves, which the scratch database refuses to create, was taken
     // for a trap: the engine was dropped, and every agent's next SQL waited for a new one (or was
     // unparsed, held critical, when it came again first).
@@ -52,9 +49,6 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
     ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
   ] as const;
   for (const [name, sql] of cases) {
-    // Measured warm: the first run of a statement's shape compiles SQLite's code paths (once per
-    // process); the warming body differs (a description is not made twice for one body).
-    if (name.includes('recursive')) await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql: recursiveDeletes(20, 'w') }));
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
     const answered = await postViaNode(hostile, `${web.origin('evil.test')}/sql`, JSON.stringify({ sql }));
@@ -96,20 +90,25 @@ t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) =>
   // analyzed on its own (and read two ways), so 32 calls of 8 such DELETEs cost several times the
   // same batch of ordinary DELETEs (8 calls held a loaded box 4 s). Now about the same. Each timed
   // warm (the first run compiles SQLite's paths), the better of two runs (a shared box is noisy).
-  const batch = (k: number, light: boolean): RawRequest => ({ method: 'POST', url: 'https://evil.test/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(toolCalls(32, k, light)), bodyTruncated: false, time: new Date() });
-  const timed = (light: boolean): { ms: number; description: RequestDescription } => {
+  const post = (path: string, body: string): RawRequest => ({ method: 'POST', url: `https://evil.test/${path}`, headers: [['content-type', 'application/json']], body: Buffer.from(body), bodyTruncated: false, time: new Date() });
+  const timed = (make: (k: number) => RawRequest): { ms: number; description: RequestDescription } => {
     let best = { ms: Infinity, description: undefined as unknown as RequestDescription };
     for (const k of [1, 2]) {
       const t0 = performance.now();
-      const description = describeRequest(batch(k, light), { agent: { id: 'bot', labels: {} } });
+      const description = describeRequest(make(k), { agent: { id: 'bot', labels: {} } });
       const ms = performance.now() - t0;
       if (ms < best.ms) best = { ms, description };
     }
     return best;
   };
-  describeRequest(batch(0, false), { agent: { id: 'bot', labels: {} } });
-  const light = timed(true);
-  const heavy = timed(false);
+  describeRequest(post('sql', JSON.stringify({ sql: recursiveDeletes(20, 'w') })), { agent: { id: 'bot', labels: {} } });
+  // 500 such DELETEs (61 KB, within every other limit) held the main thread 10 s: each statement's
+  // run stopped at its own bound, nothing bounded them together.
+  const plain = timed((k) => post('sql', JSON.stringify({ sql: `DELETE FROM o${k} WHERE id = 7;\n`.repeat(200) })));
+  const costly200 = timed((k) => post('sql', JSON.stringify({ sql: recursiveDeletes(200, `r${k}`) })));
+  t.ok(costly200.ms < plain.ms * 2 + 100, `200 costly DELETEs: ${Math.round(costly200.ms)} ms, 200 ordinary ones: ${Math.round(plain.ms)} ms`);
+  const light = timed((k) => post('mcp', toolCalls(32, k, true)));
+  const heavy = timed((k) => post('mcp', toolCalls(32, k, false)));
   t.ok(heavy.ms < light.ms * 2 + 100, `32 tool calls of 8 costly DELETEs: ${Math.round(heavy.ms)} ms, of 8 ordinary ones: ${Math.round(light.ms)} ms`);
   t.ok(heavy.description.mcp?.batch?.every((c) => c.sql?.destructive), 'each call\'s costly SQL is read as the worst');
   // Many statements each under the bound share one budget per request.
