@@ -7,6 +7,7 @@ import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
 import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
+import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -228,6 +229,11 @@ function findPlaceholders(finder: PlaceholderFinder | undefined, parts: Array<[P
 }
 
 export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestDescription {
+  // Every SQLite analysis of the request (readings, tool calls, fields) shares one step budget.
+  return withSampleBudget(() => describeOnce(raw, ctx));
+}
+
+function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription {
   const method = raw.method.toUpperCase();
   if (!tokenRe.test(method)) throw new DescribeError(`invalid method ${JSON.stringify(raw.method.slice(0, 40))}`);
   const url = parseTarget(raw.url);

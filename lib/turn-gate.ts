@@ -65,3 +65,42 @@ export class TurnGate {
     }
   }
 }
+
+/**
+ * Answers computed in an owner's turn of a TurnGate (DNS lookups, certificates for names), shared
+ * with every owner once known, for `ttlMs`. One still waiting for its turn or running is shared
+ * only with the owner that asked: another owner asking for the same key meanwhile gets its own job,
+ * in its own turn. Shared while pending, one agent could queue the name another agent uses behind
+ * its own flood (or behind a lookup that never answers), and the other would wait in that agent's
+ * queue until it gave up.
+ */
+export class TurnCache<T> {
+  private readonly known = new Map<string, { value: T; until: number }>();
+  private readonly pending = new Map<string, Promise<T>>();
+
+  constructor(private readonly gate: TurnGate, private readonly maxKnown: number, private readonly ttlMs = Infinity) {}
+
+  get(key: string, owner: string, job: () => Promise<T>, timeoutMs: number, late: () => Error): Promise<T> {
+    const hit = this.known.get(key);
+    if (hit && hit.until > Date.now()) return Promise.resolve(hit.value);
+    const mine = `${owner}\u0000${key}`;
+    const waiting = this.pending.get(mine);
+    if (waiting) return waiting;
+    const answer = this.gate.run(owner, job, timeoutMs, late);
+    this.pending.set(mine, answer);
+    answer.then((value) => {
+      // The oldest answer goes first (a flood of new names evicts only what is not asked again).
+      this.known.delete(key);
+      if (this.known.size >= this.maxKnown) this.known.delete(this.known.keys().next().value!);
+      this.known.set(key, { value, until: Date.now() + this.ttlMs });
+    }, () => {}).finally(() => {
+      if (this.pending.get(mine) === answer) this.pending.delete(mine);
+    });
+    return answer;
+  }
+
+  /** Forgets every known answer (pending jobs still settle for their owners). */
+  clear(): void {
+    this.known.clear();
+  }
+}

@@ -12,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import * as x509 from '@peculiar/x509';
 import { stateFile } from '../state/home.ts';
-import { TurnGate } from '../lib/turn-gate.ts';
+import { TurnCache, TurnGate } from '../lib/turn-gate.ts';
 
 const webcrypto = crypto.webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(webcrypto);
@@ -52,9 +52,8 @@ const MINTING_PER_AGENT = 1;
 const MINT_WAIT_MS = 15_000;
 
 export class CertificateAuthority {
-  private readonly leaves = new Map<string, Promise<tls.SecureContext>>();
-  private readonly maxCached = 2000;
-  private readonly minting = new TurnGate(MINTING, MINTING_PER_AGENT);
+  /** Contexts minted, shared once ready; one being minted is another agent's only in its own turn. */
+  private readonly leaves = new TurnCache<tls.SecureContext>(new TurnGate(MINTING, MINTING_PER_AGENT), 2000);
 
   private constructor(
     readonly files: CaFiles,
@@ -105,14 +104,13 @@ export class CertificateAuthority {
    */
   contextFor(host: string, owner = ''): Promise<tls.SecureContext> {
     const key = host.toLowerCase();
-    let ctx = this.leaves.get(key);
-    if (ctx) return ctx;
-    if (this.leaves.size >= this.maxCached) this.leaves.delete(this.leaves.keys().next().value!);
-    ctx = this.minting.run(owner, () => this.mint(key), MINT_WAIT_MS, () => new Error(`no certificate for ${key} within ${MINT_WAIT_MS / 1000} s`))
-      .then((certPem) => tls.createSecureContext({ cert: `${certPem}${this.certPem}`, key: this.leafKeyPem }));
-    ctx.catch(() => this.leaves.delete(key));
-    this.leaves.set(key, ctx);
-    return ctx;
+    return this.leaves.get(
+      key,
+      owner,
+      async () => tls.createSecureContext({ cert: `${await this.mint(key)}${this.certPem}`, key: this.leafKeyPem }),
+      MINT_WAIT_MS,
+      () => new Error(`no certificate for ${key} within ${MINT_WAIT_MS / 1000} s`),
+    );
   }
 
   private async mint(host: string): Promise<string> {

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { trimTrailing } from '../lib/text.ts';
-import { TurnGate } from '../lib/turn-gate.ts';
+import { TurnCache, TurnGate } from '../lib/turn-gate.ts';
 
 /** Special-purpose ranges, by the reason a destination in them is refused. */
 const ranges: Array<[reason: string, cidrs: string[]]> = [
@@ -365,24 +365,18 @@ export class DestinationGuard {
     return `${address} is ${reason}; ${own ? `only --allow-private ${a} (this exact address) opens it` : 'only --allow-private opens it'}`;
   }
 
-  private readonly answers = new Map<string, { addresses: Promise<string[]>; until: number }>();
-  /** Lookups within the slots above, agents taking turns; a lookup whose request gave up is dropped from the queue. */
-  private readonly gate = new TurnGate(MAX_LOOKUPS, MAX_LOOKUPS_PER_AGENT);
+  /**
+   * Lookups within the slots above, agents taking turns; a lookup whose request gave up is dropped
+   * from the queue. An answer is shared once known; a lookup still queued is only its agent's.
+   */
+  private readonly answers = new TurnCache<string[]>(new TurnGate(MAX_LOOKUPS, MAX_LOOKUPS_PER_AGENT), 5000, dnsCacheMs);
 
   /**
    * getaddrinfo runs on libuv's small thread pool; a few seconds of caching keeps it off the hot
    * path. Safe against rebinding: whatever the answer, the proxy dials the address it checked.
    */
   private cachedLookup(host: string, owner: string): Promise<string[]> {
-    const now = Date.now();
-    const hit = this.answers.get(host);
-    if (hit && hit.until > now) return hit.addresses;
-    if (this.answers.size >= 5000) this.answers.clear();
-    const addresses = this.gate.run(owner, () => this.lookup(host), DNS_TIMEOUT_MS, () => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`));
-    const entry = { addresses, until: now + dnsCacheMs };
-    this.answers.set(host, entry);
-    addresses.catch(() => { if (this.answers.get(host) === entry) this.answers.delete(host); });
-    return addresses;
+    return this.answers.get(host, owner, () => this.lookup(host), DNS_TIMEOUT_MS, () => new Error(`no answer from DNS within ${Math.round(DNS_TIMEOUT_MS / 1000)} s`));
   }
 
   /**

@@ -58,6 +58,30 @@ function sampleValue(i: number, j: number, other: boolean): string {
 const UNSAMPLED_VALUE = 7_777_777;
 /** VM steps the breadth test may take (progress callbacks every 1000 steps). */
 const PROGRESS_CALLS = 200;
+/**
+ * VM steps all the breadth tests of one request may take together (progress callbacks), over every
+ * analysis of it (each reading of a text of unknown dialect, each SQL-carrying tool call of a
+ * JSON-RPC batch: withSampleBudget). Each statement's own bound is ~20 ms of the main thread: 500
+ * DELETEs whose WHERE runs a recursive CTE to that bound (18,000 tokens, within every other limit)
+ * held it 10 s, 8 tool calls of 8 such DELETEs (9 KB) 4 s. An ordinary DELETE against six sample
+ * rows takes fewer steps than one callback, so only such statements spend this; once it is spent a
+ * statement's run is cut at its first callback and taken to touch every row.
+ */
+export const MAX_TOTAL_PROGRESS_CALLS = 500;
+
+/** The budget the analyses inside withSampleBudget share; outside it each analysis has its own. */
+let sharedBudget: { calls: number } | undefined;
+
+/** Runs `fn` (one request's description) with one sample-run budget for every SQLite analysis in it. */
+export function withSampleBudget<T>(fn: () => T): T {
+  if (sharedBudget) return fn();
+  sharedBudget = { calls: 0 };
+  try {
+    return fn();
+  } finally {
+    sharedBudget = undefined;
+  }
+}
 
 // Authorizer action codes (sqlite3.h).
 const A = {
@@ -151,7 +175,7 @@ const sqlite = engineLoader<Sqlite3>('SQLite engine', async () => {
     if (current?.recording) current.actions.push({ code, a: text(a), b: text(b), db: text(dbName) });
     return 0;
   });
-  progressPtr = s.wasm.installFunction('ii', () => (current && ++current.progressCalls > PROGRESS_CALLS ? 1 : 0));
+  progressPtr = s.wasm.installFunction('ii', () => (current && (++current.progressCalls > PROGRESS_CALLS || ++current.budget.calls > MAX_TOTAL_PROGRESS_CALLS) ? 1 : 0));
   return s;
 });
 
@@ -394,6 +418,8 @@ class Scratch {
   recording = false;
   attempts = 0;
   progressCalls = 0;
+  /** Progress callbacks of every sample run of this analysis, or of the request (MAX_TOTAL_PROGRESS_CALLS). */
+  readonly budget = sharedBudget ?? { calls: 0 };
   /** Columns already tried per (column, table) so a retry always makes progress. */
   private readonly tried = new Set<string>();
   /** Names the statement being compiled uses: new tables get them all as columns. */
@@ -858,9 +884,12 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
       }
     }
   } catch (err) {
-    // Anything but our own refusal is a trap inside SQLite (out of bounds, its stack overflowed):
-    // this instance is not used again (each later call failed, for every agent).
-    if (!(err instanceof Unparsed)) sqlite.discard(s);
+    // A trap inside SQLite (out of bounds, its stack overflowed) leaves the instance unusable: it is
+    // not used again (each later call failed, for every agent). SQLite refusing what the scratch
+    // database was asked to do (a table it reserves, `sqlite_x`, synthesized for the statement) is
+    // an error with a result code, not a trap: dropping the instance for it made every agent's
+    // next SQL wait for a new one, at the cost of one request.
+    if (!(err instanceof Unparsed) && typeof (err as { resultCode?: unknown }).resultCode !== 'number') sqlite.discard(s);
     return limited(err instanceof Unparsed ? err.message : `SQLite analysis failed: ${(err as Error).message}`, statements);
   } finally {
     current = undefined;

@@ -63,6 +63,13 @@ const destructiveFunctions = new Set([
   'pg_read_file', 'pg_read_binary_file', 'pg_ls_dir', 'pg_stat_file', 'pg_file_write', 'pg_file_rename',
   'pg_logdir_ls', 'lo_import', 'lo_export', 'dblink', 'dblink_connect', 'dblink_connect_u', 'dblink_send_query',
   'dblink_open', 'dblink_fetch', 'pg_rotate_logfile', 'pg_switch_wal', 'pg_create_restore_point',
+  // The server's directories listed, as pg_ls_dir does (its siblings for the WAL, logs, temporary
+  // files, archive status, logical decoding and replication slots).
+  'pg_ls_waldir', 'pg_ls_logdir', 'pg_ls_tmpdir', 'pg_ls_archive_statusdir', 'pg_ls_logicalsnapdir', 'pg_ls_logicalmapdir',
+  'pg_ls_replslotdir', 'pg_ls_summariesdir',
+  // Statistics the planner and monitoring read, thrown away (pg_stat_reset's siblings).
+  'pg_stat_reset_shared', 'pg_stat_reset_single_table_counters', 'pg_stat_reset_single_function_counters', 'pg_stat_reset_slru',
+  'pg_stat_reset_replication_slot', 'pg_stat_reset_subscription_stats',
   // HTTP from inside the database (pg_net's `net.http_*`, pgsql-http's `http_*`, both offered by
   // Supabase): any row can leave for any server without passing Airlock.
   'http', 'http_get', 'http_post', 'http_put', 'http_patch', 'http_delete', 'http_head', 'http_collect_response',
@@ -123,10 +130,61 @@ const otherDialectFunctions = new Set([
   'read_csv', 'read_csv_auto', 'read_json', 'read_json_auto', 'read_json_objects', 'read_ndjson', 'read_ndjson_auto',
   'read_parquet', 'parquet_scan', 'read_text', 'read_blob', 'sniff_csv', 'iceberg_scan', 'delta_scan', 'postgres_scan',
   'postgres_query', 'postgres_execute', 'mysql_query', 'mysql_execute',
+  // Eighth pass: ClickHouse's table functions over local SQLite files, Hive, Arrow Flight and the
+  // newer object-store readers; DuckDB's readers of SQLite files and spatial/parquet files and its
+  // `query()` (SQL text run); Snowflake's calls that end other sessions' queries (as
+  // pg_cancel_backend does); SQL Server's readers of server files (a UNC path sends the server's
+  // credentials to another host).
+  'sqlite', 'hive', 'arrowflight', 'ytsaurus', 'icebergs3', 'icebergazure', 'iceberghdfs', 'iceberglocal', 'icebergcluster',
+  'deltalakeazure', 'deltalakecluster', 'hudicluster', 'paimon', 'paimons3', 'paimonazure', 'paimonhdfs', 'paimonlocal',
+  'sqlite_scan', 'sqlite_attach', 'st_read', 'parquet_metadata', 'parquet_schema', 'parquet_file_metadata', 'parquet_kv_metadata',
+  'read_xlsx', 'read_avro', 'query', 'query_table',
+  'system$cancel_query', 'system$cancel_all_queries', 'system$abort_session', 'system$abort_transaction',
+  'fn_xe_file_target_read_file', 'fn_get_audit_file', 'fn_trace_gettable',
 ]);
 
 /** Oracle's packages that reach the network or files, or run SQL text (`UTL_HTTP.REQUEST(…)`, `DBMS_XMLGEN.GETXML('…')`). */
 const otherDialectPackages = new Set(['utl_http', 'utl_inaddr', 'utl_tcp', 'utl_smtp', 'utl_mail', 'utl_file', 'dbms_ldap', 'dbms_sql', 'dbms_xmlgen', 'dbms_java', 'dbms_scheduler', 'dbms_pipe']);
+
+/**
+ * Extensions' functions that run the SQL or GraphQL text they are given, now or later, as the
+ * role that owns them: pg_cron's jobs (`cron.schedule('* * * * *', 'DELETE FROM users')`, on
+ * Supabase and Neon), pg_graphql's resolver (`graphql.resolve('mutation { deleteFrom… }')`,
+ * Supabase's `graphql_public.graphql`), pg_background. Keyed by name, with the schemas the
+ * extension installs them in; unqualified counts too (the search path may hold that schema).
+ */
+const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
+  schedule: new Set(['cron']), schedule_in_database: new Set(['cron']), alter_job: new Set(['cron']),
+  resolve: new Set(['graphql']), graphql: new Set(['graphql_public']),
+  pg_background_launch: new Set(['public', 'extensions']),
+};
+
+function runsText(parts: string[]): boolean {
+  const name = (parts[parts.length - 1] ?? '').toLowerCase();
+  const schemas = textRunnerFunctions[name];
+  if (!schemas) return false;
+  return parts.length === 1 || (parts.length === 2 && schemas.has((parts[0] ?? '').toLowerCase()));
+}
+
+/**
+ * MySQL's and MariaDB's statements that PostgreSQL's grammar reads as a setting, on an endpoint of
+ * unknown dialect: `SET PASSWORD = '…'` changes the account's password (the application using it is
+ * locked out); `foreign_key_checks`, `unique_checks`, `sql_log_bin` and MariaDB's
+ * `check_constraint_checks` switch off integrity checks or the binary log (replicas, audit) for what
+ * the session writes next, like `session_replication_role`; `RESET MASTER`/`SLAVE`/`REPLICA` delete
+ * the binary logs or the replication configuration, `RESET PERSIST` the server's persisted settings.
+ */
+const mysqlPrivilegeSettings = new Set(['password', 'foreign_key_checks', 'unique_checks', 'sql_log_bin', 'check_constraint_checks']);
+const mysqlResets = new Set(['master', 'slave', 'replica', 'persist']);
+
+/**
+ * Two-phase commit: PREPARE TRANSACTION keeps a transaction (its writes and its locks) past the
+ * session, until someone finishes it; COMMIT PREPARED and ROLLBACK PREPARED finish one another session
+ * prepared, whose writes land or are thrown away without this request showing them.
+ */
+const preparedTransactionKinds: Record<string, string> = {
+  TRANS_STMT_PREPARE: 'prepare_transaction', TRANS_STMT_COMMIT_PREPARED: 'commit_prepared', TRANS_STMT_ROLLBACK_PREPARED: 'rollback_prepared',
+};
 
 /** `ts_rewrite(query, 'SELECT …')`: the two-argument form runs the SELECT given as text. */
 const runsTextWithArgs: Record<string, number> = { ts_rewrite: 2 };
@@ -210,6 +268,7 @@ function kindOf(type: string, body: Node): string {
   if (type === 'AlterTableStmt') return `alter_${String(body.objtype ?? 'OBJECT_TABLE').replace(/^OBJECT_/, '').toLowerCase()}`;
   if (type === 'GrantStmt') return body.is_grant ? 'grant' : 'revoke';
   if (type === 'GrantRoleStmt') return body.is_grant ? 'grant_role' : 'revoke_role';
+  if (type === 'TransactionStmt' && preparedTransactionKinds[String(body.kind)]) return preparedTransactionKinds[String(body.kind)]!;
   return kindNames[type] ?? snake(type);
 }
 
@@ -627,8 +686,14 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         }
         readOnly = false;
         break;
+      case 'TransactionStmt':
+        if (n.kind === 'TRANS_STMT_PREPARE') readOnly = false;
+        if (n.kind === 'TRANS_STMT_COMMIT_PREPARED' || n.kind === 'TRANS_STMT_ROLLBACK_PREPARED') destructive = true;
+        break;
       case 'VariableSetStmt':
         if (privilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true; // SET ROLE / SESSION AUTHORIZATION
+        if (dialect === 'unknown' && n.kind === 'VAR_SET_VALUE' && mysqlPrivilegeSettings.has(String(n.name ?? '').toLowerCase())) destructive = privilege = true;
+        if (dialect === 'unknown' && n.kind === 'VAR_RESET' && mysqlResets.has(String(n.name ?? '').toLowerCase())) destructive = true;
         if (typeof n.name === 'string') settings.push(settingItem(n.name, n.kind === 'VAR_SET_VALUE' ? ((n.args ?? []) as unknown[]) : [], String(n.kind ?? '')));
         break;
       case 'A_Expr': {
@@ -652,6 +717,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (destructiveFunctions.has(name)) destructive = true;
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
+        if (runsText(parts)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
         const relation = namedRelationReaders[name];

@@ -15,6 +15,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import zlib from 'node:zlib';
 import { execFile } from 'node:child_process';
+import { MAX_CONTENT_CODINGS } from '../../describe/body.ts';
 import { bodyPolicy, configuredRego, MCP_HOST, READ_ONLY_TOOLS, severity, SQL_HOST } from './body-policy.ts';
 import { startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 
@@ -258,6 +259,32 @@ t.test('a body to the MCP server that cannot be read fully is held at critical r
       }
       const { decision } = await decide({ url: MCP, headers, body, truncated });
       if (decision.action !== 'approve' || decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(u)}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.ceil(runs / 2), ...seed },
+  );
+  t.pass('checked');
+});
+
+t.test('a body stacked in more content codings than are decoded is not inflated layer by layer: held at critical risk', async (t) => {
+  // Eighth pass: every layer was inflated whole on the event loop, and stored-block gzip layers cost
+  // nothing in size: 2,800 layers around 600 KB (970 KB, 14 KB of Content-Encoding) held it 5 s per
+  // read of the body, for every agent. Past MAX_CONTENT_CODINGS the body is not decoded.
+  const coding = fc.constantFrom('gzip', 'x-gzip', 'deflate', 'br');
+  const apply = (body: Buffer, c: string): Buffer => (c === 'br' ? zlib.brotliCompressSync(body) : c === 'deflate' ? zlib.deflateSync(body, { level: 0 }) : zlib.gzipSync(body, { level: 0 }));
+  await fc.assert(
+    fc.asyncProperty(fc.oneof(dangerousTool, readTool), fc.array(coding, { minLength: 1, maxLength: 12 }), fc.nat(3), async (tool, codings, identities) => {
+      let body: Buffer = Buffer.from(rpc(tool, '1', ''));
+      for (const c of codings) body = apply(body, c); // listed in the order applied
+      // identity layers cost nothing and are not counted
+      const header = [...codings, ...Array<string>(identities).fill('identity')].join(', ');
+      const { description, decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json'], ['Content-Encoding', header]], body });
+      if (codings.length > MAX_CONTENT_CODINGS) {
+        if (!/stacked content codings/.test(description.request.body.decode_error ?? '')) throw new Error(`${header}: decoded (${JSON.stringify(description.request.body).slice(0, 200)})`);
+        if (decision.approval?.risk !== 'critical') throw new Error(`${header}: ${decision.action} ${decision.rule}`);
+      } else {
+        const mcp = description.mcp?.batch?.find((c) => c.method === 'tools/call') ?? description.mcp;
+        if (mcp?.tool !== tool) throw new Error(`${header}: the tool call is not read (${description.request.body.decode_error ?? ''})`);
+      }
     }),
     { numRuns: Math.ceil(runs / 2), ...seed },
   );

@@ -167,4 +167,12 @@ t.test('certificates for new names are minted in turns: one agent\'s flood of CO
   const before = order.indexOf('calm');
   t.ok(before <= 4, `the other agent's certificate was ready after ${before} of the flood's 150 (it waited for all of them)`);
   t.equal(order.length, 151, 'every certificate was minted');
+  // Eighth pass: the same name the other agent uses, asked for by the flooding agent behind its
+  // flood, made the other agent wait in the flooding agent's queue (a shared pending certificate).
+  const order2: string[] = [];
+  const flood2 = Array.from({ length: 40 }, (_, i) => ca.contextFor(`g${i}.flood.example`, 'hostile').then(() => order2.push('hostile')));
+  const shared = ca.contextFor('shared.calm.example', 'hostile').then(() => order2.push('hostile'));
+  const calm2 = ca.contextFor('shared.calm.example', 'calm').then(() => order2.push('calm'));
+  await Promise.all([...flood2, shared, calm2]);
+  t.ok(order2.indexOf('calm') <= 4, `a name the flooding agent asked for too was ready for the other agent after ${order2.indexOf('calm')} of the flood's 41 (it waited for all of them)`);
 });

@@ -15,11 +15,17 @@ import t from 'tap';
 import { loadAdapters } from '../../describe/adapters/index.ts';
 import { analyzeSqlIn } from '../../describe/adapters/sql-dialects.ts';
 import { cteExpansion } from '../../describe/adapters/sql-sqlite.ts';
+import { describeRequest, type RawRequest } from '../../describe/describe.ts';
+import type { RequestDescription } from '../../describe/types.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
 const doubling = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i}(x) AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ')}, c${n}(x) AS (VALUES (1)) SELECT * FROM c0`;
 const nested = (n: number, pad = ''): string => `SELECT 1${pad}, (SELECT * FROM ${'(SELECT * FROM '.repeat(n)}t${') AS x'.repeat(n)})`;
+/** DELETEs whose WHERE runs a recursive CTE: SQLite's sample run of each goes to its own step bound (~20 ms). */
+const recursiveDeletes = (n: number, table = 't'): string => `DELETE FROM ${table} WHERE id IN (WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 100000000) SELECT n FROM c);\n`.repeat(n);
+/** A JSON-RPC batch of n `execute_sql` calls, each of 8 such DELETEs: each call's SQL is analyzed on its own. */
+const toolCalls = (n: number, k: number, light = false): string => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'execute_sql', arguments: { query: light ? `DELETE FROM t${k}_${i} WHERE id IN (SELECT n FROM c WHERE n > 0 LIMIT 100000000);\n`.repeat(8) : recursiveDeletes(8, `t${k}_${i}`) } } })));
 const chain = (n: number): string => `WITH ${Array.from({ length: n }, (_, i) => `c${i} AS (SELECT * FROM c${i + 1})`).join(', ')} SELECT * FROM c0`;
 
 t.test('CTEs that expand without bound do not stall the event loop', async (t) => {
@@ -35,6 +41,11 @@ t.test('CTEs that expand without bound do not stall the event loop', async (t) =
   const cases = [
     ['17 CTEs each naming the next twice', doubling(17)],
     // SQLite recursed per level until the thread's stack overflowed inside it: every later SQL failed.
+    // Eighth pass: a name SQLite reserves, which the scratch database refuses to create, was taken
+    // for a trap: the engine was dropped, and every agent's next SQL waited for a new one (or was
+    // unparsed, held critical, when it came again first).
+    ['a table name SQLite reserves (sqlite_stat9)', 'SELECT * FROM sqlite_stat9 WHERE id = 1'],
+    ['a DuckDB reader of SQLite files (sqlite_scan)', "SELECT * FROM sqlite_scan('/data/x.db', 'users')"],
     ['8,000 nested subqueries', nested(8000)], ['8,000 nested subqueries after 120,000 tokens', nested(8000, ` IN (${'1,'.repeat(60_000)}1)`)],
   ] as const;
   for (const [name, sql] of cases) {
@@ -69,6 +80,37 @@ t.test('ordinary CTEs are still read; expanding ones are unparsed', async (t) =>
     t.notOk(a.info.parsed, `unparsed: ${sql.slice(0, 60)}`);
     t.ok(a.info.destructive, 'and read as the worst');
   }
+  // Sample runs share one budget per analysis: past it a costly run is taken to touch every row,
+  // and an ordinary DELETE (fewer steps than one progress callback) is still judged by its run.
+  const costly = analyzeSqlIn([`${recursiveDeletes(60)}DELETE FROM t WHERE id = 1`], 'sqlite');
+  t.ok(costly.info.parsed, 'many costly DELETEs are read');
+  t.ok(costly.info.statements.slice(0, 60).every((st) => st.destructive), 'each costly one is read as the worst');
+  t.notOk(costly.info.statements[60]!.destructive, 'an ordinary DELETE after the budget is spent is still a narrow write');
+  // … and so do all the analyses of one request: each tool call's SQL of a JSON-RPC batch is
+  // analyzed on its own (and read two ways), so 32 calls of 8 such DELETEs cost several times the
+  // same batch of ordinary DELETEs (8 calls held a loaded box 4 s). Now about the same. Each timed
+  // warm (the first run compiles SQLite's paths), the better of two runs (a shared box is noisy).
+  const post = (path: string, body: string): RawRequest => ({ method: 'POST', url: `https://evil.test/${path}`, headers: [['content-type', 'application/json']], body: Buffer.from(body), bodyTruncated: false, time: new Date() });
+  const timed = (make: (k: number) => RawRequest): { ms: number; description: RequestDescription } => {
+    let best = { ms: Infinity, description: undefined as unknown as RequestDescription };
+    for (const k of [1, 2]) {
+      const t0 = performance.now();
+      const description = describeRequest(make(k), { agent: { id: 'bot', labels: {} } });
+      const ms = performance.now() - t0;
+      if (ms < best.ms) best = { ms, description };
+    }
+    return best;
+  };
+  describeRequest(post('sql', JSON.stringify({ sql: recursiveDeletes(20, 'w') })), { agent: { id: 'bot', labels: {} } });
+  // 500 such DELETEs (61 KB, within every other limit) held the main thread 10 s: each statement's
+  // run stopped at its own bound, nothing bounded them together.
+  const plain = timed((k) => post('sql', JSON.stringify({ sql: `DELETE FROM o${k} WHERE id = 7;\n`.repeat(200) })));
+  const costly200 = timed((k) => post('sql', JSON.stringify({ sql: recursiveDeletes(200, `r${k}`) })));
+  t.ok(costly200.ms < plain.ms * 2 + 100, `200 costly DELETEs: ${Math.round(costly200.ms)} ms, 200 ordinary ones: ${Math.round(plain.ms)} ms`);
+  const light = timed((k) => post('mcp', toolCalls(32, k, true)));
+  const heavy = timed((k) => post('mcp', toolCalls(32, k, false)));
+  t.ok(heavy.ms < light.ms * 2 + 100, `32 tool calls of 8 costly DELETEs: ${Math.round(heavy.ms)} ms, of 8 ordinary ones: ${Math.round(light.ms)} ms`);
+  t.ok(heavy.description.mcp?.batch?.every((c) => c.sql?.destructive), 'each call\'s costly SQL is read as the worst');
   // Many statements each under the bound share one budget per request.
   const many = analyzeSqlIn([Array.from({ length: 20 }, () => chain(60)).join(';\n')], 'sqlite');
   t.notOk(many.info.parsed, 'twenty chains of 60 share the request\'s budget');

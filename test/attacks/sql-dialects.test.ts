@@ -104,6 +104,18 @@ const constructs: Construct[] = [
   { name: 'ALTER DATABASE SET session_replication_role', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET session_replication_role = replica` },
   { name: 'ALTER DATABASE WITH', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} WITH CONNECTION LIMIT 0` },
   { name: 'ALTER FUNCTION SET search_path', dialects: ['postgresql'], sql: (t, c) => `ALTER FUNCTION ${t} ( ) SET search_path = ${c}` },
+  // Eighth pass: a transaction another session prepared, finished unseen (its writes land or are
+  // thrown away); extensions' functions that run the SQL or GraphQL text they are given, now or on a
+  // schedule (pg_cron, pg_graphql, on Supabase and Neon); pg_stat_reset's siblings.
+  { name: 'ROLLBACK PREPARED', dialects: ['postgresql'], sql: (t) => `ROLLBACK PREPARED '${t}'` },
+  { name: 'COMMIT PREPARED', dialects: ['postgresql'], sql: (t) => `COMMIT PREPARED '${t}'` },
+  { name: 'cron.schedule', dialects: ['postgresql'], sql: (t, c, u) => `SELECT cron.schedule ( '${u}' , '*/5' , $q$DELETE FROM ${t}$q$ )` },
+  { name: 'cron.schedule_in_database', dialects: ['postgresql'], sql: (t, c, u) => `SELECT cron.schedule_in_database ( '${u}' , '*/5' , $q$DELETE FROM ${t}$q$ , '${c}' )` },
+  { name: 'cron.alter_job', dialects: ['postgresql'], sql: (t) => `SELECT cron.alter_job ( 7 , command := $q$DROP TABLE ${t}$q$ )` },
+  { name: 'graphql.resolve', dialects: ['postgresql'], sql: (t) => `SELECT graphql.resolve ( $q$mutation { deleteFrom${t}Collection ( atMost : 1000 ) { affectedCount } }$q$ )` },
+  { name: 'pg_stat_reset_shared', dialects: ['postgresql'], sql: () => `SELECT pg_stat_reset_shared ( 'bgwriter' )` },
+  { name: 'pg_ls_waldir', dialects: ['postgresql'], sql: () => `SELECT * FROM pg_catalog.pg_ls_waldir ( )` },
+  { name: 'pg_ls_logdir', dialects: ['postgresql'], sql: (t) => `SELECT name FROM pg_ls_logdir ( ) AS ${t}` },
   // Each row finds itself in an EXISTS over its own table.
   { name: 'DELETE WHERE EXISTS itself', dialects: ['sqlite', 'postgresql'], sql: (t, c, u) => `DELETE FROM ${t} WHERE EXISTS ( SELECT 1 FROM ${t} ${u} WHERE ${u}.${c} = ${t}.${c} )` },
   // A CASE whose every branch holds.
@@ -451,6 +463,14 @@ t.test('the file, program and network functions of the other servers an endpoint
     (x: string) => `SELECT * FROM read_csv_auto ( 'https://x.example/${x}.csv' )`,
     (x: string) => `SELECT SYSTEM$SEND_EMAIL ( 'i' , 'a@x.example' , '${x}' , 'b' )`,
     (x: string) => `SELECT * FROM EXTERNAL_QUERY ( 'p.us.${x}' , 'SELECT 1' )`,
+    // Eighth pass: ClickHouse's sqlite() and hive(), DuckDB's query() and sqlite_scan(), Snowflake's
+    // query cancelling, SQL Server's file readers.
+    (x: string) => `SELECT * FROM sqlite ( '/var/lib/${x}.db' , 'users' )`,
+    (x: string) => `SELECT * FROM hive ( 'thrift://x.example:9083' , 'db' , '${x}' , 'a String' , 'a' )`,
+    (x: string) => `SELECT * FROM query ( 'DELETE FROM ${x} RETURNING 1' )`,
+    (x: string) => `SELECT * FROM sqlite_scan ( '/data/${x}.db' , 'users' )`,
+    (x: string) => `SELECT SYSTEM$CANCEL_ALL_QUERIES ( ${x} )`,
+    (x: string) => `SELECT * FROM fn_xe_file_target_read_file ( '\\\\x.example\\${x}\\*.xel' , NULL , NULL , NULL )`,
   );
   await fc.assert(
     fc.asyncProperty(calls, ident, noise, async (c, x, n) => {
@@ -624,4 +644,50 @@ t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQ
   }
   const rows = await decide({ url: `https://${SQL_HOST}/?query=${encodeURIComponent('INSERT INTO logs FORMAT CSV')}`, headers: [['Content-Type', 'text/plain']], body: '1,2\n' });
   t.not(rows.decision.approval?.risk, 'critical', 'rows after INSERT … FORMAT CSV');
+});
+
+t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings are not reads', async (t) => {
+  // Eighth pass: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED` were allowed reads on
+  // Supabase and Neon (transaction control); on an endpoint of unknown dialect `SET PASSWORD = '…'`,
+  // `SET foreign_key_checks = 0`, `SET sql_log_bin = 0`, `RESET MASTER` were medium settings, which
+  // MySQL runs as a password change, integrity checks or the binary log off, and deleted binary logs.
+  const finishing = fc.constantFrom('COMMIT PREPARED', 'ROLLBACK PREPARED');
+  const pgEndpoints = endpoints.postgresql.concat([{ url: GENERIC, key: 'sql' }]);
+  await fc.assert(
+    fc.asyncProperty(finishing, fc.constantFrom(...pgEndpoints), ident, noise, harmless, async (verb, e, id, n, prefix) => {
+      const sql = `${prefix}${render(`${verb} '${id}'`, n)}`;
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  const mysql = fc.constantFrom(
+    (v: string) => `SET PASSWORD = '${v}'`, (v: string) => `SET password TO '${v}'`,
+    (v: string) => `SET foreign_key_checks = ${v}`, (v: string) => `SET SESSION unique_checks = ${v}`, (v: string) => `SET sql_log_bin = ${v}`,
+    (v: string) => `SET LOCAL check_constraint_checks = ${v}`, () => 'RESET MASTER', () => 'RESET SLAVE', () => 'RESET REPLICA', () => 'RESET PERSIST',
+  );
+  await fc.assert(
+    fc.asyncProperty(mysql, fc.constantFrom('0', 'OFF', 'x'), noise, harmless, async (m, v, n, prefix) => {
+      const sql = `${prefix}${render(m(v), n)}`;
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: runs, ...seed },
+  );
+  // Controls: transaction control stays a read; PREPARE TRANSACTION (the transaction and its locks
+  // kept past the session) is a write; an ordinary setting stays a medium write; PostgreSQL's own
+  // reading of a setting named `password` is its own.
+  for (const e of endpoints.postgresql) {
+    for (const sql of ['BEGIN ; SELECT 1 ; COMMIT', 'BEGIN ; SAVEPOINT a ; ROLLBACK TO a ; RELEASE a ; ROLLBACK', 'START TRANSACTION READ ONLY ; END']) {
+      const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql }) });
+      t.equal(decision.action, 'allow', `${sql} to ${e.url}`);
+    }
+    const prepared = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: "BEGIN ; PREPARE TRANSACTION 'tx1'" }) });
+    t.equal(prepared.decision.approval?.risk, 'medium', `PREPARE TRANSACTION to ${e.url}: a write`);
+    t.ok(prepared.description.sql?.statements.some((st) => st.kind === 'prepare_transaction'), 'named as what it is');
+  }
+  for (const [url, key, sql] of [[GENERIC, 'sql', 'SET search_path = public'], [GENERIC, 'sql', "SET time_zone = 'UTC'"], [SUPABASE, 'query', "SET password = 'x'"]] as Array<[string, string, string]>) {
+    const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
+    t.equal(decision.approval?.risk, 'medium', `${sql} to ${url}`);
+  }
 });

@@ -67,6 +67,23 @@ t.test('names: every resolved address must pass; pins are checked too', async (t
   t.match(await outcome(guard.resolve('api.github.com', 443)), /^blocked:/, 'a pin to loopback is still refused without --allow-private');
 });
 
+t.test('a name another agent queued behind its own hung lookups is looked up in the neighbour\'s own turn', async (t) => {
+  // Eighth pass: the cache shared a lookup still waiting in one agent's turn. An agent whose lookup
+  // of a name that never answers holds its one slot, then asks for the name its neighbour uses,
+  // made the neighbour wait in that queue until DNS_TIMEOUT_MS refused it ("no answer from DNS").
+  const never = new Promise<string[]>(() => {});
+  const lookups: string[] = [];
+  const guard = new DestinationGuard({ lookup: async (h) => (lookups.push(h), h.startsWith('hang') ? never : ['93.184.215.14']) });
+  void outcome(guard.resolve('hang.example', 443, 'hostile'));
+  const queued = outcome(guard.resolve('api.shared.example', 443, 'hostile'));
+  const t0 = performance.now();
+  t.equal(await outcome(guard.resolve('api.shared.example', 443, 'calm')), '93.184.215.14', 'the neighbour gets its answer');
+  t.ok(performance.now() - t0 < 1000, `at once (${Math.round(performance.now() - t0)} ms), not after the hostile agent's queue`);
+  t.equal(await outcome(guard.resolve('API.shared.example', 80, 'hostile')), '93.184.215.14', 'a known answer is shared with every agent');
+  t.same(lookups, ['hang.example', 'api.shared.example'], 'one lookup for the name');
+  void queued;
+});
+
 t.test('--allow-private opens exactly what it names; Airlock itself stays closed', async (t) => {
   const guard = new DestinationGuard({
     allowPrivate: ['127.0.0.1', '10.0.0.0/8:8443', '[fd00::/8]:80'].map(parseAllowPrivate),
