@@ -113,7 +113,9 @@ export function parseCaptureLine(line: string, source: string): ReplayItem | und
     // An authentication challenge (a client's bare first try, answered 407) is not a request the
     // policy ever saw, nor a problem with the file: not listed as skipped.
     if (v.outcome === 'auth-challenge') return undefined;
-    const reason = typeof v.outcome === 'string'
+    const reason = isObject(v.description_omitted)
+      ? `audit record whose description was left out (${typeof v.description_omitted.bytes === 'number' ? `${v.description_omitted.bytes} bytes: ` : ''}its agent was past its share of the audit log)`
+      : typeof v.outcome === 'string'
       ? `audit record without a description (outcome: ${v.outcome})`
       : 'neither a request description nor an audit record with "description"';
     return { kind: 'skipped', source, reason };

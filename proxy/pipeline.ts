@@ -23,6 +23,7 @@ import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
 import type { Identified } from '../state/stores.ts';
 import { AgentBusyError, AgentGate } from './agent-gate.ts';
+import { AuditBudget } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
@@ -46,6 +47,8 @@ export interface PipelineDeps {
   enforcers: Enforcer[];
   /** Read on every request (the finder is set once the secrets are loaded). */
   placeholders: () => PlaceholderFinder | undefined;
+  /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
+  auditBudget?: AuditBudget;
 }
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
@@ -61,8 +64,11 @@ export const BARE_HEADERS: ReadonlyArray<readonly [string, string]> = [['user-ag
 export class Pipeline {
   /** Body prefix, description and decision take one of the agent's few slots (proxy/agent-gate.ts). */
   private readonly gate = new AgentGate();
+  private readonly auditBudget: AuditBudget;
 
-  constructor(private readonly deps: PipelineDeps) {}
+  constructor(private readonly deps: PipelineDeps) {
+    this.auditBudget = deps.auditBudget ?? new AuditBudget();
+  }
 
   /** admit → describe → decide: the opening a plain request and an upgrade share. `readBody` runs in the agent's slot. */
   async open(x: Exchange, readBody?: () => Promise<CapturedBody>): Promise<Refusal | undefined> {
@@ -326,7 +332,13 @@ export class Pipeline {
     x.recorded = true;
     if (outcome !== undefined) x.record.outcome = outcome;
     x.record.total_ms = x.elapsed();
-    this.deps.audit.append(x.record);
+    const record = x.record;
+    const text = record.description && evaluatedAs.get(record.description);
+    if (text && record.agent && !this.auditBudget.admit(record.agent, text.length)) {
+      delete record.description;
+      record.description_omitted = this.auditBudget.omitted(text.length);
+    }
+    this.deps.audit.append(record);
   }
 
   /** A record outside the exchange's own (a CONNECT, a WebSocket tunnel's end). */

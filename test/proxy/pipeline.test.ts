@@ -9,6 +9,7 @@ import type { AuditRecord } from '../../state/audit-log.ts';
 import type { Enforcer } from '../../proxy/enforcers.ts';
 import { Exchange, type RequestHead, type Tunnel } from '../../proxy/exchange.ts';
 import { Pipeline } from '../../proxy/pipeline.ts';
+import { AuditBudget } from '../../proxy/audit-budget.ts';
 import type { Refusal } from '../../proxy/refusals.ts';
 
 const basic = (name: string, token: string): string => `Basic ${Buffer.from(`${name}:${token}`).toString('base64')}`;
@@ -22,6 +23,7 @@ interface Script {
   /** Each enforcer's beforeForward answer, by name (undefined: passes). */
   enforcers?: Array<{ name: string; refuse?: Refusal; handlesApproval?: boolean; redirect?: boolean }>;
   auditDown?: 'at-start' | 'during-enforce';
+  auditBudget?: AuditBudget;
 }
 
 async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | undefined; x: Exchange; records: AuditRecord[] }> {
@@ -66,6 +68,7 @@ async function play(s: Script): Promise<{ trail: string[]; refusal: Refusal | un
     },
     enforcers,
     placeholders: () => undefined,
+    ...(s.auditBudget ? { auditBudget: s.auditBudget } : {}),
   });
   const url = s.head?.url ?? 'http://api.example.test/items?q=1';
   const headers: Record<string, string> = { host: 'api.example.test', 'proxy-authorization': basic('a1', 'good') };
@@ -160,4 +163,27 @@ t.test('a tunneled request: Host, CONNECT target and SNI must agree, and the tun
   }
   const revoked = await play({ tunnel: { ...tunnel(), credential: basic('a1', 'revoked') }, head: { url: '/items' } });
   t.match(revoked.refusal, { status: 407, outcome: 'unauthenticated', headers: { connection: 'close' } }, 'a revoked token stops the tunnel at its next request');
+});
+
+t.test('an agent past its share of the audit disk: large descriptions left out, every record written', async (t) => {
+  const large = { url: `http://api.example.test/items?q=${'x'.repeat(20 * 1024)}` };
+  // The budget fits three such descriptions (their size measured with a budget that fits none).
+  const size = (await play({ head: large, auditBudget: new AuditBudget(1) })).records[0]!.description_omitted!.bytes;
+  t.ok(size > 20 * 1024, `a description of ${size} bytes`);
+  let now = 1_000_000;
+  const budget = new AuditBudget(Math.floor(size * 3.5), () => now);
+  const outcomes: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const { records } = await play({ head: large, auditBudget: budget });
+    t.equal(records.length, 1, `request ${i}: recorded`);
+    const r = records[0]!;
+    t.match(r, { agent: 'a1', url: large.url, decision: { action: 'allow' }, outcome: 'forwarded' }, `request ${i}: who, where and the decision are kept`);
+    outcomes.push(r.description ? 'whole' : 'omitted');
+    if (!r.description) t.match(r.description_omitted, { bytes: Number, reason: /recorded more than/ });
+  }
+  t.same(outcomes, ['whole', 'whole', 'whole', 'omitted', 'omitted'], 'a budget of three and a half descriptions a minute: three whole');
+  const small = await play({ auditBudget: budget });
+  t.ok(small.records[0]!.description, 'a small description is recorded whole past the budget');
+  now += 60_000;
+  t.ok((await play({ head: large, auditBudget: budget })).records[0]!.description, 'a minute later the budget is back');
 });

@@ -52,6 +52,8 @@ t.test('auditLine writes the description last, and the split gives back its exac
   const item = parseCaptureLine(line, 'x:1');
   t.match(item, { kind: 'request', inputJson: JSON.stringify(d), recorded: { action: 'allow', rule: 'effect.read' } });
   t.equal(auditLine({ time: d.request.time, id: 'r', outcome: 'unauthenticated' }), JSON.stringify({ time: d.request.time, id: 'r', outcome: 'unauthenticated' }));
+  const omitted = auditLine({ ...record(d), description: undefined, description_omitted: { bytes: 70_000, reason: 'past its share' } });
+  t.match(parseCaptureLine(omitted, 'x:2'), { kind: 'skipped', reason: /description was left out \(70000 bytes: its agent was past its share of the audit log\)/ }, 'a record past its agent\'s audit share is skipped, saying why');
 });
 
 t.test('lines the split must leave to a whole parse', async (t) => {
