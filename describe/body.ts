@@ -62,17 +62,81 @@ export function multiMap(params: URLSearchParams): Record<string, string[]> {
 }
 
 /** `type/subtype` lower-case, and the parameters of a Content-Type value. */
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+}
+
 export function parseMediaType(value: string): { type: string; params: Record<string, string> } {
   const parts = value.split(';');
   const params = emptyMap<string>();
   for (const p of parts.slice(1)) {
     const eq = p.indexOf('=');
     if (eq < 0) continue;
-    let v = p.slice(eq + 1).trim();
-    if (v.length >= 2 && v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    params[p.slice(0, eq).trim().toLowerCase()] ??= v;
+    params[p.slice(0, eq).trim().toLowerCase()] ??= unquote(p.slice(eq + 1).trim());
   }
   return { type: parts[0]!.trim().toLowerCase(), params };
+}
+
+/** At most this many Content-Type values are read for their readings (a header repeated beyond is no new reading). */
+const MAX_TYPE_VALUES = 8;
+
+/** The parameters of a Content-Type value read with quoted strings (RFC 9110 §5.6.4): `;` inside quotes is no separator. */
+function quotedParams(value: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  let i = value.indexOf(';');
+  for (let steps = 0; i >= 0 && i < value.length && steps < 64; steps++) {
+    let j = i + 1;
+    const eq = value.indexOf('=', j);
+    const semi = value.indexOf(';', j);
+    if (eq < 0) break;
+    if (semi >= 0 && semi < eq) { i = semi; continue; }
+    const name = value.slice(j, eq).trim().toLowerCase();
+    j = eq + 1;
+    while (value[j] === ' ' || value[j] === '\t') j++;
+    let v = '';
+    if (value[j] === '"') {
+      j++;
+      while (j < value.length && value[j] !== '"') {
+        if (value[j] === '\\' && j + 1 < value.length) j++;
+        v += value[j++];
+      }
+      j = value.indexOf(';', j);
+    } else {
+      const end = value.indexOf(';', j);
+      v = value.slice(j, end < 0 ? value.length : end).trim();
+      j = end;
+    }
+    out.push([name, v]);
+    i = j;
+  }
+  return out;
+}
+
+/**
+ * Every media type (`type` and its `charset`) a server may take from a request's Content-Type
+ * headers, distinct, the one the description reads first: servers take the first header or the
+ * last; of a repeated parameter the first (PHP, Go refuses) or the last (Node's content-type,
+ * Python's cgi); some read quoted strings (`a="x;charset=utf-8"` is one parameter), some split on
+ * every `;`; PHP cuts the type at the first `;`, `,` or blank, so `application/x-www-form-urlencoded,
+ * text/plain` is a form there. More than one means the body itself can be read in more than one way.
+ */
+export function contentTypeReadings(values: string[]): Array<{ type: string; charset?: string }> {
+  const out: Array<{ type: string; charset?: string }> = [];
+  const add = (type: string, charset: string | undefined): void => {
+    const c = charset?.trim().toLowerCase() || undefined;
+    if (!out.some((r) => r.type === type && r.charset === c)) out.push(c === undefined ? { type } : { type, charset: c });
+  };
+  const picked = values.length > MAX_TYPE_VALUES ? [...values.slice(0, MAX_TYPE_VALUES - 1), values[values.length - 1]!] : values;
+  for (const value of picked) {
+    const { type, params } = parseMediaType(value);
+    const naive = value.split(';').slice(1).filter((p) => p.includes('=') && p.slice(0, p.indexOf('=')).trim().toLowerCase() === 'charset').map((p) => unquote(p.slice(p.indexOf('=') + 1).trim()));
+    const quoted = quotedParams(value).filter(([n]) => n === 'charset');
+    const cut = /^[^;,\s]*/.exec(value.trim().toLowerCase())![0];
+    add(type, params.charset);
+    for (const c of [naive[naive.length - 1], quoted[0]?.[1], quoted[quoted.length - 1]?.[1]]) add(type, c);
+    if (cut !== type) add(cut, params.charset);
+  }
+  return out;
 }
 
 /** The JSON media type family: what JSON servers and JSON-RPC stacks accept as JSON. */
@@ -251,9 +315,12 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     return decoded ? { summary, alternates, decoded } : { summary, alternates };
   };
 
-  // Two Content-Type headers that disagree: servers take the first, the last, or refuse.
-  const distinctTypes = new Set(contentTypes.map((v) => parseMediaType(v).type));
-  if (distinctTypes.size > 1) ambiguous('content_type_conflict', `several Content-Type headers: ${[...distinctTypes].join(', ').slice(0, 200)}`);
+  // Content-Type headers (or parameters) that disagree: servers take the first, the last, or refuse.
+  const typeReadings = contentTypes.length ? contentTypeReadings(contentTypes) : [];
+  const distinctTypes = new Set(typeReadings.map((r) => r.type));
+  if (distinctTypes.size > 1) ambiguous('content_type_conflict', `servers read the Content-Type as different types: ${[...distinctTypes].join(' | ').slice(0, 200)}`);
+  const charsets = new Set(typeReadings.map((r) => r.charset ?? '(none)'));
+  if (charsets.size > 1) ambiguous('charset_conflict', `servers read the Content-Type's charset in more than one way: ${[...charsets].join(' | ').slice(0, 200)}`);
   if (body.length === 0) return finish();
 
   // Content codings the server undoes before it reads the body.

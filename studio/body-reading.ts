@@ -8,7 +8,7 @@
 // the card, the policy and the credential guard read the body alike. Undefined when the bytes as
 // sent already read the same; `error` when the server's reading cannot be known here (a charset
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
-import { parseMediaType, summarizeBody } from '../describe/body.ts';
+import { contentTypeReadings, parseMediaType, summarizeBody } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
 import { base64Sections } from './app/base64-text.ts';
 
@@ -61,9 +61,24 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | u
  */
 export function serverReading(bytes: Buffer, headers: Record<string, string[]>, sentText: string | undefined): ServerReading | { error: string } | undefined {
   if (!bytes.length) return undefined;
-  const contentType = headers['content-type']?.[0] ?? '';
+  const values = headers['content-type'] ?? [];
+  const types = values.length ? contentTypeReadings(values) : [];
+  if (types.length < 2) return readingAs(bytes, values, sentText);
+  // Servers take different types or charsets from these headers: the body as each of them reads it.
+  const sections: string[] = [];
+  for (const t of types) {
+    const value = t.type.startsWith('multipart/') ? values.find((v) => parseMediaType(v).type === t.type) ?? t.type : `${t.type}${t.charset ? `; charset=${t.charset}` : ''}`;
+    const r = readingAs(bytes, [value], sentText);
+    if (r && 'error' in r) return r;
+    sections.push(`── as a server that reads the type as "${value}" reads it${r ? ` (${r.how})` : ' (the bytes as sent)'}\n${r ? r.text : sentText ?? '(not text)'}`);
+  }
+  return { how: `read in ${types.length} ways: servers take different types or charsets from the Content-Type`, text: sections.join('\n') };
+}
+
+function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | undefined): ServerReading | { error: string } | undefined {
+  const contentType = contentTypes[0] ?? '';
   if (/^\s*multipart\//i.test(contentType)) return multipartReading(bytes, contentType);
-  const { summary, alternates } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': headers['content-type'] ?? [] }, previewBytes: bytes.length });
+  const { summary, alternates } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': contentTypes }, previewBytes: bytes.length });
   if (summary.decode_error) return { error: `the server reads this body in its declared charset, which the studio cannot: ${summary.decode_error}` };
   const decodedFrom = summary.charset ? `decoded from ${summary.charset.toUpperCase()}` : '';
   if (summary.form) {

@@ -229,6 +229,29 @@ t.test('a Content-Type that contradicts a JSON body: the JSON is read, the body 
   // Two Content-Type headers that disagree.
   const two = await decide({ url: MCP, headers: [['Content-Type', 'application/json'], ['Content-Type', 'text/plain']], body: rpc('get_issue', '1', '') });
   t.match(two.description.request.body.ambiguous_reasons, [{ code: 'content_type_conflict' }]);
+  // One Content-Type that servers read two ways (held-out pass 8): a repeated charset (Node's
+  // content-type and Python take the last, PHP the first), a `;` inside a quoted parameter, a type
+  // PHP cuts at `,` or a blank, two headers that differ only in charset. Never allowed as one reading.
+  const spelled = fc.constantFrom<Array<[string, string]>>(
+    [['Content-Type', 'application/json; charset=utf-8; charset=utf-7']],
+    [['Content-Type', 'application/json; charset=utf-7; charset=utf-8']],
+    [['Content-Type', 'application/json; x="a;charset=utf-8"; charset=utf-16le']],
+    [['Content-Type', 'application/json, text/plain']],
+    [['Content-Type', 'application/json text/plain']],
+    [['Content-Type', 'application/json; charset=utf-8'], ['Content-Type', 'application/json; charset=latin1']],
+  );
+  await fc.assert(
+    fc.asyncProperty(readTool, spelled, async (tool, headers) => {
+      const { description, decision } = await decide({ url: MCP, headers, body: rpc(tool, '1', '') });
+      if (!description.request.body.ambiguous_reasons?.some((r) => r.code === 'content_type_conflict' || r.code === 'charset_conflict')) throw new Error(`not ambiguous: ${JSON.stringify(headers)}`);
+      if (decision.action === 'allow') throw new Error(`allowed as one reading: ${JSON.stringify(headers)}`);
+    }),
+    { numRuns: 12, ...seed },
+  );
+  for (const single of ['application/json', 'application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=utf-8;', 'Application/JSON ']) {
+    const plain = await decide({ url: MCP, headers: [['Content-Type', single]], body: rpc(READ_ONLY_TOOLS[0]!, '1', '') });
+    t.notOk(plain.description.request.body.ambiguous, `${single}: one reading, not ambiguous`);
+  }
   t.equal(two.decision.rule, 'body.ambiguous');
   // Control: the same read-only call, spelled plainly, is allowed.
   t.equal((await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body: rpc('get_issue', '1', '') })).decision.action, 'allow');

@@ -437,6 +437,11 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     // A header that changes what the request does: a charge on another Stripe account.
     '/v1/read-header': curl('POST', '/v1/read-header', { body: '{"amount": 5}', headers: ['Stripe-Account: acct_1drop@attacker.example'] }),
     '/v1/read-utf7': curl('POST', '/v1/read-utf7', { body: '{"to": "bob+AEA-attacker.example"}', type: 'application/json; charset=utf-7' }),
+    // A Content-Type servers read two ways: a second header (the last wins in some), a type PHP cuts
+    // at ",", a repeated charset (Node's content-type takes the last): every reading is on the card.
+    '/v1/read-two-types': curl('POST', '/v1/read-two-types', { body: `to=${pct}`, type: 'text/plain', headers: ['Content-Type: application/x-www-form-urlencoded'] }),
+    '/v1/read-php-type': curl('POST', '/v1/read-php-type', { body: `to=${pct}`, type: 'application/x-www-form-urlencoded, text/plain' }),
+    '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
   };
   for (const p of Object.keys(sent)) {
     const sel = `[data-approval="${await (async () => (await card(page, p).waitFor(), idOf(p)))()}"]`;
