@@ -149,6 +149,13 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     const sha = a.description_complete === false && seen.body_sha256 !== undefined ? ((await queue!.fullDescription(a.id)) ?? a.description).request.body.sha256 : a.description.request.body.sha256;
     return notWhatWasSeen(a, sha, seen);
   };
+  /**
+   * The description a held body is read by: the whole one. The record's copy may have cut the
+   * headers that say how (a 65th Content-Type, the last Content-Encoding). Undefined in the moment
+   * before a new approval's whole description is stored.
+   */
+  const readable = async (a: ApprovalRecord): Promise<ApprovalRecord['description'] | undefined> =>
+    a.description_complete === false ? queue!.fullDescription(a.id) : a.description;
   const fail = (reply: FastifyReply, err: unknown) => {
     if (err instanceof ApprovalError) return reply.code(statusOf[err.code] ?? 400).send({ error: err.message, code: err.code });
     throw err;
@@ -206,15 +213,17 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     }
     const held = bodies?.get(a.id);
     if (!held) return reply.code(404).send({ error: 'the body can be read only while the request is held; the record keeps a preview', code: 'body-unavailable' });
-    const body = a.description.request.body;
+    const described = await readable(a);
+    if (!described) return reply.code(503).header('retry-after', '1').send({ error: 'the request is still being stored: load the body again in a moment', code: 'body-unavailable' });
+    const body = described.request.body;
     // What the server will read: Content-Encoding undone (bounded); the raw bytes when that fails.
-    const decoded = await decodeHeldBody(held, a.description.request.headers['content-encoding']);
+    const decoded = await decodeHeldBody(held, described.request.headers['content-encoding']);
     const bytes = decoded.ok ? decoded.bytes : held.bytes;
     const text = asText(bytes);
     // The hash of these bytes is the one the approval is bound to: the body shown is the body approved.
     const sha256 = crypto.createHash('sha256').update(held.bytes).digest('hex');
     // Escaped, encoded or in another charset, the bytes as sent may not read as the server reads them.
-    const reading = decoded.ok && !held.truncated ? serverReading(bytes, a.description.request.headers, text) : undefined;
+    const reading = decoded.ok && !held.truncated ? serverReading(bytes, described.request.headers, text) : undefined;
     if (decoded.ok && !held.truncated && a.status === 'pending' && !(reading && 'error' in reading)) remember(a.id, sha256);
     return {
       size: body.size,
@@ -241,9 +250,11 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
       const seenWhole = typeof body.body_sha256 === 'string' && shown.get(record.id) === body.body_sha256;
       let unseen = record.status === 'pending' && !seenWhole ? unseenBodyText(record.description.request.body, held?.bytes.length, bodyCut(record)) : undefined;
       if (!unseen && held && record.status === 'pending') {
-        const decoded = await decodeHeldBody(held, record.description.request.headers['content-encoding']);
-        const reading = decoded.ok && !held.truncated ? serverReading(decoded.bytes, record.description.request.headers, asText(decoded.bytes)) : undefined;
-        if (!decoded.ok) unseen = decoded.error;
+        const described = await readable(record);
+        const decoded = described ? await decodeHeldBody(held, described.request.headers['content-encoding']) : undefined;
+        const reading = described && decoded?.ok && !held.truncated ? serverReading(decoded.bytes, described.request.headers, asText(decoded.bytes)) : undefined;
+        if (!described || !decoded) unseen = 'the request is still being stored, so its body could not be read yet';
+        else if (!decoded.ok) unseen = decoded.error;
         else if (reading && 'error' in reading) unseen = reading.error;
       }
       if (unseen && body.accept_unseen_body !== true) {
