@@ -352,6 +352,28 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   }
   await queue.deny(id, { by: 'test' });
   await reply;
+  // Right-to-left letters that look like punctuation (a Hebrew maqaf, a sof pasuq) move the digits
+  // around them under the bidi algorithm: "1׃000" was drawn "1000:". Drawn in the order sent.
+  const digits = curl('POST', '/v1/bidi-digits', { body: '{"to_account": "1234\u05BE5678", "amount": "1\u05C3000"}' });
+  const bodySel = '[data-approval]:has(.url:text-matches("/v1/bidi-digits$")) pre.body-text';
+  await page.waitForSelector(`${bodySel} >> text=to_account`);
+  // (A string: the test runner's transform would name the helpers, which the page cannot resolve.)
+  const order = await page.evaluate(`(() => {
+    const node = [...document.querySelectorAll('pre.body-text')].flatMap((p) => [...p.childNodes]).find((n) => n.nodeType === 3 && n.data.includes('to_account'));
+    const r = document.createRange();
+    let last = -1;
+    for (let i = 0; i < node.data.length; i++) {
+      if (node.data[i] === '\\n') { last = -1; continue; }
+      r.setStart(node, i); r.setEnd(node, i + 1);
+      const x = r.getBoundingClientRect().x;
+      if (x <= last) return false;
+      last = x;
+    }
+    return true;
+  })()`);
+  t.ok(order, 'every character of the body is drawn after the one sent before it');
+  await queue.deny(await idOf('/v1/bidi-digits'), { by: 'test' });
+  await digits;
 });
 
 t.test('the MCP line names every call of a batch and the SQL each one carries, comments or not', async (t) => {
