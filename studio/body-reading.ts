@@ -20,20 +20,28 @@ export interface ServerReading {
 
 const TRANSFER_ENCODINGS = new Set(['base64', 'quoted-printable', 'x-uuencode', 'uuencode', 'x-uue', 'uue']);
 
-/** A part's bytes (latin1) as text in its charset (UTF-8 when it names none), or what they are when not text. */
-function partText(content: string, contentType: string | undefined): string {
+/**
+ * A part's bytes (latin1) as text in its charset (UTF-8 when it names none), or what they are when
+ * not text; `error` when the server's reading cannot be known: a charset with no decoder here
+ * (UTF-7: Python's email package and Werkzeug decode it), or charsets that servers take differently
+ * from the part's Content-Type (a repeated parameter, a `;` inside quotes).
+ */
+function partText(content: string, contentType: string | undefined, n: number): string | { error: string } {
   const bytes = Buffer.from(content, 'latin1');
-  const charset = contentType ? parseMediaType(contentType).params.charset : undefined;
+  const charsets = contentType ? contentTypeReadings([contentType]).map((r) => r.charset) : [undefined];
+  if (new Set(charsets).size > 1) return { error: `part ${n} names charsets servers read differently (${charsets.map((c) => c ?? 'none').join(', ')}), so how its server reads it is not known` };
+  const charset = charsets[0];
   let text: string;
   try {
     text = new TextDecoder(charset ?? 'utf-8', { fatal: true }).decode(bytes);
   } catch (err) {
-    return err instanceof RangeError ? `(${bytes.length} bytes in charset "${charset}", which the studio cannot decode)` : `(${bytes.length} bytes, not text)`;
+    if (err instanceof RangeError) return { error: `part ${n} is in charset "${charset}", which the studio cannot decode, and its server reads it in that charset` };
+    return `(${bytes.length} bytes, not text)`;
   }
   return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text) ? `(${bytes.length} bytes, not text)` : text;
 }
 
-function multipartReading(bytes: Buffer, contentType: string): ServerReading | undefined {
+function multipartReading(bytes: Buffer, contentType: string): ServerReading | { error: string } | undefined {
   // Past a close delimiter a parser may read on (proxy/mime-parts.ts): only what holds something.
   const parts = multipartParts(bytes, contentType).filter((p) => Object.keys(p.headers).length || p.content.trim());
   const encoded = (h: Record<string, string>): string | undefined => {
@@ -44,15 +52,17 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | u
     const c = h['content-type'] ? parseMediaType(h['content-type']).params.charset?.toLowerCase() : undefined;
     return c && c !== 'utf-8' && c !== 'utf8' && c !== 'us-ascii' ? c : undefined;
   };
-  if (!parts.some((p) => encoded(p.headers) || charsetOf(p.headers))) return undefined;
-  const text = parts
-    .map((p, i) => {
-      const what = [p.headers['content-disposition'], p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
-        .filter(Boolean).join('; ');
-      return `── part ${i + 1}${what ? `: ${what}` : ''}\n${partText(p.content, p.headers['content-type'])}`;
-    })
-    .join('\n');
-  return { how: 'each part with its transfer encoding and charset undone', text };
+  const manyCharsets = (h: Record<string, string>): boolean => !!h['content-type'] && new Set(contentTypeReadings([h['content-type']]).map((r) => r.charset)).size > 1;
+  if (!parts.some((p) => encoded(p.headers) || charsetOf(p.headers) || manyCharsets(p.headers))) return undefined;
+  const sections: string[] = [];
+  for (const [i, p] of parts.entries()) {
+    const what = [p.headers['content-disposition'], p.headers['content-type'], encoded(p.headers) ? `${encoded(p.headers)}, decoded` : '', charsetOf(p.headers) ? `${charsetOf(p.headers)}, decoded` : '']
+      .filter(Boolean).join('; ');
+    const text = partText(p.content, p.headers['content-type'], i + 1);
+    if (typeof text !== 'string') return text;
+    sections.push(`── part ${i + 1}${what ? `: ${what}` : ''}\n${text}`);
+  }
+  return { how: 'each part with its transfer encoding and charset undone', text: sections.join('\n') };
 }
 
 /**

@@ -465,6 +465,8 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-php-type': curl('POST', '/v1/read-php-type', { body: `to=${pct}`, type: 'application/x-www-form-urlencoded, text/plain' }),
     // The 65th Content-Type is past what the record's copy keeps of a list: the body is read by the whole request.
     '/v1/read-many-types': curl('POST', '/v1/read-many-types', { body: `to=${pct}`, type: 'text/plain', headers: [...Array.from({ length: 63 }, () => 'Content-Type: text/plain'), 'Content-Type: application/x-www-form-urlencoded'] }),
+    // A multipart part in UTF-7 (Python's email package and Werkzeug decode it): as unreadable here as a whole body.
+    '/v1/read-part-utf7': curl('POST', '/v1/read-part-utf7', { body: '--b\r\nContent-Disposition: form-data; name="to"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nbob+AEA-attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
   };
   for (const p of Object.keys(sent)) {
