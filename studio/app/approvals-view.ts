@@ -503,6 +503,11 @@ export class ApprovalsView extends LightElement {
   /** Whether the whole body can be on the card now (see bodyGate). */
   private bodyShown(a: Approval, st: CardState): { ok: boolean; why?: string; ackable: boolean } {
     if (st.serverUnseen) return { ok: false, why: st.serverUnseen, ackable: true };
+    // A handshake is all the card can show of a WebSocket: what goes over it once open is never on a card.
+    const upgrade = a.description?.request?.upgrade;
+    if (upgrade) {
+      return { ok: false, why: `approving opens a ${visibleString(upgrade) === 'websocket' ? 'WebSocket' : `connection upgraded to "${visibleString(upgrade)}"`}: every message the agent then sends over it, for as long as it stays open, leaves without being shown to you or approved`, ackable: true };
+    }
     const v = a.body_view;
     // Bytes the server will decode but the studio cannot: what it reads is unknown.
     if (st.body?.data?.decode_error) return { ok: false, why: st.body.data.decode_error, ackable: true };

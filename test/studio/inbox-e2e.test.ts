@@ -30,6 +30,8 @@ decision := {"action": "approve", "reason": "a short hold", "rule": "patch", "ap
 decision := {"action": "approve", "reason": sprintf("runs the tool %s", [input.mcp.tool]), "rule": "tool", "approval": {"risk": "high", "timeout": "60s"}} if input.request.method == "PUT"
 
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
+
+decision := {"action": "approve", "reason": "opens a socket", "rule": "socket", "approval": {"risk": "medium", "timeout": "60s"}} if input.request.upgrade == "websocket"
 `;
 
 const live = await startLiveAirlock(t, policy, { bodyCap: BODY_CAP });
@@ -296,6 +298,14 @@ t.test('a person sees the whole body they approve, or approving says what they c
   await page.waitForSelector(`[data-approval="${odd.id}"] input[name=ack]`);
   t.match(await page.textContent(`[data-approval="${odd.id}"] .approve-blocked`), /cannot decode content-encoding "zstd"/);
 
+  // A WebSocket: the handshake is all the card shows; what the agent sends once it is open, never.
+  const socket = curl('GET', '/v1/socket', { headers: ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='] });
+  await card(page, '/v1/socket').waitFor();
+  const wsCard = `[data-approval="${await idOf('/v1/socket')}"]`;
+  await page.waitForSelector(`${wsCard} .approve-blocked >> text=opens a WebSocket`);
+  await page.waitForSelector(`${wsCard} input[name=ack]`);
+  t.ok(await page.isDisabled(`${wsCard} [data-action=approve]`), 'a WebSocket is not approved at a click: what it carries later is never shown');
+
   // Past the capture cap nobody saw the rest: approving needs an explicit choice, here and in the API.
   const hugeFile = path.join(tmp, 'huge.txt');
   fs.writeFileSync(hugeFile, 'y'.repeat(BODY_CAP + 10_000));
@@ -333,7 +343,8 @@ t.test('a person sees the whole body they approve, or approving says what they c
   t.equal((await textReq.reply).status, 200);
   t.equal(received.find((r) => r.url === '/v1/long-text')?.body, long, 'what was shown is what left');
   for (const r of [sneaky, bin, gz, odd]) await queue.deny(r.id, { by: 'test' });
-  await Promise.all([sneaky.reply, bin.reply, gz.reply, odd.reply]);
+  await queue.deny(await idOf('/v1/socket'), { by: 'test' });
+  await Promise.all([sneaky.reply, bin.reply, gz.reply, odd.reply, socket]);
   t.same(consoleErrors, [], 'no script errors in the page');
 });
 
