@@ -8,9 +8,24 @@ import { html, nothing, type TemplateResult } from 'lit';
  * control but tab and line ends, every format character (bidi controls, zero-width ones, the tag
  * characters U+E0000–E007F that carry whole hidden sentences, "ASCII smuggling"), every default
  * ignorable code point (variation selectors, Hangul fillers, U+034F …), the line and paragraph
- * separators, and the Braille blank (a glyph of nothing).
+ * separators, the Braille blank (a glyph of nothing), and combining marks piled past MARKS_KEPT.
  */
-const hidden = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/gu;
+const hidden = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]|\p{Mn}{5,}/gu;
+
+/**
+ * Combining marks kept on one character: no script needs more (Hebrew with points and cantillation,
+ * Tibetan stacks). Past them a pile of marks ("Zalgo" text) is drawn above and below its line,
+ * over the lines around it (the SQL line, the risk badge): those are shown as code points too.
+ */
+const MARKS_KEPT = 4;
+
+const single = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+/** A match as drawn: text kept as it is (strings) and code points shown as markers (`{cp}`), in order. */
+function split(match: string): Array<string | { cp: string }> {
+  const chars = [...match];
+  return chars.map((c, i) => (chars.length > 1 && i < MARKS_KEPT && !single.test(c) ? c : { cp: c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0') }));
+}
 
 /** Text with every hidden character replaced by a visible marker. */
 export function visibleText(text: string): Array<string | TemplateResult> {
@@ -19,8 +34,9 @@ export function visibleText(text: string): Array<string | TemplateResult> {
   for (const m of text.matchAll(hidden)) {
     const i = m.index ?? 0;
     if (i > last) out.push(text.slice(last, i));
-    const cp = m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-    out.push(html`<span class="ctl" title="invisible character U+${cp}">⟨U+${cp}⟩</span>`);
+    for (const part of split(m[0])) {
+      out.push(typeof part === 'string' ? part : html`<span class="ctl" title="invisible character U+${part.cp}">⟨U+${part.cp}⟩</span>`);
+    }
     last = i + m[0].length;
   }
   if (last < text.length) out.push(text.slice(last));
@@ -36,12 +52,12 @@ export function visibleLine(text: unknown): Array<string | TemplateResult> {
 }
 
 export function visibleString(text: unknown): string {
-  return (text === undefined || text === null ? '' : String(text)).replace(hidden, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
+  return (text === undefined || text === null ? '' : String(text)).replace(hidden, (m) => split(m).map((p) => (typeof p === 'string' ? p : `⟨U+${p.cp}⟩`)).join(''));
 }
 
 export function countHidden(text: string): number {
   let n = 0;
-  for (const _ of text.matchAll(hidden)) n++;
+  for (const m of text.matchAll(hidden)) n += split(m[0]).filter((p) => typeof p !== 'string').length;
   return n;
 }
 

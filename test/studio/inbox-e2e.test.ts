@@ -351,7 +351,8 @@ t.test('a person sees the whole body they approve, or approving says what they c
 t.test('text the agent chose is shown with its invisible characters everywhere on the card, not only in the body', async (t) => {
   // An MCP tool name with a right-to-left override and a zero-width space, quoted by the policy's
   // reason: drawn raw, "delete_repo" reads as something else on the card's summary lines.
-  const name = 'read_file\u202Eoper_eteled\u200B';
+  // A pile of combining marks after it would be drawn down over the lines below (the SQL line, the buttons).
+  const name = `read_file\u202Eoper_eteled\u200Bx${'\u0316\u0317\u0318\u0319\u031C\u031D'.repeat(6)}`;
   const reply = curl('PUT', '/v1/mcp', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
   const sel = '[data-approval]:has(.url:text-matches("/v1/mcp$"))';
   await page.waitForSelector(`${sel} p:has-text("MCP:")`);
@@ -360,6 +361,8 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
     const text = (await page.textContent(`${sel} ${part}`)) ?? '';
     t.match(text, /read_file⟨U\+202E⟩oper_eteled⟨U\+200B⟩/, `${part} shows the override and the zero-width space`);
     t.notMatch(text, /[\u202E\u200B]/, `${part} draws none of them raw`);
+    t.match(text, /x\u0316\u0317\u0318\u0319⟨U\+031C⟩⟨U\+031D⟩⟨U\+0316⟩/, `${part} keeps four combining marks and shows the pile after them as code points`);
+    t.notMatch(text, /\p{Mn}{5}/u, `${part} draws no pile of marks`);
   }
   await queue.deny(id, { by: 'test' });
   await reply;
