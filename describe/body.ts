@@ -176,7 +176,7 @@ function sniffJsonEncoding(b: Buffer): Encoding | undefined {
 }
 
 /** Charset labels that name one of the Unicode encodings above. */
-function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | undefined {
+export function unicodeLabel(label: string): Encoding | 'utf-16' | 'utf-32' | undefined {
   switch (label) {
     case 'utf-8': case 'utf8': case 'unicode-1-1-utf-8': return 'utf-8';
     case 'utf-16le': return 'utf-16le';
@@ -367,6 +367,10 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       ambiguous('charset_conflict', `charset=${label.slice(0, 40)} but the body's first bytes are ${sniffed.toUpperCase()} JSON`);
       encoding = sniffed;
       other = undefined;
+    } else if (!sniffed && (named === 'utf-16' || named === 'utf-32')) {
+      // No byte order mark and a charset that names no byte order: big-endian by RFC 2781 (Java),
+      // little-endian in Python and .NET. The same bytes are two texts.
+      ambiguous('charset_conflict', `charset=${label.slice(0, 40)} names no byte order and the body has no byte order mark: servers read it big-endian (RFC 2781, Java) or little-endian (Python, .NET)`);
     }
   } else {
     encoding = (jsonDeclared || !content_type || !isTextual(content_type) ? sniffJsonEncoding(bytes) : undefined) ?? 'utf-8';

@@ -8,7 +8,7 @@
 // the card, the policy and the credential guard read the body alike. Undefined when the bytes as
 // sent already read the same; `error` when the server's reading cannot be known here (a charset
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
-import { contentTypeReadings, parseMediaType, summarizeBody } from '../describe/body.ts';
+import { contentTypeReadings, parseMediaType, summarizeBody, unicodeLabel } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
 import { base64Sections } from './app/base64-text.ts';
 
@@ -72,7 +72,7 @@ function multipartReading(bytes: Buffer, contentType: string): ServerReading | {
 export function serverReading(bytes: Buffer, headers: Record<string, string[]>, sentText: string | undefined): ServerReading | { error: string } | undefined {
   if (!bytes.length) return undefined;
   const values = headers['content-type'] ?? [];
-  const types = values.length ? contentTypeReadings(values) : [];
+  const types = (values.length ? contentTypeReadings(values) : []).flatMap((t) => byteOrders(t, bytes));
   if (types.length < 2) return readingAs(bytes, values, sentText);
   // Servers take different types or charsets from these headers: the body as each of them reads it.
   const sections: string[] = [];
@@ -82,7 +82,20 @@ export function serverReading(bytes: Buffer, headers: Record<string, string[]>, 
     if (r && 'error' in r) return r;
     sections.push(`── as a server that reads the type as "${value}" reads it${r ? ` (${r.how})` : ' (the bytes as sent)'}\n${r ? r.text : sentText ?? '(not text)'}`);
   }
-  return { how: `read in ${types.length} ways: servers take different types or charsets from the Content-Type`, text: sections.join('\n') };
+  return { how: `read in ${types.length} ways: servers take different types, charsets or byte orders from the Content-Type`, text: sections.join('\n') };
+}
+
+/**
+ * A charset that names no byte order (`utf-16`, `utf-32`) over bytes with no byte order mark is two
+ * readings: big-endian (RFC 2781, Java) and little-endian (Python, .NET).
+ */
+function byteOrders(t: { type: string; charset?: string }, bytes: Buffer): Array<{ type: string; charset?: string }> {
+  const generic = t.charset === undefined ? undefined : unicodeLabel(t.charset);
+  if (generic !== 'utf-16' && generic !== 'utf-32') return [t];
+  const marked = generic === 'utf-16'
+    ? bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe))
+    : bytes.length >= 4 && ((bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0));
+  return marked ? [t] : [{ ...t, charset: `${generic}be` }, { ...t, charset: `${generic}le` }];
 }
 
 function readingAs(bytes: Buffer, contentTypes: string[], sentText: string | undefined): ServerReading | { error: string } | undefined {

@@ -248,6 +248,13 @@ t.test('a Content-Type that contradicts a JSON body: the JSON is read, the body 
     }),
     { numRuns: 12, ...seed },
   );
+  // `charset=utf-16` (or utf-32) with no byte order mark: big-endian by RFC 2781, little-endian in Python and .NET.
+  for (const [label, bytes] of [['utf-16', Buffer.from('to: drop@attacker.example', 'utf16le')], ['utf-16', Buffer.from('to: drop@attacker.example', 'utf16le').swap16()], ['UCS-2', Buffer.from('hi', 'utf16le')], ['utf-32', Buffer.from([0x68, 0, 0, 0])]] as const) {
+    const { description } = await decide({ url: MCP, headers: [['Content-Type', `text/plain; charset=${label}`]], body: bytes });
+    t.match(description.request.body.ambiguous_reasons, [{ code: 'charset_conflict' }], `text/plain; charset=${label} without a byte order mark is read two ways`);
+  }
+  const marked = await decide({ url: MCP, headers: [['Content-Type', 'text/plain; charset=utf-16']], body: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('hi', 'utf16le')]) });
+  t.notOk(marked.description.request.body.ambiguous, 'with a byte order mark it is one reading');
   for (const single of ['application/json', 'application/json; charset=utf-8', 'application/json; charset="UTF-8"', 'application/json;charset=utf-8;', 'Application/JSON ']) {
     const plain = await decide({ url: MCP, headers: [['Content-Type', single]], body: rpc(READ_ONLY_TOOLS[0]!, '1', '') });
     t.notOk(plain.description.request.body.ambiguous, `${single}: one reading, not ambiguous`);

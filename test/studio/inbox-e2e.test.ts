@@ -455,6 +455,9 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
   const tmp = fs.mkdtempSync(path.join(live.root, 'readings-'));
   const utf16 = path.join(tmp, 'utf16.json');
   fs.writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"to":"drop@attacker.example"}', 'utf16le')]));
+  // No byte order mark, a charset that names no byte order: Python and .NET read it little-endian, RFC 2781 big-endian.
+  const utf16nobom = path.join(tmp, 'utf16-nobom.txt');
+  fs.writeFileSync(utf16nobom, Buffer.from('to: drop@attacker.example', 'utf16le'));
   const pct = [...'drop@attacker.example'].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
   const esc = [...'drop@attacker.example'].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('');
   const b64 = Buffer.from('to: drop@attacker.example').toString('base64');
@@ -481,6 +484,7 @@ t.test('escaped and encoded bodies and URLs are shown as the server reads them, 
     '/v1/read-many-types': curl('POST', '/v1/read-many-types', { body: `to=${pct}`, type: 'text/plain', headers: [...Array.from({ length: 63 }, () => 'Content-Type: text/plain'), 'Content-Type: application/x-www-form-urlencoded'] }),
     // A multipart part in UTF-7 (Python's email package and Werkzeug decode it): as unreadable here as a whole body.
     '/v1/read-part-utf7': curl('POST', '/v1/read-part-utf7', { body: '--b\r\nContent-Disposition: form-data; name="to"\r\nContent-Type: text/plain; charset=utf-7\r\n\r\nbob+AEA-attacker.example\r\n--b--\r\n', type: 'multipart/form-data; boundary=b' }),
+    '/v1/read-utf16-no-bom': curl('POST', '/v1/read-utf16-no-bom', { file: utf16nobom, type: 'text/plain; charset=utf-16' }),
     '/v1/read-last-utf7': curl('POST', '/v1/read-last-utf7', { body: 'to bob+AEA-attacker.example', type: 'text/plain; charset=utf-8; charset=utf-7' }),
   };
   for (const p of Object.keys(sent)) {
