@@ -110,6 +110,23 @@ function isPending(a: Approval): boolean {
   return a.status === 'pending';
 }
 
+/**
+ * What "Allow similar" would let through, in words (state/approvals.ts planGrant): a recognized
+ * operation in the same place, or — where Airlock reads no operation — every request to this exact
+ * path, whatever its query, body and headers say. Undefined when no grant is given for it.
+ */
+function grantScope(a: Approval): string | undefined {
+  if (a.risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0) return undefined;
+  const d = a.description ?? {};
+  const r = d.request ?? {};
+  const op = d.service?.operation;
+  const who = `agent ${agentName(a)}`;
+  if (op && op !== 'unknown') {
+    return `${who}'s ${visibleString(r.method)} requests to ${visibleString(r.host)} of operation ${visibleString(op)}, in the same place as this one (repository, channel, table, recipients), at ${a.risk ?? 'this'} risk or lower — whatever else their path, query, body and headers say`;
+  }
+  return `every ${visibleString(r.method)} request of ${who} to ${visibleString(r.host)}${visibleString(r.path)} — this exact path, whatever its query, body and headers say (Airlock reads no operation on this route)`;
+}
+
 const riskText: Record<string, string> = {
   critical: 'Critical risk',
   high: 'High risk',
@@ -874,7 +891,7 @@ export class ApprovalsView extends LightElement {
               ${this.grants
                 .filter((g) => Date.parse(g.expires) > this.now)
                 .map(
-                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)}` : ''}</td>
+                  (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)} <span class="muted">(any query, body and headers)</span>` : ''}</td>
                     <td class="small">${shortTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
                 )}
             </tbody></table>`
@@ -948,7 +965,7 @@ export class ApprovalsView extends LightElement {
         <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
           <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
-            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : 'same agent, method, host and operation, in the same place (repository, channel, table, recipients), at this risk or lower'}>Allow similar for</button>
+            title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : `lets through ${grantScope(a)}`}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
         <span class="group">
@@ -958,6 +975,7 @@ export class ApprovalsView extends LightElement {
           <button class="danger" data-action="deny" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>
+      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${grantScope(a)}.</p>` : nothing}
       <p class="card-error error small" id=${errId} role="alert" data-testid="card-error">${st.error}</p>
     </article>`;
   }

@@ -256,6 +256,8 @@ t.test('a person sees the whole body they approve, or approving says what they c
   // Longer than its box: approving waits until the person has scrolled to its end.
   await page.waitForSelector(`${tcard} .approve-blocked >> text=scroll it to the end`);
   t.ok(await page.isDisabled(`${tcard} [data-action=approve]`), 'not approvable before the end was on screen');
+  // "Allow similar" on a route Airlock reads no operation on covers every body sent to the path: said so.
+  t.match(await page.textContent(`${tcard} [data-testid=grant-scope]`), /every POST request of agent bot to api\.example\/v1\/long-text — this exact path, whatever its query, body and headers say/, 'the card says what a grant would let through');
 
   // Invisible characters cannot hide or reorder text.
   const sneaky = await held('/v1/sneaky', { body: 'pay to: alice\u202Eecila\u202C amount 10\u200B0', type: 'text/plain' });
