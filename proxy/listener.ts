@@ -238,11 +238,13 @@ export class ProxyServer {
       this.pipeline.refused(x, r);
     };
     res.on('error', () => undefined);
+    // Watched from the start: an agent that goes away while its request waits for a slot or is
+    // decided must not be held for the whole hold (its approval shown as waited on, then spent on nobody).
+    const gone = new AbortFlag();
+    res.once('close', () => { if (!res.writableFinished) gone.abort(); });
     try {
       const opened = await this.pipeline.open(x, () => captureBody(req, this.deps.bodyCap));
       if (opened) return refuse(opened);
-      const gone = new AbortFlag();
-      res.once('close', () => { if (!res.writableFinished) gone.abort(); });
       const enforced = await this.pipeline.enforce(x, gone);
       if (enforced) return refuse(enforced);
       await this.upstream.forward(x, req, res, refuse);
@@ -261,8 +263,9 @@ export class ProxyServer {
     this.idle.delete(socket);
     socket.on('error', () => socket.destroy());
     const x = new Exchange(req, this.tunnels.get(socket), true);
-    if (socket.destroyed) x.end();
-    else socket.once('close', () => x.end());
+    const gone = new AbortFlag();
+    if (socket.destroyed) (x.end(), gone.abort());
+    else socket.once('close', () => (x.end(), gone.abort()));
     const refuse = (r: Refusal): void => {
       writeRaw(socket, withRefusalHeaders(x, r), x.id, r.rule);
       this.pipeline.refused(x, r);
@@ -270,8 +273,6 @@ export class ProxyServer {
     try {
       const opened = await this.pipeline.open(x);
       if (opened) return refuse(opened);
-      const gone = new AbortFlag();
-      socket.once('close', () => gone.abort());
       const enforced = await this.pipeline.enforce(x, gone);
       if (enforced) return refuse(enforced);
       await this.websockets.forward(x, req, socket, head, refuse);

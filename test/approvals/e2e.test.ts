@@ -204,6 +204,33 @@ t.test('rate limits: exact count, 429 problem+json with Retry-After, visible in 
   t.match(big.json().detail, /egress bytes/);
 });
 
+t.test('an agent that went away while its request was being decided: it is not shown as held (waited on) for the whole hold', async (t) => {
+  const net = await import('node:net');
+  const { host, port } = r.airlock.proxyAddress;
+  const auth = `Basic ${Buffer.from(`${r.agent}:${r.token}`).toString('base64')}`;
+  const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+  // A body that takes the describe step a while (many tiny JSON objects), sent whole, and the
+  // agent hangs up at once: its connection closes while the request is being described and decided.
+  const body = `[${'{"a":1},'.repeat(60_000)}{"a":1}]`;
+  const s = net.connect(port, host);
+  s.on('error', () => undefined);
+  s.end(`DELETE ${url('api.example', '/gone-before-held')} HTTP/1.1\r\nHost: api.example:${up.port}\r\nProxy-Authorization: ${auth}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  // Either no approval (the proxy saw the agent leave before holding it) or one nobody waits on.
+  const find = async () => ((await r.api.call('GET', '/api/approvals?status=pending')).body.approvals as Array<{ id: string; held: boolean; summary: { path: string } }>).find((a) => a.summary.path === '/gone-before-held');
+  let seen: { id: string; held: boolean } | undefined;
+  const until = Date.now() + 1500;
+  let heldSince: number | undefined;
+  for (let i = 0; i < 200 && (Date.now() < until || heldSince !== undefined); i++) {
+    seen = await find();
+    if (seen?.held) heldSince ??= Date.now();
+    else heldSince = undefined;
+    if (heldSince !== undefined && Date.now() - heldSince > 500) break;
+    await sleep(50);
+  }
+  t.notOk(heldSince !== undefined && Date.now() - heldSince > 500, 'no approval is shown as held (waited on) for an agent that left');
+  if (seen) await r.api.call('POST', `/api/approvals/${seen.id}/deny`, {});
+});
+
 t.test('the studio cannot be reached through the proxy (an agent cannot approve itself)', async (t) => {
   const res = await curl(r, 'GET', `${r.studio}/api/approvals`);
   t.equal(res.status, 403);
