@@ -16,6 +16,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
+import { base32 } from './spelling-oracle.ts';
 
 export interface Recorded {
   method: string;
@@ -24,7 +25,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -68,6 +69,12 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'HEX': return { text: Buffer.from(json).toString('hex').toUpperCase(), type: 'text/plain' };
     case 'percent': return { text: encodeURIComponent(json), type: 'text/plain' };
     case 'form': return { text: new URLSearchParams(log.flatMap((r) => r.headers)).toString(), type: 'application/x-www-form-urlencoded' };
+    // An error page or a log viewer that shouts (or a normalizer that lower-cases) what it shows.
+    case 'upper': return { text: json.toUpperCase(), type: 'application/json' };
+    case 'lower': return { text: json.toLowerCase(), type: 'application/json' };
+    // A stylesheet generated from the record (a badge, a theme preview): every character a CSS escape.
+    case 'css': return { text: `.log::after{content:"${[...json].map((c) => `\\${c.codePointAt(0)!.toString(16)} `).join('')}"}`, type: 'text/css' };
+    case 'base32': return { text: base32(Buffer.from(json)), type: 'text/plain' };
   }
 }
 
