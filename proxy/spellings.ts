@@ -136,7 +136,9 @@ const zeros = (): Node => rep(set('0'), 4);
 
 /** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX, \ooo (octal: C, Python, quoted cookies). */
 function byteEscapes(b: number): Node[] {
-  return [seq(set('%='), hex(b, 2)), seq(str('\\x'), hex(b, 2)), seq(set('\\'), str(b.toString(8).padStart(3, '0')))];
+  // %25XX: percent-encoded twice (a URL holding the value, put in another URL's query: a login
+  // redirect's `next=`, an OAuth `redirect_uri`).
+  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(str('\\x'), hex(b, 2)), seq(set('\\'), str(b.toString(8).padStart(3, '0')))];
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */

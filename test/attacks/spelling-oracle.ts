@@ -153,7 +153,8 @@ function cssSpelling(secret: string): fc.Arbitrary<Spelled> {
 
 /**
  * How services show what they recorded beyond the escapes an agent would use: upper- or
- * lower-cased (an error message, a normalized URL host), CSS-escaped, base32 after 0–4 other bytes.
+ * lower-cased (an error message, a normalized URL host), CSS-escaped, base32 after 0–4 other
+ * bytes, percent-encoded twice.
  */
 export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
   const cased = fc.record({ spelled: textSpelling(secret), upper: fc.boolean() }).map(({ spelled, upper }) => ({
@@ -165,7 +166,12 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
     text: base32(Buffer.concat([Buffer.from(before), Buffer.from(secret, 'utf8'), Buffer.from(after)]), pad),
     how: `base32 +${before.length}${pad ? ' padded' : ''}`,
   }));
-  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32);
+  // Percent-encoded twice: a URL holding the value put in another URL's query (a login redirect's `next=`).
+  const twice = fc.boolean().map((upper) => ({
+    text: encodeURIComponent(encodeURIComponent(secret)).replace(/%[0-9A-F]{2}/g, (m) => (upper ? m : m.toLowerCase())),
+    how: `percent-encoded twice${upper ? '' : ', lower-case hex'}`,
+  }));
+  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice);
 }
 
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
