@@ -50,7 +50,7 @@ export class ChunkScrubber {
   /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
   feed(chunk: Buffer): Buffer | undefined {
     let input: Buffer | undefined = chunk;
-    if (this.sniff && !this.sniff.done) input = this.sniff.feed(chunk);
+    if (this.sniff) input = this.sniff.feed(chunk);
     if (!input) return undefined;
     const { out, rest } = this.scrubber.scrubPartial(this.rest + input.toString('latin1'));
     this.rest = rest;

@@ -272,6 +272,19 @@ export function readbackService(): Service {
           ? { text: log.flatMap((r) => r.headers.filter(([k]) => k.toLowerCase() === only).map(([, v]) => v)).join('\n'), type: 'text/plain' }
           : represent(log, format);
         record(req, body);
+        const meta = url.searchParams.get('meta');
+        if (meta !== null) {
+          // An HTML page that declares its charset only in a <meta> tag, after `meta` bytes of head
+          // (inline styles): parsers that look further than the standard's 1,024-byte prescan
+          // (Beautiful Soup: 2,048 bytes or 5%; libxml2: anywhere in the head) decode it so.
+          // The markup stays ASCII (Python's UTF-7 encoder writes < = " directly); the text is in the charset.
+          const page = Buffer.concat([
+            Buffer.from(`<!doctype html><html><head><style>${' '.repeat(Number(meta))}</style><meta charset="${charset}"></head><body><pre>`),
+            transcode(htmlEscape(text), charset, false), Buffer.from('</pre></body></html>'),
+          ]);
+          sendRepresentation(req, res, page, 'text/html');
+          return;
+        }
         sendRepresentation(req, res, transcode(text, charset, bom), label ? `${type}; charset=${charset}` : type);
         return;
       }
