@@ -15,7 +15,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { Scrubber } from './scrubber.ts';
-import { BodySniffer, UnscrubbableEncodingError, checkScrubbable } from './scrubbable.ts';
+import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -279,6 +279,7 @@ export function scrubResponse(
     h[1] = scrubber.scrubString(h[1]);
   }
   if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
+  checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
   for (const text of reassembled(head.headers)) {
     // Each header is scrubbed already: a match here spans two of them.
     if (scrubber.scrubString(text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');

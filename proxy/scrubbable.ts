@@ -30,6 +30,26 @@ export function charsetProblem(label: string, asciiOnly: boolean): string | unde
   return `charset "${name.slice(0, 40)}" (${canonical}) spells the secret in bytes the scrubber does not match`;
 }
 
+/** Charsets a header value declares for its own text: MIME encoded-words (`=?cs?B?…?=`) and RFC 8187/2231 ext-values (`filename*=cs''…`). */
+const headerCharsets = [/=\?([^?\s]{1,40})\?[BbQq]\?/g, /\*\s*=\s*["']?([^'\s;,"]{1,40})'/g];
+
+/**
+ * Refuses a head whose header values declare text in a charset the scrubber cannot read: a client
+ * (a browser's download name, Python's email and werkzeug) decodes `filename*=utf-16le''%73%00…`
+ * or `=?utf-7?Q?…?=`, whose bytes no spelling of the secret matches.
+ */
+export function checkHeaderCharsets(headers: Array<[string, string]>, asciiOnly: boolean): void {
+  for (const [, value] of headers) {
+    if (!value.includes("'") && !value.includes('=?')) continue;
+    for (const re of headerCharsets) {
+      for (const m of value.matchAll(re)) {
+        const problem = charsetProblem(m[1]!, asciiOnly);
+        if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a header declares text in ${problem}`);
+      }
+    }
+  }
+}
+
 /** The charset parameter of a Content-Type value, if any. */
 export function charsetParam(contentType: string): string | undefined {
   for (const part of contentType.split(';').slice(1)) {

@@ -27,6 +27,10 @@ const encodings = {
   base64url: (v: string) => Buffer.from(v).toString('base64url'),
   hex: (v: string) => Buffer.from(v).toString('hex'),
   quoted: (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`,
+  // Text in a charset the header declares itself (eighth pass): RFC 8187 and MIME encoded-words.
+  'rfc8187-utf16': (v: string) => `t*=utf-16le''${[...Buffer.from(v, 'utf16le')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
+  'mime-utf16': (v: string) => `=?utf-16be?B?${Buffer.from(v, 'utf16le').swap16().toString('base64')}?=`,
+  'mime-utf7': (v: string) => `=?utf-7?Q?${v.replace(/[^A-Za-z0-9'(),\-./:]+/g, (run) => `+${Buffer.from(run, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`).replace(/[=?_ ]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase()}`)}?=`,
 } as const;
 type Enc = keyof typeof encodings;
 const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301', 'split-headers', 'split-repeated', 'split-cookies'] as const;
