@@ -174,8 +174,14 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
   return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice);
 }
 
+/** echoSpelling's text families only (no base64, hex or base32 of the whole). */
+export function textEchoSpelling(secret: string): fc.Arbitrary<Spelled> {
+  return echoSpelling(secret).filter((s) => !/^(base64|hex|base32)/.test(s.how));
+}
+
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
 
+const utf16be = (b: Buffer): string => Buffer.from(b.subarray(0, b.length & ~1)).swap16().toString('utf16le');
 const utf8Of = (cp: number): string => (cp <= 0x10ffff ? latin1(String.fromCodePoint(cp)) : '');
 const unNamed = Object.fromEntries(Object.entries(named).map(([k, v]) => [v, k]));
 
@@ -191,6 +197,10 @@ const decoders: Array<(t: string) => string> = [
   // HTML / XML references
   (t) => t.replace(/&#[xX]([0-9a-fA-F]+);?/g, (_, h: string) => utf8Of(parseInt(h, 16))).replace(/&#([0-9]+);?/g, (_, d: string) => utf8Of(Number(d)))
     .replace(/&[A-Za-z]+;/g, (m) => unNamed[m] ?? m),
+  // NULs of UTF-16/32 text found under another layer (percent-escaped, base64)
+  (t) => t.replace(/\0/g, ''),
+  // UTF-7: +<base64 of UTF-16BE>- runs, +- for +
+  (t) => t.replace(/\+([A-Za-z0-9+/]*)-?/g, (m, b: string) => (b ? latin1(utf16be(Buffer.from(b, 'base64'))) : m === '+-' ? '+' : m)),
   // CSS escapes: 1–6 hex digits and one optional blank
   (t) => t.replace(/\\([0-9a-fA-F]{1,6})(?:\r\n|[ \t\n\r\f])?/g, (_, h: string) => utf8Of(parseInt(h, 16))),
   // percent
