@@ -30,8 +30,29 @@ export function charsetProblem(label: string, asciiOnly: boolean): string | unde
   return `charset "${name.slice(0, 40)}" (${canonical}) spells the secret in bytes the scrubber does not match`;
 }
 
-/** Charsets a header value declares for its own text: MIME encoded-words (`=?cs?B?…?=`) and RFC 8187/2231 ext-values (`filename*=cs''…`). */
-const headerCharsets = [/=\?([^?\s]{1,40})\?[BbQq]\?/g, /\*\s*=\s*["']?([^'\s;,"]{1,40})'/g];
+/** Charsets of MIME encoded-words (`=?cs?B?…?=`) in a header value. */
+const encodedWord = /=\?([^?\s]{1,40})\?[BbQq]\?/g;
+
+/** Charsets of RFC 8187/2231 ext-values (`filename*=cs''…`) in a header value: a scan, not a pattern (one would backtrack on `*=*=*=…`). */
+function extValueCharsets(value: string): string[] {
+  const out: string[] = [];
+  let quote = 0;
+  for (let star = value.indexOf('*'); star >= 0; star = value.indexOf('*', star + 1)) {
+    let i = star + 1;
+    while (value[i] === ' ' || value[i] === '\t') i++;
+    if (value[i] !== '=') continue;
+    i++;
+    while (value[i] === ' ' || value[i] === '\t') i++;
+    if (value[i] === '"') i++;
+    // The next quote is looked for once per stretch: no quote left, no ext-value left.
+    if (quote < i) quote = value.indexOf("'", i);
+    if (quote < 0) break;
+    if (quote === i || quote - i > 40) continue;
+    const label = value.slice(i, quote);
+    if (!/[\s;,"*=]/.test(label)) out.push(label);
+  }
+  return out;
+}
 
 /**
  * Refuses a head whose header values declare text in a charset the scrubber cannot read: a client
@@ -41,11 +62,9 @@ const headerCharsets = [/=\?([^?\s]{1,40})\?[BbQq]\?/g, /\*\s*=\s*["']?([^'\s;,"
 export function checkHeaderCharsets(headers: Array<[string, string]>, asciiOnly: boolean): void {
   for (const [, value] of headers) {
     if (!value.includes("'") && !value.includes('=?')) continue;
-    for (const re of headerCharsets) {
-      for (const m of value.matchAll(re)) {
-        const problem = charsetProblem(m[1]!, asciiOnly);
-        if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a header declares text in ${problem}`);
-      }
+    for (const label of [...[...value.matchAll(encodedWord)].map((m) => m[1]!), ...extValueCharsets(value)]) {
+      const problem = charsetProblem(label, asciiOnly);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a header declares text in ${problem}`);
     }
   }
 }
@@ -87,6 +106,8 @@ export function checkScrubbable(head: Head, asciiOnly: boolean): BodySniffer {
     }
   }
   const type = types.length ? mediaTypeOf(types[0]!) : '';
+  // A multipart or message body carries parts with charsets of their own, which a MIME reader decodes.
+  if (/^(multipart|message)\//.test(type)) return new BodySniffer(4, false, asciiOnly, false, true);
   if (!markup.test(type) && type) return new BodySniffer(4, textual.test(type), asciiOnly, false);
   // HTML parsers look for <meta charset> further than the 1,024 bytes of the HTML standard's
   // prescan: Beautiful Soup up to 2,048 bytes or 5% of the document, libxml2 (lxml) wherever it
@@ -128,10 +149,11 @@ export class BodySniffer {
   private carry = '';
   done = false;
 
-  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false) {}
+  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {}
 
   /** Bytes that may go on to the scrubber now (undefined while still looking). Throws when refused. */
   feed(chunk: Buffer): Buffer | undefined {
+    if (this.partScan) this.partDeclaration(chunk.toString('latin1'));
     if (this.done) {
       if (this.markupScan) this.lateDeclaration(chunk.toString('latin1'));
       return chunk;
@@ -140,6 +162,16 @@ export class BodySniffer {
     this.size += chunk.length;
     if (this.size < this.window) return undefined;
     return this.decide();
+  }
+
+  /** A MIME part (or message) header declaring a charset the scrubber cannot read: refused before the part's text passes. */
+  private partDeclaration(text: string): void {
+    const all = this.carry + text;
+    this.carry = all.slice(-META_CARRY);
+    for (const m of all.matchAll(partCharset)) {
+      const problem = charsetProblem(m[1]!, this.asciiOnly);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
+    }
   }
 
   /** A <meta charset> past the window that names a charset the scrubber cannot read: refused before its text passes. */
@@ -181,6 +213,9 @@ export class BodySniffer {
     return head;
   }
 }
+
+/** A part header's charset: `Content-Type: text/plain; charset=utf-7` (one line, bounded). */
+const partCharset = /content-type[ \t]*:[^\r\n;]{0,100}(?:;[^\r\n;]{0,200}){0,8}?;[ \t]*charset[ \t]*=[ \t]*["']?([^"';\s]{1,40})/gi;
 
 /** Characters of a tag searched for its attribute (a <meta> or XML declaration is far shorter). */
 const TAG_MAX = 512;

@@ -272,6 +272,17 @@ export function readbackService(): Service {
           ? { text: log.flatMap((r) => r.headers.filter(([k]) => k.toLowerCase() === only).map(([, v]) => v)).join('\n'), type: 'text/plain' }
           : represent(log, format);
         record(req, body);
+        const part = url.searchParams.get('part');
+        if (part !== null) {
+          // A multipart answer (or a message/rfc822 export) whose part declares its own charset,
+          // as MIME readers (Python's email package, mail clients) decode it; the envelope has none.
+          const headerLines = `Content-Type: text/plain; charset=${charset}\r\n\r\n`;
+          const page = part === 'message/rfc822'
+            ? Buffer.concat([Buffer.from(`Subject: request log\r\n${headerLines}`), transcode(text, charset, false)])
+            : Buffer.concat([Buffer.from(`--part-b\r\n${headerLines}`), transcode(text, charset, false), Buffer.from('\r\n--part-b--\r\n')]);
+          sendRepresentation(req, res, page, part === 'message/rfc822' ? part : `${part}; boundary=part-b`);
+          return;
+        }
         const meta = url.searchParams.get('meta');
         if (meta !== null) {
           // An HTML page that declares its charset only in a <meta> tag, after `meta` bytes of head

@@ -328,6 +328,17 @@ t.test('2(b): a page declaring UTF-7 in a late <meta> never shows the value', as
   }), { numRuns: Math.min(numRuns, 12), ...seed });
 });
 
+// Eighth pass: a multipart answer (or a message/rfc822 export) whose part declares UTF-7 or EBCDIC;
+// only the envelope's Content-Type was checked.
+t.test('2(b): a multipart or message answer with a part in UTF-7 or EBCDIC never shows the value', async (t) => {
+  await inject();
+  const parts = fc.record({ charset: fc.constantFrom<Charset>('utf-7', 'ibm037'), part: fc.constantFrom('multipart/mixed', 'multipart/related', 'multipart/alternative', 'message/rfc822') });
+  await fc.assert(fc.asyncProperty(parts, async ({ charset, part }) => {
+    const r = await send(`${origin('svc.example')}/log?only=authorization&charset=${charset}&part=${encodeURIComponent(part)}`);
+    if (r.body.includes(transcode(SECRET, charset, false))) throw new Error(`a ${part} answer with a part in ${charset} reached the agent with the value (status ${r.status})`);
+  }), { numRuns: Math.min(numRuns, 8), ...seed });
+});
+
 t.test('2(b): Range, If-Range and Accept-Charset never reach a host that got a secret; 206 and undeclarable text are refused', async (t) => {
   await inject();
   const before = service.log('svc.example').length;
