@@ -15,6 +15,7 @@
 //            punctuation in any text spelling (%2B, \/ …)
 //   hex      either case, optionally separated per byte (de:ad, de ad, 0xde,0xad)
 //   base32   RFC 4648 (upper case) at every byte alignment
+//   decimal  bytes as a list of numbers (Node's JSON of a Buffer, Go's []byte, Python's list(b))
 // Letters written as themselves match in either case (a service that upper- or lower-cases what
 // it shows); CSS escapes (\73 ) are a text family too.
 // UTF-16 and UTF-32 text is matched by scanning it with its NULs removed (proxy/scrub.ts).
@@ -353,6 +354,21 @@ function encodedForms(bytes: Buffer, forms: Node[]): void {
   // base32 as RFC 4648 encoders write it (Python, Go, Java: upper case). Lower case, letters mixed
   // per character or blanks between groups made the scan of ordinary (lower-case) text 2–3× slower.
   for (const core of base32Cores(bytes)) if (core.length >= MIN_ENCODED_LENGTH) forms.push(str(core));
+  if (bytes.length >= MIN_ENCODED_LENGTH) forms.push(decimalForm(bytes));
+}
+
+/**
+ * Bytes as decimal numbers in a list: Node's JSON of a Buffer (`{"type":"Buffer","data":[115,107,…]}`),
+ * Python's `list(b)` and Java's `Arrays.toString` (`115, 107`), Go's `%v` of a []byte (`[115 107 …]`).
+ */
+function decimalForm(bytes: Buffer): Node {
+  const gap = alt(seq(set(','), opt(set(' '))), set(' '));
+  const out: Node[] = [];
+  bytes.forEach((b, i) => {
+    if (i > 0) out.push(gap);
+    out.push(str(String(b)));
+  });
+  return seq(...out);
 }
 
 /** An exact string (latin1), as a pattern. */

@@ -154,7 +154,7 @@ function cssSpelling(secret: string): fc.Arbitrary<Spelled> {
 /**
  * How services show what they recorded beyond the escapes an agent would use: upper- or
  * lower-cased (an error message, a normalized URL host), CSS-escaped, base32 after 0–4 other
- * bytes, percent-encoded twice.
+ * bytes, percent-encoded twice, decimal byte lists.
  */
 export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
   const cased = fc.record({ spelled: textSpelling(secret), upper: fc.boolean() }).map(({ spelled, upper }) => ({
@@ -166,17 +166,19 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
     text: base32(Buffer.concat([Buffer.from(before), Buffer.from(secret, 'utf8'), Buffer.from(after)]), pad),
     how: `base32 +${before.length}${pad ? ' padded' : ''}`,
   }));
+  // Bytes as decimal numbers: Node's JSON of a Buffer, Go's %v of a []byte, Python's list(b).
+  const decimal = fc.constantFrom(',', ', ', ' ').map((sep) => ({ text: [...Buffer.from(secret, 'utf8')].join(sep), how: `decimal bytes sep ${JSON.stringify(sep)}` }));
   // Percent-encoded twice: a URL holding the value put in another URL's query (a login redirect's `next=`).
   const twice = fc.boolean().map((upper) => ({
     text: encodeURIComponent(encodeURIComponent(secret)).replace(/%[0-9A-F]{2}/g, (m) => (upper ? m : m.toLowerCase())),
     how: `percent-encoded twice${upper ? '' : ', lower-case hex'}`,
   }));
-  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice);
+  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal);
 }
 
 /** echoSpelling's text families only (no base64, hex or base32 of the whole). */
 export function textEchoSpelling(secret: string): fc.Arbitrary<Spelled> {
-  return echoSpelling(secret).filter((s) => !/^(base64|hex|base32)/.test(s.how));
+  return echoSpelling(secret).filter((s) => !/^(base64|hex|base32|decimal)/.test(s.how));
 }
 
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
@@ -243,6 +245,10 @@ function blobs(t: string): string[] {
   for (const m of flat.matchAll(/[A-Za-z2-7]{8,}/g)) {
     const run = m[0].toUpperCase();
     for (let s = 0; s < 8 && s < run.length - 8; s++) out.push(unBase32(run.slice(s)));
+  }
+  // decimal byte lists
+  for (const m of t.matchAll(/\d{1,3}(?:, ?| )\d{1,3}(?:(?:, ?| )\d{1,3}){2,}/g)) {
+    out.push(String.fromCharCode(...m[0].split(/, ?| /).map((n) => Number(n) & 0xff)));
   }
   for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,-]|0x)*){6,}/g)) {
     const h = m[0].replace(/[:,-]|0x/g, '');
