@@ -304,21 +304,6 @@ function endsOf(value: string): [string, string] {
   return [take(chars), [...take([...chars].reverse())].reverse().join('')];
 }
 
-/** Well-known key prefixes (`sk_live_`, `ghp_`, `xoxb-`, `sk-proj-`, `glpat-`, `github_pat_`): words of letters each ended by `_` or `-`. */
-const KEY_PREFIX = /^(?:[A-Za-z]{2,10}[_-]){1,3}/;
-/** The shortest body matched alone: shorter ones could be ordinary text. */
-const MIN_KEY_BODY = 16;
-
-/** A key's public prefix and its body, or undefined when it has no such prefix. */
-function keyParts(value: string): [string, string] | undefined {
-  // A placeholder's parts are no secret (the agent holds it whole).
-  if (value.startsWith('airlock-ph-')) return undefined;
-  const prefix = KEY_PREFIX.exec(value)?.[0];
-  if (!prefix) return undefined;
-  const body = value.slice(prefix.length);
-  return Buffer.byteLength(body) >= MIN_KEY_BODY ? [prefix, body] : undefined;
-}
-
 /** Every spelling of `value`, as a list of patterns (one per family and alignment). */
 export function spellingsOf(value: string): Node[] {
   const bytes = Buffer.from(value, 'utf8');
@@ -332,14 +317,8 @@ export function spellingsOf(value: string): Node[] {
     const [head, tail] = endsOf(value);
     return [...canonical, ...spellingsOf(head), ...spellingsOf(tail)];
   }
-  // A key's body without its well-known prefix is the usable part (the prefix is public): a
-  // service that parsed the key shows the body alone, so the body is a text form of its own, after
-  // the whole value's (a match of the whole is replaced whole). Encoded forms stay those of the
-  // whole value: the body's too made the scan 4× slower, for what is two steps (parse, encode).
-  const parts = keyParts(value);
   const forms: Node[] = [textForm(value)];
   encodedForms(bytes, forms);
-  if (parts) forms.push(textForm(parts[1]));
   return forms;
 }
 

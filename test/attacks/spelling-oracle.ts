@@ -176,11 +176,6 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
   return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal);
 }
 
-/** echoSpelling's text families only (no base64, hex or base32 of the whole). */
-export function textEchoSpelling(secret: string): fc.Arbitrary<Spelled> {
-  return echoSpelling(secret).filter((s) => !/^(base64|hex|base32|decimal)/.test(s.how));
-}
-
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
 
 const utf16be = (b: Buffer): string => Buffer.from(b.subarray(0, b.length & ~1)).swap16().toString('utf16le');

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
 import { Scrubber, ScrubStream } from '../../proxy/scrub.ts';
-import { docEncodings, echoSpelling, encodeDoc, reveal, spelling, textEchoSpelling } from '../attacks/spelling-oracle.ts';
+import { docEncodings, echoSpelling, encodeDoc, reveal, spelling } from '../attacks/spelling-oracle.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 150);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -134,19 +134,3 @@ t.test('a long credential leaves no end readable, in any spelling', async (t) =>
   }), { numRuns: Math.max(8, Math.round(numRuns / 15)), ...seed });
 });
 
-// A key's body without its public prefix is the usable part: a service that parsed the key
-// (`sk_live_` + body) may show the body alone, in any text spelling (escaped, case-changed).
-t.test('a key shown without its well-known prefix is scrubbed too', async (t) => {
-  // A few keys (each compiles a scrubber once), spelled every way.
-  const prefixed = fc.constantFrom<[string, string]>(['sk_live_', '51HxQ2eZvKYlo2C0aBcDeFgHiJ'], ['github_pat_', '11ABCDEFG0abcdefghij_KLMNOPqrstuv'], ['xoxb-', '1234567890-0987654321-AbCdEfGhIjKlMnOp']);
-  const sample = prefixed.chain(([prefix, body]) => fc.record({ prefix: fc.constant(prefix), body: fc.constant(body), spelled: textEchoSpelling(body), enc: fc.constantFrom(...docEncodings) }));
-  await fc.assert(fc.asyncProperty(sample, async ({ prefix, body, spelled, enc }) => {
-    const doc = encodeDoc(`{"key_id":"${spelled.text}"}`, enc);
-    if (!reveal(doc, body)) return;
-    const out = await streamed(scrubberFor(prefix + body), doc, []);
-    const found = reveal(out, body);
-    if (found) throw new Error(`the body of a ${prefix} key, ${spelled.how} in ${enc}, survived scrubbing (readable as ${found})`);
-  }), { numRuns: Math.max(10, Math.round(numRuns / 5)), ...seed });
-  const whole = scrubberFor('ghp_Canary0123456789abcdefXYZ').scrubString('{"token":"ghp_Canary0123456789abcdefXYZ","id":"Canary0123456789abcdefXYZ"}');
-  t.equal(whole, `{"token":"${PH}","id":"${PH}"}`, 'the whole key and its body alone are both replaced whole');
-});
