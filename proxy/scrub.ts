@@ -15,7 +15,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { Scrubber } from './scrubber.ts';
-import { BodySniffer, UnscrubbableEncodingError, checkScrubbable } from './scrubbable.ts';
+import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
 export { UnscrubbableEncodingError } from './scrubbable.ts';
@@ -50,7 +50,7 @@ export class ChunkScrubber {
   /** The scrubbed bytes that can leave now (none when all of the chunk is held back). */
   feed(chunk: Buffer): Buffer | undefined {
     let input: Buffer | undefined = chunk;
-    if (this.sniff && !this.sniff.done) input = this.sniff.feed(chunk);
+    if (this.sniff) input = this.sniff.feed(chunk);
     if (!input) return undefined;
     const { out, rest } = this.scrubber.scrubPartial(this.rest + input.toString('latin1'));
     this.rest = rest;
@@ -241,6 +241,21 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
   return headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
 }
 
+/**
+ * What a client can join from pieces of a head: the header values in order and in the order of
+ * their names (`X-Token-1`, `X-Token-2`), and the cookie values in order (chunked cookies:
+ * `t.0=…`, `t.1=…`).
+ */
+function reassembled(headers: Array<[string, string]>): string[] {
+  if (headers.length < 2) return [];
+  const cookies = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => {
+    const pair = v.split(';', 1)[0]!;
+    return pair.slice(pair.indexOf('=') + 1);
+  });
+  const byName = [...headers].sort((a, b) => (a[0].toLowerCase() < b[0].toLowerCase() ? -1 : a[0].toLowerCase() > b[0].toLowerCase() ? 1 : 0));
+  return [headers.map(([, v]) => v).join(''), byName.map(([, v]) => v).join(''), ...(cookies.length > 1 ? [cookies.join('')] : [])];
+}
+
 /** Headers that describe the exact bytes of the body, which scrubbing may change. */
 const bodyDigests = new Set(['content-length', 'content-md5', 'digest', 'content-digest', 'repr-digest']);
 
@@ -264,6 +279,11 @@ export function scrubResponse(
     h[1] = scrubber.scrubString(h[1]);
   }
   if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
+  checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
+  for (const text of reassembled(head.headers)) {
+    // Each header is scrubbed already: a match here spans two of them.
+    if (scrubber.scrubString(text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
+  }
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   if (noBody) return { transform: undefined };
   const sniff = checkScrubbable(head, scrubber.asciiOnly);

@@ -30,6 +30,45 @@ export function charsetProblem(label: string, asciiOnly: boolean): string | unde
   return `charset "${name.slice(0, 40)}" (${canonical}) spells the secret in bytes the scrubber does not match`;
 }
 
+/** Charsets of MIME encoded-words (`=?cs?B?…?=`) in a header value. */
+const encodedWord = /=\?([^?\s]{1,40})\?[BbQq]\?/g;
+
+/** Charsets of RFC 8187/2231 ext-values (`filename*=cs''…`) in a header value: a scan, not a pattern (one would backtrack on `*=*=*=…`). */
+function extValueCharsets(value: string): string[] {
+  const out: string[] = [];
+  let quote = 0;
+  for (let star = value.indexOf('*'); star >= 0; star = value.indexOf('*', star + 1)) {
+    let i = star + 1;
+    while (value[i] === ' ' || value[i] === '\t') i++;
+    if (value[i] !== '=') continue;
+    i++;
+    while (value[i] === ' ' || value[i] === '\t') i++;
+    if (value[i] === '"') i++;
+    // The next quote is looked for once per stretch: no quote left, no ext-value left.
+    if (quote < i) quote = value.indexOf("'", i);
+    if (quote < 0) break;
+    if (quote === i || quote - i > 40) continue;
+    const label = value.slice(i, quote);
+    if (!/[\s;,"*=]/.test(label)) out.push(label);
+  }
+  return out;
+}
+
+/**
+ * Refuses a head whose header values declare text in a charset the scrubber cannot read: a client
+ * (a browser's download name, Python's email and werkzeug) decodes `filename*=utf-16le''%73%00…`
+ * or `=?utf-7?Q?…?=`, whose bytes no spelling of the secret matches.
+ */
+export function checkHeaderCharsets(headers: Array<[string, string]>, asciiOnly: boolean): void {
+  for (const [, value] of headers) {
+    if (!value.includes("'") && !value.includes('=?')) continue;
+    for (const label of [...[...value.matchAll(encodedWord)].map((m) => m[1]!), ...extValueCharsets(value)]) {
+      const problem = charsetProblem(label, asciiOnly);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a header declares text in ${problem}`);
+    }
+  }
+}
+
 /** The charset parameter of a Content-Type value, if any. */
 export function charsetParam(contentType: string): string | undefined {
   for (const part of contentType.split(';').slice(1)) {
@@ -67,8 +106,23 @@ export function checkScrubbable(head: Head, asciiOnly: boolean): BodySniffer {
     }
   }
   const type = types.length ? mediaTypeOf(types[0]!) : '';
-  return new BodySniffer(markup.test(type) || !type ? 1024 : 4, textual.test(type) || markup.test(type), asciiOnly);
+  // A multipart or message body carries parts with charsets of their own, which a MIME reader decodes.
+  if (/^(multipart|message)\//.test(type)) return new BodySniffer(4, false, asciiOnly, false, true);
+  if (!markup.test(type) && type) return new BodySniffer(4, textual.test(type), asciiOnly, false);
+  // HTML parsers look for <meta charset> further than the 1,024 bytes of the HTML standard's
+  // prescan: Beautiful Soup up to 2,048 bytes or 5% of the document, libxml2 (lxml) wherever it
+  // meets one in the head, switching to it from there. Held back until that far; past it, a
+  // declaration met later cuts the body before the text it would govern.
+  const length = Number(head.headers.find(([n]) => n.toLowerCase() === 'content-length')?.[1]);
+  const window = Math.min(MARKUP_WINDOW_MAX, Math.max(MARKUP_WINDOW, Number.isFinite(length) ? Math.ceil(length * 0.05) : 0));
+  return new BodySniffer(window, markup.test(type), asciiOnly, true);
 }
+
+/** Bytes of markup held back while looking for an in-document charset declaration. */
+const MARKUP_WINDOW = 2048;
+const MARKUP_WINDOW_MAX = 64 * 1024;
+/** Text kept between chunks so a <meta …> tag cut by a chunk boundary is still read whole. */
+const META_CARRY = 512;
 
 /** Byte-order marks and signatures of encodings the scrubber cannot read, at the start of a body. */
 const signatures: Array<[number[], string]> = [
@@ -91,17 +145,44 @@ const signatures: Array<[number[], string]> = [
 export class BodySniffer {
   private buffered: Buffer[] = [];
   private size = 0;
+  /** Markup past the window: the end of the text seen so far, for a tag cut across chunks. */
+  private carry = '';
   done = false;
 
-  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean) {}
+  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {}
 
   /** Bytes that may go on to the scrubber now (undefined while still looking). Throws when refused. */
   feed(chunk: Buffer): Buffer | undefined {
-    if (this.done) return chunk;
+    if (this.partScan) this.partDeclaration(chunk.toString('latin1'));
+    if (this.done) {
+      if (this.markupScan) this.lateDeclaration(chunk.toString('latin1'));
+      return chunk;
+    }
     this.buffered.push(chunk);
     this.size += chunk.length;
     if (this.size < this.window) return undefined;
     return this.decide();
+  }
+
+  /** A MIME part (or message) header declaring a charset the scrubber cannot read: refused before the part's text passes. */
+  private partDeclaration(text: string): void {
+    const all = this.carry + text;
+    this.carry = all.slice(-META_CARRY);
+    for (const m of all.matchAll(partCharset)) {
+      const problem = charsetProblem(m[1]!, this.asciiOnly);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
+    }
+  }
+
+  /** A <meta charset> past the window that names a charset the scrubber cannot read: refused before its text passes. */
+  private lateDeclaration(text: string): void {
+    const all = this.carry + text;
+    this.carry = all.slice(-META_CARRY);
+    if (!/<meta/i.test(all)) return;
+    for (const declared of declaredAll(all, '<meta', metaCharset)) {
+      const problem = charsetProblem(declared, this.asciiOnly);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: the document declares ${problem} further on`);
+    }
   }
 
   /** At the end of the body: whatever was still held, checked. */
@@ -121,29 +202,44 @@ export class BodySniffer {
     if (this.textualType && start.length >= 2 && start.includes(0)) {
       throw new UnscrubbableEncodingError('cannot scrub this response: its text is UTF-16 or UTF-32 (NUL bytes in a textual body)');
     }
-    const text = head.subarray(0, 1024).toString('latin1');
-    const declared = declaredIn(text, '<?xml', /\bencoding\s*=\s*["']([^"']{1,40})["']/i)
-      ?? declaredIn(text, '<meta', /\bcharset\s*=\s*["']?([^"'\s/>;]{1,40})/i);
-    if (declared) {
-      const problem = charsetProblem(declared, this.asciiOnly);
+    // All that was held (the window, and the rest of the chunk that filled it).
+    const text = head.toString('latin1');
+    const declared = [...declaredAll(text.slice(0, 1024), '<?xml', /\bencoding\s*=\s*["']([^"']{1,40})["']/i), ...declaredAll(text, '<meta', metaCharset)];
+    for (const d of declared) {
+      const problem = charsetProblem(d, this.asciiOnly);
       if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: the document declares ${problem}`);
     }
+    if (this.markupScan) this.carry = text.slice(-META_CARRY);
     return head;
   }
 }
 
+/** A part header's charset: `Content-Type: text/plain; charset=utf-7` (one line, bounded). */
+const partCharset = /content-type[ \t]*:[^\r\n;]{0,100}(?:;[^\r\n;]{0,200}){0,8}?;[ \t]*charset[ \t]*=[ \t]*["']?([^"';\s]{1,40})/gi;
+
+/** Characters of a tag searched for its attribute (a <meta> or XML declaration is far shorter). */
+const TAG_MAX = 512;
+const metaCharset = /\bcharset\s*=\s*["']?([^"'\s/>;]{1,40})/i;
+
 /**
- * The first value `attribute` finds inside a `tag` (`<?xml …>`, `<meta …>`) of the text. Each tag is
+ * Every value `attribute` finds inside a `tag` (`<?xml …>`, `<meta …>`) of the text. Each tag is
  * cut out first and searched alone: one pattern spanning "tag … attribute" backtracks
  * quadratically on text with many unclosed tags.
  */
-function declaredIn(text: string, tag: string, attribute: RegExp): string | undefined {
+function declaredAll(text: string, tag: string, attribute: RegExp): string[] {
   const lower = text.toLowerCase();
-  for (let at = lower.indexOf(tag); at >= 0; at = lower.indexOf(tag, at + tag.length)) {
-    const close = lower.indexOf('>', at);
-    const found = attribute.exec(text.slice(at + tag.length, close < 0 ? text.length : close))?.[1];
-    if (found) return found;
+  const out: string[] = [];
+  let close = 0;
+  for (let at = lower.indexOf(tag); at >= 0;) {
+    const next = lower.indexOf(tag, at + tag.length);
+    // A tag is read up to its '>', the next such tag or TAG_MAX characters, whichever comes first,
+    // and the next '>' is looked for once per stretch: thousands of unclosed tags cost one pass.
+    if (close >= 0 && close < at) close = lower.indexOf('>', at);
+    const end = Math.min(close < 0 ? text.length : close, next < 0 ? text.length : next, at + TAG_MAX);
+    const found = attribute.exec(text.slice(at + tag.length, end))?.[1];
+    if (found) out.push(found);
+    at = next;
   }
-  return undefined;
+  return out;
 }
 

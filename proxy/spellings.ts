@@ -14,12 +14,16 @@
 //            not, wrapped by line breaks or whitespace (MIME's 76 columns, PEM, JSON "\n"), its
 //            punctuation in any text spelling (%2B, \/ …)
 //   hex      either case, optionally separated per byte (de:ad, de ad, 0xde,0xad)
+//   base32   RFC 4648 (upper case) at every byte alignment
+//   decimal  bytes as a list of numbers (Node's JSON of a Buffer, Go's []byte, Python's list(b))
+// Letters written as themselves match in either case (a service that upper- or lower-cases what
+// it shows); CSS escapes (\73 ) are a text family too.
 // UTF-16 and UTF-32 text is matched by scanning it with its NULs removed (proxy/scrub.ts).
 //
-// A value longer than FULL_SPELLING_MAX bytes gets its canonical spellings only (raw, JSON, the
-// usual percent-encodings, HTML-escaped, base64 and hex without separators): its per-character
-// pattern would compile to a regex too large to be fast. Credentials put in headers and query
-// parameters are far shorter.
+// A value longer than FULL_SPELLING_MAX bytes (an AWS session token, an Azure or GCP JWT) is
+// matched whole in its canonical spellings (raw, JSON, the usual percent-encodings, HTML-escaped,
+// base64 and hex without separators), and its first and last WINDOW_BYTES in every spelling: a
+// per-character pattern of the whole value would compile to a regex too large to be fast.
 import { base64Cores } from '../describe/placeholders.ts';
 
 /** A pattern: one character out of a set, a sequence, alternatives, or 0..max repetitions. */
@@ -133,7 +137,9 @@ const zeros = (): Node => rep(set('0'), 4);
 
 /** One byte as an escape: %XX and =XX (percent, quoted-printable), \xXX, \ooo (octal: C, Python, quoted cookies). */
 function byteEscapes(b: number): Node[] {
-  return [seq(set('%='), hex(b, 2)), seq(str('\\x'), hex(b, 2)), seq(set('\\'), str(b.toString(8).padStart(3, '0')))];
+  // %25XX: percent-encoded twice (a URL holding the value, put in another URL's query: a login
+  // redirect's `next=`, an OAuth `redirect_uri`).
+  return [seq(set('%='), hex(b, 2)), seq(str('%25'), hex(b, 2)), seq(str('\\x'), hex(b, 2)), seq(set('\\'), str(b.toString(8).padStart(3, '0')))];
 }
 
 /** One code point as an escape: JSON/JS \u, \u{}, HTML/XML character references, and the like. */
@@ -150,6 +156,8 @@ function cpEscapes(cp: number): Node[] {
   }
   out.push(seq(str('\\U'), hex(cp, 8))); // YAML, Python, C
   out.push(seq(str('\\u{'), zeros(), hexMin(cp), set('}'))); // JavaScript, Ruby, PHP
+  // CSS: a backslash, 1–6 hex digits and one optional blank (CSS.escape, cssesc, a stylesheet's content: "…").
+  out.push(seq(set('\\'), zeros(), hexMin(cp), opt(alt(str('\r\n'), set(' \t\n\r\f')))));
   out.push(seq(str('&#'), zeros(), str(String(cp)), opt(set(';'))));
   out.push(seq(str('&#'), set('xX'), zeros(), hexMin(cp), opt(set(';'))));
   const ch = String.fromCodePoint(cp);
@@ -161,6 +169,12 @@ function cpEscapes(cp: number): Node[] {
   return out;
 }
 
+/** A byte as a set: ASCII letters in both cases. */
+function caseless(b: number): string {
+  const c = String.fromCharCode(b);
+  return (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ? c + String.fromCharCode(b ^ 0x20) : c;
+}
+
 const charCache = new Map<number, Node>();
 
 /** A code point in any text spelling: its UTF-8 bytes (each raw or escaped), or an escape of the whole character. */
@@ -168,7 +182,10 @@ function char(cp: number): Node {
   let n = charCache.get(cp);
   if (!n) {
     const bytes = [...Buffer.from(String.fromCodePoint(cp), 'utf8')];
-    const literal = seq(...bytes.map((b) => alt(set(String.fromCharCode(b)), ...byteEscapes(b))));
+    // A letter in either case: a service that upper- or lower-cases what it shows (an error
+    // message, a normalized URL host, a case-insensitive key) hands out a value whose letters an
+    // agent recovers with a handful of guesses, all of them when the value has one case (hex keys).
+    const literal = seq(...bytes.map((b) => alt(set(caseless(b)), ...byteEscapes(b))));
     n = alt(literal, ...cpEscapes(cp));
     if (charCache.size < 4096) charCache.set(cp, n);
   }
@@ -207,6 +224,31 @@ function base64Form(std: string, url: string): Node {
   return seq(...out);
 }
 
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * The base32 (RFC 4648) characters of `bytes` that do not depend on what surrounds them, when the
+ * bytes start at each of the five byte offsets of a 40-bit group inside a larger blob.
+ */
+export function base32Cores(bytes: Buffer): string[] {
+  const cores: string[] = [];
+  for (let shift = 0; shift < 5; shift++) {
+    const bits = (shift + bytes.length) * 8;
+    let out = '';
+    // Characters wholly inside the value's bits: from the first after the shift's bits to the last complete one.
+    for (let i = Math.ceil((shift * 8) / 5); (i + 1) * 5 <= bits; i++) {
+      let v = 0;
+      for (let k = 0; k < 5; k++) {
+        const bit = i * 5 + k - shift * 8;
+        v = (v << 1) | ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
+      }
+      out += BASE32[v];
+    }
+    if (out) cores.push(out);
+  }
+  return cores;
+}
+
 /** Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad). */
 function hexForm(bytes: Buffer): Node {
   const gap = rep(alt(set(' \t\r\n:,-'), seq(set('0'), set('xX'))), 4);
@@ -243,20 +285,69 @@ function canonicalForms(value: string): string[] {
   return [...new Set(forms)];
 }
 
+/** Bytes of one window of a long value matched in every spelling. */
+const WINDOW_BYTES = 64;
+
+/** The first and the last (at most) WINDOW_BYTES bytes of a long value, cut at character boundaries. */
+function endsOf(value: string): [string, string] {
+  const chars = [...value];
+  const take = (list: string[]): string => {
+    let out = '';
+    let size = 0;
+    for (const ch of list) {
+      size += Buffer.byteLength(ch);
+      if (size > WINDOW_BYTES) break;
+      out += ch;
+    }
+    return out;
+  };
+  return [take(chars), [...take([...chars].reverse())].reverse().join('')];
+}
+
 /** Every spelling of `value`, as a list of patterns (one per family and alignment). */
 export function spellingsOf(value: string): Node[] {
   const bytes = Buffer.from(value, 'utf8');
   if (bytes.length > FULL_SPELLING_MAX) {
-    return canonicalForms(value).filter((f, i) => i === 0 || f.length >= MIN_ENCODED_LENGTH).map(literalPattern);
+    const canonical = canonicalForms(value).filter((f, i) => i === 0 || f.length >= MIN_ENCODED_LENGTH).map(literalPattern);
+    // Its first and last WINDOW_BYTES in every spelling too: a service that shows a long token
+    // wrapped (MIME base64, quoted-printable), hex with separators or escaped its own way shows
+    // both ends in that spelling, and each is replaced. What is left between them is no usable
+    // credential (the missing ends are hundreds of random bits), and matching every piece of the
+    // value would cost a pattern as large as the value (a 1 KiB token: ~15 MiB/s).
+    const [head, tail] = endsOf(value);
+    return [...canonical, ...spellingsOf(head), ...spellingsOf(tail)];
   }
   const forms: Node[] = [textForm(value)];
+  encodedForms(bytes, forms);
+  return forms;
+}
+
+/** The base64, hex and base32 forms of `bytes`, added to `forms`. */
+function encodedForms(bytes: Buffer, forms: Node[]): void {
   const std = base64Cores(bytes);
   const url = base64Cores(bytes, true);
   std.forEach((core, i) => {
     if (core.length >= MIN_ENCODED_LENGTH) forms.push(base64Form(core, url[i]!));
   });
   if (bytes.length * 2 >= MIN_ENCODED_LENGTH) forms.push(hexForm(bytes));
-  return forms;
+  // base32 as RFC 4648 encoders write it (Python, Go, Java: upper case). Lower case, letters mixed
+  // per character or blanks between groups made the scan of ordinary (lower-case) text 2–3× slower.
+  for (const core of base32Cores(bytes)) if (core.length >= MIN_ENCODED_LENGTH) forms.push(str(core));
+  if (bytes.length >= MIN_ENCODED_LENGTH) forms.push(decimalForm(bytes));
+}
+
+/**
+ * Bytes as decimal numbers in a list: Node's JSON of a Buffer (`{"type":"Buffer","data":[115,107,…]}`),
+ * Python's `list(b)` and Java's `Arrays.toString` (`115, 107`), Go's `%v` of a []byte (`[115 107 …]`).
+ */
+function decimalForm(bytes: Buffer): Node {
+  const gap = alt(seq(set(','), opt(set(' '))), set(' '));
+  const out: Node[] = [];
+  bytes.forEach((b, i) => {
+    if (i > 0) out.push(gap);
+    out.push(str(String(b)));
+  });
+  return seq(...out);
 }
 
 /** An exact string (latin1), as a pattern. */

@@ -2,7 +2,8 @@
 // recorded the Authorization header it received shows it back in a redirect's Location, a Link,
 // WWW-Authenticate, Set-Cookie, ETag, Content-Disposition or the reason phrase — raw or encoded as
 // servers encode header values (percent, base64, base64url, hex, RFC 8187 `filename*=UTF-8''…`,
-// quoted with backslashes), in trailers or a 103 Early Hints — on a request that injects
+// quoted with backslashes), in trailers or a 103 Early Hints, or cut into pieces a client joins
+// (two numbered headers, a repeated header, a chunked cookie) — on a request that injects
 // nothing, to the host that got the credential or another name of its server. Read with the
 // suite's brute-force oracle.
 import http from 'node:http';
@@ -26,9 +27,13 @@ const encodings = {
   base64url: (v: string) => Buffer.from(v).toString('base64url'),
   hex: (v: string) => Buffer.from(v).toString('hex'),
   quoted: (v: string) => `"${v.replace(/["\\]/g, '\\$&')}"`,
+  // Text in a charset the header declares itself (eighth pass): RFC 8187 and MIME encoded-words.
+  'rfc8187-utf16': (v: string) => `t*=utf-16le''${[...Buffer.from(v, 'utf16le')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`,
+  'mime-utf16': (v: string) => `=?utf-16be?B?${Buffer.from(v, 'utf16le').swap16().toString('base64')}?=`,
+  'mime-utf7': (v: string) => `=?utf-7?Q?${v.replace(/[^A-Za-z0-9'(),\-./:]+/g, (run) => `+${Buffer.from(run, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`).replace(/[=?_ ]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase()}`)}?=`,
 } as const;
 type Enc = keyof typeof encodings;
-const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301'] as const;
+const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301', 'split-headers', 'split-repeated', 'split-cookies'] as const;
 
 let recorded = '';
 const up = await startUpstream(t, {
@@ -65,6 +70,11 @@ const up = await startUpstream(t, {
         }
         break;
       case 'status-text-301': res.statusCode = 301; res.setHeader('location', `/${v}`); res.end(); return;
+      // Pieces a client joins (eighth pass): two numbered headers with another between, one header
+      // repeated, a chunked cookie (ASP.NET's and NextAuth's chunking of a large cookie).
+      case 'split-headers': res.setHeader('x-token-2', v.slice(v.length >> 1)); res.setHeader('x-request-id', 'r-1'); res.setHeader('x-token-1', v.slice(0, v.length >> 1)); break;
+      case 'split-repeated': res.setHeader('x-token', [v.slice(0, v.length >> 1), v.slice(v.length >> 1)]); break;
+      case 'split-cookies': res.setHeader('set-cookie', [`tok.0=${v.slice(0, v.length >> 1)}; Path=/`, `tok.1=${v.slice(v.length >> 1)}; Path=/`]); break;
       case 'reason': res.statusMessage = `OK ${v}`.replace(/[^\t\x20-\x7e]/g, '?'); break;
       default: res.setHeader('x-debug', v);
     }
@@ -82,7 +92,11 @@ function send(port: number, auth: string, url: string, headers: Record<string, s
   return new Promise((resolve, reject) => {
     let early = '';
     const req = http.request({ host: '127.0.0.1', port, path: url, agent: false, headers: { host: new URL(url).host, 'proxy-authorization': `Basic ${Buffer.from(auth).toString('base64')}`, ...headers } }, (res) => {
-      const head = `${early}${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}`;
+      // And what a client joins from pieces: values in the order of their names, cookie values in order.
+      const pairs = Array.from({ length: res.rawHeaders.length / 2 }, (_, i) => [res.rawHeaders[2 * i]!.toLowerCase(), res.rawHeaders[2 * i + 1]!] as const);
+      const joined = [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v).join('');
+      const cookies = pairs.filter(([n]) => n === 'set-cookie').map(([, v]) => v.split(';')[0]!.replace(/^[^=]*=/, '')).join('');
+      const head = `${early}${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}\n${joined}\n${cookies}`;
       let body = '';
       res.setEncoding('latin1');
       res.on('data', (c: string) => (body += c));

@@ -16,6 +16,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
+import { base32 } from './spelling-oracle.ts';
 
 export interface Recorded {
   method: string;
@@ -24,7 +25,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -68,6 +69,17 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     case 'HEX': return { text: Buffer.from(json).toString('hex').toUpperCase(), type: 'text/plain' };
     case 'percent': return { text: encodeURIComponent(json), type: 'text/plain' };
     case 'form': return { text: new URLSearchParams(log.flatMap((r) => r.headers)).toString(), type: 'application/x-www-form-urlencoded' };
+    // An error page or a log viewer that shouts (or a normalizer that lower-cases) what it shows.
+    case 'upper': return { text: json.toUpperCase(), type: 'application/json' };
+    case 'lower': return { text: json.toLowerCase(), type: 'application/json' };
+    // A stylesheet generated from the record (a badge, a theme preview): every character a CSS escape.
+    case 'css': return { text: `.log::after{content:"${[...json].map((c) => `\\${c.codePointAt(0)!.toString(16)} `).join('')}"}`, type: 'text/css' };
+    case 'base32': return { text: base32(Buffer.from(json)), type: 'text/plain' };
+    // A Node service that keeps the raw request as a Buffer and serializes it; a Go one printing a []byte.
+    case 'node-buffer': return { text: JSON.stringify({ raw: Buffer.from(json) }), type: 'application/json' };
+    case 'go-bytes': return { text: `raw=[${[...Buffer.from(json)].join(' ')}]`, type: 'text/plain' };
+    // A login redirect's page: the request URL (with the record) as the `next=` of another URL.
+    case 'percent-twice': return { text: `<a href="/login?next=${encodeURIComponent(encodeURIComponent(json))}">sign in</a>`, type: 'text/html' };
   }
 }
 
@@ -263,6 +275,30 @@ export function readbackService(): Service {
           ? { text: log.flatMap((r) => r.headers.filter(([k]) => k.toLowerCase() === only).map(([, v]) => v)).join('\n'), type: 'text/plain' }
           : represent(log, format);
         record(req, body);
+        const part = url.searchParams.get('part');
+        if (part !== null) {
+          // A multipart answer (or a message/rfc822 export) whose part declares its own charset,
+          // as MIME readers (Python's email package, mail clients) decode it; the envelope has none.
+          const headerLines = `Content-Type: text/plain; charset=${charset}\r\n\r\n`;
+          const page = part === 'message/rfc822'
+            ? Buffer.concat([Buffer.from(`Subject: request log\r\n${headerLines}`), transcode(text, charset, false)])
+            : Buffer.concat([Buffer.from(`--part-b\r\n${headerLines}`), transcode(text, charset, false), Buffer.from('\r\n--part-b--\r\n')]);
+          sendRepresentation(req, res, page, part === 'message/rfc822' ? part : `${part}; boundary=part-b`);
+          return;
+        }
+        const meta = url.searchParams.get('meta');
+        if (meta !== null) {
+          // An HTML page that declares its charset only in a <meta> tag, after `meta` bytes of head
+          // (inline styles): parsers that look further than the standard's 1,024-byte prescan
+          // (Beautiful Soup: 2,048 bytes or 5%; libxml2: anywhere in the head) decode it so.
+          // The markup stays ASCII (Python's UTF-7 encoder writes < = " directly); the text is in the charset.
+          const page = Buffer.concat([
+            Buffer.from(`<!doctype html><html><head><style>${' '.repeat(Number(meta))}</style><meta charset="${charset}"></head><body><pre>`),
+            transcode(htmlEscape(text), charset, false), Buffer.from('</pre></body></html>'),
+          ]);
+          sendRepresentation(req, res, page, 'text/html');
+          return;
+        }
         sendRepresentation(req, res, transcode(text, charset, bom), label ? `${type}; charset=${charset}` : type);
         return;
       }

@@ -22,7 +22,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { agentEnv } from '../../sandbox/env.ts';
 import { curl, fixtures, isProblem, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
-import { binaryBytes, byteranges, charsets, formats, readbackService, type Charset } from './readback-service.ts';
+import { binaryBytes, byteranges, charsets, formats, readbackService, transcode, type Charset } from './readback-service.ts';
 import { reveal, spelling } from './spelling-oracle.ts';
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
@@ -31,6 +31,8 @@ const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_
 
 /** The credential, with the punctuation that has escapes in every family. */
 const SECRET = 'sk_live_R3adBack/Canary+Key=&<x>%~0123456789';
+/** A long credential (an AWS session token: ~700 bytes of base64), injected into long.example. */
+const LONG = `FwoGZXIvYXdzE${Array.from({ length: 8 }, (_, i) => crypto.createHash('sha512').update(`session ${i}`).digest('base64').replace(/=+$/, '')).join('')}`;
 /** A secret bound nowhere (its real value must never leave at all). */
 const LOOSE = 'ghp_Loose0123456789ABCDEFabcdef0123456789';
 
@@ -49,9 +51,9 @@ t.teardown(() => new Promise<void>((resolve) => {
   wsServer.close(() => resolve());
 }));
 const wsPort = (wsServer.address() as net.AddressInfo).port;
-const hosts = ['svc.example', 'basic.example', 'query.example', 'body.example', 'other.example'];
+const hosts = ['svc.example', 'basic.example', 'query.example', 'body.example', 'other.example', 'long.example'];
 const a = await startTestAirlock(t, {
-  policy: 'readback', secrets: { api: SECRET, loose: LOOSE },
+  policy: 'readback', secrets: { api: SECRET, loose: LOOSE, long: LONG },
   resolve: hosts.map((h) => `${h}=127.0.0.1`),
   allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${wsPort}`],
 });
@@ -286,6 +288,55 @@ t.test('2(b): reading the record back — any representation, charset or range �
     if (found) throw new Error(`read back from ${s.host} as ${s.format}${s.only ? ' (authorization only)' : ''} in ${s.charset} (${s.how}${s.bom ? ', BOM' : ''}), ranges ${s.range}/${s.size}: statuses ${statuses.join(',')}; the value is readable (${found})`);
     if (statuses.includes(206)) throw new Error(`a 206 reached the agent from ${s.host} (${s.range})`);
   }), { numRuns, ...seed });
+});
+
+// Eighth pass: a service that shows what it recorded transformed — upper- or lower-cased, every
+// character a CSS escape, base32, percent-encoded twice, bytes as decimal numbers — and a long credential (an AWS session token) shown wrapped
+// (MIME base64, quoted-printable), hex-encoded or escaped, which was matched whole and canonical only.
+t.test('2(b): the record shown case-changed, CSS-escaped, in base32 or percent-encoded twice, and a long credential in any representation', async (t) => {
+  await inject();
+  const transformed = fc.record({ format: fc.constantFrom('upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes') as fc.Arbitrary<typeof formats[number]>, only: fc.boolean(), charset: fc.constantFrom<Charset>('utf-8', 'utf-16le', 'iso-8859-1') });
+  await fc.assert(fc.asyncProperty(transformed, async ({ format, only, charset }) => {
+    const seen = (await readRecord({ host: 'svc.example', format, only, charset, how: 'forced', bom: false, label: true, range: 'none', size: 3 })).seen;
+    const found = reveal(seen, SECRET);
+    if (found) throw new Error(`the record shown as ${format} (${charset}) reveals the value (${found})`);
+  }), { numRuns: Math.min(numRuns, 16), ...seed });
+  const r = await send(`${origin('long.example')}/api/x`);
+  t.equal(r.status, 200, 'the long credential was injected');
+  t.equal(service.log('long.example').at(-1)?.headers.find(([k]) => k.toLowerCase() === 'x-amz-security-token')?.[1], LONG, 'the service recorded it');
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...formats), fc.boolean(), async (format, only) => {
+    const q = new URLSearchParams({ format, ...(only ? { only: 'x-amz-security-token' } : {}) });
+    const seen = seenBy(await send(`${origin('long.example')}/log?${q}`));
+    for (const [what, part] of [['the value', LONG], ['its first 64 bytes', LONG.slice(0, 64)], ['its last 64 bytes', LONG.slice(-64)]] as const) {
+      const found = reveal(seen, part);
+      if (found) throw new Error(`the long credential shown as ${format}${only ? ' (that header only)' : ''}: ${what} readable (${found})`);
+    }
+  }), { numRuns: Math.min(numRuns, 16), ...seed });
+});
+
+// Eighth pass: an HTML page labelled only by a <meta charset> past the first 1,024 bytes (which
+// was all the sniffer read), in a charset the scrubber cannot read — Beautiful Soup looks 2,048
+// bytes or 5% of the page far, libxml2 anywhere in the head.
+t.test('2(b): a page declaring UTF-7 in a late <meta> never shows the value', async (t) => {
+  await inject();
+  const late = fc.record({ charset: fc.constant<Charset>('utf-7'), at: fc.constantFrom(0, 1100, 1500, 1900, 3000, 20_000, 70_000) });
+  await fc.assert(fc.asyncProperty(late, async ({ charset, at }) => {
+    const r = await send(`${origin('svc.example')}/log?only=authorization&charset=${charset}&meta=${at}`);
+    const spelled = transcode(SECRET.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'), charset, false);
+    if (r.body.includes(spelled)) throw new Error(`a page in ${charset} declared by a <meta> after ${at} bytes reached the agent with the value (status ${r.status})`);
+    if (r.status === 200 && !r.broken) throw new Error(`a page in ${charset} declared by a <meta> after ${at} bytes passed whole`);
+  }), { numRuns: Math.min(numRuns, 12), ...seed });
+});
+
+// Eighth pass: a multipart answer (or a message/rfc822 export) whose part declares UTF-7 or EBCDIC;
+// only the envelope's Content-Type was checked.
+t.test('2(b): a multipart or message answer with a part in UTF-7 or EBCDIC never shows the value', async (t) => {
+  await inject();
+  const parts = fc.record({ charset: fc.constantFrom<Charset>('utf-7', 'ibm037'), part: fc.constantFrom('multipart/mixed', 'multipart/related', 'multipart/alternative', 'message/rfc822') });
+  await fc.assert(fc.asyncProperty(parts, async ({ charset, part }) => {
+    const r = await send(`${origin('svc.example')}/log?only=authorization&charset=${charset}&part=${encodeURIComponent(part)}`);
+    if (r.body.includes(transcode(SECRET, charset, false))) throw new Error(`a ${part} answer with a part in ${charset} reached the agent with the value (status ${r.status})`);
+  }), { numRuns: Math.min(numRuns, 8), ...seed });
 });
 
 t.test('2(b): Range, If-Range and Accept-Charset never reach a host that got a secret; 206 and undeclarable text are refused', async (t) => {

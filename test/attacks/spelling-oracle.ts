@@ -127,8 +127,58 @@ export function spelling(secret: string): fc.Arbitrary<Spelled> {
   return fc.oneof(textSpelling(secret), textSpelling(secret), base64Spelling(secret), hexSpelling(secret));
 }
 
+const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/** RFC 4648 base32 of bytes, padded to 8 characters or not. */
+export function base32(bytes: Buffer, pad = true): string {
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += B32[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return pad ? out.padEnd(Math.ceil(out.length / 8) * 8, '=') : out;
+}
+
+/** CSS escapes (a stylesheet's `content: "…"`, CSS.escape, cssesc): `\73 ` or six digits `\000073`. */
+function cssSpelling(secret: string): fc.Arbitrary<Spelled> {
+  return fc.record({ six: fc.boolean(), upper: fc.boolean(), all: fc.boolean() }).map(({ six, upper, all }) => ({
+    text: latin1([...secret].map((c) => {
+      if (!all && /[A-Za-z]/.test(c)) return c;
+      const h = c.codePointAt(0)!.toString(16);
+      const hh = upper ? h.toUpperCase() : h;
+      return six ? `\\${hh.padStart(6, '0')}` : `\\${hh} `;
+    }).join('')),
+    how: `CSS escapes${six ? ', six digits' : ''}${all ? ', every character' : ''}`,
+  }));
+}
+
+/**
+ * How services show what they recorded beyond the escapes an agent would use: upper- or
+ * lower-cased (an error message, a normalized URL host), CSS-escaped, base32 after 0–4 other
+ * bytes, percent-encoded twice, decimal byte lists.
+ */
+export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
+  const cased = fc.record({ spelled: textSpelling(secret), upper: fc.boolean() }).map(({ spelled, upper }) => ({
+    // Only the characters written as themselves change case (escapes keep their code point).
+    text: spelled.text.replace(/(\\[uU]\{?[0-9a-fA-F]+\}?|\\x[0-9a-fA-F]{2}|[%=][0-9a-fA-F]{2}|%u[0-9a-fA-F]{4}|&#?[xX]?[0-9a-zA-Z]+;?|\\[0-7]{3})|[A-Za-z]/g, (m, esc?: string) => (esc ? m : upper ? m.toUpperCase() : m.toLowerCase())),
+    how: `${spelled.how}, ${upper ? 'upper' : 'lower'}-cased`,
+  }));
+  const b32 = fc.record({ before: fc.uint8Array({ maxLength: 4 }), after: fc.uint8Array({ maxLength: 4 }), pad: fc.boolean() }).map(({ before, after, pad }) => ({
+    text: base32(Buffer.concat([Buffer.from(before), Buffer.from(secret, 'utf8'), Buffer.from(after)]), pad),
+    how: `base32 +${before.length}${pad ? ' padded' : ''}`,
+  }));
+  // Bytes as decimal numbers: Node's JSON of a Buffer, Go's %v of a []byte, Python's list(b).
+  const decimal = fc.constantFrom(',', ', ', ' ').map((sep) => ({ text: [...Buffer.from(secret, 'utf8')].join(sep), how: `decimal bytes sep ${JSON.stringify(sep)}` }));
+  // Percent-encoded twice: a URL holding the value put in another URL's query (a login redirect's `next=`).
+  const twice = fc.boolean().map((upper) => ({
+    text: encodeURIComponent(encodeURIComponent(secret)).replace(/%[0-9A-F]{2}/g, (m) => (upper ? m : m.toLowerCase())),
+    how: `percent-encoded twice${upper ? '' : ', lower-case hex'}`,
+  }));
+  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal);
+}
+
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
 
+const utf16be = (b: Buffer): string => Buffer.from(b.subarray(0, b.length & ~1)).swap16().toString('utf16le');
 const utf8Of = (cp: number): string => (cp <= 0x10ffff ? latin1(String.fromCodePoint(cp)) : '');
 const unNamed = Object.fromEntries(Object.entries(named).map(([k, v]) => [v, k]));
 
@@ -144,6 +194,12 @@ const decoders: Array<(t: string) => string> = [
   // HTML / XML references
   (t) => t.replace(/&#[xX]([0-9a-fA-F]+);?/g, (_, h: string) => utf8Of(parseInt(h, 16))).replace(/&#([0-9]+);?/g, (_, d: string) => utf8Of(Number(d)))
     .replace(/&[A-Za-z]+;/g, (m) => unNamed[m] ?? m),
+  // NULs of UTF-16/32 text found under another layer (percent-escaped, base64)
+  (t) => t.replace(/\0/g, ''),
+  // UTF-7: +<base64 of UTF-16BE>- runs, +- for +
+  (t) => t.replace(/\+([A-Za-z0-9+/]*)-?/g, (m, b: string) => (b ? latin1(utf16be(Buffer.from(b, 'base64'))) : m === '+-' ? '+' : m)),
+  // CSS escapes: 1–6 hex digits and one optional blank
+  (t) => t.replace(/\\([0-9a-fA-F]{1,6})(?:\r\n|[ \t\n\r\f])?/g, (_, h: string) => utf8Of(parseInt(h, 16))),
   // percent
   (t) => t.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
   (t) => t.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
@@ -163,7 +219,15 @@ const decoders: Array<(t: string) => string> = [
     }),
 ];
 
-/** base64 and hex runs decoded at every alignment. */
+function unBase32(run: string): string {
+  let bits = '';
+  for (const c of run) bits += B32.indexOf(c).toString(2).padStart(5, '0');
+  let out = '';
+  for (let i = 0; i + 8 <= bits.length; i += 8) out += String.fromCharCode(parseInt(bits.slice(i, i + 8), 2));
+  return out;
+}
+
+/** base64, base32 and hex runs decoded at every alignment. */
 function blobs(t: string): string[] {
   const out: string[] = [];
   const flat = t.replace(/\s+|\\[rnt]|=\r?\n/g, '');
@@ -171,6 +235,15 @@ function blobs(t: string): string[] {
     for (let s = 0; s < 4 && s < m[0].length - 4; s++) {
       out.push(Buffer.from(m[0].slice(s), 'base64').toString('latin1'), Buffer.from(m[0].slice(s), 'base64url').toString('latin1'));
     }
+  }
+  // base32 (either case) at each of its eight character alignments
+  for (const m of flat.matchAll(/[A-Za-z2-7]{8,}/g)) {
+    const run = m[0].toUpperCase();
+    for (let s = 0; s < 8 && s < run.length - 8; s++) out.push(unBase32(run.slice(s)));
+  }
+  // decimal byte lists
+  for (const m of t.matchAll(/\d{1,3}(?:, ?| )\d{1,3}(?:(?:, ?| )\d{1,3}){2,}/g)) {
+    out.push(String.fromCharCode(...m[0].split(/, ?| /).map((n) => Number(n) & 0xff)));
   }
   for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,-]|0x)*){6,}/g)) {
     const h = m[0].replace(/[:,-]|0x/g, '');
@@ -182,6 +255,8 @@ function blobs(t: string): string[] {
 /** How `secret` can be read out of `body` (undefined when it cannot): the suite's leak check. */
 export function reveal(body: Buffer | string, secret: string): string | undefined {
   const needle = latin1(secret);
+  // Letters in either case: an upper- or lower-cased value is one a handful of guesses away.
+  const folded = needle.toLowerCase();
   const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
   const views: Array<[string, string]> = docEncodings.map((e) => [e, decodeDoc(buf, e)]);
   views.push(['NULs removed', buf.toString('latin1').replace(/\0/g, '')]);
@@ -192,6 +267,7 @@ export function reveal(body: Buffer | string, secret: string): string | undefine
       const next: string[] = [];
       for (const t of layer) {
         if (t.includes(needle)) return `${label}, ${depth} decoding step(s)`;
+        if (t.toLowerCase().includes(folded)) return `${label}, ${depth} decoding step(s), letters case-changed`;
         if (depth === 2) continue;
         for (const d of [...decoders.map((f) => f(t)), ...blobs(t)]) {
           if (d !== t && d.length >= needle.length && !seen.has(d)) {
