@@ -193,7 +193,10 @@ export async function approvalRoutes(app: FastifyInstance, opts: ApprovalRoutesO
     try {
       // One approval with its whole description (lists and events carry a bounded copy).
       const a = queue.get(req.params.id);
-      const description = (await queue.fullDescription(a.id)) ?? a.description;
+      const full = await queue.fullDescription(a.id);
+      // The record's copy is bounded: never passed off as whole when the whole one is not stored.
+      if (!full && a.description_complete === false) return reply.code(503).header('retry-after', '1').send({ error: 'the whole request is not stored (yet): load it again in a moment', code: 'description-unavailable' });
+      const description = full ?? a.description;
       const answer = { ...view({ ...a, description, description_complete: true, body_cut: false }), description_complete: true as const };
       // The whole parsed body went out: approving it later (no longer held) counts it as seen.
       if (a.status === 'pending' && bodyCut(a) && answer.body_view.visibility === 'whole') remember(a.id, description.request.body.sha256);

@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
 import { TotpStore } from '../../state/totp.ts';
+import { stateFile } from '../../state/home.ts';
 
 const policy = `package airlock
 
@@ -287,6 +288,11 @@ t.test('a request larger than the record keeps: the card shows all of it, or say
   const r = await fetch(`${live.studioBase}/api/approvals/${id2}/approve`, { method: 'POST', headers: { cookie, 'x-airlock-csrf': csrf, 'content-type': 'application/json' }, body: '{}' });
   t.equal(r.status, 403, 'a body cut in the record is not approved unseen');
   t.match(await r.json(), { code: 'body-not-shown' });
+  // The whole description gone from storage: the bounded copy is never passed off as whole.
+  fs.rmSync(path.join(stateFile(live.home, 'approvalRecords'), `${id2}.request.json`));
+  const lost = await fetch(`${live.studioBase}/api/approvals/${id2}`, { headers: { cookie, 'x-airlock-csrf': csrf } });
+  t.equal(lost.status, 503, 'no whole description: 503, not the shortened copy as whole');
+  t.match(await lost.json(), { code: 'description-unavailable' });
   await queue.deny(id2, { by: 'test' });
 });
 
