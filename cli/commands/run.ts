@@ -115,6 +115,14 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
   }
 }
 
+/** A saved default as the flag that gives it: `--secret github_token=GH_TOKEN`, `--read-only`, `--no-secrets`. */
+function flagOf(key: string, value: unknown): string {
+  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (key === 'secrets') return value ? '' : '--no-secrets';
+  if (Array.isArray(value)) return value.map((v) => `${flag} ${v}`).join(' ');
+  return typeof value === 'boolean' ? (value ? flag : '') : `${flag} ${String(value)}`;
+}
+
 /** The agent's saved defaults under the flags given on this command line; saves them if asked. */
 async function withDefaults(home: string, given: RunOptions, cmd: Command): Promise<RunOptions> {
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
@@ -128,7 +136,17 @@ async function withDefaults(home: string, given: RunOptions, cmd: Command): Prom
     }
     const saved = await loadRunDefaults(home, given.agent);
     const opts: RunOptions = { ...given };
-    for (const k of savableKeys) if (!fromCli(k) && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
+    const applied: string[] = [];
+    for (const k of savableKeys) {
+      if (fromCli(k) || saved[k] === undefined) continue;
+      (opts as unknown as Record<string, unknown>)[k] = saved[k];
+      const flag = flagOf(k, saved[k]);
+      if (flag) applied.push(flag);
+    }
+    // Saved flags change what the agent gets (which placeholders, what it may write): say so, once.
+    if (applied.length && !given.saveDefaults) {
+      process.stderr.write(`airlock: agent ${given.agent}'s saved defaults apply: ${applied.join(' ')} (flags on the command line win; saved in ${stateFile(home, 'runDefaults')})\n`);
+    }
     return opts;
   } catch (err) {
     if (err instanceof RunDefaultsError || err instanceof StateFileError) throw new CliError(err.message);

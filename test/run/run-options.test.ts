@@ -31,10 +31,12 @@ t.test('per-agent defaults: --save-defaults remembers flags, later flags win, a 
   const later = await runAirlock([...as2, ...show], { cwd: world.work, env });
   t.equal(results(later.stdout).saved, placeholder, 'the saved --secret applies to the next run');
   t.equal(results(later.stdout).gh, '', 'and only that secret is exported');
+  t.match(later.stderr, /agent bot2's saved defaults apply: --secret github=SAVED_GH \(flags on the command line win; saved in .*run-defaults\.json\)/, 'the run says which saved flags it applies');
 
   const overridden = await runAirlock([...as2, '--secret', 'github', ...show], { cwd: world.work, env });
   t.equal(results(overridden.stdout).saved, '', 'a flag given on the command line wins');
   t.equal(results(overridden.stdout).gh, placeholder);
+  t.notMatch(overridden.stderr, /saved defaults apply/, 'no note when the command line overrides every saved flag');
 
   const other = await runAirlock([...base, '--no-sandbox', ...show], { cwd: world.work, env });
   t.equal(results(other.stdout).gh, placeholder, 'another agent is unaffected');
