@@ -301,6 +301,12 @@ t.test('a missing policy folder is named without a made-up :0:0 position', async
   // start, replay and capture say the same, not "policy … does not compile" over a folder that is not there.
   const said = await fails(['replay', path.resolve('fixtures/traffic/audit-sample.jsonl'), '--policy', dir]);
   t.equal(said, `airlock: ${dir}: policy folder does not exist (run from the folder that holds it, or pass --policy DIR)\n`);
+  // `airlock` linked onto PATH and run in another folder: the default `rego` is not there, so name the shipped one.
+  const elsewhere = tempDir(t);
+  const shipped = path.resolve('rego');
+  const hint = `the default policy is ${shipped}: pass --policy ${shipped}, or copy it here with cp -r ${shipped} rego`;
+  t.equal(await fails(['start', '--home', path.join(elsewhere, 'state'), '--proxy', '127.0.0.1:0', '--no-studio'], { cwd: elsewhere }), `airlock: rego: policy folder does not exist (${hint})\n`);
+  t.equal(await fails(['test'], { cwd: elsewhere }), `airlock: policy folder rego does not exist (${hint})\n`);
 });
 
 t.test('airlock test on a folder that does not load: each problem at file:line:col, as build says it', async (t) => {
