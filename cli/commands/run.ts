@@ -115,6 +115,9 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
   }
 }
 
+/** Saved defaults that only mean something inside the sandbox. */
+const sandboxOnlyKeys = new Set<string>(['readOnly', 'writable', 'hide', 'allowUnixSockets']);
+
 /** A saved default as the flag that gives it: `--secret github_token=GH_TOKEN`, `--read-only`, `--no-secrets`. */
 function flagOf(key: string, value: unknown): string {
   const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -137,15 +140,23 @@ async function withDefaults(home: string, given: RunOptions, cmd: Command): Prom
     const saved = await loadRunDefaults(home, given.agent);
     const opts: RunOptions = { ...given };
     const applied: string[] = [];
+    const unsandboxed: string[] = [];
     for (const k of savableKeys) {
       if (fromCli(k) || saved[k] === undefined) continue;
-      (opts as unknown as Record<string, unknown>)[k] = saved[k];
       const flag = flagOf(k, saved[k]);
+      // A saved confinement flag cannot be negated on the command line: a --no-sandbox run, which
+      // has no confinement at all, leaves it out instead of being refused for a flag nobody typed.
+      if (!given.sandbox && sandboxOnlyKeys.has(k)) {
+        if (flag) unsandboxed.push(flag);
+        continue;
+      }
+      (opts as unknown as Record<string, unknown>)[k] = saved[k];
       if (flag) applied.push(flag);
     }
     // Saved flags change what the agent gets (which placeholders, what it may write): say so, once.
-    if (applied.length && !given.saveDefaults) {
-      process.stderr.write(`airlock: agent ${given.agent}'s saved defaults apply: ${applied.join(' ')} (flags on the command line win; saved in ${stateFile(home, 'runDefaults')})\n`);
+    if ((applied.length || unsandboxed.length) && !given.saveDefaults) {
+      const left = unsandboxed.length ? `${applied.length ? '; ' : ''}left out without the sandbox: ${unsandboxed.join(' ')}` : '';
+      process.stderr.write(`airlock: agent ${given.agent}'s saved defaults apply: ${applied.join(' ')}${left} (flags on the command line win; saved in ${stateFile(home, 'runDefaults')})\n`);
     }
     return opts;
   } catch (err) {

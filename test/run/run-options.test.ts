@@ -38,6 +38,14 @@ t.test('per-agent defaults: --save-defaults remembers flags, later flags win, a 
   t.equal(results(overridden.stdout).gh, placeholder);
   t.notMatch(overridden.stderr, /saved defaults apply/, 'no note when the command line overrides every saved flag');
 
+  // A saved --read-only (no flag negates it) is left out of a --no-sandbox run, not refused for a flag nobody typed.
+  await runAirlock(['--agent', 'bot2', '--home', world.home, '--save-defaults', '--read-only', '--', 'true'], { cwd: world.work, env });
+  const unconfined = await runAirlock([...as2, ...show], { cwd: world.work, env });
+  t.equal(unconfined.code, 0, unconfined.stderr);
+  t.equal(results(unconfined.stdout).saved, placeholder, 'the other saved flags still apply');
+  t.match(unconfined.stderr, /saved defaults apply: --secret github=SAVED_GH; left out without the sandbox: --read-only \(/);
+  t.equal((await runAirlock([...as2, '--read-only', '--', 'true'], { cwd: world.work, env })).code, 1, 'typed with --no-sandbox, it is still refused');
+
   const other = await runAirlock([...base, '--no-sandbox', ...show], { cwd: world.work, env });
   t.equal(results(other.stdout).gh, placeholder, 'another agent is unaffected');
 
