@@ -15,7 +15,7 @@ import { watchDenials } from '../../sandbox/denial-report.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
-import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
+import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { shellWord } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
@@ -35,6 +35,7 @@ interface RunOptions {
   readOnly?: boolean;
   writable?: string[];
   saveDefaults?: boolean;
+  forgetDefaults?: boolean;
   reportDenials: boolean;
 }
 
@@ -130,6 +131,11 @@ function flagOf(key: string, value: unknown): string {
 async function withDefaults(home: string, given: RunOptions, cmd: Command): Promise<RunOptions> {
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
   try {
+    if (given.forgetDefaults) {
+      if (given.saveDefaults) throw new CliError('choose --save-defaults or --forget-defaults, not both');
+      const had = await forgetRunDefaults(home, given.agent);
+      process.stderr.write(`airlock: ${had ? 'forgot the saved defaults' : 'no saved defaults'} of agent ${given.agent}\n`);
+    }
     if (given.saveDefaults) {
       const values: RunDefaults = {};
       for (const k of savableKeys) if (fromCli(k)) (values as Record<string, unknown>)[k] = given[k];
@@ -180,6 +186,7 @@ export function register(program: Command): void {
     .option('--read-only', 'the sandboxed command can write only the working directory and the temp folder (plus --writable paths)')
     .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
     .option('--no-report-denials', 'do not print a line here when Airlock refuses one of the agent\'s requests')
+    .option('--forget-defaults', 'drop this agent\'s saved defaults (then run with the flags given here)')
     .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('[command...]', 'the command and its arguments, after -- (or after the first word that is not an option of run)')
     // `airlock run --agent coder sh -c '…'` without `--`: sh's options are sh's, not unknown ones of run.

@@ -45,6 +45,11 @@ t.test('per-agent defaults: --save-defaults remembers flags, later flags win, a 
   t.equal(results(unconfined.stdout).saved, placeholder, 'the other saved flags still apply');
   t.match(unconfined.stderr, /saved defaults apply: --secret github=SAVED_GH; left out without the sandbox: --read-only \(/);
   t.equal((await runAirlock([...as2, '--read-only', '--', 'true'], { cwd: world.work, env })).code, 1, 'typed with --no-sandbox, it is still refused');
+  const forgot = await runAirlock([...as2, '--forget-defaults', ...show], { cwd: world.work, env });
+  t.match(forgot.stderr, /forgot the saved defaults of agent bot2/);
+  t.notMatch(forgot.stderr, /saved defaults apply/);
+  t.equal(results(forgot.stdout).gh, placeholder, '--forget-defaults: every secret again');
+  t.match((await runAirlock([...as2, '--forget-defaults', '--', 'true'], { cwd: world.work, env })).stderr, /no saved defaults of agent bot2/);
 
   const other = await runAirlock([...base, '--no-sandbox', ...show], { cwd: world.work, env });
   t.equal(results(other.stdout).gh, placeholder, 'another agent is unaffected');
