@@ -142,6 +142,7 @@ t.test('output piped into head: no "write EPIPE"', async (t) => {
 t.test('airlock --version; npx airlock from the checkout; npm link puts airlock on PATH', async (t) => {
   const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
   t.equal((await run(process.execPath, [cli, '--version'])).stdout, `${version}\n`);
+  t.equal((await run(process.execPath, [cli, 'version'])).stdout, `${version}\n`, '`airlock version` too, not "did you mean sessions?"');
   const npx = await run('npx', ['--offline', 'airlock', '--version'], { timeout: 60_000 });
   t.equal(npx.stdout, `${version}\n`, 'npx airlock runs the checkout\'s own bin (no download)');
   const prefix = tempDir(t);
