@@ -246,6 +246,8 @@ t.test('run from the wrong folder: reading commands create no state folder, addi
   t.match(stderr, new RegExp(`^airlock: note: created a new state folder ${quote(home)}; an Airlock running on another folder does not see it`));
   t.equal(await cli('agent', 'add', 'other'), 0);
   t.notMatch(stderr, /created a new state folder/, 'only when it was created');
+  t.equal(await cli('agent', 'add', 'twice', '--label', 'team=web', '--label', 'team=ops'), 1, 'a label given twice is refused, not replaced');
+  t.equal(stderr, 'airlock: --label team is given twice (team=web and team=ops): an agent\'s label has one value\n');
 });
 
 t.test('a state folder that is a file (--home or AIRLOCK_HOME) is named, not "EEXIST: mkdir"', async (t) => {
