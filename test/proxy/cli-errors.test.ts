@@ -310,6 +310,7 @@ t.test('a missing policy folder is named without a made-up :0:0 position', async
   const hint = `the default policy is ${shipped}: pass --policy ${shipped}, or copy it here with cp -r ${shipped} rego`;
   t.equal(await fails(['start', '--home', path.join(elsewhere, 'state'), '--proxy', '127.0.0.1:0', '--no-studio'], { cwd: elsewhere }), `airlock: rego: policy folder does not exist (${hint})\n`);
   t.equal(await fails(['test'], { cwd: elsewhere }), `airlock: policy folder rego does not exist (${hint})\n`);
+  t.notOk(fs.existsSync(path.join(elsewhere, 'state')), 'the refused start left no empty state folder behind');
 });
 
 t.test('airlock test on a folder that does not load: each problem at file:line:col, as build says it', async (t) => {
