@@ -48,6 +48,8 @@ export async function buildProgram(first?: string): Promise<Command> {
 
 export async function main(argv: string[]): Promise<number> {
   guardClosedPipes();
+  // `airlock version` is what people type after `docker version`; commander would suggest "sessions".
+  if (argv.length === 1 && argv[0] === 'version') argv = ['--version'];
   const program = await buildProgram(argv[0]);
   if (argv.length === 0) {
     program.outputHelp();

@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
-import { requireOpa } from './toolchain.ts';
+import { shellWord } from '../lib/text.ts';
+import { projectRoot, requireOpa } from './toolchain.ts';
 import { checkDataFiles } from './data-files.ts';
 import type { PolicyProblem } from './problem.ts';
 import { ENTRYPOINT } from './entrypoint.ts';
@@ -147,11 +148,21 @@ export async function checkPolicy(dir: string, opts: { strict?: boolean } = {}):
   return [...data, ...(problemsFromOpaJson(r.out, dir) ?? problemsFromOpaText(r.out, dir))];
 }
 
+/** What to do about a policy folder that is not there, in parentheses. */
+export function missingPolicyHint(dir: string): string {
+  // `airlock` linked onto PATH and run elsewhere: the default `rego` is the one Airlock ships.
+  const shipped = path.join(projectRoot, 'rego');
+  const word = shellWord(shipped);
+  return dir === 'rego' && fs.existsSync(shipped)
+    ? `(the default policy is ${shipped}: pass --policy ${word}, or copy it here with cp -r ${word} rego)`
+    : '(run from the folder that holds it, or pass --policy DIR)';
+}
+
 /** Compiles a policy folder to WASM. Throws PolicyCompileError with structured problems. */
 export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   const abs = path.resolve(dir);
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
-    throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: 'policy folder does not exist (run from the folder that holds it, or pass --policy DIR)' }]);
+    throw new PolicyCompileError([{ file: dir, line: 0, column: 0, message: `policy folder does not exist ${missingPolicyHint(dir)}` }]);
   }
   const files = listPolicyFiles(abs);
   if (!files.some((f) => f.endsWith('.rego'))) {

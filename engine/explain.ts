@@ -212,6 +212,17 @@ export async function explainDecision(dir: string, input: RequestDescription, de
   return out;
 }
 
+/**
+ * One rule as a row: its id (or head) in a column of 30, then where it is. A head longer than the
+ * column (an unnamed `credentials contains {…} if {`) gets its own line, so the location never
+ * runs into it.
+ */
+function ruleRow(r: RuleTrace): string {
+  const name = r.rule ?? r.head.replace(/\s+if(\s*\{)?$/, '');
+  const where = `${r.file}:${r.line}`;
+  return name.length < 30 ? `  ${name.padEnd(30)} ${where}` : `  ${name}\n  ${''.padEnd(30)} ${where}`;
+}
+
 /** The explanation as text for a terminal. */
 export function formatExplanation(x: Explanation, opts: { all?: boolean } = {}): string {
   const d = x.decision;
@@ -234,18 +245,18 @@ export function formatExplanation(x: Explanation, opts: { all?: boolean } = {}):
   const skipped = shown.filter((r) => r.skipped && (opts.all || r.rule !== undefined));
   if (applied.length) {
     lines.push('', 'rules that applied:');
-    for (const r of applied) lines.push(`  ${(r.rule ?? r.head).padEnd(30)} ${r.file}:${r.line}`);
+    for (const r of applied) lines.push(ruleRow(r));
   }
   if (notApplied.length) {
     lines.push('', 'rules considered that did not apply, and where each stopped:');
     for (const r of notApplied) {
-      lines.push(`  ${(r.rule ?? r.head).padEnd(30)} ${r.file}:${r.line}`);
+      lines.push(ruleRow(r));
       if (r.failed) lines.push(`      ${r.failed.file}:${r.failed.line}  ${r.failed.expression}`);
     }
   }
   if (skipped.length) {
     lines.push('', 'rules not evaluated for this request (their first conditions, or their module, do not match it):');
-    for (const r of skipped) lines.push(`  ${(r.rule ?? r.head).padEnd(30)} ${r.file}:${r.line}`);
+    for (const r of skipped) lines.push(ruleRow(r));
   }
   if (x.grants) {
     lines.push('', `grants: own decision without grants: ${x.grants.own.action}${x.grants.own.risk ? ` (${x.grants.own.risk})` : ''}${x.grants.own.rule ? ` rule ${x.grants.own.rule}` : ''}`);

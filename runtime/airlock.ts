@@ -12,7 +12,8 @@ import { parseAllowPrivate, parseResolvePins } from '../proxy/destination.ts';
 import { readCaBundle } from '../proxy/upstream-ca.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { terminalText } from '../lib/text.ts';
-import { ensureHome, stateFile } from '../state/home.ts';
+import { ensureHome, resolveHome, stateFile } from '../state/home.ts';
+import { PolicyCompileError, missingPolicyHint } from '../engine/compile.ts';
 import { inSetting, parseHostPort, resolveConfig, usesSharedStores, type ConfigFlags, type ResolvedConfig } from './config.ts';
 import { builtinEnforcers } from './enforcers.ts';
 import { refuseSecondInstance, writeRuntimeInfo } from './running.ts';
@@ -80,8 +81,20 @@ export async function startAirlock(opts: AirlockOptions = {}): Promise<Airlock> 
   return (await start(home, config, opts)) as Airlock;
 }
 
+/**
+ * A new state folder has no config.json, so its policy is the flag or `rego`: refuse a missing one
+ * before the folder is made, so a start in the wrong folder leaves no empty `.airlock` behind.
+ */
+function refuseMissingPolicy(opts: AirlockOptions): void {
+  if (fs.existsSync(resolveHome(opts.home))) return;
+  const policy = opts.policy ?? opts.policyDir ?? 'rego';
+  if (fs.existsSync(policy) && fs.statSync(policy).isDirectory()) return;
+  throw new PolicyCompileError([{ file: policy, line: 0, column: 0, message: `policy folder does not exist ${missingPolicyHint(policy)}` }]);
+}
+
 /** Starts Airlock with whatever stores its settings name: the state folder, or PostgreSQL and Redis (`airlock start`). */
 export async function startReplica(opts: AirlockOptions = {}): Promise<Airlock<Services>> {
+  refuseMissingPolicy(opts);
   const home = ensureHome(opts.home);
   return start(home, resolveConfig(home, { ...opts, policy: opts.policy ?? opts.policyDir }), opts);
 }

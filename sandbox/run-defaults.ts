@@ -62,3 +62,14 @@ export async function saveRunDefaults(home: string, agent: string, values: RunDe
   });
   return doc.file;
 }
+
+/** Drops the agent's saved defaults; whether there were any. */
+export async function forgetRunDefaults(home: string, agent: string): Promise<boolean> {
+  if (!fs.existsSync(stateFile(home, 'runDefaults'))) return false;
+  const doc = await open(home);
+  if (!Object.hasOwn(doc.data.agents ?? {}, agent)) return false;
+  await doc.update((d) => {
+    delete d.agents[agent];
+  });
+  return true;
+}

@@ -24,7 +24,10 @@ function parseLabels(specs: string[] = []): Record<string, string> {
   for (const s of specs) {
     const i = s.indexOf('=');
     if (i <= 0) throw new CliError(`--label ${s}: expected KEY=VALUE`);
-    labels[s.slice(0, i)] = s.slice(i + 1);
+    const key = s.slice(0, i);
+    // An agent's label has one value: a second one would silently replace the first.
+    if (Object.hasOwn(labels, key)) throw new CliError(`--label ${key} is given twice (${key}=${labels[key]} and ${s}): an agent's label has one value`);
+    labels[key] = s.slice(i + 1);
   }
   return labels;
 }

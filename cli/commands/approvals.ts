@@ -184,29 +184,37 @@ export function register(program: Command): void {
     .action(async (id: string, opts: CommonOpts & { message?: string; grantMinutes?: number; pathPattern?: string; grantHigh?: boolean; totp?: string; acceptUnseenBody?: boolean }) => {
       const ch = await channel(opts, true);
       let result: { approval: View; grant?: GrantRecord };
-      if (ch.kind === 'rest') {
-        result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
-          via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
-          ...(opts.grantHigh ? { grant_high: true } : {}),
-          ...(opts.acceptUnseenBody ? { accept_unseen_body: true } : {}),
-        });
-      } else {
-        result = await withQueue(ch.home, async (q) => {
-          // Nothing is held while Airlock is stopped: only the record's preview exists.
-          const record = q.get(id);
-          // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
-          const unseen = unseenBodyText(record.description.request.body, undefined, bodyCut(record))
-            && unseenBodyText(((await q.fullDescription(record.id)) ?? record.description).request.body, undefined);
-          if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
-          return q.approve(id, {
-          by: 'cli',
-          ...(opts.message ? { message: opts.message } : {}),
-          ...(opts.totp ? { totp: opts.totp } : {}),
-          ...(opts.grantMinutes ? { grantMinutes: opts.grantMinutes } : {}),
-          ...(opts.pathPattern ? { pathPattern: opts.pathPattern } : {}),
-          ...(opts.grantHigh ? { grantHigh: true } : {}),
+      try {
+        if (ch.kind === 'rest') {
+          result = await ch.client.call('POST', `/api/approvals/${encodeURIComponent(id)}/approve`, {
+            via: 'cli', message: opts.message, totp: opts.totp, grant_minutes: opts.grantMinutes, path_pattern: opts.pathPattern,
+            ...(opts.grantHigh ? { grant_high: true } : {}),
+            ...(opts.acceptUnseenBody ? { accept_unseen_body: true } : {}),
           });
-        });
+        } else {
+          result = await withQueue(ch.home, async (q) => {
+            // Nothing is held while Airlock is stopped: only the record's preview exists.
+            const record = q.get(id);
+            // What `airlock approvals show` prints: the whole description, not the record's shortened copy.
+            const unseen = unseenBodyText(record.description.request.body, undefined, bodyCut(record))
+              && unseenBodyText(((await q.fullDescription(record.id)) ?? record.description).request.body, undefined);
+            if (unseen && !opts.acceptUnseenBody) throw new CliError(`not approved: ${unseen}. Deny it, or pass --accept-unseen-body to approve it knowingly`);
+            return q.approve(id, {
+            by: 'cli',
+            ...(opts.message ? { message: opts.message } : {}),
+            ...(opts.totp ? { totp: opts.totp } : {}),
+            ...(opts.grantMinutes ? { grantMinutes: opts.grantMinutes } : {}),
+            ...(opts.pathPattern ? { pathPattern: opts.pathPattern } : {}),
+            ...(opts.grantHigh ? { grantHigh: true } : {}),
+            });
+          });
+        }
+      } catch (err) {
+        // The queue's message is shared with the studio; on the command line, name the flag.
+        if (err instanceof CliError && !opts.totp && /needs a TOTP code$/.test(err.message)) {
+          throw new CliError(`${err.message}: pass --totp CODE (the 6 digits your authenticator app shows for Airlock)`);
+        }
+        throw err;
       }
       const a = result.approval;
       const where = ch.kind === 'rest' ? (a.used_at ? 'the held request is on its way' : 'no request is held now: the agent can retry with Airlock-Approval') : 'Airlock is not running: the agent can retry with Airlock-Approval';

@@ -105,6 +105,9 @@ export function register(program: Command): void {
       }
       if (!exported && flags.asTests) await write('  []\n'); // "cases:\n  []" keeps an empty export a valid test file
       const notes = [`exported ${exported} request${exported === 1 ? '' : 's'} from ${file}`];
+      const given = (['agent', 'host', 'since', 'until'] as const).filter((k) => flags[k]).map((k) => `--${k} ${flags[k]}`);
+      // An empty export with filters: say it was the filters (an agent id is matched exactly), not an empty log.
+      if (!exported && given.length) notes.push(`no request in it matched ${given.join(' ')} (agent ids match exactly, hosts ignoring case; airlock capture export without them lists everything)`);
       if (withoutDescription) notes.push(`${withoutDescription} record(s) without a request description skipped (refused before a decision)`);
       if (changedSinceCapture) notes.push(`${changedSinceCapture} case(s) expect a different decision than the one recorded at capture time`);
       process.stderr.write(`airlock: ${notes.join('; ')}\n`);

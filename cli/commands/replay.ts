@@ -120,7 +120,10 @@ export function formatReport(report: ReplayReport, labels: { policy: string; bas
   }
   out.push('', countsTable(report.after, report.before));
   const transitions = Object.entries(report.transitions);
-  if (transitions.length) out.push('', ...transitions.map(([k, v]) => `  ${k}: ${num(v)}`));
+  // The changes that kept their action are counted too, so the lines add up to "N decisions changed".
+  const sameAction = report.changed - transitions.reduce((n, [, v]) => n + v, 0);
+  const summary = [...transitions.map(([k, v]) => `  ${k}: ${num(v)}`), ...(sameAction > 0 ? [`  same action, another rule, risk, credentials or labels: ${num(sameAction)}`] : [])];
+  if (summary.length) out.push('', ...summary);
   if (report.failClosed) {
     out.push('', `${num(report.failClosed)} decision(s) were fail-closed denies: the policy failed on them (error, timeout, invalid or conflicting decision):`);
     for (const f of report.failClosedSamples.slice(0, 10)) out.push(terminalText(`  ${f.source}: ${f.kind}: ${f.reason}`));

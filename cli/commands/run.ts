@@ -15,7 +15,7 @@ import { watchDenials } from '../../sandbox/denial-report.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
-import { RunDefaultsError, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
+import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { shellWord } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
@@ -35,6 +35,7 @@ interface RunOptions {
   readOnly?: boolean;
   writable?: string[];
   saveDefaults?: boolean;
+  forgetDefaults?: boolean;
   reportDenials: boolean;
 }
 
@@ -115,10 +116,26 @@ async function realSecretValues(home: string): Promise<Array<{ secret: string; v
   }
 }
 
+/** Saved defaults that only mean something inside the sandbox. */
+const sandboxOnlyKeys = new Set<string>(['readOnly', 'writable', 'hide', 'allowUnixSockets']);
+
+/** A saved default as the flag that gives it: `--secret github_token=GH_TOKEN`, `--read-only`, `--no-secrets`. */
+function flagOf(key: string, value: unknown): string {
+  const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  if (key === 'secrets') return value ? '' : '--no-secrets';
+  if (Array.isArray(value)) return value.map((v) => `${flag} ${v}`).join(' ');
+  return typeof value === 'boolean' ? (value ? flag : '') : `${flag} ${String(value)}`;
+}
+
 /** The agent's saved defaults under the flags given on this command line; saves them if asked. */
 async function withDefaults(home: string, given: RunOptions, cmd: Command): Promise<RunOptions> {
   const fromCli = (k: string): boolean => cmd.getOptionValueSource(k) === 'cli';
   try {
+    if (given.forgetDefaults) {
+      if (given.saveDefaults) throw new CliError('choose --save-defaults or --forget-defaults, not both');
+      const had = await forgetRunDefaults(home, given.agent);
+      process.stderr.write(`airlock: ${had ? 'forgot the saved defaults' : 'no saved defaults'} of agent ${given.agent}\n`);
+    }
     if (given.saveDefaults) {
       const values: RunDefaults = {};
       for (const k of savableKeys) if (fromCli(k)) (values as Record<string, unknown>)[k] = given[k];
@@ -128,7 +145,25 @@ async function withDefaults(home: string, given: RunOptions, cmd: Command): Prom
     }
     const saved = await loadRunDefaults(home, given.agent);
     const opts: RunOptions = { ...given };
-    for (const k of savableKeys) if (!fromCli(k) && saved[k] !== undefined) (opts as unknown as Record<string, unknown>)[k] = saved[k];
+    const applied: string[] = [];
+    const unsandboxed: string[] = [];
+    for (const k of savableKeys) {
+      if (fromCli(k) || saved[k] === undefined) continue;
+      const flag = flagOf(k, saved[k]);
+      // A saved confinement flag cannot be negated on the command line: a --no-sandbox run, which
+      // has no confinement at all, leaves it out instead of being refused for a flag nobody typed.
+      if (!given.sandbox && sandboxOnlyKeys.has(k)) {
+        if (flag) unsandboxed.push(flag);
+        continue;
+      }
+      (opts as unknown as Record<string, unknown>)[k] = saved[k];
+      if (flag) applied.push(flag);
+    }
+    // Saved flags change what the agent gets (which placeholders, what it may write): say so, once.
+    if ((applied.length || unsandboxed.length) && !given.saveDefaults) {
+      const left = unsandboxed.length ? `${applied.length ? '; ' : ''}left out without the sandbox: ${unsandboxed.join(' ')}` : '';
+      process.stderr.write(`airlock: agent ${given.agent}'s saved defaults apply: ${applied.join(' ')}${left} (flags on the command line win; saved in ${stateFile(home, 'runDefaults')})\n`);
+    }
     return opts;
   } catch (err) {
     if (err instanceof RunDefaultsError || err instanceof StateFileError) throw new CliError(err.message);
@@ -151,6 +186,7 @@ export function register(program: Command): void {
     .option('--read-only', 'the sandboxed command can write only the working directory and the temp folder (plus --writable paths)')
     .option('--writable <path>', 'with --read-only: also let the command write here, e.g. ~/.cache (repeatable)', collect)
     .option('--no-report-denials', 'do not print a line here when Airlock refuses one of the agent\'s requests')
+    .option('--forget-defaults', 'drop this agent\'s saved defaults (then run with the flags given here)')
     .option('--save-defaults', 'remember the flags given here (--secret, --no-secrets, --hide, --read-only, --writable, --allow-unix-sockets, --token-ttl) as this agent\'s defaults')
     .argument('[command...]', 'the command and its arguments, after -- (or after the first word that is not an option of run)')
     // `airlock run --agent coder sh -c '…'` without `--`: sh's options are sh's, not unknown ones of run.

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { missingPolicyHint } from '../../engine/compile.ts';
 import { runPolicyTests } from '../../offline/policy-tests.ts';
 import { CliError } from '../errors.ts';
 
@@ -18,7 +19,7 @@ export function register(program: Command): void {
     .option('--no-rego', 'skip `opa test` on the policy folder')
     .option('-v, --verbose', 'list passing cases too', false)
     .action(async (paths: string[], flags: { policy: string; rego: boolean; verbose: boolean }) => {
-      if (!fs.existsSync(flags.policy) || !fs.statSync(flags.policy).isDirectory()) throw new CliError(`policy folder ${flags.policy} does not exist (run from the folder that holds it, or pass --policy DIR)`);
+      if (!fs.existsSync(flags.policy) || !fs.statSync(flags.policy).isDirectory()) throw new CliError(`policy folder ${flags.policy} does not exist ${missingPolicyHint(flags.policy)}`);
       const say = (s: string): void => void process.stdout.write(`${s}\n`);
       const defaultDir = path.join('fixtures', 'tests');
       const targets = paths.length ? paths : fs.existsSync(defaultDir) ? [defaultDir] : [];

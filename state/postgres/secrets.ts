@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { MasterKeyError, keyFilePath, resolveMasterKey, type KeySource } from '../secrets/master-key.ts';
 import {
-  SecretStoreError, checkSecretInput, sealRecord, WRAP_AAD, openSealed, sealValue, valueAad,
+  SecretStoreError, checkEnvFree, checkSecretInput, sealRecord, WRAP_AAD, openSealed, sealValue, valueAad,
   type SecretInfo, type SecretRecord, type SetOptions, type Sealed,
 } from '../secrets/store.ts';
 import type { SecretVault } from '../stores.ts';
@@ -152,6 +152,7 @@ export class PgSecretVault implements SecretVault {
     await this.reload();
     const prev = this.secrets.get(name);
     const record = sealRecord(this.unlocked(), name, value, prev, opts);
+    checkEnvFree(name, record.env, this.list());
     await this.put(name, record);
     return this.list().find((s) => s.name === name)!;
   }

@@ -28,7 +28,7 @@ export function checkSecretInput(name: string, value: string, opts: SetOptions =
   if (value.length === 0) throw new SecretStoreError('refusing to store an empty secret');
   if (Buffer.byteLength(value) > MAX_VALUE_BYTES) throw new SecretStoreError(`secret is larger than ${MAX_VALUE_BYTES} bytes`);
   for (const e of opts.env ?? []) if (!ENV_NAME.test(e)) throw new SecretStoreError(`invalid environment variable name ${JSON.stringify(e)}`);
-  for (const h of opts.hosts ?? []) if (!HOST.test(h)) throw new SecretStoreError(`invalid host ${JSON.stringify(h)}`);
+  for (const h of opts.hosts ?? []) if (!HOST.test(h)) throw new SecretStoreError(`invalid host ${JSON.stringify(h)}: give the host name alone, like api.github.com, *.example.com or api.example.com:8443 (no scheme, path or spaces)`);
 }
 
 export class SecretStoreError extends Error {}
@@ -284,6 +284,7 @@ export class SecretStore {
     const key = this.unlocked();
     const prev = this.doc.data.secrets[name];
     const record = sealRecord(key, name, value, prev, opts);
+    checkEnvFree(name, record.env, this.list());
     await this.doc.update((d) => {
       d.secrets[name] = record;
     });
@@ -345,11 +346,29 @@ export class SecretStore {
  * The environment `airlock run` gives an agent: env var name → placeholder. `overrides` (per agent)
  * replaces a secret's env var names: { github: ['GH_TOKEN'] }.
  */
+/** Refuses a record whose variables another secret is already exported as (every store's set). */
+export function checkEnvFree(name: string, env: string[], others: SecretInfo[]): void {
+  for (const e of env) {
+    const other = others.find((s) => s.name !== name && s.env.includes(e));
+    if (other) throw new SecretStoreError(envClash(e, other.name, name));
+  }
+}
+
+/** Two secrets exported as one variable, and what to do about it. */
+export function envClash(env: string, a: string, b: string): string {
+  return `secrets "${a}" and "${b}" are both exported as ${env}: give one another variable (airlock secret set ${b} --env OTHER_NAME, or airlock run --secret ${b}=OTHER_NAME) or remove one (airlock secret rm ${b})`;
+}
+
 export function placeholderEnvironment(secrets: SecretInfo[], overrides: Record<string, string[]> = {}): Record<string, string> {
   const env: Record<string, string> = {};
+  const owner = new Map<string, string>();
   for (const s of secrets) {
     for (const name of overrides[s.name] ?? s.env) {
       if (!ENV_NAME.test(name)) throw new SecretStoreError(`invalid environment variable name ${JSON.stringify(name)} for secret "${s.name}"`);
+      // Two secrets under one variable: the agent would hold one placeholder and not know which.
+      const other = owner.get(name);
+      if (other !== undefined && other !== s.name) throw new SecretStoreError(envClash(name, other, s.name));
+      owner.set(name, s.name);
       env[name] = s.placeholder;
     }
   }

@@ -67,6 +67,14 @@ t.test('airlock explain prints a reason that quotes the agent (escape sequences,
   t.match(out, /read_file\\x1b\[2K\\x0d\\u202eoper_eteled/);
 });
 
+t.test('airlock explain keeps a long rule head apart from its location', async (t) => {
+  const head = 'credentials contains {"secret": secret, "in": "header", "name": "Authorization", "format": "Bearer {}"} if {';
+  const rules = [{ file: 'services/github.rego', line: 22, head, applied: true, kind: 'decision' }, { file: 'airlock.rego', line: 9, head: 'x', rule: 'effect.read', applied: true, kind: 'decision' }];
+  const out = formatExplanation({ decision: { action: 'allow', reason: 'r', rule: 'effect.read' }, rules, notes: [] } as unknown as Parameters<typeof formatExplanation>[0]);
+  t.match(out, /\n {2}credentials contains \{[^\n]*"Bearer \{\}"\}\n {33}services\/github\.rego:22\n/, 'the head on its own line (without its "if {"), the location under the column');
+  t.match(out, /\n {2}effect\.read {20}airlock\.rego:9\n/, 'a short id stays in its column');
+});
+
 t.test('base64 strings of the record\'s parsed body are printed decoded (a Gmail raw message)', async (t) => {
   const raw = Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url');
   const out = details(view({ body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { raw } } }));

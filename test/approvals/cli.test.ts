@@ -49,7 +49,7 @@ t.test('critical approval through the CLI: refused without a TOTP code, approved
   const show = await airlock('approvals', 'show', a!.id);
   t.match(show.stdout, /risk +critical — approving needs --totp CODE/);
   const refused = await airlock('approvals', 'approve', a!.id).then(() => 'succeeded', (e: { stderr: string }) => e.stderr);
-  t.match(refused, /needs a TOTP code/, 'refused without a code');
+  t.match(refused, /needs a TOTP code: pass --totp CODE/, 'refused without a code, and told which flag takes it');
   t.equal(arrived('/db/prod'), 0);
   const out = await airlock('approvals', 'approve', a!.id, '--totp', TotpStore.codeFor(secret));
   t.match(out.stdout, /approved/);

@@ -104,3 +104,27 @@ t.test('cli/command-list.ts lists exactly the files in cli/commands/ (the bundle
     t.ok(program.commands.some((c) => c.name() === name), `airlock ${name} is a command of the program`);
   }
 });
+
+t.test('every config.json example in the docs is a file airlock start accepts', async (t) => {
+  const { configSchema, resolveConfig } = await import('../../runtime/config.ts');
+  const { parseResolvePins } = await import('../../proxy/destination.ts');
+  const keys = new Set(Object.keys(configSchema.properties));
+  const home = t.testdir();
+  let n = 0;
+  for (const file of docs) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/```json\n([\s\S]*?)```/g)) {
+      let doc: unknown;
+      try { doc = JSON.parse(m[1]!); } catch { continue; } // a fragment of a larger document
+      if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !Object.keys(doc).some((k) => keys.has(k))) continue;
+      const where = `${file}:${text.slice(0, m.index).split('\n').length}`;
+      n++;
+      fs.writeFileSync(path.join(home, 'config.json'), JSON.stringify(doc));
+      t.doesNotThrow(() => {
+        const c = resolveConfig(home, {});
+        parseResolvePins(c.resolve);
+      }, where);
+    }
+  }
+  t.ok(n >= 1, `checked ${n} config.json examples`);
+});

@@ -142,6 +142,7 @@ t.test('output piped into head: no "write EPIPE"', async (t) => {
 t.test('airlock --version; npx airlock from the checkout; npm link puts airlock on PATH', async (t) => {
   const version = (JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version;
   t.equal((await run(process.execPath, [cli, '--version'])).stdout, `${version}\n`);
+  t.equal((await run(process.execPath, [cli, 'version'])).stdout, `${version}\n`, '`airlock version` too, not "did you mean sessions?"');
   const npx = await run('npx', ['--offline', 'airlock', '--version'], { timeout: 60_000 });
   t.equal(npx.stdout, `${version}\n`, 'npx airlock runs the checkout\'s own bin (no download)');
   const prefix = tempDir(t);
@@ -245,6 +246,8 @@ t.test('run from the wrong folder: reading commands create no state folder, addi
   t.match(stderr, new RegExp(`^airlock: note: created a new state folder ${quote(home)}; an Airlock running on another folder does not see it`));
   t.equal(await cli('agent', 'add', 'other'), 0);
   t.notMatch(stderr, /created a new state folder/, 'only when it was created');
+  t.equal(await cli('agent', 'add', 'twice', '--label', 'team=web', '--label', 'team=ops'), 1, 'a label given twice is refused, not replaced');
+  t.equal(stderr, 'airlock: --label team is given twice (team=web and team=ops): an agent\'s label has one value\n');
 });
 
 t.test('a state folder that is a file (--home or AIRLOCK_HOME) is named, not "EEXIST: mkdir"', async (t) => {
@@ -301,6 +304,13 @@ t.test('a missing policy folder is named without a made-up :0:0 position', async
   // start, replay and capture say the same, not "policy … does not compile" over a folder that is not there.
   const said = await fails(['replay', path.resolve('fixtures/traffic/audit-sample.jsonl'), '--policy', dir]);
   t.equal(said, `airlock: ${dir}: policy folder does not exist (run from the folder that holds it, or pass --policy DIR)\n`);
+  // `airlock` linked onto PATH and run in another folder: the default `rego` is not there, so name the shipped one.
+  const elsewhere = tempDir(t);
+  const shipped = path.resolve('rego');
+  const hint = `the default policy is ${shipped}: pass --policy ${shipped}, or copy it here with cp -r ${shipped} rego`;
+  t.equal(await fails(['start', '--home', path.join(elsewhere, 'state'), '--proxy', '127.0.0.1:0', '--no-studio'], { cwd: elsewhere }), `airlock: rego: policy folder does not exist (${hint})\n`);
+  t.equal(await fails(['test'], { cwd: elsewhere }), `airlock: policy folder rego does not exist (${hint})\n`);
+  t.notOk(fs.existsSync(path.join(elsewhere, 'state')), 'the refused start left no empty state folder behind');
 });
 
 t.test('airlock test on a folder that does not load: each problem at file:line:col, as build says it', async (t) => {

@@ -36,6 +36,7 @@ t.test('capture export: filters, JSON Lines out, secrets stay redacted', async (
 
   const empty = airlock(['capture', 'export', '--home', home, '--as-tests', '--policy', path.join(dir, 'policy'), '--agent', 'nobody']);
   t.equal(parseTrafficTests(empty.stdout, 'empty.yaml').cases.length, 0, 'an empty --as-tests export is still a valid test file');
+  t.match(empty.stderr, /exported 0 requests from .*; no request in it matched --agent nobody \(agent ids match exactly/, 'an empty export says the filter matched nothing');
 
   // The export replays against the recorded decisions.
   const exportFile = path.join(dir, 'capture.jsonl');

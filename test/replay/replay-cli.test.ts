@@ -32,6 +32,7 @@ t.test('replay: baseline diff, --json, errors', async (t) => {
   const text = formatReport(report, { policy: path.join(dir, 'after'), baseline: path.join(dir, 'before') });
   t.match(text, /against baseline .*before \([0-9a-f]{16}\)/);
   t.match(text, /action {6}before {5}after\n {2}allow {12}4 {9}2\n {2}approve {10}0 {9}1\n {2}deny {13}0 {9}1/);
+  t.match(text, /\n\n {2}allow → approve: 1\n {2}allow → deny: 1\n {2}same action, another rule, risk, credentials or labels: 2\n/, 'the summary adds up to the 4 changed');
   t.match(text, /1 entry skipped:\n {2}audit\.jsonl:5: audit record without a description \(outcome: unauthenticated\)/);
 
   const both = airlock(['replay', file, '--baseline', path.join(dir, 'before'), '--against-log']);

@@ -31,10 +31,25 @@ t.test('per-agent defaults: --save-defaults remembers flags, later flags win, a 
   const later = await runAirlock([...as2, ...show], { cwd: world.work, env });
   t.equal(results(later.stdout).saved, placeholder, 'the saved --secret applies to the next run');
   t.equal(results(later.stdout).gh, '', 'and only that secret is exported');
+  t.match(later.stderr, /agent bot2's saved defaults apply: --secret github=SAVED_GH \(flags on the command line win; saved in .*run-defaults\.json\)/, 'the run says which saved flags it applies');
 
   const overridden = await runAirlock([...as2, '--secret', 'github', ...show], { cwd: world.work, env });
   t.equal(results(overridden.stdout).saved, '', 'a flag given on the command line wins');
   t.equal(results(overridden.stdout).gh, placeholder);
+  t.notMatch(overridden.stderr, /saved defaults apply/, 'no note when the command line overrides every saved flag');
+
+  // A saved --read-only (no flag negates it) is left out of a --no-sandbox run, not refused for a flag nobody typed.
+  await runAirlock(['--agent', 'bot2', '--home', world.home, '--save-defaults', '--read-only', '--', 'true'], { cwd: world.work, env });
+  const unconfined = await runAirlock([...as2, ...show], { cwd: world.work, env });
+  t.equal(unconfined.code, 0, unconfined.stderr);
+  t.equal(results(unconfined.stdout).saved, placeholder, 'the other saved flags still apply');
+  t.match(unconfined.stderr, /saved defaults apply: --secret github=SAVED_GH; left out without the sandbox: --read-only \(/);
+  t.equal((await runAirlock([...as2, '--read-only', '--', 'true'], { cwd: world.work, env })).code, 1, 'typed with --no-sandbox, it is still refused');
+  const forgot = await runAirlock([...as2, '--forget-defaults', ...show], { cwd: world.work, env });
+  t.match(forgot.stderr, /forgot the saved defaults of agent bot2/);
+  t.notMatch(forgot.stderr, /saved defaults apply/);
+  t.equal(results(forgot.stdout).gh, placeholder, '--forget-defaults: every secret again');
+  t.match((await runAirlock([...as2, '--forget-defaults', '--', 'true'], { cwd: world.work, env })).stderr, /no saved defaults of agent bot2/);
 
   const other = await runAirlock([...base, '--no-sandbox', ...show], { cwd: world.work, env });
   t.equal(results(other.stdout).gh, placeholder, 'another agent is unaffected');

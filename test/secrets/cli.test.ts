@@ -32,7 +32,11 @@ t.test('CLI: value from stdin or --from-env, never argv; list never shows values
   t.notOk(out.stdout.includes(CANARY));
   // A name the policy (here the default one, rego/) binds nowhere is stored, with a note that says so.
   t.match(out.stderr, /^airlock: note: the policy in rego binds no secret named "github": it is injected nowhere .*The names it binds: .*\bgithub_token\b/);
-  t.equal((await setViaStdin('github_token', 'x')).stderr, '', 'a bound name: no note');
+  // github_token's variable would be GITHUB_TOKEN, which "github" is exported as: refused, saying what to do.
+  const clash = await setViaStdin('github_token', 'x').then(() => '', (e: { stderr: string }) => e.stderr);
+  t.equal(clash, 'airlock: secrets "github" and "github_token" are both exported as GITHUB_TOKEN: give one another variable (airlock secret set github_token --env OTHER_NAME, or airlock run --secret github_token=OTHER_NAME) or remove one (airlock secret rm github_token)\n');
+  t.match(await setViaStdin('h', 'x', ['--host', 'https://api.github.com/']).then(() => '', (e: { stderr: string }) => e.stderr), /invalid host "https:\/\/api\.github\.com\/": give the host name alone, like api\.github\.com/);
+  t.equal((await setViaStdin('github_token', 'x', ['--env', 'GH_TOKEN'])).stderr, '', 'a bound name: no note');
   await run('node', [cli, 'secret', 'set', 'fromenv', '--from-env', 'CANARY_VAR'], { env });
   const s = await SecretStore.open(home);
   await s.unlock();

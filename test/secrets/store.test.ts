@@ -50,6 +50,10 @@ t.test('set, reveal, list, remove with a key file; nothing in clear on disk', as
   t.equal(await placeholderFor(home, 'nope'), undefined);
   t.notOk(JSON.stringify(await listSecrets(home)).includes('other-value'));
   t.throws(() => placeholderEnvironment([{ ...updated, env: ['BAD NAME'] }]), /invalid environment variable/);
+  // One variable, one secret: refused when stored, and when a store written elsewhere already holds two.
+  await t.rejects(again.set('GitHub-Token', 'x'), /secrets "github" and "GitHub-Token" are both exported as GITHUB_TOKEN: give one another variable/);
+  t.throws(() => placeholderEnvironment([updated, { ...updated, name: 'other', env: ['GH_TOKEN'] }]), /secrets "github" and "other" are both exported as GH_TOKEN/);
+  t.same(placeholderEnvironment([updated, { ...updated, name: 'other', env: ['GH_TOKEN'] }], { other: ['OTHER'] }), { GITHUB_TOKEN: updated.placeholder, GH_TOKEN: updated.placeholder, OTHER: updated.placeholder }, 'a run that renames one is fine');
 
   t.equal(await again.remove('github'), true);
   t.equal(await again.remove('github'), false);
