@@ -1,5 +1,5 @@
 // Gmail API (developers.google.com/gmail/api/reference/rest): /gmail/v1/users/{userId}/…, plus the
-// media upload form /upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
+// media upload forms /upload/gmail/v1/… and /resumable/upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { multipartBoundaries, multipartBoundary } from '../multipart.ts';
@@ -129,6 +129,11 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
   if (segs[0] === 'gmail' && segs[1] === 'v1') rest = segs.slice(2);
   else if (segs[0] === 'upload' && segs[1] === 'gmail' && segs[2] === 'v1') {
     rest = segs.slice(3);
+    upload = true;
+  // The discovery document's resumable-upload path (Google's Dart and other generated clients use
+  // it): the same calls as /upload/gmail/v1, a send among them.
+  } else if (segs[0] === 'resumable' && segs[1] === 'upload' && segs[2] === 'gmail' && segs[3] === 'v1') {
+    rest = segs.slice(4);
     upload = true;
   // The Gmail batch endpoint (/batch/gmail/v1), and the host's plain /batch, which takes the same
   // calls: a batch is judged by the calls it carries wherever it is sent.
