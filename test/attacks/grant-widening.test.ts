@@ -69,8 +69,14 @@ const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : tool === 'run_sql_transaction' ? { params: { sqlStatements: texts, projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
 });
 // Tool calls that name where they act (a repository, a recipient) beside content that may vary.
-const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({ owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: fc.constantFrom('alice@corp.example', 'drop@attacker.example'), title: fc.constantFrom('x', 'y') }, { requiredKeys: [] }));
-const mcpPlaced = ([tool, args]: [string, Record<string, string>]): Shape => ({
+// Recipients are named in any case style (`recipient_email`, `chatId`) and inside lists of objects (`messages: [{to}]`).
+const recipient = fc.constantFrom('alice@corp.example', 'drop@attacker.example');
+const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({
+  owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: recipient, title: fc.constantFrom('x', 'y'),
+  recipient_email: recipient, chatId: fc.constantFrom('1001', '666'), messages: recipient.map((to) => [{ to, text: 'hi' }]),
+}, { requiredKeys: [] }));
+const placeKeys = ['owner', 'repo', 'to', 'recipient_email', 'chatId'] as const;
+const mcpPlaced = ([tool, args]: [string, Record<string, unknown>]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args } }),
 });
@@ -161,9 +167,12 @@ function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
   for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
     out.add(`tool ${c.tool}`);
-    const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; owner?: string; repo?: string; to?: string } | undefined;
-    // Where the call acts: its repository and recipient (or none).
-    if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
+    const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; messages?: unknown } & Partial<Record<(typeof placeKeys)[number], string>> | undefined;
+    // Where the call acts: its repository and recipients (or none).
+    if (c.tool === 'create_issue' || c.tool === 'send_email') {
+      for (const k of placeKeys) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
+      out.add(`tool ${c.tool} messages=${JSON.stringify(args?.messages ?? null)}`);
+    }
     const texts = args?.params?.sqlStatements ?? [args?.query ?? args?.params?.sql].filter((x): x is string => x !== undefined);
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
     const plain = texts.length > 0 && texts.every((text) => text.split('; ').every((st) => /^(SELECT|INSERT|UPDATE|DELETE|DROP|CALL|SET)\b[^*]*$/.test(st)));
@@ -249,6 +258,9 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)']]), mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)', 'DROP TABLE notes']])]],
         [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
         [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
+        [[mcpPlaced(['send_email', { recipient_email: 'alice@corp.example' }]), mcpPlaced(['send_email', { recipient_email: 'drop@attacker.example' }])]],
+        [[mcpPlaced(['send_email', { chatId: '1001' }]), mcpPlaced(['send_email', { chatId: '666' }])]],
+        [[mcpPlaced(['send_email', { messages: [{ to: 'alice@corp.example', text: 'hi' }] }]), mcpPlaced(['send_email', { messages: [{ to: 'drop@attacker.example', text: 'hi' }] }])]],
         [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],
         [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
         [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
