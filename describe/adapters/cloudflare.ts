@@ -55,6 +55,10 @@ const routes: RouteSpec[] = [
   { route: `DELETE ${A}/r2/buckets/{bucket_name}`, operation: 'r2.buckets.delete', effect: 'delete' },
   { route: `POST ${A}/pages/projects/{project_name}/deployments`, operation: 'pages.deployments.create', effect: 'write' },
   { route: `DELETE ${A}/pages/projects/{project_name}`, operation: 'pages.projects.delete', effect: 'delete' },
+  // A Pages project's settings carry its environment variables and secrets (`secret_text`), the
+  // build command and the source repository: what runs, with which credentials, as a Worker's
+  // secrets are (admin).
+  { route: `PATCH ${A}/pages/projects/{project_name}`, operation: 'pages.projects.update', effect: 'admin' },
   { route: `POST|PUT|DELETE ${A}/members/{path+}`, operation: 'accounts.members.edit', effect: 'admin' },
   { route: `POST ${A}/members`, operation: 'accounts.members.create', effect: 'admin' },
   { route: `POST|PUT|DELETE ${A}/tokens/{path+}`, operation: 'accounts.tokens.edit', effect: 'admin' },
@@ -88,7 +92,10 @@ const table = new RouteTable(routes);
 // the job names), notification webhooks and destinations, Email Routing rules (a domain's mail,
 // catch-all included, forwarded to any address). Plans and add-ons (`subscription(s)`, `billing`)
 // are charges: pay.
-const deleteWords = new Set(['restore']);
+// Deletes by another name: a Queue's purge drops every message, Vectorize's `delete_by_ids`
+// removes vectors, an R2 bucket's lifecycle rules delete its objects once they are a day old.
+const deleteWords = new Set(['restore', 'purge', 'delete', 'lifecycle']);
+const isDeleteWord = (w: string): boolean => deleteWords.has(w) || /^delete[-_]/.test(w);
 const payWords = new Set(['subscription', 'subscriptions', 'billing']);
 const adminWords = new Set([
   'secrets', 'tokens', 'service_tokens', 'temp-access-credentials', 'credentials', 'keys', 'members', 'memberships', 'roles', 'access',
@@ -116,7 +123,7 @@ function unknownRouteEffect(segs: string[], effect: Effect): Effect {
   const words = segs[0] === 'accounts' || segs[0] === 'zones' ? segs.slice(2) : segs;
   if (effect === 'read') return readsCredential(words) ? 'admin' : effect;
   if (effect !== 'write') return effect;
-  if (words.some((w) => deleteWords.has(w))) return 'delete';
+  if (words.some(isDeleteWord)) return 'delete';
   if (words.some((w) => payWords.has(w))) return 'pay';
   if (words.some((w) => adminWords.has(w))) return 'admin';
   if (words.some((w) => sendWords.has(w))) return 'send';
