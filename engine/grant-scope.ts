@@ -232,6 +232,8 @@ const targetParams = [
   'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id', 'topic',
   // The MCP servers and links a model provider reaches for a call (openai.ts `remoteTargets`).
   'remote_targets',
+  // The branch a GitHub file write lands on, the ref a GitHub ref creation makes.
+  'branch',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -472,6 +472,21 @@ t.test('a grant covers the place it was approved for: another repository, channe
       ],
     ],
     [
+      // A file written on a feature branch; the default branch (what deploys) is elsewhere, as a push's refs are.
+      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'feature-x' })),
+      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/b.ts', 'application/json', json({ message: 'm', content: 'Yg==', branch: 'feature-x' })),
+      [
+        req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==' })),
+        req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'main' })),
+      ],
+    ],
+    [
+      // A branch created; a release tag (what a deploy workflow runs on) is another ref.
+      req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'a'.repeat(40) })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'b'.repeat(40) })),
+      [req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/tags/v9.9.9', sha: 'a'.repeat(40) }))],
+    ],
+    [
       // A model call that has the provider call a remote MCP server: the prompt (private data
       // included) goes to that server, from outside Airlock. Another server is elsewhere.
       req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'triage', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
