@@ -481,6 +481,12 @@ t.test('a grant covers the place it was approved for: another repository, channe
       ],
     ],
     [
+      // The GraphQL twin: createCommitOnBranch names its branch by name beside its repository.
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'feature-x' }, message: { headline: 'm' }, expectedHeadOid: 'a'.repeat(40), fileChanges: { additions: [{ path: 'a.md', contents: 'YQ==' }] } } } })),
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'feature-x' }, message: { headline: 'n' }, expectedHeadOid: 'b'.repeat(40), fileChanges: { additions: [{ path: 'b.md', contents: 'Yg==' }] } } } })),
+      [req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'main' }, message: { headline: 'm' }, expectedHeadOid: 'a'.repeat(40), fileChanges: { additions: [{ path: 'a.md', contents: 'YQ==' }] } } } }))],
+    ],
+    [
       // A branch created; a release tag (what a deploy workflow runs on) is another ref.
       req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'a'.repeat(40) })),
       req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'b'.repeat(40) })),
