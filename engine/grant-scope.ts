@@ -234,6 +234,8 @@ const targetParams = [
   'remote_targets',
   // The branch a GitHub file write lands on, the ref a GitHub ref creation makes.
   'branch',
+  // The account a GitHub fork or template copy is made in.
+  'destination',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -308,6 +308,15 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     const named = [...(json === undefined ? [] : [json]), ...(request.body.form?.[field] ?? [])];
     info.params.branch = named.length === 0 ? '(default)' : named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
   }
+  // A fork or a template's copy lands in the account its body names (a fork's `organization`, a
+  // copy's `owner`; absent: the token's user): a private repository's code forked into another
+  // organization is readable by that organization's members. The place a grant records.
+  if (info.operation === 'repos.create_fork' || info.operation === 'repos.create_using_template') {
+    const field = info.operation === 'repos.create_fork' ? 'organization' : 'owner';
+    const json = jsonObject(request)?.[field];
+    const named = [...(json === undefined || json === null ? [] : [json]), ...(request.body.form?.[field] ?? [])];
+    info.params.destination = named.length === 0 ? '(own account)' : named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;

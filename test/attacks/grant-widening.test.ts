@@ -487,6 +487,12 @@ t.test('a grant covers the place it was approved for: another repository, channe
       [req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'main' }, message: { headline: 'm' }, expectedHeadOid: 'a'.repeat(40), fileChanges: { additions: [{ path: 'a.md', contents: 'YQ==' }] } } } }))],
     ],
     [
+      // A fork into the user's own account; into another organization its members read the code.
+      req('POST', 'https://api.github.com/repos/acme/widgets/forks', 'application/json', json({ default_branch_only: true })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/forks', 'application/json', json({})),
+      [req('POST', 'https://api.github.com/repos/acme/widgets/forks', 'application/json', json({ organization: 'outside-org' }))],
+    ],
+    [
       // A branch created; a release tag (what a deploy workflow runs on) is another ref.
       req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'a'.repeat(40) })),
       req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'b'.repeat(40) })),
