@@ -236,6 +236,8 @@ const targetParams = [
   'branch',
   // The account a GitHub fork or template copy is made in.
   'destination',
+  // A Cloudflare DNS record edited (an edit that does not name the type may be of an MX record).
+  'dns_record_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

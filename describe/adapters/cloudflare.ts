@@ -24,6 +24,8 @@ const routes: RouteSpec[] = [
   { route: `PUT|PATCH ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.edit', effect: 'write' },
   { route: `DELETE ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.delete', effect: 'delete' },
   { route: `POST ${Z}/dns_records/batch`, operation: 'dns.records.batch', effect: 'delete' }, // may carry deletes
+  // A zone file imported may carry any record, MX and NS included (see mailRouting below).
+  { route: `POST ${Z}/dns_records/import`, operation: 'dns.records.import', effect: 'admin' },
   { route: `POST ${Z}/purge_cache`, operation: 'cache.purge', effect: 'write' },
   { route: `POST|PUT|PATCH|DELETE ${Z}/rulesets/{path+}`, operation: 'rulesets.edit', effect: 'admin' },
   { route: `POST ${Z}/rulesets`, operation: 'rulesets.create', effect: 'admin' },
@@ -129,6 +131,22 @@ function unknownRouteEffect(segs: string[], effect: Effect): Effect {
   if (words.some((w) => sendWords.has(w))) return 'send';
   return effect;
 }
+/**
+ * A DNS record that decides where the zone's mail goes (MX) or who answers for a name (NS
+ * delegation) sends the domain's mail, or the whole subdomain, to whoever it names: admin, as
+ * Email Routing rules and Gmail's forwarding are. A type not read from the body counts as one.
+ */
+const routingRecordTypes = new Set(['MX', 'NS']);
+function routesMail(request: RequestInfo): boolean {
+  const json = request.body.json;
+  const types = [json && typeof json === 'object' && !Array.isArray(json) ? (json as { type?: unknown }).type : undefined, ...(request.body.form?.type ?? [])];
+  const named = types.filter((t) => t !== undefined);
+  // A PATCH that does not name the type keeps the record's own (an MX record's, perhaps): it stays
+  // a write, and a grant for it covers that record only (`dns_record_id` is its place).
+  if (named.length === 0) return request.method !== 'PATCH' || (request.body.size > 0 && json === undefined);
+  return named.some((t) => typeof t !== 'string' || routingRecordTypes.has(t.trim().toUpperCase()));
+}
+
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
 
 /** The GraphQL Analytics API: only queries exist; anything else is a write. */
@@ -143,6 +161,7 @@ export const cloudflare: ServiceAdapter = {
     const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
     const info = fromTable('cloudflare', table, request, segs);
     if (info.operation === 'unknown') info.effect = unknownRouteEffect(segs, info.effect);
+    if ((info.operation === 'dns.records.create' || info.operation === 'dns.records.edit') && routesMail(request)) info.effect = 'admin';
     const fetcher = remoteFetchers[info.operation];
     if (fetcher) info.params.remote_tools = [fetcher];
     return info;
