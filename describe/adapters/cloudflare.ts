@@ -141,9 +141,10 @@ function routesMail(request: RequestInfo): boolean {
   const json = request.body.json;
   const types = [json && typeof json === 'object' && !Array.isArray(json) ? (json as { type?: unknown }).type : undefined, ...(request.body.form?.type ?? [])];
   const named = types.filter((t) => t !== undefined);
-  // A PATCH that does not name the type keeps the record's own (an MX record's, perhaps): it stays
-  // a write, and a grant for it covers that record only (`dns_record_id` is its place).
-  if (named.length === 0) return request.method !== 'PATCH' || (request.body.size > 0 && json === undefined);
+  // No type named: a body not read as JSON or a form may name one. A JSON PATCH without one keeps
+  // the record's own type (an MX record's, perhaps): it stays a write, and a grant for it covers
+  // that record only (`dns_record_id` is its place). Cloudflare refuses a POST or PUT without one.
+  if (named.length === 0) return request.body.size > 0 && json === undefined && request.body.form === undefined;
   return named.some((t) => typeof t !== 'string' || routingRecordTypes.has(t.trim().toUpperCase()));
 }
 
