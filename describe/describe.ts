@@ -215,7 +215,7 @@ export const MCP_RESPONSE_METHOD = '(response)';
 function mcpResponseOf(msg: unknown): McpInfo | undefined {
   if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return undefined;
   const m = msg as { jsonrpc?: unknown; method?: unknown; id?: unknown };
-  if (m.jsonrpc !== '2.0' || m.method !== undefined || !('result' in m || 'error' in m)) return undefined;
+  if (m.jsonrpc !== '2.0' || typeof m.method === 'string' || !('result' in m || 'error' in m)) return undefined;
   const info: McpInfo = { method: MCP_RESPONSE_METHOD };
   if (typeof m.id === 'string' || typeof m.id === 'number' || m.id === null) info.id = m.id;
   return info;
