@@ -203,11 +203,29 @@ function mcpSqlTexts(args: unknown): McpSqlTexts {
   return out;
 }
 
+/** What a batch member that is a JSON-RPC response (an answer to a server's request) is described as. */
+export const MCP_RESPONSE_METHOD = '(response)';
+
+/**
+ * A batch member that is a JSON-RPC 2.0 response (`{jsonrpc, id, result | error}`, no method): the
+ * client answering a server's request (sampling, elicitation). Servers handle each member of a
+ * batch on its own (the TypeScript SDK runs the requests beside the responses), so a response in
+ * a batch must not keep the batch's tool calls from being described.
+ */
+function mcpResponseOf(msg: unknown): McpInfo | undefined {
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return undefined;
+  const m = msg as { jsonrpc?: unknown; method?: unknown; id?: unknown };
+  if (m.jsonrpc !== '2.0' || typeof m.method === 'string' || !('result' in m || 'error' in m)) return undefined;
+  const info: McpInfo = { method: MCP_RESPONSE_METHOD };
+  if (typeof m.id === 'string' || typeof m.id === 'number' || m.id === null) info.id = m.id;
+  return info;
+}
+
 /** JSON-RPC (MCP over HTTP). A batch is described by its first call plus every call in `batch`. */
 export function describeMcp(json: unknown): McpInfo | undefined {
   const budget: SqlBudget = { calls: 0, statements: 0 };
   if (Array.isArray(json)) {
-    const calls = json.map((m) => mcpOf(m, budget));
+    const calls = json.map((m) => mcpOf(m, budget) ?? mcpResponseOf(m));
     if (calls.length === 0 || calls.some((c) => !c)) return undefined;
     return { ...calls[0]!, batch: calls as McpInfo[] };
   }

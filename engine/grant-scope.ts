@@ -230,6 +230,14 @@ const targetParams = [
   'owner', 'repo', 'org', 'channel', 'channels', 'project', 'endpoint', 'schema', 'table', 'function', 'account_id', 'zone_id',
   'project_id', 'project_name', 'database_id', 'namespace_id', 'bucket', 'bucket_name', 'script_name', 'user_id', 'node_ids',
   'recipients', 'webhook', 'stripe_account', 'repository_id', 'organization_id', 'topic',
+  // The MCP servers and links a model provider reaches for a call (openai.ts `remoteTargets`).
+  'remote_targets',
+  // The branch a GitHub file write lands on, the ref a GitHub ref creation makes.
+  'branch',
+  // The account a GitHub fork or template copy is made in.
+  'destination',
+  // A Cloudflare DNS record edited (an edit that does not name the type may be of an MX record).
+  'dns_record_id',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
@@ -248,15 +256,38 @@ const mcpPlaceArguments = new Set([
   'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
   'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
 ]);
+/**
+ * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
+ * reaches, whatever the rest of the name: `recipient_email`, `toAddress`, `chat_id` (Telegram),
+ * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
+ * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
+ */
+const mcpPlaceWords = new Set([
+  'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
+  'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
+  'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
+  'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
+  'target', 'webhook', 'endpoint',
+]);
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
 const MAX_MCP_PLACES = 64;
+/** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
+const MAX_MCP_ARGUMENT_NODES = 2048;
+const MAX_MCP_ARGUMENT_DEPTH = 6;
+
+function isPlaceName(key: string): boolean {
+  if (mcpPlaceArguments.has(key.toLowerCase().replace(/[_-]/g, ''))) return true;
+  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()));
+}
+
+const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 
 function placeValue(v: unknown): string {
   const one = (x: unknown): string => {
     if (typeof x !== 'string' && typeof x !== 'number') return '?';
     const text = String(x);
     // Long values by digest: the target stays short, equal values still compare equal.
-    return text.length <= 200 && !/[;=,?]/.test(text) ? text : `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+    return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
   };
   if (!Array.isArray(v)) return one(v);
   // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
@@ -264,9 +295,10 @@ function placeValue(v: unknown): string {
 }
 
 /**
- * Where the tool calls of an MCP request act: per call, the tool and its place arguments (top level
- * and one object down, `{params: {projectId}}`). A tools/call always has one, empty when it names no
- * place, so a grant for a call without a recipient does not cover one with a recipient.
+ * Where the tool calls of an MCP request act: per call, the tool and its place arguments, at any
+ * depth (bounded) and inside lists of objects (`{messages: [{to}]}`: each message's recipient).
+ * A tools/call always has one, empty when it names no place, so a grant for a call without a
+ * recipient does not cover one with a recipient.
  */
 function mcpTarget(d: RequestDescription): string | undefined {
   if (!d.mcp) return undefined;
@@ -274,19 +306,32 @@ function mcpTarget(d: RequestDescription): string | undefined {
   if (calls.length === 0) return undefined;
   if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
   const out = new Set<string>();
+  let nodes = 0;
   for (const c of calls) {
-    const places: string[] = [];
-    const pick = (o: unknown, prefix: string): void => {
-      if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    const places = new Set<string>();
+    let unread = false;
+    const pick = (o: unknown, prefix: string, depth: number): void => {
+      if (!o || typeof o !== 'object') return;
+      if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+        unread = true;
+        return;
+      }
+      if (Array.isArray(o)) {
+        for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+        return;
+      }
       for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
         const name = k.toLowerCase().replace(/[_-]/g, '');
-        if (mcpPlaceArguments.has(name)) places.push(`${prefix}${name}=${placeValue(v)}`);
-        else if (prefix === '' && v && typeof v === 'object' && !Array.isArray(v)) pick(v, `${name}.`);
+        const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
+        // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
+        if (isPlaceName(k)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
+        if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
       }
     };
-    pick(c.arguments, '');
-    if (places.length > MAX_MCP_PLACES) return 'mcp:places=?';
-    out.add(`${placeValue(c.tool ?? '?')}(${places.sort().join(';')})`);
+    pick(c.arguments, '', 0);
+    if (unread) places.add('(arguments)=?');
+    if (places.size > MAX_MCP_PLACES) return 'mcp:places=?';
+    out.add(`${placeValue(c.tool ?? '?')}(${[...places].sort().join(';')})`);
   }
   return `mcp:${[...out].sort().join(';')}`;
 }

@@ -50,6 +50,7 @@ export const anthropic: ServiceAdapter = {
       mergeNestedInference(info, request, bodies, mcpServers);
       if (members.length > MAX_BATCH_MEMBERS) {
         info.params.remote_tools = [...((info.params.remote_tools as string[] | undefined) ?? []), 'unread_members'];
+        info.params.remote_targets = [...((info.params.remote_targets as string[] | undefined) ?? []), '?'];
         info.effect = 'send';
       }
       return info;

@@ -24,6 +24,8 @@ const routes: RouteSpec[] = [
   { route: `PUT|PATCH ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.edit', effect: 'write' },
   { route: `DELETE ${Z}/dns_records/{dns_record_id}`, operation: 'dns.records.delete', effect: 'delete' },
   { route: `POST ${Z}/dns_records/batch`, operation: 'dns.records.batch', effect: 'delete' }, // may carry deletes
+  // A zone file imported may carry any record, MX and NS included (see mailRouting below).
+  { route: `POST ${Z}/dns_records/import`, operation: 'dns.records.import', effect: 'admin' },
   { route: `POST ${Z}/purge_cache`, operation: 'cache.purge', effect: 'write' },
   { route: `POST|PUT|PATCH|DELETE ${Z}/rulesets/{path+}`, operation: 'rulesets.edit', effect: 'admin' },
   { route: `POST ${Z}/rulesets`, operation: 'rulesets.create', effect: 'admin' },
@@ -55,6 +57,10 @@ const routes: RouteSpec[] = [
   { route: `DELETE ${A}/r2/buckets/{bucket_name}`, operation: 'r2.buckets.delete', effect: 'delete' },
   { route: `POST ${A}/pages/projects/{project_name}/deployments`, operation: 'pages.deployments.create', effect: 'write' },
   { route: `DELETE ${A}/pages/projects/{project_name}`, operation: 'pages.projects.delete', effect: 'delete' },
+  // A Pages project's settings carry its environment variables and secrets (`secret_text`), the
+  // build command and the source repository: what runs, with which credentials, as a Worker's
+  // secrets are (admin).
+  { route: `PATCH ${A}/pages/projects/{project_name}`, operation: 'pages.projects.update', effect: 'admin' },
   { route: `POST|PUT|DELETE ${A}/members/{path+}`, operation: 'accounts.members.edit', effect: 'admin' },
   { route: `POST ${A}/members`, operation: 'accounts.members.create', effect: 'admin' },
   { route: `POST|PUT|DELETE ${A}/tokens/{path+}`, operation: 'accounts.tokens.edit', effect: 'admin' },
@@ -88,7 +94,10 @@ const table = new RouteTable(routes);
 // the job names), notification webhooks and destinations, Email Routing rules (a domain's mail,
 // catch-all included, forwarded to any address). Plans and add-ons (`subscription(s)`, `billing`)
 // are charges: pay.
-const deleteWords = new Set(['restore']);
+// Deletes by another name: a Queue's purge drops every message, Vectorize's `delete_by_ids`
+// removes vectors, an R2 bucket's lifecycle rules delete its objects once they are a day old.
+const deleteWords = new Set(['restore', 'purge', 'delete', 'lifecycle']);
+const isDeleteWord = (w: string): boolean => deleteWords.has(w) || /^delete[-_]/.test(w);
 const payWords = new Set(['subscription', 'subscriptions', 'billing']);
 const adminWords = new Set([
   'secrets', 'tokens', 'service_tokens', 'temp-access-credentials', 'credentials', 'keys', 'members', 'memberships', 'roles', 'access',
@@ -116,12 +125,29 @@ function unknownRouteEffect(segs: string[], effect: Effect): Effect {
   const words = segs[0] === 'accounts' || segs[0] === 'zones' ? segs.slice(2) : segs;
   if (effect === 'read') return readsCredential(words) ? 'admin' : effect;
   if (effect !== 'write') return effect;
-  if (words.some((w) => deleteWords.has(w))) return 'delete';
+  if (words.some(isDeleteWord)) return 'delete';
   if (words.some((w) => payWords.has(w))) return 'pay';
   if (words.some((w) => adminWords.has(w))) return 'admin';
   if (words.some((w) => sendWords.has(w))) return 'send';
   return effect;
 }
+/**
+ * A DNS record that decides where the zone's mail goes (MX) or who answers for a name (NS
+ * delegation) sends the domain's mail, or the whole subdomain, to whoever it names: admin, as
+ * Email Routing rules and Gmail's forwarding are. A type not read from the body counts as one.
+ */
+const routingRecordTypes = new Set(['MX', 'NS']);
+function routesMail(request: RequestInfo): boolean {
+  const json = request.body.json;
+  const types = [json && typeof json === 'object' && !Array.isArray(json) ? (json as { type?: unknown }).type : undefined, ...(request.body.form?.type ?? [])];
+  const named = types.filter((t) => t !== undefined);
+  // No type named: a body not read as JSON or a form may name one. A JSON PATCH without one keeps
+  // the record's own type (an MX record's, perhaps): it stays a write, and a grant for it covers
+  // that record only (`dns_record_id` is its place). Cloudflare refuses a POST or PUT without one.
+  if (named.length === 0) return request.body.size > 0 && json === undefined && request.body.form === undefined;
+  return named.some((t) => typeof t !== 'string' || routingRecordTypes.has(t.trim().toUpperCase()));
+}
+
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
 
 /** The GraphQL Analytics API: only queries exist; anything else is a write. */
@@ -136,6 +162,7 @@ export const cloudflare: ServiceAdapter = {
     const segs = request.segments[0] === 'client' && request.segments[1] === 'v4' ? request.segments.slice(2) : request.segments;
     const info = fromTable('cloudflare', table, request, segs);
     if (info.operation === 'unknown') info.effect = unknownRouteEffect(segs, info.effect);
+    if ((info.operation === 'dns.records.create' || info.operation === 'dns.records.edit') && routesMail(request)) info.effect = 'admin';
     const fetcher = remoteFetchers[info.operation];
     if (fetcher) info.params.remote_tools = [fetcher];
     return info;

@@ -223,6 +223,20 @@ function committedPaths(gql: GraphqlRequest): string[] | undefined {
   return paths;
 }
 
+/** The branch names createCommitOnBranch calls commit to, joined; `?` for one not in the request. */
+function commitBranches(gql: GraphqlRequest): string {
+  if (gql.argumentsUnread) return '?';
+  const names = new Set<string>();
+  for (const call of gql.calls ?? []) {
+    if (call.field !== 'createCommitOnBranch') continue;
+    const b = (call.args.input as { branch?: { branchName?: unknown } } | undefined)?.branch;
+    // Named by branch id only: the id is a node id (already the place); the name is not in the request.
+    const name = b && typeof b === 'object' ? b.branchName : undefined;
+    names.add(typeof name === 'string' && !/[;=,?|]/.test(name) ? name : b && typeof b === 'object' && name === undefined && (b as { id?: unknown }).id !== undefined ? '(by id)' : '?');
+  }
+  return [...names].sort().join(',') || '?';
+}
+
 /**
  * Whether updateRefs calls may set a ref to the all-zero id (`refUpdates[].afterOid`), which
  * deletes it (GitHub's reference says so), or an updateRef call names that id as its `oid`. For
@@ -313,5 +327,8 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
   if (force) params.force = true;
   const ids = nodeIds(gql);
   if (ids.length) params.node_ids = ids;
+  // The branch a commit lands on (`branch.branchName`): the place, with its repository, as the
+  // REST file write's `branch` is (github.ts).
+  if (fields.includes('createCommitOnBranch')) params.branch = commitBranches(gql);
   return { name: 'github', operation: best.operation, params, effect: best.effect };
 }

@@ -298,6 +298,25 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.effect = 'admin';
     info.params.controls_repository = true;
   }
+  // Which branch a file is written to (`branch`, absent: the default branch) and which ref is
+  // created (`ref`: a branch, or a tag a release workflow deploys from) are where the change
+  // lands: the place a grant records, as a push's refs are its scope. A grant for commits to a
+  // feature branch does not cover one to the default branch.
+  if (info.operation === 'repos.create_or_update_file_contents' || info.operation === 'repos.delete_file' || info.operation === 'git.create_ref') {
+    const field = info.operation === 'git.create_ref' ? 'ref' : 'branch';
+    const json = jsonObject(request)?.[field];
+    const named = [...(json === undefined ? [] : [json]), ...(request.body.form?.[field] ?? [])];
+    info.params.branch = named.length === 0 ? '(default)' : named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
+  }
+  // A fork or a template's copy lands in the account its body names (a fork's `organization`, a
+  // copy's `owner`; absent: the token's user): a private repository's code forked into another
+  // organization is readable by that organization's members. The place a grant records.
+  if (info.operation === 'repos.create_fork' || info.operation === 'repos.create_using_template') {
+    const field = info.operation === 'repos.create_fork' ? 'organization' : 'owner';
+    const json = jsonObject(request)?.[field];
+    const named = [...(json === undefined || json === null ? [] : [json]), ...(request.body.form?.[field] ?? [])];
+    info.params.destination = named.length === 0 ? '(own account)' : named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;

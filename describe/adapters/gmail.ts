@@ -1,5 +1,5 @@
 // Gmail API (developers.google.com/gmail/api/reference/rest): /gmail/v1/users/{userId}/…, plus the
-// media upload form /upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
+// media upload forms /upload/gmail/v1/… and /resumable/upload/gmail/v1/… used to send large messages. www.googleapis.com hosts many
 // Google APIs, so there only /gmail/ paths are Gmail.
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { multipartBoundaries, multipartBoundary } from '../multipart.ts';
@@ -130,6 +130,11 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
   else if (segs[0] === 'upload' && segs[1] === 'gmail' && segs[2] === 'v1') {
     rest = segs.slice(3);
     upload = true;
+  // The discovery document's resumable-upload path (Google's Dart and other generated clients use
+  // it): the same calls as /upload/gmail/v1, a send among them.
+  } else if (segs[0] === 'resumable' && segs[1] === 'upload' && segs[2] === 'gmail' && segs[3] === 'v1') {
+    rest = segs.slice(4);
+    upload = true;
   // The Gmail batch endpoint (/batch/gmail/v1), and the host's plain /batch, which takes the same
   // calls: a batch is judged by the calls it carries wherever it is sent.
   } else if (segs[0] === 'batch' && (segs[1] === 'gmail' || segs.length === 1)) return describeBatch(request);
@@ -150,6 +155,32 @@ function describeGmail(request: RequestInfo): ServiceInfo | undefined {
     info.params.topic = topic ? topic : '?';
   }
   return info;
+}
+
+/**
+ * The text without its RFC 5322 comments (nested, `\\`-escaped) and quote marks, in one pass; a
+ * `(` inside quotes is text. Undefined when a comment or quote does not end: where the addresses
+ * are is then not known.
+ */
+function withoutComments(text: string): string | undefined {
+  let out = '';
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '\\') out += text[++i] ?? '';
+      else if (c === '"') quoted = false;
+      else out += c;
+    } else if (depth > 0) {
+      if (c === '\\') i++;
+      else if (c === '(') depth++;
+      else if (c === ')') depth--;
+    } else if (c === '"') quoted = true;
+    else if (c === '(') depth = 1;
+    else out += c;
+  }
+  return depth > 0 || quoted ? undefined : out;
 }
 
 /** Headers that name who receives a message. */
@@ -174,7 +205,11 @@ function recipients(request: RequestInfo): string[] {
   for (const line of head.split(/\r?\n/)) {
     const colon = line.indexOf(':');
     if (colon < 0 || !recipientHeaders.has(line.slice(0, colon).trim().toLowerCase())) continue;
-    for (const token of line.slice(colon + 1).split(/[\s<>,;:"()]/)) if (token.includes('@')) out.add(token.toLowerCase());
+    // RFC 5322 comments (`drop(note)@attacker.example`) and quotes (`"drop"@attacker.example`) are
+    // not part of the address a server delivers to: dropped before the addresses are read.
+    const value = withoutComments(line.slice(colon + 1));
+    if (value === undefined) out.add('?');
+    else for (const token of value.split(/[\s<>,;:]/)) if (token.includes('@')) out.add(token.toLowerCase());
   }
   // Past 50 the list is cut and marked `?`: a cut list would let a grant for 50 recipients cover a 51st.
   return out.size ? ([...out].sort().slice(0, 50).concat(out.size > 50 ? ['?'] : [])) : ['?'];

@@ -66,6 +66,12 @@ function consoleCall(request: RequestInfo): ServiceInfo {
     const endpoints = jsonObject(request)?.endpoints;
     if (Array.isArray(endpoints) && endpoints.length > 0) info.effect = 'admin';
   }
+  // A protected branch refuses deletion and connections from outside IP Allow (Neon's protected
+  // branches): turning that off, as weakening GitHub's branch protection, is an access change.
+  if (info.effect === 'write' && rest.length === 4 && rest[0] === 'projects' && rest[2] === 'branches') {
+    const branch = jsonObject(request)?.branch;
+    if (branch && typeof branch === 'object' && Object.hasOwn(branch, 'protected')) info.effect = 'admin';
+  }
   if (words.length === 1 && words[0] === 'projects' && rest.length === 2 && info.effect === 'write') {
     const settings = (jsonObject(request)?.project as { settings?: unknown } | undefined)?.settings;
     if (settings && typeof settings === 'object' && accessSettings.some((k) => Object.hasOwn(settings, k))) info.effect = 'admin';

@@ -2,6 +2,7 @@
 // Model inference changes nothing you own, so it is a `read` (egress budgets bound what leaves) —
 // unless the request asks OpenAI to reach third parties on the agent's behalf (remote MCP servers,
 // connectors): that bypasses Airlock, so it is a `send` and the default policy asks first.
+import { createHash } from 'node:crypto';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
@@ -116,14 +117,18 @@ export function withJsonBody(request: RequestInfo, body: unknown): RequestInfo {
 export function mergeNestedInference(info: ServiceInfo, request: RequestInfo, bodies: unknown[], extraRemote: (body: unknown) => string[] = () => []): ServiceInfo {
   const remote = new Set<string>();
   const search = new Set<string>();
+  const targets = new Set<string>();
   for (const b of bodies) {
     const nested = describeInference({ name: info.name, operation: info.operation, params: {}, effect: 'read' }, withJsonBody(request, b), extraRemote(b));
     for (const t of (nested.params.remote_tools as string[] | undefined) ?? []) remote.add(t);
+    for (const t of (nested.params.remote_targets as string[] | undefined) ?? []) targets.add(t);
     for (const t of (nested.params.search_tools as string[] | undefined) ?? []) search.add(t);
   }
   if (search.size) info.params.search_tools = [...new Set([...((info.params.search_tools as string[] | undefined) ?? []), ...search])].sort();
   if (remote.size) {
     info.params.remote_tools = [...new Set([...((info.params.remote_tools as string[] | undefined) ?? []), ...remote])].sort();
+    const all = [...new Set([...((info.params.remote_targets as string[] | undefined) ?? []), ...targets])].sort();
+    info.params.remote_targets = all.slice(0, MAX_REMOTE_TARGETS).concat(all.length > MAX_REMOTE_TARGETS ? ['?'] : []);
     info.effect = 'send';
   }
   return info;
@@ -138,19 +143,59 @@ const fetchedUrlKeys = new Set(['url', 'image_url', 'file_url', 'document_url', 
  * servers then request that URL, data in it included, from outside Airlock. Read over the whole
  * content, bounded; `data:` URLs are inline content, not fetched.
  */
-function fetchesUrls(body: unknown): boolean {
+function fetchesUrls(body: unknown, found: Set<string> = new Set()): boolean {
   let budget = 100_000;
   const walk = (v: unknown, depth: number): boolean => {
-    if (--budget < 0 || depth > 64) return true; // too deep or large to read: fails closed
-    if (Array.isArray(v)) return v.some((x) => walk(x, depth + 1));
-    if (!v || typeof v !== 'object') return false;
-    for (const [k, x] of Object.entries(v)) {
-      if (typeof x === 'string' && fetchedUrlKeys.has(k) && /^\s*https?:/i.test(x)) return true;
-      if (x && typeof x === 'object' && walk(x, depth + 1)) return true;
+    if (--budget < 0 || depth > 64) {
+      found.add('?'); // too deep or large to read: fails closed
+      return true;
     }
-    return false;
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1)).some(Boolean);
+    if (!v || typeof v !== 'object') return false;
+    let any = false;
+    for (const [k, x] of Object.entries(v)) {
+      if (typeof x === 'string' && fetchedUrlKeys.has(k) && /^\s*https?:/i.test(x)) {
+        found.add(`url:${x.trim()}`);
+        any = true;
+      } else if (x && typeof x === 'object' && walk(x, depth + 1)) any = true;
+    }
+    return any;
   };
   return walk(body, 0);
+}
+
+/** Remote places listed per request, at most; past it the list ends in `?` (no grant covers it). */
+const MAX_REMOTE_TARGETS = 50;
+
+/** A remote place as a grant compares it: short plain text as is, anything else by digest. */
+function targetValue(v: string): string {
+  return v === '?' || (v.length <= 200 && !/[;=,?|()]/.test(v)) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * Where a call that reaches third parties reaches (`params.remote_targets`, the place a grant
+ * records): each remote MCP server by its URL (OpenAI `tools[{type: "mcp", server_url}]` or its
+ * `connector_id`; Anthropic `mcp_servers[].url`) and each link the provider fetches. A web fetch
+ * tool fetches what the model chooses: `?`, covered by no grant. A grant given for a call to one
+ * MCP server (or one image) does not cover a call that sends the same prompt to another.
+ */
+function remoteTargets(configs: Record<string, unknown>[], fetched: Set<string>): string[] {
+  const out = new Set<string>(fetched);
+  for (const c of configs) {
+    for (const t of Array.isArray(c.tools) ? c.tools : []) {
+      const { type, server_url: url, connector_id: connector } = (t && typeof t === 'object' ? t : {}) as { type?: unknown; server_url?: unknown; connector_id?: unknown };
+      if (typeof type !== 'string') continue;
+      if (type === 'mcp' || type === 'connector') out.add(typeof url === 'string' ? `mcp:${url}` : typeof connector === 'string' ? `connector:${connector}` : '?');
+      else if (remoteToolTypes.has(type) || type.startsWith('web_fetch')) out.add('?');
+    }
+    const servers = c.mcp_servers;
+    if (servers !== undefined && servers !== null) {
+      if (!Array.isArray(servers)) out.add('?');
+      else for (const m of servers) out.add(typeof (m as { url?: unknown } | null)?.url === 'string' ? `mcp:${(m as { url: string }).url}` : '?');
+    }
+  }
+  const list = [...out].map(targetValue);
+  return [...new Set(list)].sort().slice(0, MAX_REMOTE_TARGETS).concat(list.length > MAX_REMOTE_TARGETS ? ['?'] : []);
 }
 
 /**
@@ -253,10 +298,14 @@ export function describeInference(info: ServiceInfo, request: RequestInfo, extra
     ...Object.entries(c).filter(([k]) => k !== 'tools' && k !== 'mcp_servers' && k !== 'metadata').map(([, v]) => v),
     ...(Array.isArray(c.tools) ? c.tools.filter((t) => t && typeof t === 'object' && (t as { type?: unknown }).type === 'image_generation') : []),
   ];
-  if (configs.some((c) => fetchesUrls(contentOf(c)))) remote.push('url_content');
+  const fetched = new Set<string>();
+  if (configs.map((c) => fetchesUrls(contentOf(c), fetched)).some(Boolean)) remote.push('url_content');
   if (remote.length > 0 || extraRemote.length > 0) {
     info.params.remote_tools = [...remote, ...extraRemote];
     info.effect = 'send';
+    const targets = remoteTargets(configs, fetched);
+    // A remote reach named only by the caller (a Realtime session sent as a multipart part) is not in the request.
+    info.params.remote_targets = extraRemote.some((t) => t !== 'mcp') ? [...new Set([...targets, '?'])].sort() : targets;
   }
   return info;
 }
@@ -276,7 +325,7 @@ export const openai: ServiceAdapter = {
     // them may have OpenAI fetch a link or call a remote MCP server, as an Anthropic batch member
     // may (anthropic.ts). Unseen, they count as reaching third parties; embeddings fetch nothing.
     if (info.operation === 'batches.create' && jsonObject(request)?.endpoint !== '/v1/embeddings') {
-      return { ...info, params: { ...info.params, remote_tools: ['unread_members'] }, effect: 'send' };
+      return { ...info, params: { ...info.params, remote_tools: ['unread_members'], remote_targets: ['?'] }, effect: 'send' };
     }
     if (info.effect !== 'read' || request.method !== 'POST') return info;
     // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.

