@@ -168,6 +168,13 @@ export class RedisRateLimits implements RateLimits {
   private readonly levels = new Map<string, { level: number; at: number; limit: number; windowMs: number }>();
   /** Buckets listed in Redis's index and byte levels kept here, at most (the least recently charged go). */
   static MAX_KNOWN = BucketTable.MAX_KNOWN;
+  /**
+   * Byte charges sent to Redis and not answered yet, per bucket. An answer reports the level after
+   * its own charge only: the charges sent after it are still to come off, or each answer would
+   * hand their bytes back to the meter (a stream whose chunks arrive between answers got through
+   * several times its budget on one replica).
+   */
+  private readonly inflight = new Map<string, number>();
   /** Bytes that left but that Redis has not been debited for yet, per bucket (see `owe`). */
   private readonly owed = new Map<string, Planned>();
   private owedError: string | undefined;
@@ -262,10 +269,18 @@ export class RedisRateLimits implements RateLimits {
     const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, EPOCH, mode, RedisRateLimits.MAX_KNOWN, this.epochId, this.epochSeq, randomUUID(), evictionSeen ? '1' : '0'];
     for (const p of plan) args.push(p.limit, p.windowMs, p.cost, p.unit, p.key);
     let out: [number, string, number, string, string, ...string[]];
+    const bytes = plan.filter((p) => p.unit === 'egress_bytes');
+    for (const p of bytes) this.inflight.set(p.id, (this.inflight.get(p.id) ?? 0) + p.cost);
     try {
       out = await this.redis.airlockCharge(plan.length + 2, ...args);
     } catch (err) {
       throw this.unavailable(err);
+    } finally {
+      for (const p of bytes) {
+        const left = (this.inflight.get(p.id) ?? 0) - p.cost;
+        if (left > EPSILON) this.inflight.set(p.id, left);
+        else this.inflight.delete(p.id);
+      }
     }
     const [ok, waitText, impossible, epochId, epochSeq, ...levelText] = out;
     if (evictionSeen) this.evictionSeen = false;
@@ -279,7 +294,7 @@ export class RedisRateLimits implements RateLimits {
     plan.forEach((p, i) => {
       if (p.unit !== 'egress_bytes') return;
       const after = ok ? Math.max(mode === 'debit' ? -p.limit : 0, levels[i]! - p.cost) : levels[i]!;
-      this.setLevel(p.id, { level: after, at, limit: p.limit, windowMs: p.windowMs });
+      this.setLevel(p.id, { level: after - (this.inflight.get(p.id) ?? 0), at, limit: p.limit, windowMs: p.windowMs });
     });
     if (ok === 1) {
       return { ok: true, charged: plan.map((p, i): Charge => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]! - p.cost)) })) };

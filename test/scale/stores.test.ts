@@ -3,6 +3,7 @@
 // once, and a dump of the database holds no secret. Real PostgreSQL and Redis, started here.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import t from 'tap';
 import { TotpStore } from '../../state/totp.ts';
 import { mintToken } from '../../state/agents.ts';
@@ -493,6 +494,35 @@ if (missing) {
     }
     t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
     t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
+
+    // Redis's answers arriving one at a time, a stream's chunks arriving between them (a Redis a
+    // few milliseconds away): each answer reports the level after its own debit only, so the
+    // debits sent after it must still count, or one replica alone sends several budgets.
+    const relay = net.createServer((c) => {
+      const up = net.connect(redis.port, '127.0.0.1');
+      c.pipe(up);
+      let queue = Promise.resolve();
+      up.on('data', (data: Buffer) => {
+        // one top-level reply per write, 3 ms apart (the script's replies are arrays: `*N`)
+        for (const reply of data.toString('latin1').split(/(?=^\*\d+\r\n)/m)) {
+          queue = queue.then(() => new Promise((res) => setTimeout(() => { if (!c.destroyed) c.write(Buffer.from(reply, 'latin1')); res(); }, 3)));
+        }
+      });
+      up.on('close', () => { queue = queue.then(() => { c.destroy(); }); });
+      c.on('error', () => up.destroy());
+      c.on('close', () => up.destroy());
+    }).listen(0, '127.0.0.1');
+    await new Promise((res) => relay.once('listening', res));
+    const far = await RedisRateLimits.open(`redis://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, quiet);
+    const budget = [{ key: 'far', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+    let streamed = 0;
+    for (let i = 0; i < 60; i++) {
+      if (far.chargeEgress(budget as never, 100).ok) streamed += 100;
+      await new Promise((res) => setTimeout(res, 1));
+    }
+    t.ok(streamed <= 1000, `one replica streams at most its budget while answers trickle in (${streamed} of 1000 bytes)`);
+    await far.close();
+    relay.close();
 
     // Buckets keyed by what the agent chooses (the default policy keys by host): the index in
     // Redis and the byte levels a replica keeps stay bounded, the least recently charged going first.
