@@ -312,6 +312,23 @@ if (missing) {
         .catch((e: Error) => { throw new Error(`${e.message}: B runs ${b.engine.version}, knows ${b.policyVersions!.current} as live (reads refused: ${refused}, loads: ${loads})`); });
       t.equal(refused, 2, 'its reads were refused twice');
       t.ok(loads >= 2, 'its first load failed');
+
+      // A rollback whose notice has not reached B yet (or is lost): B's very next request is
+      // decided with the live version, not with the replaced one.
+      const feed = (db as unknown as { handlers: Map<string, Set<unknown>> }).handlers.get('airlock_policy')!;
+      const deafened = [...feed];
+      feed.clear();
+      t.teardown(() => { for (const h of deafened) feed.add(h); });
+      const issued = await a.agents.add('rolled');
+      const authB = `rolled:${issued.token}`;
+      const before = a.policyVersions!.history.find((h) => h.version !== published.version)!.version;
+      await a.policyVersions!.rollback(before, (c) => a.engine.load(c));
+      const seen: string[] = [];
+      const off = b.audit.onRecord((r) => { if (r.policy_version) seen.push(r.policy_version); });
+      t.teardown(off);
+      t.equal((await send(b, authB, 'GET', `${up}/read`)).status, 200, 'B decides the request');
+      t.same(seen, [before], 'with the version rolled back to, heard of through the request itself');
+      for (const h of deafened) feed.add(h);
     });
 
     await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
