@@ -485,6 +485,19 @@ if (missing) {
       dbA.query = query;
     });
 
+    await t.test('a token revoked through B while its request is held on A: approved on B, the request does not go', async (t) => {
+      const issued = await a.agents.add('heldrev');
+      const held = send(a, `heldrev:${issued.token}`, 'POST', `${up}/send/heldrev`, { body: '{"to":"r"}' });
+      const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'heldrev' })[0]?.id);
+      await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      await b.agents.revokeToken('heldrev', issued.id);
+      await until('B to see the approval', () => b.approvals.list({ status: 'pending', agent: 'heldrev' })[0]?.id);
+      await b.approvals.approve(id, { by: 'studio' });
+      const res = await held;
+      t.not(res.status, 200, `refused (${res.status} ${res.body.slice(0, 160)})`);
+      t.equal(upstream.received.filter((x) => x.url === '/send/heldrev').length, 0, 'nothing reached the upstream');
+    });
+
     await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {
       const issued = await a.agents.add('outage');
       const auth = `outage:${issued.token}`;
