@@ -270,6 +270,12 @@ export class Pipeline {
     // Checked again at the last moment: an approval hold can last minutes, the disk can fill meanwhile.
     const unaudited = this.auditUnavailable();
     if (unaudited) return { ...unaudited, rule };
+    // So can the agent's token be revoked (here or through another replica) while a human looks.
+    if (ctx.audit.approval === 'approved') {
+      const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
+      const still = await this.authenticate(credential);
+      if (still?.id !== described.agent.id) return { ...refusals.unauthenticated('the agent\'s credentials were revoked while the request was held for approval'), rule };
+    }
     try {
       x.dial = await this.deps.guard.resolveEndpoint(outgoing.url.hostname.replace(/^\[|\]$/g, ''), described.request.port, described.agent.id);
     } catch (err) {

@@ -14,7 +14,8 @@ import { InjectionJournal } from '../state/injected-places.ts';
 import { PgAgents } from '../state/postgres/agents.ts';
 import { PgApprovals } from '../state/postgres/approvals.ts';
 import { PgAuditTrail } from '../state/postgres/audit.ts';
-import { PgState, migrate } from '../state/postgres/db.ts';
+import { PG_STORE, PgState, migrate } from '../state/postgres/db.ts';
+import { StoreUnavailableError } from '../state/unavailable.ts';
 import { PgPolicyVersions } from '../state/postgres/policy-versions.ts';
 import { PgInjectionLedger } from '../state/postgres/injected-places.ts';
 import { PgSecretVault } from '../state/postgres/secrets.ts';
@@ -122,6 +123,37 @@ function followLive(engine: PolicyEngine, doc: PgPolicyVersions, log: (line: str
   return follow;
 }
 
+/** How long a request waits for this replica to load the live policy version before it is refused. */
+const POLICY_FENCE_MS = 5000;
+
+/**
+ * Every request reads the live policy version in the statement that enters its session. When this
+ * replica runs another one (a publish or rollback elsewhere whose notice is still on its way, or a
+ * compile still running), the request waits until the engine runs the live version, and is refused
+ * with 503 if it cannot within POLICY_FENCE_MS: no replica decides with a replaced policy.
+ */
+function policyFence(engine: PolicyEngine, doc: PgPolicyVersions, db: PgState): (version: string) => Promise<void> | undefined {
+  return (live) => {
+    if (engine.version === live) return undefined;
+    return (async () => {
+      // Not heard of yet: read the history again (chained after a publish of this replica's own).
+      if (doc.data.current !== live) {
+        try {
+          await doc.refresh();
+        } catch (err) {
+          throw new StoreUnavailableError(PG_STORE, `${db.display}: the live policy version ${live} could not be read (${(err as Error).message})`);
+        }
+      }
+      const deadline = Date.now() + POLICY_FENCE_MS;
+      // The engine follows doc (followLive); a publish of this replica's own runs its version first.
+      while (engine.version !== doc.data.current && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      if (engine.version !== doc.data.current) {
+        throw new StoreUnavailableError(PG_STORE, `${db.display}: the live policy version ${doc.data.current} is not loaded on this replica yet (it runs ${engine.version ?? 'none'})`);
+      }
+    })();
+  };
+}
+
 export async function openSharedStores(
   home: string,
   config: AirlockConfig,
@@ -170,6 +202,7 @@ export async function openSharedStores(
   if (db && !config.limits) log('airlock: rate limits are kept per replica (no --limits redis://…): a limit of N is N on each replica');
 
   let policyVersions: VersionStore | undefined;
+  let livePolicy: ((version: string) => Promise<void> | undefined) | undefined;
   if (db) {
     const doc = await PgPolicyVersions.open(db, home);
     // A publish from this replica's studio activates the engine first: its bundle goes with the sources.
@@ -179,12 +212,13 @@ export async function openSharedStores(
     const follow = followLive(engine, doc, log);
     closers.add(doc.onChange(() => void follow()));
     await follow();
+    livePolicy = policyFence(engine, doc, db);
   }
 
   // Sessions are shared with the other state (a label picked up through one replica counts on all).
   const sessionAgents = agents;
   const liveTokens = (): Set<string> => sessionAgents.liveTokenIds();
-  const sessions: AgentSessions = db ? await PgSessions.open(db, { liveTokens }) : JournalSessionStore.open(home, { liveTokens });
+  const sessions: AgentSessions = db ? await PgSessions.open(db, { liveTokens, ...(livePolicy ? { livePolicy } : {}) }) : JournalSessionStore.open(home, { liveTokens });
   closers.add(() => sessions.close());
   closers.add(audit.onRecord((r) => {
     const id = r.description?.session?.id;

@@ -67,6 +67,11 @@ export class PgPolicyVersions implements Document<VersionsData> {
     this.state = { current: c.rows[0]?.version ?? null, history };
   }
 
+  /** Reads the history and the live version again (a request read a live version this replica has not heard of). */
+  refresh(): Promise<void> {
+    return this.reloadAndTell();
+  }
+
   private reloadAndTell(): Promise<void> {
     const run = this.chain.then(async () => {
       const before = this.state.current;

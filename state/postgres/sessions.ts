@@ -26,7 +26,7 @@ import { ChangeFeed } from '../../lib/change-feed.ts';
 
 const CHANNEL = 'airlock_sessions';
 /** How far the record of where secrets were injected has moved (state/postgres/injected-places.ts), read with every entry. */
-const INJECTED_SEQ = '(SELECT max(seq) FROM injected_places) AS injected_seq';
+const INJECTED_SEQ = '(SELECT max(seq) FROM injected_places) AS injected_seq, (SELECT version FROM policy_current WHERE id = 1) AS policy_live';
 const SWEEP_MS = 60_000;
 /** Timeline entries waiting for the next batch, at most (beyond it the oldest are dropped). */
 const PENDING_TIMELINE = 10_000;
@@ -49,6 +49,12 @@ export interface PgSessionOptions {
   limits?: Partial<SessionLimits>;
   /** Token ids that still authenticate: sessions of others count as ended when ended ones are swept. */
   liveTokens?: () => Set<string> | undefined;
+  /**
+   * The live policy version as this request's statement read it: a replica that has not loaded it
+   * yet (the notice of a publish or rollback still on its way, its compile still running) waits
+   * for it, or refuses the request, rather than deciding with the replaced version.
+   */
+  livePolicy?: (version: string) => Promise<void> | undefined;
 }
 
 type Notice = { id?: unknown; type?: unknown; labels?: unknown; label?: unknown; by?: unknown };
@@ -169,6 +175,7 @@ export class PgSessions implements AgentSessions {
       const r = await this.db.query(sql, [agent, token, time, link?.url ?? null, link?.host ?? null]);
       const row = r.rows[0];
       if (row?.injected_seq != null) this.db.mark('injected_places', Number(row.injected_seq));
+      if (row?.policy_live != null) await this.opts.livePolicy?.(String(row.policy_live));
       let confirmed: AgentInfo | undefined;
       if (confirming) {
         confirmed = confirmedAgent(agent, row as TokenRow | undefined);
@@ -187,6 +194,7 @@ export class PgSessions implements AgentSessions {
         [id, agent, token, time],
       );
       if (made.rows[0]?.injected_seq != null) this.db.mark('injected_places', Number(made.rows[0].injected_seq));
+      if (made.rows[0]?.policy_live != null) await this.opts.livePolicy?.(String(made.rows[0].policy_live));
       if (!made.rowCount) continue;
       const started = iso(made.rows[0]!.started);
       const rec: SessionRecord = { id, agent, token, started, last_seen: started, labels: {}, requests: 1, egress_bytes: 0, links: 0, link_bytes: 0, events: [], timeline: [] };

@@ -16,6 +16,16 @@
 // answers an error: out of memory, a read-only replica; or no answer in time) is owed: kept here,
 // sent again every 250 ms, and until Redis has taken it every metered chunk and every charge on
 // this replica is refused, so bytes that left are never lost to the budget.
+//
+// Redis losing buckets must not refill them: a FLUSHALL, a restart without persistence, a
+// failover to a replica that missed the last writes, a snapshot restored. An epoch hash (no TTL)
+// holds an id and a counter every charge raises; each replica remembers the last it saw. A missing
+// epoch, another id or a lower counter means buckets were lost or rolled back: the epoch records
+// when (`lost_at`), and a bucket not written since counts as emptied then, refilling from there
+// (never more than one process would have allowed). Evicting single keys cannot be seen that way,
+// so a Redis that may evict (`maxmemory-policy` other than `noeviction` with a `maxmemory`) is
+// refused as unavailable, and keys evicted between two checks mark a loss too.
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { BucketTable, RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
 import type { RateLimitDirective } from '../../engine/decision.ts';
@@ -25,6 +35,7 @@ import { StoreUnavailableError } from '../unavailable.ts';
 export const REDIS_STORE = 'Redis (rate limits)';
 const PREFIX = 'airlock:{rl}:';
 const INDEX = `${PREFIX}index`;
+const EPOCH = `${PREFIX}epoch`;
 const EPSILON = 1e-9;
 
 export function isRedisUrl(url: string | undefined): url is string {
@@ -40,22 +51,41 @@ function displayUrl(url: string): string {
   }
 }
 
-// KEYS: the buckets, then the index. ARGV: mode ("all" = all or none; "debit" = charge even when
-// short, so the level may go below zero), the most buckets the index lists (the least recently
-// charged go first, as in the embedded table), then limit, window_ms, cost, unit, key for each bucket.
-// Returns {ok, wait_ms, impossible, level_1 … level_n} (levels before the charge), numbers as text.
+// KEYS: the buckets, then the index, then the epoch. ARGV: mode ("all" = all or none; "debit" =
+// charge even when short, so the level may go below zero), the most buckets the index lists (the
+// least recently charged go first, as in the embedded table), the epoch id and counter this
+// replica last saw ("" and 0: none yet), an id for a new epoch, "1" when this replica saw keys
+// evicted, then limit, window_ms, cost, unit, key for each bucket.
+// Returns {ok, wait_ms, impossible, epoch_id, epoch_seq, level_1 … level_n} (levels before the
+// charge), numbers as text.
 const CHARGE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = #KEYS - 1
+local n = #KEYS - 2
 local mode = ARGV[1]
 local listed = tonumber(ARGV[2])
+local ek = KEYS[n + 2]
+local e = redis.call('HMGET', ek, 'id', 'lost_at', 'seq')
+local eid = e[1]
+local lost = tonumber(e[2] or '0') or 0
+local seq = tonumber(e[3] or '0') or 0
+local known = ARGV[3]
+if not eid then
+  eid = ARGV[5]
+  seq = 0
+  if known ~= '' then lost = now else lost = 0 end
+  redis.call('HSET', ek, 'id', eid, 'lost_at', lost)
+elseif (known ~= '' and (eid ~= known or seq < tonumber(ARGV[4]))) or ARGV[6] == '1' then
+  lost = now
+  redis.call('HSET', ek, 'lost_at', lost)
+end
+seq = redis.call('HINCRBY', ek, 'seq', 1)
 local levels = {}
 local short = false
 local wait = 0
 local impossible = 0
 for i = 1, n do
-  local base = 2 + (i - 1) * 5
+  local base = 6 + (i - 1) * 5
   local limit = tonumber(ARGV[base + 1])
   local win = tonumber(ARGV[base + 2])
   local cost = tonumber(ARGV[base + 3])
@@ -64,6 +94,10 @@ for i = 1, n do
   if b[1] then
     local elapsed = math.max(0, now - tonumber(b[2]))
     level = math.min(limit, tonumber(b[1]) + elapsed * limit / win)
+  end
+  if lost > 0 and not (b[2] and tonumber(b[2]) >= lost) then
+    -- not written since Redis lost buckets: counted as emptied then
+    level = math.min(level, math.max(0, now - lost) * limit / win)
   end
   levels[i] = level
   if level + 1e-9 < cost then
@@ -82,7 +116,7 @@ if short and mode ~= 'debit' then
 else
   out[1] = 1
   for i = 1, n do
-    local base = 2 + (i - 1) * 5
+    local base = 6 + (i - 1) * 5
     local limit = tonumber(ARGV[base + 1])
     local win = tonumber(ARGV[base + 2])
     local cost = tonumber(ARGV[base + 3])
@@ -96,14 +130,32 @@ else
 end
 out[2] = string.format('%.17g', wait)
 out[3] = impossible
-for i = 1, n do out[3 + i] = string.format('%.17g', levels[i]) end
+out[4] = eid
+out[5] = tostring(seq)
+for i = 1, n do out[5 + i] = string.format('%.17g', levels[i]) end
 return out
 `;
 
 
 const floor3 = (n: number): number => Math.floor(n * 1000 + EPSILON) / 1000;
 
-type ChargingRedis = Redis & { airlockCharge(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, ...string[]]> };
+type ChargingRedis = Redis & {
+  airlockCharge(numKeys: number, ...args: Array<string | number>): Promise<[number, string, number, string, string, ...string[]]>;
+  airlockReset(numKeys: number, ...args: Array<string | number>): Promise<number>;
+};
+
+// KEYS: the buckets to reset. Each is deleted and marked written now: full, and trusted after a loss.
+const RESET = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = 0
+for i = 1, #KEYS do
+  n = n + redis.call('DEL', KEYS[i])
+  redis.call('HSET', KEYS[i], 'updated', now)
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return n
+`;
 
 export class RedisRateLimits implements RateLimits {
   private readonly redis: ChargingRedis;
@@ -116,12 +168,30 @@ export class RedisRateLimits implements RateLimits {
   private readonly levels = new Map<string, { level: number; at: number; limit: number; windowMs: number }>();
   /** Buckets listed in Redis's index and byte levels kept here, at most (the least recently charged go). */
   static MAX_KNOWN = BucketTable.MAX_KNOWN;
+  /**
+   * Byte charges sent to Redis and not answered yet, per bucket. An answer reports the level after
+   * its own charge only: the charges sent after it are still to come off, or each answer would
+   * hand their bytes back to the meter (a stream whose chunks arrive between answers got through
+   * several times its budget on one replica).
+   */
+  private readonly inflight = new Map<string, number>();
   /** Bytes that left but that Redis has not been debited for yet, per bucket (see `owe`). */
   private readonly owed = new Map<string, Planned>();
   private owedError: string | undefined;
   private owedTimer: NodeJS.Timeout | undefined;
   private settling: Promise<void> | undefined;
   static RETRY_MS = 250;
+  /** The epoch this replica last saw (see the header); "" before the first answer. */
+  private epochId = '';
+  private epochSeq = 0;
+  /** Why Redis is refused although it answers (it may evict buckets), or undefined. */
+  private evicting: string | undefined;
+  private evictedKeys: number | undefined;
+  private evictionSeen = false;
+  private evictionTimer: NodeJS.Timeout | undefined;
+  static EVICTION_CHECK_MS = 1000;
+  /** How long a reset bucket's mark lives: longer than any window a loss could still cap. */
+  static RESET_MARK_MS = 31 * 24 * 3600 * 1000;
 
   private constructor(url: string, private readonly warn: (line: string) => void) {
     this.display = displayUrl(url);
@@ -135,6 +205,7 @@ export class RedisRateLimits implements RateLimits {
       lazyConnect: true,
     }) as ChargingRedis;
     this.redis.defineCommand('airlockCharge', { lua: CHARGE });
+    this.redis.defineCommand('airlockReset', { lua: RESET });
     this.redis.on('error', (err: Error) => {
       if (this.down === undefined) this.warn(`airlock: ${REDIS_STORE} ${this.display} unreachable (${err.message}); requests with rate limits are refused with 503 until it is back`);
       this.down = err.message;
@@ -150,11 +221,38 @@ export class RedisRateLimits implements RateLimits {
     try {
       await r.redis.connect();
       await r.redis.ping();
+      await r.checkEviction();
+      await r.run('all', []); // learns the epoch (or starts the first one)
     } catch (err) {
       r.redis.disconnect();
       throw new Error(`cannot connect to the rate-limit store ${r.display}: ${(err as Error).message}`);
     }
+    if (r.evicting !== undefined) r.warn(`airlock: ${REDIS_STORE} ${r.display} ${r.evicting}; requests with rate limits are refused with 503 until it is changed`);
+    r.evictionTimer = setInterval(() => {
+      r.checkEviction().catch(() => undefined);
+    }, RedisRateLimits.EVICTION_CHECK_MS).unref();
     return r;
+  }
+
+  /**
+   * A Redis that may evict keys could drop a drained bucket, which would then read as full: refused
+   * until it is set to `noeviction` (or has no `maxmemory`). Keys evicted since the last check
+   * (the setting changed in between) mark a loss at the next charge.
+   */
+  private async checkEviction(): Promise<void> {
+    const info = await this.redis.info('memory').then(async (m) => `${m}\n${await this.redis.info('stats')}`);
+    const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const policy = field('maxmemory_policy') ?? 'noeviction';
+    const maxmemory = Number(field('maxmemory') ?? '0');
+    const before = this.evicting;
+    this.evicting = policy !== 'noeviction' && maxmemory > 0
+      ? `evicts keys under memory pressure (maxmemory-policy ${policy}), which would refill rate-limit buckets: set maxmemory-policy noeviction`
+      : undefined;
+    if (before === undefined && this.evicting !== undefined && this.evictedKeys !== undefined) this.warn(`airlock: ${REDIS_STORE} ${this.display} ${this.evicting}; requests with rate limits are refused with 503 until it is changed`);
+    if (before !== undefined && this.evicting === undefined) this.warn(`airlock: ${REDIS_STORE} ${this.display} no longer evicts keys`);
+    const evicted = Number(field('evicted_keys') ?? '0');
+    if (this.evictedKeys !== undefined && evicted > this.evictedKeys) this.evictionSeen = true;
+    this.evictedKeys = evicted;
   }
 
   private unavailable(err: unknown): StoreUnavailableError {
@@ -166,21 +264,37 @@ export class RedisRateLimits implements RateLimits {
   }
 
   private async run(mode: 'all' | 'debit', plan: Planned[]): Promise<ChargeResult> {
-    const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, mode, RedisRateLimits.MAX_KNOWN];
+    if (this.evicting !== undefined && mode === 'all') throw this.unavailable(new Error(this.evicting));
+    const evictionSeen = this.evictionSeen;
+    const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, EPOCH, mode, RedisRateLimits.MAX_KNOWN, this.epochId, this.epochSeq, randomUUID(), evictionSeen ? '1' : '0'];
     for (const p of plan) args.push(p.limit, p.windowMs, p.cost, p.unit, p.key);
-    let out: [number, string, number, ...string[]];
+    let out: [number, string, number, string, string, ...string[]];
+    const bytes = plan.filter((p) => p.unit === 'egress_bytes');
+    for (const p of bytes) this.inflight.set(p.id, (this.inflight.get(p.id) ?? 0) + p.cost);
     try {
-      out = await this.redis.airlockCharge(plan.length + 1, ...args);
+      out = await this.redis.airlockCharge(plan.length + 2, ...args);
     } catch (err) {
       throw this.unavailable(err);
+    } finally {
+      for (const p of bytes) {
+        const left = (this.inflight.get(p.id) ?? 0) - p.cost;
+        if (left > EPSILON) this.inflight.set(p.id, left);
+        else this.inflight.delete(p.id);
+      }
     }
-    const [ok, waitText, impossible, ...levelText] = out;
+    const [ok, waitText, impossible, epochId, epochSeq, ...levelText] = out;
+    if (evictionSeen) this.evictionSeen = false;
+    // Answers may come back out of order: the counter only moves forward within one epoch.
+    if (epochId !== this.epochId || Number(epochSeq) > this.epochSeq) {
+      this.epochId = epochId;
+      this.epochSeq = Number(epochSeq);
+    }
     const levels = levelText.map(Number);
     const at = Date.now();
     plan.forEach((p, i) => {
       if (p.unit !== 'egress_bytes') return;
       const after = ok ? Math.max(mode === 'debit' ? -p.limit : 0, levels[i]! - p.cost) : levels[i]!;
-      this.setLevel(p.id, { level: after, at, limit: p.limit, windowMs: p.windowMs });
+      this.setLevel(p.id, { level: after - (this.inflight.get(p.id) ?? 0), at, limit: p.limit, windowMs: p.windowMs });
     });
     if (ok === 1) {
       return { ok: true, charged: plan.map((p, i): Charge => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]! - p.cost)) })) };
@@ -243,7 +357,7 @@ export class RedisRateLimits implements RateLimits {
     const short: Charge[] = [];
     let wait = 0;
     let impossible = false;
-    const failing = this.down ?? (this.owed.size > 0 ? this.owedError ?? 'a debit was not taken' : undefined);
+    const failing = this.down ?? this.evicting ?? (this.owed.size > 0 ? this.owedError ?? 'a debit was not taken' : undefined);
     if (failing !== undefined) {
       // Bytes that Redis cannot count do not leave.
       return {
@@ -279,6 +393,7 @@ export class RedisRateLimits implements RateLimits {
       for (const id of ids) pipe.hgetall(id);
       const rows = (await pipe.exec()) ?? [];
       const t = Number((await this.redis.time())[0]) * 1000;
+      const lost = Number((await this.redis.hget(EPOCH, 'lost_at')) ?? 0) || 0;
       const gone: string[] = [];
       const out: BucketView[] = [];
       rows.forEach(([, h], i) => {
@@ -289,7 +404,9 @@ export class RedisRateLimits implements RateLimits {
         }
         const limit = Number(b.limit);
         const windowMs = Number(b.window_ms);
-        const level = Math.min(limit, Number(b.tokens) + (Math.max(0, t - Number(b.updated)) * limit) / windowMs);
+        let level = Math.min(limit, Number(b.tokens) + (Math.max(0, t - Number(b.updated)) * limit) / windowMs);
+        // as the charge reads it: not written since Redis lost buckets, emptied then
+        if (lost > 0 && !(Number(b.updated) >= lost)) level = Math.min(level, (Math.max(0, t - lost) * limit) / windowMs);
         out.push({
           key: b.key ?? '', unit: (b.unit as LimitUnit) ?? 'requests', limit, window_s: windowMs / 1000,
           available: floor3(Math.max(0, level)),
@@ -307,7 +424,7 @@ export class RedisRateLimits implements RateLimits {
   async reset(key: string): Promise<number> {
     const ids = (['requests', 'egress_bytes'] as const).map((u) => `${PREFIX}${u}:${key}`);
     try {
-      const n = await this.redis.del(...ids);
+      const n = await this.redis.airlockReset(ids.length, ...ids, RedisRateLimits.RESET_MARK_MS);
       await this.redis.zrem(INDEX, ...ids);
       for (const id of ids) this.levels.delete(id);
       return n;
@@ -317,6 +434,7 @@ export class RedisRateLimits implements RateLimits {
   }
 
   async close(): Promise<void> {
+    if (this.evictionTimer) clearInterval(this.evictionTimer);
     if (this.owedTimer) clearTimeout(this.owedTimer);
     this.owedTimer = undefined;
     if (this.owed.size > 0) await this.settle().catch(() => undefined);

@@ -312,6 +312,23 @@ if (missing) {
         .catch((e: Error) => { throw new Error(`${e.message}: B runs ${b.engine.version}, knows ${b.policyVersions!.current} as live (reads refused: ${refused}, loads: ${loads})`); });
       t.equal(refused, 2, 'its reads were refused twice');
       t.ok(loads >= 2, 'its first load failed');
+
+      // A rollback whose notice has not reached B yet (or is lost): B's very next request is
+      // decided with the live version, not with the replaced one.
+      const feed = (db as unknown as { handlers: Map<string, Set<unknown>> }).handlers.get('airlock_policy')!;
+      const deafened = [...feed];
+      feed.clear();
+      t.teardown(() => { for (const h of deafened) feed.add(h); });
+      const issued = await a.agents.add('rolled');
+      const authB = `rolled:${issued.token}`;
+      const before = a.policyVersions!.history.find((h) => h.version !== published.version)!.version;
+      await a.policyVersions!.rollback(before, (c) => a.engine.load(c));
+      const seen: string[] = [];
+      const off = b.audit.onRecord((r) => { if (r.policy_version) seen.push(r.policy_version); });
+      t.teardown(off);
+      t.equal((await send(b, authB, 'GET', `${up}/read`)).status, 200, 'B decides the request');
+      t.same(seen, [before], 'with the version rolled back to, heard of through the request itself');
+      for (const h of deafened) feed.add(h);
     });
 
     await t.test('hostile values: a held request whose body holds a character PostgreSQL\'s jsonb refuses (NUL) is held, shown, approved and released', async (t) => {
@@ -466,6 +483,19 @@ if (missing) {
       t.not(await answer2, 200, 'the upload decided before the labels is cut though A could not re-read its session');
       t.notOk(web.hits.some((h) => h.url === '/upload' && h.body.includes('d')), 'its rest never reached the upstream');
       dbA.query = query;
+    });
+
+    await t.test('a token revoked through B while its request is held on A: approved on B, the request does not go', async (t) => {
+      const issued = await a.agents.add('heldrev');
+      const held = send(a, `heldrev:${issued.token}`, 'POST', `${up}/send/heldrev`, { body: '{"to":"r"}' });
+      const id = await until('the hold on A', () => a.approvals.list({ status: 'pending', agent: 'heldrev' })[0]?.id);
+      await until('A to hold it', () => a.approvals.isHeld(id) || undefined);
+      await b.agents.revokeToken('heldrev', issued.id);
+      await until('B to see the approval', () => b.approvals.list({ status: 'pending', agent: 'heldrev' })[0]?.id);
+      await b.approvals.approve(id, { by: 'studio' });
+      const res = await held;
+      t.not(res.status, 200, `refused (${res.status} ${res.body.slice(0, 160)})`);
+      t.equal(upstream.received.filter((x) => x.url === '/send/heldrev').length, 0, 'nothing reached the upstream');
     });
 
     await t.test('PostgreSQL restarts while A holds a request: approved on B once it is back, released on A', async (t) => {

@@ -3,6 +3,7 @@
 // once, and a dump of the database holds no secret. Real PostgreSQL and Redis, started here.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import t from 'tap';
 import { TotpStore } from '../../state/totp.ts';
 import { mintToken } from '../../state/agents.ts';
@@ -494,6 +495,35 @@ if (missing) {
     t.equal(seen, 400, 'B sees the bytes A sent (the debit reached Redis)');
     t.equal((await b.charge(bytes as never, { request: { egress_bytes: 500 } })).ok, false, "and B's next charge is refused");
 
+    // Redis's answers arriving one at a time, a stream's chunks arriving between them (a Redis a
+    // few milliseconds away): each answer reports the level after its own debit only, so the
+    // debits sent after it must still count, or one replica alone sends several budgets.
+    const relay = net.createServer((c) => {
+      const up = net.connect(redis.port, '127.0.0.1');
+      c.pipe(up);
+      let queue = Promise.resolve();
+      up.on('data', (data: Buffer) => {
+        // one top-level reply per write, 3 ms apart (the script's replies are arrays: `*N`)
+        for (const reply of data.toString('latin1').split(/(?=^\*\d+\r\n)/m)) {
+          queue = queue.then(() => new Promise((res) => setTimeout(() => { if (!c.destroyed) c.write(Buffer.from(reply, 'latin1')); res(); }, 3)));
+        }
+      });
+      up.on('close', () => { queue = queue.then(() => { c.destroy(); }); });
+      c.on('error', () => up.destroy());
+      c.on('close', () => up.destroy());
+    }).listen(0, '127.0.0.1');
+    await new Promise((res) => relay.once('listening', res));
+    const far = await RedisRateLimits.open(`redis://127.0.0.1:${(relay.address() as net.AddressInfo).port}`, quiet);
+    const budget = [{ key: 'far', limit: 1000, window: '1h', unit: 'egress_bytes' }];
+    let streamed = 0;
+    for (let i = 0; i < 60; i++) {
+      if (far.chargeEgress(budget as never, 100).ok) streamed += 100;
+      await new Promise((res) => setTimeout(res, 1));
+    }
+    t.ok(streamed <= 1000, `one replica streams at most its budget while answers trickle in (${streamed} of 1000 bytes)`);
+    await far.close();
+    relay.close();
+
     // Buckets keyed by what the agent chooses (the default policy keys by host): the index in
     // Redis and the byte levels a replica keeps stay bounded, the least recently charged going first.
     const max = RedisRateLimits.MAX_KNOWN;
@@ -508,18 +538,24 @@ if (missing) {
     await redis.stop();
     await t.rejects(async () => { await a.charge(limit as never); }, { message: /Redis \(rate limits\) is unreachable/ }, 'a charge fails as "unavailable" while Redis is down');
     await redis.start();
+    // Redis came back empty (no persistence): its buckets were lost, not refilled.
+    const short = [{ key: 'k3', limit: 25, window: '200ms' }];
     let ok = false;
     for (let i = 0; i < 100 && !ok; i++) {
-      ok = await Promise.resolve(a.charge(limit as never)).then((x) => x.ok, () => false);
+      ok = await Promise.resolve(a.charge(short as never)).then((x) => x.ok, () => false);
       if (!ok) await new Promise((res) => setTimeout(res, 100));
     }
-    t.ok(ok, 'charges work again once Redis is back');
+    t.ok(ok, 'charges work again once Redis is back (a bucket refills from the loss on)');
+    t.equal((await b.charge(limit as never)).ok, false, 'a bucket Redis lost counts as emptied when it was lost, not as full');
   });
 
   t.test('Redis answering errors (a read-only replica, out of memory, scripts flushed): bytes that left are never lost to the budget', async (t) => {
     const redis = await startRedis(t);
+    const every = RedisRateLimits.EVICTION_CHECK_MS;
+    RedisRateLimits.EVICTION_CHECK_MS = 100;
     const a = await RedisRateLimits.open(redis.url, quiet);
     const b = await RedisRateLimits.open(redis.url, quiet);
+    RedisRateLimits.EVICTION_CHECK_MS = every;
     const admin = new Redis(redis.url);
     // Both replicas stream into one byte budget while Redis answers every write with an error.
     t.teardown(async () => { await a.close(); await b.close(); admin.disconnect(); });
@@ -555,9 +591,50 @@ if (missing) {
       await a.charge(bytes as never, { request: { egress_bytes: 10 } });
       await b.charge(bytes as never, { request: { egress_bytes: 10 } });
     }
+    // Buckets lost or rolled back inside Redis (FLUSHALL, a failover to a replica that missed
+    // the last writes, an old snapshot restored) must not read as full again.
+    const rq = [{ key: 'lost', limit: 4, window: '1h' }];
+    const drain = async (): Promise<number> => {
+      const rs = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).charge(rq as never)));
+      return rs.filter((r) => r.ok).length;
+    };
+    t.equal(await drain(), 4, 'the bucket is drained across both replicas');
+    await admin.call('FLUSHALL');
+    t.equal(await drain(), 0, 'FLUSHALL: nothing passes on the drained bucket');
+    t.equal((await a.charge([{ key: 'new-after-flush', limit: 4, window: '1h' }] as never)).ok, false, 'FLUSHALL: nor on a bucket Redis cannot tell from a lost one');
+    t.equal(a.chargeEgress(bytes as never, 100).ok, true, 'FLUSHALL: a byte level this replica knows still meters (its debit is checked by Redis)');
+    await a.reset('lost');
+    t.equal((await b.charge(rq as never)).ok, true, 'a reset bucket is full again after a loss');
+    await drain();
+    // a rollback: the bucket and the epoch's counter as an older snapshot had them
+    await admin.hset('airlock:{rl}:requests:lost', 'tokens', '4', 'updated', String(Date.now() - 60_000));
+    await admin.hset('airlock:{rl}:epoch', 'seq', '1');
+    t.equal(await drain(), 0, 'rolled back: nothing passes on the bucket restored full');
+    t.ok(((await a.snapshot()).find((v) => v.key === 'lost')?.available ?? 0) < 1, 'and the listing shows it empty, as the charge reads it');
+    // a Redis that evicts keys under memory pressure could drop a drained bucket
+    await admin.call('CONFIG', 'SET', 'maxmemory', '1gb');
+    await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      let c: unknown;
+      for (let i = 0; i < 30; i++) {
+        c = await Promise.resolve(a.charge([{ key: 'rq3', limit: 5, window: '1h' }] as never)).then((x) => x.ok, (e: Error) => e.message);
+        if (typeof c === 'string') break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      t.match(c, /Redis \(rate limits\) is unreachable.*maxmemory-policy allkeys-lru/, 'an evicting Redis is refused as unavailable, naming the setting');
+      t.equal(a.chargeEgress(bytes as never, 1).ok, false, 'and streams are not metered on it');
+    } finally {
+      await admin.call('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
+      await admin.call('CONFIG', 'SET', 'maxmemory', '0');
+    }
     // SCRIPT FLUSH: EVALSHA gets NOSCRIPT
     await admin.call('SCRIPT', 'FLUSH');
-    t.equal((await a.charge([{ key: 'rq2', limit: 5, window: '1h' }] as never)).ok, true, 'NOSCRIPT: the script is loaded again');
+    let after: unknown;
+    for (let i = 0; i < 20 && after !== true; i++) {
+      after = await Promise.resolve(a.charge([{ key: 'rq2', limit: 5, window: '20ms' }] as never)).then((x) => x.ok, (e: Error) => e.message);
+      if (after !== true) await new Promise((res) => setTimeout(res, 50));
+    }
+    t.equal(after, true, 'NOSCRIPT: the script is loaded again (and noeviction is taken again by itself)');
   });
 }
 
