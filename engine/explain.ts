@@ -218,7 +218,7 @@ export async function explainDecision(dir: string, input: RequestDescription, de
  * runs into it.
  */
 function ruleRow(r: RuleTrace): string {
-  const name = r.rule ?? r.head.replace(/\s+if(\s*\{)?$/, '');
+  const name = r.rule ?? withoutIf(r.head);
   const where = `${r.file}:${r.line}`;
   return name.length < 30 ? `  ${name.padEnd(30)} ${where}` : `  ${name}\n  ${''.padEnd(30)} ${where}`;
 }
@@ -268,4 +268,14 @@ export function formatExplanation(x: Explanation, opts: { all?: boolean } = {}):
     for (const n of x.notes) lines.push(`  - ${n}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** A rule head without its trailing ` if` or ` if {` (read from the end: no backtracking on blanks). */
+function withoutIf(head: string): string {
+  let end = head.trimEnd();
+  if (end.endsWith('{')) end = end.slice(0, -1).trimEnd();
+  if (!end.endsWith('if')) return head;
+  const before = end.slice(0, -2);
+  // `if` stands apart from what precedes it (`notif` is a name, not the keyword).
+  return before !== before.trimEnd() ? before.trimEnd() : head;
 }

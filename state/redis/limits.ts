@@ -241,7 +241,7 @@ export class RedisRateLimits implements RateLimits {
    */
   private async checkEviction(): Promise<void> {
     const info = await this.redis.info('memory').then(async (m) => `${m}\n${await this.redis.info('stats')}`);
-    const field = (name: string): string | undefined => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const field = (name: string): string | undefined => info.split('\n').find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
     const policy = field('maxmemory_policy') ?? 'noeviction';
     const maxmemory = Number(field('maxmemory') ?? '0');
     const before = this.evicting;
