@@ -55,6 +55,14 @@ export function emptyMap<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
+/**
+ * A query or form as Rack 2 reads it (Ruby servers: Rails, Sinatra, GitHub, Stripe): `;` separates
+ * parameters as `&` does, so `a=1;b=2` is two parameters where other servers see one value.
+ */
+export function rackTwoParams(text: string): URLSearchParams {
+  return new URLSearchParams(text.replaceAll(';', '&'));
+}
+
 export function multiMap(params: URLSearchParams): Record<string, string[]> {
   const out = emptyMap<string[]>();
   for (const [k, v] of params) (out[k] ??= []).push(v);
@@ -155,7 +163,7 @@ function isTextual(type: string): boolean {
 type Encoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'utf-32le' | 'utf-32be';
 
 /** The encoding a byte order mark announces, and its length. */
-function bomOf(b: Buffer): { encoding: Encoding; length: number } | undefined {
+export function bomOf(b: Buffer): { encoding: Encoding; length: number } | undefined {
   if (b.length >= 4 && b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) return { encoding: 'utf-32le', length: 4 };
   if (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff) return { encoding: 'utf-32be', length: 4 };
   if (b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) return { encoding: 'utf-8', length: 3 };

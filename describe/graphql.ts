@@ -15,6 +15,7 @@
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
+import { rackTwoParams } from './body.ts';
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;
@@ -281,7 +282,7 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n) === key).map(([, v]) => v);
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
-    const split = trimmed.includes(';') ? new URLSearchParams(trimmed.replaceAll(';', '&')) : undefined;
+    const split = trimmed.includes(';') ? rackTwoParams(trimmed) : undefined;
     let plain = all(form, 'query');
     const semi = split ? all(split, 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
     // A value that holds `;` and is no document (`query=A;query=B` unsplit) is refused by a server
@@ -337,7 +338,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   // and is no document is what a server that does not split refuses, so it is not a reading.
   const search = request.url.includes(';') ? new URL(request.url).search : '';
   if (search.includes(';')) {
-    const split = new URLSearchParams(search.slice(1).replaceAll(';', '&'));
+    const split = rackTwoParams(search.slice(1));
     const semi = split.getAll('query').filter((q) => !urlQueries.includes(q) && isDocument(q));
     if (semi.length) urlQueries = [...urlQueries.filter((q) => !q.includes(';') || isDocument(q)), ...semi];
     urlNames = [...urlNames, ...split.getAll('operationName')];

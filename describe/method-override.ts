@@ -13,7 +13,7 @@
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
 import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
-import type { BodyReading } from './body.ts';
+import { rackTwoParams, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
 import { recognize, type Recognized } from './adapters/index.ts';
 import { multipartFields } from './multipart.ts';
@@ -209,7 +209,7 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
     if (form && (hasMethodWord(text) || text.includes('%'))) {
       for (const [name, value] of new URLSearchParams(text)) if (isMethodParam(name)) add('form:_method', value);
       // Rack 2 also splits forms on `;`.
-      if (text.includes(';')) for (const [name, value] of new URLSearchParams(text.replaceAll(';', '&'))) if (isMethodParam(name)) add('form:_method', value);
+      if (text.includes(';')) for (const [name, value] of rackTwoParams(text)) if (isMethodParam(name)) add('form:_method', value);
     }
     // (A key spelled with \u escapes is still `_method` to a JSON parser.)
     if (json && (hasMethodWord(text) || text.includes('\\u'))) {

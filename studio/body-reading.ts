@@ -8,7 +8,7 @@
 // the card, the policy and the credential guard read the body alike. Undefined when the bytes as
 // sent already read the same; `error` when the server's reading cannot be known here (a charset
 // such as UTF-7 that has no decoder: the bytes read one way on the card and another upstream).
-import { contentTypeReadings, parseMediaType, summarizeBody, unicodeLabel } from '../describe/body.ts';
+import { bomOf, contentTypeReadings, parseMediaType, summarizeBody, unicodeLabel } from '../describe/body.ts';
 import { multipartParts } from '../proxy/mime-parts.ts';
 import { base64Sections } from './app/base64-text.ts';
 
@@ -92,9 +92,8 @@ export function serverReading(bytes: Buffer, headers: Record<string, string[]>, 
 function byteOrders(t: { type: string; charset?: string }, bytes: Buffer): Array<{ type: string; charset?: string }> {
   const generic = t.charset === undefined ? undefined : unicodeLabel(t.charset);
   if (generic !== 'utf-16' && generic !== 'utf-32') return [t];
-  const marked = generic === 'utf-16'
-    ? bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe))
-    : bytes.length >= 4 && ((bytes[0] === 0 && bytes[1] === 0 && bytes[2] === 0xfe && bytes[3] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe && bytes[2] === 0 && bytes[3] === 0));
+  // A UTF-16 mark is the first two bytes whatever follows (FF FE 00 00 too).
+  const marked = bomOf(generic === 'utf-16' ? bytes.subarray(0, 2) : bytes)?.encoding.startsWith(generic) === true;
   return marked ? [t] : [{ ...t, charset: `${generic}be` }, { ...t, charset: `${generic}le` }];
 }
 

@@ -5,6 +5,7 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { effectByMethod, jsonObject } from './routes.ts';
+import { rackTwoParams } from '../body.ts';
 
 /** Top-level path names that namespace a resource: /v1/checkout/sessions → checkout.sessions. */
 const namespaces = new Set([
@@ -88,9 +89,9 @@ function stripeParams(request: RequestInfo): StripeParams {
   // Rack 2 also splits the query on `;` (forms too, by the reading describe/method-override.ts
   // takes): a value holding `;` may carry more parameters (an encoded `%3B` read so too: more, not less).
   const search = request.url.includes(';') ? new URL(request.url).search : '';
-  if (search.includes(';')) for (const [k, v] of new URLSearchParams(search.replaceAll(';', '&'))) add(k, v);
+  if (search.includes(';')) for (const [k, v] of rackTwoParams(search)) add(k, v);
   for (const vs of Object.values(body.form ?? {})) {
-    for (const v of vs) if (v.includes(';')) for (const [k, x] of new URLSearchParams(v.slice(v.indexOf(';') + 1).replaceAll(';', '&'))) add(k, x);
+    for (const v of vs) if (v.includes(';')) for (const [k, x] of rackTwoParams(v.slice(v.indexOf(';') + 1))) add(k, x);
   }
   return { values, unread };
 }
