@@ -102,7 +102,7 @@ export function bwrapArgs(o: {
 }): string[] {
   // --new-session: no controlling terminal inside, so TIOCSTI cannot push keystrokes into the
   // user's shell (CVE-2017-5226); `airlock run` forwards the terminal's signals instead.
-  const args = [...namespaceFlags(o.userNamespace), '--new-session', '--seccomp', String(o.seccompFd)];
+  const args = [...namespaceFlags(o.userNamespace, o.bwrap !== undefined), '--new-session', '--seccomp', String(o.seccompFd)];
   if (o.writable) {
     args.push('--ro-bind', '/', '/');
     for (const p of o.writable) if (fs.existsSync(p)) args.push('--bind', p, p);

@@ -37,7 +37,7 @@ function isExecutable(file: string): boolean {
 }
 
 /** The namespace flags a run uses; shared with the probe so the probe tests what runs need. */
-export function namespaceFlags(userNamespace: boolean): string[] {
+export function namespaceFlags(userNamespace: boolean, nested: boolean): string[] {
   // --cap-drop ALL: bwrap started by root keeps every capability otherwise, and with CAP_SYS_ADMIN
   // the agent could unmount what hides the state folder, or the fresh /proc to reach the host's
   // namespaces. (Unprivileged, bwrap drops them by default; saying so costs nothing.)
@@ -46,8 +46,11 @@ export function namespaceFlags(userNamespace: boolean): string[] {
   // root process cannot map itself into the user namespace the command is started in (Linux 5.12+
   // asks CAP_SETFCAP to map uid 0), and the command gets none (the nested bwrap drops all). Run by
   // anyone else, the sandbox's own user namespace lets it nest one more without any capability.
+  // Without nesting the command is that first process's child and would inherit the capability
+  // (bubblewrap raises added ones as ambient): it could set file capabilities on a file it can
+  // write, which a host user later runs. So only when the command is nested.
   return ['--unshare-net', '--unshare-pid', '--unshare-ipc', ...(userNamespace ? ['--unshare-user'] : []), '--die-with-parent', '--cap-drop', 'ALL',
-    ...(userNamespace ? [] : ['--cap-add', 'CAP_SETFCAP'])];
+    ...(userNamespace || !nested ? [] : ['--cap-add', 'CAP_SETFCAP'])];
 }
 
 /** The nested sandbox inside.mjs starts the command in: a user namespace of its own, nothing else. */
@@ -82,10 +85,10 @@ function probe(): SandboxSupport {
   // root can create namespaces directly; anyone else needs a user namespace to do so.
   const userNamespace = process.getuid?.() !== 0;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-probe-'));
-  const attempt = (inner: string[]): SpawnSyncReturns<string> => {
+  const attempt = (inner: string[], nest: boolean): SpawnSyncReturns<string> => {
     const fd = fs.openSync(path.join(dir, 'filter'), 'r');
     try {
-      return spawnSync(bwrap, [...namespaceFlags(userNamespace), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
+      return spawnSync(bwrap, [...namespaceFlags(userNamespace, nest), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
         encoding: 'utf8',
         timeout: 10_000,
         stdio: ['ignore', 'ignore', 'pipe', fd],
@@ -100,10 +103,10 @@ function probe(): SandboxSupport {
     fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
     // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
     // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
-    r = attempt([bwrap, ...nestedFlags('/'), '--', 'true']);
+    r = attempt([bwrap, ...nestedFlags('/'), '--', 'true'], true);
     if (r.status !== 0) {
       nested = false;
-      r = attempt(['true']);
+      r = attempt(['true'], false);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

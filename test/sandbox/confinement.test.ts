@@ -10,7 +10,7 @@ import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { sandboxSupport } from '../../sandbox/support.ts';
+import { namespaceFlags, sandboxSupport } from '../../sandbox/support.ts';
 import { airlockBin, policyDir, repo, results, runAirlock, startWorld } from './helpers.ts';
 
 const support = sandboxSupport();
@@ -87,6 +87,14 @@ b = requests.get('https://denied.test:${UPS}/denied-python', timeout=10)
 print(f'{a.status_code}/{b.status_code}')
 ")"
 `;
+
+t.test('run by root, the sandbox keeps CAP_SETFCAP only when the command is nested (never for the command itself)', async (t) => {
+  // Without nesting the command is the first process's child and would inherit it (bubblewrap
+  // raises added capabilities as ambient): file capabilities set on a file a host user later runs.
+  t.same(namespaceFlags(false, true).filter((f, i, all) => all[i - 1] === '--cap-add'), ['CAP_SETFCAP'], 'root, nested: the bridge maps the nested namespace');
+  t.notOk(namespaceFlags(false, false).includes('--cap-add'), 'root, not nested: no capability at all');
+  t.notOk(namespaceFlags(true, true).includes('--cap-add'), 'unprivileged: none needed');
+});
 
 t.test('inside the sandbox only the proxy leads out, and the policy decides', async (t) => {
   const script = path.join(world.dir, 'probe.sh');
