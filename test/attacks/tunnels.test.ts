@@ -231,11 +231,12 @@ t.test('a token revoked while its WebSockets are open ends them (ws:// and wss:/
   }
 });
 
-t.test('a token revoked while an HTTP stream is open ends it, both ways: events down (forward, CONNECT + TLS), a chunked upload up', async (t) => {
+t.test('a token revoked while an HTTP stream is open ends it, both ways: events down (forward, CONNECT + TLS, a handshake answered without 101), a chunked upload up', async (t) => {
   const issued = await a.airlock.agents.issueToken('attacker', { label: 'streaming' });
   const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
   let down = 0;
   let downTls = 0;
+  let downWs = 0;
   const ended = (e: { once(ev: 'close', f: () => void): unknown }): Promise<void> => new Promise((r) => e.once('close', () => r()));
   // Server-sent events, forward.
   const [eventsUrl, eventsHost] = at(events.port, '/events');
@@ -249,6 +250,14 @@ t.test('a token revoked while an HTTP stream is open ends it, both ways: events 
   tunnel.on('data', (c: Buffer) => { downTls += c.length; }).on('error', () => undefined);
   tunnel.write(`GET /events-tls HTTP/1.1\r\nHost: allowed.example:${eventsTls.port}\r\n\r\n`);
   const tunnelEnded = ended(tunnel);
+  // A WebSocket handshake the upstream answers with an event stream instead of a 101.
+  const wsUrl = `ws://allowed.example:${events.port}/events-ws`;
+  const client = new WebSocket(wsUrl, { agent: new HttpProxyAgent(a.airlock.proxyUrl('attacker', issued.token)) });
+  client.on('error', () => undefined);
+  const wsEnded = new Promise<void>((r) => client.once('unexpected-response', (_req, res) => {
+    res.on('data', (c: Buffer) => { downWs += c.length; }).on('error', () => undefined);
+    res.once('close', () => r());
+  }));
   // A chunked upload the agent keeps sending (past the capture cap: streamed as it comes).
   const [uploadUrl, uploadHost] = at(uploadsPort, '/upload');
   const up = http.request({ host: '127.0.0.1', port: a.port, method: 'POST', path: uploadUrl, headers: { host: uploadHost, 'proxy-authorization': basic, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, agent: false });
@@ -257,18 +266,19 @@ t.test('a token revoked while an HTTP stream is open ends it, both ways: events 
   up.write(Buffer.alloc(CAPTURE_CAP + 1, 0x61));
   const pump = setInterval(() => { if (!up.destroyed) up.write(Buffer.alloc(4096, 0x61)); }, 25);
   const upEnded = ended(up);
-  t.ok(await eventually(() => down > 0 && downTls > 0 && uploaded > CAPTURE_CAP, 5000), `all three streams flow while the token is valid (${down}, ${downTls}, ${uploaded})`);
+  t.ok(await eventually(() => down > 0 && downTls > 0 && downWs > 0 && uploaded > CAPTURE_CAP, 5000), `all four streams flow while the token is valid (${down}, ${downTls}, ${downWs}, ${uploaded})`);
   t.ok(await a.airlock.agents.revokeToken('attacker', issued.id));
-  const all = await Promise.race([Promise.all([sseEnded, tunnelEnded, upEnded]).then(() => 'ended'), new Promise<'open'>((r) => setTimeout(() => r('open'), 5000))]);
+  const all = await Promise.race([Promise.all([sseEnded, tunnelEnded, wsEnded, upEnded]).then(() => 'ended'), new Promise<'open'>((r) => setTimeout(() => r('open'), 5000))]);
   clearInterval(pump);
   t.equal(all, 'ended', 'each stream was ended within seconds of the revocation');
-  const [d, dt, u] = [down, downTls, uploaded];
+  const [d, dt, dw, u] = [down, downTls, downWs, uploaded];
   await new Promise((r) => setTimeout(r, 200));
-  t.same([down, downTls, uploaded], [d, dt, u], 'nothing more flows either way');
-  for (const url of [eventsUrl, `https://allowed.example:${eventsTls.port}/events-tls`, uploadUrl]) {
+  t.same([down, downTls, downWs, uploaded], [d, dt, dw, u], 'nothing more flows either way');
+  for (const url of [eventsUrl, `https://allowed.example:${eventsTls.port}/events-tls`, wsUrl, uploadUrl]) {
     t.ok(await eventually(() => a.records.some((r) => r.url === url && r.outcome === 'unauthenticated')), `${url}: recorded as ended for credentials no longer valid`);
   }
   for (const s of [sseReq, tunnel, up]) s.destroy();
+  client.terminate();
 });
 
 t.test('any 101 that is not a WebSocket handshake is a 502 problem+json; the upstream socket is closed; nothing is relayed', async (t) => {
