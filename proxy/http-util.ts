@@ -49,6 +49,30 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
 }
 
 /**
+ * Headers that decide how a server frames a request or reads its body, by their dashed names.
+ * CGI-style servers key headers by name upper-cased with `-` as `_` (`HTTP_TRANSFER_ENCODING`,
+ * `CONTENT_TYPE`), so `Transfer_Encoding` is Transfer-Encoding to them: Rack's Puma before 6.4.3
+ * and 5.6.9 frames a body as chunked, or takes its length or media type, from such a spelling
+ * (CVE-2024-45614; Werkzeug and gunicorn drop such names now), while Node and the policy read an
+ * ordinary header and Airlock frames the body by its own Content-Length.
+ */
+const framingNames = new Set(['content-length', 'transfer-encoding', 'content-type', 'content-encoding', 'keep-alive', 'proxy-connection']);
+
+/**
+ * The first request header that is one of `framingNames` spelled with an underscore
+ * (`Transfer_Encoding`, `content_length`, `Content_Type`): the request is refused, since a server
+ * reading it as the dashed header frames or reads the body otherwise than Airlock and the policy
+ * did (a chunked terminator in a body ends it there, and what follows is a request nobody decided).
+ */
+export function underscoredFraming(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.includes('_') && framingNames.has(name.toLowerCase().replaceAll('_', '-'))) return name;
+  }
+  return undefined;
+}
+
+/**
  * Headers a Connection header may name that the description keeps: describe reads them (an
  * upgrade, a body's declared size) and counts none as egress; and a WebSocket handshake's, which
  * Airlock sends upstream itself from the agent's offer whatever Connection says.
