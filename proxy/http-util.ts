@@ -59,15 +59,24 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
 const framingNames = new Set(['content-length', 'transfer-encoding', 'content-type', 'content-encoding', 'keep-alive', 'proxy-connection']);
 
 /**
- * The first request header that is one of `framingNames` spelled with an underscore
- * (`Transfer_Encoding`, `content_length`, `Content_Type`): the request is refused, since a server
- * reading it as the dashed header frames or reads the body otherwise than Airlock and the policy
- * did (a chunked terminator in a body ends it there, and what follows is a request nobody decided).
+ * Why a request header would be read by a CGI-style server (headers as `HTTP_` + the name
+ * upper-cased, `-` as `_`) as something Airlock and the policy did not read, or undefined:
+ * - one of `framingNames` spelled with an underscore (`Transfer_Encoding`, `content_length`,
+ *   `Content_Type`): such a server frames or reads the body otherwise than Airlock and the policy
+ *   did (a chunked terminator in a body ends it there, and what follows is a request nobody decided);
+ * - `Proxy` (any case): it becomes `HTTP_PROXY`, the variable HTTP clients take for their proxy,
+ *   so the service's own outgoing requests (and what it sends in them) go to the server it names
+ *   ("httpoxy": PHP's Guzzle, Go's net/http/cgi, Python under CGI). No client needs to send it.
  */
-export function underscoredFraming(raw: readonly string[]): string | undefined {
+export function misreadHeader(raw: readonly string[]): string | undefined {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
-    if (name.includes('_') && framingNames.has(name.toLowerCase().replaceAll('_', '-'))) return name;
+    if (name.length === 5 && name.toLowerCase() === 'proxy') {
+      return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
+    }
+    if (name.includes('_') && framingNames.has(name.toLowerCase().replaceAll('_', '-'))) {
+      return `header ${JSON.stringify(name.slice(0, 40))}, ${name.toLowerCase().replaceAll('_', '-')} spelled with underscores, which servers that read \`_\` as \`-\` (CGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`;
+    }
   }
   return undefined;
 }

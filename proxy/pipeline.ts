@@ -27,7 +27,7 @@ import { AuditBudget } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, underscoredFraming, unmappedHost, unmapUrlHost, withoutNamedHeaders, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, misreadHeader, unmappedHost, unmapUrlHost, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
@@ -115,10 +115,8 @@ export class Pipeline {
     }
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;
-    const underscored = underscoredFraming(x.head.rawHeaders);
-    if (underscored) {
-      return refusals.bad(`header ${JSON.stringify(underscored.slice(0, 40))} is ${underscored.toLowerCase().replaceAll('_', '-')} spelled with underscores, which servers that read \`_\` as \`-\` (CGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`);
-    }
+    const misread = misreadHeader(x.head.rawHeaders);
+    if (misread) return refusals.bad(`the request carries ${misread}`);
     x.url = x.upgrade ? target.replace(/^http/, 'ws') : target;
     x.record.url = x.url;
     return undefined;

@@ -356,7 +356,7 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
   }
 });
 
-t.test('property: a framing header spelled with underscores (Transfer_Encoding, content_length, Content_Type) is refused: a CGI-keyed server (Puma before 6.4.3) never runs what follows a chunked terminator', async (t) => {
+t.test('property: a framing header spelled with underscores (Transfer_Encoding, content_length, Content_Type) is refused: a CGI-keyed server (Puma before 6.4.3) never runs what follows a chunked terminator; nor gets a Proxy header (httpoxy)', async (t) => {
   const cHost = `allowed.example:${cgiPort}`;
   const body = `0\r\n\r\nGET /deny/SMUGGLED-cgi HTTP/1.1\r\nHost: ${cHost}\r\n\r\n`;
   // Control: an ordinary underscore header passes, and the server runs the one request.
@@ -386,6 +386,13 @@ t.test('property: a framing header spelled with underscores (Transfer_Encoding, 
   const tunneled = await rawToProxy(a.port, `CONNECT ${cHost} HTTP/1.1\r\n${auth}\r\nPOST /ok/cgi-smuggle HTTP/1.1\r\nHost: ${cHost}\r\nTransfer_Encoding: chunked\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 });
   const [tr] = parseResponses(tunneled.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, ''));
   t.ok(tr?.status === 400 && isProblem(tr), `in a tunnel: 400 problem+json (got ${tr?.status})`);
+  // "httpoxy": a CGI-style server hands `Proxy` to its application as HTTP_PROXY, the proxy its
+  // own HTTP clients then use, so the service's outgoing requests would go to the agent's choice.
+  for (const name of ['Proxy', 'proxy', 'PROXY']) {
+    const r = await rawToProxy(a.port, `GET http://${cHost}/ok/cgi-httpoxy HTTP/1.1\r\nHost: ${cHost}\r\n${auth}${name}: http://evil.example:8080\r\n\r\n`, { responses: 1 });
+    const [res] = parseResponses(r.text);
+    t.ok(res?.status === 400 && isProblem(res) && /httpoxy/.test(res.body), `${name}: 400 problem+json naming httpoxy (got ${res?.status})`);
+  }
   t.same(cgiLog, ['POST /ok/cgi HTTP/1.1'], 'the server ran nothing but the control: no smuggled request, no refused one');
 });
 
