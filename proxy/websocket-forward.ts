@@ -16,7 +16,7 @@ import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
 import { PartialMessages, acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
-import { watchCredentials } from './credential-watch.ts';
+import { credentialsEnded, watchCredentials } from './credential-watch.ts';
 
 export interface WebSocketForwardOptions {
   tls: tls.SecureContext;
@@ -88,7 +88,7 @@ export class WebSocketForward {
     const enforcers = this.opts.enforcers.filter((e) => e.onMessage);
     const meter = egressMeterOf(this.opts.enforcers, ctx);
     // An open WebSocket is one request that lasts: a token revoked meanwhile ends it.
-    const revoked = watchCredentials(x, (c) => this.opts.pipeline.authenticate(c));
+    const revoked = credentialsEnded(x, (c) => this.opts.pipeline.authenticate(c));
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       onMessage: (m) => {
@@ -124,15 +124,14 @@ export class WebSocketForward {
     lines.push('connection: close', '', '');
     socket.write(lines.join('\r\n'));
     // Such an answer may stream for as long as a WebSocket would: a revoked token ends it too.
-    const watch = watchCredentials(x, (c) => this.opts.pipeline.authenticate(c));
     let revoked: Rejection | undefined;
-    watch.ended.then((r) => {
+    const unwatch = watchCredentials(x, (c) => this.opts.pipeline.authenticate(c), (r) => {
       revoked = r;
       upReq.destroy();
       socket.destroy();
-    }, () => undefined);
+    });
     pipeline([upRes, ...stages, socket] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
-      watch.stop();
+      unwatch();
       upReq.destroy();
       const stop = revoked ?? (err instanceof StreamStop ? err.rejection : undefined);
       if (stop) record.detail = stop.detail;
