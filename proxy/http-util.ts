@@ -1,5 +1,6 @@
 // Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
 // (RFC 9110 §7.6.1), authority parsing. Pure.
+import { unmappedHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 
@@ -164,31 +165,6 @@ export function parseAuthority(authority: string, scheme: string): Authority | u
   if (hostname.startsWith('[')) hostname = unmappedHost(hostname.slice(1, -1));
   if (!hostname) return undefined;
   return { hostname, port: url.port ? Number(url.port) : defaultPort[scheme]! };
-}
-
-/**
- * An IPv4-mapped IPv6 literal as the URL parser writes it (`[::ffff:127.0.0.1]`, `[0::FFFF:7f00:1]`
- * and every other spelling become `::ffff:7f00:1`) is the IPv4 address it carries: a dual-stack
- * socket dials that address over IPv4. The policy is shown that address, as for the other IPv4
- * spellings the parser makes canonical (`0x7f.1`, `2130706433`): a deny-list naming an address is
- * not passed by its mapped spelling. Anything else (SIIT `::ffff:0:a.b.c.d` included, which is an
- * IPv6 destination) is returned as it is.
- */
-export function unmappedHost(hostname: string): string {
-  const m = hostname.startsWith('::ffff:') ? /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(hostname) : null;
-  if (!m) return hostname;
-  const hi = parseInt(m[1]!, 16);
-  const lo = parseInt(m[2]!, 16);
-  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-}
-
-/** The URL with an IPv4-mapped IPv6 host written as the IPv4 address it carries (`unmappedHost`). */
-export function unmapUrlHost(url: URL): URL {
-  if (url.hostname.startsWith('[::ffff:')) {
-    const v4 = unmappedHost(url.hostname.slice(1, -1));
-    if (v4 !== url.hostname.slice(1, -1)) url.hostname = v4;
-  }
-  return url;
 }
 
 export function sameAuthority(a: Authority, b: Authority): boolean {

@@ -10,6 +10,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import net from 'node:net';
 import { describeRequest } from '../../describe/describe.ts';
+import { normalizeLink } from '../../describe/links.ts';
 import type { DestinationGuard } from '../../proxy/destination.ts';
 import {
   exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy,
@@ -211,6 +212,8 @@ t.test('deny-list evasion: case, trailing dots, userinfo, backslashes, fragments
   t.equal(up.received.length, reached, 'the denied address received nothing under a mapped spelling');
   const plain = await rawToProxy(a.port, `GET http://0x7f.1:${p}/hex HTTP/1.1\r\nHost: 0x7f.1:${p}\r\nProxy-Authorization: ${a.auth}\r\nConnection: close\r\n\r\n`, { responses: 1 });
   t.match(plain.text, /^HTTP\/1\.1 403/, 'control: the hex spelling, which the URL parser makes canonical, meets the same rule');
+  // A link served as [::ffff:…] is the request the agent sends for it (link provenance reads the same spelling).
+  t.equal(normalizeLink(`http://[0::FFFF:127.0.0.1]:${p}/mapped`), `http://127.0.0.1:${p}/mapped`, 'a mapped link is recorded under the IPv4 address');
 });
 
 t.test('Host vs CONNECT target vs TLS SNI must agree (HTTPS interception)', async (t) => {
