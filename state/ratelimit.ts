@@ -114,6 +114,10 @@ export function planCharges(directives: RateLimitDirective[] | undefined, descri
  * without bound. Past this its requests that need a new bucket are refused (429) until some refill.
  */
 export const MAX_BUCKETS_PER_AGENT = 10_000;
+/** Why a request of an agent at its bound of buckets is refused (embedded and Redis alike). */
+export function tooManyBuckets(max: number): string {
+  return `this agent's requests already use ${max} rate-limit buckets that have not refilled (a bucket per host or key); a request that needs another is refused until some refill`;
+}
 /** Full buckets are swept at most this often when an agent is at its bound (a sweep reads every bucket). */
 const SWEEP_MS = 1000;
 
@@ -168,7 +172,7 @@ export class BucketTable {
         return {
           ok: false, retryAfter: Math.max(1, Math.ceil(waitMs / 1000)), impossible: false,
           short: plan.filter((p) => !this.buckets.has(p.id)).map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: p.limit })),
-          reason: `this agent's requests already use ${MAX_BUCKETS_PER_AGENT} rate-limit buckets that have not refilled (a bucket per host or key); a request that needs another is refused until some refill`,
+          reason: tooManyBuckets(MAX_BUCKETS_PER_AGENT),
         };
       }
     }
