@@ -661,16 +661,20 @@ broadest_wildcard := sort([p | some p in wildcard_entries; count(p) == shortest]
 	shortest := min({count(p) | some p in wildcard_entries})
 }
 
+# A name with a budget of its own keeps its bucket (one key, one shape: a bucket charged under two
+# limits would refill at the larger one's pace).
+egress_host := host if {
+	config.egress_budgets[host]
+} else := limit_host
+
 egress_conf := b if {
-	b := config.egress_budgets[host]
-} else := b if {
-	b := config.egress_budgets[limit_host]
+	b := config.egress_budgets[egress_host]
 } else := b if {
 	b := config.egress_budget
 } else := {"limit": 67108864, "window": "1h"}
 
 egress_rate_limit := {
-	"key": concat(":", ["egress", limit_host, input.agent.id]), "limit": egress_conf.limit,
+	"key": concat(":", ["egress", egress_host, input.agent.id]), "limit": egress_conf.limit,
 	"window": egress_conf.window, "unit": "egress_bytes",
 }
 

@@ -155,6 +155,8 @@ test_wildcard_hosts_share_their_buckets if {
 	{"key": "egress:docs.example.com:agent-1", "limit": 67108864, "window": "1h", "unit": "egress_bytes"} in exact.rate_limits
 	widest := airlock.decision with input as req("GET", "x.a.example.com", "/") with data.config.allowed_hosts as ["*.a.example.com", "*.example.com"] with data.config.egress_budgets as {"*.example.com": {"limit": 1000, "window": "1h"}}
 	{"key": "egress:*.example.com:agent-1", "limit": 1000, "window": "1h", "unit": "egress_bytes"} in widest.rate_limits
+	own := airlock.decision with input as req("GET", "big.example.com", "/") with data.config.allowed_hosts as ["*.example.com"] with data.config.egress_budgets as {"big.example.com": {"limit": 5000, "window": "1h"}}
+	{"key": "egress:big.example.com:agent-1", "limit": 5000, "window": "1h", "unit": "egress_bytes"} in own.rate_limits
 }
 
 # --- placeholders and credentials -----------------------------------------------------------
