@@ -15,6 +15,7 @@ import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
+import { watchCredentials } from './credential-watch.ts';
 import { bodyChunks } from './request-body.ts';
 import { timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 
@@ -226,7 +227,14 @@ class HttpForward {
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
     const stages = meter ? [...transforms, meterStage(meter)] : transforms;
     const source = Readable.from(bodyChunks(this.req, body));
+    // An upload past the capture lasts as long as the agent keeps sending: like a WebSocket, its
+    // credentials are checked again while it streams, and a token revoked meanwhile stops the rest.
+    const watch = body.truncated ? watchCredentials(this.upstream.opts.pipeline, this.x) : undefined;
+    void watch?.ended.then((r) => {
+      if (!this.settled && this.upReq === upReq) this.stopped(r);
+    });
     pipeline([source, ...stages, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      watch?.stop();
       if (err && !this.settled) this.fail(err as NodeJS.ErrnoException, false);
     });
   }

@@ -11,6 +11,7 @@ import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
+import { watchCredentials } from './credential-watch.ts';
 import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
@@ -27,8 +28,7 @@ export interface WebSocketForwardOptions {
   check?: ConnectionCheck;
 }
 
-/** How often an open WebSocket's credentials are checked again (the directory's own re-read is 1 s). */
-export const CREDENTIAL_RECHECK_MS = 1000;
+export { CREDENTIAL_RECHECK_MS } from './credential-watch.ts';
 
 export class WebSocketForward {
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
@@ -89,7 +89,8 @@ export class WebSocketForward {
 
     const enforcers = this.opts.enforcers.filter((e) => e.onMessage);
     const meter = egressMeterOf(this.opts.enforcers, ctx);
-    const revoked = this.watchCredentials(x);
+    // An open WebSocket is one request that lasts: a token revoked meanwhile ends it.
+    const revoked = watchCredentials(this.opts.pipeline, x);
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       onMessage: (m) => {
@@ -105,31 +106,6 @@ export class WebSocketForward {
     revoked.stop();
     this.open.delete(upstream);
     steps.append(tunnelRecord(x, ctx, ended));
-  }
-
-  /**
-   * An open WebSocket is one request that lasts: its credentials are checked again every
-   * CREDENTIAL_RECHECK_MS, as the next request on a keep-alive connection or tunnel would be, and a
-   * token revoked (or an agent removed) meanwhile ends it.
-   */
-  private watchCredentials(x: Exchange): { ended: Promise<Rejection>; stop: () => void } {
-    const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
-    const ended = new Promise<Rejection>((resolve) => {
-      const check = (): void => {
-        void this.opts.pipeline.authenticate(credential).then(
-          (agent) => (agent?.id === x.agent?.id ? undefined : 'the agent\'s credentials are no longer valid'),
-          (err: Error) => `the agent's credentials could not be checked again: ${err.message}`,
-        ).then((why) => {
-          if (stopped) return;
-          if (why) resolve(refusals.unauthenticated(why));
-          else timer = setTimeout(check, CREDENTIAL_RECHECK_MS).unref();
-        });
-      };
-      timer = setTimeout(check, CREDENTIAL_RECHECK_MS).unref();
-    });
-    return { ended, stop: () => { stopped = true; clearTimeout(timer); } };
   }
 
   /** The upstream declined the upgrade: its answer (through the enforcers' onResponse) goes back, then the connection closes. */

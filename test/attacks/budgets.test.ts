@@ -130,6 +130,41 @@ t.test('a request sent again after a reused connection was reset is charged agai
   t.ok(a.records.some((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'requests were sent again');
 });
 
+// Ninth pass: an upload streaming past the capture cap is one request that lasts, as a WebSocket
+// is; a token revoked (or an agent removed) while it streams let the rest of it leave, for as long
+// as the agent kept sending: an operator who revokes a misbehaving agent did not stop its upload.
+t.test('an upload still streaming when its token is revoked is cut at the next re-check; nothing leaves after', async (t) => {
+  const { token } = await a.airlock.agents.add('leaver');
+  const key = 'revoked-upload';
+  const url = `http://allowed.example:${P}/upload?key=${key}&budget=100000000`;
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+  sock.write(`POST ${url} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: Basic ${Buffer.from(`leaver:${token}`).toString('base64')}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000, 3000), 'the upload streams to the upstream');
+  await a.airlock.agents.revokeToken('leaver', token);
+  let sent = 0;
+  for (let i = 0; i < 30 && !sock.destroyed && !reply; i++) {
+    sock.write(chunk(100));
+    sent++;
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  const atReply = uploads.get(key)!.bytes;
+  for (let i = 0; i < 3; i++) sock.write(chunk(100));
+  await new Promise((r) => setTimeout(r, 150));
+  sock.destroy();
+  const rec = await eventually(() => a.records.some((r) => r.url?.includes(`key=${key}`) && r.outcome === 'unauthenticated'), 3000);
+  t.ok(rec, 'the upload is recorded as cut for its credentials');
+  t.match(reply, /^HTTP\/1\.1 407 /, 'the agent gets a 407 (it had no answer yet)');
+  t.notOk(uploads.get(key)!.ended, 'the upstream never gets a complete request');
+  t.ok(sent < 30, `the upload was cut within the re-check (${sent} chunks of 100 sent after the revocation)`);
+  t.equal(uploads.get(key)!.bytes, atReply, 'and nothing left after the refusal');
+});
+
 /** Bytes of one masked frame carrying `n` payload bytes (RFC 6455 §5.2): what leaves per message. */
 const frameBytes = (n: number): number => 2 + (n > 65535 ? 8 : n > 125 ? 2 : 0) + 4 + n;
 
