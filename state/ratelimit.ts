@@ -30,6 +30,8 @@ export interface BucketState {
   window_ms: number;
   tokens: number;
   updated: number;
+  /** The agent whose request started it (counted against MAX_BUCKETS_PER_AGENT, across restarts too). */
+  owner?: string;
 }
 
 /** A bucket as shown to people (CLI, studio): tokens refilled up to now. */
@@ -142,6 +144,11 @@ export class BucketTable {
       if (validState(b)) {
         this.buckets.set(id, { ...b });
         this.remember(id, b);
+        // Who started it: a restart must not hand an agent at its bound a fresh allowance.
+        if (typeof b.owner === 'string') {
+          this.ownerOf.set(id, b.owner);
+          this.owned.set(b.owner, (this.owned.get(b.owner) ?? 0) + 1);
+        }
       }
     }
   }
@@ -197,11 +204,12 @@ export class BucketTable {
     if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
     const charged = plan.map((p, i) => {
       const remaining = Math.max(0, levels[i]! - p.cost);
-      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t };
       if (owner !== undefined && !this.buckets.has(p.id)) {
         this.ownerOf.set(p.id, owner);
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
       }
+      const by = this.ownerOf.get(p.id);
+      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t, ...(by !== undefined ? { owner: by } : {}) };
       this.buckets.set(p.id, state);
       this.remember(p.id, state);
       return { key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(remaining) };

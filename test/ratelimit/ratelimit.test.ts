@@ -168,6 +168,11 @@ t.test('one agent\'s buckets that have not refilled are bounded; another agent\'
   if (!refused.ok) t.match(refused.reason, /already use 10000 rate-limit buckets/, 'saying why');
   t.equal(table.charge(perHost(0), hostile).ok, true, 'a host it already has a bucket for still passes');
   t.equal(table.charge([{ key: 'host:news.example:neighbour', limit: 120, window: '1m' }], { request: { egress_bytes: 0 } as never, agent: { id: 'neighbour' } }).ok, true, 'another agent\'s new bucket is made');
+  // Ninth pass: the buckets came back from ratelimits.json at a restart without their owners, so
+  // each restart handed an agent at its bound another 10,000.
+  const restarted = new BucketTable(c.now, JSON.parse(JSON.stringify(table.snapshot())) as never);
+  t.equal(restarted.charge(perHost(MAX_BUCKETS_PER_AGENT + 2), hostile).ok, false, 'after a restart the agent is still at its bound');
+  t.equal(restarted.charge([{ key: 'host:other.example:neighbour', limit: 120, window: '1m' }], { request: { egress_bytes: 0 } as never, agent: { id: 'neighbour' } }).ok, true, 'and the neighbour is not');
   c.advance(60 * 60 * 1000 + 1000);
   t.equal(table.charge(perHost(MAX_BUCKETS_PER_AGENT + 1), hostile).ok, true, 'once its buckets refilled, the agent gets new ones');
 });
