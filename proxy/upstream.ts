@@ -15,7 +15,7 @@ import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
-import { watchCredentials } from './credential-watch.ts';
+import { watchLasting } from './lasting-request.ts';
 import { bodyChunks } from './request-body.ts';
 import { timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 
@@ -227,9 +227,9 @@ class HttpForward {
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
     const stages = meter ? [...transforms, meterStage(meter)] : transforms;
     const source = Readable.from(bodyChunks(this.req, body));
-    // An upload past the capture lasts as long as the agent keeps sending: like a WebSocket, its
-    // credentials are checked again while it streams, and a token revoked meanwhile stops the rest.
-    const watch = body.truncated ? watchCredentials(this.upstream.opts.pipeline, this.x) : undefined;
+    // An upload past the capture lasts as long as the agent keeps sending: like a WebSocket, it
+    // stops when its token is revoked or the live policy no longer lets it through.
+    const watch = body.truncated ? watchLasting(this.upstream.opts.pipeline.lasting, this.x) : undefined;
     void watch?.ended.then((r) => {
       if (!this.settled && this.upReq === upReq) this.stopped(r);
     });

@@ -11,7 +11,7 @@ import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
-import { watchCredentials } from './credential-watch.ts';
+import { watchLasting } from './lasting-request.ts';
 import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
@@ -28,7 +28,7 @@ export interface WebSocketForwardOptions {
   check?: ConnectionCheck;
 }
 
-export { CREDENTIAL_RECHECK_MS } from './credential-watch.ts';
+export { CREDENTIAL_RECHECK_MS } from './lasting-request.ts';
 
 export class WebSocketForward {
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
@@ -89,8 +89,9 @@ export class WebSocketForward {
 
     const enforcers = this.opts.enforcers.filter((e) => e.onMessage);
     const meter = egressMeterOf(this.opts.enforcers, ctx);
-    // An open WebSocket is one request that lasts: a token revoked meanwhile ends it.
-    const revoked = watchCredentials(this.opts.pipeline, x);
+    // An open WebSocket is one request that lasts: a token revoked, or a live policy that no
+    // longer lets it through, ends it.
+    const revoked = watchLasting(this.opts.pipeline.lasting, x);
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       onMessage: (m) => {

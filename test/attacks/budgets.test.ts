@@ -12,7 +12,9 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import t from 'tap';
 import { WebSocket } from 'ws';
 import type { AuditRecord } from '../../state/audit-log.ts';
-import { eventually, isProblem, parseResponses, rawToProxy, startTestAirlock, viaProxy } from './helpers.ts';
+import path from 'node:path';
+import { compilePolicy } from '../../engine/compile.ts';
+import { eventually, fixtures, isProblem, parseResponses, rawToProxy, startTestAirlock, viaProxy } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
@@ -163,6 +165,42 @@ t.test('an upload still streaming when its token is revoked is cut at the next r
   t.notOk(uploads.get(key)!.ended, 'the upstream never gets a complete request');
   t.ok(sent < 30, `the upload was cut within the re-check (${sent} chunks of 100 sent after the revocation)`);
   t.equal(uploads.get(key)!.bytes, atReply, 'and nothing left after the refusal');
+});
+
+// Ninth pass: a WebSocket or an upload opened under one policy version went on under the next: a
+// rollback of a policy found too permissive (here or through another replica) stopped every new
+// request at once, and none of the streams already open, which the agent could keep sending on.
+t.test('a WebSocket and an upload open when a policy that denies them goes live are ended; nothing leaves after', async (t) => {
+  const [denyAll, streams] = await Promise.all([compilePolicy(path.join(fixtures, 'policy-undefined')), compilePolicy(path.join(fixtures, 'streams'))]);
+  const wsPath = '/open-across-a-publish';
+  const client = new WebSocket(`ws://allowed.example:${sink.port}${wsPath}`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+  const closed = new Promise<number>((resolve) => client.on('close', (code: number) => resolve(code)));
+  client.on('error', () => undefined);
+  await new Promise((r) => client.once('open', r));
+  client.send('before');
+  const key = 'upload-across-a-publish';
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+  sock.write(`POST http://allowed.example:${P}/upload?key=${key} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000 && sink.conn(wsPath)?.messages.length === 1, 3000), 'both stream to the upstream');
+  await a.airlock.engine.load(denyAll);
+  t.teardown(() => a.airlock.engine.load(streams));
+  t.equal(await Promise.race([closed, new Promise((r) => setTimeout(() => r('open'), 2000))]), 1008, 'the WebSocket is closed 1008');
+  t.ok(await eventually(() => reply !== '', 2000), 'the upload is answered');
+  t.match(reply, /^HTTP\/1\.1 403 /, 'with a 403 (the agent had no answer yet)');
+  const atReply = uploads.get(key)!.bytes;
+  if (!sock.destroyed) sock.write(chunk(100));
+  await new Promise((r) => setTimeout(r, 100));
+  sock.destroy();
+  t.equal(uploads.get(key)!.bytes, atReply, 'nothing of the upload left after');
+  t.notOk(uploads.get(key)!.ended, 'the upstream never got a complete request');
+  t.equal(sink.conn(wsPath)!.messages.length, 1, 'no message left after');
+  t.ok(await eventually(() => a.records.filter((r) => (r.url?.includes(key) || r.url?.includes(wsPath)) && r.outcome === 'denied' && /now denies this request/.test(r.detail ?? '')).length === 2, 2000), 'both recorded as denied by the live policy');
+  await a.airlock.engine.load(streams);
 });
 
 /** Bytes of one masked frame carrying `n` payload bytes (RFC 6455 §5.2): what leaves per message. */
