@@ -4,9 +4,10 @@
 // - its credentials, checked again every CREDENTIAL_RECHECK_MS, as the next request on a
 //   keep-alive connection or tunnel would be: a token revoked (or an agent removed) ends it, here
 //   or through another replica;
-// - the policy: when another version goes live (a publish or a rollback, here or heard from
-//   another replica), the request is decided again, and one the live policy now denies, or now
-//   holds for a human when no human approved it, ends.
+// - its decision: when another policy version goes live (a publish or a rollback, here or heard
+//   from another replica), or a grant it was decided with is revoked or expires, the request is
+//   decided again (without that grant), and one the policy now denies, or now holds for a human
+//   when no human approved it, ends.
 import type { RequestDescription } from '../describe/types.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AgentInfo } from '../describe/types.ts';
@@ -22,6 +23,8 @@ export interface LastingChecks {
   authenticate(header: string | undefined): Promise<AgentInfo | undefined>;
   /** Calls `fn` whenever another policy version goes live; returns how to stop. */
   onPolicyReload(fn: () => void): () => void;
+  /** Calls `fn` with the id of each grant revoked; returns how to stop. */
+  onGrantRevoked(fn: (id: string) => void): () => void;
   decide(input: RequestDescription): Promise<EngineDecision>;
 }
 
@@ -36,10 +39,14 @@ export function watchLasting(checks: LastingChecks, x: Exchange): LastingWatch {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let offReload: (() => void) | undefined;
+  let offGrants: (() => void) | undefined;
+  let expiry: NodeJS.Timeout | undefined;
   const stop = (): void => {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(expiry);
     offReload?.();
+    offGrants?.();
   };
   const ended = new Promise<Rejection>((resolve) => {
     const end = (r: Rejection): void => {
@@ -58,12 +65,12 @@ export function watchLasting(checks: LastingChecks, x: Exchange): LastingWatch {
       });
     };
     timer = setTimeout(check, CREDENTIAL_RECHECK_MS).unref();
-    const described = x.described;
+    let described = x.described;
     if (!described) return;
     let deciding = 0;
-    offReload = checks.onPolicyReload(() => {
+    const decideAgain = (): void => {
       const mine = ++deciding;
-      void checks.decide(described).then((d) => {
+      void checks.decide(described!).then((d) => {
         // Only the last version heard counts (publishes in quick succession).
         if (stopped || mine !== deciding) return;
         const version = d.policy_version ? ` (version ${d.policy_version})` : '';
@@ -74,7 +81,24 @@ export function watchLasting(checks: LastingChecks, x: Exchange): LastingWatch {
           end({ ...denial(d), detail: `the live policy${version} now holds this request for a human, and none approved it: ${d.reason}; it was ended` });
         }
       });
+    };
+    offReload = checks.onPolicyReload(decideAgain);
+    if (!described.grants?.length) return;
+    offGrants = checks.onGrantRevoked((id) => {
+      if (!described!.grants.some((g) => g.id === id)) return;
+      described = { ...described!, grants: described!.grants.filter((g) => g.id !== id) };
+      decideAgain();
     });
+    // A grant ends by itself at its expiry (the policy compares it with the engine's clock).
+    const armExpiry = (): void => {
+      const next = Math.min(...described!.grants.map((g) => Date.parse(g.expires)).filter((ms) => ms > Date.now()));
+      if (!Number.isFinite(next)) return;
+      expiry = setTimeout(() => {
+        decideAgain();
+        armExpiry();
+      }, Math.min(next - Date.now() + 50, 24 * 3600_000)).unref();
+    };
+    armExpiry();
   });
   return { ended, stop };
 }

@@ -54,6 +54,8 @@ export interface PipelineDeps {
   placeholders: () => PlaceholderFinder | undefined;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
+  /** Calls `fn` with the id of each grant revoked (here or through another replica); returns how to stop. */
+  grantRevocations?(fn: (id: string) => void): () => void;
 }
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
@@ -79,6 +81,7 @@ export class Pipeline {
     this.lasting = {
       authenticate: (header) => this.authenticate(header),
       onPolicyReload: (fn) => deps.engine.onReload?.(fn) ?? (() => undefined),
+      onGrantRevoked: (fn) => deps.grantRevocations?.(fn) ?? (() => undefined),
       decide: (input) => deps.engine.decide(input),
     };
   }
