@@ -209,7 +209,7 @@ export class BucketTable {
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
       }
       const by = this.ownerOf.get(p.id);
-      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t, ...(by !== undefined ? { owner: by } : {}) };
+      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: notBefore(t, this.buckets.get(p.id)), ...(by !== undefined ? { owner: by } : {}) };
       this.buckets.set(p.id, state);
       this.remember(p.id, state);
       return { key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(remaining) };
@@ -267,7 +267,7 @@ export class BucketTable {
         this.drop(id);
         continue;
       }
-      out[id] = { ...b, tokens: level, updated: t };
+      out[id] = { ...b, tokens: level, updated: notBefore(t, b) };
     }
     return out;
   }
@@ -299,6 +299,16 @@ export class BucketTable {
   get size(): number {
     return this.buckets.size;
   }
+}
+
+/**
+ * When a bucket's level is as of: now, but never earlier than it already was. A clock set back (an
+ * NTP step, a host restored from a snapshot) would otherwise date the level back, and once the
+ * clock is put right the bucket would refill for the same time twice; meanwhile it just does not
+ * refill (fail closed).
+ */
+function notBefore(t: number, b: BucketState | undefined): number {
+  return b !== undefined && b.updated > t ? b.updated : t;
 }
 
 /** The directives of a decision that count bytes (undefined when there are none). */

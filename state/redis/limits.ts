@@ -98,6 +98,7 @@ if owner ~= '' and mode ~= 'debit' then
   if fresh > 0 and redis.call('ZCARD', ok_set) + fresh > tonumber(ARGV[8]) then bounded = true end
 end
 local levels = {}
+local since = {}
 local short = false
 local wait = 0
 local impossible = 0
@@ -107,6 +108,7 @@ for i = 1, n do
   local win = tonumber(ARGV[base + 2])
   local cost = tonumber(ARGV[base + 3])
   local b = redis.call('HMGET', KEYS[i], 'tokens', 'updated')
+  since[i] = tonumber(b[2] or '')
   local level = limit
   if b[1] then
     local elapsed = math.max(0, now - tonumber(b[2]))
@@ -141,8 +143,12 @@ else
     local cost = tonumber(ARGV[base + 3])
     local left = levels[i] - cost
     if mode ~= 'debit' then left = math.max(0, left) else left = math.max(-limit, left) end
-    redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', left), 'updated', now, 'limit', ARGV[base + 1], 'window_ms', ARGV[base + 2], 'unit', ARGV[base + 4], 'key', ARGV[base + 5])
-    local ttl = math.ceil(win * (1 + math.max(0, -left) / limit)) + 1000
+    -- the level is as of now, never earlier than it was: a clock set back (a failover to a Redis
+    -- whose clock is behind) must not date it back, or the bucket refills twice once time catches up
+    local upd = now
+    if since[i] and since[i] > now then upd = since[i] end
+    redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', left), 'updated', upd, 'limit', ARGV[base + 1], 'window_ms', ARGV[base + 2], 'unit', ARGV[base + 4], 'key', ARGV[base + 5])
+    local ttl = math.ceil(win * (1 + math.max(0, -left) / limit)) + 1000 + (upd - now)
     redis.call('PEXPIRE', KEYS[i], ttl)
     redis.call('ZADD', KEYS[n + 1], now, KEYS[i])
     if owner ~= '' then

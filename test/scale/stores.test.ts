@@ -553,6 +553,20 @@ if (missing) {
     t.equal((await a.charge(perHost(99), { agent: { id: 'neighbour' }, request: { egress_bytes: 10 } })).ok, true, 'another agent is not affected');
     RedisRateLimits.MAX_BUCKETS_PER_AGENT = bound;
 
+    // Ninth pass: a bucket dated ahead of Redis's clock (written before a failover to a Redis whose
+    // clock is behind) had each charge date it back to now, so once the clock caught up it refilled
+    // for that time again.
+    const admin = new Redis(redis.url);
+    t.teardown(() => admin.disconnect());
+    const [sec, usec] = await admin.time();
+    await admin.hset('airlock:{rl}:requests:skew', 'tokens', '2', 'updated', String(Number(sec) * 1000 + Math.floor(Number(usec) / 1000) + 1000), 'limit', '10', 'window_ms', '1000');
+    const skew = [{ key: 'skew', limit: 10, window: '1s' }];
+    t.equal((await a.charge(skew as never)).ok, true, 'a charge on the bucket dated ahead');
+    await new Promise((res) => setTimeout(res, 600));
+    let afterSkew = 0;
+    for (let i = 0; i < 4; i++) if ((await b.charge(skew as never)).ok) afterSkew++;
+    t.equal(afterSkew, 1, 'no refill before its date: only the token it had left');
+
     await redis.stop();
     await t.rejects(async () => { await a.charge(limit as never); }, { message: /Redis \(rate limits\) is unreachable/ }, 'a charge fails as "unavailable" while Redis is down');
     await redis.start();
