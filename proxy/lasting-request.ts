@@ -79,6 +79,10 @@ export function watchLasting(checks: LastingChecks, x: Exchange): LastingWatch {
           end({ ...r, detail: `the live policy${version} now denies this request: ${r.detail}; it was ended` });
         } else if (d.action === 'approve' && x.context?.audit.approval !== 'approved') {
           end({ ...denial(d), detail: `the live policy${version} now holds this request for a human, and none approved it: ${d.reason}; it was ended` });
+        } else if (x.context) {
+          // Still let through: the rest is metered by the budgets it now has (a budget lowered
+          // after a stream opened applies to it at once).
+          x.context.meteredLimits = d.rate_limits ?? [];
         }
       });
     };

@@ -5,6 +5,7 @@
 // no answer yet, outcome "rate-limited"), never as an upstream error, and the upstream never gets
 // more than the budget. Checked by property over upload sizes and chunkings, and message sizes,
 // against budgets on both sides of the exact boundary (read from the audit record's description).
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
@@ -200,6 +201,35 @@ t.test('a WebSocket and an upload open when a policy that denies them goes live 
   t.notOk(uploads.get(key)!.ended, 'the upstream never got a complete request');
   t.equal(sink.conn(wsPath)!.messages.length, 1, 'no message left after');
   t.ok(await eventually(() => a.records.filter((r) => (r.url?.includes(key) || r.url?.includes(wsPath)) && r.outcome === 'denied' && /now denies this request/.test(r.detail ?? '')).length === 2, 2000), 'both recorded as denied by the live policy');
+  await a.airlock.engine.load(streams);
+});
+
+// Ninth pass: a budget lowered by a new policy version bound new requests only; an upload already
+// streaming was metered against the limit of the version that opened it, to its end.
+t.test('a budget lowered while an upload streams meters the rest of it', async (t) => {
+  const source = fs.readFileSync(path.join(fixtures, 'streams', 'policy.rego'), 'utf8');
+  const lowered = source.replace('"limit": to_number(input.request.query.budget[0]),', '"limit": to_number(input.request.query.budget[0]) / 100,');
+  t.not(lowered, source, 'the variant lowers the budget a hundredfold');
+  const dir = t.testdir({ 'policy.rego': lowered });
+  const [low, streams] = await Promise.all([compilePolicy(dir), compilePolicy(path.join(fixtures, 'streams'))]);
+  const key = 'lowered-midway';
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+  sock.write(`POST http://allowed.example:${P}/upload?key=${key}&budget=100000 HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000, 3000), 'the upload streams under a budget of 100,000 bytes');
+  await a.airlock.engine.load(low);
+  t.teardown(() => a.airlock.engine.load(streams));
+  await new Promise((r) => setTimeout(r, 150));
+  const before = uploads.get(key)!.bytes;
+  sock.write(chunk(2000));
+  t.ok(await eventually(() => reply !== '', 2000), 'the next chunk is answered');
+  t.match(reply, /^HTTP\/1\.1 429 /, 'with a 429: the budget is 1,000 bytes now');
+  sock.destroy();
+  t.equal(uploads.get(key)!.bytes, before, 'the chunk the lowered budget cannot pay for never left');
   await a.airlock.engine.load(streams);
 });
 
