@@ -84,6 +84,9 @@ export function watchLasting(checks: LastingChecks, x: Exchange): LastingWatch {
           // after a stream opened applies to it at once).
           x.context.meteredLimits = d.rate_limits ?? [];
         }
+      }, (err: Error) => {
+        // The engine answers every failure with a deny; anything else fails closed the same way.
+        if (!stopped && mine === deciding) end({ status: 403, type: 'policy-denied', title: 'Denied by policy', detail: `the request could not be decided again: ${err.message}; it was ended`, outcome: 'denied' });
       });
     };
     offReload = checks.onPolicyReload(decideAgain);
