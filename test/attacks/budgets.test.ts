@@ -289,3 +289,38 @@ t.test('property: WebSocket messages to the upstream are charged as frames; the 
   }), { numRuns, ...seed });
   t.pass(`${n} tunnels checked`);
 });
+
+// Ninth pass: the session's egress count (`input.session.egress_bytes`, what a policy may budget a
+// session by) counted a streamed body twice (a Content-Length upload past the cap: its whole body)
+// and each WebSocket message twice (its payload and its frame), so a session budget cut early.
+t.test('the session counts what a stream sends once, as the byte budgets do', async (t) => {
+  await viaProxy(a.port, `http://allowed.example:${P}/upload?key=count-first`, { auth: a.auth, method: 'POST', body: 'x' });
+  t.ok(await eventually(() => final('count-first', 'count-first') !== undefined, 3000));
+  const sid = (final('count-first', 'count-first')!.extra as { session: { id: string } }).session.id;
+  const sent = async (key: string, send: () => Promise<unknown>): Promise<{ delta: number; rec: AuditRecord }> => {
+    const before = a.airlock.sessions.get(sid).egress_bytes;
+    await send();
+    if (!(await eventually(() => final(key, key) !== undefined, 3000))) throw new Error('no record');
+    await new Promise((r) => setTimeout(r, 50));
+    return { delta: a.airlock.sessions.get(sid).egress_bytes - before, rec: final(key, key)! };
+  };
+  const cl = await sent('count-cl', () => viaProxy(a.port, `http://allowed.example:${P}/upload?key=count-cl`, { auth: a.auth, method: 'PUT', body: Buffer.alloc(10_000, 0x61) }));
+  t.equal(cl.delta, cl.rec.description!.request.egress_bytes, 'a Content-Length upload past the cap: what the description counted, its whole body once');
+  const sizes = [3000, 4000, 500];
+  const chunked = await sent('count-chunked', () => rawToProxy(a.port, [
+    `POST http://allowed.example:${P}/upload?key=count-chunked HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    ...sizes.map((n) => `${n.toString(16)}\r\n${'y'.repeat(n)}\r\n`), '0\r\n\r\n',
+  ], { gapMs: 2, responses: 1, maxMs: 8000 }));
+  const total = sizes.reduce((x, y) => x + y, 0);
+  t.equal(chunked.delta, chunked.rec.description!.request.egress_bytes + total - chunked.rec.description!.request.body.size, 'a chunked upload past the cap: the head and every body byte once');
+  const wsPath = '/counted?key=count-ws';
+  const ws = await sent('count-ws', async () => {
+    const client = new WebSocket(`ws://allowed.example:${sink.port}${wsPath}`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    client.on('error', () => undefined);
+    await new Promise((r) => client.once('open', r));
+    for (const n of [10, 200]) client.send(Buffer.alloc(n, 0x63));
+    client.close(1000);
+    await new Promise((r) => client.once('close', r));
+  });
+  t.equal(ws.delta, ws.rec.description!.request.egress_bytes + frameBytes(10) + frameBytes(200) + frameBytes(2), 'a WebSocket: the handshake, then each frame at its size on the wire, once');
+});
