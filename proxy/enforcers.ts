@@ -64,6 +64,12 @@ export interface RequestContext {
    * Upstream answers get theirs through `onResponse`.
    */
   readonly refusalHeaders?: Record<string, string>;
+  /**
+   * The rate limits that meter the rest of a lasting request (an upload past the capture, a
+   * WebSocket) when a newer policy version decided it again and still lets it through
+   * (proxy/lasting-request.ts); the decision's own until then.
+   */
+  meteredLimits?: EngineDecision['rate_limits'];
 }
 
 export interface ResponseHead {

@@ -29,13 +29,18 @@ import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
 import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
+import type { LastingChecks } from './lasting-request.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
 import { upstreamHeaders } from './websocket-relay.ts';
 
 export interface PipelineDeps {
-  engine: { decide(input: RequestDescription, opts?: { inputJson?: string }): Promise<EngineDecision> };
+  engine: {
+    decide(input: RequestDescription, opts?: { inputJson?: string }): Promise<EngineDecision>;
+    /** Another policy version went live (lasting requests are decided again: proxy/lasting-request.ts). */
+    onReload?(fn: () => void): () => void;
+  };
   agents: {
     authenticate(name: string, token: string): Promise<AgentInfo | undefined>;
     /** Also names the token that matched (sessions are per token); preferred when present. */
@@ -50,6 +55,8 @@ export interface PipelineDeps {
   placeholders: () => PlaceholderFinder | undefined;
   /** Each agent's share of the audit log's disk (proxy/audit-budget.ts); the default when absent. */
   auditBudget?: AuditBudget;
+  /** Calls `fn` with the id of each grant revoked (here or through another replica); returns how to stop. */
+  grantRevocations?(fn: (id: string) => void): () => void;
 }
 
 /** Request headers Airlock never forwards (besides hop-by-hop): expectations are answered by the proxy. */
@@ -67,8 +74,17 @@ export class Pipeline {
   private readonly gate = new AgentGate();
   private readonly auditBudget: AuditBudget;
 
+  /** What a lasting request's watch asks (proxy/lasting-request.ts). */
+  readonly lasting: LastingChecks;
+
   constructor(private readonly deps: PipelineDeps) {
     this.auditBudget = deps.auditBudget ?? new AuditBudget();
+    this.lasting = {
+      authenticate: (header) => this.authenticate(header),
+      onPolicyReload: (fn) => deps.engine.onReload?.(fn) ?? (() => undefined),
+      onGrantRevoked: (fn) => deps.grantRevocations?.(fn) ?? (() => undefined),
+      decide: (input) => deps.engine.decide(input),
+    };
   }
 
   /** admit → describe → decide: the opening a plain request and an upgrade share. `readBody` runs in the agent's slot. */

@@ -34,7 +34,8 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
       }
     },
     egressMeter(ctx: RequestContext): EgressMeter | undefined {
-      const egress = egressDirectives(ctx.decision.rate_limits);
+      let source = ctx.decision.rate_limits;
+      let egress = egressDirectives(source);
       if (!egress) return undefined;
       // The decision already paid for the body bytes the description counted.
       let covered = ctx.description.request.body.size;
@@ -44,6 +45,12 @@ export function rateLimitEnforcer(limiter: Limiter): Enforcer {
         covered -= prepaid;
         const cost = bytes - prepaid;
         if (cost <= 0) return undefined;
+        // A newer policy version decided the stream again: its budgets meter the rest.
+        if (ctx.meteredLimits !== undefined && ctx.meteredLimits !== source) {
+          source = ctx.meteredLimits;
+          egress = egressDirectives(source);
+        }
+        if (!egress) return undefined;
         const result = limiter.chargeEgress(egress, cost);
         if (result.ok) {
           streamed += cost;

@@ -207,10 +207,16 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
     egressMeter(ctx): EgressMeter | undefined {
       const s = ctx.description.session;
       if (!s) return undefined;
+      // As the byte budgets count (proxy/ratelimit-enforcer.ts): beforeForward already counted the
+      // body the description counted (the captured prefix, or the declared length), and each
+      // WebSocket frame is counted here at its size on the wire, once.
+      let covered = ctx.description.request.body.size;
       return (bytes) => {
         const stale = streamCheck(ctx);
         if (stale) return stale;
-        store.addEgress(s.id, bytes);
+        const prepaid = Math.min(covered, bytes);
+        covered -= prepaid;
+        store.addEgress(s.id, bytes - prepaid);
         return undefined;
       };
     },
@@ -226,11 +232,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         return undefined;
       }
       if (message.kind === 'close') return undefined;
-      const stale = streamCheck(ctx);
-      if (stale) return stale;
-      const id = ctx.description.session?.id;
-      if (id !== undefined) store.addEgress(id, message.data.length);
-      return undefined;
+      // Counted by egressMeter, which the relay calls for every frame to the upstream.
+      return streamCheck(ctx);
     },
 
     onResponse(ctx, head) {

@@ -16,6 +16,7 @@ import type { Exchange } from './exchange.ts';
 import { flatten, responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
+import { watchDecision } from './lasting-request.ts';
 import { bodyChunks } from './request-body.ts';
 import { timeoutText, watchUpstream, type UpstreamTimeouts } from './upstream-timeouts.ts';
 
@@ -234,7 +235,15 @@ class HttpForward {
     const meter = egressMeterOf(this.upstream.opts.enforcers, this.ctx);
     const stages = meter ? [...transforms, meterStage(meter)] : transforms;
     const source = Readable.from(bodyChunks(this.req, body));
+    // An upload past the capture lasts as long as the agent keeps sending: like a WebSocket, it
+    // stops when the live policy no longer lets it through (its token is watched for the whole
+    // exchange, above).
+    const watch = body.truncated ? watchDecision(this.upstream.opts.pipeline.lasting, this.x) : undefined;
+    void watch?.ended.then((r) => {
+      if (!this.settled && this.upReq === upReq) this.stopped(r);
+    });
     pipeline([source, ...stages, upReq] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      watch?.stop();
       if (err && !this.settled) this.fail(err as NodeJS.ErrnoException, false);
     });
   }

@@ -11,12 +11,13 @@ import type { WebSocket } from 'ws';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type Enforcer, type Rejection, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
+import { watchLasting } from './lasting-request.ts';
 import { responseHeaders } from './http-util.ts';
 import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
 import { PartialMessages, acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
-import { credentialsEnded, watchCredentials } from './credential-watch.ts';
+import { watchCredentials } from './credential-watch.ts';
 
 export interface WebSocketForwardOptions {
   tls: tls.SecureContext;
@@ -87,8 +88,9 @@ export class WebSocketForward {
 
     const enforcers = this.opts.enforcers.filter((e) => e.onMessage);
     const meter = egressMeterOf(this.opts.enforcers, ctx);
-    // An open WebSocket is one request that lasts: a token revoked meanwhile ends it.
-    const revoked = credentialsEnded(x, (c) => this.opts.pipeline.authenticate(c));
+    // An open WebSocket is one request that lasts: a token revoked, or a live policy that no
+    // longer lets it through, ends it.
+    const revoked = watchLasting(this.opts.pipeline.lasting, x);
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       onMessage: (m) => {

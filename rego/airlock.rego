@@ -613,34 +613,68 @@ limit_for(kind) := l if {
 	l := default_rate_limits[kind]
 }
 
+# Which bucket pays is read from what the destination is, never from the body's shape alone: a
+# JSON-RPC body ({"jsonrpc": "2.0", "method": "ping", …}, which GitHub or Slack ignore) on a
+# service's host is still that service's effect (a comment is a send: 20/h, not MCP's 120/min), and
+# on a plain allowed host the host's limit. MCP's limit is for the configured MCP servers.
 request_limit_key := concat(":", ["browse", input.session.id]) if {
 	browse_allowed
-} else := concat(":", ["mcp", host, input.agent.id]) if {
-	input.mcp
 } else := concat(":", [input.service.name, input.service.effect, input.agent.id]) if {
 	input.service
-} else := concat(":", ["host", host, input.agent.id])
+} else := concat(":", ["mcp", host, input.agent.id]) if {
+	input.mcp
+	mcp_server
+} else := concat(":", ["host", limit_host, input.agent.id])
 
 request_limit_kind := "browse" if {
 	browse_allowed
-} else := "mcp" if {
-	input.mcp
 } else := input.service.effect if {
 	input.service
+} else := "mcp" if {
+	input.mcp
+	mcp_server
 } else := "host"
 
 request_rate_limit := {"key": request_limit_key, "limit": l.limit, "window": l.window, "cost": 1} if {
 	l := limit_for(request_limit_kind)
 }
 
+# The name the host limit and the egress budget are kept under. Under a wildcard entry of
+# allowed_hosts ("*.example.com") the agent chooses the name, and every name had buckets of its own:
+# a budget of 64 MiB per hour per name is no budget (x1.…, x2.…). Such names share the entry's
+# buckets; a host an exact entry names, or a service's, keeps its own.
+limit_host := broadest_wildcard if {
+	not input.service
+	not exact_extra_host
+	broadest_wildcard
+} else := host
+
+exact_extra_host if {
+	some e in matching_extra_hosts
+	entry_host(e) == host
+}
+
+wildcard_entries := [p | some e in matching_extra_hosts; p := entry_host(e); startswith(p, "*.")]
+
+# The shortest matching pattern (the fewest labels: the widest), the first in order among equals.
+broadest_wildcard := sort([p | some p in wildcard_entries; count(p) == shortest])[0] if {
+	shortest := min({count(p) | some p in wildcard_entries})
+}
+
+# A name with a budget of its own keeps its bucket (one key, one shape: a bucket charged under two
+# limits would refill at the larger one's pace).
+egress_host := host if {
+	config.egress_budgets[host]
+} else := limit_host
+
 egress_conf := b if {
-	b := config.egress_budgets[host]
+	b := config.egress_budgets[egress_host]
 } else := b if {
 	b := config.egress_budget
 } else := {"limit": 67108864, "window": "1h"}
 
 egress_rate_limit := {
-	"key": concat(":", ["egress", host, input.agent.id]), "limit": egress_conf.limit,
+	"key": concat(":", ["egress", egress_host, input.agent.id]), "limit": egress_conf.limit,
 	"window": egress_conf.window, "unit": "egress_bytes",
 }
 

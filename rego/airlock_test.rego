@@ -131,6 +131,34 @@ test_per_host_egress_budget if {
 	{"key": "egress:api.github.com:agent-1", "limit": 1000, "window": "1m", "unit": "egress_bytes"} in d.rate_limits
 }
 
+# Ninth pass: the bucket that pays follows the destination, not the body's shape. A JSON-RPC body
+# on a service's host (a GitHub comment carrying "jsonrpc"/"method", which GitHub ignores) was
+# charged MCP's 120/min instead of the service's send limit of 20/h; on a plain allowed host it
+# escaped the host's own limit.
+test_jsonrpc_body_does_not_choose_the_bucket if {
+	comment := object.union(svc("POST", "api.github.com", "/repos/a/b/issues/1/comments", "github", "issues.create_comment", "send"), {"mcp": {"method": "ping"}})
+	d := airlock.decision with input as comment
+	{"key": "github:send:agent-1", "limit": 20, "window": "1h", "cost": 1} in d.rate_limits
+	plain := object.union(req("POST", "hooks.example.com", "/x"), {"mcp": {"method": "ping"}})
+	d2 := airlock.decision with input as plain with data.config.allowed_hosts as [{"host": "hooks.example.com", "methods": ["POST"]}] with data.config.rate_limits.host as {"limit": 5, "window": "1h"}
+	{"key": "host:hooks.example.com:agent-1", "limit": 5, "window": "1h", "cost": 1} in d2.rate_limits
+}
+
+# Ninth pass: names under a wildcard entry are the agent's choice; they share the entry's buckets.
+test_wildcard_hosts_share_their_buckets if {
+	every name in ["x1.example.com", "x2.a.example.com"] {
+		d := airlock.decision with input as req("GET", name, "/") with data.config.allowed_hosts as ["*.example.com", "docs.example.com"]
+		{"key": "host:*.example.com:agent-1", "limit": 120, "window": "1m", "cost": 1} in d.rate_limits
+		{"key": "egress:*.example.com:agent-1", "limit": 67108864, "window": "1h", "unit": "egress_bytes"} in d.rate_limits
+	}
+	exact := airlock.decision with input as req("GET", "docs.example.com", "/") with data.config.allowed_hosts as ["*.example.com", "docs.example.com"]
+	{"key": "egress:docs.example.com:agent-1", "limit": 67108864, "window": "1h", "unit": "egress_bytes"} in exact.rate_limits
+	widest := airlock.decision with input as req("GET", "x.a.example.com", "/") with data.config.allowed_hosts as ["*.a.example.com", "*.example.com"] with data.config.egress_budgets as {"*.example.com": {"limit": 1000, "window": "1h"}}
+	{"key": "egress:*.example.com:agent-1", "limit": 1000, "window": "1h", "unit": "egress_bytes"} in widest.rate_limits
+	own := airlock.decision with input as req("GET", "big.example.com", "/") with data.config.allowed_hosts as ["*.example.com"] with data.config.egress_budgets as {"big.example.com": {"limit": 5000, "window": "1h"}}
+	{"key": "egress:big.example.com:agent-1", "limit": 5000, "window": "1h", "unit": "egress_bytes"} in own.rate_limits
+}
+
 # --- placeholders and credentials -----------------------------------------------------------
 
 test_placeholder_in_bound_header_allowed if {

@@ -131,6 +131,8 @@ async function start(home: string, config: ResolvedConfig, opts: AirlockOptions)
     const finder = liveFinder(services.secrets);
     const proxy = new ProxyServer({
       engine, agents, audit, ca, guard, enforcers,
+      // A lasting request decided under a grant is decided again when the grant is revoked (anywhere).
+      grantRevocations: (fn) => services.approvals.onChange((e) => { if (e.type === 'grant-revoked') fn(e.grant.id); }),
       placeholders: () => finder,
       upstreamTls,
       bodyCap: config.bodyCap,

@@ -30,6 +30,8 @@ export interface BucketState {
   window_ms: number;
   tokens: number;
   updated: number;
+  /** The agent whose request started it (counted against MAX_BUCKETS_PER_AGENT, across restarts too). */
+  owner?: string;
 }
 
 /** A bucket as shown to people (CLI, studio): tokens refilled up to now. */
@@ -114,6 +116,10 @@ export function planCharges(directives: RateLimitDirective[] | undefined, descri
  * without bound. Past this its requests that need a new bucket are refused (429) until some refill.
  */
 export const MAX_BUCKETS_PER_AGENT = 10_000;
+/** Why a request of an agent at its bound of buckets is refused (embedded and Redis alike). */
+export function tooManyBuckets(max: number): string {
+  return `this agent's requests already use ${max} rate-limit buckets that have not refilled (a bucket per host or key); a request that needs another is refused until some refill`;
+}
 /** Full buckets are swept at most this often when an agent is at its bound (a sweep reads every bucket). */
 const SWEEP_MS = 1000;
 
@@ -138,6 +144,11 @@ export class BucketTable {
       if (validState(b)) {
         this.buckets.set(id, { ...b });
         this.remember(id, b);
+        // Who started it: a restart must not hand an agent at its bound a fresh allowance.
+        if (typeof b.owner === 'string') {
+          this.ownerOf.set(id, b.owner);
+          this.owned.set(b.owner, (this.owned.get(b.owner) ?? 0) + 1);
+        }
       }
     }
   }
@@ -168,7 +179,7 @@ export class BucketTable {
         return {
           ok: false, retryAfter: Math.max(1, Math.ceil(waitMs / 1000)), impossible: false,
           short: plan.filter((p) => !this.buckets.has(p.id)).map((p) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: p.limit })),
-          reason: `this agent's requests already use ${MAX_BUCKETS_PER_AGENT} rate-limit buckets that have not refilled (a bucket per host or key); a request that needs another is refused until some refill`,
+          reason: tooManyBuckets(MAX_BUCKETS_PER_AGENT),
         };
       }
     }
@@ -193,11 +204,12 @@ export class BucketTable {
     if (short.length) return { ok: false, retryAfter: Math.max(1, Math.ceil(wait / 1000 - EPSILON)), short, impossible };
     const charged = plan.map((p, i) => {
       const remaining = Math.max(0, levels[i]! - p.cost);
-      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: t };
       if (owner !== undefined && !this.buckets.has(p.id)) {
         this.ownerOf.set(p.id, owner);
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
       }
+      const by = this.ownerOf.get(p.id);
+      const state: BucketState = { key: p.key, unit: p.unit, limit: p.limit, window_ms: p.windowMs, tokens: remaining, updated: notBefore(t, this.buckets.get(p.id)), ...(by !== undefined ? { owner: by } : {}) };
       this.buckets.set(p.id, state);
       this.remember(p.id, state);
       return { key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(remaining) };
@@ -255,7 +267,7 @@ export class BucketTable {
         this.drop(id);
         continue;
       }
-      out[id] = { ...b, tokens: level, updated: t };
+      out[id] = { ...b, tokens: level, updated: notBefore(t, b) };
     }
     return out;
   }
@@ -287,6 +299,16 @@ export class BucketTable {
   get size(): number {
     return this.buckets.size;
   }
+}
+
+/**
+ * When a bucket's level is as of: now, but never earlier than it already was. A clock set back (an
+ * NTP step, a host restored from a snapshot) would otherwise date the level back, and once the
+ * clock is put right the bucket would refill for the same time twice; meanwhile it just does not
+ * refill (fail closed).
+ */
+function notBefore(t: number, b: BucketState | undefined): number {
+  return b !== undefined && b.updated > t ? b.updated : t;
 }
 
 /** The directives of a decision that count bytes (undefined when there are none). */

@@ -27,7 +27,7 @@
 // refused as unavailable, and keys evicted between two checks mark a loss too.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { BucketTable, RateLimitError, egressDirectives, planCharges, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
+import { BucketTable, MAX_BUCKETS_PER_AGENT, RateLimitError, egressDirectives, planCharges, tooManyBuckets, type BucketView, type Charge, type Chargeable, type ChargeResult, type LimitUnit, type Planned } from '../ratelimit.ts';
 import type { RateLimitDirective } from '../../engine/decision.ts';
 import type { RateLimits } from '../stores.ts';
 import { StoreUnavailableError } from '../unavailable.ts';
@@ -36,6 +36,8 @@ export const REDIS_STORE = 'Redis (rate limits)';
 const PREFIX = 'airlock:{rl}:';
 const INDEX = `${PREFIX}index`;
 const EPOCH = `${PREFIX}epoch`;
+/** Per agent, its live buckets scored by when each refills (the embedded table's MAX_BUCKETS_PER_AGENT). */
+const OWNED = `${PREFIX}owned:`;
 const EPSILON = 1e-9;
 
 export function isRedisUrl(url: string | undefined): url is string {
@@ -51,20 +53,25 @@ function displayUrl(url: string): string {
   }
 }
 
-// KEYS: the buckets, then the index, then the epoch. ARGV: mode ("all" = all or none; "debit" =
-// charge even when short, so the level may go below zero), the most buckets the index lists (the
-// least recently charged go first, as in the embedded table), the epoch id and counter this
-// replica last saw ("" and 0: none yet), an id for a new epoch, "1" when this replica saw keys
-// evicted, then limit, window_ms, cost, unit, key for each bucket.
+// KEYS: the buckets, then the index, then the epoch, then the paying agent's set of live buckets.
+// ARGV: mode ("all" = all or none; "debit" = charge even when short, so the level may go below
+// zero), the most buckets the index lists (the least recently charged go first, as in the embedded
+// table), the epoch id and counter this replica last saw ("" and 0: none yet), an id for a new
+// epoch, "1" when this replica saw keys evicted, the paying agent ("" when none is named) and the
+// most live buckets one agent may have (MAX_BUCKETS_PER_AGENT), then limit, window_ms, cost, unit,
+// key for each bucket.
 // Returns {ok, wait_ms, impossible, epoch_id, epoch_seq, level_1 … level_n} (levels before the
-// charge), numbers as text.
+// charge), numbers as text; ok is -1 when the agent is at its bound of buckets and would need a
+// new one.
 const CHARGE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local n = #KEYS - 2
+local n = #KEYS - 3
 local mode = ARGV[1]
 local listed = tonumber(ARGV[2])
 local ek = KEYS[n + 2]
+local ok_set = KEYS[n + 3]
+local owner = ARGV[7]
 local e = redis.call('HMGET', ek, 'id', 'lost_at', 'seq')
 local eid = e[1]
 local lost = tonumber(e[2] or '0') or 0
@@ -80,16 +87,28 @@ elseif (known ~= '' and (eid ~= known or seq < tonumber(ARGV[4]))) or ARGV[6] ==
   redis.call('HSET', ek, 'lost_at', lost)
 end
 seq = redis.call('HINCRBY', ek, 'seq', 1)
+-- One agent's live buckets (keyed by what it chooses: a host), bounded as in the embedded table.
+local bounded = false
+if owner ~= '' and mode ~= 'debit' then
+  redis.call('ZREMRANGEBYSCORE', ok_set, '-inf', now)
+  local fresh = 0
+  for i = 1, n do
+    if redis.call('EXISTS', KEYS[i]) == 0 then fresh = fresh + 1 end
+  end
+  if fresh > 0 and redis.call('ZCARD', ok_set) + fresh > tonumber(ARGV[8]) then bounded = true end
+end
 local levels = {}
+local since = {}
 local short = false
 local wait = 0
 local impossible = 0
 for i = 1, n do
-  local base = 6 + (i - 1) * 5
+  local base = 8 + (i - 1) * 5
   local limit = tonumber(ARGV[base + 1])
   local win = tonumber(ARGV[base + 2])
   local cost = tonumber(ARGV[base + 3])
   local b = redis.call('HMGET', KEYS[i], 'tokens', 'updated')
+  since[i] = tonumber(b[2] or '')
   local level = limit
   if b[1] then
     local elapsed = math.max(0, now - tonumber(b[2]))
@@ -111,20 +130,31 @@ for i = 1, n do
   end
 end
 local out = {}
-if short and mode ~= 'debit' then
+if bounded then
+  out[1] = -1
+elseif short and mode ~= 'debit' then
   out[1] = 0
 else
   out[1] = 1
   for i = 1, n do
-    local base = 6 + (i - 1) * 5
+    local base = 8 + (i - 1) * 5
     local limit = tonumber(ARGV[base + 1])
     local win = tonumber(ARGV[base + 2])
     local cost = tonumber(ARGV[base + 3])
     local left = levels[i] - cost
     if mode ~= 'debit' then left = math.max(0, left) else left = math.max(-limit, left) end
-    redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', left), 'updated', now, 'limit', ARGV[base + 1], 'window_ms', ARGV[base + 2], 'unit', ARGV[base + 4], 'key', ARGV[base + 5])
-    redis.call('PEXPIRE', KEYS[i], math.ceil(win * (1 + math.max(0, -left) / limit)) + 1000)
+    -- the level is as of now, never earlier than it was: a clock set back (a failover to a Redis
+    -- whose clock is behind) must not date it back, or the bucket refills twice once time catches up
+    local upd = now
+    if since[i] and since[i] > now then upd = since[i] end
+    redis.call('HSET', KEYS[i], 'tokens', string.format('%.17g', left), 'updated', upd, 'limit', ARGV[base + 1], 'window_ms', ARGV[base + 2], 'unit', ARGV[base + 4], 'key', ARGV[base + 5])
+    local ttl = math.ceil(win * (1 + math.max(0, -left) / limit)) + 1000 + (upd - now)
+    redis.call('PEXPIRE', KEYS[i], ttl)
     redis.call('ZADD', KEYS[n + 1], now, KEYS[i])
+    if owner ~= '' then
+      redis.call('ZADD', ok_set, now + ttl, KEYS[i])
+      if redis.call('PTTL', ok_set) < ttl then redis.call('PEXPIRE', ok_set, ttl) end
+    end
   end
   redis.call('ZREMRANGEBYRANK', KEYS[n + 1], 0, -(listed + 1))
 end
@@ -168,6 +198,12 @@ export class RedisRateLimits implements RateLimits {
   private readonly levels = new Map<string, { level: number; at: number; limit: number; windowMs: number }>();
   /** Buckets listed in Redis's index and byte levels kept here, at most (the least recently charged go). */
   static MAX_KNOWN = BucketTable.MAX_KNOWN;
+  /**
+   * Buckets not yet refilled that one agent's requests started, at most, over every replica, as in
+   * the embedded table: buckets keyed by host grew Redis without bound under a wildcard of hosts,
+   * and a Redis out of memory refuses every agent's limited requests.
+   */
+  static MAX_BUCKETS_PER_AGENT = MAX_BUCKETS_PER_AGENT;
   /**
    * Byte charges sent to Redis and not answered yet, per bucket. An answer reports the level after
    * its own charge only: the charges sent after it are still to come off, or each answer would
@@ -263,16 +299,20 @@ export class RedisRateLimits implements RateLimits {
     return planCharges(directives, description).map((p) => ({ ...p, id: `${PREFIX}${p.unit}:${p.key}` }));
   }
 
-  private async run(mode: 'all' | 'debit', plan: Planned[]): Promise<ChargeResult> {
+  /** `owner`: the agent whose request pays, bounded in the buckets it starts ("" for a stream's debits). */
+  private async run(mode: 'all' | 'debit', plan: Planned[], owner = ''): Promise<ChargeResult> {
     if (this.evicting !== undefined && mode === 'all') throw this.unavailable(new Error(this.evicting));
     const evictionSeen = this.evictionSeen;
-    const args: Array<string | number> = [...plan.map((p) => p.id), INDEX, EPOCH, mode, RedisRateLimits.MAX_KNOWN, this.epochId, this.epochSeq, randomUUID(), evictionSeen ? '1' : '0'];
+    const args: Array<string | number> = [
+      ...plan.map((p) => p.id), INDEX, EPOCH, `${OWNED}${owner}`,
+      mode, RedisRateLimits.MAX_KNOWN, this.epochId, this.epochSeq, randomUUID(), evictionSeen ? '1' : '0', owner, RedisRateLimits.MAX_BUCKETS_PER_AGENT,
+    ];
     for (const p of plan) args.push(p.limit, p.windowMs, p.cost, p.unit, p.key);
     let out: [number, string, number, string, string, ...string[]];
     const bytes = plan.filter((p) => p.unit === 'egress_bytes');
     for (const p of bytes) this.inflight.set(p.id, (this.inflight.get(p.id) ?? 0) + p.cost);
     try {
-      out = await this.redis.airlockCharge(plan.length + 2, ...args);
+      out = await this.redis.airlockCharge(plan.length + 3, ...args);
     } catch (err) {
       throw this.unavailable(err);
     } finally {
@@ -293,9 +333,16 @@ export class RedisRateLimits implements RateLimits {
     const at = Date.now();
     plan.forEach((p, i) => {
       if (p.unit !== 'egress_bytes') return;
-      const after = ok ? Math.max(mode === 'debit' ? -p.limit : 0, levels[i]! - p.cost) : levels[i]!;
+      const after = ok === 1 ? Math.max(mode === 'debit' ? -p.limit : 0, levels[i]! - p.cost) : levels[i]!;
       this.setLevel(p.id, { level: after - (this.inflight.get(p.id) ?? 0), at, limit: p.limit, windowMs: p.windowMs });
     });
+    if (ok === -1) {
+      return {
+        ok: false, retryAfter: Math.max(1, Math.ceil(Math.min(...plan.map((p) => p.windowMs)) / 1000)), impossible: false,
+        short: plan.map((p, i) => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]!)) })),
+        reason: tooManyBuckets(RedisRateLimits.MAX_BUCKETS_PER_AGENT),
+      };
+    }
     if (ok === 1) {
       return { ok: true, charged: plan.map((p, i): Charge => ({ key: p.key, unit: p.unit, cost: p.cost, limit: p.limit, remaining: floor3(Math.max(0, levels[i]! - p.cost)) })) };
     }
@@ -314,8 +361,9 @@ export class RedisRateLimits implements RateLimits {
     const plan = this.plan(directives, description);
     if (plan.length === 0) return { ok: true, charged: [] };
     // Bytes already gone are debited first: a charge never passes on a level Redis overstates.
-    if (this.owed.size > 0) return this.settle().then(() => this.run('all', plan));
-    return this.run('all', plan);
+    const owner = description?.agent?.id ?? '';
+    if (this.owed.size > 0) return this.settle().then(() => this.run('all', plan, owner));
+    return this.run('all', plan, owner);
   }
 
   /** A debit Redis did not take: owed, merged per bucket, sent again until it is taken. */

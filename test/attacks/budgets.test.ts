@@ -5,6 +5,7 @@
 // no answer yet, outcome "rate-limited"), never as an upstream error, and the upstream never gets
 // more than the budget. Checked by property over upload sizes and chunkings, and message sizes,
 // against budgets on both sides of the exact boundary (read from the audit record's description).
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
@@ -12,7 +13,9 @@ import { HttpProxyAgent } from 'http-proxy-agent';
 import t from 'tap';
 import { WebSocket } from 'ws';
 import type { AuditRecord } from '../../state/audit-log.ts';
-import { eventually, isProblem, parseResponses, rawToProxy, startTestAirlock, viaProxy } from './helpers.ts';
+import path from 'node:path';
+import { compilePolicy } from '../../engine/compile.ts';
+import { eventually, fixtures, isProblem, parseResponses, rawToProxy, startTestAirlock, viaProxy } from './helpers.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
@@ -130,6 +133,106 @@ t.test('a request sent again after a reused connection was reset is charged agai
   t.ok(a.records.some((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'requests were sent again');
 });
 
+// Ninth pass: an upload streaming past the capture cap is one request that lasts, as a WebSocket
+// is; a token revoked (or an agent removed) while it streams let the rest of it leave, for as long
+// as the agent kept sending: an operator who revokes a misbehaving agent did not stop its upload.
+t.test('an upload still streaming when its token is revoked is cut at the next re-check; nothing leaves after', async (t) => {
+  const { token } = await a.airlock.agents.add('leaver');
+  const key = 'revoked-upload';
+  const url = `http://allowed.example:${P}/upload?key=${key}&budget=100000000`;
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+  sock.write(`POST ${url} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: Basic ${Buffer.from(`leaver:${token}`).toString('base64')}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000, 3000), 'the upload streams to the upstream');
+  await a.airlock.agents.revokeToken('leaver', token);
+  let sent = 0;
+  for (let i = 0; i < 30 && !sock.destroyed && !reply; i++) {
+    sock.write(chunk(100));
+    sent++;
+    await new Promise((r) => setTimeout(r, 60));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  const atReply = uploads.get(key)!.bytes;
+  for (let i = 0; i < 3; i++) sock.write(chunk(100));
+  await new Promise((r) => setTimeout(r, 150));
+  sock.destroy();
+  const rec = await eventually(() => a.records.some((r) => r.url?.includes(`key=${key}`) && r.outcome === 'unauthenticated'), 3000);
+  t.ok(rec, 'the upload is recorded as cut for its credentials');
+  t.match(reply, /^HTTP\/1\.1 407 /, 'the agent gets a 407 (it had no answer yet)');
+  t.notOk(uploads.get(key)!.ended, 'the upstream never gets a complete request');
+  t.ok(sent < 30, `the upload was cut within the re-check (${sent} chunks of 100 sent after the revocation)`);
+  t.equal(uploads.get(key)!.bytes, atReply, 'and nothing left after the refusal');
+});
+
+// Ninth pass: a WebSocket or an upload opened under one policy version went on under the next: a
+// rollback of a policy found too permissive (here or through another replica) stopped every new
+// request at once, and none of the streams already open, which the agent could keep sending on.
+t.test('a WebSocket and an upload open when a policy that denies them goes live are ended; nothing leaves after', async (t) => {
+  const [denyAll, streams] = await Promise.all([compilePolicy(path.join(fixtures, 'policy-undefined')), compilePolicy(path.join(fixtures, 'streams'))]);
+  const wsPath = '/open-across-a-publish';
+  const client = new WebSocket(`ws://allowed.example:${sink.port}${wsPath}`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+  const closed = new Promise<number>((resolve) => client.on('close', (code: number) => resolve(code)));
+  client.on('error', () => undefined);
+  await new Promise((r) => client.once('open', r));
+  client.send('before');
+  const key = 'upload-across-a-publish';
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+  sock.write(`POST http://allowed.example:${P}/upload?key=${key} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000 && sink.conn(wsPath)?.messages.length === 1, 3000), 'both stream to the upstream');
+  await a.airlock.engine.load(denyAll);
+  t.teardown(() => a.airlock.engine.load(streams));
+  t.equal(await Promise.race([closed, new Promise((r) => setTimeout(() => r('open'), 2000))]), 1008, 'the WebSocket is closed 1008');
+  t.ok(await eventually(() => reply !== '', 2000), 'the upload is answered');
+  t.match(reply, /^HTTP\/1\.1 403 /, 'with a 403 (the agent had no answer yet)');
+  const atReply = uploads.get(key)!.bytes;
+  if (!sock.destroyed) sock.write(chunk(100));
+  await new Promise((r) => setTimeout(r, 100));
+  sock.destroy();
+  t.equal(uploads.get(key)!.bytes, atReply, 'nothing of the upload left after');
+  t.notOk(uploads.get(key)!.ended, 'the upstream never got a complete request');
+  t.equal(sink.conn(wsPath)!.messages.length, 1, 'no message left after');
+  t.ok(await eventually(() => a.records.filter((r) => (r.url?.includes(key) || r.url?.includes(wsPath)) && r.outcome === 'denied' && /now denies this request/.test(r.detail ?? '')).length === 2, 2000), 'both recorded as denied by the live policy');
+  await a.airlock.engine.load(streams);
+});
+
+// Ninth pass: a budget lowered by a new policy version bound new requests only; an upload already
+// streaming was metered against the limit of the version that opened it, to its end.
+t.test('a budget lowered while an upload streams meters the rest of it', async (t) => {
+  const source = fs.readFileSync(path.join(fixtures, 'streams', 'policy.rego'), 'utf8');
+  const lowered = source.replace('"limit": to_number(input.request.query.budget[0]),', '"limit": to_number(input.request.query.budget[0]) / 100,');
+  t.not(lowered, source, 'the variant lowers the budget a hundredfold');
+  const dir = t.testdir({ 'policy.rego': lowered });
+  const [low, streams] = await Promise.all([compilePolicy(dir), compilePolicy(path.join(fixtures, 'streams'))]);
+  const key = 'lowered-midway';
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+  sock.write(`POST http://allowed.example:${P}/upload?key=${key}&budget=100000 HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000, 3000), 'the upload streams under a budget of 100,000 bytes');
+  await a.airlock.engine.load(low);
+  t.teardown(() => a.airlock.engine.load(streams));
+  await new Promise((r) => setTimeout(r, 150));
+  const before = uploads.get(key)!.bytes;
+  sock.write(chunk(2000));
+  t.ok(await eventually(() => reply !== '', 2000), 'the next chunk is answered');
+  t.match(reply, /^HTTP\/1\.1 429 /, 'with a 429: the budget is 1,000 bytes now');
+  sock.destroy();
+  t.equal(uploads.get(key)!.bytes, before, 'the chunk the lowered budget cannot pay for never left');
+  await a.airlock.engine.load(streams);
+});
+
 /** Bytes of one masked frame carrying `n` payload bytes (RFC 6455 §5.2): what leaves per message. */
 const frameBytes = (n: number): number => 2 + (n > 65535 ? 8 : n > 125 ? 2 : 0) + 4 + n;
 
@@ -185,4 +288,39 @@ t.test('property: WebSocket messages to the upstream are charged as frames; the 
     }
   }), { numRuns, ...seed });
   t.pass(`${n} tunnels checked`);
+});
+
+// Ninth pass: the session's egress count (`input.session.egress_bytes`, what a policy may budget a
+// session by) counted a streamed body twice (a Content-Length upload past the cap: its whole body)
+// and each WebSocket message twice (its payload and its frame), so a session budget cut early.
+t.test('the session counts what a stream sends once, as the byte budgets do', async (t) => {
+  await viaProxy(a.port, `http://allowed.example:${P}/upload?key=count-first`, { auth: a.auth, method: 'POST', body: 'x' });
+  t.ok(await eventually(() => final('count-first', 'count-first') !== undefined, 3000));
+  const sid = (final('count-first', 'count-first')!.extra as { session: { id: string } }).session.id;
+  const sent = async (key: string, send: () => Promise<unknown>): Promise<{ delta: number; rec: AuditRecord }> => {
+    const before = a.airlock.sessions.get(sid).egress_bytes;
+    await send();
+    if (!(await eventually(() => final(key, key) !== undefined, 3000))) throw new Error('no record');
+    await new Promise((r) => setTimeout(r, 50));
+    return { delta: a.airlock.sessions.get(sid).egress_bytes - before, rec: final(key, key)! };
+  };
+  const cl = await sent('count-cl', () => viaProxy(a.port, `http://allowed.example:${P}/upload?key=count-cl`, { auth: a.auth, method: 'PUT', body: Buffer.alloc(10_000, 0x61) }));
+  t.equal(cl.delta, cl.rec.description!.request.egress_bytes, 'a Content-Length upload past the cap: what the description counted, its whole body once');
+  const sizes = [3000, 4000, 500];
+  const chunked = await sent('count-chunked', () => rawToProxy(a.port, [
+    `POST http://allowed.example:${P}/upload?key=count-chunked HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    ...sizes.map((n) => `${n.toString(16)}\r\n${'y'.repeat(n)}\r\n`), '0\r\n\r\n',
+  ], { gapMs: 2, responses: 1, maxMs: 8000 }));
+  const total = sizes.reduce((x, y) => x + y, 0);
+  t.equal(chunked.delta, chunked.rec.description!.request.egress_bytes + total - chunked.rec.description!.request.body.size, 'a chunked upload past the cap: the head and every body byte once');
+  const wsPath = '/counted?key=count-ws';
+  const ws = await sent('count-ws', async () => {
+    const client = new WebSocket(`ws://allowed.example:${sink.port}${wsPath}`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    client.on('error', () => undefined);
+    await new Promise((r) => client.once('open', r));
+    for (const n of [10, 200]) client.send(Buffer.alloc(n, 0x63));
+    client.close(1000);
+    await new Promise((r) => client.once('close', r));
+  });
+  t.equal(ws.delta, ws.rec.description!.request.egress_bytes + frameBytes(10) + frameBytes(200) + frameBytes(2), 'a WebSocket: the handshake, then each frame at its size on the wire, once');
 });

@@ -187,3 +187,47 @@ t.test('an agent past its share of the audit disk: large descriptions left out, 
   now += 60_000;
   t.ok((await play({ head: large, auditBudget: budget })).records[0]!.description, 'a minute later the budget is back');
 });
+
+// Ninth pass: a lasting request (a WebSocket, an upload past the capture) that a grant let through
+// went on after the grant was revoked (here or through another replica) or expired: only the
+// agent's next request was held again. Its watch decides it again without the grant.
+t.test('a lasting request decided with a grant is decided again when the grant is revoked or expires', async (t) => {
+  const { watchLasting } = await import('../../proxy/lasting-request.ts');
+  const soon = new Date(Date.now() + 150).toISOString();
+  const later = new Date(Date.now() + 3_600_000).toISOString();
+  const grant = (id: string, expires: string) => ({ id, agent: 'a1', method: 'GET', host: 'h.example', path_pattern: '/ws', expires });
+  const setup = (grants: ReturnType<typeof grant>[]) => {
+    let revoke: ((id: string) => void) | undefined;
+    const seen: string[][] = [];
+    const x = {
+      head: { headers: { 'proxy-authorization': basic('a1', 't') } }, agent,
+      described: { agent, request: { host: 'h.example' }, grants } as unknown as RequestDescription,
+      context: { audit: {} },
+    } as unknown as Exchange;
+    const watch = watchLasting({
+      authenticate: async () => agent,
+      onPolicyReload: () => () => undefined,
+      onGrantRevoked: (fn) => { revoke = fn; return () => { revoke = undefined; }; },
+      // The policy honours any grant still offered, and holds the request otherwise.
+      decide: async (d) => {
+        seen.push(d.grants.map((g) => g.id));
+        const live = d.grants.filter((g) => Date.parse(g.expires) > Date.now());
+        return (live.length ? { action: 'allow', reason: 'granted' } : { action: 'approve', reason: 'needs a human', approval: { risk: 'medium' } }) as unknown as EngineDecision;
+      },
+    }, x);
+    t.teardown(() => watch.stop());
+    return { watch, seen, revoke: (id: string) => revoke?.(id) };
+  };
+  const ended = <T>(p: Promise<T>, ms: number): Promise<T | 'open'> => Promise.race([p, new Promise<'open'>((r) => setTimeout(() => r('open'), ms))]);
+
+  const two = setup([grant('g1', later), grant('g2', later)]);
+  two.revoke('other');
+  two.revoke('g1');
+  t.equal(await ended(two.watch.ended, 100), 'open', 'another grant still covers it: it goes on');
+  two.revoke('g2');
+  t.match(await ended(two.watch.ended, 1000), { status: 403, outcome: 'denied', detail: /now holds this request for a human/ }, 'its last grant revoked: it ends');
+  t.same(two.seen, [['g2'], []], 'decided again without each revoked grant, never for a grant it did not have');
+
+  const expiring = setup([grant('g3', soon)]);
+  t.match(await ended(expiring.watch.ended, 1500), { outcome: 'denied' }, 'its grant expired: it ends');
+});

@@ -168,6 +168,30 @@ t.test('one agent\'s buckets that have not refilled are bounded; another agent\'
   if (!refused.ok) t.match(refused.reason, /already use 10000 rate-limit buckets/, 'saying why');
   t.equal(table.charge(perHost(0), hostile).ok, true, 'a host it already has a bucket for still passes');
   t.equal(table.charge([{ key: 'host:news.example:neighbour', limit: 120, window: '1m' }], { request: { egress_bytes: 0 } as never, agent: { id: 'neighbour' } }).ok, true, 'another agent\'s new bucket is made');
+  // Ninth pass: the buckets came back from ratelimits.json at a restart without their owners, so
+  // each restart handed an agent at its bound another 10,000.
+  const restarted = new BucketTable(c.now, JSON.parse(JSON.stringify(table.snapshot())) as never);
+  t.equal(restarted.charge(perHost(MAX_BUCKETS_PER_AGENT + 2), hostile).ok, false, 'after a restart the agent is still at its bound');
+  t.equal(restarted.charge([{ key: 'host:other.example:neighbour', limit: 120, window: '1m' }], { request: { egress_bytes: 0 } as never, agent: { id: 'neighbour' } }).ok, true, 'and the neighbour is not');
   c.advance(60 * 60 * 1000 + 1000);
   t.equal(table.charge(perHost(MAX_BUCKETS_PER_AGENT + 1), hostile).ok, true, 'once its buckets refilled, the agent gets new ones');
+});
+
+t.test('a clock set back and then put right does not refill a bucket twice', async (t) => {
+  // Ninth pass: each charge dated the bucket's level at the clock's time, also when that was earlier
+  // than the level's own date: with the clock set back an hour (an NTP step, a snapshot restored)
+  // and a charge meanwhile, putting the clock right refilled the bucket for that hour again.
+  const c = clock();
+  const table = new BucketTable(c.now);
+  const rl: RateLimitDirective[] = [{ key: 'send:bot', limit: 10, window: '1h' }];
+  for (let i = 0; i < 9; i++) table.charge(rl);
+  c.advance(-3_600_000);
+  t.equal(table.charge(rl).ok, true, 'the last token, charged while the clock is an hour behind');
+  t.equal(table.charge(rl).ok, false, 'then empty');
+  c.advance(3_600_000 + 60_000);
+  let passed = 0;
+  for (let i = 0; i < 10; i++) if (table.charge(rl).ok) passed++;
+  t.equal(passed, 0, 'a minute after the clock is right again: no refill (a token takes 6 minutes)');
+  const again = new BucketTable(c.now, table.snapshot());
+  t.equal(again.charge(rl).ok, false, 'nor after a flush and a restart');
 });

@@ -535,6 +535,38 @@ if (missing) {
     t.ok((await b.snapshot()).some((v) => v.key === 'egress:h199.example:bot'), 'the newest are kept');
     RedisRateLimits.MAX_KNOWN = max;
 
+    // Ninth pass: an agent visiting new hosts (buckets keyed by host) made buckets in Redis without
+    // bound, each living for its window (an hour for a byte budget), while the embedded table stops
+    // one agent at its bound: one agent could fill Redis, and with `maxmemory` every replica then
+    // refuses every agent's limited requests. Redis keeps the same bound per agent.
+    const bound = RedisRateLimits.MAX_BUCKETS_PER_AGENT;
+    RedisRateLimits.MAX_BUCKETS_PER_AGENT = 20;
+    t.teardown(() => { RedisRateLimits.MAX_BUCKETS_PER_AGENT = bound; });
+    const perHost = (i: number): never => [{ key: `host:n${i}.example:hog`, limit: 10, window: '1h' }, { key: `egress:n${i}.example:hog`, limit: 1e6, window: '1h', unit: 'egress_bytes' }] as never;
+    const hog = { agent: { id: 'hog' }, request: { egress_bytes: 10 } };
+    let passed = 0;
+    for (let i = 0; i < 15; i++) if ((await (i % 2 ? a : b).charge(perHost(i), hog)).ok) passed++;
+    t.equal(passed, 10, 'an agent gets new buckets up to the bound, over both replicas (two per host)');
+    const refused = await a.charge(perHost(99), hog);
+    t.match(refused, { ok: false, reason: /already use 20 rate-limit buckets/ }, 'past it a request needing another is refused, saying why');
+    t.equal((await b.charge(perHost(3), hog)).ok, true, 'its buckets that exist still charge');
+    t.equal((await a.charge(perHost(99), { agent: { id: 'neighbour' }, request: { egress_bytes: 10 } })).ok, true, 'another agent is not affected');
+    RedisRateLimits.MAX_BUCKETS_PER_AGENT = bound;
+
+    // Ninth pass: a bucket dated ahead of Redis's clock (written before a failover to a Redis whose
+    // clock is behind) had each charge date it back to now, so once the clock caught up it refilled
+    // for that time again.
+    const admin = new Redis(redis.url);
+    t.teardown(() => admin.disconnect());
+    const [sec, usec] = await admin.time();
+    await admin.hset('airlock:{rl}:requests:skew', 'tokens', '2', 'updated', String(Number(sec) * 1000 + Math.floor(Number(usec) / 1000) + 1000), 'limit', '10', 'window_ms', '1000');
+    const skew = [{ key: 'skew', limit: 10, window: '1s' }];
+    t.equal((await a.charge(skew as never)).ok, true, 'a charge on the bucket dated ahead');
+    await new Promise((res) => setTimeout(res, 300)); // 3 tokens' worth of refill, had it been dated now
+    let afterSkew = 0;
+    for (let i = 0; i < 4; i++) if ((await b.charge(skew as never)).ok) afterSkew++;
+    t.equal(afterSkew, 1, 'no refill before its date: only the token it had left');
+
     await redis.stop();
     await t.rejects(async () => { await a.charge(limit as never); }, { message: /Redis \(rate limits\) is unreachable/ }, 'a charge fails as "unavailable" while Redis is down');
     await redis.start();
