@@ -301,6 +301,39 @@ response_labels contains label if {
 	some label in object.get(browse_conf, "labels", ["untrusted"])
 }
 
+# A plain host, a package registry or an MCP server the agent authenticates to with credentials of
+# its own (an Authorization header, the one curl makes of `user:pass@`, an API key header) answers
+# with what that account holds: an issue tracker's tickets, a wiki's pages, a registry's private
+# packages, an MCP server's files and mail. Your data, whoever wrote it: labels.authenticated
+# (default "private") besides the place's own, unless labels.hosts or the server's own `labels`
+# say what it brings (a request without them is read as a page: "untrusted" only).
+agent_credential_headers := {
+	"authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "private-token",
+	"x-access-token", "x-goog-api-key", "x-github-token",
+}
+
+agent_authenticates if {
+	some name, _ in object.get(input.request, "headers", {})
+	name in agent_credential_headers
+}
+
+authenticated_labels_apply if {
+	host_labels_apply
+	count(matching_host_labels) == 0
+	not browse_allowed # a followed link is forwarded bare: none of the agent's headers reach the host
+}
+
+authenticated_labels_apply if {
+	mcp_host_allowed
+	not "labels" in object.keys(mcp_server)
+}
+
+response_labels contains label if {
+	agent_authenticates
+	authenticated_labels_apply
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
 # ---------------------------------------------------------------------------------------------
 # The trifecta: untrusted content and private data in one session, and a way out.
 
