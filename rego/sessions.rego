@@ -302,7 +302,8 @@ response_labels contains label if {
 }
 
 # A plain host, a package registry or an MCP server the agent authenticates to with credentials of
-# its own (an Authorization header, the one curl makes of `user:pass@`, an API key header) answers
+# its own (an Authorization header, the one curl makes of `user:pass@`, an API key header or query
+# parameter) answers
 # with what that account holds: an issue tracker's tickets, a wiki's pages, a registry's private
 # packages, an MCP server's files and mail. Your data, whoever wrote it: labels.authenticated
 # (default "private") besides the place's own, unless labels.hosts or the server's own `labels`
@@ -315,6 +316,14 @@ agent_credential_headers := {
 agent_authenticates if {
 	some name, _ in object.get(input.request, "headers", {})
 	name in agent_credential_headers
+}
+
+# The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`).
+agent_credential_params := {"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token"}
+
+agent_authenticates if {
+	some name, _ in object.get(input.request, "query", {})
+	lower(name) in agent_credential_params
 }
 
 authenticated_labels_apply if {
