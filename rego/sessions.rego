@@ -156,6 +156,32 @@ github_names_another_owner if {
 	lower(split(side, ":")[0]) != lower(input.service.params.owner)
 }
 
+# A pull request's head or merge ref (`refs/pull/7/head`, `pull/7/merge`) names the commits its
+# author pushed, from a fork anyone can open on a public repository: GitHub serves them under the
+# base repository's path (`contents/x?ref=refs/pull/7/head`, `commits/pull/7/head`,
+# `tarball/refs/pull/7/merge`, `compare/main...refs/pull/7/head`, `git/ref/pull/7/head`). Content others
+# wrote, whatever repository the path names.
+github_names_another_owner if {
+	some v in github_ref_values
+	regex.match(`(?i)(?:^|[/.:])pull/[0-9]+/(?:head|merge)(?:$|[/.~^@])`, v)
+}
+
+github_ref_values contains v if {
+	some k in ["ref", "basehead", "sha", "commit_sha"]
+	v := input.service.params[k]
+	is_string(v)
+}
+
+# Refs of more than one segment reach routes Airlock does not name (operation `unknown`, still of the
+# repository): the path itself.
+github_ref_values contains input.request.path if input.service.name == "github"
+
+github_ref_values contains v if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in {"ref", "sha", "head", "base"}
+	some v in vs
+}
+
 # Slack's token checks answer with the token's own identity, which nobody else writes; every
 # other Slack read (a namespace Slack adds later included) carries what members wrote.
 label_waived("untrusted") if {
