@@ -75,6 +75,26 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A method override the server may or may not honour makes the request two: the description names
+# the riskier reading, which may be a write that brings nothing, while the server may run the other,
+# a read whose answer is content (GitHub ignores `X-HTTP-Method-Override` and `_method`, so a GET of
+# comments "overridden" to PATCH returns them; Google honours the header on a POST, so a POST
+# overridden to GET returns the message). Once a human lets it through, it brings what the service's
+# unnamed reads bring (both labels, usually), since which read it is cannot be said.
+response_labels contains label if {
+	input.request.method_override
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "unknown")
+	not label_waived(label)
+}
+
+response_labels contains label if {
+	input.request.method_override
+	input.service
+	not input.service.name in object.keys(object.get(label_config, "services", {}))
+	some label in object.get(label_config, "unlisted_services", ["untrusted", "private"])
+}
+
 # A recognized service labels.services does not name (one added to Airlock: docs/policies.md, "Adding
 # a service"): what its reads bring is unknown, so they bring labels.unlisted_services (by default
 # both: the account's data, written by anyone). An entry naming the service, even {}, decides instead.
