@@ -80,16 +80,23 @@ response_labels contains label if {
 # a read whose answer is content (GitHub ignores `X-HTTP-Method-Override` and `_method`, so a GET of
 # comments "overridden" to PATCH returns them; Google honours the header on a POST, so a POST
 # overridden to GET returns the message). Once a human lets it through, it brings what the service's
-# unnamed reads bring (both labels, usually), since which read it is cannot be said.
+# unnamed reads bring (both labels, usually), since which read it is cannot be said. So does a body
+# servers read in more than one way (duplicate keys: `"tools": [web_search], "tools": []` to a model
+# is a search to a server that keeps the first, `"previous_response_id"` twice a stored read): the
+# description names the riskiest reading, whose labels need not be the other's.
+read_otherwise if input.request.method_override
+
+read_otherwise if body_ambiguous
+
 response_labels contains label if {
-	input.request.method_override
+	read_otherwise
 	some label, patterns in object.get(label_config, ["services", input.service.name], {})
 	operation_listed(patterns, "unknown")
 	not label_waived(label)
 }
 
 response_labels contains label if {
-	input.request.method_override
+	read_otherwise
 	input.service
 	not input.service.name in object.keys(object.get(label_config, "services", {}))
 	some label in object.get(label_config, "unlisted_services", ["untrusted", "private"])
