@@ -12,10 +12,19 @@ import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { policyCopy } from '../sessions/helpers.ts';
 
+/** One compiled default policy for the tests of this file (compiling it is most of their time). */
+let shared: Promise<Awaited<ReturnType<typeof openPolicy>>> | undefined;
+const defaultPolicy = (): Promise<Awaited<ReturnType<typeof openPolicy>>> => {
+  if (!shared) {
+    shared = openPolicy(policyCopy(t));
+    t.teardown(async () => (await shared!).close());
+  }
+  return shared;
+};
+
 t.test('labels accumulate in order per session; clears apply in order', async (t) => {
   await loadAdapters();
-  const policy = await openPolicy(policyCopy(t));
-  t.teardown(() => policy.close());
+  const policy = await defaultPolicy();
   let n = 0;
   const record = (session: string, method: string, url: string, status: number, body = '', answered = true): AuditRecord => {
     n++;
@@ -85,8 +94,7 @@ t.test('labels accumulate in order per session; clears apply in order', async (t
 // request in the capture brought is still the replayed policy's to give.
 t.test('labels that arrived through requests outside the capture count; the capture\'s own are re-decided', async (t) => {
   await loadAdapters();
-  const policy = await openPolicy(policyCopy(t));
-  t.teardown(() => policy.close());
+  const policy = await defaultPolicy();
   let n = 0;
   const arrival = (id: string, host: string) => ({ request_id: id, host, time: '2026-01-05T09:00:00Z' });
   const record = (method: string, url: string, labels: Record<string, ReturnType<typeof arrival>>, body = ''): AuditRecord => {
