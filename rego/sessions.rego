@@ -216,7 +216,43 @@ label_waived("untrusted") if {
 	input.service.operation in {"auth.test", "api.test"}
 }
 
-label_waived("private") if github_repo_listed("public_repos")
+label_waived("private") if {
+	github_repo_listed("public_repos")
+	not github_admin_read
+}
+
+# What only a repository's maintainers see, public repository or not: its webhooks and deploy keys,
+# secret and code scanning alerts (the leaked secrets themselves), Dependabot alerts, draft security
+# advisories, Actions, Dependabot, Codespaces and environment secrets and variables (their values),
+# invitations, collaborators and their permissions, traffic, branch protection, a source import's
+# credentials. `public_repos` waives `private` for the public repository's content, not for these.
+github_admin_areas := {
+	"hooks", "keys", "invitations", "collaborators", "traffic", "secret-scanning", "code-scanning",
+	"dependabot", "security-advisories", "private-vulnerability-reporting", "vulnerability-alerts",
+	"codespaces", "autolinks", "interaction-limits", "import", "teams",
+}
+
+github_admin_read if {
+	input.service.name == "github"
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 3
+	lower(segs[0]) == "repos"
+	github_admin_path(array.slice(segs, 3, count(segs)))
+}
+
+github_admin_path(rest) if lower(rest[0]) in github_admin_areas
+
+github_admin_path(rest) if {
+	lower(rest[0]) == "actions"
+	count(rest) > 1
+	lower(rest[1]) in {"secrets", "variables", "permissions", "runners", "oidc", "organization-secrets", "organization-variables"}
+}
+
+github_admin_path(rest) if {
+	lower(rest[0]) in {"environments", "branches"}
+	some s in rest
+	lower(s) in {"secrets", "variables", "protection"}
+}
 
 label_waived("untrusted") if git_repo_listed("owned_repos")
 
