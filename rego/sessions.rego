@@ -357,7 +357,33 @@ matching_host_labels := [ls] if {
 	longest := max([count(q) | some q in wild])
 	some p in wild
 	count(p) == longest
+} else := [ls] if {
+	# An entry spelled otherwise (letters in upper case, a scheme, a port, a path, a trailing dot)
+	# names the same host: it matched nothing, and a wiki labelled ["private"] came in as a page.
+	ls := [l | some k, v in host_label_entries; spelled_otherwise(k); host_key_names(label_host_key(k)); some l in v]
+	count(ls) > 0
 } else := []
+
+spelled_otherwise(k) if k != lower(k)
+
+spelled_otherwise(k) if contains(k, ":")
+
+spelled_otherwise(k) if contains(k, "/")
+
+spelled_otherwise(k) if endswith(k, ".")
+
+label_host_key(k) := trim_suffix(split(split(without_scheme(lower(trim_space(k))), "/")[0], ":")[0], ".")
+
+without_scheme(k) := k if not contains(k, "://")
+
+without_scheme(k) := substring(k, indexof(k, "://") + 3, -1) if contains(k, "://")
+
+host_key_names(k) if k == host
+
+host_key_names(k) if {
+	startswith(k, "*.")
+	host_matches(k, host)
+}
 
 host_labels_apply if {
 	not input.service
