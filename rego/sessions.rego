@@ -171,6 +171,27 @@ operation_listed_by(false, patterns, op) if {
 label_waived("untrusted") if {
 	github_repo_listed("owned_repos")
 	not github_names_another_owner
+	not github_open_to_anyone
+}
+
+# On a repository `public_repos` lists, anyone with a GitHub account opens issues and pull requests
+# and comments on them: those are content others wrote, however much the code is your team's. So are
+# the routes Airlock does not name there under issues, pull requests, discussions and comments
+# (review comments, timelines, commit comments).
+github_open_to_anyone if {
+	github_repo_listed("public_repos")
+	some p in ["issues.*", "pulls.*"]
+	glob.match(p, ["."], input.service.operation)
+}
+
+github_open_to_anyone if {
+	github_repo_listed("public_repos")
+	input.service.operation == "unknown"
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 3
+	lower(segs[0]) == "repos"
+	some s in array.slice(segs, 3, count(segs))
+	lower(s) in {"issues", "pulls", "discussions", "comments"}
 }
 
 # A comparison whose base or head names another owner's fork (`main...attacker:branch`,
