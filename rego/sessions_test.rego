@@ -65,7 +65,7 @@ test_public_owned_repo_discussion_stays_untrusted if {
 	o := airlock.decision with input as i with data.config.labels.owned_repos as ["oss/lib"] with data.config.labels.public_repos as ["oss/lib"]
 	o.labels == ["untrusted"]
 	p := airlock.decision with input as i with data.config.labels.owned_repos as ["oss/lib"]
-	not p.labels
+	p.labels == ["private"]
 }
 
 test_email_body_is_both if {
