@@ -474,8 +474,8 @@ authenticated_labels_apply if {
 }
 
 response_labels contains label if {
+	authenticated_labels_apply # cheap: most requests are to a service
 	agent_authenticates
-	authenticated_labels_apply
 	some label in object.get(label_config, "authenticated", ["private"])
 }
 
