@@ -498,8 +498,22 @@ trifecta_active if {
 # private data, or one that brings both at once (Supabase Realtime), is itself a way out of a
 # trifecta session, which no later request would be decided on. (An earlier arrival names the label.)
 stream_labels := {label: {"request_id": input.request.id, "host": host} |
-	input.request.upgrade
+	acts_after_reading
 	some label in response_labels
+}
+
+acts_after_reading if input.request.upgrade
+
+# So does a model call whose provider searches the web for the model: within the one call it reads
+# search results (untrusted) beside whatever the call brings (your files by file_search, a stored
+# response, the private data in its prompt), and goes on searching and opening pages with queries
+# the model writes after reading them. Its own labels count for it (ninth pass: a session that held
+# `private`, or a fresh one whose call also searched your files, let it go on as a trusted read).
+# A reusable prompt alone is not known to search (its stored tools are unseen): it is held in the
+# trifecta, as before, not made one by its own labels.
+acts_after_reading if {
+	some t in object.get(input, ["service", "params", "search_tools"], [])
+	not startswith(t, "prompt:")
 }
 
 trifecta_labels := object.union(stream_labels, session_labels)
