@@ -447,6 +447,26 @@ const urlInRequest = /https?:[^\s"'<>`{}|^\u0000-\u001f\u007f]+/gi;
  * page resolves it against its own scheme (an `href` the agent left open, a reflected `<base>`).
  */
 const schemeRelativeInRequest = /(?:^|[^:/\\])([/\\]{2}[^\s"'<>`{}|^\u0000-\u001f\u007f]+)/g;
+/**
+ * A URL the agent wrote without a scheme (`evil.example:443/a/../x?d=…`): a server that takes it
+ * for a link (a link preview, an archive's lookup, a search that autolinks) writes it back whole
+ * and canonical, `https://evil.example/x?d=…`, whose letters the request does not hold in that
+ * order. A run of host characters starting a name, then a port or not, then a path or query; the
+ * host must hold a dot (checked where it is used). Anchored on the character before it, so each
+ * run is tried once.
+ */
+const schemelessInRequest = /(?:^|[^\p{L}\p{N}_.:/\\[-])((?:[\p{L}\p{N}_][\p{L}\p{N}_.-]*|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?[/?][^\s"'<>`{}|^\u0000-\u001f\u007f]*)/gu;
+
+/**
+ * Whether a scheme-less run names a host as URL parsers read one: a name with a dot (not a lone
+ * word such as `curl/8.5` or `application/json`), an IPv6 literal, or an IPv4 address written as
+ * one number of 8 or more digits or in hex (`3405803783`, `0xcb007107`; not a year in `2024/05`).
+ */
+function schemelessHost(host: string): boolean {
+  if (host.startsWith('[')) return host.endsWith(']');
+  if (host.includes('.')) return !host.startsWith('.');
+  return /^(?:\d{8,10}|0x[0-9a-f]{1,8})$/i.test(host);
+}
 
 /** JSON or form strings of a request read one by one for the echo check, at most. */
 const MAX_WALKED_STRINGS = 20_000;
@@ -626,6 +646,14 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
         if (!/^[/\\]{2}[^/\\?#]*\./.test(m[1]!)) continue;
         urls++;
         found.push(`https:${m[1]!}`);
+      }
+      schemelessInRequest.lastIndex = 0;
+      while (urls < MAX_REQUEST_URLS && (m = schemelessInRequest.exec(view)) !== null) {
+        const host = m[1]!.startsWith('[') ? m[1]!.slice(0, m[1]!.indexOf(']') + 1) : /^[^:/?]*/.exec(m[1]!)![0];
+        if (!schemelessHost(host)) continue;
+        urls++;
+        // As a server writes it back: under either scheme (a default port dropped by the one it names).
+        found.push(`https://${m[1]!}`, `http://${m[1]!}`);
       }
       for (let url of found) {
         // As the scanner takes a URL in text: whole, and without the punctuation that may close a sentence.

@@ -11,15 +11,36 @@ import type { LabelArrival, RequestDescription } from '../describe/types.ts';
 import type { Decision } from '../engine/decision.ts';
 import type { SessionEvent } from '../state/audit-log.ts';
 
+/** Request ids remembered per session (a session longer than this counts later arrivals as from outside). */
+const MAX_REPLAYED_IDS = 100_000;
+
 export class SessionSimulation {
   private readonly sessions = new Map<string, Record<string, LabelArrival>>();
+  /** Per session, the requests this simulation decided (bounded): labels they brought are its own decisions'. */
+  private readonly replayed = new Map<string, Set<string>>();
 
-  /** The description as the simulated session sees it (the input itself when it has no session). */
+  /**
+   * The description as the simulated session sees it (the input itself when it has no session).
+   * Labels the request was recorded with that arrived through a request replay does not decide — one
+   * before the capture began, or left out by `--since`, `--host`, `--agent` — are the session's too:
+   * live, they were there, and nothing replay decides can take them away. (They were dropped: a
+   * capture of the webhook's requests alone, or of the last hour, showed the trifecta gone.)
+   */
   prepare(input: RequestDescription): RequestDescription {
     const s = input.session;
     if (!s || typeof s.id !== 'string') return input;
-    const labels = this.sessions.get(s.id) ?? {};
-    return { ...input, session: { ...s, labels: { ...labels } } };
+    let labels = this.sessions.get(s.id);
+    const recorded = s.labels && typeof s.labels === 'object' ? Object.entries(s.labels) : [];
+    if (recorded.length) {
+      const mine = this.replayed.get(s.id);
+      for (const [label, arrival] of recorded) {
+        if (!arrival || typeof arrival !== 'object' || typeof arrival.request_id !== 'string') continue;
+        if (mine?.has(arrival.request_id) || labels?.[label]) continue;
+        if (!labels) this.sessions.set(s.id, (labels = {}));
+        labels[label] = { ...arrival, outside: true } as LabelArrival;
+      }
+    }
+    return { ...input, session: { ...s, labels: Object.fromEntries(Object.entries(labels ?? {}).map(([l, a]) => [l, { request_id: a.request_id, host: a.host, time: a.time }])) } };
   }
 
   /**
@@ -28,11 +49,23 @@ export class SessionSimulation {
    */
   settle(input: RequestDescription, decision: Pick<Decision, 'action' | 'labels'>, status: number | undefined): void {
     const s = input.session;
-    if (!s || typeof s.id !== 'string' || decision.action === 'deny' || !decision.labels?.length) return;
-    if (status === undefined) return;
+    if (!s || typeof s.id !== 'string') return;
+    let mine = this.replayed.get(s.id);
+    if (!mine) this.replayed.set(s.id, (mine = new Set()));
+    if (mine.size < MAX_REPLAYED_IDS) mine.add(input.request.id);
     let labels = this.sessions.get(s.id);
+    // A label taken from the record that this very request brought live (it finished after the one
+    // recorded with it): the replayed policy's decision for it decides now.
+    const brings = decision.action !== 'deny' && status !== undefined ? new Set(decision.labels ?? []) : new Set<string>();
+    for (const [l, a] of Object.entries(labels ?? {})) {
+      if ((a as { outside?: boolean }).outside && a.request_id === input.request.id && !brings.has(l)) delete labels![l];
+    }
+    if (!brings.size) return;
     if (!labels) this.sessions.set(s.id, (labels = {}));
-    for (const l of decision.labels) labels[l] ??= { request_id: input.request.id, host: input.request.host, time: input.request.time };
+    for (const l of brings) {
+      const a = labels[l];
+      if (!a || ((a as { outside?: boolean }).outside && a.request_id === input.request.id)) labels[l] = { request_id: input.request.id, host: input.request.host, time: input.request.time };
+    }
   }
 
   /** A human's change, at its place in the order. */

@@ -75,6 +75,33 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A method override the server may or may not honour makes the request two: the description names
+# the riskier reading, which may be a write that brings nothing, while the server may run the other,
+# a read whose answer is content (GitHub ignores `X-HTTP-Method-Override` and `_method`, so a GET of
+# comments "overridden" to PATCH returns them; Google honours the header on a POST, so a POST
+# overridden to GET returns the message). Once a human lets it through, it brings what the service's
+# unnamed reads bring (both labels, usually), since which read it is cannot be said. So does a body
+# servers read in more than one way (duplicate keys: `"tools": [web_search], "tools": []` to a model
+# is a search to a server that keeps the first, `"previous_response_id"` twice a stored read): the
+# description names the riskiest reading, whose labels need not be the other's.
+read_otherwise if input.request.method_override
+
+read_otherwise if body_ambiguous
+
+response_labels contains label if {
+	read_otherwise
+	some label, patterns in object.get(label_config, ["services", input.service.name], {})
+	operation_listed(patterns, "unknown")
+	not label_waived(label)
+}
+
+response_labels contains label if {
+	read_otherwise
+	input.service
+	not input.service.name in object.keys(object.get(label_config, "services", {}))
+	some label in object.get(label_config, "unlisted_services", ["untrusted", "private"])
+}
+
 # A recognized service labels.services does not name (one added to Airlock: docs/policies.md, "Adding
 # a service"): what its reads bring is unknown, so they bring labels.unlisted_services (by default
 # both: the account's data, written by anyone). An entry naming the service, even {}, decides instead.
@@ -144,6 +171,27 @@ operation_listed_by(false, patterns, op) if {
 label_waived("untrusted") if {
 	github_repo_listed("owned_repos")
 	not github_names_another_owner
+	not github_open_to_anyone
+}
+
+# On a repository `public_repos` lists, anyone with a GitHub account opens issues and pull requests
+# and comments on them: those are content others wrote, however much the code is your team's. So are
+# the routes Airlock does not name there under issues, pull requests, discussions and comments
+# (review comments, timelines, commit comments).
+github_open_to_anyone if {
+	github_repo_listed("public_repos")
+	some p in ["issues.*", "pulls.*"]
+	glob.match(p, ["."], input.service.operation)
+}
+
+github_open_to_anyone if {
+	github_repo_listed("public_repos")
+	input.service.operation == "unknown"
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 3
+	lower(segs[0]) == "repos"
+	some s in array.slice(segs, 3, count(segs))
+	lower(s) in {"issues", "pulls", "discussions", "comments"}
 }
 
 # A comparison whose base or head names another owner's fork (`main...attacker:branch`,
@@ -156,6 +204,32 @@ github_names_another_owner if {
 	lower(split(side, ":")[0]) != lower(input.service.params.owner)
 }
 
+# A pull request's head or merge ref (`refs/pull/7/head`, `pull/7/merge`) names the commits its
+# author pushed, from a fork anyone can open on a public repository: GitHub serves them under the
+# base repository's path (`contents/x?ref=refs/pull/7/head`, `commits/pull/7/head`,
+# `tarball/refs/pull/7/merge`, `compare/main...refs/pull/7/head`, `git/ref/pull/7/head`). Content others
+# wrote, whatever repository the path names.
+github_names_another_owner if {
+	some v in github_ref_values
+	regex.match(`(?i)(?:^|[/.:])pull/[0-9]+/(?:head|merge)(?:$|[/.~^@])`, v)
+}
+
+github_ref_values contains v if {
+	some k in ["ref", "basehead", "sha", "commit_sha"]
+	v := input.service.params[k]
+	is_string(v)
+}
+
+# Refs of more than one segment reach routes Airlock does not name (operation `unknown`, still of the
+# repository): the path itself.
+github_ref_values contains input.request.path if input.service.name == "github"
+
+github_ref_values contains v if {
+	some k, vs in object.get(input.request, "query", {})
+	lower(k) in {"ref", "sha", "head", "base"}
+	some v in vs
+}
+
 # Slack's token checks answer with the token's own identity, which nobody else writes; every
 # other Slack read (a namespace Slack adds later included) carries what members wrote.
 label_waived("untrusted") if {
@@ -163,7 +237,43 @@ label_waived("untrusted") if {
 	input.service.operation in {"auth.test", "api.test"}
 }
 
-label_waived("private") if github_repo_listed("public_repos")
+label_waived("private") if {
+	github_repo_listed("public_repos")
+	not github_admin_read
+}
+
+# What only a repository's maintainers see, public repository or not: its webhooks and deploy keys,
+# secret and code scanning alerts (the leaked secrets themselves), Dependabot alerts, draft security
+# advisories, Actions, Dependabot, Codespaces and environment secrets and variables (their values),
+# invitations, collaborators and their permissions, traffic, branch protection, a source import's
+# credentials. `public_repos` waives `private` for the public repository's content, not for these.
+github_admin_areas := {
+	"hooks", "keys", "invitations", "collaborators", "traffic", "secret-scanning", "code-scanning",
+	"dependabot", "security-advisories", "private-vulnerability-reporting", "vulnerability-alerts",
+	"codespaces", "autolinks", "interaction-limits", "import", "teams",
+}
+
+github_admin_read if {
+	input.service.name == "github"
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 3
+	lower(segs[0]) == "repos"
+	github_admin_path(array.slice(segs, 3, count(segs)))
+}
+
+github_admin_path(rest) if lower(rest[0]) in github_admin_areas
+
+github_admin_path(rest) if {
+	lower(rest[0]) == "actions"
+	count(rest) > 1
+	lower(rest[1]) in {"secrets", "variables", "permissions", "runners", "oidc", "organization-secrets", "organization-variables"}
+}
+
+github_admin_path(rest) if {
+	lower(rest[0]) in {"environments", "branches"}
+	some s in rest
+	lower(s) in {"secrets", "variables", "protection"}
+}
 
 label_waived("untrusted") if git_repo_listed("owned_repos")
 
@@ -268,7 +378,33 @@ matching_host_labels := [ls] if {
 	longest := max([count(q) | some q in wild])
 	some p in wild
 	count(p) == longest
+} else := [ls] if {
+	# An entry spelled otherwise (letters in upper case, a scheme, a port, a path, a trailing dot)
+	# names the same host: it matched nothing, and a wiki labelled ["private"] came in as a page.
+	ls := [l | some k, v in host_label_entries; spelled_otherwise(k); host_key_names(label_host_key(k)); some l in v]
+	count(ls) > 0
 } else := []
+
+spelled_otherwise(k) if k != lower(k)
+
+spelled_otherwise(k) if contains(k, ":")
+
+spelled_otherwise(k) if contains(k, "/")
+
+spelled_otherwise(k) if endswith(k, ".")
+
+label_host_key(k) := trim_suffix(split(split(without_scheme(lower(trim_space(k))), "/")[0], ":")[0], ".")
+
+without_scheme(k) := k if not contains(k, "://")
+
+without_scheme(k) := substring(k, indexof(k, "://") + 3, -1) if contains(k, "://")
+
+host_key_names(k) if k == host
+
+host_key_names(k) if {
+	startswith(k, "*.")
+	host_matches(k, host)
+}
 
 host_labels_apply if {
 	not input.service
@@ -301,6 +437,48 @@ response_labels contains label if {
 	some label in object.get(browse_conf, "labels", ["untrusted"])
 }
 
+# A plain host, a package registry or an MCP server the agent authenticates to with credentials of
+# its own (an Authorization header, the one curl makes of `user:pass@`, an API key header or query
+# parameter) answers
+# with what that account holds: an issue tracker's tickets, a wiki's pages, a registry's private
+# packages, an MCP server's files and mail. Your data, whoever wrote it: labels.authenticated
+# (default "private") besides the place's own, unless labels.hosts or the server's own `labels`
+# say what it brings (a request without them is read as a page: "untrusted" only).
+agent_credential_headers := {
+	"authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "private-token",
+	"x-access-token", "x-goog-api-key", "x-github-token",
+}
+
+agent_authenticates if {
+	some name, _ in object.get(input.request, "headers", {})
+	name in agent_credential_headers
+}
+
+# The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`).
+agent_credential_params := {"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token"}
+
+agent_authenticates if {
+	some name, _ in object.get(input.request, "query", {})
+	lower(name) in agent_credential_params
+}
+
+authenticated_labels_apply if {
+	host_labels_apply
+	count(matching_host_labels) == 0
+	not browse_allowed # a followed link is forwarded bare: none of the agent's headers reach the host
+}
+
+authenticated_labels_apply if {
+	mcp_host_allowed
+	not "labels" in object.keys(mcp_server)
+}
+
+response_labels contains label if {
+	authenticated_labels_apply # cheap: most requests are to a service
+	agent_authenticates
+	some label in object.get(label_config, "authenticated", ["private"])
+}
+
 # ---------------------------------------------------------------------------------------------
 # The trifecta: untrusted content and private data in one session, and a way out.
 
@@ -320,8 +498,22 @@ trifecta_active if {
 # private data, or one that brings both at once (Supabase Realtime), is itself a way out of a
 # trifecta session, which no later request would be decided on. (An earlier arrival names the label.)
 stream_labels := {label: {"request_id": input.request.id, "host": host} |
-	input.request.upgrade
+	acts_after_reading
 	some label in response_labels
+}
+
+acts_after_reading if input.request.upgrade
+
+# So does a model call whose provider searches the web for the model: within the one call it reads
+# search results (untrusted) beside whatever the call brings (your files by file_search, a stored
+# response, the private data in its prompt), and goes on searching and opening pages with queries
+# the model writes after reading them. Its own labels count for it (ninth pass: a session that held
+# `private`, or a fresh one whose call also searched your files, let it go on as a trusted read).
+# A reusable prompt alone is not known to search (its stored tools are unseen): it is held in the
+# trifecta, as before, not made one by its own labels.
+acts_after_reading if {
+	some t in object.get(input, ["service", "params", "search_tools"], [])
+	not startswith(t, "prompt:")
 }
 
 trifecta_labels := object.union(stream_labels, session_labels)

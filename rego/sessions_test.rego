@@ -51,11 +51,21 @@ test_git_clone_elsewhere_is_untrusted_unless_listed_with_its_host if {
 
 # A read of a route Airlock does not name brings both: its content is unknown (fails closed).
 test_unknown_github_read_is_both_unless_listed if {
-	i := object.union(svc("GET", "api.github.com", "/repos/oss/lib/pulls/1/comments", "github", "unknown", "read"), {"service": {"params": {"owner": "oss", "repo": "lib"}}})
+	i := object.union(svc("GET", "api.github.com", "/repos/oss/lib/milestones/1", "github", "unknown", "read"), {"service": {"params": {"owner": "oss", "repo": "lib"}}})
 	d := airlock.decision with input as i
 	d.labels == ["private", "untrusted"]
 	o := airlock.decision with input as i with data.config.labels.owned_repos as ["oss/lib"] with data.config.labels.public_repos as ["oss/lib"]
 	not o.labels
+}
+
+# On a public repository anyone writes issues, pull requests and their comments: an owned one's
+# review comments stay untrusted (ninth pass).
+test_public_owned_repo_discussion_stays_untrusted if {
+	i := object.union(svc("GET", "api.github.com", "/repos/oss/lib/pulls/1/comments", "github", "unknown", "read"), {"service": {"params": {"owner": "oss", "repo": "lib"}}})
+	o := airlock.decision with input as i with data.config.labels.owned_repos as ["oss/lib"] with data.config.labels.public_repos as ["oss/lib"]
+	o.labels == ["untrusted"]
+	p := airlock.decision with input as i with data.config.labels.owned_repos as ["oss/lib"]
+	p.labels == ["private"]
 }
 
 test_email_body_is_both if {

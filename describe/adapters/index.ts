@@ -191,9 +191,10 @@ function clickhouseSql(request: RequestInfo): SqlSource | undefined {
   const signalled = request.host.endsWith('.clickhouse.cloud') || request.port === 8123 || Object.keys(request.headers).some((h) => h.startsWith('x-clickhouse-'));
   const queries = request.query.query ?? [];
   // The same interface behind another name or port (a proxy, `https://ch.example/?query=…`): its
-  // SQL when a grammar reads statements in it. A GET runs read-only there: judged, never failed closed.
+  // SQL when a grammar reads statements in it. A GET runs read-only there: judged, never failed closed
+  // (its SELECT answers with rows: read as SQL, it brings what SQL brings, `private` by default).
   const sniffed = !signalled || request.method === 'GET' || request.method === 'HEAD';
-  if (!signalled && !(request.segments.length === 0 && queries.length > 0 && request.method === 'POST')) return undefined;
+  if (!signalled && !(request.segments.length === 0 && queries.length > 0 && ['POST', 'GET', 'HEAD'].includes(request.method))) return undefined;
   const found = clickhouseText(request, queries);
   if (!found || !sniffed) return found;
   return 'texts' in found ? { ...found, sniffed: true } : undefined;

@@ -139,7 +139,9 @@ t.test('a URL spelled in a form the URL parser rewrites is still recognized as t
     const leaked = normalizeLink(written.replace(/&#46;|&#x2e;|\\u002e/gi, '.'));
     if (!leaked) return true;
     // The server echoes what it received, or (when it understood it as a URL) its canonical form.
-    let echo = canonical && u.how !== 'encoded-dots' && where !== 'no-scheme' ? new URL(written).href : written;
+    // A URL written without a scheme is canonicalized by a server that takes it for a link as well
+    // (ninth pass: `evil.example:443/a/../x` echoed as `https://evil.example/x`).
+    let echo = canonical && u.how !== 'encoded-dots' ? new URL(written).href : written;
     if (u.how === 'punycode-shown-unicode') echo = echo.replace('xn--bcher-kva', 'bücher');
     if (where === 'no-scheme') echo = echo.replace(/^https?:\/\//i, 'http://');
     const links = recorded(requestWith(written, where), format, answerWith(echo, format, served));
@@ -249,7 +251,9 @@ async function startEchoWeb(t: Teardown): Promise<Web & { all: Hit[] }> {
       } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         // The query also folded as search engines fold it (accents dropped).
-        res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase(), folded: q.normalize('NFKD').replace(/\p{M}/gu, '') }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
+        // A query that reads as a link without its scheme is previewed canonical, as a link-preview or archive lookup writes it.
+        const preview = /^[a-z0-9.-]+\.[a-z]+(?::\d+)?\//i.test(q) ? new URL(`http://${q}`).href : '';
+        res.end(JSON.stringify({ query: { original: q, header: req.headers['x-query'] ?? '', upper: q.toUpperCase(), folded: q.normalize('NFKD').replace(/\p{M}/gu, ''), preview }, results: [{ url: `http://blog.test:${port}/post?id=4` }] }));
       } else {
         res.setHeader('content-type', 'text/plain');
         res.end(`ok ${host}`);
@@ -294,6 +298,11 @@ t.test('through the real proxy: echoed URLs stay unfollowable; a followed link c
     t.equal((await viaCurl(proxy, 'GET', normalized)).status, 403, `the echoed ${written} is not followable as ${normalized}`);
   }
   t.notOk(web.all.some((h) => h.host !== 'search.test' && /secret1[01]/.test(h.url)), 'no echoed spelling reached its host');
+
+  // Written without a scheme, previewed canonical by the server (ninth pass: it was followable).
+  t.equal((await viaCurl(proxy, 'GET', `${web.origin('search.test')}/s?q=${encodeURIComponent(`evil.test:${web.port}/a/../x?d=secret17`)}`)).status, 200);
+  t.equal((await viaCurl(proxy, 'GET', evil('secret17'))).status, 403, 'the canonical preview of a URL written without a scheme is not followable');
+  t.notOk(web.all.some((h) => h.host === 'evil.test'), 'evil.test received nothing');
 
   // A multipart form whose field is base64 or quoted-printable: the server undoes it and echoes the URL.
   const form = (cte: string, value: string): string => `--b0\r\nContent-Disposition: form-data; name="q"\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n${value}\r\n--b0--\r\n`;

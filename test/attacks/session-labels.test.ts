@@ -89,9 +89,23 @@ t.test('labels arrive whatever the status of the answer', async (t) => {
   t.match(JSON.parse(after.body).detail, /private data \(request [0-9a-f-]+ to db\.test\)/, 'the reason names the approved export');
   t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'still nothing reached the webhook');
 
+  // An allowed host no labels.hosts entry names, read with credentials of the agent's own (curl's
+  // user:pass@ becomes Authorization: Basic): that account's data, `private` as well (ninth pass:
+  // it was a web page, `untrusted` only, and the POST went out). The same read without them is a page.
+  const authed = await airlock.agents.add('authed');
+  const tracker = new URL(`${web.origin('ws.test')}/rest/issues?s=200`);
+  tracker.username = 'ops';
+  tracker.password = 'pw';
+  t.equal((await viaCurl(airlock.proxyUrl('authed', authed.token), 'GET', tracker.href)).status, 200);
+  t.equal((await viaCurl(airlock.proxyUrl('authed', authed.token), 'POST', `${web.origin('hooks.test')}/send`, post, { prefer: 'respond-async' })).status, 202, 'after an authenticated read the POST is held');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
+  const anonymous = await airlock.agents.add('anonymous');
+  t.equal((await viaCurl(airlock.proxyUrl('anonymous', anonymous.token), 'GET', `${web.origin('ws.test')}/rest/issues?s=200`)).status, 200);
+
   // Control: a fresh session that read nothing sends the same POST.
   const fresh = await airlock.agents.add('fresh');
   t.equal((await viaCurl(airlock.proxyUrl('fresh', fresh.token), 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200);
+  t.equal((await viaCurl(airlock.proxyUrl('anonymous', anonymous.token), 'POST', `${web.origin('hooks.test')}/send`, post)).status, 200, 'after the same read without credentials it goes on');
 });
 
 // A stream keeps bringing content after its labels arrived: a long body, server-sent events. A

@@ -12,10 +12,19 @@ import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { policyCopy } from '../sessions/helpers.ts';
 
+/** One compiled default policy for the tests of this file (compiling it is most of their time). */
+let shared: Promise<Awaited<ReturnType<typeof openPolicy>>> | undefined;
+const defaultPolicy = (): Promise<Awaited<ReturnType<typeof openPolicy>>> => {
+  if (!shared) {
+    shared = openPolicy(policyCopy(t));
+    t.teardown(async () => (await shared!).close());
+  }
+  return shared;
+};
+
 t.test('labels accumulate in order per session; clears apply in order', async (t) => {
   await loadAdapters();
-  const policy = await openPolicy(policyCopy(t));
-  t.teardown(() => policy.close());
+  const policy = await defaultPolicy();
   let n = 0;
   const record = (session: string, method: string, url: string, status: number, body = '', answered = true): AuditRecord => {
     n++;
@@ -77,4 +86,62 @@ t.test('labels accumulate in order per session; clears apply in order', async (t
     'host.allowed_method', 'host.allowed', 'session.trifecta', 'host.allowed_method', 'host.allowed_method',
   ], 'the trifecta holds request 8 only: labels accumulated in order, the unanswered read brought none, the clear applied before request 10');
   t.equal(actions[7], 'approve');
+});
+
+// A capture that begins mid-session, or one filtered to some hosts (`--since`, `--host`): the labels a
+// request was recorded with that arrived through requests replay does not decide were dropped, so
+// the webhook's POST that was held live replayed as allowed (ninth pass). They are kept; a label a
+// request in the capture brought is still the replayed policy's to give.
+t.test('labels that arrived through requests outside the capture count; the capture\'s own are re-decided', async (t) => {
+  await loadAdapters();
+  const policy = await defaultPolicy();
+  let n = 0;
+  const arrival = (id: string, host: string) => ({ request_id: id, host, time: '2026-01-05T09:00:00Z' });
+  const record = (method: string, url: string, labels: Record<string, ReturnType<typeof arrival>>, body = ''): AuditRecord => {
+    n++;
+    const d = describeRequest({
+      id: `q${n}`, time: new Date(Date.UTC(2026, 0, 5, 10, 0, n)), method, url,
+      headers: [['host', new URL(url).host], ...(body ? [['content-type', 'application/json'], ['content-length', String(body.length)]] as Array<[string, string]> : [])],
+      body: Buffer.from(body), bodyTruncated: false,
+    }, { agent: { id: 'bot', labels: {} } });
+    d.session = { id: 's_mid', started: '2026-01-05T09:00:00Z', labels, requests: n, egress_bytes: 0 };
+    return { time: d.request.time, id: d.request.id, agent: 'bot', method, url, host: d.request.host, outcome: 'forwarded', status: 200, upstream_status: 200, description: d };
+  };
+  const before = { untrusted: arrival('p1', 'news.test'), private: arrival('p2', 'db.test') };
+  const lines = [
+    record('POST', 'http://hooks.test/send', before, '{"x":1}'), // q1: both labels from before the capture: held
+    record('GET', 'http://news.test/today', before), // q2
+    // q3: a label q4 brought live (its answer finished later) is in this record; q4 is replayed after it.
+    record('GET', 'http://db.test/customers/1', { ...before, 'customer-pii': arrival('q4', 'wiki.test') }),
+    record('GET', 'http://wiki.test/page', { ...before }),
+  ];
+  const file = path.join(tempDir(t), 'audit.jsonl');
+  fs.writeFileSync(file, lines.map(auditLine).join('\n'));
+  const decide = async (filter?: { host: string }) => {
+    const rules: string[] = [];
+    const sessions: string[][] = [];
+    await replayFiles([file], {
+      ...(filter ? { filter } : {}),
+      policy: { ...policy, decide: async (input: Parameters<typeof policy.decide>[0], how: Parameters<typeof policy.decide>[1]) => {
+        sessions.push(Object.keys(input.session?.labels ?? {}).sort());
+        const d = await policy.decide(input, how);
+        rules.push(d.rule ?? '');
+        return d;
+      } } as unknown as typeof policy,
+    });
+    return { rules, sessions };
+  };
+  const all = await decide();
+  t.equal(all.rules[0], 'session.trifecta', 'the first request of the capture holds the labels it held live: the POST is held');
+  t.same(all.sessions[2], ['customer-pii', 'private', 'untrusted'], 'a label a later request of the capture brought live counts until that request is replayed');
+  const only = await decide({ host: 'hooks.test' });
+  t.same(only.rules, ['session.trifecta'], 'replaying the webhook\'s requests alone still holds the POST');
+
+  // The replayed policy decides for the capture's own requests: the default policy gives wiki.test
+  // `untrusted`, not `customer-pii`, so after q4 the label is gone.
+  const probe = new (await import('../../offline/replay-sessions.ts')).SessionSimulation();
+  const q3 = probe.prepare(lines[2]!.description!);
+  t.same(Object.keys(q3.session!.labels).sort(), ['customer-pii', 'private', 'untrusted']);
+  probe.settle(lines[3]!.description!, { action: 'allow', labels: ['untrusted'] }, 200);
+  t.same(probe.labels('s_mid'), ['private', 'untrusted'], 'q4 replayed without it: the label it brought live is gone');
 });
