@@ -3,9 +3,10 @@
 // Frameworks honour the method named in `X-HTTP-Method-Override`, `X-HTTP-Method` or
 // `X-Method-Override` (Google APIs, ASP.NET, Express method-override), or in a `_method` parameter
 // of the query or the body (Rails and Rack: form bodies; Laravel/Symfony: form, multipart and JSON
-// bodies; Slim: `_METHOD` in the body; Salesforce: `_HttpMethod` in the query; PHP turns `.`, ` `
-// and `[` in parameter names into `_`, so `.method` is `_method` there). Names are compared
-// without letter case.
+// bodies; Slim: `_METHOD` in the body; Salesforce: `_HttpMethod` in the query; Google APIs:
+// `$httpMethod` in the query; ASP.NET MVC: `X-HTTP-Method-Override` as a form field or query
+// parameter; PHP turns `.`, ` ` and `[` in parameter names into `_`, so `.method` is `_method`
+// there). Names are compared without letter case.
 // CGI, WSGI and Rack servers see `X_HTTP_Method_Override` as the same header as the hyphenated one.
 // Airlock cannot know which of these the upstream honours, so it reads every spelling, and the
 // request is classified by its most dangerous reading: the method on the request line or any
@@ -26,8 +27,12 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 
 function isMethodSpelling(name: string): boolean {
   const n = name.toLowerCase();
-  // Salesforce's REST API takes `_HttpMethod=PATCH|DELETE` on a POST.
-  if (n === '_httpmethod') return true;
+  // Salesforce's REST API takes `_HttpMethod=PATCH|DELETE` on a POST; Google APIs take the system
+  // parameter `$httpMethod` (the query form of `X-HTTP-Method-Override`) on any call.
+  if (n === '_httpmethod' || n === '$httpmethod') return true;
+  // ASP.NET MVC (`GetHttpMethodOverride`, what `Html.HttpMethodOverride` renders) reads the header
+  // name as a form field and as a query parameter too, compared without letter case.
+  if (overrideHeaders.includes(n)) return true;
   return n.length === 7 && n.endsWith('method') && (n[0] === '_' || n[0] === '.' || n[0] === ' ' || n[0] === '[');
 }
 

@@ -1,7 +1,8 @@
 // Method overrides: an agent sends a harmless-looking method and names the real one where a server
 // that honours overrides reads it (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, or
 // `_method` in the query, a form, a multipart form or a JSON body; PHP's `.method`, Slim's
-// `_METHOD`, Salesforce's `_HttpMethod`), in any case, with spaces, repeated or in comma lists.
+// `_METHOD`, Salesforce's `_HttpMethod`, Google's `$httpMethod`, ASP.NET MVC's
+// `X-HTTP-Method-Override` parameter), in any case, with spaces, repeated or in comma lists.
 // Property: over every such spelling, an override to DELETE of a GitHub repository is judged as the
 // deletion (critical, held), never as the read or write the request line claims; an extra allowed
 // host never lets an overridden GET through as a read; and an override that cannot be read one way
@@ -49,6 +50,10 @@ const placement: fc.Arbitrary<Placement> = fc.oneof(
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/json', text: JSON.stringify({ name: 'x', _method: v }) } })),
   // Names spelled with escapes: still `_method` to the server's parser.
   fc.tuple(fc.constantFrom('%5Fmethod', '_%6Dethod', '%5f%6d%65thod', '.method', '+method', '_METHOD', '_Method', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `${n}=${encodeURIComponent(v)}` } })),
+  // Header names as parameters: Google APIs' system parameter `$httpMethod` (query), ASP.NET MVC's
+  // `X-HTTP-Method-Override` form field or query parameter (any case).
+  fc.tuple(fc.constantFrom('$httpMethod', '%24httpMethod', '$HTTPMETHOD', 'X-HTTP-Method-Override', 'x-http-method-override', 'X%2DHTTP%2DMethod%2DOverride', 'X-HTTP-Method', 'X-Method-Override'), deleteValue, fc.boolean())
+    .map(([n, v, inQuery]): Placement => (inQuery ? { headers: [], query: `?${n}=${encodeURIComponent(v)}` } : { headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&${n}=${encodeURIComponent(v)}` } })),
   fc.tuple(fc.constantFrom('\\u005fmethod', '_\\u006dethod', '\\u005F\\u006D\\u0065thod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/json; charset=utf-8', text: `{"${n}": ${JSON.stringify(v)}}` } })),
 );
 
