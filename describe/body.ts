@@ -442,7 +442,11 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     }
     if (lenient) {
       summary.json = lenient.value;
-      ambiguous('json_lenient', 'strict JSON parsers refuse the body; lenient ones (NaN or Infinity, comments, trailing commas, single quotes, unquoted keys) read it');
+      ambiguous('json_lenient', lenient.trailing
+        ? 'the body goes on after its first JSON value: strict JSON parsers refuse it; Jackson (by default), Go\'s json.Decoder and Gson run that first value'
+        : 'strict JSON parsers refuse the body; lenient ones (NaN or Infinity, comments, trailing commas, single quotes, unquoted keys) read it');
+      // A server reading a stream of values (NDJSON) runs the ones after the first too.
+      for (const [n, json] of (lenient.more ?? []).entries()) alternates.push({ label: `JSON value ${n + 2}`, json });
       return finish();
     }
   }

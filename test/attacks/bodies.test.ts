@@ -469,6 +469,43 @@ t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas
   t.notOk(doc.description.request.body.ambiguous, 'a GraphQL document is not lenient JSON');
 });
 
+// Ninth pass: text after the first JSON value. Jackson by default (Spring), Go's json.Decoder and
+// Gson read the first value and ignore the rest; a server reading a stream (NDJSON) runs them all.
+t.test('text after the first JSON value: the first value (and each later one) is judged, never a plain write', async (t) => {
+  const endpoints = fc.constantFrom(
+    { url: 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql', key: 'query' },
+    { url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/d1/query', key: 'sql' },
+    { url: `https://${SQL_HOST}/v1/sql`, key: 'sql' },
+  );
+  const destructive = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users');
+  const after = fc.constantFrom(' garbage', '\u0000', '}', ']', '{"x":1}', '\n{"sql":"SELECT 1"}\n', ' // done', ',');
+  await fc.assert(
+    fc.asyncProperty(endpoints, destructive, after, fc.boolean(), fc.constantFrom('application/json', 'text/plain', ''), async (e, sql, tail, first, type) => {
+      // The statement in the first value, or in a later one (NDJSON) behind a harmless first.
+      const dangerous = JSON.stringify({ [e.key]: sql });
+      const body = first ? dangerous + tail : `${JSON.stringify({ [e.key]: 'SELECT 1' })}\n${dangerous}`;
+      const { description, decision } = await decide({ url: e.url, headers: type ? [['Content-Type', type]] : [], body });
+      if (!description.request.body.ambiguous) throw new Error(`${JSON.stringify(body)}: not marked ambiguous`);
+      if (!description.sql?.destructive) throw new Error(`${e.url} ${JSON.stringify(body)}: SQL not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${e.url} ${JSON.stringify(body)}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.ceil(runs / 12), ...seed },
+  );
+  // A JSON-RPC stream: a harmless first call, then a dangerous one.
+  for (const tool of ['delete_project', 'drop_database']) {
+    const body = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}\n${rpc(tool, '2', '')}`;
+    const { description, decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body });
+    t.ok(description.mcp?.batch?.some((c) => c.tool === tool) ?? description.mcp?.tool === tool, `${tool} is read`);
+    t.ok(severity(decision) >= 3, `${tool} after tools/list is held at least high (${decision.rule})`);
+  }
+  // The server's reading, by a real parser that reads the first value and stops (Python's raw_decode,
+  // as json.Decoder and Jackson do): it runs the statement.
+  const read = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys; print(json.JSONDecoder().raw_decode(sys.argv[1])[0]["sql"])', '{"sql": "DROP TABLE users"} garbage'], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  t.equal(read, 'DROP TABLE users', 'a first-value reader runs the statement');
+});
+
 // ─── live: through a running Airlock with real clients ─────────────────────────────────────────
 
 // Stripe reads its parameters as Rack does: the URL's query and the body are one bucket whatever
