@@ -63,6 +63,38 @@ export function rackTwoParams(text: string): URLSearchParams {
   return new URLSearchParams(text.replaceAll(';', '&'));
 }
 
+/**
+ * A parameter name as PHP (and HHVM, which Slack's API runs on) registers it: leading blanks
+ * dropped, the name read up to a NUL byte, `.` and blanks before the first `[` turned into `_`,
+ * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too). So ` channel` and
+ * `channel[]` are `channel`, and `channel.id` is `channel_id`.
+ */
+export function phpName(raw: string): string {
+  const nul = raw.indexOf('\0');
+  let name = nul >= 0 ? raw.slice(0, nul) : raw;
+  let start = 0;
+  while (name[start] === ' ') start++;
+  name = name.slice(start);
+  const open = name.indexOf('[');
+  const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
+  if (open < 0) return base;
+  return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1)}`;
+}
+
+/**
+ * The names servers register a query or form parameter under: PHP's (`phpName`) and Rack 2's, which
+ * drops leading `[`/`]` and reads up to the next bracket (`[action]` and `action[]` are `action`).
+ */
+export function parameterNames(raw: string): string[] {
+  const php = phpName(raw);
+  let start = 0;
+  while (raw[start] === '[' || raw[start] === ']') start++;
+  let end = start;
+  while (end < raw.length && raw[end] !== '[' && raw[end] !== ']') end++;
+  const rack = raw.slice(start, end);
+  return php === rack ? [php] : [php, rack];
+}
+
 export function multiMap(params: URLSearchParams): Record<string, string[]> {
   const out = emptyMap<string[]>();
   for (const [k, v] of params) (out[k] ??= []).push(v);

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
+import { parameterNames } from '../describe/body.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -137,7 +138,10 @@ function namedOperations(d: RequestDescription): string[] {
   };
   for (const source of [d.request.query ?? {}, d.request.body?.form ?? {}]) {
     for (const [k, vs] of Object.entries(source)) {
-      if (k !== 'Action' && operationParams.has(k.toLowerCase())) for (const v of vs) add(k.toLowerCase(), v);
+      if (k === 'Action') continue;
+      // Under the name PHP or Rack 2 registers (` action`, `action%00x`, `[action]` are `action`
+      // there, and the last one runs): a grant for `action=edit` does not cover a second action.
+      for (const name of parameterNames(k)) if (operationParams.has(name.toLowerCase())) for (const v of vs) add(name.toLowerCase(), v);
     }
   }
   const json = d.request.body?.json;

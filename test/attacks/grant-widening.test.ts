@@ -595,6 +595,33 @@ t.test('Slack: every PHP spelling of a channel argument names the channel the gr
   t.pass('the other channel is in the target');
 });
 
+t.test('an operation parameter in any PHP or Rack 2 spelling is in the scope (MediaWiki runs the last `action`)', async (t) => {
+  // PHP drops leading blanks and reads a name only to a NUL byte; Rack 2 strips `[` `]`: ` action`,
+  // `action%00x` and `[action]` are `action` to them, and of two the last one runs.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const wiki = (query: string, body: string): RequestDescription =>
+    describeRequest({ method: 'POST', url: `https://wiki.example.org/w/api.php${query}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = wiki('', 'action=edit&title=Main_Page&format=json');
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  const again = wiki('', 'action=edit&title=Other&format=json');
+  again.grants = queue.matchingGrants(again);
+  t.match(await engine.decide(again), { action: 'allow' }, 'the approved operation is covered again');
+  const spell = fc.constantFrom('%20action', '++action', 'action%00x', '%5Baction%5D', 'action%5D', '%5D%5Baction', '%20%20action%00', 'action%5B%5D');
+  let checked = 0;
+  await fc.assert(
+    fc.asyncProperty(spell, fc.boolean(), async (name, inQuery) => {
+      const d = inQuery ? wiki(`?${name}=delete`, 'action=edit&title=Main_Page') : wiki('', `action=edit&title=Main_Page&${name}=delete`);
+      d.grants = queue.matchingGrants(d);
+      const decision = await engine.decide(d);
+      checked++;
+      return decision.action !== 'allow';
+    }),
+    { numRuns: 14 },
+  );
+  t.ok(checked > 0, 'a second action in another spelling is not covered');
+});
+
 t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {
   // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
   // creating a branch must not cover creating a compute endpoint or a database owned by another role.
