@@ -95,6 +95,20 @@ export function parameterNames(raw: string): string[] {
   return php === rack ? [php] : [php, rack];
 }
 
+/**
+ * The values of the parameters `names` in a query or form, under every name PHP or Rack 2 registers
+ * (` sql`, `sql%00x`, `[sql]` are `sql` there; of several, they run the last): name → values.
+ */
+export function paramsByServerName(params: Record<string, string[]>, names: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [key, values] of Object.entries(params)) {
+    for (const name of names.includes(key) ? [key] : parameterNames(key)) {
+      if (names.includes(name)) (out[name] ??= []).push(...values);
+    }
+  }
+  return out;
+}
+
 export function multiMap(params: URLSearchParams): Record<string, string[]> {
   const out = emptyMap<string[]>();
   for (const [k, v] of params) (out[k] ??= []).push(v);

@@ -18,6 +18,7 @@ import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -71,7 +72,9 @@ function isSqlPath(request: RequestInfo): boolean {
  */
 function urlSql(request: RequestInfo): SqlSource | undefined {
   const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
-  const texts = names.flatMap((n) => request.query[n] ?? []).filter((v) => v.trim() !== '');
+  // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`).
+  const query = paramsByServerName(request.query, names);
+  const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
   return texts.length ? { texts, sniffed: true } : undefined;
 }
 
@@ -87,9 +90,10 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
   const last = lastSegment(request);
   const sqlPath = isSqlPath(request);
-  const form = body.form;
   const keys = ['query', 'sql', 'statement'];
-  if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody(request, { keys: sqlPath ? keys : ['sql'] });
+  // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`).
+  const form = body.form ? paramsByServerName(body.form, keys) : undefined;
+  if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
