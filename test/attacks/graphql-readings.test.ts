@@ -77,6 +77,13 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   // Rack 2 splits the URL's query (and a form) on `;`: the second `query` is the one it runs.
   (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)};query=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
   (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)};query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  // (Ninth pass) The URL's parameters under the names PHP and Rack 2 read as them: ` query`,
+  // `query%00x`, `[query]`, `query[]`, a second `[operationName]` naming the mutation.
+  (m) => ({ method: 'GET', url: `${G}?%20query=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m) => ({ method: 'GET', url: `${G}?%5Bquery%5D=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)}&query%00x=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&%5BoperationName%5D=B`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'POST', url: `${G}?%20operationName=B`, ...json(JSON.stringify({ query: twoOps(m, q), operationName: opA(q) })) }),
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
