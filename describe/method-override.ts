@@ -269,9 +269,10 @@ function methodRank(method: string): number {
 function readingRank(r: Recognized, method: string): number {
   let rank = methodRank(method);
   if (r.service) rank = effectRank[r.service.effect] ?? 3;
-  if (r.sql) rank = Math.max(rank, r.sql.destructive ? 3 : 1);
+  // SQL that cannot be read is judged as destructive (policies hold it so).
+  if (r.sql) rank = Math.max(rank, r.sql.destructive || !r.sql.parsed ? 3 : 1);
   const p = r.service?.params as { force?: unknown; all_rows?: unknown } | undefined;
-  const riskier = p?.force === true || p?.all_rows === true ? 1 : 0;
+  const riskier = p?.force === true || p?.all_rows === true || (r.sql && (r.sql.destructive || !r.sql.parsed)) ? 1 : 0;
   return rank * 4 + riskier * 2 + (r.service && r.service.operation !== 'unknown' ? 1 : 0);
 }
 

@@ -90,6 +90,10 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
   const last = lastSegment(request);
   const sqlPath = isSqlPath(request);
+  // A body Airlock cannot decode (a charset it has no decoder for: ASP.NET and servlets decode a
+  // form in EBCDIC `ibm037`; a broken coding) to an SQL-looking path, or a form or JSON anywhere
+  // (`sql` is SQL in either): the server may read any statement in it, so its SQL is unread.
+  if (body.decode_error && (sqlPath || body.content_type === 'application/x-www-form-urlencoded' || /[/+]json$/.test(body.content_type))) return sqlFromBody(request);
   const keys = ['query', 'sql', 'statement'];
   // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`).
   const form = body.form ? paramsByServerName(body.form, keys) : undefined;

@@ -487,6 +487,24 @@ t.test('SQL under a parameter name PHP or Rack 2 reads as `sql` (query or form) 
   t.pass('checked');
 });
 
+// Ninth pass: ASP.NET and servlets decode a form by its declared charset, EBCDIC (`ibm037`,
+// `ibm500`) included, which Airlock has no decoder for: such SQL is unread, never a plain write.
+t.test('SQL in a form or JSON body of a charset Airlock cannot decode (EBCDIC) is unread SQL, held critical', async (t) => {
+  // Python's cp037 codec: the bytes a server that honours the charset reads as `sql=DROP TABLE users`.
+  const ebcdic = await new Promise<Buffer>((resolve, reject) =>
+    execFile('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.argv[1].encode("cp037"))', 'sql=DROP%20TABLE%20users'], { encoding: 'buffer' }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  for (const [path, type] of [['/v1/sql', 'application/x-www-form-urlencoded; charset=ibm037'], ['/v1/run', 'application/x-www-form-urlencoded; charset=IBM500'], ['/v1/sql', 'application/json; charset=ibm037'], ['/api/items', 'application/json; charset=cp1047']] as const) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', type]], body: ebcdic });
+    t.ok(description.request.body.decode_error, `${type}: not decoded`);
+    t.equal(description.sql?.parsed, false, `${path} ${type}: its SQL is unread`);
+    t.equal(decision.approval?.risk, 'critical', `${path} ${type}: ${decision.rule}`);
+  }
+  // Controls: the same form as UTF-8 is read; a body Airlock decodes is not failed closed.
+  const plain = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: 'note=hello' });
+  t.notOk(plain.description.sql, 'an ordinary form carries no SQL');
+});
+
 // Ninth pass: text after the first JSON value. Jackson by default (Spring), Go's json.Decoder and
 // Gson read the first value and ignore the rest; a server reading a stream (NDJSON) runs them all.
 t.test('text after the first JSON value: the first value (and each later one) is judged, never a plain write', async (t) => {

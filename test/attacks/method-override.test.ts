@@ -228,6 +228,9 @@ t.test('an override is judged at least as severely as the request line and the o
     ['POST', 'https://api.stripe.com/v1/payouts', ''],
     ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos', '{"done":true}'],
     ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos?id=neq.1', '{"done":true}'],
+    // (Ninth pass) SQL on an allowed host's endpoint: an override to DELETE hid the DROP (the
+    // DELETE reading, which carries no body SQL, won the tie), a medium plain write.
+    ['POST', 'https://docs.example.org/v1/sql', '{"sql":"DROP TABLE users"}'],
   ] as const;
   const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
   const spellings = ['X-HTTP-Method-Override', 'X-HTTP-Method', 'x-method-override'];
