@@ -135,7 +135,7 @@ export function parseMediaType(value: string): { type: string; params: Record<st
 const MAX_TYPE_VALUES = 8;
 
 /** The parameters of a Content-Type value read with quoted strings (RFC 9110 §5.6.4): `;` inside quotes is no separator. */
-function quotedParams(value: string): Array<[string, string]> {
+export function quotedParams(value: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let i = value.indexOf(';');
   for (let steps = 0; i >= 0 && i < value.length && steps < 64; steps++) {

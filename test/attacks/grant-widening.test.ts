@@ -622,6 +622,32 @@ t.test('an operation parameter in any PHP or Rack 2 spelling is in the scope (Me
   t.ok(checked > 0, 'a second action in another spelling is not covered');
 });
 
+t.test('SOAP: a grant for one operation covers neither another SOAP 1.2 `action` nor another Body element', async (t) => {
+  // SOAP 1.2 names the action in the Content-Type's `action` parameter (no SOAPAction header), and
+  // servers dispatch by the Body's first element (JAX-WS, Spyne, zeep-based services) when the
+  // action is empty or absent.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const envelope = (op: string, prefix: string): string =>
+    `<?xml version="1.0"?><!-- ${op === 'GetAccount' ? 'DeleteAccount' : 'GetAccount'} --><${prefix}Envelope xmlns${prefix ? `:${prefix.slice(0, -1)}` : ''}="http://www.w3.org/2003/05/soap-envelope"><${prefix}Header/><${prefix}Body><m:${op} xmlns:m="urn:erp"><m:id>7</m:id></m:${op}></${prefix}Body></${prefix}Envelope>`;
+  const soap = (op: string, how: 'ct-action' | 'body' | 'empty-action', prefix = 'soap:'): RequestDescription => {
+    const type = how === 'ct-action' ? `application/soap+xml; charset=utf-8; action="urn:erp/${op}"` : how === 'body' ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8';
+    const headers: Array<[string, string]> = [['content-type', type], ...(how === 'empty-action' ? [['SOAPAction', '""'] as [string, string]] : [])];
+    return describeRequest({ method: 'POST', url: 'https://erp.example/soap', headers, body: Buffer.from(envelope(how === 'ct-action' ? 'Request' : op, prefix)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  };
+  for (const how of ['ct-action', 'body', 'empty-action'] as const) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = soap('GetAccount', how);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+    const again = soap('GetAccount', how, 'env:');
+    again.grants = queue.matchingGrants(again);
+    t.match(await engine.decide(again), { action: 'allow' }, `${how}: the approved operation is covered again`);
+    const other = soap('DeleteAccount', how, 'env:');
+    other.grants = queue.matchingGrants(other);
+    t.match(await engine.decide(other), { action: 'approve' }, `${how}: DeleteAccount is not covered`);
+  }
+});
+
 t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {
   // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
   // creating a branch must not cover creating a compute endpoint or a database owned by another role.
