@@ -159,6 +159,19 @@ function namedOperations(d: RequestDescription): string[] {
     }
   }
   if (Array.isArray(json) && json.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  // Batch envelopes: each call a body carries as `{method, url}` (Microsoft Graph's `$batch`,
+  // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
+  batchCalls(json, out);
+  for (const values of Object.values(d.request.body?.form ?? {})) {
+    for (const v of values) {
+      if (!v.startsWith('[')) continue;
+      try {
+        batchCalls(JSON.parse(v), out);
+      } catch {
+        // not JSON: no calls
+      }
+    }
+  }
   // XML-RPC: `<methodCall><methodName>…</methodName>` (every one the preview shows).
   const text = d.request.body?.text;
   if (text !== undefined && /xml/i.test(d.request.body?.content_type ?? '')) {
@@ -170,6 +183,36 @@ function namedOperations(d: RequestDescription): string[] {
     }
   }
   return [...out];
+}
+
+/** Members that name a batched call's target: Graph `url`, Facebook `relative_url`, others `path` … */
+const callTargets = ['url', 'relative_url', 'relativeUrl', 'path', 'uri', 'href'];
+/** Batched calls read at most; past it the batch is `rpc:call:?` (no grant). */
+const MAX_BATCH_CALLS = 100;
+
+/**
+ * `rpc:call:<METHOD>:<target>[:<body digest>]` for each `{method, url}` object of a batch envelope
+ * (the body's array, or an array under one of its members): one URL that runs any call it lists, so
+ * a grant for a batch of reads does not cover a batch that deletes or sends.
+ */
+function batchCalls(json: unknown, out: Set<string>): void {
+  const lists = Array.isArray(json) ? [json] : json && typeof json === 'object' ? Object.values(json as Record<string, unknown>).filter(Array.isArray) : [];
+  let calls = 0;
+  for (const list of lists) {
+    for (const m of list as unknown[]) {
+      if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
+      const o = m as Record<string, unknown>;
+      const target = callTargets.map((k) => o[k]).find((v): v is string => typeof v === 'string');
+      if (typeof o.method !== 'string' || target === undefined) continue;
+      if (++calls > MAX_BATCH_CALLS) {
+        out.add('rpc:call:?');
+        return;
+      }
+      // A call's own body (Graph's `body`, Facebook's `body`) says what it sends, and to whom.
+      const body = o.body === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(o.body) ?? '').digest('hex').slice(0, 32)}`;
+      out.add(`rpc:call:${namedValue(o.method.toUpperCase())}:${namedValue(target)}${body}`);
+    }
+  }
 }
 
 /** The `action` parameters of SOAP 1.2 Content-Types, read split on every `;` and with quoted strings (servers do either). */
@@ -278,7 +321,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {

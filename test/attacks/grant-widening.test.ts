@@ -648,6 +648,40 @@ t.test('SOAP: a grant for one operation covers neither another SOAP 1.2 `action`
   }
 });
 
+t.test('a batch envelope: a grant for its calls covers no batch of other calls (Graph $batch, Salesforce composite, Facebook batch=)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const req = (url: string, type: string, body: string): RequestDescription =>
+    describeRequest({ method: 'POST', url, headers: [['content-type', type]], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const cases: Array<[string, (calls: Array<[string, string]>) => RequestDescription]> = [
+    ['Microsoft Graph $batch', (calls) => req('https://graph.microsoft.com/v1.0/$batch', 'application/json', JSON.stringify({ requests: calls.map(([method, url], i) => ({ id: String(i + 1), method, url })) }))],
+    ['Salesforce composite', (calls) => req('https://acme.my.salesforce.com/services/data/v60.0/composite', 'application/json', JSON.stringify({ allOrNone: true, compositeRequest: calls.map(([method, url], i) => ({ method, url, referenceId: `r${i}` })) }))],
+    ['a bare array of calls', (calls) => req('https://api.example.net/batch', 'application/json', JSON.stringify(calls.map(([method, path]) => ({ method, path }))))],
+    ['Facebook batch=', (calls) => req('https://graph.facebook.com/', 'application/x-www-form-urlencoded', new URLSearchParams({ batch: JSON.stringify(calls.map(([method, relative_url]) => ({ method, relative_url }))), include_headers: 'false' }).toString())],
+  ];
+  for (const [name, batch] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = batch([['GET', '/me/messages'], ['GET', '/me/events']]);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+    const again = batch([['GET', '/me/messages'], ['GET', '/me/events']]);
+    again.grants = queue.matchingGrants(again);
+    t.match(await engine.decide(again), { action: 'allow' }, `${name}: the approved batch is covered again`);
+    for (const calls of [[['DELETE', '/me/messages/AAMk1']], [['GET', '/me/messages'], ['POST', '/me/sendMail']], [['GET', '/users/ceo@acme.example/messages']]] as Array<Array<[string, string]>>) {
+      const other = batch(calls);
+      other.grants = queue.matchingGrants(other);
+      t.match(await engine.decide(other), { action: 'approve' }, `${name}: ${calls.map((c) => c.join(' ')).join(', ')} is not covered`);
+    }
+  }
+  // A call's own body says whom it sends to: mail to a colleague does not cover mail to anyone.
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const mail = (to: string): RequestDescription => req('https://graph.microsoft.com/v1.0/$batch', 'application/json', JSON.stringify({ requests: [{ id: '1', method: 'POST', url: '/me/sendMail', headers: { 'Content-Type': 'application/json' }, body: { message: { toRecipients: [{ emailAddress: { address: to } }] } } }] }));
+  const sent = mail('alice@acme.example');
+  await queue.approve((await queue.create(sent, await engine.decide(sent))).id, { by: 'test', grantMinutes: 30 });
+  const elsewhere = mail('drop@attacker.example');
+  elsewhere.grants = queue.matchingGrants(elsewhere);
+  t.match(await engine.decide(elsewhere), { action: 'approve' }, 'a batched sendMail to another recipient is not covered');
+});
+
 t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {
   // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
   // creating a branch must not cover creating a compute endpoint or a database owned by another role.
