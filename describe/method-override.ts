@@ -14,9 +14,9 @@
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
 import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
-import { rackTwoParams, type BodyReading } from './body.ts';
+import { parameterNames, rackTwoParams, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
-import { recognize, type Recognized } from './adapters/index.ts';
+import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 
@@ -136,6 +136,40 @@ function awsReadAction(action: string): boolean {
   return /^(Describe|List|Get)[A-Z]/.test(action) && !awsCredentialActions.has(action);
 }
 
+/** URL parameters by which RPC-style APIs name the operation (as engine/grant-scope.ts reads them). */
+const operationParamNames = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command']);
+/**
+ * First words of operation names that change or remove state. Solr's collection and core admin APIs
+ * run `GET /solr/admin/collections?action=DELETE&name=…` (and `UNLOAD`, `DELETEALIAS` …) as it is.
+ */
+const changingWords = new Set(['delete', 'deletealias', 'deletereplica', 'deleteshard', 'deletenode', 'remove', 'drop', 'destroy', 'purge', 'unload', 'truncate', 'wipe', 'reset', 'flush', 'flushall', 'kill', 'shutdown', 'uninstall', 'revoke', 'disable', 'terminate', 'erase']);
+
+/** The first word of an operation name, lower-case: `deleteIndex`, `DELETE`, `delete_all` are `delete`. */
+function firstWord(value: string): string {
+  const letters = /^[A-Za-z]+/.exec(value.trim())?.[0] ?? '';
+  let end = letters.length;
+  for (let i = 1; i < letters.length; i++) {
+    if (letters[i - 1]! >= 'a' && letters[i - 1]! <= 'z' && letters[i]! >= 'A' && letters[i]! <= 'Z') {
+      end = i;
+      break;
+    }
+  }
+  return letters.slice(0, end).toLowerCase();
+}
+
+/**
+ * A URL parameter naming an operation that changes state (`action=DELETE`, `cmd=purge`) on a host no
+ * service module describes: such APIs run it whatever the method. Names as PHP and Rack 2 read them.
+ */
+function changingOperationParam(url: URL): string | undefined {
+  if (url.search.length < 4 || ownedHost(url.hostname.toLowerCase())) return undefined;
+  for (const [name, value] of url.searchParams) {
+    if (!parameterNames(name).some((n) => operationParamNames.has(n.toLowerCase()))) continue;
+    if (changingWords.has(firstWord(value))) return name;
+  }
+  return undefined;
+}
+
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
 function jsonMethodValues(text: string): { values: string[]; odd: boolean } {
   const values: string[] = [];
@@ -186,6 +220,9 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // `/flushall` or `/set/k/v` changes state like a POST.
   const command = upstashCommand(input.url);
   if (command !== undefined && !redisReadCommands.has(command) && (input.method === 'GET' || input.method === 'HEAD')) add('path:redis-command', 'POST');
+  // An RPC-style API runs the operation its URL names whatever the method: a GET
+  // `?action=DELETE&name=orders` (Solr's collection admin API) removes like a POST.
+  if ((input.method === 'GET' || input.method === 'HEAD') && action === undefined && changingOperationParam(input.url) !== undefined) add('query:action', 'POST');
 
   // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
   // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type

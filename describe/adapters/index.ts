@@ -286,7 +286,8 @@ export function carriesGraphql(request: RequestInfo): boolean {
   return (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
 }
 
-function ownedHost(host: string): boolean {
+/** Whether a service module (not the git catch-all) describes the host's requests. */
+export function ownedHost(host: string): boolean {
   return adapters.some((a) => a !== git && a.hosts(host));
 }
 

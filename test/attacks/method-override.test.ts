@@ -131,6 +131,24 @@ t.test('an allowed host never reads an overridden GET as a read', async (t) => {
   t.equal(plain.action, 'allow', 'control: the same GET without an override is a read');
 });
 
+// Ninth pass: RPC-style APIs run the operation their URL names whatever the method (Solr's
+// collection and core admin APIs: `GET /solr/admin/collections?action=DELETE&name=orders`).
+t.test('a GET whose URL names an operation that changes state is no read on an allowed host', async (t) => {
+  const name = fc.constantFrom('action', 'ACTION', 'method', 'op', 'cmd', 'command', 'operation', '%20action', '%5Baction%5D', 'action%00x');
+  const changing = fc.constantFrom('DELETE', 'delete', 'deleteIndex', 'DELETEALIAS', 'UNLOAD', 'purge_all', 'drop', 'Remove', 'flushall', 'shutdown');
+  await fc.assert(
+    fc.asyncProperty(name, changing, fc.constantFrom('/solr/admin/collections', '/api', '/'), async (n, v, p) => {
+      const d = describeRequest({ method: 'GET', url: `https://docs.example.org${p}?${n}=${v}&name=orders`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+      return (await hostsEngine.decide(d)).action !== 'allow';
+    }),
+    { numRuns: 30 },
+  );
+  for (const v of ['LIST', 'STATUS', 'CLUSTERSTATUS', 'view', 'query', 'search', 'render']) {
+    const d = describeRequest({ method: 'GET', url: `https://docs.example.org/solr/admin/collections?action=${v}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    t.equal((await hostsEngine.decide(d)).action, 'allow', `control: action=${v} reads`);
+  }
+});
+
 t.test('an override that cannot be read one way is never allowed', async (t) => {
   const unclear = fc.oneof(
     fc.stringMatching(/^[A-Z]{3,10}$/).filter((v) => !['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].includes(v)).map((v): Placement => ({ headers: [['X-HTTP-Method-Override', v]], query: '' })),
