@@ -101,7 +101,13 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  // Other SQL-looking paths take it so too (ClickHouse-style `/query`, `/sql`): SQL when a grammar
+  // reads statements in the text, as a `{query}` elsewhere.
+  if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };
+  // A JSON array of statements, or of `[statement, …params]` (rqlite's `/db/execute`, `/db/query`
+  // and `/db/request`), to any path: SQL when a grammar reads statements in them.
+  if (Array.isArray(json)) return statementList(json);
+  if (!json || typeof json !== 'object') return undefined;
   const o = json as Record<string, unknown>;
   if (typeof o.sql === 'string') return { texts: [o.sql] };
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
@@ -117,6 +123,24 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
+}
+
+/**
+ * The statements of a JSON array of SQL texts or `[text, …params]` lists (rqlite), sniffed: SQL only
+ * when a grammar reads statements in them. Undefined when any member is something else.
+ */
+function statementList(json: unknown[]): SqlSource | undefined {
+  if (json.length === 0 || json.length > MAX_CARRIED_REQUESTS) return undefined;
+  const texts: string[] = [];
+  const params: Array<unknown[] | undefined> = [];
+  for (const m of json) {
+    const text = typeof m === 'string' ? m : Array.isArray(m) && typeof m[0] === 'string' ? m[0] : undefined;
+    if (text === undefined) return undefined;
+    texts.push(text);
+    params.push(Array.isArray(m) ? m.slice(1) : undefined);
+  }
+  if (!texts.some((t) => t.trim() !== '')) return undefined;
+  return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
 }
 
 /** Requests of one body whose SQL is looked at, at most (more fails closed). */

@@ -487,6 +487,27 @@ t.test('SQL under a parameter name PHP or Rack 2 reads as `sql` (query or form) 
   t.pass('checked');
 });
 
+// Ninth pass: rqlite takes a JSON array of statements (or `[statement, …params]`) at `/db/execute`,
+// `/db/query` and `/db/request`; SQL-looking paths take a plain text body.
+t.test('SQL as a JSON array of statements (rqlite) or a plain text body to an SQL-looking path is read, never a plain write', async (t) => {
+  for (const [path, type, body] of [
+    ['/db/execute', 'application/json', '["DROP TABLE users"]'],
+    ['/db/request', 'application/json', '["SELECT * FROM foo", "DROP TABLE users"]'],
+    ['/db/execute?pretty&timings', 'application/json', '[["INSERT INTO foo(name) VALUES(?)", "fiona"], ["DROP TABLE users"]]'],
+    ['/v1/sql', 'text/plain', 'DROP TABLE users'],
+    ['/query', '', 'DROP TABLE users'],
+  ] as const) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: type ? [['Content-Type', type]] : [], body });
+    t.ok(description.sql?.destructive, `${path} ${type}: the DROP is seen`);
+    t.equal(decision.approval?.risk, 'critical', `${path} ${type}: ${decision.rule}`);
+  }
+  // Controls: a list of words, and text that is no SQL, are not SQL.
+  for (const [path, type, body] of [['/db/execute', 'application/json', '["red", "shoes"]'], ['/query', 'text/plain', 'red shoes please']] as const) {
+    const { description } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', type]], body });
+    t.notOk(description.sql, `${path}: ${body} is no SQL`);
+  }
+});
+
 // Ninth pass: ASP.NET and servlets decode a form by its declared charset, EBCDIC (`ibm037`,
 // `ibm500`) included, which Airlock has no decoder for: such SQL is unread, never a plain write.
 t.test('SQL in a form or JSON body of a charset Airlock cannot decode (EBCDIC) is unread SQL, held critical', async (t) => {
