@@ -85,11 +85,14 @@ function extendedValue(value: string, encoded: boolean): string {
  * Every name parsers read a part by: the `name=` parameter as dispositionName reads it (the last),
  * the first of several `name=` parameters (Python's email package keeps the first), and the RFC
  * 2231 extended `name*=utf-8''…` (with its `name*0*`, `name*1*` continuations), which Werkzeug,
- * Django, Python's email package and busboy decode and take for the name. One pass over each
- * Content-Disposition line.
+ * Django, Python's email package and busboy decode and take for the name, also on a header spelled
+ * with blanks before its colon. One pass over each Content-Disposition line.
  */
-export function dispositionNames(head: string): string[] {
+export function dispositionNames(raw: string): string[] {
   const out = new Set<string>();
+  // Werkzeug (and other parsers that split a header at `:` and trim) read
+  // `Content-Disposition : form-data; name="…"` too.
+  const head = raw.replace(/(content-disposition)[ \t]+:/gi, '$1:');
   const plain = dispositionName(head);
   if (plain !== undefined) out.add(plain);
   const lower = asciiLower(head);

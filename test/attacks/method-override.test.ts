@@ -47,9 +47,10 @@ const placement: fc.Arbitrary<Placement> = fc.oneof(
   fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod', '_METHOD', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&_method=${encodeURIComponent(v)}` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
-  // (Ninth pass) RFC 2231 names (Werkzeug, Django, busboy), and the first of two `name=` parameters.
-  fc.tuple(fc.constantFrom(`name="note"; name*=UTF-8''_method`, `name*=utf-8''%5Fmethod`, `name*0*=utf-8''%5Fme; name*1=thod`, 'name="_method"; name="note"'), deleteValue)
-    .map(([d, v]): Placement => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; ${d}\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
+  // (Ninth pass) RFC 2231 names (Werkzeug, Django, busboy), the first of two `name=` parameters, a
+  // header with blanks before its colon (Werkzeug trims the name).
+  fc.tuple(fc.constantFrom(`name="note"; name*=UTF-8''_method`, `name*=utf-8''%5Fmethod`, `name*0*=utf-8''%5Fme; name*1=thod`, 'name="_method"; name="note"'), fc.constantFrom('Content-Disposition:', 'Content-Disposition :', 'content-disposition\t:'), deleteValue)
+    .map(([d, label, v]): Placement => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\n${label} form-data; ${d}\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/json', text: JSON.stringify({ name: 'x', _method: v }) } })),
   // Names spelled with escapes: still `_method` to the server's parser.
   fc.tuple(fc.constantFrom('%5Fmethod', '_%6Dethod', '%5f%6d%65thod', '.method', '+method', '_METHOD', '_Method', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `${n}=${encodeURIComponent(v)}` } })),
