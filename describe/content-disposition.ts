@@ -99,12 +99,16 @@ export function dispositionNames(raw: string): string[] {
   for (const [start, end] of segments(head, lower)) {
     const pieces: Array<[number, string, boolean]> = [];
     let firstPlain: string | undefined;
+    let lastPlain: string | undefined;
     for (const param of head.slice(start, end).split(';').slice(1)) {
       const eq = param.indexOf('=');
       if (eq < 0) continue;
       const key = asciiLower(param.slice(0, eq).trim());
       const value = param.slice(eq + 1);
-      if (key === 'name') firstPlain ??= extendedValue(value, false);
+      if (key === 'name') {
+        lastPlain = extendedValue(value, false);
+        firstPlain ??= lastPlain;
+      }
       else if (key === 'name*') out.add(extendedValue(value, true));
       else if (key.startsWith('name*') && pieces.length < MAX_CONTINUATIONS) {
         const rest = key.slice(5);
@@ -113,7 +117,9 @@ export function dispositionNames(raw: string): string[] {
         if (Number.isInteger(index) && index >= 0) pieces.push([index, value, encoded]);
       }
     }
+    // (Every Content-Disposition line of the part: parsers take the first header or the last.)
     if (firstPlain !== undefined) out.add(firstPlain);
+    if (lastPlain !== undefined) out.add(lastPlain);
     if (pieces.length) {
       pieces.sort((a, b) => a[0] - b[0]);
       // (The charset prefix is on the first piece only.)

@@ -49,7 +49,7 @@ const placement: fc.Arbitrary<Placement> = fc.oneof(
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
   // (Ninth pass) RFC 2231 names (Werkzeug, Django, busboy), the first of two `name=` parameters, a
   // header with blanks before its colon (Werkzeug trims the name).
-  fc.tuple(fc.constantFrom(`name="note"; name*=UTF-8''_method`, `name*=utf-8''%5Fmethod`, `name*0*=utf-8''%5Fme; name*1=thod`, 'name="_method"; name="note"'), fc.constantFrom('Content-Disposition:', 'Content-Disposition :', 'content-disposition\t:'), deleteValue)
+  fc.tuple(fc.constantFrom(`name="note"; name*=UTF-8''_method`, `name*=utf-8''%5Fmethod`, `name*0*=utf-8''%5Fme; name*1=thod`, 'name="_method"; name="note"', 'name="note"\r\nContent-Disposition: form-data; name="_method"'), fc.constantFrom('Content-Disposition:', 'Content-Disposition :', 'content-disposition\t:'), deleteValue)
     .map(([d, label, v]): Placement => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\n${label} form-data; ${d}\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/json', text: JSON.stringify({ name: 'x', _method: v }) } })),
   // Names spelled with escapes: still `_method` to the server's parser.
