@@ -101,12 +101,24 @@ export function parameterNames(raw: string): string[] {
  */
 export function paramsByServerName(params: Record<string, string[]>, names: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [key, values] of Object.entries(params)) {
-    for (const name of names.includes(key) ? [key] : parameterNames(key)) {
-      if (names.includes(name)) (out[name] ??= []).push(...values);
+  for (const [rawKey, rawValues] of Object.entries(params)) {
+    // Classic ASP.NET (HttpUtility.UrlDecode) and IIS also decode `%uXXXX`, which other parsers
+    // leave as text: `?sql=DROP%u0020TABLE%u0020users`, `?%u0073ql=…`. Both readings count.
+    const key = rawKey.includes('%u') || rawKey.includes('%U') ? percentU(rawKey) : rawKey;
+    const values = rawValues.some((v) => v.includes('%u') || v.includes('%U')) ? [...rawValues, ...rawValues.map(percentU).filter((v, i) => v !== rawValues[i])] : rawValues;
+    const keys = key === rawKey ? [rawKey] : [rawKey, key];
+    for (const k of keys) {
+      for (const name of names.includes(k) ? [k] : parameterNames(k)) {
+        if (names.includes(name)) (out[name] ??= []).push(...values);
+      }
     }
   }
   return out;
+}
+
+/** `%uXXXX` escapes (IIS, classic ASP.NET) decoded; the rest as is. */
+export function percentU(text: string): string {
+  return text.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 export function multiMap(params: URLSearchParams): Record<string, string[]> {

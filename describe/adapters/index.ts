@@ -269,6 +269,18 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   return sql.length ? { texts: sql, sniffed: true } : undefined;
 }
 
+/** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */
+function eachSniffed(source: Extract<SqlSource, { texts: string[] }>): SqlSource | undefined {
+  const keep = source.texts.map((text, i) => {
+    const a = analyzeSqlIn([text], source.dialect ?? 'unknown', source.params ? [source.params[i]] : undefined);
+    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+  });
+  const texts = source.texts.filter((_t, i) => keep[i]);
+  if (texts.length === 0) return undefined;
+  const params = source.params?.filter((_p, i) => keep[i]);
+  return { ...source, texts, ...(params ? { params } : {}) };
+}
+
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
@@ -346,7 +358,11 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   }
   const found = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
   // A body read as GraphQL is not also SQL by its look; its mutations' SQL-carrying arguments may be.
-  const source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? graphqlSql(graphql) : found ?? (graphql ? graphqlSql(graphql) : undefined);
+  let source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? graphqlSql(graphql) : found ?? (graphql ? graphqlSql(graphql) : undefined);
+  // Several places that carry SQL only sometimes (`?sql=red shoes&sql=DROP TABLE users`, `query`
+  // beside `statement`, a value and its `%u`-decoded reading): each is SQL on its own when a grammar
+  // reads statements in it, so a text that is none does not hide one that is.
+  if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;

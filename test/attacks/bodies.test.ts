@@ -487,6 +487,23 @@ t.test('SQL under a parameter name PHP or Rack 2 reads as `sql` (query or form) 
   t.pass('checked');
 });
 
+// Ninth pass: places that carry SQL only sometimes, each read on its own (a decoy that is no SQL
+// hid the statement beside it), and classic ASP.NET's `%uXXXX` escapes in the URL and a form.
+t.test('SQL beside a decoy that is no SQL, or spelled with %u escapes, is judged, never allowed', async (t) => {
+  for (const [method, path, type, body] of [
+    ['GET', '/v1/run?sql=red%20shoes&sql=DROP%20TABLE%20users', '', ''],
+    ['POST', '/api/v1/run', 'application/json', '{"query": "red shoes", "statement": "DROP TABLE users"}'],
+    ['GET', '/v1/run?sql=DROP%u0020TABLE%u0020users', '', ''],
+    ['GET', '/v1/run?%u0073ql=DROP%20TABLE%20users', '', ''],
+  ] as const) {
+    const { description, decision } = await decide({ method, url: `https://${SQL_HOST}${path}`, headers: type ? [['Content-Type', type]] : [], body });
+    t.ok(description.sql?.destructive, `${method} ${path} ${body}: the DROP is seen`);
+    t.equal(decision.approval?.risk, 'critical', `${method} ${path}: ${decision.rule}`);
+  }
+  const plain = await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=red%20shoes&sql=blue%u0020shoes`, headers: [], body: '' });
+  t.equal(plain.decision.action, 'allow', 'control: search phrases are no SQL');
+});
+
 // Ninth pass: rqlite takes a JSON array of statements (or `[statement, …params]`) at `/db/execute`,
 // `/db/query` and `/db/request`; SQL-looking paths take a plain text body.
 t.test('SQL as a JSON array of statements (rqlite) or a plain text body to an SQL-looking path is read, never a plain write', async (t) => {
