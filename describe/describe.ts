@@ -13,6 +13,7 @@ import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
+import { unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
@@ -102,6 +103,8 @@ export function parseTarget(rawUrl: string): URL {
     if (!bare) throw new DescribeError('request target has no host');
     url.hostname = bare;
   }
+  // [::ffff:127.0.0.1] is 127.0.0.1 (a dual-stack socket dials it there): one spelling, as 0x7f.1 has.
+  unmapUrlHost(url);
   if (url.port === '0') throw new DescribeError('request target has port 0');
   // One spelling per resource: /%61dmin is /admin, /a/.b/.. is /a/, for the policy and the upstream alike.
   const normal = normalizePath(url.pathname);

@@ -1,5 +1,6 @@
 // Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
 // (RFC 9110 §7.6.1), authority parsing. Pure.
+import { unmappedHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 
@@ -46,6 +47,39 @@ export function endToEnd(raw: string[], extraDrop?: Set<string>): Array<[string,
     out.push([raw[i]!, raw[i + 1]!]);
   }
   return out;
+}
+
+/**
+ * Headers that decide how a server frames a request or reads its body, by their dashed names.
+ * CGI-style servers key headers by name upper-cased with `-` as `_` (`HTTP_TRANSFER_ENCODING`,
+ * `CONTENT_TYPE`), so `Transfer_Encoding` is Transfer-Encoding to them: Rack's Puma before 6.4.3
+ * and 5.6.9 frames a body as chunked, or takes its length or media type, from such a spelling
+ * (CVE-2024-45614; Werkzeug and gunicorn drop such names now), while Node and the policy read an
+ * ordinary header and Airlock frames the body by its own Content-Length.
+ */
+const framingNames = new Set(['content-length', 'transfer-encoding', 'content-type', 'content-encoding', 'keep-alive', 'proxy-connection']);
+
+/**
+ * Why a request header would be read by a CGI-style server (headers as `HTTP_` + the name
+ * upper-cased, `-` as `_`) as something Airlock and the policy did not read, or undefined:
+ * - one of `framingNames` spelled with an underscore (`Transfer_Encoding`, `content_length`,
+ *   `Content_Type`): such a server frames or reads the body otherwise than Airlock and the policy
+ *   did (a chunked terminator in a body ends it there, and what follows is a request nobody decided);
+ * - `Proxy` (any case): it becomes `HTTP_PROXY`, the variable HTTP clients take for their proxy,
+ *   so the service's own outgoing requests (and what it sends in them) go to the server it names
+ *   ("httpoxy": PHP's Guzzle, Go's net/http/cgi, Python under CGI). No client needs to send it.
+ */
+export function misreadHeader(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 5 && name.toLowerCase() === 'proxy') {
+      return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
+    }
+    if (name.includes('_') && framingNames.has(name.toLowerCase().replaceAll('_', '-'))) {
+      return `header ${JSON.stringify(name.slice(0, 40))}, ${name.toLowerCase().replaceAll('_', '-')} spelled with underscores, which servers that read \`_\` as \`-\` (CGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`;
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -128,7 +162,7 @@ export function parseAuthority(authority: string, scheme: string): Authority | u
     return undefined;
   }
   let hostname = trimTrailing(url.hostname, '.');
-  if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
+  if (hostname.startsWith('[')) hostname = unmappedHost(hostname.slice(1, -1));
   if (!hostname) return undefined;
   return { hostname, port: url.port ? Number(url.port) : defaultPort[scheme]! };
 }

@@ -18,6 +18,7 @@ import { DescribeError, describeRequestLoaded, type PlaceholderFinder, type RawR
 import { pathAmbiguity, pathHeaderAmbiguity, rawPathOf } from '../describe/path-ambiguity.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import type { AbortLike } from '../lib/abort-flag.ts';
+import { unmappedHost, unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
 import { parseProxyAuthorization } from '../state/agents.ts';
 import { evaluatedAs, type AuditRecord } from '../state/audit-log.ts';
@@ -27,7 +28,7 @@ import { AuditBudget } from './audit-budget.ts';
 import type { DestinationError, DestinationGuard } from './destination.ts';
 import type { Enforcer, OutgoingRequest, Rejection, RequestContext, RequestOrigin } from './enforcers.ts';
 import type { Exchange, Tunnel } from './exchange.ts';
-import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, withoutNamedHeaders, type Authority } from './http-util.ts';
+import { endToEnd, formatAuthority, otherForwardedHost, parseAuthority, sameAuthority, misreadHeader, withoutNamedHeaders, type Authority } from './http-util.ts';
 import type { CapturedBody } from './request-body.ts';
 import { credentialsHint, denial, refusals, type Refusal } from './refusals.ts';
 import { checkAgentHandshake, isHandshakeProblem } from './websocket-handshake.ts';
@@ -115,6 +116,8 @@ export class Pipeline {
     }
     const target = tunnel ? tunnelTarget(x, tunnel) : this.absoluteTarget(x);
     if (typeof target !== 'string') return target;
+    const misread = misreadHeader(x.head.rawHeaders);
+    if (misread) return refusals.bad(`the request carries ${misread}`);
     x.url = x.upgrade ? target.replace(/^http/, 'ws') : target;
     x.record.url = x.url;
     return undefined;
@@ -170,8 +173,9 @@ export class Pipeline {
     const target = x.head.url ?? '';
     if (!/^https?:\/\//i.test(target)) return refusals.bad('this is a proxy: send absolute-form requests (http://host/path) or CONNECT');
     if (x.head.headers.host === undefined && x.head.httpVersionMinor >= 1) return refusals.bad('an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)');
-    const url = parseUrl(target);
-    if (!url) return refusals.bad('request target is not a valid absolute URL');
+    const parsed = parseUrl(target);
+    if (!parsed) return refusals.bad('request target is not a valid absolute URL');
+    const url = unmapUrlHost(parsed);
     if (url.username || url.password || /^https?:\/\/[^/?#]*@/i.test(target)) return refusals.bad('request target must not contain userinfo (user:pass@); send credentials in headers');
     // RFC 9112 §3.2.2: with an absolute-form target the proxy ignores the received Host and uses
     // the target's authority (the description and the upstream both get that one).
@@ -410,6 +414,6 @@ function parseUrl(s: string): URL | undefined {
 
 export function authorityOf(url: URL, scheme: string): Authority {
   let hostname = trimTrailing(url.hostname, '.');
-  if (hostname.startsWith('[')) hostname = hostname.slice(1, -1);
+  if (hostname.startsWith('[')) hostname = unmappedHost(hostname.slice(1, -1));
   return { hostname, port: url.port ? Number(url.port) : scheme === 'https' || scheme === 'wss' ? 443 : 80 };
 }

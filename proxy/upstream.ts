@@ -9,6 +9,7 @@ import net from 'node:net';
 import { Readable, Transform, Writable, pipeline } from 'node:stream';
 import tls from 'node:tls';
 import { CheckedHttpAgent, CheckedHttpsAgent, type ConnectionCheck } from './checked-dial.ts';
+import { watchCredentials } from './credential-watch.ts';
 import { DestinationError } from './destination.ts';
 import { StreamStop, egressMeterOf, responseGuardOf, responseStages, type EgressMeter, type Enforcer, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
 import type { Exchange } from './exchange.ts';
@@ -116,6 +117,8 @@ class HttpForward {
   private answered = false;
   /** Sent a second time after a reused connection failed (at most once). */
   private retried = false;
+  /** The credentials checked again while the exchange lasts (a stream either way outlives no revocation). */
+  private unwatch: (() => void) | undefined;
   /** A response on its way through the enforcers' stages. */
   private relay: { upRes: http.IncomingMessage; head: ResponseHead; stages: Transform[]; failed: boolean; corked: boolean; guard: ResponseGuard | undefined } | undefined;
 
@@ -136,6 +139,11 @@ class HttpForward {
       this.upReq?.destroy();
       this.done('client-aborted');
     }, { once: true });
+    this.unwatch = watchCredentials(this.x, (c) => this.upstream.opts.pipeline.authenticate(c), (r) => {
+      if (this.settled) return;
+      if (this.relay && !this.relay.failed) this.stopRelay(r);
+      else this.stopped(r);
+    });
     const { body } = this.x;
     const transforms = this.ctx.outgoing.bodyTransforms;
     if (!transforms.length || body.truncated) return this.send();
@@ -394,6 +402,7 @@ class HttpForward {
   /** The agent gets a refusal instead of the response (nothing of it has left yet). */
   private refuseInstead(r: Refusal): void {
     this.settled = true;
+    this.unwatch?.();
     this.refuse({ ...r, rule: this.ctx.decision.rule });
     this.resolve();
   }
@@ -402,6 +411,7 @@ class HttpForward {
   private done(outcome: string): void {
     if (this.settled) return;
     this.settled = true;
+    this.unwatch?.();
     const record = this.x.record;
     if (record.extra === undefined && nonEmpty(this.ctx.audit)) record.extra = this.ctx.audit;
     if (record.status === undefined) record.status = this.res.statusCode;

@@ -16,6 +16,7 @@ import { nonEmpty, type Pipeline } from './pipeline.ts';
 import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
 import { PartialMessages, acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
+import { credentialsEnded, watchCredentials } from './credential-watch.ts';
 
 export interface WebSocketForwardOptions {
   tls: tls.SecureContext;
@@ -26,9 +27,6 @@ export interface WebSocketForwardOptions {
   /** Checks each new connection once it is up (checked-dial.ts). */
   check?: ConnectionCheck;
 }
-
-/** How often an open WebSocket's credentials are checked again (the directory's own re-read is 1 s). */
-export const CREDENTIAL_RECHECK_MS = 1000;
 
 export class WebSocketForward {
   /** Upstream WebSocket connections of open tunnels (ended on close()). */
@@ -89,7 +87,8 @@ export class WebSocketForward {
 
     const enforcers = this.opts.enforcers.filter((e) => e.onMessage);
     const meter = egressMeterOf(this.opts.enforcers, ctx);
-    const revoked = this.watchCredentials(x);
+    // An open WebSocket is one request that lasts: a token revoked meanwhile ends it.
+    const revoked = credentialsEnded(x, (c) => this.opts.pipeline.authenticate(c));
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       onMessage: (m) => {
@@ -105,31 +104,6 @@ export class WebSocketForward {
     revoked.stop();
     this.open.delete(upstream);
     steps.append(tunnelRecord(x, ctx, ended));
-  }
-
-  /**
-   * An open WebSocket is one request that lasts: its credentials are checked again every
-   * CREDENTIAL_RECHECK_MS, as the next request on a keep-alive connection or tunnel would be, and a
-   * token revoked (or an agent removed) meanwhile ends it.
-   */
-  private watchCredentials(x: Exchange): { ended: Promise<Rejection>; stop: () => void } {
-    const credential = x.tunnel ? x.tunnel.credential : x.head.headers['proxy-authorization'];
-    let timer: NodeJS.Timeout | undefined;
-    let stopped = false;
-    const ended = new Promise<Rejection>((resolve) => {
-      const check = (): void => {
-        void this.opts.pipeline.authenticate(credential).then(
-          (agent) => (agent?.id === x.agent?.id ? undefined : 'the agent\'s credentials are no longer valid'),
-          (err: Error) => `the agent's credentials could not be checked again: ${err.message}`,
-        ).then((why) => {
-          if (stopped) return;
-          if (why) resolve(refusals.unauthenticated(why));
-          else timer = setTimeout(check, CREDENTIAL_RECHECK_MS).unref();
-        });
-      };
-      timer = setTimeout(check, CREDENTIAL_RECHECK_MS).unref();
-    });
-    return { ended, stop: () => { stopped = true; clearTimeout(timer); } };
   }
 
   /** The upstream declined the upgrade: its answer (through the enforcers' onResponse) goes back, then the connection closes. */
@@ -149,9 +123,17 @@ export class WebSocketForward {
     for (const [k, v] of head.headers) if (k.toLowerCase() !== 'content-length') lines.push(`${k}: ${v}`);
     lines.push('connection: close', '', '');
     socket.write(lines.join('\r\n'));
-    pipeline([upRes, ...stages, socket] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+    // Such an answer may stream for as long as a WebSocket would: a revoked token ends it too.
+    let revoked: Rejection | undefined;
+    const unwatch = watchCredentials(x, (c) => this.opts.pipeline.authenticate(c), (r) => {
+      revoked = r;
       upReq.destroy();
-      const stop = err instanceof StreamStop ? err.rejection : undefined;
+      socket.destroy();
+    });
+    pipeline([upRes, ...stages, socket] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream], (err) => {
+      unwatch();
+      upReq.destroy();
+      const stop = revoked ?? (err instanceof StreamStop ? err.rejection : undefined);
       if (stop) record.detail = stop.detail;
       else if (err && !ctx.signal.aborted) record.detail = `response stream broke: ${upstreamErrorText(err as NodeJS.ErrnoException, false)}`;
       if (nonEmpty(ctx.audit)) record.extra = ctx.audit;

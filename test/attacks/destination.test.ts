@@ -7,14 +7,17 @@
 // destination guard (the same object the proxy calls before dialing) rather than sent through the
 // proxy, so a regression could never make this test reach a real metadata service.
 import t from 'tap';
+import fc from 'fast-check';
 import net from 'node:net';
 import { describeRequest } from '../../describe/describe.ts';
+import { normalizeLink } from '../../describe/links.ts';
 import type { DestinationGuard } from '../../proxy/destination.ts';
 import {
   exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy,
 } from './helpers.ts';
 
 const agent = { id: 'attacker', labels: {} };
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
 // Shared fixtures (each Airlock start compiles a policy and mints a CA, so the file starts three).
 // `loop`: a loopback upstream nobody opened. `good`: 127.0.0.1:P, opened by the operator.
@@ -182,6 +185,35 @@ t.test('deny-list evasion: case, trailing dots, userinfo, backslashes, fragments
   const lookalike = await viaProxy(a.port, `http://xn--vil-5cd.example:${p}/`, { auth: a.auth });
   t.equal(lookalike.status, 200, 'a look-alike of a denied name is simply another host');
   t.equal(up.received.at(-1)?.headers.host, `xn--vil-5cd.example:${p}`, 'and reaches the upstream as punycode');
+
+  // An address on the deny list, spelled as an IPv4-mapped IPv6 literal: a dual-stack socket dials
+  // the IPv4 address, so the policy must be shown that address (it was shown ::ffff:7f00:1 and
+  // allowed it), forward, through a CONNECT tunnel (plain and TLS), and in the tunnel's Host.
+  const reached = up.received.length;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('::', '0::', '::0:', '0:0:0:0:0:', '0000:0000:0000:0000:0000:', '0:0::'),
+    fc.constantFrom('ffff', 'FFFF', 'FfFf', '0ffff'.slice(1)),
+    fc.constantFrom('127.0.0.1', '7f00:1', '7F00:0001', '7f00:01'),
+    fc.constantFrom('forward', 'tunnel', 'tls'),
+    async (zeros, ffff, tail, how) => {
+      const lit = `[${zeros}${ffff}:${tail}]`;
+      let text: string;
+      if (how === 'forward') {
+        text = (await rawToProxy(a.port, `GET http://${lit}:${p}/mapped HTTP/1.1\r\nHost: ${lit}:${p}\r\nProxy-Authorization: ${a.auth}\r\nConnection: close\r\n\r\n`, { responses: 1 })).text;
+      } else if (how === 'tunnel') {
+        text = (await rawToProxy(a.port, `CONNECT ${lit}:${p} HTTP/1.1\r\nHost: ${lit}:${p}\r\nProxy-Authorization: ${a.auth}\r\n\r\nGET /mapped HTTP/1.1\r\nHost: ${lit}:${p}\r\nConnection: close\r\n\r\n`, { responses: 1 })).text;
+      } else {
+        text = (await exchange(await tlsTunnel(a.port, `${lit}:${p}`, { auth: a.auth, ca: a.caPem }), `GET /mapped HTTP/1.1\r\nHost: ${lit}:${p}\r\nConnection: close\r\n\r\n`, { responses: 1 })).text;
+      }
+      const [res] = parseResponses(text.replace(/^HTTP\/1\.1 200 Connection Established\r\n\r\n/, ''));
+      return res?.status === 403 && isProblem(res) && /127\.0\.0\.1 is on the deny list/.test(res.body) && up.received.length === reached;
+    },
+  ), { numRuns: 8, ...seed });
+  t.equal(up.received.length, reached, 'the denied address received nothing under a mapped spelling');
+  const plain = await rawToProxy(a.port, `GET http://0x7f.1:${p}/hex HTTP/1.1\r\nHost: 0x7f.1:${p}\r\nProxy-Authorization: ${a.auth}\r\nConnection: close\r\n\r\n`, { responses: 1 });
+  t.match(plain.text, /^HTTP\/1\.1 403/, 'control: the hex spelling, which the URL parser makes canonical, meets the same rule');
+  // A link served as [::ffff:…] is the request the agent sends for it (link provenance reads the same spelling).
+  t.equal(normalizeLink(`http://[0::FFFF:127.0.0.1]:${p}/mapped`), `http://127.0.0.1:${p}/mapped`, 'a mapped link is recorded under the IPv4 address');
 });
 
 t.test('Host vs CONNECT target vs TLS SNI must agree (HTTPS interception)', async (t) => {

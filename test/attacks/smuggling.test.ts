@@ -37,9 +37,48 @@ t.teardown(() => void pyServer.kill());
 let pyLog = '';
 pyServer.stderr.on('data', (c: Buffer) => { pyLog += c.toString(); });
 const pyPort = Number(await new Promise<string>((r) => pyServer.stdout.once('data', (c: Buffer) => r(c.toString()))));
+// A server that keys headers the CGI way, as Rack's Puma did before 6.4.3 (CVE-2024-45614):
+// upper-cased, `-` as `_`, the last of a name winning, so `Transfer_Encoding` is its
+// TRANSFER_ENCODING. It frames each body by those keys (chunked first), keeps the connection and
+// logs every request line it runs.
+const cgiLog: string[] = [];
+const cgi = net.createServer((s) => {
+  let buf = Buffer.alloc(0);
+  s.on('error', () => undefined);
+  const step = (): boolean => {
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0) return false;
+    const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
+    const env: Record<string, string> = {};
+    for (const l of lines.slice(1)) env[l.slice(0, l.indexOf(':')).trim().toUpperCase().replaceAll('-', '_')] = l.slice(l.indexOf(':') + 1).trim();
+    let at = end + 4;
+    if (/chunked/i.test(env.TRANSFER_ENCODING ?? '')) {
+      for (;;) {
+        const nl = buf.indexOf('\r\n', at);
+        if (nl < 0) return false;
+        const size = parseInt(buf.subarray(at, nl).toString('latin1'), 16);
+        if (Number.isNaN(size)) return void s.destroy(), false;
+        if (size === 0) { at = nl + 4; break; }
+        at = nl + 2 + size + 2;
+      }
+    } else at += Number(env.CONTENT_LENGTH ?? 0);
+    if (buf.length < at) return false;
+    buf = buf.subarray(at);
+    cgiLog.push(lines[0]!);
+    s.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    return true;
+  };
+  s.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    while (step());
+  });
+});
+await new Promise<void>((r) => cgi.listen(0, '127.0.0.1', r));
+t.teardown(() => void cgi.close());
+const cgiPort = (cgi.address() as net.AddressInfo).port;
 // A small capture cap, so an upload streams past it (the body framing test).
 const a = await startTestAirlock(t, {
-  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
+  policy: 'strict', resolve: ['allowed.example=127.0.0.1'], allowPrivate: [`127.0.0.1:${up.port}`, `127.0.0.1:${tlsUp.port}`, `127.0.0.1:${pyPort}`, `127.0.0.1:${cgiPort}`], upstreamCa: [ca.files.cert], bodyCap: 2048,
 });
 const host = `allowed.example:${up.port}`;
 const origin = `http://${host}`;
@@ -315,6 +354,46 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
     const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
     t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
   }
+});
+
+t.test('property: a framing header spelled with underscores (Transfer_Encoding, content_length, Content_Type) is refused: a CGI-keyed server (Puma before 6.4.3) never runs what follows a chunked terminator; nor gets a Proxy header (httpoxy)', async (t) => {
+  const cHost = `allowed.example:${cgiPort}`;
+  const body = `0\r\n\r\nGET /deny/SMUGGLED-cgi HTTP/1.1\r\nHost: ${cHost}\r\n\r\n`;
+  // Control: an ordinary underscore header passes, and the server runs the one request.
+  const control = await rawToProxy(a.port, `POST http://${cHost}/ok/cgi HTTP/1.1\r\nHost: ${cHost}\r\n${auth}X_Request_Id: 7\r\nContent-Length: 5\r\n\r\nhello`, { responses: 1 });
+  t.equal(parseResponses(control.text)[0]?.status, 200, 'control: X_Request_Id is forwarded');
+  t.same(cgiLog, ['POST /ok/cgi HTTP/1.1'], 'control: the server ran the one request');
+  const framing: Record<string, string> = { 'transfer-encoding': 'chunked', 'content-length': '0', 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'identity' };
+  const spelling = fc.constantFrom(...Object.keys(framing)).chain((name) => fc.tuple(
+    fc.constant(name),
+    fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }),
+    fc.boolean(),
+  ));
+  await fc.assert(fc.asyncProperty(spelling, async ([name, upper, allUnderscore]) => {
+    // Every dash an underscore, or only the first; letters in any case.
+    let first = true;
+    const spelled = [...name].map((ch, i) => {
+      if (ch !== '-') return upper[i] ? ch.toUpperCase() : ch;
+      const u = allUnderscore || first;
+      first = false;
+      return u ? '_' : '-';
+    }).join('');
+    const r = await rawToProxy(a.port, `POST http://${cHost}/ok/cgi-smuggle HTTP/1.1\r\nHost: ${cHost}\r\n${auth}${spelled}: ${framing[name]}\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 });
+    const [res] = parseResponses(r.text);
+    return res?.status === 400 && isProblem(res) && !cgiLog.some((l) => l.includes('SMUGGLED') || l.includes('cgi-smuggle'));
+  }), { numRuns: 20, ...seed });
+  // The same inside a tunnel, for the plain spelling a Rack app behind Puma would have read.
+  const tunneled = await rawToProxy(a.port, `CONNECT ${cHost} HTTP/1.1\r\n${auth}\r\nPOST /ok/cgi-smuggle HTTP/1.1\r\nHost: ${cHost}\r\nTransfer_Encoding: chunked\r\nContent-Length: ${body.length}\r\n\r\n${body}`, { responses: 1 });
+  const [tr] = parseResponses(tunneled.text.replace(/^HTTP\/1\.1 200[^\r]*\r\n\r\n/, ''));
+  t.ok(tr?.status === 400 && isProblem(tr), `in a tunnel: 400 problem+json (got ${tr?.status})`);
+  // "httpoxy": a CGI-style server hands `Proxy` to its application as HTTP_PROXY, the proxy its
+  // own HTTP clients then use, so the service's outgoing requests would go to the agent's choice.
+  for (const name of ['Proxy', 'proxy', 'PROXY']) {
+    const r = await rawToProxy(a.port, `GET http://${cHost}/ok/cgi-httpoxy HTTP/1.1\r\nHost: ${cHost}\r\n${auth}${name}: http://evil.example:8080\r\n\r\n`, { responses: 1 });
+    const [res] = parseResponses(r.text);
+    t.ok(res?.status === 400 && isProblem(res) && /httpoxy/.test(res.body), `${name}: 400 problem+json naming httpoxy (got ${res?.status})`);
+  }
+  t.same(cgiLog, ['POST /ok/cgi HTTP/1.1'], 'the server ran nothing but the control: no smuggled request, no refused one');
 });
 
 t.test('property: a header the request\'s Connection names goes upstream neither to the server nor in what the policy saw (RFC 9110 §7.6.1)', async (t) => {

@@ -8,13 +8,14 @@
 // agent; and real clients (Node `ws`, Python `websockets`) still work, ws:// and wss://.
 import { execFile, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import t from 'tap';
 import { WebSocket } from 'ws';
-import { eventually, isProblem, startTestAirlock, tlsTunnel, upstreamCa } from './helpers.ts';
+import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
 } from './websocket-helpers.ts';
@@ -72,13 +73,33 @@ const framer = await startRawUpstream(t, (_head, h) => Buffer.concat([
   Buffer.from(h['x-frames'] ?? '', 'base64'),
 ]));
 
-const ports = [rich, richTls, sink, keyed, hostile, framer].map((u) => `127.0.0.1:${u.port}`);
+/** Streams that last: server-sent events every 50 ms (plain and TLS), and an upload read as it arrives. */
+const sse: UpstreamHandler = (_req, res) => {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  const tick = setInterval(() => res.write('data: tick\n\n'), 50);
+  res.on('close', () => clearInterval(tick));
+};
+const events = await startUpstream(t, { handler: sse });
+const eventsTls = await startUpstream(t, { tlsCa: ca, handler: sse });
+let uploaded = 0;
+const uploads = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain' });
+  res.flushHeaders();
+  req.on('data', (c: Buffer) => { uploaded += c.length; });
+});
+await new Promise<void>((r) => uploads.listen(0, '127.0.0.1', r));
+t.teardown(() => { uploads.closeAllConnections(); uploads.close(); });
+const uploadsPort = (uploads.address() as net.AddressInfo).port;
+
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   policy: 'streams', secrets: { api: SECRET },
   resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
+/** The capture cap of this Airlock (the default): an upload past it streams as it comes. */
+const CAPTURE_CAP = 1024 * 1024;
 const auth = { 'Proxy-Authorization': a.auth };
 const at = (port: number, path: string, host = 'allowed.example'): [string, string] => [`http://${host}:${port}${path}`, `${host}:${port}`];
 const mask = (): Buffer => crypto.randomBytes(4);
@@ -208,6 +229,56 @@ t.test('a token revoked while its WebSockets are open ends them (ws:// and wss:/
     t.match(end, { outcome: 'unauthenticated', extra: { websocket: { ended_by: 'airlock' } } }, `${path}: ended by Airlock`);
     t.match(JSON.stringify(end), /no longer valid/, `${path}: the record says the credentials were no longer valid`);
   }
+});
+
+t.test('a token revoked while an HTTP stream is open ends it, both ways: events down (forward, CONNECT + TLS, a handshake answered without 101), a chunked upload up', async (t) => {
+  const issued = await a.airlock.agents.issueToken('attacker', { label: 'streaming' });
+  const basic = `Basic ${Buffer.from(`attacker:${issued.token}`).toString('base64')}`;
+  let down = 0;
+  let downTls = 0;
+  let downWs = 0;
+  const ended = (e: { once(ev: 'close', f: () => void): unknown }): Promise<void> => new Promise((r) => e.once('close', () => r()));
+  // Server-sent events, forward.
+  const [eventsUrl, eventsHost] = at(events.port, '/events');
+  const sseReq = http.request({ host: '127.0.0.1', port: a.port, path: eventsUrl, headers: { host: eventsHost, 'proxy-authorization': basic }, agent: false });
+  sseReq.on('error', () => undefined);
+  sseReq.on('response', (res) => res.on('data', (c: Buffer) => { down += c.length; }).on('error', () => undefined));
+  sseReq.end();
+  const sseEnded = ended(sseReq);
+  // The same through CONNECT + TLS.
+  const tunnel = await tlsTunnel(a.port, `allowed.example:${eventsTls.port}`, { auth: basic, ca: a.caPem });
+  tunnel.on('data', (c: Buffer) => { downTls += c.length; }).on('error', () => undefined);
+  tunnel.write(`GET /events-tls HTTP/1.1\r\nHost: allowed.example:${eventsTls.port}\r\n\r\n`);
+  const tunnelEnded = ended(tunnel);
+  // A WebSocket handshake the upstream answers with an event stream instead of a 101.
+  const wsUrl = `ws://allowed.example:${events.port}/events-ws`;
+  const client = new WebSocket(wsUrl, { agent: new HttpProxyAgent(a.airlock.proxyUrl('attacker', issued.token)) });
+  client.on('error', () => undefined);
+  const wsEnded = new Promise<void>((r) => client.once('unexpected-response', (_req, res) => {
+    res.on('data', (c: Buffer) => { downWs += c.length; }).on('error', () => undefined);
+    res.once('close', () => r());
+  }));
+  // A chunked upload the agent keeps sending (past the capture cap: streamed as it comes).
+  const [uploadUrl, uploadHost] = at(uploadsPort, '/upload');
+  const up = http.request({ host: '127.0.0.1', port: a.port, method: 'POST', path: uploadUrl, headers: { host: uploadHost, 'proxy-authorization': basic, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' }, agent: false });
+  up.on('error', () => undefined);
+  up.on('response', (res) => res.resume().on('error', () => undefined));
+  up.write(Buffer.alloc(CAPTURE_CAP + 1, 0x61));
+  const pump = setInterval(() => { if (!up.destroyed) up.write(Buffer.alloc(4096, 0x61)); }, 25);
+  const upEnded = ended(up);
+  t.ok(await eventually(() => down > 0 && downTls > 0 && downWs > 0 && uploaded > CAPTURE_CAP, 5000), `all four streams flow while the token is valid (${down}, ${downTls}, ${downWs}, ${uploaded})`);
+  t.ok(await a.airlock.agents.revokeToken('attacker', issued.id));
+  const all = await Promise.race([Promise.all([sseEnded, tunnelEnded, wsEnded, upEnded]).then(() => 'ended'), new Promise<'open'>((r) => setTimeout(() => r('open'), 5000))]);
+  clearInterval(pump);
+  t.equal(all, 'ended', 'each stream was ended within seconds of the revocation');
+  const [d, dt, dw, u] = [down, downTls, downWs, uploaded];
+  await new Promise((r) => setTimeout(r, 200));
+  t.same([down, downTls, downWs, uploaded], [d, dt, dw, u], 'nothing more flows either way');
+  for (const url of [eventsUrl, `https://allowed.example:${eventsTls.port}/events-tls`, wsUrl, uploadUrl]) {
+    t.ok(await eventually(() => a.records.some((r) => r.url === url && r.outcome === 'unauthenticated')), `${url}: recorded as ended for credentials no longer valid`);
+  }
+  for (const s of [sseReq, tunnel, up]) s.destroy();
+  client.terminate();
 });
 
 t.test('any 101 that is not a WebSocket handshake is a 502 problem+json; the upstream socket is closed; nothing is relayed', async (t) => {

@@ -233,7 +233,9 @@ t.test('every spelling of loopback and the metadata address is canonicalized', a
   const metadata = ['169.254.169.254', '0xa9fea9fe', '2852039166', '025177524776', '169.254.43518', '0251.0376.0251.0376', '0xA9.0xFE.0xA9.0xFE'];
   for (const h of metadata) t.equal(describeRequest({ method: 'GET', url: `http://${h}/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host, '169.254.169.254', h);
   for (const h of ['[::1]', '[0:0:0:0:0:0:0:1]', '[0::1]']) t.equal(describeRequest({ method: 'GET', url: `http://${h}/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host, '::1', h);
-  t.equal(describeRequest({ method: 'GET', url: 'http://[::ffff:127.0.0.1]/', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host, '::ffff:7f00:1');
+  // An IPv4-mapped literal is the IPv4 address it carries (a dual-stack socket dials it there); SIIT stays IPv6.
+  for (const h of ['[::ffff:127.0.0.1]', '[0:0:0:0:0:FFFF:7f00:1]', '[::ffff:7f00:0001]']) t.equal(describeRequest({ method: 'GET', url: `http://${h}/`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host, '127.0.0.1', h);
+  t.equal(describeRequest({ method: 'GET', url: 'http://[::ffff:0:127.0.0.1]/', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent }).request.host, '::ffff:0:7f00:1');
 });
 
 t.test('Object.prototype names in headers, query and form bodies are plain data', async (t) => {
