@@ -212,6 +212,9 @@ export function isJsonType(type: string): boolean {
     type === 'application/json-rpc' || type === 'application/jsonrequest' || type === 'text/x-json';
 }
 
+/** Media types of a stream of JSON values (NDJSON, JSON Lines, JSON text sequences). */
+const streamTypes = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines', 'application/json-seq']);
+
 const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
 
 function isTextual(type: string): boolean {
@@ -493,11 +496,14 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     }
     // Not JSON to JSON.parse, but JSON to lenient parsers (Python's NaN, Json.NET's comments,
     // quotes and trailing commas): servers disagree on it, and the lenient reading is the one that runs.
-    const lenient = parseLenientJson(text);
+    let lenient = parseLenientJson(text);
     if (lenient && 'tooDeep' in lenient) {
       ambiguous('json_lenient', 'a body only lenient JSON parsers read, nested too deep to read here');
       return finish();
     }
+    // A stream of values under a type that declares one (NDJSON, JSON Lines: Elasticsearch's
+    // `_bulk`) is what every server reads as such: text, as before, not an ambiguity.
+    if (lenient && 'value' in lenient && lenient.trailing && streamTypes.has(content_type)) lenient = undefined;
     if (lenient) {
       summary.json = lenient.value;
       ambiguous('json_lenient', lenient.trailing

@@ -578,6 +578,9 @@ t.test('text after the first JSON value: the first value (and each later one) is
     execFile('python3', ['-c', 'import json,sys; print(json.JSONDecoder().raw_decode(sys.argv[1])[0]["sql"])', '{"sql": "DROP TABLE users"} garbage'], (err, out) => (err ? reject(err) : resolve(out.trim()))),
   );
   t.equal(read, 'DROP TABLE users', 'a first-value reader runs the statement');
+  // Control: a stream of values under a type that declares one (Elasticsearch's `_bulk`) is no ambiguity.
+  const bulk = await decide({ url: `https://${SQL_HOST}/_bulk`, headers: [['Content-Type', 'application/x-ndjson']], body: '{"index":{"_index":"a"}}\n{"f":1}\n' });
+  t.notOk(bulk.description.request.body.ambiguous, 'NDJSON declared as such is read as the stream it is');
 });
 
 // ─── live: through a running Airlock with real clients ─────────────────────────────────────────
