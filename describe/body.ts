@@ -63,6 +63,64 @@ export function rackTwoParams(text: string): URLSearchParams {
   return new URLSearchParams(text.replaceAll(';', '&'));
 }
 
+/**
+ * A parameter name as PHP (and HHVM, which Slack's API runs on) registers it: leading blanks
+ * dropped, the name read up to a NUL byte, `.` and blanks before the first `[` turned into `_`,
+ * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too). So ` channel` and
+ * `channel[]` are `channel`, and `channel.id` is `channel_id`.
+ */
+export function phpName(raw: string): string {
+  const nul = raw.indexOf('\0');
+  let name = nul >= 0 ? raw.slice(0, nul) : raw;
+  let start = 0;
+  while (name[start] === ' ') start++;
+  name = name.slice(start);
+  const open = name.indexOf('[');
+  const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
+  if (open < 0) return base;
+  return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1)}`;
+}
+
+/**
+ * The names servers register a query or form parameter under: PHP's (`phpName`) and Rack 2's, which
+ * drops leading `[`/`]` and reads up to the next bracket (`[action]` and `action[]` are `action`).
+ */
+export function parameterNames(raw: string): string[] {
+  const php = phpName(raw);
+  let start = 0;
+  while (raw[start] === '[' || raw[start] === ']') start++;
+  let end = start;
+  while (end < raw.length && raw[end] !== '[' && raw[end] !== ']') end++;
+  const rack = raw.slice(start, end);
+  return php === rack ? [php] : [php, rack];
+}
+
+/**
+ * The values of the parameters `names` in a query or form, under every name PHP or Rack 2 registers
+ * (` sql`, `sql%00x`, `[sql]` are `sql` there; of several, they run the last): name → values.
+ */
+export function paramsByServerName(params: Record<string, string[]>, names: readonly string[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [rawKey, rawValues] of Object.entries(params)) {
+    // Classic ASP.NET (HttpUtility.UrlDecode) and IIS also decode `%uXXXX`, which other parsers
+    // leave as text: `?sql=DROP%u0020TABLE%u0020users`, `?%u0073ql=…`. Both readings count.
+    const key = rawKey.includes('%u') || rawKey.includes('%U') ? percentU(rawKey) : rawKey;
+    const values = rawValues.some((v) => v.includes('%u') || v.includes('%U')) ? [...rawValues, ...rawValues.map(percentU).filter((v, i) => v !== rawValues[i])] : rawValues;
+    const keys = key === rawKey ? [rawKey] : [rawKey, key];
+    for (const k of keys) {
+      for (const name of names.includes(k) ? [k] : parameterNames(k)) {
+        if (names.includes(name)) (out[name] ??= []).push(...values);
+      }
+    }
+  }
+  return out;
+}
+
+/** `%uXXXX` escapes (IIS, classic ASP.NET) decoded; the rest as is. */
+export function percentU(text: string): string {
+  return text.replace(/%[uU]([0-9A-Fa-f]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
 export function multiMap(params: URLSearchParams): Record<string, string[]> {
   const out = emptyMap<string[]>();
   for (const [k, v] of params) (out[k] ??= []).push(v);
@@ -89,7 +147,7 @@ export function parseMediaType(value: string): { type: string; params: Record<st
 const MAX_TYPE_VALUES = 8;
 
 /** The parameters of a Content-Type value read with quoted strings (RFC 9110 §5.6.4): `;` inside quotes is no separator. */
-function quotedParams(value: string): Array<[string, string]> {
+export function quotedParams(value: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   let i = value.indexOf(';');
   for (let steps = 0; i >= 0 && i < value.length && steps < 64; steps++) {
@@ -153,6 +211,9 @@ export function isJsonType(type: string): boolean {
   return type === 'application/json' || type === 'text/json' || type === 'application/x-json' ||
     type === 'application/json-rpc' || type === 'application/jsonrequest' || type === 'text/x-json';
 }
+
+/** Media types of a stream of JSON values (NDJSON, JSON Lines, JSON text sequences). */
+const streamTypes = new Set(['application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/x-jsonlines', 'application/jsonlines', 'application/json-seq']);
 
 const textualApplication = new Set(['application/xml', 'application/javascript', 'application/x-www-form-urlencoded', 'application/graphql', 'application/sql', 'application/x-ndjson', 'application/x-git-receive-pack-request', 'application/x-git-upload-pack-request']);
 
@@ -435,14 +496,21 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     }
     // Not JSON to JSON.parse, but JSON to lenient parsers (Python's NaN, Json.NET's comments,
     // quotes and trailing commas): servers disagree on it, and the lenient reading is the one that runs.
-    const lenient = parseLenientJson(text);
+    let lenient = parseLenientJson(text);
     if (lenient && 'tooDeep' in lenient) {
       ambiguous('json_lenient', 'a body only lenient JSON parsers read, nested too deep to read here');
       return finish();
     }
+    // A stream of values under a type that declares one (NDJSON, JSON Lines: Elasticsearch's
+    // `_bulk`) is what every server reads as such: text, as before, not an ambiguity.
+    if (lenient && 'value' in lenient && lenient.trailing && streamTypes.has(content_type)) lenient = undefined;
     if (lenient) {
       summary.json = lenient.value;
-      ambiguous('json_lenient', 'strict JSON parsers refuse the body; lenient ones (NaN or Infinity, comments, trailing commas, single quotes, unquoted keys) read it');
+      ambiguous('json_lenient', lenient.trailing
+        ? 'the body goes on after its first JSON value: strict JSON parsers refuse it; Jackson (by default), Go\'s json.Decoder and Gson run that first value'
+        : 'strict JSON parsers refuse the body; lenient ones (NaN or Infinity, comments, trailing commas, single quotes, unquoted keys) read it');
+      // A server reading a stream of values (NDJSON) runs the ones after the first too.
+      for (const [n, json] of (lenient.more ?? []).entries()) alternates.push({ label: `JSON value ${n + 2}`, json });
       return finish();
     }
   }

@@ -56,3 +56,75 @@ export function dispositionName(head: string): string | undefined {
   }
   return undefined;
 }
+
+/** Continuations of one extended parameter read at most (`name*0*`, `name*1*` …). */
+const MAX_CONTINUATIONS = 32;
+
+/** An RFC 2231 / 5987 extended value (`utf-8'en'%71uery`) decoded; the text as is when it cannot be. */
+function extendedValue(value: string, encoded: boolean): string {
+  let v = value.trim();
+  if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
+  if (!encoded) return v;
+  const first = v.indexOf("'");
+  const second = first < 0 ? -1 : v.indexOf("'", first + 1);
+  const charset = second < 0 ? 'utf-8' : v.slice(0, first).toLowerCase();
+  const text = second < 0 ? v : v.slice(second + 1);
+  // Percent-escapes are bytes of the named charset (UTF-8 or Latin-1).
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const hex = text[i] === '%' ? text.slice(i + 1, i + 3) : '';
+    if (hex.length === 2 && /^[0-9A-Fa-f]{2}$/.test(hex)) {
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else bytes.push(...Buffer.from(text[i]!, 'utf8'));
+  }
+  return Buffer.from(bytes).toString(charset === 'iso-8859-1' || charset === 'latin1' ? 'latin1' : 'utf8');
+}
+
+/**
+ * Every name parsers read a part by: the `name=` parameter as dispositionName reads it (the last),
+ * the first of several `name=` parameters (Python's email package keeps the first), and the RFC
+ * 2231 extended `name*=utf-8''…` (with its `name*0*`, `name*1*` continuations), which Werkzeug,
+ * Django, Python's email package and busboy decode and take for the name, also on a header spelled
+ * with blanks before its colon. One pass over each Content-Disposition line.
+ */
+export function dispositionNames(raw: string): string[] {
+  const out = new Set<string>();
+  // Werkzeug (and other parsers that split a header at `:` and trim) read
+  // `Content-Disposition : form-data; name="…"` too.
+  const head = raw.replace(/(content-disposition)[ \t]+:/gi, '$1:');
+  const plain = dispositionName(head);
+  if (plain !== undefined) out.add(plain);
+  const lower = asciiLower(head);
+  for (const [start, end] of segments(head, lower)) {
+    const pieces: Array<[number, string, boolean]> = [];
+    let firstPlain: string | undefined;
+    let lastPlain: string | undefined;
+    for (const param of head.slice(start, end).split(';').slice(1)) {
+      const eq = param.indexOf('=');
+      if (eq < 0) continue;
+      const key = asciiLower(param.slice(0, eq).trim());
+      const value = param.slice(eq + 1);
+      if (key === 'name') {
+        lastPlain = extendedValue(value, false);
+        firstPlain ??= lastPlain;
+      }
+      else if (key === 'name*') out.add(extendedValue(value, true));
+      else if (key.startsWith('name*') && pieces.length < MAX_CONTINUATIONS) {
+        const rest = key.slice(5);
+        const encoded = rest.endsWith('*');
+        const index = Number(encoded ? rest.slice(0, -1) : rest);
+        if (Number.isInteger(index) && index >= 0) pieces.push([index, value, encoded]);
+      }
+    }
+    // (Every Content-Disposition line of the part: parsers take the first header or the last.)
+    if (firstPlain !== undefined) out.add(firstPlain);
+    if (lastPlain !== undefined) out.add(lastPlain);
+    if (pieces.length) {
+      pieces.sort((a, b) => a[0] - b[0]);
+      // (The charset prefix is on the first piece only.)
+      out.add(pieces.map(([i, v, enc]) => (enc && i > 0 ? extendedValue(`''${v.trim()}`, true) : extendedValue(v, enc))).join(''));
+    }
+  }
+  return [...out];
+}

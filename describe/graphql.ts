@@ -15,7 +15,7 @@
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
-import { rackTwoParams } from './body.ts';
+import { paramsByServerName, rackTwoParams } from './body.ts';
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;
@@ -208,6 +208,22 @@ function isDocument(text: string): boolean {
   }
 }
 
+const urlParamNames = ['query', 'operationName', 'variables'] as const;
+
+/**
+ * A URL's `query`, `operationName` and `variables` under every name PHP or Rack 2 reads as them
+ * (`?%20query=`, `?[operationName]=`): graphql-php and graphql-ruby servers run what those read.
+ */
+export function urlGraphqlParams(query: Record<string, string[]>): Partial<Record<(typeof urlParamNames)[number], string[]>> {
+  return paramsByServerName(query, urlParamNames);
+}
+
+function multiMap(params: URLSearchParams): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of params) (out[k] ??= []).push(v);
+  return out;
+}
+
 /** The requests a JSON body (one request or a batch) carries. */
 function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   if (Array.isArray(json)) {
@@ -331,18 +347,19 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     seen.add(key);
     parsed.push(one);
   };
-  let urlQueries = request.query.query ?? [];
-  let urlNames = request.query.operationName ?? [];
-  let urlVariables = request.query.variables ?? [];
+  const url = urlGraphqlParams(request.query);
+  let urlQueries = url.query ?? [];
+  let urlNames = url.operationName ?? [];
+  let urlVariables = url.variables ?? [];
   // Rack 2 also splits the query on `;`: its `query` fields may run too. A value that holds `;`
   // and is no document is what a server that does not split refuses, so it is not a reading.
   const search = request.url.includes(';') ? new URL(request.url).search : '';
   if (search.includes(';')) {
-    const split = rackTwoParams(search.slice(1));
-    const semi = split.getAll('query').filter((q) => !urlQueries.includes(q) && isDocument(q));
+    const split = urlGraphqlParams(multiMap(rackTwoParams(search.slice(1))));
+    const semi = (split.query ?? []).filter((q) => !urlQueries.includes(q) && isDocument(q));
     if (semi.length) urlQueries = [...urlQueries.filter((q) => !q.includes(';') || isDocument(q)), ...semi];
-    urlNames = [...urlNames, ...split.getAll('operationName')];
-    urlVariables = [...urlVariables, ...split.getAll('variables')];
+    urlNames = [...urlNames, ...(split.operationName ?? [])];
+    urlVariables = [...urlVariables, ...(split.variables ?? [])];
   }
   // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
   urlNames = [...new Set(urlNames)];

@@ -10,14 +10,25 @@
 /** Nesting past this is not read (the caller treats the body as ambiguous and unread). */
 export const MAX_LENIENT_DEPTH = 512;
 
-export type LenientResult = { value: unknown } | { tooDeep: true } | undefined;
+/**
+ * `trailing`: the text goes on after its first JSON value (another value, NDJSON, or anything).
+ * Jackson by default (`FAIL_ON_TRAILING_TOKENS` off, so Spring), Go's `json.NewDecoder(body).Decode`
+ * and Gson's `JsonReader` read that first value and never look at the rest.
+ */
+export type LenientResult = { value: unknown; trailing?: true; more?: unknown[] } | { tooDeep: true } | undefined;
+
+/** Values after the first one read (`more`), at most: a server that reads a stream of values (NDJSON) may run them. */
+export const MAX_TRAILING_VALUES = 8;
 
 class Stop extends Error {}
 
 const identStart = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_' || c === '$';
 const identPart = (c: string): boolean => identStart(c) || (c >= '0' && c <= '9');
 
-/** The value of a lenient JSON text, `{tooDeep}` past MAX_LENIENT_DEPTH, or undefined when no lenient reader reads it. */
+/**
+ * The value of a lenient JSON text (its first value, `trailing` when more follows), `{tooDeep}` past
+ * MAX_LENIENT_DEPTH, or undefined when no lenient reader reads it.
+ */
 export function parseLenientJson(text: string): LenientResult {
   let i = 0;
   let tooDeep = false;
@@ -172,8 +183,18 @@ export function parseLenientJson(text: string): LenientResult {
   try {
     const v = value(0);
     blank();
-    if (i !== text.length) return undefined;
-    return { value: v };
+    if (i === text.length) return { value: v };
+    // The values that follow, as a server reading a stream of them would (up to text that is none).
+    const more: unknown[] = [];
+    try {
+      while (i < text.length && more.length < MAX_TRAILING_VALUES) {
+        more.push(value(0));
+        blank();
+      }
+    } catch (err) {
+      if (!(err instanceof Stop)) throw err;
+    }
+    return { value: v, trailing: true, ...(more.length ? { more } : {}) };
   } catch (err) {
     if (!(err instanceof Stop)) throw err;
     return tooDeep ? { tooDeep: true } : undefined;

@@ -3,9 +3,10 @@
 // Frameworks honour the method named in `X-HTTP-Method-Override`, `X-HTTP-Method` or
 // `X-Method-Override` (Google APIs, ASP.NET, Express method-override), or in a `_method` parameter
 // of the query or the body (Rails and Rack: form bodies; Laravel/Symfony: form, multipart and JSON
-// bodies; Slim: `_METHOD` in the body; Salesforce: `_HttpMethod` in the query; PHP turns `.`, ` `
-// and `[` in parameter names into `_`, so `.method` is `_method` there). Names are compared
-// without letter case.
+// bodies; Slim: `_METHOD` in the body; Salesforce: `_HttpMethod` in the query; Google APIs:
+// `$httpMethod` in the query; ASP.NET MVC: `X-HTTP-Method-Override` as a form field or query
+// parameter; PHP turns `.`, ` ` and `[` in parameter names into `_`, so `.method` is `_method`
+// there). Names are compared without letter case.
 // CGI, WSGI and Rack servers see `X_HTTP_Method_Override` as the same header as the hyphenated one.
 // Airlock cannot know which of these the upstream honours, so it reads every spelling, and the
 // request is classified by its most dangerous reading: the method on the request line or any
@@ -13,9 +14,9 @@
 // spellings in more than one place, or a body that may hold one but was not seen whole — is
 // marked ambiguous, and the default policy holds it.
 import type { BodySummary, MethodOverride, RequestInfo } from './types.ts';
-import { rackTwoParams, type BodyReading } from './body.ts';
+import { parameterNames, rackTwoParams, type BodyReading } from './body.ts';
 import type { GraphqlRequest } from './graphql.ts';
-import { recognize, type Recognized } from './adapters/index.ts';
+import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
 
@@ -26,8 +27,12 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', '
 
 function isMethodSpelling(name: string): boolean {
   const n = name.toLowerCase();
-  // Salesforce's REST API takes `_HttpMethod=PATCH|DELETE` on a POST.
-  if (n === '_httpmethod') return true;
+  // Salesforce's REST API takes `_HttpMethod=PATCH|DELETE` on a POST; Google APIs take the system
+  // parameter `$httpMethod` (the query form of `X-HTTP-Method-Override`) on any call.
+  if (n === '_httpmethod' || n === '$httpmethod') return true;
+  // ASP.NET MVC (`GetHttpMethodOverride`, what `Html.HttpMethodOverride` renders) reads the header
+  // name as a form field and as a query parameter too, compared without letter case.
+  if (overrideHeaders.includes(n)) return true;
   return n.length === 7 && n.endsWith('method') && (n[0] === '_' || n[0] === '.' || n[0] === ' ' || n[0] === '[');
 }
 
@@ -131,6 +136,40 @@ function awsReadAction(action: string): boolean {
   return /^(Describe|List|Get)[A-Z]/.test(action) && !awsCredentialActions.has(action);
 }
 
+/** URL parameters by which RPC-style APIs name the operation (as engine/grant-scope.ts reads them). */
+const operationParamNames = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command']);
+/**
+ * First words of operation names that change or remove state. Solr's collection and core admin APIs
+ * run `GET /solr/admin/collections?action=DELETE&name=…` (and `UNLOAD`, `DELETEALIAS` …) as it is.
+ */
+const changingWords = new Set(['delete', 'deletealias', 'deletereplica', 'deleteshard', 'deletenode', 'remove', 'drop', 'destroy', 'purge', 'unload', 'truncate', 'wipe', 'reset', 'flush', 'flushall', 'kill', 'shutdown', 'uninstall', 'revoke', 'disable', 'terminate', 'erase']);
+
+/** The first word of an operation name, lower-case: `deleteIndex`, `DELETE`, `delete_all` are `delete`. */
+function firstWord(value: string): string {
+  const letters = /^[A-Za-z]+/.exec(value.trim())?.[0] ?? '';
+  let end = letters.length;
+  for (let i = 1; i < letters.length; i++) {
+    if (letters[i - 1]! >= 'a' && letters[i - 1]! <= 'z' && letters[i]! >= 'A' && letters[i]! <= 'Z') {
+      end = i;
+      break;
+    }
+  }
+  return letters.slice(0, end).toLowerCase();
+}
+
+/**
+ * A URL parameter naming an operation that changes state (`action=DELETE`, `cmd=purge`) on a host no
+ * service module describes: such APIs run it whatever the method. Names as PHP and Rack 2 read them.
+ */
+function changingOperationParam(url: URL): string | undefined {
+  if (url.search.length < 4 || ownedHost(url.hostname.toLowerCase())) return undefined;
+  for (const [name, value] of url.searchParams) {
+    if (!parameterNames(name).some((n) => operationParamNames.has(n.toLowerCase()))) continue;
+    if (changingWords.has(firstWord(value))) return name;
+  }
+  return undefined;
+}
+
 /** Top-level `_method` values of a JSON object, of the last-wins and the first-wins reading. */
 function jsonMethodValues(text: string): { values: string[]; odd: boolean } {
   const values: string[] = [];
@@ -181,6 +220,9 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // `/flushall` or `/set/k/v` changes state like a POST.
   const command = upstashCommand(input.url);
   if (command !== undefined && !redisReadCommands.has(command) && (input.method === 'GET' || input.method === 'HEAD')) add('path:redis-command', 'POST');
+  // An RPC-style API runs the operation its URL names whatever the method: a GET
+  // `?action=DELETE&name=orders` (Solr's collection admin API) removes like a POST.
+  if ((input.method === 'GET' || input.method === 'HEAD') && action === undefined && changingOperationParam(input.url) !== undefined) add('query:action', 'POST');
 
   // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
   // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type
@@ -264,9 +306,10 @@ function methodRank(method: string): number {
 function readingRank(r: Recognized, method: string): number {
   let rank = methodRank(method);
   if (r.service) rank = effectRank[r.service.effect] ?? 3;
-  if (r.sql) rank = Math.max(rank, r.sql.destructive ? 3 : 1);
+  // SQL that cannot be read is judged as destructive (policies hold it so).
+  if (r.sql) rank = Math.max(rank, r.sql.destructive || !r.sql.parsed ? 3 : 1);
   const p = r.service?.params as { force?: unknown; all_rows?: unknown } | undefined;
-  const riskier = p?.force === true || p?.all_rows === true ? 1 : 0;
+  const riskier = p?.force === true || p?.all_rows === true || (r.sql && (r.sql.destructive || !r.sql.parsed)) ? 1 : 0;
   return rank * 4 + riskier * 2 + (r.service && r.service.operation !== 'unknown' ? 1 : 0);
 }
 

@@ -2,7 +2,7 @@
 // PHP, Laravel, Spring): every part between two delimiters, past a close delimiter too (parsers
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
-import { dispositionName } from './content-disposition.ts';
+import { dispositionNames } from './content-disposition.ts';
 
 /** At most this many parts are looked at; past it the body counts as not seen whole. */
 export const MAX_PARTS = 1000;
@@ -94,8 +94,10 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string) => b
     const lf = part.indexOf('\n\n');
     const split = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
     if (split >= 0) {
-      const name = dispositionName(part.slice(0, split));
-      if (name !== undefined && wanted(name)) fields.push([name, part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '')]);
+      // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
+      for (const name of dispositionNames(part.slice(0, split))) {
+        if (wanted(name)) fields.push([name, part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '')]);
+      }
     }
     at = next;
   }

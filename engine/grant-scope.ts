@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
+import { parameterNames, quotedParams } from '../describe/body.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -63,6 +64,11 @@ export function operationScope(d: RequestDescription): string[] {
   for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
   for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
   for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
+  // SOAP 1.2 names the action in the Content-Type's `action` parameter (there is no SOAPAction
+  // header), and servers dispatch by the Body's first element when the action is empty or absent.
+  for (const v of soapTypeActions(headers['content-type'] ?? [])) items.add(`rpc:soapaction:${v}`);
+  const element = soapBodyElement(d);
+  if (element !== undefined) items.add(`rpc:soap-body:${element}`);
   for (const item of namedOperations(d)) items.add(item);
   // Upstash's Redis REST API takes commands as a JSON array in the body of `POST /` (and a list of
   // them to `/pipeline` and `/multi-exec`): `["GET","k"]` and `["FLUSHALL"]` share one URL.
@@ -137,7 +143,10 @@ function namedOperations(d: RequestDescription): string[] {
   };
   for (const source of [d.request.query ?? {}, d.request.body?.form ?? {}]) {
     for (const [k, vs] of Object.entries(source)) {
-      if (k !== 'Action' && operationParams.has(k.toLowerCase())) for (const v of vs) add(k.toLowerCase(), v);
+      if (k === 'Action') continue;
+      // Under the name PHP or Rack 2 registers (` action`, `action%00x`, `[action]` are `action`
+      // there, and the last one runs): a grant for `action=edit` does not cover a second action.
+      for (const name of parameterNames(k)) if (operationParams.has(name.toLowerCase())) for (const v of vs) add(name.toLowerCase(), v);
     }
   }
   const json = d.request.body?.json;
@@ -150,6 +159,19 @@ function namedOperations(d: RequestDescription): string[] {
     }
   }
   if (Array.isArray(json) && json.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  // Batch envelopes: each call a body carries as `{method, url}` (Microsoft Graph's `$batch`,
+  // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
+  batchCalls(json, out);
+  for (const values of Object.values(d.request.body?.form ?? {})) {
+    for (const v of values) {
+      if (!v.startsWith('[')) continue;
+      try {
+        batchCalls(JSON.parse(v), out);
+      } catch {
+        // not JSON: no calls
+      }
+    }
+  }
   // XML-RPC: `<methodCall><methodName>…</methodName>` (every one the preview shows).
   const text = d.request.body?.text;
   if (text !== undefined && /xml/i.test(d.request.body?.content_type ?? '')) {
@@ -161,6 +183,94 @@ function namedOperations(d: RequestDescription): string[] {
     }
   }
   return [...out];
+}
+
+/** Members that name a batched call's target: Graph `url`, Facebook `relative_url`, others `path` … */
+const callTargets = ['url', 'relative_url', 'relativeUrl', 'path', 'uri', 'href'];
+/** Batched calls read at most; past it the batch is `rpc:call:?` (no grant). */
+const MAX_BATCH_CALLS = 100;
+
+/**
+ * `rpc:call:<METHOD>:<target>[:<body digest>]` for each `{method, url}` object of a batch envelope
+ * (the body's array, or an array under one of its members): one URL that runs any call it lists, so
+ * a grant for a batch of reads does not cover a batch that deletes or sends.
+ */
+function batchCalls(json: unknown, out: Set<string>): void {
+  const lists = Array.isArray(json) ? [json] : json && typeof json === 'object' ? Object.values(json as Record<string, unknown>).filter(Array.isArray) : [];
+  let calls = 0;
+  for (const list of lists) {
+    for (const m of list as unknown[]) {
+      if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
+      const o = m as Record<string, unknown>;
+      const target = callTargets.map((k) => o[k]).find((v): v is string => typeof v === 'string');
+      if (typeof o.method !== 'string' || target === undefined) continue;
+      if (++calls > MAX_BATCH_CALLS) {
+        out.add('rpc:call:?');
+        return;
+      }
+      // A call's own body (Graph's `body`, Facebook's `body`) says what it sends, and to whom.
+      const body = o.body === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(o.body) ?? '').digest('hex').slice(0, 32)}`;
+      out.add(`rpc:call:${namedValue(o.method.toUpperCase())}:${namedValue(target)}${body}`);
+    }
+  }
+}
+
+/** The `action` parameters of SOAP 1.2 Content-Types, read split on every `;` and with quoted strings (servers do either). */
+function soapTypeActions(types: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const t of types.slice(0, 8)) {
+    if (!t.toLowerCase().includes('action')) continue;
+    for (const p of t.split(';').slice(1)) {
+      const eq = p.indexOf('=');
+      if (eq > 0 && p.slice(0, eq).trim().toLowerCase() === 'action') out.add(namedValue(p.slice(eq + 1).trim().replace(/^"|"$/g, '')));
+    }
+    for (const [name, v] of quotedParams(t)) if (name === 'action') out.add(namedValue(v));
+  }
+  return [...out];
+}
+
+/**
+ * The local name of the first element in a SOAP Envelope's Body (`<soap:Body><m:DeleteAccount>` is
+ * `DeleteAccount`): the operation servers dispatch by when no action names it. `?` when the text is
+ * an Envelope whose Body the preview cut off; undefined when it is no Envelope. One pass over
+ * the text's tags (comments, processing instructions and CDATA skipped).
+ */
+function soapBodyElement(d: RequestDescription): string | undefined {
+  const text = d.request.body?.text;
+  if (text === undefined || !/xml/i.test(d.request.body?.content_type ?? '') || !text.includes('Envelope')) return undefined;
+  let envelope = false;
+  let inBody = false;
+  // The text ended: an Envelope without a Body, or one the preview cut before it (`?`: no grant).
+  const unread = (): string | undefined => (!envelope ? undefined : d.request.body?.text_truncated ? '?' : '(none)');
+  for (let i = 0; ; ) {
+    const lt = text.indexOf('<', i);
+    if (lt < 0) return unread();
+    const skip = text.startsWith('<!--', lt) ? '-->' : text.startsWith('<![CDATA[', lt) ? ']]>' : text.startsWith('<?', lt) ? '?>' : text.startsWith('<!', lt) ? '>' : undefined;
+    if (skip) {
+      const end = text.indexOf(skip, lt + 2);
+      if (end < 0) return unread();
+      i = end + skip.length;
+      continue;
+    }
+    if (text[lt + 1] === '/') {
+      if (inBody) return '(empty)'; // `</Body>` before any element
+      i = lt + 2;
+      continue;
+    }
+    let j = lt + 1;
+    while (j < text.length && !' \t\r\n/>'.includes(text[j]!)) j++;
+    const name = text.slice(lt + 1, j);
+    const local = name.slice(name.indexOf(':') + 1);
+    if (inBody) return local ? namedValue(local) : '?';
+    const gt = text.indexOf('>', j);
+    if (gt < 0) return unread();
+    if (local === 'Envelope') envelope = true;
+    else if (local === 'Body' && envelope) {
+      if (text[gt - 1] === '/') return '(empty)';
+      inBody = true;
+    }
+    i = gt + 1;
+  }
 }
 
 /** Operations one `{type, args}` body may carry at most; past it the list is `?` (no grant). */
@@ -211,7 +321,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?']);
+const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {

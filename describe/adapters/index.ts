@@ -3,7 +3,7 @@
 // resolved (sql-engines.ts: the proxy loads the engines when SQL first arrives).
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
 import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
-import type { GraphqlRequest } from '../graphql.ts';
+import { urlGraphqlParams, type GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -18,6 +18,7 @@ import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -71,7 +72,9 @@ function isSqlPath(request: RequestInfo): boolean {
  */
 function urlSql(request: RequestInfo): SqlSource | undefined {
   const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
-  const texts = names.flatMap((n) => request.query[n] ?? []).filter((v) => v.trim() !== '');
+  // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`).
+  const query = paramsByServerName(request.query, names);
+  const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
   return texts.length ? { texts, sniffed: true } : undefined;
 }
 
@@ -87,13 +90,24 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (body.content_type === 'application/sql' && body.text !== undefined) return sqlFromBody(request);
   const last = lastSegment(request);
   const sqlPath = isSqlPath(request);
-  const form = body.form;
+  // A body Airlock cannot decode (a charset it has no decoder for: ASP.NET and servlets decode a
+  // form in EBCDIC `ibm037`; a broken coding) to an SQL-looking path, or a form or JSON anywhere
+  // (`sql` is SQL in either): the server may read any statement in it, so its SQL is unread.
+  if (body.decode_error && (sqlPath || body.content_type === 'application/x-www-form-urlencoded' || /[/+]json$/.test(body.content_type))) return sqlFromBody(request);
   const keys = ['query', 'sql', 'statement'];
-  if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody(request, { keys: sqlPath ? keys : ['sql'] });
+  // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`).
+  const form = body.form ? paramsByServerName(body.form, keys) : undefined;
+  if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return undefined;
+  // Other SQL-looking paths take it so too (ClickHouse-style `/query`, `/sql`): SQL when a grammar
+  // reads statements in the text, as a `{query}` elsewhere.
+  if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };
+  // A JSON array of statements, or of `[statement, …params]` (rqlite's `/db/execute`, `/db/query`
+  // and `/db/request`), to any path: SQL when a grammar reads statements in them.
+  if (Array.isArray(json)) return statementList(json);
+  if (!json || typeof json !== 'object') return undefined;
   const o = json as Record<string, unknown>;
   if (typeof o.sql === 'string') return { texts: [o.sql] };
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
@@ -109,6 +123,24 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   }
   if (typeof o.query === 'string' || typeof o.statement === 'string' || Array.isArray(o.queries)) return sqlFromBody(request, { keys });
   return undefined;
+}
+
+/**
+ * The statements of a JSON array of SQL texts or `[text, …params]` lists (rqlite), sniffed: SQL only
+ * when a grammar reads statements in them. Undefined when any member is something else.
+ */
+function statementList(json: unknown[]): SqlSource | undefined {
+  if (json.length === 0 || json.length > MAX_CARRIED_REQUESTS) return undefined;
+  const texts: string[] = [];
+  const params: Array<unknown[] | undefined> = [];
+  for (const m of json) {
+    const text = typeof m === 'string' ? m : Array.isArray(m) && typeof m[0] === 'string' ? m[0] : undefined;
+    if (text === undefined) return undefined;
+    texts.push(text);
+    params.push(Array.isArray(m) ? m.slice(1) : undefined);
+  }
+  if (!texts.some((t) => t.trim() !== '')) return undefined;
+  return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
 }
 
 /** Requests of one body whose SQL is looked at, at most (more fails closed). */
@@ -238,6 +270,18 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   return sql.length ? { texts: sql, sniffed: true } : undefined;
 }
 
+/** The texts of a sniffed source that read as SQL one by one (with their params); undefined when none does. */
+function eachSniffed(source: Extract<SqlSource, { texts: string[] }>): SqlSource | undefined {
+  const keep = source.texts.map((text, i) => {
+    const a = analyzeSqlIn([text], source.dialect ?? 'unknown', source.params ? [source.params[i]] : undefined);
+    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+  });
+  const texts = source.texts.filter((_t, i) => keep[i]);
+  if (texts.length === 0) return undefined;
+  const params = source.params?.filter((_p, i) => keep[i]);
+  return { ...source, texts, ...(params ? { params } : {}) };
+}
+
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
@@ -276,10 +320,11 @@ export function carriesGraphql(request: RequestInfo): boolean {
   const json = request.body.json;
   const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
   if (one(json) || (Array.isArray(json) && json.length > 0 && json.every(one))) return true;
-  return (request.query.query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
+  return (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
 }
 
-function ownedHost(host: string): boolean {
+/** Whether a service module (not the git catch-all) describes the host's requests. */
+export function ownedHost(host: string): boolean {
   return adapters.some((a) => a !== git && a.hosts(host));
 }
 
@@ -296,7 +341,7 @@ function genericGraphqlEndpoint(request: RequestInfo): boolean {
   const last = segs[segs.length - 1] ?? '';
   const label = request.host.split('.')[0] ?? '';
   const named = graphqlNames.has(last) || (segs[segs.length - 2] === 'graphql' && /^v\d+$/.test(last)) || label === 'graphql' || label === 'gql';
-  return named && (request.body.size > 0 || (request.query.query?.length ?? 0) > 0);
+  return named && (request.body.size > 0 || (urlGraphqlParams(request.query).query?.length ?? 0) > 0);
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */
@@ -314,7 +359,11 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   }
   const found = out.service && owner?.sql ? owner.sql(request, out.service) : out.service ? undefined : genericSql(request);
   // A body read as GraphQL is not also SQL by its look; its mutations' SQL-carrying arguments may be.
-  const source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? graphqlSql(graphql) : found ?? (graphql ? graphqlSql(graphql) : undefined);
+  let source = found && 'sniffed' in found && found.sniffed && graphql !== undefined ? graphqlSql(graphql) : found ?? (graphql ? graphqlSql(graphql) : undefined);
+  // Several places that carry SQL only sometimes (`?sql=red shoes&sql=DROP TABLE users`, `query`
+  // beside `statement`, a value and its `%u`-decoded reading): each is SQL on its own when a grammar
+  // reads statements in it, so a text that is none does not hide one that is.
+  if (source && 'texts' in source && source.sniffed === true && source.texts.length > 1) source = eachSniffed(source);
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;

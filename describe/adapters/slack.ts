@@ -4,6 +4,7 @@
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, jsonObject } from './routes.ts';
+import { phpName } from '../body.ts';
 
 /** Arguments by which Web API methods name the channels they act in. */
 const channelArguments = ['channel', 'channel_id', 'channels', 'channel_ids'];
@@ -84,24 +85,6 @@ function canonicalName(name: string): string {
 }
 
 const documented = new Map(Object.keys(exact).map((k) => [k.toLowerCase(), k]));
-
-/**
- * A parameter name as PHP (and HHVM, which Slack's API runs on) registers it: leading blanks
- * dropped, the name read up to a NUL byte, `.` and blanks before the first `[` turned into `_`,
- * `a[…]` an array under `a` (a `[` with no `]` is turned into `_` too). So ` channel` and
- * `channel[]` are `channel`, and `channel.id` is `channel_id`.
- */
-function phpName(raw: string): string {
-  const nul = raw.indexOf('\0');
-  let name = nul >= 0 ? raw.slice(0, nul) : raw;
-  let start = 0;
-  while (name[start] === ' ') start++;
-  name = name.slice(start);
-  const open = name.indexOf('[');
-  const base = (open < 0 ? name : name.slice(0, open)).replace(/[ .]/g, '_');
-  if (open < 0) return base;
-  return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1)}`;
-}
 
 /** Every value a PHP reader takes as the parameter `key`, from the URL's query and a form body. */
 function phpValues(request: RequestInfo, key: string): string[] {

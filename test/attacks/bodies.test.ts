@@ -469,6 +469,120 @@ t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas
   t.notOk(doc.description.request.body.ambiguous, 'a GraphQL document is not lenient JSON');
 });
 
+// Ninth pass: a parameter name PHP or Rack 2 reads as `sql` (leading blanks, a NUL, brackets).
+t.test('SQL under a parameter name PHP or Rack 2 reads as `sql` (query or form) is judged, never allowed', async (t) => {
+  const spell = fc.constantFrom('%20sql', '++sql', 'sql%00x', '%5Bsql%5D', 'sql%5D', '%5D%5Bsql', 'sql%5B%5D');
+  await fc.assert(
+    fc.asyncProperty(spell, fc.constantFrom('DROP TABLE users', 'DELETE FROM users'), fc.constantFrom('get', 'form', 'form-after'), async (name, sql, where) => {
+      const value = encodeURIComponent(sql);
+      const r = where === 'get'
+        ? { method: 'GET', url: `https://${SQL_HOST}/v1/run?${name}=${value}`, headers: [] as Array<[string, string]>, body: '' }
+        : { url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']] as Array<[string, string]>, body: where === 'form' ? `${name}=${value}` : `sql=SELECT%201&${name}=${value}` };
+      const { description, decision } = await decide(r);
+      if (!description.sql?.destructive) throw new Error(`${where} ${name}: SQL not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${where} ${name}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: 8, ...seed },
+  );
+  t.pass('checked');
+});
+
+// Ninth pass: places that carry SQL only sometimes, each read on its own (a decoy that is no SQL
+// hid the statement beside it), and classic ASP.NET's `%uXXXX` escapes in the URL and a form.
+t.test('SQL beside a decoy that is no SQL, or spelled with %u escapes, is judged, never allowed', async (t) => {
+  for (const [method, path, type, body] of [
+    ['GET', '/v1/run?sql=red%20shoes&sql=DROP%20TABLE%20users', '', ''],
+    ['POST', '/api/v1/run', 'application/json', '{"query": "red shoes", "statement": "DROP TABLE users"}'],
+    ['GET', '/v1/run?sql=DROP%u0020TABLE%u0020users', '', ''],
+    ['GET', '/v1/run?%u0073ql=DROP%20TABLE%20users', '', ''],
+  ] as const) {
+    const { description, decision } = await decide({ method, url: `https://${SQL_HOST}${path}`, headers: type ? [['Content-Type', type]] : [], body });
+    t.ok(description.sql?.destructive, `${method} ${path} ${body}: the DROP is seen`);
+    t.equal(decision.approval?.risk, 'critical', `${method} ${path}: ${decision.rule}`);
+  }
+  const plain = await decide({ method: 'GET', url: `https://${SQL_HOST}/v1/run?sql=red%20shoes&sql=blue%u0020shoes`, headers: [], body: '' });
+  t.equal(plain.decision.action, 'allow', 'control: search phrases are no SQL');
+});
+
+// Ninth pass: rqlite takes a JSON array of statements (or `[statement, …params]`) at `/db/execute`,
+// `/db/query` and `/db/request`; SQL-looking paths take a plain text body.
+t.test('SQL as a JSON array of statements (rqlite) or a plain text body to an SQL-looking path is read, never a plain write', async (t) => {
+  for (const [path, type, body] of [
+    ['/db/execute', 'application/json', '["DROP TABLE users"]'],
+    ['/db/request', 'application/json', '["SELECT * FROM foo", "DROP TABLE users"]'],
+    ['/db/execute?pretty&timings', 'application/json', '[["INSERT INTO foo(name) VALUES(?)", "fiona"], ["DROP TABLE users"]]'],
+    ['/v1/sql', 'text/plain', 'DROP TABLE users'],
+    ['/query', '', 'DROP TABLE users'],
+  ] as const) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: type ? [['Content-Type', type]] : [], body });
+    t.ok(description.sql?.destructive, `${path} ${type}: the DROP is seen`);
+    t.equal(decision.approval?.risk, 'critical', `${path} ${type}: ${decision.rule}`);
+  }
+  // Controls: a list of words, and text that is no SQL, are not SQL.
+  for (const [path, type, body] of [['/db/execute', 'application/json', '["red", "shoes"]'], ['/query', 'text/plain', 'red shoes please']] as const) {
+    const { description } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', type]], body });
+    t.notOk(description.sql, `${path}: ${body} is no SQL`);
+  }
+});
+
+// Ninth pass: ASP.NET and servlets decode a form by its declared charset, EBCDIC (`ibm037`,
+// `ibm500`) included, which Airlock has no decoder for: such SQL is unread, never a plain write.
+t.test('SQL in a form or JSON body of a charset Airlock cannot decode (EBCDIC) is unread SQL, held critical', async (t) => {
+  // Python's cp037 codec: the bytes a server that honours the charset reads as `sql=DROP TABLE users`.
+  const ebcdic = await new Promise<Buffer>((resolve, reject) =>
+    execFile('python3', ['-c', 'import sys; sys.stdout.buffer.write(sys.argv[1].encode("cp037"))', 'sql=DROP%20TABLE%20users'], { encoding: 'buffer' }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+  for (const [path, type] of [['/v1/sql', 'application/x-www-form-urlencoded; charset=ibm037'], ['/v1/run', 'application/x-www-form-urlencoded; charset=IBM500'], ['/v1/sql', 'application/json; charset=ibm037'], ['/api/items', 'application/json; charset=cp1047']] as const) {
+    const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', type]], body: ebcdic });
+    t.ok(description.request.body.decode_error, `${type}: not decoded`);
+    t.equal(description.sql?.parsed, false, `${path} ${type}: its SQL is unread`);
+    t.equal(decision.approval?.risk, 'critical', `${path} ${type}: ${decision.rule}`);
+  }
+  // Controls: the same form as UTF-8 is read; a body Airlock decodes is not failed closed.
+  const plain = await decide({ url: `https://${SQL_HOST}/v1/run`, headers: [['Content-Type', 'application/x-www-form-urlencoded']], body: 'note=hello' });
+  t.notOk(plain.description.sql, 'an ordinary form carries no SQL');
+});
+
+// Ninth pass: text after the first JSON value. Jackson by default (Spring), Go's json.Decoder and
+// Gson read the first value and ignore the rest; a server reading a stream (NDJSON) runs them all.
+t.test('text after the first JSON value: the first value (and each later one) is judged, never a plain write', async (t) => {
+  const endpoints = fc.constantFrom(
+    { url: 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql', key: 'query' },
+    { url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/d1/query', key: 'sql' },
+    { url: `https://${SQL_HOST}/v1/sql`, key: 'sql' },
+  );
+  const destructive = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users');
+  const after = fc.constantFrom(' garbage', '\u0000', '}', ']', '{"x":1}', '\n{"sql":"SELECT 1"}\n', ' // done', ',');
+  await fc.assert(
+    fc.asyncProperty(endpoints, destructive, after, fc.boolean(), fc.constantFrom('application/json', 'text/plain', ''), async (e, sql, tail, first, type) => {
+      // The statement in the first value, or in a later one (NDJSON) behind a harmless first.
+      const dangerous = JSON.stringify({ [e.key]: sql });
+      const body = first ? dangerous + tail : `${JSON.stringify({ [e.key]: 'SELECT 1' })}\n${dangerous}`;
+      const { description, decision } = await decide({ url: e.url, headers: type ? [['Content-Type', type]] : [], body });
+      if (!description.request.body.ambiguous) throw new Error(`${JSON.stringify(body)}: not marked ambiguous`);
+      if (!description.sql?.destructive) throw new Error(`${e.url} ${JSON.stringify(body)}: SQL not seen (${JSON.stringify(description.sql)})`);
+      if (decision.approval?.risk !== 'critical') throw new Error(`${e.url} ${JSON.stringify(body)}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
+    }),
+    { numRuns: Math.ceil(runs / 12), ...seed },
+  );
+  // A JSON-RPC stream: a harmless first call, then a dangerous one.
+  for (const tool of ['delete_project', 'drop_database']) {
+    const body = `{"jsonrpc":"2.0","id":1,"method":"tools/list"}\n${rpc(tool, '2', '')}`;
+    const { description, decision } = await decide({ url: MCP, headers: [['Content-Type', 'application/json']], body });
+    t.ok(description.mcp?.batch?.some((c) => c.tool === tool) ?? description.mcp?.tool === tool, `${tool} is read`);
+    t.ok(severity(decision) >= 3, `${tool} after tools/list is held at least high (${decision.rule})`);
+  }
+  // The server's reading, by a real parser that reads the first value and stops (Python's raw_decode,
+  // as json.Decoder and Jackson do): it runs the statement.
+  const read = await new Promise<string>((resolve, reject) =>
+    execFile('python3', ['-c', 'import json,sys; print(json.JSONDecoder().raw_decode(sys.argv[1])[0]["sql"])', '{"sql": "DROP TABLE users"} garbage'], (err, out) => (err ? reject(err) : resolve(out.trim()))),
+  );
+  t.equal(read, 'DROP TABLE users', 'a first-value reader runs the statement');
+  // Control: a stream of values under a type that declares one (Elasticsearch's `_bulk`) is no ambiguity.
+  const bulk = await decide({ url: `https://${SQL_HOST}/_bulk`, headers: [['Content-Type', 'application/x-ndjson']], body: '{"index":{"_index":"a"}}\n{"f":1}\n' });
+  t.notOk(bulk.description.request.body.ambiguous, 'NDJSON declared as such is read as the stream it is');
+});
+
 // ─── live: through a running Airlock with real clients ─────────────────────────────────────────
 
 // Stripe reads its parameters as Rack does: the URL's query and the body are one bucket whatever

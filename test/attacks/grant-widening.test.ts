@@ -595,6 +595,93 @@ t.test('Slack: every PHP spelling of a channel argument names the channel the gr
   t.pass('the other channel is in the target');
 });
 
+t.test('an operation parameter in any PHP or Rack 2 spelling is in the scope (MediaWiki runs the last `action`)', async (t) => {
+  // PHP drops leading blanks and reads a name only to a NUL byte; Rack 2 strips `[` `]`: ` action`,
+  // `action%00x` and `[action]` are `action` to them, and of two the last one runs.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const wiki = (query: string, body: string): RequestDescription =>
+    describeRequest({ method: 'POST', url: `https://wiki.example.org/w/api.php${query}`, headers: [['content-type', 'application/x-www-form-urlencoded']], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = wiki('', 'action=edit&title=Main_Page&format=json');
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  const again = wiki('', 'action=edit&title=Other&format=json');
+  again.grants = queue.matchingGrants(again);
+  t.match(await engine.decide(again), { action: 'allow' }, 'the approved operation is covered again');
+  const spell = fc.constantFrom('%20action', '++action', 'action%00x', '%5Baction%5D', 'action%5D', '%5D%5Baction', '%20%20action%00', 'action%5B%5D');
+  let checked = 0;
+  await fc.assert(
+    fc.asyncProperty(spell, fc.boolean(), async (name, inQuery) => {
+      const d = inQuery ? wiki(`?${name}=delete`, 'action=edit&title=Main_Page') : wiki('', `action=edit&title=Main_Page&${name}=delete`);
+      d.grants = queue.matchingGrants(d);
+      const decision = await engine.decide(d);
+      checked++;
+      return decision.action !== 'allow';
+    }),
+    { numRuns: 14 },
+  );
+  t.ok(checked > 0, 'a second action in another spelling is not covered');
+});
+
+t.test('SOAP: a grant for one operation covers neither another SOAP 1.2 `action` nor another Body element', async (t) => {
+  // SOAP 1.2 names the action in the Content-Type's `action` parameter (no SOAPAction header), and
+  // servers dispatch by the Body's first element (JAX-WS, Spyne, zeep-based services) when the
+  // action is empty or absent.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const envelope = (op: string, prefix: string): string =>
+    `<?xml version="1.0"?><!-- ${op === 'GetAccount' ? 'DeleteAccount' : 'GetAccount'} --><${prefix}Envelope xmlns${prefix ? `:${prefix.slice(0, -1)}` : ''}="http://www.w3.org/2003/05/soap-envelope"><${prefix}Header/><${prefix}Body><m:${op} xmlns:m="urn:erp"><m:id>7</m:id></m:${op}></${prefix}Body></${prefix}Envelope>`;
+  const soap = (op: string, how: 'ct-action' | 'body' | 'empty-action', prefix = 'soap:'): RequestDescription => {
+    const type = how === 'ct-action' ? `application/soap+xml; charset=utf-8; action="urn:erp/${op}"` : how === 'body' ? 'application/soap+xml; charset=utf-8' : 'text/xml; charset=utf-8';
+    const headers: Array<[string, string]> = [['content-type', type], ...(how === 'empty-action' ? [['SOAPAction', '""'] as [string, string]] : [])];
+    return describeRequest({ method: 'POST', url: 'https://erp.example/soap', headers, body: Buffer.from(envelope(how === 'ct-action' ? 'Request' : op, prefix)), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  };
+  for (const how of ['ct-action', 'body', 'empty-action'] as const) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = soap('GetAccount', how);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+    const again = soap('GetAccount', how, 'env:');
+    again.grants = queue.matchingGrants(again);
+    t.match(await engine.decide(again), { action: 'allow' }, `${how}: the approved operation is covered again`);
+    const other = soap('DeleteAccount', how, 'env:');
+    other.grants = queue.matchingGrants(other);
+    t.match(await engine.decide(other), { action: 'approve' }, `${how}: DeleteAccount is not covered`);
+  }
+});
+
+t.test('a batch envelope: a grant for its calls covers no batch of other calls (Graph $batch, Salesforce composite, Facebook batch=)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const req = (url: string, type: string, body: string): RequestDescription =>
+    describeRequest({ method: 'POST', url, headers: [['content-type', type]], body: Buffer.from(body), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const cases: Array<[string, (calls: Array<[string, string]>) => RequestDescription]> = [
+    ['Microsoft Graph $batch', (calls) => req('https://graph.microsoft.com/v1.0/$batch', 'application/json', JSON.stringify({ requests: calls.map(([method, url], i) => ({ id: String(i + 1), method, url })) }))],
+    ['Salesforce composite', (calls) => req('https://acme.my.salesforce.com/services/data/v60.0/composite', 'application/json', JSON.stringify({ allOrNone: true, compositeRequest: calls.map(([method, url], i) => ({ method, url, referenceId: `r${i}` })) }))],
+    ['a bare array of calls', (calls) => req('https://api.example.net/batch', 'application/json', JSON.stringify(calls.map(([method, path]) => ({ method, path }))))],
+    ['Facebook batch=', (calls) => req('https://graph.facebook.com/', 'application/x-www-form-urlencoded', new URLSearchParams({ batch: JSON.stringify(calls.map(([method, relative_url]) => ({ method, relative_url }))), include_headers: 'false' }).toString())],
+  ];
+  for (const [name, batch] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = batch([['GET', '/me/messages'], ['GET', '/me/events']]);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+    const again = batch([['GET', '/me/messages'], ['GET', '/me/events']]);
+    again.grants = queue.matchingGrants(again);
+    t.match(await engine.decide(again), { action: 'allow' }, `${name}: the approved batch is covered again`);
+    for (const calls of [[['DELETE', '/me/messages/AAMk1']], [['GET', '/me/messages'], ['POST', '/me/sendMail']], [['GET', '/users/ceo@acme.example/messages']]] as Array<Array<[string, string]>>) {
+      const other = batch(calls);
+      other.grants = queue.matchingGrants(other);
+      t.match(await engine.decide(other), { action: 'approve' }, `${name}: ${calls.map((c) => c.join(' ')).join(', ')} is not covered`);
+    }
+  }
+  // A call's own body says whom it sends to: mail to a colleague does not cover mail to anyone.
+  for (const g of queue.grants()) await queue.revokeGrant(g.id);
+  const mail = (to: string): RequestDescription => req('https://graph.microsoft.com/v1.0/$batch', 'application/json', JSON.stringify({ requests: [{ id: '1', method: 'POST', url: '/me/sendMail', headers: { 'Content-Type': 'application/json' }, body: { message: { toRecipients: [{ emailAddress: { address: to } }] } } }] }));
+  const sent = mail('alice@acme.example');
+  await queue.approve((await queue.create(sent, await engine.decide(sent))).id, { by: 'test', grantMinutes: 30 });
+  const elsewhere = mail('drop@attacker.example');
+  elsewhere.grants = queue.matchingGrants(elsewhere);
+  t.match(await engine.decide(elsewhere), { action: 'approve' }, 'a batched sendMail to another recipient is not covered');
+});
+
 t.test('a grant for a call a catch-all route takes covers that call only', async (t) => {
   // Neon's console API has one catch-all route for the calls Airlock does not name: a grant for
   // creating a branch must not cover creating a compute endpoint or a database owned by another role.

@@ -77,6 +77,19 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   // Rack 2 splits the URL's query (and a form) on `;`: the second `query` is the one it runs.
   (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)};query=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
   (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)};query=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  // (Ninth pass) The URL's parameters under the names PHP and Rack 2 read as them: ` query`,
+  // `query%00x`, `[query]`, `query[]`, a second `[operationName]` naming the mutation.
+  (m) => ({ method: 'GET', url: `${G}?%20query=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m) => ({ method: 'GET', url: `${G}?%5Bquery%5D=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(q)}&query%00x=${encodeURIComponent(m)}`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&%5BoperationName%5D=B`, headers: [], body: Buffer.alloc(0) }),
+  (m, q) => ({ method: 'POST', url: `${G}?%20operationName=B`, ...json(JSON.stringify({ query: twoOps(m, q), operationName: opA(q) })) }),
+  // (Ninth pass) A multipart part named the RFC 2231 way (`name*=UTF-8''query`, Werkzeug, Django and
+  // busboy take it for `query`; `name*0*`/`name*1` continuations), beside a plain decoy `query`, or
+  // the first of two `name=` parameters (Python's email package).
+  (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name="note"; name*=UTF-8''query\r\n\r\n${m}\r\n${multipart([['query', q]])}`) }),
+  (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name*0*=utf-8''%71u; name*1=ery\r\n\r\n${m}\r\n${multipart([['query', q]])}`) }),
+  (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`${multipart([['query', q]]).replace(/--XyZ--\r\n$/, '')}--XyZ\r\nContent-Disposition: form-data; name="query"; name="note"\r\n\r\n${m}\r\n--XyZ--\r\n`) }),
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });

@@ -1,7 +1,8 @@
 // Method overrides: an agent sends a harmless-looking method and names the real one where a server
 // that honours overrides reads it (X-HTTP-Method-Override, X-HTTP-Method, X-Method-Override, or
 // `_method` in the query, a form, a multipart form or a JSON body; PHP's `.method`, Slim's
-// `_METHOD`, Salesforce's `_HttpMethod`), in any case, with spaces, repeated or in comma lists.
+// `_METHOD`, Salesforce's `_HttpMethod`, Google's `$httpMethod`, ASP.NET MVC's
+// `X-HTTP-Method-Override` parameter), in any case, with spaces, repeated or in comma lists.
 // Property: over every such spelling, an override to DELETE of a GitHub repository is judged as the
 // deletion (critical, held), never as the read or write the request line claims; an extra allowed
 // host never lets an overridden GET through as a read; and an override that cannot be read one way
@@ -46,9 +47,17 @@ const placement: fc.Arbitrary<Placement> = fc.oneof(
   fc.tuple(fc.constantFrom('_method', '.method', '%5Fmethod', '_METHOD', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: `?${n}=${encodeURIComponent(v)}` })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&_method=${encodeURIComponent(v)}` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\nContent-Disposition: form-data; name="_method"\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
+  // (Ninth pass) RFC 2231 names (Werkzeug, Django, busboy), the first of two `name=` parameters, a
+  // header with blanks before its colon (Werkzeug trims the name).
+  fc.tuple(fc.constantFrom(`name="note"; name*=UTF-8''_method`, `name*=utf-8''%5Fmethod`, `name*0*=utf-8''%5Fme; name*1=thod`, 'name="_method"; name="note"', 'name="note"\r\nContent-Disposition: form-data; name="_method"'), fc.constantFrom('Content-Disposition:', 'Content-Disposition :', 'content-disposition\t:'), deleteValue)
+    .map(([d, label, v]): Placement => ({ headers: [], query: '', body: { type: 'multipart/form-data; boundary=b0undary', text: `--b0undary\r\n${label} form-data; ${d}\r\n\r\n${v}\r\n--b0undary--\r\n` } })),
   deleteValue.map((v) => ({ headers: [], query: '', body: { type: 'application/json', text: JSON.stringify({ name: 'x', _method: v }) } })),
   // Names spelled with escapes: still `_method` to the server's parser.
   fc.tuple(fc.constantFrom('%5Fmethod', '_%6Dethod', '%5f%6d%65thod', '.method', '+method', '_METHOD', '_Method', '_HttpMethod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `${n}=${encodeURIComponent(v)}` } })),
+  // Header names as parameters: Google APIs' system parameter `$httpMethod` (query), ASP.NET MVC's
+  // `X-HTTP-Method-Override` form field or query parameter (any case).
+  fc.tuple(fc.constantFrom('$httpMethod', '%24httpMethod', '$HTTPMETHOD', 'X-HTTP-Method-Override', 'x-http-method-override', 'X%2DHTTP%2DMethod%2DOverride', 'X-HTTP-Method', 'X-Method-Override'), deleteValue, fc.boolean())
+    .map(([n, v, inQuery]): Placement => (inQuery ? { headers: [], query: `?${n}=${encodeURIComponent(v)}` } : { headers: [], query: '', body: { type: 'application/x-www-form-urlencoded', text: `a=1&${n}=${encodeURIComponent(v)}` } })),
   fc.tuple(fc.constantFrom('\\u005fmethod', '_\\u006dethod', '\\u005F\\u006D\\u0065thod'), deleteValue).map(([n, v]) => ({ headers: [], query: '', body: { type: 'application/json; charset=utf-8', text: `{"${n}": ${JSON.stringify(v)}}` } })),
 );
 
@@ -124,6 +133,24 @@ t.test('an allowed host never reads an overridden GET as a read', async (t) => {
   );
   const plain = await hostsEngine.decide(describeRequest({ method: 'GET', url: 'https://docs.example.org/page', headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } }));
   t.equal(plain.action, 'allow', 'control: the same GET without an override is a read');
+});
+
+// Ninth pass: RPC-style APIs run the operation their URL names whatever the method (Solr's
+// collection and core admin APIs: `GET /solr/admin/collections?action=DELETE&name=orders`).
+t.test('a GET whose URL names an operation that changes state is no read on an allowed host', async (t) => {
+  const name = fc.constantFrom('action', 'ACTION', 'method', 'op', 'cmd', 'command', 'operation', '%20action', '%5Baction%5D', 'action%00x');
+  const changing = fc.constantFrom('DELETE', 'delete', 'deleteIndex', 'DELETEALIAS', 'UNLOAD', 'purge_all', 'drop', 'Remove', 'flushall', 'shutdown');
+  await fc.assert(
+    fc.asyncProperty(name, changing, fc.constantFrom('/solr/admin/collections', '/api', '/'), async (n, v, p) => {
+      const d = describeRequest({ method: 'GET', url: `https://docs.example.org${p}?${n}=${v}&name=orders`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+      return (await hostsEngine.decide(d)).action !== 'allow';
+    }),
+    { numRuns: 30 },
+  );
+  for (const v of ['LIST', 'STATUS', 'CLUSTERSTATUS', 'view', 'query', 'search', 'render']) {
+    const d = describeRequest({ method: 'GET', url: `https://docs.example.org/solr/admin/collections?action=${v}`, headers: [], body: Buffer.alloc(0), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+    t.equal((await hostsEngine.decide(d)).action, 'allow', `control: action=${v} reads`);
+  }
 });
 
 t.test('an override that cannot be read one way is never allowed', async (t) => {
@@ -223,6 +250,9 @@ t.test('an override is judged at least as severely as the request line and the o
     ['POST', 'https://api.stripe.com/v1/payouts', ''],
     ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos', '{"done":true}'],
     ['PATCH', 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/todos?id=neq.1', '{"done":true}'],
+    // (Ninth pass) SQL on an allowed host's endpoint: an override to DELETE hid the DROP (the
+    // DELETE reading, which carries no body SQL, won the tie), a medium plain write.
+    ['POST', 'https://docs.example.org/v1/sql', '{"sql":"DROP TABLE users"}'],
   ] as const;
   const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
   const spellings = ['X-HTTP-Method-Override', 'X-HTTP-Method', 'x-method-override'];
