@@ -69,13 +69,43 @@ export function checkHeaderCharsets(headers: Array<[string, string]>, asciiOnly:
   }
 }
 
-/** The charset parameter of a Content-Type value, if any. */
-export function charsetParam(contentType: string): string | undefined {
+/** Blanks and quotes cut from both ends (requests' `strip("\"' ")`), without a backtracking pattern. */
+function trimQuotes(text: string): string {
+  const cut = (c: string | undefined): boolean => c === '"' || c === "'" || (c !== undefined && c.trim() === '');
+  let a = 0;
+  let b = text.length;
+  while (a < b && cut(text[a])) a++;
+  while (b > a && cut(text[b - 1])) b--;
+  return text.slice(a, b);
+}
+
+/**
+ * Every charset a client may read from a Content-Type value's parameters. Clients disagree on
+ * which one counts: browsers, aiohttp and Python's email package take the first `charset`,
+ * requests the last (and strips quotes from the name: `"charset"=`); Python's email package (so
+ * urllib's `get_content_charset()` and httpx) also reads RFC 2231 `charset*=utf-8''utf-7` and
+ * continuations `charset*0=…; charset*1=…`. So every parameter whose name starts with `charset`
+ * counts, its RFC 2231 `cs'lang'` prefix and %XX escapes undone; a continuation's piece alone is
+ * an unknown label, refused.
+ */
+export function charsetParams(contentType: string): string[] {
+  const out: string[] = [];
   for (const part of contentType.split(';').slice(1)) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim().toLowerCase() === 'charset') return part.slice(eq + 1).trim();
+    if (eq <= 0) continue;
+    const name = trimQuotes(part.slice(0, eq)).toLowerCase();
+    if (!name.startsWith('charset')) continue;
+    let value = part.slice(eq + 1).trim();
+    if (name !== 'charset') {
+      value = value.replace(/^"|"$/g, '');
+      const quote = value.indexOf("'");
+      const second = quote < 0 ? -1 : value.indexOf("'", quote + 1);
+      if (second >= 0) value = value.slice(second + 1);
+      value = value.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    }
+    out.push(value);
   }
-  return undefined;
+  return out;
 }
 
 const mediaTypeOf = (contentType: string): string => contentType.split(';')[0]!.trim().toLowerCase();
@@ -99,8 +129,7 @@ export function checkScrubbable(head: Head, asciiOnly: boolean): BodySniffer {
   }
   for (const t of types) {
     if (mediaTypeOf(t) === 'multipart/byteranges') throw new UnscrubbableEncodingError('a multipart/byteranges response cannot be scrubbed: a secret may be cut across ranges');
-    const cs = charsetParam(t);
-    if (cs !== undefined) {
+    for (const cs of charsetParams(t)) {
       const problem = charsetProblem(cs, asciiOnly);
       if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: its ${problem}`);
     }
@@ -169,8 +198,10 @@ export class BodySniffer {
     const all = this.carry + text;
     this.carry = all.slice(-META_CARRY);
     for (const m of all.matchAll(partCharset)) {
-      const problem = charsetProblem(m[1]!, this.asciiOnly);
-      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
+      for (const label of charsetParams(m[1]!.replace(/\r?\n/g, ''))) {
+        const problem = charsetProblem(label, this.asciiOnly);
+        if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
+      }
     }
   }
 
@@ -214,8 +245,11 @@ export class BodySniffer {
   }
 }
 
-/** A part header's charset: `Content-Type: text/plain; charset=utf-7` (one line, bounded). */
-const partCharset = /content-type[ \t]*:[^\r\n;]{0,100}(?:;[^\r\n;]{0,200}){0,8}?;[ \t]*charset[ \t]*=[ \t]*["']?([^"';\s]{1,40})/gi;
+/**
+ * A part header's Content-Type, folded lines included (Python's email package folds long headers
+ * and unfolds them when it reads): its charset parameters are read by charsetParams (bounded).
+ */
+const partCharset = /content-type[ \t]*:((?:[^\r\n]|\r?\n[ \t]){0,1700})/gi;
 
 /** Characters of a tag searched for its attribute (a <meta> or XML declaration is far shorter). */
 const TAG_MAX = 512;

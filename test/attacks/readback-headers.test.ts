@@ -35,6 +35,23 @@ const encodings = {
 type Enc = keyof typeof encodings;
 const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301', 'split-headers', 'split-repeated', 'split-cookies'] as const;
 
+// Content-Type declarations that a real client reads as UTF-7 while the first `charset=` says
+// UTF-8 or nothing: requests takes the last `charset` and strips quotes from parameter names;
+// Python's email package (urllib's get_content_charset(), httpx, any MIME part) reads RFC 2231
+// `charset*=` and its continuations, skips a `;` inside a quoted value, and unfolds a folded line.
+const declarations: Array<{ type: string; part?: boolean }> = [
+  { type: 'text/plain; charset=utf-8; charset=utf-7' },
+  { type: 'application/json;charset=utf-8;charset="utf-7"' },
+  { type: 'text/plain; a="x;charset=utf-8"; charset=utf-7' },
+  { type: 'text/plain; "charset"=utf-7' },
+  { type: "text/plain; charset*=utf-8''utf-7" },
+  { type: "text/plain; CHARSET*=us-ascii'en'utf%2D7" },
+  { type: "text/plain; charset*0*=utf-8''utf; charset*1=-7" },
+  { type: "text/plain; charset*=''utf-7", part: true },
+  { type: 'text/plain;\r\n charset="utf-7"', part: true },
+  { type: 'text/plain; name="a-long-file-name.txt";\r\n\tcharset*=utf-8\'\'utf-7', part: true },
+];
+
 let recorded = '';
 const up = await startUpstream(t, {
   handler: (req, res) => {
@@ -42,6 +59,15 @@ const up = await startUpstream(t, {
     if (url.pathname.startsWith('/api/')) {
       recorded = String(req.headers.authorization ?? '');
       res.end('{"ok":true}');
+      return;
+    }
+    if (url.pathname === '/body') {
+      // The record as UTF-7 text, every character in a base64 run (Python decodes any run), under
+      // a charset declaration one of the real clients reads as UTF-7 (ninth pass).
+      const text = `+${Buffer.from(recorded, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+      const d = declarations[Number(url.searchParams.get('d'))]!;
+      res.setHeader('content-type', d.part ? 'multipart/mixed; boundary=b' : d.type);
+      res.end(d.part ? `--b\r\nContent-Type: ${d.type}\r\n\r\n${text}\r\n--b--\r\n` : text);
       return;
     }
     const v = encodings[(url.searchParams.get('enc') ?? 'raw') as Enc](recorded);
@@ -131,4 +157,11 @@ t.test('the credential read back in the head of an answer', async (t) => {
   const control = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=location&enc=raw`);
   t.match(control.head, `Bearer ${placeholder}`, 'control: the head reaches the agent, the value replaced by its placeholder');
   await headsShowNothing(t, a.proxyAddress.port, auth, 'read back in the head');
+  // Ninth pass: the body in UTF-7 under a declaration the scrubber read one way and a client another.
+  await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: declarations.length - 1 }), fc.constantFrom(...hosts), async (d, host) => {
+    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/body?d=${d}`);
+    const found = reveal(r.head, SECRET);
+    if (found) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host} showed the value (${found}): ${r.status}`);
+    if (r.status !== 502) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host}: ${r.status}, not 502`);
+  }), { numRuns: Math.min(numRuns, 24), ...seed });
 });
