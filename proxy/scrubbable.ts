@@ -203,6 +203,16 @@ export class BodySniffer {
         if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
       }
     }
+    // A part's (or the message's) other header lines, as in the response head: a MIME reader
+    // decodes `filename*=utf-16le''%73%00…` (get_filename()) and `=?utf-7?Q?…?=` (a Subject).
+    if (all.includes("'") || all.includes('=?')) {
+      try {
+        checkHeaderCharsets(mimeHeaderLines(all).map((l): [string, string] => ['', l]), this.asciiOnly);
+      } catch (err) {
+        if (!(err instanceof UnscrubbableEncodingError)) throw err;
+        throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it has a header that ${err.message.replace(/^.*?a header /, '')}`);
+      }
+    }
   }
 
   /** A <meta charset> past the window that names a charset the scrubber cannot read: refused before its text passes. */
@@ -243,6 +253,19 @@ export class BodySniffer {
     if (this.markupScan) this.carry = text.slice(-META_CARRY);
     return head;
   }
+}
+
+/** A MIME header line (`Name: value`), or one folded onto the line before it. */
+const headerLine = /^[!-9;-~]{1,76}:/;
+
+/** The lines of a MIME body that read as header lines (a body line that looks like one is read too: more refusals, never fewer). */
+function mimeHeaderLines(text: string): string[] {
+  const out: string[] = [];
+  let header = false;
+  for (const line of text.split('\n')) {
+    if (line[0] === ' ' || line[0] === '\t' ? header : (header = headerLine.test(line))) out.push(line);
+  }
+  return out;
 }
 
 /**

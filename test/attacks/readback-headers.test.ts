@@ -52,6 +52,16 @@ const declarations: Array<{ type: string; part?: boolean }> = [
   { type: 'text/plain; name="a-long-file-name.txt";\r\n\tcharset*=utf-8\'\'utf-7', part: true },
 ];
 
+// The record in the header lines of a MIME body's part or enclosed message, in a charset that
+// line declares itself, which Python's email package decodes (get_filename(), a Subject).
+const pct16 = (v: string): string => [...Buffer.from(v, 'utf16le')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+const mimeShows: Array<(v: string) => { type: string; body: string }> = [
+  (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename*=utf-16le''${pct16(v)}\r\n\r\nx\r\n--b--\r\n` }),
+  (v) => ({ type: 'multipart/related; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment;\r\n filename*0*=utf-16le''${pct16(v.slice(0, 9))};\r\n filename*1*=${pct16(v.slice(9))}\r\n\r\nx\r\n--b--\r\n` }),
+  (v) => ({ type: 'message/rfc822', body: `From: log@svc.example\r\nSubject: =?utf-16be?B?${Buffer.from(v, 'utf16le').swap16().toString('base64')}?=\r\n\r\nrecorded\r\n` }),
+  (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: ${encodings['mime-utf7'](v)}\r\n\r\nx\r\n--b--\r\n` }),
+];
+
 let recorded = '';
 const up = await startUpstream(t, {
   handler: (req, res) => {
@@ -68,6 +78,12 @@ const up = await startUpstream(t, {
       const d = declarations[Number(url.searchParams.get('d'))]!;
       res.setHeader('content-type', d.part ? 'multipart/mixed; boundary=b' : d.type);
       res.end(d.part ? `--b\r\nContent-Type: ${d.type}\r\n\r\n${text}\r\n--b--\r\n` : text);
+      return;
+    }
+    if (url.pathname === '/mime') {
+      const { type, body } = mimeShows[Number(url.searchParams.get('d'))]!(recorded);
+      res.setHeader('content-type', type);
+      res.end(body);
       return;
     }
     const v = encodings[(url.searchParams.get('enc') ?? 'raw') as Enc](recorded);
@@ -164,4 +180,9 @@ t.test('the credential read back in the head of an answer', async (t) => {
     if (found) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host} showed the value (${found}): ${r.status}`);
     if (r.status !== 502) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host}: ${r.status}, not 502`);
   }), { numRuns: Math.min(numRuns, 24), ...seed });
+  for (const [d, host] of mimeShows.map((_, i) => [i, hosts[i % 2]!] as const)) {
+    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/mime?d=${d}`);
+    t.equal(reveal(r.head, SECRET), undefined, `MIME header lines of the body (${d}) via ${host} show nothing`);
+    t.equal(r.status, 502, `MIME header lines of the body (${d}): withheld`);
+  }
 });
