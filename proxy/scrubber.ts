@@ -25,6 +25,46 @@ export interface MatchRule {
   forbid?: string;
   /** Reported by find(). */
   label?: string;
+  /** The replacement as written (latin1) where a form matched in 8-bit text (an EBCDIC placeholder). */
+  rawReplace?: string;
+}
+
+/**
+ * Printable ASCII (0x20–0x7e) in the EBCDIC code pages Python decodes (IBM 037 = 1140 = 424, 500,
+ * 273, 1026, 875), as hex. An answer in EBCDIC without a charset label (a mainframe service, or
+ * one transcoding on request) is decoded by requests by itself (`r.text`: charset_normalizer
+ * guesses cp037), and no spelling of a secret matches those bytes. Letters and digits are the
+ * same bytes in every page; punctuation differs.
+ */
+const EBCDIC_PAGES = [
+  '405a7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e9bae0bbb06d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c04fd0a1',
+  '404f7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e94ae05a5f6d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c0bbd0a1',
+  '404f7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6fb5c1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e963ecfc5f6d79818283848586878889919293949596979899a2a3a4a5a6a7a8a943bbdc59',
+  '404ffcecad6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6faec1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e968dcac5f6d8d818283848586878889919293949596979899a2a3a4a5a6a7a8a948bb8ccc',
+  '404f7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e94ae05a5f6d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c06ad0a1',
+].map((h) => Buffer.from(h, 'hex'));
+
+/** Text in one EBCDIC page (latin1, a char per byte), or undefined when it is not printable ASCII. */
+function toEbcdic(text: string, page: Buffer): string | undefined {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return undefined;
+    out += String.fromCharCode(page[c - 0x20]!);
+  }
+  return out;
+}
+
+/** A secret's value in each EBCDIC page, replaced by its placeholder in the same page (values of 8 bytes and more). */
+function ebcdicRules(s: ScrubSecret): MatchRule[] {
+  if (s.value.length < 8) return [];
+  const out = new Map<string, string>();
+  for (const page of EBCDIC_PAGES) {
+    const form = toEbcdic(s.value, page);
+    const replace = toEbcdic(s.placeholder, page);
+    if (form !== undefined && replace !== undefined && !out.has(form)) out.set(form, replace);
+  }
+  return [...out].map(([form, rawReplace]) => ({ forms: [form], replace: s.placeholder, rawReplace }));
 }
 
 /** Thrown (or passed to the stream's error) when a forbidden form is found. */
@@ -176,18 +216,19 @@ export class Scrubber {
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
   constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
     const all: MatchRule[] = [
-      ...secrets.filter((s) => s.value).map((s) => ({ value: s.value, replace: s.placeholder })),
+      ...secrets.filter((s) => s.value).flatMap((s) => [{ value: s.value, replace: s.placeholder }, ...ebcdicRules(s)]),
       ...extra,
     ];
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));
     all.sort((a, b) => size(b) - size(a));
-    this.asciiOnly = all.every((r) => !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
+    // (An EBCDIC form is bytes of an ASCII value.)
+    this.asciiOnly = all.every((r) => r.rawReplace !== undefined || !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
     for (const r of all) {
       const matcher = matcherFor(r.value, r.forms);
       if (!matcher) continue;
       this.parts.push({ matcher, rule: this.rules.length });
-      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map() });
+      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(r.rawReplace !== undefined ? [['utf8', r.rawReplace]] : []) });
     }
     this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength));
   }
