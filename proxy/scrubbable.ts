@@ -16,18 +16,23 @@ const asciiTransparent = new Set([
   'windows-1257', 'windows-1258', 'x-mac-cyrillic', 'x-user-defined', 'gbk', 'gb18030', 'big5', 'euc-jp', 'euc-kr', 'shift_jis',
 ]);
 
-/** Why text in `label` cannot be scrubbed, or undefined when it can. `asciiOnly`: every secret is ASCII. */
+/**
+ * Why text in `label` cannot be scrubbed, or undefined when it can. `asciiOnly`: every secret is
+ * ASCII. The reason names the label only by its canonical name: a label is read from the body
+ * before it is scrubbed (a <meta> whose og:url holds the request URL, `?charset=&key=…`), and the
+ * reason reaches the agent in the 502 problem.
+ */
 export function charsetProblem(label: string, asciiOnly: boolean): string | undefined {
   const name = label.trim().replace(/^["']|["']$/g, '');
   let canonical: string;
   try {
     canonical = new TextDecoder(name).encoding;
   } catch {
-    return `charset "${name.slice(0, 40)}" is unknown`;
+    return 'an unknown charset label';
   }
   if (canonical === 'utf-8') return undefined;
   if (asciiOnly && asciiTransparent.has(canonical)) return undefined;
-  return `charset "${name.slice(0, 40)}" (${canonical}) spells the secret in bytes the scrubber does not match`;
+  return `charset ${canonical}, which spells the secret in bytes the scrubber does not match`;
 }
 
 /** Charsets of MIME encoded-words (`=?cs?B?…?=`) in a header value. */
@@ -131,7 +136,7 @@ export function checkScrubbable(head: Head, asciiOnly: boolean): BodySniffer {
     if (mediaTypeOf(t) === 'multipart/byteranges') throw new UnscrubbableEncodingError('a multipart/byteranges response cannot be scrubbed: a secret may be cut across ranges');
     for (const cs of charsetParams(t)) {
       const problem = charsetProblem(cs, asciiOnly);
-      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: its ${problem}`);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: its Content-Type declares ${problem}`);
     }
   }
   const type = types.length ? mediaTypeOf(types[0]!) : '';

@@ -66,6 +66,12 @@ let recorded = '';
 const up = await startUpstream(t, {
   handler: (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/api/page') {
+      // A page whose og:url is the request URL as received (the injected query key in it).
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><html><head><meta property="og:url" content="http://${req.headers.host}${req.url}"></head><body>hi</body></html>`);
+      return;
+    }
     if (url.pathname.startsWith('/api/')) {
       recorded = String(req.headers.authorization ?? '');
       res.end('{"ok":true}');
@@ -128,7 +134,7 @@ const origin = (h: string): string => `http://${h}:${up.port}`;
 const hosts = ['svc.example', 'other.example'];
 const home = tempDir(t, 'airlock-home-');
 const placeholder = (await (await SecretStore.open(home)).set('api', SECRET)).placeholder;
-const start = (): Promise<Airlock> => startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, home, policy: path.join(fixtures, 'readback'), resolve: hosts.map((h) => `${h}=127.0.0.1`), allowPrivate: [`127.0.0.1:${up.port}`] });
+const start = (): Promise<Airlock> => startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, home, policy: path.join(fixtures, 'readback'), resolve: [...hosts, 'query.example'].map((h) => `${h}=127.0.0.1`), allowPrivate: [`127.0.0.1:${up.port}`] });
 
 function send(port: number, auth: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; head: string }> {
   return new Promise((resolve, reject) => {
@@ -180,6 +186,14 @@ t.test('the credential read back in the head of an answer', async (t) => {
     if (found) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host} showed the value (${found}): ${r.status}`);
     if (r.status !== 502) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host}: ${r.status}, not 502`);
   }), { numRuns: Math.min(numRuns, 24), ...seed });
+  // Ninth pass: a refusal's detail quoted what the body sniffer read before scrubbing — a <meta>
+  // whose og:url holds the request URL with `charset=` put right before the injected key.
+  for (const q of [`charset=&key=${placeholder}`, `x=1&charset=%20&key=${placeholder}`]) {
+    const r = await send(a.proxyAddress.port, auth, `http://query.example:${up.port}/api/page?${q}`);
+    const forms = [SECRET, encodeURIComponent(SECRET)];
+    const piece = forms.flatMap((f) => Array.from({ length: f.length - 7 }, (_, i) => f.slice(i, i + 8))).find((p) => r.head.includes(p));
+    t.equal(piece, undefined, `og:url with ${q.split('&key')[0]}: no piece of the value in what the agent got (${r.status})`);
+  }
   for (const [d, host] of mimeShows.map((_, i) => [i, hosts[i % 2]!] as const)) {
     const r = await send(a.proxyAddress.port, auth, `${origin(host)}/mime?d=${d}`);
     t.equal(reveal(r.head, SECRET), undefined, `MIME header lines of the body (${d}) via ${host} show nothing`);
