@@ -181,9 +181,13 @@ export class BodySniffer {
   private size = 0;
   /** Markup past the window: the end of the text seen so far, for a tag cut across chunks. */
   private carry = '';
+  /** The header lines of a multipart or message body, read as the body streams. */
+  private readonly mime: MimeHeaderLines;
   done = false;
 
-  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {}
+  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {
+    this.mime = new MimeHeaderLines(asciiOnly);
+  }
 
   /** Bytes that may go on to the scrubber now (undefined while still looking). Throws when refused. */
   feed(chunk: Buffer): Buffer | undefined {
@@ -208,16 +212,7 @@ export class BodySniffer {
         if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
       }
     }
-    // A part's (or the message's) other header lines, as in the response head: a MIME reader
-    // decodes `filename*=utf-16le''%73%00…` (get_filename()) and `=?utf-7?Q?…?=` (a Subject).
-    if (all.includes("'") || all.includes('=?')) {
-      try {
-        checkHeaderCharsets(mimeHeaderLines(all).map((l): [string, string] => ['', l]), this.asciiOnly);
-      } catch (err) {
-        if (!(err instanceof UnscrubbableEncodingError)) throw err;
-        throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it has a header that ${err.message.replace(/^.*?a header /, '')}`);
-      }
-    }
+    this.mime.feed(text);
   }
 
   /** A <meta charset> past the window that names a charset the scrubber cannot read: refused before its text passes. */
@@ -233,6 +228,7 @@ export class BodySniffer {
 
   /** At the end of the body: whatever was still held, checked. */
   end(): Buffer | undefined {
+    if (this.partScan) this.mime.end();
     if (this.done) return undefined;
     return this.decide();
   }
@@ -260,17 +256,56 @@ export class BodySniffer {
   }
 }
 
-/** A MIME header line (`Name: value`), or one folded onto the line before it. */
-const headerLine = /^[!-9;-~]{1,76}:/;
+/** Longest incomplete line kept between chunks (a header line is far shorter). */
+const LINE_CARRY = 4096;
 
-/** The lines of a MIME body that read as header lines (a body line that looks like one is read too: more refusals, never fewer). */
-function mimeHeaderLines(text: string): string[] {
-  const out: string[] = [];
-  let header = false;
-  for (const line of text.split('\n')) {
-    if (line[0] === ' ' || line[0] === '\t' ? header : (header = headerLine.test(line))) out.push(line);
+/**
+ * The header lines of a multipart or message body — a message's own, each part's after its
+ * boundary line, an enclosed message's after a part that is `message/*` — checked like the head's:
+ * a MIME reader decodes `filename*=utf-16le''%73%00…` (get_filename()) and `=?utf-7?Q?…?=` (a
+ * Subject). Part bodies are not read as headers (binary bytes would look like them by chance).
+ */
+class MimeHeaderLines {
+  private line = '';
+  /** Inside a header block: the body's start (a message's headers, or a preamble), or after a boundary. */
+  private headers = true;
+  /** The block being read declares `message/*`: its body starts with headers too. */
+  private enclosing = false;
+
+  constructor(private readonly asciiOnly: boolean) {}
+
+  feed(text: string): void {
+    const lines = (this.line + text).split('\n');
+    this.line = lines.pop()!.slice(-LINE_CARRY);
+    for (const l of lines) this.read(l.endsWith('\r') ? l.slice(0, -1) : l);
   }
-  return out;
+
+  end(): void {
+    if (this.line) this.read(this.line);
+    this.line = '';
+  }
+
+  private read(line: string): void {
+    if (line.startsWith('--')) {
+      this.headers = true;
+      this.enclosing = false;
+      return;
+    }
+    if (!this.headers) return;
+    if (line === '') {
+      this.headers = this.enclosing;
+      this.enclosing = false;
+      return;
+    }
+    if (/^content-type[ \t]*:[ \t]*message\//i.test(line)) this.enclosing = true;
+    if (!line.includes("'") && !line.includes('=?')) return;
+    try {
+      checkHeaderCharsets([['', line]], this.asciiOnly);
+    } catch (err) {
+      if (!(err instanceof UnscrubbableEncodingError)) throw err;
+      throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it has a header that ${err.message.replace(/^.*?a header /, '')}`);
+    }
+  }
 }
 
 /**

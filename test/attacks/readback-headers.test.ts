@@ -86,6 +86,12 @@ const up = await startUpstream(t, {
       res.end(d.part ? `--b\r\nContent-Type: ${d.type}\r\n\r\n${text}\r\n--b--\r\n` : text);
       return;
     }
+    if (url.pathname === '/mime-control') {
+      // Control: such text in a part's body (not its headers) is no declaration.
+      res.setHeader('content-type', 'multipart/mixed; boundary=b');
+      res.end(`--b\r\nContent-Type: text/plain\r\n\r\nNote: x *= y' and =?utf-7?Q?+AGE-?= in text\r\n--b--\r\n`);
+      return;
+    }
     if (url.pathname === '/mime') {
       const { type, body } = mimeShows[Number(url.searchParams.get('d'))]!(recorded);
       res.setHeader('content-type', type);
@@ -194,6 +200,7 @@ t.test('the credential read back in the head of an answer', async (t) => {
     const piece = forms.flatMap((f) => Array.from({ length: f.length - 7 }, (_, i) => f.slice(i, i + 8))).find((p) => r.head.includes(p));
     t.equal(piece, undefined, `og:url with ${q.split('&key')[0]}: no piece of the value in what the agent got (${r.status})`);
   }
+  t.equal((await send(a.proxyAddress.port, auth, `${origin('svc.example')}/mime-control`)).status, 200, 'control: such text in a part body passes');
   for (const [d, host] of mimeShows.map((_, i) => [i, hosts[i % 2]!] as const)) {
     const r = await send(a.proxyAddress.port, auth, `${origin(host)}/mime?d=${d}`);
     t.equal(reveal(r.head, SECRET), undefined, `MIME header lines of the body (${d}) via ${host} show nothing`);
