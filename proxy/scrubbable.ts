@@ -89,13 +89,14 @@ function trimQuotes(text: string): string {
  * which one counts: browsers, aiohttp and Python's email package take the first `charset`,
  * requests the last (and strips quotes from the name: `"charset"=`); Python's email package (so
  * urllib's `get_content_charset()` and httpx) also reads RFC 2231 `charset*=utf-8''utf-7` and
- * continuations `charset*0=…; charset*1=…`. So every parameter whose name starts with `charset`
+ * continuations `charset*0=…; charset*1=…`, and a `charset=` with no media type before it. So every parameter whose name starts with `charset`
  * counts, its RFC 2231 `cs'lang'` prefix and %XX escapes undone; a continuation's piece alone is
  * an unknown label, refused.
  */
 export function charsetParams(contentType: string): string[] {
   const out: string[] = [];
-  for (const part of contentType.split(';').slice(1)) {
+  // The media type's own segment too: Python's email package reads `Content-Type: charset=utf-7`.
+  for (const part of contentType.split(';')) {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     const name = trimQuotes(part.slice(0, eq)).toLowerCase();

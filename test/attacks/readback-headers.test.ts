@@ -47,6 +47,7 @@ const declarations: Array<{ type: string; part?: boolean }> = [
   { type: "text/plain; charset*=utf-8''utf-7" },
   { type: "text/plain; CHARSET*=us-ascii'en'utf%2D7" },
   { type: "text/plain; charset*0*=utf-8''utf; charset*1=-7" },
+  { type: 'charset=utf-7' },
   { type: "text/plain; charset*=''utf-7", part: true },
   { type: 'text/plain;\r\n charset="utf-7"', part: true },
   { type: 'text/plain; name="a-long-file-name.txt";\r\n\tcharset*=utf-8\'\'utf-7', part: true },
@@ -185,13 +186,16 @@ t.test('the credential read back in the head of an answer', async (t) => {
   const control = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=location&enc=raw`);
   t.match(control.head, `Bearer ${placeholder}`, 'control: the head reaches the agent, the value replaced by its placeholder');
   await headsShowNothing(t, a.proxyAddress.port, auth, 'read back in the head');
-  // Ninth pass: the body in UTF-7 under a declaration the scrubber read one way and a client another.
-  await fc.assert(fc.asyncProperty(fc.integer({ min: 0, max: declarations.length - 1 }), fc.constantFrom(...hosts), async (d, host) => {
-    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/body?d=${d}`);
-    const found = reveal(r.head, SECRET);
-    if (found) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host} showed the value (${found}): ${r.status}`);
-    if (r.status !== 502) throw new Error(`a body declared ${JSON.stringify(declarations[d])} via ${host}: ${r.status}, not 502`);
-  }), { numRuns: Math.min(numRuns, 24), ...seed });
+  // Ninth pass: the body in UTF-7 under a declaration the scrubber read one way and a client another
+  // (every declaration, under the host's name and another name of its server).
+  for (const [d, decl] of declarations.entries()) {
+    for (const host of hosts) {
+      const r = await send(a.proxyAddress.port, auth, `${origin(host)}/body?d=${d}`);
+      const found = reveal(r.head, SECRET);
+      if (found || r.status !== 502) t.fail(`a body declared ${JSON.stringify(decl)} via ${host}: ${r.status}${found ? `, the value readable (${found})` : ', not 502'}`);
+    }
+  }
+  t.pass('no declaration a client reads as UTF-7 let the body through');
   // Ninth pass: a refusal's detail quoted what the body sniffer read before scrubbing — a <meta>
   // whose og:url holds the request URL with `charset=` put right before the injected key.
   for (const q of [`charset=&key=${placeholder}`, `x=1&charset=%20&key=${placeholder}`]) {
