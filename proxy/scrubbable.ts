@@ -257,6 +257,9 @@ export class BodySniffer {
   }
 }
 
+/** Transfer encodings of a MIME part that readers decode into bytes no spelling matches. */
+const uuencoded = new Set(['x-uuencode', 'uuencode', 'uue', 'x-uue']);
+
 /** Longest incomplete line kept between chunks (a header line is far shorter). */
 const LINE_CARRY = 4096;
 
@@ -272,6 +275,8 @@ class MimeHeaderLines {
   private headers = true;
   /** The block being read declares `message/*`: its body starts with headers too. */
   private enclosing = false;
+  /** The header line being read (with the lines folded onto it). */
+  private pending = '';
 
   constructor(private readonly asciiOnly: boolean) {}
 
@@ -283,10 +288,19 @@ class MimeHeaderLines {
 
   end(): void {
     if (this.line) this.read(this.line);
+    this.header(this.pending);
     this.line = '';
+    this.pending = '';
   }
 
   private read(line: string): void {
+    // A folded line continues the header before it: read as one.
+    if (this.headers && this.pending && (line[0] === ' ' || line[0] === '\t')) {
+      this.pending = `${this.pending} ${line.trim()}`.slice(0, LINE_CARRY);
+      return;
+    }
+    this.header(this.pending);
+    this.pending = '';
     if (line.startsWith('--')) {
       this.headers = true;
       this.enclosing = false;
@@ -298,7 +312,16 @@ class MimeHeaderLines {
       this.enclosing = false;
       return;
     }
+    this.pending = line;
+  }
+
+  private header(line: string): void {
+    if (!line) return;
     if (/^content-type[ \t]*:[ \t]*message\//i.test(line)) this.enclosing = true;
+    // A transfer encoding a MIME reader undoes and no spelling matches (Python's email package
+    // decodes the uuencode family in get_payload(decode=True); base64 and quoted-printable are spellings).
+    const cte = /^content-transfer-encoding[ \t]*:[ \t]*"?([a-z0-9-]{1,20})/i.exec(line)?.[1]?.toLowerCase();
+    if (cte && uuencoded.has(cte)) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it is in the ${cte} transfer encoding`);
     if (!line.includes("'") && !line.includes('=?')) return;
     try {
       checkHeaderCharsets([['', line]], this.asciiOnly);

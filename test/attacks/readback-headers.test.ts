@@ -56,7 +56,25 @@ const declarations: Array<{ type: string; part?: boolean }> = [
 // The record in the header lines of a MIME body's part or enclosed message, in a charset that
 // line declares itself, which Python's email package decodes (get_filename(), a Subject).
 const pct16 = (v: string): string => [...Buffer.from(v, 'utf16le')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+/** uuencode (as Python's binascii.b2a_uu writes it, a backtick for zero), in a begin/end block. */
+function uuencode(v: string): string {
+  const b = Buffer.from(v);
+  let out = 'begin 644 log.txt\n';
+  for (let i = 0; i < b.length; i += 45) {
+    const c = b.subarray(i, i + 45);
+    let line = String.fromCharCode(32 + c.length);
+    for (let j = 0; j < c.length; j += 3) {
+      const x = (c[j]! << 16) | ((c[j + 1] ?? 0) << 8) | (c[j + 2] ?? 0);
+      for (const shift of [18, 12, 6, 0]) line += String.fromCharCode(((x >> shift) & 63 || 64) + 32);
+    }
+    out += `${line}\n`;
+  }
+  return `${out}\`\nend\n`;
+}
 const mimeShows: Array<(v: string) => { type: string; body: string }> = [
+  // A part (or a message) in the uuencode transfer encoding, which get_payload(decode=True) undoes.
+  (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n${uuencode(v)}\r\n--b--\r\n` }),
+  (v) => ({ type: 'message/rfc822', body: `Subject: log\r\nContent-Transfer-Encoding: uuencode\r\n\r\n${uuencode(v)}` }),
   (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename*=utf-16le''${pct16(v)}\r\n\r\nx\r\n--b--\r\n` }),
   (v) => ({ type: 'multipart/related; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment;\r\n filename*0*=utf-16le''${pct16(v.slice(0, 9))};\r\n filename*1*=${pct16(v.slice(9))}\r\n\r\nx\r\n--b--\r\n` }),
   (v) => ({ type: 'message/rfc822', body: `From: log@svc.example\r\nSubject: =?utf-16be?B?${Buffer.from(v, 'utf16le').swap16().toString('base64')}?=\r\n\r\nrecorded\r\n` }),
