@@ -89,9 +89,9 @@ function trimQuotes(text: string): string {
  * which one counts: browsers, aiohttp and Python's email package take the first `charset`,
  * requests the last (and strips quotes from the name: `"charset"=`); Python's email package (so
  * urllib's `get_content_charset()` and httpx) also reads RFC 2231 `charset*=utf-8''utf-7` and
- * continuations `charset*0=…; charset*1=…`, and a `charset=` with no media type before it. So every parameter whose name starts with `charset`
- * counts, its RFC 2231 `cs'lang'` prefix and %XX escapes undone; a continuation's piece alone is
- * an unknown label, refused.
+ * continuations `charset*0=…; charset*1=…`, and a `charset=` with no media type before it. So
+ * every `charset` and `charset*…` parameter counts, its RFC 2231 `cs'lang'` prefix and %XX escapes
+ * undone; a continuation's piece alone is an unknown label, refused.
  */
 export function charsetParams(contentType: string): string[] {
   const out: string[] = [];
@@ -100,7 +100,7 @@ export function charsetParams(contentType: string): string[] {
     const eq = part.indexOf('=');
     if (eq <= 0) continue;
     const name = trimQuotes(part.slice(0, eq)).toLowerCase();
-    if (!name.startsWith('charset')) continue;
+    if (name !== 'charset' && !name.startsWith('charset*')) continue;
     let value = part.slice(eq + 1).trim();
     if (name !== 'charset') {
       value = value.replace(/^"|"$/g, '');
