@@ -25,8 +25,6 @@ export interface MatchRule {
   forbid?: string;
   /** Reported by find(). */
   label?: string;
-  /** The replacement as written (latin1) where a form matched in 8-bit text (an EBCDIC placeholder). */
-  rawReplace?: string;
 }
 
 /**
@@ -55,17 +53,34 @@ function toEbcdic(text: string, page: Buffer): string | undefined {
   return out;
 }
 
-/** A secret's value in each EBCDIC page, replaced by its placeholder in the same page (values of 8 bytes and more). */
-function ebcdicRules(s: ScrubSecret): MatchRule[] {
-  if (s.value.length < 8) return [];
-  const out = new Map<string, string>();
-  for (const page of EBCDIC_PAGES) {
-    const form = toEbcdic(s.value, page);
-    const replace = toEbcdic(s.placeholder, page);
-    if (form !== undefined && replace !== undefined && !out.has(form)) out.set(form, replace);
-  }
-  return [...out].map(([form, rawReplace]) => ({ forms: [form], replace: s.placeholder, rawReplace }));
+/**
+ * The EBCDIC forms of the secrets a scrubber replaces (values of 8 bytes and more), each with its
+ * rule and the placeholder written in the same page. One matcher for all of them, run only over
+ * text with a byte past ASCII (every EBCDIC letter and digit is one): ordinary text pays a scan
+ * for such a byte, not a second matcher.
+ */
+interface EbcdicPart {
+  matcher: Matcher;
+  byForm: Map<string, { rule: number; replace: string }>;
+  /** A form without a byte past ASCII exists (no letter or digit in it): always look. */
+  always: boolean;
 }
+
+function ebcdicPart(secrets: Array<{ value: string; replace: string; rule: number }>): EbcdicPart | undefined {
+  const byForm = new Map<string, { rule: number; replace: string }>();
+  for (const { value, replace, rule } of secrets) {
+    if (value.length < 8) continue;
+    for (const page of EBCDIC_PAGES) {
+      const form = toEbcdic(value, page);
+      const written = toEbcdic(replace, page);
+      if (form !== undefined && written !== undefined && !byForm.has(form)) byForm.set(form, { rule, replace: written });
+    }
+  }
+  if (!byForm.size) return undefined;
+  return { matcher: new Matcher([...byForm.keys()].map(literalPattern)), byForm, always: [...byForm.keys()].some((f) => !HIGH_BYTE.test(f)) };
+}
+
+const HIGH_BYTE = /[\x80-\xff]/;
 
 /** Thrown (or passed to the stream's error) when a forbidden form is found. */
 export class ForbiddenContentError extends Error {}
@@ -88,6 +103,8 @@ interface Span {
   end: number;
   rule: number;
   enc: Encoding;
+  /** An EBCDIC form matched: its replacement in the same page. */
+  ebcdic?: string;
 }
 
 function encodeAs(text: string, enc: Encoding): string {
@@ -209,28 +226,30 @@ export function precompile(value: string): void {
 export class Scrubber {
   private readonly rules: Rule[] = [];
   private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
+  /** The secrets' EBCDIC forms (an unlabelled EBCDIC answer, which requests decodes by itself). */
+  private readonly ebcdic: EbcdicPart | undefined;
   readonly maxLength: number;
   /** Whether every value looked for is ASCII (then ASCII-compatible charsets spell it the same). */
   readonly asciiOnly: boolean;
 
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
   constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
-    const all: MatchRule[] = [
-      ...secrets.filter((s) => s.value).flatMap((s) => [{ value: s.value, replace: s.placeholder }, ...ebcdicRules(s)]),
-      ...extra,
-    ];
+    const own = secrets.filter((s) => s.value).map((s): MatchRule => ({ value: s.value, replace: s.placeholder }));
+    const all: MatchRule[] = [...own, ...extra];
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));
     all.sort((a, b) => size(b) - size(a));
-    // (An EBCDIC form is bytes of an ASCII value.)
-    this.asciiOnly = all.every((r) => r.rawReplace !== undefined || !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
+    this.asciiOnly = all.every((r) => !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
+    const ebcdic: Array<{ value: string; replace: string; rule: number }> = [];
     for (const r of all) {
       const matcher = matcherFor(r.value, r.forms);
       if (!matcher) continue;
+      if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
-      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map(r.rawReplace !== undefined ? [['utf8', r.rawReplace]] : []) });
+      this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map() });
     }
-    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength));
+    this.ebcdic = ebcdicPart(ebcdic);
+    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength), this.ebcdic?.matcher.maxLength ?? 0);
   }
 
   get empty(): boolean {
@@ -284,7 +303,7 @@ export class Scrubber {
       if (s.start >= hold) break;
       const start = Math.max(s.start, last);
       if (s.end <= last) continue;
-      out += text.slice(last, start) + this.replacement(s.rule, s.enc);
+      out += text.slice(last, start) + (s.ebcdic ?? this.replacement(s.rule, s.enc));
       last = Math.min(s.end, text.length);
     }
     const cut = Math.max(hold, last);
@@ -312,6 +331,16 @@ export class Scrubber {
         }
       }
     }
+    const e = this.ebcdic;
+    if (e) {
+      for (const re of e.matcher.regexes) {
+        re.lastIndex = 0;
+        for (let m = re.exec(text); m !== null && m.index < hold; m = re.exec(text)) {
+          const hit = e.byForm.get(m[0]);
+          if (hit) found.push({ start: m.index, end: m.index + m[0].length, rule: hit.rule, enc: 'utf8', ebcdic: hit.replace });
+        }
+      }
+    }
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     // A forbidden match anywhere wins over a replacement it overlaps.
     const merged: Span[] = [];
@@ -331,6 +360,11 @@ export class Scrubber {
   private heldFrom(text: string): number {
     let held = text.length;
     for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
+    const e = this.ebcdic;
+    if (e) {
+      const from = Math.max(0, text.length - e.matcher.maxLength + 1);
+      if (e.always || HIGH_BYTE.test(text.slice(from))) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
+    }
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
     const tailStart = Math.max(0, text.length - 4 * this.maxLength);
