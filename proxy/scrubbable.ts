@@ -199,8 +199,20 @@ export class BodySniffer {
     }
     this.buffered.push(chunk);
     this.size += chunk.length;
-    if (this.size < this.window) return undefined;
+    if (this.size < this.window || this.unfinishedDeclaration()) return undefined;
     return this.decide();
+  }
+
+  /**
+   * An XML declaration begun but not yet closed at the start of the body (its `encoding` may be
+   * in the next chunk: an upstream that flushes `<?xml version="1.0" ` alone): held until its `>`
+   * or 1,024 bytes. Only bodies that start with `<?` wait.
+   */
+  private unfinishedDeclaration(): boolean {
+    if (this.size >= 1024) return false;
+    const start = (this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered)).toString('latin1').replace(/^\xef\xbb\xbf/, '');
+    if (!'<?xml'.startsWith(start.slice(0, 5)) || !start) return false;
+    return !start.includes('>');
   }
 
   /** A MIME part (or message) header declaring a charset the scrubber cannot read: refused before the part's text passes. */
@@ -350,12 +362,14 @@ const metaCharset = /\bcharset\s*=\s*["']?([^"'\s/>;]{1,40})/i;
 function declaredAll(text: string, tag: string, attribute: RegExp): string[] {
   const lower = text.toLowerCase();
   const out: string[] = [];
-  let close = 0;
+  // Where the next '>' is; -2: not looked for yet (a tag at the very first byte, an XML
+  // declaration's only place, must be read too).
+  let close = -2;
   for (let at = lower.indexOf(tag); at >= 0;) {
     const next = lower.indexOf(tag, at + tag.length);
     // A tag is read up to its '>', the next such tag or TAG_MAX characters, whichever comes first,
     // and the next '>' is looked for once per stretch: thousands of unclosed tags cost one pass.
-    if (close >= 0 && close < at) close = lower.indexOf('>', at);
+    if (close === -2 || (close >= 0 && close < at)) close = lower.indexOf('>', at);
     const end = Math.min(close < 0 ? text.length : close, next < 0 ? text.length : next, at + TAG_MAX);
     const found = attribute.exec(text.slice(at + tag.length, end))?.[1];
     if (found) out.push(found);

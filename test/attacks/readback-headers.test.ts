@@ -105,6 +105,23 @@ const up = await startUpstream(t, {
       res.end(d.part ? `--b\r\nContent-Type: ${d.type}\r\n\r\n${text}\r\n--b--\r\n` : text);
       return;
     }
+    if (url.pathname === '/declared') {
+      // A document that declares UTF-7 in its very first bytes — an XML declaration (libxml2 and
+      // Beautiful Soup decode the rest so, whatever the Content-Type says) or a <meta> — in one
+      // write, or flushed in two with the encoding in the second.
+      res.setHeader('content-type', url.searchParams.get('type') ?? 'text/plain');
+      const text = `+${Buffer.from(recorded, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+      const [first, rest] = url.searchParams.get('kind') === 'meta'
+        ? ['<meta ', `charset="utf-7"><pre>${text}</pre>`]
+        : ['<?xml version="1.0" ', `encoding="utf-7"?><log>${text}</log>`];
+      if (url.searchParams.get('split') !== '1') {
+        res.end(first + rest);
+        return;
+      }
+      res.write(first);
+      setTimeout(() => res.end(rest), 40);
+      return;
+    }
     if (url.pathname === '/mime-control') {
       // Control: such text in a part's body (not its headers) is no declaration.
       res.setHeader('content-type', 'multipart/mixed; boundary=b');
@@ -223,6 +240,14 @@ t.test('the credential read back in the head of an answer', async (t) => {
     t.equal(piece, undefined, `og:url with ${q.split('&key')[0]}: no piece of the value in what the agent got (${r.status})`);
   }
   t.equal((await send(a.proxyAddress.port, auth, `${origin('svc.example')}/mime-control`)).status, 200, 'control: such text in a part body passes');
+  // Ninth pass: a declaration at the body's first byte was never read (the sniffer looked for the
+  // tag's end only past its start), nor one flushed across two writes.
+  for (const [kind, type, split] of [['xml', 'text/plain', '0'], ['xml', 'application/xml', '0'], ['meta', 'text/html', '0'], ['xml', 'text/plain', '1'], ['xml', 'application/octet-stream', '1'], ['xml', 'application/json', '1']] as const) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/declared?kind=${kind}&split=${split}&type=${encodeURIComponent(type)}`);
+    const what = `a UTF-7 ${kind} declaration at the first byte (${type}${split === '1' ? ', flushed in two writes' : ''})`;
+    t.equal(reveal(r.head, SECRET), undefined, `${what}: nothing shown`);
+    t.equal(r.status, 502, `${what}: withheld`);
+  }
   for (const [d, host] of mimeShows.map((_, i) => [i, hosts[i % 2]!] as const)) {
     const r = await send(a.proxyAddress.port, auth, `${origin(host)}/mime?d=${d}`);
     t.equal(reveal(r.head, SECRET), undefined, `MIME header lines of the body (${d}) via ${host} show nothing`);
