@@ -206,11 +206,12 @@ export class BodySniffer {
   /**
    * An XML declaration begun but not yet closed at the start of the body (its `encoding` may be
    * in the next chunk: an upstream that flushes `<?xml version="1.0" ` alone): held until its `>`
-   * or 1,024 bytes. Only bodies that start with `<?` wait.
+   * or 1,024 bytes (after a BOM or blanks, which lenient readers such as Beautiful Soup skip). Only
+   * bodies that start with `<?` wait.
    */
   private unfinishedDeclaration(): boolean {
     if (this.size >= 1024) return false;
-    const start = (this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered)).toString('latin1').replace(/^\xef\xbb\xbf/, '');
+    const start = (this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered)).toString('latin1').replace(/^\xef\xbb\xbf/, '').trimStart();
     if (!'<?xml'.startsWith(start.slice(0, 5)) || !start) return false;
     return !start.includes('>');
   }
