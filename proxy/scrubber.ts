@@ -56,15 +56,13 @@ function toEbcdic(text: string, page: Buffer): string | undefined {
 /**
  * The EBCDIC forms of the secrets a scrubber replaces (values of 8 bytes and more), each with its
  * rule and the placeholder written in the same page. One literal matcher for all of them (a regex
- * of literals scans fast; folded into each value's spelling matcher it slowed JSON text ~40%). A
- * chunk's tail is held back for it only when the tail has a byte past ASCII, as every EBCDIC
- * letter and digit is.
+ * of literals scans fast; folded into each value's spelling matcher it slowed JSON text ~40%).
  */
 interface EbcdicPart {
   matcher: Matcher;
   byForm: Map<string, { rule: number; replace: string }>;
-  /** A form without a byte past ASCII exists (no letter or digit in it): always look. */
-  always: boolean;
+  /** The forms' first bytes. */
+  firsts: string[];
 }
 
 function ebcdicPart(secrets: Array<{ value: string; replace: string; rule: number }>): EbcdicPart | undefined {
@@ -78,10 +76,8 @@ function ebcdicPart(secrets: Array<{ value: string; replace: string; rule: numbe
     }
   }
   if (!byForm.size) return undefined;
-  return { matcher: new Matcher([...byForm.keys()].map(literalPattern)), byForm, always: [...byForm.keys()].some((f) => !HIGH_BYTE.test(f)) };
+  return { matcher: new Matcher([...byForm.keys()].map(literalPattern)), byForm, firsts: [...new Set([...byForm.keys()].map((f) => f[0]!))] };
 }
-
-const HIGH_BYTE = /[\x80-\xff]/;
 
 /** Thrown (or passed to the stream's error) when a forbidden form is found. */
 export class ForbiddenContentError extends Error {}
@@ -363,8 +359,9 @@ export class Scrubber {
     for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
     const e = this.ebcdic;
     if (e) {
+      // Only a tail holding a form's first byte (an EBCDIC letter or digit: rare in other text) can start one.
       const from = Math.max(0, text.length - e.matcher.maxLength + 1);
-      if (e.always || HIGH_BYTE.test(text.slice(from))) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
+      if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
     }
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
