@@ -16,18 +16,23 @@ const asciiTransparent = new Set([
   'windows-1257', 'windows-1258', 'x-mac-cyrillic', 'x-user-defined', 'gbk', 'gb18030', 'big5', 'euc-jp', 'euc-kr', 'shift_jis',
 ]);
 
-/** Why text in `label` cannot be scrubbed, or undefined when it can. `asciiOnly`: every secret is ASCII. */
+/**
+ * Why text in `label` cannot be scrubbed, or undefined when it can. `asciiOnly`: every secret is
+ * ASCII. The reason names the label only by its canonical name: a label is read from the body
+ * before it is scrubbed (a <meta> whose og:url holds the request URL, `?charset=&key=…`), and the
+ * reason reaches the agent in the 502 problem.
+ */
 export function charsetProblem(label: string, asciiOnly: boolean): string | undefined {
   const name = label.trim().replace(/^["']|["']$/g, '');
   let canonical: string;
   try {
     canonical = new TextDecoder(name).encoding;
   } catch {
-    return `charset "${name.slice(0, 40)}" is unknown`;
+    return 'an unknown charset label';
   }
   if (canonical === 'utf-8') return undefined;
   if (asciiOnly && asciiTransparent.has(canonical)) return undefined;
-  return `charset "${name.slice(0, 40)}" (${canonical}) spells the secret in bytes the scrubber does not match`;
+  return `charset ${canonical}, which spells the secret in bytes the scrubber does not match`;
 }
 
 /** Charsets of MIME encoded-words (`=?cs?B?…?=`) in a header value. */
@@ -69,13 +74,44 @@ export function checkHeaderCharsets(headers: Array<[string, string]>, asciiOnly:
   }
 }
 
-/** The charset parameter of a Content-Type value, if any. */
-export function charsetParam(contentType: string): string | undefined {
-  for (const part of contentType.split(';').slice(1)) {
+/** Blanks and quotes cut from both ends (requests' `strip("\"' ")`), without a backtracking pattern. */
+function trimQuotes(text: string): string {
+  const cut = (c: string | undefined): boolean => c === '"' || c === "'" || (c !== undefined && c.trim() === '');
+  let a = 0;
+  let b = text.length;
+  while (a < b && cut(text[a])) a++;
+  while (b > a && cut(text[b - 1])) b--;
+  return text.slice(a, b);
+}
+
+/**
+ * Every charset a client may read from a Content-Type value's parameters. Clients disagree on
+ * which one counts: browsers, aiohttp and Python's email package take the first `charset`,
+ * requests the last (and strips quotes from the name: `"charset"=`); Python's email package (so
+ * urllib's `get_content_charset()` and httpx) also reads RFC 2231 `charset*=utf-8''utf-7` and
+ * continuations `charset*0=…; charset*1=…`, and a `charset=` with no media type before it. So
+ * every `charset` and `charset*…` parameter counts, its RFC 2231 `cs'lang'` prefix and %XX escapes
+ * undone; a continuation's piece alone is an unknown label, refused.
+ */
+export function charsetParams(contentType: string): string[] {
+  const out: string[] = [];
+  // The media type's own segment too: Python's email package reads `Content-Type: charset=utf-7`.
+  for (const part of contentType.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim().toLowerCase() === 'charset') return part.slice(eq + 1).trim();
+    if (eq <= 0) continue;
+    const name = trimQuotes(part.slice(0, eq)).toLowerCase();
+    if (name !== 'charset' && !name.startsWith('charset*')) continue;
+    let value = part.slice(eq + 1).trim();
+    if (name !== 'charset') {
+      value = value.replace(/^"|"$/g, '');
+      const quote = value.indexOf("'");
+      const second = quote < 0 ? -1 : value.indexOf("'", quote + 1);
+      if (second >= 0) value = value.slice(second + 1);
+      value = value.replace(/%([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+    }
+    out.push(value);
   }
-  return undefined;
+  return out;
 }
 
 const mediaTypeOf = (contentType: string): string => contentType.split(';')[0]!.trim().toLowerCase();
@@ -99,10 +135,9 @@ export function checkScrubbable(head: Head, asciiOnly: boolean): BodySniffer {
   }
   for (const t of types) {
     if (mediaTypeOf(t) === 'multipart/byteranges') throw new UnscrubbableEncodingError('a multipart/byteranges response cannot be scrubbed: a secret may be cut across ranges');
-    const cs = charsetParam(t);
-    if (cs !== undefined) {
+    for (const cs of charsetParams(t)) {
       const problem = charsetProblem(cs, asciiOnly);
-      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: its ${problem}`);
+      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: its Content-Type declares ${problem}`);
     }
   }
   const type = types.length ? mediaTypeOf(types[0]!) : '';
@@ -147,9 +182,13 @@ export class BodySniffer {
   private size = 0;
   /** Markup past the window: the end of the text seen so far, for a tag cut across chunks. */
   private carry = '';
+  /** The header lines of a multipart or message body, read as the body streams. */
+  private readonly mime: MimeHeaderLines;
   done = false;
 
-  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {}
+  constructor(private readonly window: number, private readonly textualType: boolean, private readonly asciiOnly: boolean, private readonly markupScan = false, private readonly partScan = false) {
+    this.mime = new MimeHeaderLines(asciiOnly);
+  }
 
   /** Bytes that may go on to the scrubber now (undefined while still looking). Throws when refused. */
   feed(chunk: Buffer): Buffer | undefined {
@@ -160,8 +199,21 @@ export class BodySniffer {
     }
     this.buffered.push(chunk);
     this.size += chunk.length;
-    if (this.size < this.window) return undefined;
+    if (this.size < this.window || this.unfinishedDeclaration()) return undefined;
     return this.decide();
+  }
+
+  /**
+   * An XML declaration begun but not yet closed at the start of the body (its `encoding` may be
+   * in the next chunk: an upstream that flushes `<?xml version="1.0" ` alone): held until its `>`
+   * or 1,024 bytes (after a BOM or blanks, which lenient readers such as Beautiful Soup skip). Only
+   * bodies that start with `<?` wait.
+   */
+  private unfinishedDeclaration(): boolean {
+    if (this.size >= 1024) return false;
+    const start = (this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered)).toString('latin1').replace(/^\xef\xbb\xbf/, '').trimStart();
+    if (!'<?xml'.startsWith(start.slice(0, 5)) || !start) return false;
+    return !start.includes('>');
   }
 
   /** A MIME part (or message) header declaring a charset the scrubber cannot read: refused before the part's text passes. */
@@ -169,9 +221,12 @@ export class BodySniffer {
     const all = this.carry + text;
     this.carry = all.slice(-META_CARRY);
     for (const m of all.matchAll(partCharset)) {
-      const problem = charsetProblem(m[1]!, this.asciiOnly);
-      if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
+      for (const label of charsetParams(m[1]!.replace(/\r?\n/g, ''))) {
+        const problem = charsetProblem(label, this.asciiOnly);
+        if (problem) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it declares ${problem}`);
+      }
     }
+    this.mime.feed(text);
   }
 
   /** A <meta charset> past the window that names a charset the scrubber cannot read: refused before its text passes. */
@@ -187,6 +242,7 @@ export class BodySniffer {
 
   /** At the end of the body: whatever was still held, checked. */
   end(): Buffer | undefined {
+    if (this.partScan) this.mime.end();
     if (this.done) return undefined;
     return this.decide();
   }
@@ -214,8 +270,86 @@ export class BodySniffer {
   }
 }
 
-/** A part header's charset: `Content-Type: text/plain; charset=utf-7` (one line, bounded). */
-const partCharset = /content-type[ \t]*:[^\r\n;]{0,100}(?:;[^\r\n;]{0,200}){0,8}?;[ \t]*charset[ \t]*=[ \t]*["']?([^"';\s]{1,40})/gi;
+/** Transfer encodings of a MIME part that readers decode into bytes no spelling matches. */
+const uuencoded = new Set(['x-uuencode', 'uuencode', 'uue', 'x-uue']);
+
+/** Longest incomplete line kept between chunks (a header line is far shorter). */
+const LINE_CARRY = 4096;
+
+/**
+ * The header lines of a multipart or message body — a message's own, each part's after its
+ * boundary line, an enclosed message's after a part that is `message/*` — checked like the head's:
+ * a MIME reader decodes `filename*=utf-16le''%73%00…` (get_filename()) and `=?utf-7?Q?…?=` (a
+ * Subject). Part bodies are not read as headers (binary bytes would look like them by chance).
+ */
+class MimeHeaderLines {
+  private line = '';
+  /** Inside a header block: the body's start (a message's headers, or a preamble), or after a boundary. */
+  private headers = true;
+  /** The block being read declares `message/*`: its body starts with headers too. */
+  private enclosing = false;
+  /** The header line being read (with the lines folded onto it). */
+  private pending = '';
+
+  constructor(private readonly asciiOnly: boolean) {}
+
+  feed(text: string): void {
+    const lines = (this.line + text).split('\n');
+    this.line = lines.pop()!.slice(-LINE_CARRY);
+    for (const l of lines) this.read(l.endsWith('\r') ? l.slice(0, -1) : l);
+  }
+
+  end(): void {
+    if (this.line) this.read(this.line);
+    this.header(this.pending);
+    this.line = '';
+    this.pending = '';
+  }
+
+  private read(line: string): void {
+    // A folded line continues the header before it: read as one.
+    if (this.headers && this.pending && (line[0] === ' ' || line[0] === '\t')) {
+      this.pending = `${this.pending} ${line.trim()}`.slice(0, LINE_CARRY);
+      return;
+    }
+    this.header(this.pending);
+    this.pending = '';
+    if (line.startsWith('--')) {
+      this.headers = true;
+      this.enclosing = false;
+      return;
+    }
+    if (!this.headers) return;
+    if (line === '') {
+      this.headers = this.enclosing;
+      this.enclosing = false;
+      return;
+    }
+    this.pending = line;
+  }
+
+  private header(line: string): void {
+    if (!line) return;
+    if (/^content-type[ \t]*:[ \t]*message\//i.test(line)) this.enclosing = true;
+    // A transfer encoding a MIME reader undoes and no spelling matches (Python's email package
+    // decodes the uuencode family in get_payload(decode=True); base64 and quoted-printable are spellings).
+    const cte = /^content-transfer-encoding[ \t]*:[ \t]*"?([a-z0-9-]{1,20})/i.exec(line)?.[1]?.toLowerCase();
+    if (cte && uuencoded.has(cte)) throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it is in the ${cte} transfer encoding`);
+    if (!line.includes("'") && !line.includes('=?')) return;
+    try {
+      checkHeaderCharsets([['', line]], this.asciiOnly);
+    } catch (err) {
+      if (!(err instanceof UnscrubbableEncodingError)) throw err;
+      throw new UnscrubbableEncodingError(`cannot scrub this response: a part of it has a header that ${err.message.replace(/^.*?a header /, '')}`);
+    }
+  }
+}
+
+/**
+ * A part header's Content-Type, folded lines included (Python's email package folds long headers
+ * and unfolds them when it reads): its charset parameters are read by charsetParams (bounded).
+ */
+const partCharset = /content-type[ \t]*:((?:[^\r\n]|\r?\n[ \t]){0,1700})/gi;
 
 /** Characters of a tag searched for its attribute (a <meta> or XML declaration is far shorter). */
 const TAG_MAX = 512;
@@ -229,12 +363,14 @@ const metaCharset = /\bcharset\s*=\s*["']?([^"'\s/>;]{1,40})/i;
 function declaredAll(text: string, tag: string, attribute: RegExp): string[] {
   const lower = text.toLowerCase();
   const out: string[] = [];
-  let close = 0;
+  // Where the next '>' is; -2: not looked for yet (a tag at the very first byte, an XML
+  // declaration's only place, must be read too).
+  let close = -2;
   for (let at = lower.indexOf(tag); at >= 0;) {
     const next = lower.indexOf(tag, at + tag.length);
     // A tag is read up to its '>', the next such tag or TAG_MAX characters, whichever comes first,
     // and the next '>' is looked for once per stretch: thousands of unclosed tags cost one pass.
-    if (close >= 0 && close < at) close = lower.indexOf('>', at);
+    if (close === -2 || (close >= 0 && close < at)) close = lower.indexOf('>', at);
     const end = Math.min(close < 0 ? text.length : close, next < 0 ? text.length : next, at + TAG_MAX);
     const found = attribute.exec(text.slice(at + tag.length, end))?.[1];
     if (found) out.push(found);

@@ -27,6 +27,58 @@ export interface MatchRule {
   label?: string;
 }
 
+/**
+ * Printable ASCII (0x20–0x7e) in the EBCDIC code pages Python decodes (IBM 037 = 1140 = 424, 500,
+ * 273, 1026, 875), as hex. An answer in EBCDIC without a charset label (a mainframe service, or
+ * one transcoding on request) is decoded by requests by itself (`r.text`: charset_normalizer
+ * guesses cp037), and no spelling of a secret matches those bytes. Letters and digits are the
+ * same bytes in every page; punctuation differs.
+ */
+const EBCDIC_PAGES = [
+  '405a7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e9bae0bbb06d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c04fd0a1',
+  '404f7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e94ae05a5f6d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c0bbd0a1',
+  '404f7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6fb5c1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e963ecfc5f6d79818283848586878889919293949596979899a2a3a4a5a6a7a8a943bbdc59',
+  '404ffcecad6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6faec1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e968dcac5f6d8d818283848586878889919293949596979899a2a3a4a5a6a7a8a948bb8ccc',
+  '404f7f7b5b6c507d4d5d5c4e6b604b61f0f1f2f3f4f5f6f7f8f97a5e4c7e6e6f7cc1c2c3c4c5c6c7c8c9d1d2d3d4d5d6d7d8d9e2e3e4e5e6e7e8e94ae05a5f6d79818283848586878889919293949596979899a2a3a4a5a6a7a8a9c06ad0a1',
+].map((h) => Buffer.from(h, 'hex'));
+
+/** Text in one EBCDIC page (latin1, a char per byte), or undefined when it is not printable ASCII. */
+function toEbcdic(text: string, page: Buffer): string | undefined {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return undefined;
+    out += String.fromCharCode(page[c - 0x20]!);
+  }
+  return out;
+}
+
+/**
+ * The EBCDIC forms of the secrets a scrubber replaces (values of 8 bytes and more), each with its
+ * rule and the placeholder written in the same page. One literal matcher for all of them (a regex
+ * of literals scans fast; folded into each value's spelling matcher it slowed JSON text ~40%).
+ */
+interface EbcdicPart {
+  matcher: Matcher;
+  byForm: Map<string, { rule: number; replace: string }>;
+  /** The forms' first bytes. */
+  firsts: string[];
+}
+
+function ebcdicPart(secrets: Array<{ value: string; replace: string; rule: number }>): EbcdicPart | undefined {
+  const byForm = new Map<string, { rule: number; replace: string }>();
+  for (const { value, replace, rule } of secrets) {
+    if (value.length < 8) continue;
+    for (const page of EBCDIC_PAGES) {
+      const form = toEbcdic(value, page);
+      const written = toEbcdic(replace, page);
+      if (form !== undefined && written !== undefined && !byForm.has(form)) byForm.set(form, { rule, replace: written });
+    }
+  }
+  if (!byForm.size) return undefined;
+  return { matcher: new Matcher([...byForm.keys()].map(literalPattern)), byForm, firsts: [...new Set([...byForm.keys()].map((f) => f[0]!))] };
+}
+
 /** Thrown (or passed to the stream's error) when a forbidden form is found. */
 export class ForbiddenContentError extends Error {}
 
@@ -48,6 +100,8 @@ interface Span {
   end: number;
   rule: number;
   enc: Encoding;
+  /** An EBCDIC form matched: its replacement in the same page. */
+  ebcdic?: string;
 }
 
 function encodeAs(text: string, enc: Encoding): string {
@@ -169,27 +223,30 @@ export function precompile(value: string): void {
 export class Scrubber {
   private readonly rules: Rule[] = [];
   private readonly parts: Array<{ matcher: Matcher; rule: number }> = [];
+  /** The secrets' EBCDIC forms (an unlabelled EBCDIC answer, which requests decodes by itself). */
+  private readonly ebcdic: EbcdicPart | undefined;
   readonly maxLength: number;
   /** Whether every value looked for is ASCII (then ASCII-compatible charsets spell it the same). */
   readonly asciiOnly: boolean;
 
   /** Scrubs every spelling of each secret's value, replacing it with the secret's placeholder. */
   constructor(secrets: ScrubSecret[], extra: MatchRule[] = []) {
-    const all: MatchRule[] = [
-      ...secrets.filter((s) => s.value).map((s) => ({ value: s.value, replace: s.placeholder })),
-      ...extra,
-    ];
+    const own = secrets.filter((s) => s.value).map((s): MatchRule => ({ value: s.value, replace: s.placeholder }));
+    const all: MatchRule[] = [...own, ...extra];
     // Longest values first: where one secret contains another, the whole of it is replaced.
     const size = (r: MatchRule): number => Math.max(r.value ? Buffer.byteLength(r.value) : 0, ...(r.forms ?? []).map((f) => f.length));
     all.sort((a, b) => size(b) - size(a));
     this.asciiOnly = all.every((r) => !/[^\x00-\x7f]/.test(r.value ?? '') && !(r.forms ?? []).some((f) => /[^\x00-\x7f]/.test(f)));
+    const ebcdic: Array<{ value: string; replace: string; rule: number }> = [];
     for (const r of all) {
       const matcher = matcherFor(r.value, r.forms);
       if (!matcher) continue;
+      if (own.includes(r)) ebcdic.push({ value: r.value!, replace: r.replace!, rule: this.rules.length });
       this.parts.push({ matcher, rule: this.rules.length });
       this.rules.push({ replace: r.replace ?? '', ...(r.forbid !== undefined ? { forbid: r.forbid } : {}), ...(r.label ? { label: r.label } : {}), encoded: new Map() });
     }
-    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength));
+    this.ebcdic = ebcdicPart(ebcdic);
+    this.maxLength = Math.max(0, ...this.parts.map((p) => p.matcher.maxLength), this.ebcdic?.matcher.maxLength ?? 0);
   }
 
   get empty(): boolean {
@@ -243,7 +300,7 @@ export class Scrubber {
       if (s.start >= hold) break;
       const start = Math.max(s.start, last);
       if (s.end <= last) continue;
-      out += text.slice(last, start) + this.replacement(s.rule, s.enc);
+      out += text.slice(last, start) + (s.ebcdic ?? this.replacement(s.rule, s.enc));
       last = Math.min(s.end, text.length);
     }
     const cut = Math.max(hold, last);
@@ -271,6 +328,16 @@ export class Scrubber {
         }
       }
     }
+    const e = this.ebcdic;
+    if (e) {
+      for (const re of e.matcher.regexes) {
+        re.lastIndex = 0;
+        for (let m = re.exec(text); m !== null && m.index < hold; m = re.exec(text)) {
+          const hit = e.byForm.get(m[0]);
+          if (hit) found.push({ start: m.index, end: m.index + m[0].length, rule: hit.rule, enc: 'utf8', ebcdic: hit.replace });
+        }
+      }
+    }
     found.sort((a, b) => a.start - b.start || b.end - a.end);
     // A forbidden match anywhere wins over a replacement it overlaps.
     const merged: Span[] = [];
@@ -290,6 +357,12 @@ export class Scrubber {
   private heldFrom(text: string): number {
     let held = text.length;
     for (const { matcher } of this.parts) held = Math.min(held, matcher.prefixes.earliestPrefix(text, Math.max(0, text.length - matcher.maxLength + 1)));
+    const e = this.ebcdic;
+    if (e) {
+      // Only a tail holding a form's first byte (an EBCDIC letter or digit: rare in other text) can start one.
+      const from = Math.max(0, text.length - e.matcher.maxLength + 1);
+      if (e.firsts.some((c) => text.indexOf(c, from) >= 0)) held = Math.min(held, e.matcher.prefixes.earliestPrefix(text, from));
+    }
     // A UTF-16/32 spelling may be under way at the end: then its last bytes hold a NUL (a wide
     // prefix may be too short yet to look like wide text). Look at the strided views of the tail.
     const tailStart = Math.max(0, text.length - 4 * this.maxLength);

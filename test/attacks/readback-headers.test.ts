@@ -35,13 +35,103 @@ const encodings = {
 type Enc = keyof typeof encodings;
 const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301', 'split-headers', 'split-repeated', 'split-cookies'] as const;
 
+// Content-Type declarations that a real client reads as UTF-7 while the first `charset=` says
+// UTF-8 or nothing: requests takes the last `charset` and strips quotes from parameter names;
+// Python's email package (urllib's get_content_charset(), httpx, any MIME part) reads RFC 2231
+// `charset*=` and its continuations, skips a `;` inside a quoted value, and unfolds a folded line.
+const declarations: Array<{ type: string; part?: boolean }> = [
+  { type: 'text/plain; charset=utf-8; charset=utf-7' },
+  { type: 'application/json;charset=utf-8;charset="utf-7"' },
+  { type: 'text/plain; a="x;charset=utf-8"; charset=utf-7' },
+  { type: 'text/plain; "charset"=utf-7' },
+  { type: "text/plain; charset*=utf-8''utf-7" },
+  { type: "text/plain; CHARSET*=us-ascii'en'utf%2D7" },
+  { type: "text/plain; charset*0*=utf-8''utf; charset*1=-7" },
+  { type: 'charset=utf-7' },
+  { type: "text/plain; charset*=''utf-7", part: true },
+  { type: 'text/plain;\r\n charset="utf-7"', part: true },
+  { type: 'text/plain; name="a-long-file-name.txt";\r\n\tcharset*=utf-8\'\'utf-7', part: true },
+];
+
+// The record in the header lines of a MIME body's part or enclosed message, in a charset that
+// line declares itself, which Python's email package decodes (get_filename(), a Subject).
+const pct16 = (v: string): string => [...Buffer.from(v, 'utf16le')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+/** uuencode (as Python's binascii.b2a_uu writes it, a backtick for zero), in a begin/end block. */
+function uuencode(v: string): string {
+  const b = Buffer.from(v);
+  let out = 'begin 644 log.txt\n';
+  for (let i = 0; i < b.length; i += 45) {
+    const c = b.subarray(i, i + 45);
+    let line = String.fromCharCode(32 + c.length);
+    for (let j = 0; j < c.length; j += 3) {
+      const x = (c[j]! << 16) | ((c[j + 1] ?? 0) << 8) | (c[j + 2] ?? 0);
+      for (const shift of [18, 12, 6, 0]) line += String.fromCharCode(((x >> shift) & 63 || 64) + 32);
+    }
+    out += `${line}\n`;
+  }
+  return `${out}\`\nend\n`;
+}
+const mimeShows: Array<(v: string) => { type: string; body: string }> = [
+  // A part (or a message) in the uuencode transfer encoding, which get_payload(decode=True) undoes.
+  (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n${uuencode(v)}\r\n--b--\r\n` }),
+  (v) => ({ type: 'message/rfc822', body: `Subject: log\r\nContent-Transfer-Encoding: uuencode\r\n\r\n${uuencode(v)}` }),
+  (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename*=utf-16le''${pct16(v)}\r\n\r\nx\r\n--b--\r\n` }),
+  (v) => ({ type: 'multipart/related; boundary=b', body: `--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment;\r\n filename*0*=utf-16le''${pct16(v.slice(0, 9))};\r\n filename*1*=${pct16(v.slice(9))}\r\n\r\nx\r\n--b--\r\n` }),
+  (v) => ({ type: 'message/rfc822', body: `From: log@svc.example\r\nSubject: =?utf-16be?B?${Buffer.from(v, 'utf16le').swap16().toString('base64')}?=\r\n\r\nrecorded\r\n` }),
+  (v) => ({ type: 'multipart/mixed; boundary=b', body: `--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: ${encodings['mime-utf7'](v)}\r\n\r\nx\r\n--b--\r\n` }),
+];
+
 let recorded = '';
 const up = await startUpstream(t, {
   handler: (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname === '/api/page') {
+      // A page whose og:url is the request URL as received (the injected query key in it).
+      res.setHeader('content-type', 'text/html');
+      res.end(`<!doctype html><html><head><meta property="og:url" content="http://${req.headers.host}${req.url}"></head><body>hi</body></html>`);
+      return;
+    }
     if (url.pathname.startsWith('/api/')) {
       recorded = String(req.headers.authorization ?? '');
       res.end('{"ok":true}');
+      return;
+    }
+    if (url.pathname === '/body') {
+      // The record as UTF-7 text, every character in a base64 run (Python decodes any run), under
+      // a charset declaration one of the real clients reads as UTF-7 (ninth pass).
+      const text = `+${Buffer.from(recorded, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+      const d = declarations[Number(url.searchParams.get('d'))]!;
+      res.setHeader('content-type', d.part ? 'multipart/mixed; boundary=b' : d.type);
+      res.end(d.part ? `--b\r\nContent-Type: ${d.type}\r\n\r\n${text}\r\n--b--\r\n` : text);
+      return;
+    }
+    if (url.pathname === '/declared') {
+      // A document that declares UTF-7 in its very first bytes — an XML declaration (libxml2 and
+      // Beautiful Soup decode the rest so, whatever the Content-Type says) or a <meta> — in one
+      // write, or flushed in two with the encoding in the second.
+      res.setHeader('content-type', url.searchParams.get('type') ?? 'text/plain');
+      const text = `+${Buffer.from(recorded, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`;
+      const [first, rest] = url.searchParams.get('kind') === 'meta'
+        ? ['<meta ', `charset="utf-7"><pre>${text}</pre>`]
+        : ['<?xml version="1.0" ', `encoding="utf-7"?><log>${text}</log>`];
+      if (url.searchParams.get('split') !== '1') {
+        res.end(first + rest);
+        return;
+      }
+      res.write(first);
+      setTimeout(() => res.end(rest), 40);
+      return;
+    }
+    if (url.pathname === '/mime-control') {
+      // Control: such text in a part's body (not its headers) is no declaration.
+      res.setHeader('content-type', 'multipart/mixed; boundary=b');
+      res.end(`--b\r\nContent-Type: text/plain\r\n\r\nNote: x *= y' and =?utf-7?Q?+AGE-?= in text\r\n--b--\r\n`);
+      return;
+    }
+    if (url.pathname === '/mime') {
+      const { type, body } = mimeShows[Number(url.searchParams.get('d'))]!(recorded);
+      res.setHeader('content-type', type);
+      res.end(body);
       return;
     }
     const v = encodings[(url.searchParams.get('enc') ?? 'raw') as Enc](recorded);
@@ -86,7 +176,7 @@ const origin = (h: string): string => `http://${h}:${up.port}`;
 const hosts = ['svc.example', 'other.example'];
 const home = tempDir(t, 'airlock-home-');
 const placeholder = (await (await SecretStore.open(home)).set('api', SECRET)).placeholder;
-const start = (): Promise<Airlock> => startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, home, policy: path.join(fixtures, 'readback'), resolve: hosts.map((h) => `${h}=127.0.0.1`), allowPrivate: [`127.0.0.1:${up.port}`] });
+const start = (): Promise<Airlock> => startAirlock({ studio: false, unixSocket: false, proxy: '127.0.0.1:0', threads: 1, home, policy: path.join(fixtures, 'readback'), resolve: [...hosts, 'query.example'].map((h) => `${h}=127.0.0.1`), allowPrivate: [`127.0.0.1:${up.port}`] });
 
 function send(port: number, auth: string, url: string, headers: Record<string, string> = {}): Promise<{ status: number; head: string }> {
   return new Promise((resolve, reject) => {
@@ -131,4 +221,36 @@ t.test('the credential read back in the head of an answer', async (t) => {
   const control = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=location&enc=raw`);
   t.match(control.head, `Bearer ${placeholder}`, 'control: the head reaches the agent, the value replaced by its placeholder');
   await headsShowNothing(t, a.proxyAddress.port, auth, 'read back in the head');
+  // Ninth pass: the body in UTF-7 under a declaration the scrubber read one way and a client another
+  // (every declaration, under the host's name and another name of its server).
+  for (const [d, decl] of declarations.entries()) {
+    for (const host of hosts) {
+      const r = await send(a.proxyAddress.port, auth, `${origin(host)}/body?d=${d}`);
+      const found = reveal(r.head, SECRET);
+      if (found || r.status !== 502) t.fail(`a body declared ${JSON.stringify(decl)} via ${host}: ${r.status}${found ? `, the value readable (${found})` : ', not 502'}`);
+    }
+  }
+  t.pass('no declaration a client reads as UTF-7 let the body through');
+  // Ninth pass: a refusal's detail quoted what the body sniffer read before scrubbing — a <meta>
+  // whose og:url holds the request URL with `charset=` put right before the injected key.
+  for (const q of [`charset=&key=${placeholder}`, `x=1&charset=%20&key=${placeholder}`]) {
+    const r = await send(a.proxyAddress.port, auth, `http://query.example:${up.port}/api/page?${q}`);
+    const forms = [SECRET, encodeURIComponent(SECRET)];
+    const piece = forms.flatMap((f) => Array.from({ length: f.length - 7 }, (_, i) => f.slice(i, i + 8))).find((p) => r.head.includes(p));
+    t.equal(piece, undefined, `og:url with ${q.split('&key')[0]}: no piece of the value in what the agent got (${r.status})`);
+  }
+  t.equal((await send(a.proxyAddress.port, auth, `${origin('svc.example')}/mime-control`)).status, 200, 'control: such text in a part body passes');
+  // Ninth pass: a declaration at the body's first byte was never read (the sniffer looked for the
+  // tag's end only past its start), nor one flushed across two writes.
+  for (const [kind, type, split] of [['xml', 'text/plain', '0'], ['xml', 'application/xml', '0'], ['meta', 'text/html', '0'], ['xml', 'text/plain', '1'], ['xml', 'application/octet-stream', '1'], ['xml', 'application/json', '1']] as const) {
+    const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/declared?kind=${kind}&split=${split}&type=${encodeURIComponent(type)}`);
+    const what = `a UTF-7 ${kind} declaration at the first byte (${type}${split === '1' ? ', flushed in two writes' : ''})`;
+    t.equal(reveal(r.head, SECRET), undefined, `${what}: nothing shown`);
+    t.equal(r.status, 502, `${what}: withheld`);
+  }
+  for (const [d, host] of mimeShows.map((_, i) => [i, hosts[i % 2]!] as const)) {
+    const r = await send(a.proxyAddress.port, auth, `${origin(host)}/mime?d=${d}`);
+    t.equal(reveal(r.head, SECRET), undefined, `MIME header lines of the body (${d}) via ${host} show nothing`);
+    t.equal(r.status, 502, `MIME header lines of the body (${d}): withheld`);
+  }
 });

@@ -174,7 +174,7 @@ export function sendRepresentation(req: http.IncomingMessage, res: http.ServerRe
   const ifRange = req.headers['if-range'];
   const ranges = range && (!ifRange || ifRange === etag) ? parseRanges(range, body.length) : undefined;
   if (!ranges || !ranges.length) {
-    res.writeHead(200, { 'content-type': type, 'content-length': body.length });
+    res.writeHead(200, { ...(type ? { 'content-type': type } : {}), 'content-length': body.length });
     res.end(body);
     return;
   }
@@ -299,7 +299,9 @@ export function readbackService(): Service {
           sendRepresentation(req, res, page, 'text/html');
           return;
         }
-        sendRepresentation(req, res, transcode(text, charset, bom), label ? `${type}; charset=${charset}` : type);
+        // ?type=0: no Content-Type at all (Python's http.server, a raw socket server); ?type=bin: a download.
+        const as = { '0': '', bin: 'application/octet-stream' }[url.searchParams.get('type') ?? ''] ?? type;
+        sendRepresentation(req, res, transcode(text, charset, bom), label && as ? `${as}; charset=${charset}` : as);
         return;
       }
       if (url.pathname === '/tail' || url.pathname === '/wait') {

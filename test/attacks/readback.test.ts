@@ -492,6 +492,15 @@ t.test('real clients: injection works, the read-back is scrubbed, JSON/gzip/bina
     t.match(back.stdout, /^200\n|\n200$/, `${name}: the whole answer, not a 206 piece`);
     t.equal(reveal(back.stdout, SECRET), undefined, `${name}: the read-back shows no form of the value`);
   }
+  // Ninth pass: the record in EBCDIC with no charset label (no Content-Type, or a download):
+  // requests decodes it by itself (charset_normalizer guesses cp037) and prints the text.
+  for (const q of ['only=authorization&type=0', 'format=json&type=bin']) {
+    const back = await clients.python!(`${origin('svc.example')}/log?${q}&charset=ibm037&label=0`, false);
+    t.match(back.stdout, /^200\n/, `python, EBCDIC unlabelled (${q}): answered`);
+    t.equal(reveal(back.stdout, SECRET), undefined, `python, EBCDIC unlabelled (${q}): requests' r.text shows no form of the value`);
+    // (Where requests guesses with chardet instead, the text is not decoded at all.)
+    if (/Bearer/.test(back.stdout)) t.match(back.stdout, PH, `python, EBCDIC unlabelled (${q}): decoded, the placeholder in its place`);
+  }
   // Ordinary content from a host that got a secret: JSON, gzip, binary.
   const gz = await run('curl', ['-sS', '--compressed', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${origin('svc.example')}/api/gzip`]);
   t.equal((JSON.parse(gz.stdout) as { items: unknown[] }).items.length, 200, 'gzip JSON arrives whole');
