@@ -12,7 +12,7 @@ import { base64Sections } from '../../studio/app/base64-text.ts';
 import { terminalText } from '../../lib/text.ts';
 import { airlockRunning } from '../../runtime/running.ts';
 import { unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, ApprovalQueue, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
+import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { TotpStore } from '../../state/totp.ts';
@@ -61,6 +61,7 @@ export function line(a: View): string {
  */
 export function details(a: View, held?: HeldBodyAnswer): string {
   const r = a.description.request;
+  const own = agentCredentialHeaders(a);
   const out = [
     `approval   ${a.id}`,
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
@@ -78,6 +79,9 @@ export function details(a: View, held?: HeldBodyAnswer): string {
       ? (a.description.mcp.batch ?? [a.description.mcp]).map((c, i) => `${i ? '          ' : 'mcp       '} ${c.method}${c.tool ? ` ${c.tool}` : ''}${
         c.sql ? ` — sql: ${c.sql.statements.map((s) => `${s.kind}${s.tables.length ? ` ${s.tables.join(',')}` : ''}`).join('; ')}${c.sql.parsed ? '' : ' (not readable: treat as destructive)'}` : ''}`)
       : []),
+    // Whose credentials it acts with: a secret of yours Airlock adds, or the agent's own (redacted alike below).
+    ...(a.credentials ?? []).map((c) => `secret     ${c.secret} → ${c.in === 'header' ? `header ${c.name ?? ''}` : c.in === 'basic' ? 'Basic authorization' : c.in === 'query' ? `query ${c.name ?? ''}` : 'the body'} (yours, added by Airlock)`),
+    ...(own.length ? [`own cred   ${own.join(', ')}: the agent's own credential, not one of your secrets — the request acts as whoever it belongs to`] : []),
     // Every header that reaches the server (credentials redacted): one can change what the request does.
     ...Object.entries(r.headers ?? {})
       .filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase()))

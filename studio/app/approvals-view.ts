@@ -467,7 +467,7 @@ export class ApprovalsView extends LightElement {
     const w = this.cards.get(a.id)?.whole?.approval;
     if (!w) return a;
     // Live facts (held, its bytes) come from the latest record; the description from the whole one.
-    return { ...a, description: w.description, description_complete: true, body_view: { ...w.body_view, available: a.body_view.available, captured: a.body_view.captured } };
+    return { ...a, description: w.description, own_credentials: w.own_credentials, description_complete: true, body_view: { ...w.body_view, available: a.body_view.available, captured: a.body_view.captured } };
   }
 
   private async loadBody(a: Approval): Promise<void> {
@@ -588,6 +588,23 @@ export class ApprovalsView extends LightElement {
         : nothing}${path && query.length ? ';' : ''}${query.length
         ? html` query ${query.map(([k, v], i) => html`${i ? ', ' : ''}<span class="mono">${vis(k)} = ${vis(v)}</span>`)}`
         : nothing}</p>`;
+  }
+
+  /**
+   * Whose credentials the request goes out with. Credential headers are shown redacted (`Bearer
+   * [redacted]`) whether Airlock writes your secret into them or the agent sent a value of its own
+   * (a token an injected prompt handed it: the request then acts as that account — a gist in the
+   * attacker's account, a message into the attacker's workspace — while the card looked like yours).
+   */
+  private renderCredentials(a: Approval) {
+    const directives = Array.isArray(a.credentials) ? a.credentials : [];
+    const own = Array.isArray(a.own_credentials) ? a.own_credentials : [];
+    if (!directives.length && !own.length) return nothing;
+    const slot = (c: (typeof directives)[number]) =>
+      c.in === 'header' ? html`header <b>${vis(c.name)}</b> (whatever the agent sent there is replaced)` : c.in === 'basic' ? html`HTTP Basic authorization (header <b>authorization</b>)` : c.in === 'query' ? html`query parameter <b>${vis(c.name)}</b>` : html`the body, where its placeholder stands`;
+    return html`<div class="small credentials" data-testid="credentials">${directives.map((c) => html`<p>Approving sends your secret <b class="mono">${vis(c.secret)}</b> in ${slot(c)}.</p>`)}${own.length
+        ? html`<p class="warn-text" data-testid="own-credential" role="note"><b>The agent sent a credential of its own</b> in ${own.map((n, i) => html`${i ? ', ' : ''}<b class="mono">${vis(n)}</b>`)}: not one of your secrets, and not shown. The request acts as whoever it belongs to${directives.length ? '' : ' (no secret of yours goes with it)'} — data sent this way lands in that account, which may be an attacker's.</p>`
+        : nothing}</div>`;
   }
 
   /**
@@ -945,6 +962,7 @@ export class ApprovalsView extends LightElement {
             (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
           )}</p>`
         : nothing}
+      ${this.renderCredentials(a)}
       ${this.renderHeaders(r)}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}

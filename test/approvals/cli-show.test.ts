@@ -45,6 +45,15 @@ t.test('every header that reaches the server is printed, one per line', async (t
   t.notMatch(out, /content-length/, 'framing Airlock sets itself is left out');
 });
 
+t.test('whose credentials: a secret Airlock adds, and a credential of the agent\'s own', async (t) => {
+  const headers = { authorization: ['Bearer [redacted]'], 'x-api-key': ['[redacted]'], 'x-note': ['hi'] };
+  const theirs = details(view({ headers }));
+  t.match(theirs, /^own cred +authorization, x-api-key: the agent's own credential/m, 'redacted credentials no directive writes are the agent\'s own');
+  const yours = details({ ...view({ headers }), credentials: [{ secret: 'github_token', in: 'header', name: 'Authorization' }] } as View);
+  t.match(yours, /^secret +github_token → header Authorization \(yours, added by Airlock\)$/m);
+  t.match(yours, /^own cred +x-api-key:/m, 'the header the directive writes is not the agent\'s');
+});
+
 t.test('a body servers read in more than one way says the preview is one reading', async (t) => {
   const body = { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'b' }, ambiguous: true, ambiguous_reasons: [{ code: 'json_duplicate_key', detail: 'duplicate key "to"' }] };
   t.match(details(view({ body })), /more than one way[\s\S]*duplicate key "to"/);

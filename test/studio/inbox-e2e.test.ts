@@ -31,6 +31,8 @@ decision := {"action": "approve", "reason": sprintf("runs the tool %s", [input.m
 
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
 
+decision := {"action": "approve", "reason": "acts with the team token", "rule": "as-you", "approval": {"risk": "medium", "timeout": "60s"}, "credentials": [{"secret": "github_token", "in": "header", "name": "Authorization", "format": "Bearer {}"}]} if input.request.method == "REPORT"
+
 decision := {"action": "approve", "reason": "opens a socket", "rule": "socket", "approval": {"risk": "medium", "timeout": "60s"}} if input.request.upgrade == "websocket"
 `;
 
@@ -437,6 +439,24 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   t.match(all, /\/admin\/delete-everything/, 'so is the path it acts on');
   await queue.deny(id, { by: 'test' });
   await reply;
+});
+
+t.test('the card says whose credentials the request acts with: your secret, or the agent\'s own', async (t) => {
+  // An injected prompt hands the agent the attacker's token: "Authorization: [redacted]" read the same as
+  // your own token, and a gist or message approved as yours landed in the attacker's account.
+  const theirs = curl('POST', '/v1/gists', { body: '{"files":{"notes.txt":{"content":"private"}}}', headers: ['Authorization: token ghp_attackersOwnToken', 'X-Api-Key: k-attacker'] });
+  const yours = curl('REPORT', '/v1/as-you', { body: '{}', headers: ['Authorization: Bearer anything'] });
+  await card(page, '/v1/gists').waitFor();
+  await card(page, '/v1/as-you').waitFor();
+  const theirsCard = card(page, '/v1/gists');
+  const own = (await theirsCard.locator('[data-testid=own-credential]').textContent({ timeout: 5000 })) ?? '';
+  t.match(own, /credential of its own in authorization, x-api-key/, 'the agent\'s own credentials are named');
+  t.match(own, /no secret of yours goes with it/);
+  const yoursCard = card(page, '/v1/as-you');
+  t.match(await yoursCard.locator('[data-testid=credentials]').textContent(), /Approving sends your secret github_token in header Authorization/, 'the secret Airlock adds is named');
+  t.equal(await yoursCard.locator('[data-testid=own-credential]').count(), 0, 'a header Airlock writes is not the agent\'s own');
+  for (const p of ['/v1/gists', '/v1/as-you']) await queue.deny(await idOf(p), { by: 'test' });
+  await Promise.all([theirs, yours]);
 });
 
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
