@@ -149,6 +149,15 @@ function underToast(b: Element): boolean {
   return !!document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('.toast');
 }
 
+/** Whether a card's action row (its last part, under everything it shows) is wholly on screen. */
+function actionsOnScreen(card: Element): boolean {
+  const r = (card.querySelector('.approval-actions') ?? card).getBoundingClientRect();
+  const view = card.closest('main')?.getBoundingClientRect();
+  const top = Math.max(0, view?.top ?? 0);
+  const bottom = Math.min(window.innerHeight, view?.bottom ?? window.innerHeight);
+  return r.height > 0 && r.top >= top && r.bottom <= bottom;
+}
+
 function docTop(el: Element): number {
   const main = el.closest('main');
   return Math.round(el.getBoundingClientRect().top + (main?.scrollTop ?? 0) + window.scrollY);
@@ -854,6 +863,12 @@ export class ApprovalsView extends LightElement {
     }
     const a = current && this.items.find((x) => x.id === current.dataset.approval);
     if (!a) return this.showHint('No card is selected: press J or K to select one, then A or D.');
+    // A click needs the buttons on screen, and they end the card: A needs the same. J brings a card's
+    // top into view; of a card taller than the window (120 headers, Stripe-Account last) the rest was
+    // never on screen.
+    if (key === 'a' && !actionsOnScreen(current)) {
+      return this.showHint('This card goes on below the window: nothing was done. Scroll to its end (its buttons), then press A.');
+    }
     this.hint = '';
     this.attempt(a, key === 'a' ? 'approve' : 'deny');
   };
@@ -884,7 +899,7 @@ export class ApprovalsView extends LightElement {
         ${this.notify === 'default' ? html`<button class="ghost" @click=${() => this.askNotify()}>Enable desktop notifications</button>` : nothing}
         ${this.notify === 'denied' ? html`<span class="muted small">Desktop notifications are blocked in this browser.</span>` : nothing}
       </div>
-      <p class="small muted shortcuts" data-testid="shortcuts">Keyboard: <kbd>J</kbd> next card · <kbd>K</kbd> previous card · <kbd>A</kbd> approve once · <kbd>D</kbd> deny (with the card's message) · <kbd>Tab</kbd> through a card's fields.
+      <p class="small muted shortcuts" data-testid="shortcuts">Keyboard: <kbd>J</kbd> next card · <kbd>K</kbd> previous card · <kbd>A</kbd> approve once (with the card's buttons on screen) · <kbd>D</kbd> deny (with the card's message) · <kbd>Tab</kbd> through a card's fields.
         A click or key on a card that changed in the last ${GUARD_MS} ms is ignored.</p>
       <p class="small warn-text hint-line" role="status">${this.hint}</p>
       ${this.unavailable ? html`<p class="empty">${this.unavailable}</p>` : nothing}

@@ -459,6 +459,27 @@ t.test('the card says whose credentials the request acts with: your secret, or t
   await Promise.all([theirs, yours]);
 });
 
+t.test('A approves only a card whose end is on screen: what is below the window was never seen', async (t) => {
+  // J brings a card's top into view. Of a card taller than the window (120 harmless headers, then
+  // the one that charges another account) A approved what the person never had on screen.
+  const headers = [...Array.from({ length: 120 }, (_, i) => `X-Trace-${i}: span-${i}`), 'Stripe-Account: acct_1Attacker'];
+  const reply = curl('POST', '/v1/tall-charge', { body: '{"amount":100}', headers });
+  await card(page, '/v1/tall-charge').waitFor();
+  const id = await idOf('/v1/tall-charge');
+  await look();
+  await page.locator('#approval-list').focus();
+  for (let i = 0; i < 10 && (await page.evaluate(() => (document.activeElement as HTMLElement).dataset.approval)) !== id; i++) await page.keyboard.press('j');
+  t.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.approval), id, 'J selected the tall card');
+  await page.keyboard.press('a');
+  t.match(await page.locator('.hint-line', { hasText: 'goes on below the window' }).textContent({ timeout: 3000 }).catch(() => ''), /goes on below the window/, 'the hint says why');
+  t.equal(status(id), 'pending', 'A with the card\'s end below the window approved nothing');
+  t.equal(received.filter((r) => r.url === '/v1/tall-charge').length, 0);
+  // Scrolled to its end (the Stripe-Account line and the buttons on screen), the same key approves it.
+  await page.locator(`[data-approval="${id}"] .approval-actions`).scrollIntoViewIfNeeded();
+  await page.keyboard.press('a');
+  t.equal((await reply).status, 200, 'approved once its end was on screen');
+});
+
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
   const name = `read_file${'_'.repeat(400)}delete_repository`;
   const reply = curl('PUT', '/v1/mcp-long', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
