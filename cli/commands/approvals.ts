@@ -11,7 +11,7 @@ import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
 import { terminalText } from '../../lib/text.ts';
 import { airlockRunning } from '../../runtime/running.ts';
-import { unseenBodyText } from '../../state/approval-body.ts';
+import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
@@ -100,6 +100,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   const shown = out.map((l) => terminalText(l));
   // All of what the record keeps: a cut at a few thousand characters hid what came after it.
   const preview = r.body.json !== undefined ? JSON.stringify(r.body.json, null, 2) : r.body.form !== undefined ? JSON.stringify(r.body.form, null, 2) : r.body.text;
+  const rounded = r.body.json !== undefined ? roundedNumber(r.body.json) : undefined;
+  if (rounded !== undefined) shown.push(terminalText(`warning    the preview below holds ${rounded}, an integer past 2^53 kept rounded: the digits sent may differ`));
   if (r.body.ambiguous) {
     shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
   }

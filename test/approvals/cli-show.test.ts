@@ -89,3 +89,21 @@ t.test('base64 strings of the record\'s parsed body are printed decoded (a Gmail
   const out = details(view({ body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { raw } } }));
   t.match(out, /as the server reads it \(base64 strings decoded\):\n── \.raw: base64, decoded\nTo: drop@attacker\.example/);
 });
+
+t.test('a parsed JSON copy whose integers a float cannot hold is not the body shown whole (property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { bodyVisibility, unseenBodyText } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  fc.assert(
+    fc.property(fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }), fc.constantFrom('id', 'to_account', 'amount'), fc.boolean(), (n, key, nested) => {
+      const text = nested ? `{"data":[{"${key}":${n}}]}` : `{"${key}":${n}}`;
+      const body = summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': ['application/json'] }, previewBytes: 4096 }).summary;
+      const exact = BigInt(Number(n)) === n && Number.isSafeInteger(Number(n));
+      // The copy reads another number than the one sent: the record does not show it whole.
+      if (BigInt(Number(n)) !== n) return bodyVisibility(body) !== 'whole' && /past 2\^53/.test(unseenBodyText(body, undefined) ?? '');
+      return !exact || bodyVisibility(body) === 'whole';
+    }),
+    { numRuns: 200 },
+  );
+  t.match(details(view({ body: { size: 40, sha256: '', content_type: 'application/json', truncated: false, json: { to_account: 9007199254740992 } } })), /^warning +the preview below holds 9007199254740992, an integer past 2\^53/m, '`approvals show` says so too');
+});

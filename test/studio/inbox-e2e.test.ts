@@ -47,6 +47,15 @@ const look = () => lookAt(page);
 const status = (id: string) => queue.get(id).status;
 const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 
+/** Headers of a studio session of the test's own (a second login: the page's session stays). */
+let apiSession: Record<string, string> | undefined;
+async function apiHeaders(): Promise<Record<string, string>> {
+  if (apiSession) return apiSession;
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  apiSession = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, 'x-airlock-csrf': ((await login.json()) as { csrf: string }).csrf, 'content-type': 'application/json' };
+  return apiSession;
+}
+
 async function held(pathname: string, o: Parameters<typeof curl>[2] = {}) {
   const reply = curl(o.body === undefined && o.file === undefined ? 'POST' : 'POST', pathname, { body: '{}', ...o });
   await card(page, pathname).waitFor();
@@ -184,10 +193,24 @@ t.test('a click on a card that moved under the pointer does nothing', async (t) 
 t.test('an approval whose hold ended waits for the agent to retry, with the same actions', async (t) => {
   // The agent gives up (its client times out): the card says so at once.
   const gone = curl('POST', '/v1/gave-up', { body: '{"n":1}', maxTime: 1 });
+  // Its account id is past 2^53: the record's parsed copy keeps it rounded to another account's.
+  const bigGone = curl('POST', '/v1/gave-up-big', { body: '{"to_account":9007199254740993,"amount":5}', maxTime: 1 });
   await card(page, '/v1/gave-up').waitFor();
   const goneId = await idOf('/v1/gave-up');
   await gone;
   await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting]`);
+  await bigGone;
+  const bigId = await idOf('/v1/gave-up-big');
+  await page.waitForSelector(`[data-approval="${bigId}"][data-section=waiting]`);
+  // This page read the held bytes (the digits as sent) and keeps them; a page opened after the hold
+  // ended, another replica's studio or the CLI has only the record's copy, which reads …992.
+  t.match(await page.textContent(`[data-approval="${bigId}"] .body-text`), /9007199254740993/, 'the card that read the bytes shows the digits sent');
+  const { approval: bigView } = (await (await fetch(`${live.studioBase}/api/approvals/${bigId}`, { headers: await apiHeaders() })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
+  t.equal(bigView.body_view.visibility, 'partial', 'the rounded copy is not the body "shown whole"');
+  t.match(bigView.body_view.unseen, /9007199254740992, an integer past 2\^53/, 'and it says why');
+  const bigRefused = await fetch(`${live.studioBase}/api/approvals/${bigId}/approve`, { method: 'POST', headers: await apiHeaders(), body: JSON.stringify({}) });
+  t.match(await bigRefused.json(), { code: 'body-not-shown' }, 'approving it by the copy needs the explicit choice');
+  await queue.deny(bigId, { by: 'test' });
   // The policy's hold ends: approval-timeout for the agent, and the card moves to the same section.
   const first = await curl('PATCH', '/v1/later', { body: '{"v":2}' });
   t.equal(first.status, 403);
