@@ -21,6 +21,9 @@ const MARKS_KEPT = 4;
 
 const single = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
+/** One character of those (tab and line ends aside) that text must show as a marker: the editor marks them too. */
+export const INVISIBLE_CHAR = single;
+
 /** A match as drawn: text kept as it is (strings) and code points shown as markers (`{cp}`), in order. */
 function split(match: string): Array<string | { cp: string }> {
   const chars = [...match];
