@@ -415,6 +415,17 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   t.ok(order, 'every character of the body is drawn after the one sent before it');
   await queue.deny(await idOf('/v1/bidi-digits'), { by: 'test' });
   await digits;
+  // Look-alike letters of another script in a Latin address read as the colleague's domain: a
+  // Cyrillic о in "cоrp.com" (the body), a Cyrillic с in "corp.сom" (the query). A Cyrillic name
+  // on its own is no look-alike.
+  const mail = curl('POST', '/v1/confusable?cc=ceo%40corp.%D1%81om', { body: '{"to": "boss@c\u043erp.com", "name": "\u0418\u0432\u0430\u043d"}' });
+  const mailSel = '[data-approval]:has(.url:text-matches("/v1/confusable\\?"))';
+  await page.waitForSelector(`${mailSel} pre.body-text >> text=boss`);
+  t.same(await page.$$eval(`${mailSel} pre.body-text .confusable`, (els) => els.map((e) => [e.textContent, e.getAttribute('title')?.slice(0, 23)])), [['\u043e', 'Cyrillic letter U+043E ']], 'the body marks the look-alike letter, not the Cyrillic name');
+  t.same(await page.$$eval(`${mailSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u0441'], 'so does the query as the server reads it');
+  t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 letter of another script inside Latin words/);
+  await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om'), { by: 'test' });
+  await mail;
 });
 
 t.test('the MCP line names every call of a batch and the SQL each one carries, comments or not', async (t) => {
