@@ -418,13 +418,16 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   // Look-alike letters of another script in a Latin address read as the colleague's domain: a
   // Cyrillic о in "cоrp.com" (the body), a Cyrillic с in "corp.сom" (the query). A Cyrillic name
   // on its own is no look-alike.
-  const mail = curl('POST', '/v1/confusable?cc=ceo%40corp.%D1%81om', { body: '{"to": "boss@c\u043erp.com", "name": "\u0418\u0432\u0430\u043d"}' });
+  const mail = curl('POST', '/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y', { body: '{"to": "boss@c\u043erp.com", "name": "\u0418\u0432\u0430\u043d"}', headers: ['X-Note: a      b'] });
   const mailSel = '[data-approval]:has(.url:text-matches("/v1/confusable\\?"))';
   await page.waitForSelector(`${mailSel} pre.body-text >> text=boss`);
   t.same(await page.$$eval(`${mailSel} pre.body-text .confusable`, (els) => els.map((e) => [e.textContent, e.getAttribute('title')?.slice(0, 23)])), [['\u043e', 'Cyrillic letter U+043E ']], 'the body marks the look-alike letter, not the Cyrillic name');
   t.same(await page.$$eval(`${mailSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u0441'], 'so does the query as the server reads it');
   t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 letter of another script inside Latin words/);
-  await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om'), { by: 'test' });
+  // Blanks as sent, not collapsed into one as HTML draws text ("a      b" read "a b").
+  t.match(await page.innerText(`${mailSel} [data-testid=request-headers]`), /x-note: a {6}b/, 'a header value keeps its blanks');
+  t.match(await page.innerText(`${mailSel} [data-testid=decoded-url]`), /sp = x {4}y/, 'so does a query value as the server reads it');
+  await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y'), { by: 'test' });
   await mail;
 });
 
