@@ -777,7 +777,9 @@ export class ApprovalsView extends LightElement {
     const approval: ApproveBody = { totp, ...seen, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
-      if (!window.confirm(`This request is high risk. Allow similar requests (same operation in the same place, at most high risk) for ${minutes} min without asking?`)) return;
+      // What the grant lets through, as the card says it: on a route Airlock reads no operation on
+      // that is every request to the path, whatever its body — not "the same operation".
+      if (!window.confirm(`This request is high risk. For ${minutes} min, let through without asking: ${grantScope(a) ?? 'requests like this one'}?`)) return;
       approval.grant_high = true;
     }
     const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message, ...seen } : kind === 'grant' ? { ...approval, minutes } : approval;

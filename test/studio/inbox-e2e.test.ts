@@ -517,6 +517,21 @@ t.test('A approves only a card whose end is on screen: what is below the window 
   t.equal((await reply).status, 200, 'approved once its end was on screen');
 });
 
+t.test('the high-risk grant\'s confirmation says what it lets through, as the card does', async (t) => {
+  // On a route Airlock reads no operation on, "allow similar" is every request to the path whatever
+  // its body; the confirmation read "same operation in the same place".
+  const h = await held('/v1/grant-words');
+  await look();
+  const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.dismiss())));
+  await page.click(`[data-approval="${h.id}"] [data-action=grant]`);
+  const message = await asked;
+  t.match(message, /every POST request of agent bot to api\.example\/v1\/grant-words — this exact path, whatever its query, body and headers say/);
+  t.notMatch(message, /same operation/);
+  t.equal(status(h.id), 'pending', 'dismissed: nothing granted');
+  await queue.deny(h.id, { by: 'test' });
+  await h.reply;
+});
+
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
   const name = `read_file${'_'.repeat(400)}delete_repository`;
   const reply = curl('PUT', '/v1/mcp-long', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } }), type: 'application/json' });
