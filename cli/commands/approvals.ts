@@ -9,7 +9,8 @@
 import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
-import { terminalText } from '../../lib/text.ts';
+import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
+
 import { airlockRunning } from '../../runtime/running.ts';
 import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
 import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
@@ -21,6 +22,9 @@ import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
 type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
+
+/** Agent-chosen text for a terminal: controls and invisible characters escaped, look-alike letters in Latin words too. */
+const terminalText = (text: string, lines = false): string => lookalikesEscaped(terminalOnly(text, lines));
 
 /** Headers of the message's framing that Airlock sets or strips itself: not printed. */
 const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);

@@ -107,3 +107,10 @@ t.test('a parsed JSON copy whose integers a float cannot hold is not the body sh
   );
   t.match(details(view({ body: { size: 40, sha256: '', content_type: 'application/json', truncated: false, json: { to_account: 9007199254740992 } } })), /^warning +the preview below holds 9007199254740992, an integer past 2\^53/m, '`approvals show` says so too');
 });
+
+t.test('look-alike letters of another script inside Latin words are escaped, a word in one script is not', async (t) => {
+  const out = details(view({ url: 'https://api.example/v1/send?cc=ceo@corp.\u0441om', body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'boss@c\u043erp.com', name: '\u0418\u0432\u0430\u043d' } } }));
+  t.match(out, /cc=ceo@corp\.\\u0441om/, 'the URL line');
+  t.match(out, /"boss@c\\u043erp\.com"/, 'the body preview');
+  t.match(out, /"\u0418\u0432\u0430\u043d"/, 'a Cyrillic name stays as it is');
+});
