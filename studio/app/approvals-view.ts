@@ -1012,7 +1012,7 @@ export class ApprovalsView extends LightElement {
           <button class="danger" data-action="deny" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>
-      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${grantScope(a)}.</p>` : nothing}
+      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${vis(grantScope(a))}.</p>` : nothing}
       <p class="card-error error small" id=${errId} role="alert" data-testid="card-error">${st.error}</p>
     </article>`;
   }
