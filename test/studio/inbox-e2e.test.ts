@@ -511,25 +511,19 @@ t.test('A approves only a card whose end is on screen: what is below the window 
   t.match(await page.locator('.hint-line', { hasText: 'goes on below the window' }).textContent({ timeout: 3000 }).catch(() => ''), /goes on below the window/, 'the hint says why');
   t.equal(status(id), 'pending', 'A with the card\'s end below the window approved nothing');
   t.equal(received.filter((r) => r.url === '/v1/tall-charge').length, 0);
-  // Scrolled to its end (the Stripe-Account line and the buttons on screen), the same key approves it.
+  // "Allow similar" on this high-risk card asks first, in the card's words: on a route Airlock reads
+  // no operation on that is every request to the path whatever its body ("same operation" it read).
+  const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.dismiss())));
+  await page.click(`[data-approval="${id}"] [data-action=grant]`); // (brings the buttons on screen)
+  const message = await asked;
+  t.match(message, /every POST request of agent bot to api\.example\/v1\/tall-charge — this exact path, whatever its query, body and headers say/, 'the grant\'s confirmation says what it lets through');
+  t.notMatch(message, /same operation/);
+  t.equal(status(id), 'pending', 'dismissed: nothing granted');
+  // Scrolled to its end (the Stripe-Account line and the buttons on screen), A approves it.
+  await page.focus(`[data-approval="${id}"]`);
   await page.locator(`[data-approval="${id}"] .approval-actions`).scrollIntoViewIfNeeded();
   await page.keyboard.press('a');
   t.equal((await reply).status, 200, 'approved once its end was on screen');
-});
-
-t.test('the high-risk grant\'s confirmation says what it lets through, as the card does', async (t) => {
-  // On a route Airlock reads no operation on, "allow similar" is every request to the path whatever
-  // its body; the confirmation read "same operation in the same place".
-  const h = await held('/v1/grant-words');
-  await look();
-  const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.dismiss())));
-  await page.click(`[data-approval="${h.id}"] [data-action=grant]`);
-  const message = await asked;
-  t.match(message, /every POST request of agent bot to api\.example\/v1\/grant-words — this exact path, whatever its query, body and headers say/);
-  t.notMatch(message, /same operation/);
-  t.equal(status(h.id), 'pending', 'dismissed: nothing granted');
-  await queue.deny(h.id, { by: 'test' });
-  await h.reply;
 });
 
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
