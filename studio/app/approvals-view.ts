@@ -21,7 +21,7 @@ import { base64Sections } from './base64-text.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
-  LiveEvents, ResolveAnswer,
+  LiveEvents, ResolveAnswer, AgentSessionAnswer, TimelineEntry,
 } from '../api/wire.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
@@ -68,6 +68,8 @@ interface CardState {
   sig?: string;
   /** The studio refused the approval as unseen (403 body-not-shown): why, so the card offers the explicit choice. */
   serverUnseen?: string;
+  /** The session's timeline (GET /api/sessions/:id), for "why a human is needed": every request that brought a label. */
+  why?: { loading: boolean; timeline?: TimelineEntry[]; error?: string };
   /** The whole approval (GET /api/approvals/:id) when the list's copy of its description is shortened. */
   whole?: { loading: boolean; approval?: Approval; error?: string };
 }
@@ -448,6 +450,7 @@ export class ApprovalsView extends LightElement {
    */
   private maybeLoadBody(a: Approval): void {
     this.maybeLoadWhole(a);
+    this.maybeLoadWhy(a);
     const v = a.body_view;
     if (!v || !isPending(a) || !v.available || v.visibility === 'empty') return;
     const st = this.card(a.id);
@@ -634,15 +637,45 @@ export class ApprovalsView extends LightElement {
     if (!a.because?.length) return nothing;
     const labels = a.description?.session?.labels ?? {};
     const sessionId = a.session ?? a.description?.session?.id;
+    const st = this.card(a.id);
     const causes = a.because.map((id) => {
       const label = Object.entries(labels).find(([, arr]) => arr.request_id === id);
       return label
-        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${vis(label[1].host)}</b> at ${timeText(label[1].time)}</li>`
+        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> first from request <span class="mono">${id}</span> to <b>${vis(label[1].host)}</b> at ${timeText(label[1].time)}${this.renderLaterCauses(a, label[0], id, st)}</li>`
         : html`<li>request <span class="mono">${id}</span></li>`;
     });
     return html`<div class="why small" data-testid="why" role="note"><b>Why a human is needed:</b> this session read
       <ul>${causes}</ul>and this request can carry data out.
       ${sessionId ? html`<a href="#/sessions/${sessionId}">Session ${sessionId}</a>` : nothing}</div>`;
+  }
+
+  /**
+   * The session keeps the first request that brought a label; every later one that brought it again
+   * (the page that actually injected the agent, after a harmless one) is in its timeline: listed
+   * here, each with its URL, so the person judges every source, not the first.
+   */
+  private renderLaterCauses(a: Approval, label: string, firstId: string, st: CardState) {
+    if (!st.why) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
+    if (st.why.error) return html` <span class="warn-text" data-testid="why-later">(later requests may have brought it too; the session's timeline cannot be loaded: ${st.why.error})</span>`;
+    if (!st.why.timeline) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
+    const later = st.why.timeline.filter((e) => e.id !== firstId && (e.labels_added ?? []).includes(label) && e.time <= (a.created ?? '~'));
+    if (!later.length) return html` <span class="muted" data-testid="why-later">(no later request brought it)</span>`;
+    const shown = later.slice(-20);
+    return html`, and again from ${later.length} later request${later.length === 1 ? '' : 's'}:
+      <ul data-testid="why-later">${shown.map((e) => html`<li><span class="mono">${vis(e.method)} ${vis(e.url)}</span> at ${timeText(e.time)}</li>`)}${later.length > shown.length ? html`<li>and ${later.length - shown.length} earlier ones (see the session)</li>` : nothing}</ul>`;
+  }
+
+  /** The session's timeline for a card held because of what its session read. */
+  private maybeLoadWhy(a: Approval): void {
+    const id = a.session ?? a.description?.session?.id;
+    if (!isPending(a) || !a.because?.length || !id) return;
+    const st = this.card(a.id);
+    if (st.why) return;
+    st.why = { loading: true };
+    void api<AgentSessionAnswer>('GET', `/api/sessions/${encodeURIComponent(id)}`)
+      .then((r) => (st.why = { loading: false, timeline: Array.isArray(r.session?.timeline) ? r.session.timeline : [] }))
+      .catch((err: unknown) => (st.why = { loading: false, error: errorText(err) }))
+      .finally(() => this.requestUpdate());
   }
 
   private renderBody(a: Approval, st: CardState): TemplateResult | typeof nothing {

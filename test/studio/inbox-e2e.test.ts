@@ -33,6 +33,16 @@ decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "d
 
 decision := {"action": "approve", "reason": "acts with the team token", "rule": "as-you", "approval": {"risk": "medium", "timeout": "60s"}, "credentials": [{"secret": "github_token", "in": "header", "name": "Authorization", "format": "Bearer {}"}]} if input.request.method == "REPORT"
 
+decision := {"action": "allow", "reason": "a page", "rule": "page", "labels": ["untrusted"]} if {
+	input.request.method == "GET"
+	startswith(input.request.path, "/page/")
+}
+
+decision := {"action": "approve", "reason": "sends after reading a page", "rule": "after-page", "approval": {"risk": "high", "timeout": "60s", "because": [input.session.labels.untrusted.request_id]}} if {
+	input.request.method == "COPY"
+	input.session.labels.untrusted
+}
+
 decision := {"action": "approve", "reason": "opens a socket", "rule": "socket", "approval": {"risk": "medium", "timeout": "60s"}} if input.request.upgrade == "websocket"
 `;
 
@@ -494,6 +504,21 @@ t.test('the card says whose credentials the request acts with: your secret, or t
   t.equal(await yoursCard.locator('[data-testid=own-credential]').count(), 0, 'a header Airlock writes is not the agent\'s own');
   for (const p of ['/v1/gists', '/v1/as-you']) await queue.deny(await idOf(p), { by: 'test' });
   await Promise.all([theirs, yours]);
+});
+
+t.test('"why a human is needed" names every request that brought the label, not only the first', async (t) => {
+  // The session keeps the first request that brought "untrusted" (a harmless page); the page that
+  // injected the agent came after it. The card named only the first.
+  t.equal((await curl('GET', '/page/docs-python')).status, 200);
+  t.equal((await curl('GET', '/page/evil-injection')).status, 200);
+  const reply = curl('COPY', '/v1/after-reading', { body: '{}' });
+  await card(page, '/v1/after-reading').waitFor();
+  const id = await idOf('/v1/after-reading');
+  const later = page.locator(`[data-approval="${id}"] ul[data-testid=why-later]`);
+  t.match(await later.textContent({ timeout: 5000 }).catch(() => ''), /GET http:\/\/api\.example:\d+\/page\/evil-injection/, 'the later page that brought it is on the card');
+  t.match(await page.textContent(`[data-approval="${id}"] [data-testid=why]`), /first from request/, 'the first one is named as the first');
+  await queue.deny(id, { by: 'test' });
+  await reply;
 });
 
 t.test('A approves only a card whose end is on screen: what is below the window was never seen', async (t) => {
