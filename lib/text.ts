@@ -29,6 +29,22 @@ export function terminalText(text: string, lines = false): string {
   });
 }
 
+const lookalike = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}\p{Script=Coptic}\p{Script=Lisu}]/u;
+const latinLetter = /\p{Script=Latin}/u;
+const wordLike = /[\p{L}\p{M}\p{N}._@-]+/gu;
+
+/**
+ * Letters of scripts that pass for Latin ones (Cyrillic о, Greek ο, Armenian օ, Cherokee Ꭺ …)
+ * inside a word, host or address that also holds Latin letters, escaped (`boss@c\u043erp.com`):
+ * printed as they are, they read as the Latin word (the studio's cards highlight them). A word
+ * wholly in one script is left alone.
+ */
+export function lookalikesEscaped(text: string): string {
+  if (!lookalike.test(text)) return text;
+  return text.replace(wordLike, (w) =>
+    latinLetter.test(w) && lookalike.test(w) ? [...w].map((c) => (lookalike.test(c) ? `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}` : c)).join('') : w);
+}
+
 const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 /**

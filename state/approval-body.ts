@@ -25,6 +25,9 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   // Servers read it in more than one way (duplicate keys, numbers past a double, a Content-Type
   // that disagrees …): the parsed copy is one reading, not what every server will read.
   if (body.ambiguous === true) return 'partial';
+  // A parsed number is a 64-bit float: an integer past 2^53 (an account or object id, an amount in
+  // minor units) is kept rounded, and a server that reads integers exactly acts on the digits sent.
+  if (body.json !== undefined && roundedNumber(body.json) !== undefined) return 'partial';
   if (body.json !== undefined || body.form !== undefined) return 'whole';
   if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
@@ -40,5 +43,26 @@ export function unseenBodyText(body: BodySummary, heldBytes: number | undefined,
     const why = (body.ambiguous_reasons ?? []).map((r) => r.detail).join('; ');
     return `servers read this body in more than one way${why ? ` (${why})` : ''} and only one reading is kept once the request is no longer held`;
   }
+  const rounded = body.json !== undefined ? roundedNumber(body.json) : undefined;
+  if (rounded !== undefined) {
+    return `the kept copy of this JSON body holds ${rounded}, an integer past 2^53 that a 64-bit float cannot keep exactly: the digits sent may differ (a server that reads integers exactly acts on those), and the bytes are kept only while the request is held`;
+  }
   return `only a preview of the ${body.size}-byte body is kept once the request is no longer held`;
+}
+
+/**
+ * The first integer of a parsed JSON value too large for a 64-bit float to hold exactly (its text
+ * as kept), or undefined. Walked without recursion; a record's copy of a description is bounded.
+ */
+export function roundedNumber(json: unknown): string | undefined {
+  const stack: unknown[] = [json];
+  while (stack.length) {
+    const v = stack.pop();
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) return String(v);
+    } else if (v && typeof v === 'object') {
+      for (const x of Object.values(v as Record<string, unknown>)) stack.push(x);
+    }
+  }
+  return undefined;
 }

@@ -28,7 +28,7 @@ import { stateFile } from './home.ts';
 import { RecordDir } from './record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { Grant, RequestDescription, RequestInfo, Risk } from '../describe/types.ts';
-import type { EngineDecision } from '../engine/decision.ts';
+import type { CredentialDirective, EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
@@ -70,6 +70,12 @@ export interface ApprovalRecord {
   /** The session the request belongs to. */
   session?: string;
   policy_version?: string;
+  /**
+   * The secrets Airlock puts into the request once it is approved (the decision's credential
+   * directives, names and slots only): the card says whose credentials it acts with, and that a
+   * credential header no directive writes is the agent's own.
+   */
+  credentials?: Array<{ secret: string; in: CredentialDirective['in']; name?: string }>;
   created: string;
   /** End of the hold: the agent's request gets 403 approval-timeout at this time. */
   expires: string;
@@ -194,6 +200,26 @@ export function cleanMessage(m: string | undefined): string | undefined {
   if (m === undefined) return undefined;
   const s = m.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim().slice(0, MAX_MESSAGE);
   return s || undefined;
+}
+
+/**
+ * Credential headers the agent sent that no credential directive of the decision writes: their
+ * values are the agent's own (a placeholder anywhere but a directive's slot is refused by the
+ * proxy), so the request acts as whoever they belong to — an attacker's account, when an injected
+ * prompt handed the token over. The description shows every credential redacted (`Bearer
+ * [redacted]`: describe/describe.ts redactHeaderValue), the person's and the agent's alike.
+ */
+export function agentCredentialHeaders(a: Pick<ApprovalRecord, 'credentials' | 'description'>): string[] {
+  const written = new Set<string>();
+  for (const c of Array.isArray(a.credentials) ? a.credentials : []) {
+    if (c.in === 'header' && c.name) written.add(c.name.toLowerCase());
+    else if (c.in === 'basic') written.add('authorization');
+  }
+  const headers = a.description?.request?.headers;
+  if (!headers || typeof headers !== 'object') return [];
+  return Object.entries(headers)
+    .filter(([n, vs]) => !written.has(n.toLowerCase()) && (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).endsWith('[redacted]')))
+    .map(([n]) => n);
 }
 
 /** What leaves the process in notifications: a summary, never headers, body or query string. */
@@ -323,6 +349,7 @@ export function newApprovalRecord(description: RequestDescription, decision: Eng
     ...(decision.approval?.because?.length ? { because: [...decision.approval.because] } : {}),
     ...(description.session ? { session: description.session.id } : {}),
     ...(decision.policy_version ? { policy_version: decision.policy_version } : {}),
+    ...(decision.credentials?.length ? { credentials: decision.credentials.map((c) => ({ secret: c.secret, in: c.in, ...(c.name ? { name: c.name } : {}) })) } : {}),
     created: new Date(t).toISOString(),
     expires: new Date(t + holdMs(decision)).toISOString(),
     retry_until: new Date(t + Math.max(holdMs(decision), retryWindowMs ?? 24 * 3_600_000)).toISOString(),

@@ -9,10 +9,11 @@
 import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
-import { terminalText } from '../../lib/text.ts';
+import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
+
 import { airlockRunning } from '../../runtime/running.ts';
-import { unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, ApprovalQueue, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
+import { roundedNumber, unseenBodyText } from '../../state/approval-body.ts';
+import { ApprovalError, ApprovalQueue, agentCredentialHeaders, bodyCut, type ApprovalRecord, type GrantRecord } from '../../state/approvals.ts';
 import { StateFileError } from '../../state/document.ts';
 import { resolveHome } from '../../state/home.ts';
 import { TotpStore } from '../../state/totp.ts';
@@ -21,6 +22,9 @@ import { CliError } from '../errors.ts';
 import { channel, type CommonOpts } from '../studio-client.ts';
 
 type View = ApprovalRecord & { held?: boolean; needs_step_up?: boolean };
+
+/** Agent-chosen text for a terminal: controls and invisible characters escaped, look-alike letters in Latin words too. */
+const terminalText = (text: string, lines = false): string => lookalikesEscaped(terminalOnly(text, lines));
 
 /** Headers of the message's framing that Airlock sets or strips itself: not printed. */
 const FRAMING_HEADERS = new Set(['host', 'content-length', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'airlock-approval']);
@@ -61,6 +65,7 @@ export function line(a: View): string {
  */
 export function details(a: View, held?: HeldBodyAnswer): string {
   const r = a.description.request;
+  const own = agentCredentialHeaders(a);
   const out = [
     `approval   ${a.id}`,
     `status     ${a.status}${a.held ? ' (request held now)' : ''}${a.used_at ? ` (used ${a.used_at})` : ''}`,
@@ -78,6 +83,9 @@ export function details(a: View, held?: HeldBodyAnswer): string {
       ? (a.description.mcp.batch ?? [a.description.mcp]).map((c, i) => `${i ? '          ' : 'mcp       '} ${c.method}${c.tool ? ` ${c.tool}` : ''}${
         c.sql ? ` — sql: ${c.sql.statements.map((s) => `${s.kind}${s.tables.length ? ` ${s.tables.join(',')}` : ''}`).join('; ')}${c.sql.parsed ? '' : ' (not readable: treat as destructive)'}` : ''}`)
       : []),
+    // Whose credentials it acts with: a secret of yours Airlock adds, or the agent's own (redacted alike below).
+    ...(a.credentials ?? []).map((c) => `secret     ${c.secret} → ${c.in === 'header' ? `header ${c.name ?? ''}` : c.in === 'basic' ? 'Basic authorization' : c.in === 'query' ? `query ${c.name ?? ''}` : 'the body'} (yours, added by Airlock)`),
+    ...(own.length ? [`own cred   ${own.join(', ')}: the agent's own credential, not one of your secrets — the request acts as whoever it belongs to`] : []),
     // Every header that reaches the server (credentials redacted): one can change what the request does.
     ...Object.entries(r.headers ?? {})
       .filter(([n]) => !FRAMING_HEADERS.has(n.toLowerCase()))
@@ -96,6 +104,8 @@ export function details(a: View, held?: HeldBodyAnswer): string {
   const shown = out.map((l) => terminalText(l));
   // All of what the record keeps: a cut at a few thousand characters hid what came after it.
   const preview = r.body.json !== undefined ? JSON.stringify(r.body.json, null, 2) : r.body.form !== undefined ? JSON.stringify(r.body.form, null, 2) : r.body.text;
+  const rounded = r.body.json !== undefined ? roundedNumber(r.body.json) : undefined;
+  if (rounded !== undefined) shown.push(terminalText(`warning    the preview below holds ${rounded}, an integer past 2^53 kept rounded: the digits sent may differ`));
   if (r.body.ambiguous) {
     shown.push(terminalText(`warning    servers read this body in more than one way (${(r.body.ambiguous_reasons ?? []).map((x) => x.detail).join('; ')}): the preview below is one reading of it`));
   }

@@ -28,7 +28,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { bodyVisibility, unseenBodyText } from '../../state/approval-body.ts';
-import { ApprovalError, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
+import { ApprovalError, agentCredentialHeaders, bodyCut, type ApprovalEvent, type ApprovalRecord, type ApprovalStatus } from '../../state/approvals.ts';
 import type { Approvals } from '../../state/stores.ts';
 import type { HeldBodies } from '../../proxy/held-bodies.ts';
 import type { BodySummary } from '../../describe/types.ts';
@@ -78,6 +78,7 @@ export function approvalView(q: Pick<Approvals, 'isHeld' | 'needsStepUp'>, a: Ap
     ...a,
     held: heldNow ?? q.isHeld(a.id),
     needs_step_up: a.status === 'pending' && q.needsStepUp(a),
+    own_credentials: agentCredentialHeaders(a),
     body_view: {
       size: body.size,
       visibility: bodyVisibility(body, cut),

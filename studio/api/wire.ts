@@ -79,7 +79,8 @@ export interface BodyView {
 }
 
 /** An approval as the API shows it: the stored record and live facts ("approval" events carry it too). */
-export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView };
+/** `own_credentials`: credential headers the agent sent that no directive writes (state/approvals.ts agentCredentialHeaders). */
+export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[] };
 
 /** GET /api/approvals */
 export type ApprovalsAnswer = Unavailable | { available: true; approvals: ApprovalView[]; step_up_enrolled: boolean };

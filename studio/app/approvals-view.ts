@@ -21,7 +21,7 @@ import { base64Sections } from './base64-text.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
-  LiveEvents, ResolveAnswer,
+  LiveEvents, ResolveAnswer, AgentSessionAnswer, TimelineEntry,
 } from '../api/wire.ts';
 
 /** An action on a card that changed less than this long ago is ignored. */
@@ -68,6 +68,8 @@ interface CardState {
   sig?: string;
   /** The studio refused the approval as unseen (403 body-not-shown): why, so the card offers the explicit choice. */
   serverUnseen?: string;
+  /** The session's timeline (GET /api/sessions/:id), for "why a human is needed": every request that brought a label. */
+  why?: { loading: boolean; timeline?: TimelineEntry[]; error?: string };
   /** The whole approval (GET /api/approvals/:id) when the list's copy of its description is shortened. */
   whole?: { loading: boolean; approval?: Approval; error?: string };
 }
@@ -147,6 +149,15 @@ function underToast(b: Element): boolean {
   const r = b.getBoundingClientRect();
   if (!r.width) return false;
   return !!document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2)?.closest('.toast');
+}
+
+/** Whether a card's action row (its last part, under everything it shows) is wholly on screen. */
+function actionsOnScreen(card: Element): boolean {
+  const r = (card.querySelector('.approval-actions') ?? card).getBoundingClientRect();
+  const view = card.closest('main')?.getBoundingClientRect();
+  const top = Math.max(0, view?.top ?? 0);
+  const bottom = Math.min(window.innerHeight, view?.bottom ?? window.innerHeight);
+  return r.height > 0 && r.top >= top && r.bottom <= bottom;
 }
 
 function docTop(el: Element): number {
@@ -439,6 +450,7 @@ export class ApprovalsView extends LightElement {
    */
   private maybeLoadBody(a: Approval): void {
     this.maybeLoadWhole(a);
+    this.maybeLoadWhy(a);
     const v = a.body_view;
     if (!v || !isPending(a) || !v.available || v.visibility === 'empty') return;
     const st = this.card(a.id);
@@ -467,7 +479,7 @@ export class ApprovalsView extends LightElement {
     const w = this.cards.get(a.id)?.whole?.approval;
     if (!w) return a;
     // Live facts (held, its bytes) come from the latest record; the description from the whole one.
-    return { ...a, description: w.description, description_complete: true, body_view: { ...w.body_view, available: a.body_view.available, captured: a.body_view.captured } };
+    return { ...a, description: w.description, own_credentials: w.own_credentials, description_complete: true, body_view: { ...w.body_view, available: a.body_view.available, captured: a.body_view.captured } };
   }
 
   private async loadBody(a: Approval): Promise<void> {
@@ -548,7 +560,7 @@ export class ApprovalsView extends LightElement {
       return { ok: false, why: `the card shows the first ${bytesText(HEX_BYTES)} of this ${bytesText(shown)} binary body: download it to see the rest`, ackable: true };
     }
     if (v.available) return { ok: false, why: `load the whole body (${bytesText(v.size)}) and read it before approving`, ackable: false };
-    if (b?.ambiguous && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
+    if ((b?.ambiguous || b?.json !== undefined) && v.unseen) return { ok: false, why: visibleString(v.unseen), ackable: true };
     return { ok: false, why: `only a preview of this ${bytesText(v.size)} body is kept once the agent's request is no longer held; it shows whole again when the agent retries`, ackable: true };
   }
 
@@ -591,6 +603,23 @@ export class ApprovalsView extends LightElement {
   }
 
   /**
+   * Whose credentials the request goes out with. Credential headers are shown redacted (`Bearer
+   * [redacted]`) whether Airlock writes your secret into them or the agent sent a value of its own
+   * (a token an injected prompt handed it: the request then acts as that account — a gist in the
+   * attacker's account, a message into the attacker's workspace — while the card looked like yours).
+   */
+  private renderCredentials(a: Approval) {
+    const directives = Array.isArray(a.credentials) ? a.credentials : [];
+    const own = Array.isArray(a.own_credentials) ? a.own_credentials : [];
+    if (!directives.length && !own.length) return nothing;
+    const slot = (c: (typeof directives)[number]) =>
+      c.in === 'header' ? html`header <b>${vis(c.name)}</b> (whatever the agent sent there is replaced)` : c.in === 'basic' ? html`HTTP Basic authorization (header <b>authorization</b>)` : c.in === 'query' ? html`query parameter <b>${vis(c.name)}</b>` : html`the body, where its placeholder stands`;
+    return html`<div class="small credentials" data-testid="credentials">${directives.map((c) => html`<p>Approving sends your secret <b class="mono">${vis(c.secret)}</b> in ${slot(c)}.</p>`)}${own.length
+        ? html`<p class="warn-text" data-testid="own-credential" role="note"><b>The agent sent a credential of its own</b> in ${own.map((n, i) => html`${i ? ', ' : ''}<b class="mono">${vis(n)}</b>`)}: not one of your secrets, and not shown. The request acts as whoever it belongs to${directives.length ? '' : ' (no secret of yours goes with it)'} — data sent this way lands in that account, which may be an attacker's.</p>`
+        : nothing}</div>`;
+  }
+
+  /**
    * Every header the agent sent that reaches the server: a header can change what the request does
    * (`Stripe-Account` acts for another account, `Destination` names where a WebDAV MOVE goes,
    * `Content-Profile` another database schema). Framing headers Airlock sets itself are left out;
@@ -608,15 +637,45 @@ export class ApprovalsView extends LightElement {
     if (!a.because?.length) return nothing;
     const labels = a.description?.session?.labels ?? {};
     const sessionId = a.session ?? a.description?.session?.id;
+    const st = this.card(a.id);
     const causes = a.because.map((id) => {
       const label = Object.entries(labels).find(([, arr]) => arr.request_id === id);
       return label
-        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> from request <span class="mono">${id}</span> to <b>${vis(label[1].host)}</b> at ${timeText(label[1].time)}</li>`
+        ? html`<li><span class="chip label-${label[0]}">${label[0]}</span> first from request <span class="mono">${id}</span> to <b>${vis(label[1].host)}</b> at ${timeText(label[1].time)}${this.renderLaterCauses(a, label[0], id, st)}</li>`
         : html`<li>request <span class="mono">${id}</span></li>`;
     });
     return html`<div class="why small" data-testid="why" role="note"><b>Why a human is needed:</b> this session read
       <ul>${causes}</ul>and this request can carry data out.
       ${sessionId ? html`<a href="#/sessions/${sessionId}">Session ${sessionId}</a>` : nothing}</div>`;
+  }
+
+  /**
+   * The session keeps the first request that brought a label; every later one that brought it again
+   * (the page that actually injected the agent, after a harmless one) is in its timeline: listed
+   * here, each with its URL, so the person judges every source, not the first.
+   */
+  private renderLaterCauses(a: Approval, label: string, firstId: string, st: CardState) {
+    if (!st.why) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
+    if (st.why.error) return html` <span class="warn-text" data-testid="why-later">(later requests may have brought it too; the session's timeline cannot be loaded: ${st.why.error})</span>`;
+    if (!st.why.timeline) return html` <span class="muted" data-testid="why-later">(loading the later requests that brought it…)</span>`;
+    const later = st.why.timeline.filter((e) => e.id !== firstId && (e.labels_added ?? []).includes(label) && e.time <= (a.created ?? '~'));
+    if (!later.length) return html` <span class="muted" data-testid="why-later">(no later request brought it)</span>`;
+    const shown = later.slice(-20);
+    return html`, and again from ${later.length} later request${later.length === 1 ? '' : 's'}:
+      <ul data-testid="why-later">${shown.map((e) => html`<li><span class="mono">${vis(e.method)} ${vis(e.url)}</span> at ${timeText(e.time)}</li>`)}${later.length > shown.length ? html`<li>and ${later.length - shown.length} earlier ones (see the session)</li>` : nothing}</ul>`;
+  }
+
+  /** The session's timeline for a card held because of what its session read. */
+  private maybeLoadWhy(a: Approval): void {
+    const id = a.session ?? a.description?.session?.id;
+    if (!isPending(a) || !a.because?.length || !id) return;
+    const st = this.card(a.id);
+    if (st.why) return;
+    st.why = { loading: true };
+    void api<AgentSessionAnswer>('GET', `/api/sessions/${encodeURIComponent(id)}`)
+      .then((r) => (st.why = { loading: false, timeline: Array.isArray(r.session?.timeline) ? r.session.timeline : [] }))
+      .catch((err: unknown) => (st.why = { loading: false, error: errorText(err) }))
+      .finally(() => this.requestUpdate());
   }
 
   private renderBody(a: Approval, st: CardState): TemplateResult | typeof nothing {
@@ -660,6 +719,8 @@ export class ApprovalsView extends LightElement {
       ? `Body: ${bytesText(size)} (${type}) — servers read it in more than one way; below is one reading of it, not the bytes sent`
       : wholeInRecord
       ? `Body: ${bytesText(size)} (${type})${b?.json !== undefined ? ', parsed JSON' : b?.form !== undefined ? ', parsed form' : ''}, shown whole`
+      : b?.json !== undefined && preview
+      ? `Body: ${bytesText(size)} (${type}) — the parsed copy the record keeps, not the bytes sent: ${visibleString(v?.unseen ?? 'it may differ from them')}`
       : preview
         ? `Body: a preview of ${Math.min(preview.length, size)} characters of ${bytesText(size)} (${type}) — the rest is not shown`
         : `Body: ${bytesText(size)} (${type}) — not text, nothing of it is in the record`;
@@ -749,7 +810,9 @@ export class ApprovalsView extends LightElement {
     const approval: ApproveBody = { totp, ...seen, ...(unseenOk ? { accept_unseen_body: true } : {}) };
     // A grant for a high-risk request is an explicit choice (the server refuses it otherwise).
     if (kind === 'grant' && a.risk === 'high') {
-      if (!window.confirm(`This request is high risk. Allow similar requests (same operation in the same place, at most high risk) for ${minutes} min without asking?`)) return;
+      // What the grant lets through, as the card says it: on a route Airlock reads no operation on
+      // that is every request to the path, whatever its body — not "the same operation".
+      if (!window.confirm(`This request is high risk. For ${minutes} min, let through without asking: ${grantScope(a) ?? 'requests like this one'}?`)) return;
       approval.grant_high = true;
     }
     const body: ApproveBody | GrantBody | DenyBody = kind === 'deny' ? { message, ...seen } : kind === 'grant' ? { ...approval, minutes } : approval;
@@ -837,6 +900,12 @@ export class ApprovalsView extends LightElement {
     }
     const a = current && this.items.find((x) => x.id === current.dataset.approval);
     if (!a) return this.showHint('No card is selected: press J or K to select one, then A or D.');
+    // A click needs the buttons on screen, and they end the card: A needs the same. J brings a card's
+    // top into view; of a card taller than the window (120 headers, Stripe-Account last) the rest was
+    // never on screen.
+    if (key === 'a' && !actionsOnScreen(current)) {
+      return this.showHint('This card goes on below the window: nothing was done. Scroll to its end (its buttons), then press A.');
+    }
     this.hint = '';
     this.attempt(a, key === 'a' ? 'approve' : 'deny');
   };
@@ -867,7 +936,7 @@ export class ApprovalsView extends LightElement {
         ${this.notify === 'default' ? html`<button class="ghost" @click=${() => this.askNotify()}>Enable desktop notifications</button>` : nothing}
         ${this.notify === 'denied' ? html`<span class="muted small">Desktop notifications are blocked in this browser.</span>` : nothing}
       </div>
-      <p class="small muted shortcuts" data-testid="shortcuts">Keyboard: <kbd>J</kbd> next card · <kbd>K</kbd> previous card · <kbd>A</kbd> approve once · <kbd>D</kbd> deny (with the card's message) · <kbd>Tab</kbd> through a card's fields.
+      <p class="small muted shortcuts" data-testid="shortcuts">Keyboard: <kbd>J</kbd> next card · <kbd>K</kbd> previous card · <kbd>A</kbd> approve once (with the card's buttons on screen) · <kbd>D</kbd> deny (with the card's message) · <kbd>Tab</kbd> through a card's fields.
         A click or key on a card that changed in the last ${GUARD_MS} ms is ignored.</p>
       <p class="small warn-text hint-line" role="status">${this.hint}</p>
       ${this.unavailable ? html`<p class="empty">${this.unavailable}</p>` : nothing}
@@ -945,6 +1014,7 @@ export class ApprovalsView extends LightElement {
             (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
           )}</p>`
         : nothing}
+      ${this.renderCredentials(a)}
       ${this.renderHeaders(r)}
       ${this.renderBody(a, st)}
       ${stepUpAsked && !stepUp ? html`<p class="small warn-text">Step-up is asked for, but no TOTP is enrolled (<code>airlock totp enroll</code>): anyone with the studio login can approve this.</p>` : nothing}
@@ -975,7 +1045,7 @@ export class ApprovalsView extends LightElement {
           <button class="danger" data-action="deny" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>
-      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${grantScope(a)}.</p>` : nothing}
+      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${vis(grantScope(a))}.</p>` : nothing}
       <p class="card-error error small" id=${errId} role="alert" data-testid="card-error">${st.error}</p>
     </article>`;
   }

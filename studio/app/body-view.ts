@@ -21,25 +21,73 @@ const MARKS_KEPT = 4;
 
 const single = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/u;
 
+/** One character of those (tab and line ends aside) that text must show as a marker: the editor marks them too. */
+export const INVISIBLE_CHAR = single;
+
 /** A match as drawn: text kept as it is (strings) and code points shown as markers (`{cp}`), in order. */
 function split(match: string): Array<string | { cp: string }> {
   const chars = [...match];
   return chars.map((c, i) => (chars.length > 1 && i < MARKS_KEPT && !single.test(c) ? c : { cp: c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0') }));
 }
 
-/** Text with every hidden character replaced by a visible marker. */
+/**
+ * Scripts whose letters pass for Latin ones (Unicode's confusables: Cyrillic а е о р с у х ѕ і ј,
+ * Greek ο ν ρ, Armenian օ ս, Cherokee Ꭺ Ꮃ …). One of them inside a word, host or address that also
+ * holds Latin letters (`boss@cоrp.com`, `аpi.stripe.com` in a body, `dеlete_repo`) reads as the
+ * Latin word while it names something else: such letters are highlighted where they stand.
+ */
+const LOOKALIKE_SCRIPTS = ['Cyrillic', 'Greek', 'Armenian', 'Cherokee', 'Coptic', 'Lisu'] as const;
+const lookalike = /[\p{Script=Cyrillic}\p{Script=Greek}\p{Script=Armenian}\p{Script=Cherokee}\p{Script=Coptic}\p{Script=Lisu}]/u;
+const latinLetter = /\p{Script=Latin}/u;
+/** A word, host name, address or identifier: letters, marks, digits and . _ @ - between them. */
+const wordLike = /[\p{L}\p{M}\p{N}._@-]+/gu;
+const scriptOf: Array<readonly [(typeof LOOKALIKE_SCRIPTS)[number], RegExp]> = [
+  ['Cyrillic', /\p{Script=Cyrillic}/u], ['Greek', /\p{Script=Greek}/u], ['Armenian', /\p{Script=Armenian}/u],
+  ['Cherokee', /\p{Script=Cherokee}/u], ['Coptic', /\p{Script=Coptic}/u], ['Lisu', /\p{Script=Lisu}/u],
+];
+
+/** Look-alike letters among Latin ones in `text`, in order: [index, letter, script]. */
+function confusables(text: string): Array<[number, string, string]> {
+  const found: Array<[number, string, string]> = [];
+  if (!lookalike.test(text)) return found; // one scan: almost all text holds none
+  for (const m of text.matchAll(wordLike)) {
+    const w = m[0];
+    if (!latinLetter.test(w) || !lookalike.test(w)) continue;
+    let at = m.index ?? 0;
+    for (const c of w) {
+      const script = lookalike.test(c) ? scriptOf.find(([, re]) => re.test(c))?.[0] : undefined;
+      if (script) found.push([at, c, script]);
+      at += c.length;
+    }
+  }
+  return found;
+}
+
+/** Plain text (no hidden characters in it) with look-alike letters among Latin ones highlighted. */
+function pushMarked(out: Array<string | TemplateResult>, text: string): void {
+  let last = 0;
+  for (const [i, c, script] of confusables(text)) {
+    if (i > last) out.push(text.slice(last, i));
+    const cp = c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    out.push(html`<span class="ctl confusable" title="${script} letter U+${cp} among Latin letters: it looks like a Latin one but is another character">${c}</span>`);
+    last = i + c.length;
+  }
+  if (last < text.length) out.push(last ? text.slice(last) : text);
+}
+
+/** Text with every hidden character replaced by a visible marker, and look-alike letters highlighted. */
 export function visibleText(text: string): Array<string | TemplateResult> {
   const out: Array<string | TemplateResult> = [];
   let last = 0;
   for (const m of text.matchAll(hidden)) {
     const i = m.index ?? 0;
-    if (i > last) out.push(text.slice(last, i));
+    if (i > last) pushMarked(out, text.slice(last, i));
     for (const part of split(m[0])) {
       out.push(typeof part === 'string' ? part : html`<span class="ctl" title="invisible character U+${part.cp}">⟨U+${part.cp}⟩</span>`);
     }
     last = i + m[0].length;
   }
-  if (last < text.length) out.push(text.slice(last));
+  if (last < text.length) pushMarked(out, text.slice(last));
   return out;
 }
 
@@ -105,8 +153,11 @@ export interface BlockOptions {
 /** A pre block of text with hidden characters made visible, and a note when there were any. */
 export function textBlock(text: string, o: BlockOptions = {}): TemplateResult {
   const n = countHidden(text);
+  const alike = confusables(text).length;
   return html`${n
       ? html`<p class="warn-text small" role="note">This body holds ${n} invisible or control character${n === 1 ? '' : 's'}, shown as ⟨U+…⟩.</p>`
+      : nothing}${alike
+      ? html`<p class="warn-text small" role="note" data-testid="confusable-note">This body holds ${alike} letter${alike === 1 ? '' : 's'} of another script inside Latin words (look-alikes: a Cyrillic о for an o), highlighted.</p>`
       : nothing}<pre class="mono small body-text ${o.cls ?? ''} ${o.expanded ? 'expanded' : ''}" tabindex="0" data-box=${o.box ?? 'body'} @scroll=${o.onScroll}>${visibleText(text)}</pre>`;
 }
 

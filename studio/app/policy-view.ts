@@ -5,12 +5,13 @@ import { html, nothing } from 'lit';
 import { customElement, state } from 'lit/decorators.js';
 import { EditorView, basicSetup } from 'codemirror';
 import { EditorState, type Extension } from '@codemirror/state';
-import { keymap } from '@codemirror/view';
+import { highlightSpecialChars, keymap } from '@codemirror/view';
 import { indentUnit } from '@codemirror/language';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json, timeText, toast } from './base.ts';
 import { rego } from './rego-language.ts';
+import { INVISIBLE_CHAR, visibleLine } from './body-view.ts';
 import { studioEditorTheme } from './editor-theme.ts';
 import { provideUnsaved } from './draft-buffers.ts';
 import './evaluate-pane.ts';
@@ -242,6 +243,10 @@ export class PolicyView extends LightElement {
   private extensions(path: string): Extension[] {
     return [
       basicSetup,
+      // CodeMirror marks some bidi and invisible characters (RLO, LRI); the rest (RLE, PDF, FSI,
+      // zero-width joiners, tag characters …) would reorder or hide policy text unseen ("Trojan
+      // Source"): every character the approval cards show as ⟨U+…⟩ is marked here too.
+      highlightSpecialChars({ addSpecialChars: INVISIBLE_CHAR }),
       studioEditorTheme,
       EditorState.tabSize.of(4),
       indentUnit.of('\t'),
@@ -757,7 +762,7 @@ export class PolicyView extends LightElement {
 
   private renderPatch(f: FileDiff, open = false) {
     return html`<details ?open=${open}><summary class="mono small"><span class="tag ${f.status === 'removed' ? 'danger' : ''}">${f.status}</span> ${f.path}</summary>
-      <pre class="mono small patch">${f.patch.split('\n').slice(3).map((l) => html`<span class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${l}\n</span>`)}</pre></details>`;
+      <pre class="mono small patch">${f.patch.split('\n').slice(3).map((l) => html`<span class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${visibleLine(l)}\n</span>`)}</pre></details>`;
   }
 
   private renderRollbackDialog() {

@@ -45,6 +45,15 @@ t.test('every header that reaches the server is printed, one per line', async (t
   t.notMatch(out, /content-length/, 'framing Airlock sets itself is left out');
 });
 
+t.test('whose credentials: a secret Airlock adds, and a credential of the agent\'s own', async (t) => {
+  const headers = { authorization: ['Bearer [redacted]'], 'x-api-key': ['[redacted]'], 'x-note': ['hi'] };
+  const theirs = details(view({ headers }));
+  t.match(theirs, /^own cred +authorization, x-api-key: the agent's own credential/m, 'redacted credentials no directive writes are the agent\'s own');
+  const yours = details({ ...view({ headers }), credentials: [{ secret: 'github_token', in: 'header', name: 'Authorization' }] } as View);
+  t.match(yours, /^secret +github_token → header Authorization \(yours, added by Airlock\)$/m);
+  t.match(yours, /^own cred +x-api-key:/m, 'the header the directive writes is not the agent\'s');
+});
+
 t.test('a body servers read in more than one way says the preview is one reading', async (t) => {
   const body = { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'b' }, ambiguous: true, ambiguous_reasons: [{ code: 'json_duplicate_key', detail: 'duplicate key "to"' }] };
   t.match(details(view({ body })), /more than one way[\s\S]*duplicate key "to"/);
@@ -79,4 +88,29 @@ t.test('base64 strings of the record\'s parsed body are printed decoded (a Gmail
   const raw = Buffer.from('To: drop@attacker.example\r\n\r\nhi').toString('base64url');
   const out = details(view({ body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { raw } } }));
   t.match(out, /as the server reads it \(base64 strings decoded\):\n── \.raw: base64, decoded\nTo: drop@attacker\.example/);
+});
+
+t.test('a parsed JSON copy whose integers a float cannot hold is not the body shown whole (property)', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const { bodyVisibility, unseenBodyText } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  fc.assert(
+    fc.property(fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }), fc.constantFrom('id', 'to_account', 'amount'), fc.boolean(), (n, key, nested) => {
+      const text = nested ? `{"data":[{"${key}":${n}}]}` : `{"${key}":${n}}`;
+      const body = summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': ['application/json'] }, previewBytes: 4096 }).summary;
+      const exact = BigInt(Number(n)) === n && Number.isSafeInteger(Number(n));
+      // The copy reads another number than the one sent: the record does not show it whole.
+      if (BigInt(Number(n)) !== n) return bodyVisibility(body) !== 'whole' && /past 2\^53/.test(unseenBodyText(body, undefined) ?? '');
+      return !exact || bodyVisibility(body) === 'whole';
+    }),
+    { numRuns: 200 },
+  );
+  t.match(details(view({ body: { size: 40, sha256: '', content_type: 'application/json', truncated: false, json: { to_account: 9007199254740992 } } })), /^warning +the preview below holds 9007199254740992, an integer past 2\^53/m, '`approvals show` says so too');
+});
+
+t.test('look-alike letters of another script inside Latin words are escaped, a word in one script is not', async (t) => {
+  const out = details(view({ url: 'https://api.example/v1/send?cc=ceo@corp.\u0441om', body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'boss@c\u043erp.com', name: '\u0418\u0432\u0430\u043d' } } }));
+  t.match(out, /cc=ceo@corp\.\\u0441om/, 'the URL line');
+  t.match(out, /"boss@c\\u043erp\.com"/, 'the body preview');
+  t.match(out, /"\u0418\u0432\u0430\u043d"/, 'a Cyrillic name stays as it is');
 });

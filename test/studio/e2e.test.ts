@@ -208,7 +208,10 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   // A second version, then one-click rollback to the first.
   await page.click('.cm-content');
   await page.keyboard.press('Control+End');
-  await page.keyboard.insertText('\nsecond := 2\n');
+  // A comment pasted with bidi controls CodeMirror does not mark by itself (RLE, FSI: "Trojan
+  // Source" reorders what a reviewer reads): the editor marks them, and so does every diff.
+  await page.keyboard.insertText('\nsecond := 2 # \u202b\u2068 note\n');
+  t.equal(await page.locator('.cm-line:has-text("second := 2") .cm-specialChar').count(), 2, 'the editor marks both controls');
   await page.keyboard.press('Control+s');
   await page.waitForFunction(() => !document.querySelector('.file-name')?.textContent?.includes('unsaved'));
   await page.click('#publish');
@@ -222,6 +225,7 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   await page.selectOption('#compare-to', engine.version!);
   await page.click('#compare');
   await page.waitForSelector('[data-testid=version-diff] >> text=second := 2');
+  t.match(await page.textContent('[data-testid=version-diff]'), /second := 2 # ⟨U\+202B⟩⟨U\+2068⟩ note/, 'the diff shows them as code points');
   await page.click(`[data-rollback="${first}"]`);
   await page.fill('#rollback-note', 'the second rule was a mistake');
   await page.click('#rollback-confirm');

@@ -31,6 +31,18 @@ decision := {"action": "approve", "reason": sprintf("runs the tool %s", [input.m
 
 decision := {"action": "approve", "reason": "deleting needs step-up", "rule": "delete", "approval": {"risk": "critical", "timeout": "60s", "step_up": true}} if input.request.method == "DELETE"
 
+decision := {"action": "approve", "reason": "acts with the team token", "rule": "as-you", "approval": {"risk": "medium", "timeout": "60s"}, "credentials": [{"secret": "github_token", "in": "header", "name": "Authorization", "format": "Bearer {}"}]} if input.request.method == "REPORT"
+
+decision := {"action": "allow", "reason": "a page", "rule": "page", "labels": ["untrusted"]} if {
+	input.request.method == "GET"
+	startswith(input.request.path, "/page/")
+}
+
+decision := {"action": "approve", "reason": "sends after reading a page", "rule": "after-page", "approval": {"risk": "high", "timeout": "60s", "because": [input.session.labels.untrusted.request_id]}} if {
+	input.request.method == "COPY"
+	input.session.labels.untrusted
+}
+
 decision := {"action": "approve", "reason": "opens a socket", "rule": "socket", "approval": {"risk": "medium", "timeout": "60s"}} if input.request.upgrade == "websocket"
 `;
 
@@ -44,6 +56,15 @@ const idOf = async (pathname: string) => (await card(page, pathname).getAttribut
 const look = () => lookAt(page);
 const status = (id: string) => queue.get(id).status;
 const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+
+/** Headers of a studio session of the test's own (a second login: the page's session stays). */
+let apiSession: Record<string, string> | undefined;
+async function apiHeaders(): Promise<Record<string, string>> {
+  if (apiSession) return apiSession;
+  const login = await fetch(`${live.studioBase}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: live.adminToken }) });
+  apiSession = { cookie: login.headers.get('set-cookie')!.split(';')[0]!, 'x-airlock-csrf': ((await login.json()) as { csrf: string }).csrf, 'content-type': 'application/json' };
+  return apiSession;
+}
 
 async function held(pathname: string, o: Parameters<typeof curl>[2] = {}) {
   const reply = curl(o.body === undefined && o.file === undefined ? 'POST' : 'POST', pathname, { body: '{}', ...o });
@@ -182,10 +203,24 @@ t.test('a click on a card that moved under the pointer does nothing', async (t) 
 t.test('an approval whose hold ended waits for the agent to retry, with the same actions', async (t) => {
   // The agent gives up (its client times out): the card says so at once.
   const gone = curl('POST', '/v1/gave-up', { body: '{"n":1}', maxTime: 1 });
+  // Its account id is past 2^53: the record's parsed copy keeps it rounded to another account's.
+  const bigGone = curl('POST', '/v1/gave-up-big', { body: '{"to_account":9007199254740993,"amount":5}', maxTime: 1 });
   await card(page, '/v1/gave-up').waitFor();
   const goneId = await idOf('/v1/gave-up');
   await gone;
   await page.waitForSelector(`[data-approval="${goneId}"][data-section=waiting]`);
+  await bigGone;
+  const bigId = await idOf('/v1/gave-up-big');
+  await page.waitForSelector(`[data-approval="${bigId}"][data-section=waiting]`);
+  // This page read the held bytes (the digits as sent) and keeps them; a page opened after the hold
+  // ended, another replica's studio or the CLI has only the record's copy, which reads …992.
+  t.match(await page.textContent(`[data-approval="${bigId}"] .body-text`), /9007199254740993/, 'the card that read the bytes shows the digits sent');
+  const { approval: bigView } = (await (await fetch(`${live.studioBase}/api/approvals/${bigId}`, { headers: await apiHeaders() })).json()) as { approval: { body_view: { visibility: string; unseen?: string } } };
+  t.equal(bigView.body_view.visibility, 'partial', 'the rounded copy is not the body "shown whole"');
+  t.match(bigView.body_view.unseen, /9007199254740992, an integer past 2\^53/, 'and it says why');
+  const bigRefused = await fetch(`${live.studioBase}/api/approvals/${bigId}/approve`, { method: 'POST', headers: await apiHeaders(), body: JSON.stringify({}) });
+  t.match(await bigRefused.json(), { code: 'body-not-shown' }, 'approving it by the copy needs the explicit choice');
+  await queue.deny(bigId, { by: 'test' });
   // The policy's hold ends: approval-timeout for the agent, and the card moves to the same section.
   const first = await curl('PATCH', '/v1/later', { body: '{"v":2}' });
   t.equal(first.status, 403);
@@ -390,6 +425,20 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   t.ok(order, 'every character of the body is drawn after the one sent before it');
   await queue.deny(await idOf('/v1/bidi-digits'), { by: 'test' });
   await digits;
+  // Look-alike letters of another script in a Latin address read as the colleague's domain: a
+  // Cyrillic о in "cоrp.com" (the body), a Cyrillic с in "corp.сom" (the query). A Cyrillic name
+  // on its own is no look-alike.
+  const mail = curl('POST', '/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y', { body: '{"to": "boss@c\u043erp.com", "name": "\u0418\u0432\u0430\u043d"}', headers: ['X-Note: a      b'] });
+  const mailSel = '[data-approval]:has(.url:text-matches("/v1/confusable\\?"))';
+  await page.waitForSelector(`${mailSel} pre.body-text >> text=boss`);
+  t.same(await page.$$eval(`${mailSel} pre.body-text .confusable`, (els) => els.map((e) => [e.textContent, e.getAttribute('title')?.slice(0, 23)])), [['\u043e', 'Cyrillic letter U+043E ']], 'the body marks the look-alike letter, not the Cyrillic name');
+  t.same(await page.$$eval(`${mailSel} [data-testid=decoded-url] .confusable`, (els) => els.map((e) => e.textContent)), ['\u0441'], 'so does the query as the server reads it');
+  t.match(await page.textContent(`${mailSel} [data-testid=confusable-note]`), /1 letter of another script inside Latin words/);
+  // Blanks as sent, not collapsed into one as HTML draws text ("a      b" read "a b").
+  t.match(await page.innerText(`${mailSel} [data-testid=request-headers]`), /x-note: a {6}b/, 'a header value keeps its blanks');
+  t.match(await page.innerText(`${mailSel} [data-testid=decoded-url]`), /sp = x {4}y/, 'so does a query value as the server reads it');
+  await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y'), { by: 'test' });
+  await mail;
 });
 
 t.test('the MCP line names every call of a batch and the SQL each one carries, comments or not', async (t) => {
@@ -437,6 +486,69 @@ t.test('a method override and a rewritten path are on the card, not only in the 
   t.match(all, /\/admin\/delete-everything/, 'so is the path it acts on');
   await queue.deny(id, { by: 'test' });
   await reply;
+});
+
+t.test('the card says whose credentials the request acts with: your secret, or the agent\'s own', async (t) => {
+  // An injected prompt hands the agent the attacker's token: "Authorization: [redacted]" read the same as
+  // your own token, and a gist or message approved as yours landed in the attacker's account.
+  const theirs = curl('POST', '/v1/gists', { body: '{"files":{"notes.txt":{"content":"private"}}}', headers: ['Authorization: token ghp_attackersOwnToken', 'X-Api-Key: k-attacker'] });
+  const yours = curl('REPORT', '/v1/as-you', { body: '{}', headers: ['Authorization: Bearer anything'] });
+  await card(page, '/v1/gists').waitFor();
+  await card(page, '/v1/as-you').waitFor();
+  const theirsCard = card(page, '/v1/gists');
+  const own = (await theirsCard.locator('[data-testid=own-credential]').textContent({ timeout: 5000 })) ?? '';
+  t.match(own, /credential of its own in authorization, x-api-key/, 'the agent\'s own credentials are named');
+  t.match(own, /no secret of yours goes with it/);
+  const yoursCard = card(page, '/v1/as-you');
+  t.match(await yoursCard.locator('[data-testid=credentials]').textContent(), /Approving sends your secret github_token in header Authorization/, 'the secret Airlock adds is named');
+  t.equal(await yoursCard.locator('[data-testid=own-credential]').count(), 0, 'a header Airlock writes is not the agent\'s own');
+  for (const p of ['/v1/gists', '/v1/as-you']) await queue.deny(await idOf(p), { by: 'test' });
+  await Promise.all([theirs, yours]);
+});
+
+t.test('"why a human is needed" names every request that brought the label, not only the first', async (t) => {
+  // The session keeps the first request that brought "untrusted" (a harmless page); the page that
+  // injected the agent came after it. The card named only the first.
+  t.equal((await curl('GET', '/page/docs-python')).status, 200);
+  t.equal((await curl('GET', '/page/evil-injection')).status, 200);
+  const reply = curl('COPY', '/v1/after-reading', { body: '{}' });
+  await card(page, '/v1/after-reading').waitFor();
+  const id = await idOf('/v1/after-reading');
+  const later = page.locator(`[data-approval="${id}"] ul[data-testid=why-later]`);
+  t.match(await later.textContent({ timeout: 5000 }).catch(() => ''), /GET http:\/\/api\.example:\d+\/page\/evil-injection/, 'the later page that brought it is on the card');
+  t.match(await page.textContent(`[data-approval="${id}"] [data-testid=why]`), /first from request/, 'the first one is named as the first');
+  await queue.deny(id, { by: 'test' });
+  await reply;
+});
+
+t.test('A approves only a card whose end is on screen: what is below the window was never seen', async (t) => {
+  // J brings a card's top into view. Of a card taller than the window (120 harmless headers, then
+  // the one that charges another account) A approved what the person never had on screen.
+  const headers = [...Array.from({ length: 120 }, (_, i) => `X-Trace-${i}: span-${i}`), 'Stripe-Account: acct_1Attacker'];
+  const reply = curl('POST', '/v1/tall-charge', { body: '{"amount":100}', headers });
+  await card(page, '/v1/tall-charge').waitFor();
+  const id = await idOf('/v1/tall-charge');
+  await look();
+  await page.locator('#approval-list').focus();
+  for (let i = 0; i < 10 && (await page.evaluate(() => (document.activeElement as HTMLElement).dataset.approval)) !== id; i++) await page.keyboard.press('j');
+  t.equal(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.approval), id, 'J selected the tall card');
+  await page.keyboard.press('a');
+  t.match(await page.locator('.hint-line', { hasText: 'goes on below the window' }).textContent({ timeout: 3000 }).catch(() => ''), /goes on below the window/, 'the hint says why');
+  t.equal(status(id), 'pending', 'A with the card\'s end below the window approved nothing');
+  t.equal(received.filter((r) => r.url === '/v1/tall-charge').length, 0);
+  // "Allow similar" on this high-risk card asks first, in the card's words: on a route Airlock reads
+  // no operation on that is every request to the path whatever its body ("same operation" it read).
+  const asked = new Promise<string>((resolve) => page.once('dialog', (d) => (resolve(d.message()), void d.dismiss())));
+  await page.click(`[data-approval="${id}"] [data-action=grant]`); // (brings the buttons on screen)
+  const message = await asked;
+  t.match(message, /every POST request of agent bot to api\.example\/v1\/tall-charge — this exact path, whatever its query, body and headers say/, 'the grant\'s confirmation says what it lets through');
+  t.notMatch(message, /same operation/);
+  t.equal(status(id), 'pending', 'dismissed: nothing granted');
+  // Scrolled to its end (the Stripe-Account line and the buttons on screen), A approves it.
+  await page.focus(`[data-approval="${id}"]`);
+  await page.locator(`[data-approval="${id}"] .approval-actions`).scrollIntoViewIfNeeded();
+  await page.keyboard.press('a');
+  t.equal((await reply).status, 200, 'approved once its end was on screen');
 });
 
 t.test('a long name cannot push its end past the edge of the card', async (t) => {
