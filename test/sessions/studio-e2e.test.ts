@@ -32,8 +32,8 @@ t.test('approval card and Sessions page', async (t) => {
   const why = page.locator('article.approval [data-testid=why]');
   await why.waitFor();
   const text = (await why.textContent())!.replace(/\s+/g, ' ');
-  t.match(text, /untrusted from request \S+ to news\.test/, 'the card names the request that brought untrusted content');
-  t.match(text, /private from request \S+ to db\.test/, 'and the one that brought private data');
+  t.match(text, /untrusted first from request \S+ to news\.test/, 'the card names the request that brought untrusted content');
+  t.match(text, /private first from request \S+ to db\.test/, 'and the one that brought private data');
   t.equal(await page.locator('article.approval button[data-action=grant]').isDisabled(), true, 'no "allow similar" for a hold the session caused');
 
   // The session link on the card opens the Sessions page on that session.
