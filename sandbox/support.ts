@@ -3,7 +3,6 @@
 // and containers differ too much (userns sysctls, AppArmor, seccomp in Docker) to guess from files.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { seccompProgram, seccompSupported } from './seccomp.ts';
 
@@ -84,32 +83,24 @@ function probe(): SandboxSupport {
   }
   // root can create namespaces directly; anyone else needs a user namespace to do so.
   const userNamespace = process.getuid?.() !== 0;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-probe-'));
-  const attempt = (inner: string[], nest: boolean): SpawnSyncReturns<string> => {
-    const fd = fs.openSync(path.join(dir, 'filter'), 'r');
-    try {
-      return spawnSync(bwrap, [...namespaceFlags(userNamespace, nest), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
-        encoding: 'utf8',
-        timeout: 10_000,
-        stdio: ['ignore', 'ignore', 'pipe', fd],
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
-  let r;
+  // The filter reaches bubblewrap on a pipe (its stdin), not as a file in the temp folder: an agent
+  // in another run's sandbox sees that folder as the same user, and a filter it swapped in that
+  // refuses nesting would make this probe settle for a run without the command's own namespace.
+  const filter = seccompProgram();
+  const attempt = (inner: string[], nest: boolean): SpawnSyncReturns<string> =>
+    spawnSync(bwrap, [...namespaceFlags(userNamespace, nest), '--seccomp', '0', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      input: filter,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
   let nested = true;
-  try {
-    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
-    // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
-    // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
-    r = attempt([bwrap, ...nestedFlags('/'), '--', 'true'], true);
-    if (r.status !== 0) {
-      nested = false;
-      r = attempt(['true'], false);
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
+  // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
+  let r = attempt([bwrap, ...nestedFlags('/'), '--', 'true'], true);
+  if (r.status !== 0) {
+    nested = false;
+    r = attempt(['true'], false);
   }
   if (r.status === 0) return { available: true, bwrap, userNamespace, nested };
   const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;

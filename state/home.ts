@@ -41,6 +41,8 @@ export const STATE_FILES = {
   policies: 'policies',
   /** The studio's policy draft. */
   draft: 'draft',
+  /** Airlock's scratch folders (a policy snapshot being published, checked, tested): see privateTempDir. */
+  tmp: 'tmp',
 } as const;
 
 export type StateFile = keyof typeof STATE_FILES;
@@ -48,6 +50,18 @@ export type StateFile = keyof typeof STATE_FILES;
 /** The path of one of the state folder's files. */
 export function stateFile(home: string, which: StateFile): string {
   return path.join(home, STATE_FILES[which]);
+}
+
+/**
+ * A new scratch folder for work Airlock then trusts (a policy snapshot it compiles and publishes),
+ * in the state folder's `tmp/`, not the temp folder: every `airlock run` sandbox of this user
+ * hides every state folder, but sees the host's temp folder as the same user, so a sandboxed agent
+ * could rewrite a snapshot there between the human's click and opa's build. The caller removes it.
+ */
+export function privateTempDir(home: string, prefix: string): string {
+  const root = stateFile(home, 'tmp');
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  return fs.mkdtempSync(path.join(root, prefix));
 }
 
 export function resolveHome(flag?: string): string {

@@ -13,18 +13,23 @@
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
 //     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
 //     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
-// (c) Run folders other runs load code from (the Node preload), (d) the kernel keyrings, and
-//     (e) the bridge inside the sandbox (inside.mjs, same user) and its channel to airlock run:
-//     see their tests below.
+// (c) Run folders other runs load code from (the Node preload), (d) the kernel keyrings,
+//     (e) the bridge inside the sandbox (inside.mjs, same user) and its channel to airlock run, and
+//     (f) Airlock's own scratch work (the compiled policy, publish snapshots), which the agent must
+//     not find in the temp folder it shares with the host: see their tests below.
 import t from 'tap';
 import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import * as tar from 'tar';
+import { compilePolicy } from '../../engine/compile.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
-import { airlockBin, bridgeProbe, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+import { VersionStore } from '../../studio/versions.ts';
+import { airlockBin, bridgeProbe, policyDir, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const support = sandboxSupport();
 if (!support.available) {
@@ -601,3 +606,85 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
   t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
 });
 
+
+/**
+ * (f) Airlock's own work in the shared temp folder. Compiling a policy (`airlock start`, a reload,
+ * the studio's publish) wrote opa's bundle to a folder in the temp folder and read the WASM and
+ * data back from it; the studio's publish compiled a snapshot of the draft there. Mode 0700 keeps
+ * other users out, not a sandboxed agent of the same user, which sees the host's temp folder: it
+ * swapped in a bundle of its own (any policy, any data), or added data to the snapshot between the
+ * human's click and opa's build, and the proxy obeyed it. The agent below watches the temp folder
+ * (the test's TMPDIR, so every folder it sees is Airlock's) while the test compiles and publishes
+ * as Airlock does.
+ */
+const tempProbe = `
+import os, shutil, sys, time
+root, evil, ready, stop = sys.argv[1:5]
+hits = 0
+seen = set()
+open(ready, 'w').close()
+end = time.time() + 30
+while time.time() < end and not os.path.exists(stop):
+    try:
+        names = os.listdir(root)
+    except OSError:
+        names = []
+    for n in names:
+        seen.add(n)
+        d = os.path.join(root, n)
+        try:
+            if os.path.exists(os.path.join(d, 'bundle.tar.gz')):
+                shutil.copyfile(evil, os.path.join(d, '.evil'))
+                os.replace(os.path.join(d, '.evil'), os.path.join(d, 'bundle.tar.gz'))
+                hits += 1
+            if os.path.isdir(d) and any(f.endswith('.rego') for f in os.listdir(d)) and not os.path.exists(os.path.join(d, 'planted')):
+                os.mkdir(os.path.join(d, 'planted'))
+                with open(os.path.join(d, 'planted', 'data.json'), 'w') as f:
+                    f.write('{"by_agent": true}')
+                hits += 1
+        except OSError:
+            pass
+    time.sleep(0.0005)
+print('hits=%d' % hits)
+print('seen=' + ','.join(sorted(seen)))
+`;
+
+t.test("a sandboxed agent cannot change the policy Airlock compiles or publishes through the temp folder", async (t) => {
+  const evilDir = fs.mkdtempSync(path.join(world.dir, 'evil-'));
+  fs.writeFileSync(path.join(evilDir, 'data.json'), '{"planted":{"by_agent":true}}');
+  fs.writeFileSync(path.join(evilDir, 'policy.wasm'), 'not the compiled policy');
+  const evil = path.join(world.dir, 'evil-bundle.tar.gz');
+  await tar.c({ gzip: true, file: evil, cwd: evilDir }, ['data.json', 'policy.wasm']);
+  const ready = path.join(world.work, 'temp-ready');
+  const stop = path.join(world.work, 'temp-stop');
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
+  const agent = runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', tempProbe, tmp, evil, ready, stop], { cwd: world.work });
+  for (let i = 0; i < 400 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 25));
+  t.ok(fs.existsSync(ready), 'control: the agent watches the temp folder');
+  const planted = (data: unknown): boolean => JSON.stringify(data).includes('by_agent');
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  let compiled;
+  try {
+    compiled = await compilePolicy(policyDir);
+    const draft = fs.mkdtempSync(path.join(world.dir, 'draft-'));
+    fs.cpSync(policyDir, draft, { recursive: true });
+    fs.appendFileSync(path.join(draft, 'airlock.rego'), '\n# a change the human published\n');
+    const versions = await VersionStore.open(world.home);
+    let activated: unknown;
+    await versions.publish(draft, async (c) => {
+      activated = c.data;
+    }, async () => ({ ok: true, passed: 0, failed: 0, failures: [] }) as never);
+    t.notOk(planted(activated), `the published policy's data is the draft's (${JSON.stringify(activated).slice(0, 120)})`);
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    fs.writeFileSync(stop, '');
+  }
+  const run = await agent;
+  t.comment(`agent: ${run.stdout.trim().replace(/\n/g, ' ')} ${run.stderr.trim().slice(0, 200)}`);
+  t.notOk(planted(compiled.data), 'the compiled data is the policy\'s, not the agent\'s');
+  t.not(compiled.wasm.toString('latin1'), 'not the compiled policy', 'the compiled WASM is opa\'s');
+  t.equal(results(run.stdout).seen, '', 'Airlock put nothing in the temp folder for the agent to see');
+  t.equal(results(run.stdout).hits, '0', 'the agent found none of Airlock\'s work to change');
+});
