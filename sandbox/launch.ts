@@ -207,8 +207,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   // could rewrite it, and a --no-sandbox run's Node would load that code outside any sandbox.
   const runsDir = path.join(home, 'runs');
   fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 });
+  // Only here: run folders older versions left in the temp folder stay. A tree there is the agent's
+  // to shape (same user), and removing one recursively from the host would walk whatever folder or
+  // symlink it swaps in meanwhile (rm -rf's race), outside any --read-only confinement.
   sweepStaleRunDirs(runsDir);
-  sweepStaleRunDirs(); // left in the temp folder by older versions
   const runDir = fs.mkdtempSync(path.join(runsDir, 'airlock-run-'));
   fs.chmodSync(runDir, 0o700);
   fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
@@ -346,7 +348,7 @@ function relayStdio(child: ChildProcess, stdio: Array<'pipe' | 'inherit'>, clean
  * Removes run folders left by an `airlock run` that was killed (SIGKILL gives no chance to clean
  * up): ours by owner and name, with a pid file naming a process that no longer exists.
  */
-export function sweepStaleRunDirs(dir = os.tmpdir()): void {
+export function sweepStaleRunDirs(dir: string): void {
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);

@@ -630,6 +630,8 @@ while time.time() < end and not os.path.exists(stop):
     except OSError:
         names = []
     for n in names:
+        if n == 'airlock-run-Plant1':
+            continue
         seen.add(n)
         d = os.path.join(root, n)
         try:
@@ -658,7 +660,14 @@ t.test("a sandboxed agent cannot change the policy Airlock compiles or publishes
   const ready = path.join(world.work, 'temp-ready');
   const stop = path.join(world.work, 'temp-stop');
   const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
-  const agent = runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', tempProbe, tmp, evil, ready, stop], { cwd: world.work });
+  // A folder an agent made in the temp folder under a run folder's old name, with a dead pid: airlock
+  // run used to remove such trees recursively (left by older versions), and an agent swapping a
+  // folder inside for a symlink while the removal walked it had files outside deleted (rm -rf's race).
+  const plant = path.join(tmp, 'airlock-run-Plant1');
+  fs.mkdirSync(path.join(plant, 'inside'), { recursive: true });
+  fs.writeFileSync(path.join(plant, 'pid'), '999999999');
+  fs.writeFileSync(path.join(plant, 'inside', 'file'), 'x');
+  const agent = runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', tempProbe, tmp, evil, ready, stop], { cwd: world.work, env: { ...process.env, TMPDIR: tmp } });
   for (let i = 0; i < 400 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 25));
   t.ok(fs.existsSync(ready), 'control: the agent watches the temp folder');
   const planted = (data: unknown): boolean => JSON.stringify(data).includes('by_agent');
@@ -686,5 +695,6 @@ t.test("a sandboxed agent cannot change the policy Airlock compiles or publishes
   t.notOk(planted(compiled.data), 'the compiled data is the policy\'s, not the agent\'s');
   t.not(compiled.wasm.toString('latin1'), 'not the compiled policy', 'the compiled WASM is opa\'s');
   t.equal(results(run.stdout).seen, '', 'Airlock put nothing in the temp folder for the agent to see');
+  t.ok(fs.existsSync(path.join(plant, 'inside', 'file')), 'airlock run removed nothing of the temp folder');
   t.equal(results(run.stdout).hits, '0', 'the agent found none of Airlock\'s work to change');
 });
