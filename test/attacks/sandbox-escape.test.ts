@@ -26,6 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
+import { denialLine } from '../../sandbox/denial-report.ts';
+import type { AuditRecord } from '../../state/audit-log.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -697,4 +699,28 @@ t.test("a sandboxed agent cannot change the policy Airlock compiles or publishes
   t.equal(results(run.stdout).seen, '', 'Airlock put nothing in the temp folder for the agent to see');
   t.ok(fs.existsSync(path.join(plant, 'inside', 'file')), 'airlock run removed nothing of the temp folder');
   t.equal(results(run.stdout).hits, '0', 'the agent found none of Airlock\'s work to change');
+});
+
+/**
+ * (g) airlock run prints a line on the user's terminal for each refusal, built from the audit
+ * record: the URL, the rule, the policy's reason (which quotes what the request carried, e.g. MCP
+ * tool names decoded from JSON) and the detail (which quotes an upstream's error: Node's certificate
+ * errors carry the certificate's CN as it is). A control character there is an escape sequence to
+ * the terminal (OSC 52 writes the clipboard, OSC 0 the title, CSI moves the cursor), CR or a
+ * bidi override forges what the line says.
+ */
+t.test('a refusal line printed on the terminal carries no control or invisible character, wherever it came from', async (t) => {
+  const nasty = fc.constantFrom('\x1b]52;c;ZWNobyBwd25lZA==\x07', '\x1b[2K\r', '\x9b31m', '\x07', '\r', '\u202e', '\u2028', '\x00', '\x7f', '\u200b', '\x1b]0;PWNED\x1b\\');
+  const text = fc.array(fc.oneof(fc.string({ maxLength: 8 }), nasty), { maxLength: 5 }).map((a) => a.join(''));
+  const unprintable = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+  fc.assert(
+    fc.property(text, text, text, text, (url, rule, reason, detail) => {
+      const record = { outcome: 'denied', status: 403, method: 'POST', url: `https://a.test/${url}`, agent: 'bot', decision: { action: 'deny', rule, reason }, ...(detail ? { detail } : {}) } as unknown as AuditRecord;
+      const line = denialLine(record) ?? '';
+      return !unprintable.test(line);
+    }),
+    { numRuns: 200, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.equal(denialLine({ outcome: 'upstream-error', status: 502, method: 'GET', url: 'https://a.test/', agent: 'bot', detail: "Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: evil\x1b]0;PWNED\x07.test" } as unknown as AuditRecord),
+    "airlock: upstream-error 502 GET https://a.test/: Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: evil\\x1b]0;PWNED\\x07.test", 'shown as escapes');
 });
