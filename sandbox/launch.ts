@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
+import { withMountAliases } from './mount-aliases.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 
@@ -236,8 +237,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
         realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
       });
-      const hide = (o.hide ?? []).map((p) => realPath(path.resolve(p)));
-      const protect = (o.protect ?? []).map((p) => realPath(path.resolve(p)));
+      // Hidden and protected under every path that reaches them: a bind mount of the state folder,
+      // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
+      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p)))]).filter((p) => p !== home);
+      const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.

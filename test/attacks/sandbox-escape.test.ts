@@ -19,7 +19,7 @@
 //     not find in the temp folder it shares with the host: see their tests below.
 import t from 'tap';
 import fc from 'fast-check';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -723,4 +723,52 @@ t.test('a refusal line printed on the terminal carries no control or invisible c
   );
   t.equal(denialLine({ outcome: 'upstream-error', status: 502, method: 'GET', url: 'https://a.test/', agent: 'bot', detail: "Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: evil\x1b]0;PWNED\x07.test" } as unknown as AuditRecord),
     "airlock: upstream-error 502 GET https://a.test/: Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: evil\\x1b]0;PWNED\\x07.test", 'shown as escapes');
+});
+
+/**
+ * (h) The same folder under another name. The sandbox hides the state folder and protects the
+ * policy folder by mounting over their paths; a bind mount of either, or of a folder above it,
+ * elsewhere on the host (a dev container's second view of the project, `mount --bind` of a data
+ * disk, one btrfs subvolume mounted twice) reached them unhidden and writable: the agent listed the
+ * state folder (CA key, secrets) and read a hidden file through it, and added a file to the policy.
+ */
+t.test('the state folder and the policy folder are hidden and protected under every path a bind mount gives them', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('SKIPPED LOUDLY: making a bind mount on the host needs root; run the suite as root to attack mount aliases', () => undefined);
+    return;
+  }
+  const aliasHome = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-alias-'));
+  const aliasPolicy = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-alias-'));
+  try {
+    execFileSync('mount', ['--bind', world.dir, aliasHome], { stdio: 'pipe' });
+    execFileSync('mount', ['--bind', path.dirname(policyDir), aliasPolicy], { stdio: 'pipe' });
+  } catch (err) {
+    for (const d of [aliasHome, aliasPolicy]) spawn('umount', [d]).on('error', () => {});
+    t.skip(`SKIPPED LOUDLY: this machine refuses a bind mount even to root (${(err as Error).message.split('\n')[0]})`, () => undefined);
+    return;
+  }
+  const planted = path.join(policyDir, 'planted-through-alias.rego');
+  try {
+    const viaHome = path.join(aliasHome, path.relative(world.dir, world.home));
+    const viaPolicy = path.join(aliasPolicy, path.basename(policyDir));
+    const probe = `echo entries=$(ls -A '${viaHome}' 2>/dev/null | wc -l); echo secret=$(cat '${viaHome}/hidden-secret.txt' 2>/dev/null); echo control=$(ls '${viaPolicy}' 2>/dev/null | wc -l); (echo 'package airlock' > '${path.join(viaPolicy, path.basename(planted))}') 2>/dev/null && echo wrote=yes || echo wrote=no`;
+    const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', probe], { cwd: world.work });
+    const r = results(run.stdout);
+    t.comment(run.stdout.trim().replace(/\n/g, ' '));
+    t.not(r.control, '0', `control: the policy folder is visible through its alias (${run.stderr.trim().slice(0, 200)})`);
+    t.equal(r.entries, '0', 'the state folder looks empty through its alias');
+    t.equal(r.secret, '', 'a hidden file cannot be read through it');
+    t.equal(r.wrote, 'no', 'the policy folder cannot be written through its alias');
+    t.notOk(fs.existsSync(planted), 'nothing was added to the policy');
+  } finally {
+    fs.rmSync(planted, { force: true });
+    for (const d of [aliasHome, aliasPolicy]) {
+      try {
+        execFileSync('umount', [d], { stdio: 'pipe' });
+        fs.rmdirSync(d);
+      } catch {
+        /* left for the machine's own clean-up */
+      }
+    }
+  }
 });
