@@ -286,8 +286,13 @@ export function register(program: Command): void {
       }
 
       if (exit.signal) {
-        // Die the way the command died, so callers (shells, CI) see the same signal.
+        // Die the way the command died, so callers (shells, CI) see the same signal; but not of one
+        // whose default is a core dump. The agent picks its way out (`exit 139` reads as SIGSEGV), and
+        // this process's core holds what it decrypted (every secret's real value, to scan the
+        // environment; the master key): written as `core` into the working directory the next agent
+        // reads, or into /var/crash. Exiting 128+N, a shell's $? is the same.
         process.exitCode = 128 + (os.constants.signals[exit.signal] ?? 0);
+        if (coreDumping.has(exit.signal)) return;
         for (const l of process.listeners(exit.signal)) process.off(exit.signal, l as () => void);
         process.kill(process.pid, exit.signal);
         return;
@@ -295,6 +300,9 @@ export function register(program: Command): void {
       process.exitCode = exit.code ?? 1;
     });
 }
+
+/** Signals whose default action dumps core (signal(7)). */
+const coreDumping = new Set<NodeJS.Signals>(['SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV', 'SIGSYS', 'SIGXCPU', 'SIGXFSZ']);
 
 /** The user's other state folders (knownHomes), except any that holds the working directory. */
 function otherHomes(home: string, cwd: string): string[] {
