@@ -310,6 +310,18 @@ def attempt(name, fam, typ, proto):
 params = ctypes.create_string_buffer(120)
 r = libc.syscall(425, 4, params)
 out['io_uring_setup'] = 'created' if r >= 0 else ctypes.get_errno()
+# perf_event_open (a CPU-wide software clock, then one on itself), bpf, userfaultfd: what the
+# host's sysctls would answer (EACCES, EPERM, EINVAL) is not good enough, they must be refused.
+attr = ctypes.create_string_buffer(128)
+ctypes.memmove(attr, (1).to_bytes(4, 'little') + (112).to_bytes(4, 'little'), 8)
+r = libc.syscall(298, attr, -1, 0, -1, 0)
+out['perf_cpu_wide'] = 'created' if r >= 0 else ctypes.get_errno()
+r = libc.syscall(298, attr, 0, -1, -1, 0)
+out['perf_self'] = 'created' if r >= 0 else ctypes.get_errno()
+r = libc.syscall(321, 0, attr, 128)
+out['bpf'] = 'created' if r >= 0 else ctypes.get_errno()
+r = libc.syscall(323, 0)
+out['userfaultfd'] = 'created' if r >= 0 else ctypes.get_errno()
 out['unshare'] = libc.unshare(0x10000000 | 0x40000000) == 0 or ctypes.get_errno()
 for flags in (0, 0o4000, 0o2000000):
     attempt('inet_sock_packet_%o' % flags, socket.AF_INET, 10 | flags, 0x0300)
@@ -327,6 +339,9 @@ t.test('AF_PACKET by its old name (AF_INET, SOCK_PACKET), even with CAP_NET_RAW 
   const alias = JSON.parse(out.alias) as Record<string, number | string | boolean>;
   t.comment(out.alias);
   t.equal(alias.io_uring_setup, 38, 'io_uring_setup: ENOSYS');
+  if (process.arch === 'x64') {
+    for (const k of ['perf_cpu_wide', 'perf_self', 'bpf', 'userfaultfd']) t.equal(alias[k], 38, `${k}: ENOSYS, whatever the host's sysctls allow`);
+  }
   t.equal(alias.unshare, true, 'the agent can make a user and network namespace of its own (so it holds CAP_NET_RAW there)');
   for (const flags of ['0', '4000', '2000000']) t.equal(alias[`inet_sock_packet_${flags}`], 97, `(AF_INET, SOCK_PACKET | ${flags}): EAFNOSUPPORT`);
   t.equal(alias.packet_raw, 97, 'AF_PACKET: EAFNOSUPPORT');
@@ -361,6 +376,8 @@ ctypes.memmove(args, struct.pack('<III', 40, 1, 0), 12)
 out['socketcall_vsock'] = call32(102, 1, args, 0)
 ctypes.memmove(args, struct.pack('<III', 2, 1, 0), 12)
 out['socketcall_inet'] = call32(102, 1, args, 0)
+out['perf_event_open'] = call32(336, 0, 0, 0)
+out['userfaultfd'] = call32(374, 0, 0, 0)
 out['x32_socket_vsock'] = libc.syscall(0x40000000 | 41, 40, 1, 0)
 out['x32_errno'] = ctypes.get_errno()
 print('abi=' + json.dumps(out))
@@ -389,6 +406,8 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
   t.equal(abi.socket_inet, true, 'control: i386 socket(AF_INET) works');
   t.equal(abi.socketcall_vsock, -1, 'i386 socketcall(SYS_SOCKET, AF_VSOCK): EPERM');
   t.equal(abi.socketcall_inet, -1, 'i386 socketcall is refused whole: EPERM');
+  t.equal(abi.perf_event_open, -38, 'i386 perf_event_open: ENOSYS');
+  t.equal(abi.userfaultfd, -38, 'i386 userfaultfd: ENOSYS');
   t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
   t.equal(abi.x32_errno, 1, 'x32: EPERM');
 });
