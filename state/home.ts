@@ -41,6 +41,11 @@ export const STATE_FILES = {
   policies: 'policies',
   /** The studio's policy draft. */
   draft: 'draft',
+  /**
+   * A copy of the user's list of state folders (knownHomesFile), which agents cannot reach: the
+   * list itself is on the user's filesystem, where an agent can move its folder aside.
+   */
+  knownHomes: 'state-folders',
   /** Airlock's scratch folders (a policy snapshot being published, checked, tested): see privateTempDir. */
   tmp: 'tmp',
 } as const;
@@ -98,26 +103,66 @@ export function knownHomesFile(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The state folders on the list that still exist. */
 export function knownHomes(file = knownHomesFile()): string[] {
+  return readHomes(file).filter((p) => fs.existsSync(p));
+}
+
+function readHomes(file: string): string[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
     return [];
   }
-  return [...new Set(text.split('\n').filter((l) => path.isAbsolute(l)))].filter((p) => fs.existsSync(p));
+  return [...new Set(text.split('\n').filter((l) => path.isAbsolute(l)))];
 }
 
-/** Adds a state folder to the list (dropping ones that are gone); a list that cannot be written is left alone. */
+/**
+ * The state folders `airlock run` of `home` hides: the user's list and the copy kept in `home`,
+ * together, written back to the copy. The list is on the user's filesystem: a sandboxed agent moved
+ * its folder aside and planted a shorter one, and the next run left another project's state folder
+ * (its master key) in view. The copy is in the state folder, hidden from every run of it, so what
+ * one run knew the next still hides.
+ */
+export function rememberedHomes(home: string): string[] {
+  const copy = stateFile(home, 'knownHomes');
+  const all = [...new Set([...readHomes(knownHomesFile()), ...readHomes(copy)])];
+  writeList(copy, all);
+  return all.filter(isStateFolder);
+}
+
+/** A folder that holds something of Airlock's: an entry planted in the list (`/usr`) is not hidden. */
+function isStateFolder(p: string): boolean {
+  try {
+    const names = new Set<string>(Object.values(STATE_FILES));
+    return fs.readdirSync(p).some((e) => names.has(e));
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a list of folders whole (a rename), or leaves it as it was when it cannot. */
+function writeList(file: string, homes: string[]): void {
+  try {
+    if (readHomes(file).join('\n') === homes.join('\n')) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, homes.map((h) => `${h}\n`).join(''), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    /* a read-only folder: the run still hides what it read */
+  }
+}
+
+/**
+ * Adds a state folder to the list (dropping ones that are gone), and the list to the folder's own
+ * copy (rememberedHomes); a list that cannot be written is left alone.
+ */
 function rememberHome(home: string): void {
   try {
     const real = fs.realpathSync(home);
-    const file = knownHomesFile();
-    const homes = knownHomes(file);
-    if (homes.includes(real)) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, [...homes, real].map((h) => `${h}\n`).join(''), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    const homes = knownHomes();
+    if (!homes.includes(real)) writeList(knownHomesFile(), [...homes, real]);
+    rememberedHomes(real);
   } catch {
     /* a read-only home directory: runs hide their own state folder still */
   }

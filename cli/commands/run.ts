@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AgentError, AgentStore, agentNameProblem } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
-import { knownHomes, knownHomesFile, resolveHome } from '../../state/home.ts';
+import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
@@ -304,7 +304,7 @@ export function register(program: Command): void {
 /** Signals whose default action dumps core (signal(7)). */
 const coreDumping = new Set<NodeJS.Signals>(['SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV', 'SIGSYS', 'SIGXCPU', 'SIGXFSZ']);
 
-/** The user's other state folders (knownHomes), except any that holds the working directory. */
+/** The user's other state folders (the list and this one's copy of it), except any that holds the working directory. */
 function otherHomes(home: string, cwd: string): string[] {
   const real = (p: string): string => {
     try {
@@ -315,7 +315,7 @@ function otherHomes(home: string, cwd: string): string[] {
   };
   const own = real(home);
   const here = real(cwd);
-  return knownHomes().filter((h) => h !== own && !(here === h || here.startsWith(`${h}${path.sep}`)));
+  return rememberedHomes(home).filter((h) => h !== own && !(here === h || here.startsWith(`${h}${path.sep}`)));
 }
 
 /** Folders of the checkout that only hold output of its own tests (tap's process records, screenshots). */

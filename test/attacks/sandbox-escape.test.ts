@@ -553,7 +553,9 @@ t.test("the agent cannot take over the bridge and its channel to airlock run (pt
   const list = knownHomesFile({ XDG_STATE_HOME: stateHome });
   t.match(fs.readFileSync(list, 'utf8'), 'other-project', 'airlock listed the state folder it made');
   const folders = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${list}' 2>/dev/null)`;
-  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; exit $status`;
+  // Then it moves the list's folder aside and plants an empty list, for the next run to read.
+  const tamper = `mv '${path.dirname(list)}' '${path.dirname(list)}-aside' 2>/dev/null && mkdir '${path.dirname(list)}' && : > '${list}' && echo tampered=yes`;
+  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; ${tamper}; exit $status`;
   const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
   const r = results(run.stdout);
   t.ok(Number(r.bridges) >= 1, `control: the agent sees the bridge's process (stderr: ${run.stderr.trim()})`);
@@ -567,6 +569,12 @@ t.test("the agent cannot take over the bridge and its channel to airlock run (pt
   t.notMatch(run.stdout, /other-projects-master-key/, "another project's master key cannot be read");
   t.equal(r.entries, '0', 'its state folder looks empty');
   t.not(r.listed, '1', 'the list of state folders cannot be read');
+  // The list is on the user's filesystem: its folder can be moved aside. The next run still hides
+  // the other project (a copy of the list is kept in this state folder, out of the agent's reach).
+  t.equal(r.tampered, 'yes', 'control: the agent replaced the list with an empty one');
+  const next = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', folders], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
+  t.notMatch(next.stdout, /other-projects-master-key/, "the next run still hides the other project's master key");
+  t.equal(results(next.stdout).entries, '0', 'and its state folder');
 });
 
 /**
