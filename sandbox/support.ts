@@ -14,16 +14,54 @@ export type SandboxSupport =
   }
   | { available: false; reason: string };
 
-/** bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). */
+/**
+ * bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). A bwrap on
+ * PATH that a sandboxed agent could have put there is passed over: the agent writes what you can
+ * (`~/.local/bin`, which profiles put before /usr/bin, a relative PATH entry in the working
+ * directory), and a bwrap of its making would start the next run with no namespace at all.
+ */
 export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const forced = env.AIRLOCK_BWRAP;
   if (forced !== undefined) return isExecutable(forced) ? forced : undefined;
   for (const dir of (env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
-    if (!dir) continue;
+    if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, 'bwrap');
-    if (isExecutable(candidate)) return candidate;
+    if (isExecutable(candidate) && !plantable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** The bwrap files on PATH passed over as plantable (for the refusal's reason). */
+export function plantedBwraps(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'bwrap')).filter((c) => path.isAbsolute(c) && isExecutable(c) && plantable(c));
+}
+
+/**
+ * Whether this user could have written `file` or swapped it: it or a folder above it (symlinks
+ * resolved) is this user's (root excepted: root owns the system) or writable by group or others
+ * (a sticky folder only for what is ours in it).
+ */
+export function plantable(file: string): boolean {
+  const me = process.getuid?.();
+  let p: string;
+  try {
+    p = fs.realpathSync(file);
+  } catch {
+    return true;
+  }
+  for (;;) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return true;
+    }
+    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
+    if ((me !== 0 && st.uid === me) || ((st.mode & 0o022) !== 0 && !sticky)) return true;
+    const up = path.dirname(p);
+    if (up === p) return false;
+    p = up;
+  }
 }
 
 function isExecutable(file: string): boolean {
@@ -75,7 +113,9 @@ function probe(): SandboxSupport {
       available: false,
       reason: process.env.AIRLOCK_BWRAP !== undefined
         ? `AIRLOCK_BWRAP=${process.env.AIRLOCK_BWRAP} is not an executable`
-        : 'bubblewrap (bwrap) is not installed; install it (e.g. apt install bubblewrap, dnf install bubblewrap)',
+        : plantedBwraps().length
+          ? `the bwrap on PATH (${plantedBwraps().join(', ')}) is in a place your user (so an agent) can write; install bubblewrap system-wide (e.g. apt install bubblewrap) or name one with AIRLOCK_BWRAP`
+          : 'bubblewrap (bwrap) is not installed; install it (e.g. apt install bubblewrap, dnf install bubblewrap)',
     };
   }
   if (!seccompSupported()) {

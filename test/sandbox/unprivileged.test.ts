@@ -40,8 +40,18 @@ t.teardown(async () => {
   await new Promise((r) => standIn.close(r));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+// What an agent of an earlier run could have left (its $HOME is the user's, writable): a bwrap in
+// ~/.local/bin, which profiles put first on PATH. It would start the next run unconfined; here it
+// only leaves a mark and runs the real one.
+const planted = path.join(work, '.local', 'bin');
+const plantedMark = path.join(tmp, 'planted-bwrap-ran');
+fs.mkdirSync(planted, { recursive: true });
+fs.writeFileSync(path.join(planted, 'bwrap'), `#!/bin/sh\ntouch '${plantedMark}'\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 });
+// And a keytool, which airlock run runs on the host to make Java's trust store.
+fs.writeFileSync(path.join(planted, 'keytool'), `#!/bin/sh\ntouch '${plantedMark}-keytool'\nexit 1\n`, { mode: 0o755 });
 if (asRoot) {
   fs.chmodSync(dir, 0o755);
+  for (const p of [path.join(work, '.local'), planted, path.join(planted, 'bwrap'), path.join(planted, 'keytool')]) fs.chownSync(p, uid, gid);
   for (const p of [home, work, tmp, ...fs.readdirSync(home).map((f) => path.join(home, f))]) fs.chownSync(p, uid, gid);
 }
 
@@ -52,13 +62,14 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     'echo via_proxy=$(curl -sS -m 10 http://example.test/unpriv)',
     "curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:9/ 2>/dev/null; echo direct=$?",
     `echo home_entries=$(ls -A '${home}' | wc -l)`,
+    `touch '${planted}/agent-can-write' && echo can_plant=yes`,
     `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
   ].join('\n');
   const cli = [process.execPath, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
   // unprivileged user cannot: drop it for that run.
   const argv = asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'env', '-u', 'NODE_OPTIONS', ...cli] : cli;
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: work };
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: work, PATH: `${planted}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -78,6 +89,9 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.equal(r.via_proxy, 'stand-in saw http://example.test/unpriv as bot', 'the proxy is reached and the per-run token authenticates');
   t.equal(r.direct, '7', 'a direct connection has no route');
   t.equal(r.home_entries, '0', 'the state folder is hidden');
+  t.equal(r.can_plant, 'yes', 'control: the agent can write ~/.local/bin (first on PATH)');
+  t.notOk(fs.existsSync(plantedMark), 'airlock run did not start the bwrap planted there');
+  t.notOk(fs.existsSync(`${plantedMark}-keytool`), 'nor the keytool (it runs outside the sandbox)');
   // The bridge (inside.mjs) runs as this user too: its channel to airlock run stays out of reach.
   t.ok(Number(r.bridges) >= 1, 'control: the agent sees the bridge');
   t.not(r.ptrace, 'attached', `ptrace of the bridge: ${r.ptrace}`);
