@@ -111,7 +111,12 @@ export function bwrapArgs(o: {
     args.push('--bind', '/', '/');
   }
   // An agent that rewrites the policy or Airlock's code would be obeyed by the next start, with no
-  // human having said yes: those stay read-only, also inside a writable working directory.
+  // human having said yes: those stay read-only, also inside a writable working directory. A
+  // read-only bind keeps a folder's content, not its name: the agent moved a folder above it aside
+  // (a rename asks write access to that folder's parent only: the user's, for a project) and put a
+  // policy of its own at the old path. A mount point cannot be renamed (EBUSY), so each folder
+  // above a protected path that could be renamed is bound onto itself first, writable as it was.
+  for (const a of renamableAncestors(o.protect ?? [], o.writable)) args.push('--bind', a, a);
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
@@ -172,6 +177,34 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
   }
   const name = ['stdin', 'stdout', 'stderr'][fd];
   return { refuse: `${name} (descriptor ${fd}) is a socket the agent could aim anywhere outside the sandbox (a datagram socket, or one not connected); start airlock run with a terminal, a file or a pipe as its ${name}` };
+}
+
+/**
+ * The folders above `paths` (outer first) whose parent the agent could write, so could rename them:
+ * writable by this user on the host, or, read-only (`writable` given), inside a writable folder.
+ */
+export function renamableAncestors(paths: string[], writable?: string[]): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (!fs.existsSync(p)) continue;
+    const chain: string[] = [];
+    for (let a = path.dirname(p); a !== path.dirname(a); a = path.dirname(a)) chain.unshift(a);
+    for (const a of chain) {
+      const parent = path.dirname(a);
+      const renamable = writable ? writable.some((w) => within(parent, w)) : canWrite(parent);
+      if (renamable) out.add(a);
+    }
+  }
+  return [...out].sort((x, y) => x.split(path.sep).length - y.split(path.sep).length);
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isRealDir(p: string): boolean {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { writeRuntimeInfo } from '../../runtime/running.ts';
 import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
 import { airlockBin, bridgeProbe, results } from './helpers.ts';
 
@@ -49,8 +50,14 @@ fs.mkdirSync(planted, { recursive: true });
 fs.writeFileSync(path.join(planted, 'bwrap'), `#!/bin/sh\ntouch '${plantedMark}'\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 });
 // And a keytool, which airlock run runs on the host to make Java's trust store.
 fs.writeFileSync(path.join(planted, 'keytool'), `#!/bin/sh\ntouch '${plantedMark}-keytool'\nexit 1\n`, { mode: 0o755 });
+// The running Airlock's policy folder, in a project of the user's: read-only inside the sandbox.
+const project = path.join(work, 'proj');
+fs.mkdirSync(path.join(project, 'rego'), { recursive: true });
+fs.writeFileSync(path.join(project, 'rego', 'airlock.rego'), 'package airlock\n');
+writeRuntimeInfo(home, { proxy: { host: '127.0.0.1', port: 1 } }, path.join(project, 'rego'));
 if (asRoot) {
   fs.chmodSync(dir, 0o755);
+  for (const p of [project, path.join(project, 'rego'), path.join(project, 'rego', 'airlock.rego')]) fs.chownSync(p, uid, gid);
   for (const p of [path.join(work, '.local'), planted, path.join(planted, 'bwrap'), path.join(planted, 'keytool')]) fs.chownSync(p, uid, gid);
   for (const p of [home, work, tmp, ...fs.readdirSync(home).map((f) => path.join(home, f))]) fs.chownSync(p, uid, gid);
 }
@@ -63,6 +70,10 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     "curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:9/ 2>/dev/null; echo direct=$?",
     `echo home_entries=$(ls -A '${home}' | wc -l)`,
     `touch '${planted}/agent-can-write' && echo can_plant=yes`,
+    // The policy folder is bound read-only; its parent is the user's: moved aside, a policy of the
+    // agent's put at the old path would be what the next airlock start compiles.
+    `(echo x >> '${project}/rego/airlock.rego') 2>/dev/null || echo policy_readonly=yes`,
+    `mv '${project}' '${project}-aside' 2>/dev/null && mkdir -p '${project}/rego' && echo 'package airlock' > '${project}/rego/planted.rego' && echo renamed=yes`,
     `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
   ].join('\n');
   const cli = [process.execPath, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
@@ -92,6 +103,10 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.equal(r.can_plant, 'yes', 'control: the agent can write ~/.local/bin (first on PATH)');
   t.notOk(fs.existsSync(plantedMark), 'airlock run did not start the bwrap planted there');
   t.notOk(fs.existsSync(`${plantedMark}-keytool`), 'nor the keytool (it runs outside the sandbox)');
+  t.equal(r.policy_readonly, 'yes', 'control: the policy folder is read-only inside');
+  t.not(r.renamed, 'yes', 'the folder above it cannot be moved aside');
+  t.notOk(fs.existsSync(path.join(project, 'rego', 'planted.rego')), 'no policy of the agent\'s is where Airlock reads its policy');
+  t.ok(fs.existsSync(path.join(project, 'rego', 'airlock.rego')), 'the policy is where it was');
   // The bridge (inside.mjs) runs as this user too: its channel to airlock run stays out of reach.
   t.ok(Number(r.bridges) >= 1, 'control: the agent sees the bridge');
   t.not(r.ptrace, 'attached', `ptrace of the bridge: ${r.ptrace}`);
