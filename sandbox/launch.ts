@@ -116,7 +116,10 @@ export function bwrapArgs(o: {
   // (a rename asks write access to that folder's parent only: the user's, for a project) and put a
   // policy of its own at the old path. A mount point cannot be renamed (EBUSY), so each folder
   // above a protected path that could be renamed is bound onto itself first, writable as it was.
-  for (const a of renamableAncestors(o.protect ?? [], o.writable)) args.push('--bind', a, a);
+  // The same above the state folder and every hidden path: moved aside, the state folder would be
+  // gone for the next `airlock start` there (which makes a new one: the agent's, if it put one at
+  // the old path), and one moved while another run starts is hidden at a path it no longer has.
+  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind', a, a);
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');

@@ -555,7 +555,10 @@ t.test("the agent cannot take over the bridge and its channel to airlock run (pt
   const folders = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${list}' 2>/dev/null)`;
   // Then it moves the list's folder aside and plants an empty list, for the next run to read.
   const tamper = `mv '${path.dirname(list)}' '${path.dirname(list)}-aside' 2>/dev/null && mkdir '${path.dirname(list)}' && : > '${list}' && echo tampered=yes`;
-  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; ${tamper}; exit $status`;
+  // And it tries to move the folders holding this run's and the other project's state folder
+  // aside (put back at once if it could: the test goes on with them).
+  const moveAside = ([['home', path.dirname(world.home)], ['other', path.dirname(other)]] as const).map(([n, d]) => `mv '${d}' '${d}-aside' 2>/dev/null && echo moved_${n}=yes; mv '${d}-aside' '${d}' 2>/dev/null`).join('; ');
+  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; ${moveAside}; ${tamper}; exit $status`;
   const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
   const r = results(run.stdout);
   t.ok(Number(r.bridges) >= 1, `control: the agent sees the bridge's process (stderr: ${run.stderr.trim()})`);
@@ -571,7 +574,15 @@ t.test("the agent cannot take over the bridge and its channel to airlock run (pt
   t.not(r.listed, '1', 'the list of state folders cannot be read');
   // The list is on the user's filesystem: its folder can be moved aside. The next run still hides
   // the other project (a copy of the list is kept in this state folder, out of the agent's reach).
-  t.equal(r.tampered, 'yes', 'control: the agent replaced the list with an empty one');
+  t.not(r.moved_home, 'yes', 'the folder holding the state folder cannot be moved aside');
+  t.not(r.moved_other, 'yes', 'nor the one holding another project\'s');
+  t.not(r.tampered, 'yes', 'the folder of the list of state folders cannot be moved aside either');
+  // Anything else of the user's can (a --no-sandbox run, a script the agent left in a profile):
+  // done here on the host, the next run still hides the other project from the copy of the list
+  // kept in this state folder.
+  fs.renameSync(path.dirname(list), `${path.dirname(list)}-aside`);
+  fs.mkdirSync(path.dirname(list));
+  fs.writeFileSync(list, '');
   const next = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', folders], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
   t.notMatch(next.stdout, /other-projects-master-key/, "the next run still hides the other project's master key");
   t.equal(results(next.stdout).entries, '0', 'and its state folder');
