@@ -153,13 +153,18 @@ export function bwrapArgs(o: {
  * sendto, an unconnected Unix socket connects to any socket file. (inetd, systemd's
  * StandardInput=socket, socat's nofork and remote-execution harnesses start programs so.) A
  * connected Unix stream or seqpacket socket (what Node gives a child for a pipe) is kept; a TCP
- * stream is relayed through a pipe; any other socket is refused. Read from /proc/self/net, which
+ * stream is relayed through a pipe; any other socket is refused, and so is a folder. Read from /proc/self/net, which
  * lists this network namespace's sockets by inode: a socket not found there is refused too.
  */
 export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } {
   let inode: string | undefined;
+  const name = ['stdin', 'stdout', 'stderr'][fd];
   try {
-    if (!fs.fstatSync(fd).isSocket()) return 'inherit';
+    const st = fs.fstatSync(fd);
+    // A folder's descriptor walks the host's mounts, not the sandbox's: /proc/self/fd/0/.airlock/…
+    // (or openat) reaches what the sandbox hides below it.
+    if (st.isDirectory()) return { refuse: `${name} (descriptor ${fd}) is a folder: through it the agent would open files the sandbox hides; start airlock run with a terminal, a file or a pipe as its ${name}` };
+    if (!st.isSocket()) return 'inherit';
     inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1];
   } catch {
     return 'inherit'; // not open: nothing to pass on
@@ -178,7 +183,6 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
     // tcp, tcp6: sl local remote st tx:rx tr:when retrnsmt uid timeout inode
     if (!unix && [...table('tcp'), ...table('tcp6')].some((f) => f[9] === inode)) return 'relay';
   }
-  const name = ['stdin', 'stdout', 'stderr'][fd];
   return { refuse: `${name} (descriptor ${fd}) is a socket the agent could aim anywhere outside the sandbox (a datagram socket, or one not connected); start airlock run with a terminal, a file or a pipe as its ${name}` };
 }
 

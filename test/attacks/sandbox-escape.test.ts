@@ -87,6 +87,8 @@ for item in spec:
         src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM).detach()
     elif kind == 'dgram':
         src = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).detach()
+    elif kind == 'dir':
+        src = os.open(${JSON.stringify(path.dirname(world.home))}, os.O_RDONLY | os.O_DIRECTORY)
     else:
         src = os.open(${JSON.stringify(hidden)}, os.O_RDONLY)
     if src != fd:
@@ -124,7 +126,7 @@ for fd in [${numbers}]:
         print('read_%d=%s' % (fd, e.errno))
 `;
 
-type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram';
+type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram' | 'dir';
 
 /** A python3 launcher run in the world's working folder: its exit code and output (killed after 60 s). */
 function runLauncher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -642,6 +644,11 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
   const d = results(udpRun.stdout);
   t.not(d.reaim_in, 'sent', `a UDP socket as stdin: ${d.kind_in}, ${d.reaim_in}`);
   t.match(udpRun.stderr, /stdin \(descriptor 0\) is a socket the agent could aim anywhere/, 'airlock run refuses to start the agent with it, saying why');
+  // A folder's descriptor as stdin walks the host's mounts: /proc/self/fd/0/home/… is the state
+  // folder the sandbox hides at its path.
+  const dirRun = await runLauncher(['-c', launcher, JSON.stringify([{ fd: 0, kind: 'dir' }]), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `cat /proc/self/fd/0/${path.basename(world.home)}/hidden-secret.txt`]);
+  t.notMatch(dirRun.stdout, /the-hidden-secret/, 'a folder as stdin does not reach the hidden state folder');
+  t.match(dirRun.stderr, /stdin \(descriptor 0\) is a folder/, 'airlock run refuses it, saying why');
   await new Promise((res) => setTimeout(res, 150));
   t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
 });
