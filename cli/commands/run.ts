@@ -16,7 +16,7 @@ import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
-import { sandboxSupport } from '../../sandbox/support.ts';
+import { plantable, sandboxSupport } from '../../sandbox/support.ts';
 import { shellWord } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
@@ -336,5 +336,24 @@ export function protectedPaths(home: string, cwd: string): string[] {
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code];
+  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd)];
+}
+
+/**
+ * The Node that runs Airlock, when the user could have written it (nvm, fnm, volta and asdf put
+ * it under the home folder): an agent that replaced it, or a module of its `lib/`, would run as the
+ * next `airlock start`, next to the master key. Its install folder (`<prefix>/bin/node`) stays
+ * read-only; a system Node is root's already.
+ */
+function nodeInstall(cwd: string): string[] {
+  let node: string;
+  try {
+    node = fs.realpathSync(process.execPath);
+  } catch {
+    return [];
+  }
+  if (!plantable(node)) return [];
+  const prefix = path.basename(path.dirname(node)) === 'bin' ? path.dirname(path.dirname(node)) : path.dirname(node);
+  const here = path.resolve(cwd);
+  return here === prefix || here.startsWith(`${prefix}${path.sep}`) || prefix === path.parse(prefix).root ? [] : [prefix];
 }

@@ -55,8 +55,16 @@ const project = path.join(work, 'proj');
 fs.mkdirSync(path.join(project, 'rego'), { recursive: true });
 fs.writeFileSync(path.join(project, 'rego', 'airlock.rego'), 'package airlock\n');
 writeRuntimeInfo(home, { proxy: { host: '127.0.0.1', port: 1 } }, path.join(project, 'rego'));
+// A Node of the user's (nvm puts it under the home folder), which runs airlock run here: the next
+// `airlock start` would run on it too.
+const nodePrefix = path.join(work, '.nvm', 'versions', 'node', 'v20');
+const userNode = path.join(nodePrefix, 'bin', 'node');
+fs.mkdirSync(path.dirname(userNode), { recursive: true });
+fs.copyFileSync(process.execPath, userNode);
+fs.chmodSync(userNode, 0o755);
 if (asRoot) {
   fs.chmodSync(dir, 0o755);
+  for (let p = userNode; p !== work; p = path.dirname(p)) fs.chownSync(p, uid, gid);
   for (const p of [project, path.join(project, 'rego'), path.join(project, 'rego', 'airlock.rego')]) fs.chownSync(p, uid, gid);
   for (const p of [path.join(work, '.local'), planted, path.join(planted, 'bwrap'), path.join(planted, 'keytool')]) fs.chownSync(p, uid, gid);
   for (const p of [home, work, tmp, ...fs.readdirSync(home).map((f) => path.join(home, f))]) fs.chownSync(p, uid, gid);
@@ -74,9 +82,11 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     // agent's put at the old path would be what the next airlock start compiles.
     `(echo x >> '${project}/rego/airlock.rego') 2>/dev/null || echo policy_readonly=yes`,
     `mv '${project}' '${project}-aside' 2>/dev/null && mkdir -p '${project}/rego' && echo 'package airlock' > '${project}/rego/planted.rego' && echo renamed=yes`,
+    `(: > '${nodePrefix}/bin/npx-planted') 2>/dev/null || echo node_readonly=yes`,
+    `mv '${nodePrefix}' '${nodePrefix}-aside' 2>/dev/null && echo node_moved=yes`,
     `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
   ].join('\n');
-  const cli = [process.execPath, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
+  const cli = [userNode, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
   // unprivileged user cannot: drop it for that run.
   const argv = asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'env', '-u', 'NODE_OPTIONS', ...cli] : cli;
@@ -107,6 +117,8 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.not(r.renamed, 'yes', 'the folder above it cannot be moved aside');
   t.notOk(fs.existsSync(path.join(project, 'rego', 'planted.rego')), 'no policy of the agent\'s is where Airlock reads its policy');
   t.ok(fs.existsSync(path.join(project, 'rego', 'airlock.rego')), 'the policy is where it was');
+  t.equal(r.node_readonly, 'yes', 'the install folder of the user\'s Node that runs Airlock is read-only inside');
+  t.not(r.node_moved, 'yes', 'and its install folder cannot be moved aside');
   // The bridge (inside.mjs) runs as this user too: its channel to airlock run stays out of reach.
   t.ok(Number(r.bridges) >= 1, 'control: the agent sees the bridge');
   t.not(r.ptrace, 'attached', `ptrace of the bridge: ${r.ptrace}`);
