@@ -4,7 +4,6 @@
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar';
@@ -171,18 +170,57 @@ export async function compilePolicy(dir: string): Promise<CompiledPolicy> {
   const problems = await checkPolicy(abs);
   if (problems.length) throw new PolicyCompileError(problems, abs);
 
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-build-'));
+  // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
+  const r = await opaBundle(['build', '-t', 'wasm', '-e', ENTRYPOINT, '--ignore', '*_test.rego', '.'], abs);
+  if (!r.ok) throw new PolicyCompileError(r.out.includes(`entrypoint "${ENTRYPOINT}" does not refer to a rule`) ? [noDecision] : problemsFromOpaText(r.out, abs), abs);
+  const entries = await bundleEntries(r.bundle);
+  const wasm = entries.get('policy.wasm');
+  if (!wasm) throw new PolicyCompileError([{ file: '(policy)', line: 0, column: 0, message: 'opa build produced no policy.wasm' }], abs);
+  const dataJson = entries.get('data.json');
+  const data: unknown = dataJson ? JSON.parse(dataJson.toString('utf8')) : {};
+  return { wasm, data, version: policyVersion(abs, files), dir: abs, files };
+}
+
+/**
+ * `opa build` with the bundle written to its standard output, read here: no file. A bundle written
+ * to the temp folder and read back was Airlock's to trust but anyone's of the same user to swap,
+ * and an agent in `airlock run`'s sandbox sees the host's temp folder as that user: it put a bundle
+ * of its own (any policy, any data) in place between opa's write and the read, and the proxy obeyed it.
+ */
+async function opaBundle(args: string[], cwd: string): Promise<{ ok: true; bundle: Buffer } | { ok: false; out: string }> {
+  const bin = requireOpa();
+  // Through `| cat`: Node gives a child a socket for its stdout, which opa cannot open by name
+  // (ENXIO); the shell's pipe it can. opa's own exit status comes after its stderr.
+  const script = '{ "$@" -o /dev/stdout; echo "opa-status=$?" >&2; } | cat';
+  let r: { stdout: Buffer; stderr: Buffer };
   try {
-    const out = path.join(tmp, 'bundle.tar.gz');
-    // Only policy sources go in: tests are compiled by `opa test`, not shipped in the decision bundle.
-    const r = await opa(['build', '-t', 'wasm', '-e', ENTRYPOINT, '-o', out, '--ignore', '*_test.rego', '.'], abs);
-    if (!r.ok) throw new PolicyCompileError(r.out.includes(`entrypoint "${ENTRYPOINT}" does not refer to a rule`) ? [noDecision] : problemsFromOpaText(r.out, abs), abs);
-    await tar.x({ file: out, cwd: tmp });
-    const wasm = fs.readFileSync(path.join(tmp, 'policy.wasm'));
-    const dataFile = path.join(tmp, 'data.json');
-    const data: unknown = fs.existsSync(dataFile) ? JSON.parse(fs.readFileSync(dataFile, 'utf8')) : {};
-    return { wasm, data, version: policyVersion(abs, files), dir: abs, files };
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    r = await run('/bin/sh', ['-c', script, 'sh', bin, ...args], { cwd, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
+  } catch (err) {
+    if (typeof (err as { code?: unknown }).code === 'string') throw err; // spawn failure (ENOENT…)
+    r = err as { stdout: Buffer; stderr: Buffer };
   }
+  const stderr = r.stderr?.toString('utf8') ?? '';
+  const status = /opa-status=(\d+)\s*$/.exec(stderr);
+  if (status?.[1] === '0') return { ok: true, bundle: r.stdout };
+  if (status?.[1] === '127' || status?.[1] === '126') throw Object.assign(new Error(`cannot run ${bin}: ${stderr.slice(0, status.index).trim()}`), { code: 'ENOENT' });
+  // What opa wrote on stdout is text only when it is no bundle (gzip starts with 0x1f).
+  const text = r.stdout?.length && r.stdout[0] !== 0x1f ? r.stdout.toString('utf8') : '';
+  return { ok: false, out: `${text}${status ? stderr.slice(0, status.index) : stderr}` };
+}
+
+/** The files of a gzipped tar bundle, by path without its leading `/` (opa writes `/policy.wasm`). */
+function bundleEntries(gz: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    const files = new Map<string, Buffer>();
+    const parser = new tar.Parser({
+      onReadEntry: (entry) => {
+        const chunks: Buffer[] = [];
+        entry.on('data', (c: Buffer) => chunks.push(c));
+        entry.on('end', () => files.set(entry.path.replace(/^\/+/, ''), Buffer.concat(chunks)));
+      },
+    });
+    parser.on('error', reject);
+    parser.on('end', () => resolve(files));
+    parser.end(gz);
+  });
 }

@@ -61,11 +61,17 @@ export function writeRuntimeInfo(home: string, at: { proxy: { host: string; port
 
 /** The running Airlock's addresses, or undefined when none runs with this state folder. */
 export function readRuntimeInfo(home: string): RuntimeInfo | undefined {
+  let info: RuntimeInfo;
   try {
-    const info = JSON.parse(fs.readFileSync(stateFile(home, 'runtimeInfo'), 'utf8')) as RuntimeInfo;
-    process.kill(info.pid, 0); // throws when that process is gone: a stale file from a crash
-    return info;
+    info = JSON.parse(fs.readFileSync(stateFile(home, 'runtimeInfo'), 'utf8')) as RuntimeInfo;
   } catch {
     return undefined;
   }
+  try {
+    process.kill(info.pid, 0); // throws when that process is gone: a stale file from a crash
+  } catch (err) {
+    // EPERM: it runs, as another user (Airlock as a service user, `airlock run` as yours).
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+  }
+  return info;
 }

@@ -4,19 +4,26 @@
 // own record of every decision) from the moment the run starts and prints one line per refusal of
 // this agent's requests, with the rule and the reason.
 import fs from 'node:fs';
+import { terminalText } from '../lib/text.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import { stateFile } from '../state/home.ts';
 
 /** Outcomes that are not refusals the user needs to hear about. */
 const quiet = new Set(['forwarded', 'auth-challenge', 'client-aborted', 'pending', 'approval-pending']);
 
-/** One line for a refused request, or undefined when the record is not one. */
+/**
+ * One line for a refused request, or undefined when the record is not one. Printed on the user's
+ * terminal, and every part may hold text the agent or an upstream chose (a policy's reason quotes
+ * an MCP tool name decoded from JSON, a detail quotes an upstream's error): control characters and
+ * invisible ones are shown as escapes, so none is an escape sequence (an OSC 52 clipboard write, a
+ * title, a cursor move) or a forged line.
+ */
 export function denialLine(r: AuditRecord): string | undefined {
   if (quiet.has(r.outcome)) return undefined;
   const what = `${r.method ?? ''} ${r.url ?? ''}`.trim();
   const rule = r.decision?.rule ? ` (${r.decision.rule})` : '';
   const why = r.detail ?? r.decision?.reason ?? r.outcome;
-  return `airlock: ${r.outcome} ${r.status ?? ''} ${what}${rule}: ${why}`.replace(/\s+/g, ' ').trim();
+  return terminalText(`airlock: ${r.outcome} ${r.status ?? ''} ${what}${rule}: ${why}`.replace(/[ \t\r\n]+/g, ' ').trim());
 }
 
 export interface DenialWatch {

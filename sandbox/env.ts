@@ -23,6 +23,18 @@ export const JAVA_TRUSTSTORE_PASSWORD = 'airlock';
 /** Variables that would let a client skip the proxy, or that belong to Airlock itself. */
 const dropped = ['NO_PROXY', 'no_proxy', 'AIRLOCK_MASTER_KEY', 'AIRLOCK_MASTER_KEY_FILE', 'AIRLOCK_HOME', 'AIRLOCK_STUDIO_PASSWORD'];
 
+/**
+ * A proxy setting of the user's environment in another spelling than the ones set here: Python's
+ * urllib (so requests and pip) reads every `*_proxy` name in any case (`No_Proxy=*` bypassed
+ * Airlock for every host, `Https_Proxy` named another proxy), npm its `npm_config_*proxy` in any
+ * case, pip `PIP_PROXY`, cargo `CARGO_HTTP_PROXY`, yarn `YARN_HTTPS_PROXY`. Dropped: the clients
+ * then use the variables above.
+ */
+function otherProxySetting(name: string): boolean {
+  const lower = name.toLowerCase();
+  return lower.endsWith('_proxy') || lower === 'npm_config_noproxy';
+}
+
 export interface AgentEnvOptions {
   agent: string;
   token: string;
@@ -61,7 +73,7 @@ const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function agentEnv(base: NodeJS.ProcessEnv, o: AgentEnvOptions): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) {
-    if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_')) continue;
+    if (v === undefined || dropped.includes(k) || k.startsWith('AIRLOCK_') || otherProxySetting(k)) continue;
     env[k] = v;
   }
   if (o.realValues?.length) {

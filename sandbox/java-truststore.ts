@@ -7,19 +7,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JAVA_TRUSTSTORE_PASSWORD } from './env.ts';
 import { stateFile } from '../state/home.ts';
+import { plantable } from './support.ts';
 
+/**
+ * The JDK's keytool: JAVA_HOME's, then PATH's. It runs here, on the host, outside any sandbox: one
+ * a sandboxed agent could have put there (~/.local/bin first on PATH, a JDK in a folder of yours)
+ * would run its code as you, next to the state folder. Such a one is passed over, with a warning.
+ */
 function findKeytool(env: NodeJS.ProcessEnv): string | undefined {
   const dirs = [...(env.JAVA_HOME ? [path.join(env.JAVA_HOME, 'bin')] : []), ...(env.PATH ?? '').split(path.delimiter)];
+  const passed: string[] = [];
   for (const dir of dirs) {
-    if (!dir) continue;
+    if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, 'keytool');
     try {
       fs.accessSync(candidate, fs.constants.X_OK);
-      return candidate;
     } catch {
-      /* not here */
+      continue; // not here
     }
+    if (!plantable(candidate)) return candidate;
+    passed.push(candidate);
   }
+  if (passed.length) throw new Error(`the keytool found (${passed.join(', ')}) is in a place your user, so an agent, can write, and runs outside the sandbox: not run`);
   return undefined;
 }
 

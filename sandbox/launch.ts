@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { agentEnv, type AgentEnvOptions } from './env.ts';
 import { relayConnections, startRelay, type Relay } from './relay.ts';
+import { withMountAliases } from './mount-aliases.ts';
 import { seccompProgram } from './seccomp.ts';
 import { namespaceFlags } from './support.ts';
 
@@ -110,7 +111,15 @@ export function bwrapArgs(o: {
     args.push('--bind', '/', '/');
   }
   // An agent that rewrites the policy or Airlock's code would be obeyed by the next start, with no
-  // human having said yes: those stay read-only, also inside a writable working directory.
+  // human having said yes: those stay read-only, also inside a writable working directory. A
+  // read-only bind keeps a folder's content, not its name: the agent moved a folder above it aside
+  // (a rename asks write access to that folder's parent only: the user's, for a project) and put a
+  // policy of its own at the old path. A mount point cannot be renamed (EBUSY), so each folder
+  // above a protected path that could be renamed is bound onto itself first, writable as it was.
+  // The same above the state folder and every hidden path: moved aside, the state folder would be
+  // gone for the next `airlock start` there (which makes a new one: the agent's, if it put one at
+  // the old path), and one moved while another run starts is hidden at a path it no longer has.
+  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind', a, a);
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
@@ -144,13 +153,18 @@ export function bwrapArgs(o: {
  * sendto, an unconnected Unix socket connects to any socket file. (inetd, systemd's
  * StandardInput=socket, socat's nofork and remote-execution harnesses start programs so.) A
  * connected Unix stream or seqpacket socket (what Node gives a child for a pipe) is kept; a TCP
- * stream is relayed through a pipe; any other socket is refused. Read from /proc/self/net, which
+ * stream is relayed through a pipe; any other socket is refused, and so is a folder. Read from /proc/self/net, which
  * lists this network namespace's sockets by inode: a socket not found there is refused too.
  */
 export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } {
   let inode: string | undefined;
+  const name = ['stdin', 'stdout', 'stderr'][fd];
   try {
-    if (!fs.fstatSync(fd).isSocket()) return 'inherit';
+    const st = fs.fstatSync(fd);
+    // A folder's descriptor walks the host's mounts, not the sandbox's: /proc/self/fd/0/.airlock/…
+    // (or openat) reaches what the sandbox hides below it.
+    if (st.isDirectory()) return { refuse: `${name} (descriptor ${fd}) is a folder: through it the agent would open files the sandbox hides; start airlock run with a terminal, a file or a pipe as its ${name}` };
+    if (!st.isSocket()) return 'inherit';
     inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/self/fd/${fd}`))?.[1];
   } catch {
     return 'inherit'; // not open: nothing to pass on
@@ -169,8 +183,35 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
     // tcp, tcp6: sl local remote st tx:rx tr:when retrnsmt uid timeout inode
     if (!unix && [...table('tcp'), ...table('tcp6')].some((f) => f[9] === inode)) return 'relay';
   }
-  const name = ['stdin', 'stdout', 'stderr'][fd];
   return { refuse: `${name} (descriptor ${fd}) is a socket the agent could aim anywhere outside the sandbox (a datagram socket, or one not connected); start airlock run with a terminal, a file or a pipe as its ${name}` };
+}
+
+/**
+ * The folders above `paths` (outer first) whose parent the agent could write, so could rename them:
+ * writable by this user on the host, or, read-only (`writable` given), inside a writable folder.
+ */
+export function renamableAncestors(paths: string[], writable?: string[]): string[] {
+  const out = new Set<string>();
+  for (const p of paths) {
+    if (!fs.existsSync(p)) continue;
+    const chain: string[] = [];
+    for (let a = path.dirname(p); a !== path.dirname(a); a = path.dirname(a)) chain.unshift(a);
+    for (const a of chain) {
+      const parent = path.dirname(a);
+      const renamable = writable ? writable.some((w) => within(parent, w)) : canWrite(parent);
+      if (renamable) out.add(a);
+    }
+  }
+  return [...out].sort((x, y) => x.split(path.sep).length - y.split(path.sep).length);
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isRealDir(p: string): boolean {
@@ -207,8 +248,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   // could rewrite it, and a --no-sandbox run's Node would load that code outside any sandbox.
   const runsDir = path.join(home, 'runs');
   fs.mkdirSync(runsDir, { recursive: true, mode: 0o700 });
+  // Only here: run folders older versions left in the temp folder stay. A tree there is the agent's
+  // to shape (same user), and removing one recursively from the host would walk whatever folder or
+  // symlink it swaps in meanwhile (rm -rf's race), outside any --read-only confinement.
   sweepStaleRunDirs(runsDir);
-  sweepStaleRunDirs(); // left in the temp folder by older versions
   const runDir = fs.mkdtempSync(path.join(runsDir, 'airlock-run-'));
   fs.chmodSync(runDir, 0o700);
   fs.writeFileSync(path.join(runDir, 'pid'), String(process.pid));
@@ -234,8 +277,10 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
         caCert: `${SANDBOX_RUN_DIR}/ca.pem`, placeholders: o.placeholders, sandboxed: true,
         realValues: o.realValues, onReplaced: o.onReplaced, nodePreload: seen(files.preload), javaTrustStore: seen(files.trustStore),
       });
-      const hide = (o.hide ?? []).map((p) => realPath(path.resolve(p)));
-      const protect = (o.protect ?? []).map((p) => realPath(path.resolve(p)));
+      // Hidden and protected under every path that reaches them: a bind mount of the state folder,
+      // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
+      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p)))]).filter((p) => p !== home);
+      const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
@@ -346,7 +391,7 @@ function relayStdio(child: ChildProcess, stdio: Array<'pipe' | 'inherit'>, clean
  * Removes run folders left by an `airlock run` that was killed (SIGKILL gives no chance to clean
  * up): ours by owner and name, with a pid file naming a process that no longer exists.
  */
-export function sweepStaleRunDirs(dir = os.tmpdir()): void {
+export function sweepStaleRunDirs(dir: string): void {
   let entries: string[];
   try {
     entries = fs.readdirSync(dir);

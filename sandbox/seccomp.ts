@@ -20,7 +20,11 @@
 // multiplexes every socket call, is refused whole. The kernel keyrings (add_key, request_key,
 // keyctl) are refused too (ENOSYS, as on a kernel without them): they are not namespaced, so the
 // agent would inherit the session keyring of whoever started `airlock run` and share the user's
-// keyring — Kerberos tickets, cached disk passphrases, tokens tools keep there. ioctl(TIOCSTI) and
+// keyring — Kerberos tickets, cached disk passphrases, tokens tools keep there. perf_event_open,
+// bpf and userfaultfd fail with ENOSYS too: none is namespaced, and only the host's sysctls bound
+// them (a developer's machine often sets perf_event_paranoid to -1 or 0 for profilers, and then a
+// CPU-wide event samples the registers and stacks of every process, Airlock's included; the other
+// two are kernel-exploit tools an agent has no use for). ioctl(TIOCSTI) and
 // ioctl(TIOCLINUX) fail with EPERM: they push keystrokes into a terminal (TIOCLINUX pastes on a
 // virtual console), and an agent given a terminal that is no session's controlling terminal could
 // make it its own (setsid, TIOCSCTTY) and type commands for whatever reads it after the run (the
@@ -41,6 +45,8 @@ interface ArchSyscalls {
   ioctl: number;
   /** add_key, request_key, keyctl: the kernel keyrings (not namespaced; see below). */
   keys: [number, number, number];
+  /** perf_event_open, bpf, userfaultfd: not namespaced, only the host's sysctls limit them (see below). */
+  surface: [number, number, number];
   /** i386 multiplexes every socket call through socketcall(2): refused as a whole. */
   socketcall?: number;
   /** x86_64's x32 ABI: syscall numbers with bit 30 set. */
@@ -49,12 +55,12 @@ interface ArchSyscalls {
 
 const native: Record<string, { main: ArchSyscalls; compat: ArchSyscalls }> = {
   x64: {
-    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, ioctl: 16, keys: [248, 249, 250], x32: true },
-    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, ioctl: 54, keys: [286, 287, 288], socketcall: 102 },
+    main: { audit: AUDIT_ARCH.x86_64, socket: 41, socketpair: 53, ioUringSetup: 425, ioctl: 16, keys: [248, 249, 250], surface: [298, 321, 323], x32: true },
+    compat: { audit: AUDIT_ARCH.i386, socket: 359, socketpair: 360, ioUringSetup: 425, ioctl: 54, keys: [286, 287, 288], surface: [336, 357, 374], socketcall: 102 },
   },
   arm64: {
-    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, ioctl: 29, keys: [217, 218, 219] },
-    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, ioctl: 54, keys: [309, 310, 311] },
+    main: { audit: AUDIT_ARCH.aarch64, socket: 198, socketpair: 199, ioUringSetup: 425, ioctl: 29, keys: [217, 218, 219], surface: [241, 280, 282] },
+    compat: { audit: AUDIT_ARCH.arm, socket: 281, socketpair: 288, ioUringSetup: 425, ioctl: 54, keys: [309, 310, 311], surface: [364, 386, 388] },
   },
 };
 
@@ -114,7 +120,7 @@ function archBlock(a: ArchSyscalls, allowUnix: boolean, p: string): Insn[] {
   if (a.socketcall !== undefined) out.push({ code: JEQ_K, k: a.socketcall, jt: 'eperm' });
   out.push(
     { code: JEQ_K, k: a.ioUringSetup, jt: 'enosys' },
-    ...a.keys.map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
+    ...[...a.keys, ...a.surface].map((k): Insn => ({ code: JEQ_K, k, jt: 'enosys' })),
     { code: JEQ_K, k: a.ioctl, jt: `${p}ioctl` },
     { code: JEQ_K, k: a.socketpair, jt: `${p}pair` },
     { code: JEQ_K, k: a.socket, jf: 'allow' },

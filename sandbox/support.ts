@@ -3,7 +3,6 @@
 // and containers differ too much (userns sysctls, AppArmor, seccomp in Docker) to guess from files.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { seccompProgram, seccompSupported } from './seccomp.ts';
 
@@ -15,16 +14,54 @@ export type SandboxSupport =
   }
   | { available: false; reason: string };
 
-/** bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). */
+/**
+ * bubblewrap on PATH, or AIRLOCK_BWRAP (also how tests simulate a machine without it). A bwrap on
+ * PATH that a sandboxed agent could have put there is passed over: the agent writes what you can
+ * (`~/.local/bin`, which profiles put before /usr/bin, a relative PATH entry in the working
+ * directory), and a bwrap of its making would start the next run with no namespace at all.
+ */
 export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const forced = env.AIRLOCK_BWRAP;
   if (forced !== undefined) return isExecutable(forced) ? forced : undefined;
   for (const dir of (env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
-    if (!dir) continue;
+    if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, 'bwrap');
-    if (isExecutable(candidate)) return candidate;
+    if (isExecutable(candidate) && !plantable(candidate)) return candidate;
   }
   return undefined;
+}
+
+/** The bwrap files on PATH passed over as plantable (for the refusal's reason). */
+export function plantedBwraps(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'bwrap')).filter((c) => path.isAbsolute(c) && isExecutable(c) && plantable(c));
+}
+
+/**
+ * Whether this user could have written `file` or swapped it: it or a folder above it (symlinks
+ * resolved) is this user's (root excepted: root owns the system) or writable by group or others
+ * (a sticky folder only for what is ours in it).
+ */
+export function plantable(file: string): boolean {
+  const me = process.getuid?.();
+  let p: string;
+  try {
+    p = fs.realpathSync(file);
+  } catch {
+    return true;
+  }
+  for (;;) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return true;
+    }
+    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
+    if ((me !== 0 && st.uid === me) || ((st.mode & 0o022) !== 0 && !sticky)) return true;
+    const up = path.dirname(p);
+    if (up === p) return false;
+    p = up;
+  }
 }
 
 function isExecutable(file: string): boolean {
@@ -76,7 +113,9 @@ function probe(): SandboxSupport {
       available: false,
       reason: process.env.AIRLOCK_BWRAP !== undefined
         ? `AIRLOCK_BWRAP=${process.env.AIRLOCK_BWRAP} is not an executable`
-        : 'bubblewrap (bwrap) is not installed; install it (e.g. apt install bubblewrap, dnf install bubblewrap)',
+        : plantedBwraps().length
+          ? `the bwrap on PATH (${plantedBwraps().join(', ')}) is in a place your user (so an agent) can write; install bubblewrap system-wide (e.g. apt install bubblewrap) or name one with AIRLOCK_BWRAP`
+          : 'bubblewrap (bwrap) is not installed; install it (e.g. apt install bubblewrap, dnf install bubblewrap)',
     };
   }
   if (!seccompSupported()) {
@@ -84,32 +123,24 @@ function probe(): SandboxSupport {
   }
   // root can create namespaces directly; anyone else needs a user namespace to do so.
   const userNamespace = process.getuid?.() !== 0;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-probe-'));
-  const attempt = (inner: string[], nest: boolean): SpawnSyncReturns<string> => {
-    const fd = fs.openSync(path.join(dir, 'filter'), 'r');
-    try {
-      return spawnSync(bwrap, [...namespaceFlags(userNamespace, nest), '--seccomp', '3', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
-        encoding: 'utf8',
-        timeout: 10_000,
-        stdio: ['ignore', 'ignore', 'pipe', fd],
-      });
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
-  let r;
+  // The filter reaches bubblewrap on a pipe (its stdin), not as a file in the temp folder: an agent
+  // in another run's sandbox sees that folder as the same user, and a filter it swapped in that
+  // refuses nesting would make this probe settle for a run without the command's own namespace.
+  const filter = seccompProgram();
+  const attempt = (inner: string[], nest: boolean): SpawnSyncReturns<string> =>
+    spawnSync(bwrap, [...namespaceFlags(userNamespace, nest), '--seccomp', '0', '--dev-bind', '/', '/', '--proc', '/proc', '--', ...inner], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      input: filter,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
   let nested = true;
-  try {
-    fs.writeFileSync(path.join(dir, 'filter'), seccompProgram());
-    // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
-    // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
-    r = attempt([bwrap, ...nestedFlags('/'), '--', 'true'], true);
-    if (r.status !== 0) {
-      nested = false;
-      r = attempt(['true'], false);
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+  // Nested as a run nests: the command's own user namespace inside the sandbox's. Where that is
+  // refused (an LSM, a kernel without it), the sandbox alone, without nesting.
+  let r = attempt([bwrap, ...nestedFlags('/'), '--', 'true'], true);
+  if (r.status !== 0) {
+    nested = false;
+    r = attempt(['true'], false);
   }
   if (r.status === 0) return { available: true, bwrap, userNamespace, nested };
   const detail = (r.error?.message ?? r.stderr ?? '').trim().split('\n')[0] || `exit status ${r.status ?? r.signal}`;

@@ -41,6 +41,13 @@ export const STATE_FILES = {
   policies: 'policies',
   /** The studio's policy draft. */
   draft: 'draft',
+  /**
+   * A copy of the user's list of state folders (knownHomesFile), which agents cannot reach: the
+   * list itself is on the user's filesystem, where an agent can move its folder aside.
+   */
+  knownHomes: 'state-folders',
+  /** Airlock's scratch folders (a policy snapshot being published, checked, tested): see privateTempDir. */
+  tmp: 'tmp',
 } as const;
 
 export type StateFile = keyof typeof STATE_FILES;
@@ -48,6 +55,18 @@ export type StateFile = keyof typeof STATE_FILES;
 /** The path of one of the state folder's files. */
 export function stateFile(home: string, which: StateFile): string {
   return path.join(home, STATE_FILES[which]);
+}
+
+/**
+ * A new scratch folder for work Airlock then trusts (a policy snapshot it compiles and publishes),
+ * in the state folder's `tmp/`, not the temp folder: every `airlock run` sandbox of this user
+ * hides every state folder, but sees the host's temp folder as the same user, so a sandboxed agent
+ * could rewrite a snapshot there between the human's click and opa's build. The caller removes it.
+ */
+export function privateTempDir(home: string, prefix: string): string {
+  const root = stateFile(home, 'tmp');
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  return fs.mkdtempSync(path.join(root, prefix));
 }
 
 export function resolveHome(flag?: string): string {
@@ -84,26 +103,66 @@ export function knownHomesFile(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The state folders on the list that still exist. */
 export function knownHomes(file = knownHomesFile()): string[] {
+  return readHomes(file).filter((p) => fs.existsSync(p));
+}
+
+function readHomes(file: string): string[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
     return [];
   }
-  return [...new Set(text.split('\n').filter((l) => path.isAbsolute(l)))].filter((p) => fs.existsSync(p));
+  return [...new Set(text.split('\n').filter((l) => path.isAbsolute(l)))];
 }
 
-/** Adds a state folder to the list (dropping ones that are gone); a list that cannot be written is left alone. */
+/**
+ * The state folders `airlock run` of `home` hides: the user's list and the copy kept in `home`,
+ * together, written back to the copy. The list is on the user's filesystem: a sandboxed agent moved
+ * its folder aside and planted a shorter one, and the next run left another project's state folder
+ * (its master key) in view. The copy is in the state folder, hidden from every run of it, so what
+ * one run knew the next still hides.
+ */
+export function rememberedHomes(home: string): string[] {
+  const copy = stateFile(home, 'knownHomes');
+  const all = [...new Set([...readHomes(knownHomesFile()), ...readHomes(copy)])];
+  writeList(copy, all);
+  return all.filter(isStateFolder);
+}
+
+/** A folder that holds something of Airlock's: an entry planted in the list (`/usr`) is not hidden. */
+function isStateFolder(p: string): boolean {
+  try {
+    const names = new Set<string>(Object.values(STATE_FILES));
+    return fs.readdirSync(p).some((e) => names.has(e));
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a list of folders whole (a rename), or leaves it as it was when it cannot. */
+function writeList(file: string, homes: string[]): void {
+  try {
+    if (readHomes(file).join('\n') === homes.join('\n')) return;
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, homes.map((h) => `${h}\n`).join(''), { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    /* a read-only folder: the run still hides what it read */
+  }
+}
+
+/**
+ * Adds a state folder to the list (dropping ones that are gone), and the list to the folder's own
+ * copy (rememberedHomes); a list that cannot be written is left alone.
+ */
 function rememberHome(home: string): void {
   try {
     const real = fs.realpathSync(home);
-    const file = knownHomesFile();
-    const homes = knownHomes(file);
-    if (homes.includes(real)) return;
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, [...homes, real].map((h) => `${h}\n`).join(''), { mode: 0o600 });
-    fs.renameSync(tmp, file);
+    const homes = knownHomes();
+    if (!homes.includes(real)) writeList(knownHomesFile(), [...homes, real]);
+    rememberedHomes(real);
   } catch {
     /* a read-only home directory: runs hide their own state folder still */
   }

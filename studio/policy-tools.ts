@@ -3,7 +3,6 @@
 // PolicyEngine in an evaluation thread. All of it works on throwaway copies: the draft itself is only written by Save.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { checkPolicy, compilePolicy, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
@@ -17,13 +16,15 @@ import { explainDecision, type Explanation } from '../engine/explain.ts';
 import { DraftStore, resolveDraftPath, MAX_POLICY_FILE_BYTES, DraftPathError } from './drafts.ts';
 import { runPolicyTests } from '../offline/policy-tests.ts';
 import type { TestFailure, TestReport } from './versions.ts';
+import { privateTempDir } from '../state/home.ts';
 
 const run = promisify(execFile);
 
 export type Overlay = Record<string, string>;
 
 async function withOverlay<T>(draft: DraftStore, files: Overlay | undefined, fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-studio-'));
+  // Next to the draft (<home>/draft): in the state folder, out of every sandboxed agent's reach.
+  const dir = privateTempDir(path.dirname(draft.dir), 'overlay-');
   try {
     draft.overlay(files ?? {}, dir);
     return await fn(dir);
@@ -113,9 +114,9 @@ export interface FmtResult {
 }
 
 /** Formats one Rego file with `opa fmt`; a parse error comes back as problems, the text unchanged. */
-export async function formatRego(rel: string, content: string): Promise<FmtResult> {
+export async function formatRego(home: string, rel: string, content: string): Promise<FmtResult> {
   if (Buffer.byteLength(content) > MAX_POLICY_FILE_BYTES) throw new DraftPathError('file is larger than 1 MiB');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-fmt-'));
+  const dir = privateTempDir(home, 'fmt-');
   try {
     const abs = resolveDraftPath(dir, rel);
     if (!abs.endsWith('.rego')) return { ok: true, content, problems: [] };

@@ -3,12 +3,11 @@
 // makes an older version live again. Nothing is published that fails to compile or fails its tests
 // (the same suite as `airlock test`: Rego tests and traffic tests).
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { compilePolicy, listPolicyFiles, PolicyCompileError, policyVersion, type CompiledPolicy, type PolicyProblem } from '../engine/compile.ts';
 import { isJsonObject, openDocument, type Document } from '../state/document.ts';
 import { copyPolicyFolder } from './drafts.ts';
-import { stateFile } from '../state/home.ts';
+import { privateTempDir, stateFile } from '../state/home.ts';
 
 export interface PolicyVersionRecord {
   version: string;
@@ -150,7 +149,7 @@ export class VersionStore {
    */
   async publish(draftDir: string, activate: (compiled: CompiledPolicy) => Promise<void>, test: (dir: string, compiled: CompiledPolicy) => Promise<TestReport>, note?: string): Promise<PolicyVersionRecord> {
     // Work on a snapshot so edits made while opa runs cannot slip into the published version.
-    const snap = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-publish-'));
+    const snap = privateTempDir(this.home, 'publish-');
     try {
       copyPolicyFolder(draftDir, snap);
       let compiled: CompiledPolicy;

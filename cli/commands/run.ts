@@ -9,14 +9,14 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { AgentError, AgentStore, agentNameProblem } from '../../state/agents.ts';
 import { StateFileError } from '../../state/document.ts';
-import { knownHomes, knownHomesFile, resolveHome } from '../../state/home.ts';
+import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
-import { sandboxSupport } from '../../sandbox/support.ts';
+import { plantable, sandboxSupport } from '../../sandbox/support.ts';
 import { shellWord } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
@@ -286,8 +286,13 @@ export function register(program: Command): void {
       }
 
       if (exit.signal) {
-        // Die the way the command died, so callers (shells, CI) see the same signal.
+        // Die the way the command died, so callers (shells, CI) see the same signal; but not of one
+        // whose default is a core dump. The agent picks its way out (`exit 139` reads as SIGSEGV), and
+        // this process's core holds what it decrypted (every secret's real value, to scan the
+        // environment; the master key): written as `core` into the working directory the next agent
+        // reads, or into /var/crash. Exiting 128+N, a shell's $? is the same.
         process.exitCode = 128 + (os.constants.signals[exit.signal] ?? 0);
+        if (coreDumping.has(exit.signal)) return;
         for (const l of process.listeners(exit.signal)) process.off(exit.signal, l as () => void);
         process.kill(process.pid, exit.signal);
         return;
@@ -296,7 +301,10 @@ export function register(program: Command): void {
     });
 }
 
-/** The user's other state folders (knownHomes), except any that holds the working directory. */
+/** Signals whose default action dumps core (signal(7)). */
+const coreDumping = new Set<NodeJS.Signals>(['SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV', 'SIGSYS', 'SIGXCPU', 'SIGXFSZ']);
+
+/** The user's other state folders (the list and this one's copy of it), except any that holds the working directory. */
 function otherHomes(home: string, cwd: string): string[] {
   const real = (p: string): string => {
     try {
@@ -307,7 +315,7 @@ function otherHomes(home: string, cwd: string): string[] {
   };
   const own = real(home);
   const here = real(cwd);
-  return knownHomes().filter((h) => h !== own && !(here === h || here.startsWith(`${h}${path.sep}`)));
+  return rememberedHomes(home).filter((h) => h !== own && !(here === h || here.startsWith(`${h}${path.sep}`)));
 }
 
 /** Folders of the checkout that only hold output of its own tests (tap's process records, screenshots). */
@@ -328,5 +336,24 @@ export function protectedPaths(home: string, cwd: string): string[] {
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code];
+  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd)];
+}
+
+/**
+ * The Node that runs Airlock, when the user could have written it (nvm, fnm, volta and asdf put
+ * it under the home folder): an agent that replaced it, or a module of its `lib/`, would run as the
+ * next `airlock start`, next to the master key. Its install folder (`<prefix>/bin/node`) stays
+ * read-only; a system Node is root's already.
+ */
+function nodeInstall(cwd: string): string[] {
+  let node: string;
+  try {
+    node = fs.realpathSync(process.execPath);
+  } catch {
+    return [];
+  }
+  if (!plantable(node)) return [];
+  const prefix = path.basename(path.dirname(node)) === 'bin' ? path.dirname(path.dirname(node)) : path.dirname(node);
+  const here = path.resolve(cwd);
+  return here === prefix || here.startsWith(`${prefix}${path.sep}`) || prefix === path.parse(prefix).root ? [] : [prefix];
 }

@@ -63,7 +63,7 @@ export async function policyRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
   app.post<{ Reply: FormatAnswer }>('/api/policy/fmt', async (req) => {
     const b = body<FormatBody>(req);
     if (typeof b.path !== 'string' || typeof b.content !== 'string') throw Object.assign(new Error('path and content are required'), { statusCode: 400 });
-    return formatRego(b.path, b.content);
+    return formatRego(ctx.home, b.path, b.content);
   });
 
   // The same suite as `airlock test` (and the publish gate): Rego tests and the project's traffic tests.

@@ -1,7 +1,6 @@
 // Replay in the studio: the draft against the live policy, side by side, over a fixtures file, an
 // uploaded HAR or the audit log. The work is offline/replay.ts — the same code as `airlock replay`.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -14,6 +13,7 @@ import { draftEngine as newDraftEngine } from '../draft-engine.ts';
 import type { StudioContext } from '../context.ts';
 import { validOverlay } from '../policy-tools.ts';
 import type { ErrorAnswer, OkAnswer, ReplayAnswer, ReplayBody, ReplayRefusal, ReplaySourcesAnswer, Untrusted } from './wire.ts';
+import { privateTempDir } from '../../state/home.ts';
 
 const httpError = (statusCode: number, message: string) => Object.assign(new Error(message), { statusCode });
 const sourceExt = new Set(['.jsonl', '.ndjson', '.har', '.yaml', '.yml', '.json']);
@@ -75,7 +75,7 @@ export async function replayRoutes(app: FastifyInstance, { ctx }: { ctx: StudioC
   app.post<{ Body: Untrusted<ReplayBody> | undefined; Reply: ReplayAnswer | ReplayRefusal | ErrorAnswer }>('/api/replay', { bodyLimit: 64 * 1024 * 1024 }, async (req, reply) => {
     if (running) return reply.code(409).send({ error: 'a replay is already running; cancel it first' });
     const b = req.body ?? {};
-    const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-replay-'));
+    const tmpDir = privateTempDir(ctx.home, 'replay-');
     const draftEngine = newDraftEngine();
     const runId = crypto.randomBytes(6).toString('hex');
     const abort = new AbortController();

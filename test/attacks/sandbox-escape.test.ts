@@ -13,18 +13,25 @@
 //     0–63 with every common type, and every netlink protocol, from inside the sandbox.
 //     Unix socket pairs only of stream or seqpacket type: a datagram end can be re-aimed at a
 //     host datagram socket file with sendto/connect (a python3 host daemon listens for it).
-// (c) Run folders other runs load code from (the Node preload), (d) the kernel keyrings, and
-//     (e) the bridge inside the sandbox (inside.mjs, same user) and its channel to airlock run:
-//     see their tests below.
+// (c) Run folders other runs load code from (the Node preload), (d) the kernel keyrings,
+//     (e) the bridge inside the sandbox (inside.mjs, same user) and its channel to airlock run, and
+//     (f) Airlock's own scratch work (the compiled policy, publish snapshots), which the agent must
+//     not find in the temp folder it shares with the host: see their tests below.
 import t from 'tap';
 import fc from 'fast-check';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import * as tar from 'tar';
+import { compilePolicy } from '../../engine/compile.ts';
+import { denialLine } from '../../sandbox/denial-report.ts';
+import type { AuditRecord } from '../../state/audit-log.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
-import { airlockBin, bridgeProbe, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
+import { VersionStore } from '../../studio/versions.ts';
+import { airlockBin, bridgeProbe, policyDir, results, runAirlock, startWorld } from '../sandbox/helpers.ts';
 
 const support = sandboxSupport();
 if (!support.available) {
@@ -80,6 +87,8 @@ for item in spec:
         src = socket.socket(socket.AF_INET, socket.SOCK_DGRAM).detach()
     elif kind == 'dgram':
         src = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).detach()
+    elif kind == 'dir':
+        src = os.open(${JSON.stringify(path.dirname(world.home))}, os.O_RDONLY | os.O_DIRECTORY)
     else:
         src = os.open(${JSON.stringify(hidden)}, os.O_RDONLY)
     if src != fd:
@@ -117,7 +126,7 @@ for fd in [${numbers}]:
         print('read_%d=%s' % (fd, e.errno))
 `;
 
-type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram';
+type Kind = 'tcp' | 'unix' | 'pipe' | 'file' | 'udp' | 'dgram' | 'dir';
 
 /** A python3 launcher run in the world's working folder: its exit code and output (killed after 60 s). */
 function runLauncher(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -303,6 +312,18 @@ def attempt(name, fam, typ, proto):
 params = ctypes.create_string_buffer(120)
 r = libc.syscall(425, 4, params)
 out['io_uring_setup'] = 'created' if r >= 0 else ctypes.get_errno()
+# perf_event_open (a CPU-wide software clock, then one on itself), bpf, userfaultfd: what the
+# host's sysctls would answer (EACCES, EPERM, EINVAL) is not good enough, they must be refused.
+attr = ctypes.create_string_buffer(128)
+ctypes.memmove(attr, (1).to_bytes(4, 'little') + (112).to_bytes(4, 'little'), 8)
+r = libc.syscall(298, attr, -1, 0, -1, 0)
+out['perf_cpu_wide'] = 'created' if r >= 0 else ctypes.get_errno()
+r = libc.syscall(298, attr, 0, -1, -1, 0)
+out['perf_self'] = 'created' if r >= 0 else ctypes.get_errno()
+r = libc.syscall(321, 0, attr, 128)
+out['bpf'] = 'created' if r >= 0 else ctypes.get_errno()
+r = libc.syscall(323, 0)
+out['userfaultfd'] = 'created' if r >= 0 else ctypes.get_errno()
 out['unshare'] = libc.unshare(0x10000000 | 0x40000000) == 0 or ctypes.get_errno()
 for flags in (0, 0o4000, 0o2000000):
     attempt('inet_sock_packet_%o' % flags, socket.AF_INET, 10 | flags, 0x0300)
@@ -320,6 +341,9 @@ t.test('AF_PACKET by its old name (AF_INET, SOCK_PACKET), even with CAP_NET_RAW 
   const alias = JSON.parse(out.alias) as Record<string, number | string | boolean>;
   t.comment(out.alias);
   t.equal(alias.io_uring_setup, 38, 'io_uring_setup: ENOSYS');
+  if (process.arch === 'x64') {
+    for (const k of ['perf_cpu_wide', 'perf_self', 'bpf', 'userfaultfd']) t.equal(alias[k], 38, `${k}: ENOSYS, whatever the host's sysctls allow`);
+  }
   t.equal(alias.unshare, true, 'the agent can make a user and network namespace of its own (so it holds CAP_NET_RAW there)');
   for (const flags of ['0', '4000', '2000000']) t.equal(alias[`inet_sock_packet_${flags}`], 97, `(AF_INET, SOCK_PACKET | ${flags}): EAFNOSUPPORT`);
   t.equal(alias.packet_raw, 97, 'AF_PACKET: EAFNOSUPPORT');
@@ -354,6 +378,8 @@ ctypes.memmove(args, struct.pack('<III', 40, 1, 0), 12)
 out['socketcall_vsock'] = call32(102, 1, args, 0)
 ctypes.memmove(args, struct.pack('<III', 2, 1, 0), 12)
 out['socketcall_inet'] = call32(102, 1, args, 0)
+out['perf_event_open'] = call32(336, 0, 0, 0)
+out['userfaultfd'] = call32(374, 0, 0, 0)
 out['x32_socket_vsock'] = libc.syscall(0x40000000 | 41, 40, 1, 0)
 out['x32_errno'] = ctypes.get_errno()
 print('abi=' + json.dumps(out))
@@ -382,6 +408,8 @@ t.test('the i386 and x32 system call tables keep the allowlist (int 0x80, socket
   t.equal(abi.socket_inet, true, 'control: i386 socket(AF_INET) works');
   t.equal(abi.socketcall_vsock, -1, 'i386 socketcall(SYS_SOCKET, AF_VSOCK): EPERM');
   t.equal(abi.socketcall_inet, -1, 'i386 socketcall is refused whole: EPERM');
+  t.equal(abi.perf_event_open, -38, 'i386 perf_event_open: ENOSYS');
+  t.equal(abi.userfaultfd, -38, 'i386 userfaultfd: ENOSYS');
   t.equal(abi.x32_socket_vsock, -1, 'x32 socket: refused');
   t.equal(abi.x32_errno, 1, 'x32: EPERM');
 });
@@ -527,7 +555,12 @@ t.test("the agent cannot take over the bridge and its channel to airlock run (pt
   const list = knownHomesFile({ XDG_STATE_HOME: stateHome });
   t.match(fs.readFileSync(list, 'utf8'), 'other-project', 'airlock listed the state folder it made');
   const folders = `cat '${other}/master.key' 2>/dev/null; echo entries=$(ls -A '${other}' 2>/dev/null | wc -l); echo listed=$(grep -c . '${list}' 2>/dev/null)`;
-  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; exit $status`;
+  // Then it moves the list's folder aside and plants an empty list, for the next run to read.
+  const tamper = `mv '${path.dirname(list)}' '${path.dirname(list)}-aside' 2>/dev/null && mkdir '${path.dirname(list)}' && : > '${list}' && echo tampered=yes`;
+  // And it tries to move the folders holding this run's and the other project's state folder
+  // aside (put back at once if it could: the test goes on with them).
+  const moveAside = ([['home', path.dirname(world.home)], ['other', path.dirname(other)]] as const).map(([n, d]) => `mv '${d}' '${d}-aside' 2>/dev/null && echo moved_${n}=yes; mv '${d}-aside' '${d}' 2>/dev/null`).join('; ');
+  const probe = `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'; status=$?; ${folders}; ${moveAside}; ${tamper}; exit $status`;
   const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', probe], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
   const r = results(run.stdout);
   t.ok(Number(r.bridges) >= 1, `control: the agent sees the bridge's process (stderr: ${run.stderr.trim()})`);
@@ -541,6 +574,20 @@ t.test("the agent cannot take over the bridge and its channel to airlock run (pt
   t.notMatch(run.stdout, /other-projects-master-key/, "another project's master key cannot be read");
   t.equal(r.entries, '0', 'its state folder looks empty');
   t.not(r.listed, '1', 'the list of state folders cannot be read');
+  // The list is on the user's filesystem: its folder can be moved aside. The next run still hides
+  // the other project (a copy of the list is kept in this state folder, out of the agent's reach).
+  t.not(r.moved_home, 'yes', 'the folder holding the state folder cannot be moved aside');
+  t.not(r.moved_other, 'yes', 'nor the one holding another project\'s');
+  t.not(r.tampered, 'yes', 'the folder of the list of state folders cannot be moved aside either');
+  // Anything else of the user's can (a --no-sandbox run, a script the agent left in a profile):
+  // done here on the host, the next run still hides the other project from the copy of the list
+  // kept in this state folder.
+  fs.renameSync(path.dirname(list), `${path.dirname(list)}-aside`);
+  fs.mkdirSync(path.dirname(list));
+  fs.writeFileSync(list, '');
+  const next = await runAirlock(['--agent', world.agent, '--home', world.home, '--', 'sh', '-c', folders], { cwd: world.work, env: { ...process.env, XDG_STATE_HOME: stateHome } });
+  t.notMatch(next.stdout, /other-projects-master-key/, "the next run still hides the other project's master key");
+  t.equal(results(next.stdout).entries, '0', 'and its state folder');
 });
 
 /**
@@ -597,7 +644,176 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
   const d = results(udpRun.stdout);
   t.not(d.reaim_in, 'sent', `a UDP socket as stdin: ${d.kind_in}, ${d.reaim_in}`);
   t.match(udpRun.stderr, /stdin \(descriptor 0\) is a socket the agent could aim anywhere/, 'airlock run refuses to start the agent with it, saying why');
+  // A folder's descriptor as stdin walks the host's mounts: /proc/self/fd/0/home/… is the state
+  // folder the sandbox hides at its path.
+  const dirRun = await runLauncher(['-c', launcher, JSON.stringify([{ fd: 0, kind: 'dir' }]), process.execPath, airlockBin, 'run', '--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `cat /proc/self/fd/0/${path.basename(world.home)}/hidden-secret.txt`]);
+  t.notMatch(dirRun.stdout, /the-hidden-secret/, 'a folder as stdin does not reach the hidden state folder');
+  t.match(dirRun.stderr, /stdin \(descriptor 0\) is a folder/, 'airlock run refuses it, saying why');
   await new Promise((res) => setTimeout(res, 150));
   t.same(aimed, [], 'nothing reached the host listeners the agent aimed at');
 });
 
+
+/**
+ * (f) Airlock's own work in the shared temp folder. Compiling a policy (`airlock start`, a reload,
+ * the studio's publish) wrote opa's bundle to a folder in the temp folder and read the WASM and
+ * data back from it; the studio's publish compiled a snapshot of the draft there. Mode 0700 keeps
+ * other users out, not a sandboxed agent of the same user, which sees the host's temp folder: it
+ * swapped in a bundle of its own (any policy, any data), or added data to the snapshot between the
+ * human's click and opa's build, and the proxy obeyed it. The agent below watches the temp folder
+ * (the test's TMPDIR, so every folder it sees is Airlock's) while the test compiles and publishes
+ * as Airlock does.
+ */
+const tempProbe = `
+import os, shutil, sys, time
+root, evil, ready, stop = sys.argv[1:5]
+hits = 0
+seen = set()
+open(ready, 'w').close()
+end = time.time() + 30
+while time.time() < end and not os.path.exists(stop):
+    try:
+        names = os.listdir(root)
+    except OSError:
+        names = []
+    for n in names:
+        if n == 'airlock-run-Plant1':
+            continue
+        seen.add(n)
+        d = os.path.join(root, n)
+        try:
+            if os.path.exists(os.path.join(d, 'bundle.tar.gz')):
+                shutil.copyfile(evil, os.path.join(d, '.evil'))
+                os.replace(os.path.join(d, '.evil'), os.path.join(d, 'bundle.tar.gz'))
+                hits += 1
+            if os.path.isdir(d) and any(f.endswith('.rego') for f in os.listdir(d)) and not os.path.exists(os.path.join(d, 'planted')):
+                os.mkdir(os.path.join(d, 'planted'))
+                with open(os.path.join(d, 'planted', 'data.json'), 'w') as f:
+                    f.write('{"by_agent": true}')
+                hits += 1
+        except OSError:
+            pass
+    time.sleep(0.0005)
+print('hits=%d' % hits)
+print('seen=' + ','.join(sorted(seen)))
+`;
+
+t.test("a sandboxed agent cannot change the policy Airlock compiles or publishes through the temp folder", async (t) => {
+  const evilDir = fs.mkdtempSync(path.join(world.dir, 'evil-'));
+  fs.writeFileSync(path.join(evilDir, 'data.json'), '{"planted":{"by_agent":true}}');
+  fs.writeFileSync(path.join(evilDir, 'policy.wasm'), 'not the compiled policy');
+  const evil = path.join(world.dir, 'evil-bundle.tar.gz');
+  await tar.c({ gzip: true, file: evil, cwd: evilDir }, ['data.json', 'policy.wasm']);
+  const ready = path.join(world.work, 'temp-ready');
+  const stop = path.join(world.work, 'temp-stop');
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'tmp-'));
+  // A folder an agent made in the temp folder under a run folder's old name, with a dead pid: airlock
+  // run used to remove such trees recursively (left by older versions), and an agent swapping a
+  // folder inside for a symlink while the removal walked it had files outside deleted (rm -rf's race).
+  const plant = path.join(tmp, 'airlock-run-Plant1');
+  fs.mkdirSync(path.join(plant, 'inside'), { recursive: true });
+  fs.writeFileSync(path.join(plant, 'pid'), '999999999');
+  fs.writeFileSync(path.join(plant, 'inside', 'file'), 'x');
+  const agent = runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', tempProbe, tmp, evil, ready, stop], { cwd: world.work, env: { ...process.env, TMPDIR: tmp } });
+  for (let i = 0; i < 400 && !fs.existsSync(ready); i++) await new Promise((r) => setTimeout(r, 25));
+  t.ok(fs.existsSync(ready), 'control: the agent watches the temp folder');
+  const planted = (data: unknown): boolean => JSON.stringify(data).includes('by_agent');
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  let compiled;
+  try {
+    compiled = await compilePolicy(policyDir);
+    const draft = fs.mkdtempSync(path.join(world.dir, 'draft-'));
+    fs.cpSync(policyDir, draft, { recursive: true });
+    fs.appendFileSync(path.join(draft, 'airlock.rego'), '\n# a change the human published\n');
+    const versions = await VersionStore.open(world.home);
+    let activated: unknown;
+    await versions.publish(draft, async (c) => {
+      activated = c.data;
+    }, async () => ({ ok: true, passed: 0, failed: 0, failures: [] }) as never);
+    t.notOk(planted(activated), `the published policy's data is the draft's (${JSON.stringify(activated).slice(0, 120)})`);
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    fs.writeFileSync(stop, '');
+  }
+  const run = await agent;
+  t.comment(`agent: ${run.stdout.trim().replace(/\n/g, ' ')} ${run.stderr.trim().slice(0, 200)}`);
+  t.notOk(planted(compiled.data), 'the compiled data is the policy\'s, not the agent\'s');
+  t.not(compiled.wasm.toString('latin1'), 'not the compiled policy', 'the compiled WASM is opa\'s');
+  t.equal(results(run.stdout).seen, '', 'Airlock put nothing in the temp folder for the agent to see');
+  t.ok(fs.existsSync(path.join(plant, 'inside', 'file')), 'airlock run removed nothing of the temp folder');
+  t.equal(results(run.stdout).hits, '0', 'the agent found none of Airlock\'s work to change');
+});
+
+/**
+ * (g) airlock run prints a line on the user's terminal for each refusal, built from the audit
+ * record: the URL, the rule, the policy's reason (which quotes what the request carried, e.g. MCP
+ * tool names decoded from JSON) and the detail (which quotes an upstream's error: Node's certificate
+ * errors carry the certificate's CN as it is). A control character there is an escape sequence to
+ * the terminal (OSC 52 writes the clipboard, OSC 0 the title, CSI moves the cursor), CR or a
+ * bidi override forges what the line says.
+ */
+t.test('a refusal line printed on the terminal carries no control or invisible character, wherever it came from', async (t) => {
+  const nasty = fc.constantFrom('\x1b]52;c;ZWNobyBwd25lZA==\x07', '\x1b[2K\r', '\x9b31m', '\x07', '\r', '\u202e', '\u2028', '\x00', '\x7f', '\u200b', '\x1b]0;PWNED\x1b\\');
+  const text = fc.array(fc.oneof(fc.string({ maxLength: 8 }), nasty), { maxLength: 5 }).map((a) => a.join(''));
+  const unprintable = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+  fc.assert(
+    fc.property(text, text, text, text, (url, rule, reason, detail) => {
+      const record = { outcome: 'denied', status: 403, method: 'POST', url: `https://a.test/${url}`, agent: 'bot', decision: { action: 'deny', rule, reason }, ...(detail ? { detail } : {}) } as unknown as AuditRecord;
+      const line = denialLine(record) ?? '';
+      return !unprintable.test(line);
+    }),
+    { numRuns: 200, ...(seed !== undefined ? { seed } : {}) },
+  );
+  t.equal(denialLine({ outcome: 'upstream-error', status: 502, method: 'GET', url: 'https://a.test/', agent: 'bot', detail: "Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: evil\x1b]0;PWNED\x07.test" } as unknown as AuditRecord),
+    "airlock: upstream-error 502 GET https://a.test/: Hostname/IP does not match certificate's altnames: Host: a.test. is not cert's CN: evil\\x1b]0;PWNED\\x07.test", 'shown as escapes');
+});
+
+/**
+ * (h) The same folder under another name. The sandbox hides the state folder and protects the
+ * policy folder by mounting over their paths; a bind mount of either, or of a folder above it,
+ * elsewhere on the host (a dev container's second view of the project, `mount --bind` of a data
+ * disk, one btrfs subvolume mounted twice) reached them unhidden and writable: the agent listed the
+ * state folder (CA key, secrets) and read a hidden file through it, and added a file to the policy.
+ */
+t.test('the state folder and the policy folder are hidden and protected under every path a bind mount gives them', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('SKIPPED LOUDLY: making a bind mount on the host needs root; run the suite as root to attack mount aliases', () => undefined);
+    return;
+  }
+  const aliasHome = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-alias-'));
+  const aliasPolicy = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-alias-'));
+  try {
+    execFileSync('mount', ['--bind', world.dir, aliasHome], { stdio: 'pipe' });
+    execFileSync('mount', ['--bind', path.dirname(policyDir), aliasPolicy], { stdio: 'pipe' });
+  } catch (err) {
+    for (const d of [aliasHome, aliasPolicy]) spawn('umount', [d]).on('error', () => {});
+    t.skip(`SKIPPED LOUDLY: this machine refuses a bind mount even to root (${(err as Error).message.split('\n')[0]})`, () => undefined);
+    return;
+  }
+  const planted = path.join(policyDir, 'planted-through-alias.rego');
+  try {
+    const viaHome = path.join(aliasHome, path.relative(world.dir, world.home));
+    const viaPolicy = path.join(aliasPolicy, path.basename(policyDir));
+    const probe = `echo entries=$(ls -A '${viaHome}' 2>/dev/null | wc -l); echo secret=$(cat '${viaHome}/hidden-secret.txt' 2>/dev/null); echo control=$(ls '${viaPolicy}' 2>/dev/null | wc -l); (echo 'package airlock' > '${path.join(viaPolicy, path.basename(planted))}') 2>/dev/null && echo wrote=yes || echo wrote=no`;
+    const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', probe], { cwd: world.work });
+    const r = results(run.stdout);
+    t.comment(run.stdout.trim().replace(/\n/g, ' '));
+    t.not(r.control, '0', `control: the policy folder is visible through its alias (${run.stderr.trim().slice(0, 200)})`);
+    t.equal(r.entries, '0', 'the state folder looks empty through its alias');
+    t.equal(r.secret, '', 'a hidden file cannot be read through it');
+    t.equal(r.wrote, 'no', 'the policy folder cannot be written through its alias');
+    t.notOk(fs.existsSync(planted), 'nothing was added to the policy');
+  } finally {
+    fs.rmSync(planted, { force: true });
+    for (const d of [aliasHome, aliasPolicy]) {
+      try {
+        execFileSync('umount', [d], { stdio: 'pipe' });
+        fs.rmdirSync(d);
+      } catch {
+        /* left for the machine's own clean-up */
+      }
+    }
+  }
+});

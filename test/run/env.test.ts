@@ -29,6 +29,14 @@ t.test('proxy and CA variables are set, bypasses and Airlock\'s own variables re
   t.equal(plain.SSH_AUTH_SOCK, '/tmp/ssh/agent', 'without the sandbox, ssh-agent stays usable');
 });
 
+t.test('proxy settings in other spellings (any case, tools\' own names) do not reach the agent', async (t) => {
+  // Python's urllib reads every *_proxy name whatever its case: No_Proxy=* bypassed Airlock.
+  const spellings = ['No_Proxy', 'NO_proxy', 'nO_pRoXy', 'Https_Proxy', 'HTTP_proxy', 'All_Proxy', 'ftp_proxy', 'npm_config_proxy', 'NPM_CONFIG_HTTPS_PROXY', 'npm_config_noproxy', 'NPM_CONFIG_NOPROXY', 'PIP_PROXY', 'CARGO_HTTP_PROXY', 'YARN_HTTPS_PROXY'];
+  const env = agentEnv({ PATH: '/usr/bin', ...Object.fromEntries(spellings.map((k) => [k, k.toLowerCase().includes('no') ? '*' : 'http://elsewhere:1'])) }, opts);
+  for (const k of spellings) t.notOk(k in env, `${k} removed`);
+  for (const k of proxyVars) t.equal(env[k], 'http://bot:T0k3n@127.0.0.1:3128', `${k} is Airlock's`);
+});
+
 t.test('placeholders: set under their names, never over the variables airlock run owns', async (t) => {
   const env = agentEnv(base, { ...opts, placeholders: { GITHUB_TOKEN: 'airlock-ph-github-x' } });
   t.equal(env.GITHUB_TOKEN, 'airlock-ph-github-x');

@@ -4,10 +4,11 @@
 // where the policy binds it; the agent never reads the real value back; a placeholder sent to a
 // host with no binding is refused and that host receives nothing.
 import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { results, runAirlock, type RunResult } from '../sandbox/helpers.ts';
+import { airlockBin, results, runAirlock, type RunResult } from '../sandbox/helpers.ts';
 import { startCanaryWorld } from './helpers.ts';
 
 const { world, canary, placeholder, env } = await startCanaryWorld(t);
@@ -75,6 +76,33 @@ t.test('without the sandbox the variables are only a suggestion (why the sandbox
   t.equal(r.code, 0);
   t.match(r.stdout, /upstream saw GET \/bypassed/, 'curl --noproxy reaches the upstream directly');
   t.equal(world.http.hits.length, before + 1);
+});
+
+/**
+ * The agent chooses how it ends, and airlock run used to die the same way: `exit 139` (read as
+ * SIGSEGV, as a user namespace reports a death by signal), or a real SIGSEGV, SIGABRT, SIGQUIT (also
+ * Ctrl-\\ forwarded to it), made airlock run raise that signal on itself, and its core dump (with a
+ * core limit, as developers set) held what it had decrypted to scan the environment: every secret's
+ * real value. core_pattern's default writes it as `core` into the working directory, the next agent's.
+ */
+t.test("the agent's way out does not make airlock run dump core (its memory holds the real secrets)", async (t) => {
+  const cwd = fs.mkdtempSync(path.join(world.dir, 'cores-'));
+  const launcher = 'import os, resource, sys\nsoft, hard = resource.getrlimit(resource.RLIMIT_CORE)\nresource.setrlimit(resource.RLIMIT_CORE, (hard, hard))\nos.execvp(sys.argv[1], sys.argv[1:])';
+  const r = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
+    const child = spawn('python3', ['-c', launcher, process.execPath, airlockBin, 'run', ...base, '--', 'sh', '-c', 'exit 139'], { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stderr });
+    });
+  });
+  t.equal(r.code, 139, `a shell sees the same status (stderr: ${r.stderr.trim().slice(0, 200)})`);
+  t.equal(r.signal, null, 'airlock run exited instead of raising SIGSEGV on itself');
+  const cores = fs.readdirSync(cwd).filter((f) => f.startsWith('core'));
+  t.same(cores, [], 'no core file in the working directory');
+  for (const f of cores) t.notOk(fs.readFileSync(path.join(cwd, f)).includes(canary), `${f} does not hold the real secret`);
 });
 
 const clients = `

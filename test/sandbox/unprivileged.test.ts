@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { writeRuntimeInfo } from '../../runtime/running.ts';
 import { AgentStore, parseProxyAuthorization } from '../../state/agents.ts';
 import { airlockBin, bridgeProbe, results } from './helpers.ts';
 
@@ -40,8 +41,32 @@ t.teardown(async () => {
   await new Promise((r) => standIn.close(r));
   fs.rmSync(dir, { recursive: true, force: true });
 });
+// What an agent of an earlier run could have left (its $HOME is the user's, writable): a bwrap in
+// ~/.local/bin, which profiles put first on PATH. It would start the next run unconfined; here it
+// only leaves a mark and runs the real one.
+const planted = path.join(work, '.local', 'bin');
+const plantedMark = path.join(tmp, 'planted-bwrap-ran');
+fs.mkdirSync(planted, { recursive: true });
+fs.writeFileSync(path.join(planted, 'bwrap'), `#!/bin/sh\ntouch '${plantedMark}'\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 });
+// And a keytool, which airlock run runs on the host to make Java's trust store.
+fs.writeFileSync(path.join(planted, 'keytool'), `#!/bin/sh\ntouch '${plantedMark}-keytool'\nexit 1\n`, { mode: 0o755 });
+// The running Airlock's policy folder, in a project of the user's: read-only inside the sandbox.
+const project = path.join(work, 'proj');
+fs.mkdirSync(path.join(project, 'rego'), { recursive: true });
+fs.writeFileSync(path.join(project, 'rego', 'airlock.rego'), 'package airlock\n');
+writeRuntimeInfo(home, { proxy: { host: '127.0.0.1', port: 1 } }, path.join(project, 'rego'));
+// A Node of the user's (nvm puts it under the home folder), which runs airlock run here: the next
+// `airlock start` would run on it too.
+const nodePrefix = path.join(work, '.nvm', 'versions', 'node', 'v20');
+const userNode = path.join(nodePrefix, 'bin', 'node');
+fs.mkdirSync(path.dirname(userNode), { recursive: true });
+fs.copyFileSync(process.execPath, userNode);
+fs.chmodSync(userNode, 0o755);
 if (asRoot) {
   fs.chmodSync(dir, 0o755);
+  for (let p = userNode; p !== work; p = path.dirname(p)) fs.chownSync(p, uid, gid);
+  for (const p of [project, path.join(project, 'rego'), path.join(project, 'rego', 'airlock.rego')]) fs.chownSync(p, uid, gid);
+  for (const p of [path.join(work, '.local'), planted, path.join(planted, 'bwrap'), path.join(planted, 'keytool')]) fs.chownSync(p, uid, gid);
   for (const p of [home, work, tmp, ...fs.readdirSync(home).map((f) => path.join(home, f))]) fs.chownSync(p, uid, gid);
 }
 
@@ -52,13 +77,20 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
     'echo via_proxy=$(curl -sS -m 10 http://example.test/unpriv)',
     "curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:9/ 2>/dev/null; echo direct=$?",
     `echo home_entries=$(ls -A '${home}' | wc -l)`,
+    `touch '${planted}/agent-can-write' && echo can_plant=yes`,
+    // The policy folder is bound read-only; its parent is the user's: moved aside, a policy of the
+    // agent's put at the old path would be what the next airlock start compiles.
+    `(echo x >> '${project}/rego/airlock.rego') 2>/dev/null || echo policy_readonly=yes`,
+    `mv '${project}' '${project}-aside' 2>/dev/null && mkdir -p '${project}/rego' && echo 'package airlock' > '${project}/rego/planted.rego' && echo renamed=yes`,
+    `(: > '${nodePrefix}/bin/npx-planted') 2>/dev/null || echo node_readonly=yes`,
+    `mv '${nodePrefix}' '${nodePrefix}-aside' 2>/dev/null && echo node_moved=yes`,
     `python3 -c '${bridgeProbe.replaceAll("'", "'\\''")}'`,
   ].join('\n');
-  const cli = [process.execPath, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
+  const cli = [userNode, airlockBin, 'run', '--agent', 'bot', '--home', home, '--', 'sh', '-c', probe];
   // tap instruments child processes through NODE_OPTIONS and writes into .tap/, which the
   // unprivileged user cannot: drop it for that run.
   const argv = asRoot ? ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', 'env', '-u', 'NODE_OPTIONS', ...cli] : cli;
-  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: work };
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, HOME: work, PATH: `${planted}:${process.env.PATH ?? '/usr/bin:/bin'}` };
   const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -78,6 +110,15 @@ t.test(`airlock run as uid ${uid}: user namespace, only the proxy leads out`, as
   t.equal(r.via_proxy, 'stand-in saw http://example.test/unpriv as bot', 'the proxy is reached and the per-run token authenticates');
   t.equal(r.direct, '7', 'a direct connection has no route');
   t.equal(r.home_entries, '0', 'the state folder is hidden');
+  t.equal(r.can_plant, 'yes', 'control: the agent can write ~/.local/bin (first on PATH)');
+  t.notOk(fs.existsSync(plantedMark), 'airlock run did not start the bwrap planted there');
+  t.notOk(fs.existsSync(`${plantedMark}-keytool`), 'nor the keytool (it runs outside the sandbox)');
+  t.equal(r.policy_readonly, 'yes', 'control: the policy folder is read-only inside');
+  t.not(r.renamed, 'yes', 'the folder above it cannot be moved aside');
+  t.notOk(fs.existsSync(path.join(project, 'rego', 'planted.rego')), 'no policy of the agent\'s is where Airlock reads its policy');
+  t.ok(fs.existsSync(path.join(project, 'rego', 'airlock.rego')), 'the policy is where it was');
+  t.equal(r.node_readonly, 'yes', 'the install folder of the user\'s Node that runs Airlock is read-only inside');
+  t.not(r.node_moved, 'yes', 'and its install folder cannot be moved aside');
   // The bridge (inside.mjs) runs as this user too: its channel to airlock run stays out of reach.
   t.ok(Number(r.bridges) >= 1, 'control: the agent sees the bridge');
   t.not(r.ptrace, 'attached', `ptrace of the bridge: ${r.ptrace}`);
