@@ -70,6 +70,11 @@ function isSqlPath(request: RequestInfo): boolean {
  * in it, otherwise not SQL (`?query=red+shoes`).
  */
 function urlSql(request: RequestInfo): SqlSource | undefined {
+  // PostgREST anywhere, called with GET: `…/rpc/exec_sql?query=…`.
+  if (isRpcPath(request.segments)) {
+    const rpc = rpcSql(request);
+    if (rpc) return rpc;
+  }
   const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
   const texts = names.flatMap((n) => request.query[n] ?? []).filter((v) => v.trim() !== '');
   return texts.length ? { texts, sniffed: true } : undefined;

