@@ -10,6 +10,7 @@ import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 import { oracleText } from './sql-oracle.ts';
 import { snowflakeText } from './sql-snowflake.ts';
 import { bigqueryText } from './sql-bigquery.ts';
+import { clickhouseText } from './sql-clickhouse.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -127,13 +128,15 @@ const modeName = (m: MysqlMode): string =>
  * The other servers' readings of a text of unknown dialect, each written out for PostgreSQL's and
  * SQLite's grammars: MySQL under each sql_mode that changes how a text is split, Oracle's
  * alternative quoting (`q'[…]'`, sql-oracle.ts), Snowflake's `//` comments (sql-snowflake.ts) and
- * BigQuery's triple-quoted strings (sql-bigquery.ts).
+ * BigQuery's triple-quoted strings (sql-bigquery.ts), ClickHouse's typographic quotes, Unicode
+ * blanks and heredocs (sql-clickhouse.ts).
  */
 const otherReadings: Array<{ name: string; read: (sql: string) => string }> = [
   ...mysqlModes.map((m) => ({ name: `MySQL (${modeName(m)})`, read: (sql: string) => mysqlText(sql, m) })),
   { name: "Oracle (q'…' strings)", read: oracleText },
   { name: 'Snowflake (// comments)', read: snowflakeText },
   { name: "BigQuery (''' strings)", read: bigqueryText },
+  { name: 'ClickHouse (‘…’ strings, Unicode blanks, heredocs)', read: clickhouseText },
 ];
 
 /**

@@ -304,6 +304,40 @@ t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted 
   }
 });
 
+t.test('a call hidden from the other grammars by ClickHouse\'s own lexing is held on an endpoint of unknown dialect', async (t) => {
+  // Ninth pass: ClickHouse reads ‘…’ as a string and “…” as an identifier, skips Unicode blanks
+  // between words and takes `$tag$…$tag$` with any tag; PostgreSQL, SQLite and MySQL read those
+  // characters as letters of a name. `SELECT ‘'’ FROM url(…) -- '` was an allowed read (a name cast
+  // from a string), `SELECT a FROM url(…)` with U+2003 for the blanks a medium write (a call of a
+  // function named `a FROM url`).
+  const calls = fc.constantFrom(`url ( 'https://x.example/?d=1' , CSV , 'a String' )`, `file ( '/etc/passwd' , LineAsString )`, `s3 ( 'https://b.example/k' , 'CSV' )`);
+  const blanks = fc.constantFrom('\u00a0', '\u2003', '\u2009', '\u200b', '\u3000', '\ufeff', '\u2028');
+  const hides = fc.constantFrom(
+    (call: string) => `SELECT \u2018'\u2019 FROM ${call.replaceAll("'", '\u2018').replaceAll('\u2018 ', '\u2019 ')} -- '`,
+    (call: string) => `SELECT \u201c'\u201d FROM ${call.replaceAll("'", '$$')} -- '`,
+    (call: string, b: string) => `SELECT a${b}FROM${b}${call}`,
+    (call: string, b: string) => `SELECT count ( * )${b}FROM${b}${call}`,
+  );
+  const shapes = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, type: 'text/plain', body: '' }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}:8123/`, type: 'text/plain', body: sql }),
+    (sql: string) => ({ method: 'POST', url: GENERIC, type: 'application/json', body: JSON.stringify({ sql }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(shapes, hides, calls, blanks, async (shape, hide, call, b) => {
+      const r = shape(hide(call, b));
+      const { description, decision } = await decide({ method: r.method, url: r.url, headers: [['Content-Type', r.type]], body: r.body });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 60), ...seed },
+  );
+  // Controls: typographic quotes and Unicode blanks inside strings, and a string in typographic quotes, stay reads.
+  for (const sql of ["SELECT name FROM users WHERE note = 'caf\u00e9 \u2018quoted\u2019\u00a0x'", 'SELECT \u2018it\u2019 AS a FROM t']) {
+    const { decision } = await decide({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '' });
+    t.equal(decision.action, 'allow', sql);
+  }
+});
+
 t.test('ClickHouse\'s HTTP interface: the SQL of the query parameter and the body is read', async (t) => {
   // A POST to `/` runs `?query=` followed by the body (or the body alone): no path tells one
   // statement from another, so without reading it an INSERT and a DROP TABLE were one operation.
