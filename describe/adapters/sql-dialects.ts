@@ -4,7 +4,7 @@
 // (nested comments, `"` vs `` ` `` vs `[ ]` quoting, `\'` vs `''`, E'' strings, dollar quoting)
 // make it ambiguous: the worse reading describes it and the body is marked ambiguous.
 import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
-import { analyzeSql, backslashReading, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
+import { analyzeSql, backslashReading, pgLexedText, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 import { oracleText } from './sql-oracle.ts';
@@ -187,6 +187,31 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
   return out;
 }
 
+/**
+ * A text PostgreSQL's grammar refuses and SQLite's reads, against the servers that lex as PostgreSQL
+ * but accept more (DuckDB's `[…]` lists and `{…}` structs, SQL Server's nested comments and `[…]`
+ * names): SQLite reads the text as PostgreSQL's lexer splits it (pgLexedText). Where that split
+ * hides other statements from SQLite's own (a nested comment, `--` ended by a carriage return,
+ * dollar quotes), the text is ambiguous and described by the worse reading, an unreadable one
+ * counting as the worst.
+ */
+function withPgLexing(texts: string[], lite: SqlAnalysis): DialectAnalysis {
+  const lexed = texts.map(pgLexedText);
+  if (lexed.some((l) => l === undefined) || lexed.every((l, i) => l === texts[i])) return labelled(lite);
+  const other = analyzeSqlite(lexed as string[]);
+  const a = structure(lite.info);
+  if (other.info.parsed && structure(other.info) === a) {
+    const statements = mergeFlags(lite.info.statements, other.info.statements);
+    return labelled({ ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: lite.readOnly && other.readOnly });
+  }
+  const b = other.info.parsed ? structure(other.info) || 'no statement' : `nothing (${other.info.error ?? ''})`;
+  const worse = rank(other) > rank(lite) ? other : lite;
+  return {
+    ...labelled(worse),
+    ambiguity: { code: 'sql_dialects_disagree', detail: `SQLite reads ${a || 'no statement'}; split as PostgreSQL's lexer splits it (DuckDB, SQL Server) it reads ${b}`.slice(0, 300) },
+  };
+}
+
 /** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */
 function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
   const lite = analyzeSqlite(texts);
@@ -203,7 +228,7 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);
   if (!lite.info.parsed) return labelled(pg);
-  if (!pg.info.parsed) return labelled(lite);
+  if (!pg.info.parsed) return withPgLexing(texts, lite);
   const a = structure(pg.info);
   const b = structure(lite.info);
   if (a === b) {

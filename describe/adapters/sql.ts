@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
+import { readQuoted } from './sql-quoted.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
@@ -870,6 +871,46 @@ export function backslashReading(sql: string): string | undefined | null {
     base = at + 1; // the E'…' literal, now read with backslash escapes
     changed = true;
   }
+}
+
+/**
+ * The text split as PostgreSQL's lexer splits it, written out for SQLite's grammar: comments (which
+ * nest, and whose `--` form ends at a carriage return too) become a blank, E'…' and dollar-quoted
+ * strings become standard '…' literals, everything else stays. Servers that lex as PostgreSQL but
+ * accept what its grammar refuses (DuckDB's `[…]` lists, SQL Server's nested comments and `[…]`
+ * names) read this text; SQLite reading the original may see other statements
+ * (`SELECT 1 /* /* *\/ -- *\/ , [x] ; DROP TABLE t` is one SELECT to SQLite). Undefined when
+ * PostgreSQL's lexer rejects the text (such a server rejects it too) or is not loaded.
+ */
+export function pgLexedText(sql: string): string | undefined {
+  const pg = parser.get();
+  if (!pg) return undefined;
+  let tokens: Array<{ start: number; end: number; text: string; tokenName: string }>;
+  try {
+    tokens = pg.scanSync(sql).tokens as typeof tokens;
+  } catch {
+    return undefined;
+  }
+  const bytes = Buffer.from(sql);
+  const out: string[] = [];
+  let at = 0;
+  for (const tk of tokens) {
+    const literal = (value: string): string => ` '${value.replaceAll("'", "''")}' `;
+    let written: string | undefined;
+    if (tk.tokenName === 'C_COMMENT' || tk.tokenName === 'SQL_COMMENT') written = ' ';
+    else if (tk.tokenName === 'SCONST' && tk.text.startsWith('$')) {
+      const tag = tk.text.slice(0, tk.text.indexOf('$', 1) + 1);
+      written = literal(tk.text.slice(tag.length, tk.text.length - tag.length));
+    } else if (tk.tokenName === 'SCONST' && (tk.text.startsWith("E'") || tk.text.startsWith("e'"))) {
+      written = literal(readQuoted(tk.text, 1, 0x27, true)?.value ?? '');
+    }
+    if (written === undefined) continue;
+    out.push(bytes.subarray(at, tk.start).toString('utf8'), written);
+    at = tk.end;
+  }
+  if (at === 0) return sql;
+  out.push(bytes.subarray(at).toString('utf8'));
+  return out.join('');
 }
 
 /**

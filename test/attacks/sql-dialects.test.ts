@@ -304,6 +304,29 @@ t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted 
   }
 });
 
+t.test('a statement hidden from SQLite by PostgreSQL\'s nested comments, behind a construct PostgreSQL\'s grammar refuses, is held', async (t) => {
+  // Ninth pass: `SELECT 1 /* /* */ -- */ , [x] ; DROP TABLE t` was a medium SELECT on an endpoint
+  // of unknown dialect. PostgreSQL's grammar refuses `[x]`, so SQLite's reading (one SELECT: its
+  // comment ends at the first `*/`, the rest of the line is a `--` comment) stood alone; DuckDB
+  // (`[x]` a list) and SQL Server (`[x]` a name), whose comments nest as PostgreSQL's do, run the DROP.
+  const comments = fc.constantFrom('/* /* */ -- */', '/* a /* b */ -- c */', '/*/* */ -- */', '/* /* /* */ */ -- */', '/* /* */ # */');
+  const refused = fc.constantFrom((x: string) => `[${x}]`, () => '[1, 2]', () => "{'a': 1}", (x: string) => `[${x}].[${x}]`);
+  const tails = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE TABLE ${x}`);
+  await fc.assert(
+    fc.asyncProperty(comments, refused, tails, ident, async (c, r, d, x) => {
+      const sql = `SELECT 1 ${c} , ${r(x)} ; ${d(x)}`;
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: SQLite's own names in brackets beside ordinary comments stay ordinary reads.
+  for (const sql of ['SELECT * FROM [my table] -- comment\n WHERE [a b] = 1 /* c */', "SELECT [a] FROM t /* x */ WHERE b = 'it''s' -- done"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', sql);
+  }
+});
+
 t.test('a call hidden from the other grammars by ClickHouse\'s own lexing is held on an endpoint of unknown dialect', async (t) => {
   // Ninth pass: ClickHouse reads ‘…’ as a string and “…” as an identifier, skips Unicode blanks
   // between words and takes `$tag$…$tag$` with any tag; PostgreSQL, SQLite and MySQL read those
