@@ -8,6 +8,7 @@ import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
 import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
+import { withSqlReadBudget } from './adapters/sql.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -138,6 +139,8 @@ function mcpSql({ texts, unreadable }: McpSqlTexts, budget: SqlBudget): NonNulla
     // Unparsed counts as destructive (as for any SqlInfo); the policy tells a search phrase by `parsed`.
     if (a.info.destructive) out.destructive = true;
     if (a.ambiguity) out.ambiguous = true;
+    // Unread for one of Airlock's limits (size, cost, the request's budget): held as the worst.
+    if (a.limited) out.limited = true;
     if (!a.info.parsed) {
       out.parsed = false;
       out.error ??= a.info.error;
@@ -247,8 +250,9 @@ function findPlaceholders(finder: PlaceholderFinder | undefined, parts: Array<[P
 }
 
 export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestDescription {
-  // Every SQLite analysis of the request (readings, tool calls, fields) shares one step budget.
-  return withSampleBudget(() => describeOnce(raw, ctx));
+  // Every SQLite analysis of the request (readings, tool calls, fields) shares one step budget,
+  // and every grammar's reading one budget of tokens.
+  return withSqlReadBudget(() => withSampleBudget(() => describeOnce(raw, ctx)));
 }
 
 function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription {

@@ -237,7 +237,8 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   for (const call of graphql.calls ?? []) pick(call.args, 0);
   const sql = texts.filter((text) => {
     const a = analyzeSqlIn([text], 'unknown');
-    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+    // Unread for one of Airlock's limits: its statements are unknown, so it counts as SQL.
+    return a.info.statements.length > 0 || a.ambiguity !== undefined || a.limited === true;
   });
   return sql.length ? { texts: sql, sniffed: true } : undefined;
 }
@@ -245,7 +246,7 @@ function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
-function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason } {
+function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason; limited?: boolean } {
   if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
   const a = analyzeSqlIn(source.texts, source.dialect ?? dialect, source.params);
   if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
@@ -322,8 +323,10 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;
-    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
-    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity) return out;
+    const { info, readOnly, privilegeOnly, ambiguity, limited } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
+    // Text that carries SQL only sometimes is not SQL when no grammar reads statements in it, but
+    // text unread for one of Airlock's limits (`?sql=DROP TABLE users; --` and 6,000 dashes) is.
+    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) return out;
     out.sql = info;
     if (ambiguity) out.ambiguity = ambiguity;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are

@@ -34,7 +34,10 @@ function rank(a: SqlAnalysis): number {
 }
 
 function labelled(a: SqlAnalysis): SqlAnalysis {
-  return { info: { ...a.info, dialect: 'unknown' }, readOnly: a.readOnly };
+  const out: SqlAnalysis = { info: { ...a.info, dialect: 'unknown' }, readOnly: a.readOnly };
+  // Unread for one of Airlock's limits: SQL whose reading is unknown, never "not SQL".
+  if (a.limited) out.limited = true;
+  return out;
 }
 
 /** The statements of both readings, each destructive when either reading says so. */
@@ -56,6 +59,7 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
     return { info: { ...base.info, parsed: false, error: detail, destructive: true }, readOnly: false, ambiguity: base.ambiguity ?? { code: 'sql_dialects_disagree', detail } };
   }
   const off = analyzeSql(readings.map((r, i) => r ?? texts[i]!), dialect);
+  if (off.limited) return { info: { ...base.info, parsed: false, error: off.info.error, destructive: true }, readOnly: false, ambiguity: base.ambiguity, limited: true };
   if (!off.info.parsed) return base; // that server rejects the whole text before running any of it
   const a = structure(pg.info);
   const b = structure(off.info);
@@ -82,6 +86,7 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
 function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   if (!lite.info.parsed || !lite.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return lite;
   const pg = analyzeSql(texts);
+  if (pg.limited) return { ...pg, info: { ...pg.info, dialect: 'sqlite' } };
   if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) return lite;
   const statements = mergeFlags(lite.info.statements, pg.info.statements);
   return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) } };
@@ -96,6 +101,7 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
 function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
   if (!pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
   const lite = analyzeSqlite(texts, params);
+  if (lite.limited) return { ...lite, info: { ...lite.info, dialect: 'postgresql' } };
   if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return pg;
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
@@ -105,7 +111,7 @@ function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
-  if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false };
+  if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
     const pg = withSampleReading(analyzeSql(texts), texts, params);
     return withBackslashReading(texts, pg, pg, 'postgresql');

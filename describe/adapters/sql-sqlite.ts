@@ -18,7 +18,7 @@
 import type { SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
 import type { SqlAnalysis } from './sql.ts';
-import { MAX_SQL_BYTES, MAX_SQL_STATEMENTS } from './sql.ts';
+import { chargeSqlReading, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, readBudgetError } from './sql.ts';
 
 const MAX_TEXT_CHARS = 1000;
 /** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
@@ -791,6 +791,7 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
 export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
   const s = sqlite.get();
   if (!s) return limited(sqlite.missing(), []);
+  if (!chargeSqlReading(texts)) return limited(readBudgetError, []);
   const { capi, wasm } = s;
   const statements: SqlStatement[] = [];
   let readOnly = true;

@@ -970,6 +970,39 @@ export function sqlTokenBound(texts: readonly string[]): number {
   return n;
 }
 
+/**
+ * Tokens every grammar together may read for one request (withSqlReadBudget): a text of unknown
+ * dialect is read up to a dozen ways (PostgreSQL, SQLite, backslash escapes, each MySQL sql_mode,
+ * Oracle, Snowflake, BigQuery, ClickHouse), each tool call of a JSON-RPC batch alone. 60 calls of
+ * 14 KB of SQL holding a trigger of every reading (a backslash, `#`, `//`, `'''`, `q'[…]'`, ‘…’)
+ * held the main thread 20–30 s, one of them 0.5 s. Past the budget a reading is not made and the
+ * SQL is unparsed (limited), which fails closed; three times the bound of one text leaves a text at
+ * the bound its ordinary readings.
+ */
+export const MAX_REQUEST_SQL_TOKEN_READS = 3 * MAX_SQL_TOKENS;
+
+let readBudget: { left: number } | undefined;
+
+/** Runs `fn` (one request's description) with one budget of SQL token reads for every analysis in it. */
+export function withSqlReadBudget<T>(fn: () => T): T {
+  if (readBudget) return fn();
+  readBudget = { left: MAX_REQUEST_SQL_TOKEN_READS };
+  try {
+    return fn();
+  } finally {
+    readBudget = undefined;
+  }
+}
+
+/** Charges one grammar's reading of `texts` to the request's budget: false when it is spent (the reading is not made). Outside withSqlReadBudget every reading is made. */
+export function chargeSqlReading(texts: readonly string[]): boolean {
+  if (!readBudget) return true;
+  readBudget.left -= sqlTokenBound(texts);
+  return readBudget.left >= 0;
+}
+
+export const readBudgetError = `SQL read more ways than one request's budget allows (${MAX_REQUEST_SQL_TOKEN_READS} tokens over every grammar and reading) was not read`;
+
 /** The unparsed analysis of SQL too long to read in bounded time (MAX_SQL_TOKENS), or undefined. */
 export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undefined {
   if (sqlTokenBound(texts) <= MAX_SQL_TOKENS) return undefined;
@@ -984,6 +1017,7 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());
+  if (!chargeSqlReading(texts)) return { ...unparsed(readBudgetError), limited: true };
   const statements: SqlStatement[] = [];
   let readOnly = true;
   let privilegeOnly = true;

@@ -731,6 +731,57 @@ t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQ
   t.not(rows.decision.approval?.risk, 'critical', 'rows after INSERT … FORMAT CSV');
 });
 
+t.test('SQL unread for one of Airlock\'s limits is SQL held at the worst, in every place that carries SQL only sometimes', async (t) => {
+  // Ninth pass: `GET /report?sql=DROP TABLE users; -- ` and 6,000 dashes (5.9 KB, past the lexing
+  // cost bound) was an allowed GET: text unread for a limit counted as "no statements", so not SQL.
+  // Also `?query=` to an SQL path, ClickHouse, `{query}` to any path, a GraphQL `executeSql(sql:)`
+  // and a PostgREST RPC called with GET.
+  const pads = fc.constantFrom(' -- ' + '-'.repeat(6_000), ' /* ' + '+'.repeat(6_000) + ' */', ' -- ' + '*/'.repeat(3_000));
+  const shapes = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/report?sql=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/query?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec_sql?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/api/v1/run`, body: JSON.stringify({ query: sql }) }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/graphql`, body: JSON.stringify({ query: 'mutation($s: String!) { executeSql(sql: $s) { ok } }', variables: { s: sql } }) }),
+  );
+  const bad = fc.constantFrom((x: string) => `DROP TABLE ${x} ;`, (x: string) => `SELECT dblink_exec ( '' , 'DROP TABLE ${x}' ) ;`);
+  await fc.assert(
+    fc.asyncProperty(shapes, bad, pads, ident, async (shape, d, pad, x) => {
+      const r = shape(d(x) + pad);
+      const { description, decision } = await decide({ method: r.method, url: r.url, headers: [['Content-Type', 'application/json']], body: r.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url.slice(0, 120)}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: a search phrase stays a search, with or without a long run of dashes.
+  for (const q of ['red shoes', 'red shoes -- ' + '-'.repeat(40)]) {
+    const { decision } = await decide({ method: 'GET', url: `https://${SQL_HOST}/search?query=${encodeURIComponent(q)}`, body: '' });
+    t.equal(decision.action, 'allow', q.slice(0, 20));
+  }
+});
+
+t.test('a WHERE only SQLite\'s sample run judges is held when SQLite cannot read the text for one of Airlock\'s limits', async (t) => {
+  // Ninth pass: `DELETE FROM users WHERE id > 0 OR id <= 0` is critical on Supabase and Neon (SQLite's
+  // sample run), but behind a statement SQLite is not made to read (a chain of CTEs expanding past
+  // 128 copies, 300 nested parentheses) PostgreSQL's reading stood alone: a medium write.
+  const prefixes = [
+    'WITH ' + Array.from({ length: 9 }, (_, i) => `c${i} AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ') + ', c9 AS (SELECT 1 AS x) SELECT count(*) FROM c0; ',
+    'SELECT ' + '('.repeat(300) + '1' + ')'.repeat(300) + '; ',
+  ];
+  const wheres = fc.constantFrom((c: string) => `${c} > 0 OR ${c} <= 0`, (c: string) => `NOT (${c} = 1 AND ${c} = 2)`, (c: string) => `${c} ~~ '%'`, (c: string) => `${c} LIKE '%' ESCAPE '!'`);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(SUPABASE, NEON), fc.constantFrom(...prefixes), wheres, fc.constantFrom('DELETE FROM', 'UPDATE'), ident, ident, async (url, pre, w, verb, x, c) => {
+      const stmt = verb === 'UPDATE' ? `UPDATE ${x} SET ${c} = 1 WHERE ${w(c)}` : `DELETE FROM ${x} WHERE ${w(c)}`;
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: pre + stmt }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${stmt} to ${url}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  const narrow = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT 1; DELETE FROM users WHERE id = 5' }) });
+  t.not(narrow.decision.approval?.risk, 'critical', 'a narrow DELETE stays a write');
+});
+
 t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings are not reads', async (t) => {
   // Eighth pass: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED` were allowed reads on
   // Supabase and Neon (transaction control); on an endpoint of unknown dialect `SET PASSWORD = '…'`,
