@@ -99,11 +99,31 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
  * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
  */
 function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
-  if (!pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
+  const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
+  if (!pg.info.parsed || !pg.info.statements.some(unjudged)) return pg;
   const lite = analyzeSqlite(texts, params);
-  if (lite.limited) return { ...lite, info: { ...lite.info, dialect: 'postgresql' } };
-  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return pg;
+  if (lite.limited) return { ...lite, info: { ...lite.info, dialect: pg.info.dialect } };
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged);
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
+  if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
+  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
+}
+
+/**
+ * SQLite reads the whole text otherwise than PostgreSQL (a statement of PostgreSQL's own syntax
+ * beside it: `DELETE FROM users WHERE id > 0 OR id <= 0; SELECT 1::int` was a medium write): each
+ * DELETE/UPDATE is run against the sample rows alone. One SQLite cannot read (`::`, `ONLY`, `USING`
+ * in it) stands without the run only when PostgreSQL proves its WHERE plainly narrow (`id = $1::uuid`).
+ */
+function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean): SqlAnalysis {
+  const statements = pg.info.statements.map((st, i) => {
+    const source = pg.sources?.[i];
+    if (!unjudged(st) || !source) return st;
+    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined);
+    if (one.limited) return { ...st, destructive: true };
+    if (one.info.parsed && structure(one.info) === structure({ ...pg.info, statements: [st] })) return one.info.statements[0]?.destructive ? { ...st, destructive: true } : st;
+    return pg.narrow?.[i] ? st : { ...st, destructive: true };
+  });
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
   return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
 }
@@ -233,7 +253,7 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
   }
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);
-  if (!lite.info.parsed) return labelled(pg);
+  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts));
   if (!pg.info.parsed) return withPgLexing(texts, lite);
   const a = structure(pg.info);
   const b = structure(lite.info);

@@ -537,6 +537,37 @@ function tautological(expr: unknown, target?: string): boolean {
   return false;
 }
 
+const isColumn = (e: unknown): boolean => {
+  const n = e as Node | undefined;
+  return n?.ColumnRef !== undefined || (n?.TypeCast !== undefined && isColumn((n.TypeCast as Node).arg));
+};
+const isValue = (e: unknown): boolean => {
+  const n = e as Node | undefined;
+  return (n?.A_Const !== undefined && (n.A_Const as Node).isnull !== true) || n?.ParamRef !== undefined || (n?.TypeCast !== undefined && isValue((n.TypeCast as Node).arg));
+};
+
+/**
+ * True when a WHERE clause plainly narrows the rows by its values, whatever the data: a column equal
+ * to a value or a parameter (`id = $1::uuid`), in a list of values, NULL, or matched against a
+ * constant pattern tautological() did not flag, alone or ANDed with anything. What else a clause does (`id > 0 OR id <= 0`) only SQLite's sample run judges.
+ */
+function plainlyNarrow(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'BoolExpr') return body.boolop === 'AND_EXPR' && ((body.args ?? []) as unknown[]).some(plainlyNarrow);
+  if (type === 'NullTest') return body.nulltesttype === 'IS_NULL' && isColumn(body.arg);
+  if (type !== 'A_Expr') return false;
+  // A column matched against a constant pattern (`name ~ '^a'`, `LIKE 'a%'`, `SIMILAR TO 'a%'`):
+  // tautological() has tried the pattern on sample strings; one every string matches was flagged there.
+  const op = opName(body);
+  const matching = body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE' || body.kind === 'AEXPR_SIMILAR' || (body.kind === 'AEXPR_OP' && ['~', '~*', '~~', '~~*'].includes(op));
+  if (matching && !op.startsWith('!')) return isColumn(body.lexpr) && constantText(body.rexpr) !== undefined;
+  if (op !== '=') return false;
+  if (body.kind === 'AEXPR_OP') return (isColumn(body.lexpr) && isValue(body.rexpr)) || (isValue(body.lexpr) && isColumn(body.rexpr));
+  const list = ((body.rexpr as Node | undefined)?.List as Node | undefined)?.items;
+  return body.kind === 'AEXPR_IN' && isColumn(body.lexpr) && Array.isArray(list) && list.length > 0 && list.every(isValue);
+}
+
 /** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
 function limited(select: Node): boolean {
   const all = (v: unknown): boolean => v === undefined || ((v as Node).A_Const as Node | undefined)?.isnull === true;
@@ -800,6 +831,10 @@ export interface SqlAnalysis {
   privilegeOnly?: boolean;
   /** Unparsed because the text passed a size or statement limit (another reading of it would too). */
   limited?: boolean;
+  /** Per statement (PostgreSQL's reading): its whole text and the index of the text it came from, for another grammar's reading of it alone. */
+  sources?: Array<{ text: string; of: number }>;
+  /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE plainly narrows the rows (plainlyNarrow). */
+  narrow?: boolean[];
 }
 
 function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
@@ -1019,11 +1054,13 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
   if (!pg) return unparsed(parser.missing());
   if (!chargeSqlReading(texts)) return { ...unparsed(readBudgetError), limited: true };
   const statements: SqlStatement[] = [];
+  const sources: Array<{ text: string; of: number }> = [];
+  const narrow: boolean[] = [];
   let readOnly = true;
   let privilegeOnly = true;
   let total = 0;
   let operators = 0;
-  for (const sql of texts) {
+  for (const [of, sql] of texts.entries()) {
     total += Buffer.byteLength(sql);
     if (total > MAX_SQL_BYTES) return { ...unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements), limited: true };
     operators += operatorRunCost(sql);
@@ -1049,6 +1086,8 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
       try {
         const a = analyzeStatement(type, body as Node, text, dialect);
         statements.push(a.statement);
+        sources.push({ text, of });
+        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && plainlyNarrow((body as Node).whereClause));
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {
@@ -1057,5 +1096,5 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
     }
   }
   const destructive = statements.some((s) => s.destructive);
-  return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly };
+  return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly, sources, narrow };
 }
