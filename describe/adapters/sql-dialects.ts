@@ -78,6 +78,37 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
 }
 
 /**
+ * SQLite's `[name]` and `` `name` `` written as PostgreSQL's "name", for PostgreSQL's side reading
+ * of a D1 statement (a misreading only fails to add risk). One linear pass.
+ */
+function pgNames(text: string): string {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c !== '[' && c !== '`') {
+      let j = i + 1;
+      while (j < n && text[j] !== '[' && text[j] !== '`') j++;
+      out += text.slice(i, j);
+      i = j;
+      continue;
+    }
+    const close = c === '[' ? ']' : '`';
+    let j = i + 1;
+    while (j < n && text[j] !== close && text[j] !== '"') j++;
+    if (j < n && text[j] === close) {
+      out += `"${text.slice(i + 1, j)}"`;
+      i = j + 1;
+    } else {
+      out += text.slice(i, j);
+      i = j;
+    }
+  }
+  return out;
+}
+
+/**
  * SQLite decides whether a DELETE/UPDATE touches every row by running it against sample rows of
  * text and numbers, which `WHERE id = id + 0` (true for every number) passes. Where PostgreSQL's
  * grammar reads the same statements, its flags are added: a WHERE that names no value the rows are
@@ -87,7 +118,19 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   if (!lite.info.parsed || !lite.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return lite;
   const pg = analyzeSql(texts);
   if (pg.limited) return { ...pg, info: { ...pg.info, dialect: 'sqlite' } };
-  if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) return lite;
+  if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) {
+    // PostgreSQL refuses the whole text (SQLite's own syntax beside it: `; SELECT 1 FROM [t]`):
+    // each DELETE/UPDATE is read alone; one it cannot read keeps SQLite's verdict.
+    const statements = lite.info.statements.map((st, i) => {
+      const source = lite.sources?.[i];
+      if ((st.kind !== 'delete' && st.kind !== 'update') || st.destructive || !source) return st;
+      const one = analyzeSql([pgNames(source.text)]);
+      if (one.limited) return { ...st, destructive: true };
+      return one.info.parsed && one.info.statements.length === 1 && one.info.statements[0]!.destructive && structure(one.info) === structure({ ...lite.info, statements: [st] }) ? { ...st, destructive: true } : st;
+    });
+    if (statements.every((st, i) => st === lite.info.statements[i])) return lite;
+    return { ...lite, info: { ...lite.info, statements, destructive: true }, readOnly: false };
+  }
   const statements = mergeFlags(lite.info.statements, pg.info.statements);
   return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) } };
 }

@@ -794,6 +794,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
   if (!chargeSqlReading(texts)) return limited(readBudgetError, []);
   const { capi, wasm } = s;
   const statements: SqlStatement[] = [];
+  const sources: Array<{ text: string; of: number }> = [];
   let readOnly = true;
   let total = 0;
   for (const sql of texts) {
@@ -873,6 +874,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
             const text = bytes.subarray(pos - pSql, tail - pSql).toString('utf8');
             const r = analyzeStatement(scratch, s, stmt, text);
             statements.push(r.statement);
+            sources.push({ text, of: index });
             if (!r.readOnly) readOnly = false;
           } finally {
             capi.sqlite3_finalize(stmt);
@@ -900,7 +902,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
       sqlite.discard(s); // closing a trapped instance traps again
     }
   }
-  return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly };
+  return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly, sources };
 }
 
 /**

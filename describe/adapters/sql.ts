@@ -831,7 +831,7 @@ export interface SqlAnalysis {
   privilegeOnly?: boolean;
   /** Unparsed because the text passed a size or statement limit (another reading of it would too). */
   limited?: boolean;
-  /** Per statement (PostgreSQL's reading): its whole text and the index of the text it came from, for another grammar's reading of it alone. */
+  /** Per statement: its whole text and the index of the text it came from, for another grammar's reading of it alone. */
   sources?: Array<{ text: string; of: number }>;
   /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE plainly narrows the rows (plainlyNarrow). */
   narrow?: boolean[];

@@ -808,6 +808,25 @@ t.test('a WHERE only SQLite\'s sample run judges is judged statement by statemen
   }
 });
 
+t.test('on D1, a WHERE only PostgreSQL\'s reading judges is judged statement by statement beside SQLite\'s own syntax', async (t) => {
+  // Ninth pass: `DELETE FROM users WHERE id = id + 0; SELECT 1 FROM [t]` to D1 was a medium write:
+  // PostgreSQL refused the whole text (`[t]`), so its reading of the WHERE was dropped.
+  const wheres = fc.constantFrom((c: string) => `${c} = ${c} + 0`, (c: string) => `${c} IS NOT NULL`, (c: string) => `${c} BETWEEN ${c} - 1 AND ${c} + 1`, (c: string) => `lower(${c}) = lower(${c})`);
+  const wraps = fc.constantFrom((d: string) => `${d}; SELECT 1 FROM [t]`, (d: string) => `SELECT \`a\` FROM t; ${d}`, (d: string) => `${d} RETURNING [id]`);
+  await fc.assert(
+    fc.asyncProperty(wheres, wraps, fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async (w, wrap, verb, x, c) => {
+      const sql = wrap(verb === 'UPDATE' ? `UPDATE ${x} SET ${c} = 1 WHERE ${w(c)}` : `DELETE FROM ${x} WHERE ${w(c)}`);
+      const { description, decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  for (const sql of ['DELETE FROM [users] WHERE id = 5; SELECT 1 FROM [t]', 'delete from `users` where `users`.`id` = ?', "UPDATE users SET a = 1 WHERE name = 'x' RETURNING [id]"]) {
+    const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params: [1] }) });
+    t.not(decision.approval?.risk, 'critical', sql);
+  }
+});
+
 t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings are not reads', async (t) => {
   // Eighth pass: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED` were allowed reads on
   // Supabase and Neon (transaction control); on an endpoint of unknown dialect `SET PASSWORD = '…'`,
