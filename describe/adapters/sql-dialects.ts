@@ -78,6 +78,13 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
 }
 
 /**
+ * DELETE/UPDATE statements the other grammar reads one by one per analysis, at most (each of
+ * SQLite's runs sets up a scratch database: 990 of them took a second); past it PostgreSQL's proof
+ * of a plainly narrow WHERE alone decides, and on D1 the rest count as destructive.
+ */
+const MAX_STATEMENT_READINGS = 16;
+
+/**
  * SQLite's `[name]` and `` `name` `` written as PostgreSQL's "name", for PostgreSQL's side reading
  * of a D1 statement (a misreading only fails to add risk). One linear pass.
  */
@@ -121,9 +128,11 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) {
     // PostgreSQL refuses the whole text (SQLite's own syntax beside it: `; SELECT 1 FROM [t]`):
     // each DELETE/UPDATE is read alone; one it cannot read keeps SQLite's verdict.
+    let runs = 0;
     const statements = lite.info.statements.map((st, i) => {
       const source = lite.sources?.[i];
       if ((st.kind !== 'delete' && st.kind !== 'update') || st.destructive || !source) return st;
+      if (++runs > MAX_STATEMENT_READINGS) return { ...st, destructive: true }; // not judged: the worst
       const one = analyzeSql([pgNames(source.text)]);
       if (one.limited) return { ...st, destructive: true };
       return one.info.parsed && one.info.statements.length === 1 && one.info.statements[0]!.destructive && structure(one.info) === structure({ ...lite.info, statements: [st] }) ? { ...st, destructive: true } : st;
@@ -159,9 +168,12 @@ function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
  * in it) stands without the run only when PostgreSQL proves its WHERE plainly narrow (`id = $1::uuid`).
  */
 function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean): SqlAnalysis {
+  let runs = 0;
   const statements = pg.info.statements.map((st, i) => {
     const source = pg.sources?.[i];
     if (!unjudged(st) || !source) return st;
+    // Each run sets up a scratch database: past MAX_STATEMENT_READINGS, PostgreSQL's proof alone.
+    if (++runs > MAX_STATEMENT_READINGS) return pg.narrow?.[i] ? st : { ...st, destructive: true };
     const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined);
     if (one.limited) return { ...st, destructive: true };
     if (one.info.parsed && structure(one.info) === structure({ ...pg.info, statements: [st] })) return one.info.statements[0]?.destructive ? { ...st, destructive: true } : st;
