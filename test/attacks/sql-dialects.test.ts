@@ -827,6 +827,32 @@ t.test('on D1, a WHERE only PostgreSQL\'s reading judges is judged statement by 
   }
 });
 
+t.test('the SQL a pg-meta column change writes into its DDL as it stands is read', async (t) => {
+  // Ninth pass: `POST /pg/columns {default_value: "1; DROP TABLE users", default_value_format:
+  // "expression"}` was a medium write: pg-meta writes `DEFAULT ${default_value}` and
+  // `CHECK (${check})` into its ALTER TABLE as they stand, so the DROP runs (and an expression such
+  // as `pg_read_file(…)` runs on every later INSERT).
+  const cols = 'https://abcdefghijklmnopqrst.supabase.co/pg/columns';
+  const bodies = fc.constantFrom(
+    (x: string) => ({ table_id: 1, name: 'c', type: 'text', default_value: `1; DROP TABLE ${x}`, default_value_format: 'expression' }),
+    () => ({ table_id: 1, name: 'c', type: 'text', default_value: "pg_read_file('/etc/passwd')", default_value_format: 'expression' }),
+    (x: string) => ({ table_id: 1, name: 'c', type: 'int', check: `c > 0) ; DELETE FROM ${x}; SELECT (1` }),
+    (x: string) => ({ default_value: `dblink_exec('', 'DROP TABLE ${x}')`, default_value_format: 'expression' }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(['POST', cols], ['PATCH', `${cols}/16384.2`]), bodies, ident, async ([method, url], b, x) => {
+      const body = JSON.stringify(b(x));
+      const { description, decision } = await decide({ method, url, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${method} ${body}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  for (const b of [{ default_value: 'now()', default_value_format: 'expression' }, { default_value: '1; DROP TABLE users' }, { check: 'c > 0' }]) {
+    const { decision } = await decide({ url: cols, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ table_id: 1, name: 'c', type: 'text', ...b }) });
+    t.not(decision.approval?.risk, 'critical', JSON.stringify(b));
+  }
+});
+
 t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings are not reads', async (t) => {
   // Eighth pass: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED` were allowed reads on
   // Supabase and Neon (transaction control); on an endpoint of unknown dialect `SET PASSWORD = '…'`,
