@@ -558,6 +558,10 @@ t.test('SQL an MCP tool takes under any SQL-carrying argument, or in a list of s
     (d: string) => ({ name: 'batch', arguments: { statements: [{ sql: 'SELECT 1' }, { sql: d }] } }),
     (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: d, sql: 'weekly report' } }),
     (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: 'all customers', params: { sql: d } } }),
+    // Ninth pass: two objects down or in a list under another name was not read (high, not critical).
+    (d: string) => ({ name: 'run', arguments: { input: { db: { sql: d } } } }),
+    (d: string) => ({ name: 'run', arguments: { steps: [{ kind: 'sql', options: { query: d } }] } }),
+    (d: string) => ({ name: 'run', arguments: { a: { b: { c: { d: { statements: [d] } } } } } }),
   );
   const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`);
   await fc.assert(
