@@ -295,6 +295,9 @@ function withPgLexing(texts: string[], lite: SqlAnalysis): DialectAnalysis {
 
 /** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */
 function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
+  // PostgreSQL unread for a limit (cost, size, the request's budget): its reading is unknown, and
+  // lexing the text again (pgLexedText) would cost what the limit spared.
+  if (pg.limited) return labelled(pg);
   const lite = analyzeSqlite(texts);
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {
