@@ -219,6 +219,8 @@ function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | un
 
 /** SQL-carrying GraphQL arguments read per request, at most (the rest are not looked at). */
 const MAX_GRAPHQL_SQL_TEXTS = 64;
+/** Objects and lists deep the arguments are looked through for SQL. */
+const MAX_GRAPHQL_SQL_DEPTH = 16;
 
 /**
  * SQL in the arguments of GraphQL mutations (`executeSql(sql: "…")`, `runQuery(input: {statement:
@@ -227,14 +229,19 @@ const MAX_GRAPHQL_SQL_TEXTS = 64;
  */
 function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   const texts: string[] = [];
-  const pick = (o: Record<string, unknown>, depth: number): void => {
-    for (const [k, v] of Object.entries(o)) {
-      if (texts.length >= MAX_GRAPHQL_SQL_TEXTS) return;
-      if (typeof v === 'string' && sqlArgument(k) && v.trim() !== '') texts.push(v);
-      else if (depth === 0 && v && typeof v === 'object' && !Array.isArray(v)) pick(v as Record<string, unknown>, 1);
+  // At any depth, in lists too (`run(input: {db: {sql}})`, `run(steps: [{sql}])`, `run(sqls: […])`:
+  // ninth pass, one object down only was read); the arguments are already bounded (MAX_CALL_ARGUMENT_NODES).
+  const walk = (v: unknown, named: boolean, depth: number): void => {
+    if (texts.length >= MAX_GRAPHQL_SQL_TEXTS || depth > MAX_GRAPHQL_SQL_DEPTH) return;
+    if (typeof v === 'string') {
+      if (named && v.trim() !== '') texts.push(v);
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x, named, depth + 1);
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, sqlArgument(k), depth + 1);
     }
   };
-  for (const call of graphql.calls ?? []) pick(call.args, 0);
+  for (const call of graphql.calls ?? []) walk(call.args, false, 0);
   const sql = texts.filter((text) => {
     const a = analyzeSqlIn([text], 'unknown');
     // Unread for one of Airlock's limits: its statements are unknown, so it counts as SQL.

@@ -857,6 +857,28 @@ t.test('the SQL a pg-meta column change writes into its DDL as it stands is read
   }
 });
 
+t.test('SQL a GraphQL mutation takes at any depth of its arguments is read', async (t) => {
+  // Ninth pass: `run(input: {db: {sql: "DROP TABLE users"}})`, `run(steps: [{sql: …}])` and
+  // `run(sqls: […])` on a GraphQL endpoint no module owns were medium writes: only a string at the
+  // top or one object down was read.
+  const shapes = fc.constantFrom(
+    (d: string) => ({ query: 'mutation($s: String!) { run(input: {db: {sql: $s}}) { ok } }', variables: { s: d } }),
+    (d: string) => ({ query: 'mutation($v: [StepInput!]!) { run(steps: $v) { ok } }', variables: { v: [{ kind: 'sql', sql: 'SELECT 1' }, { kind: 'sql', sql: d }] } }),
+    (d: string) => ({ query: 'mutation($v: [String!]!) { run(sqls: $v) { ok } }', variables: { v: ['SELECT 1', d] } }),
+    (d: string) => ({ query: 'mutation($v: JSON!) { run(a: $v) { ok } }', variables: { v: { b: { c: { d: { statement: d } } } } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(shapes, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`), ident, async (shape, d, x) => {
+      const body = JSON.stringify(shape(d(x)));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  const search = await decide({ url: `https://${SQL_HOST}/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'mutation { search(filter: {where: {query: "red shoes"}}) { ok } }' }) });
+  t.not(search.decision.approval?.risk, 'critical', 'a search phrase deep in the arguments is not SQL');
+});
+
 t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings are not reads', async (t) => {
   // Eighth pass: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED` were allowed reads on
   // Supabase and Neon (transaction control); on an endpoint of unknown dialect `SET PASSWORD = '…'`,
