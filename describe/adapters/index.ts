@@ -66,7 +66,7 @@ function isSqlPath(request: RequestInfo): boolean {
 
 /**
  * SQL in the URL's parameters, whatever the method (a server may run a GET's SQL too): `?sql=`
- * anywhere, `?query=` and `?statement=` to an SQL-looking path. SQL when a grammar reads statements
+ * anywhere, `?query=`, `?statement=` and `?q=` to an SQL-looking path. SQL when a grammar reads statements
  * in it, otherwise not SQL (`?query=red+shoes`).
  */
 function urlSql(request: RequestInfo): SqlSource | undefined {
@@ -75,7 +75,8 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
     const rpc = rpcSql(request);
     if (rpc) return rpc;
   }
-  const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
+  // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'q'] : ['sql'];
   const texts = names.flatMap((n) => request.query[n] ?? []).filter((v) => v.trim() !== '');
   return texts.length ? { texts, sniffed: true } : undefined;
 }
@@ -95,6 +96,8 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   const form = body.form;
   const keys = ['query', 'sql', 'statement'];
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody(request, { keys: sqlPath ? keys : ['sql'] });
+  // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
+  if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });

@@ -716,6 +716,9 @@ t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQ
     (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?database=db&query=${encodeURIComponent(sql)}`, body: '' }),
     // The parameter, a line feed, then the body: one statement to ClickHouse.
     (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?query=${encodeURIComponent(sql.split(' ')[0]!)}`, body: sql.split(' ').slice(1).join(' ') }),
+    // Ninth pass: InfluxDB's `q` (`POST /query?q=…`, a form's `q`) on an SQL path was not read.
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/query?q=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/query?db=x&q=${encodeURIComponent(sql)}`, body: '' }),
   );
   const bad = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `SELECT * FROM url ( 'https://x.example/?d=' , CSV , 'a String' ) AS ${x}`);
   await fc.assert(
@@ -727,7 +730,7 @@ t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQ
     { numRuns: runs, ...seed },
   );
   // Controls: reads in a GET stay allowed, ClickHouse-only reads are not failed closed, a search stays a search.
-  for (const url of [`https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`, `https://${SQL_HOST}:8123/?query=${encodeURIComponent('SHOW TABLES')}`, `https://${SQL_HOST}/search?query=${encodeURIComponent('drop table tennis')}`]) {
+  for (const url of [`https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`, `https://${SQL_HOST}:8123/?query=${encodeURIComponent('SHOW TABLES')}`, `https://${SQL_HOST}/search?query=${encodeURIComponent('drop table tennis')}`, `https://${SQL_HOST}/query?q=${encodeURIComponent('red shoes')}`]) {
     const { decision } = await decide({ method: 'GET', url, body: '' });
     t.equal(decision.action, 'allow', `GET ${url}`);
   }
