@@ -568,6 +568,25 @@ function plainlyNarrow(expr: unknown): boolean {
   return body.kind === 'AEXPR_IN' && isColumn(body.lexpr) && Array.isArray(list) && list.length > 0 && list.every(isValue);
 }
 
+const rangeOps = new Set(['<', '>', '<=', '>=', '<>', '!=']);
+
+/**
+ * True when a WHERE clause has a form whose reach only values decide, which SQLite's sample run
+ * judges and PostgreSQL's shape checks do not: an OR or a NOT (`id > 0 OR id <= 0`, `NOT (id = 1
+ * AND id = 2)`), a subquery (`id = (SELECT id)`), a column against a constant range
+ * (`id::bigint > -1e18`, `BETWEEN`). A clause the data alone decides (`expires_at < now()`) is not.
+ */
+function valueJudged(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'BoolExpr') return body.boolop !== 'AND_EXPR' || ((body.args ?? []) as unknown[]).some(valueJudged);
+  if (type === 'SubLink') return true;
+  if (type !== 'A_Expr') return false;
+  if (String(body.kind).startsWith('AEXPR_BETWEEN') || String(body.kind).startsWith('AEXPR_NOT_BETWEEN')) return true;
+  const value = (e: unknown): boolean => isValue(e) || (((e as Node | undefined)?.A_Expr as Node | undefined)?.lexpr === undefined && isValue(((e as Node | undefined)?.A_Expr as Node | undefined)?.rexpr));
+  return body.kind === 'AEXPR_OP' && rangeOps.has(opName(body)) && ((isColumn(body.lexpr) && value(body.rexpr)) || (value(body.lexpr) && isColumn(body.rexpr)));
+}
+
 /** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
 function limited(select: Node): boolean {
   const all = (v: unknown): boolean => v === undefined || ((v as Node).A_Const as Node | undefined)?.isnull === true;
@@ -833,7 +852,7 @@ export interface SqlAnalysis {
   limited?: boolean;
   /** Per statement: its whole text and the index of the text it came from, for another grammar's reading of it alone. */
   sources?: Array<{ text: string; of: number }>;
-  /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE plainly narrows the rows (plainlyNarrow). */
+  /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE PostgreSQL's reading can judge without a sample run (plainlyNarrow, or not valueJudged). */
   narrow?: boolean[];
 }
 
@@ -1087,7 +1106,8 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
         const a = analyzeStatement(type, body as Node, text, dialect);
         statements.push(a.statement);
         sources.push({ text, of });
-        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && plainlyNarrow((body as Node).whereClause));
+        const where = (body as Node).whereClause;
+        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && (plainlyNarrow(where) || !valueJudged(where)));
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {
