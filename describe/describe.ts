@@ -8,6 +8,7 @@ import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
 import { sqlArgument } from './adapters/sql-body.ts';
 import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
+import { withSqlReadBudget } from './adapters/sql.ts';
 import { multiMap, summarizeBody } from './body.ts';
 import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
@@ -141,6 +142,8 @@ function mcpSql({ texts, unreadable }: McpSqlTexts, budget: SqlBudget): NonNulla
     // Unparsed counts as destructive (as for any SqlInfo); the policy tells a search phrase by `parsed`.
     if (a.info.destructive) out.destructive = true;
     if (a.ambiguity) out.ambiguous = true;
+    // Unread for one of Airlock's limits (size, cost, the request's budget): held as the worst.
+    if (a.limited) out.limited = true;
     if (!a.info.parsed) {
       out.parsed = false;
       out.error ??= a.info.error;
@@ -175,34 +178,50 @@ interface McpSqlTexts {
   unreadable?: string;
 }
 
+/** Argument values looked through for SQL-carrying names per tool call, at most; past it the arguments are unreadable. */
+const MAX_MCP_ARGUMENT_NODES = 10_000;
+/** Objects and arrays deep the arguments are looked through. */
+const MAX_MCP_ARGUMENT_DEPTH = 16;
+
 /**
  * The SQL texts a tool call's arguments carry: strings, and arrays of strings (or of objects
- * carrying them, `[{sql}]`), under an SQL-carrying name, at the top or one object down
- * (`{params: {sql}}`).
+ * carrying them, `[{sql}]`), under an SQL-carrying name, at any depth (`{params: {sql}}`,
+ * `{input: {db: {sql}}}`, `{steps: [{sql}]}`: ninth pass, one object down only was read).
  */
 function mcpSqlTexts(args: unknown): McpSqlTexts {
   const out: McpSqlTexts = { texts: [] };
-  const pick = (o: unknown, depth: number): void => {
-    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
-    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-      if (!sqlArgument(k)) continue;
-      if (typeof v === 'string') {
-        if (v.trim() !== '') out.texts.push(v);
-      } else if (Array.isArray(v) && v.length > 0) {
-        if (v.length > MAX_MCP_SQL_TEXTS) out.unreadable ??= `an argument of ${v.length} statements`;
+  let nodes = 0;
+  const walk = (v: unknown, depth: number): void => {
+    if (!v || typeof v !== 'object') return;
+    if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+      out.unreadable ??= 'arguments too large or deep to look through for SQL';
+      return;
+    }
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+      return;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (!sqlArgument(k)) {
+        walk(x, depth + 1);
+        continue;
+      }
+      if (typeof x === 'string') {
+        if (x.trim() !== '') out.texts.push(x);
+      } else if (Array.isArray(x) && x.length > 0) {
+        if (x.length > MAX_MCP_SQL_TEXTS) out.unreadable ??= `an argument of ${x.length} statements`;
         else {
-          for (const x of v) {
-            if (typeof x === 'string') {
-              if (x.trim() !== '') out.texts.push(x);
-            } else if (depth === 0 && x && typeof x === 'object' && !Array.isArray(x)) pick(x, depth + 1);
+          for (const m of x) {
+            if (typeof m === 'string') {
+              if (m.trim() !== '') out.texts.push(m);
+            } else if (m && typeof m === 'object' && !Array.isArray(m)) walk(m, depth + 1);
             else out.unreadable ??= `argument ${k} holds a member that is not SQL text`;
           }
         }
-      }
+      } else walk(x, depth + 1);
     }
   };
-  pick(args, 0);
-  if (args && typeof args === 'object' && !Array.isArray(args)) for (const v of Object.values(args)) pick(v, 0);
+  walk(args, 0);
   return out;
 }
 
@@ -250,8 +269,9 @@ function findPlaceholders(finder: PlaceholderFinder | undefined, parts: Array<[P
 }
 
 export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestDescription {
-  // Every SQLite analysis of the request (readings, tool calls, fields) shares one step budget.
-  return withSampleBudget(() => describeOnce(raw, ctx));
+  // Every SQLite analysis of the request (readings, tool calls, fields) shares one step budget,
+  // and every grammar's reading one budget of tokens.
+  return withSqlReadBudget(() => withSampleBudget(() => describeOnce(raw, ctx)));
 }
 
 function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription {

@@ -67,11 +67,17 @@ function isSqlPath(request: RequestInfo): boolean {
 
 /**
  * SQL in the URL's parameters, whatever the method (a server may run a GET's SQL too): `?sql=`
- * anywhere, `?query=` and `?statement=` to an SQL-looking path. SQL when a grammar reads statements
+ * anywhere, `?query=`, `?statement=` and `?q=` to an SQL-looking path. SQL when a grammar reads statements
  * in it, otherwise not SQL (`?query=red+shoes`).
  */
 function urlSql(request: RequestInfo): SqlSource | undefined {
-  const names = isSqlPath(request) ? ['sql', 'query', 'statement'] : ['sql'];
+  // PostgREST anywhere, called with GET: `…/rpc/exec_sql?query=…`.
+  if (isRpcPath(request.segments)) {
+    const rpc = rpcSql(request);
+    if (rpc) return rpc;
+  }
+  // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
+  const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'q'] : ['sql'];
   // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`).
   const query = paramsByServerName(request.query, names);
   const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
@@ -95,9 +101,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // (`sql` is SQL in either): the server may read any statement in it, so its SQL is unread.
   if (body.decode_error && (sqlPath || body.content_type === 'application/x-www-form-urlencoded' || /[/+]json$/.test(body.content_type))) return sqlFromBody(request);
   const keys = ['query', 'sql', 'statement'];
-  // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`).
-  const form = body.form ? paramsByServerName(body.form, keys) : undefined;
+  // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`, ` q`).
+  const form = body.form ? paramsByServerName(body.form, [...keys, 'q']) : undefined;
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
+  // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
+  if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
@@ -247,6 +255,8 @@ function clickhouseText(request: RequestInfo, queries: string[]): SqlSource | un
 
 /** SQL-carrying GraphQL arguments read per request, at most (the rest are not looked at). */
 const MAX_GRAPHQL_SQL_TEXTS = 64;
+/** Objects and lists deep the arguments are looked through for SQL. */
+const MAX_GRAPHQL_SQL_DEPTH = 16;
 
 /**
  * SQL in the arguments of GraphQL mutations (`executeSql(sql: "…")`, `runQuery(input: {statement:
@@ -255,17 +265,23 @@ const MAX_GRAPHQL_SQL_TEXTS = 64;
  */
 function graphqlSql(graphql: GraphqlRequest): SqlSource | undefined {
   const texts: string[] = [];
-  const pick = (o: Record<string, unknown>, depth: number): void => {
-    for (const [k, v] of Object.entries(o)) {
-      if (texts.length >= MAX_GRAPHQL_SQL_TEXTS) return;
-      if (typeof v === 'string' && sqlArgument(k) && v.trim() !== '') texts.push(v);
-      else if (depth === 0 && v && typeof v === 'object' && !Array.isArray(v)) pick(v as Record<string, unknown>, 1);
+  // At any depth, in lists too (`run(input: {db: {sql}})`, `run(steps: [{sql}])`, `run(sqls: […])`:
+  // ninth pass, one object down only was read); the arguments are already bounded (MAX_CALL_ARGUMENT_NODES).
+  const walk = (v: unknown, named: boolean, depth: number): void => {
+    if (texts.length >= MAX_GRAPHQL_SQL_TEXTS || depth > MAX_GRAPHQL_SQL_DEPTH) return;
+    if (typeof v === 'string') {
+      if (named && v.trim() !== '') texts.push(v);
+    } else if (Array.isArray(v)) {
+      for (const x of v) walk(x, named, depth + 1);
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v as Record<string, unknown>)) walk(x, sqlArgument(k), depth + 1);
     }
   };
-  for (const call of graphql.calls ?? []) pick(call.args, 0);
+  for (const call of graphql.calls ?? []) walk(call.args, false, 0);
   const sql = texts.filter((text) => {
     const a = analyzeSqlIn([text], 'unknown');
-    return a.info.statements.length > 0 || a.ambiguity !== undefined;
+    // Unread for one of Airlock's limits: its statements are unknown, so it counts as SQL.
+    return a.info.statements.length > 0 || a.ambiguity !== undefined || a.limited === true;
   });
   return sql.length ? { texts: sql, sniffed: true } : undefined;
 }
@@ -285,7 +301,7 @@ function eachSniffed(source: Extract<SqlSource, { texts: string[] }>): SqlSource
 /** Parser messages quote the text they stopped at; keep them short enough for a policy's reason. */
 const MAX_ERROR_CHARS = 500;
 
-function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason } {
+function sqlInfo(source: SqlSource, dialect: 'postgresql' | 'sqlite' | 'unknown'): { info: SqlInfo; readOnly: boolean; privilegeOnly: boolean; ambiguity?: AmbiguityReason; limited?: boolean } {
   if ('error' in source) return { info: { dialect, parsed: false, error: source.error.slice(0, MAX_ERROR_CHARS), statements: [], destructive: true }, readOnly: false, privilegeOnly: false };
   const a = analyzeSqlIn(source.texts, source.dialect ?? dialect, source.params);
   if (a.info.error && a.info.error.length > MAX_ERROR_CHARS) a.info.error = `${a.info.error.slice(0, MAX_ERROR_CHARS)}…`;
@@ -367,8 +383,10 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;
-    const { info, readOnly, privilegeOnly, ambiguity } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
-    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity) return out;
+    const { info, readOnly, privilegeOnly, ambiguity, limited } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
+    // Text that carries SQL only sometimes is not SQL when no grammar reads statements in it, but
+    // text unread for one of Airlock's limits (`?sql=DROP TABLE users; --` and 6,000 dashes) is.
+    if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) return out;
     out.sql = info;
     if (ambiguity) out.ambiguity = ambiguity;
     // A pure SQL endpoint's effect is its SQL's: read-only queries read, privilege changes are

@@ -65,10 +65,21 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
  * query (`exec_sql` and friends), read as PostgreSQL (PostgREST serves nothing else): JSON or form
  * arguments with SQL-looking names (sqlArgument: `query`, `sql`, `sql_query`, `statement`, `stmt`,
  * `sql_text` …), or a text/plain body (passed whole to a function with a single unnamed text
- * parameter). Undefined when the call carries none.
+ * parameter), or for GET and HEAD the URL's parameters of such names. Undefined when the call carries none.
  */
 export function rpcSql(request: RequestInfo): SqlSource | undefined {
-  if (request.method === 'GET' || request.method === 'HEAD') return undefined;
+  // GET and HEAD take the arguments from the URL (PostgREST runs them in a READ ONLY transaction,
+  // which still lets `dblink_exec` write through a new connection, `http_get` send rows out and
+  // `pg_terminate_backend` end sessions). The other parameters are filters (`?id=eq.1`), so a
+  // value is SQL only when a grammar reads statements in it: `?query=red shoes` stays a search.
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    const texts = Object.keys(request.query)
+      .filter(sqlArgument)
+      .slice(0, 64)
+      .flatMap((k) => request.query[k] ?? [])
+      .filter((v) => v.trim() !== '');
+    return texts.length ? { texts, dialect: 'postgresql', sniffed: true } : undefined;
+  }
   const body = request.body;
   if (body.content_type === 'text/plain' && body.json === undefined && body.text) {
     return body.truncated || body.text_truncated ? { error: 'request body longer than the description keeps: SQL not fully visible' } : { texts: [body.text], dialect: 'postgresql' };

@@ -4,12 +4,13 @@
 // (nested comments, `"` vs `` ` `` vs `[ ]` quoting, `\'` vs `''`, E'' strings, dollar quoting)
 // make it ambiguous: the worse reading describes it and the body is marked ambiguous.
 import type { AmbiguityReason, SqlInfo, SqlStatement } from '../types.ts';
-import { analyzeSql, backslashReading, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
+import { analyzeSql, backslashReading, pgLexedText, sqlPastTokenBound, type SqlAnalysis } from './sql.ts';
 import { analyzeSqlite } from './sql-sqlite.ts';
 import { mysqlModes, mysqlText, type MysqlMode } from './sql-mysql.ts';
 import { oracleText } from './sql-oracle.ts';
 import { snowflakeText } from './sql-snowflake.ts';
 import { bigqueryText } from './sql-bigquery.ts';
+import { clickhouseText } from './sql-clickhouse.ts';
 
 export type SqlDialect = 'postgresql' | 'sqlite' | 'unknown';
 
@@ -33,7 +34,10 @@ function rank(a: SqlAnalysis): number {
 }
 
 function labelled(a: SqlAnalysis): SqlAnalysis {
-  return { info: { ...a.info, dialect: 'unknown' }, readOnly: a.readOnly };
+  const out: SqlAnalysis = { info: { ...a.info, dialect: 'unknown' }, readOnly: a.readOnly };
+  // Unread for one of Airlock's limits: SQL whose reading is unknown, never "not SQL".
+  if (a.limited) out.limited = true;
+  return out;
 }
 
 /** The statements of both readings, each destructive when either reading says so. */
@@ -55,6 +59,7 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
     return { info: { ...base.info, parsed: false, error: detail, destructive: true }, readOnly: false, ambiguity: base.ambiguity ?? { code: 'sql_dialects_disagree', detail } };
   }
   const off = analyzeSql(readings.map((r, i) => r ?? texts[i]!), dialect);
+  if (off.limited) return { info: { ...base.info, parsed: false, error: off.info.error, destructive: true }, readOnly: false, ambiguity: base.ambiguity, limited: true };
   if (!off.info.parsed) return base; // that server rejects the whole text before running any of it
   const a = structure(pg.info);
   const b = structure(off.info);
@@ -73,6 +78,44 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
 }
 
 /**
+ * DELETE/UPDATE statements the other grammar reads one by one per analysis, at most (each of
+ * SQLite's runs sets up a scratch database: 990 of them took a second); past it PostgreSQL's proof
+ * of a plainly narrow WHERE alone decides, and on D1 the rest count as destructive.
+ */
+const MAX_STATEMENT_READINGS = 16;
+
+/**
+ * SQLite's `[name]` and `` `name` `` written as PostgreSQL's "name", for PostgreSQL's side reading
+ * of a D1 statement (a misreading only fails to add risk). One linear pass.
+ */
+function pgNames(text: string): string {
+  let out = '';
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text[i];
+    if (c !== '[' && c !== '`') {
+      let j = i + 1;
+      while (j < n && text[j] !== '[' && text[j] !== '`') j++;
+      out += text.slice(i, j);
+      i = j;
+      continue;
+    }
+    const close = c === '[' ? ']' : '`';
+    let j = i + 1;
+    while (j < n && text[j] !== close && text[j] !== '"') j++;
+    if (j < n && text[j] === close) {
+      out += `"${text.slice(i + 1, j)}"`;
+      i = j + 1;
+    } else {
+      out += text.slice(i, j);
+      i = j;
+    }
+  }
+  return out;
+}
+
+/**
  * SQLite decides whether a DELETE/UPDATE touches every row by running it against sample rows of
  * text and numbers, which `WHERE id = id + 0` (true for every number) passes. Where PostgreSQL's
  * grammar reads the same statements, its flags are added: a WHERE that names no value the rows are
@@ -81,7 +124,22 @@ function withBackslashReading(texts: string[], base: DialectAnalysis, pg: SqlAna
 function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
   if (!lite.info.parsed || !lite.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return lite;
   const pg = analyzeSql(texts);
-  if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) return lite;
+  if (pg.limited) return { ...pg, info: { ...pg.info, dialect: 'sqlite' } };
+  if (!pg.info.parsed || structure(pg.info) !== structure(lite.info)) {
+    // PostgreSQL refuses the whole text (SQLite's own syntax beside it: `; SELECT 1 FROM [t]`):
+    // each DELETE/UPDATE is read alone; one it cannot read keeps SQLite's verdict.
+    let runs = 0;
+    const statements = lite.info.statements.map((st, i) => {
+      const source = lite.sources?.[i];
+      if ((st.kind !== 'delete' && st.kind !== 'update') || st.destructive || !source) return st;
+      if (++runs > MAX_STATEMENT_READINGS) return { ...st, destructive: true }; // not judged: the worst
+      const one = analyzeSql([pgNames(source.text)]);
+      if (one.limited) return { ...st, destructive: true };
+      return one.info.parsed && one.info.statements.length === 1 && one.info.statements[0]!.destructive && structure(one.info) === structure({ ...lite.info, statements: [st] }) ? { ...st, destructive: true } : st;
+    });
+    if (statements.every((st, i) => st === lite.info.statements[i])) return lite;
+    return { ...lite, info: { ...lite.info, statements, destructive: true }, readOnly: false };
+  }
   const statements = mergeFlags(lite.info.statements, pg.info.statements);
   return { ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) } };
 }
@@ -93,10 +151,34 @@ function withWhereReading(lite: SqlAnalysis, texts: string[]): SqlAnalysis {
  * each DELETE/UPDATE against sample rows adds its flags. It only ever adds risk.
  */
 function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
-  if (!pg.info.parsed || !pg.info.statements.some((st) => (st.kind === 'delete' || st.kind === 'update') && !st.destructive)) return pg;
+  const unjudged = (st: SqlStatement): boolean => (st.kind === 'delete' || st.kind === 'update') && !st.destructive;
+  if (!pg.info.parsed || !pg.info.statements.some(unjudged)) return pg;
   const lite = analyzeSqlite(texts, params);
-  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return pg;
+  if (lite.limited) return { ...lite, info: { ...lite.info, dialect: pg.info.dialect } };
+  if (!lite.info.parsed || structure(pg.info) !== structure(lite.info)) return withStatementSamples(pg, params, unjudged);
   const statements = mergeFlags(pg.info.statements, lite.info.statements);
+  if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
+  return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
+}
+
+/**
+ * SQLite reads the whole text otherwise than PostgreSQL (a statement of PostgreSQL's own syntax
+ * beside it: `DELETE FROM users WHERE id > 0 OR id <= 0; SELECT 1::int` was a medium write): each
+ * DELETE/UPDATE is run against the sample rows alone. One SQLite cannot read (`::`, `ONLY`, `USING`
+ * in it) stands without the run only when PostgreSQL proves its WHERE plainly narrow (`id = $1::uuid`).
+ */
+function withStatementSamples(pg: SqlAnalysis, params: ReadonlyArray<unknown[] | undefined> | undefined, unjudged: (st: SqlStatement) => boolean): SqlAnalysis {
+  let runs = 0;
+  const statements = pg.info.statements.map((st, i) => {
+    const source = pg.sources?.[i];
+    if (!unjudged(st) || !source) return st;
+    // Each run sets up a scratch database: past MAX_STATEMENT_READINGS, PostgreSQL's proof alone.
+    if (++runs > MAX_STATEMENT_READINGS) return pg.narrow?.[i] ? st : { ...st, destructive: true };
+    const one = analyzeSqlite([source.text], params ? [params[source.of]] : undefined);
+    if (one.limited) return { ...st, destructive: true };
+    if (one.info.parsed && structure(one.info) === structure({ ...pg.info, statements: [st] })) return one.info.statements[0]?.destructive ? { ...st, destructive: true } : st;
+    return pg.narrow?.[i] ? st : { ...st, destructive: true };
+  });
   if (statements.every((st, i) => st === pg.info.statements[i])) return pg;
   return { ...pg, info: { ...pg.info, statements, destructive: true }, readOnly: false, privilegeOnly: false };
 }
@@ -104,7 +186,7 @@ function withSampleReading(pg: SqlAnalysis, texts: string[], params?: ReadonlyAr
 /** Analyzes SQL in a dialect; `unknown` reads it with every known grammar and compares. */
 export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
   const tooLong = sqlPastTokenBound(texts);
-  if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false };
+  if (tooLong) return dialect === 'postgresql' ? tooLong : { info: { ...tooLong.info, dialect: dialect === 'sqlite' ? 'sqlite' : 'unknown' }, readOnly: false, limited: true };
   if (dialect === 'postgresql') {
     const pg = withSampleReading(analyzeSql(texts), texts, params);
     return withBackslashReading(texts, pg, pg, 'postgresql');
@@ -127,13 +209,15 @@ const modeName = (m: MysqlMode): string =>
  * The other servers' readings of a text of unknown dialect, each written out for PostgreSQL's and
  * SQLite's grammars: MySQL under each sql_mode that changes how a text is split, Oracle's
  * alternative quoting (`q'[…]'`, sql-oracle.ts), Snowflake's `//` comments (sql-snowflake.ts) and
- * BigQuery's triple-quoted strings (sql-bigquery.ts).
+ * BigQuery's triple-quoted strings (sql-bigquery.ts), ClickHouse's typographic quotes, Unicode
+ * blanks and heredocs (sql-clickhouse.ts).
  */
 const otherReadings: Array<{ name: string; read: (sql: string) => string }> = [
   ...mysqlModes.map((m) => ({ name: `MySQL (${modeName(m)})`, read: (sql: string) => mysqlText(sql, m) })),
   { name: "Oracle (q'…' strings)", read: oracleText },
   { name: 'Snowflake (// comments)', read: snowflakeText },
   { name: "BigQuery (''' strings)", read: bigqueryText },
+  { name: 'ClickHouse (‘…’ strings, Unicode blanks, heredocs)', read: clickhouseText },
 ];
 
 /**
@@ -184,8 +268,36 @@ function withMysqlReadings(texts: string[], base: DialectAnalysis): DialectAnaly
   return out;
 }
 
+/**
+ * A text PostgreSQL's grammar refuses and SQLite's reads, against the servers that lex as PostgreSQL
+ * but accept more (DuckDB's `[…]` lists and `{…}` structs, SQL Server's nested comments and `[…]`
+ * names): SQLite reads the text as PostgreSQL's lexer splits it (pgLexedText). Where that split
+ * hides other statements from SQLite's own (a nested comment, `--` ended by a carriage return,
+ * dollar quotes), the text is ambiguous and described by the worse reading, an unreadable one
+ * counting as the worst.
+ */
+function withPgLexing(texts: string[], lite: SqlAnalysis): DialectAnalysis {
+  const lexed = texts.map(pgLexedText);
+  if (lexed.some((l) => l === undefined) || lexed.every((l, i) => l === texts[i])) return labelled(lite);
+  const other = analyzeSqlite(lexed as string[]);
+  const a = structure(lite.info);
+  if (other.info.parsed && structure(other.info) === a) {
+    const statements = mergeFlags(lite.info.statements, other.info.statements);
+    return labelled({ ...lite, info: { ...lite.info, statements, destructive: statements.some((st) => st.destructive) }, readOnly: lite.readOnly && other.readOnly });
+  }
+  const b = other.info.parsed ? structure(other.info) || 'no statement' : `nothing (${other.info.error ?? ''})`;
+  const worse = rank(other) > rank(lite) ? other : lite;
+  return {
+    ...labelled(worse),
+    ambiguity: { code: 'sql_dialects_disagree', detail: `SQLite reads ${a || 'no statement'}; split as PostgreSQL's lexer splits it (DuckDB, SQL Server) it reads ${b}`.slice(0, 300) },
+  };
+}
+
 /** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */
 function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
+  // PostgreSQL unread for a limit (cost, size, the request's budget): its reading is unknown, and
+  // lexing the text again (pgLexedText) would cost what the limit spared.
+  if (pg.limited) return labelled(pg);
   const lite = analyzeSqlite(texts);
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {
@@ -199,8 +311,8 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
   }
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);
-  if (!lite.info.parsed) return labelled(pg);
-  if (!pg.info.parsed) return labelled(lite);
+  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts));
+  if (!pg.info.parsed) return withPgLexing(texts, lite);
   const a = structure(pg.info);
   const b = structure(lite.info);
   if (a === b) {

@@ -18,7 +18,7 @@
 import type { SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
 import type { SqlAnalysis } from './sql.ts';
-import { MAX_SQL_BYTES, MAX_SQL_STATEMENTS } from './sql.ts';
+import { chargeSqlReading, MAX_SQL_BYTES, MAX_SQL_STATEMENTS, readBudgetError } from './sql.ts';
 
 const MAX_TEXT_CHARS = 1000;
 /** Schema objects created on demand, per request: past this the SQL is reported unparsed. */
@@ -791,8 +791,10 @@ function unparsed(error: string, statements: SqlStatement[]): SqlAnalysis {
 export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] | undefined>): SqlAnalysis {
   const s = sqlite.get();
   if (!s) return limited(sqlite.missing(), []);
+  if (!chargeSqlReading(texts)) return limited(readBudgetError, []);
   const { capi, wasm } = s;
   const statements: SqlStatement[] = [];
+  const sources: Array<{ text: string; of: number }> = [];
   let readOnly = true;
   let total = 0;
   for (const sql of texts) {
@@ -872,6 +874,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
             const text = bytes.subarray(pos - pSql, tail - pSql).toString('utf8');
             const r = analyzeStatement(scratch, s, stmt, text);
             statements.push(r.statement);
+            sources.push({ text, of: index });
             if (!r.readOnly) readOnly = false;
           } finally {
             capi.sqlite3_finalize(stmt);
@@ -899,7 +902,7 @@ export function analyzeSqlite(texts: string[], params?: ReadonlyArray<unknown[] 
       sqlite.discard(s); // closing a trapped instance traps again
     }
   }
-  return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly };
+  return { info: { dialect: 'sqlite', parsed: true, statements, destructive: statements.some((x) => x.destructive) }, readOnly, sources };
 }
 
 /**

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type * as PgQuery from 'libpg-query';
 import type { SqlInfo, SqlStatement } from '../types.ts';
 import { engineLoader } from './sql-engines.ts';
+import { readQuoted } from './sql-quoted.ts';
 
 /** SQL longer than this is not parsed (reported unparsed, so the default policy treats it as destructive). */
 export const MAX_SQL_BYTES = 1024 * 1024;
@@ -536,6 +537,56 @@ function tautological(expr: unknown, target?: string): boolean {
   return false;
 }
 
+const isColumn = (e: unknown): boolean => {
+  const n = e as Node | undefined;
+  return n?.ColumnRef !== undefined || (n?.TypeCast !== undefined && isColumn((n.TypeCast as Node).arg));
+};
+const isValue = (e: unknown): boolean => {
+  const n = e as Node | undefined;
+  return (n?.A_Const !== undefined && (n.A_Const as Node).isnull !== true) || n?.ParamRef !== undefined || (n?.TypeCast !== undefined && isValue((n.TypeCast as Node).arg));
+};
+
+/**
+ * True when a WHERE clause plainly narrows the rows by its values, whatever the data: a column equal
+ * to a value or a parameter (`id = $1::uuid`), in a list of values, NULL, or matched against a
+ * constant pattern tautological() did not flag, alone or ANDed with anything. What else a clause does (`id > 0 OR id <= 0`) only SQLite's sample run judges.
+ */
+function plainlyNarrow(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'BoolExpr') return body.boolop === 'AND_EXPR' && ((body.args ?? []) as unknown[]).some(plainlyNarrow);
+  if (type === 'NullTest') return body.nulltesttype === 'IS_NULL' && isColumn(body.arg);
+  if (type !== 'A_Expr') return false;
+  // A column matched against a constant pattern (`name ~ '^a'`, `LIKE 'a%'`, `SIMILAR TO 'a%'`):
+  // tautological() has tried the pattern on sample strings; one every string matches was flagged there.
+  const op = opName(body);
+  const matching = body.kind === 'AEXPR_LIKE' || body.kind === 'AEXPR_ILIKE' || body.kind === 'AEXPR_SIMILAR' || (body.kind === 'AEXPR_OP' && ['~', '~*', '~~', '~~*'].includes(op));
+  if (matching && !op.startsWith('!')) return isColumn(body.lexpr) && constantText(body.rexpr) !== undefined;
+  if (op !== '=') return false;
+  if (body.kind === 'AEXPR_OP') return (isColumn(body.lexpr) && isValue(body.rexpr)) || (isValue(body.lexpr) && isColumn(body.rexpr));
+  const list = ((body.rexpr as Node | undefined)?.List as Node | undefined)?.items;
+  return body.kind === 'AEXPR_IN' && isColumn(body.lexpr) && Array.isArray(list) && list.length > 0 && list.every(isValue);
+}
+
+const rangeOps = new Set(['<', '>', '<=', '>=', '<>', '!=']);
+
+/**
+ * True when a WHERE clause has a form whose reach only values decide, which SQLite's sample run
+ * judges and PostgreSQL's shape checks do not: an OR or a NOT (`id > 0 OR id <= 0`, `NOT (id = 1
+ * AND id = 2)`), a subquery (`id = (SELECT id)`), a column against a constant range
+ * (`id::bigint > -1e18`, `BETWEEN`). A clause the data alone decides (`expires_at < now()`) is not.
+ */
+function valueJudged(expr: unknown): boolean {
+  const [type, body] = (Object.entries((expr ?? {}) as Node)[0] ?? []) as [string | undefined, Node | undefined];
+  if (!type || !body) return false;
+  if (type === 'BoolExpr') return body.boolop !== 'AND_EXPR' || ((body.args ?? []) as unknown[]).some(valueJudged);
+  if (type === 'SubLink') return true;
+  if (type !== 'A_Expr') return false;
+  if (String(body.kind).startsWith('AEXPR_BETWEEN') || String(body.kind).startsWith('AEXPR_NOT_BETWEEN')) return true;
+  const value = (e: unknown): boolean => isValue(e) || (((e as Node | undefined)?.A_Expr as Node | undefined)?.lexpr === undefined && isValue(((e as Node | undefined)?.A_Expr as Node | undefined)?.rexpr));
+  return body.kind === 'AEXPR_OP' && rangeOps.has(opName(body)) && ((isColumn(body.lexpr) && value(body.rexpr)) || (value(body.lexpr) && isColumn(body.rexpr)));
+}
+
 /** A LIMIT or OFFSET that may leave rows out (`LIMIT ALL`, `LIMIT NULL` leave none out). */
 function limited(select: Node): boolean {
   const all = (v: unknown): boolean => v === undefined || ((v as Node).A_Const as Node | undefined)?.isnull === true;
@@ -799,6 +850,10 @@ export interface SqlAnalysis {
   privilegeOnly?: boolean;
   /** Unparsed because the text passed a size or statement limit (another reading of it would too). */
   limited?: boolean;
+  /** Per statement: its whole text and the index of the text it came from, for another grammar's reading of it alone. */
+  sources?: Array<{ text: string; of: number }>;
+  /** Per statement (PostgreSQL's reading): a DELETE/UPDATE whose WHERE PostgreSQL's reading can judge without a sample run (plainlyNarrow, or not valueJudged). */
+  narrow?: boolean[];
 }
 
 function unparsed(error: string, statements: SqlStatement[] = []): SqlAnalysis {
@@ -873,6 +928,46 @@ export function backslashReading(sql: string): string | undefined | null {
 }
 
 /**
+ * The text split as PostgreSQL's lexer splits it, written out for SQLite's grammar: comments (which
+ * nest, and whose `--` form ends at a carriage return too) become a blank, E'…' and dollar-quoted
+ * strings become standard '…' literals, everything else stays. Servers that lex as PostgreSQL but
+ * accept what its grammar refuses (DuckDB's `[…]` lists, SQL Server's nested comments and `[…]`
+ * names) read this text; SQLite reading the original may see other statements
+ * (`SELECT 1 /* /* *\/ -- *\/ , [x] ; DROP TABLE t` is one SELECT to SQLite). Undefined when
+ * PostgreSQL's lexer rejects the text (such a server rejects it too) or is not loaded.
+ */
+export function pgLexedText(sql: string): string | undefined {
+  const pg = parser.get();
+  if (!pg) return undefined;
+  let tokens: Array<{ start: number; end: number; text: string; tokenName: string }>;
+  try {
+    tokens = pg.scanSync(sql).tokens as typeof tokens;
+  } catch {
+    return undefined;
+  }
+  const bytes = Buffer.from(sql);
+  const out: string[] = [];
+  let at = 0;
+  for (const tk of tokens) {
+    const literal = (value: string): string => ` '${value.replaceAll("'", "''")}' `;
+    let written: string | undefined;
+    if (tk.tokenName === 'C_COMMENT' || tk.tokenName === 'SQL_COMMENT') written = ' ';
+    else if (tk.tokenName === 'SCONST' && tk.text.startsWith('$')) {
+      const tag = tk.text.slice(0, tk.text.indexOf('$', 1) + 1);
+      written = literal(tk.text.slice(tag.length, tk.text.length - tag.length));
+    } else if (tk.tokenName === 'SCONST' && (tk.text.startsWith("E'") || tk.text.startsWith("e'"))) {
+      written = literal(readQuoted(tk.text, 1, 0x27, true)?.value ?? '');
+    }
+    if (written === undefined) continue;
+    out.push(bytes.subarray(at, tk.start).toString('utf8'), written);
+    at = tk.end;
+  }
+  if (at === 0) return sql;
+  out.push(bytes.subarray(at).toString('utf8'));
+  return out.join('');
+}
+
+/**
  * PostgreSQL's lexer reads a run of operator characters in time quadratic in its length: an
  * operator ending in `+` or `-` gives back all but its first character and is read again, and a
  * `/*` inside a run (or a comment) reads to the run's end before giving it back. 64 KiB of `+`
@@ -929,6 +1024,39 @@ export function sqlTokenBound(texts: readonly string[]): number {
   return n;
 }
 
+/**
+ * Tokens every grammar together may read for one request (withSqlReadBudget): a text of unknown
+ * dialect is read up to a dozen ways (PostgreSQL, SQLite, backslash escapes, each MySQL sql_mode,
+ * Oracle, Snowflake, BigQuery, ClickHouse), each tool call of a JSON-RPC batch alone. 60 calls of
+ * 14 KB of SQL holding a trigger of every reading (a backslash, `#`, `//`, `'''`, `q'[…]'`, ‘…’)
+ * held the main thread 20–30 s, one of them 0.5 s. Past the budget a reading is not made and the
+ * SQL is unparsed (limited), which fails closed; three times the bound of one text leaves a text at
+ * the bound its ordinary readings.
+ */
+export const MAX_REQUEST_SQL_TOKEN_READS = 3 * MAX_SQL_TOKENS;
+
+let readBudget: { left: number } | undefined;
+
+/** Runs `fn` (one request's description) with one budget of SQL token reads for every analysis in it. */
+export function withSqlReadBudget<T>(fn: () => T): T {
+  if (readBudget) return fn();
+  readBudget = { left: MAX_REQUEST_SQL_TOKEN_READS };
+  try {
+    return fn();
+  } finally {
+    readBudget = undefined;
+  }
+}
+
+/** Charges one grammar's reading of `texts` to the request's budget: false when it is spent (the reading is not made). Outside withSqlReadBudget every reading is made. */
+export function chargeSqlReading(texts: readonly string[]): boolean {
+  if (!readBudget) return true;
+  readBudget.left -= sqlTokenBound(texts);
+  return readBudget.left >= 0;
+}
+
+export const readBudgetError = `SQL read more ways than one request's budget allows (${MAX_REQUEST_SQL_TOKEN_READS} tokens over every grammar and reading) was not read`;
+
 /** The unparsed analysis of SQL too long to read in bounded time (MAX_SQL_TOKENS), or undefined. */
 export function sqlPastTokenBound(texts: readonly string[]): SqlAnalysis | undefined {
   if (sqlTokenBound(texts) <= MAX_SQL_TOKENS) return undefined;
@@ -943,12 +1071,15 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
   // Fail closed (not throw) until the parser is loaded: the SQL is reported unparsed.
   const pg = parser.get();
   if (!pg) return unparsed(parser.missing());
+  if (!chargeSqlReading(texts)) return { ...unparsed(readBudgetError), limited: true };
   const statements: SqlStatement[] = [];
+  const sources: Array<{ text: string; of: number }> = [];
+  const narrow: boolean[] = [];
   let readOnly = true;
   let privilegeOnly = true;
   let total = 0;
   let operators = 0;
-  for (const sql of texts) {
+  for (const [of, sql] of texts.entries()) {
     total += Buffer.byteLength(sql);
     if (total > MAX_SQL_BYTES) return { ...unparsed(`SQL longer than ${MAX_SQL_BYTES} bytes was not parsed`, statements), limited: true };
     operators += operatorRunCost(sql);
@@ -974,6 +1105,9 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
       try {
         const a = analyzeStatement(type, body as Node, text, dialect);
         statements.push(a.statement);
+        sources.push({ text, of });
+        const where = (body as Node).whereClause;
+        narrow.push((type === 'DeleteStmt' || type === 'UpdateStmt') && where !== undefined && (plainlyNarrow(where) || !valueJudged(where)));
         if (!a.readOnly) readOnly = false;
         if (a.statement.destructive && !a.privilege) privilegeOnly = false;
       } catch (err) {
@@ -982,5 +1116,5 @@ export function analyzeSql(texts: string[], dialect: 'postgresql' | 'unknown' = 
     }
   }
   const destructive = statements.some((s) => s.destructive);
-  return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly };
+  return { info: { dialect: 'postgresql', parsed: true, statements, destructive }, readOnly, privilegeOnly: destructive && privilegeOnly, sources, narrow };
 }

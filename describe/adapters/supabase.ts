@@ -2,7 +2,7 @@
 // Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
 import type { RequestInfo, ServiceInfo } from '../types.ts';
-import { hostUnder, hostIs, type ServiceAdapter } from './adapter.ts';
+import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
 import { rpcSql, sqlFromBody } from './sql-body.ts';
 import { describeGraphql, type GraphqlRequest } from '../graphql.ts';
@@ -211,6 +211,22 @@ function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
 }
 
 /**
+ * The SQL a pg-meta column change writes into its DDL as it stands: `default_value` with
+ * `default_value_format: "expression"` (`DEFAULT ${default_value}`) and `check` (`CHECK (${check})`).
+ * `{default_value: "1; DROP TABLE users", default_value_format: "expression"}` runs the DROP; an
+ * expression also runs on every later INSERT (`pg_read_file(…)`). Read as PostgreSQL in the place
+ * pg-meta puts it. Undefined when the change carries neither.
+ */
+function pgMetaColumnSql(request: RequestInfo): SqlSource | undefined {
+  const body = jsonObject(request);
+  if (!body) return undefined;
+  const texts: string[] = [];
+  if (body.default_value_format === 'expression' && body.default_value !== undefined) texts.push(`SELECT ${String(body.default_value)}`);
+  if (typeof body.check === 'string') texts.push(`SELECT (${body.check})`);
+  return texts.length ? { texts, dialect: 'postgresql' } : undefined;
+}
+
+/**
  * Where a Storage object call acts: its bucket (a grant for uploads to `avatars` does not cover a
  * copy into a public bucket), both buckets of a move or copy. An upload with `x-upsert: true`
  * overwrites the object already there: another operation than adding one.
@@ -388,6 +404,7 @@ export const supabase: ServiceAdapter = {
   graphqlEndpoint: isGraphql,
   sql(request, service) {
     if (service.operation === 'sql.query' || service.operation === 'database.query' || service.operation === 'database.migrations.apply') return sqlFromBody(request, { dialect: 'postgresql' });
+    if (service.operation === 'pg_meta.columns.post' || service.operation === 'pg_meta.columns.patch') return pgMetaColumnSql(request);
     // PostgREST RPC to a function that takes a query (exec_sql and friends).
     if (service.operation === 'rpc.call') return rpcSql(request);
     return undefined;

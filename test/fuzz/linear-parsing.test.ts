@@ -201,6 +201,28 @@ t.test('SQL in the arguments of a large JSON-RPC batch is analyzed within a budg
   t.ok(calls.slice(64).every((c) => c.sql?.limited === true && c.sql.destructive), 'the rest are limited, and count as destructive');
 });
 
+t.test('every grammar\'s readings of one request\'s SQL share one budget of tokens', async (t) => {
+  // Ninth pass: a text of unknown dialect is read up to a dozen ways (each MySQL sql_mode, Oracle,
+  // Snowflake, BigQuery, ClickHouse, backslash escapes …) when it holds each one's trigger, and each
+  // tool call of a batch alone: 60 `execute_sql` calls of 14 KB (under every per-text bound) held
+  // the main thread 20–30 s. Past MAX_REQUEST_SQL_TOKEN_READS the rest is `limited` (critical).
+  let tail = '';
+  while (tail.length < 14_000) tail += ', f(a, b), c + 1';
+  const sql = `SELECT 'a\\b' AS c /* x */ , 1 # y\n , 2 // z\n , \'\'\' q \'\'\' , q'[r]' , \u2018s\u2019 , 3 \r${tail} FROM t`;
+  t.ok(sqlTokenBound([sql]) < MAX_SQL_TOKENS, 'each text is under the bound of one text');
+  const body = JSON.stringify(Array.from({ length: 60 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'tools/call', params: { name: 'execute_sql', arguments: { query: sql } } })));
+  const d = describeRequest({ method: 'POST', url: 'https://mcp.example/mcp', headers: [['content-type', 'application/json']], body: Buffer.from(body), bodyTruncated: false }, { agent });
+  const calls = d.mcp?.batch ?? [];
+  t.equal(calls.length, 60, 'every call is described');
+  const read = calls.filter((c) => c.sql?.limited !== true).length;
+  t.ok(read < 10, `only the first calls' SQL is read (${read}), within the budget`);
+  t.ok(calls.slice(read).every((c) => c.sql?.limited === true && c.sql.destructive), 'the rest are limited, and count as destructive');
+  // The budget is the request's: a smaller text of the same kind, in the next request, is read every way.
+  const small = sql.replace(tail, tail.slice(0, 4_000));
+  const one = describeRequest({ method: 'POST', url: 'https://api.example.com/sql', headers: [['content-type', 'application/json']], body: Buffer.from(JSON.stringify({ query: small })), bodyTruncated: false }, { agent });
+  t.equal(one.sql?.parsed, true, `${small.length} characters of it are read`);
+});
+
 t.test('GraphQL mutation calls that all name one large variable are read within a budget', async (t) => {
   // A variable is substituted by reference: 14,000 calls naming one variable of 60,000 keys gave
   // the adapters 840 million values to walk (a 135 KB body held the main thread 15 s). Past the
