@@ -582,6 +582,8 @@ function valueJudged(expr: unknown): boolean {
   if (type === 'BoolExpr') return body.boolop !== 'AND_EXPR' || ((body.args ?? []) as unknown[]).some(valueJudged);
   if (type === 'SubLink') return true;
   if (type !== 'A_Expr') return false;
+  // A subquery on either side (`id = (SELECT id)`: each row equals itself).
+  if ((body.lexpr as Node | undefined)?.SubLink !== undefined || (body.rexpr as Node | undefined)?.SubLink !== undefined) return true;
   if (String(body.kind).startsWith('AEXPR_BETWEEN') || String(body.kind).startsWith('AEXPR_NOT_BETWEEN')) return true;
   const value = (e: unknown): boolean => isValue(e) || (((e as Node | undefined)?.A_Expr as Node | undefined)?.lexpr === undefined && isValue(((e as Node | undefined)?.A_Expr as Node | undefined)?.rexpr));
   return body.kind === 'AEXPR_OP' && rangeOps.has(opName(body)) && ((isColumn(body.lexpr) && value(body.rexpr)) || (value(body.lexpr) && isColumn(body.rexpr)));
