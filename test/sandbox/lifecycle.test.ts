@@ -24,7 +24,7 @@ function marker(): string {
 
 t.test('exit codes pass through', async (t) => {
   const r = await runAirlock([...base, 'sh', '-c', 'exit 42'], { cwd: world.work });
-  t.equal(r.code, 42);
+  t.equal(r.code, 42, `the command's exit code (stderr: ${r.stderr.slice(-400)})`);
   const missing = await runAirlock([...base, 'no-such-command-airlock-test'], { cwd: world.work });
   t.equal(missing.code, 127, 'a command that does not exist exits 127');
   const notExecutable = path.join(world.work, 'notes.txt');
