@@ -106,6 +106,10 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
+  // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`): the SQL is in a binary body Airlock does not decode.
+  if ((last === 'pipeline' || last === 'cursor') && request.segments.some((s) => s.toLowerCase() === 'v3-protobuf') && body.size > 0) {
+    return { error: 'a Hrana protobuf body (libSQL): its SQL is not read' };
+  }
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
@@ -120,6 +124,8 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (typeof o.sql === 'string') return { texts: [o.sql] };
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
   if (carried) return carried;
+  const named = namedFieldSql(o, last);
+  if (named) return named;
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
   const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
   if (typeof job === 'string') return { texts: [job] };
@@ -197,6 +203,10 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
     }
   };
   if (Array.isArray(o.requests) && last === 'pipeline') for (const r of o.requests) hrana(r);
+  // libSQL's Hrana over HTTP v1 (`/v1/execute {stmt}`, `/v1/batch {batch: {steps}}`) and v3's
+  // cursor (`/v3/cursor {baton, batch: {steps}}`): the shapes alone say what they are.
+  else if (isObject(o.stmt) && (typeof o.stmt.sql === 'string' || o.stmt.sql_id !== undefined)) hrana({ type: 'execute', stmt: o.stmt });
+  else if (isObject(o.batch) && Array.isArray(o.batch.steps)) hrana({ type: 'batch', batch: o.batch });
   else if (o.type === 'run_sql' || o.type === 'bulk' || o.type === 'concurrent_bulk') hasura(o, 0);
   else if (Array.isArray(o.statements) && sqlPath) {
     for (const st of o.statements) {
@@ -206,6 +216,33 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
   } else return undefined;
   if (unseen) return { error: `the SQL is not all in the request: ${unseen}` };
   return texts.length ? { texts } : undefined;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * SQL under the field names of SQL APIs whose path says nothing: Snowflake's driver API
+ * (`/queries/v1/query-request {sqlText}`, what every Snowflake connector sends), and the AWS JSON
+ * protocol's (`POST /` with `X-Amz-Target`): Redshift Data `ExecuteStatement {Sql}` and
+ * `BatchExecuteStatement {Sqls: […]}`, Athena `StartQueryExecution {QueryString}` and
+ * `CreatePreparedStatement {QueryStatement}`, DynamoDB's PartiQL `ExecuteStatement {Statement}`,
+ * `BatchExecuteStatement {Statements: [{Statement}]}`, `ExecuteTransaction {TransactStatements:
+ * [{Statement}]}`. SQL when a grammar reads statements in them (Snowflake's own path: always).
+ */
+function namedFieldSql(o: Record<string, unknown>, last: string): SqlSource | undefined {
+  const texts: string[] = [];
+  const add = (v: unknown): void => {
+    if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+  };
+  for (const k of ['sqlText', 'Sql', 'QueryString', 'QueryStatement', 'Statement']) add(o[k]);
+  for (const k of ['Sqls', 'Statements', 'TransactStatements']) {
+    const list = o[k];
+    if (!Array.isArray(list)) continue;
+    for (const m of list.slice(0, MAX_CARRIED_REQUESTS)) add(isObject(m) ? m.Statement : m);
+    if (list.length > MAX_CARRIED_REQUESTS) return { error: `more than ${MAX_CARRIED_REQUESTS} statements in one body` };
+  }
+  if (texts.length === 0) return undefined;
+  return last === 'query-request' && typeof o.sqlText === 'string' ? { texts } : { texts, sniffed: true };
 }
 
 /**

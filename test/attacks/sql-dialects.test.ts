@@ -396,6 +396,10 @@ t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Ha
     (sql: string) => ({ path: '/', body: { statements: ['SELECT 1', { q: sql, params: {} }] } }),
     (sql: string) => ({ path: '/v2/query', body: { type: 'run_sql', args: { source: 'default', sql } } }),
     (sql: string) => ({ path: '/v2/query', body: { type: 'bulk', args: [{ type: 'run_sql', args: { sql: 'SELECT 1' } }, { type: 'bulk', args: [{ type: 'run_sql', args: { sql, cascade: true } }] }] } }),
+    // Tenth pass: Hrana over HTTP v1 (`/v1/execute`, `/v1/batch`) and v3's cursor were plain POSTs.
+    (sql: string) => ({ path: '/v1/execute', body: { stmt: { sql, args: [] } } }),
+    (sql: string) => ({ path: '/v1/batch', body: { batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { stmt: { sql } }] } } }),
+    (sql: string) => ({ path: '/v3/cursor', body: { baton: null, batch: { steps: [{ stmt: { sql } }] } } }),
   );
   const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
   await fc.assert(
@@ -409,6 +413,13 @@ t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Ha
   // A statement named by a stored id is not in the request: fails closed. Reads stay ordinary.
   const stored = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql_id: 3 } }] }) });
   t.equal(stored.decision.approval?.risk, 'critical', 'sql_id: not in the request');
+  const cursorStored = await decide({ url: `https://${SQL_HOST}/v3/cursor`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ baton: null, batch: { steps: [{ stmt: { sql_id: 3 } }] } }) });
+  t.equal(cursorStored.decision.approval?.risk, 'critical', 'sql_id in a cursor: not in the request');
+  // Hrana over protobuf: the SQL is in a body Airlock does not decode, so it fails closed.
+  for (const path of ['/v3-protobuf/pipeline', '/v3-protobuf/cursor']) {
+    const pb = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/x-protobuf']], body: Buffer.from([0x0a, 0x12, 0x12, 0x10, ...Buffer.from('DROP TABLE users')]) });
+    t.equal(pb.decision.approval?.risk, 'critical', `${path}: protobuf SQL unread`);
+  }
   const read = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT * FROM users WHERE id = ?', args: [{ type: 'integer', value: '1' }] } }, { type: 'close' }] }) });
   t.not(read.decision.approval?.risk, 'critical', 'a read in a pipeline');
   t.ok(read.description.sql?.parsed, 'read as SQL');
@@ -488,6 +499,13 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
     [`${H}/bigquery/v2/projects/p/queries`, 'application/json', (sql) => JSON.stringify({ query: sql, useLegacySql: false })],
     [`${H}/bigquery/v2/projects/p/jobs`, 'application/json', (sql) => JSON.stringify({ configuration: { query: { query: sql, useLegacySql: false } } })],
     [`${H}/v1/statement`, 'text/plain', (sql) => sql],
+    // Tenth pass: Snowflake's driver API and the AWS JSON protocol (`POST /` with X-Amz-Target) were plain POSTs.
+    [`${H}/queries/v1/query-request?requestId=1`, 'application/json', (sql) => JSON.stringify({ sqlText: sql, asyncExec: false, sequenceId: 1 })],
+    [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ Sql: sql, Database: 'dev', ClusterIdentifier: 'c' })],
+    [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ Sqls: ['SELECT 1', sql], Database: 'dev', WorkgroupName: 'w' })],
+    [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ QueryString: sql, WorkGroup: 'primary' })],
+    [`${H}/`, 'application/x-amz-json-1.0', (sql) => JSON.stringify({ Statement: sql })],
+    [`${H}/`, 'application/x-amz-json-1.0', (sql) => JSON.stringify({ TransactStatements: [{ Statement: 'SELECT 1' }, { Statement: sql }] })],
   ];
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...shapes), fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`), ident, async ([url, type, body], d, tbl) => {
