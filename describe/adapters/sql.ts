@@ -160,9 +160,22 @@ const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
   pg_background_launch: new Set(['public', 'extensions']),
 };
 
-function runsText(parts: string[]): boolean {
+/**
+ * Functions that send what they are given out of the database to whoever listens, past Airlock (as
+ * pg_net's `http_post` does): Supabase Realtime's Broadcast from the database (`realtime.send(payload,
+ * event, topic, private => false)` reaches every client subscribed to a public topic with the
+ * project's anon key, `realtime.broadcast_changes(…)` the same). Keyed as textRunnerFunctions.
+ */
+const outboundFunctions: Record<string, ReadonlySet<string>> = {
+  send: new Set(['realtime']), broadcast_changes: new Set(['realtime']),
+};
+
+/** Tables whose rows are sent out as they are written: Supabase Realtime's `realtime.messages` (what `realtime.send` inserts into). */
+const outboundTables = new Set(['realtime.messages']);
+
+function runsText(parts: string[], table: Record<string, ReadonlySet<string>> = textRunnerFunctions): boolean {
   const name = (parts[parts.length - 1] ?? '').toLowerCase();
-  const schemas = textRunnerFunctions[name];
+  const schemas = table[name];
   if (!schemas) return false;
   return parts.length === 1 || (parts.length === 2 && schemas.has((parts[0] ?? '').toLowerCase()));
 }
@@ -729,6 +742,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'InsertStmt':
         // ON CONFLICT DO UPDATE rewrites rows that already exist.
         if ((n.onConflictClause as Node | undefined)?.action === 'ONCONFLICT_UPDATE') destructive = true;
+        // A row written to Supabase Realtime's messages is broadcast to its topic's subscribers.
+        if (outboundTables.has(`${String((n.relation as Node | undefined)?.schemaname ?? '').toLowerCase()}.${String((n.relation as Node | undefined)?.relname ?? '').toLowerCase()}`)) destructive = true;
         readOnly = false;
         break;
       case 'MergeStmt':
@@ -771,6 +786,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
+        if (runsText(parts, outboundFunctions)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
         const relation = namedRelationReaders[name];

@@ -113,6 +113,9 @@ const constructs: Construct[] = [
   { name: 'cron.schedule_in_database', dialects: ['postgresql'], sql: (t, c, u) => `SELECT cron.schedule_in_database ( '${u}' , '*/5' , $q$DELETE FROM ${t}$q$ , '${c}' )` },
   { name: 'cron.alter_job', dialects: ['postgresql'], sql: (t) => `SELECT cron.alter_job ( 7 , command := $q$DROP TABLE ${t}$q$ )` },
   { name: 'graphql.resolve', dialects: ['postgresql'], sql: (t) => `SELECT graphql.resolve ( $q$mutation { deleteFrom${t}Collection ( atMost : 1000 ) { affectedCount } }$q$ )` },
+  // Tenth pass: Supabase Realtime's Broadcast from the database sends rows to a topic's subscribers, past Airlock.
+  { name: 'realtime.send', dialects: ['postgresql'], sql: (t, c) => `SELECT realtime.send ( ( SELECT jsonb_agg ( ${c} ) FROM ${t} ) , 'e' , 'room' , false )` },
+  { name: 'realtime.messages insert', dialects: ['postgresql'], sql: (t, c) => `INSERT INTO realtime.messages ( topic , extension , payload , private ) SELECT 'room' , 'broadcast' , jsonb_agg ( ${c} ) , false FROM ${t}` },
   { name: 'pg_stat_reset_shared', dialects: ['postgresql'], sql: () => `SELECT pg_stat_reset_shared ( 'bgwriter' )` },
   { name: 'pg_ls_waldir', dialects: ['postgresql'], sql: () => `SELECT * FROM pg_catalog.pg_ls_waldir ( )` },
   { name: 'pg_ls_logdir', dialects: ['postgresql'], sql: (t) => `SELECT name FROM pg_ls_logdir ( ) AS ${t}` },
@@ -944,4 +947,22 @@ t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings ar
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
     t.equal(decision.approval?.risk, 'medium', `${sql} to ${url}`);
   }
+});
+
+t.test('Supabase Realtime\'s Broadcast from the database sends rows out: destructive, in every spelling', async (t) => {
+  // Tenth pass: `realtime.send(…, private => false)` reached every anon subscriber of the topic (a medium write).
+  const spellings = [
+    `SELECT realtime.send(jsonb_build_object('u', (SELECT jsonb_agg(u) FROM auth.users u)), 'e', 'public-room', false)`,
+    `SELECT "realtime"."send"('{}'::jsonb, 'e', 'room', false)`,
+    `SELECT REALTIME.BROADCAST_CHANGES('room', 'e', 'INSERT', 'users', 'auth', NULL, NULL)`,
+    `INSERT INTO "realtime".messages (topic, extension, payload, private) VALUES ('room', 'broadcast', '{}', false)`,
+  ];
+  for (const url of [SUPABASE, NEON]) {
+    for (const sql of spellings) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url}: ${sql}`);
+    }
+  }
+  const topic = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT realtime.topic()' }) });
+  t.not(topic.decision.approval?.risk, 'critical', 'realtime.topic() stays ordinary');
 });
