@@ -17,7 +17,7 @@ import { analyzeSqlIn } from './sql-dialects.ts';
 import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
@@ -121,14 +121,23 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (Array.isArray(json)) return statementList(json);
   if (!json || typeof json !== 'object') return undefined;
   const o = json as Record<string, unknown>;
-  if (typeof o.sql === 'string') return { texts: [o.sql] };
+  if (typeof o.sql === 'string') {
+    const params = boundValues(o);
+    if (params && 'error' in params) return params;
+    return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
+  }
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
   if (carried) return carried;
   const named = namedFieldSql(o, last);
   if (named) return named;
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
-  const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
-  if (typeof job === 'string') return { texts: [job] };
+  const jobQuery = (o.configuration as { query?: { query?: unknown } } | undefined)?.query;
+  const job = jobQuery?.query;
+  if (typeof job === 'string') {
+    const params = boundValues(jobQuery);
+    if (params && 'error' in params) return params;
+    return params ? { texts: [job], params: [params] } : { texts: [job] };
+  }
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
@@ -170,11 +179,14 @@ const MAX_CARRIED_REQUESTS = 1000;
  */
 function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean): SqlSource | undefined {
   const texts: string[] = [];
+  const params: Array<unknown[] | undefined> = [];
   let unseen: string | undefined;
   let seen = 0;
   const stmt = (s: unknown): void => {
     const sql = (s as { sql?: unknown } | null)?.sql;
-    if (typeof sql === 'string') texts.push(sql);
+    const values = boundValues(s);
+    if (values && 'error' in values) unseen ??= values.error;
+    else if (typeof sql === 'string') texts.push(sql), params.push(values);
     else unseen ??= 'a statement named by a stored id (sql_id) or without its SQL';
   };
   const hrana = (r: unknown): void => {
@@ -210,12 +222,13 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
   else if (o.type === 'run_sql' || o.type === 'bulk' || o.type === 'concurrent_bulk') hasura(o, 0);
   else if (Array.isArray(o.statements) && sqlPath) {
     for (const st of o.statements) {
-      if (typeof st === 'string') texts.push(st);
+      if (typeof st === 'string') texts.push(st), params.push(undefined);
       else stmt({ sql: (st as { q?: unknown } | null)?.q });
     }
   } else return undefined;
   if (unseen) return { error: `the SQL is not all in the request: ${unseen}` };
-  return texts.length ? { texts } : undefined;
+  if (texts.length === 0) return undefined;
+  return params.some((p) => p !== undefined) ? { texts, params } : { texts };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);

@@ -30,10 +30,14 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     const texts = keys.map((k) => (o as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
     return texts.length ? texts : undefined;
   };
-  // The values bound to an object's statements (`{sql, params}`, `{query, params}`).
+  let conflict: string | undefined;
   const paramsOf = (o: unknown): unknown[] | undefined => {
-    const p = (o as { params?: unknown } | null)?.params;
-    return Array.isArray(p) ? p : undefined;
+    const v = boundValues(o);
+    if (v && 'error' in v) {
+      conflict ??= v.error;
+      return undefined;
+    }
+    return v;
   };
   // The top-level fields and the batches (Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` /
   // `{batch: [{sql}]}`) alike: a body that carries both may be run either way.
@@ -48,6 +52,7 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     }
     for (const [i, m] of members.entries()) for (const text of m) texts.push(text), params.push(paramsOf((list as unknown[])[i]));
   }
+  if (conflict) return { error: conflict };
   if (texts.length) return found(texts, params);
   if (body.form) {
     const texts = keys.flatMap((k) => body.form![k] ?? []);
@@ -58,6 +63,70 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     return body.text_truncated ? { error: 'SQL body longer than the description keeps: SQL not fully visible' } : found([body.text]);
   }
   return { error: 'no SQL found in the request body' };
+}
+
+/** Sets of values a statement object may carry, each the list one server binds (see boundValues). */
+const valueLists = ['params', 'parameters', 'args', 'bindings', 'queryParameters'] as const;
+
+/** A value bound to a named parameter (`:id`, `@id`, `$id`), matched by name in the sample run. */
+export interface NamedValue {
+  readonly named: string;
+  readonly value: unknown;
+}
+
+/** Type names of the wrappers whose value is a number or a boolean written as text (Snowflake, Databricks, BigQuery, Hrana). */
+const numericType = /^(integer|int|int64|bigint|smallint|tinyint|fixed|real|float|float64|double|decimal|numeric|number|bignumeric)$/i;
+const booleanType = /^bool(ean)?$/i;
+
+/**
+ * A value as given, or inside its protocol's wrapper (Hrana `{type, value}`, Snowflake `{type:
+ * "FIXED", value: "-1"}`, Databricks `{name, value, type}`, BigQuery `{parameterType: {type},
+ * parameterValue: {value}}`): numbers and booleans sent as text are bound as the server converts
+ * them (the sample run compares them as numbers, as the server does).
+ */
+function plainValue(v: unknown): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const o = v as { type?: unknown; value?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
+  const value = o.parameterValue && typeof o.parameterValue === 'object' ? o.parameterValue.value : 'value' in o ? o.value : v;
+  if (value === v) return v;
+  const type = typeof o.type === 'string' ? o.type : typeof o.parameterType?.type === 'string' ? o.parameterType.type : '';
+  if (typeof value === 'string' && numericType.test(type) && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (typeof value === 'string' && booleanType.test(type)) return /^(true|1)$/i.test(value.trim()) ? 1 : 0;
+  return value;
+}
+
+/**
+ * The values a request binds to an object's statement: `params` (D1, Neon, `{sql, params}`),
+ * `parameters` (Supabase's Management API and pg-meta; Databricks' `[{name, value}]`), `args` and
+ * `named_args` (libSQL's Hrana, `{type, value}` each), `bindings` (Snowflake's `{"1": {type,
+ * value}}`), `queryParameters` (BigQuery's `[{name, parameterValue: {value}}]`); values with a
+ * name bind to that parameter. A statement carrying two of the lists is read with neither (each
+ * server binds its own): `error`.
+ */
+export function boundValues(o: unknown): unknown[] | undefined | { error: string } {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  const r = o as Record<string, unknown>;
+  const present = valueLists.filter((k) => r[k] !== undefined && r[k] !== null);
+  if (present.length > 1) return { error: `the statement carries several lists of bound values (${present.join(', ')}): which one the server binds is not known` };
+  let list = present.length ? r[present[0]!] : undefined;
+  // Snowflake's bindings are keyed by position ("1", "2" …).
+  if (list && typeof list === 'object' && !Array.isArray(list)) {
+    const entries = Object.entries(list as Record<string, unknown>).filter(([k]) => /^\d{1,4}$/.test(k));
+    const arr: unknown[] = [];
+    for (const [k, v] of entries) arr[Number(k) - 1] = v;
+    list = arr;
+  }
+  const values: unknown[] = [];
+  const add = (v: unknown): void => {
+    const name = v && typeof v === 'object' && !Array.isArray(v) ? (v as { name?: unknown }).name : undefined;
+    // Hrana names carry their sigil (`:e`), Databricks and BigQuery do not.
+    // Hrana's named value wraps a typed one: `{name, value: {type, value}}`.
+    const inner = typeof name === 'string' && (v as { value?: unknown }).value && typeof (v as { value?: unknown }).value === 'object' ? (v as { value: unknown }).value : v;
+    values.push(typeof name === 'string' ? ({ named: name.replace(/^[:@$]/, ''), value: plainValue(inner) } satisfies NamedValue) : plainValue(v));
+  };
+  if (Array.isArray(list)) for (const v of list.slice(0, 10_000)) add(v);
+  if (Array.isArray(r.named_args)) for (const v of r.named_args.slice(0, 10_000)) add(v);
+  return present.length || Array.isArray(r.named_args) ? values : undefined;
 }
 
 /**

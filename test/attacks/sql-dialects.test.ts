@@ -706,16 +706,29 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     [(c, p) => `${c} = ${p(1)} OR ${p(2)}`, [1, true]],
     [(c, p) => `( ${c} LIKE ${p(1)} ) IS NOT FALSE`, ['%%']],
   ];
-  const places = [
-    { url: D1, key: 'sql', p: (n: number) => `?${n}` },
-    { url: NEON, key: 'query', p: (n: number) => `$${n}` },
+  // Tenth pass: every other way a request binds values (Supabase's Management API `parameters`, a
+  // `{sql, params}` of unknown dialect, Hrana's typed `args`/`named_args`, Snowflake's `bindings`,
+  // Databricks' and BigQuery's named parameters) was never bound: medium writes.
+  const typed = (v: unknown) => (typeof v === 'number' ? { type: Number.isInteger(v) ? 'integer' : 'float', value: Number.isInteger(v) ? String(v) : v } : typeof v === 'boolean' ? { type: 'integer', value: v ? '1' : '0' } : { type: 'text', value: v });
+  const MGMT = 'https://api.supabase.com/v1/projects/abcdefghijklmnopqrst/database/query';
+  const places: Array<{ url: string; p: (n: number) => string; body: (sql: string, params: unknown[]) => unknown }> = [
+    { url: D1, p: (n) => `?${n}`, body: (sql, params) => ({ sql, params }) },
+    { url: NEON, p: (n) => `$${n}`, body: (query, params) => ({ query, params }) },
+    { url: MGMT, p: (n) => `$${n}`, body: (query, parameters) => ({ query, parameters }) },
+    { url: GENERIC, p: (n) => `?${n}`, body: (sql, params) => ({ sql, params }) },
+    { url: `https://${SQL_HOST}/v2/pipeline`, p: (n) => `?${n}`, body: (sql, params) => ({ requests: [{ type: 'execute', stmt: { sql, args: params.map(typed) } }] }) },
+    { url: `https://${SQL_HOST}/v2/pipeline`, p: (n) => `:v${n}`, body: (sql, params) => ({ requests: [{ type: 'execute', stmt: { sql, named_args: params.map((v, i) => ({ name: `:v${i + 1}`, value: typed(v) })).reverse() } }] }) },
+    { url: `https://${SQL_HOST}/api/v2/statements`, p: (n) => `?${n}`, body: (statement, params) => ({ statement, bindings: Object.fromEntries(params.map((v, i) => [String(i + 1), { type: typeof v === 'string' ? 'TEXT' : 'FIXED', value: String(v) }])) }) },
+    { url: `https://${SQL_HOST}/api/2.0/sql/statements`, p: (n) => `:v${n}`, body: (statement, params) => ({ statement, warehouse_id: 'w', parameters: params.map((value, i) => ({ name: `v${i + 1}`, value })).reverse() }) },
+    { url: `https://${SQL_HOST}/bigquery/v2/projects/p/queries`, p: (n) => `@v${n}`, body: (query, params) => ({ query, useLegacySql: false, queryParameters: params.map((value, i) => ({ name: `v${i + 1}`, parameterType: { type: 'STRING' }, parameterValue: { value } })) }) },
   ];
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...wheres), fc.constantFrom(...places), fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async ([w, params], e, verb, tbl, col) => {
       fc.pre(tbl !== col);
+      // Snowflake and Databricks take values as text: a boolean is bound as one there.
       const where = w(col, e.p);
       const sql = verb === 'DELETE' ? `DELETE FROM ${tbl} WHERE ${where}` : `UPDATE ${tbl} SET ${col} = 0 WHERE ${where}`;
-      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql, params }) });
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(e.body(sql, params)) });
       if (decision.approval?.risk !== 'critical') throw new Error(`${sql} ${JSON.stringify(params)} on ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
     }),
     { numRuns: runs, ...seed },
@@ -725,6 +738,14 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql, params }) });
     t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
   }
+  for (const e of places.slice(2)) {
+    const body = e.body(`DELETE FROM users WHERE email LIKE ${e.p(1)}`, ['a@b.example']);
+    const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, 'medium', `${e.url} ${JSON.stringify(body)}: a write`);
+  }
+  // Two lists of values in one statement: each server binds its own, so neither reading stands.
+  const two = await decide({ url: MGMT, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE email LIKE $1', params: ['a'], parameters: ['%'] }) });
+  t.equal(two.decision.approval?.risk, 'critical', 'params beside parameters');
 });
 
 t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQL path, ClickHouse behind another name', async (t) => {
