@@ -265,6 +265,8 @@ const management = new RouteTable([
   { route: 'POST /v1/projects/{ref}/pause', operation: 'projects.pause', effect: 'admin' },
   { route: 'POST /v1/projects/{ref}/restore', operation: 'projects.restore', effect: 'admin' },
   { route: 'POST /v1/projects/{ref}/database/query', operation: 'database.query', effect: 'write' },
+  // The same SQL as `supabase_read_only_user` (which still runs dblink, pg_net and the like): read as SQL alike.
+  { route: 'POST /v1/projects/{ref}/database/query/read-only', operation: 'database.query', effect: 'write' },
   { route: 'GET /v1/projects/{ref}/secrets', operation: 'secrets.list', effect: 'read' },
   { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },
