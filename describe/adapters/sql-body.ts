@@ -106,7 +106,8 @@ function plainValue(v: unknown): unknown {
 export function boundValues(o: unknown): unknown[] | undefined | { error: string } {
   if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
   const r = o as Record<string, unknown>;
-  const present = valueLists.filter((k) => r[k] !== undefined && r[k] !== null);
+  // Lists only (Snowflake's bindings are an object keyed by position): `args: {verbose: true}` beside `params` is no second list.
+  const present = valueLists.filter((k) => Array.isArray(r[k]) || (k === 'bindings' && !!r[k] && typeof r[k] === 'object'));
   if (present.length > 1) return { error: `the statement carries several lists of bound values (${present.join(', ')}): which one the server binds is not known` };
   let list = present.length ? r[present[0]!] : undefined;
   // Snowflake's bindings are keyed by position ("1", "2" …).
