@@ -853,11 +853,48 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (unseenCodeStatements.has(t) || outsideStatements.has(t)) destructive = true;
     }
   }
+  if (publishesInternalRows(type, body, tables)) destructive = privilege = true;
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (functions.length) statement.functions = functions.sort();
   if (settings.length) statement.settings = [...new Set(settings)].sort();
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
+}
+
+/**
+ * Schemas of the platform's own data, never served by the Data API: Supabase's users and sessions,
+ * Vault's decrypted secrets, Storage's objects, Realtime, pg_net's responses, pg_cron's jobs, and
+ * `extensions` (pg_stat_statements: every session's query text).
+ */
+const internalSchemas = ['auth', 'vault', 'storage', 'pgsodium', 'pgsodium_masks', 'realtime', 'supabase_functions', 'net', 'cron', 'extensions'];
+
+/**
+ * A view, materialized view or table made from a query (CREATE VIEW, CREATE MATERIALIZED VIEW,
+ * CREATE TABLE … AS, SELECT … INTO) in the schema the Data API serves (`public`, or unqualified:
+ * the first of the search path) over a table of an internal schema: its rows are served to every
+ * anon-key client (Supabase grants new relations in `public` to `anon`; a view runs as its owner,
+ * past row-level security and past the grants `anon` lacks on `auth.users`), as Supabase's own
+ * linter warns (`auth_users_exposed`, `security_definer_view`). A privilege change: who reads
+ * what. A view with `security_invoker = true` reads as its caller and is left as a write.
+ */
+function publishesInternalRows(type: string, body: Node, tables: readonly string[]): boolean {
+  let target: Node | undefined;
+  if (type === 'ViewStmt') {
+    type Arg = { String?: { sval?: string }; Boolean?: { boolval?: boolean }; Integer?: { ival?: number } };
+    const invoker = ((body.options ?? []) as Array<{ DefElem?: { defname?: string; arg?: Arg } }>).some((o) => {
+      if (o.DefElem?.defname !== 'security_invoker') return false;
+      const arg = o.DefElem.arg;
+      const v = String(arg?.String?.sval ?? arg?.Boolean?.boolval ?? arg?.Integer?.ival ?? (arg === undefined ? 'true' : '')).toLowerCase();
+      return v === 'true' || v === 'on' || v === '1' || v === 'yes';
+    });
+    if (invoker) return false;
+    target = body.view as Node | undefined;
+  } else if (type === 'CreateTableAsStmt') target = (body.into as Node | undefined)?.rel as Node | undefined;
+  else if (type === 'SelectStmt') target = (body.intoClause as Node | undefined)?.rel as Node | undefined;
+  if (!target) return false;
+  const schema = target.schemaname === undefined ? 'public' : String(target.schemaname);
+  if (schema !== 'public' && schema !== 'graphql_public') return false;
+  return tables.some((t) => internalSchemas.some((s) => t.startsWith(`${s}.`)));
 }
 
 export interface SqlAnalysis {

@@ -987,3 +987,30 @@ t.test('Supabase Realtime\'s Broadcast from the database sends rows out: destruc
   const topic = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT realtime.topic()' }) });
   t.not(topic.decision.approval?.risk, 'critical', 'realtime.topic() stays ordinary');
 });
+
+t.test('a view or table made in the served schema from Supabase\'s internal schemas is a privilege change', async (t) => {
+  // Tenth pass: `CREATE VIEW public.leak AS SELECT * FROM auth.users` was a medium write: the Data
+  // API serves it to every anon-key client, as its owner (past row-level security and grants).
+  const internal = fc.constantFrom('auth.users', 'auth.sessions', 'vault.decrypted_secrets', 'storage.objects', 'extensions.pg_stat_statements');
+  const make = fc.constantFrom(
+    (src: string, v: string) => `CREATE VIEW ${v} AS SELECT * FROM ${src}`,
+    (src: string, v: string) => `CREATE OR REPLACE VIEW public.${v} WITH (security_invoker = off) AS SELECT 1 AS a FROM ${src} x`,
+    (src: string, v: string) => `CREATE MATERIALIZED VIEW ${v} AS SELECT * FROM ${src}`,
+    (src: string, v: string) => `CREATE TABLE public.${v} AS SELECT * FROM ${src}`,
+    (src: string, v: string) => `SELECT * INTO ${v} FROM ${src}`,
+    (src: string, v: string) => `CREATE VIEW ${v} AS WITH c AS (SELECT * FROM ${src}) SELECT * FROM todos JOIN c ON true`,
+  );
+  await fc.assert(
+    fc.asyncProperty(internal, make, ident, fc.constantFrom(SUPABASE, NEON), async (src, m, v, url) => {
+      const sql = m(src, v);
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${url}: ${decision.action} ${decision.rule}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // Controls: a view of the app's own tables, a caller's-rights view, a view in an unserved schema stay writes.
+  for (const sql of ['CREATE VIEW v AS SELECT * FROM todos', 'CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM auth.users', 'CREATE VIEW private.v AS SELECT * FROM auth.users', 'CREATE TABLE t2 AS SELECT * FROM todos']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+});
