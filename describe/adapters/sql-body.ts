@@ -143,8 +143,9 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   // `pg_terminate_backend` end sessions). The other parameters are filters (`?id=eq.1`), so a
   // value is SQL only when a grammar reads statements in it: `?query=red shoes` stays a search.
   if (request.method === 'GET' || request.method === 'HEAD') {
+    const fn = request.segments[request.segments.length - 1] ?? '';
     const texts = Object.keys(request.query)
-      .filter(sqlArgument)
+      .filter((k) => sqlArgument(k) || runsItsArgument(fn))
       .slice(0, 64)
       .flatMap((k) => request.query[k] ?? [])
       .filter((v) => v.trim() !== '');
@@ -160,9 +161,28 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   const objects = (Array.isArray(json) ? json : [json]).filter((o): o is Record<string, unknown> => !!o && typeof o === 'object' && !Array.isArray(o));
   const formKeys = body.form ? Object.keys(body.form) : [];
   const keys = [...new Set([...objects.flatMap((o) => Object.keys(o)), ...formKeys])].filter(sqlArgument).slice(0, 64);
-  if (keys.length === 0) return undefined;
+  if (keys.length === 0) return sqlFunctionArguments(request, objects);
   const s = sqlFromBody(request, { keys, dialect: 'postgresql' });
   return 'texts' in s ? s : undefined;
+}
+
+/** Function names that say they run SQL: `exec_sql`, `run_sql`, `sql`, `run_query`, `execute_statement` (not `exec` or `run` alone: their arguments may be anything). */
+const runsItsArgument = (fn: string): boolean => sqlArgument(fn) || /[_-](query|statement|stmt)s?$/i.test(fn);
+
+/**
+ * The arguments of a call to a function whose name says it runs SQL (`exec_sql {cmd}`, `run
+ * {text}`), under names that do not (the parameter names are its author's): every text argument,
+ * SQL when a grammar reads statements in it (tenth pass: `{cmd: "DROP TABLE users"}` was a plain call).
+ */
+function sqlFunctionArguments(request: RequestInfo, objects: Array<Record<string, unknown>>): SqlSource | undefined {
+  const fn = request.segments[request.segments.length - 1] ?? '';
+  if (!runsItsArgument(fn)) return undefined;
+  const texts: string[] = [];
+  for (const o of objects.slice(0, 64)) for (const v of Object.values(o).slice(0, 64)) if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+  for (const vs of Object.values(request.body.form ?? {}).slice(0, 64)) for (const v of vs) if (v.trim() !== '') texts.push(v);
+  if (texts.length === 0) return undefined;
+  if (request.body.truncated || request.body.decode_error) return { error: 'request body not fully visible: SQL not read' };
+  return { texts: texts.slice(0, 64), dialect: 'postgresql', sniffed: true };
 }
 
 /** Whether a path is a PostgREST RPC call: its last two segments are `rpc/{function}`. */

@@ -613,10 +613,15 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
     (sql: string) => ({ type: 'application/json', body: JSON.stringify([{ query: 'SELECT 1' }, { query: sql }]) }),
     (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `statement=${encodeURIComponent(sql)}` }),
     (sql: string) => ({ type: 'text/plain', body: sql }),
+    // Tenth pass: a function named for SQL takes it under any name (`exec_sql {cmd}`): a plain call before.
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ cmd: sql }) }),
+    (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `p_text=${encodeURIComponent(sql)}&dry=false` }),
   );
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...urls), bodies, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`), ident, async (url, b, d, x) => {
       const { type, body } = b(d(x));
+      // `rpc/exec` is not named for SQL: only its SQL-named arguments are SQL.
+      fc.pre(!(url.endsWith('/rpc/exec') && (body.startsWith('{"cmd"') || body.startsWith('p_text='))));
       const { description } = await decide({ url, headers: [['Content-Type', type]], body });
       if (!description.sql?.destructive || description.sql.dialect !== 'postgresql') throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
     }),
@@ -628,6 +633,13 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
   const search = await decide({ url: urls[3]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ term: 'drop table tennis' }) });
   t.not(search.decision.approval?.risk, 'critical', 'an argument not named for SQL is not SQL');
+  // …unless the function is named for SQL: then every text argument that reads as statements is SQL, by POST or GET.
+  const named = await decide({ url: `https://${SQL_HOST}/rest/v1/rpc/run_sql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ command: 'DROP TABLE users' }) });
+  t.equal(named.decision.approval?.risk, 'critical', 'run_sql {command}');
+  const byGet = await decide({ method: 'GET', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec_sql?cmd=${encodeURIComponent("SELECT dblink_exec('dbname=postgres', 'DROP TABLE users')")}` });
+  t.equal(byGet.decision.approval?.risk, 'critical', 'GET exec_sql?cmd=');
+  const plain = await decide({ url: `https://${SQL_HOST}/rest/v1/rpc/run_sql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ label: 'weekly report' }) });
+  t.not(plain.decision.approval?.risk, 'critical', 'text that reads as no statement stays an argument');
 });
 
 t.test('PostgREST RPC called with GET or HEAD: the SQL in its URL arguments is read', async (t) => {
