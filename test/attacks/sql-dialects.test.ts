@@ -1026,3 +1026,25 @@ t.test('a view or table made in the served schema from Supabase\'s internal sche
     t.equal(decision.approval?.risk, 'medium', sql);
   }
 });
+
+t.test('SQL in a multipart/form-data field is read as in a form', async (t) => {
+  // Tenth pass: `curl -F sql='DROP TABLE users'` (Flask, PHP, Rails, multer and Spring read
+  // multipart fields as form fields) was a plain medium POST; the same field urlencoded was SQL.
+  const part = (name: string, value: string, eol: string) => `--b0undary${eol}Content-Disposition: form-data; name="${name}"${eol}${eol}${value}${eol}`;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(['sql', '/api/run'], ['[sql]', '/api/run'], [' sql', '/api/run'], ['query', '/v1/query'], ['statement', '/v1/sql'], ['q', '/query']),
+      fc.constantFrom('\r\n', '\n'),
+      fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`),
+      ident,
+      async ([name, path], eol, d, x) => {
+        const body = `${part('note', 'hello', eol)}${part(name, d(x), eol)}--b0undary--${eol}`;
+        const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body });
+        if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+      },
+    ),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  const upload = await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body: `${part('file', 'drop table tennis schedule', '\r\n')}--b0undary--\r\n` });
+  t.not(upload.decision.approval?.risk, 'critical', 'a field not named for SQL is not SQL');
+});
