@@ -106,10 +106,13 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
-  // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`): the SQL is in a binary body Airlock does not decode.
+  // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
+  // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as
+  // `application/proto`, gRPC, MessagePack, CBOR): the SQL is in a body Airlock does not decode.
   if ((last === 'pipeline' || last === 'cursor') && request.segments.some((s) => s.toLowerCase() === 'v3-protobuf') && body.size > 0) {
     return { error: 'a Hrana protobuf body (libSQL): its SQL is not read' };
   }
+  if (sqlPath && body.size > 0 && binaryStructured.test(body.content_type)) return { error: `an ${body.content_type} body to an SQL endpoint: its SQL is not read` };
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
@@ -165,6 +168,9 @@ function statementList(json: unknown[]): SqlSource | undefined {
   if (!texts.some((t) => t.trim() !== '')) return undefined;
   return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
 }
+
+/** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */
+const binaryStructured = /^application\/(x-)?(proto|protobuf|grpc|grpc\+proto|connect\+proto|msgpack|cbor|avro|x-thrift|vnd\.apache\.thrift\.binary)$/;
 
 /** Requests of one body whose SQL is looked at, at most (more fails closed). */
 const MAX_CARRIED_REQUESTS = 1000;

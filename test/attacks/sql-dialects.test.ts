@@ -418,11 +418,14 @@ t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Ha
   t.equal(stored.decision.approval?.risk, 'critical', 'sql_id: not in the request');
   const cursorStored = await decide({ url: `https://${SQL_HOST}/v3/cursor`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ baton: null, batch: { steps: [{ stmt: { sql_id: 3 } }] } }) });
   t.equal(cursorStored.decision.approval?.risk, 'critical', 'sql_id in a cursor: not in the request');
-  // Hrana over protobuf: the SQL is in a body Airlock does not decode, so it fails closed.
-  for (const path of ['/v3-protobuf/pipeline', '/v3-protobuf/cursor']) {
-    const pb = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'application/x-protobuf']], body: Buffer.from([0x0a, 0x12, 0x12, 0x10, ...Buffer.from('DROP TABLE users')]) });
-    t.equal(pb.decision.approval?.risk, 'critical', `${path}: protobuf SQL unread`);
+  // Hrana over protobuf, PlanetScale's Connect RPC as protobuf, MessagePack or CBOR to an SQL path:
+  // the SQL is in a body Airlock does not decode, so it fails closed (a medium plain POST before).
+  for (const [path, type] of [['/v3-protobuf/pipeline', 'application/x-protobuf'], ['/v3-protobuf/cursor', 'application/x-protobuf'], ['/psdb.v1alpha1.Database/Execute', 'application/proto'], ['/v1/sql', 'application/msgpack'], ['/v1/query', 'application/cbor']] as const) {
+    const pb = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', type]], body: Buffer.from([0x0a, 0x12, 0x12, 0x10, ...Buffer.from('DROP TABLE users')]) });
+    t.equal(pb.decision.approval?.risk, 'critical', `${path} (${type}): SQL unread`);
   }
+  const image = await decide({ url: `https://${SQL_HOST}/upload/raw`, headers: [['Content-Type', 'image/png']], body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]) });
+  t.not(image.decision.approval?.risk, 'critical', 'an image upload to an SQL-looking path stays a write');
   const read = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT * FROM users WHERE id = ?', args: [{ type: 'integer', value: '1' }] } }, { type: 'close' }] }) });
   t.not(read.decision.approval?.risk, 'critical', 'a read in a pipeline');
   t.ok(read.description.sql?.parsed, 'read as SQL');
