@@ -133,6 +133,11 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (carried) return carried;
   const named = namedFieldSql(o, last);
   if (named) return named;
+  // Databricks' command execution API (`POST /api/1.2/commands/execute {language, command}`): SQL
+  // when the language is SQL; Python, Scala or R run anything on the cluster, SQL included, unread.
+  if (sqlPath && typeof o.command === 'string' && typeof o.language === 'string') {
+    return o.language.trim().toLowerCase() === 'sql' ? { texts: [o.command] } : { error: `a ${o.language.slice(0, 20)} command: code Airlock does not read, which may run any SQL` };
+  }
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
   const jobQuery = (o.configuration as { query?: { query?: unknown } } | undefined)?.query;
   const job = jobQuery?.query;

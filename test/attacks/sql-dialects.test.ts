@@ -512,6 +512,7 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
     [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ QueryString: sql, WorkGroup: 'primary' })],
     [`${H}/`, 'application/x-amz-json-1.0', (sql) => JSON.stringify({ Statement: sql })],
     [`${H}/`, 'application/x-amz-json-1.0', (sql) => JSON.stringify({ TransactStatements: [{ Statement: 'SELECT 1' }, { Statement: sql }] })],
+    [`${H}/api/1.2/commands/execute`, 'application/json', (sql) => JSON.stringify({ language: 'sql', clusterId: 'c', contextId: 'x', command: sql })],
   ];
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...shapes), fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`), ident, async ([url, type, body], d, tbl) => {
@@ -524,6 +525,9 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
     const { decision } = await decide({ url, headers: [['Content-Type', type]], body: body('SELECT name FROM users WHERE id = 1') });
     t.not(decision.approval?.risk, 'critical', `a read to ${url} stays ordinary`);
   }
+  // Databricks' command API in another language runs code that may run any SQL: not read, so held at the worst.
+  const python = await decide({ url: `${H}/api/1.2/commands/execute`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ language: 'python', clusterId: 'c', contextId: 'x', command: 'spark.sql("DROP TABLE users")' }) });
+  t.equal(python.decision.approval?.risk, 'critical', 'a Python command');
 });
 
 t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
