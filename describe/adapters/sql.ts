@@ -252,6 +252,25 @@ const rewritingAlterTable = new Set(['AT_AlterColumnType', 'AT_SetExpression']);
  */
 const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
 
+/**
+ * `ALTER VIEW v SET (security_invoker = false)` or `RESET (security_invoker)`: a view that read as
+ * its caller now reads as its owner, past row-level security and the caller's grants (what a view
+ * made so from the start is, publishesInternalRows): a privilege change, like disabling RLS.
+ */
+function dropsInvokerRights(subtype: string, def: Node | undefined): boolean {
+  if (subtype !== 'AT_SetRelOptions' && subtype !== 'AT_ResetRelOptions') return false;
+  type Arg = { String?: { sval?: string }; Boolean?: { boolval?: boolean }; Integer?: { ival?: number } };
+  const items = ((def as { List?: { items?: unknown[] } } | undefined)?.List?.items ?? []) as Array<{ DefElem?: { defname?: string; arg?: Arg } }>;
+  return items.some((o) => {
+    if (String(o.DefElem?.defname ?? '').toLowerCase() !== 'security_invoker') return false;
+    if (subtype === 'AT_ResetRelOptions') return true;
+    const arg = o.DefElem?.arg;
+    if (arg === undefined) return false; // `SET (security_invoker)` turns it on
+    const v = String(arg.String?.sval ?? arg.Boolean?.boolval ?? arg.Integer?.ival ?? '0').toLowerCase();
+    return !(v === 'true' || v === 'on' || v === '1' || v === 'yes');
+  });
+}
+
 /** Top-level statements that can be read-only (their whole tree is checked as well). */
 const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt', 'CopyStmt']);
 
@@ -727,10 +746,11 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         destructive = true;
         break;
       case 'AlterTableStmt':
-        for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string } }>) {
+        for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string; def?: Node } }>) {
           const sub = String(c.AlterTableCmd?.subtype ?? '');
           if (/Drop|Detach/.test(sub) || rewritingAlterTable.has(sub)) destructive = true;
           if (privilegeAlterTable.test(sub)) destructive = privilege = true;
+          if (dropsInvokerRights(sub, c.AlterTableCmd?.def)) destructive = privilege = true;
         }
         readOnly = false;
         break;

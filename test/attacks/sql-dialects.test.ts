@@ -1027,8 +1027,13 @@ t.test('a view or table made in the served schema from Supabase\'s internal sche
     }),
     { numRuns: Math.min(runs, 40), ...seed },
   );
+  // A caller's-rights view turned into an owner's-rights one, in each spelling, is the same change.
+  for (const sql of ['ALTER VIEW v SET (security_invoker = false)', 'ALTER VIEW v RESET (security_invoker)', 'ALTER VIEW public.v SET (check_option = local, security_invoker = off)', "ALTER TABLE v SET (security_invoker = '0')"]) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.approval?.risk, 'critical', sql);
+  }
   // Controls: a view of the app's own tables, a caller's-rights view, a view in an unserved schema stay writes.
-  for (const sql of ['CREATE VIEW v AS SELECT * FROM todos', 'CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM auth.users', 'CREATE VIEW private.v AS SELECT * FROM auth.users', 'CREATE TABLE t2 AS SELECT * FROM todos']) {
+  for (const sql of ['ALTER VIEW v SET (security_invoker = true)', 'ALTER VIEW v SET (security_barrier = true)', 'CREATE VIEW v AS SELECT * FROM todos', 'CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM auth.users', 'CREATE VIEW private.v AS SELECT * FROM auth.users', 'CREATE TABLE t2 AS SELECT * FROM todos']) {
     const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
     t.equal(decision.approval?.risk, 'medium', sql);
   }
