@@ -10,6 +10,7 @@ import zlib from 'node:zlib';
 import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 import { parseLenientJson } from './json-lenient.ts';
+import { multipartBoundary, multipartFields } from './multipart.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -80,6 +81,9 @@ export function phpName(raw: string): string {
   if (open < 0) return base;
   return name.indexOf(']', open) > 0 ? base : `${base}_${name.slice(open + 1)}`;
 }
+
+/** Form field names that carry SQL to some server (adapters/index.ts reads them), looked for in multipart bodies. */
+const sqlFormFields = new Set(['sql', 'query', 'statement', 'q']);
 
 /**
  * The names servers register a query or form parameter under: PHP's (`phpName`) and Rack 2's, which
@@ -405,6 +409,20 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       return finish();
     }
     decoded = bytes;
+  }
+
+  // multipart/form-data: the fields that carry SQL (`curl -F sql=…`), as the form fields Flask,
+  // PHP, Rails, Express (multer) and Spring read from it; the rest of the body is not read here.
+  if (content_type === 'multipart/form-data' && !truncated) {
+    const header = contentTypes.find((h) => multipartBoundary(h) !== undefined);
+    if (header !== undefined) {
+      const mp = multipartFields(bytes, header, (n) => parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase())));
+      if (mp.fields.length) {
+        const form: Record<string, string[]> = emptyMap();
+        for (const [name, value] of mp.fields) (form[name] ??= []).push(Buffer.from(value, 'latin1').toString('utf8'));
+        summary.form = form;
+      }
+    }
   }
 
   if (content_type === 'application/x-git-receive-pack-request') {

@@ -17,7 +17,7 @@ import { analyzeSqlIn } from './sql-dialects.ts';
 import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
-import { isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
+import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
 import { paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
@@ -106,6 +106,13 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
+  // libSQL's Hrana over protobuf (`/v3-protobuf/pipeline`, `…/cursor`), and a binary encoding of
+  // structured data to an SQL-looking path (PlanetScale's Connect `…/Database/Execute` as
+  // `application/proto`, gRPC, MessagePack, CBOR): the SQL is in a body Airlock does not decode.
+  if ((last === 'pipeline' || last === 'cursor') && request.segments.some((s) => s.toLowerCase() === 'v3-protobuf') && body.size > 0) {
+    return { error: 'a Hrana protobuf body (libSQL): its SQL is not read' };
+  }
+  if (sqlPath && body.size > 0 && binaryStructured.test(body.content_type)) return { error: `an ${body.content_type} body to an SQL endpoint: its SQL is not read` };
   const json = body.json;
   // Trino takes the statement as the plain body of `POST /v1/statement`.
   if (json === undefined && sqlPath && last === 'statement' && body.size > 0) return sqlFromBody({ ...request, body: { ...body, content_type: 'application/sql' } });
@@ -117,12 +124,28 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (Array.isArray(json)) return statementList(json);
   if (!json || typeof json !== 'object') return undefined;
   const o = json as Record<string, unknown>;
-  if (typeof o.sql === 'string') return { texts: [o.sql] };
+  if (typeof o.sql === 'string') {
+    const params = boundValues(o);
+    if (params && 'error' in params) return params;
+    return params ? { texts: [o.sql], params: [params] } : { texts: [o.sql] };
+  }
   const carried = carriedSql(o, last, request.segments.length === 0 || sqlPath);
   if (carried) return carried;
+  const named = namedFieldSql(o, last);
+  if (named) return named;
+  // Databricks' command execution API (`POST /api/1.2/commands/execute {language, command}`): SQL
+  // when the language is SQL; Python, Scala or R run anything on the cluster, SQL included, unread.
+  if (sqlPath && typeof o.command === 'string' && typeof o.language === 'string') {
+    return o.language.trim().toLowerCase() === 'sql' ? { texts: [o.command] } : { error: `a ${o.language.slice(0, 20)} command: code Airlock does not read, which may run any SQL` };
+  }
   // BigQuery's jobs.insert: {configuration: {query: {query}}}.
-  const job = (o.configuration as { query?: { query?: unknown } } | undefined)?.query?.query;
-  if (typeof job === 'string') return { texts: [job] };
+  const jobQuery = (o.configuration as { query?: { query?: unknown } } | undefined)?.query;
+  const job = jobQuery?.query;
+  if (typeof job === 'string') {
+    const params = boundValues(jobQuery);
+    if (params && 'error' in params) return params;
+    return params ? { texts: [job], params: [params] } : { texts: [job] };
+  }
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
@@ -151,6 +174,9 @@ function statementList(json: unknown[]): SqlSource | undefined {
   return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
 }
 
+/** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */
+const binaryStructured = /^application\/(x-)?(proto|protobuf|grpc|grpc\+proto|connect\+proto|msgpack|cbor|avro|x-thrift|vnd\.apache\.thrift\.binary)$/;
+
 /** Requests of one body whose SQL is looked at, at most (more fails closed). */
 const MAX_CARRIED_REQUESTS = 1000;
 
@@ -164,11 +190,14 @@ const MAX_CARRIED_REQUESTS = 1000;
  */
 function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean): SqlSource | undefined {
   const texts: string[] = [];
+  const params: Array<unknown[] | undefined> = [];
   let unseen: string | undefined;
   let seen = 0;
   const stmt = (s: unknown): void => {
     const sql = (s as { sql?: unknown } | null)?.sql;
-    if (typeof sql === 'string') texts.push(sql);
+    const values = boundValues(s);
+    if (values && 'error' in values) unseen ??= values.error;
+    else if (typeof sql === 'string') texts.push(sql), params.push(values);
     else unseen ??= 'a statement named by a stored id (sql_id) or without its SQL';
   };
   const hrana = (r: unknown): void => {
@@ -197,15 +226,47 @@ function carriedSql(o: Record<string, unknown>, last: string, sqlPath: boolean):
     }
   };
   if (Array.isArray(o.requests) && last === 'pipeline') for (const r of o.requests) hrana(r);
+  // libSQL's Hrana over HTTP v1 (`/v1/execute {stmt}`, `/v1/batch {batch: {steps}}`) and v3's
+  // cursor (`/v3/cursor {baton, batch: {steps}}`): the shapes alone say what they are.
+  else if (isObject(o.stmt) && (typeof o.stmt.sql === 'string' || o.stmt.sql_id !== undefined)) hrana({ type: 'execute', stmt: o.stmt });
+  else if (isObject(o.batch) && Array.isArray(o.batch.steps)) hrana({ type: 'batch', batch: o.batch });
   else if (o.type === 'run_sql' || o.type === 'bulk' || o.type === 'concurrent_bulk') hasura(o, 0);
   else if (Array.isArray(o.statements) && sqlPath) {
     for (const st of o.statements) {
-      if (typeof st === 'string') texts.push(st);
+      if (typeof st === 'string') texts.push(st), params.push(undefined);
       else stmt({ sql: (st as { q?: unknown } | null)?.q });
     }
   } else return undefined;
   if (unseen) return { error: `the SQL is not all in the request: ${unseen}` };
-  return texts.length ? { texts } : undefined;
+  if (texts.length === 0) return undefined;
+  return params.some((p) => p !== undefined) ? { texts, params } : { texts };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * SQL under the field names of SQL APIs whose path says nothing: Snowflake's driver API
+ * (`/queries/v1/query-request {sqlText}`, what every Snowflake connector sends), and the AWS JSON
+ * protocol's (`POST /` with `X-Amz-Target`): Redshift Data `ExecuteStatement {Sql}` and
+ * `BatchExecuteStatement {Sqls: […]}`, Athena `StartQueryExecution {QueryString}` and
+ * `CreatePreparedStatement {QueryStatement}`, DynamoDB's PartiQL `ExecuteStatement {Statement}`,
+ * `BatchExecuteStatement {Statements: [{Statement}]}`, `ExecuteTransaction {TransactStatements:
+ * [{Statement}]}`. SQL when a grammar reads statements in them (Snowflake's own path: always).
+ */
+function namedFieldSql(o: Record<string, unknown>, last: string): SqlSource | undefined {
+  const texts: string[] = [];
+  const add = (v: unknown): void => {
+    if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+  };
+  for (const k of ['sqlText', 'Sql', 'QueryString', 'QueryStatement', 'Statement']) add(o[k]);
+  for (const k of ['Sqls', 'Statements', 'TransactStatements']) {
+    const list = o[k];
+    if (!Array.isArray(list)) continue;
+    for (const m of list.slice(0, MAX_CARRIED_REQUESTS)) add(isObject(m) ? m.Statement : m);
+    if (list.length > MAX_CARRIED_REQUESTS) return { error: `more than ${MAX_CARRIED_REQUESTS} statements in one body` };
+  }
+  if (texts.length === 0) return undefined;
+  return last === 'query-request' && typeof o.sqlText === 'string' ? { texts } : { texts, sniffed: true };
 }
 
 /**

@@ -30,10 +30,14 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     const texts = keys.map((k) => (o as Record<string, unknown>)[k]).filter((v): v is string => typeof v === 'string');
     return texts.length ? texts : undefined;
   };
-  // The values bound to an object's statements (`{sql, params}`, `{query, params}`).
+  let conflict: string | undefined;
   const paramsOf = (o: unknown): unknown[] | undefined => {
-    const p = (o as { params?: unknown } | null)?.params;
-    return Array.isArray(p) ? p : undefined;
+    const v = boundValues(o);
+    if (v && 'error' in v) {
+      conflict ??= v.error;
+      return undefined;
+    }
+    return v;
   };
   // The top-level fields and the batches (Neon `{queries: [{query}]}`, Cloudflare D1 `[{sql}]` /
   // `{batch: [{sql}]}`) alike: a body that carries both may be run either way.
@@ -48,6 +52,7 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     }
     for (const [i, m] of members.entries()) for (const text of m) texts.push(text), params.push(paramsOf((list as unknown[])[i]));
   }
+  if (conflict) return { error: conflict };
   if (texts.length) return found(texts, params);
   if (body.form) {
     const texts = keys.flatMap((k) => body.form![k] ?? []);
@@ -58,6 +63,71 @@ export function sqlFromBody(request: RequestInfo, options: SqlBodyOptions = {}):
     return body.text_truncated ? { error: 'SQL body longer than the description keeps: SQL not fully visible' } : found([body.text]);
   }
   return { error: 'no SQL found in the request body' };
+}
+
+/** Sets of values a statement object may carry, each the list one server binds (see boundValues). */
+const valueLists = ['params', 'parameters', 'args', 'bindings', 'queryParameters'] as const;
+
+/** A value bound to a named parameter (`:id`, `@id`, `$id`), matched by name in the sample run. */
+export interface NamedValue {
+  readonly named: string;
+  readonly value: unknown;
+}
+
+/** Type names of the wrappers whose value is a number or a boolean written as text (Snowflake, Databricks, BigQuery, Hrana). */
+const numericType = /^(integer|int|int64|bigint|smallint|tinyint|fixed|real|float|float64|double|decimal|numeric|number|bignumeric)$/i;
+const booleanType = /^bool(ean)?$/i;
+
+/**
+ * A value as given, or inside its protocol's wrapper (Hrana `{type, value}`, Snowflake `{type:
+ * "FIXED", value: "-1"}`, Databricks `{name, value, type}`, BigQuery `{parameterType: {type},
+ * parameterValue: {value}}`): numbers and booleans sent as text are bound as the server converts
+ * them (the sample run compares them as numbers, as the server does).
+ */
+function plainValue(v: unknown): unknown {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return v;
+  const o = v as { type?: unknown; value?: unknown; parameterType?: { type?: unknown }; parameterValue?: { value?: unknown } };
+  const value = o.parameterValue && typeof o.parameterValue === 'object' ? o.parameterValue.value : 'value' in o ? o.value : v;
+  if (value === v) return v;
+  const type = typeof o.type === 'string' ? o.type : typeof o.parameterType?.type === 'string' ? o.parameterType.type : '';
+  if (typeof value === 'string' && numericType.test(type) && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+  if (typeof value === 'string' && booleanType.test(type)) return /^(true|1)$/i.test(value.trim()) ? 1 : 0;
+  return value;
+}
+
+/**
+ * The values a request binds to an object's statement: `params` (D1, Neon, `{sql, params}`),
+ * `parameters` (Supabase's Management API and pg-meta; Databricks' `[{name, value}]`), `args` and
+ * `named_args` (libSQL's Hrana, `{type, value}` each), `bindings` (Snowflake's `{"1": {type,
+ * value}}`), `queryParameters` (BigQuery's `[{name, parameterValue: {value}}]`); values with a
+ * name bind to that parameter. A statement carrying two of the lists is read with neither (each
+ * server binds its own): `error`.
+ */
+export function boundValues(o: unknown): unknown[] | undefined | { error: string } {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  const r = o as Record<string, unknown>;
+  // Lists only (Snowflake's bindings are an object keyed by position): `args: {verbose: true}` beside `params` is no second list.
+  const present = valueLists.filter((k) => Array.isArray(r[k]) || (k === 'bindings' && !!r[k] && typeof r[k] === 'object'));
+  if (present.length > 1) return { error: `the statement carries several lists of bound values (${present.join(', ')}): which one the server binds is not known` };
+  let list = present.length ? r[present[0]!] : undefined;
+  // Snowflake's bindings are keyed by position ("1", "2" …).
+  if (list && typeof list === 'object' && !Array.isArray(list)) {
+    const entries = Object.entries(list as Record<string, unknown>).filter(([k]) => /^\d{1,4}$/.test(k));
+    const arr: unknown[] = [];
+    for (const [k, v] of entries) arr[Number(k) - 1] = v;
+    list = arr;
+  }
+  const values: unknown[] = [];
+  const add = (v: unknown): void => {
+    const name = v && typeof v === 'object' && !Array.isArray(v) ? (v as { name?: unknown }).name : undefined;
+    // Hrana names carry their sigil (`:e`), Databricks and BigQuery do not.
+    // Hrana's named value wraps a typed one: `{name, value: {type, value}}`.
+    const inner = typeof name === 'string' && (v as { value?: unknown }).value && typeof (v as { value?: unknown }).value === 'object' ? (v as { value: unknown }).value : v;
+    values.push(typeof name === 'string' ? ({ named: name.replace(/^[:@$]/, ''), value: plainValue(inner) } satisfies NamedValue) : plainValue(v));
+  };
+  if (Array.isArray(list)) for (const v of list.slice(0, 10_000)) add(v);
+  if (Array.isArray(r.named_args)) for (const v of r.named_args.slice(0, 10_000)) add(v);
+  return present.length || Array.isArray(r.named_args) ? values : undefined;
 }
 
 /**
@@ -73,8 +143,9 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   // `pg_terminate_backend` end sessions). The other parameters are filters (`?id=eq.1`), so a
   // value is SQL only when a grammar reads statements in it: `?query=red shoes` stays a search.
   if (request.method === 'GET' || request.method === 'HEAD') {
+    const fn = request.segments[request.segments.length - 1] ?? '';
     const texts = Object.keys(request.query)
-      .filter(sqlArgument)
+      .filter((k) => sqlArgument(k) || runsItsArgument(fn))
       .slice(0, 64)
       .flatMap((k) => request.query[k] ?? [])
       .filter((v) => v.trim() !== '');
@@ -90,9 +161,28 @@ export function rpcSql(request: RequestInfo): SqlSource | undefined {
   const objects = (Array.isArray(json) ? json : [json]).filter((o): o is Record<string, unknown> => !!o && typeof o === 'object' && !Array.isArray(o));
   const formKeys = body.form ? Object.keys(body.form) : [];
   const keys = [...new Set([...objects.flatMap((o) => Object.keys(o)), ...formKeys])].filter(sqlArgument).slice(0, 64);
-  if (keys.length === 0) return undefined;
+  if (keys.length === 0) return sqlFunctionArguments(request, objects);
   const s = sqlFromBody(request, { keys, dialect: 'postgresql' });
   return 'texts' in s ? s : undefined;
+}
+
+/** Function names that say they run SQL: `exec_sql`, `run_sql`, `sql`, `run_query`, `execute_statement` (not `exec` or `run` alone: their arguments may be anything). */
+const runsItsArgument = (fn: string): boolean => sqlArgument(fn) || /[_-](query|statement|stmt)s?$/i.test(fn);
+
+/**
+ * The arguments of a call to a function whose name says it runs SQL (`exec_sql {cmd}`, `run
+ * {text}`), under names that do not (the parameter names are its author's): every text argument,
+ * SQL when a grammar reads statements in it (tenth pass: `{cmd: "DROP TABLE users"}` was a plain call).
+ */
+function sqlFunctionArguments(request: RequestInfo, objects: Array<Record<string, unknown>>): SqlSource | undefined {
+  const fn = request.segments[request.segments.length - 1] ?? '';
+  if (!runsItsArgument(fn)) return undefined;
+  const texts: string[] = [];
+  for (const o of objects.slice(0, 64)) for (const v of Object.values(o).slice(0, 64)) if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+  for (const vs of Object.values(request.body.form ?? {}).slice(0, 64)) for (const v of vs) if (v.trim() !== '') texts.push(v);
+  if (texts.length === 0) return undefined;
+  if (request.body.truncated || request.body.decode_error) return { error: 'request body not fully visible: SQL not read' };
+  return { texts: texts.slice(0, 64), dialect: 'postgresql', sniffed: true };
 }
 
 /** Whether a path is a PostgREST RPC call: its last two segments are `rpc/{function}`. */

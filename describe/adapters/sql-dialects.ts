@@ -196,7 +196,7 @@ export function analyzeSqlIn(texts: string[], dialect: SqlDialect, params?: Read
   // Past a size, statement or lexing-cost limit PostgreSQL's reading is unknown (not refused by
   // such a server), so no other grammar's reading stands for it, and reading again only costs time.
   if (pg.limited) return labelled(pg);
-  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg), pg, 'unknown'));
+  return withMysqlReadings(texts, withBackslashReading(texts, analyzeUnknown(texts, pg, params), pg, 'unknown'));
 }
 
 /** Texts of unknown dialect up to this many characters are read again as MySQL reads them. */
@@ -294,11 +294,11 @@ function withPgLexing(texts: string[], lite: SqlAnalysis): DialectAnalysis {
 }
 
 /** Reads SQL of an unknown dialect with PostgreSQL's and SQLite's grammars and compares. */
-function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
+function analyzeUnknown(texts: string[], pg: SqlAnalysis, params?: ReadonlyArray<unknown[] | undefined>): DialectAnalysis {
   // PostgreSQL unread for a limit (cost, size, the request's budget): its reading is unknown, and
   // lexing the text again (pgLexedText) would cost what the limit spared.
   if (pg.limited) return labelled(pg);
-  const lite = analyzeSqlite(texts);
+  const lite = analyzeSqlite(texts, params);
   // A text only one grammar accepts is read by that one: a server of the other dialect rejects it.
   if (!pg.info.parsed && !lite.info.parsed) {
     return labelled({ info: { ...pg.info, error: `PostgreSQL: ${pg.info.error}; SQLite: ${lite.info.error}` }, readOnly: false });
@@ -311,7 +311,7 @@ function analyzeUnknown(texts: string[], pg: SqlAnalysis): DialectAnalysis {
   }
   // SQLite unread for a limit of Airlock's (not refused by such a server): its reading is unknown.
   if (lite.limited) return labelled(lite);
-  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts));
+  if (!lite.info.parsed) return labelled(withSampleReading(pg, texts, params));
   if (!pg.info.parsed) return withPgLexing(texts, lite);
   const a = structure(pg.info);
   const b = structure(lite.info);

@@ -593,7 +593,7 @@ class Scratch {
       if (!this.params) return false;
       capi.sqlite3_reset(stmt);
       capi.sqlite3_clear_bindings(stmt);
-      for (let i = 1; i <= params; i++) this.bind(stmt, i, this.params[paramIndex(capi.sqlite3_bind_parameter_name(stmt, i), i)]);
+      for (let i = 1; i <= params; i++) this.bind(stmt, i, boundTo(this.params, capi.sqlite3_bind_parameter_name(stmt, i), i));
       return this.sampleRun(stmt, target);
     } finally {
       capi.sqlite3_reset(stmt);
@@ -649,6 +649,34 @@ class Scratch {
 }
 
 /** Which of the request's values a parameter takes: `$N` (PostgreSQL's, Neon) the Nth, any other (`?`, `?N`, `:x`) by its index. */
+/**
+ * The value bound to parameter i: by name when the request names its values (`:id` ← `{name:
+ * "id", value}`, sql-body.ts boundValues), else by position (`$2` the second, `?` the i-th).
+ */
+function boundTo(params: unknown[], name: string | null, i: number): unknown {
+  const bare = name?.replace(/^[:@$?]/, '');
+  if (bare) {
+    const byName = namedValues(params);
+    if (byName.has(bare)) return byName.get(bare);
+  }
+  const v = params[paramIndex(name, i)];
+  return isNamed(v) ? v.value : v;
+}
+
+const isNamed = (v: unknown): v is { named: string; value: unknown } => !!v && typeof v === 'object' && typeof (v as { named?: unknown }).named === 'string';
+
+/** Each request's named values by name, built once (a statement may have thousands of parameters). */
+const byNameCache = new WeakMap<unknown[], Map<string, unknown>>();
+function namedValues(params: unknown[]): Map<string, unknown> {
+  let m = byNameCache.get(params);
+  if (!m) {
+    m = new Map();
+    for (const p of params) if (isNamed(p) && !m.has(p.named)) m.set(p.named, p.value);
+    byNameCache.set(params, m);
+  }
+  return m;
+}
+
 function paramIndex(name: string | null, i: number): number {
   const m = name ? /^\$(\d+)$/.exec(name) : null;
   return m ? Number(m[1]) - 1 : i - 1;

@@ -160,9 +160,22 @@ const textRunnerFunctions: Record<string, ReadonlySet<string>> = {
   pg_background_launch: new Set(['public', 'extensions']),
 };
 
-function runsText(parts: string[]): boolean {
+/**
+ * Functions that send what they are given out of the database to whoever listens, past Airlock (as
+ * pg_net's `http_post` does): Supabase Realtime's Broadcast from the database (`realtime.send(payload,
+ * event, topic, private => false)` reaches every client subscribed to a public topic with the
+ * project's anon key, `realtime.broadcast_changes(…)` the same). Keyed as textRunnerFunctions.
+ */
+const outboundFunctions: Record<string, ReadonlySet<string>> = {
+  send: new Set(['realtime']), broadcast_changes: new Set(['realtime']),
+};
+
+/** Tables whose rows are sent out as they are written: Supabase Realtime's `realtime.messages` (what `realtime.send` inserts into). */
+const outboundTables = new Set(['realtime.messages']);
+
+function runsText(parts: string[], table: Record<string, ReadonlySet<string>> = textRunnerFunctions): boolean {
   const name = (parts[parts.length - 1] ?? '').toLowerCase();
-  const schemas = textRunnerFunctions[name];
+  const schemas = table[name];
   if (!schemas) return false;
   return parts.length === 1 || (parts.length === 2 && schemas.has((parts[0] ?? '').toLowerCase()));
 }
@@ -238,6 +251,25 @@ const rewritingAlterTable = new Set(['AT_AlterColumnType', 'AT_SetExpression']);
  * owner, triggers or rules off): privilege changes, like GRANT.
  */
 const privilegeAlterTable = /^AT_(DisableRowSecurity|NoForceRowSecurity|ChangeOwner|DisableTrig|DisableRule)/;
+
+/**
+ * `ALTER VIEW v SET (security_invoker = false)` or `RESET (security_invoker)`: a view that read as
+ * its caller now reads as its owner, past row-level security and the caller's grants (what a view
+ * made so from the start is, publishesInternalRows): a privilege change, like disabling RLS.
+ */
+function dropsInvokerRights(subtype: string, def: Node | undefined): boolean {
+  if (subtype !== 'AT_SetRelOptions' && subtype !== 'AT_ResetRelOptions') return false;
+  type Arg = { String?: { sval?: string }; Boolean?: { boolval?: boolean }; Integer?: { ival?: number } };
+  const items = ((def as { List?: { items?: unknown[] } } | undefined)?.List?.items ?? []) as Array<{ DefElem?: { defname?: string; arg?: Arg } }>;
+  return items.some((o) => {
+    if (String(o.DefElem?.defname ?? '').toLowerCase() !== 'security_invoker') return false;
+    if (subtype === 'AT_ResetRelOptions') return true;
+    const arg = o.DefElem?.arg;
+    if (arg === undefined) return false; // `SET (security_invoker)` turns it on
+    const v = String(arg.String?.sval ?? arg.Boolean?.boolval ?? arg.Integer?.ival ?? '0').toLowerCase();
+    return !(v === 'true' || v === 'on' || v === '1' || v === 'yes');
+  });
+}
 
 /** Top-level statements that can be read-only (their whole tree is checked as well). */
 const readOnlyTop = new Set(['SelectStmt', 'ExplainStmt', 'VariableShowStmt', 'TransactionStmt', 'CopyStmt']);
@@ -714,10 +746,11 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         destructive = true;
         break;
       case 'AlterTableStmt':
-        for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string } }>) {
+        for (const c of (n.cmds ?? []) as Array<{ AlterTableCmd?: { subtype?: string; def?: Node } }>) {
           const sub = String(c.AlterTableCmd?.subtype ?? '');
           if (/Drop|Detach/.test(sub) || rewritingAlterTable.has(sub)) destructive = true;
           if (privilegeAlterTable.test(sub)) destructive = privilege = true;
+          if (dropsInvokerRights(sub, c.AlterTableCmd?.def)) destructive = privilege = true;
         }
         readOnly = false;
         break;
@@ -729,6 +762,8 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'InsertStmt':
         // ON CONFLICT DO UPDATE rewrites rows that already exist.
         if ((n.onConflictClause as Node | undefined)?.action === 'ONCONFLICT_UPDATE') destructive = true;
+        // A row written to Supabase Realtime's messages is broadcast to its topic's subscribers.
+        if (outboundTables.has(`${String((n.relation as Node | undefined)?.schemaname ?? '').toLowerCase()}.${String((n.relation as Node | undefined)?.relname ?? '').toLowerCase()}`)) destructive = true;
         readOnly = false;
         break;
       case 'MergeStmt':
@@ -771,6 +806,7 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (dialect === 'unknown' && (otherDialectFunctions.has(name) || parts.some((p) => otherDialectPackages.has(p.toLowerCase())))) destructive = true;
         if (runsTextWithArgs[name] !== undefined && ((call.args ?? []) as unknown[]).length === runsTextWithArgs[name]) destructive = true;
         if (runsText(parts)) destructive = true;
+        if (runsText(parts, outboundFunctions)) destructive = true;
         if (t === 'CallStmt' || !isReadOnlyFunction(parts)) addFunction(qualified(parts));
         if (t === 'CallStmt') break;
         const relation = namedRelationReaders[name];
@@ -837,11 +873,48 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
         if (unseenCodeStatements.has(t) || outsideStatements.has(t)) destructive = true;
     }
   }
+  if (publishesInternalRows(type, body, tables)) destructive = privilege = true;
   const statement: SqlStatement = { kind: kindOf(type, body), tables, destructive };
   if (functions.length) statement.functions = functions.sort();
   if (settings.length) statement.settings = [...new Set(settings)].sort();
   if (text !== undefined) statement.text = text.length > MAX_TEXT_CHARS ? `${text.slice(0, MAX_TEXT_CHARS)}…` : text;
   return { statement, readOnly: readOnly && !destructive, privilege };
+}
+
+/**
+ * Schemas of the platform's own data, never served by the Data API: Supabase's users and sessions,
+ * Vault's decrypted secrets, Storage's objects, Realtime, pg_net's responses, pg_cron's jobs, and
+ * `extensions` (pg_stat_statements: every session's query text).
+ */
+const internalSchemas = ['auth', 'vault', 'storage', 'pgsodium', 'pgsodium_masks', 'realtime', 'supabase_functions', 'net', 'cron', 'extensions'];
+
+/**
+ * A view, materialized view or table made from a query (CREATE VIEW, CREATE MATERIALIZED VIEW,
+ * CREATE TABLE … AS, SELECT … INTO) in the schema the Data API serves (`public`, or unqualified:
+ * the first of the search path) over a table of an internal schema: its rows are served to every
+ * anon-key client (Supabase grants new relations in `public` to `anon`; a view runs as its owner,
+ * past row-level security and past the grants `anon` lacks on `auth.users`), as Supabase's own
+ * linter warns (`auth_users_exposed`, `security_definer_view`). A privilege change: who reads
+ * what. A view with `security_invoker = true` reads as its caller and is left as a write.
+ */
+function publishesInternalRows(type: string, body: Node, tables: readonly string[]): boolean {
+  let target: Node | undefined;
+  if (type === 'ViewStmt') {
+    type Arg = { String?: { sval?: string }; Boolean?: { boolval?: boolean }; Integer?: { ival?: number } };
+    const invoker = ((body.options ?? []) as Array<{ DefElem?: { defname?: string; arg?: Arg } }>).some((o) => {
+      if (o.DefElem?.defname !== 'security_invoker') return false;
+      const arg = o.DefElem.arg;
+      const v = String(arg?.String?.sval ?? arg?.Boolean?.boolval ?? arg?.Integer?.ival ?? (arg === undefined ? 'true' : '')).toLowerCase();
+      return v === 'true' || v === 'on' || v === '1' || v === 'yes';
+    });
+    if (invoker) return false;
+    target = body.view as Node | undefined;
+  } else if (type === 'CreateTableAsStmt') target = (body.into as Node | undefined)?.rel as Node | undefined;
+  else if (type === 'SelectStmt') target = (body.intoClause as Node | undefined)?.rel as Node | undefined;
+  if (!target) return false;
+  const schema = target.schemaname === undefined ? 'public' : String(target.schemaname);
+  if (schema !== 'public' && schema !== 'graphql_public') return false;
+  return tables.some((t) => internalSchemas.some((s) => t.startsWith(`${s}.`)));
 }
 
 export interface SqlAnalysis {

@@ -185,8 +185,13 @@ function opensFunction(request: RequestInfo): boolean {
   return values.some((v) => v === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false'));
 }
 
-/** pg-meta resources whose every change is a privilege change: who may read or write what. */
-const pgMetaPrivileges = new Set(['policies', 'roles', 'table-privileges', 'column-privileges']);
+/**
+ * pg-meta resources whose every change is a privilege change: who may read or write what. A
+ * publication too (`{tables: null}` is `CREATE PUBLICATION … FOR ALL TABLES`, a list `ALTER
+ * PUBLICATION … SET TABLE`): every later change to its tables streams to any server that
+ * subscribes, as the SQL twins (critical) say.
+ */
+const pgMetaPrivileges = new Set(['policies', 'roles', 'table-privileges', 'column-privileges', 'publications']);
 
 /**
  * What a pg-meta change (`/pg/{kind}[/{id}]`) does, as its SQL twin is judged (adapters/sql.ts):
@@ -265,6 +270,8 @@ const management = new RouteTable([
   { route: 'POST /v1/projects/{ref}/pause', operation: 'projects.pause', effect: 'admin' },
   { route: 'POST /v1/projects/{ref}/restore', operation: 'projects.restore', effect: 'admin' },
   { route: 'POST /v1/projects/{ref}/database/query', operation: 'database.query', effect: 'write' },
+  // The same SQL as `supabase_read_only_user` (which still runs dblink, pg_net and the like): read as SQL alike.
+  { route: 'POST /v1/projects/{ref}/database/query/read-only', operation: 'database.query', effect: 'write' },
   { route: 'GET /v1/projects/{ref}/secrets', operation: 'secrets.list', effect: 'read' },
   { route: 'POST /v1/projects/{ref}/secrets', operation: 'secrets.create', effect: 'admin' },
   { route: 'DELETE /v1/projects/{ref}/secrets', operation: 'secrets.delete', effect: 'admin' },

@@ -113,6 +113,9 @@ const constructs: Construct[] = [
   { name: 'cron.schedule_in_database', dialects: ['postgresql'], sql: (t, c, u) => `SELECT cron.schedule_in_database ( '${u}' , '*/5' , $q$DELETE FROM ${t}$q$ , '${c}' )` },
   { name: 'cron.alter_job', dialects: ['postgresql'], sql: (t) => `SELECT cron.alter_job ( 7 , command := $q$DROP TABLE ${t}$q$ )` },
   { name: 'graphql.resolve', dialects: ['postgresql'], sql: (t) => `SELECT graphql.resolve ( $q$mutation { deleteFrom${t}Collection ( atMost : 1000 ) { affectedCount } }$q$ )` },
+  // Tenth pass: Supabase Realtime's Broadcast from the database sends rows to a topic's subscribers, past Airlock.
+  { name: 'realtime.send', dialects: ['postgresql'], sql: (t, c) => `SELECT realtime.send ( ( SELECT jsonb_agg ( ${c} ) FROM ${t} ) , 'e' , 'room' , false )` },
+  { name: 'realtime.messages insert', dialects: ['postgresql'], sql: (t, c) => `INSERT INTO realtime.messages ( topic , extension , payload , private ) SELECT 'room' , 'broadcast' , jsonb_agg ( ${c} ) , false FROM ${t}` },
   { name: 'pg_stat_reset_shared', dialects: ['postgresql'], sql: () => `SELECT pg_stat_reset_shared ( 'bgwriter' )` },
   { name: 'pg_ls_waldir', dialects: ['postgresql'], sql: () => `SELECT * FROM pg_catalog.pg_ls_waldir ( )` },
   { name: 'pg_ls_logdir', dialects: ['postgresql'], sql: (t) => `SELECT name FROM pg_ls_logdir ( ) AS ${t}` },
@@ -396,6 +399,10 @@ t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Ha
     (sql: string) => ({ path: '/', body: { statements: ['SELECT 1', { q: sql, params: {} }] } }),
     (sql: string) => ({ path: '/v2/query', body: { type: 'run_sql', args: { source: 'default', sql } } }),
     (sql: string) => ({ path: '/v2/query', body: { type: 'bulk', args: [{ type: 'run_sql', args: { sql: 'SELECT 1' } }, { type: 'bulk', args: [{ type: 'run_sql', args: { sql, cascade: true } }] }] } }),
+    // Tenth pass: Hrana over HTTP v1 (`/v1/execute`, `/v1/batch`) and v3's cursor were plain POSTs.
+    (sql: string) => ({ path: '/v1/execute', body: { stmt: { sql, args: [] } } }),
+    (sql: string) => ({ path: '/v1/batch', body: { batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { stmt: { sql } }] } } }),
+    (sql: string) => ({ path: '/v3/cursor', body: { baton: null, batch: { steps: [{ stmt: { sql } }] } } }),
   );
   const destructive = fc.constantFrom((t2: string) => `DROP TABLE ${t2}`, (t2: string) => `DELETE FROM ${t2}`, (t2: string) => `UPDATE ${t2} SET a = 1`);
   await fc.assert(
@@ -409,6 +416,16 @@ t.test('SQL in the envelopes of libSQL/Turso (Hrana pipeline, statements) and Ha
   // A statement named by a stored id is not in the request: fails closed. Reads stay ordinary.
   const stored = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql_id: 3 } }] }) });
   t.equal(stored.decision.approval?.risk, 'critical', 'sql_id: not in the request');
+  const cursorStored = await decide({ url: `https://${SQL_HOST}/v3/cursor`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ baton: null, batch: { steps: [{ stmt: { sql_id: 3 } }] } }) });
+  t.equal(cursorStored.decision.approval?.risk, 'critical', 'sql_id in a cursor: not in the request');
+  // Hrana over protobuf, PlanetScale's Connect RPC as protobuf, MessagePack or CBOR to an SQL path:
+  // the SQL is in a body Airlock does not decode, so it fails closed (a medium plain POST before).
+  for (const [path, type] of [['/v3-protobuf/pipeline', 'application/x-protobuf'], ['/v3-protobuf/cursor', 'application/x-protobuf'], ['/psdb.v1alpha1.Database/Execute', 'application/proto'], ['/v1/sql', 'application/msgpack'], ['/v1/query', 'application/cbor']] as const) {
+    const pb = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', type]], body: Buffer.from([0x0a, 0x12, 0x12, 0x10, ...Buffer.from('DROP TABLE users')]) });
+    t.equal(pb.decision.approval?.risk, 'critical', `${path} (${type}): SQL unread`);
+  }
+  const image = await decide({ url: `https://${SQL_HOST}/upload/raw`, headers: [['Content-Type', 'image/png']], body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]) });
+  t.not(image.decision.approval?.risk, 'critical', 'an image upload to an SQL-looking path stays a write');
   const read = await decide({ url: `https://${SQL_HOST}/v2/pipeline`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT * FROM users WHERE id = ?', args: [{ type: 'integer', value: '1' }] } }, { type: 'close' }] }) });
   t.not(read.decision.approval?.risk, 'critical', 'a read in a pipeline');
   t.ok(read.description.sql?.parsed, 'read as SQL');
@@ -488,6 +505,14 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
     [`${H}/bigquery/v2/projects/p/queries`, 'application/json', (sql) => JSON.stringify({ query: sql, useLegacySql: false })],
     [`${H}/bigquery/v2/projects/p/jobs`, 'application/json', (sql) => JSON.stringify({ configuration: { query: { query: sql, useLegacySql: false } } })],
     [`${H}/v1/statement`, 'text/plain', (sql) => sql],
+    // Tenth pass: Snowflake's driver API and the AWS JSON protocol (`POST /` with X-Amz-Target) were plain POSTs.
+    [`${H}/queries/v1/query-request?requestId=1`, 'application/json', (sql) => JSON.stringify({ sqlText: sql, asyncExec: false, sequenceId: 1 })],
+    [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ Sql: sql, Database: 'dev', ClusterIdentifier: 'c' })],
+    [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ Sqls: ['SELECT 1', sql], Database: 'dev', WorkgroupName: 'w' })],
+    [`${H}/`, 'application/x-amz-json-1.1', (sql) => JSON.stringify({ QueryString: sql, WorkGroup: 'primary' })],
+    [`${H}/`, 'application/x-amz-json-1.0', (sql) => JSON.stringify({ Statement: sql })],
+    [`${H}/`, 'application/x-amz-json-1.0', (sql) => JSON.stringify({ TransactStatements: [{ Statement: 'SELECT 1' }, { Statement: sql }] })],
+    [`${H}/api/1.2/commands/execute`, 'application/json', (sql) => JSON.stringify({ language: 'sql', clusterId: 'c', contextId: 'x', command: sql })],
   ];
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...shapes), fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE TABLE ${x}`, (x: string) => `UPDATE ${x} SET a = 1`), ident, async ([url, type, body], d, tbl) => {
@@ -500,6 +525,9 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
     const { decision } = await decide({ url, headers: [['Content-Type', type]], body: body('SELECT name FROM users WHERE id = 1') });
     t.not(decision.approval?.risk, 'critical', `a read to ${url} stays ordinary`);
   }
+  // Databricks' command API in another language runs code that may run any SQL: not read, so held at the worst.
+  const python = await decide({ url: `${H}/api/1.2/commands/execute`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ language: 'python', clusterId: 'c', contextId: 'x', command: 'spark.sql("DROP TABLE users")' }) });
+  t.equal(python.decision.approval?.risk, 'critical', 'a Python command');
 });
 
 t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
@@ -592,10 +620,15 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
     (sql: string) => ({ type: 'application/json', body: JSON.stringify([{ query: 'SELECT 1' }, { query: sql }]) }),
     (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `statement=${encodeURIComponent(sql)}` }),
     (sql: string) => ({ type: 'text/plain', body: sql }),
+    // Tenth pass: a function named for SQL takes it under any name (`exec_sql {cmd}`): a plain call before.
+    (sql: string) => ({ type: 'application/json', body: JSON.stringify({ cmd: sql }) }),
+    (sql: string) => ({ type: 'application/x-www-form-urlencoded', body: `p_text=${encodeURIComponent(sql)}&dry=false` }),
   );
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...urls), bodies, fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`, (x: string) => `TRUNCATE ${x}`), ident, async (url, b, d, x) => {
       const { type, body } = b(d(x));
+      // `rpc/exec` is not named for SQL: only its SQL-named arguments are SQL.
+      fc.pre(!(url.endsWith('/rpc/exec') && (body.startsWith('{"cmd"') || body.startsWith('p_text='))));
       const { description } = await decide({ url, headers: [['Content-Type', type]], body });
       if (!description.sql?.destructive || description.sql.dialect !== 'postgresql') throw new Error(`${body} to ${url}: ${JSON.stringify(description.sql)}`);
     }),
@@ -607,6 +640,13 @@ t.test('PostgREST RPC calls that run their argument are read as PostgreSQL on an
   t.not(read.decision.approval?.risk, 'critical', 'a read stays ordinary');
   const search = await decide({ url: urls[3]!, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ term: 'drop table tennis' }) });
   t.not(search.decision.approval?.risk, 'critical', 'an argument not named for SQL is not SQL');
+  // …unless the function is named for SQL: then every text argument that reads as statements is SQL, by POST or GET.
+  const named = await decide({ url: `https://${SQL_HOST}/rest/v1/rpc/run_sql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ command: 'DROP TABLE users' }) });
+  t.equal(named.decision.approval?.risk, 'critical', 'run_sql {command}');
+  const byGet = await decide({ method: 'GET', url: `https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec_sql?cmd=${encodeURIComponent("SELECT dblink_exec('dbname=postgres', 'DROP TABLE users')")}` });
+  t.equal(byGet.decision.approval?.risk, 'critical', 'GET exec_sql?cmd=');
+  const plain = await decide({ url: `https://${SQL_HOST}/rest/v1/rpc/run_sql`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ label: 'weekly report' }) });
+  t.not(plain.decision.approval?.risk, 'critical', 'text that reads as no statement stays an argument');
 });
 
 t.test('PostgREST RPC called with GET or HEAD: the SQL in its URL arguments is read', async (t) => {
@@ -685,16 +725,29 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     [(c, p) => `${c} = ${p(1)} OR ${p(2)}`, [1, true]],
     [(c, p) => `( ${c} LIKE ${p(1)} ) IS NOT FALSE`, ['%%']],
   ];
-  const places = [
-    { url: D1, key: 'sql', p: (n: number) => `?${n}` },
-    { url: NEON, key: 'query', p: (n: number) => `$${n}` },
+  // Tenth pass: every other way a request binds values (Supabase's Management API `parameters`, a
+  // `{sql, params}` of unknown dialect, Hrana's typed `args`/`named_args`, Snowflake's `bindings`,
+  // Databricks' and BigQuery's named parameters) was never bound: medium writes.
+  const typed = (v: unknown) => (typeof v === 'number' ? { type: Number.isInteger(v) ? 'integer' : 'float', value: Number.isInteger(v) ? String(v) : v } : typeof v === 'boolean' ? { type: 'integer', value: v ? '1' : '0' } : { type: 'text', value: v });
+  const MGMT = 'https://api.supabase.com/v1/projects/abcdefghijklmnopqrst/database/query';
+  const places: Array<{ url: string; p: (n: number) => string; body: (sql: string, params: unknown[]) => unknown }> = [
+    { url: D1, p: (n) => `?${n}`, body: (sql, params) => ({ sql, params }) },
+    { url: NEON, p: (n) => `$${n}`, body: (query, params) => ({ query, params }) },
+    { url: MGMT, p: (n) => `$${n}`, body: (query, parameters) => ({ query, parameters }) },
+    { url: GENERIC, p: (n) => `?${n}`, body: (sql, params) => ({ sql, params }) },
+    { url: `https://${SQL_HOST}/v2/pipeline`, p: (n) => `?${n}`, body: (sql, params) => ({ requests: [{ type: 'execute', stmt: { sql, args: params.map(typed) } }] }) },
+    { url: `https://${SQL_HOST}/v2/pipeline`, p: (n) => `:v${n}`, body: (sql, params) => ({ requests: [{ type: 'execute', stmt: { sql, named_args: params.map((v, i) => ({ name: `:v${i + 1}`, value: typed(v) })).reverse() } }] }) },
+    { url: `https://${SQL_HOST}/api/v2/statements`, p: (n) => `?${n}`, body: (statement, params) => ({ statement, bindings: Object.fromEntries(params.map((v, i) => [String(i + 1), { type: typeof v === 'string' ? 'TEXT' : 'FIXED', value: String(v) }])) }) },
+    { url: `https://${SQL_HOST}/api/2.0/sql/statements`, p: (n) => `:v${n}`, body: (statement, params) => ({ statement, warehouse_id: 'w', parameters: params.map((value, i) => ({ name: `v${i + 1}`, value })).reverse() }) },
+    { url: `https://${SQL_HOST}/bigquery/v2/projects/p/queries`, p: (n) => `@v${n}`, body: (query, params) => ({ query, useLegacySql: false, queryParameters: params.map((value, i) => ({ name: `v${i + 1}`, parameterType: { type: 'STRING' }, parameterValue: { value } })) }) },
   ];
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...wheres), fc.constantFrom(...places), fc.constantFrom('DELETE', 'UPDATE'), ident, ident, async ([w, params], e, verb, tbl, col) => {
       fc.pre(tbl !== col);
+      // Snowflake and Databricks take values as text: a boolean is bound as one there.
       const where = w(col, e.p);
       const sql = verb === 'DELETE' ? `DELETE FROM ${tbl} WHERE ${where}` : `UPDATE ${tbl} SET ${col} = 0 WHERE ${where}`;
-      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [e.key]: sql, params }) });
+      const { description, decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(e.body(sql, params)) });
       if (decision.approval?.risk !== 'critical') throw new Error(`${sql} ${JSON.stringify(params)} on ${e.url}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
     }),
     { numRuns: runs, ...seed },
@@ -704,6 +757,14 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql, params }) });
     t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
   }
+  for (const e of places.slice(2)) {
+    const body = e.body(`DELETE FROM users WHERE email LIKE ${e.p(1)}`, ['a@b.example']);
+    const { decision } = await decide({ url: e.url, headers: [['Content-Type', 'application/json']], body: JSON.stringify(body) });
+    t.equal(decision.approval?.risk, 'medium', `${e.url} ${JSON.stringify(body)}: a write`);
+  }
+  // Two lists of values in one statement: each server binds its own, so neither reading stands.
+  const two = await decide({ url: MGMT, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'DELETE FROM users WHERE email LIKE $1', params: ['a'], parameters: ['%'] }) });
+  t.equal(two.decision.approval?.risk, 'critical', 'params beside parameters');
 });
 
 t.test('SQL in the URL is read, whatever the method: `?sql=`, `?query=` to an SQL path, ClickHouse behind another name', async (t) => {
@@ -926,4 +987,76 @@ t.test('two-phase commit and MySQL\'s statements PostgreSQL reads as settings ar
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql }) });
     t.equal(decision.approval?.risk, 'medium', `${sql} to ${url}`);
   }
+});
+
+t.test('Supabase Realtime\'s Broadcast from the database sends rows out: destructive, in every spelling', async (t) => {
+  // Tenth pass: `realtime.send(…, private => false)` reached every anon subscriber of the topic (a medium write).
+  const spellings = [
+    `SELECT realtime.send(jsonb_build_object('u', (SELECT jsonb_agg(u) FROM auth.users u)), 'e', 'public-room', false)`,
+    `SELECT "realtime"."send"('{}'::jsonb, 'e', 'room', false)`,
+    `SELECT REALTIME.BROADCAST_CHANGES('room', 'e', 'INSERT', 'users', 'auth', NULL, NULL)`,
+    `INSERT INTO "realtime".messages (topic, extension, payload, private) VALUES ('room', 'broadcast', '{}', false)`,
+  ];
+  for (const url of [SUPABASE, NEON]) {
+    for (const sql of spellings) {
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      t.equal(decision.approval?.risk, 'critical', `${url}: ${sql}`);
+    }
+  }
+  const topic = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: 'SELECT realtime.topic()' }) });
+  t.not(topic.decision.approval?.risk, 'critical', 'realtime.topic() stays ordinary');
+});
+
+t.test('a view or table made in the served schema from Supabase\'s internal schemas is a privilege change', async (t) => {
+  // Tenth pass: `CREATE VIEW public.leak AS SELECT * FROM auth.users` was a medium write: the Data
+  // API serves it to every anon-key client, as its owner (past row-level security and grants).
+  const internal = fc.constantFrom('auth.users', 'auth.sessions', 'vault.decrypted_secrets', 'storage.objects', 'extensions.pg_stat_statements');
+  const make = fc.constantFrom(
+    (src: string, v: string) => `CREATE VIEW ${v} AS SELECT * FROM ${src}`,
+    (src: string, v: string) => `CREATE OR REPLACE VIEW public.${v} WITH (security_invoker = off) AS SELECT 1 AS a FROM ${src} x`,
+    (src: string, v: string) => `CREATE MATERIALIZED VIEW ${v} AS SELECT * FROM ${src}`,
+    (src: string, v: string) => `CREATE TABLE public.${v} AS SELECT * FROM ${src}`,
+    (src: string, v: string) => `SELECT * INTO ${v} FROM ${src}`,
+    (src: string, v: string) => `CREATE VIEW ${v} AS WITH c AS (SELECT * FROM ${src}) SELECT * FROM todos JOIN c ON true`,
+  );
+  await fc.assert(
+    fc.asyncProperty(internal, make, ident, fc.constantFrom(SUPABASE, NEON), async (src, m, v, url) => {
+      const sql = m(src, v);
+      const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${sql} to ${url}: ${decision.action} ${decision.rule}`);
+    }),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  // A caller's-rights view turned into an owner's-rights one, in each spelling, is the same change.
+  for (const sql of ['ALTER VIEW v SET (security_invoker = false)', 'ALTER VIEW v RESET (security_invoker)', 'ALTER VIEW public.v SET (check_option = local, security_invoker = off)', "ALTER TABLE v SET (security_invoker = '0')"]) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.approval?.risk, 'critical', sql);
+  }
+  // Controls: a view of the app's own tables, a caller's-rights view, a view in an unserved schema stay writes.
+  for (const sql of ['ALTER VIEW v SET (security_invoker = true)', 'ALTER VIEW v SET (security_barrier = true)', 'CREATE VIEW v AS SELECT * FROM todos', 'CREATE VIEW v WITH (security_invoker = true) AS SELECT * FROM auth.users', 'CREATE VIEW private.v AS SELECT * FROM auth.users', 'CREATE TABLE t2 AS SELECT * FROM todos']) {
+    const { decision } = await decide({ url: SUPABASE, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query: sql }) });
+    t.equal(decision.approval?.risk, 'medium', sql);
+  }
+});
+
+t.test('SQL in a multipart/form-data field is read as in a form', async (t) => {
+  // Tenth pass: `curl -F sql='DROP TABLE users'` (Flask, PHP, Rails, multer and Spring read
+  // multipart fields as form fields) was a plain medium POST; the same field urlencoded was SQL.
+  const part = (name: string, value: string, eol: string) => `--b0undary${eol}Content-Disposition: form-data; name="${name}"${eol}${eol}${value}${eol}`;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(['sql', '/api/run'], ['[sql]', '/api/run'], [' sql', '/api/run'], ['query', '/v1/query'], ['statement', '/v1/sql'], ['q', '/query']),
+      fc.constantFrom('\r\n', '\n'),
+      fc.constantFrom((x: string) => `DROP TABLE ${x}`, (x: string) => `DELETE FROM ${x}`),
+      ident,
+      async ([name, path], eol, d, x) => {
+        const body = `${part('note', 'hello', eol)}${part(name, d(x), eol)}--b0undary--${eol}`;
+        const { description, decision } = await decide({ url: `https://${SQL_HOST}${path}`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body });
+        if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(body)} to ${path}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+      },
+    ),
+    { numRuns: Math.min(runs, 40), ...seed },
+  );
+  const upload = await decide({ url: `https://${SQL_HOST}/api/run`, headers: [['Content-Type', 'multipart/form-data; boundary=b0undary']], body: `${part('file', 'drop table tennis schedule', '\r\n')}--b0undary--\r\n` });
+  t.not(upload.decision.approval?.risk, 'critical', 'a field not named for SQL is not SQL');
 });
