@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
 import { denialLine } from '../../sandbox/denial-report.ts';
@@ -816,4 +817,72 @@ t.test('the state folder and the policy folder are hidden and protected under ev
       }
     }
   }
+});
+
+/**
+ * (h) What the agent writes that Airlock itself loads later. The default sandbox writes what the
+ * user can, so ~/.node_modules, ~/.node_libraries, a NODE_PATH folder and the node_modules of a
+ * folder above Airlock's checkout (the home folder; a project holding the checkout, writable under
+ * --read-only too when it is the working directory). Node's require() looks there for a package
+ * missing from Airlock's node_modules, and ws asks for the optional `bufferutil` and
+ * `utf-8-validate` whenever it loads: the agent's package would run in the next `airlock start`,
+ * next to the master key.
+ */
+const plantedPackage = (dir: string, name: string, mark: string): void => {
+  fs.mkdirSync(path.join(dir, name), { recursive: true });
+  fs.writeFileSync(path.join(dir, name, 'index.js'), `require('fs').appendFileSync(${JSON.stringify(mark)}, ${JSON.stringify(`${name}\n`)}); module.exports = { mask() {}, unmask() {}, isValidUTF8() { return true; } };\n`);
+};
+
+t.test('the real CLI loads no package the agent planted in the home folder or on NODE_PATH (ws asks for bufferutil, utf-8-validate)', async (t) => {
+  const home = fs.mkdtempSync(path.join(world.dir, 'planted-home-'));
+  const nodePath = fs.mkdtempSync(path.join(world.dir, 'planted-node-path-'));
+  const mark = path.join(world.dir, 'planted-package-ran');
+  plantedPackage(path.join(home, '.node_modules'), 'bufferutil', mark);
+  plantedPackage(path.join(home, '.node_libraries'), 'utf-8-validate', mark);
+  plantedPackage(nodePath, 'bufferutil', mark);
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, NODE_PATH: nodePath };
+  delete env.WS_NO_BUFFER_UTIL;
+  delete env.WS_NO_UTF_8_VALIDATE;
+  // --version runs main, whose modules load ws (the proxy's WebSocket relay and the studio's).
+  const out = execFileSync(process.execPath, [airlockBin, '--version'], { env, encoding: 'utf8' });
+  t.match(out, /^\d+\.\d+/, 'control: the CLI ran');
+  t.equal(fs.existsSync(mark) ? fs.readFileSync(mark, 'utf8') : '', '', 'no planted package ran');
+  execFileSync(process.execPath, ['-e', 'require("ws")'], { env, cwd: path.dirname(airlockBin) });
+  t.match(fs.readFileSync(mark, 'utf8'), /bufferutil/, 'control: a Node without the confinement loads the planted package');
+});
+
+t.test('property: wherever above Airlock\'s folder a package is planted, require() from Airlock\'s packages does not load it', async (t) => {
+  const base = fs.mkdtempSync(path.join(world.dir, 'above-'));
+  const root = path.join(base, 'a', 'b', 'airlock');
+  // One of Airlock's packages that asks for optional ones, as ws does.
+  fs.mkdirSync(path.join(root, 'node_modules', 'dep'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'node_modules', 'dep', 'index.js'), 'for (const n of process.env.WANT.split(",")) { try { require(n); } catch {} }\n');
+  const lookup = path.join(path.dirname(airlockBin), '..', 'lib', 'module-lookup.js');
+  const probe = (confine: boolean, want: string[], env: NodeJS.ProcessEnv): void => {
+    const script = `import { createRequire } from 'node:module'; ${confine ? `import { confineModuleLookup } from ${JSON.stringify(pathToFileURL(lookup).href)}; confineModuleLookup(${JSON.stringify(root)});` : ''} createRequire(${JSON.stringify(`${root}/`)})(${JSON.stringify(path.join(root, 'node_modules', 'dep'))});`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...env, WANT: want.join(',') } });
+  };
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.subarray(['base', 'a', 'a/b', 'home/.node_modules', 'home/.node_libraries', 'node_path'], { minLength: 1 }),
+    async (places) => {
+      const trial = `t${n++}`;
+      const home = path.join(base, trial, 'home');
+      const nodePath = path.join(base, trial, 'node_path');
+      const mark = path.join(base, trial, 'mark');
+      fs.mkdirSync(home, { recursive: true });
+      const want = places.map((_, i) => `planted-${trial}-${i}`);
+      places.forEach((p, i) => {
+        const dir = p === 'base' ? path.join(base, 'node_modules') : p === 'a' ? path.join(base, 'a', 'node_modules') : p === 'a/b' ? path.join(base, 'a', 'b', 'node_modules') : p === 'node_path' ? nodePath : path.join(base, trial, p);
+        plantedPackage(dir, want[i]!, mark);
+      });
+      const env = { ...process.env, HOME: home, NODE_PATH: nodePath };
+      probe(true, want, env);
+      const ran = fs.existsSync(mark) ? fs.readFileSync(mark, 'utf8') : '';
+      probe(false, want, env);
+      const control = fs.existsSync(mark) ? fs.readFileSync(mark, 'utf8') : '';
+      return ran === '' && control.split('\n').filter(Boolean).length === want.length;
+    },
+  ), { numRuns: runs, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('no planted package ran under the confinement; each ran without it');
 });
