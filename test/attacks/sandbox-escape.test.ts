@@ -886,3 +886,53 @@ t.test('property: wherever above Airlock\'s folder a package is planted, require
   ), { numRuns: runs, ...(seed !== undefined ? { seed } : {}) });
   t.pass('no planted package ran under the confinement; each ran without it');
 });
+
+/**
+ * (i) What git runs on its own. `git status` (the user's shell prompt and editor run it all the time,
+ * outside the sandbox) runs `core.fsmonitor` and clean filters named in the repository's config, and
+ * recurses into submodules, whose configs count too; hooks run on the user's next commit or checkout.
+ * None of these files is tracked, so no review of the agent's changes shows them. The agent works in
+ * a linked worktree (its `.git` is a file naming the folder that holds them).
+ */
+t.test("the agent cannot change what git runs outside the sandbox: the repository's config, hooks, info, .git file, submodules' configs", async (t) => {
+  const base = fs.mkdtempSync(path.join(world.dir, 'git-'));
+  const main = path.join(base, 'main');
+  const tree = path.join(base, 'tree');
+  const mark = path.join(base, 'git-ran-agent-code');
+  const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'user.email=a@example.com', '-c', 'user.name=a', ...args], { cwd, encoding: 'utf8' });
+  fs.mkdirSync(main);
+  git(main, 'init', '-q');
+  fs.writeFileSync(path.join(main, 'a'), 'a\n');
+  git(main, 'add', 'a');
+  git(main, 'commit', '-qm', 'a');
+  git(main, 'worktree', 'add', '-q', tree);
+  git(main, 'config', 'extensions.worktreeConfig', 'true');
+  fs.mkdirSync(path.join(main, '.git', 'modules', 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(main, '.git', 'modules', 'sub', 'config'), '[core]\n\tbare = false\n');
+  fs.rmSync(path.join(main, '.git', 'hooks'), { recursive: true, force: true });
+  const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
+  const script = [
+    `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
+    `git config core.fsmonitor 'touch ${mark}; false' 2>/dev/null && echo config=yes`,
+    `printf '${evil}' >> ${main}/.git/config 2>/dev/null && echo append=yes`,
+    `printf '${evil}' >> ${main}/.git/worktrees/tree/config.worktree 2>/dev/null && echo worktree_config=yes`,
+    `mkdir -p ${main}/.git/hooks 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > ${main}/.git/hooks/post-checkout 2>/dev/null && echo hook=yes`,
+    `printf '* filter=x\\n' > ${main}/.git/info/attributes 2>/dev/null && echo info=yes`,
+    `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
+    `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
+    `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
+  ].join('\n');
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: tree });
+  const r = results(run.stdout);
+  t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved']) t.notOk(r[k], `${k}: refused`);
+  // What the user's prompt or editor runs next, and the user's next checkout.
+  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
+    try {
+      git(cwd, ...args);
+    } catch {
+      /* .git replaced: see above */
+    }
+  }
+  t.notOk(fs.existsSync(mark), 'git on the host ran none of the agent\'s code');
+});
