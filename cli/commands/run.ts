@@ -347,7 +347,8 @@ export function protectedPaths(home: string, cwd: string): string[] {
  * worktree's `.git` file (it names the folder holding all of these) and each submodule's config and
  * hooks (`git status` recurses into them). None is tracked, so no diff shows a change to them.
  * Kept read-only inside; the agent still commits, branches and fetches (objects, refs, index).
- * A hooks or info folder or a worktree config that is missing is made first, so none can be added.
+ * A hooks or info folder that is missing (or a worktree config, where git reads one) is made first,
+ * so none can be added.
  */
 export function gitControlPaths(cwd: string): string[] {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
@@ -372,8 +373,15 @@ export function gitControlPaths(cwd: string): string[] {
       } catch {
         /* not a linked worktree */
       }
-      // A worktree's own config (read when extensions.worktreeConfig is on): made empty when missing.
-      for (const d of new Set([gitDir, common])) {
+      // A worktree's own config, read when extensions.worktreeConfig is on (`git sparse-checkout`
+      // turns it on): made empty when missing then, so none can be added.
+      let worktreeConfig = false;
+      try {
+        worktreeConfig = /^\s*worktreeconfig\s*=\s*(true|yes|on|1)\s*$/im.test(fs.readFileSync(path.join(common, 'config'), 'utf8'));
+      } catch {
+        /* no config: git makes one */
+      }
+      for (const d of worktreeConfig ? new Set([gitDir, common]) : []) {
         try {
           fs.writeFileSync(path.join(d, 'config.worktree'), '', { flag: 'wx' });
         } catch {
