@@ -27,8 +27,9 @@ try {
     process.stderr.write(`airlock: ${err.message}\n`);
     process.exit(1);
   }
-  const { register } = await import('tsx/esm/api');
-  register();
+  // With Airlock's own tsconfig.json, not the current folder's (lib/sources.js).
+  const { registerSources } = await import('../lib/sources.js');
+  await registerSources(fileURLToPath(new URL('..', import.meta.url)));
   entry = new URL('../cli/main.ts', import.meta.url).href;
 }
 const { main } = await import(entry);

@@ -888,6 +888,25 @@ t.test('property: wherever above Airlock\'s folder a package is planted, require
 });
 
 /**
+ * Where no bundle can be built (a user who may not write the install's cache), bin/airlock.js runs
+ * the sources with tsx, which reads the tsconfig.json of the current folder unless told which: the
+ * user's project, where `airlock start` runs and the agent writes. Its `paths` mapped `ws` (or any of
+ * Airlock's imports) to a file of the agent's.
+ */
+t.test("the sources run with Airlock's own tsconfig.json, not the current folder's (its paths would map ws to the agent's file)", async (t) => {
+  const project = fs.mkdtempSync(path.join(world.dir, 'tsconfig-project-'));
+  const mark = path.join(project, 'mapped-import-ran');
+  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { 'ws': ['./evil.mjs'], '*': ['./evil.mjs'] } } }));
+  fs.writeFileSync(path.join(project, 'evil.mjs'), `import fs from 'node:fs'; fs.writeFileSync(${JSON.stringify(mark)}, 'ran'); export const WebSocket = class {}; export const WebSocketServer = class {}; export default {};\n`);
+  const repo = path.resolve(path.dirname(airlockBin), '..');
+  execFileSync(process.execPath, ['--input-type=module', '-e', `
+    const { registerSources } = await import(${JSON.stringify(pathToFileURL(path.join(repo, 'lib', 'sources.js')).href)});
+    await registerSources(${JSON.stringify(repo)});
+    await import(${JSON.stringify(pathToFileURL(path.join(repo, 'proxy', 'websocket-handshake.ts')).href)});`], { cwd: project, encoding: 'utf8' });
+  t.notOk(fs.existsSync(mark), 'the project\'s tsconfig mapped none of Airlock\'s imports');
+});
+
+/**
  * (i) What git runs on its own. `git status` (the user's shell prompt and editor run it all the time,
  * outside the sandbox) runs `core.fsmonitor` and clean filters named in the repository's config, and
  * recurses into submodules, whose configs count too; hooks run on the user's next commit or checkout.
