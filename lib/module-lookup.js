@@ -25,7 +25,13 @@ export function confineModuleLookup(root) {
       return p;
     }
   };
-  const dirs = [...new Set([path.resolve(root), real(root), real(path.join(root, 'node_modules'))])];
+  const dirs = [path.resolve(root), real(root), real(path.join(root, 'node_modules'))];
+  // Installed as a package of another project (npm i <git url>), its dependencies sit next to it in
+  // that project's node_modules: still looked in (that folder is the project's to keep anyway).
+  for (const r of [path.resolve(root), real(root)]) {
+    const parent = path.basename(path.dirname(r)).startsWith('@') ? path.dirname(path.dirname(r)) : path.dirname(r);
+    if (path.basename(parent) === 'node_modules') dirs.push(parent);
+  }
   const inside = (p) => dirs.some((d) => p === d || p.startsWith(`${d}${path.sep}`));
   const lookup = Module._nodeModulePaths;
   Module._nodeModulePaths = function nodeModulePaths(from) {
