@@ -187,6 +187,39 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
 }
 
 /**
+ * Caches of compiled code that tools keep in the temp folder, shared with the sandbox, and load
+ * again as they find them: tsx's (`tsx-<uid>`: transpiled modules as JSON, keyed by a hash of the
+ * source; it runs Airlock's sources where no bundle can be built, `bin/run-ts.js` and Airlock's own
+ * tests), v8-compile-cache's and Node's own compile cache (V8 code caches), jiti's. An agent that
+ * rewrote an entry had its code run by the next host process that loaded that module. Each is made
+ * (private) when missing, so the agent cannot make it first, and hidden behind an empty folder: the
+ * agent's own tools get a cache of their own.
+ */
+export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
+  const uid = process.geteuid?.() ?? process.getuid?.();
+  const names = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  const out: string[] = [];
+  for (const dir of new Set([tmp, '/tmp'].map((d) => path.join(realPath(d), '')))) {
+    for (const name of names) {
+      const p = path.join(dir, name);
+      try {
+        fs.mkdirSync(p, { mode: 0o700 });
+      } catch {
+        /* there already */
+      }
+      try {
+        // Only a real folder of ours: another user's is not ours to hide (nor the agent's to write).
+        const st = fs.lstatSync(p);
+        if (st.isDirectory() && st.uid === process.getuid?.()) out.push(p);
+      } catch {
+        /* cannot be made here (no temp folder): nothing to plant either */
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The folders above `paths` (outer first) whose parent the agent could write, so could rename them:
  * writable by this user on the host, or, read-only (`writable` given), inside a writable folder.
  */
@@ -279,7 +312,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
-      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p)))]).filter((p) => p !== home);
+      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches()]).filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process

@@ -913,7 +913,7 @@ t.test("the sources run with Airlock's own tsconfig.json, not the current folder
  * None of these files is tracked, so no review of the agent's changes shows them. The agent works in
  * a linked worktree (its `.git` is a file naming the folder that holds them).
  */
-t.test("the agent cannot change what git runs outside the sandbox: the repository's config, hooks, info, .git file, submodules' configs", async (t) => {
+t.test("the agent cannot change what git runs outside the sandbox (the repository's config, hooks, info, .git file, submodules' configs) nor the code caches in the temp folder", async (t) => {
   const base = fs.mkdtempSync(path.join(world.dir, 'git-'));
   const main = path.join(base, 'main');
   const tree = path.join(base, 'tree');
@@ -941,7 +941,18 @@ t.test("the agent cannot change what git runs outside the sandbox: the repositor
     `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
     `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
   ].join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: tree });
+  // Same run: the caches of compiled code that tsx (Airlock's sources without a bundle, run-ts.js,
+  // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'code-caches-'));
+  const uid = process.geteuid!();
+  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  fs.mkdirSync(path.join(tmp, caches[0]!), { mode: 0o700 }); // one there before the run, the others not
+  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcd'[i]}=written`).join('\n');
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, TMPDIR: tmp } });
+  caches.forEach((c, i) => {
+    t.equal(results(run.stdout)[`cache_${'abcd'[i]}`], 'written', `control: the agent writes its own ${c}`);
+    t.notOk(fs.existsSync(path.join(tmp, c, '17965-planted')), `the host's ${c} holds nothing of the agent's`);
+  });
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved']) t.notOk(r[k], `${k}: refused`);
