@@ -88,8 +88,18 @@ export function requireOpa(): string {
   return opa;
 }
 
-function goVersion(go: string): [number, number] | undefined {
-  const out = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+/**
+ * The environment `go` runs with: yours, without Go's own settings file (`go env -w`, kept in
+ * ~/.config/go/env), which an agent in `airlock run`'s sandbox can write: GOTOOLCHAIN=<v>+path there
+ * made `go` run a `go<v>` of the agent's from PATH, GOPROXY/GOSUMDB/GOFLAGS would build the opa that
+ * compiles every policy from its sources. Settings in the environment still apply.
+ */
+export function goEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, GOENV: 'off' };
+}
+
+export function goVersion(go: string): [number, number] | undefined {
+  const out = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8', env: goEnv() }).stdout?.trim() ?? '';
   const m = /^go(\d+)\.(\d+)/.exec(out);
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
@@ -114,7 +124,7 @@ export function ensureOpa(log: (line: string) => void = console.log): string {
   fs.mkdirSync(toolsBin, { recursive: true });
   execFileSync(go, ['install', `github.com/open-policy-agent/opa@${version}`], {
     stdio: 'inherit',
-    env: { ...process.env, GOBIN: toolsBin, CGO_ENABLED: '0' },
+    env: { ...goEnv(), GOBIN: toolsBin, CGO_ENABLED: '0' },
   });
   cached = undefined;
   const installed = findOpa();

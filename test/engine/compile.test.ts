@@ -113,3 +113,29 @@ t.test('findOpa passes over an opa on PATH that the user (so a sandboxed agent) 
     if (!r.found) t.match(r.error, /passed over: your user can write it.*AIRLOCK_OPA/s, 'the refusal says why and what to do');
   });
 });
+
+// `npm install` builds opa with Go when none is found (engine/toolchain.ts). Go's settings file
+// (~/.config/go/env, `go env -w`) is the user's to write, so a sandboxed agent's: GOTOOLCHAIN=<v>+path
+// there made `go` run a `go<v>` it put on PATH.
+t.test("Go runs without its settings file: a GOTOOLCHAIN planted there does not run the agent's go", async (t) => {
+  const go = ['/usr/local/go/bin/go', '/usr/bin/go'].find((g) => fs.existsSync(g));
+  if (!go) return void t.skip('SKIPPED LOUDLY: no Go installed (/usr/local/go/bin/go, /usr/bin/go); this check needs one', () => undefined);
+  const dir = t.testdir({ config: { go: { env: 'GOTOOLCHAIN=go1.99.0+path\n' } }, bin: {} });
+  const mark = path.join(dir, 'planted-go-ran');
+  fs.writeFileSync(path.join(dir, 'bin', 'go1.99.0'), `#!/bin/sh\ntouch '${mark}'\necho go1.99.0\n`, { mode: 0o755 });
+  const { goVersion } = await import('../../engine/toolchain.ts');
+  const saved = { XDG_CONFIG_HOME: process.env.XDG_CONFIG_HOME, PATH: process.env.PATH };
+  process.env.XDG_CONFIG_HOME = path.join(dir, 'config');
+  process.env.PATH = `${path.join(dir, 'bin')}:${saved.PATH}`;
+  let version;
+  try {
+    version = goVersion(go);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+  t.notOk(fs.existsSync(mark), "the planted go1.99.0 did not run");
+  t.ok(version && version[0] === 1 && version[1] < 99, `the installed Go answered (${version?.join('.')})`);
+});
