@@ -10,8 +10,12 @@
 // machine with this much memory): ~10–20 MiB less resident after load, at no CPU cost the benchmark
 // can measure (bench/README.md, "Idle memory"). `airlock` and `npm start` run this line;
 // `node bin/airlock.js` runs with Node's defaults.
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
+// Packages come from Airlock's own folder only, never from a node_modules above it or in the home
+// folder, which an agent in `airlock run`'s sandbox can write (lib/module-lookup.js).
+const { confineModuleLookup } = await import('../lib/module-lookup.js');
+confineModuleLookup(fileURLToPath(new URL('..', import.meta.url)));
 const { ensureBundle } = await import('../lib/bundle.js');
 let entry;
 try {
@@ -23,8 +27,9 @@ try {
     process.stderr.write(`airlock: ${err.message}\n`);
     process.exit(1);
   }
-  const { register } = await import('tsx/esm/api');
-  register();
+  // With Airlock's own tsconfig.json, not the current folder's (lib/sources.js).
+  const { registerSources } = await import('../lib/sources.js');
+  await registerSources(fileURLToPath(new URL('..', import.meta.url)));
   entry = new URL('../cli/main.ts', import.meta.url).href;
 }
 const { main } = await import(entry);

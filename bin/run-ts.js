@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs a TypeScript entry point with tsx's ESM loader: the sources are the program, no build step.
 import { register } from 'tsx/esm/api';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
-register();
+// Airlock's own tsconfig.json, not the current folder's (see lib/sources.js).
+register({ tsconfig: path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'tsconfig.json') });
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {
   console.error('usage: run-ts.js FILE.ts [ARGS...]');

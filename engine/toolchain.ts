@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { plantable } from '../lib/plantable.ts';
 
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const toolsBin = path.join(projectRoot, '.tools', 'bin');
@@ -33,7 +34,32 @@ function onPath(cmd: string): string | undefined {
 
 let cached: string | undefined;
 
-/** The opa binary to use: AIRLOCK_OPA, then the project's tools folder, then PATH. */
+/**
+ * opa on PATH, passing over one this user could have written (`plantable`): opa compiles the
+ * policy the proxy obeys, and an agent in `airlock run`'s sandbox writes what the user can
+ * (`~/.local/bin`, which profiles put first on PATH; `~/go/bin`): an opa of its making would build
+ * the agent's policy into the next `airlock start`. Relative PATH entries are passed over too.
+ */
+export function opaOnPath(): { found?: string; passedOver: string[] } {
+  const passedOver: string[] = [];
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, 'opa');
+    try {
+      fs.accessSync(candidate, fs.constants.X_OK);
+    } catch {
+      continue;
+    }
+    if (path.isAbsolute(dir) && !plantable(candidate)) return { found: candidate, passedOver };
+    passedOver.push(candidate);
+  }
+  return { passedOver };
+}
+
+/**
+ * The opa binary to use: AIRLOCK_OPA, then the project's tools folder (kept read-only inside the
+ * sandbox), then PATH (see opaOnPath).
+ */
 export function findOpa(): string | undefined {
   if (cached) return cached;
   const fromEnv = process.env.AIRLOCK_OPA;
@@ -43,22 +69,37 @@ export function findOpa(): string | undefined {
   }
   const local = path.join(toolsBin, 'opa');
   if (fs.existsSync(local)) return (cached = local);
-  return (cached = onPath('opa'));
+  return (cached = opaOnPath().found);
 }
 
 export function requireOpa(): string {
   const opa = findOpa();
   if (!opa) {
+    const passed = opaOnPath().passedOver;
     throw new ToolchainError(
-      `the opa CLI was not found. Run \`npm install\` (it installs OPA ${pinnedOpaVersion()} with Go), ` +
-        `or install opa yourself and put it on PATH or in AIRLOCK_OPA.`,
+      passed.length
+        ? `the opa on PATH (${passed.join(', ')}) was passed over: your user can write it, and so can an agent in ` +
+            `\`airlock run\`'s sandbox, which would then compile the policy Airlock obeys. Copy it into ${toolsBin} ` +
+            `(read-only inside the sandbox), install it where only root writes, or name it in AIRLOCK_OPA.`
+        : `the opa CLI was not found. Run \`npm install\` (it installs OPA ${pinnedOpaVersion()} with Go), ` +
+            `or install opa yourself and put it on PATH or in AIRLOCK_OPA.`,
     );
   }
   return opa;
 }
 
-function goVersion(go: string): [number, number] | undefined {
-  const out = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8' }).stdout?.trim() ?? '';
+/**
+ * The environment `go` runs with: yours, without Go's own settings file (`go env -w`, kept in
+ * ~/.config/go/env), which an agent in `airlock run`'s sandbox can write: GOTOOLCHAIN=<v>+path there
+ * made `go` run a `go<v>` of the agent's from PATH, GOPROXY/GOSUMDB/GOFLAGS would build the opa that
+ * compiles every policy from its sources. Settings in the environment still apply.
+ */
+export function goEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, GOENV: 'off' };
+}
+
+export function goVersion(go: string): [number, number] | undefined {
+  const out = spawnSync(go, ['env', 'GOVERSION'], { encoding: 'utf8', env: goEnv() }).stdout?.trim() ?? '';
   const m = /^go(\d+)\.(\d+)/.exec(out);
   return m ? [Number(m[1]), Number(m[2])] : undefined;
 }
@@ -74,6 +115,7 @@ export function ensureOpa(log: (line: string) => void = console.log): string {
     throw new ToolchainError(
       `Airlock needs the opa CLI to compile policies, and neither opa nor Go >= 1.25 was found` +
         (gov ? ` (found Go ${gov.join('.')})` : '') +
+        (opaOnPath().passedOver.length ? ` (passed over: ${opaOnPath().passedOver.join(', ')}, which your user, and so an agent in \`airlock run\`, could have written)` : '') +
         `.\nInstall one of:\n  - OPA ${version}: https://www.openpolicyagent.org/docs/latest/#running-opa (then put opa on PATH or set AIRLOCK_OPA)\n` +
         `  - Go >= 1.25 (https://go.dev/dl/), then run \`npm install\` again.`,
     );
@@ -82,7 +124,7 @@ export function ensureOpa(log: (line: string) => void = console.log): string {
   fs.mkdirSync(toolsBin, { recursive: true });
   execFileSync(go, ['install', `github.com/open-policy-agent/opa@${version}`], {
     stdio: 'inherit',
-    env: { ...process.env, GOBIN: toolsBin, CGO_ENABLED: '0' },
+    env: { ...goEnv(), GOBIN: toolsBin, CGO_ENABLED: '0' },
   });
   cached = undefined;
   const installed = findOpa();

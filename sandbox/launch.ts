@@ -187,6 +187,67 @@ export function stdioMode(fd: number): 'inherit' | 'relay' | { refuse: string } 
 }
 
 /**
+ * With --allow-unix-sockets the agent can connect to any socket file on the shared filesystem. The
+ * ones of the user's session that hold keys or run commands are hidden anyway: the ssh-agent and
+ * gpg-agent (sign and decrypt with the user's keys), tmux and screen (send-keys runs commands in the
+ * user's shells), X11 (keystrokes into any window), the editor's IPC (VS Code's CLI and its git
+ * askpass handle, which hands out the user's git credentials; Neovim, Emacs servers), terminal and
+ * window-manager control sockets (kitty, WezTerm, Alacritty, i3, sway: they spawn commands), the
+ * D-Bus session bus and Docker when outside /run (which is empty inside anyway). Named by the
+ * environment or at their usual places; what exists is hidden (a socket behind /dev/null, a folder
+ * behind an empty one). Other socket files stay reachable: that is what the flag is for.
+ */
+export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.homedir()): string[] {
+  const uid = process.getuid?.() ?? 0;
+  const tmp = [...new Set([os.tmpdir(), '/tmp', env.TMUX_TMPDIR].filter((d): d is string => !!d))];
+  const gnupg = env.GNUPGHOME || path.join(homeDir, '.gnupg');
+  const named = [
+    env.SSH_AUTH_SOCK, env.TMUX?.split(',')[0], env.GPG_AGENT_INFO?.split(':')[0],
+    env.VSCODE_IPC_HOOK, env.VSCODE_IPC_HOOK_CLI, env.VSCODE_GIT_IPC_HANDLE, env.NVIM, env.NVIM_LISTEN_ADDRESS,
+    env.KITTY_LISTEN_ON?.replace(/^unix:/, ''), env.WEZTERM_UNIX_SOCKET, env.ALACRITTY_SOCKET, env.I3SOCK, env.SWAYSOCK,
+    env.SCREENDIR, env.DOCKER_HOST?.startsWith('unix://') ? env.DOCKER_HOST.slice(7) : undefined,
+    ...(env.DBUS_SESSION_BUS_ADDRESS ?? '').split(';').map((a) => /(?:^|[:,])path=([^,]+)/.exec(a)?.[1]),
+    ...tmp.flatMap((d) => [`tmux-${uid}`, '.X11-unix', '.ICE-unix', `emacs${uid}`, `zellij-${uid}`].map((n) => path.join(d, n))),
+    path.join(homeDir, '.screen'),
+    ...['S.gpg-agent', 'S.gpg-agent.ssh', 'S.gpg-agent.extra', 'S.gpg-agent.browser', 'S.scdaemon', 'S.keyboxd'].map((n) => path.join(gnupg, n)),
+  ];
+  return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/**
+ * Caches of compiled code that tools keep in the temp folder, shared with the sandbox, and load
+ * again as they find them: tsx's (`tsx-<uid>`: transpiled modules as JSON, keyed by a hash of the
+ * source; it runs Airlock's sources where no bundle can be built, `bin/run-ts.js` and Airlock's own
+ * tests), v8-compile-cache's and Node's own compile cache (V8 code caches), jiti's. An agent that
+ * rewrote an entry had its code run by the next host process that loaded that module. Each is made
+ * (private) when missing, so the agent cannot make it first, and hidden behind an empty folder: the
+ * agent's own tools get a cache of their own.
+ */
+export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
+  const uid = process.geteuid?.() ?? process.getuid?.();
+  const names = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  const out: string[] = [];
+  for (const dir of new Set([tmp, '/tmp'].map((d) => path.join(realPath(d), '')))) {
+    for (const name of names) {
+      const p = path.join(dir, name);
+      try {
+        fs.mkdirSync(p, { mode: 0o700 });
+      } catch {
+        /* there already */
+      }
+      try {
+        // Only a real folder of ours: another user's is not ours to hide (nor the agent's to write).
+        const st = fs.lstatSync(p);
+        if (st.isDirectory() && st.uid === process.getuid?.()) out.push(p);
+      } catch {
+        /* cannot be made here (no temp folder): nothing to plant either */
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * The folders above `paths` (outer first) whose parent the agent could write, so could rename them:
  * writable by this user on the host, or, read-only (`writable` given), inside a writable folder.
  */
@@ -279,7 +340,8 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
-      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p)))]).filter((p) => p !== home);
+      const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env) : [];
+      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches(), ...sockets]).filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process

@@ -4,7 +4,10 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { plantable } from '../lib/plantable.ts';
 import { seccompProgram, seccompSupported } from './seccomp.ts';
+
+export { plantable };
 
 export type SandboxSupport =
   | {
@@ -34,34 +37,6 @@ export function findBwrap(env: NodeJS.ProcessEnv = process.env): string | undefi
 /** The bwrap files on PATH passed over as plantable (for the refusal's reason). */
 export function plantedBwraps(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'bwrap')).filter((c) => path.isAbsolute(c) && isExecutable(c) && plantable(c));
-}
-
-/**
- * Whether this user could have written `file` or swapped it: it or a folder above it (symlinks
- * resolved) is this user's (root excepted: root owns the system) or writable by group or others
- * (a sticky folder only for what is ours in it).
- */
-export function plantable(file: string): boolean {
-  const me = process.getuid?.();
-  let p: string;
-  try {
-    p = fs.realpathSync(file);
-  } catch {
-    return true;
-  }
-  for (;;) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      return true;
-    }
-    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0;
-    if ((me !== 0 && st.uid === me) || ((st.mode & 0o022) !== 0 && !sticky)) return true;
-    const up = path.dirname(p);
-    if (up === p) return false;
-    p = up;
-  }
 }
 
 function isExecutable(file: string): boolean {

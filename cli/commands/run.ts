@@ -336,7 +336,82 @@ export function protectedPaths(home: string, cwd: string): string[] {
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd)];
+  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd)];
+}
+
+/**
+ * What git itself runs, of the repository holding the working directory: its config (core.fsmonitor,
+ * core.sshCommand, filter drivers, core.pager and the like name programs, and `git status` runs
+ * fsmonitor and clean filters: the user's shell prompt and editor run it on their own, outside the
+ * sandbox), its hooks and info/ (attributes naming filters, excludes hiding files from a review), a
+ * worktree's `.git` file (it names the folder holding all of these) and each submodule's config and
+ * hooks (`git status` recurses into them). None is tracked, so no diff shows a change to them.
+ * Kept read-only inside; the agent still commits, branches and fetches (objects, refs, index).
+ * A hooks or info folder that is missing (or a worktree config, where git reads one) is made first,
+ * so none can be added.
+ */
+export function gitControlPaths(cwd: string): string[] {
+  for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
+    const dotGit = path.join(dir, '.git');
+    let gitDir: string | undefined;
+    let isFile = false;
+    try {
+      const st = fs.statSync(dotGit);
+      if (st.isDirectory()) gitDir = dotGit;
+      else if (st.isFile()) {
+        isFile = true;
+        const named = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8').slice(0, 4096))?.[1];
+        if (named) gitDir = path.resolve(dir, named);
+      }
+    } catch {
+      /* no .git here: look further up */
+    }
+    if (gitDir) {
+      let common = gitDir;
+      try {
+        common = path.resolve(gitDir, fs.readFileSync(path.join(gitDir, 'commondir'), 'utf8').trim());
+      } catch {
+        /* not a linked worktree */
+      }
+      // A worktree's own config, read when extensions.worktreeConfig is on (`git sparse-checkout`
+      // turns it on): made empty when missing then, so none can be added.
+      let worktreeConfig = false;
+      try {
+        worktreeConfig = /^\s*worktreeconfig\s*=\s*(true|yes|on|1)\s*$/im.test(fs.readFileSync(path.join(common, 'config'), 'utf8'));
+      } catch {
+        /* no config: git makes one */
+      }
+      for (const d of worktreeConfig ? new Set([gitDir, common]) : []) {
+        try {
+          fs.writeFileSync(path.join(d, 'config.worktree'), '', { flag: 'wx' });
+        } catch {
+          /* there already, or not ours to make */
+        }
+      }
+      const out = [...(isFile ? [dotGit] : []), path.join(gitDir, 'config.worktree')];
+      const repos = [common];
+      // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.
+      for (let i = 0; i < repos.length && repos.length < 64; i++) {
+        try {
+          for (const e of fs.readdirSync(path.join(repos[i]!, 'modules'), { withFileTypes: true })) if (e.isDirectory() && repos.length < 64) repos.push(path.join(repos[i]!, 'modules', e.name));
+        } catch {
+          /* no submodules */
+        }
+      }
+      for (const repo of repos) {
+        for (const d of ['hooks', 'info']) {
+          try {
+            fs.mkdirSync(path.join(repo, d));
+          } catch {
+            /* there already, or not ours to make */
+          }
+        }
+        out.push(path.join(repo, 'config'), path.join(repo, 'config.worktree'), path.join(repo, 'hooks'), path.join(repo, 'info'));
+      }
+      return out.filter((p) => fs.existsSync(p));
+    }
+    if (dir === path.dirname(dir)) return [];
+  }
 }
 
 /**

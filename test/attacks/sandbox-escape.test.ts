@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
 import { denialLine } from '../../sandbox/denial-report.ts';
@@ -665,7 +666,7 @@ t.test('a socket of the host as stdin, stdout or stderr cannot be re-aimed from 
  * as Airlock does.
  */
 const tempProbe = `
-import os, shutil, sys, time
+import os, re, shutil, sys, time
 root, evil, ready, stop = sys.argv[1:5]
 hits = 0
 seen = set()
@@ -677,7 +678,8 @@ while time.time() < end and not os.path.exists(stop):
     except OSError:
         names = []
     for n in names:
-        if n == 'airlock-run-Plant1':
+        # The planted folder; and the code caches the sandbox hides behind empty folders (tempCodeCaches).
+        if n == 'airlock-run-Plant1' or re.match(r'^(tsx-[0-9]+|v8-compile-cache-[0-9]+|node-compile-cache|jiti)$', n):
             continue
         seen.add(n)
         d = os.path.join(root, n)
@@ -816,4 +818,152 @@ t.test('the state folder and the policy folder are hidden and protected under ev
       }
     }
   }
+});
+
+/**
+ * (h) What the agent writes that Airlock itself loads later. The default sandbox writes what the
+ * user can, so ~/.node_modules, ~/.node_libraries, a NODE_PATH folder and the node_modules of a
+ * folder above Airlock's checkout (the home folder; a project holding the checkout, writable under
+ * --read-only too when it is the working directory). Node's require() looks there for a package
+ * missing from Airlock's node_modules, and ws asks for the optional `bufferutil` and
+ * `utf-8-validate` whenever it loads: the agent's package would run in the next `airlock start`,
+ * next to the master key.
+ */
+const plantedPackage = (dir: string, name: string, mark: string): void => {
+  fs.mkdirSync(path.join(dir, name), { recursive: true });
+  fs.writeFileSync(path.join(dir, name, 'index.js'), `require('fs').appendFileSync(${JSON.stringify(mark)}, ${JSON.stringify(`${name}\n`)}); module.exports = { mask() {}, unmask() {}, isValidUTF8() { return true; } };\n`);
+};
+
+t.test('the real CLI loads no package the agent planted in the home folder or on NODE_PATH (ws asks for bufferutil, utf-8-validate)', async (t) => {
+  const home = fs.mkdtempSync(path.join(world.dir, 'planted-home-'));
+  const nodePath = fs.mkdtempSync(path.join(world.dir, 'planted-node-path-'));
+  const mark = path.join(world.dir, 'planted-package-ran');
+  plantedPackage(path.join(home, '.node_modules'), 'bufferutil', mark);
+  plantedPackage(path.join(home, '.node_libraries'), 'utf-8-validate', mark);
+  plantedPackage(nodePath, 'bufferutil', mark);
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, NODE_PATH: nodePath };
+  delete env.WS_NO_BUFFER_UTIL;
+  delete env.WS_NO_UTF_8_VALIDATE;
+  // --version runs main, whose modules load ws (the proxy's WebSocket relay and the studio's).
+  const out = execFileSync(process.execPath, [airlockBin, '--version'], { env, encoding: 'utf8' });
+  t.match(out, /^\d+\.\d+/, 'control: the CLI ran');
+  t.equal(fs.existsSync(mark) ? fs.readFileSync(mark, 'utf8') : '', '', 'no planted package ran');
+  execFileSync(process.execPath, ['-e', 'require("ws")'], { env, cwd: path.dirname(airlockBin) });
+  t.match(fs.readFileSync(mark, 'utf8'), /bufferutil/, 'control: a Node without the confinement loads the planted package');
+});
+
+t.test('property: wherever above Airlock\'s folder a package is planted, require() from Airlock\'s packages does not load it', async (t) => {
+  const base = fs.mkdtempSync(path.join(world.dir, 'above-'));
+  const root = path.join(base, 'a', 'b', 'airlock');
+  // One of Airlock's packages that asks for optional ones, as ws does.
+  fs.mkdirSync(path.join(root, 'node_modules', 'dep'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'node_modules', 'dep', 'index.js'), 'for (const n of process.env.WANT.split(",")) { try { require(n); } catch {} }\n');
+  const lookup = path.join(path.dirname(airlockBin), '..', 'lib', 'module-lookup.js');
+  const probe = (confine: boolean, want: string[], env: NodeJS.ProcessEnv): void => {
+    const script = `import { createRequire } from 'node:module'; ${confine ? `import { confineModuleLookup } from ${JSON.stringify(pathToFileURL(lookup).href)}; confineModuleLookup(${JSON.stringify(root)});` : ''} createRequire(${JSON.stringify(`${root}/`)})(${JSON.stringify(path.join(root, 'node_modules', 'dep'))});`;
+    execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...env, WANT: want.join(',') } });
+  };
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.subarray(['base', 'a', 'a/b', 'home/.node_modules', 'home/.node_libraries', 'node_path'], { minLength: 1 }),
+    async (places) => {
+      const trial = `t${n++}`;
+      const home = path.join(base, trial, 'home');
+      const nodePath = path.join(base, trial, 'node_path');
+      const mark = path.join(base, trial, 'mark');
+      fs.mkdirSync(home, { recursive: true });
+      const want = places.map((_, i) => `planted-${trial}-${i}`);
+      places.forEach((p, i) => {
+        const dir = p === 'base' ? path.join(base, 'node_modules') : p === 'a' ? path.join(base, 'a', 'node_modules') : p === 'a/b' ? path.join(base, 'a', 'b', 'node_modules') : p === 'node_path' ? nodePath : path.join(base, trial, p);
+        plantedPackage(dir, want[i]!, mark);
+      });
+      const env = { ...process.env, HOME: home, NODE_PATH: nodePath };
+      probe(true, want, env);
+      const ran = fs.existsSync(mark) ? fs.readFileSync(mark, 'utf8') : '';
+      probe(false, want, env);
+      const control = fs.existsSync(mark) ? fs.readFileSync(mark, 'utf8') : '';
+      return ran === '' && control.split('\n').filter(Boolean).length === want.length;
+    },
+  ), { numRuns: runs, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('no planted package ran under the confinement; each ran without it');
+});
+
+/**
+ * Where no bundle can be built (a user who may not write the install's cache), bin/airlock.js runs
+ * the sources with tsx, which reads the tsconfig.json of the current folder unless told which: the
+ * user's project, where `airlock start` runs and the agent writes. Its `paths` mapped `ws` (or any of
+ * Airlock's imports) to a file of the agent's.
+ */
+t.test("the sources run with Airlock's own tsconfig.json, not the current folder's (its paths would map ws to the agent's file)", async (t) => {
+  const project = fs.mkdtempSync(path.join(world.dir, 'tsconfig-project-'));
+  const mark = path.join(project, 'mapped-import-ran');
+  fs.writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { baseUrl: '.', paths: { 'ws': ['./evil.mjs'], '*': ['./evil.mjs'] } } }));
+  fs.writeFileSync(path.join(project, 'evil.mjs'), `import fs from 'node:fs'; fs.writeFileSync(${JSON.stringify(mark)}, 'ran'); export const WebSocket = class {}; export const WebSocketServer = class {}; export default {};\n`);
+  const repo = path.resolve(path.dirname(airlockBin), '..');
+  execFileSync(process.execPath, ['--input-type=module', '-e', `
+    const { registerSources } = await import(${JSON.stringify(pathToFileURL(path.join(repo, 'lib', 'sources.js')).href)});
+    await registerSources(${JSON.stringify(repo)});
+    await import(${JSON.stringify(pathToFileURL(path.join(repo, 'proxy', 'websocket-handshake.ts')).href)});`], { cwd: project, encoding: 'utf8' });
+  t.notOk(fs.existsSync(mark), 'the project\'s tsconfig mapped none of Airlock\'s imports');
+});
+
+/**
+ * (i) What git runs on its own. `git status` (the user's shell prompt and editor run it all the time,
+ * outside the sandbox) runs `core.fsmonitor` and clean filters named in the repository's config, and
+ * recurses into submodules, whose configs count too; hooks run on the user's next commit or checkout.
+ * None of these files is tracked, so no review of the agent's changes shows them. The agent works in
+ * a linked worktree (its `.git` is a file naming the folder that holds them).
+ */
+t.test("the agent cannot change what git runs outside the sandbox (the repository's config, hooks, info, .git file, submodules' configs) nor the code caches in the temp folder", async (t) => {
+  const base = fs.mkdtempSync(path.join(world.dir, 'git-'));
+  const main = path.join(base, 'main');
+  const tree = path.join(base, 'tree');
+  const mark = path.join(base, 'git-ran-agent-code');
+  const git = (cwd: string, ...args: string[]): string => execFileSync('git', ['-c', 'user.email=a@example.com', '-c', 'user.name=a', ...args], { cwd, encoding: 'utf8' });
+  fs.mkdirSync(main);
+  git(main, 'init', '-q');
+  fs.writeFileSync(path.join(main, 'a'), 'a\n');
+  git(main, 'add', 'a');
+  git(main, 'commit', '-qm', 'a');
+  git(main, 'worktree', 'add', '-q', tree);
+  git(main, 'config', 'extensions.worktreeConfig', 'true');
+  fs.mkdirSync(path.join(main, '.git', 'modules', 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(main, '.git', 'modules', 'sub', 'config'), '[core]\n\tbare = false\n');
+  fs.rmSync(path.join(main, '.git', 'hooks'), { recursive: true, force: true });
+  const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
+  const script = [
+    `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
+    `git config core.fsmonitor 'touch ${mark}; false' 2>/dev/null && echo config=yes`,
+    `printf '${evil}' >> ${main}/.git/config 2>/dev/null && echo append=yes`,
+    `printf '${evil}' >> ${main}/.git/worktrees/tree/config.worktree 2>/dev/null && echo worktree_config=yes`,
+    `mkdir -p ${main}/.git/hooks 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > ${main}/.git/hooks/post-checkout 2>/dev/null && echo hook=yes`,
+    `printf '* filter=x\\n' > ${main}/.git/info/attributes 2>/dev/null && echo info=yes`,
+    `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
+    `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
+    `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
+  ].join('\n');
+  // Same run: the caches of compiled code that tsx (Airlock's sources without a bundle, run-ts.js,
+  // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'code-caches-'));
+  const uid = process.geteuid!();
+  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  fs.mkdirSync(path.join(tmp, caches[0]!), { mode: 0o700 }); // one there before the run, the others not
+  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcd'[i]}=written`).join('\n');
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, TMPDIR: tmp } });
+  caches.forEach((c, i) => {
+    t.equal(results(run.stdout)[`cache_${'abcd'[i]}`], 'written', `control: the agent writes its own ${c}`);
+    t.notOk(fs.existsSync(path.join(tmp, c, '17965-planted')), `the host's ${c} holds nothing of the agent's`);
+  });
+  const r = results(run.stdout);
+  t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved']) t.notOk(r[k], `${k}: refused`);
+  // What the user's prompt or editor runs next, and the user's next checkout.
+  for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
+    try {
+      git(cwd, ...args);
+    } catch {
+      /* .git replaced: see above */
+    }
+  }
+  t.notOk(fs.existsSync(mark), 'git on the host ran none of the agent\'s code');
 });

@@ -145,17 +145,42 @@ t.test('inside the sandbox only the proxy leads out, and the policy decides', as
   t.ok(world.dns.queries.includes('dns-allowed.test'), 'the DNS server does see lookups the proxy makes after an allow');
 });
 
-t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so)', async (t) => {
+t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the session\'s key and command sockets stay hidden', async (t) => {
   const before = hostSocketHits;
+  // The user's session: an ssh-agent, a tmux server (named by $TMUX and at its usual place under the
+  // temp folder), VS Code's git askpass handle, kitty's remote control, the D-Bus session bus, X11.
+  const tmp = fs.mkdtempSync(path.join(world.dir, 'session-'));
+  const uid = process.getuid!();
+  fs.mkdirSync(path.join(tmp, `tmux-${uid}`), { mode: 0o700 });
+  fs.mkdirSync(path.join(tmp, '.X11-unix'));
+  const session: Record<string, string> = {
+    ssh_agent: path.join(tmp, 'agent.sock'), tmux: path.join(tmp, 'tmux-other.sock'), tmux_default: path.join(tmp, `tmux-${uid}`, 'default'),
+    vscode_git: path.join(tmp, 'vscode-git-1.sock'), kitty: path.join(tmp, 'kitty-1'), dbus: path.join(tmp, 'dbus-1'), x_eleven: path.join(tmp, '.X11-unix', 'X0'),
+  };
+  let sessionHits = 0;
+  const servers = Object.values(session).map((p) => net.createServer((c) => {
+    sessionHits++;
+    c.destroy();
+  }));
+  await Promise.all(servers.map((srv, i) => new Promise<void>((resolve) => srv.listen(Object.values(session)[i]!, resolve))));
+  t.teardown(() => servers.forEach((srv) => srv.close()));
+  const env = {
+    ...process.env, TMPDIR: tmp, SSH_AUTH_SOCK: session.ssh_agent, TMUX: `${session.tmux},123,0`, VSCODE_GIT_IPC_HANDLE: session.vscode_git,
+    KITTY_LISTEN_ON: `unix:${session.kitty}`, DBUS_SESSION_BUS_ADDRESS: `unix:path=${session.dbus},guid=0`,
+  };
+  // One Node for every connection attempt (each start inside costs ~0.1 s).
+  const targets = JSON.stringify({ unix: hostSocket, ...session }).replace(/"/g, '\\"');
   const script = [
-    `node -e "require('net').connect('${hostSocket}').on('connect',()=>console.log('unix=CONNECTED')).on('error',e=>console.log('unix='+e.code))"`,
+    `node -e "for (const [n, p] of Object.entries(JSON.parse('${targets}'))) require('net').connect(p).on('connect',()=>console.log(n+'=CONNECTED')).on('error',e=>console.log(n+'='+e.code))"`,
     `curl -sS --noproxy '*' -m 5 -o /dev/null http://127.0.0.1:${UP}/bypass-allow-unix 2>/dev/null; echo curl=$?`,
   ].join('\n');
-  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--allow-unix-sockets', '--', 'sh', '-c', script], { cwd: world.work });
+  const run = await runAirlock(['--agent', world.agent, '--home', world.home, '--allow-unix-sockets', '--', 'sh', '-c', script], { cwd: world.work, env });
   const r = results(run.stdout);
   t.match(run.stderr, /warning: --allow-unix-sockets/);
   t.equal(r.unix, 'CONNECTED', 'the host Unix socket is reachable, so the filter is what stopped it before');
   t.equal(hostSocketHits, before + 1);
+  for (const name of Object.keys(session)) t.ok(r[name] && r[name] !== 'CONNECTED', `${name}: hidden (${r[name]})`);
+  t.equal(sessionHits, 0, 'no session socket was reached');
   t.equal(r.curl, '7', 'TCP is still confined to the proxy');
 });
 
