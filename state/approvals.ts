@@ -183,7 +183,9 @@ const MAX_MESSAGE = 1000;
 export function requestHash(d: RequestDescription, headers: ReadonlyArray<readonly [string, string]> = []): string {
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers)]))
+    // The agent's registration time too (when known): an agent removed and added again under the
+    // same name cannot retry what was approved for the earlier one.
+    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers), ...(d.agent.created ? [d.agent.created] : [])]))
     .digest('hex');
 }
 
@@ -391,6 +393,8 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   return {
     spec: {
       agent: a.agent,
+      // Which agent of that name: one removed and added again is not covered.
+      ...(typeof d.agent?.created === 'string' ? { agent_created: d.agent.created } : {}),
       method: a.summary.method,
       host: a.summary.host,
       scheme: d.request.scheme,
@@ -413,6 +417,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
   for (const g of grants) {
     if (Date.parse(g.expires) <= t) continue;
     if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
+    if (g.agent_created !== undefined && g.agent_created !== d.agent.created) continue;
     if ((g.scheme !== undefined && g.scheme !== d.request.scheme) || (g.port !== undefined && g.port !== d.request.port)) continue;
     if (g.operation !== undefined) {
       if (d.service?.operation !== g.operation) continue;
@@ -421,6 +426,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
     }
     out.push({
       id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
+      ...(g.agent_created !== undefined ? { agent_created: g.agent_created } : {}),
       ...(g.scheme !== undefined ? { scheme: g.scheme } : {}),
       ...(g.port !== undefined ? { port: g.port } : {}),
       ...(g.operation !== undefined ? { operation: g.operation } : {}),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { ApprovalQueue } from '../../state/approvals.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
@@ -788,4 +789,38 @@ t.test('no spelling of one SQL name reads as another in a grant\'s scope', async
     const [sa, sb] = [a, b].map((q) => operationScope(describe({ url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', type: 'application/json', body: JSON.stringify({ query: q }) })));
     t.notSame(sa, sb, `${a} / ${b}`);
   }
+});
+
+t.test('an agent removed and added again under its name inherits neither grants nor approvals (tenth pass)', async (t) => {
+  // Agents are named, and grants and approvals were keyed by the name: `airlock agents remove coder`
+  // then `add coder` (another task, another person's agent) got the earlier agent's "allow similar"
+  // grants for their remaining minutes, and could retry its approved-but-unused requests.
+  const home = tempDir(t, 'airlock-agents-');
+  const agents = await AgentStore.open(home);
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const as = async (token: string): Promise<RequestDescription> => {
+    const agent = (await agents.identify('coder', token))!.agent;
+    return describeRequest({ method: 'POST', url: 'https://api.github.com/repos/acme/widgets/issues', headers: [['content-type', 'application/json']], body: Buffer.from('{"title":"x"}'), bodyTruncated: false }, { agent });
+  };
+  const first = await agents.add('coder');
+  const approved = await as(first.token);
+  const own = await engine.decide(approved);
+  t.equal(own.action, 'approve');
+  await queue.approve((await queue.create(approved, own)).id, { by: 'test', grantMinutes: 30 });
+  const unused = await queue.create(approved, own);
+  await queue.approve(unused.id, { by: 'test' });
+  const same = await as(first.token);
+  same.grants = queue.matchingGrants(same);
+  t.match(await engine.decide(same), { action: 'allow', rule: 'granted' }, 'the grant covers the agent it was given to');
+  await agents.remove('coder');
+  await new Promise((r) => setTimeout(r, 5)); // registration times are in milliseconds
+  const second = await agents.add('coder');
+  const later = await as(second.token);
+  later.grants = queue.matchingGrants(later);
+  t.same(later.grants, [], 'no grant is offered to the new agent');
+  later.grants = queue.grants() as typeof later.grants;
+  t.match(await engine.decide(later), { action: 'approve', grants: { offered: [], withheld: [{ reason: /earlier agent named coder/ }] } }, 'the engine withholds it too');
+  t.match(queue.claimRetry(unused.id, later), { kind: 'refused', reason: /different request/ }, 'the earlier agent\'s approval is not the new agent\'s to retry');
+  t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
