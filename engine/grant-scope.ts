@@ -348,6 +348,8 @@ const targetParams = [
   'destination',
   // A Cloudflare DNS record edited (an edit that does not name the type may be of an MX record).
   'dns_record_id',
+  // A GitHub Actions run started: which workflow, which event type, with which inputs.
+  'workflow_id', 'event_type', 'inputs',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -1,6 +1,7 @@
 // GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL
 // (./github-graphql.ts, parsed by ../graphql.ts), file
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
+import { createHash } from 'node:crypto';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 import { controlsRepository, githubGraphql } from './github-graphql.ts';
@@ -316,6 +317,25 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     const json = jsonObject(request)?.[field];
     const named = [...(json === undefined || json === null ? [] : [json]), ...(request.body.form?.[field] ?? [])];
     info.params.destination = named.length === 0 ? '(own account)' : named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
+  }
+  // A dispatch runs what its body names: a workflow dispatch the workflow of the path on the ref
+  // of its body (`ref`: which version of the workflow runs, and which environments' secrets it
+  // may use) with its `inputs`; a repository dispatch every workflow listening for its
+  // `event_type`, with its `client_payload`. The place a grant records: a grant for running CI on
+  // a feature branch does not cover a deploy workflow, the default branch or `environment: production`.
+  if (info.operation === 'actions.create_workflow_dispatch' || info.operation === 'repos.create_dispatch_event') {
+    const workflow = info.operation === 'actions.create_workflow_dispatch';
+    const json = jsonObject(request);
+    const one = (field: string): string => {
+      const named = [...(json?.[field] === undefined ? [] : [json[field]]), ...(request.body.form?.[field] ?? [])];
+      return named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
+    };
+    if (workflow) info.params.branch = one('ref');
+    else info.params.event_type = one('event_type');
+    // The arguments by digest: only the same ones are covered.
+    const field = workflow ? 'inputs' : 'client_payload';
+    const given = json?.[field] ?? request.body.form?.[field];
+    info.params.inputs = given === undefined ? '(none)' : `sha256-${createHash('sha256').update(JSON.stringify(given)).digest('hex').slice(0, 32)}`;
   }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;

@@ -824,3 +824,37 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, later), { kind: 'refused', reason: /different request/ }, 'the earlier agent\'s approval is not the new agent\'s to retry');
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
+
+t.test('a grant for a GitHub Actions run covers the same workflow, ref, event type and inputs only (tenth pass)', async (t) => {
+  // A dispatch's body names what runs: a grant for running CI on a feature branch covered running
+  // the deploy workflow, on the default branch, with `environment: production`.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const wd = (wf: string, body: unknown): Shape => ({ url: `https://api.github.com/repos/acme/widgets/actions/workflows/${wf}/dispatches`, type: 'application/json', body: JSON.stringify(body) });
+  const rd = (body: unknown): Shape => ({ url: 'https://api.github.com/repos/acme/widgets/dispatches', type: 'application/json', body: JSON.stringify(body) });
+  const cases: Array<[string, Shape, Shape[]]> = [
+    ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
+      wd('deploy.yml', { ref: 'feature', inputs: { environment: 'staging' } }),
+      wd('ci.yml', { ref: 'main', inputs: { environment: 'staging' } }),
+      wd('ci.yml', { ref: 'feature', inputs: { environment: 'production' } }),
+      wd('ci.yml', { ref: 'feature' }),
+    ]],
+    ['repository dispatch', rd({ event_type: 'build', client_payload: { env: 'staging' } }), [
+      rd({ event_type: 'deploy-prod', client_payload: { env: 'staging' } }),
+      rd({ event_type: 'build', client_payload: { env: 'prod' } }),
+    ]],
+  ];
+  for (const [name, first, others] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+    const same = describe(first);
+    same.grants = queue.matchingGrants(same);
+    t.match(await engine.decide(same), { action: 'allow' }, `${name}: the same run is covered`);
+    for (const other of others) {
+      const d = describe(other);
+      d.grants = queue.matchingGrants(d);
+      t.match(await engine.decide(d), { action: 'approve', grants: { offered: [] } }, `${name}: not covered: ${other.url.split('/').slice(-2).join('/')} ${other.body}`);
+    }
+  }
+});
