@@ -350,6 +350,9 @@ const targetParams = [
   'dns_record_id',
   // A GitHub Actions run started: which workflow, which event type, with which inputs.
   'workflow_id', 'event_type', 'inputs',
+  // Who can read what a GitHub request creates (a repository, a gist), and a release's tag and
+  // whether it is published.
+  'visibility', 'tag', 'draft',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

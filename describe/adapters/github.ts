@@ -337,9 +337,51 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     const given = json?.[field] ?? request.body.form?.[field];
     info.params.inputs = given === undefined ? '(none)' : `sha256-${createHash('sha256').update(JSON.stringify(given)).digest('hex').slice(0, 32)}`;
   }
+  // Who can read what a request creates, and whether it publishes: a repository created public
+  // (GitHub's default) or private, a gist public or secret, a release published (its tag created
+  // at `target_commitish`, release workflows run) or kept a draft. The place a grant records: a
+  // grant for a private repository, a secret gist or a draft release covers none that is public.
+  const op = info.operation;
+  if (op === 'repos.create' || op === 'repos.create_in_org') info.params.visibility = repoVisibility(request);
+  if (op === 'gists.create') info.params.visibility = flag(bodyValues(request, 'public'), 'public', 'secret');
+  if (op === 'repos.create_release' || op === 'repos.update_release') {
+    info.params.tag = single(bodyValues(request, 'tag_name'));
+    info.params.draft = flag(bodyValues(request, 'draft'), 'draft', 'published');
+    info.params.branch = single(bodyValues(request, 'target_commitish'));
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
+}
+
+/** A body field's values, JSON and form alike (GitHub reads either). */
+function bodyValues(request: RequestInfo, field: string): unknown[] {
+  const json = jsonObject(request)?.[field];
+  return [...(json === undefined ? [] : [json]), ...(request.body.form?.[field] ?? [])];
+}
+
+/** One string value, `(default)` when absent, `?` when repeated or not a string. */
+function single(values: unknown[]): string {
+  if (values.length === 0) return '(default)';
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : '?';
+}
+
+/** A boolean field: `yes` when true, `no` when false, `(default)` when absent, `?` otherwise. */
+function flag(values: unknown[], yes: string, no: string): string {
+  if (values.length === 0) return '(default)';
+  if (values.length > 1) return '?';
+  const v = values[0];
+  return v === true || v === 'true' ? yes : v === false || v === 'false' ? no : '?';
+}
+
+/** A new repository's visibility from `visibility` and `private`: one word, `?` when they disagree or cannot be read. */
+function repoVisibility(request: RequestInfo): string {
+  const named = single(bodyValues(request, 'visibility'));
+  const byFlag = flag(bodyValues(request, 'private'), 'private', 'public');
+  if (named === '?' || byFlag === '?') return '?';
+  if (named === '(default)') return byFlag;
+  const word = named.toLowerCase();
+  return byFlag === '(default)' || byFlag === word ? word : '?';
 }
 
 /** Whether a template's copy would not be private: `private` not true (JSON or form, any reading). */

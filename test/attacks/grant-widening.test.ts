@@ -825,13 +825,14 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
-t.test('a grant for a GitHub Actions run covers the same workflow, ref, event type and inputs only (tenth pass)', async (t) => {
+t.test('a GitHub grant covers the same Actions run (workflow, ref, event type, inputs) and the same visibility only (tenth pass)', async (t) => {
   // A dispatch's body names what runs: a grant for running CI on a feature branch covered running
   // the deploy workflow, on the default branch, with `environment: production`.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const wd = (wf: string, body: unknown): Shape => ({ url: `https://api.github.com/repos/acme/widgets/actions/workflows/${wf}/dispatches`, type: 'application/json', body: JSON.stringify(body) });
   const rd = (body: unknown): Shape => ({ url: 'https://api.github.com/repos/acme/widgets/dispatches', type: 'application/json', body: JSON.stringify(body) });
+  const gh = (path: string, body: unknown): Shape => ({ url: `https://api.github.com${path}`, type: 'application/json', body: JSON.stringify(body) });
   const cases: Array<[string, Shape, Shape[]]> = [
     ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
       wd('deploy.yml', { ref: 'feature', inputs: { environment: 'staging' } }),
@@ -842,6 +843,22 @@ t.test('a grant for a GitHub Actions run covers the same workflow, ref, event ty
     ['repository dispatch', rd({ event_type: 'build', client_payload: { env: 'staging' } }), [
       rd({ event_type: 'deploy-prod', client_payload: { env: 'staging' } }),
       rd({ event_type: 'build', client_payload: { env: 'prod' } }),
+    ]],
+    // Who can read what is created, and whether it is published: a grant for a private
+    // repository, a secret gist or a draft release covered a public one, or one published under
+    // another tag created from the default branch (the tag a release workflow deploys from).
+    ['private repository', gh('/user/repos', { name: 'notes', private: true }), [
+      gh('/user/repos', { name: 'notes', private: false }),
+      gh('/user/repos', { name: 'notes' }),
+      gh('/user/repos', { name: 'notes', private: true, visibility: 'public' }),
+    ]],
+    ['secret gist', gh('/gists', { public: false, files: { 'a.txt': { content: 'x' } } }), [
+      gh('/gists', { public: true, files: { 'a.txt': { content: 'x' } } }),
+    ]],
+    ['draft release', gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: true, target_commitish: 'feature' }), [
+      gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: false, target_commitish: 'feature' }),
+      gh('/repos/acme/widgets/releases', { tag_name: 'v9', draft: true, target_commitish: 'feature' }),
+      gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: true }),
     ]],
   ];
   for (const [name, first, others] of cases) {
