@@ -189,6 +189,25 @@ export function requestHash(d: RequestDescription, headers: ReadonlyArray<readon
     .digest('hex');
 }
 
+const riskOrder: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+
+/**
+ * Why an approval does not cover a retry decided now, or undefined when it does. The retry is the
+ * same request (requestHash), but the decision may have changed since the human approved (another
+ * policy version, other data, other session labels): a riskier verdict, a step-up the approval
+ * did not have, or a secret the card did not say would be sent is not what the human approved.
+ */
+export function retryExceedsApproval(a: Pick<ApprovalRecord, 'id' | 'risk' | 'step_up' | 'credentials' | 'resolution'>, decision: Pick<EngineDecision, 'approval' | 'credentials'>): string | undefined {
+  const risk = decision.approval?.risk ?? 'medium';
+  if ((riskOrder[risk] ?? 4) > (riskOrder[a.risk] ?? 4)) return `approval ${a.id} was given at ${a.risk} risk and the request is now decided at ${risk} risk (the policy or its data changed): it needs a new approval`;
+  if (decision.approval?.step_up === true && !a.step_up && a.resolution?.step_up !== true) return `approval ${a.id} was given without step-up and the request now asks for it: it needs a new approval`;
+  const slot = (c: { secret: string; in: string; name?: string }): string => `${c.secret} in ${c.in}${c.name ? ` ${c.name}` : ''}`;
+  const approved = new Set((Array.isArray(a.credentials) ? a.credentials : []).map(slot));
+  const extra = (decision.credentials ?? []).map(slot).filter((c) => !approved.has(c));
+  if (extra.length) return `approval ${a.id} did not say the request would carry ${extra.slice(0, 3).join(', ')} (the policy or its data changed): it needs a new approval`;
+  return undefined;
+}
+
 /** The hold time a decision asks for: approval.timeout, default 2 min, at most 1 h. */
 export function holdMs(decision: Pick<EngineDecision, 'approval'>): number {
   const t = decision.approval?.timeout;
