@@ -353,6 +353,8 @@ const targetParams = [
   // Who can read what a GitHub request creates (a repository, a gist), and a release's tag and
   // whether it is published.
   'visibility', 'tag', 'draft',
+  // Where a sign-in or reset link leads (Supabase Auth's `redirect_to`).
+  'redirect_to',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

@@ -354,6 +354,33 @@ const managementPayWords = new Set(['billing', 'read-replicas', 'addons']);
 /** Management API path words of routes that change who can act on the organization's projects. */
 const managementAdminWords = new Set(['members', 'invitations', 'roles']);
 
+/** Auth calls that send a sign-in link or code, or a password reset, to an address or number. */
+const authSends = new Set(['auth.otp', 'auth.magiclink', 'auth.recover', 'auth.resend']);
+/** Where GoTrue and supabase-js name the page a link leads to (the query, as supabase-js sends it, or the body). */
+const redirectFields = ['redirect_to', 'email_redirect_to', 'redirectTo', 'emailRedirectTo'];
+
+/**
+ * Who receives a sign-in link, code or reset (`email`, `phone`) and where its link leads
+ * (`redirect_to`): the place a grant records. A grant for a link to a colleague covers none to an
+ * outsider (with `create_user`, an account on the app), nor one whose link hands the session to
+ * another site. `?` when the body names no recipient, or one that is not text.
+ */
+function authPlace(info: ServiceInfo, request: RequestInfo): void {
+  const json = jsonObject(request);
+  const values = (o: Record<string, unknown> | undefined, k: string): unknown[] => (o?.[k] === undefined ? [] : [o[k]]);
+  const to = new Set<string>();
+  for (const k of ['email', 'phone']) {
+    for (const v of [...values(json, k), ...(request.body.form?.[k] ?? [])]) to.add(typeof v === 'string' ? v.trim().toLowerCase() : '?');
+  }
+  info.params.recipients = to.size ? [...to].sort() : ['?'];
+  const options = json?.options && typeof json.options === 'object' ? (json.options as Record<string, unknown>) : undefined;
+  const links = new Set<string>();
+  for (const k of redirectFields) {
+    for (const v of [...(request.query[k] ?? []), ...values(json, k), ...values(options, k), ...(request.body.form?.[k] ?? [])]) links.add(typeof v === 'string' ? v : '?');
+  }
+  info.params.redirect_to = links.size ? [...links].sort() : ['(default)'];
+}
+
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') {
     const info = fromTable('supabase', management, request);
@@ -387,6 +414,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
+  if (authSends.has(info.operation)) authPlace(info, request);
   if (info.operation.startsWith('storage.objects.')) storagePlace(info, request);
   // A bucket created public serves every file put in it to anyone, as a bucket updated to public does.
   if (info.operation === 'storage.buckets.create' && [jsonObject(request)?.public, ...(request.body.form?.public ?? [])].some((v) => v === true || v === 'true')) info.effect = 'admin';

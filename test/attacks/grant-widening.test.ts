@@ -825,14 +825,15 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
-t.test('a GitHub grant covers the same Actions run (workflow, ref, event type, inputs) and the same visibility only (tenth pass)', async (t) => {
-  // A dispatch's body names what runs: a grant for running CI on a feature branch covered running
-  // the deploy workflow, on the default branch, with `environment: production`.
+t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, and sign-in link recipient and page only (tenth pass)', async (t) => {
+  // A GitHub dispatch's body names what runs: a grant for running CI on a feature branch covered
+  // running the deploy workflow, on the default branch, with `environment: production`.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
   const wd = (wf: string, body: unknown): Shape => ({ url: `https://api.github.com/repos/acme/widgets/actions/workflows/${wf}/dispatches`, type: 'application/json', body: JSON.stringify(body) });
   const rd = (body: unknown): Shape => ({ url: 'https://api.github.com/repos/acme/widgets/dispatches', type: 'application/json', body: JSON.stringify(body) });
   const gh = (path: string, body: unknown): Shape => ({ url: `https://api.github.com${path}`, type: 'application/json', body: JSON.stringify(body) });
+  const sb = (path: string, body: unknown): Shape => ({ url: `https://abcdefghijkl.supabase.co${path}`, type: 'application/json', body: JSON.stringify(body) });
   const cases: Array<[string, Shape, Shape[]]> = [
     ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
       wd('deploy.yml', { ref: 'feature', inputs: { environment: 'staging' } }),
@@ -860,6 +861,15 @@ t.test('a GitHub grant covers the same Actions run (workflow, ref, event type, i
       gh('/repos/acme/widgets/releases', { tag_name: 'v9', draft: true, target_commitish: 'feature' }),
       gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: true }),
     ]],
+    // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
+    // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
+    ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
+      sb('/auth/v1/otp', { email: 'drop@attacker.example', create_user: true }),
+      sb('/auth/v1/otp?redirect_to=https://evil.example/cb', { email: 'alice@corp.example' }),
+      sb('/auth/v1/otp', { email: 'alice@corp.example', options: { emailRedirectTo: 'https://evil.example/cb' } }),
+      sb('/auth/v1/otp', { phone: '+15550009999' }),
+    ]],
+    ['Supabase password reset', sb('/auth/v1/recover', { email: 'alice@corp.example' }), [sb('/auth/v1/recover', { email: 'bob@corp.example' })]],
   ];
   for (const [name, first, others] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
