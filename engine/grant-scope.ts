@@ -355,6 +355,8 @@ const targetParams = [
   'visibility', 'tag', 'draft',
   // Where a sign-in or reset link leads (Supabase Auth's `redirect_to`).
   'redirect_to',
+  // A DNS record's name, type and content (where the name points).
+  'dns_name', 'dns_type', 'dns_content',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */

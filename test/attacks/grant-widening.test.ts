@@ -825,7 +825,7 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
-t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, and sign-in link recipient and page only (tenth pass)', async (t) => {
+t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
   // A GitHub dispatch's body names what runs: a grant for running CI on a feature branch covered
   // running the deploy workflow, on the default branch, with `environment: production`.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
@@ -834,6 +834,7 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
   const rd = (body: unknown): Shape => ({ url: 'https://api.github.com/repos/acme/widgets/dispatches', type: 'application/json', body: JSON.stringify(body) });
   const gh = (path: string, body: unknown): Shape => ({ url: `https://api.github.com${path}`, type: 'application/json', body: JSON.stringify(body) });
   const sb = (path: string, body: unknown): Shape => ({ url: `https://abcdefghijkl.supabase.co${path}`, type: 'application/json', body: JSON.stringify(body) });
+  const cf = (body: unknown): Shape => ({ url: 'https://api.cloudflare.com/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/dns_records', type: 'application/json', body: JSON.stringify(body) });
   const cases: Array<[string, Shape, Shape[]]> = [
     ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
       wd('deploy.yml', { ref: 'feature', inputs: { environment: 'staging' } }),
@@ -870,6 +871,14 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
       sb('/auth/v1/otp', { phone: '+15550009999' }),
     ]],
     ['Supabase password reset', sb('/auth/v1/recover', { email: 'alice@corp.example' }), [sb('/auth/v1/recover', { email: 'bob@corp.example' })]],
+    // A DNS record's name, type and content: a grant for a preview host covered pointing the
+    // site elsewhere, a TXT record on the apex (domain verification) and an ACME challenge.
+    ['Cloudflare DNS record', cf({ type: 'A', name: 'preview.acme.dev', content: '10.0.0.1' }), [
+      cf({ type: 'CNAME', name: 'www.acme.dev', content: 'attacker.example' }),
+      cf({ type: 'TXT', name: 'acme.dev', content: 'google-site-verification=xyz' }),
+      cf({ type: 'TXT', name: '_acme-challenge.acme.dev', content: 'evil' }),
+      cf({ type: 'A', name: 'preview.acme.dev', content: '203.0.113.66' }),
+    ]],
   ];
   for (const [name, first, others] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
