@@ -353,6 +353,8 @@ const targetParams = [
   // Who can read what a GitHub request creates (a repository, a gist), and a release's tag and
   // whether it is published.
   'visibility', 'tag', 'draft',
+  // What a GitHub merge brings in, and the environment a deployment goes to.
+  'merge_head', 'environment',
   // Where a sign-in or reset link leads (Supabase Auth's `redirect_to`).
   'redirect_to',
   // A DNS record's name, type and content (where the name points).

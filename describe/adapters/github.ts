@@ -29,6 +29,9 @@ const rest: RouteSpec[] = [
   { route: `POST ${R}/merges`, operation: 'repos.merge', effect: 'write' },
   // Syncing a fork merges the upstream branch into it, as /merges does.
   { route: `POST ${R}/merge-upstream`, operation: 'repos.merge_upstream', effect: 'write' },
+  // A deployment (of `ref`, to `environment`: production when none is named) runs the workflows
+  // and apps listening for deployments of the repository.
+  { route: `POST ${R}/deployments`, operation: 'repos.create_deployment', effect: 'write' },
   // A Pages site serves the repository's files (from a private repository too; `public: true`
   // opens it to anyone on the internet): creating one or changing who can read it is admin.
   { route: `POST|PUT ${R}/pages`, operation: 'repos.update_pages', effect: 'admin' },
@@ -348,6 +351,17 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     info.params.tag = single(bodyValues(request, 'tag_name'));
     info.params.draft = flag(bodyValues(request, 'draft'), 'draft', 'published');
     info.params.branch = single(bodyValues(request, 'target_commitish'));
+  }
+  // A merge lands on its `base` (a fork sync on its `branch`) and brings in its `head`; a
+  // deployment deploys `ref` to `environment`: where the change lands, the place a grant records.
+  if (op === 'repos.merge') {
+    info.params.branch = single(bodyValues(request, 'base'));
+    info.params.merge_head = single(bodyValues(request, 'head'));
+  }
+  if (op === 'repos.merge_upstream') info.params.branch = single(bodyValues(request, 'branch'));
+  if (op === 'repos.create_deployment') {
+    info.params.branch = single(bodyValues(request, 'ref'));
+    info.params.environment = single(bodyValues(request, 'environment'));
   }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;

@@ -825,7 +825,7 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
-t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
+t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
   // A GitHub dispatch's body names what runs: a grant for running CI on a feature branch covered
   // running the deploy workflow, on the default branch, with `environment: production`.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
@@ -861,6 +861,17 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
       gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: false, target_commitish: 'feature' }),
       gh('/repos/acme/widgets/releases', { tag_name: 'v9', draft: true, target_commitish: 'feature' }),
       gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: true }),
+    ]],
+    // Where a merge lands and what it brings in; where a deployment goes (GitHub's default: production).
+    ['branch merge', gh('/repos/acme/widgets/merges', { base: 'dev', head: 'feature' }), [
+      gh('/repos/acme/widgets/merges', { base: 'main', head: 'feature' }),
+      gh('/repos/acme/widgets/merges', { base: 'dev', head: 'attacker-branch' }),
+    ]],
+    ['fork sync', gh('/repos/acme/widgets/merge-upstream', { branch: 'dev' }), [gh('/repos/acme/widgets/merge-upstream', { branch: 'main' })]],
+    ['deployment', gh('/repos/acme/widgets/deployments', { ref: 'feature', environment: 'staging' }), [
+      gh('/repos/acme/widgets/deployments', { ref: 'feature', environment: 'production' }),
+      gh('/repos/acme/widgets/deployments', { ref: 'feature' }),
+      gh('/repos/acme/widgets/deployments', { ref: 'main', environment: 'staging' }),
     ]],
     // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
     // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
