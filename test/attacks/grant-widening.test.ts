@@ -834,6 +834,7 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
   const rd = (body: unknown): Shape => ({ url: 'https://api.github.com/repos/acme/widgets/dispatches', type: 'application/json', body: JSON.stringify(body) });
   const gh = (path: string, body: unknown): Shape => ({ url: `https://api.github.com${path}`, type: 'application/json', body: JSON.stringify(body) });
   const sb = (path: string, body: unknown): Shape => ({ url: `https://abcdefghijkl.supabase.co${path}`, type: 'application/json', body: JSON.stringify(body) });
+  const gq = (query: string): Shape => ({ url: 'https://api.github.com/graphql', type: 'application/json', body: JSON.stringify({ query }) });
   const cf = (body: unknown): Shape => ({ url: 'https://api.cloudflare.com/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/dns_records', type: 'application/json', body: JSON.stringify(body) });
   const cases: Array<[string, Shape, Shape[]]> = [
     ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
@@ -873,6 +874,14 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
       gh('/repos/acme/widgets/deployments', { ref: 'feature' }),
       gh('/repos/acme/widgets/deployments', { ref: 'main', environment: 'staging' }),
     ]],
+    // The GraphQL twins: mergeBranch's base and head, createRepository's visibility.
+    ['GraphQL branch merge', gq('mutation { mergeBranch(input: {repositoryId: "R_1", base: "dev", head: "feature"}) { clientMutationId } }'), [
+      gq('mutation { mergeBranch(input: {repositoryId: "R_1", base: "main", head: "feature"}) { clientMutationId } }'),
+      gq('mutation { mergeBranch(input: {repositoryId: "R_1", base: "dev", head: "evil"}) { clientMutationId } }'),
+    ]],
+    ['GraphQL private repository', gq('mutation { createRepository(input: {name: "x", visibility: PRIVATE}) { clientMutationId } }'), [
+      gq('mutation { createRepository(input: {name: "x", visibility: PUBLIC}) { clientMutationId } }'),
+    ]],
     // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
     // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
     ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
@@ -894,7 +903,7 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
   for (const [name, first, others] of cases) {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
     const approved = describe(first);
-    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
     const same = describe(first);
     same.grants = queue.matchingGrants(same);
     t.match(await engine.decide(same), { action: 'allow' }, `${name}: the same run is covered`);
