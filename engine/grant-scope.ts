@@ -355,6 +355,8 @@ const targetParams = [
   'visibility', 'tag', 'draft',
   // What a GitHub merge brings in, and the environment a deployment goes to.
   'merge_head', 'environment',
+  // The object a Stripe send publishes or emails (a file behind a public link, an invoice).
+  'sends',
   // Where a sign-in or reset link leads (Supabase Auth's `redirect_to`).
   'redirect_to',
   // A DNS record's name, type and content (where the name points).

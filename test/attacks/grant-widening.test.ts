@@ -825,7 +825,7 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
-t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
+t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, what a Stripe send names, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
   // A GitHub dispatch's body names what runs: a grant for running CI on a feature branch covered
   // running the deploy workflow, on the default branch, with `environment: production`.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
@@ -835,6 +835,7 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
   const gh = (path: string, body: unknown): Shape => ({ url: `https://api.github.com${path}`, type: 'application/json', body: JSON.stringify(body) });
   const sb = (path: string, body: unknown): Shape => ({ url: `https://abcdefghijkl.supabase.co${path}`, type: 'application/json', body: JSON.stringify(body) });
   const gq = (query: string): Shape => ({ url: 'https://api.github.com/graphql', type: 'application/json', body: JSON.stringify({ query }) });
+  const st = (path: string, body: string): Shape => ({ url: `https://api.stripe.com${path}`, type: 'application/x-www-form-urlencoded', body });
   const cf = (body: unknown): Shape => ({ url: 'https://api.cloudflare.com/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/dns_records', type: 'application/json', body: JSON.stringify(body) });
   const cases: Array<[string, Shape, Shape[]]> = [
     ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
@@ -882,6 +883,10 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
     ['GraphQL private repository', gq('mutation { createRepository(input: {name: "x", visibility: PRIVATE}) { clientMutationId } }'), [
       gq('mutation { createRepository(input: {name: "x", visibility: PUBLIC}) { clientMutationId } }'),
     ]],
+    // Stripe: a public link to one file covered a link to any file (an identity document); an
+    // invoice emailed covered emailing any other invoice (another customer).
+    ['Stripe file link', st('/v1/file_links', 'file=file_logo'), [st('/v1/file_links', 'file=file_passport'), st('/v1/file_links?file=file_passport', 'file=file_logo')]],
+    ['Stripe invoice send', st('/v1/invoices/in_1/send', ''), [st('/v1/invoices/in_2/send', '')]],
     // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
     // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
     ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
