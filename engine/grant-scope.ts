@@ -355,8 +355,9 @@ const targetParams = [
   'visibility', 'tag', 'draft',
   // What a GitHub merge brings in, and the environment a deployment goes to.
   'merge_head', 'environment',
-  // The object a Stripe send publishes or emails (a file behind a public link, an invoice).
-  'sends',
+  // The object a Stripe send publishes or emails (a file behind a public link, an invoice), the
+  // objects a Supabase signed URL publishes.
+  'sends', 'objects',
   // Where a sign-in or reset link leads (Supabase Auth's `redirect_to`).
   'redirect_to',
   // A DNS record's name, type and content (where the name points).

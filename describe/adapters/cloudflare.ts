@@ -173,6 +173,25 @@ function dnsPlace(info: ServiceInfo, request: RequestInfo): void {
   info.params.dns_content = field('content', (v) => v.trim());
 }
 
+/**
+ * The pages Browser Rendering or the URL Scanner fetches (`url`, a bulk scan's list of `{url}`):
+ * where the request reaches, and what its query carries there. The place a grant records: a grant
+ * for rendering the team's site covers no fetch of `https://attacker.example/?d=…`. `?` for HTML
+ * given inline (it fetches whatever it links), or a URL not read as one text.
+ */
+function fetchedUrls(request: RequestInfo): string[] {
+  const json = request.body.json;
+  const items = Array.isArray(json) ? json : [json];
+  const out = new Set<string>();
+  for (const item of items.slice(0, 50)) {
+    const o = item && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
+    if (!o || o.html !== undefined || typeof o.url !== 'string') out.add('?');
+    else out.add(o.url.length <= 200 && !/[;=,|?()]/.test(o.url) ? o.url : `sha256-${createHash('sha256').update(o.url).digest('hex').slice(0, 32)}`);
+  }
+  if (items.length > 50) out.add('?');
+  return [...out].sort();
+}
+
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
 
 /** The GraphQL Analytics API: only queries exist; anything else is a write. */
@@ -190,7 +209,10 @@ export const cloudflare: ServiceAdapter = {
     if ((info.operation === 'dns.records.create' || info.operation === 'dns.records.edit') && routesMail(request)) info.effect = 'admin';
     if (info.operation === 'dns.records.create' || info.operation === 'dns.records.edit') dnsPlace(info, request);
     const fetcher = remoteFetchers[info.operation];
-    if (fetcher) info.params.remote_tools = [fetcher];
+    if (fetcher) {
+      info.params.remote_tools = [fetcher];
+      info.params.remote_targets = fetchedUrls(request);
+    }
     return info;
   },
   sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromBody(request, { keys: ['sql'], dialect: 'sqlite' }) : undefined),

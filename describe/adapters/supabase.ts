@@ -1,6 +1,7 @@
 // Supabase: per-project hosts ({ref}.supabase.co) serve PostgREST (/rest/v1), Storage, Auth, Edge
 // Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
+import { createHash } from 'node:crypto';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
@@ -244,6 +245,15 @@ function storagePlace(info: ServiceInfo, request: RequestInfo): void {
     info.params.bucket = bucket;
   }
   if (info.operation === 'storage.objects.upload' && (request.headers['x-upsert'] ?? []).some((v) => v.trim().toLowerCase() !== 'false')) info.operation = 'storage.objects.upsert';
+  // A signed URL is a public link to the objects it names (the path, or a bulk body's `paths`):
+  // what it publishes is the place. A grant for a link to the logo covers none to another file.
+  if (info.operation === 'storage.objects.sign_url') {
+    const paths = jsonObject(request)?.paths;
+    const named = Array.isArray(paths) ? paths.map((p) => (typeof p === 'string' ? `${bucket}/${p}` : '?')) : [String(info.params.path ?? '?')];
+    // Names holding the place's own separators, or long, by digest (equal names stay equal).
+    const safe = (v: string): string => (v === '?' || (v.length <= 200 && !/[;=,|?()]/.test(v)) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`);
+    info.params.objects = named.length > 50 || named.length === 0 ? ['?'] : [...new Set(named.map(safe))].sort();
+  }
 }
 
 /**

