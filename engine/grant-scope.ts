@@ -392,6 +392,9 @@ const mcpPlaceWords = new Set([
   'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
   'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
   'target', 'webhook', 'endpoint',
+  // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
+  // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
+  'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
 ]);
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
 const MAX_MCP_PLACES = 64;
@@ -408,7 +411,7 @@ const digest = (text: string): string => `sha256-${createHash('sha256').update(t
 
 function placeValue(v: unknown): string {
   const one = (x: unknown): string => {
-    if (typeof x !== 'string' && typeof x !== 'number') return '?';
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
     const text = String(x);
     // Long values by digest: the target stays short, equal values still compare equal.
     return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);

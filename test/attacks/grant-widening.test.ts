@@ -906,6 +906,17 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
       sb('/storage/v1/object/sign/docs/hr/passport.pdf', { expiresIn: 60 }),
       sb('/storage/v1/object/sign/docs', { expiresIn: 60, paths: ['hr/passport.pdf'] }),
     ]],
+    // The same over MCP (GitHub's MCP server's `run_workflow`, `merge_branch`, `create_repository`):
+    // argument names that say what runs and where it lands are the call's place too.
+    ['MCP run_workflow', mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'ci.yml', ref: 'feature', inputs: { environment: 'staging' } }]), [
+      mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'deploy.yml', ref: 'feature', inputs: { environment: 'staging' } }]),
+      mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'ci.yml', ref: 'main', inputs: { environment: 'staging' } }]),
+      mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'ci.yml', ref: 'feature', inputs: { environment: 'production' } }]),
+    ]],
+    ['MCP merge_branch', mcpPlaced(['merge_branch', { owner: 'acme', repo: 'widgets', base: 'dev', head: 'feature' }]), [
+      mcpPlaced(['merge_branch', { owner: 'acme', repo: 'widgets', base: 'main', head: 'feature' }]),
+    ]],
+    ['MCP create_repository', mcpPlaced(['create_repository', { name: 'notes', private: true }]), [mcpPlaced(['create_repository', { name: 'notes', private: false }])]],
     // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
     // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
     ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
