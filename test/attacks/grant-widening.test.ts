@@ -917,6 +917,10 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
       mcpPlaced(['merge_branch', { owner: 'acme', repo: 'widgets', base: 'main', head: 'feature' }]),
     ]],
     ['MCP create_repository', mcpPlaced(['create_repository', { name: 'notes', private: true }]), [mcpPlaced(['create_repository', { name: 'notes', private: false }])]],
+    ['Slack ephemeral message', { url: 'https://slack.com/api/chat.postEphemeral', type: 'application/x-www-form-urlencoded', body: 'channel=C0TEAM&user=U0ALICE&text=hi' }, [
+      { url: 'https://slack.com/api/chat.postEphemeral', type: 'application/x-www-form-urlencoded', body: 'channel=C0TEAM&user=U0EVE&text=hi' },
+      { url: 'https://slack.com/api/chat.postEphemeral', type: 'application/x-www-form-urlencoded', body: 'channel=C0TEAM&user=U0ALICE&text=hi&%20user=U0EVE' },
+    ]],
     // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
     // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
     ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
