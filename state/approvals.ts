@@ -742,7 +742,18 @@ export class ApprovalQueue {
     if (first) this.emit({ type: 'used', approval: a });
     if (grant) this.emit({ type: 'grant-created', grant });
     await this.save(a);
-    if (grant) await this.doc.write();
+    if (grant) {
+      try {
+        await this.doc.write();
+      } catch (err) {
+        // Not stored: the person is told approving failed, so the grant must not live on in memory
+        // (allowing similar requests until a restart drops it).
+        const i = this.doc.data.grants.indexOf(grant);
+        if (i >= 0) this.doc.data.grants.splice(i, 1);
+        this.emit({ type: 'grant-revoked', grant });
+        throw err;
+      }
+    }
     return { approval: a, ...(grant ? { grant } : {}) };
   }
 
