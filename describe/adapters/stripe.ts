@@ -289,6 +289,14 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   // customer), the file a public link exposes (`file`, wherever Rack reads it). The place a grant
   // records: a grant for a public link to the logo covers none to an identity document.
   if (effect === 'send') params.sends = sentObject(request, params);
+  // A customer's `email` is where Stripe sends its invoices, receipts and payment links: changing
+  // it redirects them. The place a grant records (`(unchanged)` when the request names none): a
+  // grant for a customer's metadata covers no change of where their mail goes.
+  if (operation === 'customers.update' || operation === 'customers.create') {
+    const read = stripeParams(request);
+    const emails = read.values.get('email') ?? [];
+    params.recipients = read.unread || emails.length > 1 ? ['?'] : emails.length === 0 ? ['(unchanged)'] : [typeof emails[0] === 'string' && !/[;=,|?()]/.test(emails[0]) ? emails[0].trim().toLowerCase() : '?'];
+  }
   return { name: 'stripe', operation, params, effect };
 }
 

@@ -888,6 +888,12 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
     // invoice emailed covered emailing any other invoice (another customer).
     ['Stripe file link', st('/v1/file_links', 'file=file_logo'), [st('/v1/file_links', 'file=file_passport'), st('/v1/file_links?file=file_passport', 'file=file_logo')]],
     ['Stripe invoice send', st('/v1/invoices/in_1/send', ''), [st('/v1/invoices/in_2/send', '')]],
+    // A customer's email is where their invoices and receipts go: a grant for a metadata update
+    // covered redirecting them (also as Rack reads a repeated or bracketed name).
+    ['Stripe customer update', st('/v1/customers/cus_1', 'metadata[tier]=gold'), [
+      st('/v1/customers/cus_1', 'metadata[tier]=gold&email=drop@attacker.example'),
+      st('/v1/customers/cus_1?email=drop@attacker.example', 'metadata[tier]=gold'),
+    ]],
     // A send reaching a page, a number or publishing an object: Cloudflare's Browser Rendering
     // and URL Scanner fetch the `url` given (a grant for the team's site covered the attacker's,
     // its query carrying data), an OpenAI Realtime call transferred to another number, a Supabase
