@@ -120,6 +120,12 @@ export interface AgentInfo {
    * --secret NAME` / `--no-secrets`): the only secrets Airlock injects for its requests.
    */
   secrets?: string[];
+  /**
+   * When the agent of this id was registered (`airlock agents add`). An agent removed and added
+   * again under the same name is another agent: grants and approvals given to the earlier one
+   * (recorded with its time) do not apply to it.
+   */
+  created?: string;
 }
 
 export interface ServiceInfo {
@@ -180,6 +186,8 @@ export interface PlaceholderUse {
 export interface Grant {
   id: string;
   agent: string;
+  /** The `created` time of the agent it was given to (absent on grants stored before it was recorded). */
+  agent_created?: string;
   method: string;
   host: string;
   /** The approved request's scheme and port (absent on grants stored before they were recorded: any). */

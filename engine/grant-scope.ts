@@ -348,6 +348,20 @@ const targetParams = [
   'destination',
   // A Cloudflare DNS record edited (an edit that does not name the type may be of an MX record).
   'dns_record_id',
+  // A GitHub Actions run started: which workflow, which event type, with which inputs.
+  'workflow_id', 'event_type', 'inputs',
+  // Who can read what a GitHub request creates (a repository, a gist), and a release's tag and
+  // whether it is published.
+  'visibility', 'tag', 'draft',
+  // What a GitHub merge brings in, and the environment a deployment goes to.
+  'merge_head', 'environment',
+  // The object a Stripe send publishes or emails (a file behind a public link, an invoice), the
+  // objects a Supabase signed URL publishes.
+  'sends', 'objects',
+  // Where a sign-in or reset link leads (Supabase Auth's `redirect_to`).
+  'redirect_to',
+  // A DNS record's name, type and content (where the name points).
+  'dns_name', 'dns_type', 'dns_content',
 ];
 
 /** A target value `?`: the place is not in the request, so no grant can show it is the same. */
@@ -378,6 +392,9 @@ const mcpPlaceWords = new Set([
   'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
   'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
   'target', 'webhook', 'endpoint',
+  // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
+  // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
+  'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
 ]);
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
 const MAX_MCP_PLACES = 64;
@@ -394,7 +411,7 @@ const digest = (text: string): string => `sha256-${createHash('sha256').update(t
 
 function placeValue(v: unknown): string {
   const one = (x: unknown): string => {
-    if (typeof x !== 'string' && typeof x !== 'number') return '?';
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
     const text = String(x);
     // Long values by digest: the target stays short, equal values still compare equal.
     return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);

@@ -42,6 +42,8 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   const expires = Date.parse(g.expires);
   if (!(expires > nowMs)) return 'the grant has expired';
   if (g.agent !== d.agent.id) return `the grant is for agent ${g.agent}`;
+  // An agent removed and added again under the same name is another agent.
+  if (g.agent_created !== undefined && g.agent_created !== d.agent.created) return `the grant was given to an earlier agent named ${g.agent} (registered ${g.agent_created}), since removed`;
   if (typeof g.method !== 'string' || g.method.toUpperCase() !== d.request.method.toUpperCase()) return `the grant is for method ${g.method}`;
   if (g.host !== d.request.host) return `the grant is for host ${g.host}`;
   // Another port or scheme of the same host may be another service.

@@ -13,7 +13,7 @@
 // then retries with `Airlock-Approval`. With no way to approve (no studio in this process, so
 // neither the studio nor `airlock approvals` can resolve it) the answer is an immediate 403
 // `approval-unavailable`: nobody would ever see the request.
-import { ApprovalError, holdMs, newApprovalId, requestHash, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
+import { ApprovalError, holdMs, newApprovalId, requestHash, retryExceedsApproval, type ApprovalRecord, type RetryClaim } from '../state/approvals.ts';
 import type { Approvals } from '../state/stores.ts';
 import type { HeldBodies } from './held-bodies.ts';
 import type { Enforcer, Rejection, RequestContext } from './enforcers.ts';
@@ -170,6 +170,10 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         const claimed = queue.claimRetry(retryId, ctx.description, hash);
         const claim: RetryClaim = claimed instanceof Promise ? await claimed : claimed;
         if (claim.approval) ctx.audit.approval_id = claim.approval.id;
+        // The same request, decided again now: riskier than approved, or with other secrets, is
+        // not what the human approved (the approval is spent on it all the same: fail closed).
+        const exceeds = claim.kind === 'approved' || claim.kind === 'pending' ? retryExceedsApproval(claim.approval, ctx.decision) : undefined;
+        if (exceeds && claim.kind === 'approved') return refused(exceeds, claim.approval.id);
         if (claim.kind === 'approved') {
           ctx.audit.approval = 'approved-retry';
           ctx.outgoing.freshConnection = true;
@@ -180,6 +184,7 @@ export function approvalEnforcer(queue: ApprovalHolds, opts: ApprovalEnforcerOpt
         if (claim.kind === 'denied') return denied(claim.approval, ctx.decision.reason);
         if (claim.kind === 'refused') return refused(claim.reason, claim.approval?.id);
         if (!channel) return unavailable(ctx.decision.reason);
+        if (exceeds) return refused(exceeds, claim.approval.id);
         approval = claim.approval; // still pending: hold again on the same approval
       } else {
         if (!channel) return unavailable(ctx.decision.reason);

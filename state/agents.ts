@@ -72,7 +72,7 @@ export function matchToken(a: StoredAgent, token: string, now = Date.now()): { a
     if (t.expires && Date.parse(t.expires) <= now) continue;
     const have = memo(storedDigests, t.hash, () => Buffer.from(t.hash, 'hex'));
     if (have.length === want.length && crypto.timingSafeEqual(have, want)) {
-      return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}) }, token: t.id };
+      return { agent: { id: a.name, labels: { ...a.labels }, ...(Array.isArray(t.secrets) ? { secrets: [...t.secrets] } : {}), ...(typeof a.created === 'string' ? { created: a.created } : {}) }, token: t.id };
     }
   }
   return undefined;

@@ -183,8 +183,29 @@ const MAX_MESSAGE = 1000;
 export function requestHash(d: RequestDescription, headers: ReadonlyArray<readonly [string, string]> = []): string {
   return crypto
     .createHash('sha256')
-    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers)]))
+    // The agent's registration time too (when known): an agent removed and added again under the
+    // same name cannot retry what was approved for the earlier one.
+    .update(JSON.stringify([d.request.method.toUpperCase(), d.request.url, d.request.body.sha256, d.agent.id, boundHeaders(headers), ...(d.agent.created ? [d.agent.created] : [])]))
     .digest('hex');
+}
+
+const riskOrder: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+
+/**
+ * Why an approval does not cover a retry decided now, or undefined when it does. The retry is the
+ * same request (requestHash), but the decision may have changed since the human approved (another
+ * policy version, other data, other session labels): a riskier verdict, a step-up the approval
+ * did not have, or a secret the card did not say would be sent is not what the human approved.
+ */
+export function retryExceedsApproval(a: Pick<ApprovalRecord, 'id' | 'risk' | 'step_up' | 'credentials' | 'resolution'>, decision: Pick<EngineDecision, 'approval' | 'credentials'>): string | undefined {
+  const risk = decision.approval?.risk ?? 'medium';
+  if ((riskOrder[risk] ?? 4) > (riskOrder[a.risk] ?? 4)) return `approval ${a.id} was given at ${a.risk} risk and the request is now decided at ${risk} risk (the policy or its data changed): it needs a new approval`;
+  if (decision.approval?.step_up === true && !a.step_up && a.resolution?.step_up !== true) return `approval ${a.id} was given without step-up and the request now asks for it: it needs a new approval`;
+  const slot = (c: { secret: string; in: string; name?: string }): string => `${c.secret} in ${c.in}${c.name ? ` ${c.name}` : ''}`;
+  const approved = new Set((Array.isArray(a.credentials) ? a.credentials : []).map(slot));
+  const extra = (decision.credentials ?? []).map(slot).filter((c) => !approved.has(c));
+  if (extra.length) return `approval ${a.id} did not say the request would carry ${extra.slice(0, 3).join(', ')} (the policy or its data changed): it needs a new approval`;
+  return undefined;
 }
 
 /** The hold time a decision asks for: approval.timeout, default 2 min, at most 1 h. */
@@ -391,6 +412,8 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
   return {
     spec: {
       agent: a.agent,
+      // Which agent of that name: one removed and added again is not covered.
+      ...(typeof d.agent?.created === 'string' ? { agent_created: d.agent.created } : {}),
       method: a.summary.method,
       host: a.summary.host,
       scheme: d.request.scheme,
@@ -413,6 +436,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
   for (const g of grants) {
     if (Date.parse(g.expires) <= t) continue;
     if (g.agent !== d.agent.id || g.method !== d.request.method.toUpperCase() || g.host !== d.request.host) continue;
+    if (g.agent_created !== undefined && g.agent_created !== d.agent.created) continue;
     if ((g.scheme !== undefined && g.scheme !== d.request.scheme) || (g.port !== undefined && g.port !== d.request.port)) continue;
     if (g.operation !== undefined) {
       if (d.service?.operation !== g.operation) continue;
@@ -421,6 +445,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
     }
     out.push({
       id: g.id, agent: g.agent, method: g.method, host: g.host, expires: g.expires,
+      ...(g.agent_created !== undefined ? { agent_created: g.agent_created } : {}),
       ...(g.scheme !== undefined ? { scheme: g.scheme } : {}),
       ...(g.port !== undefined ? { port: g.port } : {}),
       ...(g.operation !== undefined ? { operation: g.operation } : {}),
@@ -717,7 +742,18 @@ export class ApprovalQueue {
     if (first) this.emit({ type: 'used', approval: a });
     if (grant) this.emit({ type: 'grant-created', grant });
     await this.save(a);
-    if (grant) await this.doc.write();
+    if (grant) {
+      try {
+        await this.doc.write();
+      } catch (err) {
+        // Not stored: the person is told approving failed, so the grant must not live on in memory
+        // (allowing similar requests until a restart drops it).
+        const i = this.doc.data.grants.indexOf(grant);
+        if (i >= 0) this.doc.data.grants.splice(i, 1);
+        this.emit({ type: 'grant-revoked', grant });
+        throw err;
+      }
+    }
     return { approval: a, ...(grant ? { grant } : {}) };
   }
 

@@ -1,10 +1,11 @@
 // Cloudflare API v4 (developers.cloudflare.com/api): https://api.cloudflare.com/client/v4/…
 // D1's query endpoints carry SQL as `{sql, params}`, read in D1's own dialect by SQLite itself.
+import { createHash } from 'node:crypto';
 import type { ServiceAdapter } from './adapter.ts';
 import { hostIs } from './adapter.ts';
 import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
-import type { Effect, RequestInfo } from '../types.ts';
+import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { describeGraphql } from '../graphql.ts';
 
 const Z = '/zones/{zone_id}';
@@ -148,6 +149,49 @@ function routesMail(request: RequestInfo): boolean {
   return named.some((t) => typeof t !== 'string' || routingRecordTypes.has(t.trim().toUpperCase()));
 }
 
+/**
+ * Which name a DNS record answers for, of which type, and where it points (`name`, `type`,
+ * `content`): the place a grant records. A grant for `preview.acme.dev A 10.0.0.1` covers neither
+ * `www.acme.dev CNAME attacker.example` (the site's traffic), nor a TXT record on the apex (domain
+ * verification for someone else's account), nor `_acme-challenge` (a certificate issued to
+ * whoever asks), nor the same name pointed elsewhere. `(unchanged)` for a field an edit does not
+ * name, `?` for one not read as one text.
+ */
+function dnsPlace(info: ServiceInfo, request: RequestInfo): void {
+  const json = request.body.json;
+  const object = json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const field = (k: string, normal: (v: string) => string): string => {
+    const values = [...(object?.[k] === undefined ? [] : [object[k]]), ...(request.body.form?.[k] ?? [])];
+    if (values.length === 0) return request.body.size > 0 && !object && !request.body.form ? '?' : '(unchanged)';
+    if (values.length !== 1 || typeof values[0] !== 'string') return '?';
+    // A value that holds the place's own separators (a TXT record's `v=spf1 …`) or is long, by digest.
+    const v = normal(values[0]);
+    return v.length <= 200 && !/[;=,|?()]/.test(v) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`;
+  };
+  info.params.dns_name = field('name', (v) => v.trim().toLowerCase().replace(/\.+$/, ''));
+  info.params.dns_type = field('type', (v) => v.trim().toUpperCase());
+  info.params.dns_content = field('content', (v) => v.trim());
+}
+
+/**
+ * The pages Browser Rendering or the URL Scanner fetches (`url`, a bulk scan's list of `{url}`):
+ * where the request reaches, and what its query carries there. The place a grant records: a grant
+ * for rendering the team's site covers no fetch of `https://attacker.example/?d=…`. `?` for HTML
+ * given inline (it fetches whatever it links), or a URL not read as one text.
+ */
+function fetchedUrls(request: RequestInfo): string[] {
+  const json = request.body.json;
+  const items = Array.isArray(json) ? json : [json];
+  const out = new Set<string>();
+  for (const item of items.slice(0, 50)) {
+    const o = item && typeof item === 'object' && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
+    if (!o || o.html !== undefined || typeof o.url !== 'string') out.add('?');
+    else out.add(o.url.length <= 200 && !/[;=,|?()]/.test(o.url) ? o.url : `sha256-${createHash('sha256').update(o.url).digest('hex').slice(0, 32)}`);
+  }
+  if (items.length > 50) out.add('?');
+  return [...out].sort();
+}
+
 const sqlOperations = new Set(['d1.database.query', 'd1.database.raw']);
 
 /** The GraphQL Analytics API: only queries exist; anything else is a write. */
@@ -163,8 +207,12 @@ export const cloudflare: ServiceAdapter = {
     const info = fromTable('cloudflare', table, request, segs);
     if (info.operation === 'unknown') info.effect = unknownRouteEffect(segs, info.effect);
     if ((info.operation === 'dns.records.create' || info.operation === 'dns.records.edit') && routesMail(request)) info.effect = 'admin';
+    if (info.operation === 'dns.records.create' || info.operation === 'dns.records.edit') dnsPlace(info, request);
     const fetcher = remoteFetchers[info.operation];
-    if (fetcher) info.params.remote_tools = [fetcher];
+    if (fetcher) {
+      info.params.remote_tools = [fetcher];
+      info.params.remote_targets = fetchedUrls(request);
+    }
     return info;
   },
   sql: (request, service) => (sqlOperations.has(service.operation) ? sqlFromBody(request, { keys: ['sql'], dialect: 'sqlite' }) : undefined),

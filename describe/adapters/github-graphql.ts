@@ -223,6 +223,18 @@ function committedPaths(gql: GraphqlRequest): string[] | undefined {
   return paths;
 }
 
+/** The values of `input.<key>` in every call of a mutation field, sorted and joined; `(default)` for a call without one, `?` for one not read as text. */
+function inputValues(gql: GraphqlRequest, field: string, key: string): string {
+  if (gql.argumentsUnread) return '?';
+  const out = new Set<string>();
+  for (const call of gql.calls ?? []) {
+    if (call.field !== field) continue;
+    const v = (call.args.input as Record<string, unknown> | undefined)?.[key];
+    out.add(typeof v === 'string' && !/[;=,?|]/.test(v) ? v : v === undefined ? '(default)' : '?');
+  }
+  return [...out].sort().join(',') || '?';
+}
+
 /** The branch names createCommitOnBranch calls commit to, joined; `?` for one not in the request. */
 function commitBranches(gql: GraphqlRequest): string {
   if (gql.argumentsUnread) return '?';
@@ -330,5 +342,12 @@ export function githubGraphql(gql: GraphqlRequest): ServiceInfo {
   // The branch a commit lands on (`branch.branchName`): the place, with its repository, as the
   // REST file write's `branch` is (github.ts).
   if (fields.includes('createCommitOnBranch')) params.branch = commitBranches(gql);
+  // The REST twins' places (github.ts): where a merge lands and what it brings in, who can read
+  // a repository created.
+  if (fields.includes('mergeBranch')) {
+    params.branch = [params.branch, inputValues(gql, 'mergeBranch', 'base')].filter((b) => b !== undefined).join(',');
+    params.merge_head = inputValues(gql, 'mergeBranch', 'head');
+  }
+  if (fields.includes('createRepository')) params.visibility = inputValues(gql, 'createRepository', 'visibility').toLowerCase();
   return { name: 'github', operation: best.operation, params, effect: best.effect };
 }

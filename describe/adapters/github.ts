@@ -1,6 +1,7 @@
 // GitHub: the REST API (api.github.com, route templates from docs.github.com/rest), GraphQL
 // (./github-graphql.ts, parsed by ../graphql.ts), file
 // hosts, and git smart HTTP on github.com (clone/fetch = upload-pack, push = receive-pack).
+import { createHash } from 'node:crypto';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import type { GraphqlRequest } from '../graphql.ts';
 import { controlsRepository, githubGraphql } from './github-graphql.ts';
@@ -28,6 +29,9 @@ const rest: RouteSpec[] = [
   { route: `POST ${R}/merges`, operation: 'repos.merge', effect: 'write' },
   // Syncing a fork merges the upstream branch into it, as /merges does.
   { route: `POST ${R}/merge-upstream`, operation: 'repos.merge_upstream', effect: 'write' },
+  // A deployment (of `ref`, to `environment`: production when none is named) runs the workflows
+  // and apps listening for deployments of the repository.
+  { route: `POST ${R}/deployments`, operation: 'repos.create_deployment', effect: 'write' },
   // A Pages site serves the repository's files (from a private repository too; `public: true`
   // opens it to anyone on the internet): creating one or changing who can read it is admin.
   { route: `POST|PUT ${R}/pages`, operation: 'repos.update_pages', effect: 'admin' },
@@ -317,9 +321,81 @@ function restApi(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
     const named = [...(json === undefined || json === null ? [] : [json]), ...(request.body.form?.[field] ?? [])];
     info.params.destination = named.length === 0 ? '(own account)' : named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
   }
+  // A dispatch runs what its body names: a workflow dispatch the workflow of the path on the ref
+  // of its body (`ref`: which version of the workflow runs, and which environments' secrets it
+  // may use) with its `inputs`; a repository dispatch every workflow listening for its
+  // `event_type`, with its `client_payload`. The place a grant records: a grant for running CI on
+  // a feature branch does not cover a deploy workflow, the default branch or `environment: production`.
+  if (info.operation === 'actions.create_workflow_dispatch' || info.operation === 'repos.create_dispatch_event') {
+    const workflow = info.operation === 'actions.create_workflow_dispatch';
+    const json = jsonObject(request);
+    const one = (field: string): string => {
+      const named = [...(json?.[field] === undefined ? [] : [json[field]]), ...(request.body.form?.[field] ?? [])];
+      return named.length === 1 && typeof named[0] === 'string' ? named[0] : '?';
+    };
+    if (workflow) info.params.branch = one('ref');
+    else info.params.event_type = one('event_type');
+    // The arguments by digest: only the same ones are covered.
+    const field = workflow ? 'inputs' : 'client_payload';
+    const given = json?.[field] ?? request.body.form?.[field];
+    info.params.inputs = given === undefined ? '(none)' : `sha256-${createHash('sha256').update(JSON.stringify(given)).digest('hex').slice(0, 32)}`;
+  }
+  // Who can read what a request creates, and whether it publishes: a repository created public
+  // (GitHub's default) or private, a gist public or secret, a release published (its tag created
+  // at `target_commitish`, release workflows run) or kept a draft. The place a grant records: a
+  // grant for a private repository, a secret gist or a draft release covers none that is public.
+  const op = info.operation;
+  if (op === 'repos.create' || op === 'repos.create_in_org') info.params.visibility = repoVisibility(request);
+  if (op === 'gists.create') info.params.visibility = flag(bodyValues(request, 'public'), 'public', 'secret');
+  if (op === 'repos.create_release' || op === 'repos.update_release') {
+    info.params.tag = single(bodyValues(request, 'tag_name'));
+    info.params.draft = flag(bodyValues(request, 'draft'), 'draft', 'published');
+    info.params.branch = single(bodyValues(request, 'target_commitish'));
+  }
+  // A merge lands on its `base` (a fork sync on its `branch`) and brings in its `head`; a
+  // deployment deploys `ref` to `environment`: where the change lands, the place a grant records.
+  if (op === 'repos.merge') {
+    info.params.branch = single(bodyValues(request, 'base'));
+    info.params.merge_head = single(bodyValues(request, 'head'));
+  }
+  if (op === 'repos.merge_upstream') info.params.branch = single(bodyValues(request, 'branch'));
+  if (op === 'repos.create_deployment') {
+    info.params.branch = single(bodyValues(request, 'ref'));
+    info.params.environment = single(bodyValues(request, 'environment'));
+  }
   // A ref update with force: true rewrites history like `git push --force`.
   if (info.operation === 'git.update_ref' && jsonObject(request)?.force === true) info.params.force = true;
   return info;
+}
+
+/** A body field's values, JSON and form alike (GitHub reads either). */
+function bodyValues(request: RequestInfo, field: string): unknown[] {
+  const json = jsonObject(request)?.[field];
+  return [...(json === undefined ? [] : [json]), ...(request.body.form?.[field] ?? [])];
+}
+
+/** One string value, `(default)` when absent, `?` when repeated or not a string. */
+function single(values: unknown[]): string {
+  if (values.length === 0) return '(default)';
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : '?';
+}
+
+/** A boolean field: `yes` when true, `no` when false, `(default)` when absent, `?` otherwise. */
+function flag(values: unknown[], yes: string, no: string): string {
+  if (values.length === 0) return '(default)';
+  if (values.length > 1) return '?';
+  const v = values[0];
+  return v === true || v === 'true' ? yes : v === false || v === 'false' ? no : '?';
+}
+
+/** A new repository's visibility from `visibility` and `private`: one word, `?` when they disagree or cannot be read. */
+function repoVisibility(request: RequestInfo): string {
+  const named = single(bodyValues(request, 'visibility'));
+  const byFlag = flag(bodyValues(request, 'private'), 'private', 'public');
+  if (named === '?' || byFlag === '?') return '?';
+  if (named === '(default)') return byFlag;
+  const word = named.toLowerCase();
+  return byFlag === '(default)' || byFlag === word ? word : '?';
 }
 
 /** Whether a template's copy would not be private: `private` not true (JSON or form, any reading). */

@@ -327,6 +327,12 @@ export const openai: ServiceAdapter = {
     if (info.operation === 'batches.create' && jsonObject(request)?.endpoint !== '/v1/embeddings') {
       return { ...info, params: { ...info.params, remote_tools: ['unread_members'], remote_targets: ['?'] }, effect: 'send' };
     }
+    // A call transferred (SIP REFER) goes to the number or address `target_uri` names: whom it
+    // reaches, the place a grant records.
+    if (info.operation === 'realtime.calls.refer') {
+      const target = jsonObject(request)?.target_uri;
+      info.params.recipients = [typeof target === 'string' && !/[;=,|?()]/.test(target) ? target.trim().toLowerCase() : '?'];
+    }
     if (info.effect !== 'read' || request.method !== 'POST') return info;
     // A Realtime call's session sent as a multipart part is not read here: its tools are unknown.
     const unread = info.operation.startsWith('realtime.') && /^\s*multipart\//i.test(request.body.content_type) ? ['realtime_session_unread'] : [];

@@ -126,6 +126,12 @@ function describeSlack(request: RequestInfo): ServiceInfo {
     }
   }
   if (named.size > 1 || listed) params.channels = [...named].sort();
+  // An ephemeral message is seen by the one member its `user` names (in the channel): whom it
+  // reaches, as a direct message's channel is. A grant for one member's covers no other's.
+  if (method === 'chat.postEphemeral') {
+    const users = [...new Set([...phpValues(request, 'user'), ...[jsonObject(request)?.user].filter((u) => u !== undefined)].map((u) => (typeof u === 'string' ? u : '?')))];
+    params.user_id = users.length === 1 ? users[0] : users.length ? users.sort() : '?';
+  }
   const effect = effectOf(method);
   // A message whose channel is not in the request (a `channels` list, an argument Airlock does not
   // read): no grant can show it goes where an approved one went.

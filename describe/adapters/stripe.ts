@@ -163,6 +163,15 @@ function setsCustomerBalance(params: StripeParams, operation: string): boolean {
   return fields.length > 0 && (params.unread || fields.some((f) => params.values.has(f)));
 }
 
+/** The object a send acts on: its `file` parameter (read as Rack reads it) or the id in its path; `?` when several or none. */
+function sentObject(request: RequestInfo, params: Record<string, unknown>): string {
+  const read = stripeParams(request);
+  const files = read.values.get('file') ?? [];
+  if (read.unread || files.length > 1) return '?';
+  const named = files.length === 1 ? files[0] : params.id;
+  return typeof named === 'string' && named !== '' && !/[;=,|?()]/.test(named) ? named : '?';
+}
+
 /** Operations that change who can act on the account or where events go. */
 const admin = new Set([
   'webhook_endpoints.create', 'webhook_endpoints.update', 'webhook_endpoints.delete',
@@ -276,6 +285,18 @@ function describeStripe(request: RequestInfo): ServiceInfo {
   else if (v2 && m !== 'GET' && v2Admin.some((prefix) => resource === prefix || resource.startsWith(prefix))) effect = m === 'DELETE' ? 'delete' : 'admin';
   else if (override[operation]) effect = override[operation]!;
   else effect = effectByMethod(m);
+  // What a send publishes or whom it reaches is the object it names: the invoice emailed (its
+  // customer), the file a public link exposes (`file`, wherever Rack reads it). The place a grant
+  // records: a grant for a public link to the logo covers none to an identity document.
+  if (effect === 'send') params.sends = sentObject(request, params);
+  // A customer's `email` is where Stripe sends its invoices, receipts and payment links: changing
+  // it redirects them. The place a grant records (`(unchanged)` when the request names none): a
+  // grant for a customer's metadata covers no change of where their mail goes.
+  if (operation === 'customers.update' || operation === 'customers.create') {
+    const read = stripeParams(request);
+    const emails = read.values.get('email') ?? [];
+    params.recipients = read.unread || emails.length > 1 ? ['?'] : emails.length === 0 ? ['(unchanged)'] : [typeof emails[0] === 'string' && !/[;=,|?()]/.test(emails[0]) ? emails[0].trim().toLowerCase() : '?'];
+  }
   return { name: 'stripe', operation, params, effect };
 }
 

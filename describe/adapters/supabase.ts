@@ -1,6 +1,7 @@
 // Supabase: per-project hosts ({ref}.supabase.co) serve PostgREST (/rest/v1), Storage, Auth, Edge
 // Functions and the pg-meta SQL endpoint (/pg/query); api.supabase.com is the Management API,
 // whose /v1/projects/{ref}/database/query runs SQL. SQL bodies are `{"query": "…"}`.
+import { createHash } from 'node:crypto';
 import type { RequestInfo, ServiceInfo } from '../types.ts';
 import { hostUnder, hostIs, type ServiceAdapter, type SqlSource } from './adapter.ts';
 import { effectByMethod, fromTable, jsonObject, RouteTable, type RouteSpec } from './routes.ts';
@@ -249,6 +250,15 @@ function storagePlace(info: ServiceInfo, request: RequestInfo): void {
     info.params.bucket = bucket;
   }
   if (info.operation === 'storage.objects.upload' && (request.headers['x-upsert'] ?? []).some((v) => v.trim().toLowerCase() !== 'false')) info.operation = 'storage.objects.upsert';
+  // A signed URL is a public link to the objects it names (the path, or a bulk body's `paths`):
+  // what it publishes is the place. A grant for a link to the logo covers none to another file.
+  if (info.operation === 'storage.objects.sign_url') {
+    const paths = jsonObject(request)?.paths;
+    const named = Array.isArray(paths) ? paths.map((p) => (typeof p === 'string' ? `${bucket}/${p}` : '?')) : [String(info.params.path ?? '?')];
+    // Names holding the place's own separators, or long, by digest (equal names stay equal).
+    const safe = (v: string): string => (v === '?' || (v.length <= 200 && !/[;=,|?()]/.test(v)) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`);
+    info.params.objects = named.length > 50 || named.length === 0 ? ['?'] : [...new Set(named.map(safe))].sort();
+  }
 }
 
 /**
@@ -361,6 +371,33 @@ const managementPayWords = new Set(['billing', 'read-replicas', 'addons']);
 /** Management API path words of routes that change who can act on the organization's projects. */
 const managementAdminWords = new Set(['members', 'invitations', 'roles']);
 
+/** Auth calls that send a sign-in link or code, or a password reset, to an address or number. */
+const authSends = new Set(['auth.otp', 'auth.magiclink', 'auth.recover', 'auth.resend']);
+/** Where GoTrue and supabase-js name the page a link leads to (the query, as supabase-js sends it, or the body). */
+const redirectFields = ['redirect_to', 'email_redirect_to', 'redirectTo', 'emailRedirectTo'];
+
+/**
+ * Who receives a sign-in link, code or reset (`email`, `phone`) and where its link leads
+ * (`redirect_to`): the place a grant records. A grant for a link to a colleague covers none to an
+ * outsider (with `create_user`, an account on the app), nor one whose link hands the session to
+ * another site. `?` when the body names no recipient, or one that is not text.
+ */
+function authPlace(info: ServiceInfo, request: RequestInfo): void {
+  const json = jsonObject(request);
+  const values = (o: Record<string, unknown> | undefined, k: string): unknown[] => (o?.[k] === undefined ? [] : [o[k]]);
+  const to = new Set<string>();
+  for (const k of ['email', 'phone']) {
+    for (const v of [...values(json, k), ...(request.body.form?.[k] ?? [])]) to.add(typeof v === 'string' ? v.trim().toLowerCase() : '?');
+  }
+  info.params.recipients = to.size ? [...to].sort() : ['?'];
+  const options = json?.options && typeof json.options === 'object' ? (json.options as Record<string, unknown>) : undefined;
+  const links = new Set<string>();
+  for (const k of redirectFields) {
+    for (const v of [...(request.query[k] ?? []), ...values(json, k), ...values(options, k), ...(request.body.form?.[k] ?? [])]) links.add(typeof v === 'string' ? v : '?');
+  }
+  info.params.redirect_to = links.size ? [...links].sort() : ['(default)'];
+}
+
 function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): ServiceInfo {
   if (request.host === 'api.supabase.com') {
     const info = fromTable('supabase', management, request);
@@ -394,6 +431,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (segs[0] === 'storage' && segs[1] === 'v1' && segs[2] === 's3') return storageS3(request, project, segs.slice(3));
   const info = fromTable('supabase', projectApi, request);
   info.params.project = project;
+  if (authSends.has(info.operation)) authPlace(info, request);
   if (info.operation.startsWith('storage.objects.')) storagePlace(info, request);
   // A bucket created public serves every file put in it to anyone, as a bucket updated to public does.
   if (info.operation === 'storage.buckets.create' && [jsonObject(request)?.public, ...(request.body.form?.public ?? [])].some((v) => v === true || v === 'true')) info.effect = 'admin';

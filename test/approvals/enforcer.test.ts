@@ -83,11 +83,12 @@ t.test('retries: the header is honoured for the identical request only, and once
   await queue.approve(id, { by: 'api' });
   const other = await e.beforeForward!(ctx(description('/e', 'intruder'), {}, [['airlock-approval', id]]));
   t.match(other, { status: 403, type: 'approval-invalid' }, 'another agent cannot use it');
-  const c = ctx(description('/e'), {}, [['airlock-approval', id]]);
+  // Decided again at the approved risk (one decided riskier is refused: approval-binding.test.ts).
+  const c = ctx(description('/e'), { approval: { risk: 'low' } }, [['airlock-approval', id]]);
   t.equal(await e.beforeForward!(c), undefined, 'the identical retry passes');
   t.same(c.outgoing.headers, [['content-type', 'application/json']], 'header stripped');
   t.match(c.audit, { approval_id: id, approval: 'approved-retry' });
-  t.match(await e.beforeForward!(ctx(description('/e'), {}, [['airlock-approval', id]])), { status: 403, type: 'approval-invalid' });
+  t.match(await e.beforeForward!(ctx(description('/e'), { approval: { risk: 'low' } }, [['airlock-approval', id]])), { status: 403, type: 'approval-invalid' });
 });
 
 t.test('grants reach the policy through describe', async (t) => {

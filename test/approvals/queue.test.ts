@@ -316,3 +316,21 @@ t.test('webhook: summary without secrets, retried with backoff, never blocking',
   t.match(logs.at(-1), /failed after 2 attempt/);
   t.notMatch(logs.join('\n'), /token=abc|chat-token/, 'the URL query (chat tokens) is never printed');
 });
+
+// Tenth pass: a grant whose write failed (a full disk, a read-only state folder) stayed in memory
+// and allowed similar requests until a restart, while the person was told approving failed.
+t.test('a grant that cannot be stored does not live on in memory', async (t) => {
+  const q = await ApprovalQueue.open(home(t), { sweepMs: 0 });
+  t.teardown(() => q.close());
+  const events: string[] = [];
+  q.onChange((e) => events.push(e.type));
+  const a = await q.create(describe({ path: '/v1/items/1' }), decision({ approval: { risk: 'medium' } }));
+  const doc = (q as unknown as { doc: { write: () => Promise<void> } }).doc;
+  const write = doc.write.bind(doc);
+  doc.write = () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }));
+  await t.rejects(q.approve(a.id, { by: 'studio', grantMinutes: 30 }), /ENOSPC/, 'approving says it failed');
+  doc.write = write;
+  t.same(q.grants(), [], 'no grant is active');
+  t.same(q.matchingGrants(describe({ path: '/v1/items/1' })), [], 'and none matches');
+  t.ok(events.includes('grant-revoked'), 'watchers are told it is gone');
+});

