@@ -113,6 +113,13 @@ function setQueryParam(url: URL, name: string, value: string): void {
   url.search = `?${parts.join('&')}`;
 }
 
+/**
+ * A WebSocket message to the agent whose end (with the messages before it) is this long a start of
+ * some spelling of an injected secret is kept back until the next message (websocket-relay.ts):
+ * an upstream that splits a secret across messages hands over at most HOLD_PREFIX - 1 characters.
+ */
+const HOLD_PREFIX = 8;
+
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
 /** The values of every Content-Type header of a request. */
@@ -713,7 +720,17 @@ export class CredentialEnforcer implements Enforcer {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
-    if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
+    if (message.kind !== 'close') {
+      const next = text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text;
+      this.messageTails.set(ctx, next);
+      // What the messages so far end with may be the start of a secret the next one completes:
+      // relayed now, that start would be out before the split shows. Kept back instead (a start
+      // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
+      // some spelling begins with).
+      if (next.length >= HOLD_PREFIX && scrubber.scrubPartial(next).rest.length >= HOLD_PREFIX) {
+        message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
+      }
+    }
     const scrubbed = scrubber.scrubString(text);
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
     return undefined;

@@ -46,6 +46,23 @@ const keyed = await startWsUpstream(t, {
       ws.send(`${key.slice(12)} part two`);
       return;
     }
+    // /cut?form=hex&cuts=3,9&pad=ab&end=close|stay|more: the key's form sent in pieces, as a
+    // terminal or log tail splits its output; `end` says whether the last piece is left out.
+    if (req.url!.startsWith('/cut')) {
+      const q = new URL(req.url!, 'http://x').searchParams;
+      const raw = Buffer.from(key);
+      const form = q.get('form') === 'hex' ? raw.toString('hex') : q.get('form') === 'base64' ? raw.toString('base64') : key;
+      const cuts = (q.get('cuts') ?? '').split(',').filter(Boolean).map(Number);
+      const text = `${q.get('pad') ?? ''}${form.slice(0, Number(q.get('take') ?? form.length))}`;
+      const at = [0, ...cuts.map((c) => c + (q.get('pad') ?? '').length), text.length];
+      const pieces = at.slice(1).map((e, i) => text.slice(at[i], e)).filter(Boolean);
+      const end = q.get('end') ?? 'more';
+      if (end !== 'more') pieces.pop();
+      for (const p of pieces) ws.send(p);
+      if (end === 'more') ws.send(' and then more');
+      if (end === 'close') ws.close(1000, 'bye');
+      return;
+    }
     ws.send(`auth=${req.headers.authorization}`);
     ws.send(Buffer.from(key).toString('base64'), { binary: true });
     ws.send(JSON.stringify({ key, hex: Buffer.from(key).toString('hex') }));
@@ -501,8 +518,63 @@ t.test('an injected credential is scrubbed from every message to the agent; a se
   });
   t.equal(code, 1008, 'the tunnel is closed (policy violation) when a message completes a secret begun in the previous one');
   t.notOk(pieces.join('').includes(SECRET), 'the whole key never reaches the agent');
+  t.notOk(pieces.join('').includes(SECRET.slice(0, 8)), 'nor its first part (tenth pass: the message that began it was kept back)');
   await eventually(() => a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'));
   t.ok(a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'), 'recorded');
+});
+
+/** Opens path on keyed.example through the proxy; what the agent got and how the tunnel closed. */
+async function keyedTunnel(path: string): Promise<{ got: string[]; code: number }> {
+  const ws = new WebSocket(`ws://keyed.example:${keyed.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` } });
+  const got: string[] = [];
+  const code = await new Promise<number>((resolve) => {
+    ws.on('message', (d: Buffer) => {
+      got.push(d.toString('latin1'));
+      if (got.join('').endsWith(' and then more')) ws.close();
+    });
+    ws.on('close', (c: number) => resolve(c));
+    ws.on('error', () => undefined);
+  });
+  return { got, code };
+}
+
+t.test('tenth pass: a key an upstream sends a few characters at a time never reaches the agent, not even its start', async (t) => {
+  // Before: each message was scrubbed alone, so every piece but the one that completed the key
+  // went through (a terminal-like stream sending one character per message leaked all but one).
+  const raw = Buffer.from(SECRET);
+  const forms = { raw: SECRET, hex: raw.toString('hex'), base64: raw.toString('base64') };
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('raw', 'hex', 'base64'),
+    fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
+    fc.constantFrom('', 'log: ', 'x'),
+    fc.constantFrom('more', 'close'),
+    async (form, cutsRaw, pad, end) => {
+      const whole = forms[form as keyof typeof forms];
+      const cuts = cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y);
+      if (!cuts.length) return;
+      n++;
+      const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&pad=${encodeURIComponent(pad)}&end=${end}`);
+      const seen = got.join('');
+      for (let i = 0; i + 8 <= whole.length; i++) {
+        if (seen.includes(whole.slice(i, i + 8))) throw new Error(`8 characters of the ${form} key reached the agent (cuts ${cuts}, end ${end}): ${JSON.stringify(got)}`);
+      }
+      if (end === 'more' && code !== 1008) throw new Error(`the tunnel is closed as a policy violation, got ${code} (${JSON.stringify(got)})`);
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  t.pass(`${n} splits checked`);
+
+  // The start of the key, then nothing: closed after the hold, the start never relayed.
+  const started = Date.now();
+  const dangling = await keyedTunnel(`/cut?form=raw&cuts=14&pad=start%20&end=stay`);
+  t.equal(dangling.code, 1008, 'a start of the key that nothing follows: the tunnel is closed');
+  t.same(dangling.got, [], 'and the message never reaches the agent');
+  t.ok(Date.now() - started < 5000, 'within the hold');
+  await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=14') && r.outcome === 'scrub-refused'));
+
+  // Positive control: a message that only looks like the key's start is relayed once the next one shows it is not.
+  const control = await keyedTunnel(`/cut?form=raw&take=12&pad=note%20&end=more`);
+  t.same(control.got, [`note ${SECRET.slice(0, 12)}`, ' and then more'], 'the look-alike is relayed, in order');
 });
 
 t.test('frames to the upstream carrying another secret\'s placeholder or value close the tunnel', async (t) => {
