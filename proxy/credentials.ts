@@ -300,6 +300,8 @@ export class CredentialGuard implements Enforcer {
 
   /** Every placeholder and real value in every spelling (labelled `p:NAME` / `v:NAME`), per store generation. */
   private headMatcher: { generation: number; scrubber: Scrubber } | undefined;
+  /** The end of what an agent sent over each WebSocket so far: a value cut across messages is read across them. */
+  private readonly sentTails = new WeakMap<RequestContext, string>();
 
   constructor(readonly live: LiveSecrets) {}
 
@@ -406,6 +408,11 @@ export class CredentialGuard implements Enforcer {
     // a JSON message, over its strings as the server reads them).
     const matcher = this.spellingMatcher();
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
+    // One begun in the messages before and completed in this one (an agent cutting a value it
+    // learned into pieces): read across them; what lies wholly in the earlier ones was read then.
+    const keep = matcher.maxLength - 1;
+    const tail = this.sentTails.get(ctx) ?? '';
+    if (tail && matcher.splitAt(tail + text.slice(0, keep), tail.length)) for (const l of matcher.find(tail + text.slice(0, keep))) spelled.add(l);
     if (spelled.has('z:')) {
       return reject(415, 'body-unreadable', 'Message cannot be checked',
         `a WebSocket message carries ${OVERLONG_WHY}; Airlock checks every message for secrets and placeholders before it leaves, so the tunnel was closed`, 'denied');
@@ -428,6 +435,15 @@ export class CredentialGuard implements Enforcer {
       ctx.audit.placeholders_misplaced = placeholders.map((n) => `${n} (a WebSocket message)`);
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
         `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}; a placeholder is replaced only in the handshake slot its credential directive names, never in a message, so the tunnel was closed`, 'denied');
+    }
+    if (matcher.empty || keep <= 0) return undefined;
+    const next = (tail + text).slice(-keep);
+    this.sentTails.set(ctx, next);
+    // Ending with HOLD_PREFIX or more characters of a start of one: kept back until the next
+    // message shows it is not (websocket-relay.ts), so the pieces before the last never leave.
+    if (next.length >= HOLD_PREFIX && matcher.scrubPartial(next).rest.length >= HOLD_PREFIX) {
+      message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
+        'a WebSocket message ended with what may be the start of a secret\'s value or placeholder and no message followed to show it was not; the tunnel was closed', 'denied');
     }
     return undefined;
   }

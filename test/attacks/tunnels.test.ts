@@ -591,6 +591,38 @@ t.test('frames to the upstream carrying another secret\'s placeholder or value c
   }
 });
 
+t.test('tenth pass: a real value the agent cuts into pieces across messages never reaches an unbound host, not even its start', async (t) => {
+  // Before: each message was checked alone, so a value sent a few characters per message left whole.
+  const raw = Buffer.from(SECRET);
+  const forms = { raw: SECRET, hex: raw.toString('hex'), base64: raw.toString('base64') };
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('raw', 'hex', 'base64'),
+    fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
+    async (form, cutsRaw) => {
+      const whole = forms[form as keyof typeof forms];
+      const cuts = [0, ...cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y), whole.length];
+      const pieces = cuts.slice(1).map((e, i) => whole.slice(cuts[i], e));
+      const path = `/exfil-split/${n++}`;
+      const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+      const closed = new Promise<number>((resolve) => {
+        client.on('open', () => { for (const p of [...pieces, ' end']) client.send(p); });
+        client.on('close', (c: number) => resolve(c));
+        client.on('error', () => undefined);
+      });
+      // Let through whole (the bug), the messages all arrive and nothing closes the tunnel.
+      const ended = (): boolean => (sink.conn(path)?.messages ?? []).some((m) => m.data.toString('latin1') === ' end');
+      const code = await Promise.race([closed, eventually(ended, 2000).then(() => { client.close(); return closed; })]);
+      const got = (sink.conn(path)?.messages ?? []).map((m) => Buffer.from(m.data).toString('latin1')).join('');
+      for (let i = 0; i + 8 <= whole.length; i++) {
+        if (got.includes(whole.slice(i, i + 8))) throw new Error(`8 characters of the ${form} value reached the upstream (pieces ${JSON.stringify(pieces)}): ${JSON.stringify(got)}`);
+      }
+      if (code !== 1008) throw new Error(`the tunnel is closed as a policy violation, got ${code}`);
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  t.pass(`${n} cuts checked`);
+});
+
 t.test('messages never finished on many tunnels are bounded per agent; a neighbour\'s tunnel is served', async (t) => {
   // Each side reassembles a message (up to 16 MiB) before relaying it: 20 tunnels each sent 15 MiB
   // of a message never finished held 320 MiB, and one agent may keep hundreds open. Past 64 MiB
