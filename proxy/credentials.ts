@@ -120,6 +120,32 @@ function setQueryParam(url: URL, name: string, value: string): void {
  */
 const HOLD_PREFIX = 8;
 
+/**
+ * What a WebSocket's messages in one direction ended with, for reading a secret cut across them:
+ * the raw tail (the last maxLength - 1 characters), and `start`, its part that may begin a
+ * spelling, as `by` read it. A match that crosses into the next message begins inside `start`
+ * (earlier, the text can no longer become one), so while the matcher is the same only `start`
+ * plus the new message is scanned: a message costs its own length, not the matcher's maxLength.
+ */
+interface MessageTail {
+  tail: string;
+  start: string;
+  by: Scrubber;
+}
+
+/**
+ * Reads one message against what came before: whether a secret form completes in it (split), and
+ * the new tail. `hold`: the messages so far end with HOLD_PREFIX or more characters of a start.
+ */
+function readAcross(prev: MessageTail | undefined, text: string, by: Scrubber): { split: boolean; next: MessageTail; hold: boolean } {
+  const keep = by.maxLength - 1;
+  const before = prev ? (prev.by === by ? prev.start : prev.tail) : '';
+  const split = before !== '' && by.splitAt(before + text.slice(0, keep), before.length);
+  const start = by.scrubPartial(before + text).rest;
+  const tail = text.length >= keep ? text.slice(text.length - keep) : (prev?.tail ?? '').slice(-(keep - text.length)) + text;
+  return { split, next: { tail, start, by }, hold: start.length >= HOLD_PREFIX };
+}
+
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
 /** The values of every Content-Type header of a request. */
@@ -301,7 +327,7 @@ export class CredentialGuard implements Enforcer {
   /** Every placeholder and real value in every spelling (labelled `p:NAME` / `v:NAME`), per store generation. */
   private headMatcher: { generation: number; scrubber: Scrubber } | undefined;
   /** The end of what an agent sent over each WebSocket so far: a value cut across messages is read across them. */
-  private readonly sentTails = new WeakMap<RequestContext, string>();
+  private readonly sentTails = new WeakMap<RequestContext, MessageTail>();
 
   constructor(readonly live: LiveSecrets) {}
 
@@ -410,9 +436,12 @@ export class CredentialGuard implements Enforcer {
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
     // One begun in the messages before and completed in this one (an agent cutting a value it
     // learned into pieces): read across them; what lies wholly in the earlier ones was read then.
-    const keep = matcher.maxLength - 1;
-    const tail = this.sentTails.get(ctx) ?? '';
-    if (tail && matcher.splitAt(tail + text.slice(0, keep), tail.length)) for (const l of matcher.find(tail + text.slice(0, keep))) spelled.add(l);
+    const across = matcher.empty ? undefined : readAcross(this.sentTails.get(ctx), text, matcher);
+    if (across?.split) {
+      const prev = this.sentTails.get(ctx)!;
+      const before = prev.by === matcher ? prev.start : prev.tail;
+      for (const l of matcher.find(before + text.slice(0, matcher.maxLength - 1))) spelled.add(l);
+    }
     if (spelled.has('z:')) {
       return reject(415, 'body-unreadable', 'Message cannot be checked',
         `a WebSocket message carries ${OVERLONG_WHY}; Airlock checks every message for secrets and placeholders before it leaves, so the tunnel was closed`, 'denied');
@@ -436,12 +465,11 @@ export class CredentialGuard implements Enforcer {
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
         `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}; a placeholder is replaced only in the handshake slot its credential directive names, never in a message, so the tunnel was closed`, 'denied');
     }
-    if (matcher.empty || keep <= 0) return undefined;
-    const next = (tail + text).slice(-keep);
-    this.sentTails.set(ctx, next);
+    if (!across) return undefined;
+    this.sentTails.set(ctx, across.next);
     // Ending with HOLD_PREFIX or more characters of a start of one: kept back until the next
     // message shows it is not (websocket-relay.ts), so the pieces before the last never leave.
-    if (next.length >= HOLD_PREFIX && matcher.scrubPartial(next).rest.length >= HOLD_PREFIX) {
+    if (across.hold) {
       message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
         'a WebSocket message ended with what may be the start of a secret\'s value or placeholder and no message followed to show it was not; the tunnel was closed', 'denied');
     }
@@ -554,7 +582,7 @@ export class CredentialEnforcer implements Enforcer {
   /** The address and port each request was sent to (an InjectedHosts.addressKey). */
   private readonly sentTo = new WeakMap<RequestContext, string>();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
-  private readonly messageTails = new WeakMap<RequestContext, string>();
+  private readonly messageTails = new WeakMap<RequestContext, MessageTail>();
 
   constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live), private readonly ledger?: InjectionLedger) {
     this.injectedHosts = new InjectedHosts(secretSource(live), ledger);
@@ -730,20 +758,18 @@ export class CredentialEnforcer implements Enforcer {
     const scrubber = this.scrubberFor(ctx);
     if (!scrubber || scrubber.maxLength === 0) return undefined;
     const text = message.data.toString('latin1');
-    const keep = scrubber.maxLength - 1;
-    const tail = this.messageTails.get(ctx);
-    if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
+    const across = readAcross(this.messageTails.get(ctx), text, scrubber);
+    if (across.split) {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
     if (message.kind !== 'close') {
-      const next = text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text;
-      this.messageTails.set(ctx, next);
+      this.messageTails.set(ctx, across.next);
       // What the messages so far end with may be the start of a secret the next one completes:
       // relayed now, that start would be out before the split shows. Kept back instead (a start
       // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
       // some spelling begins with).
-      if (next.length >= HOLD_PREFIX && scrubber.scrubPartial(next).rest.length >= HOLD_PREFIX) {
+      if (across.hold) {
         message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
       }
     }
