@@ -74,6 +74,8 @@ function partialBytes(ws: WebSocket): number {
  */
 const HOLD_MS = 1000;
 const MAX_HELD_MESSAGES = 1024;
+/** What one side of a tunnel may keep back (past it: closed, as if no message had come): 100 tunnels × 16 MiB messages would be 1.6 GB. */
+const MAX_HELD_BYTES = 1024 * 1024;
 /** How long a closing handshake may take before the connection is cut. */
 const CLOSE_TIMEOUT_MS = 5000;
 /** Backpressure: stop reading a side while the other side has this much unsent. */
@@ -350,7 +352,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         if (message.hold) {
           held.push(message);
           heldBytes += message.data.length;
-          if (held.length > MAX_HELD_MESSAGES || heldBytes > MAX_MESSAGE_BYTES) return refuseHeld();
+          if (held.length > MAX_HELD_MESSAGES || heldBytes > MAX_HELD_BYTES) return refuseHeld();
           holdTimer ??= setTimeout(refuseHeld, HOLD_MS);
           return;
         }

@@ -621,6 +621,19 @@ t.test('tenth pass: a real value the agent cuts into pieces across messages neve
     },
   ), { numRuns: Math.min(numRuns, 12), ...seed });
   t.pass(`${n} cuts checked`);
+
+  // What a side keeps back is bounded (1 MiB): a 1.5 MiB message ending with a start is refused at
+  // once, not kept (a hundred tunnels would hold 16 MiB each) and then let go by the next message.
+  const path = '/exfil-held-big';
+  const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+  const closed = new Promise<number>((resolve) => {
+    client.on('open', () => { client.send(`${'a'.repeat(1.5 * 1024 * 1024)} ${SECRET.slice(0, 12)}`); client.send(' next'); });
+    client.on('close', (c: number) => resolve(c));
+    client.on('error', () => undefined);
+  });
+  const code = await Promise.race([closed, eventually(() => (sink.conn(path)?.messages.length ?? 0) >= 2, 2000).then(() => { client.close(); return closed; })]);
+  t.equal(code, 1008, 'closed as a policy violation');
+  t.same(sink.conn(path)?.messages.length ?? 0, 0, 'the upstream received nothing');
 });
 
 t.test('messages never finished on many tunnels are bounded per agent; a neighbour\'s tunnel is served', async (t) => {
