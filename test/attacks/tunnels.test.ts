@@ -58,7 +58,13 @@ const keyed = await startWsUpstream(t, {
       const pieces = at.slice(1).map((e, i) => text.slice(at[i], e)).filter(Boolean);
       const end = q.get('end') ?? 'more';
       if (end !== 'more') pieces.pop();
-      for (const p of pieces) ws.send(p);
+      // Between pieces, a ping or an empty message (which must neither let a held start go nor break it).
+      const sep = q.get('sep');
+      pieces.forEach((p, i) => {
+        if (i > 0 && sep === 'ping') ws.ping('x');
+        if (i > 0 && sep === 'empty') ws.send('');
+        ws.send(p);
+      });
       if (end === 'more') ws.send(' and then more');
       if (end === 'close') ws.close(1000, 'bye');
       return;
@@ -549,12 +555,13 @@ t.test('tenth pass: a key an upstream sends a few characters at a time never rea
     fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
     fc.constantFrom('', 'log: ', 'x'),
     fc.constantFrom('more', 'close'),
-    async (form, cutsRaw, pad, end) => {
+    fc.constantFrom('none', 'ping', 'empty'),
+    async (form, cutsRaw, pad, end, sep) => {
       const whole = forms[form as keyof typeof forms];
       const cuts = cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y);
       if (!cuts.length) return;
       n++;
-      const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&pad=${encodeURIComponent(pad)}&end=${end}`);
+      const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&pad=${encodeURIComponent(pad)}&end=${end}&sep=${sep}`);
       const seen = got.join('');
       for (let i = 0; i + 8 <= whole.length; i++) {
         if (seen.includes(whole.slice(i, i + 8))) throw new Error(`8 characters of the ${form} key reached the agent (cuts ${cuts}, end ${end}): ${JSON.stringify(got)}`);
@@ -599,14 +606,22 @@ t.test('tenth pass: a real value the agent cuts into pieces across messages neve
   await fc.assert(fc.asyncProperty(
     fc.constantFrom('raw', 'hex', 'base64'),
     fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
-    async (form, cutsRaw) => {
+    fc.constantFrom('none', 'ping', 'empty'),
+    async (form, cutsRaw, sep) => {
       const whole = forms[form as keyof typeof forms];
       const cuts = [0, ...cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y), whole.length];
       const pieces = cuts.slice(1).map((e, i) => whole.slice(cuts[i], e));
       const path = `/exfil-split/${n++}`;
       const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
       const closed = new Promise<number>((resolve) => {
-        client.on('open', () => { for (const p of [...pieces, ' end']) client.send(p); });
+        client.on('open', () => {
+          pieces.forEach((p, i) => {
+            if (i > 0 && sep === 'ping') client.ping('x');
+            if (i > 0 && sep === 'empty') client.send('');
+            client.send(p);
+          });
+          client.send(' end');
+        });
         client.on('close', (c: number) => resolve(c));
         client.on('error', () => undefined);
       });
