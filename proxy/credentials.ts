@@ -113,6 +113,59 @@ function setQueryParam(url: URL, name: string, value: string): void {
   url.search = `?${parts.join('&')}`;
 }
 
+/**
+ * A WebSocket message to the agent whose end (with the messages before it) is this long a start of
+ * some spelling of an injected secret is kept back until the next message (websocket-relay.ts):
+ * an upstream that splits a secret across messages hands over at most HOLD_PREFIX - 1 characters.
+ */
+const HOLD_PREFIX = 8;
+
+/**
+ * What a WebSocket's messages in one direction ended with, for reading a secret cut across them:
+ * the raw tail (the last maxLength - 1 characters), and `start`, its part that may begin a
+ * spelling, as `by` read it. A match that crosses into the next message begins inside `start`
+ * (earlier, the text can no longer become one), so while the matcher is the same only `start`
+ * plus the new message is scanned: a message costs its own length, not the matcher's maxLength.
+ */
+interface MessageTail {
+  tail: string;
+  start: string;
+  by: Scrubber;
+}
+
+/**
+ * A direction's two streams, each read on its own: data messages (text and binary, which a client
+ * joins) and control frames (ping and pong payloads). A piece in either is checked against both,
+ * and while either ends with a start, everything after it is kept back: a ping between two halves
+ * must neither break the data stream's start nor let the held half go.
+ */
+interface TunnelTails {
+  data?: MessageTail;
+  control?: MessageTail;
+}
+
+/**
+ * Reads one message against what came before (and records it): `joined`, each text in which a
+ * secret form completes across the previous messages and this one; `hold`, the messages so far
+ * end with HOLD_PREFIX or more characters of a start. A close reason ends the stream: read, not kept.
+ */
+function readAcross(state: TunnelTails, kind: RelayedMessage['kind'], text: string, by: Scrubber): { joined: string[]; hold: boolean } {
+  const keep = by.maxLength - 1;
+  const beforeOf = (t: MessageTail | undefined): string => (t ? (t.by === by ? t.start : t.tail) : '');
+  const joined: string[] = [];
+  for (const t of [state.data, state.control]) {
+    const before = beforeOf(t);
+    if (before && by.splitAt(before + text.slice(0, keep), before.length)) joined.push(before + text.slice(0, keep));
+  }
+  if (kind === 'close') return { joined, hold: false };
+  const own = kind === 'text' || kind === 'binary' ? 'data' : 'control';
+  const prev = state[own];
+  const start = by.scrubPartial(beforeOf(prev) + text).rest;
+  const tail = text.length >= keep ? text.slice(text.length - keep) : (prev?.tail ?? '').slice(-(keep - text.length)) + text;
+  state[own] = { tail, start, by };
+  return { joined, hold: [state.data, state.control].some((t) => t !== undefined && t.start.length >= HOLD_PREFIX) };
+}
+
 const DECODABLE = new Set(['gzip', 'x-gzip', 'deflate', 'br', 'identity', '*']);
 
 /** The values of every Content-Type header of a request. */
@@ -293,6 +346,8 @@ export class CredentialGuard implements Enforcer {
 
   /** Every placeholder and real value in every spelling (labelled `p:NAME` / `v:NAME`), per store generation. */
   private headMatcher: { generation: number; scrubber: Scrubber } | undefined;
+  /** The end of what an agent sent over each WebSocket so far: a value cut across messages is read across them. */
+  private readonly sentTails = new WeakMap<RequestContext, TunnelTails>();
 
   constructor(readonly live: LiveSecrets) {}
 
@@ -392,13 +447,19 @@ export class CredentialGuard implements Enforcer {
    * real value of a secret not bound here closes the tunnel.
    */
   onMessage(ctx: RequestContext, message: RelayedMessage): Rejection | undefined {
-    if (message.to !== 'upstream' || message.data.length === 0) return undefined;
+    if (message.to !== 'upstream') return undefined;
     const text = message.data.toString('latin1');
     const named = new Set((ctx.decision.credentials ?? []).map((d) => d.secret));
     // Every spelling (the finders' exact forms, then the scrubber's matcher over the text and, for
     // a JSON message, over its strings as the server reads them).
     const matcher = this.spellingMatcher();
     const spelled = matcher.empty ? new Set<string>() : matcher.find(messageText(text));
+    // One begun in the messages before and completed in this one (an agent cutting a value it
+    // learned into pieces): read across them; what lies wholly in the earlier ones was read then.
+    let tails = this.sentTails.get(ctx);
+    if (!tails) this.sentTails.set(ctx, (tails = {}));
+    const across = matcher.empty ? undefined : readAcross(tails, message.kind, text, matcher);
+    for (const joined of across?.joined ?? []) for (const l of matcher.find(joined)) spelled.add(l);
     if (spelled.has('z:')) {
       return reject(415, 'body-unreadable', 'Message cannot be checked',
         `a WebSocket message carries ${OVERLONG_WHY}; Airlock checks every message for secrets and placeholders before it leaves, so the tunnel was closed`, 'denied');
@@ -421,6 +482,13 @@ export class CredentialGuard implements Enforcer {
       ctx.audit.placeholders_misplaced = placeholders.map((n) => `${n} (a WebSocket message)`);
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
         `a WebSocket message carries the placeholder of secret ${placeholders.map((n) => `"${n}"`).join(', ')}; a placeholder is replaced only in the handshake slot its credential directive names, never in a message, so the tunnel was closed`, 'denied');
+    }
+    if (!across) return undefined;
+    // Ending with HOLD_PREFIX or more characters of a start of one: kept back until the next
+    // message shows it is not (websocket-relay.ts), so the pieces before the last never leave.
+    if (across.hold) {
+      message.hold = reject(403, 'secret-value-not-bound', 'Message cannot be checked',
+        'a WebSocket message ended with what may be the start of a secret\'s value or placeholder and no message followed to show it was not; the tunnel was closed', 'denied');
     }
     return undefined;
   }
@@ -531,7 +599,7 @@ export class CredentialEnforcer implements Enforcer {
   /** The address and port each request was sent to (an InjectedHosts.addressKey). */
   private readonly sentTo = new WeakMap<RequestContext, string>();
   /** The end of the last message each tunnel sent to the agent, raw: to see a secret split across messages. */
-  private readonly messageTails = new WeakMap<RequestContext, string>();
+  private readonly messageTails = new WeakMap<RequestContext, TunnelTails>();
 
   constructor(private readonly live: LiveSecrets, private readonly guard = new CredentialGuard(live), private readonly ledger?: InjectionLedger) {
     this.injectedHosts = new InjectedHosts(secretSource(live), ledger);
@@ -707,13 +775,20 @@ export class CredentialEnforcer implements Enforcer {
     const scrubber = this.scrubberFor(ctx);
     if (!scrubber || scrubber.maxLength === 0) return undefined;
     const text = message.data.toString('latin1');
-    const keep = scrubber.maxLength - 1;
-    const tail = this.messageTails.get(ctx);
-    if (tail && scrubber.splitAt(tail + text.slice(0, keep), tail.length)) {
+    let tails = this.messageTails.get(ctx);
+    if (!tails) this.messageTails.set(ctx, (tails = {}));
+    const across = readAcross(tails, message.kind, text, scrubber);
+    if (across.joined.length) {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
-    if (message.kind !== 'close') this.messageTails.set(ctx, text.length >= keep ? text.slice(text.length - keep) : (tail ?? '').slice(-(keep - text.length)) + text);
+    // What the messages so far end with may be the start of a secret the next one completes:
+    // relayed now, that start would be out before the split shows. Kept back instead (a start
+    // shorter than HOLD_PREFIX, which says little, passes: most text ends with a letter or digit
+    // some spelling begins with).
+    if (across.hold) {
+      message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
+    }
     const scrubbed = scrubber.scrubString(text);
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
     return undefined;

@@ -86,6 +86,12 @@ export interface RelayedMessage {
   readonly kind: 'text' | 'binary' | 'ping' | 'pong' | 'close';
   /** The payload, uncompressed (for 'close', the reason). An enforcer may replace it (scrubbing). */
   data: Buffer;
+  /**
+   * Set by an enforcer: the message ends with what may be the start of a secret, whose rest may
+   * come in the next message. The relay keeps it back until a message that does not continue it;
+   * if none comes in time (or the stream ends first), the tunnel is closed with this refusal.
+   */
+  hold?: Rejection;
 }
 
 /** Charges bytes as they leave; a Rejection means the budget is empty and the stream is cut there. */

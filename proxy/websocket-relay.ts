@@ -68,6 +68,14 @@ function partialBytes(ws: WebSocket): number {
   return buffered + kept;
 }
 
+/**
+ * How long a message kept back as a possible start of a secret waits for the next message; then
+ * the tunnel is closed (the message is never relayed). At most so many messages are kept back.
+ */
+const HOLD_MS = 1000;
+const MAX_HELD_MESSAGES = 1024;
+/** What one side of a tunnel may keep back (past it: closed, as if no message had come): 100 tunnels × 16 MiB messages would be 1.6 GB. */
+const MAX_HELD_BYTES = 1024 * 1024;
 /** How long a closing handshake may take before the connection is cut. */
 const CLOSE_TIMEOUT_MS = 5000;
 /** Backpressure: stop reading a side while the other side has this much unsent. */
@@ -313,20 +321,54 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           from.resume();
         }
       };
+      // Messages an enforcer kept back (their end may start a secret the next one completes), in order.
+      const held: RelayedMessage[] = [];
+      let heldBytes = 0;
+      let holdTimer: NodeJS.Timeout | undefined;
+      const dropHeld = (): void => {
+        held.length = 0;
+        heldBytes = 0;
+        if (holdTimer) clearTimeout(holdTimer);
+        holdTimer = undefined;
+      };
+      /** Refuses what is held (nothing showed it is not a secret's start): the tunnel is closed. */
+      const refuseHeld = (): void => {
+        const why = held[held.length - 1]?.hold;
+        dropHeld();
+        if (why) stop(why);
+      };
       const pass = (kind: RelayedMessage['kind'], data: Buffer): void => {
         if (end || to.readyState !== WebSocket.OPEN) return;
         const message: RelayedMessage = { to: dir, kind, data };
         const refused = hooks.onMessage(message);
-        if (refused) return stop(refused);
+        if (refused) {
+          dropHeld();
+          return stop(refused);
+        }
         if (dir === 'upstream' && hooks.meter) {
           const limited = hooks.meter(frameBytes(message.data.length));
           if (limited) return stop(limited);
         }
+        if (message.hold) {
+          held.push(message);
+          heldBytes += message.data.length;
+          if (held.length > MAX_HELD_MESSAGES || heldBytes > MAX_HELD_BYTES) return refuseHeld();
+          holdTimer ??= setTimeout(refuseHeld, HOLD_MS);
+          return;
+        }
+        // This message did not continue what was held: all of it goes first, in order.
+        const before = held.splice(0);
+        dropHeld();
+        for (const m of before) deliver(m);
+        deliver(message);
+      };
+      const deliver = ({ kind, data }: RelayedMessage): void => {
+        if (end || to.readyState !== WebSocket.OPEN) return;
         counts.messages++;
-        counts.payload_bytes += message.data.length;
-        if (kind === 'text' || kind === 'binary') to.send(message.data, { binary: kind === 'binary' }, drained);
-        else if (kind === 'ping') to.ping(message.data.subarray(0, 125), undefined, drained);
-        else to.pong(message.data.subarray(0, 125), undefined, drained);
+        counts.payload_bytes += data.length;
+        if (kind === 'text' || kind === 'binary') to.send(data, { binary: kind === 'binary' }, drained);
+        else if (kind === 'ping') to.ping(data.subarray(0, 125), undefined, drained);
+        else to.pong(data.subarray(0, 125), undefined, drained);
         if (!paused && to.bufferedAmount > HIGH_WATER) {
           paused = true;
           from.pause();
@@ -345,6 +387,15 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         shut(to, dir === 'upstream' ? 1001 : 1014, dir === 'upstream' ? 'the agent broke the WebSocket protocol' : 'the upstream broke the WebSocket protocol');
       });
       from.on('close', (code: number, reason: Buffer) => {
+        // A close reason that completes what was held is refused by onMessage below; otherwise what
+        // was held stays a secret's start that nothing ended: never relayed.
+        if (!end && held.length) {
+          const message: RelayedMessage = { to: dir, kind: 'close', data: reason };
+          const refused = hooks.onMessage(message);
+          if (refused) dropHeld();
+          if (refused) stop(refused);
+          else refuseHeld();
+        }
         if (!end) {
           end = { by: name, code };
           if (code === 1006) to.terminate();
@@ -365,6 +416,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         } else if (to.readyState === WebSocket.OPEN) {
           to.close(1001, 'closed by the proxy');
         }
+        dropHeld();
         closed();
       });
     };

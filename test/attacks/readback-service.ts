@@ -25,7 +25,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -78,6 +78,9 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     // A Node service that keeps the raw request as a Buffer and serializes it; a Go one printing a []byte.
     case 'node-buffer': return { text: JSON.stringify({ raw: Buffer.from(json) }), type: 'application/json' };
     case 'go-bytes': return { text: `raw=[${[...Buffer.from(json)].join(' ')}]`, type: 'text/plain' };
+    // A plain-text view wrapped to a narrow column, long words broken (Python's textwrap and
+    // Jinja's `wordwrap`, PHP's `wordwrap(…, true)`, `fold`), continuation lines indented.
+    case 'wrapped': return { text: json.replace(/.{20}(?=.)/g, '$&\n    '), type: 'text/plain' };
     // A login redirect's page: the request URL (with the record) as the `next=` of another URL.
     case 'percent-twice': return { text: `<a href="/login?next=${encodeURIComponent(encodeURIComponent(json))}">sign in</a>`, type: 'text/html' };
   }

@@ -295,12 +295,17 @@ t.test('2(b): reading the record back â€” any representation, charset or range â
 // (MIME base64, quoted-printable), hex-encoded or escaped, which was matched whole and canonical only.
 t.test('2(b): the record shown case-changed, CSS-escaped, in base32 or percent-encoded twice, and a long credential in any representation', async (t) => {
   await inject();
-  const transformed = fc.record({ format: fc.constantFrom('upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes') as fc.Arbitrary<typeof formats[number]>, only: fc.boolean(), charset: fc.constantFrom<Charset>('utf-8', 'utf-16le', 'iso-8859-1') });
+  const transformed = fc.record({ format: fc.constantFrom('upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped') as fc.Arbitrary<typeof formats[number]>, only: fc.boolean(), charset: fc.constantFrom<Charset>('utf-8', 'utf-16le', 'iso-8859-1') });
   await fc.assert(fc.asyncProperty(transformed, async ({ format, only, charset }) => {
     const seen = (await readRecord({ host: 'svc.example', format, only, charset, how: 'forced', bom: false, label: true, range: 'none', size: 3 })).seen;
     const found = reveal(seen, SECRET);
     if (found) throw new Error(`the record shown as ${format} (${charset}) reveals the value (${found})`);
   }), { numRuns: Math.min(numRuns, 16), ...seed });
+  // Tenth pass: the value broken by a line break (and the next line's indentation) was not matched.
+  for (const charset of ['utf-8', 'utf-16le'] as const) {
+    const seen = (await readRecord({ host: 'svc.example', format: 'wrapped', only: false, charset, how: 'forced', bom: false, label: true, range: 'none', size: 3 })).seen;
+    t.notOk(reveal(seen, SECRET), `the record wrapped to a narrow column (${charset}) does not show the value`);
+  }
   const r = await send(`${origin('long.example')}/api/x`);
   t.equal(r.status, 200, 'the long credential was injected');
   t.equal(service.log('long.example').at(-1)?.headers.find(([k]) => k.toLowerCase() === 'x-amz-security-token')?.[1], LONG, 'the service recorded it');

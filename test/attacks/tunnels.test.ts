@@ -46,6 +46,29 @@ const keyed = await startWsUpstream(t, {
       ws.send(`${key.slice(12)} part two`);
       return;
     }
+    // /cut?form=hex&cuts=3,9&pad=ab&end=close|stay|more: the key's form sent in pieces, as a
+    // terminal or log tail splits its output; `end` says whether the last piece is left out.
+    if (req.url!.startsWith('/cut')) {
+      const q = new URL(req.url!, 'http://x').searchParams;
+      const raw = Buffer.from(key);
+      const form = q.get('form') === 'hex' ? raw.toString('hex') : q.get('form') === 'base64' ? raw.toString('base64') : key;
+      const cuts = (q.get('cuts') ?? '').split(',').filter(Boolean).map(Number);
+      const text = `${q.get('pad') ?? ''}${form.slice(0, Number(q.get('take') ?? form.length))}`;
+      const at = [0, ...cuts.map((c) => c + (q.get('pad') ?? '').length), text.length];
+      const pieces = at.slice(1).map((e, i) => text.slice(at[i], e)).filter(Boolean);
+      const end = q.get('end') ?? 'more';
+      if (end !== 'more') pieces.pop();
+      // Between pieces, a ping or an empty message (which must neither let a held start go nor break it).
+      const sep = q.get('sep');
+      pieces.forEach((p, i) => {
+        if (i > 0 && sep === 'ping') ws.ping('x');
+        if (i > 0 && sep === 'empty') ws.send('');
+        ws.send(p);
+      });
+      if (end === 'more') ws.send(' and then more');
+      if (end === 'close') ws.close(1000, 'bye');
+      return;
+    }
     ws.send(`auth=${req.headers.authorization}`);
     ws.send(Buffer.from(key).toString('base64'), { binary: true });
     ws.send(JSON.stringify({ key, hex: Buffer.from(key).toString('hex') }));
@@ -501,8 +524,64 @@ t.test('an injected credential is scrubbed from every message to the agent; a se
   });
   t.equal(code, 1008, 'the tunnel is closed (policy violation) when a message completes a secret begun in the previous one');
   t.notOk(pieces.join('').includes(SECRET), 'the whole key never reaches the agent');
+  t.notOk(pieces.join('').includes(SECRET.slice(0, 8)), 'nor its first part (tenth pass: the message that began it was kept back)');
   await eventually(() => a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'));
   t.ok(a.records.some((r) => r.url === `ws://keyed.example:${keyed.port}/split` && r.outcome === 'scrub-refused'), 'recorded');
+});
+
+/** Opens path on keyed.example through the proxy; what the agent got and how the tunnel closed. */
+async function keyedTunnel(path: string): Promise<{ got: string[]; code: number }> {
+  const ws = new WebSocket(`ws://keyed.example:${keyed.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl), headers: { authorization: `Bearer ${PH}` } });
+  const got: string[] = [];
+  const code = await new Promise<number>((resolve) => {
+    ws.on('message', (d: Buffer) => {
+      got.push(d.toString('latin1'));
+      if (got.join('').endsWith(' and then more')) ws.close();
+    });
+    ws.on('close', (c: number) => resolve(c));
+    ws.on('error', () => undefined);
+  });
+  return { got, code };
+}
+
+t.test('tenth pass: a key an upstream sends a few characters at a time never reaches the agent, not even its start', async (t) => {
+  // Before: each message was scrubbed alone, so every piece but the one that completed the key
+  // went through (a terminal-like stream sending one character per message leaked all but one).
+  const raw = Buffer.from(SECRET);
+  const forms = { raw: SECRET, hex: raw.toString('hex'), base64: raw.toString('base64') };
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('raw', 'hex', 'base64'),
+    fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
+    fc.constantFrom('', 'log: ', 'x'),
+    fc.constantFrom('more', 'close'),
+    fc.constantFrom('none', 'ping', 'empty'),
+    async (form, cutsRaw, pad, end, sep) => {
+      const whole = forms[form as keyof typeof forms];
+      const cuts = cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y);
+      if (!cuts.length) return;
+      n++;
+      const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&pad=${encodeURIComponent(pad)}&end=${end}&sep=${sep}`);
+      const seen = got.join('');
+      for (let i = 0; i + 8 <= whole.length; i++) {
+        if (seen.includes(whole.slice(i, i + 8))) throw new Error(`8 characters of the ${form} key reached the agent (cuts ${cuts}, end ${end}): ${JSON.stringify(got)}`);
+      }
+      if (end === 'more' && code !== 1008) throw new Error(`the tunnel is closed as a policy violation, got ${code} (${JSON.stringify(got)})`);
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  t.pass(`${n} splits checked`);
+
+  // The start of the key, then nothing: closed after the hold, the start never relayed.
+  const started = Date.now();
+  const dangling = await keyedTunnel(`/cut?form=raw&cuts=14&pad=start%20&end=stay`);
+  t.equal(dangling.code, 1008, 'a start of the key that nothing follows: the tunnel is closed');
+  t.same(dangling.got, [], 'and the message never reaches the agent');
+  t.ok(Date.now() - started < 5000, 'within the hold');
+  await eventually(() => a.records.some((r) => r.url?.includes('/cut?form=raw&cuts=14') && r.outcome === 'scrub-refused'));
+
+  // Positive control: a message that only looks like the key's start is relayed once the next one shows it is not.
+  const control = await keyedTunnel(`/cut?form=raw&take=12&pad=note%20&end=more`);
+  t.same(control.got, [`note ${SECRET.slice(0, 12)}`, ' and then more'], 'the look-alike is relayed, in order');
 });
 
 t.test('frames to the upstream carrying another secret\'s placeholder or value close the tunnel', async (t) => {
@@ -517,6 +596,59 @@ t.test('frames to the upstream carrying another secret\'s placeholder or value c
     t.equal(code, 1008, `${what}: closed as a policy violation`);
     t.same(sink.conn(path)?.messages ?? [], [], `${what}: the upstream received no message`);
   }
+});
+
+t.test('tenth pass: a real value the agent cuts into pieces across messages never reaches an unbound host, not even its start', async (t) => {
+  // Before: each message was checked alone, so a value sent a few characters per message left whole.
+  const raw = Buffer.from(SECRET);
+  const forms = { raw: SECRET, hex: raw.toString('hex'), base64: raw.toString('base64') };
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom('raw', 'hex', 'base64'),
+    fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
+    fc.constantFrom('none', 'ping', 'empty'),
+    async (form, cutsRaw, sep) => {
+      const whole = forms[form as keyof typeof forms];
+      const cuts = [0, ...cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y), whole.length];
+      const pieces = cuts.slice(1).map((e, i) => whole.slice(cuts[i], e));
+      const path = `/exfil-split/${n++}`;
+      const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+      const closed = new Promise<number>((resolve) => {
+        client.on('open', () => {
+          pieces.forEach((p, i) => {
+            if (i > 0 && sep === 'ping') client.ping('x');
+            if (i > 0 && sep === 'empty') client.send('');
+            client.send(p);
+          });
+          client.send(' end');
+        });
+        client.on('close', (c: number) => resolve(c));
+        client.on('error', () => undefined);
+      });
+      // Let through whole (the bug), the messages all arrive and nothing closes the tunnel.
+      const ended = (): boolean => (sink.conn(path)?.messages ?? []).some((m) => m.data.toString('latin1') === ' end');
+      const code = await Promise.race([closed, eventually(ended, 2000).then(() => { client.close(); return closed; })]);
+      const got = (sink.conn(path)?.messages ?? []).map((m) => Buffer.from(m.data).toString('latin1')).join('');
+      for (let i = 0; i + 8 <= whole.length; i++) {
+        if (got.includes(whole.slice(i, i + 8))) throw new Error(`8 characters of the ${form} value reached the upstream (pieces ${JSON.stringify(pieces)}): ${JSON.stringify(got)}`);
+      }
+      if (code !== 1008) throw new Error(`the tunnel is closed as a policy violation, got ${code}`);
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+  t.pass(`${n} cuts checked`);
+
+  // What a side keeps back is bounded (1 MiB): a 1.5 MiB message ending with a start is refused at
+  // once, not kept (a hundred tunnels would hold 16 MiB each) and then let go by the next message.
+  const path = '/exfil-held-big';
+  const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
+  const closed = new Promise<number>((resolve) => {
+    client.on('open', () => { client.send(`${'a'.repeat(1.5 * 1024 * 1024)} ${SECRET.slice(0, 12)}`); client.send(' next'); });
+    client.on('close', (c: number) => resolve(c));
+    client.on('error', () => undefined);
+  });
+  const code = await Promise.race([closed, eventually(() => (sink.conn(path)?.messages.length ?? 0) >= 2, 2000).then(() => { client.close(); return closed; })]);
+  t.equal(code, 1008, 'closed as a policy violation');
+  t.same(sink.conn(path)?.messages.length ?? 0, 0, 'the upstream received nothing');
 });
 
 t.test('messages never finished on many tunnels are bounded per agent; a neighbour\'s tunnel is served', async (t) => {
