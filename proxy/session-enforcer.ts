@@ -377,7 +377,8 @@ class LinkScan implements Scan {
     if (!found.length) return;
     // One answer of an agent judged at a time, agents taking turns: each costs up to a second of
     // the event loop in slices, and one agent's many answers must not take every turn.
-    const judged = await linkJudging.run(this.ctx.description.agent.id, () => this.judge(found), JUDGE_WAIT_MS, () => new Error('link judging waited too long'))
+    const owner = (this.ctx.description.agent as { id?: string } | undefined)?.id ?? '';
+    const judged = await linkJudging.run(owner, () => this.judge(found), JUDGE_WAIT_MS, () => new Error('link judging waited too long'))
       .catch(() => ({ urls: [], unjudged: found.length }));
     const { urls, unjudged } = judged;
     if (unjudged) this.ctx.audit.links_unjudged = unjudged;
