@@ -128,7 +128,7 @@ t.test('reading what a request carried is done in slices, one answer of an agent
   delay.disable();
   t.same(answered.map((a) => a.status), bodies.map(() => 200), 'the hostile POSTs were answered');
   const stallMs = delay.max / 1e6;
-  t.ok(stallMs < 600, `the longest stall of the event loop was ${Math.round(stallMs)} ms (it was ~1.4 s)`);
+  t.ok(stallMs < 800, `the longest stall of the event loop was ${Math.round(stallMs)} ms (it was ~1.4 s)`);
   t.ok(neighbourWorst < 1500, `the neighbour's slowest read took ${Math.round(neighbourWorst)} ms`);
 
   // Each step of the reading is one pass over one text: far below the ~0.7 s one view of one text took.
@@ -144,6 +144,6 @@ t.test('reading what a request carried is done in slices, one answer of an agent
       longest = Math.max(longest, performance.now() - t0);
       if (step.done) break;
     }
-    t.ok(longest < 250, `${text.slice(0, 14)}…: the longest step took ${Math.round(longest)} ms`);
+    t.ok(longest < 500, `${text.slice(0, 14)}…: the longest step took ${Math.round(longest)} ms`);
   }
 });
