@@ -373,23 +373,13 @@ export class LinkScanner {
 
 /** Undoes %XX escapes (as UTF-8; invalid sequences become U+FFFD), up to `layers` times. */
 function percentDecoded(s: string, layers = 3): string {
-  for (let i = 0; i < layers && /%[0-9a-f]{2}/i.test(s); i++) {
-    const bytes: number[] = [];
-    for (let j = 0; j < s.length; ) {
-      const c = s.charCodeAt(j);
-      if (c === 0x25 && /^[0-9a-f]{2}$/i.test(s.slice(j + 1, j + 3))) {
-        bytes.push(parseInt(s.slice(j + 1, j + 3), 16));
-        j += 3;
-      } else if (c < 0x80) {
-        bytes.push(c);
-        j++;
-      } else {
-        const ch = String.fromCodePoint(s.codePointAt(j)!); // a whole character, surrogate pairs included
-        for (const b of Buffer.from(ch)) bytes.push(b);
-        j += ch.length;
-      }
-    }
-    s = Buffer.from(bytes).toString('utf8');
+  // Each layer on the text's UTF-8 bytes (a lone surrogate is U+FFFD's, as String.fromCodePoint
+  // gave it), read back as UTF-8 before the next: a byte array built in JavaScript cost ~0.5 s a MiB.
+  for (let i = 0; i < layers && s.includes('%'); i++) {
+    const b = Buffer.from(s);
+    const decoded = percentDecodedBytes(b, 1);
+    if (decoded === b) break;
+    s = decoded.toString('utf8');
   }
   return s;
 }
@@ -425,11 +415,31 @@ export function linkSkeleton(link: string): string {
 
 /** HTML character references decoded as htmlparser2 decodes them in a page's text. */
 function entitiesDecoded(s: string): string {
-  let out = '';
-  const p = new Parser({ ontext: (text) => { out += text; } }, { decodeEntities: true });
-  p.write(s.replaceAll('<', '&lt;')); // text only: no tag can start
+  const steps = entitiesDecodedSteps(s);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** Characters of a text given to the entity decoder per step. */
+const ENTITY_SLICE = 64 * 1024;
+
+/**
+ * entitiesDecoded a slice at a time (the parser carries an entity cut between two slices). A `<`
+ * goes in as a space, not as `&lt;`: both end a URL and neither is a letter, which is all the
+ * readings of the text look at, and a MiB of `<` as `&lt;` cost ~1 s of text callbacks.
+ */
+function* entitiesDecodedSteps(s: string): Generator<void, string> {
+  const out: string[] = [];
+  const p = new Parser({ ontext: (text) => { out.push(text); } }, { decodeEntities: true });
+  const text = s.replaceAll('<', ' '); // text only: no tag can start
+  for (let i = 0; i < text.length; i += ENTITY_SLICE) {
+    if (i) yield;
+    p.write(text.slice(i, i + ENTITY_SLICE));
+  }
   p.end();
-  return out;
+  return out.join('');
 }
 
 /** Punycode labels (xn--…) in Unicode, as a page that shows hosts readably writes them. */
@@ -512,7 +522,7 @@ const charsetSensitive = (b: Buffer): boolean => b.some((c) => c >= 0x80 || c ==
  * (`0x81 A` is `、`): the echoed link's letters were then nowhere in the request.
  * UTF-16 answers are read at both byte alignments, and from any bytes (`!\x60` is U+2160, `Ⅰ`).
  */
-function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined, known: Set<string>): string[] {
+function* byteReadings(raw: readonly Buffer[], answerCharset: string | undefined, known: Set<string>): Generator<void, string[]> {
   const charsets = new Set(['utf-8', 'windows-1252']);
   if (answerCharset) {
     try {
@@ -530,6 +540,7 @@ function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined,
     }
   };
   for (const r of raw) {
+    yield;
     const b = percentDecodedBytes(r);
     for (const c of wide) {
       push(new TextDecoder(c).decode(b));
@@ -558,7 +569,22 @@ function byteReadings(raw: readonly Buffer[], answerCharset: string | undefined,
  */
 export type RequestSkeletons = string[] & { urls?: ReadonlyMap<string, readonly string[]>; embedded?: readonly string[]; hosts?: readonly string[]; tooManyUrls?: boolean };
 
-export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }): RequestSkeletons | undefined {
+export interface RequestParts { pathAndQuery: string; headers: Iterable<[string, string]>; body?: { bytes: Buffer; truncated: boolean }; decoded?: readonly (string | Buffer)[]; answerCharset?: string; summary: { truncated: boolean; decode_error?: string; json?: unknown; form?: Record<string, string[]>; text?: string; text_truncated?: boolean; charset?: string } }
+
+export function requestSkeletons(parts: RequestParts): RequestSkeletons | undefined {
+  const steps = requestSkeletonSteps(parts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * requestSkeletons in steps, on the proxy's event loop: each step costs at most a pass over one
+ * text of the request (a few tens of ms for a MiB), so the caller can hand the loop back between
+ * steps and stop past a budget. Reading a MiB body in every view took the loop up to ~2 s in one go.
+ */
+export function* requestSkeletonSteps(parts: RequestParts): Generator<void, RequestSkeletons | undefined> {
   const { summary } = parts;
   if (summary.truncated || parts.body?.truncated || summary.decode_error !== undefined) return undefined;
   const texts: string[] = [parts.pathAndQuery];
@@ -601,6 +627,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   };
   if (summary.json !== undefined) walk(summary.json, 0);
   if (summary.form) walk(summary.form, 0);
+  yield;
   if (summary.text) texts.push(summary.text);
   if (parts.body?.bytes.length) {
     texts.push(parts.body.bytes.toString('utf8'));
@@ -615,7 +642,8 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   }
   // Strings left unwalked are unknown unless the body's own text (raw, or decoded) was read.
   if (walkCut && !(rawIsText && parts.body?.bytes.length) && !parts.decoded?.length) return undefined;
-  texts.push(...byteReadings(raw, parts.answerCharset, new Set(texts)));
+  yield;
+  texts.push(...yield* byteReadings(raw, parts.answerCharset, new Set(texts)));
   const out: RequestSkeletons = [];
   const carried = new Map<string, string[]>();
   const embedded = new Set<string>();
@@ -626,10 +654,11 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   for (const text of texts) {
     const plain = percentDecoded(text);
     const views = [plain];
-    if (plain.includes('&')) views.push(entitiesDecoded(plain));
+    if (plain.includes('&')) views.push(yield* entitiesDecodedSteps(plain));
     if (plain.includes('\\')) views.push(jsonUnescaped(plain));
     if (/xn--/i.test(plain)) views.push(punycodeShown(plain));
     for (const view of views) {
+      yield;
       const k = skeleton(view);
       if (k) out.push(k);
       if (k && /[^\x00-\x7f]/.test(view)) unicodeViews.push(view); // read folded too, below
@@ -656,6 +685,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
         found.push(`https://${m[1]!}`, `http://${m[1]!}`);
       }
       for (let url of found) {
+        yield;
         // As the scanner takes a URL in text: whole, and without the punctuation that may close a sentence.
         for (let i = 0; i <= 8; i++) {
           const link = normalizeLink(url);
@@ -697,6 +727,7 @@ export function requestSkeletons(parts: { pathAndQuery: string; headers: Iterabl
   const unicodeChars = unicodeViews.reduce((n, v) => n + v.length, 0);
   if (unicodeChars > MAX_FOLDED_CHARS) tooManyUrls = true;
   else if (unicodeViews.length) {
+    yield;
     const all = percentDecoded(unicodeViews.join('\n'));
     const decomposed = all.normalize('NFKD');
     const ascii = (t: string): string => t.replace(/[^\x00-\x7f]+/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '');

@@ -54,7 +54,26 @@ const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r'
  */
 export function jsonUnescaped(s: string): string {
   if (!s.includes('\\')) return s;
-  return s.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (jsonLetters[c] ?? c)));
+  // A scan, not a replace with a callback per escape: a MiB of `\u0041` cost ~0.4 s of callbacks.
+  const out: string[] = [];
+  let from = 0;
+  for (let i = s.indexOf('\\'); i >= 0 && i + 1 < s.length; i = s.indexOf('\\', i)) {
+    const c = s[i + 1]!;
+    let one: string | undefined;
+    let end = i + 2;
+    if (c === 'u' && /^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) {
+      one = String.fromCharCode(parseInt(s.slice(i + 2, i + 6), 16));
+      end = i + 6;
+    } else if ('"\\/bfnrt'.includes(c)) one = jsonLetters[c] ?? c;
+    if (one === undefined) {
+      i++;
+      continue;
+    }
+    out.push(s.slice(from, i), one);
+    from = i = end;
+  }
+  out.push(s.slice(from));
+  return out.join('');
 }
 
 /** A path as one word a shell reads back unchanged, for hints the user pastes. */

@@ -16,7 +16,8 @@
 //               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletons, type LinkScanLimits } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
+import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import { decodedBody, multipartText } from './body-readings.ts';
@@ -298,12 +299,12 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
-  const sent = (): string[] | undefined => {
+  const sent = (): Generator<void, RequestSkeletons | undefined> => {
     // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone), and the bytes
     // of a body under a content coding once it is undone (read in other charsets too): a server may echo those.
     const parts = multipartText(ctx);
     const decoded = [...(parts ? [Buffer.from(parts, 'latin1')] : []), ...[decodedBody(ctx)].filter((b): b is Buffer => b !== undefined)];
-    return requestSkeletons({
+    return requestSkeletonSteps({
       pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
       ...(decoded.length ? { decoded } : {}), answerCharset: charset, summary: r.body,
     });
@@ -331,7 +332,7 @@ class LinkScan implements Scan {
     private readonly limits: LinkScanLimits,
     private readonly store: AgentSessions,
     private readonly decoder: Transform | undefined,
-    private readonly sent: () => string[] | undefined,
+    private readonly sent: () => Generator<void, RequestSkeletons | undefined>,
   ) {
     if (decoder) {
       decoder.on('data', (chunk: Buffer) => this.take(chunk));
@@ -373,12 +374,53 @@ class LinkScan implements Scan {
     }
     const r = this.ctx.description.request;
     const found = this.scanner.end();
-    const sent = found.length ? this.sent() : undefined;
-    const page = sent ? pageSkeleton(r.url) : '';
-    const { urls, unjudged } = sent ? await servedLinks(found, (u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page)) : { urls: [], unjudged: 0 };
+    if (!found.length) return;
+    // One answer of an agent judged at a time, agents taking turns: each costs up to a second of
+    // the event loop in slices, and one agent's many answers must not take every turn.
+    const owner = (this.ctx.description.agent as { id?: string } | undefined)?.id ?? '';
+    const judged = await linkJudging.run(owner, () => this.judge(found), JUDGE_WAIT_MS, () => new Error('link judging waited too long'))
+      .catch(() => ({ urls: [], unjudged: found.length }));
+    const { urls, unjudged } = judged;
     if (unjudged) this.ctx.audit.links_unjudged = unjudged;
     // A database store commits the links before the response ends (the next request may be on another replica).
     if (urls.length) await this.store.addLinks(this.ctx.description.session!.id, { request_id: r.id, host: r.host }, urls);
+  }
+
+  /**
+   * The links of `found` the request did not carry. Reading what it carried (every view of a body
+   * of up to a MiB) runs in slices within SKELETON_BUDGET_MS; past it no link is recorded (fails closed).
+   */
+  private async judge(found: readonly string[]): Promise<{ urls: string[]; unjudged: number }> {
+    const sent = await sliced(this.sent(), SKELETON_BUDGET_MS);
+    if (sent === budgetSpent) return { urls: [], unjudged: found.length };
+    if (!sent) return { urls: [], unjudged: 0 };
+    const page = pageSkeleton(this.ctx.description.request.url);
+    return servedLinks(found, (u) => !echoedBy(u, sent, this.scanner.spellingsOf(u), page));
+  }
+}
+
+/** Answers whose links are judged at once (at most one per agent), and how long one waits for its turn. */
+const linkJudging = new TurnGate(8, 1);
+const JUDGE_WAIT_MS = 15_000;
+/** Reading what a request carried, at most (a MiB body of `<` and `&`, or of `%25`, took ~1–2 s in one go). */
+const SKELETON_BUDGET_MS = 1000;
+
+const budgetSpent = Symbol('budget spent');
+
+/** Runs a generator's steps in slices of ECHO_SLICE_MS; `budgetSpent` once it took budgetMs of the loop. */
+async function sliced<T>(steps: Generator<void, T>, budgetMs: number): Promise<T | typeof budgetSpent> {
+  let spent = 0;
+  let slice = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    const now = performance.now();
+    if (now - slice >= ECHO_SLICE_MS) {
+      spent += now - slice;
+      if (spent >= budgetMs) return budgetSpent;
+      await new Promise((resolve) => setImmediate(resolve));
+      slice = performance.now();
+    }
   }
 }
 

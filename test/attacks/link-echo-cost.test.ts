@@ -9,7 +9,8 @@
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import t from 'tap';
-import { LinkScanner, type LinkFormat } from '../../describe/links.ts';
+import { LinkScanner, requestSkeletonSteps, type LinkFormat } from '../../describe/links.ts';
+import { summarizeBody } from '../../describe/body.ts';
 import { tempDir } from '../temp-dir.ts';
 import { listenWeb, policyCopy, postViaNode, startSessionAirlock, testConfig, viaCurl } from '../sessions/helpers.ts';
 
@@ -81,4 +82,68 @@ t.test('an answer of links that all normalize to one URL ends the scan after a b
   const same = new LinkScanner('html', 'http://blog.test/');
   same.write(`${'<a href="http://blog.test/q">q</a>'.repeat(25_000)}<a href="http://blog.test/last">z</a>`);
   t.same(same.end(), ['http://blog.test/q', 'http://blog.test/last'], 'one spelling repeated is read once: the link after it is still found');
+});
+
+t.test('reading what a request carried is done in slices, one answer of an agent at a time', async (t) => {
+  // Before links are judged, every text of the request is read in each view a server may echo it
+  // in (HTML entities, JSON escapes, three layers of %-escapes, other charsets), on the event loop
+  // and in one go: a string of a MiB of `<` and one `&` cost ~0.7 s of entity callbacks per text
+  // (the string and the raw body: ~1.4 s), a MiB of `%2525…` or of `\u0041` ~0.5 s. One agent's
+  // few POSTs held the proxy for every agent. Now the reading runs in 5 ms slices within a budget
+  // (past it no link is recorded), one answer of each agent at a time, and those views are cheaper.
+  let port = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', `text/html; charset=${req.url === '/wide' ? 'utf-16le' : 'utf-8'}`);
+      const page = `<p>results</p><a href="http://blog.test:${port}/post/1">1</a>`;
+      res.end(req.url === '/wide' ? Buffer.from(page, 'utf16le') : page);
+    });
+  });
+  const web = await listenWeb(t, server);
+  port = web.port;
+  const airlock = await startSessionAirlock(t, tempDir(t, 'al-echo-steps-'), policyCopy(t, testConfig), web);
+  const agent = await airlock.agents.add('bot');
+  const proxy = airlock.proxyUrl('bot', agent.token);
+  const neighbour = await airlock.agents.add('neighbour');
+  const neighbourProxy = airlock.proxyUrl('neighbour', neighbour.token);
+
+  const size = 950_000; // under the 1 MiB capture cap: a body seen whole is read; under a key no SQL reading looks at
+  const bodies: Array<[string, string]> = [
+    ['/s', JSON.stringify({ note: `${'<'.repeat(size)}&` })],
+    ['/wide', JSON.stringify({ note: '%2525252541'.repeat(size / 11) })],
+  ];
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let neighbourWorst = 0;
+  let hostileDone = false;
+  const hostile = Promise.all(bodies.map(([path, body]) => postViaNode(proxy, `${web.origin('hooks.test')}${path}`, body))).finally(() => { hostileDone = true; });
+  const deadline = Date.now() + 30_000;
+  while (!hostileDone && Date.now() < deadline) {
+    const t0 = performance.now();
+    t.equal((await viaCurl(neighbourProxy, 'GET', `${web.origin('news.test')}/`)).status, 200);
+    neighbourWorst = Math.max(neighbourWorst, performance.now() - t0);
+  }
+  const answered = await hostile;
+  delay.disable();
+  t.same(answered.map((a) => a.status), bodies.map(() => 200), 'the hostile POSTs were answered');
+  const stallMs = delay.max / 1e6;
+  t.ok(stallMs < 800, `the longest stall of the event loop was ${Math.round(stallMs)} ms (it was ~1.4 s)`);
+  t.ok(neighbourWorst < 1500, `the neighbour's slowest read took ${Math.round(neighbourWorst)} ms`);
+
+  // Each step of the reading is one pass over one text: far below the ~0.7 s one view of one text took.
+  const readings: Array<[string, string]> = [...bodies, ['/s', JSON.stringify({ note: '\\u0041'.repeat(size / 7) })]];
+  for (const [path, text] of readings) {
+    const bytes = Buffer.from(text);
+    const { summary } = summarizeBody({ body: bytes, truncated: false, headers: { 'content-type': ['application/json'] }, previewBytes: 4096 });
+    const steps = requestSkeletonSteps({ pathAndQuery: path, headers: [['content-type', 'application/json']], body: { bytes, truncated: false }, answerCharset: path === '/wide' ? 'utf-16le' : 'utf-8', summary });
+    let longest = 0;
+    for (let n = 0; n < 10_000; n++) {
+      const t0 = performance.now();
+      const step = steps.next();
+      longest = Math.max(longest, performance.now() - t0);
+      if (step.done) break;
+    }
+    t.ok(longest < 500, `${text.slice(0, 14)}…: the longest step took ${Math.round(longest)} ms`);
+  }
 });

@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import { globMatch } from '../../lib/glob.ts';
-import { trimTrailing } from '../../lib/text.ts';
+import { jsonUnescaped, trimTrailing } from '../../lib/text.ts';
 import { placeholderShapeFinder } from '../../offline/har.ts';
 import { dispositionName } from '../../describe/content-disposition.ts';
 import { missingColumn } from '../../describe/adapters/sql-sqlite.ts';
@@ -63,7 +63,12 @@ t.test('scanners give the answers of the patterns they replace', async (t) => {
     const got = missingColumn(message);
     return want === null ? got === null : got !== null && got[1] === want[1] && got[2] === want[2];
   }), { numRuns: numRuns * 3, ...seed });
-  t.pass('trailing runs, path globs, multipart part names, placeholder shapes and SQLite error names agree with the reference patterns');
+  const jsonLetters: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+  fc.assert(fc.property(fc.string({ unit: fc.constantFrom('\\', 'u', '0', '4', '1', 'a', 'F', 'g', 'n', '"', '/', 'é'), maxLength: 24 }), (text) => {
+    const want = text.replace(/\\(?:u([0-9a-fA-F]{4})|(["\\/bfnrt]))/g, (_, hex: string | undefined, c: string) => (hex ? String.fromCharCode(parseInt(hex, 16)) : (jsonLetters[c] ?? c)));
+    return jsonUnescaped(text) === want;
+  }), { numRuns: numRuns * 3, ...seed });
+  t.pass('trailing runs, path globs, multipart part names, placeholder shapes, SQLite error names and JSON escapes agree with the reference patterns');
   t.equal(durationMs('1h30m'), 5_400_000);
   t.equal(durationMs('250ms'), 250);
   t.ok(Number.isNaN(durationMs('1h x')), 'not a duration');
