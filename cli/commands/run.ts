@@ -360,7 +360,7 @@ export function gitControlPaths(cwd: string): string[] {
       if (st.isDirectory()) gitDir = dotGit;
       else if (st.isFile()) {
         isFile = true;
-        const named = /^gitdir:\s*(.+?)\s*$/m.exec(fs.readFileSync(dotGit, 'utf8').slice(0, 4096))?.[1];
+        const named = gitdirOf(fs.readFileSync(dotGit, 'utf8').slice(0, 4096));
         if (named) gitDir = path.resolve(dir, named);
       }
     } catch {
@@ -377,7 +377,7 @@ export function gitControlPaths(cwd: string): string[] {
       // turns it on): made empty when missing then, so none can be added.
       let worktreeConfig = false;
       try {
-        worktreeConfig = /^\s*worktreeconfig\s*=\s*(true|yes|on|1)\s*$/im.test(fs.readFileSync(path.join(common, 'config'), 'utf8'));
+        worktreeConfig = setsWorktreeConfig(fs.readFileSync(path.join(common, 'config'), 'utf8'));
       } catch {
         /* no config: git makes one */
       }
@@ -431,4 +431,22 @@ function nodeInstall(cwd: string): string[] {
   const prefix = path.basename(path.dirname(node)) === 'bin' ? path.dirname(path.dirname(node)) : path.dirname(node);
   const here = path.resolve(cwd);
   return here === prefix || here.startsWith(`${prefix}${path.sep}`) || prefix === path.parse(prefix).root ? [] : [prefix];
+}
+
+/** The path a worktree's `.git` file names (`gitdir: PATH`), read line by line (no pattern to backtrack). */
+function gitdirOf(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const t = line.trimEnd();
+    if (t.startsWith('gitdir:')) return t.slice('gitdir:'.length).trim() || undefined;
+  }
+  return undefined;
+}
+
+/** Whether a git config turns on `extensions.worktreeConfig` (`worktreeconfig = true`, any case, as git reads a boolean). */
+function setsWorktreeConfig(config: string): boolean {
+  return config.split('\n').some((line) => {
+    const eq = line.indexOf('=');
+    if (eq < 0) return false;
+    return line.slice(0, eq).trim().toLowerCase() === 'worktreeconfig' && ['true', 'yes', 'on', '1'].includes(line.slice(eq + 1).trim().toLowerCase());
+  });
 }

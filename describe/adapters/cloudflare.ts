@@ -7,6 +7,7 @@ import { fromTable, RouteTable, type RouteSpec } from './routes.ts';
 import { sqlFromBody } from './sql-body.ts';
 import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { describeGraphql } from '../graphql.ts';
+import { trimTrailing } from '../../lib/text.ts';
 
 const Z = '/zones/{zone_id}';
 const A = '/accounts/{account_id}';
@@ -168,7 +169,7 @@ function dnsPlace(info: ServiceInfo, request: RequestInfo): void {
     const v = normal(values[0]);
     return v.length <= 200 && !/[;=,|?()]/.test(v) ? v : `sha256-${createHash('sha256').update(v).digest('hex').slice(0, 32)}`;
   };
-  info.params.dns_name = field('name', (v) => v.trim().toLowerCase().replace(/\.+$/, ''));
+  info.params.dns_name = field('name', (v) => trimTrailing(v.trim().toLowerCase(), '.'));
   info.params.dns_type = field('type', (v) => v.trim().toUpperCase());
   info.params.dns_content = field('content', (v) => v.trim());
 }

@@ -24,7 +24,9 @@ t.test('agent store: hashed tokens, several per agent, TTL and revocation', asyn
   t.notOk(file.includes(first.token), 'token not stored in clear');
   t.ok(file.includes(crypto.createHash('sha256').update(first.token).digest('hex')), 'its sha256 is');
   t.equal(fs.statSync(store.file).mode & 0o777, 0o600);
-  t.same(await store.authenticate('bot', first.token), { id: 'bot', labels: { env: 'dev' } });
+  const who = await store.authenticate('bot', first.token);
+  t.same(who, { id: 'bot', labels: { env: 'dev' }, created: who?.created }, 'the agent, with its registration time (grants and approvals are bound to it)');
+  t.ok(Number.isFinite(Date.parse(String(who?.created))), 'created is a time');
   t.equal(await store.authenticate('bot', 'nope'), undefined);
   t.equal(await store.authenticate('nobody', first.token), undefined);
   t.equal(await store.authenticate('__proto__', first.token), undefined);
