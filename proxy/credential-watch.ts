@@ -57,10 +57,12 @@ function stopTicker(): void {
 
 /**
  * Watches the credentials `x` was admitted with from now on: `revoked` is called (once) when they
- * no longer authenticate its agent. Returns the function that ends the watch.
+ * no longer authenticate its agent; the first check is CREDENTIAL_RECHECK_MS after `lastChecked`
+ * (when they were checked last: the exchange's start for one watched only once it has lasted).
+ * Returns the function that ends the watch.
  */
-export function watchCredentials(x: Exchange, authenticate: Authenticate, revoked: (r: Rejection) => void): () => void {
-  const w: Watched = { x, authenticate, revoked, since: performance.now(), checking: false };
+export function watchCredentials(x: Exchange, authenticate: Authenticate, revoked: (r: Rejection) => void, lastChecked = performance.now()): () => void {
+  const w: Watched = { x, authenticate, revoked, since: lastChecked, checking: false };
   watched.add(w);
   ticker ??= setInterval(tick, CREDENTIAL_RECHECK_MS / 2).unref();
   return () => void watched.delete(w);
