@@ -249,7 +249,7 @@ class HttpForward {
    * The credentials checked again while the exchange lasts (a stream either way outlives no
    * revocation). Most exchanges end within the first second and never enter the watch: holding
    * every exchange in the watch's long-lived set from its start kept young objects alive through
-   * scavenges (~20–60 µs a request in GC, ~80 MiB more RSS under load).
+   * scavenges (GC time doubled: ~30–60 µs a request; bench/README.md, "Ninth round").
    */
   private watchCredentials(lastChecked: number): void {
     if (this.unwatch || this.settled) return;
