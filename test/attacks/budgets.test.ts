@@ -76,6 +76,23 @@ const final = (key: string, urlPart = `key=${key}&`): AuditRecord | undefined =>
 /** What the decision counted besides the body: path, query and headers (from the record's description). */
 const headBytes = (r: AuditRecord): number => r.description!.request.egress_bytes - r.description!.request.body.size;
 
+/** One chunk of a chunked body: `n` bytes of `x`. */
+const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
+
+/**
+ * A chunked upload to the test upstream through a raw socket, its first chunk past the capture sent:
+ * the socket, and what the agent has been answered so far.
+ */
+async function streamingUpload(query: string, auth: string): Promise<{ sock: net.Socket; reply: () => string }> {
+  const sock = net.connect(a.port, '127.0.0.1');
+  let reply = '';
+  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
+  sock.on('error', () => undefined);
+  await new Promise((r) => sock.once('connect', r));
+  sock.write(`POST http://allowed.example:${P}/upload?${query} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  return { sock, reply: () => reply };
+}
+
 t.test('property: a chunked upload leaves only while the budget lasts; past it the request fails as a limit', async (t) => {
   let n = 0;
   const arb = fc.record({
@@ -139,18 +156,11 @@ t.test('a request sent again after a reused connection was reset is charged agai
 t.test('an upload still streaming when its token is revoked is cut at the next re-check; nothing leaves after', async (t) => {
   const { token } = await a.airlock.agents.add('leaver');
   const key = 'revoked-upload';
-  const url = `http://allowed.example:${P}/upload?key=${key}&budget=100000000`;
-  const sock = net.connect(a.port, '127.0.0.1');
-  let reply = '';
-  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
-  sock.on('error', () => undefined);
-  await new Promise((r) => sock.once('connect', r));
-  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
-  sock.write(`POST ${url} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: Basic ${Buffer.from(`leaver:${token}`).toString('base64')}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  const { sock, reply: answered } = await streamingUpload(`key=${key}&budget=100000000`, `Basic ${Buffer.from(`leaver:${token}`).toString('base64')}`);
   t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000, 3000), 'the upload streams to the upstream');
   await a.airlock.agents.revokeToken('leaver', token);
   let sent = 0;
-  for (let i = 0; i < 30 && !sock.destroyed && !reply; i++) {
+  for (let i = 0; i < 30 && !sock.destroyed && !answered(); i++) {
     sock.write(chunk(100));
     sent++;
     await new Promise((r) => setTimeout(r, 60));
@@ -162,7 +172,7 @@ t.test('an upload still streaming when its token is revoked is cut at the next r
   sock.destroy();
   const rec = await eventually(() => a.records.some((r) => r.url?.includes(`key=${key}`) && r.outcome === 'unauthenticated'), 3000);
   t.ok(rec, 'the upload is recorded as cut for its credentials');
-  t.match(reply, /^HTTP\/1\.1 407 /, 'the agent gets a 407 (it had no answer yet)');
+  t.match(answered(), /^HTTP\/1\.1 407 /, 'the agent gets a 407 (it had no answer yet)');
   t.notOk(uploads.get(key)!.ended, 'the upstream never gets a complete request');
   t.ok(sent < 30, `the upload was cut within the re-check (${sent} chunks of 100 sent after the revocation)`);
   t.equal(uploads.get(key)!.bytes, atReply, 'and nothing left after the refusal');
@@ -180,19 +190,13 @@ t.test('a WebSocket and an upload open when a policy that denies them goes live 
   await new Promise((r) => client.once('open', r));
   client.send('before');
   const key = 'upload-across-a-publish';
-  const sock = net.connect(a.port, '127.0.0.1');
-  let reply = '';
-  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
-  sock.on('error', () => undefined);
-  await new Promise((r) => sock.once('connect', r));
-  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
-  sock.write(`POST http://allowed.example:${P}/upload?key=${key} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  const { sock, reply: answered } = await streamingUpload(`key=${key}`, a.auth);
   t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000 && sink.conn(wsPath)?.messages.length === 1, 3000), 'both stream to the upstream');
   await a.airlock.engine.load(denyAll);
   t.teardown(() => a.airlock.engine.load(streams));
   t.equal(await Promise.race([closed, new Promise((r) => setTimeout(() => r('open'), 2000))]), 1008, 'the WebSocket is closed 1008');
-  t.ok(await eventually(() => reply !== '', 2000), 'the upload is answered');
-  t.match(reply, /^HTTP\/1\.1 403 /, 'with a 403 (the agent had no answer yet)');
+  t.ok(await eventually(() => answered() !== '', 2000), 'the upload is answered');
+  t.match(answered(), /^HTTP\/1\.1 403 /, 'with a 403 (the agent had no answer yet)');
   const atReply = uploads.get(key)!.bytes;
   if (!sock.destroyed) sock.write(chunk(100));
   await new Promise((r) => setTimeout(r, 100));
@@ -213,21 +217,15 @@ t.test('a budget lowered while an upload streams meters the rest of it', async (
   const dir = t.testdir({ 'policy.rego': lowered });
   const [low, streams] = await Promise.all([compilePolicy(dir), compilePolicy(path.join(fixtures, 'streams'))]);
   const key = 'lowered-midway';
-  const sock = net.connect(a.port, '127.0.0.1');
-  let reply = '';
-  sock.on('data', (c: Buffer) => { reply += c.toString('latin1'); });
-  sock.on('error', () => undefined);
-  await new Promise((r) => sock.once('connect', r));
-  const chunk = (n: number): string => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`;
-  sock.write(`POST http://allowed.example:${P}/upload?key=${key}&budget=100000 HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${a.auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
+  const { sock, reply: answered } = await streamingUpload(`key=${key}&budget=100000`, a.auth);
   t.ok(await eventually(() => (uploads.get(key)?.bytes ?? 0) >= BODY_CAP + 1000, 3000), 'the upload streams under a budget of 100,000 bytes');
   await a.airlock.engine.load(low);
   t.teardown(() => a.airlock.engine.load(streams));
   await new Promise((r) => setTimeout(r, 150));
   const before = uploads.get(key)!.bytes;
   sock.write(chunk(2000));
-  t.ok(await eventually(() => reply !== '', 2000), 'the next chunk is answered');
-  t.match(reply, /^HTTP\/1\.1 429 /, 'with a 429: the budget is 1,000 bytes now');
+  t.ok(await eventually(() => answered() !== '', 2000), 'the next chunk is answered');
+  t.match(answered(), /^HTTP\/1\.1 429 /, 'with a 429: the budget is 1,000 bytes now');
   sock.destroy();
   t.equal(uploads.get(key)!.bytes, before, 'the chunk the lowered budget cannot pay for never left');
   await a.airlock.engine.load(streams);

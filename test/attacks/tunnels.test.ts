@@ -22,6 +22,8 @@ import {
 
 process.env.AIRLOCK_MASTER_KEY ??= '3c'.repeat(32);
 const SECRET = 'sk_live_TUNNEL_CANARY_0123456789abcdef';
+/** The secret in the forms the split tests cut. */
+const forms = { raw: SECRET, hex: Buffer.from(SECRET).toString('hex'), base64: Buffer.from(SECRET).toString('base64') };
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 25);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
@@ -547,8 +549,6 @@ async function keyedTunnel(path: string): Promise<{ got: string[]; code: number 
 t.test('tenth pass: a key an upstream sends a few characters at a time never reaches the agent, not even its start', async (t) => {
   // Before: each message was scrubbed alone, so every piece but the one that completed the key
   // went through (a terminal-like stream sending one character per message leaked all but one).
-  const raw = Buffer.from(SECRET);
-  const forms = { raw: SECRET, hex: raw.toString('hex'), base64: raw.toString('base64') };
   let n = 0;
   await fc.assert(fc.asyncProperty(
     fc.constantFrom('raw', 'hex', 'base64'),
@@ -600,8 +600,6 @@ t.test('frames to the upstream carrying another secret\'s placeholder or value c
 
 t.test('tenth pass: a real value the agent cuts into pieces across messages never reaches an unbound host, not even its start', async (t) => {
   // Before: each message was checked alone, so a value sent a few characters per message left whole.
-  const raw = Buffer.from(SECRET);
-  const forms = { raw: SECRET, hex: raw.toString('hex'), base64: raw.toString('base64') };
   let n = 0;
   await fc.assert(fc.asyncProperty(
     fc.constantFrom('raw', 'hex', 'base64'),
