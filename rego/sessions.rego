@@ -194,6 +194,31 @@ github_open_to_anyone if {
 	lower(s) in {"issues", "pulls", "discussions", "comments"}
 }
 
+# So is what a stranger's pull request, fork or star makes the repository show, named route or not:
+# the CI a fork's pull request runs (its runs carry the pull request's title, branch and commit
+# message; its jobs' logs, annotations, artifacts and caches what the stranger's code printed or
+# wrote), the checks and statuses apps post for it, the event feed (comments and pull requests as
+# their authors wrote them), and the forks (descriptions) and people (profiles) it lists. An agent
+# asked to fix a failing build reads exactly these (eleventh pass: owned_repos waived them).
+github_open_to_anyone if {
+	github_repo_listed("public_repos")
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 3
+	lower(segs[0]) == "repos"
+	github_open_area(array.slice(segs, 3, count(segs)))
+}
+
+github_open_area(rest) if lower(rest[0]) in {
+	"forks", "events", "stargazers", "subscribers", "watchers", "check-runs", "check-suites",
+	"statuses", "activity",
+}
+
+github_open_area(rest) if {
+	lower(rest[0]) in {"commits", "actions"}
+	some s in rest
+	lower(s) in {"check-runs", "check-suites", "status", "statuses", "runs", "jobs", "artifacts", "caches"}
+}
+
 # A comparison whose base or head names another owner's fork (`main...attacker:branch`,
 # `attacker:repo:branch`) returns that fork's commits and patches: content a repository others own
 # holds, whatever repository the path names.
