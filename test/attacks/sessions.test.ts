@@ -23,7 +23,7 @@ import { normalizeLink } from '../../describe/links.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { connectTunnel, readResponse } from '../proxy/helpers.ts';
-import { policyCopy, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
+import { policyCopy, run, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -123,6 +123,49 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
     const r = await viaCurl(proxy, 'GET', url);
     t.equal(r.status, want, `${url} → ${want}`);
   }
+
+  // A redirect is a link its answer served: clients follow a Location with a request of their own
+  // (eleventh pass: a followed link that moved — to https, a trailing slash, another host, through
+  // a search engine's click-through URL — was refused as unseen). A followed link's Location counts
+  // as served by whoever served that link; any other answer's Location is judged as its body's
+  // links are: an open redirect to a URL the agent wrote is no served link. In a session of its own.
+  const other = await airlock.agents.add('mover');
+  const moverProxy = airlock.proxyUrl('mover', other.token);
+  const follow = async (url: string): Promise<{ status: number; body: string }> => {
+    const { stdout } = await run('curl', ['-sS', '-L', '--max-redirs', '5', '--max-time', '20', '-x', moverProxy, '-o', '-', '-w', '\n%{http_code}', url]);
+    const at = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
+  };
+  const results = web.results!;
+  // Property: whatever the status, however the Location is written (absolute, relative,
+  // scheme-relative), wherever it leads (the same host, another), through one or two hops (a
+  // click-through URL first), the moved link is followed; the URL it moved to, with a parameter
+  // added, is not.
+  const shape = fc.record({
+    status: fc.constantFrom(301, 302, 303, 307, 308),
+    written: fc.constantFrom('absolute', 'relative', 'scheme-relative'),
+    target: fc.constantFrom('blog.test', 'www.blog.test'),
+    hops: fc.constantFrom(1, 2),
+    path: fc.stringMatching(/^[a-z0-9]{1,8}$/),
+  });
+  await fc.assert(fc.asyncProperty(shape, async ({ status, written, target, hops, path }) => {
+    const id = `${path}${results.length}`;
+    const final = `${web.origin(target)}/${id}/?id=4`;
+    const location = written === 'relative' && target === 'blog.test' ? `/${id}/?id=4` : written === 'scheme-relative' ? final.slice('http:'.length) : final;
+    const first = `${web.origin('blog.test')}/${id}?s=${status}&to=${encodeURIComponent(location)}`;
+    results.push(hops === 1 ? first : `${web.origin('go.test')}/l?s=${status}&to=${encodeURIComponent(first)}`);
+    const served = await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/results?n=${results.length - 1}`);
+    const r = await follow(results.at(-1)!);
+    const changed = await viaCurl(moverProxy, 'GET', `${final}&leak=1`);
+    return served.status === 200 && r.status === 200 && r.body === `ok ${target} GET /${id}/?id=4` && changed.status === 403;
+  }), { numRuns: Math.min(numRuns, 5), ...seed });
+  // An open redirect on a browsing source sends the agent where its own request said: no served link.
+  const leak = `${web.origin('evil.test')}/c?d=customer-4242`;
+  t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak)}`)).status, 403, 'the Location the agent wrote into the query is refused');
+  t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak.toUpperCase())}`)).status, 403, 'in capitals too');
+  // A followed link's Location is that link's: a page no answer served has none to give.
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/unserved?to=${encodeURIComponent(leak)}`)).status, 403);
+  t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
 });
 
 t.test('labels cannot be laundered', async (t) => {
