@@ -187,12 +187,39 @@ github_open_to_anyone if {
 github_open_to_anyone if {
 	github_repo_listed("public_repos")
 	input.service.operation == "unknown"
+	host != "github.com" # its pages by their first segment (github_open_area): a file's path may hold any name
+	some s in github_repo_rest
+	lower(s) in {"issues", "pulls", "discussions", "comments"}
+}
+
+# The path after the repository: `/repos/{owner}/{repo}/…` on the API, `/{owner}/{repo}/…` on
+# github.com, whose pages (`pull/7.patch`, `issues/3`, `actions/runs/5/job/6`, `wiki/Home`) show
+# the same content as the API's routes (eleventh pass: only the API's paths were read).
+github_repo_rest := array.slice(segs, 3, count(segs)) if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 3
 	lower(segs[0]) == "repos"
-	some s in array.slice(segs, 3, count(segs))
-	lower(s) in {"issues", "pulls", "discussions", "comments"}
+	host != "github.com"
+} else := array.slice(segs, 2, count(segs)) if {
+	host == "github.com"
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 2
 }
+
+# A public repository's wiki is open to anyone with a GitHub account unless its owners restricted
+# editing (GitHub's default: not restricted): its pages and its git repository (`acme/website.wiki`,
+# which `owned_repos` "acme/*" names, `public_repos` "acme/website" does not) are content others
+# wrote, and public.
+github_public_wiki if {
+	input.service.name == "github"
+	repo := lower(input.service.params.repo)
+	endswith(repo, ".wiki")
+	full := concat("/", [lower(input.service.params.owner), trim_suffix(repo, ".wiki")])
+	some p in object.get(label_config, "public_repos", [])
+	glob.match(lower(p), ["/"], full)
+}
+
+github_open_to_anyone if github_public_wiki
 
 # So is what a stranger's pull request, fork or star makes the repository show, named route or not:
 # the CI a fork's pull request runs (its runs carry the pull request's title, branch and commit
@@ -202,21 +229,21 @@ github_open_to_anyone if {
 # asked to fix a failing build reads exactly these (eleventh pass: owned_repos waived them).
 github_open_to_anyone if {
 	github_repo_listed("public_repos")
-	segs := object.get(input.request, "segments", [])
-	count(segs) > 3
-	lower(segs[0]) == "repos"
-	github_open_area(array.slice(segs, 3, count(segs)))
+	github_open_area(github_repo_rest)
 }
 
 github_open_area(rest) if lower(rest[0]) in {
 	"forks", "events", "stargazers", "subscribers", "watchers", "check-runs", "check-suites",
-	"statuses", "activity",
+	"statuses", "activity", "wiki", "network", "checks", "issues", "pull", "pulls", "discussions",
 }
 
 github_open_area(rest) if {
-	lower(rest[0]) in {"commits", "actions"}
+	lower(rest[0]) in {"commits", "commit", "actions"}
 	some s in rest
-	lower(s) in {"check-runs", "check-suites", "status", "statuses", "runs", "jobs", "artifacts", "caches"}
+	lower(s) in {
+		"check-runs", "check-suites", "checks", "status", "statuses", "runs", "jobs", "job",
+		"artifacts", "caches",
+	}
 }
 
 # A comparison whose base or head names another owner's fork (`main...attacker:branch`,
@@ -266,6 +293,8 @@ label_waived("private") if {
 	github_repo_listed("public_repos")
 	not github_admin_read
 }
+
+label_waived("private") if github_public_wiki
 
 # What only a repository's maintainers see, public repository or not: its webhooks and deploy keys,
 # secret and code scanning alerts (the leaked secrets themselves), Dependabot alerts, draft security
