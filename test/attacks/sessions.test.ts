@@ -163,6 +163,13 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   const leak = `${web.origin('evil.test')}/c?d=customer-4242`;
   t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak)}`)).status, 403, 'the Location the agent wrote into the query is refused');
   t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak.toUpperCase())}`)).status, 403, 'in capitals too');
+  // A click-through URL's target (in its query) is served too; the agent's own URL that an echoing
+  // source wraps in one is not.
+  results.push(`https://duckduckgo.example/l/?uddg=${encodeURIComponent(`${web.origin('blog.test')}/direct?id=7`)}&rut=1`);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/results?n=${results.length - 1}`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/direct?id=7`)).status, 200, 'the target of a click-through URL is followed directly');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/wrap?u=${encodeURIComponent(leak)}`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', leak)).status, 403, 'a URL the agent wrote, wrapped by an echo, is not');
   // A followed link's Location is that link's: a page no answer served has none to give.
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/unserved?to=${encodeURIComponent(leak)}`)).status, 403);
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');

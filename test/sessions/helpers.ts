@@ -60,6 +60,10 @@ export async function startWeb(t: Teardown): Promise<Web> {
       } else if (host === 'search.test' && req.url?.startsWith('/results?n=')) {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: [results[Number(req.url.slice('/results?n='.length))]] }));
+      } else if (host === 'search.test' && req.url?.startsWith('/wrap?u=')) {
+        // A source that echoes its query inside a click-through URL.
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ results: [`https://duckduckgo.example/l/?uddg=${encodeURIComponent(new URL(req.url, 'http://x').searchParams.get('u')!)}&rut=1`] }));
       } else if ((host === 'search.test' || host === 'go.test' || host === 'blog.test') && /[?&]to=/.test(req.url ?? '')) {
         // A redirect (search.test's /redirect: an open one) to wherever `to` says, with status `s`.
         const q = new URL(req.url!, 'http://x').searchParams;
