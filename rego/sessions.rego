@@ -641,6 +641,31 @@ carries_data_out if {
 	not startswith(input.service.operation, "git.")
 }
 
+# A fetch of a repository others own counts in what its owner reads: git clones and fetches in its
+# clone traffic (`/traffic/clones`: how many a day, from how many cloners), a release asset fetched
+# through the API in the asset's `download_count` (public on the release). Which of an attacker's
+# repositories or assets the agent fetches, and how often, is data (eleventh pass: git was left out
+# of the github.com rule above so that clones go on, and the asset count left open).
+carries_data_out if {
+	input.service.name == "github"
+	github_counted_for_owner
+	not github_repo_listed("owned_repos")
+}
+
+github_counted_for_owner if {
+	host == "github.com"
+	startswith(input.service.operation, "git.")
+}
+
+github_counted_for_owner if {
+	rest := github_repo_rest
+	count(rest) > 2
+	lower(rest[0]) == "releases"
+	lower(rest[1]) == "assets"
+	some v in object.get(input.request, ["headers", "accept"], [])
+	contains(lower(v), "application/octet-stream")
+}
+
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave
 # through it to hosts nobody allowed.
 carries_data_out if provider_searches
