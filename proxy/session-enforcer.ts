@@ -21,6 +21,7 @@ import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import { decodedBody, multipartText } from './body-readings.ts';
+import { restrictAcceptEncoding } from './credentials.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -201,6 +202,13 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       const s = ctx.description.session;
       if (!s) return undefined;
       ctx.audit.session = { id: s.id };
+      // An answer in a content coding the link scan cannot undo (zstd, which curl --compressed, urllib3
+      // with zstandard and browsers ask for, and CDNs serve) records no link, so a search result
+      // could not be followed: the agent is offered only the codings the scan reads (eleventh pass).
+      const r = ctx.description.request;
+      if (opts.trackLinks() && (r.scheme === 'http' || r.scheme === 'https') && !r.upgrade && restrictAcceptEncoding(ctx.outgoing.headers)) {
+        ctx.audit.negotiation_neutralized = [...new Set([...(ctx.audit.negotiation_neutralized as string[] | undefined ?? []), 'accept-encoding'])].sort();
+      }
       store.addEgress(s.id, ctx.description.request.egress_bytes);
       return undefined;
     },

@@ -170,6 +170,11 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/direct?id=7`)).status, 200, 'the target of a click-through URL is followed directly');
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/wrap?u=${encodeURIComponent(leak)}`)).status, 200);
   t.equal((await viaCurl(moverProxy, 'GET', leak)).status, 403, 'a URL the agent wrote, wrapped by an echo, is not');
+  // A client that accepts zstd (curl --compressed, urllib3 with zstandard, browsers) is offered only
+  // codings the link scan reads: a CDN's zstd answer recorded no link, so no result was followable.
+  const { stdout: zpage } = await run('curl', ['-sS', '--compressed', '-x', moverProxy, `${web.origin('search.test')}/zstd`]);
+  t.match(zpage, /from-zstd/, 'the page reaches the agent');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/from-zstd?id=1`)).status, 200, 'its link is followed');
   // A followed link's Location is that link's: a page no answer served has none to give.
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/unserved?to=${encodeURIComponent(leak)}`)).status, 403);
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');

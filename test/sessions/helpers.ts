@@ -60,6 +60,14 @@ export async function startWeb(t: Teardown): Promise<Web> {
       } else if (host === 'search.test' && req.url?.startsWith('/results?n=')) {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: [results[Number(req.url.slice('/results?n='.length))]] }));
+      } else if (host === 'search.test' && req.url === '/zstd') {
+        // A page served in zstd to a client that accepts it (as CDNs do), else as is.
+        const page = Buffer.from(`<a href="http://blog.test:${port}/from-zstd?id=1">r</a>`);
+        res.setHeader('content-type', 'text/html');
+        if (/\bzstd\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          res.setHeader('content-encoding', 'zstd');
+          res.end(zstdRaw(page));
+        } else res.end(page);
       } else if (host === 'search.test' && req.url?.startsWith('/wrap?u=')) {
         // A source that echoes its query inside a click-through URL.
         res.setHeader('content-type', 'application/json');
@@ -94,6 +102,13 @@ export async function startWeb(t: Teardown): Promise<Web> {
     server.close(() => r());
   }));
   return { port, hits, results, origin: (h) => `http://${h}:${port}` };
+}
+
+/** A zstd frame of one raw (uncompressed) block: what a zstd decoder reads, without a zstd library. */
+export function zstdRaw(body: Buffer): Buffer {
+  if (body.length > 255) throw new Error('zstdRaw: 255 bytes at most (a one-byte content size)');
+  const block = 1 | (body.length << 3); // last block, raw, its size
+  return Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, body.length, block & 255, (block >> 8) & 255, (block >> 16) & 255]), body]);
 }
 
 /** The test configuration of the default policy: web hosts labelled, a webhook host, browsing from news and search. */
