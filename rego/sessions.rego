@@ -235,6 +235,7 @@ github_open_to_anyone if {
 github_open_area(rest) if lower(rest[0]) in {
 	"forks", "events", "stargazers", "subscribers", "watchers", "check-runs", "check-suites",
 	"statuses", "activity", "wiki", "network", "checks", "issues", "pull", "pulls", "discussions",
+	"security-advisories", # private vulnerability reports: drafts anyone may submit
 }
 
 github_open_area(rest) if {
