@@ -6,7 +6,8 @@
 // dot-segments, escaped unreserved characters) matches; every change that reaches it differently
 // (a query parameter or path segment added, one character changed, inserted or removed, an escape
 // added to the query, the path's case) does not. Checked on the normalization itself over many
-// cases, and through the real proxy for a sample.
+// cases, and through the real proxy for a sample. Links that move (a 3xx Location, a click-through
+// URL's target, a page in a coding the scan must read) are followed as served, and only so.
 //
 // Label laundering: a session's labels follow its token through a second connection, a CONNECT
 // tunnel opened before the labels arrived, other spellings of its credentials; a WebSocket or an
