@@ -105,3 +105,49 @@ export function slotNames(secret: string, slots: Slots): string {
   if (slots.body.has(secret)) places.push('the body');
   return places.join(', ') || 'nowhere';
 }
+
+/**
+ * Header and query names that carry a credential (rego/sessions.rego reads the same lists as "the
+ * agent authenticates with credentials of its own"). Header names compared as servers that key
+ * headers by an environment name read them (`X_Api_Key` is `x-api-key` to CGI and Rack).
+ */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'private-token', 'x-access-token', 'x-goog-api-key', 'x-github-token']);
+const CREDENTIAL_PARAMS = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
+
+const headerKeyOf = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+
+/**
+ * Takes out every credential of the agent's own that rides beside the injected ones: which of two
+ * credentials a service authenticates a request by is its choice (Anthropic reads an
+ * `Authorization: Bearer` as well as the injected `x-api-key`), so a request the policy decided as
+ * the user's account could run on another (an attacker's, whose logs then show the prompt). The
+ * request leaves with the credentials its decision named and no others. Call after the slots are
+ * written: what is left under a slot's exact name is Airlock's own. Returns what was taken out
+ * ("header x-api-key", "query parameter token"), for the audit record.
+ */
+export function removeOtherCredentials(outgoing: Pick<OutgoingRequest, 'headers' | 'url'>, slots: Slots): string[] {
+  const removed: string[] = [];
+  const slotKeys = new Set([...slots.headers.keys()].map(headerKeyOf));
+  const { headers } = outgoing;
+  for (let i = headers.length - 1; i >= 0; i--) {
+    const lower = headers[i]![0].toLowerCase();
+    if (slots.headers.has(lower)) continue;
+    const key = headerKeyOf(lower);
+    if (!CREDENTIAL_HEADERS.has(key) && !slotKeys.has(key)) continue;
+    removed.unshift(`header ${lower.slice(0, 60)}`);
+    headers.splice(i, 1);
+  }
+  const search = outgoing.url.search.replace(/^\?/, '');
+  if (!search) return removed;
+  const slotParams = new Set([...slots.query.keys()].map((k) => k.toLowerCase()));
+  const kept = search.split('&').filter((part) => {
+    const key = queryKey(part.split('=', 1)[0]!);
+    if (slots.query.has(key)) return true;
+    const lower = key.toLowerCase();
+    if (!CREDENTIAL_PARAMS.has(lower) && !slotParams.has(lower)) return true;
+    removed.push(`query parameter ${JSON.stringify(key.slice(0, 60))}`);
+    return false;
+  });
+  if (kept.length !== search.split('&').length) outgoing.url.search = kept.length ? `?${kept.join('&')}` : '';
+  return removed;
+}

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
-import { inItsSlot, queryKey, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
+import { inItsSlot, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts, formOf, spellForm, type Injection, type SecretSource } from './injected-hosts.ts';
 import type { InjectionLedger } from '../state/stores.ts';
 import { isStoreUnavailable } from '../state/unavailable.ts';
@@ -679,6 +679,8 @@ export class CredentialEnforcer implements Enforcer {
       }
     }
 
+    const othersRemoved = removeOtherCredentials(outgoing, slotsOf(directives));
+
     const unchecked = this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
     if (unchecked) return unchecked;
     const sent = [...injected.values()];
@@ -697,6 +699,7 @@ export class CredentialEnforcer implements Enforcer {
       injected: directives.map((d) => ({ secret: d.secret, in: d.in, ...(d.name ? { name: d.name } : {}) })),
       placeholders_substituted: [...new Set(this.guard.slotted(ctx).map((x) => x.name))].sort(),
       destination: origin,
+      ...(othersRemoved.length ? { agent_credentials_removed: othersRemoved } : {}),
     };
     return undefined;
   }

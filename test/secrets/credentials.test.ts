@@ -2,6 +2,7 @@
 // substituted only for named secrets, unbound placeholders refused, responses scrubbed.
 import { Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
 import t, { type Test } from 'tap';
 import { SecretStore, newPlaceholder } from '../../state/secrets/store.ts';
 import { CredentialEnforcer, CredentialGuard } from '../../proxy/credentials.ts';
@@ -70,6 +71,39 @@ t.test('header, basic and query directives overwrite what the agent sent', async
   const stripe = context(live, { url: 'https://api.stripe.com/v1/charges' }, [{ secret: 'db', in: 'basic', format: '{}:' }]);
   await enforcer.beforeForward(stripe);
   t.same(header(stripe, 'authorization'), [`Basic ${Buffer.from(`${DB}:`).toString('base64')}`]);
+});
+
+t.test("a credential of the agent's own beside an injected one is taken out: the request authenticates as the decision named", async (t) => {
+  const { live, enforcer } = await setup(t);
+  // Anthropic takes x-api-key (injected) and also an Authorization bearer: which one it reads is
+  // its choice, and an attacker's key would run the user's prompt on the attacker's account.
+  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token'];
+  const credentialParams = ['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token'];
+  const spellings = [(n: string) => n, (n: string) => n.toUpperCase(), (n: string) => n.toLowerCase().replaceAll('-', '_'), (n: string) => n.replaceAll('-', '.')];
+  const ATTACKER = 'sk-ant-ATTACKER0123456789';
+  await fc.assert(fc.asyncProperty(
+    fc.subarray(credentialHeaders, { minLength: 1 }), fc.nat(spellings.length - 1),
+    fc.subarray(credentialParams), fc.boolean(), fc.constantFrom('x-api-key', 'authorization'),
+    async (names, spelling, params, upperParams, slot) => {
+      const headers: Array<[string, string]> = [['X-Trace', '1'], ...names.map((n, i): [string, string] => [spellings[spelling]!(n), `Bearer ${ATTACKER}${i}`])];
+      const query = ['q=1', ...params.map((p) => `${upperParams ? p.toUpperCase() : p}=${ATTACKER}`)].join('&');
+      const ctx = context(live, { url: `https://api.anthropic.com/v1/messages?${query}`, headers }, [{ secret: 'db', in: 'header', name: slot, format: slot === 'authorization' ? 'Bearer {}' : '{}' }]);
+      t.equal(await enforcer.beforeForward(ctx), undefined);
+      const sent = JSON.stringify([ctx.outgoing.headers, ctx.outgoing.url.href]);
+      if (sent.includes('ATTACKER')) throw new Error(`the agent's credential left: ${sent}`);
+      t.same(header(ctx, slot), [slot === 'authorization' ? `Bearer ${DB}` : DB]);
+      t.same(header(ctx, 'x-trace'), ['1'], 'other headers stay');
+      t.equal(ctx.outgoing.url.searchParams.get('q'), '1', 'other parameters stay');
+      const removed = (ctx.audit.credentials as { agent_credentials_removed?: string[] }).agent_credentials_removed ?? [];
+      const agentSlotCopies = names.filter((n) => spellings[spelling]!(n).toLowerCase() === slot).length;
+      t.equal(removed.length, names.length - agentSlotCopies + params.length, 'each one named in the audit record');
+    },
+  ), { numRuns: 25 });
+  // Without an injection nothing is taken: the agent's own credential to a host Airlock injects nothing into is its business.
+  const plain = context(live, { url: 'https://example.com/?token=mine', headers: [['Authorization', 'Bearer mine']] }, []);
+  t.equal(await enforcer.beforeForward(plain), undefined);
+  t.same(plain.outgoing.headers, [['Authorization', 'Bearer mine']]);
+  t.equal(plain.outgoing.url.search, '?token=mine');
 });
 
 t.test('a placeholder goes only into the slot its directive names; anywhere else the request is refused', async (t) => {
