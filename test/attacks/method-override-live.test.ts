@@ -6,18 +6,22 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import fc from 'fast-check';
+import http from 'node:http';
 import t from 'tap';
 import { projectRoot } from '../../engine/toolchain.ts';
 import { curl, startTestAirlock, startUpstream, tempDir } from './helpers.ts';
 
-const ran: Array<{ method: string; marker: string }> = [];
+const ran: Array<{ method: string; marker: string; body: string }> = [];
 const up = await startUpstream(t, {
-  handler: (req, res) => {
+  // Also a route that runs whatever the method (Go's http.HandleFunc, Flask's methods=['GET', 'POST']
+  // with request.get_json(), Express's app.all): it reads a GET's body as it reads a POST's.
+  handler: (req, res, body) => {
     // The CGI environment key of every header: upper case, `-` → `_`.
     const env = new Map<string, string>();
     for (let i = 0; i < req.rawHeaders.length; i += 2) env.set(`HTTP_${req.rawHeaders[i]!.toUpperCase().replaceAll('-', '_')}`, req.rawHeaders[i + 1]!);
     const method = (env.get('HTTP_X_HTTP_METHOD_OVERRIDE') ?? req.method ?? '').toUpperCase();
-    ran.push({ method, marker: String(req.headers['x-case'] ?? '') });
+    ran.push({ method, marker: String(req.headers['x-case'] ?? ''), body: body.toString('utf8') });
     res.end(method);
   },
 });
@@ -53,4 +57,52 @@ for marker, extra in [('py-plain', {}), ('py-under', {'X_HTTP_METHOD_OVERRIDE': 
   t.match(out, /py-plain 200/, 'control: the read passes');
   t.notMatch(out, /py-under 200/, 'the overridden GET is not allowed');
   t.same(reached('py-under'), [], 'the upstream ran nothing');
+});
+
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 8);
+const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
+
+/** A request through the proxy (absolute-form) with Node's client, the body framed as asked. */
+function send(method: string, url: string, marker: string, body: { type: string; text: string } | undefined, chunked: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { 'proxy-authorization': a.auth, host: new URL(url).host, 'x-case': marker };
+    if (body) headers['content-type'] = body.type;
+    if (body && chunked) headers['transfer-encoding'] = 'chunked';
+    // Set by hand: Node's client sends a HEAD's body unframed.
+    else if (body) headers['content-length'] = String(Buffer.byteLength(body.text));
+    const req = http.request({ host: '127.0.0.1', port: a.port, method, path: url, headers, agent: false, setHost: false });
+    req.setTimeout(10_000, () => req.destroy(new Error('client timeout')));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    if (body && chunked) req.write(body.text.slice(0, 5));
+    req.end(body ? (chunked ? body.text.slice(5) : body.text) : undefined);
+  });
+}
+
+// Eleventh pass (wire): a body on a read method was decided as the read while a server that routes
+// the path whatever the method ran it as a POST: `GET /api/run {"sql": "DROP TABLE users"}` was
+// allowed (its POST is critical), and any data went out in a GET, HEAD or OPTIONS body unasked.
+t.test('property: a GET, HEAD or OPTIONS with a body is decided as the POST a method-blind route runs; the bodiless read still passes', async (t) => {
+  const bodies = [
+    { type: 'application/json', text: '{"sql": "DROP TABLE users"}' },
+    { type: 'application/x-www-form-urlencoded', text: 'sql=DROP+TABLE+users' },
+    { type: 'application/json', text: '{"to": "drop@evil.example", "text": "the customer list"}' },
+    { type: 'text/plain', text: 'the customer list, as the page asked' },
+  ];
+  let n = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom('GET', 'HEAD', 'OPTIONS'), fc.constantFrom(...bodies), fc.boolean(), fc.constantFrom('/api/run', '/page', '/v1/sql'), async (method, body, chunked, route) => {
+    const marker = `body-${n++}`;
+    const status = await send(method, `${base}${route}`, marker, body, chunked);
+    if (status === 200 || reached(marker).length) throw new Error(`${method} ${route} with a ${body.type} body (${chunked ? 'chunked' : 'Content-Length'}) was allowed (${status}): the upstream ran ${JSON.stringify(reached(marker))}`);
+    // The same read without its body is still allowed (nothing legitimate held).
+    const plain = await send(method, `${base}${route}`, `${marker}-plain`, undefined, false);
+    if (plain !== 200 || reached(`${marker}-plain`).length !== 1) throw new Error(`${method} ${route} without a body: ${plain}`);
+  }), { numRuns, ...seed });
+  // A real client: curl -X GET with --data (what people type for Elasticsearch-style APIs).
+  const r = await curl(['-x', a.proxyUrl, '-s', '-o', '-', '-w', '\n%{http_code}', '-X', 'GET', '-H', 'x-case: curl-get-body', '-H', 'content-type: application/json', '--data', '{"sql":"DROP TABLE users"}', `${base}/api/run`]);
+  t.notMatch(r.stdout, /\n200$/, 'curl -X GET --data: not allowed as a read');
+  t.same(reached('curl-get-body'), [], 'the upstream ran nothing');
 });
