@@ -19,6 +19,7 @@ import type { GraphqlRequest } from './graphql.ts';
 import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
+import { serverHeaderKey } from '../lib/text.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
@@ -64,7 +65,7 @@ function hasMethodWord(text: string): boolean {
 
 /** Header names as CGI, WSGI and Rack servers see them: `X_HTTP_Method` is `X-HTTP-Method` there. */
 function headerKey(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  return serverHeaderKey(name);
 }
 
 export interface OverrideInput {

@@ -80,3 +80,15 @@ export function jsonUnescaped(s: string): string {
 export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * A header name as servers that key headers by an environment name read it: lower case, every
+ * character but a letter or a digit read as `-`. lighttpd hands CGI, FastCGI and SCGI backends
+ * (PHP-FPM) `HTTP_` + the name with every such character as `_` (its http_cgi_encode_varname), and
+ * Rack, Puma and Python's CGI read `-` and `_` alike, so `X-HTTP-Method.Override`,
+ * `X_HTTP_Method+Override` and `X-HTTP-Method-Override` are one header to them (and PHP's
+ * frameworks, which rebuild header names from those keys).
+ */
+export function serverHeaderKey(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+}

@@ -1,7 +1,7 @@
 // Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
 // (RFC 9110 §7.6.1), authority parsing. Pure.
 import { unmappedHost } from '../lib/ip-literal.ts';
-import { trimTrailing } from '../lib/text.ts';
+import { serverHeaderKey, trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';
@@ -75,8 +75,9 @@ export function misreadHeader(raw: readonly string[]): string | undefined {
     if (name.length === 5 && name.toLowerCase() === 'proxy') {
       return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
     }
-    if (name.includes('_') && framingNames.has(name.toLowerCase().replaceAll('_', '-'))) {
-      return `header ${JSON.stringify(name.slice(0, 40))}, ${name.toLowerCase().replaceAll('_', '-')} spelled with underscores, which servers that read \`_\` as \`-\` (CGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`;
+    const key = serverHeaderKey(name);
+    if (key !== name.toLowerCase() && framingNames.has(key)) {
+      return `header ${JSON.stringify(name.slice(0, 40))}, ${key} spelled with other separators than dashes, which servers that key headers by an environment name (CGI, lighttpd's FastCGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`;
     }
   }
   return undefined;
@@ -186,7 +187,7 @@ export function formatAuthority(a: Authority, scheme: string): string {
  */
 export function otherForwardedHost(rawHeaders: readonly string[], target: Authority, scheme: string): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase().replaceAll('_', '-');
+    const name = serverHeaderKey(rawHeaders[i]!);
     const value = rawHeaders[i + 1]!;
     let hosts: string[];
     if (name === 'x-forwarded-host') hosts = value.split(',');

@@ -1,7 +1,7 @@
 // Method overrides through a running Airlock (the default policy, one extra allowed host where
-// reads pass), to an upstream that runs overrides as CGI/WSGI/Rack servers do: the header is read
-// from its environment key (HTTP_X_HTTP_METHOD_OVERRIDE), so `X_HTTP_METHOD_OVERRIDE` and
-// `X-HTTP-Method-Override` are one header to it. Real clients (curl, Python requests) send a GET
+// reads pass), to an upstream that runs overrides as CGI/WSGI/Rack servers and lighttpd's FastCGI
+// do: the header is read from its environment key (HTTP_X_HTTP_METHOD_OVERRIDE), so
+// `X_HTTP_METHOD_OVERRIDE`, `X-HTTP-Method.Override` and `X-HTTP-Method-Override` are one header to it. Real clients (curl, Python requests) send a GET
 // that the upstream would run as a DELETE: nothing may reach it, while the plain GET still does.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,9 +17,11 @@ const up = await startUpstream(t, {
   // Also a route that runs whatever the method (Go's http.HandleFunc, Flask's methods=['GET', 'POST']
   // with request.get_json(), Express's app.all): it reads a GET's body as it reads a POST's.
   handler: (req, res, body) => {
-    // The CGI environment key of every header: upper case, `-` → `_`.
+    // The CGI environment key of every header as lighttpd builds it for CGI, FastCGI (PHP-FPM) and
+    // SCGI (http_cgi_encode_varname): upper case, every character but a letter or digit as `_`
+    // (Rack, Puma and Python's CGI map only `-`, a subset).
     const env = new Map<string, string>();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) env.set(`HTTP_${req.rawHeaders[i]!.toUpperCase().replaceAll('-', '_')}`, req.rawHeaders[i + 1]!);
+    for (let i = 0; i < req.rawHeaders.length; i += 2) env.set(`HTTP_${req.rawHeaders[i]!.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`, req.rawHeaders[i + 1]!);
     const method = (env.get('HTTP_X_HTTP_METHOD_OVERRIDE') ?? req.method ?? '').toUpperCase();
     ran.push({ method, marker: String(req.headers['x-case'] ?? ''), body: body.toString('utf8') });
     res.end(method);
@@ -59,13 +61,13 @@ for marker, extra in [('py-plain', {}), ('py-under', {'X_HTTP_METHOD_OVERRIDE': 
   t.same(reached('py-under'), [], 'the upstream ran nothing');
 });
 
-const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 8);
+const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 10);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
 
 /** A request through the proxy (absolute-form) with Node's client, the body framed as asked. */
-function send(method: string, url: string, marker: string, body: { type: string; text: string } | undefined, chunked: boolean): Promise<number> {
+function send(method: string, url: string, marker: string, body: { type: string; text: string } | undefined, chunked: boolean, extra: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { 'proxy-authorization': a.auth, host: new URL(url).host, 'x-case': marker };
+    const headers: Record<string, string> = { 'proxy-authorization': a.auth, host: new URL(url).host, 'x-case': marker, ...extra };
     if (body) headers['content-type'] = body.type;
     if (body && chunked) headers['transfer-encoding'] = 'chunked';
     // Set by hand: Node's client sends a HEAD's body unframed.
@@ -105,4 +107,35 @@ t.test('property: a GET, HEAD or OPTIONS with a body is decided as the POST a me
   const r = await curl(['-x', a.proxyUrl, '-s', '-o', '-', '-w', '\n%{http_code}', '-X', 'GET', '-H', 'x-case: curl-get-body', '-H', 'content-type: application/json', '--data', '{"sql":"DROP TABLE users"}', `${base}/api/run`]);
   t.notMatch(r.stdout, /\n200$/, 'curl -X GET --data: not allowed as a read');
   t.same(reached('curl-get-body'), [], 'the upstream ran nothing');
+});
+
+// Eleventh pass (wire): lighttpd keys every header for its CGI, FastCGI (PHP-FPM) and SCGI backends
+// with each character but a letter or digit as `_`, so `X-HTTP-Method.Override: DELETE` is
+// HTTP_X_HTTP_METHOD_OVERRIDE to PHP (Symfony and Laravel rebuild `X-Http-Method-Override` from
+// it and run the DELETE), `X.Forwarded.Host` is the forwarding header a trusting framework serves
+// another host by, `X+Original+URL` the path header older Symfony and Zend run. Airlock read `_`
+// alone as `-`: each was an ordinary header to it.
+t.test('property: override, forwarding and path headers spelled with any token separator are read as lighttpd keys them', async (t) => {
+  const separators = ['-', '_', '.', '+', '!', '#', '$', '%', '&', "'", '*', '^', '`', '|', '~'];
+  const spell = (words: string[], seps: string[], upper: boolean[]): string => words.map((w, i) => (upper[i] ? w.toUpperCase() : w) + (i < seps.length ? seps[i] : '')).join('');
+  const kinds = [
+    { words: ['X', 'HTTP', 'Method', 'Override'], value: 'DELETE' },
+    { words: ['X', 'HTTP', 'Method'], value: 'DELETE' },
+    { words: ['X', 'Method', 'Override'], value: 'DELETE' },
+    { words: ['X', 'Forwarded', 'Host'], value: 'admin.internal' },
+    { words: ['X', 'Original', 'URL'], value: '/admin/users/delete' },
+  ];
+  let n = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...kinds), fc.array(fc.constantFrom(...separators), { minLength: 3, maxLength: 3 }), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (kind, seps, upper) => {
+    const name = spell(kind.words, seps.slice(0, kind.words.length - 1), upper);
+    const marker = `sep-${n++}`;
+    const status = await send('GET', `${base}/page`, marker, undefined, false, { [name]: kind.value });
+    if (status === 200 || reached(marker).length) throw new Error(`${name}: ${kind.value} was forwarded (${status}); the upstream ran ${JSON.stringify(reached(marker))}`);
+  }), { numRuns, ...seed });
+  // A harmless header with a dot in its name still passes.
+  t.equal(await send('GET', `${base}/page`, 'sep-control', undefined, false, { 'X.Trace.Id': '42' }), 200, 'control: X.Trace.Id passes');
+  // curl, a real client, with the dotted override.
+  const r = await curl(['-x', a.proxyUrl, '-s', '-o', '/dev/null', '-w', '%{http_code}', '-H', 'x-case: sep-curl', '-H', 'X-HTTP-Method.Override: DELETE', `${base}/page`]);
+  t.not(r.stdout, '200', 'curl: X-HTTP-Method.Override: DELETE is not a read');
+  t.same(reached('sep-curl'), [], 'the upstream ran nothing');
 });
