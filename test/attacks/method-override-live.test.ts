@@ -102,7 +102,7 @@ t.test('property: a GET, HEAD or OPTIONS with a body is decided as the POST a me
     // The same read without its body is still allowed (nothing legitimate held).
     const plain = await send(method, `${base}${route}`, `${marker}-plain`, undefined, false);
     if (plain !== 200 || reached(`${marker}-plain`).length !== 1) throw new Error(`${method} ${route} without a body: ${plain}`);
-  }), { numRuns, ...seed });
+  }), { numRuns: Math.min(numRuns, 6), ...seed });
   // A real client: curl -X GET with --data (what people type for Elasticsearch-style APIs).
   const r = await curl(['-x', a.proxyUrl, '-s', '-o', '-', '-w', '\n%{http_code}', '-X', 'GET', '-H', 'x-case: curl-get-body', '-H', 'content-type: application/json', '--data', '{"sql":"DROP TABLE users"}', `${base}/api/run`]);
   t.notMatch(r.stdout, /\n200$/, 'curl -X GET --data: not allowed as a read');
