@@ -90,5 +90,16 @@ export function shellWord(s: string): string {
  * frameworks, which rebuild header names from those keys).
  */
 export function serverHeaderKey(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]/g, '-');
+  const lower = name.toLowerCase();
+  return dashedName.test(lower) ? lower : lower.replace(/[^a-z0-9]/g, '-');
 }
+
+/** A name of letters, digits and dashes only (nearly every header): its key is itself, no copy. */
+const dashedName = /^[a-z0-9-]*$/;
+
+/** Whether a header name has a separator other than `-` (the names whose key differs from the name). */
+export function otherSeparator(name: string): boolean {
+  return otherSeparatorRe.test(name);
+}
+
+const otherSeparatorRe = /[^A-Za-z0-9-]/;
