@@ -88,23 +88,24 @@ function send(method: string, url: string, marker: string, body: { type: string;
 // the path whatever the method ran it as a POST: `GET /api/run {"sql": "DROP TABLE users"}` was
 // allowed (its POST is critical), and any data went out in a GET, HEAD or OPTIONS body unasked.
 t.test('property: a GET, HEAD or OPTIONS with a body is decided as the POST a method-blind route runs; the bodiless read still passes', async (t) => {
+  // Data going out (SQL bodies, whose first parse costs the grammars' load, are traffic tests in
+  // fixtures/tests/other-services.yaml: a GET's DROP TABLE is the critical SQL).
   const bodies = [
-    { type: 'application/json', text: '{"sql": "DROP TABLE users"}' },
-    { type: 'application/x-www-form-urlencoded', text: 'sql=DROP+TABLE+users' },
+    { type: 'application/x-www-form-urlencoded', text: 'to=drop%40evil.example&text=the+customer+list' },
     { type: 'application/json', text: '{"to": "drop@evil.example", "text": "the customer list"}' },
     { type: 'text/plain', text: 'the customer list, as the page asked' },
   ];
   let n = 0;
-  await fc.assert(fc.asyncProperty(fc.constantFrom('GET', 'HEAD', 'OPTIONS'), fc.constantFrom(...bodies), fc.boolean(), fc.constantFrom('/api/run', '/page', '/v1/sql'), async (method, body, chunked, route) => {
+  await fc.assert(fc.asyncProperty(fc.constantFrom('GET', 'HEAD', 'OPTIONS'), fc.constantFrom(...bodies), fc.boolean(), fc.constantFrom('/api/run', '/page'), async (method, body, chunked, route) => {
     const marker = `body-${n++}`;
     const status = await send(method, `${base}${route}`, marker, body, chunked);
     if (status === 200 || reached(marker).length) throw new Error(`${method} ${route} with a ${body.type} body (${chunked ? 'chunked' : 'Content-Length'}) was allowed (${status}): the upstream ran ${JSON.stringify(reached(marker))}`);
     // The same read without its body is still allowed (nothing legitimate held).
     const plain = await send(method, `${base}${route}`, `${marker}-plain`, undefined, false);
     if (plain !== 200 || reached(`${marker}-plain`).length !== 1) throw new Error(`${method} ${route} without a body: ${plain}`);
-  }), { numRuns: Math.min(numRuns, 6), ...seed });
+  }), { numRuns, ...seed });
   // A real client: curl -X GET with --data (what people type for Elasticsearch-style APIs).
-  const r = await curl(['-x', a.proxyUrl, '-s', '-o', '-', '-w', '\n%{http_code}', '-X', 'GET', '-H', 'x-case: curl-get-body', '-H', 'content-type: application/json', '--data', '{"sql":"DROP TABLE users"}', `${base}/api/run`]);
+  const r = await curl(['-x', a.proxyUrl, '-s', '-o', '-', '-w', '\n%{http_code}', '-X', 'GET', '-H', 'x-case: curl-get-body', '-H', 'content-type: application/json', '--data', '{"to":"drop@evil.example","text":"the customer list"}', `${base}/api/run`]);
   t.notMatch(r.stdout, /\n200$/, 'curl -X GET --data: not allowed as a read');
   t.same(reached('curl-get-body'), [], 'the upstream ran nothing');
 });
