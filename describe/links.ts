@@ -92,6 +92,10 @@ function writtenSkeleton(raw: string): string {
 /** Open elements of a page the scan keeps (innermost first), and the slice it reads between checks. */
 const MAX_OPEN_ELEMENTS = 256;
 const MARKUP_SLICE = 4096;
+/** A query value that may be an absolute URL (`=https://`, `=http%3A%2F%2F`): one class, no nesting, linear. */
+const carriesUrl = /=https?(?::|%3a)/i;
+/** Links read out of one link's query values, at most. */
+const NESTED_PER_LINK = 4;
 /** Link spellings normalized per answer, at most, for each link it may keep. */
 const NORMALIZED_PER_LINK = 4;
 
@@ -234,7 +238,7 @@ export class LinkScanner {
     this.scanText(all, true);
   }
 
-  private add(raw: string, base?: URL): void {
+  private add(raw: string, base?: URL, nested = false): void {
     if (raw.length > this.limits.urlChars) return;
     // A spelling met again (under the same base) adds nothing new: not normalized again. Past
     // NORMALIZED_PER_LINK × maxLinks normalizations the scan ends (a MiB of links that all normalize
@@ -253,6 +257,7 @@ export class LinkScanner {
       if (this.links.size >= this.limits.maxLinks) return;
       this.links.add(url);
     }
+    if (!nested) this.addCarried(url);
     // Entities left in a link (a page or feed that escaped the text twice, as Atom's HTML content
     // is): what it reads as once they are undone is a spelling too, so an echo escaped twice is
     // still the agent's.
@@ -262,6 +267,24 @@ export class LinkScanner {
     // (and the path), and a page that reflects its query may have reflected the base.
     this.spelled(url, writtenSkeleton(raw) || (base && base === this.base ? this.baseWritten : ''));
     if (unescaped !== raw) this.spelled(url, writtenSkeleton(unescaped));
+  }
+
+  /**
+   * The absolute links a link carries as query values: a search engine's click-through URL serves
+   * its target (DuckDuckGo's HTML results link `//duckduckgo.com/l/?uddg=https%3A%2F%2F…`, Google's
+   * `/url?q=…`), which agents read out of it and ask for directly (eleventh pass: the target of every
+   * result of the default source html.duckduckgo.com was unseen). The same answer serves them, so
+   * the same echo check judges them. One level, at most NESTED_PER_LINK per link.
+   */
+  private addCarried(url: string): void {
+    const q = url.indexOf('?');
+    if (q < 0 || !carriesUrl.test(url.slice(q))) return;
+    let n = 0;
+    for (const [, v] of new URLSearchParams(url.slice(q + 1))) {
+      if (!/^https?:\/\//i.test(v)) continue;
+      this.add(v, undefined, true);
+      if (++n >= NESTED_PER_LINK) return;
+    }
   }
 
   private spelled(url: string, k: string): void {

@@ -173,8 +173,8 @@ function contentTypes(headers: Array<[string, string]>): string[] {
   return headers.filter(([k]) => k.toLowerCase() === 'content-type').map(([, v]) => v);
 }
 
-/** Keeps only content codings the scrubber can decode in the agent's Accept-Encoding. */
-function restrictAcceptEncoding(headers: Array<[string, string]>): boolean {
+/** Keeps only content codings the scrubber (and the link scan) can decode in the agent's Accept-Encoding. */
+export function restrictAcceptEncoding(headers: Array<[string, string]>): boolean {
   const values = headers.filter(([n]) => n.toLowerCase() === 'accept-encoding').map(([, v]) => v);
   if (values.length === 0) return false;
   const kept = values.join(',').split(',').map((c) => c.trim()).filter((c) => c && DECODABLE.has(c.split(';')[0]!.trim().toLowerCase()))

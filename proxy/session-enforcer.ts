@@ -6,7 +6,7 @@
 // onResponse:   an answer of the upstream (any status) adds the decision's `labels` to the session —
 //               in memory at once, durably before the first byte of the body reaches the agent —
 //               and, when links are tracked, a 2xx body's links are recorded as it streams
-//               (describe/links.ts).
+//               (describe/links.ts), and a 3xx's Location (redirectScan).
 // egressMeter / onMessage: a stream still sending data out (an upload past the captured prefix,
 //               a WebSocket) was decided under the labels the session held when it opened; once the
 //               session gains a label (or a human resets it), the next byte it would send is refused
@@ -16,11 +16,12 @@
 //               way) when a human resets the session is cut.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, pageSkeleton, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
+import { LINK_SCAN_LIMITS, LinkScanner, echoedBy, linkFormat, normalizeLink, pageSkeleton, requestSkeletonSteps, type LinkScanLimits, type RequestSkeletons } from '../describe/links.ts';
 import { TurnGate } from '../lib/turn-gate.ts';
 import type { Entered } from '../state/sessions.ts';
 import type { AgentSessions } from '../state/stores.ts';
 import { decodedBody, multipartText } from './body-readings.ts';
+import { restrictAcceptEncoding } from './credentials.ts';
 import type { EgressMeter, Enforcer, Rejection, RequestContext, ResponseHead } from './enforcers.ts';
 
 export interface SessionEnforcerOptions {
@@ -201,6 +202,13 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       const s = ctx.description.session;
       if (!s) return undefined;
       ctx.audit.session = { id: s.id };
+      // An answer in a content coding the link scan cannot undo (zstd, which curl --compressed, urllib3
+      // with zstandard and browsers ask for, and CDNs serve) records no link, so a search result
+      // could not be followed: the agent is offered only the codings the scan reads (eleventh pass).
+      const r = ctx.description.request;
+      if (opts.trackLinks() && (r.scheme === 'http' || r.scheme === 'https') && !r.upgrade && restrictAcceptEncoding(ctx.outgoing.headers)) {
+        ctx.audit.negotiation_neutralized = [...new Set([...(ctx.audit.negotiation_neutralized as string[] | undefined ?? []), 'accept-encoding'])].sort();
+      }
       store.addEgress(s.id, ctx.description.request.egress_bytes);
       return undefined;
     },
@@ -256,7 +264,8 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
         stored = arrive(ctx, s.id, s.labels, labels, head.statusCode === 101);
       }
       const format = ok && opts.trackLinks() && head.statusCode !== 101 ? linkFormat(headerValue(head, 'content-type') ?? '') : undefined;
-      const scan = format ? linkScan(ctx, head, format, limits, store) : undefined;
+      const location = head.statusCode >= 300 && head.statusCode < 400 && opts.trackLinks() ? headerValue(head, 'location') : undefined;
+      const scan = format ? linkScan(ctx, head, format, limits, store) : location !== undefined ? redirectScan(ctx, location, limits, store) : undefined;
       if (!stored && !scan) return undefined;
       if (!labels.length) return new ResponseTap(stored, scan);
       const st: StreamLabels = { id: s.id, labels, seen: humanChanges.get(s.id) ?? 0 };
@@ -299,16 +308,7 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   if (r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
   const coding = (headerValue(head, 'content-encoding') ?? 'identity').trim().toLowerCase();
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headerValue(head, 'content-type') ?? '')?.[1] ?? 'utf-8';
-  const sent = (): Generator<void, RequestSkeletons | undefined> => {
-    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone), and the bytes
-    // of a body under a content coding once it is undone (read in other charsets too): a server may echo those.
-    const parts = multipartText(ctx);
-    const decoded = [...(parts ? [Buffer.from(parts, 'latin1')] : []), ...[decodedBody(ctx)].filter((b): b is Buffer => b !== undefined)];
-    return requestSkeletonSteps({
-      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
-      ...(decoded.length ? { decoded } : {}), answerCharset: charset, summary: r.body,
-    });
-  };
+  const sent = requestSent(ctx, charset);
   let text: TextDecoder;
   try {
     text = textDecoders.take(charset);
@@ -317,6 +317,53 @@ function linkScan(ctx: RequestContext, head: ResponseHead, format: NonNullable<R
   }
   if (coding !== 'identity' && !Object.hasOwn(linkDecoders, coding)) return undefined;
   return new LinkScan(ctx, new LinkScanner(format, r.url, limits), text, limits, store, coding === 'identity' ? undefined : linkDecoders[coding]!(), sent);
+}
+
+/** What the request carried, read step by step in every view a server may echo it in (describe/links.ts). */
+function requestSent(ctx: RequestContext, charset: string): () => Generator<void, RequestSkeletons | undefined> {
+  return () => {
+    // Multipart parts as a MIME parser reads them (base64 or quoted-printable undone), and the bytes
+    // of a body under a content coding once it is undone (read in other charsets too): a server may echo those.
+    const parts = multipartText(ctx);
+    const decoded = [...(parts ? [Buffer.from(parts, 'latin1')] : []), ...[decodedBody(ctx)].filter((b): b is Buffer => b !== undefined)];
+    return requestSkeletonSteps({
+      pathAndQuery: ctx.outgoing.url.pathname + ctx.outgoing.url.search, headers: ctx.outgoing.headers, ...(ctx.body ? { body: ctx.body } : {}),
+      ...(decoded.length ? { decoded } : {}), answerCharset: charset, summary: ctx.description.request.body,
+    });
+  };
+}
+
+/**
+ * A redirect's `Location` is a link the answer served: curl -L, requests, fetch and browsers follow
+ * it with a request of their own (the proxy never follows it). A followed link that moved
+ * (`http://` to `https://`, a trailing slash, another host, a search engine's click-through URL)
+ * was refused as a URL no answer served.
+ *  - The answer to a request that carried nothing but a link the session was served (a followed
+ *    link: forwarded bare, no body) chose its Location alone: it counts as served by whoever served
+ *    that link (the redirect stands in for it). The echo check does not apply: what the request
+ *    carried is that served link, which the Location often repeats.
+ *  - Any other answer's Location is a link of that host's, judged as its body's links are: one the
+ *    request carried (an open redirect to `https://evil/?d=<data>` the agent wrote) is not recorded.
+ * Its body's links are not read (a "moved here" page repeats the Location).
+ */
+function redirectScan(ctx: RequestContext, location: string, limits: LinkScanLimits, store: AgentSessions): Scan | undefined {
+  const r = ctx.description.request;
+  const session = ctx.description.session;
+  if (!session || r.body.truncated || ctx.body?.truncated || r.body.decode_error !== undefined) return undefined;
+  const raw = location.trim();
+  const link = normalizeLink(raw, new URL(r.url));
+  if (!link || link.length > limits.urlChars) return undefined;
+  const p = r.provenance;
+  const followed = p?.seen === true && p.request_id !== undefined && p.host !== undefined && ctx.decision.bare_headers === true && r.body.size === 0 && !r.upgrade;
+  if (followed) {
+    const from = { request_id: p.request_id!, host: p.host! };
+    return { feed: () => undefined, finish: async () => { await store.addLinks(session.id, from, [link]); } };
+  }
+  // Read as a page whose text is the link, as the answer wrote it when absolute (its spelling counts for the echo check).
+  const written = /^https?:\/\//i.test(raw) ? raw : link;
+  const scan = new LinkScan(ctx, new LinkScanner('text', r.url, limits), textDecoders.take('utf-8'), limits, store, undefined, requestSent(ctx, 'utf-8'));
+  scan.feed(Buffer.from(`${written}\n`, 'latin1'));
+  return { feed: () => undefined, finish: () => scan.finish() };
 }
 
 /** One response's link scan: bytes in (still encoded when `decoder` is set), links to the store at the end. */

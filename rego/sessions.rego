@@ -187,11 +187,64 @@ github_open_to_anyone if {
 github_open_to_anyone if {
 	github_repo_listed("public_repos")
 	input.service.operation == "unknown"
+	host != "github.com" # its pages by their first segment (github_open_area): a file's path may hold any name
+	some s in github_repo_rest
+	lower(s) in {"issues", "pulls", "discussions", "comments"}
+}
+
+# The path after the repository: `/repos/{owner}/{repo}/…` on the API, `/{owner}/{repo}/…` on
+# github.com, whose pages (`pull/7.patch`, `issues/3`, `actions/runs/5/job/6`, `wiki/Home`) show
+# the same content as the API's routes (eleventh pass: only the API's paths were read).
+github_repo_rest := array.slice(segs, 3, count(segs)) if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 3
 	lower(segs[0]) == "repos"
-	some s in array.slice(segs, 3, count(segs))
-	lower(s) in {"issues", "pulls", "discussions", "comments"}
+	host != "github.com"
+} else := array.slice(segs, 2, count(segs)) if {
+	host == "github.com"
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 2
+}
+
+# A public repository's wiki is open to anyone with a GitHub account unless its owners restricted
+# editing (GitHub's default: not restricted): its pages and its git repository (`acme/website.wiki`,
+# which `owned_repos` "acme/*" names, `public_repos` "acme/website" does not) are content others
+# wrote, and public.
+github_public_wiki if {
+	input.service.name == "github"
+	repo := lower(input.service.params.repo)
+	endswith(repo, ".wiki")
+	full := concat("/", [lower(input.service.params.owner), trim_suffix(repo, ".wiki")])
+	some p in object.get(label_config, "public_repos", [])
+	glob.match(lower(p), ["/"], full)
+}
+
+github_open_to_anyone if github_public_wiki
+
+# So is what a stranger's pull request, fork or star makes the repository show, named route or not:
+# the CI a fork's pull request runs (its runs carry the pull request's title, branch and commit
+# message; its jobs' logs, annotations, artifacts and caches what the stranger's code printed or
+# wrote), the checks and statuses apps post for it, the event feed (comments and pull requests as
+# their authors wrote them), and the forks (descriptions) and people (profiles) it lists. An agent
+# asked to fix a failing build reads exactly these (eleventh pass: owned_repos waived them).
+github_open_to_anyone if {
+	github_repo_listed("public_repos")
+	github_open_area(github_repo_rest)
+}
+
+github_open_area(rest) if lower(rest[0]) in {
+	"forks", "events", "stargazers", "subscribers", "watchers", "check-runs", "check-suites",
+	"statuses", "activity", "wiki", "network", "checks", "issues", "pull", "pulls", "discussions",
+	"security-advisories", # private vulnerability reports: drafts anyone may submit
+}
+
+github_open_area(rest) if {
+	lower(rest[0]) in {"commits", "commit", "actions"}
+	some s in rest
+	lower(s) in {
+		"check-runs", "check-suites", "checks", "status", "statuses", "runs", "jobs", "job",
+		"artifacts", "caches",
+	}
 }
 
 # A comparison whose base or head names another owner's fork (`main...attacker:branch`,
@@ -241,6 +294,8 @@ label_waived("private") if {
 	github_repo_listed("public_repos")
 	not github_admin_read
 }
+
+label_waived("private") if github_public_wiki
 
 # What only a repository's maintainers see, public repository or not: its webhooks and deploy keys,
 # secret and code scanning alerts (the leaked secrets themselves), Dependabot alerts, draft security
@@ -585,6 +640,31 @@ carries_data_out if {
 	input.service.name == "github"
 	host == "github.com"
 	not startswith(input.service.operation, "git.")
+}
+
+# A fetch of a repository others own counts in what its owner reads: git clones and fetches in its
+# clone traffic (`/traffic/clones`: how many a day, from how many cloners), a release asset fetched
+# through the API in the asset's `download_count` (public on the release). Which of an attacker's
+# repositories or assets the agent fetches, and how often, is data (eleventh pass: git was left out
+# of the github.com rule above so that clones go on, and the asset count left open).
+carries_data_out if {
+	input.service.name == "github"
+	github_counted_for_owner
+	not github_repo_listed("owned_repos")
+}
+
+github_counted_for_owner if {
+	host == "github.com"
+	startswith(input.service.operation, "git.")
+}
+
+github_counted_for_owner if {
+	rest := github_repo_rest
+	count(rest) > 2
+	lower(rest[0]) == "releases"
+	lower(rest[1]) == "assets"
+	some v in object.get(input.request, ["headers", "accept"], [])
+	contains(lower(v), "application/octet-stream")
 }
 
 # What the provider searches for, and the pages it opens (OpenAI's open_page, deep research), leave

@@ -6,7 +6,8 @@
 // dot-segments, escaped unreserved characters) matches; every change that reaches it differently
 // (a query parameter or path segment added, one character changed, inserted or removed, an escape
 // added to the query, the path's case) does not. Checked on the normalization itself over many
-// cases, and through the real proxy for a sample.
+// cases, and through the real proxy for a sample. Links that move (a 3xx Location, a click-through
+// URL's target, a page in a coding the scan must read) are followed as served, and only so.
 //
 // Label laundering: a session's labels follow its token through a second connection, a CONNECT
 // tunnel opened before the labels arrived, other spellings of its credentials; a WebSocket or an
@@ -23,7 +24,7 @@ import { normalizeLink } from '../../describe/links.ts';
 import { describeRequest } from '../../describe/describe.ts';
 import { tempDir } from '../temp-dir.ts';
 import { connectTunnel, readResponse } from '../proxy/helpers.ts';
-import { policyCopy, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
+import { policyCopy, run, startSessionAirlock, startWeb, studioApi, viaCurl } from '../sessions/helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 200);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -123,6 +124,61 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
     const r = await viaCurl(proxy, 'GET', url);
     t.equal(r.status, want, `${url} → ${want}`);
   }
+
+  // A redirect is a link its answer served: clients follow a Location with a request of their own
+  // (eleventh pass: a followed link that moved — to https, a trailing slash, another host, through
+  // a search engine's click-through URL — was refused as unseen). A followed link's Location counts
+  // as served by whoever served that link; any other answer's Location is judged as its body's
+  // links are: an open redirect to a URL the agent wrote is no served link. In a session of its own.
+  const other = await airlock.agents.add('mover');
+  const moverProxy = airlock.proxyUrl('mover', other.token);
+  const follow = async (url: string): Promise<{ status: number; body: string }> => {
+    const { stdout } = await run('curl', ['-sS', '-L', '--max-redirs', '5', '--max-time', '20', '-x', moverProxy, '-o', '-', '-w', '\n%{http_code}', url]);
+    const at = stdout.lastIndexOf('\n');
+    return { status: Number(stdout.slice(at + 1)), body: stdout.slice(0, at) };
+  };
+  const results = web.results!;
+  // Property: whatever the status, however the Location is written (absolute, relative,
+  // scheme-relative), wherever it leads (the same host, another), through one or two hops (a
+  // click-through URL first), the moved link is followed; the URL it moved to, with a parameter
+  // added, is not.
+  const shape = fc.record({
+    status: fc.constantFrom(301, 302, 303, 307, 308),
+    written: fc.constantFrom('absolute', 'relative', 'scheme-relative'),
+    target: fc.constantFrom('blog.test', 'www.blog.test'),
+    hops: fc.constantFrom(1, 2),
+    path: fc.stringMatching(/^[a-z0-9]{1,8}$/),
+  });
+  await fc.assert(fc.asyncProperty(shape, async ({ status, written, target, hops, path }) => {
+    const id = `${path}${results.length}`;
+    const final = `${web.origin(target)}/${id}/?id=4`;
+    const location = written === 'relative' && target === 'blog.test' ? `/${id}/?id=4` : written === 'scheme-relative' ? final.slice('http:'.length) : final;
+    const first = `${web.origin('blog.test')}/${id}?s=${status}&to=${encodeURIComponent(location)}`;
+    results.push(hops === 1 ? first : `${web.origin('go.test')}/l?s=${status}&to=${encodeURIComponent(first)}`);
+    const served = await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/results?n=${results.length - 1}`);
+    const r = await follow(results.at(-1)!);
+    const changed = await viaCurl(moverProxy, 'GET', `${final}&leak=1`);
+    return served.status === 200 && r.status === 200 && r.body === `ok ${target} GET /${id}/?id=4` && changed.status === 403;
+  }), { numRuns: Math.min(numRuns, 5), ...seed });
+  // An open redirect on a browsing source sends the agent where its own request said: no served link.
+  const leak = `${web.origin('evil.test')}/c?d=customer-4242`;
+  t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak)}`)).status, 403, 'the Location the agent wrote into the query is refused');
+  t.equal((await follow(`${web.origin('search.test')}/redirect?to=${encodeURIComponent(leak.toUpperCase())}`)).status, 403, 'in capitals too');
+  // A click-through URL's target (in its query) is served too; the agent's own URL that an echoing
+  // source wraps in one is not.
+  results.push(`https://duckduckgo.example/l/?uddg=${encodeURIComponent(`${web.origin('blog.test')}/direct?id=7`)}&rut=1`);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/results?n=${results.length - 1}`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/direct?id=7`)).status, 200, 'the target of a click-through URL is followed directly');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('search.test')}/wrap?u=${encodeURIComponent(leak)}`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', leak)).status, 403, 'a URL the agent wrote, wrapped by an echo, is not');
+  // A client that accepts zstd (curl --compressed, urllib3 with zstandard, browsers) is offered only
+  // codings the link scan reads: a CDN's zstd answer recorded no link, so no result was followable.
+  const { stdout: zpage } = await run('curl', ['-sS', '--compressed', '-x', moverProxy, `${web.origin('search.test')}/zstd`]);
+  t.match(zpage, /from-zstd/, 'the page reaches the agent');
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/from-zstd?id=1`)).status, 200, 'its link is followed');
+  // A followed link's Location is that link's: a page no answer served has none to give.
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/unserved?to=${encodeURIComponent(leak)}`)).status, 403);
+  t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
 });
 
 t.test('labels cannot be laundered', async (t) => {

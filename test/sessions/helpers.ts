@@ -18,6 +18,8 @@ export const run = promisify(execFile);
 export interface Web {
   port: number;
   hits: Array<{ host: string; method: string; url: string; body: string }>;
+  /** What search.test's `/results?n=N` serves (entry N): links the agent's request does not carry. */
+  results?: string[];
   /** http://host:port */
   origin(host: string): string;
 }
@@ -33,6 +35,7 @@ export async function listenWeb(t: Teardown, server: http.Server): Promise<Web> 
 /** One HTTP server for every test host (the Host header picks the page). */
 export async function startWeb(t: Teardown): Promise<Web> {
   const hits: Web['hits'] = [];
+  const results: string[] = [];
   let port = 0;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -54,6 +57,26 @@ export async function startWeb(t: Teardown): Promise<Web> {
         res.setHeader('content-type', `text/html; charset=${utf16 ? 'utf-16le' : 'iso-8859-1'}`);
         res.setHeader('content-encoding', utf16 ? 'gzip' : 'br');
         res.end(utf16 ? zlib.gzipSync(Buffer.from(page, 'utf16le')) : zlib.brotliCompressSync(Buffer.from(page, 'latin1')));
+      } else if (host === 'search.test' && req.url?.startsWith('/results?n=')) {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ results: [results[Number(req.url.slice('/results?n='.length))]] }));
+      } else if (host === 'search.test' && req.url === '/zstd') {
+        // A page served in zstd to a client that accepts it (as CDNs do), else as is.
+        const page = Buffer.from(`<a href="http://blog.test:${port}/from-zstd?id=1">r</a>`);
+        res.setHeader('content-type', 'text/html');
+        if (/\bzstd\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+          res.setHeader('content-encoding', 'zstd');
+          res.end(zstdRaw(page));
+        } else res.end(page);
+      } else if (host === 'search.test' && req.url?.startsWith('/wrap?u=')) {
+        // A source that echoes its query inside a click-through URL.
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ results: [`https://duckduckgo.example/l/?uddg=${encodeURIComponent(new URL(req.url, 'http://x').searchParams.get('u')!)}&rut=1`] }));
+      } else if ((host === 'search.test' || host === 'go.test' || host === 'blog.test') && /[?&]to=/.test(req.url ?? '')) {
+        // A redirect (search.test's /redirect: an open one) to wherever `to` says, with status `s`.
+        const q = new URL(req.url!, 'http://x').searchParams;
+        res.writeHead(Number(q.get('s') ?? 302), { location: q.get('to')!, 'content-type': 'text/html' });
+        res.end(`<a href="${q.get('to')}">moved</a>`);
       } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: [{ url: `http:\/\/blog.test:${port}\/post?id=4` }] }));
@@ -78,7 +101,14 @@ export async function startWeb(t: Teardown): Promise<Web> {
     server.closeAllConnections();
     server.close(() => r());
   }));
-  return { port, hits, origin: (h) => `http://${h}:${port}` };
+  return { port, hits, results, origin: (h) => `http://${h}:${port}` };
+}
+
+/** A zstd frame of one raw (uncompressed) block: what a zstd decoder reads, without a zstd library. */
+export function zstdRaw(body: Buffer): Buffer {
+  if (body.length > 255) throw new Error('zstdRaw: 255 bytes at most (a one-byte content size)');
+  const block = 1 | (body.length << 3); // last block, raw, its size
+  return Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x20, body.length, block & 255, (block >> 8) & 255, (block >> 16) & 255]), body]);
 }
 
 /** The test configuration of the default policy: web hosts labelled, a webhook host, browsing from news and search. */
@@ -104,7 +134,7 @@ export async function startSessionAirlock(t: Teardown, home: string, policy: str
   const airlock = await startAirlock({
     home, policy, proxy: '127.0.0.1:0', studio: '127.0.0.1:0', threads: 1,
     allowPrivate: [`127.0.0.1:${web.port}`],
-    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'].map((h) => `${h}=127.0.0.1`),
+    resolve: ['news.test', 'db.test', 'hooks.test', 'blog.test', 'www.blog.test', 'go.test', 'search.test', 'evil.test', 'ws.test', 'packed.test'].map((h) => `${h}=127.0.0.1`),
     ...extra,
   });
   let closed = false;

@@ -89,3 +89,32 @@ t.test('bounded: characters read, links kept, URL length', async (t) => {
   t.equal(scan('text', `${'x'.repeat(100)} https://late.example/`, [], { maxChars: 50, maxLinks: 10, urlChars: 2048 }).length, 0, 'nothing past maxChars');
   t.same(scan('text', `https://long.example/${'a'.repeat(3000)} https://ok.example/`, [], { maxChars: 1 << 20, maxLinks: 10, urlChars: 2048 }), ['https://ok.example/'], 'over-long URLs are dropped, never cut');
 });
+
+// A search engine's click-through URL carries its target in a query value (DuckDuckGo's HTML
+// results: `//duckduckgo.com/l/?uddg=https%3A%2F%2F…&rut=…`; Google's `/url?q=…`): agents read the
+// target out and ask for it, so the answer serves it too (eleventh pass: every result of the default
+// source html.duckduckgo.com was unseen). Property over targets × wrapper spellings × formats.
+t.test('a link carried in a link\'s query value is served too (property)', async (t) => {
+  const label = fc.stringMatching(/^[a-z][a-z0-9-]{0,8}[a-z0-9]$/);
+  const target = fc.record({
+    scheme: fc.constantFrom('http', 'https'),
+    host: fc.array(label, { minLength: 2, maxLength: 3 }).map((l) => l.join('.')),
+    path: fc.array(fc.stringMatching(/^[A-Za-z0-9_~.-]{1,8}$/).filter((s) => s !== '.' && s !== '..'), { maxLength: 3 }),
+    query: fc.array(fc.tuple(fc.stringMatching(/^[a-z]{1,5}$/), fc.stringMatching(/^[A-Za-z0-9]{0,6}$/)), { maxLength: 2 }),
+  }).map((u) => `${u.scheme}://${u.host}/${u.path.join('/')}${u.query.length ? `?${u.query.map(([k, v]) => `${k}=${v}`).join('&')}` : ''}`);
+  const wrap = fc.constantFrom('ddg-html', 'ddg-json', 'google-raw', 'google-text');
+  fc.assert(fc.property(target, wrap, (u, how) => {
+    let links: string[];
+    switch (how) {
+      case 'ddg-html': links = scan('html', `<a class="result__a" href="//duckduckgo.com/l/?uddg=${encodeURIComponent(u)}&amp;rut=ab12">r</a>`); break;
+      case 'ddg-json': links = scan('json', JSON.stringify({ results: [`https://duckduckgo.com/l/?uddg=${encodeURIComponent(u)}&rut=ab12`] })); break;
+      case 'google-raw': links = scan('html', `<a href="/url?sa=t&amp;q=${encodeURIComponent(u)}&amp;ved=x">r</a>`); break;
+      default: links = scan('text', `see https://www.google.com/url?q=${encodeURIComponent(u)}&sa=U and more`);
+    }
+    return links.includes(normalizeLink(u)!);
+  }), { numRuns: Number(process.env.AIRLOCK_FUZZ_RUNS ?? 300) });
+  // Values that are no absolute URL carry nothing; at most four are read out of one link.
+  t.same(scan('html', '<a href="/s?q=red+shoes&amp;u=/local&amp;v=ftp://x.example/">s</a>'), ['https://page.example/s?q=red+shoes&u=/local&v=ftp://x.example/']);
+  const many = Array.from({ length: 6 }, (_, i) => `u${i}=${encodeURIComponent(`https://t${i}.example/`)}`).join('&amp;');
+  t.equal(scan('html', `<a href="/m?${many}">m</a>`).length, 1 + 4);
+});
