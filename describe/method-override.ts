@@ -19,11 +19,15 @@ import type { GraphqlRequest } from './graphql.ts';
 import { ownedHost, recognize, type Recognized } from './adapters/index.ts';
 import { multipartFields } from './multipart.ts';
 import { scanJson } from './json-readings.ts';
+import { serverHeaderKey } from '../lib/text.ts';
 
 export const overrideHeaders = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
 /** Methods an override may name and be understood; anything else is an unknown verb. */
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** Methods the policy reads as reads, whose body (when they carry one) a server may run as a POST's. */
+const bodilessReads = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function isMethodSpelling(name: string): boolean {
   const n = name.toLowerCase();
@@ -61,7 +65,7 @@ function hasMethodWord(text: string): boolean {
 
 /** Header names as CGI, WSGI and Rack servers see them: `X_HTTP_Method` is `X-HTTP-Method` there. */
 function headerKey(name: string): string {
-  return name.toLowerCase().replaceAll('_', '-');
+  return serverHeaderKey(name);
 }
 
 export interface OverrideInput {
@@ -223,6 +227,11 @@ export function readMethodOverride(input: OverrideInput): OverrideReading {
   // An RPC-style API runs the operation its URL names whatever the method: a GET
   // `?action=DELETE&name=orders` (Solr's collection admin API) removes like a POST.
   if ((input.method === 'GET' || input.method === 'HEAD') && action === undefined && changingOperationParam(input.url) !== undefined) add('query:action', 'POST');
+  // A body on a GET, HEAD or OPTIONS (Airlock forwards it, framed): a server that routes a path
+  // whatever the method reads it as it reads a POST's (Go's `http.HandleFunc` without a method in
+  // the pattern, Flask's `methods=['GET', 'POST']` with `request.get_json()`, Express's `app.all`,
+  // a PHP script reading `php://input`), so `GET /api/run {"sql": "DROP TABLE users"}` runs the DROP.
+  if ((input.body.length > 0 || input.bodyTruncated) && bodilessReads.has(input.method)) add('body:read-method', 'POST');
 
   // Bodies are read as the servers that honour `_method` read them: Rack reads an untyped POST as a
   // form, PHP reads the type only up to `;`, `,` or a blank, Laravel takes any Content-Type

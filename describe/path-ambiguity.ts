@@ -17,6 +17,8 @@
 // request with `raw_path: true` (docs/policies.md), so the policy and the upstream always agree
 // on which resource a request names. Pure; reads the request target as the agent sent it.
 
+import { serverHeaderKey } from '../lib/text.ts';
+
 /** The path of a request target as sent (absolute-form or origin-form), without query and fragment. */
 export function rawPathOf(target: string): string {
   let rest = target;
@@ -94,7 +96,7 @@ export const pathRewriteHeaders = new Set(['x-original-url', 'x-rewrite-url']);
  */
 export function pathHeaderAmbiguity(rawHeaders: readonly string[]): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase().replaceAll('_', '-');
+    const name = serverHeaderKey(rawHeaders[i]!);
     if (pathRewriteHeaders.has(name)) return `an ${rawHeaders[i]!.slice(0, 40)} header (IIS URL Rewrite, older Symfony and Zend run the path it names instead of the request line's)`;
   }
   return undefined;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
+import { serverHeaderKey } from '../lib/text.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -36,7 +37,7 @@ export function operationScope(d: RequestDescription): string[] {
   // IIS URL Rewrite (and older Symfony and Zend) run the path an `X-Original-URL` or
   // `X-Rewrite-URL` header names, not the request line's: what the request acts on is not its path.
   for (const name of Object.keys(d.request.headers ?? {})) {
-    if (pathRewriteHeaders.has(name.toLowerCase().replaceAll('_', '-'))) items.add('path:rewritten');
+    if (pathRewriteHeaders.has(serverHeaderKey(name))) items.add('path:rewritten');
   }
   const override = d.request.method_override;
   if (override) {

@@ -80,3 +80,26 @@ export function jsonUnescaped(s: string): string {
 export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
+
+/**
+ * A header name as servers that key headers by an environment name read it: lower case, every
+ * character but a letter or a digit read as `-`. lighttpd hands CGI, FastCGI and SCGI backends
+ * (PHP-FPM) `HTTP_` + the name with every such character as `_` (its http_cgi_encode_varname), and
+ * Rack, Puma and Python's CGI read `-` and `_` alike, so `X-HTTP-Method.Override`,
+ * `X_HTTP_Method+Override` and `X-HTTP-Method-Override` are one header to them (and PHP's
+ * frameworks, which rebuild header names from those keys).
+ */
+export function serverHeaderKey(name: string): string {
+  const lower = name.toLowerCase();
+  return dashedName.test(lower) ? lower : lower.replace(/[^a-z0-9]/g, '-');
+}
+
+/** A name of letters, digits and dashes only (nearly every header): its key is itself, no copy. */
+const dashedName = /^[a-z0-9-]*$/;
+
+/** Whether a header name has a separator other than `-` (the names whose key differs from the name). */
+export function otherSeparator(name: string): boolean {
+  return otherSeparatorRe.test(name);
+}
+
+const otherSeparatorRe = /[^A-Za-z0-9-]/;

@@ -1,7 +1,7 @@
 // Small HTTP helpers of the proxy: problem+json bodies (RFC 9457), hop-by-hop header handling
 // (RFC 9110 §7.6.1), authority parsing. Pure.
 import { unmappedHost } from '../lib/ip-literal.ts';
-import { trimTrailing } from '../lib/text.ts';
+import { otherSeparator, serverHeaderKey, trimTrailing } from '../lib/text.ts';
 import type { Rejection } from './enforcers.ts';
 
 export const problemBase = 'https://airlock.dev/problems/';
@@ -62,9 +62,10 @@ const framingNames = new Set(['content-length', 'transfer-encoding', 'content-ty
 /**
  * Why a request header would be read by a CGI-style server (headers as `HTTP_` + the name
  * upper-cased, `-` as `_`) as something Airlock and the policy did not read, or undefined:
- * - one of `framingNames` spelled with an underscore (`Transfer_Encoding`, `content_length`,
- *   `Content_Type`): such a server frames or reads the body otherwise than Airlock and the policy
- *   did (a chunked terminator in a body ends it there, and what follows is a request nobody decided);
+ * - one of `framingNames` spelled with another separator than `-` (`Transfer_Encoding`,
+ *   `content_length`, `Content.Type`: lighttpd keys every non-alphanumeric as `_`): such a server
+ *   frames or reads the body otherwise than Airlock and the policy did (a chunked terminator in a
+ *   body ends it there, and what follows is a request nobody decided);
  * - `Proxy` (any case): it becomes `HTTP_PROXY`, the variable HTTP clients take for their proxy,
  *   so the service's own outgoing requests (and what it sends in them) go to the server it names
  *   ("httpoxy": PHP's Guzzle, Go's net/http/cgi, Python under CGI). No client needs to send it.
@@ -75,8 +76,10 @@ export function misreadHeader(raw: readonly string[]): string | undefined {
     if (name.length === 5 && name.toLowerCase() === 'proxy') {
       return 'a "Proxy" header, which CGI-style servers hand their application as HTTP_PROXY, the proxy its own HTTP clients then use ("httpoxy"): send none';
     }
-    if (name.includes('_') && framingNames.has(name.toLowerCase().replaceAll('_', '-'))) {
-      return `header ${JSON.stringify(name.slice(0, 40))}, ${name.toLowerCase().replaceAll('_', '-')} spelled with underscores, which servers that read \`_\` as \`-\` (CGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`;
+    if (!otherSeparator(name)) continue;
+    const key = serverHeaderKey(name);
+    if (framingNames.has(key)) {
+      return `header ${JSON.stringify(name.slice(0, 40))}, ${key} spelled with other separators than dashes, which servers that key headers by an environment name (CGI, lighttpd's FastCGI, Rack's Puma) frame or read the body by, while Airlock does not: send it with dashes, or not at all`;
     }
   }
   return undefined;
@@ -186,7 +189,7 @@ export function formatAuthority(a: Authority, scheme: string): string {
  */
 export function otherForwardedHost(rawHeaders: readonly string[], target: Authority, scheme: string): string | undefined {
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase().replaceAll('_', '-');
+    const name = serverHeaderKey(rawHeaders[i]!);
     const value = rawHeaders[i + 1]!;
     let hosts: string[];
     if (name === 'x-forwarded-host') hosts = value.split(',');

@@ -205,6 +205,10 @@ class HttpForward {
     if (this.retried || this.answered || this.relay || this.res.headersSent || !this.upReq?.reusedSocket) return false;
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') return false;
     if (this.x.body.truncated || this.ctx.outgoing.bodyTransforms.length) return false;
+    // By every method the server may run: a GET whose body or override it runs as a POST or a
+    // DELETE (describe/method-override.ts) is not safe to repeat either.
+    const described = this.ctx.description.request;
+    if (described.method_override && (described.method_override.ambiguous || !REPEATABLE.has(described.effective_method ?? ''))) return false;
     return REPEATABLE.has(this.ctx.outgoing.method.toUpperCase());
   }
 

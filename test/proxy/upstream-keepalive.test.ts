@@ -60,6 +60,18 @@ t.test('a GET on a connection the upstream closed is sent again on a new one; a 
   t.match(post.body, /reset the connection/);
   t.notOk(up.answered.some((l) => l.startsWith('POST /post-second')), 'and nothing answered it');
 
+  // Eleventh pass (wire): a GET a server runs as a POST or a DELETE (its body on a method-blind
+  // route, an override) was sent again like any GET: a second copy of the write.
+  for (const [name, opts] of [
+    ['body', { headers: { 'content-type': 'application/json', 'content-length': '26' }, body: '{"sql":"DROP TABLE users"}' }],
+    ['override', { headers: { 'x-http-method-override': 'DELETE' } }],
+  ] as const) {
+    t.equal((await viaProxy(a.port, url(`/prime-${name}`), { auth: a.auth })).status, 200, `a read leaves a kept-alive connection (${name})`);
+    const get = await viaProxy(a.port, url(`/get-${name}`), { auth: a.auth, method: 'GET', ...opts });
+    t.equal(get.status, 502, `a GET with ${name} the upstream reset is not sent again: ${get.status} ${get.body.slice(0, 200)}`);
+    t.notOk(up.answered.some((l) => l.startsWith(`GET /get-${name}`)), 'and nothing answered it');
+  }
+
   const audit = a.records.filter((r) => r.url?.includes('/second'));
   t.ok(audit.length >= 3 && audit.every((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'each retry is in its audit record');
 });
