@@ -8,6 +8,7 @@
 import type { RequestDescription } from '../describe/types.ts';
 import type { CredentialDirective } from '../engine/decision.ts';
 import type { OutgoingRequest } from './enforcers.ts';
+import { serverHeaderKey } from '../lib/text.ts';
 
 export interface Slots {
   /** Lowercase header name → secrets injected there. */
@@ -114,8 +115,6 @@ export function slotNames(secret: string, slots: Slots): string {
 const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'private-token', 'x-access-token', 'x-goog-api-key', 'x-github-token']);
 const CREDENTIAL_PARAMS = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
 
-const headerKeyOf = (name: string): string => name.toLowerCase().replace(/[^a-z0-9]/g, '-');
-
 /**
  * Takes out every credential of the agent's own that rides beside the injected ones: which of two
  * credentials a service authenticates a request by is its choice (Anthropic reads an
@@ -127,12 +126,12 @@ const headerKeyOf = (name: string): string => name.toLowerCase().replace(/[^a-z0
  */
 export function removeOtherCredentials(outgoing: Pick<OutgoingRequest, 'headers' | 'url'>, slots: Slots): string[] {
   const removed: string[] = [];
-  const slotKeys = new Set([...slots.headers.keys()].map(headerKeyOf));
+  const slotKeys = new Set([...slots.headers.keys()].map(serverHeaderKey));
   const { headers } = outgoing;
   for (let i = headers.length - 1; i >= 0; i--) {
     const lower = headers[i]![0].toLowerCase();
     if (slots.headers.has(lower)) continue;
-    const key = headerKeyOf(lower);
+    const key = serverHeaderKey(lower);
     if (!CREDENTIAL_HEADERS.has(key) && !slotKeys.has(key)) continue;
     removed.unshift(`header ${lower.slice(0, 60)}`);
     headers.splice(i, 1);
