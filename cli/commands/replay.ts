@@ -14,6 +14,7 @@ import {
   liveBudgetMs, openPolicy, parseTimeFlag, readCaptureText, replay, replayFiles, ReplaySourceError,
   type ChangedRow, type ReplayOptions, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
 } from '../../offline/replay.ts';
+import { changeLines } from '../../offline/replay-changes.ts';
 import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError, policyFailure } from '../errors.ts';
 import { sharedState } from '../../runtime/cli-stores.ts';
@@ -92,8 +93,7 @@ function rowText(r: ChangedRow): string {
     `    before: ${decisionText(r.before)}: ${r.before.reason}`,
     `    after:  ${decisionText(r.after)}: ${r.after.reason}`,
   ];
-  if (r.changes.includes('credentials')) lines.push(`    credentials: [${(r.before.credentials ?? []).join(', ')}] → [${(r.after.credentials ?? []).join(', ')}]`);
-  if (r.changes.includes('labels')) lines.push(`    labels: [${(r.before.labels ?? []).join(', ')}] → [${(r.after.labels ?? []).join(', ')}]`);
+  for (const line of changeLines(r)) lines.push(`    ${line}`);
   return lines.map((l) => terminalText(l)).join('\n');
 }
 

@@ -329,3 +329,40 @@ t.test('decisions slower than the live budget are reported; replay engines get a
   const [engine] = await engines(t, policyNew);
   t.equal(engine!.timeoutMs, 10_000, 'a busy machine does not turn replayed decisions into timeouts');
 });
+
+t.test('a draft that only weakens a decision is a change: step-up, hold, secret slot, rate limits, raw_path, bare_headers (eleventh pass)', async (t) => {
+  // The live policy: a held POST with step-up and a grant-proof session hold, a read with a secret in
+  // Authorization, an egress budget and bare headers. Each draft drops or moves one of those only;
+  // action, rule and risk stay, so replay said "no decision changes" and the draft was published.
+  const live = `${header}decision := {"action": "approve", "reason": "r", "rule": "w", "approval": {"risk": "high", "step_up": true, "timeout": "60s", "because": ["req-1"]}} if input.request.method == "POST"
+
+decision := {"action": "allow", "reason": "r", "rule": "read", "credentials": [{"secret": "github_token", "in": "header", "name": "Authorization", "format": "Bearer {value}"}], "rate_limits": [{"key": "egress:h", "limit": 1048576, "window": "1h", "unit": "egress_bytes"}], "bare_headers": true} if input.request.method == "GET"
+`;
+  const drafts: Array<[string, string, string]> = [
+    ['step-up dropped', live.replace('"step_up": true, ', ''), 'approval'],
+    ['hold timeout lengthened', live.replace('"60s"', '"24h"'), 'approval'],
+    ['session hold dropped (grants now cover it)', live.replace(', "because": ["req-1"]', ''), 'approval'],
+    ['secret moved to a query parameter', live.replace('"in": "header", "name": "Authorization"', '"in": "query", "name": "access_token"'), 'credentials'],
+    ['egress budget dropped', live.replace(/"rate_limits": \[[^\]]*\], /, ''), 'rate_limits'],
+    ['egress budget raised', live.replace('1048576', '1073741824'), 'rate_limits'],
+    ['bare_headers dropped', live.replace(', "bare_headers": true', ''), 'forwarding'],
+    ['raw_path added', live.replace('"bare_headers": true', '"bare_headers": true, "raw_path": true'), 'forwarding'],
+  ];
+  const [base, ...policies] = await engines(t, live, ...drafts.map(([, src]) => src));
+  const items: ReplayItem[] = [
+    { kind: 'request', source: 'post', input: desc('POST', 'https://h.example/x', '2026-01-05T10:00:00Z') },
+    { kind: 'request', source: 'get', input: desc('GET', 'https://h.example/x', '2026-01-05T10:00:01Z') },
+  ];
+  async function* gen(): AsyncGenerator<ReplayItem> {
+    yield* items;
+  }
+  const { changeLines } = await import('../../offline/replay-changes.ts');
+  for (const [i, [name, , kind]] of drafts.entries()) {
+    const r = await replay(gen(), { policy: policies[i]!, baseline: base! });
+    t.equal(r.changed, 1, `${name}: one request changed`);
+    t.same(r.changedRows[0]?.changes, [kind], `${name}: ${kind}`);
+    t.ok(changeLines(r.changedRows[0]!).length, `${name}: said in words (${changeLines(r.changedRows[0]!).join('; ')})`);
+  }
+  const same = await replay(gen(), { policy: base!, baseline: base! });
+  t.equal(same.changed, 0, 'the same policy changes nothing');
+});
