@@ -84,6 +84,19 @@ function sqlTags(sql: { parsed?: boolean; error?: string; statements?: Array<{ k
     sql.parsed === false ? html`<span class="tag danger" title=${visibleString(sql.error)}>not readable: treat as destructive</span>` : ''}`;
 }
 
+/**
+ * The GraphQL operations a request may run, each with its root fields (mutations in red), as the
+ * MCP and SQL lines list theirs: a batch's second member, an alias (`viewer: deleteRepository`) or
+ * the operation `operationName` selects is said, not left to a reading of the JSON. A body that
+ * names no document (a persisted query: the server runs a document it stored under a hash) or
+ * cannot be read says so: what it runs is not on the card.
+ */
+function graphqlTags(g: { parsed?: boolean; error?: string; batch?: number; operations?: Array<{ type?: string; name?: string | null; fields?: string[] }> }) {
+  const ops = Array.isArray(g.operations) ? g.operations : [];
+  return html`${g.batch ? html`a batch of ${g.batch} requests: ` : ''}${ops.map((o) => html`<span class="tag ${o.type === 'query' ? '' : 'danger'}">${vis(o.type)}${o.name ? html` ${vis(o.name)}` : ''}${o.fields?.length ? html` (${vis(o.fields.join(', '))})` : ''}</span> `)}${
+    g.parsed === false ? html`<span class="tag danger" data-testid="graphql-unreadable">what the server runs is not in the request (${vis(g.error ?? 'not readable')}): treat it as any mutation</span>` : ''}`;
+}
+
 /** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
 export function requestLine(a: Approval): string {
   const r = a.description?.request;
@@ -932,6 +945,7 @@ export class ApprovalsView extends LightElement {
     return html`<div class="page approvals">
       <div class="row wrap">
         <h1>Approvals</h1>
+        ${this.renderRiskSummary(pending)}
         <span class="spacer"></span>
         ${this.notify === 'default' ? html`<button class="ghost" @click=${() => this.askNotify()}>Enable desktop notifications</button>` : nothing}
         ${this.notify === 'denied' ? html`<span class="muted small">Desktop notifications are blocked in this browser.</span>` : nothing}
@@ -972,6 +986,28 @@ export class ApprovalsView extends LightElement {
     </div>`;
   }
 
+  /**
+   * Above the list, how many wait at each risk, and a link to every high and critical card: cards
+   * are listed oldest first, so a critical request an agent sent after forty harmless ones would be
+   * forty cards down, below the window, while the person works through the top of the list.
+   */
+  private renderRiskSummary(pending: Approval[]) {
+    // In the heading's row, from the first card on, one line no taller than the heading: a line
+    // appearing or growing when a card arrives would move every card under the pointer.
+    if (!pending.length) return nothing;
+    const order = ['critical', 'high', 'medium', 'low'];
+    const counts = order.map((r) => [r, pending.filter((a) => (a.risk ?? 'medium') === r).length] as const).filter(([, n]) => n > 0);
+    const risky = pending.filter((a) => a.risk === 'critical' || a.risk === 'high').sort((x, y) => order.indexOf(x.risk!) - order.indexOf(y.risk!));
+    const shown = risky.slice(0, 10);
+    return html`<div class="small risk-summary" data-testid="risk-summary" role="note"><b>Waiting:</b> ${counts.map(([r, n], i) => html`${i ? ', ' : ''}<span class="risk-badge risk-${r}">${n} ${r}</span>`)}.${
+      risky.length ? html` Go to: ` : ''}${shown.map((a, i) => html`${i ? ' · ' : ''}<a href="#/approvals" data-jump=${a.id} @click=${(e: Event) => {
+        e.preventDefault();
+        const el = this.querySelector<HTMLElement>(`[data-approval="${a.id}"]`);
+        el?.scrollIntoView({ block: 'start' });
+        el?.focus({ preventScroll: true });
+      }}>${riskText[a.risk!]}: ${requestLine(a)}</a>`)}${risky.length > shown.length ? ` and ${risky.length - shown.length} more` : ''}</div>`;
+  }
+
   private renderItem(raw: Approval, waiting: boolean) {
     const a = this.shown(raw);
     const st = this.card(a.id);
@@ -1009,6 +1045,7 @@ export class ApprovalsView extends LightElement {
       ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
       ${d.sql?.statements?.length || d.sql?.parsed === false ? html`<p class="small">SQL: ${sqlTags(d.sql)}</p>` : nothing}
+      ${d.graphql && typeof d.graphql === 'object' ? html`<p class="small" data-testid="graphql">GraphQL: ${graphqlTags(d.graphql)}</p>` : nothing}
       ${d.mcp
         ? html`<p class="small">MCP: ${d.mcp.batch ? html`a batch of ${d.mcp.batch.length} calls<br />` : ''}${(d.mcp.batch ?? [d.mcp]).map(
             (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
@@ -1032,9 +1069,9 @@ export class ApprovalsView extends LightElement {
               @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'approve'))}
               aria-invalid=${st.errorField === 'totp' ? 'true' : 'false'} aria-describedby=${errId} /></label>`
           : nothing}
-        <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
+        <button class="primary" data-action="approve" aria-describedby="ap-title-${a.id}" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
+          <button data-action="grant" aria-describedby="ap-title-${a.id} ap-scope-${a.id}" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
             title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : `lets through ${grantScope(a)}`}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
@@ -1042,10 +1079,10 @@ export class ApprovalsView extends LightElement {
           <input name="message" placeholder="Message to the agent (optional)" aria-label="Deny message" .value=${st.message}
             @input=${(e: Event) => (st.message = (e.target as HTMLInputElement).value)}
             @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'deny'))} />
-          <button class="danger" data-action="deny" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
+          <button class="danger" data-action="deny" aria-describedby="ap-title-${a.id}" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>
-      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${vis(grantScope(a))}.</p>` : nothing}
+      ${grantScope(a) ? html`<p class="small muted grant-scope" id="ap-scope-${a.id}" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${vis(grantScope(a))}.</p>` : nothing}
       <p class="card-error error small" id=${errId} role="alert" data-testid="card-error">${st.error}</p>
     </article>`;
   }

@@ -564,6 +564,42 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   await reply;
 });
 
+t.test('a critical request behind a dozen others is one click away; GraphQL operations are on the card; buttons name their request (eleventh pass)', async (t) => {
+  // An agent floods the inbox with a dozen held writes, then sends what it wants: the critical card is
+  // the thirteenth, far below the window, while the person works through the top of the list.
+  const flood = Array.from({ length: 12 }, (_, i) => curl('POST', `/v1/flood-${i}`, { body: '{}' }));
+  await card(page, '/v1/flood-11').waitFor();
+  const critical = curl('DELETE', '/v1/repos/acme/prod');
+  await card(page, '/v1/repos/acme/prod').waitFor();
+  // A GraphQL batch whose second request is a mutation behind an alias, and a persisted query.
+  const batch = curl('POST', '/v1/graphql', { body: JSON.stringify([{ query: 'query { viewer { login } }' }, { query: 'mutation { viewer: deleteRepository(input: {repositoryId: "R_1"}) { clientMutationId } }' }]) });
+  const persisted = curl('POST', '/v1/apq/graphql', { body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' } }, variables: { id: 'R_1' } }) });
+  await card(page, '/v1/graphql').waitFor();
+  await card(page, '/v1/apq/graphql').waitFor();
+  const criticalId = await idOf('/v1/repos/acme/prod');
+  const summary = page.locator('[data-testid=risk-summary]');
+  await summary.waitFor();
+  t.match(await summary.textContent(), /Waiting: 1 critical, \d+ high/, 'the counts per risk are beside the heading');
+  t.notOk(await page.locator(`[data-approval="${criticalId}"]`).evaluate((el) => el.getBoundingClientRect().top < window.innerHeight), 'the critical card is below the window');
+  await summary.locator(`[data-jump="${criticalId}"]`).click();
+  await page.waitForFunction((id) => {
+    const r = document.querySelector(`[data-approval="${id}"]`)!.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight;
+  }, criticalId);
+  t.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.approval), criticalId, 'its link brings the critical card on screen and selects it (not a button)');
+  // A screen reader hears which request a button decides, not "Approve once" alone.
+  const described = await page.$eval(`[data-approval="${criticalId}"] [data-action=approve]`, (b) => (b.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' '));
+  t.match(described, /DELETE http:\/\/api\.example:\d+\/v1\/repos\/acme\/prod/, 'the approve button is described by its request');
+  const gql = await card(page, '/v1/graphql').locator('[data-testid=graphql]').textContent();
+  t.match(gql, /a batch of 2 requests/, 'the batch is said');
+  t.match(gql, /mutation \(deleteRepository\)/, 'the aliased mutation is named by the field it runs');
+  t.match(gql, /query \(viewer\)/);
+  t.match(await card(page, '/v1/apq/graphql').locator('[data-testid=graphql-unreadable]').textContent(), /persisted queries are not visible/, 'a persisted query says what runs is not in the request');
+  await page.screenshot({ path: path.join(artifacts, '30-approval-flood-summary.png') });
+  for (const a of queue.list({ status: 'pending' })) await queue.deny(a.id, { by: 'test' });
+  await Promise.all([...flood, critical, batch, persisted]);
+});
+
 t.test('escaped and encoded bodies and URLs are shown as the server reads them, with every header sent, or approving is a choice', async (t) => {
   // Exact but unreadable: every byte is on the card, and none of it says "drop@attacker.example".
   const tmp = fs.mkdtempSync(path.join(live.root, 'readings-'));
