@@ -110,6 +110,55 @@ export function requestLine(a: Approval): string {
   }
 }
 
+/**
+ * A host name is read from its end (`api.github.com.x.evil.example` is a name of evil.example), but
+ * people read it from its start, and a long one wraps or is cut so that its end is out of sight.
+ * Split into what goes before its last two labels and those (an address or a one-label name: all
+ * of it), so the end can be drawn apart and kept on screen.
+ */
+export function hostEnd(host: string): [string, string] {
+  if (/^[\d.]+$|^\[|:/.test(host)) return ['', host];
+  const labels = host.replace(/\.$/, '').split('.');
+  if (labels.length <= 2) return ['', host];
+  const tail = labels.slice(-2).join('.');
+  return [host.slice(0, host.length - tail.length - (host.endsWith('.') ? 1 : 0)), host.slice(host.length - tail.length - (host.endsWith('.') ? 1 : 0))];
+}
+
+/** Hosts longer than this are shortened from their start in one-line places (the links, notifications). */
+const SHORT_HOST = 40;
+
+/** requestLine for one-line places: a long host keeps its end (`…bbbb.evil.example`), never its start only. */
+export function shortRequestLine(a: Approval): string {
+  const r = a.description?.request;
+  const method = r?.method ?? a.summary?.method ?? '';
+  let host = r?.host ?? a.summary?.host ?? '';
+  let rest = r?.path ?? a.summary?.path ?? '';
+  try {
+    const u = new URL(r?.url ?? '');
+    host = u.host;
+    rest = u.pathname;
+  } catch {
+    // the record's host and path
+  }
+  const shown = host.length > SHORT_HOST ? `…${host.slice(host.length - SHORT_HOST)}` : host;
+  return visibleString(`${method} ${shown}${rest.length > 60 ? `${rest.slice(0, 59)}…` : rest}`);
+}
+
+/** The URL line of a card: the whole URL, the end of its host drawn apart (bold) wherever the line wraps. */
+function urlLine(url: string | undefined) {
+  let u: URL;
+  try {
+    u = new URL(url ?? '');
+  } catch {
+    return vis(url);
+  }
+  const [head, tail] = hostEnd(u.hostname);
+  const at = (url ?? '').indexOf(u.hostname);
+  if (!tail || !head || at < 0) return vis(url);
+  const text = url!;
+  return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
+}
+
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
 function needsStepUp(a: Approval): boolean {
   return a.needs_step_up;
@@ -442,8 +491,7 @@ export class ApprovalsView extends LightElement {
   private announceNew(a: Approval): void {
     announce(`New approval needed: ${riskText[a.risk ?? 'medium'] ?? a.risk}, ${agentName(a)}: ${requestLine(a)}`);
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || (document.hasFocus() && this.active)) return;
-    const r = a.description?.request;
-    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${visibleString(r?.method)} ${visibleString(r?.url)}\n${visibleString(a.reason)}`, tag: a.id });
+    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${shortRequestLine(a)}\n${visibleString(a.reason)}`, tag: a.id });
     n.onclick = () => {
       window.focus();
       location.hash = '#/approvals';
@@ -1005,7 +1053,7 @@ export class ApprovalsView extends LightElement {
         const el = this.querySelector<HTMLElement>(`[data-approval="${a.id}"]`);
         el?.scrollIntoView({ block: 'start' });
         el?.focus({ preventScroll: true });
-      }}>${riskText[a.risk!]}: ${requestLine(a)}</a>`)}${risky.length > shown.length ? ` and ${risky.length - shown.length} more` : ''}</div>`;
+      }}>${riskText[a.risk!]}: ${shortRequestLine(a)}</a>`)}${risky.length > shown.length ? ` and ${risky.length - shown.length} more` : ''}</div>`;
   }
 
   private renderItem(raw: Approval, waiting: boolean) {
@@ -1028,7 +1076,7 @@ export class ApprovalsView extends LightElement {
         tabindex="0" aria-labelledby="ap-title-${a.id}" aria-describedby="ap-reason-${a.id}">
       <header class="row wrap">
         <span class="risk-badge risk-${risk}" data-testid="risk">${risk === 'critical' ? '⚠ ' : ''}${riskText[risk] ?? `${risk} risk`}</span>
-        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${vis(r.method)} ${vis(r.url)}</span></h3>
+        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${vis(r.method)} ${urlLine(r.url)}</span></h3>
         <span class="spacer"></span>
         ${waiting
           ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`

