@@ -159,6 +159,32 @@ function urlLine(url: string | undefined) {
   return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
 }
 
+/**
+ * Hosts a forwarding header names other than the request's (`X-Forwarded-Host`, `Forwarded:
+ * host=`): Express with `trust proxy`, Django, Symfony and Spring serve that host. The proxy refuses
+ * them on a request no human looks at (proxy/http-util.ts otherForwardedHost); a held one comes here.
+ */
+function forwardedHosts(headers: Record<string, string[] | string>, host: string | undefined, port: number | undefined): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const own = (host ?? '').toLowerCase().replace(/\.$/, '');
+  for (const [name, values] of Object.entries(headers)) {
+    const n = name.toLowerCase().replaceAll('_', '-');
+    if (n !== 'x-forwarded-host' && n !== 'forwarded') continue;
+    for (const value of Array.isArray(values) ? values : [values]) {
+      const named = n === 'x-forwarded-host'
+        ? String(value).split(',')
+        : String(value).split(/[,;]/).filter((p) => /^\s*host\s*=/i.test(p)).map((p) => p.slice(p.indexOf('=') + 1).replace(/^\s*"|"\s*$/g, ''));
+      for (const raw of named) {
+        const h = raw.trim();
+        const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(h);
+        const same = m && m[1]!.toLowerCase().replace(/\.$/, '').replace(/^\[|\]$/g, '') === own.replace(/^\[|\]$/g, '') && (m[2] === undefined || Number(m[2]) === port);
+        if (!same) out.push([name, h]);
+      }
+    }
+  }
+  return out;
+}
+
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
 function needsStepUp(a: Approval): boolean {
   return a.needs_step_up;
@@ -633,10 +659,11 @@ export class ApprovalsView extends LightElement {
     const o = r.method_override;
     const headers = r.headers ?? {};
     const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
-    if (!o && !rewrites.length) return nothing;
+    const hosts = forwardedHosts(headers, r.host, r.port);
+    if (!o && !rewrites.length && !hosts.length) return nothing;
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
-        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}`;
+        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
   }
 
   /**

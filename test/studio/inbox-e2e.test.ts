@@ -565,7 +565,7 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   await reply;
 });
 
-t.test('a critical request behind a dozen others is one click away; GraphQL operations are on the card; buttons name their request; a long host shows its end (eleventh pass)', async (t) => {
+t.test('a critical request behind a dozen others is one click away; GraphQL operations are on the card; buttons name their request; a long host shows its end; a forwarded host is said (eleventh pass)', async (t) => {
   // A host whose start reads as GitHub's and whose end, past a wrap or a cut, is the attacker's.
   const longHost = `api.github.com.${'a'.repeat(60)}.${'b'.repeat(60)}.evil.example`;
   const { token } = await airlock.agents.add('bot-long');
@@ -607,9 +607,18 @@ t.test('a critical request behind a dozen others is one click away; GraphQL oper
   const link = await summary.locator(`[data-jump="${await longCard.getAttribute('data-approval')}"]`).textContent();
   t.match(link, /…[ab]*\.?evil\.example\/v1\/long$/, 'the one-line link keeps the end of the host, not its start');
   t.notMatch(link, /api\.github\.com/);
+  // A forwarding header naming another host: servers that trust it serve that host (the proxy
+  // refuses it on an allowed request; a held one is for the person to judge, so the card says it).
+  const fwd = curl('POST', '/v1/fwd', { headers: ['X-Forwarded-Host: admin.internal.example'] });
+  const fwd2 = curl('POST', '/v1/fwd2', { headers: [`Forwarded: for=10.0.0.1;host="api.example:${live.upPort}", host=billing.example`] });
+  const own = curl('POST', '/v1/fwd-own', { headers: [`X-Forwarded-Host: api.example:${live.upPort}`] });
+  await card(page, '/v1/fwd-own').waitFor();
+  t.match(await card(page, '/v1/fwd').locator('[data-testid=runs-as]').textContent(), /may act for host admin\.internal\.example/, 'X-Forwarded-Host naming another host is said');
+  t.match(await card(page, '/v1/fwd2').locator('[data-testid=runs-as]').textContent(), /may act for host billing\.example/, 'so is Forwarded: host=');
+  t.equal(await card(page, '/v1/fwd-own').locator('[data-testid=runs-as]').count(), 0, 'the request\'s own host is not a warning');
   await page.screenshot({ path: path.join(artifacts, '30-approval-flood-summary.png') });
   for (const a of queue.list({ status: 'pending' })) await queue.deny(a.id, { by: 'test' });
-  await Promise.all([...flood, critical, batch, persisted, far]);
+  await Promise.all([...flood, critical, batch, persisted, far, fwd, fwd2, own]);
 });
 
 t.test('escaped and encoded bodies and URLs are shown as the server reads them, with every header sent, or approving is a choice', async (t) => {
