@@ -14,7 +14,6 @@ import {
   liveBudgetMs, openPolicy, parseTimeFlag, readCaptureText, replay, replayFiles, ReplaySourceError,
   type ChangedRow, type ReplayOptions, type Counts, type DecisionSummary, type ReplayProgress, type ReplayReport,
 } from '../../offline/replay.ts';
-import { changeLines } from '../../offline/replay-changes.ts';
 import { TrafficTestFormatError } from '../../offline/traffic-tests.ts';
 import { CliError, policyFailure } from '../errors.ts';
 import { sharedState } from '../../runtime/cli-stores.ts';
@@ -93,7 +92,7 @@ function rowText(r: ChangedRow): string {
     `    before: ${decisionText(r.before)}: ${r.before.reason}`,
     `    after:  ${decisionText(r.after)}: ${r.after.reason}`,
   ];
-  for (const line of changeLines(r)) lines.push(`    ${line}`);
+  for (const line of r.details ?? []) lines.push(`    ${line}`);
   return lines.map((l) => terminalText(l)).join('\n');
 }
 

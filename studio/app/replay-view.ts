@@ -6,7 +6,6 @@ import { ApiError, api, live } from './api.ts';
 import { LightElement, errorText, json } from './base.ts';
 import { visibleLine as vis } from './body-view.ts';
 import { unsavedBuffers } from './draft-buffers.ts';
-import { changeLines } from '../../offline/replay-changes.ts';
 import type {
   ChangedRow as Row, OkAnswer, PolicyProblem, ReplayAnswer, ReplayBody, ReplayRefusal, ReplayReport as Report, ReplaySourcesAnswer,
 } from '../api/wire.ts';
@@ -132,7 +131,7 @@ export class ReplayView extends LightElement {
       draft_rule: row.after.rule ?? '',
       draft_reason: row.after.reason,
       changes: row.changes.join(' '),
-      what_changed: changeLines(row).join('; '),
+      what_changed: (row.details ?? []).join('; '),
     }));
     let text: string;
     if (kind === 'json') text = JSON.stringify(rows, null, 2);
@@ -278,7 +277,7 @@ export class ReplayView extends LightElement {
                       <td>${row.input.agent?.id ?? ''}</td>
                       <td><span class="action ${row.before.action}">${row.before.action}</span><div class="mono small">${row.before.rule ?? ''}</div></td>
                       <td><span class="action ${row.after.action}">${row.after.action}</span><div class="mono small">${row.after.rule ?? ''}</div></td>
-                      <td class="small">${vis(row.after.reason)}${changeLines(row).map((l) => html`<div class="mono warn-text" data-testid="change-line">${vis(l)}</div>`)}</td>
+                      <td class="small">${vis(row.after.reason)}${(row.details ?? []).map((l) => html`<div class="mono warn-text" data-testid="change-line">${vis(l)}</div>`)}</td>
                     </tr>
                     ${this.openRow === i
                       ? html`<tr class="detail"><td colspan="5">
