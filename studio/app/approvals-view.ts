@@ -16,7 +16,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
-import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
+import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
@@ -1050,7 +1050,7 @@ export class ApprovalsView extends LightElement {
                 .filter((g) => Date.parse(g.expires) > this.now)
                 .map(
                   (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)} <span class="muted">(any query, body and headers)</span>` : ''}</td>
-                    <td class="small">${shortTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
+                    <td class="small" title=${g.expires}>${dayTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
                 )}
             </tbody></table>`
         : nothing}
@@ -1112,7 +1112,7 @@ export class ApprovalsView extends LightElement {
             : left !== undefined
             ? html`<span class="muted small" title="the agent's request is refused (approval-timeout) when this runs out; the approval stays open for its retry">${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left</span>`
             : nothing}
-        <span class="muted small">${shortTime(a.created)}</span>
+        <span class="muted small" data-testid="created" title="held at ${a.created ?? '?'} (UTC)">${dayTime(a.created)}</span>
       </header>
       ${this.renderDecodedUrl(r)}
       ${this.renderRunsAs(r)}
