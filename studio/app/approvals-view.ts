@@ -133,15 +133,17 @@ export function shortRequestLine(a: Approval): string {
   const method = r?.method ?? a.summary?.method ?? '';
   let host = r?.host ?? a.summary?.host ?? '';
   let rest = r?.path ?? a.summary?.path ?? '';
+  let scheme = '';
   try {
     const u = new URL(r?.url ?? '');
     host = u.host;
     rest = u.pathname;
+    scheme = `${u.protocol}//`;
   } catch {
     // the record's host and path
   }
   const shown = host.length > SHORT_HOST ? `…${host.slice(host.length - SHORT_HOST)}` : host;
-  return visibleString(`${method} ${shown}${rest.length > 60 ? `${rest.slice(0, 59)}…` : rest}`);
+  return visibleString(`${method} ${scheme}${shown}${rest.length > 60 ? `${rest.slice(0, 59)}…` : rest}`);
 }
 
 /** The URL line of a card: the whole URL, the end of its host drawn apart (bold) wherever the line wraps. */
