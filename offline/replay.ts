@@ -14,9 +14,9 @@ import { maxLineChars, streamLines } from '../lib/lines.ts';
 import { compileFilter, splitAtDescription, type AuditFilter } from '../state/audit-log.ts';
 import type { SessionEvent } from '../state/audit-log.ts';
 import { perAgentSession, SessionSimulation } from './replay-sessions.ts';
-import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
+import { loadTrafficTests, prepareCase, prepareCases, type Expectation } from './traffic-tests.ts';
 import type { RequestDescription, Risk } from '../describe/types.ts';
-import type { Action, CredentialDirective, Decision, EngineDecision, RateLimitDirective } from '../engine/decision.ts';
+import type { Action, ApprovalDirective, CredentialDirective, Decision, EngineDecision, RateLimitDirective } from '../engine/decision.ts';
 
 export type ReplayItem =
   | {
@@ -180,6 +180,23 @@ export async function* readCaptureText(lines: AsyncIterable<string>, source: str
   }
 }
 
+/**
+ * A case's expectation as a recorded decision: everything it names (risk, step-up, secrets, labels)
+ * is compared, so a draft that lowers an expected critical hold to medium is a change against it.
+ * Rate limits are expected by key only and are left out (the report compares their sizes).
+ */
+function expectedDecision(e: Expectation): Decision {
+  const approval = e.approval && typeof e.approval === 'object' ? e.approval : undefined;
+  return {
+    action: e.action,
+    reason: 'expected by the traffic test',
+    ...(e.rule ? { rule: e.rule } : {}),
+    ...(approval && (approval.risk !== undefined || approval.step_up !== undefined) ? { approval: approval as ApprovalDirective } : {}),
+    ...(Array.isArray(e.credentials) ? { credentials: e.credentials.map((secret) => ({ secret: String(secret) }) as CredentialDirective) } : {}),
+    ...(Array.isArray(e.labels) ? { labels: e.labels.map(String) } : {}),
+  };
+}
+
 /** A traffic test file's cases as replay items; the expectation stands in as the recorded decision. */
 export async function* readTrafficTestItems(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const loaded = loadTrafficTests(file);
@@ -193,7 +210,7 @@ export async function* readTrafficTestItems(file: string, opts: SourceOptions = 
       continue;
     }
     if (!matches(p.input)) continue;
-    yield { kind: 'request', source: `${p.source} ${c.name}`, input: p.input, recorded: { action: p.expect.action, reason: 'expected by the traffic test', ...(p.expect.rule ? { rule: p.expect.rule } : {}) } };
+    yield { kind: 'request', source: `${p.source} ${c.name}`, input: p.input, recorded: expectedDecision(p.expect) };
   }
   opts.onBytes?.(fs.statSync(file).size);
 }
@@ -368,7 +385,7 @@ export function changesBetween(before: DecisionSummary, after: DecisionSummary, 
   const list = (xs: string[] | undefined): string => (xs ?? []).join('\0');
   if (before.action !== after.action) out.push('action');
   if ((before.rule ?? '') !== (after.rule ?? '')) out.push('rule');
-  if ((!partial || partial.approval) && (before.risk ?? '') !== (after.risk ?? '')) out.push('risk');
+  if ((!partial || (!!partial.approval && typeof partial.approval === 'object' && 'risk' in partial.approval)) && (before.risk ?? '') !== (after.risk ?? '')) out.push('risk');
   if ((!partial || partial.credentials) && (list(before.credentials) !== list(after.credentials) || (!partial && list(before.credential_slots) !== list(after.credential_slots)))) out.push('credentials');
   if ((!partial || partial.labels) && list(before.labels) !== list(after.labels)) out.push('labels');
   // A recorded approval's terms are compared only when it was recorded with them.

@@ -365,3 +365,40 @@ decision := {"action": "allow", "reason": "r", "rule": "read", "credentials": [{
   const same = await replay(gen(), { policy: base!, baseline: base! });
   t.equal(same.changed, 0, 'the same policy changes nothing');
 });
+
+t.test('against a traffic test file, what its cases expect besides action and rule is compared (eleventh pass)', async (t) => {
+  // The expectation is the "recorded" side: a draft that lowers an expected critical, step-up hold
+  // to a high one (same rule) replayed as "no decision changes" against it.
+  const dir = t.testdir({
+    'cases.yaml': `agent: bot
+cases:
+  - name: deleting a repository is critical
+    request:
+      method: DELETE
+      url: https://h.example/repos/acme/app
+    expect:
+      action: approve
+      rule: delete
+      approval:
+        risk: critical
+        step_up: true
+  - name: a read
+    request:
+      method: GET
+      url: https://h.example/repos/acme/app
+    expect:
+      action: allow
+      rule: read
+`,
+  });
+  const policy = (risk: string, stepUp: boolean) => `${header}default decision := {"action": "allow", "reason": "r", "rule": "read"}
+
+decision := {"action": "approve", "reason": "r", "rule": "delete", "approval": {"risk": "${risk}", "step_up": ${stepUp}}} if input.request.method == "DELETE"
+`;
+  const [same, lowered] = await engines(t, policy('critical', true), policy('high', false));
+  const file = path.join(dir, 'cases.yaml');
+  t.equal((await replayFiles([file], { policy: same!, againstLog: true })).changed, 0, 'the policy the cases describe changes nothing');
+  const r = await replayFiles([file], { policy: lowered!, againstLog: true });
+  t.equal(r.changed, 1);
+  t.same(r.changedRows[0]?.changes, ['risk', 'approval'], 'the lowered risk and the dropped step-up are changes');
+});
