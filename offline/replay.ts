@@ -404,7 +404,7 @@ export function changeLines(r: Pick<ChangedRow, 'before' | 'after' | 'changes'>)
   const b = r.before;
   const a = r.after;
   const listed = (xs: string[] | undefined): string => `[${(xs ?? []).join(', ')}]`;
-  const terms = (d: DecisionSummary): string => [d.step_up ? 'step-up' : 'no step-up', d.hold_timeout !== undefined ? `timeout ${String(d.hold_timeout)}` : 'default timeout', d.session_hold ? 'held for what the session read (no grant)' : 'grantable'].join(', ');
+  const terms = (d: DecisionSummary): string => [d.step_up ? 'step-up' : 'no step-up', d.hold_timeout !== undefined ? `timeout ${String(d.hold_timeout)}` : 'default timeout', d.session_hold ? 'held for what the session read (no grant covers it)' : 'no session hold'].join(', ');
   const how = (d: DecisionSummary): string => [d.raw_path ? 'raw_path' : '', d.bare_headers ? 'bare_headers' : ''].filter(Boolean).join(', ') || 'as usual';
   const out: string[] = [];
   if (r.changes.includes('risk')) out.push(`risk: ${b.risk ?? 'none'} → ${a.risk ?? 'none'}`);
