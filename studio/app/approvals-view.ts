@@ -18,6 +18,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
 import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
+import { forwardedHosts } from './forwarded-hosts.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -159,32 +160,6 @@ function urlLine(url: string | undefined) {
   if (!tail || !head || at < 0) return vis(url);
   const text = url!;
   return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
-}
-
-/**
- * Hosts a forwarding header names other than the request's (`X-Forwarded-Host`, `Forwarded:
- * host=`): Express with `trust proxy`, Django, Symfony and Spring serve that host. The proxy refuses
- * them on a request no human looks at (proxy/http-util.ts otherForwardedHost); a held one comes here.
- */
-function forwardedHosts(headers: Record<string, string[] | string>, host: string | undefined, port: number | undefined): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  const own = (host ?? '').toLowerCase().replace(/\.$/, '');
-  for (const [name, values] of Object.entries(headers)) {
-    const n = name.toLowerCase().replaceAll('_', '-');
-    if (n !== 'x-forwarded-host' && n !== 'forwarded') continue;
-    for (const value of Array.isArray(values) ? values : [values]) {
-      const named = n === 'x-forwarded-host'
-        ? String(value).split(',')
-        : String(value).split(/[,;]/).filter((p) => /^\s*host\s*=/i.test(p)).map((p) => p.slice(p.indexOf('=') + 1).replace(/^\s*"|"\s*$/g, ''));
-      for (const raw of named) {
-        const h = raw.trim();
-        const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(h);
-        const same = m && m[1]!.toLowerCase().replace(/\.$/, '').replace(/^\[|\]$/g, '') === own.replace(/^\[|\]$/g, '') && (m[2] === undefined || Number(m[2]) === port);
-        if (!same) out.push([name, h]);
-      }
-    }
-  }
-  return out;
 }
 
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
