@@ -565,17 +565,17 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   await reply;
 });
 
-t.test('a critical request behind a dozen others is one click away; GraphQL operations are on the card; buttons name their request; a long host shows its end; a forwarded host is said (eleventh pass)', async (t) => {
+t.test('a critical request behind eight others is one click away; GraphQL operations are on the card; buttons name their request; a long host shows its end; a forwarded host is said (eleventh pass)', async (t) => {
   // A host whose start reads as GitHub's and whose end, past a wrap or a cut, is the attacker's.
   const longHost = `api.github.com.${'a'.repeat(60)}.${'b'.repeat(60)}.evil.example`;
   const { token } = await airlock.agents.add('bot-long');
   const far = new Promise((r) => execFile('curl', ['-sS', '--max-time', '60', '-x', airlock.proxyUrl('bot-long', token), '-d', '{}', `http://${longHost}/v1/long`], () => r(undefined)));
   const longCard = card(page, '/v1/long');
   await longCard.waitFor();
-  // An agent floods the inbox with a dozen held writes, then sends what it wants: the critical card is
-  // the thirteenth, far below the window, while the person works through the top of the list.
-  const flood = Array.from({ length: 12 }, (_, i) => curl('POST', `/v1/flood-${i}`, { body: '{}' }));
-  await card(page, '/v1/flood-11').waitFor();
+  // An agent floods the inbox with eight held writes, then sends what it wants: the critical card is
+  // the tenth, far below the window, while the person works through the top of the list.
+  const flood = Array.from({ length: 8 }, (_, i) => curl('POST', `/v1/flood-${i}`, { body: '{}' }));
+  await card(page, '/v1/flood-7').waitFor();
   const critical = curl('DELETE', '/v1/repos/acme/prod');
   await card(page, '/v1/repos/acme/prod').waitFor();
   // A GraphQL batch whose second request is a mutation behind an alias, and a persisted query.
