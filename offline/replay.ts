@@ -14,9 +14,9 @@ import { maxLineChars, streamLines } from '../lib/lines.ts';
 import { compileFilter, splitAtDescription, type AuditFilter } from '../state/audit-log.ts';
 import type { SessionEvent } from '../state/audit-log.ts';
 import { perAgentSession, SessionSimulation } from './replay-sessions.ts';
-import { loadTrafficTests, prepareCase, prepareCases } from './traffic-tests.ts';
+import { loadTrafficTests, prepareCase, prepareCases, type Expectation } from './traffic-tests.ts';
 import type { RequestDescription, Risk } from '../describe/types.ts';
-import type { Action, Decision, EngineDecision } from '../engine/decision.ts';
+import type { Action, ApprovalDirective, CredentialDirective, Decision, EngineDecision, RateLimitDirective } from '../engine/decision.ts';
 
 export type ReplayItem =
   | {
@@ -180,6 +180,23 @@ export async function* readCaptureText(lines: AsyncIterable<string>, source: str
   }
 }
 
+/**
+ * A case's expectation as a recorded decision: everything it names (risk, step-up, secrets, labels)
+ * is compared, so a draft that lowers an expected critical hold to medium is a change against it.
+ * Rate limits are expected by key only and are left out (the report compares their sizes).
+ */
+function expectedDecision(e: Expectation): Decision {
+  const approval = e.approval && typeof e.approval === 'object' ? e.approval : undefined;
+  return {
+    action: e.action,
+    reason: 'expected by the traffic test',
+    ...(e.rule ? { rule: e.rule } : {}),
+    ...(approval && (approval.risk !== undefined || approval.step_up !== undefined) ? { approval: approval as ApprovalDirective } : {}),
+    ...(Array.isArray(e.credentials) ? { credentials: e.credentials.map((secret) => ({ secret: String(secret) }) as CredentialDirective) } : {}),
+    ...(Array.isArray(e.labels) ? { labels: e.labels.map(String) } : {}),
+  };
+}
+
 /** A traffic test file's cases as replay items; the expectation stands in as the recorded decision. */
 export async function* readTrafficTestItems(file: string, opts: SourceOptions = {}): AsyncGenerator<ReplayItem> {
   const loaded = loadTrafficTests(file);
@@ -193,7 +210,7 @@ export async function* readTrafficTestItems(file: string, opts: SourceOptions = 
       continue;
     }
     if (!matches(p.input)) continue;
-    yield { kind: 'request', source: `${p.source} ${c.name}`, input: p.input, recorded: { action: p.expect.action, reason: 'expected by the traffic test', ...(p.expect.rule ? { rule: p.expect.rule } : {}) } };
+    yield { kind: 'request', source: `${p.source} ${c.name}`, input: p.input, recorded: expectedDecision(p.expect) };
   }
   opts.onBytes?.(fs.statSync(file).size);
 }
@@ -224,13 +241,28 @@ export interface DecisionSummary {
   reason: string;
   risk?: Risk;
   credentials?: string[];
+  /** Where each secret goes: `github_token in header authorization` (a draft may move it elsewhere). */
+  credential_slots?: string[];
+  /** Each bucket charged, with its size: `egress:api.github.com:coder: 1048576 egress_bytes per 1h`. */
   rate_limits?: string[];
   /** Labels the decision gives the response. */
   labels?: string[];
+  /** The hold's terms besides its risk: step-up, its timeout, held for what the session read (no grant covers it). */
+  step_up?: boolean;
+  hold_timeout?: string | number;
+  session_hold?: boolean;
+  /** How the request is forwarded: ambiguous paths as they are, none of the agent's headers. */
+  raw_path?: boolean;
+  bare_headers?: boolean;
   fail_closed?: EngineDecision['fail_closed'];
 }
 
-export type ChangeKind = 'action' | 'rule' | 'risk' | 'credentials' | 'labels';
+/**
+ * What changed between two decisions. Every field of a decision counts: a draft that only drops a
+ * step-up, an egress budget or `bare_headers`, or moves a secret to another header, is a weaker
+ * policy and must not replay as "no decision changes".
+ */
+export type ChangeKind = 'action' | 'rule' | 'risk' | 'credentials' | 'labels' | 'approval' | 'rate_limits' | 'forwarding';
 
 export interface ChangedRow {
   source: string;
@@ -238,6 +270,8 @@ export interface ChangedRow {
   before: DecisionSummary;
   after: DecisionSummary;
   changes: ChangeKind[];
+  /** What changed besides the action and rule, one line each (changeLines): shown by the CLI and the studio. */
+  details: string[];
 }
 
 export interface ReplayProgress {
@@ -313,13 +347,30 @@ export const liveBudgetMs = 250;
 
 const zero = (): Counts => ({ allow: 0, deny: 0, approve: 0 });
 
+/** Entries of a list a recorded decision may hold in any shape (a capture is untrusted input). */
+function entries<T>(v: unknown): Array<Partial<T>> {
+  return Array.isArray(v) ? v.filter((x): x is Partial<T> => !!x && typeof x === 'object') : [];
+}
+
+const sorted = (xs: string[]): string[] => [...new Set(xs)].sort();
+
 export function summarize(d: Decision | EngineDecision): DecisionSummary {
   const s: DecisionSummary = { action: d.action, reason: d.reason };
   if (d.rule) s.rule = d.rule;
   if (d.approval?.risk) s.risk = d.approval.risk;
-  if (d.credentials?.length) s.credentials = [...new Set(d.credentials.map((c) => c.secret))].sort();
-  if (d.rate_limits?.length) s.rate_limits = [...new Set(d.rate_limits.map((r) => r.key))].sort();
+  const creds = entries<CredentialDirective>(d.credentials);
+  if (creds.length) {
+    s.credentials = sorted(creds.map((c) => String(c.secret)));
+    s.credential_slots = sorted(creds.map((c) => `${String(c.secret)} in ${String(c.in)}${c.name !== undefined ? ` ${String(c.name).toLowerCase()}` : ''}${c.format !== undefined ? ` as ${JSON.stringify(c.format)}` : ''}`));
+  }
+  const limits = entries<RateLimitDirective>(d.rate_limits);
+  if (limits.length) s.rate_limits = sorted(limits.map((r) => `${String(r.key)}: ${String(r.limit)} ${r.unit ?? 'requests'} per ${String(r.window)}${r.cost !== undefined ? `, cost ${String(r.cost)}` : ''}`));
   if (d.labels?.length) s.labels = [...new Set(d.labels)].sort();
+  if (d.approval?.step_up === true) s.step_up = true;
+  if (d.approval?.timeout !== undefined) s.hold_timeout = d.approval.timeout;
+  if (Array.isArray(d.approval?.because) && d.approval.because.length) s.session_hold = true;
+  if (d.raw_path === true) s.raw_path = true;
+  if (d.bare_headers === true) s.bare_headers = true;
   if ('fail_closed' in d && d.fail_closed) s.fail_closed = d.fail_closed;
   return s;
 }
@@ -331,11 +382,37 @@ export function summarize(d: Decision | EngineDecision): DecisionSummary {
  */
 export function changesBetween(before: DecisionSummary, after: DecisionSummary, partial?: Decision): ChangeKind[] {
   const out: ChangeKind[] = [];
+  const list = (xs: string[] | undefined): string => (xs ?? []).join('\0');
   if (before.action !== after.action) out.push('action');
   if ((before.rule ?? '') !== (after.rule ?? '')) out.push('rule');
-  if ((!partial || partial.approval) && (before.risk ?? '') !== (after.risk ?? '')) out.push('risk');
-  if ((!partial || partial.credentials) && (before.credentials ?? []).join('\0') !== (after.credentials ?? []).join('\0')) out.push('credentials');
-  if ((!partial || partial.labels) && (before.labels ?? []).join('\0') !== (after.labels ?? []).join('\0')) out.push('labels');
+  if ((!partial || (!!partial.approval && typeof partial.approval === 'object' && 'risk' in partial.approval)) && (before.risk ?? '') !== (after.risk ?? '')) out.push('risk');
+  if ((!partial || partial.credentials) && (list(before.credentials) !== list(after.credentials) || (!partial && list(before.credential_slots) !== list(after.credential_slots)))) out.push('credentials');
+  if ((!partial || partial.labels) && list(before.labels) !== list(after.labels)) out.push('labels');
+  // A recorded approval's terms are compared only when it was recorded with them.
+  const recorded = (k: 'step_up' | 'timeout' | 'because'): boolean => !partial || (!!partial.approval && typeof partial.approval === 'object' && k in partial.approval);
+  if ((recorded('step_up') && !!before.step_up !== !!after.step_up) || (recorded('timeout') && String(before.hold_timeout ?? '') !== String(after.hold_timeout ?? '')) || (recorded('because') && !!before.session_hold !== !!after.session_hold)) out.push('approval');
+  if ((!partial || partial.rate_limits) && list(before.rate_limits) !== list(after.rate_limits)) out.push('rate_limits');
+  if (!partial && (!!before.raw_path !== !!after.raw_path || !!before.bare_headers !== !!after.bare_headers)) out.push('forwarding');
+  return out;
+}
+
+/**
+ * What changed besides the action and rule, one line each (`rate limits: [...] → []`), for the CLI
+ * and the studio: a row whose action and rule stay must still say what the draft changes.
+ */
+export function changeLines(r: Pick<ChangedRow, 'before' | 'after' | 'changes'>): string[] {
+  const b = r.before;
+  const a = r.after;
+  const listed = (xs: string[] | undefined): string => `[${(xs ?? []).join(', ')}]`;
+  const terms = (d: DecisionSummary): string => [d.step_up ? 'step-up' : 'no step-up', d.hold_timeout !== undefined ? `timeout ${String(d.hold_timeout)}` : 'default timeout', d.session_hold ? 'held for what the session read (no grant covers it)' : 'no session hold'].join(', ');
+  const how = (d: DecisionSummary): string => [d.raw_path ? 'raw_path' : '', d.bare_headers ? 'bare_headers' : ''].filter(Boolean).join(', ') || 'as usual';
+  const out: string[] = [];
+  if (r.changes.includes('risk')) out.push(`risk: ${b.risk ?? 'none'} → ${a.risk ?? 'none'}`);
+  if (r.changes.includes('credentials')) out.push(`credentials: ${listed(b.credential_slots ?? b.credentials)} → ${listed(a.credential_slots ?? a.credentials)}`);
+  if (r.changes.includes('labels')) out.push(`labels: ${listed(b.labels)} → ${listed(a.labels)}`);
+  if (r.changes.includes('approval')) out.push(`approval: ${terms(b)} → ${terms(a)}`);
+  if (r.changes.includes('rate_limits')) out.push(`rate limits: ${listed(b.rate_limits)} → ${listed(a.rate_limits)}`);
+  if (r.changes.includes('forwarding')) out.push(`forwarding: ${how(b)} → ${how(a)}`);
   return out;
 }
 
@@ -390,7 +467,7 @@ export async function replay(items: AsyncIterable<ReplayItem>, opts: ReplayOptio
           const k = `${before.action} → ${after.action}`;
           report.transitions[k] = (report.transitions[k] ?? 0) + 1;
         }
-        if (report.changedRows.length < maxChanged) report.changedRows.push({ source: item.source, input: item.input, before, after, changes });
+        if (report.changedRows.length < maxChanged) report.changedRows.push({ source: item.source, input: item.input, before, after, changes, details: changeLines({ before, after, changes }) });
         else report.changedOmitted++;
       }
     }

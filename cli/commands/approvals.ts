@@ -9,6 +9,7 @@
 import type { Command } from 'commander';
 import type { HeldBodyAnswer } from '../../studio/api/wire.ts';
 import { base64Sections } from '../../studio/app/base64-text.ts';
+import { forwardedHosts } from '../../studio/app/forwarded-hosts.ts';
 import { lookalikesEscaped, terminalText as terminalOnly } from '../../lib/text.ts';
 
 import { airlockRunning } from '../../runtime/running.ts';
@@ -76,12 +77,17 @@ export function details(a: View, held?: HeldBodyAnswer): string {
     ...Object.entries(r.headers ?? {})
       .filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')))
       .map(([n, v]) => `acts on    ${v.join(', ')} (the ${n} header names this path, not the request line's)`),
+    ...forwardedHosts(r.headers ?? {}, r.host, r.port).map(([n, h]) => `acts for   host ${h} (the ${n} header names it, not ${r.host}: servers that trust forwarding headers serve that host)`),
     ...(a.description.service ? [`operation  ${a.description.service.name}:${a.description.service.operation} (${a.description.service.effect})`] : []),
     ...(a.description.sql ? [`sql        ${a.description.sql.statements.map((s) => s.kind).join(', ')}${a.description.sql.destructive ? ' (destructive)' : ''}`] : []),
     // Every call of a batch, with the SQL each one carries.
     ...(a.description.mcp
       ? (a.description.mcp.batch ?? [a.description.mcp]).map((c, i) => `${i ? '          ' : 'mcp       '} ${c.method}${c.tool ? ` ${c.tool}` : ''}${
         c.sql ? ` — sql: ${c.sql.statements.map((s) => `${s.kind}${s.tables.length ? ` ${s.tables.join(',')}` : ''}`).join('; ')}${c.sql.parsed ? '' : ' (not readable: treat as destructive)'}` : ''}`)
+      : []),
+    // Every GraphQL operation it may run, or that what runs is not in the request (a persisted query).
+    ...(a.description.graphql
+      ? [`graphql    ${a.description.graphql.batch ? `a batch of ${a.description.graphql.batch}: ` : ''}${[...(a.description.graphql.operations ?? []).map((o) => `${o.type}${o.name ? ` ${o.name}` : ''} (${o.fields.join(', ')})`), ...(a.description.graphql.parsed ? [] : [`what the server runs is not in the request (${a.description.graphql.error ?? 'not readable'}): treat it as any mutation`])].join('; ')}`]
       : []),
     // Whose credentials it acts with: a secret of yours Airlock adds, or the agent's own (redacted alike below).
     ...(a.credentials ?? []).map((c) => `secret     ${c.secret} → ${c.in === 'header' ? `header ${c.name ?? ''}` : c.in === 'basic' ? 'Basic authorization' : c.in === 'query' ? `query ${c.name ?? ''}` : 'the body'} (yours, added by Airlock)`),

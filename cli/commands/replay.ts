@@ -92,8 +92,7 @@ function rowText(r: ChangedRow): string {
     `    before: ${decisionText(r.before)}: ${r.before.reason}`,
     `    after:  ${decisionText(r.after)}: ${r.after.reason}`,
   ];
-  if (r.changes.includes('credentials')) lines.push(`    credentials: [${(r.before.credentials ?? []).join(', ')}] → [${(r.after.credentials ?? []).join(', ')}]`);
-  if (r.changes.includes('labels')) lines.push(`    labels: [${(r.before.labels ?? []).join(', ')}] → [${(r.after.labels ?? []).join(', ')}]`);
+  for (const line of r.details ?? []) lines.push(`    ${line}`);
   return lines.map((l) => terminalText(l)).join('\n');
 }
 

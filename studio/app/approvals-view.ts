@@ -16,8 +16,9 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { customElement, property, state } from 'lit/decorators.js';
 import { repeat } from 'lit/directives/repeat.js';
 import { ApiError, api, live } from './api.ts';
-import { LightElement, announce, errorText, json, shortTime, timeText, toast } from './base.ts';
+import { LightElement, announce, dayTime, errorText, json, timeText, toast } from './base.ts';
 import { base64Sections } from './base64-text.ts';
+import { forwardedHosts } from './forwarded-hosts.ts';
 import { base64Bytes, bytesText, hexDump, lineCount, textBlock, visibleLine as vis, visibleString } from './body-view.ts';
 import type {
   ApprovalAnswer, ApprovalView as Approval, ApprovalsAnswer, ApproveBody, DenyBody, ErrorAnswer, GrantBody, GrantRecord as Grant, GrantRevokedAnswer, GrantsAnswer, HeldBodyAnswer as LoadedBody,
@@ -84,6 +85,19 @@ function sqlTags(sql: { parsed?: boolean; error?: string; statements?: Array<{ k
     sql.parsed === false ? html`<span class="tag danger" title=${visibleString(sql.error)}>not readable: treat as destructive</span>` : ''}`;
 }
 
+/**
+ * The GraphQL operations a request may run, each with its root fields (mutations in red), as the
+ * MCP and SQL lines list theirs: a batch's second member, an alias (`viewer: deleteRepository`) or
+ * the operation `operationName` selects is said, not left to a reading of the JSON. A body that
+ * names no document (a persisted query: the server runs a document it stored under a hash) or
+ * cannot be read says so: what it runs is not on the card.
+ */
+function graphqlTags(g: { parsed?: boolean; error?: string; batch?: number; operations?: Array<{ type?: string; name?: string | null; fields?: string[] }> }) {
+  const ops = Array.isArray(g.operations) ? g.operations : [];
+  return html`${g.batch ? html`a batch of ${g.batch} requests: ` : ''}${ops.map((o) => html`<span class="tag ${o.type === 'query' ? '' : 'danger'}">${vis(o.type)}${o.name ? html` ${vis(o.name)}` : ''}${o.fields?.length ? html` (${vis(o.fields.join(', '))})` : ''}</span> `)}${
+    g.parsed === false ? html`<span class="tag danger" data-testid="graphql-unreadable">what the server runs is not in the request (${vis(g.error ?? 'not readable')}): treat it as any mutation</span>` : ''}`;
+}
+
 /** "POST api.example:8443/v1/things": method, host (with a non-default port) and path. */
 export function requestLine(a: Approval): string {
   const r = a.description?.request;
@@ -95,6 +109,57 @@ export function requestLine(a: Approval): string {
     const s = a.summary;
     return visibleString(`${method} ${r?.host ?? s?.host ?? ''}${r?.path ?? s?.path ?? ''}`);
   }
+}
+
+/**
+ * A host name is read from its end (`api.github.com.x.evil.example` is a name of evil.example), but
+ * people read it from its start, and a long one wraps or is cut so that its end is out of sight.
+ * Split into what goes before its last two labels and those (an address or a one-label name: all
+ * of it), so the end can be drawn apart and kept on screen.
+ */
+export function hostEnd(host: string): [string, string] {
+  if (/^[\d.]+$|^\[|:/.test(host)) return ['', host];
+  const labels = host.replace(/\.$/, '').split('.');
+  if (labels.length <= 2) return ['', host];
+  const tail = labels.slice(-2).join('.');
+  return [host.slice(0, host.length - tail.length - (host.endsWith('.') ? 1 : 0)), host.slice(host.length - tail.length - (host.endsWith('.') ? 1 : 0))];
+}
+
+/** Hosts longer than this are shortened from their start in one-line places (the links, notifications). */
+const SHORT_HOST = 40;
+
+/** requestLine for one-line places: a long host keeps its end (`…bbbb.evil.example`), never its start only. */
+export function shortRequestLine(a: Approval): string {
+  const r = a.description?.request;
+  const method = r?.method ?? a.summary?.method ?? '';
+  let host = r?.host ?? a.summary?.host ?? '';
+  let rest = r?.path ?? a.summary?.path ?? '';
+  let scheme = '';
+  try {
+    const u = new URL(r?.url ?? '');
+    host = u.host;
+    rest = u.pathname;
+    scheme = `${u.protocol}//`;
+  } catch {
+    // the record's host and path
+  }
+  const shown = host.length > SHORT_HOST ? `…${host.slice(host.length - SHORT_HOST)}` : host;
+  return visibleString(`${method} ${scheme}${shown}${rest.length > 60 ? `${rest.slice(0, 59)}…` : rest}`);
+}
+
+/** The URL line of a card: the whole URL, the end of its host drawn apart (bold) wherever the line wraps. */
+function urlLine(url: string | undefined) {
+  let u: URL;
+  try {
+    u = new URL(url ?? '');
+  } catch {
+    return vis(url);
+  }
+  const [head, tail] = hostEnd(u.hostname);
+  const at = (url ?? '').indexOf(u.hostname);
+  if (!tail || !head || at < 0) return vis(url);
+  const text = url!;
+  return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
 }
 
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
@@ -429,8 +494,7 @@ export class ApprovalsView extends LightElement {
   private announceNew(a: Approval): void {
     announce(`New approval needed: ${riskText[a.risk ?? 'medium'] ?? a.risk}, ${agentName(a)}: ${requestLine(a)}`);
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted' || (document.hasFocus() && this.active)) return;
-    const r = a.description?.request;
-    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${visibleString(r?.method)} ${visibleString(r?.url)}\n${visibleString(a.reason)}`, tag: a.id });
+    const n = new Notification('Airlock: approval needed', { body: `${agentName(a)}: ${shortRequestLine(a)}\n${visibleString(a.reason)}`, tag: a.id });
     n.onclick = () => {
       window.focus();
       location.hash = '#/approvals';
@@ -572,10 +636,11 @@ export class ApprovalsView extends LightElement {
     const o = r.method_override;
     const headers = r.headers ?? {};
     const rewrites = Object.entries(headers).filter(([n]) => ['x-original-url', 'x-rewrite-url'].includes(n.toLowerCase().replaceAll('_', '-')));
-    if (!o && !rewrites.length) return nothing;
+    const hosts = forwardedHosts(headers, r.host, r.port);
+    if (!o && !rewrites.length && !hosts.length) return nothing;
     return html`${o
         ? html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may run this as ${vis(o.values.join(' or ') || '?')}</b>, not ${vis(r.method)}: a method override in ${vis(o.sources.join(', '))}${o.ambiguous ? html` (ambiguous${o.reason ? html`: ${vis(o.reason)}` : ''})` : ''}.</p>`
-        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}`;
+        : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
   }
 
   /**
@@ -932,6 +997,7 @@ export class ApprovalsView extends LightElement {
     return html`<div class="page approvals">
       <div class="row wrap">
         <h1>Approvals</h1>
+        ${this.renderRiskSummary(pending)}
         <span class="spacer"></span>
         ${this.notify === 'default' ? html`<button class="ghost" @click=${() => this.askNotify()}>Enable desktop notifications</button>` : nothing}
         ${this.notify === 'denied' ? html`<span class="muted small">Desktop notifications are blocked in this browser.</span>` : nothing}
@@ -961,7 +1027,7 @@ export class ApprovalsView extends LightElement {
                 .filter((g) => Date.parse(g.expires) > this.now)
                 .map(
                   (g) => html`<tr><td>${g.agent}</td><td class="mono small">${vis(g.method)} ${vis(g.host)}${g.operation ? html` (${vis(g.operation)})` : ''}${g.path_pattern ? html` ${vis(g.path_pattern)} <span class="muted">(any query, body and headers)</span>` : ''}</td>
-                    <td class="small">${shortTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
+                    <td class="small" title=${g.expires}>${dayTime(g.expires)}</td><td><button class="ghost small" @click=${() => this.revoke(g)}>Revoke</button></td></tr>`,
                 )}
             </tbody></table>`
         : nothing}
@@ -970,6 +1036,28 @@ export class ApprovalsView extends LightElement {
               <span class="muted">${resolutionText(a)}</span></li>`)}</ul>`
         : nothing}
     </div>`;
+  }
+
+  /**
+   * Above the list, how many wait at each risk, and a link to every high and critical card: cards
+   * are listed oldest first, so a critical request an agent sent after forty harmless ones would be
+   * forty cards down, below the window, while the person works through the top of the list.
+   */
+  private renderRiskSummary(pending: Approval[]) {
+    // In the heading's row, from the first card on, one line no taller than the heading: a line
+    // appearing or growing when a card arrives would move every card under the pointer.
+    if (!pending.length) return nothing;
+    const order = ['critical', 'high', 'medium', 'low'];
+    const counts = order.map((r) => [r, pending.filter((a) => (a.risk ?? 'medium') === r).length] as const).filter(([, n]) => n > 0);
+    const risky = pending.filter((a) => a.risk === 'critical' || a.risk === 'high').sort((x, y) => order.indexOf(x.risk!) - order.indexOf(y.risk!));
+    const shown = risky.slice(0, 10);
+    return html`<div class="small risk-summary" data-testid="risk-summary" role="note"><b>Waiting:</b> ${counts.map(([r, n], i) => html`${i ? ', ' : ''}<span class="risk-badge risk-${r}">${n} ${r}</span>`)}.${
+      risky.length ? html` Go to: ` : ''}${shown.map((a, i) => html`${i ? ' · ' : ''}<a href="#/approvals" data-jump=${a.id} @click=${(e: Event) => {
+        e.preventDefault();
+        const el = this.querySelector<HTMLElement>(`[data-approval="${a.id}"]`);
+        el?.scrollIntoView({ block: 'start' });
+        el?.focus({ preventScroll: true });
+      }}>${riskText[a.risk!]}: ${shortRequestLine(a)}</a>`)}${risky.length > shown.length ? ` and ${risky.length - shown.length} more` : ''}</div>`;
   }
 
   private renderItem(raw: Approval, waiting: boolean) {
@@ -992,7 +1080,7 @@ export class ApprovalsView extends LightElement {
         tabindex="0" aria-labelledby="ap-title-${a.id}" aria-describedby="ap-reason-${a.id}">
       <header class="row wrap">
         <span class="risk-badge risk-${risk}" data-testid="risk">${risk === 'critical' ? '⚠ ' : ''}${riskText[risk] ?? `${risk} risk`}</span>
-        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${vis(r.method)} ${vis(r.url)}</span></h3>
+        <h3 class="approval-title" id="ap-title-${a.id}"><b>${agentName(a)}</b> <span class="mono url">${vis(r.method)} ${urlLine(r.url)}</span></h3>
         <span class="spacer"></span>
         ${waiting
           ? html`<span class="small tag pending" title="the agent's request is not held now">not held · approvable until ${timeText(a.retry_until)}</span>`
@@ -1001,7 +1089,7 @@ export class ApprovalsView extends LightElement {
             : left !== undefined
             ? html`<span class="muted small" title="the agent's request is refused (approval-timeout) when this runs out; the approval stays open for its retry">${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left</span>`
             : nothing}
-        <span class="muted small">${shortTime(a.created)}</span>
+        <span class="muted small" data-testid="created" title="held at ${a.created ?? '?'} (UTC)">${dayTime(a.created)}</span>
       </header>
       ${this.renderDecodedUrl(r)}
       ${this.renderRunsAs(r)}
@@ -1009,6 +1097,7 @@ export class ApprovalsView extends LightElement {
       ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
       ${d.sql?.statements?.length || d.sql?.parsed === false ? html`<p class="small">SQL: ${sqlTags(d.sql)}</p>` : nothing}
+      ${d.graphql && typeof d.graphql === 'object' ? html`<p class="small" data-testid="graphql">GraphQL: ${graphqlTags(d.graphql)}</p>` : nothing}
       ${d.mcp
         ? html`<p class="small">MCP: ${d.mcp.batch ? html`a batch of ${d.mcp.batch.length} calls<br />` : ''}${(d.mcp.batch ?? [d.mcp]).map(
             (c, i) => html`${i ? html`<br />` : ''}<span class="mono">${vis(c.method)} ${vis(c.tool)}</span>${c.sql ? html` — SQL: ${sqlTags(c.sql)}` : ''}`,
@@ -1032,9 +1121,9 @@ export class ApprovalsView extends LightElement {
               @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'approve'))}
               aria-invalid=${st.errorField === 'totp' ? 'true' : 'false'} aria-describedby=${errId} /></label>`
           : nothing}
-        <button class="primary" data-action="approve" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
+        <button class="primary" data-action="approve" aria-describedby="ap-title-${a.id}" ?disabled=${st.busy || blocked} @click=${act('approve')}>Approve once</button>
         <span class="group">
-          <button data-action="grant" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
+          <button data-action="grant" aria-describedby="ap-title-${a.id} ap-scope-${a.id}" @click=${act('grant')} ?disabled=${st.busy || blocked || risk === 'critical' || a.step_up === true || (a.because?.length ?? 0) > 0}
             title=${risk === 'critical' || a.step_up === true ? 'critical and step-up requests are approved one by one' : (a.because?.length ?? 0) > 0 ? 'held because of what the session read: approved one by one' : `lets through ${grantScope(a)}`}>Allow similar for</button>
           <input name="minutes" type="number" min="1" max="1440" .value=${st.minutes} @input=${(e: Event) => (st.minutes = (e.target as HTMLInputElement).value)} aria-label="minutes" size="4" /> min
         </span>
@@ -1042,10 +1131,10 @@ export class ApprovalsView extends LightElement {
           <input name="message" placeholder="Message to the agent (optional)" aria-label="Deny message" .value=${st.message}
             @input=${(e: Event) => (st.message = (e.target as HTMLInputElement).value)}
             @keydown=${(e: KeyboardEvent) => e.key === 'Enter' && (e.preventDefault(), this.attempt(a, 'deny'))} />
-          <button class="danger" data-action="deny" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
+          <button class="danger" data-action="deny" aria-describedby="ap-title-${a.id}" ?disabled=${st.busy} @click=${act('deny')}>Deny</button>
         </span>
       </div>
-      ${grantScope(a) ? html`<p class="small muted grant-scope" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${vis(grantScope(a))}.</p>` : nothing}
+      ${grantScope(a) ? html`<p class="small muted grant-scope" id="ap-scope-${a.id}" data-testid="grant-scope">Allow similar lets through, for the minutes you choose: ${vis(grantScope(a))}.</p>` : nothing}
       <p class="card-error error small" id=${errId} role="alert" data-testid="card-error">${st.error}</p>
     </article>`;
   }

@@ -31,6 +31,17 @@ export function shortTime(iso: string | undefined): string {
   return d.toLocaleTimeString(undefined, { hour12: false });
 }
 
+/**
+ * The time of day when `iso` is today (local time), else the date too: an approval waiting for the
+ * agent's retry can be a day old, and "14:02:11" alone reads as this afternoon's.
+ */
+export function dayTime(iso: string | undefined, now = new Date()): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toDateString() === now.toDateString() ? d.toLocaleTimeString(undefined, { hour12: false }) : d.toLocaleString(undefined, { hour12: false });
+}
+
 /** "0.4 ms", "12 ms", "1.3 s", "2 min 05 s". */
 export function durationText(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return '';

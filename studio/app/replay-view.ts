@@ -131,6 +131,7 @@ export class ReplayView extends LightElement {
       draft_rule: row.after.rule ?? '',
       draft_reason: row.after.reason,
       changes: row.changes.join(' '),
+      what_changed: (row.details ?? []).join('; '),
     }));
     let text: string;
     if (kind === 'json') text = JSON.stringify(rows, null, 2);
@@ -253,6 +254,10 @@ export class ReplayView extends LightElement {
                 <option value="rule">rule changed</option>
                 <option value="risk">risk changed</option>
                 <option value="credentials">credentials changed</option>
+                <option value="approval">approval terms changed (step-up, timeout)</option>
+                <option value="rate_limits">rate limits changed</option>
+                <option value="forwarding">forwarding changed (raw_path, bare_headers)</option>
+                <option value="labels">labels changed</option>
               </select>
               <label class="check"><input type="checkbox" id="group-by-rule" .checked=${this.groupByRule} @change=${(e: Event) => (this.groupByRule = (e.target as HTMLInputElement).checked)} /> Group by rule</label>
               <span class="muted small">${rows.length} shown${r.changedOmitted ? `, ${r.changedOmitted} more not kept` : ''}</span>
@@ -272,7 +277,7 @@ export class ReplayView extends LightElement {
                       <td>${row.input.agent?.id ?? ''}</td>
                       <td><span class="action ${row.before.action}">${row.before.action}</span><div class="mono small">${row.before.rule ?? ''}</div></td>
                       <td><span class="action ${row.after.action}">${row.after.action}</span><div class="mono small">${row.after.rule ?? ''}</div></td>
-                      <td class="small">${vis(row.after.reason)}</td>
+                      <td class="small">${vis(row.after.reason)}${(row.details ?? []).map((l) => html`<div class="mono warn-text" data-testid="change-line">${vis(l)}</div>`)}</td>
                     </tr>
                     ${this.openRow === i
                       ? html`<tr class="detail"><td colspan="5">

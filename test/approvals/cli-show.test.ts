@@ -38,6 +38,15 @@ t.test('a method override and a rewritten path are printed', async (t) => {
   t.match(out, /\/admin\/delete-everything/);
 });
 
+t.test('a forwarding header naming another host and every GraphQL operation are printed (eleventh pass)', async (t) => {
+  const out = details(view({ host: 'api.example', port: 443, headers: { 'x-forwarded-host': ['admin.internal.example'] } }, { graphql: { parsed: true, batch: 2, operations: [{ type: 'query', name: null, fields: ['viewer'] }, { type: 'mutation', name: null, fields: ['deleteRepository'] }] } }));
+  t.match(out, /^acts for +host admin\.internal\.example/m);
+  t.match(out, /^graphql +a batch of 2: query \(viewer\); mutation \(deleteRepository\)$/m);
+  const own = details(view({ host: 'api.example', port: 443, headers: { 'x-forwarded-host': ['api.example'] } }, { graphql: { parsed: false, operations: [], error: 'persisted queries are not visible' } }));
+  t.notMatch(own, /acts for/, 'the request\'s own host is no warning');
+  t.match(own, /what the server runs is not in the request \(persisted queries are not visible\)/);
+});
+
 t.test('every header that reaches the server is printed, one per line', async (t) => {
   const out = details(view({ headers: { 'stripe-account': ['acct_1Attacker'], 'content-length': ['2'], authorization: ['Bearer [redacted]'] } }));
   t.match(out, /^header +stripe-account: acct_1Attacker$/m);

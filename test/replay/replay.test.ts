@@ -329,3 +329,73 @@ t.test('decisions slower than the live budget are reported; replay engines get a
   const [engine] = await engines(t, policyNew);
   t.equal(engine!.timeoutMs, 10_000, 'a busy machine does not turn replayed decisions into timeouts');
 });
+
+t.test('a draft that only weakens a decision is a change: step-up, hold, secret slot, rate limits, raw_path, bare_headers (eleventh pass)', async (t) => {
+  // The live policy: a held POST with step-up and a grant-proof session hold, a read with a secret in
+  // Authorization, an egress budget and bare headers. Each draft drops or moves one of those only;
+  // action, rule and risk stay, so replay said "no decision changes" and the draft was published.
+  const live = `${header}decision := {"action": "approve", "reason": "r", "rule": "w", "approval": {"risk": "high", "step_up": true, "timeout": "60s", "because": ["req-1"]}} if input.request.method == "POST"
+
+decision := {"action": "allow", "reason": "r", "rule": "read", "credentials": [{"secret": "github_token", "in": "header", "name": "Authorization", "format": "Bearer {value}"}], "rate_limits": [{"key": "egress:h", "limit": 1048576, "window": "1h", "unit": "egress_bytes"}], "bare_headers": true} if input.request.method == "GET"
+`;
+  // Each draft weakens the POST's decision in one way and the GET's in another (fewer policies to compile).
+  const drafts: Array<[string, string, [string, string]]> = [
+    ['step-up dropped; egress budget dropped', live.replace('"step_up": true, ', '').replace(/"rate_limits": \[[^\]]*\], /, ''), ['approval', 'rate_limits']],
+    ['hold timeout lengthened; secret moved to a query parameter', live.replace('"60s"', '"24h"').replace('"in": "header", "name": "Authorization"', '"in": "query", "name": "access_token"'), ['approval', 'credentials']],
+    ['session hold dropped (grants now cover it); bare_headers dropped', live.replace(', "because": ["req-1"]', '').replace(', "bare_headers": true', ''), ['approval', 'forwarding']],
+    ['risk raised, nothing else; egress budget raised and raw_path added', live.replace('"risk": "high"', '"risk": "critical"').replace('1048576', '1073741824').replace('"bare_headers": true', '"bare_headers": true, "raw_path": true'), ['risk', 'rate_limits forwarding']],
+  ];
+  const [base, ...policies] = await engines(t, live, ...drafts.map(([, src]) => src));
+  const items: ReplayItem[] = [
+    { kind: 'request', source: 'post', input: desc('POST', 'https://h.example/x', '2026-01-05T10:00:00Z') },
+    { kind: 'request', source: 'get', input: desc('GET', 'https://h.example/x', '2026-01-05T10:00:01Z') },
+  ];
+  async function* gen(): AsyncGenerator<ReplayItem> {
+    yield* items;
+  }
+  for (const [i, [name, , kinds]] of drafts.entries()) {
+    const r = await replay(gen(), { policy: policies[i]!, baseline: base! });
+    t.equal(r.changed, 2, `${name}: both requests changed`);
+    t.same(r.changedRows.map((row) => row.changes.join(' ')), kinds, `${name}: ${kinds.join(', ')}`);
+    t.ok(r.changedRows.every((row) => row.details.length), `${name}: said in words (${r.changedRows.flatMap((row) => row.details).join('; ')})`);
+  }
+  const same = await replay(gen(), { policy: base!, baseline: base! });
+  t.equal(same.changed, 0, 'the same policy changes nothing');
+});
+
+t.test('against a traffic test file, what its cases expect besides action and rule is compared (eleventh pass)', async (t) => {
+  // The expectation is the "recorded" side: a draft that lowers an expected critical, step-up hold
+  // to a high one (same rule) replayed as "no decision changes" against it.
+  const dir = t.testdir({
+    'cases.yaml': `agent: bot
+cases:
+  - name: deleting a repository is critical
+    request:
+      method: DELETE
+      url: https://h.example/repos/acme/app
+    expect:
+      action: approve
+      rule: delete
+      approval:
+        risk: critical
+        step_up: true
+  - name: a read
+    request:
+      method: GET
+      url: https://h.example/repos/acme/app
+    expect:
+      action: allow
+      rule: read
+`,
+  });
+  const policy = (risk: string, stepUp: boolean) => `${header}default decision := {"action": "allow", "reason": "r", "rule": "read"}
+
+decision := {"action": "approve", "reason": "r", "rule": "delete", "approval": {"risk": "${risk}", "step_up": ${stepUp}}} if input.request.method == "DELETE"
+`;
+  const [same, lowered] = await engines(t, policy('critical', true), policy('high', false));
+  const file = path.join(dir, 'cases.yaml');
+  t.equal((await replayFiles([file], { policy: same!, againstLog: true })).changed, 0, 'the policy the cases describe changes nothing');
+  const r = await replayFiles([file], { policy: lowered!, againstLog: true });
+  t.equal(r.changed, 1);
+  t.same(r.changedRows[0]?.changes, ['risk', 'approval'], 'the lowered risk and the dropped step-up are changes');
+});

@@ -7,6 +7,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
 import zlib from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { GUARD_MS, look as lookAt, openInbox, startLiveAirlock } from './helpers.ts';
@@ -562,6 +563,62 @@ t.test('a long name cannot push its end past the edge of the card', async (t) =>
   t.same(overflowing, [], 'no line of the card is wider than the card');
   await queue.deny(id, { by: 'test' });
   await reply;
+});
+
+t.test('a critical request behind eight others is one click away; GraphQL operations are on the card; buttons name their request; a long host shows its end; a forwarded host is said (eleventh pass)', async (t) => {
+  // A host whose start reads as GitHub's and whose end, past a wrap or a cut, is the attacker's.
+  const longHost = `api.github.com.${'a'.repeat(60)}.${'b'.repeat(60)}.evil.example`;
+  const { token } = await airlock.agents.add('bot-long');
+  const far = new Promise((r) => execFile('curl', ['-sS', '--max-time', '60', '-x', airlock.proxyUrl('bot-long', token), '-d', '{}', `http://${longHost}/v1/long`], () => r(undefined)));
+  const longCard = card(page, '/v1/long');
+  await longCard.waitFor();
+  // An agent floods the inbox with eight held writes, then sends what it wants: the critical card is
+  // the tenth, far below the window, while the person works through the top of the list.
+  const flood = Array.from({ length: 8 }, (_, i) => curl('POST', `/v1/flood-${i}`, { body: '{}' }));
+  await card(page, '/v1/flood-7').waitFor();
+  const critical = curl('DELETE', '/v1/repos/acme/prod');
+  await card(page, '/v1/repos/acme/prod').waitFor();
+  // A GraphQL batch whose second request is a mutation behind an alias, and a persisted query.
+  const batch = curl('POST', '/v1/graphql', { body: JSON.stringify([{ query: 'query { viewer { login } }' }, { query: 'mutation { viewer: deleteRepository(input: {repositoryId: "R_1"}) { clientMutationId } }' }]) });
+  const persisted = curl('POST', '/v1/apq/graphql', { body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' } }, variables: { id: 'R_1' } }) });
+  await card(page, '/v1/graphql').waitFor();
+  await card(page, '/v1/apq/graphql').waitFor();
+  const criticalId = await idOf('/v1/repos/acme/prod');
+  const summary = page.locator('[data-testid=risk-summary]');
+  await summary.waitFor();
+  t.match(await summary.textContent(), /Waiting: 1 critical, \d+ high/, 'the counts per risk are beside the heading');
+  t.notOk(await page.locator(`[data-approval="${criticalId}"]`).evaluate((el) => el.getBoundingClientRect().top < window.innerHeight), 'the critical card is below the window');
+  await summary.locator(`[data-jump="${criticalId}"]`).click();
+  await page.waitForFunction((id) => {
+    const r = document.querySelector(`[data-approval="${id}"]`)!.getBoundingClientRect();
+    return r.top >= 0 && r.top < window.innerHeight;
+  }, criticalId);
+  t.equal(await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.approval), criticalId, 'its link brings the critical card on screen and selects it (not a button)');
+  // A screen reader hears which request a button decides, not "Approve once" alone.
+  const described = await page.$eval(`[data-approval="${criticalId}"] [data-action=approve]`, (b) => (b.getAttribute('aria-describedby') ?? '').split(' ').map((id) => document.getElementById(id)?.textContent ?? '').join(' '));
+  t.match(described, /DELETE http:\/\/api\.example:\d+\/v1\/repos\/acme\/prod/, 'the approve button is described by its request');
+  const gql = await card(page, '/v1/graphql').locator('[data-testid=graphql]').textContent();
+  t.match(gql, /a batch of 2 requests/, 'the batch is said');
+  t.match(gql, /mutation \(deleteRepository\)/, 'the aliased mutation is named by the field it runs');
+  t.match(gql, /query \(viewer\)/);
+  t.match(await card(page, '/v1/apq/graphql').locator('[data-testid=graphql-unreadable]').textContent(), /persisted queries are not visible/, 'a persisted query says what runs is not in the request');
+  t.equal(await longCard.locator('.url .host-end').textContent(), 'evil.example', 'the card draws the end of the host apart');
+  t.equal(await longCard.locator('.url').textContent(), `POST http://${longHost}/v1/long`, 'the URL line is the whole URL');
+  const link = await summary.locator(`[data-jump="${await longCard.getAttribute('data-approval')}"]`).textContent();
+  t.match(link, /…[ab]*\.?evil\.example\/v1\/long$/, 'the one-line link keeps the end of the host, not its start');
+  t.notMatch(link, /api\.github\.com/);
+  // A forwarding header naming another host: servers that trust it serve that host (the proxy
+  // refuses it on an allowed request; a held one is for the person to judge, so the card says it).
+  const fwd = curl('POST', '/v1/fwd', { headers: ['X-Forwarded-Host: admin.internal.example'] });
+  const fwd2 = curl('POST', '/v1/fwd2', { headers: [`Forwarded: for=10.0.0.1;host="api.example:${live.upPort}", host=billing.example`] });
+  const own = curl('POST', '/v1/fwd-own', { headers: [`X-Forwarded-Host: api.example:${live.upPort}`] });
+  await card(page, '/v1/fwd-own').waitFor();
+  t.match(await card(page, '/v1/fwd').locator('[data-testid=runs-as]').textContent(), /may act for host admin\.internal\.example/, 'X-Forwarded-Host naming another host is said');
+  t.match(await card(page, '/v1/fwd2').locator('[data-testid=runs-as]').textContent(), /may act for host billing\.example/, 'so is Forwarded: host=');
+  t.equal(await card(page, '/v1/fwd-own').locator('[data-testid=runs-as]').count(), 0, 'the request\'s own host is not a warning');
+  await page.screenshot({ path: path.join(artifacts, '30-approval-flood-summary.png') });
+  for (const a of queue.list({ status: 'pending' })) await queue.deny(a.id, { by: 'test' });
+  await Promise.all([...flood, critical, batch, persisted, far, fwd, fwd2, own]);
 });
 
 t.test('escaped and encoded bodies and URLs are shown as the server reads them, with every header sent, or approving is a choice', async (t) => {

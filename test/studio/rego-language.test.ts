@@ -1,5 +1,6 @@
 // The editor's Rego tokenizer: keywords, strings (with escapes and multi-line raw strings),
-// comments, numbers, operators, brackets, rule heads and built-in namespaces.
+// comments, numbers, operators, brackets, rule heads and built-in namespaces; and the pure helpers
+// of the app shared with it (base.ts: a card's time of day, dated when not today).
 import t from 'tap';
 import { StringStream } from '@codemirror/language';
 import { regoParser, type RegoState } from '../../studio/app/rego-language.ts';
@@ -49,4 +50,12 @@ t.test('numbers, atoms and a rule head only at depth 0', async (t) => {
   t.same(tokens('ok := true')[2], ['true', 'atom']);
   const nested = tokens('x := [\ny\n]');
   t.same(nested[3], ['y', 'variableName'], 'an identifier at column 0 inside brackets is not a rule head');
+});
+
+t.test('card times: the time of day today, the date too on another day (eleventh pass)', async (t) => {
+  const { dayTime } = await import('../../studio/app/base.ts');
+  const now = new Date(2026, 11, 6, 15, 0, 0);
+  t.notMatch(dayTime(new Date(2026, 11, 6, 14, 2, 11).toISOString(), now), /2026/, 'today: the time alone');
+  t.match(dayTime(new Date(2026, 11, 5, 14, 2, 11).toISOString(), now), /2026|12\/5|5\.12|05/, 'yesterday: with its date');
+  t.match(dayTime(new Date(2026, 11, 5, 14, 2, 11).toISOString(), now), /14:02:11/);
 });

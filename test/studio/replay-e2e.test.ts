@@ -47,7 +47,7 @@ t.test('replay a fixtures file and an uploaded HAR, see the changed decisions', 
   t.match(rows, [{ method: 'POST', url: 'https://api.github.com/repos/acme/app/issues', live_action: 'deny', draft_action: 'allow', draft_rule: 'read' }]);
   const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
   const lines = fs.readFileSync((await csv.path())!, 'utf8').split('\r\n');
-  t.equal(lines[0], 'source,method,url,agent,live_action,live_rule,draft_action,draft_rule,draft_reason,changes');
+  t.equal(lines[0], 'source,method,url,agent,live_action,live_rule,draft_action,draft_rule,draft_reason,changes,what_changed');
   t.match(lines[1], /^[^,]+,POST,https:\/\/api\.github\.com\/repos\/acme\/app\/issues,bot,deny,default,allow,read,reads are fine,/);
 
   // Unsaved edits in the editor are replayed too, and the page says so.
