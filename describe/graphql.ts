@@ -12,6 +12,7 @@
 // dangerous one. A body that cannot be read as GraphQL is `parsed: false` (the default policy holds
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
+import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
@@ -79,6 +80,8 @@ interface OneRequest {
   query?: unknown;
   operationName?: unknown;
   variables?: unknown;
+  /** Set when the request also names a stored document a server may run instead of `query` (why). */
+  stored?: string;
 }
 
 function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: FieldNode[]): void {
@@ -182,14 +185,15 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
  * The requests a server may build from repeated parameters: each query under each distinct
  * `operationName` and `variables` value (none given: undefined). Too many distinct values is an error.
  */
-function parameterReadings(queries: string[], names: string[], variables: string[]): OneRequest[] | { error: string } {
+function parameterReadings(queries: string[], names: string[], variables: string[], side: Record<string, string> = {}): OneRequest[] | { error: string } {
   const n = [...new Set(names)];
   const v = [...new Set(variables)];
   if (n.length > MAX_PARAMETER_VALUES || v.length > MAX_PARAMETER_VALUES) return { error: `more than ${MAX_PARAMETER_VALUES} different operationName or variables values` };
   const out: OneRequest[] = [];
   for (const query of queries) {
+    const stored = storedDocument(side, query);
     for (const operationName of n.length ? n : [undefined]) {
-      for (const vars of v.length ? v : [undefined]) out.push({ query, operationName, variables: vars });
+      for (const vars of v.length ? v : [undefined]) out.push({ query, operationName, variables: vars, ...(stored ? { stored } : {}) });
     }
   }
   return out;
@@ -197,6 +201,47 @@ function parameterReadings(queries: string[], names: string[], variables: string
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Names under which a request asks the server to run a document it stored earlier, compared
+ * without letter case: graphql-php (Lighthouse, WPGraphQL) lower-cases every key and runs
+ * `queryId`, `documentId` or `id` **instead of** a `query` sent beside it; Relay servers take
+ * `doc_id`, graphql-ruby's OperationStore `operationId`.
+ */
+const storedDocumentNames = new Set(['id', 'queryid', 'documentid', 'doc_id', 'docid', 'operationid']);
+
+/** An APQ `extensions.persistedQuery.sha256Hash` (the extensions as an object or JSON text). */
+function persistedHash(extensions: unknown): unknown {
+  if (typeof extensions === 'string') {
+    try {
+      extensions = JSON.parse(extensions);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!isObject(extensions)) return undefined;
+  const pq = Object.entries(extensions).find(([k]) => k.toLowerCase() === 'persistedquery')?.[1];
+  return isObject(pq) ? (pq.sha256Hash ?? pq.sha256hash ?? null) : pq === undefined ? undefined : null;
+}
+
+/**
+ * Why a request that carries a `query` may run another document, the one a server stored under
+ * an id the request also names (undefined when it names none). An APQ hash equal to the query's
+ * own SHA-256 names that query (Apollo and Lighthouse refuse a hash that differs; servers that do
+ * not check it may run what was stored under it).
+ */
+function storedDocument(req: Record<string, unknown>, query: unknown): string | undefined {
+  if (typeof query !== 'string' || query === '') return undefined;
+  for (const [k, v] of Object.entries(req)) {
+    const name = k.toLowerCase();
+    if (storedDocumentNames.has(name) && v !== null && v !== undefined && v !== '') return `the request names a stored document (${k}) beside its query: a server may run that one instead`;
+    if (name === 'extensions') {
+      const hash = persistedHash(v);
+      if (hash !== undefined && hash !== createHash('sha256').update(query).digest('hex')) return 'the persisted-query hash is not the hash of the query sent beside it: a server may run the document stored under it';
+    }
+  }
+  return undefined;
 }
 
 function isDocument(text: string): boolean {
@@ -224,14 +269,33 @@ function multiMap(params: URLSearchParams): Record<string, string[]> {
   return out;
 }
 
+/** One JSON request object, and whether it also names a stored document. */
+function jsonRequest(m: Record<string, unknown>): OneRequest {
+  const stored = storedDocument(m, m.query);
+  return { query: m.query, operationName: m.operationName, variables: m.variables, ...(stored ? { stored } : {}) };
+}
+
+/**
+ * The fields of a form, multipart body or URL that name a stored document (`id`, `queryId`,
+ * `extensions` …, any letter case, under the names PHP and Rack 2 read), as one record.
+ */
+function storedFields(fields: Iterable<[string, string]>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [raw, v] of fields) {
+    const name = formName(raw).toLowerCase();
+    if (storedDocumentNames.has(name) || name === 'extensions') out[name] = v;
+  }
+  return out;
+}
+
 /** The requests a JSON body (one request or a batch) carries. */
 function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   if (Array.isArray(json)) {
     if (json.length === 0) return { error: 'empty GraphQL batch' };
     if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
-    return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
+    return json.map((m) => (isObject(m) ? jsonRequest(m) : { query: undefined }));
   }
-  if (isObject(json)) return [json as OneRequest];
+  if (isObject(json)) return [jsonRequest(json)];
   return { error: 'the JSON body is not a GraphQL request' };
 }
 
@@ -241,13 +305,14 @@ function jsonRequests(json: unknown): OneRequest[] | { error: string } {
  * multipart request spec for uploads) holding a JSON request or batch.
  */
 function multipartRequests(body: Buffer, header: string): OneRequest[] | { error: string } {
-  const wanted = new Set(['query', 'operationName', 'variables', 'operations']);
-  const mp = multipartFields(body, header, (n) => wanted.has(n));
+  // Names compared without letter case: graphql-php lower-cases every key (`QUERY` is `query`).
+  const wanted = new Set(['query', 'operationname', 'variables', 'operations', 'extensions', ...storedDocumentNames]);
+  const mp = multipartFields(body, header, (n) => wanted.has(n.toLowerCase()));
   if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
   const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
-  const field = (n: string): string[] => mp.fields.filter(([k]) => k === n).map(([, v]) => utf8(v));
+  const field = (n: string): string[] => mp.fields.filter(([k]) => k.toLowerCase() === n).map(([, v]) => utf8(v));
   // A repeated field: Rack keeps the last, other parsers the first; each may run.
-  const fromFields = parameterReadings(field('query'), field('operationName'), field('variables'));
+  const fromFields = parameterReadings(field('query'), field('operationname'), field('variables'), storedFields(mp.fields));
   if ('error' in fromFields) return fromFields;
   const out: OneRequest[] = fromFields;
   for (const ops of field('operations')) {
@@ -295,7 +360,8 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
   }
   if (/^[&[\]]*[%A-Za-z_][A-Za-z0-9_%.\]-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
-    const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n) === key).map(([, v]) => v);
+    // Names compared without letter case: graphql-php lower-cases every key (`QUERY` is `query`).
+    const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n).toLowerCase() === key).map(([, v]) => v);
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
     const split = trimmed.includes(';') ? rackTwoParams(trimmed) : undefined;
@@ -307,9 +373,9 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     if (plain.length || semi.length) {
       // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
       // (Rack, so Rails and GitHub, the last); every combination may run.
-      const names = [...all(form, 'operationName'), ...(split ? all(split, 'operationName') : [])];
+      const names = [...all(form, 'operationname'), ...(split ? all(split, 'operationname') : [])];
       const variables = [...all(form, 'variables'), ...(split ? all(split, 'variables') : [])];
-      return parameterReadings([...plain, ...semi], names, variables);
+      return parameterReadings([...plain, ...semi], names, variables, storedFields(split ? [...form, ...split] : form));
     }
   }
   return [{ query: trimmed }];
@@ -341,7 +407,10 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   };
   const parsed: Parsed[] = [];
   const seen = new Set<string>();
+  // A query beside the id of a stored document: the stored one may run instead, unseen.
+  let stored: string | undefined;
   const add = (r: OneRequest): void => {
+    stored ??= r.stored;
     const [key, one] = parseCached(r);
     if (seen.has(key)) return;
     seen.add(key);
@@ -365,7 +434,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   urlNames = [...new Set(urlNames)];
   urlVariables = [...new Set(urlVariables)];
   if (urlNames.length > MAX_PARAMETER_VALUES || urlVariables.length > MAX_PARAMETER_VALUES) return fail(`more than ${MAX_PARAMETER_VALUES} different operationName or variables values in the URL`);
-  const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables);
+  const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables, storedFields(Object.entries(request.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))));
   if (!('error' in fromUrl)) for (const r of fromUrl) add(r);
   // Servers mix the URL's and the body's parameters (express-graphql takes each from the URL
   // first, Rails lets the body win): a body request may run under the URL's operationName or
@@ -416,6 +485,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
   }
+  if (stored !== undefined) errors.push(stored);
   if (errors.length) {
     out.info.parsed = false;
     out.info.error = errors[0];
@@ -439,8 +509,11 @@ export function mutationFields(info: GraphqlInfo): string[] {
  */
 export function describeGraphql(name: string, gql: GraphqlRequest | undefined, classify: (field: string) => [string, Effect]): ServiceInfo {
   const info = gql?.info;
-  if (!info || !info.parsed) return { name, operation: 'graphql.unparsed', params: {}, effect: 'write' };
-  if (!info.operations.some((o) => o.type === 'mutation')) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
+  // A reading that cannot be read beside mutations that can: judged by the mutations (the default
+  // policy holds any unreadable reading at high risk on `input.graphql.parsed == false` as well).
+  const mutates = !!info?.operations.some((o) => o.type === 'mutation');
+  if (!info || (!info.parsed && !mutates)) return { name, operation: 'graphql.unparsed', params: {}, effect: 'write' };
+  if (!mutates) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
   const order: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
   const fields = mutationFields(info);
   let best: [string, Effect] | undefined;

@@ -7,6 +7,7 @@
 // the body's. Property: whatever the arrangement, a request that may run a deleting mutation is
 // held as that deletion (critical), never allowed as the harmless query beside it nor held as
 // merely "unreadable".
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -90,6 +91,13 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name="note"; name*=UTF-8''query\r\n\r\n${m}\r\n${multipart([['query', q]])}`) }),
   (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name*0*=utf-8''%71u; name*1=ery\r\n\r\n${m}\r\n${multipart([['query', q]])}`) }),
   (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`${multipart([['query', q]]).replace(/--XyZ--\r\n$/, '')}--XyZ\r\nContent-Disposition: form-data; name="query"; name="note"\r\n\r\n${m}\r\n--XyZ--\r\n`) }),
+  // (Eleventh pass) graphql-php (Lighthouse, WPGraphQL) lower-cases every key of a form or multipart
+  // body, the later of two equal ones kept: `QUERY`, `OperationName` beside the decoy's own.
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&QUERY=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&OPERATIONNAME=B`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, ...json(multipart([['query', q], ['Query', m]]), 'multipart/form-data; boundary=XyZ') }),
+  // (Eleventh pass) the mutation beside a stored document's id is still judged as the mutation.
+  (m) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: m, documentId: 'd1' })) }),
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
@@ -173,4 +181,37 @@ t.test("a variable's default value counts when the request does not give the var
   );
   const given = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: `mutation($o: GitObjectID = "${zero}") { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }`, variables: { o: 'a'.repeat(40) } })) });
   t.equal(given.service?.operation, 'git.update_ref', 'control: a variable given overrides its default');
+});
+
+// (Eleventh pass) graphql-php (Lighthouse, WPGraphQL) runs the document stored under `queryId`,
+// `documentId` or `id` (any letter case) instead of a `query` sent beside it; Relay servers take
+// `doc_id`, graphql-ruby's OperationStore `operationId`; a server that does not check an APQ hash
+// runs what it stored under it. What runs is not in the request: never allowed as the query.
+t.test('a query beside the id of a stored document is not judged as that query', async (t) => {
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+  const key = fc.constantFrom('id', 'ID', 'queryId', 'queryid', 'documentId', 'DocumentID', 'doc_id', 'operationId');
+  const carry = fc.constantFrom<(q: string, k: string, v: string) => Req>(
+    (q, k, v) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, [k]: v })) }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(JSON.stringify([{ query: '{ viewer { id } }' }, { [k]: v, query: q }])) }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&${encodeURIComponent(k)}=${v}`, 'application/x-www-form-urlencoded') }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&%5B${encodeURIComponent(k)}%5D=${v}`, 'application/x-www-form-urlencoded') }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(multipart([['query', q], [k, v]]), 'multipart/form-data; boundary=XyZ') }),
+    (q, _k, v) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, extensions: { persistedQuery: { version: 1, sha256Hash: sha(v) } } })) }),
+    (q, _k, v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&extensions=${encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha(v) } }))}`, 'application/x-www-form-urlencoded') }),
+  );
+  await fc.assert(
+    fc.asyncProperty(harmless, key, carry, fc.stringMatching(/^[0-9a-f]{1,12}$/), async (q, k, c, v) => {
+      const d = describe(c(q, k, v));
+      const decision = await engine.decide(d);
+      return d.graphql?.parsed === false && decision.action === 'approve' && (decision.approval?.risk === 'high' || decision.approval?.risk === 'critical');
+    }),
+    { numRuns: 40 },
+  );
+  // Controls: an APQ registration (the hash is the query's own) and a query alone are the query.
+  for (const q of ['{ viewer { login } }', 'query Q { rateLimit { remaining } }']) {
+    const apq = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, extensions: { persistedQuery: { version: 1, sha256Hash: sha(q) } } })) });
+    t.match(await engine.decide(apq), { action: 'allow' }, 'control: APQ registration of the query itself');
+    const variables = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, variables: { id: 'x' } })) });
+    t.match(await engine.decide(variables), { action: 'allow' }, 'control: an `id` among the variables');
+  }
 });
