@@ -463,8 +463,38 @@ function mcpTarget(d: RequestDescription): string | undefined {
   return `mcp:${[...out].sort().join(';')}`;
 }
 
+/** Headers that carry a credential choosing the identity: present or not, never their value. */
+const actingCredentials = new Set(['x-hasura-admin-secret', 'x-hasura-access-key']);
+
+/**
+ * Whom a request acts as, where the request chooses it beside its credential: Hasura's
+ * `X-Hasura-Role` and session variables (`X-Hasura-User-Id` …, which its permissions' row filters
+ * read; with the admin secret and no role the request is admin), Kubernetes' `Impersonate-User`,
+ * `-Group`, `-Uid`, `-Extra-*`, GitLab's `Sudo` header or `sudo` parameter. The same GraphQL text
+ * or path does more under another role or user, and the same with the header left out may be the
+ * admin: a grant covers the same identity only (`as:` in the target, compared whole).
+ */
+function actingAs(d: RequestDescription): string | undefined {
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const n = name.toLowerCase();
+    if (!(n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo')) continue;
+    out.push(actingCredentials.has(n) ? n : `${n}=${placeValue([...values].sort())}`);
+  }
+  for (const [k, vs] of Object.entries(d.request.query ?? {})) {
+    if (parameterNames(k).some((n) => n.toLowerCase() === 'sudo')) out.push(`sudo=${placeValue([...vs].sort())}`);
+  }
+  return out.length ? out.sort().join(';') : undefined;
+}
+
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {
+  const as = actingAs(d);
+  const place = placeTarget(d);
+  return as === undefined ? place : `${place ?? ''}|as:${as}`;
+}
+
+function placeTarget(d: RequestDescription): string | undefined {
   const mcp = mcpTarget(d);
   const s = d.service;
   const parts: string[] = [];

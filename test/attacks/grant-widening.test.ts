@@ -113,6 +113,14 @@ const openaiUpload = (project: string | undefined): Shape => ({
 // GraphQL on an allowed host's URL that does not say so (gqlgen's `/query`), as a raw `application/graphql` document.
 const rawDocs = fc.constantFrom('{ projects { id } }', 'mutation { deleteAllProjects }', 'mutation { createProject(name: "x") { id } }');
 const rawGraphql = (doc: string): Shape => ({ url: 'https://api.acme.dev/query', type: 'application/graphql', body: doc });
+// (Eleventh pass) Whom a request acts as, chosen by a header beside its credential: Hasura's role and
+// session variables (its row filters read them; with the admin secret and no role, admin), Kubernetes'
+// impersonation, GitLab's `Sudo`. The same mutation under another role updates other rows.
+const actingHeaders = fc.record({ 'X-Hasura-Role': fc.constantFrom('user', 'admin'), 'x-hasura-user-id': fc.constantFrom('1', '2'), 'Impersonate-Group': fc.constant('system:masters'), Sudo: fc.constantFrom('bot', 'cto') }, { requiredKeys: [] });
+const actingAsShape = (headers: Record<string, string>): Shape => ({
+  url: 'https://hasura.acme.dev/v1/graphql', type: 'application/json', headers: Object.entries(headers),
+  body: JSON.stringify({ query: 'mutation { update_notes(where: {done: {_eq: false}}, _set: {done: true}) { affected_rows } }' }),
+});
 const slackShare = (args: Record<string, string>): Shape => ({
   url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
   body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
@@ -157,6 +165,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(slackShares, slackShares).map(([a, b]): [Shape, Shape] => [slackShare(a), slackShare(b)]),
   fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
   fc.tuple(rawDocs, rawDocs).map(([a, b]): [Shape, Shape] => [rawGraphql(a), rawGraphql(b)]),
+  fc.tuple(actingHeaders, actingHeaders).map(([a, b]): [Shape, Shape] => [actingAsShape(a), actingAsShape(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -194,6 +203,9 @@ function actions(d: RequestDescription): Set<string> {
   if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
+  // Whom it acts as: every role, session variable, impersonation or sudo header, or none (the default, admin with Hasura's secret).
+  const acting = Object.entries(d.request.headers).filter(([k]) => /^(x-hasura-|impersonate-|sudo$)/i.test(k)).map(([k, v]) => `${k.toLowerCase()}=${v.join(',')}`).sort();
+  out.add(`acting as ${acting.join(';') || '(default)'}`);
   // `{query}` to db.example (RPC and other paths) and a GraphQL mutation's SQL: each statement of
   // the raw text, when the description read no SQL there (read SQL is compared below).
   const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
@@ -273,6 +285,9 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channels: 'C0TEAM,C0EXT' })]],
         [[openaiUpload(undefined), openaiUpload('proj_other')]],
         [[rawGraphql('mutation { createProject(name: "x") { id } }'), rawGraphql('mutation { deleteAllProjects }')]],
+        [[actingAsShape({ 'X-Hasura-Role': 'user' }), actingAsShape({ 'X-Hasura-Role': 'admin' })]],
+        [[actingAsShape({ 'X-Hasura-Role': 'user', 'x-hasura-user-id': '1' }), actingAsShape({})]],
+        [[actingAsShape({ Sudo: 'bot' }), actingAsShape({ Sudo: 'cto' })]],
       ],
     },
   );
