@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { Grant, RequestDescription, SqlStatement } from '../describe/types.ts';
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
+import { multipartBoundaries } from '../describe/multipart.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -70,6 +71,8 @@ export function operationScope(d: RequestDescription): string[] {
   const element = soapBodyElement(d);
   if (element !== undefined) items.add(`rpc:soap-body:${element}`);
   for (const item of namedOperations(d)) items.add(item);
+  // A service's batch names its calls itself (Gmail's `batch`); an unnamed route's does not.
+  if (!d.service || d.service.operation === 'unknown') for (const item of multipartCalls(d)) items.add(item);
   // Upstash's Redis REST API takes commands as a JSON array in the body of `POST /` (and a list of
   // them to `/pipeline` and `/multi-exec`): `["GET","k"]` and `["FLUSHALL"]` share one URL.
   if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
@@ -213,6 +216,51 @@ function batchCalls(json: unknown, out: Set<string>): void {
       out.add(`rpc:call:${namedValue(o.method.toUpperCase())}:${namedValue(target)}${body}`);
     }
   }
+}
+
+/**
+ * `rpc:call:<METHOD>:<target>:<digest of the call's headers and body>` for each `application/http`
+ * part of a multipart batch (OData's `$batch`: SharePoint, Dynamics, SAP; Google's batch
+ * endpoints), the multipart twin of the JSON envelopes above: one URL that runs any call it lists.
+ * The calls of an OData change set (a multipart inside a part) count too. A batch not seen whole,
+ * with several boundaries, nested deeper, or a part that is no readable call is `rpc:call:?` (no
+ * grant). Not a batch of calls: none.
+ */
+function multipartCalls(d: RequestDescription): string[] {
+  const type = (d.request.headers?.['content-type'] ?? []).find((h) => /^\s*multipart\//i.test(h));
+  const text = d.request.body?.text;
+  if (type === undefined || text === undefined || !/application\/http/i.test(text)) return [];
+  if (d.request.body?.text_truncated || d.request.body?.truncated) return ['rpc:call:?'];
+  const out = new Set<string>();
+  return batchParts(text, type, 0, out) ? [...out] : ['rpc:call:?'];
+}
+
+/** Adds the calls of one multipart level to `out`; false when a part cannot be read as a call. */
+function batchParts(text: string, type: string, depth: number, out: Set<string>): boolean {
+  const boundaries = multipartBoundaries(type);
+  if (boundaries.length !== 1 || depth > 1) return false;
+  const parts = text.split(`--${boundaries[0]}`);
+  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
+  if (close < 0 || close - 1 > MAX_BATCH_CALLS) return false;
+  for (const part of parts.slice(1, close)) {
+    const body = part.replace(/^[ \t]*\r?\n/, '');
+    const blank = /\r?\n\r?\n/.exec(body);
+    if (!blank) return false;
+    const outer = body.slice(0, blank.index);
+    const inner = body.slice(blank.index + blank[0].length);
+    const nested = /^content-type:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
+    if (nested) {
+      if (!batchParts(inner, nested[1]!, depth + 1, out)) return false;
+      continue;
+    }
+    if (!/^content-type:[ \t]*application\/http[ \t]*(;|$)/im.test(outer)) return false;
+    const call = inner.replace(/^(\r?\n)+/, '');
+    const nl = call.indexOf('\n');
+    const line = /^([A-Za-z-]{1,16})[ \t]+(\S+)/.exec((nl < 0 ? call : call.slice(0, nl)).trim());
+    if (!line || out.size >= MAX_BATCH_CALLS) return false;
+    out.add(`rpc:call:${namedValue(line[1]!.toUpperCase())}:${namedValue(line[2]!)}:${digest(nl < 0 ? '' : call.slice(nl + 1))}`);
+  }
+  return true;
 }
 
 /** The `action` parameters of SOAP 1.2 Content-Types, read split on every `;` and with quoted strings (servers do either). */

@@ -121,6 +121,15 @@ const actingAsShape = (headers: Record<string, string>): Shape => ({
   url: 'https://hasura.acme.dev/v1/graphql', type: 'application/json', headers: Object.entries(headers),
   body: JSON.stringify({ query: 'mutation { update_notes(where: {done: {_eq: false}}, _set: {done: true}) { affected_rows } }' }),
 });
+// (Eleventh pass) A multipart batch of `application/http` calls (OData `$batch`: SharePoint, Dynamics,
+// SAP), the twin of the JSON envelopes, and one holding a change set (its calls nested one level down).
+const odataCalls = fc.subarray(['GET /_api/web/lists HTTP/1.1', 'DELETE /_api/web/lists(1) HTTP/1.1', 'GET /_api/web/siteusers HTTP/1.1', 'POST /_api/SP.Utilities.Utility.SendEmail HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"to":"drop@attacker.example"}', '(changeset)'], { minLength: 1 });
+const odataBatch = (calls: string[]): Shape => ({
+  url: 'https://sp.example/_api/$batch', type: 'multipart/mixed; boundary=batch_1',
+  body: `${calls.map((c) => (c === '(changeset)'
+    ? '--batch_1\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n--cs_1\r\nContent-Type: application/http\r\n\r\nDELETE /_api/web/lists(2) HTTP/1.1\r\n\r\n--cs_1--\r\n'
+    : `--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n${c}\r\n`)).join('')}--batch_1--\r\n`,
+});
 const slackShare = (args: Record<string, string>): Shape => ({
   url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
   body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
@@ -166,6 +175,7 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
   fc.tuple(rawDocs, rawDocs).map(([a, b]): [Shape, Shape] => [rawGraphql(a), rawGraphql(b)]),
   fc.tuple(actingHeaders, actingHeaders).map(([a, b]): [Shape, Shape] => [actingAsShape(a), actingAsShape(b)]),
+  fc.tuple(odataCalls, odataCalls).map(([a, b]): [Shape, Shape] => [odataBatch(a), odataBatch(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -203,6 +213,8 @@ function actions(d: RequestDescription): Set<string> {
   if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
+  // Each call of a multipart batch, whole (a change set's too).
+  if (host === 'sp.example') for (const part of (d.request.body?.text ?? '').split(/--(?:batch|cs)_1/)) if (/^(GET|POST|DELETE) /m.test(part)) out.add(`batch call ${part.slice(part.search(/^(GET|POST|DELETE) /m))}`);
   // Whom it acts as: every role, session variable, impersonation or sudo header, or none (the default, admin with Hasura's secret).
   const acting = Object.entries(d.request.headers).filter(([k]) => /^(x-hasura-|impersonate-|sudo$)/i.test(k)).map(([k, v]) => `${k.toLowerCase()}=${v.join(',')}`).sort();
   out.add(`acting as ${acting.join(';') || '(default)'}`);
@@ -288,6 +300,8 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[actingAsShape({ 'X-Hasura-Role': 'user' }), actingAsShape({ 'X-Hasura-Role': 'admin' })]],
         [[actingAsShape({ 'X-Hasura-Role': 'user', 'x-hasura-user-id': '1' }), actingAsShape({})]],
         [[actingAsShape({ Sudo: 'bot' }), actingAsShape({ Sudo: 'cto' })]],
+        [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', 'DELETE /_api/web/lists(1) HTTP/1.1'])]],
+        [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', '(changeset)'])]],
       ],
     },
   );
