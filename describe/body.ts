@@ -101,21 +101,27 @@ export function parameterNames(raw: string): string[] {
 
 /**
  * The values of the parameters `names` in a query or form, under every name PHP or Rack 2 registers
- * (` sql`, `sql%00x`, `[sql]` are `sql` there; of several, they run the last): name → values.
+ * (` sql`, `sql%00x`, `[sql]` are `sql` there; of several, they run the last) and in any letter
+ * case (ASP.NET's query and form collections, classic and Core, and its model binding compare names
+ * without case: `?SQL=` is `sql` there): name → values.
  */
 export function paramsByServerName(params: Record<string, string[]>, names: readonly string[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
+  const byFolded = new Map(names.map((n) => [n.toLowerCase(), n]));
   for (const [rawKey, rawValues] of Object.entries(params)) {
     // Classic ASP.NET (HttpUtility.UrlDecode) and IIS also decode `%uXXXX`, which other parsers
     // leave as text: `?sql=DROP%u0020TABLE%u0020users`, `?%u0073ql=…`. Both readings count.
     const key = rawKey.includes('%u') || rawKey.includes('%U') ? percentU(rawKey) : rawKey;
     const values = rawValues.some((v) => v.includes('%u') || v.includes('%U')) ? [...rawValues, ...rawValues.map(percentU).filter((v, i) => v !== rawValues[i])] : rawValues;
     const keys = key === rawKey ? [rawKey] : [rawKey, key];
+    const found = new Set<string>();
     for (const k of keys) {
       for (const name of names.includes(k) ? [k] : parameterNames(k)) {
-        if (names.includes(name)) (out[name] ??= []).push(...values);
+        const wanted = names.includes(name) ? name : byFolded.get(name.toLowerCase());
+        if (wanted !== undefined) found.add(wanted);
       }
     }
+    for (const name of found) (out[name] ??= []).push(...values);
   }
   return out;
 }

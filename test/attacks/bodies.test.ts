@@ -469,9 +469,10 @@ t.test('JSON only lenient parsers read (NaN, Infinity, comments, trailing commas
   t.notOk(doc.description.request.body.ambiguous, 'a GraphQL document is not lenient JSON');
 });
 
-// Ninth pass: a parameter name PHP or Rack 2 reads as `sql` (leading blanks, a NUL, brackets).
-t.test('SQL under a parameter name PHP or Rack 2 reads as `sql` (query or form) is judged, never allowed', async (t) => {
-  const spell = fc.constantFrom('%20sql', '++sql', 'sql%00x', '%5Bsql%5D', 'sql%5D', '%5D%5Bsql', 'sql%5B%5D');
+// Ninth pass: a parameter name PHP or Rack 2 reads as `sql` (leading blanks, a NUL, brackets);
+// eleventh pass: in another letter case (ASP.NET's query and form collections ignore case).
+t.test('SQL under a parameter name PHP, Rack 2 or ASP.NET reads as `sql` (query or form) is judged, never allowed', async (t) => {
+  const spell = fc.constantFrom('%20sql', '++sql', 'sql%00x', '%5Bsql%5D', 'sql%5D', '%5D%5Bsql', 'sql%5B%5D', 'SQL', 'Sql', 'sQL', '%20SQL');
   await fc.assert(
     fc.asyncProperty(spell, fc.constantFrom('DROP TABLE users', 'DELETE FROM users'), fc.constantFrom('get', 'form', 'form-after'), async (name, sql, where) => {
       const value = encodeURIComponent(sql);
@@ -482,7 +483,7 @@ t.test('SQL under a parameter name PHP or Rack 2 reads as `sql` (query or form) 
       if (!description.sql?.destructive) throw new Error(`${where} ${name}: SQL not seen (${JSON.stringify(description.sql)})`);
       if (decision.approval?.risk !== 'critical') throw new Error(`${where} ${name}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
     }),
-    { numRuns: 8, ...seed },
+    { numRuns: 12, ...seed },
   );
   t.pass('checked');
 });
