@@ -18,7 +18,7 @@ import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
-import { paramsByServerName } from '../body.ts';
+import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -78,8 +78,9 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   }
   // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
   const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'q'] : ['sql'];
-  // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`).
-  const query = paramsByServerName(request.query, names);
+  // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`), and as Rack 2
+  // splits the query on `;` (`?x=1;sql=DROP …`).
+  const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);
   const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
   return texts.length ? { texts, sniffed: true } : undefined;
 }
@@ -102,7 +103,8 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (body.decode_error && (sqlPath || body.content_type === 'application/x-www-form-urlencoded' || /[/+]json$/.test(body.content_type))) return sqlFromBody(request);
   const keys = ['query', 'sql', 'statement'];
   // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`, ` q`).
-  const form = body.form ? paramsByServerName(body.form, [...keys, 'q']) : undefined;
+  // And as Rack 2 splits it on `;` (`x=1;sql=DROP …`).
+  const form = body.form ? paramsByServerName(formWithSemicolonSplit(body.form), [...keys, 'q']) : undefined;
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
