@@ -288,6 +288,32 @@ function storedFields(fields: Iterable<[string, string]>): Record<string, string
   return out;
 }
 
+/**
+ * Whether a URL names a stored document to run (an APQ `extensions` with a `persistedQuery`, or
+ * `id`, `queryId`, `documentId`, `doc_id`, `operationId`): a GET carrying one runs that document
+ * (graphql-ruby's persisted-query gems run a stored mutation so too) though no `query` is there.
+ * `anyId`: also the bare id names (on a URL that says GraphQL).
+ */
+export function urlNamesStoredDocument(query: Record<string, string[]>, anyId: boolean): boolean {
+  const fields = storedFields(Object.entries(query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v])));
+  for (const [name, v] of Object.entries(fields)) {
+    if (name === 'extensions' ? persistedHash(v) !== undefined : anyId && v !== '') return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a request asks for an APQ persisted query (`extensions.persistedQuery`) in its URL or
+ * its JSON body (a member of a batch too), whatever its URL says: one URL runs every stored
+ * document, so what it runs is not in the request (`parsed: false`), and no grant for one covers another.
+ */
+export function namesPersistedQuery(request: RequestInfo): boolean {
+  if (urlNamesStoredDocument(request.query, false)) return true;
+  const json = request.body.json;
+  const members = Array.isArray(json) ? json.slice(0, MAX_BATCH) : [json];
+  return members.some((m) => isObject(m) && Object.entries(m).some(([k, v]) => k.toLowerCase() === 'extensions' && persistedHash(v) !== undefined));
+}
+
 /** The requests a JSON body (one request or a batch) carries. */
 function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   if (Array.isArray(json)) {

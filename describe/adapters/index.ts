@@ -3,7 +3,7 @@
 // resolved (sql-engines.ts: the proxy loads the engines when SQL first arrives).
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
 import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
-import { urlGraphqlParams, type GraphqlRequest } from '../graphql.ts';
+import { namesPersistedQuery, urlGraphqlParams, urlNamesStoredDocument, type GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -399,7 +399,7 @@ export function carriesGraphql(request: RequestInfo): boolean {
   const json = request.body.json;
   const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
   if (one(json) || (Array.isArray(json) && json.length > 0 && json.every(one))) return true;
-  return (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
+  return (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0) || namesPersistedQuery(request);
 }
 
 /** Whether a service module (not the git catch-all) describes the host's requests. */
@@ -420,7 +420,8 @@ function genericGraphqlEndpoint(request: RequestInfo): boolean {
   const last = segs[segs.length - 1] ?? '';
   const label = request.host.split('.')[0] ?? '';
   const named = graphqlNames.has(last) || (segs[segs.length - 2] === 'graphql' && /^v\d+$/.test(last)) || label === 'graphql' || label === 'gql';
-  return named && (request.body.size > 0 || (urlGraphqlParams(request.query).query?.length ?? 0) > 0);
+  // A GET naming a persisted query (APQ's `extensions`, a document id) runs it: GraphQL too.
+  return named && (request.body.size > 0 || (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || urlNamesStoredDocument(request.query, true));
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */

@@ -215,3 +215,24 @@ t.test('a query beside the id of a stored document is not judged as that query',
     t.match(await engine.decide(variables), { action: 'allow' }, 'control: an `id` among the variables');
   }
 });
+
+// (Eleventh pass) A persisted query named by hash or id alone, on a host no module owns: a GET of
+// a GraphQL URL with it runs the stored document (graphql-ruby's persisted-query gems run a stored
+// mutation over GET), and an APQ hash POSTed to any URL names a document the request does not show.
+t.test('a persisted query named by hash or id alone is GraphQL that cannot be read, on any allowed host', async (t) => {
+  const hash = fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => JSON.stringify({ persistedQuery: { version: 1, sha256Hash: h } }));
+  const shape = fc.constantFrom<(ext: string, key: string) => Req>(
+    (ext) => ({ method: 'GET', url: `https://api.acme.dev/graphql?extensions=${encodeURIComponent(ext)}`, headers: [], body: Buffer.alloc(0) }),
+    (ext) => ({ method: 'GET', url: `https://api.acme.dev/api/v2?operationName=Q&extensions=${encodeURIComponent(ext)}`, headers: [], body: Buffer.alloc(0) }),
+    (_ext, key) => ({ method: 'GET', url: `https://api.acme.dev/v1/graphql?${key}=abc123`, headers: [], body: Buffer.alloc(0) }),
+    (ext) => ({ method: 'POST', url: 'https://api.acme.dev/api', ...json(`{"operationName":"Q","extensions":${ext}}`) }),
+    (ext) => ({ method: 'POST', url: 'https://api.acme.dev/rpc', ...json(`[{"extensions":${ext}}]`) }),
+  );
+  await fc.assert(
+    fc.property(hash, fc.constantFrom('id', 'queryId', 'documentId', 'doc_id', 'DocumentID'), shape, (ext, key, s) => describe(s(ext, key)).graphql?.parsed === false),
+    { numRuns: 20 },
+  );
+  for (const url of ['https://api.acme.dev/graphql', 'https://api.acme.dev/items?id=3', 'https://api.acme.dev/search?extensions=x']) {
+    t.equal(describe({ method: 'GET', url, headers: [], body: Buffer.alloc(0) }).graphql, undefined, `control: ${url} is no GraphQL`);
+  }
+});
