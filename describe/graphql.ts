@@ -321,8 +321,27 @@ function jsonRequests(json: unknown): OneRequest[] | { error: string } {
     if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
     return json.map((m) => (isObject(m) ? jsonRequest(m) : { query: undefined }));
   }
-  if (isObject(json)) return [jsonRequest(json)];
+  if (isObject(json)) {
+    // Rails wraps a JSON array body as `_json`, and graphql-ruby controllers (GitLab's among them)
+    // run `params[:_json]` as a multiplex when it is there, whatever `query` beside it says: an
+    // object's own `_json` list is a batch that may run too.
+    const multiplex = Object.hasOwn(json, '_json') && Array.isArray(json._json) ? json._json : undefined;
+    if (multiplex === undefined) return [jsonRequest(json)];
+    if (multiplex.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
+    const members = multiplex.map((m) => (isObject(m) ? jsonRequest(m) : { query: undefined }));
+    return typeof json.query === 'string' ? [jsonRequest(json), ...members] : members.length ? members : [{ query: undefined }];
+  }
   return { error: 'the JSON body is not a GraphQL request' };
+}
+
+/**
+ * The `query` values of a form's Rack nested `_json` list (`_json[][query]=…`, `_json[0][query]=…`):
+ * Rack builds `params[:_json]`, which graphql-ruby controllers run as a multiplex.
+ */
+function formMultiplex(pairs: Iterable<[string, string]>): string[] {
+  const out: string[] = [];
+  for (const [name, v] of pairs) if (/^_json\[\d*\]\[query\]$/.test(name)) out.push(v);
+  return out;
 }
 
 /**
@@ -384,7 +403,7 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     }
     if (isJson) return jsonRequests(json);
   }
-  if (/^[&[\]]*[%A-Za-z_][A-Za-z0-9_%.\]-]*=/.test(trimmed)) {
+  if (/^[&[\]]*[%A-Za-z_][A-Za-z0-9_%.[\]-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
     // Names compared without letter case: graphql-php lower-cases every key (`QUERY` is `query`).
     const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n).toLowerCase() === key).map(([, v]) => v);
@@ -396,6 +415,8 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     // A value that holds `;` and is no document (`query=A;query=B` unsplit) is refused by a server
     // that does not split: not a reading, when splitting finds documents.
     if (semi.length) plain = plain.filter((q) => !q.includes(';') || isDocument(q));
+    // Rack's nested `_json[][query]`: a multiplex a graphql-ruby controller runs (each query alone).
+    semi.push(...formMultiplex(split ?? form).filter((q) => !plain.includes(q) && !semi.includes(q)));
     if (plain.length || semi.length) {
       // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
       // (Rack, so Rails and GitHub, the last); every combination may run.

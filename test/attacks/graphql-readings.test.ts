@@ -96,6 +96,11 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&QUERY=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
   (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&OPERATIONNAME=B`, 'application/x-www-form-urlencoded') }),
   (m, q) => ({ method: 'POST', url: G, ...json(multipart([['query', q], ['Query', m]]), 'multipart/form-data; boundary=XyZ') }),
+  // (Eleventh pass) Rails' `_json` (how it wraps an array body): graphql-ruby controllers (GitLab's)
+  // run `params[:_json]` as a multiplex whatever `query` says, from JSON or Rack's nested form names.
+  (m, q) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, _json: [{ query: m }] })) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&_json[][query]=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m) => ({ method: 'POST', url: G, ...json(`_json%5B0%5D%5Bquery%5D=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
   // (Eleventh pass) the mutation beside a stored document's id is still judged as the mutation.
   (m) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: m, documentId: 'd1' })) }),
 );
