@@ -334,6 +334,61 @@ function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   return { error: 'the JSON body is not a GraphQL request' };
 }
 
+/** Nested `variables[…]` fields read at most; past it the variables read as `{}` (unknown, as missing ones are). */
+const MAX_NESTED_FIELDS = 1000;
+
+/**
+ * A form's Rack nested `variables[a][b]=v` / `variables[a][]=v` fields as the object Rack builds
+ * (`params[:variables]`, which graphql-ruby controllers take as the variables), as JSON texts: the
+ * last of a repeated field kept (Rack, PHP), and the first (a reading more); `{}` past
+ * MAX_NESTED_FIELDS (the variables are then unknown to the reader, as a missing one is).
+ */
+function formNestedVariables(pairs: Iterable<[string, string]>): string[] {
+  const list = [...pairs].filter(([name]) => name.startsWith('variables['));
+  if (list.length === 0) return [];
+  if (list.length > MAX_NESTED_FIELDS) return ['{}'];
+  const firstWins: Array<[string, string]> = [];
+  const named = new Set<string>();
+  for (const [name, v] of list) if (name.endsWith('[]') || !named.has(name)) named.add(name), firstWins.push([name, v]);
+  return [...new Set([nestedObject(list), nestedObject(firstWins)])];
+}
+
+function nestedObject(pairs: Iterable<[string, string]>): string {
+  const root: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [name, v] of pairs) {
+    if (!name.startsWith('variables[')) continue;
+    const keys: string[] = [];
+    let i = 'variables'.length;
+    while (i < name.length && name[i] === '[') {
+      const end = name.indexOf(']', i);
+      if (end < 0) break;
+      keys.push(name.slice(i + 1, end));
+      i = end + 1;
+    }
+    if (keys.length === 0 || keys.length > 16) continue;
+    let node: Record<string, unknown> | unknown[] = root;
+    for (const [n, key] of keys.entries()) {
+      const last = n === keys.length - 1;
+      const next = keys[n + 1] === '' ? [] : (Object.create(null) as Record<string, unknown>);
+      if (Array.isArray(node)) {
+        // `a[][b]`: Rack starts a new element when the last one already has `b`.
+        const tail = node[node.length - 1];
+        if (last) node.push(v);
+        else if (key === '' && tail && typeof tail === 'object' && !Array.isArray(tail) && !Object.hasOwn(tail, keys[n + 1]!)) node = tail as Record<string, unknown>;
+        else node.push((node = next) as never);
+        continue;
+      }
+      if (key === '') break; // `variables[]` at the top is no object Rack keeps
+      if (last) node[key] = v;
+      else {
+        const have = node[key];
+        node = (have && typeof have === 'object' ? have : (node[key] = next)) as Record<string, unknown> | unknown[];
+      }
+    }
+  }
+  return JSON.stringify(root);
+}
+
 /**
  * The `query` values of a form's Rack nested `_json` list (`_json[][query]=…`, `_json[0][query]=…`):
  * Rack builds `params[:_json]`, which graphql-ruby controllers run as a multiplex.
@@ -352,12 +407,13 @@ function formMultiplex(pairs: Iterable<[string, string]>): string[] {
 function multipartRequests(body: Buffer, header: string): OneRequest[] | { error: string } {
   // Names compared without letter case: graphql-php lower-cases every key (`QUERY` is `query`).
   const wanted = new Set(['query', 'operationname', 'variables', 'operations', 'extensions', ...storedDocumentNames]);
-  const mp = multipartFields(body, header, (n) => wanted.has(n.toLowerCase()));
+  const mp = multipartFields(body, header, (n) => wanted.has(n.toLowerCase()) || n.startsWith('variables['));
   if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
   const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
   const field = (n: string): string[] => mp.fields.filter(([k]) => k.toLowerCase() === n).map(([, v]) => utf8(v));
   // A repeated field: Rack keeps the last, other parsers the first; each may run.
-  const fromFields = parameterReadings(field('query'), field('operationname'), field('variables'), storedFields(mp.fields));
+  const nested = formNestedVariables(mp.fields.map(([k, v]): [string, string] => [k, utf8(v)]));
+  const fromFields = parameterReadings(field('query'), field('operationname'), [...field('variables'), ...nested], storedFields(mp.fields));
   if ('error' in fromFields) return fromFields;
   const out: OneRequest[] = fromFields;
   for (const ops of field('operations')) {
@@ -422,6 +478,8 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
       // (Rack, so Rails and GitHub, the last); every combination may run.
       const names = [...all(form, 'operationname'), ...(split ? all(split, 'operationname') : [])];
       const variables = [...all(form, 'variables'), ...(split ? all(split, 'variables') : [])];
+      // Rack's nested `variables[o]=…` fields are the variables too (graphql-ruby takes the hash).
+      variables.push(...formNestedVariables(split ?? form));
       return parameterReadings([...plain, ...semi], names, variables, storedFields(split ? [...form, ...split] : form));
     }
   }
