@@ -535,6 +535,8 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     urlNames = [...urlNames, ...(split.operationName ?? [])];
     urlVariables = [...urlVariables, ...(split.variables ?? [])];
   }
+  // Rack's nested `?variables[o]=…` (Rails merges the URL's parameters into `params[:variables]`).
+  urlVariables.push(...formNestedVariables(Object.entries(request.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))));
   // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
   urlNames = [...new Set(urlNames)];
   urlVariables = [...new Set(urlVariables)];

@@ -152,6 +152,7 @@ t.test('variables in a form, multipart or URL, repeated or not, count: a zero oi
     // the variables graphql-ruby runs with (the last value of a repeated one).
     (v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(doc)}${v.map((x) => `&variables%5Bo%5D=${(JSON.parse(x) as { o: string }).o}`).join('')}`, 'application/x-www-form-urlencoded') }),
     (v) => ({ method: 'POST', url: G, ...json(multipart([['query', doc], ...v.map((x): [string, string] => ['variables[o]', (JSON.parse(x) as { o: string }).o])]), 'multipart/form-data; boundary=XyZ') }),
+    (v) => ({ method: 'POST', url: `${G}?${v.map((x) => `variables%5Bo%5D=${(JSON.parse(x) as { o: string }).o}`).join('&')}`, ...json(JSON.stringify({ query: doc })) }),
   );
   await fc.assert(
     fc.asyncProperty(place, fc.nat(3), fc.boolean(), async (arrange, decoys, last) => {
