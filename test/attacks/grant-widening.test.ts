@@ -410,6 +410,42 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
   }
 });
 
+// (Eleventh pass) A user policy that picks the secret by what the request says (the anon key, or
+// the service-role key that passes row-level security): the card named the secret the approved
+// request was sent with, and the grant covers requests sent with that one only.
+t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
+  const chooser = `package airlock
+
+import rego.v1
+
+secret := "supabase_service_key" if {
+	input.request.headers["x-role"][0] == "service"
+} else := "supabase_anon_key"
+
+creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
+
+default decision := {"action": "deny", "reason": "no", "rule": "default"}
+
+decision := {"action": "allow", "reason": "granted", "rule": "granted", "credentials": creds} if count(input.grants) > 0
+
+decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"risk": "medium"}, "credentials": creds} if count(input.grants) == 0
+`;
+  const chooserEngine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+  t.teardown(() => chooserEngine.close());
+  await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-role', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = at(undefined);
+  await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
+    const d = at(role);
+    d.grants = queue.matchingGrants(d);
+    const decision = await chooserEngine.decide(d);
+    t.equal(decision.action, action, `x-role ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
+  }
+});
+
 t.test('a grant covers the approved scheme and port only: another port of the host may be another service', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
