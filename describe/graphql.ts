@@ -375,7 +375,10 @@ function nestedObject(pairs: Iterable<[string, string]>): string {
         const tail = node[node.length - 1];
         if (last) node.push(v);
         else if (key === '' && tail && typeof tail === 'object' && !Array.isArray(tail) && !Object.hasOwn(tail, keys[n + 1]!)) node = tail as Record<string, unknown>;
-        else node.push((node = next) as never);
+        else {
+          node.push(next);
+          node = next;
+        }
         continue;
       }
       if (key === '') break; // `variables[]` at the top is no object Rack keeps
