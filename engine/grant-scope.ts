@@ -65,6 +65,9 @@ export function operationScope(d: RequestDescription): string[] {
   for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
   for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
   for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
+  // Next.js Server Actions: `POST` to a page with `Next-Action: <id>` runs the server function the
+  // id names (every action of the page, a "delete account" beside a "subscribe", one URL).
+  for (const v of headers['next-action'] ?? []) items.add(`rpc:next-action:${namedValue(v.trim())}`);
   // SOAP 1.2 names the action in the Content-Type's `action` parameter (there is no SOAPAction
   // header), and servers dispatch by the Body's first element when the action is empty or absent.
   for (const v of soapTypeActions(headers['content-type'] ?? [])) items.add(`rpc:soapaction:${v}`);
@@ -125,7 +128,8 @@ export function operationScope(d: RequestDescription): string[] {
  * `method` of a JSON-RPC 1.0 call (`{"method": "sendtoaddress", …}`: no `jsonrpc` member, so not
  * read as MCP). AWS's `Action` has its own item above.
  */
-const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command']);
+// `handler`: ASP.NET Core Razor Pages run the page's `On{Verb}{Handler}` method it names (`?handler=Delete`).
+const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command', 'handler']);
 /** Values named this way that a request may carry; past it the list is `?` (no grant). */
 const MAX_NAMED_OPERATIONS = 100;
 

@@ -100,9 +100,16 @@ const rpc = ([kind, op]: [string, string]): Shape =>
             ? { url: 'https://btc.example.org/', type: 'application/json', body: JSON.stringify({ method: op, params: [], id: 1 }) }
             : kind === 'xmlrpc'
               ? { url: 'https://blog.example.org/xmlrpc.php', type: 'text/xml', body: `<?xml version="1.0"?><methodCall><methodName>${op}</methodName><params/></methodCall>` }
-              : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+              : kind === 'next'
+                // (Eleventh pass) Next.js Server Actions: the `Next-Action` header names the function.
+                ? { url: 'https://app.example/settings', type: 'multipart/form-data; boundary=NX', body: '--NX\r\nContent-Disposition: form-data; name="1_email"\r\n\r\na@corp.example\r\n--NX--\r\n', headers: [['Next-Action', op]] }
+                : kind === 'razor'
+                  // (Eleventh pass) ASP.NET Core Razor Pages: `?handler=` names the page method.
+                  ? { url: `https://app.example/Orders?handler=${op}`, type: 'application/x-www-form-urlencoded', body: 'id=7' }
+                  : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
 const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk'],
-  ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost']);
+  ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost'],
+  ['next', '7f3a9c01subscribe'], ['next', '0c2b88d4deleteAccount'], ['razor', 'Export'], ['razor', 'Delete']);
 // A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
 const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: ['channel'] });
 // An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
@@ -201,7 +208,7 @@ function actions(d: RequestDescription): Set<string> {
   }
   // The RPC operation, read from the raw request.
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
-  const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
+  const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0] ?? d.request.headers['next-action']?.[0] ?? d.request.query?.handler?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
   // An operation named by a parameter (MediaWiki `action`, JSON-RPC 1.0 `method`, XML-RPC `methodName`).
   const host = d.request.host;
@@ -302,6 +309,8 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[actingAsShape({ Sudo: 'bot' }), actingAsShape({ Sudo: 'cto' })]],
         [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', 'DELETE /_api/web/lists(1) HTTP/1.1'])]],
         [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', '(changeset)'])]],
+        [[rpc(['next', '7f3a9c01subscribe']), rpc(['next', '0c2b88d4deleteAccount'])]],
+        [[rpc(['razor', 'Export']), rpc(['razor', 'Delete'])]],
       ],
     },
   );
