@@ -166,6 +166,16 @@ function namedOperations(d: RequestDescription): string[] {
     }
   }
   if (Array.isArray(json) && json.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  // JMAP (Fastmail …): `{methodCalls: [["Email/query", {…}, "c1"], ["EmailSubmission/set", …]]}` to
+  // one URL: reading mail and sending it are calls in the body.
+  const calls = json && typeof json === 'object' && !Array.isArray(json) ? (json as { methodCalls?: unknown }).methodCalls : undefined;
+  if (Array.isArray(calls)) {
+    for (const c of calls.slice(0, MAX_NAMED_OPERATIONS)) out.add(`rpc:jmap:${Array.isArray(c) && typeof c[0] === 'string' ? namedValue(c[0]) : '?'}`);
+    if (calls.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  }
+  // Elasticsearch/OpenSearch `_bulk` (NDJSON): each action line's verb (`index`, `create`,
+  // `update`, `delete`); a body the preview cut is `?`.
+  if (d.request.path.endsWith('/_bulk') || d.request.path === '/_bulk') for (const item of bulkActions(d)) out.add(item);
   // Batch envelopes: each call a body carries as `{method, url}` (Microsoft Graph's `$batch`,
   // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
   batchCalls(json, out);
@@ -188,6 +198,35 @@ function namedOperations(d: RequestDescription): string[] {
       add('methodname', text.slice(at + 12, end < 0 ? undefined : end).trim());
       at = end < 0 ? -1 : text.indexOf('<methodName>', end);
     }
+  }
+  return [...out];
+}
+
+/** The `rpc:bulk:<verb>` items of an Elasticsearch `_bulk` body, read line by line (action lines are objects of one key). */
+function bulkActions(d: RequestDescription): string[] {
+  const text = d.request.body?.text;
+  if (text === undefined) return d.request.body?.json !== undefined || (d.request.body?.size ?? 0) > 0 ? ['rpc:bulk:?'] : [];
+  if (d.request.body?.text_truncated) return ['rpc:bulk:?'];
+  const out = new Set<string>();
+  let expectSource = false;
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    if (expectSource) {
+      expectSource = false;
+      continue;
+    }
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      return ['rpc:bulk:?'];
+    }
+    const keys = o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o) : [];
+    if (keys.length !== 1) return ['rpc:bulk:?'];
+    out.add(`rpc:bulk:${namedValue(keys[0]!)}`);
+    // Every verb but `delete` is followed by its document (or partial document) line.
+    expectSource = keys[0] !== 'delete';
+    if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
   }
   return [...out];
 }
@@ -373,7 +412,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
+const opaqueItems = new Set(['rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {

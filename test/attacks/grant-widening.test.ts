@@ -103,13 +103,20 @@ const rpc = ([kind, op]: [string, string]): Shape =>
               : kind === 'next'
                 // (Eleventh pass) Next.js Server Actions: the `Next-Action` header names the function.
                 ? { url: 'https://app.example/settings', type: 'multipart/form-data; boundary=NX', body: '--NX\r\nContent-Disposition: form-data; name="1_email"\r\n\r\na@corp.example\r\n--NX--\r\n', headers: [['Next-Action', op]] }
-                : kind === 'razor'
+                : kind === 'jmap'
+                  // (Eleventh pass) JMAP: the calls are `[name, args, id]` in `methodCalls`, one URL.
+                  ? { url: 'https://jmap.example/api/', type: 'application/json', body: JSON.stringify({ using: ['urn:ietf:params:jmap:mail'], methodCalls: op.split(' ').map((m, i) => [m, {}, `c${i}`]) }) }
+                  : kind === 'esbulk'
+                    // (Eleventh pass) Elasticsearch `_bulk`: each action line's verb.
+                    ? { url: 'https://search.example/logs/_bulk', type: 'application/x-ndjson', body: op.split(' ').map((v) => `{"${v}":{"_id":"1"}}\n${v === 'delete' ? '' : '{"a":1}\n'}`).join('') }
+                    : kind === 'razor'
                   // (Eleventh pass) ASP.NET Core Razor Pages: `?handler=` names the page method.
                   ? { url: `https://app.example/Orders?handler=${op}`, type: 'application/x-www-form-urlencoded', body: 'id=7' }
                   : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
 const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk'],
   ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost'],
-  ['next', '7f3a9c01subscribe'], ['next', '0c2b88d4deleteAccount'], ['razor', 'Export'], ['razor', 'Delete']);
+  ['next', '7f3a9c01subscribe'], ['next', '0c2b88d4deleteAccount'], ['razor', 'Export'], ['razor', 'Delete'],
+  ['jmap', 'Email/query Email/get'], ['jmap', 'Email/query EmailSubmission/set'], ['esbulk', 'index'], ['esbulk', 'index delete']);
 // A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
 const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: ['channel'] });
 // An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
@@ -210,6 +217,8 @@ function actions(d: RequestDescription): Set<string> {
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
   const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0] ?? d.request.headers['next-action']?.[0] ?? d.request.query?.handler?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
+  for (const c of (d.request.body?.json as { methodCalls?: unknown[][] } | undefined)?.methodCalls ?? []) out.add(`rpc jmap ${String(c[0])}`);
+  if (d.request.host === 'search.example') for (const m of (d.request.body?.text ?? '').matchAll(/^\{"(\w+)"/gm)) out.add(`rpc bulk ${m[1]}`);
   // An operation named by a parameter (MediaWiki `action`, JSON-RPC 1.0 `method`, XML-RPC `methodName`).
   const host = d.request.host;
   const named = host === 'wiki.example.org' ? d.request.body?.form?.action?.[0] : host === 'btc.example.org' ? (d.request.body?.json as { method?: string } | undefined)?.method : host === 'blog.example.org' ? /<methodName>([^<]*)</.exec(d.request.body?.text ?? '')?.[1] : undefined;
@@ -311,6 +320,8 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', '(changeset)'])]],
         [[rpc(['next', '7f3a9c01subscribe']), rpc(['next', '0c2b88d4deleteAccount'])]],
         [[rpc(['razor', 'Export']), rpc(['razor', 'Delete'])]],
+        [[rpc(['jmap', 'Email/query Email/get']), rpc(['jmap', 'Email/query EmailSubmission/set'])]],
+        [[rpc(['esbulk', 'index']), rpc(['esbulk', 'index delete'])]],
       ],
     },
   );
