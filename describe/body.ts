@@ -101,19 +101,66 @@ export function parameterNames(raw: string): string[] {
 
 /**
  * The values of the parameters `names` in a query or form, under every name PHP or Rack 2 registers
- * (` sql`, `sql%00x`, `[sql]` are `sql` there; of several, they run the last): name → values.
+ * (` sql`, `sql%00x`, `[sql]` are `sql` there; of several, they run the last) and in any letter
+ * case (ASP.NET's query and form collections, classic and Core, and its model binding compare names
+ * without case: `?SQL=` is `sql` there): name → values.
  */
-export function paramsByServerName(params: Record<string, string[]>, names: readonly string[]): Record<string, string[]> {
+export function paramsByServerName(params: Record<string, string[]>, names: readonly string[], raw?: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [rawKey, rawValues] of Object.entries(params)) {
+  const byFolded = new Map(names.map((n) => [n.toLowerCase(), n]));
+  for (const [rawKey, rawValues] of Object.entries(withSemicolonSplit(params, raw))) {
     // Classic ASP.NET (HttpUtility.UrlDecode) and IIS also decode `%uXXXX`, which other parsers
     // leave as text: `?sql=DROP%u0020TABLE%u0020users`, `?%u0073ql=…`. Both readings count.
     const key = rawKey.includes('%u') || rawKey.includes('%U') ? percentU(rawKey) : rawKey;
     const values = rawValues.some((v) => v.includes('%u') || v.includes('%U')) ? [...rawValues, ...rawValues.map(percentU).filter((v, i) => v !== rawValues[i])] : rawValues;
     const keys = key === rawKey ? [rawKey] : [rawKey, key];
+    const found = new Set<string>();
     for (const k of keys) {
       for (const name of names.includes(k) ? [k] : parameterNames(k)) {
-        if (names.includes(name)) (out[name] ??= []).push(...values);
+        const wanted = names.includes(name) ? name : byFolded.get(name.toLowerCase());
+        if (wanted !== undefined) found.add(wanted);
+      }
+    }
+    for (const name of found) (out[name] ??= []).push(...values);
+  }
+  return out;
+}
+
+/**
+ * The parameters of a query or form (`raw`, undecoded) as both readings give them: split on `&`
+ * (`params`) and, when the text holds a `;`, also on `;` as Rack 2, Python before 3.9.2 and Go before
+ * 1.17 split it (`x=1;sql=DROP …` is a second parameter there). Pairs the split adds are appended.
+ */
+export function withSemicolonSplit(params: Record<string, string[]>, raw: string | undefined): Record<string, string[]> {
+  if (raw === undefined || !raw.includes(';')) return params;
+  const out = emptyMap<string[]>();
+  for (const [k, vs] of Object.entries(params)) out[k] = [...vs];
+  for (const [k, v] of rackTwoParams(raw)) {
+    if (!(params[k] ?? []).includes(v)) (out[k] ??= []).push(v);
+  }
+  return out;
+}
+
+/**
+ * A parsed form as a `;`-splitting server reads it, when its raw text is no longer at hand: a value
+ * holding `;` is cut there, each later piece a `name=value` of its own (a `%3B` the client escaped
+ * is cut too: a reading more, never one fewer).
+ */
+export function formWithSemicolonSplit(params: Record<string, string[]>): Record<string, string[]> {
+  if (!Object.values(params).some((vs) => vs.some((v) => v.includes(';')))) return params;
+  const out = emptyMap<string[]>();
+  for (const [k, vs] of Object.entries(params)) out[k] = [...vs];
+  const add = (k: string, v: string): void => {
+    if (!(out[k] ?? []).includes(v)) (out[k] ??= []).push(v);
+  };
+  for (const [k, vs] of Object.entries(params)) {
+    for (const v of vs) {
+      if (!v.includes(';')) continue;
+      const [first, ...rest] = v.split(';');
+      add(k, first!);
+      for (const piece of rest) {
+        const eq = piece.indexOf('=');
+        if (piece) add(eq < 0 ? piece : piece.slice(0, eq), eq < 0 ? '' : piece.slice(eq + 1));
       }
     }
   }

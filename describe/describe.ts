@@ -10,7 +10,7 @@ import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
 import { multiMap, summarizeBody } from './body.ts';
-import { parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
+import { namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
@@ -336,7 +336,7 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   const graphqlReadings = [body.json, ...alternates.map((a) => a.json)].filter((v) => v !== undefined);
   const graphql = isGraphqlEndpoint(request)
     ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)
-    : carriesGraphql(request) ? readGraphqlIfParsed(parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)) : undefined;
+    : carriesGraphql(request) ? readGraphqlIfParsed(parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings), namesPersistedQuery(request)) : undefined;
   if (graphql) description.graphql = graphql.info;
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];
@@ -369,6 +369,7 @@ export async function describeRequestLoaded(raw: RawRequest, ctx: DescribeContex
  * A GraphQL request found by its body on a URL that does not say so (Monday's `/v2`): kept only
  * when it parses into operations, so a search API's `{query: "shoes"}` is not held as unreadable GraphQL.
  */
-function readGraphqlIfParsed(g: GraphqlRequest): GraphqlRequest | undefined {
-  return g.info.parsed && g.info.operations.length > 0 ? g : undefined;
+function readGraphqlIfParsed(g: GraphqlRequest, persisted = false): GraphqlRequest | undefined {
+  // A persisted query's id or hash is GraphQL whatever its parse (it has none to see).
+  return persisted || (g.info.parsed && g.info.operations.length > 0) ? g : undefined;
 }

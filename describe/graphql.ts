@@ -12,6 +12,7 @@
 // dangerous one. A body that cannot be read as GraphQL is `parsed: false` (the default policy holds
 // it at high risk). The parse is linear (graphql-js's lexer and recursive-descent parser) and bounded
 // by a token limit; nesting deep enough to exhaust the stack is a parse failure, not a crash.
+import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
@@ -79,6 +80,8 @@ interface OneRequest {
   query?: unknown;
   operationName?: unknown;
   variables?: unknown;
+  /** Set when the request also names a stored document a server may run instead of `query` (why). */
+  stored?: string;
 }
 
 function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, out: Set<string>, seen: Set<string>, nodes?: FieldNode[]): void {
@@ -182,14 +185,15 @@ function parseOne(req: OneRequest, documents: Map<string, DocumentNode | string>
  * The requests a server may build from repeated parameters: each query under each distinct
  * `operationName` and `variables` value (none given: undefined). Too many distinct values is an error.
  */
-function parameterReadings(queries: string[], names: string[], variables: string[]): OneRequest[] | { error: string } {
+function parameterReadings(queries: string[], names: string[], variables: string[], side: Record<string, string> = {}): OneRequest[] | { error: string } {
   const n = [...new Set(names)];
   const v = [...new Set(variables)];
   if (n.length > MAX_PARAMETER_VALUES || v.length > MAX_PARAMETER_VALUES) return { error: `more than ${MAX_PARAMETER_VALUES} different operationName or variables values` };
   const out: OneRequest[] = [];
   for (const query of queries) {
+    const stored = storedDocument(side, query);
     for (const operationName of n.length ? n : [undefined]) {
-      for (const vars of v.length ? v : [undefined]) out.push({ query, operationName, variables: vars });
+      for (const vars of v.length ? v : [undefined]) out.push({ query, operationName, variables: vars, ...(stored ? { stored } : {}) });
     }
   }
   return out;
@@ -197,6 +201,47 @@ function parameterReadings(queries: string[], names: string[], variables: string
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * Names under which a request asks the server to run a document it stored earlier, compared
+ * without letter case: graphql-php (Lighthouse, WPGraphQL) lower-cases every key and runs
+ * `queryId`, `documentId` or `id` **instead of** a `query` sent beside it; Relay servers take
+ * `doc_id`, graphql-ruby's OperationStore `operationId`.
+ */
+const storedDocumentNames = new Set(['id', 'queryid', 'documentid', 'doc_id', 'docid', 'operationid']);
+
+/** An APQ `extensions.persistedQuery.sha256Hash` (the extensions as an object or JSON text). */
+function persistedHash(extensions: unknown): unknown {
+  if (typeof extensions === 'string') {
+    try {
+      extensions = JSON.parse(extensions);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!isObject(extensions)) return undefined;
+  const pq = Object.entries(extensions).find(([k]) => k.toLowerCase() === 'persistedquery')?.[1];
+  return isObject(pq) ? (pq.sha256Hash ?? pq.sha256hash ?? null) : pq === undefined ? undefined : null;
+}
+
+/**
+ * Why a request that carries a `query` may run another document, the one a server stored under
+ * an id the request also names (undefined when it names none). An APQ hash equal to the query's
+ * own SHA-256 names that query (Apollo and Lighthouse refuse a hash that differs; servers that do
+ * not check it may run what was stored under it).
+ */
+function storedDocument(req: Record<string, unknown>, query: unknown): string | undefined {
+  if (typeof query !== 'string' || query === '') return undefined;
+  for (const [k, v] of Object.entries(req)) {
+    const name = k.toLowerCase();
+    if (storedDocumentNames.has(name) && v !== null && v !== undefined && v !== '') return `the request names a stored document (${k}) beside its query: a server may run that one instead`;
+    if (name === 'extensions') {
+      const hash = persistedHash(v);
+      if (hash !== undefined && hash !== createHash('sha256').update(query).digest('hex')) return 'the persisted-query hash is not the hash of the query sent beside it: a server may run the document stored under it';
+    }
+  }
+  return undefined;
 }
 
 function isDocument(text: string): boolean {
@@ -224,15 +269,137 @@ function multiMap(params: URLSearchParams): Record<string, string[]> {
   return out;
 }
 
+/** One JSON request object, and whether it also names a stored document. */
+function jsonRequest(m: Record<string, unknown>): OneRequest {
+  const stored = storedDocument(m, m.query);
+  return { query: m.query, operationName: m.operationName, variables: m.variables, ...(stored ? { stored } : {}) };
+}
+
+/**
+ * The fields of a form, multipart body or URL that name a stored document (`id`, `queryId`,
+ * `extensions` …, any letter case, under the names PHP and Rack 2 read), as one record.
+ */
+function storedFields(fields: Iterable<[string, string]>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [raw, v] of fields) {
+    const name = formName(raw).toLowerCase();
+    if (storedDocumentNames.has(name) || name === 'extensions') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Whether a URL names a stored document to run (an APQ `extensions` with a `persistedQuery`, or
+ * `id`, `queryId`, `documentId`, `doc_id`, `operationId`): a GET carrying one runs that document
+ * (graphql-ruby's persisted-query gems run a stored mutation so too) though no `query` is there.
+ * `anyId`: also the bare id names (on a URL that says GraphQL).
+ */
+export function urlNamesStoredDocument(query: Record<string, string[]>, anyId: boolean): boolean {
+  const fields = storedFields(Object.entries(query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v])));
+  for (const [name, v] of Object.entries(fields)) {
+    if (name === 'extensions' ? persistedHash(v) !== undefined : anyId && v !== '') return true;
+  }
+  return false;
+}
+
+/**
+ * Whether a request asks for an APQ persisted query (`extensions.persistedQuery`) in its URL or
+ * its JSON body (a member of a batch too), whatever its URL says: one URL runs every stored
+ * document, so what it runs is not in the request (`parsed: false`), and no grant for one covers another.
+ */
+export function namesPersistedQuery(request: RequestInfo): boolean {
+  if (urlNamesStoredDocument(request.query, false)) return true;
+  const json = request.body.json;
+  const members = Array.isArray(json) ? json.slice(0, MAX_BATCH) : [json];
+  return members.some((m) => isObject(m) && Object.entries(m).some(([k, v]) => k.toLowerCase() === 'extensions' && persistedHash(v) !== undefined));
+}
+
 /** The requests a JSON body (one request or a batch) carries. */
 function jsonRequests(json: unknown): OneRequest[] | { error: string } {
   if (Array.isArray(json)) {
     if (json.length === 0) return { error: 'empty GraphQL batch' };
     if (json.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
-    return json.map((m) => (isObject(m) ? (m as OneRequest) : { query: undefined }));
+    return json.map((m) => (isObject(m) ? jsonRequest(m) : { query: undefined }));
   }
-  if (isObject(json)) return [json as OneRequest];
+  if (isObject(json)) {
+    // Rails wraps a JSON array body as `_json`, and graphql-ruby controllers (GitLab's among them)
+    // run `params[:_json]` as a multiplex when it is there, whatever `query` beside it says: an
+    // object's own `_json` list is a batch that may run too.
+    const multiplex = Object.hasOwn(json, '_json') && Array.isArray(json._json) ? json._json : undefined;
+    if (multiplex === undefined) return [jsonRequest(json)];
+    if (multiplex.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
+    const members = multiplex.map((m) => (isObject(m) ? jsonRequest(m) : { query: undefined }));
+    return typeof json.query === 'string' ? [jsonRequest(json), ...members] : members.length ? members : [{ query: undefined }];
+  }
   return { error: 'the JSON body is not a GraphQL request' };
+}
+
+/** Nested `variables[…]` fields read at most; past it the variables read as `{}` (unknown, as missing ones are). */
+const MAX_NESTED_FIELDS = 1000;
+
+/**
+ * A form's Rack nested `variables[a][b]=v` / `variables[a][]=v` fields as the object Rack builds
+ * (`params[:variables]`, which graphql-ruby controllers take as the variables), as JSON texts: the
+ * last of a repeated field kept (Rack, PHP), and the first (a reading more); `{}` past
+ * MAX_NESTED_FIELDS (the variables are then unknown to the reader, as a missing one is).
+ */
+function formNestedVariables(pairs: Iterable<[string, string]>): string[] {
+  const list = [...pairs].filter(([name]) => name.startsWith('variables['));
+  if (list.length === 0) return [];
+  if (list.length > MAX_NESTED_FIELDS) return ['{}'];
+  const firstWins: Array<[string, string]> = [];
+  const named = new Set<string>();
+  for (const [name, v] of list) if (name.endsWith('[]') || !named.has(name)) named.add(name), firstWins.push([name, v]);
+  return [...new Set([nestedObject(list), nestedObject(firstWins)])];
+}
+
+function nestedObject(pairs: Iterable<[string, string]>): string {
+  const root: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [name, v] of pairs) {
+    if (!name.startsWith('variables[')) continue;
+    const keys: string[] = [];
+    let i = 'variables'.length;
+    while (i < name.length && name[i] === '[') {
+      const end = name.indexOf(']', i);
+      if (end < 0) break;
+      keys.push(name.slice(i + 1, end));
+      i = end + 1;
+    }
+    if (keys.length === 0 || keys.length > 16) continue;
+    let node: Record<string, unknown> | unknown[] = root;
+    for (const [n, key] of keys.entries()) {
+      const last = n === keys.length - 1;
+      const next = keys[n + 1] === '' ? [] : (Object.create(null) as Record<string, unknown>);
+      if (Array.isArray(node)) {
+        // `a[][b]`: Rack starts a new element when the last one already has `b`.
+        const tail = node[node.length - 1];
+        if (last) node.push(v);
+        else if (key === '' && tail && typeof tail === 'object' && !Array.isArray(tail) && !Object.hasOwn(tail, keys[n + 1]!)) node = tail as Record<string, unknown>;
+        else {
+          node.push(next);
+          node = next;
+        }
+        continue;
+      }
+      if (key === '') break; // `variables[]` at the top is no object Rack keeps
+      if (last) node[key] = v;
+      else {
+        const have = node[key];
+        node = (have && typeof have === 'object' ? have : (node[key] = next)) as Record<string, unknown> | unknown[];
+      }
+    }
+  }
+  return JSON.stringify(root);
+}
+
+/**
+ * The `query` values of a form's Rack nested `_json` list (`_json[][query]=…`, `_json[0][query]=…`):
+ * Rack builds `params[:_json]`, which graphql-ruby controllers run as a multiplex.
+ */
+function formMultiplex(pairs: Iterable<[string, string]>): string[] {
+  const out: string[] = [];
+  for (const [name, v] of pairs) if (/^_json\[\d*\]\[query\]$/.test(name)) out.push(v);
+  return out;
 }
 
 /**
@@ -241,13 +408,15 @@ function jsonRequests(json: unknown): OneRequest[] | { error: string } {
  * multipart request spec for uploads) holding a JSON request or batch.
  */
 function multipartRequests(body: Buffer, header: string): OneRequest[] | { error: string } {
-  const wanted = new Set(['query', 'operationName', 'variables', 'operations']);
-  const mp = multipartFields(body, header, (n) => wanted.has(n));
+  // Names compared without letter case: graphql-php lower-cases every key (`QUERY` is `query`).
+  const wanted = new Set(['query', 'operationname', 'variables', 'operations', 'extensions', ...storedDocumentNames]);
+  const mp = multipartFields(body, header, (n) => wanted.has(n.toLowerCase()) || n.startsWith('variables['));
   if (!mp.complete) return { error: 'the multipart body could not be read to its end' };
   const utf8 = (v: string): string => Buffer.from(v, 'latin1').toString('utf8');
-  const field = (n: string): string[] => mp.fields.filter(([k]) => k === n).map(([, v]) => utf8(v));
+  const field = (n: string): string[] => mp.fields.filter(([k]) => k.toLowerCase() === n).map(([, v]) => utf8(v));
   // A repeated field: Rack keeps the last, other parsers the first; each may run.
-  const fromFields = parameterReadings(field('query'), field('operationName'), field('variables'));
+  const nested = formNestedVariables(mp.fields.map(([k, v]): [string, string] => [k, utf8(v)]));
+  const fromFields = parameterReadings(field('query'), field('operationname'), [...field('variables'), ...nested], storedFields(mp.fields));
   if ('error' in fromFields) return fromFields;
   const out: OneRequest[] = fromFields;
   for (const ops of field('operations')) {
@@ -293,9 +462,10 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     }
     if (isJson) return jsonRequests(json);
   }
-  if (/^[&[\]]*[%A-Za-z_][A-Za-z0-9_%.\]-]*=/.test(trimmed)) {
+  if (/^[&[\]]*[%A-Za-z_][A-Za-z0-9_%.[\]-]*=/.test(trimmed)) {
     const form = new URLSearchParams(trimmed);
-    const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n) === key).map(([, v]) => v);
+    // Names compared without letter case: graphql-php lower-cases every key (`QUERY` is `query`).
+    const all = (f: URLSearchParams, key: string): string[] => [...f].filter(([n]) => formName(n).toLowerCase() === key).map(([, v]) => v);
     // Rack 2 also splits forms on `;`: its `query` fields may run too (those that are GraphQL: a
     // `;` inside a query's string cuts it into text the server refuses).
     const split = trimmed.includes(';') ? rackTwoParams(trimmed) : undefined;
@@ -304,12 +474,16 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     // A value that holds `;` and is no document (`query=A;query=B` unsplit) is refused by a server
     // that does not split: not a reading, when splitting finds documents.
     if (semi.length) plain = plain.filter((q) => !q.includes(';') || isDocument(q));
+    // Rack's nested `_json[][query]`: a multiplex a graphql-ruby controller runs (each query alone).
+    semi.push(...formMultiplex(split ?? form).filter((q) => !plain.includes(q) && !semi.includes(q)));
     if (plain.length || semi.length) {
       // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
       // (Rack, so Rails and GitHub, the last); every combination may run.
-      const names = [...all(form, 'operationName'), ...(split ? all(split, 'operationName') : [])];
+      const names = [...all(form, 'operationname'), ...(split ? all(split, 'operationname') : [])];
       const variables = [...all(form, 'variables'), ...(split ? all(split, 'variables') : [])];
-      return parameterReadings([...plain, ...semi], names, variables);
+      // Rack's nested `variables[o]=…` fields are the variables too (graphql-ruby takes the hash).
+      variables.push(...formNestedVariables(split ?? form));
+      return parameterReadings([...plain, ...semi], names, variables, storedFields(split ? [...form, ...split] : form));
     }
   }
   return [{ query: trimmed }];
@@ -341,7 +515,10 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
   };
   const parsed: Parsed[] = [];
   const seen = new Set<string>();
+  // A query beside the id of a stored document: the stored one may run instead, unseen.
+  let stored: string | undefined;
   const add = (r: OneRequest): void => {
+    stored ??= r.stored;
     const [key, one] = parseCached(r);
     if (seen.has(key)) return;
     seen.add(key);
@@ -361,11 +538,13 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     urlNames = [...urlNames, ...(split.operationName ?? [])];
     urlVariables = [...urlVariables, ...(split.variables ?? [])];
   }
+  // Rack's nested `?variables[o]=…` (Rails merges the URL's parameters into `params[:variables]`).
+  urlVariables.push(...formNestedVariables(Object.entries(request.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))));
   // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
   urlNames = [...new Set(urlNames)];
   urlVariables = [...new Set(urlVariables)];
   if (urlNames.length > MAX_PARAMETER_VALUES || urlVariables.length > MAX_PARAMETER_VALUES) return fail(`more than ${MAX_PARAMETER_VALUES} different operationName or variables values in the URL`);
-  const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables);
+  const fromUrl = parameterReadings(urlQueries, urlNames, urlVariables, storedFields(Object.entries(request.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))));
   if (!('error' in fromUrl)) for (const r of fromUrl) add(r);
   // Servers mix the URL's and the body's parameters (express-graphql takes each from the URL
   // first, Rails lets the body win): a body request may run under the URL's operationName or
@@ -416,6 +595,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
   }
+  if (stored !== undefined) errors.push(stored);
   if (errors.length) {
     out.info.parsed = false;
     out.info.error = errors[0];
@@ -439,8 +619,11 @@ export function mutationFields(info: GraphqlInfo): string[] {
  */
 export function describeGraphql(name: string, gql: GraphqlRequest | undefined, classify: (field: string) => [string, Effect]): ServiceInfo {
   const info = gql?.info;
-  if (!info || !info.parsed) return { name, operation: 'graphql.unparsed', params: {}, effect: 'write' };
-  if (!info.operations.some((o) => o.type === 'mutation')) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
+  // A reading that cannot be read beside mutations that can: judged by the mutations (the default
+  // policy holds any unreadable reading at high risk on `input.graphql.parsed == false` as well).
+  const mutates = !!info?.operations.some((o) => o.type === 'mutation');
+  if (!info || (!info.parsed && !mutates)) return { name, operation: 'graphql.unparsed', params: {}, effect: 'write' };
+  if (!mutates) return { name, operation: 'graphql.query', params: {}, effect: 'read' };
   const order: Record<Effect, number> = { read: 0, write: 1, send: 2, delete: 3, pay: 3, admin: 3 };
   const fields = mutationFields(info);
   let best: [string, Effect] | undefined;

@@ -206,6 +206,12 @@ export interface Grant {
    * no place (then only requests that name none); absent on grants stored before it was recorded: any.
    */
   target?: string;
+  /**
+   * The secrets the approved request's decision would send, each with its slot (`secret in header
+   * Authorization`): the grant covers requests whose own decision sends no other (a user policy may
+   * choose a secret by what the request says); absent on grants stored before it was recorded: any.
+   */
+  credentials?: string[];
 }
 
 /** A GraphQL operation a request may run (`input.graphql.operations`). */

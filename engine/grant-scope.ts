@@ -11,6 +11,7 @@ import type { Grant, RequestDescription, SqlStatement } from '../describe/types.
 import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
+import { multipartBoundaries } from '../describe/multipart.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -65,12 +66,17 @@ export function operationScope(d: RequestDescription): string[] {
   for (const v of headers['x-amz-target'] ?? []) items.add(`rpc:x-amz-target:${v.trim()}`);
   for (const v of [...(d.request.query?.Action ?? []), ...(d.request.body?.form?.Action ?? [])]) items.add(`rpc:action:${v}`);
   for (const v of headers['soapaction'] ?? []) items.add(`rpc:soapaction:${v.trim()}`);
+  // Next.js Server Actions: `POST` to a page with `Next-Action: <id>` runs the server function the
+  // id names (every action of the page, a "delete account" beside a "subscribe", one URL).
+  for (const v of headers['next-action'] ?? []) items.add(`rpc:next-action:${namedValue(v.trim())}`);
   // SOAP 1.2 names the action in the Content-Type's `action` parameter (there is no SOAPAction
   // header), and servers dispatch by the Body's first element when the action is empty or absent.
   for (const v of soapTypeActions(headers['content-type'] ?? [])) items.add(`rpc:soapaction:${v}`);
   const element = soapBodyElement(d);
   if (element !== undefined) items.add(`rpc:soap-body:${element}`);
   for (const item of namedOperations(d)) items.add(item);
+  // A service's batch names its calls itself (Gmail's `batch`); an unnamed route's does not.
+  if (!d.service || d.service.operation === 'unknown') for (const item of multipartCalls(d)) items.add(item);
   // Upstash's Redis REST API takes commands as a JSON array in the body of `POST /` (and a list of
   // them to `/pipeline` and `/multi-exec`): `["GET","k"]` and `["FLUSHALL"]` share one URL.
   if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
@@ -123,7 +129,8 @@ export function operationScope(d: RequestDescription): string[] {
  * `method` of a JSON-RPC 1.0 call (`{"method": "sendtoaddress", …}`: no `jsonrpc` member, so not
  * read as MCP). AWS's `Action` has its own item above.
  */
-const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command']);
+// `handler`: ASP.NET Core Razor Pages run the page's `On{Verb}{Handler}` method it names (`?handler=Delete`).
+const operationParams = new Set(['action', 'method', 'op', 'operation', 'cmd', 'command', 'handler']);
 /** Values named this way that a request may carry; past it the list is `?` (no grant). */
 const MAX_NAMED_OPERATIONS = 100;
 
@@ -160,6 +167,16 @@ function namedOperations(d: RequestDescription): string[] {
     }
   }
   if (Array.isArray(json) && json.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  // JMAP (Fastmail …): `{methodCalls: [["Email/query", {…}, "c1"], ["EmailSubmission/set", …]]}` to
+  // one URL: reading mail and sending it are calls in the body.
+  const calls = json && typeof json === 'object' && !Array.isArray(json) ? (json as { methodCalls?: unknown }).methodCalls : undefined;
+  if (Array.isArray(calls)) {
+    for (const c of calls.slice(0, MAX_NAMED_OPERATIONS)) out.add(`rpc:jmap:${Array.isArray(c) && typeof c[0] === 'string' ? namedValue(c[0]) : '?'}`);
+    if (calls.length > MAX_NAMED_OPERATIONS) out.add('rpc:param:?');
+  }
+  // Elasticsearch/OpenSearch `_bulk` (NDJSON): each action line's verb (`index`, `create`,
+  // `update`, `delete`); a body the preview cut is `?`.
+  if (d.request.path.endsWith('/_bulk') || d.request.path === '/_bulk') for (const item of bulkActions(d)) out.add(item);
   // Batch envelopes: each call a body carries as `{method, url}` (Microsoft Graph's `$batch`,
   // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
   batchCalls(json, out);
@@ -182,6 +199,35 @@ function namedOperations(d: RequestDescription): string[] {
       add('methodname', text.slice(at + 12, end < 0 ? undefined : end).trim());
       at = end < 0 ? -1 : text.indexOf('<methodName>', end);
     }
+  }
+  return [...out];
+}
+
+/** The `rpc:bulk:<verb>` items of an Elasticsearch `_bulk` body, read line by line (action lines are objects of one key). */
+function bulkActions(d: RequestDescription): string[] {
+  const text = d.request.body?.text;
+  if (text === undefined) return d.request.body?.json !== undefined || (d.request.body?.size ?? 0) > 0 ? ['rpc:bulk:?'] : [];
+  if (d.request.body?.text_truncated) return ['rpc:bulk:?'];
+  const out = new Set<string>();
+  let expectSource = false;
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    if (expectSource) {
+      expectSource = false;
+      continue;
+    }
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      return ['rpc:bulk:?'];
+    }
+    const keys = o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o) : [];
+    if (keys.length !== 1) return ['rpc:bulk:?'];
+    out.add(`rpc:bulk:${namedValue(keys[0]!)}`);
+    // Every verb but `delete` is followed by its document (or partial document) line.
+    expectSource = keys[0] !== 'delete';
+    if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
   }
   return [...out];
 }
@@ -214,6 +260,51 @@ function batchCalls(json: unknown, out: Set<string>): void {
       out.add(`rpc:call:${namedValue(o.method.toUpperCase())}:${namedValue(target)}${body}`);
     }
   }
+}
+
+/**
+ * `rpc:call:<METHOD>:<target>:<digest of the call's headers and body>` for each `application/http`
+ * part of a multipart batch (OData's `$batch`: SharePoint, Dynamics, SAP; Google's batch
+ * endpoints), the multipart twin of the JSON envelopes above: one URL that runs any call it lists.
+ * The calls of an OData change set (a multipart inside a part) count too. A batch not seen whole,
+ * with several boundaries, nested deeper, or a part that is no readable call is `rpc:call:?` (no
+ * grant). Not a batch of calls: none.
+ */
+function multipartCalls(d: RequestDescription): string[] {
+  const type = (d.request.headers?.['content-type'] ?? []).find((h) => /^\s*multipart\//i.test(h));
+  const text = d.request.body?.text;
+  if (type === undefined || text === undefined || !/application\/http/i.test(text)) return [];
+  if (d.request.body?.text_truncated || d.request.body?.truncated) return ['rpc:call:?'];
+  const out = new Set<string>();
+  return batchParts(text, type, 0, out) ? [...out] : ['rpc:call:?'];
+}
+
+/** Adds the calls of one multipart level to `out`; false when a part cannot be read as a call. */
+function batchParts(text: string, type: string, depth: number, out: Set<string>): boolean {
+  const boundaries = multipartBoundaries(type);
+  if (boundaries.length !== 1 || depth > 1) return false;
+  const parts = text.split(`--${boundaries[0]}`);
+  const close = parts.findIndex((p, i) => i > 0 && p.startsWith('--'));
+  if (close < 0 || close - 1 > MAX_BATCH_CALLS) return false;
+  for (const part of parts.slice(1, close)) {
+    const body = part.replace(/^[ \t]*\r?\n/, '');
+    const blank = /\r?\n\r?\n/.exec(body);
+    if (!blank) return false;
+    const outer = body.slice(0, blank.index);
+    const inner = body.slice(blank.index + blank[0].length);
+    const nested = /^content-type:[ \t]*(multipart\/[^\r\n]*)/im.exec(outer);
+    if (nested) {
+      if (!batchParts(inner, nested[1]!, depth + 1, out)) return false;
+      continue;
+    }
+    if (!/^content-type:[ \t]*application\/http[ \t]*(;|$)/im.test(outer)) return false;
+    const call = inner.replace(/^(\r?\n)+/, '');
+    const nl = call.indexOf('\n');
+    const line = /^([A-Za-z-]{1,16})[ \t]+(\S+)/.exec((nl < 0 ? call : call.slice(0, nl)).trim());
+    if (!line || out.size >= MAX_BATCH_CALLS) return false;
+    out.add(`rpc:call:${namedValue(line[1]!.toUpperCase())}:${namedValue(line[2]!)}:${digest(nl < 0 ? '' : call.slice(nl + 1))}`);
+  }
+  return true;
 }
 
 /** The `action` parameters of SOAP 1.2 Content-Types, read split on every `;` and with quoted strings (servers do either). */
@@ -322,7 +413,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
+const opaqueItems = new Set(['rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {
@@ -464,8 +555,38 @@ function mcpTarget(d: RequestDescription): string | undefined {
   return `mcp:${[...out].sort().join(';')}`;
 }
 
+/** Headers that carry a credential choosing the identity: present or not, never their value. */
+const actingCredentials = new Set(['x-hasura-admin-secret', 'x-hasura-access-key']);
+
+/**
+ * Whom a request acts as, where the request chooses it beside its credential: Hasura's
+ * `X-Hasura-Role` and session variables (`X-Hasura-User-Id` …, which its permissions' row filters
+ * read; with the admin secret and no role the request is admin), Kubernetes' `Impersonate-User`,
+ * `-Group`, `-Uid`, `-Extra-*`, GitLab's `Sudo` header or `sudo` parameter. The same GraphQL text
+ * or path does more under another role or user, and the same with the header left out may be the
+ * admin: a grant covers the same identity only (`as:` in the target, compared whole).
+ */
+function actingAs(d: RequestDescription): string | undefined {
+  const out: string[] = [];
+  for (const [name, values] of Object.entries(d.request.headers ?? {})) {
+    const n = name.toLowerCase();
+    if (!(n.startsWith('x-hasura-') || n.startsWith('impersonate-') || n === 'sudo')) continue;
+    out.push(actingCredentials.has(n) ? n : `${n}=${placeValue([...values].sort())}`);
+  }
+  for (const [k, vs] of Object.entries(d.request.query ?? {})) {
+    if (parameterNames(k).some((n) => n.toLowerCase() === 'sudo')) out.push(`sudo=${placeValue([...vs].sort())}`);
+  }
+  return out.length ? out.sort().join(';') : undefined;
+}
+
 /** Where a request acts (`github:owner=acme;repo=widgets`), or undefined when its service names no such place. */
 export function grantTarget(d: RequestDescription): string | undefined {
+  const as = actingAs(d);
+  const place = placeTarget(d);
+  return as === undefined ? place : `${place ?? ''}|as:${as}`;
+}
+
+function placeTarget(d: RequestDescription): string | undefined {
   const mcp = mcpTarget(d);
   const s = d.service;
   const parts: string[] = [];

@@ -20,6 +20,11 @@ export type { GrantNotes } from './decision.ts';
 
 export const riskRank: Record<Risk, number> = { low: 1, medium: 2, high: 3, critical: 4 };
 
+/** A credential directive as approvals and grants record it: the secret and its slot, never a value. */
+export function credentialSlot(c: { secret: string; in: string; name?: string }): string {
+  return `${c.secret} in ${c.in}${c.name ? ` ${c.name}` : ''}`;
+}
+
 /** The risk a grant covers up to. Grants stored before grants recorded it count as medium. */
 export function grantRisk(g: Pick<Grant, 'risk'>): Risk {
   return g.risk && g.risk in riskRank ? g.risk : 'medium';
@@ -69,6 +74,13 @@ export function grantRefusal(g: Grant, d: RequestDescription, own: Decision, now
   // What it does first (the operation), then where (the place). A grant whose target is `""` was
   // given for a request that named no place (the key's default project, say): it does not cover
   // one that names a place. (Grants stored before targets were recorded have none: any place.)
+  // Whose credentials: a grant given for a request sent with one secret does not cover one the policy
+  // would send with another (a user policy choosing the service-role key over the anon key, say).
+  if (Array.isArray(g.credentials)) {
+    const approved = new Set(g.credentials);
+    const extra = (own.credentials ?? []).map(credentialSlot).filter((c) => !approved.has(c));
+    if (extra.length) return `the grant was given for a request sent with ${g.credentials.join(', ') || 'no secret'}; this one would carry ${extra.slice(0, 3).join(', ')}`;
+  }
   if (g.target !== undefined) {
     const target = grantTarget(d) ?? '';
     if (target !== g.target) return `the grant is for ${g.target || 'no named place'}, the request acts on ${target || 'no place its service names'}`;

@@ -33,6 +33,7 @@ import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
 import { boundHeaders, escapeGlob } from './approval-binding.ts';
 import { grantTarget, opaqueScope, opaqueTarget, operationScope } from '../engine/grant-scope.ts';
+import { credentialSlot } from '../engine/grants.ts';
 import { ChangeFeed } from '../lib/change-feed.ts';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
@@ -201,9 +202,8 @@ export function retryExceedsApproval(a: Pick<ApprovalRecord, 'id' | 'risk' | 'st
   const risk = decision.approval?.risk ?? 'medium';
   if ((riskOrder[risk] ?? 4) > (riskOrder[a.risk] ?? 4)) return `approval ${a.id} was given at ${a.risk} risk and the request is now decided at ${risk} risk (the policy or its data changed): it needs a new approval`;
   if (decision.approval?.step_up === true && !a.step_up && a.resolution?.step_up !== true) return `approval ${a.id} was given without step-up and the request now asks for it: it needs a new approval`;
-  const slot = (c: { secret: string; in: string; name?: string }): string => `${c.secret} in ${c.in}${c.name ? ` ${c.name}` : ''}`;
-  const approved = new Set((Array.isArray(a.credentials) ? a.credentials : []).map(slot));
-  const extra = (decision.credentials ?? []).map(slot).filter((c) => !approved.has(c));
+  const approved = new Set((Array.isArray(a.credentials) ? a.credentials : []).map(credentialSlot));
+  const extra = (decision.credentials ?? []).map(credentialSlot).filter((c) => !approved.has(c));
   if (extra.length) return `approval ${a.id} did not say the request would carry ${extra.slice(0, 3).join(', ')} (the policy or its data changed): it needs a new approval`;
   return undefined;
 }
@@ -425,6 +425,8 @@ export async function planGrant(a: ApprovalRecord, opts: ApproveOptions, whole: 
       // `""`: the approved request named no place (the key's default project, say); such a grant
       // covers only requests that name none (engine/grants.ts).
       target: target ?? '',
+      // Whose credentials the human saw it sent with (the card names them).
+      credentials: (Array.isArray(a.credentials) ? a.credentials : []).map(credentialSlot),
     },
     ms: opts.grantMinutes * 60_000,
   };
@@ -453,6 +455,7 @@ export function grantsMatching(grants: GrantRecord[], d: RequestDescription, t: 
       ...(g.risk !== undefined ? { risk: g.risk } : {}),
       ...(g.scope !== undefined ? { scope: g.scope } : {}),
       ...(g.target !== undefined ? { target: g.target } : {}),
+      ...(Array.isArray(g.credentials) ? { credentials: g.credentials } : {}),
     });
   }
   return out;

@@ -3,7 +3,7 @@
 // resolved (sql-engines.ts: the proxy loads the engines when SQL first arrives).
 // Adding a service is one module exporting a ServiceAdapter, listed in `adapters` below.
 import type { AmbiguityReason, RequestInfo, ServiceInfo, SqlInfo } from '../types.ts';
-import { urlGraphqlParams, type GraphqlRequest } from '../graphql.ts';
+import { namesPersistedQuery, urlGraphqlParams, urlNamesStoredDocument, type GraphqlRequest } from '../graphql.ts';
 import type { ServiceAdapter, SqlSource } from './adapter.ts';
 import { anthropic } from './anthropic.ts';
 import { cloudflare } from './cloudflare.ts';
@@ -18,7 +18,7 @@ import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
 import { stripe } from './stripe.ts';
 import { boundValues, isRpcPath, rpcSql, sqlArgument, sqlFromBody } from './sql-body.ts';
-import { paramsByServerName } from '../body.ts';
+import { formWithSemicolonSplit, paramsByServerName } from '../body.ts';
 import { supabase } from './supabase.ts';
 import { trimTrailing } from '../../lib/text.ts';
 
@@ -78,8 +78,9 @@ function urlSql(request: RequestInfo): SqlSource | undefined {
   }
   // `q` too on an SQL path: InfluxDB's `/query?q=DROP DATABASE …` (ninth pass).
   const names = isSqlPath(request) ? ['sql', 'query', 'statement', 'q'] : ['sql'];
-  // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`).
-  const query = paramsByServerName(request.query, names);
+  // Under every name PHP or Rack 2 reads as one of them (`?%20sql=`, `?[sql]=`), and as Rack 2
+  // splits the query on `;` (`?x=1;sql=DROP …`).
+  const query = paramsByServerName(request.query, names, request.url.includes(';') ? new URL(request.url).search.slice(1) : undefined);
   const texts = names.flatMap((n) => query[n] ?? []).filter((v) => v.trim() !== '');
   return texts.length ? { texts, sniffed: true } : undefined;
 }
@@ -102,7 +103,8 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (body.decode_error && (sqlPath || body.content_type === 'application/x-www-form-urlencoded' || /[/+]json$/.test(body.content_type))) return sqlFromBody(request);
   const keys = ['query', 'sql', 'statement'];
   // Form fields under every name PHP or Rack 2 reads as one of them (` sql`, `[sql]`, ` q`).
-  const form = body.form ? paramsByServerName(body.form, [...keys, 'q']) : undefined;
+  // And as Rack 2 splits it on `;` (`x=1;sql=DROP …`).
+  const form = body.form ? paramsByServerName(formWithSemicolonSplit(body.form), [...keys, 'q']) : undefined;
   if (form && (form.sql?.length || (sqlPath && (form.query?.length || form.statement?.length)))) return sqlFromBody({ ...request, body: { ...body, form } }, { keys: sqlPath ? keys : ['sql'] });
   // A form's `q` to an SQL path (InfluxDB's POST /query): SQL when a grammar reads statements in it.
   if (form && sqlPath && form.q?.some((v) => v.trim() !== '')) return { texts: form.q.filter((v) => v.trim() !== ''), sniffed: true };
@@ -397,7 +399,7 @@ export function carriesGraphql(request: RequestInfo): boolean {
   const json = request.body.json;
   const one = (v: unknown): boolean => !!v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { query?: unknown }).query === 'string';
   if (one(json) || (Array.isArray(json) && json.length > 0 && json.every(one))) return true;
-  return (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0);
+  return (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || (request.body.content_type === 'application/graphql' && request.body.size > 0) || namesPersistedQuery(request);
 }
 
 /** Whether a service module (not the git catch-all) describes the host's requests. */
@@ -418,7 +420,8 @@ function genericGraphqlEndpoint(request: RequestInfo): boolean {
   const last = segs[segs.length - 1] ?? '';
   const label = request.host.split('.')[0] ?? '';
   const named = graphqlNames.has(last) || (segs[segs.length - 2] === 'graphql' && /^v\d+$/.test(last)) || label === 'graphql' || label === 'gql';
-  return named && (request.body.size > 0 || (urlGraphqlParams(request.query).query?.length ?? 0) > 0);
+  // A GET naming a persisted query (APQ's `extensions`, a document id) runs it: GraphQL too.
+  return named && (request.body.size > 0 || (urlGraphqlParams(request.query).query?.length ?? 0) > 0 || urlNamesStoredDocument(request.query, true));
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */

@@ -183,7 +183,20 @@ function postgrest(request: RequestInfo, project: string, rest: string[]): Servi
  */
 function opensFunction(request: RequestInfo): boolean {
   const values = [...(request.query.verify_jwt ?? []), ...(request.body.form?.verify_jwt ?? []), jsonObject(request)?.verify_jwt];
-  return values.some((v) => v === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false'));
+  return values.some((v) => ajvBoolean(v) === false || (typeof v === 'string' && v.trim().toLowerCase() === 'false'));
+}
+
+/**
+ * A JSON value as a boolean field reads it in Supabase's Fastify services (Storage, pg-meta):
+ * Fastify's default Ajv (`coerceTypes: 'array'`) turns `1`, `"true"` and `[true]` into true and
+ * `0`, `"false"`, `null` and `[0]` into false before the handler sees them, so `{"rls_enabled": 0}`
+ * turns row-level security off as `false` does. undefined for anything else (refused there, 400).
+ */
+export function ajvBoolean(v: unknown): boolean | undefined {
+  if (Array.isArray(v)) return v.length === 1 ? ajvBoolean(v[0]) : undefined;
+  if (v === true || v === 'true' || v === 1) return true;
+  if (v === false || v === 'false' || v === 0 || v === null) return false;
+  return undefined;
 }
 
 /**
@@ -206,10 +219,11 @@ function pgMetaEffect(info: ServiceInfo, request: RequestInfo): void {
   const kind = String(info.params.kind ?? '');
   info.operation = `pg_meta.${kind}.${request.method.toLowerCase()}`;
   const body = jsonObject(request) ?? {};
-  const isFalse = (v: unknown): boolean => v === false || v === 'false';
+  // (`Object.hasOwn`: a `null` that is there is false to pg-meta, an absent field no change.)
+  const isFalse = (k: string): boolean => Object.hasOwn(body, k) && ajvBoolean(body[k]) === false;
   if (pgMetaPrivileges.has(kind)) info.effect = 'admin';
-  else if (kind === 'tables' && (isFalse(body.rls_enabled) || isFalse(body.rls_forced))) info.effect = 'admin';
-  else if (kind === 'functions' && (body.security_definer === true || body.security_definer === 'true')) info.effect = 'admin';
+  else if (kind === 'tables' && (isFalse('rls_enabled') || isFalse('rls_forced'))) info.effect = 'admin';
+  else if (kind === 'functions' && ajvBoolean(body.security_definer) === true) info.effect = 'admin';
   // Code others' statements run, which the request's JSON does not show as SQL: a function's
   // definition (new or replaced), a trigger, an extension's functions (their SQL twins are destructive).
   else if (kind === 'functions' || kind === 'triggers' || kind === 'extensions') info.effect = 'delete';
@@ -434,7 +448,7 @@ function describeSupabase(request: RequestInfo, graphql?: GraphqlRequest): Servi
   if (authSends.has(info.operation)) authPlace(info, request);
   if (info.operation.startsWith('storage.objects.')) storagePlace(info, request);
   // A bucket created public serves every file put in it to anyone, as a bucket updated to public does.
-  if (info.operation === 'storage.buckets.create' && [jsonObject(request)?.public, ...(request.body.form?.public ?? [])].some((v) => v === true || v === 'true')) info.effect = 'admin';
+  if (info.operation === 'storage.buckets.create' && [jsonObject(request)?.public, ...(request.body.form?.public ?? [])].some((v) => ajvBoolean(v) === true)) info.effect = 'admin';
   // Each Edge Function is its own program, and its path below the name its own route: a grant
   // for invoking one does not cover another function, nor another of its routes.
   if (info.operation === 'functions.invoke' && typeof info.params.path === 'string') info.params.function = info.params.path;

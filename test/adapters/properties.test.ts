@@ -122,3 +122,42 @@ t.test('a negated PostgREST or pg_graphql filter names the rows spared: every ro
   for (const f of ['{not: {id: {eq: 1}}}', '{not: {name: {like: "abc%"}}}', '{not: {and: [{id: {eq: 1}}]}}', '{not: {id: {in: [1, 2]}, name: {ilike: "x"}}}']) t.ok(gql(f), `pg_graphql ${f} touches every row`);
   for (const f of ['{id: {eq: 1}}', '{not: {id: {gt: 100}}}']) t.notOk(gql(f), `pg_graphql ${f} names its rows`);
 });
+
+// (Eleventh pass) Supabase Storage and pg-meta are Fastify services: its default Ajv
+// (`coerceTypes: 'array'`) reads `1`, `[true]` as true and `0`, `null`, `["false"]` as false before
+// the handler runs. Fastify itself is the oracle: whatever it hands the handler decides the risk.
+t.test('a boolean a Fastify service coerces is judged as the boolean it becomes', async (t) => {
+  const { default: Fastify } = await import('fastify');
+  const { describeRequest } = await import('../../describe/describe.ts');
+  const app = Fastify();
+  const fields = ['public', 'rls_enabled', 'rls_forced', 'security_definer'] as const;
+  app.post('/echo', { schema: { body: { type: 'object', properties: Object.fromEntries(fields.map((f) => [f, { type: 'boolean' }])) } } }, async (req) => req.body);
+  await app.ready();
+  t.teardown(() => app.close());
+  const base = 'https://abcdefghijklmnopqrst.supabase.co';
+  const cases = {
+    public: { method: 'POST', path: '/storage/v1/bucket', extra: { name: 'exports' }, admin: true },
+    rls_enabled: { method: 'PATCH', path: '/pg/tables/16415', extra: {}, admin: false },
+    rls_forced: { method: 'PATCH', path: '/pg/tables/16415', extra: {}, admin: false },
+    security_definer: { method: 'PATCH', path: '/pg/functions/16500', extra: {}, admin: true },
+  } as const;
+  const value = fc.oneof(
+    fc.constantFrom<unknown>(true, false, 1, 0, null, 'true', 'false', '1', '0', 'TRUE', '', [true], [false], [1], [0], ['true'], ['false'], [null], [true, true], 2, -1, 1.5, {}),
+    fc.jsonValue({ maxDepth: 1 }),
+  );
+  let checked = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...fields), value, async (field, v) => {
+      const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ [field]: v }) });
+      if (res.statusCode !== 200) return true; // refused by the service: nothing runs
+      const read = (res.json() as Record<string, unknown>)[field];
+      const c = cases[field];
+      const d = describeRequest({ method: c.method, url: `${base}${c.path}`, headers: [['content-type', 'application/json'], ['apikey', 'x']], body: Buffer.from(JSON.stringify({ ...c.extra, [field]: v })), bodyTruncated: false }, { agent: { id: 'a', labels: {} } });
+      checked++;
+      // Admin exactly when the service reads the dangerous value (a function PATCH is a delete otherwise).
+      return (d.service?.effect === 'admin') === (read === c.admin);
+    }),
+    { numRuns: 60 },
+  );
+  t.ok(checked > 10, `${checked} values the service took, judged as it reads them`);
+});

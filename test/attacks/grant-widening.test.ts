@@ -100,9 +100,23 @@ const rpc = ([kind, op]: [string, string]): Shape =>
             ? { url: 'https://btc.example.org/', type: 'application/json', body: JSON.stringify({ method: op, params: [], id: 1 }) }
             : kind === 'xmlrpc'
               ? { url: 'https://blog.example.org/xmlrpc.php', type: 'text/xml', body: `<?xml version="1.0"?><methodCall><methodName>${op}</methodName><params/></methodCall>` }
-              : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
+              : kind === 'next'
+                // (Eleventh pass) Next.js Server Actions: the `Next-Action` header names the function.
+                ? { url: 'https://app.example/settings', type: 'multipart/form-data; boundary=NX', body: '--NX\r\nContent-Disposition: form-data; name="1_email"\r\n\r\na@corp.example\r\n--NX--\r\n', headers: [['Next-Action', op]] }
+                : kind === 'jmap'
+                  // (Eleventh pass) JMAP: the calls are `[name, args, id]` in `methodCalls`, one URL.
+                  ? { url: 'https://jmap.example/api/', type: 'application/json', body: JSON.stringify({ using: ['urn:ietf:params:jmap:mail'], methodCalls: op.split(' ').map((m, i) => [m, {}, `c${i}`]) }) }
+                  : kind === 'esbulk'
+                    // (Eleventh pass) Elasticsearch `_bulk`: each action line's verb.
+                    ? { url: 'https://search.example/logs/_bulk', type: 'application/x-ndjson', body: op.split(' ').map((v) => `{"${v}":{"_id":"1"}}\n${v === 'delete' ? '' : '{"a":1}\n'}`).join('') }
+                    : kind === 'razor'
+                  // (Eleventh pass) ASP.NET Core Razor Pages: `?handler=` names the page method.
+                  ? { url: `https://app.example/Orders?handler=${op}`, type: 'application/x-www-form-urlencoded', body: 'id=7' }
+                  : { url: 'https://erp.example/soap', type: 'text/xml', body: '<Envelope/>', headers: [['SOAPAction', `"urn:${op}"`]] };
 const rpcCalls = fc.constantFrom<[string, string]>(['query', 'DescribeInstances'], ['query', 'TerminateInstances'], ['json', 'GetItem'], ['json', 'DeleteTable'], ['soap', 'GetAccount'], ['soap', 'DeleteAccount'], ['redis', 'GET session'], ['redis', 'FLUSHALL'], ['hasura', 'select'], ['hasura', 'delete'], ['hasura', 'bulk'],
-  ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost']);
+  ['param', 'edit'], ['param', 'delete'], ['jsonrpc1', 'getbalance'], ['jsonrpc1', 'sendtoaddress'], ['xmlrpc', 'wp.getPosts'], ['xmlrpc', 'wp.deletePost'],
+  ['next', '7f3a9c01subscribe'], ['next', '0c2b88d4deleteAccount'], ['razor', 'Export'], ['razor', 'Delete'],
+  ['jmap', 'Email/query Email/get'], ['jmap', 'Email/query EmailSubmission/set'], ['esbulk', 'index'], ['esbulk', 'index delete']);
 // A Slack file shared by files.completeUploadExternal: `channel_id` and `channels` say where it goes, whatever `channel` says.
 const slackShares = fc.record({ channel: fc.constantFrom('C0TEAM', 'C0EXT'), channel_id: fc.constantFrom('C0TEAM', 'C0EXT'), channels: fc.constantFrom('C0TEAM', 'C0TEAM,C0EXT') }, { requiredKeys: ['channel'] });
 // An OpenAI file upload in the key's default project, or in the project `OpenAI-Project` names.
@@ -113,6 +127,23 @@ const openaiUpload = (project: string | undefined): Shape => ({
 // GraphQL on an allowed host's URL that does not say so (gqlgen's `/query`), as a raw `application/graphql` document.
 const rawDocs = fc.constantFrom('{ projects { id } }', 'mutation { deleteAllProjects }', 'mutation { createProject(name: "x") { id } }');
 const rawGraphql = (doc: string): Shape => ({ url: 'https://api.acme.dev/query', type: 'application/graphql', body: doc });
+// (Eleventh pass) Whom a request acts as, chosen by a header beside its credential: Hasura's role and
+// session variables (its row filters read them; with the admin secret and no role, admin), Kubernetes'
+// impersonation, GitLab's `Sudo`. The same mutation under another role updates other rows.
+const actingHeaders = fc.record({ 'X-Hasura-Role': fc.constantFrom('user', 'admin'), 'x-hasura-user-id': fc.constantFrom('1', '2'), 'Impersonate-Group': fc.constant('system:masters'), Sudo: fc.constantFrom('bot', 'cto') }, { requiredKeys: [] });
+const actingAsShape = (headers: Record<string, string>): Shape => ({
+  url: 'https://hasura.acme.dev/v1/graphql', type: 'application/json', headers: Object.entries(headers),
+  body: JSON.stringify({ query: 'mutation { update_notes(where: {done: {_eq: false}}, _set: {done: true}) { affected_rows } }' }),
+});
+// (Eleventh pass) A multipart batch of `application/http` calls (OData `$batch`: SharePoint, Dynamics,
+// SAP), the twin of the JSON envelopes, and one holding a change set (its calls nested one level down).
+const odataCalls = fc.subarray(['GET /_api/web/lists HTTP/1.1', 'DELETE /_api/web/lists(1) HTTP/1.1', 'GET /_api/web/siteusers HTTP/1.1', 'POST /_api/SP.Utilities.Utility.SendEmail HTTP/1.1\r\nContent-Type: application/json\r\n\r\n{"to":"drop@attacker.example"}', '(changeset)'], { minLength: 1 });
+const odataBatch = (calls: string[]): Shape => ({
+  url: 'https://sp.example/_api/$batch', type: 'multipart/mixed; boundary=batch_1',
+  body: `${calls.map((c) => (c === '(changeset)'
+    ? '--batch_1\r\nContent-Type: multipart/mixed; boundary=cs_1\r\n\r\n--cs_1\r\nContent-Type: application/http\r\n\r\nDELETE /_api/web/lists(2) HTTP/1.1\r\n\r\n--cs_1--\r\n'
+    : `--batch_1\r\nContent-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n\r\n${c}\r\n`)).join('')}--batch_1--\r\n`,
+});
 const slackShare = (args: Record<string, string>): Shape => ({
   url: 'https://slack.com/api/files.completeUploadExternal', type: 'application/x-www-form-urlencoded',
   body: new URLSearchParams({ files: '[{"id":"F0123"}]', ...args }).toString(),
@@ -157,6 +188,8 @@ const pair: fc.Arbitrary<[Shape, Shape]> = fc.oneof(
   fc.tuple(slackShares, slackShares).map(([a, b]): [Shape, Shape] => [slackShare(a), slackShare(b)]),
   fc.tuple(openaiProjects, openaiProjects).map(([a, b]): [Shape, Shape] => [openaiUpload(a), openaiUpload(b)]),
   fc.tuple(rawDocs, rawDocs).map(([a, b]): [Shape, Shape] => [rawGraphql(a), rawGraphql(b)]),
+  fc.tuple(actingHeaders, actingHeaders).map(([a, b]): [Shape, Shape] => [actingAsShape(a), actingAsShape(b)]),
+  fc.tuple(odataCalls, odataCalls).map(([a, b]): [Shape, Shape] => [odataBatch(a), odataBatch(b)]),
 );
 
 function describe(s: Shape): RequestDescription {
@@ -182,8 +215,10 @@ function actions(d: RequestDescription): Set<string> {
   }
   // The RPC operation, read from the raw request.
   const redis = d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json) ? String((d.request.body.json as unknown[])[0]) : undefined;
-  const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0];
+  const op = redis ?? /Action=(\w+)/.exec(d.request.body?.text ?? new URLSearchParams(d.request.body?.form as Record<string, string> | undefined).toString())?.[1] ?? d.request.headers['x-amz-target']?.[0] ?? d.request.headers['soapaction']?.[0] ?? d.request.headers['next-action']?.[0] ?? d.request.query?.handler?.[0];
   if (op !== undefined) out.add(`rpc ${op}`);
+  for (const c of (d.request.body?.json as { methodCalls?: unknown[][] } | undefined)?.methodCalls ?? []) out.add(`rpc jmap ${String(c[0])}`);
+  if (d.request.host === 'search.example') for (const m of (d.request.body?.text ?? '').matchAll(/^\{"(\w+)"/gm)) out.add(`rpc bulk ${m[1]}`);
   // An operation named by a parameter (MediaWiki `action`, JSON-RPC 1.0 `method`, XML-RPC `methodName`).
   const host = d.request.host;
   const named = host === 'wiki.example.org' ? d.request.body?.form?.action?.[0] : host === 'btc.example.org' ? (d.request.body?.json as { method?: string } | undefined)?.method : host === 'blog.example.org' ? /<methodName>([^<]*)</.exec(d.request.body?.text ?? '')?.[1] : undefined;
@@ -194,6 +229,11 @@ function actions(d: RequestDescription): Set<string> {
   if (host === 'slack.com') for (const k of ['channel', 'channel_id', 'channels']) for (const v of d.request.body?.form?.[k] ?? []) for (const c of v.split(',')) out.add(`slack channel ${c}`);
   // Hasura: each `{type}` of the body, a bulk's members too.
   if (d.request.host === 'hasura.acme.dev') for (const m of JSON.stringify(d.request.body?.json ?? null).matchAll(/"type":"(\w+)"/g)) out.add(`rpc hasura ${m[1]}`);
+  // Each call of a multipart batch, whole (a change set's too).
+  if (host === 'sp.example') for (const part of (d.request.body?.text ?? '').split(/--(?:batch|cs)_1/)) if (/^(GET|POST|DELETE) /m.test(part)) out.add(`batch call ${part.slice(part.search(/^(GET|POST|DELETE) /m))}`);
+  // Whom it acts as: every role, session variable, impersonation or sudo header, or none (the default, admin with Hasura's secret).
+  const acting = Object.entries(d.request.headers).filter(([k]) => /^(x-hasura-|impersonate-|sudo$)/i.test(k)).map(([k, v]) => `${k.toLowerCase()}=${v.join(',')}`).sort();
+  out.add(`acting as ${acting.join(';') || '(default)'}`);
   // `{query}` to db.example (RPC and other paths) and a GraphQL mutation's SQL: each statement of
   // the raw text, when the description read no SQL there (read SQL is compared below).
   const query = d.request.host === 'db.example' ? (d.request.body?.json as { query?: unknown } | undefined)?.query : undefined;
@@ -273,6 +313,15 @@ t.test('a grant never turns a riskier or different operation into an allow', asy
         [[slackShare({ channel: 'C0TEAM' }), slackShare({ channel: 'C0TEAM', channels: 'C0TEAM,C0EXT' })]],
         [[openaiUpload(undefined), openaiUpload('proj_other')]],
         [[rawGraphql('mutation { createProject(name: "x") { id } }'), rawGraphql('mutation { deleteAllProjects }')]],
+        [[actingAsShape({ 'X-Hasura-Role': 'user' }), actingAsShape({ 'X-Hasura-Role': 'admin' })]],
+        [[actingAsShape({ 'X-Hasura-Role': 'user', 'x-hasura-user-id': '1' }), actingAsShape({})]],
+        [[actingAsShape({ Sudo: 'bot' }), actingAsShape({ Sudo: 'cto' })]],
+        [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', 'DELETE /_api/web/lists(1) HTTP/1.1'])]],
+        [[odataBatch(['GET /_api/web/lists HTTP/1.1']), odataBatch(['GET /_api/web/lists HTTP/1.1', '(changeset)'])]],
+        [[rpc(['next', '7f3a9c01subscribe']), rpc(['next', '0c2b88d4deleteAccount'])]],
+        [[rpc(['razor', 'Export']), rpc(['razor', 'Delete'])]],
+        [[rpc(['jmap', 'Email/query Email/get']), rpc(['jmap', 'Email/query EmailSubmission/set'])]],
+        [[rpc(['esbulk', 'index']), rpc(['esbulk', 'index delete'])]],
       ],
     },
   );
@@ -378,6 +427,42 @@ t.test('a grant on a GraphQL endpoint of a host no service module owns covers th
         t.match(await engine.decide(d), { action: 'approve' }, `${url}: a grant for ${JSON.stringify(approvedBody)} does not cover ${JSON.stringify(later)}`);
       }
     }
+  }
+});
+
+// (Eleventh pass) A user policy that picks the secret by what the request says (the anon key, or
+// the service-role key that passes row-level security): the card named the secret the approved
+// request was sent with, and the grant covers requests sent with that one only.
+t.test('a grant covers requests the policy would send with the approved secrets only', async (t) => {
+  const chooser = `package airlock
+
+import rego.v1
+
+secret := "supabase_service_key" if {
+	input.request.headers["x-role"][0] == "service"
+} else := "supabase_anon_key"
+
+creds := [{"secret": secret, "in": "header", "name": "apikey", "format": "{}"}]
+
+default decision := {"action": "deny", "reason": "no", "rule": "default"}
+
+decision := {"action": "allow", "reason": "granted", "rule": "granted", "credentials": creds} if count(input.grants) > 0
+
+decision := {"action": "approve", "reason": "ask", "rule": "ask", "approval": {"risk": "medium"}, "credentials": creds} if count(input.grants) == 0
+`;
+  const chooserEngine = new PolicyEngine({ mode: 'inline', timeoutMs: 10_000 });
+  t.teardown(() => chooserEngine.close());
+  await chooserEngine.loadFolder(t.testdir({ 'policy.rego': chooser }));
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const at = (role: string | undefined): RequestDescription => describeRequest({ method: 'PATCH', url: 'https://db.example/rest/v1/notes?id=eq.1', headers: [['content-type', 'application/json'], ...(role ? [['x-role', role] as [string, string]] : [])], body: Buffer.from('{"done":true}'), bodyTruncated: false }, { agent: { id: 'agent', labels: {} } });
+  const approved = at(undefined);
+  await queue.approve((await queue.create(approved, await chooserEngine.decide(approved))).id, { by: 'test', grantMinutes: 30 });
+  for (const [role, action] of [[undefined, 'allow'], ['anon', 'allow'], ['service', 'approve']] as const) {
+    const d = at(role);
+    d.grants = queue.matchingGrants(d);
+    const decision = await chooserEngine.decide(d);
+    t.equal(decision.action, action, `x-role ${role ?? '(none)'}: ${decision.action} (${JSON.stringify(decision.grants?.withheld?.[0]?.reason ?? '')})`);
   }
 });
 

@@ -7,6 +7,7 @@
 // the body's. Property: whatever the arrangement, a request that may run a deleting mutation is
 // held as that deletion (critical), never allowed as the harmless query beside it nor held as
 // merely "unreadable".
+import { createHash } from 'node:crypto';
 import zlib from 'node:zlib';
 import path from 'node:path';
 import fc from 'fast-check';
@@ -90,6 +91,18 @@ const arrangement = fc.constantFrom<(m: string, q: string) => Req>(
   (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name="note"; name*=UTF-8''query\r\n\r\n${m}\r\n${multipart([['query', q]])}`) }),
   (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`--XyZ\r\nContent-Disposition: form-data; name*0*=utf-8''%71u; name*1=ery\r\n\r\n${m}\r\n${multipart([['query', q]])}`) }),
   (m, q) => ({ method: 'POST', url: G, headers: [['content-type', 'multipart/form-data; boundary=XyZ']], body: Buffer.from(`${multipart([['query', q]]).replace(/--XyZ--\r\n$/, '')}--XyZ\r\nContent-Disposition: form-data; name="query"; name="note"\r\n\r\n${m}\r\n--XyZ--\r\n`) }),
+  // (Eleventh pass) graphql-php (Lighthouse, WPGraphQL) lower-cases every key of a form or multipart
+  // body, the later of two equal ones kept: `QUERY`, `OperationName` beside the decoy's own.
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&QUERY=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(twoOps(m, q))}&operationName=${opA(q)}&OPERATIONNAME=B`, 'application/x-www-form-urlencoded') }),
+  (m, q) => ({ method: 'POST', url: G, ...json(multipart([['query', q], ['Query', m]]), 'multipart/form-data; boundary=XyZ') }),
+  // (Eleventh pass) Rails' `_json` (how it wraps an array body): graphql-ruby controllers (GitLab's)
+  // run `params[:_json]` as a multiplex whatever `query` says, from JSON or Rack's nested form names.
+  (m, q) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, _json: [{ query: m }] })) }),
+  (m, q) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&_json[][query]=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  (m) => ({ method: 'POST', url: G, ...json(`_json%5B0%5D%5Bquery%5D=${encodeURIComponent(m)}`, 'application/x-www-form-urlencoded') }),
+  // (Eleventh pass) the mutation beside a stored document's id is still judged as the mutation.
+  (m) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: m, documentId: 'd1' })) }),
 );
 
 const describe = (r: Req) => describeRequest({ ...r, headers: [['authorization', 'Bearer x'], ...r.headers], bodyTruncated: false }, { agent: { id: 'coder', labels: {} } });
@@ -135,6 +148,11 @@ t.test('variables in a form, multipart or URL, repeated or not, count: a zero oi
     (v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(doc)}${v.map((x) => `&variables=${encodeURIComponent(x)}`).join('')}`, 'application/x-www-form-urlencoded') }),
     (v) => ({ method: 'POST', url: G, ...json(multipart([['query', doc], ...v.map((x): [string, string] => ['variables', x])]), 'multipart/form-data; boundary=XyZ') }),
     (v) => ({ method: 'GET', url: `${G}?query=${encodeURIComponent(doc)}${v.map((x) => `&variables=${encodeURIComponent(x)}`).join('')}`, headers: [], body: Buffer.alloc(0) }),
+    // (Eleventh pass) Rack's nested form names: `variables[o]=…` is `params[:variables]` to Rails,
+    // the variables graphql-ruby runs with (the last value of a repeated one).
+    (v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(doc)}${v.map((x) => `&variables%5Bo%5D=${(JSON.parse(x) as { o: string }).o}`).join('')}`, 'application/x-www-form-urlencoded') }),
+    (v) => ({ method: 'POST', url: G, ...json(multipart([['query', doc], ...v.map((x): [string, string] => ['variables[o]', (JSON.parse(x) as { o: string }).o])]), 'multipart/form-data; boundary=XyZ') }),
+    (v) => ({ method: 'POST', url: `${G}?${v.map((x) => `variables%5Bo%5D=${(JSON.parse(x) as { o: string }).o}`).join('&')}`, ...json(JSON.stringify({ query: doc })) }),
   );
   await fc.assert(
     fc.asyncProperty(place, fc.nat(3), fc.boolean(), async (arrange, decoys, last) => {
@@ -173,4 +191,58 @@ t.test("a variable's default value counts when the request does not give the var
   );
   const given = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: `mutation($o: GitObjectID = "${zero}") { updateRef(input: {refId: "R_1", oid: $o}) { clientMutationId } }`, variables: { o: 'a'.repeat(40) } })) });
   t.equal(given.service?.operation, 'git.update_ref', 'control: a variable given overrides its default');
+});
+
+// (Eleventh pass) graphql-php (Lighthouse, WPGraphQL) runs the document stored under `queryId`,
+// `documentId` or `id` (any letter case) instead of a `query` sent beside it; Relay servers take
+// `doc_id`, graphql-ruby's OperationStore `operationId`; a server that does not check an APQ hash
+// runs what it stored under it. What runs is not in the request: never allowed as the query.
+t.test('a query beside the id of a stored document is not judged as that query', async (t) => {
+  const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+  const key = fc.constantFrom('id', 'ID', 'queryId', 'queryid', 'documentId', 'DocumentID', 'doc_id', 'operationId');
+  const carry = fc.constantFrom<(q: string, k: string, v: string) => Req>(
+    (q, k, v) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, [k]: v })) }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(JSON.stringify([{ query: '{ viewer { id } }' }, { [k]: v, query: q }])) }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&${encodeURIComponent(k)}=${v}`, 'application/x-www-form-urlencoded') }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&%5B${encodeURIComponent(k)}%5D=${v}`, 'application/x-www-form-urlencoded') }),
+    (q, k, v) => ({ method: 'POST', url: G, ...json(multipart([['query', q], [k, v]]), 'multipart/form-data; boundary=XyZ') }),
+    (q, _k, v) => ({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, extensions: { persistedQuery: { version: 1, sha256Hash: sha(v) } } })) }),
+    (q, _k, v) => ({ method: 'POST', url: G, ...json(`query=${encodeURIComponent(q)}&extensions=${encodeURIComponent(JSON.stringify({ persistedQuery: { version: 1, sha256Hash: sha(v) } }))}`, 'application/x-www-form-urlencoded') }),
+  );
+  await fc.assert(
+    fc.asyncProperty(harmless, key, carry, fc.stringMatching(/^[0-9a-f]{1,12}$/), async (q, k, c, v) => {
+      const d = describe(c(q, k, v));
+      const decision = await engine.decide(d);
+      return d.graphql?.parsed === false && decision.action === 'approve' && (decision.approval?.risk === 'high' || decision.approval?.risk === 'critical');
+    }),
+    { numRuns: 40 },
+  );
+  // Controls: an APQ registration (the hash is the query's own) and a query alone are the query.
+  for (const q of ['{ viewer { login } }', 'query Q { rateLimit { remaining } }']) {
+    const apq = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, extensions: { persistedQuery: { version: 1, sha256Hash: sha(q) } } })) });
+    t.match(await engine.decide(apq), { action: 'allow' }, 'control: APQ registration of the query itself');
+    const variables = describe({ method: 'POST', url: G, ...json(JSON.stringify({ query: q, variables: { id: 'x' } })) });
+    t.match(await engine.decide(variables), { action: 'allow' }, 'control: an `id` among the variables');
+  }
+});
+
+// (Eleventh pass) A persisted query named by hash or id alone, on a host no module owns: a GET of
+// a GraphQL URL with it runs the stored document (graphql-ruby's persisted-query gems run a stored
+// mutation over GET), and an APQ hash POSTed to any URL names a document the request does not show.
+t.test('a persisted query named by hash or id alone is GraphQL that cannot be read, on any allowed host', async (t) => {
+  const hash = fc.stringMatching(/^[0-9a-f]{64}$/).map((h) => JSON.stringify({ persistedQuery: { version: 1, sha256Hash: h } }));
+  const shape = fc.constantFrom<(ext: string, key: string) => Req>(
+    (ext) => ({ method: 'GET', url: `https://api.acme.dev/graphql?extensions=${encodeURIComponent(ext)}`, headers: [], body: Buffer.alloc(0) }),
+    (ext) => ({ method: 'GET', url: `https://api.acme.dev/api/v2?operationName=Q&extensions=${encodeURIComponent(ext)}`, headers: [], body: Buffer.alloc(0) }),
+    (_ext, key) => ({ method: 'GET', url: `https://api.acme.dev/v1/graphql?${key}=abc123`, headers: [], body: Buffer.alloc(0) }),
+    (ext) => ({ method: 'POST', url: 'https://api.acme.dev/api', ...json(`{"operationName":"Q","extensions":${ext}}`) }),
+    (ext) => ({ method: 'POST', url: 'https://api.acme.dev/rpc', ...json(`[{"extensions":${ext}}]`) }),
+  );
+  await fc.assert(
+    fc.property(hash, fc.constantFrom('id', 'queryId', 'documentId', 'doc_id', 'DocumentID'), shape, (ext, key, s) => describe(s(ext, key)).graphql?.parsed === false),
+    { numRuns: 20 },
+  );
+  for (const url of ['https://api.acme.dev/graphql', 'https://api.acme.dev/items?id=3', 'https://api.acme.dev/search?extensions=x']) {
+    t.equal(describe({ method: 'GET', url, headers: [], body: Buffer.alloc(0) }).graphql, undefined, `control: ${url} is no GraphQL`);
+  }
 });
