@@ -56,7 +56,7 @@ export class DescribeError extends Error {
 /** Headers whose values carry credentials: the policy sees that they are present, never their value. */
 const credentialHeaders = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
-  'x-goog-api-key', 'private-token', 'x-github-token', 'x-access-token', 'x-csrf-token', 'apikey',
+  'x-goog-api-key', 'private-token', 'x-github-token', 'x-access-token', 'x-csrf-token', 'apikey', 'x-hasura-admin-secret', 'x-hasura-access-key',
 ]);
 
 const authSchemes = new Set(['basic', 'bearer', 'digest', 'token', 'negotiate', 'ntlm', 'hoba', 'mutual', 'aws4-hmac-sha256', 'vapid', 'apikey', 'oauth', 'dpop', 'gnap', 'privatetoken', 'scram-sha-1', 'scram-sha-256']);

@@ -112,7 +112,7 @@ export function slotNames(secret: string, slots: Slots): string {
  * agent authenticates with credentials of its own"). Header names compared as servers that key
  * headers by an environment name read them (`X_Api_Key` is `x-api-key` to CGI and Rack).
  */
-const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'private-token', 'x-access-token', 'x-goog-api-key', 'x-github-token']);
+const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'private-token', 'x-access-token', 'x-goog-api-key', 'x-github-token', 'x-hasura-admin-secret', 'x-hasura-access-key']);
 const CREDENTIAL_PARAMS = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
 
 /**

@@ -501,7 +501,7 @@ response_labels contains label if {
 # say what it brings (a request without them is read as a page: "untrusted" only).
 agent_credential_headers := {
 	"authorization", "x-api-key", "api-key", "apikey", "x-auth-token", "private-token",
-	"x-access-token", "x-goog-api-key", "x-github-token",
+	"x-access-token", "x-goog-api-key", "x-github-token", "x-hasura-admin-secret", "x-hasura-access-key",
 }
 
 agent_authenticates if {

@@ -77,7 +77,7 @@ t.test("a credential of the agent's own beside an injected one is taken out: the
   const { live, enforcer } = await setup(t);
   // Anthropic takes x-api-key (injected) and also an Authorization bearer: which one it reads is
   // its choice, and an attacker's key would run the user's prompt on the attacker's account.
-  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token'];
+  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token', 'X-Hasura-Admin-Secret'];
   const credentialParams = ['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token'];
   const spellings = [(n: string) => n, (n: string) => n.toUpperCase(), (n: string) => n.toLowerCase().replaceAll('-', '_'), (n: string) => n.replaceAll('-', '.')];
   const ATTACKER = 'sk-ant-ATTACKER0123456789';
