@@ -236,7 +236,16 @@ export interface RelayHooks {
   partial?: { messages: PartialMessages; agent: string };
   /** Settles with a refusal when the tunnel must end from outside its messages (the agent's credentials were revoked). */
   ended?: Promise<Rejection>;
+  /**
+   * Asked about each message to the upstream right before it leaves (the statements it completes:
+   * proxy/tunnel-sql.ts). Undefined lets it go at once; a promise makes it, and every message of
+   * the agent after it, wait in order for the answer; a Rejection closes the tunnel.
+   */
+  judge?(message: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined;
 }
+
+/** Messages of the agent waiting behind one being judged before the agent's socket is no longer read. */
+const MAX_JUDGE_QUEUE = 64;
 
 /** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
 export function frameBytes(payload: number): number {
@@ -316,7 +325,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       const counts = dir === 'upstream' ? stats.to_upstream : stats.to_agent;
       let paused = false;
       const drained = (): void => {
-        if (paused && to.bufferedAmount < HIGH_WATER / 2) {
+        if (paused && !judgeQueue.length && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
         }
@@ -362,7 +371,66 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         for (const m of before) deliver(m);
         deliver(message);
       };
-      const deliver = ({ kind, data }: RelayedMessage): void => {
+      // Messages to the upstream waiting, in order, behind one being judged (hooks.judge).
+      const judgeQueue: RelayedMessage[] = [];
+      const judgeNext = async (): Promise<void> => {
+        while (judgeQueue.length && !end) {
+          const m = judgeQueue[0]!;
+          let refused: Rejection | undefined;
+          try {
+            const r = hooks.judge!(m);
+            refused = r instanceof Promise ? await r : r;
+          } catch (err) {
+            refused = { status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${(err as Error).message}`.slice(0, 300), outcome: 'error' };
+          }
+          if (refused) {
+            judgeQueue.length = 0;
+            return stop(refused);
+          }
+          judgeQueue.shift();
+          send(m);
+        }
+        judgeQueue.length = 0;
+        if (paused && !end && to.bufferedAmount < HIGH_WATER / 2) {
+          paused = false;
+          from.resume();
+        }
+      };
+      const deliver = (m: RelayedMessage): void => {
+        if (end || to.readyState !== WebSocket.OPEN) return;
+        if (!hooks.judge || dir !== 'upstream') return send(m);
+        if (judgeQueue.length) {
+          judgeQueue.push(m);
+          if (!paused && judgeQueue.length > MAX_JUDGE_QUEUE) {
+            paused = true;
+            from.pause();
+          }
+          return;
+        }
+        let r: ReturnType<NonNullable<RelayHooks['judge']>>;
+        try {
+          r = hooks.judge(m);
+        } catch (err) {
+          return stop({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${(err as Error).message}`.slice(0, 300), outcome: 'error' });
+        }
+        if (r === undefined) return send(m);
+        if (!(r instanceof Promise)) return stop(r);
+        // The first of a queue: judged again by judgeNext is wrong, so it waits on this answer.
+        judgeQueue.push(m);
+        void r.then((refused) => {
+          if (refused) {
+            judgeQueue.length = 0;
+            return stop(refused);
+          }
+          judgeQueue.shift();
+          send(m);
+          void judgeNext();
+        }, (err: Error) => {
+          judgeQueue.length = 0;
+          stop({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${err.message}`.slice(0, 300), outcome: 'error' });
+        });
+      };
+      const send = ({ kind, data }: RelayedMessage): void => {
         if (end || to.readyState !== WebSocket.OPEN) return;
         counts.messages++;
         counts.payload_bytes += data.length;

@@ -14,7 +14,11 @@ import fc from 'fast-check';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import t from 'tap';
-import { WebSocket } from 'ws';
+import pgLib from 'pg';
+import { serialize } from 'pg-protocol';
+import { Duplex } from 'node:stream';
+import { WebSocket, createWebSocketStream } from 'ws';
+import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
@@ -116,10 +120,34 @@ await new Promise<void>((r) => uploads.listen(0, '127.0.0.1', r));
 t.teardown(() => { uploads.closeAllConnections(); uploads.close(); });
 const uploadsPort = (uploads.address() as net.AddressInfo).port;
 
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }].map((u) => `127.0.0.1:${u.port}`);
+// A database over WebSocket, as Neon's serverless driver reaches one: a bridge (like
+// neondatabase/wsproxy) that pipes each connection's messages to a real PostgreSQL as one byte
+// stream, and a Hrana (libSQL) server that records the requests it would run.
+const pg = missingPostgres() ? undefined : await startPostgres(t);
+const bridge = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    const db = net.connect(pg?.port ?? 1, '127.0.0.1');
+    ws.on('message', (d: Buffer) => db.write(d));
+    db.on('data', (d: Buffer) => ws.send(d, { binary: true }));
+    db.on('error', () => ws.terminate());
+    db.on('close', () => ws.close());
+    ws.on('close', () => db.destroy());
+  },
+});
+const hranaRuns: unknown[] = [];
+const hrana = await startWsUpstream(t, {
+  handleProtocols: (p) => (p.has('hrana3') ? 'hrana3' : p.has('hrana3-protobuf') ? 'hrana3-protobuf' : false),
+  onConnection: (ws) => ws.on('message', (d: Buffer) => {
+    const m = JSON.parse(d.toString()) as { type: string; request_id?: number; request?: unknown };
+    if (m.type === 'hello') return ws.send(JSON.stringify({ type: 'hello_ok' }));
+    hranaRuns.push(m.request);
+    ws.send(JSON.stringify({ type: 'response_ok', request_id: m.request_id, response: { type: 'execute' } }));
+  }),
+});
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, hrana].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   policy: 'streams', secrets: { api: SECRET },
-  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1'],
+  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
@@ -684,4 +712,163 @@ t.test('messages never finished on many tunnels are bounded per agent; a neighbo
   await eventually(() => (sink.conn('/again')?.messages.length ?? 0) === 1, 10_000);
   t.equal(sink.conn('/again')?.messages.length, 1, 'once its tunnels closed, the agent\'s messages pass again');
   again.close();
+});
+
+// ─── SQL inside a tunnel ────────────────────────────────────────────────────────────────────────
+// Approving (or a policy allowing) a database's WebSocket lets the agent connect; each statement it
+// then sends is decided as its HTTP twin (POST /sql, POST /v2/pipeline) by the same policy and SQL
+// judgment: here destructive SQL is denied, an INSERT held (no human: refused), reads allowed.
+
+/** pg's socket over a WebSocket through Airlock: how Neon's serverless driver runs node-postgres. */
+class WsSocket extends Duplex {
+  ws: WebSocket | undefined;
+  closeCode: number | undefined;
+  constructor(private readonly url: string) { super(); }
+  connect(): this {
+    const ws = new WebSocket(this.url, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    this.ws = ws;
+    ws.on('open', () => this.emit('connect'));
+    ws.on('message', (d: Buffer) => this.push(d));
+    ws.on('close', (code) => { this.closeCode = code; this.push(null); this.destroy(); });
+    ws.on('error', (e) => this.destroy(e));
+    return this;
+  }
+  override _read(): void {}
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(chunk, { binary: true }, cb);
+    else cb(new Error('closed'));
+  }
+  override _final(cb: () => void): void { this.ws?.close(); cb(); }
+  setNoDelay(): this { return this; }
+  setKeepAlive(): this { return this; }
+  ref(): this { return this; }
+  unref(): this { return this; }
+}
+const sqlUrl = (path = '/v2?address=db:5432'): string => `ws://sql.example:${bridge.port}${path}`;
+async function overTunnel(): Promise<{ client: pgLib.Client; socket: WsSocket }> {
+  const socket = new WsSocket(sqlUrl());
+  const client = new pgLib.Client({ user: 'airlock', database: 'postgres', stream: () => socket as never });
+  client.on('error', () => undefined);
+  await client.connect();
+  return { client, socket };
+}
+const direct = async <T>(fn: (c: pgLib.Client) => Promise<T>): Promise<T> => {
+  const c = new pgLib.Client({ connectionString: pg!.url() });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+};
+const rowsOf = async (table: string): Promise<number> => direct(async (c) => Number((await c.query(`SELECT count(*)::int AS n FROM ${table}`)).rows[0].n));
+
+t.test('SQL in a PostgreSQL tunnel: node-postgres over WebSocket, each statement decided as Neon\'s /sql twin', { skip: missingPostgres() }, async (t) => {
+  await direct((c) => c.query("CREATE TABLE users (id int, email text); INSERT INTO users VALUES (1, 'a@x'), (2, 'b@x'), (3, 'c@x')"));
+  const { client } = await overTunnel();
+  t.equal((await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n, 3, 'a read passes (simple query)');
+  t.equal((await client.query('SELECT id FROM users WHERE email LIKE $1', ['%'])).rowCount, 3, 'a read with a value passes (Parse/Bind)');
+  t.equal((await client.query('DELETE FROM users WHERE email LIKE $1', ['nobody@x'])).rowCount, 0, 'a narrow delete passes');
+  await t.rejects(client.query('DROP TABLE users'), 'DROP TABLE through the approved tunnel is refused');
+  t.equal(await rowsOf('users'), 3, 'the table is still there');
+
+  const wide = await overTunnel();
+  await t.rejects(wide.client.query('DELETE FROM users WHERE email LIKE $1', ['%']), 'a DELETE whose bound value matches every row is refused');
+  const held = await overTunnel();
+  await t.rejects(held.client.query("INSERT INTO users VALUES (9, 'z@x')"), 'an INSERT held for a human, with none to ask, is refused');
+  t.equal(await rowsOf('users'), 3, 'nothing was deleted or inserted');
+  await eventually(() => wide.socket.closeCode !== undefined && held.socket.closeCode !== undefined);
+  t.equal(wide.socket.closeCode, 1008, 'the tunnel is closed with 1008');
+  const carried = a.records.filter((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel);
+  t.ok(carried.some((r) => r.outcome === 'denied' && r.decision?.rule === 'sql-refused' && r.url === `http://sql.example:${bridge.port}/sql` && JSON.stringify(r.description?.sql).includes('drop')), 'the refused statement is audited with its twin\'s description');
+  t.ok(carried.some((r) => r.outcome === 'forwarded' && r.decision?.rule === 'sql-allowed'), 'allowed statements are audited too');
+});
+
+/** A frontend message stream cut into frames at `cuts` (fractions), packed as they fall. */
+function framesOf(stream: Buffer, cuts: number[]): Buffer[] {
+  const at = [...new Set(cuts.map((c) => Math.floor(c * stream.length)))].filter((n) => n > 0 && n < stream.length).sort((x, y) => x - y);
+  return [0, ...at].map((s, i) => stream.subarray(s, [...at, stream.length][i]));
+}
+function sendFrames(frames: Buffer[]): Promise<{ code: number; got: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(sqlUrl('/raw'), { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const got: Buffer[] = [];
+    ws.on('open', () => { for (const f of frames) ws.send(f, { binary: true }); });
+    ws.on('message', (d: Buffer) => got.push(d));
+    ws.on('close', (code) => resolve({ code, got: Buffer.concat(got) }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+}
+const startup = serialize.startup({ user: 'airlock', database: 'postgres' });
+
+t.test('property: however a destructive statement is spelled and cut into frames, it never reaches PostgreSQL', { skip: missingPostgres() }, async (t) => {
+  await direct((c) => c.query('CREATE TABLE victim (id int); INSERT INTO victim VALUES (1), (2)'));
+  const destructive = fc.constantFrom('DROP TABLE victim', 'drop /* x */ table "victim"', 'TRUNCATE victim', 'DELETE FROM victim', 'delete from victim where id = id', 'ALTER TABLE victim DROP COLUMN id', 'WITH d AS (DELETE FROM victim RETURNING 1) SELECT 1');
+  const benign = fc.constantFrom('SELECT 1', 'select count(*) from victim', 'SELECT id FROM victim WHERE id = 1');
+  const carry = (sql: string, extended: boolean): Buffer => (extended
+    ? Buffer.concat([serialize.parse({ text: sql }), serialize.bind({}), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()])
+    : serialize.query(sql));
+  await fc.assert(fc.asyncProperty(
+    fc.array(fc.tuple(benign, fc.boolean()), { maxLength: 3 }), fc.option(fc.tuple(destructive, fc.boolean()), { nil: undefined }), fc.nat(3),
+    fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 6 }),
+    async (reads, bad, at, cuts) => {
+      const statements: Array<[string, boolean]> = [...reads];
+      if (bad) statements.splice(at % (statements.length + 1), 0, bad);
+      const stream = Buffer.concat([startup, ...statements.map(([sql, ext]) => carry(sql, ext)), serialize.end()]);
+      const { code, got } = await sendFrames(framesOf(stream, cuts));
+      t.equal(await rowsOf('victim'), 2, 'the table keeps its rows');
+      if (bad) t.equal(code, 1008, `${bad[0]} closes the tunnel`);
+      else t.not(code, 1008, 'reads alone are not refused');
+      if (!bad) t.ok(got.includes('Z'), 'the server answered');
+    },
+  ), { numRuns: Math.min(numRuns, 12), ...seed });
+});
+
+t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI inside, replication, FunctionCall, settings in the startup', { skip: missingPostgres() }, async (t) => {
+  const fnCall = Buffer.from([0x46, 0, 0, 0, 14, 0, 0, 0x0a, 0x9e, 0, 0, 0, 0, 0, 0]); // F: a function by OID
+  const gss = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30]);
+  const cases: Array<[string, Buffer]> = [
+    ['SSLRequest', serialize.requestSsl()],
+    ['GSSENCRequest', gss],
+    ['replication', serialize.startup({ user: 'airlock', database: 'postgres', replication: 'database' })],
+    ['FunctionCall', Buffer.concat([startup, fnCall])],
+    ['options -c session_replication_role=replica', serialize.startup({ user: 'airlock', database: 'postgres', options: '-c session_replication_role=replica' })],
+    ['a setting as a startup parameter', serialize.startup({ user: 'airlock', database: 'postgres', session_replication_role: 'replica' })],
+  ];
+  for (const [name, bytes] of cases) {
+    const { code } = await sendFrames([bytes, serialize.query('DROP TABLE victim')]);
+    t.equal(code, 1008, `${name}: closed`);
+  }
+  t.equal(await rowsOf('victim'), 2);
+  const ok = await sendFrames([serialize.startup({ user: 'airlock', database: 'postgres', application_name: 'app', options: '-c statement_timeout=5000' }), serialize.query('SELECT 1'), serialize.end()]);
+  t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
+});
+
+t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence, store_sql and a stored id are decided', async (t) => {
+  const session = (msgs: Array<string | Buffer>, protocols: string[] = ['hrana3']): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${hrana.port}/`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const req = (id: number, request: unknown): string => JSON.stringify({ type: 'request', request_id: id, request });
+  const exec = (sql: string): unknown => ({ type: 'execute', stream_id: 0, stmt: { sql, want_rows: true } });
+  const read = await session([hello, req(1, { type: 'open_stream', stream_id: 0 }), req(2, exec('SELECT * FROM users'))]);
+  t.equal(read.replies, 3, 'a read is answered');
+  const attacks: Array<[string, Array<string | Buffer>, string[]?]> = [
+    ['execute', [hello, req(1, exec('DROP TABLE users'))]],
+    ['batch', [hello, req(1, { type: 'batch', stream_id: 0, batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { condition: { type: 'ok', step: 0 }, stmt: { sql: 'DELETE FROM users' } }] } })]],
+    ['sequence', [hello, req(1, { type: 'sequence', stream_id: 0, sql: 'SELECT 1; DROP TABLE users' })]],
+    ['store_sql', [hello, req(1, { type: 'store_sql', sql_id: 7, sql: 'DROP TABLE users' }), req(2, { type: 'execute', stream_id: 0, stmt: { sql_id: 7 } })]],
+    ['an unknown stored id', [hello, req(2, { type: 'execute', stream_id: 0, stmt: { sql_id: 8 } })]],
+    ['without a subprotocol', [hello, req(1, exec('DROP TABLE users'))], []],
+    ['protobuf', [Buffer.from([0x0a, 0x00]), Buffer.from('\x12\x10DROP TABLE users')], ['hrana3-protobuf']],
+  ];
+  for (const [name, msgs, protocols] of attacks) t.equal((await session(msgs, protocols)).code, 1008, `${name}: closed`);
+  t.notOk(JSON.stringify(hranaRuns).match(/DROP|DELETE/), 'no destructive request reached the server');
 });
