@@ -61,6 +61,23 @@ const knownTypes = new Set(['Q', 'P', 'B', 'E', 'D', 'C', 'S', 'H', 'X', 'p', 'd
 
 /** Startup parameters that are not settings (everything else the server applies as a GUC). */
 const notSettings = new Set(['user', 'database', 'options', 'replication']);
+/**
+ * Settings that only shape how answers are written (drivers send them in every startup: pgJDBC
+ * DateStyle, TimeZone, extra_float_digits; psql application_name): not judged. client_encoding
+ * is not judged either but must be UTF-8 (clientEncodingProblem).
+ */
+const formatting = new Set(['application_name', 'fallback_application_name', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle', 'client_encoding']);
+
+/**
+ * Why a client_encoding cannot be allowed, or undefined for UTF-8. Airlock reads statements as
+ * UTF-8; the server decodes them in the client encoding, and in SJIS, BIG5, GBK, UHC, GB18030 a
+ * backslash or quote byte can end a multibyte character, so a statement Airlock reads as one string
+ * holds another statement for the server (`E'\x95\'; DROP TABLE users; --'`).
+ */
+export function clientEncodingProblem(value: string): string | undefined {
+  const v = value.replace(/^["']|["']$/g, '').replace(/[-_\s]/g, '').toLowerCase();
+  return v === 'utf8' || v === 'unicode' ? undefined : `client_encoding ${JSON.stringify(value.slice(0, 40))}: statements in the tunnel are read as UTF-8, and only UTF-8 is allowed`;
+}
 
 /** Whether `first` (at least 8 bytes of the agent's stream) starts the PostgreSQL protocol. */
 export function startsPostgres(first: Buffer): boolean {
@@ -296,7 +313,10 @@ function startupSettings(p: Buffer): string[] {
       if (!/^(false|off|no|0)$/i.test(value.text.trim())) throw new Error('a PostgreSQL replication connection: its commands are not read');
     } else if (key === 'options') {
       out.push(...optionSettings(value.text));
-    } else if (!notSettings.has(key) && !key.startsWith('_pq_.')) {
+    } else if (key.toLowerCase() === 'client_encoding') {
+      const problem = clientEncodingProblem(value.text);
+      if (problem) throw new Error(problem);
+    } else if (!notSettings.has(key) && !formatting.has(key.toLowerCase()) && !key.startsWith('_pq_.')) {
       out.push(`SET ${quoteIdent(key)} TO ${quoteLiteral(value.text)}`);
     }
   }
@@ -331,7 +351,12 @@ function optionSettings(options: string): string[] {
     else throw new Error(`a PostgreSQL startup option that is not a setting (${JSON.stringify(w.slice(0, 40))})`);
     const eq = w.indexOf('=');
     if (eq <= 0) throw new Error(`a PostgreSQL startup option without a value (${JSON.stringify(w.slice(0, 40))})`);
-    out.push(`SET ${quoteIdent(w.slice(0, eq).replace(/-/g, '_'))} TO ${quoteLiteral(w.slice(eq + 1))}`);
+    const name = w.slice(0, eq).replace(/-/g, '_');
+    if (name.toLowerCase() === 'client_encoding') {
+      const problem = clientEncodingProblem(w.slice(eq + 1));
+      if (problem) throw new Error(problem);
+    }
+    out.push(`SET ${quoteIdent(name)} TO ${quoteLiteral(w.slice(eq + 1))}`);
   }
   return out;
 }

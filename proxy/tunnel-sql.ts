@@ -12,7 +12,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { HranaReader, PgFrontendReader, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import type { Rejection, RelayedMessage, RequestContext } from './enforcers.ts';
@@ -24,6 +24,26 @@ import { denial, refusals } from './refusals.ts';
 const SNIFF = 8;
 
 const unreadable = (detail: string): Rejection => ({ status: 403, type: 'policy-denied', title: 'SQL in the tunnel cannot be read', detail: `${detail}; the tunnel was closed`, outcome: 'denied' });
+
+/**
+ * A statement that makes the server read later statements in another encoding than the UTF-8 they
+ * are read in (`SET NAMES 'SJIS'`, `set_config('client_encoding', …)`, a setting named by an
+ * expression, a RESET to a default Airlock did not see): why it is refused.
+ */
+function encodingChange(statements: ReadonlyArray<{ settings?: string[] }> | undefined): string | undefined {
+  for (const st of statements ?? []) {
+    for (const s of st.settings ?? []) {
+      const eq = s.indexOf('=');
+      const cut = eq >= 0 ? eq : s.indexOf(':');
+      const name = (cut >= 0 ? s.slice(0, cut) : s).toLowerCase();
+      if (name !== 'client_encoding' && name !== '?') continue;
+      if (eq < 0) return 'a statement resets client_encoding to a default Airlock did not see';
+      const problem = clientEncodingProblem(s.slice(eq + 1));
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
 
 export class TunnelSql {
   /** undefined: not known yet; null: the tunnel carries no protocol read here. */
@@ -109,7 +129,9 @@ export class TunnelSql {
       body: { bytes: body, truncated: false },
     };
     let refusal: Rejection | undefined;
-    if (decision.action === 'deny') refusal = denial(decision);
+    const encoding = s.protocol === 'postgresql' ? encodingChange(described.sql?.statements) : undefined;
+    if (encoding) refusal = unreadable(encoding);
+    else if (decision.action === 'deny') refusal = denial(decision);
     else if (decision.action === 'approve') {
       const holders = this.pipeline.approvalHolders();
       if (!holders.length) refusal = denial(decision);

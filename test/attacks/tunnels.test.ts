@@ -801,9 +801,10 @@ function sendFrames(frames: Buffer[]): Promise<{ code: number; got: Buffer }> {
   });
 }
 const startup = serialize.startup({ user: 'airlock', database: 'postgres' });
+const freshVictim = (): Promise<unknown> => direct((c) => c.query('CREATE TABLE IF NOT EXISTS victim (id int); DELETE FROM victim; INSERT INTO victim VALUES (1), (2)'));
 
 t.test('property: however a destructive statement is spelled and cut into frames, it never reaches PostgreSQL', { skip: missingPostgres() }, async (t) => {
-  await direct((c) => c.query('CREATE TABLE victim (id int); INSERT INTO victim VALUES (1), (2)'));
+  await freshVictim();
   const destructive = fc.constantFrom('DROP TABLE victim', 'drop /* x */ table "victim"', 'TRUNCATE victim', 'DELETE FROM victim', 'delete from victim where id = id', 'ALTER TABLE victim DROP COLUMN id', 'WITH d AS (DELETE FROM victim RETURNING 1) SELECT 1');
   const benign = fc.constantFrom('SELECT 1', 'select count(*) from victim', 'SELECT id FROM victim WHERE id = 1');
   const carry = (sql: string, extended: boolean): Buffer => (extended
@@ -828,6 +829,7 @@ t.test('property: however a destructive statement is spelled and cut into frames
 t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI inside, replication, FunctionCall, settings in the startup', { skip: missingPostgres() }, async (t) => {
   const fnCall = Buffer.from([0x46, 0, 0, 0, 14, 0, 0, 0x0a, 0x9e, 0, 0, 0, 0, 0, 0]); // F: a function by OID
   const gss = Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30]);
+  await freshVictim();
   const cases: Array<[string, Buffer]> = [
     ['SSLRequest', serialize.requestSsl()],
     ['GSSENCRequest', gss],
@@ -841,6 +843,20 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
     t.equal(code, 1008, `${name}: closed`);
   }
   t.equal(await rowsOf('victim'), 2);
+  // In SJIS 0x95 0x5C is one character: the server's string ends at the quote Airlock (reading
+  // UTF-8) took as escaped, and runs what follows.
+  const hidden = Buffer.concat([Buffer.from([0x51, 0, 0, 0, 0]), Buffer.from("SELECT E'"), Buffer.from([0x95, 0x5c]), Buffer.from("'; DROP TABLE victim; --'\0")]);
+  hidden.writeUInt32BE(hidden.length - 1, 1);
+  for (const [name, start] of [
+    ['client_encoding SJIS in the startup', [serialize.startup({ user: 'airlock', database: 'postgres', client_encoding: 'SJIS' })]],
+    ['options -c client_encoding=BIG5', [serialize.startup({ user: 'airlock', database: 'postgres', options: '-c client_encoding=BIG5' })]],
+    ["SET NAMES 'SJIS'", [startup, serialize.query("SET NAMES 'SJIS'")]],
+    ["set_config('client_encoding', 'GBK', false)", [startup, serialize.query("SELECT set_config('client_encoding', 'GBK', false)")]],
+  ] as Array<[string, Buffer[]]>) {
+    const { code } = await sendFrames([...start, hidden]);
+    t.equal(code, 1008, `${name}: closed`);
+    t.equal(await rowsOf('victim'), 2, `${name}: a statement hidden by the encoding never ran`);
+  }
   const ok = await sendFrames([serialize.startup({ user: 'airlock', database: 'postgres', application_name: 'app', options: '-c statement_timeout=5000' }), serialize.query('SELECT 1'), serialize.end()]);
   t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
 });
