@@ -19,6 +19,7 @@ import { serialize } from 'pg-protocol';
 import { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
+import type { ApprovalQueue } from '../../state/approvals.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
@@ -146,11 +147,13 @@ const hrana = await startWsUpstream(t, {
 });
 const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, hrana].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
-  policy: 'streams', secrets: { api: SECRET },
+  // A studio runs, so a statement held in a tunnel has a human to ask.
+  policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
   resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
+const queue = (a.airlock as unknown as { approvals: ApprovalQueue }).approvals;
 /** The capture cap of this Airlock (the default): an upload past it streams as it comes. */
 const CAPTURE_CAP = 1024 * 1024;
 const auth = { 'Proxy-Authorization': a.auth };
@@ -775,7 +778,9 @@ t.test('SQL in a PostgreSQL tunnel: node-postgres over WebSocket, each statement
   const wide = await overTunnel();
   await t.rejects(wide.client.query('DELETE FROM users WHERE email LIKE $1', ['%']), 'a DELETE whose bound value matches every row is refused');
   const held = await overTunnel();
-  await t.rejects(held.client.query("INSERT INTO users VALUES (9, 'z@x')"), 'an INSERT held for a human, with none to ask, is refused');
+  const off = queue.onChange((e) => void (e.type === 'created' && queue.deny(e.approval.id, { by: 'test' })));
+  await t.rejects(held.client.query("INSERT INTO users VALUES (9, 'z@x')"), 'an INSERT held for a human, who refuses it, is refused');
+  off();
   t.equal(await rowsOf('users'), 3, 'nothing was deleted or inserted');
   await eventually(() => wide.socket.closeCode !== undefined && held.socket.closeCode !== undefined);
   t.equal(wide.socket.closeCode, 1008, 'the tunnel is closed with 1008');
@@ -859,6 +864,34 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
   }
   const ok = await sendFrames([serialize.startup({ user: 'airlock', database: 'postgres', application_name: 'app', options: '-c statement_timeout=5000' }), serialize.query('SELECT 1'), serialize.end()]);
   t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
+});
+
+t.test('a statement an open tunnel carries is held for a human like its HTTP twin: approved, it runs; refused, the tunnel closes; a grant covers the next', async (t) => {
+  const session = (sql: string, onHeld?: (id: string) => Promise<unknown>): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const off = queue.onChange((e) => {
+      if (e.type === 'created' && e.approval.summary.path === '/v2/pipeline' && onHeld) void onHeld(e.approval.id);
+    });
+    const ws = new WebSocket(`ws://sql.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => {
+      ws.send(JSON.stringify({ type: 'hello', jwt: null }));
+      ws.send(JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql } } }));
+    });
+    ws.on('message', () => { if (++replies === 2) ws.close(1000); });
+    ws.on('close', (code) => { off(); resolve({ code, replies }); });
+    ws.on('error', reject);
+  });
+  const approved = await session('INSERT INTO orders VALUES (1)', (id) => queue.approve(id, { by: 'test' }));
+  t.equal(approved.replies, 2, 'approved while the tunnel waited: the statement ran and was answered');
+  t.match(JSON.stringify(hranaRuns), /INSERT INTO orders VALUES \(1\)/);
+  const denied = await session('INSERT INTO orders VALUES (2)', (id) => queue.deny(id, { by: 'test' }));
+  t.equal(denied.code, 1008, 'refused by the human: the tunnel closes');
+  t.notMatch(JSON.stringify(hranaRuns), /VALUES \(2\)/, 'and the statement never reached the server');
+  await session('INSERT INTO orders VALUES (3)', (id) => queue.approve(id, { by: 'test', grantMinutes: 5 }));
+  const similar = await session('INSERT INTO orders VALUES (4)');
+  t.equal(similar.replies, 2, 'a grant from an approval covers a similar statement in the next tunnel');
+  const held = a.records.filter((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.extra?.approval_id);
+  t.ok(held.length >= 3, 'each held statement is audited with its approval');
 });
 
 t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence, store_sql and a stored id are decided', async (t) => {
