@@ -13,6 +13,8 @@
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
 import { HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import type { EngineDecision } from '../engine/decision.ts';
+import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
 import type { AuditRecord } from '../state/audit-log.ts';
 import type { Rejection, RelayedMessage, RequestContext } from './enforcers.ts';
@@ -132,7 +134,11 @@ export class TunnelSql {
     const encoding = s.protocol === 'postgresql' ? encodingChange(described.sql?.statements) : undefined;
     if (encoding) refusal = unreadable(encoding);
     else if (decision.action === 'deny') refusal = denial(decision);
-    else if (decision.action === 'approve') {
+    else if (decision.action === 'approve' && s.message === 'B' && this.approvedParse(s, decision)) {
+      // The human approved this statement's text when it was parsed, at this risk or higher: its
+      // values made it no riskier, so it is not asked about twice.
+      ctx.audit.approval = 'approved-at-parse';
+    } else if (decision.action === 'approve') {
       const holders = this.pipeline.approvalHolders();
       if (!holders.length) refusal = denial(decision);
       for (const h of holders) {
@@ -144,8 +150,22 @@ export class TunnelSql {
         }
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
+    if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
     this.pipeline.append(this.record(s, url, refusal, ctx));
     return refusal;
+  }
+
+  /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */
+  private readonly approvedTexts = new Map<string, number>();
+
+  private noteApproved(s: CarriedStatement, d: EngineDecision): void {
+    if (this.approvedTexts.size >= 1000) this.approvedTexts.delete(this.approvedTexts.keys().next().value!);
+    this.approvedTexts.set(String(s.body.query), riskRank[d.approval?.risk ?? 'medium']);
+  }
+
+  private approvedParse(s: CarriedStatement, d: EngineDecision): boolean {
+    const approved = this.approvedTexts.get(String(s.body.query));
+    return approved !== undefined && d.approval?.step_up !== true && !d.approval?.because?.length && riskRank[d.approval?.risk ?? 'medium'] <= approved;
   }
 
   /** One statement's record: its twin's description and decision, what became of it, and the tunnel it came through. */

@@ -892,6 +892,18 @@ t.test('a statement an open tunnel carries is held for a human like its HTTP twi
   t.equal(similar.replies, 2, 'a grant from an approval covers a similar statement in the next tunnel');
   const held = a.records.filter((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.extra?.approval_id);
   t.ok(held.length >= 3, 'each held statement is audited with its approval');
+  if (missingPostgres()) return;
+  // node-postgres sends a query with values as Parse + Bind: the text is approved once; its values,
+  // no riskier, are not asked about again.
+  await direct((c) => c.query('CREATE TABLE orders (id int, note text)'));
+  let asked = 0;
+  const off = queue.onChange((e) => void (e.type === 'created' && ++asked && queue.approve(e.approval.id, { by: 'test' })));
+  const { client } = await overTunnel();
+  await client.query('INSERT INTO orders VALUES ($1, $2)', [1, 'first']);
+  off();
+  t.equal(asked, 1, 'one approval for a Parse and its Bind');
+  t.equal(await rowsOf('orders'), 1, 'the approved INSERT ran');
+  await client.end();
 });
 
 t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence, store_sql and a stored id are decided', async (t) => {
