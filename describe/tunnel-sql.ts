@@ -24,6 +24,8 @@
 // that opens the session itself), and as Hrana when the upstream chose a `hrana` subprotocol or
 // the first message is a Hrana `hello`. Other tunnels are not read here.
 
+import { scanJson } from './json-readings.ts';
+
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
   /** `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP pipeline. */
@@ -376,11 +378,14 @@ export class HranaReader implements TunnelSqlReader {
   read(data: Buffer, binary: boolean): TunnelRead {
     if (binary || this.subprotocol === 'hrana3-protobuf') return { statements: [], refused: 'a Hrana message in the protobuf encoding (or binary): its SQL is not read; use a JSON subprotocol (hrana3)' };
     let msg: unknown;
+    const text = data.toString('utf8');
     try {
-      msg = JSON.parse(data.toString('utf8'));
+      msg = JSON.parse(text);
     } catch {
       return { statements: [], refused: 'a Hrana message that is not JSON' };
     }
+    // JSON.parse keeps the last of two equal keys; which one a server takes is its parser's choice.
+    if (scanJson(text, false).duplicateCount > 0) return { statements: [], refused: 'a Hrana message with a key given twice: which value the server reads is not known' };
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { statements: [], refused: 'a Hrana message that is not a JSON object' };
     const m = msg as { type?: unknown; request?: unknown };
     if (m.type !== 'request') return { statements: [] };

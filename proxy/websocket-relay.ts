@@ -244,8 +244,9 @@ export interface RelayHooks {
   judge?(message: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined;
 }
 
-/** Messages of the agent waiting behind one being judged before the agent's socket is no longer read. */
+/** Messages (or bytes) of the agent waiting behind one being judged before the agent's socket is no longer read. */
 const MAX_JUDGE_QUEUE = 64;
+const MAX_JUDGE_BYTES = 1024 * 1024;
 
 /** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
 export function frameBytes(payload: number): number {
@@ -373,9 +374,11 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       };
       // Messages to the upstream waiting, in order, behind one being judged (hooks.judge).
       const judgeQueue: RelayedMessage[] = [];
+      let judgeBytes = 0;
       const judgeNext = async (): Promise<void> => {
         while (judgeQueue.length && !end) {
           const m = judgeQueue[0]!;
+          judgeBytes -= m.data.length;
           let refused: Rejection | undefined;
           try {
             const r = hooks.judge!(m);
@@ -391,6 +394,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
           send(m);
         }
         judgeQueue.length = 0;
+        judgeBytes = 0;
         if (paused && !end && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
@@ -401,7 +405,8 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         if (!hooks.judge || dir !== 'upstream') return send(m);
         if (judgeQueue.length) {
           judgeQueue.push(m);
-          if (!paused && judgeQueue.length > MAX_JUDGE_QUEUE) {
+          judgeBytes += m.data.length;
+          if (!paused && (judgeQueue.length > MAX_JUDGE_QUEUE || judgeBytes > MAX_JUDGE_BYTES)) {
             paused = true;
             from.pause();
           }

@@ -927,6 +927,7 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
     ['sequence', [hello, req(1, { type: 'sequence', stream_id: 0, sql: 'SELECT 1; DROP TABLE users' })]],
     ['store_sql', [hello, req(1, { type: 'store_sql', sql_id: 7, sql: 'DROP TABLE users' }), req(2, { type: 'execute', stream_id: 0, stmt: { sql_id: 7 } })]],
     ['an unknown stored id', [hello, req(2, { type: 'execute', stream_id: 0, stmt: { sql_id: 8 } })]],
+    ['a key given twice', [hello, '{"type":"request","request_id":1,"request":{"type":"execute","stream_id":0,"stmt":{"sql":"DROP TABLE users","sql":"SELECT 1"}}}']],
     ['without a subprotocol', [hello, req(1, exec('DROP TABLE users'))], []],
     ['protobuf', [Buffer.from([0x0a, 0x00]), Buffer.from('\x12\x10DROP TABLE users')], ['hrana3-protobuf']],
   ];
