@@ -85,8 +85,8 @@ export class TunnelSql {
           this.reader = null;
           return undefined;
         }
-        const typed = first[0] === 0x51 || first[0] === 0x50;
-        this.reader = new PgFrontendReader({ sessionOpen: typed && first.readInt32BE(4) >>> 16 !== 3 });
+        // A startup's length leaves its first byte 0: one starting with 'Q' or 'P' is a typed message.
+        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50 });
       }
     }
     const read = this.reader.read(data, m.kind === 'binary');
