@@ -43,11 +43,22 @@ export interface TunnelRead {
 
 export interface TunnelSqlReader {
   readonly protocol: 'postgresql' | 'hrana';
+  /** Bytes kept of what is not yet whole. */
+  readonly holding?: number;
   read(data: Buffer, binary: boolean): TunnelRead;
 }
 
-/** Longest frontend message kept to be read (a Query, a Parse, a Bind); PostgreSQL itself allows 1 GB. */
-export const MAX_PG_MESSAGE = 16 * 1024 * 1024;
+/**
+ * Longest Query or Parse kept to be read: SQL past 1 MiB is not parsed anyway (MAX_SQL_BYTES), and
+ * what a tunnel keeps counts against its agent's budget of unfinished messages. PostgreSQL itself
+ * allows 1 GB. A longer Bind (a large value) is read for its statement's name, then passed on; its
+ * values are not judged.
+ */
+export const MAX_PG_MESSAGE = 1024 * 1024 + 64 * 1024;
+/** Where a long Bind must name its statement. */
+const BIND_NAMES_WITHIN = 4096;
+/** Statements one read may complete (a flood of empty Queries packed into one message is refused). */
+export const MAX_STATEMENTS_PER_READ = 1000;
 /** Prepared statements remembered per connection (named ones are kept; more is refused). */
 const MAX_PREPARED = 10_000;
 const MAX_PREPARED_BYTES = 32 * 1024 * 1024;
@@ -122,6 +133,11 @@ export class PgFrontendReader implements TunnelSqlReader {
 
   constructor(opts: { sessionOpen?: boolean } = {}) {
     if (opts.sessionOpen) this.state = 'messages';
+  }
+
+  /** Bytes kept of messages not yet whole (counted with the tunnel's unfinished messages). */
+  get holding(): number {
+    return this.buffered;
   }
 
   read(data: Buffer): TunnelRead {
@@ -208,6 +224,23 @@ export class PgFrontendReader implements TunnelSqlReader {
       const kept = type === 'Q' || type === 'P' || type === 'B' || type === 'X';
       if (!kept) {
         // Not SQL (CopyData, Sync, Execute, a password …): passed on without being kept.
+        const have = Math.min(this.buffered, len + 1);
+        this.consume(have);
+        this.skip = len + 1 - have;
+        if (this.skip) return;
+        continue;
+      }
+      if (out.length >= MAX_STATEMENTS_PER_READ) throw new Error(`more than ${MAX_STATEMENTS_PER_READ} PostgreSQL statements in one message`);
+      if (len + 1 > MAX_PG_MESSAGE && type === 'B') {
+        // A long Bind: its statement must be one a Parse defined; its values pass unread.
+        const start = this.peek(Math.min(len + 1, 5 + BIND_NAMES_WITHIN, this.buffered));
+        if (!start || start.length < Math.min(len + 1, 5 + BIND_NAMES_WITHIN)) return;
+        const body = start.subarray(5);
+        const portal = body.indexOf(0);
+        const stmt = portal < 0 ? -1 : body.indexOf(0, portal + 1);
+        if (stmt < 0) throw new Error('a long PostgreSQL Bind whose statement name Airlock cannot find');
+        const name = body.toString('utf8', portal + 1, stmt);
+        if (!this.prepared.has(name)) throw new Error(`a Bind to the prepared statement ${JSON.stringify(name.slice(0, 60))}, which no Parse in this tunnel defined`);
         const have = Math.min(this.buffered, len + 1);
         this.consume(have);
         this.skip = len + 1 - have;

@@ -58,6 +58,11 @@ export class TunnelSql {
     if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase());
   }
 
+  /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
+  holding(): number {
+    return this.reader?.holding ?? this.sniffedBytes;
+  }
+
   /** The tunnel ended: a statement held for a human stops waiting. */
   close(): void {
     this.ended.abort();
@@ -80,6 +85,7 @@ export class TunnelSql {
         if (this.sniffedBytes < SNIFF) return undefined;
         data = Buffer.concat(this.sniffed);
         this.sniffed = [];
+        this.sniffedBytes = 0;
         const first = data.subarray(0, SNIFF);
         if (!startsPostgres(first)) {
           this.reader = null;
@@ -90,16 +96,18 @@ export class TunnelSql {
       }
     }
     const read = this.reader.read(data, m.kind === 'binary');
-    if (!read.statements.length) return read.refused ? this.refuseUnread(read.refused) : undefined;
-    return this.decideAll(read.statements, read.refused);
+    // A message with something unreadable in it never leaves: the statements before it need no decision.
+    if (read.refused) return this.refuseUnread(read.refused);
+    if (!read.statements.length) return undefined;
+    return this.decideAll(read.statements);
   }
 
-  private async decideAll(statements: CarriedStatement[], refused: string | undefined): Promise<Rejection | undefined> {
+  private async decideAll(statements: CarriedStatement[]): Promise<Rejection | undefined> {
     for (const s of statements) {
       const r = await this.decide(s);
       if (r) return r;
     }
-    return refused ? this.refuseUnread(refused) : undefined;
+    return undefined;
   }
 
   private refuseUnread(why: string): Rejection {

@@ -97,6 +97,7 @@ export class WebSocketForward {
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       judge: (m) => sql.judge(m),
+      judgeHolding: () => sql.holding(),
       onMessage: (m) => {
         for (const e of enforcers) {
           const r = e.onMessage!(ctx, m);

@@ -242,6 +242,8 @@ export interface RelayHooks {
    * the agent after it, wait in order for the answer; a Rejection closes the tunnel.
    */
   judge?(message: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined;
+  /** Bytes `judge` keeps of what is not yet whole: weighed with the tunnel's unfinished messages. */
+  judgeHolding?(): number;
 }
 
 /** Messages (or bytes) of the agent waiting behind one being judged before the agent's socket is no longer read. */
@@ -290,7 +292,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
     const budget = hooks.partial;
     const weigh = (): void => {
       if (!budget) return;
-      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream);
+      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream) + (hooks.judgeHolding?.() ?? 0);
       if (now === held) return;
       const fits = budget.messages.change(budget.agent, held, now);
       held = now;
@@ -450,6 +452,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       from.on('message', (data: Buffer, isBinary: boolean) => {
         weigh();
         pass(isBinary ? 'binary' : 'text', data);
+        if (hooks.judgeHolding) weigh();
       });
       from.on('ping', (data: Buffer) => pass('ping', data));
       from.on('pong', (data: Buffer) => pass('pong', data));

@@ -773,6 +773,8 @@ t.test('SQL in a PostgreSQL tunnel: node-postgres over WebSocket, each statement
   t.equal((await client.query('SELECT count(*)::int AS n FROM users')).rows[0].n, 3, 'a read passes (simple query)');
   t.equal((await client.query('SELECT id FROM users WHERE email LIKE $1', ['%'])).rowCount, 3, 'a read with a value passes (Parse/Bind)');
   t.equal((await client.query('DELETE FROM users WHERE email LIKE $1', ['nobody@x'])).rowCount, 0, 'a narrow delete passes');
+  const big = Buffer.alloc(1200 * 1024, 7);
+  t.equal((await client.query('SELECT length($1::bytea) AS n', [big])).rows[0].n, big.length, 'a Bind of 1.2 MiB (a large value) passes, its values unread');
   await t.rejects(client.query('DROP TABLE users'), 'DROP TABLE through the approved tunnel is refused');
   t.equal(await rowsOf('users'), 3, 'the table is still there');
 
@@ -843,6 +845,7 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
     ['FunctionCall', Buffer.concat([startup, fnCall])],
     ['options -c session_replication_role=replica', serialize.startup({ user: 'airlock', database: 'postgres', options: '-c session_replication_role=replica' })],
     ['a setting as a startup parameter', serialize.startup({ user: 'airlock', database: 'postgres', session_replication_role: 'replica' })],
+    ['1,001 statements in one message', Buffer.concat([startup, ...Array.from({ length: 1001 }, () => serialize.query('SELECT 1'))])],
   ];
   for (const [name, bytes] of cases) {
     const { code } = await sendFrames([bytes, serialize.query('DROP TABLE victim')]);
