@@ -49,14 +49,12 @@ export interface TunnelSqlReader {
 }
 
 /**
- * Longest Query or Parse kept to be read: SQL past 1 MiB is not parsed anyway (MAX_SQL_BYTES), and
- * what a tunnel keeps counts against its agent's budget of unfinished messages. PostgreSQL itself
- * allows 1 GB. A longer Bind (a large value) is read for its statement's name, then passed on; its
- * values are not judged.
+ * Longest Query or Parse kept to be read (SQL past 1 MiB is not parsed anyway: MAX_SQL_BYTES), and
+ * longest Bind (its values are judged with it: a large value passes only whole). What a tunnel
+ * keeps counts against its agent's budget of unfinished messages. PostgreSQL itself allows 1 GB.
  */
 export const MAX_PG_MESSAGE = 1024 * 1024 + 64 * 1024;
-/** Where a long Bind must name its statement. */
-const BIND_NAMES_WITHIN = 4096;
+export const MAX_PG_BIND = 16 * 1024 * 1024;
 /** Statements one read may complete (a flood of empty Queries packed into one message is refused). */
 export const MAX_STATEMENTS_PER_READ = 1000;
 /** Prepared statements remembered per connection (named ones are kept; more is refused). */
@@ -231,23 +229,8 @@ export class PgFrontendReader implements TunnelSqlReader {
         continue;
       }
       if (out.length >= MAX_STATEMENTS_PER_READ) throw new Error(`more than ${MAX_STATEMENTS_PER_READ} PostgreSQL statements in one message`);
-      if (len + 1 > MAX_PG_MESSAGE && type === 'B') {
-        // A long Bind: its statement must be one a Parse defined; its values pass unread.
-        const start = this.peek(Math.min(len + 1, 5 + BIND_NAMES_WITHIN, this.buffered));
-        if (!start || start.length < Math.min(len + 1, 5 + BIND_NAMES_WITHIN)) return;
-        const body = start.subarray(5);
-        const portal = body.indexOf(0);
-        const stmt = portal < 0 ? -1 : body.indexOf(0, portal + 1);
-        if (stmt < 0) throw new Error('a long PostgreSQL Bind whose statement name Airlock cannot find');
-        const name = body.toString('utf8', portal + 1, stmt);
-        if (!this.prepared.has(name)) throw new Error(`a Bind to the prepared statement ${JSON.stringify(name.slice(0, 60))}, which no Parse in this tunnel defined`);
-        const have = Math.min(this.buffered, len + 1);
-        this.consume(have);
-        this.skip = len + 1 - have;
-        if (this.skip) return;
-        continue;
-      }
-      if (len + 1 > MAX_PG_MESSAGE) throw new Error(`a PostgreSQL ${type} message of ${len + 1} bytes is longer than Airlock reads (${MAX_PG_MESSAGE})`);
+      const max = type === 'B' ? MAX_PG_BIND : MAX_PG_MESSAGE;
+      if (len + 1 > max) throw new Error(`a PostgreSQL ${type} message of ${len + 1} bytes is longer than Airlock reads (${max})`);
       if (this.buffered < len + 1) return;
       const m = this.take(len + 1).subarray(5);
       if (type === 'X') {
