@@ -18,6 +18,9 @@
 //   judged as the same request in Hrana's HTTP pipeline (`{requests: [request]}`), a stored
 //   statement (`sql_id`) by the text stored under it. Binary messages (hrana3-protobuf) and text
 //   that is not a JSON object are refused.
+// - GraphQL over WebSocket (subprotocols graphql-transport-ws, graphql-ws: Hasura, Apollo, Yoga):
+//   each `subscribe`/`start` payload judged as the same `{query, variables}` POSTed to the tunnel's
+//   URL (mutations run over these sockets as well as subscriptions).
 //
 // A tunnel is read as PostgreSQL when the first 8 bytes the agent sends are a startup, SSL,
 // GSSAPI or cancel packet (a server refuses any other start) or a plausible Query/Parse (a bridge
@@ -29,7 +32,7 @@ import { scanJson } from './json-readings.ts';
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
   /** `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP pipeline. */
-  protocol: 'postgresql' | 'hrana';
+  protocol: 'postgresql' | 'hrana' | 'graphql';
   body: Record<string, unknown>;
   /** What carried it (`Q`, `P`, `B`, `startup`, `execute`, …), for the audit record. */
   message: string;
@@ -42,7 +45,7 @@ export interface TunnelRead {
 }
 
 export interface TunnelSqlReader {
-  readonly protocol: 'postgresql' | 'hrana';
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
   read(data: Buffer, binary: boolean): TunnelRead;
@@ -435,5 +438,39 @@ export class HranaReader implements TunnelSqlReader {
       if (Array.isArray(b.steps)) return { ...req, batch: { ...b, steps: b.steps.map((st) => (st && typeof st === 'object' ? { ...(st as object), stmt: stmt((st as { stmt?: unknown }).stmt) } : st)) } };
     }
     return req;
+  }
+}
+
+/** A JSON text message as an object, or why it cannot be read (binary, not JSON, a key given twice). */
+function jsonMessage(data: Buffer, binary: boolean, what: string): Record<string, unknown> | string {
+  if (binary) return `a binary ${what} message: it is not read`;
+  const text = data.toString('utf8');
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return `a ${what} message that is not JSON`;
+  }
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return `a ${what} message that is not a JSON object`;
+  if (scanJson(text, false).duplicateCount > 0) return `a ${what} message with a key given twice: which value the server reads is not known`;
+  return msg as Record<string, unknown>;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-ws's `graphql-transport-ws`, the older `graphql-ws` of
+ * subscriptions-transport-ws; Hasura, Apollo, Yoga): each `subscribe`/`start` runs its payload's
+ * operation, queries and mutations as well as subscriptions. Judged as the same payload POSTed to
+ * the tunnel's URL.
+ */
+export class GraphqlWsReader implements TunnelSqlReader {
+  readonly protocol = 'graphql';
+
+  read(data: Buffer, binary: boolean): TunnelRead {
+    const msg = jsonMessage(data, binary, 'GraphQL over WebSocket');
+    if (typeof msg === 'string') return { statements: [], refused: msg };
+    if (msg.type !== 'subscribe' && msg.type !== 'start') return { statements: [] };
+    const payload = msg.payload;
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };
+    return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown> }] };
   }
 }

@@ -2,7 +2,8 @@
 // Neon's serverless driver speaks it; libSQL's Hrana), each decided like its HTTP twin. Approving
 // the upgrade lets the agent open a connection; it does not let every statement through: each one
 // the reader (describe/tunnel-sql.ts) finds is described as the request that would carry it over
-// HTTP (`POST /sql {query, params}` to the same host, Hrana's `POST /v2/pipeline {requests}`),
+// HTTP (`POST /sql {query, params}` to the same host, Hrana's `POST /v2/pipeline {requests}`, a
+// GraphQL operation's payload POSTed to the tunnel's URL),
 // decided by the same policy with the same SQL judgment, and audited (one record per statement,
 // naming the tunnel). The message that completes a statement is relayed only once it is allowed:
 // - allow: relayed;
@@ -12,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -56,6 +57,7 @@ export class TunnelSql {
 
   constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string) {
     if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase());
+    else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
   }
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
@@ -119,7 +121,8 @@ export class TunnelSql {
   private async decide(s: CarriedStatement): Promise<Rejection | undefined> {
     const tunnelUrl = new URL(this.x.url);
     const scheme = tunnelUrl.protocol === 'wss:' ? 'https' : 'http';
-    const url = `${scheme}://${tunnelUrl.host}${s.protocol === 'postgresql' ? '/sql' : '/v2/pipeline'}`;
+    const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
+    const url = `${scheme}://${tunnelUrl.host}${path}`;
     const body = Buffer.from(JSON.stringify(s.body));
     const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
     let decided;

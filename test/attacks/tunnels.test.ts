@@ -145,11 +145,22 @@ const hrana = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'response_ok', request_id: m.request_id, response: { type: 'execute' } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, hrana].map((u) => `127.0.0.1:${u.port}`);
+/** A GraphQL server over WebSocket (graphql-transport-ws): records each operation it would run. */
+const gqlRuns: unknown[] = [];
+const gql = await startWsUpstream(t, {
+  handleProtocols: (p) => (p.has('graphql-transport-ws') ? 'graphql-transport-ws' : false),
+  onConnection: (ws) => ws.on('message', (d: Buffer) => {
+    const m = JSON.parse(d.toString()) as { type: string; id?: string; payload?: unknown };
+    if (m.type === 'connection_init') return ws.send(JSON.stringify({ type: 'connection_ack' }));
+    gqlRuns.push(m.payload);
+    ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
+  }),
+});
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
-  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1'],
+  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
@@ -940,4 +951,26 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
   ];
   for (const [name, msgs, protocols] of attacks) t.equal((await session(msgs, protocols)).code, 1008, `${name}: closed`);
   t.notOk(JSON.stringify(hranaRuns).match(/DROP|DELETE/), 'no destructive request reached the server');
+});
+
+t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided as its POST twin', async (t) => {
+  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://gql.example:${gql.port}/v1/graphql`, ['graphql-transport-ws'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  const init = JSON.stringify({ type: 'connection_init', payload: {} });
+  const op = (query: string, type = 'subscribe'): string => JSON.stringify({ id: '1', type, payload: { query } });
+  t.equal((await session([init, op('subscription { orders { id } }'), op('query { orders { id } }')])).replies, 3, 'a subscription and a query are answered');
+  for (const [name, msg] of [
+    ['a mutation', op('mutation { delete_orders(where: {}) { affected_rows } }')],
+    ['a mutation under the older protocol\'s start', op('mutation { delete_orders(where: {}) { affected_rows } }', 'start')],
+    ['GraphQL that cannot be read', op('mutation {')],
+    ['a key given twice', '{"id":"1","type":"subscribe","payload":{"query":"mutation { delete_orders(where: {}) { affected_rows } }","query":"query { a }"}}'],
+  ]) t.equal((await session([init, msg!])).code, 1008, `${name}: closed`);
+  t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
 });
