@@ -414,7 +414,10 @@ export class HranaReader implements TunnelSqlReader {
     if (type === 'store_sql') {
       if (typeof req.sql_id !== 'number' || typeof req.sql !== 'string') return { statements: [], refused: 'a Hrana store_sql without its id or text' };
       if (this.stored.size >= MAX_STORED_SQL && !this.stored.has(req.sql_id)) return { statements: [], refused: `more than ${MAX_STORED_SQL} stored Hrana statements` };
-      this.stored.set(req.sql_id, req.sql);
+      // The server refuses to store under an id it holds (the first text stays): so does the map.
+      if (!this.stored.has(req.sql_id)) this.stored.set(req.sql_id, req.sql);
+    } else if (type === 'close_sql' && typeof req.sql_id === 'number') {
+      this.stored.delete(req.sql_id);
     }
     if (!runs.has(type)) return { statements: [] };
     return { statements: [{ protocol: 'hrana', message: type, body: { requests: [this.resolved(req)] } }] };
