@@ -2,7 +2,7 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
-import { carriesGraphql, isGraphqlEndpoint, loadAdapters } from './adapters/index.ts';
+import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
 import { sqlArgument } from './adapters/sql-body.ts';
@@ -47,6 +47,8 @@ export interface DescribeContext {
   grants?: Grant[];
   /** How much of a textual body the description previews. */
   previewBytes?: number;
+  /** The grammar of SQL on a host no service owns, when the protocol that carried it says (a PostgreSQL tunnel). */
+  sqlDialect?: 'postgresql';
 }
 
 export class DescribeError extends Error {
@@ -271,7 +273,7 @@ function findPlaceholders(finder: PlaceholderFinder | undefined, parts: Array<[P
 export function describeRequest(raw: RawRequest, ctx: DescribeContext): RequestDescription {
   // Every SQLite analysis of the request (readings, tool calls, fields) shares one step budget,
   // and every grammar's reading one budget of tokens.
-  return withSqlReadBudget(() => withSampleBudget(() => describeOnce(raw, ctx)));
+  return withSqlReadBudget(() => withSampleBudget(() => withSqlDialect(ctx.sqlDialect, () => describeOnce(raw, ctx))));
 }
 
 function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription {

@@ -266,6 +266,41 @@ export class Pipeline {
     return undefined;
   }
 
+  /**
+   * A statement an open tunnel carries (proxy/tunnel-sql.ts), described as its HTTP twin and
+   * decided like it: the same describe step (placeholders, the enforcers' describe hooks: grants,
+   * the session) and the same engine. A twin that cannot be described is refused.
+   */
+  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql'): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection> {
+    let d: RequestDescription;
+    try {
+      const placeholders = this.deps.placeholders();
+      d = await describeRequestLoaded(raw, { agent: x.agent!, ...(placeholders ? { placeholders } : {}), ...(sqlDialect ? { sqlDialect } : {}) });
+    } catch (err) {
+      if (err instanceof DescribeError) return refusals.bad(err.message);
+      throw err;
+    }
+    const origin: RequestOrigin = { token: x.token };
+    for (const e of this.deps.enforcers) {
+      if (!e.describe) continue;
+      const p = e.describe(d, origin);
+      if (p) await p;
+    }
+    let inputJson: string | undefined;
+    try {
+      inputJson = JSON.stringify(d);
+      evaluatedAs.set(d, inputJson);
+    } catch {
+      /* the engine says why it cannot evaluate it */
+    }
+    return { described: d, decision: await this.deps.engine.decide(d, inputJson === undefined ? {} : { inputJson }) };
+  }
+
+  /** The enforcers that hold an `approve` for a human (none: such a decision is refused). */
+  approvalHolders(): Enforcer[] {
+    return this.deps.enforcers.filter((e) => e.handlesApproval && e.beforeForward);
+  }
+
   // ─── enforce ─────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -367,8 +402,13 @@ export class Pipeline {
     this.deps.audit.append(record);
   }
 
-  /** A record outside the exchange's own (a CONNECT, a WebSocket tunnel's end). */
+  /** A record outside the exchange's own (a CONNECT, a WebSocket tunnel's end, a statement it carried). */
   append(record: AuditRecord): void {
+    const text = record.description && evaluatedAs.get(record.description);
+    if (text && record.agent && !this.auditBudget.admit(record.agent, text.length)) {
+      delete record.description;
+      record.description_omitted = this.auditBudget.omitted(text.length);
+    }
     this.deps.audit.append(record);
   }
 }

@@ -18,6 +18,7 @@ import { refusals, upstreamErrorText, type Refusal } from './refusals.ts';
 import type { ConnectionCheck } from './checked-dial.ts';
 import { PartialMessages, acceptAgent, dialUpstream, relay, type TunnelEnd } from './websocket-relay.ts';
 import { watchCredentials } from './credential-watch.ts';
+import { TunnelSql } from './tunnel-sql.ts';
 
 export interface WebSocketForwardOptions {
   tls: tls.SecureContext;
@@ -91,8 +92,12 @@ export class WebSocketForward {
     // An open WebSocket is one request that lasts: a token revoked, or a live policy that no
     // longer lets it through, ends it.
     const revoked = watchLasting(this.opts.pipeline.lasting, x);
+    // The statements it carries to a database are decided one by one (proxy/tunnel-sql.ts).
+    const sql = new TunnelSql(x, steps, upstream.protocol);
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
+      judge: (m) => sql.judge(m),
+      judgeHolding: () => sql.holding(),
       onMessage: (m) => {
         for (const e of enforcers) {
           const r = e.onMessage!(ctx, m);
@@ -104,6 +109,7 @@ export class WebSocketForward {
       partial: { messages: this.partial, agent: x.agent!.id },
     });
     revoked.stop();
+    sql.close();
     this.open.delete(upstream);
     steps.append(tunnelRecord(x, ctx, ended));
   }

@@ -236,7 +236,19 @@ export interface RelayHooks {
   partial?: { messages: PartialMessages; agent: string };
   /** Settles with a refusal when the tunnel must end from outside its messages (the agent's credentials were revoked). */
   ended?: Promise<Rejection>;
+  /**
+   * Asked about each message to the upstream right before it leaves (the statements it completes:
+   * proxy/tunnel-sql.ts). Undefined lets it go at once; a promise makes it, and every message of
+   * the agent after it, wait in order for the answer; a Rejection closes the tunnel.
+   */
+  judge?(message: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined;
+  /** Bytes `judge` keeps of what is not yet whole: weighed with the tunnel's unfinished messages. */
+  judgeHolding?(): number;
 }
+
+/** Messages (or bytes) of the agent waiting behind one being judged before the agent's socket is no longer read. */
+const MAX_JUDGE_QUEUE = 64;
+const MAX_JUDGE_BYTES = 1024 * 1024;
 
 /** Bytes one frame with this payload takes on the wire to the upstream (header + mask + payload). */
 export function frameBytes(payload: number): number {
@@ -280,7 +292,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
     const budget = hooks.partial;
     const weigh = (): void => {
       if (!budget) return;
-      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream);
+      const now = end ? 0 : partialBytes(agent) + partialBytes(upstream) + (hooks.judgeHolding?.() ?? 0);
       if (now === held) return;
       const fits = budget.messages.change(budget.agent, held, now);
       held = now;
@@ -316,7 +328,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       const counts = dir === 'upstream' ? stats.to_upstream : stats.to_agent;
       let paused = false;
       const drained = (): void => {
-        if (paused && to.bufferedAmount < HIGH_WATER / 2) {
+        if (paused && !judgeQueue.length && to.bufferedAmount < HIGH_WATER / 2) {
           paused = false;
           from.resume();
         }
@@ -362,7 +374,70 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
         for (const m of before) deliver(m);
         deliver(message);
       };
-      const deliver = ({ kind, data }: RelayedMessage): void => {
+      // Messages to the upstream waiting, in order, behind one being judged (hooks.judge).
+      const judgeQueue: RelayedMessage[] = [];
+      let judgeBytes = 0;
+      const judgeNext = async (): Promise<void> => {
+        while (judgeQueue.length && !end) {
+          const m = judgeQueue[0]!;
+          judgeBytes -= m.data.length;
+          let refused: Rejection | undefined;
+          try {
+            const r = hooks.judge!(m);
+            refused = r instanceof Promise ? await r : r;
+          } catch (err) {
+            refused = { status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${(err as Error).message}`.slice(0, 300), outcome: 'error' };
+          }
+          if (refused) {
+            judgeQueue.length = 0;
+            return stop(refused);
+          }
+          judgeQueue.shift();
+          send(m);
+        }
+        judgeQueue.length = 0;
+        judgeBytes = 0;
+        if (paused && !end && to.bufferedAmount < HIGH_WATER / 2) {
+          paused = false;
+          from.resume();
+        }
+      };
+      const deliver = (m: RelayedMessage): void => {
+        if (end || to.readyState !== WebSocket.OPEN) return;
+        if (!hooks.judge || dir !== 'upstream') return send(m);
+        if (judgeQueue.length) {
+          judgeQueue.push(m);
+          judgeBytes += m.data.length;
+          if (!paused && (judgeQueue.length > MAX_JUDGE_QUEUE || judgeBytes > MAX_JUDGE_BYTES)) {
+            paused = true;
+            from.pause();
+          }
+          return;
+        }
+        let r: ReturnType<NonNullable<RelayHooks['judge']>>;
+        try {
+          r = hooks.judge(m);
+        } catch (err) {
+          return stop({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${(err as Error).message}`.slice(0, 300), outcome: 'error' });
+        }
+        if (r === undefined) return send(m);
+        if (!(r instanceof Promise)) return stop(r);
+        // The first of a queue: judged again by judgeNext is wrong, so it waits on this answer.
+        judgeQueue.push(m);
+        void r.then((refused) => {
+          if (refused) {
+            judgeQueue.length = 0;
+            return stop(refused);
+          }
+          judgeQueue.shift();
+          send(m);
+          void judgeNext();
+        }, (err: Error) => {
+          judgeQueue.length = 0;
+          stop({ status: 500, type: 'proxy-error', title: 'Internal proxy error', detail: `a message could not be judged: ${err.message}`.slice(0, 300), outcome: 'error' });
+        });
+      };
+      const send = ({ kind, data }: RelayedMessage): void => {
         if (end || to.readyState !== WebSocket.OPEN) return;
         counts.messages++;
         counts.payload_bytes += data.length;
@@ -377,6 +452,7 @@ export function relay(agent: WebSocket, upstream: WebSocket, hooks: RelayHooks):
       from.on('message', (data: Buffer, isBinary: boolean) => {
         weigh();
         pass(isBinary ? 'binary' : 'text', data);
+        if (hooks.judgeHolding) weigh();
       });
       from.on('ping', (data: Buffer) => pass('ping', data));
       from.on('pong', (data: Buffer) => pass('pong', data));

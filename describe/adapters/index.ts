@@ -425,6 +425,23 @@ function genericGraphqlEndpoint(request: RequestInfo): boolean {
 }
 
 /** Recognizes the service, operation and SQL of a described request. Never throws on request content. */
+/**
+ * The dialect SQL on a host no service owns is read in while `fn` runs, instead of every known one:
+ * a statement carried by a protocol that names its server (PostgreSQL's wire protocol inside a
+ * WebSocket tunnel, proxy/tunnel-sql.ts) is read in that server's grammar.
+ */
+let carriedDialect: 'postgresql' | undefined;
+export function withSqlDialect<T>(dialect: 'postgresql' | undefined, fn: () => T): T {
+  if (dialect === undefined) return fn();
+  const before = carriedDialect;
+  carriedDialect = dialect;
+  try {
+    return fn();
+  } finally {
+    carriedDialect = before;
+  }
+}
+
 export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recognized {
   const out: Recognized = {};
   let owner: ServiceAdapter | undefined;
@@ -447,7 +464,7 @@ export function recognize(request: RequestInfo, graphql?: GraphqlRequest): Recog
   if (source) {
     // Generic endpoints may speak any dialect; a known service's adapter names its own.
     const sniffed = 'sniffed' in source && source.sniffed === true;
-    const { info, readOnly, privilegeOnly, ambiguity, limited } = sqlInfo(source, owner && !sniffed ? 'postgresql' : 'unknown');
+    const { info, readOnly, privilegeOnly, ambiguity, limited } = sqlInfo(source, owner && !sniffed ? 'postgresql' : carriedDialect ?? 'unknown');
     // Text that carries SQL only sometimes is not SQL when no grammar reads statements in it, but
     // text unread for one of Airlock's limits (`?sql=DROP TABLE users; --` and 6,000 dashes) is.
     if (sniffed && !info.parsed && info.statements.length === 0 && !ambiguity && !limited) return out;

@@ -1,0 +1,479 @@
+// SQL carried inside a WebSocket tunnel, read in the protocol the agent really speaks, so each
+// statement can be described as its HTTP twin and decided like it (proxy/tunnel-sql.ts):
+//
+// - the PostgreSQL wire protocol (Neon's serverless driver's Pool/Client over wss://{endpoint}/v2,
+//   any WebSocket-to-TCP bridge such as neondatabase/wsproxy): the agent's messages, binary or
+//   text, are one byte stream to the server, whatever the frame boundaries. The stream is read as
+//   the server reads it (src/backend/tcop/postgres.c, postmaster's startup packet): a startup
+//   packet, then typed frontend messages `type int32(length) payload`. A Query ('Q') is judged
+//   when its last byte arrives; a Parse ('P') too (any statement that can exist on the server was
+//   judged as text); a Bind ('B') with values once more, its statement's text with the values
+//   bound. What cannot be read is refused: an SSL or GSSAPI encryption request (TLS inside the
+//   tunnel), a replication connection, a FunctionCall ('F', a function by OID), an unknown
+//   message type, a Bind naming a statement no Parse showed (SQL-level PREPARE), a message longer
+//   than the reader keeps. Settings in the startup packet (`options=-c …` and any other parameter
+//   the server takes as a setting) are judged as the `SET` statements they are.
+// - libSQL's Hrana over WebSocket (Turso; subprotocols hrana1–3): JSON text messages
+//   `{type: "request", request: {type: "execute" | "batch" | "sequence" | "store_sql", …}}`, each
+//   judged as the same request in Hrana's HTTP pipeline (`{requests: [request]}`), a stored
+//   statement (`sql_id`) by the text stored under it. Binary messages (hrana3-protobuf) and text
+//   that is not a JSON object are refused.
+// - GraphQL over WebSocket (subprotocols graphql-transport-ws, graphql-ws: Hasura, Apollo, Yoga):
+//   each `subscribe`/`start` payload judged as the same `{query, variables}` POSTed to the tunnel's
+//   URL (mutations run over these sockets as well as subscriptions).
+//
+// A tunnel is read as PostgreSQL when the first 8 bytes the agent sends are a startup, SSL,
+// GSSAPI or cancel packet (a server refuses any other start) or a plausible Query/Parse (a bridge
+// that opens the session itself), and as Hrana when the upstream chose a `hrana` subprotocol or
+// the first message is a Hrana `hello`. Other tunnels are not read here.
+
+import { scanJson } from './json-readings.ts';
+
+/** A statement the tunnel carries, as the body its HTTP twin would send. */
+export interface CarriedStatement {
+  /** `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP pipeline. */
+  protocol: 'postgresql' | 'hrana' | 'graphql';
+  body: Record<string, unknown>;
+  /** What carried it (`Q`, `P`, `B`, `startup`, `execute`, …), for the audit record. */
+  message: string;
+}
+
+export interface TunnelRead {
+  statements: CarriedStatement[];
+  /** Why the rest of the tunnel cannot be read: it is closed. */
+  refused?: string;
+}
+
+export interface TunnelSqlReader {
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql';
+  /** Bytes kept of what is not yet whole. */
+  readonly holding?: number;
+  read(data: Buffer, binary: boolean): TunnelRead;
+}
+
+/**
+ * Longest Query or Parse kept to be read (SQL past 1 MiB is not parsed anyway: MAX_SQL_BYTES), and
+ * longest Bind (its values are judged with it: a large value passes only whole). What a tunnel
+ * keeps counts against its agent's budget of unfinished messages. PostgreSQL itself allows 1 GB.
+ */
+export const MAX_PG_MESSAGE = 1024 * 1024 + 64 * 1024;
+export const MAX_PG_BIND = 16 * 1024 * 1024;
+/** Statements one read may complete (a flood of empty Queries packed into one message is refused). */
+export const MAX_STATEMENTS_PER_READ = 1000;
+/** Prepared statements remembered per connection (named ones are kept; more is refused). */
+const MAX_PREPARED = 10_000;
+const MAX_PREPARED_BYTES = 32 * 1024 * 1024;
+/** Bytes of the startup packet the server reads at most (MAX_STARTUP_PACKET_LENGTH). */
+const MAX_STARTUP = 10_000;
+
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+const CANCEL_REQUEST = 80877102;
+
+/** Frontend message types the server reads after the startup; anything else ends the session there. */
+const knownTypes = new Set(['Q', 'P', 'B', 'E', 'D', 'C', 'S', 'H', 'X', 'p', 'd', 'c', 'f', 'F']);
+
+/** Startup parameters that are not settings (everything else the server applies as a GUC). */
+const notSettings = new Set(['user', 'database', 'options', 'replication']);
+/**
+ * Settings that only shape how answers are written (drivers send them in every startup: pgJDBC
+ * DateStyle, TimeZone, extra_float_digits; psql application_name): not judged. client_encoding
+ * is not judged either but must be UTF-8 (clientEncodingProblem).
+ */
+const formatting = new Set(['application_name', 'fallback_application_name', 'datestyle', 'timezone', 'extra_float_digits', 'intervalstyle', 'client_encoding']);
+
+/**
+ * Why a client_encoding cannot be allowed, or undefined for UTF-8. Airlock reads statements as
+ * UTF-8; the server decodes them in the client encoding, and in SJIS, BIG5, GBK, UHC, GB18030 a
+ * backslash or quote byte can end a multibyte character, so a statement Airlock reads as one string
+ * holds another statement for the server (`E'\x95\'; DROP TABLE users; --'`).
+ */
+export function clientEncodingProblem(value: string): string | undefined {
+  const v = value.replace(/^["']|["']$/g, '').replace(/[-_\s]/g, '').toLowerCase();
+  return v === 'utf8' || v === 'unicode' ? undefined : `client_encoding ${JSON.stringify(value.slice(0, 40))}: statements in the tunnel are read as UTF-8, and only UTF-8 is allowed`;
+}
+
+/** Whether `first` (at least 8 bytes of the agent's stream) starts the PostgreSQL protocol. */
+export function startsPostgres(first: Buffer): boolean {
+  if (first.length < 8) return false;
+  const len = first.readInt32BE(0);
+  const code = first.readInt32BE(4);
+  if (code === SSL_REQUEST || code === GSSENC_REQUEST) return len === 8;
+  if (code === CANCEL_REQUEST) return len === 16 || (len > 16 && len <= 264);
+  // A startup of any protocol version: the server refuses the ones it does not speak.
+  if (len >= 8 && len <= MAX_STARTUP + 4 && code >>> 16 >= 1 && code >>> 16 <= 3) return true;
+  // A bridge that opened the session itself: the stream starts at a Query or a Parse.
+  const t = first[0];
+  const mlen = first.readUInt32BE(1);
+  return (t === 0x51 || t === 0x50) && mlen >= 5 && mlen < 0x40000000;
+}
+
+/** Whether a first text message is a Hrana `hello` (libSQL's server requires it first). */
+export function startsHrana(text: string): boolean {
+  if (!/^\s*\{/.test(text)) return false;
+  try {
+    const o = JSON.parse(text) as { type?: unknown };
+    return !!o && typeof o === 'object' && o.type === 'hello';
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the bytes one side of a PostgreSQL connection sends, as the server does. */
+export class PgFrontendReader implements TunnelSqlReader {
+  readonly protocol = 'postgresql';
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes of a message that need not be kept (CopyData, a password) still to come. */
+  private skip = 0;
+  private state: 'startup' | 'messages' | 'ended' = 'startup';
+  private refusedWhy: string | undefined;
+  /** The SQL text Parse gave each statement name ('' is the unnamed one). */
+  private readonly prepared = new Map<string, string>();
+  private preparedBytes = 0;
+
+  constructor(opts: { sessionOpen?: boolean } = {}) {
+    if (opts.sessionOpen) this.state = 'messages';
+  }
+
+  /** Bytes kept of messages not yet whole (counted with the tunnel's unfinished messages). */
+  get holding(): number {
+    return this.buffered;
+  }
+
+  read(data: Buffer): TunnelRead {
+    const out: CarriedStatement[] = [];
+    if (this.refusedWhy) return { statements: out, refused: this.refusedWhy };
+    let rest = data;
+    if (this.skip) {
+      const n = Math.min(this.skip, rest.length);
+      this.skip -= n;
+      rest = rest.subarray(n);
+    }
+    if (rest.length) {
+      this.chunks.push(rest);
+      this.buffered += rest.length;
+    }
+    try {
+      this.drain(out);
+    } catch (err) {
+      this.refusedWhy = (err as Error).message;
+    }
+    return this.refusedWhy ? { statements: out, refused: this.refusedWhy } : { statements: out };
+  }
+
+  private peek(n: number): Buffer | undefined {
+    if (this.buffered < n) return undefined;
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const head = this.peek(n)!;
+    const copy = Buffer.from(head);
+    this.consume(n);
+    return copy;
+  }
+
+  private consume(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= n) {
+        this.chunks.shift();
+        n -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
+  }
+
+  private drain(out: CarriedStatement[]): void {
+    for (;;) {
+      if (this.state === 'ended') {
+        if (this.buffered) throw new Error('PostgreSQL bytes after a cancel request or a Terminate');
+        return;
+      }
+      if (this.state === 'startup') {
+        const head = this.peek(8);
+        if (!head) return;
+        const len = head.readInt32BE(0);
+        const code = head.readInt32BE(4);
+        if (code === SSL_REQUEST) throw new Error('the PostgreSQL client asked for TLS inside the tunnel (SSLRequest): encrypted statements cannot be read; connect without it (Neon\'s driver does by default)');
+        if (code === GSSENC_REQUEST) throw new Error('the PostgreSQL client asked for GSSAPI encryption inside the tunnel: encrypted statements cannot be read');
+        if (len < 8 || len > MAX_STARTUP + 4) throw new Error('invalid length of a PostgreSQL startup packet');
+        if (this.buffered < len) return;
+        const packet = this.take(len);
+        if (code === CANCEL_REQUEST) {
+          this.state = 'ended';
+          continue;
+        }
+        if (code >>> 16 !== 3) throw new Error(`PostgreSQL frontend protocol ${code >>> 16}.${code & 0xffff} is not read (only 3.x)`);
+        const settings = startupSettings(packet.subarray(8));
+        if (settings.length) out.push({ protocol: 'postgresql', message: 'startup', body: { query: settings.join('; ') } });
+        this.state = 'messages';
+        continue;
+      }
+      const head = this.peek(5);
+      if (!head) return;
+      const type = String.fromCharCode(head[0]!);
+      const len = head.readUInt32BE(1);
+      if (!knownTypes.has(type)) throw new Error(`unknown PostgreSQL frontend message type 0x${head[0]!.toString(16)}`);
+      if (len < 4) throw new Error('invalid PostgreSQL message length');
+      if (type === 'F') throw new Error('a PostgreSQL FunctionCall (a function called by its OID) cannot be judged');
+      const kept = type === 'Q' || type === 'P' || type === 'B' || type === 'X';
+      if (!kept) {
+        // Not SQL (CopyData, Sync, Execute, a password …): passed on without being kept.
+        const have = Math.min(this.buffered, len + 1);
+        this.consume(have);
+        this.skip = len + 1 - have;
+        if (this.skip) return;
+        continue;
+      }
+      if (out.length >= MAX_STATEMENTS_PER_READ) throw new Error(`more than ${MAX_STATEMENTS_PER_READ} PostgreSQL statements in one message`);
+      const max = type === 'B' ? MAX_PG_BIND : MAX_PG_MESSAGE;
+      if (len + 1 > max) throw new Error(`a PostgreSQL ${type} message of ${len + 1} bytes is longer than Airlock reads (${max})`);
+      if (this.buffered < len + 1) return;
+      const m = this.take(len + 1).subarray(5);
+      if (type === 'X') {
+        this.state = 'ended';
+        continue;
+      }
+      if (type === 'Q') out.push({ protocol: 'postgresql', message: 'Q', body: { query: cstring(m, 0).text } });
+      else if (type === 'P') out.push(this.parse(m));
+      else {
+        const bind = this.bind(m);
+        if (bind) out.push(bind);
+      }
+    }
+  }
+
+  private parse(m: Buffer): CarriedStatement {
+    const name = cstring(m, 0);
+    const query = cstring(m, name.end);
+    const before = this.prepared.get(name.text);
+    if (before !== undefined) this.preparedBytes -= before.length;
+    else if (this.prepared.size >= MAX_PREPARED) throw new Error(`more than ${MAX_PREPARED} prepared statements on one connection`);
+    this.prepared.set(name.text, query.text);
+    this.preparedBytes += query.text.length;
+    if (this.preparedBytes > MAX_PREPARED_BYTES) throw new Error('prepared statements on one connection hold more text than Airlock keeps');
+    return { protocol: 'postgresql', message: 'P', body: { query: query.text } };
+  }
+
+  /** A Bind with values: its statement's text judged again with them bound. */
+  private bind(m: Buffer): CarriedStatement | undefined {
+    const portal = cstring(m, 0);
+    const stmt = cstring(m, portal.end);
+    const sql = this.prepared.get(stmt.text);
+    // Named by SQL's PREPARE, which Airlock judged as text but whose body it does not follow.
+    if (sql === undefined) throw new Error(`a Bind to the prepared statement ${JSON.stringify(stmt.text.slice(0, 60))}, which no Parse in this tunnel defined`);
+    let at = stmt.end;
+    const nformats = m.readUInt16BE(at);
+    at += 2;
+    const formats: number[] = [];
+    for (let i = 0; i < nformats; i++, at += 2) formats.push(m.readUInt16BE(at));
+    const nparams = m.readUInt16BE(at);
+    at += 2;
+    if (nparams === 0) return undefined;
+    const params: Array<string | null> = [];
+    for (let i = 0; i < nparams; i++) {
+      const n = m.readInt32BE(at);
+      at += 4;
+      if (n < 0) {
+        params.push(null);
+        continue;
+      }
+      if (at + n > m.length) throw new Error('a PostgreSQL Bind message shorter than its values');
+      const bytes = m.subarray(at, at + n);
+      at += n;
+      const binary = (nformats === 1 ? formats[0] : formats[i]) === 1;
+      // A binary value is read as UTF-8 (a text type's binary form); one that is not is unknown.
+      params.push(!binary ? bytes.toString('utf8') : isUtf8(bytes) ? bytes.toString('utf8') : null);
+    }
+    return { protocol: 'postgresql', message: 'B', body: { query: sql, params } };
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+function isUtf8(b: Buffer): boolean {
+  try {
+    decoder.decode(b);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cstring(m: Buffer, from: number): { text: string; end: number } {
+  const nul = m.indexOf(0, from);
+  if (nul < 0) throw new Error('a PostgreSQL message string without its terminator');
+  return { text: m.toString('utf8', from, nul), end: nul + 1 };
+}
+
+const quoteIdent = (s: string): string => (/^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`);
+const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * The settings a startup packet makes, as `SET` statements: every parameter but user, database,
+ * options and replication (and `_pq_.` protocol options), and each `-c name=value` / `--name=value`
+ * of `options` (split as pg_split_opts does: blanks, backslash escapes). A replication connection
+ * (its commands are not SQL) is refused.
+ */
+function startupSettings(p: Buffer): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (;;) {
+    if (at >= p.length) throw new Error('a PostgreSQL startup packet without its terminator');
+    if (p[at] === 0) break;
+    const name = cstring(p, at);
+    const value = cstring(p, name.end);
+    at = value.end;
+    const key = name.text;
+    if (key === 'replication') {
+      if (!/^(false|off|no|0)$/i.test(value.text.trim())) throw new Error('a PostgreSQL replication connection: its commands are not read');
+    } else if (key === 'options') {
+      out.push(...optionSettings(value.text));
+    } else if (key.toLowerCase() === 'client_encoding') {
+      const problem = clientEncodingProblem(value.text);
+      if (problem) throw new Error(problem);
+    } else if (!notSettings.has(key) && !formatting.has(key.toLowerCase()) && !key.startsWith('_pq_.')) {
+      out.push(`SET ${quoteIdent(key)} TO ${quoteLiteral(value.text)}`);
+    }
+  }
+  return out;
+}
+
+function optionSettings(options: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  for (let i = 0; i < options.length; i++) {
+    const c = options[i]!;
+    if (c === '\\' && i + 1 < options.length) {
+      word += options[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    let w = words[i]!;
+    if (w === '-c') w = words[++i] ?? '';
+    else if (w.startsWith('-c')) w = w.slice(2);
+    else if (w.startsWith('--')) w = w.slice(2);
+    else throw new Error(`a PostgreSQL startup option that is not a setting (${JSON.stringify(w.slice(0, 40))})`);
+    const eq = w.indexOf('=');
+    if (eq <= 0) throw new Error(`a PostgreSQL startup option without a value (${JSON.stringify(w.slice(0, 40))})`);
+    const name = w.slice(0, eq).replace(/-/g, '_');
+    if (name.toLowerCase() === 'client_encoding') {
+      const problem = clientEncodingProblem(w.slice(eq + 1));
+      if (problem) throw new Error(problem);
+    }
+    out.push(`SET ${quoteIdent(name)} TO ${quoteLiteral(w.slice(eq + 1))}`);
+  }
+  return out;
+}
+
+/** Hrana requests that run SQL (the others open or close streams, describe, or free a stored id). */
+const runs = new Set(['execute', 'batch', 'sequence', 'store_sql']);
+const MAX_STORED_SQL = 10_000;
+
+/** Reads the agent's messages of a Hrana (libSQL over WebSocket) session. */
+export class HranaReader implements TunnelSqlReader {
+  readonly protocol = 'hrana';
+  /** sql_id → the text store_sql gave it. */
+  private readonly stored = new Map<number, string>();
+
+  constructor(private readonly subprotocol: string) {}
+
+  read(data: Buffer, binary: boolean): TunnelRead {
+    if (binary || this.subprotocol === 'hrana3-protobuf') return { statements: [], refused: 'a Hrana message in the protobuf encoding (or binary): its SQL is not read; use a JSON subprotocol (hrana3)' };
+    let msg: unknown;
+    const text = data.toString('utf8');
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return { statements: [], refused: 'a Hrana message that is not JSON' };
+    }
+    // JSON.parse keeps the last of two equal keys; which one a server takes is its parser's choice.
+    if (scanJson(text, false).duplicateCount > 0) return { statements: [], refused: 'a Hrana message with a key given twice: which value the server reads is not known' };
+    if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { statements: [], refused: 'a Hrana message that is not a JSON object' };
+    const m = msg as { type?: unknown; request?: unknown };
+    if (m.type !== 'request') return { statements: [] };
+    const req = m.request as Record<string, unknown> | null;
+    if (!req || typeof req !== 'object' || Array.isArray(req)) return { statements: [], refused: 'a Hrana request without its body' };
+    const type = String(req.type);
+    if (type === 'store_sql') {
+      if (typeof req.sql_id !== 'number' || typeof req.sql !== 'string') return { statements: [], refused: 'a Hrana store_sql without its id or text' };
+      if (this.stored.size >= MAX_STORED_SQL && !this.stored.has(req.sql_id)) return { statements: [], refused: `more than ${MAX_STORED_SQL} stored Hrana statements` };
+      // The server refuses to store under an id it holds (the first text stays): so does the map.
+      if (!this.stored.has(req.sql_id)) this.stored.set(req.sql_id, req.sql);
+    } else if (type === 'close_sql' && typeof req.sql_id === 'number') {
+      this.stored.delete(req.sql_id);
+    }
+    if (!runs.has(type)) return { statements: [] };
+    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [this.resolved(req)] } }] };
+  }
+
+  /** The request with each stored statement's id replaced by its text (an unknown id stays: it fails closed). */
+  private resolved(req: Record<string, unknown>): Record<string, unknown> {
+    const stmt = (s: unknown): unknown => {
+      if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
+      const o = s as Record<string, unknown>;
+      if (o.sql === undefined && typeof o.sql_id === 'number' && this.stored.has(o.sql_id)) {
+        const { sql_id: _id, ...rest } = o;
+        return { ...rest, sql: this.stored.get(o.sql_id) };
+      }
+      return o;
+    };
+    if (req.type === 'execute') return { ...req, stmt: stmt(req.stmt) };
+    if (req.type === 'sequence') return stmt(req) as Record<string, unknown>;
+    if (req.type === 'batch' && req.batch && typeof req.batch === 'object') {
+      const b = req.batch as { steps?: unknown };
+      if (Array.isArray(b.steps)) return { ...req, batch: { ...b, steps: b.steps.map((st) => (st && typeof st === 'object' ? { ...(st as object), stmt: stmt((st as { stmt?: unknown }).stmt) } : st)) } };
+    }
+    return req;
+  }
+}
+
+/** A JSON text message as an object, or why it cannot be read (binary, not JSON, a key given twice). */
+function jsonMessage(data: Buffer, binary: boolean, what: string): Record<string, unknown> | string {
+  if (binary) return `a binary ${what} message: it is not read`;
+  const text = data.toString('utf8');
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    return `a ${what} message that is not JSON`;
+  }
+  if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return `a ${what} message that is not a JSON object`;
+  if (scanJson(text, false).duplicateCount > 0) return `a ${what} message with a key given twice: which value the server reads is not known`;
+  return msg as Record<string, unknown>;
+}
+
+/**
+ * GraphQL over WebSocket (graphql-ws's `graphql-transport-ws`, the older `graphql-ws` of
+ * subscriptions-transport-ws; Hasura, Apollo, Yoga): each `subscribe`/`start` runs its payload's
+ * operation, queries and mutations as well as subscriptions. Judged as the same payload POSTed to
+ * the tunnel's URL.
+ */
+export class GraphqlWsReader implements TunnelSqlReader {
+  readonly protocol = 'graphql';
+
+  read(data: Buffer, binary: boolean): TunnelRead {
+    const msg = jsonMessage(data, binary, 'GraphQL over WebSocket');
+    if (typeof msg === 'string') return { statements: [], refused: msg };
+    if (msg.type !== 'subscribe' && msg.type !== 'start') return { statements: [] };
+    const payload = msg.payload;
+    if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };
+    return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown> }] };
+  }
+}

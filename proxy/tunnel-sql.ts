@@ -1,0 +1,196 @@
+// The statements an open WebSocket tunnel carries to a database (PostgreSQL's wire protocol, as
+// Neon's serverless driver speaks it; libSQL's Hrana), each decided like its HTTP twin. Approving
+// the upgrade lets the agent open a connection; it does not let every statement through: each one
+// the reader (describe/tunnel-sql.ts) finds is described as the request that would carry it over
+// HTTP (`POST /sql {query, params}` to the same host, Hrana's `POST /v2/pipeline {requests}`, a
+// GraphQL operation's payload POSTed to the tunnel's URL),
+// decided by the same policy with the same SQL judgment, and audited (one record per statement,
+// naming the tunnel). The message that completes a statement is relayed only once it is allowed:
+// - allow: relayed;
+// - approve: held for a human like any request (the approval enforcer; the card shows the twin),
+//   the tunnel's traffic from the agent waiting meanwhile; relayed once approved;
+// - deny, a refused approval, or a stream that cannot be read: the tunnel is closed (1008) and
+//   the statement never reaches the server.
+import crypto from 'node:crypto';
+import type { RawRequest } from '../describe/describe.ts';
+import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import type { EngineDecision } from '../engine/decision.ts';
+import { riskRank } from '../engine/grants.ts';
+import { AbortFlag } from '../lib/abort-flag.ts';
+import type { AuditRecord } from '../state/audit-log.ts';
+import type { Rejection, RelayedMessage, RequestContext } from './enforcers.ts';
+import type { Exchange } from './exchange.ts';
+import type { Pipeline } from './pipeline.ts';
+import { denial, refusals } from './refusals.ts';
+
+/** Bytes of the agent's stream kept to see whether it starts PostgreSQL's protocol. */
+const SNIFF = 8;
+
+const unreadable = (detail: string): Rejection => ({ status: 403, type: 'policy-denied', title: 'SQL in the tunnel cannot be read', detail: `${detail}; the tunnel was closed`, outcome: 'denied' });
+
+/**
+ * A statement that makes the server read later statements in another encoding than the UTF-8 they
+ * are read in (`SET NAMES 'SJIS'`, `set_config('client_encoding', …)`, a setting named by an
+ * expression, a RESET to a default Airlock did not see): why it is refused.
+ */
+function encodingChange(statements: ReadonlyArray<{ settings?: string[] }> | undefined): string | undefined {
+  for (const st of statements ?? []) {
+    for (const s of st.settings ?? []) {
+      const eq = s.indexOf('=');
+      const cut = eq >= 0 ? eq : s.indexOf(':');
+      const name = (cut >= 0 ? s.slice(0, cut) : s).toLowerCase();
+      if (name !== 'client_encoding' && name !== '?') continue;
+      if (eq < 0) return 'a statement resets client_encoding to a default Airlock did not see';
+      const problem = clientEncodingProblem(s.slice(eq + 1));
+      if (problem) return problem;
+    }
+  }
+  return undefined;
+}
+
+export class TunnelSql {
+  /** undefined: not known yet; null: the tunnel carries no protocol read here. */
+  private reader: TunnelSqlReader | null | undefined;
+  private sniffed: Buffer[] = [];
+  private sniffedBytes = 0;
+  private readonly ended = new AbortFlag();
+
+  constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string) {
+    if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase());
+    else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
+  }
+
+  /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
+  holding(): number {
+    return this.reader?.holding ?? this.sniffedBytes;
+  }
+
+  /** The tunnel ended: a statement held for a human stops waiting. */
+  close(): void {
+    this.ended.abort();
+  }
+
+  /**
+   * A message from the agent, before it is relayed: undefined when it completes no statement (it
+   * goes on at once), else the decision about the statements it completes (a Rejection closes).
+   */
+  judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
+    if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary') || this.reader === null) return undefined;
+    let data = m.data;
+    if (this.reader === undefined) {
+      if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {
+        this.reader = new HranaReader('');
+      } else {
+        // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
+        this.sniffed.push(m.data);
+        this.sniffedBytes += m.data.length;
+        if (this.sniffedBytes < SNIFF) return undefined;
+        data = Buffer.concat(this.sniffed);
+        this.sniffed = [];
+        this.sniffedBytes = 0;
+        const first = data.subarray(0, SNIFF);
+        if (!startsPostgres(first)) {
+          this.reader = null;
+          return undefined;
+        }
+        // A startup's length leaves its first byte 0: one starting with 'Q' or 'P' is a typed message.
+        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50 });
+      }
+    }
+    const read = this.reader.read(data, m.kind === 'binary');
+    // A message with something unreadable in it never leaves: the statements before it need no decision.
+    if (read.refused) return this.refuseUnread(read.refused);
+    if (!read.statements.length) return undefined;
+    return this.decideAll(read.statements);
+  }
+
+  private async decideAll(statements: CarriedStatement[]): Promise<Rejection | undefined> {
+    for (const s of statements) {
+      const r = await this.decide(s);
+      if (r) return r;
+    }
+    return undefined;
+  }
+
+  private refuseUnread(why: string): Rejection {
+    const r = unreadable(why);
+    this.pipeline.append(this.record(undefined, undefined, r, undefined));
+    return r;
+  }
+
+  private async decide(s: CarriedStatement): Promise<Rejection | undefined> {
+    const tunnelUrl = new URL(this.x.url);
+    const scheme = tunnelUrl.protocol === 'wss:' ? 'https' : 'http';
+    const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
+    const url = `${scheme}://${tunnelUrl.host}${path}`;
+    const body = Buffer.from(JSON.stringify(s.body));
+    const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
+    let decided;
+    try {
+      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined);
+    } catch (err) {
+      decided = refusals.internal(err);
+    }
+    if ('status' in decided) {
+      this.pipeline.append(this.record(s, url, decided, undefined));
+      return decided;
+    }
+    const { described, decision } = decided;
+    const ctx: RequestContext = {
+      description: described, decision, audit: {}, signal: this.ended, refusalHeaders: {},
+      outgoing: { method: 'POST', url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },
+      body: { bytes: body, truncated: false },
+    };
+    let refusal: Rejection | undefined;
+    const encoding = s.protocol === 'postgresql' ? encodingChange(described.sql?.statements) : undefined;
+    if (encoding) refusal = unreadable(encoding);
+    else if (decision.action === 'deny') refusal = denial(decision);
+    else if (decision.action === 'approve' && s.message === 'B' && this.approvedParse(s, decision)) {
+      // The human approved this statement's text when it was parsed, at this risk or higher: its
+      // values made it no riskier, so it is not asked about twice.
+      ctx.audit.approval = 'approved-at-parse';
+    } else if (decision.action === 'approve') {
+      const holders = this.pipeline.approvalHolders();
+      if (!holders.length) refusal = denial(decision);
+      for (const h of holders) {
+        if (refusal) break;
+        try {
+          refusal = (await h.beforeForward!(ctx)) ?? undefined;
+        } catch (err) {
+          refusal = refusals.internal(err);
+        }
+      }
+    } else if (decision.action !== 'allow') refusal = denial(decision);
+    if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
+    this.pipeline.append(this.record(s, url, refusal, ctx));
+    return refusal;
+  }
+
+  /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */
+  private readonly approvedTexts = new Map<string, number>();
+
+  private noteApproved(s: CarriedStatement, d: EngineDecision): void {
+    if (this.approvedTexts.size >= 1000) this.approvedTexts.delete(this.approvedTexts.keys().next().value!);
+    this.approvedTexts.set(String(s.body.query), riskRank[d.approval?.risk ?? 'medium']);
+  }
+
+  private approvedParse(s: CarriedStatement, d: EngineDecision): boolean {
+    const approved = this.approvedTexts.get(String(s.body.query));
+    return approved !== undefined && d.approval?.step_up !== true && !d.approval?.because?.length && riskRank[d.approval?.risk ?? 'medium'] <= approved;
+  }
+
+  /** One statement's record: its twin's description and decision, what became of it, and the tunnel it came through. */
+  private record(s: CarriedStatement | undefined, url: string | undefined, refusal: Rejection | undefined, ctx: RequestContext | undefined): AuditRecord {
+    const x = this.x;
+    const d = ctx?.decision;
+    const tunnel = { id: x.id, url: x.record.url, protocol: s?.protocol ?? this.reader?.protocol ?? 'unknown', ...(s ? { message: s.message } : {}) };
+    return {
+      time: new Date().toISOString(), id: crypto.randomUUID(), agent: x.record.agent, method: url ? 'POST' : 'GET', url: url ?? x.record.url, host: x.record.host,
+      ...(d ? { decision: { action: d.action, reason: d.reason, ...(d.rule ? { rule: d.rule } : {}), ...(d.fail_closed ? { fail_closed: d.fail_closed } : {}) }, policy_version: d.policy_version, decision_us: d.decision_us } : {}),
+      outcome: refusal ? refusal.outcome : 'forwarded',
+      ...(refusal ? { status: refusal.status, detail: refusal.logDetail ?? refusal.detail } : {}),
+      ...(ctx ? { description: ctx.description } : {}),
+      extra: { ...(ctx?.audit ?? {}), tunnel },
+    };
+  }
+}
