@@ -941,6 +941,12 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
     `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
     `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
+    // A commondir in a git folder names where git takes config, hooks and info from: a folder of
+    // the agent's, a copy of the repository with an fsmonitor in its config.
+    `mkdir -p ${base}/common && cp -r ${main}/.git/objects ${main}/.git/refs ${main}/.git/HEAD ${base}/common/ && printf '${evil}' > ${base}/common/config && echo common=made`,
+    `echo ${base}/common > ${main}/.git/commondir 2>/dev/null && echo commondir=yes`,
+    `echo ${base}/common > ${main}/.git/worktrees/tree/commondir 2>/dev/null && echo worktree_commondir=yes`,
+    `echo ${base}/common > ${main}/.git/modules/sub/commondir 2>/dev/null && echo submodule_commondir=yes`,
   ].join('\n');
   // Same run: the caches of compiled code that tsx (Airlock's sources without a bundle, run-ts.js,
   // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
@@ -956,7 +962,10 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   });
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved']) t.notOk(r[k], `${k}: refused`);
+  t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
+  t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
+  t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   // What the user's prompt or editor runs next, and the user's next checkout.
   for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
@@ -966,4 +975,47 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     }
   }
   t.notOk(fs.existsSync(mark), 'git on the host ran none of the agent\'s code');
+});
+
+t.test('files that run outside the sandbox later: the home folder\'s are read-only inside, and any created or changed is named after the run', async (t) => {
+  // A home folder of the user's as they are: shell rc files, git and ssh config, npm's, a folder of
+  // git config, direnv's allow-list. The agent appends a command to each, makes the ones that are
+  // missing (~/.bash_profile, read before ~/.profile), a repository in a subfolder with an fsmonitor,
+  // an .envrc and VS Code tasks; then a host git reads the home folder as the user's would.
+  const base = fs.mkdtempSync(path.join(world.dir, 'entry-'));
+  const homeDir = path.join(base, 'home');
+  const work = path.join(base, 'work');
+  const mark = path.join(base, 'ran-agent-code');
+  fs.mkdirSync(work);
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.npmrc', '.ssh/config', '.config/git/config', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
+  for (const f of existing) {
+    fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
+  }
+  const line = `touch ${mark}`;
+  const script = [
+    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${i}=yes`),
+    `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
+    `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
+    `mv ~/.config ~/.config-aside 2>/dev/null && echo moved_config=yes`,
+    `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
+    `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
+    `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
+    `echo untouched > notes.txt`,
+  ].join('\n');
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir } });
+  const r = results(run.stdout);
+  existing.forEach((f, i) => t.notOk(r[`append_${i}`], `~/${f}: read-only inside`));
+  for (const k of ['git_config', 'moved', 'moved_config']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['created', 'repo', 'folder']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
+  // Named after the run: each file the agent made, none of the files it did not touch.
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', '.envrc', '.vscode']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
+  // The host's git with this home reads none of the agent's config in the user's folder.
+  const repo = fs.mkdtempSync(path.join(base, 'repo-'));
+  const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
+  execFileSync('git', ['init', '-q'], hostGit);
+  execFileSync('git', ['status', '--porcelain'], hostGit);
+  t.notOk(fs.existsSync(mark), 'nothing of the agent\'s ran on the host');
 });

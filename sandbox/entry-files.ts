@@ -1,0 +1,216 @@
+// Files that run outside the sandbox later, with the user's rights, without anyone running the
+// agent's work on purpose: what a login or interactive shell sources, what git, ssh, npm, pip and
+// editors obey on their next start, what a shell prompt, direnv or an editor runs on entering a
+// folder. The sandbox shares the user's filesystem, so an agent could plant a line in any of them.
+//
+// Two measures, both by `airlock run`:
+// - protect: those of the home folder that exist are bound read-only in the sandbox (as the
+//   repository's own git control files are, cli/commands/run.ts);
+// - report: after the run, every such file that was created or changed while the agent ran (one
+//   that did not exist cannot be bound without making it; a symlinked one can be replaced; the
+//   working directory's folders are the agent's to write) is named on the terminal, so the user
+//   looks before their shell, editor or git reads it. A file's change time cannot be set back by
+//   its writer (utimes sets it to now), so "changed since the run started" needs no snapshot.
+import fs from 'node:fs';
+import path from 'node:path';
+import { terminalText } from '../lib/text.ts';
+
+/** In the home folder: path → what runs it. A folder stands for everything in it. */
+const HOME_ENTRIES: Record<string, string> = {
+  '.profile': 'login shells source it',
+  '.bash_profile': 'bash login shells source it',
+  '.bash_login': 'bash login shells source it',
+  '.bashrc': 'interactive bash sources it',
+  '.bash_logout': 'bash runs it at logout',
+  '.bash_aliases': '.bashrc sources it',
+  '.zshenv': 'every zsh sources it',
+  '.zprofile': 'zsh login shells source it',
+  '.zshrc': 'interactive zsh sources it',
+  '.zlogin': 'zsh login shells source it',
+  '.zlogout': 'zsh runs it at logout',
+  '.kshrc': 'interactive ksh sources it',
+  '.mkshrc': 'interactive mksh sources it',
+  '.cshrc': 'csh sources it',
+  '.tcshrc': 'tcsh sources it',
+  '.login': 'csh login shells source it',
+  '.config/fish': 'fish sources its config',
+  '.config/nushell': 'nushell sources its config',
+  '.inputrc': 'readline key bindings type text into your shell',
+  '.xprofile': 'your X session sources it',
+  '.xsessionrc': 'your X session sources it',
+  '.xsession': 'your X session runs it',
+  '.xinitrc': 'startx runs it',
+  '.pam_environment': 'your login reads it',
+  '.config/environment.d': 'systemd sets your session environment from it',
+  '.config/autostart': 'your desktop starts it at login',
+  '.config/systemd/user': 'systemd runs your user units',
+  '.gitconfig': 'git runs programs it names (core.fsmonitor, filters, aliases)',
+  '.config/git': 'git runs programs its config names',
+  '.ssh': 'ssh runs ProxyCommand, LocalCommand, Match exec, rc; authorized_keys lets others in',
+  '.npmrc': 'npm obeys node-options, script-shell, registries',
+  '.yarnrc': 'yarn obeys it',
+  '.yarnrc.yml': 'yarn runs yarnPath',
+  '.config/pip': 'pip obeys its index and options',
+  '.pip': 'pip obeys its index and options',
+  '.pydistutils.cfg': 'Python builds obey it',
+  '.condarc': 'conda obeys it',
+  '.cargo/config': 'cargo runs programs it names',
+  '.cargo/config.toml': 'cargo runs programs it names',
+  '.config/direnv': 'direnv sources direnvrc and trusts its allow-list',
+  '.local/share/direnv/allow': 'direnv runs the .envrc files it lists',
+  '.gemrc': 'gem obeys it',
+  '.gradle/init.d': 'gradle runs its scripts',
+  '.gradle/init.gradle': 'gradle runs it',
+  '.m2/settings.xml': 'maven obeys it',
+  '.vimrc': 'vim sources it',
+  '.exrc': 'vi sources it',
+  '.config/nvim': 'neovim sources its config',
+  '.emacs': 'emacs loads it',
+  '.emacs.d/init.el': 'emacs loads it',
+  '.config/Code/User/settings.json': 'VS Code obeys it',
+  '.config/Code/User/tasks.json': 'VS Code runs its tasks',
+  '.config/mise': 'mise runs its hooks and tasks',
+  '.tmux.conf': 'tmux runs its commands',
+  '.config/tmux': 'tmux runs its commands',
+  '.screenrc': 'screen runs its commands',
+  '.wgetrc': 'wget obeys it',
+  '.curlrc': 'curl obeys it',
+  '.netrc': 'tools send the passwords it holds',
+  '.docker/config.json': 'docker runs its credential helpers',
+  '.kube/config': 'kubectl runs its exec credential plugins',
+  '.aws/config': 'the AWS CLI runs credential_process',
+};
+
+/** In the working directory, at any depth: name → what runs it. */
+const FOLDER_ENTRIES: Record<string, string> = {
+  '.git': 'a git repository: your prompt or editor runs its config and hooks on entering the folder',
+  '.hg': 'a Mercurial repository: hg runs its hooks',
+  '.envrc': 'direnv runs it on entering the folder (once allowed)',
+  '.vscode': 'VS Code runs its tasks and obeys its settings on opening the folder',
+  '.idea': 'JetBrains IDEs run its configurations',
+  'mise.toml': 'mise runs its hooks on entering the folder',
+  '.mise.toml': 'mise runs its hooks on entering the folder',
+  'mise.local.toml': 'mise runs its hooks on entering the folder',
+  '.mise.local.toml': 'mise runs its hooks on entering the folder',
+  '.autoenv.zsh': 'zsh-autoenv runs it on entering the folder',
+  '.exrc': 'vim runs it (exrc)',
+  '.nvimrc': 'neovim runs it (exrc)',
+  '.nvim.lua': 'neovim runs it (exrc)',
+  '.dir-locals.el': 'emacs evaluates it',
+  '.npmrc': 'npm obeys node-options and script-shell',
+  '.yarnrc.yml': 'yarn runs yarnPath',
+  '.pth': 'Python runs its import lines',
+};
+
+/** Folders not walked in the working directory: big, and no prompt or editor enters them. */
+const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
+/** Bounds of the walk after a run (entries read, milliseconds). */
+const WALK_ENTRIES = 20_000;
+const WALK_MS = 500;
+
+function inside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * The home folder's entry files that exist, to bind read-only in the sandbox: all but one that
+ * holds the working directory, or that a `--writable` path names (itself or a path inside it:
+ * `--read-only --writable ~/.ssh` lets the agent write ~/.ssh; `--writable ~` does not unlock
+ * ~/.bashrc).
+ */
+export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] = []): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const here = path.resolve(cwd);
+  const unlocked = writable.map((w) => path.resolve(w));
+  return Object.keys(HOME_ENTRIES)
+    .map((p) => path.join(homeDir, p))
+    .filter((p) => fs.existsSync(p) && !inside(here, p) && !unlocked.some((w) => inside(w, p)));
+}
+
+export interface Planted {
+  path: string;
+  why: string;
+}
+
+/** Whether `p` (not followed) or, for a folder, something below it, changed at or after `since`. */
+function changedSince(p: string, since: number, budget: { left: number; until: number }, depth = 0): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return false;
+  }
+  if (st.ctimeMs >= since) return true;
+  if (!st.isDirectory() || depth > 6) return false;
+  let names: string[];
+  try {
+    names = fs.readdirSync(p);
+  } catch {
+    return false;
+  }
+  for (const n of names) {
+    if (--budget.left < 0 || Date.now() > budget.until) return false;
+    if (changedSince(path.join(p, n), since, budget, depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * The entry files created or changed since `since` (ms since the epoch): the home folder's list,
+ * and, in the working directory and below it, the folder entries (a new `.git` counts when its
+ * config, hooks or info changed: objects and the index change with every commit). The walk is
+ * bounded; `complete` says whether it saw everything.
+ */
+export function plantedSince(since: number, homeDir: string, cwd: string): { planted: Planted[]; complete: boolean } {
+  const planted: Planted[] = [];
+  const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
+  if (homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root) {
+    for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
+      const p = path.join(homeDir, rel);
+      if (changedSince(p, since, budget)) planted.push({ path: p, why });
+    }
+  }
+  const root = path.resolve(cwd);
+  const queue = [root];
+  while (queue.length) {
+    const dir = queue.shift()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (--budget.left < 0 || Date.now() > budget.until) return { planted, complete: false };
+      const p = path.join(dir, e.name);
+      const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
+      if (why) {
+        const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
+          : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
+            : [p];
+        if (!planted.some((f) => f.path === p) && watched.some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+      }
+      if (e.isDirectory() && !NOT_WALKED.has(e.name)) queue.push(p);
+    }
+  }
+  return { planted, complete: true };
+}
+
+/** The lines `airlock run` prints after the run (none when nothing was planted). */
+export function plantedReport(found: { planted: Planted[]; complete: boolean }, homeDir: string, cwd: string): string[] {
+  const shown = (p: string): string => {
+    const rel = path.relative(path.resolve(cwd), p);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel;
+    if (homeDir && inside(p, homeDir)) return `~/${path.relative(homeDir, p)}`;
+    return p;
+  };
+  const lines: string[] = [];
+  if (found.planted.length) {
+    lines.push('airlock: files that run outside the sandbox later were created or changed during the run; review them before your shell, editor or git reads them:');
+    for (const f of found.planted.slice(0, 50)) lines.push(`airlock:   ${terminalText(shown(f.path))} (${f.why})`);
+    if (found.planted.length > 50) lines.push(`airlock:   … and ${found.planted.length - 50} more`);
+  }
+  if (!found.complete) lines.push(`airlock: the working directory is too big to check whole for such files (.git, .envrc, .vscode, …) after the run; look for new ones yourself`);
+  return lines;
+}
