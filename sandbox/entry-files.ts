@@ -81,6 +81,19 @@ const HOME_ENTRIES: Record<string, string> = {
   '.aws/config': 'the AWS CLI runs credential_process',
 };
 
+/**
+ * Entries above that are folders, which programs read the files of when the files exist: an empty
+ * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be read
+ * instead of another file), so one that is missing is made before the run and protected like the
+ * others. Otherwise the agent makes `~/.config/git/config` (read along with `~/.gitconfig`) or a
+ * unit in `~/.config/systemd/user`, and an editor polling `git status` runs it during the run.
+ */
+const HOME_FOLDERS = new Set([
+  '.config/fish', '.config/nushell', '.config/environment.d', '.config/autostart', '.config/systemd/user', '.config/git',
+  '.ssh', '.config/pip', '.pip', '.config/direnv', '.local/share/direnv/allow', '.gradle/init.d', '.config/nvim',
+  '.config/mise', '.config/tmux',
+]);
+
 /** In the working directory, at any depth: name → what runs it. */
 const FOLDER_ENTRIES: Record<string, string> = {
   '.git': 'a git repository: your prompt or editor runs its config and hooks on entering the folder',
@@ -114,7 +127,8 @@ function inside(child: string, parent: string): boolean {
 }
 
 /**
- * The home folder's entry files that exist, to bind read-only in the sandbox: all but one that
+ * The home folder's entry files that exist (folders made first, see HOME_FOLDERS), to bind
+ * read-only in the sandbox: all but one that
  * holds the working directory, or that a `--writable` path names (itself or a path inside it:
  * `--read-only --writable ~/.ssh` lets the agent write ~/.ssh; `--writable ~` does not unlock
  * ~/.bashrc).
@@ -123,9 +137,35 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const here = path.resolve(cwd);
   const unlocked = writable.map((w) => path.resolve(w));
-  return Object.keys(HOME_ENTRIES)
-    .map((p) => path.join(homeDir, p))
-    .filter((p) => fs.existsSync(p) && !inside(here, p) && !unlocked.some((w) => inside(w, p)));
+  const out: string[] = [];
+  for (const rel of Object.keys(HOME_ENTRIES)) {
+    const p = path.join(homeDir, rel);
+    if (inside(here, p) || unlocked.some((w) => inside(w, p))) continue;
+    if (HOME_FOLDERS.has(rel)) {
+      try {
+        // Not through a symlink the agent left in place of a folder above (lstat each on the way).
+        if (!fs.existsSync(p) && realFolders(homeDir, path.dirname(rel))) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+      } catch {
+        /* not ours to make: reported after the run if the agent makes it */
+      }
+    }
+    if (fs.existsSync(p)) out.push(p);
+  }
+  return out;
+}
+
+/** Whether each folder from `base` down along `rel` is a real folder or missing (no symlink). */
+function realFolders(base: string, rel: string): boolean {
+  let p = base;
+  for (const part of rel.split('/').filter((x) => x && x !== '.')) {
+    p = path.join(p, part);
+    try {
+      if (!fs.lstatSync(p).isDirectory()) return false;
+    } catch {
+      return true; // missing from here down: mkdir makes real folders
+    }
+  }
+  return true;
 }
 
 export interface Planted {

@@ -987,7 +987,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const work = path.join(base, 'work');
   const mark = path.join(base, 'ran-agent-code');
   fs.mkdirSync(work);
-  const existing = ['.bashrc', '.profile', '.gitconfig', '.npmrc', '.ssh/config', '.config/git/config', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.npmrc', '.ssh/config', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -998,6 +998,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
     `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
     `mv ~/.config ~/.config-aside 2>/dev/null && echo moved_config=yes`,
+    // Folders git and systemd read the files of when they exist (~/.config/git/config is git's
+    // second global config): missing before the run.
+    `mkdir -p ~/.config/git 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' > ~/.config/git/config 2>/dev/null && echo xdg_git=yes`,
+    `mkdir -p ~/.config/systemd/user 2>/dev/null; printf '[Service]\\nExecStart=${line}\\n' > ~/.config/systemd/user/x.service 2>/dev/null && echo unit=yes`,
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
@@ -1006,7 +1010,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir } });
   const r = results(run.stdout);
   existing.forEach((f, i) => t.notOk(r[`append_${i}`], `~/${f}: read-only inside`));
-  for (const k of ['git_config', 'moved', 'moved_config']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit']) t.notOk(r[k], `${k}: refused`);
   for (const k of ['created', 'repo', 'folder']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
