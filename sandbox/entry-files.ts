@@ -83,16 +83,20 @@ const HOME_ENTRIES: Record<string, string> = {
 
 /**
  * Entries above that are folders, which programs read the files of when the files exist: an empty
- * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be read
+ * folder changes nothing for them (made only where the folder above is in use: `~/.config`) (unlike an empty `.inputrc` or `.bash_profile`, which would be read
  * instead of another file), so one that is missing is made before the run and protected like the
  * others. Otherwise the agent makes `~/.config/git/config` (read along with `~/.gitconfig`) or a
  * unit in `~/.config/systemd/user`, and an editor polling `git status` runs it during the run.
  */
-const HOME_FOLDERS = new Set([
-  '.config/fish', '.config/nushell', '.config/environment.d', '.config/autostart', '.config/systemd/user', '.config/git',
-  '.ssh', '.config/pip', '.pip', '.config/direnv', '.local/share/direnv/allow', '.gradle/init.d', '.config/nvim',
-  '.config/mise', '.config/tmux',
-]);
+const HOME_FOLDERS: Record<string, string> = {
+  // folder → what must exist already for it to be made (the tool is in use; no clutter otherwise)
+  // Read by what nearly every machine runs (git, ssh, pip, a systemd or desktop login); a missing
+  // folder of a tool not in use (fish, nvim, mise) is left missing, and named if the agent makes it.
+  '.ssh': '',
+  '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
+  '.config/systemd/user': '.config', '.config/pip': '.config',
+  '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
+};
 
 /** In the working directory, at any depth: name → what runs it. */
 const FOLDER_ENTRIES: Record<string, string> = {
@@ -141,10 +145,11 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
   for (const rel of Object.keys(HOME_ENTRIES)) {
     const p = path.join(homeDir, rel);
     if (inside(here, p) || unlocked.some((w) => inside(w, p))) continue;
-    if (HOME_FOLDERS.has(rel)) {
+    const anchor = HOME_FOLDERS[rel];
+    if (anchor !== undefined) {
       try {
         // Not through a symlink the agent left in place of a folder above (lstat each on the way).
-        if (!fs.existsSync(p) && realFolders(homeDir, path.dirname(rel))) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+        if (!fs.existsSync(p) && fs.existsSync(path.join(homeDir, anchor)) && realFolders(homeDir, path.dirname(rel))) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
       } catch {
         /* not ours to make: reported after the run if the agent makes it */
       }
@@ -202,16 +207,48 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string): { planted: Planted[]; complete: boolean } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = ''): { planted: Planted[]; complete: boolean } {
   const planted: Planted[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
-  if (homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root) {
+  const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (--budget.left < 0) return;
+      const p = path.join(dir, n);
+      if (pick(n) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) planted.push({ path: p, why });
+    }
+  };
+  const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
+  if (homeOk) {
     for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
       const p = path.join(homeDir, rel);
       if (changedSince(p, since, budget)) planted.push({ path: p, why });
     }
+    // Python runs the import lines of every .pth file in the user's site-packages, and its
+    // usercustomize module, at each start.
+    const lib = path.join(homeDir, '.local', 'lib');
+    let pythons: string[] = [];
+    try {
+      pythons = fs.readdirSync(lib).filter((n) => n.startsWith('python'));
+    } catch {
+      /* none */
+    }
+    for (const py of pythons.slice(0, 16)) {
+      changedIn(path.join(lib, py, 'site-packages'), (n) => n.endsWith('.pth') || n === 'usercustomize.py' || n === 'sitecustomize.py', 'Python runs it at every start');
+    }
   }
+  // Folders on PATH that the agent could write (in the home folder or the working directory): a
+  // program put there runs in place of the one of that name (`~/.local/bin/git`).
   const root = path.resolve(cwd);
+  const onPath = [...new Set(searchPath.split(path.delimiter).filter((d) => path.isAbsolute(d)).map((d) => path.resolve(d)))];
+  for (const dir of onPath.slice(0, 64)) {
+    if ((homeOk && inside(dir, homeDir)) || inside(dir, root)) changedIn(dir, () => true, 'on your PATH: it runs in place of any program of that name');
+  }
   const queue = [root];
   while (queue.length) {
     const dir = queue.shift()!;

@@ -1006,19 +1006,22 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
     `echo untouched > notes.txt`,
+    // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
+    `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
   ].join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir } });
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
   const r = results(run.stdout);
   existing.forEach((f, i) => t.notOk(r[`append_${i}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit']) t.notOk(r[k], `${k}: refused`);
-  for (const k of ['created', 'repo', 'folder']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const k of ['created', 'repo', 'folder', 'path']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
-  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', '.envrc', '.vscode']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', '.envrc', '.vscode', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
+  fs.rmSync(path.join(homeDir, '.local', 'bin', 'git')); // the user read the report
   execFileSync('git', ['init', '-q'], hostGit);
   execFileSync('git', ['status', '--porcelain'], hostGit);
   t.notOk(fs.existsSync(mark), 'nothing of the agent\'s ran on the host');
