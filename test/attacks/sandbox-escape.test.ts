@@ -992,9 +992,18 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
   }
+  // Command histories hold what the user typed: the real value of a secret given to Airlock too.
+  const canary = 'ghp_HistoryCanary8c1f0e2d';
+  const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine'];
+  for (const f of histories) {
+    fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
+  }
   const line = `touch ${mark}`;
   const script = [
-    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${i}=yes`),
+    ...histories.map((f, i) => `echo "history_${'abcdefghijklmnop'[i]}=$(cat ~/${f} 2>/dev/null | tr -d '\\n')"`),
+    `echo 'ls' >> ~/.bash_history 2>/dev/null`,
+    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnop'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
     `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
     `mv ~/.config ~/.config-aside 2>/dev/null && echo moved_config=yes`,
@@ -1009,9 +1018,12 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
     `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
   ].join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
   const r = results(run.stdout);
-  existing.forEach((f, i) => t.notOk(r[`append_${i}`], `~/${f}: read-only inside`));
+  t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
+  histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads empty inside`));
+  for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
+  existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit']) t.notOk(r[k], `${k}: refused`);
   for (const k of ['created', 'repo', 'folder', 'path']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
