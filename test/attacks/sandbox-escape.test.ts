@@ -987,14 +987,16 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const work = path.join(base, 'work');
   const mark = path.join(base, 'ran-agent-code');
   fs.mkdirSync(work);
-  const existing = ['.bashrc', '.profile', '.gitconfig', '.npmrc', '.ssh/config', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.npmrc', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
   }
-  // Command histories hold what the user typed: the real value of a secret given to Airlock too.
+  // Command histories hold what the user typed: the real value of a secret given to Airlock too;
+  // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
   const canary = 'ghp_HistoryCanary8c1f0e2d';
-  const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine'];
+  const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine',
+    '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc'];
   for (const f of histories) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
@@ -1021,7 +1023,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
   const r = results(run.stdout);
   t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
-  histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads empty inside`));
+  histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit']) t.notOk(r[k], `${k}: refused`);
