@@ -29,9 +29,19 @@ const CREDENTIALS = [
 ];
 
 /** The files that exist, of both kinds, for this home folder and environment (`HISTFILE` too). */
-export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv): string[] {
-  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
-  const named = [env.HISTFILE, env.PYTHON_HISTORY, env.NODE_REPL_HISTORY, env.PSQL_HISTORY, env.MYSQL_HISTFILE, env.SQLITE_HISTORY, env.REDISCLI_HISTFILE]
-    .filter((p): p is string => !!p && path.isAbsolute(p));
-  return [...new Set([...[...HISTORIES, ...CREDENTIALS].map((p) => path.join(homeDir, p)), ...named])].filter((p) => fs.existsSync(p));
+export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
+  const named = [
+    env.HISTFILE, env.PYTHON_HISTORY, env.NODE_REPL_HISTORY, env.PSQL_HISTORY, env.MYSQL_HISTFILE, env.SQLITE_HISTORY, env.REDISCLI_HISTFILE,
+    // Where the environment moved a credential store (or names a key file: a service account's JSON).
+    env.GOOGLE_APPLICATION_CREDENTIALS, env.AWS_SHARED_CREDENTIALS_FILE, env.DOCKER_CONFIG, env.GNUPGHOME, env.PASSWORD_STORE_DIR,
+    env.CLOUDSDK_CONFIG, env.AZURE_CONFIG_DIR, env.GH_CONFIG_DIR, env.NETRC, ...(env.KUBECONFIG ?? '').split(path.delimiter),
+  ].filter((p): p is string => !!p && path.isAbsolute(p));
+  const inHome = !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root ? [] : [...HISTORIES, ...CREDENTIALS].map((p) => path.join(homeDir, p));
+  // Never one that holds the working directory (hiding it would hide the agent's work).
+  const here = path.resolve(cwd);
+  const holdsHere = (p: string): boolean => {
+    const rel = path.relative(path.resolve(p), here);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  return [...new Set([...inHome, ...named])].filter((p) => fs.existsSync(p) && !holdsHere(p));
 }

@@ -996,7 +996,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
   const canary = 'ghp_HistoryCanary8c1f0e2d';
   const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine',
-    '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc'];
+    '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc', 'keys/service-account.json'];
   for (const f of histories) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
@@ -1020,7 +1020,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
     `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
   ].join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), GOOGLE_APPLICATION_CREDENTIALS: path.join(homeDir, 'keys', 'service-account.json'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
   const r = results(run.stdout);
   t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
