@@ -98,6 +98,15 @@ const HOME_FOLDERS: Record<string, string> = {
   '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
 };
 
+/**
+ * Entries above that are files an empty one of which changes nothing: made empty (0600) when
+ * missing, so the agent cannot write the first one (`~/.npmrc` with `node-options`, read by every
+ * npm on the host). Not `~/.gitconfig` where git's other global file (`~/.config/git/config`)
+ * exists: `git config --global` writes to the first of them that exists. Not shell, vim or emacs
+ * files: an empty one is read instead of another (`~/.profile`, vim's defaults, `init.el`).
+ */
+const NEUTRAL_FILES = ['.gitconfig', '.npmrc', '.curlrc', '.wgetrc'];
+
 /** In the working directory, at any depth: name → what runs it. */
 const FOLDER_ENTRIES: Record<string, string> = {
   '.git': 'a git repository: your prompt or editor runs its config and hooks on entering the folder',
@@ -152,6 +161,13 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
         if (!fs.existsSync(p) && fs.existsSync(path.join(homeDir, anchor)) && realFolders(homeDir, path.dirname(rel))) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
       } catch {
         /* not ours to make: reported after the run if the agent makes it */
+      }
+    }
+    if (NEUTRAL_FILES.includes(rel) && !(rel === '.gitconfig' && fs.existsSync(path.join(homeDir, '.config', 'git', 'config')))) {
+      try {
+        fs.writeFileSync(p, '', { flag: 'wx', mode: 0o600 }); // O_EXCL: never through a symlink
+      } catch {
+        /* there already, or not ours to make */
       }
     }
     if (fs.existsSync(p)) out.push(p);

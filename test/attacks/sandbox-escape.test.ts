@@ -987,7 +987,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const work = path.join(base, 'work');
   const mark = path.join(base, 'ran-agent-code');
   fs.mkdirSync(work);
-  const existing = ['.bashrc', '.profile', '.gitconfig', '.npmrc', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1013,6 +1013,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // second global config): missing before the run.
     `mkdir -p ~/.config/git 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' > ~/.config/git/config 2>/dev/null && echo xdg_git=yes`,
     `mkdir -p ~/.config/systemd/user 2>/dev/null; printf '[Service]\\nExecStart=${line}\\n' > ~/.config/systemd/user/x.service 2>/dev/null && echo unit=yes`,
+    // Missing files an empty one of which changes nothing: npm's (node-options runs on every npm), curl's.
+    `printf 'node-options=--require ${base}/x.js\\n' >> ~/.npmrc 2>/dev/null && echo npmrc=yes`,
+    `printf 'output=${mark}\\n' > ~/.curlrc 2>/dev/null && echo curlrc=yes`,
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
@@ -1026,7 +1029,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
-  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc']) t.notOk(r[k], `${k}: refused`);
+  for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
   for (const k of ['created', 'repo', 'folder', 'path']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
