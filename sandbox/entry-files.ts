@@ -134,6 +134,21 @@ const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
 const WALK_ENTRIES = 20_000;
 const WALK_MS = 500;
 
+/**
+ * Where the environment moved a folder of the home folder (`XDG_CONFIG_HOME` for `.config/…`,
+ * `XDG_DATA_HOME` for `.local/share/…`, `XDG_STATE_HOME` for `.local/state/…`): programs read the
+ * moved one; both are looked at.
+ */
+export function xdgMoved(homeDir: string, rel: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const [prefix, name] of [['.config/', 'XDG_CONFIG_HOME'], ['.local/share/', 'XDG_DATA_HOME'], ['.local/state/', 'XDG_STATE_HOME']] as const) {
+    const base = env[name];
+    if (!rel.startsWith(prefix) || !base || !path.isAbsolute(base)) continue;
+    const moved = path.join(base, rel.slice(prefix.length));
+    return moved === path.join(homeDir, rel) ? undefined : moved;
+  }
+  return undefined;
+}
+
 function inside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -146,7 +161,7 @@ function inside(child: string, parent: string): boolean {
  * `--read-only --writable ~/.ssh` lets the agent write ~/.ssh; `--writable ~` does not unlock
  * ~/.bashrc).
  */
-export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] = []): string[] {
+export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] = [], env: NodeJS.ProcessEnv = process.env): string[] {
   if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
   const here = path.resolve(cwd);
   const unlocked = writable.map((w) => path.resolve(w));
@@ -163,14 +178,15 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
         /* not ours to make: reported after the run if the agent makes it */
       }
     }
-    if (NEUTRAL_FILES.includes(rel) && !(rel === '.gitconfig' && fs.existsSync(path.join(homeDir, '.config', 'git', 'config')))) {
+    const xdgGit = [path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)];
+    if (NEUTRAL_FILES.includes(rel) && !(rel === '.gitconfig' && xdgGit.some((g) => g && fs.existsSync(g)))) {
       try {
         fs.writeFileSync(p, '', { flag: 'wx', mode: 0o600 }); // O_EXCL: never through a symlink
       } catch {
         /* there already, or not ours to make */
       }
     }
-    if (fs.existsSync(p)) out.push(p);
+    for (const q of [p, xdgMoved(homeDir, rel, env)]) if (q && fs.existsSync(q) && !inside(here, q) && !unlocked.some((w) => inside(w, q))) out.push(q);
   }
   return out;
 }
@@ -223,7 +239,7 @@ function changedSince(p: string, since: number, budget: { left: number; until: n
  * config, hooks or info changed: objects and the index change with every commit). The walk is
  * bounded; `complete` says whether it saw everything.
  */
-export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = ''): { planted: Planted[]; complete: boolean } {
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}): { planted: Planted[]; complete: boolean } {
   const planted: Planted[] = [];
   const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
   const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
@@ -242,8 +258,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
   const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
   if (homeOk) {
     for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
-      const p = path.join(homeDir, rel);
-      if (changedSince(p, since, budget)) planted.push({ path: p, why });
+      for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.

@@ -8,6 +8,7 @@
 //   The agent is meant to hold placeholders only; Airlock injects the real value where the policy says.
 import fs from 'node:fs';
 import path from 'node:path';
+import { xdgMoved } from './entry-files.ts';
 
 /** Shells', REPLs' and editors' history files, relative to the home folder. */
 const HISTORIES = [
@@ -36,7 +37,7 @@ export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: st
     env.GOOGLE_APPLICATION_CREDENTIALS, env.AWS_SHARED_CREDENTIALS_FILE, env.DOCKER_CONFIG, env.GNUPGHOME, env.PASSWORD_STORE_DIR,
     env.CLOUDSDK_CONFIG, env.AZURE_CONFIG_DIR, env.GH_CONFIG_DIR, env.NETRC, ...(env.KUBECONFIG ?? '').split(path.delimiter),
   ].filter((p): p is string => !!p && path.isAbsolute(p));
-  const inHome = !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root ? [] : [...HISTORIES, ...CREDENTIALS].map((p) => path.join(homeDir, p));
+  const inHome = !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root ? [] : [...HISTORIES, ...CREDENTIALS].flatMap((p) => [path.join(homeDir, p), xdgMoved(homeDir, p, env) ?? []].flat());
   // Never one that holds the working directory (hiding it would hide the agent's work).
   const here = path.resolve(cwd);
   const holdsHere = (p: string): boolean => {

@@ -267,7 +267,7 @@ export function register(program: Command): void {
       // anyway is named after it. Taken before the run starts: gitControlPaths makes folders.
       const userHome = os.homedir();
       const placed: string[] = [];
-      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable)] : [];
+      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env)] : [];
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
@@ -293,7 +293,7 @@ export function register(program: Command): void {
       } finally {
         await denials?.stop();
         removePlaced(placed);
-        for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH), userHome, process.cwd())) process.stderr.write(`${line}\n`);
+        for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env), userHome, process.cwd())) process.stderr.write(`${line}\n`);
         await agents.revokeToken(opts.agent, issued.id).catch((err: Error) => {
           process.stderr.write(`airlock: warning: could not revoke the run's token ${issued.id} (it expires at ${issued.expires}): ${err.message}\n`);
         });

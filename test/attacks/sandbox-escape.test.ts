@@ -987,7 +987,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   const work = path.join(base, 'work');
   const mark = path.join(base, 'ran-agent-code');
   fs.mkdirSync(work);
-  const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc'];
+  // xdg/git/config: git's second global config where XDG_CONFIG_HOME moved it.
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config'];
   for (const f of existing) {
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
@@ -1023,7 +1024,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
     `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
   ].join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), GOOGLE_APPLICATION_CREDENTIALS: path.join(homeDir, 'keys', 'service-account.json'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), XDG_CONFIG_HOME: path.join(homeDir, 'xdg'), GOOGLE_APPLICATION_CREDENTIALS: path.join(homeDir, 'keys', 'service-account.json'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
   const r = results(run.stdout);
   t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
@@ -1042,5 +1043,6 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   fs.rmSync(path.join(homeDir, '.local', 'bin', 'git')); // the user read the report
   execFileSync('git', ['init', '-q'], hostGit);
   execFileSync('git', ['status', '--porcelain'], hostGit);
+  execFileSync('git', ['status', '--porcelain'], { ...hostGit, env: { ...hostGit.env, XDG_CONFIG_HOME: path.join(homeDir, 'xdg') } });
   t.notOk(fs.existsSync(mark), 'nothing of the agent\'s ran on the host');
 });
