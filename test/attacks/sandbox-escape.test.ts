@@ -1046,3 +1046,28 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   execFileSync('git', ['status', '--porcelain'], { ...hostGit, env: { ...hostGit.env, XDG_CONFIG_HOME: path.join(homeDir, 'xdg') } });
   t.notOk(fs.existsSync(mark), 'nothing of the agent\'s ran on the host');
 });
+
+t.test('property: a run-on-entry file made during the run is named at any depth and under any folder name, printably; one made before is not', async (t) => {
+  const { plantedReport, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml'];
+  const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
+  await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
+    const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
+    const at = path.join(work, ...dirs);
+    const make = (rel: string, base: string): void => {
+      fs.mkdirSync(path.dirname(path.join(base, rel)), { recursive: true });
+      fs.writeFileSync(path.join(base, rel), 'x');
+    };
+    make(old, path.join(work, 'before'));
+    fs.mkdirSync(at, { recursive: true });
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    make(fresh, at);
+    const found = plantedSince(since, '', work);
+    const top = path.join(at, fresh.split('/')[0]!);
+    if (!found.planted.some((f) => f.path === top)) throw new Error(`${top} not named: ${JSON.stringify(found.planted)}`);
+    if (found.planted.some((f) => f.path.startsWith(path.join(work, 'before')))) throw new Error('a file made before the run was named');
+    if (/[\u001b\u202e]/.test(plantedReport(found, '', work).join('\n'))) throw new Error('the report printed a control character');
+  }), { numRuns: runs * 2, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named wherever it was put');
+});
