@@ -44,7 +44,22 @@ const HOME_ENTRIES: Record<string, string> = {
   '.config/environment.d': 'systemd sets your session environment from it',
   '.config/autostart': 'your desktop starts it at login',
   '.config/systemd/user': 'systemd runs your user units',
+  // Files and frameworks shell rc files commonly source, and prompts that run commands.
+  '.bashrc.local': '.bashrc commonly sources it',
+  '.zshrc.local': '.zshrc commonly sources it',
+  '.aliases': 'shell rc files commonly source it',
+  '.bash_functions': 'shell rc files commonly source it',
+  '.p10k.zsh': 'zsh sources it (powerlevel10k)',
+  '.fzf.zsh': 'zsh sources it (fzf)',
+  '.fzf.bash': 'bash sources it (fzf)',
+  '.oh-my-zsh': 'zsh sources its plugins and custom files',
+  '.zprezto': 'zsh sources it (prezto)',
+  '.zsh': 'zsh rc files commonly source it',
+  '.config/zsh': 'zsh sources it (ZDOTDIR)',
+  '.bash_it': 'bash sources it (bash-it)',
+  '.config/starship.toml': 'starship runs its custom commands at every prompt',
   '.gitconfig': 'git runs programs it names (core.fsmonitor, filters, aliases)',
+  '.gitconfig.local': '~/.gitconfig commonly includes it',
   '.config/git': 'git runs programs its config names',
   '.ssh': 'ssh runs ProxyCommand, LocalCommand, Match exec, rc; authorized_keys lets others in',
   '.npmrc': 'npm obeys node-options, script-shell, registries',
@@ -188,6 +203,58 @@ export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] 
     }
     for (const q of [p, xdgMoved(homeDir, rel, env)]) if (q && fs.existsSync(q) && !inside(here, q) && !unlocked.some((w) => inside(w, q))) out.push(q);
   }
+  // What git's global configs include, protected like them; one that is missing is made empty (git
+  // reads an empty one as none) when it belongs in the home folder, outside the working directory.
+  for (const inc of gitIncludes(homeDir, env)) {
+    if (inside(here, inc) || inside(inc, here) || unlocked.some((w) => inside(w, inc))) continue;
+    if (!fs.existsSync(inc) && inside(inc, homeDir) && realFolders(homeDir, path.relative(homeDir, path.dirname(inc)))) {
+      try {
+        fs.mkdirSync(path.dirname(inc), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o600 });
+      } catch {
+        /* not ours to make */
+      }
+    }
+    if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
+  }
+  return out;
+}
+
+/**
+ * The files git's global configs include (`[include] path = …`, `[includeIf "…"] path = …`, nested
+ * up to 4 deep), which git obeys as the configs themselves: `~/.gitconfig.local` is a common one.
+ * A relative path is the including file's folder's; `~/` the home folder's.
+ */
+export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  const queue = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)]
+    .filter((p): p is string => !!p).map((p) => ({ file: p, depth: 0 }));
+  while (queue.length && out.length < 32) {
+    const { file, depth } = queue.shift()!;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    let including = false;
+    for (const raw of text.split('\n')) {
+      const line = raw.trim();
+      if (line.startsWith('[')) {
+        including = /^\[\s*include(?:if)?\b/i.test(line);
+        continue;
+      }
+      const eq = line.indexOf('=');
+      if (!including || eq < 0 || line.slice(0, eq).trim().toLowerCase() !== 'path') continue;
+      let value = line.slice(eq + 1).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      if (!value) continue;
+      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
+      if (out.includes(target)) continue;
+      out.push(target);
+      if (depth < 4) queue.push({ file: target, depth: depth + 1 });
+    }
+  }
   return out;
 }
 
@@ -260,6 +327,7 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
       for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
     }
+    for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
     // Python runs the import lines of every .pth file in the user's site-packages, and its
     // usercustomize module, at each start.
     const lib = path.join(homeDir, '.local', 'lib');

@@ -993,6 +993,9 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
   }
+  // Files git's global config includes (the first missing, the second in a missing folder): git
+  // obeys them as the config itself.
+  fs.appendFileSync(path.join(homeDir, '.gitconfig'), '[include]\n\tpath = ~/.gitconfig.local\n[includeIf "gitdir:/"]\n\tpath = "extra/inc.cfg"\n');
   // Command histories hold what the user typed: the real value of a secret given to Airlock too;
   // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
   const canary = 'ghp_HistoryCanary8c1f0e2d';
@@ -1017,6 +1020,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // Missing files an empty one of which changes nothing: npm's (node-options runs on every npm), curl's.
     `printf 'node-options=--require ${base}/x.js\\n' >> ~/.npmrc 2>/dev/null && echo npmrc=yes`,
     `printf 'output=${mark}\\n' > ~/.curlrc 2>/dev/null && echo curlrc=yes`,
+    ...['.gitconfig.local', 'extra/inc.cfg'].map((f, i) => `mkdir -p ~/extra 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> ~/${f} 2>/dev/null && echo include_${'ab'[i]}=yes`),
     `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
     `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
     `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
@@ -1030,7 +1034,7 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
   for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
-  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
   for (const k of ['created', 'repo', 'folder', 'path']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
