@@ -173,7 +173,7 @@ function inside(child: string, parent: string): boolean {
  * The home folder's entry files that exist (folders made first, see HOME_FOLDERS), to bind
  * read-only in the sandbox: all but one that
  * holds the working directory, or that a `--writable` path names (itself or a path inside it:
- * `--read-only --writable ~/.ssh` lets the agent write ~/.ssh; `--writable ~` does not unlock
+ * `--read-only --writable ~/.config/fish` lets the agent write it; `--writable ~` does not unlock
  * ~/.bashrc).
  */
 export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] = [], env: NodeJS.ProcessEnv = process.env): string[] {
