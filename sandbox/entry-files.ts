@@ -164,6 +164,14 @@ export function xdgMoved(homeDir: string, rel: string, env: NodeJS.ProcessEnv): 
   return undefined;
 }
 
+function isDir(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function inside(child: string, parent: string): boolean {
   const rel = path.relative(parent, child);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
@@ -360,6 +368,12 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
     for (const e of entries) {
       if (--budget.left < 0 || Date.now() > budget.until) return { planted, complete: false };
       const p = path.join(dir, e.name);
+      // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
+      // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
+      if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
+        && !planted.some((f) => f.path === dir) && ['config', 'hooks', 'info', 'commondir'].some((n) => changedSince(path.join(dir, n), since, budget))) {
+        planted.push({ path: dir, why: 'a bare git repository: git run inside it obeys its config and hooks' });
+      }
       const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
       if (why) {
         const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
