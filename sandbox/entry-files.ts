@@ -98,15 +98,15 @@ const HOME_ENTRIES: Record<string, string> = {
 
 /**
  * Entries above that are folders, which programs read the files of when the files exist: an empty
- * folder changes nothing for them (made only where the folder above is in use: `~/.config`) (unlike an empty `.inputrc` or `.bash_profile`, which would be read
- * instead of another file), so one that is missing is made before the run and protected like the
- * others. Otherwise the agent makes `~/.config/git/config` (read along with `~/.gitconfig`) or a
+ * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be
+ * read instead of another file), so one that is missing is made before the run and protected like
+ * the others. Otherwise the agent makes `~/.config/git/config` (read along with `~/.gitconfig`) or a
  * unit in `~/.config/systemd/user`, and an editor polling `git status` runs it during the run.
+ * Folder → what must exist already for it to be made: these are read by what nearly every machine
+ * runs (git, ssh, pip, a systemd or desktop login); a missing folder of a tool not in use (fish,
+ * nvim, mise) is left missing, and named after the run if the agent makes it.
  */
 const HOME_FOLDERS: Record<string, string> = {
-  // folder → what must exist already for it to be made (the tool is in use; no clutter otherwise)
-  // Read by what nearly every machine runs (git, ssh, pip, a systemd or desktop login); a missing
-  // folder of a tool not in use (fish, nvim, mise) is left missing, and named if the agent makes it.
   '.ssh': '',
   '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
   '.config/systemd/user': '.config', '.config/pip': '.config',
@@ -247,15 +247,18 @@ export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.en
     }
     let including = false;
     for (const raw of text.split('\n')) {
-      const line = raw.trim();
+      let line = raw.trim();
       if (line.startsWith('[')) {
         including = /^\[\s*include(?:if)?\b/i.test(line);
-        continue;
+        // `[include] path = …` on one line is a section and a variable.
+        const close = line.indexOf(']');
+        line = close < 0 ? '' : line.slice(close + 1).trim();
       }
       const eq = line.indexOf('=');
       if (!including || eq < 0 || line.slice(0, eq).trim().toLowerCase() !== 'path') continue;
       let value = line.slice(eq + 1).trim();
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
+      else value = value.split(/[;#]/, 1)[0]!.trim(); // a comment after the value
       if (!value) continue;
       const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
       if (out.includes(target)) continue;
