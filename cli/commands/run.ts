@@ -12,6 +12,8 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
+import { homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
+import { homeSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -260,6 +262,15 @@ export function register(program: Command): void {
       // Tools often hide Airlock's 403 (pip: "No matching distribution found"): say it here.
       const denials = opts.reportDenials ? watchDenials(home, opts.agent, (line) => process.stderr.write(`${line}\n`)) : undefined;
 
+      // What the user's shell, git, ssh, npm and editors run later, outside the sandbox: read-only
+      // inside where it exists (sandbox/entry-files.ts); whatever such file the run created or changed
+      // anyway is named after it. Taken before the run starts: gitControlPaths makes folders.
+      const userHome = os.homedir();
+      const placed: string[] = [];
+      const protect = sandbox ? [...protectedPaths(home, process.cwd(), placed), ...homeEntryFiles(userHome, process.cwd(), opts.writable, process.env)] : [];
+      // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
+      // was made just now may read a millisecond or a tick later. The agent starts far later.
+      const started = Date.now() + 20;
       let exit: AgentExit;
       try {
         exit = await launchAgent({
@@ -268,8 +279,9 @@ export function register(program: Command): void {
           // The state folder is hidden anyway; the master key file may live elsewhere (AIRLOCK_MASTER_KEY_FILE).
           // Every other state folder this user has (another project's master key, secrets, CA key),
           // and the list of them, are hidden too.
-          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...(opts.hide ?? [])],
-          protect: protectedPaths(home, process.cwd()),
+          // And the user's command histories and credential stores, which hold secrets' real values.
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...(opts.hide ?? [])],
+          protect,
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`
@@ -280,6 +292,8 @@ export function register(program: Command): void {
         throw err;
       } finally {
         await denials?.stop();
+        removePlaced(placed);
+        for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env), userHome, process.cwd())) process.stderr.write(`${line}\n`);
         await agents.revokeToken(opts.agent, issued.id).catch((err: Error) => {
           process.stderr.write(`airlock: warning: could not revoke the run's token ${issued.id} (it expires at ${issued.expires}): ${err.message}\n`);
         });
@@ -328,7 +342,7 @@ const OUTPUT_ONLY = new Set(['.tap', 'test-artifacts']);
  * obeyed by the next `airlock start` without a human having said yes. A working directory inside
  * Airlock's folder keeps its own entry writable.
  */
-export function protectedPaths(home: string, cwd: string): string[] {
+export function protectedPaths(home: string, cwd: string, made: string[] = []): string[] {
   const policy = readRuntimeInfo(home)?.policy;
   const root = path.resolve(projectRoot);
   const inside = (dir: string, p: string): boolean => p === dir || p.startsWith(`${dir}${path.sep}`);
@@ -336,7 +350,7 @@ export function protectedPaths(home: string, cwd: string): string[] {
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd)];
+  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made)];
 }
 
 /**
@@ -350,7 +364,7 @@ export function protectedPaths(home: string, cwd: string): string[] {
  * A hooks or info folder that is missing (or a worktree config, where git reads one) is made first,
  * so none can be added.
  */
-export function gitControlPaths(cwd: string): string[] {
+export function gitControlPaths(cwd: string, made: string[] = []): string[] {
   for (let dir = path.resolve(cwd); ; dir = path.dirname(dir)) {
     const dotGit = path.join(dir, '.git');
     let gitDir: string | undefined;
@@ -390,6 +404,7 @@ export function gitControlPaths(cwd: string): string[] {
       }
       const out = [...(isFile ? [dotGit] : []), path.join(gitDir, 'config.worktree')];
       const repos = [common];
+      const gitDirs = new Set([gitDir]);
       // Submodules' own repositories: modules/<name>[/modules/<name>…], bounded.
       for (let i = 0; i < repos.length && repos.length < 64; i++) {
         try {
@@ -397,6 +412,22 @@ export function gitControlPaths(cwd: string): string[] {
         } catch {
           /* no submodules */
         }
+      }
+      for (const repo of repos) gitDirs.add(repo);
+      // `commondir` in a git folder names the folder git takes config, hooks and info from (a linked
+      // worktree's has one): one the agent adds to the repository's .git makes a folder of its own,
+      // with its config, the repository's for the next `git status`. One that exists is protected;
+      // where there is none, one naming the folder itself (`.`, what git does without it) is put
+      // there for the run and protected, and taken away after it (`made`).
+      for (const d of gitDirs) {
+        const file = path.join(d, 'commondir');
+        try {
+          fs.writeFileSync(file, '.\n', { flag: 'wx' });
+          made.push(file);
+        } catch {
+          /* there already (protected below), or not ours to make */
+        }
+        out.push(file);
       }
       for (const repo of repos) {
         for (const d of ['hooks', 'info']) {
@@ -431,6 +462,17 @@ function nodeInstall(cwd: string): string[] {
   const prefix = path.basename(path.dirname(node)) === 'bin' ? path.dirname(path.dirname(node)) : path.dirname(node);
   const here = path.resolve(cwd);
   return here === prefix || here.startsWith(`${prefix}${path.sep}`) || prefix === path.parse(prefix).root ? [] : [prefix];
+}
+
+/** Takes away the `commondir` files gitControlPaths put in place for the run, if they still say `.`. */
+function removePlaced(files: string[]): void {
+  for (const f of files) {
+    try {
+      if (fs.readFileSync(f, 'utf8') === '.\n') fs.unlinkSync(f);
+    } catch {
+      /* gone already */
+    }
+  }
 }
 
 /** The path a worktree's `.git` file names (`gitdir: PATH`), read line by line (no pattern to backtrack). */

@@ -941,6 +941,12 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
     `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
     `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
+    // A commondir in a git folder names where git takes config, hooks and info from: a folder of
+    // the agent's, a copy of the repository with an fsmonitor in its config.
+    `mkdir -p ${base}/common && cp -r ${main}/.git/objects ${main}/.git/refs ${main}/.git/HEAD ${base}/common/ && printf '${evil}' > ${base}/common/config && echo common=made`,
+    `echo ${base}/common > ${main}/.git/commondir 2>/dev/null && echo commondir=yes`,
+    `echo ${base}/common > ${main}/.git/worktrees/tree/commondir 2>/dev/null && echo worktree_commondir=yes`,
+    `echo ${base}/common > ${main}/.git/modules/sub/commondir 2>/dev/null && echo submodule_commondir=yes`,
   ].join('\n');
   // Same run: the caches of compiled code that tsx (Airlock's sources without a bundle, run-ts.js,
   // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
@@ -956,7 +962,10 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   });
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved']) t.notOk(r[k], `${k}: refused`);
+  t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
+  t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
+  t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   // What the user's prompt or editor runs next, and the user's next checkout.
   for (const [cwd, ...args] of [[tree, 'status', '--porcelain'], [main, 'status', '--porcelain'], [tree, 'checkout', '-q', '-b', 'after']] as const) {
     try {
@@ -966,4 +975,105 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     }
   }
   t.notOk(fs.existsSync(mark), 'git on the host ran none of the agent\'s code');
+});
+
+t.test('files that run outside the sandbox later: the home folder\'s are read-only inside, and any created or changed is named after the run', async (t) => {
+  // A home folder of the user's as they are: shell rc files, git and ssh config, npm's, a folder of
+  // git config, direnv's allow-list. The agent appends a command to each, makes the ones that are
+  // missing (~/.bash_profile, read before ~/.profile), a repository in a subfolder with an fsmonitor,
+  // an .envrc and VS Code tasks; then a host git reads the home folder as the user's would.
+  const base = fs.mkdtempSync(path.join(world.dir, 'entry-'));
+  const homeDir = path.join(base, 'home');
+  const work = path.join(base, 'work');
+  const mark = path.join(base, 'ran-agent-code');
+  fs.mkdirSync(work);
+  // xdg/git/config: git's second global config where XDG_CONFIG_HOME moved it.
+  const existing = ['.bashrc', '.profile', '.gitconfig', '.config/fish/config.fish', '.local/share/direnv/allow/keep', '.inputrc', 'xdg/git/config'];
+  for (const f of existing) {
+    fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, f), f.endsWith('gitconfig') || f.endsWith('git/config') ? '[user]\n\tname = u\n' : '# mine\n');
+  }
+  // Files git's global config includes (the first missing, the second in a missing folder): git
+  // obeys them as the config itself.
+  fs.appendFileSync(path.join(homeDir, '.gitconfig'), '[include]\n\tpath = ~/.gitconfig.local\n[includeIf "gitdir:/"]\n\tpath = "extra/inc.cfg"\n');
+  // Command histories hold what the user typed: the real value of a secret given to Airlock too;
+  // so do the credential stores of the tools whose services Airlock brokers (gh, git, ssh, AWS).
+  const canary = 'ghp_HistoryCanary8c1f0e2d';
+  const histories = ['.bash_history', '.zsh_history', '.local/share/fish/fish_history', '.python_history', '.psql_history', '.hist/mine',
+    '.git-credentials', '.config/gh/hosts.yml', '.ssh/config', '.ssh/id_ed25519', '.aws/credentials', '.netrc', 'keys/service-account.json'];
+  for (const f of histories) {
+    fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
+    fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
+  }
+  const line = `touch ${mark}`;
+  const script = [
+    ...histories.map((f, i) => `echo "history_${'abcdefghijklmnop'[i]}=$(cat ~/${f} 2>/dev/null | tr -d '\\n')"`),
+    `echo 'ls' >> ~/.bash_history 2>/dev/null`,
+    ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnop'[i]}=yes`),
+    `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
+    `mv ~/.bashrc ~/.bashrc-aside 2>/dev/null && echo moved=yes`,
+    `mv ~/.config ~/.config-aside 2>/dev/null && echo moved_config=yes`,
+    // Folders git and systemd read the files of when they exist (~/.config/git/config is git's
+    // second global config): missing before the run.
+    `mkdir -p ~/.config/git 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' > ~/.config/git/config 2>/dev/null && echo xdg_git=yes`,
+    `mkdir -p ~/.config/systemd/user 2>/dev/null; printf '[Service]\\nExecStart=${line}\\n' > ~/.config/systemd/user/x.service 2>/dev/null && echo unit=yes`,
+    // Missing files an empty one of which changes nothing: npm's (node-options runs on every npm), curl's.
+    `printf 'node-options=--require ${base}/x.js\\n' >> ~/.npmrc 2>/dev/null && echo npmrc=yes`,
+    `printf 'output=${mark}\\n' > ~/.curlrc 2>/dev/null && echo curlrc=yes`,
+    ...['.gitconfig.local', 'extra/inc.cfg'].map((f, i) => `mkdir -p ~/extra 2>/dev/null; printf '[core]\\n\\tfsmonitor = ${line}; false\\n' >> ~/${f} 2>/dev/null && echo include_${'ab'[i]}=yes`),
+    `printf '${line}\\n' > ~/.bash_profile && echo created=yes`,
+    `mkdir -p sub/deeper && cd sub/deeper && git init -q && git config core.fsmonitor '${line}; false' && echo repo=yes && cd ../..`,
+    `printf '${line}\\n' > .envrc && mkdir -p .vscode && printf '{}' > .vscode/tasks.json && echo folder=yes`,
+    // A bare-looking git folder whose config gives it a working tree: git inside it obeys that config.
+    `mkdir -p tools/bare/objects tools/bare/refs && echo 'ref: refs/heads/main' > tools/bare/HEAD && printf '[core]\\n\\tbare = false\\n\\tworktree = ..\\n\\tfsmonitor = ${line}; false\\n' > tools/bare/config && echo bare=yes`,
+    `echo untouched > notes.txt`,
+    // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
+    `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
+  ].join('\n');
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', script], { cwd: work, env: { ...process.env, HOME: homeDir, HISTFILE: path.join(homeDir, '.hist', 'mine'), XDG_CONFIG_HOME: path.join(homeDir, 'xdg'), GOOGLE_APPLICATION_CREDENTIALS: path.join(homeDir, 'keys', 'service-account.json'), PATH: `${path.join(homeDir, '.local', 'bin')}:${process.env.PATH}` } });
+  const r = results(run.stdout);
+  t.equal(r.created, 'yes', 'control: the probe\'s lines are read');
+  histories.forEach((f, i) => t.equal(r[`history_${'abcdefghijklmnop'[i]}`], '', `~/${f} reads as nothing inside`));
+  for (const f of histories) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), `printf %s ${canary} | airlock secret set github_token\n`, `~/${f} unchanged`);
+  existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
+  for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
+  for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
+  for (const k of ['created', 'repo', 'folder', 'path', 'bare']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
+  // Named after the run: each file the agent made, none of the files it did not touch.
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
+  // The host's git with this home reads none of the agent's config in the user's folder.
+  const repo = fs.mkdtempSync(path.join(base, 'repo-'));
+  const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
+  fs.rmSync(path.join(homeDir, '.local', 'bin', 'git')); // the user read the report
+  execFileSync('git', ['init', '-q'], hostGit);
+  execFileSync('git', ['status', '--porcelain'], hostGit);
+  execFileSync('git', ['status', '--porcelain'], { ...hostGit, env: { ...hostGit.env, XDG_CONFIG_HOME: path.join(homeDir, 'xdg') } });
+  t.notOk(fs.existsSync(mark), 'nothing of the agent\'s ran on the host');
+});
+
+t.test('property: a run-on-entry file made during the run is named at any depth and under any folder name, printably; one made before is not', async (t) => {
+  const { plantedReport, plantedSince } = await import('../../sandbox/entry-files.ts');
+  const kinds = ['.git/config', '.envrc', '.vscode/tasks.json', 'mise.toml', '.nvim.lua', '.hg/hgrc', 'site.pth', '.yarnrc.yml'];
+  const segment = fc.stringMatching(/^[a-zA-Z0-9 ._\-\u00e9\u202e\u001b]{1,8}$/).filter((s) => s !== '.' && s !== '..' && !s.startsWith('.git') && !s.startsWith('.hg') && s !== 'node_modules');
+  await fc.assert(fc.asyncProperty(fc.array(segment, { maxLength: 4 }), fc.constantFrom(...kinds), fc.constantFrom(...kinds), async (dirs, fresh, old) => {
+    const work = fs.mkdtempSync(path.join(world.dir, 'walk-'));
+    const at = path.join(work, ...dirs);
+    const make = (rel: string, base: string): void => {
+      fs.mkdirSync(path.dirname(path.join(base, rel)), { recursive: true });
+      fs.writeFileSync(path.join(base, rel), 'x');
+    };
+    make(old, path.join(work, 'before'));
+    fs.mkdirSync(at, { recursive: true });
+    const since = Date.now() + 5;
+    await new Promise((r) => setTimeout(r, 25));
+    make(fresh, at);
+    const found = plantedSince(since, '', work);
+    const top = path.join(at, fresh.split('/')[0]!);
+    if (!found.planted.some((f) => f.path === top)) throw new Error(`${top} not named: ${JSON.stringify(found.planted)}`);
+    if (found.planted.some((f) => f.path.startsWith(path.join(work, 'before')))) throw new Error('a file made before the run was named');
+    if (/[\u001b\u202e]/.test(plantedReport(found, '', work).join('\n'))) throw new Error('the report printed a control character');
+  }), { numRuns: runs * 2, ...(seed !== undefined ? { seed } : {}) });
+  t.pass('named wherever it was put');
 });

@@ -29,7 +29,12 @@ t.test('the running policy folder and every code entry of Airlock\'s folder', as
 
 t.test('a working directory inside Airlock\'s folder keeps its own entry writable', async (t) => {
   const home = tempDir(t);
-  const p = protectedPaths(home, path.join(root, 'test', 'sandbox'));
+  // The checkout's git folders get a `commondir` for the run (see gitControlPaths): taken away here.
+  const made: string[] = [];
+  t.teardown(() => {
+    for (const f of made) fs.rmSync(f, { force: true });
+  });
+  const p = protectedPaths(home, path.join(root, 'test', 'sandbox'), made);
   t.notOk(p.includes(path.join(root, 'test')), 'the entry holding the working directory');
   t.ok(p.includes(path.join(root, 'bin')), 'the others stay protected');
   t.notOk(p.some((x) => x.startsWith(home)), 'no policy when no Airlock runs on the folder');

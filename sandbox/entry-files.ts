@@ -1,0 +1,409 @@
+// Files that run outside the sandbox later, with the user's rights, without anyone running the
+// agent's work on purpose: what a login or interactive shell sources, what git, ssh, npm, pip and
+// editors obey on their next start, what a shell prompt, direnv or an editor runs on entering a
+// folder. The sandbox shares the user's filesystem, so an agent could plant a line in any of them.
+//
+// Two measures, both by `airlock run`:
+// - protect: those of the home folder that exist are bound read-only in the sandbox (as the
+//   repository's own git control files are, cli/commands/run.ts);
+// - report: after the run, every such file that was created or changed while the agent ran (one
+//   that did not exist cannot be bound without making it; a symlinked one can be replaced; the
+//   working directory's folders are the agent's to write) is named on the terminal, so the user
+//   looks before their shell, editor or git reads it. A file's change time cannot be set back by
+//   its writer (utimes sets it to now), so "changed since the run started" needs no snapshot.
+import fs from 'node:fs';
+import path from 'node:path';
+import { terminalText } from '../lib/text.ts';
+
+/** In the home folder: path → what runs it. A folder stands for everything in it. */
+const HOME_ENTRIES: Record<string, string> = {
+  '.profile': 'login shells source it',
+  '.bash_profile': 'bash login shells source it',
+  '.bash_login': 'bash login shells source it',
+  '.bashrc': 'interactive bash sources it',
+  '.bash_logout': 'bash runs it at logout',
+  '.bash_aliases': '.bashrc sources it',
+  '.zshenv': 'every zsh sources it',
+  '.zprofile': 'zsh login shells source it',
+  '.zshrc': 'interactive zsh sources it',
+  '.zlogin': 'zsh login shells source it',
+  '.zlogout': 'zsh runs it at logout',
+  '.kshrc': 'interactive ksh sources it',
+  '.mkshrc': 'interactive mksh sources it',
+  '.cshrc': 'csh sources it',
+  '.tcshrc': 'tcsh sources it',
+  '.login': 'csh login shells source it',
+  '.config/fish': 'fish sources its config',
+  '.config/nushell': 'nushell sources its config',
+  '.inputrc': 'readline key bindings type text into your shell',
+  '.xprofile': 'your X session sources it',
+  '.xsessionrc': 'your X session sources it',
+  '.xsession': 'your X session runs it',
+  '.xinitrc': 'startx runs it',
+  '.pam_environment': 'your login reads it',
+  '.config/environment.d': 'systemd sets your session environment from it',
+  '.config/autostart': 'your desktop starts it at login',
+  '.config/systemd/user': 'systemd runs your user units',
+  // Files and frameworks shell rc files commonly source, and prompts that run commands.
+  '.bashrc.local': '.bashrc commonly sources it',
+  '.zshrc.local': '.zshrc commonly sources it',
+  '.aliases': 'shell rc files commonly source it',
+  '.bash_functions': 'shell rc files commonly source it',
+  '.p10k.zsh': 'zsh sources it (powerlevel10k)',
+  '.fzf.zsh': 'zsh sources it (fzf)',
+  '.fzf.bash': 'bash sources it (fzf)',
+  '.oh-my-zsh': 'zsh sources its plugins and custom files',
+  '.zprezto': 'zsh sources it (prezto)',
+  '.zsh': 'zsh rc files commonly source it',
+  '.config/zsh': 'zsh sources it (ZDOTDIR)',
+  '.bash_it': 'bash sources it (bash-it)',
+  '.config/starship.toml': 'starship runs its custom commands at every prompt',
+  '.gitconfig': 'git runs programs it names (core.fsmonitor, filters, aliases)',
+  '.gitconfig.local': '~/.gitconfig commonly includes it',
+  '.config/git': 'git runs programs its config names',
+  '.ssh': 'ssh runs ProxyCommand, LocalCommand, Match exec, rc; authorized_keys lets others in',
+  '.npmrc': 'npm obeys node-options, script-shell, registries',
+  '.yarnrc': 'yarn obeys it',
+  '.yarnrc.yml': 'yarn runs yarnPath',
+  '.config/pip': 'pip obeys its index and options',
+  '.pip': 'pip obeys its index and options',
+  '.pydistutils.cfg': 'Python builds obey it',
+  '.condarc': 'conda obeys it',
+  '.cargo/config': 'cargo runs programs it names',
+  '.cargo/config.toml': 'cargo runs programs it names',
+  '.config/direnv': 'direnv sources direnvrc and trusts its allow-list',
+  '.local/share/direnv/allow': 'direnv runs the .envrc files it lists',
+  '.gemrc': 'gem obeys it',
+  '.gradle/init.d': 'gradle runs its scripts',
+  '.gradle/init.gradle': 'gradle runs it',
+  '.m2/settings.xml': 'maven obeys it',
+  '.vimrc': 'vim sources it',
+  '.exrc': 'vi sources it',
+  '.config/nvim': 'neovim sources its config',
+  '.emacs': 'emacs loads it',
+  '.emacs.d/init.el': 'emacs loads it',
+  '.config/Code/User/settings.json': 'VS Code obeys it',
+  '.config/Code/User/tasks.json': 'VS Code runs its tasks',
+  '.config/mise': 'mise runs its hooks and tasks',
+  '.tmux.conf': 'tmux runs its commands',
+  '.config/tmux': 'tmux runs its commands',
+  '.screenrc': 'screen runs its commands',
+  '.wgetrc': 'wget obeys it',
+  '.curlrc': 'curl obeys it',
+  '.netrc': 'tools send the passwords it holds',
+  '.docker/config.json': 'docker runs its credential helpers',
+  '.kube/config': 'kubectl runs its exec credential plugins',
+  '.aws/config': 'the AWS CLI runs credential_process',
+};
+
+/**
+ * Entries above that are folders, which programs read the files of when the files exist: an empty
+ * folder changes nothing for them (unlike an empty `.inputrc` or `.bash_profile`, which would be
+ * read instead of another file), so one that is missing is made before the run and protected like
+ * the others. Otherwise the agent makes `~/.config/git/config` (read along with `~/.gitconfig`) or a
+ * unit in `~/.config/systemd/user`, and an editor polling `git status` runs it during the run.
+ * Folder → what must exist already for it to be made: these are read by what nearly every machine
+ * runs (git, ssh, pip, a systemd or desktop login); a missing folder of a tool not in use (fish,
+ * nvim, mise) is left missing, and named after the run if the agent makes it.
+ */
+const HOME_FOLDERS: Record<string, string> = {
+  '.ssh': '',
+  '.config/git': '.config', '.config/environment.d': '.config', '.config/autostart': '.config',
+  '.config/systemd/user': '.config', '.config/pip': '.config',
+  '.local/share/direnv/allow': '.local/share/direnv', '.gradle/init.d': '.gradle',
+};
+
+/**
+ * Entries above that are files an empty one of which changes nothing: made empty (0600) when
+ * missing, so the agent cannot write the first one (`~/.npmrc` with `node-options`, read by every
+ * npm on the host). Not `~/.gitconfig` where git's other global file (`~/.config/git/config`)
+ * exists: `git config --global` writes to the first of them that exists. Not shell, vim or emacs
+ * files: an empty one is read instead of another (`~/.profile`, vim's defaults, `init.el`).
+ */
+const NEUTRAL_FILES = ['.gitconfig', '.npmrc', '.curlrc', '.wgetrc'];
+
+/** In the working directory, at any depth: name → what runs it. */
+const FOLDER_ENTRIES: Record<string, string> = {
+  '.git': 'a git repository: your prompt or editor runs its config and hooks on entering the folder',
+  '.hg': 'a Mercurial repository: hg runs its hooks',
+  '.envrc': 'direnv runs it on entering the folder (once allowed)',
+  '.vscode': 'VS Code runs its tasks and obeys its settings on opening the folder',
+  '.idea': 'JetBrains IDEs run its configurations',
+  'mise.toml': 'mise runs its hooks on entering the folder',
+  '.mise.toml': 'mise runs its hooks on entering the folder',
+  'mise.local.toml': 'mise runs its hooks on entering the folder',
+  '.mise.local.toml': 'mise runs its hooks on entering the folder',
+  '.autoenv.zsh': 'zsh-autoenv runs it on entering the folder',
+  '.exrc': 'vim runs it (exrc)',
+  '.nvimrc': 'neovim runs it (exrc)',
+  '.nvim.lua': 'neovim runs it (exrc)',
+  '.dir-locals.el': 'emacs evaluates it',
+  '.npmrc': 'npm obeys node-options and script-shell',
+  '.yarnrc.yml': 'yarn runs yarnPath',
+  '.pth': 'Python runs its import lines',
+};
+
+/** Folders not walked in the working directory: big, and no prompt or editor enters them. */
+const NOT_WALKED = new Set(['node_modules', '.git', '.hg']);
+/** Bounds of the walk after a run (entries read, milliseconds). */
+const WALK_ENTRIES = 20_000;
+const WALK_MS = 500;
+
+/**
+ * Where the environment moved a folder of the home folder (`XDG_CONFIG_HOME` for `.config/…`,
+ * `XDG_DATA_HOME` for `.local/share/…`, `XDG_STATE_HOME` for `.local/state/…`): programs read the
+ * moved one; both are looked at.
+ */
+export function xdgMoved(homeDir: string, rel: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const [prefix, name] of [['.config/', 'XDG_CONFIG_HOME'], ['.local/share/', 'XDG_DATA_HOME'], ['.local/state/', 'XDG_STATE_HOME']] as const) {
+    const base = env[name];
+    if (!rel.startsWith(prefix) || !base || !path.isAbsolute(base)) continue;
+    const moved = path.join(base, rel.slice(prefix.length));
+    return moved === path.join(homeDir, rel) ? undefined : moved;
+  }
+  return undefined;
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function inside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * The home folder's entry files that exist (folders made first, see HOME_FOLDERS), to bind
+ * read-only in the sandbox: all but one that
+ * holds the working directory, or that a `--writable` path names (itself or a path inside it:
+ * `--read-only --writable ~/.config/fish` lets the agent write it; `--writable ~` does not unlock
+ * ~/.bashrc).
+ */
+export function homeEntryFiles(homeDir: string, cwd: string, writable: string[] = [], env: NodeJS.ProcessEnv = process.env): string[] {
+  if (!homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root) return [];
+  const here = path.resolve(cwd);
+  const unlocked = writable.map((w) => path.resolve(w));
+  const out: string[] = [];
+  for (const rel of Object.keys(HOME_ENTRIES)) {
+    const p = path.join(homeDir, rel);
+    if (inside(here, p) || unlocked.some((w) => inside(w, p))) continue;
+    const anchor = HOME_FOLDERS[rel];
+    if (anchor !== undefined) {
+      try {
+        // Not through a symlink the agent left in place of a folder above (lstat each on the way).
+        if (!fs.existsSync(p) && fs.existsSync(path.join(homeDir, anchor)) && realFolders(homeDir, path.dirname(rel))) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+      } catch {
+        /* not ours to make: reported after the run if the agent makes it */
+      }
+    }
+    const xdgGit = [path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)];
+    if (NEUTRAL_FILES.includes(rel) && !(rel === '.gitconfig' && xdgGit.some((g) => g && fs.existsSync(g)))) {
+      try {
+        fs.writeFileSync(p, '', { flag: 'wx', mode: 0o600 }); // O_EXCL: never through a symlink
+      } catch {
+        /* there already, or not ours to make */
+      }
+    }
+    for (const q of [p, xdgMoved(homeDir, rel, env)]) if (q && fs.existsSync(q) && !inside(here, q) && !unlocked.some((w) => inside(w, q))) out.push(q);
+  }
+  // What git's global configs include, protected like them; one that is missing is made empty (git
+  // reads an empty one as none) when it belongs in the home folder, outside the working directory.
+  for (const inc of gitIncludes(homeDir, env)) {
+    if (inside(here, inc) || inside(inc, here) || unlocked.some((w) => inside(w, inc))) continue;
+    if (!fs.existsSync(inc) && inside(inc, homeDir) && realFolders(homeDir, path.relative(homeDir, path.dirname(inc)))) {
+      try {
+        fs.mkdirSync(path.dirname(inc), { recursive: true, mode: 0o700 });
+        fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o600 });
+      } catch {
+        /* not ours to make */
+      }
+    }
+    if (fs.existsSync(inc) && !out.includes(inc)) out.push(inc);
+  }
+  return out;
+}
+
+/**
+ * The files git's global configs include (`[include] path = …`, `[includeIf "…"] path = …`, nested
+ * up to 4 deep), which git obeys as the configs themselves: `~/.gitconfig.local` is a common one.
+ * A relative path is the including file's folder's; `~/` the home folder's.
+ */
+export function gitIncludes(homeDir: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  const queue = [path.join(homeDir, '.gitconfig'), path.join(homeDir, '.config', 'git', 'config'), xdgMoved(homeDir, '.config/git/config', env)]
+    .filter((p): p is string => !!p).map((p) => ({ file: p, depth: 0 }));
+  while (queue.length && out.length < 32) {
+    const { file, depth } = queue.shift()!;
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8').slice(0, 256 * 1024);
+    } catch {
+      continue;
+    }
+    let including = false;
+    for (const raw of text.split('\n')) {
+      let line = raw.trim();
+      if (line.startsWith('[')) {
+        including = /^\[\s*include(?:if)?\b/i.test(line);
+        // `[include] path = …` on one line is a section and a variable.
+        const close = line.indexOf(']');
+        line = close < 0 ? '' : line.slice(close + 1).trim();
+      }
+      const eq = line.indexOf('=');
+      if (!including || eq < 0 || line.slice(0, eq).trim().toLowerCase() !== 'path') continue;
+      let value = line.slice(eq + 1).trim();
+      if (value.startsWith('"')) value = value.slice(1, Math.max(1, value.indexOf('"', 1)));
+      else value = value.split(/[;#]/, 1)[0]!.trim(); // a comment after the value
+      if (!value) continue;
+      const target = value.startsWith('~/') ? path.join(homeDir, value.slice(2)) : path.resolve(path.dirname(file), value);
+      if (out.includes(target)) continue;
+      out.push(target);
+      if (depth < 4) queue.push({ file: target, depth: depth + 1 });
+    }
+  }
+  return out;
+}
+
+/** Whether each folder from `base` down along `rel` is a real folder or missing (no symlink). */
+function realFolders(base: string, rel: string): boolean {
+  let p = base;
+  for (const part of rel.split('/').filter((x) => x && x !== '.')) {
+    p = path.join(p, part);
+    try {
+      if (!fs.lstatSync(p).isDirectory()) return false;
+    } catch {
+      return true; // missing from here down: mkdir makes real folders
+    }
+  }
+  return true;
+}
+
+export interface Planted {
+  path: string;
+  why: string;
+}
+
+/** Whether `p` (not followed) or, for a folder, something below it, changed at or after `since`. */
+function changedSince(p: string, since: number, budget: { left: number; until: number }, depth = 0): boolean {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(p);
+  } catch {
+    return false;
+  }
+  if (st.ctimeMs >= since) return true;
+  if (!st.isDirectory() || depth > 6) return false;
+  let names: string[];
+  try {
+    names = fs.readdirSync(p);
+  } catch {
+    return false;
+  }
+  for (const n of names) {
+    if (--budget.left < 0 || Date.now() > budget.until) return false;
+    if (changedSince(path.join(p, n), since, budget, depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * The entry files created or changed since `since` (ms since the epoch): the home folder's list,
+ * and, in the working directory and below it, the folder entries (a new `.git` counts when its
+ * config, hooks or info changed: objects and the index change with every commit). The walk is
+ * bounded; `complete` says whether it saw everything.
+ */
+export function plantedSince(since: number, homeDir: string, cwd: string, searchPath = '', env: NodeJS.ProcessEnv = {}): { planted: Planted[]; complete: boolean } {
+  const planted: Planted[] = [];
+  const budget = { left: WALK_ENTRIES, until: Date.now() + WALK_MS };
+  const changedIn = (dir: string, pick: (name: string) => boolean, why: string): void => {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      if (--budget.left < 0) return;
+      const p = path.join(dir, n);
+      if (pick(n) && !planted.some((f) => f.path === p) && changedSince(p, since, budget)) planted.push({ path: p, why });
+    }
+  };
+  const homeOk = !!homeDir && path.isAbsolute(homeDir) && homeDir !== path.parse(homeDir).root;
+  if (homeOk) {
+    for (const [rel, why] of Object.entries(HOME_ENTRIES)) {
+      for (const p of [path.join(homeDir, rel), xdgMoved(homeDir, rel, env)]) if (p && changedSince(p, since, budget)) planted.push({ path: p, why });
+    }
+    for (const inc of gitIncludes(homeDir, env)) if (!planted.some((f) => f.path === inc) && changedSince(inc, since, budget)) planted.push({ path: inc, why: 'a git global config includes it' });
+    // Python runs the import lines of every .pth file in the user's site-packages, and its
+    // usercustomize module, at each start.
+    const lib = path.join(homeDir, '.local', 'lib');
+    let pythons: string[] = [];
+    try {
+      pythons = fs.readdirSync(lib).filter((n) => n.startsWith('python'));
+    } catch {
+      /* none */
+    }
+    for (const py of pythons.slice(0, 16)) {
+      changedIn(path.join(lib, py, 'site-packages'), (n) => n.endsWith('.pth') || n === 'usercustomize.py' || n === 'sitecustomize.py', 'Python runs it at every start');
+    }
+  }
+  // Folders on PATH that the agent could write (in the home folder or the working directory): a
+  // program put there runs in place of the one of that name (`~/.local/bin/git`).
+  const root = path.resolve(cwd);
+  const onPath = [...new Set(searchPath.split(path.delimiter).filter((d) => path.isAbsolute(d)).map((d) => path.resolve(d)))];
+  for (const dir of onPath.slice(0, 64)) {
+    if ((homeOk && inside(dir, homeDir)) || inside(dir, root)) changedIn(dir, () => true, 'on your PATH: it runs in place of any program of that name');
+  }
+  const queue = [root];
+  while (queue.length) {
+    const dir = queue.shift()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (--budget.left < 0 || Date.now() > budget.until) return { planted, complete: false };
+      const p = path.join(dir, e.name);
+      // A folder holding HEAD, objects/ and refs/ is a git folder itself (a bare repository, which
+      // `core.worktree` gives a working tree): git run inside it obeys its config as a .git's.
+      if (e.name === 'HEAD' && e.isFile() && dir !== root && ['objects', 'refs'].every((n) => isDir(path.join(dir, n)))
+        && !planted.some((f) => f.path === dir) && ['config', 'hooks', 'info', 'commondir'].some((n) => changedSince(path.join(dir, n), since, budget))) {
+        planted.push({ path: dir, why: 'a bare git repository: git run inside it obeys its config and hooks' });
+      }
+      const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
+      if (why) {
+        const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))
+          : e.name === '.hg' && e.isDirectory() ? [path.join(p, 'hgrc')]
+            : [p];
+        if (!planted.some((f) => f.path === p) && watched.some((w) => changedSince(w, since, budget))) planted.push({ path: p, why });
+      }
+      if (e.isDirectory() && !NOT_WALKED.has(e.name)) queue.push(p);
+    }
+  }
+  return { planted, complete: true };
+}
+
+/** The lines `airlock run` prints after the run (none when nothing was planted). */
+export function plantedReport(found: { planted: Planted[]; complete: boolean }, homeDir: string, cwd: string): string[] {
+  const shown = (p: string): string => {
+    const rel = path.relative(path.resolve(cwd), p);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel;
+    if (homeDir && inside(p, homeDir)) return `~/${path.relative(homeDir, p)}`;
+    return p;
+  };
+  const lines: string[] = [];
+  if (found.planted.length) {
+    lines.push('airlock: files that run outside the sandbox later were created or changed during the run; review them before your shell, editor or git reads them:');
+    for (const f of found.planted.slice(0, 50)) lines.push(`airlock:   ${terminalText(shown(f.path))} (${f.why})`);
+    if (found.planted.length > 50) lines.push(`airlock:   … and ${found.planted.length - 50} more`);
+  }
+  if (!found.complete) lines.push(`airlock: the working directory is too big to check whole for such files (.git, .envrc, .vscode, …) after the run; look for new ones yourself`);
+  return lines;
+}

@@ -1,0 +1,48 @@
+// Files of the home folder that hold secrets, hidden in the sandbox like the state folder (a file
+// behind /dev/null, a folder behind an empty one):
+// - command histories: what the user typed, the real values of secrets included (`printf %s ghp_… |
+//   airlock secret set github_token`, `export GITHUB_TOKEN=…` before `--from-env`,
+//   `AIRLOCK_MASTER_KEY=… airlock start`, a token pasted into psql or a Python prompt);
+// - credential stores of the tools whose services Airlock brokers: the same GitHub token the user
+//   gave Airlock sits in gh's hosts.yml and git's credential store, cloud keys in their CLIs' files.
+//   The agent is meant to hold placeholders only; Airlock injects the real value where the policy says.
+import fs from 'node:fs';
+import path from 'node:path';
+import { xdgMoved } from './entry-files.ts';
+
+/** Shells', REPLs' and editors' history files, relative to the home folder. */
+const HISTORIES = [
+  '.bash_history', '.zsh_history', '.zhistory', '.histfile', '.sh_history', '.ksh_history', '.history',
+  '.local/share/fish/fish_history', '.config/fish/fish_history', '.local/share/nushell/history.txt', '.config/nushell/history.txt',
+  '.local/share/nushell/history.sqlite3', '.config/nushell/history.sqlite3', '.local/share/atuin/history.db',
+  '.python_history', '.node_repl_history', '.ts_node_repl_history', '.irb_history', '.pry_history', '.psql_history',
+  '.mysql_history', '.sqlite_history', '.rediscli_history', '.dbshell', '.mongodb/mongosh', '.lesshst', '.viminfo',
+  '.local/state/nvim/shada', '.local/share/nvim/shada', '.bun_repl_history', '.deno_history', '.Rhistory', '.julia/logs/repl_history.jl',
+];
+
+/** Credential stores, relative to the home folder (a folder stands for all in it). */
+const CREDENTIALS = [
+  '.ssh', '.gnupg', '.password-store', '.git-credentials', '.config/git/credentials', '.netrc', '.config/gh', '.config/hub',
+  '.docker/config.json', '.pypirc', '.aws/credentials', '.aws/sso/cache', '.config/gcloud', '.azure', '.kube/config',
+  '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.terraform.d/credentials.tfrc.json', '.vault-token',
+  '.config/op', '.local/share/keyrings', '.config/glab-cli', '.config/hcloud', '.config/doctl', '.fly', '.netlify',
+  '.config/netlify', '.vercel', '.config/stripe', '.config/configstore',
+];
+
+/** The files that exist, of both kinds, for this home folder and environment (`HISTFILE` too). */
+export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
+  const named = [
+    env.HISTFILE, env.PYTHON_HISTORY, env.NODE_REPL_HISTORY, env.PSQL_HISTORY, env.MYSQL_HISTFILE, env.SQLITE_HISTORY, env.REDISCLI_HISTFILE,
+    // Where the environment moved a credential store (or names a key file: a service account's JSON).
+    env.GOOGLE_APPLICATION_CREDENTIALS, env.AWS_SHARED_CREDENTIALS_FILE, env.DOCKER_CONFIG, env.GNUPGHOME, env.PASSWORD_STORE_DIR,
+    env.CLOUDSDK_CONFIG, env.AZURE_CONFIG_DIR, env.GH_CONFIG_DIR, env.NETRC, ...(env.KUBECONFIG ?? '').split(path.delimiter),
+  ].filter((p): p is string => !!p && path.isAbsolute(p));
+  const inHome = !homeDir || !path.isAbsolute(homeDir) || homeDir === path.parse(homeDir).root ? [] : [...HISTORIES, ...CREDENTIALS].flatMap((p) => [path.join(homeDir, p), xdgMoved(homeDir, p, env) ?? []].flat());
+  // Never one that holds the working directory (hiding it would hide the agent's work).
+  const here = path.resolve(cwd);
+  const holdsHere = (p: string): boolean => {
+    const rel = path.relative(path.resolve(p), here);
+    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  };
+  return [...new Set([...inHome, ...named])].filter((p) => fs.existsSync(p) && !holdsHere(p));
+}
