@@ -11,6 +11,7 @@ import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 import { parseLenientJson } from './json-lenient.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -113,7 +114,7 @@ export function paramsByServerName(params: Record<string, string[]>, names: read
     const keys = key === rawKey ? [rawKey] : [rawKey, key];
     for (const k of keys) {
       for (const name of names.includes(k) ? [k] : parameterNames(k)) {
-        if (names.includes(name)) (out[name] ??= []).push(...values);
+        if (names.includes(name)) appendAll(out[name] ??= [], values);
       }
     }
   }
