@@ -11,6 +11,7 @@ import type { AmbiguityReason, BodySummary } from './types.ts';
 import { caseFoldedReadings, describeDuplicates, finiteOrText, scanJson } from './json-readings.ts';
 import { parseLenientJson } from './json-lenient.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** A body as a server might read it, besides the reading in the summary itself. */
 export interface BodyReading {
@@ -121,7 +122,7 @@ export function paramsByServerName(params: Record<string, string[]>, names: read
         if (wanted !== undefined) found.add(wanted);
       }
     }
-    for (const name of found) (out[name] ??= []).push(...values);
+    for (const name of found) appendAll(out[name] ??= [], values);
   }
   return out;
 }

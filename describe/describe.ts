@@ -16,6 +16,7 @@ import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
 import { unmapUrlHost } from '../lib/ip-literal.ts';
 import { trimTrailing } from '../lib/text.ts';
+import { appendAll } from '../lib/arrays.ts';
 import type {
   AgentInfo, Grant, McpInfo, PlaceholderUse, RequestDescription, RequestInfo,
 } from './types.ts';
@@ -140,7 +141,7 @@ function mcpSql({ texts, unreadable }: McpSqlTexts, budget: SqlBudget): NonNulla
     budget.calls++;
     const a = analyzeSqlIn([text], 'unknown');
     budget.statements += a.info.statements.length;
-    out.statements.push(...a.info.statements);
+    appendAll(out.statements, a.info.statements);
     // Unparsed counts as destructive (as for any SqlInfo); the policy tells a search phrase by `parsed`.
     if (a.info.destructive) out.destructive = true;
     if (a.ambiguity) out.ambiguous = true;

@@ -17,6 +17,7 @@ import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, ty
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** Documents with more tokens than this are not parsed (reported unparsed). */
 export const MAX_GRAPHQL_TOKENS = 100_000;
@@ -428,7 +429,7 @@ function multipartRequests(body: Buffer, header: string): OneRequest[] | { error
     }
     const more = jsonRequests(json);
     if ('error' in more) return more;
-    out.push(...more);
+    appendAll(out, more);
   }
   return out.length ? out : { error: 'no GraphQL query in the multipart body' };
 }
@@ -572,7 +573,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     const others: OneRequest[] = [];
     for (const r of readings) {
       const more = jsonRequests(r);
-      if (!('error' in more)) others.push(...more);
+      if (!('error' in more)) appendAll(others, more);
     }
     // Raw bytes no server reads as GraphQL (gzip, UTF-16) are judged by what they decode to.
     const rawUnread = 'error' in found || found.some((r) => 'error' in parseCached(r)[1]);
@@ -590,8 +591,8 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
       errors.push(one.error);
       continue;
     }
-    out.info.operations.push(...one.operations);
-    out.calls!.push(...one.calls);
+    appendAll(out.info.operations, one.operations);
+    appendAll(out.calls!, one.calls);
     if (one.document !== undefined) out.documents.push(one.document);
     out.variables.push(one.variables);
   }

@@ -3,6 +3,7 @@
 // differ on what follows it), with a head that ends in a blank line of CRLFs or of bare LFs (PHP
 // takes both). Linear in the body; at most MAX_PARTS parts.
 import { dispositionNames } from './content-disposition.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** At most this many parts are looked at; past it the body counts as not seen whole. */
 export const MAX_PARTS = 1000;
@@ -70,7 +71,7 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   let complete = true;
   for (const boundary of boundaries) {
     const one = fieldsUnder(body, boundary, wanted);
-    fields.push(...one.fields);
+    appendAll(fields, one.fields);
     complete &&= one.complete;
   }
   return { fields, complete };

@@ -9,6 +9,7 @@ import type { RequestContext } from './enforcers.ts';
 import { firstAndLast } from './charset-readings.ts';
 import { multipartContents } from './mime-parts.ts';
 import { asLatin1 } from './secret-values.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** The keys and string values of a parsed JSON document, into `out`. */
 function jsonStrings(json: unknown, out: string[]): void {
@@ -25,7 +26,10 @@ function jsonStrings(json: unknown, out: string[]): void {
 /** The keys and string values of a parsed JSON or form body, joined by NUL (latin1 UTF-8), or undefined. */
 export function bodyStrings(body: RequestDescription['request']['body']): string | undefined {
   const out: string[] = [];
-  if (body.form) for (const [k, vs] of Object.entries(body.form)) out.push(k, ...vs);
+  if (body.form) for (const [k, vs] of Object.entries(body.form)) {
+    out.push(k);
+    appendAll(out, vs);
+  }
   if (body.json !== undefined) jsonStrings(body.json, out);
   return out.length ? asLatin1(out.join('\0')) : undefined;
 }

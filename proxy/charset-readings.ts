@@ -13,6 +13,7 @@ import { parseMediaType } from '../describe/body.ts';
 import { multipartParts } from './mime-parts.ts';
 import { charsetProblem } from './scrubbable.ts';
 import { asLatin1 } from './secret-values.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 /** A label as written in a parameter: unquoted, lowercase. */
 function cleanLabel(label: string): string {
@@ -59,10 +60,25 @@ export function decodeIn(bytes: Buffer, label: string): string[] | undefined {
   // "utf-16" without a byte order mark: little-endian to WHATWG and most servers, big-endian to RFC 2781.
   const labels = /^(utf-?16|ucs-?2|iso-10646-ucs-2|unicode)$/.test(name) ? ['utf-16le', 'utf-16be'] : [name];
   try {
-    return labels.map((l) => new TextDecoder(l).decode(bytes));
+    return labels.map((l) => decoderFor(l).decode(bytes));
   } catch {
     return undefined; // an unknown label, or one WHATWG maps to "replacement" (ISO-2022-KR, HZ)
   }
+}
+
+/**
+ * One decoder per label, reused: a form is decoded field by field, and constructing a TextDecoder
+ * costs more than decoding a short field (a MiB form of `a=&` in UTF-16, 700,000 constructions,
+ * held the event loop ~3 s). Only labels TextDecoder knows are kept (a few dozen in all).
+ */
+const decoders = new Map<string, TextDecoder>();
+function decoderFor(label: string): TextDecoder {
+  let d = decoders.get(label);
+  if (!d) {
+    d = new TextDecoder(label); // throws for an unknown label: nothing kept
+    decoders.set(label, d);
+  }
+  return d;
 }
 
 /** The value of a hex digit's character code, or -1. */
@@ -130,30 +146,41 @@ export function extendedParameters(value: string, out: Readings): void {
       return p.encoded ? percentBytes(text, false) : Buffer.from(text, 'latin1');
     }));
     const decoded = decodeIn(bytes, charset);
-    if (decoded) out.texts.push(...decoded.map(asLatin1));
+    if (decoded) appendAll(out.texts, decoded.map(asLatin1));
     else out.unknown ??= `the parameter ${name.slice(0, 40)}* declares charset ${JSON.stringify(charset.slice(0, 40))}`;
   }
 }
 
 /**
+ * Fields of a form (or query string) decoded one by one in a charset, at most. Each costs a decoder
+ * call and two buffers: a MiB form of `a=&` in UTF-16 (700,000 fields) held the event loop 3-6 s
+ * before the request was forwarded. No real form in UTF-16 or EBCDIC has so many.
+ */
+export const MAX_DECODED_FORM_FIELDS = 10_000;
+
+/**
  * A form's (or a query string's) names and values, percent-decoded to bytes and decoded in the
  * charset `label`. Django decodes the query string too in the charset of the request's
- * Content-Type, so a GET can carry one.
+ * Content-Type, so a GET can carry one. `error` when the charset is unknown or the form has more
+ * than MAX_DECODED_FORM_FIELDS fields (it cannot be checked: fail closed).
  */
-export function formTexts(text: string, label: string): string[] | undefined {
-  const fields: Buffer[] = [];
-  for (const pair of text.split(/[&;]/)) {
+export function formTexts(text: string, label: string): { texts: string[] } | { error: string } {
+  const pairs = text.split(/[&;]/);
+  if (pairs.length > MAX_DECODED_FORM_FIELDS / 2) {
+    return { error: `has more than ${MAX_DECODED_FORM_FIELDS / 2} fields in charset ${JSON.stringify(label.slice(0, 40))}` };
+  }
+  const texts: string[] = [];
+  for (const pair of pairs) {
     const eq = pair.indexOf('=');
-    fields.push(percentBytes(eq < 0 ? pair : pair.slice(0, eq), true), ...(eq < 0 ? [] : [percentBytes(pair.slice(eq + 1), true)]));
+    for (const field of eq < 0 ? [pair] : [pair.slice(0, eq), pair.slice(eq + 1)]) {
+      const bytes = percentBytes(field, true);
+      if (!bytes.length) continue;
+      const decoded = decodeIn(bytes, label);
+      if (!decoded) return { error: `declares charset ${JSON.stringify(label.slice(0, 40))}` };
+      appendAll(texts, decoded);
+    }
   }
-  const out: string[] = [];
-  for (const f of fields) {
-    if (!f.length) continue;
-    const decoded = decodeIn(f, label);
-    if (!decoded) return undefined;
-    out.push(...decoded);
-  }
-  return out;
+  return { texts };
 }
 
 /**
@@ -211,8 +238,13 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
   const form = types.includes('application/x-www-form-urlencoded');
   for (const label of declaredCharsets(bytes, contentTypes)) {
     if (!needsDecoding(label, asciiOnly)) continue;
-    const texts = [...(decodeIn(bytes, label) ?? []), ...(form ? formTexts(bytes.toString('latin1'), label) ?? [] : [])];
-    if (texts.length || !bytes.length) out.texts.push(...texts.map(asLatin1));
+    const fields = form ? formTexts(bytes.toString('latin1'), label) : { texts: [] };
+    if ('error' in fields && decodeIn(Buffer.alloc(0), label)) {
+      out.unknown ??= `the form body ${fields.error}`;
+      continue;
+    }
+    const texts = [...(decodeIn(bytes, label) ?? []), ...('texts' in fields ? fields.texts : [])];
+    if (texts.length || !bytes.length) appendAll(out.texts, texts.map(asLatin1));
     else out.unknown ??= `the body declares charset ${JSON.stringify(label.slice(0, 40))}`;
   }
   for (const contentType of firstAndLast(contentTypes).filter((v) => /^\s*multipart\//i.test(v))) {
@@ -220,7 +252,7 @@ export function bodyReadings(bytes: Buffer, contentTypes: string[], asciiOnly: b
       for (const partLabel of charsetsOf(part.headers['content-type'] ? [part.headers['content-type']] : [])) {
         if (!needsDecoding(partLabel, asciiOnly)) continue;
         const texts = decodeIn(Buffer.from(part.content, 'latin1'), partLabel);
-        if (texts) out.texts.push(...texts.map(asLatin1));
+        if (texts) appendAll(out.texts, texts.map(asLatin1));
         else out.unknown ??= `a multipart part declares charset ${JSON.stringify(partLabel.slice(0, 40))}`;
       }
       for (const name of ['content-disposition', 'content-type']) {

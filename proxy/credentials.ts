@@ -29,6 +29,7 @@ import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTex
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
 import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
+import { appendAll } from '../lib/arrays.ts';
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /**
@@ -394,9 +395,9 @@ export class CredentialGuard implements Enforcer {
     // The query as a server reads it in the Content-Type's charset (Django decodes it so).
     for (const label of pairs.length ? charsetsOf(contentTypes(outgoing.headers)) : []) {
       if (!needsDecoding(label, matcher.asciiOnly)) continue;
-      const texts = formTexts(pairs.join('&'), label);
-      if (!texts) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it (send it as UTF-8)` };
-      parts.push(...texts.map(asLatin1));
+      const read = formTexts(pairs.join('&'), label);
+      if ('error' in read) return { placeholders: [], values: [], unreadable: `the request declares charset ${JSON.stringify(label.slice(0, 40))} (Content-Type), in which servers such as Django decode the query string too, and Airlock cannot decode it: the query ${read.error} (send it as UTF-8)` };
+      appendAll(parts, read.texts.map(asLatin1));
     }
     // RFC 2231/5987 parameters (`filename*=utf-16le''%73%00…`) also as the server decodes them.
     const extended: Readings = { texts: [] };
@@ -406,7 +407,7 @@ export class CredentialGuard implements Enforcer {
       parts.push(v);
       extendedParameters(v, extended);
     }
-    parts.push(...extended.texts);
+    appendAll(parts, extended.texts);
     const placeholders = new Set<string>();
     const values = new Set<string>();
     let overlong = false;

@@ -56,9 +56,34 @@ export function captureBody(req: http.IncomingMessage, cap: number): Promise<Cap
   });
 }
 
+/**
+ * Small pieces of the agent's upload leave together, up to this size. Node's parser hands over each
+ * chunk of a chunked body on its own, and the forwarding runs after each before the next is parsed:
+ * an upload of 1-byte chunks (6 bytes each on the wire) left as as many chunks of its own, each a
+ * write to the upstream with its own framing and a charge to the meter, which held the event loop
+ * ~1 s at a time and a neighbour's request 2-4 s. A small piece waits for the rest of the read it
+ * came in (one turn of the event loop), and what arrived meanwhile leaves with it.
+ */
+export const COALESCE_BYTES = 64 * 1024;
+
 /** The whole body as it leaves: the captured prefix, then (when truncated) the rest straight from the agent. */
 export async function* bodyChunks(req: http.IncomingMessage, body: CapturedBody): AsyncGenerator<Buffer> {
   if (body.captured.length) yield body.captured;
+  if (!body.truncated) return;
   // Not destroyed when the upload is cut short: the agent still gets the refusal on this connection.
-  if (body.truncated) for await (const c of req.iterator({ destroyOnReturn: false })) yield c as Buffer;
+  for await (const first of req.iterator({ destroyOnReturn: false })) {
+    let chunk = first as Buffer;
+    if (chunk.length < COALESCE_BYTES) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const parts = [chunk];
+      let size = chunk.length;
+      let more: Buffer | null;
+      while (size < COALESCE_BYTES && (more = req.read() as Buffer | null) !== null) {
+        parts.push(more);
+        size += more.length;
+      }
+      if (parts.length > 1) chunk = Buffer.concat(parts, size);
+    }
+    yield chunk;
+  }
 }

@@ -5,6 +5,7 @@ import type { Effect, RequestInfo, ServiceInfo } from '../types.ts';
 import { hostIs, type ServiceAdapter } from './adapter.ts';
 import { bodyField, jsonObject } from './routes.ts';
 import { phpName } from '../body.ts';
+import { appendAll } from '../../lib/arrays.ts';
 
 /** Arguments by which Web API methods name the channels they act in. */
 const channelArguments = ['channel', 'channel_id', 'channels', 'channel_ids'];
@@ -90,7 +91,7 @@ const documented = new Map(Object.keys(exact).map((k) => [k.toLowerCase(), k]));
 function phpValues(request: RequestInfo, key: string): string[] {
   const out: string[] = [];
   for (const source of [request.body.form ?? {}, request.query]) {
-    for (const [name, values] of Object.entries(source)) if (name === key || phpName(name) === key) out.push(...values);
+    for (const [name, values] of Object.entries(source)) if (name === key || phpName(name) === key) appendAll(out, values);
   }
   return out;
 }

@@ -1080,10 +1080,19 @@ const operatorRunError = 'SQL with runs of operator characters too long to read 
  */
 export const MAX_SQL_TOKENS = 20_000;
 
-/** More tokens than any grammar lexes in `texts`: each run of word characters and every other visible character, quotes ignored. */
+/**
+ * What each text costs besides its tokens. Every grammar reads each text with its own call (setup,
+ * a parse, its result), which costs as much as a few tokens also when the text is empty: 60,000
+ * empty `sql` values in a 300 KB form (`sql=&sql=&…`) counted 0 tokens and held the event loop
+ * 2-5 s, a MiB of them ~10 s.
+ */
+export const SQL_TEXT_TOKENS = 8;
+
+/** More tokens than any grammar lexes in `texts`: each run of word characters and every other visible character, quotes ignored, and SQL_TEXT_TOKENS per text. */
 export function sqlTokenBound(texts: readonly string[]): number {
   let n = 0;
   for (const t of texts) {
+    n += SQL_TEXT_TOKENS;
     let inWord = false;
     for (let i = 0; i < t.length; i++) {
       const c = t.charCodeAt(i);

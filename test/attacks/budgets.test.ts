@@ -23,12 +23,12 @@ const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_
 const BODY_CAP = 2048;
 
 /** An upload target that counts the body bytes of every request as they arrive, finished or not. */
-const uploads = new Map<string, { bytes: number; ended: boolean }>();
+const uploads = new Map<string, { bytes: number; ended: boolean; pieces: number }>();
 const server = http.createServer((req, res) => {
   const key = new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? '';
-  const u = { bytes: 0, ended: false };
+  const u = { bytes: 0, ended: false, pieces: 0 };
   uploads.set(key, u);
-  req.on('data', (c: Buffer) => { u.bytes += c.length; });
+  req.on('data', (c: Buffer) => { u.bytes += c.length; u.pieces++; });
   req.on('end', () => {
     u.ended = true;
     res.setHeader('content-type', 'application/json');
@@ -92,6 +92,28 @@ async function streamingUpload(query: string, auth: string): Promise<{ sock: net
   sock.write(`POST http://allowed.example:${P}/upload?${query} HTTP/1.1\r\nHost: allowed.example:${P}\r\nProxy-Authorization: ${auth}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(BODY_CAP + 1000)}`);
   return { sock, reply: () => reply };
 }
+
+t.test('eleventh pass: an upload of 1-byte chunks leaves in pieces, metered whole; a neighbour is served meanwhile', async (t) => {
+  // Each chunk the parser handed over was forwarded (and metered) on its own before the next was
+  // parsed: a write with its own framing per byte of the agent's, ~1 s stalls of the event loop
+  // and a neighbour's request waiting 2-4 s. Pieces that arrive together now leave together.
+  const tiny = 60_000;
+  const { sock } = await streamingUpload('key=tiny&budget=10000000', a.auth);
+  sock.write(`${'1\r\nx\r\n'.repeat(tiny)}0\r\n\r\n`);
+  const t0 = performance.now();
+  const neighbour = await viaProxy(a.port, `http://allowed.example:${P}/upload?key=tiny-neighbour`, { auth: a.auth, method: 'POST', body: 'x' });
+  const waited = performance.now() - t0;
+  t.equal(neighbour.status, 200, `a neighbour's request is answered meanwhile (${Math.round(waited)} ms)`);
+  t.ok(waited < 3000, 'within a bound (6.5 s before)');
+  t.ok(await eventually(() => uploads.get('tiny')?.ended === true, 20_000), 'the upload arrives whole');
+  const u = uploads.get('tiny')!;
+  t.equal(u.bytes, BODY_CAP + 1000 + tiny, 'every byte arrives once');
+  t.ok(u.pieces <= tiny / 50, `in ${u.pieces} pieces, not one per chunk sent (${tiny})`);
+  await eventually(() => final('tiny') !== undefined, 5000);
+  const rec = final('tiny');
+  t.equal((rec?.extra as { egress_streamed?: number } | undefined)?.egress_streamed, BODY_CAP + 1000 + tiny - (rec?.description?.request.body.size ?? 0), 'every byte past the described prefix is metered');
+  sock.destroy();
+});
 
 t.test('property: a chunked upload leaves only while the budget lasts; past it the request fails as a limit', async (t) => {
   let n = 0;

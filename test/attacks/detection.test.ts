@@ -13,6 +13,7 @@ import zlib from 'node:zlib';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import WebSocket from 'ws';
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, viaProxy } from './helpers.ts';
 import { encodeDoc, reveal, spelling, type Spelled } from './spelling-oracle.ts';
 import { startWsUpstream } from './websocket-helpers.ts';
@@ -190,6 +191,30 @@ t.test('a body under a content coding or a charset Airlock cannot read is refuse
   }
   const latin1 = await viaProxy(a.port, `${otherUrl}/n`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'text/plain; charset=iso-8859-1' }, body: Buffer.from('caf\xe9', 'latin1') });
   t.equal(latin1.status, 200, 'control: a charset Airlock reads (ISO-8859-1) passes');
+});
+
+t.test('forms of a hundred thousand fields are read in bounded time or refused, never an internal error (eleventh pass)', async (t) => {
+  // `a.push(...values)` over one field's values threw "Maximum call stack size exceeded" past
+  // ~100,000 of them (a 450 KB form of `a=&`): the request failed as an internal error (500). Behind
+  // it, 150,000 empty `sql` values counted no SQL tokens and were read by every grammar (seconds
+  // of the event loop, every agent's), and a UTF-16 form was decoded field by field (3-6 s a MiB).
+  const many = (field: string, n: number): string => `${field}=&`.repeat(n);
+  const send = async (body: string, type = 'application/x-www-form-urlencoded'): Promise<Awaited<ReturnType<typeof attempt>> & { stallMs: number }> => {
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const r = await attempt(`${otherUrl}/form`, { method: 'POST', headers: { 'content-type': type }, body });
+    delay.disable();
+    return { ...r, stallMs: delay.max / 1e6 };
+  };
+  const plain = await send(many('a', 150_000));
+  t.equal(plain.status, 200, `150,000 fields of one name are forwarded (was 500), stall ${Math.round(plain.stallMs)} ms`);
+  const sql = await send(many('sql', 150_000));
+  t.not(sql.status, 500, `150,000 empty sql values are no internal error (${sql.status})`);
+  // ~100 ms alone (4-10 s before); bounded against the plain form's stall too, for a loaded box.
+  t.ok(sql.stallMs < Math.max(2500, 4 * plain.stallMs), `and they held the event loop ${Math.round(sql.stallMs)} ms (seconds before)`);
+  const wide = await send(many('a', 20_000), 'application/x-www-form-urlencoded; charset=utf-16le');
+  t.equal(wide.status, 415, `a UTF-16 form of 20,000 fields is refused as uncheckable (${wide.status}), stall ${Math.round(wide.stallMs)} ms`);
+  t.ok(wide.problem && !wide.reached, 'with a problem, nothing forwarded');
 });
 
 t.test('property: the placeholder or the value, in any spelling, in any place of the head or the body, coded or not', async (t) => {

@@ -691,6 +691,28 @@ t.test('tenth pass: a real value the agent cuts into pieces across messages neve
   t.same(sink.conn(path)?.messages.length ?? 0, 0, 'the upstream received nothing');
 });
 
+t.test('eleventh pass: a flood of empty frames is relayed a message per turn; a neighbour\'s tunnel is served meanwhile', async (t) => {
+  // `ws` emits every message of one read at once by default: 200,000 empty frames (1.2 MB)
+  // held the event loop ~1.2 s per read, and a neighbour's request waited 1.7-4 s, every agent's.
+  const hostile = rawAgent(net.connect(a.port, '127.0.0.1'), handshake(`http://allowed.example:${sink.port}/flood`, `allowed.example:${sink.port}`, { 'proxy-authorization': a.auth }));
+  t.equal((await hostile.response).status, 101, 'the hostile agent\'s tunnel is open');
+  const frame = encodeFrame({ fin: true, rsv: 0, opcode: 1, mask: crypto.randomBytes(4), payload: Buffer.alloc(0) });
+  hostile.send(Buffer.concat(Array<Buffer>(200_000).fill(frame)));
+  await new Promise((r) => setTimeout(r, 100));
+  const calm = await a.airlock.agents.add('calm-flood');
+  const t0 = performance.now();
+  const ws = new WebSocket(`ws://allowed.example:${sink.port}/calm-flood`, { agent: new HttpProxyAgent(a.airlock.proxyUrl('calm-flood', calm.token)), perMessageDeflate: false });
+  ws.on('error', () => undefined);
+  ws.on('open', () => ws.send('hello'));
+  await eventually(() => sink.conn('/calm-flood')?.messages.length === 1, 10_000);
+  const ms = performance.now() - t0;
+  const relayed = sink.conn('/flood')?.messages.length ?? 0;
+  t.ok(ms < 1000, `the neighbour's tunnel opened and carried its message in ${Math.round(ms)} ms`);
+  t.ok(relayed < 150_000, `while the flood went on (${relayed} of its 200,000 messages relayed by then)`);
+  ws.terminate();
+  hostile.destroy();
+});
+
 t.test('messages never finished on many tunnels are bounded per agent; a neighbour\'s tunnel is served', async (t) => {
   // Each side reassembles a message (up to 16 MiB) before relaying it: 20 tunnels each sent 15 MiB
   // of a message never finished held 320 MiB, and one agent may keep hundreds open. Past 64 MiB
