@@ -471,19 +471,24 @@ function requestsIn(text: string): OneRequest[] | { error: string } {
     // `;` inside a query's string cuts it into text the server refuses).
     const split = trimmed.includes(';') ? rackTwoParams(trimmed) : undefined;
     let plain = all(form, 'query');
-    const semi = split ? all(split, 'query').filter((q) => !plain.includes(q) && isDocument(q)) : [];
+    const splitQueries = split ? all(split, 'query') : [];
+    const multiplex = formMultiplex(split ?? form);
+    // More documents than a batch may hold: unreadable before each is compared and parsed (twenty
+    // thousand `query=` fields held the event loop for seconds).
+    if (plain.length + splitQueries.length + multiplex.length > MAX_BATCH) return { error: `GraphQL batch of more than ${MAX_BATCH} requests` };
+    const semi = splitQueries.filter((q) => !plain.includes(q) && isDocument(q));
     // A value that holds `;` and is no document (`query=A;query=B` unsplit) is refused by a server
     // that does not split: not a reading, when splitting finds documents.
     if (semi.length) plain = plain.filter((q) => !q.includes(';') || isDocument(q));
     // Rack's nested `_json[][query]`: a multiplex a graphql-ruby controller runs (each query alone).
-    semi.push(...formMultiplex(split ?? form).filter((q) => !plain.includes(q) && !semi.includes(q)));
+    appendAll(semi, multiplex.filter((q) => !plain.includes(q) && !semi.includes(q)));
     if (plain.length || semi.length) {
       // Several `query`, `operationName` or `variables` fields: servers keep the first or the last
       // (Rack, so Rails and GitHub, the last); every combination may run.
       const names = [...all(form, 'operationname'), ...(split ? all(split, 'operationname') : [])];
       const variables = [...all(form, 'variables'), ...(split ? all(split, 'variables') : [])];
       // Rack's nested `variables[o]=…` fields are the variables too (graphql-ruby takes the hash).
-      variables.push(...formNestedVariables(split ?? form));
+      appendAll(variables, formNestedVariables(split ?? form));
       return parameterReadings([...plain, ...semi], names, variables, storedFields(split ? [...form, ...split] : form));
     }
   }
@@ -540,7 +545,7 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     urlVariables = [...urlVariables, ...(split.variables ?? [])];
   }
   // Rack's nested `?variables[o]=…` (Rails merges the URL's parameters into `params[:variables]`).
-  urlVariables.push(...formNestedVariables(Object.entries(request.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))));
+  appendAll(urlVariables, formNestedVariables(Object.entries(request.query).flatMap(([k, vs]) => vs.map((v): [string, string] => [k, v]))));
   // A repeated URL parameter: servers take the first or the last, so every distinct value is read.
   urlNames = [...new Set(urlNames)];
   urlVariables = [...new Set(urlVariables)];

@@ -27,6 +27,7 @@
 // that opens the session itself), and as Hrana when the upstream chose a `hrana` subprotocol or
 // the first message is a Hrana `hello`. Other tunnels are not read here.
 
+import { appendAll } from '../lib/arrays.ts';
 import { scanJson } from './json-readings.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
@@ -333,7 +334,7 @@ function startupSettings(p: Buffer): string[] {
     if (key === 'replication') {
       if (!/^(false|off|no|0)$/i.test(value.text.trim())) throw new Error('a PostgreSQL replication connection: its commands are not read');
     } else if (key === 'options') {
-      out.push(...optionSettings(value.text));
+      appendAll(out, optionSettings(value.text));
     } else if (key.toLowerCase() === 'client_encoding') {
       const problem = clientEncodingProblem(value.text);
       if (problem) throw new Error(problem);

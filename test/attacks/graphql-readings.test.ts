@@ -132,6 +132,21 @@ t.test('controls: the harmless query alone, in the same shapes, is allowed', asy
   }
 });
 
+t.test('a form of more query fields than a batch holds is unreadable before any is parsed (twenty thousand held the event loop for seconds)', async (t) => {
+  const doc = encodeURIComponent('{ viewer { login } }');
+  for (const [label, body] of [
+    ['query fields', Array.from({ length: 101 }, () => `query=${doc}`).join('&')],
+    ["Rails' _json multiplex", Array.from({ length: 101 }, () => `_json[][query]=${doc}`).join('&')],
+    ['split on ;', Array.from({ length: 101 }, () => `x=1;query=${doc}`).join('&')],
+  ] as const) {
+    const d = describe({ method: 'POST', url: G, ...json(body, 'application/x-www-form-urlencoded') });
+    t.match(d.graphql, { parsed: false, error: /batch of more than 100/ }, label);
+    t.match(await engine.decide(d), { action: 'approve', approval: { risk: 'high' } }, `${label}: held`);
+  }
+  const hundred = describe({ method: 'POST', url: G, ...json(Array.from({ length: 100 }, () => `query=${doc}`).join('&'), 'application/x-www-form-urlencoded') });
+  t.match(hundred.graphql, { parsed: true }, 'a hundred is a batch still read');
+});
+
 t.test('variables in the URL count: a force in them makes an updateRef a force push', async (t) => {
   const body = JSON.stringify({ query: 'mutation($input: UpdateRefInput!) { updateRef(input: $input) { clientMutationId } }', variables: { input: { refId: 'R_1', oid: 'a'.repeat(40) } } });
   const plain = describe({ method: 'POST', url: G, ...json(body) });
