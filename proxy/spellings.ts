@@ -266,9 +266,13 @@ export function base32Cores(bytes: Buffer): string[] {
   return cores;
 }
 
-/** Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad). */
+/**
+ * Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad), also as a
+ * source array wrapped over indented lines (`xxd -i`: `0x5f,\n  0x6c`; a pretty-printed list of
+ * quoted hex strings: `'0x5f',\n '0x6c'`).
+ */
 function hexForm(bytes: Buffer): Node {
-  const gap = rep(alt(set(' \t\r\n:,-'), seq(set('0'), set('xX'))), 4);
+  const gap = rep(alt(set(' \t\r\n:,-\'"'), seq(set('0'), set('xX'))), 12);
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -355,10 +359,16 @@ function encodedForms(bytes: Buffer, forms: Node[]): void {
 
 /**
  * Bytes as decimal numbers in a list: Node's JSON of a Buffer (`{"type":"Buffer","data":[115,107,…]}`),
- * Python's `list(b)` and Java's `Arrays.toString` (`115, 107`), Go's `%v` of a []byte (`[115 107 …]`).
+ * Python's `list(b)` and Java's `Arrays.toString` (`115, 107`), Go's `%v` of a []byte (`[115 107 …]`);
+ * pretty-printed, one number a line or padded to a column (JSON with an indent — Express's
+ * `json spaces` —, Python's `pprint` and `json.dumps(indent=)`, Rust's `{:#?}`, Node's
+ * `util.inspect` of a Uint8Array, `od -tu1`); a typed array's JSON, keyed by index
+ * (`{"0":115,"1":107}`, `JSON.stringify(new TextEncoder().encode(…))`).
  */
 function decimalForm(bytes: Buffer): Node {
-  const gap = alt(seq(set(','), opt(set(' '))), set(' '));
+  const blank = set(' \t\r\n');
+  const key = seq(set('"'), rep(set('0123456789'), 10), set('"'), set(':'), rep(blank, 4));
+  const gap = alt(seq(set(','), rep(blank, 16), opt(key)), seq(blank, rep(blank, 15)));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);

@@ -295,7 +295,7 @@ t.test('2(b): reading the record back â€” any representation, charset or range â
 // (MIME base64, quoted-printable), hex-encoded or escaped, which was matched whole and canonical only.
 t.test('2(b): the record shown case-changed, CSS-escaped, in base32 or percent-encoded twice, and a long credential in any representation', async (t) => {
   await inject();
-  const transformed = fc.record({ format: fc.constantFrom('upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped') as fc.Arbitrary<typeof formats[number]>, only: fc.boolean(), charset: fc.constantFrom<Charset>('utf-8', 'utf-16le', 'iso-8859-1') });
+  const transformed = fc.record({ format: fc.constantFrom('upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array') as fc.Arbitrary<typeof formats[number]>, only: fc.boolean(), charset: fc.constantFrom<Charset>('utf-8', 'utf-16le', 'iso-8859-1') });
   await fc.assert(fc.asyncProperty(transformed, async ({ format, only, charset }) => {
     const seen = (await readRecord({ host: 'svc.example', format, only, charset, how: 'forced', bom: false, label: true, range: 'none', size: 3 })).seen;
     const found = reveal(seen, SECRET);

@@ -116,9 +116,9 @@ function base64Spelling(secret: string): fc.Arbitrary<Spelled> {
 }
 
 function hexSpelling(secret: string): fc.Arbitrary<Spelled> {
-  return fc.record({ upper: fc.boolean(), sep: fc.constantFrom('', '', ' ', ':', ',0x', '\n') }).map(({ upper, sep }) => {
+  return fc.record({ upper: fc.boolean(), sep: fc.constantFrom('', '', ' ', ':', ',0x', '\n', ', 0x', ',\n  0x', "',\n '0x") }).map(({ upper, sep }) => {
     const pairs = [...Buffer.from(secret, 'utf8')].map((b) => hex2(b, upper));
-    return { text: (sep === ',0x' ? '0x' : '') + pairs.join(sep), how: `hex ${upper ? 'upper' : 'lower'} sep ${JSON.stringify(sep)}` };
+    return { text: (sep.endsWith('0x') ? '0x' : '') + pairs.join(sep), how: `hex ${upper ? 'upper' : 'lower'} sep ${JSON.stringify(sep)}` };
   });
 }
 
@@ -167,7 +167,11 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
     how: `base32 +${before.length}${pad ? ' padded' : ''}`,
   }));
   // Bytes as decimal numbers: Node's JSON of a Buffer, Go's %v of a []byte, Python's list(b).
-  const decimal = fc.constantFrom(',', ', ', ' ').map((sep) => ({ text: [...Buffer.from(secret, 'utf8')].join(sep), how: `decimal bytes sep ${JSON.stringify(sep)}` }));
+  // Also pretty-printed (one a line, indented; padded to a column) and keyed by index (a typed array's JSON).
+  const decimal = fc.record({ sep: fc.constantFrom(',', ', ', ' ', ',\n  ', ',\n    ', ',  ', '\n', '   ', ',\r\n\t'), keyed: fc.boolean(), at: fc.nat({ max: 100_000 }) }).map(({ sep, keyed, at }) => ({
+    text: [...Buffer.from(secret, 'utf8')].map((b, i) => (keyed ? `"${at + i}":${b}` : String(b))).join(keyed ? ',' : sep),
+    how: keyed ? 'decimal bytes keyed by index' : `decimal bytes sep ${JSON.stringify(sep)}`,
+  }));
   // Percent-encoded twice: a URL holding the value put in another URL's query (a login redirect's `next=`).
   const twice = fc.boolean().map((upper) => ({
     text: encodeURIComponent(encodeURIComponent(secret)).replace(/%[0-9A-F]{2}/g, (m) => (upper ? m : m.toLowerCase())),
@@ -242,11 +246,13 @@ function blobs(t: string): string[] {
     for (let s = 0; s < 8 && s < run.length - 8; s++) out.push(unBase32(run.slice(s)));
   }
   // decimal byte lists
-  for (const m of t.matchAll(/\d{1,3}(?:, ?| )\d{1,3}(?:(?:, ?| )\d{1,3}){2,}/g)) {
-    out.push(String.fromCharCode(...m[0].split(/, ?| /).map((n) => Number(n) & 0xff)));
+  // (also pretty-printed over indented lines, or a typed array's JSON keyed by index: `{"0":115,"1":107}`)
+  const sep = String.raw`(?:,\s*(?:"\d+":\s*)?|\s+)`;
+  for (const m of t.matchAll(new RegExp(String.raw`\d{1,3}${sep}\d{1,3}(?:${sep}\d{1,3}){2,}`, 'g'))) {
+    out.push(String.fromCharCode(...m[0].split(new RegExp(sep)).map((n) => Number(n) & 0xff)));
   }
-  for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,-]|0x)*){6,}/g)) {
-    const h = m[0].replace(/[:,-]|0x/g, '');
+  for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,'"-]|0x)*){6,}/g)) {
+    const h = m[0].replace(/[:,'"-]|0x/g, '');
     out.push(Buffer.from(h, 'hex').toString('latin1'), Buffer.from(h.slice(1), 'hex').toString('latin1'));
   }
   return out;
