@@ -14,7 +14,7 @@
 // on, since the service may record it and push it down this very stream.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { Scrubber } from './scrubber.ts';
+import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
@@ -66,6 +66,11 @@ export class ChunkScrubber {
   }
 }
 
+/** What the scrubber refuses (an overlong escape) is content it cannot scrub. */
+function unscrubbable(err: unknown): unknown {
+  return err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : err;
+}
+
 /** Pushes what a scrubbing step lets out; returns the step's error instead of throwing it. */
 function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error | undefined {
   try {
@@ -73,7 +78,16 @@ function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error 
     if (out) stream.push(out);
     return undefined;
   } catch (err) {
-    return err as Error;
+    return unscrubbable(err) as Error;
+  }
+}
+
+/** A whole text (a header value, a WebSocket message) scrubbed; what cannot be is an UnscrubbableEncodingError. */
+export function scrubText(scrubber: Scrubber, text: string): string {
+  try {
+    return scrubber.scrubString(text);
+  } catch (err) {
+    throw unscrubbable(err);
   }
 }
 
@@ -275,14 +289,14 @@ export function scrubResponse(
   const scrubber = typeof source === 'function' ? source() : source;
   if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
   for (const h of head.headers) {
-    h[0] = scrubber.scrubString(h[0]);
-    h[1] = scrubber.scrubString(h[1]);
+    h[0] = scrubText(scrubber, h[0]);
+    h[1] = scrubText(scrubber, h[1]);
   }
-  if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
+  if (head.statusMessage) head.statusMessage = scrubText(scrubber, head.statusMessage);
   checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
   for (const text of reassembled(head.headers)) {
     // Each header is scrubbed already: a match here spans two of them.
-    if (scrubber.scrubString(text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
+    if (scrubText(scrubber, text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
   }
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   if (noBody) return { transform: undefined };

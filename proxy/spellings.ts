@@ -201,9 +201,12 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
  * that wraps a word too long for its column (Python's textwrap and Jinja's `wordwrap`, PHP's
  * `wordwrap(…, true)` and `chunk_split`, `fold -w`), the next line indented. A form of its own:
  * line breaks between the escape spellings of textForm made every scan 25–45% slower.
+ * Also the value as a list of its characters (blanks, commas and quotes between them): Java's
+ * `Arrays.toString` of a `char[]` (`[s, k, _]`: Lombok's `@ToString` of a password field), Gson's
+ * JSON of one (`["s","k"]`), Python's `list(s)` (`['s', 'k']`), Go's `%q` of a `[]rune`.
  */
 function wrappedForm(value: string): Node {
-  const gap = opt(seq(opt(set('\r')), set('\n'), rep(set(' \t'), 16)));
+  const gap = rep(set(' \t\r\n,\'"'), 20);
   const out: Node[] = [];
   [...Buffer.from(value, 'utf8')].forEach((b, i) => {
     if (i > 0) out.push(gap);

@@ -177,7 +177,12 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
     text: encodeURIComponent(encodeURIComponent(secret)).replace(/%[0-9A-F]{2}/g, (m) => (upper ? m : m.toLowerCase())),
     how: `percent-encoded twice${upper ? '' : ', lower-case hex'}`,
   }));
-  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal);
+  // A list of the characters: Java's Arrays.toString of a char[], Gson's JSON of one, Python's list(s).
+  const chars = fc.constantFrom<[string, string]>(['', ', '], ['"', ','], ["'", ', '], ["'", ' '], ['', ',\n  ']).map(([q, sep]) => ({
+    text: `[${[...secret].map((c) => `${q}${c}${q}`).join(sep)}]`,
+    how: `a list of characters (${JSON.stringify(q + sep)})`,
+  }));
+  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal, chars);
 }
 
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
@@ -191,7 +196,7 @@ const decoders: Array<(t: string) => string> = [
   (t) => t.replace(/\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/g, (_, h: string, l: string) => utf8Of(0x10000 + ((parseInt(h, 16) - 0xd800) << 10) + parseInt(l, 16) - 0xdc00))
     .replace(/[\\%]u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
     .replace(/\\U([0-9a-fA-F]{8})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
-    .replace(/\\u\{([0-9a-fA-F]{1,6})\}/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/\\u\{0*([0-9a-fA-F]{1,6})\}/g, (_, h: string) => utf8Of(parseInt(h, 16)))
     .replace(/\\([0-3][0-7]{2})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
     .replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\([^A-Za-z0-9])/g, '$1'),
@@ -211,8 +216,10 @@ const decoders: Array<(t: string) => string> = [
   (t) => t.replace(/=\r?\n/g, '').replace(/=([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
   // line breaks and whitespace (also JSON's "\n")
   (t) => t.replace(/\s+|\\[rnt]/g, ''),
+  // a list of characters (Java's Arrays.toString of a char[], Python's list(s), JSON of one)
+  (t) => t.replace(/[\s,'"]+/g, ''),
   // every family at once, left to right, after quoted-printable soft breaks (a spelling may mix them all)
-  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|[\\%]u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\u\{([0-9a-fA-F]{1,6})\}|\\([0-3][0-7]{2})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
+  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|[\\%]u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\u\{0*([0-9a-fA-F]{1,6})\}|\\([0-3][0-7]{2})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
     (m, b?: string, x?: string, u?: string, u8?: string, ub?: string, o?: string, hx?: string, d?: string, n?: string, id?: string) => {
       if (b ?? x) return String.fromCharCode(parseInt((b ?? x)!, 16));
       if (o) return String.fromCharCode(parseInt(o, 8));
