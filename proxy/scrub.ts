@@ -78,7 +78,9 @@ function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error 
     if (out) stream.push(out);
     return undefined;
   } catch (err) {
-    return unscrubbable(err) as Error;
+    // A forbidden find stays a ForbiddenContentError: the request guard makes it a refusal; in a
+    // response body it is withheld like any stage's error (proxy/upstream.ts).
+    return err as Error;
   }
 }
 
