@@ -275,7 +275,7 @@ export function base32Cores(bytes: Buffer): string[] {
  * quoted hex strings: `'0x5f',\n '0x6c'`).
  */
 function hexForm(bytes: Buffer): Node {
-  const gap = rep(alt(set(' \t\r\n:,-\'"'), seq(set('0'), set('xX'))), 12);
+  const gap = rep(alt(set(' \t\r\n:,-\'"'), seq(set('0'), set('xX'))), 8);
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -369,9 +369,10 @@ function encodedForms(bytes: Buffer, forms: Node[]): void {
  * (`{"0":115,"1":107}`, `JSON.stringify(new TextEncoder().encode(…))`).
  */
 function decimalForm(bytes: Buffer): Node {
+  // Bounded tightly: the longest gap sets maxLength, the tail a stream holds back and re-reads.
   const blank = set(' \t\r\n');
-  const key = seq(set('"'), rep(set('0123456789'), 10), set('"'), set(':'), rep(blank, 4));
-  const gap = alt(seq(set(','), rep(blank, 16), opt(key)), seq(blank, rep(blank, 15)));
+  const key = seq(set('"'), rep(set('0123456789'), 7), set('"'), set(':'), opt(set(' ')));
+  const gap = alt(seq(set(','), rep(blank, 12), opt(key)), seq(blank, rep(blank, 11)));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
