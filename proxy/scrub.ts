@@ -259,17 +259,23 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
 
 /**
  * What a client can join from pieces of a head: the header values in order and in the order of
- * their names (`X-Token-1`, `X-Token-2`), and the cookie values in order (chunked cookies:
- * `t.0=…`, `t.1=…`).
+ * their names (`X-Token-1`, `X-Token-2`), and the cookie values in order and in the order of the
+ * cookies' names (chunked cookies, `t.0=…`, `t.1=…`, are read by name: another cookie may be set
+ * between them, and a server setting them from a map sends them in any order).
  */
 function reassembled(headers: Array<[string, string]>): string[] {
   if (headers.length < 2) return [];
-  const cookies = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => {
+  const cookies = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]): [string, string] => {
     const pair = v.split(';', 1)[0]!;
-    return pair.slice(pair.indexOf('=') + 1);
+    const eq = pair.indexOf('=');
+    return [pair.slice(0, Math.max(0, eq)).trim(), pair.slice(eq + 1)];
   });
   const byName = [...headers].sort((a, b) => (a[0].toLowerCase() < b[0].toLowerCase() ? -1 : a[0].toLowerCase() > b[0].toLowerCase() ? 1 : 0));
-  return [headers.map(([, v]) => v).join(''), byName.map(([, v]) => v).join(''), ...(cookies.length > 1 ? [cookies.join('')] : [])];
+  const cookiesByName = [...cookies].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return [
+    headers.map(([, v]) => v).join(''), byName.map(([, v]) => v).join(''),
+    ...(cookies.length > 1 ? [cookies.map(([, v]) => v).join(''), cookiesByName.map(([, v]) => v).join('')] : []),
+  ];
 }
 
 /** Headers that describe the exact bytes of the body, which scrubbing may change. */
