@@ -382,13 +382,33 @@ t.test('2(b): a WebSocket to a host that got a secret never carries the value', 
   for (const q of ['', '?format=html-padded', '?format=node-buffer-pretty', '?format=java-chars']) await readOverWebSocket(t, q);
 });
 
+/** Whether what a server sent holds a whole answer that is not a 101, or a 101 and then a close frame. */
+function closed(data: Buffer): boolean {
+  const end = data.indexOf('\r\n\r\n');
+  if (end < 0) return false;
+  if (!data.subarray(0, end).toString('latin1').startsWith('HTTP/1.1 101')) return true;
+  for (let i = end + 4; i + 2 <= data.length;) {
+    const len7 = data[i + 1]! & 0x7f;
+    const head = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0);
+    if (i + head > data.length) return false;
+    const len = len7 === 126 ? data.readUInt16BE(i + 2) : len7 === 127 ? Number(data.readBigUInt64BE(i + 2)) : len7;
+    if ((data[i]! & 0x0f) === 8) return true;
+    i += head + len;
+  }
+  return false;
+}
+
 async function readOverWebSocket(t: Test, q: string): Promise<void> {
   const key = crypto.randomBytes(16).toString('base64');
   const socket = net.connect(a.port, '127.0.0.1');
   const data = await new Promise<Buffer>((resolve) => {
     const chunks: Buffer[] = [];
     const done = (): void => resolve(Buffer.concat(chunks));
-    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      // Done at the server's close frame (or a refusal's answer): no need to wait for the timer.
+      if (closed(Buffer.concat(chunks))) socket.destroy();
+    });
     socket.on('close', done);
     socket.on('error', done);
     setTimeout(() => socket.destroy(), 3000);
