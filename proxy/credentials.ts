@@ -27,7 +27,7 @@ import { asLatin1 } from './secret-values.ts';
 import { DecodeFailure, parseMediaType, undoContentCoding } from '../describe/body.ts';
 import { bodyReadings, charsetsOf, declaredCharsets, extendedParameters, formTexts, isWideLabel, needsDecoding, type Readings } from './charset-readings.ts';
 import { bodyStrings, contentCodings, messageText, multipartText } from './body-readings.ts';
-import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
+import { ForbiddenContentError, Scrubber, ScrubStream, scrubResponse, scrubText, UnscrubbableEncodingError, type MatchRule } from './scrub.ts';
 import { problemBody } from './http-util.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -781,7 +781,17 @@ export class CredentialEnforcer implements Enforcer {
     const text = message.data.toString('latin1');
     let tails = this.messageTails.get(ctx);
     if (!tails) this.messageTails.set(ctx, (tails = {}));
-    const across = readAcross(tails, message.kind, text, scrubber);
+    let across: ReturnType<typeof readAcross>;
+    let scrubbed: string;
+    try {
+      across = readAcross(tails, message.kind, text, scrubber);
+      scrubbed = scrubText(scrubber, text);
+    } catch (err) {
+      // What the scrubber refuses (an overlong escape), in this message or begun in the one before.
+      if (!(err instanceof UnscrubbableEncodingError) && !(err instanceof ForbiddenContentError)) throw err;
+      ctx.audit.scrub_refused = err.message;
+      return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `${err.message}; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
+    }
     if (across.joined.length) {
       ctx.audit.scrub_refused = 'a secret split across WebSocket messages';
       return reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message continued a secret begun in the previous one; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
@@ -793,7 +803,6 @@ export class CredentialEnforcer implements Enforcer {
     if (across.hold) {
       message.hold = reject(502, 'response-unscrubbable', 'Message cannot be scrubbed', `a WebSocket message ended with what may be the start of a secret and no message followed to show it was not; the tunnel was closed because a credential was injected into ${ctx.description.request.host} or the server at its address`, 'scrub-refused');
     }
-    const scrubbed = scrubber.scrubString(text);
     if (scrubbed !== text) message.data = Buffer.from(scrubbed, 'latin1');
     return undefined;
   }

@@ -14,7 +14,7 @@
 // on, since the service may record it and push it down this very stream.
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { Scrubber } from './scrubber.ts';
+import { ForbiddenContentError, Scrubber } from './scrubber.ts';
 import { BodySniffer, UnscrubbableEncodingError, checkHeaderCharsets, checkScrubbable } from './scrubbable.ts';
 
 export { ForbiddenContentError, Scrubber, scrubForms, type MatchRule, type ScrubSecret } from './scrubber.ts';
@@ -66,6 +66,11 @@ export class ChunkScrubber {
   }
 }
 
+/** What the scrubber refuses (an overlong escape) is content it cannot scrub. */
+function unscrubbable(err: unknown): unknown {
+  return err instanceof ForbiddenContentError ? new UnscrubbableEncodingError(err.message) : err;
+}
+
 /** Pushes what a scrubbing step lets out; returns the step's error instead of throwing it. */
 function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error | undefined {
   try {
@@ -73,7 +78,18 @@ function pushScrubbed(stream: Transform, step: () => Buffer | undefined): Error 
     if (out) stream.push(out);
     return undefined;
   } catch (err) {
+    // A forbidden find stays a ForbiddenContentError: the request guard makes it a refusal; in a
+    // response body it is withheld like any stage's error (proxy/upstream.ts).
     return err as Error;
+  }
+}
+
+/** A whole text (a header value, a WebSocket message) scrubbed; what cannot be is an UnscrubbableEncodingError. */
+export function scrubText(scrubber: Scrubber, text: string): string {
+  try {
+    return scrubber.scrubString(text);
+  } catch (err) {
+    throw unscrubbable(err);
   }
 }
 
@@ -243,17 +259,23 @@ function headerValues(headers: Array<[string, string]>, name: string): string[] 
 
 /**
  * What a client can join from pieces of a head: the header values in order and in the order of
- * their names (`X-Token-1`, `X-Token-2`), and the cookie values in order (chunked cookies:
- * `t.0=…`, `t.1=…`).
+ * their names (`X-Token-1`, `X-Token-2`), and the cookie values in order and in the order of the
+ * cookies' names (chunked cookies, `t.0=…`, `t.1=…`, are read by name: another cookie may be set
+ * between them, and a server setting them from a map sends them in any order).
  */
 function reassembled(headers: Array<[string, string]>): string[] {
   if (headers.length < 2) return [];
-  const cookies = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]) => {
+  const cookies = headers.filter(([n]) => n.toLowerCase() === 'set-cookie').map(([, v]): [string, string] => {
     const pair = v.split(';', 1)[0]!;
-    return pair.slice(pair.indexOf('=') + 1);
+    const eq = pair.indexOf('=');
+    return [pair.slice(0, Math.max(0, eq)).trim(), pair.slice(eq + 1)];
   });
   const byName = [...headers].sort((a, b) => (a[0].toLowerCase() < b[0].toLowerCase() ? -1 : a[0].toLowerCase() > b[0].toLowerCase() ? 1 : 0));
-  return [headers.map(([, v]) => v).join(''), byName.map(([, v]) => v).join(''), ...(cookies.length > 1 ? [cookies.join('')] : [])];
+  const cookiesByName = [...cookies].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return [
+    headers.map(([, v]) => v).join(''), byName.map(([, v]) => v).join(''),
+    ...(cookies.length > 1 ? [cookies.map(([, v]) => v).join(''), cookiesByName.map(([, v]) => v).join('')] : []),
+  ];
 }
 
 /** Headers that describe the exact bytes of the body, which scrubbing may change. */
@@ -275,14 +297,14 @@ export function scrubResponse(
   const scrubber = typeof source === 'function' ? source() : source;
   if (scrubber.empty && typeof source !== 'function') return { transform: undefined };
   for (const h of head.headers) {
-    h[0] = scrubber.scrubString(h[0]);
-    h[1] = scrubber.scrubString(h[1]);
+    h[0] = scrubText(scrubber, h[0]);
+    h[1] = scrubText(scrubber, h[1]);
   }
-  if (head.statusMessage) head.statusMessage = scrubber.scrubString(head.statusMessage);
+  if (head.statusMessage) head.statusMessage = scrubText(scrubber, head.statusMessage);
   checkHeaderCharsets(head.statusMessage ? [...head.headers, ['', head.statusMessage]] : head.headers, scrubber.asciiOnly);
   for (const text of reassembled(head.headers)) {
     // Each header is scrubbed already: a match here spans two of them.
-    if (scrubber.scrubString(text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
+    if (scrubText(scrubber, text) !== text) throw new UnscrubbableEncodingError('a secret is split across headers of this response (a client that joins them reads it)');
   }
   const noBody = opts.method === 'HEAD' || head.statusCode === 204 || head.statusCode === 304 || (head.statusCode >= 100 && head.statusCode < 200);
   if (noBody) return { transform: undefined };

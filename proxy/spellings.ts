@@ -201,9 +201,12 @@ const softBreak = (): Node => seq(set('='), opt(set('\r')), set('\n'));
  * that wraps a word too long for its column (Python's textwrap and Jinja's `wordwrap`, PHP's
  * `wordwrap(…, true)` and `chunk_split`, `fold -w`), the next line indented. A form of its own:
  * line breaks between the escape spellings of textForm made every scan 25–45% slower.
+ * Also the value as a list of its characters (blanks, commas and quotes between them): Java's
+ * `Arrays.toString` of a `char[]` (`[s, k, _]`: Lombok's `@ToString` of a password field), Gson's
+ * JSON of one (`["s","k"]`), Python's `list(s)` (`['s', 'k']`), Go's `%q` of a `[]rune`.
  */
 function wrappedForm(value: string): Node {
-  const gap = opt(seq(opt(set('\r')), set('\n'), rep(set(' \t'), 16)));
+  const gap = rep(set(' \t\r\n,\'"'), 20);
   const out: Node[] = [];
   [...Buffer.from(value, 'utf8')].forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -266,9 +269,13 @@ export function base32Cores(bytes: Buffer): string[] {
   return cores;
 }
 
-/** Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad). */
+/**
+ * Bytes in hex, either case, optionally separated per byte (de:ad, de ad, 0xde,0xad), also as a
+ * source array wrapped over indented lines (`xxd -i`: `0x5f,\n  0x6c`; a pretty-printed list of
+ * quoted hex strings: `'0x5f',\n '0x6c'`).
+ */
 function hexForm(bytes: Buffer): Node {
-  const gap = rep(alt(set(' \t\r\n:,-'), seq(set('0'), set('xX'))), 4);
+  const gap = rep(alt(set(' \t\r\n:,-\'"'), seq(set('0'), set('xX'))), 8);
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);
@@ -355,10 +362,17 @@ function encodedForms(bytes: Buffer, forms: Node[]): void {
 
 /**
  * Bytes as decimal numbers in a list: Node's JSON of a Buffer (`{"type":"Buffer","data":[115,107,…]}`),
- * Python's `list(b)` and Java's `Arrays.toString` (`115, 107`), Go's `%v` of a []byte (`[115 107 …]`).
+ * Python's `list(b)` and Java's `Arrays.toString` (`115, 107`), Go's `%v` of a []byte (`[115 107 …]`);
+ * pretty-printed, one number a line or padded to a column (JSON with an indent — Express's
+ * `json spaces` —, Python's `pprint` and `json.dumps(indent=)`, Rust's `{:#?}`, Node's
+ * `util.inspect` of a Uint8Array, `od -tu1`); a typed array's JSON, keyed by index
+ * (`{"0":115,"1":107}`, `JSON.stringify(new TextEncoder().encode(…))`).
  */
 function decimalForm(bytes: Buffer): Node {
-  const gap = alt(seq(set(','), opt(set(' '))), set(' '));
+  // Bounded tightly: the longest gap sets maxLength, the tail a stream holds back and re-reads.
+  const blank = set(' \t\r\n');
+  const key = seq(set('"'), rep(set('0123456789'), 7), set('"'), set(':'), opt(set(' ')));
+  const gap = alt(seq(set(','), rep(blank, 12), opt(key)), seq(blank, rep(blank, 11)));
   const out: Node[] = [];
   bytes.forEach((b, i) => {
     if (i > 0) out.push(gap);

@@ -33,7 +33,7 @@ const encodings = {
   'mime-utf7': (v: string) => `=?utf-7?Q?${v.replace(/[^A-Za-z0-9'(),\-./:]+/g, (run) => `+${Buffer.from(run, 'utf16le').swap16().toString('base64').replace(/=+$/, '')}-`).replace(/[=?_ ]/g, (c) => `=${c.charCodeAt(0).toString(16).toUpperCase()}`)}?=`,
 } as const;
 type Enc = keyof typeof encodings;
-const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301', 'split-headers', 'split-repeated', 'split-cookies'] as const;
+const places = ['location', 'link', 'www-authenticate', 'set-cookie', 'etag', 'content-disposition', 'x-debug', 'reason', 'refresh', 'content-location', 'trailer', 'early-hints', 'status-text-301', 'split-headers', 'split-repeated', 'split-cookies', 'split-cookies-between', 'split-cookies-unordered'] as const;
 
 // Content-Type declarations that a real client reads as UTF-7 while the first `charset=` says
 // UTF-8 or nothing: requests takes the last `charset` and strips quotes from parameter names;
@@ -165,6 +165,10 @@ const up = await startUpstream(t, {
       case 'split-headers': res.setHeader('x-token-2', v.slice(v.length >> 1)); res.setHeader('x-request-id', 'r-1'); res.setHeader('x-token-1', v.slice(0, v.length >> 1)); break;
       case 'split-repeated': res.setHeader('x-token', [v.slice(0, v.length >> 1), v.slice(v.length >> 1)]); break;
       case 'split-cookies': res.setHeader('set-cookie', [`tok.0=${v.slice(0, v.length >> 1)}; Path=/`, `tok.1=${v.slice(v.length >> 1)}; Path=/`]); break;
+      // Eleventh pass: another cookie set between the chunks (a CSRF cookie from other middleware),
+      // or the chunks in no particular order (set from a map: Go's iteration order is random).
+      case 'split-cookies-between': res.setHeader('set-cookie', [`tok.0=${v.slice(0, v.length >> 1)}; Path=/`, 'csrf=c5f1a2; Path=/', `tok.1=${v.slice(v.length >> 1)}; Path=/`]); break;
+      case 'split-cookies-unordered': res.setHeader('set-cookie', [`tok.1=${v.slice(v.length >> 1)}; Path=/`, `tok.0=${v.slice(0, v.length >> 1)}; Path=/`]); break;
       case 'reason': res.statusMessage = `OK ${v}`.replace(/[^\t\x20-\x7e]/g, '?'); break;
       default: res.setHeader('x-debug', v);
     }
@@ -185,8 +189,11 @@ function send(port: number, auth: string, url: string, headers: Record<string, s
       // And what a client joins from pieces: values in the order of their names, cookie values in order.
       const pairs = Array.from({ length: res.rawHeaders.length / 2 }, (_, i) => [res.rawHeaders[2 * i]!.toLowerCase(), res.rawHeaders[2 * i + 1]!] as const);
       const joined = [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v).join('');
-      const cookies = pairs.filter(([n]) => n === 'set-cookie').map(([, v]) => v.split(';')[0]!.replace(/^[^=]*=/, '')).join('');
-      const head = `${early}${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}\n${joined}\n${cookies}`;
+      const cookiePairs = pairs.filter(([n]) => n === 'set-cookie').map(([, v]) => v.split(';')[0]!.split('=')).map(([n, ...v]) => [n!, v.join('=')] as const);
+      const cookies = cookiePairs.map(([, v]) => v).join('');
+      // Chunked cookies (`tok.0`, `tok.1`) are read in the order of their names, whatever the header order.
+      const cookiesByName = [...cookiePairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v).join('');
+      const head = `${early}${res.statusCode} ${res.statusMessage}\n${res.rawHeaders.join('\n')}\n${joined}\n${cookies}\n${cookiesByName}`;
       let body = '';
       res.setEncoding('latin1');
       res.on('data', (c: string) => (body += c));
@@ -221,6 +228,14 @@ t.test('the credential read back in the head of an answer', async (t) => {
   const control = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=location&enc=raw`);
   t.match(control.head, `Bearer ${placeholder}`, 'control: the head reaches the agent, the value replaced by its placeholder');
   await headsShowNothing(t, a.proxyAddress.port, auth, 'read back in the head');
+  // Eleventh pass: a chunked cookie with another cookie between its chunks, or its chunks out of order.
+  for (const place of ['split-cookies-between', 'split-cookies-unordered']) {
+    for (const enc of ['raw', 'base64']) {
+      const r = await send(a.proxyAddress.port, auth, `${origin('svc.example')}/show?place=${place}&enc=${enc}`);
+      const found = reveal(r.head, SECRET);
+      if (found || r.status !== 502) t.fail(`${place} (${enc}): ${r.status}${found ? `, the value readable (${found})` : ', not 502'}`);
+    }
+  }
   // Ninth pass: the body in UTF-7 under a declaration the scrubber read one way and a client another
   // (every declaration, under the host's name and another name of its server).
   for (const [d, decl] of declarations.entries()) {

@@ -14,6 +14,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
+import util from 'node:util';
 import zlib from 'node:zlib';
 import { WebSocketServer } from 'ws';
 import { base32 } from './spelling-oracle.ts';
@@ -25,7 +26,7 @@ export interface Recorded {
   body: string;
 }
 
-export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped'] as const;
+export const formats = ['json', 'go-json', 'escape-all', 'html', 'html-numeric', 'xml', 'qp', 'base64-mime', 'base64url', 'hex', 'HEX', 'percent', 'form', 'upper', 'lower', 'css', 'base32', 'percent-twice', 'node-buffer', 'go-bytes', 'wrapped', 'node-buffer-pretty', 'typed-array', 'inspect', 'c-array', 'html-padded', 'js-padded', 'java-chars', 'python-chars'] as const;
 export type Format = typeof formats[number];
 export const charsets = ['utf-8', 'utf-16le', 'utf-16be', 'utf-16', 'utf-32le', 'utf-32be', 'iso-8859-1', 'us-ascii', 'windows-1252', 'utf-7', 'ibm037', 'iso-2022-jp', 'shift_jis'] as const;
 export type Charset = typeof charsets[number];
@@ -78,6 +79,22 @@ export function represent(log: Recorded[], format: Format): { text: string; type
     // A Node service that keeps the raw request as a Buffer and serializes it; a Go one printing a []byte.
     case 'node-buffer': return { text: JSON.stringify({ raw: Buffer.from(json) }), type: 'application/json' };
     case 'go-bytes': return { text: `raw=[${[...Buffer.from(json)].join(' ')}]`, type: 'text/plain' };
+    // Eleventh pass: the same bytes pretty-printed (Express's `json spaces`, Python's json.dumps(indent=)
+    // and pprint, Rust's {:#?}: one number a line), a typed array's JSON keyed by index
+    // (`JSON.stringify(new TextEncoder().encode(…))`), `console.log` of a Uint8Array (numbers padded
+    // to a column over wrapped lines), and a C array of hex bytes (`xxd -i`: 12 a line, indented).
+    // Character references and JavaScript/PHP code point escapes with many leading zeros (HTML,
+    // Python's html.unescape and JavaScript read any number).
+    case 'html-padded': return { text: `<pre>${[...json].map((c) => `&#0000000${c.codePointAt(0)};`).join('')}</pre>`, type: 'text/html' };
+    case 'js-padded': return { text: `var log = "${[...json].map((c) => `\\u{0000000${c.codePointAt(0)!.toString(16)}}`).join('')}";`, type: 'application/javascript' };
+    // The record as a list of its characters: Java's Arrays.toString of a char[] (Lombok's
+    // @ToString of a password field), Python's repr of list(s).
+    case 'java-chars': return { text: `[${[...json].join(', ')}]`, type: 'text/plain' };
+    case 'python-chars': return { text: `[${[...json].map((c) => (c === "'" ? `"'"` : `'${c === '\\' ? '\\\\' : c}'`)).join(', ')}]`, type: 'text/plain' };
+    case 'node-buffer-pretty': return { text: JSON.stringify({ raw: Buffer.from(json) }, null, 2), type: 'application/json' };
+    case 'typed-array': return { text: JSON.stringify({ raw: new Uint8Array(Buffer.from(json)) }), type: 'application/json' };
+    case 'inspect': return { text: util.inspect(new Uint8Array(Buffer.from(json)), { maxArrayLength: null }), type: 'text/plain' };
+    case 'c-array': return { text: `unsigned char raw[] = {\n${[...Buffer.from(json)].map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ').replace(/((?:0x.., ){12})/g, '$1\n').replace(/ \n/g, '\n  ')}\n};`, type: 'text/plain' };
     // A plain-text view wrapped to a narrow column, long words broken (Python's textwrap and
     // Jinja's `wordwrap`, PHP's `wordwrap(…, true)`, `fold`), continuation lines indented.
     case 'wrapped': return { text: json.replace(/.{20}(?=.)/g, '$&\n    '), type: 'text/plain' };
@@ -257,8 +274,9 @@ export function readbackService(): Service {
           return;
         }
         const log = (logs.get(hostOf(req)) ?? []).filter((r) => r.url.startsWith('/api/'));
+        const format = new URL(req.url ?? '/', 'http://x').searchParams.get('format') as Format | null;
         wss.handleUpgrade(req, socket, head, (ws) => {
-          ws.send(JSON.stringify(log));
+          ws.send(format ? represent(log, format).text : JSON.stringify(log));
           ws.close();
         });
       });

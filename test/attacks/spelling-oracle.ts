@@ -116,9 +116,9 @@ function base64Spelling(secret: string): fc.Arbitrary<Spelled> {
 }
 
 function hexSpelling(secret: string): fc.Arbitrary<Spelled> {
-  return fc.record({ upper: fc.boolean(), sep: fc.constantFrom('', '', ' ', ':', ',0x', '\n') }).map(({ upper, sep }) => {
+  return fc.record({ upper: fc.boolean(), sep: fc.constantFrom('', '', ' ', ':', ',0x', '\n', ', 0x', ',\n  0x', "',\n '0x") }).map(({ upper, sep }) => {
     const pairs = [...Buffer.from(secret, 'utf8')].map((b) => hex2(b, upper));
-    return { text: (sep === ',0x' ? '0x' : '') + pairs.join(sep), how: `hex ${upper ? 'upper' : 'lower'} sep ${JSON.stringify(sep)}` };
+    return { text: (sep.endsWith('0x') ? '0x' : '') + pairs.join(sep), how: `hex ${upper ? 'upper' : 'lower'} sep ${JSON.stringify(sep)}` };
   });
 }
 
@@ -167,13 +167,22 @@ export function echoSpelling(secret: string): fc.Arbitrary<Spelled> {
     how: `base32 +${before.length}${pad ? ' padded' : ''}`,
   }));
   // Bytes as decimal numbers: Node's JSON of a Buffer, Go's %v of a []byte, Python's list(b).
-  const decimal = fc.constantFrom(',', ', ', ' ').map((sep) => ({ text: [...Buffer.from(secret, 'utf8')].join(sep), how: `decimal bytes sep ${JSON.stringify(sep)}` }));
+  // Also pretty-printed (one a line, indented; padded to a column) and keyed by index (a typed array's JSON).
+  const decimal = fc.record({ sep: fc.constantFrom(',', ', ', ' ', ',\n  ', ',\n    ', ',  ', '\n', '   ', ',\r\n\t'), keyed: fc.boolean(), at: fc.nat({ max: 100_000 }) }).map(({ sep, keyed, at }) => ({
+    text: [...Buffer.from(secret, 'utf8')].map((b, i) => (keyed ? `"${at + i}":${b}` : String(b))).join(keyed ? ',' : sep),
+    how: keyed ? 'decimal bytes keyed by index' : `decimal bytes sep ${JSON.stringify(sep)}`,
+  }));
   // Percent-encoded twice: a URL holding the value put in another URL's query (a login redirect's `next=`).
   const twice = fc.boolean().map((upper) => ({
     text: encodeURIComponent(encodeURIComponent(secret)).replace(/%[0-9A-F]{2}/g, (m) => (upper ? m : m.toLowerCase())),
     how: `percent-encoded twice${upper ? '' : ', lower-case hex'}`,
   }));
-  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal);
+  // A list of the characters: Java's Arrays.toString of a char[], Gson's JSON of one, Python's list(s).
+  const chars = fc.constantFrom<[string, string]>(['', ', '], ['"', ','], ["'", ', '], ["'", ' '], ['', ',\n  ']).map(([q, sep]) => ({
+    text: `[${[...secret].map((c) => `${q}${c}${q}`).join(sep)}]`,
+    how: `a list of characters (${JSON.stringify(q + sep)})`,
+  }));
+  return fc.oneof(spelling(secret), cased, cssSpelling(secret), b32, twice, decimal, chars);
 }
 
 // ─── the oracle ──────────────────────────────────────────────────────────────────────────────
@@ -187,7 +196,7 @@ const decoders: Array<(t: string) => string> = [
   (t) => t.replace(/\\u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})/g, (_, h: string, l: string) => utf8Of(0x10000 + ((parseInt(h, 16) - 0xd800) << 10) + parseInt(l, 16) - 0xdc00))
     .replace(/[\\%]u([0-9a-fA-F]{4})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
     .replace(/\\U([0-9a-fA-F]{8})/g, (_, h: string) => utf8Of(parseInt(h, 16)))
-    .replace(/\\u\{([0-9a-fA-F]{1,6})\}/g, (_, h: string) => utf8Of(parseInt(h, 16)))
+    .replace(/\\u\{0*([0-9a-fA-F]{1,6})\}/g, (_, h: string) => utf8Of(parseInt(h, 16)))
     .replace(/\\([0-3][0-7]{2})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))
     .replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
     .replace(/\\([^A-Za-z0-9])/g, '$1'),
@@ -207,8 +216,10 @@ const decoders: Array<(t: string) => string> = [
   (t) => t.replace(/=\r?\n/g, '').replace(/=([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
   // line breaks and whitespace (also JSON's "\n")
   (t) => t.replace(/\s+|\\[rnt]/g, ''),
+  // a list of characters (Java's Arrays.toString of a char[], Python's list(s), JSON of one)
+  (t) => t.replace(/[\s,'"]+/g, ''),
   // every family at once, left to right, after quoted-printable soft breaks (a spelling may mix them all)
-  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|[\\%]u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\u\{([0-9a-fA-F]{1,6})\}|\\([0-3][0-7]{2})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
+  (t) => t.replace(/=\r?\n/g, '').replace(/[%=]([0-9a-fA-F]{2})|\\x([0-9a-fA-F]{2})|[\\%]u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})|\\u\{0*([0-9a-fA-F]{1,6})\}|\\([0-3][0-7]{2})|&#[xX]([0-9a-fA-F]+);?|&#([0-9]+);?|(&[A-Za-z]+;)|\\([^A-Za-z0-9])/g,
     (m, b?: string, x?: string, u?: string, u8?: string, ub?: string, o?: string, hx?: string, d?: string, n?: string, id?: string) => {
       if (b ?? x) return String.fromCharCode(parseInt((b ?? x)!, 16));
       if (o) return String.fromCharCode(parseInt(o, 8));
@@ -242,11 +253,13 @@ function blobs(t: string): string[] {
     for (let s = 0; s < 8 && s < run.length - 8; s++) out.push(unBase32(run.slice(s)));
   }
   // decimal byte lists
-  for (const m of t.matchAll(/\d{1,3}(?:, ?| )\d{1,3}(?:(?:, ?| )\d{1,3}){2,}/g)) {
-    out.push(String.fromCharCode(...m[0].split(/, ?| /).map((n) => Number(n) & 0xff)));
+  // (also pretty-printed over indented lines, or a typed array's JSON keyed by index: `{"0":115,"1":107}`)
+  const sep = String.raw`(?:,\s*(?:"\d+":\s*)?|\s+)`;
+  for (const m of t.matchAll(new RegExp(String.raw`\d{1,3}${sep}\d{1,3}(?:${sep}\d{1,3}){2,}`, 'g'))) {
+    out.push(String.fromCharCode(...m[0].split(new RegExp(sep)).map((n) => Number(n) & 0xff)));
   }
-  for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,-]|0x)*){6,}/g)) {
-    const h = m[0].replace(/[:,-]|0x/g, '');
+  for (const m of flat.matchAll(/(?:[0-9a-fA-F]{2}(?:[:,'"-]|0x)*){6,}/g)) {
+    const h = m[0].replace(/[:,'"-]|0x/g, '');
     out.push(Buffer.from(h, 'hex').toString('latin1'), Buffer.from(h.slice(1), 'hex').toString('latin1'));
   }
   return out;

@@ -190,3 +190,25 @@ t.test('a secret in EBCDIC (037, 500, 273, 1026, 875) is replaced by its placeho
   const random = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 131 + 7) & 0xff));
   t.same(await collect(new ScrubStream(scrubber), [random]), random, 'bytes without a secret pass unchanged');
 });
+
+// Eleventh pass: a host that got a secret showed it as references with five or more leading zeros
+// (`&#0000000115;`, JavaScript's `\u{0000073}`), which browsers, Python's html.unescape and
+// JavaScript read: the spelling patterns allow four zeros. Such content is refused (the request
+// guard refuses it going out), wherever it is and wherever the stream is cut.
+t.test('overlong references from a host that got a secret are refused, at every cut; four zeros are a spelling', async (t) => {
+  const padded = (zeros: number): string => [...SECRET].map((c) => `&#${'0'.repeat(zeros)}${c.charCodeAt(0)};`).join('');
+  const js = [...SECRET].map((c) => `\\u{000000${c.charCodeAt(0).toString(16)}}`).join('');
+  const hexRefs = [...SECRET].map((c) => `&#X000000${c.charCodeAt(0).toString(16)}`).join('');
+  for (const text of [`<p>${padded(5)}</p>`, `x ${padded(700)} y`, `var k = "${js}";`, hexRefs]) {
+    t.throws(() => scrubber.scrubString(text), /five or more leading zeros/, `whole: refused (${text.slice(0, 20)}…)`);
+    const body = Buffer.from(text);
+    const step = Math.max(1, Math.floor(body.length / 16));
+    for (let cut = 0; cut <= body.length; cut += step) {
+      const out = await collect(new ScrubStream(scrubber), [body.subarray(0, cut), body.subarray(cut)]).catch((err: Error) => err);
+      if (!(out instanceof Error) || !/five or more leading zeros/.test(out.message)) t.fail(`cut at ${cut}: not refused`);
+    }
+  }
+  t.equal(scrubber.scrubString(`<p>${padded(4)}</p>`), `<p>${PH}</p>`, 'four zeros: a spelling, replaced');
+  t.throws(() => scrubResponse(scrubber, { statusCode: 302, headers: [['location', `/x?k=${padded(6)}`]] }), /five or more leading zeros/, 'in a header: the response is withheld');
+  t.equal(new Scrubber([], [{ value: SECRET, replace: '[x]' }]).scrubString('&#000000115;'), '&#000000115;', 'a redactor of values (no own secrets) passes them');
+});
