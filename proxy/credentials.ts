@@ -306,8 +306,8 @@ class BodyGuardStream extends ScrubStream {
     this.preservesLength = !substitutes;
   }
 
-  override _transform(chunk: Buffer, enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    super._transform(chunk, enc, (err) => cb(asRefusal(err)));
+  protected override streamError(err: Error): Error {
+    return asRefusal(err) ?? err;
   }
 
   override _flush(cb: (err?: Error | null) => void): void {

@@ -38,6 +38,8 @@ async function streamed(scrubber: Scrubber, body: Buffer, cuts: number[]): Promi
   for (const c of [...new Set(cuts.map((x) => x % (body.length + 1)))].sort((a, b) => a - b)) {
     stream.write(body.subarray(at, c));
     at = c;
+    // Each piece its own burst: the stream scrubs what arrives in one turn together (ScrubStream).
+    await Promise.resolve();
   }
   stream.end(body.subarray(at));
   await done;
