@@ -588,19 +588,22 @@ async function keyedTunnel(path: string): Promise<{ got: string[]; code: number 
   return { got, code };
 }
 
+/** The space both split properties range over: the key's form, where it is cut, what comes between pieces. */
+const splitForm = fc.constantFrom('raw', 'hex', 'base64');
+const splitCuts = fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 });
+const splitSeparator = fc.constantFrom('none', 'ping', 'empty');
+/** The cut points inside `whole`, in order. */
+const cutsInside = (whole: string, raw: number[]): number[] => raw.filter((c) => c < whole.length).sort((x, y) => x - y);
+
 t.test('tenth pass: a key an upstream sends a few characters at a time never reaches the agent, not even its start', async (t) => {
   // Before: each message was scrubbed alone, so every piece but the one that completed the key
   // went through (a terminal-like stream sending one character per message leaked all but one).
   let n = 0;
   await fc.assert(fc.asyncProperty(
-    fc.constantFrom('raw', 'hex', 'base64'),
-    fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
-    fc.constantFrom('', 'log: ', 'x'),
-    fc.constantFrom('more', 'close'),
-    fc.constantFrom('none', 'ping', 'empty'),
+    splitForm, splitCuts, fc.constantFrom('', 'log: ', 'x'), fc.constantFrom('more', 'close'), splitSeparator,
     async (form, cutsRaw, pad, end, sep) => {
       const whole = forms[form as keyof typeof forms];
-      const cuts = cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y);
+      const cuts = cutsInside(whole, cutsRaw);
       if (!cuts.length) return;
       n++;
       const { got, code } = await keyedTunnel(`/cut?form=${form}&cuts=${cuts.join(',')}&pad=${encodeURIComponent(pad)}&end=${end}&sep=${sep}`);
@@ -644,12 +647,10 @@ t.test('tenth pass: a real value the agent cuts into pieces across messages neve
   // Before: each message was checked alone, so a value sent a few characters per message left whole.
   let n = 0;
   await fc.assert(fc.asyncProperty(
-    fc.constantFrom('raw', 'hex', 'base64'),
-    fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 8 }),
-    fc.constantFrom('none', 'ping', 'empty'),
+    splitForm, splitCuts, splitSeparator,
     async (form, cutsRaw, sep) => {
       const whole = forms[form as keyof typeof forms];
-      const cuts = [0, ...cutsRaw.filter((c) => c < whole.length).sort((x, y) => x - y), whole.length];
+      const cuts = [0, ...cutsInside(whole, cutsRaw), whole.length];
       const pieces = cuts.slice(1).map((e, i) => whole.slice(cuts[i], e));
       const path = `/exfil-split/${n++}`;
       const client = new WebSocket(`ws://allowed.example:${sink.port}${path}`, { agent: new HttpProxyAgent(a.proxyUrl) });
