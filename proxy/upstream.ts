@@ -40,12 +40,44 @@ export interface UpstreamOptions {
 export const MAX_IDLE_UPSTREAM = 256;
 export const IDLE_UPSTREAM_MS = 60_000;
 
+/**
+ * Connections whose last answer had a body Node's client does not read: closed, never pooled.
+ * Node reads no body after a response to HEAD or a 204/304 and pools the connection at once; a
+ * server that sends one anyway (Python's BaseHTTPRequestHandler with the common `do_HEAD = do_GET`,
+ * a handler writing a body after a 304) sends it on that connection, and when it arrives after
+ * the pool lent the connection to the next request (any agent's, to any name of that address),
+ * Node reads it as that request's response: a HEAD whose body holds a whole response gave another
+ * agent the answer one agent wrote, and the other agent's own answer to the next request on it.
+ */
+const unreadBody = new WeakSet<net.Socket>();
+
+/**
+ * Whether a response leaves body bytes Node will not read on its connection: every answer to HEAD
+ * but one that declares an empty body, and a 204 or 304 that declares a body (a correct one does
+ * not: conditional GETs keep their pooled connections).
+ */
+export function leavesUnreadBody(method: string, status: number, rawHeaders: readonly string[]): boolean {
+  const head = method === 'HEAD';
+  if (!head && status !== 204 && status !== 304) return false;
+  let declared = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'transfer-encoding') return true;
+    if (name === 'content-length') {
+      if (!/^0+$/.test(rawHeaders[i + 1]!.trim())) return true;
+      declared = true;
+    }
+  }
+  return head && !declared;
+}
+
 /** Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept. */
 function boundIdle<A extends http.Agent>(agent: A): A {
   // Node's agent keeps a finished connection when this returns true (typed as returning nothing).
   const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined };
   const keep = pool.keepSocketAlive.bind(pool);
   pool.keepSocketAlive = (socket) => {
+    if (unreadBody.has(socket)) return false;
     let idle = 0;
     for (const name in agent.freeSockets) idle += agent.freeSockets[name]?.length ?? 0;
     return idle < MAX_IDLE_UPSTREAM && keep(socket) !== false;
@@ -288,6 +320,7 @@ class HttpForward {
     if (stages.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');
     x.record.upstream_status = upRes.statusCode;
     x.record.status = head.statusCode;
+    if (leavesUnreadBody(ctx.outgoing.method, upRes.statusCode ?? 0, upRes.rawHeaders)) unreadBody.add(upRes.socket);
     upRes.on('error', () => undefined);
     if (!stages.length) {
       const err = this.writeHead(upRes, head);

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
-import { readableAsRequest } from '../../proxy/upstream.ts';
+import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
 import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
@@ -21,13 +21,20 @@ const tlsUp = await startUpstream(t, { tlsCa: ca });
 // Python's http.server, HTTP/1.1: a handler that answers without reading the body, and a server
 // that then reads its next request where that body starts ("CL.0"). It logs every request it runs.
 const pyServer = spawn('python3', ['-c', `
-import http.server, sys
+import http.server, sys, time, urllib.parse
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def answer(self):
         sys.stderr.write(self.command + ' ' + self.path + ' ' + str(self.headers.get('connection')) + ' te=' + str(self.headers.get('transfer-encoding')) + ' cl=' + str(self.headers.get('content-length')) + '\\n'); sys.stderr.flush()
+        if self.path.startswith('/late/'):
+            # /late/STATUS/ID?BODY: the head, then (a moment later, as a handler that computes it does) the body, whatever the method or status
+            route, _, body = self.path.partition('?')
+            status = route.split('/')[2]
+            body = urllib.parse.unquote(body).encode('latin1')
+            self.send_response(int(status)); self.send_header('Content-Length', str(len(body))); self.end_headers()
+            time.sleep(0.08); self.wfile.write(body); return
         self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = answer
     def log_message(self, *a): pass
 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
 print(s.server_address[1], flush=True)
@@ -436,4 +443,41 @@ t.test('property: a header the request\'s Connection names goes upstream neither
       return Object.keys(seen).filter((k) => !hop.has(k)).sort().join() === Object.keys(got.headers).filter((k) => !hop.has(k)).sort().join();
     },
   ), { numRuns, ...seed });
+});
+
+t.test('property: a body the upstream sends where Node reads none (HEAD, 204, 304) never becomes another agent\'s response on a pooled connection', async (t) => {
+  // Python's BaseHTTPRequestHandler with `do_HEAD = do_GET` (or a handler writing a body after a
+  // 204 or 304) sends the body anyway. Node's client reads none there and pooled the connection at
+  // once; a body arriving after the pool lent it to the next request (here another agent's) was
+  // read as that request's response: one agent wrote another's answer ("response queue poisoning").
+  const pyHost = `allowed.example:${pyPort}`;
+  const neighbour = await a.airlock.agents.add('pool-neighbour');
+  const nAuth = `Proxy-Authorization: Basic ${Buffer.from(`pool-neighbour:${neighbour.token}`).toString('base64')}\r\n`;
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({ kind: fc.constantFrom(['HEAD', 200], ['HEAD', 404], ['GET', 204], ['GET', 304]), fake: fc.constantFrom('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE', 'HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nFAKE') }),
+    async ({ kind: [method, status], fake }) => {
+      const id = ++n;
+      // The neighbour's request leaves once the head is back, while the server still owes the body.
+      const poison = net.connect(a.port, '127.0.0.1');
+      poison.on('error', () => undefined);
+      await new Promise<void>((resolve) => {
+        let head = '';
+        const done = setTimeout(resolve, 2000);
+        poison.on('data', (c: Buffer) => { head += c.toString('latin1'); if (head.includes('\r\n\r\n')) (clearTimeout(done), resolve()); });
+        poison.write(`${method} http://${pyHost}/late/${status}/${id}?${encodeURIComponent(fake)} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}\r\n`);
+      });
+      const r = await rawToProxy(a.port, `GET http://${pyHost}/ok/neighbour-${id} HTTP/1.1\r\nHost: ${pyHost}\r\n${nAuth}\r\n`, { responses: 1 });
+      poison.destroy();
+      const [res] = parseResponses(r.text);
+      return res?.status === 200 && res.body === 'ok';
+    },
+  ), { numRuns: Math.min(numRuns, 6), ...seed });
+  for (const [method, status, headers, unread] of [
+    ['HEAD', 200, ['Content-Length', '12'], true], ['HEAD', 200, [], true], ['HEAD', 200, ['Content-Length', '0'], false], ['HEAD', 200, ['Transfer-Encoding', 'chunked'], true],
+    ['GET', 304, [], false], ['GET', 304, ['ETag', '"x"'], false], ['GET', 304, ['Content-Length', '5'], true], ['GET', 204, ['content-length', ' 00 '], false], ['GET', 204, ['Transfer-Encoding', 'chunked'], true],
+    ['GET', 200, ['Content-Length', '5'], false], ['POST', 201, [], false],
+  ] as const) {
+    t.equal(leavesUnreadBody(method, status, headers), unread, `${method} → ${status} ${headers.join(': ')}: ${unread ? 'closed after it' : 'pooled'}`);
+  }
 });
