@@ -71,16 +71,37 @@ export function leavesUnreadBody(method: string, status: number, rawHeaders: rea
   return head && !declared;
 }
 
-/** Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept. */
+/**
+ * A byte on a connection waiting in the pool: the server sent more than the answer it framed (a
+ * length counted in characters of a text then written as UTF-8, piece by piece). Node drops such
+ * bytes and lends the connection on, and the rest of that surplus is read as the next request's
+ * response: the connection is closed instead.
+ */
+function idleData(this: net.Socket): void {
+  this.destroy();
+}
+
+/**
+ * Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept;
+ * one whose answer left a body unread, or that receives a byte while it waits, is closed too.
+ */
 function boundIdle<A extends http.Agent>(agent: A): A {
-  // Node's agent keeps a finished connection when this returns true (typed as returning nothing).
-  const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined };
+  // Node's agent keeps a finished connection when this returns true (typed as returning nothing),
+  // and hands a kept one to the next request through reuseSocket.
+  const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined; reuseSocket(socket: net.Socket, req: http.ClientRequest): void };
   const keep = pool.keepSocketAlive.bind(pool);
+  const reuse = pool.reuseSocket.bind(pool);
   pool.keepSocketAlive = (socket) => {
     if (unreadBody.has(socket)) return false;
     let idle = 0;
     for (const name in agent.freeSockets) idle += agent.freeSockets[name]?.length ?? 0;
-    return idle < MAX_IDLE_UPSTREAM && keep(socket) !== false;
+    if (idle >= MAX_IDLE_UPSTREAM || keep(socket) === false) return false;
+    socket.on('data', idleData);
+    return true;
+  };
+  pool.reuseSocket = (socket, req) => {
+    socket.off('data', idleData);
+    reuse(socket, req);
   };
   return agent;
 }
