@@ -365,6 +365,14 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
     const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
     t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
   }
+  // Twelfth pass: the policy's Host header is the one the upstream gets, not the agent's spelling of the target.
+  for (const [i, target] of [`ALLOWED.Example.:${up.port}`, `allowed.example.:${up.port}`, `allowed.example:0${up.port}`].entries()) {
+    const r = await rawToProxy(a.port, `GET http://${target}/ok/host-spelling-${i} HTTP/1.1\r\nHost: ${target}\r\n${auth}\r\n`, { responses: 1 });
+    t.equal(parseResponses(r.text)[0]?.status, 200, `${target}: forwarded`);
+    await a.airlock.audit.flush();
+    const seen = a.records.find((x) => x.url?.endsWith(`/ok/host-spelling-${i}`))?.description?.request.headers.host;
+    t.same(seen, [up.received.find((x) => x.url === `/ok/host-spelling-${i}`)?.headers.host], `${target}: the policy saw the Host the upstream got (${seen})`);
+  }
 });
 
 t.test('property: a framing header spelled with underscores (Transfer_Encoding, content_length, Content_Type) is refused: a CGI-keyed server (Puma before 6.4.3) never runs what follows a chunked terminator; nor gets a Proxy header (httpoxy)', async (t) => {
