@@ -495,6 +495,11 @@ t.test('property: a body the upstream sends where Node reads none (HEAD, 204, 30
   await new Promise((r) => setTimeout(r, 20));
   const after = parseResponses((await rawToProxy(a.port, `GET http://${pyHost}/ok/neighbour-surplus HTTP/1.1\r\nHost: ${pyHost}\r\n${nAuth}\r\n`, { responses: 1 })).text)[0];
   t.equal(after?.body, 'ok', `the next request on that server gets its own answer (${after?.status} ${after?.body})`);
+  // Real clients: curl -I, then the neighbour's curl while the body is still owed.
+  const neighbourUrl = `http://pool-neighbour:${neighbour.token}@127.0.0.1:${a.port}`;
+  const head = await curl(['-x', a.proxyUrl, '-I', '-o', '/dev/null', '-w', '%{http_code}', `http://${pyHost}/late/200/-/curl?%1F${encodeURIComponent('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE')}`]);
+  const next = await curl(['-x', neighbourUrl, '-s', `http://${pyHost}/ok/neighbour-curl`]);
+  t.same([head.stdout, next.stdout], ['200', 'ok'], 'curl: the neighbour gets its own answer');
   for (const [method, status, headers, unread] of [
     ['HEAD', 200, ['Content-Length', '12'], true], ['HEAD', 200, [], true], ['HEAD', 200, ['Content-Length', '0'], false], ['HEAD', 200, ['Transfer-Encoding', 'chunked'], true],
     ['GET', 304, [], false], ['GET', 304, ['ETag', '"x"'], false], ['GET', 304, ['Content-Length', '5'], true], ['GET', 204, ['content-length', ' 00 '], false], ['GET', 204, ['Transfer-Encoding', 'chunked'], true],
