@@ -84,13 +84,19 @@ function idleData(this: net.Socket): void {
 /**
  * Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept;
  * one whose answer left a body unread, or that receives a byte while it waits, is closed too.
+ * Connections are kept per agent session (`poolKey`): a connection one agent's request may have
+ * left out of step with its server (a surplus held back past the moment it was lent on), or that
+ * a server authenticated for the connection rather than the request (NTLM, IIS's persisted
+ * Negotiate), never carries another agent's or session's request.
  */
 function boundIdle<A extends http.Agent>(agent: A): A {
   // Node's agent keeps a finished connection when this returns true (typed as returning nothing),
-  // and hands a kept one to the next request through reuseSocket.
+  // and hands a kept one to the next request through reuseSocket; getName names its pools.
   const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined; reuseSocket(socket: net.Socket, req: http.ClientRequest): void };
   const keep = pool.keepSocketAlive.bind(pool);
   const reuse = pool.reuseSocket.bind(pool);
+  const name = agent.getName.bind(agent);
+  agent.getName = (options) => `${name(options)}:${(options as { poolKey?: string } | undefined)?.poolKey ?? ''}`;
   pool.keepSocketAlive = (socket) => {
     if (unreadBody.has(socket)) return false;
     let idle = 0;
@@ -123,14 +129,14 @@ export class Upstream {
   }
 
   /** `whole`: the body as it leaves, when the stages already ran over a body held whole. */
-  requestOptions(x: Exchange, whole?: Buffer): https.RequestOptions & { secureContext?: tls.SecureContext } {
+  requestOptions(x: Exchange, whole?: Buffer): https.RequestOptions & { secureContext?: tls.SecureContext; poolKey: string } {
     const { outgoing } = x.context!;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
     const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
     headers.push(...bodyFraming(x, whole));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
-    const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
+    const options: https.RequestOptions & { secureContext?: tls.SecureContext; poolKey: string } = {
       host: x.dial!.address,
       port: x.dial!.port,
       method: outgoing.method,
@@ -139,6 +145,7 @@ export class Upstream {
       setHost: false,
       // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
       // request that waited or a body an origin could read as a request; a pooled one otherwise.
+      poolKey: `${x.agent?.id ?? ''}\n${x.token ?? ''}`,
       agent: outgoing.freshConnection || readableAsRequest(whole ?? x.body.captured)
         ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
         : tlsUpstream ? this.httpsAgent : this.httpAgent,

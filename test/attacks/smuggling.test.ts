@@ -500,6 +500,15 @@ t.test('property: a body the upstream sends where Node reads none (HEAD, 204, 30
   const head = await curl(['-x', a.proxyUrl, '-I', '-o', '/dev/null', '-w', '%{http_code}', `http://${pyHost}/late/200/-/curl?%1F${encodeURIComponent('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE')}`]);
   const next = await curl(['-x', neighbourUrl, '-s', `http://${pyHost}/ok/neighbour-curl`]);
   t.same([head.stdout, next.stdout], ['200', 'ok'], 'curl: the neighbour gets its own answer');
+  // And whatever a server left on a connection, only the session that used it can meet it: pools are per agent session.
+  const get = async (who: string, path: string): Promise<number> => {
+    await rawToProxy(a.port, `GET ${origin}${path} HTTP/1.1\r\nHost: ${host}\r\n${who}\r\n`, { responses: 1 });
+    return up.connections;
+  };
+  const c1 = await get(auth, '/ok/pool-own-1');
+  const c2 = await get(nAuth, '/ok/pool-other');
+  const c3 = await get(auth, '/ok/pool-own-2');
+  t.same([c2 - c1, c3 - c2], [1, 0], 'another agent\'s request opened a connection of its own; the first agent\'s next one reused its own');
   for (const [method, status, headers, unread] of [
     ['HEAD', 200, ['Content-Length', '12'], true], ['HEAD', 200, [], true], ['HEAD', 200, ['Content-Length', '0'], false], ['HEAD', 200, ['Transfer-Encoding', 'chunked'], true],
     ['GET', 304, [], false], ['GET', 304, ['ETag', '"x"'], false], ['GET', 304, ['Content-Length', '5'], true], ['GET', 204, ['content-length', ' 00 '], false], ['GET', 204, ['Transfer-Encoding', 'chunked'], true],
