@@ -292,6 +292,7 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     // IPv4-mapped literal as IPv4), not the agent's (`allowed.example.`, `[::ffff:7f00:1]`).
     if (name === 'host') {
       headers.host = [url.host];
+      rawHeaderText.push(rawName, value);
       continue;
     }
     (headers[name] ??= []).push(redactHeaderValue(name, value));

@@ -143,9 +143,10 @@ export class Upstream {
       path: url.pathname + url.search,
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
+      // The pool of this agent session's connections (boundIdle).
+      poolKey: `${x.agent?.id ?? ''}\n${x.token ?? ''}`,
       // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
       // request that waited or a body an origin could read as a request; a pooled one otherwise.
-      poolKey: `${x.agent?.id ?? ''}\n${x.token ?? ''}`,
       agent: outgoing.freshConnection || readableAsRequest(whole ?? x.body.captured)
         ? (tlsUpstream ? new CheckedHttpsAgent({ keepAlive: false }, this.opts.check) : new CheckedHttpAgent({ keepAlive: false }, this.opts.check))
         : tlsUpstream ? this.httpsAgent : this.httpAgent,
