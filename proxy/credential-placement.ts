@@ -121,7 +121,9 @@ const CREDENTIAL_PARAMS = credentialParams;
  * credentials a service authenticates a request by is its choice (Anthropic reads an
  * `Authorization: Bearer` as well as the injected `x-api-key`), so a request the policy decided as
  * the user's account could run on another (an attacker's, whose logs then show the prompt). The
- * request leaves with the credentials its decision named and no others. Call after the slots are
+ * request leaves with the credentials its decision named and no others: a session cookie is one
+ * too (GitLab and Grafana take their session cookie as well as a token), unless the slot is the
+ * Cookie header. Call after the slots are
  * written: what is left under a slot's exact name is Airlock's own. Returns what was taken out
  * ("header x-api-key", "query parameter token"), for the audit record.
  */
@@ -133,7 +135,7 @@ export function removeOtherCredentials(outgoing: Pick<OutgoingRequest, 'headers'
     const lower = headers[i]![0].toLowerCase();
     if (slots.headers.has(lower)) continue;
     const key = serverHeaderKey(lower);
-    if (!CREDENTIAL_HEADERS.has(key) && !slotKeys.has(key)) continue;
+    if (!CREDENTIAL_HEADERS.has(key) && key !== 'cookie' && !slotKeys.has(key)) continue;
     removed.unshift(`header ${lower.slice(0, 60)}`);
     headers.splice(i, 1);
   }

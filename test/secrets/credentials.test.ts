@@ -77,7 +77,7 @@ t.test("a credential of the agent's own beside an injected one is taken out: the
   const { live, enforcer } = await setup(t);
   // Anthropic takes x-api-key (injected) and also an Authorization bearer: which one it reads is
   // its choice, and an attacker's key would run the user's prompt on the attacker's account.
-  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token', 'X-Hasura-Admin-Secret'];
+  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token', 'X-Hasura-Admin-Secret', 'Cookie'];
   const credentialParams = ['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token'];
   const spellings = [(n: string) => n, (n: string) => n.toUpperCase(), (n: string) => n.toLowerCase().replaceAll('-', '_'), (n: string) => n.replaceAll('-', '.')];
   const ATTACKER = 'sk-ant-ATTACKER0123456789';
@@ -99,6 +99,10 @@ t.test("a credential of the agent's own beside an injected one is taken out: the
       t.equal(removed.length, names.length - agentSlotCopies + params.length, 'each one named in the audit record');
     },
   ), { numRuns: 25 });
+  // A credential injected as a cookie keeps the Cookie header it wrote (and only that one).
+  const asCookie = context(live, { url: 'https://grafana.example/api/search', headers: [['Cookie', 'grafana_session=ATTACKER'], ['Authorization', 'Bearer ATTACKER']] }, [{ secret: 'db', in: 'header', name: 'cookie', format: 'grafana_session={}' }]);
+  t.equal(await enforcer.beforeForward(asCookie), undefined);
+  t.same(asCookie.outgoing.headers.filter(([n]) => /^(cookie|authorization)$/i.test(n)).map(([n, v]) => `${n.toLowerCase()}: ${v}`), [`cookie: grafana_session=${DB}`]);
   // Without an injection nothing is taken: the agent's own credential to a host Airlock injects nothing into is its business.
   const plain = context(live, { url: 'https://example.com/?token=mine', headers: [['Authorization', 'Bearer mine']] }, []);
   t.equal(await enforcer.beforeForward(plain), undefined);
