@@ -123,6 +123,21 @@ response_labels contains label if {
 	not label_waived(label)
 }
 
+# A Stripe answer with other objects expanded in it (`expand[]=data.customer` on any read or write)
+# carries those objects whole: it brings the labels the service lists for the pseudo-operation
+# `expanded` (by default those of customers, which strangers fill in at Checkout).
+response_labels contains label if {
+	input.service.name == "stripe"
+	object.get(input.service.params, "expands", false) == true
+	stripe_answer_read
+	some label, patterns in object.get(label_config, ["services", "stripe"], {})
+	operation_listed(patterns, "expanded")
+}
+
+stripe_answer_read if input.service.effect == "read"
+
+stripe_answer_read if write_answers_listed
+
 github_content_media if {
 	some v in object.get(input.request, ["headers", "accept"], [])
 	regex.match(`(?i)vnd\.github(?:\.[a-z0-9-]+)*\.(?:diff|patch|text-match)\b`, v)
@@ -195,11 +210,19 @@ github_open_to_anyone if {
 # The path after the repository: `/repos/{owner}/{repo}/…` on the API, `/{owner}/{repo}/…` on
 # github.com, whose pages (`pull/7.patch`, `issues/3`, `actions/runs/5/job/6`, `wiki/Home`) show
 # the same content as the API's routes (eleventh pass: only the API's paths were read).
+# GitHub serves every `/repos/{owner}/{repo}/…` route as `/repositories/{id}/…` too (its own
+# pagination links use it; describe/adapters/github.ts reads both): the rest after the id (twelfth
+# pass: a release asset fetched by repository id escaped the download-count rule below).
 github_repo_rest := array.slice(segs, 3, count(segs)) if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 3
 	lower(segs[0]) == "repos"
 	host != "github.com"
+} else := array.slice(segs, 2, count(segs)) if {
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 2
+	lower(segs[0]) == "repositories"
+	host == "api.github.com"
 } else := array.slice(segs, 2, count(segs)) if {
 	host == "github.com"
 	segs := object.get(input.request, "segments", [])
