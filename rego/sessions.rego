@@ -681,6 +681,11 @@ github_counted_for_owner if {
 	startswith(input.service.operation, "git.")
 }
 
+# A Git LFS file (media.githubusercontent.com, where `raw` links of LFS files lead) is billed to its
+# repository's owner as bandwidth, shown per repository in the owner's usage report: how much the
+# agent downloads from which repository, a day, is data as a clone count is (twelfth pass).
+github_counted_for_owner if host == "media.githubusercontent.com"
+
 github_counted_for_owner if {
 	rest := github_repo_rest
 	count(rest) > 2
