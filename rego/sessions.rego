@@ -532,8 +532,30 @@ agent_authenticates if {
 	name in agent_credential_headers
 }
 
-# The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`).
-agent_credential_params := {"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token"}
+# Services name their key headers as they like (Shopify's `X-Shopify-Access-Token`, Datadog's
+# `DD-API-KEY`, Figma's `X-Figma-Token`, Azure's `Ocp-Apim-Subscription-Key`, RapidAPI's
+# `X-RapidAPI-Key`, GitLab CI's `JOB-TOKEN`, Vault's `X-Vault-Token`): a header whose name has a
+# credential's word in it counts too (twelfth pass: a shop's orders read with its access token came
+# in `untrusted` only, so no trifecta formed). Not a CSRF token (it rides with cookies, which do
+# not count), nor the names protocols use for something else.
+agent_authenticates if {
+	some name, _ in object.get(input.request, "headers", {})
+	not name in agent_credential_headers
+	not name in not_credential_headers
+	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
+	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
+}
+
+not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
+
+# The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`,
+# Google's and Firebase's `?key=` and `?auth=`, the signature and credential of a signed S3, GCS,
+# CloudFront or Azure URL).
+agent_credential_params := {
+	"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token", "key", "auth",
+	"client_secret", "password", "x-amz-credential", "x-amz-security-token", "x-amz-signature",
+	"x-goog-credential", "x-goog-signature", "signature", "sig",
+}
 
 agent_authenticates if {
 	some name, _ in object.get(input.request, "query", {})
