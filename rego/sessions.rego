@@ -60,7 +60,7 @@ write_answers_listed if {
 	parts := split(entry, ":")
 	count(parts) == 2
 	parts[0] == input.service.name
-	glob.match(parts[1], ["."], input.service.operation)
+	glob.match(lower(parts[1]), ["."], lower(input.service.operation)) # Slack reads method names in any case
 }
 
 # A write to a route Airlock does not name answers with content nobody described (OpenAI's
