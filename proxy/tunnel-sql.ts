@@ -162,6 +162,15 @@ export class TunnelSql {
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
+    // Its answer comes back over the tunnel: what it brings (the rows a SELECT reads: `private`) is
+    // the session's before the statement leaves (twelfth pass: only the upgrade's labels counted).
+    if (!refusal) {
+      try {
+        refusal = await this.pipeline.carried(this.x.context, ctx);
+      } catch (err) {
+        refusal = refusals.internal(err);
+      }
+    }
     this.pipeline.append(this.record(s, url, refusal, ctx));
     return refusal;
   }
