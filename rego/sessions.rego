@@ -339,6 +339,34 @@ github_admin_read if {
 	github_admin_path(array.slice(segs, 3, count(segs)))
 }
 
+# The same on github.com's pages (twelfth pass: a public repository's secret scanning alert,
+# `github.com/acme/website/security/secret-scanning/3`, showed the leaked secret unlabelled, as did
+# its settings and traffic pages): settings, security (but its policy), invitations, traffic.
+github_admin_read if {
+	input.service.name == "github"
+	host == "github.com"
+	github_web_admin_path(github_repo_rest)
+}
+
+github_web_admin_path(rest) if lower(rest[0]) in {"settings", "invitations"}
+
+github_web_admin_path(rest) if {
+	lower(rest[0]) == "security"
+	count(rest) == 1
+}
+
+github_web_admin_path(rest) if {
+	lower(rest[0]) == "security"
+	count(rest) > 1
+	lower(rest[1]) != "policy"
+}
+
+github_web_admin_path(rest) if {
+	lower(rest[0]) in {"graphs", "pulse"}
+	count(rest) > 1
+	lower(rest[1]) == "traffic"
+}
+
 github_admin_path(rest) if lower(rest[0]) in github_admin_areas
 
 github_admin_path(rest) if {
