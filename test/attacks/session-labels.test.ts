@@ -210,10 +210,10 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   const dbProxy = airlock.proxyUrl('db-bot', dbAgent.token);
   const db = new WebSocket(`ws://ws.test:${web.port}/db`, ['hrana3'], { agent: new HttpProxyAgent(dbProxy) });
   t.teardown(() => db.terminate());
-  const approveNext = async (what: string): Promise<void> => {
+  const approveNext = async (what: string, agentName = 'db-bot'): Promise<void> => {
     let waiting: Array<{ id: string }> = [];
     for (let i = 0; i < 250 && !waiting.length; i++) {
-      waiting = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean; agent: string }) => a.held && a.agent === 'db-bot');
+      waiting = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean; agent: string }) => a.held && a.agent === agentName);
       if (!waiting.length) await new Promise((r) => setTimeout(r, 20));
     }
     t.ok(waiting.length, `${what} is held for a human`);
@@ -238,6 +238,27 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   const posted = await viaCurl(dbProxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' });
   t.equal(posted.status, 202, 'the session\'s next POST is held (the trifecta)');
   t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
+
+  // A GraphQL subscription over WebSocket authenticated in its `connection_init` (Hasura's headers),
+  // not in the upgrade's head: its operations are the account's reads, `private` as their twins
+  // with an Authorization header would be (the twin had no credential, so it was a page's read).
+  const gqlAgent = await airlock.agents.add('gql-bot');
+  const gql = new WebSocket(`ws://ws.test:${web.port}/v1/graphql`, ['graphql-transport-ws'], { agent: new HttpProxyAgent(airlock.proxyUrl('gql-bot', gqlAgent.token)) });
+  t.teardown(() => gql.terminate());
+  const gqlOpen = new Promise<void>((resolve, reject) => { gql.once('open', () => resolve()); gql.once('error', reject); });
+  await approveNext('the GraphQL upgrade', 'gql-bot');
+  await gqlOpen;
+  let gqlReplies = 0;
+  const gqlOutcome = new Promise<string>((r) => {
+    gql.once('close', (code) => r(`closed ${code}`));
+    gql.on('message', () => { if (++gqlReplies === 2) r('answered'); });
+  });
+  gql.send(JSON.stringify({ type: 'connection_init', payload: { headers: { 'x-hasura-admin-secret': 'hasura-admin-key' } } }));
+  gql.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { customers { email card } }' } }));
+  await approveNext('the subscription', 'gql-bot');
+  t.equal(await gqlOutcome, 'closed 1008', 'the tunnel closes at the operation that brings `private`');
+  const gqlSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'gql-bot');
+  t.same(Object.keys(gqlSession!.labels).sort(), ['private', 'untrusted'], 'an authenticated subscription reads the account\'s data');
 });
 
 // A stream decided before the session gained a label is stale, and its own answer bringing another
