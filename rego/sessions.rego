@@ -583,6 +583,11 @@ agent_credential_params := {
 	"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token", "key", "auth",
 	"client_secret", "password", "x-amz-credential", "x-amz-security-token", "x-amz-signature",
 	"x-goog-credential", "x-goog-signature", "signature", "sig",
+	# as services spell them in a query: NewsAPI's apiKey, Azure API Management's subscription-key,
+	# Algolia's x-algolia-api-key, 3scale's user_key, OAuth's id and refresh tokens
+	"accesstoken", "authtoken", "apitoken", "api_token", "access_key", "accesskey", "secret", "secret_key",
+	"subscription-key", "subscription_key", "x-api-key", "x-algolia-api-key", "user_key", "app_key",
+	"appkey", "session_token", "sessiontoken", "id_token", "refresh_token", "jwt", "passwd",
 }
 
 agent_authenticates if {
