@@ -49,6 +49,12 @@ export interface TunnelSqlReader {
   readonly protocol: 'postgresql' | 'hrana' | 'graphql';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
+  /**
+   * The tunnel authenticated in its own messages (a Hrana `hello` with a JWT, a GraphQL
+   * `connection_init` with a payload: Hasura's headers, Apollo's authToken), not in the upgrade's
+   * head: its statements act as that account, as their twins would with an Authorization header.
+   */
+  readonly credentialed?: boolean;
   read(data: Buffer, binary: boolean): TunnelRead;
 }
 
@@ -390,6 +396,7 @@ const MAX_STORED_SQL = 10_000;
 /** Reads the agent's messages of a Hrana (libSQL over WebSocket) session. */
 export class HranaReader implements TunnelSqlReader {
   readonly protocol = 'hrana';
+  credentialed = false;
   /** sql_id → the text store_sql gave it. */
   private readonly stored = new Map<number, string>();
 
@@ -407,7 +414,8 @@ export class HranaReader implements TunnelSqlReader {
     // JSON.parse keeps the last of two equal keys; which one a server takes is its parser's choice.
     if (scanJson(text, false).duplicateCount > 0) return { statements: [], refused: 'a Hrana message with a key given twice: which value the server reads is not known' };
     if (!msg || typeof msg !== 'object' || Array.isArray(msg)) return { statements: [], refused: 'a Hrana message that is not a JSON object' };
-    const m = msg as { type?: unknown; request?: unknown };
+    const m = msg as { type?: unknown; request?: unknown; jwt?: unknown };
+    if (m.type === 'hello' && typeof m.jwt === 'string' && m.jwt !== '') this.credentialed = true;
     if (m.type !== 'request') return { statements: [] };
     const req = m.request as Record<string, unknown> | null;
     if (!req || typeof req !== 'object' || Array.isArray(req)) return { statements: [], refused: 'a Hrana request without its body' };
@@ -468,10 +476,12 @@ function jsonMessage(data: Buffer, binary: boolean, what: string): Record<string
  */
 export class GraphqlWsReader implements TunnelSqlReader {
   readonly protocol = 'graphql';
+  credentialed = false;
 
   read(data: Buffer, binary: boolean): TunnelRead {
     const msg = jsonMessage(data, binary, 'GraphQL over WebSocket');
     if (typeof msg === 'string') return { statements: [], refused: msg };
+    if (msg.type === 'connection_init' && msg.payload && typeof msg.payload === 'object' && Object.keys(msg.payload).length > 0) this.credentialed = true;
     if (msg.type !== 'subscribe' && msg.type !== 'start') return { statements: [] };
     const payload = msg.payload;
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };

@@ -163,6 +163,13 @@ export interface Enforcer {
    * May rewrite `message.data`; a Rejection closes the tunnel (its outcome goes to the record).
    */
   onMessage?(ctx: RequestContext, message: RelayedMessage): Rejection | undefined;
+  /**
+   * A statement an open tunnel carries (proxy/tunnel-sql.ts) was let through, before it is relayed:
+   * its answer comes back over the tunnel, with no response head of its own. `statement` is its
+   * twin's context (description, decision), `tunnel` the upgrade's. May wait (labels written before
+   * the statement leaves); a Rejection closes the tunnel.
+   */
+  onCarried?(tunnel: RequestContext | undefined, statement: RequestContext): Promise<Rejection | undefined> | Rejection | undefined;
 }
 
 /** The checks of each enforcer, as one: the first refusal wins (undefined when there is none). */

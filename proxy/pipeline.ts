@@ -296,6 +296,16 @@ export class Pipeline {
     return { described: d, decision: await this.deps.engine.decide(d, inputJson === undefined ? {} : { inputJson }) };
   }
 
+  /** A statement an open tunnel carries was let through: what each enforcer does before it is relayed (enforcers.ts onCarried). */
+  async carried(tunnel: RequestContext | undefined, statement: RequestContext): Promise<Rejection | undefined> {
+    for (const e of this.deps.enforcers) {
+      if (!e.onCarried) continue;
+      const r = await e.onCarried(tunnel, statement);
+      if (r) return r;
+    }
+    return undefined;
+  }
+
   /** The enforcers that hold an `approve` for a human (none: such a decision is refused). */
   approvalHolders(): Enforcer[] {
     return this.deps.enforcers.filter((e) => e.handlesApproval && e.beforeForward);

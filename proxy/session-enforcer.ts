@@ -245,6 +245,20 @@ export function sessionEnforcer(opts: SessionEnforcerOptions): Enforcer {
       return streamCheck(ctx);
     },
 
+    // A statement an open tunnel carries (a SELECT over Hrana or PostgreSQL's protocol) answers over
+    // the tunnel: its labels arrive before it is relayed, as a response's do before its body. A
+    // label new to the session makes the tunnel stale, as any stream decided before it: this
+    // statement is refused and the tunnel closed; the agent's next upgrade is decided with it.
+    onCarried(tunnel, statement) {
+      const s = statement.description.session;
+      const labels = statement.decision.labels ?? [];
+      if (!s || !labels.length) return undefined;
+      (statement.audit.session as Record<string, unknown> | undefined ?? (statement.audit.session = { id: s.id }) as Record<string, unknown>).labels = [...labels];
+      const ended = restate(statement, s.id, []);
+      if (ended && !(ended instanceof Promise)) return ended;
+      return Promise.resolve(arrive(statement, s.id, s.labels, labels, false)).then(() => (tunnel ? streamCheck(tunnel) : undefined));
+    },
+
     onResponse(ctx, head) {
       const s = ctx.description.session;
       if (!s) return undefined;

@@ -124,7 +124,10 @@ export class TunnelSql {
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
     const body = Buffer.from(JSON.stringify(s.body));
-    const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
+    const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json']];
+    // Credentials the tunnel gave in its own messages make its twins authenticated reads (labels.authenticated).
+    if (this.reader?.credentialed) headers.push(['authorization', 'Bearer (given in the tunnel)']);
+    const raw: RawRequest = { method: 'POST', url, headers, body, bodyTruncated: false };
     let decided;
     try {
       decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined);
@@ -162,6 +165,15 @@ export class TunnelSql {
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
+    // Its answer comes back over the tunnel: what it brings (the rows a SELECT reads: `private`) is
+    // the session's before the statement leaves (twelfth pass: only the upgrade's labels counted).
+    if (!refusal) {
+      try {
+        refusal = await this.pipeline.carried(this.x.context, ctx);
+      } catch (err) {
+        refusal = refusals.internal(err);
+      }
+    }
     this.pipeline.append(this.record(s, url, refusal, ctx));
     return refusal;
   }

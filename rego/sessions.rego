@@ -60,7 +60,7 @@ write_answers_listed if {
 	parts := split(entry, ":")
 	count(parts) == 2
 	parts[0] == input.service.name
-	glob.match(parts[1], ["."], input.service.operation)
+	glob.match(lower(parts[1]), ["."], lower(input.service.operation)) # Slack reads method names in any case
 }
 
 # A write to a route Airlock does not name answers with content nobody described (OpenAI's
@@ -122,6 +122,21 @@ response_labels contains label if {
 	operation_listed(patterns, "repos.get_content")
 	not label_waived(label)
 }
+
+# A Stripe answer with other objects expanded in it (`expand[]=data.customer` on any read or write)
+# carries those objects whole: it brings the labels the service lists for the pseudo-operation
+# `expanded` (by default those of customers, which strangers fill in at Checkout).
+response_labels contains label if {
+	input.service.name == "stripe"
+	object.get(input.service.params, "expands", false) == true
+	stripe_answer_read
+	some label, patterns in object.get(label_config, ["services", "stripe"], {})
+	operation_listed(patterns, "expanded")
+}
+
+stripe_answer_read if input.service.effect == "read"
+
+stripe_answer_read if write_answers_listed
 
 github_content_media if {
 	some v in object.get(input.request, ["headers", "accept"], [])
@@ -195,11 +210,19 @@ github_open_to_anyone if {
 # The path after the repository: `/repos/{owner}/{repo}/…` on the API, `/{owner}/{repo}/…` on
 # github.com, whose pages (`pull/7.patch`, `issues/3`, `actions/runs/5/job/6`, `wiki/Home`) show
 # the same content as the API's routes (eleventh pass: only the API's paths were read).
+# GitHub serves every `/repos/{owner}/{repo}/…` route as `/repositories/{id}/…` too (its own
+# pagination links use it; describe/adapters/github.ts reads both): the rest after the id (twelfth
+# pass: a release asset fetched by repository id escaped the download-count rule below).
 github_repo_rest := array.slice(segs, 3, count(segs)) if {
 	segs := object.get(input.request, "segments", [])
 	count(segs) > 3
 	lower(segs[0]) == "repos"
 	host != "github.com"
+} else := array.slice(segs, 2, count(segs)) if {
+	segs := object.get(input.request, "segments", [])
+	count(segs) > 2
+	lower(segs[0]) == "repositories"
+	host == "api.github.com"
 } else := array.slice(segs, 2, count(segs)) if {
 	host == "github.com"
 	segs := object.get(input.request, "segments", [])
@@ -314,6 +337,34 @@ github_admin_read if {
 	count(segs) > 3
 	lower(segs[0]) == "repos"
 	github_admin_path(array.slice(segs, 3, count(segs)))
+}
+
+# The same on github.com's pages (twelfth pass: a public repository's secret scanning alert,
+# `github.com/acme/website/security/secret-scanning/3`, showed the leaked secret unlabelled, as did
+# its settings and traffic pages): settings, security (but its policy), invitations, traffic.
+github_admin_read if {
+	input.service.name == "github"
+	host == "github.com"
+	github_web_admin_path(github_repo_rest)
+}
+
+github_web_admin_path(rest) if lower(rest[0]) in {"settings", "invitations"}
+
+github_web_admin_path(rest) if {
+	lower(rest[0]) == "security"
+	count(rest) == 1
+}
+
+github_web_admin_path(rest) if {
+	lower(rest[0]) == "security"
+	count(rest) > 1
+	lower(rest[1]) != "policy"
+}
+
+github_web_admin_path(rest) if {
+	lower(rest[0]) in {"graphs", "pulse"}
+	count(rest) > 1
+	lower(rest[1]) == "traffic"
 }
 
 github_admin_path(rest) if lower(rest[0]) in github_admin_areas
@@ -509,8 +560,35 @@ agent_authenticates if {
 	name in agent_credential_headers
 }
 
-# The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`).
-agent_credential_params := {"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token"}
+# Services name their key headers as they like (Shopify's `X-Shopify-Access-Token`, Datadog's
+# `DD-API-KEY`, Figma's `X-Figma-Token`, Azure's `Ocp-Apim-Subscription-Key`, RapidAPI's
+# `X-RapidAPI-Key`, GitLab CI's `JOB-TOKEN`, Vault's `X-Vault-Token`): a header whose name has a
+# credential's word in it counts too (twelfth pass: a shop's orders read with its access token came
+# in `untrusted` only, so no trifecta formed). Not a CSRF token (it rides with cookies, which do
+# not count), nor the names protocols use for something else.
+agent_authenticates if {
+	some name, _ in object.get(input.request, "headers", {})
+	not name in agent_credential_headers
+	not name in not_credential_headers
+	regex.match(`^(?:.*[-_.])?(?:token|tokens|key|keys|secret|secrets|password|passwd|passphrase|auth|authentication|authorization|credential|credentials|apikey|api-key|accesskey)(?:[-_.].*)?$`, name)
+	not regex.match(`(?:^|[-_.])(?:csrf|xsrf)(?:[-_.]|$)`, name)
+}
+
+not_credential_headers := {"sec-websocket-key", "idempotency-key", "x-idempotency-key", "cookie", "set-cookie", "proxy-authorization"}
+
+# The same credential in the query string (GitLab's `?private_token=`, OAuth's `?access_token=`,
+# Google's and Firebase's `?key=` and `?auth=`, the signature and credential of a signed S3, GCS,
+# CloudFront or Azure URL).
+agent_credential_params := {
+	"access_token", "api_key", "apikey", "api-key", "private_token", "auth_token", "token", "key", "auth",
+	"client_secret", "password", "x-amz-credential", "x-amz-security-token", "x-amz-signature",
+	"x-goog-credential", "x-goog-signature", "signature", "sig",
+	# as services spell them in a query: NewsAPI's apiKey, Azure API Management's subscription-key,
+	# Algolia's x-algolia-api-key, 3scale's user_key, OAuth's id and refresh tokens
+	"accesstoken", "authtoken", "apitoken", "api_token", "access_key", "accesskey", "secret", "secret_key",
+	"subscription-key", "subscription_key", "x-api-key", "x-algolia-api-key", "user_key", "app_key",
+	"appkey", "session_token", "sessiontoken", "id_token", "refresh_token", "jwt", "passwd",
+}
 
 agent_authenticates if {
 	some name, _ in object.get(input.request, "query", {})
@@ -670,6 +748,11 @@ github_counted_for_owner if {
 	startswith(input.service.operation, "git.")
 }
 
+# A Git LFS file (media.githubusercontent.com, where `raw` links of LFS files lead) is billed to its
+# repository's owner as bandwidth, shown per repository in the owner's usage report: how much the
+# agent downloads from which repository, a day, is data as a clone count is (twelfth pass).
+github_counted_for_owner if host == "media.githubusercontent.com"
+
 github_counted_for_owner if {
 	rest := github_repo_rest
 	count(rest) > 2
@@ -736,10 +819,24 @@ browse_source(h) if {
 	host_matches(p, h)
 }
 
+# An allowed host's pages, unless an entry lets the agent write there: a host that takes the agent's
+# POSTs (a paste site, a webhook that shows what it received, a tracker) serves back what the agent
+# stored there, `https://evil.example/?d=<data>` written in one request and served as a link by
+# the next, which the echo check (one request at a time) cannot see (twelfth pass). `browse.sources`
+# still names such a host when wanted.
 browse_source(h) if {
 	object.get(browse_conf, "from_allowed_hosts", true) == true
 	some e in extra_host_entries
 	host_matches(entry_host(e), h)
+	not agent_writes_to(h)
+}
+
+agent_writes_to(h) if {
+	some e in extra_host_entries
+	is_object(e)
+	host_matches(entry_host(e), h)
+	some m in object.get(e, "methods", [])
+	not upper(m) in read_methods
 }
 
 browse_allowed if {

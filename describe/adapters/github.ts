@@ -421,7 +421,10 @@ function treeControlsRepository(tree: unknown): boolean {
  */
 function namingRepository(info: ServiceInfo, request: RequestInfo): ServiceInfo {
   if (info.operation !== 'unknown' || info.effect !== 'read') return info;
-  const s = request.host === 'api.github.com' ? (request.segments[0] === 'repos' ? request.segments.slice(1) : []) : request.segments;
+  // Git LFS files are served as media.githubusercontent.com/media/{owner}/{repo}/{ref}/{path}.
+  const s = request.host === 'api.github.com' ? (request.segments[0] === 'repos' ? request.segments.slice(1) : [])
+    : request.host === 'media.githubusercontent.com' ? (request.segments[0] === 'media' ? request.segments.slice(1) : [])
+    : request.segments;
   const owner = s[0];
   const repo = s[1]?.replace(/\.git$/, '');
   if (!owner || !repo) return info;

@@ -133,6 +133,16 @@ const harmlessSubscriptionFields = new Set(['metadata', 'description', 'expand',
  * `credentials.us_bank_account.account_number`: with the routing number, enough to set up debits),
  * an Identity check's verified government ID number (`verified_outputs.id_number`).
  */
+/**
+ * Whether the answer embeds other objects in full (`expand[]`, API v2's `include`, wherever Rack
+ * reads them, or a body that may carry them unread): a subscription list with `data.customer`
+ * expanded answers with customers as they filled themselves in. Its labels (rego/sessions.rego).
+ */
+function expandsObjects(request: RequestInfo): boolean {
+  const params = stripeParams(request);
+  return params.unread || (params.values.get('expand') ?? []).length > 0 || (params.values.get('include') ?? []).length > 0;
+}
+
 function expandsCredential(request: RequestInfo): boolean {
   // Wherever Rack reads them (stripeParams): `expand[]`, Rack 2's `[expand][]`, after a `;`, a JSON list.
   const params = stripeParams(request);
@@ -273,7 +283,7 @@ function describeStripe(request: RequestInfo): ServiceInfo {
       verb = 'dispute.close';
       delete params.sub_id;
     }
-    if (m === 'GET') return { name: 'stripe', operation: `${resource}.${verb}`, params, effect: readEffect(request, resource) };
+    if (m === 'GET') return { name: 'stripe', operation: `${resource}.${verb}`, params: withExpands(params, request), effect: readEffect(request, resource) };
     if (m === 'DELETE') return { name: 'stripe', operation: `${resource}.${verb}.delete`, params, effect: 'delete' };
   }
   const operation = verb === 'unknown' ? 'unknown' : `${resource}.${verb}`;
@@ -297,7 +307,12 @@ function describeStripe(request: RequestInfo): ServiceInfo {
     const emails = read.values.get('email') ?? [];
     params.recipients = read.unread || emails.length > 1 ? ['?'] : emails.length === 0 ? ['(unchanged)'] : [typeof emails[0] === 'string' && !/[;=,|?()]/.test(emails[0]) ? emails[0].trim().toLowerCase() : '?'];
   }
-  return { name: 'stripe', operation, params, effect };
+  return { name: 'stripe', operation, params: withExpands(params, request), effect };
+}
+
+function withExpands(params: Record<string, unknown>, request: RequestInfo): Record<string, unknown> {
+  if (expandsObjects(request)) params.expands = true;
+  return params;
 }
 
 export const stripe: ServiceAdapter = {

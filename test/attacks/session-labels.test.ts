@@ -199,6 +199,66 @@ t.test('a WebSocket that outlives a human\'s clear brings its labels again', asy
   t.equal(await reply, 'got 5', 'the upstream answered after the clear');
   const after = (await api('GET', `/api/sessions/${session!.id}`)).body as { session?: { labels: Record<string, unknown> }; labels?: Record<string, unknown> };
   t.same(Object.keys(after.session?.labels ?? after.labels ?? {}), ['untrusted'], 'its message brought the label again');
+
+  // Twelfth pass: a statement an open tunnel carries (a SELECT over Hrana, libSQL's protocol, or
+  // PostgreSQL's) answers over the tunnel, with no response head of its own. Only the upgrade's
+  // labels counted: a database reached over WebSocket (its key in Hrana's `hello`, no header)
+  // brought `untrusted` at its 101 and the rows of every SELECT came in unlabelled, so the next POST
+  // to the webhook went on. The statement's labels now arrive before it leaves; one new to the
+  // session makes the tunnel stale (decided without it): that statement is refused, the tunnel closed.
+  const dbAgent = await airlock.agents.add('db-bot');
+  const dbProxy = airlock.proxyUrl('db-bot', dbAgent.token);
+  const db = new WebSocket(`ws://ws.test:${web.port}/db`, ['hrana3'], { agent: new HttpProxyAgent(dbProxy) });
+  t.teardown(() => db.terminate());
+  const approveNext = async (what: string, agentName = 'db-bot'): Promise<void> => {
+    let waiting: Array<{ id: string }> = [];
+    for (let i = 0; i < 250 && !waiting.length; i++) {
+      waiting = ((await api('GET', '/api/approvals?status=pending')).body.approvals ?? []).filter((a: { held: boolean; agent: string }) => a.held && a.agent === agentName);
+      if (!waiting.length) await new Promise((r) => setTimeout(r, 20));
+    }
+    t.ok(waiting.length, `${what} is held for a human`);
+    await api('POST', `/api/approvals/${waiting[0]!.id}/approve`, {});
+  };
+  const dbOpen = new Promise<void>((resolve, reject) => { db.once('open', () => resolve()); db.once('error', reject); });
+  await approveNext('the upgrade');
+  await dbOpen;
+  // The server answers each message ("got N"): a second answer is the SELECT's rows.
+  let replies = 0;
+  const dbOutcome = new Promise<string>((r) => {
+    db.once('close', (code) => r(`closed ${code}`));
+    db.on('message', () => { if (++replies === 2) r('answered'); });
+  });
+  db.send(JSON.stringify({ type: 'hello', jwt: 'eyJhbGciOiJFZERTQSJ9.e30.c2ln' }));
+  db.send(JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql: 'SELECT name, card FROM customers', want_rows: true } } }));
+  await approveNext('the statement (ws.test takes no POST without a human)');
+  t.equal(await dbOutcome, 'closed 1008', 'the tunnel decided without `private` closes at the statement that brings it');
+  t.notOk(web.hits.some((h) => h.method === 'WS' && h.body.includes('SELECT')), 'the statement never left that tunnel');
+  const dbSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'db-bot');
+  t.same(Object.keys(dbSession!.labels).sort(), ['private', 'untrusted'], 'the rows it reads are private data');
+  const posted = await viaCurl(dbProxy, 'POST', `${web.origin('hooks.test')}/send`, '{"rows":"Ada 4242"}', { prefer: 'respond-async' });
+  t.equal(posted.status, 202, 'the session\'s next POST is held (the trifecta)');
+  t.notOk(web.hits.some((h) => h.host === 'hooks.test'), 'nothing reached the webhook');
+
+  // A GraphQL subscription over WebSocket authenticated in its `connection_init` (Hasura's headers),
+  // not in the upgrade's head: its operations are the account's reads, `private` as their twins
+  // with an Authorization header would be (the twin had no credential, so it was a page's read).
+  const gqlAgent = await airlock.agents.add('gql-bot');
+  const gql = new WebSocket(`ws://ws.test:${web.port}/v1/graphql`, ['graphql-transport-ws'], { agent: new HttpProxyAgent(airlock.proxyUrl('gql-bot', gqlAgent.token)) });
+  t.teardown(() => gql.terminate());
+  const gqlOpen = new Promise<void>((resolve, reject) => { gql.once('open', () => resolve()); gql.once('error', reject); });
+  await approveNext('the GraphQL upgrade', 'gql-bot');
+  await gqlOpen;
+  let gqlReplies = 0;
+  const gqlOutcome = new Promise<string>((r) => {
+    gql.once('close', (code) => r(`closed ${code}`));
+    gql.on('message', () => { if (++gqlReplies === 2) r('answered'); });
+  });
+  gql.send(JSON.stringify({ type: 'connection_init', payload: { headers: { 'x-hasura-admin-secret': 'hasura-admin-key' } } }));
+  gql.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { customers { email card } }' } }));
+  await approveNext('the subscription', 'gql-bot');
+  t.equal(await gqlOutcome, 'closed 1008', 'the tunnel closes at the operation that brings `private`');
+  const gqlSession = ((await api('GET', '/api/sessions')).body.sessions as Array<{ agent: string; labels: Record<string, unknown> }>).find((x) => x.agent === 'gql-bot');
+  t.same(Object.keys(gqlSession!.labels).sort(), ['private', 'untrusted'], 'an authenticated subscription reads the account\'s data');
 });
 
 // A stream decided before the session gained a label is stale, and its own answer bringing another
@@ -450,3 +510,4 @@ t.test('an upload whose own early answer brings a label is cut there', async (t)
   await finishUpload(upload);
   t.notOk(received.join('').includes('b'), 'what it streamed after the answer completed the trifecta never left');
 });
+

