@@ -440,6 +440,18 @@ t.test('text the agent chose is shown with its invisible characters everywhere o
   t.match(await page.innerText(`${mailSel} [data-testid=decoded-url]`), /sp = x {4}y/, 'so does a query value as the server reads it');
   await queue.deny(await idOf('/v1/confusable?cc=ceo%40corp.%D1%81om&sp=x%20%20%20%20y'), { by: 'test' });
   await mail;
+  // A lone carriage return is drawn as nothing (no width, no line break) while PostgreSQL ends a
+  // `--` comment there and line readers end a line: "-- list\rDROP TABLE users" read as one
+  // comment, "alice\rbob" as "alicebob". Twelfth pass: shown as a code point; a CRLF stays a line end.
+  const cr = curl('POST', '/v1/carriage?to=alice%0Dbob', { body: 'SELECT * FROM notes -- list\rDROP TABLE users\r\nnext line', type: 'text/plain' });
+  const crSel = '[data-approval]:has(.url:text-matches("/v1/carriage\\\\?"))';
+  await page.waitForSelector(`${crSel} pre.body-text >> text=notes`);
+  const crBody = (await page.textContent(`${crSel} pre.body-text`)) ?? '';
+  t.match(crBody, /-- list⟨U\+000D⟩DROP TABLE users\r\nnext line/, 'the body shows the lone CR, and keeps the CRLF a line end');
+  t.match(await page.textContent(`${crSel} [data-testid=decoded-url]`), /to = alice⟨U\+000D⟩bob/, 'so does the query as the server reads it');
+  t.match(await page.textContent(`${crSel} .body-box`), /1 invisible or control character/);
+  await queue.deny(await idOf('/v1/carriage?to=alice%0Dbob'), { by: 'test' });
+  await cr;
 });
 
 t.test('the MCP line names every call of a batch and the SQL each one carries, comments or not', async (t) => {
