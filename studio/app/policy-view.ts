@@ -247,6 +247,11 @@ export class PolicyView extends LightElement {
       // zero-width joiners, tag characters …) would reorder or hide policy text unseen ("Trojan
       // Source"): every character the approval cards show as ⟨U+…⟩ is marked here too.
       highlightSpecialChars({ addSpecialChars: INVISIBLE_CHAR }),
+      // Lines end at a line feed only, as OPA reads them: by default CodeMirror also breaks a line at
+      // a lone CR, which OPA reads as a blank, so `# note\rdeny := true` showed a rule on its own line
+      // that is part of the comment (and saving turned the CR into a line feed, the rule live). The
+      // lone CR is marked (highlightSpecialChars) and the buffer keeps the bytes as they are.
+      EditorState.lineSeparator.of('\n'),
       studioEditorTheme,
       EditorState.tabSize.of(4),
       indentUnit.of('\t'),

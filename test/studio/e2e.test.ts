@@ -236,6 +236,23 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   await shot('07-versions');
 });
 
+t.test('a lone CR is shown where OPA reads it: inside the line, not as a line break (twelfth pass)', async (t) => {
+  // OPA reads "# note\rextra := true" as one comment (a CR is a blank to it): CodeMirror broke the
+  // line there by default and showed a rule that never runs on its own line.
+  const content = 'package airlock\n\nimport rego.v1\n\n# a note\rcr_rule := true\n';
+  await page.evaluate(async (content) => {
+    await fetch('/api/policy/file', { method: 'PUT', headers: { 'content-type': 'application/json', 'x-airlock-csrf': localStorage.getItem('airlock-session-token')! }, body: JSON.stringify({ path: 'cr.rego', content }) });
+  }, content);
+  await page.click('[data-file="cr.rego"]');
+  await page.waitForSelector('.cm-line:has-text("# a note")');
+  t.equal(await page.locator('.cm-line').count(), 6, 'as many lines as line feeds');
+  t.equal(await page.locator('.cm-line:has-text("# a note"):has-text("cr_rule") .cm-specialChar').count(), 1, 'the rule is on the comment\'s line, after a marked CR');
+  t.notMatch(await page.textContent('.file-name'), /unsaved/, 'the buffer is the file as it is');
+  await page.evaluate(async () => {
+    await fetch('/api/policy/file?path=cr.rego', { method: 'DELETE', headers: { 'x-airlock-csrf': localStorage.getItem('airlock-session-token')! } });
+  });
+});
+
 t.test('a reload keeps the session; logging out forgets its token', async (t) => {
   await page.reload();
   await page.waitForFunction(() => document.querySelector('[data-testid=conn]')?.textContent?.includes('live'));
