@@ -162,6 +162,59 @@ function urlLine(url: string | undefined) {
   return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
 }
 
+/** Look-alike parts listed on a card before "and N more". */
+const LOOKALIKE_PARTS = 6;
+
+/**
+ * What tells a request apart from another of its agent to the same method, host and path: its
+ * query, each header's values (a header one has and another lacks differs too) and its body.
+ */
+function partsOf(a: Approval): Map<string, string> {
+  const r = a.description?.request ?? {};
+  const parts = new Map<string, string>();
+  let search = '';
+  try {
+    search = new URL(r.url ?? '').search;
+  } catch {
+    search = String(r.url ?? '');
+  }
+  parts.set('the query', search);
+  const headers = r.headers && typeof r.headers === 'object' ? r.headers : {};
+  for (const [n, vs] of Object.entries(headers)) if (!FRAMING_HEADERS.has(n.toLowerCase())) parts.set(`header ${n.toLowerCase()}`, JSON.stringify(vs));
+  parts.set('the body', `${r.body?.size ?? 0} ${r.body?.sha256 ?? ''}`);
+  return parts;
+}
+
+/**
+ * Waiting approvals that look alike: the same agent, method, host, port and path. An agent that
+ * sends ten harmless requests and one that differs only in its body, its query or one header
+ * (`Stripe-Account`, another recipient) makes a person approve card after card of the same look.
+ * For each approval of such a group: how many others there are, and the parts of it that no other
+ * one shares (empty when each of its parts is also on another card).
+ */
+export function lookalikes(list: Approval[]): Map<string, { others: number; own: string[] }> {
+  const groups = new Map<string, Approval[]>();
+  for (const a of list) {
+    const r = a.description?.request;
+    const key = JSON.stringify([a.agent, r?.method ?? a.summary?.method, r?.host ?? a.summary?.host, r?.port ?? null, r?.path ?? a.summary?.path]);
+    const g = groups.get(key);
+    if (g) g.push(a);
+    else groups.set(key, [a]);
+  }
+  const out = new Map<string, { others: number; own: string[] }>();
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    const parts = group.map(partsOf);
+    // The query and the body first: past LOOKALIKE_PARTS the card names only how many headers more.
+    const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
+    group.forEach((a, i) => {
+      const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
+      out.set(a.id, { others: group.length - 1, own });
+    });
+  }
+  return out;
+}
+
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
 function needsStepUp(a: Approval): boolean {
   return a.needs_step_up;
@@ -245,6 +298,8 @@ export class ApprovalsView extends LightElement {
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
+  /** Waiting approvals that look alike (see lookalikes), computed with each render. */
+  private alike = new Map<string, { others: number; own: string[] }>();
   /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
   private typedIn: Element | undefined;
   /** When the last letter was typed into it, or ignored as typing after it lost focus. */
@@ -643,6 +698,20 @@ export class ApprovalsView extends LightElement {
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
   }
 
+  /** Other waiting requests that look like this one, and what only this one has (see lookalikes). */
+  private renderLookalike(a: Approval) {
+    const l = this.alike.get(a.id);
+    if (!l) return nothing;
+    const n = l.others;
+    const others = `${n} other waiting request${n === 1 ? '' : 's'} of this agent ${n === 1 ? 'goes' : 'go'} to the same method, host and path`;
+    if (!l.own.length) {
+      return html`<p class="small muted lookalike" data-testid="lookalike" role="note">${others}; each of its parts is also on another card, and each approval lets through only its own request.</p>`;
+    }
+    const shown = l.own.slice(0, LOOKALIKE_PARTS);
+    return html`<p class="warn-text small lookalike" data-testid="lookalike" role="note"><b>${others}, and this one is unlike ${n === 1 ? 'it' : 'every one of them'} in ${shown.map((p, i) => html`${i ? (i === shown.length - 1 && l.own.length <= LOOKALIKE_PARTS ? ' and ' : ', ') : ''}<span class="mono">${vis(p)}</span>`)}${
+      l.own.length > shown.length ? ` and ${l.own.length - shown.length} more header${l.own.length - shown.length === 1 ? '' : 's'}` : ''}</b>: read ${l.own.length === 1 ? 'it' : 'them'} before approving.</p>`;
+  }
+
   /**
    * The URL as the server reads it, when it is escaped: `?to=%65vil%40x` is exact but unreadable, and
    * `/v1/%64elete` reads as `delete`. Every value of a repeated key is listed.
@@ -988,6 +1057,7 @@ export class ApprovalsView extends LightElement {
     const held = pending.filter((a) => !this.waiting(a));
     const waiting = pending.filter((a) => this.waiting(a));
     const done = this.resolved().slice(0, 20);
+    this.alike = lookalikes(pending.map((a) => this.shown(a)));
     // One keyed list for both sections: a card moving between them keeps its DOM, focus and inputs.
     const entries: Array<{ key: string; a?: Approval; waiting?: boolean }> = [
       ...held.map((a) => ({ key: a.id, a, waiting: false })),
@@ -1091,6 +1161,7 @@ export class ApprovalsView extends LightElement {
             : nothing}
         <span class="muted small" data-testid="created" title="held at ${a.created ?? '?'} (UTC)">${dayTime(a.created)}</span>
       </header>
+      ${this.renderLookalike(a)}
       ${this.renderDecodedUrl(r)}
       ${this.renderRunsAs(r)}
       <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
