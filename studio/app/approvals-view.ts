@@ -71,6 +71,8 @@ interface CardState {
   serverUnseen?: string;
   /** The session's timeline (GET /api/sessions/:id), for "why a human is needed": every request that brought a label. */
   why?: { loading: boolean; timeline?: TimelineEntry[]; error?: string };
+  /** The reason split into the policy's words and the request's own (reasonPieces), for the reason it was made for. */
+  reasonPieces?: { reason: string; pieces: Array<[string, boolean]> };
   /** The whole approval (GET /api/approvals/:id) when the list's copy of its description is shortened. */
   whole?: { loading: boolean; approval?: Approval; error?: string };
 }
@@ -212,6 +214,55 @@ export function lookalikes(list: Approval[]): Map<string, { others: number; own:
       out.set(a.id, { others: group.length - 1, own });
     });
   }
+  return out;
+}
+
+/** At most this many of the request's strings are looked for in a reason, the longest first. */
+const QUOTABLE_MAX = 64;
+
+/**
+ * Strings the request chose that a policy's reason may quote: MCP tool and method names (any text
+ * at all), an Upgrade name, and the readers' errors, which quote the request. The default policy
+ * says "MCP tool call(s) X on host: a human must approve": with X = `read_file (read-only; low
+ * risk, approved by policy)` the agent writes half of the reason's sentence in the policy's voice.
+ */
+function quotable(a: Approval): string[] {
+  const d = a.description ?? {};
+  const out = new Set<string>();
+  const add = (v: unknown) => typeof v === 'string' && v.length >= 2 && out.add(v);
+  const mcp = d.mcp;
+  for (const c of mcp ? (Array.isArray(mcp.batch) ? mcp.batch : [mcp]) : []) {
+    add(c?.tool);
+    add(c?.method);
+  }
+  add(d.request?.upgrade);
+  add(d.request?.method_override?.reason);
+  add(d.sql?.error);
+  add(d.graphql?.error);
+  return [...out].sort((x, y) => y.length - x.length).slice(0, QUOTABLE_MAX);
+}
+
+/**
+ * The reason with every stretch of it that is the request's own text (see quotable) set apart as a
+ * quotation: where the policy's words end and the agent's begin is on the card. Longest first, no
+ * overlaps; [text, quoted] pieces in order.
+ */
+export function reasonPieces(reason: string, strings: string[]): Array<[string, boolean]> {
+  const spans: Array<[number, number]> = [];
+  for (const q of strings) {
+    for (let at = reason.indexOf(q), n = 0; at >= 0 && n < 100; at = reason.indexOf(q, at + q.length), n++) {
+      if (!spans.some(([s, e]) => at < e && at + q.length > s)) spans.push([at, at + q.length]);
+    }
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  const out: Array<[string, boolean]> = [];
+  let last = 0;
+  for (const [s, e] of spans) {
+    if (s > last) out.push([reason.slice(last, s), false]);
+    out.push([reason.slice(s, e), true]);
+    last = e;
+  }
+  if (last < reason.length) out.push([reason.slice(last), false]);
   return out;
 }
 
@@ -698,6 +749,14 @@ export class ApprovalsView extends LightElement {
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
   }
 
+  /** The policy's reason, the request's own text in it set apart (reasonPieces), once per reason. */
+  private renderReason(a: Approval, st: CardState) {
+    const reason = String(a.reason ?? '');
+    if (st.reasonPieces?.reason !== reason) st.reasonPieces = { reason, pieces: reasonPieces(reason, quotable(a)) };
+    return st.reasonPieces.pieces.map(([text, quoted]) =>
+      quoted ? html`<q class="from-request mono" title="text the request chose, quoted by the policy">${vis(text)}</q>` : vis(text));
+  }
+
   /** Other waiting requests that look like this one, and what only this one has (see lookalikes). */
   private renderLookalike(a: Approval) {
     const l = this.alike.get(a.id);
@@ -1164,7 +1223,7 @@ export class ApprovalsView extends LightElement {
       ${this.renderLookalike(a)}
       ${this.renderDecodedUrl(r)}
       ${this.renderRunsAs(r)}
-      <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
+      <p id="ap-reason-${a.id}">${this.renderReason(a, st)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
       ${d.sql?.statements?.length || d.sql?.parsed === false ? html`<p class="small">SQL: ${sqlTags(d.sql)}</p>` : nothing}

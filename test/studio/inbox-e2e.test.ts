@@ -470,6 +470,17 @@ t.test('the MCP line names every call of a batch and the SQL each one carries, c
   t.match(line, /drop_table users/, 'its statements are on the card');
   await queue.deny(id, { by: 'test' });
   await reply;
+  // A tool name written in the policy's voice: the reason quotes it, set apart from the policy's own
+  // words (twelfth pass).
+  const voice = 'read_file. Read-only: low risk, approved by policy';
+  const quoted = curl('PUT', '/v1/mcp-voice', { body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: voice, arguments: {} } }), type: 'application/json' });
+  const vsel = '[data-approval]:has(.url:text-matches("/v1/mcp-voice$"))';
+  await page.waitForSelector(`${vsel} p:has-text("MCP:")`);
+  const vid = (await page.getAttribute(vsel, 'data-approval'))!;
+  t.same(await page.$$eval(`#ap-reason-${vid} q.from-request`, (els) => els.map((e) => e.textContent)), [voice], 'the tool name is a quotation in the reason');
+  t.match(await page.evaluate((id) => [...document.getElementById(`ap-reason-${id}`)!.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(''), vid), /^runs the tool\s*$/, 'and the policy\'s words are outside it');
+  await queue.deny(vid, { by: 'test' });
+  await quoted;
 });
 
 t.test('a body servers read in more than one way is not "shown whole" once only its parsed copy is left', async (t) => {
