@@ -808,7 +808,7 @@ export class ApprovalsView extends LightElement {
     const slot = (c: (typeof directives)[number]) =>
       c.in === 'header' ? html`header <b>${vis(c.name)}</b> (whatever the agent sent there is replaced)` : c.in === 'basic' ? html`HTTP Basic authorization (header <b>authorization</b>)` : c.in === 'query' ? html`query parameter <b>${vis(c.name)}</b>` : html`the body, where its placeholder stands`;
     return html`<div class="small credentials" data-testid="credentials">${directives.map((c) => html`<p>Approving sends your secret <b class="mono">${vis(c.secret)}</b> in ${slot(c)}.</p>`)}${own.length
-        ? html`<p class="warn-text" data-testid="own-credential" role="note"><b>The agent sent a credential of its own</b> in ${own.map((n, i) => html`${i ? ', ' : ''}<b class="mono">${vis(n)}</b>`)}: not one of your secrets, and not shown. The request acts as whoever it belongs to${directives.length ? '' : ' (no secret of yours goes with it)'} — data sent this way lands in that account, which may be an attacker's.</p>`
+        ? html`<p class="warn-text" data-testid="own-credential" role="note"><b>The agent sent a credential of its own</b> in ${own.map((n, i) => html`${i ? ', ' : ''}<b class="mono">${vis(n)}</b>`)}: not one of your secrets (a credential header is shown redacted). The request acts as whoever it belongs to${directives.length ? '' : ' (no secret of yours goes with it)'} — data sent this way lands in that account, which may be an attacker's.</p>`
         : nothing}</div>`;
   }
 

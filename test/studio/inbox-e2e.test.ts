@@ -515,18 +515,19 @@ t.test('a method override and a rewritten path are on the card, not only in the 
 t.test('the card says whose credentials the request acts with: your secret, or the agent\'s own', async (t) => {
   // An injected prompt hands the agent the attacker's token: "Authorization: [redacted]" read the same as
   // your own token, and a gist or message approved as yours landed in the attacker's account.
-  const theirs = curl('POST', '/v1/gists', { body: '{"files":{"notes.txt":{"content":"private"}}}', headers: ['Authorization: token ghp_attackersOwnToken', 'X-Api-Key: k-attacker'] });
+  // Twelfth pass: also a credential header the description does not redact, and one in the query.
+  const theirs = curl('POST', '/v1/gists?access_token=ghp_attackersOther', { body: '{"files":{"notes.txt":{"content":"private"}}}', headers: ['Authorization: token ghp_attackersOwnToken', 'X-Api-Key: k-attacker', 'X-Shopify-Access-Token: shpat_attacker', 'Idempotency-Key: k1'] });
   const yours = curl('REPORT', '/v1/as-you', { body: '{}', headers: ['Authorization: Bearer anything'] });
-  await card(page, '/v1/gists').waitFor();
+  await card(page, '/v1/gists?access_token=ghp_attackersOther').waitFor();
   await card(page, '/v1/as-you').waitFor();
-  const theirsCard = card(page, '/v1/gists');
+  const theirsCard = card(page, '/v1/gists?access_token=ghp_attackersOther');
   const own = (await theirsCard.locator('[data-testid=own-credential]').textContent({ timeout: 5000 })) ?? '';
-  t.match(own, /credential of its own in authorization, x-api-key/, 'the agent\'s own credentials are named');
+  t.match(own, /credential of its own in authorization, x-api-key, x-shopify-access-token, query parameter access_token:/, 'the agent\'s own credentials are named, in the headers and the query');
   t.match(own, /no secret of yours goes with it/);
   const yoursCard = card(page, '/v1/as-you');
   t.match(await yoursCard.locator('[data-testid=credentials]').textContent(), /Approving sends your secret github_token in header Authorization/, 'the secret Airlock adds is named');
   t.equal(await yoursCard.locator('[data-testid=own-credential]').count(), 0, 'a header Airlock writes is not the agent\'s own');
-  for (const p of ['/v1/gists', '/v1/as-you']) await queue.deny(await idOf(p), { by: 'test' });
+  for (const p of ['/v1/gists?access_token=ghp_attackersOther', '/v1/as-you']) await queue.deny(await idOf(p), { by: 'test' });
   await Promise.all([theirs, yours]);
 });
 
