@@ -436,6 +436,18 @@ export class PolicyView extends LightElement {
     this.applyDiagnostics();
   }
 
+  /** Where a problem's column is in its line: columns count code points (OPA's, and the data files' checks), CodeMirror UTF-16 units. */
+  private columnAt(line: { from: number; to: number; text: string }, column: number | undefined): number {
+    let at = 0;
+    let n = 1;
+    for (const ch of line.text) {
+      if (n >= (column || 1)) break;
+      at += ch.length;
+      n++;
+    }
+    return Math.min(line.from + at, line.to);
+  }
+
   private applyDiagnostics(): void {
     const v = this.view;
     if (!v || !this.current) return;
@@ -444,7 +456,7 @@ export class PolicyView extends LightElement {
     for (const p of this.problems) {
       if (p.file !== this.current) continue;
       const line = doc.line(Math.min(Math.max(1, p.line || 1), doc.lines));
-      const from = Math.min(line.from + Math.max(0, (p.column || 1) - 1), line.to);
+      const from = this.columnAt(line, p.column);
       const word = /^[\w.]+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 0;
       diagnostics.push({ from, to: Math.min(line.to, from + Math.max(1, word)), severity: 'error', message: p.message, source: 'opa' });
     }
@@ -456,7 +468,7 @@ export class PolicyView extends LightElement {
     const v = this.view;
     if (!v || p.file !== this.current) return;
     const line = v.state.doc.line(Math.min(Math.max(1, p.line || 1), v.state.doc.lines));
-    const pos = Math.min(line.from + Math.max(0, (p.column || 1) - 1), line.to);
+    const pos = this.columnAt(line, p.column);
     v.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
     v.focus();
   }
