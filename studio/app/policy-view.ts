@@ -103,6 +103,13 @@ export class PolicyView extends LightElement {
       this.tab = 'evaluate';
       void this.updateComplete.then(() => this.querySelector<EvaluatePane>('evaluate-pane')?.load((e as CustomEvent<{ input: unknown; label?: string }>).detail.input, (e as CustomEvent<{ label?: string }>).detail.label));
     });
+    // A problem named on another page (Replay: the draft does not compile): the editor, at its place.
+    window.addEventListener('airlock-goto', (e) => {
+      this.tab = 'problems';
+      // The page becomes visible with the route change: the editor takes focus after layout.
+      const p = (e as CustomEvent<Problem>).detail;
+      requestAnimationFrame(() => requestAnimationFrame(() => void this.goTo(p)));
+    });
     void this.loadFiles();
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
