@@ -169,7 +169,7 @@ const LOOKALIKE_PARTS = 6;
 
 /**
  * What tells a request apart from another of its agent to the same method, host and path: its
- * query, each header's values (a header one has and another lacks differs too) and its body.
+ * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
  */
 function partsOf(a: Approval): Map<string, string> {
   const r = a.description?.request ?? {};
@@ -180,6 +180,7 @@ function partsOf(a: Approval): Map<string, string> {
   } catch {
     search = String(r.url ?? '');
   }
+  parts.set('the path', String(r.path ?? a.summary?.path ?? ''));
   parts.set('the query', search);
   const headers = r.headers && typeof r.headers === 'object' ? r.headers : {};
   for (const [n, vs] of Object.entries(headers)) if (!FRAMING_HEADERS.has(n.toLowerCase())) parts.set(`header ${n.toLowerCase()}`, JSON.stringify(vs));
@@ -188,7 +189,8 @@ function partsOf(a: Approval): Map<string, string> {
 }
 
 /**
- * Waiting approvals that look alike: the same agent, method, host, port and path. An agent that
+ * Waiting approvals that look alike: the same agent, method, host, port and path (as servers that
+ * ignore case, `;params` and a trailing slash route it). An agent that
  * sends ten harmless requests and one that differs only in its body, its query or one header
  * (`Stripe-Account`, another recipient) makes a person approve card after card of the same look.
  * For each approval of such a group: how many others there are, and the parts of it that no other
@@ -198,7 +200,12 @@ export function lookalikes(list: Approval[]): Map<string, { others: number; own:
   const groups = new Map<string, Approval[]>();
   for (const a of list) {
     const r = a.description?.request;
-    const key = JSON.stringify([a.agent, r?.method ?? a.summary?.method, r?.host ?? a.summary?.host, r?.port ?? null, r?.path ?? a.summary?.path]);
+    // The path as many servers route it (any case, `;params` cut, no trailing slash): the exact one is a part that may differ.
+    let route = String(r?.path ?? a.summary?.path ?? '').toLowerCase().replace(/;[^/]*/g, '');
+    let end = route.length;
+    while (end > 0 && route[end - 1] === '/') end--;
+    route = route.slice(0, end);
+    const key = JSON.stringify([a.agent, r?.method ?? a.summary?.method, r?.host ?? a.summary?.host, r?.port ?? null, route]);
     const g = groups.get(key);
     if (g) g.push(a);
     else groups.set(key, [a]);
@@ -207,7 +214,7 @@ export function lookalikes(list: Approval[]): Map<string, { others: number; own:
   for (const group of groups.values()) {
     if (group.length < 2) continue;
     const parts = group.map(partsOf);
-    // The query and the body first: past LOOKALIKE_PARTS the card names only how many headers more.
+    // The path, query and body first: past LOOKALIKE_PARTS the card names only how many headers more.
     const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
     group.forEach((a, i) => {
       const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
