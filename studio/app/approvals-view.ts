@@ -358,6 +358,7 @@ export class ApprovalsView extends LightElement {
   private readonly cards = new Map<string, CardState>();
   /** Waiting approvals that look alike (see lookalikes), computed with each render. */
   private alike = new Map<string, { others: number; own: string[] }>();
+  private alikeKey = '';
   /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
   private typedIn: Element | undefined;
   /** When the last letter was typed into it, or ignored as typing after it lost focus. */
@@ -1123,7 +1124,12 @@ export class ApprovalsView extends LightElement {
     const held = pending.filter((a) => !this.waiting(a));
     const waiting = pending.filter((a) => this.waiting(a));
     const done = this.resolved().slice(0, 20);
-    this.alike = lookalikes(pending.map((a) => this.shown(a)));
+    // Approvals do not change once made: computed again only when the waiting set (or a whole copy loaded) does, not every second.
+    const alikeKey = pending.map((a) => `${a.id}${this.cards.get(a.id)?.whole?.approval ? '+' : ''}`).join(',');
+    if (alikeKey !== this.alikeKey) {
+      this.alikeKey = alikeKey;
+      this.alike = lookalikes(pending.map((a) => this.shown(a)));
+    }
     // One keyed list for both sections: a card moving between them keeps its DOM, focus and inputs.
     const entries: Array<{ key: string; a?: Approval; waiting?: boolean }> = [
       ...held.map((a) => ({ key: a.id, a, waiting: false })),
