@@ -196,7 +196,7 @@ function partsOf(a: Approval): Map<string, string> {
  * For each approval of such a group: how many others there are, and the parts of it that no other
  * one shares (empty when each of its parts is also on another card).
  */
-export function lookalikes(list: Approval[]): Map<string, { others: number; own: string[] }> {
+export function lookalikes(list: Approval[]): Map<string, Lookalike> {
   const groups = new Map<string, Approval[]>();
   for (const a of list) {
     const r = a.description?.request;
@@ -210,18 +210,33 @@ export function lookalikes(list: Approval[]): Map<string, { others: number; own:
     if (g) g.push(a);
     else groups.set(key, [a]);
   }
-  const out = new Map<string, { others: number; own: string[] }>();
+  const out = new Map<string, Lookalike>();
   for (const group of groups.values()) {
     if (group.length < 2) continue;
+    // A shortened copy (a long URL, many headers, a large body) may have cut what tells two apart.
+    if (group.some((a) => a.description_complete === false)) {
+      for (const a of group) out.set(a.id, { others: group.length - 1, own: [], same: 0, partial: true });
+      continue;
+    }
     const parts = group.map(partsOf);
     // The path, query and body first: past LOOKALIKE_PARTS the card names only how many headers more.
     const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
     group.forEach((a, i) => {
       const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
-      out.set(a.id, { others: group.length - 1, own });
+      const same = group.filter((b, j) => j !== i && b.request_hash !== undefined && b.request_hash === a.request_hash).length;
+      out.set(a.id, { others: group.length - 1, own, same });
     });
   }
   return out;
+}
+
+/** A waiting approval among look-alikes: how many others, its own parts, how many are the very same request. */
+interface Lookalike {
+  others: number;
+  own: string[];
+  same: number;
+  /** Some copy in the group is shortened (its whole one not loaded yet): nothing is claimed about the parts. */
+  partial?: boolean;
 }
 
 /** At most this many of the request's strings are looked for in a reason, the longest first. */
@@ -357,7 +372,7 @@ export class ApprovalsView extends LightElement {
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
   /** Waiting approvals that look alike (see lookalikes), computed with each render. */
-  private alike = new Map<string, { others: number; own: string[] }>();
+  private alike = new Map<string, Lookalike>();
   private alikeKey = '';
   /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
   private typedIn: Element | undefined;
@@ -771,8 +786,12 @@ export class ApprovalsView extends LightElement {
     if (!l) return nothing;
     const n = l.others;
     const others = `${n} other waiting request${n === 1 ? '' : 's'} of this agent ${n === 1 ? 'goes' : 'go'} to the same method, host and path`;
+    if (l.partial) {
+      return html`<p class="small warn-text lookalike" data-testid="lookalike" role="note">${others}; what tells them apart is compared once their whole requests are loaded.</p>`;
+    }
     if (!l.own.length) {
-      return html`<p class="small muted lookalike" data-testid="lookalike" role="note">${others}; each of its parts is also on another card, and each approval lets through only its own request.</p>`;
+      const same = l.same ? `${l.same === n ? (n === 1 ? 'it is' : 'all of them are') : `${l.same} of them ${l.same === 1 ? 'is' : 'are'}`} this very request (path, query, headers and body)` : 'each of its parts is also on another card';
+      return html`<p class="small muted lookalike" data-testid="lookalike" role="note">${others}; ${same}, and each approval lets through only its own request.</p>`;
     }
     const shown = l.own.slice(0, LOOKALIKE_PARTS);
     return html`<p class="warn-text small lookalike" data-testid="lookalike" role="note"><b>${others}, and this one is unlike ${n === 1 ? 'it' : 'every one of them'} in ${shown.map((p, i) => html`${i ? (i === shown.length - 1 && l.own.length <= LOOKALIKE_PARTS ? ' and ' : ', ') : ''}<span class="mono">${vis(p)}</span>`)}${
