@@ -271,9 +271,13 @@ function quotable(a: Approval): string[] {
  */
 export function reasonPieces(reason: string, strings: string[]): Array<[string, boolean]> {
   const spans: Array<[number, number]> = [];
+  const wordChar = /[\p{L}\p{N}_]/u;
+  // Not inside a word of the policy's: a tool named `ll` is not the end of "call".
+  const alone = (at: number, q: string): boolean =>
+    !(wordChar.test(q[0]!) && at > 0 && wordChar.test(reason[at - 1]!)) && !(wordChar.test(q[q.length - 1]!) && wordChar.test(reason[at + q.length] ?? ''));
   for (const q of strings) {
-    for (let at = reason.indexOf(q), n = 0; at >= 0 && n < 100; at = reason.indexOf(q, at + q.length), n++) {
-      if (!spans.some(([s, e]) => at < e && at + q.length > s)) spans.push([at, at + q.length]);
+    for (let at = reason.indexOf(q), n = 0; at >= 0 && n < 100; at = reason.indexOf(q, at + 1), n++) {
+      if (alone(at, q) && !spans.some(([s, e]) => at < e && at + q.length > s)) spans.push([at, at + q.length]);
     }
   }
   spans.sort((x, y) => x[0] - y[0]);
