@@ -375,7 +375,7 @@ export class ApprovalsView extends LightElement {
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
-  /** Waiting approvals that look alike (see lookalikes), computed with each render. */
+  /** Waiting approvals that look alike (see lookalikes), and the waiting set they were computed for. */
   private alike = new Map<string, Lookalike>();
   private alikeKey = '';
   /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
