@@ -138,17 +138,27 @@ export function locateJsonError(text: string): { offset: number; message: string
   }
 }
 
-/** 1-based line and column (in characters) of an offset. */
+/**
+ * 1-based line and column of an offset (UTF-16, as JavaScript indexes text). The column counts code
+ * points, as OPA counts its own (an emoji is one): one convention for every problem of a draft, so
+ * the studio's editor places each at the same character (studio/app/policy-view.ts).
+ */
 export function lineCol(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let start = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) {
     if (text.charCodeAt(i) === 0x0a) {
       line++;
       start = i + 1;
     }
   }
-  return { line, column: offset - start + 1 };
+  let column = 1;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff || i === start || (text.charCodeAt(i - 1) & 0xfc00) !== 0xd800) column++;
+  }
+  return { line, column: column + Math.max(0, offset - end) };
 }
 
 /** The problems of one data file's text (empty when OPA can load it). */
@@ -170,9 +180,9 @@ export function dataFileProblems(rel: string, text: string): PolicyProblem[] {
     const doc = YAML.parseDocument(text, { prettyErrors: true });
     return doc.errors.map((e) => ({
       file: rel,
-      line: e.linePos?.[0].line ?? 1,
-      column: e.linePos?.[0].col ?? 1,
-      message: `invalid YAML: ${e.message.split('\n')[0]}`,
+      ...(e.pos?.[0] !== undefined ? lineCol(text, e.pos[0]) : { line: e.linePos?.[0].line ?? 1, column: e.linePos?.[0].col ?? 1 }),
+      // (its own "at line L, column C" counts UTF-16 units: the problem's place says where it is)
+      message: `invalid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     }));
   }
   return [];

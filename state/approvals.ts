@@ -224,23 +224,56 @@ export function cleanMessage(m: string | undefined): string | undefined {
 }
 
 /**
- * Credential headers the agent sent that no credential directive of the decision writes: their
- * values are the agent's own (a placeholder anywhere but a directive's slot is refused by the
- * proxy), so the request acts as whoever they belong to — an attacker's account, when an injected
- * prompt handed the token over. The description shows every credential redacted (`Bearer
- * [redacted]`: describe/describe.ts redactHeaderValue), the person's and the agent's alike.
+ * Header names that carry a credential though the description does not redact them (the service's
+ * own names: `X-Shopify-Access-Token`, `Ocp-Apim-Subscription-Key`, `X-Auth-Key`, `X-Figma-Token`):
+ * the value is on the card, and the request acts as whoever it belongs to all the same.
+ */
+const CREDENTIAL_HEADER_NAME = /(?:^|[-_])(?:token|secret|password|passwd|api-?key|access-?key|auth-?key|subscription-key|auth)(?:$|[-_])/i;
+/** Names that carry a key but are none (Stripe's idempotency key, the WebSocket handshake's). */
+const NOT_CREDENTIAL_HEADERS = new Set(['idempotency-key', 'sec-websocket-key', 'x-idempotency-key', 'x-csrf-token', 'x-xsrf-token']);
+
+/**
+ * Query parameters that carry a credential. With a credential directive Airlock takes the agent's
+ * own `access_token`, `api_key`, `apikey`, `api-key`, `private_token`, `auth_token` and `token` out
+ * of the request (proxy/credential-placement.ts CREDENTIAL_PARAMS); the others here (Google's
+ * `key`, OAuth's `client_secret`) go out whatever the decision.
+ */
+const REMOVED_WITH_A_DIRECTIVE = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
+const CREDENTIAL_PARAMS = new Set([...REMOVED_WITH_A_DIRECTIVE, 'key', 'client_secret', 'api_token', 'access_key', 'password', 'auth']);
+
+/**
+ * Credentials the agent sent of its own, that no credential directive of the decision writes: their
+ * values are the agent's (a placeholder anywhere but a directive's slot is refused by the proxy),
+ * so the request acts as whoever they belong to — an attacker's account, when an injected prompt
+ * handed the token over. Header names: the credential headers the description shows redacted
+ * (`Bearer [redacted]`: describe/describe.ts redactHeaderValue, the person's and the agent's alike)
+ * and headers named as credentials; `query parameter NAME` for a credential in the query
+ * (`?access_token=`, Google's `?key=`), which the card showed in the URL with no word of whose it is.
  */
 export function agentCredentialHeaders(a: Pick<ApprovalRecord, 'credentials' | 'description'>): string[] {
   const written = new Set<string>();
-  for (const c of Array.isArray(a.credentials) ? a.credentials : []) {
+  const directives = Array.isArray(a.credentials) ? a.credentials : [];
+  for (const c of directives) {
     if (c.in === 'header' && c.name) written.add(c.name.toLowerCase());
     else if (c.in === 'basic') written.add('authorization');
+    else if (c.in === 'query' && c.name) written.add(`?${c.name.toLowerCase()}`);
   }
-  const headers = a.description?.request?.headers;
-  if (!headers || typeof headers !== 'object') return [];
-  return Object.entries(headers)
-    .filter(([n, vs]) => !written.has(n.toLowerCase()) && (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).endsWith('[redacted]')))
+  const request = a.description?.request;
+  const headers = request?.headers && typeof request.headers === 'object' ? request.headers : {};
+  const own = Object.entries(headers)
+    .filter(([n, vs]) => {
+      const name = n.toLowerCase();
+      if (written.has(name)) return false;
+      return (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).endsWith('[redacted]')) || (CREDENTIAL_HEADER_NAME.test(name) && !NOT_CREDENTIAL_HEADERS.has(name));
+    })
     .map(([n]) => n);
+  const query = request?.query && typeof request.query === 'object' ? request.query : {};
+  for (const n of Object.keys(query)) {
+    const name = n.toLowerCase();
+    if (!CREDENTIAL_PARAMS.has(name) || written.has(`?${name}`) || (directives.length && REMOVED_WITH_A_DIRECTIVE.has(name))) continue;
+    own.push(`query parameter ${n}`);
+  }
+  return own;
 }
 
 /** What leaves the process in notifications: a summary, never headers, body or query string. */

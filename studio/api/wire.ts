@@ -79,7 +79,7 @@ export interface BodyView {
 }
 
 /** An approval as the API shows it: the stored record and live facts ("approval" events carry it too). */
-/** `own_credentials`: credential headers the agent sent that no directive writes (state/approvals.ts agentCredentialHeaders). */
+/** `own_credentials`: credentials the agent sent of its own that no directive writes: header names, and `query parameter NAME` (state/approvals.ts agentCredentialHeaders). */
 export type ApprovalView = ApprovalRecord & { held: boolean; needs_step_up: boolean; body_view: BodyView; own_credentials: string[] };
 
 /** GET /api/approvals */

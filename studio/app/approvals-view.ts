@@ -71,6 +71,8 @@ interface CardState {
   serverUnseen?: string;
   /** The session's timeline (GET /api/sessions/:id), for "why a human is needed": every request that brought a label. */
   why?: { loading: boolean; timeline?: TimelineEntry[]; error?: string };
+  /** The reason split into the policy's words and the request's own (reasonPieces), for the reason it was made for. */
+  reasonPieces?: { reason: string; pieces: Array<[string, boolean]> };
   /** The whole approval (GET /api/approvals/:id) when the list's copy of its description is shortened. */
   whole?: { loading: boolean; approval?: Approval; error?: string };
 }
@@ -162,6 +164,134 @@ function urlLine(url: string | undefined) {
   return html`${vis(text.slice(0, at))}<span class="host-start">${vis(head)}</span><b class="host-end" title="the host name ends in ${tail}: it is a name of ${tail}">${vis(tail)}</b>${vis(text.slice(at + u.hostname.length))}`;
 }
 
+/** Look-alike parts listed on a card before "and N more". */
+const LOOKALIKE_PARTS = 6;
+
+/**
+ * What tells a request apart from another of its agent to the same method, host and path: its
+ * exact path, query, each header's values (a header one has and another lacks differs too) and its body.
+ */
+function partsOf(a: Approval): Map<string, string> {
+  const r = a.description?.request ?? {};
+  const parts = new Map<string, string>();
+  let search = '';
+  try {
+    search = new URL(r.url ?? '').search;
+  } catch {
+    search = String(r.url ?? '');
+  }
+  parts.set('the path', String(r.path ?? a.summary?.path ?? ''));
+  parts.set('the query', search);
+  const headers = r.headers && typeof r.headers === 'object' ? r.headers : {};
+  for (const [n, vs] of Object.entries(headers)) if (!FRAMING_HEADERS.has(n.toLowerCase())) parts.set(`header ${n.toLowerCase()}`, JSON.stringify(vs));
+  parts.set('the body', `${r.body?.size ?? 0} ${r.body?.sha256 ?? ''}`);
+  return parts;
+}
+
+/**
+ * Waiting approvals that look alike: the same agent, method, host, port and path (as servers that
+ * ignore case, `;params` and a trailing slash route it). An agent that
+ * sends ten harmless requests and one that differs only in its body, its query or one header
+ * (`Stripe-Account`, another recipient) makes a person approve card after card of the same look.
+ * For each approval of such a group: how many others there are, and the parts of it that no other
+ * one shares (empty when each of its parts is also on another card).
+ */
+export function lookalikes(list: Approval[]): Map<string, Lookalike> {
+  const groups = new Map<string, Approval[]>();
+  for (const a of list) {
+    const r = a.description?.request;
+    // The path as many servers route it (any case, `;params` cut, no trailing slash): the exact one is a part that may differ.
+    let route = String(r?.path ?? a.summary?.path ?? '').toLowerCase().replace(/;[^/]*/g, '');
+    let end = route.length;
+    while (end > 0 && route[end - 1] === '/') end--;
+    route = route.slice(0, end);
+    const key = JSON.stringify([a.agent, r?.method ?? a.summary?.method, r?.host ?? a.summary?.host, r?.port ?? null, route]);
+    const g = groups.get(key);
+    if (g) g.push(a);
+    else groups.set(key, [a]);
+  }
+  const out = new Map<string, Lookalike>();
+  for (const group of groups.values()) {
+    if (group.length < 2) continue;
+    // A shortened copy (a long URL, many headers, a large body) may have cut what tells two apart.
+    if (group.some((a) => a.description_complete === false)) {
+      for (const a of group) out.set(a.id, { others: group.length - 1, own: [], same: 0, partial: true });
+      continue;
+    }
+    const parts = group.map(partsOf);
+    // The path, query and body first: past LOOKALIKE_PARTS the card names only how many headers more.
+    const names = [...new Set(parts.flatMap((p) => [...p.keys()]))].sort((x, y) => Number(x.startsWith('header ')) - Number(y.startsWith('header ')));
+    group.forEach((a, i) => {
+      const own = names.filter((n) => parts.every((p, j) => j === i || (p.get(n) ?? '') !== (parts[i]!.get(n) ?? '')));
+      const same = group.filter((b, j) => j !== i && b.request_hash !== undefined && b.request_hash === a.request_hash).length;
+      out.set(a.id, { others: group.length - 1, own, same });
+    });
+  }
+  return out;
+}
+
+/** A waiting approval among look-alikes: how many others, its own parts, how many are the very same request. */
+interface Lookalike {
+  others: number;
+  own: string[];
+  same: number;
+  /** Some copy in the group is shortened (its whole one not loaded yet): nothing is claimed about the parts. */
+  partial?: boolean;
+}
+
+/** At most this many of the request's strings are looked for in a reason, the longest first. */
+const QUOTABLE_MAX = 64;
+
+/**
+ * Strings the request chose that a policy's reason may quote: MCP tool and method names (any text
+ * at all), an Upgrade name, and the readers' errors, which quote the request. The default policy
+ * says "MCP tool call(s) X on host: a human must approve": with X = `read_file (read-only; low
+ * risk, approved by policy)` the agent writes half of the reason's sentence in the policy's voice.
+ */
+function quotable(a: Approval): string[] {
+  const d = a.description ?? {};
+  const out = new Set<string>();
+  const add = (v: unknown) => typeof v === 'string' && v.length >= 2 && out.add(v);
+  const mcp = d.mcp;
+  for (const c of mcp ? (Array.isArray(mcp.batch) ? mcp.batch : [mcp]) : []) {
+    add(c?.tool);
+    add(c?.method);
+  }
+  add(d.request?.upgrade);
+  add(d.request?.method_override?.reason);
+  add(d.sql?.error);
+  add(d.graphql?.error);
+  return [...out].sort((x, y) => y.length - x.length).slice(0, QUOTABLE_MAX);
+}
+
+/**
+ * The reason with every stretch of it that is the request's own text (see quotable) set apart as a
+ * quotation: where the policy's words end and the agent's begin is on the card. Longest first, no
+ * overlaps; [text, quoted] pieces in order.
+ */
+export function reasonPieces(reason: string, strings: string[]): Array<[string, boolean]> {
+  const spans: Array<[number, number]> = [];
+  const wordChar = /[\p{L}\p{N}_]/u;
+  // Not inside a word of the policy's: a tool named `ll` is not the end of "call".
+  const alone = (at: number, q: string): boolean =>
+    !(wordChar.test(q[0]!) && at > 0 && wordChar.test(reason[at - 1]!)) && !(wordChar.test(q[q.length - 1]!) && wordChar.test(reason[at + q.length] ?? ''));
+  for (const q of strings) {
+    for (let at = reason.indexOf(q), n = 0; at >= 0 && n < 100; at = reason.indexOf(q, at + 1), n++) {
+      if (alone(at, q) && !spans.some(([s, e]) => at < e && at + q.length > s)) spans.push([at, at + q.length]);
+    }
+  }
+  spans.sort((x, y) => x[0] - y[0]);
+  const out: Array<[string, boolean]> = [];
+  let last = 0;
+  for (const [s, e] of spans) {
+    if (s > last) out.push([reason.slice(last, s), false]);
+    out.push([reason.slice(s, e), true]);
+    last = e;
+  }
+  if (last < reason.length) out.push([reason.slice(last), false]);
+  return out;
+}
+
 /** The API says whether a TOTP code is needed now (step-up asked for and TOTP enrolled). */
 function needsStepUp(a: Approval): boolean {
   return a.needs_step_up;
@@ -245,6 +375,9 @@ export class ApprovalsView extends LightElement {
   @state() private now = Date.now();
   @state() private notify = typeof Notification !== 'undefined' ? Notification.permission : 'unsupported';
   private readonly cards = new Map<string, CardState>();
+  /** Waiting approvals that look alike (see lookalikes), and the waiting set they were computed for. */
+  private alike = new Map<string, Lookalike>();
+  private alikeKey = '';
   /** The field letters were last typed into, until focus moves on purpose (see TYPING_MS). */
   private typedIn: Element | undefined;
   /** When the last letter was typed into it, or ignored as typing after it lost focus. */
@@ -643,6 +776,32 @@ export class ApprovalsView extends LightElement {
         : nothing}${rewrites.map(([n, v]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act on <span class="mono">${vis(v.join(', '))}</span></b>, not this path: the ${vis(n)} header names it.</p>`)}${hosts.map(([n, h]) => html`<p class="warn-text small" data-testid="runs-as" role="note"><b>The server may act for host <span class="mono">${vis(h)}</span></b>, not ${vis(r.host)}: the ${vis(n)} header names it (servers that trust forwarding headers serve that host).</p>`)}`;
   }
 
+  /** The policy's reason, the request's own text in it set apart (reasonPieces), once per reason. */
+  private renderReason(a: Approval, st: CardState) {
+    const reason = String(a.reason ?? '');
+    if (st.reasonPieces?.reason !== reason) st.reasonPieces = { reason, pieces: reasonPieces(reason, quotable(a)) };
+    return st.reasonPieces.pieces.map(([text, quoted]) =>
+      quoted ? html`<q class="from-request mono" title="text the request chose, quoted by the policy">${vis(text)}</q>` : vis(text));
+  }
+
+  /** Other waiting requests that look like this one, and what only this one has (see lookalikes). */
+  private renderLookalike(a: Approval) {
+    const l = this.alike.get(a.id);
+    if (!l) return nothing;
+    const n = l.others;
+    const others = `${n} other waiting request${n === 1 ? '' : 's'} of this agent ${n === 1 ? 'goes' : 'go'} to the same method, host and path`;
+    if (l.partial) {
+      return html`<p class="small warn-text lookalike" data-testid="lookalike" role="note">${others}; what tells them apart is compared once their whole requests are loaded.</p>`;
+    }
+    if (!l.own.length) {
+      const same = l.same ? `${l.same === n ? (n === 1 ? 'it is' : 'all of them are') : `${l.same} of them ${l.same === 1 ? 'is' : 'are'}`} this very request (path, query, headers and body)` : 'each of its parts is also on another card';
+      return html`<p class="small muted lookalike" data-testid="lookalike" role="note">${others}; ${same}, and each approval lets through only its own request.</p>`;
+    }
+    const shown = l.own.slice(0, LOOKALIKE_PARTS);
+    return html`<p class="warn-text small lookalike" data-testid="lookalike" role="note"><b>${others}, and this one is unlike ${n === 1 ? 'it' : 'every one of them'} in ${shown.map((p, i) => html`${i ? (i === shown.length - 1 && l.own.length <= LOOKALIKE_PARTS ? ' and ' : ', ') : ''}<span class="mono">${vis(p)}</span>`)}${
+      l.own.length > shown.length ? ` and ${l.own.length - shown.length} more header${l.own.length - shown.length === 1 ? '' : 's'}` : ''}</b>: read ${l.own.length === 1 ? 'it' : 'them'} before approving.</p>`;
+  }
+
   /**
    * The URL as the server reads it, when it is escaped: `?to=%65vil%40x` is exact but unreadable, and
    * `/v1/%64elete` reads as `delete`. Every value of a repeated key is listed.
@@ -680,7 +839,7 @@ export class ApprovalsView extends LightElement {
     const slot = (c: (typeof directives)[number]) =>
       c.in === 'header' ? html`header <b>${vis(c.name)}</b> (whatever the agent sent there is replaced)` : c.in === 'basic' ? html`HTTP Basic authorization (header <b>authorization</b>)` : c.in === 'query' ? html`query parameter <b>${vis(c.name)}</b>` : html`the body, where its placeholder stands`;
     return html`<div class="small credentials" data-testid="credentials">${directives.map((c) => html`<p>Approving sends your secret <b class="mono">${vis(c.secret)}</b> in ${slot(c)}.</p>`)}${own.length
-        ? html`<p class="warn-text" data-testid="own-credential" role="note"><b>The agent sent a credential of its own</b> in ${own.map((n, i) => html`${i ? ', ' : ''}<b class="mono">${vis(n)}</b>`)}: not one of your secrets, and not shown. The request acts as whoever it belongs to${directives.length ? '' : ' (no secret of yours goes with it)'} — data sent this way lands in that account, which may be an attacker's.</p>`
+        ? html`<p class="warn-text" data-testid="own-credential" role="note"><b>The agent sent a credential of its own</b> in ${own.map((n, i) => html`${i ? ', ' : ''}<b class="mono">${vis(n)}</b>`)}: not one of your secrets (a credential header is shown redacted). The request acts as whoever it belongs to${directives.length ? '' : ' (no secret of yours goes with it)'} — data sent this way lands in that account, which may be an attacker's.</p>`
         : nothing}</div>`;
   }
 
@@ -988,6 +1147,12 @@ export class ApprovalsView extends LightElement {
     const held = pending.filter((a) => !this.waiting(a));
     const waiting = pending.filter((a) => this.waiting(a));
     const done = this.resolved().slice(0, 20);
+    // Approvals do not change once made: computed again only when the waiting set (or a whole copy loaded) does, not every second.
+    const alikeKey = pending.map((a) => `${a.id}${this.cards.get(a.id)?.whole?.approval ? '+' : ''}`).join(',');
+    if (alikeKey !== this.alikeKey) {
+      this.alikeKey = alikeKey;
+      this.alike = lookalikes(pending.map((a) => this.shown(a)));
+    }
     // One keyed list for both sections: a card moving between them keeps its DOM, focus and inputs.
     const entries: Array<{ key: string; a?: Approval; waiting?: boolean }> = [
       ...held.map((a) => ({ key: a.id, a, waiting: false })),
@@ -1091,9 +1256,10 @@ export class ApprovalsView extends LightElement {
             : nothing}
         <span class="muted small" data-testid="created" title="held at ${a.created ?? '?'} (UTC)">${dayTime(a.created)}</span>
       </header>
+      ${this.renderLookalike(a)}
       ${this.renderDecodedUrl(r)}
       ${this.renderRunsAs(r)}
-      <p id="ap-reason-${a.id}">${vis(a.reason)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
+      <p id="ap-reason-${a.id}">${this.renderReason(a, st)} ${a.rule ? html`<span class="mono small">(${vis(a.rule)})</span>` : nothing}</p>
       ${this.renderWhy(a)}
       ${d.service ? html`<p class="small">Service: <b>${vis(d.service.name)}</b> <span class="mono">${vis(d.service.operation)}</span> (${vis(d.service.effect)})</p>` : nothing}
       ${d.sql?.statements?.length || d.sql?.parsed === false ? html`<p class="small">SQL: ${sqlTags(d.sql)}</p>` : nothing}

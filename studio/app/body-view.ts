@@ -5,12 +5,14 @@ import { html, nothing, type TemplateResult } from 'lit';
 
 /**
  * Characters that render as nothing or move other text: shown as their code point instead. Every
- * control but tab and line ends, every format character (bidi controls, zero-width ones, the tag
+ * control but tab, line feed and the carriage return of a CRLF (a lone CR is drawn as nothing, no
+ * width and no line break, while PostgreSQL, Python's splitlines and CSV readers end a line
+ * there: `acct_12\r34` read `acct_1234`, `-- note\rDROP …` one comment), every format character (bidi controls, zero-width ones, the tag
  * characters U+E0000–E007F that carry whole hidden sentences, "ASCII smuggling"), every default
  * ignorable code point (variation selectors, Hangul fillers, U+034F …), the line and paragraph
  * separators, the Braille blank (a glyph of nothing), and combining marks piled past MARKS_KEPT.
  */
-const hidden = /(?![\t\n\r])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]|\p{Mn}{5,}/gu;
+const hidden = /(?![\t\n]|\r\n)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]|\p{Mn}{5,}/gu;
 
 /**
  * Combining marks kept on one character: no script needs more (Hebrew with points and cantillation,

@@ -182,7 +182,8 @@ export class EvaluatePane extends LightElement {
               <h3>Draft</h3>
               ${r.draft.ok
                 ? this.renderDecision(r.draft.decision)
-                : html`<p class="error">The draft does not compile: ${r.draft.problems[0]?.message ?? ''}</p>`}
+                : html`<p class="error">The draft does not compile: ${r.draft.problems[0] && r.draft.problems[0].line > 0 ? `${r.draft.problems[0].file}:${r.draft.problems[0].line}:${r.draft.problems[0].column}: ` : ''}${r.draft.problems[0]?.message ?? ''}${
+                  r.draft.problems.length > 1 ? ` (and ${r.draft.problems.length - 1} more: see Problems)` : ''}</p>`}
             </div>
             <div class="decision-card">
               <h3>Live</h3>

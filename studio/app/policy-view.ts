@@ -103,6 +103,13 @@ export class PolicyView extends LightElement {
       this.tab = 'evaluate';
       void this.updateComplete.then(() => this.querySelector<EvaluatePane>('evaluate-pane')?.load((e as CustomEvent<{ input: unknown; label?: string }>).detail.input, (e as CustomEvent<{ label?: string }>).detail.label));
     });
+    // A problem named on another page (Replay: the draft does not compile): the editor, at its place.
+    window.addEventListener('airlock-goto', (e) => {
+      this.tab = 'problems';
+      // The page becomes visible with the route change: the editor takes focus after layout.
+      const p = (e as CustomEvent<Problem>).detail;
+      requestAnimationFrame(() => requestAnimationFrame(() => void this.goTo(p)));
+    });
     void this.loadFiles();
     void this.loadVersions();
     live.addEventListener('policy', () => void this.loadVersions());
@@ -247,6 +254,11 @@ export class PolicyView extends LightElement {
       // zero-width joiners, tag characters …) would reorder or hide policy text unseen ("Trojan
       // Source"): every character the approval cards show as ⟨U+…⟩ is marked here too.
       highlightSpecialChars({ addSpecialChars: INVISIBLE_CHAR }),
+      // Lines end at a line feed only, as OPA reads them: by default CodeMirror also breaks a line at
+      // a lone CR, which OPA reads as a blank, so `# note\rdeny := true` showed a rule on its own line
+      // that is part of the comment (and saving turned the CR into a line feed, the rule live). The
+      // lone CR is marked (highlightSpecialChars) and the buffer keeps the bytes as they are.
+      EditorState.lineSeparator.of('\n'),
       studioEditorTheme,
       EditorState.tabSize.of(4),
       indentUnit.of('\t'),
@@ -431,6 +443,18 @@ export class PolicyView extends LightElement {
     this.applyDiagnostics();
   }
 
+  /** Where a problem's column is in its line: columns count code points (OPA's, and the data files' checks), CodeMirror UTF-16 units. */
+  private columnAt(line: { from: number; to: number; text: string }, column: number | undefined): number {
+    let at = 0;
+    let n = 1;
+    for (const ch of line.text) {
+      if (n >= (column || 1)) break;
+      at += ch.length;
+      n++;
+    }
+    return Math.min(line.from + at, line.to);
+  }
+
   private applyDiagnostics(): void {
     const v = this.view;
     if (!v || !this.current) return;
@@ -439,7 +463,7 @@ export class PolicyView extends LightElement {
     for (const p of this.problems) {
       if (p.file !== this.current) continue;
       const line = doc.line(Math.min(Math.max(1, p.line || 1), doc.lines));
-      const from = Math.min(line.from + Math.max(0, (p.column || 1) - 1), line.to);
+      const from = this.columnAt(line, p.column);
       const word = /^[\w.]+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 0;
       diagnostics.push({ from, to: Math.min(line.to, from + Math.max(1, word)), severity: 'error', message: p.message, source: 'opa' });
     }
@@ -451,7 +475,7 @@ export class PolicyView extends LightElement {
     const v = this.view;
     if (!v || p.file !== this.current) return;
     const line = v.state.doc.line(Math.min(Math.max(1, p.line || 1), v.state.doc.lines));
-    const pos = Math.min(line.from + Math.max(0, (p.column || 1) - 1), line.to);
+    const pos = this.columnAt(line, p.column);
     v.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
     v.focus();
   }

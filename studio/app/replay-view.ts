@@ -92,6 +92,12 @@ export class ReplayView extends LightElement {
     }
   }
 
+  /** The editor at a problem's place (policy-view listens). */
+  private goTo(p: PolicyProblem): void {
+    location.hash = '#/policy';
+    window.dispatchEvent(new CustomEvent('airlock-goto', { detail: p }));
+  }
+
   private cancel(): void {
     void api<OkAnswer>('POST', '/api/replay/cancel');
   }
@@ -211,7 +217,9 @@ export class ReplayView extends LightElement {
       </form>
       ${this.error
         ? html`<div class="error" role="alert">${this.error}
-            ${this.problems.length ? html`<ul>${this.problems.map((p) => html`<li class="mono small">${p.file}:${p.line}:${p.column}: ${p.message}</li>`)}</ul>` : nothing}</div>`
+            ${this.problems.length ? html`<ul data-testid="replay-problems">${this.problems.map((p) => html`<li class="mono small">${p.line > 0
+              ? html`<button class="ghost small problem-link" title="open ${p.file} at line ${p.line} in the editor" @click=${() => this.goTo(p)}>${p.file}:${p.line}:${p.column}</button>`
+              : p.file}: ${p.message}</li>`)}</ul>` : nothing}</div>`
         : nothing}
       ${this.report ? this.renderReport(this.report) : nothing}
     </div>`;

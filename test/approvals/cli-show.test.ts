@@ -61,6 +61,12 @@ t.test('whose credentials: a secret Airlock adds, and a credential of the agent\
   const yours = details({ ...view({ headers }), credentials: [{ secret: 'github_token', in: 'header', name: 'Authorization' }] } as View);
   t.match(yours, /^secret +github_token → header Authorization \(yours, added by Airlock\)$/m);
   t.match(yours, /^own cred +x-api-key:/m, 'the header the directive writes is not the agent\'s');
+  // Twelfth pass: a credential header the description does not redact, and credentials in the query.
+  const shown = { 'x-shopify-access-token': ['shpat_1'], 'idempotency-key': ['k1'], 'sec-websocket-key': ['k2'] };
+  const query = { access_token: ['ghp_1'], key: ['AIza1'], q: ['token'] };
+  t.match(details(view({ headers: shown, query })), /^own cred +x-shopify-access-token, query parameter access_token, query parameter key:/m, 'named as credentials, in headers and the query');
+  const injected = details({ ...view({ headers: {}, query }), credentials: [{ secret: 'github_token', in: 'header', name: 'Authorization' }] } as View);
+  t.match(injected, /^own cred +query parameter key:/m, 'with a secret injected, Airlock takes access_token out (proxy/credential-placement.ts); key goes out');
 });
 
 t.test('a body servers read in more than one way says the preview is one reading', async (t) => {

@@ -47,6 +47,10 @@ t.test('problems name file, line and column', async (t) => {
   t.match(dataFileProblems('x.yaml', 'a: [1\nb: 2\n'), [{ file: 'x.yaml', line: 2, column: 1, message: /invalid YAML/ }]);
   t.same(dataFileProblems('x.yml', 'a: 1\nb: [2]\n'), []);
   t.same(lineCol('ab\ncd', 4), { line: 2, column: 2 });
+  // Columns count code points, as OPA counts its own: an emoji before the error is one column (twelfth pass).
+  t.same(lineCol('a\n"\u{1F389}": ]', 8), { line: 2, column: 6 });
+  t.match(dataFileProblems('data.json', '{"\u{1F389}": ]}'), [{ line: 1, column: 7 }]);
+  t.match(dataFileProblems('x.yaml', 'a: "\u{1F389}" ]\n'), [{ line: 1, column: 8, message: /^invalid YAML: Unexpected flow-seq-end token in YAML stream: "\]"$/ }]);
 });
 
 t.test('checkPolicy reports a broken data file that `opa check` does not look at', async (t) => {

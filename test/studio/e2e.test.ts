@@ -129,11 +129,13 @@ t.test('a broken data file is reported as you type, at file:line:col', async (t)
   await page.press('#new-file-name', 'Enter');
   await page.waitForSelector('.file-name >> text=config/data.json');
   await page.click('.cm-content');
-  await page.keyboard.insertText('{\n  "agents": {\n    "bot": ["github",]\n  }\n}\n');
+  // An emoji before the error is one column, as OPA counts them, and the mark is on the comma (twelfth pass).
+  await page.keyboard.insertText('{\n  "agents": {\n    "bot\u{1F389}": ["github",]\n  }\n}\n');
   await page.click('role=tab[name=/Problems/]');
-  await page.waitForSelector('[data-testid=problems] >> text=config/data.json:3:21');
+  await page.waitForSelector('[data-testid=problems] >> text=config/data.json:3:22');
   t.match(await page.textContent('[data-testid=compile-status]'), /does not compile/);
   await page.waitForSelector('.cm-lintRange-error');
+  t.equal(await page.textContent('.cm-lintRange-error'), ',', 'the inline mark is on the trailing comma');
   await shot('03a-data-file-error');
   // Fixed, then removed again (the other tests expect the original draft).
   await page.click('.cm-content');
@@ -234,6 +236,23 @@ t.test('publish makes the draft live in the running engine; history shows it', a
   t.match(await page.textContent('[data-testid=history] li'), /rollback[\s\S]*the second rule was a mistake/, 'with its note');
   t.equal((await page.textContent('[data-testid=history]'))!.match(/allow POST/g)?.length, 1, 'the note belongs to its own version only');
   await shot('07-versions');
+});
+
+t.test('a lone CR is shown where OPA reads it: inside the line, not as a line break (twelfth pass)', async (t) => {
+  // OPA reads "# note\rextra := true" as one comment (a CR is a blank to it): CodeMirror broke the
+  // line there by default and showed a rule that never runs on its own line.
+  const content = 'package airlock\n\nimport rego.v1\n\n# a note\rcr_rule := true\n';
+  await page.evaluate(async (content) => {
+    await fetch('/api/policy/file', { method: 'PUT', headers: { 'content-type': 'application/json', 'x-airlock-csrf': localStorage.getItem('airlock-session-token')! }, body: JSON.stringify({ path: 'cr.rego', content }) });
+  }, content);
+  await page.click('[data-file="cr.rego"]');
+  await page.waitForSelector('.cm-line:has-text("# a note")');
+  t.equal(await page.locator('.cm-line').count(), 6, 'as many lines as line feeds');
+  t.equal(await page.locator('.cm-line:has-text("# a note"):has-text("cr_rule") .cm-specialChar').count(), 1, 'the rule is on the comment\'s line, after a marked CR');
+  t.notMatch(await page.textContent('.file-name'), /unsaved/, 'the buffer is the file as it is');
+  await page.evaluate(async () => {
+    await fetch('/api/policy/file?path=cr.rego', { method: 'DELETE', headers: { 'x-airlock-csrf': localStorage.getItem('airlock-session-token')! } });
+  });
 });
 
 t.test('a reload keeps the session; logging out forgets its token', async (t) => {
