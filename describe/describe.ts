@@ -2,6 +2,7 @@
 // description policies see. One implementation for live traffic and replay, so a replayed request
 // is described exactly as it was live. Pure: no sockets, no clock except the request's own time.
 import crypto from 'node:crypto';
+import { serverHeaderKey } from '../lib/text.ts';
 import { carriesGraphql, isGraphqlEndpoint, loadAdapters, withSqlDialect } from './adapters/index.ts';
 import { analyzeSqlIn } from './adapters/sql-dialects.ts';
 import { MAX_SQL_STATEMENTS } from './adapters/sql.ts';
@@ -56,7 +57,7 @@ export class DescribeError extends Error {
   override name = 'DescribeError';
 }
 
-/** Headers whose values carry credentials: the policy sees that they are present, never their value. */
+/** Headers whose values carry credentials: the policy sees that they are present, never their value (and those credentialHeaderNamed). */
 const credentialHeaders = new Set([
   'authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'api-key', 'x-auth-token',
   'x-goog-api-key', 'private-token', 'x-github-token', 'x-access-token', 'x-csrf-token', 'apikey', 'x-hasura-admin-secret', 'x-hasura-access-key',
@@ -71,8 +72,29 @@ const tokenRe = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const schemes = new Set(['http:', 'https:', 'ws:', 'wss:']);
 const defaultPorts: Record<string, number> = { 'http:': 80, 'https:': 443, 'ws:': 80, 'wss:': 443 };
 
+/**
+ * Header names that carry a credential by the service's own naming (`X-Shopify-Access-Token`,
+ * `Ocp-Apim-Subscription-Key`, `X-Auth-Key`, `X-Figma-Token`, `X-Vault-Token`): redacted too, and
+ * the approval card names them as the agent's own (state/approvals.ts).
+ */
+const CREDENTIAL_HEADER_NAME = /(?:^|[-_])(?:token|secret|password|passwd|api-?key|access-?key|auth-?key|subscription-key|auth)(?:$|[-_])/i;
+/** Names that carry a key but are none (Stripe's idempotency key, the WebSocket handshake's). */
+const NOT_CREDENTIAL_HEADERS = new Set(['idempotency-key', 'sec-websocket-key', 'x-idempotency-key', 'x-csrf-token', 'x-xsrf-token']);
+
+/** Whether a (lower-case) header name names a credential by its words. */
+export function credentialHeaderNamed(name: string): boolean {
+  return CREDENTIAL_HEADER_NAME.test(name) && !NOT_CREDENTIAL_HEADERS.has(name);
+}
+
+/** Whether a header's value is redacted: a credential header by name, as CGI-style servers read it (`X_Api_Key` is `x-api-key`). */
+function redacted(name: string): boolean {
+  if (credentialHeaders.has(name)) return true;
+  const key = serverHeaderKey(name);
+  return credentialHeaders.has(key) || credentialHeaderNamed(key);
+}
+
 export function redactHeaderValue(name: string, value: string): string {
-  if (!credentialHeaders.has(name)) return value;
+  if (!redacted(name)) return value;
   if (name === 'authorization' || name === 'proxy-authorization') {
     // Keep the scheme only when it is a known one: a bare credential followed by a space is not a scheme.
     const scheme = /^([A-Za-z][A-Za-z0-9-]*)\s/.exec(value)?.[1];

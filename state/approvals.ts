@@ -28,6 +28,7 @@ import { stateFile } from './home.ts';
 import { RecordDir } from './record-dir.ts';
 import type { TotpStore } from './totp.ts';
 import type { Grant, RequestDescription, RequestInfo, Risk } from '../describe/types.ts';
+import { credentialHeaderNamed } from '../describe/describe.ts';
 import type { CredentialDirective, EngineDecision } from '../engine/decision.ts';
 import { durationMs } from '../engine/decision-contract.ts';
 import { globMatch } from '../lib/glob.ts';
@@ -223,14 +224,6 @@ export function cleanMessage(m: string | undefined): string | undefined {
   return s || undefined;
 }
 
-/**
- * Header names that carry a credential though the description does not redact them (the service's
- * own names: `X-Shopify-Access-Token`, `Ocp-Apim-Subscription-Key`, `X-Auth-Key`, `X-Figma-Token`):
- * the value is on the card, and the request acts as whoever it belongs to all the same.
- */
-const CREDENTIAL_HEADER_NAME = /(?:^|[-_])(?:token|secret|password|passwd|api-?key|access-?key|auth-?key|subscription-key|auth)(?:$|[-_])/i;
-/** Names that carry a key but are none (Stripe's idempotency key, the WebSocket handshake's). */
-const NOT_CREDENTIAL_HEADERS = new Set(['idempotency-key', 'sec-websocket-key', 'x-idempotency-key', 'x-csrf-token', 'x-xsrf-token']);
 
 /**
  * Query parameters that carry a credential. With a credential directive Airlock takes the agent's
@@ -264,7 +257,7 @@ export function agentCredentialHeaders(a: Pick<ApprovalRecord, 'credentials' | '
     .filter(([n, vs]) => {
       const name = n.toLowerCase();
       if (written.has(name)) return false;
-      return (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).endsWith('[redacted]')) || (CREDENTIAL_HEADER_NAME.test(name) && !NOT_CREDENTIAL_HEADERS.has(name));
+      return (Array.isArray(vs) ? vs : [vs]).some((v) => String(v).endsWith('[redacted]')) || credentialHeaderNamed(name);
     })
     .map(([n]) => n);
   const query = request?.query && typeof request.query === 'object' ? request.query : {};
