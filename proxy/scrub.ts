@@ -140,6 +140,16 @@ export class ScrubStream extends Transform {
 }
 
 /** Raw or zlib-wrapped deflate, decided on the first byte (servers send both as "deflate"). */
+/**
+ * Runs `then` once `stream` has ended, also when it ended already: a decoder ends at the end of its
+ * compressed stream, which may come before its input does (bytes after a deflate or brotli stream
+ * are dropped), and a listener added after 'end' would wait forever (the answer hung, unaudited).
+ */
+function whenEnded(stream: Transform, then: () => void): void {
+  if (stream.readableEnded) then();
+  else stream.once('end', then);
+}
+
 class AnyInflate extends Transform {
   private inner: zlib.Inflate | zlib.InflateRaw | undefined;
 
@@ -156,7 +166,7 @@ class AnyInflate extends Transform {
 
   override _flush(cb: TransformCallback): void {
     if (!this.inner) return cb();
-    this.inner.once('end', () => cb());
+    whenEnded(this.inner, () => cb());
     this.inner.end();
   }
 }
@@ -265,7 +275,7 @@ class DecodeScrubStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.last.once('end', () => cb(pushScrubbed(this, () => this.chunks.end())));
+    whenEnded(this.last, () => cb(pushScrubbed(this, () => this.chunks.end())));
     this.first.end();
   }
 
