@@ -37,16 +37,28 @@ export class ChunkScrubber {
   /** An event stream: the possible start of a secret let out at the end of the last event (SHORT_HOLD). */
   private behind = '';
 
+  /** Whether the body is an event stream (undefined: not known until its first bytes). */
+  private events: boolean | undefined;
+
   /**
    * `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. `events`:
-   * the body is an event stream, matched as its reader joins it (eventFraming).
+   * the body is declared an event stream, matched as its reader joins it (eventFraming); if not,
+   * one whose first line is an event stream's field is read so too (a client that parses the
+   * stream whatever its type: sseclient, a `fetch` reader, an agent's own loop).
    */
-  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, private readonly events = false) {
+  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false) {
     this.asciiAtHead = this.scrubber.asciiOnly;
+    this.events = events || undefined;
   }
 
   private scrub(text: string, final: boolean): { out: string; rest: string } {
     const scrubber = this.scrubber;
+    if (this.events === undefined) {
+      // Undecided while the body so far may still become a field name (a few bytes at most).
+      const bare = text.startsWith(BOM) ? text.slice(BOM.length) : text;
+      if (!final && (BOM.startsWith(text) || EVENT_FIELDS.some((f) => f.length > bare.length && f.startsWith(bare)))) return { out: '', rest: text };
+      this.events = EVENT_FIELDS.some((f) => bare.startsWith(f));
+    }
     if (!this.events) return final ? { out: scrubber.scrubString(text), rest: '' } : scrubber.scrubPartial(text);
     const framing = eventFraming(text, this.lineStart, final);
     // Other fields and comments are read apart from the data: a secret in one cannot be replaced
@@ -90,6 +102,10 @@ export class ChunkScrubber {
 }
 
 const DATA_FIELD = 'data:';
+/** How an event stream's first line begins (after a byte order mark): a field or a comment. */
+const EVENT_FIELDS = ['data:', 'event:', 'id:', 'retry:', ':'];
+/** A UTF-8 byte order mark, as latin1. */
+const BOM = '\xef\xbb\xbf';
 /**
  * A possible start of a secret at the end of an event shorter than this goes out with it (most
  * events end with some character a spelling may start with: holding each a whole event would

@@ -323,7 +323,7 @@ export class Scrubber {
    * Scrubs `text` as a reader sees it with the `hidden` ranges taken out (sorted, apart): framing
    * a client drops between the pieces of what it shows (an event stream's `data:` names, line
    * ends, comments), so a secret cut by it is matched whole. A match is replaced together with
-   * the framing inside it; what is held back starts at the framing before a held start.
+   * the framing inside it (the framing before a held start goes out: what follows continues its line).
    * `holdAt`: hold from there at the latest. `behind`: what the reader saw just before `text`,
    * already let out (a match beginning there is refused: it cannot be taken back). `boundary`: the
    * text ends with framing (an event's end): a possible start shorter than `shortHold` there is
@@ -347,7 +347,7 @@ export class Scrubber {
       hold = text.length;
       next = tail;
     } else {
-      hold = raw(held, true);
+      hold = raw(held);
     }
     hold = Math.min(hold, holdAt);
     for (const s of spans) if (s.start < hold && s.end > text.length) hold = Math.min(hold, s.start);
@@ -368,7 +368,7 @@ export class Scrubber {
    * Matches (in text coordinates) and the held start and tail (in view coordinates) of `text` read
    * without the hidden ranges, after `behind`; a match beginning in `behind` is refused.
    */
-  private inView(text: string, hidden: ReadonlyArray<readonly [number, number]>, final: boolean, behind: string): { held: number; viewLength: number; tail: string; spans: Span[]; raw: (v: number, framing: boolean) => number } {
+  private inView(text: string, hidden: ReadonlyArray<readonly [number, number]>, final: boolean, behind: string): { held: number; viewLength: number; tail: string; spans: Span[]; raw: (v: number) => number } {
     const parts: string[] = [behind];
     let from = 0;
     /** Per hidden range: where it sits in the view, and how much is hidden up to its end. */
@@ -384,16 +384,16 @@ export class Scrubber {
     }
     parts.push(text.slice(from));
     const view = parts.join('');
-    /** Raw position of view position v; `framing`: a range right before v counts as v's (its start is returned). */
-    const raw = (v: number, framing: boolean): number => {
+    /** Raw position of view position v (after the framing right before it). */
+    const raw = (v: number): number => {
       let i = -1;
-      for (let k = 0; k < at.length && (framing ? at[k]! < v : at[k]! <= v); k++) i = k;
+      for (let k = 0; k < at.length && at[k]! <= v; k++) i = k;
       return v - behind.length + (i < 0 ? 0 : before[i]!);
     };
     const held = final ? view.length : this.heldFrom(view);
     const spans = this.spans(view, view.length, final).map((s) => {
       if (s.start < behind.length) throw new ForbiddenContentError('a secret continues one begun in what was already let out (an event stream cut it across events); the rest was withheld');
-      return { ...s, start: raw(s.start, false), end: s.end > view.length ? text.length + (s.end - view.length) : raw(s.end - 1, false) + 1 };
+      return { ...s, start: raw(s.start), end: s.end > view.length ? text.length + (s.end - view.length) : raw(s.end - 1) + 1 };
     });
     return { held, viewLength: view.length, tail: view.slice(held), spans, raw };
   }

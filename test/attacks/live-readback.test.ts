@@ -321,7 +321,8 @@ function readerViews(seen: Buffer): string[] {
 t.test('property: an event stream shows no secret a reader joins from its lines and events (twelfth pass)', async (t) => {
   // The record shown over server-sent events on a host that got the credential: wrapped or
   // encoded over several data lines of one event, or cut a few characters an event (a terminal, a
-  // build log), with id/event lines, keep-alive comments between events, CRLF, gzip.
+  // build log), with id/event lines, keep-alive comments between events, CRLF, gzip, and under
+  // another Content-Type (a client that parses the stream whatever its type).
   let n = 0;
   // Cut anywhere, inside an escape, a hex byte or a number too: what a reader joins is matched
   // (replaced, or the stream cut once a start already let out is completed: at most 7 characters).
@@ -332,13 +333,14 @@ t.test('property: an event stream shows no secret a reader joins from its lines 
     ping: fc.boolean(),
     crlf: fc.boolean(),
     gzip: fc.boolean(),
+    as: fc.constantFrom('text/event-stream', 'text/event-stream', 'text/plain', 'application/octet-stream'),
   });
   await fc.assert(fc.asyncProperty(framing, async (f) => {
     const host = await freshHost('hdr');
     await inject(host, 'hdr');
     const ask: Ask = {
       channel: 'sse', format: f.format, only: false, charset: undefined, gzip: f.gzip, range: undefined, binary: false,
-      framing: { cut: String(f.cut), fields: f.fields ? '1' : '0', ping: f.ping ? '1' : '0', crlf: f.crlf ? '1' : '0' },
+      framing: { cut: String(f.cut), fields: f.fields ? '1' : '0', ping: f.ping ? '1' : '0', crlf: f.crlf ? '1' : '0', as: f.as },
     };
     const seen = await attack(host, 'hdr', ask, 'api', host, f.cut ? 150 : 50);
     n++;

@@ -341,7 +341,8 @@ export function readbackService(): Service {
         }
         // Server-sent events: a comment at once, then one event per request recorded; gzip flushed per event as compression middleware does.
         const gzip = url.searchParams.get('gzip') === '1';
-        res.writeHead(200, { 'content-type': `text/event-stream; charset=${charset}`, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        // ?as=: another Content-Type (a stream that clients parse whatever its type: sseclient, a fetch loop).
+        res.writeHead(200, { 'content-type': `${url.searchParams.get('as') ?? 'text/event-stream'}; charset=${charset}`, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
         const z = gzip ? zlib.createGzip() : undefined;
         z?.pipe(res);
         const send = (text: string): void => {
