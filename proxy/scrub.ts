@@ -151,8 +151,10 @@ export function eventFraming(text: string, lineStart: boolean, final: boolean): 
     const stop = end < 0 ? text.length : end;
     const eol = end < 0 ? stop : text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) === 0x0a ? end + 2 : end + 1;
     let value = -1;
+    // A byte order mark before the first field (a reader skips it).
+    const name = i >= 0 && text.startsWith(BOM, i) ? i + BOM.length : i;
     if (i < 0) value = 0;
-    else if (text.startsWith(DATA_FIELD, i)) value = i + DATA_FIELD.length + (text.charCodeAt(i + DATA_FIELD.length) === 0x20 ? 1 : 0);
+    else if (text.startsWith(DATA_FIELD, name)) value = name + DATA_FIELD.length + (text.charCodeAt(name + DATA_FIELD.length) === 0x20 ? 1 : 0);
     else if (i < stop) fields += text.slice(i, eol);
     if (value < 0) return; // a blank line or another field: part of the hidden stretch
     if (from >= 0 && from < value) hidden.push([from, value]);

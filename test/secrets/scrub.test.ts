@@ -237,7 +237,7 @@ t.test('overlong references from a host that got a secret are refused, at every 
 // Twelfth pass: a service that shows its record over server-sent events cuts the value with the
 // framing a reader drops — `data:` names, line ends, other fields, keep-alive comments.
 t.test('an event stream is read as its reader joins the data: a secret cut by the framing is caught at every chunk cut', async (t) => {
-  const data = (text: string): string => text.split(/\r\n|\r|\n/).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('').replace(/\s+/g, '');
+  const data = (text: string): string => text.split(/\r\n|\r|\n/).map((l) => l.replace(/^(?:\ufeff|\xef\xbb\xbf)/, '')).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('').replace(/\s+/g, '');
   const pieces = (v: string, n: number): string[] => v.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
   const b64 = Buffer.from(`xy${SECRET}`).toString('base64');
   const bodies: Record<string, string> = {
@@ -248,6 +248,7 @@ t.test('an event stream is read as its reader joins the data: a secret cut by th
     'keep-alive comments between': pieces(SECRET, 3).map((p) => `data: ${p}\n\n: ping\n\n`).join(''),
     'base64 lines': `data: ${pieces(b64, 9).join('\ndata: ')}\n\n`,
     'inside escapes': `data: ${pieces(encodeURIComponent(SECRET), 5).join('\n\ndata: ')}\n\n`,
+    'after a byte order mark': `\ufeffdata: ${pieces(SECRET, 6).join('\ndata: ')}\n\n`,
   };
   const plain = 'retry: 1000\n: hello\nevent: delta\ndata: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n';
   for (const [label, body] of Object.entries(bodies)) {
