@@ -2,7 +2,8 @@
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t from 'tap';
-import { Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
+import fc from 'fast-check';
+import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -274,4 +275,44 @@ t.test('an event stream is read as its reader joins the data: a secret cut by th
   await new Promise((r) => setImmediate(r));
   t.equal(Buffer.concat(got).toString(), plain.slice(0, plain.indexOf('data: [DONE]')), 'the first event went out whole at once');
   t.equal((await collect(scrubResponse(scrubber, { statusCode: 200, headers: [['content-type', 'text/event-stream']] }).transform!, [Buffer.from(plain)])).toString(), plain, 'an ordinary stream passes unchanged');
+});
+
+t.test('property: an event stream without the secret passes unchanged at any cuts; one cut over events and lines is never joined by a reader', async (t) => {
+  const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 150);
+  const data = (text: string): string => text.split(/\r\n|\r|\n/).map((l) => l.replace(/^\xef\xbb\xbf/, '')).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('').replace(/\s+/g, '');
+  const run = (body: string, cuts: number[], declared: boolean): string => {
+    const c = new ChunkScrubber(scrubber, undefined, declared);
+    let out = '';
+    let at = 0;
+    try {
+      for (const k of [...cuts.filter((x) => x > 0 && x < body.length)].sort((a, b) => a - b).concat([body.length])) {
+        out += c.feed(Buffer.from(body.slice(at, k), 'latin1'))?.toString('latin1') ?? '';
+        at = k;
+      }
+      out += c.end()?.toString('latin1') ?? '';
+    } catch {
+      // Cut: what went out before stays what the reader has.
+    }
+    return out;
+  };
+  const word = fc.stringMatching(/^[a-zA-Z0-9 {}":,._-]{0,30}$/);
+  const line = fc.oneof(word.map((w) => `data: ${w}`), word.map((w) => `data:${w}`), fc.constant(''), word.map((w) => `: ${w}`), fc.nat(999).map((n) => `id: ${n}`), fc.constant('event: delta'));
+  fc.assert(fc.property(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }), fc.array(fc.nat(400), { maxLength: 6 }), fc.boolean(), (lines, cuts, declared) => {
+    const body = lines.map(([l, e]) => l + e).join('');
+    const out = run(body, cuts, declared);
+    if (out !== body) t.fail(`changed: ${JSON.stringify(body)} became ${JSON.stringify(out)}`);
+  }), { numRuns: runs });
+  fc.assert(fc.property(fc.array(fc.nat(SECRET.length), { maxLength: 6 }), fc.array(fc.constantFrom('\n', '\n\n', '\r\n\r\n', '\n: ping\n\n', '\nid: 3\n', '\n\nevent: x\n'), { minLength: 7, maxLength: 7 }), fc.array(fc.nat(300), { maxLength: 6 }), fc.boolean(), (splits, seps, cuts, declared) => {
+    const points = [...new Set(splits)].filter((x) => x > 0 && x < SECRET.length).sort((a, b) => a - b);
+    let body = 'data: ';
+    let prev = 0;
+    points.forEach((p, i) => {
+      body += `${SECRET.slice(prev, p)}${seps[i]!}data: `;
+      prev = p;
+    });
+    body += `${SECRET.slice(prev)}\n\n`;
+    const out = run(body, cuts, declared);
+    if (data(out).includes(SECRET)) t.fail(`a reader joins the value from ${JSON.stringify(out)}`);
+  }), { numRuns: runs });
+  t.pass(`${runs} streams of each kind`);
 });
