@@ -99,6 +99,57 @@ export function inItsSlot(s: Sighting, slots: Slots): boolean {
   return m.get(s.slot.key)?.has(s.name) ?? false;
 }
 
+/**
+ * The body fields each secret goes in: `in: "body"` directives with a `name` (a form field, or a
+ * JSON property at any depth), for secrets no unnamed body directive puts anywhere in the body.
+ */
+export function bodyFieldsOf(directives: CredentialDirective[]): Map<string, Set<string>> {
+  const anywhere = new Set(directives.filter((d) => d.in === 'body' && !d.name).map((d) => d.secret));
+  const out = new Map<string, Set<string>>();
+  for (const d of directives) {
+    if (d.in !== 'body' || !d.name || anywhere.has(d.secret)) continue;
+    let set = out.get(d.secret);
+    if (!set) out.set(d.secret, (set = new Set()));
+    set.add(d.name);
+  }
+  return out;
+}
+
+/**
+ * Where a body holds `placeholder` outside its named `fields`, or undefined when every copy of it
+ * is the whole value of such a field (what the body substitution replaces is then only the
+ * slot). A named slot is checked on the whole body as the server parses it: a body past the
+ * capture, of another type, or with the placeholder in another spelling or inside other text
+ * (a gist's content, an issue's body, a message's text: a service that stores it hands it back)
+ * is refused. `raw`: the body's bytes as sent.
+ */
+export function outsideBodyFields(body: RequestDescription['request']['body'], raw: Buffer | undefined, name: string, placeholder: string, fields: Set<string>, finder: Finder): string | undefined {
+  if (body.truncated) return 'past what Airlock reads of a body (a named body slot is checked on the whole body)';
+  const text = raw ? raw.toString('latin1') : '';
+  let exact = 0;
+  for (let i = text.indexOf(placeholder); i >= 0; i = text.indexOf(placeholder, i + placeholder.length)) exact++;
+  let inSlot = 0;
+  if (body.form) for (const f of fields) inSlot += (body.form[f] ?? []).filter((v) => v === placeholder).length;
+  if (body.json !== undefined) {
+    // Iterative walk, bounded by the parsed document (itself bounded by the capture cap).
+    const stack: unknown[] = [body.json];
+    while (stack.length) {
+      const v = stack.pop();
+      if (Array.isArray(v)) for (const x of v) stack.push(x);
+      else if (v && typeof v === 'object') {
+        for (const [k, x] of Object.entries(v)) {
+          if (fields.has(k) && x === placeholder) inSlot++;
+          else stack.push(x);
+        }
+      }
+    }
+  }
+  if (exact > inSlot) return 'outside the field it goes in (or inside other text there)';
+  if (exact < inSlot) return 'in a spelling Airlock does not substitute';
+  if (finder.find(text.split(placeholder).join('')).includes(name)) return 'in another spelling besides';
+  return undefined;
+}
+
 /** Where the directives put `secret`, for messages. */
 export function slotNames(secret: string, slots: Slots): string {
   const places: string[] = [];

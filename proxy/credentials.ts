@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
-import { agentCredentialInBody, inItsSlot, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
+import { agentCredentialInBody, bodyFieldsOf, inItsSlot, outsideBodyFields, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts, formOf, spellForm, type Injection, type SecretSource } from './injected-hosts.ts';
 import type { InjectionLedger } from '../state/stores.ts';
 import { isStoreUnavailable } from '../state/unavailable.ts';
@@ -540,6 +540,18 @@ export class CredentialGuard implements Enforcer {
       ctx.audit.placeholders_misplaced = [...new Set(misplaced.map((x) => `${x.name} (${x.where})`))].sort();
       return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
         `the placeholder of secret "${first.name}" is in the ${first.where}, but the policy injects that secret only in ${slotNames(first.name, slots)} for ${origin}; `
+        + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else (a service that records that place could hand the real value back)', 'denied');
+    }
+    // A body directive with a `name` fills that field only: the placeholder anywhere else in the
+    // body (a gist's content, an issue's text) would have the service store the real value.
+    for (const [secret, fields] of bodyFieldsOf(directives)) {
+      const ph = index.placeholderOf(secret);
+      if (!ph || !description.placeholders.some((p) => p.name === secret && p.where.includes('body'))) continue;
+      const where = outsideBodyFields(description.request.body, ctx.body?.bytes, secret, ph, fields, index);
+      if (!where) continue;
+      ctx.audit.placeholders_misplaced = [`${secret} (the body, ${where})`];
+      return reject(403, 'placeholder-not-bound', 'Placeholder not authorized here',
+        `the placeholder of secret "${secret}" is in the body ${where}, but the policy injects that secret only as the whole value of body field ${[...fields].sort().map((f) => JSON.stringify(f)).join(', ')} for ${origin}; `
         + 'a placeholder is replaced only in the place its credential directive names and refused anywhere else (a service that records that place could hand the real value back)', 'denied');
     }
     const spelled = this.spelledInHead(ctx, slots);

@@ -32,10 +32,45 @@ export class ChunkScrubber {
   private rest = '';
   /** Whether every secret was ASCII when the head was checked (a charset was accepted on that ground). */
   private readonly asciiAtHead: boolean;
+  /** An event stream: whether what comes next starts a line (nothing or a line end let out before it). */
+  private lineStart = true;
+  /** An event stream: the possible start of a secret let out at the end of the last event (SHORT_HOLD). */
+  private behind = '';
 
-  /** `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. */
-  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer) {
+  /** Whether the body is an event stream (undefined: not known until its first bytes). */
+  private events: boolean | undefined;
+
+  /**
+   * `sniff`: looks at the start of the body first and refuses what cannot be scrubbed. `events`:
+   * the body is declared an event stream, matched as its reader joins it (eventFraming); if not,
+   * one whose first line is an event stream's field is read so too (a client that parses the
+   * stream whatever its type: sseclient, a `fetch` reader, an agent's own loop).
+   */
+  constructor(private readonly source: ScrubberSource, private readonly sniff?: BodySniffer, events = false) {
     this.asciiAtHead = this.scrubber.asciiOnly;
+    this.events = events || undefined;
+  }
+
+  private scrub(text: string, final: boolean): { out: string; rest: string } {
+    const scrubber = this.scrubber;
+    if (this.events === undefined) {
+      // Undecided while the body so far may still become a field name (a few bytes at most).
+      const bare = text.startsWith(BOM) ? text.slice(BOM.length) : text;
+      if (!final && (BOM.startsWith(text) || EVENT_FIELDS.some((f) => f.length > bare.length && f.startsWith(bare)))) return { out: '', rest: text };
+      this.events = EVENT_FIELDS.some((f) => bare.startsWith(f));
+    }
+    if (!this.events) return final ? { out: scrubber.scrubString(text), rest: '' } : scrubber.scrubPartial(text);
+    const framing = eventFraming(text, this.lineStart, final);
+    // Other fields and comments are read apart from the data: a secret in one cannot be replaced
+    // without changing what the reader makes of the line, so the stream is refused.
+    if (framing.fields && scrubber.find(framing.fields).size) throw new UnscrubbableEncodingError('an event stream carries a secret in a field or comment line');
+    const r = scrubber.scrubHidden(text, framing.hidden, final, { holdAt: framing.holdAt, behind: this.behind, boundary: framing.boundary, shortHold: SHORT_HOLD });
+    this.behind = r.behind;
+    if (r.out) {
+      const last = r.out.charCodeAt(r.out.length - 1);
+      this.lineStart = last === 0x0a || last === 0x0d;
+    }
+    return r;
   }
 
   /** The scrubber for the next chunk: the current one when the source is live. */
@@ -52,7 +87,7 @@ export class ChunkScrubber {
     let input: Buffer | undefined = chunk;
     if (this.sniff) input = this.sniff.feed(chunk);
     if (!input) return undefined;
-    const { out, rest } = this.scrubber.scrubPartial(this.rest + input.toString('latin1'));
+    const { out, rest } = this.scrub(this.rest + input.toString('latin1'), false);
     this.rest = rest;
     return out ? Buffer.from(out, 'latin1') : undefined;
   }
@@ -62,9 +97,101 @@ export class ChunkScrubber {
     const sniffed = this.sniff?.end();
     const tail = this.rest + (sniffed ? sniffed.toString('latin1') : '');
     this.rest = '';
-    return tail ? Buffer.from(this.scrubber.scrubString(tail), 'latin1') : undefined;
+    return tail ? Buffer.from(this.scrub(tail, true).out, 'latin1') : undefined;
   }
 }
+
+const DATA_FIELD = 'data:';
+/** How an event stream's first line begins (after a byte order mark): a field or a comment. */
+const EVENT_FIELDS = ['data:', 'event:', 'id:', 'retry:', ':'];
+/** A UTF-8 byte order mark, as latin1. */
+const BOM = '\xef\xbb\xbf';
+/**
+ * A possible start of a secret at the end of an event shorter than this goes out with it (most
+ * events end with some character a spelling may start with: holding each a whole event would
+ * delay every live stream); a longer one waits for the next event. A start that goes out and is
+ * then completed cuts the stream: at most 7 characters of a spelling reach the reader (as over a
+ * WebSocket, proxy/credentials.ts).
+ */
+const SHORT_HOLD = 8;
+/** A line of an event stream longer than this is read as it comes, not held back until it ends. */
+const MAX_HELD_LINE = 1024;
+
+/** What a reader of an event stream drops from its text (eventFraming). */
+export interface EventFraming {
+  /** Everything but the data, in order: field names, line ends, blank lines, other fields and comments. */
+  hidden: Array<[number, number]>;
+  /** The text of the lines that are other fields or comments (`id:`, `event:`, `retry:`, `: ping`), whole: read on its own. */
+  fields: string;
+  /** Held back from here at the latest: a last line not yet whole that is no data line (yet). */
+  holdAt: number;
+  /** The text ends in framing after data (an event's end, a comment): the next data may continue it. */
+  boundary: boolean;
+}
+
+/**
+ * The framing of an event stream. A reader (EventSource, sseclient, the OpenAI and Anthropic
+ * SDKs) drops the field names and joins an event's `data:` lines with a line break; an agent
+ * joins the events. So a service that shows a record over server-sent events — wrapped or encoded
+ * over lines, or a few characters an event as a terminal or a build log streams — cuts a secret
+ * with that framing, even inside an escape or a hex byte. Read as the data alone, joined, it is
+ * whole again. (A data line ending in `=` keeps its line end: a quoted-printable soft break.)
+ * Other fields and comments are read on their own. `lineStart`: the text starts a line; if not,
+ * it continues a data line (what is held back starts in data). While the stream goes on, what
+ * follows the last data is framing too (`boundary`): the next event may continue it (SHORT_HOLD).
+ */
+export function eventFraming(text: string, lineStart: boolean, final: boolean): EventFraming {
+  const hidden: Array<[number, number]> = [];
+  let fields = '';
+  /** Where the hidden stretch since the last data began (-1: none open). */
+  let from = lineStart ? 0 : -1;
+  const cr = text.indexOf('\r') >= 0;
+  /** The line from `i` (a line start; -1: the text begins inside a data line) to its line end at `end` (-1: not yet). */
+  const line = (i: number, end: number): void => {
+    const stop = end < 0 ? text.length : end;
+    const eol = end < 0 ? stop : text.charCodeAt(end) === 0x0d && text.charCodeAt(end + 1) === 0x0a ? end + 2 : end + 1;
+    let value = -1;
+    // A byte order mark before the first field (a reader skips it).
+    const name = i >= 0 && text.startsWith(BOM, i) ? i + BOM.length : i;
+    if (i < 0) value = 0;
+    else if (text.startsWith(DATA_FIELD, name)) value = name + DATA_FIELD.length + (text.charCodeAt(name + DATA_FIELD.length) === 0x20 ? 1 : 0);
+    else if (i < stop) fields += text.slice(i, eol);
+    if (value < 0) return; // a blank line or another field: part of the hidden stretch
+    if (from >= 0 && from < value) hidden.push([from, value]);
+    // A quoted-printable soft break at the end of a data line stays (the value needs it).
+    from = end >= 0 && stop > value && text.charCodeAt(stop - 1) === 0x3d ? eol : stop;
+  };
+  let start = lineStart ? 0 : -1;
+  let i = cr ? (LINE_END.lastIndex = 0, LINE_END.exec(text)?.index ?? -1) : text.indexOf('\n');
+  while (i >= 0) {
+    line(start, i);
+    // \r\n ends one line.
+    start = text.charCodeAt(i) === 0x0d && text.charCodeAt(i + 1) === 0x0a ? i + 2 : i + 1;
+    if (cr) {
+      LINE_END.lastIndex = start;
+      i = LINE_END.exec(text)?.index ?? -1;
+    } else {
+      i = text.indexOf('\n', start);
+    }
+  }
+  let holdAt = text.length;
+  if (start < text.length) {
+    if (final || start < 0 || text.startsWith(DATA_FIELD, start) || text.length - start > MAX_HELD_LINE) {
+      line(start, -1);
+    } else {
+      // A last line not yet whole and no data line (yet): a field name under way, a comment or
+      // another field. Held back until it is whole, and read past meanwhile (a piece of a secret
+      // before it is held too: what follows the line may continue it).
+      holdAt = start;
+    }
+  }
+  // What follows the last data is framing too while the stream goes on: the next data continues it.
+  const boundary = !final && from >= 0 && from < text.length;
+  if (boundary) hidden.push([from, text.length]);
+  return { hidden, fields, holdAt, boundary };
+}
+
+const LINE_END = /[\r\n]/g;
 
 /** What the scrubber refuses (an overlong escape) is content it cannot scrub. */
 function unscrubbable(err: unknown): unknown {
@@ -104,9 +231,9 @@ export class ScrubStream extends Transform {
    */
   private burst: Buffer[] | undefined;
 
-  constructor(scrubber: ScrubberSource, sniff?: BodySniffer) {
+  constructor(scrubber: ScrubberSource, sniff?: BodySniffer, events = false) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events);
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -140,6 +267,16 @@ export class ScrubStream extends Transform {
 }
 
 /** Raw or zlib-wrapped deflate, decided on the first byte (servers send both as "deflate"). */
+/**
+ * Runs `then` once `stream` has ended, also when it ended already: a decoder ends at the end of its
+ * compressed stream, which may come before its input does (bytes after a deflate or brotli stream
+ * are dropped), and a listener added after 'end' would wait forever (the answer hung, unaudited).
+ */
+function whenEnded(stream: Transform, then: () => void): void {
+  if (stream.readableEnded) then();
+  else stream.once('end', then);
+}
+
 class AnyInflate extends Transform {
   private inner: zlib.Inflate | zlib.InflateRaw | undefined;
 
@@ -156,7 +293,7 @@ class AnyInflate extends Transform {
 
   override _flush(cb: TransformCallback): void {
     if (!this.inner) return cb();
-    this.inner.once('end', () => cb());
+    whenEnded(this.inner, () => cb());
     this.inner.end();
   }
 }
@@ -224,9 +361,9 @@ class DecodeScrubStream extends Transform {
   private compressed = 0;
   private decoded = 0;
 
-  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void) {
+  constructor(scrubber: ScrubberSource, decoders: Transform[], private readonly limits: InflateLimits, sniff?: BodySniffer, onLimit?: (why: string) => void, events = false) {
     super();
-    this.chunks = new ChunkScrubber(scrubber, sniff);
+    this.chunks = new ChunkScrubber(scrubber, sniff, events);
     this.first = decoders[0]!;
     this.last = decoders[decoders.length - 1]!;
     for (let i = 0; i < decoders.length - 1; i++) decoders[i]!.pipe(decoders[i + 1]!);
@@ -265,7 +402,7 @@ class DecodeScrubStream extends Transform {
   }
 
   override _flush(cb: TransformCallback): void {
-    this.last.once('end', () => cb(pushScrubbed(this, () => this.chunks.end())));
+    whenEnded(this.last, () => cb(pushScrubbed(this, () => this.chunks.end())));
     this.first.end();
   }
 
@@ -352,5 +489,6 @@ export function scrubResponse(
     const name = head.headers[i]![0].toLowerCase();
     if (bodyDigests.has(name) || name === 'content-encoding') head.headers.splice(i, 1);
   }
-  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit) : new ScrubStream(source, sniff) };
+  const events = headerValues(head.headers, 'content-type').some((v) => v.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
+  return { transform: decoders.length ? new DecodeScrubStream(source, decoders, limits, sniff, opts.onLimit, events) : new ScrubStream(source, sniff, events) };
 }

@@ -319,6 +319,85 @@ export class Scrubber {
     return found;
   }
 
+  /**
+   * Scrubs `text` as a reader sees it with the `hidden` ranges taken out (sorted, apart): framing
+   * a client drops between the pieces of what it shows (an event stream's `data:` names, line
+   * ends, comments), so a secret cut by it is matched whole. A match is replaced together with
+   * the framing inside it (the framing before a held start goes out: what follows continues its line).
+   * `holdAt`: hold from there at the latest. `behind`: what the reader saw just before `text`,
+   * already let out (a match beginning there is refused: it cannot be taken back). `boundary`: the
+   * text ends with framing (an event's end): a possible start shorter than `shortHold` there is
+   * let out rather than held a whole event, and returned as the next `behind`.
+   */
+  scrubHidden(text: string, hidden: ReadonlyArray<readonly [number, number]>, final: boolean, opts: { holdAt?: number; behind?: string; boundary?: boolean; shortHold?: number } = {}): { out: string; rest: string; behind: string } {
+    const holdAt = opts.holdAt ?? text.length;
+    const behind = opts.behind ?? '';
+    if (this.empty) return final ? { out: text, rest: '', behind: '' } : { out: text.slice(0, holdAt), rest: text.slice(holdAt), behind: '' };
+    if (!hidden.length && holdAt >= text.length && !behind) return { ...this.scan(text, final), behind: '' };
+    const { held, viewLength, spans, raw, tail } = this.inView(text, hidden, final, behind);
+    let next = '';
+    let hold: number;
+    if (final || held >= viewLength) {
+      hold = text.length;
+    } else if (held < behind.length) {
+      // Still the start begun before this text: all of it waits (what is out stays out).
+      hold = 0;
+      next = behind;
+    } else if (opts.boundary && opts.shortHold !== undefined && viewLength - held < opts.shortHold) {
+      hold = text.length;
+      next = tail;
+    } else {
+      hold = raw(held);
+    }
+    hold = Math.min(hold, holdAt);
+    for (const s of spans) if (s.start < hold && s.end > text.length) hold = Math.min(hold, s.start);
+    let out = '';
+    let last = 0;
+    for (const s of spans) {
+      if (s.start >= hold) break;
+      const start = Math.max(s.start, last);
+      if (s.end <= last) continue;
+      out += text.slice(last, start) + (s.ebcdic ?? this.replacement(s.rule, s.enc));
+      last = Math.min(s.end, text.length);
+    }
+    const cut = Math.max(hold, last);
+    return { out: out + text.slice(last, cut), rest: text.slice(cut), behind: next };
+  }
+
+  /**
+   * Matches (in text coordinates) and the held start and tail (in view coordinates) of `text` read
+   * without the hidden ranges, after `behind`; a match beginning in `behind` is refused.
+   */
+  private inView(text: string, hidden: ReadonlyArray<readonly [number, number]>, final: boolean, behind: string): { held: number; viewLength: number; tail: string; spans: Span[]; raw: (v: number) => number } {
+    const parts: string[] = [behind];
+    let from = 0;
+    /** Per hidden range: where it sits in the view, and how much is hidden up to its end. */
+    const at: number[] = [];
+    const before: number[] = [];
+    let gone = 0;
+    for (const [a, b] of hidden) {
+      parts.push(text.slice(from, a));
+      at.push(behind.length + a - gone);
+      gone += b - a;
+      before.push(gone);
+      from = b;
+    }
+    parts.push(text.slice(from));
+    const view = parts.join('');
+    /** Raw position of view position v (after the framing right before it). */
+    const raw = (v: number): number => {
+      let i = -1;
+      for (let k = 0; k < at.length && at[k]! <= v; k++) i = k;
+      return v - behind.length + (i < 0 ? 0 : before[i]!);
+    };
+    const held = final ? view.length : this.heldFrom(view);
+    const spans = this.spans(view, view.length, final).map((s) => {
+      if (s.start < behind.length) throw new ForbiddenContentError('a secret continues one begun in what was already let out (an event stream cut it across events); the rest was withheld');
+      return { ...s, start: raw(s.start), end: s.end > view.length ? text.length + (s.end - view.length) : raw(s.end - 1) + 1 };
+    });
+    return { held, viewLength: view.length, tail: view.slice(held), spans, raw };
+  }
+
   private scan(text: string, final: boolean): { out: string; rest: string } {
     let hold = final ? text.length : this.heldFrom(text);
     const spans = this.spans(text, hold, final);

@@ -37,6 +37,10 @@ const echoing = (req: http.IncomingMessage, res: http.ServerResponse, body: Buff
     case '/echo-gzip': res.setHeader('content-encoding', 'gzip'); res.end(zlib.gzipSync(`token=${key}`)); return;
     case '/echo-br': res.setHeader('content-encoding', 'br'); res.end(zlib.brotliCompressSync(`token=${key}`)); return;
     case '/echo-deflate': res.setHeader('content-encoding', 'deflate'); res.end(zlib.deflateSync(`token=${key}`)); return;
+    // Twelfth pass: bytes after the end of the compressed stream (the key in clear among them): a
+    // decoder ends before its input does, and the answer hung instead of ending.
+    case '/echo-deflate-tail': res.setHeader('content-encoding', 'deflate'); res.end(Buffer.concat([zlib.deflateSync('ok'), Buffer.from(`token=${key}`)])); return;
+    case '/echo-br-tail': res.setHeader('content-encoding', 'br'); res.end(Buffer.concat([zlib.brotliCompressSync('ok'), Buffer.from(`token=${key}`)])); return;
     case '/echo-double-gzip': res.setHeader('content-encoding', 'gzip, gzip'); res.end(zlib.gzipSync(zlib.gzipSync(`token=${key}`))); return;
     // An encoding the proxy cannot decode: the key is in clear inside, labelled as something else.
     case '/echo-unknown-encoding': res.setHeader('content-encoding', 'x-custom'); res.end(`token=${key}`); return;
@@ -223,6 +227,12 @@ t.test('an upstream echoing the injected value back is scrubbed in every encodin
     try { text += zlib.gunzipSync(zlib.gunzipSync(r.body)).toString(); } catch { /* not double gzip */ }
     t.comment(`${path}: ${r.status} ${r.headers['content-encoding'] ?? ''}`);
     t.same(leaks(text), [], `${path}: no form of the value reaches the agent (${r.status})`);
+  }
+  // Twelfth pass: what follows the end of a deflate or brotli stream is dropped, and the answer ends.
+  for (const path of ['/echo-deflate-tail', '/echo-br-tail']) {
+    const c = await curl(['-sS', '--max-time', '3', '--compressed', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, `${apiUrl}${path}`]);
+    t.same([c.code, c.stdout], [0, 'ok'], `${path}: the decoded stream, and the answer ends (${c.stderr})`);
+    t.same(leaks(c.stdout), [], `${path}: the agent sees no form of the value`);
   }
 });
 

@@ -341,7 +341,8 @@ export function readbackService(): Service {
         }
         // Server-sent events: a comment at once, then one event per request recorded; gzip flushed per event as compression middleware does.
         const gzip = url.searchParams.get('gzip') === '1';
-        res.writeHead(200, { 'content-type': `text/event-stream; charset=${charset}`, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
+        // ?as=: another Content-Type (a stream that clients parse whatever its type: sseclient, a fetch loop).
+        res.writeHead(200, { 'content-type': `${url.searchParams.get('as') ?? 'text/event-stream'}; charset=${charset}`, 'cache-control': 'no-cache', ...(gzip ? { 'content-encoding': 'gzip' } : {}) });
         const z = gzip ? zlib.createGzip() : undefined;
         z?.pipe(res);
         const send = (text: string): void => {
@@ -354,7 +355,25 @@ export function readbackService(): Service {
           }
         };
         send(': ready\n\n');
-        const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => send(`data: ${show(url, r).replace(/\r?\n/g, '\ndata: ')}\n\n`));
+        // Twelfth pass: ?cut=N sends the text N characters an event, each written on its own as a
+        // terminal or a build log streams its output (?fields=1: with `id:` and `event:` lines,
+        // ?ping=1: a keep-alive comment between events, ?crlf=1: CRLF line ends).
+        const cut = Number(url.searchParams.get('cut') ?? 0);
+        const eol = url.searchParams.get('crlf') === '1' ? '\r\n' : '\n';
+        let id = 0;
+        const event = (text: string): string => `${url.searchParams.get('fields') === '1' ? `id: ${++id}${eol}event: log${eol}` : ''}data: ${text.replace(/\r?\n/g, `${eol}data: `)}${eol}${eol}`;
+        const off = watch(url.searchParams.get('all') === '1' ? '*' : hostOf(req), (r) => {
+          const text = show(url, r);
+          if (!cut) return send(event(text));
+          const pieces = text.match(new RegExp(`[^]{1,${cut}}`, 'g')) ?? [];
+          const next = (): void => {
+            const piece = pieces.shift();
+            if (piece === undefined || res.destroyed) return;
+            send(event(piece) + (url.searchParams.get('ping') === '1' ? `: ping${eol}${eol}` : ''));
+            setImmediate(next);
+          };
+          next();
+        });
         res.on('close', off);
         return;
       }

@@ -52,7 +52,7 @@ t.teardown(() => new Promise<void>((resolve) => {
   wsServer.close(() => resolve());
 }));
 const wsPort = (wsServer.address() as net.AddressInfo).port;
-const hosts = ['svc.example', 'basic.example', 'query.example', 'body.example', 'other.example', 'long.example'];
+const hosts = ['svc.example', 'basic.example', 'query.example', 'body.example', 'field.example', 'other.example', 'long.example'];
 const a = await startTestAirlock(t, {
   policy: 'readback', secrets: { api: SECRET, loose: LOOSE, long: LONG },
   resolve: hosts.map((h) => `${h}=127.0.0.1`),
@@ -207,6 +207,19 @@ t.test('2(a): each directive fills its own slot, and only it', async (t) => {
     ['query directive, placeholder in a header', `${origin('query.example')}/api/x?key=${PH}`, [['X-Key', PH]], undefined, 403],
     ['body directive, placeholder in Authorization', `${origin('body.example')}/api/x`, [['Authorization', `Bearer ${PH}`]], JSON.stringify({ token: PH }), 403],
     ['basic directive, the pair in another header', `${origin('basic.example')}/api/x`, [['X-Authorization', `Basic ${Buffer.from(`user:${PH}`).toString('base64')}`]], undefined, 403],
+    // Twelfth pass: a body directive naming a field fills that field only. Anywhere else in the body
+    // (a gist's content, an issue's text, a message) the service would store the real value and
+    // show it back, on another host too (gist.githubusercontent.com for api.github.com).
+    ['named body slot (JSON)', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH, note: 'hi' }), 200],
+    ['named body slot, nested (JSON)', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ auth: { token: PH } }), 200],
+    ['named body slot (form)', `${origin('field.example')}/api/x`, [['Content-Type', 'application/x-www-form-urlencoded']], `token=${PH}&text=hello`, 200],
+    ['named body slot, and in another field', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH, files: { 'a.txt': { content: PH } } }), 403],
+    ['named body slot, inside text of its field', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: `key: ${PH}` }), 403],
+    ['named body slot, only in another field', `${origin('field.example')}/api/x`, [['Content-Type', 'application/x-www-form-urlencoded']], `text=${PH}`, 403],
+    ['named body slot, in a form field and the text', `${origin('field.example')}/api/x`, [['Content-Type', 'application/x-www-form-urlencoded']], `token=${PH}&text=my%20key%20${PH}`, 403],
+    ['named body slot, in a key', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH, [PH]: 1 }), 403],
+    ['named body slot, a plain-text body', `${origin('field.example')}/api/x`, [['Content-Type', 'text/plain']], `token=${PH}`, 403],
+    ['named body slot, base64 of it elsewhere', `${origin('field.example')}/api/x`, [['Content-Type', 'application/json']], JSON.stringify({ token: PH, note: Buffer.from(PH).toString('base64') }), 403],
   ];
   for (const [label, url, headers, body, status] of cases) {
     const host = new URL(url).hostname;

@@ -2,7 +2,8 @@
 import { PassThrough, Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import t from 'tap';
-import { Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
+import fc from 'fast-check';
+import { ChunkScrubber, Scrubber, ScrubStream, scrubForms, scrubResponse } from '../../proxy/scrub.ts';
 
 const SECRET = 'ghp_Canary/Secret+Value=42?&x';
 const PH = 'airlock-ph-gh-0123456789abcdef0123456789abcdef';
@@ -232,4 +233,86 @@ t.test('overlong references from a host that got a secret are refused, at every 
   t.equal(scrubber.scrubString(`<p>${padded(4)}</p>`), `<p>${PH}</p>`, 'four zeros: a spelling, replaced');
   t.throws(() => scrubResponse(scrubber, { statusCode: 302, headers: [['location', `/x?k=${padded(6)}`]] }), /five or more leading zeros/, 'in a header: the response is withheld');
   t.equal(new Scrubber([], [{ value: SECRET, replace: '[x]' }]).scrubString('&#000000115;'), '&#000000115;', 'a redactor of values (no own secrets) passes them');
+});
+
+// Twelfth pass: a service that shows its record over server-sent events cuts the value with the
+// framing a reader drops — `data:` names, line ends, other fields, keep-alive comments.
+t.test('an event stream is read as its reader joins the data: a secret cut by the framing is caught at every chunk cut', async (t) => {
+  const data = (text: string): string => text.split(/\r\n|\r|\n/).map((l) => l.replace(/^(?:\ufeff|\xef\xbb\xbf)/, '')).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('').replace(/\s+/g, '');
+  const pieces = (v: string, n: number): string[] => v.match(new RegExp(`[^]{1,${n}}`, 'g'))!;
+  const b64 = Buffer.from(`xy${SECRET}`).toString('base64');
+  const bodies: Record<string, string> = {
+    'lines of one event': `data: ${pieces(SECRET, 7).join('\ndata: ')}\n\n`,
+    'wrapped, indented': `data: token:\ndata:     ${pieces(SECRET, 6).join('\ndata:     ')}\n\n`,
+    'an event per piece': pieces(SECRET, 4).map((p) => `data: ${p}\n\n`).join(''),
+    'ids, event names, CRLF': pieces(SECRET, 5).map((p, i) => `id: ${i}\r\nevent: log\r\ndata:${p}\r\n\r\n`).join(''),
+    'keep-alive comments between': pieces(SECRET, 3).map((p) => `data: ${p}\n\n: ping\n\n`).join(''),
+    'base64 lines': `data: ${pieces(b64, 9).join('\ndata: ')}\n\n`,
+    'inside escapes': `data: ${pieces(encodeURIComponent(SECRET), 5).join('\n\ndata: ')}\n\n`,
+    'after a byte order mark': `\ufeffdata: ${pieces(SECRET, 6).join('\ndata: ')}\n\n`,
+  };
+  const plain = 'retry: 1000\n: hello\nevent: delta\ndata: {"choices":[{"delta":{"content":"hi"}}]}\n\ndata: [DONE]\n\n';
+  for (const [label, body] of Object.entries(bodies)) {
+    t.not(data(body).indexOf(SECRET) < 0 && !Buffer.from(data(body), 'base64').includes(SECRET) && !decodeURIComponent(data(body)).includes(SECRET), true, `${label}: a reader joins the value`);
+    for (let cut = 1; cut < body.length; cut += 3) {
+      // Declared, or not (a client that parses the stream whatever its type).
+      const type = ['text/event-stream; charset=utf-8', 'text/plain', 'application/octet-stream'][cut % 3]!;
+      const s = scrubResponse(scrubber, { statusCode: 200, headers: [['content-type', type]] }).transform!;
+      // A start let out at an event's end and completed by the next is refused: the stream is cut there.
+      const got: Buffer[] = [];
+      s.on('data', (d: Buffer) => got.push(d));
+      await collect(s, [Buffer.from(body.slice(0, cut)), Buffer.from(body.slice(cut))]).catch(() => undefined);
+      const out = Buffer.concat(got).toString('latin1');
+      const view = data(out);
+      if (view.includes(SECRET) || Buffer.from(view, 'base64').includes(SECRET) || decodeURIComponent(view.replace(/%(?![0-9a-f]{2})/gi, '%25')).includes(SECRET)) t.fail(`${label}, cut at ${cut}: a reader joins the value from ${JSON.stringify(out)}`);
+    }
+  }
+  // Control: an ordinary stream passes byte for byte, and an event goes out when it ends (not an event later).
+  const s = scrubResponse(scrubber, { statusCode: 200, headers: [['content-type', 'text/event-stream']] }).transform!;
+  const got: Buffer[] = [];
+  s.on('data', (d: Buffer) => got.push(d));
+  s.write(Buffer.from(plain.slice(0, plain.indexOf('data: [DONE]'))));
+  await new Promise((r) => setImmediate(r));
+  t.equal(Buffer.concat(got).toString(), plain.slice(0, plain.indexOf('data: [DONE]')), 'the first event went out whole at once');
+  t.equal((await collect(scrubResponse(scrubber, { statusCode: 200, headers: [['content-type', 'text/event-stream']] }).transform!, [Buffer.from(plain)])).toString(), plain, 'an ordinary stream passes unchanged');
+});
+
+t.test('property: an event stream without the secret passes unchanged at any cuts; one cut over events and lines is never joined by a reader', async (t) => {
+  const runs = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 150);
+  const data = (text: string): string => text.split(/\r\n|\r|\n/).map((l) => l.replace(/^\xef\xbb\xbf/, '')).filter((l) => l.startsWith('data:')).map((l) => l.slice(5).replace(/^ /, '')).join('').replace(/\s+/g, '');
+  const run = (body: string, cuts: number[], declared: boolean): string => {
+    const c = new ChunkScrubber(scrubber, undefined, declared);
+    let out = '';
+    let at = 0;
+    try {
+      for (const k of [...cuts.filter((x) => x > 0 && x < body.length)].sort((a, b) => a - b).concat([body.length])) {
+        out += c.feed(Buffer.from(body.slice(at, k), 'latin1'))?.toString('latin1') ?? '';
+        at = k;
+      }
+      out += c.end()?.toString('latin1') ?? '';
+    } catch {
+      // Cut: what went out before stays what the reader has.
+    }
+    return out;
+  };
+  const word = fc.stringMatching(/^[a-zA-Z0-9 {}":,._-]{0,30}$/);
+  const line = fc.oneof(word.map((w) => `data: ${w}`), word.map((w) => `data:${w}`), fc.constant(''), word.map((w) => `: ${w}`), fc.nat(999).map((n) => `id: ${n}`), fc.constant('event: delta'));
+  fc.assert(fc.property(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }), fc.array(fc.nat(400), { maxLength: 6 }), fc.boolean(), (lines, cuts, declared) => {
+    const body = lines.map(([l, e]) => l + e).join('');
+    const out = run(body, cuts, declared);
+    if (out !== body) t.fail(`changed: ${JSON.stringify(body)} became ${JSON.stringify(out)}`);
+  }), { numRuns: runs });
+  fc.assert(fc.property(fc.array(fc.nat(SECRET.length), { maxLength: 6 }), fc.array(fc.constantFrom('\n', '\n\n', '\r\n\r\n', '\n: ping\n\n', '\nid: 3\n', '\n\nevent: x\n'), { minLength: 7, maxLength: 7 }), fc.array(fc.nat(300), { maxLength: 6 }), fc.boolean(), (splits, seps, cuts, declared) => {
+    const points = [...new Set(splits)].filter((x) => x > 0 && x < SECRET.length).sort((a, b) => a - b);
+    let body = 'data: ';
+    let prev = 0;
+    points.forEach((p, i) => {
+      body += `${SECRET.slice(prev, p)}${seps[i]!}data: `;
+      prev = p;
+    });
+    body += `${SECRET.slice(prev)}\n\n`;
+    const out = run(body, cuts, declared);
+    if (data(out).includes(SECRET)) t.fail(`a reader joins the value from ${JSON.stringify(out)}`);
+  }), { numRuns: runs });
+  t.pass(`${runs} streams of each kind`);
 });
