@@ -133,8 +133,12 @@ export class PgFrontendReader implements TunnelSqlReader {
   private readonly prepared = new Map<string, string>();
   private preparedBytes = 0;
 
-  constructor(opts: { sessionOpen?: boolean } = {}) {
+  /** Longest Bind read (MAX_PG_BIND unless the caller reads less of a request). */
+  private readonly maxBind: number;
+
+  constructor(opts: { sessionOpen?: boolean; maxBind?: number } = {}) {
     if (opts.sessionOpen) this.state = 'messages';
+    this.maxBind = Math.min(opts.maxBind ?? MAX_PG_BIND, MAX_PG_BIND);
   }
 
   /** Bytes kept of messages not yet whole (counted with the tunnel's unfinished messages). */
@@ -233,7 +237,7 @@ export class PgFrontendReader implements TunnelSqlReader {
         continue;
       }
       if (out.length >= MAX_STATEMENTS_PER_READ) throw new Error(`more than ${MAX_STATEMENTS_PER_READ} PostgreSQL statements in one message`);
-      const max = type === 'B' ? MAX_PG_BIND : MAX_PG_MESSAGE;
+      const max = type === 'B' ? this.maxBind : MAX_PG_MESSAGE;
       if (len + 1 > max) throw new Error(`a PostgreSQL ${type} message of ${len + 1} bytes is longer than Airlock reads (${max})`);
       if (this.buffered < len + 1) return;
       const m = this.take(len + 1).subarray(5);
@@ -393,7 +397,12 @@ export class HranaReader implements TunnelSqlReader {
   /** sql_id → the text store_sql gave it. */
   private readonly stored = new Map<number, string>();
 
-  constructor(private readonly subprotocol: string) {}
+  /**
+   * `maxStatement`: the longest request judged. A stored text is put in place of its id in the
+   * request judged: 3,000 batch steps naming one 200 KB text made a twin of 600 MB (8 s of the
+   * event loop, every agent's, and 800 MB of memory) from a message of 60 KB.
+   */
+  constructor(private readonly subprotocol: string, private readonly maxStatement = Infinity) {}
 
   read(data: Buffer, binary: boolean): TunnelRead {
     if (binary || this.subprotocol === 'hrana3-protobuf') return { statements: [], refused: 'a Hrana message in the protobuf encoding (or binary): its SQL is not read; use a JSON subprotocol (hrana3)' };
@@ -421,17 +430,25 @@ export class HranaReader implements TunnelSqlReader {
       this.stored.delete(req.sql_id);
     }
     if (!runs.has(type)) return { statements: [] };
-    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [this.resolved(req)] } }] };
+    const budget = { left: this.maxStatement - data.length };
+    const resolved = this.resolved(req, budget);
+    if (budget.left < 0) return { statements: [], refused: `a Hrana request whose stored statements (sql_id) make it longer than Airlock reads of a request (${this.maxStatement} bytes)` };
+    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [resolved] } }] };
   }
 
-  /** The request with each stored statement's id replaced by its text (an unknown id stays: it fails closed). */
-  private resolved(req: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * The request with each stored statement's id replaced by its text (an unknown id stays: it
+   * fails closed); the texts put in are charged to `budget`.
+   */
+  private resolved(req: Record<string, unknown>, budget: { left: number }): Record<string, unknown> {
     const stmt = (s: unknown): unknown => {
       if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
       const o = s as Record<string, unknown>;
       if (o.sql === undefined && typeof o.sql_id === 'number' && this.stored.has(o.sql_id)) {
         const { sql_id: _id, ...rest } = o;
-        return { ...rest, sql: this.stored.get(o.sql_id) };
+        const sql = this.stored.get(o.sql_id)!;
+        budget.left -= sql.length;
+        return { ...rest, sql };
       }
       return o;
     };

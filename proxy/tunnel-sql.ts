@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -54,9 +54,17 @@ export class TunnelSql {
   private sniffed: Buffer[] = [];
   private sniffedBytes = 0;
   private readonly ended = new AbortFlag();
+  /**
+   * Longest statement read, in its message and as its twin's body: as much of a request as Airlock
+   * reads (the body capture), and at least a Query the PostgreSQL reader keeps. A WebSocket message
+   * may hold 16 MiB: read whole (JSON parsed, described, evaluated) it held the event loop for
+   * seconds, every agent's, where an HTTP body is read to the capture only.
+   */
+  private readonly maxStatement: number;
 
-  constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string) {
-    if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase());
+  constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string, bodyCap: number) {
+    this.maxStatement = Math.max(bodyCap, MAX_PG_MESSAGE + 64);
+    if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase(), this.maxStatement);
     else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
   }
 
@@ -77,9 +85,14 @@ export class TunnelSql {
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
     if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary') || this.reader === null) return undefined;
     let data = m.data;
+    // A JSON message is parsed whole to be read: one longer than a statement Airlock reads is not.
+    const tooLong = m.data.length > this.maxStatement ? `a message of ${m.data.length} bytes, longer than Airlock reads of a statement (${this.maxStatement})` : undefined;
     if (this.reader === undefined) {
+      if (this.sniffedBytes === 0 && m.kind === 'text' && tooLong && /^\s*\{/.test(m.data.subarray(0, 64).toString('latin1'))) {
+        return this.refuseUnread(`${tooLong}: whether it opens a Hrana session is not known`);
+      }
       if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {
-        this.reader = new HranaReader('');
+        this.reader = new HranaReader('', this.maxStatement);
       } else {
         // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
         this.sniffed.push(m.data);
@@ -94,9 +107,10 @@ export class TunnelSql {
           return undefined;
         }
         // A startup's length leaves its first byte 0: one starting with 'Q' or 'P' is a typed message.
-        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50 });
+        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50, maxBind: this.maxStatement });
       }
     }
+    if (tooLong && this.reader.protocol !== 'postgresql') return this.refuseUnread(tooLong);
     const read = this.reader.read(data, m.kind === 'binary');
     // A message with something unreadable in it never leaves: the statements before it need no decision.
     if (read.refused) return this.refuseUnread(read.refused);
@@ -124,6 +138,8 @@ export class TunnelSql {
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
     const body = Buffer.from(JSON.stringify(s.body));
+    // Escapes can make the twin longer than its message (a control character is six bytes in JSON).
+    if (body.length > this.maxStatement) return this.refuseUnread(`a statement whose HTTP twin is ${body.length} bytes, longer than Airlock reads of a request (${this.maxStatement})`);
     const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
     let decided;
     try {

@@ -995,3 +995,121 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
   ]) t.equal((await session([init, msg!])).code, 1008, `${name}: closed`);
   t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
 });
+
+// ─── Twelfth pass (availability): what one agent's tunnels cost everyone ───────────────────────
+
+t.test('twelfth pass: a statement longer than a request Airlock reads is refused unread, also when stored ids or escapes make it so', async (t) => {
+  // A WebSocket message may hold 16 MiB, and a Hrana batch step may name a stored text: the
+  // readers parsed, described and evaluated such statements whole (a 3 MB GraphQL variables
+  // message held the event loop ~1.4 s and was allowed; 3,000 steps naming a 200 KB text made a
+  // 600 MB twin: 8 s and 800 MB) where an HTTP body is read to the capture (1 MiB) only.
+  const open = (url: string, protocols: string[], msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const req = (id: number, request: unknown): string => JSON.stringify({ type: 'request', request_id: id, request });
+  const init = JSON.stringify({ type: 'connection_init', payload: {} });
+  const MiB = 1024 * 1024;
+  type Shape = 'hrana-args' | 'hrana-stored' | 'hrana-sniffed' | 'graphql-variables' | 'hrana-escapes';
+  /** The messages of one session whose statement is about `size` bytes (as its twin) and the marker it carries. */
+  const messages = (shape: Shape, size: number, marker: string): { url: string; protocols: string[]; msgs: string[]; marker?: string } => {
+    const sql = { url: `ws://sql.example:${hrana.port}/`, protocols: ['hrana3'] };
+    if (shape === 'hrana-args') {
+      const args = Array.from({ length: Math.ceil(size / 30) }, (_, i) => ({ type: 'integer', value: String(i) }));
+      return { ...sql, msgs: [hello, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'`, args } })] };
+    }
+    if (shape === 'hrana-stored') {
+      // The stored text is allowed and reaches the server; the batch naming it (marked by its id) must not.
+      const id = Number.parseInt(marker.slice(1, 9), 16);
+      const text = `SELECT 1 -- ${'a'.repeat(Math.min(100_000, size / 2))}`;
+      const steps = Array.from({ length: Math.ceil(size / text.length) }, () => ({ stmt: { sql_id: id } }));
+      return { ...sql, marker: `"sql_id":${id}}`, msgs: [hello, req(1, { type: 'store_sql', sql_id: id, sql: text }), req(2, { type: 'batch', stream_id: 0, batch: { steps } })] };
+    }
+    if (shape === 'hrana-escapes') {
+      // Each control character is one byte in the message and six in the twin's JSON.
+      return { ...sql, msgs: [hello, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}${'\u0001'.repeat(Math.ceil(size / 6))}'` } })] };
+    }
+    if (shape === 'hrana-sniffed') {
+      // No subprotocol: the first message is parsed to see whether it is a Hrana hello.
+      return { ...sql, protocols: [], msgs: [JSON.stringify({ type: 'hello', jwt: null, pad: 'x'.repeat(size) }), req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'` } })] };
+    }
+    const variables: Record<string, number> = {};
+    for (let i = 0; i < size / 16; i++) variables[`v${i}`] = i;
+    return { url: `ws://gql.example:${gql.port}/v1/graphql`, protocols: ['graphql-transport-ws'], msgs: [init, JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `query { orders(note: "${marker}") { id } }`, variables } })] };
+  };
+  const runs = (): string => JSON.stringify(hranaRuns) + JSON.stringify(gqlRuns);
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom<Shape>('hrana-args', 'hrana-stored', 'hrana-sniffed', 'graphql-variables', 'hrana-escapes'), fc.constantFrom(1.3, 2),
+    async (shape, mib) => {
+      const marker = `m${crypto.randomBytes(6).toString('hex')}`;
+      const s = messages(shape, Math.round(mib * MiB), marker);
+      const before = a.records.length;
+      const { code } = await open(s.url, s.protocols, s.msgs);
+      t.equal(code, 1008, `${shape}, ~${mib} MiB: closed`);
+      t.notOk(runs().includes(s.marker ?? marker), `${shape}, ~${mib} MiB: the server never got it`);
+      const refused = a.records.slice(before).find((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && /longer than Airlock reads/.test(String(r.detail)));
+      t.ok(refused, `${shape}, ~${mib} MiB: refused as longer than Airlock reads, and audited`);
+    },
+  ), { numRuns: Math.min(numRuns, 4), ...seed });
+  // Controls: the same shapes well under the bound are read and answered.
+  for (const shape of ['hrana-args', 'hrana-stored', 'hrana-sniffed', 'graphql-variables'] as const) {
+    const marker = `c${crypto.randomBytes(6).toString('hex')}`;
+    const s = messages(shape, 20_000, marker);
+    const { code, replies } = await open(s.url, s.protocols, s.msgs);
+    t.not(code, 1008, `${shape}, 20 KB: not refused`);
+    t.equal(replies, s.msgs.length, `${shape}, 20 KB: answered`);
+  }
+});
+
+t.test('twelfth pass: the statements of one agent\'s many tunnels take its few slots, as its requests do; a neighbour is served meanwhile', async (t) => {
+  // Each tunnel decided its statements on its own: an agent with 32 tunnels (it may keep 512)
+  // had 32 described and evaluated at once, and a neighbour's GET timed out (10 s) again and
+  // again. Here evaluation is slowed to 100 ms for the hostile agent's statements, and the
+  // statements of 8 tunnels in flight at once are counted.
+  const hostile = await a.airlock.agents.add('tunnel-crowd');
+  const engine = a.airlock.engine as unknown as { decide: (input: { agent?: { id?: string }; request?: { method?: string; host?: string } }, opts?: unknown) => Promise<unknown> };
+  const decide = engine.decide.bind(engine);
+  let inFlight = 0;
+  let most = 0;
+  engine.decide = async (input, opts) => {
+    if (input.agent?.id !== 'tunnel-crowd' || input.request?.method !== 'POST') return decide(input, opts);
+    most = Math.max(most, ++inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      return await decide(input, opts);
+    } finally {
+      inFlight--;
+    }
+  };
+  t.teardown(() => { engine.decide = decide; });
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const exec = (i: number): string => JSON.stringify({ type: 'request', request_id: i, request: { type: 'execute', stream_id: 0, stmt: { sql: `SELECT ${i}` } } });
+  const tunnel = (): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.airlock.proxyUrl('tunnel-crowd', hostile.token)), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { ws.send(hello); ws.send(exec(1)); });
+    ws.on('message', () => { if (++replies === 2) ws.close(1000); });
+    ws.on('close', () => resolve(replies));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 10_000).unref();
+  });
+  const crowd = Promise.all(Array.from({ length: 8 }, tunnel));
+  await eventually(() => inFlight > 0, 5000);
+  const t0 = performance.now();
+  const res = await new Promise<number>((resolve) => {
+    const r = http.get({ host: '127.0.0.1', port: a.port, path: `http://allowed.example:${events.port}/`, headers: { 'proxy-authorization': a.auth } }, (res) => { res.destroy(); resolve(res.statusCode ?? 0); });
+    r.on('error', () => resolve(0));
+    r.setTimeout(10_000, () => r.destroy());
+  });
+  const neighbourMs = performance.now() - t0;
+  const replies = await crowd;
+  t.ok(most <= 4, `at most 4 of the agent's statements were decided at once (${most})`);
+  t.ok(neighbourMs < 5000 && res > 0, `the neighbour was answered meanwhile (${Math.round(neighbourMs)} ms, ${res})`);
+  t.same(replies, Array(8).fill(2), 'every tunnel\'s statements were decided and answered');
+});
