@@ -308,6 +308,11 @@ export class Pipeline {
     return { described: d, decision: await this.deps.engine.decide(d, inputJson === undefined ? {} : { inputJson }) };
   }
 
+  /** The enforcers that charge a decision's rate limits. */
+  rateLimiters(): Enforcer[] {
+    return this.deps.enforcers.filter((e) => e.name === 'rate-limits' && e.beforeForward);
+  }
+
   /** The enforcers that hold an `approve` for a human (none: such a decision is refused). */
   approvalHolders(): Enforcer[] {
     return this.deps.enforcers.filter((e) => e.handlesApproval && e.beforeForward);

@@ -177,9 +177,30 @@ export class TunnelSql {
         }
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
+    if (!refusal) refusal = await this.charge(ctx);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
     this.pipeline.append(this.record(s, url, refusal, ctx));
     return refusal;
+  }
+
+  /**
+   * The statement pays its twin's request limits, as the twin would (a 429 closes the tunnel): a
+   * tunnel carried any number of statements past a limit of 60 writes an hour. Not its byte
+   * budgets: the frames that carry it pay the upgrade's as they leave.
+   */
+  private async charge(ctx: RequestContext): Promise<Rejection | undefined> {
+    const limits = ctx.decision.rate_limits?.filter((l) => l.unit !== 'egress_bytes');
+    if (!limits?.length) return undefined;
+    const charged: RequestContext = { ...ctx, decision: { ...ctx.decision, rate_limits: limits } };
+    for (const e of this.pipeline.rateLimiters()) {
+      try {
+        const r = await e.beforeForward!(charged);
+        if (r) return r;
+      } catch (err) {
+        return refusals.internal(err);
+      }
+    }
+    return undefined;
   }
 
   /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */

@@ -20,7 +20,7 @@ import { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
-import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, type UpstreamHandler } from './helpers.ts';
+import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
 } from './websocket-helpers.ts';
@@ -160,7 +160,7 @@ const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, {
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
-  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1'],
+  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1', 'sqlcap.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
@@ -1112,4 +1112,33 @@ t.test('twelfth pass: the statements of one agent\'s many tunnels take its few s
   t.ok(most <= 4, `at most 4 of the agent's statements were decided at once (${most})`);
   t.ok(neighbourMs < 5000 && res > 0, `the neighbour was answered meanwhile (${Math.round(neighbourMs)} ms, ${res})`);
   t.same(replies, Array(8).fill(2), 'every tunnel\'s statements were decided and answered');
+});
+
+t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; past one the tunnel closes, and the twin over HTTP finds the bucket spent', async (t) => {
+  // Statements were decided one by one but charged nothing: under a limit of 60 writes an hour
+  // a tunnel carried any number. Limit here: 3 statements per agent (sqlcap.example).
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const exec = (note: string): string => JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${note}'` } } });
+  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sqlcap.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+  const before = a.records.length;
+  const first = await session([hello, ...['cap1', 'cap2', 'cap3', 'cap4', 'cap5'].map(exec)]);
+  t.equal(first.code, 1008, 'the fourth statement closes the tunnel');
+  t.equal(first.replies, 4, 'the hello and three statements were answered');
+  const ran = JSON.stringify(hranaRuns);
+  t.ok(['cap1', 'cap2', 'cap3'].every((n) => ran.includes(n)) && !ran.includes('cap4') && !ran.includes('cap5'), 'the server ran exactly the three paid for');
+  const again = await session([hello, exec('cap6')]);
+  t.equal(again.code, 1008, 'a new tunnel finds the bucket spent');
+  t.notOk(JSON.stringify(hranaRuns).includes('cap6'), 'and its statement never ran');
+  const limited = a.records.slice(before).filter((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.outcome === 'rate-limited');
+  t.equal(limited.length, 2, 'each statement past the limit is audited as rate-limited');
+  const twin = await viaProxy(a.port, `http://sqlcap.example:${hrana.port}/v2/pipeline`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }) });
+  t.equal(twin.status, 429, 'the HTTP twin pays the same bucket');
 });
