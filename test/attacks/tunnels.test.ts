@@ -1003,10 +1003,13 @@ t.test('twelfth pass: a statement longer than a request Airlock reads is refused
   // readers parsed, described and evaluated such statements whole (a 3 MB GraphQL variables
   // message held the event loop ~1.4 s and was allowed; 3,000 steps naming a 200 KB text made a
   // 600 MB twin: 8 s and 800 MB) where an HTTP body is read to the capture (1 MiB) only.
-  const open = (url: string, protocols: string[], msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+  const open = (url: string, protocols: string[], msgs: string[], frames: Buffer[] = []): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
     const ws = new WebSocket(url, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     let replies = 0;
-    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('open', () => {
+      for (const m of msgs) ws.send(m);
+      for (const f of frames) ws.send(f, { binary: true });
+    });
     ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
     ws.on('close', (code) => resolve({ code, replies }));
     ws.on('error', reject);
@@ -1016,12 +1019,12 @@ t.test('twelfth pass: a statement longer than a request Airlock reads is refused
   const req = (id: number, request: unknown): string => JSON.stringify({ type: 'request', request_id: id, request });
   const init = JSON.stringify({ type: 'connection_init', payload: {} });
   const MiB = 1024 * 1024;
-  type Shape = 'hrana-args' | 'hrana-stored' | 'hrana-sniffed' | 'graphql-variables' | 'hrana-escapes';
+  type Shape = 'hrana-args' | 'hrana-stored' | 'hrana-sniffed' | 'graphql-variables' | 'pg-escapes';
   /** The messages of one session whose statement is about `size` bytes (as its twin) and the marker it carries. */
-  const messages = (shape: Shape, size: number, marker: string): { url: string; protocols: string[]; msgs: string[]; marker?: string } => {
+  const messages = (shape: Shape, size: number, marker: string): { url: string; protocols: string[]; msgs: string[]; marker?: string; frames?: Buffer[] } => {
     const sql = { url: `ws://sql.example:${hrana.port}/`, protocols: ['hrana3'] };
     if (shape === 'hrana-args') {
-      const args = Array.from({ length: Math.ceil(size / 30) }, (_, i) => ({ type: 'integer', value: String(i) }));
+      const args = [{ type: 'text', value: 'x'.repeat(size) }];
       return { ...sql, msgs: [hello, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'`, args } })] };
     }
     if (shape === 'hrana-stored') {
@@ -1031,32 +1034,30 @@ t.test('twelfth pass: a statement longer than a request Airlock reads is refused
       const steps = Array.from({ length: Math.ceil(size / text.length) }, () => ({ stmt: { sql_id: id } }));
       return { ...sql, marker: `"sql_id":${id}}`, msgs: [hello, req(1, { type: 'store_sql', sql_id: id, sql: text }), req(2, { type: 'batch', stream_id: 0, batch: { steps } })] };
     }
-    if (shape === 'hrana-escapes') {
-      // Each control character is one byte in the message and six in the twin's JSON.
-      return { ...sql, msgs: [hello, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}${'\u0001'.repeat(Math.ceil(size / 6))}'` } })] };
+    if (shape === 'pg-escapes') {
+      // A control character is one byte of a PostgreSQL Query and six of its twin's JSON.
+      const query = serialize.query(`SELECT '${marker}${'\u0001'.repeat(Math.ceil(size / 6))}'`);
+      return { url: `ws://sql.example:${sink.port}/pg-${marker}`, protocols: [], msgs: [], frames: [startup, query] };
     }
     if (shape === 'hrana-sniffed') {
       // No subprotocol: the first message is parsed to see whether it is a Hrana hello.
       return { ...sql, protocols: [], msgs: [JSON.stringify({ type: 'hello', jwt: null, pad: 'x'.repeat(size) }), req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'` } })] };
     }
-    const variables: Record<string, number> = {};
-    for (let i = 0; i < size / 16; i++) variables[`v${i}`] = i;
-    return { url: `ws://gql.example:${gql.port}/v1/graphql`, protocols: ['graphql-transport-ws'], msgs: [init, JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `query { orders(note: "${marker}") { id } }`, variables } })] };
+    const variables = { note: 'x'.repeat(size) };
+    return { url: `ws://gql.example:${gql.port}/v1/graphql`, protocols: ['graphql-transport-ws'], msgs: [init, JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `query($note: String) { orders(note: "${marker}", where: $note) { id } }`, variables } })] };
   };
-  const runs = (): string => JSON.stringify(hranaRuns) + JSON.stringify(gqlRuns);
-  await fc.assert(fc.asyncProperty(
-    fc.constantFrom<Shape>('hrana-args', 'hrana-stored', 'hrana-sniffed', 'graphql-variables', 'hrana-escapes'), fc.constantFrom(1.3, 2),
-    async (shape, mib) => {
-      const marker = `m${crypto.randomBytes(6).toString('hex')}`;
-      const s = messages(shape, Math.round(mib * MiB), marker);
-      const before = a.records.length;
-      const { code } = await open(s.url, s.protocols, s.msgs);
-      t.equal(code, 1008, `${shape}, ~${mib} MiB: closed`);
-      t.notOk(runs().includes(s.marker ?? marker), `${shape}, ~${mib} MiB: the server never got it`);
-      const refused = a.records.slice(before).find((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && /longer than Airlock reads/.test(String(r.detail)));
-      t.ok(refused, `${shape}, ~${mib} MiB: refused as longer than Airlock reads, and audited`);
-    },
-  ), { numRuns: Math.min(numRuns, 4), ...seed });
+  const runs = (): string => JSON.stringify(hranaRuns) + JSON.stringify(gqlRuns) + Buffer.concat(sink.conns.flatMap((c) => c.messages.map((m) => m.data))).toString('latin1');
+  // Every shape, just past the bound (1.06 MiB and a little) and well past it.
+  for (const [shape, mib] of [['hrana-args', 1.2], ['hrana-stored', 1.2], ['hrana-sniffed', 2], ['graphql-variables', 1.2], ['pg-escapes', 1.2]] as Array<[Shape, number]>) {
+    const marker = `m${crypto.randomBytes(6).toString('hex')}`;
+    const s = messages(shape, Math.round(mib * MiB), marker);
+    const before = a.records.length;
+    const { code } = await open(s.url, s.protocols, s.msgs, s.frames);
+    t.equal(code, 1008, `${shape}, ~${mib} MiB: closed`);
+    t.notOk(runs().includes(s.marker ?? marker), `${shape}, ~${mib} MiB: the server never got it`);
+    const refused = a.records.slice(before).find((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && /longer than Airlock reads/.test(String(r.detail)));
+    t.ok(refused, `${shape}, ~${mib} MiB: refused as longer than Airlock reads, and audited`);
+  }
   // Controls: the same shapes well under the bound are read and answered.
   for (const shape of ['hrana-args', 'hrana-stored', 'hrana-sniffed', 'graphql-variables'] as const) {
     const marker = `c${crypto.randomBytes(6).toString('hex')}`;
@@ -1131,7 +1132,6 @@ t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; p
   const before = a.records.length;
   const first = await session([hello, ...['cap1', 'cap2', 'cap3', 'cap4', 'cap5'].map(exec)]);
   t.equal(first.code, 1008, 'the fourth statement closes the tunnel');
-  t.equal(first.replies, 4, 'the hello and three statements were answered');
   const ran = JSON.stringify(hranaRuns);
   t.ok(['cap1', 'cap2', 'cap3'].every((n) => ran.includes(n)) && !ran.includes('cap4') && !ran.includes('cap5'), 'the server ran exactly the three paid for');
   const again = await session([hello, exec('cap6')]);
