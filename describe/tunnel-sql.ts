@@ -247,10 +247,7 @@ export class PgFrontendReader implements TunnelSqlReader {
       }
       if (type === 'Q') out.push({ protocol: 'postgresql', message: 'Q', body: { query: cstring(m, 0).text } });
       else if (type === 'P') out.push(this.parse(m));
-      else {
-        const bind = this.bind(m);
-        if (bind) out.push(bind);
-      }
+      else out.push(this.bind(m));
     }
   }
 
@@ -266,8 +263,8 @@ export class PgFrontendReader implements TunnelSqlReader {
     return { protocol: 'postgresql', message: 'P', body: { query: query.text } };
   }
 
-  /** A Bind with values: its statement's text judged again with them bound. */
-  private bind(m: Buffer): CarriedStatement | undefined {
+  /** A Bind: its statement's text judged again, with its values bound when it has any. */
+  private bind(m: Buffer): CarriedStatement {
     const portal = cstring(m, 0);
     const stmt = cstring(m, portal.end);
     const sql = this.prepared.get(stmt.text);
@@ -280,7 +277,9 @@ export class PgFrontendReader implements TunnelSqlReader {
     for (let i = 0; i < nformats; i++, at += 2) formats.push(m.readUInt16BE(at));
     const nparams = m.readUInt16BE(at);
     at += 2;
-    if (nparams === 0) return undefined;
+    // Without values it runs the text its Parse was judged by: decided again all the same, as each
+    // Bind is one more execution (a prepared statement run a thousand times pays a thousand times).
+    if (nparams === 0) return { protocol: 'postgresql', message: 'B', body: { query: sql } };
     const params: Array<string | null> = [];
     for (let i = 0; i < nparams; i++) {
       const n = m.readInt32BE(at);

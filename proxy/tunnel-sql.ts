@@ -177,7 +177,7 @@ export class TunnelSql {
         }
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
-    if (!refusal) refusal = await this.charge(ctx);
+    if (!refusal) refusal = await this.charge(ctx, s);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
     this.pipeline.append(this.record(s, url, refusal, ctx));
     return refusal;
@@ -188,9 +188,18 @@ export class TunnelSql {
    * tunnel carried any number of statements past a limit of 60 writes an hour. Not its byte
    * budgets: the frames that carry it pay the upgrade's as they leave.
    */
-  private async charge(ctx: RequestContext): Promise<Rejection | undefined> {
+  private async charge(ctx: RequestContext, s: CarriedStatement): Promise<Rejection | undefined> {
     const limits = ctx.decision.rate_limits?.filter((l) => l.unit !== 'egress_bytes');
     if (!limits?.length) return undefined;
+    // Parse and the Bind after it are one execution (one POST of the twin): the Parse pays, the
+    // first Bind of its text does not; every later Bind runs it again and pays.
+    const text = String(s.body.query);
+    if (s.message === 'B' && (this.parsedUnbound.get(text) ?? 0) > 0) {
+      const n = this.parsedUnbound.get(text)! - 1;
+      if (n) this.parsedUnbound.set(text, n);
+      else this.parsedUnbound.delete(text);
+      return undefined;
+    }
     const charged: RequestContext = { ...ctx, decision: { ...ctx.decision, rate_limits: limits } };
     for (const e of this.pipeline.rateLimiters()) {
       try {
@@ -200,8 +209,12 @@ export class TunnelSql {
         return refusals.internal(err);
       }
     }
+    if (s.message === 'P' && this.parsedUnbound.size < 1000) this.parsedUnbound.set(text, (this.parsedUnbound.get(text) ?? 0) + 1);
     return undefined;
   }
+
+  /** Texts a Parse paid for whose Bind has not come yet (how many of each). */
+  private readonly parsedUnbound = new Map<string, number>();
 
   /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */
   private readonly approvedTexts = new Map<string, number>();

@@ -1142,3 +1142,30 @@ t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; p
   const twin = await viaProxy(a.port, `http://sqlcap.example:${hrana.port}/v2/pipeline`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }) });
   t.equal(twin.status, 429, 'the HTTP twin pays the same bucket');
 });
+
+t.test('twelfth pass: in a PostgreSQL tunnel a Parse and its Bind pay once, and every further Bind of a prepared statement pays again', async (t) => {
+  // A Bind without values was not decided (its text had been at Parse), so a statement prepared
+  // once ran any number of times for one charge; with values, a Parse and its Bind are one execution.
+  const run = async (name: string, messages: Buffer[]): Promise<{ relayed: number; code: number | undefined }> => {
+    const agent = await a.airlock.agents.add(name);
+    const ws = new WebSocket(`ws://sqlcap.example:${sink.port}/${name}`, { agent: new HttpProxyAgent(a.airlock.proxyUrl(name, agent.token)), perMessageDeflate: false });
+    let code: number | undefined;
+    ws.on('close', (c) => { code = c; });
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    for (const m of messages) ws.send(m, { binary: true });
+    await eventually(() => code !== undefined, 5000);
+    return { relayed: sink.conn(`/${name}`)?.messages.length ?? 0, code };
+  };
+  const text = 'SELECT id FROM orders WHERE id = $1';
+  const execute = (values?: string[]): Buffer => Buffer.concat([
+    ...(values ? [serialize.parse({ text }), serialize.bind({ values })] : [serialize.bind({ statement: 'q' })]),
+    serialize.execute({}), serialize.sync(),
+  ]);
+  const withValues = await run('pg-cap-values', [startup, execute(['1']), execute(['2']), execute(['3']), execute(['4'])]);
+  t.equal(withValues.code, 1008, 'the fourth execution closes the tunnel');
+  t.equal(withValues.relayed, 4, 'the startup and three Parse + Bind executions passed: each paid once');
+  const prepared = await run('pg-cap-prepared', [startup, Buffer.concat([serialize.parse({ name: 'q', text: 'SELECT count(*) FROM orders' }), serialize.bind({ statement: 'q' }), serialize.execute({}), serialize.sync()]), execute(), execute(), execute()]);
+  t.equal(prepared.code, 1008, 'the fourth run of a prepared statement closes the tunnel');
+  t.equal(prepared.relayed, 4, 'the startup, the prepared run and two more passed');
+});
