@@ -48,6 +48,13 @@ function encodingChange(statements: ReadonlyArray<{ settings?: string[] }> | und
   return undefined;
 }
 
+/** Where a JSON text starts: the index of its first byte that is not JSON whitespace. */
+function jsonStart(b: Buffer): number {
+  let i = 0;
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+  return i;
+}
+
 export class TunnelSql {
   /** undefined: not known yet; null: the tunnel carries no protocol read here. */
   private reader: TunnelSqlReader | null | undefined;
@@ -88,7 +95,7 @@ export class TunnelSql {
     // A JSON message is parsed whole to be read: one longer than a statement Airlock reads is not.
     const tooLong = m.data.length > this.maxStatement ? `a message of ${m.data.length} bytes, longer than Airlock reads of a statement (${this.maxStatement})` : undefined;
     if (this.reader === undefined) {
-      if (this.sniffedBytes === 0 && m.kind === 'text' && tooLong && /^\s*\{/.test(m.data.subarray(0, 64).toString('latin1'))) {
+      if (this.sniffedBytes === 0 && m.kind === 'text' && tooLong && m.data[jsonStart(m.data)] === 0x7b) {
         return this.refuseUnread(`${tooLong}: whether it opens a Hrana session is not known`);
       }
       if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {

@@ -1041,7 +1041,7 @@ t.test('twelfth pass: a statement longer than a request Airlock reads is refused
     }
     if (shape === 'hrana-sniffed') {
       // No subprotocol: the first message is parsed to see whether it is a Hrana hello.
-      return { ...sql, protocols: [], msgs: [JSON.stringify({ type: 'hello', jwt: null, pad: 'x'.repeat(size) }), req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'` } })] };
+      return { ...sql, protocols: [], msgs: [`${' '.repeat(100)}\n${JSON.stringify({ type: 'hello', jwt: null, pad: 'x'.repeat(size) })}`, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'` } })] };
     }
     const variables = { note: 'x'.repeat(size) };
     return { url: `ws://gql.example:${gql.port}/v1/graphql`, protocols: ['graphql-transport-ws'], msgs: [init, JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `query($note: String) { orders(note: "${marker}", where: $note) { id } }`, variables } })] };
