@@ -1047,8 +1047,8 @@ t.test('twelfth pass: a statement longer than a request Airlock reads is refused
     return { url: `ws://gql.example:${gql.port}/v1/graphql`, protocols: ['graphql-transport-ws'], msgs: [init, JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `query($note: String) { orders(note: "${marker}", where: $note) { id } }`, variables } })] };
   };
   const runs = (): string => JSON.stringify(hranaRuns) + JSON.stringify(gqlRuns) + Buffer.concat(sink.conns.flatMap((c) => c.messages.map((m) => m.data))).toString('latin1');
-  // Every shape, just past the bound (1.06 MiB and a little) and well past it.
-  for (const [shape, mib] of [['hrana-args', 1.2], ['hrana-stored', 1.2], ['hrana-sniffed', 2], ['graphql-variables', 1.2], ['pg-escapes', 1.2]] as Array<[Shape, number]>) {
+  // Every shape, just past the bound (1.06 MiB and a little).
+  for (const [shape, mib] of [['hrana-args', 1.2], ['hrana-stored', 1.2], ['hrana-sniffed', 1.2], ['graphql-variables', 1.2], ['pg-escapes', 1.2]] as Array<[Shape, number]>) {
     const marker = `m${crypto.randomBytes(6).toString('hex')}`;
     const s = messages(shape, Math.round(mib * MiB), marker);
     const before = a.records.length;
