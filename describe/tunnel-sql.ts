@@ -141,9 +141,13 @@ export class PgFrontendReader implements TunnelSqlReader {
     this.maxBind = Math.min(opts.maxBind ?? MAX_PG_BIND, MAX_PG_BIND);
   }
 
-  /** Bytes kept of messages not yet whole (counted with the tunnel's unfinished messages). */
+  /**
+   * Bytes kept: of messages not yet whole, and the texts of prepared statements (counted with the
+   * tunnel's unfinished messages against its agent's budget: 32 MiB of texts per tunnel, over
+   * hundreds of tunnels, was no bound).
+   */
   get holding(): number {
-    return this.buffered;
+    return this.buffered + this.preparedBytes;
   }
 
   read(data: Buffer): TunnelRead {
@@ -389,12 +393,23 @@ function optionSettings(options: string): string[] {
 /** Hrana requests that run SQL (the others open or close streams, describe, or free a stored id). */
 const runs = new Set(['execute', 'batch', 'sequence', 'store_sql']);
 const MAX_STORED_SQL = 10_000;
+/** Text of stored statements kept per connection, at most (as for PostgreSQL's prepared statements). */
+const MAX_STORED_SQL_BYTES = 32 * 1024 * 1024;
 
 /** Reads the agent's messages of a Hrana (libSQL over WebSocket) session. */
 export class HranaReader implements TunnelSqlReader {
   readonly protocol = 'hrana';
   /** sql_id → the text store_sql gave it. */
   private readonly stored = new Map<number, string>();
+  private storedBytes = 0;
+
+  /**
+   * The stored texts' length: counted with the tunnel's unfinished messages against its agent's
+   * budget (10,000 texts of up to 16 MiB each were kept per tunnel, with no bound in bytes).
+   */
+  get holding(): number {
+    return this.storedBytes;
+  }
 
   /**
    * `maxStatement`: the longest request judged. A stored text is put in place of its id in the
@@ -424,8 +439,13 @@ export class HranaReader implements TunnelSqlReader {
       if (typeof req.sql_id !== 'number' || typeof req.sql !== 'string') return { statements: [], refused: 'a Hrana store_sql without its id or text' };
       if (this.stored.size >= MAX_STORED_SQL && !this.stored.has(req.sql_id)) return { statements: [], refused: `more than ${MAX_STORED_SQL} stored Hrana statements` };
       // The server refuses to store under an id it holds (the first text stays): so does the map.
-      if (!this.stored.has(req.sql_id)) this.stored.set(req.sql_id, req.sql);
+      if (!this.stored.has(req.sql_id)) {
+        if (this.storedBytes + req.sql.length > MAX_STORED_SQL_BYTES) return { statements: [], refused: 'stored Hrana statements hold more text than Airlock keeps' };
+        this.stored.set(req.sql_id, req.sql);
+        this.storedBytes += req.sql.length;
+      }
     } else if (type === 'close_sql' && typeof req.sql_id === 'number') {
+      this.storedBytes -= this.stored.get(req.sql_id)?.length ?? 0;
       this.stored.delete(req.sql_id);
     }
     if (!runs.has(type)) return { statements: [] };

@@ -20,6 +20,7 @@ import { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
+import { HranaReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
 import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
@@ -1168,4 +1169,24 @@ t.test('twelfth pass: in a PostgreSQL tunnel a Parse and its Bind pay once, and 
   const prepared = await run('pg-cap-prepared', [startup, Buffer.concat([serialize.parse({ name: 'q', text: 'SELECT count(*) FROM orders' }), serialize.bind({ statement: 'q' }), serialize.execute({}), serialize.sync()]), execute(), execute(), execute()]);
   t.equal(prepared.code, 1008, 'the fourth run of a prepared statement closes the tunnel');
   t.equal(prepared.relayed, 4, 'the startup, the prepared run and two more passed');
+});
+
+t.test('twelfth pass: the statement texts a tunnel keeps (Hrana store_sql, PostgreSQL Parse) count against its agent\'s budget', async (t) => {
+  // They counted nowhere: a Hrana tunnel kept 10,000 stored texts of up to 16 MiB each, a
+  // PostgreSQL one 32 MiB of prepared texts, and an agent may keep 512 tunnels: the heap, for
+  // everyone. What a reader holds is weighed with the tunnel's unfinished messages (64 MiB an
+  // agent, past it the tunnel closes 1009).
+  const MiB = 1024 * 1024;
+  const hrana = new HranaReader('hrana3');
+  const store = (id: number, n: number): ReturnType<HranaReader['read']> => hrana.read(Buffer.from(JSON.stringify({ type: 'request', request_id: id, request: { type: 'store_sql', sql_id: id, sql: `SELECT 1 -- ${'a'.repeat(n)}` } })), false);
+  for (let i = 1; i <= 3; i++) t.notOk(store(i, MiB).refused, `text ${i} stored`);
+  t.ok(hrana.holding >= 3 * MiB && hrana.holding < 3.1 * MiB, `three stored texts of 1 MiB are held (${hrana.holding})`);
+  hrana.read(Buffer.from(JSON.stringify({ type: 'request', request_id: 9, request: { type: 'close_sql', sql_id: 2 } })), false);
+  t.ok(hrana.holding < 2.1 * MiB, 'close_sql gives one back');
+  let refused: string | undefined;
+  for (let i = 10; i < 30 && !refused; i++) refused = store(i, 4 * MiB).refused;
+  t.match(refused, /more text than Airlock keeps/, 'past 32 MiB a tunnel stores no more');
+  const pg = new PgFrontendReader({ sessionOpen: true });
+  for (let i = 0; i < 3; i++) pg.read(serialize.parse({ name: `s${i}`, text: `SELECT 1 -- ${'a'.repeat(MiB)}` }));
+  t.ok(pg.holding >= 3 * MiB, `prepared texts are held (${pg.holding})`);
 });
