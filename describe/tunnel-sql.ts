@@ -390,8 +390,10 @@ function optionSettings(options: string): string[] {
   return out;
 }
 
-/** Hrana requests that run SQL (the others open or close streams, describe, or free a stored id). */
-const runs = new Set(['execute', 'batch', 'sequence', 'store_sql']);
+/** Hrana requests that run SQL (`open_cursor` runs a batch, its results read by `fetch_cursor`). */
+const runs = new Set(['execute', 'batch', 'sequence', 'store_sql', 'open_cursor']);
+/** Hrana requests that run none: they open or close streams and cursors, describe, or free a stored id. */
+const runsNone = new Set(['open_stream', 'close_stream', 'describe', 'close_sql', 'fetch_cursor', 'close_cursor', 'get_autocommit']);
 const MAX_STORED_SQL = 10_000;
 /** Text of stored statements kept per connection, at most (as for PostgreSQL's prepared statements). */
 const MAX_STORED_SQL_BYTES = 32 * 1024 * 1024;
@@ -448,7 +450,9 @@ export class HranaReader implements TunnelSqlReader {
       this.storedBytes -= this.stored.get(req.sql_id)?.length ?? 0;
       this.stored.delete(req.sql_id);
     }
-    if (!runs.has(type)) return { statements: [] };
+    if (runsNone.has(type)) return { statements: [] };
+    // A request this reader does not know may run SQL (a later Hrana version): not passed unread.
+    if (!runs.has(type)) return { statements: [], refused: `a Hrana request of a type Airlock does not read (${JSON.stringify(type.slice(0, 40))})` };
     const budget = { left: this.maxStatement - data.length };
     const resolved = this.resolved(req, budget);
     if (budget.left < 0) return { statements: [], refused: `a Hrana request whose stored statements (sql_id) make it longer than Airlock reads of a request (${this.maxStatement} bytes)` };
@@ -459,7 +463,8 @@ export class HranaReader implements TunnelSqlReader {
    * The request with each stored statement's id replaced by its text (an unknown id stays: it
    * fails closed); the texts put in are charged to `budget`.
    */
-  private resolved(req: Record<string, unknown>, budget: { left: number }): Record<string, unknown> {
+  private resolved(request: Record<string, unknown>, budget: { left: number }): Record<string, unknown> {
+    let req = request;
     const stmt = (s: unknown): unknown => {
       if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
       const o = s as Record<string, unknown>;
@@ -473,6 +478,8 @@ export class HranaReader implements TunnelSqlReader {
     };
     if (req.type === 'execute') return { ...req, stmt: stmt(req.stmt) };
     if (req.type === 'sequence') return stmt(req) as Record<string, unknown>;
+    // A cursor's batch is judged as the same batch run at once (HTTP's pipeline has no open_cursor).
+    if (req.type === 'open_cursor') req = { type: 'batch', stream_id: req.stream_id, batch: req.batch };
     if (req.type === 'batch' && req.batch && typeof req.batch === 'object') {
       const b = req.batch as { steps?: unknown };
       if (Array.isArray(b.steps)) return { ...req, batch: { ...b, steps: b.steps.map((st) => (st && typeof st === 'object' ? { ...(st as object), stmt: stmt((st as { stmt?: unknown }).stmt) } : st)) } };
