@@ -48,6 +48,12 @@ function encodingChange(statements: ReadonlyArray<{ settings?: string[] }> | und
   return undefined;
 }
 
+/**
+ * A statement text's key in what a tunnel remembers of it: texts of up to a MiB, a thousand of
+ * them remembered, would be a GiB a tunnel (a name Parsed again frees its text in the reader, not here).
+ */
+const digest = (text: string): string => crypto.createHash('sha256').update(text).digest('base64');
+
 /** Where a JSON text starts: the index of its first byte that is not JSON whitespace. */
 function jsonStart(b: Buffer): number {
   let i = 0;
@@ -200,7 +206,7 @@ export class TunnelSql {
     if (!limits?.length) return undefined;
     // Parse and the Bind after it are one execution (one POST of the twin): the Parse pays, the
     // first Bind of its text does not; every later Bind runs it again and pays.
-    const text = String(s.body.query);
+    const text = digest(String(s.body.query));
     if (s.message === 'B' && (this.parsedUnbound.get(text) ?? 0) > 0) {
       const n = this.parsedUnbound.get(text)! - 1;
       if (n) this.parsedUnbound.set(text, n);
@@ -220,7 +226,7 @@ export class TunnelSql {
     return undefined;
   }
 
-  /** Texts a Parse paid for whose Bind has not come yet (how many of each). */
+  /** Texts a Parse paid for whose Bind has not come yet, by digest (how many of each). */
   private readonly parsedUnbound = new Map<string, number>();
 
   /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */
@@ -228,11 +234,11 @@ export class TunnelSql {
 
   private noteApproved(s: CarriedStatement, d: EngineDecision): void {
     if (this.approvedTexts.size >= 1000) this.approvedTexts.delete(this.approvedTexts.keys().next().value!);
-    this.approvedTexts.set(String(s.body.query), riskRank[d.approval?.risk ?? 'medium']);
+    this.approvedTexts.set(digest(String(s.body.query)), riskRank[d.approval?.risk ?? 'medium']);
   }
 
   private approvedParse(s: CarriedStatement, d: EngineDecision): boolean {
-    const approved = this.approvedTexts.get(String(s.body.query));
+    const approved = this.approvedTexts.get(digest(String(s.body.query)));
     return approved !== undefined && d.approval?.step_up !== true && !d.approval?.because?.length && riskRank[d.approval?.risk ?? 'medium'] <= approved;
   }
 
