@@ -198,11 +198,14 @@ export class TunnelSql {
 
   /**
    * The statement pays its twin's request limits, as the twin would (a 429 closes the tunnel): a
-   * tunnel carried any number of statements past a limit of 60 writes an hour. Not its byte
-   * budgets: the frames that carry it pay the upgrade's as they leave.
+   * tunnel carried any number of statements past a limit of 60 writes an hour. Not the byte
+   * budgets the upgrade has too: the frames that carry it pay those as they leave.
    */
   private async charge(ctx: RequestContext, s: CarriedStatement): Promise<Rejection | undefined> {
-    const limits = ctx.decision.rate_limits?.filter((l) => l.unit !== 'egress_bytes');
+    // A byte budget the upgrade also has is paid by the frames as they leave; one only the twin
+    // has (a policy that budgets SQL bytes, not the socket's) is paid here, by what the twin counts.
+    const metered = new Set((this.x.context?.decision.rate_limits ?? []).filter((l) => l.unit === 'egress_bytes').map((l) => l.key));
+    const limits = ctx.decision.rate_limits?.filter((l) => l.unit !== 'egress_bytes' || !metered.has(l.key));
     if (!limits?.length) return undefined;
     // Parse and the Bind after it are one execution (one POST of the twin): the Parse pays, the
     // first Bind of its text does not; every later Bind runs it again and pays.

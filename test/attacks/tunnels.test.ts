@@ -161,7 +161,7 @@ const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, {
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
-  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1', 'sqlcap.example=127.0.0.1'],
+  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1', 'sqlcap.example=127.0.0.1', 'sqlbytes.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
@@ -1145,6 +1145,17 @@ t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; p
   t.notOk(JSON.stringify(hranaRuns).includes('cap6'), 'and its statement never ran');
   const limited = a.records.slice(before).filter((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.outcome === 'rate-limited');
   t.equal(limited.length, 2, 'each statement past the limit is audited as rate-limited');
+  // A byte budget only the twin has (the socket has none): paid by what the twin counts.
+  const bytes = await new Promise<{ code: number }>((resolve, reject) => {
+    const ws = new WebSocket(`ws://sqlbytes.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { ws.send(hello); for (let i = 0; i < 6; i++) ws.send(exec(`bytes${i}${'x'.repeat(200)}`)); });
+    ws.on('close', (code) => resolve({ code }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+  const sent = ['bytes0', 'bytes1', 'bytes2', 'bytes3', 'bytes4', 'bytes5'].filter((n) => JSON.stringify(hranaRuns).includes(n)).length;
+  t.equal(bytes.code, 1008, 'statements past a byte budget only their twin has close the tunnel');
+  t.ok(sent >= 1 && sent <= 3, `${sent} of six ~300-byte statements ran under a budget of 700 bytes`);
   const twin = await viaProxy(a.port, `http://sqlcap.example:${hrana.port}/v2/pipeline`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }) });
   t.equal(twin.status, 429, 'the HTTP twin pays the same bucket');
 });
