@@ -139,13 +139,21 @@ export class PgFrontendReader implements TunnelSqlReader {
   private readonly prepared = new Map<string, string>();
   private preparedBytes = 0;
 
-  constructor(opts: { sessionOpen?: boolean } = {}) {
+  /** Longest Bind read (MAX_PG_BIND unless the caller reads less of a request). */
+  private readonly maxBind: number;
+
+  constructor(opts: { sessionOpen?: boolean; maxBind?: number } = {}) {
     if (opts.sessionOpen) this.state = 'messages';
+    this.maxBind = Math.min(opts.maxBind ?? MAX_PG_BIND, MAX_PG_BIND);
   }
 
-  /** Bytes kept of messages not yet whole (counted with the tunnel's unfinished messages). */
+  /**
+   * Bytes kept: of messages not yet whole, and the texts of prepared statements (counted with the
+   * tunnel's unfinished messages against its agent's budget: 32 MiB of texts per tunnel, over
+   * hundreds of tunnels, was no bound).
+   */
   get holding(): number {
-    return this.buffered;
+    return this.buffered + this.preparedBytes;
   }
 
   read(data: Buffer): TunnelRead {
@@ -239,7 +247,7 @@ export class PgFrontendReader implements TunnelSqlReader {
         continue;
       }
       if (out.length >= MAX_STATEMENTS_PER_READ) throw new Error(`more than ${MAX_STATEMENTS_PER_READ} PostgreSQL statements in one message`);
-      const max = type === 'B' ? MAX_PG_BIND : MAX_PG_MESSAGE;
+      const max = type === 'B' ? this.maxBind : MAX_PG_MESSAGE;
       if (len + 1 > max) throw new Error(`a PostgreSQL ${type} message of ${len + 1} bytes is longer than Airlock reads (${max})`);
       if (this.buffered < len + 1) return;
       const m = this.take(len + 1).subarray(5);
@@ -249,10 +257,7 @@ export class PgFrontendReader implements TunnelSqlReader {
       }
       if (type === 'Q') out.push({ protocol: 'postgresql', message: 'Q', body: { query: cstring(m, 0).text } });
       else if (type === 'P') out.push(this.parse(m));
-      else {
-        const bind = this.bind(m);
-        if (bind) out.push(bind);
-      }
+      else out.push(this.bind(m));
     }
   }
 
@@ -268,8 +273,8 @@ export class PgFrontendReader implements TunnelSqlReader {
     return { protocol: 'postgresql', message: 'P', body: { query: query.text } };
   }
 
-  /** A Bind with values: its statement's text judged again with them bound. */
-  private bind(m: Buffer): CarriedStatement | undefined {
+  /** A Bind: its statement's text judged again, with its values bound when it has any. */
+  private bind(m: Buffer): CarriedStatement {
     const portal = cstring(m, 0);
     const stmt = cstring(m, portal.end);
     const sql = this.prepared.get(stmt.text);
@@ -282,7 +287,9 @@ export class PgFrontendReader implements TunnelSqlReader {
     for (let i = 0; i < nformats; i++, at += 2) formats.push(m.readUInt16BE(at));
     const nparams = m.readUInt16BE(at);
     at += 2;
-    if (nparams === 0) return undefined;
+    // Without values it runs the text its Parse was judged by: decided again all the same, as each
+    // Bind is one more execution (a prepared statement run a thousand times pays a thousand times).
+    if (nparams === 0) return { protocol: 'postgresql', message: 'B', body: { query: sql } };
     const params: Array<string | null> = [];
     for (let i = 0; i < nparams; i++) {
       const n = m.readInt32BE(at);
@@ -389,9 +396,13 @@ function optionSettings(options: string): string[] {
   return out;
 }
 
-/** Hrana requests that run SQL (the others open or close streams, describe, or free a stored id). */
-const runs = new Set(['execute', 'batch', 'sequence', 'store_sql']);
+/** Hrana requests that run SQL (`open_cursor` runs a batch, its results read by `fetch_cursor`). */
+const runs = new Set(['execute', 'batch', 'sequence', 'store_sql', 'open_cursor']);
+/** Hrana requests that run none: they open or close streams and cursors, describe, or free a stored id. */
+const runsNone = new Set(['open_stream', 'close_stream', 'describe', 'close_sql', 'fetch_cursor', 'close_cursor', 'get_autocommit']);
 const MAX_STORED_SQL = 10_000;
+/** Text of stored statements kept per connection, at most (as for PostgreSQL's prepared statements). */
+const MAX_STORED_SQL_BYTES = 32 * 1024 * 1024;
 
 /** Reads the agent's messages of a Hrana (libSQL over WebSocket) session. */
 export class HranaReader implements TunnelSqlReader {
@@ -399,8 +410,22 @@ export class HranaReader implements TunnelSqlReader {
   credentialed = false;
   /** sql_id → the text store_sql gave it. */
   private readonly stored = new Map<number, string>();
+  private storedBytes = 0;
 
-  constructor(private readonly subprotocol: string) {}
+  /**
+   * The stored texts' length: counted with the tunnel's unfinished messages against its agent's
+   * budget (10,000 texts of up to 16 MiB each were kept per tunnel, with no bound in bytes).
+   */
+  get holding(): number {
+    return this.storedBytes;
+  }
+
+  /**
+   * `maxStatement`: the longest request judged. A stored text is put in place of its id in the
+   * request judged: 3,000 batch steps naming one 200 KB text made a twin of 600 MB (8 s of the
+   * event loop, every agent's, and 800 MB of memory) from a message of 60 KB.
+   */
+  constructor(private readonly subprotocol: string, private readonly maxStatement = Infinity) {}
 
   read(data: Buffer, binary: boolean): TunnelRead {
     if (binary || this.subprotocol === 'hrana3-protobuf') return { statements: [], refused: 'a Hrana message in the protobuf encoding (or binary): its SQL is not read; use a JSON subprotocol (hrana3)' };
@@ -424,27 +449,45 @@ export class HranaReader implements TunnelSqlReader {
       if (typeof req.sql_id !== 'number' || typeof req.sql !== 'string') return { statements: [], refused: 'a Hrana store_sql without its id or text' };
       if (this.stored.size >= MAX_STORED_SQL && !this.stored.has(req.sql_id)) return { statements: [], refused: `more than ${MAX_STORED_SQL} stored Hrana statements` };
       // The server refuses to store under an id it holds (the first text stays): so does the map.
-      if (!this.stored.has(req.sql_id)) this.stored.set(req.sql_id, req.sql);
+      if (!this.stored.has(req.sql_id)) {
+        if (this.storedBytes + req.sql.length > MAX_STORED_SQL_BYTES) return { statements: [], refused: 'stored Hrana statements hold more text than Airlock keeps' };
+        this.stored.set(req.sql_id, req.sql);
+        this.storedBytes += req.sql.length;
+      }
     } else if (type === 'close_sql' && typeof req.sql_id === 'number') {
+      this.storedBytes -= this.stored.get(req.sql_id)?.length ?? 0;
       this.stored.delete(req.sql_id);
     }
-    if (!runs.has(type)) return { statements: [] };
-    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [this.resolved(req)] } }] };
+    if (runsNone.has(type)) return { statements: [] };
+    // A request this reader does not know may run SQL (a later Hrana version): not passed unread.
+    if (!runs.has(type)) return { statements: [], refused: `a Hrana request of a type Airlock does not read (${JSON.stringify(type.slice(0, 40))})` };
+    const budget = { left: this.maxStatement - data.length };
+    const resolved = this.resolved(req, budget);
+    if (budget.left < 0) return { statements: [], refused: `a Hrana request whose stored statements (sql_id) make it longer than Airlock reads of a request (${this.maxStatement} bytes)` };
+    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [resolved] } }] };
   }
 
-  /** The request with each stored statement's id replaced by its text (an unknown id stays: it fails closed). */
-  private resolved(req: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * The request with each stored statement's id replaced by its text (an unknown id stays: it
+   * fails closed); the texts put in are charged to `budget`.
+   */
+  private resolved(request: Record<string, unknown>, budget: { left: number }): Record<string, unknown> {
+    let req = request;
     const stmt = (s: unknown): unknown => {
       if (!s || typeof s !== 'object' || Array.isArray(s)) return s;
       const o = s as Record<string, unknown>;
       if (o.sql === undefined && typeof o.sql_id === 'number' && this.stored.has(o.sql_id)) {
         const { sql_id: _id, ...rest } = o;
-        return { ...rest, sql: this.stored.get(o.sql_id) };
+        const sql = this.stored.get(o.sql_id)!;
+        budget.left -= sql.length;
+        return { ...rest, sql };
       }
       return o;
     };
     if (req.type === 'execute') return { ...req, stmt: stmt(req.stmt) };
     if (req.type === 'sequence') return stmt(req) as Record<string, unknown>;
+    // A cursor's batch is judged as the same batch run at once (HTTP's pipeline has no open_cursor).
+    if (req.type === 'open_cursor') req = { type: 'batch', stream_id: req.stream_id, batch: req.batch };
     if (req.type === 'batch' && req.batch && typeof req.batch === 'object') {
       const b = req.batch as { steps?: unknown };
       if (Array.isArray(b.steps)) return { ...req, batch: { ...b, steps: b.steps.map((st) => (st && typeof st === 'object' ? { ...(st as object), stmt: stmt((st as { stmt?: unknown }).stmt) } : st)) } };

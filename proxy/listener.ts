@@ -97,6 +97,7 @@ export class ProxyServer {
       // The handshake answer: a new connection's connect budget plus the first-byte budget, at most
       // WEBSOCKET_ANSWER_MS (a 101 is immediate; the long first-byte default suits model calls).
       handshakeMs: t.upstreamConnectMs + Math.min(t.upstreamFirstByteMs, WEBSOCKET_ANSWER_MS),
+      bodyCap: deps.bodyCap,
       ...(check ? { check } : {}),
     });
     // requireHostHeader off: Node's own 400 for a missing Host is not problem+json; the proxy checks

@@ -272,6 +272,18 @@ export class Pipeline {
    * the session) and the same engine. A twin that cannot be described is refused.
    */
   async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql'): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection> {
+    // In one of the agent's slots, as a request's describe and decide are: an agent's tunnels (up
+    // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
+    // steps at once and starved every other agent.
+    try {
+      return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect));
+    } catch (err) {
+      if (err instanceof AgentBusyError) return refusals.busy(err.message);
+      throw err;
+    }
+  }
+
+  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql'): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection> {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
@@ -304,6 +316,11 @@ export class Pipeline {
       if (r) return r;
     }
     return undefined;
+  }
+
+  /** The enforcers that charge a decision's rate limits. */
+  rateLimiters(): Enforcer[] {
+    return this.deps.enforcers.filter((e) => e.name === 'rate-limits' && e.beforeForward);
   }
 
   /** The enforcers that hold an `approve` for a human (none: such a decision is refused). */

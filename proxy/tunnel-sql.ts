@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -48,15 +48,36 @@ function encodingChange(statements: ReadonlyArray<{ settings?: string[] }> | und
   return undefined;
 }
 
+/**
+ * A statement text's key in what a tunnel remembers of it: texts of up to a MiB, a thousand of
+ * them remembered, would be a GiB a tunnel (a name Parsed again frees its text in the reader, not here).
+ */
+const digest = (text: string): string => crypto.createHash('sha256').update(text).digest('base64');
+
+/** Where a JSON text starts: the index of its first byte that is not JSON whitespace. */
+function jsonStart(b: Buffer): number {
+  let i = 0;
+  while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+  return i;
+}
+
 export class TunnelSql {
   /** undefined: not known yet; null: the tunnel carries no protocol read here. */
   private reader: TunnelSqlReader | null | undefined;
   private sniffed: Buffer[] = [];
   private sniffedBytes = 0;
   private readonly ended = new AbortFlag();
+  /**
+   * Longest statement read, in its message and as its twin's body: as much of a request as Airlock
+   * reads (the body capture), and at least a Query the PostgreSQL reader keeps. A WebSocket message
+   * may hold 16 MiB: read whole (JSON parsed, described, evaluated) it held the event loop for
+   * seconds, every agent's, where an HTTP body is read to the capture only.
+   */
+  private readonly maxStatement: number;
 
-  constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string) {
-    if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase());
+  constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string, bodyCap: number) {
+    this.maxStatement = Math.max(bodyCap, MAX_PG_MESSAGE + 64);
+    if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase(), this.maxStatement);
     else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
   }
 
@@ -77,9 +98,14 @@ export class TunnelSql {
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
     if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary') || this.reader === null) return undefined;
     let data = m.data;
+    // A JSON message is parsed whole to be read: one longer than a statement Airlock reads is not.
+    const tooLong = m.data.length > this.maxStatement ? `a message of ${m.data.length} bytes, longer than Airlock reads of a statement (${this.maxStatement})` : undefined;
     if (this.reader === undefined) {
+      if (this.sniffedBytes === 0 && m.kind === 'text' && tooLong && m.data[jsonStart(m.data)] === 0x7b) {
+        return this.refuseUnread(`${tooLong}: whether it opens a Hrana session is not known`);
+      }
       if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {
-        this.reader = new HranaReader('');
+        this.reader = new HranaReader('', this.maxStatement);
       } else {
         // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
         this.sniffed.push(m.data);
@@ -94,9 +120,10 @@ export class TunnelSql {
           return undefined;
         }
         // A startup's length leaves its first byte 0: one starting with 'Q' or 'P' is a typed message.
-        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50 });
+        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50, maxBind: this.maxStatement });
       }
     }
+    if (tooLong && this.reader.protocol !== 'postgresql') return this.refuseUnread(tooLong);
     const read = this.reader.read(data, m.kind === 'binary');
     // A message with something unreadable in it never leaves: the statements before it need no decision.
     if (read.refused) return this.refuseUnread(read.refused);
@@ -124,6 +151,8 @@ export class TunnelSql {
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
     const body = Buffer.from(JSON.stringify(s.body));
+    // Escapes can make the twin longer than its message (a control character is six bytes in JSON).
+    if (body.length > this.maxStatement) return this.refuseUnread(`a statement whose HTTP twin is ${body.length} bytes, longer than Airlock reads of a request (${this.maxStatement})`);
     const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json']];
     // Credentials the tunnel gave in its own messages make its twins authenticated reads (labels.authenticated).
     if (this.reader?.credentialed) headers.push(['authorization', 'Bearer (given in the tunnel)']);
@@ -164,6 +193,7 @@ export class TunnelSql {
         }
       }
     } else if (decision.action !== 'allow') refusal = denial(decision);
+    if (!refusal) refusal = await this.charge(ctx, s);
     if (!refusal && s.message === 'P' && decision.action === 'approve' && ctx.audit.approval === 'approved') this.noteApproved(s, decision);
     // Its answer comes back over the tunnel: what it brings (the rows a SELECT reads: `private`) is
     // the session's before the statement leaves (twelfth pass: only the upgrade's labels counted).
@@ -178,16 +208,52 @@ export class TunnelSql {
     return refusal;
   }
 
+  /**
+   * The statement pays its twin's request limits, as the twin would (a 429 closes the tunnel): a
+   * tunnel carried any number of statements past a limit of 60 writes an hour. Not the byte
+   * budgets the upgrade has too: the frames that carry it pay those as they leave.
+   */
+  private async charge(ctx: RequestContext, s: CarriedStatement): Promise<Rejection | undefined> {
+    // A byte budget the upgrade also has is paid by the frames as they leave; one only the twin
+    // has (a policy that budgets SQL bytes, not the socket's) is paid here, by what the twin counts.
+    const metered = new Set((this.x.context?.decision.rate_limits ?? []).filter((l) => l.unit === 'egress_bytes').map((l) => l.key));
+    const limits = ctx.decision.rate_limits?.filter((l) => l.unit !== 'egress_bytes' || !metered.has(l.key));
+    if (!limits?.length) return undefined;
+    // Parse and the Bind after it are one execution (one POST of the twin): the Parse pays, the
+    // first Bind of its text does not; every later Bind runs it again and pays.
+    const text = digest(String(s.body.query));
+    if (s.message === 'B' && (this.parsedUnbound.get(text) ?? 0) > 0) {
+      const n = this.parsedUnbound.get(text)! - 1;
+      if (n) this.parsedUnbound.set(text, n);
+      else this.parsedUnbound.delete(text);
+      return undefined;
+    }
+    const charged: RequestContext = { ...ctx, decision: { ...ctx.decision, rate_limits: limits } };
+    for (const e of this.pipeline.rateLimiters()) {
+      try {
+        const r = await e.beforeForward!(charged);
+        if (r) return r;
+      } catch (err) {
+        return refusals.internal(err);
+      }
+    }
+    if (s.message === 'P' && this.parsedUnbound.size < 1000) this.parsedUnbound.set(text, (this.parsedUnbound.get(text) ?? 0) + 1);
+    return undefined;
+  }
+
+  /** Texts a Parse paid for whose Bind has not come yet, by digest (how many of each). */
+  private readonly parsedUnbound = new Map<string, number>();
+
   /** Texts a human approved at Parse in this tunnel, with the risk approved (bounded: the oldest forgotten). */
   private readonly approvedTexts = new Map<string, number>();
 
   private noteApproved(s: CarriedStatement, d: EngineDecision): void {
     if (this.approvedTexts.size >= 1000) this.approvedTexts.delete(this.approvedTexts.keys().next().value!);
-    this.approvedTexts.set(String(s.body.query), riskRank[d.approval?.risk ?? 'medium']);
+    this.approvedTexts.set(digest(String(s.body.query)), riskRank[d.approval?.risk ?? 'medium']);
   }
 
   private approvedParse(s: CarriedStatement, d: EngineDecision): boolean {
-    const approved = this.approvedTexts.get(String(s.body.query));
+    const approved = this.approvedTexts.get(digest(String(s.body.query)));
     return approved !== undefined && d.approval?.step_up !== true && !d.approval?.because?.length && riskRank[d.approval?.risk ?? 'medium'] <= approved;
   }
 

@@ -28,6 +28,8 @@ export interface WebSocketForwardOptions {
   pipeline: Pipeline;
   /** Checks each new connection once it is up (checked-dial.ts). */
   check?: ConnectionCheck;
+  /** Bytes of a request's body read to describe it: the longest statement a tunnel's reader reads. */
+  bodyCap: number;
 }
 
 export class WebSocketForward {
@@ -93,7 +95,7 @@ export class WebSocketForward {
     // longer lets it through, ends it.
     const revoked = watchLasting(this.opts.pipeline.lasting, x);
     // The statements it carries to a database are decided one by one (proxy/tunnel-sql.ts).
-    const sql = new TunnelSql(x, steps, upstream.protocol);
+    const sql = new TunnelSql(x, steps, upstream.protocol, this.opts.bodyCap);
     const ended = await relay(agentSide, upstream, {
       ended: revoked.ended,
       judge: (m) => sql.judge(m),

@@ -20,7 +20,8 @@ import { Duplex } from 'node:stream';
 import { WebSocket, createWebSocketStream } from 'ws';
 import { missingPostgres, startPostgres } from '../helpers/pg-redis.ts';
 import type { ApprovalQueue } from '../../state/approvals.ts';
-import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, type UpstreamHandler } from './helpers.ts';
+import { HranaReader, PgFrontendReader } from '../../describe/tunnel-sql.ts';
+import { eventually, isProblem, startTestAirlock, startUpstream, tlsTunnel, upstreamCa, viaProxy, type UpstreamHandler } from './helpers.ts';
 import {
   acceptFor, closeCode, encodeFrame, handshake, newKey, oracle, rawAgent, startRawUpstream, startWsUpstream, type DecodedFrame, type FrameSpec,
 } from './websocket-helpers.ts';
@@ -160,7 +161,7 @@ const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, {
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
-  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1'],
+  resolve: ['allowed.example=127.0.0.1', 'admin.example=127.0.0.1', 'keyed.example=127.0.0.1', 'sql.example=127.0.0.1', 'gql.example=127.0.0.1', 'sqlcap.example=127.0.0.1', 'sqlbytes.example=127.0.0.1'],
   allowPrivate: ports, upstreamCa: [ca.files.cert],
 });
 const PH = a.placeholders.api!;
@@ -960,6 +961,8 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
   const exec = (sql: string): unknown => ({ type: 'execute', stream_id: 0, stmt: { sql, want_rows: true } });
   const read = await session([hello, req(1, { type: 'open_stream', stream_id: 0 }), req(2, exec('SELECT * FROM users'))]);
   t.equal(read.replies, 3, 'a read is answered');
+  const cursor = await session([hello, req(1, { type: 'open_cursor', stream_id: 0, cursor_id: 1, batch: { steps: [{ stmt: { sql: 'SELECT * FROM users' } }] } }), req(2, { type: 'fetch_cursor', cursor_id: 1, max_count: 10 }), req(3, { type: 'close_cursor', cursor_id: 1 })]);
+  t.equal(cursor.replies, 4, 'a read through a cursor is answered');
   const attacks: Array<[string, Array<string | Buffer>, string[]?]> = [
     ['execute', [hello, req(1, exec('DROP TABLE users'))]],
     ['batch', [hello, req(1, { type: 'batch', stream_id: 0, batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { condition: { type: 'ok', step: 0 }, stmt: { sql: 'DELETE FROM users' } }] } })]],
@@ -969,6 +972,9 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
     ['a key given twice', [hello, '{"type":"request","request_id":1,"request":{"type":"execute","stream_id":0,"stmt":{"sql":"DROP TABLE users","sql":"SELECT 1"}}}']],
     ['without a subprotocol', [hello, req(1, exec('DROP TABLE users'))], []],
     ['protobuf', [Buffer.from([0x0a, 0x00]), Buffer.from('\x12\x10DROP TABLE users')], ['hrana3-protobuf']],
+    // Twelfth pass: a cursor runs its batch as `batch` does; it passed unread.
+    ['open_cursor', [hello, req(1, { type: 'open_cursor', stream_id: 0, cursor_id: 1, batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { stmt: { sql: 'DROP TABLE users' } }] } })]],
+    ['a request type Airlock does not read', [hello, req(1, { type: 'execute_many', stream_id: 0, stmts: [{ sql: 'DROP TABLE users' }] })]],
   ];
   for (const [name, msgs, protocols] of attacks) t.equal((await session(msgs, protocols)).code, 1008, `${name}: closed`);
   t.notOk(JSON.stringify(hranaRuns).match(/DROP|DELETE/), 'no destructive request reached the server');
@@ -994,4 +1000,209 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
     ['a key given twice', '{"id":"1","type":"subscribe","payload":{"query":"mutation { delete_orders(where: {}) { affected_rows } }","query":"query { a }"}}'],
   ]) t.equal((await session([init, msg!])).code, 1008, `${name}: closed`);
   t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
+});
+
+// ─── Twelfth pass (availability): what one agent's tunnels cost everyone ───────────────────────
+
+t.test('twelfth pass: a statement longer than a request Airlock reads is refused unread, also when stored ids or escapes make it so', async (t) => {
+  // A WebSocket message may hold 16 MiB, and a Hrana batch step may name a stored text: the
+  // readers parsed, described and evaluated such statements whole (a 3 MB GraphQL variables
+  // message held the event loop ~1.4 s and was allowed; 3,000 steps naming a 200 KB text made a
+  // 600 MB twin: 8 s and 800 MB) where an HTTP body is read to the capture (1 MiB) only.
+  const open = (url: string, protocols: string[], msgs: string[], frames: Buffer[] = []): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => {
+      for (const m of msgs) ws.send(m);
+      for (const f of frames) ws.send(f, { binary: true });
+    });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 8000).unref();
+  });
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const req = (id: number, request: unknown): string => JSON.stringify({ type: 'request', request_id: id, request });
+  const init = JSON.stringify({ type: 'connection_init', payload: {} });
+  const MiB = 1024 * 1024;
+  type Shape = 'hrana-args' | 'hrana-stored' | 'hrana-sniffed' | 'graphql-variables' | 'pg-escapes';
+  /** The messages of one session whose statement is about `size` bytes (as its twin) and the marker it carries. */
+  const messages = (shape: Shape, size: number, marker: string): { url: string; protocols: string[]; msgs: string[]; marker?: string; frames?: Buffer[] } => {
+    const sql = { url: `ws://sql.example:${hrana.port}/`, protocols: ['hrana3'] };
+    if (shape === 'hrana-args') {
+      const args = [{ type: 'text', value: 'x'.repeat(size) }];
+      return { ...sql, msgs: [hello, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'`, args } })] };
+    }
+    if (shape === 'hrana-stored') {
+      // The stored text is allowed and reaches the server; the batch naming it (marked by its id) must not.
+      const id = Number.parseInt(marker.slice(1, 9), 16);
+      const text = `SELECT 1 -- ${'a'.repeat(Math.min(100_000, size / 2))}`;
+      const steps = Array.from({ length: Math.ceil(size / text.length) }, () => ({ stmt: { sql_id: id } }));
+      return { ...sql, marker: `"sql_id":${id}}`, msgs: [hello, req(1, { type: 'store_sql', sql_id: id, sql: text }), req(2, { type: 'batch', stream_id: 0, batch: { steps } })] };
+    }
+    if (shape === 'pg-escapes') {
+      // A control character is one byte of a PostgreSQL Query and six of its twin's JSON.
+      const query = serialize.query(`SELECT '${marker}${'\u0001'.repeat(Math.ceil(size / 6))}'`);
+      return { url: `ws://sql.example:${sink.port}/pg-${marker}`, protocols: [], msgs: [], frames: [startup, query] };
+    }
+    if (shape === 'hrana-sniffed') {
+      // No subprotocol: the first message is parsed to see whether it is a Hrana hello.
+      return { ...sql, protocols: [], msgs: [`${' '.repeat(100)}\n${JSON.stringify({ type: 'hello', jwt: null, pad: 'x'.repeat(size) })}`, req(1, { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${marker}'` } })] };
+    }
+    const variables = { note: 'x'.repeat(size) };
+    return { url: `ws://gql.example:${gql.port}/v1/graphql`, protocols: ['graphql-transport-ws'], msgs: [init, JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `query($note: String) { orders(note: "${marker}", where: $note) { id } }`, variables } })] };
+  };
+  const runs = (): string => JSON.stringify(hranaRuns) + JSON.stringify(gqlRuns) + Buffer.concat(sink.conns.flatMap((c) => c.messages.map((m) => m.data))).toString('latin1');
+  // Every shape, just past the bound (1.06 MiB and a little).
+  for (const [shape, mib] of [['hrana-args', 1.2], ['hrana-stored', 1.2], ['hrana-sniffed', 1.2], ['graphql-variables', 1.2], ['pg-escapes', 1.2]] as Array<[Shape, number]>) {
+    const marker = `m${crypto.randomBytes(6).toString('hex')}`;
+    const s = messages(shape, Math.round(mib * MiB), marker);
+    const before = a.records.length;
+    const { code } = await open(s.url, s.protocols, s.msgs, s.frames);
+    t.equal(code, 1008, `${shape}, ~${mib} MiB: closed`);
+    t.notOk(runs().includes(s.marker ?? marker), `${shape}, ~${mib} MiB: the server never got it`);
+    const refused = a.records.slice(before).find((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && /longer than Airlock reads/.test(String(r.detail)));
+    t.ok(refused, `${shape}, ~${mib} MiB: refused as longer than Airlock reads, and audited`);
+  }
+  // Controls: the same shapes well under the bound are read and answered.
+  for (const shape of ['hrana-args', 'hrana-stored', 'hrana-sniffed', 'graphql-variables'] as const) {
+    const marker = `c${crypto.randomBytes(6).toString('hex')}`;
+    const s = messages(shape, 20_000, marker);
+    const { code, replies } = await open(s.url, s.protocols, s.msgs);
+    t.not(code, 1008, `${shape}, 20 KB: not refused`);
+    t.equal(replies, s.msgs.length, `${shape}, 20 KB: answered`);
+  }
+});
+
+t.test('twelfth pass: the statements of one agent\'s many tunnels take its few slots, as its requests do; a neighbour is served meanwhile', async (t) => {
+  // Each tunnel decided its statements on its own: an agent with 32 tunnels (it may keep 512)
+  // had 32 described and evaluated at once, and a neighbour's GET timed out (10 s) again and
+  // again. Here evaluation is slowed to 100 ms for the hostile agent's statements, and the
+  // statements of 8 tunnels in flight at once are counted.
+  const hostile = await a.airlock.agents.add('tunnel-crowd');
+  const engine = a.airlock.engine as unknown as { decide: (input: { agent?: { id?: string }; request?: { method?: string; host?: string } }, opts?: unknown) => Promise<unknown> };
+  const decide = engine.decide.bind(engine);
+  let inFlight = 0;
+  let most = 0;
+  engine.decide = async (input, opts) => {
+    if (input.agent?.id !== 'tunnel-crowd' || input.request?.method !== 'POST') return decide(input, opts);
+    most = Math.max(most, ++inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      return await decide(input, opts);
+    } finally {
+      inFlight--;
+    }
+  };
+  t.teardown(() => { engine.decide = decide; });
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const exec = (i: number): string => JSON.stringify({ type: 'request', request_id: i, request: { type: 'execute', stream_id: 0, stmt: { sql: `SELECT ${i}` } } });
+  const tunnel = (): Promise<number> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.airlock.proxyUrl('tunnel-crowd', hostile.token)), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { ws.send(hello); ws.send(exec(1)); });
+    ws.on('message', () => { if (++replies === 2) ws.close(1000); });
+    ws.on('close', () => resolve(replies));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 10_000).unref();
+  });
+  const crowd = Promise.all(Array.from({ length: 8 }, tunnel));
+  await eventually(() => inFlight > 0, 5000);
+  const t0 = performance.now();
+  const res = await new Promise<number>((resolve) => {
+    const r = http.get({ host: '127.0.0.1', port: a.port, path: `http://allowed.example:${events.port}/`, headers: { 'proxy-authorization': a.auth } }, (res) => { res.destroy(); resolve(res.statusCode ?? 0); });
+    r.on('error', () => resolve(0));
+    r.setTimeout(10_000, () => r.destroy());
+  });
+  const neighbourMs = performance.now() - t0;
+  const replies = await crowd;
+  t.ok(most <= 4, `at most 4 of the agent's statements were decided at once (${most})`);
+  t.ok(neighbourMs < 5000 && res > 0, `the neighbour was answered meanwhile (${Math.round(neighbourMs)} ms, ${res})`);
+  t.same(replies, Array(8).fill(2), 'every tunnel\'s statements were decided and answered');
+});
+
+t.test('twelfth pass: a statement in a tunnel pays its twin\'s request limits; past one the tunnel closes, and the twin over HTTP finds the bucket spent', async (t) => {
+  // Statements were decided one by one but charged nothing: under a limit of 60 writes an hour
+  // a tunnel carried any number. Limit here: 3 statements per agent (sqlcap.example).
+  const hello = JSON.stringify({ type: 'hello', jwt: null });
+  const exec = (note: string): string => JSON.stringify({ type: 'request', request_id: 1, request: { type: 'execute', stream_id: 0, stmt: { sql: `SELECT '${note}'` } } });
+  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sqlcap.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+  const before = a.records.length;
+  const first = await session([hello, ...['cap1', 'cap2', 'cap3', 'cap4', 'cap5'].map(exec)]);
+  t.equal(first.code, 1008, 'the fourth statement closes the tunnel');
+  const ran = JSON.stringify(hranaRuns);
+  t.ok(['cap1', 'cap2', 'cap3'].every((n) => ran.includes(n)) && !ran.includes('cap4') && !ran.includes('cap5'), 'the server ran exactly the three paid for');
+  const again = await session([hello, exec('cap6')]);
+  t.equal(again.code, 1008, 'a new tunnel finds the bucket spent');
+  t.notOk(JSON.stringify(hranaRuns).includes('cap6'), 'and its statement never ran');
+  const limited = a.records.slice(before).filter((r) => (r.extra as { tunnel?: unknown } | undefined)?.tunnel && r.outcome === 'rate-limited');
+  t.equal(limited.length, 2, 'each statement past the limit is audited as rate-limited');
+  // A byte budget only the twin has (the socket has none): paid by what the twin counts.
+  const bytes = await new Promise<{ code: number }>((resolve, reject) => {
+    const ws = new WebSocket(`ws://sqlbytes.example:${hrana.port}/`, ['hrana3'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    ws.on('open', () => { ws.send(hello); for (let i = 0; i < 6; i++) ws.send(exec(`bytes${i}${'x'.repeat(200)}`)); });
+    ws.on('close', (code) => resolve({ code }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 5000).unref();
+  });
+  const sent = ['bytes0', 'bytes1', 'bytes2', 'bytes3', 'bytes4', 'bytes5'].filter((n) => JSON.stringify(hranaRuns).includes(n)).length;
+  t.equal(bytes.code, 1008, 'statements past a byte budget only their twin has close the tunnel');
+  t.ok(sent >= 1 && sent <= 3, `${sent} of six ~300-byte statements ran under a budget of 700 bytes`);
+  const twin = await viaProxy(a.port, `http://sqlcap.example:${hrana.port}/v2/pipeline`, { auth: a.auth, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ requests: [{ type: 'execute', stmt: { sql: 'SELECT 1' } }] }) });
+  t.equal(twin.status, 429, 'the HTTP twin pays the same bucket');
+});
+
+t.test('twelfth pass: in a PostgreSQL tunnel a Parse and its Bind pay once, and every further Bind of a prepared statement pays again', async (t) => {
+  // A Bind without values was not decided (its text had been at Parse), so a statement prepared
+  // once ran any number of times for one charge; with values, a Parse and its Bind are one execution.
+  const run = async (name: string, messages: Buffer[]): Promise<{ relayed: number; code: number | undefined }> => {
+    const agent = await a.airlock.agents.add(name);
+    const ws = new WebSocket(`ws://sqlcap.example:${sink.port}/${name}`, { agent: new HttpProxyAgent(a.airlock.proxyUrl(name, agent.token)), perMessageDeflate: false });
+    let code: number | undefined;
+    ws.on('close', (c) => { code = c; });
+    ws.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    for (const m of messages) ws.send(m, { binary: true });
+    await eventually(() => code !== undefined, 5000);
+    return { relayed: sink.conn(`/${name}`)?.messages.length ?? 0, code };
+  };
+  const text = 'SELECT id FROM orders WHERE id = $1';
+  const execute = (values?: string[]): Buffer => Buffer.concat([
+    ...(values ? [serialize.parse({ text }), serialize.bind({ values })] : [serialize.bind({ statement: 'q' })]),
+    serialize.execute({}), serialize.sync(),
+  ]);
+  const withValues = await run('pg-cap-values', [startup, execute(['1']), execute(['2']), execute(['3']), execute(['4'])]);
+  t.equal(withValues.code, 1008, 'the fourth execution closes the tunnel');
+  t.equal(withValues.relayed, 4, 'the startup and three Parse + Bind executions passed: each paid once');
+  const prepared = await run('pg-cap-prepared', [startup, Buffer.concat([serialize.parse({ name: 'q', text: 'SELECT count(*) FROM orders' }), serialize.bind({ statement: 'q' }), serialize.execute({}), serialize.sync()]), execute(), execute(), execute()]);
+  t.equal(prepared.code, 1008, 'the fourth run of a prepared statement closes the tunnel');
+  t.equal(prepared.relayed, 4, 'the startup, the prepared run and two more passed');
+});
+
+t.test('twelfth pass: the statement texts a tunnel keeps (Hrana store_sql, PostgreSQL Parse) count against its agent\'s budget', async (t) => {
+  // They counted nowhere: a Hrana tunnel kept 10,000 stored texts of up to 16 MiB each, a
+  // PostgreSQL one 32 MiB of prepared texts, and an agent may keep 512 tunnels: the heap, for
+  // everyone. What a reader holds is weighed with the tunnel's unfinished messages (64 MiB an
+  // agent, past it the tunnel closes 1009).
+  const MiB = 1024 * 1024;
+  const hrana = new HranaReader('hrana3');
+  const store = (id: number, n: number): ReturnType<HranaReader['read']> => hrana.read(Buffer.from(JSON.stringify({ type: 'request', request_id: id, request: { type: 'store_sql', sql_id: id, sql: `SELECT 1 -- ${'a'.repeat(n)}` } })), false);
+  for (let i = 1; i <= 3; i++) t.notOk(store(i, MiB).refused, `text ${i} stored`);
+  t.ok(hrana.holding >= 3 * MiB && hrana.holding < 3.1 * MiB, `three stored texts of 1 MiB are held (${hrana.holding})`);
+  hrana.read(Buffer.from(JSON.stringify({ type: 'request', request_id: 9, request: { type: 'close_sql', sql_id: 2 } })), false);
+  t.ok(hrana.holding < 2.1 * MiB, 'close_sql gives one back');
+  let refused: string | undefined;
+  for (let i = 10; i < 30 && !refused; i++) refused = store(i, 4 * MiB).refused;
+  t.match(refused, /more text than Airlock keeps/, 'past 32 MiB a tunnel stores no more');
+  const pg = new PgFrontendReader({ sessionOpen: true });
+  for (let i = 0; i < 3; i++) pg.read(serialize.parse({ name: `s${i}`, text: `SELECT 1 -- ${'a'.repeat(MiB)}` }));
+  t.ok(pg.holding >= 3 * MiB, `prepared texts are held (${pg.holding})`);
 });
