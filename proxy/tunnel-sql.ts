@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -93,8 +93,8 @@ export class TunnelSql {
           this.reader = null;
           return undefined;
         }
-        // A startup's length leaves its first byte 0: one starting with 'Q' or 'P' is a typed message.
-        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50 });
+        // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
+        this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first) });
       }
     }
     const read = this.reader.read(data, m.kind === 'binary');

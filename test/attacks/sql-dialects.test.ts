@@ -724,6 +724,11 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     [(c, p) => `${c} >= ${p(2)} OR ${c} = ${p(1)}`, [7, -1e12]],
     [(c, p) => `${c} = ${p(1)} OR ${p(2)}`, [1, true]],
     [(c, p) => `( ${c} LIKE ${p(1)} ) IS NOT FALSE`, ['%%']],
+    // Twelfth pass: numbers sent as text, as PostgreSQL's wire protocol and Neon's driver send every
+    // value (PostgreSQL 16 reads `0x` and `_` too); SQLite converts text compared with a numeric column.
+    [(c, p) => `${c} > ${p(1)}`, ['-1000000000000']],
+    [(c, p) => `${c} >= ${p(1)}`, [' -0x1_0000_0000_0000 ']],
+    [(c, p) => `${c} > ${p(1)}`, ['-Infinity']],
   ];
   // Tenth pass: every other way a request binds values (Supabase's Management API `parameters`, a
   // `{sql, params}` of unknown dialect, Hrana's typed `args`/`named_args`, Snowflake's `bindings`,
@@ -753,7 +758,7 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     { numRuns: runs, ...seed },
   );
   // Controls: values that name rows keep the statement an ordinary write.
-  for (const [url, key, sql, params] of [[D1, 'sql', 'DELETE FROM users WHERE email LIKE ?', ['a%']], [D1, 'sql', 'DELETE FROM users WHERE id = ?', [5]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', [3]], [NEON, 'query', "UPDATE users SET a = 1 WHERE name LIKE $1", ['bob%']]] as Array<[string, string, string, unknown[]]>) {
+  for (const [url, key, sql, params] of [[D1, 'sql', 'DELETE FROM users WHERE email LIKE ?', ['a%']], [D1, 'sql', 'DELETE FROM users WHERE id = ?', [5]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', [3]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', ['-1000000000000']], [NEON, 'query', 'DELETE FROM users WHERE id > $1', ['1e6']], [NEON, 'query', "UPDATE users SET a = 1 WHERE name LIKE $1", ['bob%']]] as Array<[string, string, string, unknown[]]>) {
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql, params }) });
     t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
   }

@@ -135,6 +135,17 @@ const bridge = await startWsUpstream(t, {
     ws.on('close', () => db.destroy());
   },
 });
+/** A bridge that opens the session itself (its own startup), then pipes the agent's messages after it. */
+const opened = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    const db = net.connect(pg?.port ?? 1, '127.0.0.1', () => db.write(serialize.startup({ user: 'airlock', database: 'postgres' })));
+    ws.on('message', (d: Buffer) => db.write(d));
+    db.on('data', (d: Buffer) => ws.send(d, { binary: true }));
+    db.on('error', () => ws.terminate());
+    db.on('close', () => ws.close());
+    ws.on('close', () => db.destroy());
+  },
+});
 const hranaRuns: unknown[] = [];
 const hrana = await startWsUpstream(t, {
   handleProtocols: (p) => (p.has('hrana3') ? 'hrana3' : p.has('hrana3-protobuf') ? 'hrana3-protobuf' : false),
@@ -156,7 +167,7 @@ const gql = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -832,9 +843,9 @@ function framesOf(stream: Buffer, cuts: number[]): Buffer[] {
   const at = [...new Set(cuts.map((c) => Math.floor(c * stream.length)))].filter((n) => n > 0 && n < stream.length).sort((x, y) => x - y);
   return [0, ...at].map((s, i) => stream.subarray(s, [...at, stream.length][i]));
 }
-function sendFrames(frames: Buffer[]): Promise<{ code: number; got: Buffer }> {
+function sendFrames(frames: Buffer[], url = sqlUrl('/raw')): Promise<{ code: number; got: Buffer }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(sqlUrl('/raw'), { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const ws = new WebSocket(url, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     const got: Buffer[] = [];
     ws.on('open', () => { for (const f of frames) ws.send(f, { binary: true }); });
     ws.on('message', (d: Buffer) => got.push(d));
@@ -903,6 +914,57 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
   }
   const ok = await sendFrames([serialize.startup({ user: 'airlock', database: 'postgres', application_name: 'app', options: '-c statement_timeout=5000' }), serialize.query('SELECT 1'), serialize.end()]);
   t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
+});
+
+t.test('twelfth pass: a Bind runs what the server holds under its name, with values read as the server reads them', { skip: missingPostgres() }, async (t) => {
+  const fresh = (): Promise<unknown> => direct((c) => c.query("DROP TABLE IF EXISTS pv; CREATE TABLE pv (id bigint, email text); INSERT INTO pv VALUES (1, 'a@x'), (2, 'b@x')"));
+  const end = [serialize.sync(), serialize.end()];
+  const run = (bind: Buffer) => [bind, serialize.execute({}), serialize.sync()];
+  const int8 = (n: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigInt64BE(n); return b; };
+  const cases: Array<[string, Buffer[]]> = [
+    // The server refuses a second Parse under a name it holds and keeps the first: the Bind after
+    // the next Sync runs the LIKE, which Airlock judged with the values only as the `=` it read last.
+    ['a Parse under a name the server already holds', [
+      serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email LIKE $1' }), serialize.sync(),
+      serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email = $1' }), serialize.sync(),
+      ...run(serialize.bind({ statement: 's', values: ['%'] }))]],
+    // SQL's PREPARE names statements in the namespace Parse and Bind use.
+    ['a name SQL\'s PREPARE took first', [
+      serialize.query('PREPARE s(text) AS DELETE FROM pv WHERE email LIKE $1'),
+      serialize.parse({ name: 's', text: 'SELECT $1::text' }), serialize.sync(),
+      ...run(serialize.bind({ statement: 's', values: ['%'] }))]],
+    // A binary value of a type the server infers (here int8): -10^12 is not UTF-8, so it was read as NULL.
+    ['a binary int8 whose type the server infers', [serialize.parse({ text: 'DELETE FROM pv WHERE id > $1' }), ...run(serialize.bind({ values: [int8(-1_000_000_000_000n)] }))]],
+    ['a binary int8 of a type the Parse names', [serialize.parse({ text: 'DELETE FROM pv WHERE id > $1', types: [20] }), ...run(serialize.bind({ values: [int8(-1n << 40n)] }))]],
+    // Text values the server reads as numbers (PostgreSQL 16 reads `0x`, `_` too).
+    ['a text value read as a number', [serialize.parse({ text: 'DELETE FROM pv WHERE id > $1' }), ...run(serialize.bind({ values: ['-1000000000000'] }))]],
+  ];
+  for (const [name, stream] of cases) {
+    await fresh();
+    const { code } = await sendFrames([Buffer.concat([startup, ...stream, ...end])]);
+    t.equal(code, 1008, `${name}: closed`);
+    t.equal(await rowsOf('pv'), 2, `${name}: nothing was deleted`);
+  }
+  // A session a bridge opened: the agent's stream may start at any message, a Sync or a FunctionCall too.
+  const openedUrl = `ws://sql.example:${opened.port}/`;
+  for (const [name, first] of [['Sync', serialize.sync()], ['Flush', serialize.flush()], ['Close', serialize.close({ type: 'S', name: 'x' })], ['FunctionCall', Buffer.from([0x46, 0, 0, 0, 14, 0, 0, 0x0a, 0x9e, 0, 0, 0, 0, 0, 0])]] as Array<[string, Buffer]>) {
+    await fresh();
+    const { code } = await sendFrames([first, serialize.query('DROP TABLE pv'), serialize.end()], openedUrl);
+    t.equal(code, 1008, `a stream starting with ${name}: closed`);
+    t.equal(await rowsOf('pv'), 2, `a stream starting with ${name}: the DROP never ran`);
+  }
+  // Controls: node-postgres' named statements, a Close then a new text, bytea and typed binary values.
+  await fresh();
+  const ok = await sendFrames([Buffer.concat([startup,
+    serialize.parse({ name: 'n', text: 'SELECT id FROM pv WHERE email = $1' }), ...run(serialize.bind({ statement: 'n', values: ['a@x'] })),
+    ...run(serialize.bind({ statement: 'n', values: ['b@x'] })), serialize.close({ type: 'S', name: 'n' }), serialize.sync(),
+    serialize.parse({ name: 'n', text: 'DELETE FROM pv WHERE id = $1', types: [20] }), ...run(serialize.bind({ statement: 'n', values: [int8(2n)] })),
+    serialize.parse({ text: 'SELECT $1::bytea' }), ...run(serialize.bind({ values: [Buffer.from([0xff, 0xfe, 0x00])] })),
+    ...end])]);
+  t.not(ok.code, 1008, 'ordinary named statements and binary values pass');
+  t.equal(await rowsOf('pv'), 1, 'the narrow delete ran');
+  const viaBridge = await sendFrames([serialize.sync(), serialize.query('SELECT 1'), serialize.end()], openedUrl);
+  t.not(viaBridge.code, 1008, 'a read in a session a bridge opened passes');
 });
 
 t.test('a statement an open tunnel carries is held for a human like its HTTP twin: approved, it runs; refused, the tunnel closes; a grant covers the next', async (t) => {
