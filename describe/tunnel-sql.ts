@@ -127,6 +127,21 @@ export function startsHrana(text: string): boolean {
   }
 }
 
+/**
+ * Whether a first text message opens GraphQL over WebSocket without a subprotocol (a server that
+ * falls back to `graphql-ws` when none is negotiated, as Hasura's does): a JSON object whose `type`
+ * is `connection_init`, or an operation already (`subscribe`, `start`).
+ */
+export function startsGraphqlWs(text: string): boolean {
+  if (!/^\s*\{/.test(text)) return false;
+  try {
+    const o = JSON.parse(text) as { type?: unknown };
+    return !!o && typeof o === 'object' && (o.type === 'connection_init' || o.type === 'subscribe' || o.type === 'start');
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the bytes one side of a PostgreSQL connection sends, as the server does. */
 export class PgFrontendReader implements TunnelSqlReader {
   readonly protocol = 'postgresql';

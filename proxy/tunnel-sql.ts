@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -80,6 +80,8 @@ export class TunnelSql {
     if (this.reader === undefined) {
       if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {
         this.reader = new HranaReader('');
+      } else if (this.sniffedBytes === 0 && m.kind === 'text' && startsGraphqlWs(m.data.toString('utf8'))) {
+        this.reader = new GraphqlWsReader();
       } else {
         // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
         this.sniffed.push(m.data);

@@ -1037,8 +1037,8 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
 });
 
 t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided as its POST twin', async (t) => {
-  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://gql.example:${gql.port}/v1/graphql`, ['graphql-transport-ws'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+  const session = (msgs: string[], protocols = ['graphql-transport-ws']): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://gql.example:${gql.port}/v1/graphql`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     let replies = 0;
     ws.on('open', () => { for (const m of msgs) ws.send(m); });
     ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
@@ -1055,5 +1055,11 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
     ['GraphQL that cannot be read', op('mutation {')],
     ['a key given twice', '{"id":"1","type":"subscribe","payload":{"query":"mutation { delete_orders(where: {}) { affected_rows } }","query":"query { a }"}}'],
   ]) t.equal((await session([init, msg!])).code, 1008, `${name}: closed`);
+  // Twelfth pass: no subprotocol negotiated (Hasura falls back to graphql-ws): read by its first message.
+  for (const [name, msgs] of [
+    ['connection_init first', [init, op('mutation { delete_orders(where: {}) { affected_rows } }', 'start')]],
+    ['an operation first', [op('mutation { delete_orders(where: {}) { affected_rows } }')]],
+  ] as Array<[string, string[]]>) t.equal((await session(msgs, [])).code, 1008, `without a subprotocol, ${name}: closed`);
+  t.equal((await session([init, op('query { orders { id } }')], [])).replies, 2, 'without a subprotocol, a query is answered');
   t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
 });
