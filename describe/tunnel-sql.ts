@@ -511,8 +511,10 @@ function optionSettings(options: string): string[] {
   return out;
 }
 
-/** Hrana requests that run SQL (the others open or close streams, describe, or free a stored id). */
-const runs = new Set(['execute', 'batch', 'sequence', 'store_sql']);
+/** Hrana requests that run SQL (`open_cursor` runs its batch, read as the batch it carries). */
+const runs = new Set(['execute', 'batch', 'sequence', 'store_sql', 'open_cursor']);
+/** Hrana requests that run none: they open or close streams and cursors, fetch rows, describe, free a stored id. */
+const runsNone = new Set(['open_stream', 'close_stream', 'fetch_cursor', 'close_cursor', 'describe', 'close_sql', 'get_autocommit']);
 const MAX_STORED_SQL = 10_000;
 
 /** Reads the agent's messages of a Hrana (libSQL over WebSocket) session. */
@@ -548,8 +550,12 @@ export class HranaReader implements TunnelSqlReader {
     } else if (type === 'close_sql' && typeof req.sql_id === 'number') {
       this.stored.delete(req.sql_id);
     }
-    if (!runs.has(type)) return { statements: [] };
-    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [this.resolved(req)] } }] };
+    if (runsNone.has(type)) return { statements: [] };
+    // A type Airlock does not know may run SQL in a later version of the protocol.
+    if (!runs.has(type)) return { statements: [], refused: `a Hrana request of type ${JSON.stringify(type.slice(0, 40))}, which Airlock does not read` };
+    // A cursor runs its batch as the batch request does (Hrana 3).
+    const request = type === 'open_cursor' ? { ...req, type: 'batch' } : req;
+    return { statements: [{ protocol: 'hrana', message: type, body: { requests: [this.resolved(request)] } }] };
   }
 
   /** The request with each stored statement's id replaced by its text (an unknown id stays: it fails closed). */

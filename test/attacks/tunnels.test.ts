@@ -1022,6 +1022,8 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
   const exec = (sql: string): unknown => ({ type: 'execute', stream_id: 0, stmt: { sql, want_rows: true } });
   const read = await session([hello, req(1, { type: 'open_stream', stream_id: 0 }), req(2, exec('SELECT * FROM users'))]);
   t.equal(read.replies, 3, 'a read is answered');
+  const cursor = await session([hello, req(1, { type: 'open_cursor', stream_id: 0, cursor_id: 1, batch: { steps: [{ stmt: { sql: 'SELECT * FROM users' } }] } }), req(2, { type: 'fetch_cursor', cursor_id: 1, max_count: 10 }), req(3, { type: 'close_cursor', cursor_id: 1 })]);
+  t.equal(cursor.replies, 4, 'a cursor over a read is answered');
   const attacks: Array<[string, Array<string | Buffer>, string[]?]> = [
     ['execute', [hello, req(1, exec('DROP TABLE users'))]],
     ['batch', [hello, req(1, { type: 'batch', stream_id: 0, batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { condition: { type: 'ok', step: 0 }, stmt: { sql: 'DELETE FROM users' } }] } })]],
@@ -1031,6 +1033,9 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
     ['a key given twice', [hello, '{"type":"request","request_id":1,"request":{"type":"execute","stream_id":0,"stmt":{"sql":"DROP TABLE users","sql":"SELECT 1"}}}']],
     ['without a subprotocol', [hello, req(1, exec('DROP TABLE users'))], []],
     ['protobuf', [Buffer.from([0x0a, 0x00]), Buffer.from('\x12\x10DROP TABLE users')], ['hrana3-protobuf']],
+    // Twelfth pass: Hrana 3's cursor runs its batch; a request type Airlock does not know fails closed.
+    ['open_cursor', [hello, req(1, { type: 'open_stream', stream_id: 0 }), req(2, { type: 'open_cursor', stream_id: 0, cursor_id: 1, batch: { steps: [{ stmt: { sql: 'DROP TABLE users' } }] } })]],
+    ['an unknown request type', [hello, req(1, { type: 'execute_v4', stream_id: 0, stmt: { sql: 'DROP TABLE users' } })]],
   ];
   for (const [name, msgs, protocols] of attacks) t.equal((await session(msgs, protocols)).code, 1008, `${name}: closed`);
   t.notOk(JSON.stringify(hranaRuns).match(/DROP|DELETE/), 'no destructive request reached the server');
