@@ -48,6 +48,19 @@ function encodingChange(statements: ReadonlyArray<{ settings?: string[] }> | und
   return undefined;
 }
 
+/** Whether a message is canonical base64 (the alphabet, padding only at the end, whole quads). */
+function canonicalBase64(b: Buffer): boolean {
+  if (b.length % 4 !== 0) return false;
+  let end = b.length;
+  if (end && b[end - 1] === 0x3d) end--;
+  if (end && b[end - 1] === 0x3d) end--;
+  for (let i = 0; i < end; i++) {
+    const c = b[i]!;
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f)) return false;
+  }
+  return true;
+}
+
 export class TunnelSql {
   /** undefined: not known yet; null: the tunnel carries no protocol read here. */
   private reader: TunnelSqlReader | null | undefined;
@@ -55,9 +68,13 @@ export class TunnelSql {
   private sniffedBytes = 0;
   private readonly ended = new AbortFlag();
 
+  /** websockify's `base64` subprotocol: each text message is the base64 of the bytes it carries. */
+  private readonly base64: boolean;
+
   constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string) {
     if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase());
     else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
+    this.base64 = subprotocol.toLowerCase() === 'base64';
   }
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
@@ -77,15 +94,22 @@ export class TunnelSql {
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
     if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary') || this.reader === null) return undefined;
     let data = m.data;
+    let kind = m.kind;
+    if (this.base64 && kind === 'text') {
+      // The bridge decodes it (Python's b64decode skips what is not base64): only the canonical form is read.
+      if (!canonicalBase64(data)) return this.refuseUnread('a message of the base64 subprotocol that is not canonical base64');
+      data = Buffer.from(data.toString('latin1'), 'base64');
+      kind = 'binary';
+    }
     if (this.reader === undefined) {
-      if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {
+      if (this.sniffedBytes === 0 && kind === 'text' && startsHrana(data.toString('utf8'))) {
         this.reader = new HranaReader('');
-      } else if (this.sniffedBytes === 0 && m.kind === 'text' && startsGraphqlWs(m.data.toString('utf8'))) {
+      } else if (this.sniffedBytes === 0 && kind === 'text' && startsGraphqlWs(data.toString('utf8'))) {
         this.reader = new GraphqlWsReader();
       } else {
         // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
-        this.sniffed.push(m.data);
-        this.sniffedBytes += m.data.length;
+        this.sniffed.push(data);
+        this.sniffedBytes += data.length;
         if (this.sniffedBytes < SNIFF) return undefined;
         data = Buffer.concat(this.sniffed);
         this.sniffed = [];
@@ -99,7 +123,7 @@ export class TunnelSql {
         this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first) });
       }
     }
-    const read = this.reader.read(data, m.kind === 'binary');
+    const read = this.reader.read(data, kind === 'binary');
     // A message with something unreadable in it never leaves: the statements before it need no decision.
     if (read.refused) return this.refuseUnread(read.refused);
     if (!read.statements.length) return undefined;

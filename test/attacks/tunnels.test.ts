@@ -146,6 +146,18 @@ const opened = await startWsUpstream(t, {
     ws.on('close', () => db.destroy());
   },
 });
+/** websockify with its `base64` subprotocol: text messages are the base64 of the bytes to the server. */
+const websockify = await startWsUpstream(t, {
+  handleProtocols: (p) => (p.has('base64') ? 'base64' : false),
+  onConnection: (ws) => {
+    const db = net.connect(pg?.port ?? 1, '127.0.0.1');
+    ws.on('message', (d: Buffer, binary: boolean) => db.write(binary ? d : Buffer.from(d.toString(), 'base64')));
+    db.on('data', (d: Buffer) => ws.send(d.toString('base64')));
+    db.on('error', () => ws.terminate());
+    db.on('close', () => ws.close());
+    ws.on('close', () => db.destroy());
+  },
+});
 const hranaRuns: unknown[] = [];
 const hrana = await startWsUpstream(t, {
   handleProtocols: (p) => (p.has('hrana3') ? 'hrana3' : p.has('hrana3-protobuf') ? 'hrana3-protobuf' : false),
@@ -167,7 +179,7 @@ const gql = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -965,6 +977,26 @@ t.test('twelfth pass: a Bind runs what the server holds under its name, with val
   t.equal(await rowsOf('pv'), 1, 'the narrow delete ran');
   const viaBridge = await sendFrames([serialize.sync(), serialize.query('SELECT 1'), serialize.end()], openedUrl);
   t.not(viaBridge.code, 1008, 'a read in a session a bridge opened passes');
+  // websockify's base64 subprotocol: the stream is the base64 of text messages.
+  const b64 = (frames: string[]): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${websockify.port}/`, ['base64'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let got = '';
+    ws.on('open', () => { for (const f of frames) ws.send(f); });
+    ws.on('message', (d: Buffer) => { got += Buffer.from(d.toString(), 'base64').toString('latin1'); });
+    ws.on('close', (code) => resolve({ code, got }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  for (const [name, frames] of [
+    ['base64 text messages', [startup, serialize.query('DROP TABLE pv'), serialize.end()].map((b) => b.toString('base64'))],
+    ['base64 with a blank the bridge skips', [startup.toString('base64'), ` ${serialize.query('DROP TABLE pv').toString('base64')}`]],
+  ] as Array<[string, string[]]>) {
+    const { code } = await b64(frames);
+    t.equal(code, 1008, `${name}: closed`);
+    t.equal(await rowsOf('pv'), 1, `${name}: the DROP never ran`);
+  }
+  const read64 = await b64([startup, serialize.query('SELECT 1'), serialize.end()].map((b) => b.toString('base64')));
+  t.ok(read64.code !== 1008 && read64.got.includes('Z'), 'a read over base64 is answered');
 });
 
 t.test('a statement an open tunnel carries is held for a human like its HTTP twin: approved, it runs; refused, the tunnel closes; a grant covers the next', async (t) => {
