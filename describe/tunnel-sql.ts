@@ -99,8 +99,9 @@ export function startsPostgres(first: Buffer): boolean {
   if (first.length < 8) return false;
   const len = first.readInt32BE(0);
   const code = first.readInt32BE(4);
-  if (code === SSL_REQUEST || code === GSSENC_REQUEST) return len === 8;
-  if (code === CANCEL_REQUEST) return len === 16 || (len > 16 && len <= 264);
+  // The server takes these at any length a startup packet may have (an SSLRequest of 12 bytes is
+  // answered 'N' and the plain startup after it read): the reader refuses or ends on them.
+  if (code === SSL_REQUEST || code === GSSENC_REQUEST || code === CANCEL_REQUEST) return len >= 8 && len <= MAX_STARTUP + 4;
   // A startup of any protocol version: the server refuses the ones it does not speak.
   if (len >= 8 && len <= MAX_STARTUP + 4 && code >>> 16 >= 1 && code >>> 16 <= 3) return true;
   // A bridge that opened the session itself: the stream starts at any frontend message (a Query,

@@ -957,6 +957,24 @@ t.test('twelfth pass: a Bind runs what the server holds under its name, with val
     t.equal(code, 1008, `${name}: closed`);
     t.equal(await rowsOf('pv'), 2, `${name}: nothing was deleted`);
   }
+  // The server answers an SSLRequest or GSSENCRequest of any length ('N' without TLS) and reads the plain startup after it.
+  for (const [name, code, len] of [['an SSLRequest of 12 bytes', 80877103, 12], ['a GSSENCRequest of 16 bytes', 80877104, 16]] as Array<[string, number, number]>) {
+    await fresh();
+    const request = Buffer.alloc(len);
+    request.writeInt32BE(len, 0);
+    request.writeInt32BE(code, 4);
+    // The plain startup goes once the server said 'N' (data sent before that answer is refused).
+    const closed = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(sqlUrl('/raw'), { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+      ws.on('open', () => ws.send(request));
+      ws.once('message', () => { for (const f of [startup, serialize.query('DROP TABLE pv'), serialize.end()]) ws.send(f); });
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', reject);
+      setTimeout(() => ws.terminate(), 4000).unref();
+    });
+    t.equal(closed, 1008, `${name}: closed`);
+    t.equal(await rowsOf('pv'), 2, `${name}: the DROP never ran`);
+  }
   // A session a bridge opened: the agent's stream may start at any message, a Sync or a FunctionCall too.
   const openedUrl = `ws://sql.example:${opened.port}/`;
   for (const [name, first] of [['Sync', serialize.sync()], ['Flush', serialize.flush()], ['Close', serialize.close({ type: 'S', name: 'x' })], ['FunctionCall', Buffer.from([0x46, 0, 0, 0, 14, 0, 0, 0x0a, 0x9e, 0, 0, 0, 0, 0, 0])]] as Array<[string, Buffer]>) {
