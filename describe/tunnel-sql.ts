@@ -32,9 +32,14 @@ import { scanJson } from './json-readings.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
-  /** `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP pipeline. */
-  protocol: 'postgresql' | 'hrana' | 'graphql';
+  /**
+   * `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP
+   * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent.
+   */
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json';
   body: Record<string, unknown>;
+  /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
+  raw?: Buffer;
   /** What carried it (`Q`, `P`, `B`, `startup`, `execute`, …), for the audit record. */
   message: string;
 }
@@ -46,7 +51,7 @@ export interface TunnelRead {
 }
 
 export interface TunnelSqlReader {
-  readonly protocol: 'postgresql' | 'hrana' | 'graphql';
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
   read(data: Buffer, binary: boolean): TunnelRead;
@@ -611,5 +616,56 @@ export class GraphqlWsReader implements TunnelSqlReader {
     const payload = msg.payload;
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };
     return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown> }] };
+  }
+}
+
+/** Whether a first text message is JSON (an object or a list): a protocol of JSON messages. */
+export function startsJson(text: string): boolean {
+  return /^\s*[{[]/.test(text);
+}
+
+/** A word that starts an SQL statement or names a clause that writes, anywhere in a string value. */
+const sqlWord = /\b(select|insert|update|delete|drop|alter|create|truncate|grant|revoke|merge|replace|upsert|copy|call|exec|execute|do|with|pragma|attach|set|load|lock|vacuum|reindex|comment|prepare|deallocate|values|table|kill)\b/i;
+/** String values looked at in one message, at most (past it the message is judged). */
+const MAX_JSON_VALUES = 10_000;
+
+/** Whether a JSON value holds a string in which a word of SQL stands (bounded: past it, assumed so). */
+function mentionsSql(v: unknown): boolean {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v, depth: 0 }];
+  let seen = 0;
+  while (stack.length) {
+    const { v: x, depth } = stack.pop()!;
+    if (++seen > MAX_JSON_VALUES || depth > 32) return true;
+    if (typeof x === 'string') {
+      if (sqlWord.test(x)) return true;
+    } else if (x && typeof x === 'object') {
+      for (const c of Object.values(x as Record<string, unknown>)) stack.push({ v: c, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
+/**
+ * A WebSocket whose messages are JSON of a protocol Airlock has no reader for (a database's own
+ * JSON API: `{"sql": …}`, `{"query": …}`, JSON-RPC): each text message whose strings hold a word
+ * of SQL is judged as the same body POSTed to the tunnel's URL, by the rules that find SQL in an
+ * HTTP body (`{query}`, `{sql}`, `{statement}` to any path, SQL-carrying fields and envelopes).
+ * A message in which those rules find no SQL goes on undecided, as its tunnel's other traffic.
+ */
+export class JsonMessagesReader implements TunnelSqlReader {
+  readonly protocol = 'json';
+
+  read(data: Buffer, binary: boolean): TunnelRead {
+    if (binary) return { statements: [] };
+    const text = data.toString('utf8');
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      // Not JSON for JSON.parse; a lenient server may read it: the HTTP rules read it as they read such a body.
+      return sqlWord.test(text) ? { statements: [{ protocol: 'json', message: 'text', body: {}, raw: data }] } : { statements: [] };
+    }
+    if (!mentionsSql(msg)) return { statements: [] };
+    return { statements: [{ protocol: 'json', message: Array.isArray(msg) ? 'list' : 'object', body: {}, raw: data }] };
   }
 }

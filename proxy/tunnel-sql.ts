@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, JsonMessagesReader, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -106,6 +106,9 @@ export class TunnelSql {
         this.reader = new HranaReader('');
       } else if (this.sniffedBytes === 0 && kind === 'text' && startsGraphqlWs(data.toString('utf8'))) {
         this.reader = new GraphqlWsReader();
+      } else if (this.sniffedBytes === 0 && kind === 'text' && startsJson(data.toString('utf8'))) {
+        // No PostgreSQL stream starts with `{` or `[` (a startup's length leaves its first byte 0).
+        this.reader = new JsonMessagesReader();
       } else {
         // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
         this.sniffed.push(data);
@@ -149,7 +152,7 @@ export class TunnelSql {
     const scheme = tunnelUrl.protocol === 'wss:' ? 'https' : 'http';
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
-    const body = Buffer.from(JSON.stringify(s.body));
+    const body = s.raw ?? Buffer.from(JSON.stringify(s.body));
     const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
     let decided;
     try {
@@ -162,6 +165,8 @@ export class TunnelSql {
       return decided;
     }
     const { described, decision } = decided;
+    // A JSON message the HTTP rules find no SQL in is the tunnel's ordinary traffic: not a statement.
+    if (s.protocol === 'json' && !described.sql) return undefined;
     const ctx: RequestContext = {
       description: described, decision, audit: {}, signal: this.ended, refusalHeaders: {},
       outgoing: { method: 'POST', url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },

@@ -122,10 +122,13 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // reads statements in the text, as a `{query}` elsewhere.
   if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };
   // A JSON array of statements, or of `[statement, …params]` (rqlite's `/db/execute`, `/db/query`
-  // and `/db/request`), to any path: SQL when a grammar reads statements in them.
-  if (Array.isArray(json)) return statementList(json);
+  // and `/db/request`), to any path: SQL when a grammar reads statements in them. A batch of
+  // JSON-RPC calls: each call's SQL.
+  if (Array.isArray(json)) return statementList(json) ?? jsonRpcSql(json);
   if (!json || typeof json !== 'object') return undefined;
   const o = json as Record<string, unknown>;
+  const rpc = jsonRpcSql([o]);
+  if (rpc) return rpc;
   if (typeof o.sql === 'string') {
     const params = boundValues(o);
     if (params && 'error' in params) return params;
@@ -174,6 +177,33 @@ function statementList(json: unknown[]): SqlSource | undefined {
   }
   if (!texts.some((t) => t.trim() !== '')) return undefined;
   return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
+}
+
+/** JSON-RPC methods (the last part of a dotted or slashed name) that run the SQL in their parameters. */
+const sqlMethods = new Set(['query', 'sql', 'execute', 'exec', 'run', 'runsql', 'executesql', 'execsql', 'rawquery', 'statement', 'statements']);
+
+/**
+ * SQL in JSON-RPC calls (1.0 or 2.0; SurrealDB's `{method: "query", params: ["…", vars]}`, a
+ * database's own `{method: "execute", params: {sql}}`): the string parameters of a method that
+ * runs SQL, and `sql`/`query`/`statement` among named parameters of any method. SQL when a grammar
+ * reads statements in them. Undefined when the body holds no such call.
+ */
+function jsonRpcSql(calls: unknown[]): SqlSource | undefined {
+  if (calls.length > MAX_CARRIED_REQUESTS) return undefined;
+  const texts: string[] = [];
+  for (const c of calls) {
+    if (!isObject(c) || typeof c.method !== 'string' || c.params === undefined) continue;
+    const name = c.method.split(/[./:]/).pop()!.replace(/[-_]/g, '').toLowerCase();
+    if (Array.isArray(c.params)) {
+      if (sqlMethods.has(name)) for (const p of c.params.slice(0, MAX_CARRIED_REQUESTS)) if (typeof p === 'string' && p.trim() !== '') texts.push(p);
+    } else if (isObject(c.params)) {
+      for (const k of ['sql', 'query', 'statement', 'stmt']) {
+        const v = c.params[k];
+        if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+      }
+    }
+  }
+  return texts.length ? { texts, sniffed: true } : undefined;
 }
 
 /** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */

@@ -707,6 +707,25 @@ t.test('`{query}` to any path is SQL when a grammar reads statements in it; an S
     }),
     { numRuns: runs, ...seed },
   );
+  // Twelfth pass: JSON-RPC calls that run SQL (SurrealDB's `{method: "query", params: [sql, vars]}`,
+  // a database's `{method: "db.execute", params: {sql}}`, a batch of them) were medium plain POSTs.
+  const rpcs = fc.constantFrom(
+    (sql: string) => ({ id: 1, method: 'query', params: [sql, {}] }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 'a', method: 'db.execute', params: { sql } }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 2, method: 'sql/run_sql', params: [sql] }),
+    (sql: string) => [{ jsonrpc: '2.0', id: 1, method: 'query', params: ['SELECT 1'] }, { jsonrpc: '2.0', id: 2, method: 'exec', params: { query: sql } }],
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('/rpc', '/', '/api'), rpcs, destructive, ident, async (p, rpc, d, x) => {
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${p}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rpc(d(x))) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(rpc(d(x)))} to ${p}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  for (const rpc of [{ id: 1, method: 'query', params: ['red shoes'] }, { id: 1, method: 'query', params: ['SELECT name FROM users WHERE id = 1'] }, { id: 1, method: 'notify', params: ['DROP TABLE users'] }]) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}/rpc`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rpc) });
+    t.equal(decision.approval?.risk, 'medium', `${JSON.stringify(rpc)}: an ordinary POST`);
+  }
   // Controls: words that no grammar reads as statements are not SQL; a read is an ordinary POST.
   for (const query of ['red shoes size 42', 'who wrote the report?', 'SELECT name FROM users WHERE id = 1']) {
     const { description, decision } = await decide({ url: `https://${SQL_HOST}/search`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query }) });

@@ -1118,3 +1118,25 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
   t.equal((await session([init, op('query { orders { id } }')], [])).replies, 2, 'without a subprotocol, a query is answered');
   t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
 });
+
+t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are judged when they carry SQL, as the same body POSTed', async (t) => {
+  // The echo server stands for a database's own JSON API over WebSocket (SurrealDB's JSON-RPC, a custom `{sql}`).
+  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${rich.port}/rpc`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  const chat = JSON.stringify({ type: 'chat', text: 'drop by and select a table for the update' });
+  for (const [name, msg] of [
+    ['{sql}', JSON.stringify({ sql: 'DROP TABLE users' })],
+    ['{type, query}', JSON.stringify({ type: 'query', query: 'DELETE FROM users' })],
+    ['JSON-RPC query with positional parameters (SurrealDB\'s shape)', JSON.stringify({ id: 1, method: 'query', params: ['DROP TABLE users', {}] })],
+    ['JSON-RPC execute with named parameters', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'db.execute', params: { sql: 'TRUNCATE users' } })],
+    ['a key given twice', '{"sql":"DROP TABLE users","sql":"SELECT 1"}'],
+  ] as Array<[string, string]>) t.equal((await session([chat, msg])).code, 1008, `${name}: closed`);
+  t.equal((await session([chat, JSON.stringify({ sql: 'SELECT id FROM users' }), '[1, 2]'])).replies, 3, 'chat, a read and other JSON are relayed');
+});
