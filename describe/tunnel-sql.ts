@@ -290,7 +290,7 @@ export class PgFrontendReader implements TunnelSqlReader {
    * a text (also in a string a DO block or a function may EXECUTE) marks the tunnel.
    */
   private notePrepare(text: string): void {
-    if (!this.sqlPrepare && /prepare/i.test(text)) this.sqlPrepare = true;
+    if (!this.sqlPrepare && /\bprepare\b/i.test(text)) this.sqlPrepare = true;
   }
 
   private parse(m: Buffer): CarriedStatement {

@@ -99,6 +99,9 @@ const constructs: Construct[] = [
   // Triggers and foreign keys (audit triggers included) off for what the session writes next.
   { name: 'SET session_replication_role', dialects: ['postgresql'], sql: () => `SET session_replication_role = replica` },
   { name: 'set_config session_replication_role', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'session_replication_role' , 'replica' , false )` },
+  // Twelfth pass: pg_settings' rule makes an UPDATE of it set_config, row by row.
+  { name: 'UPDATE pg_settings', dialects: ['postgresql'], sql: () => `UPDATE pg_settings SET setting = 'replica' WHERE name = 'session_replication_role'` },
+  { name: 'UPDATE pg_catalog.pg_settings role', dialects: ['postgresql'], sql: (t) => `UPDATE pg_catalog.pg_settings SET setting = '${t}' WHERE name = 'role'` },
   // Every later session's defaults, and which schema a function's body resolves names in.
   { name: 'ALTER DATABASE SET', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET search_path = evil , public` },
   { name: 'ALTER DATABASE SET session_replication_role', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET session_replication_role = replica` },

@@ -919,6 +919,9 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
     ['options -c client_encoding=BIG5', [serialize.startup({ user: 'airlock', database: 'postgres', options: '-c client_encoding=BIG5' })]],
     ["SET NAMES 'SJIS'", [startup, serialize.query("SET NAMES 'SJIS'")]],
     ["set_config('client_encoding', 'GBK', false)", [startup, serialize.query("SELECT set_config('client_encoding', 'GBK', false)")]],
+    // Twelfth pass: pg_settings is a view whose UPDATE sets the setting, as SET does.
+    ["UPDATE pg_settings SET setting = 'SJIS'", [startup, serialize.query("UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'")]],
+    ['UPDATE pg_catalog.pg_settings through a CTE', [startup, serialize.query("WITH s AS (UPDATE pg_catalog.pg_settings SET setting = 'BIG5' WHERE name = 'client_encoding' RETURNING 1) SELECT 1")]],
   ] as Array<[string, Buffer[]]>) {
     const { code } = await sendFrames([...start, hidden]);
     t.equal(code, 1008, `${name}: closed`);
