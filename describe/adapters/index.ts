@@ -143,14 +143,18 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (sqlPath && typeof o.command === 'string' && typeof o.language === 'string') {
     return o.language.trim().toLowerCase() === 'sql' ? { texts: [o.command] } : { error: `a ${o.language.slice(0, 20)} command: code Airlock does not read, which may run any SQL` };
   }
-  // BigQuery's jobs.insert: {configuration: {query: {query}}}.
+  // BigQuery's jobs.insert: {configuration: {query: {query}}}, and what the job writes besides.
   const jobQuery = (o.configuration as { query?: { query?: unknown } } | undefined)?.query;
   const job = jobQuery?.query;
+  const written = isObject(o.configuration) ? bigQueryJobWrites(o.configuration) : undefined;
+  if (written && 'error' in written) return written;
   if (typeof job === 'string') {
     const params = boundValues(jobQuery);
     if (params && 'error' in params) return params;
-    return params ? { texts: [job], params: [params] } : { texts: [job] };
+    const texts = [job, ...(written ?? [])];
+    return params ? { texts, params: [params, ...(written ?? []).map(() => undefined)] } : { texts };
   }
+  if (written?.length) return { texts: written };
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
@@ -177,6 +181,32 @@ function statementList(json: unknown[]): SqlSource | undefined {
   }
   if (!texts.some((t) => t.trim() !== '')) return undefined;
   return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
+}
+
+/**
+ * What a BigQuery job writes besides its SQL, as the statements that do the same: a query's
+ * `destinationTable` (a SELECT that replaces a table under `WRITE_TRUNCATE`, or adds rows), a copy
+ * or load job's destination. An extract job writes a table's rows to any Cloud Storage URI, outside
+ * the database: not SQL Airlock can weigh, so it fails closed. Undefined when the job writes none.
+ */
+function bigQueryJobWrites(configuration: Record<string, unknown>): string[] | { error: string } | undefined {
+  const extract = configuration.extract;
+  if (isObject(extract) && (extract.destinationUris !== undefined || extract.destinationUri !== undefined)) return { error: 'a BigQuery extract job: it writes a table\'s rows to a storage URI outside the database' };
+  const out: string[] = [];
+  for (const kind of ['query', 'copy', 'load'] as const) {
+    const c = configuration[kind];
+    if (!isObject(c)) continue;
+    const dest = c.destinationTable;
+    if (dest === undefined) continue;
+    if (!isObject(dest) || typeof dest.tableId !== 'string') return { error: `a BigQuery ${kind} job whose destination table cannot be read` };
+    const name = [dest.datasetId, dest.tableId].filter((p): p is string => typeof p === 'string').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+    // WRITE_TRUNCATE (and WRITE_TRUNCATE_DATA) replaces every row; the default of a query job with
+    // a destination is WRITE_EMPTY, of copy and load jobs WRITE_EMPTY/WRITE_APPEND: rows are added.
+    const disposition = typeof c.writeDisposition === 'string' ? c.writeDisposition.toUpperCase() : '';
+    out.push(disposition.startsWith('WRITE_TRUNCATE') ? `DELETE FROM ${name}` : `INSERT INTO ${name} SELECT 1`);
+    if (c.createDisposition === undefined || String(c.createDisposition).toUpperCase() === 'CREATE_IF_NEEDED') out.push(`CREATE TABLE IF NOT EXISTS ${name} (airlock_bigquery_job int)`);
+  }
+  return out.length ? out : undefined;
 }
 
 /** JSON-RPC methods (the last part of a dotted or slashed name) that run the SQL in their parameters. */

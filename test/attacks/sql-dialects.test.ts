@@ -531,6 +531,23 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
   // Databricks' command API in another language runs code that may run any SQL: not read, so held at the worst.
   const python = await decide({ url: `${H}/api/1.2/commands/execute`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ language: 'python', clusterId: 'c', contextId: 'x', command: 'spark.sql("DROP TABLE users")' }) });
   t.equal(python.decision.approval?.risk, 'critical', 'a Python command');
+  // Twelfth pass: a BigQuery job writes besides its SQL: a SELECT whose destinationTable is
+  // replaced (WRITE_TRUNCATE), a copy job over a table, an extract job to any bucket were a
+  // SELECT's medium write (a grant for a SELECT job covered them) or a plain POST.
+  const jobs = `${H}/bigquery/v2/projects/p/jobs`;
+  const users = { projectId: 'p', datasetId: 'd', tableId: 'users' };
+  for (const [name, configuration] of [
+    ['a SELECT replacing a table', { query: { query: 'SELECT 1 AS id', useLegacySql: false, destinationTable: users, writeDisposition: 'WRITE_TRUNCATE' } }],
+    ['a copy job over a table', { copy: { sourceTable: { ...users, tableId: 'empty' }, destinationTable: users, writeDisposition: 'write_truncate' } }],
+    ['an extract job to a bucket', { extract: { sourceTable: users, destinationUris: ['gs://elsewhere/users-*.csv'] } }],
+  ] as Array<[string, unknown]>) {
+    const { decision } = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration }) });
+    t.equal(decision.approval?.risk, 'critical', `BigQuery: ${name}`);
+  }
+  const plain = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration: { query: { query: 'SELECT 1 AS id', useLegacySql: false } } }) });
+  const append = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration: { query: { query: 'SELECT 1 AS id', useLegacySql: false, destinationTable: { ...users, tableId: 'report' }, writeDisposition: 'WRITE_APPEND' } } }) });
+  t.equal(append.decision.approval?.risk, 'medium', 'BigQuery: rows appended to a table are a write');
+  t.not(JSON.stringify(append.description.sql?.statements), JSON.stringify(plain.description.sql?.statements), 'and not the same statements as the SELECT alone (a grant for one does not cover the other)');
 });
 
 t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
