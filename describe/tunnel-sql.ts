@@ -626,6 +626,8 @@ export function startsJson(text: string): boolean {
 
 /** A word that starts an SQL statement or names a clause that writes, anywhere in a string value. */
 const sqlWord = /\b(select|insert|update|delete|drop|alter|create|truncate|grant|revoke|merge|replace|upsert|copy|call|exec|execute|do|with|pragma|attach|set|load|lock|vacuum|reindex|comment|prepare|deallocate|values|table|kill)\b/i;
+/** Longest message of another protocol read for SQL (an HTTP body's capture is as long). */
+const MAX_JSON_MESSAGE = 1024 * 1024;
 /** String values looked at in one message, at most (past it the message is judged). */
 const MAX_JSON_VALUES = 10_000;
 
@@ -646,11 +648,12 @@ function mentionsSql(v: unknown): boolean {
 }
 
 /**
- * A WebSocket whose messages are JSON of a protocol Airlock has no reader for (a database's own
- * JSON API: `{"sql": …}`, `{"query": …}`, JSON-RPC): each text message whose strings hold a word
- * of SQL is judged as the same body POSTed to the tunnel's URL, by the rules that find SQL in an
- * HTTP body (`{query}`, `{sql}`, `{statement}` to any path, SQL-carrying fields and envelopes).
- * A message in which those rules find no SQL goes on undecided, as its tunnel's other traffic.
+ * A WebSocket of a protocol Airlock has no reader for, whose text messages may carry SQL: JSON (a
+ * database's own JSON API: `{"sql": …}`, `{"query": …}`, JSON-RPC) or SQL itself (a console, a
+ * line bridge). Each text message whose strings hold a word of SQL is judged as the same body
+ * POSTed to the tunnel's URL (plain text as `{query: text}`), by the rules that find SQL in an HTTP
+ * body (`{query}`, `{sql}`, `{statement}` to any path, SQL-carrying fields and envelopes). A
+ * message in which those rules find no SQL goes on undecided, as its tunnel's other traffic.
  */
 export class JsonMessagesReader implements TunnelSqlReader {
   readonly protocol = 'json';
@@ -658,12 +661,17 @@ export class JsonMessagesReader implements TunnelSqlReader {
   read(data: Buffer, binary: boolean): TunnelRead {
     if (binary) return { statements: [] };
     const text = data.toString('utf8');
+    // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one).
+    if (!sqlWord.test(text) && !text.includes('\\u')) return { statements: [] };
+    if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
-      // Not JSON for JSON.parse; a lenient server may read it: the HTTP rules read it as they read such a body.
-      return sqlWord.test(text) ? { statements: [{ protocol: 'json', message: 'text', body: {}, raw: data }] } : { statements: [] };
+      if (!sqlWord.test(text)) return { statements: [] };
+      // JSON a lenient server may read: the HTTP rules read it as they read such a body. Other
+      // text may be SQL itself (a console over WebSocket, `websocketd psql`): judged as `{query}`.
+      return startsJson(text) ? { statements: [{ protocol: 'json', message: 'text', body: {}, raw: data }] } : { statements: [{ protocol: 'json', message: 'text', body: { query: text } }] };
     }
     if (!mentionsSql(msg)) return { statements: [] };
     return { statements: [{ protocol: 'json', message: Array.isArray(msg) ? 'list' : 'object', body: {}, raw: data }] };

@@ -271,7 +271,7 @@ export class Pipeline {
    * decided like it: the same describe step (placeholders, the enforcers' describe hooks: grants,
    * the session) and the same engine. A twin that cannot be described is refused.
    */
-  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql'): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection> {
+  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql', onlySql = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
@@ -280,6 +280,8 @@ export class Pipeline {
       if (err instanceof DescribeError) return refusals.bad(err.message);
       throw err;
     }
+    // A message of another protocol in which no SQL was found is not a statement: nothing to decide.
+    if (onlySql && !d.sql) return undefined;
     const origin: RequestOrigin = { token: x.token };
     for (const e of this.deps.enforcers) {
       if (!e.describe) continue;

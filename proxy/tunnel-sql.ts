@@ -62,8 +62,8 @@ function canonicalBase64(b: Buffer): boolean {
 }
 
 export class TunnelSql {
-  /** undefined: not known yet; null: the tunnel carries no protocol read here. */
-  private reader: TunnelSqlReader | null | undefined;
+  /** undefined: not known yet. */
+  private reader: TunnelSqlReader | undefined;
   private sniffed: Buffer[] = [];
   private sniffedBytes = 0;
   private readonly ended = new AbortFlag();
@@ -92,7 +92,7 @@ export class TunnelSql {
    * goes on at once), else the decision about the statements it completes (a Rejection closes).
    */
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
-    if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary') || this.reader === null) return undefined;
+    if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary')) return undefined;
     let data = m.data;
     let kind = m.kind;
     if (this.base64 && kind === 'text') {
@@ -111,6 +111,7 @@ export class TunnelSql {
         this.reader = new JsonMessagesReader();
       } else {
         // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
+        const own = data;
         this.sniffed.push(data);
         this.sniffedBytes += data.length;
         if (this.sniffedBytes < SNIFF) return undefined;
@@ -118,12 +119,15 @@ export class TunnelSql {
         this.sniffed = [];
         this.sniffedBytes = 0;
         const first = data.subarray(0, SNIFF);
-        if (!startsPostgres(first)) {
-          this.reader = null;
-          return undefined;
+        if (startsPostgres(first)) {
+          // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
+          this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first) });
+        } else {
+          // Not PostgreSQL: from this message on, text messages are read for the SQL they may carry
+          // (a short first message must not hide the JSON or SQL after it).
+          this.reader = new JsonMessagesReader();
+          data = own;
         }
-        // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
-        this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first) });
       }
     }
     const read = this.reader.read(data, kind === 'binary');
@@ -156,17 +160,17 @@ export class TunnelSql {
     const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
     let decided;
     try {
-      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined);
+      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json');
     } catch (err) {
       decided = refusals.internal(err);
     }
+    // A JSON or text message the HTTP rules find no SQL in is the tunnel's ordinary traffic: not a statement.
+    if (decided === undefined) return undefined;
     if ('status' in decided) {
       this.pipeline.append(this.record(s, url, decided, undefined));
       return decided;
     }
     const { described, decision } = decided;
-    // A JSON message the HTTP rules find no SQL in is the tunnel's ordinary traffic: not a statement.
-    if (s.protocol === 'json' && !described.sql) return undefined;
     const ctx: RequestContext = {
       description: described, decision, audit: {}, signal: this.ended, refusalHeaders: {},
       outgoing: { method: 'POST', url: new URL(url), headers: [...raw.headers], bodyTransforms: [] },

@@ -1140,6 +1140,14 @@ t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are 
     ['JSON-RPC query with positional parameters (SurrealDB\'s shape)', JSON.stringify({ id: 1, method: 'query', params: ['DROP TABLE users', {}] })],
     ['JSON-RPC execute with named parameters', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'db.execute', params: { sql: 'TRUNCATE users' } })],
     ['a key given twice', '{"sql":"DROP TABLE users","sql":"SELECT 1"}'],
+    ['a JSON escape spelling the statement', '{"sql":"\\u0044ROP TABLE users"}'],
   ] as Array<[string, string]>) t.equal((await session([chat, msg])).code, 1008, `${name}: closed`);
+  // Text that is SQL itself (a console over WebSocket, `websocketd psql`), also after a short first
+  // message that is neither JSON nor PostgreSQL (the sniff of the first 8 bytes saw `hi` and gave up).
+  for (const [name, msgs] of [
+    ['SQL as a text message', ['DROP TABLE users;']],
+    ['after a short greeting', ['hi', JSON.stringify({ sql: 'DELETE FROM users' })]],
+    ['after a greeting, as text', ['hello there', 'TRUNCATE users']],
+  ] as Array<[string, string[]]>) t.equal((await session(msgs)).code, 1008, `${name}: closed`);
   t.equal((await session([chat, JSON.stringify({ sql: 'SELECT id FROM users' }), '[1, 2]'])).replies, 3, 'chat, a read and other JSON are relayed');
 });
