@@ -40,6 +40,8 @@ export interface CarriedStatement {
   body: Record<string, unknown>;
   /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
   raw?: Buffer;
+  /** Headers the server takes from the session rather than the message (GraphQL's `connection_init` payload). */
+  headers?: Array<[string, string]>;
   /** What carried it (`Q`, `P`, `B`, `startup`, `execute`, …), for the audit record. */
   message: string;
 }
@@ -608,15 +610,36 @@ function jsonMessage(data: Buffer, binary: boolean, what: string): Record<string
  */
 export class GraphqlWsReader implements TunnelSqlReader {
   readonly protocol = 'graphql';
+  /**
+   * Whom the operations act as, from `connection_init`: Hasura takes `payload.headers` (its role,
+   * session variables, the admin secret) for every operation of the socket, as HTTP headers.
+   */
+  private acting: Array<[string, string]> = [];
 
   read(data: Buffer, binary: boolean): TunnelRead {
     const msg = jsonMessage(data, binary, 'GraphQL over WebSocket');
     if (typeof msg === 'string') return { statements: [], refused: msg };
+    if (msg.type === 'connection_init') this.acting = actingHeaders(msg.payload);
     if (msg.type !== 'subscribe' && msg.type !== 'start') return { statements: [] };
     const payload = msg.payload;
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };
-    return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown> }] };
+    return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown>, ...(this.acting.length ? { headers: this.acting } : {}) }] };
   }
+}
+
+/** Header names that choose whom a request acts as (engine/grant-scope.ts `actingAs`). */
+export const actingHeader = (name: string): boolean => /^(x-hasura-|impersonate-)/i.test(name) || name.toLowerCase() === 'sudo';
+
+/** The acting headers of a `connection_init` payload: under `headers` (Hasura) or at its top (other servers' connection params). */
+function actingHeaders(payload: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const take = (o: unknown): void => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o as Record<string, unknown>).slice(0, 200)) if (actingHeader(k)) out.push([k.toLowerCase(), typeof v === 'string' ? v : JSON.stringify(v) ?? '']);
+  };
+  take(payload);
+  take((payload as { headers?: unknown } | null)?.headers);
+  return out;
 }
 
 /** Whether a first text message is JSON (an object or a list): a protocol of JSON messages. */

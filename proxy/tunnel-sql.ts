@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, JsonMessagesReader, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -157,7 +157,11 @@ export class TunnelSql {
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
     const body = s.raw ?? Buffer.from(JSON.stringify(s.body));
-    const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json']], body, bodyTruncated: false };
+    // Whom the statement acts as: the upgrade's own headers that choose it, and the session's (GraphQL's connection_init).
+    const acting: Array<[string, string]> = [];
+    const rawHeaders = this.x.head.rawHeaders ?? [];
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (actingHeader(rawHeaders[i]!)) acting.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!]);
+    const raw: RawRequest = { method: 'POST', url, headers: [['host', tunnelUrl.host], ['content-type', 'application/json'], ...acting, ...(s.headers ?? [])], body, bodyTruncated: false };
     let decided;
     try {
       decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json');

@@ -1119,6 +1119,12 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
     ['an operation first', [op('mutation { delete_orders(where: {}) { affected_rows } }')]],
   ] as Array<[string, string[]]>) t.equal((await session(msgs, [])).code, 1008, `without a subprotocol, ${name}: closed`);
   t.equal((await session([init, op('query { orders { id } }')], [])).replies, 2, 'without a subprotocol, a query is answered');
+  // Twelfth pass: Hasura takes the role for every operation from connection_init's payload.headers;
+  // the twin carried none, so a grant given for a user's operation covered the admin's.
+  const asAdmin = JSON.stringify({ type: 'connection_init', payload: { headers: { 'X-Hasura-Role': 'admin', 'X-Hasura-User-Id': '1' } } });
+  t.equal((await session([asAdmin, op('query { orders { id } } # as admin')])).replies, 2, 'a query as admin is answered');
+  const twin = a.records.find((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'graphql' && JSON.stringify(r.description ?? {}).includes('as admin'));
+  t.same(twin?.description?.request.headers?.['x-hasura-role'], ['admin'], 'the twin acts as the role connection_init named');
   t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
 });
 
