@@ -682,7 +682,9 @@ export class JsonMessagesReader implements TunnelSqlReader {
   readonly protocol = 'json';
 
   read(data: Buffer, binary: boolean): TunnelRead {
-    if (binary) return { statements: [] };
+    // Many servers read a binary message's bytes as they read text (`JSON.parse(data.toString())`):
+    // one that is UTF-8 is read as text; other bytes (media, protobuf) are not.
+    if (binary && !isUtf8(data)) return { statements: [] };
     const text = data.toString('utf8');
     // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one).
     if (!sqlWord.test(text) && !text.includes('\\u')) return { statements: [] };

@@ -1130,10 +1130,10 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
 
 t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are judged when they carry SQL, as the same body POSTed', async (t) => {
   // The echo server stands for a database's own JSON API over WebSocket (SurrealDB's JSON-RPC, a custom `{sql}`).
-  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+  const session = (msgs: Array<string | Buffer>): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://sql.example:${rich.port}/rpc`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     let replies = 0;
-    ws.on('open', () => { for (const m of msgs) ws.send(m); });
+    ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
     ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
     ws.on('close', (code) => resolve({ code, replies }));
     ws.on('error', reject);
@@ -1154,6 +1154,7 @@ t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are 
     ['SQL as a text message', ['DROP TABLE users;']],
     ['after a short greeting', ['hi', JSON.stringify({ sql: 'DELETE FROM users' })]],
     ['after a greeting, as text', ['hello there', 'TRUNCATE users']],
-  ] as Array<[string, string[]]>) t.equal((await session(msgs)).code, 1008, `${name}: closed`);
+    ['JSON in a binary message', ['hi', Buffer.from(JSON.stringify({ sql: 'DROP TABLE users' }))]],
+  ] as Array<[string, Array<string | Buffer>]>) t.equal((await session(msgs)).code, 1008, `${name}: closed`);
   t.equal((await session([chat, JSON.stringify({ sql: 'SELECT id FROM users' }), '[1, 2]'])).replies, 3, 'chat, a read and other JSON are relayed');
 });
