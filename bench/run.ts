@@ -17,13 +17,13 @@
 //   6. RSS with 1,000 idle keep-alive connections; a 1 GiB upload and download through Airlock
 //   7. CPU starvation: a busy loop per core while Airlock serves a fixed rate of GitHub reads; how
 //      many were denied for overrunning the evaluation budget (audit: fail_closed = timeout)
-//   8. --profile: a CPU profile of Airlock (default policy) under the HTTP and the HTTPS load, its
-//      top functions by self time printed
+//   8. --profile: a CPU profile of Airlock (default policy, or --profile-policy allow-all) under the
+//      HTTP and the HTTPS load, its top functions by self time printed
 //
 // Prints markdown tables (ratios to the bare relay and to squid) and writes JSON to bench/results/.
 // Usage: npm run bench -- [--duration 10] [--warmup 2] [--warmup-max 30] [--connections 50] [--rounds 1]
 //   [--only bare,squid,airlock] [--serial 5] [--idle 1000] [--stream-mib 1024] [--starve 60]
-//   [--starve-rps 200] [--starve-burners CORES] [--no-https] [--no-memory] [--profile] [--profile-only] [--baseline REF|DIR]
+//   [--starve-rps 200] [--starve-burners CORES] [--no-https] [--no-memory] [--profile] [--profile-only] [--profile-policy default|allow-all] [--baseline REF|DIR]
 //   [--proxy-bench]
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -61,6 +61,7 @@ const { values } = parseArgs({
     'no-memory': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'profile-only': { type: 'boolean', default: false },
+    'profile-policy': { type: 'string', default: 'default' },
     baseline: { type: 'string' },
     'proxy-bench': { type: 'boolean', default: false },
   },
@@ -483,10 +484,11 @@ if (values.profile || profileOnly) {
   };
   const wrkPhase = (phase: string, target: WrkTarget): ProfilePhase => ({ phase, run: async (s) => (await runWrk(wrk, target, { connections, seconds: s, tmp })).requests });
 
-  log(`profiling Airlock (default policy) → ${path.relative(root, profileDir)}`);
+  const profiled: AirlockPolicy = values['profile-policy'] === 'allow-all' ? 'allow-all' : 'default';
+  log(`profiling Airlock (${profiled} policy) → ${path.relative(root, profileDir)}`);
   const af = profFlags('airlock');
-  const a = await startAirlock({ root, policy: 'default', tmp, origin: originPorts, upstreamCa: upstreamTls.cert, label: 'Airlock, default policy (profiled)', nodeFlags: af.nodeFlags, env: af.env });
-  await profile('Airlock, default policy', a.proc, af.maps, [
+  const a = await startAirlock({ root, policy: profiled, tmp, origin: originPorts, upstreamCa: upstreamTls.cert, label: `Airlock, ${profiled} policy (profiled)`, nodeFlags: af.nodeFlags, env: af.env });
+  await profile(`Airlock, ${profiled} policy`, a.proc, af.maps, [
     wrkPhase('plain HTTP keep-alive (wrk), GitHub read', { connectTo: a.proxyUrl, url: `http://api.github.com${githubPath}`, viaProxy: true, proxyAuthorization: a.proxyAuthorization }),
     ...(values['no-https'] ? [] : [{
       phase: 'HTTPS interception keep-alive, GitHub read with the credential injected',

@@ -87,6 +87,14 @@ export function phpName(raw: string): string {
 const sqlFormFields = new Set(['sql', 'query', 'statement', 'q']);
 
 /**
+ * Query, form and JSON field names services take a credential in (GitLab's `private_token`,
+ * OAuth's `access_token`, Slack's form `token`): proxy/credential-placement.ts takes them out of a
+ * request Airlock injects into, and multipart bodies are read for them (rego/sessions.rego keeps
+ * the same list as `agent_credential_params`). Lower case.
+ */
+export const credentialParams: ReadonlySet<string> = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
+
+/**
  * The names servers register a query or form parameter under: PHP's (`phpName`) and Rack 2's, which
  * drops leading `[`/`]` and reads up to the next bracket (`[action]` and `action[]` are `action`).
  */
@@ -459,12 +467,13 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     decoded = bytes;
   }
 
-  // multipart/form-data: the fields that carry SQL (`curl -F sql=…`), as the form fields Flask,
-  // PHP, Rails, Express (multer) and Spring read from it; the rest of the body is not read here.
+  // multipart/form-data: the fields that carry SQL (`curl -F sql=…`) or a credential (Slack's
+  // `files.upload` takes `token`), as the form fields Flask, PHP, Rails, Express (multer) and
+  // Spring read from it; the rest of the body is not read here.
   if (content_type === 'multipart/form-data' && !truncated) {
     const header = contentTypes.find((h) => multipartBoundary(h) !== undefined);
     if (header !== undefined) {
-      const mp = multipartFields(bytes, header, (n) => parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase())));
+      const mp = multipartFields(bytes, header, (n) => parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase()) || credentialParams.has(x.toLowerCase())));
       if (mp.fields.length) {
         const form: Record<string, string[]> = emptyMap();
         for (const [name, value] of mp.fields) (form[name] ??= []).push(Buffer.from(value, 'latin1').toString('utf8'));

@@ -288,6 +288,13 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
   for (const [rawName, value] of raw.headers) {
     const name = rawName.toLowerCase();
     if (name === 'proxy-authorization') continue; // Airlock's own credential, never forwarded or shown
+    // Host as the upstream gets it: the target's authority in its one spelling (no trailing dot, an
+    // IPv4-mapped literal as IPv4), not the agent's (`allowed.example.`, `[::ffff:7f00:1]`).
+    if (name === 'host') {
+      headers.host = [url.host];
+      rawHeaderText.push(rawName, value);
+      continue;
+    }
     (headers[name] ??= []).push(redactHeaderValue(name, value));
     rawHeaderText.push(rawName, value); // names too: a placeholder in a header's name is just as much on its way out
     if (!notEgress.has(name)) headerEgress += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;

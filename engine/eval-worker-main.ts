@@ -10,7 +10,7 @@
 // after it use the new one: every thread of the pool swaps or none does.
 //
 // The hand-off is built for cost: the thread never returns to its event loop once started. It
-// sleeps in Atomics.wait on a counter the main thread bumps after each post, drains the port with
+// sleeps in Atomics.wait on a counter the main thread bumps after its posts, drains the port with
 // receiveMessageOnPort, and after each answer bumps a counter the main thread waits on
 // (Atomics.waitAsync). A MessagePort's own wake-ups and event dispatch cost several times more per
 // evaluation (bench/README.md, "hand-off"). worker.terminate() still ends the thread, asleep or

@@ -58,6 +58,17 @@ export const depth = 4;
 /** Inputs up to this size (characters) may wait in a busy thread's port: evaluations of microseconds. */
 const smallInput = 16 * 1024;
 
+/**
+ * Waking a sleeping thread is a futex wake made under V8's one lock for all Atomics waits: the
+ * woken thread then waits for that lock too, so each wake costs two, and on a VM each is an
+ * interrupt to the other core (~40 µs of the main thread per wake in the allow-all profile, more
+ * than a small evaluation). Hand-offs made while the event loop handles one poll phase's sockets
+ * share one wake, made when the phase ends; a thread still running drains its port without one.
+ */
+function wake(slot: Slot): void {
+  slot.wakeNow();
+}
+
 class Slot {
   worker!: Worker;
   /** Jobs given to the thread, in the order it runs them; the first is running (or about to). */
@@ -77,6 +88,8 @@ class Slot {
   /** The watchdog's first reading of the thread's CPU clock during the evaluation `id`. */
   private sample: { id: number; cpuMs: number } | undefined;
   private seq = 0;
+  /** A wake of the thread is scheduled for the end of this turn's poll phase. */
+  private waking = false;
 
   constructor(private readonly pool: WorkerPool) {
     this.start();
@@ -163,9 +176,17 @@ class Slot {
     this.finished();
   }
 
-  /** Hands a message to the thread: posted on its port, then its counter bumped to wake it. */
+  /** Hands a message to the thread: posted on its port now, its counter bumped (to wake it) at the end of the poll phase. */
   private send(message: object, transfer?: Transferable[]): void {
     this.port.postMessage(message, transfer as never);
+    if (this.waking) return;
+    this.waking = true;
+    setImmediate(wake, this);
+  }
+
+  /** Bumps the thread's counter once for every post since the last wake (see wake()). */
+  wakeNow(): void {
+    this.waking = false;
     Atomics.add(this.signal, 0, 1);
     Atomics.notify(this.signal, 0);
   }

@@ -5,7 +5,8 @@
 // parameter's name, the path, the host, the body without a body directive) is refused: it is
 // never substituted, since a service that records that place (a request log, a resource name)
 // would hand the real value back to the agent. Pure.
-import type { RequestDescription } from '../describe/types.ts';
+import { credentialParams, parameterNames } from '../describe/body.ts';
+import type { BodySummary, RequestDescription } from '../describe/types.ts';
 import type { CredentialDirective } from '../engine/decision.ts';
 import type { OutgoingRequest } from './enforcers.ts';
 import { serverHeaderKey } from '../lib/text.ts';
@@ -113,14 +114,16 @@ export function slotNames(secret: string, slots: Slots): string {
  * headers by an environment name read them (`X_Api_Key` is `x-api-key` to CGI and Rack).
  */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'x-api-key', 'api-key', 'apikey', 'x-auth-token', 'private-token', 'x-access-token', 'x-goog-api-key', 'x-github-token', 'x-hasura-admin-secret', 'x-hasura-access-key']);
-const CREDENTIAL_PARAMS = new Set(['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token']);
+const CREDENTIAL_PARAMS = credentialParams;
 
 /**
  * Takes out every credential of the agent's own that rides beside the injected ones: which of two
  * credentials a service authenticates a request by is its choice (Anthropic reads an
  * `Authorization: Bearer` as well as the injected `x-api-key`), so a request the policy decided as
  * the user's account could run on another (an attacker's, whose logs then show the prompt). The
- * request leaves with the credentials its decision named and no others. Call after the slots are
+ * request leaves with the credentials its decision named and no others: a session cookie is one
+ * too (GitLab and Grafana take their session cookie as well as a token), unless the slot is the
+ * Cookie header. Call after the slots are
  * written: what is left under a slot's exact name is Airlock's own. Returns what was taken out
  * ("header x-api-key", "query parameter token"), for the audit record.
  */
@@ -132,7 +135,7 @@ export function removeOtherCredentials(outgoing: Pick<OutgoingRequest, 'headers'
     const lower = headers[i]![0].toLowerCase();
     if (slots.headers.has(lower)) continue;
     const key = serverHeaderKey(lower);
-    if (!CREDENTIAL_HEADERS.has(key) && !slotKeys.has(key)) continue;
+    if (!CREDENTIAL_HEADERS.has(key) && key !== 'cookie' && !slotKeys.has(key)) continue;
     removed.unshift(`header ${lower.slice(0, 60)}`);
     headers.splice(i, 1);
   }
@@ -149,4 +152,29 @@ export function removeOtherCredentials(outgoing: Pick<OutgoingRequest, 'headers'
   });
   if (kept.length !== search.split('&').length) outgoing.url.search = kept.length ? `?${kept.join('&')}` : '';
   return removed;
+}
+
+/**
+ * A credential of the agent's own in the body of a request Airlock injects into (Slack's Web API
+ * takes a form or multipart `token` as well as the Authorization header; OAuth-style services take
+ * `access_token`): which one the service authenticates by is its choice, as with headers. A body
+ * is not rewritten to take it out, so the request is refused. Looked for where the description
+ * reads fields: a form's (urlencoded, or multipart's credential-named fields), a JSON object's top
+ * level, by every name a server registers the field under, in any case. A value holding the
+ * placeholder of a secret the decision puts in the body is that slot, not the agent's own.
+ * Returns the field's name, or undefined.
+ */
+export function agentCredentialInBody(body: BodySummary, isBodySlot: (value: string) => boolean): string | undefined {
+  const named = (raw: string): boolean => parameterNames(raw).some((n) => CREDENTIAL_PARAMS.has(n.toLowerCase()));
+  const own = (v: unknown): boolean => typeof v !== 'string' || !isBodySlot(v);
+  for (const [name, values] of Object.entries(body.form ?? {})) {
+    if (named(name) && values.some(own)) return name;
+  }
+  const json = body.json;
+  if (json && typeof json === 'object' && !Array.isArray(json)) {
+    for (const [name, value] of Object.entries(json)) {
+      if (named(name) && own(value)) return name;
+    }
+  }
+  return undefined;
 }

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { CredentialDirective } from '../engine/decision.ts';
 import { StreamStop, type Enforcer, type Rejection, type RelayedMessage, type RequestContext, type ResponseGuard, type ResponseHead } from './enforcers.ts';
-import { inItsSlot, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
+import { agentCredentialInBody, inItsSlot, queryKey, removeOtherCredentials, sightings, slotNames, slotsOf, type Sighting } from './credential-placement.ts';
 import { InjectedHosts, formOf, spellForm, type Injection, type SecretSource } from './injected-hosts.ts';
 import type { InjectionLedger } from '../state/stores.ts';
 import { isStoreUnavailable } from '../state/unavailable.ts';
@@ -681,6 +681,11 @@ export class CredentialEnforcer implements Enforcer {
     }
 
     const othersRemoved = removeOtherCredentials(outgoing, slotsOf(directives));
+    const bodyPlaceholders = [...bodyNames].map((n) => index.placeholderOf(n)).filter((p): p is string => p !== undefined);
+    const inBody = agentCredentialInBody(description.request.body, (v) => bodyPlaceholders.some((p) => v.includes(p)));
+    if (inBody !== undefined) {
+      return reject(403, 'agent-credential-in-body', 'A credential of the agent\'s own in the body', `the body carries ${JSON.stringify(inBody.slice(0, 60))} beside the credential Airlock injects (${[...new Set(directives.map((d) => d.secret))].join(', ')}); a service may authenticate by either, so the request could act as another account: send it without that field`);
+    }
 
     const unchecked = this.guardBody(ctx, index, bodyNames, new Map([...values].filter(([k]) => bodyNames.has(k))));
     if (unchecked) return unchecked;

@@ -40,15 +40,74 @@ export interface UpstreamOptions {
 export const MAX_IDLE_UPSTREAM = 256;
 export const IDLE_UPSTREAM_MS = 60_000;
 
-/** Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept. */
+/**
+ * Connections whose last answer had a body Node's client does not read: closed, never pooled.
+ * Node reads no body after a response to HEAD or a 204/304 and pools the connection at once; a
+ * server that sends one anyway (Python's BaseHTTPRequestHandler with the common `do_HEAD = do_GET`,
+ * a handler writing a body after a 304) sends it on that connection, and when it arrives after
+ * the pool lent the connection to the next request (any agent's, to any name of that address),
+ * Node reads it as that request's response: a HEAD whose body holds a whole response gave another
+ * agent the answer one agent wrote, and the other agent's own answer to the next request on it.
+ */
+const unreadBody = new WeakSet<net.Socket>();
+
+/**
+ * Whether a response leaves body bytes Node will not read on its connection: every answer to HEAD
+ * but one that declares an empty body, and a 204 or 304 that declares a body (a correct one does
+ * not: conditional GETs keep their pooled connections).
+ */
+export function leavesUnreadBody(method: string, status: number, rawHeaders: readonly string[]): boolean {
+  const head = method === 'HEAD';
+  if (!head && status !== 204 && status !== 304) return false;
+  let declared = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!.toLowerCase();
+    if (name === 'transfer-encoding') return true;
+    if (name === 'content-length') {
+      if (!/^0+$/.test(rawHeaders[i + 1]!.trim())) return true;
+      declared = true;
+    }
+  }
+  return head && !declared;
+}
+
+/**
+ * A byte on a connection waiting in the pool: the server sent more than the answer it framed (a
+ * length counted in characters of a text then written as UTF-8, piece by piece). Node drops such
+ * bytes and lends the connection on, and the rest of that surplus is read as the next request's
+ * response: the connection is closed instead.
+ */
+function idleData(this: net.Socket): void {
+  this.destroy();
+}
+
+/**
+ * Past MAX_IDLE_UPSTREAM idle connections in the pool, a finished one is closed instead of kept;
+ * one whose answer left a body unread, or that receives a byte while it waits, is closed too.
+ * Connections are kept per agent session (`poolKey`): a connection one agent's request may have
+ * left out of step with its server (a surplus held back past the moment it was lent on), or that
+ * a server authenticated for the connection rather than the request (NTLM, IIS's persisted
+ * Negotiate), never carries another agent's or session's request.
+ */
 function boundIdle<A extends http.Agent>(agent: A): A {
-  // Node's agent keeps a finished connection when this returns true (typed as returning nothing).
-  const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined };
+  // Node's agent keeps a finished connection when this returns true (typed as returning nothing),
+  // and hands a kept one to the next request through reuseSocket; getName names its pools.
+  const pool = agent as unknown as { keepSocketAlive(socket: net.Socket): boolean | undefined; reuseSocket(socket: net.Socket, req: http.ClientRequest): void };
   const keep = pool.keepSocketAlive.bind(pool);
+  const reuse = pool.reuseSocket.bind(pool);
+  const name = agent.getName.bind(agent);
+  agent.getName = (options) => `${name(options)}:${(options as { poolKey?: string } | undefined)?.poolKey ?? ''}`;
   pool.keepSocketAlive = (socket) => {
+    if (unreadBody.has(socket)) return false;
     let idle = 0;
     for (const name in agent.freeSockets) idle += agent.freeSockets[name]?.length ?? 0;
-    return idle < MAX_IDLE_UPSTREAM && keep(socket) !== false;
+    if (idle >= MAX_IDLE_UPSTREAM || keep(socket) === false) return false;
+    socket.on('data', idleData);
+    return true;
+  };
+  pool.reuseSocket = (socket, req) => {
+    socket.off('data', idleData);
+    reuse(socket, req);
   };
   return agent;
 }
@@ -70,20 +129,22 @@ export class Upstream {
   }
 
   /** `whole`: the body as it leaves, when the stages already ran over a body held whole. */
-  requestOptions(x: Exchange, whole?: Buffer): https.RequestOptions & { secureContext?: tls.SecureContext } {
+  requestOptions(x: Exchange, whole?: Buffer): https.RequestOptions & { secureContext?: tls.SecureContext; poolKey: string } {
     const { outgoing } = x.context!;
     const url = outgoing.url;
     const tlsUpstream = url.protocol === 'https:';
     const headers = outgoing.headers.filter(([k]) => { const l = k.toLowerCase(); return l !== 'host' && l !== 'content-length'; });
     headers.push(...bodyFraming(x, whole));
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
-    const options: https.RequestOptions & { secureContext?: tls.SecureContext } = {
+    const options: https.RequestOptions & { secureContext?: tls.SecureContext; poolKey: string } = {
       host: x.dial!.address,
       port: x.dial!.port,
       method: outgoing.method,
       path: url.pathname + url.search,
       headers: ['Host', url.host, ...flatten(headers)] as unknown as http.OutgoingHttpHeaders,
       setHost: false,
+      // The pool of this agent session's connections (boundIdle).
+      poolKey: `${x.agent?.id ?? ''}\n${x.token ?? ''}`,
       // A new connection, closed after the exchange (Node then sends `Connection: close`), for a
       // request that waited or a body an origin could read as a request; a pooled one otherwise.
       agent: outgoing.freshConnection || readableAsRequest(whole ?? x.body.captured)
@@ -288,6 +349,7 @@ class HttpForward {
     if (stages.length) head.headers = head.headers.filter(([k]) => k.toLowerCase() !== 'content-length');
     x.record.upstream_status = upRes.statusCode;
     x.record.status = head.statusCode;
+    if (leavesUnreadBody(ctx.outgoing.method, upRes.statusCode ?? 0, upRes.rawHeaders)) unreadBody.add(upRes.socket);
     upRes.on('error', () => undefined);
     if (!stages.length) {
       const err = this.writeHead(upRes, head);

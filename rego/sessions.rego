@@ -517,6 +517,18 @@ agent_authenticates if {
 	lower(name) in agent_credential_params
 }
 
+# ... and in a form, multipart or JSON body (Slack's Web API takes a form `token`).
+agent_authenticates if {
+	some name, _ in object.get(input.request.body, "form", {})
+	lower(name) in agent_credential_params
+}
+
+agent_authenticates if {
+	is_object(input.request.body.json)
+	some name, _ in input.request.body.json
+	lower(name) in agent_credential_params
+}
+
 authenticated_labels_apply if {
 	host_labels_apply
 	count(matching_host_labels) == 0

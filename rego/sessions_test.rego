@@ -84,6 +84,16 @@ test_allowed_host_page_is_untrusted if {
 	d.labels == ["untrusted"]
 }
 
+# An account of the agent's own read with a token in the body is private data as one in a header is.
+test_allowed_host_read_with_own_token_in_body_is_private if {
+	form := object.union(req("POST", "hooks.corp.dev", "/api/conversations.history"), {"request": {"body": {"size": 30, "sha256": "", "content_type": "application/x-www-form-urlencoded", "truncated": false, "form": {"Token": ["xoxb-1"], "channel": ["C1"]}}}})
+	airlock.response_labels == {"private", "untrusted"} with input as form with data.config.allowed_hosts as ["hooks.corp.dev"]
+	json := object.union(req("POST", "hooks.corp.dev", "/api/x"), {"request": {"body": {"size": 30, "sha256": "", "content_type": "application/json", "truncated": false, "json": {"access_token": "t"}}}})
+	airlock.response_labels == {"private", "untrusted"} with input as json with data.config.allowed_hosts as ["hooks.corp.dev"]
+	plain := object.union(req("POST", "hooks.corp.dev", "/api/x"), {"request": {"body": {"size": 30, "sha256": "", "content_type": "application/json", "truncated": false, "json": {"tokens_used": 1}}}})
+	airlock.response_labels == {"untrusted"} with input as plain with data.config.allowed_hosts as ["hooks.corp.dev"]
+}
+
 test_host_labels_override if {
 	d := airlock.decision with input as req("GET", "wiki.corp", "/x") with data.config.allowed_hosts as ["wiki.corp"] with data.config.labels.hosts as {"*.corp": ["private"]}
 	d.labels == ["private"]

@@ -13,6 +13,7 @@ import { gmail } from './gmail.ts';
 import { neon } from './neon.ts';
 import { openai } from './openai.ts';
 import { slack } from './slack.ts';
+import { telegram } from './telegram.ts';
 import { analyzeSqlIn } from './sql-dialects.ts';
 import { loadSqlParser } from './sql.ts';
 import { loadSqliteEngine } from './sql-sqlite.ts';
@@ -25,7 +26,7 @@ import { trimTrailing } from '../../lib/text.ts';
 export type { ServiceAdapter, SqlSource } from './adapter.ts';
 
 /** In order: the first adapter that owns the host and describes the request wins. `git` (any host) is last. */
-export const adapters: readonly ServiceAdapter[] = [github, stripe, gmail, slack, supabase, neon, cloudflare, openai, anthropic, git];
+export const adapters: readonly ServiceAdapter[] = [github, stripe, gmail, slack, telegram, supabase, neon, cloudflare, openai, anthropic, git];
 
 /** Loads what reading SQL needs (PostgreSQL's parser and SQLite, as WASM); until then SQL is unparsed. */
 export function loadAdapters(): Promise<void> {

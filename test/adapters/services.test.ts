@@ -175,3 +175,28 @@ t.test('unknown hosts get no service', async (t) => {
     t.same(recognize(requestOf(parseLine(line))), {}, line);
   }
 });
+
+t.test('Telegram Bot API: the method name decides, whatever the HTTP verb or letter case', async (t) => {
+  check(t, [
+    ['GET https://api.telegram.org/bot123:AbC/getUpdates?offset=5', 'getupdates:read'],
+    ['GET https://api.telegram.org/bot123:AbC/getMe', 'getme:read'],
+    ['GET https://api.telegram.org/bot123:AbC/sendMessage?chat_id=42&text=hi', 'sendmessage:send', { chat_id: '42' }],
+    ['GET https://api.telegram.org/bot123:AbC/SENDMESSAGE?chat_id=42&text=hi', 'sendmessage:send', { chat_id: '42' }],
+    [{ method: 'POST', url: 'https://api.telegram.org/bot123:AbC/sendDocument', form: { chat_id: '7' } }, 'senddocument:send', { chat_id: '7' }],
+    [{ method: 'POST', url: 'https://api.telegram.org/bot123:AbC/sendMessage', json: { chat_id: -100, text: 'x' } }, 'sendmessage:send', { chat_id: '-100' }],
+    ['GET https://api.telegram.org/bot123:AbC/sendMessage?chat_id=1&chat_id=2', 'sendmessage:send', { chat_id: ['1', '2'] }],
+    ['GET https://api.telegram.org/bot123:AbC/sendMessage?text=no-chat', 'sendmessage:send', { chat_id: '?' }],
+    ['GET https://api.telegram.org/bot123:AbC/forwardMessage?chat_id=9&from_chat_id=1&message_id=2', 'forwardmessage:send'],
+    ['GET https://api.telegram.org/bot123:AbC/editMessageText?chat_id=9', 'editmessagetext:send'],
+    ['GET https://api.telegram.org/bot123:AbC/deleteMessage?chat_id=9&message_id=3', 'deletemessage:delete'],
+    ['GET https://api.telegram.org/bot123:AbC/setWebhook?url=https://evil.example/hook', 'setwebhook:admin'],
+    ['GET https://api.telegram.org/bot123:AbC/deleteWebhook', 'deletewebhook:admin'],
+    ['GET https://api.telegram.org/bot123:AbC/banChatMember?chat_id=9&user_id=1', 'banchatmember:admin'],
+    ['GET https://api.telegram.org/bot123:AbC/exportChatInviteLink?chat_id=9', 'exportchatinvitelink:admin'],
+    ['GET https://api.telegram.org/bot123:AbC/refundStarPayment', 'refundstarpayment:pay'],
+    ['GET https://api.telegram.org/bot123:AbC/createForumTopic?chat_id=9', 'createforumtopic:write'],
+    ['GET https://api.telegram.org/file/bot123:AbC/documents/file_1.pdf', 'file.download:read'],
+    ['GET https://api.telegram.org/bot123:AbC/sendMessage/extra', 'unknown:write'],
+    ['GET https://api.telegram.org/', 'unknown:write'],
+  ], 'telegram');
+});

@@ -88,6 +88,20 @@ t.test('control: the bound destination gets the real value, the agent only ever 
   t.notMatch(r.body, /sk_live_EXFIL/);
 });
 
+t.test("curl: a token of the agent's own in the form or multipart body beside the injected header is refused before it leaves", async (t) => {
+  const before = api.received.length;
+  for (const [what, args] of [
+    ['form (-d)', ['-d', 'channel=C1', '-d', 'token=xoxb-ATTACKER-1', '-d', 'text=hi']],
+    ['multipart (-F)', ['-F', 'channels=C1', '-F', 'Token=xoxb-ATTACKER-2', '-F', 'file=@/etc/hostname']],
+    ['JSON', ['-H', 'content-type: application/json', '--data-raw', '{"channel":"C1","access_token":"xoxb-ATTACKER-3"}']],
+  ] as const) {
+    const c = await curl(['-sS', '-x', a.proxyUrl, '-H', `Authorization: Bearer ${PH}`, ...args, `${apiUrl}/api/chat.postMessage`]);
+    t.match(c.stdout, /"type":"[^"]*agent-credential-in-body"/, `${what}: refused with a problem that says why`);
+  }
+  t.equal(api.received.length, before, 'none reached the service');
+  t.equal(a.records.filter((r) => r.outcome === 'credential-refused' && String(r.detail).includes('beside the credential Airlock injects')).length, 3, 'and each is in the audit log');
+});
+
 t.test('placeholder sent to an allowed host it is not bound to: refused, never substituted', async (t) => {
   const o = `http://other.example:${other.port}`;
   const b64 = Buffer.from(PH).toString('base64');

@@ -9,8 +9,8 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import { withoutNamedHeaders } from '../../proxy/http-util.ts';
-import { readableAsRequest } from '../../proxy/upstream.ts';
-import { curl, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
+import { leavesUnreadBody, readableAsRequest } from '../../proxy/upstream.ts';
+import { curl, eventually, exchange, isProblem, parseResponses, rawToProxy, startTestAirlock, startUpstream, tlsTunnel, upstreamCa } from './helpers.ts';
 
 const numRuns = Number(process.env.AIRLOCK_FUZZ_RUNS ?? 30);
 const seed = process.env.AIRLOCK_FUZZ_SEED ? { seed: Number(process.env.AIRLOCK_FUZZ_SEED) } : {};
@@ -21,13 +21,24 @@ const tlsUp = await startUpstream(t, { tlsCa: ca });
 // Python's http.server, HTTP/1.1: a handler that answers without reading the body, and a server
 // that then reads its next request where that body starts ("CL.0"). It logs every request it runs.
 const pyServer = spawn('python3', ['-c', `
-import http.server, sys
+import http.server, sys, time, urllib.parse
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     def answer(self):
         sys.stderr.write(self.command + ' ' + self.path + ' ' + str(self.headers.get('connection')) + ' te=' + str(self.headers.get('transfer-encoding')) + ' cl=' + str(self.headers.get('content-length')) + '\\n'); sys.stderr.flush()
+        if self.path.startswith('/late/'):
+            # /late/STATUS/LENGTH/ID?PIECE%1FPIECE...: the head declaring LENGTH bytes ('-': all the pieces'), then the pieces
+            # 80 ms apart (as a handler writing what it computes does), whatever the method or status; each piece logged once written
+            route, _, query = self.path.partition('?')
+            _, _, status, length, ident = route.split('/', 4)
+            pieces = urllib.parse.unquote(query).encode('latin1').split(b'\\x1f')
+            self.send_response(int(status)); self.send_header('Content-Length', str(sum(map(len, pieces))) if length == '-' else length); self.end_headers()
+            for i, piece in enumerate(pieces):
+                if i: time.sleep(0.08 if i == 1 else 0.3)
+                self.wfile.write(piece); sys.stderr.write('late ' + ident + ' piece ' + str(i) + '\\n'); sys.stderr.flush()
+            return
         self.send_response(200); self.send_header('Content-Length', '2'); self.end_headers(); self.wfile.write(b'ok')
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = answer
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = answer
     def log_message(self, *a): pass
 s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
 print(s.server_address[1], flush=True)
@@ -354,6 +365,14 @@ t.test('a forwarding header naming another host (X-Forwarded-Host, Forwarded hos
     const r = await rawToProxy(a.port, `GET ${origin}/ok/fwd-same HTTP/1.1\r\nHost: ${host}\r\n${auth}${h}\r\n\r\n`, { responses: 1 });
     t.equal(parseResponses(r.text)[0]?.status, 200, `${h}: forwarded`);
   }
+  // Twelfth pass: the policy's Host header is the one the upstream gets, not the agent's spelling of the target.
+  for (const [i, target] of [`ALLOWED.Example.:${up.port}`, `allowed.example.:${up.port}`, `allowed.example:0${up.port}`].entries()) {
+    const r = await rawToProxy(a.port, `GET http://${target}/ok/host-spelling-${i} HTTP/1.1\r\nHost: ${target}\r\n${auth}\r\n`, { responses: 1 });
+    t.equal(parseResponses(r.text)[0]?.status, 200, `${target}: forwarded`);
+    await a.airlock.audit.flush();
+    const seen = a.records.find((x) => x.url?.endsWith(`/ok/host-spelling-${i}`))?.description?.request.headers.host;
+    t.same(seen, [up.received.find((x) => x.url === `/ok/host-spelling-${i}`)?.headers.host], `${target}: the policy saw the Host the upstream got (${seen})`);
+  }
 });
 
 t.test('property: a framing header spelled with underscores (Transfer_Encoding, content_length, Content_Type) is refused: a CGI-keyed server (Puma before 6.4.3) never runs what follows a chunked terminator; nor gets a Proxy header (httpoxy)', async (t) => {
@@ -436,4 +455,65 @@ t.test('property: a header the request\'s Connection names goes upstream neither
       return Object.keys(seen).filter((k) => !hop.has(k)).sort().join() === Object.keys(got.headers).filter((k) => !hop.has(k)).sort().join();
     },
   ), { numRuns, ...seed });
+});
+
+t.test('property: a body the upstream sends where Node reads none (HEAD, 204, 304) never becomes another agent\'s response on a pooled connection', async (t) => {
+  // Python's BaseHTTPRequestHandler with `do_HEAD = do_GET` (or a handler writing a body after a
+  // 204 or 304) sends the body anyway. Node's client reads none there and pooled the connection at
+  // once; a body arriving after the pool lent it to the next request (here another agent's) was
+  // read as that request's response: one agent wrote another's answer ("response queue poisoning").
+  const pyHost = `allowed.example:${pyPort}`;
+  const neighbour = await a.airlock.agents.add('pool-neighbour');
+  const nAuth = `Proxy-Authorization: Basic ${Buffer.from(`pool-neighbour:${neighbour.token}`).toString('base64')}\r\n`;
+  let n = 0;
+  await fc.assert(fc.asyncProperty(
+    fc.record({ kind: fc.constantFrom(['HEAD', 200], ['HEAD', 404], ['GET', 204], ['GET', 304]), fake: fc.constantFrom('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE', 'HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\nConnection: keep-alive\r\n\r\nFAKE') }),
+    async ({ kind: [method, status], fake }) => {
+      const id = ++n;
+      // The neighbour's request leaves once the head is back, while the server still owes the body.
+      const poison = net.connect(a.port, '127.0.0.1');
+      poison.on('error', () => undefined);
+      await new Promise<void>((resolve) => {
+        let head = '';
+        const done = setTimeout(resolve, 2000);
+        poison.on('data', (c: Buffer) => { head += c.toString('latin1'); if (head.includes('\r\n\r\n')) (clearTimeout(done), resolve()); });
+        poison.write(`${method} http://${pyHost}/late/${status}/-/${id}?%1F${encodeURIComponent(fake)} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}\r\n`);
+      });
+      const r = await rawToProxy(a.port, `GET http://${pyHost}/ok/neighbour-${id} HTTP/1.1\r\nHost: ${pyHost}\r\n${nAuth}\r\n`, { responses: 1 });
+      poison.destroy();
+      const [res] = parseResponses(r.text);
+      return res?.status === 200 && res.body === 'ok';
+    },
+  ), { numRuns: Math.min(numRuns, 6), ...seed });
+  // The same from a server declaring fewer bytes than it sends (a length counted in characters of
+  // a text it then writes as UTF-8, piece by piece): bytes arriving while the connection waits in
+  // the pool close it (Node dropped them and lent it on; the rest of the surplus, a whole response
+  // here, arrived as the next request's answer).
+  const surplus = await rawToProxy(a.port, `GET http://${pyHost}/late/200/2/surplus?ok%1Fjunk%1F${encodeURIComponent('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE')} HTTP/1.1\r\nHost: ${pyHost}\r\n${auth}\r\n`, { responses: 1 });
+  t.equal(parseResponses(surplus.text)[0]?.body, 'ok', 'the declared length is what the agent gets');
+  t.ok(await eventually(() => pyLog.includes('late surplus piece 1\n'), 2000), 'the server sent more than it declared');
+  await new Promise((r) => setTimeout(r, 20));
+  const after = parseResponses((await rawToProxy(a.port, `GET http://${pyHost}/ok/neighbour-surplus HTTP/1.1\r\nHost: ${pyHost}\r\n${nAuth}\r\n`, { responses: 1 })).text)[0];
+  t.equal(after?.body, 'ok', `the next request on that server gets its own answer (${after?.status} ${after?.body})`);
+  // Real clients: curl -I, then the neighbour's curl while the body is still owed.
+  const neighbourUrl = `http://pool-neighbour:${neighbour.token}@127.0.0.1:${a.port}`;
+  const head = await curl(['-x', a.proxyUrl, '-I', '-o', '/dev/null', '-w', '%{http_code}', `http://${pyHost}/late/200/-/curl?%1F${encodeURIComponent('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nFAKE')}`]);
+  const next = await curl(['-x', neighbourUrl, '-s', `http://${pyHost}/ok/neighbour-curl`]);
+  t.same([head.stdout, next.stdout], ['200', 'ok'], 'curl: the neighbour gets its own answer');
+  // And whatever a server left on a connection, only the session that used it can meet it: pools are per agent session.
+  const get = async (who: string, path: string): Promise<number> => {
+    await rawToProxy(a.port, `GET ${origin}${path} HTTP/1.1\r\nHost: ${host}\r\n${who}\r\n`, { responses: 1 });
+    return up.connections;
+  };
+  const c1 = await get(auth, '/ok/pool-own-1');
+  const c2 = await get(nAuth, '/ok/pool-other');
+  const c3 = await get(auth, '/ok/pool-own-2');
+  t.same([c2 - c1, c3 - c2], [1, 0], 'another agent\'s request opened a connection of its own; the first agent\'s next one reused its own');
+  for (const [method, status, headers, unread] of [
+    ['HEAD', 200, ['Content-Length', '12'], true], ['HEAD', 200, [], true], ['HEAD', 200, ['Content-Length', '0'], false], ['HEAD', 200, ['Transfer-Encoding', 'chunked'], true],
+    ['GET', 304, [], false], ['GET', 304, ['ETag', '"x"'], false], ['GET', 304, ['Content-Length', '5'], true], ['GET', 204, ['content-length', ' 00 '], false], ['GET', 204, ['Transfer-Encoding', 'chunked'], true],
+    ['GET', 200, ['Content-Length', '5'], false], ['POST', 201, [], false],
+  ] as const) {
+    t.equal(leavesUnreadBody(method, status, headers), unread, `${method} → ${status} ${headers.join(': ')}: ${unread ? 'closed after it' : 'pooled'}`);
+  }
 });

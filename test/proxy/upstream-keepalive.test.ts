@@ -72,8 +72,10 @@ t.test('a GET on a connection the upstream closed is sent again on a new one; a 
     t.notOk(up.answered.some((l) => l.startsWith(`GET /get-${name}`)), 'and nothing answered it');
   }
 
-  const audit = a.records.filter((r) => r.url?.includes('/second'));
-  t.ok(audit.length >= 3 && audit.every((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'each retry is in its audit record');
+  // A HEAD's connection is closed after it (proxy/upstream.ts leavesUnreadBody), so HEAD /second1
+  // found none to reuse; the GET and OPTIONS ones were retries.
+  const audit = a.records.filter((r) => r.url?.includes('/second') && r.method !== 'HEAD');
+  t.ok(audit.length >= 2 && audit.every((r) => (r.extra as { upstream_retry?: string } | undefined)?.upstream_retry), 'each retry is in its audit record');
 });
 
 t.test('a request a human approved goes on a new connection, not on one the upstream may have closed meanwhile', async (t) => {

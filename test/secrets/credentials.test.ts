@@ -77,7 +77,7 @@ t.test("a credential of the agent's own beside an injected one is taken out: the
   const { live, enforcer } = await setup(t);
   // Anthropic takes x-api-key (injected) and also an Authorization bearer: which one it reads is
   // its choice, and an attacker's key would run the user's prompt on the attacker's account.
-  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token', 'X-Hasura-Admin-Secret'];
+  const credentialHeaders = ['Authorization', 'X-Api-Key', 'Api-Key', 'apikey', 'X-Auth-Token', 'Private-Token', 'X-Access-Token', 'X-Goog-Api-Key', 'X-GitHub-Token', 'X-Hasura-Admin-Secret', 'Cookie'];
   const credentialParams = ['access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token', 'token'];
   const spellings = [(n: string) => n, (n: string) => n.toUpperCase(), (n: string) => n.toLowerCase().replaceAll('-', '_'), (n: string) => n.replaceAll('-', '.')];
   const ATTACKER = 'sk-ant-ATTACKER0123456789';
@@ -99,11 +99,52 @@ t.test("a credential of the agent's own beside an injected one is taken out: the
       t.equal(removed.length, names.length - agentSlotCopies + params.length, 'each one named in the audit record');
     },
   ), { numRuns: 25 });
+  // A credential injected as a cookie keeps the Cookie header it wrote (and only that one).
+  const asCookie = context(live, { url: 'https://grafana.example/api/search', headers: [['Cookie', 'grafana_session=ATTACKER'], ['Authorization', 'Bearer ATTACKER']] }, [{ secret: 'db', in: 'header', name: 'cookie', format: 'grafana_session={}' }]);
+  t.equal(await enforcer.beforeForward(asCookie), undefined);
+  t.same(asCookie.outgoing.headers.filter(([n]) => /^(cookie|authorization)$/i.test(n)).map(([n, v]) => `${n.toLowerCase()}: ${v}`), [`cookie: grafana_session=${DB}`]);
   // Without an injection nothing is taken: the agent's own credential to a host Airlock injects nothing into is its business.
   const plain = context(live, { url: 'https://example.com/?token=mine', headers: [['Authorization', 'Bearer mine']] }, []);
   t.equal(await enforcer.beforeForward(plain), undefined);
   t.same(plain.outgoing.headers, [['Authorization', 'Bearer mine']]);
   t.equal(plain.outgoing.url.search, '?token=mine');
+});
+
+t.test("a credential of the agent's own in the body of a request Airlock injects into is refused: the service may authenticate by it", async (t) => {
+  const { live, enforcer, db } = await setup(t);
+  // Slack's Web API takes the form's (or multipart's) `token` as well as the Authorization header:
+  // an attacker's token there would post the user's data into the attacker's workspace.
+  const names = ['token', 'access_token', 'api_key', 'apikey', 'api-key', 'private_token', 'auth_token'];
+  const spell = [(n: string) => n, (n: string) => n.toUpperCase(), (n: string) => `${n}[]`];
+  const bodies = {
+    form: (name: string, v: string) => ({ type: 'application/x-www-form-urlencoded', body: `channel=C1&${encodeURIComponent(name)}=${encodeURIComponent(v)}&text=hi` }),
+    json: (name: string, v: string) => ({ type: 'application/json', body: JSON.stringify({ channel: 'C1', [name]: v, text: 'hi' }) }),
+    multipart: (name: string, v: string) => ({ type: 'multipart/form-data; boundary=XyZ', body: `--XyZ\r\nContent-Disposition: form-data; name="channels"\r\n\r\nC1\r\n--XyZ\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${v}\r\n--XyZ--\r\n` }),
+  };
+  const slots: CredentialDirective[][] = [
+    [{ secret: 'db', in: 'header', name: 'authorization', format: 'Bearer {}' }],
+    [{ secret: 'db', in: 'basic', format: '{}:' }],
+    [{ secret: 'db', in: 'query', name: 'key' }],
+  ];
+  await fc.assert(fc.asyncProperty(
+    fc.constantFrom(...names), fc.nat(spell.length - 1), fc.constantFrom(...(Object.keys(bodies) as Array<keyof typeof bodies>)), fc.nat(slots.length - 1),
+    async (name, s, kind, slot) => {
+      const fieldName = kind === 'json' && s === 2 ? name : spell[s]!(name);
+      const b = bodies[kind](fieldName, 'xoxb-ATTACKER-0123456789');
+      const ctx = context(live, { method: 'POST', url: 'https://slack.com/api/chat.postMessage', headers: [['content-type', b.type]], body: b.body }, slots[slot]!);
+      t.match(await enforcer.beforeForward(ctx), { status: 403, type: 'agent-credential-in-body', detail: new RegExp(`"${fieldName.replace(/[[\]]/g, '\\$&')}"`) });
+    },
+  ), { numRuns: 30 });
+  // Fields of other names pass; so does the placeholder of a secret the decision puts in the body.
+  for (const kind of Object.keys(bodies) as Array<keyof typeof bodies>) {
+    const b = bodies[kind]('tokens_used', '12');
+    t.equal(await enforcer.beforeForward(context(live, { method: 'POST', url: 'https://slack.com/api/chat.postMessage', headers: [['content-type', b.type]], body: b.body }, slots[0]!)), undefined, `${kind}: another field`);
+    const slotted = bodies[kind]('token', db);
+    t.equal(await enforcer.beforeForward(context(live, { method: 'POST', url: 'https://slack.com/api/chat.postMessage', headers: [['content-type', slotted.type]], body: slotted.body }, [{ secret: 'db', in: 'body' }])), undefined, `${kind}: the body slot's placeholder`);
+  }
+  // Without an injection the agent's own token is its business.
+  const own = bodies.form('token', 'xoxb-mine');
+  t.equal(await enforcer.beforeForward(context(live, { method: 'POST', url: 'https://slack.com/api/chat.postMessage', headers: [['content-type', own.type]], body: own.body }, [])), undefined);
 });
 
 t.test('a placeholder goes only into the slot its directive names; anywhere else the request is refused', async (t) => {
