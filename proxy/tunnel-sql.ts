@@ -65,6 +65,10 @@ export class TunnelSql {
   /** undefined: not known yet. */
   private reader: TunnelSqlReader | undefined;
   private sniffed: Buffer[] = [];
+  /** The first bytes of the stream (messages that are not JSON) have not been seen yet. */
+  private sniffing = true;
+  /** Reads messages of protocols Airlock has no reader for (also while the stream's start is sniffed). */
+  private readonly textReader = new JsonMessagesReader();
   private sniffedBytes = 0;
   private readonly ended = new AbortFlag();
 
@@ -101,35 +105,46 @@ export class TunnelSql {
       data = Buffer.from(data.toString('latin1'), 'base64');
       kind = 'binary';
     }
-    if (this.reader === undefined) {
-      if (this.sniffedBytes === 0 && kind === 'text' && startsHrana(data.toString('utf8'))) {
+    // While the stream's start is sniffed: what the message says as text (a bridge reads a binary JSON message as a text one).
+    const text = this.sniffing ? data.toString('utf8') : undefined;
+    if (this.reader === undefined && this.sniffedBytes === 0 && text !== undefined) {
+      if (kind === 'text' && startsHrana(text)) {
         this.reader = new HranaReader('');
-      } else if (this.sniffedBytes === 0 && kind === 'text' && startsGraphqlWs(data.toString('utf8'))) {
+        this.sniffing = false;
+      } else if (kind === 'text' && startsGraphqlWs(text)) {
         this.reader = new GraphqlWsReader();
-      } else if (this.sniffedBytes === 0 && kind === 'text' && startsJson(data.toString('utf8'))) {
-        // No PostgreSQL stream starts with `{` or `[` (a startup's length leaves its first byte 0).
+        this.sniffing = false;
+      } else if (startsJson(text)) {
+        // No PostgreSQL stream starts with `{` or `[` (a startup's length leaves its first byte 0),
+        // but one may follow a JSON message a bridge reads as its own (`{"connect": "db:5432"}`).
         this.reader = new JsonMessagesReader();
-      } else {
-        // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
-        const own = data;
-        this.sniffed.push(data);
-        this.sniffedBytes += data.length;
-        if (this.sniffedBytes < SNIFF) return undefined;
-        data = Buffer.concat(this.sniffed);
-        this.sniffed = [];
-        this.sniffedBytes = 0;
-        const first = data.subarray(0, SNIFF);
-        if (startsPostgres(first)) {
-          // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
-          this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first) });
-        } else {
-          // Not PostgreSQL: from this message on, text messages are read for the SQL they may carry
-          // (a short first message must not hide the JSON or SQL after it).
-          this.reader = new JsonMessagesReader();
-          data = own;
-        }
       }
     }
+    // The first 8 bytes of what is not JSON say whether the stream is PostgreSQL's; they may come in pieces.
+    if (this.sniffing && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && !(text !== undefined && startsJson(text))) {
+      const own = data;
+      this.sniffed.push(data);
+      this.sniffedBytes += data.length;
+      if (this.sniffedBytes < SNIFF) {
+        // Too short to tell: read for SQL as any other message is meanwhile.
+        const early = this.textReader.read(own, kind === 'binary');
+        return early.statements.length ? this.decideAll(early.statements) : undefined;
+      }
+      data = Buffer.concat(this.sniffed);
+      this.sniffed = [];
+      this.sniffedBytes = 0;
+      this.sniffing = false;
+      const first = data.subarray(0, SNIFF);
+      if (startsPostgres(first)) {
+        // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
+        this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first) });
+      } else {
+        // Not PostgreSQL: text messages are read for the SQL they may carry.
+        this.reader ??= this.textReader;
+        data = own;
+      }
+    }
+    this.reader ??= this.textReader;
     const read = this.reader.read(data, kind === 'binary');
     // A message with something unreadable in it never leaves: the statements before it need no decision.
     if (read.refused) return this.refuseUnread(read.refused);

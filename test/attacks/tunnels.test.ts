@@ -158,6 +158,21 @@ const websockify = await startWsUpstream(t, {
     ws.on('close', () => db.destroy());
   },
 });
+/** A bridge that takes a first JSON message as its own (where to connect), then pipes the rest to PostgreSQL. */
+const headed = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    let db: net.Socket | undefined;
+    ws.on('message', (d: Buffer) => {
+      if (db) return void db.write(d);
+      JSON.parse(d.toString());
+      db = net.connect(pg?.port ?? 1, '127.0.0.1');
+      db.on('data', (b: Buffer) => ws.send(b, { binary: true }));
+      db.on('error', () => ws.terminate());
+      db.on('close', () => ws.close());
+      ws.on('close', () => db!.destroy());
+    });
+  },
+});
 const hranaRuns: unknown[] = [];
 const hrana = await startWsUpstream(t, {
   handleProtocols: (p) => (p.has('hrana3') ? 'hrana3' : p.has('hrana3-protobuf') ? 'hrana3-protobuf' : false),
@@ -179,7 +194,7 @@ const gql = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -1016,6 +1031,12 @@ t.test('twelfth pass: a Bind runs what the server holds under its name, with val
     t.equal(code, 1008, `${name}: closed`);
     t.equal(await rowsOf('pv'), 1, `${name}: the DROP never ran`);
   }
+  // A bridge whose first message is its own JSON (where to connect): the PostgreSQL stream starts after it, in pieces.
+  const headedUrl = `ws://sql.example:${headed.port}/`;
+  const connect = JSON.stringify({ connect: 'db:5432' });
+  const { code: afterHeader } = await sendFrames([Buffer.from(connect), startup.subarray(0, 4), startup.subarray(4), serialize.query('DROP TABLE pv'), serialize.end()], headedUrl);
+  t.equal(afterHeader, 1008, 'PostgreSQL after a bridge\'s JSON header: closed');
+  t.equal(await rowsOf('pv'), 1, 'PostgreSQL after a bridge\'s JSON header: the DROP never ran');
   const read64 = await b64([startup, serialize.query('SELECT 1'), serialize.end()].map((b) => b.toString('base64')));
   t.ok(read64.code !== 1008 && read64.got.includes('Z'), 'a read over base64 is answered');
 });
