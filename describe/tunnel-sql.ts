@@ -32,9 +32,16 @@ import { scanJson } from './json-readings.ts';
 
 /** A statement the tunnel carries, as the body its HTTP twin would send. */
 export interface CarriedStatement {
-  /** `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP pipeline. */
-  protocol: 'postgresql' | 'hrana' | 'graphql';
+  /**
+   * `pg`: `{query, params?}` as Neon's `/sql` takes it; `hrana`: one request of Hrana's HTTP
+   * pipeline; `graphql`: an operation's payload; `json`: a JSON message of another protocol, as sent.
+   */
+  protocol: 'postgresql' | 'hrana' | 'graphql' | 'json';
   body: Record<string, unknown>;
+  /** The message's own bytes, POSTed as they are (`json`: duplicate keys and all, read as HTTP bodies are). */
+  raw?: Buffer;
+  /** Headers the server takes from the session rather than the message (GraphQL's `connection_init` payload). */
+  headers?: Array<[string, string]>;
   /** What carried it (`Q`, `P`, `B`, `startup`, `execute`, …), for the audit record. */
   message: string;
 }
@@ -46,7 +53,7 @@ export interface TunnelRead {
 }
 
 export interface TunnelSqlReader {
-  readonly protocol: 'postgresql' | 'hrana' | 'graphql';
+  readonly protocol: 'postgresql' | 'hrana' | 'graphql' | 'json';
   /** Bytes kept of what is not yet whole. */
   readonly holding?: number;
   /**
@@ -105,14 +112,22 @@ export function startsPostgres(first: Buffer): boolean {
   if (first.length < 8) return false;
   const len = first.readInt32BE(0);
   const code = first.readInt32BE(4);
-  if (code === SSL_REQUEST || code === GSSENC_REQUEST) return len === 8;
-  if (code === CANCEL_REQUEST) return len === 16 || (len > 16 && len <= 264);
+  // The server takes these at any length a startup packet may have (an SSLRequest of 12 bytes is
+  // answered 'N' and the plain startup after it read): the reader refuses or ends on them.
+  if (code === SSL_REQUEST || code === GSSENC_REQUEST || code === CANCEL_REQUEST) return len >= 8 && len <= MAX_STARTUP + 4;
   // A startup of any protocol version: the server refuses the ones it does not speak.
   if (len >= 8 && len <= MAX_STARTUP + 4 && code >>> 16 >= 1 && code >>> 16 <= 3) return true;
-  // A bridge that opened the session itself: the stream starts at a Query or a Parse.
-  const t = first[0];
+  // A bridge that opened the session itself: the stream starts at any frontend message (a Query,
+  // a Parse, but also a Sync or Flush first, or a FunctionCall, which the reader refuses).
+  const t = String.fromCharCode(first[0]!);
   const mlen = first.readUInt32BE(1);
-  return (t === 0x51 || t === 0x50) && mlen >= 5 && mlen < 0x40000000;
+  if (t === 'Q' || t === 'P') return mlen >= 5 && mlen < 0x40000000;
+  return knownTypes.has(t) && mlen >= 4 && mlen < 0x1000000;
+}
+
+/** Whether the 8 bytes that started the stream are a typed message (a session a bridge opened), not a startup packet. */
+export function startsWithMessage(first: Buffer): boolean {
+  return first.length >= 1 && knownTypes.has(String.fromCharCode(first[0]!));
 }
 
 /** Whether a first text message is a Hrana `hello` (libSQL's server requires it first). */
@@ -121,6 +136,21 @@ export function startsHrana(text: string): boolean {
   try {
     const o = JSON.parse(text) as { type?: unknown };
     return !!o && typeof o === 'object' && o.type === 'hello';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a first text message opens GraphQL over WebSocket without a subprotocol (a server that
+ * falls back to `graphql-ws` when none is negotiated, as Hasura's does): a JSON object whose `type`
+ * is `connection_init`, or an operation already (`subscribe`, `start`).
+ */
+export function startsGraphqlWs(text: string): boolean {
+  if (!/^\s*\{/.test(text)) return false;
+  try {
+    const o = JSON.parse(text) as { type?: unknown };
+    return !!o && typeof o === 'object' && (o.type === 'connection_init' || o.type === 'subscribe' || o.type === 'start');
   } catch {
     return false;
   }
@@ -135,9 +165,15 @@ export class PgFrontendReader implements TunnelSqlReader {
   private skip = 0;
   private state: 'startup' | 'messages' | 'ended' = 'startup';
   private refusedWhy: string | undefined;
-  /** The SQL text Parse gave each statement name ('' is the unnamed one). */
-  private readonly prepared = new Map<string, string>();
+  /**
+   * The statements each name ('' is the unnamed one) may hold on the server. The server refuses a
+   * Parse under a name it holds (until a Close), keeping the older statement, and the client may
+   * Bind it after the next Sync: so a name keeps every text a Parse gave it since its last Close.
+   */
+  private readonly prepared = new Map<string, Prepared[]>();
   private preparedBytes = 0;
+  /** A text in this tunnel may have run SQL's PREPARE, which names statements Airlock does not follow. */
+  private sqlPrepare = false;
 
   /** Longest Bind read (MAX_PG_BIND unless the caller reads less of a request). */
   private readonly maxBind: number;
@@ -237,7 +273,7 @@ export class PgFrontendReader implements TunnelSqlReader {
       if (!knownTypes.has(type)) throw new Error(`unknown PostgreSQL frontend message type 0x${head[0]!.toString(16)}`);
       if (len < 4) throw new Error('invalid PostgreSQL message length');
       if (type === 'F') throw new Error('a PostgreSQL FunctionCall (a function called by its OID) cannot be judged');
-      const kept = type === 'Q' || type === 'P' || type === 'B' || type === 'X';
+      const kept = type === 'Q' || type === 'P' || type === 'B' || type === 'X' || type === 'C';
       if (!kept) {
         // Not SQL (CopyData, Sync, Execute, a password …): passed on without being kept.
         const have = Math.min(this.buffered, len + 1);
@@ -255,31 +291,69 @@ export class PgFrontendReader implements TunnelSqlReader {
         this.state = 'ended';
         continue;
       }
-      if (type === 'Q') out.push({ protocol: 'postgresql', message: 'Q', body: { query: cstring(m, 0).text } });
-      else if (type === 'P') out.push(this.parse(m));
-      else out.push(this.bind(m));
+      if (type === 'Q') {
+        const query = cstring(m, 0).text;
+        this.notePrepare(query);
+        out.push({ protocol: 'postgresql', message: 'Q', body: { query } });
+      } else if (type === 'P') out.push(this.parse(m));
+      else if (type === 'C') this.close(m);
+      else appendAll(out, this.bind(m));
     }
+  }
+
+  /**
+   * SQL's PREPARE makes statements in the namespace Parse and Bind use. A word `prepare` anywhere in
+   * a text (also in a string a DO block or a function may EXECUTE) marks the tunnel.
+   */
+  private notePrepare(text: string): void {
+    if (!this.sqlPrepare && /\bprepare\b/i.test(text)) this.sqlPrepare = true;
   }
 
   private parse(m: Buffer): CarriedStatement {
     const name = cstring(m, 0);
     const query = cstring(m, name.end);
+    this.notePrepare(query.text);
+    // The parameter types the Parse names (0: the server infers it), for reading binary values.
+    const types: number[] = [];
+    let at = query.end;
+    const ntypes = at + 2 <= m.length ? m.readUInt16BE(at) : 0;
+    at += 2;
+    for (let i = 0; i < ntypes && at + 4 <= m.length; i++, at += 4) types.push(m.readUInt32BE(at));
     const before = this.prepared.get(name.text);
-    if (before !== undefined) this.preparedBytes -= before.length;
-    else if (this.prepared.size >= MAX_PREPARED) throw new Error(`more than ${MAX_PREPARED} prepared statements on one connection`);
-    this.prepared.set(name.text, query.text);
-    this.preparedBytes += query.text.length;
+    if (before === undefined && this.prepared.size >= MAX_PREPARED) throw new Error(`more than ${MAX_PREPARED} prepared statements on one connection`);
+    // The unnamed statement is dropped before the server parses the next one; a named one stays
+    // if the server refuses the new Parse (the name is taken), so both may answer a Bind.
+    const kept = name.text === '' ? [] : (before ?? []).filter((p) => p.text !== query.text || p.types.join() !== types.join());
+    if (kept.length >= MAX_TEXTS_PER_NAME) throw new Error(`a PostgreSQL statement name parsed with more than ${MAX_TEXTS_PER_NAME} texts and no Close: which one the server holds is not known`);
+    for (const p of before ?? []) this.preparedBytes -= p.text.length;
+    const now = [...kept, { text: query.text, types }];
+    for (const p of now) this.preparedBytes += p.text.length;
+    this.prepared.set(name.text, now);
     if (this.preparedBytes > MAX_PREPARED_BYTES) throw new Error('prepared statements on one connection hold more text than Airlock keeps');
     return { protocol: 'postgresql', message: 'P', body: { query: query.text } };
   }
 
-  /** A Bind: its statement's text judged again, with its values bound when it has any. */
-  private bind(m: Buffer): CarriedStatement {
+  /** Close of a statement ('S'): the server forgets the name (a Close of a portal changes nothing here). */
+  private close(m: Buffer): void {
+    if (m[0] !== 0x53) return;
+    const name = cstring(m, 1).text;
+    for (const p of this.prepared.get(name) ?? []) this.preparedBytes -= p.text.length;
+    this.prepared.delete(name);
+  }
+
+  /**
+   * A Bind with values: its statement's text judged again with them bound, once for every text the
+   * name may hold, and once for every way the server may read a binary value whose type the Parse
+   * left to it (text, or an integer or float of its width: `id > $1` with the int8 -10^12).
+   */
+  private bind(m: Buffer): CarriedStatement[] {
     const portal = cstring(m, 0);
     const stmt = cstring(m, portal.end);
-    const sql = this.prepared.get(stmt.text);
+    const texts = this.prepared.get(stmt.text);
     // Named by SQL's PREPARE, which Airlock judged as text but whose body it does not follow.
-    if (sql === undefined) throw new Error(`a Bind to the prepared statement ${JSON.stringify(stmt.text.slice(0, 60))}, which no Parse in this tunnel defined`);
+    if (texts === undefined) throw new Error(`a Bind to the prepared statement ${JSON.stringify(stmt.text.slice(0, 60))}, which no Parse in this tunnel defined`);
+    // A PREPARE may have taken the name first: the server then refused the Parse and binds the PREPARE's.
+    if (stmt.text !== '' && this.sqlPrepare) throw new Error(`a Bind to the prepared statement ${JSON.stringify(stmt.text.slice(0, 60))} in a tunnel where SQL's PREPARE may have defined it`);
     let at = stmt.end;
     const nformats = m.readUInt16BE(at);
     at += 2;
@@ -287,26 +361,91 @@ export class PgFrontendReader implements TunnelSqlReader {
     for (let i = 0; i < nformats; i++, at += 2) formats.push(m.readUInt16BE(at));
     const nparams = m.readUInt16BE(at);
     at += 2;
-    // Without values it runs the text its Parse was judged by: decided again all the same, as each
+    // Without values it runs a text its Parse was judged by: decided again all the same, as each
     // Bind is one more execution (a prepared statement run a thousand times pays a thousand times).
-    if (nparams === 0) return { protocol: 'postgresql', message: 'B', body: { query: sql } };
-    const params: Array<string | null> = [];
+    if (nparams === 0) return texts.map((p) => ({ protocol: 'postgresql', message: 'B', body: { query: p.text } }));
+    const values: Array<Buffer | null> = [];
     for (let i = 0; i < nparams; i++) {
       const n = m.readInt32BE(at);
       at += 4;
       if (n < 0) {
-        params.push(null);
+        values.push(null);
         continue;
       }
       if (at + n > m.length) throw new Error('a PostgreSQL Bind message shorter than its values');
-      const bytes = m.subarray(at, at + n);
+      values.push(m.subarray(at, at + n));
       at += n;
-      const binary = (nformats === 1 ? formats[0] : formats[i]) === 1;
-      // A binary value is read as UTF-8 (a text type's binary form); one that is not is unknown.
-      params.push(!binary ? bytes.toString('utf8') : isUtf8(bytes) ? bytes.toString('utf8') : null);
     }
-    return { protocol: 'postgresql', message: 'B', body: { query: sql, params } };
+    const out: CarriedStatement[] = [];
+    const seen = new Set<string>();
+    for (const p of texts) {
+      for (const params of boundReadings(values, (i) => (nformats === 1 ? formats[0] : formats[i]) === 1, p.types)) {
+        const key = JSON.stringify([p.text, params]);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ protocol: 'postgresql', message: 'B', body: { query: p.text, params } });
+      }
+    }
+    return out;
   }
+}
+
+interface Prepared {
+  text: string;
+  /** Parameter type OIDs the Parse gave (0 or missing: inferred by the server). */
+  types: number[];
+}
+
+/** Texts a statement name may hold at once (each Parse under it without a Close adds one). */
+const MAX_TEXTS_PER_NAME = 8;
+
+/** Type OIDs whose binary form Airlock reads (pg_type.h). */
+const OID = { bool: 16, bytea: 17, name: 19, int8: 20, int2: 21, int4: 23, text: 25, oid: 26, json: 114, xml: 142, float4: 700, float8: 701, unknown: 705, bpchar: 1042, varchar: 1043, jsonb: 3802 } as const;
+const textTypes = new Set<number>([OID.name, OID.text, OID.json, OID.xml, OID.unknown, OID.bpchar, OID.varchar]);
+
+const hexOf = (b: Buffer): string => `\\x${b.toString('hex')}`;
+const asText = (b: Buffer): string => (isUtf8(b) ? b.toString('utf8') : hexOf(b));
+
+/** A binary value as the type its OID names; undefined when the type is not one read here. */
+function binaryAs(b: Buffer, oid: number): string | number | undefined {
+  if (textTypes.has(oid)) return asText(b);
+  if (oid === OID.bytea) return hexOf(b);
+  if (oid === OID.jsonb) return asText(b.subarray(1));
+  if (oid === OID.bool && b.length === 1) return b[0] ? 'true' : 'false';
+  if (oid === OID.int2 && b.length === 2) return b.readInt16BE(0);
+  if (oid === OID.int4 && b.length === 4) return b.readInt32BE(0);
+  if (oid === OID.oid && b.length === 4) return b.readUInt32BE(0);
+  if (oid === OID.int8 && b.length === 8) return Number(b.readBigInt64BE(0));
+  if (oid === OID.float4 && b.length === 4) return b.readFloatBE(0);
+  if (oid === OID.float8 && b.length === 8) return b.readDoubleBE(0);
+  return undefined;
+}
+
+/** The ways the server may read a binary value of a type it infers: as text, and as an integer or float of its width. */
+function binaryReadings(b: Buffer): Array<string | number> {
+  const r: Array<string | number> = [asText(b)];
+  if (b.length === 2) r.push(b.readInt16BE(0));
+  if (b.length === 4) r.push(b.readInt32BE(0), b.readFloatBE(0));
+  if (b.length === 8) r.push(Number(b.readBigInt64BE(0)), b.readDoubleBE(0));
+  return r.map((v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+/**
+ * The lists of values a Bind may bind, at most three: text values as text; a binary value by the
+ * type its Parse named, or, when the server infers the type, the first, second and third of its
+ * readings (text, integer, float) in the first, second and third list.
+ */
+function boundReadings(values: Array<Buffer | null>, binary: (i: number) => boolean, types: number[]): Array<Array<string | number | null>> {
+  const each = values.map((b, i): Array<string | number | null> => {
+    if (b === null) return [null];
+    if (!binary(i)) return [b.toString('utf8')];
+    const typed = binaryAs(b, types[i] ?? 0);
+    return typed !== undefined ? [typed] : binaryReadings(b);
+  });
+  const widest = Math.max(1, ...each.map((r) => r.length));
+  const lists: Array<Array<string | number | null>> = [];
+  for (let k = 0; k < widest; k++) lists.push(each.map((r) => r[Math.min(k, r.length - 1)]!));
+  return lists;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -520,14 +659,96 @@ function jsonMessage(data: Buffer, binary: boolean, what: string): Record<string
 export class GraphqlWsReader implements TunnelSqlReader {
   readonly protocol = 'graphql';
   credentialed = false;
+  /**
+   * Whom the operations act as, from `connection_init`: Hasura takes `payload.headers` (its role,
+   * session variables, the admin secret) for every operation of the socket, as HTTP headers.
+   */
+  private acting: Array<[string, string]> = [];
 
   read(data: Buffer, binary: boolean): TunnelRead {
     const msg = jsonMessage(data, binary, 'GraphQL over WebSocket');
     if (typeof msg === 'string') return { statements: [], refused: msg };
     if (msg.type === 'connection_init' && msg.payload && typeof msg.payload === 'object' && Object.keys(msg.payload).length > 0) this.credentialed = true;
+    if (msg.type === 'connection_init') this.acting = actingHeaders(msg.payload);
     if (msg.type !== 'subscribe' && msg.type !== 'start') return { statements: [] };
     const payload = msg.payload;
     if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return { statements: [], refused: 'a GraphQL operation without its payload' };
-    return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown> }] };
+    return { statements: [{ protocol: 'graphql', message: String(msg.type), body: payload as Record<string, unknown>, ...(this.acting.length ? { headers: this.acting } : {}) }] };
+  }
+}
+
+/** Header names that choose whom a request acts as (engine/grant-scope.ts `actingAs`). */
+export const actingHeader = (name: string): boolean => /^(x-hasura-|impersonate-)/i.test(name) || name.toLowerCase() === 'sudo';
+
+/** The acting headers of a `connection_init` payload: under `headers` (Hasura) or at its top (other servers' connection params). */
+function actingHeaders(payload: unknown): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const take = (o: unknown): void => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o as Record<string, unknown>).slice(0, 200)) if (actingHeader(k)) out.push([k.toLowerCase(), typeof v === 'string' ? v : JSON.stringify(v) ?? '']);
+  };
+  take(payload);
+  take((payload as { headers?: unknown } | null)?.headers);
+  return out;
+}
+
+/** Whether a first text message is JSON (an object or a list): a protocol of JSON messages. */
+export function startsJson(text: string): boolean {
+  return /^\s*[{[]/.test(text);
+}
+
+/** A word that starts an SQL statement or names a clause that writes, anywhere in a string value. */
+const sqlWord = /\b(select|insert|update|delete|drop|alter|create|truncate|grant|revoke|merge|replace|upsert|copy|call|exec|execute|do|with|pragma|attach|set|load|lock|vacuum|reindex|comment|prepare|deallocate|values|table|kill)\b/i;
+/** Longest message of another protocol read for SQL (an HTTP body's capture is as long). */
+const MAX_JSON_MESSAGE = 1024 * 1024;
+/** String values looked at in one message, at most (past it the message is judged). */
+const MAX_JSON_VALUES = 10_000;
+
+/** Whether a JSON value holds a string in which a word of SQL stands (bounded: past it, assumed so). */
+function mentionsSql(v: unknown): boolean {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v, depth: 0 }];
+  let seen = 0;
+  while (stack.length) {
+    const { v: x, depth } = stack.pop()!;
+    if (++seen > MAX_JSON_VALUES || depth > 32) return true;
+    if (typeof x === 'string') {
+      if (sqlWord.test(x)) return true;
+    } else if (x && typeof x === 'object') {
+      for (const c of Object.values(x as Record<string, unknown>)) stack.push({ v: c, depth: depth + 1 });
+    }
+  }
+  return false;
+}
+
+/**
+ * A WebSocket of a protocol Airlock has no reader for, whose text messages may carry SQL: JSON (a
+ * database's own JSON API: `{"sql": …}`, `{"query": …}`, JSON-RPC) or SQL itself (a console, a
+ * line bridge). Each text message whose strings hold a word of SQL is judged as the same body
+ * POSTed to the tunnel's URL (plain text as `{query: text}`), by the rules that find SQL in an HTTP
+ * body (`{query}`, `{sql}`, `{statement}` to any path, SQL-carrying fields and envelopes). A
+ * message in which those rules find no SQL goes on undecided, as its tunnel's other traffic.
+ */
+export class JsonMessagesReader implements TunnelSqlReader {
+  readonly protocol = 'json';
+
+  read(data: Buffer, binary: boolean): TunnelRead {
+    // Many servers read a binary message's bytes as they read text (`JSON.parse(data.toString())`):
+    // one that is UTF-8 is read as text; other bytes (media, protobuf) are not.
+    if (binary && !isUtf8(data)) return { statements: [] };
+    const text = data.toString('utf8');
+    // Most messages name no SQL word at all: nothing more to read (a JSON escape may spell one).
+    if (!sqlWord.test(text) && !text.includes('\\u')) return { statements: [] };
+    if (data.length > MAX_JSON_MESSAGE) return { statements: [], refused: `a message of ${data.length} bytes that may carry SQL: longer than Airlock reads (${MAX_JSON_MESSAGE})` };
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      if (!sqlWord.test(text)) return { statements: [] };
+      // JSON a lenient server may read: the HTTP rules read it as they read such a body. Other
+      // text may be SQL itself (a console over WebSocket, `websocketd psql`): judged as `{query}`.
+      return startsJson(text) ? { statements: [{ protocol: 'json', message: 'text', body: {}, raw: data }] } : { statements: [{ protocol: 'json', message: 'text', body: { query: text } }] };
+    }
+    if (!mentionsSql(msg)) return { statements: [] };
+    return { statements: [{ protocol: 'json', message: Array.isArray(msg) ? 'list' : 'object', body: {}, raw: data }] };
   }
 }

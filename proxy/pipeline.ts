@@ -271,19 +271,19 @@ export class Pipeline {
    * decided like it: the same describe step (placeholders, the enforcers' describe hooks: grants,
    * the session) and the same engine. A twin that cannot be described is refused.
    */
-  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql'): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection> {
+  async decideCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql', onlySql = false): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     // In one of the agent's slots, as a request's describe and decide are: an agent's tunnels (up
     // to AGENT_OPEN of them, each with a statement being decided) otherwise ran that many describe
     // steps at once and starved every other agent.
     try {
-      return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect));
+      return await this.gate.run(x.agent!.id, () => this.describeCarried(x, raw, sqlDialect, onlySql));
     } catch (err) {
       if (err instanceof AgentBusyError) return refusals.busy(err.message);
       throw err;
     }
   }
 
-  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect?: 'postgresql'): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection> {
+  private async describeCarried(x: Exchange, raw: RawRequest, sqlDialect: 'postgresql' | undefined, onlySql: boolean): Promise<{ described: RequestDescription; decision: EngineDecision } | Rejection | undefined> {
     let d: RequestDescription;
     try {
       const placeholders = this.deps.placeholders();
@@ -292,6 +292,8 @@ export class Pipeline {
       if (err instanceof DescribeError) return refusals.bad(err.message);
       throw err;
     }
+    // A message of another protocol in which no SQL was found is not a statement: nothing to decide.
+    if (onlySql && !d.sql) return undefined;
     const origin: RequestOrigin = { token: x.token };
     for (const e of this.deps.enforcers) {
       if (!e.describe) continue;

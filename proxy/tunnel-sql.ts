@@ -13,7 +13,7 @@
 //   the statement never reaches the server.
 import crypto from 'node:crypto';
 import type { RawRequest } from '../describe/describe.ts';
-import { GraphqlWsReader, HranaReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsHrana, startsPostgres, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
+import { GraphqlWsReader, HranaReader, actingHeader, JsonMessagesReader, MAX_PG_MESSAGE, PgFrontendReader, clientEncodingProblem, startsGraphqlWs, startsHrana, startsJson, startsPostgres, startsWithMessage, type CarriedStatement, type TunnelSqlReader } from '../describe/tunnel-sql.ts';
 import type { EngineDecision } from '../engine/decision.ts';
 import { riskRank } from '../engine/grants.ts';
 import { AbortFlag } from '../lib/abort-flag.ts';
@@ -61,10 +61,27 @@ function jsonStart(b: Buffer): number {
   return i;
 }
 
+/** Whether a message is canonical base64 (the alphabet, padding only at the end, whole quads). */
+function canonicalBase64(b: Buffer): boolean {
+  if (b.length % 4 !== 0) return false;
+  let end = b.length;
+  if (end && b[end - 1] === 0x3d) end--;
+  if (end && b[end - 1] === 0x3d) end--;
+  for (let i = 0; i < end; i++) {
+    const c = b[i]!;
+    if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === 0x2f)) return false;
+  }
+  return true;
+}
+
 export class TunnelSql {
-  /** undefined: not known yet; null: the tunnel carries no protocol read here. */
-  private reader: TunnelSqlReader | null | undefined;
+  /** undefined: not known yet. */
+  private reader: TunnelSqlReader | undefined;
   private sniffed: Buffer[] = [];
+  /** The first bytes of the stream (messages that are not JSON) have not been seen yet. */
+  private sniffing = true;
+  /** Reads messages of protocols Airlock has no reader for (also while the stream's start is sniffed). */
+  private readonly textReader = new JsonMessagesReader();
   private sniffedBytes = 0;
   private readonly ended = new AbortFlag();
   /**
@@ -75,10 +92,14 @@ export class TunnelSql {
    */
   private readonly maxStatement: number;
 
+  /** websockify's `base64` subprotocol: each text message is the base64 of the bytes it carries. */
+  private readonly base64: boolean;
+
   constructor(private readonly x: Exchange, private readonly pipeline: Pipeline, private readonly subprotocol: string, bodyCap: number) {
     this.maxStatement = Math.max(bodyCap, MAX_PG_MESSAGE + 64);
     if (/^hrana/i.test(subprotocol)) this.reader = new HranaReader(subprotocol.toLowerCase(), this.maxStatement);
     else if (/^graphql-(transport-)?ws$/i.test(subprotocol)) this.reader = new GraphqlWsReader();
+    this.base64 = subprotocol.toLowerCase() === 'base64';
   }
 
   /** Bytes the reader keeps of statements not yet whole: they count with the tunnel's unfinished messages. */
@@ -96,35 +117,62 @@ export class TunnelSql {
    * goes on at once), else the decision about the statements it completes (a Rejection closes).
    */
   judge(m: RelayedMessage): Promise<Rejection | undefined> | Rejection | undefined {
-    if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary') || this.reader === null) return undefined;
+    if (m.to !== 'upstream' || (m.kind !== 'text' && m.kind !== 'binary')) return undefined;
     let data = m.data;
+    let kind = m.kind;
+    if (this.base64 && kind === 'text') {
+      // The bridge decodes it (Python's b64decode skips what is not base64): only the canonical form is read.
+      if (!canonicalBase64(data)) return this.refuseUnread('a message of the base64 subprotocol that is not canonical base64');
+      data = Buffer.from(data.toString('latin1'), 'base64');
+      kind = 'binary';
+    }
     // A JSON message is parsed whole to be read: one longer than a statement Airlock reads is not.
-    const tooLong = m.data.length > this.maxStatement ? `a message of ${m.data.length} bytes, longer than Airlock reads of a statement (${this.maxStatement})` : undefined;
-    if (this.reader === undefined) {
-      if (this.sniffedBytes === 0 && m.kind === 'text' && tooLong && m.data[jsonStart(m.data)] === 0x7b) {
-        return this.refuseUnread(`${tooLong}: whether it opens a Hrana session is not known`);
-      }
-      if (this.sniffedBytes === 0 && m.kind === 'text' && startsHrana(m.data.toString('utf8'))) {
+    const tooLong = data.length > this.maxStatement ? `a message of ${data.length} bytes, longer than Airlock reads of a statement (${this.maxStatement})` : undefined;
+    if (tooLong && this.sniffing && this.sniffedBytes === 0 && (data[jsonStart(data)] === 0x7b || data[jsonStart(data)] === 0x5b)) {
+      return this.refuseUnread(`${tooLong}: which protocol it opens is not known`);
+    }
+    // While the stream's start is sniffed: what the message says as text (a bridge reads a binary JSON message as a text one).
+    const text = this.sniffing ? data.toString('utf8') : undefined;
+    if (this.reader === undefined && this.sniffedBytes === 0 && text !== undefined) {
+      if (kind === 'text' && startsHrana(text)) {
         this.reader = new HranaReader('', this.maxStatement);
-      } else {
-        // PostgreSQL reads one byte stream whatever the frames: the first 8 bytes may come in pieces.
-        this.sniffed.push(m.data);
-        this.sniffedBytes += m.data.length;
-        if (this.sniffedBytes < SNIFF) return undefined;
-        data = Buffer.concat(this.sniffed);
-        this.sniffed = [];
-        this.sniffedBytes = 0;
-        const first = data.subarray(0, SNIFF);
-        if (!startsPostgres(first)) {
-          this.reader = null;
-          return undefined;
-        }
-        // A startup's length leaves its first byte 0: one starting with 'Q' or 'P' is a typed message.
-        this.reader = new PgFrontendReader({ sessionOpen: first[0] === 0x51 || first[0] === 0x50, maxBind: this.maxStatement });
+        this.sniffing = false;
+      } else if (kind === 'text' && startsGraphqlWs(text)) {
+        this.reader = new GraphqlWsReader();
+        this.sniffing = false;
+      } else if (startsJson(text)) {
+        // No PostgreSQL stream starts with `{` or `[` (a startup's length leaves its first byte 0),
+        // but one may follow a JSON message a bridge reads as its own (`{"connect": "db:5432"}`).
+        this.reader = new JsonMessagesReader();
       }
     }
+    // The first 8 bytes of what is not JSON say whether the stream is PostgreSQL's; they may come in pieces.
+    if (this.sniffing && (this.reader === undefined || this.reader instanceof JsonMessagesReader) && !(text !== undefined && startsJson(text))) {
+      const own = data;
+      this.sniffed.push(data);
+      this.sniffedBytes += data.length;
+      if (this.sniffedBytes < SNIFF) {
+        // Too short to tell: read for SQL as any other message is meanwhile.
+        const early = this.textReader.read(own, kind === 'binary');
+        return early.statements.length ? this.decideAll(early.statements) : undefined;
+      }
+      data = Buffer.concat(this.sniffed);
+      this.sniffed = [];
+      this.sniffedBytes = 0;
+      this.sniffing = false;
+      const first = data.subarray(0, SNIFF);
+      if (startsPostgres(first)) {
+        // A startup's length leaves its first byte 0: one starting with a message type is a session a bridge opened.
+        this.reader = new PgFrontendReader({ sessionOpen: startsWithMessage(first), maxBind: this.maxStatement });
+      } else {
+        // Not PostgreSQL: text messages are read for the SQL they may carry.
+        this.reader ??= this.textReader;
+        data = own;
+      }
+    }
+    this.reader ??= this.textReader;
     if (tooLong && this.reader.protocol !== 'postgresql') return this.refuseUnread(tooLong);
-    const read = this.reader.read(data, m.kind === 'binary');
+    const read = this.reader.read(data, kind === 'binary');
     // A message with something unreadable in it never leaves: the statements before it need no decision.
     if (read.refused) return this.refuseUnread(read.refused);
     if (!read.statements.length) return undefined;
@@ -150,19 +198,25 @@ export class TunnelSql {
     const scheme = tunnelUrl.protocol === 'wss:' ? 'https' : 'http';
     const path = s.protocol === 'postgresql' ? '/sql' : s.protocol === 'hrana' ? '/v2/pipeline' : `${tunnelUrl.pathname}${tunnelUrl.search}`;
     const url = `${scheme}://${tunnelUrl.host}${path}`;
-    const body = Buffer.from(JSON.stringify(s.body));
+    const body = s.raw ?? Buffer.from(JSON.stringify(s.body));
     // Escapes can make the twin longer than its message (a control character is six bytes in JSON).
     if (body.length > this.maxStatement) return this.refuseUnread(`a statement whose HTTP twin is ${body.length} bytes, longer than Airlock reads of a request (${this.maxStatement})`);
-    const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json']];
+    // Whom the statement acts as: the upgrade's own headers that choose it, and the session's (GraphQL's connection_init).
+    const acting: Array<[string, string]> = [];
+    const rawHeaders = this.x.head.rawHeaders ?? [];
+    for (let i = 0; i + 1 < rawHeaders.length; i += 2) if (actingHeader(rawHeaders[i]!)) acting.push([rawHeaders[i]!.toLowerCase(), rawHeaders[i + 1]!]);
+    const headers: Array<[string, string]> = [['host', tunnelUrl.host], ['content-type', 'application/json'], ...acting, ...(s.headers ?? [])];
     // Credentials the tunnel gave in its own messages make its twins authenticated reads (labels.authenticated).
     if (this.reader?.credentialed) headers.push(['authorization', 'Bearer (given in the tunnel)']);
     const raw: RawRequest = { method: 'POST', url, headers, body, bodyTruncated: false };
     let decided;
     try {
-      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined);
+      decided = await this.pipeline.decideCarried(this.x, raw, s.protocol === 'postgresql' ? 'postgresql' : undefined, s.protocol === 'json');
     } catch (err) {
       decided = refusals.internal(err);
     }
+    // A JSON or text message the HTTP rules find no SQL in is the tunnel's ordinary traffic: not a statement.
+    if (decided === undefined) return undefined;
     if ('status' in decided) {
       this.pipeline.append(this.record(s, url, decided, undefined));
       return decided;

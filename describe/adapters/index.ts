@@ -123,10 +123,13 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   // reads statements in the text, as a `{query}` elsewhere.
   if (json === undefined && sqlPath && body.text !== undefined && !body.text_truncated && body.text.trim() !== '') return { texts: [body.text], sniffed: true };
   // A JSON array of statements, or of `[statement, …params]` (rqlite's `/db/execute`, `/db/query`
-  // and `/db/request`), to any path: SQL when a grammar reads statements in them.
-  if (Array.isArray(json)) return statementList(json);
+  // and `/db/request`), to any path: SQL when a grammar reads statements in them. A batch of
+  // JSON-RPC calls: each call's SQL.
+  if (Array.isArray(json)) return statementList(json) ?? jsonRpcSql(json);
   if (!json || typeof json !== 'object') return undefined;
   const o = json as Record<string, unknown>;
+  const rpc = jsonRpcSql([o]);
+  if (rpc) return rpc;
   if (typeof o.sql === 'string') {
     const params = boundValues(o);
     if (params && 'error' in params) return params;
@@ -141,14 +144,18 @@ function bodySql(request: RequestInfo): SqlSource | undefined {
   if (sqlPath && typeof o.command === 'string' && typeof o.language === 'string') {
     return o.language.trim().toLowerCase() === 'sql' ? { texts: [o.command] } : { error: `a ${o.language.slice(0, 20)} command: code Airlock does not read, which may run any SQL` };
   }
-  // BigQuery's jobs.insert: {configuration: {query: {query}}}.
+  // BigQuery's jobs.insert: {configuration: {query: {query}}}, and what the job writes besides.
   const jobQuery = (o.configuration as { query?: { query?: unknown } } | undefined)?.query;
   const job = jobQuery?.query;
+  const written = isObject(o.configuration) ? bigQueryJobWrites(o.configuration) : undefined;
+  if (written && 'error' in written) return written;
   if (typeof job === 'string') {
     const params = boundValues(jobQuery);
     if (params && 'error' in params) return params;
-    return params ? { texts: [job], params: [params] } : { texts: [job] };
+    const texts = [job, ...(written ?? [])];
+    return params ? { texts, params: [params, ...(written ?? []).map(() => undefined)] } : { texts };
   }
+  if (written?.length) return { texts: written };
   if (!sqlPath) {
     // `{query}` or `{statement}` to any other path (`/api/v1/run`): SQL when a grammar reads
     // statements in it (a grant for one statement there must not cover another), else not SQL.
@@ -175,6 +182,59 @@ function statementList(json: unknown[]): SqlSource | undefined {
   }
   if (!texts.some((t) => t.trim() !== '')) return undefined;
   return params.some((p) => p !== undefined) ? { texts, params, sniffed: true } : { texts, sniffed: true };
+}
+
+/**
+ * What a BigQuery job writes besides its SQL, as the statements that do the same: a query's
+ * `destinationTable` (a SELECT that replaces a table under `WRITE_TRUNCATE`, or adds rows), a copy
+ * or load job's destination. An extract job writes a table's rows to any Cloud Storage URI, outside
+ * the database: not SQL Airlock can weigh, so it fails closed. Undefined when the job writes none.
+ */
+function bigQueryJobWrites(configuration: Record<string, unknown>): string[] | { error: string } | undefined {
+  const extract = configuration.extract;
+  if (isObject(extract) && (extract.destinationUris !== undefined || extract.destinationUri !== undefined)) return { error: 'a BigQuery extract job: it writes a table\'s rows to a storage URI outside the database' };
+  const out: string[] = [];
+  for (const kind of ['query', 'copy', 'load'] as const) {
+    const c = configuration[kind];
+    if (!isObject(c)) continue;
+    const dest = c.destinationTable;
+    if (dest === undefined) continue;
+    if (!isObject(dest) || typeof dest.tableId !== 'string') return { error: `a BigQuery ${kind} job whose destination table cannot be read` };
+    const name = [dest.datasetId, dest.tableId].filter((p): p is string => typeof p === 'string').map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+    // WRITE_TRUNCATE (and WRITE_TRUNCATE_DATA) replaces every row; the default of a query job with
+    // a destination is WRITE_EMPTY, of copy and load jobs WRITE_EMPTY/WRITE_APPEND: rows are added.
+    const disposition = typeof c.writeDisposition === 'string' ? c.writeDisposition.toUpperCase() : '';
+    out.push(disposition.startsWith('WRITE_TRUNCATE') ? `DELETE FROM ${name}` : `INSERT INTO ${name} SELECT 1`);
+    if (c.createDisposition === undefined || String(c.createDisposition).toUpperCase() === 'CREATE_IF_NEEDED') out.push(`CREATE TABLE IF NOT EXISTS ${name} (airlock_bigquery_job int)`);
+  }
+  return out.length ? out : undefined;
+}
+
+/** JSON-RPC methods (the last part of a dotted or slashed name) that run the SQL in their parameters. */
+const sqlMethods = new Set(['query', 'sql', 'execute', 'exec', 'run', 'runsql', 'executesql', 'execsql', 'rawquery', 'statement', 'statements']);
+
+/**
+ * SQL in JSON-RPC calls (1.0 or 2.0; SurrealDB's `{method: "query", params: ["…", vars]}`, a
+ * database's own `{method: "execute", params: {sql}}`): the string parameters of a method that
+ * runs SQL, and `sql`/`query`/`statement` among named parameters of any method. SQL when a grammar
+ * reads statements in them. Undefined when the body holds no such call.
+ */
+function jsonRpcSql(calls: unknown[]): SqlSource | undefined {
+  if (calls.length > MAX_CARRIED_REQUESTS) return undefined;
+  const texts: string[] = [];
+  for (const c of calls) {
+    if (!isObject(c) || typeof c.method !== 'string' || c.params === undefined) continue;
+    const name = c.method.split(/[./:]/).pop()!.replace(/[-_]/g, '').toLowerCase();
+    if (Array.isArray(c.params)) {
+      if (sqlMethods.has(name)) for (const p of c.params.slice(0, MAX_CARRIED_REQUESTS)) if (typeof p === 'string' && p.trim() !== '') texts.push(p);
+    } else if (isObject(c.params)) {
+      for (const k of ['sql', 'query', 'statement', 'stmt']) {
+        const v = c.params[k];
+        if (typeof v === 'string' && v.trim() !== '') texts.push(v);
+      }
+    }
+  }
+  return texts.length ? { texts, sniffed: true } : undefined;
 }
 
 /** Media types of binary encodings of structured data (protobuf, gRPC, Connect, MessagePack, CBOR, Avro, Thrift). */

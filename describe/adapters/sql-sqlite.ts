@@ -591,10 +591,18 @@ class Scratch {
       // The values the request itself binds: `email LIKE ?` with `["%"]`, `id > ?` with `[-1e18]`
       // touch every row as their literal twins do.
       if (!this.params) return false;
-      capi.sqlite3_reset(stmt);
-      capi.sqlite3_clear_bindings(stmt);
-      for (let i = 1; i <= params; i++) this.bind(stmt, i, boundTo(this.params, capi.sqlite3_bind_parameter_name(stmt, i), i));
-      return this.sampleRun(stmt, target);
+      const runWith = (values: unknown[]): boolean => {
+        capi.sqlite3_reset(stmt);
+        capi.sqlite3_clear_bindings(stmt);
+        for (let i = 1; i <= params; i++) this.bind(stmt, i, boundTo(values, capi.sqlite3_bind_parameter_name(stmt, i), i));
+        return this.sampleRun(stmt, target);
+      };
+      if (runWith(this.params)) return true;
+      // Values sent as text that the server reads as numbers: PostgreSQL's wire protocol and Neon's
+      // driver send every value as text (`id > $1` with "-1000000000000"), and SQLite converts text
+      // compared with a numeric column. The text's reading and the number's: the worse stands.
+      const numeric = asNumbers(this.params);
+      return numeric !== undefined && runWith(numeric);
     } finally {
       capi.sqlite3_reset(stmt);
       capi.sqlite3_clear_bindings(stmt);
@@ -646,6 +654,38 @@ class Scratch {
   synthFor(schema: string | null, name: string | null): Synth | undefined {
     return name ? this.table(schema ?? 'main', name) : undefined;
   }
+}
+
+/**
+ * The request's values with each text that PostgreSQL's numeric input (or SQLite's affinity) reads
+ * as a number replaced by that number; undefined when there is none. PostgreSQL 16 also reads
+ * `0x`, `0o`, `0b` integers and `_` between digits; float input `Infinity`/`inf`, `NaN`.
+ */
+export function asNumbers(values: unknown[]): unknown[] | undefined {
+  let changed = false;
+  const out = values.map((v) => {
+    const inner = isNamed(v) ? v.value : v;
+    if (typeof inner !== 'string' || inner.length > 400) return v;
+    const n = numberInText(inner);
+    if (n === undefined) return v;
+    changed = true;
+    return isNamed(v) ? { ...v, value: n } : n;
+  });
+  return changed ? out : undefined;
+}
+
+function numberInText(text: string): number | undefined {
+  const s = text.trim().replace(/(?<=[0-9a-fA-F])_(?=[0-9a-fA-F])/g, '');
+  const m = /^([+-]?)(?:0([xob])([0-9a-f]+)|((?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?)|(inf|infinity|nan))$/i.exec(s);
+  if (!m) return undefined;
+  const sign = m[1] === '-' ? -1 : 1;
+  if (m[2]) {
+    const radix = { x: 16, o: 8, b: 2 }[m[2].toLowerCase() as 'x' | 'o' | 'b'];
+    const n = parseInt(m[3]!, radix);
+    return Number.isNaN(n) ? undefined : sign * n;
+  }
+  if (m[5]) return /^nan$/i.test(m[5]) ? Number.NaN : sign * Infinity;
+  return sign * Number(m[4]);
 }
 
 /** Which of the request's values a parameter takes: `$N` (PostgreSQL's, Neon) the Nth, any other (`?`, `?N`, `:x`) by its index. */

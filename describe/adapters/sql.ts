@@ -703,6 +703,13 @@ interface Analysis {
   privilege: boolean;
 }
 
+/** Whether an UPDATE's target is pg_settings, whose rule turns each row updated into set_config. */
+function updatesSettings(relation: Node | undefined): boolean {
+  if (!relation || String(relation.relname ?? '').toLowerCase() !== 'pg_settings') return false;
+  const schema = relation.schemaname === undefined ? undefined : String(relation.schemaname).toLowerCase();
+  return schema === undefined || schema === 'pg_catalog';
+}
+
 /** A SECURITY DEFINER option among a function statement's options or actions. */
 function securityDefiner(list: unknown): boolean {
   return ((list ?? []) as Array<{ DefElem?: { defname?: string; arg?: { Boolean?: { boolval?: boolean } } } }>)
@@ -757,6 +764,13 @@ function analyzeStatement(type: string, body: Node, text: string | undefined, di
       case 'DeleteStmt':
       case 'UpdateStmt':
         if (tautological(n.whereClause, (n.relation as Node | undefined)?.relname as string | undefined)) destructive = true;
+        if (t === 'UpdateStmt' && updatesSettings(n.relation as Node | undefined)) {
+          // An UPDATE of pg_settings is set_config for each row its WHERE picks (the view's rule):
+          // SET ROLE, session_replication_role or client_encoding by a name the analysis does not follow.
+          destructive = privilege = true;
+          const value = ((n.targetList ?? []) as Array<{ ResTarget?: { name?: string; val?: unknown } }>).find((r) => r.ResTarget?.name === 'setting')?.ResTarget?.val;
+          settings.push(settingItem('?', [value], 'VAR_SET_VALUE'));
+        }
         readOnly = false;
         break;
       case 'InsertStmt':

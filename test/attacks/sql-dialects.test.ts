@@ -99,6 +99,9 @@ const constructs: Construct[] = [
   // Triggers and foreign keys (audit triggers included) off for what the session writes next.
   { name: 'SET session_replication_role', dialects: ['postgresql'], sql: () => `SET session_replication_role = replica` },
   { name: 'set_config session_replication_role', dialects: ['postgresql'], sql: () => `SELECT set_config ( 'session_replication_role' , 'replica' , false )` },
+  // Twelfth pass: pg_settings' rule makes an UPDATE of it set_config, row by row.
+  { name: 'UPDATE pg_settings', dialects: ['postgresql'], sql: () => `UPDATE pg_settings SET setting = 'replica' WHERE name = 'session_replication_role'` },
+  { name: 'UPDATE pg_catalog.pg_settings role', dialects: ['postgresql'], sql: (t) => `UPDATE pg_catalog.pg_settings SET setting = '${t}' WHERE name = 'role'` },
   // Every later session's defaults, and which schema a function's body resolves names in.
   { name: 'ALTER DATABASE SET', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET search_path = evil , public` },
   { name: 'ALTER DATABASE SET session_replication_role', dialects: ['postgresql'], sql: (t) => `ALTER DATABASE ${t} SET session_replication_role = replica` },
@@ -528,6 +531,23 @@ t.test('SQL in the REST shapes of Snowflake, Databricks, BigQuery and Trino is r
   // Databricks' command API in another language runs code that may run any SQL: not read, so held at the worst.
   const python = await decide({ url: `${H}/api/1.2/commands/execute`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ language: 'python', clusterId: 'c', contextId: 'x', command: 'spark.sql("DROP TABLE users")' }) });
   t.equal(python.decision.approval?.risk, 'critical', 'a Python command');
+  // Twelfth pass: a BigQuery job writes besides its SQL: a SELECT whose destinationTable is
+  // replaced (WRITE_TRUNCATE), a copy job over a table, an extract job to any bucket were a
+  // SELECT's medium write (a grant for a SELECT job covered them) or a plain POST.
+  const jobs = `${H}/bigquery/v2/projects/p/jobs`;
+  const users = { projectId: 'p', datasetId: 'd', tableId: 'users' };
+  for (const [name, configuration] of [
+    ['a SELECT replacing a table', { query: { query: 'SELECT 1 AS id', useLegacySql: false, destinationTable: users, writeDisposition: 'WRITE_TRUNCATE' } }],
+    ['a copy job over a table', { copy: { sourceTable: { ...users, tableId: 'empty' }, destinationTable: users, writeDisposition: 'write_truncate' } }],
+    ['an extract job to a bucket', { extract: { sourceTable: users, destinationUris: ['gs://elsewhere/users-*.csv'] } }],
+  ] as Array<[string, unknown]>) {
+    const { decision } = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration }) });
+    t.equal(decision.approval?.risk, 'critical', `BigQuery: ${name}`);
+  }
+  const plain = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration: { query: { query: 'SELECT 1 AS id', useLegacySql: false } } }) });
+  const append = await decide({ url: jobs, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ configuration: { query: { query: 'SELECT 1 AS id', useLegacySql: false, destinationTable: { ...users, tableId: 'report' }, writeDisposition: 'WRITE_APPEND' } } }) });
+  t.equal(append.decision.approval?.risk, 'medium', 'BigQuery: rows appended to a table are a write');
+  t.not(JSON.stringify(append.description.sql?.statements), JSON.stringify(plain.description.sql?.statements), 'and not the same statements as the SELECT alone (a grant for one does not cover the other)');
 });
 
 t.test('the file, program and network functions of the other servers an endpoint of unknown dialect may be are destructive', async (t) => {
@@ -707,6 +727,25 @@ t.test('`{query}` to any path is SQL when a grammar reads statements in it; an S
     }),
     { numRuns: runs, ...seed },
   );
+  // Twelfth pass: JSON-RPC calls that run SQL (SurrealDB's `{method: "query", params: [sql, vars]}`,
+  // a database's `{method: "db.execute", params: {sql}}`, a batch of them) were medium plain POSTs.
+  const rpcs = fc.constantFrom(
+    (sql: string) => ({ id: 1, method: 'query', params: [sql, {}] }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 'a', method: 'db.execute', params: { sql } }),
+    (sql: string) => ({ jsonrpc: '2.0', id: 2, method: 'sql/run_sql', params: [sql] }),
+    (sql: string) => [{ jsonrpc: '2.0', id: 1, method: 'query', params: ['SELECT 1'] }, { jsonrpc: '2.0', id: 2, method: 'exec', params: { query: sql } }],
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('/rpc', '/', '/api'), rpcs, destructive, ident, async (p, rpc, d, x) => {
+      const { description, decision } = await decide({ url: `https://${SQL_HOST}${p}`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rpc(d(x))) });
+      if (decision.approval?.risk !== 'critical') throw new Error(`${JSON.stringify(rpc(d(x)))} to ${p}: ${decision.action} ${decision.rule} ${JSON.stringify(description.sql)}`);
+    }),
+    { numRuns: Math.min(runs, 24), ...seed },
+  );
+  for (const rpc of [{ id: 1, method: 'query', params: ['red shoes'] }, { id: 1, method: 'query', params: ['SELECT name FROM users WHERE id = 1'] }, { id: 1, method: 'notify', params: ['DROP TABLE users'] }]) {
+    const { decision } = await decide({ url: `https://${SQL_HOST}/rpc`, headers: [['Content-Type', 'application/json']], body: JSON.stringify(rpc) });
+    t.equal(decision.approval?.risk, 'medium', `${JSON.stringify(rpc)}: an ordinary POST`);
+  }
   // Controls: words that no grammar reads as statements are not SQL; a read is an ordinary POST.
   for (const query of ['red shoes size 42', 'who wrote the report?', 'SELECT name FROM users WHERE id = 1']) {
     const { description, decision } = await decide({ url: `https://${SQL_HOST}/search`, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ query }) });
@@ -724,6 +763,11 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     [(c, p) => `${c} >= ${p(2)} OR ${c} = ${p(1)}`, [7, -1e12]],
     [(c, p) => `${c} = ${p(1)} OR ${p(2)}`, [1, true]],
     [(c, p) => `( ${c} LIKE ${p(1)} ) IS NOT FALSE`, ['%%']],
+    // Twelfth pass: numbers sent as text, as PostgreSQL's wire protocol and Neon's driver send every
+    // value (PostgreSQL 16 reads `0x` and `_` too); SQLite converts text compared with a numeric column.
+    [(c, p) => `${c} > ${p(1)}`, ['-1000000000000']],
+    [(c, p) => `${c} >= ${p(1)}`, [' -0x1_0000_0000_0000 ']],
+    [(c, p) => `${c} > ${p(1)}`, ['-Infinity']],
   ];
   // Tenth pass: every other way a request binds values (Supabase's Management API `parameters`, a
   // `{sql, params}` of unknown dialect, Hrana's typed `args`/`named_args`, Snowflake's `bindings`,
@@ -753,7 +797,7 @@ t.test('a WHERE clause decided by the values the request binds (D1 and Neon para
     { numRuns: runs, ...seed },
   );
   // Controls: values that name rows keep the statement an ordinary write.
-  for (const [url, key, sql, params] of [[D1, 'sql', 'DELETE FROM users WHERE email LIKE ?', ['a%']], [D1, 'sql', 'DELETE FROM users WHERE id = ?', [5]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', [3]], [NEON, 'query', "UPDATE users SET a = 1 WHERE name LIKE $1", ['bob%']]] as Array<[string, string, string, unknown[]]>) {
+  for (const [url, key, sql, params] of [[D1, 'sql', 'DELETE FROM users WHERE email LIKE ?', ['a%']], [D1, 'sql', 'DELETE FROM users WHERE id = ?', [5]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', [3]], [NEON, 'query', 'DELETE FROM users WHERE id = $1', ['-1000000000000']], [NEON, 'query', 'DELETE FROM users WHERE id > $1', ['1e6']], [NEON, 'query', "UPDATE users SET a = 1 WHERE name LIKE $1", ['bob%']]] as Array<[string, string, string, unknown[]]>) {
     const { decision } = await decide({ url, headers: [['Content-Type', 'application/json']], body: JSON.stringify({ [key]: sql, params }) });
     t.equal(decision.approval?.risk, 'medium', `${sql} ${JSON.stringify(params)}: a write`);
   }

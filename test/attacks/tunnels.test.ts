@@ -136,6 +136,44 @@ const bridge = await startWsUpstream(t, {
     ws.on('close', () => db.destroy());
   },
 });
+/** A bridge that opens the session itself (its own startup), then pipes the agent's messages after it. */
+const opened = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    const db = net.connect(pg?.port ?? 1, '127.0.0.1', () => db.write(serialize.startup({ user: 'airlock', database: 'postgres' })));
+    ws.on('message', (d: Buffer) => db.write(d));
+    db.on('data', (d: Buffer) => ws.send(d, { binary: true }));
+    db.on('error', () => ws.terminate());
+    db.on('close', () => ws.close());
+    ws.on('close', () => db.destroy());
+  },
+});
+/** websockify with its `base64` subprotocol: text messages are the base64 of the bytes to the server. */
+const websockify = await startWsUpstream(t, {
+  handleProtocols: (p) => (p.has('base64') ? 'base64' : false),
+  onConnection: (ws) => {
+    const db = net.connect(pg?.port ?? 1, '127.0.0.1');
+    ws.on('message', (d: Buffer, binary: boolean) => db.write(binary ? d : Buffer.from(d.toString(), 'base64')));
+    db.on('data', (d: Buffer) => ws.send(d.toString('base64')));
+    db.on('error', () => ws.terminate());
+    db.on('close', () => ws.close());
+    ws.on('close', () => db.destroy());
+  },
+});
+/** A bridge that takes a first JSON message as its own (where to connect), then pipes the rest to PostgreSQL. */
+const headed = await startWsUpstream(t, {
+  onConnection: (ws) => {
+    let db: net.Socket | undefined;
+    ws.on('message', (d: Buffer) => {
+      if (db) return void db.write(d);
+      JSON.parse(d.toString());
+      db = net.connect(pg?.port ?? 1, '127.0.0.1');
+      db.on('data', (b: Buffer) => ws.send(b, { binary: true }));
+      db.on('error', () => ws.terminate());
+      db.on('close', () => ws.close());
+      ws.on('close', () => db!.destroy());
+    });
+  },
+});
 const hranaRuns: unknown[] = [];
 const hrana = await startWsUpstream(t, {
   handleProtocols: (p) => (p.has('hrana3') ? 'hrana3' : p.has('hrana3-protobuf') ? 'hrana3-protobuf' : false),
@@ -157,7 +195,7 @@ const gql = await startWsUpstream(t, {
     ws.send(JSON.stringify({ type: 'next', id: m.id, payload: { data: {} } }));
   }),
 });
-const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
+const ports = [rich, richTls, sink, keyed, hostile, framer, events, eventsTls, { port: uploadsPort }, bridge, opened, websockify, headed, hrana, gql].map((u) => `127.0.0.1:${u.port}`);
 const a = await startTestAirlock(t, {
   // A studio runs, so a statement held in a tunnel has a human to ask.
   policy: 'streams', secrets: { api: SECRET }, studio: '127.0.0.1:0',
@@ -833,9 +871,9 @@ function framesOf(stream: Buffer, cuts: number[]): Buffer[] {
   const at = [...new Set(cuts.map((c) => Math.floor(c * stream.length)))].filter((n) => n > 0 && n < stream.length).sort((x, y) => x - y);
   return [0, ...at].map((s, i) => stream.subarray(s, [...at, stream.length][i]));
 }
-function sendFrames(frames: Buffer[]): Promise<{ code: number; got: Buffer }> {
+function sendFrames(frames: Buffer[], url = sqlUrl('/raw')): Promise<{ code: number; got: Buffer }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(sqlUrl('/raw'), { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    const ws = new WebSocket(url, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     const got: Buffer[] = [];
     ws.on('open', () => { for (const f of frames) ws.send(f, { binary: true }); });
     ws.on('message', (d: Buffer) => got.push(d));
@@ -897,6 +935,9 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
     ['options -c client_encoding=BIG5', [serialize.startup({ user: 'airlock', database: 'postgres', options: '-c client_encoding=BIG5' })]],
     ["SET NAMES 'SJIS'", [startup, serialize.query("SET NAMES 'SJIS'")]],
     ["set_config('client_encoding', 'GBK', false)", [startup, serialize.query("SELECT set_config('client_encoding', 'GBK', false)")]],
+    // Twelfth pass: pg_settings is a view whose UPDATE sets the setting, as SET does.
+    ["UPDATE pg_settings SET setting = 'SJIS'", [startup, serialize.query("UPDATE pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'")]],
+    ['UPDATE pg_catalog.pg_settings through a CTE', [startup, serialize.query("WITH s AS (UPDATE pg_catalog.pg_settings SET setting = 'BIG5' WHERE name = 'client_encoding' RETURNING 1) SELECT 1")]],
   ] as Array<[string, Buffer[]]>) {
     const { code } = await sendFrames([...start, hidden]);
     t.equal(code, 1008, `${name}: closed`);
@@ -904,6 +945,101 @@ t.test('what cannot be read in a PostgreSQL tunnel closes it: TLS or GSSAPI insi
   }
   const ok = await sendFrames([serialize.startup({ user: 'airlock', database: 'postgres', application_name: 'app', options: '-c statement_timeout=5000' }), serialize.query('SELECT 1'), serialize.end()]);
   t.not(ok.code, 1008, 'ordinary startup parameters and settings pass');
+});
+
+t.test('twelfth pass: a Bind runs what the server holds under its name, with values read as the server reads them', { skip: missingPostgres() }, async (t) => {
+  const fresh = (): Promise<unknown> => direct((c) => c.query("DROP TABLE IF EXISTS pv; CREATE TABLE pv (id bigint, email text); INSERT INTO pv VALUES (1, 'a@x'), (2, 'b@x')"));
+  const end = [serialize.sync(), serialize.end()];
+  const run = (bind: Buffer) => [bind, serialize.execute({}), serialize.sync()];
+  const int8 = (n: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigInt64BE(n); return b; };
+  const cases: Array<[string, Buffer[]]> = [
+    // The server refuses a second Parse under a name it holds and keeps the first: the Bind after
+    // the next Sync runs the LIKE, which Airlock judged with the values only as the `=` it read last.
+    ['a Parse under a name the server already holds', [
+      serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email LIKE $1' }), serialize.sync(),
+      serialize.parse({ name: 's', text: 'DELETE FROM pv WHERE email = $1' }), serialize.sync(),
+      ...run(serialize.bind({ statement: 's', values: ['%'] }))]],
+    // SQL's PREPARE names statements in the namespace Parse and Bind use.
+    ['a name SQL\'s PREPARE took first', [
+      serialize.query('PREPARE s(text) AS DELETE FROM pv WHERE email LIKE $1'),
+      serialize.parse({ name: 's', text: 'SELECT $1::text' }), serialize.sync(),
+      ...run(serialize.bind({ statement: 's', values: ['%'] }))]],
+    // A binary value of a type the server infers (here int8): -10^12 is not UTF-8, so it was read as NULL.
+    ['a binary int8 whose type the server infers', [serialize.parse({ text: 'DELETE FROM pv WHERE id > $1' }), ...run(serialize.bind({ values: [int8(-1_000_000_000_000n)] }))]],
+    ['a binary int8 of a type the Parse names', [serialize.parse({ text: 'DELETE FROM pv WHERE id > $1', types: [20] }), ...run(serialize.bind({ values: [int8(-1n << 40n)] }))]],
+    // Text values the server reads as numbers (PostgreSQL 16 reads `0x`, `_` too).
+    ['a text value read as a number', [serialize.parse({ text: 'DELETE FROM pv WHERE id > $1' }), ...run(serialize.bind({ values: ['-1000000000000'] }))]],
+  ];
+  for (const [name, stream] of cases) {
+    await fresh();
+    const { code } = await sendFrames([Buffer.concat([startup, ...stream, ...end])]);
+    t.equal(code, 1008, `${name}: closed`);
+    t.equal(await rowsOf('pv'), 2, `${name}: nothing was deleted`);
+  }
+  // The server answers an SSLRequest or GSSENCRequest of any length ('N' without TLS) and reads the plain startup after it.
+  for (const [name, code, len] of [['an SSLRequest of 12 bytes', 80877103, 12], ['a GSSENCRequest of 16 bytes', 80877104, 16]] as Array<[string, number, number]>) {
+    await fresh();
+    const request = Buffer.alloc(len);
+    request.writeInt32BE(len, 0);
+    request.writeInt32BE(code, 4);
+    // The plain startup goes once the server said 'N' (data sent before that answer is refused).
+    const closed = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(sqlUrl('/raw'), { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+      ws.on('open', () => ws.send(request));
+      ws.once('message', () => { for (const f of [startup, serialize.query('DROP TABLE pv'), serialize.end()]) ws.send(f); });
+      ws.on('close', (c) => resolve(c));
+      ws.on('error', reject);
+      setTimeout(() => ws.terminate(), 4000).unref();
+    });
+    t.equal(closed, 1008, `${name}: closed`);
+    t.equal(await rowsOf('pv'), 2, `${name}: the DROP never ran`);
+  }
+  // A session a bridge opened: the agent's stream may start at any message, a Sync or a FunctionCall too.
+  const openedUrl = `ws://sql.example:${opened.port}/`;
+  for (const [name, first] of [['Sync', serialize.sync()], ['FunctionCall', Buffer.from([0x46, 0, 0, 0, 14, 0, 0, 0x0a, 0x9e, 0, 0, 0, 0, 0, 0])]] as Array<[string, Buffer]>) {
+    await fresh();
+    const { code } = await sendFrames([first, serialize.query('DROP TABLE pv'), serialize.end()], openedUrl);
+    t.equal(code, 1008, `a stream starting with ${name}: closed`);
+    t.equal(await rowsOf('pv'), 2, `a stream starting with ${name}: the DROP never ran`);
+  }
+  // Controls: node-postgres' named statements, a Close then a new text, bytea and typed binary values.
+  await fresh();
+  const ok = await sendFrames([Buffer.concat([startup,
+    serialize.parse({ name: 'n', text: 'SELECT id FROM pv WHERE email = $1' }), ...run(serialize.bind({ statement: 'n', values: ['a@x'] })),
+    ...run(serialize.bind({ statement: 'n', values: ['b@x'] })), serialize.close({ type: 'S', name: 'n' }), serialize.sync(),
+    serialize.parse({ name: 'n', text: 'DELETE FROM pv WHERE id = $1', types: [20] }), ...run(serialize.bind({ statement: 'n', values: [int8(2n)] })),
+    serialize.parse({ text: 'SELECT $1::bytea' }), ...run(serialize.bind({ values: [Buffer.from([0xff, 0xfe, 0x00])] })),
+    ...end])]);
+  t.not(ok.code, 1008, 'ordinary named statements and binary values pass');
+  t.equal(await rowsOf('pv'), 1, 'the narrow delete ran');
+  const viaBridge = await sendFrames([serialize.sync(), serialize.query('SELECT 1'), serialize.end()], openedUrl);
+  t.not(viaBridge.code, 1008, 'a read in a session a bridge opened passes');
+  // websockify's base64 subprotocol: the stream is the base64 of text messages.
+  const b64 = (frames: string[]): Promise<{ code: number; got: string }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${websockify.port}/`, ['base64'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let got = '';
+    ws.on('open', () => { for (const f of frames) ws.send(f); });
+    ws.on('message', (d: Buffer) => { got += Buffer.from(d.toString(), 'base64').toString('latin1'); });
+    ws.on('close', (code) => resolve({ code, got }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  for (const [name, frames] of [
+    ['base64 text messages', [startup, serialize.query('DROP TABLE pv'), serialize.end()].map((b) => b.toString('base64'))],
+    ['base64 with a blank the bridge skips', [startup.toString('base64'), ` ${serialize.query('DROP TABLE pv').toString('base64')}`]],
+  ] as Array<[string, string[]]>) {
+    const { code } = await b64(frames);
+    t.equal(code, 1008, `${name}: closed`);
+    t.equal(await rowsOf('pv'), 1, `${name}: the DROP never ran`);
+  }
+  // A bridge whose first message is its own JSON (where to connect): the PostgreSQL stream starts after it, in pieces.
+  const headedUrl = `ws://sql.example:${headed.port}/`;
+  const connect = JSON.stringify({ connect: 'db:5432' });
+  const { code: afterHeader } = await sendFrames([Buffer.from(connect), startup.subarray(0, 4), startup.subarray(4), serialize.query('DROP TABLE pv'), serialize.end()], headedUrl);
+  t.equal(afterHeader, 1008, 'PostgreSQL after a bridge\'s JSON header: closed');
+  t.equal(await rowsOf('pv'), 1, 'PostgreSQL after a bridge\'s JSON header: the DROP never ran');
+  const read64 = await b64([startup, serialize.query('SELECT 1'), serialize.end()].map((b) => b.toString('base64')));
+  t.ok(read64.code !== 1008 && read64.got.includes('Z'), 'a read over base64 is answered');
 });
 
 t.test('a statement an open tunnel carries is held for a human like its HTTP twin: approved, it runs; refused, the tunnel closes; a grant covers the next', async (t) => {
@@ -975,14 +1111,16 @@ t.test('SQL in a Hrana tunnel (libSQL over WebSocket): execute, batch, sequence,
     // Twelfth pass: a cursor runs its batch as `batch` does; it passed unread.
     ['open_cursor', [hello, req(1, { type: 'open_cursor', stream_id: 0, cursor_id: 1, batch: { steps: [{ stmt: { sql: 'SELECT 1' } }, { stmt: { sql: 'DROP TABLE users' } }] } })]],
     ['a request type Airlock does not read', [hello, req(1, { type: 'execute_many', stream_id: 0, stmts: [{ sql: 'DROP TABLE users' }] })]],
+    ['open_cursor after open_stream', [hello, req(1, { type: 'open_stream', stream_id: 0 }), req(2, { type: 'open_cursor', stream_id: 0, cursor_id: 1, batch: { steps: [{ stmt: { sql: 'DROP TABLE users' } }] } })]],
+    ['an unknown request type', [hello, req(1, { type: 'execute_v4', stream_id: 0, stmt: { sql: 'DROP TABLE users' } })]],
   ];
   for (const [name, msgs, protocols] of attacks) t.equal((await session(msgs, protocols)).code, 1008, `${name}: closed`);
   t.notOk(JSON.stringify(hranaRuns).match(/DROP|DELETE/), 'no destructive request reached the server');
 });
 
 t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided as its POST twin', async (t) => {
-  const session = (msgs: string[]): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://gql.example:${gql.port}/v1/graphql`, ['graphql-transport-ws'], { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+  const session = (msgs: string[], protocols = ['graphql-transport-ws']): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://gql.example:${gql.port}/v1/graphql`, protocols, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
     let replies = 0;
     ws.on('open', () => { for (const m of msgs) ws.send(m); });
     ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
@@ -999,6 +1137,18 @@ t.test('GraphQL over WebSocket (graphql-transport-ws): each operation is decided
     ['GraphQL that cannot be read', op('mutation {')],
     ['a key given twice', '{"id":"1","type":"subscribe","payload":{"query":"mutation { delete_orders(where: {}) { affected_rows } }","query":"query { a }"}}'],
   ]) t.equal((await session([init, msg!])).code, 1008, `${name}: closed`);
+  // Twelfth pass: no subprotocol negotiated (Hasura falls back to graphql-ws): read by its first message.
+  for (const [name, msgs] of [
+    ['connection_init first', [init, op('mutation { delete_orders(where: {}) { affected_rows } }', 'start')]],
+    ['an operation first', [op('mutation { delete_orders(where: {}) { affected_rows } }')]],
+  ] as Array<[string, string[]]>) t.equal((await session(msgs, [])).code, 1008, `without a subprotocol, ${name}: closed`);
+  t.equal((await session([init, op('query { orders { id } }')], [])).replies, 2, 'without a subprotocol, a query is answered');
+  // Twelfth pass: Hasura takes the role for every operation from connection_init's payload.headers;
+  // the twin carried none, so a grant given for a user's operation covered the admin's.
+  const asAdmin = JSON.stringify({ type: 'connection_init', payload: { headers: { 'X-Hasura-Role': 'admin', 'X-Hasura-User-Id': '1' } } });
+  t.equal((await session([asAdmin, op('query { orders { id } } # as admin')])).replies, 2, 'a query as admin is answered');
+  const twin = a.records.find((r) => (r.extra as { tunnel?: { protocol?: string } } | undefined)?.tunnel?.protocol === 'graphql' && JSON.stringify(r.description ?? {}).includes('as admin'));
+  t.same(twin?.description?.request.headers?.['x-hasura-role'], ['admin'], 'the twin acts as the role connection_init named');
   t.notOk(JSON.stringify(gqlRuns).match(/mutation/), 'no mutation reached the server');
 });
 
@@ -1205,4 +1355,35 @@ t.test('twelfth pass: the statement texts a tunnel keeps (Hrana store_sql, Postg
   const pg = new PgFrontendReader({ sessionOpen: true });
   for (let i = 0; i < 3; i++) pg.read(serialize.parse({ name: `s${i}`, text: `SELECT 1 -- ${'a'.repeat(MiB)}` }));
   t.ok(pg.holding >= 3 * MiB, `prepared texts are held (${pg.holding})`);
+});
+
+t.test('twelfth pass: JSON messages of a protocol Airlock has no reader for are judged when they carry SQL, as the same body POSTed', async (t) => {
+  // The echo server stands for a database's own JSON API over WebSocket (SurrealDB's JSON-RPC, a custom `{sql}`).
+  const session = (msgs: Array<string | Buffer>): Promise<{ code: number; replies: number }> => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://sql.example:${rich.port}/rpc`, { agent: new HttpProxyAgent(a.proxyUrl), perMessageDeflate: false });
+    let replies = 0;
+    ws.on('open', () => { for (const m of msgs) ws.send(m, { binary: typeof m !== 'string' }); });
+    ws.on('message', () => { if (++replies === msgs.length) ws.close(1000); });
+    ws.on('close', (code) => resolve({ code, replies }));
+    ws.on('error', reject);
+    setTimeout(() => ws.terminate(), 4000).unref();
+  });
+  const chat = JSON.stringify({ type: 'chat', text: 'drop by and select a table for the update' });
+  for (const [name, msg] of [
+    ['{sql}', JSON.stringify({ sql: 'DROP TABLE users' })],
+    ['{type, query}', JSON.stringify({ type: 'query', query: 'DELETE FROM users' })],
+    ['JSON-RPC query with positional parameters (SurrealDB\'s shape)', JSON.stringify({ id: 1, method: 'query', params: ['DROP TABLE users', {}] })],
+    ['JSON-RPC execute with named parameters', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'db.execute', params: { sql: 'TRUNCATE users' } })],
+    ['a key given twice', '{"sql":"DROP TABLE users","sql":"SELECT 1"}'],
+    ['a JSON escape spelling the statement', '{"sql":"\\u0044ROP TABLE users"}'],
+  ] as Array<[string, string]>) t.equal((await session([chat, msg])).code, 1008, `${name}: closed`);
+  // Text that is SQL itself (a console over WebSocket, `websocketd psql`), also after a short first
+  // message that is neither JSON nor PostgreSQL (the sniff of the first 8 bytes saw `hi` and gave up).
+  for (const [name, msgs] of [
+    ['SQL as a text message', ['DROP TABLE users;']],
+    ['after a short greeting', ['hi', JSON.stringify({ sql: 'DELETE FROM users' })]],
+    ['after a greeting, as text', ['hello there', 'TRUNCATE users']],
+    ['JSON in a binary message', ['hi', Buffer.from(JSON.stringify({ sql: 'DROP TABLE users' }))]],
+  ] as Array<[string, Array<string | Buffer>]>) t.equal((await session(msgs)).code, 1008, `${name}: closed`);
+  t.equal((await session([chat, JSON.stringify({ sql: 'SELECT id FROM users' }), '[1, 2]'])).replies, 3, 'chat, a read and other JSON are relayed');
 });
