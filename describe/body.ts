@@ -459,12 +459,15 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     decoded = bytes;
   }
 
-  // multipart/form-data: the fields that carry SQL (`curl -F sql=…`), as the form fields Flask,
-  // PHP, Rails, Express (multer) and Spring read from it; the rest of the body is not read here.
+  // multipart/form-data: its fields, as the form fields Flask (`request.form`), PHP (`$_POST`),
+  // Rails and Spring (`params`, `@RequestParam`) and Express (multer) read them, so that what a form
+  // names (Slack's `channel`, an `action=` operation) is read the same whether the body is
+  // urlencoded or multipart. Parts naming a file are uploads, not fields, except under a name that
+  // carries SQL (`curl -F sql=@q.sql`, which some servers read as the field).
   if (content_type === 'multipart/form-data' && !truncated) {
     const header = contentTypes.find((h) => multipartBoundary(h) !== undefined);
     if (header !== undefined) {
-      const mp = multipartFields(bytes, header, (n) => parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase())));
+      const mp = multipartFields(bytes, header, (n, file) => !file || parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase())));
       if (mp.fields.length) {
         const form: Record<string, string[]> = emptyMap();
         for (const [name, value] of mp.fields) (form[name] ??= []).push(Buffer.from(value, 'latin1').toString('utf8'));

@@ -232,8 +232,27 @@ function bulkActions(d: RequestDescription): string[] {
   return [...out];
 }
 
-/** Members that name a batched call's target: Graph `url`, Facebook `relative_url`, others `path` … */
-const callTargets = ['url', 'relative_url', 'relativeUrl', 'path', 'uri', 'href'];
+/** Members that name a batched call's target: Graph `url`, Facebook `relative_url`, others `path` … (folded). */
+const callTargets = ['url', 'relative_url', 'relativeurl', 'path', 'uri', 'href'];
+/** Case folding as Go's EqualFold compares (upper then lower: `ſ` is `s`, the Kelvin sign `k`). */
+const fold = (key: string): string => key.toUpperCase().toLowerCase();
+
+/**
+ * A batched call's member as a server binding JSON without letter case reads it (Go's
+ * encoding/json, ASP.NET Core's web defaults, Jackson set to): `Url`, `URL` and `url` are one
+ * member. Several spellings of one member holding different values: `?` (which runs is the server's choice).
+ */
+function member(o: Record<string, unknown>, name: string): unknown {
+  let found: unknown;
+  let seen = false;
+  for (const [k, v] of Object.entries(o)) {
+    if (fold(k) !== name) continue;
+    if (seen && JSON.stringify(v) !== JSON.stringify(found)) return '?';
+    found = v;
+    seen = true;
+  }
+  return found;
+}
 /** Batched calls read at most; past it the batch is `rpc:call:?` (no grant). */
 const MAX_BATCH_CALLS = 100;
 
@@ -249,15 +268,17 @@ function batchCalls(json: unknown, out: Set<string>): void {
     for (const m of list as unknown[]) {
       if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
       const o = m as Record<string, unknown>;
-      const target = callTargets.map((k) => o[k]).find((v): v is string => typeof v === 'string');
-      if (typeof o.method !== 'string' || target === undefined) continue;
+      const target = callTargets.map((k) => member(o, k)).find((v): v is string => typeof v === 'string');
+      const method = member(o, 'method');
+      if (typeof method !== 'string' || target === undefined) continue;
       if (++calls > MAX_BATCH_CALLS) {
         out.add('rpc:call:?');
         return;
       }
       // A call's own body (Graph's `body`, Facebook's `body`) says what it sends, and to whom.
-      const body = o.body === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(o.body) ?? '').digest('hex').slice(0, 32)}`;
-      out.add(`rpc:call:${namedValue(o.method.toUpperCase())}:${namedValue(target)}${body}`);
+      const callBody = member(o, 'body');
+      const body = callBody === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(callBody) ?? '').digest('hex').slice(0, 32)}`;
+      out.add(`rpc:call:${namedValue(method.toUpperCase())}:${namedValue(target)}${body}`);
     }
   }
 }
@@ -525,34 +546,74 @@ function mcpTarget(d: RequestDescription): string | undefined {
   if (calls.length === 0) return undefined;
   if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
   const out = new Set<string>();
-  let nodes = 0;
+  const budget = { nodes: 0 };
   for (const c of calls) {
-    const places = new Set<string>();
-    let unread = false;
-    const pick = (o: unknown, prefix: string, depth: number): void => {
-      if (!o || typeof o !== 'object') return;
-      if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
-        unread = true;
-        return;
-      }
-      if (Array.isArray(o)) {
-        for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
-        return;
-      }
-      for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-        const name = k.toLowerCase().replace(/[_-]/g, '');
-        const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
-        // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-        if (isPlaceName(k)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
-        if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
-      }
-    };
-    pick(c.arguments, '', 0);
-    if (unread) places.add('(arguments)=?');
-    if (places.size > MAX_MCP_PLACES) return 'mcp:places=?';
-    out.add(`${placeValue(c.tool ?? '?')}(${[...places].sort().join(';')})`);
+    const places = argumentPlaces(c.arguments, budget);
+    if (places === undefined) return 'mcp:places=?';
+    out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
   return `mcp:${[...out].sort().join(';')}`;
+}
+
+/**
+ * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
+ * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
+ * Undefined past MAX_MCP_PLACES places.
+ */
+function argumentPlaces(args: unknown, budget: { nodes: number }): string | undefined {
+  const places = new Set<string>();
+  let unread = false;
+  const pick = (o: unknown, prefix: string, depth: number): void => {
+    if (!o || typeof o !== 'object') return;
+    if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+      unread = true;
+      return;
+    }
+    if (Array.isArray(o)) {
+      for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      return;
+    }
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      const name = k.toLowerCase().replace(/[_-]/g, '');
+      const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
+      // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
+      if (isPlaceName(k)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
+      if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
+    }
+  };
+  pick(args, '', 0);
+  if (unread) places.add('(arguments)=?');
+  if (places.size > MAX_MCP_PLACES) return undefined;
+  return [...places].sort().join(';');
+}
+
+/**
+ * Where the JSON-RPC calls of a body that are no MCP tool call act (`eth_sendTransaction`,
+ * Bitcoin Core's JSON-RPC 1.0 `sendtoaddress`, any method a server names): the call's `params` are
+ * its arguments, as a tool call's are. Named params give their place arguments; positional ones
+ * (`["bc1q…", 0.5]`, `[{to, value}]`) name nothing a reader can tell apart, so the call is placed by
+ * their digest: a grant for one transfer covers that transfer again, not one to another address.
+ * JSON-RPC 1.0 (no `jsonrpc` member) only on a host no service module describes, as its
+ * `rpc:param:method=` item.
+ */
+function rpcCallsTarget(d: RequestDescription): string | undefined {
+  const json = d.request.body?.json;
+  const messages = Array.isArray(json) ? json : [json];
+  const out = new Set<string>();
+  const budget = { nodes: 0 };
+  let calls = 0;
+  for (const m of messages) {
+    if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
+    const o = m as Record<string, unknown>;
+    if (typeof o.method !== 'string' || o.method === 'tools/call') continue;
+    if (o.jsonrpc !== '2.0' && (d.service || 'jsonrpc' in o)) continue;
+    if (++calls > MAX_MCP_PLACES) return 'rpc:calls=?';
+    const params = o.params;
+    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${digest(JSON.stringify(params))}` : argumentPlaces(params, budget);
+    if (places === undefined) return 'rpc:places=?';
+    out.add(`${placeValue(o.method)}(${places})`);
+  }
+  return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
 }
 
 /** Headers that carry a credential choosing the identity: present or not, never their value. */
@@ -587,7 +648,7 @@ export function grantTarget(d: RequestDescription): string | undefined {
 }
 
 function placeTarget(d: RequestDescription): string | undefined {
-  const mcp = mcpTarget(d);
+  const mcp = [mcpTarget(d), rpcCallsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
   for (const k of s?.params ? targetParams : []) {

@@ -1044,3 +1044,122 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
     }
   }
 });
+
+// (Twelfth pass) A multipart/form-data body is a form to Flask (`request.form`), PHP (`$_POST`),
+// Rails, Spring and every framework on the Fetch API's `Request.formData()`: a field there names what
+// the same field of a urlencoded form names. Airlock read only SQL fields from it, so a Slack post
+// whose URL named the approved channel while its multipart body named another (Flask reads both:
+// `request.values` lists C0TEAM then C0SHARED, `request.form` C0SHARED), or a MediaWiki `action=delete`
+// in a multipart body after a grant for a multipart `action=edit`, was covered by the grant.
+t.test('a multipart form names its channel and operation as a urlencoded one does (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Form = { url: string; field: string; fields: Array<[string, string]>; query?: string };
+  const encode = (f: Form, multipart: boolean, filePart: boolean): Shape => {
+    const url = `${f.url}${f.query ? `?${f.field}=${f.query}` : ''}`;
+    if (!multipart) return { url, type: 'application/x-www-form-urlencoded', body: new URLSearchParams(f.fields).toString() };
+    // A file part under another name (an upload beside the fields) is no field.
+    const parts = f.fields.map(([k, v]) => `--XB\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+    if (filePart) parts.push('--XB\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nchannel=C0EVIL\r\n');
+    return { url, type: 'multipart/form-data; boundary=XB', body: `${parts.join('')}--XB--\r\n` };
+  };
+  // What a server reads the field as: the Fetch API's multipart parser (undici) or URLSearchParams, and the URL's query.
+  const named = async (s: Shape, field: string): Promise<Set<string>> => {
+    const u = new URL(s.url);
+    const form = await new Request(u, { method: 'POST', body: s.body, headers: { 'content-type': s.type } }).formData();
+    return new Set([...u.searchParams.getAll(field), ...form.getAll(field).filter((v): v is string => typeof v === 'string')]);
+  };
+  const form = fc.constantFrom(
+    { url: 'https://slack.com/api/chat.postMessage', field: 'channel', values: ['C0TEAM', 'C0SHARED'], rest: [['text', 'build green']] },
+    { url: 'https://wiki.example.org/w/api.php', field: 'action', values: ['edit', 'delete'], rest: [['title', 'Main_Page'], ['format', 'json']] },
+  ).chain((s) => fc.record({
+    approved: fc.constantFrom(...s.values), later: fc.constantFrom(...s.values), query: fc.constantFrom(undefined, ...s.values),
+    multipart: fc.tuple(fc.boolean(), fc.boolean()), file: fc.boolean(),
+  }).map((c): [Shape, Shape, string] => [
+    encode({ url: s.url, field: s.field, fields: [[s.field, c.approved], ...s.rest as Array<[string, string]>] }, c.multipart[0], false),
+    encode({ url: s.url, field: s.field, fields: [[s.field, c.later], ...s.rest as Array<[string, string]>], query: c.query }, c.multipart[1], c.file),
+    s.field,
+  ]));
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(form, async ([first, later, field]) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return true;
+    covered++;
+    const before = await named(first, field);
+    return [...(await named(later, field))].every((v) => before.has(v));
+  }), { numRuns: 40, examples: [
+    [[encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'hi']] }, false, false),
+      encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0SHARED'], ['text', 'secrets']], query: 'C0TEAM' }, true, false), 'channel']],
+    [[encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'edit'], ['title', 'Main_Page']] }, true, false),
+      encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'delete'], ['title', 'Main_Page']] }, true, false), 'action']],
+  ] });
+  t.ok(covered > 0, `the same form is still covered, urlencoded or multipart (${covered})`);
+});
+
+// (Twelfth pass) A batch envelope's calls bound the way Go's encoding/json, ASP.NET Core's web
+// defaults and Jackson set to ignore case bind them: `Url`, `URL`, `Relative_Url` and `BODY` are
+// the members `url`, `relative_url` and `body` (checked with Go 1.26: `{"method":"POST","Url":
+// "/me/sendMail","BODY":{…}}` decodes to URL and Body). The grant scope read the exact names only, so
+// such a call was in no scope item and a grant for a batch of reads covered a batch that also sends.
+t.test('a batched call whose members are spelled in another letter case is in the grant scope (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const spelled = (name: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((up) => [...name].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
+  const envelopes = ['requests', 'compositeRequest', '(array)'] as const;
+  const batch = (envelope: (typeof envelopes)[number], calls: unknown[]): Shape => ({
+    url: 'https://graph.example/v1.0/$batch', type: 'application/json', body: JSON.stringify(envelope === '(array)' ? calls : { [envelope]: calls }),
+  });
+  const read = { id: '1', method: 'GET', url: '/me/messages' };
+  const hidden = fc.record({
+    envelope: fc.constantFrom(...envelopes),
+    target: fc.constantFrom('url', 'relative_url', 'relativeUrl', 'path', 'uri', 'href').chain(spelled),
+    method: fc.constantFrom('method', 'Method', 'METHOD'),
+    body: spelled('body'),
+    call: fc.constantFrom<[string, string]>(['POST', '/me/sendMail'], ['DELETE', '/me/messages/AAMk1'], ['GET', '/users/ceo@corp.example/messages']),
+  }).filter((c) => c.target !== c.target.toLowerCase() || c.method !== 'method' || c.body !== 'body');
+  await fc.assert(fc.asyncProperty(hidden, async (c) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(batch(c.envelope, [read]));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const same = describe(batch(c.envelope, [read]));
+    same.grants = queue.matchingGrants(same);
+    if ((await engine.decide(same)).action !== 'allow') return false;
+    const d = describe(batch(c.envelope, [read, { id: '2', [c.method]: c.call[0], [c.target]: c.call[1], [c.body]: { message: { toRecipients: [{ emailAddress: { address: 'drop@attacker.example' } }] } } }]));
+    d.grants = queue.matchingGrants(d);
+    return (await engine.decide(d)).action === 'approve';
+  }), { numRuns: 30, examples: [[{ envelope: 'requests', target: 'Url', method: 'method', body: 'body', call: ['POST', '/me/sendMail'] }]] });
+});
+
+// (Twelfth pass) A JSON-RPC call other than an MCP tool call carries its arguments in `params` as a
+// tool call does: a grant for `eth_sendTransaction` to the team's address (or Bitcoin Core's
+// JSON-RPC 1.0 `sendtoaddress ["bc1q…", 0.01]`) covered the same method sending any amount to any
+// address: the scope named the method only and the target nothing.
+t.test('a grant for one JSON-RPC call covers the same method with the same recipient only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const rpcCall = ([protocol, method, shape, to, amount]: [string, string, string, string, number]): Shape => {
+    const params = shape === 'positional' ? [to, amount] : shape === 'object-list' ? [{ from: '0xteam', to, value: amount }] : { to, amount };
+    return { url: 'https://node.example/', type: 'application/json', body: JSON.stringify(protocol === '2.0' ? { jsonrpc: '2.0', id: 1, method, params } : { method, params, id: 1 }) };
+  };
+  const call = (approved: fc.Arbitrary<string>): fc.Arbitrary<[string, string, string, string, number]> =>
+    fc.tuple(fc.constantFrom('2.0', '1.0'), fc.constantFrom('eth_sendTransaction', 'sendtoaddress'), fc.constantFrom('positional', 'object-list', 'named'), approved, fc.constantFrom(1, 1000));
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(call(fc.constant('0xteam')), fc.constantFrom('0xteam', '0xevil'), fc.constantFrom(1, 1000), async (a, to, amount) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(rpcCall(a));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const later: [string, string, string, string, number] = [a[0], a[1], a[2], to, amount];
+    const d = describe(rpcCall(later));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return JSON.stringify(later) !== JSON.stringify(a);
+    covered++;
+    // The recipient is always the approved one; positional params name nothing apart, so they are the approved ones whole.
+    return to === a[3] && (a[2] === 'named' || amount === a[4]);
+  }), { numRuns: 30, examples: [[['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000], [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000]] });
+  t.ok(covered > 0, `the same call is still covered (${covered})`);
+});
