@@ -12,6 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
+import { argumentPlaces, digest, MAX_MCP_PLACES, placeValue } from '../describe/places.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -483,58 +484,6 @@ export function opaqueTarget(target: string): boolean {
 }
 
 /**
- * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
- * repository of `create_issue {owner, repo}`, the channel of a Slack post, the recipients of a
- * mail, the project of `execute_sql {project_id}`, the file of `write_file {path}`, the URL fetched.
- * A grant for one tool call covers the same tool at the same place only, as REST grants do.
- */
-const mcpPlaceArguments = new Set([
-  'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
-  'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
-  'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
-]);
-/**
- * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
- * reaches, whatever the rest of the name: `recipient_email`, `toAddress`, `chat_id` (Telegram),
- * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
- * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
- */
-const mcpPlaceWords = new Set([
-  'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
-  'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
-  'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
-  'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
-  'target', 'webhook', 'endpoint',
-  // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
-  // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
-  'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
-]);
-/** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
-const MAX_MCP_PLACES = 64;
-/** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
-const MAX_MCP_ARGUMENT_NODES = 2048;
-const MAX_MCP_ARGUMENT_DEPTH = 6;
-
-function isPlaceName(key: string): boolean {
-  if (mcpPlaceArguments.has(key.toLowerCase().replace(/[_-]/g, ''))) return true;
-  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()));
-}
-
-const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
-
-function placeValue(v: unknown): string {
-  const one = (x: unknown): string => {
-    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
-    const text = String(x);
-    // Long values by digest: the target stays short, equal values still compare equal.
-    return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
-  };
-  if (!Array.isArray(v)) return one(v);
-  // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
-  return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
-}
-
-/**
  * Where the tool calls of an MCP request act: per call, the tool and its place arguments, at any
  * depth (bounded) and inside lists of objects (`{messages: [{to}]}`: each message's recipient).
  * A tools/call always has one, empty when it names no place, so a grant for a call without a
@@ -553,38 +502,6 @@ function mcpTarget(d: RequestDescription): string | undefined {
     out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
   return `mcp:${[...out].sort().join(';')}`;
-}
-
-/**
- * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
- * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
- * Undefined past MAX_MCP_PLACES places.
- */
-function argumentPlaces(args: unknown, budget: { nodes: number }): string | undefined {
-  const places = new Set<string>();
-  let unread = false;
-  const pick = (o: unknown, prefix: string, depth: number): void => {
-    if (!o || typeof o !== 'object') return;
-    if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
-      unread = true;
-      return;
-    }
-    if (Array.isArray(o)) {
-      for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
-      return;
-    }
-    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-      const name = k.toLowerCase().replace(/[_-]/g, '');
-      const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
-      // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (isPlaceName(k)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
-      if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
-    }
-  };
-  pick(args, '', 0);
-  if (unread) places.add('(arguments)=?');
-  if (places.size > MAX_MCP_PLACES) return undefined;
-  return [...places].sort().join(';');
 }
 
 /**
@@ -648,7 +565,9 @@ export function grantTarget(d: RequestDescription): string | undefined {
 }
 
 function placeTarget(d: RequestDescription): string | undefined {
-  const mcp = [mcpTarget(d), rpcCallsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
+  // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
+  const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
+  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
   for (const k of s?.params ? targetParams : []) {

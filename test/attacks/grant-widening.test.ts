@@ -1069,15 +1069,15 @@ t.test('a multipart form names its channel and operation as a urlencoded one doe
     const form = await new Request(u, { method: 'POST', body: s.body, headers: { 'content-type': s.type } }).formData();
     return new Set([...u.searchParams.getAll(field), ...form.getAll(field).filter((v): v is string => typeof v === 'string')]);
   };
-  const form = fc.constantFrom(
+  const form = fc.constantFrom<{ url: string; field: string; values: string[]; rest: Array<[string, string]> }>(
     { url: 'https://slack.com/api/chat.postMessage', field: 'channel', values: ['C0TEAM', 'C0SHARED'], rest: [['text', 'build green']] },
     { url: 'https://wiki.example.org/w/api.php', field: 'action', values: ['edit', 'delete'], rest: [['title', 'Main_Page'], ['format', 'json']] },
   ).chain((s) => fc.record({
     approved: fc.constantFrom(...s.values), later: fc.constantFrom(...s.values), query: fc.constantFrom(undefined, ...s.values),
     multipart: fc.tuple(fc.boolean(), fc.boolean()), file: fc.boolean(),
   }).map((c): [Shape, Shape, string] => [
-    encode({ url: s.url, field: s.field, fields: [[s.field, c.approved], ...s.rest as Array<[string, string]>] }, c.multipart[0], false),
-    encode({ url: s.url, field: s.field, fields: [[s.field, c.later], ...s.rest as Array<[string, string]>], query: c.query }, c.multipart[1], c.file),
+    encode({ url: s.url, field: s.field, fields: [[s.field, c.approved], ...s.rest] }, c.multipart[0], false),
+    encode({ url: s.url, field: s.field, fields: [[s.field, c.later], ...s.rest], query: c.query }, c.multipart[1], c.file),
     s.field,
   ]));
   let covered = 0;
@@ -1162,4 +1162,39 @@ t.test('a grant for one JSON-RPC call covers the same method with the same recip
     return to === a[3] && (a[2] === 'named' || amount === a[4]);
   }), { numRuns: 30, examples: [[['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000], [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000]] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
+});
+
+// (Twelfth pass) GraphQL on a host no module owns (GitLab, Linear, Shopify): every call is one URL,
+// so a mutation's arguments say where it acts, as a REST path's ids do. A grant for a note on an
+// internal issue (`createNote(input: {noteableId: "gid://gitlab/Issue/1"})`) covered a note on an
+// attacker's public issue; one for a comment in one Linear team, a comment anywhere.
+t.test('a GraphQL grant on a host no module owns covers the mutation at the same ids and places only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = fc.record({
+    host: fc.constantFrom('https://gitlab.example/api/graphql', 'https://api.linear.app/graphql', 'https://acme.myshopify.com/admin/api/2024-10/graphql.json'),
+    field: fc.constantFrom('createNote', 'commentCreate'),
+    arg: fc.constantFrom('noteableId', 'issue_id', 'projectPath', 'to', 'teamId'),
+    nested: fc.boolean(), variable: fc.boolean(),
+  });
+  const mutation = (c: { host: string; field: string; arg: string; nested: boolean; variable: boolean }, id: string): Shape => {
+    const value = c.variable ? '$v' : JSON.stringify(id);
+    const args = c.nested ? `input: {${c.arg}: ${value}, body: "hi"}` : `${c.arg}: ${value}, body: "hi"`;
+    return { url: c.host, type: 'application/json', body: JSON.stringify({ query: `mutation${c.variable ? '($v: ID!)' : ''} { ${c.field}(${args}) { id } }`, ...(c.variable ? { variables: { v: id } } : {}) }) };
+  };
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(call, fc.constantFrom('gid://gitlab/Issue/1', 'gid://gitlab/Issue/666'), async (c, later) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(mutation(c, 'gid://gitlab/Issue/1'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(mutation(c, later));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return later !== 'gid://gitlab/Issue/1';
+    covered++;
+    return later === 'gid://gitlab/Issue/1';
+  }), { numRuns: 30, examples: [[{ host: 'https://gitlab.example/api/graphql', field: 'createNote', arg: 'noteableId', nested: true, variable: true }, 'gid://gitlab/Issue/666']] });
+  t.ok(covered > 0, `the same mutation at the same place is still covered (${covered})`);
+  // A variable the request does not give is a place not in it: no grant.
+  const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
+  t.match(unknown.graphql?.places, ['createNote(input.noteableid=?)'], 'an id not given is `?`');
 });

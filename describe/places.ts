@@ -1,0 +1,94 @@
+// Where a call acts, read from its named arguments: the place words of MCP tool calls, JSON-RPC
+// params and GraphQL mutation arguments (a grant covers the same call at the same place only).
+import { createHash } from 'node:crypto';
+
+/**
+ * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
+ * repository of `create_issue {owner, repo}`, the channel of a Slack post, the recipients of a
+ * mail, the project of `execute_sql {project_id}`, the file of `write_file {path}`, the URL fetched.
+ * A grant for one tool call covers the same tool at the same place only, as REST grants do.
+ */
+const mcpPlaceArguments = new Set([
+  'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
+  'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
+  'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
+]);
+/**
+ * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
+ * reaches, whatever the rest of the name: `recipient_email`, `toAddress`, `chat_id` (Telegram),
+ * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
+ * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
+ */
+const mcpPlaceWords = new Set([
+  'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
+  'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
+  'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
+  'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
+  'target', 'webhook', 'endpoint',
+  // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
+  // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
+  'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
+]);
+/** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
+export const MAX_MCP_PLACES = 64;
+/** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
+const MAX_MCP_ARGUMENT_NODES = 2048;
+const MAX_MCP_ARGUMENT_DEPTH = 6;
+
+function isPlaceName(key: string, ids: boolean): boolean {
+  if (mcpPlaceArguments.has(key.toLowerCase().replace(/[_-]/g, ''))) return true;
+  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+}
+
+export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+
+export function placeValue(v: unknown): string {
+  const one = (x: unknown): string => {
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
+    const text = String(x);
+    // Long values by digest: the target stays short, equal values still compare equal.
+    return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
+  };
+  if (!Array.isArray(v)) return one(v);
+  // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
+  return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
+}
+
+/**
+ * Words that name an object by id (`issueId`, `noteable_id`, `ids`, GitLab's `fullPath` is `path`
+ * above): where a GraphQL mutation on a host no module describes acts, as the ids in a REST path are.
+ */
+const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'key', 'slug', 'handle']);
+
+/**
+ * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
+ * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
+ * Undefined past MAX_MCP_PLACES places.
+ */
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false): string | undefined {
+  const places = new Set<string>();
+  let unread = false;
+  const pick = (o: unknown, prefix: string, depth: number): void => {
+    if (!o || typeof o !== 'object') return;
+    if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+      unread = true;
+      return;
+    }
+    if (Array.isArray(o)) {
+      for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      return;
+    }
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      const name = k.toLowerCase().replace(/[_-]/g, '');
+      const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
+      // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
+      if (isPlaceName(k, ids)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
+      if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
+    }
+  };
+  pick(args, '', 0);
+  if (unread) places.add('(arguments)=?');
+  if (places.size > MAX_MCP_PLACES) return undefined;
+  return [...places].sort().join(';');
+}
+
