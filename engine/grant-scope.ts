@@ -161,8 +161,9 @@ function namedOperations(d: RequestDescription): string[] {
   const json = d.request.body?.json;
   const objects = Array.isArray(json) ? json.slice(0, MAX_NAMED_OPERATIONS) : [json];
   for (const o of objects) {
-    // A JSON-RPC 2.0 message is described as one (`mcp:` items above).
-    if (!o || typeof o !== 'object' || Array.isArray(o) || 'jsonrpc' in o) continue;
+    // A JSON-RPC 2.0 message is described as one (`mcp:` items above); any other `jsonrpc` value
+    // (Bitcoin Core's documented `"jsonrpc": "1.0"`) is not, and such servers run its `method` all the same.
+    if (!o || typeof o !== 'object' || Array.isArray(o) || (o as { jsonrpc?: unknown }).jsonrpc === '2.0') continue;
     for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
       if (operationParams.has(k.toLowerCase()) && (typeof v === 'string' || typeof v === 'number')) add(k.toLowerCase(), String(v));
     }
@@ -523,7 +524,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
     const o = m as Record<string, unknown>;
     if (typeof o.method !== 'string' || o.method === 'tools/call') continue;
-    if (o.jsonrpc !== '2.0' && (d.service || 'jsonrpc' in o)) continue;
+    if (o.jsonrpc !== '2.0' && d.service) continue;
     if (++calls > MAX_MCP_PLACES) return 'rpc:calls=?';
     const params = o.params;
     const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${digest(JSON.stringify(params))}` : argumentPlaces(params, budget);

@@ -1144,23 +1144,29 @@ t.test('a grant for one JSON-RPC call covers the same method with the same recip
   t.teardown(() => queue.close());
   const rpcCall = ([protocol, method, shape, to, amount]: [string, string, string, string, number]): Shape => {
     const params = shape === 'positional' ? [to, amount] : shape === 'object-list' ? [{ from: '0xteam', to, value: amount }] : { to, amount };
-    return { url: 'https://node.example/', type: 'application/json', body: JSON.stringify(protocol === '2.0' ? { jsonrpc: '2.0', id: 1, method, params } : { method, params, id: 1 }) };
+    // JSON-RPC 2.0; 1.0 without a `jsonrpc` member; and 1.0 as Bitcoin Core's documentation writes it, `"jsonrpc": "1.0"`.
+    const message = protocol === '2.0' ? { jsonrpc: '2.0', id: 1, method, params } : protocol === 'tagged 1.0' ? { jsonrpc: '1.0', id: 'curltest', method, params } : { method, params, id: 1 };
+    return { url: 'https://node.example/', type: 'application/json', body: JSON.stringify(message) };
   };
   const call = (approved: fc.Arbitrary<string>): fc.Arbitrary<[string, string, string, string, number]> =>
-    fc.tuple(fc.constantFrom('2.0', '1.0'), fc.constantFrom('eth_sendTransaction', 'sendtoaddress'), fc.constantFrom('positional', 'object-list', 'named'), approved, fc.constantFrom(1, 1000));
+    fc.tuple(fc.constantFrom('2.0', '1.0', 'tagged 1.0'), fc.constantFrom('eth_sendTransaction', 'sendtoaddress', 'getnewaddress'), fc.constantFrom('positional', 'object-list', 'named'), approved, fc.constantFrom(1, 1000));
   let covered = 0;
-  await fc.assert(fc.asyncProperty(call(fc.constant('0xteam')), fc.constantFrom('0xteam', '0xevil'), fc.constantFrom(1, 1000), async (a, to, amount) => {
+  await fc.assert(fc.asyncProperty(call(fc.constant('0xteam')), fc.constantFrom('0xteam', '0xevil'), fc.constantFrom(1, 1000), fc.constantFrom('eth_sendTransaction', 'sendtoaddress'), async (a, to, amount, method) => {
     for (const g of queue.grants()) await queue.revokeGrant(g.id);
     const approved = describe(rpcCall(a));
     await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
-    const later: [string, string, string, string, number] = [a[0], a[1], a[2], to, amount];
+    const later: [string, string, string, string, number] = [a[0], method, a[2], to, amount];
     const d = describe(rpcCall(later));
     d.grants = queue.matchingGrants(d);
     if ((await engine.decide(d)).action !== 'allow') return JSON.stringify(later) !== JSON.stringify(a);
     covered++;
-    // The recipient is always the approved one; positional params name nothing apart, so they are the approved ones whole.
-    return to === a[3] && (a[2] === 'named' || amount === a[4]);
-  }), { numRuns: 30, examples: [[['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000], [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000]] });
+    // The method and recipient are the approved ones; positional params name nothing apart, so they are the approved ones whole.
+    return method === a[1] && to === a[3] && (a[2] === 'named' || amount === a[4]);
+  }), { numRuns: 30, examples: [
+    [['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000, 'eth_sendTransaction'],
+    [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
+    [['tagged 1.0', 'getnewaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
+  ] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
 });
 
