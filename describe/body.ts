@@ -583,6 +583,16 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       return finish();
     }
   }
+  // XML (an XML-RPC call, a SOAP envelope) under a type that says otherwise: servers that read the
+  // raw body run it whatever the Content-Type (Python's xmlrpc.server, WordPress's xmlrpc.php), so
+  // its text is kept; under a form type a form reader reads something else: ambiguous.
+  const formType = content_type === 'application/x-www-form-urlencoded';
+  if (content_type && trimmed.startsWith('<') && (formType ? trimmed.startsWith('<?xml') || trimmed.startsWith('<methodCall') : !isTextual(content_type))) {
+    const keep = textKept(content_type, previewBytes);
+    summary.text = text.slice(0, keep);
+    if (truncated || text.length > keep) summary.text_truncated = true;
+    if (formType) ambiguous('content_type_mismatch', `Content-Type ${content_type} but the body is XML (servers that read the raw body read XML)`);
+  }
   if (!truncated && content_type === 'application/x-www-form-urlencoded') {
     summary.form = multiMap(new URLSearchParams(text));
     // Rack, PHP and Go read a form's bytes whatever its `charset` says; servlets decode them by it.

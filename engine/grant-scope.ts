@@ -13,6 +13,7 @@ import { parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
 import { argumentPlaces, digest, MAX_MCP_PLACES, placeValue } from '../describe/places.ts';
+import { isXmlRpc, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -192,15 +193,14 @@ function namedOperations(d: RequestDescription): string[] {
       }
     }
   }
-  // XML-RPC: `<methodCall><methodName>…</methodName>` (every one the preview shows).
+  // XML-RPC, whatever the Content-Type (Python's xmlrpc.server and WordPress's xmlrpc.php read the
+  // raw body): the call's `<methodName>`s and a `system.multicall`'s calls; a body the preview cut
+  // may hold more (another `<methodName>`, which runs instead; more batched calls): `?`.
   const text = d.request.body?.text;
-  if (text !== undefined && /xml/i.test(d.request.body?.content_type ?? '')) {
-    let at = text.indexOf('<methodName>');
-    while (at >= 0 && out.size < MAX_NAMED_OPERATIONS) {
-      const end = text.indexOf('</methodName>', at);
-      add('methodname', text.slice(at + 12, end < 0 ? undefined : end).trim());
-      at = end < 0 ? -1 : text.indexOf('<methodName>', end);
-    }
+  if (text !== undefined && isXmlRpc(text)) {
+    for (const m of xmlRpcMethods(text)) if (m === '?') out.add('rpc:param:?');
+    else add('methodname', m);
+    if (d.request.body?.text_truncated) out.add('rpc:param:?');
   }
   return [...out];
 }

@@ -6,6 +6,7 @@
 // the agent and the widening (an MCP tool that runs the SQL in its arguments included). Property: over random pairs (approved request, later request) to one
 // endpoint, a grant turns the later request into an allow only when its own decision is an approve
 // at the approved risk or lower, not critical, and everything it does was in the approved request.
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
@@ -1203,4 +1204,61 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
   // A variable the request does not give is a place not in it: no grant.
   const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
   t.match(unknown.graphql?.places, ['createNote(input.noteableid=?)'], 'an id not given is `?`');
+});
+
+// (Twelfth pass) XML-RPC is read from the raw body whatever the Content-Type (Python's
+// xmlrpc.server ran `wp.deletePost` sent as text/plain, a form, octet-stream or untyped), and
+// `system.multicall` runs the calls its structs name: the scope read `<methodName>` exactly as
+// written and only under an XML type, so a grant for one call covered another sent as text (or as
+// `<methodName >`), and one for a multicall of reads covered a multicall that deletes. Python's
+// xmlrpc.client is the oracle of which methods run, asked once for every sampled body.
+t.test('XML-RPC: a grant covers the methods it was approved for, whatever the type, spelling or multicall (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const spellings: Record<string, (m: string) => string> = {
+    plain: (m) => `<methodName>${m}</methodName>`,
+    blank: (m) => `<methodName >${m}</methodName >`,
+    entity: (m) => `<methodName>${m.replace(/P/g, '&#80;')}</methodName>`,
+    cdata: (m) => `<methodName><![CDATA[${m}]]></methodName>`,
+  };
+  const body = (methods: string[], multicall: boolean, spelling: string): string => {
+    const name = spellings[spelling]!;
+    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
+    return `<?xml version="1.0"?><methodCall>${multicall ? `${name('system.multicall')}<params><param><value><array><data>${calls}</data></array></value></param></params>` : `${name(methods[0]!)}<params/>`}</methodCall>`;
+  };
+  const shape = fc.record({
+    type: fc.constantFrom('text/xml', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', ''),
+    spelling: fc.constantFrom(...Object.keys(spellings)), multicall: fc.boolean(),
+    approved: fc.subarray(['wp.getPosts', 'wp.getUsers'], { minLength: 1 }), later: fc.subarray(['wp.getPosts', 'wp.deletePost', 'wp.getUsers'], { minLength: 1 }),
+  });
+  const cases = [
+    { type: 'text/plain', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
+    { type: 'text/xml', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    ...fc.sample(shape, 25),
+  ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
+  // Which methods run: the call's, or a multicall's members'.
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import json, sys, xmlrpc.client
+def runs(b):
+    params, method = xmlrpc.client.loads(b)
+    return [c['methodName'] for c in params[0]] if method == 'system.multicall' else [method]
+print(json.dumps([[runs(a), runs(b)] for a, b in json.load(sys.stdin)]))
+`], { input: JSON.stringify(cases.map((c) => [c.first, c.second])) }).toString()) as Array<[string[], string[]]>;
+  let covered = 0;
+  for (const [i, c] of cases.entries()) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const shape = (text: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: c.type, body: text });
+    const approved = describe(shape(c.first));
+    // XML under a form type is ambiguous (a form reader reads something else): no grant is given.
+    const record = await queue.create(approved, await engine.decide(approved));
+    await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }).catch(() => queue.approve(record.id, { by: 'test' }));
+    const d = describe(shape(c.second));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') continue;
+    covered++;
+    const [before, after] = oracle[i]!;
+    if (!after.every((m) => before.includes(m))) t.fail(`a grant for ${before} covered ${after} (${JSON.stringify(c)})`);
+  }
+  t.ok(covered > 0, `the same calls are still covered (${covered})`);
 });
