@@ -531,6 +531,28 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (places === undefined) return 'rpc:places=?';
     out.add(`${placeValue(o.method)}(${places})`);
   }
+  // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
+  // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
+  // a `bulk`'s members), placed by their arguments' places and ids, on a host no module describes.
+  const body = !d.service && json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const add = (name: unknown, args: unknown): boolean => {
+    if (++calls > MAX_MCP_PLACES) return false;
+    const places = argumentPlaces(args, budget, true);
+    if (places === undefined) return false;
+    out.add(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
+    return true;
+  };
+  if (Array.isArray(body?.methodCalls)) {
+    for (const c of body.methodCalls as unknown[]) if (!add(Array.isArray(c) ? c[0] : undefined, Array.isArray(c) ? c[1] : undefined)) return 'rpc:calls=?';
+  }
+  const envelope = (q: unknown, depth: number): boolean => {
+    if (!q || typeof q !== 'object' || Array.isArray(q) || !('args' in q)) return true;
+    const { type, args } = q as { type?: unknown; args?: unknown };
+    if (typeof type !== 'string') return true;
+    if ((type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_keep_going') && Array.isArray(args)) return depth < 8 && args.every((a) => envelope(a, depth + 1));
+    return add(type, args);
+  };
+  if (body && !envelope(body, 0)) return 'rpc:calls=?';
   return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
 }
 

@@ -1262,3 +1262,30 @@ print(json.dumps([[runs(a), runs(b)] for a, b in json.load(sys.stdin)]))
   }
   t.ok(covered > 0, `the same calls are still covered (${covered})`);
 });
+
+// (Twelfth pass) JMAP (`methodCalls`) and Hasura's `{type, args}` run every call through one URL,
+// naming where it acts in its arguments: a grant for `EmailSubmission/set` to a colleague covered one
+// to `drop@attacker.example`, one for a Hasura `delete` in `logs` a `delete` of every row of `users`.
+t.test('JMAP and Hasura envelopes: a grant covers the call at the place its arguments name only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const envelope = (kind: string, place: string): Shape => kind === 'jmap'
+    ? { url: 'https://jmap.example/api/', type: 'application/json', body: JSON.stringify({ using: ['urn:ietf:params:jmap:submission'], methodCalls: [['EmailSubmission/set', { accountId: 'u1', create: { k1: { emailId: 'M1', envelope: { mailFrom: { email: 'me@corp.example' }, rcptTo: [{ email: place }] } } } }, 'c0']] }) }
+    : kind === 'hasura'
+      ? { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify({ type: 'delete', args: { source: 'default', table: place, where: { done: { _eq: true } } } }) }
+      : { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify({ type: 'bulk', args: [{ type: 'delete', args: { table: place, where: { done: { _eq: true } } } }] }) };
+  const places: Record<string, string[]> = { jmap: ['alice@corp.example', 'drop@attacker.example'], hasura: ['logs', 'users'], bulk: ['logs', 'users'] };
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom('jmap', 'hasura', 'bulk'), fc.boolean(), async (kind, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const [ok, other] = places[kind]!;
+    const approved = describe(envelope(kind, ok!));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(envelope(kind, same ? ok! : other!));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === same;
+  }), { numRuns: 12, examples: [['jmap', false], ['hasura', false]] });
+  t.ok(covered > 0, `the same call at the same place is still covered (${covered})`);
+});
