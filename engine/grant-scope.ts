@@ -587,10 +587,28 @@ export function grantTarget(d: RequestDescription): string | undefined {
   return as === undefined ? place : `${place ?? ''}|as:${as}`;
 }
 
+/** Scope items of an operation named outside the path on one URL (AWS, SOAP, Next.js actions, `action=`/`method=`/`cmd=` APIs). */
+const namedRpc = /^rpc:(x-amz-target|action|soapaction|next-action|param):/;
+
+/**
+ * Where an RPC call whose operation is named outside the path acts, on a host no service module
+ * describes: the places and ids its query, form and JSON arguments name. One URL runs every call,
+ * so they are what a REST path's ids would be: a grant for EC2's `TerminateInstances` of
+ * `InstanceId.1=i-scratch` does not cover `i-prod-db`, one for SQS `SendMessage` to the team's
+ * `QueueUrl` not a queue of another account, MediaWiki's `emailuser` to one `target` not another.
+ */
+function rpcArgumentsTarget(d: RequestDescription): string | undefined {
+  if (d.service || !operationScope(d).some((i) => namedRpc.test(i))) return undefined;
+  const json = d.request.body?.json;
+  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: json && typeof json === 'object' && !Array.isArray(json) ? json : {} };
+  const places = argumentPlaces(args, { nodes: 0 }, true);
+  return `args(${places ?? '(arguments)=?'})`;
+}
+
 function placeTarget(d: RequestDescription): string | undefined {
   // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
   const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
-  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql].filter((x) => x !== undefined).join('|') || undefined;
+  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, rpcArgumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
   for (const k of s?.params ? targetParams : []) {

@@ -1289,3 +1289,40 @@ t.test('JMAP and Hasura envelopes: a grant covers the call at the place its argu
   }), { numRuns: 12, examples: [['jmap', false], ['hasura', false]] });
   t.ok(covered > 0, `the same call at the same place is still covered (${covered})`);
 });
+
+// (Twelfth pass) RPC calls whose operation is named outside the path (AWS Query `Action`, an
+// `action=` API, `X-Amz-Target`) run through one URL and name what they act on in their arguments:
+// a grant for EC2 `TerminateInstances` of a scratch instance covered the production database's, one
+// for SQS `SendMessage` to the team's queue a queue in another account, MediaWiki `emailuser` to one
+// user any user. The arguments' places and ids (query, form, JSON) are the grant's place now.
+t.test('RPC arguments on one URL: a grant covers the operation on the same ids and places only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Call = { url: string; op: string; arg: string; values: [string, string]; rest: string };
+  const calls: Call[] = [
+    { url: 'https://ec2.us-east-1.amazonaws.com/', op: 'Action=TerminateInstances', arg: 'InstanceId.1', values: ['i-scratch', 'i-prod-db'], rest: 'Version=2016-11-15' },
+    { url: 'https://sqs.us-east-1.amazonaws.com/', op: 'Action=SendMessage', arg: 'QueueUrl', values: ['https://sqs.us-east-1.amazonaws.com/1/team', 'https://sqs.us-east-1.amazonaws.com/666/drop'], rest: 'MessageBody=hi' },
+    { url: 'https://wiki.example.org/w/api.php', op: 'action=emailuser', arg: 'target', values: ['Alice', 'Eve'], rest: 'text=hi' },
+    { url: 'https://app.example/Orders', op: 'handler=Delete', arg: 'orderId', values: ['7', '8'], rest: 'reason=dup' },
+  ];
+  // Where the arguments travel: a form body, the URL's query, or split (the operation in the URL, as Razor's `?handler=`).
+  const shape = (c: Call, value: string, where: string): Shape => {
+    const arg = `${encodeURIComponent(c.arg)}=${encodeURIComponent(value)}`;
+    return where === 'form'
+      ? { url: c.url, type: 'application/x-www-form-urlencoded', body: `${c.op}&${arg}&${c.rest}` }
+      : where === 'query' ? { url: `${c.url}?${c.op}&${arg}`, type: 'application/x-www-form-urlencoded', body: c.rest }
+        : { url: `${c.url}?${c.op}`, type: 'application/x-www-form-urlencoded', body: `${arg}&${c.rest}` };
+  };
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...calls), fc.constantFrom('form', 'query', 'split'), fc.boolean(), async (c, where, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(c, c.values[0], where));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(shape(c, same ? c.values[0] : c.values[1], where));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === same;
+  }), { numRuns: 16, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false]] });
+  t.ok(covered > 0, `the same call is still covered (${covered})`);
+});
