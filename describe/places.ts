@@ -42,9 +42,38 @@ function isPlaceName(key: string, ids: boolean): boolean {
 
 export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
 
+/** Values looked at for an inexact number, at most; past it the value counts as holding one. */
+const MAX_NUMBER_SCAN = 100_000;
+
+/**
+ * Whether a parsed JSON value holds an integer a 64-bit float cannot keep (past 2^53): the parsed
+ * copy reads `1234567890123456789` and `…790` as one number, while servers that read integers
+ * exactly (Python, Go's int64, Jackson's long) act on two different ids. Such a value proves no
+ * sameness: as a place it is `?`, in a digest it makes the scope unreadable.
+ */
+export function inexactNumber(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  let seen = 0;
+  while (stack.length) {
+    const x = stack.pop();
+    if (++seen > MAX_NUMBER_SCAN) return true;
+    if (typeof x === 'number') {
+      if (Number.isInteger(x) && !Number.isSafeInteger(x)) return true;
+    } else if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (x && typeof x === 'object') for (const y of Object.values(x)) stack.push(y);
+  }
+  return false;
+}
+
+/** The digest of a JSON value, or `?` when it holds an inexact number. */
+export function valueDigest(v: unknown): string {
+  return inexactNumber(v) ? '?' : digest(JSON.stringify(v) ?? '');
+}
+
 export function placeValue(v: unknown): string {
   const one = (x: unknown): string => {
     if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
+    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return '?';
     const text = String(x);
     // Long values by digest: the target stays short, equal values still compare equal.
     return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
@@ -82,7 +111,7 @@ export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = f
       const name = k.toLowerCase().replace(/[_-]/g, '');
       const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
       // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-      if (isPlaceName(k, ids)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
+      if (isPlaceName(k, ids)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
       if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
     }
   };

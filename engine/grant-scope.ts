@@ -12,7 +12,7 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
-import { argumentPlaces, digest, MAX_MCP_PLACES, placeValue } from '../describe/places.ts';
+import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, placeValue, valueDigest } from '../describe/places.ts';
 import { isXmlRpc, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
@@ -57,7 +57,8 @@ export function operationScope(d: RequestDescription): string[] {
       if (c.sql?.parsed && !c.sql.ambiguous) {
         for (const item of sqlItems(c.sql.statements)) items.add(`${call}:${item}`);
       } else if (c.sql) {
-        items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
+        if (inexactNumber(c.arguments)) items.add('number:inexact');
+        else items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
       }
     }
   }
@@ -279,6 +280,10 @@ function batchCalls(json: unknown, out: Set<string>): void {
       }
       // A call's own body (Graph's `body`, Facebook's `body`) says what it sends, and to whom.
       const callBody = member(o, 'body');
+      if (inexactNumber(callBody)) {
+        out.add('number:inexact');
+        continue;
+      }
       const body = callBody === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(callBody) ?? '').digest('hex').slice(0, 32)}`;
       out.add(`rpc:call:${namedValue(method.toUpperCase())}:${namedValue(target)}${body}`);
     }
@@ -436,7 +441,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
+const opaqueItems = new Set(['number:inexact', 'rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {
@@ -527,7 +532,7 @@ function rpcCallsTarget(d: RequestDescription): string | undefined {
     if (o.jsonrpc !== '2.0' && d.service) continue;
     if (++calls > MAX_MCP_PLACES) return 'rpc:calls=?';
     const params = o.params;
-    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${digest(JSON.stringify(params))}` : argumentPlaces(params, budget);
+    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget);
     if (places === undefined) return 'rpc:places=?';
     out.add(`${placeValue(o.method)}(${places})`);
   }

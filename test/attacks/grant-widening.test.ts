@@ -1326,3 +1326,31 @@ t.test('RPC arguments on one URL: a grant covers the operation on the same ids a
   }), { numRuns: 16, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false]] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
 });
+
+// (Twelfth pass) An id past 2^53 written as a JSON number (an X/Twitter or Discord snowflake, a
+// 64-bit account id) is one number to the parsed copy for two ids a server that reads integers
+// exactly (Python's json, Go's int64, Jackson's long) tells apart: a grant for a DM to user
+// 1234567890123456789 covered a DM to …790. Such a place, or a digest over such a value, is unreadable.
+t.test('a place or call given by an integer past 2^53 gets no grant and is covered by none (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const shapes: Record<string, (n: string) => Shape> = {
+    'MCP tool argument': (n) => ({ url: 'https://mcp.tools.example/mcp', type: 'application/json', body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_dm","arguments":{"user_id":${n},"text":"hi"}}}` }),
+    'MCP nested place': (n) => ({ url: 'https://mcp.tools.example/mcp', type: 'application/json', body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_dm","arguments":{"to":{"id":${n}},"text":"hi"}}}` }),
+    'JSON-RPC positional': (n) => ({ url: 'https://node.example/', type: 'application/json', body: `{"jsonrpc":"2.0","id":1,"method":"transfer","params":[${n},5]}` }),
+    'GraphQL variable': (n) => ({ url: 'https://gql.example/graphql', type: 'application/json', body: `{"query":"mutation($u: ID!) { sendDm(userId: $u, text: \\"hi\\") { ok } }","variables":{"u":${n}}}` }),
+    'batch call body': (n) => ({ url: 'https://graph.example/v1.0/$batch', type: 'application/json', body: `{"requests":[{"id":"1","method":"POST","url":"/dm","body":{"to":${n}}}]}` }),
+  };
+  const pairs = fc.bigInt({ min: 2n ** 53n + 1n, max: 2n ** 63n }).map((n) => [n, n + 1n]).filter(([a, b]) => Number(a) === Number(b));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shapes)), pairs, async (kind, [a, b]) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shapes[kind]!(String(a)));
+    const record = await queue.create(approved, await engine.decide(approved));
+    const granted = await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }).then(() => true, () => false);
+    if (granted) return false; // the place cannot be read exactly: no grant
+    await queue.approve(record.id, { by: 'test' });
+    const d = describe(shapes[kind]!(String(b)));
+    d.grants = queue.matchingGrants(d);
+    return (await engine.decide(d)).action === 'approve';
+  }), { numRuns: 15, examples: [['MCP tool argument', [1234567890123456789n, 1234567890123456790n]]] });
+});
