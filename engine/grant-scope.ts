@@ -184,6 +184,7 @@ function namedOperations(d: RequestDescription): string[] {
   // Batch envelopes: each call a body carries as `{method, url}` (Microsoft Graph's `$batch`,
   // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
   batchCalls(json, out);
+  for (const item of typedOperations(json)) out.add(item);
   for (const values of Object.values(d.request.body?.form ?? {})) {
     for (const v of values) {
       if (!v.startsWith('[')) continue;
@@ -231,6 +232,30 @@ function bulkActions(d: RequestDescription): string[] {
     // Every verb but `delete` is followed by its document (or partial document) line.
     expectSource = keys[0] !== 'delete';
     if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
+  }
+  return [...out];
+}
+
+/** Members (folded) holding a list of operations, each an object named by its keys. */
+const operationLists = new Set(['requests', 'writes', 'operations', 'mutations', 'actions', 'commands', 'ops', 'transactitems', 'steps', 'changes']);
+
+/**
+ * `rpc:op:<keys>` for each operation of a batch whose members are typed by their keys rather than
+ * a `{method, url}`: Google's `batchUpdate` (`{requests: [{updateCells: …}, {deleteSheet: …}]}`:
+ * Sheets, Docs, Slides, Forms), Firestore's `commit`/`batchWrite` (`{writes: [{update: …},
+ * {delete: "…"}]}`). One URL runs every kind, so a grant for a batch of edits does not cover one
+ * that deletes. Past 100 operations `rpc:param:?` (no grant).
+ */
+function typedOperations(json: unknown): string[] {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) return [];
+  const out = new Set<string>();
+  for (const [k, list] of Object.entries(json as Record<string, unknown>)) {
+    if (!Array.isArray(list) || !operationLists.has(k.toLowerCase())) continue;
+    for (const m of list) {
+      if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
+      if (out.size >= MAX_NAMED_OPERATIONS) return ['rpc:param:?'];
+      out.add(`rpc:op:${namedValue(Object.keys(m).sort().join('+'))}`);
+    }
   }
   return [...out];
 }

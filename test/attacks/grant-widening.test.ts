@@ -1354,3 +1354,32 @@ t.test('a place or call given by an integer past 2^53 gets no grant and is cover
     return (await engine.decide(d)).action === 'approve';
   }), { numRuns: 15, examples: [['MCP tool argument', [1234567890123456789n, 1234567890123456790n]]] });
 });
+
+// (Twelfth pass) Batches whose operations are typed by their keys, not by `{method, url}`: Google's
+// `batchUpdate` (Sheets, Docs, Slides) and Firestore's `commit`: a grant for a batch of cell edits
+// covered one that deletes the sheet, one for a document update a commit that deletes another.
+t.test('a batch of typed operations (Google batchUpdate, Firestore commit): a grant covers its kinds of operation only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const kinds: Record<string, Record<string, unknown>> = {
+    updateCells: { updateCells: { range: { sheetId: 0 }, fields: '*' } }, appendCells: { appendCells: { sheetId: 0, fields: '*' } }, deleteSheet: { deleteSheet: { sheetId: 0 } },
+    update: { update: { name: 'projects/p/databases/(default)/documents/posts/1', fields: {} } }, delete: { delete: 'projects/p/databases/(default)/documents/users/admin' },
+  };
+  const batch = (ops: string[]): Shape => (ops[0] === 'update' || ops[0] === 'delete'
+    ? { url: 'https://firestore.googleapis.com/v1/projects/p/databases/(default)/documents:commit', type: 'application/json', body: JSON.stringify({ writes: ops.map((o) => kinds[o]) }) }
+    : { url: 'https://sheets.googleapis.com/v4/spreadsheets/S1:batchUpdate', type: 'application/json', body: JSON.stringify({ requests: ops.map((o) => kinds[o]) }) });
+  const ops = fc.oneof(fc.subarray(['updateCells', 'appendCells', 'deleteSheet'], { minLength: 1 }).map((o) => o.sort((a) => (a === 'deleteSheet' ? 1 : -1))), fc.subarray(['update', 'delete'], { minLength: 1 }));
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(ops, ops, async (a, b) => {
+    if ((a[0] === 'update' || a[0] === 'delete') !== (b[0] === 'update' || b[0] === 'delete')) return true;
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(batch(a));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(batch(b));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return true;
+    covered++;
+    return b.every((o) => a.includes(o));
+  }), { numRuns: 25, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']]] });
+  t.ok(covered > 0, `the same kinds are still covered (${covered})`);
+});
