@@ -1092,7 +1092,7 @@ t.test('a multipart form names its channel and operation as a urlencoded one doe
     covered++;
     const before = await named(first, field);
     return [...(await named(later, field))].every((v) => before.has(v));
-  }), { numRuns: 40, examples: [
+  }), { numRuns: 30, examples: [
     [[encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'hi']] }, false, false),
       encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0SHARED'], ['text', 'secrets']], query: 'C0TEAM' }, true, false), 'channel']],
     [[encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'edit'], ['title', 'Main_Page']] }, true, false),
@@ -1133,7 +1133,7 @@ t.test('a batched call whose members are spelled in another letter case is in th
     const d = describe(batch(c.envelope, [read, { id: '2', [c.method]: c.call[0], [c.target]: c.call[1], [c.body]: { message: { toRecipients: [{ emailAddress: { address: 'drop@attacker.example' } }] } } }]));
     d.grants = queue.matchingGrants(d);
     return (await engine.decide(d)).action === 'approve';
-  }), { numRuns: 30, examples: [[{ envelope: 'requests', target: 'Url', method: 'method', body: 'body', call: ['POST', '/me/sendMail'] }]] });
+  }), { numRuns: 20, examples: [[{ envelope: 'requests', target: 'Url', method: 'method', body: 'body', call: ['POST', '/me/sendMail'] }]] });
 });
 
 // (Twelfth pass) A JSON-RPC call other than an MCP tool call carries its arguments in `params` as a
@@ -1163,7 +1163,7 @@ t.test('a grant for one JSON-RPC call covers the same method with the same recip
     covered++;
     // The method and recipient are the approved ones; positional params name nothing apart, so they are the approved ones whole.
     return method === a[1] && to === a[3] && (a[2] === 'named' || amount === a[4]);
-  }), { numRuns: 30, examples: [
+  }), { numRuns: 20, examples: [
     [['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000, 'eth_sendTransaction'],
     [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
     [['tagged 1.0', 'getnewaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
@@ -1199,7 +1199,7 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
     if ((await engine.decide(d)).action !== 'allow') return later !== 'gid://gitlab/Issue/1';
     covered++;
     return later === 'gid://gitlab/Issue/1';
-  }), { numRuns: 30, examples: [[{ host: 'https://gitlab.example/api/graphql', field: 'createNote', arg: 'noteableId', nested: true, variable: true }, 'gid://gitlab/Issue/666']] });
+  }), { numRuns: 20, examples: [[{ host: 'https://gitlab.example/api/graphql', field: 'createNote', arg: 'noteableId', nested: true, variable: true }, 'gid://gitlab/Issue/666']] });
   t.ok(covered > 0, `the same mutation at the same place is still covered (${covered})`);
   // A variable the request does not give is a place not in it: no grant.
   const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
@@ -1235,7 +1235,7 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     { type: 'text/plain', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
     { type: 'text/xml', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
-    ...fc.sample(shape, 25),
+    ...fc.sample(shape, 20),
   ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
   // Which methods run: the call's, or a multicall's members'.
   const oracle = JSON.parse(execFileSync('python3', ['-c', `
@@ -1286,7 +1286,7 @@ t.test('JMAP and Hasura envelopes: a grant covers the call at the place its argu
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === same;
-  }), { numRuns: 12, examples: [['jmap', false], ['hasura', false]] });
+  }), { numRuns: 8, examples: [['jmap', false], ['hasura', false]] });
   t.ok(covered > 0, `the same call at the same place is still covered (${covered})`);
 });
 
@@ -1323,7 +1323,7 @@ t.test('RPC arguments on one URL: a grant covers the operation on the same ids a
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === same;
-  }), { numRuns: 16, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false]] });
+  }), { numRuns: 12, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false]] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
 });
 
@@ -1380,6 +1380,6 @@ t.test('a batch of typed operations (Google batchUpdate, Firestore commit): a gr
     if ((await engine.decide(d)).action !== 'allow') return true;
     covered++;
     return b.every((o) => a.includes(o));
-  }), { numRuns: 25, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']]] });
+  }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']]] });
   t.ok(covered > 0, `the same kinds are still covered (${covered})`);
 });
