@@ -28,6 +28,13 @@ const mcpPlaceWords = new Set([
   // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
   // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
   'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
+  // Whom a call invites, shares with, assigns or reaches by name or number (twelfth pass): a calendar
+  // event's `attendees: ["…"]`, a file's `share_with`, an issue's `assignees`, a collaborator's
+  // `username`, an SMS `number`: a grant for inviting a colleague does not cover inviting anyone.
+  'attendee', 'attendees', 'participant', 'participants', 'invitee', 'invitees', 'guest', 'guests', 'assignee', 'assignees',
+  'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login', 'grantee', 'grantees',
+  'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person', 'share',
+  'sharee', 'viewer', 'viewers', 'editor', 'editors', 'number', 'msisdn', 'mention', 'mentions', 'cc', 'forward',
 ]);
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
 export const MAX_MCP_PLACES = 64;

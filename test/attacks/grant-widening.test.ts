@@ -1383,3 +1383,22 @@ t.test('a batch of typed operations (Google batchUpdate, Firestore commit): a gr
   }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']]] });
   t.ok(covered > 0, `the same kinds are still covered (${covered})`);
 });
+
+// (Twelfth pass) Whom an MCP tool call invites, shares with or assigns was in no place when the
+// argument's name had none of the place words: a grant for `create_event {attendees: ["alice@…"]}`
+// (an invitation carries the event's text) covered inviting `drop@attacker.example`, one for
+// `add_collaborator {username: alice}` covered adding the attacker.
+t.test('MCP: whom a call invites, shares with, assigns or texts is its place (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['attendees', 'participants', 'invitees', 'guests', 'share_with', 'shareWith', 'assignees', 'reviewers', 'username', 'login', 'grantee', 'number', 'msisdn', 'collaborator'];
+  const call = (name: string, list: boolean, who: string): Shape => mcpPlaced(['invite', { summary: 'sync', [name]: list ? [who] : who }]);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.boolean(), fc.boolean(), async (name, list, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(call(name, list, 'alice@corp.example'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(call(name, list, same ? 'alice@corp.example' : 'drop@attacker.example'));
+    d.grants = queue.matchingGrants(d);
+    return ((await engine.decide(d)).action === 'allow') === same;
+  }), { numRuns: 16, examples: [['attendees', true, false], ['username', false, false]] });
+});
