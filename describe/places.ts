@@ -12,6 +12,8 @@ const mcpPlaceArguments = new Set([
   'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
   'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
   'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
+  // An SMS or call's `number` (as a word it would make `issue_number` a place too).
+  'number',
 ]);
 /**
  * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
@@ -34,7 +36,7 @@ const mcpPlaceWords = new Set([
   'attendee', 'attendees', 'participant', 'participants', 'invitee', 'invitees', 'guest', 'guests', 'assignee', 'assignees',
   'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login', 'grantee', 'grantees',
   'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person', 'share',
-  'sharee', 'viewer', 'viewers', 'editor', 'editors', 'number', 'msisdn', 'mention', 'mentions', 'cc', 'forward',
+  'sharee', 'viewer', 'viewers', 'editor', 'editors', 'msisdn', 'mention', 'mentions', 'forward',
 ]);
 /** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
 export const MAX_MCP_PLACES = 64;
@@ -94,7 +96,8 @@ export function placeValue(v: unknown): string {
  * Words that name an object by id (`issueId`, `noteable_id`, `ids`, GitLab's `fullPath` is `path`
  * above): where a GraphQL mutation on a host no module describes acts, as the ids in a REST path are.
  */
-const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'key', 'slug', 'handle']);
+// Not `key`: an `apiKey` argument's value would be written into the grant's target.
+const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'slug', 'handle']);
 
 /**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of

@@ -1097,6 +1097,8 @@ t.test('a multipart form names its channel and operation as a urlencoded one doe
       encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0SHARED'], ['text', 'secrets']], query: 'C0TEAM' }, true, false), 'channel']],
     [[encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'edit'], ['title', 'Main_Page']] }, true, false),
       encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'delete'], ['title', 'Main_Page']] }, true, false), 'action']],
+    [[encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'hi']] }, false, false),
+      encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'again']] }, true, true), 'channel']],
   ] });
   t.ok(covered > 0, `the same form is still covered, urlencoded or multipart (${covered})`);
 });
@@ -1167,6 +1169,8 @@ t.test('a grant for one JSON-RPC call covers the same method with the same recip
     [['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000, 'eth_sendTransaction'],
     [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
     [['tagged 1.0', 'getnewaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
+    // Covered: the same recipient (a named amount is no place).
+    [['2.0', 'eth_sendTransaction', 'named', '0xteam', 1], '0xteam', 1000, 'eth_sendTransaction'],
   ] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
 });
@@ -1199,7 +1203,7 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
     if ((await engine.decide(d)).action !== 'allow') return later !== 'gid://gitlab/Issue/1';
     covered++;
     return later === 'gid://gitlab/Issue/1';
-  }), { numRuns: 20, examples: [[{ host: 'https://gitlab.example/api/graphql', field: 'createNote', arg: 'noteableId', nested: true, variable: true }, 'gid://gitlab/Issue/666']] });
+  }), { numRuns: 20, examples: [[{ host: 'https://gitlab.example/api/graphql', field: 'createNote', arg: 'noteableId', nested: true, variable: true }, 'gid://gitlab/Issue/666'], [{ host: 'https://api.linear.app/graphql', field: 'commentCreate', arg: 'issue_id', nested: false, variable: false }, 'gid://gitlab/Issue/1']] });
   t.ok(covered > 0, `the same mutation at the same place is still covered (${covered})`);
   // A variable the request does not give is a place not in it: no grant.
   const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
@@ -1235,6 +1239,7 @@ t.test('XML-RPC: a grant covers the methods it was approved for, whatever the ty
     { type: 'text/plain', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
     { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
     { type: 'text/xml', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/plain', spelling: 'cdata', multicall: true, approved: ['wp.getPosts', 'wp.getUsers'], later: ['wp.getUsers'] },
     ...fc.sample(shape, 20),
   ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
   // Which methods run: the call's, or a multicall's members'.
@@ -1286,7 +1291,7 @@ t.test('JMAP and Hasura envelopes: a grant covers the call at the place its argu
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === same;
-  }), { numRuns: 8, examples: [['jmap', false], ['hasura', false]] });
+  }), { numRuns: 8, examples: [['jmap', false], ['hasura', false], ['bulk', true]] });
   t.ok(covered > 0, `the same call at the same place is still covered (${covered})`);
 });
 
@@ -1323,7 +1328,7 @@ t.test('RPC arguments on one URL: a grant covers the operation on the same ids a
     const allowed = (await engine.decide(d)).action === 'allow';
     if (allowed) covered++;
     return allowed === same;
-  }), { numRuns: 12, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false]] });
+  }), { numRuns: 12, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false], [calls[3]!, 'split', true]] });
   t.ok(covered > 0, `the same call is still covered (${covered})`);
 });
 
@@ -1380,7 +1385,7 @@ t.test('a batch of typed operations (Google batchUpdate, Firestore commit): a gr
     if ((await engine.decide(d)).action !== 'allow') return true;
     covered++;
     return b.every((o) => a.includes(o));
-  }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']]] });
+  }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']], [['updateCells', 'deleteSheet'], ['deleteSheet']]] });
   t.ok(covered > 0, `the same kinds are still covered (${covered})`);
 });
 
