@@ -629,8 +629,15 @@ const namedRpc = /^rpc:(x-amz-target|action|soapaction|next-action|param):/;
  */
 function rpcArgumentsTarget(d: RequestDescription): string | undefined {
   if (d.service || !operationScope(d).some((i) => namedRpc.test(i))) return undefined;
-  const json = d.request.body?.json;
-  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json: json && typeof json === 'object' && !Array.isArray(json) ? json : {} };
+  const body = d.request.body?.json;
+  let json: Record<string, unknown> = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  // A JSON-RPC 1.0 envelope: its `id` matches the answer to the call (a client counts it up), its
+  // `params` are placed above (rpcCallsTarget).
+  if (typeof json.method === 'string' && ('params' in json || 'jsonrpc' in json)) {
+    const { id: _id, jsonrpc: _v, method: _m, params: _p, ...rest } = json;
+    json = rest;
+  }
+  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json };
   const places = argumentPlaces(args, { nodes: 0 }, true);
   return `args(${places ?? '(arguments)=?'})`;
 }

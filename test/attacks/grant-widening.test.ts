@@ -1145,10 +1145,13 @@ t.test('a batched call whose members are spelled in another letter case is in th
 t.test('a grant for one JSON-RPC call covers the same method with the same recipient only (twelfth pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
+  // The message id is the client's counter: the later call carries another one.
+  let counter = 0;
   const rpcCall = ([protocol, method, shape, to, amount]: [string, string, string, string, number]): Shape => {
+    const id = ++counter;
     const params = shape === 'positional' ? [to, amount] : shape === 'object-list' ? [{ from: '0xteam', to, value: amount }] : { to, amount };
     // JSON-RPC 2.0; 1.0 without a `jsonrpc` member; and 1.0 as Bitcoin Core's documentation writes it, `"jsonrpc": "1.0"`.
-    const message = protocol === '2.0' ? { jsonrpc: '2.0', id: 1, method, params } : protocol === 'tagged 1.0' ? { jsonrpc: '1.0', id: 'curltest', method, params } : { method, params, id: 1 };
+    const message = protocol === '2.0' ? { jsonrpc: '2.0', id, method, params } : protocol === 'tagged 1.0' ? { jsonrpc: '1.0', id: `curltest-${id}`, method, params } : { method, params, id };
     return { url: 'https://node.example/', type: 'application/json', body: JSON.stringify(message) };
   };
   const call = (approved: fc.Arbitrary<string>): fc.Arbitrary<[string, string, string, string, number]> =>
