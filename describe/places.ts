@@ -45,7 +45,9 @@ const MAX_MCP_ARGUMENT_NODES = 2048;
 const MAX_MCP_ARGUMENT_DEPTH = 6;
 
 function isPlaceName(key: string, ids: boolean): boolean {
-  if (mcpPlaceArguments.has(key.toLowerCase().replace(/[_-]/g, ''))) return true;
+  const folded = key.toLowerCase().replace(/[_-]/g, '');
+  if (mcpPlaceArguments.has(folded)) return true;
+  if (ids && perRequestIds.has(folded)) return false;
   return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
 }
 
@@ -98,6 +100,8 @@ export function placeValue(v: unknown): string {
  */
 // Not `key`: an `apiKey` argument's value would be written into the grant's target.
 const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'slug', 'handle']);
+/** Ids a client makes up per request (Relay's `clientMutationId`, tracing): they name no object. */
+const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'spanid', 'correlationid']);
 
 /**
  * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of

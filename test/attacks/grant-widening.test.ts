@@ -1193,7 +1193,8 @@ t.test('a GraphQL grant on a host no module owns covers the mutation at the same
   });
   const mutation = (c: { host: string; field: string; arg: string; nested: boolean; variable: boolean }, id: string): Shape => {
     const value = c.variable ? '$v' : JSON.stringify(id);
-    const args = c.nested ? `input: {${c.arg}: ${value}, body: "hi"}` : `${c.arg}: ${value}, body: "hi"`;
+    // Relay's clientMutationId is new in every request: it names no object.
+    const args = c.nested ? `input: {${c.arg}: ${value}, body: "hi", clientMutationId: "${Math.random()}"}` : `${c.arg}: ${value}, body: "hi"`;
     return { url: c.host, type: 'application/json', body: JSON.stringify({ query: `mutation${c.variable ? '($v: ID!)' : ''} { ${c.field}(${args}) { id } }`, ...(c.variable ? { variables: { v: id } } : {}) }) };
   };
   let covered = 0;
