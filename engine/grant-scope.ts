@@ -236,8 +236,8 @@ function bulkActions(d: RequestDescription): string[] {
   return [...out];
 }
 
-/** Members (folded) holding a list of operations, each an object named by its keys. */
-const operationLists = new Set(['requests', 'writes', 'operations', 'mutations', 'actions', 'commands', 'ops', 'transactitems', 'steps', 'changes']);
+/** Members (folded) holding a list of operations, each an object named by its keys (and JSON:API's atomic operations). */
+const operationLists = new Set(['requests', 'writes', 'operations', 'mutations', 'actions', 'commands', 'ops', 'transactitems', 'steps', 'changes', 'atomic:operations']);
 
 /**
  * `rpc:op:<keys>` for each operation of a batch whose members are typed by their keys rather than
@@ -247,14 +247,26 @@ const operationLists = new Set(['requests', 'writes', 'operations', 'mutations',
  * that deletes. Past 100 operations `rpc:param:?` (no grant).
  */
 function typedOperations(json: unknown): string[] {
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return [];
+  if (!json || typeof json !== 'object') return [];
+  const lists: unknown[][] = [];
+  // A JSON Patch (RFC 6902: `[{op: "remove", path: "/metadata/finalizers"}]`, Kubernetes, Azure
+  // DevOps): each operation is its `op` at its `path`.
+  if (Array.isArray(json)) {
+    if (json.length && json.every((m) => m && typeof m === 'object' && typeof (m as { op?: unknown }).op === 'string')) lists.push(json);
+  } else {
+    for (const [k, list] of Object.entries(json as Record<string, unknown>)) if (Array.isArray(list) && operationLists.has(k.toLowerCase())) lists.push(list);
+  }
   const out = new Set<string>();
-  for (const [k, list] of Object.entries(json as Record<string, unknown>)) {
-    if (!Array.isArray(list) || !operationLists.has(k.toLowerCase())) continue;
+  for (const list of lists) {
     for (const m of list) {
       if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
       if (out.size >= MAX_NAMED_OPERATIONS) return ['rpc:param:?'];
-      out.add(`rpc:op:${namedValue(Object.keys(m).sort().join('+'))}`);
+      // What it does and where, when the operation says so itself: JSON Patch's and JSON:API's `op`
+      // with its `path` or `ref` (`{op: "remove", ref: {type: "articles", id: "1"}}`).
+      const o = m as Record<string, unknown>;
+      const op = typeof o.op === 'string' ? `:${namedValue(o.op)}` : '';
+      const at = typeof o.path === 'string' ? `:${namedValue(o.path)}` : o.ref !== undefined ? `:${digest(JSON.stringify(o.ref) ?? '')}` : '';
+      out.add(`rpc:op:${namedValue(Object.keys(o).sort().join('+'))}${op}${at}`);
     }
   }
   return [...out];

@@ -1411,3 +1411,28 @@ t.test('MCP: whom a call invites, shares with, assigns or texts is its place (tw
     return ((await engine.decide(d)).action === 'allow') === same;
   }), { numRuns: 16, examples: [['attendees', true, false], ['username', false, false]] });
 });
+
+// (Twelfth pass) A JSON Patch (RFC 6902: Kubernetes, Azure DevOps) names each operation and where
+// it applies: a grant for `replace /spec/replicas` covered `replace` of the container's image (only
+// the `op` was in the scope); JSON:API's atomic operations were in no scope item at all (a grant for
+// an article's update covered removing a user).
+t.test('JSON Patch and JSON:API atomic operations: a grant covers the same operation at the same path or object only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const patch = (ops: Array<[string, string]>): Shape => ({ url: 'https://k8s.example/apis/apps/v1/namespaces/prod/deployments/web', type: 'application/json-patch+json', body: JSON.stringify(ops.map(([op, path]) => ({ op, path, value: 1 }))) });
+  const atomic = (ops: Array<[string, string]>): Shape => ({ url: 'https://api.example/operations', type: 'application/vnd.api+json', body: JSON.stringify({ 'atomic:operations': ops.map(([op, type]) => ({ op, ref: { type, id: '1' } })) }) });
+  const patchOps = fc.subarray<[string, string]>([['replace', '/spec/replicas'], ['replace', '/spec/template/spec/containers/0/image'], ['remove', '/metadata/finalizers']], { minLength: 1 });
+  const atomicOps = fc.subarray<[string, string]>([['update', 'articles'], ['remove', 'articles'], ['update', 'users']], { minLength: 1 });
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.oneof(fc.tuple(fc.constant(patch), patchOps, patchOps), fc.tuple(fc.constant(atomic), atomicOps, atomicOps)), async ([shape, a, b]) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(a));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(shape(b));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return true;
+    covered++;
+    return b.every(([op, at]) => a.some(([op2, at2]) => op === op2 && at === at2));
+  }), { numRuns: 20, examples: [[[patch, [['replace', '/spec/replicas']], [['replace', '/spec/template/spec/containers/0/image']]]], [[atomic, [['update', 'articles']], [['remove', 'users']]]], [[patch, [['replace', '/spec/replicas']], [['replace', '/spec/replicas']]]]] });
+  t.ok(covered > 0, `the same operations are still covered (${covered})`);
+});
