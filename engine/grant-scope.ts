@@ -228,7 +228,10 @@ function bulkActions(d: RequestDescription): string[] {
     }
     const keys = o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o) : [];
     if (keys.length !== 1) return ['rpc:bulk:?'];
-    out.add(`rpc:bulk:${namedValue(keys[0]!)}`);
+    // The index an action line names (`/_bulk` takes any): a grant for deleting in `logs` is not one for `users`.
+    const meta = (o as Record<string, unknown>)[keys[0]!];
+    const index = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _index?: unknown })._index : undefined;
+    out.add(`rpc:bulk:${namedValue(keys[0]!)}${index === undefined ? '' : `:${typeof index === 'string' ? namedValue(index) : '?'}`}`);
     // Every verb but `delete` is followed by its document (or partial document) line.
     expectSource = keys[0] !== 'delete';
     if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];

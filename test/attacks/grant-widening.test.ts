@@ -1436,3 +1436,18 @@ t.test('JSON Patch and JSON:API atomic operations: a grant covers the same opera
   }), { numRuns: 20, examples: [[[patch, [['replace', '/spec/replicas']], [['replace', '/spec/template/spec/containers/0/image']]]], [[atomic, [['update', 'articles']], [['remove', 'users']]]], [[patch, [['replace', '/spec/replicas']], [['replace', '/spec/replicas']]]]] });
   t.ok(covered > 0, `the same operations are still covered (${covered})`);
 });
+
+// (Twelfth pass) Elasticsearch's `/_bulk` takes the index from each action line: a grant for
+// deleting documents of `logs` covered deleting those of `users` (the verb alone was the scope).
+t.test('Elasticsearch _bulk: a grant covers the verbs in the indices it was approved for only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const bulk = (index: string, id: string): Shape => ({ url: 'https://search.example/_bulk', type: 'application/x-ndjson', body: `{"delete":{"_index":"${index}","_id":"${id}"}}\n{"delete":{"_index":"${index}","_id":"${id}0"}}\n` });
+  const approved = describe(bulk('logs', '1'));
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  for (const [later, allowed] of [[bulk('logs', '2'), true], [bulk('users', '1'), false]] as const) {
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, later.body.split('\n')[0] ?? '');
+  }
+});
