@@ -85,7 +85,13 @@ export function operationScope(d: RequestDescription): string[] {
   if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
     const body = d.request.body.json as unknown[];
     const commands = body.every(Array.isArray) ? (body as unknown[][]) : [body];
-    for (const c of commands.slice(0, 100)) items.add(`rpc:redis:${typeof c[0] === 'string' ? c[0].toLowerCase() : '?'}`);
+    for (const c of commands.slice(0, 100)) {
+      const command = typeof c[0] === 'string' ? c[0].toLowerCase() : '?';
+      items.add(`rpc:redis:${command}`);
+      // The key it acts on (a grant for `SET user:1:name` is not one for `SET config:admin`); the
+      // arguments whole where several keys or a script are named (`DEL a b`, `MSET`, `EVAL`).
+      if (c.length > 1) items.add(`rpc:redis:${command}:${multiKeyCommands.has(command) || typeof c[1] !== 'string' ? valueDigest(c.slice(1)) : namedValue(c[1])}`);
+    }
     if (commands.length > 100) items.add('rpc:redis:?');
   }
   // Hasura's schema and metadata APIs (`/v2/query`, `/v1/query`, `/v1/metadata`) take every
@@ -125,6 +131,9 @@ export function operationScope(d: RequestDescription): string[] {
   }
   return [...items].sort();
 }
+
+/** Redis commands that name several keys, or run a script over keys, in their arguments. */
+const multiKeyCommands = new Set(['del', 'unlink', 'mset', 'msetnx', 'mget', 'exists', 'touch', 'rename', 'renamenx', 'copy', 'smove', 'lmove', 'blmove', 'rpoplpush', 'sunionstore', 'sinterstore', 'sdiffstore', 'zunionstore', 'zinterstore', 'zdiffstore', 'bitop', 'pfmerge', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'migrate', 'object', 'sort', 'watch']);
 
 /**
  * Parameter names by which RPC-style APIs choose the operation on one URL: MediaWiki's

@@ -1439,6 +1439,27 @@ t.test('JSON Patch and JSON:API atomic operations: a grant covers the same opera
 
 // (Twelfth pass) Elasticsearch's `/_bulk` takes the index from each action line: a grant for
 // deleting documents of `logs` covered deleting those of `users` (the verb alone was the scope).
+// (Twelfth pass) Upstash's Redis REST body names the key a command acts on: a grant for `SET
+// user:1:name` covered `SET config:admin`, one for `DEL cache:1` a `DEL` of other keys too.
+t.test('Upstash Redis: a grant covers the command on the same key only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const redis = (path: string, command: unknown[]): Shape => ({ url: `https://eu1-proud-owl-31234.upstash.io${path}`, type: 'application/json', body: JSON.stringify(path === '/' ? command : [command]) });
+  const cases: Array<[Shape, Shape, boolean]> = [
+    [redis('/', ['SET', 'user:1:name', 'ann']), redis('/', ['SET', 'user:1:name', 'bob']), true],
+    [redis('/', ['SET', 'user:1:name', 'ann']), redis('/', ['SET', 'config:admin', '1']), false],
+    [redis('/pipeline', ['DEL', 'cache:1']), redis('/pipeline', ['DEL', 'cache:1', 'sessions']), false],
+  ];
+  for (const [first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, `${first.body} then ${later.body}`);
+  }
+});
+
 t.test('Elasticsearch _bulk: a grant covers the verbs in the indices it was approved for only (twelfth pass)', async (t) => {
   const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
   t.teardown(() => queue.close());
