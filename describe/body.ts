@@ -467,13 +467,16 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
     decoded = bytes;
   }
 
-  // multipart/form-data: the fields that carry SQL (`curl -F sql=…`) or a credential (Slack's
-  // `files.upload` takes `token`), as the form fields Flask, PHP, Rails, Express (multer) and
-  // Spring read from it; the rest of the body is not read here.
+  // multipart/form-data: its fields, as the form fields Flask (`request.form`), PHP (`$_POST`),
+  // Rails and Spring (`params`, `@RequestParam`) and Express (multer) read them, so that what a form
+  // names (Slack's `channel`, an `action=` operation) is read the same whether the body is
+  // urlencoded or multipart. Parts naming a file are uploads, not fields, except under a name that
+  // carries SQL (`curl -F sql=@q.sql`, which some servers read as the field) or a credential (Slack's
+  // `files.upload` takes `token`).
   if (content_type === 'multipart/form-data' && !truncated) {
     const header = contentTypes.find((h) => multipartBoundary(h) !== undefined);
     if (header !== undefined) {
-      const mp = multipartFields(bytes, header, (n) => parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase()) || credentialParams.has(x.toLowerCase())));
+      const mp = multipartFields(bytes, header, (n, file) => !file || parameterNames(n).some((x) => sqlFormFields.has(x.toLowerCase()) || credentialParams.has(x.toLowerCase())));
       if (mp.fields.length) {
         const form: Record<string, string[]> = emptyMap();
         for (const [name, value] of mp.fields) (form[name] ??= []).push(Buffer.from(value, 'latin1').toString('utf8'));
@@ -588,6 +591,16 @@ export function summarizeBody(input: BodyInput): SummarizedBody {
       for (const [n, json] of (lenient.more ?? []).entries()) alternates.push({ label: `JSON value ${n + 2}`, json });
       return finish();
     }
+  }
+  // XML (an XML-RPC call, a SOAP envelope) under a type that says otherwise: servers that read the
+  // raw body run it whatever the Content-Type (Python's xmlrpc.server, WordPress's xmlrpc.php), so
+  // its text is kept; under a form type a form reader reads something else: ambiguous.
+  const formType = content_type === 'application/x-www-form-urlencoded';
+  if (content_type && trimmed.startsWith('<') && (formType ? trimmed.startsWith('<?xml') || trimmed.startsWith('<methodCall') : !isTextual(content_type))) {
+    const keep = textKept(content_type, previewBytes);
+    summary.text = text.slice(0, keep);
+    if (truncated || text.length > keep) summary.text_truncated = true;
+    if (formType) ambiguous('content_type_mismatch', `Content-Type ${content_type} but the body is XML (servers that read the raw body read XML)`);
   }
   if (!truncated && content_type === 'application/x-www-form-urlencoded') {
     summary.form = multiMap(new URLSearchParams(text));

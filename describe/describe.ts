@@ -11,7 +11,7 @@ import { sqlEngineMisses } from './adapters/sql-engines.ts';
 import { withSampleBudget } from './adapters/sql-sqlite.ts';
 import { withSqlReadBudget } from './adapters/sql.ts';
 import { multiMap, summarizeBody } from './body.ts';
-import { namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
+import { mutationPlaces, namesPersistedQuery, parseGraphqlRequest, type GraphqlRequest } from './graphql.ts';
 import { readMethodOverride, recognizeWorstReading } from './method-override.ts';
 import { normalizePath } from './path-ambiguity.ts';
 import { withReadings } from './readings.ts';
@@ -370,6 +370,7 @@ function describeOnce(raw: RawRequest, ctx: DescribeContext): RequestDescription
     ? parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings)
     : carriesGraphql(request) ? readGraphqlIfParsed(parseGraphqlRequest(request, raw.body, raw.bodyTruncated, graphqlReadings), namesPersistedQuery(request)) : undefined;
   if (graphql) description.graphql = graphql.info;
+  if (graphql?.calls?.length) description.graphql!.places = mutationPlaces(graphql);
   // Each reading of the body (one, unless it is ambiguous) is recognized; the worst one describes it.
   const methods: string[] = [];
   withReadings(description, alternates, (req) => {

@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { Kind, parse, valueFromASTUntyped, type DocumentNode, type FieldNode, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import type { Effect, GraphqlInfo, GraphqlOperation, RequestInfo, ServiceInfo } from './types.ts';
 import { multipartBoundary, multipartFields } from './multipart.ts';
+import { argumentPlaces, MAX_MCP_PLACES, placeValue } from './places.ts';
 import { paramsByServerName, rackTwoParams } from './body.ts';
 import { appendAll } from '../lib/arrays.ts';
 
@@ -611,6 +612,24 @@ export function parseGraphqlRequest(request: RequestInfo, body: Buffer, truncate
     out.argumentsUnread = true;
   }
   return out;
+}
+
+/**
+ * Where each mutation that may run acts, `field(place=value;…)`: its arguments that name a place or
+ * an object by id (`noteableId`, `teamId`, `to`, `projectPath`), at any depth, variables
+ * substituted (one not given is `?`). A host no service module describes has no path that says
+ * where a GraphQL call acts (every call is one URL), so these are its place, as a REST path's ids
+ * are. `(arguments)=?` when the arguments were too many to keep or read.
+ */
+export function mutationPlaces(g: GraphqlRequest): string[] {
+  const out = new Set<string>();
+  const budget = { nodes: 0 };
+  for (const c of g.calls ?? []) {
+    const places = g.argumentsUnread ? '(arguments)=?' : argumentPlaces(c.args, budget, true) ?? '(arguments)=?';
+    out.add(`${placeValue(c.field)}(${places})`);
+    if (out.size > MAX_MCP_PLACES) return ['(calls)=?'];
+  }
+  return [...out].sort();
 }
 
 /** Mutation fields of the operations that may run (sorted, unique). */

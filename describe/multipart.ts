@@ -64,7 +64,7 @@ function boundaryValuesAt(header: string, at: number): string[] {
  * The wanted fields of a multipart body, read under every boundary its Content-Type may give
  * (multipartBoundaries): the fields of each reading, complete only when every reading is.
  */
-export function multipartFields(body: Buffer, header: string, wanted: (name: string) => boolean): MultipartFields {
+export function multipartFields(body: Buffer, header: string, wanted: (name: string, file: boolean) => boolean): MultipartFields {
   const boundaries = multipartBoundaries(header);
   if (boundaries.length === 0) return { fields: [], complete: false };
   const fields: Array<[string, string]> = [];
@@ -77,7 +77,10 @@ export function multipartFields(body: Buffer, header: string, wanted: (name: str
   return { fields, complete };
 }
 
-function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string) => boolean): MultipartFields {
+/** A part head naming a file (`filename=`, `filename*=`): servers hand it over as an upload, not a form field. */
+const fileHead = /;\s*filename\*?\s*=/i;
+
+function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string, file: boolean) => boolean): MultipartFields {
   const text = body.toString('latin1');
   const delimiter = `--${boundary}`;
   const fields: Array<[string, string]> = [];
@@ -96,8 +99,10 @@ function fieldsUnder(body: Buffer, boundary: string, wanted: (name: string) => b
     const split = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf : lf;
     if (split >= 0) {
       // Under every name a parser may read the part by (RFC 2231 `name*`, the first or last `name=`).
-      for (const name of dispositionNames(part.slice(0, split))) {
-        if (wanted(name)) fields.push([name, part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '')]);
+      const head = part.slice(0, split);
+      const file = fileHead.test(head);
+      for (const name of dispositionNames(head)) {
+        if (wanted(name, file)) fields.push([name, part.slice(split + (split === crlf ? 4 : 2)).replace(/\r?\n$/, '')]);
       }
     }
     at = next;

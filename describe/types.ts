@@ -231,6 +231,11 @@ export interface GraphqlInfo {
   operations: GraphqlOperation[];
   /** Number of requests in a batched (array) body; absent for a single request. */
   batch?: number;
+  /**
+   * Where each mutation that may run acts: `field(name=value;…)` of its arguments that name a place
+   * or an object by id, `?` for a value not in the request. Absent without mutations.
+   */
+  places?: string[];
 }
 
 export interface RequestDescription {

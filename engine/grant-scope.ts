@@ -12,6 +12,8 @@ import { pathRewriteHeaders } from '../describe/path-ambiguity.ts';
 import { parameterNames, quotedParams } from '../describe/body.ts';
 import { serverHeaderKey } from '../lib/text.ts';
 import { multipartBoundaries } from '../describe/multipart.ts';
+import { argumentPlaces, digest, inexactNumber, MAX_MCP_PLACES, placeValue, valueDigest } from '../describe/places.ts';
+import { isXmlRpc, xmlRpcMethods } from '../describe/xmlrpc.ts';
 
 /**
  * An SQL statement's items: its kind and tables, each function (or operator) it calls that is not
@@ -55,7 +57,8 @@ export function operationScope(d: RequestDescription): string[] {
       if (c.sql?.parsed && !c.sql.ambiguous) {
         for (const item of sqlItems(c.sql.statements)) items.add(`${call}:${item}`);
       } else if (c.sql) {
-        items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
+        if (inexactNumber(c.arguments)) items.add('number:inexact');
+        else items.add(`${call}:text:${createHash('sha256').update(JSON.stringify(c.arguments ?? null)).digest('hex').slice(0, 32)}`);
       }
     }
   }
@@ -82,7 +85,13 @@ export function operationScope(d: RequestDescription): string[] {
   if (d.request.host.endsWith('.upstash.io') && Array.isArray(d.request.body?.json)) {
     const body = d.request.body.json as unknown[];
     const commands = body.every(Array.isArray) ? (body as unknown[][]) : [body];
-    for (const c of commands.slice(0, 100)) items.add(`rpc:redis:${typeof c[0] === 'string' ? c[0].toLowerCase() : '?'}`);
+    for (const c of commands.slice(0, 100)) {
+      const command = typeof c[0] === 'string' ? c[0].toLowerCase() : '?';
+      items.add(`rpc:redis:${command}`);
+      // The key it acts on (a grant for `SET user:1:name` is not one for `SET config:admin`); the
+      // arguments whole where several keys or a script are named (`DEL a b`, `MSET`, `EVAL`).
+      if (c.length > 1) items.add(`rpc:redis:${command}:${multiKeyCommands.has(command) || typeof c[1] !== 'string' ? valueDigest(c.slice(1)) : namedValue(c[1])}`);
+    }
     if (commands.length > 100) items.add('rpc:redis:?');
   }
   // Hasura's schema and metadata APIs (`/v2/query`, `/v1/query`, `/v1/metadata`) take every
@@ -123,6 +132,9 @@ export function operationScope(d: RequestDescription): string[] {
   return [...items].sort();
 }
 
+/** Redis commands that name several keys, or run a script over keys, in their arguments. */
+const multiKeyCommands = new Set(['del', 'unlink', 'mset', 'msetnx', 'mget', 'exists', 'touch', 'rename', 'renamenx', 'copy', 'smove', 'lmove', 'blmove', 'rpoplpush', 'sunionstore', 'sinterstore', 'sdiffstore', 'zunionstore', 'zinterstore', 'zdiffstore', 'bitop', 'pfmerge', 'eval', 'evalsha', 'eval_ro', 'evalsha_ro', 'fcall', 'fcall_ro', 'migrate', 'object', 'sort', 'watch']);
+
 /**
  * Parameter names by which RPC-style APIs choose the operation on one URL: MediaWiki's
  * `action=edit` or `action=delete` (query or form), Flickr's `method=`, `op=`/`cmd=` APIs, and the
@@ -160,8 +172,9 @@ function namedOperations(d: RequestDescription): string[] {
   const json = d.request.body?.json;
   const objects = Array.isArray(json) ? json.slice(0, MAX_NAMED_OPERATIONS) : [json];
   for (const o of objects) {
-    // A JSON-RPC 2.0 message is described as one (`mcp:` items above).
-    if (!o || typeof o !== 'object' || Array.isArray(o) || 'jsonrpc' in o) continue;
+    // A JSON-RPC 2.0 message is described as one (`mcp:` items above); any other `jsonrpc` value
+    // (Bitcoin Core's documented `"jsonrpc": "1.0"`) is not, and such servers run its `method` all the same.
+    if (!o || typeof o !== 'object' || Array.isArray(o) || (o as { jsonrpc?: unknown }).jsonrpc === '2.0') continue;
     for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
       if (operationParams.has(k.toLowerCase()) && (typeof v === 'string' || typeof v === 'number')) add(k.toLowerCase(), String(v));
     }
@@ -180,6 +193,7 @@ function namedOperations(d: RequestDescription): string[] {
   // Batch envelopes: each call a body carries as `{method, url}` (Microsoft Graph's `$batch`,
   // Salesforce's composite, a bare array), or a form's JSON list of them (Facebook's `batch=`).
   batchCalls(json, out);
+  for (const item of typedOperations(json)) out.add(item);
   for (const values of Object.values(d.request.body?.form ?? {})) {
     for (const v of values) {
       if (!v.startsWith('[')) continue;
@@ -190,15 +204,14 @@ function namedOperations(d: RequestDescription): string[] {
       }
     }
   }
-  // XML-RPC: `<methodCall><methodName>…</methodName>` (every one the preview shows).
+  // XML-RPC, whatever the Content-Type (Python's xmlrpc.server and WordPress's xmlrpc.php read the
+  // raw body): the call's `<methodName>`s and a `system.multicall`'s calls; a body the preview cut
+  // may hold more (another `<methodName>`, which runs instead; more batched calls): `?`.
   const text = d.request.body?.text;
-  if (text !== undefined && /xml/i.test(d.request.body?.content_type ?? '')) {
-    let at = text.indexOf('<methodName>');
-    while (at >= 0 && out.size < MAX_NAMED_OPERATIONS) {
-      const end = text.indexOf('</methodName>', at);
-      add('methodname', text.slice(at + 12, end < 0 ? undefined : end).trim());
-      at = end < 0 ? -1 : text.indexOf('<methodName>', end);
-    }
+  if (text !== undefined && isXmlRpc(text)) {
+    for (const m of xmlRpcMethods(text)) if (m === '?') out.add('rpc:param:?');
+    else add('methodname', m);
+    if (d.request.body?.text_truncated) out.add('rpc:param:?');
   }
   return [...out];
 }
@@ -224,7 +237,10 @@ function bulkActions(d: RequestDescription): string[] {
     }
     const keys = o && typeof o === 'object' && !Array.isArray(o) ? Object.keys(o) : [];
     if (keys.length !== 1) return ['rpc:bulk:?'];
-    out.add(`rpc:bulk:${namedValue(keys[0]!)}`);
+    // The index an action line names (`/_bulk` takes any): a grant for deleting in `logs` is not one for `users`.
+    const meta = (o as Record<string, unknown>)[keys[0]!];
+    const index = meta && typeof meta === 'object' && !Array.isArray(meta) ? (meta as { _index?: unknown })._index : undefined;
+    out.add(`rpc:bulk:${namedValue(keys[0]!)}${index === undefined ? '' : `:${typeof index === 'string' ? namedValue(index) : '?'}`}`);
     // Every verb but `delete` is followed by its document (or partial document) line.
     expectSource = keys[0] !== 'delete';
     if (out.size > MAX_NAMED_OPERATIONS) return ['rpc:bulk:?'];
@@ -232,8 +248,63 @@ function bulkActions(d: RequestDescription): string[] {
   return [...out];
 }
 
-/** Members that name a batched call's target: Graph `url`, Facebook `relative_url`, others `path` … */
-const callTargets = ['url', 'relative_url', 'relativeUrl', 'path', 'uri', 'href'];
+/** Members (folded) holding a list of operations, each an object named by its keys (and JSON:API's atomic operations). */
+const operationLists = new Set(['requests', 'writes', 'operations', 'mutations', 'actions', 'commands', 'ops', 'transactitems', 'steps', 'changes', 'atomic:operations']);
+
+/**
+ * `rpc:op:<keys>` for each operation of a batch whose members are typed by their keys rather than
+ * a `{method, url}`: Google's `batchUpdate` (`{requests: [{updateCells: …}, {deleteSheet: …}]}`:
+ * Sheets, Docs, Slides, Forms), Firestore's `commit`/`batchWrite` (`{writes: [{update: …},
+ * {delete: "…"}]}`). One URL runs every kind, so a grant for a batch of edits does not cover one
+ * that deletes. Past 100 operations `rpc:param:?` (no grant).
+ */
+function typedOperations(json: unknown): string[] {
+  if (!json || typeof json !== 'object') return [];
+  const lists: unknown[][] = [];
+  // A JSON Patch (RFC 6902: `[{op: "remove", path: "/metadata/finalizers"}]`, Kubernetes, Azure
+  // DevOps): each operation is its `op` at its `path`.
+  if (Array.isArray(json)) {
+    if (json.length && json.every((m) => m && typeof m === 'object' && typeof (m as { op?: unknown }).op === 'string')) lists.push(json);
+  } else {
+    for (const [k, list] of Object.entries(json as Record<string, unknown>)) if (Array.isArray(list) && operationLists.has(k.toLowerCase())) lists.push(list);
+  }
+  const out = new Set<string>();
+  for (const list of lists) {
+    for (const m of list) {
+      if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
+      if (out.size >= MAX_NAMED_OPERATIONS) return ['rpc:param:?'];
+      // What it does and where, when the operation says so itself: JSON Patch's and JSON:API's `op`
+      // with its `path` or `ref` (`{op: "remove", ref: {type: "articles", id: "1"}}`).
+      const o = m as Record<string, unknown>;
+      const op = typeof o.op === 'string' ? `:${namedValue(o.op)}` : '';
+      const at = typeof o.path === 'string' ? `:${namedValue(o.path)}` : o.ref !== undefined ? `:${digest(JSON.stringify(o.ref) ?? '')}` : '';
+      out.add(`rpc:op:${namedValue(Object.keys(o).sort().join('+'))}${op}${at}`);
+    }
+  }
+  return [...out];
+}
+
+/** Members that name a batched call's target: Graph `url`, Facebook `relative_url`, others `path` … (folded). */
+const callTargets = ['url', 'relative_url', 'relativeurl', 'path', 'uri', 'href'];
+/** Case folding as Go's EqualFold compares (upper then lower: `ſ` is `s`, the Kelvin sign `k`). */
+const fold = (key: string): string => key.toUpperCase().toLowerCase();
+
+/**
+ * A batched call's member as a server binding JSON without letter case reads it (Go's
+ * encoding/json, ASP.NET Core's web defaults, Jackson set to): `Url`, `URL` and `url` are one
+ * member. Several spellings of one member holding different values: `?` (which runs is the server's choice).
+ */
+function member(o: Record<string, unknown>, name: string): unknown {
+  let found: unknown;
+  let seen = false;
+  for (const [k, v] of Object.entries(o)) {
+    if (fold(k) !== name) continue;
+    if (seen && JSON.stringify(v) !== JSON.stringify(found)) return '?';
+    found = v;
+    seen = true;
+  }
+  return found;
+}
 /** Batched calls read at most; past it the batch is `rpc:call:?` (no grant). */
 const MAX_BATCH_CALLS = 100;
 
@@ -249,15 +320,21 @@ function batchCalls(json: unknown, out: Set<string>): void {
     for (const m of list as unknown[]) {
       if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
       const o = m as Record<string, unknown>;
-      const target = callTargets.map((k) => o[k]).find((v): v is string => typeof v === 'string');
-      if (typeof o.method !== 'string' || target === undefined) continue;
+      const target = callTargets.map((k) => member(o, k)).find((v): v is string => typeof v === 'string');
+      const method = member(o, 'method');
+      if (typeof method !== 'string' || target === undefined) continue;
       if (++calls > MAX_BATCH_CALLS) {
         out.add('rpc:call:?');
         return;
       }
       // A call's own body (Graph's `body`, Facebook's `body`) says what it sends, and to whom.
-      const body = o.body === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(o.body) ?? '').digest('hex').slice(0, 32)}`;
-      out.add(`rpc:call:${namedValue(o.method.toUpperCase())}:${namedValue(target)}${body}`);
+      const callBody = member(o, 'body');
+      if (inexactNumber(callBody)) {
+        out.add('number:inexact');
+        continue;
+      }
+      const body = callBody === undefined ? '' : `:sha256-${createHash('sha256').update(JSON.stringify(callBody) ?? '').digest('hex').slice(0, 32)}`;
+      out.add(`rpc:call:${namedValue(method.toUpperCase())}:${namedValue(target)}${body}`);
     }
   }
 }
@@ -413,7 +490,7 @@ export function uncovered(grant: Pick<Grant, 'scope'>, requestScope: readonly st
  * that reads several ways. Two such requests share the item whatever they do, so the item proves no sameness:
  * such requests are approved one at a time, never by a grant.
  */
-const opaqueItems = new Set(['rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
+const opaqueItems = new Set(['number:inexact', 'rpc:bulk:?', 'rpc:jmap:?', 'graphql:unparsed', 'sql:unparsed', 'git:commands-unseen', 'git:commands-incomplete', 'method:ambiguous', 'body:ambiguous', 'path:rewritten', 'rpc:redis:?', 'rpc:type:?', 'rpc:param:?', 'rpc:soap-body:?', 'rpc:call:?']);
 
 
 export function opaqueScope(scope: readonly string[]): string[] {
@@ -462,58 +539,6 @@ export function opaqueTarget(target: string): boolean {
 }
 
 /**
- * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
- * repository of `create_issue {owner, repo}`, the channel of a Slack post, the recipients of a
- * mail, the project of `execute_sql {project_id}`, the file of `write_file {path}`, the URL fetched.
- * A grant for one tool call covers the same tool at the same place only, as REST grants do.
- */
-const mcpPlaceArguments = new Set([
-  'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
-  'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
-  'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
-]);
-/**
- * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
- * reaches, whatever the rest of the name: `recipient_email`, `toAddress`, `chat_id` (Telegram),
- * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
- * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
- */
-const mcpPlaceWords = new Set([
-  'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
-  'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
-  'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
-  'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
-  'target', 'webhook', 'endpoint',
-  // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
-  // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
-  'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
-]);
-/** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
-const MAX_MCP_PLACES = 64;
-/** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
-const MAX_MCP_ARGUMENT_NODES = 2048;
-const MAX_MCP_ARGUMENT_DEPTH = 6;
-
-function isPlaceName(key: string): boolean {
-  if (mcpPlaceArguments.has(key.toLowerCase().replace(/[_-]/g, ''))) return true;
-  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()));
-}
-
-const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
-
-function placeValue(v: unknown): string {
-  const one = (x: unknown): string => {
-    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
-    const text = String(x);
-    // Long values by digest: the target stays short, equal values still compare equal.
-    return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
-  };
-  if (!Array.isArray(v)) return one(v);
-  // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
-  return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
-}
-
-/**
  * Where the tool calls of an MCP request act: per call, the tool and its place arguments, at any
  * depth (bounded) and inside lists of objects (`{messages: [{to}]}`: each message's recipient).
  * A tools/call always has one, empty when it names no place, so a grant for a call without a
@@ -525,34 +550,64 @@ function mcpTarget(d: RequestDescription): string | undefined {
   if (calls.length === 0) return undefined;
   if (calls.length > MAX_MCP_PLACES) return 'mcp:calls=?';
   const out = new Set<string>();
-  let nodes = 0;
+  const budget = { nodes: 0 };
   for (const c of calls) {
-    const places = new Set<string>();
-    let unread = false;
-    const pick = (o: unknown, prefix: string, depth: number): void => {
-      if (!o || typeof o !== 'object') return;
-      if (++nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
-        unread = true;
-        return;
-      }
-      if (Array.isArray(o)) {
-        for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
-        return;
-      }
-      for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
-        const name = k.toLowerCase().replace(/[_-]/g, '');
-        const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
-        // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
-        if (isPlaceName(k)) places.add(`${prefix}${name}=${nested ? digest(JSON.stringify(v)) : placeValue(v)}`);
-        if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
-      }
-    };
-    pick(c.arguments, '', 0);
-    if (unread) places.add('(arguments)=?');
-    if (places.size > MAX_MCP_PLACES) return 'mcp:places=?';
-    out.add(`${placeValue(c.tool ?? '?')}(${[...places].sort().join(';')})`);
+    const places = argumentPlaces(c.arguments, budget);
+    if (places === undefined) return 'mcp:places=?';
+    out.add(`${placeValue(c.tool ?? '?')}(${places})`);
   }
   return `mcp:${[...out].sort().join(';')}`;
+}
+
+/**
+ * Where the JSON-RPC calls of a body that are no MCP tool call act (`eth_sendTransaction`,
+ * Bitcoin Core's JSON-RPC 1.0 `sendtoaddress`, any method a server names): the call's `params` are
+ * its arguments, as a tool call's are. Named params give their place arguments; positional ones
+ * (`["bc1q…", 0.5]`, `[{to, value}]`) name nothing a reader can tell apart, so the call is placed by
+ * their digest: a grant for one transfer covers that transfer again, not one to another address.
+ * JSON-RPC 1.0 (no `jsonrpc` member) only on a host no service module describes, as its
+ * `rpc:param:method=` item.
+ */
+function rpcCallsTarget(d: RequestDescription): string | undefined {
+  const json = d.request.body?.json;
+  const messages = Array.isArray(json) ? json : [json];
+  const out = new Set<string>();
+  const budget = { nodes: 0 };
+  let calls = 0;
+  for (const m of messages) {
+    if (!m || typeof m !== 'object' || Array.isArray(m)) continue;
+    const o = m as Record<string, unknown>;
+    if (typeof o.method !== 'string' || o.method === 'tools/call') continue;
+    if (o.jsonrpc !== '2.0' && d.service) continue;
+    if (++calls > MAX_MCP_PLACES) return 'rpc:calls=?';
+    const params = o.params;
+    const places = params === undefined || params === null ? '' : Array.isArray(params) ? `params=${valueDigest(params)}` : argumentPlaces(params, budget);
+    if (places === undefined) return 'rpc:places=?';
+    out.add(`${placeValue(o.method)}(${places})`);
+  }
+  // One URL for every call, the arguments in the body: JMAP's `methodCalls` (`EmailSubmission/set`
+  // with its `envelope.rcptTo`, `emailId`) and Hasura's `{type, args}` (`delete` with its `table`,
+  // a `bulk`'s members), placed by their arguments' places and ids, on a host no module describes.
+  const body = !d.service && json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : undefined;
+  const add = (name: unknown, args: unknown): boolean => {
+    if (++calls > MAX_MCP_PLACES) return false;
+    const places = argumentPlaces(args, budget, true);
+    if (places === undefined) return false;
+    out.add(`${typeof name === 'string' ? placeValue(name) : '?'}(${places})`);
+    return true;
+  };
+  if (Array.isArray(body?.methodCalls)) {
+    for (const c of body.methodCalls as unknown[]) if (!add(Array.isArray(c) ? c[0] : undefined, Array.isArray(c) ? c[1] : undefined)) return 'rpc:calls=?';
+  }
+  const envelope = (q: unknown, depth: number): boolean => {
+    if (!q || typeof q !== 'object' || Array.isArray(q) || !('args' in q)) return true;
+    const { type, args } = q as { type?: unknown; args?: unknown };
+    if (typeof type !== 'string') return true;
+    if ((type === 'bulk' || type === 'concurrent_bulk' || type === 'bulk_keep_going') && Array.isArray(args)) return depth < 8 && args.every((a) => envelope(a, depth + 1));
+    return add(type, args);
+  };
+  if (body && !envelope(body, 0)) return 'rpc:calls=?';
+  return out.size ? `rpc:${[...out].sort().join(';')}` : undefined;
 }
 
 /** Headers that carry a credential choosing the identity: present or not, never their value. */
@@ -586,8 +641,35 @@ export function grantTarget(d: RequestDescription): string | undefined {
   return as === undefined ? place : `${place ?? ''}|as:${as}`;
 }
 
+/** Scope items of an operation named outside the path on one URL (AWS, SOAP, Next.js actions, `action=`/`method=`/`cmd=` APIs). */
+const namedRpc = /^rpc:(x-amz-target|action|soapaction|next-action|param):/;
+
+/**
+ * Where an RPC call whose operation is named outside the path acts, on a host no service module
+ * describes: the places and ids its query, form and JSON arguments name. One URL runs every call,
+ * so they are what a REST path's ids would be: a grant for EC2's `TerminateInstances` of
+ * `InstanceId.1=i-scratch` does not cover `i-prod-db`, one for SQS `SendMessage` to the team's
+ * `QueueUrl` not a queue of another account, MediaWiki's `emailuser` to one `target` not another.
+ */
+function rpcArgumentsTarget(d: RequestDescription): string | undefined {
+  if (d.service || !operationScope(d).some((i) => namedRpc.test(i))) return undefined;
+  const body = d.request.body?.json;
+  let json: Record<string, unknown> = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  // A JSON-RPC 1.0 envelope: its `id` matches the answer to the call (a client counts it up), its
+  // `params` are placed above (rpcCallsTarget).
+  if (typeof json.method === 'string' && ('params' in json || 'jsonrpc' in json)) {
+    const { id: _id, jsonrpc: _v, method: _m, params: _p, ...rest } = json;
+    json = rest;
+  }
+  const args = { query: d.request.query ?? {}, form: d.request.body?.form ?? {}, json };
+  const places = argumentPlaces(args, { nodes: 0 }, true);
+  return `args(${places ?? '(arguments)=?'})`;
+}
+
 function placeTarget(d: RequestDescription): string | undefined {
-  const mcp = mcpTarget(d);
+  // GraphQL on a host no service module describes: where its mutations act (a module names its own places).
+  const graphql = !d.service && d.graphql?.places?.length ? `graphql:${d.graphql.places.join(';')}` : undefined;
+  const mcp = [mcpTarget(d), rpcCallsTarget(d), graphql, rpcArgumentsTarget(d)].filter((x) => x !== undefined).join('|') || undefined;
   const s = d.service;
   const parts: string[] = [];
   for (const k of s?.params ? targetParams : []) {

@@ -28,7 +28,8 @@ export function bodyVisibility(body: BodySummary, cut = false): BodyVisibility {
   // A parsed number is a 64-bit float: an integer past 2^53 (an account or object id, an amount in
   // minor units) is kept rounded, and a server that reads integers exactly acts on the digits sent.
   if (body.json !== undefined && roundedNumber(body.json) !== undefined) return 'partial';
-  if (body.json !== undefined || body.form !== undefined) return 'whole';
+  // A multipart body's form is its fields, not its uploads nor the parts' heads: the bytes show it whole.
+  if (body.json !== undefined || (body.form !== undefined && !body.content_type?.startsWith('multipart/'))) return 'whole';
   if (typeof body.text === 'string' && !body.text.includes('\uFFFD') && Buffer.byteLength(body.text, 'utf8') === body.size) return 'whole';
   return 'partial';
 }

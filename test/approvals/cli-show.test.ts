@@ -123,6 +123,16 @@ t.test('a parsed JSON copy whose integers a float cannot hold is not the body sh
   t.match(details(view({ body: { size: 40, sha256: '', content_type: 'application/json', truncated: false, json: { to_account: 9007199254740992 } } })), /^warning +the preview below holds 9007199254740992, an integer past 2\^53/m, '`approvals show` says so too');
 });
 
+t.test('a multipart body\'s form holds its fields, not its uploads: the record does not show it whole (twelfth pass)', async (t) => {
+  const { bodyVisibility } = await import('../../state/approval-body.ts');
+  const { summarizeBody } = await import('../../describe/body.ts');
+  const text = '--XB\r\nContent-Disposition: form-data; name="channel"\r\n\r\nC0TEAM\r\n--XB\r\nContent-Disposition: form-data; name="sql"\r\n\r\nSELECT 1\r\n'
+    + '--XB\r\nContent-Disposition: form-data; name="file"; filename="notes.txt"\r\nContent-Type: text/plain\r\n\r\nwhat the card never showed\r\n--XB--\r\n';
+  const body = summarizeBody({ body: Buffer.from(text), truncated: false, headers: { 'content-type': ['multipart/form-data; boundary=XB'] }, previewBytes: 4096 }).summary;
+  t.same(body.form, { channel: ['C0TEAM'], sql: ['SELECT 1'] }, 'the fields are read as a form; the upload is not one');
+  t.not(bodyVisibility(body), 'whole', 'the upload is not in the record\'s copy');
+});
+
 t.test('look-alike letters of another script inside Latin words are escaped, a word in one script is not', async (t) => {
   const out = details(view({ url: 'https://api.example/v1/send?cc=ceo@corp.\u0441om', body: { size: 60, sha256: '', content_type: 'application/json', truncated: false, json: { to: 'boss@c\u043erp.com', name: '\u0418\u0432\u0430\u043d' } } }));
   t.match(out, /cc=ceo@corp\.\\u0441om/, 'the URL line');

@@ -393,18 +393,25 @@ t.test('form-encoded and otherwise spelled SQL to SQL endpoints is read as SQL',
   const endpoints = fc.constantFrom(
     { url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec_sql', key: 'query' },
     { url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/run_statement', key: 'statement' },
+    // (Twelfth pass) An RPC argument under a name of its author's, sent multipart: only fields named
+    // `sql`/`query`/`statement`/`q` were read from a multipart body, so this was a plain write.
+    { url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec', key: 'sql_text' },
     { url: 'https://abcdefghijklmnopqrst.supabase.co/pg/query', key: 'query' },
     { url: 'https://ep-cool-darkness-123456.us-east-2.aws.neon.tech/sql', key: 'query' },
     { url: 'https://api.cloudflare.com/client/v4/accounts/a1/d1/database/d1/query', key: 'sql' },
     { url: `https://${SQL_HOST}/v1/sql`, key: 'sql' },
   );
   const destructive = fc.constantFrom('DROP TABLE users', 'DELETE FROM users', 'TRUNCATE users', 'UPDATE users SET admin = true');
-  const form = fc.constantFrom('form', 'form-charset', 'json-as-form', 'json-as-text', 'json-dup');
+  const form = fc.constantFrom('form', 'form-charset', 'json-as-form', 'json-as-text', 'json-dup', 'multipart');
   await fc.assert(
     fc.asyncProperty(endpoints, destructive, form, async (e, sql, how) => {
       let type = 'application/x-www-form-urlencoded';
       let body = new URLSearchParams({ [e.key]: sql }).toString();
       if (how === 'form-charset') type += '; charset=utf-8';
+      if (how === 'multipart') {
+        type = 'multipart/form-data; boundary=XB';
+        body = `--XB\r\nContent-Disposition: form-data; name="${e.key}"\r\n\r\n${sql}\r\n--XB--\r\n`;
+      }
       if (how === 'json-as-form') body = JSON.stringify({ [e.key]: sql });
       if (how === 'json-as-text') {
         type = 'text/plain';
@@ -418,7 +425,7 @@ t.test('form-encoded and otherwise spelled SQL to SQL endpoints is read as SQL',
       if (!description.sql?.destructive) throw new Error(`${e.url} ${how}: SQL not seen (${JSON.stringify(description.sql)})`);
       if (decision.approval?.risk !== 'critical') throw new Error(`${e.url} ${how}: ${decision.action} ${decision.rule} ${decision.approval?.risk ?? ''}`);
     }),
-    { numRuns: Math.ceil(runs / 2), ...seed },
+    { numRuns: Math.ceil(runs / 2), ...seed, examples: [[{ url: 'https://abcdefghijklmnopqrst.supabase.co/rest/v1/rpc/exec', key: 'sql_text' }, 'DROP TABLE users', 'multipart']] },
   );
   t.pass('checked');
 });

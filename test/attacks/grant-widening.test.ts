@@ -6,6 +6,7 @@
 // the agent and the widening (an MCP tool that runs the SQL in its arguments included). Property: over random pairs (approved request, later request) to one
 // endpoint, a grant turns the later request into an allow only when its own decision is an approve
 // at the approved risk or lower, not critical, and everything it does was in the approved request.
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import fc from 'fast-check';
 import t from 'tap';
@@ -1042,5 +1043,432 @@ t.test('a grant covers the same Actions run (workflow, ref, event type, inputs),
       d.grants = queue.matchingGrants(d);
       t.match(await engine.decide(d), { action: 'approve', grants: { offered: [] } }, `${name}: not covered: ${other.url.split('/').slice(-2).join('/')} ${other.body}`);
     }
+  }
+});
+
+// (Twelfth pass) A multipart/form-data body is a form to Flask (`request.form`), PHP (`$_POST`),
+// Rails, Spring and every framework on the Fetch API's `Request.formData()`: a field there names what
+// the same field of a urlencoded form names. Airlock read only SQL fields from it, so a Slack post
+// whose URL named the approved channel while its multipart body named another (Flask reads both:
+// `request.values` lists C0TEAM then C0SHARED, `request.form` C0SHARED), or a MediaWiki `action=delete`
+// in a multipart body after a grant for a multipart `action=edit`, was covered by the grant.
+t.test('a multipart form names its channel and operation as a urlencoded one does (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Form = { url: string; field: string; fields: Array<[string, string]>; query?: string };
+  const encode = (f: Form, multipart: boolean, filePart: boolean): Shape => {
+    const url = `${f.url}${f.query ? `?${f.field}=${f.query}` : ''}`;
+    if (!multipart) return { url, type: 'application/x-www-form-urlencoded', body: new URLSearchParams(f.fields).toString() };
+    // A file part under another name (an upload beside the fields) is no field.
+    const parts = f.fields.map(([k, v]) => `--XB\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+    if (filePart) parts.push('--XB\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nchannel=C0EVIL\r\n');
+    return { url, type: 'multipart/form-data; boundary=XB', body: `${parts.join('')}--XB--\r\n` };
+  };
+  // What a server reads the field as: the Fetch API's multipart parser (undici) or URLSearchParams, and the URL's query.
+  const named = async (s: Shape, field: string): Promise<Set<string>> => {
+    const u = new URL(s.url);
+    const form = await new Request(u, { method: 'POST', body: s.body, headers: { 'content-type': s.type } }).formData();
+    return new Set([...u.searchParams.getAll(field), ...form.getAll(field).filter((v): v is string => typeof v === 'string')]);
+  };
+  const form = fc.constantFrom<{ url: string; field: string; values: string[]; rest: Array<[string, string]> }>(
+    { url: 'https://slack.com/api/chat.postMessage', field: 'channel', values: ['C0TEAM', 'C0SHARED'], rest: [['text', 'build green']] },
+    { url: 'https://wiki.example.org/w/api.php', field: 'action', values: ['edit', 'delete'], rest: [['title', 'Main_Page'], ['format', 'json']] },
+  ).chain((s) => fc.record({
+    approved: fc.constantFrom(...s.values), later: fc.constantFrom(...s.values), query: fc.constantFrom(undefined, ...s.values),
+    multipart: fc.tuple(fc.boolean(), fc.boolean()), file: fc.boolean(),
+  }).map((c): [Shape, Shape, string] => [
+    encode({ url: s.url, field: s.field, fields: [[s.field, c.approved], ...s.rest] }, c.multipart[0], false),
+    encode({ url: s.url, field: s.field, fields: [[s.field, c.later], ...s.rest], query: c.query }, c.multipart[1], c.file),
+    s.field,
+  ]));
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(form, async ([first, later, field]) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return true;
+    covered++;
+    const before = await named(first, field);
+    return [...(await named(later, field))].every((v) => before.has(v));
+  }), { numRuns: 30, examples: [
+    [[encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'hi']] }, false, false),
+      encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0SHARED'], ['text', 'secrets']], query: 'C0TEAM' }, true, false), 'channel']],
+    [[encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'edit'], ['title', 'Main_Page']] }, true, false),
+      encode({ url: 'https://wiki.example.org/w/api.php', field: 'action', fields: [['action', 'delete'], ['title', 'Main_Page']] }, true, false), 'action']],
+    [[encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'hi']] }, false, false),
+      encode({ url: 'https://slack.com/api/chat.postMessage', field: 'channel', fields: [['channel', 'C0TEAM'], ['text', 'again']] }, true, true), 'channel']],
+  ] });
+  t.ok(covered > 0, `the same form is still covered, urlencoded or multipart (${covered})`);
+});
+
+// (Twelfth pass) A batch envelope's calls bound the way Go's encoding/json, ASP.NET Core's web
+// defaults and Jackson set to ignore case bind them: `Url`, `URL`, `Relative_Url` and `BODY` are
+// the members `url`, `relative_url` and `body` (checked with Go 1.26: `{"method":"POST","Url":
+// "/me/sendMail","BODY":{…}}` decodes to URL and Body). The grant scope read the exact names only, so
+// such a call was in no scope item and a grant for a batch of reads covered a batch that also sends.
+t.test('a batched call whose members are spelled in another letter case is in the grant scope (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const spelled = (name: string): fc.Arbitrary<string> => fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length })
+    .map((up) => [...name].map((c, i) => (up[i] ? c.toUpperCase() : c)).join(''));
+  const envelopes = ['requests', 'compositeRequest', '(array)'] as const;
+  const batch = (envelope: (typeof envelopes)[number], calls: unknown[]): Shape => ({
+    url: 'https://graph.example/v1.0/$batch', type: 'application/json', body: JSON.stringify(envelope === '(array)' ? calls : { [envelope]: calls }),
+  });
+  const read = { id: '1', method: 'GET', url: '/me/messages' };
+  const hidden = fc.record({
+    envelope: fc.constantFrom(...envelopes),
+    target: fc.constantFrom('url', 'relative_url', 'relativeUrl', 'path', 'uri', 'href').chain(spelled),
+    method: fc.constantFrom('method', 'Method', 'METHOD'),
+    body: spelled('body'),
+    call: fc.constantFrom<[string, string]>(['POST', '/me/sendMail'], ['DELETE', '/me/messages/AAMk1'], ['GET', '/users/ceo@corp.example/messages']),
+  }).filter((c) => c.target !== c.target.toLowerCase() || c.method !== 'method' || c.body !== 'body');
+  await fc.assert(fc.asyncProperty(hidden, async (c) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(batch(c.envelope, [read]));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const same = describe(batch(c.envelope, [read]));
+    same.grants = queue.matchingGrants(same);
+    if ((await engine.decide(same)).action !== 'allow') return false;
+    const d = describe(batch(c.envelope, [read, { id: '2', [c.method]: c.call[0], [c.target]: c.call[1], [c.body]: { message: { toRecipients: [{ emailAddress: { address: 'drop@attacker.example' } }] } } }]));
+    d.grants = queue.matchingGrants(d);
+    return (await engine.decide(d)).action === 'approve';
+  }), { numRuns: 20, examples: [[{ envelope: 'requests', target: 'Url', method: 'method', body: 'body', call: ['POST', '/me/sendMail'] }]] });
+});
+
+// (Twelfth pass) A JSON-RPC call other than an MCP tool call carries its arguments in `params` as a
+// tool call does: a grant for `eth_sendTransaction` to the team's address (or Bitcoin Core's
+// JSON-RPC 1.0 `sendtoaddress ["bc1q…", 0.01]`) covered the same method sending any amount to any
+// address: the scope named the method only and the target nothing.
+t.test('a grant for one JSON-RPC call covers the same method with the same recipient only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  // The message id is the client's counter: the later call carries another one.
+  let counter = 0;
+  const rpcCall = ([protocol, method, shape, to, amount]: [string, string, string, string, number]): Shape => {
+    const id = ++counter;
+    const params = shape === 'positional' ? [to, amount] : shape === 'object-list' ? [{ from: '0xteam', to, value: amount }] : { to, amount };
+    // JSON-RPC 2.0; 1.0 without a `jsonrpc` member; and 1.0 as Bitcoin Core's documentation writes it, `"jsonrpc": "1.0"`.
+    const message = protocol === '2.0' ? { jsonrpc: '2.0', id, method, params } : protocol === 'tagged 1.0' ? { jsonrpc: '1.0', id: `curltest-${id}`, method, params } : { method, params, id };
+    return { url: 'https://node.example/', type: 'application/json', body: JSON.stringify(message) };
+  };
+  const call = (approved: fc.Arbitrary<string>): fc.Arbitrary<[string, string, string, string, number]> =>
+    fc.tuple(fc.constantFrom('2.0', '1.0', 'tagged 1.0'), fc.constantFrom('eth_sendTransaction', 'sendtoaddress', 'getnewaddress'), fc.constantFrom('positional', 'object-list', 'named'), approved, fc.constantFrom(1, 1000));
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(call(fc.constant('0xteam')), fc.constantFrom('0xteam', '0xevil'), fc.constantFrom(1, 1000), fc.constantFrom('eth_sendTransaction', 'sendtoaddress'), async (a, to, amount, method) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(rpcCall(a));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const later: [string, string, string, string, number] = [a[0], method, a[2], to, amount];
+    const d = describe(rpcCall(later));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return JSON.stringify(later) !== JSON.stringify(a);
+    covered++;
+    // The method and recipient are the approved ones; positional params name nothing apart, so they are the approved ones whole.
+    return method === a[1] && to === a[3] && (a[2] === 'named' || amount === a[4]);
+  }), { numRuns: 20, examples: [
+    [['2.0', 'eth_sendTransaction', 'object-list', '0xteam', 1], '0xevil', 1000, 'eth_sendTransaction'],
+    [['1.0', 'sendtoaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
+    [['tagged 1.0', 'getnewaddress', 'positional', '0xteam', 1], '0xevil', 1000, 'sendtoaddress'],
+    // Covered: the same recipient (a named amount is no place).
+    [['2.0', 'eth_sendTransaction', 'named', '0xteam', 1], '0xteam', 1000, 'eth_sendTransaction'],
+  ] });
+  t.ok(covered > 0, `the same call is still covered (${covered})`);
+});
+
+// (Twelfth pass) GraphQL on a host no module owns (GitLab, Linear, Shopify): every call is one URL,
+// so a mutation's arguments say where it acts, as a REST path's ids do. A grant for a note on an
+// internal issue (`createNote(input: {noteableId: "gid://gitlab/Issue/1"})`) covered a note on an
+// attacker's public issue; one for a comment in one Linear team, a comment anywhere.
+t.test('a GraphQL grant on a host no module owns covers the mutation at the same ids and places only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const call = fc.record({
+    host: fc.constantFrom('https://gitlab.example/api/graphql', 'https://api.linear.app/graphql', 'https://acme.myshopify.com/admin/api/2024-10/graphql.json'),
+    field: fc.constantFrom('createNote', 'commentCreate'),
+    arg: fc.constantFrom('noteableId', 'issue_id', 'projectPath', 'to', 'teamId'),
+    nested: fc.boolean(), variable: fc.boolean(),
+  });
+  const mutation = (c: { host: string; field: string; arg: string; nested: boolean; variable: boolean }, id: string): Shape => {
+    const value = c.variable ? '$v' : JSON.stringify(id);
+    // Relay's clientMutationId is new in every request: it names no object.
+    const args = c.nested ? `input: {${c.arg}: ${value}, body: "hi", clientMutationId: "${Math.random()}"}` : `${c.arg}: ${value}, body: "hi"`;
+    return { url: c.host, type: 'application/json', body: JSON.stringify({ query: `mutation${c.variable ? '($v: ID!)' : ''} { ${c.field}(${args}) { id } }`, ...(c.variable ? { variables: { v: id } } : {}) }) };
+  };
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(call, fc.constantFrom('gid://gitlab/Issue/1', 'gid://gitlab/Issue/666'), async (c, later) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(mutation(c, 'gid://gitlab/Issue/1'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(mutation(c, later));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return later !== 'gid://gitlab/Issue/1';
+    covered++;
+    return later === 'gid://gitlab/Issue/1';
+  }), { numRuns: 20, examples: [[{ host: 'https://gitlab.example/api/graphql', field: 'createNote', arg: 'noteableId', nested: true, variable: true }, 'gid://gitlab/Issue/666'], [{ host: 'https://api.linear.app/graphql', field: 'commentCreate', arg: 'issue_id', nested: false, variable: false }, 'gid://gitlab/Issue/1']] });
+  t.ok(covered > 0, `the same mutation at the same place is still covered (${covered})`);
+  // A variable the request does not give is a place not in it: no grant.
+  const unknown = describe({ url: 'https://gitlab.example/api/graphql', type: 'application/json', body: JSON.stringify({ query: 'mutation($v: ID!) { createNote(input: {noteableId: $v, body: "x"}) { id } }' }) });
+  t.match(unknown.graphql?.places, ['createNote(input.noteableid=?)'], 'an id not given is `?`');
+});
+
+// (Twelfth pass) XML-RPC is read from the raw body whatever the Content-Type (Python's
+// xmlrpc.server ran `wp.deletePost` sent as text/plain, a form, octet-stream or untyped), and
+// `system.multicall` runs the calls its structs name: the scope read `<methodName>` exactly as
+// written and only under an XML type, so a grant for one call covered another sent as text (or as
+// `<methodName >`), and one for a multicall of reads covered a multicall that deletes. Python's
+// xmlrpc.client is the oracle of which methods run, asked once for every sampled body.
+t.test('XML-RPC: a grant covers the methods it was approved for, whatever the type, spelling or multicall (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const spellings: Record<string, (m: string) => string> = {
+    plain: (m) => `<methodName>${m}</methodName>`,
+    blank: (m) => `<methodName >${m}</methodName >`,
+    entity: (m) => `<methodName>${m.replace(/P/g, '&#80;')}</methodName>`,
+    cdata: (m) => `<methodName><![CDATA[${m}]]></methodName>`,
+  };
+  const body = (methods: string[], multicall: boolean, spelling: string): string => {
+    const name = spellings[spelling]!;
+    const calls = methods.map((m) => `<value><struct><member><name>methodName</name><value><string>${m}</string></value></member><member><name>params</name><value><array><data><value><int>1</int></value></data></array></value></member></struct></value>`).join('');
+    return `<?xml version="1.0"?><methodCall>${multicall ? `${name('system.multicall')}<params><param><value><array><data>${calls}</data></array></value></param></params>` : `${name(methods[0]!)}<params/>`}</methodCall>`;
+  };
+  const shape = fc.record({
+    type: fc.constantFrom('text/xml', 'text/plain', 'application/octet-stream', 'application/x-www-form-urlencoded', ''),
+    spelling: fc.constantFrom(...Object.keys(spellings)), multicall: fc.boolean(),
+    approved: fc.subarray(['wp.getPosts', 'wp.getUsers'], { minLength: 1 }), later: fc.subarray(['wp.getPosts', 'wp.deletePost', 'wp.getUsers'], { minLength: 1 }),
+  });
+  const cases = [
+    { type: 'text/plain', spelling: 'plain', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/xml', spelling: 'plain', multicall: true, approved: ['wp.getPosts'], later: ['wp.getPosts', 'wp.deletePost'] },
+    { type: 'text/xml', spelling: 'blank', multicall: false, approved: ['wp.getPosts'], later: ['wp.deletePost'] },
+    { type: 'text/plain', spelling: 'cdata', multicall: true, approved: ['wp.getPosts', 'wp.getUsers'], later: ['wp.getUsers'] },
+    ...fc.sample(shape, 20),
+  ].map((c) => ({ ...c, first: body(c.approved, c.multicall, c.spelling), second: body(c.later, c.multicall, c.spelling) }));
+  // Which methods run: the call's, or a multicall's members'.
+  const oracle = JSON.parse(execFileSync('python3', ['-c', `
+import json, sys, xmlrpc.client
+def runs(b):
+    params, method = xmlrpc.client.loads(b)
+    return [c['methodName'] for c in params[0]] if method == 'system.multicall' else [method]
+print(json.dumps([[runs(a), runs(b)] for a, b in json.load(sys.stdin)]))
+`], { input: JSON.stringify(cases.map((c) => [c.first, c.second])) }).toString()) as Array<[string[], string[]]>;
+  let covered = 0;
+  for (const [i, c] of cases.entries()) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const shape = (text: string): Shape => ({ url: 'https://blog.example.org/xmlrpc.php', type: c.type, body: text });
+    const approved = describe(shape(c.first));
+    // XML under a form type is ambiguous (a form reader reads something else): no grant is given.
+    const record = await queue.create(approved, await engine.decide(approved));
+    await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }).catch(() => queue.approve(record.id, { by: 'test' }));
+    const d = describe(shape(c.second));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') continue;
+    covered++;
+    const [before, after] = oracle[i]!;
+    if (!after.every((m) => before.includes(m))) t.fail(`a grant for ${before} covered ${after} (${JSON.stringify(c)})`);
+  }
+  t.ok(covered > 0, `the same calls are still covered (${covered})`);
+});
+
+// (Twelfth pass) JMAP (`methodCalls`) and Hasura's `{type, args}` run every call through one URL,
+// naming where it acts in its arguments: a grant for `EmailSubmission/set` to a colleague covered one
+// to `drop@attacker.example`, one for a Hasura `delete` in `logs` a `delete` of every row of `users`.
+t.test('JMAP and Hasura envelopes: a grant covers the call at the place its arguments name only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const envelope = (kind: string, place: string): Shape => kind === 'jmap'
+    ? { url: 'https://jmap.example/api/', type: 'application/json', body: JSON.stringify({ using: ['urn:ietf:params:jmap:submission'], methodCalls: [['EmailSubmission/set', { accountId: 'u1', create: { k1: { emailId: 'M1', envelope: { mailFrom: { email: 'me@corp.example' }, rcptTo: [{ email: place }] } } } }, 'c0']] }) }
+    : kind === 'hasura'
+      ? { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify({ type: 'delete', args: { source: 'default', table: place, where: { done: { _eq: true } } } }) }
+      : { url: 'https://hasura.acme.dev/v2/query', type: 'application/json', body: JSON.stringify({ type: 'bulk', args: [{ type: 'delete', args: { table: place, where: { done: { _eq: true } } } }] }) };
+  const places: Record<string, string[]> = { jmap: ['alice@corp.example', 'drop@attacker.example'], hasura: ['logs', 'users'], bulk: ['logs', 'users'] };
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom('jmap', 'hasura', 'bulk'), fc.boolean(), async (kind, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const [ok, other] = places[kind]!;
+    const approved = describe(envelope(kind, ok!));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(envelope(kind, same ? ok! : other!));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === same;
+  }), { numRuns: 8, examples: [['jmap', false], ['hasura', false], ['bulk', true]] });
+  t.ok(covered > 0, `the same call at the same place is still covered (${covered})`);
+});
+
+// (Twelfth pass) RPC calls whose operation is named outside the path (AWS Query `Action`, an
+// `action=` API, `X-Amz-Target`) run through one URL and name what they act on in their arguments:
+// a grant for EC2 `TerminateInstances` of a scratch instance covered the production database's, one
+// for SQS `SendMessage` to the team's queue a queue in another account, MediaWiki `emailuser` to one
+// user any user. The arguments' places and ids (query, form, JSON) are the grant's place now.
+t.test('RPC arguments on one URL: a grant covers the operation on the same ids and places only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  type Call = { url: string; op: string; arg: string; values: [string, string]; rest: string };
+  const calls: Call[] = [
+    { url: 'https://ec2.us-east-1.amazonaws.com/', op: 'Action=TerminateInstances', arg: 'InstanceId.1', values: ['i-scratch', 'i-prod-db'], rest: 'Version=2016-11-15' },
+    { url: 'https://sqs.us-east-1.amazonaws.com/', op: 'Action=SendMessage', arg: 'QueueUrl', values: ['https://sqs.us-east-1.amazonaws.com/1/team', 'https://sqs.us-east-1.amazonaws.com/666/drop'], rest: 'MessageBody=hi' },
+    { url: 'https://wiki.example.org/w/api.php', op: 'action=emailuser', arg: 'target', values: ['Alice', 'Eve'], rest: 'text=hi' },
+    { url: 'https://app.example/Orders', op: 'handler=Delete', arg: 'orderId', values: ['7', '8'], rest: 'reason=dup' },
+  ];
+  // Where the arguments travel: a form body, the URL's query, or split (the operation in the URL, as Razor's `?handler=`).
+  const shape = (c: Call, value: string, where: string): Shape => {
+    const arg = `${encodeURIComponent(c.arg)}=${encodeURIComponent(value)}`;
+    return where === 'form'
+      ? { url: c.url, type: 'application/x-www-form-urlencoded', body: `${c.op}&${arg}&${c.rest}` }
+      : where === 'query' ? { url: `${c.url}?${c.op}&${arg}`, type: 'application/x-www-form-urlencoded', body: c.rest }
+        : { url: `${c.url}?${c.op}`, type: 'application/x-www-form-urlencoded', body: `${arg}&${c.rest}` };
+  };
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...calls), fc.constantFrom('form', 'query', 'split'), fc.boolean(), async (c, where, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(c, c.values[0], where));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(shape(c, same ? c.values[0] : c.values[1], where));
+    d.grants = queue.matchingGrants(d);
+    const allowed = (await engine.decide(d)).action === 'allow';
+    if (allowed) covered++;
+    return allowed === same;
+  }), { numRuns: 12, examples: [[calls[0]!, 'form', false], [calls[1]!, 'form', false], [calls[3]!, 'split', true]] });
+  t.ok(covered > 0, `the same call is still covered (${covered})`);
+});
+
+// (Twelfth pass) An id past 2^53 written as a JSON number (an X/Twitter or Discord snowflake, a
+// 64-bit account id) is one number to the parsed copy for two ids a server that reads integers
+// exactly (Python's json, Go's int64, Jackson's long) tells apart: a grant for a DM to user
+// 1234567890123456789 covered a DM to …790. Such a place, or a digest over such a value, is unreadable.
+t.test('a place or call given by an integer past 2^53 gets no grant and is covered by none (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const shapes: Record<string, (n: string) => Shape> = {
+    'MCP tool argument': (n) => ({ url: 'https://mcp.tools.example/mcp', type: 'application/json', body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_dm","arguments":{"user_id":${n},"text":"hi"}}}` }),
+    'MCP nested place': (n) => ({ url: 'https://mcp.tools.example/mcp', type: 'application/json', body: `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_dm","arguments":{"to":{"id":${n}},"text":"hi"}}}` }),
+    'JSON-RPC positional': (n) => ({ url: 'https://node.example/', type: 'application/json', body: `{"jsonrpc":"2.0","id":1,"method":"transfer","params":[${n},5]}` }),
+    'GraphQL variable': (n) => ({ url: 'https://gql.example/graphql', type: 'application/json', body: `{"query":"mutation($u: ID!) { sendDm(userId: $u, text: \\"hi\\") { ok } }","variables":{"u":${n}}}` }),
+    'batch call body': (n) => ({ url: 'https://graph.example/v1.0/$batch', type: 'application/json', body: `{"requests":[{"id":"1","method":"POST","url":"/dm","body":{"to":${n}}}]}` }),
+  };
+  const pairs = fc.bigInt({ min: 2n ** 53n + 1n, max: 2n ** 63n }).map((n) => [n, n + 1n]).filter(([a, b]) => Number(a) === Number(b));
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(shapes)), pairs, async (kind, [a, b]) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shapes[kind]!(String(a)));
+    const record = await queue.create(approved, await engine.decide(approved));
+    const granted = await queue.approve(record.id, { by: 'test', grantMinutes: 30, grantHigh: true }).then(() => true, () => false);
+    if (granted) return false; // the place cannot be read exactly: no grant
+    await queue.approve(record.id, { by: 'test' });
+    const d = describe(shapes[kind]!(String(b)));
+    d.grants = queue.matchingGrants(d);
+    return (await engine.decide(d)).action === 'approve';
+  }), { numRuns: 15, examples: [['MCP tool argument', [1234567890123456789n, 1234567890123456790n]]] });
+});
+
+// (Twelfth pass) Batches whose operations are typed by their keys, not by `{method, url}`: Google's
+// `batchUpdate` (Sheets, Docs, Slides) and Firestore's `commit`: a grant for a batch of cell edits
+// covered one that deletes the sheet, one for a document update a commit that deletes another.
+t.test('a batch of typed operations (Google batchUpdate, Firestore commit): a grant covers its kinds of operation only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const kinds: Record<string, Record<string, unknown>> = {
+    updateCells: { updateCells: { range: { sheetId: 0 }, fields: '*' } }, appendCells: { appendCells: { sheetId: 0, fields: '*' } }, deleteSheet: { deleteSheet: { sheetId: 0 } },
+    update: { update: { name: 'projects/p/databases/(default)/documents/posts/1', fields: {} } }, delete: { delete: 'projects/p/databases/(default)/documents/users/admin' },
+  };
+  const batch = (ops: string[]): Shape => (ops[0] === 'update' || ops[0] === 'delete'
+    ? { url: 'https://firestore.googleapis.com/v1/projects/p/databases/(default)/documents:commit', type: 'application/json', body: JSON.stringify({ writes: ops.map((o) => kinds[o]) }) }
+    : { url: 'https://sheets.googleapis.com/v4/spreadsheets/S1:batchUpdate', type: 'application/json', body: JSON.stringify({ requests: ops.map((o) => kinds[o]) }) });
+  const ops = fc.oneof(fc.subarray(['updateCells', 'appendCells', 'deleteSheet'], { minLength: 1 }).map((o) => o.sort((a) => (a === 'deleteSheet' ? 1 : -1))), fc.subarray(['update', 'delete'], { minLength: 1 }));
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(ops, ops, async (a, b) => {
+    if ((a[0] === 'update' || a[0] === 'delete') !== (b[0] === 'update' || b[0] === 'delete')) return true;
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(batch(a));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(batch(b));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return true;
+    covered++;
+    return b.every((o) => a.includes(o));
+  }), { numRuns: 20, examples: [[['updateCells'], ['deleteSheet']], [['update'], ['update', 'delete']], [['updateCells', 'deleteSheet'], ['deleteSheet']]] });
+  t.ok(covered > 0, `the same kinds are still covered (${covered})`);
+});
+
+// (Twelfth pass) Whom an MCP tool call invites, shares with or assigns was in no place when the
+// argument's name had none of the place words: a grant for `create_event {attendees: ["alice@…"]}`
+// (an invitation carries the event's text) covered inviting `drop@attacker.example`, one for
+// `add_collaborator {username: alice}` covered adding the attacker.
+t.test('MCP: whom a call invites, shares with, assigns or texts is its place (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const names = ['attendees', 'participants', 'invitees', 'guests', 'share_with', 'shareWith', 'assignees', 'reviewers', 'username', 'login', 'grantee', 'number', 'msisdn', 'collaborator'];
+  const call = (name: string, list: boolean, who: string): Shape => mcpPlaced(['invite', { summary: 'sync', [name]: list ? [who] : who }]);
+  await fc.assert(fc.asyncProperty(fc.constantFrom(...names), fc.boolean(), fc.boolean(), async (name, list, same) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(call(name, list, 'alice@corp.example'));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(call(name, list, same ? 'alice@corp.example' : 'drop@attacker.example'));
+    d.grants = queue.matchingGrants(d);
+    return ((await engine.decide(d)).action === 'allow') === same;
+  }), { numRuns: 16, examples: [['attendees', true, false], ['username', false, false]] });
+});
+
+// (Twelfth pass) A JSON Patch (RFC 6902: Kubernetes, Azure DevOps) names each operation and where
+// it applies: a grant for `replace /spec/replicas` covered `replace` of the container's image (only
+// the `op` was in the scope); JSON:API's atomic operations were in no scope item at all (a grant for
+// an article's update covered removing a user).
+t.test('JSON Patch and JSON:API atomic operations: a grant covers the same operation at the same path or object only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const patch = (ops: Array<[string, string]>): Shape => ({ url: 'https://k8s.example/apis/apps/v1/namespaces/prod/deployments/web', type: 'application/json-patch+json', body: JSON.stringify(ops.map(([op, path]) => ({ op, path, value: 1 }))) });
+  const atomic = (ops: Array<[string, string]>): Shape => ({ url: 'https://api.example/operations', type: 'application/vnd.api+json', body: JSON.stringify({ 'atomic:operations': ops.map(([op, type]) => ({ op, ref: { type, id: '1' } })) }) });
+  const patchOps = fc.subarray<[string, string]>([['replace', '/spec/replicas'], ['replace', '/spec/template/spec/containers/0/image'], ['remove', '/metadata/finalizers']], { minLength: 1 });
+  const atomicOps = fc.subarray<[string, string]>([['update', 'articles'], ['remove', 'articles'], ['update', 'users']], { minLength: 1 });
+  let covered = 0;
+  await fc.assert(fc.asyncProperty(fc.oneof(fc.tuple(fc.constant(patch), patchOps, patchOps), fc.tuple(fc.constant(atomic), atomicOps, atomicOps)), async ([shape, a, b]) => {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(shape(a));
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(shape(b));
+    d.grants = queue.matchingGrants(d);
+    if ((await engine.decide(d)).action !== 'allow') return true;
+    covered++;
+    return b.every(([op, at]) => a.some(([op2, at2]) => op === op2 && at === at2));
+  }), { numRuns: 20, examples: [[[patch, [['replace', '/spec/replicas']], [['replace', '/spec/template/spec/containers/0/image']]]], [[atomic, [['update', 'articles']], [['remove', 'users']]]], [[patch, [['replace', '/spec/replicas']], [['replace', '/spec/replicas']]]]] });
+  t.ok(covered > 0, `the same operations are still covered (${covered})`);
+});
+
+// (Twelfth pass) Elasticsearch's `/_bulk` takes the index from each action line: a grant for
+// deleting documents of `logs` covered deleting those of `users` (the verb alone was the scope).
+// (Twelfth pass) Upstash's Redis REST body names the key a command acts on: a grant for `SET
+// user:1:name` covered `SET config:admin`, one for `DEL cache:1` a `DEL` of other keys too.
+t.test('Upstash Redis: a grant covers the command on the same key only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const redis = (path: string, command: unknown[]): Shape => ({ url: `https://eu1-proud-owl-31234.upstash.io${path}`, type: 'application/json', body: JSON.stringify(path === '/' ? command : [command]) });
+  const cases: Array<[Shape, Shape, boolean]> = [
+    [redis('/', ['SET', 'user:1:name', 'ann']), redis('/', ['SET', 'user:1:name', 'bob']), true],
+    [redis('/', ['SET', 'user:1:name', 'ann']), redis('/', ['SET', 'config:admin', '1']), false],
+    [redis('/pipeline', ['DEL', 'cache:1']), redis('/pipeline', ['DEL', 'cache:1', 'sessions']), false],
+  ];
+  for (const [first, later, allowed] of cases) {
+    for (const g of queue.grants()) await queue.revokeGrant(g.id);
+    const approved = describe(first);
+    await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, `${first.body} then ${later.body}`);
+  }
+});
+
+t.test('Elasticsearch _bulk: a grant covers the verbs in the indices it was approved for only (twelfth pass)', async (t) => {
+  const queue = await ApprovalQueue.open(tempDir(t, 'airlock-grants-'), { sweepMs: 0 });
+  t.teardown(() => queue.close());
+  const bulk = (index: string, id: string): Shape => ({ url: 'https://search.example/_bulk', type: 'application/x-ndjson', body: `{"delete":{"_index":"${index}","_id":"${id}"}}\n{"delete":{"_index":"${index}","_id":"${id}0"}}\n` });
+  const approved = describe(bulk('logs', '1'));
+  await queue.approve((await queue.create(approved, await engine.decide(approved))).id, { by: 'test', grantMinutes: 30, grantHigh: true });
+  for (const [later, allowed] of [[bulk('logs', '2'), true], [bulk('users', '1'), false]] as const) {
+    const d = describe(later);
+    d.grants = queue.matchingGrants(d);
+    t.equal((await engine.decide(d)).action === 'allow', allowed, later.body.split('\n')[0] ?? '');
   }
 });

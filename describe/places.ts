@@ -1,0 +1,137 @@
+// Where a call acts, read from its named arguments: the place words of MCP tool calls, JSON-RPC
+// params and GraphQL mutation arguments (a grant covers the same call at the same place only).
+import { createHash } from 'node:crypto';
+
+/**
+ * Argument names (letter case, `_` and `-` aside) by which MCP tools name where they act: the
+ * repository of `create_issue {owner, repo}`, the channel of a Slack post, the recipients of a
+ * mail, the project of `execute_sql {project_id}`, the file of `write_file {path}`, the URL fetched.
+ * A grant for one tool call covers the same tool at the same place only, as REST grants do.
+ */
+const mcpPlaceArguments = new Set([
+  'owner', 'repo', 'repository', 'reponame', 'org', 'organization', 'project', 'projectid', 'projectref', 'projectname',
+  'channel', 'channelid', 'channelname', 'to', 'cc', 'bcc', 'recipient', 'recipients', 'email', 'workspace', 'team',
+  'database', 'databaseid', 'table', 'tablename', 'bucket', 'url', 'uri', 'host', 'path', 'filepath', 'branch', 'account', 'accountid',
+  // An SMS or call's `number` (as a word it would make `issue_number` a place too).
+  'number',
+]);
+/**
+ * Words of an argument name (snake, kebab or camel case) that say where a call acts or whom it
+ * reaches, whatever the rest of the name: `recipient_email`, `toAddress`, `chat_id` (Telegram),
+ * `user_id` (a direct message), `phone_number` (SMS), `webhook_url`, `destination`, `room_id`.
+ * Tools name their targets freely; a name that only looks like one makes grants stricter, never wider.
+ */
+const mcpPlaceWords = new Set([
+  'to', 'cc', 'bcc', 'recipient', 'recipients', 'receiver', 'receivers', 'email', 'emails', 'address', 'addresses', 'phone',
+  'chat', 'user', 'users', 'member', 'members', 'contact', 'contacts', 'channel', 'channels', 'room', 'group', 'guild', 'space',
+  'conversation', 'thread', 'repo', 'repository', 'owner', 'org', 'organization', 'project', 'workspace', 'team', 'database',
+  'table', 'bucket', 'url', 'uri', 'host', 'domain', 'server', 'path', 'file', 'branch', 'account', 'destination', 'dest',
+  'target', 'webhook', 'endpoint',
+  // What a call runs and where it lands that the REST twins record (a workflow, its ref and inputs,
+  // a merge's base and head, an environment, a tag, who can read what is created, where a link leads).
+  'workflow', 'ref', 'base', 'head', 'environment', 'tag', 'event', 'inputs', 'visibility', 'private', 'public', 'redirect',
+  // Whom a call invites, shares with, assigns or reaches by name or number (twelfth pass): a calendar
+  // event's `attendees: ["…"]`, a file's `share_with`, an issue's `assignees`, a collaborator's
+  // `username`, an SMS `number`: a grant for inviting a colleague does not cover inviting anyone.
+  'attendee', 'attendees', 'participant', 'participants', 'invitee', 'invitees', 'guest', 'guests', 'assignee', 'assignees',
+  'reviewer', 'reviewers', 'collaborator', 'collaborators', 'username', 'usernames', 'login', 'grantee', 'grantees',
+  'principal', 'principals', 'audience', 'subscriber', 'subscribers', 'follower', 'followers', 'people', 'person', 'share',
+  'sharee', 'viewer', 'viewers', 'editor', 'editors', 'msisdn', 'mention', 'mentions', 'forward',
+]);
+/** Calls and place values past which an MCP request's place is not listed (it is then opaque: no grant). */
+export const MAX_MCP_PLACES = 64;
+/** Argument nodes read per request, and the depth read, looking for places; past either the place is opaque. */
+const MAX_MCP_ARGUMENT_NODES = 2048;
+const MAX_MCP_ARGUMENT_DEPTH = 6;
+
+function isPlaceName(key: string, ids: boolean): boolean {
+  const folded = key.toLowerCase().replace(/[_-]/g, '');
+  if (mcpPlaceArguments.has(folded)) return true;
+  if (ids && perRequestIds.has(folded)) return false;
+  return key.split(/[_\-\s.:]+|(?<=[a-z0-9])(?=[A-Z])/).some((w) => mcpPlaceWords.has(w.toLowerCase()) || (ids && idWords.has(w.toLowerCase())));
+}
+
+export const digest = (text: string): string => `sha256-${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
+
+/** Values looked at for an inexact number, at most; past it the value counts as holding one. */
+const MAX_NUMBER_SCAN = 100_000;
+
+/**
+ * Whether a parsed JSON value holds an integer a 64-bit float cannot keep (past 2^53): the parsed
+ * copy reads `1234567890123456789` and `…790` as one number, while servers that read integers
+ * exactly (Python, Go's int64, Jackson's long) act on two different ids. Such a value proves no
+ * sameness: as a place it is `?`, in a digest it makes the scope unreadable.
+ */
+export function inexactNumber(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  let seen = 0;
+  while (stack.length) {
+    const x = stack.pop();
+    if (++seen > MAX_NUMBER_SCAN) return true;
+    if (typeof x === 'number') {
+      if (Number.isInteger(x) && !Number.isSafeInteger(x)) return true;
+    } else if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (x && typeof x === 'object') for (const y of Object.values(x)) stack.push(y);
+  }
+  return false;
+}
+
+/** The digest of a JSON value, or `?` when it holds an inexact number. */
+export function valueDigest(v: unknown): string {
+  return inexactNumber(v) ? '?' : digest(JSON.stringify(v) ?? '');
+}
+
+export function placeValue(v: unknown): string {
+  const one = (x: unknown): string => {
+    if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') return '?';
+    if (typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x)) return '?';
+    const text = String(x);
+    // Long values by digest: the target stays short, equal values still compare equal.
+    return text.length <= 200 && !/[;=,?]/.test(text) ? text : digest(text);
+  };
+  if (!Array.isArray(v)) return one(v);
+  // Past 50 entries the list ends in `?` (no grant covers it) rather than growing without bound.
+  return v.slice(0, 50).map(one).concat(v.length > 50 ? ['?'] : []).join(',');
+}
+
+/**
+ * Words that name an object by id (`issueId`, `noteable_id`, `ids`, GitLab's `fullPath` is `path`
+ * above): where a GraphQL mutation on a host no module describes acts, as the ids in a REST path are.
+ */
+// Not `key`: an `apiKey` argument's value would be written into the grant's target.
+const idWords = new Set(['id', 'ids', 'gid', 'uuid', 'slug', 'handle']);
+/** Ids a client makes up per request (Relay's `clientMutationId`, tracing): they name no object. */
+const perRequestIds = new Set(['clientmutationid', 'requestid', 'traceid', 'spanid', 'correlationid']);
+
+/**
+ * The place arguments of one call's named arguments, at any depth (bounded) and inside lists of
+ * objects, joined; `(arguments)=?` among them when the arguments are too large or deep to read.
+ * Undefined past MAX_MCP_PLACES places.
+ */
+export function argumentPlaces(args: unknown, budget: { nodes: number }, ids = false): string | undefined {
+  const places = new Set<string>();
+  let unread = false;
+  const pick = (o: unknown, prefix: string, depth: number): void => {
+    if (!o || typeof o !== 'object') return;
+    if (++budget.nodes > MAX_MCP_ARGUMENT_NODES || depth > MAX_MCP_ARGUMENT_DEPTH) {
+      unread = true;
+      return;
+    }
+    if (Array.isArray(o)) {
+      for (const x of o) if (x && typeof x === 'object') pick(x, prefix, depth + 1);
+      return;
+    }
+    for (const [k, v] of Object.entries(o as Record<string, unknown>)) {
+      const name = k.toLowerCase().replace(/[_-]/g, '');
+      const nested = v && typeof v === 'object' && (!Array.isArray(v) || v.some((x) => x && typeof x === 'object'));
+      // A place given as an object (`to: {address, name}`) is the whole object, and its parts are read too.
+      if (isPlaceName(k, ids)) places.add(`${prefix}${name}=${nested ? valueDigest(v) : placeValue(v)}`);
+      if (nested) pick(v, `${prefix}${name}${Array.isArray(v) ? '[]' : ''}.`, depth + 1);
+    }
+  };
+  pick(args, '', 0);
+  if (unread) places.add('(arguments)=?');
+  if (places.size > MAX_MCP_PLACES) return undefined;
+  return [...places].sort().join(';');
+}
+
