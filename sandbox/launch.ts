@@ -123,10 +123,21 @@ export function bwrapArgs(o: {
   for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
+  // The sysctls are the host's (all but the namespaced net.*), and the kernel asks them only that the
+  // writer's user id be root on the host: an agent run by root (no capability) wrote
+  // kernel.core_pattern (a `|program` the kernel runs as root outside every namespace at the next
+  // crash), kernel.modprobe, dev.tty.legacy_tiocsti. bubblewrap means to make /proc/sys read-only
+  // but skips it when access(W_OK) fails, which it always does there (sysctl directories refuse
+  // writes even to root). Read-only here; the source is the host's /proc/sys, which shows each
+  // reader its own namespaces' values as the new /proc's does.
+  if (fs.existsSync('/proc/sys')) args.push('--ro-bind', '/proc/sys', '/proc/sys');
+  // The same interfaces mounted elsewhere (a chroot's or a container root's /proc and /sys, a
+  // debugfs or tracefs outside /sys): read-only too.
+  for (const p of kernelMounts()) args.push('--ro-bind', p, p);
   // sysfs is the host's, and the kernel asks nothing but file permissions of most of it: an agent
   // running as root (no capabilities needed) could set /sys/kernel/uevent_helper, which the kernel
   // then runs as root outside every namespace, or change the host's cgroups. Read-only, with its
-  // submounts (bubblewrap already makes /proc/sys of the new /proc read-only).
+  // submounts (/proc/sys: see above).
   if (fs.existsSync('/sys')) args.push('--ro-bind', '/sys', '/sys');
   // A minimal /dev (null, zero, random, tty, pts, ...): the host's block devices would let an agent
   // running as root read the hidden state folder straight off the disk.
@@ -265,6 +276,34 @@ export function renamableAncestors(paths: string[], writable?: string[]): string
   }
   return [...out].sort((x, y) => x.split(path.sep).length - y.split(path.sep).length);
 }
+
+/**
+ * Mount points of kernel-interface filesystems outside /proc, /sys and /dev (which the sandbox
+ * replaces or binds read-only): procfs's sysctls and sysfs take file permissions only, so a root
+ * agent would write the host's kernel settings through a chroot's /proc or a second sysfs.
+ */
+export function kernelMounts(mountinfo?: string): string[] {
+  let text = mountinfo;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+    } catch {
+      return [];
+    }
+  }
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    const dash = f.indexOf('-');
+    if (dash < 0 || !KERNEL_FS.has(f[dash + 1] ?? '')) continue;
+    const point = f[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (['/proc', '/sys', '/dev'].some((d) => point === d || point.startsWith(`${d}/`))) continue;
+    out.add(point);
+  }
+  return [...out].filter((p) => fs.existsSync(p)).sort((a, b) => a.split('/').length - b.split('/').length);
+}
+
+const KERNEL_FS = new Set(['proc', 'sysfs', 'securityfs', 'debugfs', 'tracefs', 'configfs', 'bpf', 'efivarfs', 'binfmt_misc', 'cgroup', 'cgroup2', 'fusectl', 'pstore', 'mqueue', 'hugetlbfs', 'devtmpfs']);
 
 function canWrite(dir: string): boolean {
   try {

@@ -29,6 +29,7 @@ import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
 import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
+import { kernelMounts } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
 import { VersionStore } from '../../studio/versions.ts';
@@ -528,6 +529,17 @@ for root, dirs, files in os.walk('/sys/fs/cgroup'):
     if len(writable) > 5 or root.count('/') > 5:
         break
 print('sys_writable=' + json.dumps(writable[:5]))
+# The sysctls: opened for writing (nothing written), the test asks what the kernel would let through.
+opened = []
+for root, dirs, files in os.walk('/proc/sys'):
+    for f in files:
+        try:
+            os.close(os.open(os.path.join(root, f), os.O_WRONLY))
+            opened.append(os.path.join(root, f))
+        except OSError:
+            pass
+print('procsys_writable=' + json.dumps([p for p in opened if not p.startswith('/proc/sys/net/')][:5]))
+print('procsys_ro=' + ('ro' if os.statvfs('/proc/sys').f_flag & os.ST_RDONLY else 'rw'))
 `;
 
 t.test('/sys and every mount under it are read-only inside the sandbox', async (t) => {
@@ -538,6 +550,29 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   t.ok(mounts.some(([m]) => m === '/sys'), 'control: /sys is mounted');
   t.same(mounts.filter(([, mode]) => mode !== 'ro'), [], 'no mount at or under /sys is writable');
   t.same(JSON.parse(out.sys_writable!), [], 'no cgroup file is writable');
+  // Twelfth pass: bubblewrap leaves /proc/sys writable (it skips what access(W_OK) refuses, and
+  // sysctl folders always do), and run by root the agent (kuid 0, no capability) opened
+  // kernel.core_pattern for writing: a `|program` there runs as root outside every namespace.
+  t.same(JSON.parse(out.procsys_writable!), [], 'no host sysctl can be opened for writing');
+  t.equal(out.procsys_ro, 'ro', '/proc/sys is read-only');
+});
+
+t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bound read-only', async (t) => {
+  const info = [
+    '22 1 0:21 / /proc rw - proc proc rw',
+    '23 1 0:22 / /sys rw - sysfs sysfs rw',
+    '24 1 0:5 / /dev rw - devtmpfs udev rw',
+    '80 1 0:21 / /srv/chroot\\040a/proc rw - proc proc rw',
+    '81 1 0:22 / /srv/chroot\\040a/sys rw - sysfs sysfs rw',
+    '82 1 0:7 / /mnt/debug rw - debugfs debugfs rw',
+    '83 1 0:40 / /srv/data rw - ext4 /dev/vdb rw',
+    '84 1 0:21 / /proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw',
+  ].join('\n');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-kmounts-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const p of ['srv/chroot a/proc', 'srv/chroot a/sys', 'mnt/debug', 'srv/data']) fs.mkdirSync(path.join(dir, p), { recursive: true });
+  const found = kernelMounts(info.replaceAll(' /srv/', ` ${dir}/srv/`).replaceAll(' /mnt/', ` ${dir}/mnt/`));
+  t.same(found.sort(), [`${dir}/mnt/debug`, `${dir}/srv/chroot a/proc`, `${dir}/srv/chroot a/sys`].sort(), 'a chroot\'s proc and sysfs and a debugfs, not a disk nor /proc, /sys, /dev');
 });
 
 t.test("the agent cannot take over the bridge and its channel to airlock run (ptrace, pidfd_getfd, /proc/PID/mem), nor read another project's state folder", async (t) => {
