@@ -7,6 +7,7 @@
 //   gave Airlock sits in gh's hosts.yml and git's credential store, cloud keys in their CLIs' files.
 //   The agent is meant to hold placeholders only; Airlock injects the real value where the policy says.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { xdgMoved } from './entry-files.ts';
 
@@ -27,7 +28,52 @@ const CREDENTIALS = [
   '.cargo/credentials', '.cargo/credentials.toml', '.gem/credentials', '.terraform.d/credentials.tfrc.json', '.vault-token',
   '.config/op', '.local/share/keyrings', '.config/glab-cli', '.config/hcloud', '.config/doctl', '.fly', '.netlify',
   '.config/netlify', '.vercel', '.config/stripe', '.config/configstore',
+  // Database passwords (libpq, MySQL clients), decryption keys of sops-encrypted secrets, object
+  // store and registry credentials, model hub tokens.
+  '.pgpass', '.my.cnf', '.mylogin.cnf', '.config/sops/age', '.config/rclone/rclone.conf', '.s3cfg', '.boto',
+  '.composer/auth.json', '.config/composer/auth.json', '.huggingface/token', '.cache/huggingface/token',
+  '.config/containers/auth.json',
 ];
+
+/**
+ * Credentials kept outside the home folder, in places the sandbox shares: Kerberos ticket caches
+ * (MIT's default is `FILE:/tmp/krb5cc_<uid>`, pam_krb5 and sssd add a suffix; a ticket-granting
+ * ticket is the user on every kerberized service), keytabs, and container registry logins
+ * (podman's `$XDG_RUNTIME_DIR/containers/auth.json`, `REGISTRY_AUTH_FILE`). Named by the
+ * environment or at their usual places; only the user's own files (another user's are not readable).
+ */
+export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.tmpdir(), '/tmp'], cwd: string = process.cwd()): string[] {
+  const uid = process.getuid?.() ?? -1;
+  const fileOf = (v: string | undefined): string | undefined => {
+    const m = /^(?:(FILE|DIR|WRFILE):)?(\/.*)$/.exec(v ?? '');
+    return m?.[2];
+  };
+  const out = [
+    fileOf(env.KRB5CCNAME), fileOf(env.KRB5_KTNAME), fileOf(env.KRB5_CLIENT_KTNAME), env.REGISTRY_AUTH_FILE,
+    env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'containers', 'auth.json') : undefined,
+  ].filter((p): p is string => !!p && path.isAbsolute(p));
+  for (const dir of new Set(tmpDirs)) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      if (name !== `krb5cc_${uid}` && !name.startsWith(`krb5cc_${uid}_`)) continue;
+      const p = path.join(dir, name);
+      try {
+        if (fs.lstatSync(p).uid === uid) out.push(p);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  // Never a temp folder itself nor one holding the working directory (a `DIR:` cache named oddly).
+  const here = path.resolve(cwd);
+  const tooWide = (p: string): boolean => tmpDirs.some((d) => path.resolve(d) === path.resolve(p)) || !path.relative(path.resolve(p), here).startsWith('..');
+  return [...new Set(out)].filter((p) => fs.existsSync(p) && !tooWide(p));
+}
 
 /** The files that exist, of both kinds, for this home folder and environment (`HISTFILE` too). */
 export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {

@@ -13,7 +13,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
-import { homeSecretFiles } from '../../sandbox/home-secrets.ts';
+import { homeSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -280,7 +280,7 @@ export function register(program: Command): void {
           // Every other state folder this user has (another project's master key, secrets, CA key),
           // and the list of them, are hidden too.
           // And the user's command histories and credential stores, which hold secrets' real values.
-          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...(opts.hide ?? [])],
+          hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...(opts.hide ?? [])],
           protect,
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped

@@ -29,6 +29,7 @@ import * as tar from 'tar';
 import { compilePolicy } from '../../engine/compile.ts';
 import { denialLine } from '../../sandbox/denial-report.ts';
 import type { AuditRecord } from '../../state/audit-log.ts';
+import { homeSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { kernelMounts } from '../../sandbox/launch.ts';
 import { sandboxSupport } from '../../sandbox/support.ts';
 import { ensureHome, knownHomesFile } from '../../state/home.ts';
@@ -540,10 +541,25 @@ for root, dirs, files in os.walk('/proc/sys'):
             pass
 print('procsys_writable=' + json.dumps([p for p in opened if not p.startswith('/proc/sys/net/')][:5]))
 print('procsys_ro=' + ('ro' if os.statvfs('/proc/sys').f_flag & os.ST_RDONLY else 'rw'))
+# Credentials outside the home folder: a Kerberos ticket cache at MIT's default place in the temp
+# folder and one KRB5CCNAME names, a registry login REGISTRY_AUTH_FILE names.
+got = []
+for p in os.environ.get('PROBE_READ', '').split(':'):
+    try:
+        got.append(open(p).read().strip())
+    except OSError as e:
+        got.append(e.strerror)
+print('creds_read=' + json.dumps(got))
 `;
 
 t.test('/sys and every mount under it are read-only inside the sandbox', async (t) => {
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', sysProbe], { cwd: world.work });
+  // Twelfth pass: credentials in the temp folder and where the environment names them.
+  const uid = process.getuid!();
+  const creds = [path.join(os.tmpdir(), `krb5cc_${uid}_airlock${process.pid}`), path.join(world.dir, 'ccache'), path.join(world.dir, 'registry-auth.json')];
+  creds.forEach((c, i) => fs.writeFileSync(c, `HOST-CREDENTIAL-${i}\n`, { mode: 0o600 }));
+  t.teardown(() => fs.rmSync(creds[0]!, { force: true }));
+  const env = { ...process.env, KRB5CCNAME: `FILE:${creds[1]}`, REGISTRY_AUTH_FILE: creds[2], PROBE_READ: creds.join(':') };
+  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
   const out = results(r.stdout);
   if (!out.sys) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
   const mounts = JSON.parse(out.sys) as Array<[string, string]>;
@@ -555,6 +571,23 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   // kernel.core_pattern for writing: a `|program` there runs as root outside every namespace.
   t.same(JSON.parse(out.procsys_writable!), [], 'no host sysctl can be opened for writing');
   t.equal(out.procsys_ro, 'ro', '/proc/sys is read-only');
+  const read = JSON.parse(out.creds_read!) as string[];
+  t.equal(read.length, 3, 'the agent tried each');
+  t.notMatch(read.join(' '), /HOST-CREDENTIAL/, `the Kerberos ticket caches and the registry login cannot be read (${read.join(', ')})`);
+});
+
+t.test('credential files of database clients, sops, object stores and registries are hidden; a cache naming the temp folder is not taken whole', async (t) => {
+  const fake = fs.mkdtempSync(path.join(os.tmpdir(), 'airlock-creds-'));
+  t.teardown(() => fs.rmSync(fake, { recursive: true, force: true }));
+  const files = ['.pgpass', '.my.cnf', '.config/sops/age/keys.txt', '.config/rclone/rclone.conf', '.s3cfg', '.cache/huggingface/token', '.config/containers/auth.json'];
+  for (const f of files) {
+    fs.mkdirSync(path.dirname(path.join(fake, f)), { recursive: true });
+    fs.writeFileSync(path.join(fake, f), 'x');
+  }
+  const hidden = homeSecretFiles(fake, {}, os.tmpdir());
+  for (const f of files) t.ok(hidden.some((h) => path.join(fake, f).startsWith(h)), `${f} is hidden`);
+  t.same(tempSecretFiles({ KRB5CCNAME: `DIR:${os.tmpdir()}` }, [os.tmpdir()], fake), [], 'DIR: naming the temp folder itself is not hidden whole');
+  t.same(tempSecretFiles({ KRB5CCNAME: `KEYRING:persistent:${process.getuid!()}` }, [fake], fake), [], 'a keyring cache is no file');
 });
 
 t.test('kernel-interface filesystems mounted outside /proc, /sys and /dev are bound read-only', async (t) => {
