@@ -221,8 +221,50 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     ...tmp.flatMap((d) => [`tmux-${uid}`, '.X11-unix', '.ICE-unix', `emacs${uid}`, `zellij-${uid}`].map((n) => path.join(d, n))),
     path.join(homeDir, '.screen'),
     ...['S.gpg-agent', 'S.gpg-agent.ssh', 'S.gpg-agent.extra', 'S.gpg-agent.browser', 'S.scdaemon', 'S.keyboxd'].map((n) => path.join(gnupg, n)),
+    // Not only the ones the environment names: every ssh-agent of the user's other sessions
+    // (OpenSSH's ssh-agent and sshd's forwarded agents live in <tmp>/ssh-XXXX/agent.PID), VS Code's
+    // and dev containers' forwarded agents and git askpass handles of other windows, D-Bus buses
+    // dbus-launch made, and PostgreSQL's socket (peer authentication: whoever connects as the user
+    // is the user; Airlock's own --store may be there).
+    ...tmp.flatMap((d) => sessionSocketsIn(d)),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/** Socket names sessions leave in a temp folder (see sessionSockets). */
+const TEMP_SESSION_SOCKETS = /^(?:ssh-[A-Za-z0-9]+|vscode-(?:ssh-auth|git|ipc|remote-containers-ipc)-.*\.sock|dbus-[A-Za-z0-9]+|\.s\.PGSQL\.\d+|mysqld?\.sock)$/;
+
+function sessionSocketsIn(dir: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.filter((n) => TEMP_SESSION_SOCKETS.test(n)).slice(0, 256).map((n) => path.join(dir, n));
+}
+
+/**
+ * Session folders a server of the user makes in the temp folder and its clients trust when they find
+ * it (mode 0700, the user's): missing at the start of a run, the agent (with --allow-unix-sockets)
+ * could make it and listen there, and the user's next `tmux` would talk to the agent's server, which
+ * may tell the client to run any command (tmux's MSG_EXEC). Made (private) first, so they exist and
+ * are hidden like the rest; tmux makes them the same way.
+ */
+export function sessionFoldersToMake(env: NodeJS.ProcessEnv): string[] {
+  const uid = process.getuid?.() ?? 0;
+  const tmp = [...new Set([os.tmpdir(), '/tmp', env.TMUX_TMPDIR].filter((d): d is string => !!d && path.isAbsolute(d)))];
+  const out: string[] = [];
+  for (const d of tmp) {
+    const p = path.join(d, `tmux-${uid}`);
+    try {
+      fs.mkdirSync(p, { mode: 0o700 });
+    } catch {
+      /* there already (then sessionSockets hides it), or no temp folder */
+    }
+    out.push(p);
+  }
+  return out;
 }
 
 /**
@@ -379,6 +421,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
+      if (o.sandbox.allowUnixSockets) sessionFoldersToMake(o.baseEnv ?? process.env);
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env) : [];
       const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches(), ...sockets]).filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
