@@ -278,7 +278,9 @@ export function sessionFoldersToMake(env: NodeJS.ProcessEnv): string[] {
  */
 export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
   const uid = process.geteuid?.() ?? process.getuid?.();
-  const names = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  // Jest's default cacheDirectory is <tmp>/jest_<uid in base 36>: transformed test and source files
+  // it runs as it finds them (ts-jest and babel-jest keep theirs there too).
+  const names = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti', uid === undefined ? 'jest' : `jest_${uid.toString(36)}`];
   const out: string[] = [];
   for (const dir of new Set([tmp, '/tmp'].map((d) => path.join(realPath(d), '')))) {
     for (const name of names) {
@@ -296,6 +298,30 @@ export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
         /* cannot be made here (no temp folder): nothing to plant either */
       }
     }
+  }
+  return out;
+}
+
+/**
+ * Code caches the environment moves (wherever they are): Node's compile cache (`NODE_COMPILE_CACHE`),
+ * Python's bytecode (`PYTHONPYCACHEPREFIX`: a .pyc there is loaded in place of the source it names,
+ * its recorded source size and time are the agent's to copy), v8-compile-cache's and jiti's. Made
+ * (private) when missing, so the agent cannot make one first, and hidden like tempCodeCaches.
+ */
+export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
+  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE];
+  const out: string[] = [];
+  for (const p of named) {
+    if (!p || !path.isAbsolute(p)) continue; // jiti's also take "true"/"false"
+    const dir = path.resolve(p);
+    // Never a folder holding the working directory, nor the root or a temp folder itself.
+    if (within(realPath(cwd), realPath(dir)) || dir === path.parse(dir).root || [os.tmpdir(), '/tmp'].some((t) => realPath(t) === realPath(dir))) continue;
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      /* cannot be made: nothing to plant either */
+    }
+    if (isRealDir(dir)) out.push(realPath(dir));
   }
   return out;
 }
@@ -423,7 +449,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
       if (o.sandbox.allowUnixSockets) sessionFoldersToMake(o.baseEnv ?? process.env);
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env) : [];
-      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches(), ...sockets]).filter((p) => p !== home);
+      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...sockets]).filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process

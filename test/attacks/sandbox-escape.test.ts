@@ -747,7 +747,7 @@ while time.time() < end and not os.path.exists(stop):
         names = []
     for n in names:
         # The planted folder; and the code caches the sandbox hides behind empty folders (tempCodeCaches).
-        if n == 'airlock-run-Plant1' or re.match(r'^(tsx-[0-9]+|v8-compile-cache-[0-9]+|node-compile-cache|jiti)$', n):
+        if n == 'airlock-run-Plant1' or re.match(r'^(tsx-[0-9]+|v8-compile-cache-[0-9]+|node-compile-cache|jiti|jest_[0-9a-z]+)$', n):
             continue
         seen.add(n)
         d = os.path.join(root, n)
@@ -1020,12 +1020,16 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   // its tests), v8-compile-cache, Node and jiti keep in the temp folder and load as they find them.
   const tmp = fs.mkdtempSync(path.join(world.dir, 'code-caches-'));
   const uid = process.geteuid!();
-  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti'];
+  // Twelfth pass: Jest's default cache (<tmp>/jest_<uid base 36>), and caches the environment moves
+  // (Python's bytecode, Node's compile cache), one of them missing before the run.
+  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti', `jest_${uid.toString(36)}`, 'pyc-prefix', 'node-cc'];
   fs.mkdirSync(path.join(tmp, caches[0]!), { mode: 0o700 }); // one there before the run, the others not
-  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcd'[i]}=written`).join('\n');
-  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, TMPDIR: tmp } });
+  fs.mkdirSync(path.join(tmp, 'pyc-prefix'), { mode: 0o700 });
+  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcdefg'[i]}=written`).join('\n');
+  const cacheEnv = { TMPDIR: tmp, PYTHONPYCACHEPREFIX: path.join(tmp, 'pyc-prefix'), NODE_COMPILE_CACHE: path.join(tmp, 'node-cc') };
+  const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, ...cacheEnv } });
   caches.forEach((c, i) => {
-    t.equal(results(run.stdout)[`cache_${'abcd'[i]}`], 'written', `control: the agent writes its own ${c}`);
+    t.equal(results(run.stdout)[`cache_${'abcdefg'[i]}`], 'written', `control: the agent writes its own ${c}`);
     t.notOk(fs.existsSync(path.join(tmp, c, '17965-planted')), `the host's ${c} holds nothing of the agent's`);
   });
   const r = results(run.stdout);
