@@ -77,6 +77,12 @@ export interface LaunchOptions extends Pick<AgentEnvOptions, 'agent' | 'token' |
    * later `airlock start` would load (the policy folder, Airlock's own code).
    */
   protect?: string[];
+  /**
+   * A hidden or read-only path the host replaced during the run (see pathIdentities): the sandbox
+   * hid or protected it by its path, and from then on the agent saw the new one. `moved`: a code
+   * cache, set aside (to that path) so that nothing the agent put there is loaded.
+   */
+  onPathReplaced?: (p: string, kind: 'hidden' | 'protected' | 'cache', moved?: string) => void;
   /** A PKCS12 trust store with Airlock's CA (for JAVA_TOOL_OPTIONS), when one could be made. */
   javaTrustStore?: string;
   baseEnv?: NodeJS.ProcessEnv;
@@ -262,7 +268,13 @@ export function sessionFoldersToMake(env: NodeJS.ProcessEnv): string[] {
     } catch {
       /* there already (then sessionSockets hides it), or no temp folder */
     }
-    out.push(p);
+    try {
+      // Only a real folder of ours: a symlink an agent left there would aim the hiding elsewhere.
+      const st = fs.lstatSync(p);
+      if (st.isDirectory() && st.uid === uid) out.push(p);
+    } catch {
+      /* no temp folder */
+    }
   }
   return out;
 }
@@ -430,6 +442,7 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
   let filterFd: number | undefined;
   const handlers = new Map<NodeJS.Signals, () => void>();
   const cleanups: Array<() => Promise<void> | void> = [];
+  const watched = new Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>();
   try {
     let child: ChildProcess;
     let deliver: (sig: NodeJS.Signals) => void;
@@ -447,10 +460,13 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
       });
       // Hidden and protected under every path that reaches them: a bind mount of the state folder,
       // or of a folder above it, elsewhere is the same folder under another name (mount-aliases.ts).
-      if (o.sandbox.allowUnixSockets) sessionFoldersToMake(o.baseEnv ?? process.env);
+      const caches = [...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...(o.sandbox.allowUnixSockets ? sessionFoldersToMake(o.baseEnv ?? process.env) : [])];
       const sockets = o.sandbox.allowUnixSockets ? sessionSockets(o.baseEnv ?? process.env) : [];
-      const hide = withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...tempCodeCaches(), ...envCodeCaches(o.baseEnv ?? process.env, cwd), ...sockets]).filter((p) => p !== home);
+      const hide = [...new Set(withMountAliases([home, ...(o.hide ?? []).map((p) => realPath(path.resolve(p))), ...caches, ...sockets]))].filter((p) => p !== home);
       const protect = withMountAliases((o.protect ?? []).map((p) => realPath(path.resolve(p))));
+      const cacheSet = new Set(caches.map((c) => realPath(c)));
+      for (const p of hide) watched.set(p, { id: pathIdentity(p), kind: cacheSet.has(p) ? 'cache' : 'hidden' });
+      for (const p of protect) if (!watched.has(p)) watched.set(p, { id: pathIdentity(p), kind: 'protected' });
       // fd 3: the IPC channel to inside.mjs; fd 4: the seccomp program for bubblewrap.
       // detached: bwrap gets its own session too, so a terminal's Ctrl-C reaches only this process
       // (which forwards it) instead of killing bwrap and, with it, the sandbox.
@@ -530,6 +546,52 @@ export async function launchAgent(o: LaunchOptions): Promise<AgentExit> {
     await Promise.all(listeners.map((l) => l.close()));
     if (filterFd !== undefined) fs.closeSync(filterFd);
     fs.rmSync(runDir, { recursive: true, force: true });
+    replacedPaths(watched, o.onPathReplaced);
+  }
+}
+
+/**
+ * What a path is now: device, inode, type and birth time (undefined when missing). Writes to it
+ * change none of these; a new file or folder in its place does (the birth time also when a removed
+ * one's inode number is used again, as ext4 does at once).
+ */
+function pathIdentity(p: string): string | undefined {
+  try {
+    const st = fs.lstatSync(p);
+    return `${st.dev}:${st.ino}:${st.mode & fs.constants.S_IFMT}:${st.birthtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The sandbox hides and protects by mounting over a path, and a mount sits on the directory entry:
+ * when a program outside replaces that entry during the run (a rename over it, as editors, `git
+ * config`, git's credential store, fish, zsh and readline save their files; a removal and a new
+ * one, as `jest --clearCache` and temp cleaners do), the kernel takes the mount away in every
+ * namespace, and the agent sees the new file or folder as it is on the host: a secret it can read,
+ * a file it can change, a cache folder it can fill. Nothing inside can stop that; after the run each
+ * such path is named, and a code cache is set aside (renamed, which follows no link the agent may
+ * have put there) so that the next program on the host makes a new one instead of loading the
+ * agent's code.
+ */
+function replacedPaths(watched: Map<string, { id: string | undefined; kind: 'hidden' | 'protected' | 'cache' }>, report?: LaunchOptions['onPathReplaced']): void {
+  for (const [p, { id, kind }] of watched) {
+    if (id === undefined) continue;
+    const now = pathIdentity(p);
+    // Gone is not replaced: there is nothing new to read, change or load.
+    if (now === id || now === undefined) continue;
+    if (kind === 'cache') {
+      const aside = `${p}.airlock-replaced-${process.pid}-${Date.now()}`;
+      try {
+        fs.renameSync(p, aside);
+        report?.(p, kind, aside);
+        continue;
+      } catch {
+        /* named below */
+      }
+    }
+    report?.(p, kind);
   }
 }
 

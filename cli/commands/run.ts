@@ -19,7 +19,7 @@ import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.t
 import { socketAccepts } from '../../sandbox/relay.ts';
 import { RunDefaultsError, forgetRunDefaults, loadRunDefaults, saveRunDefaults, savableKeys, type RunDefaults } from '../../sandbox/run-defaults.ts';
 import { plantable, sandboxSupport } from '../../sandbox/support.ts';
-import { shellWord } from '../../lib/text.ts';
+import { shellWord, terminalText } from '../../lib/text.ts';
 import { CliError } from '../errors.ts';
 import { projectRoot } from '../../engine/toolchain.ts';
 import { readRuntimeInfo } from '../../runtime/running.ts';
@@ -282,6 +282,10 @@ export function register(program: Command): void {
           // And the user's command histories and credential stores, which hold secrets' real values.
           hide: [keyFilePath(home), ...otherHomes(home, process.cwd()), knownHomesFile(), ...homeSecretFiles(userHome, process.env), ...tempSecretFiles(process.env), ...(opts.hide ?? [])],
           protect,
+          onPathReplaced: (p, kind, moved) => process.stderr.write(`airlock: ${terminalText(p)} was replaced on the host during the run, which lifts the sandbox's ${kind === 'protected' ? 'read-only bind' : 'hiding'} of it: ${
+            kind === 'hidden' ? 'the agent could read what it holds since (rotate a credential it holds)'
+              : kind === 'protected' ? 'the agent could change it since; review it before your shell, editor or git reads it'
+                : moved ? `the agent could put code there; set aside as ${terminalText(moved)}` : 'the agent could put code there; remove it'}\n`),
           realValues,
           onReplaced: (envVar, secret, dropped) => process.stderr.write(dropped
             ? `airlock: your environment variable ${envVar} holds the real value of secret ${secret} in a form Airlock cannot replace; the agent does not get that variable\n`

@@ -549,7 +549,31 @@ for p in os.environ.get('PROBE_READ', '').split(':'):
         got.append(open(p).read().strip())
     except OSError as e:
         got.append(e.strerror)
-print('creds_read=' + json.dumps(got))
+print('creds_read=' + json.dumps(got), flush=True)
+# Then the host replaces a hidden file and a hidden code cache folder (a rename over the file, as
+# editors and git's credential store save; a removal and a new folder, as jest --clearCache does).
+w = os.environ.get('PROBE_WAIT')
+if w:
+    import time
+    ready, secret, cache = w.split(':')
+    open(ready, 'w').close()
+    seen, end = '', time.time() + 8
+    while not seen and time.time() < end:
+        try:
+            seen = open(secret).read().strip()
+        except OSError:
+            time.sleep(0.02)
+    print('replaced_read=' + seen)
+    # Airlock itself added a state folder to the user's list meanwhile: the list stays hidden.
+    try:
+        print('list_read=' + json.dumps(open(os.environ['PROBE_LIST']).read()))
+    except OSError as e:
+        print('list_read=' + e.strerror)
+    try:
+        open(os.path.join(cache, 'planted-code'), 'w').write('agent code')
+        print('cache_planted=yes')
+    except OSError as e:
+        print('cache_planted=' + e.strerror)
 `;
 
 t.test('/sys and every mount under it are read-only inside the sandbox', async (t) => {
@@ -558,8 +582,38 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const creds = [path.join(os.tmpdir(), `krb5cc_${uid}_airlock${process.pid}`), path.join(world.dir, 'ccache'), path.join(world.dir, 'registry-auth.json')];
   creds.forEach((c, i) => fs.writeFileSync(c, `HOST-CREDENTIAL-${i}\n`, { mode: 0o600 }));
   t.teardown(() => fs.rmSync(creds[0]!, { force: true }));
-  const env = { ...process.env, KRB5CCNAME: `FILE:${creds[1]}`, REGISTRY_AUTH_FILE: creds[2], PROBE_READ: creds.join(':') };
-  const r = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
+  // Twelfth pass: a file hidden by --hide and a code cache the environment names, replaced on the
+  // host during the run (the kernel then lifts the mount over each in every namespace).
+  const replaced = path.join(world.dir, 'replaced-secret.txt');
+  const cache = path.join(world.dir, 'node-cc-replaced');
+  const ready = path.join(world.work, 'probe-ready');
+  fs.writeFileSync(replaced, 'OLD-SECRET\n');
+  // A list of state folders of this test's own (one folder on it), which Airlock adds to during the run.
+  const xdg = path.join(world.dir, 'xdg-list');
+  const withXdg = <T>(f: () => T): T => {
+    const saved = process.env.XDG_STATE_HOME;
+    process.env.XDG_STATE_HOME = xdg;
+    try {
+      return f();
+    } finally {
+      if (saved === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = saved;
+    }
+  };
+  withXdg(() => ensureHome(path.join(world.dir, 'listed-a', '.airlock')));
+  const list = knownHomesFile({ XDG_STATE_HOME: xdg });
+  const env = {
+    ...process.env, KRB5CCNAME: `FILE:${creds[1]}`, REGISTRY_AUTH_FILE: creds[2], PROBE_READ: creds.join(':'),
+    NODE_COMPILE_CACHE: cache, PROBE_WAIT: [ready, replaced, cache].join(':'), XDG_STATE_HOME: xdg, PROBE_LIST: list,
+  };
+  const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
+  for (let i = 0; i < 300 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
+  withXdg(() => ensureHome(path.join(world.dir, 'listed-b', '.airlock')));
+  fs.writeFileSync(`${replaced}.new`, 'NEW-SECRET\n');
+  fs.renameSync(`${replaced}.new`, replaced);
+  fs.rmSync(cache, { recursive: true, force: true });
+  fs.mkdirSync(cache);
+  const r = await running;
   const out = results(r.stdout);
   if (!out.sys) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
   const mounts = JSON.parse(out.sys) as Array<[string, string]>;
@@ -574,6 +628,23 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const read = JSON.parse(out.creds_read!) as string[];
   t.equal(read.length, 3, 'the agent tried each');
   t.notMatch(read.join(' '), /HOST-CREDENTIAL/, `the Kerberos ticket caches and the registry login cannot be read (${read.join(', ')})`);
+  // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
+  // fills the new folder (controls). What Airlock owes is to say so, and to keep the cache's new
+  // content from being loaded on the host.
+  t.equal(out.replaced_read, 'NEW-SECRET', 'control: once replaced on the host, the hidden file is the host\'s again inside');
+  t.equal(out.cache_planted, 'yes', 'control: so is the cache folder');
+  t.match(r.stderr, `${replaced} was replaced on the host during the run`, 'the replaced hidden file is named after the run');
+  t.match(r.stderr, /the agent could read what it holds since/);
+  t.match(r.stderr, `${cache} was replaced on the host during the run`, 'the replaced cache is named after the run');
+  t.notOk(fs.existsSync(path.join(cache, 'planted-code')), 'the host\'s cache folder holds nothing of the agent\'s after the run');
+  const aside = fs.readdirSync(world.dir).filter((n) => n.startsWith('node-cc-replaced.airlock-replaced-'));
+  t.equal(aside.length, 1, 'the agent\'s copy was set aside');
+  t.ok(fs.existsSync(path.join(world.dir, aside[0] ?? '-', 'planted-code')), 'holding what the agent put there');
+  // Airlock's own list of state folders was replaced by a rename whenever a folder was added, which
+  // lifted every running sandbox's hiding of it: the agent read it and could write a shorter one.
+  t.match(fs.readFileSync(list, 'utf8'), 'listed-b', 'control: Airlock added the new folder to the list during the run');
+  t.equal(out.list_read, 'Permission denied', 'the list stays hidden after Airlock added to it');
+  t.notMatch(r.stderr, `${list} was replaced`, 'the list was not replaced');
 });
 
 t.test('credential files of database clients, sops, object stores and registries are hidden; a cache naming the temp folder is not taken whole', async (t) => {
