@@ -241,6 +241,13 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
     'except OSError as e:',
     "    print('ctty=' + e.strerror)",
     "push('own')",
+    // A line discipline outlives the run on the terminal (N_NULL leaves it dead) and loads kernel
+    // modules on demand; asked here for N_TTY, which changes nothing where it is allowed.
+    'import struct',
+    'try:',
+    "    fcntl.ioctl(0, termios.TIOCSETD, struct.pack('i', 0)); print('setd=set')",
+    'except OSError as e:',
+    "    print('setd=' + e.strerror)",
   ].join('\n'));
   const launcher = [
     'import os, subprocess, sys',
@@ -273,4 +280,5 @@ t.test('TIOCSTI cannot type into a terminal, also one the agent makes its own (s
   t.equal(r.tiocsti, 'Operation not permitted', 'pushing input into the terminal is refused');
   t.equal(r.own, 'Operation not permitted', `also after making it its controlling terminal (${r.ctty})`);
   t.equal(r.queued, 'none', 'nothing waits in the terminal for the next reader');
+  t.equal(r.setd, 'Operation not permitted', 'the terminal\'s line discipline cannot be changed (twelfth pass)');
 });
