@@ -77,6 +77,17 @@ export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.
 
 /** The files that exist, of both kinds, for this home folder and environment (`HISTFILE` too). */
 export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
+  return homeSecretPaths(homeDir, env, cwd).filter((p) => fs.existsSync(p));
+}
+
+/**
+ * Where those files go, existing or not. One missing when a run starts is not hidden, and the agent
+ * may make it: a symlink to a file of its own, or the file with a hard link elsewhere that it keeps
+ * (~/.bash_history on a new machine); the tool that later writes its secret there (bash appends,
+ * libpq's user edits ~/.pgpass, `aws configure`) writes where the next run reads. And an existing
+ * one with another hard link is readable under that name. See madeDuringRun and linkedElsewhere.
+ */
+export function homeSecretPaths(homeDir: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
   const named = [
     env.HISTFILE, env.PYTHON_HISTORY, env.NODE_REPL_HISTORY, env.PSQL_HISTORY, env.MYSQL_HISTFILE, env.SQLITE_HISTORY, env.REDISCLI_HISTFILE,
     // Where the environment moved a credential store (or names a key file: a service account's JSON).
@@ -90,5 +101,27 @@ export function homeSecretFiles(homeDir: string, env: NodeJS.ProcessEnv, cwd: st
     const rel = path.relative(path.resolve(p), here);
     return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
   };
-  return [...new Set([...inHome, ...named])].filter((p) => fs.existsSync(p) && !holdsHere(p));
+  return [...new Set([...inHome, ...named])].filter((p) => !holdsHere(p));
+}
+
+/** Whether something (a link included) is at `p`. */
+export function lexists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Files among `paths` that another hard link also names (the sandbox hides one name only). */
+export function linkedElsewhere(paths: string[]): string[] {
+  return paths.filter((p) => {
+    try {
+      const st = fs.lstatSync(p);
+      return st.isFile() && st.nlink > 1;
+    } catch {
+      return false;
+    }
+  });
 }

@@ -13,7 +13,7 @@ import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.t
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
 import { homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
-import { homeSecretFiles, tempSecretFiles } from '../../sandbox/home-secrets.ts';
+import { homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
 import { socketAccepts } from '../../sandbox/relay.ts';
@@ -271,6 +271,13 @@ export function register(program: Command): void {
       // A change time is taken from the kernel's coarse clock, in finer units than Date.now(): what
       // was made just now may read a millisecond or a tick later. The agent starts far later.
       const started = Date.now() + 20;
+      // Credential stores and histories: the ones missing now may be made by the agent (named after
+      // the run), and one with another hard link is readable under that name (said now).
+      const secretPaths = sandbox ? homeSecretPaths(userHome, process.env) : [];
+      const secretsMissing = secretPaths.filter((p) => !lexists(p));
+      for (const p of linkedElsewhere(secretPaths)) {
+        process.stderr.write(`airlock: warning: ${terminalText(tildePath(p, userHome))} has another name (a hard link) elsewhere, which the sandbox does not hide; remove that link\n`);
+      }
       let exit: AgentExit;
       try {
         exit = await launchAgent({
@@ -298,6 +305,9 @@ export function register(program: Command): void {
         await denials?.stop();
         removePlaced(placed);
         for (const line of plantedReport(plantedSince(started, userHome, process.cwd(), process.env.PATH, process.env), userHome, process.cwd())) process.stderr.write(`${line}\n`);
+        for (const p of secretsMissing.filter(lexists)) {
+          process.stderr.write(`airlock: ${terminalText(tildePath(p, userHome))} was made during the run (a place a tool keeps credentials or a history): what the tool writes there later, the agent's next run can read through it or a link to it; remove it unless you made it\n`);
+        }
         await agents.revokeToken(opts.agent, issued.id).catch((err: Error) => {
           process.stderr.write(`airlock: warning: could not revoke the run's token ${issued.id} (it expires at ${issued.expires}): ${err.message}\n`);
         });
@@ -495,4 +505,10 @@ function setsWorktreeConfig(config: string): boolean {
     if (eq < 0) return false;
     return line.slice(0, eq).trim().toLowerCase() === 'worktreeconfig' && ['true', 'yes', 'on', '1'].includes(line.slice(eq + 1).trim().toLowerCase());
   });
+}
+
+/** `~/…` for a path in the home folder, the path itself otherwise (for the user's terminal). */
+function tildePath(p: string, homeDir: string): string {
+  const rel = path.relative(homeDir, p);
+  return homeDir && rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? `~/${rel}` : p;
 }

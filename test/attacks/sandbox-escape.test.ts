@@ -609,10 +609,11 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
   for (let i = 0; i < 300 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
   withXdg(() => ensureHome(path.join(world.dir, 'listed-b', '.airlock')));
-  fs.writeFileSync(`${replaced}.new`, 'NEW-SECRET\n');
-  fs.renameSync(`${replaced}.new`, replaced);
+  // The cache first: the agent moves on once it sees the new file.
   fs.rmSync(cache, { recursive: true, force: true });
   fs.mkdirSync(cache);
+  fs.writeFileSync(`${replaced}.new`, 'NEW-SECRET\n');
+  fs.renameSync(`${replaced}.new`, replaced);
   const r = await running;
   const out = results(r.stdout);
   if (!out.sys) throw new Error(`probe failed: ${r.stderr.slice(0, 500)}`);
@@ -1148,9 +1149,15 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     fs.mkdirSync(path.dirname(path.join(homeDir, f)), { recursive: true });
     fs.writeFileSync(path.join(homeDir, f), `printf %s ${canary} | airlock secret set github_token\n`);
   }
+  // Twelfth pass: a hard link an earlier run left to a history (the sandbox hides one name only).
+  fs.linkSync(path.join(homeDir, '.python_history'), path.join(base, 'earlier-link'));
   const line = `touch ${mark}`;
   const script = [
     ...histories.map((f, i) => `echo "history_${'abcdefghijklmnop'[i]}=$(cat ~/${f} 2>/dev/null | tr -d '\\n')"`),
+    // Twelfth pass: credential stores missing at the start, made by the agent as a symlink to a
+    // file of its own and as a file it keeps a hard link to: what libpq's or MySQL's user writes
+    // there later, the next run reads.
+    `ln -s ${work}/loot ~/.pgpass && printf x > ~/.my.cnf && ln ~/.my.cnf ~/.cache-mycnf && echo planted_stores=yes`,
     `echo 'ls' >> ~/.bash_history 2>/dev/null`,
     ...existing.map((f, i) => `printf '\\n${f.includes('git') ? `[core]\\n\\tfsmonitor = ${line}; false` : line}\\n' >> ~/${f} 2>/dev/null && echo append_${'abcdefghijklmnop'[i]}=yes`),
     `git config --global core.fsmonitor '${line}; false' 2>/dev/null && echo git_config=yes`,
@@ -1186,6 +1193,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   // Named after the run: each file the agent made, none of the files it did not touch.
   for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
+  t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
+  for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
+  t.notMatch(run.stderr, /~\/\.bash_history was made/, 'a history that was there is not named as made');
+  t.match(run.stderr, 'airlock: warning: ~/.python_history has another name (a hard link)', 'the history an earlier link also names is warned of');
   // The host's git with this home reads none of the agent's config in the user's folder.
   const repo = fs.mkdtempSync(path.join(base, 'repo-'));
   const hostGit = { cwd: repo, env: { ...process.env, HOME: homeDir, XDG_CONFIG_HOME: path.join(homeDir, '.config') }, stdio: 'ignore' as const };
