@@ -3,6 +3,7 @@
 // with the CA trusted, exports secret placeholders, and on Linux confines the command to a network
 // namespace whose only route is Airlock (sandbox/). The token travels in the environment
 // only, never in process arguments.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -364,7 +365,44 @@ export function protectedPaths(home: string, cwd: string, made: string[] = []): 
     .filter((e) => !OUTPUT_ONLY.has(e))
     .map((e) => path.join(root, e))
     .filter((p) => !inside(p, path.resolve(cwd)) && !inside(path.resolve(home), p));
-  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made)];
+  return [...(policy ? [policy] : []), ...code, ...nodeInstall(cwd), ...gitControlPaths(cwd, made), ...gitHooksPath(cwd)];
+}
+
+/**
+ * The folder `core.hooksPath` names (the repository's config or the user's global one: husky sets
+ * `.husky/_`, which it keeps out of git with a `*` .gitignore; teams use `.githooks`, users a
+ * `~/.githooks` for every repository): git runs the hooks there, outside the sandbox, at the user's
+ * next commit or checkout, like those in .git/hooks, and an ignored one shows in no diff. Read-only
+ * inside, made first (empty) when missing so the agent cannot make it. Read with `git config`,
+ * which runs nothing of the repository's; no git, no repository: none. Never the home folder, the
+ * root, or a folder holding the working directory.
+ */
+export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): string[] {
+  let named: string;
+  let top = '';
+  try {
+    named = execFileSync('git', ['-C', cwd, 'config', '--type=path', '--get', 'core.hooksPath'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return []; // not set, or no git
+  }
+  if (!named) return [];
+  if (!path.isAbsolute(named)) {
+    try {
+      top = execFileSync('git', ['-C', cwd, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      return [];
+    }
+    if (!top) return [];
+  }
+  const dir = path.resolve(top || '/', named);
+  const holds = (p: string, c: string): boolean => p === c || c.startsWith(`${p}${path.sep}`);
+  if (dir === path.parse(dir).root || dir === path.resolve(homeDir) || holds(dir, path.resolve(cwd))) return [];
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  } catch {
+    /* not ours to make */
+  }
+  return fs.existsSync(dir) ? [dir] : [];
 }
 
 /**

@@ -557,7 +557,7 @@ if w:
     import time
     ready, secret, cache = w.split(':')
     open(ready, 'w').close()
-    seen, end = '', time.time() + 8
+    seen, end = '', time.time() + 20
     while not seen and time.time() < end:
         try:
             seen = open(secret).read().strip()
@@ -607,7 +607,9 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
     NODE_COMPILE_CACHE: cache, PROBE_WAIT: [ready, replaced, cache].join(':'), XDG_STATE_HOME: xdg, PROBE_LIST: list,
   };
   const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
-  for (let i = 0; i < 300 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
+  // Bounded (a loaded machine starts a sandbox slowly); it returns as soon as the agent is ready.
+  for (let i = 0; i < 1000 && !fs.existsSync(ready); i++) await new Promise((res) => setTimeout(res, 30));
+  t.ok(fs.existsSync(ready), 'control: the agent got ready');
   withXdg(() => ensureHome(path.join(world.dir, 'listed-b', '.airlock')));
   // The cache first: the agent moves on once it sees the new file.
   fs.rmSync(cache, { recursive: true, force: true });
@@ -1070,6 +1072,9 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   fs.mkdirSync(path.join(main, '.git', 'modules', 'sub'), { recursive: true });
   fs.writeFileSync(path.join(main, '.git', 'modules', 'sub', 'config'), '[core]\n\tbare = false\n');
   fs.rmSync(path.join(main, '.git', 'hooks'), { recursive: true, force: true });
+  // Twelfth pass: hooks in the working tree, where core.hooksPath points (husky's `.husky/_`, kept
+  // out of git by a `*` .gitignore; here missing before the run).
+  git(main, 'config', 'core.hooksPath', '.hooks/_');
   const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
   const script = [
     `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
@@ -1078,6 +1083,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `printf '${evil}' >> ${main}/.git/worktrees/tree/config.worktree 2>/dev/null && echo worktree_config=yes`,
     `mkdir -p ${main}/.git/hooks 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > ${main}/.git/hooks/post-checkout 2>/dev/null && echo hook=yes`,
     `printf '* filter=x\\n' > ${main}/.git/info/attributes 2>/dev/null && echo info=yes`,
+    `mkdir -p .hooks/_ 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > .hooks/_/post-checkout 2>/dev/null && chmod +x .hooks/_/post-checkout && echo hooks_path=yes`,
     `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
     `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
     `mv ${main}/.git ${main}/.git-aside 2>/dev/null && echo moved=yes`,
@@ -1107,7 +1113,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   // What the user's prompt or editor runs next, and the user's next checkout.
