@@ -125,8 +125,11 @@ export function bwrapArgs(o: {
   // The same above the state folder and every hidden path: moved aside, the state folder would be
   // gone for the next `airlock start` there (which makes a new one: the agent's, if it put one at
   // the old path), and one moved while another run starts is hidden at a path it no longer has.
-  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind', a, a);
-  for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind', p, p);
+  // `-try`: a folder removed between this list and bubblewrap's mounts (another project's state
+  // folder deleted meanwhile: test suites make and remove them by the dozen) has nothing left to
+  // keep, and must not make the run fail.
+  for (const a of renamableAncestors([...(o.protect ?? []), o.home, ...o.hide], o.writable)) args.push('--bind-try', a, a);
+  for (const p of o.protect ?? []) if (fs.existsSync(p)) args.push('--ro-bind-try', p, p);
   // Hidden after the writable binds, so a state folder inside the working directory stays hidden.
   args.push('--proc', '/proc');
   // The sysctls are the host's (all but the namespaced net.*), and the kernel asks them only that the
@@ -139,7 +142,7 @@ export function bwrapArgs(o: {
   if (fs.existsSync('/proc/sys')) args.push('--ro-bind', '/proc/sys', '/proc/sys');
   // The same interfaces mounted elsewhere (a chroot's or a container root's /proc and /sys, a
   // debugfs or tracefs outside /sys): read-only too.
-  for (const p of kernelMounts()) args.push('--ro-bind', p, p);
+  for (const p of kernelMounts()) args.push('--ro-bind-try', p, p);
   // sysfs is the host's, and the kernel asks nothing but file permissions of most of it: an agent
   // running as root (no capabilities needed) could set /sys/kernel/uevent_helper, which the kernel
   // then runs as root outside every namespace, or change the host's cgroups. Read-only, with its

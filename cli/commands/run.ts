@@ -13,7 +13,7 @@ import { StateFileError } from '../../state/document.ts';
 import { knownHomesFile, rememberedHomes, resolveHome } from '../../state/home.ts';
 import { MasterKeyError, SecretStore, SecretStoreError, keyFilePath, listSecrets, placeholderEnvironment } from '../../state/secrets/index.ts';
 import { watchDenials } from '../../sandbox/denial-report.ts';
-import { homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
+import { configIncludes, homeEntryFiles, plantedReport, plantedSince } from '../../sandbox/entry-files.ts';
 import { homeSecretFiles, homeSecretPaths, lexists, linkedElsewhere, tempSecretFiles } from '../../sandbox/home-secrets.ts';
 import { javaTrustStore } from '../../sandbox/java-truststore.ts';
 import { LaunchError, launchAgent, type AgentExit } from '../../sandbox/launch.ts';
@@ -490,6 +490,19 @@ export function gitControlPaths(cwd: string, made: string[] = []): string[] {
           }
         }
         out.push(path.join(repo, 'config'), path.join(repo, 'config.worktree'), path.join(repo, 'hooks'), path.join(repo, 'info'));
+      }
+      // What those configs include (`git config include.path ../.gitconfig` shares a tracked file of
+      // the working tree as config): git obeys it as the config itself, and the user's prompt runs
+      // `git status` before any review of the change. Read-only too; a missing one is made empty
+      // (git reads an empty one as none) where its folder exists.
+      const configs = [...gitDirs].flatMap((d) => [path.join(d, 'config'), path.join(d, 'config.worktree')]);
+      for (const inc of configIncludes(configs, os.homedir())) {
+        try {
+          if (fs.statSync(path.dirname(inc)).isDirectory()) fs.writeFileSync(inc, '', { flag: 'wx', mode: 0o644 });
+        } catch {
+          /* there already, or not ours to make */
+        }
+        out.push(inc);
       }
       return out.filter((p) => fs.existsSync(p));
     }

@@ -557,13 +557,17 @@ if w:
     import time
     ready, secret, cache = w.split(':')
     open(ready, 'w').close()
-    seen, end = '', time.time() + 20
-    while not seen and time.time() < end:
+    seen, before, end = '', [], time.time() + 20
+    while seen != 'NEW-SECRET' and time.time() < end:
         try:
             seen = open(secret).read().strip()
-        except OSError:
+        except OSError as e:
+            seen = e.strerror
+        if seen != 'NEW-SECRET':
+            before.append(seen)
             time.sleep(0.02)
     print('replaced_read=' + seen)
+    print('replaced_before=' + json.dumps(sorted(set(before))))
     # Airlock itself added a state folder to the user's list meanwhile: the list stays hidden.
     try:
         print('list_read=' + json.dumps(open(os.environ['PROBE_LIST']).read()))
@@ -634,7 +638,8 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
   // fills the new folder (controls). What Airlock owes is to say so, and to keep the cache's new
   // content from being loaded on the host.
-  t.equal(out.replaced_read, 'NEW-SECRET', 'control: once replaced on the host, the hidden file is the host\'s again inside');
+  t.notMatch(out.replaced_before ?? '', /OLD-SECRET/, `control: hidden until then (${out.replaced_before})`);
+  t.equal(out.replaced_read, 'NEW-SECRET', `control: once replaced on the host, the hidden file is the host's again inside (${r.stderr.slice(0, 300)})`);
   t.equal(out.cache_planted, 'yes', 'control: so is the cache folder');
   t.match(r.stderr, `${replaced} was replaced on the host during the run`, 'the replaced hidden file is named after the run');
   t.match(r.stderr, /the agent could read what it holds since/);
@@ -1075,6 +1080,9 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   // Twelfth pass: hooks in the working tree, where core.hooksPath points (husky's `.husky/_`, kept
   // out of git by a `*` .gitignore; here missing before the run).
   git(main, 'config', 'core.hooksPath', '.hooks/_');
+  // And a config file of the working tree the repository's config includes (shared by a team).
+  fs.writeFileSync(path.join(main, '.gitshared'), '[user]\n\tname = team\n');
+  git(main, 'config', 'include.path', '../.gitshared');
   const evil = `[core]\\n\\tfsmonitor = touch ${mark}; false\\n`;
   const script = [
     `echo b > b && git add b && git -c user.email=a@example.com -c user.name=a commit -qm b && echo commit=yes`,
@@ -1083,6 +1091,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
     `printf '${evil}' >> ${main}/.git/worktrees/tree/config.worktree 2>/dev/null && echo worktree_config=yes`,
     `mkdir -p ${main}/.git/hooks 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > ${main}/.git/hooks/post-checkout 2>/dev/null && echo hook=yes`,
     `printf '* filter=x\\n' > ${main}/.git/info/attributes 2>/dev/null && echo info=yes`,
+    `printf '${evil}' >> ${main}/.gitshared 2>/dev/null && echo include=yes`,
     `mkdir -p .hooks/_ 2>/dev/null; printf '#!/bin/sh\\ntouch ${mark}\\n' > .hooks/_/post-checkout 2>/dev/null && chmod +x .hooks/_/post-checkout && echo hooks_path=yes`,
     `printf '${evil}' >> ${main}/.git/modules/sub/config 2>/dev/null && echo submodule=yes`,
     `printf 'gitdir: ${base}/planted\\n' > .git 2>/dev/null && echo dotgit=yes`,
@@ -1113,7 +1122,7 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const r = results(run.stdout);
   t.equal(r.commit, 'yes', `control: the agent commits (${run.stderr.trim().slice(0, 200)})`);
   t.equal(r.common, 'made', 'control: the agent makes a folder of its own');
-  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
+  for (const k of ['config', 'append', 'worktree_config', 'hook', 'info', 'hooks_path', 'include', 'submodule', 'dotgit', 'moved', 'commondir', 'worktree_commondir', 'submodule_commondir']) t.notOk(r[k], `${k}: refused`);
   t.notOk(fs.existsSync(path.join(main, '.git', 'commondir')), 'the commondir put in place for the run is gone after it');
   t.equal(fs.readFileSync(path.join(main, '.git', 'worktrees', 'tree', 'commondir'), 'utf8'), '../..\n', 'the worktree\'s commondir is as git made it');
   // What the user's prompt or editor runs next, and the user's next checkout.
