@@ -236,8 +236,50 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     // dbus-launch made, and PostgreSQL's socket (peer authentication: whoever connects as the user
     // is the user; Airlock's own --store may be there).
     ...tmp.flatMap((d) => sessionSocketsIn(d)),
+    // Password managers' ssh agents at their usual places (1Password's, Bitwarden's), and every
+    // agent and connection-sharing socket the user's ssh config names: an IdentityAgent signs as
+    // the user; a ControlMaster's socket (ControlPath) runs commands on the remote host through
+    // the user's open connection, a way out that never meets Airlock.
+    path.join(homeDir, '.1password', 'agent.sock'), path.join(homeDir, '.bitwarden-ssh-agent.sock'),
+    ...sshConfigSockets(homeDir),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
+}
+
+/**
+ * The sockets `~/.ssh/config` names (IdentityAgent, ControlPath; top-level file only). A path with
+ * `%` tokens (`/tmp/ssh-%r@%h:%p`) stands for every existing socket of that shape in its folder.
+ */
+export function sshConfigSockets(homeDir: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(homeDir, '.ssh', 'config'), 'utf8').slice(0, 256 * 1024);
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(identityagent|controlpath)\s*(?:=\s*|\s+)("[^"]*"|\S+)/i.exec(line);
+    if (!m) continue;
+    let value = m[2]!.replace(/^"|"$/g, '');
+    if (/^(none|SSH_AUTH_SOCK)$/i.test(value) || value.startsWith('$')) continue;
+    value = value.replace(/^~(?=\/)/, homeDir).replace(/%d/g, homeDir).replace(/%%/g, '%');
+    if (!path.isAbsolute(value)) continue;
+    if (!value.includes('%')) {
+      out.push(value);
+      continue;
+    }
+    // The folder must be fixed; the name becomes a pattern (each token any run of characters).
+    const dir = path.dirname(value);
+    if (dir.includes('%')) continue;
+    const shape = new RegExp(`^${path.basename(value).split(/%[a-zA-Z]/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    try {
+      for (const name of fs.readdirSync(dir).slice(0, 4096)) if (shape.test(name)) out.push(path.join(dir, name));
+    } catch {
+      /* no such folder */
+    }
+  }
+  return out.slice(0, 256);
 }
 
 /** Socket names sessions leave in a temp folder (see sessionSockets). */

@@ -163,6 +163,14 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
     vscode_git_other: path.join(tmp, 'vscode-git-2f3e.sock'), dbus_launch: path.join(tmp, 'dbus-Ab12Cd34'), postgres: path.join(tmp, '.s.PGSQL.5432'),
   };
   fs.mkdirSync(path.dirname(session.ssh_other!), { mode: 0o700 });
+  // And the agents and connection-sharing sockets the user's ssh config names (not the
+  // environment): a password manager's agent, a ControlMaster's socket (commands on the remote
+  // host through the user's open connection), 1Password's agent at its usual place.
+  const sshHome = fs.mkdtempSync(path.join(world.dir, 'ssh-home-'));
+  fs.mkdirSync(path.join(sshHome, '.ssh'));
+  fs.mkdirSync(path.join(sshHome, '.1password'));
+  fs.writeFileSync(path.join(sshHome, '.ssh', 'config'), `Host *\n  IdentityAgent "${path.join(tmp, 'pm-agent.sock')}"\n  ControlMaster auto\n  ControlPath ${tmp}/cm-%r@%h:%p\n`);
+  Object.assign(session, { identity_agent: path.join(tmp, 'pm-agent.sock'), control_master: path.join(tmp, 'cm-git@example.com:22'), onepassword: path.join(sshHome, '.1password', 'agent.sock') });
   // No tmux server runs where TMUX_TMPDIR points: the agent makes its folder and listens there, for
   // the user's next `tmux` (a server may tell its client to run any command).
   const tmuxTmp = fs.mkdtempSync(path.join(world.dir, 'tmux-tmpdir-'));
@@ -176,7 +184,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   t.teardown(() => servers.forEach((srv) => srv.close()));
   const env = {
     ...process.env, TMPDIR: tmp, SSH_AUTH_SOCK: session.ssh_agent, TMUX: `${session.tmux},123,0`, VSCODE_GIT_IPC_HANDLE: session.vscode_git,
-    KITTY_LISTEN_ON: `unix:${session.kitty}`, DBUS_SESSION_BUS_ADDRESS: `unix:path=${session.dbus},guid=0`, TMUX_TMPDIR: tmuxTmp,
+    KITTY_LISTEN_ON: `unix:${session.kitty}`, DBUS_SESSION_BUS_ADDRESS: `unix:path=${session.dbus},guid=0`, TMUX_TMPDIR: tmuxTmp, HOME: sshHome,
   };
   // One Node for every connection attempt (each start inside costs ~0.1 s).
   const targets = JSON.stringify({ unix: hostSocket, ...session }).replace(/"/g, '\\"');
