@@ -242,6 +242,12 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     // the user's open connection, a way out that never meets Airlock.
     path.join(homeDir, '.1password', 'agent.sock'), path.join(homeDir, '.bitwarden-ssh-agent.sock'),
     ...sshConfigSockets(homeDir),
+    // Container engines whose socket is in the home folder (Docker Desktop, Rancher Desktop,
+    // Colima, Lima, podman machine) and those docker contexts name: a container that mounts the
+    // home folder and has the network is everything the sandbox takes away.
+    ...['.docker/run/docker.sock', '.docker/desktop/docker.sock', '.docker/desktop/docker-cli.sock', '.rd/docker.sock', '.colima', '.lima', '.local/share/containers/podman/machine']
+      .map((p) => path.join(homeDir, p)),
+    ...dockerContextSockets(env.DOCKER_CONFIG || path.join(homeDir, '.docker')),
   ];
   return [...new Set(named.filter((p): p is string => !!p && path.isAbsolute(p) && fs.existsSync(p)).map((p) => realPath(p)))];
 }
@@ -280,6 +286,29 @@ export function sshConfigSockets(homeDir: string): string[] {
     }
   }
   return out.slice(0, 256);
+}
+
+/** The Unix sockets docker's contexts name (`<config>/contexts/meta/<id>/meta.json`). */
+export function dockerContextSockets(configDir: string): string[] {
+  const out: string[] = [];
+  const meta = path.join(configDir, 'contexts', 'meta');
+  let ids: string[];
+  try {
+    ids = fs.readdirSync(meta).slice(0, 64);
+  } catch {
+    return [];
+  }
+  for (const id of ids) {
+    try {
+      const doc = JSON.parse(fs.readFileSync(path.join(meta, id, 'meta.json'), 'utf8').slice(0, 64 * 1024)) as { Endpoints?: Record<string, { Host?: unknown }> };
+      for (const e of Object.values(doc.Endpoints ?? {})) {
+        if (typeof e?.Host === 'string' && e.Host.startsWith('unix://')) out.push(e.Host.slice('unix://'.length));
+      }
+    } catch {
+      /* not a context */
+    }
+  }
+  return out;
 }
 
 /** Socket names sessions leave in a temp folder (see sessionSockets). */

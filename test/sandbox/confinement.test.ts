@@ -171,6 +171,11 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
   fs.mkdirSync(path.join(sshHome, '.1password'));
   fs.writeFileSync(path.join(sshHome, '.ssh', 'config'), `Host *\n  IdentityAgent "${path.join(tmp, 'pm-agent.sock')}"\n  ControlMaster auto\n  ControlPath ${tmp}/cm-%r@%h:%p\n`);
   Object.assign(session, { identity_agent: path.join(tmp, 'pm-agent.sock'), control_master: path.join(tmp, 'cm-git@example.com:22'), onepassword: path.join(sshHome, '.1password', 'agent.sock') });
+  // A container engine's socket in the home folder (Docker Desktop) and one a docker context names.
+  fs.mkdirSync(path.join(sshHome, '.docker', 'run'), { recursive: true });
+  fs.mkdirSync(path.join(sshHome, '.docker', 'contexts', 'meta', 'abc123'), { recursive: true });
+  fs.writeFileSync(path.join(sshHome, '.docker', 'contexts', 'meta', 'abc123', 'meta.json'), JSON.stringify({ Name: 'vm', Endpoints: { docker: { Host: `unix://${path.join(tmp, 'engine.sock')}` } } }));
+  Object.assign(session, { docker_desktop: path.join(sshHome, '.docker', 'run', 'docker.sock'), docker_context: path.join(tmp, 'engine.sock') });
   // No tmux server runs where TMUX_TMPDIR points: the agent makes its folder and listens there, for
   // the user's next `tmux` (a server may tell its client to run any command).
   const tmuxTmp = fs.mkdtempSync(path.join(world.dir, 'tmux-tmpdir-'));
