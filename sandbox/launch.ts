@@ -321,7 +321,16 @@ function sessionSocketsIn(dir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => TEMP_SESSION_SOCKETS.test(n)).slice(0, 256).map((n) => path.join(dir, n));
+  // Real sockets and folders only: a symlink an agent left in the temp folder under such a name
+  // would aim the next run's hiding at a folder of its choice (its working directory).
+  return names.filter((n) => TEMP_SESSION_SOCKETS.test(n)).slice(0, 256).map((n) => path.join(dir, n)).filter((p) => {
+    try {
+      const st = fs.lstatSync(p);
+      return st.isSocket() || st.isDirectory();
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
