@@ -63,7 +63,8 @@ export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.
       if (name !== `krb5cc_${uid}` && !name.startsWith(`krb5cc_${uid}_`)) continue;
       const p = path.join(dir, name);
       try {
-        if (fs.lstatSync(p).uid === uid) out.push(p);
+        const st = fs.lstatSync(p);
+        if (st.uid === uid && (st.isFile() || st.isDirectory())) out.push(p); // never a symlink an agent left
       } catch {
         /* gone */
       }
