@@ -234,7 +234,8 @@ export function sessionSockets(env: NodeJS.ProcessEnv, homeDir: string = os.home
     // (OpenSSH's ssh-agent and sshd's forwarded agents live in <tmp>/ssh-XXXX/agent.PID), VS Code's
     // and dev containers' forwarded agents and git askpass handles of other windows, D-Bus buses
     // dbus-launch made, and PostgreSQL's socket (peer authentication: whoever connects as the user
-    // is the user; Airlock's own --store may be there).
+    // is the user; Airlock's own --store may be there) and Redis's (Airlock's --limits: the
+    // agent's own rate and egress budgets).
     ...tmp.flatMap((d) => sessionSocketsIn(d)),
     // Password managers' ssh agents at their usual places (1Password's, Bitwarden's), and every
     // agent and connection-sharing socket the user's ssh config names: an IdentityAgent signs as
@@ -312,7 +313,7 @@ export function dockerContextSockets(configDir: string): string[] {
 }
 
 /** Socket names sessions leave in a temp folder (see sessionSockets). */
-const TEMP_SESSION_SOCKETS = /^(?:ssh-[A-Za-z0-9]+|vscode-(?:ssh-auth|git|ipc|remote-containers-ipc)-.*\.sock|dbus-[A-Za-z0-9]+|\.s\.PGSQL\.\d+|mysqld?\.sock)$/;
+const TEMP_SESSION_SOCKETS = /^(?:ssh-[A-Za-z0-9]+|vscode-(?:ssh-auth|git|ipc|remote-containers-ipc)-.*\.sock|dbus-[A-Za-z0-9]+|\.s\.PGSQL\.\d+|mysqld?\.sock|redis[\w.-]*\.sock)$/;
 
 function sessionSocketsIn(dir: string): string[] {
   let names: string[];

@@ -161,6 +161,7 @@ t.test('--allow-unix-sockets lifts only the Unix socket rule (and says so); the 
     // another window's git askpass handle, a dbus-launch bus, PostgreSQL (peer authentication).
     ssh_other: path.join(tmp, 'ssh-XXXXk3Jd9a', 'agent.4242'), vscode_ssh: path.join(tmp, 'vscode-ssh-auth-0b1c.sock'),
     vscode_git_other: path.join(tmp, 'vscode-git-2f3e.sock'), dbus_launch: path.join(tmp, 'dbus-Ab12Cd34'), postgres: path.join(tmp, '.s.PGSQL.5432'),
+    redis: path.join(tmp, 'redis.sock'),
   };
   fs.mkdirSync(path.dirname(session.ssh_other!), { mode: 0o700 });
   // And the agents and connection-sharing sockets the user's ssh config names (not the
