@@ -382,6 +382,19 @@ export function plantedSince(since: number, homeDir: string, cwd: string, search
         && !planted.some((f) => f.path === dir) && ['config', 'hooks', 'info', 'commondir'].some((n) => changedSince(path.join(dir, n), since, budget))) {
         planted.push({ path: dir, why: 'a bare git repository: git run inside it obeys its config and hooks' });
       }
+      // A Python virtual environment (pyvenv.cfg beside bin/): VS Code's and PyCharm's Python
+      // support run its interpreter on opening the folder, the user's shell its activate script.
+      if (e.name === 'pyvenv.cfg' && e.isFile() && !planted.some((f) => f.path === dir)) {
+        let bins: string[] = [];
+        try {
+          bins = fs.readdirSync(path.join(dir, 'bin')).filter((n) => /^(?:python[\d.]*|activate.*)$/.test(n)).slice(0, 32);
+        } catch {
+          /* no bin folder */
+        }
+        if ([p, ...bins.map((n) => path.join(dir, 'bin', n))].some((w) => changedSince(w, since, budget))) {
+          planted.push({ path: dir, why: 'a Python virtual environment: editors run its python on opening the folder, your shell its activate script' });
+        }
+      }
       const why = FOLDER_ENTRIES[e.name] ?? (e.name.endsWith('.pth') ? FOLDER_ENTRIES['.pth'] : undefined);
       if (why) {
         const watched = e.name === '.git' && e.isDirectory() ? ['config', 'config.worktree', 'hooks', 'info', 'commondir'].map((n) => path.join(p, n))

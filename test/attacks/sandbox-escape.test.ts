@@ -1192,6 +1192,8 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
     // A bare-looking git folder whose config gives it a working tree: git inside it obeys that config.
     `mkdir -p tools/bare/objects tools/bare/refs && echo 'ref: refs/heads/main' > tools/bare/HEAD && printf '[core]\\n\\tbare = false\\n\\tworktree = ..\\n\\tfsmonitor = ${line}; false\\n' > tools/bare/config && echo bare=yes`,
     `echo untouched > notes.txt`,
+    // Twelfth pass: a virtual environment whose python is the agent's (editors run it on opening the folder).
+    `mkdir -p .venv/bin && echo 'home = /usr/bin' > .venv/pyvenv.cfg && printf '#!/bin/sh\\n${line}\\n' > .venv/bin/python && chmod +x .venv/bin/python && echo venv=yes`,
     // A program in a PATH folder of the home folder, a .pth file Python runs at each start.
     `mkdir -p ~/.local/bin ~/.local/lib/python3.99/site-packages && printf '#!/bin/sh\\n${line}\\n' > ~/.local/bin/git && chmod +x ~/.local/bin/git && echo 'import os' > ~/.local/lib/python3.99/site-packages/zz.pth && echo path=yes`,
   ].join('\n');
@@ -1203,10 +1205,10 @@ t.test('files that run outside the sandbox later: the home folder\'s are read-on
   existing.forEach((f, i) => t.notOk(r[`append_${'abcdefghijklmnop'[i]}`], `~/${f}: read-only inside`));
   for (const k of ['git_config', 'moved', 'moved_config', 'xdg_git', 'unit', 'npmrc', 'curlrc', 'include_a', 'include_b']) t.notOk(r[k], `${k}: refused`);
   for (const f of ['.npmrc', '.curlrc']) t.equal(fs.readFileSync(path.join(homeDir, f), 'utf8'), '', `~/${f} was made empty and stays so`);
-  for (const k of ['created', 'repo', 'folder', 'path', 'bare']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
+  for (const k of ['created', 'repo', 'folder', 'path', 'bare', 'venv']) t.equal(r[k], 'yes', `control: the agent writes ${k} (${run.stderr.trim().slice(0, 300)})`);
   for (const f of existing) t.notMatch(fs.readFileSync(path.join(homeDir, f), 'utf8'), mark, `~/${f} holds nothing of the agent's`);
   // Named after the run: each file the agent made, none of the files it did not touch.
-  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
+  for (const shown of ['~/.bash_profile', 'sub/deeper/.git', 'tools/bare', '.envrc', '.vscode', '.venv', '~/.local/bin/git', '~/.local/lib/python3.99/site-packages/zz.pth']) t.ok(run.stderr.includes(`airlock:   ${shown} (`), `${shown} is named after the run: ${run.stderr.slice(-800)}`);
   for (const quiet of ['~/.bashrc', '~/.gitconfig', 'notes.txt', '~/.ssh']) t.notOk(run.stderr.includes(`airlock:   ${quiet} (`), `${quiet} is not named`);
   t.equal(r.planted_stores, 'yes', 'control: the agent makes the missing credential stores');
   for (const made of ['~/.pgpass', '~/.my.cnf']) t.match(run.stderr, `airlock: ${made} was made during the run`, `${made} is named after the run`);
