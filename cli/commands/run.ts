@@ -387,12 +387,11 @@ export function gitHooksPath(cwd: string, homeDir: string = os.homedir()): strin
   }
   if (!named) return [];
   if (!path.isAbsolute(named)) {
-    try {
-      top = execFileSync('git', ['-C', cwd, 'rev-parse', '--show-toplevel'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return [];
+    // Relative to the working tree's top, where hooks run: the nearest folder up holding `.git`.
+    for (let d = path.resolve(cwd); !top; d = path.dirname(d)) {
+      if (fs.existsSync(path.join(d, '.git'))) top = d;
+      else if (d === path.dirname(d)) return [];
     }
-    if (!top) return [];
   }
   const dir = path.resolve(top || '/', named);
   const holds = (p: string, c: string): boolean => p === c || c.startsWith(`${p}${path.sep}`);
