@@ -63,16 +63,21 @@ export function tempSecretFiles(env: NodeJS.ProcessEnv, tmpDirs: string[] = [os.
       if (name !== `krb5cc_${uid}` && !name.startsWith(`krb5cc_${uid}_`)) continue;
       const p = path.join(dir, name);
       try {
-        const st = fs.lstatSync(p);
-        if (st.uid === uid && (st.isFile() || st.isDirectory())) out.push(p); // never a symlink an agent left
+        // The user's own (a symlink too: an agent may have aimed the user's next kinit at a file of
+        // its own, hidden then where it points; never a folder holding the working directory).
+        if (fs.lstatSync(p).uid === uid) out.push(p);
       } catch {
         /* gone */
       }
     }
   }
-  // Never a temp folder itself nor one holding the working directory (a `DIR:` cache named oddly).
-  const here = path.resolve(cwd);
-  const tooWide = (p: string): boolean => tmpDirs.some((d) => path.resolve(d) === path.resolve(p)) || !path.relative(path.resolve(p), here).startsWith('..');
+  // Never a temp folder itself nor one holding the working directory (a `DIR:` cache named oddly,
+  // a symlink aimed there), wherever a link leads.
+  const here = realOrSame(path.resolve(cwd));
+  const tooWide = (p: string): boolean => {
+    const real = realOrSame(p);
+    return tmpDirs.some((d) => realOrSame(d) === real) || !path.relative(real, here).startsWith('..');
+  };
   return [...new Set(out)].filter((p) => fs.existsSync(p) && !tooWide(p));
 }
 
@@ -125,4 +130,17 @@ export function linkedElsewhere(paths: string[]): string[] {
       return false;
     }
   });
+}
+
+function realOrSame(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** Where MIT Kerberos keeps the user's ticket cache by default (for the report of one made during a run). */
+export function defaultTicketCaches(tmpDirs: string[] = [os.tmpdir(), '/tmp']): string[] {
+  return [...new Set(tmpDirs.map((d) => path.join(d, `krb5cc_${process.getuid?.() ?? 0}`)))];
 }

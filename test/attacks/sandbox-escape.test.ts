@@ -550,6 +550,12 @@ for p in os.environ.get('PROBE_READ', '').split(':'):
     except OSError as e:
         got.append(e.strerror)
 print('creds_read=' + json.dumps(got), flush=True)
+if os.environ.get('PROBE_PLANT'):
+    try:
+        os.symlink(os.path.join(os.getcwd(), 'agent-ticket'), os.environ['PROBE_PLANT'])
+        print('krb_planted=yes')
+    except OSError as e:
+        print('krb_planted=' + e.strerror)
 # Then the host replaces a hidden file and a hidden code cache folder (a rename over the file, as
 # editors and git's credential store save; a removal and a new folder, as jest --clearCache does).
 w = os.environ.get('PROBE_WAIT')
@@ -606,9 +612,17 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   };
   withXdg(() => ensureHome(path.join(world.dir, 'listed-a', '.airlock')));
   const list = knownHomesFile({ XDG_STATE_HOME: xdg });
+  // A ticket cache an earlier run left as a symlink to a file of its own in the working directory:
+  // the user's kinit writes through it; hidden where it points. This run's agent makes the default
+  // cache (missing) a symlink too: named after the run.
+  const runTmp = fs.mkdtempSync(path.join(world.dir, 'run-tmp-'));
+  const loot = path.join(world.work, 'ticket-loot');
+  fs.writeFileSync(loot, 'HOST-TICKET\n');
+  fs.symlinkSync(loot, path.join(runTmp, `krb5cc_${uid}_planted`));
   const env = {
-    ...process.env, KRB5CCNAME: `FILE:${creds[1]}`, REGISTRY_AUTH_FILE: creds[2], PROBE_READ: creds.join(':'),
-    NODE_COMPILE_CACHE: cache, PROBE_WAIT: [ready, replaced, cache].join(':'), XDG_STATE_HOME: xdg, PROBE_LIST: list,
+    ...process.env, KRB5CCNAME: `FILE:${creds[1]}`, REGISTRY_AUTH_FILE: creds[2], PROBE_READ: [...creds, loot].join(':'),
+    NODE_COMPILE_CACHE: cache, PROBE_WAIT: [ready, replaced, cache].join(':'), XDG_STATE_HOME: xdg, PROBE_LIST: list, TMPDIR: runTmp,
+    PROBE_PLANT: path.join(runTmp, `krb5cc_${uid}`),
   };
   const running = runAirlock(['--home', world.home, '--agent', world.agent, '--hide', replaced, '--', 'python3', '-c', sysProbe], { cwd: world.work, env });
   // Bounded (a loaded machine starts a sandbox slowly); it returns as soon as the agent is ready.
@@ -633,8 +647,10 @@ t.test('/sys and every mount under it are read-only inside the sandbox', async (
   t.same(JSON.parse(out.procsys_writable!), [], 'no host sysctl can be opened for writing');
   t.equal(out.procsys_ro, 'ro', '/proc/sys is read-only');
   const read = JSON.parse(out.creds_read!) as string[];
-  t.equal(read.length, 3, 'the agent tried each');
-  t.notMatch(read.join(' '), /HOST-CREDENTIAL/, `the Kerberos ticket caches and the registry login cannot be read (${read.join(', ')})`);
+  t.equal(read.length, 4, 'the agent tried each');
+  t.notMatch(read.join(' '), /HOST-CREDENTIAL|HOST-TICKET/, `the Kerberos ticket caches (one through a symlink into the working directory) and the registry login cannot be read (${read.join(', ')})`);
+  t.equal(out.krb_planted, 'yes', 'control: the agent makes the missing default ticket cache');
+  t.match(r.stderr, `airlock: ${path.join(runTmp, `krb5cc_${uid}`)} was made during the run`, 'the ticket cache it made is named after the run');
   // Nothing inside can keep a mount the host's rename took away: the agent reads the new file and
   // fills the new folder (controls). What Airlock owes is to say so, and to keep the cache's new
   // content from being loaded on the host.
