@@ -405,7 +405,12 @@ export function tempCodeCaches(tmp: string = os.tmpdir()): string[] {
  * (private) when missing, so the agent cannot make one first, and hidden like tempCodeCaches.
  */
 export function envCodeCaches(env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string[] {
-  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE];
+  const temps = [os.tmpdir(), '/tmp'].map((t) => realPath(t));
+  // Build caches whose objects end up in what the host builds (Go's, ccache's, sccache's): only
+  // where they sit in a temp folder, which --read-only leaves writable; hidden elsewhere they would
+  // cost the agent's builds a cold cache in memory for nothing the home folder does not give anyway.
+  const inTemp = [env.GOCACHE, env.CCACHE_DIR, env.SCCACHE_DIR].filter((p) => p && path.isAbsolute(p) && temps.some((t) => within(realPath(path.resolve(p)), t)));
+  const named = [env.NODE_COMPILE_CACHE, env.PYTHONPYCACHEPREFIX, env.V8_COMPILE_CACHE_CACHE_DIR, env.JITI_CACHE, env.JITI_FS_CACHE, ...inTemp];
   const out: string[] = [];
   for (const p of named) {
     if (!p || !path.isAbsolute(p)) continue; // jiti's also take "true"/"false"

@@ -1125,14 +1125,15 @@ t.test("the agent cannot change what git runs outside the sandbox (the repositor
   const uid = process.geteuid!();
   // Twelfth pass: Jest's default cache (<tmp>/jest_<uid base 36>), and caches the environment moves
   // (Python's bytecode, Node's compile cache), one of them missing before the run.
-  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti', `jest_${uid.toString(36)}`, 'pyc-prefix', 'node-cc'];
+  const caches = [`tsx-${uid}`, `v8-compile-cache-${uid}`, 'node-compile-cache', 'jiti', `jest_${uid.toString(36)}`, 'pyc-prefix', 'node-cc', 'go-cache'];
   fs.mkdirSync(path.join(tmp, caches[0]!), { mode: 0o700 }); // one there before the run, the others not
   fs.mkdirSync(path.join(tmp, 'pyc-prefix'), { mode: 0o700 });
-  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcdefg'[i]}=written`).join('\n');
-  const cacheEnv = { TMPDIR: tmp, PYTHONPYCACHEPREFIX: path.join(tmp, 'pyc-prefix'), NODE_COMPILE_CACHE: path.join(tmp, 'node-cc') };
+  const cacheScript = caches.map((c, i) => `mkdir -p "$TMPDIR/${c}" && echo 'export default 1' > "$TMPDIR/${c}/17965-planted" && echo cache_${'abcdefgh'[i]}=written`).join('\n');
+  // Go's build cache in the temp folder (CI sets GOCACHE there): its objects end up in what the host builds.
+  const cacheEnv = { TMPDIR: tmp, PYTHONPYCACHEPREFIX: path.join(tmp, 'pyc-prefix'), NODE_COMPILE_CACHE: path.join(tmp, 'node-cc'), GOCACHE: path.join(tmp, 'go-cache') };
   const run = await runAirlock(['--home', world.home, '--agent', world.agent, '--', 'sh', '-c', `${script}\n${cacheScript}`], { cwd: tree, env: { ...process.env, ...cacheEnv } });
   caches.forEach((c, i) => {
-    t.equal(results(run.stdout)[`cache_${'abcdefg'[i]}`], 'written', `control: the agent writes its own ${c}`);
+    t.equal(results(run.stdout)[`cache_${'abcdefgh'[i]}`], 'written', `control: the agent writes its own ${c}`);
     t.notOk(fs.existsSync(path.join(tmp, c, '17965-planted')), `the host's ${c} holds nothing of the agent's`);
   });
   const r = results(run.stdout);
